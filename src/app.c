@@ -1,0 +1,11 @@
+/*
+ * Registers every capability's routes with the router.
+ */
+#include "app.h"
+
+#define ADD(name) router_add(name##_routes, name##_routes_n)
+
+void app_routes(void)
+{
+    ADD(http_builtin);
+}

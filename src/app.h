@@ -1,0 +1,28 @@
+/*
+ * The application's wiring: every capability's route table, registered with
+ * the router by app_routes(). Only main.c and the api.c files include this.
+ */
+#ifndef FK_APP_H
+#define FK_APP_H
+
+#include <stddef.h>
+
+#include "http/http.h"
+
+#define ROUTES(name)                                                                               \
+    extern const struct route name##_routes[];                                                     \
+    extern const size_t name##_routes_n
+
+ROUTES(http_builtin);
+ROUTES(auth);
+ROUTES(region);
+ROUTES(person);
+ROUTES(place);
+ROUTES(enterprise);
+ROUTES(user);
+ROUTES(audit);
+
+/* Register every route table with the router. */
+void app_routes(void);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * The per-thread error detail and the default text of each error code.
+ */
+#include "base/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local struct err_detail last;
+
+static const struct {
+    const char *slug;
+    const char *message;
+} defaults[E__COUNT] = {
+    [E_OK] = {"ok", "成功"},
+    [E_INPUT] = {"invalid_input", "请求内容不正确"},
+    [E_AUTH] = {"unauthenticated", "请先登录"},
+    [E_FORBIDDEN] = {"forbidden", "没有权限执行此操作"},
+    [E_NOT_FOUND] = {"not_found", "记录不存在"},
+    [E_METHOD] = {"method_not_allowed", "不支持此请求方法"},
+    [E_TIMEOUT] = {"request_timeout", "请求超时"},
+    [E_CONFLICT] = {"conflict", "记录已存在或状态冲突"},
+    [E_TOO_LARGE] = {"too_large", "请求过大"},
+    [E_UNSUPPORTED] = {"unsupported_media_type", "请求内容类型必须为 application/json"},
+    [E_LOCKED] = {"account_locked", "账号已锁定"},
+    [E_RATE] = {"rate_limited", "尝试次数过多，请稍后再试"},
+    [E_NOMEM] = {"internal_error", "服务器内部错误"},
+    [E_DB] = {"internal_error", "服务器内部错误"},
+    [E_CRYPTO] = {"internal_error", "服务器内部错误"},
+    [E_IO] = {"internal_error", "服务器内部错误"},
+    [E_INTERNAL] = {"internal_error", "服务器内部错误"},
+    [E_UNAVAILABLE] = {"unavailable", "服务暂不可用"},
+};
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t len = strlen(src);
+    if (len >= n)
+        len = n - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static err vset(err code, const char *slug, const char *field, int64_t ref, const char *fmt,
+                va_list ap)
+{
+    last.code = code;
+    copy(last.slug, sizeof last.slug, slug ? slug : err_slug(code));
+    copy(last.field, sizeof last.field, field);
+    last.ref = ref;
+    if (fmt)
+        vsnprintf(last.message, sizeof last.message, fmt, ap);
+    else
+        copy(last.message, sizeof last.message, err_message(code));
+    return code;
+}
+
+err err_set(err code, const char *slug, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err e = vset(code, slug, field, 0, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+err err_set_ref(err code, const char *slug, int64_t ref, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err e = vset(code, slug, NULL, ref, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+const struct err_detail *err_last(void)
+{
+    return &last;
+}
+
+void err_clear(void)
+{
+    memset(&last, 0, sizeof last);
+}
+
+const char *err_slug(err code)
+{
+    return (unsigned)code < E__COUNT && defaults[code].slug ? defaults[code].slug
+                                                            : "internal_error";
+}
+
+const char *err_message(err code)
+{
+    return (unsigned)code < E__COUNT && defaults[code].message ? defaults[code].message
+                                                               : "服务器内部错误";
+}

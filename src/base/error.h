@@ -1,0 +1,71 @@
+/*
+ * The one error type of fangkong.
+ *
+ * A function that can fail returns an `err`; E_OK (zero) means success, so
+ * callers propagate with `if ((e = f()) != E_OK) return e;`. The code says
+ * which class of failure happened (and therefore which HTTP status answers
+ * it, mapped once in http/status.c); the detail (a stable machine slug, a
+ * Chinese message users can read, and for input errors the offending field)
+ * is kept per thread, like errno, and is set with err_set() at the point where
+ * the failure is understood. Each event loop is one thread serving one request
+ * at a time, so the detail cannot be overwritten by another request.
+ */
+#ifndef FK_BASE_ERROR_H
+#define FK_BASE_ERROR_H
+
+#include <stdint.h>
+
+typedef enum err {
+    E_OK = 0,
+    E_INPUT,       /* 400: the request is malformed or a field is invalid */
+    E_AUTH,        /* 401: not signed in, session expired, bad credentials */
+    E_FORBIDDEN,   /* 403: signed in, but the role lacks the permission */
+    E_NOT_FOUND,   /* 404: no such record, or outside the caller's scope */
+    E_METHOD,      /* 405: the path exists but not with this method */
+    E_TIMEOUT,     /* 408: the client was too slow sending the request */
+    E_CONFLICT,    /* 409: duplicate, or a state that forbids the change */
+    E_TOO_LARGE,   /* 413/414/431: body, URL or headers exceed the limit */
+    E_UNSUPPORTED, /* 415: content type other than JSON */
+    E_LOCKED,      /* 423: the account is locked after failed sign-ins */
+    E_RATE,        /* 429: too many attempts from this address or phone */
+    E_NOMEM,       /* 500: out of memory */
+    E_DB,          /* 500: the database failed (detail is logged, never sent) */
+    E_CRYPTO,      /* 500: a cryptographic primitive failed */
+    E_IO,          /* 500: a file or socket operation failed */
+    E_INTERNAL,    /* 500: a bug: an invariant did not hold */
+    E_UNAVAILABLE, /* 503: shutting down or a dependency is down */
+    E__COUNT
+} err;
+
+/* The detail of the last error set on this thread. */
+struct err_detail {
+    err code;
+    char slug[48];     /* stable machine code, e.g. "invalid_id_number" */
+    char message[256]; /* Chinese, for the user; never a path, SQL or version */
+    char field[64];    /* the input field at fault, or "" */
+    int64_t ref;       /* an id that accompanies the error (409: existing record) */
+};
+
+/*
+ * Record the detail of an error and return its code, so a failing function
+ * can `return err_set(E_INPUT, "invalid_phone", "phone", "手机号码格式不正确");`.
+ * `field` may be NULL. The message is a printf format.
+ */
+err err_set(err code, const char *slug, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* As err_set, and attach a record id (for 409 duplicates). */
+err err_set_ref(err code, const char *slug, int64_t ref, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The detail of the last error on this thread (never NULL). */
+const struct err_detail *err_last(void);
+
+/* Forget the detail (the start of each request). */
+void err_clear(void);
+
+/* The default slug and Chinese message for a code, when none was set. */
+const char *err_slug(err code);
+const char *err_message(err code);
+
+#endif

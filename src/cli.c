@@ -1,0 +1,205 @@
+/*
+ * Configuration shared by the subcommands, and the commands that wire the
+ * whole program together: serve, init, routes.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "base/id.h"
+#include "base/log.h"
+#include "security/audit.h"
+#include "security/crypto.h"
+
+static const struct {
+    const char *flag;
+    const char *env;
+} flags[] = {
+    {"--db", "FK_DB"},           {"--port", "FK_PORT"},         {"--bind", "FK_BIND"},
+    {"--data-dir", "FK_DATA_DIR"}, {"--key-file", "FK_KEY_FILE"}, {"--threads", "FK_THREADS"},
+    {"--node", "FK_NODE"},
+};
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int env_int(const char *name, int dflt, int min, int max, int *v_r)
+{
+    const char *s = getenv(name);
+    if (!s || !*s) {
+        *v_r = dflt;
+        return 0;
+    }
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < min || v > max) {
+        fprintf(stderr, "fangkong: %s must be a number from %d to %d\n", name, min, max);
+        return 1;
+    }
+    *v_r = (int)v;
+    return 0;
+}
+
+int config_load(int *argc, char **argv, struct config *c)
+{
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        size_t k = 0;
+        while (k < sizeof flags / sizeof flags[0] && strcmp(argv[i], flags[k].flag))
+            k++;
+        if (k == sizeof flags / sizeof flags[0]) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            fprintf(stderr, "fangkong: %s needs a value\n", argv[i]);
+            return 1;
+        }
+        setenv(flags[k].env, argv[++i], 1);
+    }
+    *argc = out;
+    const char *dd = getenv("FK_DATA_DIR");
+    c->data_dir = dd && *dd ? dd : "./data";
+    const char *dbu = getenv("FK_DB");
+    c->db_url = dbu && *dbu ? dbu : join(c->data_dir, "fangkong.db");
+    const char *kf = getenv("FK_KEY_FILE");
+    c->key_file = kf && *kf ? kf : join(c->data_dir, "keys/master.key");
+    const char *b = getenv("FK_BIND");
+    c->bind = b && *b ? b : "127.0.0.1";
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (env_int("FK_PORT", 8080, 0, 65535, &c->port) ||
+        env_int("FK_THREADS", cores > 0 ? (int)cores : 2, 1, 256, &c->threads) ||
+        env_int("FK_NODE", 0, 0, 1023, &c->node))
+        return 1;
+    id_set_node(c->node);
+
+    struct auth_config ac = {0};
+    if (env_int("FK_SESSION_IDLE", 1800, 1, 86400, &ac.session_idle_s) ||
+        env_int("FK_LOCK_SECONDS", 1800, 1, 86400, &ac.lock_s))
+        return 1;
+    ac.sms_driver = getenv("FK_SMS_DRIVER");
+    ac.sms_url = getenv("FK_SMS_URL");
+    const char *sf = getenv("FK_SMS_FILE");
+    ac.sms_file = sf && *sf ? sf : join(c->data_dir, "sms.log");
+    auth_configure(&ac);
+    return 0;
+}
+
+int cli_fail(err e, const char *what)
+{
+    const struct err_detail *d = err_last();
+    fprintf(stderr, "fangkong: %s: %s\n", what,
+            d->code == e && d->message[0] ? d->message : err_message(e));
+    return 1;
+}
+
+int app_open(const struct config *c, db **d_r)
+{
+    err e = keys_load(c->key_file);
+    if (e)
+        return cli_fail(e, "key file");
+    if ((e = db_open(c->db_url, d_r)))
+        return cli_fail(e, "database");
+    if ((e = db_migrate(*d_r)) || (e = rbac_seed(*d_r))) {
+        db_close(d_r);
+        return cli_fail(e, "migration");
+    }
+    return 0;
+}
+
+int cmd_init(int argc, char **argv)
+{
+    struct config c;
+    if (config_load(&argc, argv, &c))
+        return 2;
+    if (argc) {
+        fprintf(stderr, "fangkong init: unexpected argument '%s'\n", argv[0]);
+        return 2;
+    }
+    if (mkdir(c.data_dir, 0700) && errno != EEXIST) {
+        fprintf(stderr, "fangkong init: cannot create %s: %s\n", c.data_dir, strerror(errno));
+        return 1;
+    }
+    if (access(c.key_file, F_OK) != 0) {
+        char *dir = strdup(c.key_file);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = '\0';
+            if (mkdir(dir, 0700) && errno != EEXIST) {
+                fprintf(stderr, "fangkong init: cannot create %s: %s\n", dir, strerror(errno));
+                free(dir);
+                return 1;
+            }
+        }
+        free(dir);
+        err e = keys_create(c.key_file);
+        if (e)
+            return cli_fail(e, "key file");
+        printf("created master key %s (mode 0600; back it up separately from the database)\n",
+               c.key_file);
+    }
+    db *d;
+    if (app_open(&c, &d))
+        return 1;
+    db_close(&d);
+    printf("database ready\n");
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct config c;
+    if (config_load(&argc, argv, &c))
+        return 2;
+    if (argc) {
+        fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
+        return 2;
+    }
+    db *d;
+    if (app_open(&c, &d))
+        return 1;
+    db_close(&d);
+    err e = audit_start(c.db_url);
+    if (e)
+        return cli_fail(e, "audit");
+    app_routes();
+    struct server_config sc = {
+        .db_url = c.db_url,
+        .bind = c.bind,
+        .port = c.port,
+        .threads = c.threads,
+        .idle_timeout_s = 60,
+        .max_body = 1 << 20,
+        .max_url = 4096,
+        .max_headers = 16 * 1024,
+    };
+    e = http_serve(&sc);
+    audit_stop();
+    return e ? cli_fail(e, "serve") : 0;
+}
+
+int cmd_routes(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    app_routes();
+    size_t n;
+    const struct route *const *rs = router_all(&n);
+    static const char *names[] = {[M_GET] = "GET",     [M_POST] = "POST", [M_PATCH] = "PATCH",
+                                  [M_PUT] = "PUT",     [M_DELETE] = "DELETE"};
+    for (size_t i = 0; i < n; i++)
+        printf("%s %s\n", names[rs[i]->method], rs[i]->pattern);
+    return 0;
+}

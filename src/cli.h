@@ -1,0 +1,44 @@
+/*
+ * The subcommands of the fangkong binary and the configuration they share.
+ * Each returns the process exit status.
+ */
+#ifndef FK_CLI_H
+#define FK_CLI_H
+
+#include "http/http.h"
+
+struct config {
+    const char *data_dir; /* FK_DATA_DIR, default ./data */
+    const char *db_url;   /* FK_DB, default <data_dir>/fangkong.db */
+    const char *key_file; /* FK_KEY_FILE, default <data_dir>/keys/master.key */
+    const char *bind;     /* FK_BIND, default 127.0.0.1 */
+    int port;             /* FK_PORT, default 8080 */
+    int threads;          /* FK_THREADS, default: the number of cores */
+    int node;             /* FK_NODE, 0..1023 */
+};
+
+/*
+ * Read flags (--db, --port, --bind, --data-dir, --key-file, --threads,
+ * --node) from argv into the environment, then the configuration from the
+ * environment. Other arguments are left in argv, compacted; *argc is
+ * updated. Returns nonzero (after printing why) on a bad flag.
+ */
+int config_load(int *argc, char **argv, struct config *c);
+
+/* Open the database, load the key and apply migrations; prints errors. */
+int app_open(const struct config *c, db **d_r);
+
+int cmd_serve(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_user_add(int argc, char **argv);
+int cmd_import_regions(int argc, char **argv);
+int cmd_audit_verify(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
+
+/* Print an error's detail to stderr as "fangkong: <message>". */
+int cli_fail(err e, const char *what);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * The driver-independent half of db.h: opening by URL, the prepared
+ * statement cache, transactions, migrations and time accounting.
+ */
+#include "db/db_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+
+static _Thread_local uint64_t time_us;
+
+uint64_t db_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void db_time_add(uint64_t us)
+{
+    time_us += us;
+}
+
+uint64_t db_time_us(void)
+{
+    return time_us;
+}
+
+err db_fail(const char *driver, const char *what, const char *detail)
+{
+    log_event(LOG_ERROR, "db_error", "driver", driver, "op", what, "detail", detail, NULL);
+    return err_set(E_DB, NULL, NULL, NULL);
+}
+
+err db_open(const char *url, db **r)
+{
+    if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))
+        return db_pg_open(url, r);
+    return db_sqlite_open(url, r);
+}
+
+void db_close(db **dbp)
+{
+    db *d = *dbp;
+    if (!d)
+        return;
+    for (int i = 0; i < DB_CACHE_SLOTS; i++) {
+        if (d->cache[i]) {
+            db_stmt *s = d->cache[i];
+            free(s->sql);
+            d->ops->finalize(s);
+        }
+    }
+    d->ops->close(d);
+    *dbp = NULL;
+}
+
+enum db_kind db_kind(const db *d)
+{
+    return d->kind;
+}
+
+static uint32_t hash_sql(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+err db_prepare(db *d, const char *sql, db_stmt **r)
+{
+    uint32_t h = hash_sql(sql);
+    unsigned slot = h % DB_CACHE_SLOTS;
+    for (unsigned probe = 0; probe < DB_CACHE_SLOTS; probe++) {
+        db_stmt *s = d->cache[(slot + probe) % DB_CACHE_SLOTS];
+        if (!s)
+            break;
+        if (s->hash == h && !strcmp(s->sql, sql)) {
+            if (s->in_use)
+                break; /* nested use of the same SQL: prepare an uncached one */
+            s->in_use = true;
+            s->error = E_OK;
+            *r = s;
+            return E_OK;
+        }
+    }
+    db_stmt *s;
+    uint64_t t0 = db_now_us();
+    err e = d->ops->prepare(d, sql, &s);
+    db_time_add(db_now_us() - t0);
+    if (e)
+        return e;
+    s->db = d;
+    s->sql = strdup(sql);
+    s->hash = h;
+    s->in_use = true;
+    s->error = E_OK;
+    s->cached = false;
+    if (!s->sql) {
+        d->ops->finalize(s);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    if (d->cached < DB_CACHE_SLOTS / 2) {
+        for (unsigned probe = 0; probe < DB_CACHE_SLOTS; probe++) {
+            unsigned k = (slot + probe) % DB_CACHE_SLOTS;
+            if (!d->cache[k]) {
+                d->cache[k] = s;
+                d->cached++;
+                s->cached = true;
+                break;
+            }
+        }
+    }
+    *r = s;
+    return E_OK;
+}
+
+void db_bind_int64(db_stmt *s, int i, int64_t v)
+{
+    s->db->ops->bind_int64(s, i, v);
+}
+
+void db_bind_double(db_stmt *s, int i, double v)
+{
+    s->db->ops->bind_double(s, i, v);
+}
+
+void db_bind_text(db_stmt *s, int i, const char *v)
+{
+    if (v)
+        s->db->ops->bind_text(s, i, v);
+    else
+        s->db->ops->bind_null(s, i);
+}
+
+void db_bind_blob(db_stmt *s, int i, const void *v, size_t n)
+{
+    if (v)
+        s->db->ops->bind_blob(s, i, v, n);
+    else
+        s->db->ops->bind_null(s, i);
+}
+
+void db_bind_null(db_stmt *s, int i)
+{
+    s->db->ops->bind_null(s, i);
+}
+
+int db_step(db_stmt *s)
+{
+    uint64_t t0 = db_now_us();
+    int rc = s->db->ops->step(s);
+    db_time_add(db_now_us() - t0);
+    if (rc != DB_ROW && rc != DB_DONE && s->error == E_OK)
+        s->error = E_DB;
+    return rc;
+}
+
+err db_step_err(db_stmt *s)
+{
+    return s->error;
+}
+
+int db_column_count(db_stmt *s)
+{
+    return s->db->ops->column_count(s);
+}
+
+bool db_col_null(db_stmt *s, int i)
+{
+    return s->db->ops->col_null(s, i);
+}
+
+int64_t db_col_int64(db_stmt *s, int i)
+{
+    return s->db->ops->col_int64(s, i);
+}
+
+double db_col_double(db_stmt *s, int i)
+{
+    return s->db->ops->col_double(s, i);
+}
+
+const char *db_col_text(db_stmt *s, int i)
+{
+    const char *t = s->db->ops->col_text(s, i);
+    return t ? t : "";
+}
+
+const void *db_col_blob(db_stmt *s, int i, size_t *n_r)
+{
+    return s->db->ops->col_blob(s, i, n_r);
+}
+
+int64_t db_changes(db_stmt *s)
+{
+    return s->db->ops->changes(s);
+}
+
+void db_done(db_stmt *s)
+{
+    if (!s)
+        return;
+    s->db->ops->reset(s);
+    s->in_use = false;
+    if (!s->cached) {
+        free(s->sql);
+        s->db->ops->finalize(s);
+    }
+}
+
+err db_exec(db *d, const char *sql)
+{
+    uint64_t t0 = db_now_us();
+    err e = d->ops->exec(d, sql);
+    db_time_add(db_now_us() - t0);
+    return e;
+}
+
+err db_exec_script(db *d, const char *sql)
+{
+    return d->ops->exec_script(d, sql);
+}
+
+err db_begin(db *d)
+{
+    err e = db_exec(d, "BEGIN");
+    if (!e)
+        d->in_tx = true;
+    return e;
+}
+
+err db_commit(db *d)
+{
+    err e = db_exec(d, "COMMIT");
+    if (e)
+        db_rollback(d);
+    else
+        d->in_tx = false;
+    return e;
+}
+
+void db_rollback(db *d)
+{
+    if (!d->in_tx)
+        return;
+    d->in_tx = false;
+    (void)db_exec(d, "ROLLBACK");
+}
+
+err db_query_int64(db *d, const char *sql, int64_t *v_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, sql, &s);
+    if (e)
+        return e;
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *v_r = db_col_int64(s, 0);
+    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    db_done(s);
+    return e;
+}

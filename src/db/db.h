@@ -1,0 +1,107 @@
+/*
+ * The database contract: one interface, two drivers (SQLite, PostgreSQL).
+ *
+ * SQL is written once, in the subset both databases run, with `?`
+ * placeholders; the PostgreSQL driver renumbers them to $1.. itself. Values
+ * are always bound, never spliced into the text. Integers are 64-bit, times
+ * are epoch milliseconds in BIGINT columns, booleans are INTEGER 0/1, binary
+ * values (ciphertexts, hashes) are BYTEA columns.
+ *
+ * A `db` is one connection, used by one thread at a time (each event loop,
+ * background job and the audit writer open their own). It caches prepared
+ * statements keyed by the SQL text, so a hot path prepares once per
+ * connection. Statements come from db_prepare() already reset and unbound;
+ * db_done() returns one to the cache. A statement must be done before the
+ * next db_prepare() of the same SQL text on the same connection.
+ *
+ * Every function returns an err; database failures are E_DB (the detail goes
+ * to the log, never to the client), a unique-constraint violation is
+ * E_CONFLICT with slug "duplicate".
+ */
+#ifndef FK_DB_DB_H
+#define FK_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+typedef struct db db;
+typedef struct db_stmt db_stmt;
+
+enum db_kind { DB_SQLITE, DB_POSTGRES };
+
+/* db_step results besides errors. */
+enum { DB_ROW = 1, DB_DONE = 2 };
+
+/*
+ * Open a connection. `url` is "postgres://…" / "postgresql://…" for
+ * PostgreSQL, otherwise a SQLite file path (created if missing; WAL mode).
+ * *r is set only on success.
+ */
+err db_open(const char *url, db **r);
+
+/* Close the connection and its cached statements; sets *dbp to NULL. */
+void db_close(db **dbp);
+
+enum db_kind db_kind(const db *d);
+
+/* Prepare (or take from the cache) a statement for `sql`. */
+err db_prepare(db *d, const char *sql, db_stmt **r);
+
+/* Bind parameter `i` (1-based). Text is copied; NULL text binds SQL NULL. */
+void db_bind_int64(db_stmt *s, int i, int64_t v);
+void db_bind_double(db_stmt *s, int i, double v);
+void db_bind_text(db_stmt *s, int i, const char *v);
+void db_bind_blob(db_stmt *s, int i, const void *v, size_t n);
+void db_bind_null(db_stmt *s, int i);
+
+/*
+ * Run the statement or fetch its next row. Returns DB_ROW when a row is
+ * available, DB_DONE when there are no more, or an err (as a negative
+ * value's absolute: check with `rc != DB_ROW && rc != DB_DONE`). Use
+ * db_step_err() to read the err of a failed step.
+ */
+int db_step(db_stmt *s);
+err db_step_err(db_stmt *s);
+
+/* Columns of the current row (0-based). Pointers live until the next step. */
+int db_column_count(db_stmt *s);
+bool db_col_null(db_stmt *s, int i);
+int64_t db_col_int64(db_stmt *s, int i);
+double db_col_double(db_stmt *s, int i);
+const char *db_col_text(db_stmt *s, int i); /* "" for NULL */
+const void *db_col_blob(db_stmt *s, int i, size_t *n_r);
+
+/* Rows changed by the last completed INSERT/UPDATE/DELETE of this statement. */
+int64_t db_changes(db_stmt *s);
+
+/* Return the statement to the cache (reset, bindings cleared). NULL is fine. */
+void db_done(db_stmt *s);
+
+/* Run one statement without parameters or results (DDL, pragmas). */
+err db_exec(db *d, const char *sql);
+
+/* Run a script of several statements separated by semicolons (migrations). */
+err db_exec_script(db *d, const char *sql);
+
+/* Transactions. Nesting is not supported; db_rollback is safe to call twice. */
+err db_begin(db *d);
+err db_commit(db *d);
+void db_rollback(db *d);
+
+/*
+ * Convenience: prepare, bind nothing, step once and read an int64 from
+ * column 0 of the first row. *v_r is untouched when there is no row
+ * (returns E_NOT_FOUND without setting a detail).
+ */
+err db_query_int64(db *d, const char *sql, int64_t *v_r);
+
+/* Apply numbered migrations from sql/ that are not yet applied. */
+err db_migrate(db *d);
+
+/* Time spent inside the database by this thread, in microseconds (metrics). */
+uint64_t db_time_us(void);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * What a database driver implements. Only db.c and the drivers include this.
+ *
+ * A driver's connection struct starts with `struct db`, its statement struct
+ * with `struct db_stmt`; db.c owns the statement cache and the dispatch.
+ */
+#ifndef FK_DB_PRIVATE_H
+#define FK_DB_PRIVATE_H
+
+#include "db/db.h"
+
+struct db_ops {
+    err (*prepare)(db *d, const char *sql, db_stmt **r); /* a new statement */
+    void (*finalize)(db_stmt *s);
+    void (*close)(db *d);
+    void (*bind_int64)(db_stmt *s, int i, int64_t v);
+    void (*bind_double)(db_stmt *s, int i, double v);
+    void (*bind_text)(db_stmt *s, int i, const char *v);
+    void (*bind_blob)(db_stmt *s, int i, const void *v, size_t n);
+    void (*bind_null)(db_stmt *s, int i);
+    int (*step)(db_stmt *s); /* DB_ROW, DB_DONE or -1 with s->error set */
+    int (*column_count)(db_stmt *s);
+    bool (*col_null)(db_stmt *s, int i);
+    int64_t (*col_int64)(db_stmt *s, int i);
+    double (*col_double)(db_stmt *s, int i);
+    const char *(*col_text)(db_stmt *s, int i);
+    const void *(*col_blob)(db_stmt *s, int i, size_t *n_r);
+    int64_t (*changes)(db_stmt *s);
+    void (*reset)(db_stmt *s); /* clear bindings and results */
+    err (*exec)(db *d, const char *sql);
+    err (*exec_script)(db *d, const char *sql);
+};
+
+#define DB_CACHE_SLOTS 512
+
+struct db_stmt {
+    db *db;
+    char *sql;      /* owned copy, the cache key */
+    uint32_t hash;
+    bool cached;    /* lives in the cache; otherwise finalized by db_done */
+    bool in_use;
+    err error;      /* the err of a failed step */
+};
+
+struct db {
+    const struct db_ops *ops;
+    enum db_kind kind;
+    bool in_tx;
+    db_stmt *cache[DB_CACHE_SLOTS]; /* open addressing by hash of the SQL */
+    int cached;
+};
+
+err db_sqlite_open(const char *path, db **r);
+err db_pg_open(const char *url, db **r);
+
+/* Log a driver failure (never sent to a client) and return E_DB. */
+err db_fail(const char *driver, const char *what, const char *detail);
+
+/* Account time spent in the database. */
+void db_time_add(uint64_t us);
+uint64_t db_now_us(void);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * PostgreSQL driver (libpq): renumbers `?` placeholders to $n, prepares each
+ * statement once per connection under a generated name, sends parameters as
+ * text (blobs as binary), reads results as text and decodes BYTEA columns.
+ * A dropped connection is re-established on its next use outside a
+ * transaction; its statements are then prepared again on their next step.
+ */
+#include "db/db_private.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/log.h"
+
+#define BOOLOID  16
+#define BYTEAOID 17
+
+struct pg_name {
+    char s[24];
+};
+
+struct pg {
+    struct db base;
+    PGconn *h;
+    uint64_t names;       /* statement names are "s1", "s2", … */
+    uint64_t gen;         /* bumped by each reconnect; 0 is "never prepared" */
+    struct pg_name *dead; /* to DEALLOCATE once the failed transaction ends */
+    int ndead, capdead;
+};
+
+struct pg_param {
+    char *buf;
+    size_t cap;
+};
+
+struct pg_blob {
+    unsigned char *p; /* NUL-terminated, so col_text of a BYTEA works too */
+    size_t n;
+};
+
+struct pg_stmt {
+    struct db_stmt base;
+    struct pg_name name;
+    char *sql; /* with $n placeholders */
+    uint64_t gen;
+    int nparams;
+    const char **values;
+    int *lengths;
+    int *formats;
+    struct pg_param *params;
+    bool bind_failed;
+    PGresult *res;
+    int row, nrows, ncols;
+    struct pg_blob *blobs; /* per column, decoded for the current row */
+    int64_t changes;
+};
+
+static struct pg *PG(db *d)
+{
+    return (struct pg *)d;
+}
+
+static struct pg_stmt *S(db_stmt *s)
+{
+    return (struct pg_stmt *)s;
+}
+
+/* Personal data reaches the server only as bound values, and data exceptions
+ * (class 22) quote them in the message: log only their SQLSTATE. */
+static err pg_err(struct pg *c, const PGresult *res, const char *what, const char *sql)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state && !strcmp(state, "23505"))
+        return err_set(E_CONFLICT, "duplicate", NULL, "记录已存在");
+    if (state && !strncmp(state, "23", 2))
+        return err_set(E_CONFLICT, "constraint", NULL, "操作与已有记录冲突");
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg)
+        msg = PQerrorMessage(c->h);
+    if (state && !strncmp(state, "22", 2))
+        msg = "data exception";
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s %.*s; sql: %.200s", state ? state : "-",
+             (int)strcspn(msg, "\n"), msg, sql);
+    return db_fail("pg", what, detail);
+}
+
+static void pg_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    char line[256];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(msg, "\n"), msg);
+    log_event(LOG_WARN, "db_notice", "driver", "pg", "detail", line, NULL);
+}
+
+static err pg_session(struct pg *c)
+{
+    PGresult *res = PQexec(c->h, "SET client_min_messages TO warning; SET TIME ZONE 'UTC'");
+    err e = PQresultStatus(res) == PGRES_COMMAND_OK ? E_OK : pg_err(c, res, "open", "SET");
+    PQclear(res);
+    return e;
+}
+
+static void deallocate(struct pg *c, const char *name)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", name);
+    PQclear(PQexec(c->h, sql));
+}
+
+/*
+ * Reconnect a dropped connection, except inside a transaction: its work is
+ * gone, and every statement fails until the caller rolls back. Statements
+ * finalized while a transaction was failed are deallocated here.
+ */
+static err pg_ready(struct pg *c)
+{
+    if (PQstatus(c->h) != CONNECTION_OK) {
+        if (c->base.in_tx)
+            return db_fail("pg", "connection", "connection lost inside a transaction");
+        PQreset(c->h);
+        if (PQstatus(c->h) != CONNECTION_OK)
+            return db_fail("pg", "reconnect", PQerrorMessage(c->h));
+        c->gen++;
+        c->ndead = 0;
+        log_event(LOG_WARN, "db_reconnected", "driver", "pg", NULL);
+        err e = pg_session(c);
+        if (e)
+            return e;
+    }
+    if (c->ndead && PQtransactionStatus(c->h) != PQTRANS_INERROR) {
+        for (int i = 0; i < c->ndead; i++)
+            deallocate(c, c->dead[i].s);
+        c->ndead = 0;
+    }
+    return E_OK;
+}
+
+/* `?` becomes $n except inside quotes and comments. */
+static char *renumber(const char *sql, int *n_r)
+{
+    size_t len = strlen(sql), marks = 0;
+    for (const char *p = sql; *p; p++)
+        marks += *p == '?';
+    size_t cap = len + marks * 11 + 1;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    enum { CODE, QUOTED, LINE_COMMENT, BLOCK_COMMENT } state = CODE;
+    char quote = 0;
+    size_t o = 0;
+    int n = 0;
+    for (const char *p = sql; *p; p++) {
+        char ch = *p;
+        switch (state) {
+        case CODE:
+            if (ch == '\'' || ch == '"') {
+                state = QUOTED;
+                quote = ch;
+            } else if (ch == '-' && p[1] == '-') {
+                state = LINE_COMMENT;
+            } else if (ch == '/' && p[1] == '*') {
+                state = BLOCK_COMMENT;
+                out[o++] = *p++;
+            } else if (ch == '?') {
+                o += (size_t)snprintf(out + o, cap - o, "$%d", ++n);
+                continue;
+            }
+            break;
+        case QUOTED:
+            if (ch == quote)
+                state = CODE;
+            break;
+        case LINE_COMMENT:
+            if (ch == '\n')
+                state = CODE;
+            break;
+        case BLOCK_COMMENT:
+            if (ch == '*' && p[1] == '/') {
+                state = CODE;
+                out[o++] = *p++;
+            }
+            break;
+        }
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+    *n_r = n;
+    return out;
+}
+
+static void free_blobs(struct pg_stmt *s)
+{
+    if (!s->blobs)
+        return;
+    for (int i = 0; i < s->ncols; i++) {
+        free(s->blobs[i].p);
+        s->blobs[i].p = NULL;
+    }
+}
+
+static void clear_result(struct pg_stmt *s)
+{
+    free_blobs(s);
+    free(s->blobs);
+    s->blobs = NULL;
+    PQclear(s->res);
+    s->res = NULL;
+    s->row = -1;
+    s->nrows = s->ncols = 0;
+}
+
+static void free_stmt(struct pg_stmt *s)
+{
+    clear_result(s);
+    for (int i = 0; i < s->nparams && s->params; i++)
+        free(s->params[i].buf);
+    free(s->params);
+    free(s->values);
+    free(s->lengths);
+    free(s->formats);
+    free(s->sql);
+    free(s);
+}
+
+static err server_prepare(struct pg *c, struct pg_stmt *s)
+{
+    PGresult *res = PQprepare(c->h, s->name.s, s->sql, 0, NULL);
+    err e = PQresultStatus(res) == PGRES_COMMAND_OK ? E_OK : pg_err(c, res, "prepare", s->sql);
+    PQclear(res);
+    if (!e)
+        s->gen = c->gen;
+    return e;
+}
+
+static err pg_prepare(db *d, const char *sql, db_stmt **r)
+{
+    struct pg *c = PG(d);
+    struct pg_stmt *s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    s->row = -1;
+    s->sql = renumber(sql, &s->nparams);
+    size_t n = s->nparams ? (size_t)s->nparams : 1;
+    s->values = calloc(n, sizeof *s->values);
+    s->lengths = calloc(n, sizeof *s->lengths);
+    s->formats = calloc(n, sizeof *s->formats);
+    s->params = calloc(n, sizeof *s->params);
+    if (!s->sql || !s->values || !s->lengths || !s->formats || !s->params) {
+        free_stmt(s);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    snprintf(s->name.s, sizeof s->name.s, "s%" PRIu64, ++c->names);
+    err e = pg_ready(c);
+    if (!e)
+        e = server_prepare(c, s);
+    if (e) {
+        free_stmt(s);
+        return e;
+    }
+    *r = &s->base;
+    return E_OK;
+}
+
+/* DEALLOCATE fails in a failed transaction: defer it (if memory allows). */
+static void forget(struct pg *c, const struct pg_name *name)
+{
+    if (PQtransactionStatus(c->h) != PQTRANS_INERROR) {
+        deallocate(c, name->s);
+        return;
+    }
+    if (c->ndead == c->capdead) {
+        int cap = c->capdead ? c->capdead * 2 : 8;
+        struct pg_name *p = realloc(c->dead, (size_t)cap * sizeof *p);
+        if (!p)
+            return;
+        c->dead = p;
+        c->capdead = cap;
+    }
+    c->dead[c->ndead++] = *name;
+}
+
+/* Cached statements are finalized only by db_close, right before PQfinish
+ * drops every prepared statement of the session: no DEALLOCATE for them. */
+static void pg_finalize(db_stmt *st)
+{
+    struct pg_stmt *s = S(st);
+    struct pg *c = PG(st->db);
+    if (!st->cached && s->gen == c->gen && PQstatus(c->h) == CONNECTION_OK)
+        forget(c, &s->name);
+    free_stmt(s);
+}
+
+static void pg_close(db *d)
+{
+    PQfinish(PG(d)->h);
+    free(PG(d)->dead);
+    free(d);
+}
+
+/* The buffer of parameter i (1-based) with room for n bytes, or NULL. */
+static char *param(struct pg_stmt *s, int i, size_t n, int format)
+{
+    if (i < 1 || i > s->nparams)
+        return NULL;
+    struct pg_param *p = &s->params[i - 1];
+    if (p->cap < n) {
+        char *b = realloc(p->buf, n);
+        if (!b) {
+            s->bind_failed = true;
+            return NULL;
+        }
+        p->buf = b;
+        p->cap = n;
+    }
+    s->values[i - 1] = p->buf;
+    s->formats[i - 1] = format;
+    s->lengths[i - 1] = 0;
+    return p->buf;
+}
+
+static void pg_bind_int64(db_stmt *st, int i, int64_t v)
+{
+    char *b = param(S(st), i, 24, 0);
+    if (b)
+        snprintf(b, 24, "%" PRId64, v);
+}
+
+static void pg_bind_double(db_stmt *st, int i, double v)
+{
+    char *b = param(S(st), i, 32, 0);
+    if (!b)
+        return;
+    if (isnan(v))
+        strcpy(b, "NaN");
+    else if (isinf(v))
+        strcpy(b, v > 0 ? "Infinity" : "-Infinity");
+    else
+        snprintf(b, 32, "%.17g", v);
+}
+
+static void pg_bind_text(db_stmt *st, int i, const char *v)
+{
+    size_t n = strlen(v) + 1;
+    char *b = param(S(st), i, n, 0);
+    if (b)
+        memcpy(b, v, n);
+}
+
+static void pg_bind_blob(db_stmt *st, int i, const void *v, size_t n)
+{
+    struct pg_stmt *s = S(st);
+    if (n > INT_MAX) {
+        s->bind_failed = true;
+        return;
+    }
+    char *b = param(s, i, n ? n : 1, 1);
+    if (!b)
+        return;
+    memcpy(b, v, n);
+    s->lengths[i - 1] = (int)n;
+}
+
+static void pg_bind_null(db_stmt *st, int i)
+{
+    struct pg_stmt *s = S(st);
+    if (i >= 1 && i <= s->nparams) {
+        s->values[i - 1] = NULL;
+        s->formats[i - 1] = 0;
+    }
+}
+
+static int pg_step(db_stmt *st)
+{
+    struct pg_stmt *s = S(st);
+    struct pg *c = PG(st->db);
+    free_blobs(s);
+    if (!s->res) {
+        if (s->bind_failed) {
+            st->error = err_set(E_NOMEM, NULL, NULL, NULL);
+            return -1;
+        }
+        err e = pg_ready(c);
+        if (!e && s->gen != c->gen)
+            e = server_prepare(c, s);
+        if (e) {
+            st->error = e;
+            return -1;
+        }
+        s->res = PQexecPrepared(c->h, s->name.s, s->nparams, s->values, s->lengths, s->formats, 0);
+        ExecStatusType t = PQresultStatus(s->res);
+        if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+            st->error = pg_err(c, s->res, "step", s->sql);
+            clear_result(s);
+            return -1;
+        }
+        s->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+        s->nrows = PQntuples(s->res);
+        s->ncols = PQnfields(s->res);
+    }
+    if (s->row < s->nrows)
+        s->row++;
+    return s->row < s->nrows ? DB_ROW : DB_DONE;
+}
+
+static int pg_column_count(db_stmt *st)
+{
+    return S(st)->ncols;
+}
+
+/* Column i of the current row exists and is not NULL. */
+static bool cell(struct pg_stmt *s, int i)
+{
+    return s->res && s->row >= 0 && s->row < s->nrows && i >= 0 && i < s->ncols &&
+           !PQgetisnull(s->res, s->row, i);
+}
+
+static bool pg_col_null(db_stmt *st, int i)
+{
+    return !cell(S(st), i);
+}
+
+static int64_t pg_col_int64(db_stmt *st, int i)
+{
+    struct pg_stmt *s = S(st);
+    if (!cell(s, i))
+        return 0;
+    const char *t = PQgetvalue(s->res, s->row, i);
+    if (PQftype(s->res, i) == BOOLOID)
+        return t[0] == 't';
+    char *end;
+    long long v = strtoll(t, &end, 10);
+    if (*end != '.' && *end != 'e' && *end != 'E')
+        return v;
+    double x = strtod(t, NULL); /* a float or numeric column, truncated like SQLite */
+    if (isnan(x))
+        return 0;
+    if (x >= 0x1p63)
+        return INT64_MAX;
+    if (x < -0x1p63)
+        return INT64_MIN;
+    return (int64_t)x;
+}
+
+static double pg_col_double(db_stmt *st, int i)
+{
+    struct pg_stmt *s = S(st);
+    return cell(s, i) ? strtod(PQgetvalue(s->res, s->row, i), NULL) : 0;
+}
+
+static const struct pg_blob *bytea(struct pg_stmt *s, int i)
+{
+    if (!s->blobs && !(s->blobs = calloc((size_t)s->ncols, sizeof *s->blobs)))
+        return NULL;
+    struct pg_blob *b = &s->blobs[i];
+    if (!b->p) {
+        size_t n;
+        unsigned char *raw =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(s->res, s->row, i), &n);
+        if (!raw)
+            return NULL;
+        if ((b->p = malloc(n + 1))) {
+            memcpy(b->p, raw, n);
+            b->p[n] = '\0';
+            b->n = n;
+        }
+        PQfreemem(raw);
+    }
+    return b->p ? b : NULL;
+}
+
+static const char *pg_col_text(db_stmt *st, int i)
+{
+    struct pg_stmt *s = S(st);
+    if (!cell(s, i))
+        return NULL;
+    if (PQftype(s->res, i) == BYTEAOID) {
+        const struct pg_blob *b = bytea(s, i);
+        return b ? (const char *)b->p : NULL;
+    }
+    return PQgetvalue(s->res, s->row, i);
+}
+
+static const void *pg_col_blob(db_stmt *st, int i, size_t *n_r)
+{
+    struct pg_stmt *s = S(st);
+    *n_r = 0;
+    if (!cell(s, i))
+        return NULL;
+    if (PQftype(s->res, i) == BYTEAOID) {
+        const struct pg_blob *b = bytea(s, i);
+        if (b)
+            *n_r = b->n;
+        return b ? b->p : NULL;
+    }
+    *n_r = (size_t)PQgetlength(s->res, s->row, i);
+    return PQgetvalue(s->res, s->row, i);
+}
+
+static int64_t pg_changes(db_stmt *st)
+{
+    return S(st)->changes;
+}
+
+static void pg_reset(db_stmt *st)
+{
+    struct pg_stmt *s = S(st);
+    clear_result(s);
+    for (int i = 0; i < s->nparams; i++) {
+        s->values[i] = NULL;
+        s->formats[i] = 0;
+    }
+    s->bind_failed = false;
+}
+
+/* A COMMIT of a transaction that already failed answers "ROLLBACK". */
+static err pg_exec(db *d, const char *sql)
+{
+    struct pg *c = PG(d);
+    err e = pg_ready(c);
+    if (e)
+        return e;
+    PGresult *res = PQexec(c->h, sql);
+    ExecStatusType t = PQresultStatus(res);
+    if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
+        e = pg_err(c, res, "exec", sql);
+    else if (!strcasecmp(sql, "COMMIT") && !strcmp(PQcmdStatus(res), "ROLLBACK"))
+        e = db_fail("pg", "commit", "the transaction had failed and was rolled back");
+    PQclear(res);
+    return e;
+}
+
+static const struct db_ops pg_ops = {
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .close = pg_close,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .column_count = pg_column_count,
+    .col_null = pg_col_null,
+    .col_int64 = pg_col_int64,
+    .col_double = pg_col_double,
+    .col_text = pg_col_text,
+    .col_blob = pg_col_blob,
+    .changes = pg_changes,
+    .reset = pg_reset,
+    .exec = pg_exec,
+    .exec_script = pg_exec, /* the simple query protocol runs every statement */
+};
+
+err db_pg_open(const char *url, db **r)
+{
+    struct pg *c = calloc(1, sizeof *c);
+    if (!c)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    c->base.ops = &pg_ops;
+    c->base.kind = DB_POSTGRES;
+    c->gen = 1;
+    if (!(c->h = PQconnectdb(url))) {
+        free(c);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    if (PQstatus(c->h) != CONNECTION_OK) {
+        err e = db_fail("pg", "open", PQerrorMessage(c->h));
+        pg_close(&c->base);
+        return e;
+    }
+    PQsetNoticeProcessor(c->h, pg_notice, NULL);
+    err e = pg_session(c);
+    if (e) {
+        pg_close(&c->base);
+        return e;
+    }
+    *r = &c->base;
+    return E_OK;
+}

@@ -1,0 +1,131 @@
+/*
+ * The HTTP contract between the server and the thin handlers in each
+ * capability's api.c.
+ *
+ * A handler receives a request whose session, permission and JSON body have
+ * already been checked by the router against its route (validate at the
+ * edge), does its work through its capability's contract, and either sets a
+ * reply (reply_json, reply_bytes) and returns E_OK, or returns an err whose
+ * detail the router turns into the JSON error body. Everything a handler
+ * allocates comes from r->a, freed when the reply has been sent.
+ */
+#ifndef FK_HTTP_HTTP_H
+#define FK_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/json.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+enum http_method { M_GET = 1, M_POST = 2, M_PATCH = 4, M_PUT = 8, M_DELETE = 16 };
+
+struct req {
+    arena *a;
+    db *db;
+    enum http_method method;
+    const char *path;     /* decoded path, no query */
+    const char *ip;       /* peer address */
+    const struct principal *who; /* NULL on public routes without a session */
+    const char *params[4];       /* {name} segments of the route, in order */
+    json_t *body;                /* the checked JSON object, or NULL */
+    const struct route *route;
+    void *ev;                    /* the server's own request (http/ only) */
+
+    /* the reply */
+    int status;
+    const char *ctype;
+    const void *data;
+    size_t len;
+    const char *set_cookie;
+    const char *disposition;
+};
+
+/* Route flags. */
+enum {
+    ROUTE_PUBLIC = 1,    /* no session needed (a session is still read if present) */
+    ROUTE_RAW_BODY = 2,  /* body is not JSON (imports): read it with req_raw_body */
+    ROUTE_NO_PW_CHANGE = 4, /* allowed while a password change is pending */
+};
+
+struct route {
+    enum http_method method;
+    const char *pattern; /* "/api/v1/persons/{id}" */
+    err (*fn)(struct req *r);
+    enum perm perm;      /* PERM_NONE: any signed-in user */
+    unsigned flags;
+    const struct jfield *body; /* request schema, NULL-terminated; NULL: no body */
+    const char *summary;       /* Chinese, for the OpenAPI document */
+    const char *tag;
+    size_t max_body;           /* 0: the default limit */
+};
+
+/* Register a capability's routes (before http_serve). */
+void router_add(const struct route *routes, size_t n);
+
+/* Every registered route, for the OpenAPI document and `fangkong routes`. */
+const struct route *const *router_all(size_t *n_r);
+
+/* Set the reply. `v` is stolen (its reference is released after sending). */
+err reply_json(struct req *r, int status, json_t *v);
+err reply_bytes(struct req *r, int status, const char *ctype, const void *data, size_t n);
+/* An empty 204. */
+err reply_empty(struct req *r);
+
+/* A query parameter, percent-decoded, or NULL. */
+const char *req_query(struct req *r, const char *name);
+/* A request header, or NULL. */
+const char *req_header(struct req *r, const char *name);
+/* The session token the request carries (cookie or Bearer), or NULL. */
+const char *req_session_token(struct req *r);
+/* The raw body (for ROUTE_RAW_BODY routes). */
+const char *req_raw_body(struct req *r, size_t *n_r);
+
+/*
+ * Typed query parameters; an invalid value is an E_INPUT error naming the
+ * parameter. `*v_r` keeps its default when the parameter is absent.
+ */
+err req_query_int64(struct req *r, const char *name, int64_t min, int64_t max, int64_t *v_r);
+/* Paging: page (1..), page_size (1..max, default 20). */
+err req_paging(struct req *r, int64_t *page_r, int64_t *size_r);
+
+/* Path parameter i parsed as a positive int64 id; E_NOT_FOUND when it is not one. */
+err req_param_id(struct req *r, int i, int64_t *id_r);
+
+/*
+ * Audit an action of this request's principal: action "person.read",
+ * object type "person", the object's id, result "ok" or an error slug.
+ * `detail` must not contain personal data (field names and counts only).
+ */
+void req_audit(struct req *r, const char *action, const char *object_type, int64_t object_id,
+               const char *result, const char *detail);
+
+/* The HTTP status of an error code (the one table, http/status.c). */
+int http_status(err code);
+
+/* Build the {"error":{…}} body from the thread's error detail. */
+json_t *http_error_body(err code);
+
+struct server_config {
+    const char *db_url;
+    const char *bind;
+    int port;
+    int threads;
+    int idle_timeout_s;
+    size_t max_body;    /* default JSON body limit */
+    size_t max_url;
+    size_t max_headers;
+};
+
+/*
+ * Run the server: open a database connection per loop, serve until SIGTERM
+ * or SIGINT, then stop accepting, finish requests in flight and return.
+ */
+err http_serve(const struct server_config *cfg);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Private to http/: the server's half of a request, routing and metrics.
+ */
+#ifndef FK_HTTP_INTERNAL_H
+#define FK_HTTP_INTERNAL_H
+
+#include "http/http.h"
+
+struct evhttp_request;
+struct evkeyvalq;
+struct loop;
+
+struct req_ev {
+    struct evhttp_request *req;
+    struct loop *loop;
+    struct evkeyvalq *query;
+    const char *body;
+    size_t body_len;
+    char token_buf[TOKEN_HEX_LEN + 1];
+};
+
+/*
+ * Find the route for r->method and r->path, filling r->params. Returns the
+ * route's index (for metrics) and sets *rt_r, or returns -1 with *rt_r NULL;
+ * *method_mismatch_r tells whether the path exists with another method.
+ */
+int router_match(struct req *r, const struct route **rt_r, bool *method_mismatch_r);
+
+/* Count a finished request: route index (-1 unmatched), status, durations. */
+void metrics_observe(int route_ix, int status, uint64_t total_us, uint64_t db_us);
+
+/* The Prometheus text exposition of everything observed. */
+char *metrics_render(arena *a);
+
+/* The OpenAPI 3 document of every registered route. */
+json_t *openapi_document(void);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * Prometheus metrics: requests by route and status, a latency histogram and
+ * the time spent in the database. Counters are atomics shared by all loops.
+ */
+#include "http/internal.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_ROUTES 512
+#define NSTATUS    600
+
+static const double bounds_ms[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
+#define NBOUNDS (sizeof bounds_ms / sizeof bounds_ms[0])
+
+/* requests[route + 1][status]: route -1 (unmatched) lives in row 0. The
+ * kernel maps the untouched (zero) pages lazily, so the size costs nothing. */
+static _Atomic uint64_t requests[MAX_ROUTES + 1][NSTATUS];
+static _Atomic uint64_t buckets[NBOUNDS + 1];
+static _Atomic uint64_t total_us_sum, db_us_sum, count;
+
+void metrics_observe(int route_ix, int status, uint64_t total_us, uint64_t db_us)
+{
+    int row = route_ix + 1;
+    if (row < 0 || row > MAX_ROUTES || status < 100 || status >= NSTATUS)
+        return;
+    atomic_fetch_add_explicit(&requests[row][status], 1, memory_order_relaxed);
+    double ms = (double)total_us / 1000.0;
+    size_t b = 0;
+    while (b < NBOUNDS && ms > bounds_ms[b])
+        b++;
+    atomic_fetch_add_explicit(&buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&total_us_sum, total_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&db_us_sum, db_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&count, 1, memory_order_relaxed);
+}
+
+static const char *method_name(enum http_method m)
+{
+    switch (m) {
+    case M_GET:
+        return "GET";
+    case M_POST:
+        return "POST";
+    case M_PATCH:
+        return "PATCH";
+    case M_PUT:
+        return "PUT";
+    case M_DELETE:
+        return "DELETE";
+    }
+    return "";
+}
+
+char *metrics_render(arena *a)
+{
+    size_t n;
+    const struct route *const *rs = router_all(&n);
+    size_t cap = 1 << 16, len = 0;
+    char *out = arena_alloc(a, cap);
+#define EMIT(...)                                                                                  \
+    do {                                                                                           \
+        if (len < cap)                                                                             \
+            len += (size_t)snprintf(out + len, cap - len, __VA_ARGS__);                           \
+    } while (0)
+    EMIT("# HELP fangkong_requests_total HTTP requests by route and status.\n"
+         "# TYPE fangkong_requests_total counter\n");
+    for (size_t row = 0; row <= n && row <= MAX_ROUTES; row++) {
+        _Atomic uint64_t *rowp = requests[row];
+        for (int st = 100; st < NSTATUS; st++) {
+            uint64_t v = atomic_load_explicit(&rowp[st], memory_order_relaxed);
+            if (!v)
+                continue;
+            if (row == 0)
+                EMIT("fangkong_requests_total{method=\"\",route=\"unmatched\",status=\"%d\"} "
+                     "%llu\n",
+                     st, (unsigned long long)v);
+            else
+                EMIT("fangkong_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+                     method_name(rs[row - 1]->method), rs[row - 1]->pattern, st,
+                     (unsigned long long)v);
+        }
+    }
+    EMIT("# HELP fangkong_request_duration_seconds Request latency.\n"
+         "# TYPE fangkong_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t b = 0; b < NBOUNDS; b++) {
+        cum += atomic_load(&buckets[b]);
+        EMIT("fangkong_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bounds_ms[b] / 1000.0,
+             (unsigned long long)cum);
+    }
+    cum += atomic_load(&buckets[NBOUNDS]);
+    EMIT("fangkong_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    EMIT("fangkong_request_duration_seconds_sum %.6f\n", (double)atomic_load(&total_us_sum) / 1e6);
+    EMIT("fangkong_request_duration_seconds_count %llu\n", (unsigned long long)atomic_load(&count));
+    EMIT("# HELP fangkong_db_seconds_total Time spent in the database by request handlers.\n"
+         "# TYPE fangkong_db_seconds_total counter\n"
+         "fangkong_db_seconds_total %.6f\n",
+         (double)atomic_load(&db_us_sum) / 1e6);
+#undef EMIT
+    return out;
+}

@@ -1,0 +1,102 @@
+/*
+ * The route table: capabilities register declarative tables at start-up;
+ * requests are matched segment by segment ("{name}" matches one segment).
+ */
+#include "http/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROUTES 512
+
+static const struct route *routes[MAX_ROUTES];
+static size_t nroutes;
+
+void router_add(const struct route *rs, size_t n)
+{
+    for (size_t i = 0; i < n && nroutes < MAX_ROUTES; i++)
+        routes[nroutes++] = &rs[i];
+}
+
+const struct route *const *router_all(size_t *n_r)
+{
+    *n_r = nroutes;
+    return routes;
+}
+
+/* Match path against pattern; capture {params} into r->params. */
+static bool match(struct req *r, const char *pattern, const char *path, bool capture)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            size_t n = strcspn(s, "/");
+            if (!pe || n == 0)
+                return false;
+            if (capture && np < 4)
+                r->params[np] = arena_strndup(r->a, s, n);
+            np++;
+            p = pe + 1;
+            s += n;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            return false;
+        }
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+int router_match(struct req *r, const struct route **rt_r, bool *method_mismatch_r)
+{
+    *rt_r = NULL;
+    *method_mismatch_r = false;
+    for (size_t i = 0; i < nroutes; i++) {
+        if (!match(r, routes[i]->pattern, r->path, false))
+            continue;
+        if (routes[i]->method != r->method) {
+            *method_mismatch_r = true;
+            continue;
+        }
+        match(r, routes[i]->pattern, r->path, true);
+        *rt_r = routes[i];
+        return (int)i;
+    }
+    return -1;
+}
+
+err req_param_id(struct req *r, int i, int64_t *id_r)
+{
+    int64_t id = i >= 0 && i < 4 ? id_parse(r->params[i]) : 0;
+    if (id <= 0)
+        return err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    *id_r = id;
+    return E_OK;
+}
+
+err req_query_int64(struct req *r, const char *name, int64_t min, int64_t max, int64_t *v_r)
+{
+    const char *s = req_query(r, name);
+    if (!s)
+        return E_OK;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < min || v > max)
+        return err_set(E_INPUT, "invalid_parameter", name, "参数 %s 应为 %lld 到 %lld 之间的整数",
+                       name, (long long)min, (long long)max);
+    *v_r = v;
+    return E_OK;
+}
+
+err req_paging(struct req *r, int64_t *page_r, int64_t *size_r)
+{
+    *page_r = 1;
+    *size_r = 20;
+    err e = req_query_int64(r, "page", 1, 1000000, page_r);
+    if (!e)
+        e = req_query_int64(r, "page_size", 1, 200, size_r);
+    return e;
+}

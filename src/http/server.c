@@ -1,0 +1,515 @@
+/*
+ * The HTTP server: one libevent loop per thread, all accepting from one
+ * listening socket; request limits; routing, session and permission checks;
+ * replies with the security headers; graceful shutdown.
+ *
+ * Handlers run to completion inside the loop. Each thread owns one database
+ * connection and one arena reused from request to request.
+ */
+#include "http/http.h"
+#include "http/internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/id.h"
+#include "base/log.h"
+#include "security/audit.h"
+
+#define HARD_BODY_LIMIT   (64u << 20) /* beyond this libevent refuses on its own */
+#define HARD_HEADER_LIMIT (64u << 10)
+#define SESSION_COOKIE    "fk_session"
+
+struct loop {
+    pthread_t thread;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    db *db;
+    arena *a;
+    int fd;
+    const struct server_config *cfg;
+};
+
+static volatile sig_atomic_t stopping;
+
+static enum http_method method_of(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+    case EVHTTP_REQ_HEAD:
+        return M_GET;
+    case EVHTTP_REQ_POST:
+        return M_POST;
+    case EVHTTP_REQ_PATCH:
+        return M_PATCH;
+    case EVHTTP_REQ_PUT:
+        return M_PUT;
+    case EVHTTP_REQ_DELETE:
+        return M_DELETE;
+    default:
+        return 0;
+    }
+}
+
+static void free_keyvalq(void *p)
+{
+    evhttp_clear_headers(p);
+}
+
+static void free_json(void *p)
+{
+    json_decref(p);
+}
+
+const char *req_query(struct req *r, const char *name)
+{
+    struct req_ev *x = r->ev;
+    if (!x->query) {
+        x->query = arena_zalloc(r->a, sizeof *x->query);
+        TAILQ_INIT(x->query);
+        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(x->req));
+        if (q && evhttp_parse_query_str(q, x->query) == 0)
+            arena_on_free(r->a, free_keyvalq, x->query);
+        else
+            TAILQ_INIT(x->query);
+    }
+    return evhttp_find_header(x->query, name);
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+    struct req_ev *x = r->ev;
+    return evhttp_find_header(evhttp_request_get_input_headers(x->req), name);
+}
+
+const char *req_raw_body(struct req *r, size_t *n_r)
+{
+    struct req_ev *x = r->ev;
+    *n_r = x->body_len;
+    return x->body;
+}
+
+err reply_json(struct req *r, int status, json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (!s)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    r->data = arena_strdup(r->a, s);
+    r->len = strlen(s);
+    free(s);
+    r->status = status;
+    r->ctype = "application/json; charset=utf-8";
+    return E_OK;
+}
+
+err reply_bytes(struct req *r, int status, const char *ctype, const void *data, size_t n)
+{
+    r->status = status;
+    r->ctype = ctype;
+    r->data = data;
+    r->len = n;
+    return E_OK;
+}
+
+err reply_empty(struct req *r)
+{
+    r->status = 204;
+    r->ctype = NULL;
+    r->data = NULL;
+    r->len = 0;
+    return E_OK;
+}
+
+void req_audit(struct req *r, const char *action, const char *object_type, int64_t object_id,
+               const char *result, const char *detail)
+{
+    const struct principal *p = r->who;
+    struct audit_entry e = {
+        .user_id = p ? p->user_id : 0,
+        .username = p ? p->username : "",
+        .role = p ? p->roles : "",
+        .ip = r->ip,
+        .action = action,
+        .object_type = object_type,
+        .object_id = object_id,
+        .result = result ? result : "ok",
+        .detail = detail,
+    };
+    audit_log(r->db, &e);
+}
+
+static void add_security_headers(struct evkeyvalq *h, bool api)
+{
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'self'; img-src 'self' data: blob:; style-src 'self' "
+                      "'unsafe-inline'; object-src 'none'; base-uri 'self'; "
+                      "frame-ancestors 'none'; form-action 'self'");
+    if (api)
+        evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 423:
+        return "Locked";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+static void send_reply(struct req *r, struct req_ev *x)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+    add_security_headers(h, true);
+    if (r->ctype)
+        evhttp_add_header(h, "Content-Type", r->ctype);
+    if (r->set_cookie)
+        evhttp_add_header(h, "Set-Cookie", r->set_cookie);
+    if (r->disposition)
+        evhttp_add_header(h, "Content-Disposition", r->disposition);
+    if (stopping)
+        evhttp_add_header(h, "Connection", "close");
+    struct evbuffer *out = evbuffer_new();
+    if (r->len)
+        evbuffer_add(out, r->data, r->len);
+    evhttp_send_reply(x->req, r->status, reason(r->status), out);
+    evbuffer_free(out);
+}
+
+static void reply_error(struct req *r, err e, int status_override)
+{
+    reply_json(r, status_override ? status_override : http_status(e), http_error_body(e));
+}
+
+/* The session token from the cookie or an `Authorization: Bearer` header. */
+static const char *session_token(struct req *r, char buf[TOKEN_HEX_LEN + 1])
+{
+    const char *auth = req_header(r, "Authorization");
+    if (auth && !strncmp(auth, "Bearer ", 7) && strlen(auth + 7) == TOKEN_HEX_LEN)
+        return auth + 7;
+    const char *c = req_header(r, "Cookie");
+    while (c && *c) {
+        while (*c == ' ' || *c == ';')
+            c++;
+        size_t klen = strlen(SESSION_COOKIE);
+        if (!strncmp(c, SESSION_COOKIE, klen) && c[klen] == '=') {
+            const char *v = c + klen + 1;
+            size_t n = strcspn(v, ";");
+            if (n == TOKEN_HEX_LEN) {
+                memcpy(buf, v, n);
+                buf[n] = '\0';
+                return buf;
+            }
+        }
+        c = strchr(c, ';');
+    }
+    return NULL;
+}
+
+const char *req_session_token(struct req *r)
+{
+    struct req_ev *x = r->ev;
+    return session_token(r, x->token_buf);
+}
+
+static err check_body(struct req *r, struct req_ev *x, const struct route *rt)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(x->req);
+    size_t n = evbuffer_get_length(in);
+    size_t limit = rt->max_body ? rt->max_body : x->loop->cfg->max_body;
+    if (n > limit)
+        return err_set(E_TOO_LARGE, "body_too_large", NULL, "请求内容超过%zu KB 的上限",
+                       limit / 1024);
+    char *body = arena_alloc(r->a, n + 1);
+    evbuffer_copyout(in, body, n);
+    body[n] = '\0';
+    x->body = body;
+    x->body_len = n;
+    if (rt->flags & ROUTE_RAW_BODY || !rt->body)
+        return E_OK;
+    const char *ct = req_header(r, "Content-Type");
+    if (!ct || strncmp(ct, "application/json", 16))
+        return err_set(E_UNSUPPORTED, NULL, NULL, NULL);
+    json_t *v;
+    err e = json_parse_body(body, n, &v);
+    if (e)
+        return e;
+    arena_on_free(r->a, free_json, v);
+    if ((e = json_check(v, rt->body, r->method == M_PATCH)))
+        return e;
+    r->body = v;
+    return E_OK;
+}
+
+static size_t headers_size(struct evhttp_request *req)
+{
+    size_t n = 0;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+    n += strlen(kv->key) + strlen(kv->value) + 4;
+    return n;
+}
+
+static void handle(struct evhttp_request *ev, void *arg)
+{
+    struct loop *lp = arg;
+    uint64_t t0 = mono_us(), db0 = db_time_us();
+    arena_reset(lp->a);
+    err_clear();
+
+    struct req_ev x = {.req = ev, .loop = lp};
+    struct req r = {.a = lp->a, .db = lp->db, .ev = &x, .status = 200};
+    const struct route *rt = NULL;
+    int route_ix = -1;
+    int status_override = 0;
+    err e = E_OK;
+
+    char ipbuf[64] = "";
+    char *peer = NULL;
+    ev_uint16_t port;
+    evhttp_connection_get_peer(evhttp_request_get_connection(ev), &peer, &port);
+    if (peer)
+        snprintf(ipbuf, sizeof ipbuf, "%s", peer);
+    r.ip = ipbuf;
+
+    const char *uri = evhttp_request_get_uri(ev);
+    r.method = method_of(evhttp_request_get_command(ev));
+    if (strlen(uri) > lp->cfg->max_url) {
+        e = err_set(E_TOO_LARGE, "uri_too_long", NULL, "请求地址过长");
+        status_override = 414;
+        goto done;
+    }
+    if (headers_size(ev) > lp->cfg->max_headers) {
+        e = err_set(E_TOO_LARGE, "headers_too_large", NULL, "请求头过大");
+        status_override = 431;
+        goto done;
+    }
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
+    const char *rawpath = u ? evhttp_uri_get_path(u) : NULL;
+    char *decoded = rawpath ? evhttp_uridecode(rawpath, 0, NULL) : NULL;
+    if (!decoded || !r.method) {
+        free(decoded);
+        e = err_set(r.method ? E_INPUT : E_METHOD, r.method ? "bad_request" : NULL, NULL,
+                    r.method ? "请求地址格式错误" : NULL);
+        goto done;
+    }
+    r.path = arena_strdup(r.a, decoded);
+    free(decoded);
+
+    bool method_mismatch = false;
+    route_ix = router_match(&r, &rt, &method_mismatch);
+    if (!rt) {
+        e = method_mismatch ? err_set(E_METHOD, NULL, NULL, NULL)
+                            : err_set(E_NOT_FOUND, "no_such_path", NULL, "请求的地址不存在");
+        goto done;
+    }
+    r.route = rt;
+
+    const char *tok = session_token(&r, x.token_buf);
+    struct principal *who = NULL;
+    if (tok) {
+        who = arena_alloc(r.a, sizeof *who);
+        if (auth_session_find(r.db, tok, who) != E_OK)
+            who = NULL;
+    }
+    if (!who && !(rt->flags & ROUTE_PUBLIC)) {
+        e = tok ? err_set(E_AUTH, "session_expired", NULL, "登录已过期，请重新登录")
+                : err_set(E_AUTH, "unauthenticated", NULL, "请先登录");
+        goto done;
+    }
+    r.who = who;
+    if (who && who->must_change_password && !(rt->flags & (ROUTE_NO_PW_CHANGE | ROUTE_PUBLIC))) {
+        e = err_set(E_FORBIDDEN, "password_change_required", NULL, "请先修改密码");
+        goto done;
+    }
+    if (rt->perm != PERM_NONE && (!who || !principal_can(who, rt->perm))) {
+        e = err_set(E_FORBIDDEN, NULL, NULL, NULL);
+        goto done;
+    }
+    if (r.method != M_GET && (e = check_body(&r, &x, rt)))
+        goto done;
+    e = rt->fn(&r);
+
+done:
+    if (e) {
+        if (http_status(e) >= 500)
+            log_event(LOG_ERROR, "request_failed", "path", r.path ? r.path : "", "slug",
+                      err_last()->slug, NULL);
+        reply_error(&r, e, status_override);
+    }
+    send_reply(&r, &x);
+    metrics_observe(route_ix, r.status, mono_us() - t0, db_time_us() - db0);
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *lp = arg;
+    event_base_dispatch(lp->base);
+    return NULL;
+}
+
+static void stop_loop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct loop *lp = arg;
+    if (lp->bound) {
+        evhttp_del_accept_socket(lp->http, lp->bound);
+        lp->bound = NULL;
+    }
+    /* requests run to completion inside the loop, so what is in flight now
+     * is replies being written; give them a moment, then stop */
+    struct timeval grace = {1, 0};
+    event_base_loopexit(lp->base, &grace);
+}
+
+static int listen_on(const char *addr, int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1024) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static err loop_init(struct loop *lp, const struct server_config *cfg, int listen_fd)
+{
+    lp->cfg = cfg;
+    lp->a = arena_new(64 * 1024);
+    err e = db_open(cfg->db_url, &lp->db);
+    if (e)
+        return e;
+    lp->base = event_base_new();
+    lp->http = lp->base ? evhttp_new(lp->base) : NULL;
+    lp->fd = dup(listen_fd);
+    if (!lp->http || lp->fd < 0)
+        return err_set(E_IO, NULL, NULL, "无法创建事件循环");
+    evhttp_set_allowed_methods(lp->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_PUT |
+                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+    evhttp_set_max_body_size(lp->http, HARD_BODY_LIMIT);
+    evhttp_set_max_headers_size(lp->http, HARD_HEADER_LIMIT);
+    evhttp_set_timeout(lp->http, cfg->idle_timeout_s);
+    evhttp_set_default_content_type(lp->http, "application/json; charset=utf-8");
+    evhttp_set_gencb(lp->http, handle, lp);
+    lp->bound = evhttp_accept_socket_with_handle(lp->http, lp->fd);
+    if (!lp->bound)
+        return err_set(E_IO, NULL, NULL, "无法监听端口");
+    return E_OK;
+}
+
+static void loop_free(struct loop *lp)
+{
+    if (lp->http)
+        evhttp_free(lp->http);
+    if (lp->base)
+        event_base_free(lp->base);
+    db_close(&lp->db);
+    arena_free(&lp->a);
+}
+
+err http_serve(const struct server_config *cfg)
+{
+    evthread_use_pthreads();
+    signal(SIGPIPE, SIG_IGN);
+    int fd = listen_on(cfg->bind, cfg->port);
+    if (fd < 0) {
+        return err_set(E_IO, "listen_failed", NULL, "无法监听 %s:%d：%s", cfg->bind, cfg->port,
+                       strerror(errno));
+    }
+    int n = cfg->threads > 0 ? cfg->threads : 2;
+    struct loop *loops = calloc((size_t)n, sizeof *loops);
+    err e = E_OK;
+    for (int i = 0; i < n && !e; i++)
+        e = loop_init(&loops[i], cfg, fd);
+    if (e)
+        goto out;
+
+    /* signals go to this thread only: block them before the loops start */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    for (int i = 0; i < n; i++)
+        pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]);
+    char portbuf[8];
+    snprintf(portbuf, sizeof portbuf, "%d", cfg->port);
+    log_event(LOG_INFO, "listening", "bind", cfg->bind, "port", portbuf, NULL);
+
+    int sig;
+    sigwait(&set, &sig);
+    stopping = 1;
+    log_event(LOG_INFO, "shutting_down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    for (int i = 0; i < n; i++)
+        event_base_once(loops[i].base, -1, EV_TIMEOUT, stop_loop, &loops[i], NULL);
+    for (int i = 0; i < n; i++)
+        pthread_join(loops[i].thread, NULL);
+    log_event(LOG_INFO, "stopped", NULL);
+out:
+    for (int i = 0; i < n; i++)
+        loop_free(&loops[i]);
+    free(loops);
+    close(fd);
+    return e;
+}

@@ -1,0 +1,39 @@
+/*
+ * The one table from error codes to HTTP statuses, and the error body.
+ */
+#include "http/http.h"
+
+static const int statuses[E__COUNT] = {
+    [E_OK] = 200,          [E_INPUT] = 400,       [E_AUTH] = 401,       [E_FORBIDDEN] = 403,
+    [E_NOT_FOUND] = 404,   [E_METHOD] = 405,      [E_TIMEOUT] = 408,    [E_CONFLICT] = 409,
+    [E_TOO_LARGE] = 413,   [E_UNSUPPORTED] = 415, [E_LOCKED] = 423,     [E_RATE] = 429,
+    [E_NOMEM] = 500,       [E_DB] = 500,          [E_CRYPTO] = 500,     [E_IO] = 500,
+    [E_INTERNAL] = 500,    [E_UNAVAILABLE] = 503,
+};
+
+int http_status(err code)
+{
+    return (unsigned)code < E__COUNT && statuses[code] ? statuses[code] : 500;
+}
+
+json_t *http_error_body(err code)
+{
+    const struct err_detail *d = err_last();
+    bool detailed = d->code == code && d->slug[0];
+    /* server-side failures never describe themselves to the client */
+    if (http_status(code) >= 500)
+        detailed = false;
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_string(detailed ? d->slug : err_slug(code)));
+    json_object_set_new(e, "message",
+                        json_string(detailed && d->message[0] ? d->message : err_message(code)));
+    if (detailed && d->field[0])
+        json_object_set_new(e, "field", json_string(d->field));
+    if (detailed && d->ref && code == E_CONFLICT)
+        json_set_id(e, "existing_id", d->ref);
+    if (detailed && d->ref && code == E_LOCKED)
+        json_object_set_new(e, "locked_until", json_integer(d->ref));
+    json_t *body = json_object();
+    json_object_set_new(body, "error", e);
+    return body;
+}

@@ -1,0 +1,109 @@
+/*
+ * fangkong: the command-line entry. Parses the subcommand and its options,
+ * nothing else; each command is a function of the module that owns it.
+ *
+ * Options may also come from the environment (FK_DB, FK_PORT, FK_DATA_DIR,
+ * FK_KEY_FILE, …); a flag overrides its variable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/log.h"
+#include "cli.h"
+
+static const struct command {
+    const char *name;
+    const char *sub;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+    const char *usage;
+} commands[] = {
+    {"serve", NULL, cmd_serve, "启动服务 (start the server)",
+     "fangkong serve [--port N] [--bind ADDR] [--db URL] [--data-dir DIR] [--key-file F] "
+     "[--threads N]\n"
+     "  Applies pending migrations, then serves HTTP until SIGTERM/SIGINT.\n"},
+    {"init", NULL, cmd_init, "创建数据库和密钥 (create the database and keys)",
+     "fangkong init [--db URL] [--data-dir DIR] [--key-file F]\n"
+     "  Creates the data directory, a master key file (mode 0600) if missing,\n"
+     "  the database schema and the built-in roles.\n"},
+    {"demo", NULL, cmd_demo, "生成演示城区 (build a synthetic district)",
+     "fangkong demo [--persons N] [--seed S] [--password P]\n"
+     "  Builds streets, communities, grids and buildings with polygons, N people,\n"
+     "  places, enterprises and one account for every role. Deterministic per seed.\n"},
+    {"user", "add", cmd_user_add, "新增用户 (add a user)",
+     "fangkong user add --username U --password P --role ROLE --region CODE [--name NAME]\n"
+     "  Prints a TOTP secret for roles that require a second factor.\n"},
+    {"import", "regions", cmd_import_regions, "导入区划 (import regions from CSV or GeoJSON)",
+     "fangkong import regions FILE\n"
+     "  CSV columns: code,name,level,parent_code[,center_lng,center_lat]; or a GeoJSON\n"
+     "  FeatureCollection whose features carry code/name/level properties.\n"
+     "  Prints a row-level error report; valid rows are imported.\n"},
+    {"audit", "verify", cmd_audit_verify, "校验审计日志 (verify the audit chain)",
+     "fangkong audit verify\n"
+     "  Walks every hash chain and reports the first broken link. Exit status 1 if broken.\n"},
+    {"backup", NULL, cmd_backup, "在线备份 (online, consistent backup)",
+     "fangkong backup FILE\n"
+     "  Writes a consistent copy while the server runs; encrypted fields stay encrypted.\n"},
+    {"restore", NULL, cmd_restore, "从备份恢复 (restore a backup)",
+     "fangkong restore FILE\n"
+     "  Replaces the database with the backup. Stop the server first.\n"},
+    {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
+     "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fputs("用法: fangkong <command> [options]\n\n多级防控平台 (fangkong) commands:\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s%s%s", commands[i].name, commands[i].sub ? " " : "",
+                 commands[i].sub ? commands[i].sub : "");
+        fprintf(f, "  %-16s %s\n", name, commands[i].summary);
+    }
+    fputs("\nRun `fangkong <command> --help` for a command's options.\n"
+          "Environment: FK_DB, FK_PORT, FK_BIND, FK_DATA_DIR, FK_KEY_FILE, FK_THREADS, FK_NODE,\n"
+          "FK_SESSION_IDLE, FK_SMS_DRIVER, FK_SMS_URL, FK_LOG.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *lv = getenv("FK_LOG");
+    if (lv && !strcmp(lv, "debug"))
+        log_set_level(LOG_DEBUG);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const struct command *c = &commands[i];
+        if (strcmp(argv[1], c->name))
+            continue;
+        int skip = 2;
+        if (c->sub) {
+            if (argc < 3 || strcmp(argv[2], c->sub)) {
+                if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+                    fputs(c->usage, stdout);
+                    return 0;
+                }
+                continue;
+            }
+            skip = 3;
+        }
+        for (int k = skip; k < argc; k++) {
+            if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+                printf("用法: %s", c->usage);
+                return 0;
+            }
+        }
+        return c->fn(argc - skip, argv + skip);
+    }
+    fprintf(stderr, "fangkong: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,450 @@
+/*
+ * The audit log's writer thread, its hash chain, and verification.
+ */
+#include "security/audit.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/id.h"
+#include "base/log.h"
+#include "security/crypto.h"
+
+#define BATCH_MAX 1024
+#define FLUSH_MS  20
+
+struct queued {
+    struct queued *next;
+    int64_t id, at, user_id, object_id;
+    char *username, *role, *ip, *action, *object_type, *result, *detail;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake, drained;
+    struct queued *head, *tail;
+    uint64_t queued_n, written_n;
+    bool running, stop;
+    pthread_t thread;
+    db *db;
+    /* the chain head of this node */
+    int64_t seq;
+    uint8_t hash[SM3_LEN];
+    bool loaded;
+} w = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .wake = PTHREAD_COND_INITIALIZER,
+       .drained = PTHREAD_COND_INITIALIZER};
+
+/* The canonical text an entry's hash covers. Fields are separated by a
+ * unit separator, which the stored values cannot contain unnoticed: a value
+ * with one in it changes the text and so the hash. */
+static size_t canonical(char *buf, size_t cap, int64_t id, int node, int64_t seq, int64_t at,
+                        int64_t user_id, const char *username, const char *role, const char *ip,
+                        const char *action, const char *object_type, int64_t object_id,
+                        const char *result, const char *detail)
+{
+    int n = snprintf(buf, cap, "%lld\x1f%d\x1f%lld\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%lld\x1f%s\x1f%s",
+                     (long long)id, node, (long long)seq, (long long)at, (long long)user_id,
+                     username, role, ip, action, object_type, (long long)object_id, result,
+                     detail);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    /* a detail longer than the buffer is hashed truncated; details are short */
+}
+
+static void chain_hash(const uint8_t prev[SM3_LEN], const char *text, size_t n,
+                       uint8_t out[SM3_LEN])
+{
+    /* SM3(prev || text), without building a second buffer */
+    size_t total = SM3_LEN + n;
+    uint8_t stackbuf[4096];
+    uint8_t *buf = total <= sizeof stackbuf ? stackbuf : malloc(total);
+    if (!buf)
+        abort();
+    memcpy(buf, prev, SM3_LEN);
+    memcpy(buf + SM3_LEN, text, n);
+    sm3(buf, total, out);
+    if (buf != stackbuf)
+        free(buf);
+}
+
+static err load_head(db *d)
+{
+    if (w.loaded)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT seq, hash FROM audit_log WHERE node = ? ORDER BY seq DESC LIMIT 1",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id_node());
+    int rc = db_step(s);
+    w.seq = 0;
+    memset(w.hash, 0, SM3_LEN);
+    if (rc == DB_ROW) {
+        size_t n;
+        const void *h = db_col_blob(s, 1, &n);
+        w.seq = db_col_int64(s, 0);
+        if (n == SM3_LEN)
+            memcpy(w.hash, h, SM3_LEN);
+    } else if (rc != DB_DONE) {
+        e = db_step_err(s);
+    }
+    db_done(s);
+    if (!e)
+        w.loaded = true;
+    return e;
+}
+
+/* The chain head is recorded beside the chain, so removing the newest
+ * entries (which leaves every remaining link intact) is still detected. */
+static err save_head(db *d, int64_t seq, const uint8_t hash[SM3_LEN])
+{
+    char key[32], value[24 + 2 * SM3_LEN];
+    snprintf(key, sizeof key, "audit_head:%d", id_node());
+    int n = snprintf(value, sizeof value, "%lld:", (long long)seq);
+    hex_encode(hash, SM3_LEN, value + n);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO settings (key, value) VALUES (?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, key);
+    db_bind_text(s, 2, value);
+    if (db_step(s) != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/* Append a list of entries in one transaction; on failure the chain head is
+ * reloaded from the database so the next batch links to what is durable. */
+static err append(db *d, struct queued *list)
+{
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = load_head(d)))
+        goto fail;
+    int64_t seq = w.seq;
+    uint8_t hash[SM3_LEN];
+    memcpy(hash, w.hash, SM3_LEN);
+    for (struct queued *q = list; q; q = q->next) {
+        char text[2048];
+        seq++;
+        size_t n = canonical(text, sizeof text, q->id, id_node(), seq, q->at, q->user_id,
+                             q->username, q->role, q->ip, q->action, q->object_type,
+                             q->object_id, q->result, q->detail);
+        uint8_t next[SM3_LEN];
+        chain_hash(hash, text, n, next);
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "INSERT INTO audit_log (id, node, seq, at, user_id, username, role, "
+                            "ip, action, object_type, object_id, result, detail, prev_hash, hash) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            &s)))
+            goto fail;
+        db_bind_int64(s, 1, q->id);
+        db_bind_int64(s, 2, id_node());
+        db_bind_int64(s, 3, seq);
+        db_bind_int64(s, 4, q->at);
+        db_bind_int64(s, 5, q->user_id);
+        db_bind_text(s, 6, q->username);
+        db_bind_text(s, 7, q->role);
+        db_bind_text(s, 8, q->ip);
+        db_bind_text(s, 9, q->action);
+        db_bind_text(s, 10, q->object_type);
+        db_bind_int64(s, 11, q->object_id);
+        db_bind_text(s, 12, q->result);
+        db_bind_text(s, 13, q->detail);
+        db_bind_blob(s, 14, hash, SM3_LEN);
+        db_bind_blob(s, 15, next, SM3_LEN);
+        if (db_step(s) != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        if (e)
+            goto fail;
+        memcpy(hash, next, SM3_LEN);
+    }
+    if ((e = save_head(d, seq, hash)) || (e = db_commit(d)))
+        goto fail;
+    w.seq = seq;
+    memcpy(w.hash, hash, SM3_LEN);
+    return E_OK;
+fail:
+    db_rollback(d);
+    w.loaded = false;
+    return e;
+}
+
+static char *dup_or_empty(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (!p)
+        abort();
+    return p;
+}
+
+static struct queued *make(const struct audit_entry *e)
+{
+    struct queued *q = calloc(1, sizeof *q);
+    if (!q)
+        abort();
+    q->id = id_new();
+    q->at = id_time_ms(q->id);
+    q->user_id = e->user_id;
+    q->object_id = e->object_id;
+    q->username = dup_or_empty(e->username);
+    q->role = dup_or_empty(e->role);
+    q->ip = dup_or_empty(e->ip);
+    q->action = dup_or_empty(e->action);
+    q->object_type = dup_or_empty(e->object_type);
+    q->result = dup_or_empty(e->result ? e->result : "ok");
+    q->detail = dup_or_empty(e->detail);
+    return q;
+}
+
+static void free_list(struct queued *q)
+{
+    while (q) {
+        struct queued *next = q->next;
+        free(q->username);
+        free(q->role);
+        free(q->ip);
+        free(q->action);
+        free(q->object_type);
+        free(q->result);
+        free(q->detail);
+        free(q);
+        q = next;
+    }
+}
+
+void audit_log(db *d, const struct audit_entry *e)
+{
+    struct queued *q = make(e);
+    pthread_mutex_lock(&w.mu);
+    if (!w.running) {
+        pthread_mutex_unlock(&w.mu);
+        if (append(d, q))
+            log_event(LOG_ERROR, "audit_write_failed", "action", q->action, NULL);
+        free_list(q);
+        return;
+    }
+    if (w.tail)
+        w.tail->next = q;
+    else
+        w.head = q;
+    w.tail = q;
+    w.queued_n++;
+    pthread_cond_signal(&w.wake);
+    pthread_mutex_unlock(&w.mu);
+}
+
+static void *writer(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&w.mu);
+    for (;;) {
+        while (!w.head && !w.stop)
+            pthread_cond_wait(&w.wake, &w.mu);
+        if (!w.head && w.stop)
+            break;
+        /* let a batch gather, unless stopping */
+        if (!w.stop) {
+            pthread_mutex_unlock(&w.mu);
+            struct timespec ts = {0, FLUSH_MS * 1000000L};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&w.mu);
+        }
+        struct queued *batch = w.head, *last = batch;
+        uint64_t n = 1;
+        while (last->next && n < BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        w.head = last->next;
+        if (!w.head)
+            w.tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&w.mu);
+
+        err e;
+        int tries = 0;
+        while ((e = append(w.db, batch)) && ++tries < 50) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (e)
+            log_event(LOG_ERROR, "audit_write_failed", "action", batch->action, NULL);
+        free_list(batch);
+
+        pthread_mutex_lock(&w.mu);
+        w.written_n += n;
+        pthread_cond_broadcast(&w.drained);
+    }
+    pthread_mutex_unlock(&w.mu);
+    return NULL;
+}
+
+err audit_start(const char *db_url)
+{
+    err e = db_open(db_url, &w.db);
+    if (e)
+        return e;
+    w.loaded = false;
+    w.stop = false;
+    w.running = true;
+    if (pthread_create(&w.thread, NULL, writer, NULL)) {
+        w.running = false;
+        db_close(&w.db);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    return E_OK;
+}
+
+void audit_flush(void)
+{
+    pthread_mutex_lock(&w.mu);
+    uint64_t target = w.queued_n;
+    while (w.running && w.written_n < target)
+        pthread_cond_wait(&w.drained, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+}
+
+void audit_stop(void)
+{
+    pthread_mutex_lock(&w.mu);
+    if (!w.running) {
+        pthread_mutex_unlock(&w.mu);
+        return;
+    }
+    w.stop = true;
+    pthread_cond_signal(&w.wake);
+    pthread_mutex_unlock(&w.mu);
+    pthread_join(w.thread, NULL);
+    pthread_mutex_lock(&w.mu);
+    w.running = false;
+    pthread_mutex_unlock(&w.mu);
+    db_close(&w.db);
+}
+
+struct chain_end {
+    int node;
+    int64_t seq, id;
+    uint8_t hash[SM3_LEN];
+};
+
+/* Every recorded head must be the last entry of its chain. */
+static err check_heads(db *d, const struct chain_end *ends, int nends,
+                       struct audit_verify_result *r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT key, value FROM settings WHERE key LIKE 'audit_head:%'", &s);
+    if (e)
+        return e;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int node = atoi(db_col_text(s, 0) + strlen("audit_head:"));
+        const char *v = db_col_text(s, 1);
+        long long seq = strtoll(v, NULL, 10);
+        const char *colon = strchr(v, ':');
+        uint8_t hash[SM3_LEN];
+        bool ok = colon && hex_decode(colon + 1, hash, SM3_LEN);
+        const struct chain_end *end = NULL;
+        for (int i = 0; i < nends; i++)
+            if (ends[i].node == node)
+                end = &ends[i];
+        if (!ok || !end || end->seq != seq || !ct_equal(end->hash, hash, SM3_LEN)) {
+            r->node = node;
+            r->broken_id = end ? end->id : -1;
+            snprintf(r->reason, sizeof r->reason,
+                     "chain ends at seq %lld but its recorded head is seq %lld "
+                     "(newest entries removed)",
+                     end ? (long long)end->seq : 0LL, seq);
+            break;
+        }
+    }
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err audit_verify(db *d, struct audit_verify_result *r)
+{
+    memset(r, 0, sizeof *r);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, node, seq, at, user_id, username, role, ip, action, "
+                       "object_type, object_id, result, detail, prev_hash, hash FROM audit_log "
+                       "ORDER BY node, seq",
+                       &s);
+    if (e)
+        return e;
+    int node = -1;
+    int64_t seq = 0, last_id = 0;
+    uint8_t hash[SM3_LEN];
+    struct chain_end ends[64];
+    int nends = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t id = db_col_int64(s, 0);
+        int n_node = (int)db_col_int64(s, 1);
+        int64_t n_seq = db_col_int64(s, 2);
+        size_t plen, hlen;
+        const void *prev = db_col_blob(s, 13, &plen);
+        const void *stored = db_col_blob(s, 14, &hlen);
+        bool first = n_node != node;
+        if (first && node >= 0 && nends < 64) {
+            ends[nends] = (struct chain_end){node, seq, last_id, {0}};
+            memcpy(ends[nends++].hash, hash, SM3_LEN);
+        }
+        if (first) {
+            /* a chain may start after retention removed its oldest entries:
+             * the first remaining entry's prev_hash is taken as the anchor */
+            node = n_node;
+            if (plen == SM3_LEN)
+                memcpy(hash, prev, SM3_LEN);
+            seq = n_seq - 1;
+        }
+        const char *why = NULL;
+        if (n_seq != seq + 1)
+            why = "missing entries before this one (sequence gap)";
+        else if (plen != SM3_LEN || !ct_equal(prev, hash, SM3_LEN))
+            why = "previous-hash link does not match the entry before";
+        char text[2048];
+        size_t n = canonical(text, sizeof text, id, n_node, n_seq, db_col_int64(s, 3),
+                             db_col_int64(s, 4), db_col_text(s, 5), db_col_text(s, 6),
+                             db_col_text(s, 7), db_col_text(s, 8), db_col_text(s, 9),
+                             db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
+        uint8_t expect[SM3_LEN];
+        chain_hash(hash, text, n, expect);
+        if (!why && (hlen != SM3_LEN || !ct_equal(stored, expect, SM3_LEN)))
+            why = "entry content does not match its hash (edited)";
+        if (why) {
+            r->broken_id = id;
+            r->node = n_node;
+            snprintf(r->reason, sizeof r->reason, "%s", why);
+            break;
+        }
+        r->checked++;
+        last_id = id;
+        seq = n_seq;
+        memcpy(hash, expect, SM3_LEN);
+    }
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e || r->broken_id)
+        return e;
+    if (node >= 0 && nends < 64) {
+        ends[nends] = (struct chain_end){node, seq, last_id, {0}};
+        memcpy(ends[nends++].hash, hash, SM3_LEN);
+    }
+    return check_heads(d, ends, nends, r);
+}

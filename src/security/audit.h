@@ -1,0 +1,57 @@
+/*
+ * The audit log: every write, and every read of personal data, with who,
+ * from where, what, on which record, and the result.
+ *
+ * Entries form one hash chain per writing node: hash = SM3(prev_hash ||
+ * canonical text of the entry), and the chain's head (last seq and hash) is
+ * kept in settings in the same transaction, so an edited, deleted or
+ * truncated entry is found by audit_verify().
+ *
+ * Writing is asynchronous: audit_log() queues the entry and returns; a
+ * writer thread (audit_start) appends queued entries in group commits every
+ * few milliseconds, so reads of personal data on the hot path cost a queue
+ * push, not a disk flush. Without a writer thread (command-line tools)
+ * audit_log() writes synchronously through the given connection.
+ */
+#ifndef FK_SECURITY_AUDIT_H
+#define FK_SECURITY_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "db/db.h"
+
+struct audit_entry {
+    int64_t user_id;
+    const char *username;
+    const char *role;
+    const char *ip;
+    const char *action;      /* "person.read", "person.create", "auth.login", … */
+    const char *object_type; /* "person", "user", … */
+    int64_t object_id;
+    const char *result;      /* "ok", or an error slug */
+    const char *detail;      /* no personal data: field names, counts */
+};
+
+/* Start the writer thread with its own connection to db_url. */
+err audit_start(const char *db_url);
+/* Flush what is queued and stop the writer. */
+void audit_stop(void);
+/* Wait until every entry queued so far is durable. */
+void audit_flush(void);
+
+/* Queue (or, without a writer, write) one entry. Strings are copied. */
+void audit_log(db *d, const struct audit_entry *e);
+
+struct audit_verify_result {
+    int64_t checked;    /* entries whose links were verified */
+    int64_t broken_id;  /* id of the first entry whose link is broken, 0 if none */
+    int node;           /* the chain it belongs to */
+    char reason[128];
+};
+
+/* Walk every node's chain; fills *r. Returns E_OK even when broken. */
+err audit_verify(db *d, struct audit_verify_result *r);
+
+#endif

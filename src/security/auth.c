@@ -1,0 +1,1356 @@
+/*
+ * Passwords (argon2id), sessions (SM3-hashed random tokens), TOTP (liboath),
+ * SMS sign-in for residents, and the per-request principal.
+ */
+#include "security/auth.h"
+
+#include <argon2.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liboath/oath.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/id.h"
+#include "base/log.h"
+#include "base/regcode.h"
+#include "base/validate.h"
+#include "security/crypto.h"
+
+#define ARGON_T    2
+#define ARGON_M    19456 /* KiB */
+#define ARGON_P    1
+#define SALT_LEN   16
+#define HASH_LEN   32
+#define TOKEN_LEN  32
+#define TOTP_LEN   20 /* secret bytes (160 bits, RFC 4226's recommendation) */
+#define TOTP_STEP  30
+#define TOTP_DIGIT 6
+#define SMS_DIGITS 6
+#define MINUTE_MS  60000
+#define HOUR_MS    3600000
+/* last_seen is refreshed at most this often: a write per request is wasted. */
+#define TOUCH_MS 30000
+
+static struct auth_config cfg = {
+    .session_idle_s = 1800,
+    .max_failures = 5,
+    .lock_s = 1800,
+    .ip_attempts = 30,
+    .sms_ttl_s = 300,
+    .sms_max_tries = 5,
+    .sms_per_ip = 20,
+    .sms_driver = "file",
+    .sms_file = "sms-codes.log",
+    .sms_url = "",
+};
+
+void auth_configure(const struct auth_config *c)
+{
+    struct auth_config d = {
+        .session_idle_s = 1800,
+        .max_failures = 5,
+        .lock_s = 1800,
+        .ip_attempts = 30,
+        .sms_ttl_s = 300,
+        .sms_max_tries = 5,
+        .sms_per_ip = 20,
+        .sms_driver = "file",
+        .sms_file = "sms-codes.log",
+        .sms_url = "",
+    };
+#define PICK(f)                                                                                    \
+    if (c->f)                                                                                      \
+    d.f = c->f
+    PICK(session_idle_s);
+    PICK(max_failures);
+    PICK(lock_s);
+    PICK(ip_attempts);
+    PICK(sms_ttl_s);
+    PICK(sms_max_tries);
+    PICK(sms_per_ip);
+    PICK(sms_driver);
+    PICK(sms_file);
+    PICK(sms_url);
+#undef PICK
+    cfg = d;
+}
+
+const struct auth_config *auth_get_config(void)
+{
+    return &cfg;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t len = src ? strlen(src) : 0;
+    if (len >= n)
+        len = n - 1;
+    if (len)
+        memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+/* Step a statement that returns no rows (or whose rows we ignore) and give
+ * it back to the cache. */
+static err run(db_stmt *s)
+{
+    int rc = db_step(s);
+    err e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+static void log_id(enum log_level lv, const char *event, int64_t user_id)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)user_id);
+    log_event(lv, event, "user_id", id, NULL);
+}
+
+static int64_t idle_ms(void)
+{
+    return (int64_t)cfg.session_idle_s * 1000;
+}
+
+/*
+ * One fixed-window counter per key, shared by every server through the
+ * database. A single upsert both resets an old window and counts the hit,
+ * so two servers racing on the same key never lose a count. Every hit
+ * counts, including the ones that are refused.
+ */
+static err rate_hit(db *d, const char *key, int64_t window_ms, int limit, bool *over_r)
+{
+    int64_t now = now_ms();
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1) "
+                       "ON CONFLICT (key) DO UPDATE SET "
+                       "count = CASE WHEN rate_limits.window_start <= ? THEN 1 "
+                       "ELSE rate_limits.count + 1 END, "
+                       "window_start = CASE WHEN rate_limits.window_start <= ? "
+                       "THEN excluded.window_start ELSE rate_limits.window_start END "
+                       "RETURNING count",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, key);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, now - window_ms);
+    db_bind_int64(s, 4, now - window_ms);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        *over_r = db_col_int64(s, 0) > limit;
+        e = E_OK;
+    } else {
+        e = rc == DB_DONE ? err_set(E_INTERNAL, NULL, NULL, NULL) : db_step_err(s);
+    }
+    db_done(s);
+    return e;
+}
+
+/* ---- scope --------------------------------------------------------------- */
+
+struct scope scope_of(int64_t region_code)
+{
+    return (struct scope){region_code, regcode_end(region_code)};
+}
+
+bool scope_has(const struct scope *s, int64_t region_code)
+{
+    return region_code >= s->lo && region_code < s->hi;
+}
+
+/* ---- passwords ----------------------------------------------------------- */
+
+/* Verified against when the user name is unknown, so that answer takes as
+ * long as a wrong password (same parameters as password_hash). */
+static const char dummy_hash[] = "$argon2id$v=19$m=19456,t=2,p=1$ZmFuZ2tvbmctZHVtbXkhIQ$"
+                                 "rS5vIdxSJcN+W+vDQrB2WYIkPVU49hRDKWyVU6Zx0mU";
+
+err password_hash(const char *password, char *out, size_t outlen)
+{
+    uint8_t salt[SALT_LEN];
+    if (!password)
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    if (outlen < argon2_encodedlen(ARGON_T, ARGON_M, ARGON_P, SALT_LEN, HASH_LEN, Argon2_id))
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    err e = random_bytes(salt, sizeof salt);
+    if (e)
+        return e;
+    int rc = argon2id_hash_encoded(ARGON_T, ARGON_M, ARGON_P, password, strlen(password), salt,
+                                   sizeof salt, HASH_LEN, out, outlen);
+    if (rc != ARGON2_OK) {
+        log_event(LOG_ERROR, "argon2_failed", "detail", argon2_error_message(rc), NULL);
+        return err_set(E_CRYPTO, NULL, NULL, NULL);
+    }
+    return E_OK;
+}
+
+bool password_verify(const char *encoded, const char *password)
+{
+    if (!encoded || !*encoded || !password)
+        return false;
+    return argon2id_verify(encoded, password, strlen(password)) == ARGON2_OK;
+}
+
+err password_policy(const char *password, const char *field)
+{
+    size_t chars = 0;
+    bool lower = false, upper = false, digit = false, other = false;
+    for (const unsigned char *p = (const unsigned char *)(password ? password : ""); *p; p++) {
+        if ((*p & 0xC0) != 0x80) /* count lead bytes: UTF-8 characters */
+            chars++;
+        if (*p >= 'a' && *p <= 'z')
+            lower = true;
+        else if (*p >= 'A' && *p <= 'Z')
+            upper = true;
+        else if (*p >= '0' && *p <= '9')
+            digit = true;
+        else
+            other = true;
+    }
+    if (chars < 8 || lower + upper + digit + other < 3)
+        return err_set(E_INPUT, "weak_password", field,
+                       "密码至少8位，且须包含大写字母、小写字母、数字、符号中的至少三类");
+    return E_OK;
+}
+
+/* ---- principal ------------------------------------------------------------ */
+
+static err disabled_err(void)
+{
+    return err_set(E_AUTH, "account_disabled", NULL, "账号已停用，请联系管理员");
+}
+
+err auth_principal_load(db *d, int64_t user_id, struct principal *p_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT u.person_id, u.region_code, u.kind, u.username, u.display_name, "
+                       "u.must_change_password, u.totp_enabled, u.disabled, "
+                       "r.key, r.require_totp, rp.permission "
+                       "FROM users u "
+                       "LEFT JOIN user_roles ur ON ur.user_id = u.id "
+                       "LEFT JOIN roles r ON r.id = ur.role_id "
+                       "LEFT JOIN role_permissions rp ON rp.role_id = r.id "
+                       "WHERE u.id = ? ORDER BY r.key, rp.permission",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, user_id);
+    struct principal p = {.user_id = user_id};
+    bool found = false, disabled = false;
+    char last_role[64] = "";
+    size_t rlen = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (!found) {
+            found = true;
+            p.person_id = db_col_null(s, 0) ? 0 : db_col_int64(s, 0);
+            p.region_code = db_col_int64(s, 1);
+            p.scope = scope_of(p.region_code);
+            p.resident = !strcmp(db_col_text(s, 2), "resident");
+            copy_str(p.display_name, sizeof p.display_name, db_col_text(s, 4));
+            /* residents have no login name: show their masked phone */
+            copy_str(p.username, sizeof p.username,
+                     p.resident ? p.display_name : db_col_text(s, 3));
+            p.must_change_password = db_col_int64(s, 5) != 0;
+            p.totp_enabled = db_col_int64(s, 6) != 0;
+            disabled = db_col_int64(s, 7) != 0;
+        }
+        if (db_col_null(s, 8))
+            continue; /* a user without roles: one row of NULLs */
+        const char *key = db_col_text(s, 8);
+        if (strcmp(key, last_role) != 0) {
+            copy_str(last_role, sizeof last_role, key);
+            size_t k = strlen(key);
+            /* rows are ordered by role key, so each role starts once */
+            if (rlen + (rlen ? 1 : 0) + k < sizeof p.roles) {
+                if (rlen)
+                    p.roles[rlen++] = ',';
+                memcpy(p.roles + rlen, key, k + 1);
+                rlen += k;
+            }
+            if (db_col_int64(s, 9))
+                p.totp_required = true;
+        }
+        if (!db_col_null(s, 10)) {
+            enum perm perm = perm_parse(db_col_text(s, 10));
+            if (perm != PERM_NONE)
+                p.perms |= PERM_BIT(perm);
+        }
+    }
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!found)
+        return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    if (disabled)
+        return disabled_err();
+    *p_r = p;
+    return E_OK;
+}
+
+/* ---- sessions -------------------------------------------------------------- */
+
+static err session_expired(void)
+{
+    return err_set(E_AUTH, "session_expired", NULL, "登录已过期，请重新登录");
+}
+
+/* The stored form of a hex token; false when it is not a token at all. */
+static bool token_hash(const char *token, uint8_t h[SM3_LEN])
+{
+    uint8_t raw[TOKEN_LEN];
+    if (!token || strlen(token) != TOKEN_HEX_LEN || !hex_decode(token, raw, sizeof raw))
+        return false;
+    sm3(raw, sizeof raw, h);
+    explicit_bzero(raw, sizeof raw);
+    return true;
+}
+
+static err session_create(db *d, int64_t user_id, const char *ip, char token_r[TOKEN_HEX_LEN + 1])
+{
+    uint8_t raw[TOKEN_LEN], h[SM3_LEN];
+    err e = random_bytes(raw, sizeof raw);
+    if (e)
+        return e;
+    sm3(raw, sizeof raw, h);
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, ip) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        &s))) {
+        explicit_bzero(raw, sizeof raw);
+        return e;
+    }
+    int64_t now = now_ms();
+    db_bind_blob(s, 1, h, sizeof h);
+    db_bind_int64(s, 2, user_id);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, now);
+    db_bind_text(s, 5, ip ? ip : "");
+    if ((e = run(s)) == E_OK)
+        hex_encode(raw, sizeof raw, token_r);
+    explicit_bzero(raw, sizeof raw);
+    return e;
+}
+
+static err session_delete(db *d, const uint8_t h[SM3_LEN])
+{
+    db_stmt *s;
+    err e = db_prepare(d, "DELETE FROM sessions WHERE token_hash = ?", &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, h, SM3_LEN);
+    return run(s);
+}
+
+err auth_session_find(db *d, const char *token, struct principal *p_r)
+{
+    uint8_t h[SM3_LEN];
+    if (!token_hash(token, h))
+        return session_expired();
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT user_id, last_seen FROM sessions WHERE token_hash = ?", &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, h, sizeof h);
+    int rc = db_step(s);
+    int64_t user_id = 0, last_seen = 0;
+    if (rc == DB_ROW) {
+        user_id = db_col_int64(s, 0);
+        last_seen = db_col_int64(s, 1);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc == DB_DONE)
+        return session_expired();
+    int64_t now = now_ms();
+    if (now - last_seen > idle_ms()) {
+        if ((e = session_delete(d, h)))
+            return e;
+        return session_expired();
+    }
+    /* With a short idle limit (tests) refresh sooner, or a busy session
+     * would expire between two refreshes. */
+    int64_t touch = idle_ms() / 2 < TOUCH_MS ? idle_ms() / 2 : TOUCH_MS;
+    if (now - last_seen > touch) {
+        if ((e = db_prepare(d, "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", &s)))
+            return e;
+        db_bind_int64(s, 1, now);
+        db_bind_blob(s, 2, h, sizeof h);
+        if ((e = run(s)))
+            return e;
+    }
+    e = auth_principal_load(d, user_id, p_r);
+    if (e == E_NOT_FOUND)
+        return session_expired();
+    return e;
+}
+
+err auth_logout(db *d, const char *token)
+{
+    uint8_t h[SM3_LEN];
+    if (!token_hash(token, h))
+        return E_OK; /* nothing to end */
+    return session_delete(d, h);
+}
+
+err auth_logout_all(db *d, int64_t user_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "DELETE FROM sessions WHERE user_id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, user_id);
+    return run(s);
+}
+
+/* ---- TOTP --------------------------------------------------------------- */
+
+static pthread_once_t oath_once = PTHREAD_ONCE_INIT;
+static int oath_init_rc;
+
+static void oath_setup(void)
+{
+    oath_init_rc = oath_init();
+}
+
+static err oath_ready(void)
+{
+    pthread_once(&oath_once, oath_setup);
+    if (oath_init_rc != OATH_OK) {
+        log_event(LOG_ERROR, "oath_init_failed", "detail", oath_strerror(oath_init_rc), NULL);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    return E_OK;
+}
+
+static bool code_shape(const char *code, size_t digits)
+{
+    if (!code || strlen(code) != digits)
+        return false;
+    for (size_t i = 0; i < digits; i++)
+        if (code[i] < '0' || code[i] > '9')
+            return false;
+    return true;
+}
+
+/*
+ * Check a code against a sealed secret, one step either side of now, and
+ * refuse a step already used (a code seen over a shoulder or replayed).
+ * *ok_r says whether it matched; *step_r gets the matched step.
+ */
+static err totp_check(const void *sealed, size_t n, const char *code, int64_t last_step, bool *ok_r,
+                      int64_t *step_r)
+{
+    *ok_r = false;
+    err e = oath_ready();
+    if (e)
+        return e;
+    char secret[64];
+    size_t len;
+    if (n < SEAL_OVERHEAD || n - SEAL_OVERHEAD >= sizeof secret)
+        return err_set(E_CRYPTO, "decrypt_failed", NULL, "数据解密失败");
+    if ((e = unseal_buf("users.totp_secret", sealed, n, secret, &len)))
+        return e;
+    if (!code_shape(code, TOTP_DIGIT)) {
+        explicit_bzero(secret, sizeof secret);
+        return E_OK;
+    }
+    int pos;
+    uint64_t counter = 0;
+    int rc = oath_totp_validate3(secret, len, (time_t)(now_ms() / 1000), TOTP_STEP, 0, 1, &pos,
+                                 &counter, code);
+    explicit_bzero(secret, sizeof secret);
+    if (rc < 0 && rc != OATH_INVALID_OTP) {
+        log_event(LOG_ERROR, "oath_failed", "detail", oath_strerror(rc), NULL);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    if (rc >= 0 && (int64_t)counter > last_step) {
+        *ok_r = true;
+        *step_r = (int64_t)counter;
+    }
+    return E_OK;
+}
+
+err totp_now(const char *secret_b32, char code_r[7])
+{
+    err e = oath_ready();
+    if (e)
+        return e;
+    char *secret = NULL;
+    size_t len = 0;
+    if (!secret_b32 || oath_base32_decode(secret_b32, strlen(secret_b32), &secret, &len) != OATH_OK)
+        return err_set(E_INPUT, "invalid_secret", NULL, "密钥格式不正确");
+    char out[TOTP_DIGIT + 1];
+    int rc =
+        oath_totp_generate(secret, len, (time_t)(now_ms() / 1000), TOTP_STEP, 0, TOTP_DIGIT, out);
+    explicit_bzero(secret, len);
+    free(secret);
+    if (rc != OATH_OK)
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    memcpy(code_r, out, sizeof out);
+    return E_OK;
+}
+
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+static bool pct_encode(const char *in, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~';
+        if (n + (plain ? 1 : 3) >= cap)
+            return false;
+        if (plain) {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+    return true;
+}
+
+err auth_totp_begin(db *d, int64_t user_id, const char *account, char secret_b32_r[64],
+                    char uri_r[256])
+{
+    err e = oath_ready();
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT totp_enabled FROM users WHERE id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, user_id);
+    int rc = db_step(s);
+    bool enabled = rc == DB_ROW && db_col_int64(s, 0) != 0;
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc == DB_DONE)
+        return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    /* Replacing a working secret would drop the second factor on the word
+     * of a session alone; an administrator resets it first. */
+    if (enabled)
+        return err_set(E_CONFLICT, "totp_already_enabled", NULL,
+                       "已启用动态验证码，如需更换请联系管理员重置");
+
+    char label[160];
+    if (!pct_encode(account ? account : "", label, sizeof label))
+        return err_set(E_INPUT, "too_long", "account", "账号名称过长");
+    uint8_t secret[TOTP_LEN], sealed[TOTP_LEN + SEAL_OVERHEAD];
+    if ((e = random_bytes(secret, sizeof secret)))
+        return e;
+    char *b32 = NULL;
+    size_t b32len = 0;
+    if (oath_base32_encode((const char *)secret, sizeof secret, &b32, &b32len) != OATH_OK ||
+        b32len >= 64) {
+        free(b32);
+        explicit_bzero(secret, sizeof secret);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    e = seal_buf("users.totp_secret", secret, sizeof secret, sealed);
+    explicit_bzero(secret, sizeof secret);
+    if (!e && (e = db_prepare(d,
+                              "UPDATE users SET totp_secret_enc = ?, totp_enabled = 0, "
+                              "totp_last_step = 0 WHERE id = ?",
+                              &s)) == E_OK) {
+        db_bind_blob(s, 1, sealed, sizeof sealed);
+        db_bind_int64(s, 2, user_id);
+        e = run(s);
+    }
+    if (!e) {
+        memcpy(secret_b32_r, b32, b32len + 1);
+        int n = snprintf(uri_r, 256,
+                         "otpauth://totp/fangkong:%s?secret=%s&issuer=fangkong&digits=6&period=30",
+                         label, b32);
+        if (n < 0 || n >= 256)
+            e = err_set(E_INPUT, "too_long", "account", "账号名称过长");
+    }
+    explicit_bzero(b32, b32len);
+    free(b32);
+    if (!e)
+        log_id(LOG_INFO, "totp_begin", user_id);
+    return e;
+}
+
+err auth_totp_confirm(db *d, int64_t user_id, const char *code)
+{
+    db_stmt *s;
+    err e = db_prepare(
+        d, "SELECT totp_secret_enc, totp_enabled, totp_last_step FROM users WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, user_id);
+    int rc = db_step(s);
+    uint8_t sealed[128];
+    size_t n = 0;
+    bool enabled = false, has_secret = false;
+    int64_t last_step = 0;
+    if (rc == DB_ROW) {
+        has_secret = !db_col_null(s, 0);
+        const void *b = has_secret ? db_col_blob(s, 0, &n) : NULL;
+        if (n > sizeof sealed)
+            n = 0, has_secret = false;
+        if (b && n)
+            memcpy(sealed, b, n);
+        enabled = db_col_int64(s, 1) != 0;
+        last_step = db_col_int64(s, 2);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc == DB_DONE)
+        return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    if (enabled)
+        return err_set(E_CONFLICT, "totp_already_enabled", NULL, "已启用动态验证码");
+    if (!has_secret)
+        return err_set(E_CONFLICT, "totp_not_started", NULL, "请先获取动态验证码密钥");
+    bool ok;
+    int64_t step = 0;
+    if ((e = totp_check(sealed, n, code, last_step, &ok, &step)))
+        return e;
+    /* An input error, not 401: the user is signed in and simply mistyped. */
+    if (!ok)
+        return err_set(E_INPUT, "bad_totp", "code", "动态验证码错误");
+    if ((e = db_prepare(d, "UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, step);
+    db_bind_int64(s, 2, user_id);
+    if ((e = run(s)) == E_OK)
+        log_id(LOG_INFO, "totp_enabled", user_id);
+    return e;
+}
+
+err auth_totp_reset(db *d, int64_t user_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE users SET totp_secret_enc = NULL, totp_enabled = 0, "
+                       "totp_last_step = 0 WHERE id = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, user_id);
+    int rc = db_step(s);
+    e = rc == DB_DONE ? E_OK : rc == DB_ROW ? E_OK : db_step_err(s);
+    int64_t changed = e ? 0 : db_changes(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!changed)
+        return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    log_id(LOG_INFO, "totp_reset", user_id);
+    return E_OK;
+}
+
+/* ---- staff sign-in -------------------------------------------------------- */
+
+static err locked_err(int64_t locked_until)
+{
+    /* Shown in Beijing time, rounded up to the minute so "after HH:MM"
+     * is never too early. */
+    time_t t = (time_t)((locked_until + MINUTE_MS - 1) / MINUTE_MS * 60) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return err_set_ref(E_LOCKED, "account_locked", locked_until,
+                       "账号已锁定，请于 %02d:%02d 后再试", tm.tm_hour, tm.tm_min);
+}
+
+static err bad_credentials(void)
+{
+    return err_set(E_AUTH, "bad_credentials", NULL, "用户名或密码错误");
+}
+
+/*
+ * Count a failed attempt; the one that reaches max_failures locks the
+ * account and starts the count again. One statement, so concurrent
+ * attempts cannot both read the same count. *locked_until_r gets the lock
+ * end when this failure locked the account, else 0.
+ */
+static err count_failure(db *d, int64_t user_id, int64_t *locked_until_r)
+{
+    int64_t now = now_ms();
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE users SET "
+                       "locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? "
+                       "ELSE locked_until END, "
+                       "failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 "
+                       "ELSE failed_logins + 1 END "
+                       "WHERE id = ? RETURNING locked_until",
+                       &s);
+    if (e)
+        return e;
+    int64_t until = now + (int64_t)cfg.lock_s * 1000;
+    db_bind_int64(s, 1, cfg.max_failures);
+    db_bind_int64(s, 2, until);
+    db_bind_int64(s, 3, cfg.max_failures);
+    db_bind_int64(s, 4, user_id);
+    int rc = db_step(s);
+    *locked_until_r = 0;
+    if (rc == DB_ROW && db_col_int64(s, 0) > now)
+        *locked_until_r = db_col_int64(s, 0);
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (!e)
+        log_id(LOG_WARN, *locked_until_r ? "login_locked" : "login_failed", user_id);
+    return e;
+}
+
+static err login_rate(db *d, const char *ip)
+{
+    char key[96];
+    snprintf(key, sizeof key, "login:ip:%s", ip ? ip : "");
+    bool over;
+    err e = rate_hit(d, key, MINUTE_MS, cfg.ip_attempts, &over);
+    if (e)
+        return e;
+    if (over) {
+        log_event(LOG_WARN, "login_rate_limited", "ip", ip ? ip : "", NULL);
+        return err_set(E_RATE, "rate_limited", NULL, "尝试次数过多，请1分钟后再试");
+    }
+    return E_OK;
+}
+
+err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
+               char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r)
+{
+    err e = login_rate(d, ip);
+    if (e)
+        return e;
+    if (!username || !password)
+        return bad_credentials();
+
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "SELECT id, password_hash, locked_until, totp_enabled, totp_secret_enc, "
+                        "totp_last_step FROM users WHERE username = ? AND kind = 'staff'",
+                        &s)))
+        return e;
+    db_bind_text(s, 1, username);
+    int rc = db_step(s);
+    int64_t user_id = 0, locked_until = 0, last_step = 0;
+    char hash[160] = "";
+    uint8_t sealed[128];
+    size_t sealed_n = 0;
+    bool totp_enabled = false;
+    if (rc == DB_ROW) {
+        user_id = db_col_int64(s, 0);
+        copy_str(hash, sizeof hash, db_col_text(s, 1));
+        locked_until = db_col_int64(s, 2);
+        totp_enabled = db_col_int64(s, 3) != 0;
+        if (!db_col_null(s, 4)) {
+            const void *b = db_col_blob(s, 4, &sealed_n);
+            if (sealed_n > sizeof sealed)
+                sealed_n = 0;
+            else
+                memcpy(sealed, b, sealed_n);
+        }
+        last_step = db_col_int64(s, 5);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc == DB_DONE) {
+        (void)password_verify(dummy_hash, password);
+        log_event(LOG_WARN, "login_unknown_user", NULL);
+        return bad_credentials();
+    }
+    if (locked_until > now_ms())
+        return locked_err(locked_until);
+
+    if (!password_verify(hash, password)) {
+        if ((e = count_failure(d, user_id, &locked_until)))
+            return e;
+        return locked_until ? locked_err(locked_until) : bad_credentials();
+    }
+
+    /*
+     * The second factor is asked for once the user enrolled. A role that
+     * requires TOTP but a user who has not enrolled yet still signs in: the
+     * principal then says totp_required && !totp_enabled, and the client
+     * walks the user through enrolment before anything else.
+     */
+    int64_t step = last_step;
+    if (totp_enabled) {
+        if (!totp || !*totp)
+            return err_set(E_AUTH, "totp_required", "totp", "请输入动态验证码");
+        bool ok;
+        if ((e = totp_check(sealed, sealed_n, totp, last_step, &ok, &step)))
+            return e;
+        if (!ok) {
+            if ((e = count_failure(d, user_id, &locked_until)))
+                return e;
+            return locked_until ? locked_err(locked_until)
+                                : err_set(E_AUTH, "bad_totp", "totp", "动态验证码错误");
+        }
+    }
+
+    struct principal p;
+    if ((e = auth_principal_load(d, user_id, &p)))
+        return e == E_NOT_FOUND ? bad_credentials() : e;
+
+    /* totp_last_step > ? makes two concurrent sign-ins with the same code
+     * race to one winner. */
+    if ((e = db_prepare(d,
+                        "UPDATE users SET failed_logins = 0, last_login_at = ?, "
+                        "totp_last_step = ? WHERE id = ? AND (totp_last_step < ? OR ? = 0)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, now_ms());
+    db_bind_int64(s, 2, step);
+    db_bind_int64(s, 3, user_id);
+    db_bind_int64(s, 4, step);
+    db_bind_int64(s, 5, totp_enabled ? 1 : 0);
+    rc = db_step(s);
+    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    int64_t changed = e ? 0 : db_changes(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!changed)
+        return err_set(E_AUTH, "bad_totp", "totp", "动态验证码错误");
+
+    if ((e = session_create(d, user_id, ip, token_r)))
+        return e;
+    *p_r = p;
+    log_id(LOG_INFO, "login", user_id);
+    return E_OK;
+}
+
+/* ---- passwords of an account --------------------------------------------- */
+
+static err store_password(db *d, int64_t user_id, const char *pw, bool must_change)
+{
+    char hash[160];
+    err e = password_hash(pw, hash, sizeof hash);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE users SET password_hash = ?, must_change_password = ?, "
+                        "password_changed_at = ?, updated_at = ? WHERE id = ?",
+                        &s)))
+        return e;
+    int64_t now = now_ms();
+    db_bind_text(s, 1, hash);
+    db_bind_int64(s, 2, must_change ? 1 : 0);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, user_id);
+    int rc = db_step(s);
+    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    int64_t changed = e ? 0 : db_changes(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!changed)
+        return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    return E_OK;
+}
+
+err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char *new_pw,
+                         const char *keep_token)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT password_hash FROM users WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, user_id);
+    int rc = db_step(s);
+    char hash[160] = "";
+    if (rc == DB_ROW)
+        copy_str(hash, sizeof hash, db_col_text(s, 0));
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc == DB_DONE)
+        return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    if (!password_verify(hash, old_pw))
+        return err_set(E_AUTH, "bad_password", "old_password", "原密码错误");
+    if ((e = password_policy(new_pw, "new_password")))
+        return e;
+    if (!strcmp(old_pw, new_pw))
+        return err_set(E_INPUT, "same_password", "new_password", "新密码不能与原密码相同");
+    if ((e = store_password(d, user_id, new_pw, false)))
+        return e;
+
+    uint8_t keep[SM3_LEN];
+    if (keep_token && token_hash(keep_token, keep)) {
+        if ((e = db_prepare(d, "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", &s)))
+            return e;
+        db_bind_int64(s, 1, user_id);
+        db_bind_blob(s, 2, keep, sizeof keep);
+        e = run(s);
+    } else {
+        e = auth_logout_all(d, user_id);
+    }
+    if (!e)
+        log_id(LOG_INFO, "password_changed", user_id);
+    return e;
+}
+
+err auth_set_password(db *d, int64_t user_id, const char *new_pw, bool must_change)
+{
+    err e = password_policy(new_pw, "password");
+    if (e)
+        return e;
+    if ((e = store_password(d, user_id, new_pw, must_change)))
+        return e;
+    /* whoever knew the old password must not stay signed in */
+    if ((e = auth_logout_all(d, user_id)))
+        return e;
+    log_id(LOG_INFO, "password_set", user_id);
+    return E_OK;
+}
+
+err auth_unlock(db *d, int64_t user_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, user_id);
+    int rc = db_step(s);
+    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    int64_t changed = e ? 0 : db_changes(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!changed)
+        return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    log_id(LOG_INFO, "account_unlocked", user_id);
+    return E_OK;
+}
+
+/* ---- SMS ------------------------------------------------------------------ */
+
+static err sms_failed(void)
+{
+    return err_set(E_UNAVAILABLE, "sms_failed", NULL, "短信发送失败，请稍后再试");
+}
+
+/* The stand-in gateway of demos and tests: codes are appended to a file
+ * (deliberately outside the database), one JSON line each. */
+static err sms_deliver_file(const char *phone, const char *code)
+{
+    int fd = open(cfg.sms_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_event(LOG_ERROR, "sms_file_failed", "detail", strerror(errno), NULL);
+        return sms_failed();
+    }
+    char line[160];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char iso[32];
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int n = snprintf(line, sizeof line, "{\"time\":\"%s\",\"phone\":\"%s\",\"code\":\"%s\"}\n", iso,
+                     phone, code);
+    /* one write: lines from several servers appending never interleave */
+    bool ok = n > 0 && n < (int)sizeof line && write(fd, line, (size_t)n) == n;
+    if (!ok)
+        log_event(LOG_ERROR, "sms_file_failed", "detail", strerror(errno), NULL);
+    close(fd);
+    return ok ? E_OK : sms_failed();
+}
+
+struct http_call {
+    struct event_base *base;
+    int status;
+};
+
+static void http_done(struct evhttp_request *req, void *arg)
+{
+    struct http_call *c = arg;
+    c->status = req ? evhttp_request_get_response_code(req) : 0;
+    event_base_loopexit(c->base, NULL);
+}
+
+/* POST {"phone","text"} to the gateway on a private event base, blocking
+ * the calling thread for at most a few seconds. */
+static err sms_deliver_http(const char *phone, const char *code)
+{
+    struct evhttp_uri *uri = evhttp_uri_parse(cfg.sms_url);
+    const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
+    const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
+    if (!uri || !scheme || strcmp(scheme, "http") != 0 || !host || !*host) {
+        log_event(LOG_ERROR, "sms_http_bad_url", NULL);
+        if (uri)
+            evhttp_uri_free(uri);
+        return sms_failed();
+    }
+    int port = evhttp_uri_get_port(uri);
+    if (port < 0)
+        port = 80;
+    const char *path = evhttp_uri_get_path(uri);
+    const char *query = evhttp_uri_get_query(uri);
+    char target[512];
+    snprintf(target, sizeof target, "%s%s%s", path && *path ? path : "/", query ? "?" : "",
+             query ? query : "");
+    char hosthdr[300];
+    snprintf(hosthdr, sizeof hosthdr, port == 80 ? "%s" : "%s:%d", host, port);
+
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"phone\":\"%s\",\"text\":\"【防控】您的验证码是%s，5分钟内有效。\"}", phone, code);
+
+    struct http_call call = {.base = event_base_new(), .status = 0};
+    struct evhttp_connection *conn = NULL;
+    struct evhttp_request *req = NULL;
+    bool sent = false;
+    if (call.base)
+        conn = evhttp_connection_base_new(call.base, NULL, host, (unsigned short)port);
+    if (conn) {
+        evhttp_connection_set_timeout(conn, 5);
+        evhttp_connection_set_retries(conn, 0);
+        req = evhttp_request_new(http_done, &call);
+    }
+    if (req) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Host", hosthdr);
+        evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+        evhttp_add_header(h, "Connection", "close");
+        evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+        /* evhttp_make_request owns req from here, even when it fails */
+        sent = evhttp_make_request(conn, req, EVHTTP_REQ_POST, target) == 0;
+    }
+    if (sent) {
+        struct timeval backstop = {6, 0};
+        event_base_loopexit(call.base, &backstop);
+        event_base_dispatch(call.base);
+    }
+    if (conn)
+        evhttp_connection_free(conn);
+    if (call.base)
+        event_base_free(call.base);
+    evhttp_uri_free(uri);
+    explicit_bzero(body, sizeof body);
+    if (call.status < 200 || call.status > 299) {
+        char st[16];
+        snprintf(st, sizeof st, "%d", call.status);
+        log_event(LOG_ERROR, "sms_http_failed", "status", st, NULL);
+        return sms_failed();
+    }
+    return E_OK;
+}
+
+static void sms_code_hash(const uint8_t bidx[BLIND_LEN], const char *code, uint8_t out[SM3_LEN])
+{
+    uint8_t buf[BLIND_LEN + SMS_DIGITS];
+    memcpy(buf, bidx, BLIND_LEN);
+    memcpy(buf + BLIND_LEN, code, SMS_DIGITS);
+    hmac_sm3(keys_get(KEY_TOKEN), 32, buf, sizeof buf, out);
+    explicit_bzero(buf, sizeof buf);
+}
+
+err auth_sms_send(db *d, const char *phone, const char *ip)
+{
+    err e = check_phone(phone, "phone");
+    if (e)
+        return e;
+    char key[96];
+    bool over;
+    snprintf(key, sizeof key, "sms:ip:%s", ip ? ip : "");
+    if ((e = rate_hit(d, key, HOUR_MS, cfg.sms_per_ip, &over)))
+        return e;
+    if (over) {
+        log_event(LOG_WARN, "sms_rate_limited", "ip", ip ? ip : "", NULL);
+        return err_set(E_RATE, "rate_limited", NULL, "获取验证码次数过多，请稍后再试");
+    }
+    uint8_t bidx[BLIND_LEN];
+    blind_index("users.phone", phone, bidx);
+    char bhex[2 * BLIND_LEN + 1];
+    hex_encode(bidx, sizeof bidx, bhex);
+    snprintf(key, sizeof key, "sms:phone:%s", bhex);
+    if ((e = rate_hit(d, key, MINUTE_MS, 1, &over)))
+        return e;
+    if (over)
+        return err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请1分钟后再试");
+
+    /* uniform over 000000..999999: 4294 * 10^6 is the largest multiple
+     * of 10^6 below 2^32 */
+    uint32_t r;
+    do {
+        if ((e = random_bytes(&r, sizeof r)))
+            return e;
+    } while (r >= 4294000000u);
+    char code[SMS_DIGITS + 1];
+    snprintf(code, sizeof code, "%06u", r % 1000000u);
+    uint8_t h[SM3_LEN];
+    sms_code_hash(bidx, code, h);
+
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO sms_codes (phone_bidx, code_hash, expires_at, tries, "
+                        "created_at) VALUES (?, ?, ?, 0, ?) "
+                        "ON CONFLICT (phone_bidx) DO UPDATE SET code_hash = excluded.code_hash, "
+                        "expires_at = excluded.expires_at, tries = 0, "
+                        "created_at = excluded.created_at",
+                        &s)))
+        return e;
+    int64_t now = now_ms();
+    db_bind_blob(s, 1, bidx, sizeof bidx);
+    db_bind_blob(s, 2, h, sizeof h);
+    db_bind_int64(s, 3, now + (int64_t)cfg.sms_ttl_s * 1000);
+    db_bind_int64(s, 4, now);
+    if ((e = run(s)))
+        return e;
+
+    e = !strcmp(cfg.sms_driver, "http") ? sms_deliver_http(phone, code)
+                                        : sms_deliver_file(phone, code);
+    explicit_bzero(code, sizeof code);
+    if (e)
+        return e;
+    log_event(LOG_INFO, "sms_sent", NULL);
+    return E_OK;
+}
+
+static err bad_sms_code(void)
+{
+    return err_set(E_AUTH, "bad_sms_code", "code", "验证码错误或已过期");
+}
+
+/*
+ * Spend one try of the phone's code and say whether `code` is it. The try
+ * is counted before comparing and a match is consumed with a conditional
+ * delete, so concurrent guesses can neither exceed sms_max_tries nor use
+ * one code twice.
+ */
+static err sms_consume(db *d, const uint8_t bidx[BLIND_LEN], const char *code, bool *ok_r)
+{
+    *ok_r = false;
+    int64_t now = now_ms();
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE sms_codes SET tries = tries + 1 "
+                       "WHERE phone_bidx = ? AND expires_at > ? RETURNING tries, code_hash",
+                       &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, now);
+    int rc = db_step(s);
+    int64_t tries = 0;
+    uint8_t stored[SM3_LEN];
+    bool have = false;
+    if (rc == DB_ROW) {
+        size_t n;
+        const void *b = db_col_blob(s, 1, &n);
+        tries = db_col_int64(s, 0);
+        if (b && n == SM3_LEN) {
+            memcpy(stored, b, SM3_LEN);
+            have = true;
+        }
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e || !have)
+        return e;
+
+    uint8_t h[SM3_LEN];
+    bool match = false;
+    if (tries <= cfg.sms_max_tries && code_shape(code, SMS_DIGITS)) {
+        sms_code_hash(bidx, code, h);
+        match = ct_equal(h, stored, SM3_LEN);
+    }
+    if (!match && tries < cfg.sms_max_tries)
+        return E_OK;
+    /* used, or out of tries: the code is gone either way */
+    if ((e = db_prepare(d, "DELETE FROM sms_codes WHERE phone_bidx = ? AND code_hash = ?", &s)))
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_blob(s, 2, stored, SM3_LEN);
+    rc = db_step(s);
+    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    int64_t changed = e ? 0 : db_changes(s);
+    db_done(s);
+    if (e)
+        return e;
+    *ok_r = match && changed == 1;
+    return E_OK;
+}
+
+/* Find the resident user of a phone or create it with the citizen role. */
+static err resident_user(db *d, const char *phone, const uint8_t bidx[BLIND_LEN],
+                         int64_t *user_id_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT id, kind FROM users WHERE phone_bidx = ?", &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    int rc = db_step(s);
+    bool staff = false;
+    if (rc == DB_ROW) {
+        *user_id_r = db_col_int64(s, 0);
+        staff = strcmp(db_col_text(s, 1), "resident") != 0;
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    /* An SMS code must never open a staff account: that would skip its
+     * password and second factor. */
+    if (rc == DB_ROW && staff)
+        return err_set(E_FORBIDDEN, "staff_phone", "phone",
+                       "该手机号已绑定工作人员账号，请使用账号密码登录");
+    if (rc == DB_ROW)
+        return E_OK;
+
+    /* Residents' own data is scoped by their person record, not by the
+     * user's region: they get the root region. */
+    int64_t root = 0, role_id = 0;
+    if ((e = db_prepare(d,
+                        "SELECT MIN(code) FROM regions WHERE parent_code IS NULL OR "
+                        "parent_code = 0",
+                        &s)))
+        return e;
+    rc = db_step(s);
+    bool have_root = rc == DB_ROW && !db_col_null(s, 0);
+    if (have_root)
+        root = db_col_int64(s, 0);
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if ((e = db_prepare(d, "SELECT id FROM roles WHERE key = 'citizen'", &s)))
+        return e;
+    rc = db_step(s);
+    if (rc == DB_ROW)
+        role_id = db_col_int64(s, 0);
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!have_root || !role_id) {
+        log_event(LOG_ERROR, "resident_setup_missing", "what",
+                  !have_root ? "root region" : "citizen role", NULL);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+
+    uint8_t sealed[32 + SEAL_OVERHEAD];
+    size_t plen = strlen(phone);
+    if (plen > 32)
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    if ((e = seal_buf("users.phone", phone, plen, sealed)))
+        return e;
+    char masked[16];
+    snprintf(masked, sizeof masked, "%.3s****%s", phone, phone + plen - 4);
+
+    int64_t id = id_new(), now = now_ms();
+    if ((e = db_begin(d)))
+        return e;
+    if ((e = db_prepare(d,
+                        "INSERT INTO users (id, username, display_name, kind, region_code, "
+                        "phone_enc, phone_bidx, created_at, updated_at) "
+                        "VALUES (?, NULL, ?, 'resident', ?, ?, ?, ?, ?)",
+                        &s)) == E_OK) {
+        db_bind_int64(s, 1, id);
+        db_bind_text(s, 2, masked);
+        db_bind_int64(s, 3, root);
+        db_bind_blob(s, 4, sealed, plen + SEAL_OVERHEAD);
+        db_bind_blob(s, 5, bidx, BLIND_LEN);
+        db_bind_int64(s, 6, now);
+        db_bind_int64(s, 7, now);
+        e = run(s);
+    }
+    if (!e && (e = db_prepare(d, "INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)", &s)) ==
+                  E_OK) {
+        db_bind_int64(s, 1, id);
+        db_bind_int64(s, 2, role_id);
+        e = run(s);
+    }
+    if (!e)
+        e = db_commit(d);
+    if (e) {
+        db_rollback(d);
+        return e;
+    }
+    *user_id_r = id;
+    log_id(LOG_INFO, "resident_created", id);
+    return E_OK;
+}
+
+err auth_sms_login(db *d, const char *phone, const char *code, const char *ip,
+                   char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r)
+{
+    err e = login_rate(d, ip);
+    if (e)
+        return e;
+    if ((e = check_phone(phone, "phone")))
+        return e;
+    uint8_t bidx[BLIND_LEN];
+    blind_index("users.phone", phone, bidx);
+    bool ok;
+    if ((e = sms_consume(d, bidx, code, &ok)))
+        return e;
+    if (!ok)
+        return bad_sms_code();
+    int64_t user_id = 0;
+    if ((e = resident_user(d, phone, bidx, &user_id)))
+        return e;
+    struct principal p;
+    if ((e = auth_principal_load(d, user_id, &p)))
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d, "UPDATE users SET last_login_at = ? WHERE id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, now_ms());
+    db_bind_int64(s, 2, user_id);
+    if ((e = run(s)))
+        return e;
+    if ((e = session_create(d, user_id, ip, token_r)))
+        return e;
+    *p_r = p;
+    log_id(LOG_INFO, "login_sms", user_id);
+    return E_OK;
+}
+
+/* ---- housekeeping ------------------------------------------------------- */
+
+err auth_sweep(db *d)
+{
+    int64_t now = now_ms();
+    db_stmt *s;
+    err e = db_prepare(d, "DELETE FROM sessions WHERE last_seen < ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, now - idle_ms());
+    if ((e = run(s)))
+        return e;
+    /* an hour is the longest window any counter uses */
+    if ((e = db_prepare(d, "DELETE FROM rate_limits WHERE window_start < ?", &s)))
+        return e;
+    db_bind_int64(s, 1, now - HOUR_MS);
+    if ((e = run(s)))
+        return e;
+    if ((e = db_prepare(d, "DELETE FROM sms_codes WHERE expires_at <= ?", &s)))
+        return e;
+    db_bind_int64(s, 1, now);
+    return run(s);
+}

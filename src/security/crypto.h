@@ -1,0 +1,95 @@
+/*
+ * The national algorithms fangkong uses, over OpenSSL 3's EVP interfaces:
+ * SM3 (hash), HMAC-SM3 (keyed hash: blind indexes, tokens, the audit chain
+ * key derivation), SM4 (field encryption at rest).
+ *
+ * Keys. One 32-byte master key lives in a file outside the database
+ * (keys_load). Purpose keys are derived from it with HMAC-SM3(master,
+ * label), so the field-encryption key, the blind-index key and the token key
+ * are independent: leaking a blind index reveals nothing about the cipher.
+ *
+ * Field encryption is SM4-CTR with a random 16-byte IV, then HMAC-SM3 over
+ * version||IV||ciphertext (encrypt-then-MAC; OpenSSL 3.0 has no SM4-GCM):
+ *     ct = 0x01 | iv[16] | sm4ctr(plain) | tag[16]
+ * so a ciphertext that was altered or moved between fields fails to open.
+ * The field name is bound into the tag as associated data.
+ */
+#ifndef FK_SECURITY_CRYPTO_H
+#define FK_SECURITY_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+
+#define SM3_LEN       32
+#define SM4_KEY_LEN   16
+#define BLIND_LEN     16 /* bytes of a blind index kept (truncated HMAC-SM3) */
+#define SEAL_OVERHEAD (1 + 16 + 16)
+
+enum key_purpose { KEY_FIELD_ENC, KEY_FIELD_MAC, KEY_BLIND, KEY_TOKEN, KEY_AUDIT, KEY__COUNT };
+
+/*
+ * Load the master key from `path` (64 hex characters, optionally followed by
+ * one newline). Fails with E_IO and a clear message when the file is
+ * missing, unreadable, not a key, or readable by group or others (mode must
+ * be 0600 or 0400). Call before any thread uses the functions below.
+ */
+err keys_load(const char *path);
+
+/* Create a new random master key file at `path` with mode 0600; refuses to
+ * overwrite an existing file (E_CONFLICT). */
+err keys_create(const char *path);
+
+/* Use this master key directly (unit tests, tools). */
+void keys_set_master(const uint8_t master[32]);
+
+/* The derived key for a purpose (32 bytes; SM4 uses the first 16). Using a
+ * derived key (here, in seal/unseal or blind_index) before a master key is
+ * set is a bug and aborts; seal/unseal return E_INTERNAL instead. */
+const uint8_t *keys_get(enum key_purpose p);
+
+void sm3(const void *data, size_t n, uint8_t out[SM3_LEN]);
+void hmac_sm3(const uint8_t *key, size_t klen, const void *data, size_t n, uint8_t out[SM3_LEN]);
+
+/* Raw SM4 block encryption of one 16-byte block (test vectors). */
+void sm4_encrypt_block(const uint8_t key[16], const uint8_t in[16], uint8_t out[16]);
+
+/*
+ * Encrypt `n` bytes of `plain` for column `field` (e.g. "person.name").
+ * Writes n + SEAL_OVERHEAD bytes into `out` (allocated from `a`).
+ */
+err seal(arena *a, const char *field, const void *plain, size_t n, uint8_t **out_r,
+         size_t *outlen_r);
+
+/* Decrypt and authenticate; the result is NUL-terminated text. E_CRYPTO when
+ * the input is shorter than SEAL_OVERHEAD, has another version byte, or the
+ * tag does not match (the tag is checked before anything is decrypted). */
+err unseal(arena *a, const char *field, const void *ct, size_t n, char **plain_r, size_t *len_r);
+
+/* As seal/unseal for callers without an arena: out must hold n+SEAL_OVERHEAD
+ * (seal) or n-SEAL_OVERHEAD+1 (unseal) bytes. */
+err seal_buf(const char *field, const void *plain, size_t n, uint8_t *out);
+err unseal_buf(const char *field, const void *ct, size_t n, char *out, size_t *len_r);
+
+/*
+ * Keyed blind index for exact search: HMAC-SM3(KEY_BLIND, field || 0 ||
+ * normalised value) truncated to BLIND_LEN bytes. Equal inputs in the same
+ * field give equal indexes; nothing about the value is learnt without the key.
+ */
+void blind_index(const char *field, const char *value, uint8_t out[BLIND_LEN]);
+
+/* Fill `buf` with `n` cryptographically random bytes. */
+err random_bytes(void *buf, size_t n);
+
+/* Lower-case hex of `n` bytes into `out` (2n+1 bytes). */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* Decode 2n hex characters; false on bad input. */
+bool hex_decode(const char *in, uint8_t *out, size_t n);
+
+/* Compare in time independent of where the inputs differ. */
+bool ct_equal(const void *a, const void *b, size_t n);
+
+#endif

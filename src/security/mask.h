@@ -1,0 +1,27 @@
+/*
+ * Masking of personal data in replies (脱敏), by the shapes people in the
+ * field recognise:
+ *   name       张*  /  张*丰  /  欧**娜   (1 char: "*"; 2: first + "*";
+ *                                        3+: first, a star each, last)
+ *   id number  110101********1234  (14+ characters: first 6, last 4;
+ *              E******78  6-13: first 1, last 2;  1-5: all stars)
+ *   phone      138****5678  (11 digits: first 3, last 4; any other shape:
+ *              "****" + last 4, or just "****" when shorter than 7)
+ *   address    the first 6 characters, then ****  (6 or fewer: the first
+ *              half, rounded down, then ****)
+ * Stars stand one per hidden character except in the fixed "****" forms.
+ * All functions count UTF-8 characters, never bytes, and allocate from `a`.
+ * A byte that is not part of well-formed UTF-8 counts as one character and,
+ * when kept, comes out as U+FFFD. NULL gives NULL; "" gives "".
+ */
+#ifndef FK_SECURITY_MASK_H
+#define FK_SECURITY_MASK_H
+
+#include "base/arena.h"
+
+char *mask_id_number(arena *a, const char *s);
+char *mask_phone(arena *a, const char *s);
+char *mask_name(arena *a, const char *s);
+char *mask_address(arena *a, const char *s);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * The permission names and the built-in roles of the glossary.
+ */
+#include "security/rbac.h"
+
+#include <string.h>
+
+#include "base/id.h"
+#include "db/db.h"
+
+static const struct {
+    const char *name;
+    const char *label;
+} perms[PERM__COUNT] = {
+    [PERM_NONE] = {"", ""},
+    [PERM_REGION_READ] = {"region.read", "查看区划"},
+    [PERM_REGION_WRITE] = {"region.write", "维护区划"},
+    [PERM_PERSON_READ] = {"person.read", "查看人员"},
+    [PERM_PERSON_WRITE] = {"person.write", "登记和修改人员"},
+    [PERM_PERSON_DELETE] = {"person.delete", "删除人员"},
+    [PERM_PERSON_REVEAL] = {"person.reveal", "查看完整个人信息"},
+    [PERM_PLACE_READ] = {"place.read", "查看场所"},
+    [PERM_PLACE_WRITE] = {"place.write", "维护场所"},
+    [PERM_ENTERPRISE_READ] = {"enterprise.read", "查看企业"},
+    [PERM_ENTERPRISE_WRITE] = {"enterprise.write", "维护企业"},
+    [PERM_USER_READ] = {"user.read", "查看用户和部门"},
+    [PERM_USER_WRITE] = {"user.write", "管理用户和部门"},
+    [PERM_ROLE_READ] = {"role.read", "查看角色"},
+    [PERM_ROLE_WRITE] = {"role.write", "管理角色和权限"},
+    [PERM_AUDIT_READ] = {"audit.read", "查阅审计日志"},
+    [PERM_KEY_ADMIN] = {"key.admin", "管理密钥"},
+    [PERM_CONFIG] = {"config.write", "系统配置"},
+    [PERM_SELF] = {"self", "本人信息"},
+};
+
+enum perm perm_parse(const char *name)
+{
+    for (int p = 1; p < PERM__COUNT; p++)
+        if (!strcmp(perms[p].name, name))
+            return (enum perm)p;
+    return PERM_NONE;
+}
+
+const char *perm_name(enum perm p)
+{
+    return (unsigned)p < PERM__COUNT ? perms[p].name : "";
+}
+
+const char *perm_label(enum perm p)
+{
+    return (unsigned)p < PERM__COUNT ? perms[p].label : "";
+}
+
+#define B(p) PERM_BIT(PERM_##p)
+
+const struct builtin_role builtin_roles[] = {
+    {"citizen", "市民", B(SELF), false},
+    {"enterprise", "企事业单位", B(SELF) | B(ENTERPRISE_READ) | B(PLACE_READ), false},
+    {"grid_worker", "网格员",
+     B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ), false},
+    {"doctor", "社区医生", B(REGION_READ) | B(PERSON_READ), false},
+    {"checkpoint_staff", "卡口人员", B(REGION_READ) | B(PLACE_READ), false},
+    {"site_staff", "核酸点位人员", B(REGION_READ) | B(PLACE_READ), false},
+    {"lab", "检测机构", B(REGION_READ), false},
+    {"command_center", "指挥中心",
+     B(REGION_READ) | B(REGION_WRITE) | B(PERSON_READ) | B(PERSON_WRITE) | B(PERSON_DELETE) |
+         B(PERSON_REVEAL) | B(PLACE_READ) | B(PLACE_WRITE) | B(ENTERPRISE_READ) |
+         B(ENTERPRISE_WRITE) | B(USER_READ),
+     false},
+    {"leader", "领导",
+     B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ), false},
+    {"system_admin", "系统管理员",
+     B(USER_READ) | B(USER_WRITE) | B(ROLE_READ) | B(REGION_READ) | B(REGION_WRITE) | B(CONFIG),
+     true},
+    {"security_admin", "安全管理员", B(ROLE_READ) | B(ROLE_WRITE) | B(KEY_ADMIN) | B(USER_READ),
+     true},
+    {"audit_admin", "审计管理员", B(AUDIT_READ), true},
+    {"exchange_client", "数据交换调用方", B(REGION_READ), false},
+    {NULL, NULL, 0, false},
+};
+
+const struct builtin_role *builtin_role_find(const char *key)
+{
+    for (const struct builtin_role *r = builtin_roles; r->key; r++)
+        if (!strcmp(r->key, key))
+            return r;
+    return NULL;
+}
+
+err rbac_seed(db *d)
+{
+    err e = db_begin(d);
+    if (e)
+        return e;
+    int64_t now = now_ms();
+    for (const struct builtin_role *br = builtin_roles; br->key && !e; br++) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "INSERT INTO roles (id, key, name, builtin, require_totp, created_at, "
+                            "updated_at) VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT (key) DO UPDATE "
+                            "SET builtin = 1, require_totp = excluded.require_totp",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, id_new());
+        db_bind_text(s, 2, br->key);
+        db_bind_text(s, 3, br->name);
+        db_bind_int64(s, 4, br->require_totp);
+        db_bind_int64(s, 5, now);
+        db_bind_int64(s, 6, now);
+        if (db_step(s) != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        if (e || (e = db_prepare(d,
+                                 "DELETE FROM role_permissions WHERE role_id = "
+                                 "(SELECT id FROM roles WHERE key = ?)",
+                                 &s)))
+            break;
+        db_bind_text(s, 1, br->key);
+        if (db_step(s) != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        for (int p = 1; p < PERM__COUNT && !e; p++) {
+            if (!(br->perms & PERM_BIT(p)))
+                continue;
+            if ((e = db_prepare(d,
+                                "INSERT INTO role_permissions (role_id, permission) "
+                                "SELECT id, ? FROM roles WHERE key = ?",
+                                &s)))
+                break;
+            db_bind_text(s, 1, perm_name((enum perm)p));
+            db_bind_text(s, 2, br->key);
+            if (db_step(s) != DB_DONE)
+                e = db_step_err(s);
+            db_done(s);
+        }
+    }
+    if (e) {
+        db_rollback(d);
+        return e;
+    }
+    return db_commit(d);
+}

@@ -1,0 +1,76 @@
+/*
+ * Permissions and the built-in roles.
+ *
+ * A permission is a fixed capability of the program (`person.read`); a role
+ * is a configurable set of permissions stored in the database, so editing a
+ * role changes the rights of all its users at their next request. A user's
+ * rights are the union of their roles' permissions, always within the
+ * user's scope (the subtree of regions under the user's region).
+ *
+ * The three separate administrators (三员分立) are built in: the system
+ * admin manages users and configuration but not the audit log; the security
+ * admin manages roles, permissions and keys; the audit admin reads the audit
+ * log and nothing else. The built-in roles' permission sets are fixed
+ * (editing them is refused) so the separation cannot be undone by accident.
+ */
+#ifndef FK_SECURITY_RBAC_H
+#define FK_SECURITY_RBAC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+enum perm {
+    PERM_NONE = 0,
+    PERM_REGION_READ,
+    PERM_REGION_WRITE,
+    PERM_PERSON_READ,
+    PERM_PERSON_WRITE,
+    PERM_PERSON_DELETE,
+    PERM_PERSON_REVEAL, /* see full values of masked fields (audited) */
+    PERM_PLACE_READ,
+    PERM_PLACE_WRITE,
+    PERM_ENTERPRISE_READ,
+    PERM_ENTERPRISE_WRITE,
+    PERM_USER_READ,
+    PERM_USER_WRITE, /* users and departments */
+    PERM_ROLE_READ,
+    PERM_ROLE_WRITE,
+    PERM_AUDIT_READ,
+    PERM_KEY_ADMIN,
+    PERM_CONFIG,
+    PERM_SELF, /* a resident's own record */
+    PERM__COUNT
+};
+
+typedef uint64_t perm_set;
+
+#define PERM_BIT(p) ((perm_set)1 << (p))
+
+/* "person.read" <-> PERM_PERSON_READ; 0 for an unknown name. */
+enum perm perm_parse(const char *name);
+const char *perm_name(enum perm p);
+/* The Chinese label shown in the role editor. */
+const char *perm_label(enum perm p);
+
+struct builtin_role {
+    const char *key;  /* glossary name: "grid_worker" */
+    const char *name; /* 网格员 */
+    perm_set perms;
+    bool require_totp;
+};
+
+/* The built-in roles, terminated by an entry with key NULL. */
+extern const struct builtin_role builtin_roles[];
+
+const struct builtin_role *builtin_role_find(const char *key);
+
+struct db;
+/*
+ * Create the built-in roles that are missing and reset the permission sets
+ * of existing built-in roles to their definition (start-up and init).
+ */
+err rbac_seed(struct db *d);
+
+#endif

@@ -1,0 +1,214 @@
+// Shared harness for the black-box API suite: starts a real `fangkong serve`
+// on a free port with a fresh data dir (and, under scripts/with-postgres.sh,
+// a fresh PostgreSQL database), runs CLI commands against the same
+// configuration, and offers a small cookie-keeping HTTP client.
+import { spawn, execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BIN = process.env.FK_BIN || path.resolve('build/fangkong');
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function freshDbUrl() {
+  if (!process.env.FK_TEST_PG) return undefined;
+  const name = 't_' + randomBytes(6).toString('hex');
+  execFileSync('createdb', [name], { stdio: 'inherit' });
+  const { PGHOST, PGPORT, PGUSER } = process.env;
+  return `postgres://${PGUSER}@${PGHOST}:${PGPORT}/${name}`;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Start a server. opts.env adds environment; opts.setup(fk) runs CLI
+// commands (e.g. user add) after init and before serve.
+export async function startServer(opts = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-api-'));
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    FK_DATA_DIR: dir,
+    FK_PORT: String(port),
+    FK_THREADS: '2',
+    ...(opts.env || {}),
+  };
+  const dbUrl = freshDbUrl();
+  if (dbUrl) env.FK_DB = dbUrl;
+  else delete env.FK_DB;
+  const fk = (args, o = {}) => {
+    try {
+      const stdout = execFileSync(BIN, args, { env, encoding: 'utf8', input: o.input, stdio: ['pipe', 'pipe', 'pipe'] });
+      return { status: 0, stdout, stderr: '' };
+    } catch (e) {
+      return { status: e.status, stdout: e.stdout || '', stderr: e.stderr || '' };
+    }
+  };
+  const must = (args) => {
+    const r = fk(args);
+    if (r.status !== 0) throw new Error(`fangkong ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+    return r.stdout;
+  };
+  must(['init']);
+  const ctx = { dir, port, env, fk, must, url: `http://127.0.0.1:${port}`, dbUrl };
+  if (opts.setup) await opts.setup(ctx);
+  await launch(ctx);
+  ctx.stop = async (signal = 'SIGTERM') => {
+    if (!ctx.proc || ctx.proc.exitCode !== null) return ctx.proc?.exitCode;
+    const done = new Promise((r) => ctx.proc.on('exit', (code, sig) => r(code ?? sig)));
+    ctx.proc.kill(signal);
+    return done;
+  };
+  ctx.restart = async () => {
+    await ctx.stop();
+    await launch(ctx);
+  };
+  ctx.client = () => new Client(ctx.url);
+  return ctx;
+}
+
+async function launch(ctx) {
+  ctx.stderr = '';
+  ctx.proc = spawn(BIN, ['serve'], { env: ctx.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  ctx.proc.stderr.on('data', (d) => {
+    ctx.stderr += d;
+    if (process.env.FK_TEST_VERBOSE) process.stderr.write(d);
+  });
+  for (let i = 0; i < 200; i++) {
+    if (ctx.proc.exitCode !== null) throw new Error('server exited: ' + ctx.stderr);
+    try {
+      const r = await fetch(ctx.url + '/healthz');
+      if (r.ok) return;
+    } catch {}
+    await sleep(50);
+  }
+  throw new Error('server did not start: ' + ctx.stderr);
+}
+
+// A client that keeps the session cookie like a browser.
+export class Client {
+  constructor(base) {
+    this.base = base;
+    this.cookie = '';
+  }
+  async req(method, p, body, headers = {}) {
+    const h = { ...headers };
+    if (this.cookie) h.cookie = this.cookie;
+    let payload;
+    if (body !== undefined) {
+      if (typeof body === 'string' || body instanceof Uint8Array) payload = body;
+      else payload = JSON.stringify(body);
+      if (!h['content-type']) h['content-type'] = 'application/json';
+    }
+    const r = await fetch(this.base + p, { method, headers: h, body: payload, redirect: 'manual' });
+    const setc = r.headers.get('set-cookie');
+    if (setc) {
+      const m = /fk_session=([^;]*)/.exec(setc);
+      if (m) this.cookie = m[1] ? `fk_session=${m[1]}` : '';
+    }
+    const text = await r.text();
+    let json;
+    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    return { status: r.status, body: json, text, headers: r.headers };
+  }
+  get(p, h) { return this.req('GET', p, undefined, h); }
+  post(p, b, h) { return this.req('POST', p, b, h); }
+  patch(p, b, h) { return this.req('PATCH', p, b, h); }
+  put(p, b, h) { return this.req('PUT', p, b, h); }
+  del(p, h) { return this.req('DELETE', p, undefined, h); }
+  async login(username, password, totpSecret) {
+    const body = { username, password };
+    if (totpSecret) body.totp = totp(totpSecret);
+    const r = await this.post('/api/v1/auth/login', body);
+    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+    return r;
+  }
+}
+
+// RFC 6238 TOTP (SHA-1, 30 s, 6 digits) from a base32 secret.
+export function totp(b32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of b32.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const h = createHmac('sha1', Buffer.from(bytes)).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  const v = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(v % 1000000).padStart(6, '0');
+}
+
+// The last SMS code the file gateway wrote for a phone.
+export function smsCode(ctx, phone) {
+  const file = path.join(ctx.dir, 'sms.log');
+  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n') : [];
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const rec = JSON.parse(lines[i]);
+    if (rec.phone === phone) return rec.code;
+  }
+  return undefined;
+}
+
+// A valid GB 11643 resident id number for a region prefix, birth date and sequence.
+export function residentId(prefix6 = '110101', birth = '19900101', seq = 1, male = true) {
+  let s3 = seq % 1000;
+  if ((s3 % 2 === 1) !== male) s3 = (s3 + 1) % 1000;
+  const body = prefix6 + birth + String(s3).padStart(3, '0');
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(body[i]) * w[i];
+  return body + '10X98765432'[sum % 11];
+}
+
+// A valid GB 32100 unified social credit code from 17 leading characters.
+export function creditCode(first17 = '91110101MA0000000') {
+  const a = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const w = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += a.indexOf(first17[i]) * w[i];
+  return first17 + a[(31 - (sum % 31)) % 31];
+}
+
+// Parse the TOTP secret `fangkong user add` prints for roles that need one.
+export function totpSecretFrom(stdout) {
+  const m = /TOTP secret:\s*([A-Z2-7]+)/.exec(stdout);
+  return m ? m[1] : undefined;
+}
+
+// Write a file into the server's data dir (CSV/GeoJSON fixtures).
+export function writeTmp(ctx, name, text) {
+  const p = path.join(ctx.dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+// A standard small city used by most suites: one district with two streets,
+// each with a community, a grid and a building.
+export const CITY_CSV = [
+  'code,name,level,parent_code',
+  '110000000000,北京市,province,',
+  '110100000000,市辖区,city,110000000000',
+  '110101000000,东城区,district,110100000000',
+  '110101001000,东华门街道,street,110101000000',
+  '110101001001,多福巷社区,community,110101001000',
+  '110101001001001,第一网格,grid,110101001001',
+  '110101001001001001,1号楼,building,110101001001001',
+  '110101002000,景山街道,street,110101000000',
+  '110101002001,隆福寺社区,community,110101002000',
+  '110102000000,西城区,district,110100000000',
+  '110102001000,西长安街街道,street,110102000000',
+  '110102001001,府右街社区,community,110102001000',
+].join('\n') + '\n';

@@ -1,0 +1,1012 @@
+/*
+ * Passwords, sign-in, lockout, rate limits, sessions, TOTP and SMS sign-in
+ * against a migrated SQLite database and, when FK_DB names a PostgreSQL
+ * database (scripts/with-postgres.sh), against PostgreSQL too.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/id.h"
+#include "security/auth.h"
+#include "security/crypto.h"
+
+#define REGION  110101000000000000LL /* 110101000000: 东城区 */
+#define ALICE   "alice"
+#define ALICE_P "Passw0rd!"
+#define ROOT    "root"
+#define ROOT_P  "Adm1n#pass"
+
+static db *D;
+static char dir[64];
+static char path[96];
+static char sms_file[128];
+static int64_t alice_id, root_id;
+
+/* ---- database helpers ---------------------------------------------------- */
+
+static void exec_i(const char *sql, int n, const int64_t *args)
+{
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, sql, &s), E_OK);
+    for (int i = 0; i < n; i++)
+        db_bind_int64(s, i + 1, args[i]);
+    int rc = db_step(s);
+    assert_true(rc == DB_DONE || rc == DB_ROW);
+    db_done(s);
+}
+
+/* The int64 in the first column of the first row, -1 when there is none. */
+static int64_t q_i(const char *sql, int n, const int64_t *args)
+{
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, sql, &s), E_OK);
+    for (int i = 0; i < n; i++)
+        db_bind_int64(s, i + 1, args[i]);
+    int rc = db_step(s);
+    assert_true(rc == DB_DONE || rc == DB_ROW);
+    int64_t v = rc == DB_ROW ? db_col_int64(s, 0) : -1;
+    db_done(s);
+    return v;
+}
+
+static int64_t user_col(const char *col, int64_t user_id)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT %s FROM users WHERE id = ?", col);
+    return q_i(sql, 1, &user_id);
+}
+
+static void set_user_col(const char *col, int64_t v, int64_t user_id)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE users SET %s = ? WHERE id = ?", col);
+    int64_t a[] = {v, user_id};
+    exec_i(sql, 2, a);
+}
+
+static int64_t count(const char *sql)
+{
+    return q_i(sql, 0, NULL);
+}
+
+static void seed_role(const char *key)
+{
+    const struct builtin_role *r = builtin_role_find(key);
+    assert_non_null(r);
+    int64_t id = id_new(), now = now_ms();
+    db_stmt *s;
+    assert_int_equal(db_prepare(D,
+                                "INSERT INTO roles (id, key, name, builtin, require_totp, "
+                                "created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+                                &s),
+                     E_OK);
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, r->key);
+    db_bind_text(s, 3, r->name);
+    db_bind_int64(s, 4, r->require_totp);
+    db_bind_int64(s, 5, now);
+    db_bind_int64(s, 6, now);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+    for (int p = 1; p < PERM__COUNT; p++) {
+        if (!(r->perms & PERM_BIT(p)))
+            continue;
+        assert_int_equal(
+            db_prepare(D, "INSERT INTO role_permissions (role_id, permission) VALUES (?, ?)", &s),
+            E_OK);
+        db_bind_int64(s, 1, id);
+        db_bind_text(s, 2, perm_name((enum perm)p));
+        assert_int_equal(db_step(s), DB_DONE);
+        db_done(s);
+    }
+}
+
+static int64_t seed_user(const char *username, const char *password, const char *role)
+{
+    char hash[128];
+    assert_int_equal(password_hash(password, hash, sizeof hash), E_OK);
+    int64_t id = id_new(), now = now_ms();
+    db_stmt *s;
+    assert_int_equal(db_prepare(D,
+                                "INSERT INTO users (id, username, display_name, password_hash, "
+                                "region_code, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                &s),
+                     E_OK);
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, username);
+    db_bind_text(s, 3, username);
+    db_bind_text(s, 4, hash);
+    db_bind_int64(s, 5, REGION);
+    db_bind_int64(s, 6, now);
+    db_bind_int64(s, 7, now);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+    assert_int_equal(db_prepare(D,
+                                "INSERT INTO user_roles (user_id, role_id) "
+                                "SELECT ?, id FROM roles WHERE key = ?",
+                                &s),
+                     E_OK);
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, role);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+    return id;
+}
+
+static void configure(int idle_s, int ip_attempts, int sms_per_ip)
+{
+    struct auth_config c = {
+        .session_idle_s = idle_s,
+        .ip_attempts = ip_attempts,
+        .sms_per_ip = sms_per_ip,
+        .sms_file = sms_file,
+    };
+    auth_configure(&c);
+}
+
+/* Every test starts from the same data: one district, three roles, alice
+ * (grid worker) and root (system admin, TOTP required). */
+static int reset(void **state)
+{
+    (void)state;
+    static const char *const wipe[] = {
+        "DELETE FROM sessions",   "DELETE FROM rate_limits", "DELETE FROM sms_codes",
+        "DELETE FROM user_roles", "DELETE FROM users",       "DELETE FROM role_permissions",
+        "DELETE FROM roles",      "DELETE FROM regions",
+    };
+    for (size_t i = 0; i < sizeof wipe / sizeof *wipe; i++)
+        if (db_exec(D, wipe[i]))
+            return -1;
+    int64_t a[] = {REGION, now_ms(), now_ms()};
+    exec_i("INSERT INTO regions (code, parent_code, level, name, created_at, updated_at) "
+           "VALUES (?, NULL, 3, '东城区', ?, ?)",
+           3, a);
+    seed_role("citizen");
+    seed_role("grid_worker");
+    seed_role("system_admin");
+    alice_id = seed_user(ALICE, ALICE_P, "grid_worker");
+    root_id = seed_user(ROOT, ROOT_P, "system_admin");
+    unlink(sms_file);
+    configure(0, 0, 0);
+    err_clear();
+    return 0;
+}
+
+static void expect_err(err got, err code, const char *slug)
+{
+    assert_int_equal(got, code);
+    assert_string_equal(err_last()->slug, slug);
+}
+
+/* ---- passwords ------------------------------------------------------------ */
+
+static void test_password_policy(void **state)
+{
+    (void)state;
+    expect_err(password_policy("Ab1!xyz", "password"), E_INPUT, "weak_password"); /* 7 */
+    assert_string_equal(err_last()->field, "password");
+    assert_non_null(strstr(err_last()->message, "密码"));
+    expect_err(password_policy("abcdefghij", "pw"), E_INPUT, "weak_password");
+    expect_err(password_policy("abcdefgh12", "pw"), E_INPUT, "weak_password");
+    expect_err(password_policy("", "pw"), E_INPUT, "weak_password");
+    expect_err(password_policy(NULL, "pw"), E_INPUT, "weak_password");
+    /* 12 bytes but 4 characters */
+    expect_err(password_policy("密码a1", "pw"), E_INPUT, "weak_password");
+    assert_int_equal(password_policy("abcdefG1", "pw"), E_OK);
+    assert_int_equal(password_policy("abcdef!1", "pw"), E_OK);
+    assert_int_equal(password_policy("ABCDEF!1", "pw"), E_OK);
+    assert_int_equal(password_policy("密码密码密码a1", "pw"), E_OK);
+    assert_int_equal(password_policy(ALICE_P, "pw"), E_OK);
+}
+
+static void test_password_hash(void **state)
+{
+    (void)state;
+    char h1[128], h2[128], tiny[32];
+    assert_int_equal(password_hash("Secret#123", h1, sizeof h1), E_OK);
+    assert_int_equal(password_hash("Secret#123", h2, sizeof h2), E_OK);
+    assert_int_equal(strncmp(h1, "$argon2id$v=19$m=19456,t=2,p=1$", 31), 0);
+    assert_string_not_equal(h1, h2); /* random salt */
+    assert_true(password_verify(h1, "Secret#123"));
+    assert_true(password_verify(h2, "Secret#123"));
+    assert_false(password_verify(h1, "Secret#124"));
+    assert_false(password_verify(h1, ""));
+    assert_false(password_verify("", "Secret#123"));
+    assert_false(password_verify(NULL, "Secret#123"));
+    assert_false(password_verify("garbage", "Secret#123"));
+    assert_int_not_equal(password_hash("Secret#123", tiny, sizeof tiny), E_OK);
+}
+
+static void test_scope(void **state)
+{
+    (void)state;
+    struct scope s = scope_of(REGION);
+    assert_true(s.lo == REGION);
+    assert_true(s.hi == 110102000000000000LL);
+    assert_true(scope_has(&s, REGION));
+    assert_true(scope_has(&s, 110101001001000000LL));
+    assert_true(scope_has(&s, 110101999999999999LL));
+    assert_false(scope_has(&s, 110102000000000000LL));
+    assert_false(scope_has(&s, 110100000000000000LL));
+}
+
+/* ---- sign-in ---------------------------------------------------------------- */
+
+static void test_login_ok(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.1", tok, &p), E_OK);
+    assert_int_equal(strlen(tok), TOKEN_HEX_LEN);
+    assert_true(p.user_id == alice_id);
+    assert_string_equal(p.username, ALICE);
+    assert_string_equal(p.roles, "grid_worker");
+    assert_true(p.region_code == REGION);
+    assert_true(p.scope.lo == REGION && p.scope.hi == 110102000000000000LL);
+    assert_false(p.resident);
+    assert_false(p.totp_required);
+    assert_false(p.totp_enabled);
+    assert_true(principal_can(&p, PERM_PERSON_READ));
+    assert_true(principal_can(&p, PERM_PERSON_WRITE));
+    assert_true(principal_can(&p, PERM_NONE));
+    assert_false(principal_can(&p, PERM_USER_WRITE));
+    assert_true(p.perms == builtin_role_find("grid_worker")->perms);
+    assert_true(user_col("last_login_at", alice_id) > 0);
+
+    /* the database holds SM3(raw token), never the token */
+    uint8_t raw[32], h[SM3_LEN];
+    assert_true(hex_decode(tok, raw, sizeof raw));
+    sm3(raw, sizeof raw, h);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "SELECT user_id, ip FROM sessions WHERE token_hash = ?", &s),
+                     E_OK);
+    db_bind_blob(s, 1, h, sizeof h);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_true(db_col_int64(s, 0) == alice_id);
+    assert_string_equal(db_col_text(s, 1), "10.0.0.1");
+    db_done(s);
+
+    struct principal q;
+    assert_int_equal(auth_session_find(D, tok, &q), E_OK);
+    assert_true(q.user_id == alice_id);
+    assert_true(q.perms == p.perms);
+
+    /* a role that requires TOTP, not enrolled yet: sign-in succeeds and the
+     * principal tells the client to enrol */
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.0.1", tok, &p), E_OK);
+    assert_true(p.totp_required);
+    assert_false(p.totp_enabled);
+    assert_true(principal_can(&p, PERM_USER_WRITE));
+    assert_false(principal_can(&p, PERM_AUDIT_READ));
+}
+
+static void test_login_bad(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    expect_err(auth_login(D, "nobody", ALICE_P, NULL, "10.0.0.2", tok, &p), E_AUTH,
+               "bad_credentials");
+    assert_string_equal(err_last()->message, "用户名或密码错误");
+    expect_err(auth_login(D, ALICE, "Passw0rd?", NULL, "10.0.0.2", tok, &p), E_AUTH,
+               "bad_credentials");
+    assert_string_equal(err_last()->message, "用户名或密码错误");
+    assert_int_equal(user_col("failed_logins", alice_id), 1);
+    expect_err(auth_login(D, ALICE, "", NULL, "10.0.0.2", tok, &p), E_AUTH, "bad_credentials");
+    expect_err(auth_login(D, ALICE, NULL, NULL, "10.0.0.2", tok, &p), E_AUTH, "bad_credentials");
+    expect_err(auth_login(D, NULL, ALICE_P, NULL, "10.0.0.2", tok, &p), E_AUTH, "bad_credentials");
+    /* a success resets the count */
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.2", tok, &p), E_OK);
+    assert_int_equal(user_col("failed_logins", alice_id), 0);
+
+    /* a disabled account signs in no more, and its sessions stop working */
+    set_user_col("disabled", 1, alice_id);
+    expect_err(auth_session_find(D, tok, &p), E_AUTH, "account_disabled");
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.2", tok, &p), E_AUTH,
+               "account_disabled");
+}
+
+static void test_lockout(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    for (int i = 0; i < 4; i++)
+        expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p), E_AUTH,
+                   "bad_credentials");
+    assert_int_equal(user_col("failed_logins", alice_id), 4);
+    int64_t t0 = now_ms();
+    expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p), E_LOCKED,
+               "account_locked");
+    int64_t until = user_col("locked_until", alice_id);
+    assert_true(until >= t0 + 1800 * 1000 && until <= now_ms() + 1800 * 1000);
+    assert_true(err_last()->ref == until);
+    assert_non_null(strstr(err_last()->message, "账号已锁定，请于 "));
+    assert_non_null(strstr(err_last()->message, " 后再试"));
+    assert_int_equal(user_col("failed_logins", alice_id), 0);
+
+    /* the unlock time is Beijing time, rounded up to the minute */
+    time_t t = (time_t)((until + 59999) / 60000 * 60) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char hhmm[64];
+    snprintf(hhmm, sizeof hhmm, "请于 %02d:%02d 后再试", tm.tm_hour, tm.tm_min);
+    assert_non_null(strstr(err_last()->message, hhmm));
+
+    /* the right password does not help while locked */
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_LOCKED,
+               "account_locked");
+    assert_true(err_last()->ref == until);
+
+    /* an administrator unlocks */
+    assert_int_equal(auth_unlock(D, alice_id), E_OK);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_OK);
+    expect_err(auth_unlock(D, 12345), E_NOT_FOUND, "user_not_found");
+
+    /* or the lock runs out */
+    for (int i = 0; i < 5; i++)
+        auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p);
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_LOCKED,
+               "account_locked");
+    set_user_col("locked_until", now_ms() - 1, alice_id);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_OK);
+}
+
+static void test_ip_rate_limit(void **state)
+{
+    (void)state;
+    configure(0, 3, 0);
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    expect_err(auth_login(D, ALICE, "bad", NULL, "10.0.0.4", tok, &p), E_AUTH, "bad_credentials");
+    expect_err(auth_login(D, "ghost", "bad", NULL, "10.0.0.4", tok, &p), E_AUTH, "bad_credentials");
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.0.4", tok, &p), E_OK);
+    /* every attempt counts, including successful ones */
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.4", tok, &p), E_RATE, "rate_limited");
+    assert_string_equal(err_last()->message, "尝试次数过多，请1分钟后再试");
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.4", tok, &p), E_RATE, "rate_limited");
+    /* refused attempts never reached the account */
+    assert_int_equal(user_col("failed_logins", alice_id), 1);
+    /* another address is not affected */
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.5", tok, &p), E_OK);
+    assert_int_equal(count("SELECT count FROM rate_limits WHERE key = 'login:ip:10.0.0.4'"), 5);
+    /* the window ends after a minute */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 61000"),
+                     E_OK);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.4", tok, &p), E_OK);
+    assert_int_equal(count("SELECT count FROM rate_limits WHERE key = 'login:ip:10.0.0.4'"), 1);
+}
+
+/* ---- sessions ------------------------------------------------------------- */
+
+static int64_t last_seen(void)
+{
+    return count("SELECT MAX(last_seen) FROM sessions");
+}
+
+static void test_session_expiry(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.6", tok, &p), E_OK);
+
+    /* recently seen: no write */
+    assert_int_equal(db_exec(D, "UPDATE sessions SET last_seen = last_seen - 10000"), E_OK);
+    int64_t before = last_seen();
+    assert_int_equal(auth_session_find(D, tok, &p), E_OK);
+    assert_true(last_seen() == before);
+    /* seen over 30 s ago: refreshed */
+    assert_int_equal(db_exec(D, "UPDATE sessions SET last_seen = last_seen - 30000"), E_OK);
+    int64_t t0 = now_ms();
+    assert_int_equal(auth_session_find(D, tok, &p), E_OK);
+    assert_true(last_seen() >= t0);
+
+    /* idle past the limit: gone */
+    configure(1, 0, 0);
+    assert_int_equal(auth_session_find(D, tok, &p), E_OK);
+    assert_int_equal(db_exec(D, "UPDATE sessions SET last_seen = last_seen - 1100"), E_OK);
+    expect_err(auth_session_find(D, tok, &p), E_AUTH, "session_expired");
+    assert_string_equal(err_last()->message, "登录已过期，请重新登录");
+    assert_int_equal(count("SELECT COUNT(*) FROM sessions"), 0);
+    expect_err(auth_session_find(D, tok, &p), E_AUTH, "session_expired");
+
+    /* not tokens at all */
+    char other[TOKEN_HEX_LEN + 1];
+    memset(other, 'a', TOKEN_HEX_LEN);
+    other[TOKEN_HEX_LEN] = '\0';
+    expect_err(auth_session_find(D, other, &p), E_AUTH, "session_expired");
+    expect_err(auth_session_find(D, "abc", &p), E_AUTH, "session_expired");
+    expect_err(auth_session_find(D, "", &p), E_AUTH, "session_expired");
+    expect_err(auth_session_find(D, NULL, &p), E_AUTH, "session_expired");
+    other[5] = 'z';
+    expect_err(auth_session_find(D, other, &p), E_AUTH, "session_expired");
+}
+
+static void test_logout(void **state)
+{
+    (void)state;
+    char a[TOKEN_HEX_LEN + 1], b[TOKEN_HEX_LEN + 1], r[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.7", a, &p), E_OK);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.7", b, &p), E_OK);
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.0.7", r, &p), E_OK);
+    assert_string_not_equal(a, b);
+    assert_int_equal(auth_logout(D, a), E_OK);
+    expect_err(auth_session_find(D, a, &p), E_AUTH, "session_expired");
+    assert_int_equal(auth_session_find(D, b, &p), E_OK);
+    assert_int_equal(auth_logout(D, a), E_OK);      /* twice is fine */
+    assert_int_equal(auth_logout(D, "junk"), E_OK); /* so is nonsense */
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.7", a, &p), E_OK);
+    assert_int_equal(auth_logout_all(D, alice_id), E_OK);
+    expect_err(auth_session_find(D, a, &p), E_AUTH, "session_expired");
+    expect_err(auth_session_find(D, b, &p), E_AUTH, "session_expired");
+    assert_int_equal(auth_session_find(D, r, &p), E_OK); /* root unaffected */
+}
+
+static void test_change_password(void **state)
+{
+    (void)state;
+    char a[TOKEN_HEX_LEN + 1], b[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.8", a, &p), E_OK);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.8", b, &p), E_OK);
+    set_user_col("must_change_password", 1, alice_id);
+
+    expect_err(auth_change_password(D, alice_id, "nope", "N3w-secret", a), E_AUTH, "bad_password");
+    assert_string_equal(err_last()->field, "old_password");
+    assert_string_equal(err_last()->message, "原密码错误");
+    expect_err(auth_change_password(D, alice_id, ALICE_P, "weak", a), E_INPUT, "weak_password");
+    assert_string_equal(err_last()->field, "new_password");
+    expect_err(auth_change_password(D, alice_id, ALICE_P, ALICE_P, a), E_INPUT, "same_password");
+    assert_string_equal(err_last()->field, "new_password");
+    assert_int_equal(auth_session_find(D, b, &p), E_OK); /* nothing changed yet */
+    assert_true(p.must_change_password);
+
+    int64_t t0 = now_ms();
+    assert_int_equal(auth_change_password(D, alice_id, ALICE_P, "N3w-secret", a), E_OK);
+    assert_int_equal(auth_session_find(D, a, &p), E_OK);
+    assert_false(p.must_change_password);
+    expect_err(auth_session_find(D, b, &p), E_AUTH, "session_expired");
+    assert_true(user_col("password_changed_at", alice_id) >= t0);
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.8", b, &p), E_AUTH, "bad_credentials");
+    assert_int_equal(auth_login(D, ALICE, "N3w-secret", NULL, "10.0.0.8", b, &p), E_OK);
+
+    /* without a session to keep, all end */
+    assert_int_equal(auth_change_password(D, alice_id, "N3w-secret", "Th1rd-secret", NULL), E_OK);
+    expect_err(auth_session_find(D, a, &p), E_AUTH, "session_expired");
+    expect_err(auth_session_find(D, b, &p), E_AUTH, "session_expired");
+    expect_err(auth_change_password(D, 12345, "x", "Th1rd-secret", NULL), E_NOT_FOUND,
+               "user_not_found");
+}
+
+static void test_set_password(void **state)
+{
+    (void)state;
+    char a[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.9", a, &p), E_OK);
+    expect_err(auth_set_password(D, alice_id, "short", true), E_INPUT, "weak_password");
+    assert_string_equal(err_last()->field, "password");
+    assert_int_equal(auth_set_password(D, alice_id, "Reset-Pass9", true), E_OK);
+    expect_err(auth_session_find(D, a, &p), E_AUTH, "session_expired");
+    assert_int_equal(auth_login(D, ALICE, "Reset-Pass9", NULL, "10.0.0.9", a, &p), E_OK);
+    assert_true(p.must_change_password);
+    expect_err(auth_set_password(D, 12345, "Reset-Pass9", false), E_NOT_FOUND, "user_not_found");
+}
+
+/* ---- TOTP --------------------------------------------------------------- */
+
+static void test_totp(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1], secret[64], uri[256], code[7], wrong[7];
+    struct principal p;
+
+    expect_err(auth_totp_confirm(D, root_id, "123456"), E_CONFLICT, "totp_not_started");
+    assert_int_equal(auth_totp_begin(D, root_id, "root@东城", secret, uri), E_OK);
+    assert_int_equal(strlen(secret), 32); /* 20 bytes in base32 */
+    char want[256];
+    snprintf(want, sizeof want,
+             "otpauth://totp/fangkong:root%%40%%E4%%B8%%9C%%E5%%9F%%8E?secret=%s"
+             "&issuer=fangkong&digits=6&period=30",
+             secret);
+    assert_string_equal(uri, want);
+    /* the secret is sealed at rest: not there in the clear */
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "SELECT totp_secret_enc FROM users WHERE id = ?", &s), E_OK);
+    db_bind_int64(s, 1, root_id);
+    assert_int_equal(db_step(s), DB_ROW);
+    size_t n;
+    const void *ct = db_col_blob(s, 0, &n);
+    assert_int_equal(n, 20 + SEAL_OVERHEAD);
+    char plain[64];
+    size_t plen;
+    assert_int_equal(unseal_buf("users.totp_secret", ct, n, plain, &plen), E_OK);
+    assert_int_equal(plen, 20);
+    db_done(s);
+
+    /* not enabled until proven: sign-in still needs no code */
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.1.1", tok, &p), E_OK);
+    assert_true(p.totp_required && !p.totp_enabled);
+
+    assert_int_equal(totp_now(secret, code), E_OK);
+    assert_int_equal(strlen(code), 6);
+    memcpy(wrong, code, sizeof wrong);
+    wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
+    expect_err(auth_totp_confirm(D, root_id, wrong), E_INPUT, "bad_totp");
+    expect_err(auth_totp_confirm(D, root_id, "12345"), E_INPUT, "bad_totp");
+    expect_err(auth_totp_confirm(D, root_id, NULL), E_INPUT, "bad_totp");
+    assert_int_equal(auth_totp_confirm(D, root_id, code), E_OK);
+    assert_int_equal(user_col("totp_enabled", root_id), 1);
+    assert_true(user_col("totp_last_step", root_id) > 0);
+    expect_err(auth_totp_begin(D, root_id, "root", secret, uri), E_CONFLICT,
+               "totp_already_enabled");
+
+    /* the code is now required */
+    expect_err(auth_login(D, ROOT, ROOT_P, NULL, "10.0.1.1", tok, &p), E_AUTH, "totp_required");
+    assert_string_equal(err_last()->field, "totp");
+    assert_string_equal(err_last()->message, "请输入动态验证码");
+    expect_err(auth_login(D, ROOT, ROOT_P, "", "10.0.1.1", tok, &p), E_AUTH, "totp_required");
+    /* the code that confirmed enrolment cannot be replayed */
+    expect_err(auth_login(D, ROOT, ROOT_P, code, "10.0.1.1", tok, &p), E_AUTH, "bad_totp");
+    assert_string_equal(err_last()->message, "动态验证码错误");
+    assert_int_equal(user_col("failed_logins", root_id), 1); /* counts as a failure */
+    expect_err(auth_login(D, ROOT, ROOT_P, wrong, "10.0.1.1", tok, &p), E_AUTH, "bad_totp");
+    assert_int_equal(user_col("failed_logins", root_id), 2);
+    /* a wrong password is still a wrong password, code or not */
+    expect_err(auth_login(D, ROOT, "Adm1n#nope", code, "10.0.1.1", tok, &p), E_AUTH,
+               "bad_credentials");
+
+    /* pretend enrolment happened long ago: the current code works once */
+    set_user_col("totp_last_step", 0, root_id);
+    assert_int_equal(totp_now(secret, code), E_OK);
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, code, "10.0.1.1", tok, &p), E_OK);
+    assert_true(p.totp_required && p.totp_enabled);
+    assert_int_equal(user_col("failed_logins", root_id), 0);
+    int64_t step = user_col("totp_last_step", root_id);
+    assert_true(step >= now_ms() / 30000 - 1 && step <= now_ms() / 30000 + 1);
+    expect_err(auth_login(D, ROOT, ROOT_P, code, "10.0.1.1", tok, &p), E_AUTH, "bad_totp");
+
+    /* wrong codes lock the account like wrong passwords */
+    for (int i = 0; i < 3; i++)
+        expect_err(auth_login(D, ROOT, ROOT_P, wrong, "10.0.1.1", tok, &p), E_AUTH, "bad_totp");
+    expect_err(auth_login(D, ROOT, ROOT_P, wrong, "10.0.1.1", tok, &p), E_LOCKED, "account_locked");
+    assert_int_equal(auth_unlock(D, root_id), E_OK);
+
+    /* reset: back to password only */
+    assert_int_equal(auth_totp_reset(D, root_id), E_OK);
+    assert_int_equal(user_col("totp_enabled", root_id), 0);
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.1.1", tok, &p), E_OK);
+    assert_true(p.totp_required && !p.totp_enabled);
+    expect_err(auth_totp_reset(D, 12345), E_NOT_FOUND, "user_not_found");
+    expect_err(totp_now("not base32!", code), E_INPUT, "invalid_secret");
+}
+
+/* ---- SMS ----------------------------------------------------------------- */
+
+/* The code of the last line for `phone` in the SMS file. */
+static void sms_code(const char *phone, char code[7])
+{
+    FILE *f = fopen(sms_file, "r");
+    assert_non_null(f);
+    char line[256], want[64];
+    snprintf(want, sizeof want, "\"phone\":\"%s\"", phone);
+    code[0] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        const char *c = strstr(line, "\"code\":\"");
+        assert_non_null(strstr(line, "{\"time\":\""));
+        if (strstr(line, want) && c) {
+            memcpy(code, c + 8, 6);
+            code[6] = '\0';
+        }
+    }
+    fclose(f);
+    assert_int_equal(strlen(code), 6);
+}
+
+static void test_sms_login(void **state)
+{
+    (void)state;
+    const char *phone = "13812345678";
+    char code[7], wrong[7], tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+
+    assert_int_equal(auth_sms_send(D, phone, "10.0.2.1"), E_OK);
+    struct stat st;
+    assert_int_equal(stat(sms_file, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    sms_code(phone, code);
+    assert_int_equal(count("SELECT COUNT(*) FROM sms_codes"), 1);
+
+    /* one code per phone per minute */
+    expect_err(auth_sms_send(D, phone, "10.0.2.1"), E_RATE, "rate_limited");
+
+    memcpy(wrong, code, sizeof wrong);
+    wrong[5] = wrong[5] == '9' ? '0' : (char)(wrong[5] + 1);
+    for (int i = 0; i < 4; i++) {
+        expect_err(auth_sms_login(D, phone, wrong, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+        assert_string_equal(err_last()->field, "code");
+        assert_string_equal(err_last()->message, "验证码错误或已过期");
+    }
+    assert_int_equal(count("SELECT tries FROM sms_codes"), 4);
+    expect_err(auth_sms_login(D, phone, wrong, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+    assert_int_equal(count("SELECT COUNT(*) FROM sms_codes"), 0);
+    /* the right code is no use once the tries are spent */
+    expect_err(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+    assert_int_equal(count("SELECT COUNT(*) FROM users WHERE kind = 'resident'"), 0);
+
+    /* a new code, after the minute */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 61000"),
+                     E_OK);
+    assert_int_equal(auth_sms_send(D, phone, "10.0.2.1"), E_OK);
+    sms_code(phone, code);
+    expect_err(auth_sms_login(D, phone, "12345", "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+    expect_err(auth_sms_login(D, phone, NULL, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+    expect_err(auth_sms_login(D, "13812345679", code, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+    assert_int_equal(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_OK);
+    assert_true(p.resident);
+    assert_string_equal(p.roles, "citizen");
+    assert_true(p.perms == PERM_BIT(PERM_SELF));
+    assert_string_equal(p.display_name, "138****5678");
+    assert_string_equal(p.username, "138****5678");
+    assert_true(p.region_code == REGION);
+    assert_true(p.person_id == 0);
+    assert_false(p.totp_required);
+    int64_t resident = p.user_id;
+    assert_int_equal(count("SELECT COUNT(*) FROM sms_codes"), 0);
+    assert_int_equal(auth_session_find(D, tok, &p), E_OK);
+    assert_true(p.user_id == resident);
+    /* a code is good once */
+    expect_err(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+
+    /* the phone is sealed and blind-indexed, not stored in the clear */
+    db_stmt *s;
+    assert_int_equal(
+        db_prepare(D, "SELECT phone_enc, phone_bidx, username FROM users WHERE id = ?", &s), E_OK);
+    db_bind_int64(s, 1, resident);
+    assert_int_equal(db_step(s), DB_ROW);
+    size_t n;
+    const void *ct = db_col_blob(s, 0, &n);
+    char plain[64];
+    size_t plen;
+    assert_int_equal(unseal_buf("users.phone", ct, n, plain, &plen), E_OK);
+    assert_string_equal(plain, phone);
+    uint8_t bidx[BLIND_LEN];
+    blind_index("users.phone", phone, bidx);
+    const void *b = db_col_blob(s, 1, &n);
+    assert_int_equal(n, BLIND_LEN);
+    assert_memory_equal(b, bidx, BLIND_LEN);
+    assert_true(db_col_null(s, 2));
+    db_done(s);
+
+    /* signing in again finds the same user */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 61000"),
+                     E_OK);
+    assert_int_equal(auth_sms_send(D, phone, "10.0.2.1"), E_OK);
+    sms_code(phone, code);
+    assert_int_equal(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_OK);
+    assert_true(p.user_id == resident);
+    assert_int_equal(count("SELECT COUNT(*) FROM users WHERE kind = 'resident'"), 1);
+
+    /* an expired code is refused */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 61000"),
+                     E_OK);
+    assert_int_equal(auth_sms_send(D, phone, "10.0.2.1"), E_OK);
+    sms_code(phone, code);
+    assert_int_equal(db_exec(D, "UPDATE sms_codes SET expires_at = expires_at - 300001"), E_OK);
+    expect_err(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+}
+
+static void test_sms_limits(void **state)
+{
+    (void)state;
+    configure(0, 0, 2);
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    expect_err(auth_sms_send(D, "12345", "10.0.2.2"), E_INPUT, "invalid_phone");
+    assert_string_equal(err_last()->field, "phone");
+    expect_err(auth_sms_login(D, "2345", "123456", "10.0.2.2", tok, &p), E_INPUT, "invalid_phone");
+    assert_int_equal(auth_sms_send(D, "13900000001", "10.0.2.2"), E_OK);
+    assert_int_equal(auth_sms_send(D, "13900000002", "10.0.2.2"), E_OK);
+    expect_err(auth_sms_send(D, "13900000003", "10.0.2.2"), E_RATE, "rate_limited");
+    assert_int_equal(auth_sms_send(D, "13900000003", "10.0.2.3"), E_OK);
+    /* the per-address count spans an hour */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 61000"),
+                     E_OK);
+    expect_err(auth_sms_send(D, "13900000004", "10.0.2.2"), E_RATE, "rate_limited");
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 3600000"),
+                     E_OK);
+    assert_int_equal(auth_sms_send(D, "13900000004", "10.0.2.2"), E_OK);
+    /* no phone, code or token in the database's counters */
+    assert_int_equal(count("SELECT COUNT(*) FROM rate_limits WHERE key LIKE '%1390000%'"), 0);
+}
+
+static void test_sms_staff_phone(void **state)
+{
+    (void)state;
+    const char *phone = "13700000000";
+    uint8_t bidx[BLIND_LEN];
+    blind_index("users.phone", phone, bidx);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "UPDATE users SET phone_bidx = ? WHERE id = ?", &s), E_OK);
+    db_bind_blob(s, 1, bidx, sizeof bidx);
+    db_bind_int64(s, 2, alice_id);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+    char code[7], tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_sms_send(D, phone, "10.0.2.4"), E_OK);
+    sms_code(phone, code);
+    expect_err(auth_sms_login(D, phone, code, "10.0.2.4", tok, &p), E_FORBIDDEN, "staff_phone");
+    assert_int_equal(count("SELECT COUNT(*) FROM sessions"), 0);
+}
+
+static void test_sms_missing_setup(void **state)
+{
+    (void)state;
+    assert_int_equal(db_exec(D, "DELETE FROM roles WHERE key = 'citizen'"), E_OK);
+    char code[7], tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_sms_send(D, "13600000000", "10.0.2.5"), E_OK);
+    sms_code("13600000000", code);
+    assert_int_equal(auth_sms_login(D, "13600000000", code, "10.0.2.5", tok, &p), E_INTERNAL);
+    assert_int_equal(count("SELECT COUNT(*) FROM users WHERE kind = 'resident'"), 0);
+}
+
+/* A one-request SMS gateway on a private event loop in its own thread. */
+struct gateway {
+    struct event_base *base;
+    struct evhttp *http;
+    int port;
+    int status;
+    char body[512];
+    char path[64];
+    char ctype[64];
+};
+
+static void gateway_cb(struct evhttp_request *req, void *arg)
+{
+    struct gateway *g = arg;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n >= sizeof g->body)
+        n = sizeof g->body - 1;
+    evbuffer_remove(in, g->body, n);
+    g->body[n] = '\0';
+    snprintf(g->path, sizeof g->path, "%s", evhttp_request_get_uri(req));
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    snprintf(g->ctype, sizeof g->ctype, "%s", ct ? ct : "");
+    evhttp_send_reply(req, g->status, "X", NULL);
+    struct timeval tv = {0, 100000};
+    event_base_loopexit(g->base, &tv);
+}
+
+static void *gateway_run(void *arg)
+{
+    struct gateway *g = arg;
+    event_base_dispatch(g->base);
+    return NULL;
+}
+
+static void gateway_start(struct gateway *g, int status, pthread_t *th)
+{
+    memset(g, 0, sizeof *g);
+    g->status = status;
+    g->base = event_base_new();
+    g->http = evhttp_new(g->base);
+    assert_non_null(g->http);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(g->http, "127.0.0.1", 0);
+    assert_non_null(bs);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len), 0);
+    g->port = ntohs(sa.sin_port);
+    evhttp_set_gencb(g->http, gateway_cb, g);
+    assert_int_equal(pthread_create(th, NULL, gateway_run, g), 0);
+}
+
+static void gateway_stop(struct gateway *g, pthread_t th)
+{
+    pthread_join(th, NULL);
+    evhttp_free(g->http);
+    event_base_free(g->base);
+}
+
+static void test_sms_http(void **state)
+{
+    (void)state;
+    struct gateway g;
+    pthread_t th;
+    char url[128];
+    gateway_start(&g, 200, &th);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/sms/send?k=1", g.port);
+    struct auth_config c = {.sms_driver = "http", .sms_url = url, .sms_file = sms_file};
+    auth_configure(&c);
+    assert_int_equal(auth_sms_send(D, "13512345678", "10.0.2.6"), E_OK);
+    gateway_stop(&g, th);
+    assert_string_equal(g.path, "/sms/send?k=1");
+    assert_non_null(strstr(g.ctype, "application/json"));
+    assert_non_null(strstr(g.body, "\"phone\":\"13512345678\""));
+    const char *t = strstr(g.body, "\"text\":\"【防控】您的验证码是");
+    assert_non_null(t);
+    assert_non_null(strstr(g.body, "，5分钟内有效。\"}"));
+    /* the code sent is the code that signs in */
+    char code[7];
+    memcpy(code, t + strlen("\"text\":\"【防控】您的验证码是"), 6);
+    code[6] = '\0';
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_sms_login(D, "13512345678", code, "10.0.2.6", tok, &p), E_OK);
+    assert_true(access(sms_file, F_OK) != 0); /* the file driver was not used */
+
+    /* the gateway refuses */
+    gateway_start(&g, 500, &th);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", g.port);
+    auth_configure(&c);
+    expect_err(auth_sms_send(D, "13512345670", "10.0.2.6"), E_UNAVAILABLE, "sms_failed");
+    assert_string_equal(err_last()->message, "短信发送失败，请稍后再试");
+    gateway_stop(&g, th);
+    /* nobody listens (the port was just released) */
+    expect_err(auth_sms_send(D, "13512345671", "10.0.2.6"), E_UNAVAILABLE, "sms_failed");
+    /* not a usable URL */
+    c.sms_url = "https://example.invalid/";
+    auth_configure(&c);
+    expect_err(auth_sms_send(D, "13512345672", "10.0.2.6"), E_UNAVAILABLE, "sms_failed");
+}
+
+/* ---- housekeeping ------------------------------------------------------- */
+
+static void test_sweep(void **state)
+{
+    (void)state;
+    char a[TOKEN_HEX_LEN + 1], b[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.3.1", a, &p), E_OK);
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.3.1", b, &p), E_OK);
+    assert_int_equal(auth_sms_send(D, "13800000001", "10.0.3.1"), E_OK);
+    assert_int_equal(auth_sms_send(D, "13800000002", "10.0.3.1"), E_OK);
+    int64_t uid = root_id;
+    exec_i("UPDATE sessions SET last_seen = last_seen - 1801000 WHERE user_id = ?", 1, &uid);
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 3600001 "
+                                "WHERE key LIKE 'sms:phone:%'"),
+                     E_OK);
+    int64_t rows = count("SELECT COUNT(*) FROM rate_limits");
+    assert_int_equal(rows, 4); /* login ip, sms ip, two phones */
+    uint8_t bidx[BLIND_LEN];
+    blind_index("users.phone", "13800000001", bidx);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "UPDATE sms_codes SET expires_at = 1 WHERE phone_bidx = ?", &s),
+                     E_OK);
+    db_bind_blob(s, 1, bidx, sizeof bidx);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+    assert_int_equal(auth_sweep(D), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM sessions"), 1);
+    assert_int_equal(auth_session_find(D, a, &p), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM rate_limits"), 2);
+    assert_int_equal(count("SELECT COUNT(*) FROM sms_codes"), 1);
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    struct auth_config c = {.max_failures = 2, .sms_file = sms_file};
+    auth_configure(&c);
+    const struct auth_config *g = auth_get_config();
+    assert_int_equal(g->max_failures, 2);
+    assert_int_equal(g->session_idle_s, 1800);
+    assert_int_equal(g->lock_s, 1800);
+    assert_int_equal(g->ip_attempts, 30);
+    assert_int_equal(g->sms_ttl_s, 300);
+    assert_int_equal(g->sms_max_tries, 5);
+    assert_int_equal(g->sms_per_ip, 20);
+    assert_string_equal(g->sms_driver, "file");
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    expect_err(auth_login(D, ALICE, "x", NULL, "10.0.4.1", tok, &p), E_AUTH, "bad_credentials");
+    expect_err(auth_login(D, ALICE, "x", NULL, "10.0.4.1", tok, &p), E_LOCKED, "account_locked");
+}
+
+/* ---- groups --------------------------------------------------------------- */
+
+static int open_common(void)
+{
+    if (db_migrate(D) != E_OK)
+        return -1;
+    return 0;
+}
+
+static int open_sqlite(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-auth.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/test.db", dir);
+    snprintf(sms_file, sizeof sms_file, "%s/sms.log", dir);
+    if (db_open(path, &D) != E_OK)
+        return -1;
+    return open_common();
+}
+
+static int close_sqlite(void **state)
+{
+    (void)state;
+    db_close(&D);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        char f[128];
+        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+        unlink(f);
+    }
+    unlink(sms_file);
+    rmdir(dir);
+    return 0;
+}
+
+static int open_pg(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-auth.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(sms_file, sizeof sms_file, "%s/sms.log", dir);
+    if (db_open(getenv("FK_DB"), &D) != E_OK)
+        return -1;
+    return open_common();
+}
+
+static int close_pg(void **state)
+{
+    (void)state;
+    db_close(&D);
+    unlink(sms_file);
+    rmdir(dir);
+    return 0;
+}
+
+#define T(f) cmocka_unit_test_setup(f, reset)
+#define TESTS                                                                                      \
+    cmocka_unit_test(test_password_policy), cmocka_unit_test(test_password_hash),                  \
+        cmocka_unit_test(test_scope), T(test_login_ok), T(test_login_bad), T(test_lockout),        \
+        T(test_ip_rate_limit), T(test_session_expiry), T(test_logout), T(test_change_password),    \
+        T(test_set_password), T(test_totp), T(test_sms_login), T(test_sms_limits),                 \
+        T(test_sms_staff_phone), T(test_sms_missing_setup), T(test_sms_http), T(test_sweep),       \
+        T(test_config)
+
+int main(void)
+{
+    uint8_t master[32];
+    for (int i = 0; i < 32; i++)
+        master[i] = (uint8_t)(0xA0 + i);
+    keys_set_master(master);
+    const struct CMUnitTest sqlite_tests[] = {TESTS};
+    int failed =
+        cmocka_run_group_tests_name("auth/sqlite", sqlite_tests, open_sqlite, close_sqlite);
+    const char *url = getenv("FK_DB");
+    if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))) {
+        const struct CMUnitTest pg_tests[] = {TESTS};
+        failed += cmocka_run_group_tests_name("auth/postgres", pg_tests, open_pg, close_pg);
+    }
+    return failed ? 1 : 0;
+}

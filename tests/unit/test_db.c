@@ -1,0 +1,498 @@
+/*
+ * The db layer against SQLite (a temporary file) and, when FK_DB names a
+ * PostgreSQL database (scripts/with-postgres.sh), against PostgreSQL too:
+ * the same tests, so both drivers keep one behaviour. In that database it
+ * creates and drops dbtest_* tables and applies the migrations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "db/db.h"
+
+static db *D;
+static enum db_kind expected_kind;
+static char dir[64];
+static char path[96];
+
+static const char create_rows[] = "CREATE TABLE dbtest_rows ("
+                                  "id BIGINT PRIMARY KEY, "
+                                  "name TEXT, "
+                                  "data BYTEA, "
+                                  "data2 BYTEA, "
+                                  "score DOUBLE PRECISION, "
+                                  "n BIGINT, "
+                                  "code TEXT UNIQUE)";
+
+static const char insert_rows[] =
+    "INSERT INTO dbtest_rows (id, name, data, data2, score, n, code) VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+static int reset_tables(void **state)
+{
+    (void)state;
+    assert_int_equal(db_exec(D, "DROP TABLE IF EXISTS dbtest_rows"), E_OK);
+    assert_int_equal(db_exec(D, "DROP TABLE IF EXISTS dbtest_canary"), E_OK);
+    assert_int_equal(db_exec(D, create_rows), E_OK);
+    assert_int_equal(db_exec(D, "CREATE TABLE dbtest_canary (v INTEGER)"), E_OK);
+    assert_int_equal(db_exec(D, "INSERT INTO dbtest_canary (v) VALUES (1)"), E_OK);
+    return 0;
+}
+
+static int open_sqlite(void **state)
+{
+    (void)state;
+    expected_kind = DB_SQLITE;
+    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-db.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/test.db", dir);
+    return db_open(path, &D) == E_OK ? 0 : -1;
+}
+
+static int close_sqlite(void **state)
+{
+    (void)state;
+    db_close(&D);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        char f[128];
+        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+        unlink(f);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+static int open_pg(void **state)
+{
+    (void)state;
+    expected_kind = DB_POSTGRES;
+    return db_open(getenv("FK_DB"), &D) == E_OK ? 0 : -1;
+}
+
+static int close_pg(void **state)
+{
+    (void)state;
+    if (D) {
+        (void)db_exec(D, "DROP TABLE IF EXISTS dbtest_rows");
+        (void)db_exec(D, "DROP TABLE IF EXISTS dbtest_canary");
+    }
+    db_close(&D);
+    return 0;
+}
+
+static void insert(int64_t id, const char *name, const void *data, size_t n, double score)
+{
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, name);
+    db_bind_blob(s, 3, data, n);
+    db_bind_null(s, 4);
+    db_bind_double(s, 5, score);
+    db_bind_int64(s, 6, id);
+    db_bind_null(s, 7);
+    assert_int_equal(db_step(s), DB_DONE);
+    assert_int_equal(db_changes(s), 1);
+    db_done(s);
+}
+
+static int64_t count(const char *sql)
+{
+    int64_t v = -1;
+    assert_int_equal(db_query_int64(D, sql, &v), E_OK);
+    return v;
+}
+
+static void test_kind(void **state)
+{
+    (void)state;
+    assert_int_equal(db_kind(D), expected_kind);
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    static const unsigned char blob[] = {0, 1, 0, 0xff, '\'', '\\', 'x', 0, '?', 0x80};
+    static const unsigned char blob2[] = {0xde, 0xad, 0, 0xbe, 0xef};
+    const char *quotes = "O'Brien \"q\" it's ? \\x00 'x'";
+    const char *inject = "'; DROP TABLE dbtest_canary; --";
+    const char *chinese = "张三，北京市朝阳区";
+
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, INT64_MIN);
+    db_bind_text(s, 2, quotes);
+    db_bind_blob(s, 3, blob, sizeof blob);
+    db_bind_blob(s, 4, blob2, sizeof blob2);
+    db_bind_double(s, 5, -1.7976931348623157e308);
+    db_bind_int64(s, 6, INT64_MIN);
+    db_bind_text(s, 7, "a");
+    assert_int_equal(db_step(s), DB_DONE);
+    assert_int_equal(db_changes(s), 1);
+    db_done(s);
+
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, INT64_MAX);
+    db_bind_text(s, 2, inject);
+    db_bind_blob(s, 3, "", 0);
+    db_bind_text(s, 4, NULL);
+    db_bind_double(s, 5, 0.1);
+    db_bind_int64(s, 6, INT64_MAX);
+    db_bind_text(s, 7, chinese);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+
+    /* Unbound parameters are NULL. */
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, 0);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_canary"), 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 3);
+
+    assert_int_equal(
+        db_prepare(D, "SELECT id, name, data, data2, score, n, code FROM dbtest_rows ORDER BY id",
+                   &s),
+        E_OK);
+
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_int_equal(db_column_count(s), 7);
+    assert_true(db_col_int64(s, 0) == INT64_MIN);
+    assert_string_equal(db_col_text(s, 1), quotes);
+    size_t n1, n2;
+    const void *p1 = db_col_blob(s, 2, &n1);
+    const void *p2 = db_col_blob(s, 3, &n2); /* both stay valid until the next step */
+    assert_int_equal(n1, sizeof blob);
+    assert_int_equal(n2, sizeof blob2);
+    assert_memory_equal(p1, blob, sizeof blob);
+    assert_memory_equal(p2, blob2, sizeof blob2);
+    assert_true(db_col_double(s, 4) == -1.7976931348623157e308);
+    assert_true(db_col_int64(s, 5) == INT64_MIN);
+    assert_false(db_col_null(s, 1));
+
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_int_equal(db_col_int64(s, 0), 0);
+    for (int i = 1; i < 7; i++)
+        assert_true(db_col_null(s, i));
+    assert_string_equal(db_col_text(s, 1), "");
+    assert_int_equal(db_col_int64(s, 5), 0);
+    assert_true(db_col_double(s, 4) == 0);
+    size_t n = 99;
+    assert_null(db_col_blob(s, 2, &n));
+    assert_int_equal(n, 0);
+
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_true(db_col_int64(s, 0) == INT64_MAX);
+    assert_string_equal(db_col_text(s, 1), inject);
+    assert_false(db_col_null(s, 2));
+    n = 99;
+    (void)db_col_blob(s, 2, &n);
+    assert_int_equal(n, 0);
+    assert_true(db_col_null(s, 3));
+    assert_true(db_col_double(s, 4) == 0.1);
+    assert_true(db_col_int64(s, 5) == INT64_MAX);
+    assert_string_equal(db_col_text(s, 6), chinese);
+
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+
+    /* The value is bound, the table survives. */
+    assert_int_equal(db_prepare(D, "SELECT COUNT(*) FROM dbtest_rows WHERE name = ?", &s), E_OK);
+    db_bind_text(s, 1, inject);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_int_equal(db_col_int64(s, 0), 1);
+    db_done(s);
+    assert_int_equal(count("SELECT v FROM dbtest_canary"), 1);
+}
+
+static void test_text_is_copied(void **state)
+{
+    (void)state;
+    char buf[32] = "before";
+    unsigned char bytes[3] = {1, 2, 3};
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, 7);
+    db_bind_text(s, 2, buf);
+    db_bind_blob(s, 3, bytes, sizeof bytes);
+    strcpy(buf, "after");
+    memset(bytes, 9, sizeof bytes);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+
+    assert_int_equal(db_prepare(D, "SELECT name, data FROM dbtest_rows WHERE id = ?", &s), E_OK);
+    db_bind_int64(s, 1, 7);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_string_equal(db_col_text(s, 0), "before");
+    size_t n;
+    const unsigned char *p = db_col_blob(s, 1, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(p[0], 1);
+    assert_int_equal(p[2], 3);
+    db_done(s);
+}
+
+static void test_placeholders_in_literals(void **state)
+{
+    (void)state;
+    insert(1, "what?", NULL, 0, 1.5);
+    insert(2, "it's", NULL, 0, 2.5);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D,
+                                "SELECT id FROM dbtest_rows /* ? */ WHERE name <> 'a?''b?' -- ?\n"
+                                "AND (name = ? OR name = 'what?') AND id >= ? ORDER BY id",
+                                &s),
+                     E_OK);
+    db_bind_text(s, 1, "it's");
+    db_bind_int64(s, 2, 1);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_int_equal(db_col_int64(s, 0), 1);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_int_equal(db_col_int64(s, 0), 2);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+
+    assert_int_equal(db_prepare(D, "SELECT score FROM dbtest_rows WHERE score > ? ORDER BY id", &s),
+                     E_OK);
+    db_bind_double(s, 1, 2.0);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_true(db_col_double(s, 0) == 2.5);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+}
+
+static void test_changes(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 3; i++)
+        insert(i, "n", NULL, 0, i);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "UPDATE dbtest_rows SET score = ? WHERE id >= ?", &s), E_OK);
+    db_bind_double(s, 1, 9.5);
+    db_bind_int64(s, 2, 2);
+    assert_int_equal(db_step(s), DB_DONE);
+    assert_int_equal(db_changes(s), 2);
+    db_done(s);
+
+    assert_int_equal(db_prepare(D, "DELETE FROM dbtest_rows WHERE id > ?", &s), E_OK);
+    db_bind_int64(s, 1, 100);
+    assert_int_equal(db_step(s), DB_DONE);
+    assert_int_equal(db_changes(s), 0);
+    db_done(s);
+
+    assert_int_equal(db_prepare(D, "DELETE FROM dbtest_rows WHERE id > ?", &s), E_OK);
+    db_bind_int64(s, 1, 0);
+    assert_int_equal(db_step(s), DB_DONE);
+    assert_int_equal(db_changes(s), 3);
+    db_done(s);
+}
+
+static void test_conflicts(void **state)
+{
+    (void)state;
+    insert(1, "a", NULL, 0, 0);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, 1);
+    int rc = db_step(s);
+    assert_true(rc != DB_ROW && rc != DB_DONE);
+    assert_int_equal(db_step_err(s), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "duplicate");
+    db_done(s);
+
+    /* The statement is usable again after a failure. */
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, 2);
+    db_bind_text(s, 7, "c");
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+
+    /* A UNIQUE column other than the key. */
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, 3);
+    db_bind_text(s, 7, "c");
+    rc = db_step(s);
+    assert_true(rc != DB_ROW && rc != DB_DONE);
+    assert_int_equal(db_step_err(s), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "duplicate");
+    db_done(s);
+
+    assert_int_equal(db_exec(D, "INSERT INTO dbtest_rows (id) VALUES (1)"), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "duplicate");
+
+    assert_int_equal(db_exec(D, "CREATE TABLE dbtest_notnull (v INTEGER NOT NULL)"), E_OK);
+    assert_int_equal(db_prepare(D, "INSERT INTO dbtest_notnull (v) VALUES (?)", &s), E_OK);
+    rc = db_step(s);
+    assert_true(rc != DB_ROW && rc != DB_DONE);
+    assert_int_equal(db_step_err(s), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "constraint");
+    db_done(s);
+    assert_int_equal(db_exec(D, "DROP TABLE dbtest_notnull"), E_OK);
+
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 2);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    db_stmt *s = NULL;
+    assert_int_equal(db_prepare(D, "SELEC nothing", &s), E_DB);
+    assert_int_equal(db_exec(D, "SELEC nothing"), E_DB);
+    int64_t v = 42;
+    assert_int_equal(db_query_int64(D, "SELECT id FROM dbtest_rows WHERE id = 12345", &v),
+                     E_NOT_FOUND);
+    assert_int_equal(v, 42);
+    /* The connection still works. */
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_canary"), 1);
+}
+
+static void test_transactions(void **state)
+{
+    (void)state;
+    assert_int_equal(db_begin(D), E_OK);
+    insert(1, "rolled back", NULL, 0, 0);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 1);
+    db_rollback(D);
+    db_rollback(D);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 0);
+
+    assert_int_equal(db_begin(D), E_OK);
+    insert(2, "kept", NULL, 0, 0);
+    insert(3, "kept", NULL, 0, 0);
+    assert_int_equal(db_commit(D), E_OK);
+    db_rollback(D);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 2);
+
+    assert_int_equal(db_exec_script(D, "BEGIN; INSERT INTO dbtest_rows (id) VALUES (4); "
+                                       "INSERT INTO dbtest_rows (id) VALUES (5); COMMIT;"),
+                     E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 4);
+}
+
+/* PostgreSQL discards a transaction at its first error: COMMIT must not
+ * report success then. */
+static void test_commit_after_error(void **state)
+{
+    (void)state;
+    insert(1, "a", NULL, 0, 0);
+    assert_int_equal(db_begin(D), E_OK);
+    insert(2, "b", NULL, 0, 0);
+    assert_int_equal(db_exec(D, "INSERT INTO dbtest_rows (id) VALUES (1)"), E_CONFLICT);
+    assert_int_not_equal(db_commit(D), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 1);
+}
+
+static void test_statement_cache(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 3; i++)
+        insert(i, "row", NULL, 0, i);
+    const char *sql = "SELECT id FROM dbtest_rows WHERE id >= ? ORDER BY id";
+    db_stmt *a, *b;
+    assert_int_equal(db_prepare(D, sql, &a), E_OK);
+    db_bind_int64(a, 1, 2);
+    assert_int_equal(db_step(a), DB_ROW);
+    assert_int_equal(db_col_int64(a, 0), 2);
+    db_done(a);
+
+    /* Reused, reset and unbound: NULL matches nothing. */
+    assert_int_equal(db_prepare(D, sql, &b), E_OK);
+    assert_ptr_equal(a, b);
+    assert_int_equal(db_step(b), DB_DONE);
+    db_done(b);
+
+    /* Nested use of the same SQL: two live statements. */
+    assert_int_equal(db_prepare(D, sql, &a), E_OK);
+    db_bind_int64(a, 1, 1);
+    int outer = 0;
+    while (db_step(a) == DB_ROW) {
+        int64_t id = db_col_int64(a, 0);
+        assert_int_equal(id, ++outer);
+        assert_int_equal(db_prepare(D, sql, &b), E_OK);
+        assert_ptr_not_equal(a, b);
+        db_bind_int64(b, 1, id);
+        int inner = 0;
+        while (db_step(b) == DB_ROW)
+            inner++;
+        assert_int_equal(inner, 3 - id + 1);
+        assert_int_equal(db_col_int64(a, 0), id);
+        db_done(b);
+    }
+    assert_int_equal(outer, 3);
+    db_done(a);
+
+    assert_int_equal(db_prepare(D, sql, &b), E_OK);
+    assert_ptr_equal(a, b);
+    db_done(b);
+    db_done(NULL);
+}
+
+static void test_migrate(void **state)
+{
+    (void)state;
+    assert_int_equal(db_migrate(D), E_OK);
+    int64_t applied = count("SELECT COUNT(*) FROM schema_migrations");
+    assert_true(applied >= 1);
+    assert_int_equal(db_migrate(D), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM schema_migrations"), applied);
+    assert_int_equal(count("SELECT COUNT(*) FROM regions"), 0);
+}
+
+/* A server-side disconnect fails the statement in flight; the next one
+ * reconnects and prepares again. */
+static void test_pg_reconnect(void **state)
+{
+    (void)state;
+    insert(1, "a", NULL, 0, 0);
+    db *admin;
+    assert_int_equal(db_open(getenv("FK_DB"), &admin), E_OK);
+    int64_t pid = count("SELECT pg_backend_pid()");
+    db_stmt *s;
+    assert_int_equal(db_prepare(admin, "SELECT pg_terminate_backend(?, 5000)", &s), E_OK);
+    db_bind_int64(s, 1, pid);
+    assert_int_equal(db_step(s), DB_ROW);
+    db_done(s);
+    db_close(&admin);
+
+    int64_t v;
+    assert_int_equal(db_query_int64(D, "SELECT COUNT(*) FROM dbtest_rows", &v), E_DB);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 1);
+    assert_int_not_equal(count("SELECT pg_backend_pid()"), pid);
+    insert(2, "b", NULL, 0, 0);
+}
+
+#define TESTS                                                                                      \
+    cmocka_unit_test(test_kind), cmocka_unit_test_setup(test_roundtrip, reset_tables),             \
+        cmocka_unit_test_setup(test_text_is_copied, reset_tables),                                 \
+        cmocka_unit_test_setup(test_placeholders_in_literals, reset_tables),                       \
+        cmocka_unit_test_setup(test_changes, reset_tables),                                        \
+        cmocka_unit_test_setup(test_conflicts, reset_tables),                                      \
+        cmocka_unit_test_setup(test_errors, reset_tables),                                         \
+        cmocka_unit_test_setup(test_transactions, reset_tables),                                   \
+        cmocka_unit_test_setup(test_statement_cache, reset_tables), cmocka_unit_test(test_migrate)
+
+int main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {TESTS};
+    int failed = cmocka_run_group_tests_name("db/sqlite", sqlite_tests, open_sqlite, close_sqlite);
+    const char *url = getenv("FK_DB");
+    if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))) {
+        const struct CMUnitTest pg_tests[] = {
+            TESTS,
+            cmocka_unit_test_setup(test_commit_after_error, reset_tables),
+            cmocka_unit_test_setup(test_pg_reconnect, reset_tables),
+        };
+        failed += cmocka_run_group_tests_name("db/postgres", pg_tests, open_pg, close_pg);
+    }
+    return failed ? 1 : 0;
+}
