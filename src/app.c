@@ -8,4 +8,12 @@
 void app_routes(void)
 {
     ADD(http_builtin);
+    ADD(auth);
+    ADD(user);
+    ADD(place);
+    ADD(region);
+    ADD(enterprise);
+    ADD(role);
+    ADD(audit);
+    ADD(person);
 }

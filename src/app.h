@@ -21,6 +21,7 @@ ROUTES(place);
 ROUTES(enterprise);
 ROUTES(user);
 ROUTES(audit);
+ROUTES(role);
 
 /* Register every route table with the router. */
 void app_routes(void);

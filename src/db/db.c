@@ -76,13 +76,16 @@ err db_prepare(db *d, const char *sql, db_stmt **r)
 {
     uint32_t h = hash_sql(sql);
     unsigned slot = h % DB_CACHE_SLOTS;
+    bool busy = false;
     for (unsigned probe = 0; probe < DB_CACHE_SLOTS; probe++) {
         db_stmt *s = d->cache[(slot + probe) % DB_CACHE_SLOTS];
         if (!s)
             break;
         if (s->hash == h && !strcmp(s->sql, sql)) {
-            if (s->in_use)
-                break; /* nested use of the same SQL: prepare an uncached one */
+            if (s->in_use) {
+                busy = true; /* nested use of the same SQL: an uncached statement */
+                break;
+            }
             s->in_use = true;
             s->error = E_OK;
             *r = s;
@@ -105,7 +108,7 @@ err db_prepare(db *d, const char *sql, db_stmt **r)
         d->ops->finalize(s);
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }
-    if (d->cached < DB_CACHE_SLOTS / 2) {
+    if (!busy && d->cached < DB_CACHE_SLOTS / 2) {
         for (unsigned probe = 0; probe < DB_CACHE_SLOTS; probe++) {
             unsigned k = (slot + probe) % DB_CACHE_SLOTS;
             if (!d->cache[k]) {
@@ -224,7 +227,10 @@ err db_exec(db *d, const char *sql)
 
 err db_exec_script(db *d, const char *sql)
 {
-    return d->ops->exec_script(d, sql);
+    uint64_t t0 = db_now_us();
+    err e = d->ops->exec_script(d, sql);
+    db_time_add(db_now_us() - t0);
+    return e;
 }
 
 err db_begin(db *d)

@@ -11,8 +11,12 @@
  * background job and the audit writer open their own). It caches prepared
  * statements keyed by the SQL text, so a hot path prepares once per
  * connection. Statements come from db_prepare() already reset and unbound;
- * db_done() returns one to the cache. A statement must be done before the
- * next db_prepare() of the same SQL text on the same connection.
+ * db_done() returns one to the cache. Preparing SQL whose cached statement is
+ * still in use (nesting) gives a separate statement, finalized by db_done().
+ *
+ * Transactions: on PostgreSQL any failed statement aborts the transaction,
+ * so after an error inside db_begin()..db_commit() the only valid next step
+ * is db_rollback(); code must not catch an error mid-transaction and go on.
  *
  * Every function returns an err; database failures are E_DB (the detail goes
  * to the log, never to the client), a unique-constraint violation is
@@ -59,9 +63,8 @@ void db_bind_null(db_stmt *s, int i);
 
 /*
  * Run the statement or fetch its next row. Returns DB_ROW when a row is
- * available, DB_DONE when there are no more, or an err (as a negative
- * value's absolute: check with `rc != DB_ROW && rc != DB_DONE`). Use
- * db_step_err() to read the err of a failed step.
+ * available, DB_DONE when there are no more, and -1 on failure, whose err
+ * db_step_err() gives (E_CONFLICT for constraint violations, else E_DB).
  */
 int db_step(db_stmt *s);
 err db_step_err(db_stmt *s);
@@ -103,5 +106,37 @@ err db_migrate(db *d);
 
 /* Time spent inside the database by this thread, in microseconds (metrics). */
 uint64_t db_time_us(void);
+
+/* backup and restore */
+
+/*
+ * Write one consistent snapshot of the database at `url` into `file`, while
+ * servers keep reading and writing it. SQLite: the online backup API copies
+ * the live file inside one read transaction (writers are not blocked) into
+ * `file`.tmp, which is switched to a rollback journal, quick-checked, synced
+ * and renamed over `file`. PostgreSQL: `pg_dump --format=custom` (one
+ * snapshot) into `file`.tmp, renamed likewise. The file has mode 0600 from
+ * its creation on; an existing `file` is replaced only by a complete backup.
+ * Rows are copied as stored, so sealed fields stay ciphertexts; the master
+ * key is not included. *bytes_r (may be NULL) gets the size on success.
+ * Errors: E_IO (files), E_DB (SQLite), E_UNAVAILABLE (pg_dump missing or
+ * failed; its own message went to stderr), each with a Chinese message.
+ */
+err db_backup(const char *url, const char *file, int64_t *bytes_r);
+
+/*
+ * Replace the database at `url` with the backup in `file`. Every server
+ * using the database must be stopped first: the restore refuses (E_CONFLICT
+ * "database_in_use") while another process has the SQLite file open or
+ * another session is connected to the PostgreSQL database. The file must be
+ * a fangkong backup of the same driver (E_INPUT "not_a_backup": SQLite
+ * without schema_migrations, or a pg_dump archive without it) and not newer
+ * than this program's migrations (E_CONFLICT "backup_too_new"). SQLite:
+ * the backup API copies `file` into the live file (created 0600 if missing),
+ * which stays in WAL mode. PostgreSQL: `pg_restore --clean --if-exists
+ * --no-owner --single-transaction`, so a failed restore changes nothing.
+ * Migrations are not applied here; `fangkong serve` applies them.
+ */
+err db_restore(const char *url, const char *file);
 
 #endif

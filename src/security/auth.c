@@ -39,47 +39,41 @@
 /* last_seen is refreshed at most this often: a write per request is wasted. */
 #define TOUCH_MS 30000
 
-static struct auth_config cfg = {
-    .session_idle_s = 1800,
-    .max_failures = 5,
-    .lock_s = 1800,
-    .ip_attempts = 30,
-    .sms_ttl_s = 300,
-    .sms_max_tries = 5,
-    .sms_per_ip = 20,
-    .sms_driver = "file",
-    .sms_file = "sms-codes.log",
-    .sms_url = "",
-};
+/* The defaults of auth.h; the SMS file is relative to the working directory. */
+#define AUTH_DEFAULTS                                                                              \
+    {                                                                                              \
+        .session_idle_s = 1800, .max_failures = 5, .lock_s = 1800, .ip_attempts = 30,              \
+        .sms_ttl_s = 300, .sms_max_tries = 5, .sms_per_ip = 20, .sms_driver = "file",              \
+        .sms_file = "sms-codes.log", .sms_url = "",                                                \
+    }
+
+static struct auth_config cfg = AUTH_DEFAULTS;
 
 void auth_configure(const struct auth_config *c)
 {
-    struct auth_config d = {
-        .session_idle_s = 1800,
-        .max_failures = 5,
-        .lock_s = 1800,
-        .ip_attempts = 30,
-        .sms_ttl_s = 300,
-        .sms_max_tries = 5,
-        .sms_per_ip = 20,
-        .sms_driver = "file",
-        .sms_file = "sms-codes.log",
-        .sms_url = "",
-    };
-#define PICK(f)                                                                                    \
-    if (c->f)                                                                                      \
-    d.f = c->f
-    PICK(session_idle_s);
-    PICK(max_failures);
-    PICK(lock_s);
-    PICK(ip_attempts);
-    PICK(sms_ttl_s);
-    PICK(sms_max_tries);
-    PICK(sms_per_ip);
-    PICK(sms_driver);
-    PICK(sms_file);
-    PICK(sms_url);
-#undef PICK
+    struct auth_config d = AUTH_DEFAULTS;
+    if (c) {
+        if (c->session_idle_s)
+            d.session_idle_s = c->session_idle_s;
+        if (c->max_failures)
+            d.max_failures = c->max_failures;
+        if (c->lock_s)
+            d.lock_s = c->lock_s;
+        if (c->ip_attempts)
+            d.ip_attempts = c->ip_attempts;
+        if (c->sms_ttl_s)
+            d.sms_ttl_s = c->sms_ttl_s;
+        if (c->sms_max_tries)
+            d.sms_max_tries = c->sms_max_tries;
+        if (c->sms_per_ip)
+            d.sms_per_ip = c->sms_per_ip;
+        if (c->sms_driver && *c->sms_driver)
+            d.sms_driver = c->sms_driver;
+        if (c->sms_file && *c->sms_file)
+            d.sms_file = c->sms_file;
+        if (c->sms_url)
+            d.sms_url = c->sms_url;
+    }
     cfg = d;
 }
 

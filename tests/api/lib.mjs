@@ -23,7 +23,8 @@ async function freePort() {
 }
 
 function freshDbUrl() {
-  if (!process.env.FK_TEST_PG) return undefined;
+  // under scripts/with-postgres.sh every server gets its own database
+  if (!(process.env.FK_DB || '').startsWith('postgres')) return undefined;
   const name = 't_' + randomBytes(6).toString('hex');
   execFileSync('createdb', [name], { stdio: 'inherit' });
   const { PGHOST, PGPORT, PGUSER } = process.env;

@@ -1,0 +1,111 @@
+#!/bin/sh
+# make bench: person look-up by id number over HTTP against a database of
+# BENCH_PERSONS people (default 1,000,000), as a ratio to nginx serving a
+# static file of the same size, measured in the same run with the same wrk
+# settings. Also prints the demo build time and the server's resident memory,
+# and appends the figures to docs/benchmarks.md.
+set -eu
+BIN=$(readlink -f "${1:-build/fangkong}")
+cd "$(dirname "$0")/.."
+PERSONS=${BENCH_PERSONS:-1000000}
+DURATION=${BENCH_DURATION:-10}
+CONNS=${BENCH_CONNS:-64}
+work=$(mktemp -d /tmp/fk-bench.XXXXXX)
+cleanup() {
+    [ -n "${srv:-}" ] && kill "$srv" 2>/dev/null || true
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+export FK_DATA_DIR="$work/data"
+unset FK_DB
+
+freeport() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+
+"$BIN" init >/dev/null
+echo "bench: building the demo city with $PERSONS people..."
+t0=$(date +%s.%N)
+"$BIN" demo --persons "$PERSONS" --seed 1 --sample-ids "$work/ids.txt" >"$work/accounts.txt"
+t1=$(date +%s.%N)
+demo_s=$(calc "$t1 - $t0" 1)
+echo "bench: demo build took ${demo_s}s"
+
+port=$(freeport)
+"$BIN" serve --port "$port" 2>"$work/serve.log" &
+srv=$!
+for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+# sign in as the demo command centre account (no second factor)
+user=$(awk '$1=="command_center" {print $2}' "$work/accounts.txt")
+pass=$(awk '$1=="command_center" {print $3}' "$work/accounts.txt")
+cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$user\",\"password\":\"$pass\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
+    sed -n 's/^[Ss]et-[Cc]ookie: \(fk_session=[0-9a-f]*\).*/\1/p')
+[ -n "$cookie" ] || { echo "bench: could not sign in" >&2; cat "$work/serve.log" >&2; exit 1; }
+
+first=$(head -n 1 "$work/ids.txt")
+curl -s -H "Cookie: $cookie" "http://127.0.0.1:$port/api/v1/persons?id_number=$first" >"$work/reply.json"
+size=$(wc -c <"$work/reply.json")
+grep -q '"total":1' "$work/reply.json" || { echo "bench: look-up did not find the person" >&2; cat "$work/reply.json" >&2; exit 1; }
+
+# wrk picks a random id number from the sample for every request
+{
+    echo 'local ids = {}'
+    echo "for line in io.lines(\"$work/ids.txt\") do ids[#ids + 1] = line end"
+    echo 'request = function()'
+    echo '  return wrk.format("GET", "/api/v1/persons?id_number=" .. ids[math.random(#ids)])'
+    echo 'end'
+} >"$work/lookup.lua"
+
+parse() { # wrk output -> "rps p99_ms"
+    rps=$(awk '/Requests\/sec/ {print $2}' "$1")
+    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$1")
+    echo "$rps $p99"
+}
+
+wrk -t2 -c"$CONNS" -d2s -H "Cookie: $cookie" -s "$work/lookup.lua" "http://127.0.0.1:$port" >/dev/null
+wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "Cookie: $cookie" -s "$work/lookup.lua" \
+    "http://127.0.0.1:$port" >"$work/fk.txt"
+set -- $(parse "$work/fk.txt")
+fk_rps=$1 fk_p99=$2
+rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$srv/status)
+errors=$(awk '/Non-2xx/ {print $4}' "$work/fk.txt")
+
+# nginx serving a static file of the same size, same wrk settings
+mkdir -p "$work/www" "$work/nginx"
+head -c "$size" /dev/zero | tr '\0' 'x' >"$work/www/reply.json"
+nport=$(freeport)
+cat >"$work/nginx.conf" <<CONF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;
+    fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+    server { listen 127.0.0.1:$nport; root $work/www; default_type application/json; }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work"
+sleep 0.5
+wrk -t2 -c"$CONNS" -d2s "http://127.0.0.1:$nport/reply.json" >/dev/null
+wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$nport/reply.json" >"$work/nginx.txt"
+set -- $(parse "$work/nginx.txt")
+ng_rps=$1 ng_p99=$2
+
+ratio=$(calc "$fk_rps / $ng_rps" 3)
+rss_mb=$(calc "$rss_kb / 1024" 1)
+date=$(date -u +%Y-%m-%d)
+cat <<OUT
+
+== person look-up by id number (GET /api/v1/persons?id_number=), $PERSONS people, reply $size bytes
+fangkong   ${fk_rps} req/s   p99 ${fk_p99} ms   non-2xx: ${errors:-0}
+nginx      ${ng_rps} req/s   p99 ${ng_p99} ms   (static file of the same size)
+ratio      ${ratio}   (goal >= 0.5)
+memory     ${rss_mb} MB resident after the run (goal < 200 MB)
+demo       ${demo_s} s to build $PERSONS people (goal < 300 s)
+OUT
+printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$date" "$PERSONS" "$fk_rps" "$fk_p99" \
+    "$ng_rps" "$ratio" "$rss_mb" "$demo_s" >>docs/benchmarks.md

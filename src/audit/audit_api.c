@@ -1,0 +1,424 @@
+/*
+ * The audit log's HTTP interface (route table `audit_routes`): searching
+ * the log, exporting it as CSV, and verifying its hash chains. The writer
+ * and the verifier themselves are security/audit.c.
+ *
+ * Only the audit administrator (audit.read) reaches these routes; the
+ * system and security administrators do not, which is the point of the
+ * three separate administrators (三员分立). Every read of the log is itself
+ * written to the log (audit.read, also for exports, and audit.verify), so the
+ * auditor is audited too.
+ *
+ * Retention: entries are kept for at least 180 days (等保三级, GB/T
+ * 22239-2019 8.1.4.3 asks for at least six months). Nothing deletes them
+ * yet; a later pruning job must keep 180 days and may only remove a chain's
+ * oldest entries, which audit_verify() accepts (the first remaining entry
+ * anchors its chain) while any other gap is reported as tampering.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "security/audit.h"
+
+#define AUDIT_EXPORT_MAX 50000 /* rows of one CSV export */
+#define FILTER_TEXT_MAX  64    /* characters of a text filter */
+
+struct audit_filter {
+    int64_t user_id, object_id;            /* 0: any */
+    const char *username, *object_type, *result;
+    const char *action;                    /* exact, or a prefix when `prefix` */
+    bool prefix;
+    int64_t from, to;                      /* epoch ms, inclusive; -1: open */
+    char names[128];                       /* the filters used, for the audit detail */
+};
+
+static void note(struct audit_filter *f, const char *name)
+{
+    size_t n = strlen(f->names);
+    snprintf(f->names + n, sizeof f->names - n, "%s%s", n ? "," : "", name);
+}
+
+static err text_param(struct req *r, const char *name, const char **v_r, struct audit_filter *f)
+{
+    const char *s = req_query(r, name);
+    if (!s || !*s)
+        return E_OK;
+    if (!utf8_valid_text(s))
+        return err_set(E_INPUT, "invalid_parameter", name, "参数 %s 含有不允许的字符", name);
+    if (utf8_len(s) > FILTER_TEXT_MAX)
+        return err_set(E_INPUT, "too_long", name, "参数 %s 不能超过%d个字符", name,
+                       FILTER_TEXT_MAX);
+    *v_r = s;
+    note(f, name);
+    return E_OK;
+}
+
+static err id_param(struct req *r, const char *name, int64_t *v_r, struct audit_filter *f)
+{
+    const char *s = req_query(r, name);
+    if (!s || !*s)
+        return E_OK;
+    if ((*v_r = id_parse(s)) <= 0)
+        return err_set(E_INPUT, "invalid_parameter", name, "参数 %s 应为编号", name);
+    note(f, name);
+    return E_OK;
+}
+
+static err filter_from(struct req *r, struct audit_filter *f)
+{
+    *f = (struct audit_filter){.from = -1, .to = -1};
+    err e;
+    if ((e = id_param(r, "user_id", &f->user_id, f)) ||
+        (e = id_param(r, "object_id", &f->object_id, f)) ||
+        (e = text_param(r, "username", &f->username, f)) ||
+        (e = text_param(r, "object_type", &f->object_type, f)) ||
+        (e = text_param(r, "result", &f->result, f)) ||
+        (e = text_param(r, "action", &f->action, f)) ||
+        (e = req_query_int64(r, "from", 0, INT64_MAX, &f->from)) ||
+        (e = req_query_int64(r, "to", 0, INT64_MAX, &f->to)))
+        return e;
+    if (f->from >= 0)
+        note(f, "from");
+    if (f->to >= 0)
+        note(f, "to");
+    if (f->from >= 0 && f->to >= 0 && f->from > f->to)
+        return err_set(E_INPUT, "invalid_parameter", "to", "结束时间不能早于开始时间");
+    if (f->action) {
+        size_t n = strlen(f->action);
+        /* "person.*" is every action that starts with "person." */
+        if (f->action[n - 1] == '*') {
+            f->prefix = true;
+            f->action = arena_strndup(r->a, f->action, n - 1);
+            if (!*f->action)
+                f->action = NULL; /* "*" alone: any action */
+        }
+    }
+    return E_OK;
+}
+
+/* The WHERE clause from fixed fragments, in the order bind_filter binds. */
+static char *where_of(arena *a, const struct audit_filter *f)
+{
+    return arena_printf(a, " WHERE 1 = 1%s%s%s%s%s%s%s%s", f->user_id ? " AND user_id = ?" : "",
+                        f->username ? " AND username = ?" : "",
+                        f->action ? (f->prefix ? " AND substr(action, 1, ?) = ?"
+                                               : " AND action = ?")
+                                  : "",
+                        f->object_type ? " AND object_type = ?" : "",
+                        f->object_id ? " AND object_id = ?" : "",
+                        f->result ? " AND result = ?" : "", f->from >= 0 ? " AND at >= ?" : "",
+                        f->to >= 0 ? " AND at <= ?" : "");
+}
+
+static int bind_filter(db_stmt *s, const struct audit_filter *f)
+{
+    int i = 1;
+    if (f->user_id)
+        db_bind_int64(s, i++, f->user_id);
+    if (f->username)
+        db_bind_text(s, i++, f->username);
+    if (f->action) {
+        /* substr counts characters in both databases */
+        if (f->prefix)
+            db_bind_int64(s, i++, (int64_t)utf8_len(f->action));
+        db_bind_text(s, i++, f->action);
+    }
+    if (f->object_type)
+        db_bind_text(s, i++, f->object_type);
+    if (f->object_id)
+        db_bind_int64(s, i++, f->object_id);
+    if (f->result)
+        db_bind_text(s, i++, f->result);
+    if (f->from >= 0)
+        db_bind_int64(s, i++, f->from);
+    if (f->to >= 0)
+        db_bind_int64(s, i++, f->to);
+    return i;
+}
+
+struct entry {
+    int64_t id, at, user_id, object_id, seq;
+    int node;
+    const char *username, *role, *ip, *action, *object_type, *result, *detail;
+};
+
+/* Matching entries, newest first; *total_r gets how many match. */
+static err query(struct req *r, const struct audit_filter *f, int64_t page, int64_t size,
+                 struct entry **items_r, size_t *n_r, int64_t *total_r)
+{
+    char *where = where_of(r->a, f);
+    db_stmt *s;
+    err e = db_prepare(r->db, arena_printf(r->a, "SELECT COUNT(*) FROM audit_log%s", where), &s);
+    if (e)
+        return e;
+    bind_filter(s, f);
+    int64_t total = 0;
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        total = db_col_int64(s, 0);
+    else
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if ((e = db_prepare(r->db,
+                        arena_printf(r->a,
+                                     "SELECT id, at, user_id, username, role, ip, action, "
+                                     "object_type, object_id, result, detail, node, seq "
+                                     "FROM audit_log%s ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+                                     where),
+                        &s)))
+        return e;
+    int i = bind_filter(s, f);
+    db_bind_int64(s, i++, size);
+    db_bind_int64(s, i, (page - 1) * size);
+    size_t n = 0, cap = (size_t)(total < size ? total : size);
+    struct entry *items = arena_alloc(r->a, (cap ? cap : 1) * sizeof *items);
+    while ((rc = db_step(s)) == DB_ROW && n < cap) {
+        struct entry *x = &items[n++];
+        *x = (struct entry){
+            .id = db_col_int64(s, 0),
+            .at = db_col_int64(s, 1),
+            .user_id = db_col_int64(s, 2),
+            .username = arena_strdup(r->a, db_col_text(s, 3)),
+            .role = arena_strdup(r->a, db_col_text(s, 4)),
+            .ip = arena_strdup(r->a, db_col_text(s, 5)),
+            .action = arena_strdup(r->a, db_col_text(s, 6)),
+            .object_type = arena_strdup(r->a, db_col_text(s, 7)),
+            .object_id = db_col_int64(s, 8),
+            .result = arena_strdup(r->a, db_col_text(s, 9)),
+            .detail = arena_strdup(r->a, db_col_text(s, 10)),
+            .node = (int)db_col_int64(s, 11),
+            .seq = db_col_int64(s, 12),
+        };
+    }
+    /* rows appended between the count and this page are simply not shown */
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
+}
+
+static void set_id_or_null(json_t *o, const char *key, int64_t id)
+{
+    if (id)
+        json_set_id(o, key, id);
+    else
+        json_object_set_new(o, key, json_null());
+}
+
+static json_t *entry_json(const struct entry *x)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", x->id);
+    json_object_set_new(o, "at", json_integer(x->at));
+    set_id_or_null(o, "user_id", x->user_id);
+    json_object_set_new(o, "username", json_string(x->username));
+    json_object_set_new(o, "role", json_string(x->role));
+    json_object_set_new(o, "ip", json_string(x->ip));
+    json_object_set_new(o, "action", json_string(x->action));
+    json_object_set_new(o, "object_type", json_string(x->object_type));
+    set_id_or_null(o, "object_id", x->object_id);
+    json_object_set_new(o, "result", json_string(x->result));
+    json_object_set_new(o, "detail", json_string(x->detail));
+    json_object_set_new(o, "node", json_integer(x->node));
+    json_object_set_new(o, "seq", json_integer(x->seq));
+    return o;
+}
+
+/* ---- CSV ----------------------------------------------------------------------- */
+
+struct csv {
+    arena *a;
+    char *buf;
+    size_t len, cap;
+};
+
+static void csv_put(struct csv *c, const char *s, size_t n)
+{
+    if (c->len + n + 1 > c->cap) {
+        size_t ncap = c->cap ? c->cap : 64 * 1024;
+        while (ncap < c->len + n + 1)
+            ncap *= 2;
+        char *nb = arena_alloc(c->a, ncap);
+        if (c->len)
+            memcpy(nb, c->buf, c->len);
+        c->buf = nb;
+        c->cap = ncap;
+    }
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
+}
+
+/* One field: quoted when it holds a separator; a leading = + - @ is defused
+ * so a spreadsheet never runs a logged value as a formula. */
+static void csv_field(struct csv *c, const char *s, bool last)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        csv_put(c, "\"", 1);
+    if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
+        csv_put(c, "'", 1);
+    for (const char *p = s; *p;) {
+        size_t run = strcspn(p, "\"");
+        csv_put(c, p, run);
+        p += run;
+        if (*p == '"') {
+            csv_put(c, "\"\"", 2);
+            p++;
+        }
+    }
+    if (quote)
+        csv_put(c, "\"", 1);
+    csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+static const char *num(arena *a, int64_t v)
+{
+    return v ? arena_printf(a, "%lld", (long long)v) : "";
+}
+
+/* Epoch ms as Asia/Shanghai local time (UTC+8, no daylight saving). */
+static const char *china_time(arena *a, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                        (int)(ms % 1000));
+}
+
+static err reply_csv(struct req *r, const struct audit_filter *f)
+{
+    struct entry *items;
+    size_t n;
+    int64_t total;
+    err e = query(r, f, 1, AUDIT_EXPORT_MAX, &items, &n, &total);
+    if (e)
+        return e;
+    if (total > AUDIT_EXPORT_MAX)
+        return err_set(E_INPUT, "export_too_large", NULL,
+                       "导出记录超过%d条，请缩小时间范围或增加筛选条件后再导出",
+                       AUDIT_EXPORT_MAX);
+    struct csv c = {.a = r->a};
+    csv_put(&c, "\xEF\xBB\xBF", 3); /* BOM: Excel then reads UTF-8 */
+    static const char *const head[] = {"编号",   "时间",     "用户编号", "用户名",
+                                       "角色",   "来源地址", "操作",     "对象类型",
+                                       "对象编号", "结果",   "详情",     "节点",
+                                       "序号"};
+    size_t nh = sizeof head / sizeof head[0];
+    for (size_t i = 0; i < nh; i++)
+        csv_field(&c, head[i], i == nh - 1);
+    for (size_t i = 0; i < n; i++) {
+        const struct entry *x = &items[i];
+        csv_field(&c, num(r->a, x->id), false);
+        csv_field(&c, china_time(r->a, x->at), false);
+        csv_field(&c, num(r->a, x->user_id), false);
+        csv_field(&c, x->username, false);
+        csv_field(&c, x->role, false);
+        csv_field(&c, x->ip, false);
+        csv_field(&c, x->action, false);
+        csv_field(&c, x->object_type, false);
+        csv_field(&c, num(r->a, x->object_id), false);
+        csv_field(&c, x->result, false);
+        csv_field(&c, x->detail, false);
+        csv_field(&c, arena_printf(r->a, "%d", x->node), false);
+        csv_field(&c, num(r->a, x->seq), true);
+    }
+    req_audit(r, "audit.read", "audit", 0, "ok",
+              arena_printf(r->a, "format=csv count=%zu filters=%s", n, f->names));
+    r->disposition = "attachment; filename=\"audit.csv\"";
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.buf, c.len);
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
+static err get_audit(struct req *r)
+{
+    struct audit_filter f;
+    int64_t page, size;
+    err e = filter_from(r, &f);
+    if (e)
+        return e;
+    const char *format = req_query(r, "format");
+    if (format && strcmp(format, "csv") && strcmp(format, "json"))
+        return err_set(E_INPUT, "invalid_parameter", "format", "参数 format 只能是 json 或 csv");
+    /* entries queued by this and other requests' writes become visible */
+    audit_flush();
+    if (format && !strcmp(format, "csv"))
+        return reply_csv(r, &f);
+    if ((e = req_paging(r, &page, &size)))
+        return e;
+    struct entry *items;
+    size_t n;
+    int64_t total;
+    if ((e = query(r, &f, page, size, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, entry_json(&items[i]));
+    req_audit(r, "audit.read", "audit", 0, "ok",
+              arena_printf(r->a, "count=%zu filters=%s", n, f.names));
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+}
+
+/* The verifier's reason in Chinese, for the audit administrator's screen. */
+static const char *reason_label(const char *reason)
+{
+    static const struct {
+        const char *prefix, *label;
+    } labels[] = {
+        {"missing entries", "此条之前的记录缺失（序号不连续，记录被删除）"},
+        {"previous-hash link", "与前一条记录的哈希链接不符（记录被删除或替换）"},
+        {"entry content", "记录内容与其哈希值不符（记录被篡改）"},
+        {"chain ends", "哈希链的末尾与登记的链头不符（最新的记录被删除）"},
+    };
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (!strncmp(reason, labels[i].prefix, strlen(labels[i].prefix)))
+            return labels[i].label;
+    return reason;
+}
+
+static err get_audit_verify(struct req *r)
+{
+    /* the newest entries are still queued: make them part of the check */
+    audit_flush();
+    struct audit_verify_result v;
+    err e = audit_verify(r->db, &v);
+    if (e)
+        return e;
+    bool ok = v.broken_id == 0;
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_boolean(ok));
+    json_object_set_new(o, "checked", json_integer(v.checked));
+    if (v.broken_id > 0)
+        json_set_id(o, "broken_id", v.broken_id);
+    else
+        json_object_set_new(o, "broken_id", json_null());
+    json_object_set_new(o, "node", json_integer(v.node));
+    json_object_set_new(o, "reason", ok ? json_null() : json_string(reason_label(v.reason)));
+    req_audit(r, "audit.verify", "audit", v.broken_id > 0 ? v.broken_id : 0, "ok",
+              arena_printf(r->a, "checked=%lld intact=%d", (long long)v.checked, ok));
+    return reply_json(r, 200, o);
+}
+
+const struct route audit_routes[] = {
+    {M_GET, "/api/v1/audit", get_audit, PERM_AUDIT_READ, 0, NULL,
+     "查询审计日志（user_id、username、action（可用 * 结尾作前缀）、object_type、object_id、"
+     "result、from、to、分页，format=csv 导出）",
+     "audit", 0},
+    {M_GET, "/api/v1/audit/verify", get_audit_verify, PERM_AUDIT_READ, 0, NULL,
+     "校验审计日志哈希链", "audit", 0},
+};
+const size_t audit_routes_n = sizeof audit_routes / sizeof audit_routes[0];

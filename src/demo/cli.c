@@ -1,0 +1,53 @@
+/*
+ * `fangkong demo`: options, then demo_build().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "cli.h"
+#include "demo/demo.h"
+
+int cmd_demo(int argc, char **argv)
+{
+    struct config c;
+    if (config_load(&argc, argv, &c))
+        return 2;
+    struct demo_config dc = {.persons = 20000, .seed = 1, .password = "Fk@Demo2024"};
+    for (int i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!strcmp(argv[i], "--persons") && v) {
+            dc.persons = strtol(v, &end, 10);
+            if (*end || dc.persons < 1 || dc.persons > 20000000) {
+                fprintf(stderr, "fangkong demo: --persons must be 1 to 20000000\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--seed") && v) {
+            dc.seed = strtoull(v, &end, 10);
+            if (*end) {
+                fprintf(stderr, "fangkong demo: --seed must be a number\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--password") && v) {
+            dc.password = v;
+        } else if (!strcmp(argv[i], "--sample-ids") && v) {
+            dc.sample_ids = v;
+        } else {
+            fprintf(stderr, "fangkong demo: unknown option '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+        i++;
+    }
+    db *d;
+    if (app_open(&c, &d))
+        return 1;
+    uint64_t t0 = mono_us();
+    err e = demo_build(d, &dc, stdout);
+    db_close(&d);
+    if (e)
+        return cli_fail(e, "demo");
+    fprintf(stderr, "demo: %ld people in %.1f s\n", dc.persons, (double)(mono_us() - t0) / 1e6);
+    return 0;
+}

@@ -1,0 +1,427 @@
+/*
+ * The demo district: regions (imported as one GeoJSON document through the
+ * region import, so the demo exercises the real path), people (bulk
+ * inserted through person_insert_prepared in large transactions), and the
+ * demo accounts. Places and enterprises are in demo_places.c.
+ *
+ * Identity numbers are unique by construction: person i gets the key
+ * perm(i) of a bijection over (birthplace prefix, birth day, sequence slot),
+ * so a million people never collide on the unique index.
+ */
+#include "demo/demo.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/id.h"
+#include "base/log.h"
+#include "base/regcode.h"
+#include "base/validate.h"
+#include "demo/names.h"
+#include "demo/rng.h"
+#include "person/person.h"
+#include "region/region.h"
+#include "security/auth.h"
+#include "user/user.h"
+
+#define NSTREETS     8
+#define GRIDS        4 /* per community, 2 x 2 */
+#define BATCH        20000
+#define DAY0_YEAR    1940
+#define NDAYS        30315 /* 1940-01-01 .. 2022-12-31 */
+#define SLOTS        500   /* sequence numbers per gender */
+#define SAMPLE_IDS   1000
+
+/* Nanshan's bounding box, split into streets (columns), communities (rows),
+ * grids (2 x 2) and buildings (a small square grid inside each grid). */
+static const double LNG0 = 113.880, LNG1 = 113.990, LAT0 = 22.480, LAT1 = 22.600;
+
+struct box {
+    double x0, y0, x1, y1;
+};
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct buf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = b->cap * 2 + (size_t)n + 1;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p)
+            abort();
+    }
+}
+
+static void feature(struct buf *b, int64_t code, const char *name, enum region_level lv,
+                    struct box x)
+{
+    char w[19];
+    regcode_format(code, w);
+    put(b,
+        "%s{\"type\":\"Feature\",\"properties\":{\"code\":\"%s\",\"name\":\"%s\",\"level\":\"%s\"},"
+        "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],"
+        "[%.6f,%.6f],[%.6f,%.6f]]]}}",
+        b->len > 40 ? "," : "", w, name, region_level_name(lv), x.x0, x.y0, x.x1, x.y0, x.x1,
+        x.y1, x.x0, x.y1, x.x0, x.y0);
+}
+
+static struct box shrink(struct box x, double f)
+{
+    double dx = (x.x1 - x.x0) * f, dy = (x.y1 - x.y0) * f;
+    return (struct box){x.x0 + dx, x.y0 + dy, x.x1 - dx, x.y1 - dy};
+}
+
+/* The shape of the district for N people. */
+struct layout {
+    long communities; /* per street */
+    long buildings;   /* per grid */
+    int64_t *building_codes;
+    long nbuildings;
+    int64_t *community_codes;
+    int64_t street_codes[NSTREETS];
+};
+
+static int64_t code_of(int64_t parent, enum region_level lv, long n)
+{
+    static const int64_t unit[] = {0, 0, 0, 0, 1000000000LL, 1000000LL, 1000LL, 1LL};
+    return parent + (int64_t)n * unit[lv];
+}
+
+static err build_regions(db *d, const struct demo_config *c, struct layout *L, arena *a)
+{
+    L->communities = c->persons / NSTREETS / 4000 + 1;
+    if (L->communities < 2)
+        L->communities = 2;
+    if (L->communities > 199)
+        L->communities = 199;
+    long per_grid = c->persons / (NSTREETS * L->communities * GRIDS * 80) + 1;
+    L->buildings = per_grid < 2 ? 2 : per_grid > 99 ? 99 : per_grid;
+    L->nbuildings = 0;
+    L->building_codes =
+        arena_alloc(a, sizeof(int64_t) * NSTREETS * L->communities * GRIDS * L->buildings);
+    L->community_codes = arena_alloc(a, sizeof(int64_t) * NSTREETS * L->communities);
+
+    struct buf b = {malloc(1 << 20), 0, 1 << 20};
+    if (!b.p)
+        abort();
+    put(&b, "{\"type\":\"FeatureCollection\",\"features\":[");
+    int64_t province = regcode_parse("440000000000", NULL);
+    int64_t city = regcode_parse("440300000000", NULL);
+    int64_t district = regcode_parse(DEMO_DISTRICT, NULL);
+    struct box all = {LNG0, LAT0, LNG1, LAT1};
+    struct box wide = {LNG0 - 0.5, LAT0 - 0.4, LNG1 + 0.6, LAT1 + 0.3};
+    feature(&b, province, "广东省", LEVEL_PROVINCE, (struct box){109.6, 20.2, 117.3, 25.5});
+    feature(&b, city, "深圳市", LEVEL_CITY, wide);
+    feature(&b, district, "南山区", LEVEL_DISTRICT, all);
+    double sw = (LNG1 - LNG0) / NSTREETS;
+    for (long s = 0; s < NSTREETS; s++) {
+        int64_t street = code_of(district, LEVEL_STREET, s + 1);
+        L->street_codes[s] = street;
+        struct box sb = {LNG0 + sw * (double)s, LAT0, LNG0 + sw * (double)(s + 1), LAT1};
+        feature(&b, street, demo_streets[s], LEVEL_STREET, shrink(sb, 0.002));
+        double ch = (LAT1 - LAT0) / (double)L->communities;
+        for (long k = 0; k < L->communities; k++) {
+            int64_t comm = code_of(street, LEVEL_COMMUNITY, k + 1);
+            L->community_codes[s * L->communities + k] = comm;
+            struct box cb = {sb.x0, LAT0 + ch * (double)k, sb.x1, LAT0 + ch * (double)(k + 1)};
+            char name[64];
+            snprintf(name, sizeof name, "%s%s社区",
+                     demo_community_words[(s * 7 + k) % DEMO_N(demo_community_words)],
+                     k >= (long)DEMO_N(demo_community_words)
+                         ? (const char *[]){"一", "二", "三", "四", "五", "六", "七", "八",
+                                            "九", "十"}[(k / DEMO_N(demo_community_words)) % 10]
+                         : "");
+            feature(&b, comm, name, LEVEL_COMMUNITY, shrink(cb, 0.01));
+            for (long g = 0; g < GRIDS; g++) {
+                int64_t grid = code_of(comm, LEVEL_GRID, g + 1);
+                double gx = (cb.x1 - cb.x0) / 2, gy = (cb.y1 - cb.y0) / 2;
+                struct box gb = {cb.x0 + gx * (double)(g % 2), cb.y0 + gy * (double)(g / 2),
+                                 cb.x0 + gx * (double)(g % 2 + 1), cb.y0 + gy * (double)(g / 2 + 1)};
+                snprintf(name, sizeof name, "第%ld网格", g + 1);
+                feature(&b, grid, name, LEVEL_GRID, shrink(gb, 0.02));
+                long side = 1;
+                while (side * side < L->buildings)
+                    side++;
+                for (long n = 0; n < L->buildings; n++) {
+                    int64_t bld = code_of(grid, LEVEL_BUILDING, n + 1);
+                    L->building_codes[L->nbuildings++] = bld;
+                    double bx = (gb.x1 - gb.x0) / (double)side, by = (gb.y1 - gb.y0) / (double)side;
+                    struct box bb = {gb.x0 + bx * (double)(n % side), gb.y0 + by * (double)(n / side),
+                                     gb.x0 + bx * (double)(n % side + 1),
+                                     gb.y0 + by * (double)(n / side + 1)};
+                    snprintf(name, sizeof name, "%ld栋", n + 1);
+                    feature(&b, bld, name, LEVEL_BUILDING, shrink(bb, 0.2));
+                }
+            }
+        }
+    }
+    put(&b, "]}");
+    struct scope all_scope = region_scope_all();
+    struct region_import_report rep;
+    err e = region_import(d, &all_scope, REGION_GEOJSON, b.p, b.len, a, &rep);
+    free(b.p);
+    if (!e && rep.error_count) {
+        log_event(LOG_ERROR, "demo_regions_rejected", "message",
+                  rep.n_errors ? rep.errors[0].message : "", NULL);
+        return err_set(E_INTERNAL, "demo_regions", NULL, "演示区划导入失败");
+    }
+    return e;
+}
+
+/* A bijection over [0, K): i -> (i * A + B) mod K with gcd(A, K) = 1. */
+static uint64_t perm(uint64_t i, uint64_t k, uint64_t a, uint64_t b)
+{
+    return (uint64_t)(((unsigned __int128)i * a + b) % k);
+}
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static void day_to_date(long day, int *y, int *m, int *dd)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = DAY0_YEAR;
+    for (;;) {
+        int len = (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 366 : 365;
+        if (day < len)
+            break;
+        day -= len;
+        year++;
+    }
+    int leap = (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0));
+    int month = 0;
+    for (;;) {
+        int len = mdays[month] + (month == 1 ? leap : 0);
+        if (day < len)
+            break;
+        day -= len;
+        month++;
+    }
+    *y = year;
+    *m = month + 1;
+    *dd = (int)day + 1;
+}
+
+/* The distinct birthplace prefixes (the list weights Nanshan by repeats;
+ * the key space needs each prefix once). */
+static size_t prefixes(const char **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < DEMO_N(demo_birth_prefixes); i++) {
+        size_t j = 0;
+        while (j < n && strcmp(out[j], demo_birth_prefixes[i]))
+            j++;
+        if (j == n)
+            out[n++] = demo_birth_prefixes[i];
+    }
+    return n;
+}
+
+static const char *pick(struct rng *r, const char *const *list, size_t n)
+{
+    return list[rng_below(r, (uint32_t)n)];
+}
+
+static err build_people(db *d, const struct demo_config *c, const struct layout *L)
+{
+    const char *pre[DEMO_N(demo_birth_prefixes)];
+    size_t npre = prefixes(pre);
+    uint64_t K = (uint64_t)npre * NDAYS * SLOTS;
+    struct rng r;
+    rng_seed(&r, c->seed);
+    uint64_t A = 1000003 + 2 * rng_below(&r, 1000), B = rng_next(&r) % K;
+    while (gcd(A, K) != 1)
+        A += 2;
+    FILE *sample = c->sample_ids ? fopen(c->sample_ids, "w") : NULL;
+    long sample_every = c->persons / SAMPLE_IDS > 0 ? c->persons / SAMPLE_IDS : 1;
+    int today = person_today();
+    int64_t now = now_ms();
+    err e = E_OK;
+    for (long i = 0; i < c->persons && !e; i++) {
+        if (i % BATCH == 0 && (e = db_begin(d)))
+            break;
+        uint64_t k = perm((uint64_t)i, K, A, B);
+        long slot = (long)(k % SLOTS);
+        long day = (long)((k / SLOTS) % NDAYS);
+        const char *prefix = pre[k / SLOTS / NDAYS];
+        bool male = rng_below(&r, 2);
+        int y, m, dd;
+        day_to_date(day, &y, &m, &dd);
+        char id[40];
+        snprintf(id, sizeof id, "%.6s%04d%02d%02d%03ld", prefix, y % 10000, m % 100, dd % 100,
+                 slot * 2 + (male ? 1 : 0));
+        id[17] = resident_id_check_char(id);
+        id[18] = '\0';
+
+        char name[16], phone[12], address[160], household[32], employer[64];
+        snprintf(name, sizeof name, "%s%s%s", pick(&r, demo_surnames, DEMO_N(demo_surnames)),
+                 pick(&r, demo_given, DEMO_N(demo_given)),
+                 rng_pct(&r, 70) ? pick(&r, demo_given, DEMO_N(demo_given)) : "");
+        snprintf(phone, sizeof phone, "1%c%09u", "3456789"[rng_below(&r, 7)],
+                 (unsigned)rng_below(&r, 1000000000u));
+        int64_t bld = L->building_codes[(i * L->nbuildings) / c->persons];
+        long street_ix = (long)((bld / 1000000000LL) % 1000) - 1;
+        long unit = 1 + rng_below(&r, 4), floor = 1 + rng_below(&r, 30), room = 1 + rng_below(&r, 8);
+        snprintf(household, sizeof household, "%ld单元%ld%02ld", unit, floor, room);
+        snprintf(address, sizeof address, "广东省深圳市南山区%s%ld栋%s室",
+                 demo_streets[street_ix % NSTREETS], (long)(bld % 1000), household);
+
+        struct person p = {0};
+        p.region_code = bld;
+        p.id_type = ID_RESIDENT;
+        p.id_number = id;
+        p.name = name;
+        p.gender = male ? GENDER_MALE : GENDER_FEMALE;
+        p.birth_date = y * 10000 + m * 100 + dd;
+        int age = person_age(p.birth_date, today);
+        bool local = !strcmp(prefix, "440305");
+        p.native_place = local ? "广东省深圳市" : "";
+        unsigned roll = rng_below(&r, 100);
+        p.category = local || roll < 70 ? PERSON_RESIDENT : roll < 90 ? PERSON_VISITOR
+                                                          : roll < 98 ? PERSON_RETURNEE
+                                                                      : PERSON_TRANSIT;
+        p.inbound = rng_pct(&r, 1);
+        p.address = address;
+        p.household = household;
+        p.household_relation = rng_pct(&r, 35) ? "户主" : rng_pct(&r, 50) ? "配偶" : "子女";
+        p.phone = age >= 12 ? phone : NULL;
+        p.employed = age >= 20 && age < 60 && rng_pct(&r, 80);
+        if (p.employed) {
+            snprintf(employer, sizeof employer, "%s", pick(&r, demo_employers, DEMO_N(demo_employers)));
+            p.employer = employer;
+        }
+        p.current_location = "广东省深圳市南山区";
+        if (age < 14)
+            p.vulnerable |= VULN_CHILD;
+        if (age >= 70 && rng_pct(&r, 15))
+            p.vulnerable |= VULN_ELDERLY_ALONE;
+        if (age >= 45 && rng_pct(&r, 12))
+            p.vulnerable |= VULN_CHRONIC_DISEASE;
+        if (!male && age >= 20 && age <= 40 && rng_pct(&r, 4))
+            p.vulnerable |= VULN_PREGNANT;
+        if (rng_pct(&r, 2))
+            p.vulnerable |= VULN_DISABLED;
+        p.status = PERSON_NORMAL;
+        p.source = "import";
+        p.consent_at = now;
+        if (i == 0)
+            p.phone = DEMO_RESIDENT_PHONE; /* the demo resident who signs in by SMS */
+        e = person_insert_prepared(d, &p, id_new(), now);
+        if (!e && sample && i % sample_every == 0)
+            fprintf(sample, "%s\n", id);
+        if (!e && (i % BATCH == BATCH - 1 || i == c->persons - 1))
+            e = db_commit(d);
+        if (e)
+            db_rollback(d);
+    }
+    if (sample)
+        fclose(sample);
+    return e;
+}
+
+struct account {
+    const char *role;
+    const char *username;
+    const char *display;
+    int level; /* 0 district, 1 street, 2 community, 3 grid */
+};
+
+static const struct account accounts[] = {
+    {"command_center", "command", "区指挥中心", 0},
+    {"leader", "leader", "区领导", 0},
+    {"grid_worker", "grid", "第一网格网格员", 3},
+    {"doctor", "doctor", "社区医生", 2},
+    {"checkpoint_staff", "checkpoint", "社区卡口", 2},
+    {"site_staff", "site", "核酸点位", 1},
+    {"lab", "lab", "检测机构", 0},
+    {"enterprise", "enterprise", "企业联络员", 2},
+    {"exchange_client", "exchange", "数据交换", 0},
+    {"system_admin", "sysadmin", "系统管理员", 0},
+    {"security_admin", "secadmin", "安全管理员", 0},
+    {"audit_admin", "auditor", "审计管理员", 0},
+};
+
+static err build_accounts(db *d, const struct demo_config *c, const struct layout *L, FILE *out)
+{
+    fprintf(out, "# role              username    password        region\n");
+    for (size_t i = 0; i < DEMO_N(accounts); i++) {
+        const struct account *ac = &accounts[i];
+        int64_t region = ac->level == 0   ? regcode_parse(DEMO_DISTRICT, NULL)
+                         : ac->level == 1 ? L->street_codes[0]
+                         : ac->level == 2 ? L->community_codes[0]
+                                          : L->community_codes[0] + 1000;
+        const char *roles[] = {ac->role};
+        struct user_new u = {.username = ac->username,
+                             .display_name = ac->display,
+                             .password = c->password,
+                             .region_code = region,
+                             .roles = roles,
+                             .n_roles = 1};
+        int64_t id;
+        err e = user_create(d, NULL, &u, &id);
+        if (e)
+            return e;
+        char code[19];
+        regcode_format(region, code);
+        fprintf(out, "%-20s%-12s%-16s%s", ac->role, ac->username, c->password, code);
+        const struct builtin_role *br = builtin_role_find(ac->role);
+        if (br && br->require_totp) {
+            char secret[64], uri[256];
+            if ((e = user_totp_enrol(d, id, ac->username, secret, uri)))
+                return e;
+            fprintf(out, "  TOTP secret: %s", secret);
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "%-20s%-12s%-16s%s  (sign in by phone; the code is in sms.log)\n", "citizen",
+            DEMO_RESIDENT_PHONE, "(SMS)", DEMO_DISTRICT);
+    return E_OK;
+}
+
+err demo_build(db *d, const struct demo_config *c, FILE *out)
+{
+    int64_t n = 0;
+    if (db_query_int64(d, "SELECT COUNT(*) FROM users WHERE username = 'command'", &n) == E_OK &&
+        n > 0)
+        return err_set(E_CONFLICT, "demo_exists", NULL, "演示数据已存在");
+    /* the demo is regenerable: trade durability for speed while building */
+    if (db_kind(d) == DB_SQLITE)
+        db_exec(d, "PRAGMA synchronous=OFF");
+    arena *a = arena_new(1 << 20);
+    struct layout L = {0};
+    err e = build_regions(d, c, &L, a);
+    if (!e)
+        e = build_people(d, c, &L);
+    if (!e)
+        e = demo_places(d, c->seed, c->persons, L.community_codes, NSTREETS * L.communities,
+                        L.street_codes, NSTREETS);
+    if (!e)
+        e = build_accounts(d, c, &L, out);
+    if (db_kind(d) == DB_SQLITE)
+        db_exec(d, "PRAGMA synchronous=FULL");
+    arena_free(&a);
+    return e;
+}

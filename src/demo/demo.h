@@ -1,0 +1,44 @@
+/*
+ * The synthetic district for demonstrations, tests and benchmarks: Nanshan
+ * district of Shenzhen (seed 000 is a Shenzhen standard) with its eight
+ * streets, communities, grids and buildings with polygons, N people with
+ * valid identity numbers and plausible fields, places, enterprises, and one
+ * account for every role.
+ *
+ * The same seed gives the same regions, people, places and accounts on
+ * every machine; record ids are time-ordered (base/id.h) and so differ
+ * between runs.
+ */
+#ifndef FK_DEMO_DEMO_H
+#define FK_DEMO_DEMO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/error.h"
+#include "db/db.h"
+
+struct demo_config {
+    long persons;             /* people to create */
+    uint64_t seed;
+    const char *password;     /* for every demo account */
+    const char *sample_ids;   /* if set, write 1,000 id numbers here (benchmarks) */
+};
+
+/* The demo district's code, written form. */
+#define DEMO_DISTRICT "440305000000"
+/* The phone of the demo resident, who signs in by SMS code. */
+#define DEMO_RESIDENT_PHONE "13800138000"
+
+/*
+ * Build the district into an initialised database that has no demo yet
+ * (E_CONFLICT "demo_exists" otherwise). Writes the accounts table
+ * ("role username password region [TOTP secret]") to `accounts`.
+ */
+err demo_build(db *d, const struct demo_config *c, FILE *accounts);
+
+/* Places and enterprises for the regions already built (demo_places.c). */
+err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, long ncomm,
+                const int64_t *streets, long nstreets);
+
+#endif

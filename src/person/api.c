@@ -1,0 +1,614 @@
+/*
+ * HTTP handlers of the person registry: JSON and query parameters in,
+ * person.h calls, masked JSON or CSV out, one audit entry per request.
+ *
+ *   POST   /api/v1/persons               register (201)
+ *   GET    /api/v1/persons               search, page, sort, format=csv
+ *   GET    /api/v1/persons/{id}          one person
+ *   PATCH  /api/v1/persons/{id}          change (optional "version")
+ *   DELETE /api/v1/persons/{id}          soft delete (204)
+ *   GET    /api/v1/persons/{id}/history  changes, newest first
+ *
+ * Every reply masks personal fields unless the caller holds person.reveal
+ * AND asked with ?reveal=1; such a reply is audited as person.reveal.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "base/regcode.h"
+#include "person/internal.h"
+
+/* ---- request body ------------------------------------------------------------ */
+
+static const char *const id_types[] = {
+    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_pr_card", "other", NULL,
+};
+static const char *const genders[] = {"male", "female", "unknown", NULL};
+static const char *const categories[] = {"resident", "visitor", "returnee", "transit", NULL};
+static const char *const statuses[] = {
+    "normal",    "observation", "home_isolation", "central_quarantine", "suspected",
+    "confirmed", "asymptomatic", "cured",         "dead",               NULL,
+};
+
+/* The consent time may not be later than 2100-01-01. */
+#define CONSENT_MAX 4102444800000LL
+
+/* The fields of a person in the body; REQ marks the ones POST requires. */
+#define PERSON_BODY(REQ)                                                                           \
+    {"name", J_STRING, REQ, 1, PERSON_NAME_MAX, "姓名", NULL},                                     \
+        {"id_type", J_STRING, 0, 0, 0, "证件类型", id_types},                                      \
+        {"id_number", J_STRING, REQ, 1, 40, "证件号码", NULL},                                     \
+        {"native_place", J_STRING, JF_NULLABLE, 0, 50, "籍贯", NULL},                              \
+        {"gender", J_STRING, 0, 0, 0, "性别", genders},                                            \
+        {"birth_date", J_STRING, JF_NULLABLE, 0, 10, "出生日期", NULL},                            \
+        {"category", J_STRING, 0, 0, 0, "人员类型", categories},                                   \
+        {"inbound", J_BOOL, 0, 0, 0, "是否入境人员", NULL},                                        \
+        {"region_code", J_STRING, REQ, 0, 18, "所属区划", NULL},                                   \
+        {"address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "现住址", NULL},                 \
+        {"household", J_STRING, JF_NULLABLE, 0, 64, "户号", NULL},                                 \
+        {"household_relation", J_STRING, JF_NULLABLE, 0, 20, "与户主关系", NULL},                  \
+        {"phone", J_STRING, JF_NULLABLE, 0, 0, "手机号码", NULL},                                  \
+        {"emergency_contact_name", J_STRING, JF_NULLABLE, 0, PERSON_NAME_MAX, "紧急联系人", NULL}, \
+        {"emergency_contact_phone", J_STRING, JF_NULLABLE, 0, 0, "紧急联系人电话", NULL},          \
+        {"employed", J_BOOL, 0, 0, 0, "是否在职", NULL},                                           \
+        {"employer", J_STRING, JF_NULLABLE, 0, 100, "工作单位", NULL},                             \
+        {"work_address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "工作地址", NULL},          \
+        {"current_location", J_STRING, JF_NULLABLE, 0, 200, "目前所在地", NULL},                   \
+        {"vulnerable", J_ARRAY, JF_NULLABLE, 0, 0, "重点人群", NULL},                              \
+        {"status", J_STRING, 0, 0, 0, "状态", statuses},                                           \
+        {"source", J_STRING, 0, 0, 0, "信息来源", person_sources},                                 \
+        {"consent_at", J_INT, JF_NULLABLE, 0, CONSENT_MAX, "同意采集时间", NULL}
+
+static const struct jfield create_fields[] = {
+    PERSON_BODY(JF_REQUIRED),
+    {NULL},
+};
+
+static const struct jfield patch_fields[] = {
+    PERSON_BODY(JF_REQUIRED),
+    {"version", J_INT, 0, 1, INT32_MAX, "版本号", NULL},
+    {NULL},
+};
+
+static err vulnerable_from_json(json_t *v, unsigned *bits_r)
+{
+    unsigned bits = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x)
+    {
+        unsigned b = json_is_string(x) ? vulnerable_parse(json_string_value(x)) : 0;
+        if (!b)
+            return err_set(E_INPUT, "invalid_value", "vulnerable",
+                           "重点人群的取值不正确，可选：pregnant、elderly_alone、chronic_disease、"
+                           "disabled、child");
+        bits |= b;
+    }
+    *bits_r = bits;
+    return E_OK;
+}
+
+/* The body's fields into *p; *set_r names the ones present. Types and
+ * lengths were checked by the router against the jfield table. */
+static err person_from_json(json_t *b, struct person *p, person_fields *set_r)
+{
+    person_fields set = 0;
+    for (int f = 0; f < PF__COUNT; f++) {
+        json_t *v = json_object_get(b, person_field_name((enum person_field)f));
+        if (!v)
+            continue;
+        set |= PF_BIT(f);
+        const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+        switch ((enum person_field)f) {
+        case PF_NAME:
+            p->name = s;
+            break;
+        case PF_ID_TYPE:
+            p->id_type = id_type_parse(s);
+            break;
+        case PF_ID_NUMBER:
+            p->id_number = s;
+            break;
+        case PF_NATIVE_PLACE:
+            p->native_place = s;
+            break;
+        case PF_GENDER:
+            p->gender = (enum person_gender)person_gender_parse(s);
+            break;
+        case PF_BIRTH_DATE:
+            p->birth_date = 0;
+            if (s && *s && !(p->birth_date = person_birth_parse(s)))
+                return err_set(E_INPUT, "invalid_birth_date", "birth_date",
+                               "出生日期应为 YYYY-MM-DD 格式的有效日期");
+            break;
+        case PF_CATEGORY:
+            p->category = person_category_parse(s);
+            break;
+        case PF_INBOUND:
+            p->inbound = json_is_true(v);
+            break;
+        case PF_REGION_CODE: {
+            enum region_level lv;
+            p->region_code = regcode_parse(s, &lv);
+            if (p->region_code <= 0)
+                return err_set(E_INPUT, "invalid_region", "region_code",
+                               "所属区划不存在或不在您的管辖范围内");
+            break;
+        }
+        case PF_ADDRESS:
+            p->address = s;
+            break;
+        case PF_HOUSEHOLD:
+            p->household = s;
+            break;
+        case PF_HOUSEHOLD_RELATION:
+            p->household_relation = s;
+            break;
+        case PF_PHONE:
+            p->phone = s;
+            break;
+        case PF_EMERGENCY_CONTACT_NAME:
+            p->emergency_contact_name = s;
+            break;
+        case PF_EMERGENCY_CONTACT_PHONE:
+            p->emergency_contact_phone = s;
+            break;
+        case PF_EMPLOYED:
+            p->employed = json_is_true(v);
+            break;
+        case PF_EMPLOYER:
+            p->employer = s;
+            break;
+        case PF_WORK_ADDRESS:
+            p->work_address = s;
+            break;
+        case PF_CURRENT_LOCATION:
+            p->current_location = s;
+            break;
+        case PF_VULNERABLE: {
+            p->vulnerable = 0;
+            err e = json_is_array(v) ? vulnerable_from_json(v, &p->vulnerable) : E_OK;
+            if (e)
+                return e;
+            break;
+        }
+        case PF_STATUS:
+            p->status = person_status_parse(s);
+            break;
+        case PF_SOURCE:
+            p->source = s;
+            break;
+        case PF_CONSENT_AT:
+            p->consent_at = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+            break;
+        case PF__COUNT:
+            break;
+        }
+    }
+    *set_r = set;
+    return E_OK;
+}
+
+/* ---- shared helpers ------------------------------------------------------------- */
+
+/*
+ * ?reveal=1 asks for full values; it needs person.reveal (403 otherwise,
+ * rather than a silently masked reply the caller would take for the data).
+ */
+static err reveal_param(struct req *r, bool *reveal_r)
+{
+    const char *v = req_query(r, "reveal");
+    *reveal_r = false;
+    if (!v || !*v || !strcmp(v, "0") || !strcmp(v, "false"))
+        return E_OK;
+    if (strcmp(v, "1") && strcmp(v, "true"))
+        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
+    if (!principal_can(r->who, PERM_PERSON_REVEAL))
+        return err_set(E_FORBIDDEN, "reveal_forbidden", "reveal", "您没有查看完整个人信息的权限");
+    *reveal_r = true;
+    return E_OK;
+}
+
+/* "fields=name,phone" of a field set, for audit details. */
+static const char *fields_detail(arena *a, person_fields set)
+{
+    char buf[512];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "fields=");
+    for (int f = 0; f < PF__COUNT; f++) {
+        if (!(set & PF_BIT(f)))
+            continue;
+        int k = snprintf(buf + n, sizeof buf - n, "%s%s", n > 7 ? "," : "",
+                         person_field_name((enum person_field)f));
+        if (k < 0 || (size_t)k >= sizeof buf - n)
+            break;
+        n += (size_t)k;
+    }
+    return arena_strdup(a, buf);
+}
+
+/* Audit a refused write that got past validation (a duplicate, a stale
+ * version) with its slug as the result. */
+static err audit_refused(struct req *r, const char *action, int64_t id, err e)
+{
+    if (e == E_CONFLICT)
+        req_audit(r, action, "person", id, err_last()->slug, NULL);
+    return e;
+}
+
+static err reply_person(struct req *r, int status, const struct person *p, bool reveal,
+                        const char *what)
+{
+    if (reveal)
+        req_audit(r, "person.reveal", "person", p->id, "ok", what);
+    return reply_json(r, status, person_json(r->a, p, reveal));
+}
+
+/* ---- handlers ---------------------------------------------------------------- */
+
+static err post_person(struct req *r)
+{
+    bool reveal;
+    err e = reveal_param(r, &reveal);
+    if (e)
+        return e;
+    struct person p = {.id_type = ID_RESIDENT};
+    person_fields set;
+    if ((e = person_from_json(r->body, &p, &set)))
+        return e;
+    if ((e = person_create(r->db, r->a, r->who, &p, set)))
+        return audit_refused(r, "person.create", 0, e);
+    req_audit(r, "person.create", "person", p.id, "ok", fields_detail(r->a, set));
+    return reply_person(r, 201, &p, reveal, "view=create");
+}
+
+static err get_person(struct req *r)
+{
+    bool reveal;
+    int64_t id;
+    struct person p;
+    err e = reveal_param(r, &reveal);
+    if (e || (e = req_param_id(r, 0, &id)))
+        return e;
+    if ((e = person_find(r->db, r->a, &r->who->scope, id, &p)))
+        return e;
+    if (!reveal)
+        req_audit(r, "person.read", "person", id, "ok", NULL);
+    return reply_person(r, 200, &p, reveal, "view=read");
+}
+
+static err patch_person(struct req *r)
+{
+    bool reveal;
+    int64_t id;
+    err e = reveal_param(r, &reveal);
+    if (e || (e = req_param_id(r, 0, &id)))
+        return e;
+    struct person_patch pt = {.version = json_int(r->body, "version", 0)};
+    if ((e = person_from_json(r->body, &pt.v, &pt.set)))
+        return e;
+    struct person p;
+    person_fields changed = 0;
+    if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed)))
+        return audit_refused(r, "person.update", id, e);
+    req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
+    return reply_person(r, 200, &p, reveal, "view=update");
+}
+
+static err delete_person(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = person_delete(r->db, r->a, r->who, id)))
+        return e;
+    req_audit(r, "person.delete", "person", id, "ok", NULL);
+    return reply_empty(r);
+}
+
+static err get_history(struct req *r)
+{
+    bool reveal;
+    int64_t id, page, size, total;
+    err e = reveal_param(r, &reveal);
+    if (e || (e = req_param_id(r, 0, &id)) || (e = req_paging(r, &page, &size)))
+        return e;
+    struct person_change *items;
+    size_t n;
+    if ((e = person_history(r->db, r->a, &r->who->scope, id, reveal, page, size, &items, &n,
+                            &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *changes = json_loads(items[i].changes, 0, NULL);
+        json_t *o = json_object();
+        json_set_id(o, "id", items[i].id);
+        json_object_set_new(o, "at", json_integer(items[i].at));
+        json_set_id(o, "user_id", items[i].user_id);
+        json_object_set_new(o, "action", json_string(items[i].action));
+        json_object_set_new(o, "changes", changes ? changes : json_object());
+        json_array_append_new(arr, o);
+    }
+    const char *detail = arena_printf(r->a, "view=history count=%zu", n);
+    req_audit(r, reveal ? "person.reveal" : "person.history", "person", id, "ok", detail);
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+}
+
+/* ---- list and export ------------------------------------------------------------ */
+
+/* A query parameter, NULL when absent or empty (forms send empty fields). */
+static const char *param(struct req *r, const char *name)
+{
+    const char *v = req_query(r, name);
+    return v && *v ? v : NULL;
+}
+
+static err bad_param(const char *name, const char *message)
+{
+    return err_set(E_INPUT, "invalid_parameter", name, "%s", message);
+}
+
+static err filter_from_query(struct req *r, struct person_filter *f)
+{
+    const char *v;
+    err e;
+    if ((v = param(r, "name"))) {
+        if (!utf8_valid_text(v) || utf8_len(v) > PERSON_NAME_MAX)
+            return bad_param("name", "姓名查询条件应为1-50个字符");
+        f->name = v;
+    }
+    if ((v = param(r, "id_type")) && !(f->id_type = id_type_parse(v)))
+        return bad_param("id_type", "证件类型无效");
+    if ((v = param(r, "id_number"))) {
+        char *idn = person_id_normalise(arena_strdup(r->a, v));
+        if (!f->id_type)
+            f->id_type = ID_RESIDENT;
+        if ((e = check_id_number(f->id_type, idn, "id_number")))
+            return e;
+        f->id_number = idn;
+    }
+    if ((v = param(r, "phone"))) {
+        if ((e = check_phone(v, "phone")))
+            return e;
+        f->phone = v;
+    }
+    if ((v = param(r, "region_code"))) {
+        enum region_level lv;
+        int64_t code = regcode_parse(v, &lv);
+        if ((e = person_region_check(r->db, &r->who->scope, code, "region_code")))
+            return e;
+        f->region_code = code;
+    }
+    if ((v = param(r, "category")) && !(f->category = person_category_parse(v)))
+        return bad_param("category", "人员类型只能是 resident、visitor、returnee 或 transit");
+    if ((v = param(r, "status")) && !(f->status = person_status_parse(v)))
+        return bad_param("status", "状态的取值不正确");
+    if ((v = param(r, "vulnerable")) && !(f->vulnerable = vulnerable_parse(v)))
+        return bad_param("vulnerable", "重点人群的取值不正确");
+    f->inbound = -1;
+    if ((v = param(r, "inbound"))) {
+        if (!strcmp(v, "1") || !strcmp(v, "true"))
+            f->inbound = 1;
+        else if (!strcmp(v, "0") || !strcmp(v, "false"))
+            f->inbound = 0;
+        else
+            return bad_param("inbound", "参数 inbound 应为 true 或 false");
+    }
+    return person_sort_parse(param(r, "sort"), f);
+}
+
+/* A growing text buffer in the request arena. */
+struct text {
+    arena *a;
+    char *p;
+    size_t n, cap;
+};
+
+static void text_put(struct text *t, const char *s, size_t n)
+{
+    if (t->n + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < t->n + n + 1)
+            cap *= 2;
+        char *p = arena_alloc(t->a, cap);
+        if (t->n)
+            memcpy(p, t->p, t->n);
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->n, s, n);
+    t->n += n;
+    t->p[t->n] = '\0';
+}
+
+static void text_str(struct text *t, const char *s)
+{
+    text_put(t, s, strlen(s));
+}
+
+/*
+ * One CSV cell (RFC 4180 quoting). A cell that a spreadsheet would take for
+ * a formula (= + - @ at the start) gets a leading apostrophe, so a name
+ * typed as "=HYPERLINK(…)" stays text when the file is opened.
+ */
+static void csv_cell(struct text *t, const char *s, bool first)
+{
+    if (!first)
+        text_put(t, ",", 1);
+    if (!s)
+        return;
+    bool formula = strchr("=+-@\t\r", s[0]) && s[0];
+    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        text_put(t, "\"", 1);
+    if (formula)
+        text_put(t, "'", 1);
+    for (const char *c = s; *c; c++) {
+        if (*c == '"')
+            text_put(t, "\"\"", 2);
+        else
+            text_put(t, c, 1);
+    }
+    if (quote)
+        text_put(t, "\"", 1);
+}
+
+static const char *id_type_label(enum id_type t)
+{
+    switch (t) {
+    case ID_RESIDENT:
+        return "居民身份证";
+    case ID_PASSPORT:
+        return "护照";
+    case ID_HK_MACAO:
+        return "港澳居民来往内地通行证";
+    case ID_TAIWAN:
+        return "台湾居民来往大陆通行证";
+    case ID_FOREIGN_PR:
+        return "外国人永久居留身份证";
+    case ID_OTHER:
+        return "其他";
+    }
+    return "";
+}
+
+/* Epoch ms as Beijing time "2024-05-01 08:00:00"; "" for 0. */
+static const char *time_text(arena *a, int64_t ms)
+{
+    if (ms <= 0)
+        return "";
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return "";
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return arena_strdup(a, buf);
+}
+
+/* A field of a masked person as a spreadsheet reader expects it. */
+static const char *csv_value(arena *a, const struct person *p, enum person_field f)
+{
+    switch (f) {
+    case PF_ID_TYPE:
+        return id_type_label(p->id_type);
+    case PF_GENDER:
+        return person_gender_label(p->gender);
+    case PF_CATEGORY:
+        return person_category_label(p->category);
+    case PF_STATUS:
+        return person_status_label(p->status);
+    case PF_SOURCE:
+        return person_source_label(p->source);
+    case PF_INBOUND:
+        return p->inbound ? "是" : "否";
+    case PF_EMPLOYED:
+        return p->employed ? "是" : "否";
+    case PF_CONSENT_AT:
+        return time_text(a, p->consent_at);
+    case PF_VULNERABLE: {
+        struct text t = {a};
+        text_str(&t, "");
+        for (unsigned bit = 1; bit <= VULN_ALL; bit <<= 1) {
+            if (!(p->vulnerable & bit))
+                continue;
+            if (t.n)
+                text_str(&t, "、");
+            text_str(&t, vulnerable_label(bit));
+        }
+        return t.p;
+    }
+    default: {
+        json_t *v = person_field_json(p, f);
+        json_t *m = person_value_mask(a, f, v);
+        const char *s = json_is_string(m) ? arena_strdup(a, json_string_value(m)) : "";
+        json_decref(v);
+        json_decref(m);
+        return s;
+    }
+    }
+}
+
+static err reply_csv(struct req *r, const struct person *items, size_t n)
+{
+    struct text t = {r->a};
+    text_str(&t, "\xEF\xBB\xBF"); /* BOM: spreadsheet programs then read UTF-8 */
+    csv_cell(&t, "编号", true);
+    for (int f = 0; f < PF__COUNT; f++)
+        csv_cell(&t, person_field_label((enum person_field)f), false);
+    csv_cell(&t, "年龄", false);
+    csv_cell(&t, "登记时间", false);
+    csv_cell(&t, "更新时间", false);
+    text_str(&t, "\r\n");
+    int32_t today = person_today();
+    for (size_t i = 0; i < n; i++) {
+        const struct person *p = &items[i];
+        char idbuf[24];
+        snprintf(idbuf, sizeof idbuf, "%lld", (long long)p->id);
+        csv_cell(&t, idbuf, true);
+        for (int f = 0; f < PF__COUNT; f++)
+            csv_cell(&t, csv_value(r->a, p, (enum person_field)f), false);
+        int age = person_age(p->birth_date, today);
+        char agebuf[12] = "";
+        if (age >= 0)
+            snprintf(agebuf, sizeof agebuf, "%d", age);
+        csv_cell(&t, agebuf, false);
+        csv_cell(&t, time_text(r->a, p->created_at), false);
+        csv_cell(&t, time_text(r->a, p->updated_at), false);
+        text_str(&t, "\r\n");
+    }
+    r->disposition = "attachment; filename=\"persons.csv\"";
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", t.p, t.n);
+}
+
+static err list_persons(struct req *r)
+{
+    bool reveal, csv = false;
+    err e = reveal_param(r, &reveal);
+    if (e)
+        return e;
+    const char *fmt = param(r, "format");
+    if (fmt && !(csv = !strcmp(fmt, "csv")) && strcmp(fmt, "json"))
+        return bad_param("format", "参数 format 只能是 json 或 csv");
+    if (csv && reveal)
+        return bad_param("reveal", "导出文件一律脱敏，请去掉 reveal 参数");
+    struct person_filter f = {0};
+    if ((e = filter_from_query(r, &f)) || (e = req_paging(r, &f.page, &f.page_size)))
+        return e;
+    if (csv)
+        f.page_size = 0; /* every match, up to PERSON_EXPORT_MAX */
+    struct person *items;
+    size_t n;
+    int64_t total;
+    if ((e = person_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
+        return e;
+    const char *detail = arena_printf(r->a, "view=list count=%zu%s", n, csv ? " format=csv" : "");
+    req_audit(r, reveal ? "person.reveal" : "person.list", "person", 0, "ok", detail);
+    if (csv)
+        return reply_csv(r, items, n);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, person_json(r->a, &items[i], reveal));
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+}
+
+const struct route person_routes[] = {
+    {M_POST, "/api/v1/persons", post_person, PERM_PERSON_WRITE, 0, create_fields, "登记人员",
+     "person", 0},
+    {M_GET, "/api/v1/persons", list_persons, PERM_PERSON_READ, 0, NULL,
+     "查询人员（姓名、证件号码、手机号码、区划等条件；format=csv 导出）", "person", 0},
+    {M_GET, "/api/v1/persons/{id}", get_person, PERM_PERSON_READ, 0, NULL, "查看人员", "person",
+     0},
+    {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, 0, patch_fields,
+     "修改人员", "person", 0},
+    {M_DELETE, "/api/v1/persons/{id}", delete_person, PERM_PERSON_DELETE, 0, NULL, "删除人员",
+     "person", 0},
+    {M_GET, "/api/v1/persons/{id}/history", get_history, PERM_PERSON_READ, 0, NULL,
+     "人员信息变更记录", "person", 0},
+};
+const size_t person_routes_n = sizeof person_routes / sizeof person_routes[0];

@@ -1,0 +1,1288 @@
+/*
+ * The rules and the SQL of the person registry: validation, sealing and
+ * blind indexes, the name tokens, create / update / soft delete with their
+ * history, finding and listing inside the caller's scope.
+ *
+ * Every statement that reads or writes persons binds the caller's region
+ * range; the only statement that does not is the deployment-wide count in
+ * check_duplicate(), which reads no column but a count (see person.h).
+ */
+#include "person/person.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/id.h"
+#include "base/json.h"
+#include "base/regcode.h"
+#include "person/internal.h"
+#include "security/crypto.h"
+
+/* Field labels of seal() and blind_index(): "<table>.<column>". */
+#define L_NAME     "persons.name"
+#define L_ID       "persons.id_number"
+#define L_PHONE    "persons.phone"
+#define L_ADDRESS  "persons.address"
+#define L_EM_NAME  "persons.emergency_name"
+#define L_EM_PHONE "persons.emergency_phone"
+#define L_WORK     "persons.work_address"
+#define L_TOKEN    "persons.name_token"
+#define L_CHANGES  "person_history.changes"
+
+/* At most this many bigrams of a query are looked up (person.h). */
+#define QUERY_TOKENS_MAX 8
+
+/* ---- validation ------------------------------------------------------------ */
+
+char *person_id_normalise(char *s)
+{
+    if (!s)
+        return s;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r == ' ' || *r == '\t')
+            continue;
+        *w++ = *r >= 'a' && *r <= 'z' ? (char)(*r - 'a' + 'A') : *r;
+    }
+    *w = '\0';
+    return s;
+}
+
+int32_t person_today(void)
+{
+    time_t now = time(NULL) + 8 * 3600;
+    struct tm tm;
+    if (!gmtime_r(&now, &tm))
+        return 0;
+    return (int32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
+int person_age(int32_t birth, int32_t today)
+{
+    if (birth <= 0 || today < birth)
+        return -1;
+    int age = today / 10000 - birth / 10000;
+    if (today % 10000 < birth % 10000)
+        age--;
+    return age;
+}
+
+/* "" becomes NULL, so "not recorded" has one form after checking. */
+static const char *blank_null(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+static err text_check(const char *s, enum person_field f, size_t max)
+{
+    if (!s)
+        return E_OK;
+    const char *name = person_field_name(f), *label = person_field_label(f);
+    if (!utf8_valid_text(s))
+        return err_set(E_INPUT, "invalid_value", name, "%s含有不允许的字符", label);
+    if (utf8_len(s) > max)
+        return err_set(E_INPUT, "too_long", name, "%s不能超过%zu个字符", label, max);
+    return E_OK;
+}
+
+/* A person's name: printable (no tab or line break), not only spaces. */
+static err name_check(const char *s, enum person_field f)
+{
+    const char *name = person_field_name(f), *label = person_field_label(f);
+    err e = text_check(s, f, PERSON_NAME_MAX);
+    if (e)
+        return e;
+    bool visible = false;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\t' || *p == '\n' || *p == '\r')
+            return err_set(E_INPUT, "invalid_value", name, "%s不能包含换行或制表符", label);
+        if (*p != ' ')
+            visible = true;
+    }
+    if (!visible)
+        return err_set(E_INPUT, "required", name, "请填写%s", label);
+    return E_OK;
+}
+
+static bool source_valid(const char *s)
+{
+    for (size_t i = 0; person_sources[i]; i++)
+        if (!strcmp(person_sources[i], s))
+            return true;
+    return false;
+}
+
+err person_check(arena *a, struct person *p, person_fields given)
+{
+    err e;
+    p->name = blank_null(p->name);
+    if (!p->name)
+        return err_set(E_INPUT, "required", "name", "请填写姓名");
+    if ((e = name_check(p->name, PF_NAME)))
+        return e;
+
+    if (!id_type_name(p->id_type))
+        return err_set(E_INPUT, "invalid_id_type", "id_type", "证件类型无效");
+    char *idn = p->id_number ? person_id_normalise(arena_strdup(a, p->id_number)) : NULL;
+    if (!idn || !*idn)
+        return err_set(E_INPUT, "required", "id_number", "请填写证件号码");
+    p->id_number = idn;
+    int32_t birth = 0;
+    bool male = false;
+    if (p->id_type == ID_RESIDENT)
+        e = check_resident_id(idn, "id_number", &birth, &male);
+    else
+        e = check_id_number(p->id_type, idn, "id_number");
+    if (e)
+        return e;
+
+    if (p->gender < GENDER_UNKNOWN || p->gender > GENDER_FEMALE)
+        return err_set(E_INPUT, "invalid_value", "gender", "性别的取值不正确");
+    if (p->birth_date &&
+        (p->birth_date < 19000101 || !date_valid(p->birth_date) || p->birth_date > person_today()))
+        return err_set(E_INPUT, "invalid_birth_date", "birth_date", "出生日期无效");
+    if (p->id_type == ID_RESIDENT) {
+        /* The id number is the authority; a stated value must agree. */
+        enum person_gender g = male ? GENDER_MALE : GENDER_FEMALE;
+        if ((given & PF_BIT(PF_BIRTH_DATE)) && p->birth_date && p->birth_date != birth)
+            return err_set(E_INPUT, "birth_date_mismatch", "birth_date",
+                           "出生日期与身份证号码不一致");
+        if ((given & PF_BIT(PF_GENDER)) && p->gender != GENDER_UNKNOWN && p->gender != g)
+            return err_set(E_INPUT, "gender_mismatch", "gender", "性别与身份证号码不一致");
+        p->birth_date = birth;
+        p->gender = g;
+    }
+
+    if (!p->category)
+        p->category = PERSON_RESIDENT;
+    if (!person_category_name(p->category)[0])
+        return err_set(E_INPUT, "invalid_value", "category", "人员类型的取值不正确");
+    if (!p->status)
+        p->status = PERSON_NORMAL;
+    if (!person_status_name(p->status)[0])
+        return err_set(E_INPUT, "invalid_value", "status", "状态的取值不正确");
+    p->source = blank_null(p->source);
+    if (!p->source)
+        p->source = "staff";
+    if (!source_valid(p->source))
+        return err_set(E_INPUT, "invalid_value", "source", "信息来源的取值不正确");
+    if (p->vulnerable & ~VULN_ALL)
+        return err_set(E_INPUT, "invalid_value", "vulnerable", "重点人群的取值不正确");
+    if (p->consent_at < 0)
+        return err_set(E_INPUT, "out_of_range", "consent_at", "同意采集时间无效");
+    if (!regcode_level(p->region_code))
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "所属区划不存在或不在您的管辖范围内");
+
+    p->native_place = blank_null(p->native_place);
+    p->address = blank_null(p->address);
+    p->household = blank_null(p->household);
+    p->household_relation = blank_null(p->household_relation);
+    p->phone = blank_null(p->phone);
+    p->emergency_contact_name = blank_null(p->emergency_contact_name);
+    p->emergency_contact_phone = blank_null(p->emergency_contact_phone);
+    p->employer = blank_null(p->employer);
+    p->work_address = blank_null(p->work_address);
+    p->current_location = blank_null(p->current_location);
+    if ((e = text_check(p->native_place, PF_NATIVE_PLACE, 50)) ||
+        (e = text_check(p->address, PF_ADDRESS, PERSON_ADDRESS_MAX)) ||
+        (e = text_check(p->household, PF_HOUSEHOLD, 64)) ||
+        (e = text_check(p->household_relation, PF_HOUSEHOLD_RELATION, 20)) ||
+        (e = text_check(p->employer, PF_EMPLOYER, 100)) ||
+        (e = text_check(p->work_address, PF_WORK_ADDRESS, PERSON_ADDRESS_MAX)) ||
+        (e = text_check(p->current_location, PF_CURRENT_LOCATION, 200)))
+        return e;
+    if (p->emergency_contact_name &&
+        (e = name_check(p->emergency_contact_name, PF_EMERGENCY_CONTACT_NAME)))
+        return e;
+    if (p->phone && (e = check_phone(p->phone, "phone")))
+        return e;
+    if (p->emergency_contact_phone &&
+        (e = check_phone(p->emergency_contact_phone, "emergency_contact_phone")))
+        return e;
+    return E_OK;
+}
+
+err person_region_check(db *d, const struct scope *sc, int64_t code, const char *field)
+{
+    int64_t n = 0;
+    if (code > 0 && scope_has(sc, code)) {
+        db_stmt *s;
+        err e = db_prepare(
+            d, "SELECT COUNT(*) FROM regions WHERE code = ? AND code >= ? AND code < ?", &s);
+        if (e)
+            return e;
+        db_bind_int64(s, 1, code);
+        db_bind_int64(s, 2, sc->lo);
+        db_bind_int64(s, 3, sc->hi);
+        int rc = db_step(s);
+        if (rc == DB_ROW)
+            n = db_col_int64(s, 0);
+        e = rc == DB_ROW ? E_OK : db_step_err(s);
+        db_done(s);
+        if (e)
+            return e;
+    }
+    if (n == 0)
+        return err_set(E_INPUT, "invalid_region", field, "所属区划不存在或不在您的管辖范围内");
+    return E_OK;
+}
+
+/* ---- sealing ------------------------------------------------------------------ */
+
+/* The sealed columns, in the order of the struct sealed slots. */
+enum { Z_NAME, Z_ID, Z_PHONE, Z_ADDRESS, Z_EM_NAME, Z_EM_PHONE, Z_WORK, Z__COUNT };
+
+static const struct {
+    const char *label;
+    enum person_field field;
+    size_t max_bytes; /* the character limit at 4 bytes a character */
+} zcols[Z__COUNT] = {
+    [Z_NAME] = {L_NAME, PF_NAME, PERSON_NAME_MAX * 4},
+    [Z_ID] = {L_ID, PF_ID_NUMBER, 64},
+    [Z_PHONE] = {L_PHONE, PF_PHONE, 32},
+    [Z_ADDRESS] = {L_ADDRESS, PF_ADDRESS, PERSON_ADDRESS_MAX * 4},
+    [Z_EM_NAME] = {L_EM_NAME, PF_EMERGENCY_CONTACT_NAME, PERSON_NAME_MAX * 4},
+    [Z_EM_PHONE] = {L_EM_PHONE, PF_EMERGENCY_CONTACT_PHONE, 32},
+    [Z_WORK] = {L_WORK, PF_WORK_ADDRESS, PERSON_ADDRESS_MAX * 4},
+};
+
+/* Room for every sealed column at its limit. */
+#define SEALED_BUF (2 * 200 + 64 + 2 * 32 + 2 * 800 + Z__COUNT * SEAL_OVERHEAD)
+
+struct sealed {
+    const uint8_t *ct[Z__COUNT]; /* NULL when the field is not recorded */
+    size_t n[Z__COUNT];
+    uint8_t id_bidx[BLIND_LEN], name_bidx[BLIND_LEN], phone_bidx[BLIND_LEN];
+    size_t used;
+    uint8_t buf[SEALED_BUF];
+};
+
+static const char *zvalue(const struct person *p, int slot)
+{
+    switch (slot) {
+    case Z_NAME:
+        return p->name;
+    case Z_ID:
+        return p->id_number;
+    case Z_PHONE:
+        return p->phone;
+    case Z_ADDRESS:
+        return p->address;
+    case Z_EM_NAME:
+        return p->emergency_contact_name;
+    case Z_EM_PHONE:
+        return p->emergency_contact_phone;
+    case Z_WORK:
+        return p->work_address;
+    }
+    return NULL;
+}
+
+static err seal_record(const struct person *p, struct sealed *z)
+{
+    z->used = 0;
+    for (int i = 0; i < Z__COUNT; i++) {
+        const char *v = zvalue(p, i);
+        z->ct[i] = NULL;
+        z->n[i] = 0;
+        if (!v || !*v)
+            continue;
+        size_t n = strlen(v);
+        if (n > zcols[i].max_bytes)
+            return err_set(E_INPUT, "too_long", person_field_name(zcols[i].field), "%s过长",
+                           person_field_label(zcols[i].field));
+        uint8_t *out = z->buf + z->used;
+        err e = seal_buf(zcols[i].label, v, n, out);
+        if (e)
+            return e;
+        z->ct[i] = out;
+        z->n[i] = n + SEAL_OVERHEAD;
+        z->used += n + SEAL_OVERHEAD;
+    }
+    if (!z->ct[Z_NAME] || !z->ct[Z_ID])
+        return err_set(E_INPUT, "required", z->ct[Z_NAME] ? "id_number" : "name", "缺少必填项");
+    blind_index(L_ID, p->id_number, z->id_bidx);
+    blind_index(L_NAME, p->name, z->name_bidx);
+    if (p->phone && *p->phone)
+        blind_index(L_PHONE, p->phone, z->phone_bidx);
+    return E_OK;
+}
+
+static void bind_ct(db_stmt *s, int i, const struct sealed *z, int slot)
+{
+    db_bind_blob(s, i, z->ct[slot], z->n[slot]);
+}
+
+static const char *nn(const char *s)
+{
+    return s ? s : "";
+}
+
+/*
+ * Bind the 26 stored columns from region_code to consent_at, in the order
+ * of INSERT_SQL and UPDATE_SQL, starting at parameter i.
+ */
+static void bind_record(db_stmt *s, int i, const struct person *p, const struct sealed *z)
+{
+    db_bind_int64(s, i++, p->region_code);
+    db_bind_int64(s, i++, p->id_type);
+    bind_ct(s, i++, z, Z_ID);
+    db_bind_blob(s, i++, z->id_bidx, BLIND_LEN);
+    bind_ct(s, i++, z, Z_NAME);
+    db_bind_blob(s, i++, z->name_bidx, BLIND_LEN);
+    bind_ct(s, i++, z, Z_PHONE);
+    db_bind_blob(s, i++, z->ct[Z_PHONE] ? z->phone_bidx : NULL, BLIND_LEN);
+    db_bind_int64(s, i++, p->gender);
+    db_bind_int64(s, i++, p->birth_date);
+    db_bind_text(s, i++, nn(p->native_place));
+    db_bind_text(s, i++, person_category_name(p->category));
+    db_bind_int64(s, i++, p->inbound);
+    bind_ct(s, i++, z, Z_ADDRESS);
+    db_bind_text(s, i++, nn(p->household));
+    db_bind_text(s, i++, nn(p->household_relation));
+    bind_ct(s, i++, z, Z_EM_NAME);
+    bind_ct(s, i++, z, Z_EM_PHONE);
+    db_bind_int64(s, i++, p->employed);
+    db_bind_text(s, i++, nn(p->employer));
+    bind_ct(s, i++, z, Z_WORK);
+    db_bind_text(s, i++, nn(p->current_location));
+    db_bind_int64(s, i++, p->vulnerable);
+    db_bind_text(s, i++, person_status_name(p->status));
+    db_bind_text(s, i++, p->source ? p->source : "staff");
+    db_bind_int64(s, i, p->consent_at);
+}
+
+static const char INSERT_SQL[] =
+    "INSERT INTO persons (id, region_code, id_type, id_number_enc, id_number_bidx, name_enc, "
+    "name_bidx, phone_enc, phone_bidx, gender, birth_date, native_place, category, inbound, "
+    "address_enc, household, household_relation, emergency_name_enc, emergency_phone_enc, "
+    "employed, employer, work_address_enc, current_location, vulnerable, status, source, "
+    "consent_at, version, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)";
+
+static const char UPDATE_SQL[] =
+    "UPDATE persons SET region_code = ?, id_type = ?, id_number_enc = ?, id_number_bidx = ?, "
+    "name_enc = ?, name_bidx = ?, phone_enc = ?, phone_bidx = ?, gender = ?, birth_date = ?, "
+    "native_place = ?, category = ?, inbound = ?, address_enc = ?, household = ?, "
+    "household_relation = ?, emergency_name_enc = ?, emergency_phone_enc = ?, employed = ?, "
+    "employer = ?, work_address_enc = ?, current_location = ?, vulnerable = ?, status = ?, "
+    "source = ?, consent_at = ?, version = version + 1, updated_by = ?, updated_at = ? "
+    "WHERE id = ? AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0";
+
+/* Step a statement that returns no rows and return it to the cache. */
+static err step_done(db_stmt *s, int64_t *changes_r)
+{
+    int rc = db_step(s);
+    err e = rc == DB_DONE ? E_OK : db_step_err(s);
+    if (!e && changes_r)
+        *changes_r = db_changes(s);
+    db_done(s);
+    return e;
+}
+
+/* Insert (or delete) the blind-indexed tokens of `name` for person `id`. */
+static err tokens_write(db *d, const char *name, int64_t id, bool insert)
+{
+    char buf[PERSON_TOKEN_BUF];
+    const char *tok[PERSON_TOKENS_MAX];
+    size_t n = person_name_tokens(name, buf, sizeof buf, tok, PERSON_TOKENS_MAX);
+    if (n == 0)
+        return err_set(E_INPUT, "too_long", "name", "姓名过长");
+    const char *sql = insert ? "INSERT INTO person_name_tokens (token, person_id) VALUES (?, ?)"
+                             : "DELETE FROM person_name_tokens WHERE token = ? AND person_id = ?";
+    for (size_t i = 0; i < n; i++) {
+        uint8_t t[BLIND_LEN];
+        blind_index(L_TOKEN, tok[i], t);
+        db_stmt *s;
+        err e = db_prepare(d, sql, &s);
+        if (e)
+            return e;
+        db_bind_blob(s, 1, t, BLIND_LEN);
+        db_bind_int64(s, 2, id);
+        if ((e = step_done(s, NULL)))
+            return e;
+    }
+    return E_OK;
+}
+
+err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now)
+{
+    struct sealed z;
+    err e = seal_record(p, &z);
+    if (e)
+        return e;
+    if (utf8_len(p->name) > PERSON_NAME_MAX)
+        return err_set(E_INPUT, "too_long", "name", "姓名不能超过%d个字符", PERSON_NAME_MAX);
+    db_stmt *s;
+    if ((e = db_prepare(d, INSERT_SQL, &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    bind_record(s, 2, p, &z);
+    db_bind_int64(s, 28, p->created_by);
+    db_bind_int64(s, 29, p->created_by);
+    db_bind_int64(s, 30, now);
+    db_bind_int64(s, 31, now);
+    if ((e = step_done(s, NULL)))
+        return e;
+    return tokens_write(d, p->name, id, true);
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+#define COLS                                                                                       \
+    "id, region_code, id_type, id_number_enc, name_enc, phone_enc, gender, birth_date, "           \
+    "native_place, category, inbound, address_enc, household, household_relation, "               \
+    "emergency_name_enc, emergency_phone_enc, employed, employer, work_address_enc, "              \
+    "current_location, vulnerable, status, source, consent_at, version, created_by, updated_by, "  \
+    "created_at, updated_at"
+
+static err open_col(arena *a, db_stmt *s, int col, const char *label, const char **out)
+{
+    *out = NULL;
+    if (db_col_null(s, col))
+        return E_OK;
+    size_t n;
+    const void *ct = db_col_blob(s, col, &n);
+    char *plain;
+    err e = unseal(a, label, ct, n, &plain, NULL);
+    if (e)
+        return e;
+    *out = *plain ? plain : NULL;
+    return E_OK;
+}
+
+static const char *text_col(arena *a, db_stmt *s, int col)
+{
+    const char *t = db_col_text(s, col);
+    return *t ? arena_strdup(a, t) : NULL;
+}
+
+/* A row selected with COLS, decrypted. */
+static err read_row(arena *a, db_stmt *s, struct person *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = db_col_int64(s, 0);
+    p->region_code = db_col_int64(s, 1);
+    p->id_type = (enum id_type)db_col_int64(s, 2);
+    err e;
+    if ((e = open_col(a, s, 3, L_ID, &p->id_number)) || (e = open_col(a, s, 4, L_NAME, &p->name)) ||
+        (e = open_col(a, s, 5, L_PHONE, &p->phone)) ||
+        (e = open_col(a, s, 11, L_ADDRESS, &p->address)) ||
+        (e = open_col(a, s, 14, L_EM_NAME, &p->emergency_contact_name)) ||
+        (e = open_col(a, s, 15, L_EM_PHONE, &p->emergency_contact_phone)) ||
+        (e = open_col(a, s, 18, L_WORK, &p->work_address)))
+        return e;
+    p->gender = (enum person_gender)db_col_int64(s, 6);
+    p->birth_date = (int32_t)db_col_int64(s, 7);
+    p->native_place = text_col(a, s, 8);
+    p->category = person_category_parse(db_col_text(s, 9));
+    p->inbound = db_col_int64(s, 10) != 0;
+    p->household = text_col(a, s, 12);
+    p->household_relation = text_col(a, s, 13);
+    p->employed = db_col_int64(s, 16) != 0;
+    p->employer = text_col(a, s, 17);
+    p->current_location = text_col(a, s, 19);
+    p->vulnerable = (unsigned)db_col_int64(s, 20);
+    p->status = person_status_parse(db_col_text(s, 21));
+    p->source = text_col(a, s, 22);
+    p->consent_at = db_col_int64(s, 23);
+    p->version = db_col_int64(s, 24);
+    p->created_by = db_col_int64(s, 25);
+    p->updated_by = db_col_int64(s, 26);
+    p->created_at = db_col_int64(s, 27);
+    p->updated_at = db_col_int64(s, 28);
+    return E_OK;
+}
+
+/* Run a prepared single-row SELECT of COLS; E_NOT_FOUND without detail. */
+static err fetch_one(arena *a, db_stmt *s, struct person *p_r)
+{
+    int rc = db_step(s);
+    err e;
+    if (rc == DB_ROW)
+        e = read_row(a, s, p_r);
+    else if (rc == DB_DONE)
+        e = E_NOT_FOUND;
+    else
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT " COLS " FROM persons WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    return fetch_one(a, s, p_r);
+}
+
+err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,
+                             const char *id_number, struct person *p_r)
+{
+    char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
+    uint8_t bidx[BLIND_LEN];
+    blind_index(L_ID, idn, bidx);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT " COLS " FROM persons WHERE id_number_bidx = ? AND id_type = ? "
+                       "AND deleted_at = 0 AND region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, type);
+    db_bind_int64(s, 3, sc->lo);
+    db_bind_int64(s, 4, sc->hi);
+    return fetch_one(a, s, p_r);
+}
+
+/* ---- duplicates and history -------------------------------------------------- */
+
+static err count_query(db_stmt *s, int64_t *n_r)
+{
+    int rc = db_step(s);
+    err e = rc == DB_ROW ? E_OK : db_step_err(s);
+    if (!e)
+        *n_r = db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
+/*
+ * The deployment-wide rule "one person per document": a person inside the
+ * scope with this document is a 409 that names it; one outside the scope
+ * is a 409 that does not (only a count is read for it, never an id). A
+ * person `self` never conflicts with itself.
+ */
+static err check_duplicate(db *d, const struct scope *sc, enum id_type type, const char *idn,
+                           int64_t self)
+{
+    uint8_t bidx[BLIND_LEN];
+    blind_index(L_ID, idn, bidx);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? AND "
+                       "deleted_at = 0 AND id <> ? AND region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, type);
+    db_bind_int64(s, 3, self);
+    db_bind_int64(s, 4, sc->lo);
+    db_bind_int64(s, 5, sc->hi);
+    int rc = db_step(s);
+    int64_t existing = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (existing)
+        return err_set_ref(E_CONFLICT, "duplicate_person", existing, "该证件号码的人员已登记");
+    /* Deliberately unscoped: uniqueness is deployment-wide. Reads a count. */
+    if ((e = db_prepare(d,
+                        "SELECT COUNT(*) FROM persons WHERE id_number_bidx = ? AND id_type = ? "
+                        "AND deleted_at = 0 AND id <> ?",
+                        &s)))
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, type);
+    db_bind_int64(s, 3, self);
+    int64_t n = 0;
+    if ((e = count_query(s, &n)))
+        return e;
+    if (n > 0)
+        return err_set(E_CONFLICT, "duplicate_person", "id_number",
+                       "该证件号码的人员已在其他辖区登记，请联系上级部门核实");
+    return E_OK;
+}
+
+/* Append a history entry; `changes` is the JSON object of {field:[old,new]}. */
+static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
+                         const char *action, json_t *changes)
+{
+    char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    uint8_t *ct;
+    size_t n;
+    err e = seal(a, L_CHANGES, text, strlen(text), &ct, &n);
+    free(text);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO person_history (id, person_id, at, user_id, action, "
+                        "changes_enc) VALUES (?, ?, ?, ?, ?, ?)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, id_new());
+    db_bind_int64(s, 2, person_id);
+    db_bind_int64(s, 3, at);
+    db_bind_int64(s, 4, user_id);
+    db_bind_text(s, 5, action);
+    db_bind_blob(s, 6, ct, n);
+    return step_done(s, NULL);
+}
+
+/* {field: [old, new]} for the fields in `which` (old NULL: all null). */
+static json_t *changes_of(const struct person *old, const struct person *nw, person_fields which)
+{
+    json_t *c = json_object();
+    for (int f = 0; f < PF__COUNT; f++) {
+        if (!(which & PF_BIT(f)))
+            continue;
+        json_t *o = old ? person_field_json(old, (enum person_field)f) : json_null();
+        json_object_set_new(c, person_field_name((enum person_field)f),
+                            json_pack("[oo]", o, person_field_json(nw, (enum person_field)f)));
+    }
+    return c;
+}
+
+/* The fields whose API value differs between a and b. */
+static person_fields diff(const struct person *a, const struct person *b)
+{
+    person_fields out = 0;
+    for (int f = 0; f < PF__COUNT; f++) {
+        json_t *x = person_field_json(a, (enum person_field)f);
+        json_t *y = person_field_json(b, (enum person_field)f);
+        if (!json_equal(x, y))
+            out |= PF_BIT(f);
+        json_decref(x);
+        json_decref(y);
+    }
+    return out;
+}
+
+/* ---- create / update / delete -------------------------------------------------- */
+
+/* The unique index caught a duplicate the pre-check missed (a concurrent
+ * create): answer exactly as the pre-check would have. */
+static err duplicate_after_race(db *d, const struct scope *sc, const struct person *p,
+                                int64_t self)
+{
+    err e = check_duplicate(d, sc, p->id_type, p->id_number, self);
+    if (e == E_CONFLICT || e == E_DB)
+        return e;
+    return err_set(E_CONFLICT, "duplicate_person", "id_number", "该证件号码的人员已登记");
+}
+
+err person_create(db *d, arena *a, const struct principal *who, struct person *p,
+                  person_fields given)
+{
+    err e = person_check(a, p, given);
+    if (!e)
+        e = person_region_check(d, &who->scope, p->region_code, "region_code");
+    if (e)
+        return e;
+    int64_t now = now_ms(), id = id_new();
+    p->created_by = p->updated_by = who->user_id;
+    if ((e = db_begin(d)))
+        return e;
+    if ((e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
+        goto fail;
+    if ((e = person_insert_prepared(d, p, id, now))) {
+        if (e == E_CONFLICT) {
+            db_rollback(d);
+            return duplicate_after_race(d, &who->scope, p, 0);
+        }
+        goto fail;
+    }
+    p->id = id;
+    p->version = 1;
+    p->created_at = p->updated_at = now;
+    json_t *changes = changes_of(NULL, p, diff(&(struct person){0}, p));
+    e = history_write(d, a, id, now, who->user_id, "create", changes);
+    json_decref(changes);
+    if (e)
+        goto fail;
+    return db_commit(d);
+fail:
+    db_rollback(d);
+    return e;
+}
+
+/* Copy the fields named in `set` from src into dst. */
+static void apply(struct person *dst, const struct person *src, person_fields set)
+{
+#define TAKE(f, m)                                                                                 \
+    if (set & PF_BIT(f))                                                                           \
+    dst->m = src->m
+    TAKE(PF_NAME, name);
+    TAKE(PF_ID_TYPE, id_type);
+    TAKE(PF_ID_NUMBER, id_number);
+    TAKE(PF_NATIVE_PLACE, native_place);
+    TAKE(PF_GENDER, gender);
+    TAKE(PF_BIRTH_DATE, birth_date);
+    TAKE(PF_CATEGORY, category);
+    TAKE(PF_INBOUND, inbound);
+    TAKE(PF_REGION_CODE, region_code);
+    TAKE(PF_ADDRESS, address);
+    TAKE(PF_HOUSEHOLD, household);
+    TAKE(PF_HOUSEHOLD_RELATION, household_relation);
+    TAKE(PF_PHONE, phone);
+    TAKE(PF_EMERGENCY_CONTACT_NAME, emergency_contact_name);
+    TAKE(PF_EMERGENCY_CONTACT_PHONE, emergency_contact_phone);
+    TAKE(PF_EMPLOYED, employed);
+    TAKE(PF_EMPLOYER, employer);
+    TAKE(PF_WORK_ADDRESS, work_address);
+    TAKE(PF_CURRENT_LOCATION, current_location);
+    TAKE(PF_VULNERABLE, vulnerable);
+    TAKE(PF_STATUS, status);
+    TAKE(PF_SOURCE, source);
+    TAKE(PF_CONSENT_AT, consent_at);
+#undef TAKE
+}
+
+static err version_conflict(void)
+{
+    return err_set(E_CONFLICT, "version_conflict", "version",
+                   "该人员信息已被他人修改，请刷新后重试");
+}
+
+err person_update(db *d, arena *a, const struct principal *who, int64_t id,
+                  const struct person_patch *patch, struct person *p_r, person_fields *changed_r)
+{
+    struct person cur, nv;
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = person_find(d, a, &who->scope, id, &cur)))
+        goto fail;
+    if (patch->version && patch->version != cur.version) {
+        e = version_conflict();
+        goto fail;
+    }
+    nv = cur;
+    apply(&nv, &patch->v, patch->set);
+    if ((e = person_check(a, &nv, patch->set)))
+        goto fail;
+    if (nv.region_code != cur.region_code &&
+        (e = person_region_check(d, &who->scope, nv.region_code, "region_code")))
+        goto fail;
+    bool id_changed = nv.id_type != cur.id_type || strcmp(nv.id_number, cur.id_number);
+    if (id_changed && (e = check_duplicate(d, &who->scope, nv.id_type, nv.id_number, id)))
+        goto fail;
+    person_fields changed = diff(&cur, &nv);
+    if (changed_r)
+        *changed_r = changed;
+    if (!changed) {
+        db_rollback(d);
+        *p_r = cur;
+        return E_OK;
+    }
+
+    int64_t now = now_ms();
+    struct sealed z;
+    if ((e = seal_record(&nv, &z)))
+        goto fail;
+    db_stmt *s;
+    if ((e = db_prepare(d, UPDATE_SQL, &s)))
+        goto fail;
+    bind_record(s, 1, &nv, &z);
+    db_bind_int64(s, 27, who->user_id);
+    db_bind_int64(s, 28, now);
+    db_bind_int64(s, 29, id);
+    db_bind_int64(s, 30, cur.version);
+    db_bind_int64(s, 31, who->scope.lo);
+    db_bind_int64(s, 32, who->scope.hi);
+    int64_t n = 0;
+    if ((e = step_done(s, &n))) {
+        if (e == E_CONFLICT) {
+            db_rollback(d);
+            return duplicate_after_race(d, &who->scope, &nv, id);
+        }
+        goto fail;
+    }
+    if (n != 1) {
+        e = version_conflict();
+        goto fail;
+    }
+    if ((changed & PF_BIT(PF_NAME)) &&
+        ((e = tokens_write(d, cur.name, id, false)) || (e = tokens_write(d, nv.name, id, true))))
+        goto fail;
+    json_t *changes = changes_of(&cur, &nv, changed);
+    e = history_write(d, a, id, now, who->user_id, "update", changes);
+    json_decref(changes);
+    if (e || (e = db_commit(d)))
+        goto fail;
+    nv.version = cur.version + 1;
+    nv.updated_by = who->user_id;
+    nv.updated_at = now;
+    *p_r = nv;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
+
+err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
+{
+    struct person cur;
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = person_find(d, a, &who->scope, id, &cur)))
+        goto fail;
+    int64_t now = now_ms(), n = 0;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE persons SET deleted_at = ?, version = version + 1, updated_at = ?, "
+                        "updated_by = ? WHERE id = ? AND region_code >= ? AND region_code < ? AND "
+                        "deleted_at = 0",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, who->user_id);
+    db_bind_int64(s, 4, id);
+    db_bind_int64(s, 5, who->scope.lo);
+    db_bind_int64(s, 6, who->scope.hi);
+    if ((e = step_done(s, &n)))
+        goto fail;
+    if (n != 1) {
+        e = E_NOT_FOUND;
+        goto fail;
+    }
+    if ((e = tokens_write(d, cur.name, id, false)))
+        goto fail;
+    json_t *changes = json_object();
+    e = history_write(d, a, id, now, who->user_id, "delete", changes);
+    json_decref(changes);
+    if (e || (e = db_commit(d)))
+        goto fail;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
+
+/* ---- lists -------------------------------------------------------------------- */
+
+/*
+ * A statement assembled from fixed SQL fragments (never values) and the
+ * values to bind, in order. Overflowing the text is a bug (the fragments
+ * are fixed), reported as E_INTERNAL.
+ */
+struct q {
+    char sql[2048];
+    size_t len;
+    bool full;
+    int nb;
+    struct {
+        char kind; /* 'i' int64, 'b' blob, 't' text */
+        int64_t i;
+        const void *p;
+        size_t n;
+    } b[32];
+};
+
+static void q_sql(struct q *q, const char *frag)
+{
+    size_t n = strlen(frag);
+    if (q->len + n >= sizeof q->sql) {
+        q->full = true;
+        return;
+    }
+    memcpy(q->sql + q->len, frag, n + 1);
+    q->len += n;
+}
+
+static void q_int(struct q *q, int64_t v)
+{
+    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
+        q->b[q->nb].kind = 'i', q->b[q->nb].i = v;
+    else
+        q->full = true;
+    q->nb++;
+}
+
+static void q_blob(struct q *q, const void *p, size_t n)
+{
+    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
+        q->b[q->nb].kind = 'b', q->b[q->nb].p = p, q->b[q->nb].n = n;
+    else
+        q->full = true;
+    q->nb++;
+}
+
+static void q_text(struct q *q, const char *s)
+{
+    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
+        q->b[q->nb].kind = 't', q->b[q->nb].p = s;
+    else
+        q->full = true;
+    q->nb++;
+}
+
+static err q_prepare(db *d, const struct q *q, db_stmt **s_r)
+{
+    if (q->full)
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    err e = db_prepare(d, q->sql, s_r);
+    if (e)
+        return e;
+    for (int i = 0; i < q->nb; i++) {
+        if (q->b[i].kind == 'i')
+            db_bind_int64(*s_r, i + 1, q->b[i].i);
+        else if (q->b[i].kind == 'b')
+            db_bind_blob(*s_r, i + 1, q->b[i].p, q->b[i].n);
+        else
+            db_bind_text(*s_r, i + 1, q->b[i].p);
+    }
+    return E_OK;
+}
+
+/* The name-token conditions by number of tokens: all must be present. */
+static const char *const token_frags[QUERY_TOKENS_MAX + 1] = {
+    [1] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token = ?)",
+    [2] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?) "
+          "GROUP BY person_id HAVING COUNT(*) = 2)",
+    [3] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?) "
+          "GROUP BY person_id HAVING COUNT(*) = 3)",
+    [4] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?) "
+          "GROUP BY person_id HAVING COUNT(*) = 4)",
+    [5] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?) "
+          "GROUP BY person_id HAVING COUNT(*) = 5)",
+    [6] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?, "
+          "?) GROUP BY person_id HAVING COUNT(*) = 6)",
+    [7] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?, "
+          "?, ?) GROUP BY person_id HAVING COUNT(*) = 7)",
+    [8] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?, "
+          "?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 8)",
+};
+
+static const char *const orders[3][2] = {
+    [PERSON_SORT_CREATED] = {" ORDER BY created_at ASC, id ASC", " ORDER BY created_at DESC, id DESC"},
+    [PERSON_SORT_UPDATED] = {" ORDER BY updated_at ASC, id ASC", " ORDER BY updated_at DESC, id DESC"},
+    [PERSON_SORT_BIRTH] = {" ORDER BY birth_date ASC, id ASC", " ORDER BY birth_date DESC, id DESC"},
+};
+
+err person_sort_parse(const char *s, struct person_filter *f)
+{
+    f->sort = PERSON_SORT_CREATED;
+    f->desc = true;
+    if (!s)
+        return E_OK;
+    bool desc = *s == '-';
+    const char *k = desc ? s + 1 : s;
+    if (!strcmp(k, "created_at"))
+        f->sort = PERSON_SORT_CREATED;
+    else if (!strcmp(k, "updated_at"))
+        f->sort = PERSON_SORT_UPDATED;
+    else if (!strcmp(k, "birth_date"))
+        f->sort = PERSON_SORT_BIRTH;
+    else
+        return err_set(E_INPUT, "invalid_parameter", "sort",
+                       "排序字段只能是 created_at、updated_at 或 birth_date，前加 - 表示倒序");
+    f->desc = desc;
+    return E_OK;
+}
+
+/* Blind indexes the WHERE clause binds; they live as long as the query. */
+struct filter_keys {
+    uint8_t id[BLIND_LEN], phone[BLIND_LEN];
+    uint8_t tokens[QUERY_TOKENS_MAX][BLIND_LEN];
+};
+
+/* " FROM persons WHERE …" for the filter; *confirm_r tells whether the
+ * names of the rows must still be confirmed against the query. */
+static err where_of(arena *a, struct q *q, const struct scope *sc, const struct person_filter *f,
+                    struct filter_keys *k, bool *confirm_r)
+{
+    int64_t lo = sc->lo, hi = sc->hi;
+    if (f->region_code) {
+        int64_t rl = f->region_code, rh = regcode_end(f->region_code);
+        lo = rl > lo ? rl : lo;
+        hi = rh < hi ? rh : hi;
+    }
+    q_sql(q, " FROM persons WHERE deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    q_int(q, lo);
+    q_int(q, hi);
+    if (f->id_number) {
+        char *idn = person_id_normalise(arena_strdup(a, f->id_number));
+        blind_index(L_ID, idn, k->id);
+        q_sql(q, " AND id_number_bidx = ? AND id_type = ?");
+        q_blob(q, k->id, BLIND_LEN);
+        q_int(q, f->id_type ? f->id_type : ID_RESIDENT);
+    }
+    if (f->phone) {
+        blind_index(L_PHONE, f->phone, k->phone);
+        q_sql(q, " AND phone_bidx = ?");
+        q_blob(q, k->phone, BLIND_LEN);
+    }
+    if (f->category) {
+        q_sql(q, " AND category = ?");
+        q_text(q, person_category_name(f->category));
+    }
+    if (f->status) {
+        q_sql(q, " AND status = ?");
+        q_text(q, person_status_name(f->status));
+    }
+    if (f->vulnerable) {
+        q_sql(q, " AND (vulnerable & ?) <> 0");
+        q_int(q, f->vulnerable);
+    }
+    if (f->inbound >= 0) {
+        q_sql(q, " AND inbound = ?");
+        q_int(q, f->inbound ? 1 : 0);
+    }
+    *confirm_r = false;
+    if (f->name) {
+        char buf[PERSON_TOKEN_BUF];
+        const char *tok[QUERY_TOKENS_MAX];
+        size_t n = person_name_query_tokens(f->name, buf, sizeof buf, tok, QUERY_TOKENS_MAX);
+        if (n == 0)
+            return err_set(E_INPUT, "invalid_parameter", "name", "姓名查询条件无效");
+        q_sql(q, token_frags[n]);
+        for (size_t i = 0; i < n; i++) {
+            blind_index(L_TOKEN, tok[i], k->tokens[i]);
+            q_blob(q, k->tokens[i], BLIND_LEN);
+        }
+        /* One token is exact (a surname, or the query's only bigram);
+         * several bigrams can all occur without the query occurring. */
+        *confirm_r = utf8_len(f->name) >= 3;
+    }
+    return E_OK;
+}
+
+/* Read every row of a SELECT COLS statement into items (up to `cap`). */
+static err read_rows(arena *a, db_stmt *s, struct person *items, size_t cap, size_t *n_r)
+{
+    size_t n = 0;
+    int rc;
+    err e = E_OK;
+    while (n < cap && (rc = db_step(s)) == DB_ROW) {
+        if ((e = read_row(a, s, &items[n])))
+            break;
+        n++;
+    }
+    if (!e && n < cap && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    *n_r = n;
+    return e;
+}
+
+err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
+                struct person **items_r, size_t *n_r, int64_t *total_r)
+{
+    struct q w = {0};
+    struct filter_keys k;
+    bool confirm;
+    err e = where_of(a, &w, sc, f, &k, &confirm);
+    if (e)
+        return e;
+    const char *order = orders[f->sort][f->desc ? 1 : 0];
+    bool all = f->page_size <= 0;
+    int64_t limit = all ? PERSON_EXPORT_MAX : f->page_size;
+    int64_t offset = all ? 0 : (f->page - 1) * f->page_size;
+    db_stmt *s;
+    *items_r = NULL;
+    *n_r = 0;
+    *total_r = 0;
+
+    if (!confirm) {
+        struct q c = {0};
+        q_sql(&c, "SELECT COUNT(*)");
+        q_sql(&c, w.sql);
+        memcpy(c.b, w.b, sizeof w.b);
+        c.nb = w.nb;
+        if ((e = q_prepare(d, &c, &s)) || (e = count_query(s, total_r)))
+            return e;
+        if (all && *total_r > PERSON_EXPORT_MAX)
+            return err_set(E_INPUT, "export_too_large", NULL,
+                           "导出结果超过%d条，请缩小查询范围后再导出", PERSON_EXPORT_MAX);
+        if (*total_r <= offset)
+            return E_OK;
+        struct q r = w;
+        r.len = 0;
+        r.sql[0] = '\0';
+        q_sql(&r, "SELECT " COLS);
+        q_sql(&r, w.sql);
+        q_sql(&r, order);
+        q_sql(&r, " LIMIT ? OFFSET ?");
+        q_int(&r, limit);
+        q_int(&r, offset);
+        size_t cap = (size_t)(*total_r - offset < limit ? *total_r - offset : limit);
+        struct person *items = arena_alloc(a, cap * sizeof *items);
+        if ((e = q_prepare(d, &r, &s)) || (e = read_rows(a, s, items, cap, n_r)))
+            return e;
+        *items_r = items;
+        return E_OK;
+    }
+
+    /* Several bigrams: decrypt the candidates' names (only the names) and
+     * keep those that contain the query, then load the page's rows. */
+    struct q r = w;
+    r.len = 0;
+    r.sql[0] = '\0';
+    q_sql(&r, "SELECT id, name_enc");
+    q_sql(&r, w.sql);
+    q_sql(&r, order);
+    q_sql(&r, " LIMIT ?");
+    q_int(&r, PERSON_EXPORT_MAX + 1);
+    if ((e = q_prepare(d, &r, &s)))
+        return e;
+    size_t cap = 64, n = 0;
+    int64_t *ids = arena_alloc(a, cap * sizeof *ids);
+    int64_t seen = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (++seen > PERSON_EXPORT_MAX) {
+            db_done(s);
+            return err_set(E_INPUT, "name_too_broad", "name",
+                           "符合姓名条件的人员过多，请补充其他查询条件");
+        }
+        size_t len;
+        const void *ct = db_col_blob(s, 1, &len);
+        char *name;
+        if ((e = unseal(a, L_NAME, ct, len, &name, NULL))) {
+            db_done(s);
+            return e;
+        }
+        if (!person_name_matches(name, f->name))
+            continue;
+        if (n == cap) {
+            int64_t *more = arena_alloc(a, 2 * cap * sizeof *more);
+            memcpy(more, ids, n * sizeof *ids);
+            ids = more;
+            cap *= 2;
+        }
+        ids[n++] = db_col_int64(s, 0);
+    }
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *total_r = (int64_t)n;
+    if ((int64_t)n <= offset)
+        return E_OK;
+    size_t take = (size_t)((int64_t)n - offset < limit ? (int64_t)n - offset : limit);
+    struct person *items = arena_alloc(a, take * sizeof *items);
+    size_t got = 0;
+    for (size_t i = 0; i < take; i++) {
+        e = person_find(d, a, sc, ids[offset + (int64_t)i], &items[got]);
+        if (e == E_NOT_FOUND) /* deleted meanwhile */
+            continue;
+        if (e)
+            return e;
+        got++;
+    }
+    *items_r = items;
+    *n_r = got;
+    return E_OK;
+}
+
+/* ---- history ----------------------------------------------------------------- */
+
+/* Mask the [old, new] pairs of a decrypted changes object in place. */
+static void mask_changes(arena *a, json_t *changes)
+{
+    const char *key;
+    json_t *pair;
+    json_object_foreach(changes, key, pair)
+    {
+        enum person_field f = person_field_parse(key);
+        size_t i;
+        json_t *v;
+        json_array_foreach(pair, i, v)
+        {
+            json_array_set_new(pair, i, person_value_mask(a, f, v));
+        }
+    }
+}
+
+err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, bool reveal,
+                   int64_t page, int64_t page_size, struct person_change **items_r, size_t *n_r,
+                   int64_t *total_r)
+{
+    *items_r = NULL;
+    *n_r = 0;
+    *total_r = 0;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT COUNT(*) FROM person_history h JOIN persons p ON p.id = "
+                       "h.person_id WHERE h.person_id = ? AND p.region_code >= ? AND "
+                       "p.region_code < ? AND p.deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    if ((e = count_query(s, total_r)))
+        return e;
+    if (*total_r == 0) /* every stored person has at least its creation… unless bulk-loaded */
+    {
+        struct person p;
+        return person_find(d, a, sc, person_id, &p);
+    }
+    int64_t offset = (page - 1) * page_size;
+    if (*total_r <= offset)
+        return E_OK;
+    size_t cap = (size_t)(*total_r - offset < page_size ? *total_r - offset : page_size);
+    struct person_change *items = arena_zalloc(a, cap * sizeof *items);
+    if ((e = db_prepare(d,
+                        "SELECT h.id, h.at, h.user_id, h.action, h.changes_enc FROM "
+                        "person_history h JOIN persons p ON p.id = h.person_id WHERE "
+                        "h.person_id = ? AND p.region_code >= ? AND p.region_code < ? AND "
+                        "p.deleted_at = 0 ORDER BY h.at DESC, h.id DESC LIMIT ? OFFSET ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    db_bind_int64(s, 4, page_size);
+    db_bind_int64(s, 5, offset);
+    size_t n = 0;
+    int rc;
+    while (n < cap && (rc = db_step(s)) == DB_ROW) {
+        struct person_change *c = &items[n];
+        c->id = db_col_int64(s, 0);
+        c->at = db_col_int64(s, 1);
+        c->user_id = db_col_int64(s, 2);
+        c->action = arena_strdup(a, db_col_text(s, 3));
+        size_t len;
+        const void *ct = db_col_blob(s, 4, &len);
+        char *text;
+        if ((e = unseal(a, L_CHANGES, ct, len, &text, NULL)))
+            break;
+        if (!reveal) {
+            json_t *j = json_loads(text, 0, NULL);
+            if (!j) {
+                e = err_set(E_INTERNAL, NULL, NULL, NULL);
+                break;
+            }
+            mask_changes(a, j);
+            char *m = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(j);
+            if (!m) {
+                e = err_set(E_NOMEM, NULL, NULL, NULL);
+                break;
+            }
+            text = arena_strdup(a, m);
+            free(m);
+        }
+        c->changes = text;
+        n++;
+    }
+    if (!e && n < cap && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    return E_OK;
+}

@@ -1,0 +1,363 @@
+/*
+ * People (人员): the registry of everyone a deployment looks after, with
+ * the identity and contact groups of the person record (seed 000 §6.2.1,
+ * seed 001 §5.1 rows 1-10), the vulnerable-group flags (seed 002 二(一)1),
+ * the person's current epidemic status, and a sealed change history.
+ *
+ * The health, trajectory and management groups of seed 001 §5.1 (rows
+ * 11-44: monitoring records, isolation times, travel, reporting source,
+ * isolation place, …) are NOT columns here: each arrives with the issue
+ * that owns it as its own table keyed by person_id (declarations, case
+ * workflow, trace), so this record stays small and every such table can be
+ * scoped by joining persons.region_code.
+ *
+ * Storage (sql/001_foundation.sql, tables persons, person_name_tokens,
+ * person_history): names, identity numbers, phones, addresses and the
+ * emergency contact are sealed with SM4 (security/crypto.h, labels
+ * "persons.<column>"); the identity number, phone and name also have keyed
+ * blind indexes for exact search, and the name has blind-indexed tokens
+ * (full name, surname, every bigram) for substring search without
+ * decrypting the table; docs/security.md explains the trade.
+ *
+ * Scope: every function that reads or writes a stored person takes the
+ * caller's scope and binds it in the same SQL statement; a person outside
+ * it is E_NOT_FOUND, exactly like a missing one. The one deliberate
+ * exception is the uniqueness of (id_type, id_number), which holds across
+ * the whole deployment (see person_create).
+ *
+ * Strings in struct person: NULL and "" both mean "not recorded"; functions
+ * that fill a struct person give NULL for those. Everything returned is
+ * allocated from the arena passed in.
+ */
+#ifndef FK_PERSON_PERSON_H
+#define FK_PERSON_PERSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/validate.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* ---- vocabularies ---------------------------------------------------------- */
+
+/*
+ * The epidemic status of a person. The case workflow (a later issue) will
+ * own the transitions between them; until then any role with person.write
+ * may set any of them through PATCH.
+ */
+enum person_status {
+    PERSON_NORMAL = 1,         /* 正常 */
+    PERSON_OBSERVATION,        /* 隔离观察 */
+    PERSON_HOME_ISOLATION,     /* 居家隔离 */
+    PERSON_CENTRAL_QUARANTINE, /* 集中隔离 */
+    PERSON_SUSPECTED,          /* 疑似 */
+    PERSON_CONFIRMED,          /* 确诊 */
+    PERSON_ASYMPTOMATIC,       /* 无症状 */
+    PERSON_CURED,              /* 治愈 */
+    PERSON_DEAD,               /* 死亡 */
+};
+
+/* 常住 / 外来 / 返回 / 过境 (seed 000 §6.2.1). */
+enum person_category {
+    PERSON_RESIDENT = 1,
+    PERSON_VISITOR,
+    PERSON_RETURNEE,
+    PERSON_TRANSIT,
+};
+
+/* Stored as 0/1/2 (persons.gender). */
+enum person_gender { GENDER_UNKNOWN = 0, GENDER_MALE = 1, GENDER_FEMALE = 2 };
+
+/*
+ * Vulnerable-group flags (重点人群, seed 002 二(一)1 "孕产妇等重点人群"), a bit
+ * set in persons.vulnerable. New flags take the next bit; a bit is never
+ * reused, as stored rows keep their meaning.
+ */
+enum vulnerable {
+    VULN_PREGNANT = 1u << 0,        /* 孕产妇 */
+    VULN_ELDERLY_ALONE = 1u << 1,   /* 独居老人 */
+    VULN_CHRONIC_DISEASE = 1u << 2, /* 慢性病患者 */
+    VULN_DISABLED = 1u << 3,        /* 残疾人 */
+    VULN_CHILD = 1u << 4,           /* 儿童 */
+};
+#define VULN_ALL 0x1Fu
+
+/* Names as the API writes them ("home_isolation", "visitor", "male",
+ * "elderly_alone", "grid") and their Chinese labels; parse returns 0 for
+ * an unknown name. The vulnerable functions take and give a single bit. */
+const char *person_status_name(enum person_status s);
+const char *person_status_label(enum person_status s);
+enum person_status person_status_parse(const char *s);
+const char *person_category_name(enum person_category c);
+const char *person_category_label(enum person_category c);
+enum person_category person_category_parse(const char *s);
+const char *person_gender_name(enum person_gender g);
+const char *person_gender_label(enum person_gender g);
+/* "unknown" parses to GENDER_UNKNOWN; -1 for anything else unknown. */
+int person_gender_parse(const char *s);
+const char *vulnerable_name(unsigned bit);
+const char *vulnerable_label(unsigned bit);
+unsigned vulnerable_parse(const char *s);
+
+/* Where a record came from (seed 001 §5.1 row 27 "隔离信息报送来源"): staff,
+ * self, cdc, community_team, grid, checkpoint, import, exchange. NULL-
+ * terminated list for the API's allowed values. */
+extern const char *const person_sources[];
+const char *person_source_label(const char *source);
+
+/* ---- the record ---------------------------------------------------------- */
+
+struct person {
+    int64_t id;
+    int64_t region_code; /* residence region, padded (base/regcode.h); the scope key */
+    enum id_type id_type;
+    const char *id_number; /* normalised (person_id_normalise) */
+    const char *name;
+    const char *native_place; /* 籍贯, to the prefecture-level city */
+    enum person_gender gender;
+    int32_t birth_date; /* yyyymmdd, 0 unknown; derived from a resident id */
+    enum person_category category;
+    bool inbound;             /* 入境人员 */
+    const char *address;      /* 现住址 */
+    const char *household;    /* 户号 */
+    const char *household_relation; /* 与户主关系 */
+    const char *phone;              /* mainland mobile */
+    const char *emergency_contact_name;
+    const char *emergency_contact_phone;
+    bool employed;
+    const char *employer;
+    const char *work_address;
+    const char *current_location; /* 目前所在地 */
+    unsigned vulnerable;          /* enum vulnerable bits */
+    enum person_status status;
+    const char *source; /* one of person_sources */
+    int64_t consent_at; /* when the person agreed to the collection (ms), 0 not recorded */
+    int64_t version;    /* bumped by every change; optimistic concurrency */
+    int64_t created_by, updated_by; /* user ids */
+    int64_t created_at, updated_at; /* epoch ms */
+};
+
+/*
+ * The fields a client sets, in the order of the API; a person_fields bit
+ * set says which fields a request carried (PATCH) or which changed.
+ */
+enum person_field {
+    PF_NAME,
+    PF_ID_TYPE,
+    PF_ID_NUMBER,
+    PF_NATIVE_PLACE,
+    PF_GENDER,
+    PF_BIRTH_DATE,
+    PF_CATEGORY,
+    PF_INBOUND,
+    PF_REGION_CODE,
+    PF_ADDRESS,
+    PF_HOUSEHOLD,
+    PF_HOUSEHOLD_RELATION,
+    PF_PHONE,
+    PF_EMERGENCY_CONTACT_NAME,
+    PF_EMERGENCY_CONTACT_PHONE,
+    PF_EMPLOYED,
+    PF_EMPLOYER,
+    PF_WORK_ADDRESS,
+    PF_CURRENT_LOCATION,
+    PF_VULNERABLE,
+    PF_STATUS,
+    PF_SOURCE,
+    PF_CONSENT_AT,
+    PF__COUNT
+};
+typedef uint32_t person_fields;
+#define PF_BIT(f) ((person_fields)1 << (f))
+
+/* The JSON name ("emergency_contact_phone") and Chinese label of a field;
+ * parse gives PF__COUNT for an unknown name. */
+const char *person_field_name(enum person_field f);
+const char *person_field_label(enum person_field f);
+enum person_field person_field_parse(const char *s);
+
+/* Limits, in characters. */
+#define PERSON_NAME_MAX    50
+#define PERSON_ADDRESS_MAX 200
+
+/* ---- validation ------------------------------------------------------------ */
+
+/*
+ * Normalise an identity number in place: drop spaces (people copy numbers
+ * in groups), upper-case ASCII letters (a resident id's lower-case x, a
+ * passport typed in lower case). The stored value and the blind index are
+ * of this form, so both spellings find the same person. Returns s.
+ */
+char *person_id_normalise(char *s);
+
+/*
+ * Check every field of `p` and complete it: normalise the identity number
+ * (a copy from `a`), derive birth date and gender from a resident id, turn
+ * "" into NULL. `given` names the fields the client supplied: a supplied
+ * birth_date or gender that disagrees with the resident id is E_INPUT
+ * "birth_date_mismatch"/"gender_mismatch" (a supplied "unknown" gender is
+ * not a claim and is replaced). Does not look at the database (the region's
+ * existence is person_region_check). Errors are E_INPUT naming the field.
+ */
+err person_check(arena *a, struct person *p, person_fields given);
+
+/*
+ * Is `code` an existing region inside the caller's scope? E_INPUT
+ * "invalid_region" on field `field` otherwise.
+ */
+err person_region_check(db *d, const struct scope *sc, int64_t code, const char *field);
+
+/* Age in whole years on `today` (both yyyymmdd); -1 when birth is 0. */
+int person_age(int32_t birth, int32_t today);
+/* Today's date in China (UTC+8), yyyymmdd. */
+int32_t person_today(void);
+
+/* ---- name tokens (names.c) ----------------------------------------------- */
+
+/*
+ * The search tokens of a name, as text, before blind indexing: "f:" + the
+ * whole name, "s:" + its first character (the surname), and "b:" + every
+ * distinct pair of adjacent characters. Characters are UTF-8 code points;
+ * ASCII letters are folded to lower case, so "Tom" and "tom" share tokens.
+ * Tokens are written NUL-terminated into buf and pointed to by tok_r; at
+ * most `max` are written (PERSON_TOKENS_MAX and PERSON_TOKEN_BUF always
+ * suffice for a name of PERSON_NAME_MAX characters). Returns the count, or
+ * 0 for an empty name or when buf cannot hold them.
+ */
+#define PERSON_TOKENS_MAX (PERSON_NAME_MAX + 1)
+#define PERSON_TOKEN_BUF  1024
+size_t person_name_tokens(const char *name, char *buf, size_t bufsize, const char **tok_r,
+                          size_t max);
+
+/*
+ * The tokens a name query must all match: the surname token for a
+ * one-character query, otherwise its distinct bigrams, at most `max` of
+ * them spread evenly over the query (the candidates are confirmed by
+ * decrypting, so a subset never changes the answer, only the number of
+ * candidates). Returns the count (0: empty query or buffer too small).
+ */
+size_t person_name_query_tokens(const char *query, char *buf, size_t bufsize, const char **tok_r,
+                                size_t max);
+
+/* Does `name` contain `query` (ASCII letters compared without case)? */
+bool person_name_matches(const char *name, const char *query);
+
+/* ---- stored persons ------------------------------------------------------ */
+
+/*
+ * Register a person. `p` is checked (person_check with `given`), its region
+ * must exist inside who's scope, and no other person that is not deleted
+ * may have the same id_type and id_number anywhere in the deployment:
+ * E_CONFLICT "duplicate_person", carrying the existing id (err_set_ref) only
+ * when that person is inside who's scope, so ids outside it never leak. On
+ * success p is completed (id, version, times) and a "create" history entry
+ * is written, all in one transaction.
+ */
+err person_create(db *d, arena *a, const struct principal *who, struct person *p,
+                  person_fields given);
+
+/*
+ * Insert one person as person_create stores it (sealed fields, blind
+ * indexes, name tokens) with no validation, duplicate pre-check, history
+ * or audit: the bulk path of the demo generator and imports, meant to be
+ * called many times inside one transaction the caller owns. `p` must
+ * already satisfy person_check; p->created_by is used for both created_by
+ * and updated_by, p->version is ignored (1). Allocates nothing but stack
+ * buffers; statements come from the connection's cache. Errors: E_INPUT
+ * "too_long" when a field exceeds its limit (nothing written), E_CONFLICT
+ * "duplicate" from the unique index, E_DB.
+ */
+err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now);
+
+/* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
+err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r);
+
+/* A person by identity document inside the scope; E_NOT_FOUND otherwise.
+ * `id_number` is normalised here. */
+err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,
+                             const char *id_number, struct person *p_r);
+
+/*
+ * A change: the fields of `v` named in `set` replace the stored ones.
+ * `version` (0: not checked) must equal the stored version, else
+ * E_CONFLICT "version_conflict"; a concurrent change between reading and
+ * writing gives the same error. The merged record is checked like a new
+ * one (given = set); a new region must be inside the scope; a new identity
+ * number must not be another person's (E_CONFLICT "duplicate_person" as in
+ * person_create). When something changed, version is bumped and one history
+ * entry with the changed fields' old and new values is written; *p_r gets
+ * the stored record and *changed_r (may be NULL) the changed fields.
+ */
+struct person_patch {
+    struct person v;
+    person_fields set;
+    int64_t version;
+};
+err person_update(db *d, arena *a, const struct principal *who, int64_t id,
+                  const struct person_patch *patch, struct person *p_r, person_fields *changed_r);
+
+/* Soft-delete a person inside the scope (deleted_at), drop its name
+ * tokens, write a "delete" history entry. E_NOT_FOUND otherwise. */
+err person_delete(db *d, arena *a, const struct principal *who, int64_t id);
+
+/* ---- lists ---------------------------------------------------------------- */
+
+enum person_sort { PERSON_SORT_CREATED = 0, PERSON_SORT_UPDATED, PERSON_SORT_BIRTH };
+
+struct person_filter {
+    const char *name;      /* substring, 1-PERSON_NAME_MAX characters */
+    const char *id_number; /* exact; with id_type (default resident id) */
+    enum id_type id_type;
+    const char *phone;           /* exact */
+    int64_t region_code;         /* subtree; 0 = the whole scope (checked by the caller) */
+    enum person_category category; /* 0 any */
+    enum person_status status;     /* 0 any */
+    unsigned vulnerable;           /* one flag, 0 any */
+    int inbound;                   /* -1 any, 0, 1 */
+    enum person_sort sort;
+    bool desc;
+    int64_t page, page_size; /* page_size 0: every match, up to PERSON_EXPORT_MAX */
+};
+
+/* An export beyond this many rows is refused; narrow the filter. */
+#define PERSON_EXPORT_MAX 10000
+
+/*
+ * Parse "created_at", "-updated_at", "birth_date" …; E_INPUT
+ * "invalid_parameter" on field "sort" otherwise. NULL keeps the default
+ * (newest first).
+ */
+err person_sort_parse(const char *s, struct person_filter *f);
+
+/*
+ * The persons inside the scope that match the filter, sorted and paged;
+ * *total_r counts every match. A name query of three or more characters
+ * confirms its candidates by decrypting their names (only those names);
+ * more than PERSON_EXPORT_MAX candidates is E_INPUT "name_too_broad".
+ */
+err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
+                struct person **items_r, size_t *n_r, int64_t *total_r);
+
+/* ---- history ----------------------------------------------------------- */
+
+struct person_change {
+    int64_t id;
+    int64_t at;
+    int64_t user_id;
+    const char *action;  /* create | update | delete */
+    const char *changes; /* JSON object {field: [old, new]}, masked unless revealed */
+};
+
+/*
+ * The history of a person inside the scope (not deleted), newest first,
+ * paged. Values of personal fields are masked unless `reveal`.
+ */
+err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, bool reveal,
+                   int64_t page, int64_t page_size, struct person_change **items_r, size_t *n_r,
+                   int64_t *total_r);
+
+#endif

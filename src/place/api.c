@@ -1,0 +1,744 @@
+/*
+ * HTTP handlers of the place capability: /api/v1/places and
+ * /api/v1/enterprises. JSON in, place.h calls, JSON (or CSV) out.
+ *
+ * Contact names and phones leave the server masked. A caller holding
+ * person.reveal may ask for the full values of one record with
+ * `?reveal=1`; that read is audited separately as place.reveal /
+ * enterprise.reveal. Every single read and list is audited (they carry
+ * personal data, if masked), every write too, with field names and counts
+ * only in the detail.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "base/regcode.h"
+#include "place/internal.h"
+#include "security/mask.h"
+
+/* ---- request helpers ------------------------------------------------------------ */
+
+/* The names of the body's members ("fields=name,kind"): field names only,
+ * which the router has already limited to the declared ones. */
+static const char *fields_detail(struct req *r)
+{
+    const char *out = "fields=";
+    const char *key;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(r->body, key, v)
+    {
+        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
+        first = false;
+    }
+    return out;
+}
+
+/* A string member, trimmed; NULL when absent or null. */
+static const char *body_str(struct req *r, const char *key)
+{
+    return pl_trim(r->a, json_str(r->body, key));
+}
+
+/* A region code member: E_INPUT "invalid_region" when malformed. */
+static err body_region(struct req *r, int64_t *code_r)
+{
+    const char *s = json_str(r->body, "region_code");
+    enum region_level lv;
+    int64_t code = s ? regcode_parse(s, &lv) : -1;
+    if (code <= 0)
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "所属区划不存在或不在您的管辖范围内");
+    *code_r = code;
+    return E_OK;
+}
+
+/* `?reveal=1`: true when asked and allowed; E_FORBIDDEN when asked without
+ * person.reveal, so a caller never mistakes masked values for full ones. */
+static err want_reveal(struct req *r, bool *reveal_r)
+{
+    *reveal_r = false;
+    const char *v = req_query(r, "reveal");
+    if (!v || !strcmp(v, "0") || !strcmp(v, "false"))
+        return E_OK;
+    if (strcmp(v, "1") && strcmp(v, "true"))
+        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
+    if (!principal_can(r->who, PERM_PERSON_REVEAL))
+        return err_set(E_FORBIDDEN, "reveal_forbidden", NULL, "您无权查看完整的个人信息");
+    *reveal_r = true;
+    return E_OK;
+}
+
+/* The query parameters every list shares. */
+struct list_query {
+    int64_t page, page_size;
+    int64_t region_code;
+    const char *q, *sort;
+    bool csv;
+};
+
+static err list_query(struct req *r, struct list_query *lq)
+{
+    memset(lq, 0, sizeof *lq);
+    err e = req_paging(r, &lq->page, &lq->page_size);
+    if (e)
+        return e;
+    const char *rc = req_query(r, "region_code");
+    if (rc) {
+        enum region_level lv;
+        lq->region_code = regcode_parse(rc, &lv);
+        if (lq->region_code <= 0)
+            return err_set(E_INPUT, "invalid_region", "region_code",
+                           "所属区划不存在或不在您的管辖范围内");
+    }
+    lq->q = pl_trim(r->a, req_query(r, "q"));
+    if (lq->q && (!utf8_valid_text(lq->q) || utf8_len(lq->q) > 50))
+        return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    lq->sort = req_query(r, "sort");
+    const char *fmt = req_query(r, "format");
+    if (fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
+        return err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 json 或 csv");
+    lq->csv = fmt && !strcmp(fmt, "csv");
+    return E_OK;
+}
+
+/* ---- CSV ---------------------------------------------------------------------------- */
+
+/* A CSV document grown in the request arena. */
+struct csv {
+    arena *a;
+    char *p;
+    size_t n, cap;
+};
+
+static void csv_put(struct csv *c, const char *s, size_t n)
+{
+    if (c->n + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4096;
+        while (cap < c->n + n + 1)
+            cap *= 2;
+        char *p = arena_alloc(c->a, cap);
+        if (c->n)
+            memcpy(p, c->p, c->n);
+        c->p = p;
+        c->cap = cap;
+    }
+    memcpy(c->p + c->n, s, n);
+    c->n += n;
+    c->p[c->n] = '\0';
+}
+
+/*
+ * One cell, then a comma (or the end of the row). Text is quoted when it
+ * holds a separator, quote or line break; text that a spreadsheet would run
+ * as a formula (leading = + - @ or a control character) gets a leading
+ * apostrophe, so an exported name can never execute.
+ */
+static void csv_cell(struct csv *c, const char *s, bool text, bool last)
+{
+    if (!s)
+        s = "";
+    bool guard =
+        text && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r');
+    bool quote = guard || strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        csv_put(c, "\"", 1);
+    if (guard)
+        csv_put(c, "'", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            csv_put(c, "\"\"", 2);
+        else
+            csv_put(c, p, 1);
+    }
+    if (quote)
+        csv_put(c, "\"", 1);
+    csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+static void csv_int(struct csv *c, int64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    csv_cell(c, b, false, false);
+}
+
+/* Epoch milliseconds as China time, "2024-05-01 08:00:00". */
+static void csv_time(struct csv *c, int64_t ms, bool last)
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    char b[32] = "";
+    if (gmtime_r(&t, &tm))
+        strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
+    csv_cell(c, b, false, last);
+}
+
+static void csv_header(struct csv *c, const char *const *cols)
+{
+    csv_put(c, "\xEF\xBB\xBF", 3); /* BOM: spreadsheets then read UTF-8 */
+    for (size_t i = 0; cols[i]; i++)
+        csv_cell(c, cols[i], false, !cols[i + 1]);
+}
+
+static err reply_csv(struct req *r, struct csv *c, const char *filename)
+{
+    r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c->p, c->n);
+}
+
+/* ---- places: JSON ------------------------------------------------------------------ */
+
+static const struct jfield place_fields[] = {
+    {"name", J_STRING, JF_REQUIRED, 0, 100, "场所名称", NULL},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "场所类型", place_kind_names},
+    {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所属区划", NULL},
+    {"address", J_STRING, JF_NULLABLE, 0, 200, "地址", NULL},
+    {"area", J_NUMBER, 0, 0, 10000000000LL, "物业面积", NULL},
+    {"households", J_INT, 0, 0, PLACE_HOUSEHOLDS_MAX, "户数", NULL},
+    {"buildings", J_INT, 0, 0, PLACE_BUILDINGS_MAX, "楼栋数", NULL},
+    {"contact_name", J_STRING, JF_NULLABLE, 0, 50, "联系人", NULL},
+    {"contact_phone", J_STRING, JF_NULLABLE, 0, 32, "联系人手机", NULL},
+    {"lng", J_NUMBER, JF_NULLABLE, -180, 180, "经度", NULL},
+    {"lat", J_NUMBER, JF_NULLABLE, -90, 90, "纬度", NULL},
+    {"enterprise_id", J_STRING, JF_NULLABLE, 0, 20, "所属企业", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* The body as a place_input: members present set their bit, null clears. */
+static err place_input_from(struct req *r, struct place_input *in)
+{
+    json_t *b = r->body;
+    err e;
+    memset(in, 0, sizeof *in);
+    if (json_has(b, "name")) {
+        in->set |= PF_NAME;
+        in->name = body_str(r, "name");
+    }
+    if (json_has(b, "kind")) {
+        in->set |= PF_KIND;
+        in->kind = place_kind_parse(json_str(b, "kind"));
+    }
+    if (json_has(b, "region_code")) {
+        in->set |= PF_REGION;
+        if ((e = body_region(r, &in->region_code)))
+            return e;
+    }
+    if (json_has(b, "address")) {
+        in->set |= PF_ADDRESS;
+        in->address = body_str(r, "address");
+    }
+    if (json_has(b, "area")) {
+        in->set |= PF_AREA;
+        in->area = json_num(b, "area", 0);
+    }
+    if (json_has(b, "households")) {
+        in->set |= PF_HOUSEHOLDS;
+        in->households = json_int(b, "households", 0);
+    }
+    if (json_has(b, "buildings")) {
+        in->set |= PF_BUILDINGS;
+        in->buildings = json_int(b, "buildings", 0);
+    }
+    if (json_has(b, "contact_name")) {
+        in->set |= PF_CONTACT_NAME;
+        in->contact_name = body_str(r, "contact_name");
+    }
+    if (json_has(b, "contact_phone")) {
+        in->set |= PF_CONTACT_PHONE;
+        in->contact_phone = body_str(r, "contact_phone");
+    }
+    bool has_lng = json_has(b, "lng"), has_lat = json_has(b, "lat");
+    if (has_lng || has_lat) {
+        json_t *lng = json_object_get(b, "lng"), *lat = json_object_get(b, "lat");
+        bool lng_num = json_is_number(lng), lat_num = json_is_number(lat);
+        /* a point needs both coordinates; null for both removes it */
+        if (lng_num != lat_num || !has_lng || !has_lat)
+            return err_set(E_INPUT, "invalid_position", lng_num ? "lat" : "lng",
+                           "经度和纬度需同时填写或同时清空");
+        in->set |= PF_POSITION;
+        in->has_position = lng_num;
+        in->lng = json_num(b, "lng", 0);
+        in->lat = json_num(b, "lat", 0);
+    }
+    if (json_has(b, "enterprise_id")) {
+        in->set |= PF_ENTERPRISE;
+        const char *s = json_str(b, "enterprise_id");
+        if (s && *s && (in->enterprise_id = id_parse(s)) <= 0)
+            return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",
+                           "所属企业不存在或不在您的管辖范围内");
+    }
+    return E_OK;
+}
+
+/* A masked (or, when `reveal`, full) personal value; JSON null when absent. */
+static json_t *personal(struct req *r, const char *v, char *(*mask)(arena *, const char *),
+                        bool reveal)
+{
+    if (!v)
+        return json_null();
+    return json_string(reveal ? v : mask(r->a, v));
+}
+
+static json_t *region_json(int64_t code)
+{
+    char b[19];
+    regcode_format(code, b);
+    return json_string(b);
+}
+
+static json_t *place_json(struct req *r, const struct place *p, bool reveal)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", p->id);
+    json_object_set_new(o, "name", json_string(p->name));
+    json_object_set_new(o, "kind", json_string(place_kind_name(p->kind)));
+    json_object_set_new(o, "kind_label", json_string(place_kind_label(p->kind)));
+    json_object_set_new(o, "region_code", region_json(p->region_code));
+    json_object_set_new(o, "region_name", json_string(p->region_name));
+    json_object_set_new(o, "address", json_string(p->address));
+    json_object_set_new(o, "area", json_real(p->area));
+    json_object_set_new(o, "households", json_integer(p->households));
+    json_object_set_new(o, "buildings", json_integer(p->buildings));
+    json_object_set_new(o, "contact_name", personal(r, p->contact_name, mask_name, reveal));
+    json_object_set_new(o, "contact_phone", personal(r, p->contact_phone, mask_phone, reveal));
+    json_object_set_new(o, "lng", p->has_position ? json_real(p->lng) : json_null());
+    json_object_set_new(o, "lat", p->has_position ? json_real(p->lat) : json_null());
+    if (p->enterprise_id) {
+        json_set_id(o, "enterprise_id", p->enterprise_id);
+        json_object_set_new(o, "enterprise_name", json_string(p->enterprise_name));
+        json_object_set_new(o, "credit_code", json_string(p->credit_code));
+    } else {
+        json_object_set_new(o, "enterprise_id", json_null());
+        json_object_set_new(o, "enterprise_name", json_null());
+        json_object_set_new(o, "credit_code", json_null());
+    }
+    json_object_set_new(o, "version", json_integer(p->version));
+    json_object_set_new(o, "created_at", json_integer(p->created_at));
+    json_object_set_new(o, "updated_at", json_integer(p->updated_at));
+    return o;
+}
+
+static const char *const place_csv_cols[] = {
+    "编号",     "场所名称", "场所类型",           "所属区划代码",
+    "所属区划", "地址",     "物业面积（平方米）", "户数",
+    "楼栋数",   "联系人",   "联系人手机",         "经度",
+    "纬度",     "所属企业", "统一社会信用代码",   "创建时间",
+    "更新时间", NULL,
+};
+
+static err place_csv(struct req *r, const struct place *items, size_t n)
+{
+    struct csv c = {.a = r->a};
+    csv_header(&c, place_csv_cols);
+    for (size_t i = 0; i < n; i++) {
+        const struct place *p = &items[i];
+        char code[19], num[64];
+        csv_int(&c, p->id);
+        csv_cell(&c, p->name, true, false);
+        csv_cell(&c, place_kind_label(p->kind), false, false);
+        regcode_format(p->region_code, code);
+        csv_cell(&c, code, false, false);
+        csv_cell(&c, p->region_name, true, false);
+        csv_cell(&c, p->address, true, false);
+        snprintf(num, sizeof num, "%.2f", p->area);
+        csv_cell(&c, num, false, false);
+        csv_int(&c, p->households);
+        csv_int(&c, p->buildings);
+        csv_cell(&c, mask_name(r->a, p->contact_name), true, false);
+        csv_cell(&c, mask_phone(r->a, p->contact_phone), true, false);
+        if (p->has_position) {
+            snprintf(num, sizeof num, "%.6f", p->lng);
+            csv_cell(&c, num, false, false);
+            snprintf(num, sizeof num, "%.6f", p->lat);
+            csv_cell(&c, num, false, false);
+        } else {
+            csv_cell(&c, "", false, false);
+            csv_cell(&c, "", false, false);
+        }
+        csv_cell(&c, p->enterprise_name, true, false);
+        csv_cell(&c, p->credit_code, false, false);
+        csv_time(&c, p->created_at, false);
+        csv_time(&c, p->updated_at, true);
+    }
+    return reply_csv(r, &c, "places.csv");
+}
+
+/* ---- places: handlers ---------------------------------------------------------- */
+
+/* Audit a write that failed after validation with a conflict. */
+static err audited_failure(struct req *r, err e, const char *action, const char *type, int64_t id)
+{
+    if (e == E_CONFLICT)
+        req_audit(r, action, type, err_last()->ref ? err_last()->ref : id, err_last()->slug,
+                  fields_detail(r));
+    return e;
+}
+
+static err place_reply(struct req *r, int status, int64_t id)
+{
+    struct place p;
+    err e = place_find(r->db, r->a, &r->who->scope, id, &p);
+    if (e)
+        return e;
+    return reply_json(r, status, place_json(r, &p, false));
+}
+
+static err post_place(struct req *r)
+{
+    struct place_input in;
+    int64_t id;
+    err e = place_input_from(r, &in);
+    if (!e)
+        e = place_create(r->db, r->a, &r->who->scope, &in, &id);
+    if (e)
+        return audited_failure(r, e, "place.create", "place", 0);
+    req_audit(r, "place.create", "place", id, "ok", fields_detail(r));
+    return place_reply(r, 201, id);
+}
+
+static err get_place(struct req *r)
+{
+    int64_t id;
+    bool reveal;
+    struct place p;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = want_reveal(r, &reveal);
+    if (!e)
+        e = place_find(r->db, r->a, &r->who->scope, id, &p);
+    if (e)
+        return e;
+    req_audit(r, "place.read", "place", id, "ok", "");
+    if (reveal)
+        req_audit(r, "place.reveal", "place", id, "ok", "fields=contact_name,contact_phone");
+    return reply_json(r, 200, place_json(r, &p, reveal));
+}
+
+static err patch_place(struct req *r)
+{
+    int64_t id;
+    struct place_input in;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = place_input_from(r, &in);
+    if (!e)
+        e = place_update(r->db, r->a, &r->who->scope, id, &in);
+    if (e)
+        return audited_failure(r, e, "place.update", "place", id);
+    req_audit(r, "place.update", "place", id, "ok", fields_detail(r));
+    return place_reply(r, 200, id);
+}
+
+static err delete_place(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = place_delete(r->db, &r->who->scope, id);
+    if (e)
+        return e;
+    req_audit(r, "place.delete", "place", id, "ok", "");
+    return reply_empty(r);
+}
+
+/* A list of places: the shared query, `kind`, and a fixed enterprise
+ * (0: any); audited under `type`/`object_id`. */
+static err list_places(struct req *r, int64_t enterprise_id)
+{
+    struct list_query lq;
+    err e = list_query(r, &lq);
+    if (e)
+        return e;
+    struct place_filter f = {
+        .region_code = lq.region_code,
+        .q = lq.q,
+        .enterprise_id = enterprise_id,
+        .sort = lq.sort,
+        .page = lq.page,
+        .page_size = lq.csv ? 0 : lq.page_size,
+    };
+    const char *kind = req_query(r, "kind");
+    if (kind && !(f.kind = place_kind_parse(kind)))
+        return err_set(E_INPUT, "invalid_parameter", "kind", "场所类型的取值不正确");
+    struct place *items;
+    size_t n;
+    int64_t total;
+    if ((e = place_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
+        return e;
+    req_audit(r, "place.list", enterprise_id ? "enterprise" : "place", enterprise_id, "ok",
+              arena_printf(r->a, "%scount=%zu total=%lld", lq.csv ? "format=csv " : "", n,
+                           (long long)total));
+    if (lq.csv)
+        return place_csv(r, items, n);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, place_json(r, &items[i], false));
+    return reply_json(r, 200,
+                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)lq.page, "page_size",
+                                (json_int_t)lq.page_size));
+}
+
+static err get_places(struct req *r)
+{
+    return list_places(r, 0);
+}
+
+/* ---- enterprises ----------------------------------------------------------------- */
+
+static const struct jfield enterprise_fields[] = {
+    {"name", J_STRING, JF_REQUIRED, 0, 100, "企业名称", NULL},
+    {"credit_code", J_STRING, JF_REQUIRED, 0, 32, "统一社会信用代码", NULL},
+    {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所属区划", NULL},
+    {"contact_name", J_STRING, JF_NULLABLE, 0, 50, "联系人", NULL},
+    {"contact_phone", J_STRING, JF_NULLABLE, 0, 32, "联系人手机", NULL},
+    {"legal_rep", J_STRING, JF_NULLABLE, 0, 50, "法定代表人", NULL},
+    {"legal_rep_phone", J_STRING, JF_NULLABLE, 0, 32, "法定代表人手机", NULL},
+    {"employees", J_INT, 0, 0, ENTERPRISE_EMPLOYEES_MAX, "员工人数", NULL},
+    {"address", J_STRING, JF_NULLABLE, 0, 200, "办公地址", NULL},
+    {"industry", J_STRING, JF_NULLABLE, 0, 50, "所属行业", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err enterprise_input_from(struct req *r, struct enterprise_input *in)
+{
+    json_t *b = r->body;
+    memset(in, 0, sizeof *in);
+    static const struct {
+        const char *key;
+        unsigned bit;
+        size_t off;
+    } strs[] = {
+        {"name", EF_NAME, offsetof(struct enterprise_input, name)},
+        {"credit_code", EF_CREDIT_CODE, offsetof(struct enterprise_input, credit_code)},
+        {"contact_name", EF_CONTACT_NAME, offsetof(struct enterprise_input, contact_name)},
+        {"contact_phone", EF_CONTACT_PHONE, offsetof(struct enterprise_input, contact_phone)},
+        {"legal_rep", EF_LEGAL_REP, offsetof(struct enterprise_input, legal_rep)},
+        {"legal_rep_phone", EF_LEGAL_REP_PHONE, offsetof(struct enterprise_input, legal_rep_phone)},
+        {"address", EF_ADDRESS, offsetof(struct enterprise_input, address)},
+        {"industry", EF_INDUSTRY, offsetof(struct enterprise_input, industry)},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        if (!json_has(b, strs[i].key))
+            continue;
+        in->set |= strs[i].bit;
+        *(const char **)((char *)in + strs[i].off) = body_str(r, strs[i].key);
+    }
+    if (json_has(b, "region_code")) {
+        in->set |= EF_REGION;
+        err e = body_region(r, &in->region_code);
+        if (e)
+            return e;
+    }
+    if (json_has(b, "employees")) {
+        in->set |= EF_EMPLOYEES;
+        in->employees = json_int(b, "employees", 0);
+    }
+    return E_OK;
+}
+
+static json_t *enterprise_json(struct req *r, const struct enterprise *x, bool reveal)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", x->id);
+    json_object_set_new(o, "name", json_string(x->name));
+    json_object_set_new(o, "credit_code", json_string(x->credit_code));
+    json_object_set_new(o, "region_code", region_json(x->region_code));
+    json_object_set_new(o, "region_name", json_string(x->region_name));
+    json_object_set_new(o, "contact_name", personal(r, x->contact_name, mask_name, reveal));
+    json_object_set_new(o, "contact_phone", personal(r, x->contact_phone, mask_phone, reveal));
+    json_object_set_new(o, "legal_rep", personal(r, x->legal_rep, mask_name, reveal));
+    json_object_set_new(o, "legal_rep_phone", personal(r, x->legal_rep_phone, mask_phone, reveal));
+    json_object_set_new(o, "employees", json_integer(x->employees));
+    json_object_set_new(o, "address", json_string(x->address));
+    json_object_set_new(o, "industry", json_string(x->industry));
+    json_object_set_new(o, "version", json_integer(x->version));
+    json_object_set_new(o, "created_at", json_integer(x->created_at));
+    json_object_set_new(o, "updated_at", json_integer(x->updated_at));
+    return o;
+}
+
+static const char *const enterprise_csv_cols[] = {
+    "编号",     "企业名称",   "统一社会信用代码", "所属区划代码",   "所属区划",
+    "联系人",   "联系人手机", "法定代表人",       "法定代表人手机", "员工人数",
+    "办公地址", "所属行业",   "创建时间",         "更新时间",       NULL,
+};
+
+static err enterprise_csv(struct req *r, const struct enterprise *items, size_t n)
+{
+    struct csv c = {.a = r->a};
+    csv_header(&c, enterprise_csv_cols);
+    for (size_t i = 0; i < n; i++) {
+        const struct enterprise *x = &items[i];
+        char code[19];
+        csv_int(&c, x->id);
+        csv_cell(&c, x->name, true, false);
+        csv_cell(&c, x->credit_code, false, false);
+        regcode_format(x->region_code, code);
+        csv_cell(&c, code, false, false);
+        csv_cell(&c, x->region_name, true, false);
+        csv_cell(&c, mask_name(r->a, x->contact_name), true, false);
+        csv_cell(&c, mask_phone(r->a, x->contact_phone), true, false);
+        csv_cell(&c, mask_name(r->a, x->legal_rep), true, false);
+        csv_cell(&c, mask_phone(r->a, x->legal_rep_phone), true, false);
+        csv_int(&c, x->employees);
+        csv_cell(&c, x->address, true, false);
+        csv_cell(&c, x->industry, true, false);
+        csv_time(&c, x->created_at, false);
+        csv_time(&c, x->updated_at, true);
+    }
+    return reply_csv(r, &c, "enterprises.csv");
+}
+
+static err enterprise_reply(struct req *r, int status, int64_t id)
+{
+    struct enterprise x;
+    err e = enterprise_find(r->db, r->a, &r->who->scope, id, &x);
+    if (e)
+        return e;
+    return reply_json(r, status, enterprise_json(r, &x, false));
+}
+
+static err post_enterprise(struct req *r)
+{
+    struct enterprise_input in;
+    int64_t id;
+    err e = enterprise_input_from(r, &in);
+    if (!e)
+        e = enterprise_create(r->db, r->a, &r->who->scope, &in, &id);
+    if (e)
+        return audited_failure(r, e, "enterprise.create", "enterprise", 0);
+    req_audit(r, "enterprise.create", "enterprise", id, "ok", fields_detail(r));
+    return enterprise_reply(r, 201, id);
+}
+
+static err get_enterprise(struct req *r)
+{
+    int64_t id;
+    bool reveal;
+    struct enterprise x;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = want_reveal(r, &reveal);
+    if (!e)
+        e = enterprise_find(r->db, r->a, &r->who->scope, id, &x);
+    if (e)
+        return e;
+    req_audit(r, "enterprise.read", "enterprise", id, "ok", "");
+    if (reveal)
+        req_audit(r, "enterprise.reveal", "enterprise", id, "ok",
+                  "fields=contact_name,contact_phone,legal_rep,legal_rep_phone");
+    return reply_json(r, 200, enterprise_json(r, &x, reveal));
+}
+
+static err patch_enterprise(struct req *r)
+{
+    int64_t id;
+    struct enterprise_input in;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = enterprise_input_from(r, &in);
+    if (!e)
+        e = enterprise_update(r->db, r->a, &r->who->scope, id, &in);
+    if (e)
+        return audited_failure(r, e, "enterprise.update", "enterprise", id);
+    req_audit(r, "enterprise.update", "enterprise", id, "ok", fields_detail(r));
+    return enterprise_reply(r, 200, id);
+}
+
+static err delete_enterprise(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = enterprise_delete(r->db, &r->who->scope, id);
+    if (e)
+        return e;
+    req_audit(r, "enterprise.delete", "enterprise", id, "ok", "");
+    return reply_empty(r);
+}
+
+static err get_enterprises(struct req *r)
+{
+    struct list_query lq;
+    err e = list_query(r, &lq);
+    if (e)
+        return e;
+    struct enterprise_filter f = {
+        .region_code = lq.region_code,
+        .q = lq.q,
+        .credit_code = pl_trim(r->a, req_query(r, "credit_code")),
+        .sort = lq.sort,
+        .page = lq.page,
+        .page_size = lq.csv ? 0 : lq.page_size,
+    };
+    struct enterprise *items;
+    size_t n;
+    int64_t total;
+    if ((e = enterprise_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
+        return e;
+    req_audit(r, "enterprise.list", "enterprise", 0, "ok",
+              arena_printf(r->a, "%scount=%zu total=%lld", lq.csv ? "format=csv " : "", n,
+                           (long long)total));
+    if (lq.csv)
+        return enterprise_csv(r, items, n);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, enterprise_json(r, &items[i], false));
+    return reply_json(r, 200,
+                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)lq.page, "page_size",
+                                (json_int_t)lq.page_size));
+}
+
+/* The places an enterprise runs: the enterprise must be visible, and the
+ * caller needs place.read as well (the route asks for enterprise.read). */
+static err get_enterprise_places(struct req *r)
+{
+    int64_t id;
+    struct enterprise x;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    if (!principal_can(r->who, PERM_PLACE_READ))
+        return err_set(E_FORBIDDEN, NULL, NULL, NULL);
+    if ((e = enterprise_find(r->db, r->a, &r->who->scope, id, &x)))
+        return e;
+    return list_places(r, id);
+}
+
+/* ---- route tables ------------------------------------------------------------------ */
+
+const struct route place_routes[] = {
+    {M_POST, "/api/v1/places", post_place, PERM_PLACE_WRITE, 0, place_fields, "登记场所", "place",
+     0},
+    {M_GET, "/api/v1/places", get_places, PERM_PLACE_READ, 0, NULL,
+     "场所列表（region_code、kind、q 筛选，format=csv 导出）", "place", 0},
+    {M_GET, "/api/v1/places/{id}", get_place, PERM_PLACE_READ, 0, NULL,
+     "场所详情（reveal=1 查看完整联系人信息）", "place", 0},
+    {M_PATCH, "/api/v1/places/{id}", patch_place, PERM_PLACE_WRITE, 0, place_fields, "修改场所",
+     "place", 0},
+    {M_DELETE, "/api/v1/places/{id}", delete_place, PERM_PLACE_WRITE, 0, NULL, "删除场所", "place",
+     0},
+};
+const size_t place_routes_n = sizeof place_routes / sizeof place_routes[0];
+
+const struct route enterprise_routes[] = {
+    {M_POST, "/api/v1/enterprises", post_enterprise, PERM_ENTERPRISE_WRITE, 0, enterprise_fields,
+     "登记企业", "enterprise", 0},
+    {M_GET, "/api/v1/enterprises", get_enterprises, PERM_ENTERPRISE_READ, 0, NULL,
+     "企业列表（region_code、q、credit_code 筛选，format=csv 导出）", "enterprise", 0},
+    {M_GET, "/api/v1/enterprises/{id}", get_enterprise, PERM_ENTERPRISE_READ, 0, NULL,
+     "企业详情（reveal=1 查看完整个人信息）", "enterprise", 0},
+    {M_PATCH, "/api/v1/enterprises/{id}", patch_enterprise, PERM_ENTERPRISE_WRITE, 0,
+     enterprise_fields, "修改企业", "enterprise", 0},
+    {M_DELETE, "/api/v1/enterprises/{id}", delete_enterprise, PERM_ENTERPRISE_WRITE, 0, NULL,
+     "删除企业", "enterprise", 0},
+    {M_GET, "/api/v1/enterprises/{id}/places", get_enterprise_places, PERM_ENTERPRISE_READ, 0, NULL,
+     "企业名下场所", "enterprise", 0},
+};
+const size_t enterprise_routes_n = sizeof enterprise_routes / sizeof enterprise_routes[0];

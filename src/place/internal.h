@@ -1,0 +1,68 @@
+/*
+ * Private to place/: the helpers place.c and enterprise.c share (sealed
+ * columns, the region check, text checks, sort keys and LIKE patterns).
+ * Other capabilities use place.h only.
+ */
+#ifndef FK_PLACE_INTERNAL_H
+#define FK_PLACE_INTERNAL_H
+
+#include "place/place.h"
+
+/*
+ * Is `code` an existing region inside `scope`? E_INPUT "invalid_region"
+ * (field region_code) when not; E_DB when the query fails.
+ */
+err pl_region_check(db *d, const struct scope *scope, int64_t code);
+
+/*
+ * Bind parameter i to the sealed form of `plain` under `label`
+ * ("places.contact_name"), or to NULL when `plain` is NULL or "". The
+ * ciphertext comes from `a`.
+ */
+err pl_bind_sealed(db_stmt *s, int i, arena *a, const char *label, const char *plain);
+
+/* Column `col` of the current row unsealed under `label` into *plain_r
+ * (from `a`), or NULL when the column is NULL. E_CRYPTO when it does not
+ * open. */
+err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label, const char **plain_r);
+
+/* `s` without leading and trailing ASCII white space, from `a`; NULL stays
+ * NULL. */
+const char *pl_trim(arena *a, const char *s);
+
+/*
+ * Check an optional text field: NULL passes; E_INPUT "required" when
+ * `required` and empty, "too_long" above `max` characters, "invalid_value"
+ * for control characters or bad UTF-8. `label` is the Chinese field name.
+ */
+err pl_check_text(const char *s, const char *field, const char *label, size_t max, bool required);
+
+/* A sort key of an allow-list: `key` is the API name, `sql` the fixed
+ * column expression. The list ends with a NULL key. */
+struct pl_sort {
+    const char *key;
+    const char *sql;
+};
+
+/*
+ * The ORDER BY clause for `sort` ("name" or "-name"; NULL: `dflt`), built
+ * only from the allow-list's fixed fragments, with `tiebreak` (a fixed
+ * column) appended in the same direction so paging is stable. E_INPUT
+ * "invalid_parameter" (field sort) for a key not in the list.
+ */
+err pl_order_by(arena *a, const struct pl_sort *keys, const char *sort, const char *dflt,
+                const char *tiebreak, const char **clause_r);
+
+/* The LIKE pattern matching names that contain `q` literally: %, _ and the
+ * escape character \ are escaped, the text is lower-cased (ASCII, as SQL
+ * lower() on both databases) and wrapped in %…%. "" for NULL or "". */
+const char *pl_like_contains(arena *a, const char *q);
+
+/* Upper-case ASCII letters of `s` into a copy from `a`; NULL stays NULL. */
+char *pl_upper(arena *a, const char *s);
+
+/* Step a write statement to completion; the statement is done afterwards.
+ * *changes_r (if not NULL) gets the number of rows changed. */
+err pl_exec(db_stmt *s, int64_t *changes_r);
+
+#endif

@@ -1,0 +1,647 @@
+/*
+ * Places (场所): their kinds, checks and SQL, and the helpers the place
+ * capability shares between places and enterprises (internal.h).
+ *
+ * Every statement binds the caller's scope. Writes are single statements
+ * after every check has passed, so a failing request writes nothing; an
+ * update carries the version it read and is refused ("edit_conflict") if
+ * another one landed in between, instead of silently undoing it.
+ */
+#include "place/internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/json.h"
+#include "base/regcode.h"
+#include "base/validate.h"
+#include "security/crypto.h"
+
+#define LABEL_CONTACT_NAME  "places.contact_name"
+#define LABEL_CONTACT_PHONE "places.contact_phone"
+
+/* ---- shared helpers --------------------------------------------------------- */
+
+err pl_exec(db_stmt *s, int64_t *changes_r)
+{
+    int rc = db_step(s);
+    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    if (!e && changes_r)
+        *changes_r = db_changes(s);
+    db_done(s);
+    return e;
+}
+
+err pl_region_check(db *d, const struct scope *scope, int64_t code)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT 1 FROM regions WHERE code = ? AND code >= ? AND code < ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, code);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
+    int rc = db_step(s);
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc != DB_ROW)
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "所属区划不存在或不在您的管辖范围内");
+    return E_OK;
+}
+
+err pl_bind_sealed(db_stmt *s, int i, arena *a, const char *label, const char *plain)
+{
+    if (!plain || !*plain) {
+        db_bind_null(s, i);
+        return E_OK;
+    }
+    uint8_t *ct;
+    size_t n;
+    err e = seal(a, label, plain, strlen(plain), &ct, &n);
+    if (e)
+        return e;
+    db_bind_blob(s, i, ct, n);
+    return E_OK;
+}
+
+err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label, const char **plain_r)
+{
+    *plain_r = NULL;
+    if (db_col_null(s, col))
+        return E_OK;
+    size_t n;
+    const void *ct = db_col_blob(s, col, &n);
+    char *plain;
+    err e = unseal(a, label, ct, n, &plain, NULL);
+    if (e)
+        return e;
+    *plain_r = plain;
+    return E_OK;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+const char *pl_trim(arena *a, const char *s)
+{
+    if (!s)
+        return NULL;
+    while (is_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && is_space(s[n - 1]))
+        n--;
+    return arena_strndup(a, s, n);
+}
+
+err pl_check_text(const char *s, const char *field, const char *label, size_t max, bool required)
+{
+    if (!s)
+        return required ? err_set(E_INPUT, "required", field, "请填写%s", label) : E_OK;
+    if (!utf8_valid_text(s))
+        return err_set(E_INPUT, "invalid_value", field, "%s含有不允许的字符", label);
+    if (required && !*s)
+        return err_set(E_INPUT, "required", field, "请填写%s", label);
+    if (utf8_len(s) > max)
+        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", label, max);
+    return E_OK;
+}
+
+err pl_order_by(arena *a, const struct pl_sort *keys, const char *sort, const char *dflt,
+                const char *tiebreak, const char **clause_r)
+{
+    const char *k = sort && *sort ? sort : dflt;
+    bool desc = *k == '-';
+    if (desc)
+        k++;
+    for (const struct pl_sort *p = keys; p->key; p++) {
+        if (strcmp(p->key, k))
+            continue;
+        const char *dir = desc ? " DESC" : " ASC";
+        *clause_r = arena_printf(a, " ORDER BY %s%s, %s%s", p->sql, dir, tiebreak, dir);
+        return E_OK;
+    }
+    return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
+}
+
+const char *pl_like_contains(arena *a, const char *q)
+{
+    if (!q || !*q)
+        return "";
+    size_t n = strlen(q);
+    char *out = arena_alloc(a, 2 * n + 3), *o = out;
+    *o++ = '%';
+    for (const char *p = q; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+char *pl_upper(arena *a, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *u = arena_strdup(a, s);
+    for (char *p = u; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    return u;
+}
+
+/* ---- kinds ------------------------------------------------------------------- */
+
+const char *const place_kind_names[] = {
+    "community", "urban_village", "park",   "property_company", "factory", "rental_housing",
+    "apartment", "dormitory",     "market", "quarantine_site",  "office",  "school",
+    "hospital",  "other",         NULL,
+};
+
+static const char *const kind_labels[] = {
+    "小区",     "城中村",   "园区",   "物业公司", "工厂/厂房", "出租屋", "公寓楼",
+    "集体宿舍", "农贸市场", "隔离点", "写字楼",   "学校",      "医院",   "其他",
+};
+
+_Static_assert(sizeof kind_labels / sizeof kind_labels[0] == PLACE_KIND__COUNT - 1,
+               "a label for every place kind");
+
+enum place_kind place_kind_parse(const char *s)
+{
+    if (!s)
+        return 0;
+    for (int k = 1; k < PLACE_KIND__COUNT; k++)
+        if (!strcmp(place_kind_names[k - 1], s))
+            return (enum place_kind)k;
+    return 0;
+}
+
+const char *place_kind_name(enum place_kind k)
+{
+    return k >= 1 && k < PLACE_KIND__COUNT ? place_kind_names[k - 1] : "";
+}
+
+const char *place_kind_label(enum place_kind k)
+{
+    return k >= 1 && k < PLACE_KIND__COUNT ? kind_labels[k - 1] : "";
+}
+
+/* ---- checks -------------------------------------------------------------------- */
+
+err place_input_check(const struct place_input *in, bool create)
+{
+    err e;
+    unsigned set = in->set;
+    if (create) {
+        if (!(set & PF_NAME))
+            return err_set(E_INPUT, "required", "name", "请填写场所名称");
+        if (!(set & PF_KIND))
+            return err_set(E_INPUT, "required", "kind", "请选择场所类型");
+        if (!(set & PF_REGION))
+            return err_set(E_INPUT, "required", "region_code", "请选择所属区划");
+    }
+    if (set & PF_NAME && (e = pl_check_text(in->name, "name", "场所名称", 100, true)))
+        return e;
+    if (set & PF_KIND && !place_kind_name(in->kind)[0])
+        return err_set(E_INPUT, "invalid_value", "kind", "场所类型的取值不正确");
+    if (set & PF_REGION && in->region_code <= 0)
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "所属区划不存在或不在您的管辖范围内");
+    if (set & PF_ADDRESS && (e = pl_check_text(in->address, "address", "地址", 200, false)))
+        return e;
+    if (set & PF_AREA && !(isfinite(in->area) && in->area >= 0 && in->area <= PLACE_AREA_MAX))
+        return err_set(E_INPUT, "out_of_range", "area", "物业面积应在0到%.0f平方米之间",
+                       PLACE_AREA_MAX);
+    if (set & PF_HOUSEHOLDS && (in->households < 0 || in->households > PLACE_HOUSEHOLDS_MAX))
+        return err_set(E_INPUT, "out_of_range", "households", "户数应在0到%d之间",
+                       PLACE_HOUSEHOLDS_MAX);
+    if (set & PF_BUILDINGS && (in->buildings < 0 || in->buildings > PLACE_BUILDINGS_MAX))
+        return err_set(E_INPUT, "out_of_range", "buildings", "楼栋数应在0到%d之间",
+                       PLACE_BUILDINGS_MAX);
+    if (set & PF_CONTACT_NAME &&
+        (e = pl_check_text(in->contact_name, "contact_name", "联系人", 50, false)))
+        return e;
+    if (set & PF_CONTACT_PHONE && in->contact_phone && *in->contact_phone &&
+        (e = check_phone(in->contact_phone, "contact_phone")))
+        return e;
+    if (set & PF_POSITION && in->has_position) {
+        if (!isfinite(in->lng) || in->lng < -180 || in->lng > 180)
+            return err_set(E_INPUT, "out_of_range", "lng", "经度应在-180到180之间");
+        if (!isfinite(in->lat) || in->lat < -90 || in->lat > 90)
+            return err_set(E_INPUT, "out_of_range", "lat", "纬度应在-90到90之间");
+    }
+    if (set & PF_ENTERPRISE && in->enterprise_id < 0)
+        return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",
+                       "所属企业不存在或不在您的管辖范围内");
+    return E_OK;
+}
+
+/* Is `id` a live enterprise inside scope? E_INPUT "invalid_enterprise". */
+static err enterprise_check(db *d, const struct scope *scope, int64_t id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT 1 FROM enterprises WHERE id = ? AND deleted_at = 0 AND "
+                       "region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
+    int rc = db_step(s);
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc != DB_ROW)
+        return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",
+                       "所属企业不存在或不在您的管辖范围内");
+    return E_OK;
+}
+
+/* The checks that need the database, for the fields `in` sets. */
+static err check_refs(db *d, const struct scope *scope, const struct place_input *in)
+{
+    err e;
+    if (in->set & PF_REGION && (e = pl_region_check(d, scope, in->region_code)))
+        return e;
+    if (in->set & PF_ENTERPRISE && in->enterprise_id &&
+        (e = enterprise_check(d, scope, in->enterprise_id)))
+        return e;
+    return E_OK;
+}
+
+/* ---- reading ----------------------------------------------------------------------- */
+
+/*
+ * The columns every read selects, and the joins that give the region's name
+ * and the linked enterprise as the caller may see it. The first two
+ * placeholders are the caller's scope for the enterprise join.
+ */
+#define PLACE_COLS                                                                                 \
+    "p.id, p.region_code, r.name, p.kind, p.name, p.address, p.area, p.households, p.buildings, "  \
+    "p.contact_name_enc, p.contact_phone_enc, p.lng, p.lat, e.id, e.name, e.credit_code, "         \
+    "p.version, p.created_at, p.updated_at, p.enterprise_id "
+#define PLACE_FROM                                                                                 \
+    "FROM places p LEFT JOIN regions r ON r.code = p.region_code "                                 \
+    "LEFT JOIN enterprises e ON e.id = p.enterprise_id AND e.deleted_at = 0 "                      \
+    "AND e.region_code >= ? AND e.region_code < ? "
+
+/* One row of PLACE_COLS into *p; *raw_enterprise_r (if not NULL) gets the
+ * stored link whether or not the caller may see it. */
+static err read_row(db_stmt *s, arena *a, struct place *p, int64_t *raw_enterprise_r)
+{
+    memset(p, 0, sizeof *p);
+    p->id = db_col_int64(s, 0);
+    p->region_code = db_col_int64(s, 1);
+    p->region_name = arena_strdup(a, db_col_text(s, 2));
+    p->kind = place_kind_parse(db_col_text(s, 3));
+    p->name = arena_strdup(a, db_col_text(s, 4));
+    p->address = arena_strdup(a, db_col_text(s, 5));
+    p->area = db_col_double(s, 6);
+    p->households = db_col_int64(s, 7);
+    p->buildings = db_col_int64(s, 8);
+    err e = pl_col_unsealed(s, 9, a, LABEL_CONTACT_NAME, &p->contact_name);
+    if (!e)
+        e = pl_col_unsealed(s, 10, a, LABEL_CONTACT_PHONE, &p->contact_phone);
+    if (e)
+        return e;
+    p->has_position = !db_col_null(s, 11) && !db_col_null(s, 12);
+    if (p->has_position) {
+        p->lng = db_col_double(s, 11);
+        p->lat = db_col_double(s, 12);
+    }
+    if (!db_col_null(s, 13)) {
+        p->enterprise_id = db_col_int64(s, 13);
+        p->enterprise_name = arena_strdup(a, db_col_text(s, 14));
+        p->credit_code = arena_strdup(a, db_col_text(s, 15));
+    }
+    p->version = db_col_int64(s, 16);
+    p->created_at = db_col_int64(s, 17);
+    p->updated_at = db_col_int64(s, 18);
+    if (raw_enterprise_r)
+        *raw_enterprise_r = db_col_null(s, 19) ? 0 : db_col_int64(s, 19);
+    return E_OK;
+}
+
+static err find(db *d, arena *a, const struct scope *scope, int64_t id, struct place *p,
+                int64_t *raw_enterprise_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT " PLACE_COLS PLACE_FROM
+                       "WHERE p.id = ? AND p.deleted_at = 0 AND p.region_code >= ? AND "
+                       "p.region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, scope->lo);
+    db_bind_int64(s, 2, scope->hi);
+    db_bind_int64(s, 3, id);
+    db_bind_int64(s, 4, scope->lo);
+    db_bind_int64(s, 5, scope->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        e = read_row(s, a, p, raw_enterprise_r);
+    else if (rc == DB_DONE)
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    else
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct place *p_r)
+{
+    struct place p;
+    err e = find(d, a, scope, id, &p, NULL);
+    if (!e)
+        *p_r = p;
+    return e;
+}
+
+static const struct pl_sort place_sorts[] = {
+    {"name", "p.name"},
+    {"kind", "p.kind"},
+    {"region_code", "p.region_code"},
+    {"area", "p.area"},
+    {"households", "p.households"},
+    {"buildings", "p.buildings"},
+    {"created_at", "p.created_at"},
+    {"updated_at", "p.updated_at"},
+    {NULL, NULL},
+};
+
+/*
+ * The filters are fixed SQL: an absent filter binds a value that makes its
+ * condition true (the scope's own range, an empty string, a zero flag), so
+ * one statement text serves every combination and the only varying text is
+ * the ORDER BY fragment from the allow-list.
+ */
+#define PLACE_WHERE                                                                                \
+    "WHERE p.deleted_at = 0 AND p.region_code >= ? AND p.region_code < ? "                         \
+    "AND p.region_code >= ? AND p.region_code < ? "                                                \
+    "AND (? = '' OR p.kind = ?) "                                                                  \
+    "AND (? = '' OR lower(p.name) LIKE ? ESCAPE '\\') "                                            \
+    "AND (? = 0 OR p.enterprise_id = ?) "
+
+/* Bind PLACE_WHERE's parameters from position `i`. */
+static void bind_where(db_stmt *s, int i, const struct scope *scope, int64_t lo, int64_t hi,
+                       const char *kind, const char *like, int64_t enterprise_id)
+{
+    db_bind_int64(s, i++, scope->lo);
+    db_bind_int64(s, i++, scope->hi);
+    db_bind_int64(s, i++, lo);
+    db_bind_int64(s, i++, hi);
+    db_bind_text(s, i++, kind);
+    db_bind_text(s, i++, kind);
+    db_bind_text(s, i++, like);
+    db_bind_text(s, i++, like);
+    db_bind_int64(s, i++, enterprise_id ? 1 : 0);
+    db_bind_int64(s, i++, enterprise_id);
+}
+
+err place_list(db *d, arena *a, const struct scope *scope, const struct place_filter *f,
+               struct place **items_r, size_t *n_r, int64_t *total_r)
+{
+    err e;
+    int64_t lo = scope->lo, hi = scope->hi;
+    if (f->region_code) {
+        if ((e = pl_region_check(d, scope, f->region_code)))
+            return e;
+        lo = f->region_code;
+        hi = regcode_end(f->region_code);
+    }
+    const char *kind = f->kind ? place_kind_name(f->kind) : "";
+    const char *like = pl_like_contains(a, f->q);
+    const char *order;
+    if ((e = pl_order_by(a, place_sorts, f->sort, "-created_at", "p.id", &order)))
+        return e;
+
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT COUNT(*) FROM places p " PLACE_WHERE, &s)))
+        return e;
+    bind_where(s, 1, scope, lo, hi, kind, like, f->enterprise_id);
+    int rc = db_step(s);
+    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    if (rc != DB_ROW)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+
+    int64_t limit = f->page_size, offset = 0;
+    if (limit <= 0) {
+        if (total > LIST_EXPORT_MAX)
+            return err_set(E_INPUT, "export_too_large", NULL,
+                           "一次最多导出%d条记录，请缩小筛选范围", LIST_EXPORT_MAX);
+        limit = LIST_EXPORT_MAX;
+    } else {
+        offset = (f->page > 1 ? f->page - 1 : 0) * limit;
+    }
+    struct place *items = NULL;
+    size_t n = 0;
+    if (offset < total) {
+        int64_t want = total - offset < limit ? total - offset : limit;
+        items = arena_alloc(a, (size_t)want * sizeof *items);
+        const char *sql = arena_printf(a, "SELECT %s%s%s%s LIMIT ? OFFSET ?", PLACE_COLS,
+                                       PLACE_FROM, PLACE_WHERE, order);
+        if ((e = db_prepare(d, sql, &s)))
+            return e;
+        db_bind_int64(s, 1, scope->lo);
+        db_bind_int64(s, 2, scope->hi);
+        bind_where(s, 3, scope, lo, hi, kind, like, f->enterprise_id);
+        db_bind_int64(s, 13, limit);
+        db_bind_int64(s, 14, offset);
+        while ((rc = db_step(s)) == DB_ROW && (int64_t)n < want)
+            if ((e = read_row(s, a, &items[n++], NULL)))
+                break;
+        if (!e && rc != DB_ROW && rc != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        if (e)
+            return e;
+    }
+    *items_r = items;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+err place_create(db *d, arena *a, const struct scope *scope, const struct place_input *in,
+                 int64_t *id_r)
+{
+    err e = place_input_check(in, true);
+    if (!e)
+        e = check_refs(d, scope, in);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO places (id, region_code, kind, name, address, area, "
+                        "households, buildings, contact_name_enc, contact_phone_enc, lng, lat, "
+                        "enterprise_id, version, created_at, updated_at, deleted_at) VALUES (?, ?, "
+                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)",
+                        &s)))
+        return e;
+    int64_t id = id_new(), now = now_ms();
+    unsigned set = in->set;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, in->region_code);
+    db_bind_text(s, 3, place_kind_name(in->kind));
+    db_bind_text(s, 4, in->name);
+    db_bind_text(s, 5, set & PF_ADDRESS && in->address ? in->address : "");
+    db_bind_double(s, 6, set & PF_AREA ? in->area : 0);
+    db_bind_int64(s, 7, set & PF_HOUSEHOLDS ? in->households : 0);
+    db_bind_int64(s, 8, set & PF_BUILDINGS ? in->buildings : 0);
+    e = pl_bind_sealed(s, 9, a, LABEL_CONTACT_NAME,
+                       set & PF_CONTACT_NAME ? in->contact_name : NULL);
+    if (!e)
+        e = pl_bind_sealed(s, 10, a, LABEL_CONTACT_PHONE,
+                           set & PF_CONTACT_PHONE ? in->contact_phone : NULL);
+    if (e) {
+        db_done(s);
+        return e;
+    }
+    if (set & PF_POSITION && in->has_position) {
+        db_bind_double(s, 11, in->lng);
+        db_bind_double(s, 12, in->lat);
+    } else {
+        db_bind_null(s, 11);
+        db_bind_null(s, 12);
+    }
+    if (set & PF_ENTERPRISE && in->enterprise_id)
+        db_bind_int64(s, 13, in->enterprise_id);
+    else
+        db_bind_null(s, 13);
+    db_bind_int64(s, 14, now);
+    db_bind_int64(s, 15, now);
+    if ((e = pl_exec(s, NULL)))
+        return e;
+    *id_r = id;
+    return E_OK;
+}
+
+err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
+                 const struct place_input *in)
+{
+    if (!in->set)
+        return err_set(E_INPUT, "empty_update", NULL, "请至少修改一个字段");
+    err e = place_input_check(in, false);
+    if (e)
+        return e;
+    struct place cur;
+    int64_t enterprise_id;
+    if ((e = find(d, a, scope, id, &cur, &enterprise_id)))
+        return e;
+    if ((e = check_refs(d, scope, in)))
+        return e;
+
+    /* the row as it will be: the stored values overlaid with the input */
+    unsigned set = in->set;
+    if (set & PF_NAME)
+        cur.name = in->name;
+    if (set & PF_KIND)
+        cur.kind = in->kind;
+    if (set & PF_REGION)
+        cur.region_code = in->region_code;
+    if (set & PF_ADDRESS)
+        cur.address = in->address ? in->address : "";
+    if (set & PF_AREA)
+        cur.area = in->area;
+    if (set & PF_HOUSEHOLDS)
+        cur.households = in->households;
+    if (set & PF_BUILDINGS)
+        cur.buildings = in->buildings;
+    if (set & PF_CONTACT_NAME)
+        cur.contact_name = in->contact_name;
+    if (set & PF_CONTACT_PHONE)
+        cur.contact_phone = in->contact_phone;
+    if (set & PF_POSITION) {
+        cur.has_position = in->has_position;
+        cur.lng = in->lng;
+        cur.lat = in->lat;
+    }
+    if (set & PF_ENTERPRISE)
+        enterprise_id = in->enterprise_id;
+
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE places SET region_code = ?, kind = ?, name = ?, address = ?, "
+                        "area = ?, households = ?, buildings = ?, contact_name_enc = ?, "
+                        "contact_phone_enc = ?, lng = ?, lat = ?, enterprise_id = ?, "
+                        "version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
+                        "deleted_at = 0 AND region_code >= ? AND region_code < ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, cur.region_code);
+    db_bind_text(s, 2, place_kind_name(cur.kind));
+    db_bind_text(s, 3, cur.name);
+    db_bind_text(s, 4, cur.address);
+    db_bind_double(s, 5, cur.area);
+    db_bind_int64(s, 6, cur.households);
+    db_bind_int64(s, 7, cur.buildings);
+    e = pl_bind_sealed(s, 8, a, LABEL_CONTACT_NAME, cur.contact_name);
+    if (!e)
+        e = pl_bind_sealed(s, 9, a, LABEL_CONTACT_PHONE, cur.contact_phone);
+    if (e) {
+        db_done(s);
+        return e;
+    }
+    if (cur.has_position) {
+        db_bind_double(s, 10, cur.lng);
+        db_bind_double(s, 11, cur.lat);
+    } else {
+        db_bind_null(s, 10);
+        db_bind_null(s, 11);
+    }
+    if (enterprise_id)
+        db_bind_int64(s, 12, enterprise_id);
+    else
+        db_bind_null(s, 12);
+    db_bind_int64(s, 13, now_ms());
+    db_bind_int64(s, 14, id);
+    db_bind_int64(s, 15, cur.version);
+    db_bind_int64(s, 16, scope->lo);
+    db_bind_int64(s, 17, scope->hi);
+    int64_t changed;
+    if ((e = pl_exec(s, &changed)))
+        return e;
+    if (changed == 0)
+        return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+    return E_OK;
+}
+
+err place_delete(db *d, const struct scope *scope, int64_t id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE places SET deleted_at = ?, updated_at = ? WHERE id = ? AND "
+                       "deleted_at = 0 AND region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    int64_t now = now_ms();
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    db_bind_int64(s, 4, scope->lo);
+    db_bind_int64(s, 5, scope->hi);
+    int64_t changed;
+    if ((e = pl_exec(s, &changed)))
+        return e;
+    return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+}

@@ -1,0 +1,1229 @@
+/*
+ * The rules and SQL of region/region.h: boundaries and centroids, the
+ * scoped queries, create/update/delete, and CSV and GeoJSON import.
+ *
+ * Every statement that reads or writes regions binds the caller's scope
+ * range next to its own conditions; writes bind it with a strict lower
+ * bound (code > lo) so the scope's own root is never written by its users.
+ */
+#include "region/region.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/csv.h"
+#include "base/id.h"
+#include "base/json.h"
+
+#define CODE_SPACE 1000000000000000000LL /* 10^18: every padded code is below it */
+
+struct scope region_scope_all(void)
+{
+    return (struct scope){0, CODE_SPACE};
+}
+
+static bool unscoped(const struct scope *sc)
+{
+    return sc->lo <= 0 && sc->hi >= CODE_SPACE;
+}
+
+/* A written code as a number ("110101001001" -> 110101001001), for the
+ * existing_id of a duplicate: the same digits the client sent. */
+static int64_t written_number(int64_t code)
+{
+    char buf[19];
+    regcode_format(code, buf);
+    return strtoll(buf, NULL, 10);
+}
+
+/* Step a statement that returns no rows, then return it to the cache. */
+static err step_done(db_stmt *s)
+{
+    err e = E_OK;
+    if (db_step(s) != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/* ---- boundaries ----------------------------------------------------------- */
+
+/* Area moments of rings, relative to a reference point for precision. */
+struct moments {
+    bool have_ref;
+    double x0, y0;
+    double area, mx, my; /* signed sums: outer rings add, holes subtract */
+    double sx, sy;       /* vertex sums, for a degenerate polygon */
+    size_t nv;
+    size_t points;
+};
+
+static err bad_boundary(const char *field, const char *why)
+{
+    return err_set(E_INPUT, "invalid_boundary", field, "边界不是有效的 GeoJSON 多边形：%s", why);
+}
+
+/* Check one linear ring and add its moments; `*out_r` gets the ring with
+ * 2-D positions. */
+static err ring_check(json_t *ring, bool hole, const char *field, struct moments *m,
+                      json_t **out_r)
+{
+    if (!json_is_array(ring))
+        return bad_boundary(field, "环应为坐标数组");
+    size_t n = json_array_size(ring);
+    if (n < 4)
+        return bad_boundary(field, "每个环至少需要 4 个坐标点");
+    if (m->points + n > REGION_BOUNDARY_POINTS)
+        return err_set(E_INPUT, "invalid_boundary", field, "边界的坐标点不能超过 %d 个",
+                       REGION_BOUNDARY_POINTS);
+    m->points += n;
+    double *xs = malloc(n * 2 * sizeof *xs);
+    if (!xs)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    double *ys = xs + n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(ring, i);
+        size_t dim = json_is_array(p) ? json_array_size(p) : 0;
+        if (dim < 2 || dim > 3 || !json_is_number(json_array_get(p, 0)) ||
+            !json_is_number(json_array_get(p, 1)) ||
+            (dim == 3 && !json_is_number(json_array_get(p, 2)))) {
+            free(xs);
+            return bad_boundary(field, "坐标点应为 [经度, 纬度] 数字数组");
+        }
+        xs[i] = json_number_value(json_array_get(p, 0));
+        ys[i] = json_number_value(json_array_get(p, 1));
+        if (!isfinite(xs[i]) || !isfinite(ys[i]) || xs[i] < -180 || xs[i] > 180 || ys[i] < -90 ||
+            ys[i] > 90) {
+            free(xs);
+            return bad_boundary(field, "经度应在 -180 到 180 之间，纬度应在 -90 到 90 之间");
+        }
+    }
+    if (xs[0] != xs[n - 1] || ys[0] != ys[n - 1]) {
+        free(xs);
+        return bad_boundary(field, "环的首尾坐标点必须相同（闭合）");
+    }
+    if (!m->have_ref) {
+        m->have_ref = true;
+        m->x0 = xs[0];
+        m->y0 = ys[0];
+    }
+    double a = 0, mx = 0, my = 0;
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        double x = xs[i] - m->x0, y = ys[i] - m->y0;
+        if (i + 1 < n) {
+            double x1 = xs[i + 1] - m->x0, y1 = ys[i + 1] - m->y0;
+            double cross = x * y1 - x1 * y;
+            a += cross / 2;
+            mx += (x + x1) * cross / 6;
+            my += (y + y1) * cross / 6;
+            m->sx += x;
+            m->sy += y;
+            m->nv++;
+        }
+        json_array_append_new(out, json_pack("[ff]", xs[i], ys[i]));
+    }
+    free(xs);
+    /* orientation is free in the input: the outer ring counts positive and
+     * each hole negative whichever way they wind */
+    double sign = (a < 0 ? -1 : 1) * (hole ? -1 : 1);
+    m->area += sign * a;
+    m->mx += sign * mx;
+    m->my += sign * my;
+    *out_r = out;
+    return E_OK;
+}
+
+/* A Polygon's coordinates: an array of rings, the first the outer one. */
+static err polygon_check(json_t *rings, const char *field, struct moments *m, json_t **out_r)
+{
+    if (!json_is_array(rings) || json_array_size(rings) == 0)
+        return bad_boundary(field, "多边形应至少包含一个环");
+    json_t *out = json_array();
+    for (size_t i = 0; i < json_array_size(rings); i++) {
+        json_t *ring = NULL;
+        err e = ring_check(json_array_get(rings, i), i > 0, field, m, &ring);
+        if (e) {
+            json_decref(out);
+            return e;
+        }
+        json_array_append_new(out, ring);
+    }
+    *out_r = out;
+    return E_OK;
+}
+
+/* Check a parsed geometry; see region_boundary_check. */
+static err boundary_check_json(json_t *g, const char *field, arena *a, const char **norm_r,
+                               double *lng_r, double *lat_r)
+{
+    if (!json_is_object(g))
+        return bad_boundary(field, "应为 GeoJSON 几何对象");
+    const char *type = json_string_value(json_object_get(g, "type"));
+    json_t *coords = json_object_get(g, "coordinates");
+    bool multi = type && !strcmp(type, "MultiPolygon");
+    if (!type || (!multi && strcmp(type, "Polygon")))
+        return bad_boundary(field, "类型应为 Polygon 或 MultiPolygon");
+    struct moments m = {0};
+    json_t *out = NULL;
+    err e;
+    if (!multi) {
+        e = polygon_check(coords, field, &m, &out);
+    } else if (!json_is_array(coords) || json_array_size(coords) == 0) {
+        e = bad_boundary(field, "MultiPolygon 应至少包含一个多边形");
+    } else {
+        out = json_array();
+        e = E_OK;
+        for (size_t i = 0; i < json_array_size(coords) && !e; i++) {
+            json_t *poly = NULL;
+            if (!(e = polygon_check(json_array_get(coords, i), field, &m, &poly)))
+                json_array_append_new(out, poly);
+        }
+    }
+    if (e) {
+        json_decref(out);
+        return e;
+    }
+    json_t *norm = json_object();
+    json_object_set_new(norm, "type", json_string(multi ? "MultiPolygon" : "Polygon"));
+    json_object_set_new(norm, "coordinates", out);
+    char *text = json_dumps(norm, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(norm);
+    if (!text)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    *norm_r = arena_strdup(a, text);
+    free(text);
+
+    double x, y;
+    if (fabs(m.area) > 1e-14) {
+        x = m.mx / m.area;
+        y = m.my / m.area;
+    } else {
+        x = m.sx / (double)m.nv;
+        y = m.sy / (double)m.nv;
+    }
+    /* a centre to about a centimetre is plenty, and reads well */
+    *lng_r = round((x + m.x0) * 1e7) / 1e7;
+    *lat_r = round((y + m.y0) * 1e7) / 1e7;
+    return E_OK;
+}
+
+err region_boundary_check(const char *text, const char *field, arena *a, const char **norm_r,
+                          double *lng_r, double *lat_r)
+{
+    json_error_t je;
+    json_t *g = json_loads(text, 0, &je);
+    if (!g)
+        return bad_boundary(field, "不是有效的 JSON");
+    err e = boundary_check_json(g, field, a, norm_r, lng_r, lat_r);
+    json_decref(g);
+    return e;
+}
+
+err region_center_check(double lng, double lat, const char *field)
+{
+    if (!isfinite(lng) || !isfinite(lat) || lng < -180 || lng > 180 || lat < -90 || lat > 90)
+        return err_set(E_INPUT, "invalid_center", field,
+                       "中心点应为 [经度, 纬度]，经度在 -180 到 180 之间，纬度在 -90 到 90 之间");
+    return E_OK;
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* The columns every read selects, in the order row_read expects. */
+#define COLS                                                                                       \
+    "r.code, r.parent_code, r.level, r.name, r.center_lng, r.center_lat, "                         \
+    "EXISTS (SELECT 1 FROM regions c WHERE c.parent_code = r.code), "
+#define WITH_BOUNDARY    "r.boundary"
+#define WITHOUT_BOUNDARY "NULL"
+
+static void row_read(db_stmt *s, arena *a, struct region *r)
+{
+    *r = (struct region){0};
+    r->code = db_col_int64(s, 0);
+    r->parent_code = db_col_null(s, 1) ? 0 : db_col_int64(s, 1);
+    r->level = (enum region_level)db_col_int64(s, 2);
+    r->name = arena_strdup(a, db_col_text(s, 3));
+    r->has_center = !db_col_null(s, 4) && !db_col_null(s, 5);
+    if (r->has_center) {
+        r->center_lng = db_col_double(s, 4);
+        r->center_lat = db_col_double(s, 5);
+    }
+    r->has_children = db_col_int64(s, 6) != 0;
+    r->boundary = db_col_null(s, 7) ? NULL : arena_strdup(a, db_col_text(s, 7));
+}
+
+err region_find(db *d, const struct scope *sc, int64_t code, bool with_boundary, arena *a,
+                struct region *r_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       with_boundary ? "SELECT " COLS WITH_BOUNDARY " FROM regions r "
+                                       "WHERE r.code = ? AND r.code >= ? AND r.code < ?"
+                                     : "SELECT " COLS WITHOUT_BOUNDARY " FROM regions r "
+                                       "WHERE r.code = ? AND r.code >= ? AND r.code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, code);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        row_read(s, a, r_r);
+    else if (rc == DB_DONE)
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    else
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/* `x` with LIKE's wildcards and the escape character escaped by '\', inside
+ * '%…%' for a substring match. */
+static char *like_pattern(arena *a, const char *x)
+{
+    char *p = arena_alloc(a, strlen(x) * 2 + 3), *o = p;
+    *o++ = '%';
+    for (; *x; x++) {
+        if (*x == '%' || *x == '_' || *x == '\\')
+            *o++ = '\\';
+        *o++ = *x;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return p;
+}
+
+err region_list(db *d, const struct scope *sc, const struct region_filter *f, arena *a,
+                struct region **items_r, size_t *n_r, int64_t *total_r)
+{
+    /* the WHERE clause is assembled from fixed fragments; values are bound */
+    const char *where = arena_printf(a, "r.code >= ? AND r.code < ?%s%s%s",
+                                     f->parent_code ? " AND r.parent_code = ?" : "",
+                                     f->level ? " AND r.level = ?" : "",
+                                     f->q ? " AND r.name LIKE ? ESCAPE '\\'" : "");
+    static const char *const orders[][2] = {
+        [REGION_SORT_CODE] = {"r.code", "r.code DESC"},
+        [REGION_SORT_NAME] = {"r.name, r.code", "r.name DESC, r.code DESC"},
+        [REGION_SORT_LEVEL] = {"r.level, r.code", "r.level DESC, r.code DESC"},
+    };
+    const char *pattern = f->q ? like_pattern(a, f->q) : NULL;
+
+    db_stmt *s;
+    err e = db_prepare(d, arena_printf(a, "SELECT COUNT(*) FROM regions r WHERE %s", where), &s);
+    if (e)
+        return e;
+    int i = 1;
+    db_bind_int64(s, i++, sc->lo);
+    db_bind_int64(s, i++, sc->hi);
+    if (f->parent_code)
+        db_bind_int64(s, i++, f->parent_code);
+    if (f->level)
+        db_bind_int64(s, i++, f->level);
+    if (pattern)
+        db_bind_text(s, i++, pattern);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *total_r = db_col_int64(s, 0);
+    else
+        e = rc == DB_DONE ? err_set(E_INTERNAL, NULL, NULL, NULL) : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+
+    char *sql = arena_printf(a, "SELECT " COLS "%s FROM regions r WHERE %s ORDER BY %s "
+                                "LIMIT ? OFFSET ?",
+                             f->with_boundary ? WITH_BOUNDARY : WITHOUT_BOUNDARY, where,
+                             orders[f->sort][f->desc]);
+    if ((e = db_prepare(d, sql, &s)))
+        return e;
+    i = 1;
+    db_bind_int64(s, i++, sc->lo);
+    db_bind_int64(s, i++, sc->hi);
+    if (f->parent_code)
+        db_bind_int64(s, i++, f->parent_code);
+    if (f->level)
+        db_bind_int64(s, i++, f->level);
+    if (pattern)
+        db_bind_text(s, i++, pattern);
+    db_bind_int64(s, i++, f->page_size);
+    db_bind_int64(s, i++, (f->page - 1) * f->page_size);
+    struct region *items = arena_alloc(a, (size_t)f->page_size * sizeof *items);
+    size_t n = 0;
+    while ((rc = db_step(s)) == DB_ROW && n < (size_t)f->page_size)
+        row_read(s, a, &items[n++]);
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    return E_OK;
+}
+
+err region_tree(db *d, const struct scope *sc, int64_t root, int depth, bool with_boundary,
+                arena *a, struct region **items_r, size_t *n_r)
+{
+    struct region top;
+    err e = region_find(d, sc, root, false, a, &top);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        with_boundary
+                            ? "SELECT " COLS WITH_BOUNDARY " FROM regions r "
+                              "WHERE r.code >= ? AND r.code < ? AND r.code >= ? AND r.code < ? "
+                              "AND r.level <= ? ORDER BY r.code LIMIT ?"
+                            : "SELECT " COLS WITHOUT_BOUNDARY " FROM regions r "
+                              "WHERE r.code >= ? AND r.code < ? AND r.code >= ? AND r.code < ? "
+                              "AND r.level <= ? ORDER BY r.code LIMIT ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, root);
+    db_bind_int64(s, 2, regcode_end(root));
+    db_bind_int64(s, 3, sc->lo);
+    db_bind_int64(s, 4, sc->hi);
+    db_bind_int64(s, 5, top.level + depth);
+    db_bind_int64(s, 6, REGION_TREE_MAX_NODES + 1);
+    /* grow by doubling: most trees are small */
+    size_t cap = 64, n = 0;
+    struct region *items = arena_alloc(a, cap * sizeof *items);
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (n == REGION_TREE_MAX_NODES) {
+            db_done(s);
+            return err_set(E_INPUT, "tree_too_large", "depth",
+                           "区划树节点超过 %d 个，请减小层数或选择更下级的根节点",
+                           REGION_TREE_MAX_NODES);
+        }
+        if (n == cap) {
+            struct region *bigger = arena_alloc(a, cap * 2 * sizeof *items);
+            memcpy(bigger, items, cap * sizeof *items);
+            items = bigger;
+            cap *= 2;
+        }
+        row_read(s, a, &items[n++]);
+    }
+    if (rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    return E_OK;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+/*
+ * Where `code` lies relative to a write scope: E_OK strictly inside,
+ * E_FORBIDDEN "scope_root" on its root, else `outside` (the caller's choice
+ * of error: 404 for an existing record, 400 for a new one).
+ */
+static err write_scope_check(const struct scope *sc, int64_t code, err outside)
+{
+    if (code == sc->lo)
+        return err_set(E_FORBIDDEN, "scope_root", "code",
+                       "不能修改或删除您本人所属的区划，请联系上级管理员");
+    if (code > sc->lo && code < sc->hi)
+        return E_OK;
+    if (outside == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    return err_set(E_INPUT, "invalid_region", "code", "区划不存在或不在您的管辖范围内");
+}
+
+/* A name: trimmed of spaces by the caller; 1..REGION_NAME_MAX characters of
+ * text. */
+static err name_check(const char *name, const char *field)
+{
+    if (!name || !name[strspn(name, " \t")])
+        return err_set(E_INPUT, "required", field, "请填写区划名称");
+    if (!utf8_valid_text(name) || strchr(name, '\n') || strchr(name, '\r'))
+        return err_set(E_INPUT, "invalid_value", field, "区划名称含有不允许的字符");
+    if (utf8_len(name) > REGION_NAME_MAX)
+        return err_set(E_INPUT, "too_long", field, "区划名称不能超过%d个字符", REGION_NAME_MAX);
+    return E_OK;
+}
+
+/* Is `code` a region, inside [lo, hi)? */
+static err exists_in(db *d, int64_t code, int64_t lo, int64_t hi, bool *yes_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT 1 FROM regions WHERE code = ? AND code >= ? AND code < ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, code);
+    db_bind_int64(s, 2, lo);
+    db_bind_int64(s, 3, hi);
+    int rc = db_step(s);
+    *yes_r = rc == DB_ROW;
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/*
+ * May a region at `code` be added now? Its parent must exist inside the
+ * scope, except for the roots region.h allows. E_INPUT "parent_not_found".
+ */
+static err parent_check(db *d, const struct scope *sc, int64_t code)
+{
+    int64_t parent = regcode_parent(code);
+    if (!parent)
+        return E_OK; /* a province */
+    bool yes;
+    err e = exists_in(d, parent, sc->lo, sc->hi, &yes);
+    if (e || yes)
+        return e;
+    if (unscoped(sc) && regcode_level(code) == LEVEL_CITY)
+        return E_OK;
+    int64_t any = 0;
+    e = db_query_int64(d, "SELECT code FROM regions LIMIT 1", &any);
+    if (e == E_NOT_FOUND)
+        return E_OK; /* the first region of a deployment */
+    if (e)
+        return e;
+    char buf[19];
+    regcode_format(parent, buf);
+    return err_set(E_INPUT, "parent_not_found", "parent_code", "上级区划 %s 不存在，请先创建上级区划",
+                   buf);
+}
+
+/* Bind a centre (or NULLs) at positions i, i + 1. */
+static void bind_center(db_stmt *s, int i, bool has, double lng, double lat)
+{
+    if (has) {
+        db_bind_double(s, i, lng);
+        db_bind_double(s, i + 1, lat);
+    } else {
+        db_bind_null(s, i);
+        db_bind_null(s, i + 1);
+    }
+}
+
+static err insert_row(db *d, const struct region_input *in, int64_t now)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO regions (code, parent_code, level, name, boundary, center_lng, "
+                       "center_lat, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       &s);
+    if (e)
+        return e;
+    int64_t parent = regcode_parent(in->code);
+    db_bind_int64(s, 1, in->code);
+    if (parent)
+        db_bind_int64(s, 2, parent);
+    else
+        db_bind_null(s, 2);
+    db_bind_int64(s, 3, in->level);
+    db_bind_text(s, 4, in->name);
+    db_bind_text(s, 5, in->boundary); /* NULL binds SQL NULL */
+    bind_center(s, 6, in->has_center, in->center_lng, in->center_lat);
+    db_bind_int64(s, 8, now);
+    db_bind_int64(s, 9, now);
+    return step_done(s);
+}
+
+/*
+ * Check an input's own fields (not the database): the level matches the
+ * code, the parent given is the code's parent, the name, the boundary
+ * (normalised in place, centre computed when not given), the centre.
+ */
+static err input_check(struct region_input *in, arena *a)
+{
+    enum region_level lv = regcode_level(in->code);
+    if (!lv)
+        return err_set(E_INPUT, "invalid_region_code", "code", "区划代码格式不正确");
+    if (in->level != lv)
+        return err_set(E_INPUT, "level_mismatch", "level", "层级与区划代码不符：该代码是%s级",
+                       region_level_label(lv));
+    if (in->parent_code >= 0 && in->parent_code != regcode_parent(in->code))
+        return err_set(E_INPUT, "parent_mismatch", "parent_code",
+                       "上级代码与区划代码不符：上级应为代码的前缀");
+    err e = name_check(in->name, "name");
+    if (e)
+        return e;
+    if (in->has_center && (e = region_center_check(in->center_lng, in->center_lat, "center")))
+        return e;
+    if (in->boundary) {
+        double lng, lat;
+        if ((e = region_boundary_check(in->boundary, "boundary", a, &in->boundary, &lng, &lat)))
+            return e;
+        if (!in->has_center) {
+            in->has_center = true;
+            in->center_lng = lng;
+            in->center_lat = lat;
+        }
+    }
+    return E_OK;
+}
+
+err region_create(db *d, const struct scope *sc, const struct region_input *input, arena *a,
+                  struct region *r_r)
+{
+    struct region_input in = *input;
+    err e = write_scope_check(sc, in.code, E_INPUT);
+    if (e || (e = input_check(&in, a)))
+        return e;
+    if ((e = db_begin(d)))
+        return e;
+    bool dup;
+    if ((e = exists_in(d, in.code, sc->lo, sc->hi, &dup)))
+        goto fail;
+    if (dup) {
+        e = err_set_ref(E_CONFLICT, "duplicate_region", written_number(in.code),
+                        "区划代码已存在");
+        goto fail;
+    }
+    if ((e = parent_check(d, sc, in.code)) || (e = insert_row(d, &in, now_ms())))
+        goto fail;
+    if ((e = db_commit(d)))
+        goto fail;
+    *r_r = (struct region){
+        .code = in.code,
+        .parent_code = regcode_parent(in.code),
+        .level = in.level,
+        .name = arena_strdup(a, in.name),
+        .has_center = in.has_center,
+        .center_lng = in.center_lng,
+        .center_lat = in.center_lat,
+    };
+    return E_OK;
+fail:
+    db_rollback(d);
+    /* two creators racing past the check: the loser sees the key conflict */
+    if (e == E_CONFLICT && strcmp(err_last()->slug, "duplicate_region"))
+        e = err_set_ref(E_CONFLICT, "duplicate_region", written_number(in.code),
+                        "区划代码已存在");
+    return e;
+}
+
+err region_update(db *d, const struct scope *sc, int64_t code, const struct region_patch *p,
+                  arena *a, struct region *r_r, const char **changed_r)
+{
+    err e = write_scope_check(sc, code, E_NOT_FOUND);
+    if (e)
+        return e;
+    const char *boundary = NULL;
+    double blng = 0, blat = 0;
+    if (p->name && (e = name_check(p->name, "name")))
+        return e;
+    if (p->set_boundary && p->boundary &&
+        (e = region_boundary_check(p->boundary, "boundary", a, &boundary, &blng, &blat)))
+        return e;
+    if (p->set_center && p->has_center &&
+        (e = region_center_check(p->center_lng, p->center_lat, "center")))
+        return e;
+    if (!p->name && !p->set_boundary && !p->set_center)
+        return err_set(E_INPUT, "empty_update", NULL, "没有需要修改的字段");
+
+    if ((e = db_begin(d)))
+        return e;
+    db_stmt *s;
+    struct region cur;
+    if ((e = db_prepare(d,
+                        "SELECT " COLS WITH_BOUNDARY " FROM regions r "
+                        "WHERE r.code = ? AND r.code > ? AND r.code < ?",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, code);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        row_read(s, a, &cur);
+    else
+        e = rc == DB_DONE ? err_set(E_NOT_FOUND, NULL, NULL, NULL) : db_step_err(s);
+    db_done(s);
+    if (e)
+        goto fail;
+
+    const char *changed = "";
+    if (p->name) {
+        cur.name = p->name;
+        changed = "name";
+    }
+    if (p->set_boundary) {
+        cur.boundary = boundary;
+        changed = *changed ? arena_printf(a, "%s,boundary", changed) : "boundary";
+        if (boundary && !p->set_center) {
+            cur.has_center = true;
+            cur.center_lng = blng;
+            cur.center_lat = blat;
+        }
+    }
+    if (p->set_center) {
+        cur.has_center = p->has_center;
+        cur.center_lng = p->center_lng;
+        cur.center_lat = p->center_lat;
+    }
+    if (p->set_center || (p->set_boundary && boundary))
+        changed = *changed ? arena_printf(a, "%s,center", changed) : "center";
+
+    if ((e = db_prepare(d,
+                        "UPDATE regions SET name = ?, boundary = ?, center_lng = ?, "
+                        "center_lat = ?, updated_at = ? WHERE code = ? AND code > ? AND code < ?",
+                        &s)))
+        goto fail;
+    db_bind_text(s, 1, cur.name);
+    db_bind_text(s, 2, cur.boundary);
+    bind_center(s, 3, cur.has_center, cur.center_lng, cur.center_lat);
+    db_bind_int64(s, 5, now_ms());
+    db_bind_int64(s, 6, code);
+    db_bind_int64(s, 7, sc->lo);
+    db_bind_int64(s, 8, sc->hi);
+    if ((e = step_done(s)) || (e = db_commit(d)))
+        goto fail;
+    *r_r = cur;
+    if (changed_r)
+        *changed_r = changed;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
+
+err region_delete(db *d, const struct scope *sc, int64_t code)
+{
+    err e = write_scope_check(sc, code, E_NOT_FOUND);
+    if (e || (e = db_begin(d)))
+        return e;
+    bool yes;
+    int64_t end = regcode_end(code);
+    if ((e = exists_in(d, code, sc->lo + 1, sc->hi, &yes)))
+        goto fail;
+    if (!yes) {
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+        goto fail;
+    }
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT 1 FROM regions WHERE code > ? AND code < ? LIMIT 1", &s)))
+        goto fail;
+    db_bind_int64(s, 1, code);
+    db_bind_int64(s, 2, end);
+    int rc = db_step(s);
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        goto fail;
+    if (rc == DB_ROW) {
+        e = err_set(E_CONFLICT, "region_in_use", NULL, "该区划下还有下级区划，不能删除");
+        goto fail;
+    }
+    /* every table whose rows hang from a region; a soft-deleted record no
+     * longer holds its region */
+    if ((e = db_prepare(d,
+                        "SELECT "
+                        "(SELECT COUNT(*) FROM persons WHERE region_code >= ? AND "
+                        "region_code < ? AND deleted_at = 0) + "
+                        "(SELECT COUNT(*) FROM places WHERE region_code >= ? AND "
+                        "region_code < ? AND deleted_at = 0) + "
+                        "(SELECT COUNT(*) FROM enterprises WHERE region_code >= ? AND "
+                        "region_code < ? AND deleted_at = 0) + "
+                        "(SELECT COUNT(*) FROM users WHERE region_code >= ? AND region_code < ?) + "
+                        "(SELECT COUNT(*) FROM departments WHERE region_code >= ? AND "
+                        "region_code < ?)",
+                        &s)))
+        goto fail;
+    for (int i = 1; i <= 10; i += 2) {
+        db_bind_int64(s, i, code);
+        db_bind_int64(s, i + 1, end);
+    }
+    int64_t refs = 0;
+    rc = db_step(s);
+    if (rc == DB_ROW)
+        refs = db_col_int64(s, 0);
+    else
+        e = rc == DB_DONE ? err_set(E_INTERNAL, NULL, NULL, NULL) : db_step_err(s);
+    db_done(s);
+    if (e)
+        goto fail;
+    if (refs > 0) {
+        e = err_set(E_CONFLICT, "region_in_use", NULL,
+                    "该区划仍有人员、场所、企业、用户或部门（共 %lld 条），不能删除",
+                    (long long)refs);
+        goto fail;
+    }
+    if ((e = db_prepare(d, "DELETE FROM regions WHERE code = ? AND code > ? AND code < ?", &s)))
+        goto fail;
+    db_bind_int64(s, 1, code);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    if ((e = step_done(s)) || (e = db_commit(d)))
+        goto fail;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
+
+/* ---- import --------------------------------------------------------------- */
+
+enum region_level region_level_parse_any(const char *s)
+{
+    static const struct {
+        const char *name;
+        enum region_level lv;
+    } aliases[] = {
+        {"省", LEVEL_PROVINCE},   {"市", LEVEL_CITY},       {"区县", LEVEL_DISTRICT},
+        {"区", LEVEL_DISTRICT},   {"县", LEVEL_DISTRICT},   {"街道", LEVEL_STREET},
+        {"乡镇", LEVEL_STREET},   {"社区", LEVEL_COMMUNITY}, {"村", LEVEL_COMMUNITY},
+        {"网格", LEVEL_GRID},     {"楼栋", LEVEL_BUILDING},
+    };
+    if (!s)
+        return 0;
+    enum region_level lv = region_level_parse(s);
+    for (size_t i = 0; !lv && i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(s, aliases[i].name))
+            lv = aliases[i].lv;
+    return lv;
+}
+
+/* One row of a document, checked on its own. */
+struct row {
+    long row;
+    size_t order;
+    struct region_input in;
+};
+
+struct importer {
+    db *d;
+    const struct scope *sc;
+    arena *a;
+    struct row *rows;
+    size_t n, cap;
+    struct region_import_error *errs;
+    size_t nerr, errcap;
+    int64_t *seen; /* open-addressing set of codes met so far (0 = empty) */
+    size_t seen_cap, seen_n;
+};
+
+static void report(struct importer *im, long row, const char *field, const char *code,
+                   const char *message)
+{
+    if (im->nerr == im->errcap) {
+        size_t cap = im->errcap ? im->errcap * 2 : 32;
+        struct region_import_error *e = arena_alloc(im->a, cap * sizeof *e);
+        if (im->nerr)
+            memcpy(e, im->errs, im->nerr * sizeof *e);
+        im->errs = e;
+        im->errcap = cap;
+    }
+    im->errs[im->nerr++] = (struct region_import_error){
+        .row = row,
+        .field = arena_strdup(im->a, field ? field : ""),
+        .code = arena_strdup(im->a, code),
+        .message = arena_strdup(im->a, message),
+    };
+}
+
+/* Report the thread's last error detail against a row. */
+static void report_last(struct importer *im, long row)
+{
+    const struct err_detail *d = err_last();
+    report(im, row, d->field, d->slug, d->message);
+}
+
+/* Add a code to the set of codes met; false if it was there already. */
+static bool seen_add(struct importer *im, int64_t code)
+{
+    if ((im->seen_n + 1) * 2 > im->seen_cap) {
+        size_t cap = im->seen_cap ? im->seen_cap * 2 : 1024;
+        int64_t *t = arena_zalloc(im->a, cap * sizeof *t);
+        for (size_t i = 0; i < im->seen_cap; i++) {
+            if (!im->seen[i])
+                continue;
+            size_t h = (size_t)((uint64_t)im->seen[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
+            while (t[h])
+                h = (h + 1) & (cap - 1);
+            t[h] = im->seen[i];
+        }
+        im->seen = t;
+        im->seen_cap = cap;
+    }
+    size_t h = (size_t)((uint64_t)code * 0x9E3779B97F4A7C15ull) & (im->seen_cap - 1);
+    while (im->seen[h]) {
+        if (im->seen[h] == code)
+            return false;
+        h = (h + 1) & (im->seen_cap - 1);
+    }
+    im->seen[h] = code;
+    im->seen_n++;
+    return true;
+}
+
+static void add_row(struct importer *im, const struct row *r)
+{
+    if (im->n == im->cap) {
+        size_t cap = im->cap ? im->cap * 2 : 256;
+        struct row *rows = arena_alloc(im->a, cap * sizeof *rows);
+        if (im->n)
+            memcpy(rows, im->rows, im->n * sizeof *rows);
+        im->rows = rows;
+        im->cap = cap;
+    }
+    im->rows[im->n] = *r;
+    im->rows[im->n].order = im->n;
+    im->n++;
+}
+
+/* The raw text of one row's fields, as both formats deliver them. */
+struct raw_row {
+    long row;
+    const char *code, *name, *level, *parent_code; /* NULL or "" when absent */
+    const char *lng, *lat;                         /* CSV centre cells */
+    bool has_center;                               /* GeoJSON centre */
+    double center_lng, center_lat;
+    const char *boundary;                          /* geometry text */
+};
+
+/* Check a row's own fields and queue it, or report its first error. */
+static void take_row(struct importer *im, const struct raw_row *rr)
+{
+    struct row r = {.row = rr->row};
+    struct region_input *in = &r.in;
+    in->parent_code = -1;
+    if (!rr->code || !*rr->code) {
+        report(im, rr->row, "code", "required", "请填写区划代码");
+        return;
+    }
+    enum region_level lv;
+    in->code = regcode_parse(rr->code, &lv);
+    if (in->code < 0) {
+        report(im, rr->row, "code", "invalid_region_code",
+               "区划代码格式不正确：应为 12、15 或 18 位数字，且下级代码不能挂在为零的上级段下");
+        return;
+    }
+    if (!seen_add(im, in->code)) {
+        report(im, rr->row, "code", "duplicate_in_file", "区划代码在文件中重复出现");
+        return;
+    }
+    if (!rr->level || !*rr->level) {
+        report(im, rr->row, "level", "required", "请填写层级");
+        return;
+    }
+    in->level = region_level_parse_any(rr->level);
+    if (!in->level) {
+        report(im, rr->row, "level", "invalid_level",
+               "层级不正确：应为 province/city/district/street/community/grid/building 或 "
+               "省/市/区县/街道/社区/网格/楼栋");
+        return;
+    }
+    if (rr->parent_code && *rr->parent_code) {
+        in->parent_code = regcode_parse(rr->parent_code, NULL);
+        if (in->parent_code < 0)
+            in->parent_code = 1; /* malformed: cannot be the parent of a valid code */
+    }
+    in->name = rr->name;
+    if (rr->has_center) {
+        in->has_center = true;
+        in->center_lng = rr->center_lng;
+        in->center_lat = rr->center_lat;
+    } else if ((rr->lng && *rr->lng) || (rr->lat && *rr->lat)) {
+        char *end1 = NULL, *end2 = NULL;
+        in->center_lng = rr->lng ? strtod(rr->lng, &end1) : 0;
+        in->center_lat = rr->lat ? strtod(rr->lat, &end2) : 0;
+        if (!rr->lng || !*rr->lng || *end1 || !rr->lat || !*rr->lat || *end2) {
+            report(im, rr->row, rr->lng && *rr->lng ? "center_lat" : "center_lng",
+                   "invalid_center", "经度和纬度应同时填写，且为数字");
+            return;
+        }
+        in->has_center = true;
+    }
+    in->boundary = rr->boundary && *rr->boundary ? rr->boundary : NULL;
+    if ((in->has_center && region_center_check(in->center_lng, in->center_lat,
+                                               rr->has_center ? "center" : "center_lng")) ||
+        input_check(in, im->a) || write_scope_check(im->sc, in->code, E_INPUT)) {
+        report_last(im, rr->row);
+        return;
+    }
+    add_row(im, &r);
+}
+
+/* Trim ASCII blanks at both ends, in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+enum { COL_CODE, COL_NAME, COL_LEVEL, COL_PARENT, COL_LNG, COL_LAT, COL_BOUNDARY, NCOLS };
+
+static int column_of(const char *h)
+{
+    static const char *const names[NCOLS][2] = {
+        [COL_CODE] = {"code", "区划代码"},       [COL_NAME] = {"name", "名称"},
+        [COL_LEVEL] = {"level", "层级"},         [COL_PARENT] = {"parent_code", "上级代码"},
+        [COL_LNG] = {"center_lng", "经度"},      [COL_LAT] = {"center_lat", "纬度"},
+        [COL_BOUNDARY] = {"boundary", "边界"},
+    };
+    for (int c = 0; c < NCOLS; c++)
+        if (!strcasecmp(h, names[c][0]) || !strcmp(h, names[c][1]))
+            return c;
+    return -1;
+}
+
+static err read_csv(struct importer *im, const char *data, size_t n)
+{
+    /* a boundary may hold up to 10000 positions, each ~40 bytes of text */
+    struct csv_limits lim = {.max_field = 1024 * 1024, .max_record = 1100 * 1024, .max_fields = 64};
+    csv_reader *cr = csv_open_mem(im->a, data, n, &lim);
+    char **f;
+    size_t nf;
+    int rc = csv_next(cr, &f, &nf);
+    if (rc != CSV_RECORD)
+        return err_set(E_INPUT, "invalid_csv", NULL,
+                       rc == CSV_END ? "文件为空：第一行应为表头（code,name,level,parent_code）"
+                                     : "第 1 行表头格式不正确");
+    int map[64];
+    bool have[NCOLS] = {0};
+    for (size_t i = 0; i < nf; i++) {
+        char *h = trim(f[i]);
+        if (!utf8_valid_text(h))
+            return err_set(E_INPUT, "invalid_encoding", NULL, "文件应为 UTF-8 编码");
+        map[i] = column_of(h);
+        if (map[i] < 0)
+            return err_set(E_INPUT, "invalid_csv", NULL,
+                           "表头含有不支持的列“%.40s”：支持 code,name,level,parent_code,"
+                           "center_lng,center_lat,boundary",
+                           h);
+        if (have[map[i]])
+            return err_set(E_INPUT, "invalid_csv", NULL, "表头中的列“%.40s”重复", h);
+        have[map[i]] = true;
+    }
+    if (!have[COL_CODE] || !have[COL_NAME] || !have[COL_LEVEL])
+        return err_set(E_INPUT, "invalid_csv", NULL, "表头必须包含 code、name、level 三列");
+
+    size_t nh = nf;
+
+    while ((rc = csv_next(cr, &f, &nf)) != CSV_END) {
+        long line = csv_line(cr);
+        if (rc == CSV_E_IO)
+            return err_set(E_IO, NULL, NULL, NULL);
+        if (rc != CSV_RECORD) {
+            report(im, line, NULL, "invalid_row",
+                   rc == CSV_E_QUOTE ? "引号使用不正确"
+                   : rc == CSV_E_NUL ? "含有不允许的字符"
+                                     : "行或字段过长");
+            continue;
+        }
+        if (nf > nh) {
+            report(im, line, NULL, "invalid_row", "列数多于表头");
+            continue;
+        }
+        /* cells a spreadsheet left off the end of a row are empty */
+        struct raw_row rr = {.row = line};
+        const char *cells[NCOLS] = {0};
+        bool bad = false;
+        for (size_t i = 0; i < nf && !bad; i++) {
+            cells[map[i]] = trim(f[i]);
+            bad = !utf8_valid_text(cells[map[i]]);
+        }
+        if (bad) {
+            report(im, line, NULL, "invalid_encoding", "不是有效的 UTF-8 文本");
+            continue;
+        }
+        rr.code = cells[COL_CODE];
+        rr.name = cells[COL_NAME];
+        rr.level = cells[COL_LEVEL];
+        rr.parent_code = cells[COL_PARENT];
+        rr.lng = cells[COL_LNG];
+        rr.lat = cells[COL_LAT];
+        rr.boundary = cells[COL_BOUNDARY];
+        /* fields live until the next csv_next: keep what the row needs */
+        rr.name = rr.name ? arena_strdup(im->a, rr.name) : NULL;
+        rr.boundary = rr.boundary ? arena_strdup(im->a, rr.boundary) : NULL;
+        take_row(im, &rr);
+    }
+    return E_OK;
+}
+
+static void free_json(void *p)
+{
+    json_decref(p);
+}
+
+/* A property holding a code: a string, or an integer (JSON numbers keep
+ * 18 digits exactly in jansson); "" for anything else, so it fails as
+ * malformed. NULL when absent. */
+static const char *code_text(json_t *v, arena *a)
+{
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v))
+        return arena_printf(a, "%lld", (long long)json_integer_value(v));
+    return "?";
+}
+
+static err read_geojson(struct importer *im, const char *data, size_t n)
+{
+    json_error_t je;
+    json_t *doc = json_loadb(data, n, 0, &je);
+    if (!doc)
+        return err_set(E_INPUT, "invalid_geojson", NULL, "GeoJSON 格式错误（第 %d 行第 %d 列）",
+                       je.line, je.column);
+    arena_on_free(im->a, free_json, doc);
+    const char *type = json_string_value(json_object_get(doc, "type"));
+    json_t *features = json_object_get(doc, "features");
+    if (!type || strcmp(type, "FeatureCollection") || !json_is_array(features))
+        return err_set(E_INPUT, "invalid_geojson", NULL,
+                       "GeoJSON 应为 FeatureCollection，并包含 features 数组");
+    size_t i;
+    json_t *f;
+    json_array_foreach(features, i, f)
+    {
+        long row = (long)i + 1;
+        const char *ftype = json_string_value(json_object_get(f, "type"));
+        json_t *props = json_object_get(f, "properties");
+        if (!ftype || strcmp(ftype, "Feature")) {
+            report(im, row, "type", "invalid_row", "要素的 type 应为 Feature");
+            continue;
+        }
+        if (!json_is_object(props)) {
+            report(im, row, "properties", "invalid_row", "要素缺少 properties 对象");
+            continue;
+        }
+        json_t *name = json_object_get(props, "name"), *level = json_object_get(props, "level");
+        if ((name && !json_is_string(name) && !json_is_null(name)) ||
+            (level && !json_is_string(level) && !json_is_null(level))) {
+            report(im, row, name && !json_is_string(name) ? "name" : "level", "invalid_type",
+                   "名称和层级应为字符串");
+            continue;
+        }
+        struct raw_row rr = {
+            .row = row,
+            .code = code_text(json_object_get(props, "code"), im->a),
+            .name = json_string_value(name),
+            .level = json_string_value(level),
+            .parent_code = code_text(json_object_get(props, "parent_code"), im->a),
+        };
+        json_t *c = json_object_get(props, "center");
+        if (c && !json_is_null(c)) {
+            if (!json_is_array(c) || json_array_size(c) != 2 ||
+                !json_is_number(json_array_get(c, 0)) || !json_is_number(json_array_get(c, 1))) {
+                report(im, row, "center", "invalid_center", "中心点应为 [经度, 纬度]");
+                continue;
+            }
+            rr.has_center = true;
+            rr.center_lng = json_number_value(json_array_get(c, 0));
+            rr.center_lat = json_number_value(json_array_get(c, 1));
+        }
+        json_t *g = json_object_get(f, "geometry");
+        if (g && !json_is_null(g)) {
+            /* checked again (and normalised) by take_row, like CSV text */
+            char *text = json_dumps(g, JSON_COMPACT | JSON_REAL_PRECISION(17));
+            if (!text)
+                return err_set(E_NOMEM, NULL, NULL, NULL);
+            rr.boundary = arena_strdup(im->a, text);
+            free(text);
+        }
+        take_row(im, &rr);
+    }
+    return E_OK;
+}
+
+/* Level first, then the document's order: parents before children. */
+static int row_cmp(const void *x, const void *y)
+{
+    const struct row *a = x, *b = y;
+    if (a->in.level != b->in.level)
+        return a->in.level < b->in.level ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static int err_cmp(const void *x, const void *y)
+{
+    const struct region_import_error *a = x, *b = y;
+    return a->row < b->row ? -1 : a->row > b->row;
+}
+
+/* An existing region gets the row's name, and its boundary and centre only
+ * when the row gives them. */
+static err update_row(db *d, const struct scope *sc, const struct region_input *in, int64_t now)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE regions SET name = ?, boundary = COALESCE(?, boundary), "
+                       "center_lng = COALESCE(?, center_lng), "
+                       "center_lat = COALESCE(?, center_lat), updated_at = ? "
+                       "WHERE code = ? AND code > ? AND code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, in->name);
+    db_bind_text(s, 2, in->boundary);
+    bind_center(s, 3, in->has_center, in->center_lng, in->center_lat);
+    db_bind_int64(s, 5, now);
+    db_bind_int64(s, 6, in->code);
+    db_bind_int64(s, 7, sc->lo);
+    db_bind_int64(s, 8, sc->hi);
+    return step_done(s);
+}
+
+/* Store the checked rows, level by level, in one transaction. */
+static err apply(struct importer *im, struct region_import_report *rep)
+{
+    qsort(im->rows, im->n, sizeof *im->rows, row_cmp);
+    err e = db_begin(im->d);
+    if (e)
+        return e;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < im->n; i++) {
+        const struct region_input *in = &im->rows[i].in;
+        bool exists;
+        if ((e = exists_in(im->d, in->code, im->sc->lo, im->sc->hi, &exists)))
+            goto fail;
+        if (exists) {
+            if ((e = update_row(im->d, im->sc, in, now)))
+                goto fail;
+            rep->updated++;
+            continue;
+        }
+        e = parent_check(im->d, im->sc, in->code);
+        if (e == E_INPUT) {
+            report_last(im, im->rows[i].row);
+            continue;
+        }
+        if (e || (e = insert_row(im->d, in, now)))
+            goto fail;
+        rep->imported++;
+    }
+    if ((e = db_commit(im->d)))
+        goto fail;
+    return E_OK;
+fail:
+    db_rollback(im->d);
+    return e;
+}
+
+err region_import(db *d, const struct scope *sc, enum region_format fmt, const char *data,
+                  size_t n, arena *a, struct region_import_report *rep_r)
+{
+    struct importer im = {.d = d, .sc = sc, .a = a};
+    struct region_import_report rep = {0};
+    err e = fmt == REGION_GEOJSON ? read_geojson(&im, data, n) : read_csv(&im, data, n);
+    if (e || (e = apply(&im, &rep)))
+        return e;
+    qsort(im.errs, im.nerr, sizeof *im.errs, err_cmp);
+    rep.error_count = (int64_t)im.nerr;
+    rep.errors = im.errs;
+    rep.n_errors = im.nerr < REGION_IMPORT_MAX_ERRORS ? im.nerr : REGION_IMPORT_MAX_ERRORS;
+    *rep_r = rep;
+    return E_OK;
+}

@@ -1,0 +1,314 @@
+/*
+ * The HTTP face of signing in and of one's own account: /api/v1/auth/…
+ * (password and SMS sign-in, sign-out) and /api/v1/me… (who am I, password
+ * change, second-factor enrolment). The session cookie is set and cleared
+ * here; everything about credentials is security/auth.h's, and every
+ * attempt, successful or not, is audited without the secret it carried.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/regcode.h"
+#include "security/audit.h"
+#include "user/user.h"
+
+/* ---- the session cookie --------------------------------------------------------- */
+
+static bool cookie_secure(void)
+{
+    const char *s = getenv("FK_COOKIE_SECURE");
+    return s && !strcmp(s, "1");
+}
+
+static void set_session_cookie(struct req *r, const char *token)
+{
+    r->set_cookie = arena_printf(r->a, "fk_session=%s; Path=/; HttpOnly; SameSite=Strict%s", token,
+                                 cookie_secure() ? "; Secure" : "");
+}
+
+static void clear_session_cookie(struct req *r)
+{
+    r->set_cookie = cookie_secure()
+                        ? "fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure"
+                        : "fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict";
+}
+
+/* ---- who am I ----------------------------------------------------------------------- */
+
+static json_t *me_json(const struct principal *p, const struct user *u)
+{
+    char code[19];
+    regcode_format(p->region_code, code);
+    json_t *o = json_object();
+    json_set_id(o, "id", p->user_id);
+    json_object_set_new(o, "username", u->username ? json_string(u->username) : json_null());
+    json_object_set_new(o, "display_name", json_string(u->display_name));
+    json_object_set_new(o, "kind", json_string(p->resident ? "resident" : "staff"));
+    json_t *roles = json_array();
+    for (size_t i = 0; i < u->n_roles; i++)
+        json_array_append_new(
+            roles, json_pack("{s:s,s:s}", "key", u->roles[i].key, "name", u->roles[i].name));
+    json_object_set_new(o, "roles", roles);
+    json_t *perms = json_array();
+    for (int k = 1; k < PERM__COUNT; k++)
+        if (p->perms & PERM_BIT(k))
+            json_array_append_new(perms, json_string(perm_name((enum perm)k)));
+    json_object_set_new(o, "permissions", perms);
+    json_object_set_new(o, "region",
+                        json_pack("{s:s,s:s,s:s}", "code", code, "name", u->region_name, "level",
+                                  region_level_name((enum region_level)u->region_level)));
+    char scope[19];
+    regcode_format(p->scope.lo, scope);
+    json_object_set_new(o, "scope_code", json_string(scope));
+    json_object_set_new(o, "must_change_password", json_boolean(p->must_change_password));
+    json_object_set_new(o, "totp_enabled", json_boolean(p->totp_enabled));
+    json_object_set_new(o, "totp_required", json_boolean(p->totp_required));
+    if (p->person_id)
+        json_set_id(o, "person_id", p->person_id);
+    else
+        json_object_set_new(o, "person_id", json_null());
+    return o;
+}
+
+static err reply_me(struct req *r, const struct principal *p)
+{
+    struct user u;
+    err e = user_find(r->db, r->a, NULL, p->user_id, &u);
+    if (e)
+        return e;
+    return reply_json(r, 200, me_json(p, &u));
+}
+
+static err get_me(struct req *r)
+{
+    return reply_me(r, r->who);
+}
+
+/* ---- auditing a sign-in ----------------------------------------------------------------- */
+
+/* Put back an error detail after work (a look-up, the audit) that may
+ * have replaced it. */
+static err restore(err e, const struct err_detail *d)
+{
+    if (d->code != e)
+        return e;
+    if (e == E_LOCKED || (e == E_CONFLICT && d->ref))
+        return err_set_ref(e, d->slug, d->ref, "%s", d->message);
+    return err_set(e, d->slug, d->field[0] ? d->field : NULL, "%s", d->message);
+}
+
+/*
+ * Audit a refused sign-in. The account is named when the username is one
+ * (so repeated failures against an account show up under it); an unknown
+ * name is not recorded, since people type passwords into that field.
+ */
+static err audit_refused(struct req *r, err e, const char *action, const char *username,
+                         const char *method)
+{
+    struct err_detail saved = *err_last();
+    int64_t id = user_id_by_username(r->db, username);
+    struct audit_entry a = {
+        .user_id = id,
+        .username = id ? username : "",
+        .role = "",
+        .ip = r->ip,
+        .action = action,
+        .object_type = "user",
+        .object_id = id,
+        .result = saved.code == e && saved.slug[0] ? saved.slug : err_slug(e),
+        .detail = method,
+    };
+    audit_log(r->db, &a);
+    return restore(e, &saved);
+}
+
+/* A session was opened: the request now speaks for its principal. */
+static err signed_in(struct req *r, struct principal *p, const char *token, const char *action,
+                     const char *method)
+{
+    r->who = p;
+    set_session_cookie(r, token);
+    req_audit(r, action, "user", p->user_id, "ok", method);
+    return reply_me(r, p);
+}
+
+/* Audit a refused change of one's own account with its error slug. */
+static err audited_self(struct req *r, err e, const char *action)
+{
+    struct err_detail saved = *err_last();
+    req_audit(r, action, "user", r->who->user_id,
+              saved.code == e && saved.slug[0] ? saved.slug : err_slug(e), NULL);
+    return restore(e, &saved);
+}
+
+/* ---- sign-in and sign-out --------------------------------------------------------------- */
+
+static const struct jfield login_body[] = {
+    {"username", J_STRING, JF_REQUIRED, 0, 64, "用户名", NULL},
+    {"password", J_STRING, JF_REQUIRED, 0, 128, "密码", NULL},
+    {"totp", J_STRING, 0, 0, 16, "动态验证码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_login(struct req *r)
+{
+    const char *username = json_str(r->body, "username");
+    char token[TOKEN_HEX_LEN + 1];
+    struct principal *p = arena_zalloc(r->a, sizeof *p);
+    err e = auth_login(r->db, username, json_str(r->body, "password"), json_str(r->body, "totp"),
+                       r->ip, token, p);
+    if (e)
+        return audit_refused(r, e, "auth.login", username, "method=password");
+    return signed_in(r, p, token, "auth.login", "method=password");
+}
+
+static err post_logout(struct req *r)
+{
+    err e = auth_logout(r->db, req_session_token(r));
+    if (e)
+        return e;
+    req_audit(r, "auth.logout", "user", r->who->user_id, "ok", NULL);
+    clear_session_cookie(r);
+    return reply_empty(r);
+}
+
+static err post_logout_all(struct req *r)
+{
+    err e = auth_logout_all(r->db, r->who->user_id);
+    if (e)
+        return e;
+    req_audit(r, "auth.logout_all", "user", r->who->user_id, "ok", NULL);
+    clear_session_cookie(r);
+    return reply_empty(r);
+}
+
+static const struct jfield sms_send_body[] = {
+    {"phone", J_STRING, JF_REQUIRED, 0, 20, "手机号码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_sms_send(struct req *r)
+{
+    err e = auth_sms_send(r->db, json_str(r->body, "phone"), r->ip);
+    if (e)
+        return audit_refused(r, e, "auth.sms_send", NULL, NULL);
+    req_audit(r, "auth.sms_send", "", 0, "ok", NULL);
+    return reply_json(
+        r, 200, json_pack("{s:b,s:i}", "sent", 1, "expires_in", auth_get_config()->sms_ttl_s));
+}
+
+static const struct jfield sms_login_body[] = {
+    {"phone", J_STRING, JF_REQUIRED, 0, 20, "手机号码", NULL},
+    {"code", J_STRING, JF_REQUIRED, 0, 10, "验证码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_sms_login(struct req *r)
+{
+    char token[TOKEN_HEX_LEN + 1];
+    struct principal *p = arena_zalloc(r->a, sizeof *p);
+    err e = auth_sms_login(r->db, json_str(r->body, "phone"), json_str(r->body, "code"), r->ip,
+                           token, p);
+    if (e)
+        return audit_refused(r, e, "auth.sms_login", NULL, "method=sms");
+    return signed_in(r, p, token, "auth.sms_login", "method=sms");
+}
+
+/* ---- one's own account ------------------------------------------------------------------ */
+
+static const struct jfield password_body[] = {
+    {"old_password", J_STRING, JF_REQUIRED, 0, 128, "原密码", NULL},
+    {"new_password", J_STRING, JF_REQUIRED, 0, 128, "新密码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_me_password(struct req *r)
+{
+    int64_t id = r->who->user_id;
+    if (r->who->resident)
+        return err_set(E_FORBIDDEN, "no_password", NULL, "居民账号使用短信验证码登录，无需密码");
+    err e = auth_change_password(r->db, id, json_str(r->body, "old_password"),
+                                 json_str(r->body, "new_password"), req_session_token(r));
+    if (e)
+        return audited_self(r, e, "auth.password_change");
+    req_audit(r, "auth.password_change", "user", id, "ok", NULL);
+    return reply_empty(r);
+}
+
+static err post_me_totp(struct req *r)
+{
+    char secret[64], uri[256];
+    if (r->who->resident)
+        return err_set(E_FORBIDDEN, "no_password", NULL,
+                       "居民账号使用短信验证码登录，无需动态验证码");
+    err e = auth_totp_begin(r->db, r->who->user_id, r->who->username, secret, uri);
+    if (e)
+        return audited_self(r, e, "auth.totp_begin");
+    req_audit(r, "auth.totp_begin", "user", r->who->user_id, "ok", NULL);
+    /* the one reply that carries the secret: the user scans it now */
+    err re = reply_json(r, 200, json_pack("{s:s,s:s}", "secret", secret, "uri", uri));
+    explicit_bzero(secret, sizeof secret);
+    explicit_bzero(uri, sizeof uri);
+    return re;
+}
+
+static const struct jfield totp_confirm_body[] = {
+    {"code", J_STRING, JF_REQUIRED, 0, 10, "动态验证码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_me_totp_confirm(struct req *r)
+{
+    err e = auth_totp_confirm(r->db, r->who->user_id, json_str(r->body, "code"));
+    if (e)
+        return audited_self(r, e, "auth.totp_enable");
+    req_audit(r, "auth.totp_enable", "user", r->who->user_id, "ok", NULL);
+    return reply_empty(r);
+}
+
+static const struct jfield totp_delete_body[] = {
+    {"password", J_STRING, JF_REQUIRED, 0, 128, "密码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err del_me_totp(struct req *r)
+{
+    int64_t id = r->who->user_id;
+    err e;
+    /* A role that demands a second factor keeps it: only an administrator
+     * resets it (and the user then enrols again). */
+    if (r->who->totp_required)
+        e = err_set(E_CONFLICT, "totp_required_by_role", NULL,
+                    "您的角色要求使用动态验证码，不能自行关闭；如需更换请联系管理员重置");
+    else if (!(e = user_check_password(r->db, id, json_str(r->body, "password"), "password")))
+        e = auth_totp_reset(r->db, id);
+    if (e)
+        return audited_self(r, e, "auth.totp_reset");
+    req_audit(r, "auth.totp_reset", "user", id, "ok", NULL);
+    return reply_empty(r);
+}
+
+const struct route auth_routes[] = {
+    {M_POST, "/api/v1/auth/login", post_login, PERM_NONE, ROUTE_PUBLIC, login_body, "账号密码登录",
+     "auth", 4096},
+    {M_POST, "/api/v1/auth/logout", post_logout, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL, "退出登录",
+     "auth", 0},
+    {M_POST, "/api/v1/auth/logout-all", post_logout_all, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL,
+     "退出全部设备", "auth", 0},
+    {M_POST, "/api/v1/auth/sms/send", post_sms_send, PERM_NONE, ROUTE_PUBLIC, sms_send_body,
+     "发送短信验证码", "auth", 4096},
+    {M_POST, "/api/v1/auth/sms/login", post_sms_login, PERM_NONE, ROUTE_PUBLIC, sms_login_body,
+     "短信验证码登录（居民）", "auth", 4096},
+    {M_GET, "/api/v1/me", get_me, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL, "当前用户信息", "auth", 0},
+    {M_POST, "/api/v1/me/password", post_me_password, PERM_NONE, ROUTE_NO_PW_CHANGE, password_body,
+     "修改本人密码", "auth", 4096},
+    {M_POST, "/api/v1/me/totp", post_me_totp, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL,
+     "开始绑定动态验证码", "auth", 0},
+    {M_POST, "/api/v1/me/totp/confirm", post_me_totp_confirm, PERM_NONE, ROUTE_NO_PW_CHANGE,
+     totp_confirm_body, "确认绑定动态验证码", "auth", 4096},
+    {M_DELETE, "/api/v1/me/totp", del_me_totp, PERM_NONE, 0, totp_delete_body,
+     "关闭动态验证码（须验证密码）", "auth", 4096},
+};
+const size_t auth_routes_n = sizeof auth_routes / sizeof auth_routes[0];

@@ -1,0 +1,530 @@
+/*
+ * HTTP handlers of roles, permissions and departments (route table
+ * `role_routes`): JSON in and out, everything else in role.c and
+ * department.c through user/user.h.
+ *
+ * Roles are deployment-wide and guarded by role.read / role.write (the
+ * security administrator); departments are regional, guarded by user.read /
+ * user.write, and every handler passes the caller's scope down.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "base/regcode.h"
+#include "user/user.h"
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+/* An error the capability raised after the request was validated: audit the
+ * refused write with its slug, then pass the error on. */
+static err audit_refusal(struct req *r, err e, const char *action, const char *type, int64_t id)
+{
+    if (e == E_INPUT || e == E_CONFLICT)
+        req_audit(r, action, type, id, err_last()->slug, NULL);
+    return e;
+}
+
+static json_t *list_reply(json_t *items, int64_t total, int64_t page, int64_t size)
+{
+    return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
+                     (json_int_t)page, "page_size", (json_int_t)size);
+}
+
+/* A CSV being built in the request arena (UTF-8 with a BOM, as Excel in
+ * Chinese locales needs to read it as UTF-8). */
+struct csv {
+    arena *a;
+    char *buf;
+    size_t len, cap;
+};
+
+static void csv_put(struct csv *c, const char *s, size_t n)
+{
+    if (c->len + n + 1 > c->cap) {
+        size_t ncap = c->cap ? c->cap : 4096;
+        while (ncap < c->len + n + 1)
+            ncap *= 2;
+        char *nb = arena_alloc(c->a, ncap);
+        if (c->len)
+            memcpy(nb, c->buf, c->len);
+        c->buf = nb;
+        c->cap = ncap;
+    }
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
+}
+
+/* One field: quoted when it holds a separator, and a leading = + - @ is
+ * defused so a spreadsheet never runs it as a formula. */
+static void csv_field(struct csv *c, const char *s, bool last)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        csv_put(c, "\"", 1);
+    if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
+        csv_put(c, "'", 1);
+    for (const char *p = s; *p;) {
+        size_t run = strcspn(p, "\"");
+        csv_put(c, p, run);
+        p += run;
+        if (*p == '"') {
+            csv_put(c, "\"\"", 2); /* a quote inside a field is doubled */
+            p++;
+        }
+    }
+    if (quote)
+        csv_put(c, "\"", 1);
+    csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+/* Epoch ms as Asia/Shanghai local time (UTC+8, no daylight saving). */
+static const char *china_time(arena *a, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return arena_strdup(a, buf);
+}
+
+/* ---- permissions and roles ----------------------------------------------- */
+
+static err get_permissions(struct req *r)
+{
+    json_t *items = json_array();
+    for (int p = 1; p < PERM__COUNT; p++)
+        json_array_append_new(items, json_pack("{s:s,s:s}", "name", perm_name((enum perm)p),
+                                               "label", perm_label((enum perm)p)));
+    size_t n = json_array_size(items);
+    return reply_json(r, 200, list_reply(items, (int64_t)n, 1, (int64_t)n));
+}
+
+static json_t *role_json(const struct role *ro)
+{
+    json_t *perms = json_array();
+    for (int p = 1; p < PERM__COUNT; p++)
+        if (ro->perms & PERM_BIT(p))
+            json_array_append_new(perms, json_string(perm_name((enum perm)p)));
+    json_t *o = json_object();
+    json_set_id(o, "id", ro->id);
+    json_object_set_new(o, "key", json_string(ro->key));
+    json_object_set_new(o, "name", json_string(ro->name));
+    json_object_set_new(o, "description", json_string(ro->description));
+    json_object_set_new(o, "builtin", json_boolean(ro->builtin));
+    json_object_set_new(o, "require_totp", json_boolean(ro->require_totp));
+    json_object_set_new(o, "permissions", perms);
+    json_object_set_new(o, "user_count", json_integer(ro->user_count));
+    json_object_set_new(o, "created_at", json_integer(ro->created_at));
+    json_object_set_new(o, "updated_at", json_integer(ro->updated_at));
+    return o;
+}
+
+/* The "permissions" array as a set; unknown names are an input error. */
+static err parse_perms(json_t *arr, perm_set *perms_r)
+{
+    perm_set set = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (!json_is_string(v))
+            return err_set(E_INPUT, "invalid_type", "permissions", "权限应为权限名称的数组");
+        enum perm p = perm_parse(json_string_value(v));
+        if (p == PERM_NONE)
+            return err_set(E_INPUT, "invalid_permission", "permissions", "未知的权限：%.40s",
+                           json_string_value(v));
+        set |= PERM_BIT(p);
+    }
+    *perms_r = set;
+    return E_OK;
+}
+
+static err role_input_from(struct req *r, struct role_input *in)
+{
+    json_t *b = r->body;
+    *in = (struct role_input){
+        .key = json_str(b, "key"),
+        .name = json_str(b, "name"),
+        .description = json_str(b, "description"),
+    };
+    if (json_has(b, "permissions")) {
+        in->has_perms = true;
+        err e = parse_perms(json_object_get(b, "permissions"), &in->perms);
+        if (e)
+            return e;
+    }
+    if (json_has(b, "require_totp")) {
+        in->has_require_totp = true;
+        in->require_totp = json_bool(b, "require_totp", false);
+    }
+    return E_OK;
+}
+
+/* "fields=name,permissions" for the audit detail. */
+static const char *changed_fields(struct req *r)
+{
+    char *out = arena_strdup(r->a, "fields=");
+    const char *key;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(r->body, key, v)
+    {
+        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
+        first = false;
+    }
+    return out;
+}
+
+static err reply_role(struct req *r, int status, int64_t id)
+{
+    struct role ro;
+    err e = role_find(r->db, r->a, id, &ro);
+    return e ? e : reply_json(r, status, role_json(&ro));
+}
+
+static err get_roles(struct req *r)
+{
+    int64_t page, size, total;
+    struct role *items;
+    size_t n;
+    err e = req_paging(r, &page, &size);
+    if (e || (e = role_list(r->db, r->a, page, size, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, role_json(&items[i]));
+    return reply_json(r, 200, list_reply(arr, total, page, size));
+}
+
+static err post_role(struct req *r)
+{
+    struct role_input in;
+    int64_t id = 0;
+    err e = role_input_from(r, &in);
+    if (e)
+        return e;
+    if ((e = role_create(r->db, &in, &id)))
+        return audit_refusal(r, e, "role.create", "role", 0);
+    req_audit(r, "role.create", "role", id, "ok", arena_printf(r->a, "key=%s", in.key));
+    return reply_role(r, 201, id);
+}
+
+static err get_role(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    return e ? e : reply_role(r, 200, id);
+}
+
+static err patch_role(struct req *r)
+{
+    int64_t id;
+    struct role_input in;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = role_input_from(r, &in)))
+        return e;
+    if ((e = role_update(r->db, id, &in)))
+        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.update", "role", id);
+    const char *detail = changed_fields(r);
+    if (in.has_perms) {
+        /* which rights the role's users hold from now on */
+        for (int p = 1; p < PERM__COUNT; p++)
+            if (in.perms & PERM_BIT(p))
+                detail = arena_printf(r->a, "%s%s%s", detail,
+                                      strchr(detail, ' ') ? "," : " permissions=",
+                                      perm_name((enum perm)p));
+    }
+    req_audit(r, "role.update", "role", id, "ok", detail);
+    return reply_role(r, 200, id);
+}
+
+static err delete_role(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    if ((e = role_delete(r->db, id)))
+        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.delete", "role", id);
+    req_audit(r, "role.delete", "role", id, "ok", NULL);
+    return reply_empty(r);
+}
+
+/* ---- departments ---------------------------------------------------------- */
+
+static json_t *department_json(const struct department *dp)
+{
+    char code[19];
+    regcode_format(dp->region_code, code);
+    json_t *o = json_object();
+    json_set_id(o, "id", dp->id);
+    json_object_set_new(o, "name", json_string(dp->name));
+    json_object_set_new(o, "region_code", json_string(code));
+    json_object_set_new(o, "region_name", json_string(dp->region_name));
+    if (dp->parent_id)
+        json_set_id(o, "parent_id", dp->parent_id);
+    else
+        json_object_set_new(o, "parent_id", json_null());
+    json_object_set_new(o, "child_count", json_integer(dp->child_count));
+    json_object_set_new(o, "user_count", json_integer(dp->user_count));
+    json_object_set_new(o, "created_at", json_integer(dp->created_at));
+    json_object_set_new(o, "updated_at", json_integer(dp->updated_at));
+    return o;
+}
+
+static err parse_region(const char *s, const char *field, int64_t *code_r)
+{
+    int64_t code = s ? regcode_parse(s, NULL) : -1;
+    if (code <= 0)
+        return err_set(E_INPUT, "invalid_region", field, "所属区划不存在或不在您的管辖范围内");
+    *code_r = code;
+    return E_OK;
+}
+
+static err department_input_from(struct req *r, struct department_input *in)
+{
+    json_t *b = r->body;
+    *in = (struct department_input){.name = json_str(b, "name")};
+    err e;
+    if (json_has(b, "region_code") &&
+        (e = parse_region(json_str(b, "region_code"), "region_code", &in->region_code)))
+        return e;
+    if (json_has(b, "parent_id")) {
+        in->has_parent = true;
+        const char *p = json_str(b, "parent_id"); /* NULL: JSON null, a root */
+        if (p && (in->parent_id = id_parse(p)) <= 0)
+            return err_set(E_INPUT, "invalid_parent", "parent_id",
+                           "上级部门不存在或不在您的管辖范围内");
+    }
+    return E_OK;
+}
+
+static err department_filter_from(struct req *r, struct department_filter *f)
+{
+    *f = (struct department_filter){.q = req_query(r, "q"), .sort = req_query(r, "sort")};
+    const char *rc = req_query(r, "region_code");
+    err e;
+    if (rc && *rc && (e = parse_region(rc, "region_code", &f->region_code)))
+        return e;
+    const char *pid = req_query(r, "parent_id");
+    if (pid && *pid) {
+        f->has_parent = true;
+        /* parent_id=0 lists the roots */
+        if (strcmp(pid, "0") && (f->parent_id = id_parse(pid)) <= 0)
+            return err_set(E_INPUT, "invalid_parameter", "parent_id", "参数 parent_id 应为部门编号");
+    }
+    if (f->q && utf8_len(f->q) > 64)
+        return err_set(E_INPUT, "too_long", "q", "查询内容不能超过64个字符");
+    return E_OK;
+}
+
+#define DEPARTMENT_EXPORT_MAX 10000
+
+static err departments_csv(struct req *r, struct department_filter *f)
+{
+    struct department *items;
+    size_t n;
+    int64_t total;
+    f->page = 1;
+    f->page_size = DEPARTMENT_EXPORT_MAX;
+    err e = department_list(r->db, r->a, &r->who->scope, f, &items, &n, &total);
+    if (e)
+        return e;
+    if (total > DEPARTMENT_EXPORT_MAX)
+        return err_set(E_INPUT, "export_too_large", NULL,
+                       "导出记录超过%d条，请缩小查询范围后再导出", DEPARTMENT_EXPORT_MAX);
+    struct csv c = {.a = r->a};
+    csv_put(&c, "\xEF\xBB\xBF", 3);
+    static const char *const head[] = {"部门编号", "部门名称", "所属区划代码", "所属区划",
+                                       "上级部门编号", "下级部门数", "用户数", "创建时间"};
+    for (size_t i = 0; i < 8; i++)
+        csv_field(&c, head[i], i == 7);
+    for (size_t i = 0; i < n; i++) {
+        char code[19];
+        regcode_format(items[i].region_code, code);
+        csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].id), false);
+        csv_field(&c, items[i].name, false);
+        csv_field(&c, code, false);
+        csv_field(&c, items[i].region_name, false);
+        csv_field(&c,
+                  items[i].parent_id ? arena_printf(r->a, "%lld", (long long)items[i].parent_id)
+                                     : "",
+                  false);
+        csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].child_count), false);
+        csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].user_count), false);
+        csv_field(&c, china_time(r->a, items[i].created_at), true);
+    }
+    req_audit(r, "department.list", "department", 0, "ok",
+              arena_printf(r->a, "format=csv count=%zu", n));
+    r->disposition = "attachment; filename=\"departments.csv\"";
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.buf, c.len);
+}
+
+static err get_departments(struct req *r)
+{
+    struct department_filter f;
+    err e = department_filter_from(r, &f);
+    if (e)
+        return e;
+    const char *format = req_query(r, "format");
+    if (format && !strcmp(format, "csv"))
+        return departments_csv(r, &f);
+    if (format && strcmp(format, "json"))
+        return err_set(E_INPUT, "invalid_parameter", "format", "参数 format 只能是 json 或 csv");
+    if ((e = req_paging(r, &f.page, &f.page_size)))
+        return e;
+    struct department *items;
+    size_t n;
+    int64_t total;
+    if ((e = department_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, department_json(&items[i]));
+    return reply_json(r, 200, list_reply(arr, total, f.page, f.page_size));
+}
+
+/*
+ * The departments of the caller's scope, nested. A department whose parent
+ * lies outside the scope (above the caller) is a root of the caller's tree.
+ */
+static err get_department_tree(struct req *r)
+{
+    struct department_filter f = {0};
+    const char *rc = req_query(r, "region_code");
+    err e;
+    if (rc && *rc && (e = parse_region(rc, "region_code", &f.region_code)))
+        return e;
+    struct department *items;
+    size_t n;
+    int64_t total;
+    if ((e = department_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
+        return e;
+    json_t **nodes = arena_alloc(r->a, (n ? n : 1) * sizeof *nodes);
+    for (size_t i = 0; i < n; i++) {
+        nodes[i] = department_json(&items[i]);
+        json_object_set_new(nodes[i], "children", json_array());
+    }
+    json_t *roots = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *parent = NULL;
+        for (size_t k = 0; k < n && !parent && items[i].parent_id; k++)
+            if (items[k].id == items[i].parent_id)
+                parent = nodes[k];
+        json_array_append(parent ? json_object_get(parent, "children") : roots, nodes[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(nodes[i]);
+    return reply_json(r, 200, json_pack("{s:o,s:I}", "items", roots, "total", (json_int_t)n));
+}
+
+static err reply_department(struct req *r, int status, int64_t id)
+{
+    struct department dp;
+    err e = department_find(r->db, r->a, &r->who->scope, id, &dp);
+    return e ? e : reply_json(r, status, department_json(&dp));
+}
+
+static err post_department(struct req *r)
+{
+    struct department_input in;
+    int64_t id = 0;
+    err e = department_input_from(r, &in);
+    if (e)
+        return e;
+    if ((e = department_create(r->db, &r->who->scope, &in, &id)))
+        return audit_refusal(r, e, "department.create", "department", 0);
+    req_audit(r, "department.create", "department", id, "ok", "fields=name,region_code,parent_id");
+    return reply_department(r, 201, id);
+}
+
+static err get_department(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    return e ? e : reply_department(r, 200, id);
+}
+
+static err patch_department(struct req *r)
+{
+    int64_t id;
+    struct department_input in;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = department_input_from(r, &in)))
+        return e;
+    if ((e = department_update(r->db, &r->who->scope, id, &in)))
+        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.update", "department", id);
+    req_audit(r, "department.update", "department", id, "ok", changed_fields(r));
+    return reply_department(r, 200, id);
+}
+
+static err delete_department(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    if ((e = department_delete(r->db, &r->who->scope, id)))
+        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.delete", "department", id);
+    req_audit(r, "department.delete", "department", id, "ok", NULL);
+    return reply_empty(r);
+}
+
+/* ---- the route table -------------------------------------------------------- */
+
+static const struct jfield role_body[] = {
+    {"key", J_STRING, JF_REQUIRED, 3, 32, "角色标识", NULL},
+    {"name", J_STRING, JF_REQUIRED, 1, 32, "角色名称", NULL},
+    {"description", J_STRING, 0, 0, 200, "角色说明", NULL},
+    {"permissions", J_ARRAY, 0, 0, 0, "权限", NULL},
+    {"require_totp", J_BOOL, 0, 0, 0, "需要动态口令", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* The key names the role in the audit log and in scripts: fixed once made. */
+static const struct jfield role_patch_body[] = {
+    {"name", J_STRING, JF_REQUIRED, 1, 32, "角色名称", NULL},
+    {"description", J_STRING, 0, 0, 200, "角色说明", NULL},
+    {"permissions", J_ARRAY, 0, 0, 0, "权限", NULL},
+    {"require_totp", J_BOOL, 0, 0, 0, "需要动态口令", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct jfield department_body[] = {
+    {"name", J_STRING, JF_REQUIRED, 1, 64, "部门名称", NULL},
+    {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所属区划", NULL},
+    {"parent_id", J_STRING, JF_NULLABLE, 1, 19, "上级部门", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+const struct route role_routes[] = {
+    {M_GET, "/api/v1/permissions", get_permissions, PERM_ROLE_READ, 0, NULL,
+     "权限清单（名称与中文说明）", "role", 0},
+    {M_GET, "/api/v1/roles", get_roles, PERM_ROLE_READ, 0, NULL, "角色列表（含用户数）", "role",
+     0},
+    {M_POST, "/api/v1/roles", post_role, PERM_ROLE_WRITE, 0, role_body, "新增角色", "role", 0},
+    {M_GET, "/api/v1/roles/{id}", get_role, PERM_ROLE_READ, 0, NULL, "角色详情", "role", 0},
+    {M_PATCH, "/api/v1/roles/{id}", patch_role, PERM_ROLE_WRITE, 0, role_patch_body,
+     "修改角色（内置角色不可修改）", "role", 0},
+    {M_DELETE, "/api/v1/roles/{id}", delete_role, PERM_ROLE_WRITE, 0, NULL,
+     "删除角色（内置或使用中的角色不可删除）", "role", 0},
+    {M_GET, "/api/v1/departments", get_departments, PERM_USER_READ, 0, NULL,
+     "部门列表（region_code、parent_id（0 为顶级）、q、sort、分页，format=csv 导出）",
+     "department", 0},
+    /* before /{id}, which would otherwise take "tree" for an id */
+    {M_GET, "/api/v1/departments/tree", get_department_tree, PERM_USER_READ, 0, NULL,
+     "部门树（管辖范围内）", "department", 0},
+    {M_POST, "/api/v1/departments", post_department, PERM_USER_WRITE, 0, department_body,
+     "新增部门", "department", 0},
+    {M_GET, "/api/v1/departments/{id}", get_department, PERM_USER_READ, 0, NULL, "部门详情",
+     "department", 0},
+    {M_PATCH, "/api/v1/departments/{id}", patch_department, PERM_USER_WRITE, 0, department_body,
+     "修改部门", "department", 0},
+    {M_DELETE, "/api/v1/departments/{id}", delete_department, PERM_USER_WRITE, 0, NULL,
+     "删除部门（有下级部门或用户时不可删除）", "department", 0},
+};
+const size_t role_routes_n = sizeof role_routes / sizeof role_routes[0];

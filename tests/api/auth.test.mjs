@@ -1,0 +1,483 @@
+// Signing in and one's own account: password + TOTP sign-in, lockout,
+// the per-address limit, SMS sign-in for residents, sessions (idle expiry,
+// sign-out, sign-out everywhere), /me, password change and the pending
+// password change gate, TOTP enrolment. Every group that spends sign-in
+// attempts runs on its own server: the address limit (30 a minute from
+// 127.0.0.1) is per database.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, CITY_CSV, sleep } from './lib.mjs';
+
+const PW = 'Passw0rd!auth';
+const errOf = (r) => r.body?.error ?? {};
+const LOGIN = '/api/v1/auth/login';
+// every reply body seen, to check that none ever carries a secret
+const seen = [];
+
+function track(c) {
+  const orig = c.req.bind(c);
+  c.req = async (...a) => {
+    const r = await orig(...a);
+    seen.push(r.text);
+    return r;
+  };
+  return c;
+}
+
+function city(c) {
+  c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+}
+
+function addUser(c, username, role, region = '110101001001', extra = []) {
+  const out = c.must(['user', 'add', '--username', username, '--password', PW, '--role', role, '--region', region, ...extra]);
+  const m = /created \(id (\d+)\)/.exec(out);
+  return { id: m && m[1], secret: totpSecretFrom(out), out };
+}
+
+async function server(users, opts = {}) {
+  const made = {};
+  const ctx = await startServer({
+    ...opts,
+    setup: (c) => {
+      city(c);
+      for (const [name, role, region] of users) made[name] = addUser(c, name, role, region);
+    },
+  });
+  ctx.users = made;
+  ctx.c = () => track(ctx.client());
+  return ctx;
+}
+
+// A wrong code for a secret: ten steps ahead is outside the accepted window.
+const wrongTotp = (secret) => totp(secret, Date.now() + 10 * 30000);
+
+describe('password sign-in, /me, sign-out and TOTP', () => {
+  let ctx;
+  before(async () => {
+    ctx = await server([
+      ['worker', 'grid_worker', '110101001001'],
+      ['other', 'grid_worker', '110101001001'],
+      ['admin', 'system_admin', '110000000000'],
+      ['auditor', 'audit_admin', '110000000000'],
+      ['enrol', 'doctor', '110101000000'],
+    ]);
+  });
+  after(async () => ctx?.stop());
+
+  test('user add prints the id, and a TOTP secret only for roles that need one', () => {
+    assert.match(ctx.users.worker.out, /^user worker created \(id \d+\)$/m);
+    assert.equal(ctx.users.worker.secret, undefined);
+    assert.match(ctx.users.admin.secret, /^[A-Z2-7]{16,}$/);
+    assert.match(ctx.users.admin.out, /otpauth:\/\/totp\/fangkong:admin\?secret=/);
+  });
+
+  test('the right password signs in, sets the cookie and answers /me', async () => {
+    const c = ctx.c();
+    const r = await c.post(LOGIN, { username: 'worker', password: PW });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers.get('set-cookie'), /^fk_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict$/);
+    const me = r.body;
+    assert.equal(me.id, ctx.users.worker.id);
+    assert.equal(me.username, 'worker');
+    assert.equal(me.display_name, 'worker');
+    assert.equal(me.kind, 'staff');
+    assert.deepEqual(me.roles, [{ key: 'grid_worker', name: '网格员' }]);
+    assert.deepEqual([...me.permissions].sort(), ['enterprise.read', 'person.read', 'person.write', 'place.read', 'region.read']);
+    assert.deepEqual(me.region, { code: '110101001001', name: '多福巷社区', level: 'community' });
+    assert.equal(me.scope_code, '110101001001');
+    assert.equal(me.must_change_password, false);
+    assert.equal(me.totp_enabled, false);
+    assert.equal(me.totp_required, false);
+    assert.equal(me.person_id, null);
+    const again = await c.get('/api/v1/me');
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, me);
+  });
+
+  test('wrong password and unknown user get the same 401', async () => {
+    const c = ctx.c();
+    const wrong = await c.post(LOGIN, { username: 'worker', password: PW + 'x' });
+    const unknown = await c.post(LOGIN, { username: 'nobody', password: PW });
+    assert.equal(wrong.status, 401);
+    assert.equal(unknown.status, 401);
+    assert.equal(errOf(wrong).code, 'bad_credentials');
+    assert.deepEqual(wrong.body, unknown.body);
+    assert.equal(wrong.headers.get('set-cookie'), null);
+    const sql = await c.post(LOGIN, { username: "worker' OR '1'='1", password: "' OR 1=1 --" });
+    assert.equal(sql.status, 401);
+    assert.deepEqual(sql.body, wrong.body);
+    assert.equal((await c.get('/api/v1/me')).status, 401);
+  });
+
+  test('malformed sign-in requests are 4xx with the field', async () => {
+    const c = ctx.c();
+    let r = await c.post(LOGIN, '{"username":"worker",');
+    assert.equal(r.status, 400);
+    assert.equal(errOf(r).code, 'invalid_json');
+    r = await c.post(LOGIN, { username: 5, password: PW });
+    assert.equal(r.status, 400);
+    assert.deepEqual([errOf(r).code, errOf(r).field], ['invalid_type', 'username']);
+    r = await c.post(LOGIN, { username: 'worker', password: PW, admin: true });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'unknown_field', 'admin']);
+    r = await c.post(LOGIN, { username: 'worker' });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'required', 'password']);
+    r = await c.post(LOGIN, { username: 'worker', password: PW, totp: 123456 });
+    assert.deepEqual([r.status, errOf(r).field], [400, 'totp']);
+    r = await c.post(LOGIN, ['worker', PW]);
+    assert.deepEqual([r.status, errOf(r).code], [400, 'invalid_json']);
+    r = await c.post(LOGIN, JSON.stringify({ username: 'worker', password: PW }), { 'content-type': 'text/plain' });
+    assert.equal(r.status, 415);
+    assert.equal(r.headers.get('set-cookie'), null);
+  });
+
+  test('no session, a forged token and a garbage cookie are all 401', async () => {
+    const c = ctx.c();
+    let r = await c.get('/api/v1/me');
+    assert.deepEqual([r.status, errOf(r).code], [401, 'unauthenticated']);
+    c.cookie = 'fk_session=' + 'ab'.repeat(32);
+    r = await c.get('/api/v1/me');
+    assert.deepEqual([r.status, errOf(r).code], [401, 'session_expired']);
+    r = await c.get('/api/v1/me', { authorization: 'Bearer ' + 'cd'.repeat(32) });
+    assert.equal(r.status, 401);
+    c.cookie = "fk_session=' OR 1=1 --";
+    r = await c.get('/api/v1/me');
+    assert.equal(r.status, 401);
+  });
+
+  test('system_admin needs the TOTP code; a used code is refused', async () => {
+    const { secret } = ctx.users.admin;
+    const c = ctx.c();
+    let r = await c.post(LOGIN, { username: 'admin', password: PW });
+    assert.equal(r.status, 401);
+    assert.deepEqual([errOf(r).code, errOf(r).field], ['totp_required', 'totp']);
+    r = await c.post(LOGIN, { username: 'admin', password: PW, totp: wrongTotp(secret) });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_totp']);
+    r = await c.post(LOGIN, { username: 'admin', password: PW + 'x', totp: totp(secret) });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_credentials']);
+    const code = totp(secret);
+    r = await c.post(LOGIN, { username: 'admin', password: PW, totp: code });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.totp_enabled, true);
+    assert.equal(r.body.totp_required, true);
+    assert.deepEqual(r.body.roles, [{ key: 'system_admin', name: '系统管理员' }]);
+    assert.ok(r.body.permissions.includes('user.write'));
+    assert.ok(!r.body.permissions.includes('audit.read'));
+    assert.deepEqual(r.body.region, { code: '110000000000', name: '北京市', level: 'province' });
+    // the same code a second time (seen over a shoulder): refused
+    const replay = await ctx.c().post(LOGIN, { username: 'admin', password: PW, totp: code });
+    assert.deepEqual([replay.status, errOf(replay).code], [401, 'bad_totp']);
+    // a role that demands TOTP cannot switch it off
+    const off = await c.req('DELETE', '/api/v1/me/totp', { password: PW });
+    assert.deepEqual([off.status, errOf(off).code], [409, 'totp_required_by_role']);
+    assert.equal((await c.get('/api/v1/me')).body.totp_enabled, true);
+  });
+
+  test('logout ends the session and clears the cookie', async () => {
+    const c = ctx.c();
+    await c.login('worker', PW);
+    const token = c.cookie;
+    const r = await c.post('/api/v1/auth/logout');
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('set-cookie'), 'fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict');
+    const stale = ctx.c();
+    stale.cookie = token;
+    const me = await stale.get('/api/v1/me');
+    assert.deepEqual([me.status, errOf(me).code], [401, 'session_expired']);
+    assert.equal((await ctx.c().post('/api/v1/auth/logout')).status, 401);
+  });
+
+  test('logout-all ends every session of the caller, and only theirs', async () => {
+    const a = ctx.c();
+    const b = ctx.c();
+    const o = ctx.c();
+    await a.login('other', PW);
+    await b.login('other', PW);
+    await o.login('worker', PW);
+    assert.equal((await b.get('/api/v1/me')).status, 200);
+    const r = await a.post('/api/v1/auth/logout-all');
+    assert.equal(r.status, 204);
+    assert.match(r.headers.get('set-cookie'), /^fk_session=; Path=\/; Max-Age=0/);
+    const dead = await b.get('/api/v1/me');
+    assert.deepEqual([dead.status, errOf(dead).code], [401, 'session_expired']);
+    assert.equal((await o.get('/api/v1/me')).status, 200);
+  });
+
+  test('TOTP enrolment: begin, confirm, sign in with it, switch it off with the password', async () => {
+    const c = ctx.c();
+    await c.login('enrol', PW);
+    let r = await c.post('/api/v1/me/totp');
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.body.secret, /^[A-Z2-7]{32}$/);
+    assert.ok(r.body.uri.startsWith('otpauth://totp/fangkong:enrol?secret=' + r.body.secret));
+    // begin again before confirming: a new secret replaces the first
+    r = await c.post('/api/v1/me/totp');
+    assert.equal(r.status, 200);
+    const secret = r.body.secret;
+    r = await c.post('/api/v1/me/totp/confirm', { code: wrongTotp(secret) });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'bad_totp', 'code']);
+    r = await c.post('/api/v1/me/totp/confirm', { code: 123456 });
+    assert.deepEqual([r.status, errOf(r).field], [400, 'code']);
+    r = await c.post('/api/v1/me/totp/confirm', {});
+    assert.deepEqual([r.status, errOf(r).code], [400, 'required']);
+    assert.equal((await c.get('/api/v1/me')).body.totp_enabled, false);
+    r = await c.post('/api/v1/me/totp/confirm', { code: totp(secret) });
+    assert.equal(r.status, 204, r.text);
+    assert.equal((await c.get('/api/v1/me')).body.totp_enabled, true);
+    r = await c.post('/api/v1/me/totp');
+    assert.deepEqual([r.status, errOf(r).code], [409, 'totp_already_enabled']);
+
+    const d = ctx.c();
+    r = await d.post(LOGIN, { username: 'enrol', password: PW });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'totp_required']);
+    // the confirming code's step is spent; the next step's code is accepted
+    r = await d.post(LOGIN, { username: 'enrol', password: PW, totp: totp(secret, Date.now() + 30000) });
+    assert.equal(r.status, 200, r.text);
+
+    r = await d.req('DELETE', '/api/v1/me/totp', { password: PW + 'x' });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [401, 'bad_password', 'password']);
+    r = await d.req('DELETE', '/api/v1/me/totp', {});
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'required', 'password']);
+    assert.equal((await d.get('/api/v1/me')).body.totp_enabled, true);
+    r = await d.req('DELETE', '/api/v1/me/totp', { password: PW });
+    assert.equal(r.status, 204);
+    assert.equal((await d.get('/api/v1/me')).body.totp_enabled, false);
+    r = await ctx.c().post(LOGIN, { username: 'enrol', password: PW });
+    assert.equal(r.status, 200);
+  });
+
+  test('sign-ins are audited with the account and result, never the password', async () => {
+    const a = ctx.c();
+    await a.login('auditor', PW, ctx.users.auditor.secret);
+    let items = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await a.get('/api/v1/audit?action=auth.login&page_size=200');
+      assert.equal(r.status, 200, r.text);
+      items = r.body.items;
+      if (items.some((x) => x.username === 'auditor' && x.result === 'ok')) break;
+      await sleep(100);
+    }
+    const worker = ctx.users.worker.id;
+    assert.ok(items.some((x) => x.user_id === worker && x.result === 'ok' && x.username === 'worker'));
+    assert.ok(items.some((x) => x.user_id === worker && x.result === 'bad_credentials'));
+    assert.ok(items.some((x) => x.result === 'bad_credentials' && x.user_id === null && x.username === ''));
+    assert.ok(items.some((x) => x.username === 'admin' && x.result === 'totp_required'));
+    const all = JSON.stringify(items);
+    assert.ok(!all.includes(PW), 'a password reached the audit log');
+    assert.ok(!all.includes('nobody'), 'an unknown user name reached the audit log');
+    const out = await a.get('/api/v1/audit?action=auth.logout_all');
+    assert.ok(out.body.items.length >= 1);
+    const tot = await a.get('/api/v1/audit?action=auth.totp_enable');
+    assert.ok(tot.body.items.some((x) => x.username === 'enrol' && x.result === 'ok'));
+  });
+});
+
+describe('lockout, unlock, password change and the pending change', () => {
+  let ctx;
+  let admin; // one sign-in: a second within 30 s would reuse a spent TOTP step
+  before(async () => {
+    ctx = await server([
+      ['locky', 'grid_worker', '110101001001'],
+      ['pwuser', 'grid_worker', '110101001001'],
+      ['admin', 'system_admin', '110000000000'],
+    ]);
+  });
+  after(async () => ctx?.stop());
+
+  test('five failures lock the account (423 with locked_until); the right password is refused until unlocked', async () => {
+    const c = ctx.c();
+    for (let i = 0; i < 4; i++) {
+      const r = await c.post(LOGIN, { username: 'locky', password: 'wrong' + i });
+      assert.deepEqual([r.status, errOf(r).code], [401, 'bad_credentials'], `attempt ${i + 1}`);
+    }
+    const before5 = Date.now();
+    let r = await c.post(LOGIN, { username: 'locky', password: 'wrong5' });
+    assert.equal(r.status, 423);
+    assert.equal(errOf(r).code, 'account_locked');
+    assert.ok(errOf(r).locked_until > before5 + 29 * 60 * 1000, 'locked for about 30 minutes');
+    assert.match(errOf(r).message, /[\u4e00-\u9fff]/);
+    r = await c.post(LOGIN, { username: 'locky', password: PW });
+    assert.deepEqual([r.status, errOf(r).code], [423, 'account_locked']);
+    assert.equal(r.headers.get('set-cookie'), null);
+
+    admin = ctx.c();
+    await admin.login('admin', PW, ctx.users.admin.secret);
+    const u = await admin.get(`/api/v1/users/${ctx.users.locky.id}`);
+    assert.equal(u.body.locked, true);
+    r = await admin.post(`/api/v1/users/${ctx.users.locky.id}/unlock`);
+    assert.equal(r.status, 204);
+    r = await c.post(LOGIN, { username: 'locky', password: PW });
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('password change: errors name the field; success keeps this session and ends the others', async () => {
+    const c = ctx.c();
+    const other = ctx.c();
+    await c.login('pwuser', PW);
+    await other.login('pwuser', PW);
+    const P = '/api/v1/me/password';
+    const NEW = 'N3w-Passw0rd!';
+    let r = await c.post(P, { old_password: 'wrong', new_password: NEW });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [401, 'bad_password', 'old_password']);
+    r = await c.post(P, { old_password: PW, new_password: 'short' });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'weak_password', 'new_password']);
+    r = await c.post(P, { old_password: PW, new_password: 'alllowercaseletters' });
+    assert.deepEqual([r.status, errOf(r).code], [400, 'weak_password']);
+    r = await c.post(P, { old_password: PW, new_password: PW });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'same_password', 'new_password']);
+    r = await c.post(P, { old_password: PW });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'required', 'new_password']);
+    r = await c.post(P, { old_password: PW, new_password: 12345678 });
+    assert.deepEqual([r.status, errOf(r).code], [400, 'invalid_type']);
+    // nothing changed so far: the other session is alive
+    assert.equal((await other.get('/api/v1/me')).status, 200);
+    r = await c.post(P, { old_password: PW, new_password: NEW });
+    assert.equal(r.status, 204, r.text);
+    assert.equal((await c.get('/api/v1/me')).status, 200);
+    assert.equal((await other.get('/api/v1/me')).status, 401);
+    r = await ctx.c().post(LOGIN, { username: 'pwuser', password: PW });
+    assert.equal(r.status, 401);
+    r = await ctx.c().post(LOGIN, { username: 'pwuser', password: NEW });
+    assert.equal(r.status, 200);
+  });
+
+  test('a pending password change blocks everything but /me, sign-out and the change', async () => {
+    const made = await admin.post('/api/v1/users', {
+      username: 'newbie', display_name: '新人', password: PW, region_code: '110101000000', roles: ['command_center'],
+    });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.body.must_change_password, true);
+    const c = ctx.c();
+    const r = await c.post(LOGIN, { username: 'newbie', password: PW });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.must_change_password, true);
+    let x = await c.get('/api/v1/users');
+    assert.deepEqual([x.status, errOf(x).code], [403, 'password_change_required']);
+    x = await c.req('DELETE', '/api/v1/me/totp', { password: PW });
+    assert.deepEqual([x.status, errOf(x).code], [403, 'password_change_required']);
+    assert.equal((await c.get('/api/v1/me')).status, 200);
+    x = await c.post('/api/v1/me/password', { old_password: PW, new_password: 'Fresh-Passw0rd' });
+    assert.equal(x.status, 204);
+    const me = await c.get('/api/v1/me');
+    assert.equal(me.body.must_change_password, false);
+    x = await c.get('/api/v1/users');
+    assert.equal(x.status, 200);
+  });
+});
+
+describe('SMS sign-in for residents', () => {
+  let ctx;
+  before(async () => {
+    ctx = await server([['worker', 'grid_worker', '110101001001']]);
+  });
+  after(async () => ctx?.stop());
+  const SEND = '/api/v1/auth/sms/send';
+  const SMS = '/api/v1/auth/sms/login';
+
+  test('send a code, refuse a wrong one, sign in with the right one', async () => {
+    const phone = '13800138000';
+    const c = ctx.c();
+    let r = await c.post(SEND, { phone });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body, { sent: true, expires_in: 300 });
+    const code = smsCode(ctx, phone);
+    assert.match(code, /^\d{6}$/);
+    const wrong = code === '000000' ? '111111' : '000000';
+    r = await c.post(SMS, { phone, code: wrong });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [401, 'bad_sms_code', 'code']);
+    r = await c.post(SMS, { phone, code });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers.get('set-cookie'), /^fk_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict$/);
+    assert.equal(r.body.kind, 'resident');
+    assert.equal(r.body.username, null);
+    assert.equal(r.body.display_name, '138****8000');
+    assert.deepEqual(r.body.roles, [{ key: 'citizen', name: '市民' }]);
+    assert.deepEqual(r.body.permissions, ['self']);
+    assert.equal(r.body.must_change_password, false);
+    assert.ok(!r.text.includes(phone), 'the full phone number was sent back');
+    const me = await c.get('/api/v1/me');
+    assert.deepEqual(me.body, r.body);
+    // a used code is gone
+    r = await ctx.c().post(SMS, { phone, code });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_sms_code']);
+    // residents have no password to change
+    r = await c.post('/api/v1/me/password', { old_password: PW, new_password: 'N3w-Passw0rd!' });
+    assert.equal(r.status, 403);
+  });
+
+  test('five wrong codes kill the code; a second code within a minute is refused', async () => {
+    const phone = '13900139000';
+    const c = ctx.c();
+    assert.equal((await c.post(SEND, { phone })).status, 200);
+    const code = smsCode(ctx, phone);
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 5; i++) {
+      const r = await c.post(SMS, { phone, code: wrong });
+      assert.equal(r.status, 401, `try ${i + 1}`);
+    }
+    const r = await c.post(SMS, { phone, code });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_sms_code']);
+    const again = await c.post(SEND, { phone });
+    assert.deepEqual([again.status, errOf(again).code], [429, 'rate_limited']);
+  });
+
+  test('bad SMS input is 400 with the field', async () => {
+    const c = ctx.c();
+    let r = await c.post(SEND, { phone: '12345' });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'invalid_phone', 'phone']);
+    r = await c.post(SEND, { phone: "1380013800' OR 1=1" });
+    assert.deepEqual([r.status, errOf(r).field], [400, 'phone']);
+    r = await c.post(SEND, {});
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'required', 'phone']);
+    r = await c.post(SEND, { phone: 13800138000 });
+    assert.deepEqual([r.status, errOf(r).code], [400, 'invalid_type']);
+    r = await c.post(SMS, { phone: '13700137000', code: '123456', extra: 1 });
+    assert.deepEqual([r.status, errOf(r).code], [400, 'unknown_field']);
+    r = await c.post(SMS, { phone: '13700137000', code: '123456' });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_sms_code']);
+    r = await c.post(SMS, { phone: 'abc', code: '123456' });
+    assert.deepEqual([r.status, errOf(r).field], [400, 'phone']);
+  });
+});
+
+describe('idle sessions expire; the address limit', () => {
+  let ctx;
+  before(async () => {
+    ctx = await server([['worker', 'grid_worker', '110101001001']], { env: { FK_SESSION_IDLE: '2' } });
+  });
+  after(async () => ctx?.stop());
+
+  test('a session in use stays alive; idle past FK_SESSION_IDLE it is gone', async () => {
+    const c = ctx.c();
+    await c.login('worker', PW);
+    for (let i = 0; i < 4; i++) {
+      await sleep(700);
+      assert.equal((await c.get('/api/v1/me')).status, 200, `request ${i + 1}`);
+    }
+    await sleep(3000);
+    const r = await c.get('/api/v1/me');
+    assert.deepEqual([r.status, errOf(r).code], [401, 'session_expired']);
+  });
+
+  test('31 sign-in attempts a minute from one address: 429, even for the right password', async () => {
+    const c = ctx.c();
+    // one attempt was spent by the previous test
+    const statuses = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await c.post(LOGIN, { username: `ghost${i}`, password: 'nope' });
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses.slice(0, 29), Array(29).fill(401));
+    assert.equal(statuses[29], 429);
+    const r = await c.post(LOGIN, { username: 'worker', password: PW });
+    assert.deepEqual([r.status, errOf(r).code], [429, 'rate_limited']);
+    assert.equal(r.headers.get('set-cookie'), null);
+  });
+});
+
+test('no reply ever carried a password hash or a TOTP secret column', () => {
+  assert.ok(seen.length > 50);
+  for (const t of seen) {
+    assert.ok(!t.includes('$argon2'), 'argon2 hash in a reply');
+    assert.ok(!/password_hash|totp_secret/.test(t), 'secret column in a reply');
+  }
+});
