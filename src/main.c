@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app.h"
 #include "base/log.h"
@@ -72,6 +73,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* the database, its WAL, backups and logs hold personal data: no file
+     * this process creates is readable by anyone but its owner */
+    umask(077);
     const char *lv = getenv("FK_LOG");
     if (lv && !strcmp(lv, "debug"))
         log_set_level(LOG_DEBUG);

@@ -39,14 +39,14 @@ struct csv_limits {
 
 /* Results of csv_next. */
 enum csv_result {
-    CSV_END = 0,          /* no more records */
-    CSV_RECORD = 1,       /* a record is available */
-    CSV_E_QUOTE = -1,     /* misplaced quote or unterminated quoted field */
-    CSV_E_FIELD_LONG = -2, /* a field exceeds max_field */
+    CSV_END = 0,            /* no more records */
+    CSV_RECORD = 1,         /* a record is available */
+    CSV_E_QUOTE = -1,       /* misplaced quote or unterminated quoted field */
+    CSV_E_FIELD_LONG = -2,  /* a field exceeds max_field */
     CSV_E_RECORD_LONG = -3, /* the record exceeds max_record */
-    CSV_E_TOO_MANY = -4,  /* the record has more than max_fields fields */
-    CSV_E_NUL = -5,       /* a NUL byte */
-    CSV_E_IO = -6,        /* the read callback failed; the reader stops */
+    CSV_E_TOO_MANY = -4,    /* the record has more than max_fields fields */
+    CSV_E_NUL = -5,         /* a NUL byte */
+    CSV_E_IO = -6,          /* the read callback failed; the reader stops */
 };
 
 /*

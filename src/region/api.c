@@ -36,9 +36,8 @@ static json_t *region_json(const struct region *g, bool with_boundary)
     json_object_set_new(o, "level", json_string(region_level_name(g->level)));
     json_object_set_new(o, "level_label", json_string(region_level_label(g->level)));
     json_object_set_new(o, "parent_code", g->parent_code ? code_json(g->parent_code) : json_null());
-    json_object_set_new(o, "center", g->has_center
-                                         ? json_pack("[ff]", g->center_lng, g->center_lat)
-                                         : json_null());
+    json_object_set_new(
+        o, "center", g->has_center ? json_pack("[ff]", g->center_lng, g->center_lat) : json_null());
     json_object_set_new(o, "has_children", json_boolean(g->has_children));
     if (with_boundary) {
         json_t *b = g->boundary ? json_loads(g->boundary, 0, NULL) : NULL;
@@ -78,8 +77,8 @@ static err audit_refusal(struct req *r, const char *action, int64_t code, err e)
 
 /* ---- reads ---------------------------------------------------------------- */
 
-static json_t *page_json(struct region *items, size_t n, int64_t total, int64_t page,
-                         int64_t size, bool with_boundary)
+static json_t *page_json(struct region *items, size_t n, int64_t total, int64_t page, int64_t size,
+                         bool with_boundary)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
@@ -96,8 +95,7 @@ static err list_or_children(struct req *r, struct region_filter *f)
     err e = region_list(r->db, &r->who->scope, f, r->a, &items, &n, &total);
     if (e)
         return e;
-    return reply_json(r, 200,
-                      page_json(items, n, total, f->page, f->page_size, f->with_boundary));
+    return reply_json(r, 200, page_json(items, n, total, f->page, f->page_size, f->with_boundary));
 }
 
 static err get_regions(struct req *r)
@@ -125,8 +123,8 @@ static err get_regions(struct req *r)
         static const struct {
             const char *name;
             enum region_sort sort;
-        } sorts[] = {{"code", REGION_SORT_CODE}, {"name", REGION_SORT_NAME},
-                     {"level", REGION_SORT_LEVEL}};
+        } sorts[] = {
+            {"code", REGION_SORT_CODE}, {"name", REGION_SORT_NAME}, {"level", REGION_SORT_LEVEL}};
         f.desc = sort[0] == '-';
         size_t i = 0;
         while (i < sizeof sorts / sizeof sorts[0] && strcmp(sort + f.desc, sorts[i].name))
@@ -176,8 +174,7 @@ static err get_tree(struct req *r)
         return e;
     struct region *items;
     size_t n;
-    if ((e = region_tree(r->db, &r->who->scope, root, (int)depth, with_boundary, r->a, &items,
-                         &n)))
+    if ((e = region_tree(r->db, &r->who->scope, root, (int)depth, with_boundary, r->a, &items, &n)))
         return e;
     /* items come in code order, which is depth first: a stack of open
      * ancestors places each node under the nearest one that contains it */
@@ -314,8 +311,7 @@ static err patch_region(struct req *r)
     const char *changed;
     if ((e = region_update(r->db, &r->who->scope, code, &p, r->a, &g, &changed)))
         return audit_refusal(r, "region.update", code, e);
-    req_audit(r, "region.update", "region", code, "ok",
-              arena_printf(r->a, "fields=%s", changed));
+    req_audit(r, "region.update", "region", code, "ok", arena_printf(r->a, "fields=%s", changed));
     return reply_json(r, 200, region_json(&g, with_boundary));
 }
 
@@ -362,14 +358,14 @@ static err post_import(struct req *r)
     json_t *errs = json_array();
     for (size_t i = 0; i < rep.n_errors; i++) {
         const struct region_import_error *x = &rep.errors[i];
-        json_array_append_new(errs, json_pack("{s:I,s:s,s:s,s:s}", "row", (json_int_t)x->row,
-                                              "field", x->field, "code", x->code, "message",
-                                              x->message));
+        json_array_append_new(errs,
+                              json_pack("{s:I,s:s,s:s,s:s}", "row", (json_int_t)x->row, "field",
+                                        x->field, "code", x->code, "message", x->message));
     }
     return reply_json(r, 200,
                       json_pack("{s:I,s:I,s:o,s:I}", "imported", (json_int_t)rep.imported,
-                                "updated", (json_int_t)rep.updated, "errors", errs,
-                                "error_count", (json_int_t)rep.error_count));
+                                "updated", (json_int_t)rep.updated, "errors", errs, "error_count",
+                                (json_int_t)rep.error_count));
 }
 
 /* Fixed paths (tree, import) come before "{code}", which would match them. */
@@ -386,7 +382,7 @@ const struct route region_routes[] = {
      "修改区划名称、边界或中心点", "region", 0},
     {M_DELETE, "/api/v1/regions/{code}", delete_region, PERM_REGION_WRITE, 0, NULL, "删除区划",
      "region", 0},
-    {M_GET, "/api/v1/regions/{code}/children", get_children, PERM_REGION_READ, 0, NULL,
-     "下级区划", "region", 0},
+    {M_GET, "/api/v1/regions/{code}/children", get_children, PERM_REGION_READ, 0, NULL, "下级区划",
+     "region", 0},
 };
 const size_t region_routes_n = sizeof region_routes / sizeof region_routes[0];

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,7 @@ static err bad_boundary(const char *field, const char *why)
 
 /* Check one linear ring and add its moments; `*out_r` gets the ring with
  * 2-D positions. */
-static err ring_check(json_t *ring, bool hole, const char *field, struct moments *m,
-                      json_t **out_r)
+static err ring_check(json_t *ring, bool hole, const char *field, struct moments *m, json_t **out_r)
 {
     if (!json_is_array(ring))
         return bad_boundary(field, "环应为坐标数组");
@@ -299,25 +299,35 @@ static char *like_pattern(arena *a, const char *x)
     return p;
 }
 
-err region_list(db *d, const struct scope *sc, const struct region_filter *f, arena *a,
-                struct region **items_r, size_t *n_r, int64_t *total_r)
+/*
+ * Concatenate fixed SQL fragments (string literals of this file, never
+ * values) into one statement text; the list ends with NULL.
+ */
+__attribute__((sentinel)) static const char *sql_cat(arena *a, ...)
 {
-    /* the WHERE clause is assembled from fixed fragments; values are bound */
-    const char *where = arena_printf(a, "r.code >= ? AND r.code < ?%s%s%s",
-                                     f->parent_code ? " AND r.parent_code = ?" : "",
-                                     f->level ? " AND r.level = ?" : "",
-                                     f->q ? " AND r.name LIKE ? ESCAPE '\\'" : "");
-    static const char *const orders[][2] = {
-        [REGION_SORT_CODE] = {"r.code", "r.code DESC"},
-        [REGION_SORT_NAME] = {"r.name, r.code", "r.name DESC, r.code DESC"},
-        [REGION_SORT_LEVEL] = {"r.level, r.code", "r.level DESC, r.code DESC"},
-    };
-    const char *pattern = f->q ? like_pattern(a, f->q) : NULL;
+    va_list ap;
+    size_t n = 1;
+    va_start(ap, a);
+    for (const char *p; (p = va_arg(ap, const char *));)
+        n += strlen(p);
+    va_end(ap);
+    char *out = arena_alloc(a, n), *o = out;
+    va_start(ap, a);
+    for (const char *p; (p = va_arg(ap, const char *));) {
+        size_t k = strlen(p);
+        memcpy(o, p, k);
+        o += k;
+    }
+    va_end(ap);
+    *o = '\0';
+    return out;
+}
 
-    db_stmt *s;
-    err e = db_prepare(d, arena_printf(a, "SELECT COUNT(*) FROM regions r WHERE %s", where), &s);
-    if (e)
-        return e;
+/* Bind the scope and the filter's values in the order of region_list's WHERE
+ * fragments; returns the next parameter number. */
+static int bind_filter(db_stmt *s, const struct scope *sc, const struct region_filter *f,
+                       const char *pattern)
+{
     int i = 1;
     db_bind_int64(s, i++, sc->lo);
     db_bind_int64(s, i++, sc->hi);
@@ -327,6 +337,28 @@ err region_list(db *d, const struct scope *sc, const struct region_filter *f, ar
         db_bind_int64(s, i++, f->level);
     if (pattern)
         db_bind_text(s, i++, pattern);
+    return i;
+}
+
+err region_list(db *d, const struct scope *sc, const struct region_filter *f, arena *a,
+                struct region **items_r, size_t *n_r, int64_t *total_r)
+{
+    /* the WHERE clause is assembled from fixed fragments; values are bound */
+    const char *where = sql_cat(
+        a, " WHERE r.code >= ? AND r.code < ?", f->parent_code ? " AND r.parent_code = ?" : "",
+        f->level ? " AND r.level = ?" : "", f->q ? " AND r.name LIKE ? ESCAPE '\\'" : "", NULL);
+    static const char *const orders[][2] = {
+        [REGION_SORT_CODE] = {" ORDER BY r.code", " ORDER BY r.code DESC"},
+        [REGION_SORT_NAME] = {" ORDER BY r.name, r.code", " ORDER BY r.name DESC, r.code DESC"},
+        [REGION_SORT_LEVEL] = {" ORDER BY r.level, r.code", " ORDER BY r.level DESC, r.code DESC"},
+    };
+    const char *pattern = f->q ? like_pattern(a, f->q) : NULL;
+
+    db_stmt *s;
+    err e = db_prepare(d, sql_cat(a, "SELECT COUNT(*) FROM regions r", where, NULL), &s);
+    if (e)
+        return e;
+    bind_filter(s, sc, f, pattern);
     int rc = db_step(s);
     if (rc == DB_ROW)
         *total_r = db_col_int64(s, 0);
@@ -336,26 +368,17 @@ err region_list(db *d, const struct scope *sc, const struct region_filter *f, ar
     if (e)
         return e;
 
-    char *sql = arena_printf(a, "SELECT " COLS "%s FROM regions r WHERE %s ORDER BY %s "
-                                "LIMIT ? OFFSET ?",
-                             f->with_boundary ? WITH_BOUNDARY : WITHOUT_BOUNDARY, where,
-                             orders[f->sort][f->desc]);
+    const char *sql =
+        sql_cat(a, "SELECT " COLS, f->with_boundary ? WITH_BOUNDARY : WITHOUT_BOUNDARY,
+                " FROM regions r", where, orders[f->sort][f->desc], " LIMIT ? OFFSET ?", NULL);
     if ((e = db_prepare(d, sql, &s)))
         return e;
-    i = 1;
-    db_bind_int64(s, i++, sc->lo);
-    db_bind_int64(s, i++, sc->hi);
-    if (f->parent_code)
-        db_bind_int64(s, i++, f->parent_code);
-    if (f->level)
-        db_bind_int64(s, i++, f->level);
-    if (pattern)
-        db_bind_text(s, i++, pattern);
+    int i = bind_filter(s, sc, f, pattern);
     db_bind_int64(s, i++, f->page_size);
-    db_bind_int64(s, i++, (f->page - 1) * f->page_size);
+    db_bind_int64(s, i, (f->page - 1) * f->page_size);
     struct region *items = arena_alloc(a, (size_t)f->page_size * sizeof *items);
     size_t n = 0;
-    while ((rc = db_step(s)) == DB_ROW && n < (size_t)f->page_size)
+    while (n < (size_t)f->page_size && (rc = db_step(s)) == DB_ROW)
         row_read(s, a, &items[n++]);
     if (rc != DB_ROW && rc != DB_DONE)
         e = db_step_err(s);
@@ -493,8 +516,8 @@ static err parent_check(db *d, const struct scope *sc, int64_t code)
         return e;
     char buf[19];
     regcode_format(parent, buf);
-    return err_set(E_INPUT, "parent_not_found", "parent_code", "上级区划 %s 不存在，请先创建上级区划",
-                   buf);
+    return err_set(E_INPUT, "parent_not_found", "parent_code",
+                   "上级区划 %s 不存在，请先创建上级区划", buf);
 }
 
 /* Bind a centre (or NULLs) at positions i, i + 1. */
@@ -580,8 +603,7 @@ err region_create(db *d, const struct scope *sc, const struct region_input *inpu
     if ((e = exists_in(d, in.code, sc->lo, sc->hi, &dup)))
         goto fail;
     if (dup) {
-        e = err_set_ref(E_CONFLICT, "duplicate_region", written_number(in.code),
-                        "区划代码已存在");
+        e = err_set_ref(E_CONFLICT, "duplicate_region", written_number(in.code), "区划代码已存在");
         goto fail;
     }
     if ((e = parent_check(d, sc, in.code)) || (e = insert_row(d, &in, now_ms())))
@@ -602,8 +624,7 @@ fail:
     db_rollback(d);
     /* two creators racing past the check: the loser sees the key conflict */
     if (e == E_CONFLICT && strcmp(err_last()->slug, "duplicate_region"))
-        e = err_set_ref(E_CONFLICT, "duplicate_region", written_number(in.code),
-                        "区划代码已存在");
+        e = err_set_ref(E_CONFLICT, "duplicate_region", written_number(in.code), "区划代码已存在");
     return e;
 }
 
@@ -775,10 +796,10 @@ enum region_level region_level_parse_any(const char *s)
         const char *name;
         enum region_level lv;
     } aliases[] = {
-        {"省", LEVEL_PROVINCE},   {"市", LEVEL_CITY},       {"区县", LEVEL_DISTRICT},
-        {"区", LEVEL_DISTRICT},   {"县", LEVEL_DISTRICT},   {"街道", LEVEL_STREET},
-        {"乡镇", LEVEL_STREET},   {"社区", LEVEL_COMMUNITY}, {"村", LEVEL_COMMUNITY},
-        {"网格", LEVEL_GRID},     {"楼栋", LEVEL_BUILDING},
+        {"省", LEVEL_PROVINCE}, {"市", LEVEL_CITY},        {"区县", LEVEL_DISTRICT},
+        {"区", LEVEL_DISTRICT}, {"县", LEVEL_DISTRICT},    {"街道", LEVEL_STREET},
+        {"乡镇", LEVEL_STREET}, {"社区", LEVEL_COMMUNITY}, {"村", LEVEL_COMMUNITY},
+        {"网格", LEVEL_GRID},   {"楼栋", LEVEL_BUILDING},
     };
     if (!s)
         return 0;
@@ -884,7 +905,7 @@ struct raw_row {
     const char *lng, *lat;                         /* CSV centre cells */
     bool has_center;                               /* GeoJSON centre */
     double center_lng, center_lat;
-    const char *boundary;                          /* geometry text */
+    const char *boundary; /* geometry text */
 };
 
 /* Check a row's own fields and queue it, or report its first error. */
@@ -934,8 +955,8 @@ static void take_row(struct importer *im, const struct raw_row *rr)
         in->center_lng = rr->lng ? strtod(rr->lng, &end1) : 0;
         in->center_lat = rr->lat ? strtod(rr->lat, &end2) : 0;
         if (!rr->lng || !*rr->lng || *end1 || !rr->lat || !*rr->lat || *end2) {
-            report(im, rr->row, rr->lng && *rr->lng ? "center_lat" : "center_lng",
-                   "invalid_center", "经度和纬度应同时填写，且为数字");
+            report(im, rr->row, rr->lng && *rr->lng ? "center_lat" : "center_lng", "invalid_center",
+                   "经度和纬度应同时填写，且为数字");
             return;
         }
         in->has_center = true;
@@ -966,9 +987,9 @@ enum { COL_CODE, COL_NAME, COL_LEVEL, COL_PARENT, COL_LNG, COL_LAT, COL_BOUNDARY
 static int column_of(const char *h)
 {
     static const char *const names[NCOLS][2] = {
-        [COL_CODE] = {"code", "区划代码"},       [COL_NAME] = {"name", "名称"},
-        [COL_LEVEL] = {"level", "层级"},         [COL_PARENT] = {"parent_code", "上级代码"},
-        [COL_LNG] = {"center_lng", "经度"},      [COL_LAT] = {"center_lat", "纬度"},
+        [COL_CODE] = {"code", "区划代码"},     [COL_NAME] = {"name", "名称"},
+        [COL_LEVEL] = {"level", "层级"},       [COL_PARENT] = {"parent_code", "上级代码"},
+        [COL_LNG] = {"center_lng", "经度"},    [COL_LAT] = {"center_lat", "纬度"},
         [COL_BOUNDARY] = {"boundary", "边界"},
     };
     for (int c = 0; c < NCOLS; c++)
@@ -1212,8 +1233,8 @@ fail:
     return e;
 }
 
-err region_import(db *d, const struct scope *sc, enum region_format fmt, const char *data,
-                  size_t n, arena *a, struct region_import_report *rep_r)
+err region_import(db *d, const struct scope *sc, enum region_format fmt, const char *data, size_t n,
+                  arena *a, struct region_import_report *rep_r)
 {
     struct importer im = {.d = d, .sc = sc, .a = a};
     struct region_import_report rep = {0};

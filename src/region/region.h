@@ -46,10 +46,10 @@
 #include "security/auth.h"
 
 /* Bounds checked by this module (documented for the API and the UI). */
-#define REGION_NAME_MAX        64    /* characters */
-#define REGION_BOUNDARY_POINTS 10000 /* positions in one boundary */
-#define REGION_TREE_MAX_NODES  20000 /* nodes in one tree reply */
-#define REGION_IMPORT_MAX_ERRORS 1000 /* error rows kept in an import report */
+#define REGION_NAME_MAX          64    /* characters */
+#define REGION_BOUNDARY_POINTS   10000 /* positions in one boundary */
+#define REGION_TREE_MAX_NODES    20000 /* nodes in one tree reply */
+#define REGION_IMPORT_MAX_ERRORS 1000  /* error rows kept in an import report */
 
 struct region {
     int64_t code;        /* padded */
@@ -206,8 +206,8 @@ struct region_import_report {
  * A document that cannot be read at all (not UTF-8, no or bad header, not
  * a FeatureCollection) is an E_INPUT error and imports nothing.
  */
-err region_import(db *d, const struct scope *sc, enum region_format fmt, const char *data,
-                  size_t n, arena *a, struct region_import_report *rep_r);
+err region_import(db *d, const struct scope *sc, enum region_format fmt, const char *data, size_t n,
+                  arena *a, struct region_import_report *rep_r);
 
 /* Parse a level written in English or Chinese; 0 if unknown. */
 enum region_level region_level_parse_any(const char *s);

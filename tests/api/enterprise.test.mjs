@@ -3,6 +3,8 @@
 // fields, scope, audit, CSV, and the places an enterprise runs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { startServer, CITY_CSV, writeTmp, creditCode, totpSecretFrom, sleep } from './lib.mjs';
 
 const PW = 'Enterprise-test-2024!';
@@ -394,4 +396,13 @@ test('401 without a session, 403 without the permission', async () => {
   ]) assert.equal(r.status, 403, r.text);
   assert.equal(await total(), before);
   assert.equal((await cc.get(`/api/v1/enterprises/${e.id}`)).body.name, '权限企业');
+});
+
+test('personal data is sealed at rest (SQLite file and WAL hold no plain contact)', { skip: Boolean(process.env.FK_TEST_PG) }, () => {
+  const files = fs.readdirSync(ctx.dir).filter((f) => f.startsWith('fangkong.db')).map((f) => path.join(ctx.dir, f));
+  assert.ok(files.length >= 1, 'the database file exists');
+  const data = Buffer.concat(files.map((f) => fs.readFileSync(f)));
+  for (const v of ['13912345678', '13698765432', '李四', '王五六']) assert.equal(data.indexOf(Buffer.from(v)), -1, `${v} found in plain text`);
+  // the non-personal fields are plain, so the scan would have seen them
+  assert.notEqual(data.indexOf(Buffer.from('东城区')), -1);
 });

@@ -2,6 +2,8 @@
 // quarantine sites … with sealed, masked contacts, scope, audit and CSV.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { startServer, CITY_CSV, writeTmp, creditCode, totpSecretFrom, sleep } from './lib.mjs';
 
 const PW = 'Place-test-2024!';
@@ -471,4 +473,13 @@ test('a place links to an enterprise in scope and shows its credit code', async 
   assert.equal(w.status, 201, w.text);
   expectError(await cc.patch(`/api/v1/places/${p.id}`, { enterprise_id: w.body.id }), 400, 'invalid_enterprise', 'enterprise_id');
   expectError(await cc.post('/api/v1/places', { ...base, enterprise_id: w.body.id }), 400, 'invalid_enterprise', 'enterprise_id');
+});
+
+test('personal data is sealed at rest (SQLite file and WAL hold no plain contact)', { skip: Boolean(process.env.FK_TEST_PG) }, () => {
+  const files = fs.readdirSync(ctx.dir).filter((f) => f.startsWith('fangkong.db')).map((f) => path.join(ctx.dir, f));
+  assert.ok(files.length >= 1, 'the database file exists');
+  const data = Buffer.concat(files.map((f) => fs.readFileSync(f)));
+  for (const v of ['13812345678', '13900001111', '张三丰']) assert.equal(data.indexOf(Buffer.from(v)), -1, `${v} found in plain text`);
+  // the non-personal fields are plain, so the scan would have seen them
+  assert.notEqual(data.indexOf(Buffer.from('东城区')), -1);
 });

@@ -220,11 +220,16 @@ static void callback_failure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(simple_records),     cmocka_unit_test(line_endings),
-        cmocka_unit_test(blank_lines_skipped), cmocka_unit_test(quoting),
-        cmocka_unit_test(byte_order_mark),    cmocka_unit_test(bad_quotes_recover),
-        cmocka_unit_test(nul_byte),           cmocka_unit_test(limits),
-        cmocka_unit_test(after_end),          cmocka_unit_test(callback_any_chunking),
+        cmocka_unit_test(simple_records),
+        cmocka_unit_test(line_endings),
+        cmocka_unit_test(blank_lines_skipped),
+        cmocka_unit_test(quoting),
+        cmocka_unit_test(byte_order_mark),
+        cmocka_unit_test(bad_quotes_recover),
+        cmocka_unit_test(nul_byte),
+        cmocka_unit_test(limits),
+        cmocka_unit_test(after_end),
+        cmocka_unit_test(callback_any_chunking),
         cmocka_unit_test(callback_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -132,16 +132,16 @@ static void malformed(void **state)
         "-11010100100",
         "+11010100100",
         "110101001001\n",
-        "000000000000",        /* no province */
-        "001100000000",        /* a city under a zero province */
-        "110000001000",        /* a street under a zero city and district */
-        "110001001000",        /* a street under a zero district */
-        "110100001000",        /* a street under a zero district */
-        "110101000001",        /* a community under a zero street */
-        "110101001000001",     /* a grid under a zero community */
-        "110101001001000001",  /* a building under a zero grid */
-        "110101001001000",     /* 15 digits must name a grid */
-        "110101001001001000",  /* 18 digits must name a building */
+        "000000000000",       /* no province */
+        "001100000000",       /* a city under a zero province */
+        "110000001000",       /* a street under a zero city and district */
+        "110001001000",       /* a street under a zero district */
+        "110100001000",       /* a street under a zero district */
+        "110101000001",       /* a community under a zero street */
+        "110101001000001",    /* a grid under a zero community */
+        "110101001001000001", /* a building under a zero grid */
+        "110101001001000",    /* 15 digits must name a grid */
+        "110101001001001000", /* 18 digits must name a building */
         "110101001001000000",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -176,10 +176,10 @@ static void level_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_each_level),   cmocka_unit_test(format_round_trips),
-        cmocka_unit_test(digits_per_level),   cmocka_unit_test(end_is_subtree_bound),
-        cmocka_unit_test(parent_per_level),   cmocka_unit_test(within_per_level),
-        cmocka_unit_test(malformed),          cmocka_unit_test(level_names),
+        cmocka_unit_test(parse_each_level), cmocka_unit_test(format_round_trips),
+        cmocka_unit_test(digits_per_level), cmocka_unit_test(end_is_subtree_bound),
+        cmocka_unit_test(parent_per_level), cmocka_unit_test(within_per_level),
+        cmocka_unit_test(malformed),        cmocka_unit_test(level_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

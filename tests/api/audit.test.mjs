@@ -1,0 +1,238 @@
+// The audit log API: only the audit administrator reads it (三员分立), the
+// filters find what happened, reading is itself audited, and a database
+// edited behind the server's back is caught by `fangkong audit verify` and
+// by GET /api/v1/audit/verify.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { startServer, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
+
+const PW = 'Passw0rd!audit';
+let ctx;
+let auditor, sys, sec, grid;
+const ids = {};
+
+function addUser(c, username, role, region = '110101000000') {
+  const out = c.must(['user', 'add', '--username', username, '--password', PW, '--role', role, '--region', region]);
+  return totpSecretFrom(out);
+}
+
+async function signIn(username, secret) {
+  const c = ctx.client();
+  await c.login(username, PW, secret);
+  ids[username] = (await c.get('/api/v1/me')).body.id;
+  return c;
+}
+
+const errOf = (r) => r.body?.error ?? {};
+
+before(async () => {
+  const secrets = {};
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      secrets.auditor = addUser(c, 'auditor', 'audit_admin');
+      secrets.sys = addUser(c, 'sysadmin', 'system_admin');
+      secrets.sec = addUser(c, 'secadmin', 'security_admin');
+      addUser(c, 'grid1', 'grid_worker', '110101001001');
+    },
+  });
+  auditor = await signIn('auditor', secrets.auditor);
+  sys = await signIn('sysadmin', secrets.sys);
+  sec = await signIn('secadmin', secrets.sec);
+  grid = await signIn('grid1');
+});
+
+after(async () => {
+  await ctx?.stop();
+});
+
+test('only the audit administrator reads the audit log', async () => {
+  for (const [who, c] of [['system_admin', sys], ['security_admin', sec], ['grid_worker', grid]]) {
+    assert.equal((await c.get('/api/v1/audit')).status, 403, who);
+    assert.equal((await c.get('/api/v1/audit/verify')).status, 403, who);
+    assert.equal((await c.get('/api/v1/audit?format=csv')).status, 403, who);
+  }
+  const anon = ctx.client();
+  assert.equal((await anon.get('/api/v1/audit')).status, 401);
+  assert.equal((await anon.get('/api/v1/audit/verify')).status, 401);
+  const r = await auditor.get('/api/v1/audit');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.page, 1);
+  assert.equal(r.body.page_size, 20);
+  assert.ok(r.body.total > 0);
+  // the log is read-only: no write routes
+  assert.equal((await auditor.del('/api/v1/audit')).status, 405);
+  assert.equal((await auditor.post('/api/v1/audit', {})).status, 405);
+});
+
+test('entries say who did what to which record, newest first', async () => {
+  const role = await sec.post('/api/v1/roles', { key: 'audit_probe', name: '审计探针', permissions: ['region.read'] });
+  assert.equal(role.status, 201);
+  ids.role = role.body.id;
+  // a refused write is recorded with its reason
+  const builtin = (await sec.get('/api/v1/roles?page_size=200')).body.items.find((x) => x.key === 'grid_worker');
+  assert.equal((await sec.patch(`/api/v1/roles/${builtin.id}`, { name: '改' })).status, 409);
+  assert.equal((await sec.patch(`/api/v1/roles/${ids.role}`, { name: '审计探针二' })).status, 200);
+
+  const r = await auditor.get('/api/v1/audit?action=role.create');
+  assert.equal(r.status, 200);
+  const e = r.body.items.find((x) => x.object_id === ids.role);
+  assert.ok(e, 'role.create entry');
+  assert.equal(e.action, 'role.create');
+  assert.equal(e.object_type, 'role');
+  assert.equal(e.username, 'secadmin');
+  assert.equal(e.user_id, ids.secadmin);
+  assert.equal(e.role, 'security_admin');
+  assert.equal(e.result, 'ok');
+  assert.equal(e.detail, 'key=audit_probe');
+  assert.match(e.id, /^\d+$/);
+  assert.ok(e.ip.length > 0);
+  assert.ok(Math.abs(e.at - Date.now()) < 60000);
+  ids.entry = e.id;
+
+  const all = await auditor.get('/api/v1/audit?page_size=200');
+  const ats = all.body.items.map((x) => x.at);
+  assert.deepEqual(ats, [...ats].sort((a, b) => b - a));
+});
+
+test('filters: user, username, action prefix, object, result, time', async () => {
+  const byUser = await auditor.get(`/api/v1/audit?user_id=${ids.secadmin}&page_size=200`);
+  assert.ok(byUser.body.items.length >= 3);
+  assert.ok(byUser.body.items.every((x) => x.user_id === ids.secadmin));
+
+  const byName = await auditor.get('/api/v1/audit?username=secadmin&page_size=200');
+  assert.equal(byName.body.total, byUser.body.total);
+
+  const prefix = await auditor.get('/api/v1/audit?action=role.*&page_size=200');
+  const actions = new Set(prefix.body.items.map((x) => x.action));
+  assert.deepEqual([...actions].sort(), ['role.create', 'role.update']);
+  const exact = await auditor.get('/api/v1/audit?action=role.');
+  assert.equal(exact.body.total, 0);
+  const any = await auditor.get('/api/v1/audit?action=*');
+  assert.ok(any.body.total >= prefix.body.total);
+
+  const obj = await auditor.get(`/api/v1/audit?object_type=role&object_id=${ids.role}`);
+  assert.deepEqual(obj.body.items.map((x) => x.action).sort(), ['role.create', 'role.update']);
+
+  const refused = await auditor.get('/api/v1/audit?result=builtin_role');
+  assert.equal(refused.body.total, 1);
+  assert.equal(refused.body.items[0].action, 'role.update');
+  assert.equal(refused.body.items[0].username, 'secadmin');
+
+  const combined = await auditor.get(`/api/v1/audit?username=secadmin&action=role.*&result=ok`);
+  assert.equal(combined.body.total, 2);
+
+  const future = await auditor.get(`/api/v1/audit?from=${Date.now() + 3600000}`);
+  assert.equal(future.body.total, 0);
+  const past = await auditor.get('/api/v1/audit?to=1000');
+  assert.equal(past.body.total, 0);
+  const now = Date.now();
+  const window = await auditor.get(`/api/v1/audit?from=${now - 600000}&to=${now + 1000}&action=role.create`);
+  assert.ok(window.body.items.some((x) => x.id === ids.entry));
+
+  // paging
+  const p1 = await auditor.get('/api/v1/audit?page=1&page_size=2');
+  const p2 = await auditor.get('/api/v1/audit?page=2&page_size=2');
+  assert.equal(p1.body.items.length, 2);
+  assert.notEqual(p1.body.items[0].id, p2.body.items[0].id);
+
+  // SQL metacharacters are values, not SQL
+  const meta = await auditor.get(`/api/v1/audit?username=${encodeURIComponent("x' OR '1'='1")}`);
+  assert.equal(meta.status, 200);
+  assert.equal(meta.body.total, 0);
+  const metaPrefix = await auditor.get(`/api/v1/audit?action=${encodeURIComponent('%*')}`);
+  assert.equal(metaPrefix.body.total, 0);
+});
+
+test('bad filters are refused naming the parameter', async () => {
+  const cases = [
+    ['user_id=abc', 'user_id'],
+    ['user_id=-1', 'user_id'],
+    ['object_id=1.5', 'object_id'],
+    ['from=yesterday', 'from'],
+    ['to=-5', 'to'],
+    [`from=2000&to=1000`, 'to'],
+    ['page=0', 'page'],
+    ['page_size=201', 'page_size'],
+    ['format=xml', 'format'],
+    [`action=${'a'.repeat(65)}`, 'action'],
+    [`username=${encodeURIComponent('\u0001')}`, 'username'],
+  ];
+  for (const [q, field] of cases) {
+    const r = await auditor.get(`/api/v1/audit?${q}`);
+    assert.equal(r.status, 400, q);
+    assert.equal(errOf(r).field, field, q);
+    assert.match(errOf(r).message, /[\u4e00-\u9fff]/);
+  }
+});
+
+test('reading the audit log is itself audited', async () => {
+  await auditor.get('/api/v1/audit?action=role.create');
+  const r = await auditor.get(`/api/v1/audit?action=audit.read&user_id=${ids.auditor}&page_size=200`);
+  assert.ok(r.body.total >= 2);
+  const e = r.body.items.find((x) => x.detail.includes('filters=action'));
+  assert.ok(e, JSON.stringify(r.body.items.slice(0, 3)));
+  assert.equal(e.username, 'auditor');
+  assert.equal(e.role, 'audit_admin');
+  assert.equal(e.object_type, 'audit');
+  assert.match(e.detail, /^count=\d+ /);
+});
+
+test('CSV export', async () => {
+  const r = await auditor.get('/api/v1/audit?format=csv&action=role.*');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/csv/);
+  assert.match(r.headers.get('content-disposition'), /^attachment; filename="audit.csv"/);
+  const lines = r.text.replace(/^\ufeff/, '').trim().split('\r\n');
+  assert.equal(lines[0], '编号,时间,用户编号,用户名,角色,来源地址,操作,对象类型,对象编号,结果,详情,节点,序号');
+  assert.equal(lines.length, 4); // header, role.create, role.update ok and refused
+  assert.ok(lines.some((l) => l.includes(',role.create,role,') && l.includes(ids.role)));
+  // times are shown in China time
+  assert.match(lines[1].split(',')[1], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+  // the export is audited like a read
+  const a = await auditor.get('/api/v1/audit?action=audit.read&page_size=200');
+  assert.ok(a.body.items.some((x) => x.detail.startsWith('format=csv')));
+});
+
+test('verify reports an intact chain', async () => {
+  const r = await auditor.get('/api/v1/audit/verify');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.ok, true);
+  assert.ok(r.body.checked > 10, String(r.body.checked));
+  assert.equal(r.body.broken_id, null);
+  assert.equal(r.body.reason, null);
+  const v = await auditor.get('/api/v1/audit?action=audit.verify');
+  assert.equal(v.body.total, 1);
+});
+
+function tamper(sql) {
+  if (ctx.dbUrl) execFileSync('psql', [ctx.dbUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql]);
+  else execFileSync('sqlite3', [path.join(ctx.dir, 'fangkong.db'), sql]);
+}
+
+test('an entry edited in the database is found by the CLI and the API', async () => {
+  await ctx.stop();
+  const intact = ctx.fk(['audit', 'verify']);
+  assert.equal(intact.status, 0, intact.stderr);
+  assert.match(intact.stdout, /^audit chain intact: \d+ entries checked/);
+
+  tamper(`UPDATE audit_log SET detail = 'x' WHERE id = ${ids.entry}`);
+  const broken = ctx.fk(['audit', 'verify']);
+  assert.equal(broken.status, 1);
+  assert.match(broken.stdout, new RegExp(`audit chain BROKEN at entry ${ids.entry} \\(node 0\\): .*edited`));
+  assert.equal(ctx.fk(['audit', 'verify', '--bogus']).status, 2);
+
+  await ctx.restart();
+  // sessions live in the database: the auditor is still signed in
+  const r = await auditor.get('/api/v1/audit/verify');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.ok, false);
+  assert.equal(r.body.broken_id, ids.entry);
+  assert.equal(r.body.node, 0);
+  assert.match(r.body.reason, /篡改/);
+  // the log stays readable, showing the edited value
+  const e = await auditor.get(`/api/v1/audit?object_type=role&object_id=${ids.role}&action=role.create`);
+  assert.equal(e.body.items[0].detail, 'x');
+});
