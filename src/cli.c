@@ -21,8 +21,12 @@ static const struct {
     const char *flag;
     const char *env;
 } flags[] = {
-    {"--db", "FK_DB"},           {"--port", "FK_PORT"},         {"--bind", "FK_BIND"},
-    {"--data-dir", "FK_DATA_DIR"}, {"--key-file", "FK_KEY_FILE"}, {"--threads", "FK_THREADS"},
+    {"--db", "FK_DB"},
+    {"--port", "FK_PORT"},
+    {"--bind", "FK_BIND"},
+    {"--data-dir", "FK_DATA_DIR"},
+    {"--key-file", "FK_KEY_FILE"},
+    {"--threads", "FK_THREADS"},
     {"--node", "FK_NODE"},
 };
 
@@ -197,8 +201,11 @@ int cmd_routes(int argc, char **argv)
     app_routes();
     size_t n;
     const struct route *const *rs = router_all(&n);
-    static const char *names[] = {[M_GET] = "GET",     [M_POST] = "POST", [M_PATCH] = "PATCH",
-                                  [M_PUT] = "PUT",     [M_DELETE] = "DELETE"};
+    static const char *names[] = {[M_GET] = "GET",
+                                  [M_POST] = "POST",
+                                  [M_PATCH] = "PATCH",
+                                  [M_PUT] = "PUT",
+                                  [M_DELETE] = "DELETE"};
     for (size_t i = 0; i < n; i++)
         printf("%s %s\n", names[rs[i]->method], rs[i]->pattern);
     return 0;

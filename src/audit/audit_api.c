@@ -16,6 +16,7 @@
  * anchors its chain) while any other gap is reported as tampering.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,12 +27,12 @@
 #define FILTER_TEXT_MAX  64    /* characters of a text filter */
 
 struct audit_filter {
-    int64_t user_id, object_id;            /* 0: any */
+    int64_t user_id, object_id; /* 0: any */
     const char *username, *object_type, *result;
-    const char *action;                    /* exact, or a prefix when `prefix` */
+    const char *action; /* exact, or a prefix when `prefix` */
     bool prefix;
-    int64_t from, to;                      /* epoch ms, inclusive; -1: open */
-    char names[128];                       /* the filters used, for the audit detail */
+    int64_t from, to; /* epoch ms, inclusive; -1: open */
+    char names[128];  /* the filters used, for the audit detail */
 };
 
 static void note(struct audit_filter *f, const char *name)
@@ -98,18 +99,42 @@ static err filter_from(struct req *r, struct audit_filter *f)
     return E_OK;
 }
 
-/* The WHERE clause from fixed fragments, in the order bind_filter binds. */
-static char *where_of(arena *a, const struct audit_filter *f)
+/* A statement assembled from fixed fragments (never values), in a buffer
+ * sized for the longest combination; overflowing it is a bug. */
+struct sql {
+    char s[1024];
+    size_t n;
+};
+
+static void sql_add(struct sql *b, const char *fragment)
 {
-    return arena_printf(a, " WHERE 1 = 1%s%s%s%s%s%s%s%s", f->user_id ? " AND user_id = ?" : "",
-                        f->username ? " AND username = ?" : "",
-                        f->action ? (f->prefix ? " AND substr(action, 1, ?) = ?"
-                                               : " AND action = ?")
-                                  : "",
-                        f->object_type ? " AND object_type = ?" : "",
-                        f->object_id ? " AND object_id = ?" : "",
-                        f->result ? " AND result = ?" : "", f->from >= 0 ? " AND at >= ?" : "",
-                        f->to >= 0 ? " AND at <= ?" : "");
+    size_t k = strlen(fragment);
+    if (b->n + k >= sizeof b->s)
+        abort();
+    memcpy(b->s + b->n, fragment, k + 1);
+    b->n += k;
+}
+
+/* The WHERE clause, in the order bind_filter binds. */
+static void add_where(struct sql *b, const struct audit_filter *f)
+{
+    sql_add(b, " WHERE 1 = 1");
+    if (f->user_id)
+        sql_add(b, " AND user_id = ?");
+    if (f->username)
+        sql_add(b, " AND username = ?");
+    if (f->action)
+        sql_add(b, f->prefix ? " AND substr(action, 1, ?) = ?" : " AND action = ?");
+    if (f->object_type)
+        sql_add(b, " AND object_type = ?");
+    if (f->object_id)
+        sql_add(b, " AND object_id = ?");
+    if (f->result)
+        sql_add(b, " AND result = ?");
+    if (f->from >= 0)
+        sql_add(b, " AND at >= ?");
+    if (f->to >= 0)
+        sql_add(b, " AND at <= ?");
 }
 
 static int bind_filter(db_stmt *s, const struct audit_filter *f)
@@ -148,9 +173,15 @@ struct entry {
 static err query(struct req *r, const struct audit_filter *f, int64_t page, int64_t size,
                  struct entry **items_r, size_t *n_r, int64_t *total_r)
 {
-    char *where = where_of(r->a, f);
+    struct sql count_sql = {.n = 0}, page_sql = {.n = 0};
+    sql_add(&count_sql, "SELECT COUNT(*) FROM audit_log");
+    add_where(&count_sql, f);
+    sql_add(&page_sql, "SELECT id, at, user_id, username, role, ip, action, object_type, "
+                       "object_id, result, detail, node, seq FROM audit_log");
+    add_where(&page_sql, f);
+    sql_add(&page_sql, " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?");
     db_stmt *s;
-    err e = db_prepare(r->db, arena_printf(r->a, "SELECT COUNT(*) FROM audit_log%s", where), &s);
+    err e = db_prepare(r->db, count_sql.s, &s);
     if (e)
         return e;
     bind_filter(s, f);
@@ -163,13 +194,7 @@ static err query(struct req *r, const struct audit_filter *f, int64_t page, int6
     db_done(s);
     if (e)
         return e;
-    if ((e = db_prepare(r->db,
-                        arena_printf(r->a,
-                                     "SELECT id, at, user_id, username, role, ip, action, "
-                                     "object_type, object_id, result, detail, node, seq "
-                                     "FROM audit_log%s ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
-                                     where),
-                        &s)))
+    if ((e = db_prepare(r->db, page_sql.s, &s)))
         return e;
     int i = bind_filter(s, f);
     db_bind_int64(s, i++, size);
@@ -292,9 +317,8 @@ static const char *china_time(arena *a, int64_t ms)
     time_t t = (time_t)(ms / 1000) + 8 * 3600;
     struct tm tm;
     gmtime_r(&t, &tm);
-    return arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                        (int)(ms % 1000));
+    return arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 static err reply_csv(struct req *r, const struct audit_filter *f)
@@ -307,14 +331,12 @@ static err reply_csv(struct req *r, const struct audit_filter *f)
         return e;
     if (total > AUDIT_EXPORT_MAX)
         return err_set(E_INPUT, "export_too_large", NULL,
-                       "导出记录超过%d条，请缩小时间范围或增加筛选条件后再导出",
-                       AUDIT_EXPORT_MAX);
+                       "导出记录超过%d条，请缩小时间范围或增加筛选条件后再导出", AUDIT_EXPORT_MAX);
     struct csv c = {.a = r->a};
     csv_put(&c, "\xEF\xBB\xBF", 3); /* BOM: Excel then reads UTF-8 */
-    static const char *const head[] = {"编号",   "时间",     "用户编号", "用户名",
-                                       "角色",   "来源地址", "操作",     "对象类型",
-                                       "对象编号", "结果",   "详情",     "节点",
-                                       "序号"};
+    static const char *const head[] = {"编号",     "时间", "用户编号", "用户名",   "角色",
+                                       "来源地址", "操作", "对象类型", "对象编号", "结果",
+                                       "详情",     "节点", "序号"};
     size_t nh = sizeof head / sizeof head[0];
     for (size_t i = 0; i < nh; i++)
         csv_field(&c, head[i], i == nh - 1);

@@ -31,8 +31,8 @@ int cmd_audit_verify(int argc, char **argv)
         return 0;
     }
     if (v.broken_id > 0)
-        printf("audit chain BROKEN at entry %lld (node %d): %s\n", (long long)v.broken_id,
-               v.node, v.reason);
+        printf("audit chain BROKEN at entry %lld (node %d): %s\n", (long long)v.broken_id, v.node,
+               v.reason);
     else /* a recorded chain head whose chain has no entries left */
         printf("audit chain BROKEN at the end of the chain (node %d): %s\n", v.node, v.reason);
     printf("%lld entries checked before the break\n", (long long)v.checked);

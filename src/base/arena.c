@@ -157,6 +157,26 @@ char *arena_printf(arena *a, const char *fmt, ...)
     return p;
 }
 
+char *arena_concat(arena *a, const char *first, ...)
+{
+    va_list ap;
+    size_t n = 0;
+    va_start(ap, first);
+    for (const char *s = first; s; s = va_arg(ap, const char *))
+        n += strlen(s);
+    va_end(ap);
+    char *out = arena_alloc(a, n + 1), *o = out;
+    va_start(ap, first);
+    for (const char *s = first; s; s = va_arg(ap, const char *)) {
+        size_t k = strlen(s);
+        memcpy(o, s, k);
+        o += k;
+    }
+    va_end(ap);
+    *o = '\0';
+    return out;
+}
+
 void arena_on_free(arena *a, void (*fn)(void *), void *p)
 {
     struct cleanup *c = arena_alloc(a, sizeof *c);

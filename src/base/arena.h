@@ -34,6 +34,9 @@ char *arena_strndup(arena *a, const char *s, size_t n);
 void *arena_memdup(arena *a, const void *p, size_t n);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(arena *a, const char *fmt, va_list ap);
+/* Concatenate strings up to a NULL; for SQL assembled from fixed fragments
+ * (never values), where printf would hide what is spliced in. */
+char *arena_concat(arena *a, const char *first, ...) __attribute__((sentinel));
 
 /* Call fn(p) when the arena is freed or reset. */
 void arena_on_free(arena *a, void (*fn)(void *), void *p);

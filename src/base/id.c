@@ -44,9 +44,8 @@ int64_t id_new(void)
         /* same millisecond (or the clock stepped back): continue the sequence
          * of the last id; overflowing it borrows the next millisecond */
         if (next <= prev)
-            next = (prev & 0xFFF) == 0xFFF
-                       ? (((prev >> 22) + 1) << 22) | ((int64_t)node_no << 12)
-                       : prev + 1;
+            next = (prev & 0xFFF) == 0xFFF ? (((prev >> 22) + 1) << 22) | ((int64_t)node_no << 12)
+                                           : prev + 1;
         if (atomic_compare_exchange_weak(&last_id, &prev, next))
             return next;
     }

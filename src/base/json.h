@@ -28,8 +28,8 @@ struct jfield {
     const char *name;
     enum jtype type;
     unsigned flags;
-    int64_t min, max;  /* strings: length in characters; ints: value; 0,0 = no bound */
-    const char *label; /* Chinese name for messages: "证件号码" */
+    int64_t min, max;         /* strings: length in characters; ints: value; 0,0 = no bound */
+    const char *label;        /* Chinese name for messages: "证件号码" */
     const char *const *oneof; /* strings: the allowed values, NULL-terminated */
 };
 
@@ -45,7 +45,7 @@ err json_check(json_t *obj, const struct jfield *fields, bool partial);
 err json_parse_body(const char *data, size_t n, json_t **r);
 
 /* Members by type, or the default when absent or null. */
-const char *json_str(json_t *obj, const char *key);     /* NULL if absent */
+const char *json_str(json_t *obj, const char *key); /* NULL if absent */
 int64_t json_int(json_t *obj, const char *key, int64_t dflt);
 double json_num(json_t *obj, const char *key, double dflt);
 bool json_bool(json_t *obj, const char *key, bool dflt);

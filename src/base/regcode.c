@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const int digits[] = {0, 2, 4, 6, 9, 12, 15, 18};
-static const char *names[] = {"", "province", "city", "district", "street",
-                              "community", "grid", "building"};
+static const char *names[] = {"",       "province",  "city", "district",
+                              "street", "community", "grid", "building"};
 static const char *labels[] = {"", "省", "市", "区县", "街道", "社区", "网格", "楼栋"};
 
 static int64_t pow10i(int n)

@@ -416,10 +416,10 @@ static err pgsql_backup(const char *url, const char *file, int64_t *bytes_r)
         e = err_set(E_NOMEM, NULL, NULL, NULL);
         goto out;
     }
-    if (unlink(tmp) && errno != ENOENT) {
-        e = io_fail("删除旧的临时文件", tmp);
+    /* created here, 0600, so a bad directory is our clear error and the
+     * dump is private before pg_dump writes a byte into it */
+    if ((e = create_private(tmp)))
         goto out;
-    }
     char *argv[] = {"pg_dump", "--format=custom", "--no-owner", file_arg, db_arg, NULL};
     if ((e = run_pg_tool(argv, NULL)) || (e = finish_file(tmp, file))) {
         unlink(tmp);

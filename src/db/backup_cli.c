@@ -42,6 +42,14 @@ static const char *file_arg(const char *cmd, int argc, char **argv)
     return argv[0];
 }
 
+/* Is `file` the live SQLite database itself? */
+static bool is_database_file(const struct config *c, const char *file)
+{
+    struct stat fs, ds;
+    return !is_pg(c->db_url) && !stat(file, &fs) && !stat(c->db_url, &ds) &&
+           fs.st_dev == ds.st_dev && fs.st_ino == ds.st_ino;
+}
+
 static void audit_cli(db *d, const char *action, const char *result, const char *detail)
 {
     struct audit_entry a = {
@@ -71,9 +79,7 @@ int cmd_backup(int argc, char **argv)
     const char *file = file_arg("backup", argc, argv);
     if (!file)
         return 2;
-    struct stat fs, ds;
-    if (!is_pg(c.db_url) && !stat(file, &fs) && !stat(c.db_url, &ds) && fs.st_dev == ds.st_dev &&
-        fs.st_ino == ds.st_ino) {
+    if (is_database_file(&c, file)) {
         fprintf(stderr, "fangkong backup: 备份文件不能是数据库文件本身 (%s)\n", file);
         return 2;
     }
@@ -143,6 +149,10 @@ int cmd_restore(int argc, char **argv)
     if (access(file, R_OK)) {
         fprintf(stderr, "fangkong restore: 无法读取 %s: %s\n", file, strerror(errno));
         return 1;
+    }
+    if (is_database_file(&c, file)) {
+        fprintf(stderr, "fangkong restore: %s 就是数据库文件本身, 不是备份\n", file);
+        return 2;
     }
     /* The key comes first: data restored without the key it was sealed
      * with is unreadable, so there is nothing to gain by restoring. */

@@ -35,11 +35,11 @@ struct db_ops {
 
 struct db_stmt {
     db *db;
-    char *sql;      /* owned copy, the cache key */
+    char *sql; /* owned copy, the cache key */
     uint32_t hash;
-    bool cached;    /* lives in the cache; otherwise finalized by db_done */
+    bool cached; /* lives in the cache; otherwise finalized by db_done */
     bool in_use;
-    err error;      /* the err of a failed step */
+    err error; /* the err of a failed step */
 };
 
 struct db {

@@ -12,8 +12,9 @@
 
 err db_migrate(db *d)
 {
-    err e = db_exec(d, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+    err e =
+        db_exec(d, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                   "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
     if (e)
         return e;
     for (int i = 0; i < migrations_count; i++) {
@@ -34,8 +35,9 @@ err db_migrate(db *d)
             db_rollback(d);
             return e;
         }
-        if ((e = db_prepare(d, "INSERT INTO schema_migrations (version, name, applied_at) "
-                               "VALUES (?, ?, ?)",
+        if ((e = db_prepare(d,
+                            "INSERT INTO schema_migrations (version, name, applied_at) "
+                            "VALUES (?, ?, ?)",
                             &s))) {
             db_rollback(d);
             return e;

@@ -338,9 +338,9 @@ static void pg_bind_double(db_stmt *st, int i, double v)
     if (!b)
         return;
     if (isnan(v))
-        strcpy(b, "NaN");
+        snprintf(b, 32, "NaN");
     else if (isinf(v))
-        strcpy(b, v > 0 ? "Infinity" : "-Infinity");
+        snprintf(b, 32, "%s", v > 0 ? "Infinity" : "-Infinity");
     else
         snprintf(b, 32, "%.17g", v);
 }

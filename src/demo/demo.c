@@ -27,13 +27,13 @@
 #include "security/auth.h"
 #include "user/user.h"
 
-#define NSTREETS     8
-#define GRIDS        4 /* per community, 2 x 2 */
-#define BATCH        20000
-#define DAY0_YEAR    1940
-#define NDAYS        30315 /* 1940-01-01 .. 2022-12-31 */
-#define SLOTS        500   /* sequence numbers per gender */
-#define SAMPLE_IDS   1000
+#define NSTREETS   8
+#define GRIDS      4 /* per community, 2 x 2 */
+#define BATCH      20000
+#define DAY0_YEAR  1940
+#define NDAYS      30315 /* 1940-01-01 .. 2022-12-31 */
+#define SLOTS      500   /* sequence numbers per gender */
+#define SAMPLE_IDS 1000
 
 /* Nanshan's bounding box, split into streets (columns), communities (rows),
  * grids (2 x 2) and buildings (a small square grid inside each grid). */
@@ -77,8 +77,8 @@ static void feature(struct buf *b, int64_t code, const char *name, enum region_l
         "%s{\"type\":\"Feature\",\"properties\":{\"code\":\"%s\",\"name\":\"%s\",\"level\":\"%s\"},"
         "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],"
         "[%.6f,%.6f],[%.6f,%.6f]]]}}",
-        b->len > 40 ? "," : "", w, name, region_level_name(lv), x.x0, x.y0, x.x1, x.y0, x.x1,
-        x.y1, x.x0, x.y1, x.x0, x.y0);
+        b->len > 40 ? "," : "", w, name, region_level_name(lv), x.x0, x.y0, x.x1, x.y0, x.x1, x.y1,
+        x.x0, x.y1, x.x0, x.y0);
 }
 
 static struct box shrink(struct box x, double f)
@@ -144,15 +144,16 @@ static err build_regions(db *d, const struct demo_config *c, struct layout *L, a
             snprintf(name, sizeof name, "%s%s社区",
                      demo_community_words[(s * 7 + k) % DEMO_N(demo_community_words)],
                      k >= (long)DEMO_N(demo_community_words)
-                         ? (const char *[]){"一", "二", "三", "四", "五", "六", "七", "八",
-                                            "九", "十"}[(k / DEMO_N(demo_community_words)) % 10]
+                         ? (const char *[]){"一", "二", "三", "四", "五", "六", "七", "八", "九",
+                                            "十"}[(k / DEMO_N(demo_community_words)) % 10]
                          : "");
             feature(&b, comm, name, LEVEL_COMMUNITY, shrink(cb, 0.01));
             for (long g = 0; g < GRIDS; g++) {
                 int64_t grid = code_of(comm, LEVEL_GRID, g + 1);
                 double gx = (cb.x1 - cb.x0) / 2, gy = (cb.y1 - cb.y0) / 2;
                 struct box gb = {cb.x0 + gx * (double)(g % 2), cb.y0 + gy * (double)(g / 2),
-                                 cb.x0 + gx * (double)(g % 2 + 1), cb.y0 + gy * (double)(g / 2 + 1)};
+                                 cb.x0 + gx * (double)(g % 2 + 1),
+                                 cb.y0 + gy * (double)(g / 2 + 1)};
                 snprintf(name, sizeof name, "第%ld网格", g + 1);
                 feature(&b, grid, name, LEVEL_GRID, shrink(gb, 0.02));
                 long side = 1;
@@ -162,9 +163,9 @@ static err build_regions(db *d, const struct demo_config *c, struct layout *L, a
                     int64_t bld = code_of(grid, LEVEL_BUILDING, n + 1);
                     L->building_codes[L->nbuildings++] = bld;
                     double bx = (gb.x1 - gb.x0) / (double)side, by = (gb.y1 - gb.y0) / (double)side;
-                    struct box bb = {gb.x0 + bx * (double)(n % side), gb.y0 + by * (double)(n / side),
-                                     gb.x0 + bx * (double)(n % side + 1),
-                                     gb.y0 + by * (double)(n / side + 1)};
+                    struct box bb = {
+                        gb.x0 + bx * (double)(n % side), gb.y0 + by * (double)(n / side),
+                        gb.x0 + bx * (double)(n % side + 1), gb.y0 + by * (double)(n / side + 1)};
                     snprintf(name, sizeof name, "%ld栋", n + 1);
                     feature(&b, bld, name, LEVEL_BUILDING, shrink(bb, 0.2));
                 }
@@ -284,7 +285,8 @@ static err build_people(db *d, const struct demo_config *c, const struct layout 
                  (unsigned)rng_below(&r, 1000000000u));
         int64_t bld = L->building_codes[(i * L->nbuildings) / c->persons];
         long street_ix = (long)((bld / 1000000000LL) % 1000) - 1;
-        long unit = 1 + rng_below(&r, 4), floor = 1 + rng_below(&r, 30), room = 1 + rng_below(&r, 8);
+        long unit = 1 + rng_below(&r, 4), floor = 1 + rng_below(&r, 30),
+             room = 1 + rng_below(&r, 8);
         snprintf(household, sizeof household, "%ld单元%ld%02ld", unit, floor, room);
         snprintf(address, sizeof address, "广东省深圳市南山区%s%ld栋%s室",
                  demo_streets[street_ix % NSTREETS], (long)(bld % 1000), household);
@@ -300,9 +302,10 @@ static err build_people(db *d, const struct demo_config *c, const struct layout 
         bool local = !strcmp(prefix, "440305");
         p.native_place = local ? "广东省深圳市" : "";
         unsigned roll = rng_below(&r, 100);
-        p.category = local || roll < 70 ? PERSON_RESIDENT : roll < 90 ? PERSON_VISITOR
-                                                          : roll < 98 ? PERSON_RETURNEE
-                                                                      : PERSON_TRANSIT;
+        p.category = local || roll < 70 ? PERSON_RESIDENT
+                     : roll < 90        ? PERSON_VISITOR
+                     : roll < 98        ? PERSON_RETURNEE
+                                        : PERSON_TRANSIT;
         p.inbound = rng_pct(&r, 1);
         p.address = address;
         p.household = household;
@@ -310,7 +313,8 @@ static err build_people(db *d, const struct demo_config *c, const struct layout 
         p.phone = age >= 12 ? phone : NULL;
         p.employed = age >= 20 && age < 60 && rng_pct(&r, 80);
         if (p.employed) {
-            snprintf(employer, sizeof employer, "%s", pick(&r, demo_employers, DEMO_N(demo_employers)));
+            snprintf(employer, sizeof employer, "%s",
+                     pick(&r, demo_employers, DEMO_N(demo_employers)));
             p.employer = employer;
         }
         p.current_location = "广东省深圳市南山区";

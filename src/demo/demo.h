@@ -19,10 +19,10 @@
 #include "db/db.h"
 
 struct demo_config {
-    long persons;             /* people to create */
+    long persons; /* people to create */
     uint64_t seed;
-    const char *password;     /* for every demo account */
-    const char *sample_ids;   /* if set, write 1,000 id numbers here (benchmarks) */
+    const char *password;   /* for every demo account */
+    const char *sample_ids; /* if set, write 1,000 id numbers here (benchmarks) */
 };
 
 /* The demo district's code, written form. */

@@ -15,7 +15,6 @@
 #include "demo/rng.h"
 #include "place/place.h"
 
-
 static err add_place(db *d, arena *a, const char *name, enum place_kind kind, int64_t region,
                      const char *address, struct rng *r, int64_t enterprise, int64_t *id_r)
 {
@@ -25,9 +24,8 @@ static err add_place(db *d, arena *a, const char *name, enum place_kind kind, in
     snprintf(phone, sizeof phone, "13%09u", (unsigned)rng_below(r, 1000000000u));
     struct scope all = SCOPE_ALL;
     struct place_input in = {
-        .set = PF_NAME | PF_KIND | PF_REGION | PF_ADDRESS | PF_AREA | PF_HOUSEHOLDS |
-               PF_BUILDINGS | PF_CONTACT_NAME | PF_CONTACT_PHONE | PF_POSITION |
-               (enterprise ? PF_ENTERPRISE : 0),
+        .set = PF_NAME | PF_KIND | PF_REGION | PF_ADDRESS | PF_AREA | PF_HOUSEHOLDS | PF_BUILDINGS |
+               PF_CONTACT_NAME | PF_CONTACT_PHONE | PF_POSITION | (enterprise ? PF_ENTERPRISE : 0),
         .name = name,
         .kind = kind,
         .region_code = region,
@@ -55,13 +53,15 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
     err e = db_begin(d);
     char name[96], address[128];
     for (long i = 0; i < ncomm && !e; i++) {
-        snprintf(name, sizeof name, "%s花园%ld期", demo_community_words[i % DEMO_N(demo_community_words)],
+        snprintf(name, sizeof name, "%s花园%ld期",
+                 demo_community_words[i % DEMO_N(demo_community_words)],
                  i / (long)DEMO_N(demo_community_words) + 1);
         snprintf(address, sizeof address, "深圳市南山区%s%ld号",
                  demo_streets[(communities[i] / 1000000000LL % 1000 - 1) % 8], 10 + i);
         e = add_place(d, a, name, PLACE_COMMUNITY, communities[i], address, &r, 0, NULL);
         if (!e) {
-            snprintf(name, sizeof name, "%s出租屋%ld号", demo_community_words[i % DEMO_N(demo_community_words)], i + 1);
+            snprintf(name, sizeof name, "%s出租屋%ld号",
+                     demo_community_words[i % DEMO_N(demo_community_words)], i + 1);
             e = add_place(d, a, name, PLACE_RENTAL_HOUSING, communities[i], address, &r, 0, NULL);
         }
         arena_reset(a);
@@ -70,7 +70,9 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
         static const struct {
             const char *suffix;
             enum place_kind kind;
-        } kinds[] = {{"农贸市场", PLACE_MARKET}, {"工业园厂房", PLACE_FACTORY}, {"集中隔离点", PLACE_QUARANTINE_SITE}};
+        } kinds[] = {{"农贸市场", PLACE_MARKET},
+                     {"工业园厂房", PLACE_FACTORY},
+                     {"集中隔离点", PLACE_QUARANTINE_SITE}};
         for (size_t k = 0; k < 3 && !e; k++) {
             snprintf(name, sizeof name, "%s%s", demo_streets[s % 8], kinds[k].suffix);
             snprintf(address, sizeof address, "深圳市南山区%s%zu号", demo_streets[s % 8], 100 + k);
@@ -89,12 +91,15 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
         code[18] = '\0';
         snprintf(name, sizeof name, "深圳市%s%s有限公司",
                  demo_community_words[i % DEMO_N(demo_community_words)],
-                 (const char *[]){"科技", "贸易", "物流", "医药", "餐饮", "建设", "电子", "文化"}[(i / 20) % 8]);
+                 (const char *[]){"科技", "贸易", "物流", "医药", "餐饮", "建设", "电子",
+                                  "文化"}[(i / 20) % 8]);
         char contact[16], rep[16], p1[12], p2[12];
-        snprintf(contact, sizeof contact, "%s%s", demo_surnames[rng_below(&r, DEMO_N(demo_surnames))],
+        snprintf(contact, sizeof contact, "%s%s",
+                 demo_surnames[rng_below(&r, DEMO_N(demo_surnames))],
                  demo_given[rng_below(&r, DEMO_N(demo_given))]);
         snprintf(rep, sizeof rep, "%s%s%s", demo_surnames[rng_below(&r, DEMO_N(demo_surnames))],
-                 demo_given[rng_below(&r, DEMO_N(demo_given))], demo_given[rng_below(&r, DEMO_N(demo_given))]);
+                 demo_given[rng_below(&r, DEMO_N(demo_given))],
+                 demo_given[rng_below(&r, DEMO_N(demo_given))]);
         snprintf(p1, sizeof p1, "139%08u", (unsigned)rng_below(&r, 100000000u));
         snprintf(p2, sizeof p2, "186%08u", (unsigned)rng_below(&r, 100000000u));
         int64_t region = communities[i % ncomm];
@@ -113,7 +118,8 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
             .legal_rep_phone = p2,
             .employees = 5 + rng_below(&r, 800),
             .address = address,
-            .industry = (const char *[]){"信息技术", "批发零售", "交通运输", "医药卫生", "住宿餐饮", "建筑业", "制造业", "文化娱乐"}[(i / 20) % 8],
+            .industry = (const char *[]){"信息技术", "批发零售", "交通运输", "医药卫生", "住宿餐饮",
+                                         "建筑业", "制造业", "文化娱乐"}[(i / 20) % 8],
         };
         int64_t eid;
         e = enterprise_create(d, a, &all, &in, &eid);

@@ -29,13 +29,13 @@ struct req {
     arena *a;
     db *db;
     enum http_method method;
-    const char *path;     /* decoded path, no query */
-    const char *ip;       /* peer address */
+    const char *path;            /* decoded path, no query */
+    const char *ip;              /* peer address */
     const struct principal *who; /* NULL on public routes without a session */
     const char *params[4];       /* {name} segments of the route, in order */
     json_t *body;                /* the checked JSON object, or NULL */
     const struct route *route;
-    void *ev;                    /* the server's own request (http/ only) */
+    void *ev; /* the server's own request (http/ only) */
 
     /* the reply */
     int status;
@@ -48,8 +48,8 @@ struct req {
 
 /* Route flags. */
 enum {
-    ROUTE_PUBLIC = 1,    /* no session needed (a session is still read if present) */
-    ROUTE_RAW_BODY = 2,  /* body is not JSON (imports): read it with req_raw_body */
+    ROUTE_PUBLIC = 1,       /* no session needed (a session is still read if present) */
+    ROUTE_RAW_BODY = 2,     /* body is not JSON (imports): read it with req_raw_body */
     ROUTE_NO_PW_CHANGE = 4, /* allowed while a password change is pending */
 };
 
@@ -57,12 +57,12 @@ struct route {
     enum http_method method;
     const char *pattern; /* "/api/v1/persons/{id}" */
     err (*fn)(struct req *r);
-    enum perm perm;      /* PERM_NONE: any signed-in user */
+    enum perm perm; /* PERM_NONE: any signed-in user */
     unsigned flags;
     const struct jfield *body; /* request schema, NULL-terminated; NULL: no body */
     const char *summary;       /* Chinese, for the OpenAPI document */
     const char *tag;
-    size_t max_body;           /* 0: the default limit */
+    size_t max_body; /* 0: the default limit */
 };
 
 /* Register a capability's routes (before http_serve). */
@@ -117,7 +117,7 @@ struct server_config {
     int port;
     int threads;
     int idle_timeout_s;
-    size_t max_body;    /* default JSON body limit */
+    size_t max_body; /* default JSON body limit */
     size_t max_url;
     size_t max_headers;
 };

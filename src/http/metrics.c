@@ -62,7 +62,7 @@ char *metrics_render(arena *a)
 #define EMIT(...)                                                                                  \
     do {                                                                                           \
         if (len < cap)                                                                             \
-            len += (size_t)snprintf(out + len, cap - len, __VA_ARGS__);                           \
+            len += (size_t)snprintf(out + len, cap - len, __VA_ARGS__);                            \
     } while (0)
     EMIT("# HELP fangkong_requests_total HTTP requests by route and status.\n"
          "# TYPE fangkong_requests_total counter\n");

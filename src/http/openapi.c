@@ -94,12 +94,13 @@ json_t *openapi_document(void)
         for (const char *p = strchr(rt->pattern, '{'); p; p = strchr(p + 1, '{')) {
             const char *e = strchr(p, '}');
             char name[32];
-            size_t len = (size_t)(e - p - 1) < sizeof name - 1 ? (size_t)(e - p - 1) : sizeof name - 1;
+            size_t len =
+                (size_t)(e - p - 1) < sizeof name - 1 ? (size_t)(e - p - 1) : sizeof name - 1;
             memcpy(name, p + 1, len);
             name[len] = '\0';
-            json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in",
-                                                    "path", "required", 1, "schema", "type",
-                                                    "string"));
+            json_array_append_new(params,
+                                  json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in", "path",
+                                            "required", 1, "schema", "type", "string"));
         }
         if (json_array_size(params))
             json_object_set_new(op, "parameters", params);
@@ -127,7 +128,9 @@ json_t *openapi_document(void)
         "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}}}},"
         "s:{s:{s:s,s:s,s:s},s:{s:s,s:s}}},s:[{s:[]},{s:[]}]}",
         "openapi", "3.0.3", "info", "title", "fangkong 多级防控平台 API", "version", "1",
-        "description", "所有时间为 UTC 毫秒；id 为字符串形式的 64 位整数；错误统一为 {error:{code,message,field}}。",
+        "description",
+        "所有时间为 UTC 毫秒；id 为字符串形式的 64 位整数；错误统一为 "
+        "{error:{code,message,field}}。",
         "paths", paths, "components", "schemas", "Error", "type", "object", "properties", "error",
         "type", "object", "properties", "code", "type", "string", "message", "type", "string",
         "field", "type", "string", "securitySchemes", "cookie", "type", "apiKey", "in", "cookie",

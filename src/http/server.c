@@ -445,8 +445,8 @@ static err loop_init(struct loop *lp, const struct server_config *cfg, int liste
     if (!lp->http || lp->fd < 0)
         return err_set(E_IO, NULL, NULL, "无法创建事件循环");
     evhttp_set_allowed_methods(lp->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_PUT |
-                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                             EVHTTP_REQ_OPTIONS);
     evhttp_set_max_body_size(lp->http, HARD_BODY_LIMIT);
     evhttp_set_max_headers_size(lp->http, HARD_HEADER_LIMIT);
     evhttp_set_timeout(lp->http, cfg->idle_timeout_s);

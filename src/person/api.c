@@ -29,8 +29,9 @@ static const char *const id_types[] = {
 static const char *const genders[] = {"male", "female", "unknown", NULL};
 static const char *const categories[] = {"resident", "visitor", "returnee", "transit", NULL};
 static const char *const statuses[] = {
-    "normal",    "observation", "home_isolation", "central_quarantine", "suspected",
-    "confirmed", "asymptomatic", "cured",         "dead",               NULL,
+    "normal",    "observation", "home_isolation", "central_quarantine",
+    "suspected", "confirmed",   "asymptomatic",   "cured",
+    "dead",      NULL,
 };
 
 /* The consent time may not be later than 2100-01-01. */
@@ -60,7 +61,9 @@ static const char *const statuses[] = {
         {"vulnerable", J_ARRAY, JF_NULLABLE, 0, 0, "重点人群", NULL},                              \
         {"status", J_STRING, 0, 0, 0, "状态", statuses},                                           \
         {"source", J_STRING, 0, 0, 0, "信息来源", person_sources},                                 \
-        {"consent_at", J_INT, JF_NULLABLE, 0, CONSENT_MAX, "同意采集时间", NULL}
+    {                                                                                              \
+        "consent_at", J_INT, JF_NULLABLE, 0, CONSENT_MAX, "同意采集时间", NULL                     \
+    }
 
 static const struct jfield create_fields[] = {
     PERSON_BODY(JF_REQUIRED),
@@ -602,10 +605,9 @@ const struct route person_routes[] = {
      "person", 0},
     {M_GET, "/api/v1/persons", list_persons, PERM_PERSON_READ, 0, NULL,
      "查询人员（姓名、证件号码、手机号码、区划等条件；format=csv 导出）", "person", 0},
-    {M_GET, "/api/v1/persons/{id}", get_person, PERM_PERSON_READ, 0, NULL, "查看人员", "person",
-     0},
-    {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, 0, patch_fields,
-     "修改人员", "person", 0},
+    {M_GET, "/api/v1/persons/{id}", get_person, PERM_PERSON_READ, 0, NULL, "查看人员", "person", 0},
+    {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, 0, patch_fields, "修改人员",
+     "person", 0},
     {M_DELETE, "/api/v1/persons/{id}", delete_person, PERM_PERSON_DELETE, 0, NULL, "删除人员",
      "person", 0},
     {M_GET, "/api/v1/persons/{id}/history", get_history, PERM_PERSON_READ, 0, NULL,

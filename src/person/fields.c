@@ -45,15 +45,19 @@ static const struct word genders[] = {
 
 /* Index = bit position. */
 static const struct word vulnerables[] = {
-    {"pregnant", "孕产妇"}, {"elderly_alone", "独居老人"}, {"chronic_disease", "慢性病患者"},
-    {"disabled", "残疾人"}, {"child", "儿童"},
+    {"pregnant", "孕产妇"},
+    {"elderly_alone", "独居老人"},
+    {"chronic_disease", "慢性病患者"},
+    {"disabled", "残疾人"},
+    {"child", "儿童"},
 };
 
 const char *const person_sources[] = {
     "staff", "self", "cdc", "community_team", "grid", "checkpoint", "import", "exchange", NULL,
 };
 static const char *const source_labels[] = {
-    "工作人员登记", "本人申报", "疾控中心", "三人小组", "网格排查", "卡口排查", "批量导入", "数据交换",
+    "工作人员登记", "本人申报", "疾控中心", "三人小组",
+    "网格排查",     "卡口排查", "批量导入", "数据交换",
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

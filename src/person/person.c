@@ -433,7 +433,7 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
 
 #define COLS                                                                                       \
     "id, region_code, id_type, id_number_enc, name_enc, phone_enc, gender, birth_date, "           \
-    "native_place, category, inbound, address_enc, household, household_relation, "               \
+    "native_place, category, inbound, address_enc, household, household_relation, "                \
     "emergency_name_enc, emergency_phone_enc, employed, employer, work_address_enc, "              \
     "current_location, vulnerable, status, source, consent_at, version, created_by, updated_by, "  \
     "created_at, updated_at"
@@ -668,8 +668,7 @@ static person_fields diff(const struct person *a, const struct person *b)
 
 /* The unique index caught a duplicate the pre-check missed (a concurrent
  * create): answer exactly as the pre-check would have. */
-static err duplicate_after_race(db *d, const struct scope *sc, const struct person *p,
-                                int64_t self)
+static err duplicate_after_race(db *d, const struct scope *sc, const struct person *p, int64_t self)
 {
     err e = check_duplicate(d, sc, p->id_type, p->id_number, self);
     if (e == E_CONFLICT || e == E_DB)
@@ -687,10 +686,13 @@ err person_create(db *d, arena *a, const struct principal *who, struct person *p
         return e;
     int64_t now = now_ms(), id = id_new();
     p->created_by = p->updated_by = who->user_id;
+    /* The pre-check runs before the transaction so that the transaction's
+     * first statement is a write (see lock_row); the unique index catches
+     * what a concurrent create slips in between. */
+    if ((e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
+        return e;
     if ((e = db_begin(d)))
         return e;
-    if ((e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
-        goto fail;
     if ((e = person_insert_prepared(d, p, id, now))) {
         if (e == E_CONFLICT) {
             db_rollback(d);
@@ -750,6 +752,33 @@ static err version_conflict(void)
                    "该人员信息已被他人修改，请刷新后重试");
 }
 
+/*
+ * Take the write lock on person `id` inside the scope as the transaction's
+ * first statement: a no-op UPDATE. On PostgreSQL it locks the row until
+ * commit (a portable SELECT … FOR UPDATE); on SQLite it takes the database
+ * write lock at the start, waiting for other writers. A transaction that
+ * read first and wrote later would instead fail at once with "database is
+ * locked" (WAL: its snapshot went stale) whenever another connection, such
+ * as the audit writer, committed in between. E_NOT_FOUND when no such row.
+ */
+static err lock_row(db *d, const struct scope *sc, int64_t id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE persons SET version = version WHERE id = ? AND region_code >= ? "
+                       "AND region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int64_t n = 0;
+    if ((e = step_done(s, &n)))
+        return e;
+    return n == 1 ? E_OK : E_NOT_FOUND;
+}
+
 err person_update(db *d, arena *a, const struct principal *who, int64_t id,
                   const struct person_patch *patch, struct person *p_r, person_fields *changed_r)
 {
@@ -757,7 +786,7 @@ err person_update(db *d, arena *a, const struct principal *who, int64_t id,
     err e = db_begin(d);
     if (e)
         return e;
-    if ((e = person_find(d, a, &who->scope, id, &cur)))
+    if ((e = lock_row(d, &who->scope, id)) || (e = person_find(d, a, &who->scope, id, &cur)))
         goto fail;
     if (patch->version && patch->version != cur.version) {
         e = version_conflict();
@@ -832,7 +861,7 @@ err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
     err e = db_begin(d);
     if (e)
         return e;
-    if ((e = person_find(d, a, &who->scope, id, &cur)))
+    if ((e = lock_row(d, &who->scope, id)) || (e = person_find(d, a, &who->scope, id, &cur)))
         goto fail;
     int64_t now = now_ms(), n = 0;
     db_stmt *s;
@@ -963,9 +992,12 @@ static const char *const token_frags[QUERY_TOKENS_MAX + 1] = {
 };
 
 static const char *const orders[3][2] = {
-    [PERSON_SORT_CREATED] = {" ORDER BY created_at ASC, id ASC", " ORDER BY created_at DESC, id DESC"},
-    [PERSON_SORT_UPDATED] = {" ORDER BY updated_at ASC, id ASC", " ORDER BY updated_at DESC, id DESC"},
-    [PERSON_SORT_BIRTH] = {" ORDER BY birth_date ASC, id ASC", " ORDER BY birth_date DESC, id DESC"},
+    [PERSON_SORT_CREATED] = {" ORDER BY created_at ASC, id ASC",
+                             " ORDER BY created_at DESC, id DESC"},
+    [PERSON_SORT_UPDATED] = {" ORDER BY updated_at ASC, id ASC",
+                             " ORDER BY updated_at DESC, id DESC"},
+    [PERSON_SORT_BIRTH] = {" ORDER BY birth_date ASC, id ASC",
+                           " ORDER BY birth_date DESC, id DESC"},
 };
 
 err person_sort_parse(const char *s, struct person_filter *f)
@@ -1056,20 +1088,30 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
     return E_OK;
 }
 
-/* Read every row of a SELECT COLS statement into items (up to `cap`). */
-static err read_rows(arena *a, db_stmt *s, struct person *items, size_t cap, size_t *n_r)
+/* Read at most `max` rows of a SELECT COLS statement into an array grown
+ * in the arena as rows arrive. */
+static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, size_t *n_r)
 {
-    size_t n = 0;
-    int rc;
+    size_t n = 0, cap = max < 32 ? max : 32;
+    struct person *items = arena_alloc(a, cap * sizeof *items);
+    int rc = DB_DONE;
     err e = E_OK;
-    while (n < cap && (rc = db_step(s)) == DB_ROW) {
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        if (n == cap) {
+            size_t more = 2 * cap < max ? 2 * cap : max;
+            struct person *grown = arena_alloc(a, more * sizeof *grown);
+            memcpy(grown, items, n * sizeof *items);
+            items = grown;
+            cap = more;
+        }
         if ((e = read_row(a, s, &items[n])))
             break;
         n++;
     }
-    if (!e && n < cap && rc != DB_DONE)
+    if (!e && rc != DB_ROW && rc != DB_DONE)
         e = db_step_err(s);
     db_done(s);
+    *items_r = items;
     *n_r = n;
     return e;
 }
@@ -1085,7 +1127,7 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
         return e;
     const char *order = orders[f->sort][f->desc ? 1 : 0];
     bool all = f->page_size <= 0;
-    int64_t limit = all ? PERSON_EXPORT_MAX : f->page_size;
+    int64_t limit = all ? PERSON_EXPORT_MAX + 1 : f->page_size;
     int64_t offset = all ? 0 : (f->page - 1) * f->page_size;
     db_stmt *s;
     *items_r = NULL;
@@ -1093,18 +1135,8 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
     *total_r = 0;
 
     if (!confirm) {
-        struct q c = {0};
-        q_sql(&c, "SELECT COUNT(*)");
-        q_sql(&c, w.sql);
-        memcpy(c.b, w.b, sizeof w.b);
-        c.nb = w.nb;
-        if ((e = q_prepare(d, &c, &s)) || (e = count_query(s, total_r)))
-            return e;
-        if (all && *total_r > PERSON_EXPORT_MAX)
-            return err_set(E_INPUT, "export_too_large", NULL,
-                           "导出结果超过%d条，请缩小查询范围后再导出", PERSON_EXPORT_MAX);
-        if (*total_r <= offset)
-            return E_OK;
+        /* The page first: when it is not full, it tells the total too, so
+         * an exact look-up (one id number) costs one statement, not two. */
         struct q r = w;
         r.len = 0;
         r.sql[0] = '\0';
@@ -1114,12 +1146,26 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
         q_sql(&r, " LIMIT ? OFFSET ?");
         q_int(&r, limit);
         q_int(&r, offset);
-        size_t cap = (size_t)(*total_r - offset < limit ? *total_r - offset : limit);
-        struct person *items = arena_alloc(a, cap * sizeof *items);
-        if ((e = q_prepare(d, &r, &s)) || (e = read_rows(a, s, items, cap, n_r)))
+        if ((e = q_prepare(d, &r, &s)) || (e = read_rows(a, s, (size_t)limit, items_r, n_r)))
             return e;
-        *items_r = items;
-        return E_OK;
+        if (all && *n_r > PERSON_EXPORT_MAX) {
+            *items_r = NULL;
+            *n_r = 0;
+            return err_set(E_INPUT, "export_too_large", NULL,
+                           "导出结果超过%d条，请缩小查询范围后再导出", PERSON_EXPORT_MAX);
+        }
+        if (all || (*n_r > 0 && (int64_t)*n_r < limit) || (offset == 0 && *n_r == 0)) {
+            *total_r = offset + (int64_t)*n_r;
+            return E_OK;
+        }
+        struct q c = {0};
+        q_sql(&c, "SELECT COUNT(*)");
+        q_sql(&c, w.sql);
+        memcpy(c.b, w.b, sizeof w.b);
+        c.nb = w.nb;
+        if ((e = q_prepare(d, &c, &s)))
+            return e;
+        return count_query(s, total_r);
     }
 
     /* Several bigrams: decrypt the candidates' names (only the names) and
@@ -1146,8 +1192,12 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
         }
         size_t len;
         const void *ct = db_col_blob(s, 1, &len);
-        char *name;
-        if ((e = unseal(a, L_NAME, ct, len, &name, NULL))) {
+        char name[PERSON_NAME_MAX * 4 + 1];
+        if (len < SEAL_OVERHEAD || len - SEAL_OVERHEAD >= sizeof name)
+            e = err_set(E_CRYPTO, "decrypt_failed", NULL, "数据解密失败");
+        else
+            e = unseal_buf(L_NAME, ct, len, name, NULL);
+        if (e) {
             db_done(s);
             return e;
         }
@@ -1223,8 +1273,9 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
     db_bind_int64(s, 3, sc->hi);
     if ((e = count_query(s, total_r)))
         return e;
-    if (*total_r == 0) /* every stored person has at least its creation… unless bulk-loaded */
-    {
+    if (*total_r == 0) {
+        /* No entries: a missing person, or one loaded in bulk (no history
+         * until its first change). Only the first is 404. */
         struct person p;
         return person_find(d, a, sc, person_id, &p);
     }

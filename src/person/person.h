@@ -121,9 +121,9 @@ struct person {
     enum person_gender gender;
     int32_t birth_date; /* yyyymmdd, 0 unknown; derived from a resident id */
     enum person_category category;
-    bool inbound;             /* 入境人员 */
-    const char *address;      /* 现住址 */
-    const char *household;    /* 户号 */
+    bool inbound;                   /* 入境人员 */
+    const char *address;            /* 现住址 */
+    const char *household;          /* 户号 */
     const char *household_relation; /* 与户主关系 */
     const char *phone;              /* mainland mobile */
     const char *emergency_contact_name;
@@ -312,8 +312,8 @@ struct person_filter {
     const char *name;      /* substring, 1-PERSON_NAME_MAX characters */
     const char *id_number; /* exact; with id_type (default resident id) */
     enum id_type id_type;
-    const char *phone;           /* exact */
-    int64_t region_code;         /* subtree; 0 = the whole scope (checked by the caller) */
+    const char *phone;             /* exact */
+    int64_t region_code;           /* subtree; 0 = the whole scope (checked by the caller) */
     enum person_category category; /* 0 any */
     enum person_status status;     /* 0 any */
     unsigned vulnerable;           /* one flag, 0 any */
@@ -337,7 +337,10 @@ err person_sort_parse(const char *s, struct person_filter *f);
  * The persons inside the scope that match the filter, sorted and paged;
  * *total_r counts every match. A name query of three or more characters
  * confirms its candidates by decrypting their names (only those names);
- * more than PERSON_EXPORT_MAX candidates is E_INPUT "name_too_broad".
+ * more than PERSON_EXPORT_MAX candidates is E_INPUT "name_too_broad", and
+ * an export (page_size 0) of more than PERSON_EXPORT_MAX matches is E_INPUT
+ * "export_too_large". The filter's values are assumed checked (api.c);
+ * its region must already be inside the scope (person_region_check).
  */
 err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
                 struct person **items_r, size_t *n_r, int64_t *total_r);

@@ -212,16 +212,6 @@ static err duplicate_after_race(db *d, const struct scope *scope, const char *co
              : err_set_ref(E_CONFLICT, "duplicate_enterprise", 0, "该统一社会信用代码的企业已登记");
 }
 
-static const struct pl_sort enterprise_sorts[] = {
-    {"name", "e.name"},
-    {"credit_code", "e.credit_code"},
-    {"region_code", "e.region_code"},
-    {"employees", "e.employees"},
-    {"created_at", "e.created_at"},
-    {"updated_at", "e.updated_at"},
-    {NULL, NULL},
-};
-
 /* As PLACE_WHERE in place.c: absent filters bind values that make their
  * condition true, so one statement text serves every combination. */
 #define ENT_WHERE                                                                                  \
@@ -229,6 +219,23 @@ static const struct pl_sort enterprise_sorts[] = {
     "AND e.region_code >= ? AND e.region_code < ? "                                                \
     "AND (? = '' OR lower(e.name) LIKE ? ESCAPE '\\') "                                            \
     "AND (? = '' OR e.credit_code = ?) "
+
+#define ENT_ORDER(col, dir) "ORDER BY " col " " dir ", e.id " dir " LIMIT ? OFFSET ?"
+#define ENT_PAGE(col, dir)  "SELECT " ENT_COLS ENT_FROM ENT_WHERE ENT_ORDER(col, dir)
+#define ENT_SORT(key, col)                                                                         \
+    {                                                                                              \
+        key, ENT_PAGE(col, "ASC"), ENT_PAGE(col, "DESC")                                           \
+    }
+
+static const struct pl_sort enterprise_sorts[] = {
+    ENT_SORT("name", "e.name"),
+    ENT_SORT("credit_code", "e.credit_code"),
+    ENT_SORT("region_code", "e.region_code"),
+    ENT_SORT("employees", "e.employees"),
+    ENT_SORT("created_at", "e.created_at"),
+    ENT_SORT("updated_at", "e.updated_at"),
+    {NULL, NULL, NULL},
+};
 
 static void bind_where(db_stmt *s, int i, const struct scope *scope, int64_t lo, int64_t hi,
                        const char *like, const char *code)
@@ -261,8 +268,8 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
             return e;
     }
     const char *like = pl_like_contains(a, f->q);
-    const char *order;
-    if ((e = pl_order_by(a, enterprise_sorts, f->sort, "-created_at", "e.id", &order)))
+    const char *page_sql;
+    if ((e = pl_sort_sql(enterprise_sorts, f->sort, "-created_at", &page_sql)))
         return e;
 
     db_stmt *s;
@@ -291,9 +298,7 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
     if (offset < total) {
         int64_t want = total - offset < limit ? total - offset : limit;
         items = arena_alloc(a, (size_t)want * sizeof *items);
-        const char *sql = arena_printf(a, "SELECT %s%s%s%s LIMIT ? OFFSET ?", ENT_COLS, ENT_FROM,
-                                       ENT_WHERE, order);
-        if ((e = db_prepare(d, sql, &s)))
+        if ((e = db_prepare(d, page_sql, &s)))
             return e;
         bind_where(s, 1, scope, lo, hi, like, code);
         db_bind_int64(s, 9, limit);

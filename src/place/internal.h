@@ -37,21 +37,20 @@ const char *pl_trim(arena *a, const char *s);
  */
 err pl_check_text(const char *s, const char *field, const char *label, size_t max, bool required);
 
-/* A sort key of an allow-list: `key` is the API name, `sql` the fixed
- * column expression. The list ends with a NULL key. */
+/* A sort key of an allow-list: `key` is the API name; `asc` and `desc` are
+ * the complete page statements ordered by it, fixed at compile time (so no
+ * SQL text is ever assembled at run time). The list ends with a NULL key. */
 struct pl_sort {
     const char *key;
-    const char *sql;
+    const char *asc, *desc;
 };
 
 /*
- * The ORDER BY clause for `sort` ("name" or "-name"; NULL: `dflt`), built
- * only from the allow-list's fixed fragments, with `tiebreak` (a fixed
- * column) appended in the same direction so paging is stable. E_INPUT
- * "invalid_parameter" (field sort) for a key not in the list.
+ * The page statement for `sort` ("name" or "-name" for descending; NULL or
+ * "": `dflt`). E_INPUT "invalid_parameter" (field sort) for a key not in
+ * the list.
  */
-err pl_order_by(arena *a, const struct pl_sort *keys, const char *sort, const char *dflt,
-                const char *tiebreak, const char **clause_r);
+err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt, const char **sql_r);
 
 /* The LIKE pattern matching names that contain `q` literally: %, _ and the
  * escape character \ are escaped, the text is lower-cased (ASCII, as SQL

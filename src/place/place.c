@@ -114,19 +114,17 @@ err pl_check_text(const char *s, const char *field, const char *label, size_t ma
     return E_OK;
 }
 
-err pl_order_by(arena *a, const struct pl_sort *keys, const char *sort, const char *dflt,
-                const char *tiebreak, const char **clause_r)
+err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt, const char **sql_r)
 {
     const char *k = sort && *sort ? sort : dflt;
     bool desc = *k == '-';
     if (desc)
         k++;
     for (const struct pl_sort *p = keys; p->key; p++) {
-        if (strcmp(p->key, k))
-            continue;
-        const char *dir = desc ? " DESC" : " ASC";
-        *clause_r = arena_printf(a, " ORDER BY %s%s, %s%s", p->sql, dir, tiebreak, dir);
-        return E_OK;
+        if (!strcmp(p->key, k)) {
+            *sql_r = desc ? p->desc : p->asc;
+            return E_OK;
+        }
     }
     return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
 }
@@ -371,23 +369,11 @@ err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct pl
     return e;
 }
 
-static const struct pl_sort place_sorts[] = {
-    {"name", "p.name"},
-    {"kind", "p.kind"},
-    {"region_code", "p.region_code"},
-    {"area", "p.area"},
-    {"households", "p.households"},
-    {"buildings", "p.buildings"},
-    {"created_at", "p.created_at"},
-    {"updated_at", "p.updated_at"},
-    {NULL, NULL},
-};
-
 /*
  * The filters are fixed SQL: an absent filter binds a value that makes its
  * condition true (the scope's own range, an empty string, a zero flag), so
- * one statement text serves every combination and the only varying text is
- * the ORDER BY fragment from the allow-list.
+ * one statement text serves every combination of filters; the page
+ * statements differ only by their ORDER BY, one pair per allow-listed key.
  */
 #define PLACE_WHERE                                                                                \
     "WHERE p.deleted_at = 0 AND p.region_code >= ? AND p.region_code < ? "                         \
@@ -395,6 +381,27 @@ static const struct pl_sort place_sorts[] = {
     "AND (? = '' OR p.kind = ?) "                                                                  \
     "AND (? = '' OR lower(p.name) LIKE ? ESCAPE '\\') "                                            \
     "AND (? = 0 OR p.enterprise_id = ?) "
+
+/* One page of places ordered by `col`, the id breaking ties so that paging
+ * is stable. */
+#define PLACE_ORDER(col, dir) "ORDER BY " col " " dir ", p.id " dir " LIMIT ? OFFSET ?"
+#define PLACE_PAGE(col, dir)  "SELECT " PLACE_COLS PLACE_FROM PLACE_WHERE PLACE_ORDER(col, dir)
+#define PLACE_SORT(key, col)                                                                       \
+    {                                                                                              \
+        key, PLACE_PAGE(col, "ASC"), PLACE_PAGE(col, "DESC")                                       \
+    }
+
+static const struct pl_sort place_sorts[] = {
+    PLACE_SORT("name", "p.name"),
+    PLACE_SORT("kind", "p.kind"),
+    PLACE_SORT("region_code", "p.region_code"),
+    PLACE_SORT("area", "p.area"),
+    PLACE_SORT("households", "p.households"),
+    PLACE_SORT("buildings", "p.buildings"),
+    PLACE_SORT("created_at", "p.created_at"),
+    PLACE_SORT("updated_at", "p.updated_at"),
+    {NULL, NULL, NULL},
+};
 
 /* Bind PLACE_WHERE's parameters from position `i`. */
 static void bind_where(db_stmt *s, int i, const struct scope *scope, int64_t lo, int64_t hi,
@@ -425,8 +432,8 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
     }
     const char *kind = f->kind ? place_kind_name(f->kind) : "";
     const char *like = pl_like_contains(a, f->q);
-    const char *order;
-    if ((e = pl_order_by(a, place_sorts, f->sort, "-created_at", "p.id", &order)))
+    const char *page_sql;
+    if ((e = pl_sort_sql(place_sorts, f->sort, "-created_at", &page_sql)))
         return e;
 
     db_stmt *s;
@@ -455,9 +462,7 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
     if (offset < total) {
         int64_t want = total - offset < limit ? total - offset : limit;
         items = arena_alloc(a, (size_t)want * sizeof *items);
-        const char *sql = arena_printf(a, "SELECT %s%s%s%s LIMIT ? OFFSET ?", PLACE_COLS,
-                                       PLACE_FROM, PLACE_WHERE, order);
-        if ((e = db_prepare(d, sql, &s)))
+        if ((e = db_prepare(d, page_sql, &s)))
             return e;
         db_bind_int64(s, 1, scope->lo);
         db_bind_int64(s, 2, scope->hi);

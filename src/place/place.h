@@ -185,7 +185,8 @@ struct place_filter {
 /*
  * Live places inside `scope` matching `f`. E_INPUT "invalid_region" (field
  * region_code) when f->region_code is not an existing region inside scope;
- * E_INPUT "invalid_parameter" (field sort) for an unknown sort key.
+ * E_INPUT "invalid_parameter" (field sort) for an unknown sort key; E_INPUT
+ * "export_too_large" when page_size is 0 and more than LIST_EXPORT_MAX match.
  * *items_r (from `a`) gets *n_r places; *total_r the number of matches.
  */
 err place_list(db *d, arena *a, const struct scope *scope, const struct place_filter *f,

@@ -475,6 +475,30 @@ static err name_check(const char *name, const char *field)
     return E_OK;
 }
 
+/*
+ * Begin a write transaction by touching the row `code` (it may not exist).
+ * A plain BEGIN on SQLite is deferred: a transaction that reads first and
+ * writes later fails at once with "database is locked" when another
+ * connection (the audit writer, another event loop) committed in between,
+ * instead of waiting. Writing first takes the write lock, waiting up to the
+ * busy timeout; on PostgreSQL it locks the row (the parent of a new region,
+ * the region being changed) against a concurrent delete.
+ */
+static err begin_write(db *d, int64_t code)
+{
+    err e = db_begin(d);
+    if (e)
+        return e;
+    db_stmt *s;
+    if (!(e = db_prepare(d, "UPDATE regions SET updated_at = updated_at WHERE code = ?", &s))) {
+        db_bind_int64(s, 1, code);
+        e = step_done(s);
+    }
+    if (e)
+        db_rollback(d);
+    return e;
+}
+
 /* Is `code` a region, inside [lo, hi)? */
 static err exists_in(db *d, int64_t code, int64_t lo, int64_t hi, bool *yes_r)
 {
@@ -495,21 +519,25 @@ static err exists_in(db *d, int64_t code, int64_t lo, int64_t hi, bool *yes_r)
 
 /*
  * May a region at `code` be added now? Its parent must exist inside the
- * scope, except for the roots region.h allows. E_INPUT "parent_not_found".
+ * scope, except for the roots region.h allows; `others_pending` says that
+ * rows not yet written count as regions (an import's batch), so the table
+ * is not empty. *parent_found_r (may be NULL) tells whether the parent
+ * itself exists. E_INPUT "parent_not_found".
  */
-static err parent_check(db *d, const struct scope *sc, int64_t code)
+static err parent_check(db *d, const struct scope *sc, int64_t code, bool others_pending,
+                        bool *parent_found_r)
 {
     int64_t parent = regcode_parent(code);
-    if (!parent)
-        return E_OK; /* a province */
-    bool yes;
-    err e = exists_in(d, parent, sc->lo, sc->hi, &yes);
-    if (e || yes)
-        return e;
+    bool yes = false;
+    err e = parent ? exists_in(d, parent, sc->lo, sc->hi, &yes) : E_OK;
+    if (parent_found_r)
+        *parent_found_r = yes;
+    if (e || yes || !parent)
+        return e; /* a province has no parent */
     if (unscoped(sc) && regcode_level(code) == LEVEL_CITY)
         return E_OK;
     int64_t any = 0;
-    e = db_query_int64(d, "SELECT code FROM regions LIMIT 1", &any);
+    e = others_pending ? E_OK : db_query_int64(d, "SELECT code FROM regions LIMIT 1", &any);
     if (e == E_NOT_FOUND)
         return E_OK; /* the first region of a deployment */
     if (e)
@@ -597,7 +625,7 @@ err region_create(db *d, const struct scope *sc, const struct region_input *inpu
     err e = write_scope_check(sc, in.code, E_INPUT);
     if (e || (e = input_check(&in, a)))
         return e;
-    if ((e = db_begin(d)))
+    if ((e = begin_write(d, regcode_parent(in.code))))
         return e;
     bool dup;
     if ((e = exists_in(d, in.code, sc->lo, sc->hi, &dup)))
@@ -606,7 +634,7 @@ err region_create(db *d, const struct scope *sc, const struct region_input *inpu
         e = err_set_ref(E_CONFLICT, "duplicate_region", written_number(in.code), "区划代码已存在");
         goto fail;
     }
-    if ((e = parent_check(d, sc, in.code)) || (e = insert_row(d, &in, now_ms())))
+    if ((e = parent_check(d, sc, in.code, false, NULL)) || (e = insert_row(d, &in, now_ms())))
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
@@ -647,7 +675,7 @@ err region_update(db *d, const struct scope *sc, int64_t code, const struct regi
     if (!p->name && !p->set_boundary && !p->set_center)
         return err_set(E_INPUT, "empty_update", NULL, "没有需要修改的字段");
 
-    if ((e = db_begin(d)))
+    if ((e = begin_write(d, code)))
         return e;
     db_stmt *s;
     struct region cur;
@@ -716,7 +744,7 @@ fail:
 err region_delete(db *d, const struct scope *sc, int64_t code)
 {
     err e = write_scope_check(sc, code, E_NOT_FOUND);
-    if (e || (e = db_begin(d)))
+    if (e || (e = begin_write(d, code)))
         return e;
     bool yes;
     int64_t end = regcode_end(code);
@@ -814,7 +842,14 @@ enum region_level region_level_parse_any(const char *s)
 struct row {
     long row;
     size_t order;
+    bool exists; /* the code is already a region */
     struct region_input in;
+};
+
+/* An open-addressing set of codes (0 marks an empty slot). */
+struct codeset {
+    int64_t *t;
+    size_t cap, n;
 };
 
 struct importer {
@@ -825,8 +860,8 @@ struct importer {
     size_t n, cap;
     struct region_import_error *errs;
     size_t nerr, errcap;
-    int64_t *seen; /* open-addressing set of codes met so far (0 = empty) */
-    size_t seen_cap, seen_n;
+    struct codeset seen;    /* codes met in the document so far */
+    struct codeset applied; /* codes stored by this import: parents need no look-up */
 };
 
 static void report(struct importer *im, long row, const char *field, const char *code,
@@ -855,32 +890,37 @@ static void report_last(struct importer *im, long row)
     report(im, row, d->field, d->slug, d->message);
 }
 
-/* Add a code to the set of codes met; false if it was there already. */
-static bool seen_add(struct importer *im, int64_t code)
+static size_t codeset_slot(const struct codeset *cs, int64_t code)
 {
-    if ((im->seen_n + 1) * 2 > im->seen_cap) {
-        size_t cap = im->seen_cap ? im->seen_cap * 2 : 1024;
-        int64_t *t = arena_zalloc(im->a, cap * sizeof *t);
-        for (size_t i = 0; i < im->seen_cap; i++) {
-            if (!im->seen[i])
-                continue;
-            size_t h = (size_t)((uint64_t)im->seen[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
-            while (t[h])
-                h = (h + 1) & (cap - 1);
-            t[h] = im->seen[i];
-        }
-        im->seen = t;
-        im->seen_cap = cap;
+    size_t h = (size_t)((uint64_t)code * 0x9E3779B97F4A7C15ull) & (cs->cap - 1);
+    while (cs->t[h] && cs->t[h] != code)
+        h = (h + 1) & (cs->cap - 1);
+    return h;
+}
+
+/* Add a code to a set; false if it was there already. */
+static bool codeset_add(struct codeset *cs, arena *a, int64_t code)
+{
+    if ((cs->n + 1) * 2 > cs->cap) {
+        struct codeset bigger = {.cap = cs->cap ? cs->cap * 2 : 1024};
+        bigger.t = arena_zalloc(a, bigger.cap * sizeof *bigger.t);
+        for (size_t i = 0; i < cs->cap; i++)
+            if (cs->t[i])
+                bigger.t[codeset_slot(&bigger, cs->t[i])] = cs->t[i];
+        bigger.n = cs->n;
+        *cs = bigger;
     }
-    size_t h = (size_t)((uint64_t)code * 0x9E3779B97F4A7C15ull) & (im->seen_cap - 1);
-    while (im->seen[h]) {
-        if (im->seen[h] == code)
-            return false;
-        h = (h + 1) & (im->seen_cap - 1);
-    }
-    im->seen[h] = code;
-    im->seen_n++;
+    size_t h = codeset_slot(cs, code);
+    if (cs->t[h])
+        return false;
+    cs->t[h] = code;
+    cs->n++;
     return true;
+}
+
+static bool codeset_has(const struct codeset *cs, int64_t code)
+{
+    return cs->cap && cs->t[codeset_slot(cs, code)] == code;
 }
 
 static void add_row(struct importer *im, const struct row *r)
@@ -925,7 +965,7 @@ static void take_row(struct importer *im, const struct raw_row *rr)
                "区划代码格式不正确：应为 12、15 或 18 位数字，且下级代码不能挂在为零的上级段下");
         return;
     }
-    if (!seen_add(im, in->code)) {
+    if (!codeset_add(&im->seen, im->a, in->code)) {
         report(im, rr->row, "code", "duplicate_in_file", "区划代码在文件中重复出现");
         return;
     }
@@ -1197,35 +1237,132 @@ static err update_row(db *d, const struct scope *sc, const struct region_input *
     return step_done(s);
 }
 
+/*
+ * Writing row by row costs a round trip per statement, which on PostgreSQL
+ * dominates an import; rows are therefore looked up and inserted
+ * IMPORT_BATCH at a time, with statements whose text is fixed.
+ */
+#define IMPORT_BATCH 32
+#define P4           "?, ?, ?, ?"
+#define P32          P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4 ", " P4
+#define ROW1         "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define ROW4         ROW1 ", " ROW1 ", " ROW1 ", " ROW1
+#define ROW32        ROW4 ", " ROW4 ", " ROW4 ", " ROW4 ", " ROW4 ", " ROW4 ", " ROW4 ", " ROW4
+#define INSERT_HEAD                                                                                \
+    "INSERT INTO regions (code, parent_code, level, name, boundary, center_lng, center_lat, "      \
+    "created_at, updated_at) VALUES "
+
+/* Set rows[].exists, looking codes up IMPORT_BATCH at a time. */
+static err mark_existing(struct importer *im)
+{
+    struct codeset found = {0};
+    for (size_t at = 0; at < im->n; at += IMPORT_BATCH) {
+        db_stmt *s;
+        err e = db_prepare(
+            im->d, "SELECT code FROM regions WHERE code > ? AND code < ? AND code IN (" P32 ")",
+            &s);
+        if (e)
+            return e;
+        db_bind_int64(s, 1, im->sc->lo);
+        db_bind_int64(s, 2, im->sc->hi);
+        for (size_t k = 0; k < IMPORT_BATCH; k++) /* 0 is never a code: padding */
+            db_bind_int64(s, 3 + (int)k, at + k < im->n ? im->rows[at + k].in.code : 0);
+        int rc;
+        while ((rc = db_step(s)) == DB_ROW)
+            codeset_add(&found, im->a, db_col_int64(s, 0));
+        if (rc != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        if (e)
+            return e;
+    }
+    for (size_t i = 0; i < im->n; i++)
+        im->rows[i].exists = codeset_has(&found, im->rows[i].in.code);
+    return E_OK;
+}
+
+/* Insert the pending rows: a full batch in one statement, a remainder one
+ * by one (so there is a single batch statement text to cache). */
+static err flush_inserts(struct importer *im, const struct region_input **pend, size_t *np,
+                         int64_t now)
+{
+    err e = E_OK;
+    if (*np == IMPORT_BATCH) {
+        db_stmt *s;
+        if ((e = db_prepare(im->d, INSERT_HEAD ROW32, &s)))
+            return e;
+        for (size_t k = 0; k < IMPORT_BATCH; k++) {
+            const struct region_input *in = pend[k];
+            int b = (int)k * 9;
+            int64_t parent = regcode_parent(in->code);
+            db_bind_int64(s, b + 1, in->code);
+            if (parent)
+                db_bind_int64(s, b + 2, parent);
+            else
+                db_bind_null(s, b + 2);
+            db_bind_int64(s, b + 3, in->level);
+            db_bind_text(s, b + 4, in->name);
+            db_bind_text(s, b + 5, in->boundary);
+            bind_center(s, b + 6, in->has_center, in->center_lng, in->center_lat);
+            db_bind_int64(s, b + 8, now);
+            db_bind_int64(s, b + 9, now);
+        }
+        e = step_done(s);
+    } else {
+        for (size_t k = 0; k < *np && !e; k++)
+            e = insert_row(im->d, pend[k], now);
+    }
+    *np = 0;
+    return e;
+}
+
 /* Store the checked rows, level by level, in one transaction. */
 static err apply(struct importer *im, struct region_import_report *rep)
 {
-    qsort(im->rows, im->n, sizeof *im->rows, row_cmp);
-    err e = db_begin(im->d);
+    if (im->n > 1)
+        qsort(im->rows, im->n, sizeof *im->rows, row_cmp);
+    err e = begin_write(im->d, im->sc->lo);
     if (e)
         return e;
+    if ((e = mark_existing(im)))
+        goto fail;
     int64_t now = now_ms();
+    const struct region_input *pend[IMPORT_BATCH];
+    size_t np = 0;
+    struct codeset known = {0}; /* parents found in the database */
     for (size_t i = 0; i < im->n; i++) {
         const struct region_input *in = &im->rows[i].in;
-        bool exists;
-        if ((e = exists_in(im->d, in->code, im->sc->lo, im->sc->hi, &exists)))
+        /* a level's rows are written before the next level's parents are
+         * looked for */
+        if (np && pend[0]->level != in->level && (e = flush_inserts(im, pend, &np, now)))
             goto fail;
-        if (exists) {
+        if (im->rows[i].exists) {
             if ((e = update_row(im->d, im->sc, in, now)))
                 goto fail;
             rep->updated++;
+            codeset_add(&im->applied, im->a, in->code);
             continue;
         }
-        e = parent_check(im->d, im->sc, in->code);
-        if (e == E_INPUT) {
-            report_last(im, im->rows[i].row);
-            continue;
+        int64_t parent = regcode_parent(in->code);
+        if (!codeset_has(&im->applied, parent) && !codeset_has(&known, parent)) {
+            bool found;
+            e = parent_check(im->d, im->sc, in->code, im->applied.n > 0, &found);
+            if (e == E_INPUT) {
+                report_last(im, im->rows[i].row);
+                continue;
+            }
+            if (e)
+                goto fail;
+            if (found)
+                codeset_add(&known, im->a, parent);
         }
-        if (e || (e = insert_row(im->d, in, now)))
-            goto fail;
+        pend[np++] = in;
+        codeset_add(&im->applied, im->a, in->code);
         rep->imported++;
+        if (np == IMPORT_BATCH && (e = flush_inserts(im, pend, &np, now)))
+            goto fail;
     }
-    if ((e = db_commit(im->d)))
+    if ((e = flush_inserts(im, pend, &np, now)) || (e = db_commit(im->d)))
         goto fail;
     return E_OK;
 fail:
@@ -1241,7 +1378,8 @@ err region_import(db *d, const struct scope *sc, enum region_format fmt, const c
     err e = fmt == REGION_GEOJSON ? read_geojson(&im, data, n) : read_csv(&im, data, n);
     if (e || (e = apply(&im, &rep)))
         return e;
-    qsort(im.errs, im.nerr, sizeof *im.errs, err_cmp);
+    if (im.nerr > 1)
+        qsort(im.errs, im.nerr, sizeof *im.errs, err_cmp);
     rep.error_count = (int64_t)im.nerr;
     rep.errors = im.errs;
     rep.n_errors = im.nerr < REGION_IMPORT_MAX_ERRORS ? im.nerr : REGION_IMPORT_MAX_ERRORS;

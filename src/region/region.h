@@ -56,7 +56,7 @@ struct region {
     int64_t parent_code; /* padded, 0 for a province */
     enum region_level level;
     const char *name;
-    const char *boundary; /* compact GeoJSON geometry, or NULL (unless asked: NULL) */
+    const char *boundary; /* compact GeoJSON geometry; NULL when none or not loaded */
     bool has_center;
     double center_lng, center_lat;
     bool has_children;
@@ -190,10 +190,14 @@ struct region_import_report {
  * Import regions from a CSV or GeoJSON document, upserting by code inside
  * `sc` (each row strictly inside it). Rows may come in any order (they are
  * applied level by level, so parents precede children). Valid rows are
- * stored in one transaction; each invalid row is reported, with the same
- * slugs as region_create plus "invalid_level", "invalid_region_code",
- * "duplicate_in_file", "invalid_row". An update rewrites the name, and the
- * boundary and centre only when the row gives them.
+ * stored in one transaction; each invalid row is reported once, with its
+ * first fault and the same slugs as region_create ("scope_root" included)
+ * plus "invalid_level", "invalid_region_code", "duplicate_in_file" (the
+ * later occurrence), "invalid_row" (CSV quoting, too many cells; a GeoJSON
+ * feature that is not one), "invalid_type", "invalid_encoding". An update
+ * rewrites the name, and the boundary and centre only when the row gives
+ * them. New rows are looked up and inserted in batches, so an import costs
+ * a few statements per batch of rows; updates cost one statement per row.
  *
  * CSV: a header row naming columns code, name, level and optionally
  * parent_code, center_lng, center_lat, boundary (or 区划代码, 名称, 层级,

@@ -46,10 +46,11 @@ static size_t canonical(char *buf, size_t cap, int64_t id, int node, int64_t seq
                         const char *action, const char *object_type, int64_t object_id,
                         const char *result, const char *detail)
 {
-    int n = snprintf(buf, cap, "%lld\x1f%d\x1f%lld\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%lld\x1f%s\x1f%s",
-                     (long long)id, node, (long long)seq, (long long)at, (long long)user_id,
-                     username, role, ip, action, object_type, (long long)object_id, result,
-                     detail);
+    int n = snprintf(
+        buf, cap,
+        "%lld\x1f%d\x1f%lld\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%lld\x1f%s\x1f%s",
+        (long long)id, node, (long long)seq, (long long)at, (long long)user_id, username, role, ip,
+        action, object_type, (long long)object_id, result, detail);
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
     /* a detail longer than the buffer is hashed truncated; details are short */
 }
@@ -75,8 +76,8 @@ static err load_head(db *d)
     if (w.loaded)
         return E_OK;
     db_stmt *s;
-    err e = db_prepare(d, "SELECT seq, hash FROM audit_log WHERE node = ? ORDER BY seq DESC LIMIT 1",
-                       &s);
+    err e = db_prepare(
+        d, "SELECT seq, hash FROM audit_log WHERE node = ? ORDER BY seq DESC LIMIT 1", &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id_node());
@@ -137,8 +138,8 @@ static err append(db *d, struct queued *list)
         char text[2048];
         seq++;
         size_t n = canonical(text, sizeof text, q->id, id_node(), seq, q->at, q->user_id,
-                             q->username, q->role, q->ip, q->action, q->object_type,
-                             q->object_id, q->result, q->detail);
+                             q->username, q->role, q->ip, q->action, q->object_type, q->object_id,
+                             q->result, q->detail);
         uint8_t next[SM3_LEN];
         chain_hash(hash, text, n, next);
         db_stmt *s;
@@ -349,7 +350,7 @@ static err check_heads(db *d, const struct chain_end *ends, int nends,
         return e;
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
-        int node = atoi(db_col_text(s, 0) + strlen("audit_head:"));
+        int node = (int)strtol(db_col_text(s, 0) + strlen("audit_head:"), NULL, 10);
         const char *v = db_col_text(s, 1);
         long long seq = strtoll(v, NULL, 10);
         const char *colon = strchr(v, ':');

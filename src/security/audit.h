@@ -30,8 +30,8 @@ struct audit_entry {
     const char *action;      /* "person.read", "person.create", "auth.login", … */
     const char *object_type; /* "person", "user", … */
     int64_t object_id;
-    const char *result;      /* "ok", or an error slug */
-    const char *detail;      /* no personal data: field names, counts */
+    const char *result; /* "ok", or an error slug */
+    const char *detail; /* no personal data: field names, counts */
 };
 
 /* Start the writer thread with its own connection to db_url. */
@@ -45,9 +45,9 @@ void audit_flush(void);
 void audit_log(db *d, const struct audit_entry *e);
 
 struct audit_verify_result {
-    int64_t checked;    /* entries whose links were verified */
-    int64_t broken_id;  /* id of the first entry whose link is broken, 0 if none */
-    int node;           /* the chain it belongs to */
+    int64_t checked;   /* entries whose links were verified */
+    int64_t broken_id; /* id of the first entry whose link is broken, 0 if none */
+    int node;          /* the chain it belongs to */
     char reason[128];
 };
 

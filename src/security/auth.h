@@ -34,17 +34,17 @@ bool scope_has(const struct scope *s, int64_t region_code);
 
 struct principal {
     int64_t user_id;
-    int64_t person_id;        /* residents: their person record, 0 if none yet */
-    int64_t region_code;      /* padded */
+    int64_t person_id;   /* residents: their person record, 0 if none yet */
+    int64_t region_code; /* padded */
     struct scope scope;
     perm_set perms;
     bool resident;
     bool must_change_password;
     bool totp_enabled;
-    bool totp_required;       /* a role demands it */
-    char username[64];        /* staff login name, or masked phone for residents */
+    bool totp_required; /* a role demands it */
+    char username[64];  /* staff login name, or masked phone for residents */
     char display_name[64];
-    char roles[192];          /* comma-separated role keys, for audit and /me */
+    char roles[192]; /* comma-separated role keys, for audit and /me */
 };
 
 static inline bool principal_can(const struct principal *p, enum perm perm)
@@ -53,13 +53,13 @@ static inline bool principal_can(const struct principal *p, enum perm perm)
 }
 
 struct auth_config {
-    int session_idle_s; /* 1800 */
-    int max_failures;   /* 5 */
-    int lock_s;         /* 1800 */
-    int ip_attempts;    /* 30 sign-in attempts per minute per address */
-    int sms_ttl_s;      /* 300 */
-    int sms_max_tries;  /* 5 */
-    int sms_per_ip;     /* 20 codes per hour per address */
+    int session_idle_s;     /* 1800 */
+    int max_failures;       /* 5 */
+    int lock_s;             /* 1800 */
+    int ip_attempts;        /* 30 sign-in attempts per minute per address */
+    int sms_ttl_s;          /* 300 */
+    int sms_max_tries;      /* 5 */
+    int sms_per_ip;         /* 20 codes per hour per address */
     const char *sms_driver; /* "file" (default) or "http" */
     const char *sms_file;   /* file driver: where codes are appended */
     const char *sms_url;    /* http driver: the gateway URL */
@@ -85,8 +85,8 @@ err password_policy(const char *password, const char *field);
  * "totp") when a code is needed and missing, E_AUTH "bad_totp", E_LOCKED
  * with the unlock time in the message, E_RATE for the address limit.
  */
-err auth_login(db *d, const char *username, const char *password, const char *totp,
-               const char *ip, char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r);
+err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
+               char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r);
 
 /* The principal of a live session, refreshing its idle timer. E_AUTH
  * "session_expired" when unknown or idle too long. */

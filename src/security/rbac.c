@@ -67,8 +67,7 @@ const struct builtin_role builtin_roles[] = {
          B(PERSON_REVEAL) | B(PLACE_READ) | B(PLACE_WRITE) | B(ENTERPRISE_READ) |
          B(ENTERPRISE_WRITE) | B(USER_READ),
      false},
-    {"leader", "领导",
-     B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ), false},
+    {"leader", "领导", B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ), false},
     {"system_admin", "系统管理员",
      B(USER_READ) | B(USER_WRITE) | B(ROLE_READ) | B(REGION_READ) | B(REGION_WRITE) | B(CONFIG),
      true},

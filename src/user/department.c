@@ -10,6 +10,7 @@
  */
 #include "user/user.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -108,6 +109,22 @@ static const char *order_by(const char *sort)
     return NULL;
 }
 
+/* A statement assembled from fixed fragments (never values), in a buffer
+ * sized for the longest combination; overflowing it is a bug. */
+struct sql {
+    char s[1024];
+    size_t n;
+};
+
+static void sql_add(struct sql *b, const char *fragment)
+{
+    size_t k = strlen(fragment);
+    if (b->n + k >= sizeof b->s)
+        abort();
+    memcpy(b->s + b->n, fragment, k + 1);
+    b->n += k;
+}
+
 /* `s` with LIKE's wildcards and the escape character escaped, between %. */
 static char *like_contains(arena *a, const char *s)
 {
@@ -123,26 +140,32 @@ static char *like_contains(arena *a, const char *s)
     return out;
 }
 
-err department_list(db *d, arena *a, const struct scope *scope,
-                    const struct department_filter *f, struct department **items_r, size_t *n_r,
-                    int64_t *total_r)
+err department_list(db *d, arena *a, const struct scope *scope, const struct department_filter *f,
+                    struct department **items_r, size_t *n_r, int64_t *total_r)
 {
     const char *order = order_by(f->sort);
     if (!order)
         return err_set(E_INPUT, "invalid_parameter", "sort",
                        "排序字段只能是 name、region_code 或 created_at（前加 - 为倒序）");
-    /* the WHERE clause is assembled from fixed fragments; values are bound */
-    char where[512] = " WHERE dp.region_code >= ? AND dp.region_code < ?";
+    /* the statements are assembled from fixed fragments; values are bound */
+    struct sql where = {.n = 0}, count_sql = {.n = 0}, page_sql = {.n = 0};
+    sql_add(&where, " WHERE dp.region_code >= ? AND dp.region_code < ?");
     if (f->region_code)
-        strcat(where, " AND dp.region_code >= ? AND dp.region_code < ?");
+        sql_add(&where, " AND dp.region_code >= ? AND dp.region_code < ?");
     if (f->has_parent)
-        strcat(where, f->parent_id ? " AND dp.parent_id = ?" : " AND dp.parent_id IS NULL");
+        sql_add(&where, f->parent_id ? " AND dp.parent_id = ?" : " AND dp.parent_id IS NULL");
     if (f->q && *f->q)
-        strcat(where, " AND dp.name LIKE ? ESCAPE '\\'");
+        sql_add(&where, " AND dp.name LIKE ? ESCAPE '\\'");
     const char *from = " FROM departments dp LEFT JOIN regions rg ON rg.code = dp.region_code";
-    char *count_sql = arena_printf(a, "SELECT COUNT(*)%s%s", from, where);
-    char *page_sql = arena_printf(a, "SELECT %s%s%s%s%s", DEPT_COLUMNS, from, where, order,
-                                  f->page_size ? " LIMIT ? OFFSET ?" : "");
+    sql_add(&count_sql, "SELECT COUNT(*)");
+    sql_add(&count_sql, from);
+    sql_add(&count_sql, where.s);
+    sql_add(&page_sql, "SELECT " DEPT_COLUMNS);
+    sql_add(&page_sql, from);
+    sql_add(&page_sql, where.s);
+    sql_add(&page_sql, order);
+    if (f->page_size)
+        sql_add(&page_sql, " LIMIT ? OFFSET ?");
     char *pattern = f->q && *f->q ? like_contains(a, f->q) : NULL;
 
     int64_t total = 0;
@@ -151,7 +174,7 @@ err department_list(db *d, arena *a, const struct scope *scope,
     err e = E_OK;
     for (int pass = 0; pass < 2 && !e; pass++) {
         db_stmt *s;
-        if ((e = db_prepare(d, pass ? page_sql : count_sql, &s)))
+        if ((e = db_prepare(d, pass ? page_sql.s : count_sql.s, &s)))
             break;
         int i = 1;
         db_bind_int64(s, i++, scope->lo);
@@ -219,8 +242,7 @@ static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct d
     return e;
 }
 
-err department_find(db *d, arena *a, const struct scope *scope, int64_t id,
-                    struct department *r)
+err department_find(db *d, arena *a, const struct scope *scope, int64_t id, struct department *r)
 {
     struct department found;
     err e = find_in(d, a, scope->lo, scope->hi, id, &found);
@@ -256,8 +278,7 @@ static err check_region(db *d, const struct scope *scope, int64_t code)
     if (!scope_has(scope, code))
         return invalid_region();
     db_stmt *s;
-    err e = db_prepare(d, "SELECT code FROM regions WHERE code = ? AND code >= ? AND code < ?",
-                       &s);
+    err e = db_prepare(d, "SELECT code FROM regions WHERE code = ? AND code >= ? AND code < ?", &s);
     if (e)
         return e;
     db_bind_int64(s, 1, code);
@@ -419,8 +440,8 @@ err department_update(db *d, const struct scope *scope, int64_t id,
     int64_t region = in->region_code ? in->region_code : cur.region_code;
     int64_t parent = in->has_parent ? in->parent_id : cur.parent_id;
     bool region_changed = region != cur.region_code, parent_changed = parent != cur.parent_id;
-    if (region_changed && ((e = check_region(d, scope, region)) ||
-                           (e = check_children_within(d, id, region))))
+    if (region_changed &&
+        ((e = check_region(d, scope, region)) || (e = check_children_within(d, id, region))))
         goto fail;
     if (parent) {
         /* a new parent must be the caller's to choose; the current one may

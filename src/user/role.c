@@ -98,7 +98,7 @@ static err load_perms(db *d, int64_t role_id, perm_set *perms_r)
 }
 
 #define ROLE_COLUMNS                                                                               \
-    "r.id, r.key, r.name, r.description, r.builtin, r.require_totp, r.created_at, r.updated_at, " \
+    "r.id, r.key, r.name, r.description, r.builtin, r.require_totp, r.created_at, r.updated_at, "  \
     "(SELECT COUNT(*) FROM user_roles ur WHERE ur.role_id = r.id) "
 
 static void read_role(db_stmt *s, arena *a, struct role *r)
@@ -116,8 +116,8 @@ static void read_role(db_stmt *s, arena *a, struct role *r)
     };
 }
 
-err role_list(db *d, arena *a, int64_t page, int64_t page_size, struct role **items_r,
-              size_t *n_r, int64_t *total_r)
+err role_list(db *d, arena *a, int64_t page, int64_t page_size, struct role **items_r, size_t *n_r,
+              int64_t *total_r)
 {
     int64_t total = 0;
     err e = db_query_int64(d, "SELECT COUNT(*) FROM roles", &total);

@@ -8,6 +8,7 @@
  * user.write, and every handler passes the caller's scope down.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -234,9 +235,9 @@ static err patch_role(struct req *r)
         /* which rights the role's users hold from now on */
         for (int p = 1; p < PERM__COUNT; p++)
             if (in.perms & PERM_BIT(p))
-                detail = arena_printf(r->a, "%s%s%s", detail,
-                                      strchr(detail, ' ') ? "," : " permissions=",
-                                      perm_name((enum perm)p));
+                detail = arena_printf(
+                    r->a, "%s%s%s", detail,
+                    strchr(detail, ' ') ? "," : " permissions=", perm_name((enum perm)p));
     }
     req_audit(r, "role.update", "role", id, "ok", detail);
     return reply_role(r, 200, id);
@@ -315,7 +316,8 @@ static err department_filter_from(struct req *r, struct department_filter *f)
         f->has_parent = true;
         /* parent_id=0 lists the roots */
         if (strcmp(pid, "0") && (f->parent_id = id_parse(pid)) <= 0)
-            return err_set(E_INPUT, "invalid_parameter", "parent_id", "参数 parent_id 应为部门编号");
+            return err_set(E_INPUT, "invalid_parameter", "parent_id",
+                           "参数 parent_id 应为部门编号");
     }
     if (f->q && utf8_len(f->q) > 64)
         return err_set(E_INPUT, "too_long", "q", "查询内容不能超过64个字符");
@@ -339,8 +341,8 @@ static err departments_csv(struct req *r, struct department_filter *f)
                        "导出记录超过%d条，请缩小查询范围后再导出", DEPARTMENT_EXPORT_MAX);
     struct csv c = {.a = r->a};
     csv_put(&c, "\xEF\xBB\xBF", 3);
-    static const char *const head[] = {"部门编号", "部门名称", "所属区划代码", "所属区划",
-                                       "上级部门编号", "下级部门数", "用户数", "创建时间"};
+    static const char *const head[] = {"部门编号",     "部门名称",   "所属区划代码", "所属区划",
+                                       "上级部门编号", "下级部门数", "用户数",       "创建时间"};
     for (size_t i = 0; i < 8; i++)
         csv_field(&c, head[i], i == 7);
     for (size_t i = 0; i < n; i++) {
@@ -350,10 +352,9 @@ static err departments_csv(struct req *r, struct department_filter *f)
         csv_field(&c, items[i].name, false);
         csv_field(&c, code, false);
         csv_field(&c, items[i].region_name, false);
-        csv_field(&c,
-                  items[i].parent_id ? arena_printf(r->a, "%lld", (long long)items[i].parent_id)
-                                     : "",
-                  false);
+        csv_field(
+            &c, items[i].parent_id ? arena_printf(r->a, "%lld", (long long)items[i].parent_id) : "",
+            false);
         csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].child_count), false);
         csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].user_count), false);
         csv_field(&c, china_time(r->a, items[i].created_at), true);
@@ -388,6 +389,17 @@ static err get_departments(struct req *r)
     return reply_json(r, 200, list_reply(arr, total, f.page, f.page_size));
 }
 
+struct tree_node {
+    int64_t id;
+    json_t *json;
+};
+
+static int tree_node_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct tree_node *)a)->id, y = ((const struct tree_node *)b)->id;
+    return (x > y) - (x < y);
+}
+
 /*
  * The departments of the caller's scope, nested. A department whose parent
  * lies outside the scope (above the caller) is a root of the caller's tree.
@@ -404,21 +416,25 @@ static err get_department_tree(struct req *r)
     int64_t total;
     if ((e = department_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
         return e;
-    json_t **nodes = arena_alloc(r->a, (n ? n : 1) * sizeof *nodes);
+    /* nodes sorted by id, so each parent is found by binary search */
+    struct tree_node *nodes = arena_alloc(r->a, (n ? n : 1) * sizeof *nodes);
     for (size_t i = 0; i < n; i++) {
-        nodes[i] = department_json(&items[i]);
-        json_object_set_new(nodes[i], "children", json_array());
+        nodes[i].id = items[i].id;
+        nodes[i].json = department_json(&items[i]);
+        json_object_set_new(nodes[i].json, "children", json_array());
     }
+    qsort(nodes, n, sizeof *nodes, tree_node_cmp);
     json_t *roots = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *parent = NULL;
-        for (size_t k = 0; k < n && !parent && items[i].parent_id; k++)
-            if (items[k].id == items[i].parent_id)
-                parent = nodes[k];
-        json_array_append(parent ? json_object_get(parent, "children") : roots, nodes[i]);
+        struct tree_node key = {.id = items[i].parent_id}, *parent = NULL;
+        if (key.id)
+            parent = bsearch(&key, nodes, n, sizeof *nodes, tree_node_cmp);
+        struct tree_node self = {.id = items[i].id};
+        struct tree_node *me = bsearch(&self, nodes, n, sizeof *nodes, tree_node_cmp);
+        json_array_append(parent ? json_object_get(parent->json, "children") : roots, me->json);
     }
     for (size_t i = 0; i < n; i++)
-        json_decref(nodes[i]);
+        json_decref(nodes[i].json);
     return reply_json(r, 200, json_pack("{s:o,s:I}", "items", roots, "total", (json_int_t)n));
 }
 
@@ -504,8 +520,7 @@ static const struct jfield department_body[] = {
 const struct route role_routes[] = {
     {M_GET, "/api/v1/permissions", get_permissions, PERM_ROLE_READ, 0, NULL,
      "权限清单（名称与中文说明）", "role", 0},
-    {M_GET, "/api/v1/roles", get_roles, PERM_ROLE_READ, 0, NULL, "角色列表（含用户数）", "role",
-     0},
+    {M_GET, "/api/v1/roles", get_roles, PERM_ROLE_READ, 0, NULL, "角色列表（含用户数）", "role", 0},
     {M_POST, "/api/v1/roles", post_role, PERM_ROLE_WRITE, 0, role_body, "新增角色", "role", 0},
     {M_GET, "/api/v1/roles/{id}", get_role, PERM_ROLE_READ, 0, NULL, "角色详情", "role", 0},
     {M_PATCH, "/api/v1/roles/{id}", patch_role, PERM_ROLE_WRITE, 0, role_patch_body,
@@ -513,8 +528,8 @@ const struct route role_routes[] = {
     {M_DELETE, "/api/v1/roles/{id}", delete_role, PERM_ROLE_WRITE, 0, NULL,
      "删除角色（内置或使用中的角色不可删除）", "role", 0},
     {M_GET, "/api/v1/departments", get_departments, PERM_USER_READ, 0, NULL,
-     "部门列表（region_code、parent_id（0 为顶级）、q、sort、分页，format=csv 导出）",
-     "department", 0},
+     "部门列表（region_code、parent_id（0 为顶级）、q、sort、分页，format=csv 导出）", "department",
+     0},
     /* before /{id}, which would otherwise take "tree" for an id */
     {M_GET, "/api/v1/departments/tree", get_department_tree, PERM_USER_READ, 0, NULL,
      "部门树（管辖范围内）", "department", 0},

@@ -571,7 +571,7 @@ struct where {
 
 static void frag(arena *a, struct where *w, const char *text)
 {
-    w->sql = arena_printf(a, "%s%s", w->sql, text);
+    w->sql = arena_concat(a, w->sql, text, NULL);
 }
 
 static void pint(struct where *w, int64_t v)
@@ -686,7 +686,7 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
     int64_t offset = (f->page > 1 ? f->page - 1 : 0) * size;
 
     db_stmt *s;
-    err e = db_prepare(d, arena_printf(a, "SELECT COUNT(*) FROM users u WHERE %s", w.sql), &s);
+    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*) FROM users u WHERE ", w.sql, NULL), &s);
     if (e)
         return e;
     bind_where(s, &w, 1);
@@ -698,10 +698,8 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
         return e;
 
     if ((e = db_prepare(d,
-                        arena_printf(a,
-                                     "SELECT " USER_COLUMNS USER_FROM
-                                     "WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
-                                     w.sql, order),
+                        arena_concat(a, "SELECT " USER_COLUMNS USER_FROM "WHERE ", w.sql,
+                                     " ORDER BY ", order, " LIMIT ? OFFSET ?", NULL),
                         &s)))
         return e;
     bind_where(s, &w, 1);

@@ -46,11 +46,11 @@
 
 /* users */
 
-#define USERNAME_MIN       3
-#define USERNAME_MAX       32
-#define DISPLAY_NAME_MAX   20 /* characters */
-#define USER_ROLES_MAX     16
-#define USER_EXPORT_MAX    10000 /* rows of one CSV export */
+#define USERNAME_MIN     3
+#define USERNAME_MAX     32
+#define DISPLAY_NAME_MAX 20 /* characters */
+#define USER_ROLES_MAX   16
+#define USER_EXPORT_MAX  10000 /* rows of one CSV export */
 /* locked_until of an account an administrator locked: until unlocked
  * (9999-12-31T23:59:59.999Z). */
 #define USER_LOCKED_FOREVER INT64_C(253402300799999)
@@ -66,11 +66,11 @@ struct user {
     int64_t id;
     const char *username; /* NULL for residents (they sign in by phone) */
     const char *display_name;
-    bool resident;        /* kind "resident", else "staff" */
-    int64_t region_code;  /* padded */
+    bool resident;       /* kind "resident", else "staff" */
+    int64_t region_code; /* padded */
     const char *region_name;
-    int region_level;     /* enum region_level, 0 if the region is gone */
-    int64_t department_id; /* 0: none */
+    int region_level;            /* enum region_level, 0 if the region is gone */
+    int64_t department_id;       /* 0: none */
     const char *department_name; /* NULL when none */
     const char *phone_masked;    /* NULL when none */
     int64_t person_id;           /* 0: none */
@@ -89,8 +89,8 @@ struct user_new {
     const char *username;
     const char *display_name;
     const char *password;
-    int64_t region_code;   /* padded */
-    int64_t department_id; /* 0: none */
+    int64_t region_code;      /* padded */
+    int64_t department_id;    /* 0: none */
     const char *const *roles; /* role keys, at least one */
     size_t n_roles;
     bool must_change_password;
@@ -120,13 +120,13 @@ enum user_sort {
 
 /* List filters; zero values mean "any". */
 struct user_filter {
-    const char *q;         /* username or display name contains (case-insensitive ASCII) */
-    const char *role;      /* holds this role key */
-    int64_t region_code;   /* padded: the subtree of this region */
+    const char *q;       /* username or display name contains (case-insensitive ASCII) */
+    const char *role;    /* holds this role key */
+    int64_t region_code; /* padded: the subtree of this region */
     int64_t department_id;
-    int locked;            /* -1 any, 0 not locked, 1 locked now */
-    int disabled;          /* -1 any, 0 active, 1 disabled */
-    const char *kind;      /* "staff" | "resident" | NULL */
+    int locked;       /* -1 any, 0 not locked, 1 locked now */
+    int disabled;     /* -1 any, 0 active, 1 disabled */
+    const char *kind; /* "staff" | "resident" | NULL */
     enum user_sort sort;
     bool desc;
     int64_t page;      /* 1.. */
@@ -214,7 +214,7 @@ struct role {
     const char *key;  /* [a-z][a-z0-9_]{2,31}, unique, fixed at creation */
     const char *name; /* Chinese display name */
     const char *description;
-    bool builtin;     /* one of rbac.h's builtin_roles: read-only */
+    bool builtin; /* one of rbac.h's builtin_roles: read-only */
     bool require_totp;
     perm_set perms;
     int64_t user_count; /* users holding the role */
@@ -249,8 +249,8 @@ err role_check_perms(perm_set perms);
  * counts; page (1..) of page_size (1..200). The array and its strings come
  * from `a`. *total_r gets the number of roles.
  */
-err role_list(db *d, arena *a, int64_t page, int64_t page_size, struct role **items_r,
-              size_t *n_r, int64_t *total_r);
+err role_list(db *d, arena *a, int64_t page, int64_t page_size, struct role **items_r, size_t *n_r,
+              int64_t *total_r);
 
 /* One role; E_NOT_FOUND "role_not_found" when there is none. Strings from `a`. */
 err role_find(db *d, arena *a, int64_t id, struct role *r);
@@ -302,8 +302,8 @@ struct department_filter {
     int64_t region_code; /* 0: any; else that region's subtree */
     bool has_parent;     /* filter by parent_id (0: roots) */
     int64_t parent_id;
-    const char *q;    /* name contains, or NULL */
-    const char *sort; /* name, region_code, created_at; "-" prefix: descending; NULL */
+    const char *q;           /* name contains, or NULL */
+    const char *sort;        /* name, region_code, created_at; "-" prefix: descending; NULL */
     int64_t page, page_size; /* page_size 0: every match (the tree) */
 };
 
@@ -312,14 +312,12 @@ struct department_filter {
  * region code, then name). Allocated from `a`. *total_r gets the number of
  * matches. E_INPUT "invalid_parameter" (field sort) for an unknown sort.
  */
-err department_list(db *d, arena *a, const struct scope *scope,
-                    const struct department_filter *f, struct department **items_r, size_t *n_r,
-                    int64_t *total_r);
+err department_list(db *d, arena *a, const struct scope *scope, const struct department_filter *f,
+                    struct department **items_r, size_t *n_r, int64_t *total_r);
 
 /* One department inside `scope`; E_NOT_FOUND otherwise (the same error for
  * an unknown id and another region's department). */
-err department_find(db *d, arena *a, const struct scope *scope, int64_t id,
-                    struct department *r);
+err department_find(db *d, arena *a, const struct scope *scope, int64_t id, struct department *r);
 
 /*
  * Create a department. E_INPUT "invalid_name" (field name) for a blank name;

@@ -193,6 +193,7 @@ test('bad input is refused with the field and changes nothing', async () => {
     [{ ...base, contact_phone: '1381234567' }, 'invalid_phone', 'contact_phone'],
     [{ ...base, contact_phone: '12812345678' }, 'invalid_phone', 'contact_phone'],
     [{ ...base, contact_phone: '1381234567a' }, 'invalid_phone', 'contact_phone'],
+    [{ ...base, contact_phone: '1'.repeat(40) }, 'invalid_phone', 'contact_phone'],
     [{ ...base, area: -1 }, 'out_of_range', 'area'],
     [{ ...base, area: -0.01 }, 'out_of_range', 'area'],
     [{ ...base, households: -1 }, 'out_of_range', 'households'],

@@ -664,3 +664,58 @@ test('CLI import: report, exit status, format detection, audit as "cli"', async 
   const audit = await auditEntries('region.import');
   assert.ok(audit.some((a) => a.username === 'cli' && /imported=1,updated=0,errors=2/.test(a.detail)), JSON.stringify(audit));
 });
+
+test('import: large levels are written in batches, each row landing once', async () => {
+  const lines = ['code,name,level'];
+  const grids = [];
+  for (let g = 1; g <= 70; g++) grids.push(`110101002001${String(g).padStart(3, '0')}`);
+  const buildings = [];
+  for (let b = 1; b <= 45; b++) buildings.push(`${grids[69]}${String(b).padStart(3, '0')}`);
+  // buildings first: the import orders by level
+  for (const c of buildings.reverse()) lines.push(`${c},楼${c.slice(-3)},building`);
+  for (const c of grids) lines.push(`${c},网格${c.slice(-3)},grid`);
+  const r = await cc.post('/api/v1/regions/import', lines.join('\n'), { 'content-type': 'text/csv' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.imported, r.body.updated, r.body.errors.length], [115, 0, 0]);
+  let kids = await cc.get(`/api/v1/regions/${DC_S2_C1}/children?page_size=200`);
+  assert.deepEqual(kids.body.items.map((x) => x.code), grids);
+  kids = await cc.get(`/api/v1/regions/${grids[69]}/children?page_size=200`);
+  assert.equal(kids.body.total, 45);
+  assert.equal(kids.body.items[44].name, '楼045');
+  // again, with one changed name: all updates
+  lines[1] = lines[1].replace(/,楼045,/, ',四十五号楼,');
+  const r2 = await cc.post('/api/v1/regions/import', lines.join('\n'), { 'content-type': 'text/csv' });
+  assert.equal(r2.status, 200, r2.text);
+  assert.deepEqual([r2.body.imported, r2.body.updated, r2.body.errors.length], [0, 115, 0]);
+  assert.equal((await cc.get(`/api/v1/regions/${grids[69]}045`)).body.name, '四十五号楼');
+});
+
+test('CLI import: the top of a deployment may lack its parent only as the first region, or as a city', async () => {
+  const other = await startServer({
+    setup: (c) => {
+      const districts = 'code,name,level\n110101000000,东城区,district\n110101001000,东华门街道,street\n110102000000,西城区,district\n';
+      const r = c.fk(['import', 'regions', writeTmp(c, 'd.csv', districts)]);
+      c.first = r;
+      c.second = c.fk(['import', 'regions', writeTmp(c, 'c.csv', 'code,name,level\n110100000000,市辖区,city\n110102000000,西城区,district\n110105001000,无上级街道,street\n')]);
+      c.must(['user', 'add', '--username', 'cc_city', '--password', PW, '--role', 'command_center', '--region', '110100000000']);
+    },
+  });
+  try {
+    assert.equal(other.first.status, 1);
+    assert.match(other.first.stdout, /^imported 2, updated 0, errors 1$/m);
+    assert.match(other.first.stdout, /^row 4: parent_code: 上级区划 110100000000 不存在/m);
+    assert.equal(other.second.status, 1);
+    assert.match(other.second.stdout, /^imported 2, updated 0, errors 1$/m);
+    assert.match(other.second.stdout, /^row 4: parent_code: /m);
+    const c = other.client();
+    await c.login('cc_city', PW);
+    const t = await c.get('/api/v1/regions/tree?depth=2');
+    assert.equal(t.status, 200, t.text);
+    assert.deepEqual(t.body.children.map((x) => x.code), ['110101000000', '110102000000']);
+    assert.deepEqual(t.body.children[0].children.map((x) => x.code), ['110101001000']);
+    assert.equal(t.body.parent_code, '110000000000');
+    expectError(await c.get('/api/v1/regions/110000000000'), 404, 'not_found');
+  } finally {
+    await other.stop();
+  }
+});

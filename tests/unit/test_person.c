@@ -337,8 +337,8 @@ static void check_fields(void **state)
 static void vulnerable_flags(void **state)
 {
     (void)state;
-    static const char *const names[] = {"pregnant", "elderly_alone", "chronic_disease",
-                                        "disabled", "child"};
+    static const char *const names[] = {"pregnant", "elderly_alone", "chronic_disease", "disabled",
+                                        "child"};
     unsigned all = 0;
     for (size_t i = 0; i < 5; i++) {
         unsigned b = vulnerable_parse(names[i]);
@@ -357,9 +357,10 @@ static void vulnerable_flags(void **state)
 static void vocabularies(void **state)
 {
     (void)state;
-    static const char *const st[] = {"normal",    "observation",  "home_isolation",
-                                     "central_quarantine", "suspected", "confirmed",
-                                     "asymptomatic", "cured", "dead"};
+    static const char *const st[] = {
+        "normal",    "observation", "home_isolation", "central_quarantine",
+        "suspected", "confirmed",   "asymptomatic",   "cured",
+        "dead"};
     for (int i = 0; i < 9; i++) {
         assert_int_equal(person_status_parse(st[i]), PERSON_NORMAL + i);
         assert_string_equal(person_status_name(PERSON_NORMAL + i), st[i]);

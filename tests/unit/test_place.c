@@ -234,16 +234,22 @@ static void test_like_and_order(void **state)
     assert_string_equal(pl_like_contains(A, "5%_\\x"), "%5\\%\\_\\\\x%");
     assert_string_equal(pl_like_contains(A, "小区'"), "%小区'%");
 
-    static const struct pl_sort keys[] = {{"name", "p.name"}, {"area", "p.area"}, {NULL, NULL}};
-    const char *o;
-    assert_int_equal(pl_order_by(A, keys, NULL, "-area", "p.id", &o), E_OK);
-    assert_string_equal(o, " ORDER BY p.area DESC, p.id DESC");
-    assert_int_equal(pl_order_by(A, keys, "name", "-area", "p.id", &o), E_OK);
-    assert_string_equal(o, " ORDER BY p.name ASC, p.id ASC");
-    assert_err(pl_order_by(A, keys, "name; DROP TABLE places", "-area", "p.id", &o), E_INPUT,
+    static const struct pl_sort keys[] = {{"name", "by name asc", "by name desc"},
+                                          {"area", "by area asc", "by area desc"},
+                                          {NULL, NULL, NULL}};
+    const char *sql;
+    assert_int_equal(pl_sort_sql(keys, NULL, "-area", &sql), E_OK);
+    assert_string_equal(sql, "by area desc");
+    assert_int_equal(pl_sort_sql(keys, "", "-area", &sql), E_OK);
+    assert_string_equal(sql, "by area desc");
+    assert_int_equal(pl_sort_sql(keys, "name", "-area", &sql), E_OK);
+    assert_string_equal(sql, "by name asc");
+    assert_int_equal(pl_sort_sql(keys, "-name", "-area", &sql), E_OK);
+    assert_string_equal(sql, "by name desc");
+    assert_err(pl_sort_sql(keys, "name; DROP TABLE places", "-area", &sql), E_INPUT,
                "invalid_parameter", "sort");
-    assert_err(pl_order_by(A, keys, "--name", "-area", "p.id", &o), E_INPUT, "invalid_parameter",
-               "sort");
+    assert_err(pl_sort_sql(keys, "--name", "-area", &sql), E_INPUT, "invalid_parameter", "sort");
+    assert_err(pl_sort_sql(keys, "NAME", "-area", &sql), E_INPUT, "invalid_parameter", "sort");
 
     assert_string_equal(pl_trim(A, " \t 小区 \r\n"), "小区");
     assert_null(pl_trim(A, NULL));
