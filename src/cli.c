@@ -30,13 +30,16 @@ static const struct {
     {"--node", "FK_NODE"},
 };
 
-static char *join(const char *dir, const char *name)
+/* Paths under the data dir live as long as the process: static buffers. */
+static char db_path[4096], key_path[4096], sms_path[4096];
+
+static const char *join(char *buf, size_t size, const char *dir, const char *name)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
+    if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size) {
+        fprintf(stderr, "fangkong: FK_DATA_DIR is too long\n");
+        return NULL;
+    }
+    return buf;
 }
 
 static int env_int(const char *name, int dflt, int min, int max, int *v_r)
@@ -77,9 +80,11 @@ int config_load(int *argc, char **argv, struct config *c)
     const char *dd = getenv("FK_DATA_DIR");
     c->data_dir = dd && *dd ? dd : "./data";
     const char *dbu = getenv("FK_DB");
-    c->db_url = dbu && *dbu ? dbu : join(c->data_dir, "fangkong.db");
+    c->db_url = dbu && *dbu ? dbu : join(db_path, sizeof db_path, c->data_dir, "fangkong.db");
     const char *kf = getenv("FK_KEY_FILE");
-    c->key_file = kf && *kf ? kf : join(c->data_dir, "keys/master.key");
+    c->key_file = kf && *kf ? kf : join(key_path, sizeof key_path, c->data_dir, "keys/master.key");
+    if (!c->db_url || !c->key_file)
+        return 1;
     const char *b = getenv("FK_BIND");
     c->bind = b && *b ? b : "127.0.0.1";
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -96,7 +101,9 @@ int config_load(int *argc, char **argv, struct config *c)
     ac.sms_driver = getenv("FK_SMS_DRIVER");
     ac.sms_url = getenv("FK_SMS_URL");
     const char *sf = getenv("FK_SMS_FILE");
-    ac.sms_file = sf && *sf ? sf : join(c->data_dir, "sms.log");
+    ac.sms_file = sf && *sf ? sf : join(sms_path, sizeof sms_path, c->data_dir, "sms.log");
+    if (!ac.sms_file)
+        return 1;
     auth_configure(&ac);
     return 0;
 }
@@ -112,8 +119,11 @@ int cli_fail(err e, const char *what)
 int app_open(const struct config *c, db **d_r)
 {
     err e = keys_load(c->key_file);
-    if (e)
-        return cli_fail(e, "key file");
+    if (e) {
+        char what[4200];
+        snprintf(what, sizeof what, "key file %s", c->key_file);
+        return cli_fail(e, what);
+    }
     if ((e = db_open(c->db_url, d_r)))
         return cli_fail(e, "database");
     if ((e = db_migrate(*d_r)) || (e = rbac_seed(*d_r))) {

@@ -34,7 +34,9 @@ static const struct command {
      "  Builds streets, communities, grids and buildings with polygons, N people,\n"
      "  places, enterprises and one account for every role. Deterministic per seed.\n"},
     {"user", "add", cmd_user_add, "新增用户 (add a user)",
-     "fangkong user add --username U --password P --role ROLE --region CODE [--name NAME]\n"
+     "fangkong user add --username U --password P|- --role ROLE[,ROLE2] --region CODE\n"
+     "                  [--name NAME] [--department ID]\n"
+     "  --password - reads the password from standard input.\n"
      "  Prints a TOTP secret for roles that require a second factor.\n"},
     {"import", "regions", cmd_import_regions, "导入区划 (import regions from CSV or GeoJSON)",
      "fangkong import regions FILE\n"

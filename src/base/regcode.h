@@ -34,6 +34,9 @@ enum region_level {
     LEVEL_BUILDING,
 };
 
+/* 10^18: every padded code is below it. */
+#define REGCODE_SPACE 1000000000000000000LL
+
 /* Significant digits of a level (2, 4, 6, 9, 12, 15, 18). */
 int regcode_digits(enum region_level lv);
 

@@ -235,7 +235,9 @@ err db_exec_script(db *d, const char *sql)
 
 err db_begin(db *d)
 {
-    err e = db_exec(d, "BEGIN");
+    /* SQLite: take the write lock now; a deferred transaction that reads
+     * first and writes later fails with SQLITE_BUSY instead of waiting. */
+    err e = db_exec(d, d->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
     if (!e)
         d->in_tx = true;
     return e;

@@ -173,7 +173,7 @@ static err build_regions(db *d, const struct demo_config *c, struct layout *L, a
         }
     }
     put(&b, "]}");
-    struct scope all_scope = region_scope_all();
+    struct scope all_scope = scope_all();
     struct region_import_report rep;
     err e = region_import(d, &all_scope, REGION_GEOJSON, b.p, b.len, a, &rep);
     free(b.p);

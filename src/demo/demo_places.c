@@ -22,10 +22,10 @@ static err add_place(db *d, arena *a, const char *name, enum place_kind kind, in
     snprintf(contact, sizeof contact, "%s%s", demo_surnames[rng_below(r, DEMO_N(demo_surnames))],
              demo_given[rng_below(r, DEMO_N(demo_given))]);
     snprintf(phone, sizeof phone, "13%09u", (unsigned)rng_below(r, 1000000000u));
-    struct scope all = SCOPE_ALL;
+    struct scope all = scope_all();
     struct place_input in = {
-        .set = PF_NAME | PF_KIND | PF_REGION | PF_ADDRESS | PF_AREA | PF_HOUSEHOLDS | PF_BUILDINGS |
-               PF_CONTACT_NAME | PF_CONTACT_PHONE | PF_POSITION | (enterprise ? PF_ENTERPRISE : 0),
+        .set = PL_NAME | PL_KIND | PL_REGION | PL_ADDRESS | PL_AREA | PL_HOUSEHOLDS | PL_BUILDINGS |
+               PL_CONTACT_NAME | PL_CONTACT_PHONE | PL_POSITION | (enterprise ? PL_ENTERPRISE : 0),
         .name = name,
         .kind = kind,
         .region_code = region,
@@ -105,7 +105,7 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
         int64_t region = communities[i % ncomm];
         snprintf(address, sizeof address, "深圳市南山区%s%ld号",
                  demo_streets[(region / 1000000000LL % 1000 - 1) % 8], 200 + i);
-        struct scope all = SCOPE_ALL;
+        struct scope all = scope_all();
         struct enterprise_input in = {
             .set = EF_NAME | EF_CREDIT_CODE | EF_REGION | EF_CONTACT_NAME | EF_CONTACT_PHONE |
                    EF_LEGAL_REP | EF_LEGAL_REP_PHONE | EF_EMPLOYEES | EF_ADDRESS | EF_INDUSTRY,

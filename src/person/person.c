@@ -755,11 +755,9 @@ static err version_conflict(void)
 /*
  * Take the write lock on person `id` inside the scope as the transaction's
  * first statement: a no-op UPDATE. On PostgreSQL it locks the row until
- * commit (a portable SELECT … FOR UPDATE); on SQLite it takes the database
- * write lock at the start, waiting for other writers. A transaction that
- * read first and wrote later would instead fail at once with "database is
- * locked" (WAL: its snapshot went stale) whenever another connection, such
- * as the audit writer, committed in between. E_NOT_FOUND when no such row.
+ * commit (a portable SELECT … FOR UPDATE), so concurrent edits serialise;
+ * SQLite's BEGIN IMMEDIATE already holds the database write lock.
+ * E_NOT_FOUND when no such row.
  */
 static err lock_row(db *d, const struct scope *sc, int64_t id)
 {

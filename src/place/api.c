@@ -215,40 +215,40 @@ static err place_input_from(struct req *r, struct place_input *in)
     err e;
     memset(in, 0, sizeof *in);
     if (json_has(b, "name")) {
-        in->set |= PF_NAME;
+        in->set |= PL_NAME;
         in->name = body_str(r, "name");
     }
     if (json_has(b, "kind")) {
-        in->set |= PF_KIND;
+        in->set |= PL_KIND;
         in->kind = place_kind_parse(json_str(b, "kind"));
     }
     if (json_has(b, "region_code")) {
-        in->set |= PF_REGION;
+        in->set |= PL_REGION;
         if ((e = body_region(r, &in->region_code)))
             return e;
     }
     if (json_has(b, "address")) {
-        in->set |= PF_ADDRESS;
+        in->set |= PL_ADDRESS;
         in->address = body_str(r, "address");
     }
     if (json_has(b, "area")) {
-        in->set |= PF_AREA;
+        in->set |= PL_AREA;
         in->area = json_num(b, "area", 0);
     }
     if (json_has(b, "households")) {
-        in->set |= PF_HOUSEHOLDS;
+        in->set |= PL_HOUSEHOLDS;
         in->households = json_int(b, "households", 0);
     }
     if (json_has(b, "buildings")) {
-        in->set |= PF_BUILDINGS;
+        in->set |= PL_BUILDINGS;
         in->buildings = json_int(b, "buildings", 0);
     }
     if (json_has(b, "contact_name")) {
-        in->set |= PF_CONTACT_NAME;
+        in->set |= PL_CONTACT_NAME;
         in->contact_name = body_str(r, "contact_name");
     }
     if (json_has(b, "contact_phone")) {
-        in->set |= PF_CONTACT_PHONE;
+        in->set |= PL_CONTACT_PHONE;
         in->contact_phone = body_str(r, "contact_phone");
     }
     bool has_lng = json_has(b, "lng"), has_lat = json_has(b, "lat");
@@ -259,13 +259,13 @@ static err place_input_from(struct req *r, struct place_input *in)
         if (lng_num != lat_num || !has_lng || !has_lat)
             return err_set(E_INPUT, "invalid_position", lng_num ? "lat" : "lng",
                            "经度和纬度需同时填写或同时清空");
-        in->set |= PF_POSITION;
+        in->set |= PL_POSITION;
         in->has_position = lng_num;
         in->lng = json_num(b, "lng", 0);
         in->lat = json_num(b, "lat", 0);
     }
     if (json_has(b, "enterprise_id")) {
-        in->set |= PF_ENTERPRISE;
+        in->set |= PL_ENTERPRISE;
         const char *s = json_str(b, "enterprise_id");
         if (s && *s && (in->enterprise_id = id_parse(s)) <= 0)
             return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",

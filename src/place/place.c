@@ -200,44 +200,44 @@ err place_input_check(const struct place_input *in, bool create)
     err e;
     unsigned set = in->set;
     if (create) {
-        if (!(set & PF_NAME))
+        if (!(set & PL_NAME))
             return err_set(E_INPUT, "required", "name", "请填写场所名称");
-        if (!(set & PF_KIND))
+        if (!(set & PL_KIND))
             return err_set(E_INPUT, "required", "kind", "请选择场所类型");
-        if (!(set & PF_REGION))
+        if (!(set & PL_REGION))
             return err_set(E_INPUT, "required", "region_code", "请选择所属区划");
     }
-    if (set & PF_NAME && (e = pl_check_text(in->name, "name", "场所名称", 100, true)))
+    if (set & PL_NAME && (e = pl_check_text(in->name, "name", "场所名称", 100, true)))
         return e;
-    if (set & PF_KIND && !place_kind_name(in->kind)[0])
+    if (set & PL_KIND && !place_kind_name(in->kind)[0])
         return err_set(E_INPUT, "invalid_value", "kind", "场所类型的取值不正确");
-    if (set & PF_REGION && in->region_code <= 0)
+    if (set & PL_REGION && in->region_code <= 0)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
-    if (set & PF_ADDRESS && (e = pl_check_text(in->address, "address", "地址", 200, false)))
+    if (set & PL_ADDRESS && (e = pl_check_text(in->address, "address", "地址", 200, false)))
         return e;
-    if (set & PF_AREA && !(isfinite(in->area) && in->area >= 0 && in->area <= PLACE_AREA_MAX))
+    if (set & PL_AREA && !(isfinite(in->area) && in->area >= 0 && in->area <= PLACE_AREA_MAX))
         return err_set(E_INPUT, "out_of_range", "area", "物业面积应在0到%.0f平方米之间",
                        PLACE_AREA_MAX);
-    if (set & PF_HOUSEHOLDS && (in->households < 0 || in->households > PLACE_HOUSEHOLDS_MAX))
+    if (set & PL_HOUSEHOLDS && (in->households < 0 || in->households > PLACE_HOUSEHOLDS_MAX))
         return err_set(E_INPUT, "out_of_range", "households", "户数应在0到%d之间",
                        PLACE_HOUSEHOLDS_MAX);
-    if (set & PF_BUILDINGS && (in->buildings < 0 || in->buildings > PLACE_BUILDINGS_MAX))
+    if (set & PL_BUILDINGS && (in->buildings < 0 || in->buildings > PLACE_BUILDINGS_MAX))
         return err_set(E_INPUT, "out_of_range", "buildings", "楼栋数应在0到%d之间",
                        PLACE_BUILDINGS_MAX);
-    if (set & PF_CONTACT_NAME &&
+    if (set & PL_CONTACT_NAME &&
         (e = pl_check_text(in->contact_name, "contact_name", "联系人", 50, false)))
         return e;
-    if (set & PF_CONTACT_PHONE && in->contact_phone && *in->contact_phone &&
+    if (set & PL_CONTACT_PHONE && in->contact_phone && *in->contact_phone &&
         (e = check_phone(in->contact_phone, "contact_phone")))
         return e;
-    if (set & PF_POSITION && in->has_position) {
+    if (set & PL_POSITION && in->has_position) {
         if (!isfinite(in->lng) || in->lng < -180 || in->lng > 180)
             return err_set(E_INPUT, "out_of_range", "lng", "经度应在-180到180之间");
         if (!isfinite(in->lat) || in->lat < -90 || in->lat > 90)
             return err_set(E_INPUT, "out_of_range", "lat", "纬度应在-90到90之间");
     }
-    if (set & PF_ENTERPRISE && in->enterprise_id < 0)
+    if (set & PL_ENTERPRISE && in->enterprise_id < 0)
         return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",
                        "所属企业不存在或不在您的管辖范围内");
     return E_OK;
@@ -272,9 +272,9 @@ static err enterprise_check(db *d, const struct scope *scope, int64_t id)
 static err check_refs(db *d, const struct scope *scope, const struct place_input *in)
 {
     err e;
-    if (in->set & PF_REGION && (e = pl_region_check(d, scope, in->region_code)))
+    if (in->set & PL_REGION && (e = pl_region_check(d, scope, in->region_code)))
         return e;
-    if (in->set & PF_ENTERPRISE && in->enterprise_id &&
+    if (in->set & PL_ENTERPRISE && in->enterprise_id &&
         (e = enterprise_check(d, scope, in->enterprise_id)))
         return e;
     return E_OK;
@@ -508,27 +508,27 @@ err place_create(db *d, arena *a, const struct scope *scope, const struct place_
     db_bind_int64(s, 2, in->region_code);
     db_bind_text(s, 3, place_kind_name(in->kind));
     db_bind_text(s, 4, in->name);
-    db_bind_text(s, 5, set & PF_ADDRESS && in->address ? in->address : "");
-    db_bind_double(s, 6, set & PF_AREA ? in->area : 0);
-    db_bind_int64(s, 7, set & PF_HOUSEHOLDS ? in->households : 0);
-    db_bind_int64(s, 8, set & PF_BUILDINGS ? in->buildings : 0);
+    db_bind_text(s, 5, set & PL_ADDRESS && in->address ? in->address : "");
+    db_bind_double(s, 6, set & PL_AREA ? in->area : 0);
+    db_bind_int64(s, 7, set & PL_HOUSEHOLDS ? in->households : 0);
+    db_bind_int64(s, 8, set & PL_BUILDINGS ? in->buildings : 0);
     e = pl_bind_sealed(s, 9, a, LABEL_CONTACT_NAME,
-                       set & PF_CONTACT_NAME ? in->contact_name : NULL);
+                       set & PL_CONTACT_NAME ? in->contact_name : NULL);
     if (!e)
         e = pl_bind_sealed(s, 10, a, LABEL_CONTACT_PHONE,
-                           set & PF_CONTACT_PHONE ? in->contact_phone : NULL);
+                           set & PL_CONTACT_PHONE ? in->contact_phone : NULL);
     if (e) {
         db_done(s);
         return e;
     }
-    if (set & PF_POSITION && in->has_position) {
+    if (set & PL_POSITION && in->has_position) {
         db_bind_double(s, 11, in->lng);
         db_bind_double(s, 12, in->lat);
     } else {
         db_bind_null(s, 11);
         db_bind_null(s, 12);
     }
-    if (set & PF_ENTERPRISE && in->enterprise_id)
+    if (set & PL_ENTERPRISE && in->enterprise_id)
         db_bind_int64(s, 13, in->enterprise_id);
     else
         db_bind_null(s, 13);
@@ -557,30 +557,30 @@ err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
 
     /* the row as it will be: the stored values overlaid with the input */
     unsigned set = in->set;
-    if (set & PF_NAME)
+    if (set & PL_NAME)
         cur.name = in->name;
-    if (set & PF_KIND)
+    if (set & PL_KIND)
         cur.kind = in->kind;
-    if (set & PF_REGION)
+    if (set & PL_REGION)
         cur.region_code = in->region_code;
-    if (set & PF_ADDRESS)
+    if (set & PL_ADDRESS)
         cur.address = in->address ? in->address : "";
-    if (set & PF_AREA)
+    if (set & PL_AREA)
         cur.area = in->area;
-    if (set & PF_HOUSEHOLDS)
+    if (set & PL_HOUSEHOLDS)
         cur.households = in->households;
-    if (set & PF_BUILDINGS)
+    if (set & PL_BUILDINGS)
         cur.buildings = in->buildings;
-    if (set & PF_CONTACT_NAME)
+    if (set & PL_CONTACT_NAME)
         cur.contact_name = in->contact_name;
-    if (set & PF_CONTACT_PHONE)
+    if (set & PL_CONTACT_PHONE)
         cur.contact_phone = in->contact_phone;
-    if (set & PF_POSITION) {
+    if (set & PL_POSITION) {
         cur.has_position = in->has_position;
         cur.lng = in->lng;
         cur.lat = in->lat;
     }
-    if (set & PF_ENTERPRISE)
+    if (set & PL_ENTERPRISE)
         enterprise_id = in->enterprise_id;
 
     db_stmt *s;

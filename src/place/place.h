@@ -10,7 +10,7 @@
  * Both are regional records: every function takes the caller's scope and
  * binds it in the same SQL statement, and a record outside the scope is
  * answered exactly like an unknown one (E_NOT_FOUND). Callers without a
- * principal (command-line tools, the demo) pass SCOPE_ALL.
+ * principal (command-line tools, the demo) pass scope_all().
  *
  * Contact names and phones, legal representatives and their phones are
  * personal data: they are sealed at rest (crypto.h, labels
@@ -32,9 +32,6 @@
 #include "base/error.h"
 #include "db/db.h"
 #include "security/auth.h"
-
-/* The whole region tree, for callers acting for the deployment itself. */
-#define SCOPE_ALL ((struct scope){0, INT64_MAX})
 
 /* Bounds of the numeric fields (checked by place_create and friends). */
 #define PLACE_AREA_MAX           1e10     /* m² */
@@ -98,25 +95,25 @@ struct place {
 
 /* Which fields a place_input sets. */
 enum {
-    PF_NAME = 1 << 0,
-    PF_KIND = 1 << 1,
-    PF_REGION = 1 << 2,
-    PF_ADDRESS = 1 << 3,
-    PF_AREA = 1 << 4,
-    PF_HOUSEHOLDS = 1 << 5,
-    PF_BUILDINGS = 1 << 6,
-    PF_CONTACT_NAME = 1 << 7,
-    PF_CONTACT_PHONE = 1 << 8,
-    PF_POSITION = 1 << 9,
-    PF_ENTERPRISE = 1 << 10,
+    PL_NAME = 1 << 0,
+    PL_KIND = 1 << 1,
+    PL_REGION = 1 << 2,
+    PL_ADDRESS = 1 << 3,
+    PL_AREA = 1 << 4,
+    PL_HOUSEHOLDS = 1 << 5,
+    PL_BUILDINGS = 1 << 6,
+    PL_CONTACT_NAME = 1 << 7,
+    PL_CONTACT_PHONE = 1 << 8,
+    PL_POSITION = 1 << 9,
+    PL_ENTERPRISE = 1 << 10,
 };
 
 /*
  * What a create or an update writes: the fields whose PF_ bit is in `set`.
- * A create needs PF_NAME, PF_KIND and PF_REGION; the other fields default
+ * A create needs PL_NAME, PL_KIND and PL_REGION; the other fields default
  * to empty / zero / none. NULL contact strings (with their bit set) clear
- * them; has_position false (with PF_POSITION) clears the position;
- * enterprise_id 0 (with PF_ENTERPRISE) unlinks.
+ * them; has_position false (with PL_POSITION) clears the position;
+ * enterprise_id 0 (with PL_ENTERPRISE) unlinks.
  */
 struct place_input {
     unsigned set;

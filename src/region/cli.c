@@ -105,7 +105,7 @@ int cmd_import_regions(int argc, char **argv)
         arena_free(&a);
         return 1;
     }
-    struct scope all = region_scope_all();
+    struct scope all = scope_all();
     struct region_import_report rep;
     err e = region_import(d, &all, fmt, data, n, a, &rep);
     int status;

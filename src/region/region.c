@@ -20,16 +20,9 @@
 #include "base/id.h"
 #include "base/json.h"
 
-#define CODE_SPACE 1000000000000000000LL /* 10^18: every padded code is below it */
-
-struct scope region_scope_all(void)
-{
-    return (struct scope){0, CODE_SPACE};
-}
-
 static bool unscoped(const struct scope *sc)
 {
-    return sc->lo <= 0 && sc->hi >= CODE_SPACE;
+    return sc->lo <= 0 && sc->hi >= REGCODE_SPACE;
 }
 
 /* A written code as a number ("110101001001" -> 110101001001), for the
@@ -476,13 +469,9 @@ static err name_check(const char *name, const char *field)
 }
 
 /*
- * Begin a write transaction by touching the row `code` (it may not exist).
- * A plain BEGIN on SQLite is deferred: a transaction that reads first and
- * writes later fails at once with "database is locked" when another
- * connection (the audit writer, another event loop) committed in between,
- * instead of waiting. Writing first takes the write lock, waiting up to the
- * busy timeout; on PostgreSQL it locks the row (the parent of a new region,
- * the region being changed) against a concurrent delete.
+ * Begin a write transaction by touching the row `code` (it may not exist):
+ * on PostgreSQL this locks the row (the parent of a new region, the region
+ * being changed) against a concurrent delete until commit.
  */
 static err begin_write(db *d, int64_t code)
 {

@@ -16,13 +16,13 @@
  *   - writes (create, update, delete, import) need the target strictly inside
  *     the scope: the caller's own region is readable but is maintained by
  *     someone above it (E_FORBIDDEN "scope_root" when the caller tries).
- * The command-line tools pass region_scope_all(), which covers every code.
+ * The command-line tools pass scope_all(), which covers every code.
  *
  * Roots. The parent of a new region must exist, with these exceptions for
  * the top of a deployment (a district instance need not hold its city):
  *   - a province has no parent;
  *   - the very first region of an empty table may be at any level;
- *   - an unscoped caller (the CLI: region_scope_all) may add a city without
+ *   - an unscoped caller (the CLI: scope_all) may add a city without
  *     its province.
  * Everything else without its parent is E_INPUT "parent_not_found".
  *
@@ -63,7 +63,6 @@ struct region {
 };
 
 /* The scope covering every code (command-line tools). */
-struct scope region_scope_all(void);
 
 /*
  * Check a GeoJSON geometry given as text: a Polygon or MultiPolygon whose

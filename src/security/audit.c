@@ -209,6 +209,22 @@ static struct queued *make(const struct audit_entry *e)
     return q;
 }
 
+/* Append with retries. Another process on the same node (a CLI command
+ * beside the server) may have taken the next sequence number or, in the same
+ * millisecond, the same id: reload the head and give the batch fresh ids. */
+static err append_retry(db *d, struct queued *list)
+{
+    err e;
+    int tries = 0;
+    while ((e = append(d, list)) && ++tries < 50) {
+        for (struct queued *q = list; q; q = q->next)
+            q->id = id_new();
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return e;
+}
+
 static void free_list(struct queued *q)
 {
     while (q) {
@@ -231,7 +247,7 @@ void audit_log(db *d, const struct audit_entry *e)
     pthread_mutex_lock(&w.mu);
     if (!w.running) {
         pthread_mutex_unlock(&w.mu);
-        if (append(d, q))
+        if (append_retry(d, q))
             log_event(LOG_ERROR, "audit_write_failed", "action", q->action, NULL);
         free_list(q);
         return;
@@ -274,12 +290,7 @@ static void *writer(void *arg)
         last->next = NULL;
         pthread_mutex_unlock(&w.mu);
 
-        err e;
-        int tries = 0;
-        while ((e = append(w.db, batch)) && ++tries < 50) {
-            struct timespec ts = {0, 100 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        err e = append_retry(w.db, batch);
         if (e)
             log_event(LOG_ERROR, "audit_write_failed", "action", batch->action, NULL);
         free_list(batch);

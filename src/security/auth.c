@@ -154,6 +154,11 @@ static err rate_hit(db *d, const char *key, int64_t window_ms, int limit, bool *
 
 /* ---- scope --------------------------------------------------------------- */
 
+struct scope scope_all(void)
+{
+    return (struct scope){0, REGCODE_SPACE};
+}
+
 struct scope scope_of(int64_t region_code)
 {
     return (struct scope){region_code, regcode_end(region_code)};
@@ -663,6 +668,9 @@ err auth_totp_reset(db *d, int64_t user_id)
 
 static err locked_err(int64_t locked_until)
 {
+    if (locked_until >= AUTH_LOCKED_FOREVER)
+        return err_set_ref(E_LOCKED, "account_locked", locked_until,
+                           "账号已被管理员锁定，请联系系统管理员解锁");
     /* Shown in Beijing time, rounded up to the minute so "after HH:MM"
      * is never too early. */
     time_t t = (time_t)((locked_until + MINUTE_MS - 1) / MINUTE_MS * 60) + 8 * 3600;

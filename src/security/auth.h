@@ -30,6 +30,9 @@ struct scope {
 
 /* The subtree of a padded region code. */
 struct scope scope_of(int64_t region_code);
+/* Every region: for callers acting for the deployment itself (command-line
+ * tools, the demo), never for a request. */
+struct scope scope_all(void);
 bool scope_has(const struct scope *s, int64_t region_code);
 
 struct principal {
@@ -107,6 +110,10 @@ err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char 
 /* Administrator actions. */
 err auth_set_password(db *d, int64_t user_id, const char *new_pw, bool must_change);
 err auth_unlock(db *d, int64_t user_id);
+
+/* users.locked_until of an account an administrator locked: until unlocked
+ * (9999-12-31T23:59:59.999Z). */
+#define AUTH_LOCKED_FOREVER INT64_C(253402300799999)
 
 /*
  * TOTP (RFC 6238, 30 s, 6 digits, SHA-1 as authenticator apps expect).

@@ -27,24 +27,6 @@ static err run(db_stmt *s)
     return e;
 }
 
-/*
- * Begin a transaction that will write. db_begin is SQLite's deferred BEGIN,
- * which takes the write lock only at the first write: when a read came
- * first and another connection (the audit writer, another loop) committed
- * meanwhile, that write fails at once with "database is locked" instead of
- * waiting. A write as the first statement makes SQLite take the lock at
- * once, waiting out its busy timeout, as BEGIN IMMEDIATE would. (The proper
- * place for this is db_begin in db/; until then it lives here.)
- */
-static err begin_write(db *d)
-{
-    err e = db_begin(d);
-    if (!e && db_kind(d) == DB_SQLITE &&
-        (e = db_exec(d, "UPDATE departments SET updated_at = updated_at WHERE id = 0")))
-        db_rollback(d);
-    return e;
-}
-
 static err not_found(void)
 {
     return err_set(E_NOT_FOUND, "department_not_found", NULL, "部门不存在");
@@ -336,7 +318,7 @@ err department_create(db *d, const struct scope *scope, const struct department_
     err e = check_region(d, scope, in->region_code);
     if (e)
         return e;
-    if ((e = begin_write(d)))
+    if ((e = db_begin(d)))
         return e;
     int64_t parent = in->has_parent ? in->parent_id : 0, preg = 0;
     if (parent && ((e = parent_region(d, scope->lo, scope->hi, parent, &preg)) ||
@@ -430,7 +412,7 @@ err department_update(db *d, const struct scope *scope, int64_t id,
     if (in->name && blank(in->name))
         return err_set(E_INPUT, "invalid_name", "name", "请填写部门名称");
     arena *a = arena_new(0);
-    err e = begin_write(d);
+    err e = db_begin(d);
     if (e)
         goto out;
     struct department cur;
@@ -486,7 +468,7 @@ out:
 err department_delete(db *d, const struct scope *scope, int64_t id)
 {
     arena *a = arena_new(0);
-    err e = begin_write(d);
+    err e = db_begin(d);
     if (e)
         goto out;
     struct department cur;

@@ -47,24 +47,6 @@ static err run(db_stmt *s)
     return e;
 }
 
-/*
- * Begin a transaction that will write. db_begin is SQLite's deferred BEGIN,
- * which takes the write lock only at the first write: when a read came
- * first and another connection (the audit writer, another loop) committed
- * meanwhile, that write fails at once with "database is locked" instead of
- * waiting. A write as the first statement makes SQLite take the lock at
- * once, waiting out its busy timeout, as BEGIN IMMEDIATE would. (The proper
- * place for this is db_begin in db/; until then it lives here.)
- */
-static err begin_write(db *d)
-{
-    err e = db_begin(d);
-    if (!e && db_kind(d) == DB_SQLITE &&
-        (e = db_exec(d, "UPDATE roles SET updated_at = updated_at WHERE id = 0")))
-        db_rollback(d);
-    return e;
-}
-
 static err not_found(void)
 {
     return err_set(E_NOT_FOUND, "role_not_found", NULL, "角色不存在");
@@ -235,7 +217,7 @@ err role_create(db *d, const struct role_input *in, int64_t *id_r)
     err e = role_check_perms(in->has_perms ? in->perms : 0);
     if (e)
         return e;
-    if ((e = begin_write(d)))
+    if ((e = db_begin(d)))
         return e;
     int64_t existing = 0;
     if ((e = key_taken(d, in->key, &existing)))
@@ -273,7 +255,7 @@ fail:
 
 err role_update(db *d, int64_t id, const struct role_input *in)
 {
-    err e = begin_write(d);
+    err e = db_begin(d);
     if (e)
         return e;
     bool builtin = false;
@@ -316,7 +298,7 @@ fail:
 
 err role_delete(db *d, int64_t id)
 {
-    err e = begin_write(d);
+    err e = db_begin(d);
     if (e)
         return e;
     bool builtin = false;

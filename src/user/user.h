@@ -46,14 +46,12 @@
 
 /* users */
 
-#define USERNAME_MIN     3
-#define USERNAME_MAX     32
-#define DISPLAY_NAME_MAX 20 /* characters */
-#define USER_ROLES_MAX   16
-#define USER_EXPORT_MAX  10000 /* rows of one CSV export */
-/* locked_until of an account an administrator locked: until unlocked
- * (9999-12-31T23:59:59.999Z). */
-#define USER_LOCKED_FOREVER INT64_C(253402300799999)
+#define USERNAME_MIN        3
+#define USERNAME_MAX        32
+#define DISPLAY_NAME_MAX    20 /* characters */
+#define USER_ROLES_MAX      16
+#define USER_EXPORT_MAX     10000 /* rows of one CSV export */
+#define USER_LOCKED_FOREVER AUTH_LOCKED_FOREVER
 
 struct user_role_ref {
     const char *key;  /* "grid_worker" */

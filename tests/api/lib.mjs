@@ -31,6 +31,13 @@ function freshDbUrl() {
   return `postgres://${PGUSER}@${PGHOST}:${PGPORT}/${name}`;
 }
 
+// Reports of ASan, LeakSanitizer and UBSan (the SAN=1 build): any one of
+// them fails the test that ran the process.
+const SANITIZER = /(AddressSanitizer|LeakSanitizer|runtime error:)/;
+function checkSanitizer(what, stderr) {
+  if (SANITIZER.test(stderr || '')) throw new Error(`${what}: sanitizer report:\n${stderr}`);
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start a server. opts.env adds environment; opts.setup(fk) runs CLI
@@ -53,6 +60,7 @@ export async function startServer(opts = {}) {
       const stdout = execFileSync(BIN, args, { env, encoding: 'utf8', input: o.input, stdio: ['pipe', 'pipe', 'pipe'] });
       return { status: 0, stdout, stderr: '' };
     } catch (e) {
+      checkSanitizer(`fangkong ${args.join(' ')}`, e.stderr);
       return { status: e.status, stdout: e.stdout || '', stderr: e.stderr || '' };
     }
   };
@@ -69,7 +77,11 @@ export async function startServer(opts = {}) {
     if (!ctx.proc || ctx.proc.exitCode !== null) return ctx.proc?.exitCode;
     const done = new Promise((r) => ctx.proc.on('exit', (code, sig) => r(code ?? sig)));
     ctx.proc.kill(signal);
-    return done;
+    const status = await done;
+    checkSanitizer('fangkong serve', ctx.stderr);
+    // a graceful stop exits 0; anything else (a leak report, a crash) fails
+    if (signal === 'SIGTERM' && status !== 0) throw new Error(`fangkong serve exited ${status}:\n${ctx.stderr.slice(-4000)}`);
+    return status;
   };
   ctx.restart = async () => {
     await ctx.stop();

@@ -126,14 +126,14 @@ static void test_kinds(void **state)
 static void test_place_check(void **state)
 {
     (void)state;
-    struct place_input in = {.set = PF_NAME | PF_KIND | PF_REGION,
+    struct place_input in = {.set = PL_NAME | PL_KIND | PL_REGION,
                              .name = "小区",
                              .kind = PLACE_COMMUNITY,
                              .region_code = code("110101001001")};
     assert_int_equal(place_input_check(&in, true), E_OK);
 
     struct place_input x = in;
-    x.set &= ~PF_KIND;
+    x.set &= ~PL_KIND;
     assert_err(place_input_check(&x, true), E_INPUT, "required", "kind");
     assert_int_equal(place_input_check(&x, false), E_OK); /* an update may leave it */
 
@@ -144,7 +144,7 @@ static void test_place_check(void **state)
     assert_err(place_input_check(&x, true), E_INPUT, "invalid_value", "name");
 
     x = in;
-    x.set |= PF_AREA;
+    x.set |= PL_AREA;
     x.area = -0.5;
     assert_err(place_input_check(&x, true), E_INPUT, "out_of_range", "area");
     x.area = NAN;
@@ -153,7 +153,7 @@ static void test_place_check(void **state)
     assert_int_equal(place_input_check(&x, true), E_OK);
 
     x = in;
-    x.set |= PF_POSITION;
+    x.set |= PL_POSITION;
     x.has_position = true;
     x.lng = 180;
     x.lat = -90;
@@ -167,7 +167,7 @@ static void test_place_check(void **state)
     assert_int_equal(place_input_check(&x, true), E_OK);
 
     x = in;
-    x.set |= PF_CONTACT_PHONE;
+    x.set |= PL_CONTACT_PHONE;
     x.contact_phone = "13812345678";
     assert_int_equal(place_input_check(&x, true), E_OK);
     x.contact_phone = "23812345678";
@@ -176,7 +176,7 @@ static void test_place_check(void **state)
     assert_int_equal(place_input_check(&x, true), E_OK);
 
     x = in;
-    x.set |= PF_HOUSEHOLDS;
+    x.set |= PL_HOUSEHOLDS;
     x.households = PLACE_HOUSEHOLDS_MAX + 1;
     assert_err(place_input_check(&x, true), E_INPUT, "out_of_range", "households");
     x.kind = 0;
@@ -315,14 +315,14 @@ static void test_enterprises_and_scope(void **state)
     in.region_code = code("110101001001");
 
     /* places link to it and show its code; deletion hides the link */
-    struct place_input p = {.set = PF_NAME | PF_KIND | PF_REGION | PF_ENTERPRISE | PF_CONTACT_PHONE,
+    struct place_input p = {.set = PL_NAME | PL_KIND | PL_REGION | PL_ENTERPRISE | PL_CONTACT_PHONE,
                             .name = "居委会小区",
                             .kind = PLACE_COMMUNITY,
                             .region_code = code("110101001001"),
                             .contact_phone = "13812345678",
                             .enterprise_id = id};
     int64_t pid = 0;
-    assert_int_equal(place_create(D, A, &SCOPE_ALL, &p, &pid), E_OK);
+    assert_int_equal(place_create(D, A, &(struct scope){0, REGCODE_SPACE}, &p, &pid), E_OK);
     struct place got;
     assert_int_equal(place_find(D, A, &street, pid, &got), E_OK);
     assert_int_equal(got.enterprise_id, id);
@@ -355,7 +355,7 @@ static void test_place_update(void **state)
 {
     (void)state;
     struct scope east = scope_of(code("110101000000"));
-    struct place_input p = {.set = PF_NAME | PF_KIND | PF_REGION | PF_POSITION,
+    struct place_input p = {.set = PL_NAME | PL_KIND | PL_REGION | PL_POSITION,
                             .name = "更新小区",
                             .kind = PLACE_DORMITORY,
                             .region_code = code("110101001001"),
@@ -367,7 +367,7 @@ static void test_place_update(void **state)
 
     struct place_input u = {.set = 0};
     assert_err(place_update(D, A, &east, id, &u), E_INPUT, "empty_update", NULL);
-    u.set = PF_AREA | PF_POSITION;
+    u.set = PL_AREA | PL_POSITION;
     u.area = 99.5;
     u.has_position = false;
     assert_int_equal(place_update(D, A, &east, id, &u), E_OK);
@@ -380,7 +380,7 @@ static void test_place_update(void **state)
     assert_int_equal(got.version, 2);
 
     /* moving out of scope is refused and changes nothing */
-    u.set = PF_REGION;
+    u.set = PL_REGION;
     u.region_code = code("110102000000");
     assert_err(place_update(D, A, &east, id, &u), E_INPUT, "invalid_region", "region_code");
     assert_int_equal(place_find(D, A, &east, id, &got), E_OK);
@@ -388,7 +388,7 @@ static void test_place_update(void **state)
 
     assert_int_equal(place_delete(D, &east, id), E_OK);
     assert_int_equal(place_delete(D, &east, id), E_NOT_FOUND);
-    u.set = PF_NAME;
+    u.set = PL_NAME;
     u.name = "x";
     assert_int_equal(place_update(D, A, &east, id, &u), E_NOT_FOUND);
 }
