@@ -2,7 +2,8 @@
 # needs; both install what a fresh Debian 12 machine lacks (scripts/deps.sh).
 
 SAN      ?= 0
-BUILD    ?= build$(if $(filter 1,$(SAN)),-san,)
+FUZZ     ?= 0
+BUILD    ?= build$(if $(filter 1,$(SAN)),-san,)$(if $(filter 1,$(FUZZ)),-fuzz,)
 PKGS     := libevent libevent_pthreads jansson sqlite3 libpq libcrypto liboath libqrencode
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -15,13 +16,20 @@ ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
+ifeq ($(FUZZ),1)
+CC       := clang
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+endif
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 15
 
 SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
 UNIT     := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit api api-sqlite api-pg fuzz bench lint fmt clean san
+.PHONY: all deps run test unit api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san
 
 all: $(BUILD)/fangkong
 
@@ -50,6 +58,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfk.a $(LDLIBS) -lcmocka
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libfk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libfk.a $(LDLIBS)
+
+# A short run of every libFuzzer harness from its committed seed corpus
+# (tests/fuzz/corpus/NAME); crashes, leaks and UB fail the target.
+fuzz:
+	$(MAKE) FUZZ=1 fuzz-run
+
+fuzz-run: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); \
+	  mkdir -p $(BUILD)/corpus/$$n; echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/$$n- \
+	      $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n > $(BUILD)/fuzz/$$n.log 2>&1; then \
+	    tail -60 $(BUILD)/fuzz/$$n.log; exit 1; fi; \
+	  grep -E '^#[0-9]+.*DONE' $(BUILD)/fuzz/$$n.log | tail -1; done
+
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
 
@@ -76,6 +101,7 @@ test: deps
 	$(MAKE) api-sqlite
 	$(MAKE) api-pg
 	$(MAKE) SAN=1 api-sqlite-san
+	$(MAKE) fuzz
 
 api-sqlite-san: $(BUILD)/fangkong
 	FK_BIN=$(abspath $(BUILD)/fangkong) FK_SAN=1 node --test --test-concurrency=1 tests/api/
@@ -89,7 +115,7 @@ bench: deps
 	bench/run.sh $(BUILD)/fangkong
 
 fmt:
-	clang-format -i $$(find src tests/unit -name '*.[ch]')
+	clang-format -i $$(find src tests/unit tests/fuzz -name '*.[ch]')
 
 clean:
 	rm -rf build build-san

@@ -15,7 +15,7 @@ if grep -rnE '(s?n?printf|strcat|asprintf)\s*\(.*"[^"]*\b(SELECT|INSERT|UPDATE|D
     status=1
 fi
 if command -v clang-format >/dev/null 2>&1; then
-    bad=$(for f in $(find src tests/unit -name '*.[ch]'); do
+    bad=$(for f in $(find src tests/unit tests/fuzz -name '*.[ch]'); do
         clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
     done)
     if [ -n "$bad" ]; then

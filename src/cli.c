@@ -181,6 +181,9 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
+    int idle_s;
+    if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s))
+        return 2;
     db *d;
     if (app_open(&c, &d))
         return 1;
@@ -194,7 +197,7 @@ int cmd_serve(int argc, char **argv)
         .bind = c.bind,
         .port = c.port,
         .threads = c.threads,
-        .idle_timeout_s = 60,
+        .idle_timeout_s = idle_s,
         .max_body = 1 << 20,
         .max_url = 4096,
         .max_headers = 16 * 1024,

@@ -15,7 +15,7 @@ int cmd_demo(int argc, char **argv)
     if (config_load(&argc, argv, &c))
         return 2;
     struct demo_config dc = {.persons = 20000, .seed = 1, .password = "Fk@Demo2024"};
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i += 2) { /* every option takes a value */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (!strcmp(argv[i], "--persons") && v) {
@@ -38,7 +38,6 @@ int cmd_demo(int argc, char **argv)
             fprintf(stderr, "fangkong demo: unknown option '%s' (see --help)\n", argv[i]);
             return 2;
         }
-        i++;
     }
     db *d;
     if (app_open(&c, &d))
