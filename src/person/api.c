@@ -588,8 +588,16 @@ static err list_persons(struct req *r)
     int64_t total;
     if ((e = person_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
         return e;
+    /* the audit names whom the caller saw: one person as the object, a page
+     * by its ids (an export by its count: it can hold thousands) */
     const char *detail = arena_printf(r->a, "view=list count=%zu%s", n, csv ? " format=csv" : "");
-    req_audit(r, reveal ? "person.reveal" : "person.list", "person", 0, "ok", detail);
+    if (!csv && n > 1) {
+        for (size_t i = 0; i < n; i++)
+            detail =
+                arena_printf(r->a, "%s%s%lld", detail, i ? "," : " ids=", (long long)items[i].id);
+    }
+    req_audit(r, reveal ? "person.reveal" : "person.list", "person", n == 1 ? items[0].id : 0, "ok",
+              detail);
     if (csv)
         return reply_csv(r, items, n);
     json_t *arr = json_array();

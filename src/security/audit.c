@@ -4,6 +4,7 @@
 #include "security/audit.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +42,40 @@ static struct {
 /* The canonical text an entry's hash covers. Fields are separated by a
  * unit separator, which the stored values cannot contain unnoticed: a value
  * with one in it changes the text and so the hash. */
-static size_t canonical(char *buf, size_t cap, int64_t id, int node, int64_t seq, int64_t at,
-                        int64_t user_id, const char *username, const char *role, const char *ip,
-                        const char *action, const char *object_type, int64_t object_id,
-                        const char *result, const char *detail)
+/* printf into buf, or into a fresh heap buffer when buf is too small (the
+ * caller frees a result other than buf): the whole entry is always hashed. */
+static char *format_all(char *buf, size_t cap, size_t *n_r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static char *format_all(char *buf, size_t cap, size_t *n_r, const char *fmt, ...)
 {
-    int n = snprintf(
-        buf, cap,
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    *n_r = (size_t)n;
+    if ((size_t)n < cap)
+        return buf;
+    char *p = malloc((size_t)n + 1);
+    if (!p)
+        abort();
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+static char *canonical(char *buf, size_t cap, size_t *n_r, int64_t id, int node, int64_t seq,
+                       int64_t at, int64_t user_id, const char *username, const char *role,
+                       const char *ip, const char *action, const char *object_type,
+                       int64_t object_id, const char *result, const char *detail)
+{
+    return format_all(
+        buf, cap, n_r,
         "%lld\x1f%d\x1f%lld\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%lld\x1f%s\x1f%s",
         (long long)id, node, (long long)seq, (long long)at, (long long)user_id, username, role, ip,
         action, object_type, (long long)object_id, result, detail);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
-    /* a detail longer than the buffer is hashed truncated; details are short */
 }
 
 static void chain_hash(const uint8_t prev[SM3_LEN], const char *text, size_t n,
@@ -135,13 +158,16 @@ static err append(db *d, struct queued *list)
     uint8_t hash[SM3_LEN];
     memcpy(hash, w.hash, SM3_LEN);
     for (struct queued *q = list; q; q = q->next) {
-        char text[2048];
+        char buf[2048];
+        size_t n;
         seq++;
-        size_t n = canonical(text, sizeof text, q->id, id_node(), seq, q->at, q->user_id,
-                             q->username, q->role, q->ip, q->action, q->object_type, q->object_id,
-                             q->result, q->detail);
+        char *text = canonical(buf, sizeof buf, &n, q->id, id_node(), seq, q->at, q->user_id,
+                               q->username, q->role, q->ip, q->action, q->object_type, q->object_id,
+                               q->result, q->detail);
         uint8_t next[SM3_LEN];
         chain_hash(hash, text, n, next);
+        if (text != buf)
+            free(text);
         db_stmt *s;
         if ((e = db_prepare(d,
                             "INSERT INTO audit_log (id, node, seq, at, user_id, username, role, "
@@ -429,13 +455,16 @@ err audit_verify(db *d, struct audit_verify_result *r)
             why = "missing entries before this one (sequence gap)";
         else if (plen != SM3_LEN || !ct_equal(prev, hash, SM3_LEN))
             why = "previous-hash link does not match the entry before";
-        char text[2048];
-        size_t n = canonical(text, sizeof text, id, n_node, n_seq, db_col_int64(s, 3),
-                             db_col_int64(s, 4), db_col_text(s, 5), db_col_text(s, 6),
-                             db_col_text(s, 7), db_col_text(s, 8), db_col_text(s, 9),
-                             db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
+        char buf[2048];
+        size_t n;
+        char *text = canonical(buf, sizeof buf, &n, id, n_node, n_seq, db_col_int64(s, 3),
+                               db_col_int64(s, 4), db_col_text(s, 5), db_col_text(s, 6),
+                               db_col_text(s, 7), db_col_text(s, 8), db_col_text(s, 9),
+                               db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
         uint8_t expect[SM3_LEN];
         chain_hash(hash, text, n, expect);
+        if (text != buf)
+            free(text);
         if (!why && (hlen != SM3_LEN || !ct_equal(stored, expect, SM3_LEN)))
             why = "entry content does not match its hash (edited)";
         if (why) {

@@ -157,6 +157,31 @@ static void test_edited_other_column(void **state)
     assert_int_equal(v.checked, 0);
 }
 
+static void test_long_detail_hashed_whole(void **state)
+{
+    (void)state;
+    /* a detail far longer than the formatting buffer: editing its last
+     * character must still break the link */
+    char *detail = malloc(9001);
+    memset(detail, 'a', 9000);
+    detail[9000] = '\0';
+    log_one(0, detail);
+    struct audit_verify_result v;
+    verify(&v);
+    assert_int_equal(v.broken_id, 0);
+    assert_int_equal(v.checked, 1);
+    detail[8999] = 'b';
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "UPDATE audit_log SET detail = ?", &s), E_OK);
+    db_bind_text(s, 1, detail);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+    free(detail);
+    verify(&v);
+    assert_int_not_equal(v.broken_id, 0);
+    assert_non_null(strstr(v.reason, "edited"));
+}
+
 static void test_gap(void **state)
 {
     (void)state;
@@ -277,8 +302,9 @@ static int close_pg(void **state)
 
 #define T(f) cmocka_unit_test_setup(f, reset)
 #define TESTS                                                                                      \
-    T(test_empty), T(test_intact), T(test_edited), T(test_edited_other_column), T(test_gap),       \
-        T(test_newest_removed), T(test_restart_continues_chain), T(test_async_writer)
+    T(test_empty), T(test_intact), T(test_edited), T(test_edited_other_column),                    \
+        T(test_long_detail_hashed_whole), T(test_gap), T(test_newest_removed),                     \
+        T(test_restart_continues_chain), T(test_async_writer)
 
 int main(void)
 {
