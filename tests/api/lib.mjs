@@ -22,9 +22,12 @@ async function freePort() {
   });
 }
 
+// True when the suite runs under scripts/with-postgres.sh.
+export const onPostgres = (process.env.FK_DB || '').startsWith('postgres');
+
 function freshDbUrl() {
   // under scripts/with-postgres.sh every server gets its own database
-  if (!(process.env.FK_DB || '').startsWith('postgres')) return undefined;
+  if (!onPostgres) return undefined;
   const name = 't_' + randomBytes(6).toString('hex');
   execFileSync('createdb', [name], { stdio: 'inherit' });
   const { PGHOST, PGPORT, PGUSER } = process.env;

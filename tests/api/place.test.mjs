@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, creditCode, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, creditCode, totpSecretFrom, sleep, onPostgres } from './lib.mjs';
 
 const PW = 'Place-test-2024!';
 let ctx, cc, ccWest, grid, doctor, anon, auditor;
@@ -476,7 +476,7 @@ test('a place links to an enterprise in scope and shows its credit code', async 
   expectError(await cc.post('/api/v1/places', { ...base, enterprise_id: w.body.id }), 400, 'invalid_enterprise', 'enterprise_id');
 });
 
-test('personal data is sealed at rest (SQLite file and WAL hold no plain contact)', { skip: Boolean(process.env.FK_TEST_PG) }, () => {
+test('personal data is sealed at rest (SQLite file and WAL hold no plain contact)', { skip: onPostgres && 'the SQLite files; tests/api/plaintext.test.mjs scans PostgreSQL' }, () => {
   const files = fs.readdirSync(ctx.dir).filter((f) => f.startsWith('fangkong.db')).map((f) => path.join(ctx.dir, f));
   assert.ok(files.length >= 1, 'the database file exists');
   const data = Buffer.concat(files.map((f) => fs.readFileSync(f)));
