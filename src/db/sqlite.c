@@ -4,6 +4,7 @@
  */
 #include "db/db_private.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,17 @@ static const struct db_ops lite_ops = {
     .exec_script = lite_exec, /* sqlite3_exec runs every statement of a script */
 };
 
+/* Before the first connection: no global memory statistics, whose mutex
+ * every allocation of every connection would otherwise take. */
+static pthread_once_t lite_once = PTHREAD_ONCE_INIT;
+static void lite_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 err db_sqlite_open(const char *path, db **r)
 {
+    pthread_once(&lite_once, lite_configure);
     struct lite *d = calloc(1, sizeof *d);
     if (!d)
         return err_set(E_NOMEM, NULL, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <liboath/oath.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,42 @@ static err session_delete(db *d, const uint8_t h[SM3_LEN])
     return run(s);
 }
 
+/* ---- the principal cache -------------------------------------------------- */
+
+#define PCACHE_SIZE 256 /* per thread; direct-mapped by user id */
+
+struct pcache_entry {
+    int64_t user_id;
+    uint64_t gen;
+    int64_t at;
+    struct principal p;
+};
+
+static _Atomic uint64_t auth_gen = 1;
+static _Thread_local struct pcache_entry pcache[PCACHE_SIZE];
+
+void auth_changed(void)
+{
+    atomic_fetch_add(&auth_gen, 1);
+}
+
+static err principal_cached(db *d, int64_t user_id, struct principal *p_r)
+{
+    struct pcache_entry *c = &pcache[((uint64_t)user_id * 0x9E3779B97F4A7C15u) >> 56];
+    /* the generation is read before loading: a change committed while we
+     * load leaves this entry one generation behind, so it is not trusted */
+    uint64_t gen = atomic_load(&auth_gen);
+    int64_t now = now_ms();
+    if (c->user_id == user_id && c->gen == gen && now - c->at < AUTH_PRINCIPAL_TTL_MS) {
+        *p_r = c->p;
+        return E_OK;
+    }
+    err e = auth_principal_load(d, user_id, p_r);
+    if (!e)
+        *c = (struct pcache_entry){.user_id = user_id, .gen = gen, .at = now, .p = *p_r};
+    return e;
+}
+
 err auth_session_find(db *d, const char *token, struct principal *p_r)
 {
     uint8_t h[SM3_LEN];
@@ -395,7 +432,7 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
         if ((e = run(s)))
             return e;
     }
-    e = auth_principal_load(d, user_id, p_r);
+    e = principal_cached(d, user_id, p_r);
     if (e == E_NOT_FOUND)
         return session_expired();
     return e;
@@ -587,8 +624,10 @@ err auth_totp_begin(db *d, int64_t user_id, const char *account, char secret_b32
     }
     explicit_bzero(b32, b32len);
     free(b32);
-    if (!e)
+    if (!e) {
+        auth_changed();
         log_id(LOG_INFO, "totp_begin", user_id);
+    }
     return e;
 }
 
@@ -637,8 +676,10 @@ err auth_totp_confirm(db *d, int64_t user_id, const char *code)
         return e;
     db_bind_int64(s, 1, step);
     db_bind_int64(s, 2, user_id);
-    if ((e = run(s)) == E_OK)
+    if ((e = run(s)) == E_OK) {
+        auth_changed();
         log_id(LOG_INFO, "totp_enabled", user_id);
+    }
     return e;
 }
 
@@ -660,6 +701,7 @@ err auth_totp_reset(db *d, int64_t user_id)
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    auth_changed();
     log_id(LOG_INFO, "totp_reset", user_id);
     return E_OK;
 }
@@ -871,6 +913,7 @@ static err store_password(db *d, int64_t user_id, const char *pw, bool must_chan
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    auth_changed();
     return E_OK;
 }
 

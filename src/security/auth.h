@@ -98,6 +98,17 @@ err auth_session_find(db *d, const char *token, struct principal *p_r);
 /* Load the principal of a user id (roles, permissions, scope). */
 err auth_principal_load(db *d, int64_t user_id, struct principal *p_r);
 
+/*
+ * auth_session_find keeps principals in a small per-thread cache, so a
+ * request costs one query for its session instead of a join over roles and
+ * permissions. Call auth_changed after committing any change to users,
+ * roles, user_roles or role_permissions: this process then reloads at the
+ * next request. Changes made by another process (a second instance, a
+ * command-line tool) are seen within AUTH_PRINCIPAL_TTL_MS.
+ */
+#define AUTH_PRINCIPAL_TTL_MS 1000
+void auth_changed(void);
+
 err auth_logout(db *d, const char *token);
 /* Delete every session of a user (log out everywhere). */
 err auth_logout_all(db *d, int64_t user_id);

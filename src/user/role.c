@@ -2,9 +2,10 @@
  * Roles (岗位/角色): the configurable permission sets of seed 001 §4.2.2,
  * their rules and their SQL.
  *
- * A user's rights are read from role_permissions at every request
- * (auth_principal_load), so this file only has to keep the tables right:
- * an edited role takes effect for its users at their next request. The
+ * A user's rights are read from role_permissions (auth_principal_load,
+ * cached per thread and dropped by auth_changed), so this file keeps the
+ * tables right and calls auth_changed after each commit: an edited role
+ * takes effect for its users at their next request. The
  * built-in roles are owned by rbac.c (rbac_seed resets them at start-up) and
  * are refused here, which keeps the three administrators separate.
  */
@@ -290,6 +291,7 @@ err role_update(db *d, int64_t id, const struct role_input *in)
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
+    auth_changed();
     return E_OK;
 fail:
     db_rollback(d);
@@ -336,6 +338,7 @@ err role_delete(db *d, int64_t id)
     db_bind_int64(s, 1, id);
     if ((e = run(s)) || (e = db_commit(d)))
         goto fail;
+    auth_changed();
     return E_OK;
 fail:
     db_rollback(d);

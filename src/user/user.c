@@ -871,6 +871,7 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
+    auth_changed();
     goto out;
 fail:
     db_rollback(d);
@@ -893,6 +894,7 @@ err user_delete(db *d, const struct principal *by, int64_t id)
     db_bind_int64(s, 2, id);
     if ((e = run(s)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
         goto fail;
+    auth_changed();
     return E_OK;
 fail:
     db_rollback(d);
@@ -929,6 +931,7 @@ err user_lock(db *d, const struct principal *by, int64_t id)
     db_bind_int64(s, 3, id);
     if ((e = run(s)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
         goto fail;
+    auth_changed();
     return E_OK;
 fail:
     db_rollback(d);

@@ -202,9 +202,9 @@ int64_t user_id_by_username(db *d, const char *username);
 
 /*
  * A role (岗位/角色) is a named, configurable permission set, deployment-
- * wide. Permissions are read from the database at every request
- * (auth_principal_load), so editing a role changes the rights of its users
- * at their next request: the "regenerate the rights of the position's
+ * wide. Permissions are read from the database (auth_principal_load; the
+ * per-thread cache is dropped on every change), so editing a role changes
+ * the rights of its users at their next request: the "regenerate the rights of the position's
  * people" of seed 001 §4.2.2, without a regeneration step to forget.
  */
 struct role {
