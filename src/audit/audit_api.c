@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/id.h"
 #include "security/audit.h"
 
 #define AUDIT_EXPORT_MAX 50000 /* rows of one CSV export */
@@ -131,10 +132,11 @@ static void add_where(struct sql *b, const struct audit_filter *f)
         sql_add(b, " AND object_id = ?");
     if (f->result)
         sql_add(b, " AND result = ?");
+    /* ids are time-ordered: a time range is a range of the primary key */
     if (f->from >= 0)
-        sql_add(b, " AND at >= ?");
+        sql_add(b, " AND id >= ?");
     if (f->to >= 0)
-        sql_add(b, " AND at <= ?");
+        sql_add(b, " AND id < ?");
 }
 
 static int bind_filter(db_stmt *s, const struct audit_filter *f)
@@ -157,9 +159,9 @@ static int bind_filter(db_stmt *s, const struct audit_filter *f)
     if (f->result)
         db_bind_text(s, i++, f->result);
     if (f->from >= 0)
-        db_bind_int64(s, i++, f->from);
+        db_bind_int64(s, i++, id_min_at(f->from));
     if (f->to >= 0)
-        db_bind_int64(s, i++, f->to);
+        db_bind_int64(s, i++, id_min_at(f->to + 1));
     return i;
 }
 
@@ -179,7 +181,7 @@ static err query(struct req *r, const struct audit_filter *f, int64_t page, int6
     sql_add(&page_sql, "SELECT id, at, user_id, username, role, ip, action, object_type, "
                        "object_id, result, detail, node, seq FROM audit_log");
     add_where(&page_sql, f);
-    sql_add(&page_sql, " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?");
+    sql_add(&page_sql, " ORDER BY id DESC LIMIT ? OFFSET ?");
     db_stmt *s;
     err e = db_prepare(r->db, count_sql.s, &s);
     if (e)

@@ -51,6 +51,11 @@ int64_t id_new(void)
     }
 }
 
+int64_t id_min_at(int64_t ms)
+{
+    return ms <= EPOCH_MS ? 0 : (ms - EPOCH_MS) << 22;
+}
+
 int64_t id_time_ms(int64_t id)
 {
     return (id >> 22) + EPOCH_MS;

@@ -21,6 +21,9 @@ int64_t id_new(void);
 
 /* The creation time of an id, in epoch milliseconds. */
 int64_t id_time_ms(int64_t id);
+/* The smallest id made at or after `ms` (Unix ms): time ranges over
+ * time-ordered rows become id ranges on the primary key. */
+int64_t id_min_at(int64_t ms);
 
 /* A monotonic clock in microseconds, for durations. */
 uint64_t mono_us(void);

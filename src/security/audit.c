@@ -257,8 +257,10 @@ static err append_retry(db *d, struct queued *list)
     err e;
     int tries = 0;
     while ((e = append(d, list)) && ++tries < 50) {
-        for (struct queued *q = list; q; q = q->next)
+        for (struct queued *q = list; q; q = q->next) {
             q->id = id_new();
+            q->at = id_time_ms(q->id);
+        }
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
     }
