@@ -28,15 +28,15 @@ bool role_key_valid(const char *key)
     return true;
 }
 
-err role_check_perms(perm_set perms)
+err role_check_perms(perm_set perms, const char *field)
 {
     perm_set audit = PERM_BIT(PERM_AUDIT_READ);
     if ((perms & audit) && (perms & ~audit))
-        return err_set(E_INPUT, "separation_of_duties", "permissions",
+        return err_set(E_INPUT, "separation_of_duties", field,
                        "三员分立：查阅审计日志的权限不能与其他权限组合在同一角色中");
     perm_set grant = PERM_BIT(PERM_ROLE_WRITE) | PERM_BIT(PERM_KEY_ADMIN);
     if ((perms & grant) && (perms & PERM_BIT(PERM_USER_WRITE)))
-        return err_set(E_INPUT, "separation_of_duties", "permissions",
+        return err_set(E_INPUT, "separation_of_duties", field,
                        "三员分立：管理角色或密钥的权限不能与管理用户的权限组合在同一角色中");
     return E_OK;
 }
@@ -215,7 +215,7 @@ err role_create(db *d, const struct role_input *in, int64_t *id_r)
     if (!role_key_valid(in->key))
         return err_set(E_INPUT, "invalid_key", "key",
                        "角色标识应为3到32位小写字母、数字或下划线，并以字母开头");
-    err e = role_check_perms(in->has_perms ? in->perms : 0);
+    err e = role_check_perms(in->has_perms ? in->perms : 0, "permissions");
     if (e)
         return e;
     if ((e = db_begin(d)))
@@ -254,6 +254,38 @@ fail:
     return e;
 }
 
+static err check_no_admin_widening(db *d, int64_t id, perm_set want)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT permission FROM role_permissions WHERE role_id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    perm_set cur = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        enum perm p = perm_parse(db_col_text(s, 0));
+        if (p != PERM_NONE)
+            cur |= PERM_BIT(p);
+    }
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e || !(want & ~cur & ROLE_ADMIN_PERMS))
+        return e;
+    if ((e = db_prepare(d, "SELECT COUNT(*) FROM user_roles WHERE role_id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    rc = db_step(s);
+    int64_t holders = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e || holders == 0)
+        return e;
+    return err_set(E_CONFLICT, "role_in_use", "permissions",
+                   "该角色已分配给%lld名用户，不能再加入管理类权限；请新建角色，由系统管理员分配",
+                   (long long)holders);
+}
+
 err role_update(db *d, int64_t id, const struct role_input *in)
 {
     err e = db_begin(d);
@@ -267,7 +299,12 @@ err role_update(db *d, int64_t id, const struct role_input *in)
         e = builtin_refused();
         goto fail;
     }
-    if (in->has_perms && (e = role_check_perms(in->perms)))
+    if (in->has_perms && (e = role_check_perms(in->perms, "permissions")))
+        goto fail;
+    /* Granting is the system administrator's duty: administrative rights
+     * reach people only through an assignment they make, never by the
+     * security administrator widening a role people already hold. */
+    if (in->has_perms && (e = check_no_admin_widening(d, id, in->perms)))
         goto fail;
     /* COALESCE keeps what the request leaves out, in one statement */
     db_stmt *s;

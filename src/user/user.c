@@ -16,19 +16,14 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/regcode.h"
 #include "security/crypto.h"
 #include "security/mask.h"
 
-/* Permissions whose holder administers the platform itself: a role that
- * carries one is granted only under the three-administrator rule. */
-#define ADMIN_PERMS                                                                                \
-    (PERM_BIT(PERM_USER_WRITE) | PERM_BIT(PERM_ROLE_WRITE) | PERM_BIT(PERM_AUDIT_READ) |           \
-     PERM_BIT(PERM_KEY_ADMIN) | PERM_BIT(PERM_CONFIG))
-
 static const char *const protected_keys[] = {"system_admin", "security_admin", "audit_admin", NULL};
 
-/* The scope of the command line: every region. */
-static const struct scope everywhere = {0, INT64_MAX};
+/* The scope of the command line: every region (scope_all). */
+static const struct scope everywhere = {0, REGCODE_SPACE};
 
 static const struct scope *scope_by(const struct principal *by)
 {
@@ -154,6 +149,7 @@ static err check_department(db *d, const struct scope *sc, int64_t id)
 struct role_pick {
     int64_t id;
     const char *key;
+    perm_set perms;
     bool protected_role;
 };
 
@@ -165,14 +161,10 @@ static bool key_protected(const char *key)
     return false;
 }
 
-/* Is the role with this id protected (by key or by an administrative
- * permission)? */
-static err role_is_protected(db *d, int64_t role_id, const char *key, bool *r)
+/* The role's permissions, and is it protected (by key or by an
+ * administrative permission)? */
+static err role_is_protected(db *d, int64_t role_id, const char *key, bool *r, perm_set *perms_r)
 {
-    if (key_protected(key)) {
-        *r = true;
-        return E_OK;
-    }
     db_stmt *s;
     err e = db_prepare(d, "SELECT permission FROM role_permissions WHERE role_id = ?", &s);
     if (e)
@@ -187,8 +179,10 @@ static err role_is_protected(db *d, int64_t role_id, const char *key, bool *r)
     }
     e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
-    if (!e)
-        *r = (perms & ADMIN_PERMS) != 0;
+    if (!e) {
+        *r = key_protected(key) || (perms & ROLE_ADMIN_PERMS) != 0;
+        *perms_r = perms;
+    }
     return e;
 }
 
@@ -227,10 +221,18 @@ static err resolve_roles(db *d, arena *a, const char *const *keys, size_t n,
             return e;
         if (rc != DB_ROW)
             return err_set(E_INPUT, "invalid_role", "roles", "角色不存在：%.40s", keys[i]);
-        if ((e = role_is_protected(d, picks[m].id, picks[m].key, &picks[m].protected_role)))
+        if ((e = role_is_protected(d, picks[m].id, picks[m].key, &picks[m].protected_role,
+                                   &picks[m].perms)))
             return e;
         m++;
     }
+    /* several roles together must keep the duties apart as one role must */
+    perm_set all = 0;
+    for (size_t i = 0; i < m; i++)
+        all |= picks[i].perms;
+    err e = role_check_perms(all, "roles");
+    if (e)
+        return e;
     *picks_r = picks;
     *n_r = m;
     return E_OK;
@@ -264,7 +266,8 @@ static err current_roles(db *d, arena *a, int64_t user_id, struct role_pick **pi
     e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     for (size_t i = 0; i < n && !e; i++)
-        e = role_is_protected(d, picks[i].id, picks[i].key, &picks[i].protected_role);
+        e = role_is_protected(d, picks[i].id, picks[i].key, &picks[i].protected_role,
+                              &picks[i].perms);
     if (e)
         return e;
     *picks_r = picks;

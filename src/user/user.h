@@ -234,13 +234,20 @@ struct role_input {
 /* Is `key` a well-formed role key ([a-z][a-z0-9_]{2,31})? */
 bool role_key_valid(const char *key);
 
+/* Permissions whose holder administers the platform itself: a role that
+ * carries one is granted only under the three-administrator rule. */
+#define ROLE_ADMIN_PERMS                                                                           \
+    (PERM_BIT(PERM_USER_WRITE) | PERM_BIT(PERM_ROLE_WRITE) | PERM_BIT(PERM_AUDIT_READ) |           \
+     PERM_BIT(PERM_KEY_ADMIN) | PERM_BIT(PERM_CONFIG))
+
 /*
- * The separation of duties a custom role must respect (三员分立): audit.read
- * combines with nothing else, and role.write / key.admin never combine with
- * user.write, so no single custom role both defines rights and hands them
- * out. E_INPUT "separation_of_duties" (field "permissions") when violated.
+ * The separation of duties a set of permissions must respect (三员分立):
+ * audit.read combines with nothing else, and role.write / key.admin never
+ * combine with user.write, so no one both defines rights and hands them
+ * out. Checked for each custom role and for the union of a user's roles.
+ * E_INPUT "separation_of_duties" on `field` when violated.
  */
-err role_check_perms(perm_set perms);
+err role_check_perms(perm_set perms, const char *field);
 
 /*
  * Roles, built-in first then by key, with their permissions and user

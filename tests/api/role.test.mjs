@@ -353,3 +353,35 @@ test("editing a role changes its users' rights at their next request", async () 
   // the role now lists its user
   assert.equal((await sec.get(`/api/v1/roles/${r.body.id}`)).body.user_count, 1);
 });
+
+test('administrative rights reach people only through an assignment: no widening of a role in use, no mixing over roles', async () => {
+  // a custom role the system administrator hands to a field user
+  const field = await sec.post('/api/v1/roles', { key: 'field_plus', name: '巡查员', permissions: ['person.read'] });
+  assert.equal(field.status, 201);
+  const u = await sys.post('/api/v1/users', {
+    username: 'field.one', display_name: '巡查', password: PW, region_code: '110101001001', roles: ['field_plus'],
+  });
+  assert.equal(u.status, 201, u.text);
+  // the security administrator may not then slip an administrative right into it
+  const w = await sec.patch(`/api/v1/roles/${field.body.id}`, { permissions: ['person.read', 'user.write'] });
+  assert.equal(w.status, 409, w.text);
+  assert.deepEqual([errOf(w).code, errOf(w).field], ['role_in_use', 'permissions']);
+  assert.match(errOf(w).message, /1名用户/);
+  assert.deepEqual((await sec.get(`/api/v1/roles/${field.body.id}`)).body.permissions, ['person.read']);
+  // ordinary rights may still be added to it
+  const ok = await sec.patch(`/api/v1/roles/${field.body.id}`, { permissions: ['person.read', 'place.read'] });
+  assert.equal(ok.status, 200, ok.text);
+
+  // two roles each within the rule may not together break it; only the
+  // command line may grant administrative roles, so it is checked there
+  const deputy = await sec.post('/api/v1/roles', { key: 'deputy_audit2', name: '副审计员', permissions: ['audit.read'] });
+  assert.equal(deputy.status, 201);
+  const mix = ctx.fk(['user', 'add', '--username', 'mixed.one', '--password', PW, '--role', 'deputy_audit2,grid_worker', '--region', '110101001001']);
+  assert.notEqual(mix.status, 0);
+  assert.match(mix.stderr, /三员分立/);
+  const single = ctx.fk(['user', 'add', '--username', 'mixed.two', '--password', PW, '--role', 'deputy_audit2', '--region', '110101001001']);
+  assert.equal(single.status, 0, single.stderr);
+  const names = (await sys.get('/api/v1/users?page_size=200')).body.items.map((x) => x.username);
+  assert.ok(!names.includes('mixed.one'));
+  assert.ok(names.includes('mixed.two'));
+});
