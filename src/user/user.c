@@ -226,13 +226,6 @@ static err resolve_roles(db *d, arena *a, const char *const *keys, size_t n,
             return e;
         m++;
     }
-    /* several roles together must keep the duties apart as one role must */
-    perm_set all = 0;
-    for (size_t i = 0; i < m; i++)
-        all |= picks[i].perms;
-    err e = role_check_perms(all, "roles");
-    if (e)
-        return e;
     *picks_r = picks;
     *n_r = m;
     return E_OK;
@@ -303,10 +296,19 @@ static err store_roles(db *d, int64_t user_id, const struct role_pick *p, size_t
     return E_OK;
 }
 
+/* Several roles together must keep the duties apart as one role must. */
+static err check_duties(const struct role_pick *p, size_t n)
+{
+    perm_set all = 0;
+    for (size_t i = 0; i < n; i++)
+        all |= p[i].perms;
+    return role_check_perms(all, "roles");
+}
+
 static err grant_refused(const char *key)
 {
     return err_set(E_FORBIDDEN, "role_grant_forbidden", "roles",
-                   "无权授予或撤销角色“%.40s”：管理类角色（三员分立）只能由安全管理员或命令行授予",
+                   "无权授予或撤销角色“%.40s”：管理类角色（三员分立）只能在部署时通过命令行授予",
                    key);
 }
 
@@ -407,6 +409,8 @@ err user_create(db *d, const struct principal *by, const struct user_new *in, in
             goto out;
         }
     }
+    if ((e = check_duties(picks, n)))
+        goto out;
     int64_t existing = 0;
     if ((e = existing_username(d, in->username, &existing)))
         goto out;
@@ -838,6 +842,8 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
             }
         }
     }
+    if (roles_change && (e = check_duties(want, nwant)))
+        goto out;
     if ((region_changes && (e = check_region(d, sc, p->region_code))) ||
         (p->set_department && p->department_id && (e = check_department(d, sc, p->department_id))))
         goto out;

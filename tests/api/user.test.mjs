@@ -59,7 +59,7 @@ before(async () => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       addUser(c, 'root', 'system_admin', '110000000000');
       addUser(c, 'east', 'system_admin', '110101000000'); // 东城区 administrator
-      addUser(c, 'sec', 'system_admin,security_admin', '110000000000');
+      addUser(c, 'sec', 'security_admin', '110000000000');
       addUser(c, 'reader', 'command_center', '110101000000');
       addUser(c, 'grid', 'grid_worker', '110101001001');
       addUser(c, 'west', 'grid_worker', '110102001001'); // 西城区
@@ -410,11 +410,14 @@ test('separation of duties: administrative roles are granted only with role.writ
   r = await c.post(U, body({ username: 'viewer1', roles: ['viewer'] }));
   assert.equal(r.status, 201, r.text);
 
-  // the security administrator's right (role.write) may grant them
+  // the security administrator defines roles but creates no accounts (no
+  // one holds both rights: 三员分立), so administrators come from the CLI
   r = await cl.sec.post(U, body({ username: 'auditor2', roles: ['audit_admin'], region_code: '110000000000' }));
-  assert.equal(r.status, 201, r.text);
-  assert.equal(r.body.totp_required, true);
-  const auditor = r.body.id;
+  assert.equal(r.status, 403, r.text);
+  ctx.must(['user', 'add', '--username', 'auditor2', '--password', PW, '--role', 'audit_admin', '--region', '110000000000']);
+  const listed = (await c.get(`${U}?page_size=200`)).body.items.find((x) => x.username === 'auditor2');
+  assert.equal(listed.totp_required, true);
+  const auditor = listed.id;
   // and the system administrator can no longer take that account over
   const takeovers = [
     () => c.post(`${U}/${auditor}/password`, { password: 'T4keover-Passw0rd' }),
