@@ -29,9 +29,20 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
 UNIT     := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san
+.PHONY: all deps run test unit api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san web browser
 
-all: $(BUILD)/fangkong
+all: $(BUILD)/fangkong web/dist/.built
+
+# The web front end (web/, one Vite project), built into web/dist with a
+# gzip twin of every text file over 1 KiB that fangkong serves as is.
+WEB_SRC := package.json package-lock.json $(shell find web -path web/dist -prune -o -type f -print)
+web/dist/.built: $(WEB_SRC)
+	npm run --silent build
+	find web/dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \
+	  -o -name '*.json' \) -size +1k -exec gzip -9 -k -f {} +
+	@touch $@
+
+web: web/dist/.built
 
 deps:
 	@scripts/deps.sh
@@ -87,6 +98,10 @@ api-pg: $(BUILD)/fangkong
 
 api: api-sqlite api-pg
 
+# Real Chromium (Debian's) driven by playwright-core against a real server.
+browser: $(BUILD)/fangkong web/dist/.built
+	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=1 tests/browser/
+
 lint:
 	@scripts/lint.sh
 
@@ -99,6 +114,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) san
 	$(MAKE) api-sqlite
+	$(MAKE) browser
 	$(MAKE) api-pg
 	$(MAKE) SAN=1 api-sqlite-san
 	$(MAKE) fuzz

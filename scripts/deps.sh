@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS="build-essential pkg-config xxd libevent-dev libjansson-dev libsqlite3-dev sqlite3
  libpq-dev libssl-dev libargon2-dev liboath-dev libqrencode-dev libcmocka-dev
- postgresql nginx-light wrk clang-format zbar-tools clang libclang-rt-14-dev"
+ postgresql nginx-light wrk clang-format zbar-tools clang libclang-rt-14-dev chromium"
 
 # Node.js 18+ with npm (Debian's nodejs, unless a newer one is already there)
 command -v node >/dev/null 2>&1 || APT_PKGS="$APT_PKGS nodejs npm"
@@ -22,4 +22,10 @@ if [ -n "$missing" ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     # shellcheck disable=SC2086
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# The front end's and the browser tests' npm packages, exactly as locked.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "deps: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -16,4 +16,5 @@ void app_routes(void)
     ADD(role);
     ADD(audit);
     ADD(person);
+    ADD(person_self);
 }

@@ -17,6 +17,7 @@ ROUTES(http_builtin);
 ROUTES(auth);
 ROUTES(region);
 ROUTES(person);
+ROUTES(person_self);
 ROUTES(place);
 ROUTES(enterprise);
 ROUTES(user);

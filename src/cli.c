@@ -3,6 +3,7 @@
  * whole program together: serve, init, routes.
  */
 #include "cli.h"
+#include "http/static.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -172,6 +173,28 @@ int cmd_init(int argc, char **argv)
     return 0;
 }
 
+/* FK_WEB_DIR, else web/dist under the working directory (make run), else
+ * beside the binary (build/fangkong -> web/dist). */
+static const char *web_dir(void)
+{
+    static char buf[4096];
+    const char *v = getenv("FK_WEB_DIR");
+    if (v && *v)
+        return v;
+    if (access("web/dist", R_OK) == 0)
+        return "web/dist";
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0)
+        return "web/dist";
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    size_t used = strlen(buf);
+    snprintf(buf + used, sizeof buf - used, "/../web/dist");
+    return buf;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct config c;
@@ -202,7 +225,12 @@ int cmd_serve(int argc, char **argv)
         .max_url = 4096,
         .max_headers = 16 * 1024,
     };
+    if ((e = static_load(web_dir()))) {
+        audit_stop();
+        return cli_fail(e, "web");
+    }
     e = http_serve(&sc);
+    static_free();
     audit_stop();
     return e ? cli_fail(e, "serve") : 0;
 }

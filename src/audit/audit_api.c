@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/csv.h"
 #include "base/id.h"
 #include "security/audit.h"
 
@@ -262,52 +263,6 @@ static json_t *entry_json(const struct entry *x)
 
 /* ---- CSV ----------------------------------------------------------------------- */
 
-struct csv {
-    arena *a;
-    char *buf;
-    size_t len, cap;
-};
-
-static void csv_put(struct csv *c, const char *s, size_t n)
-{
-    if (c->len + n + 1 > c->cap) {
-        size_t ncap = c->cap ? c->cap : 64 * 1024;
-        while (ncap < c->len + n + 1)
-            ncap *= 2;
-        char *nb = arena_alloc(c->a, ncap);
-        if (c->len)
-            memcpy(nb, c->buf, c->len);
-        c->buf = nb;
-        c->cap = ncap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
-}
-
-/* One field: quoted when it holds a separator; a leading = + - @ is defused
- * so a spreadsheet never runs a logged value as a formula. */
-static void csv_field(struct csv *c, const char *s, bool last)
-{
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        csv_put(c, "\"", 1);
-    if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
-        csv_put(c, "'", 1);
-    for (const char *p = s; *p;) {
-        size_t run = strcspn(p, "\"");
-        csv_put(c, p, run);
-        p += run;
-        if (*p == '"') {
-            csv_put(c, "\"\"", 2);
-            p++;
-        }
-    }
-    if (quote)
-        csv_put(c, "\"", 1);
-    csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 static const char *num(arena *a, int64_t v)
 {
     return v ? arena_printf(a, "%lld", (long long)v) : "";
@@ -334,34 +289,35 @@ static err reply_csv(struct req *r, const struct audit_filter *f)
     if (total > AUDIT_EXPORT_MAX)
         return err_set(E_INPUT, "export_too_large", NULL,
                        "导出记录超过%d条，请缩小时间范围或增加筛选条件后再导出", AUDIT_EXPORT_MAX);
-    struct csv c = {.a = r->a};
-    csv_put(&c, "\xEF\xBB\xBF", 3); /* BOM: Excel then reads UTF-8 */
+    struct csv_out c;
+    csv_out_init(&c, r->a, true);
     static const char *const head[] = {"编号",     "时间", "用户编号", "用户名",   "角色",
                                        "来源地址", "操作", "对象类型", "对象编号", "结果",
                                        "详情",     "节点", "序号"};
-    size_t nh = sizeof head / sizeof head[0];
-    for (size_t i = 0; i < nh; i++)
-        csv_field(&c, head[i], i == nh - 1);
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        csv_text(&c, head[i]);
+    csv_row_end(&c);
     for (size_t i = 0; i < n; i++) {
         const struct entry *x = &items[i];
-        csv_field(&c, num(r->a, x->id), false);
-        csv_field(&c, china_time(r->a, x->at), false);
-        csv_field(&c, num(r->a, x->user_id), false);
-        csv_field(&c, x->username, false);
-        csv_field(&c, x->role, false);
-        csv_field(&c, x->ip, false);
-        csv_field(&c, x->action, false);
-        csv_field(&c, x->object_type, false);
-        csv_field(&c, num(r->a, x->object_id), false);
-        csv_field(&c, x->result, false);
-        csv_field(&c, x->detail, false);
-        csv_field(&c, arena_printf(r->a, "%d", x->node), false);
-        csv_field(&c, num(r->a, x->seq), true);
+        csv_num(&c, num(r->a, x->id));
+        csv_text(&c, china_time(r->a, x->at));
+        csv_num(&c, num(r->a, x->user_id));
+        csv_text(&c, x->username);
+        csv_text(&c, x->role);
+        csv_text(&c, x->ip);
+        csv_text(&c, x->action);
+        csv_text(&c, x->object_type);
+        csv_num(&c, num(r->a, x->object_id));
+        csv_text(&c, x->result);
+        csv_text(&c, x->detail);
+        csv_int(&c, x->node);
+        csv_num(&c, num(r->a, x->seq));
+        csv_row_end(&c);
     }
     req_audit(r, "audit.read", "audit", 0, "ok",
               arena_printf(r->a, "format=csv count=%zu filters=%s", n, f->names));
     r->disposition = "attachment; filename=\"audit.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.buf, c.len);
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
 }
 
 /* ---- handlers ------------------------------------------------------------------ */

@@ -1,11 +1,14 @@
 /*
- * The streaming RFC 4180 reader of csv.h: a byte-at-a-time state machine
- * over a fixed record buffer, so memory is bounded by the limits given at
- * open time whatever the input.
+ * The CSV reader and writer of csv.h. The reader is a byte-at-a-time state
+ * machine over a fixed record buffer, so memory is bounded by the limits
+ * given at open time whatever the input. The writer appends to one arena
+ * buffer grown by doubling.
  */
 #include "base/csv.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #define READ_CHUNK (64 * 1024)
@@ -302,4 +305,115 @@ const char *csv_strerror(int result)
         return "read error";
     }
     return "unknown";
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+#define OUT_INITIAL 4096 /* bytes: a header and a few rows before the first doubling */
+
+/* Append n bytes, keeping the document NUL-terminated. */
+static void out_put(struct csv_out *c, const char *s, size_t n)
+{
+    if (c->n + n + 1 > c->cap) {
+        size_t cap = c->cap;
+        while (cap < c->n + n + 1)
+            cap *= 2;
+        char *p = arena_alloc(c->a, cap);
+        memcpy(p, c->p, c->n);
+        c->p = p;
+        c->cap = cap;
+    }
+    memcpy(c->p + c->n, s, n);
+    c->n += n;
+    c->p[c->n] = '\0';
+}
+
+void csv_out_init(struct csv_out *c, arena *a, bool bom)
+{
+    *c = (struct csv_out){.a = a, .cap = OUT_INITIAL};
+    c->p = arena_alloc(a, c->cap);
+    c->p[0] = '\0';
+    if (bom)
+        out_put(c, "\xEF\xBB\xBF", 3);
+    c->row_start = c->n;
+}
+
+static void cell_start(struct csv_out *c)
+{
+    if (c->mid_row)
+        out_put(c, ",", 1);
+    c->mid_row = true;
+}
+
+/* The cell s, quoted when needed; with `guard`, behind an apostrophe. */
+static void put_cell(struct csv_out *c, const char *s, bool guard)
+{
+    cell_start(c);
+    bool quote = guard || s[strcspn(s, ",\"\r\n")];
+    if (quote)
+        out_put(c, "\"", 1);
+    if (guard)
+        out_put(c, "'", 1);
+    for (const char *p = s;;) {
+        size_t run = strcspn(p, "\"");
+        out_put(c, p, run);
+        p += run;
+        if (!*p)
+            break;
+        out_put(c, "\"\"", 2);
+        p++;
+    }
+    if (quote)
+        out_put(c, "\"", 1);
+}
+
+void csv_text(struct csv_out *c, const char *s)
+{
+    if (!s)
+        s = "";
+    put_cell(c, s, *s && strchr("=+-@\t\r", *s));
+}
+
+/* -?digits(.digits)? */
+static bool is_number(const char *s)
+{
+    if (*s == '-')
+        s++;
+    size_t whole = strspn(s, "0123456789");
+    if (!whole)
+        return false;
+    s += whole;
+    if (*s == '.')
+        s++;
+    else
+        return !*s;
+    size_t frac = strspn(s, "0123456789");
+    return frac && !s[frac];
+}
+
+void csv_num(struct csv_out *c, const char *s)
+{
+    if (s && *s && is_number(s)) {
+        cell_start(c);
+        out_put(c, s, strlen(s));
+    } else {
+        csv_text(c, s);
+    }
+}
+
+void csv_int(struct csv_out *c, int64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%" PRId64, v);
+    cell_start(c);
+    out_put(c, b, (size_t)n);
+}
+
+void csv_row_end(struct csv_out *c)
+{
+    if (c->mid_row && c->n == c->row_start)
+        out_put(c, "\"\"", 2);
+    out_put(c, "\r\n", 2);
+    c->mid_row = false;
+    c->row_start = c->n;
 }

@@ -1,10 +1,11 @@
 /*
- * A small streaming CSV reader (RFC 4180), with no epidemic knowledge.
+ * CSV (RFC 4180) with no epidemic knowledge: a streaming reader for imports
+ * and a writer for exports (the second half of this header).
  *
- * Records are pulled one at a time from memory or from a read callback, so
- * a file of any length is read in bounded memory: every buffer is sized once
- * when the reader is opened, from the limits below, and a field or record
- * that would exceed them is an error, never a reallocation.
+ * Reader: records are pulled one at a time from memory or from a read
+ * callback, so a file of any length is read in bounded memory: every buffer
+ * is sized once when the reader is opened, from the limits below, and a
+ * field or record that would exceed them is an error, never a reallocation.
  *
  * Accepted input: fields separated by commas, records ended by CRLF, LF or a
  * lone CR; a field may be enclosed in double quotes, inside which commas,
@@ -24,7 +25,9 @@
 #ifndef FK_BASE_CSV_H
 #define FK_BASE_CSV_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/arena.h"
@@ -78,5 +81,52 @@ long csv_line(const csv_reader *r);
 
 /* An English description of a csv_next result, for logs and tools. */
 const char *csv_strerror(int result);
+
+/*
+ * Writer: a document built in an arena, cell by cell, for an export reply.
+ *
+ * Cells are separated by commas automatically and rows end with CRLF. A cell
+ * holding a comma, quote, CR or LF is quoted with inner quotes doubled, so
+ * the reader above gives every cell back as written. Text a spreadsheet
+ * would evaluate as a formula (CSV injection: a leading = + - @ TAB or CR)
+ * is written quoted behind an apostrophe, so an exported name such as
+ * =HYPERLINK(...) is shown, never run.
+ *
+ * The document is c->p[0..c->n), always NUL-terminated; it lives in the
+ * arena, grows by doubling and is never freed piecemeal. The writer sets no
+ * size limit: callers bound their exports by rows. Allocation aborts on
+ * exhaustion like every arena allocation, so no call fails.
+ */
+struct csv_out {
+    arena *a;
+    char *p;
+    size_t n, cap;
+    size_t row_start; /* offset of the current row, to spot a lone empty cell */
+    bool mid_row;     /* a cell of the current row is written: the next needs a comma */
+};
+
+/* Start a document in arena `a`. With `bom`, it begins with the UTF-8 byte
+ * order mark, without which spreadsheet programs in Chinese locales read
+ * the file as GBK. */
+void csv_out_init(struct csv_out *c, arena *a, bool bom);
+
+/* A text cell, guarded against formulas as above; NULL is an empty cell. */
+void csv_text(struct csv_out *c, const char *s);
+
+/*
+ * A number cell, written without the formula guard so that "-3.5" stays a
+ * number. Only an optional '-' then digits, with at most one '.' between
+ * digits, counts as a number: anything else is written as csv_text would,
+ * so a mislabelled cell cannot carry a formula. NULL or "" is an empty cell.
+ */
+void csv_num(struct csv_out *c, const char *s);
+
+/* An integer cell. */
+void csv_int(struct csv_out *c, int64_t v);
+
+/* End the row. A row whose only cell is empty is written as "" so that
+ * readers do not skip it as a blank line; a row with no cell is a blank
+ * line. */
+void csv_row_end(struct csv_out *c);
 
 #endif

@@ -44,13 +44,17 @@ struct req {
     size_t len;
     const char *set_cookie;
     const char *disposition;
+    const char *cache_control;    /* NULL: no-store (every API reply) */
+    const char *content_encoding; /* "gzip" for a precompressed file */
+    const char *vary;
+    const char *location; /* redirects */
 };
 
 /* Route flags. */
 enum {
-    ROUTE_PUBLIC = 1,       /* no session needed (a session is still read if present) */
-    ROUTE_RAW_BODY = 2,     /* body is not JSON (imports): read it with req_raw_body */
-    ROUTE_NO_PW_CHANGE = 4, /* allowed while a password change is pending */
+    ROUTE_PUBLIC = 1,     /* no session needed (a session is still read if present) */
+    ROUTE_RAW_BODY = 2,   /* body is not JSON (imports): read it with req_raw_body */
+    ROUTE_PENDING_OK = 4, /* allowed while a password change or TOTP enrolment is pending */
 };
 
 struct route {

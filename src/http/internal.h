@@ -26,6 +26,15 @@ struct req_ev {
  */
 int router_match(struct req *r, const struct route **rt_r, bool *method_mismatch_r);
 
+/*
+ * May r->who (NULL on a public route without a session) call route rt? A
+ * principal with a pending step (auth_pending) reaches only ROUTE_PENDING_OK
+ * and public routes: E_FORBIDDEN "password_change_required" or
+ * "totp_enrolment_required". Then the route's permission: E_FORBIDDEN.
+ * Runs before the body is read, so a refused request changes nothing.
+ */
+err router_admit(const struct req *r, const struct route *rt);
+
 /* Count a finished request: route index (-1 unmatched), status, durations. */
 void metrics_observe(int route_ix, int status, uint64_t total_us, uint64_t db_us);
 

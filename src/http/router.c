@@ -1,6 +1,7 @@
 /*
  * The route table: capabilities register declarative tables at start-up;
- * requests are matched segment by segment ("{name}" matches one segment).
+ * requests are matched segment by segment ("{name}" matches one segment),
+ * then admitted by the pending-step gate and the route's permission.
  */
 #include "http/internal.h"
 
@@ -66,6 +67,28 @@ int router_match(struct req *r, const struct route **rt_r, bool *method_mismatch
         return (int)i;
     }
     return -1;
+}
+
+err router_admit(const struct req *r, const struct route *rt)
+{
+    const struct principal *who = r->who;
+    /* One gate for every route, so no handler can forget it: until the
+     * pending step is done the session is good for that step only. */
+    if (who && !(rt->flags & (ROUTE_PENDING_OK | ROUTE_PUBLIC))) {
+        switch (auth_pending(who)) {
+        case AUTH_PENDING_PASSWORD:
+            return err_set(E_FORBIDDEN, "password_change_required", NULL,
+                           "请先修改密码后再继续操作");
+        case AUTH_PENDING_TOTP:
+            return err_set(E_FORBIDDEN, "totp_enrolment_required", NULL,
+                           "您的角色要求使用动态验证码，请先完成绑定后再继续操作");
+        case AUTH_PENDING_NONE:
+            break;
+        }
+    }
+    if (rt->perm != PERM_NONE && (!who || !principal_can(who, rt->perm)))
+        return err_set(E_FORBIDDEN, NULL, NULL, NULL);
+    return E_OK;
 }
 
 err req_param_id(struct req *r, int i, int64_t *id_r)

@@ -7,6 +7,7 @@
  * connection and one arena reused from request to request.
  */
 #include "http/http.h"
+#include "http/static.h"
 #include "http/internal.h"
 
 #include <arpa/inet.h>
@@ -160,8 +161,8 @@ static void add_security_headers(struct evkeyvalq *h, bool api)
     evhttp_add_header(h, "X-Frame-Options", "DENY");
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     evhttp_add_header(h, "Content-Security-Policy",
-                      "default-src 'self'; img-src 'self' data: blob:; style-src 'self' "
-                      "'unsafe-inline'; object-src 'none'; base-uri 'self'; "
+                      "default-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; "
+                      "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; "
                       "frame-ancestors 'none'; form-action 'self'");
     if (api)
         evhttp_add_header(h, "Cache-Control", "no-store");
@@ -176,6 +177,8 @@ static const char *reason(int status)
         return "Created";
     case 204:
         return "No Content";
+    case 302:
+        return "Found";
     case 400:
         return "Bad Request";
     case 401:
@@ -212,7 +215,15 @@ static const char *reason(int status)
 static void send_reply(struct req *r, struct req_ev *x)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
-    add_security_headers(h, true);
+    add_security_headers(h, !r->cache_control);
+    if (r->cache_control)
+        evhttp_add_header(h, "Cache-Control", r->cache_control);
+    if (r->content_encoding)
+        evhttp_add_header(h, "Content-Encoding", r->content_encoding);
+    if (r->vary)
+        evhttp_add_header(h, "Vary", r->vary);
+    if (r->location)
+        evhttp_add_header(h, "Location", r->location);
     if (r->ctype)
         evhttp_add_header(h, "Content-Type", r->ctype);
     if (r->set_cookie)
@@ -302,6 +313,14 @@ static size_t headers_size(struct evhttp_request *req)
     return n;
 }
 
+static bool accepts_gzip(struct evhttp_request *ev)
+{
+    const char *v = evhttp_find_header(evhttp_request_get_input_headers(ev), "Accept-Encoding");
+    const char *g = v ? strstr(v, "gzip") : NULL;
+    /* "gzip;q=0" refuses it; any other mention accepts */
+    return g && strncmp(g + 4, ";q=0", 4) != 0;
+}
+
 static void handle(struct evhttp_request *ev, void *arg)
 {
     struct loop *lp = arg;
@@ -350,6 +369,10 @@ static void handle(struct evhttp_request *ev, void *arg)
 
     bool method_mismatch = false;
     route_ix = router_match(&r, &rt, &method_mismatch);
+    /* not an API route: the web front end, if the path names one of its files */
+    if (!rt && r.method == M_GET && strncmp(r.path, "/api/", 5) != 0 &&
+        static_serve(&r, accepts_gzip(ev)))
+        goto done;
     if (!rt) {
         e = method_mismatch ? err_set(E_METHOD, NULL, NULL, NULL)
                             : err_set(E_NOT_FOUND, "no_such_path", NULL, "请求的地址不存在");
@@ -370,14 +393,8 @@ static void handle(struct evhttp_request *ev, void *arg)
         goto done;
     }
     r.who = who;
-    if (who && who->must_change_password && !(rt->flags & (ROUTE_NO_PW_CHANGE | ROUTE_PUBLIC))) {
-        e = err_set(E_FORBIDDEN, "password_change_required", NULL, "请先修改密码");
+    if ((e = router_admit(&r, rt)))
         goto done;
-    }
-    if (rt->perm != PERM_NONE && (!who || !principal_can(who, rt->perm))) {
-        e = err_set(E_FORBIDDEN, NULL, NULL, NULL);
-        goto done;
-    }
     if (r.method != M_GET && (e = check_body(&r, &x, rt)))
         goto done;
     e = rt->fn(&r);

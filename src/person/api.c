@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/csv.h"
 #include "base/regcode.h"
 #include "person/internal.h"
 
@@ -96,7 +97,7 @@ static err vulnerable_from_json(json_t *v, unsigned *bits_r)
 
 /* The body's fields into *p; *set_r names the ones present. Types and
  * lengths were checked by the router against the jfield table. */
-static err person_from_json(json_t *b, struct person *p, person_fields *set_r)
+err person_from_json(json_t *b, struct person *p, person_fields *set_r)
 {
     person_fields set = 0;
     for (int f = 0; f < PF__COUNT; f++) {
@@ -403,62 +404,6 @@ static err filter_from_query(struct req *r, struct person_filter *f)
     return person_sort_parse(param(r, "sort"), f);
 }
 
-/* A growing text buffer in the request arena. */
-struct text {
-    arena *a;
-    char *p;
-    size_t n, cap;
-};
-
-static void text_put(struct text *t, const char *s, size_t n)
-{
-    if (t->n + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < t->n + n + 1)
-            cap *= 2;
-        char *p = arena_alloc(t->a, cap);
-        if (t->n)
-            memcpy(p, t->p, t->n);
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->n, s, n);
-    t->n += n;
-    t->p[t->n] = '\0';
-}
-
-static void text_str(struct text *t, const char *s)
-{
-    text_put(t, s, strlen(s));
-}
-
-/*
- * One CSV cell (RFC 4180 quoting). A cell that a spreadsheet would take for
- * a formula (= + - @ at the start) gets a leading apostrophe, so a name
- * typed as "=HYPERLINK(…)" stays text when the file is opened.
- */
-static void csv_cell(struct text *t, const char *s, bool first)
-{
-    if (!first)
-        text_put(t, ",", 1);
-    if (!s)
-        return;
-    bool formula = strchr("=+-@\t\r", s[0]) && s[0];
-    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        text_put(t, "\"", 1);
-    if (formula)
-        text_put(t, "'", 1);
-    for (const char *c = s; *c; c++) {
-        if (*c == '"')
-            text_put(t, "\"\"", 2);
-        else
-            text_put(t, c, 1);
-    }
-    if (quote)
-        text_put(t, "\"", 1);
-}
-
 static const char *id_type_label(enum id_type t)
 {
     switch (t) {
@@ -513,16 +458,12 @@ static const char *csv_value(arena *a, const struct person *p, enum person_field
     case PF_CONSENT_AT:
         return time_text(a, p->consent_at);
     case PF_VULNERABLE: {
-        struct text t = {a};
-        text_str(&t, "");
+        const char *s = "";
         for (unsigned bit = 1; bit <= VULN_ALL; bit <<= 1) {
-            if (!(p->vulnerable & bit))
-                continue;
-            if (t.n)
-                text_str(&t, "、");
-            text_str(&t, vulnerable_label(bit));
+            if (p->vulnerable & bit)
+                s = arena_printf(a, "%s%s%s", s, *s ? "、" : "", vulnerable_label(bit));
         }
-        return t.p;
+        return s;
     }
     default: {
         json_t *v = person_field_json(p, f);
@@ -537,34 +478,32 @@ static const char *csv_value(arena *a, const struct person *p, enum person_field
 
 static err reply_csv(struct req *r, const struct person *items, size_t n)
 {
-    struct text t = {r->a};
-    text_str(&t, "\xEF\xBB\xBF"); /* BOM: spreadsheet programs then read UTF-8 */
-    csv_cell(&t, "编号", true);
+    struct csv_out c;
+    csv_out_init(&c, r->a, true);
+    csv_text(&c, "编号");
     for (int f = 0; f < PF__COUNT; f++)
-        csv_cell(&t, person_field_label((enum person_field)f), false);
-    csv_cell(&t, "年龄", false);
-    csv_cell(&t, "登记时间", false);
-    csv_cell(&t, "更新时间", false);
-    text_str(&t, "\r\n");
+        csv_text(&c, person_field_label((enum person_field)f));
+    csv_text(&c, "年龄");
+    csv_text(&c, "登记时间");
+    csv_text(&c, "更新时间");
+    csv_row_end(&c);
     int32_t today = person_today();
     for (size_t i = 0; i < n; i++) {
         const struct person *p = &items[i];
-        char idbuf[24];
-        snprintf(idbuf, sizeof idbuf, "%lld", (long long)p->id);
-        csv_cell(&t, idbuf, true);
+        csv_int(&c, p->id);
         for (int f = 0; f < PF__COUNT; f++)
-            csv_cell(&t, csv_value(r->a, p, (enum person_field)f), false);
+            csv_text(&c, csv_value(r->a, p, (enum person_field)f));
         int age = person_age(p->birth_date, today);
-        char agebuf[12] = "";
         if (age >= 0)
-            snprintf(agebuf, sizeof agebuf, "%d", age);
-        csv_cell(&t, agebuf, false);
-        csv_cell(&t, time_text(r->a, p->created_at), false);
-        csv_cell(&t, time_text(r->a, p->updated_at), false);
-        text_str(&t, "\r\n");
+            csv_int(&c, age);
+        else
+            csv_num(&c, NULL);
+        csv_text(&c, time_text(r->a, p->created_at));
+        csv_text(&c, time_text(r->a, p->updated_at));
+        csv_row_end(&c);
     }
     r->disposition = "attachment; filename=\"persons.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", t.p, t.n);
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
 }
 
 static err list_persons(struct req *r)

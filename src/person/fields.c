@@ -52,6 +52,12 @@ static const struct word vulnerables[] = {
     {"child", "儿童"},
 };
 
+const char *const person_id_type_names[] = {
+    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_pr_card", "other", NULL,
+};
+const char *const person_gender_names[] = {"male", "female", "unknown", NULL};
+const char *const person_category_names[] = {"resident", "visitor", "returnee", "transit", NULL};
+
 const char *const person_sources[] = {
     "staff", "self", "cdc", "community_team", "grid", "checkpoint", "import", "exchange", NULL,
 };

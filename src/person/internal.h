@@ -30,6 +30,20 @@ json_t *person_value_mask(arena *a, enum person_field f, json_t *v);
  * computed age. A new reference. */
 json_t *person_json(arena *a, const struct person *p, bool reveal);
 
+/*
+ * The members of a request body `b`, already checked against a jfield
+ * table by the router, into *p; *set_r names the fields present. E_INPUT
+ * for values the table cannot express (a malformed birth date or region
+ * code, an unknown vulnerable flag). Defined in api.c; self_api.c uses it.
+ */
+err person_from_json(json_t *b, struct person *p, person_fields *set_r);
+
+/* The API names of id types, genders and categories, NULL-terminated, for
+ * the jfield tables' allowed values. */
+extern const char *const person_id_type_names[];
+extern const char *const person_gender_names[];
+extern const char *const person_category_names[];
+
 /* "1990-01-01" from 19900101 into out (11 bytes); "" for 0. */
 void person_birth_format(int32_t birth, char out[11]);
 /* 19900101 from "1990-01-01"; 0 when malformed. */

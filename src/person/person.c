@@ -853,6 +853,38 @@ fail:
     return e;
 }
 
+err person_consent_set(db *d, arena *a, const struct principal *who, int64_t id, int64_t consent_at)
+{
+    struct person cur;
+    err e = person_find(d, a, &who->scope, id, &cur);
+    if (e || cur.consent_at == consent_at)
+        return e;
+    int64_t now = now_ms(), n = 0;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE persons SET consent_at = ?, version = version + 1, updated_by = ?, "
+                        "updated_at = ? WHERE id = ? AND region_code >= ? AND region_code < ? AND "
+                        "deleted_at = 0",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, consent_at);
+    db_bind_int64(s, 2, who->user_id);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, id);
+    db_bind_int64(s, 5, who->scope.lo);
+    db_bind_int64(s, 6, who->scope.hi);
+    if ((e = step_done(s, &n)))
+        return e;
+    if (n != 1)
+        return E_NOT_FOUND;
+    struct person nv = cur;
+    nv.consent_at = consent_at;
+    json_t *changes = changes_of(&cur, &nv, PF_BIT(PF_CONSENT_AT));
+    e = history_write(d, a, id, now, who->user_id, "update", changes);
+    json_decref(changes);
+    return e;
+}
+
 err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
 {
     struct person cur;

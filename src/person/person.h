@@ -23,7 +23,9 @@
  * caller's scope and binds it in the same SQL statement; a person outside
  * it is E_NOT_FOUND, exactly like a missing one. The one deliberate
  * exception is the uniqueness of (id_type, id_number), which holds across
- * the whole deployment (see person_create).
+ * the whole deployment (see person_create). Residents' self-service
+ * (self.c, at the end of this header) reaches exactly one record, the one
+ * their account is bound to, wherever it is.
  *
  * Strings in struct person: NULL and "" both mean "not recorded"; functions
  * that fill a struct person give NULL for those. Everything returned is
@@ -300,6 +302,16 @@ struct person_patch {
 err person_update(db *d, arena *a, const struct principal *who, int64_t id,
                   const struct person_patch *patch, struct person *p_r, person_fields *changed_r);
 
+/*
+ * Set consent_at (0: withdrawn) of person `id` inside who's scope, as part
+ * of a transaction the CALLER owns (the resident capability records the
+ * consent itself in the same transaction). Bumps the version and writes an
+ * "update" history entry {consent_at: [old, new]}; nothing when unchanged.
+ * E_NOT_FOUND (no detail) when no such person in the scope.
+ */
+err person_consent_set(db *d, arena *a, const struct principal *who, int64_t id,
+                       int64_t consent_at);
+
 /* Soft-delete a person inside the scope (deleted_at), drop its name
  * tokens, write a "delete" history entry. E_NOT_FOUND otherwise. */
 err person_delete(db *d, arena *a, const struct principal *who, int64_t id);
@@ -362,5 +374,131 @@ struct person_change {
 err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, bool reveal,
                    int64_t page, int64_t page_size, struct person_change **items_r, size_t *n_r,
                    int64_t *total_r);
+
+/* ---- residents' own record (self.c) ---------------------------------------- */
+
+/*
+ * Residents' self-service (居民自助): consent to the collection of their
+ * personal information, real-name binding of their account to a person
+ * record, self-registration, and reading and changing their own record.
+ *
+ * A resident account (users.kind 'resident', created at the first SMS
+ * sign-in) acts only on the one record its users.person_id names; no
+ * function here takes a person id from the caller, so a resident's reads
+ * and writes cannot reach another person's record.
+ *
+ * Consent (seed 002 三(三)): the purpose statement is shown before anything
+ * is collected; consenting appends a row with the statement's version and
+ * the time to the table `consents` (sql/003), and so does a withdrawal. A
+ * resident writes their own record only with current consent (to the
+ * current version, not withdrawn). Withdrawal stops self-service and clears
+ * persons.consent_at but deletes nothing: records kept for epidemic
+ * prevention have their own legal basis (the statement says so).
+ */
+
+/* The statement a resident consents to. A changed text is a new version:
+ * earlier consents then count as outdated and are asked for again. */
+struct person_purpose {
+    const char *version; /* "v1" */
+    const char *title;
+    const char *text; /* paragraphs separated by "\n" */
+};
+
+const struct person_purpose *person_purpose(void);
+
+enum person_consent_state {
+    CONSENT_NONE = 0,  /* never given */
+    CONSENT_GIVEN,     /* given to the current version */
+    CONSENT_OUTDATED,  /* given to an earlier version: ask again */
+    CONSENT_WITHDRAWN, /* withdrawn after it was given */
+};
+
+struct person_consent {
+    enum person_consent_state state;
+    const char *version;  /* of the newest consent row, NULL when none */
+    int64_t given_at;     /* time of the newest consent given, 0 none */
+    int64_t withdrawn_at; /* time of the withdrawal when WITHDRAWN, else 0 */
+};
+
+/* "none" | "given" | "outdated" | "withdrawn". */
+const char *person_consent_state_name(enum person_consent_state s);
+
+/* The consent state of an account, from its newest rows. */
+err person_consent_find(db *d, arena *a, int64_t user_id, struct person_consent *c_r);
+
+/*
+ * Consent to purpose statement `version`, which must be the current one
+ * (E_CONFLICT "consent_version_mismatch" on field "version"). Already given
+ * to it: nothing is written and *changed_r is false. Else a "given" row is
+ * appended and the bound person's consent_at set to its time, in one
+ * transaction. *c_r gets the new state.
+ */
+err person_consent_give(db *d, arena *a, const struct principal *who, const char *version,
+                        struct person_consent *c_r, bool *changed_r);
+
+/*
+ * Withdraw consent: a "withdrawn" row and the bound person's consent_at
+ * back to 0, in one transaction; nothing else changes. E_CONFLICT
+ * "consent_not_given" when there is no consent to withdraw.
+ */
+err person_consent_withdraw(db *d, arena *a, const struct principal *who,
+                            struct person_consent *c_r);
+
+/* E_OK when the account holds current consent, else E_FORBIDDEN
+ * "consent_required" (never given, outdated or withdrawn). *c_r (may be
+ * NULL) gets the state either way. */
+err person_consent_require(db *d, arena *a, int64_t user_id, struct person_consent *c_r);
+
+/* The fields a resident may change on their own record: where they live
+ * and work, and whom to call. Name, document, region and the rest need
+ * community staff, who can check them. */
+#define PERSON_SELF_EDITABLE                                                                       \
+    (PF_BIT(PF_ADDRESS) | PF_BIT(PF_EMERGENCY_CONTACT_NAME) | PF_BIT(PF_EMERGENCY_CONTACT_PHONE) | \
+     PF_BIT(PF_EMPLOYED) | PF_BIT(PF_EMPLOYER) | PF_BIT(PF_WORK_ADDRESS) |                         \
+     PF_BIT(PF_CURRENT_LOCATION))
+
+/* The fields a resident may give when registering; phone, source, status
+ * and consent time are the program's. */
+#define PERSON_SELF_REGISTRABLE                                                                    \
+    (PERSON_SELF_EDITABLE | PF_BIT(PF_NAME) | PF_BIT(PF_ID_TYPE) | PF_BIT(PF_ID_NUMBER) |          \
+     PF_BIT(PF_NATIVE_PLACE) | PF_BIT(PF_GENDER) | PF_BIT(PF_BIRTH_DATE) | PF_BIT(PF_CATEGORY) |   \
+     PF_BIT(PF_INBOUND) | PF_BIT(PF_REGION_CODE) | PF_BIT(PF_HOUSEHOLD) |                          \
+     PF_BIT(PF_HOUSEHOLD_RELATION) | PF_BIT(PF_VULNERABLE))
+
+enum person_self_result { PERSON_SELF_CREATED = 1, PERSON_SELF_BOUND };
+
+/*
+ * Register resident `who` as person `p` (fields named in `given`, within
+ * PERSON_SELF_REGISTRABLE, else E_INPUT "field_not_editable"). Needs current
+ * consent (E_FORBIDDEN "consent_required") and an account not bound to a
+ * live record yet (E_CONFLICT "already_registered"). The record is checked
+ * like a staff entry (E_INPUT naming the field); its region must be a
+ * community, grid or building of the tree (E_INPUT "invalid_region"). The
+ * phone is the account's own, the source "self", consent_at the consent's
+ * time.
+ *
+ * Nobody holds the document: a new person is created. Someone does: the
+ * account is bound to that record only if its name equals p's, its phone is
+ * empty (then filled in with the account's) or the account's, and no other
+ * account is bound to it; otherwise E_CONFLICT "identity_mismatch", one
+ * answer whatever the reason, carrying nothing of the record. A bound
+ * record keeps its other fields. *p_r gets the stored record, *how_r how it
+ * was obtained.
+ */
+err person_self_register(db *d, arena *a, const struct principal *who, struct person *p,
+                         person_fields given, struct person *p_r, enum person_self_result *how_r);
+
+/* The resident's own record; E_NOT_FOUND "person_not_registered" when the
+ * account is not bound to a live record. */
+err person_self_find(db *d, arena *a, const struct principal *who, struct person *p_r);
+
+/*
+ * Change the resident's own record: PERSON_SELF_EDITABLE fields only
+ * (E_INPUT "field_not_editable" naming the first other one), with current
+ * consent, through person_update (checks, version, history).
+ */
+err person_self_update(db *d, arena *a, const struct principal *who,
+                       const struct person_patch *patch, struct person *p_r,
+                       person_fields *changed_r);
 
 #endif

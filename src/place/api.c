@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/csv.h"
 #include "base/regcode.h"
 #include "place/internal.h"
 #include "security/mask.h"
@@ -107,84 +108,34 @@ static err list_query(struct req *r, struct list_query *lq)
 
 /* ---- CSV ---------------------------------------------------------------------------- */
 
-/* A CSV document grown in the request arena. */
-struct csv {
-    arena *a;
-    char *p;
-    size_t n, cap;
-};
-
-static void csv_put(struct csv *c, const char *s, size_t n)
-{
-    if (c->n + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 4096;
-        while (cap < c->n + n + 1)
-            cap *= 2;
-        char *p = arena_alloc(c->a, cap);
-        if (c->n)
-            memcpy(p, c->p, c->n);
-        c->p = p;
-        c->cap = cap;
-    }
-    memcpy(c->p + c->n, s, n);
-    c->n += n;
-    c->p[c->n] = '\0';
-}
-
-/*
- * One cell, then a comma (or the end of the row). Text is quoted when it
- * holds a separator, quote or line break; text that a spreadsheet would run
- * as a formula (leading = + - @ or a control character) gets a leading
- * apostrophe, so an exported name can never execute.
- */
-static void csv_cell(struct csv *c, const char *s, bool text, bool last)
-{
-    if (!s)
-        s = "";
-    bool guard =
-        text && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r');
-    bool quote = guard || strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        csv_put(c, "\"", 1);
-    if (guard)
-        csv_put(c, "'", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            csv_put(c, "\"\"", 2);
-        else
-            csv_put(c, p, 1);
-    }
-    if (quote)
-        csv_put(c, "\"", 1);
-    csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
-static void csv_int(struct csv *c, int64_t v)
-{
-    char b[24];
-    snprintf(b, sizeof b, "%lld", (long long)v);
-    csv_cell(c, b, false, false);
-}
-
 /* Epoch milliseconds as China time, "2024-05-01 08:00:00". */
-static void csv_time(struct csv *c, int64_t ms, bool last)
+static void time_cell(struct csv_out *c, int64_t ms)
 {
     time_t t = (time_t)(ms / 1000) + 8 * 3600;
     struct tm tm;
     char b[32] = "";
     if (gmtime_r(&t, &tm))
         strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
-    csv_cell(c, b, false, last);
+    csv_text(c, b);
 }
 
-static void csv_header(struct csv *c, const char *const *cols)
+/* A decimal with `prec` digits after the point. */
+static void decimal_cell(struct csv_out *c, double v, int prec)
 {
-    csv_put(c, "\xEF\xBB\xBF", 3); /* BOM: spreadsheets then read UTF-8 */
-    for (size_t i = 0; cols[i]; i++)
-        csv_cell(c, cols[i], false, !cols[i + 1]);
+    char b[64];
+    snprintf(b, sizeof b, "%.*f", prec, v);
+    csv_num(c, b);
 }
 
-static err reply_csv(struct req *r, struct csv *c, const char *filename)
+static void export_begin(struct csv_out *c, struct req *r, const char *const *cols)
+{
+    csv_out_init(c, r->a, true);
+    for (size_t i = 0; cols[i]; i++)
+        csv_text(c, cols[i]);
+    csv_row_end(c);
+}
+
+static err reply_csv(struct req *r, struct csv_out *c, const char *filename)
 {
     r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
     return reply_bytes(r, 200, "text/csv; charset=utf-8", c->p, c->n);
@@ -332,37 +283,35 @@ static const char *const place_csv_cols[] = {
 
 static err place_csv(struct req *r, const struct place *items, size_t n)
 {
-    struct csv c = {.a = r->a};
-    csv_header(&c, place_csv_cols);
+    struct csv_out c;
+    export_begin(&c, r, place_csv_cols);
     for (size_t i = 0; i < n; i++) {
         const struct place *p = &items[i];
-        char code[19], num[64];
-        csv_int(&c, p->id);
-        csv_cell(&c, p->name, true, false);
-        csv_cell(&c, place_kind_label(p->kind), false, false);
+        char code[19];
         regcode_format(p->region_code, code);
-        csv_cell(&c, code, false, false);
-        csv_cell(&c, p->region_name, true, false);
-        csv_cell(&c, p->address, true, false);
-        snprintf(num, sizeof num, "%.2f", p->area);
-        csv_cell(&c, num, false, false);
+        csv_int(&c, p->id);
+        csv_text(&c, p->name);
+        csv_text(&c, place_kind_label(p->kind));
+        csv_text(&c, code);
+        csv_text(&c, p->region_name);
+        csv_text(&c, p->address);
+        decimal_cell(&c, p->area, 2);
         csv_int(&c, p->households);
         csv_int(&c, p->buildings);
-        csv_cell(&c, mask_name(r->a, p->contact_name), true, false);
-        csv_cell(&c, mask_phone(r->a, p->contact_phone), true, false);
+        csv_text(&c, mask_name(r->a, p->contact_name));
+        csv_text(&c, mask_phone(r->a, p->contact_phone));
         if (p->has_position) {
-            snprintf(num, sizeof num, "%.6f", p->lng);
-            csv_cell(&c, num, false, false);
-            snprintf(num, sizeof num, "%.6f", p->lat);
-            csv_cell(&c, num, false, false);
+            decimal_cell(&c, p->lng, 6);
+            decimal_cell(&c, p->lat, 6);
         } else {
-            csv_cell(&c, "", false, false);
-            csv_cell(&c, "", false, false);
+            csv_num(&c, NULL);
+            csv_num(&c, NULL);
         }
-        csv_cell(&c, p->enterprise_name, true, false);
-        csv_cell(&c, p->credit_code, false, false);
-        csv_time(&c, p->created_at, false);
-        csv_time(&c, p->updated_at, true);
+        csv_text(&c, p->enterprise_name);
+        csv_text(&c, p->credit_code);
+        time_cell(&c, p->created_at);
+        time_cell(&c, p->updated_at);
+        csv_row_end(&c);
     }
     return reply_csv(r, &c, "places.csv");
 }
@@ -570,26 +519,27 @@ static const char *const enterprise_csv_cols[] = {
 
 static err enterprise_csv(struct req *r, const struct enterprise *items, size_t n)
 {
-    struct csv c = {.a = r->a};
-    csv_header(&c, enterprise_csv_cols);
+    struct csv_out c;
+    export_begin(&c, r, enterprise_csv_cols);
     for (size_t i = 0; i < n; i++) {
         const struct enterprise *x = &items[i];
         char code[19];
-        csv_int(&c, x->id);
-        csv_cell(&c, x->name, true, false);
-        csv_cell(&c, x->credit_code, false, false);
         regcode_format(x->region_code, code);
-        csv_cell(&c, code, false, false);
-        csv_cell(&c, x->region_name, true, false);
-        csv_cell(&c, mask_name(r->a, x->contact_name), true, false);
-        csv_cell(&c, mask_phone(r->a, x->contact_phone), true, false);
-        csv_cell(&c, mask_name(r->a, x->legal_rep), true, false);
-        csv_cell(&c, mask_phone(r->a, x->legal_rep_phone), true, false);
+        csv_int(&c, x->id);
+        csv_text(&c, x->name);
+        csv_text(&c, x->credit_code);
+        csv_text(&c, code);
+        csv_text(&c, x->region_name);
+        csv_text(&c, mask_name(r->a, x->contact_name));
+        csv_text(&c, mask_phone(r->a, x->contact_phone));
+        csv_text(&c, mask_name(r->a, x->legal_rep));
+        csv_text(&c, mask_phone(r->a, x->legal_rep_phone));
         csv_int(&c, x->employees);
-        csv_cell(&c, x->address, true, false);
-        csv_cell(&c, x->industry, true, false);
-        csv_time(&c, x->created_at, false);
-        csv_time(&c, x->updated_at, true);
+        csv_text(&c, x->address);
+        csv_text(&c, x->industry);
+        time_cell(&c, x->created_at);
+        time_cell(&c, x->updated_at);
+        csv_row_end(&c);
     }
     return reply_csv(r, &c, "enterprises.csv");
 }

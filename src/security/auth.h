@@ -55,6 +55,23 @@ static inline bool principal_can(const struct principal *p, enum perm perm)
     return perm == PERM_NONE || (p->perms & PERM_BIT(perm)) != 0;
 }
 
+/*
+ * A step the principal must complete before doing anything else: the
+ * password change an administrator asked for, then enrolment of the second
+ * factor one of its roles demands. Until then the router admits it only to
+ * the routes flagged ROUTE_PENDING_OK (its own account and signing out).
+ */
+enum auth_pending { AUTH_PENDING_NONE = 0, AUTH_PENDING_PASSWORD, AUTH_PENDING_TOTP };
+
+static inline enum auth_pending auth_pending(const struct principal *p)
+{
+    if (p->must_change_password)
+        return AUTH_PENDING_PASSWORD;
+    if (p->totp_required && !p->totp_enabled)
+        return AUTH_PENDING_TOTP;
+    return AUTH_PENDING_NONE;
+}
+
 struct auth_config {
     int session_idle_s;     /* 1800 */
     int max_failures;       /* 5 */

@@ -54,7 +54,9 @@ const char *perm_label(enum perm p)
 #define B(p) PERM_BIT(PERM_##p)
 
 const struct builtin_role builtin_roles[] = {
-    {"citizen", "市民", B(SELF), false},
+    /* region.read: residents choose their community from the tree; regions
+     * hold no personal data, and a resident's scope is the root region */
+    {"citizen", "市民", B(SELF) | B(REGION_READ), false},
     {"enterprise", "企事业单位", B(SELF) | B(ENTERPRISE_READ) | B(PLACE_READ), false},
     {"grid_worker", "网格员",
      B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ), false},

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/csv.h"
 #include "base/id.h"
 #include "base/regcode.h"
 #include "user/user.h"
@@ -346,55 +347,6 @@ static err list_filter(struct req *r, struct user_filter *f)
     return E_OK;
 }
 
-/* A text buffer grown in the arena by doubling (a CSV of thousands of rows
- * must not be rebuilt cell by cell). */
-struct sbuf {
-    arena *a;
-    char *p;
-    size_t n, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = arena_alloc(b->a, cap);
-        if (b->n)
-            memcpy(p, b->p, b->n);
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-/* One CSV cell: quoted when needed, and a leading = + - @ neutralised so a
- * spreadsheet never runs a cell as a formula. */
-static void csv_cell(struct sbuf *b, const char *v, bool last)
-{
-    const char *s = v ? v : "";
-    bool formula = *s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r';
-    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        sb_add(b, "\"", 1);
-    if (formula)
-        sb_add(b, "'", 1);
-    for (const char *p = s; *p; p++) {
-        size_t k = strcspn(p, "\"");
-        sb_add(b, p, k);
-        p += k;
-        if (!*p)
-            break;
-        sb_add(b, "\"\"", 2);
-    }
-    if (quote)
-        sb_add(b, "\"", 1);
-    sb_add(b, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 /* Epoch ms as Beijing time, "" for 0. */
 static const char *cn_time(arena *a, int64_t ms)
 {
@@ -410,38 +362,38 @@ static const char *cn_time(arena *a, int64_t ms)
 
 static err reply_csv(struct req *r, const struct user *items, size_t n)
 {
-    static const char head[] = "\xEF\xBB\xBF"
-                               "用户名,姓名,类型,区划代码,所属区划,部门,角色,手机号,状态,"
-                               "锁定至,最近登录,创建时间\r\n";
-    struct sbuf b = {.a = r->a};
-    sb_add(&b, head, sizeof head - 1);
+    static const char *const head[] = {"用户名",   "姓名",   "类型",     "区划代码",
+                                       "所属区划", "部门",   "角色",     "手机号",
+                                       "状态",     "锁定至", "最近登录", "创建时间"};
+    struct csv_out c;
+    csv_out_init(&c, r->a, true);
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        csv_text(&c, head[i]);
+    csv_row_end(&c);
     for (size_t i = 0; i < n; i++) {
         const struct user *u = &items[i];
         char code[19];
         regcode_format(u->region_code, code);
-        struct sbuf roles = {.a = r->a};
-        sb_add(&roles, "", 0);
-        for (size_t k = 0; k < u->n_roles; k++) {
-            if (k)
-                sb_add(&roles, "、", strlen("、"));
-            sb_add(&roles, u->roles[k].name, strlen(u->roles[k].name));
-        }
+        const char *roles = "";
+        for (size_t k = 0; k < u->n_roles; k++)
+            roles = arena_printf(r->a, "%s%s%s", roles, k ? "、" : "", u->roles[k].name);
         bool locked = u->locked_until > now_ms();
-        csv_cell(&b, u->username, false);
-        csv_cell(&b, u->display_name, false);
-        csv_cell(&b, u->resident ? "居民" : "工作人员", false);
-        csv_cell(&b, code, false);
-        csv_cell(&b, u->region_name, false);
-        csv_cell(&b, u->department_name, false);
-        csv_cell(&b, roles.p, false);
-        csv_cell(&b, u->phone_masked, false);
-        csv_cell(&b, u->disabled ? "停用" : locked ? "锁定" : "正常", false);
-        csv_cell(&b, locked ? cn_time(r->a, u->locked_until) : "", false);
-        csv_cell(&b, cn_time(r->a, u->last_login_at), false);
-        csv_cell(&b, cn_time(r->a, u->created_at), true);
+        csv_text(&c, u->username);
+        csv_text(&c, u->display_name);
+        csv_text(&c, u->resident ? "居民" : "工作人员");
+        csv_text(&c, code);
+        csv_text(&c, u->region_name);
+        csv_text(&c, u->department_name);
+        csv_text(&c, roles);
+        csv_text(&c, u->phone_masked);
+        csv_text(&c, u->disabled ? "停用" : locked ? "锁定" : "正常");
+        csv_text(&c, locked ? cn_time(r->a, u->locked_until) : "");
+        csv_text(&c, cn_time(r->a, u->last_login_at));
+        csv_text(&c, cn_time(r->a, u->created_at));
+        csv_row_end(&c);
     }
     r->disposition = "attachment; filename=\"users.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", b.p, b.n);
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
 }
 
 static err list_users(struct req *r)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "base/qr.h"
 #include "base/regcode.h"
 #include "security/audit.h"
 #include "user/user.h"
@@ -65,6 +66,15 @@ static json_t *me_json(const struct principal *p, const struct user *u)
     json_object_set_new(o, "must_change_password", json_boolean(p->must_change_password));
     json_object_set_new(o, "totp_enabled", json_boolean(p->totp_enabled));
     json_object_set_new(o, "totp_required", json_boolean(p->totp_required));
+    /* the step the client must walk the user through before anything else
+     * (the router refuses every other route until it is done) */
+    static const char *const pending[] = {
+        [AUTH_PENDING_NONE] = NULL,
+        [AUTH_PENDING_PASSWORD] = "password_change",
+        [AUTH_PENDING_TOTP] = "totp_enrolment",
+    };
+    const char *step = pending[auth_pending(p)];
+    json_object_set_new(o, "pending", step ? json_string(step) : json_null());
     if (p->person_id)
         json_set_id(o, "person_id", p->person_id);
     else
@@ -246,11 +256,22 @@ static err post_me_totp(struct req *r)
     err e = auth_totp_begin(r->db, r->who->user_id, r->who->username, secret, uri);
     if (e)
         return audited_self(r, e, "auth.totp_begin");
+    /* drawn here, not by the page: a QR service or library fetched from
+     * elsewhere would see the secret */
+    char *svg = NULL;
+    size_t svg_len = 0;
+    if ((e = qr_svg(r->a, uri, &svg, &svg_len))) {
+        explicit_bzero(secret, sizeof secret);
+        explicit_bzero(uri, sizeof uri);
+        return e;
+    }
     req_audit(r, "auth.totp_begin", "user", r->who->user_id, "ok", NULL);
     /* the one reply that carries the secret: the user scans it now */
-    err re = reply_json(r, 200, json_pack("{s:s,s:s}", "secret", secret, "uri", uri));
+    err re =
+        reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "secret", secret, "uri", uri, "qr_svg", svg));
     explicit_bzero(secret, sizeof secret);
     explicit_bzero(uri, sizeof uri);
+    explicit_bzero(svg, svg_len);
     return re;
 }
 
@@ -293,20 +314,20 @@ static err del_me_totp(struct req *r)
 const struct route auth_routes[] = {
     {M_POST, "/api/v1/auth/login", post_login, PERM_NONE, ROUTE_PUBLIC, login_body, "账号密码登录",
      "auth", 4096},
-    {M_POST, "/api/v1/auth/logout", post_logout, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL, "退出登录",
+    {M_POST, "/api/v1/auth/logout", post_logout, PERM_NONE, ROUTE_PENDING_OK, NULL, "退出登录",
      "auth", 0},
-    {M_POST, "/api/v1/auth/logout-all", post_logout_all, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL,
+    {M_POST, "/api/v1/auth/logout-all", post_logout_all, PERM_NONE, ROUTE_PENDING_OK, NULL,
      "退出全部设备", "auth", 0},
     {M_POST, "/api/v1/auth/sms/send", post_sms_send, PERM_NONE, ROUTE_PUBLIC, sms_send_body,
      "发送短信验证码", "auth", 4096},
     {M_POST, "/api/v1/auth/sms/login", post_sms_login, PERM_NONE, ROUTE_PUBLIC, sms_login_body,
      "短信验证码登录（居民）", "auth", 4096},
-    {M_GET, "/api/v1/me", get_me, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL, "当前用户信息", "auth", 0},
-    {M_POST, "/api/v1/me/password", post_me_password, PERM_NONE, ROUTE_NO_PW_CHANGE, password_body,
+    {M_GET, "/api/v1/me", get_me, PERM_NONE, ROUTE_PENDING_OK, NULL, "当前用户信息", "auth", 0},
+    {M_POST, "/api/v1/me/password", post_me_password, PERM_NONE, ROUTE_PENDING_OK, password_body,
      "修改本人密码", "auth", 4096},
-    {M_POST, "/api/v1/me/totp", post_me_totp, PERM_NONE, ROUTE_NO_PW_CHANGE, NULL,
+    {M_POST, "/api/v1/me/totp", post_me_totp, PERM_NONE, ROUTE_PENDING_OK, NULL,
      "开始绑定动态验证码", "auth", 0},
-    {M_POST, "/api/v1/me/totp/confirm", post_me_totp_confirm, PERM_NONE, ROUTE_NO_PW_CHANGE,
+    {M_POST, "/api/v1/me/totp/confirm", post_me_totp_confirm, PERM_NONE, ROUTE_PENDING_OK,
      totp_confirm_body, "确认绑定动态验证码", "auth", 4096},
     {M_DELETE, "/api/v1/me/totp", del_me_totp, PERM_NONE, 0, totp_delete_body,
      "关闭动态验证码（须验证密码）", "auth", 4096},

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/csv.h"
 #include "base/regcode.h"
 #include "user/user.h"
 
@@ -31,54 +32,6 @@ static json_t *list_reply(json_t *items, int64_t total, int64_t page, int64_t si
 {
     return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
                      (json_int_t)page, "page_size", (json_int_t)size);
-}
-
-/* A CSV being built in the request arena (UTF-8 with a BOM, as Excel in
- * Chinese locales needs to read it as UTF-8). */
-struct csv {
-    arena *a;
-    char *buf;
-    size_t len, cap;
-};
-
-static void csv_put(struct csv *c, const char *s, size_t n)
-{
-    if (c->len + n + 1 > c->cap) {
-        size_t ncap = c->cap ? c->cap : 4096;
-        while (ncap < c->len + n + 1)
-            ncap *= 2;
-        char *nb = arena_alloc(c->a, ncap);
-        if (c->len)
-            memcpy(nb, c->buf, c->len);
-        c->buf = nb;
-        c->cap = ncap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
-}
-
-/* One field: quoted when it holds a separator, and a leading = + - @ is
- * defused so a spreadsheet never runs it as a formula. */
-static void csv_field(struct csv *c, const char *s, bool last)
-{
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        csv_put(c, "\"", 1);
-    if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
-        csv_put(c, "'", 1);
-    for (const char *p = s; *p;) {
-        size_t run = strcspn(p, "\"");
-        csv_put(c, p, run);
-        p += run;
-        if (*p == '"') {
-            csv_put(c, "\"\"", 2); /* a quote inside a field is doubled */
-            p++;
-        }
-    }
-    if (quote)
-        csv_put(c, "\"", 1);
-    csv_put(c, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
 /* Epoch ms as Asia/Shanghai local time (UTC+8, no daylight saving). */
@@ -339,30 +292,33 @@ static err departments_csv(struct req *r, struct department_filter *f)
     if (total > DEPARTMENT_EXPORT_MAX)
         return err_set(E_INPUT, "export_too_large", NULL,
                        "导出记录超过%d条，请缩小查询范围后再导出", DEPARTMENT_EXPORT_MAX);
-    struct csv c = {.a = r->a};
-    csv_put(&c, "\xEF\xBB\xBF", 3);
+    struct csv_out c;
+    csv_out_init(&c, r->a, true);
     static const char *const head[] = {"部门编号",     "部门名称",   "所属区划代码", "所属区划",
                                        "上级部门编号", "下级部门数", "用户数",       "创建时间"};
-    for (size_t i = 0; i < 8; i++)
-        csv_field(&c, head[i], i == 7);
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        csv_text(&c, head[i]);
+    csv_row_end(&c);
     for (size_t i = 0; i < n; i++) {
         char code[19];
         regcode_format(items[i].region_code, code);
-        csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].id), false);
-        csv_field(&c, items[i].name, false);
-        csv_field(&c, code, false);
-        csv_field(&c, items[i].region_name, false);
-        csv_field(
-            &c, items[i].parent_id ? arena_printf(r->a, "%lld", (long long)items[i].parent_id) : "",
-            false);
-        csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].child_count), false);
-        csv_field(&c, arena_printf(r->a, "%lld", (long long)items[i].user_count), false);
-        csv_field(&c, china_time(r->a, items[i].created_at), true);
+        csv_int(&c, items[i].id);
+        csv_text(&c, items[i].name);
+        csv_text(&c, code);
+        csv_text(&c, items[i].region_name);
+        if (items[i].parent_id)
+            csv_int(&c, items[i].parent_id);
+        else
+            csv_num(&c, NULL);
+        csv_int(&c, items[i].child_count);
+        csv_int(&c, items[i].user_count);
+        csv_text(&c, china_time(r->a, items[i].created_at));
+        csv_row_end(&c);
     }
     req_audit(r, "department.list", "department", 0, "ok",
               arena_printf(r->a, "format=csv count=%zu", n));
     r->disposition = "attachment; filename=\"departments.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.buf, c.len);
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
 }
 
 static err get_departments(struct req *r)

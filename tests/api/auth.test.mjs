@@ -6,7 +6,11 @@
 // 127.0.0.1) is per database.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, CITY_CSV, sleep } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, residentId, CITY_CSV, sleep } from './lib.mjs';
 
 const PW = 'Passw0rd!auth';
 const errOf = (r) => r.body?.error ?? {};
@@ -50,6 +54,46 @@ async function server(users, opts = {}) {
 
 // A wrong code for a secret: ten steps ahead is outside the accepted window.
 const wrongTotp = (secret) => totp(secret, Date.now() + 10 * 30000);
+
+// The enrolment QR code: a self-contained SVG whose one path draws the
+// dark modules (its exact matrix is checked against libqrencode's in
+// tests/unit/test_qr.c).
+function assertQrSvg(svg) {
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 (\d+) \1" [^>]*>/);
+  assert.ok(svg.endsWith('</svg>'));
+  assert.equal(svg.match(/<path /g).length, 1);
+  assert.match(svg, /<path fill="#000" d="(M\d+ \d+h\d+v1h-\d+z)+"\/>/);
+  assert.ok(!/href|<script|url\(|<!|&/.test(svg), 'nothing external or executable');
+  const size = Number(/viewBox="0 0 (\d+)/.exec(svg)[1]);
+  assert.ok(size >= 21 + 8 && (size - 8 - 17) % 4 === 0, 'a QR symbol (4k+17 modules) with a 4-module quiet zone');
+}
+
+function which(cmd) {
+  for (const d of (process.env.PATH || '').split(':')) {
+    const p = d && path.join(d, cmd);
+    if (p && fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+// What a phone's camera would read from the SVG: rendered by Chromium and
+// decoded by zbarimg, when both are installed (undefined otherwise).
+function decodeQr(svg) {
+  const chromium = which('chromium') || which('chromium-browser');
+  const zbar = which('zbarimg');
+  if (!chromium || !zbar) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-qr-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'qr.svg'), svg);
+    const png = path.join(dir, 'qr.png');
+    execFileSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${dir}/profile`,
+      `--screenshot=${png}`, '--window-size=400,400', 'file://' + path.join(dir, 'qr.svg')],
+    { stdio: 'ignore', timeout: 60000 });
+    return execFileSync(zbar, ['-q', '--raw', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('password sign-in, /me, sign-out and TOTP', () => {
   let ctx;
@@ -209,6 +253,9 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.equal(r.status, 200, r.text);
     assert.match(r.body.secret, /^[A-Z2-7]{32}$/);
     assert.ok(r.body.uri.startsWith('otpauth://totp/fangkong:enrol?secret=' + r.body.secret));
+    assertQrSvg(r.body.qr_svg);
+    const decoded = decodeQr(r.body.qr_svg);
+    if (decoded !== undefined) assert.equal(decoded, r.body.uri);
     // begin again before confirming: a new secret replaces the first
     r = await c.post('/api/v1/me/totp');
     assert.equal(r.status, 200);
@@ -350,6 +397,7 @@ describe('lockout, unlock, password change and the pending change', () => {
     const r = await c.post(LOGIN, { username: 'newbie', password: PW });
     assert.equal(r.status, 200);
     assert.equal(r.body.must_change_password, true);
+    assert.equal(r.body.pending, 'password_change');
     let x = await c.get('/api/v1/users');
     assert.deepEqual([x.status, errOf(x).code], [403, 'password_change_required']);
     x = await c.req('DELETE', '/api/v1/me/totp', { password: PW });
@@ -359,8 +407,125 @@ describe('lockout, unlock, password change and the pending change', () => {
     assert.equal(x.status, 204);
     const me = await c.get('/api/v1/me');
     assert.equal(me.body.must_change_password, false);
+    assert.equal(me.body.pending, null);
     x = await c.get('/api/v1/users');
     assert.equal(x.status, 200);
+  });
+});
+
+describe('the pending-step gate: a password change, then the second factor a role demands', () => {
+  let ctx;
+  let admin, sec;
+  before(async () => {
+    ctx = await server([
+      ['admin', 'system_admin', '110000000000'],
+      ['sec', 'security_admin', '110000000000'],
+    ]);
+    admin = ctx.c();
+    await admin.login('admin', PW, ctx.users.admin.secret);
+    sec = ctx.c();
+    await sec.login('sec', PW, ctx.users.sec.secret);
+    // a role for sensitive work that demands TOTP, held by accounts the
+    // system administrator creates (so nobody has enrolled yet)
+    const role = await sec.post('/api/v1/roles', {
+      key: 'secure_viewer', name: '加强认证查看员', permissions: ['person.read', 'person.write', 'region.read'], require_totp: true,
+    });
+    assert.equal(role.status, 201, role.text);
+  });
+  after(async () => ctx?.stop());
+
+  async function newUser(username, mustChange) {
+    const r = await admin.post('/api/v1/users', {
+      username, display_name: '测试', password: PW, region_code: '110101000000', roles: ['secure_viewer'], must_change_password: mustChange,
+    });
+    assert.equal(r.status, 201, r.text);
+    return r.body.id;
+  }
+
+  // Every route but the account's own and signing out answers 403 `code`.
+  async function assertGated(c, code) {
+    for (const [m, p, b] of [
+      ['GET', '/api/v1/persons'],
+      ['GET', '/api/v1/regions/tree'],
+      ['POST', '/api/v1/persons', { name: '某人', id_number: residentId('110101', '19900101', 901), region_code: '110101001001' }],
+      ['POST', '/api/v1/persons', '{"name": '], // the gate answers before the body is read
+      ['DELETE', '/api/v1/me/totp', { password: PW }],
+      ['GET', '/api/v1/me/consent'],
+      ['GET', '/api/v1/users'],
+      ['GET', '/api/v1/audit'],
+    ]) {
+      const x = await c.req(m, p, b, typeof b === 'string' ? { 'content-type': 'application/json' } : {});
+      assert.deepEqual([x.status, errOf(x).code], [403, code], `${m} ${p}: ${x.text}`);
+      assert.match(errOf(x).message, /[\u4e00-\u9fff]/);
+    }
+    assert.equal((await c.get('/api/v1/me')).status, 200);
+    // the public routes stay public
+    assert.equal((await c.get('/api/v1/openapi.json')).status, 200);
+  }
+
+  test('a role demanding TOTP: nothing but enrolment until it is done, and again after a reset', async () => {
+    const id = await newUser('sv1', false);
+    const c = ctx.c();
+    let r = await c.post(LOGIN, { username: 'sv1', password: PW });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.body.pending, r.body.totp_required, r.body.totp_enabled, r.body.must_change_password],
+      ['totp_enrolment', true, false, false]);
+    await assertGated(c, 'totp_enrolment_required');
+    assert.match(errOf(await c.get('/api/v1/persons')).message, /动态验证码/);
+
+    r = await c.post('/api/v1/me/totp');
+    assert.equal(r.status, 200, r.text);
+    assertQrSvg(r.body.qr_svg);
+    const secret = r.body.secret;
+    r = await c.post('/api/v1/me/totp/confirm', { code: wrongTotp(secret) });
+    assert.deepEqual([r.status, errOf(r).code], [400, 'bad_totp']);
+    assert.equal((await c.get('/api/v1/persons')).status, 403);
+    r = await c.post('/api/v1/me/totp/confirm', { code: totp(secret) });
+    assert.equal(r.status, 204, r.text);
+    const me = await c.get('/api/v1/me');
+    assert.deepEqual([me.body.pending, me.body.totp_enabled], [null, true]);
+    // enrolled: the role's rights; the refused create above stored nothing
+    r = await c.get('/api/v1/persons');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.total, 0);
+
+    // an administrator resets the second factor: the open session is held
+    // at enrolment again at its next request
+    r = await admin.post(`/api/v1/users/${id}/totp/reset`);
+    assert.equal(r.status, 204, r.text);
+    assert.equal((await c.get('/api/v1/me')).body.pending, 'totp_enrolment');
+    r = await c.get('/api/v1/persons');
+    assert.deepEqual([r.status, errOf(r).code], [403, 'totp_enrolment_required']);
+  });
+
+  test('both pending: the password first, then enrolment; signing out always works', async () => {
+    await newUser('sv2', true);
+    const c = ctx.c();
+    let r = await c.post(LOGIN, { username: 'sv2', password: PW });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.pending, 'password_change');
+    await assertGated(c, 'password_change_required');
+    const NEW = 'N3w-Passw0rd!gate';
+    r = await c.post('/api/v1/me/password', { old_password: PW, new_password: NEW });
+    assert.equal(r.status, 204, r.text);
+    assert.equal((await c.get('/api/v1/me')).body.pending, 'totp_enrolment');
+    await assertGated(c, 'totp_enrolment_required');
+
+    const other = ctx.c();
+    r = await other.post(LOGIN, { username: 'sv2', password: NEW });
+    assert.equal(r.body.pending, 'totp_enrolment');
+    r = await other.post('/api/v1/auth/logout-all');
+    assert.equal(r.status, 204);
+    assert.equal((await c.get('/api/v1/me')).status, 401);
+    const third = ctx.c();
+    await third.login('sv2', NEW);
+    r = await third.post('/api/v1/auth/logout');
+    assert.equal(r.status, 204);
+    assert.equal((await third.get('/api/v1/me')).status, 401);
+  });
+
+  test('GET /me tells nothing is pending for an account in order', async () => {
+    assert.equal((await admin.get('/api/v1/me')).body.pending, null);
   });
 });
 
@@ -391,7 +556,9 @@ describe('SMS sign-in for residents', () => {
     assert.equal(r.body.username, null);
     assert.equal(r.body.display_name, '138****8000');
     assert.deepEqual(r.body.roles, [{ key: 'citizen', name: '市民' }]);
-    assert.deepEqual(r.body.permissions, ['self']);
+    // region.read: residents choose their community from the region tree
+    assert.deepEqual(r.body.permissions, ['region.read', 'self']);
+    assert.equal(r.body.pending, null);
     assert.equal(r.body.must_change_password, false);
     assert.ok(!r.text.includes(phone), 'the full phone number was sent back');
     const me = await c.get('/api/v1/me');

@@ -666,7 +666,9 @@ static void test_sms_login(void **state)
     assert_int_equal(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_OK);
     assert_true(p.resident);
     assert_string_equal(p.roles, "citizen");
-    assert_true(p.perms == PERM_BIT(PERM_SELF));
+    /* their own record, and the region names to choose a community from */
+    assert_true(p.perms == (PERM_BIT(PERM_SELF) | PERM_BIT(PERM_REGION_READ)));
+    assert_int_equal(auth_pending(&p), AUTH_PENDING_NONE);
     assert_string_equal(p.display_name, "138****5678");
     assert_string_equal(p.username, "138****5678");
     assert_true(p.region_code == REGION);

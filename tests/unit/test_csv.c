@@ -1,7 +1,9 @@
 /*
- * Unit tests of base/csv: RFC 4180 quoting, line endings, the byte order
- * mark, blank lines, line numbers, the limits, recovery after a bad record,
- * and reading through a callback in chunks of every size.
+ * Unit tests of base/csv. Reader: RFC 4180 quoting, line endings, the byte
+ * order mark, blank lines, line numbers, the limits, recovery after a bad
+ * record, and reading through a callback in chunks of every size. Writer:
+ * quoting, the formula guard, number cells, the byte order mark, empty
+ * cells, growth, and reading its output back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/csv.h"
@@ -217,6 +220,203 @@ static void callback_failure(void **state)
     assert_string_equal(csv_strerror(CSV_E_IO), "read error");
 }
 
+/* ---- writer ------------------------------------------------------------- */
+
+static struct csv_out out_new(bool bom)
+{
+    struct csv_out c;
+    csv_out_init(&c, A, bom);
+    return c;
+}
+
+/* The document so far, checked to be NUL-terminated at its length. */
+static const char *doc(const struct csv_out *c)
+{
+    assert_int_equal(strlen(c->p), c->n);
+    return c->p;
+}
+
+/* One text cell alone on a row, as written. */
+static const char *text_row(const char *s)
+{
+    struct csv_out c = out_new(false);
+    csv_text(&c, s);
+    csv_row_end(&c);
+    return doc(&c);
+}
+
+static const char *num_row(const char *s)
+{
+    struct csv_out c = out_new(false);
+    csv_num(&c, s);
+    csv_row_end(&c);
+    return doc(&c);
+}
+
+static void writer_cells_and_rows(void **state)
+{
+    (void)state;
+    struct csv_out c = out_new(false);
+    assert_string_equal(doc(&c), "");
+    csv_text(&c, "a");
+    csv_text(&c, "b c");
+    csv_int(&c, 3);
+    csv_row_end(&c);
+    csv_text(&c, "编号");
+    csv_row_end(&c);
+    assert_string_equal(doc(&c), "a,b c,3\r\n编号\r\n");
+}
+
+static void writer_quoting(void **state)
+{
+    (void)state;
+    assert_string_equal(text_row("a,b"), "\"a,b\"\r\n");
+    assert_string_equal(text_row("say \"hi\""), "\"say \"\"hi\"\"\"\r\n");
+    assert_string_equal(text_row("\""), "\"\"\"\"\r\n");
+    assert_string_equal(text_row("\"\""), "\"\"\"\"\"\"\r\n");
+    assert_string_equal(text_row("two\nlines"), "\"two\nlines\"\r\n");
+    assert_string_equal(text_row("x\r\ny"), "\"x\r\ny\"\r\n");
+    /* nothing to quote: spaces, apostrophes, a formula character inside */
+    assert_string_equal(text_row(" a'b=c "), " a'b=c \r\n");
+}
+
+static void writer_formula_guard(void **state)
+{
+    (void)state;
+    assert_string_equal(text_row("=1+2"), "\"'=1+2\"\r\n");
+    assert_string_equal(text_row("+86"), "\"'+86\"\r\n");
+    assert_string_equal(text_row("-1"), "\"'-1\"\r\n");
+    assert_string_equal(text_row("@SUM(A1)"), "\"'@SUM(A1)\"\r\n");
+    assert_string_equal(text_row("\tx"), "\"'\tx\"\r\n");
+    assert_string_equal(text_row("\rx"), "\"'\rx\"\r\n");
+    assert_string_equal(text_row("=HYPERLINK(\"http://x\")"),
+                        "\"'=HYPERLINK(\"\"http://x\"\")\"\r\n");
+    /* a number cell that is not a number is guarded like text */
+    assert_string_equal(num_row("-1+2"), "\"'-1+2\"\r\n");
+    assert_string_equal(num_row("=1"), "\"'=1\"\r\n");
+    assert_string_equal(num_row("-"), "\"'-\"\r\n");
+    assert_string_equal(num_row("+1"), "\"'+1\"\r\n");
+}
+
+static void writer_numbers_not_guarded(void **state)
+{
+    (void)state;
+    assert_string_equal(num_row("-3.5"), "-3.5\r\n");
+    assert_string_equal(num_row("42"), "42\r\n");
+    assert_string_equal(num_row("-0.00"), "-0.00\r\n");
+    assert_string_equal(num_row("116.397128"), "116.397128\r\n");
+    /* not numbers, but harmless: written as text */
+    assert_string_equal(num_row("1."), "1.\r\n");
+    assert_string_equal(num_row(".5"), ".5\r\n");
+    assert_string_equal(num_row("nan"), "nan\r\n");
+    assert_string_equal(num_row("1,5"), "\"1,5\"\r\n");
+    struct csv_out c = out_new(false);
+    csv_int(&c, -7);
+    csv_int(&c, 0);
+    csv_int(&c, INT64_MIN);
+    csv_int(&c, INT64_MAX);
+    csv_row_end(&c);
+    assert_string_equal(doc(&c), "-7,0,-9223372036854775808,9223372036854775807\r\n");
+}
+
+static void writer_byte_order_mark(void **state)
+{
+    (void)state;
+    struct csv_out c = out_new(true);
+    assert_int_equal(c.n, 3);
+    assert_memory_equal(c.p, "\xEF\xBB\xBF", 4); /* with the NUL */
+    csv_text(&c, "a");
+    csv_row_end(&c);
+    assert_string_equal(doc(&c), "\xEF\xBB\xBF"
+                                 "a\r\n");
+    /* the mark is not a cell: the first row's lone empty cell is still seen */
+    c = out_new(true);
+    csv_text(&c, "");
+    csv_row_end(&c);
+    assert_string_equal(doc(&c), "\xEF\xBB\xBF\"\"\r\n");
+}
+
+static void writer_empty_cells(void **state)
+{
+    (void)state;
+    struct csv_out c = out_new(false);
+    csv_text(&c, NULL);
+    csv_num(&c, NULL);
+    csv_text(&c, "");
+    csv_num(&c, "");
+    csv_row_end(&c);
+    csv_text(&c, "x");
+    csv_text(&c, NULL);
+    csv_row_end(&c);
+    csv_num(&c, NULL); /* alone on its row: written "" so it is not a blank line */
+    csv_row_end(&c);
+    csv_row_end(&c); /* no cell: a blank line */
+    assert_string_equal(doc(&c), ",,,\r\nx,\r\n\"\"\r\n\r\n");
+}
+
+/* Far past the initial capacity, in cells of every size up to 300 bytes,
+ * some quoted: the bytes written are exactly the expected ones. */
+static void writer_grows(void **state)
+{
+    (void)state;
+    size_t cap = 4 * 1024 * 1024;
+    char *want = malloc(cap), *cell = malloc(301);
+    assert_non_null(want);
+    assert_non_null(cell);
+    size_t w = 0;
+    struct csv_out c = out_new(true);
+    memcpy(want, "\xEF\xBB\xBF", 3);
+    w = 3;
+    for (size_t i = 0; i < 20000; i++) {
+        size_t len = i % 301;
+        for (size_t k = 0; k < len; k++)
+            cell[k] = (char)('a' + (i + k) % 26);
+        cell[len] = '\0';
+        bool comma = i % 7 == 3 && len;
+        if (comma)
+            cell[len / 2] = ',';
+        csv_text(&c, cell);
+        if (i % 10)
+            want[w++] = ',';
+        if (comma)
+            want[w++] = '"';
+        memcpy(want + w, cell, len);
+        w += len;
+        if (comma)
+            want[w++] = '"';
+        if (i % 10 == 9) {
+            csv_row_end(&c);
+            memcpy(want + w, "\r\n", 2);
+            w += 2;
+        }
+        assert_true(w < cap);
+    }
+    assert_true(c.n > 1024 * 1024);
+    assert_int_equal(c.n, w);
+    assert_memory_equal(c.p, want, w);
+    assert_int_equal(c.p[c.n], '\0');
+    free(cell);
+    free(want);
+}
+
+/* What the writer writes, the reader gives back (guarded cells with their
+ * apostrophe). */
+static void writer_round_trip(void **state)
+{
+    (void)state;
+    struct csv_out c = out_new(true);
+    const char *cells[] = {"plain", "a,b", "\"q\"", "x\r\ny", "=1+2", "", NULL, "名称"};
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
+        csv_text(&c, cells[i]);
+    csv_row_end(&c);
+    csv_num(&c, "-3.5");
+    csv_int(&c, -1);
+    csv_row_end(&c);
+    csv_text(&c, "");
+    csv_row_end(&c);
+    assert_string_equal(parse(c.p), "1:[plain|a,b|\"q\"|x\r\ny|'=1+2|||名称] 3:[-3.5|-1] 4:[]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +431,14 @@ int main(void)
         cmocka_unit_test(after_end),
         cmocka_unit_test(callback_any_chunking),
         cmocka_unit_test(callback_failure),
+        cmocka_unit_test(writer_cells_and_rows),
+        cmocka_unit_test(writer_quoting),
+        cmocka_unit_test(writer_formula_guard),
+        cmocka_unit_test(writer_numbers_not_guarded),
+        cmocka_unit_test(writer_byte_order_mark),
+        cmocka_unit_test(writer_empty_cells),
+        cmocka_unit_test(writer_grows),
+        cmocka_unit_test(writer_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,78 @@
+// Browser test harness: Debian's Chromium driven by playwright-core against
+// a real `fangkong serve` (tests/api/lib.mjs starts it). Every page records
+// console errors, failed requests and server errors; `assertClean` fails a
+// test that had any, and `shot` saves what the user saw under one folder per
+// run, printed at the start.
+import fs from 'node:fs';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+export { startServer, residentId, smsCode, CITY_CSV, writeTmp, totp, totpSecretFrom, sleep } from '../api/lib.mjs';
+
+const CHROMIUM = process.env.FK_CHROMIUM || '/usr/bin/chromium';
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+export const SHOTS = path.resolve(process.env.FK_SHOTS || `build/screenshots/${stamp}`);
+fs.mkdirSync(SHOTS, { recursive: true });
+console.log(`# screenshots: ${SHOTS}`);
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-CN'],
+  });
+}
+
+// A page in its own browser context (own cookies). opts.mobile: phone-sized.
+export async function openPage(browser, opts = {}) {
+  const context = await browser.newContext({
+    viewport: opts.mobile ? { width: 390, height: 844 } : { width: 1440, height: 900 },
+    deviceScaleFactor: 1,
+    isMobile: Boolean(opts.mobile),
+    hasTouch: Boolean(opts.mobile),
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  });
+  const page = await context.newPage();
+  const problems = [];
+  // 4xx answers from the API are the application telling the user what went
+  // wrong (the tests assert the message shown); Chromium logs each as a
+  // console error "Failed to load resource", which is therefore expected.
+  let expected4xx = 0;
+  page.on('response', (res) => {
+    const u = new URL(res.url());
+    const s = res.status();
+    if (s >= 500) problems.push(`server error ${s} ${res.request().method()} ${u.pathname}`);
+    else if (s >= 400 && u.pathname.startsWith('/api/')) expected4xx++;
+    else if (s >= 400) problems.push(`${s} ${u.pathname}`);
+  });
+  page.on('requestfailed', (req) => {
+    // a navigation away aborts what the old page was loading: not a fault
+    if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`request failed ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
+  });
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const t = msg.text();
+    if (/Failed to load resource: the server responded with a status of 4\d\d/.test(t) && expected4xx > 0) {
+      expected4xx--;
+      return;
+    }
+    problems.push(`console error: ${t}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.problems = problems;
+  return page;
+}
+
+export function assertClean(page) {
+  assert.deepEqual(page.problems, [], 'no console errors, failed requests or server errors');
+}
+
+let shotN = 0;
+export async function shot(page, name) {
+  const file = path.join(SHOTS, `${String(++shotN).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

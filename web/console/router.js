@@ -1,0 +1,36 @@
+// Hash routing (no server-side fallback needed). Each area of the console
+// registers its routes in its own file; `meta.perm` hides a menu entry and
+// guards the route for users without that permission, `meta.menu` is the
+// menu title, `meta.group` its submenu.
+import { createRouter, createWebHashHistory } from 'vue-router';
+import { session, loadMe, can } from '@shared/session.js';
+import Layout from './Layout.vue';
+import peopleRoutes from './routes-people.js';
+import adminRoutes from './routes-admin.js';
+
+export const pageRoutes = [...peopleRoutes, ...adminRoutes];
+
+const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true } },
+    { path: '/', component: Layout, redirect: '/home', children: pageRoutes },
+    { path: '/:rest(.*)*', redirect: '/home' },
+  ],
+});
+
+router.beforeEach(async (to) => {
+  if (!session.loaded) await loadMe();
+  // residents use the mobile pages; the sign-in page tells them so
+  const staff = session.me && session.me.kind !== 'resident';
+  if (to.path === '/login' && staff) return { path: '/home' };
+  if (to.meta.public) return true;
+  if (!staff) return { path: '/login', query: session.me ? {} : { next: to.fullPath } };
+  // a pending step (password change, second-factor enrolment) comes first:
+  // the server refuses everything else until it is done
+  if (session.me.pending && to.path !== '/account') return { path: '/account' };
+  if (!can(to.meta.perm)) return { path: '/home' };
+  return true;
+});
+
+export default router;

@@ -1,0 +1,48 @@
+// Reading the region tree a level at a time, for the region page and the
+// region pickers of the other admin pages.
+import { get, qs } from '@shared/api.js';
+import { session } from '@shared/session.js';
+
+export const LEVELS = [
+  { value: 'province', label: '省' },
+  { value: 'city', label: '市' },
+  { value: 'district', label: '区县' },
+  { value: 'street', label: '街道' },
+  { value: 'community', label: '社区' },
+  { value: 'grid', label: '网格' },
+  { value: 'building', label: '楼栋' },
+];
+
+export function nextLevel(level) {
+  const i = LEVELS.findIndex((l) => l.value === level);
+  return LEVELS[Math.min(i + 1, LEVELS.length - 1)].value;
+}
+
+// A tree node: the region plus what el-tree needs to know (leaf).
+const node = (g) => ({ ...g, leaf: !g.has_children });
+
+// The root of the signed-in user's scope.
+export async function scopeRoot() {
+  return node(await get(`/api/v1/regions/${session.me.scope_code}`));
+}
+
+// All children of a region; the API pages at 200, a grid may hold more
+// buildings than that.
+export async function childrenOf(code) {
+  const out = [];
+  for (let page = 1; ; page++) {
+    const r = await get(`/api/v1/regions/${code}/children` + qs({ page, page_size: 200 }));
+    out.push(...r.items.map(node));
+    if (out.length >= r.total || r.items.length === 0) return out;
+  }
+}
+
+// el-tree / el-tree-select `load`: the scope root first, then children.
+export async function loadNode(n, resolve, reject) {
+  try {
+    resolve(n.level === 0 ? [await scopeRoot()] : await childrenOf(n.data.code));
+  } catch (e) {
+    resolve([]);
+    reject?.(e);
+  }
+}

@@ -1,0 +1,45 @@
+// A paged list behind a filter form: the filters, the page, the rows and
+// the CSV export link of one list endpoint (`format=csv` with the same
+// filters, so the file holds what the screen shows, unpaged).
+import { reactive, ref, computed } from 'vue';
+import { ElMessage } from 'element-plus';
+import { get, qs } from '@shared/api.js';
+
+export function useList(path, initialFilters = {}, opts = {}) {
+  const filters = reactive({ ...initialFilters });
+  const paging = reactive({ page: 1, page_size: opts.pageSize || 20 });
+  const items = ref([]);
+  const total = ref(0);
+  const loading = ref(false);
+
+  // Filters may need translating (e.g. a date range into from/to).
+  const params = () => (opts.params ? opts.params(filters) : filters);
+
+  async function load() {
+    loading.value = true;
+    try {
+      const r = await get(path + qs({ ...params(), ...paging }));
+      items.value = r.items;
+      total.value = r.total;
+    } catch (e) {
+      ElMessage.error(e.message);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  // A new search starts from the first page.
+  function search() {
+    paging.page = 1;
+    return load();
+  }
+
+  function reset() {
+    Object.assign(filters, initialFilters);
+    return search();
+  }
+
+  const csvHref = computed(() => path + qs({ ...params(), format: 'csv' }));
+
+  return { filters, paging, items, total, loading, load, search, reset, csvHref };
+}

@@ -1,0 +1,46 @@
+// Hash routing, one audience per route: `meta.kind` says whether a page is
+// for residents or staff, and the guard sends everyone to the first step
+// they still owe. A resident: consent, then registration, then their own
+// information. Staff: a pending password change, then their home page.
+import { createRouter, createWebHashHistory } from 'vue-router';
+import { session, loadMe } from '@shared/session.js';
+import { resident, loadConsent } from './resident.js';
+
+const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true } },
+    { path: '/consent', component: () => import('./views/Consent.vue'), meta: { kind: 'resident' } },
+    { path: '/register', component: () => import('./views/Register.vue'), meta: { kind: 'resident' } },
+    { path: '/me', component: () => import('./views/MyInfo.vue'), meta: { kind: 'resident' } },
+    { path: '/me/edit', component: () => import('./views/MyEdit.vue'), meta: { kind: 'resident' } },
+    { path: '/staff', component: () => import('./views/StaffHome.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/password', component: () => import('./views/StaffPassword.vue'), meta: { kind: 'staff' } },
+    { path: '/:rest(.*)*', redirect: '/login' },
+  ],
+});
+
+// Where a resident stands decides the one page they may be on.
+function residentStep(me) {
+  if (resident.consent.state !== 'given') return '/consent';
+  return me.person_id ? '/me' : '/register';
+}
+
+router.beforeEach(async (to) => {
+  if (!session.loaded) await loadMe();
+  const me = session.me;
+  if (!me) return to.meta.public ? true : '/login';
+  if (me.kind === 'resident') {
+    if (!resident.consent) await loadConsent();
+    const step = residentStep(me);
+    // without current consent, or before registering, only that step;
+    // once registered, every resident page but those two
+    if (step !== '/me') return to.path === step ? true : step;
+    return to.meta.kind === 'resident' && to.path !== '/consent' && to.path !== '/register' ? true : '/me';
+  }
+  // the server refuses everything else until a pending password change is done
+  if (me.pending === 'password_change') return to.path === '/staff/password' ? true : '/staff/password';
+  return to.meta.kind === 'staff' ? true : '/staff';
+});
+
+export default router;

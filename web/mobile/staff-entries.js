@@ -1,0 +1,25 @@
+// What field staff can do from their phone. An entry shows when the user
+// holds its permission (`perm`) or one of its roles (`roles`: work that
+// belongs to a role rather than to a permission, like a doctor's patrol).
+// An entry whose page does not exist yet has no `to` and shows as
+// 即将上线; the issue that builds the page adds its route here.
+export const STAFF_ENTRIES = [
+  { key: 'person-search', title: '人员查询', icon: 'search', perm: 'person.read' },
+  { key: 'person-register', title: '人员登记', icon: 'add-o', perm: 'person.write' },
+  { key: 'home-verification', title: '入户核实', icon: 'home-o', roles: ['grid_worker'] },
+  { key: 'report', title: '疫情上报', icon: 'warning-o', roles: ['grid_worker', 'doctor', 'checkpoint_staff'] },
+  { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'] },
+  { key: 'observation', title: '隔离观察名单', icon: 'todo-list-o', roles: ['doctor', 'grid_worker'] },
+  { key: 'scan', title: '扫码核验', icon: 'scan', roles: ['checkpoint_staff'] },
+  { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },
+  { key: 'sampling', title: '核酸采样', icon: 'bag-o', roles: ['site_staff'] },
+  { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
+  { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
+  { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
+  { key: 'overview', title: '防控概览', icon: 'chart-trending-o', roles: ['leader', 'command_center'] },
+];
+
+export function entriesFor(me) {
+  const roles = new Set(me.roles.map((r) => r.key));
+  return STAFF_ENTRIES.filter((e) => (e.perm && me.permissions.includes(e.perm)) || e.roles?.some((r) => roles.has(r)));
+}
