@@ -936,7 +936,7 @@ err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char 
     if (rc == DB_DONE)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
     if (!password_verify(hash, old_pw))
-        return err_set(E_AUTH, "bad_password", "old_password", "原密码错误");
+        return err_set(E_INPUT, "bad_password", "old_password", "原密码错误");
     if ((e = password_policy(new_pw, "new_password")))
         return e;
     if (!strcmp(old_pw, new_pw))

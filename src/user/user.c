@@ -983,7 +983,7 @@ err user_check_password(db *d, int64_t id, const char *password, const char *fie
     if (e)
         return e;
     if (!password_verify(hash, password))
-        return err_set(E_AUTH, "bad_password", field, "密码错误");
+        return err_set(E_INPUT, "bad_password", field, "密码错误");
     return E_OK;
 }
 

@@ -183,7 +183,8 @@ err user_totp_reset(db *d, const struct principal *by, int64_t id);
 
 /*
  * Re-authentication of a signed-in user before a sensitive change of their
- * own account. E_AUTH "bad_password" naming `field` when it does not match.
+ * own account. E_INPUT "bad_password" naming `field` when it does not match
+ * (400: a form error, not a lost session).
  */
 err user_check_password(db *d, int64_t id, const char *password, const char *field);
 

@@ -281,7 +281,7 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.equal(r.status, 200, r.text);
 
     r = await d.req('DELETE', '/api/v1/me/totp', { password: PW + 'x' });
-    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [401, 'bad_password', 'password']);
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'bad_password', 'password']);
     r = await d.req('DELETE', '/api/v1/me/totp', {});
     assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'required', 'password']);
     assert.equal((await d.get('/api/v1/me')).body.totp_enabled, true);
@@ -364,7 +364,7 @@ describe('lockout, unlock, password change and the pending change', () => {
     const P = '/api/v1/me/password';
     const NEW = 'N3w-Passw0rd!';
     let r = await c.post(P, { old_password: 'wrong', new_password: NEW });
-    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [401, 'bad_password', 'old_password']);
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'bad_password', 'old_password']);
     r = await c.post(P, { old_password: PW, new_password: 'short' });
     assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'weak_password', 'new_password']);
     r = await c.post(P, { old_password: PW, new_password: 'alllowercaseletters' });

@@ -472,7 +472,7 @@ static void test_change_password(void **state)
     assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.8", b, &p), E_OK);
     set_user_col("must_change_password", 1, alice_id);
 
-    expect_err(auth_change_password(D, alice_id, "nope", "N3w-secret", a), E_AUTH, "bad_password");
+    expect_err(auth_change_password(D, alice_id, "nope", "N3w-secret", a), E_INPUT, "bad_password");
     assert_string_equal(err_last()->field, "old_password");
     assert_string_equal(err_last()->message, "原密码错误");
     expect_err(auth_change_password(D, alice_id, ALICE_P, "weak", a), E_INPUT, "weak_password");

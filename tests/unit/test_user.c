@@ -398,7 +398,7 @@ static void test_totp_enrol(void **state)
     assert_int_equal(user_id_by_username(D, "admin"), id);
     assert_int_equal(user_id_by_username(D, "nobody"), 0);
     assert_int_equal(user_check_password(D, id, PW, "password"), E_OK);
-    expect_err(user_check_password(D, id, "nope", "password"), E_AUTH, "bad_password");
+    expect_err(user_check_password(D, id, "nope", "password"), E_INPUT, "bad_password");
 }
 
 static int open_sqlite(void **state)
