@@ -17,6 +17,8 @@ cat <<MSG
 
 fangkong 多级防控平台 is starting on http://127.0.0.1:$PORT
 
+  console (PC)   http://127.0.0.1:$PORT/console/
+  mobile pages   http://127.0.0.1:$PORT/mobile/   (residents: phone 13800138000, code from the SMS log)
   API document   http://127.0.0.1:$PORT/api/v1/openapi.json
   health         http://127.0.0.1:$PORT/healthz
   metrics        http://127.0.0.1:$PORT/metrics
