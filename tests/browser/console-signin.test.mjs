@@ -23,10 +23,12 @@ before(async () => {
       add('s_cc', 'command_center');
       add('s_locked', 'leader');
       add('s_everywhere', 'leader');
+      add('s_optional', 'leader');
       secrets.sys = totpSecretFrom(add('s_sys', 'system_admin'));
       secrets.sec = totpSecretFrom(add('s_sec', 'security_admin'));
       // a second one for the API: a TOTP code is accepted once
       secrets.roles = totpSecretFrom(add('s_roles', 'security_admin'));
+      secrets.audit = totpSecretFrom(add('s_audit', 'audit_admin'));
     },
   });
   sysadmin = ctx.client();
@@ -186,5 +188,50 @@ test('signing out everywhere ends the session and returns to sign-in', async () 
   await page.goto(ctx.url + '/console/#/people');
   await page.waitForURL(/#\/login/);
   await shot(page, 'logout-everywhere');
+  assertClean(page);
+});
+
+test('a user may enable TOTP on the account page and turn it off again with the password', async () => {
+  const page = await signInPage();
+  await fill(page, 's_optional', PW);
+  await page.waitForURL(/#\/home$/);
+  await page.goto(ctx.url + '/console/#/account');
+  await page.getByTestId('totp-state').getByText('未启用').waitFor();
+  await page.getByTestId('totp-start').click();
+  await page.getByTestId('totp-qr').waitFor();
+  const secret = (await page.getByTestId('totp-secret').innerText()).trim();
+  await page.getByTestId('totp-code').fill(totp(secret));
+  await page.getByTestId('totp-confirm').click();
+  await page.getByTestId('totp-state').getByText('已启用').waitFor();
+  await shot(page, 'account-totp-enabled');
+  await page.getByTestId('totp-reset').click();
+  const box = page.getByRole('dialog', { name: '关闭动态验证码' });
+  // a wrong password is refused and the session survives it
+  await box.locator('input').fill('Not-my-passw0rd');
+  await box.getByRole('button', { name: '关闭', exact: true }).click();
+  await page.getByText('密码错误').first().waitFor();
+  assert.match(page.url(), /#\/account$/);
+  await page.getByTestId('totp-reset').click();
+  await box.locator('input').fill(PW);
+  await box.getByRole('button', { name: '关闭', exact: true }).click();
+  await page.getByTestId('totp-state').getByText('未启用').waitFor();
+  await shot(page, 'account-totp-disabled');
+  assertClean(page);
+});
+
+test('a role that requires TOTP cannot turn it off: the page shows why', async () => {
+  const page = await signInPage();
+  await fill(page, 's_audit', PW);
+  await page.getByTestId('login-totp').fill(totp(secrets.audit));
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL(/#\/home$/);
+  await page.goto(ctx.url + '/console/#/account');
+  await page.getByTestId('totp-reset').click();
+  const box = page.getByRole('dialog', { name: '关闭动态验证码' });
+  await box.locator('input').fill(PW);
+  await box.getByRole('button', { name: '关闭', exact: true }).click();
+  await page.getByText('您的角色要求使用动态验证码，不能自行关闭').waitFor();
+  await page.getByTestId('totp-state').getByText('已启用').waitFor();
+  await shot(page, 'account-totp-required');
   assertClean(page);
 });
