@@ -145,7 +145,7 @@ test('a forced password change comes before anything else, with the policy check
   await page.getByTestId('pw-old').fill(PW);
   await page.getByTestId('pw-submit').click();
   await page.waitForURL(/#\/home$/);
-  await page.getByText('人员管理').waitFor();
+  await page.getByRole('menuitem', { name: '人员管理' }).waitFor();
   await shot(page, 'pending-password-done');
   assertClean(page);
 });

@@ -1,5 +1,6 @@
 // Reading the region tree a level at a time, for the region page and the
 // region pickers of the other admin pages.
+import { ElMessage } from 'element-plus';
 import { get, qs } from '@shared/api.js';
 import { session } from '@shared/session.js';
 
@@ -38,11 +39,12 @@ export async function childrenOf(code) {
 }
 
 // el-tree / el-tree-select `load`: the scope root first, then children.
-export async function loadNode(n, resolve, reject) {
+// A failure leaves the branch empty and says why.
+export async function loadNode(n, resolve) {
   try {
     resolve(n.level === 0 ? [await scopeRoot()] : await childrenOf(n.data.code));
   } catch (e) {
+    ElMessage.error(e.message);
     resolve([]);
-    reject?.(e);
   }
 }
