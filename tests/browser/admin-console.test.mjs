@@ -1,10 +1,12 @@
 // The console's administration pages in Chromium: the audit administrator
 // finds earlier actions in the audit log and checks its integrity; a region
-// import with a bad row shows the row-level report; a role that breaks the
-// separation of the three administrators is refused on its permissions; a
-// user is created, locked and unlocked; an enterprise with a wrong credit
-// code is refused on that field. Sign-in is a session cookie taken from the
-// API, so these pages are tested apart from the sign-in page.
+// import with a bad row shows the row-level report; a child region is
+// created, renamed and deleted; a role that breaks the separation of the
+// three administrators is refused on its permissions; a user is created,
+// locked and unlocked; an enterprise with a wrong credit code and a place
+// with a wrong phone are refused on those fields; a department is created.
+// Sign-in is a session cookie taken from the API, so these pages are tested
+// apart from the sign-in page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, totp, totpSecretFrom } from './lib.mjs';
@@ -55,19 +57,29 @@ async function apiAs(username, method, path, body) {
 const fieldError = (page, form, label) =>
   page.locator(`[data-test="${form}"] .el-form-item`).filter({ has: page.locator('.el-form-item__label', { hasText: label }) }).locator('.el-form-item__error');
 
+// Expand a lazily loaded el-tree inside `scope` along `names`: each node
+// is opened (unless it is open or still loading) until the next name shows.
+async function expandPath(page, scope, names) {
+  const node = (name) => scope.locator('.el-tree-node__content', { hasText: name }).first();
+  for (let i = 0; i + 1 < names.length; i++) {
+    await node(names[i]).waitFor();
+    for (let tries = 0; !(await node(names[i + 1]).isVisible()); tries++) {
+      assert.ok(tries < 40, `region ${names[i + 1]} is shown under ${names[i]}`);
+      const open = /\bexpanded\b/.test(await node(names[i]).locator('.el-tree-node__expand-icon').getAttribute('class'));
+      const loading = await node(names[i]).locator('.el-tree-node__loading-icon').count();
+      if (!open && !loading) await node(names[i]).locator('.el-tree-node__expand-icon').click();
+      await page.waitForTimeout(100);
+    }
+  }
+  return node(names.at(-1));
+}
+
 // Open the region picker of form item `label` and choose the region at the
-// end of `path`, expanding the tree along it (children load on demand).
+// end of `path`.
 async function pickRegion(page, form, label, path) {
   const item = page.locator(`[data-test="${form}"] .el-form-item`).filter({ has: page.locator('.el-form-item__label', { hasText: label }) });
   await item.locator('.el-select').click();
-  const popper = page.locator('.el-tree-select__popper:visible');
-  for (const name of path.slice(0, -1)) {
-    const node = popper.locator('.el-tree-node__content', { hasText: name }).first();
-    await node.waitFor();
-    const icon = node.locator('.el-tree-node__expand-icon');
-    if (!/\bexpanded\b/.test(await icon.getAttribute('class'))) await icon.click();
-  }
-  await popper.locator('.el-tree-node__content', { hasText: path.at(-1) }).first().click();
+  await (await expandPath(page, page.locator('.el-tree-select__popper:visible'), path)).click();
 }
 
 before(async () => {
@@ -140,6 +152,29 @@ test('a region import with a bad row imports the good rows and reports the bad o
   assertClean(page);
 });
 
+test('a child region is created, renamed and deleted in the tree', async () => {
+  const page = await consoleAs('sysadmin', '/regions');
+  const tree = page.locator('[data-test="region-tree"]');
+  const node = (name) => tree.locator('.el-tree-node__content', { hasText: name }).first();
+  await (await expandPath(page, tree, ['北京市', '市辖区', '东城区', '景山街道'])).click();
+  await page.click('[data-test="region-add-child"]');
+  await page.fill('[data-test="region-code"]', '110101002009');
+  await page.fill('[data-test="region-name"]', '新建社区');
+  await page.click('[data-test="region-save"]');
+  await page.locator('[data-test="region-form"]').waitFor({ state: 'detached' });
+  await node('新建社区').click();
+  await page.click('[data-test="region-edit"]');
+  await page.fill('[data-test="region-name"]', '黄化门社区');
+  await page.click('[data-test="region-save"]');
+  await node('黄化门社区').waitFor();
+  assert.match(await node('黄化门社区').innerText(), /社区 110101002009/);
+  await shot(page, 'admin-region-renamed');
+  await page.click('[data-test="region-delete"]');
+  await page.locator('.el-popconfirm').getByRole('button', { name: '确定' }).click();
+  await node('黄化门社区').waitFor({ state: 'detached' });
+  assertClean(page);
+});
+
 test('a role mixing the audit right with others is refused on its permissions; built-in roles are read-only', async () => {
   const page = await consoleAs('secadmin', '/roles');
   await page.locator('[data-test="role-table"] .el-table__row').first().waitFor();
@@ -195,6 +230,7 @@ test('a user is created, locked and unlocked', async () => {
   await page.locator('[data-test="user-act-lock"]:visible').click();
   await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
   await row.filter({ hasText: '已锁定' }).waitFor();
+  await page.locator('.el-overlay-message-box').waitFor({ state: 'hidden' });
   await shot(page, 'admin-user-locked');
   const locked = await apiAs('sysadmin', 'GET', '/api/v1/users?q=wang.wu');
   assert.equal(locked.items[0].locked, true);

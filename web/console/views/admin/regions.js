@@ -1,5 +1,5 @@
-// Reading the region tree a level at a time, for the region page and the
-// region pickers of the other admin pages.
+// The region page's tree, read a level at a time (a district holds
+// thousands of buildings), and the levels a new region may take.
 import { ElMessage } from 'element-plus';
 import { get, qs } from '@shared/api.js';
 import { session } from '@shared/session.js';
@@ -23,13 +23,13 @@ export function nextLevel(level) {
 const node = (g) => ({ ...g, leaf: !g.has_children });
 
 // The root of the signed-in user's scope.
-export async function scopeRoot() {
+async function scopeRoot() {
   return node(await get(`/api/v1/regions/${session.me.scope_code}`));
 }
 
 // All children of a region; the API pages at 200, a grid may hold more
 // buildings than that.
-export async function childrenOf(code) {
+async function childrenOf(code) {
   const out = [];
   for (let page = 1; ; page++) {
     const r = await get(`/api/v1/regions/${code}/children` + qs({ page, page_size: 200 }));
