@@ -218,8 +218,8 @@ static const struct jfield create_body[] = {
     {NULL},
 };
 
-/* Moving a region (a new code) is not an update: a later "move" operation
- * will rewrite the subtree and the records that reference it. */
+/* A new code is not an update: POST …/move rewrites the subtree and the
+ * records that hang from it. */
 static const struct jfield patch_body[] = {
     {"name", J_STRING, JF_REQUIRED, 0, REGION_NAME_MAX, "区划名称", NULL},
     {"boundary", J_OBJECT, JF_NULLABLE, 0, 0, "边界", NULL},
@@ -327,6 +327,35 @@ static err delete_region(struct req *r)
     return reply_empty(r);
 }
 
+static const struct jfield move_body[] = {
+    {"code", J_STRING, JF_REQUIRED, 0, 18, "新区划代码", NULL},
+    {NULL},
+};
+
+static err move_region(struct req *r)
+{
+    int64_t code = 0;
+    err e = path_code(r, &code);
+    if (e)
+        return e;
+    int64_t to = regcode_parse(json_str(r->body, "code"), NULL);
+    if (to < 0)
+        return err_set(E_INPUT, "invalid_region_code", "code",
+                       "区划代码格式不正确：应为 12、15 或 18 位数字");
+    struct region g;
+    int64_t moved = 0;
+    if ((e = region_move(r->db, &r->who->scope, code, to, r->a, &g, &moved)))
+        return audit_refusal(r, "region.move", code, e);
+    char from[19], dest[19];
+    regcode_format(code, from);
+    regcode_format(to, dest);
+    req_audit(r, "region.move", "region", to, "ok",
+              arena_printf(r->a, "from=%s to=%s records=%lld", from, dest, (long long)moved));
+    json_t *o = region_json(&g, false);
+    json_object_set_new(o, "records_moved", json_integer(moved));
+    return reply_json(r, 200, o);
+}
+
 /* Does Content-Type `ct` name media type `type` (parameters ignored)? */
 static bool media_is(const char *ct, const char *type)
 {
@@ -382,6 +411,8 @@ const struct route region_routes[] = {
      "修改区划名称、边界或中心点", "region", 0},
     {M_DELETE, "/api/v1/regions/{code}", delete_region, PERM_REGION_WRITE, 0, NULL, "删除区划",
      "region", 0},
+    {M_POST, "/api/v1/regions/{code}/move", move_region, PERM_REGION_WRITE, 0, move_body,
+     "移动区划（改挂到同级的另一上级，整棵子树及其人员、场所等随之改码）", "region", 0},
     {M_GET, "/api/v1/regions/{code}/children", get_children, PERM_REGION_READ, 0, NULL, "下级区划",
      "region", 0},
 };

@@ -730,6 +730,123 @@ fail:
     return e;
 }
 
+/* Tables whose rows hang from a region by region_code. */
+static const char *const referencing[] = {
+    "UPDATE persons SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE places SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE enterprises SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE users SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE departments SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE jobs SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+};
+
+static err bad_move(const char *why)
+{
+    return err_set(E_INPUT, "invalid_region_code", "code", "%s", why);
+}
+
+err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, arena *a,
+                struct region *r_r, int64_t *moved_r)
+{
+    err e = write_scope_check(sc, code, E_NOT_FOUND);
+    if (e)
+        return e;
+    if (new_code <= 0 || regcode_level(new_code) != regcode_level(code))
+        return bad_move("新代码应与原区划同一层级");
+    if (new_code == code)
+        return bad_move("新代码与原代码相同");
+    if (!(new_code > sc->lo && new_code < sc->hi))
+        return bad_move("新代码不在您的管辖范围内");
+    int64_t end = regcode_end(code), new_end = regcode_end(new_code);
+    int64_t delta = new_code - code, parent = regcode_parent(new_code);
+    /* the new place must not sit inside the subtree being moved */
+    if (new_code >= code && new_code < end)
+        return bad_move("不能移动到本区划的下级");
+
+    /* Lock the region (PostgreSQL: against a concurrent delete or move). */
+    if ((e = begin_write(d, code)))
+        return e;
+    bool yes;
+    if ((e = exists_in(d, code, sc->lo + 1, sc->hi, &yes)))
+        goto fail;
+    if (!yes) {
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+        goto fail;
+    }
+    if ((e = exists_in(d, parent, sc->lo, sc->hi, &yes)))
+        goto fail;
+    if (!yes) {
+        e = err_set(E_INPUT, "parent_not_found", "code", "新代码的上级区划不存在");
+        goto fail;
+    }
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT 1 FROM regions WHERE code >= ? AND code < ? LIMIT 1", &s)))
+        goto fail;
+    db_bind_int64(s, 1, new_code);
+    db_bind_int64(s, 2, new_end);
+    int rc = db_step(s);
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        goto fail;
+    if (rc == DB_ROW) {
+        e = err_set(E_CONFLICT, "region_exists", "code", "新代码已被其他区划使用");
+        goto fail;
+    }
+
+    /* Copy the subtree to its new codes, move every reference, then drop
+     * the old rows: users and departments reference regions by foreign
+     * key, so the new codes must exist before the references move. */
+    int64_t now = now_ms();
+    if ((e = db_prepare(d,
+                        "INSERT INTO regions (code, parent_code, level, name, boundary, "
+                        "center_lng, center_lat, created_at, updated_at) "
+                        "SELECT code + ?, CASE WHEN code = ? THEN ? ELSE parent_code + ? END, "
+                        "level, name, boundary, center_lng, center_lat, created_at, ? "
+                        "FROM regions WHERE code >= ? AND code < ?",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, code);
+    db_bind_int64(s, 3, parent);
+    db_bind_int64(s, 4, delta);
+    db_bind_int64(s, 5, now);
+    db_bind_int64(s, 6, code);
+    db_bind_int64(s, 7, end);
+    if ((e = step_done(s)))
+        goto fail;
+    int64_t moved = 0;
+    for (size_t i = 0; i < sizeof referencing / sizeof referencing[0]; i++) {
+        if ((e = db_prepare(d, referencing[i], &s)))
+            goto fail;
+        db_bind_int64(s, 1, delta);
+        db_bind_int64(s, 2, code);
+        db_bind_int64(s, 3, end);
+        rc = db_step(s);
+        e = rc == DB_DONE ? E_OK : db_step_err(s);
+        if (!e)
+            moved += db_changes(s);
+        db_done(s);
+        if (e)
+            goto fail;
+    }
+    if ((e = db_prepare(d, "DELETE FROM regions WHERE code >= ? AND code < ?", &s)))
+        goto fail;
+    db_bind_int64(s, 1, code);
+    db_bind_int64(s, 2, end);
+    if ((e = step_done(s)) || (e = db_commit(d)))
+        goto fail;
+    auth_changed(); /* users under it now have other scopes */
+    if (moved_r)
+        *moved_r = moved;
+    return region_find(d, sc, new_code, false, a, r_r);
+fail:
+    db_rollback(d);
+    return e;
+}
+
 err region_delete(db *d, const struct scope *sc, int64_t code)
 {
     err e = write_scope_check(sc, code, E_NOT_FOUND);

@@ -26,9 +26,9 @@
  *     its province.
  * Everything else without its parent is E_INPUT "parent_not_found".
  *
- * Moving a region (changing its code, and so its parent and the codes of its
- * whole subtree and of every record that references them) is a separate
- * operation still to be written ("move"): update never changes a code.
+ * Moving a region changes its code, and so its parent, the codes of its whole
+ * subtree and those of every record that hangs from them: region_move does
+ * all of it in one transaction; region_update never changes a code.
  *
  * Strings in results are allocated from the arena the caller passes.
  */
@@ -165,6 +165,21 @@ err region_update(db *d, const struct scope *sc, int64_t code, const struct regi
  * departments, have a region_code inside its subtree.
  */
 err region_delete(db *d, const struct scope *sc, int64_t code);
+
+/*
+ * Move the region `code` (strictly inside `sc`) to `new_code`: the same
+ * level under another parent, which must exist inside `sc` (it may be the
+ * scope's root). The subtree keeps its shape: every descendant's code, and
+ * the region_code of every person, place, enterprise, user, department and
+ * job under it, shift by new_code - code, in one transaction.
+ * *moved_r (may be NULL) gets the number of records that changed region.
+ * Errors: E_NOT_FOUND (no such region in scope), E_FORBIDDEN "scope_root",
+ * E_INPUT "invalid_region_code" (field "code": malformed, another level, the
+ * same code, or outside the scope), "parent_not_found" (field "code"),
+ * E_CONFLICT "region_exists" (the new code, or a code under it, is taken).
+ */
+err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, arena *a,
+                struct region *r_r, int64_t *moved_r);
 
 /* Import formats. */
 enum region_format { REGION_CSV = 1, REGION_GEOJSON };

@@ -2,7 +2,7 @@
 // import with a row-level report, and the scope every user lives in.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, totpSecretFrom, sleep, residentId } from './lib.mjs';
 
 const PW = 'Region-test-2024!';
 let ctx, cc, ccDc, grid, leader, auditor, anon;
@@ -718,4 +718,60 @@ test('CLI import: the top of a deployment may lack its parent only as the first 
   } finally {
     await other.stop();
   }
+});
+
+test('move: a community changes street with its grids, people, places and users; bad moves change nothing', async () => {
+  const OLD = '110101002009';
+  const NEW = '110101001009';
+  let r = await ccDc.post('/api/v1/regions', { code: OLD, name: '迁移社区', level: 'community', parent_code: DC_S2 });
+  assert.equal(r.status, 201, r.text);
+  r = await ccDc.post('/api/v1/regions', { code: OLD + '001', name: '迁移网格', level: 'grid', parent_code: OLD });
+  assert.equal(r.status, 201, r.text);
+  const person = await ccDc.post('/api/v1/persons', {
+    name: '迁居民', id_type: 'resident_id', id_number: residentId('110101', '19800101', 77), region_code: OLD + '001',
+  });
+  assert.equal(person.status, 201, person.text);
+  const place = await ccDc.post('/api/v1/places', { name: '迁移小区', kind: 'community', region_code: OLD });
+  assert.equal(place.status, 201, place.text);
+  ctx.must(['user', 'add', '--username', 'gw_moved', '--password', PW, '--role', 'grid_worker', '--region', OLD + '001']);
+  const moved = await staff('gw_moved');
+
+  const unchanged = async () => {
+    assert.equal((await ccDc.get(`/api/v1/regions/${OLD}`)).status, 200);
+    assert.equal((await ccDc.get(`/api/v1/regions/${NEW}`)).status, 404);
+  };
+  // bad moves: each a clear error that changes nothing
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: '110101001009001' }), 400, 'invalid_region_code', 'code');
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: DC_S1_C1 }), 409, 'region_exists', 'code');
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: '110101009001' }), 400, 'parent_not_found', 'code');
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: '110102001009' }), 400, 'invalid_region_code', 'code');
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: OLD }), 400, 'invalid_region_code', 'code');
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: 'abc' }), 400, 'invalid_region_code', 'code');
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: NEW, extra: 1 }), 400, 'unknown_field', 'extra');
+  expectError(await ccDc.post(`/api/v1/regions/${OLD}/move`, {}), 400, 'required', 'code');
+  expectError(await ccDc.post(`/api/v1/regions/${DC}/move`, { code: '110102000000' }), 403, 'scope_root');
+  assert.equal((await ccDc.post('/api/v1/regions/110101002099/move', { code: NEW })).status, 404);
+  assert.equal((await grid.post(`/api/v1/regions/${OLD}/move`, { code: NEW })).status, 403);
+  await unchanged();
+
+  r = await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: NEW });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.code, NEW);
+  assert.equal(r.body.parent_code, DC_S1);
+  assert.equal(r.body.records_moved, 3); // the person, the place and the user
+  assert.equal((await ccDc.get(`/api/v1/regions/${OLD}`)).status, 404);
+  assert.equal((await ccDc.get(`/api/v1/regions/${OLD}001`)).status, 404);
+  const g = await ccDc.get(`/api/v1/regions/${NEW}001`);
+  assert.equal(g.status, 200);
+  assert.equal(g.body.parent_code, NEW);
+  assert.equal(g.body.name, '迁移网格');
+  assert.equal((await ccDc.get(`/api/v1/persons/${person.body.id}`)).body.region_code, NEW + '001');
+  assert.equal((await ccDc.get(`/api/v1/places/${place.body.id}`)).body.region_code, NEW);
+  // the user's scope followed at once
+  const me = await moved.get('/api/v1/me');
+  assert.equal(me.body.region.code, NEW + '001');
+  assert.equal((await moved.get(`/api/v1/persons/${person.body.id}`)).status, 200);
+
+  const a = await auditor.get(`/api/v1/audit?action=region.move&result=ok`);
+  assert.ok(a.body.items.some((x) => x.detail === `from=${OLD} to=${NEW} records=3` && x.object_id === padded(NEW)), JSON.stringify(a.body.items));
 });
