@@ -175,6 +175,38 @@ test('a child region is created, renamed and deleted in the tree', async () => {
   assertClean(page);
 });
 
+test('a community is moved to another street with its people; a taken code is refused on the field', async () => {
+  // a community with a grid and a resident record under 景山街道
+  for (const [code, name, level, parent] of [['110101002008', '迁出社区', 'community', '110101002000'], ['110101002008001', '迁出网格', 'grid', '110101002008']]) {
+    await apiAs('command', 'POST', '/api/v1/regions', { code, name, level, parent_code: parent });
+  }
+  const p = await apiAs('command', 'POST', '/api/v1/persons', { name: '迁移人', id_type: 'resident_id', id_number: residentId('110101', '19770707', 31), region_code: '110101002008001' });
+
+  const page = await consoleAs('sysadmin', '/regions');
+  const tree = page.locator('[data-test="region-tree"]');
+  await (await expandPath(page, tree, ['北京市', '市辖区', '东城区', '景山街道', '迁出社区'])).click();
+  await page.click('[data-test="region-move"]');
+  const dialog = page.locator('[data-test="region-move-dialog"]');
+  await dialog.locator('.el-select').click();
+  await (await expandPath(page, page.locator('.el-tree-select__popper:visible'), ['北京市', '市辖区', '东城区', '东华门街道'])).click();
+  // 001 is 多福巷社区 already: the server refuses it next to the code
+  await page.fill('[data-test="region-move-own"]', '001');
+  await page.click('[data-test="region-move-save"]');
+  await assert.doesNotReject(dialog.locator('.el-form-item__error', { hasText: '新代码已被其他区划使用' }).waitFor());
+  await shot(page, 'admin-region-move-taken');
+  await page.fill('[data-test="region-move-own"]', '008');
+  assert.match(await page.locator('[data-test="region-move-preview"]').innerText(), /110101001008/);
+  await page.click('[data-test="region-move-save"]');
+  await dialog.waitFor({ state: 'detached' });
+  await tree.locator('.el-tree-node__content', { hasText: '迁出社区' }).first().waitFor();
+  assert.match(await page.locator('.el-descriptions').innerText(), /110101001008/);
+  await shot(page, 'admin-region-moved');
+  // the person followed the region, as the API shows
+  const moved = await apiAs('command', 'GET', `/api/v1/persons/${p.id}`);
+  assert.equal(moved.region_code, '110101001008001');
+  assertClean(page);
+});
+
 test('a role mixing the audit right with others is refused on its permissions; built-in roles are read-only', async () => {
   const page = await consoleAs('secadmin', '/roles');
   await page.locator('[data-test="role-table"] .el-table__row').first().waitFor();
