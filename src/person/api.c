@@ -330,6 +330,7 @@ static err get_history(struct req *r)
         json_set_id(o, "id", items[i].id);
         json_object_set_new(o, "at", json_integer(items[i].at));
         json_set_id(o, "user_id", items[i].user_id);
+        json_object_set_new(o, "user_name", json_string(items[i].user_name));
         json_object_set_new(o, "action", json_string(items[i].action));
         json_object_set_new(o, "changes", changes ? changes : json_object());
         json_array_append_new(arr, o);

@@ -1315,8 +1315,10 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
     size_t cap = (size_t)(*total_r - offset < page_size ? *total_r - offset : page_size);
     struct person_change *items = arena_zalloc(a, cap * sizeof *items);
     if ((e = db_prepare(d,
-                        "SELECT h.id, h.at, h.user_id, h.action, h.changes_enc FROM "
-                        "person_history h JOIN persons p ON p.id = h.person_id WHERE "
+                        "SELECT h.id, h.at, h.user_id, h.action, h.changes_enc, "
+                        "u.display_name, u.username FROM person_history h "
+                        "JOIN persons p ON p.id = h.person_id "
+                        "LEFT JOIN users u ON u.id = h.user_id WHERE "
                         "h.person_id = ? AND p.region_code >= ? AND p.region_code < ? AND "
                         "p.deleted_at = 0 ORDER BY h.at DESC, h.id DESC LIMIT ? OFFSET ?",
                         &s)))
@@ -1334,6 +1336,11 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
         c->at = db_col_int64(s, 1);
         c->user_id = db_col_int64(s, 2);
         c->action = arena_strdup(a, db_col_text(s, 3));
+        /* staff by name and login; residents have no login, their display
+         * name is already their masked phone */
+        const char *dn = db_col_null(s, 5) ? "" : db_col_text(s, 5);
+        const char *un = db_col_null(s, 6) ? "" : db_col_text(s, 6);
+        c->user_name = *un ? arena_printf(a, "%s（%s）", dn, un) : arena_strdup(a, dn);
         size_t len;
         const void *ct = db_col_blob(s, 4, &len);
         char *text;

@@ -363,8 +363,9 @@ struct person_change {
     int64_t id;
     int64_t at;
     int64_t user_id;
-    const char *action;  /* create | update | delete */
-    const char *changes; /* JSON object {field: [old, new]}, masked unless revealed */
+    const char *user_name; /* "display name（username）" of who made it; "" if gone */
+    const char *action;    /* create | update | delete */
+    const char *changes;   /* JSON object {field: [old, new]}, masked unless revealed */
 };
 
 /*

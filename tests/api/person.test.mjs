@@ -558,6 +558,9 @@ test('the history lists each change with who, when and what, masked', async () =
   assert.equal(second.user_id, me.p_cc);
   assert.equal(first.user_id, me.p_gw1);
   assert.equal(created.user_id, me.p_gw1);
+  // who, by name and login, so a reader need not look accounts up
+  assert.match(second.user_name, /（p_cc）$/);
+  assert.match(first.user_name, /（p_gw1）$/);
   assert.ok(second.at >= first.at && first.at >= created.at);
   assert.deepEqual(second.changes, { category: ['resident', 'transit'], name: ['宋*书', '宋*桥'] });
   assert.deepEqual(first.changes, { phone: ['138****1234', '138****5678'] });
