@@ -118,9 +118,9 @@ test('the audit administrator finds the command centre reading a person, and the
   await page.click('[data-test="audit-search"]');
   assert.equal((await searched).status(), 200);
   const rows = page.locator('[data-test="audit-table"] .el-table__body .el-table__row');
-  await rows.filter({ hasText: 'person.read' }).waitFor();
+  await rows.filter({ hasText: '查看人员' }).waitFor();
   const texts = await rows.allInnerTexts();
-  assert.ok(texts.some((t) => t.includes('person.create')), 'the creation is listed');
+  assert.ok(texts.some((t) => t.includes('新增人员')), 'the creation is listed');
   assert.ok(texts.every((t) => t.includes('command') && t.includes(person.id)), 'only the filtered user and object');
   await shot(page, 'admin-audit-filtered');
 
