@@ -3,6 +3,9 @@
  */
 #include "app.h"
 
+#include "code/code.h"
+#include "person/person.h"
+
 #define ADD(name) router_add(name##_routes, name##_routes_n)
 
 void app_routes(void)
@@ -17,4 +20,10 @@ void app_routes(void)
     ADD(audit);
     ADD(person);
     ADD(person_self);
+    ADD(health);
+    ADD(code);
+    ADD(job);
+    /* a change of status or residence recomputes the person's code */
+    person_on_change(code_person_changed);
+    ADD(venue);
 }

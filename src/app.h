@@ -23,6 +23,10 @@ ROUTES(enterprise);
 ROUTES(user);
 ROUTES(audit);
 ROUTES(role);
+ROUTES(health);
+ROUTES(code);
+ROUTES(job);
+ROUTES(venue);
 
 /* Register every route table with the router. */
 void app_routes(void);

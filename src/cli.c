@@ -15,6 +15,7 @@
 #include "app.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "code/code.h"
 #include "security/audit.h"
 #include "security/crypto.h"
 
@@ -204,8 +205,9 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
-    int idle_s;
-    if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s))
+    int idle_s, sweep_s;
+    if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
+        env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s))
         return 2;
     db *d;
     if (app_open(&c, &d))
@@ -214,6 +216,10 @@ int cmd_serve(int argc, char **argv)
     err e = audit_start(c.db_url);
     if (e)
         return cli_fail(e, "audit");
+    if ((e = code_worker_start(c.db_url, sweep_s))) {
+        audit_stop();
+        return cli_fail(e, "code worker");
+    }
     app_routes();
     struct server_config sc = {
         .db_url = c.db_url,
@@ -226,11 +232,13 @@ int cmd_serve(int argc, char **argv)
         .max_headers = 16 * 1024,
     };
     if ((e = static_load(web_dir()))) {
+        code_worker_stop();
         audit_stop();
         return cli_fail(e, "web");
     }
     e = http_serve(&sc);
     static_free();
+    code_worker_stop();
     audit_stop();
     return e ? cli_fail(e, "serve") : 0;
 }

@@ -37,6 +37,7 @@ int cmd_audit_verify(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_code_recompute(int argc, char **argv);
 
 /* Print an error's detail to stderr as "fangkong: <message>". */
 int cli_fail(err e, const char *what);

@@ -52,6 +52,10 @@ static const struct command {
     {"restore", NULL, cmd_restore, "从备份恢复 (restore a backup)",
      "fangkong restore FILE\n"
      "  Replaces the database with the backup. Stop the server first.\n"},
+    {"code", "recompute", cmd_code_recompute, "重新计算全部健康码 (recompute every health code)",
+     "fangkong code recompute\n"
+     "  Recomputes every person's health code with the rules in force, as a rule edit\n"
+     "  does in the background; prints the count, the changed codes and the time.\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };

@@ -676,6 +676,13 @@ static err duplicate_after_race(db *d, const struct scope *sc, const struct pers
     return err_set(E_CONFLICT, "duplicate_person", "id_number", "该证件号码的人员已登记");
 }
 
+static person_change_fn on_change;
+
+void person_on_change(person_change_fn fn)
+{
+    on_change = fn;
+}
+
 err person_create(db *d, arena *a, const struct principal *who, struct person *p,
                   person_fields given)
 {
@@ -706,7 +713,7 @@ err person_create(db *d, arena *a, const struct principal *who, struct person *p
     json_t *changes = changes_of(NULL, p, diff(&(struct person){0}, p));
     e = history_write(d, a, id, now, who->user_id, "create", changes);
     json_decref(changes);
-    if (e)
+    if (e || (on_change && (e = on_change(d, a, id, who->user_id))))
         goto fail;
     return db_commit(d);
 fail:
@@ -841,6 +848,8 @@ err person_update(db *d, arena *a, const struct principal *who, int64_t id,
     json_t *changes = changes_of(&cur, &nv, changed);
     e = history_write(d, a, id, now, who->user_id, "update", changes);
     json_decref(changes);
+    if (!e && on_change && (changed & (PF_BIT(PF_STATUS) | PF_BIT(PF_REGION_CODE))))
+        e = on_change(d, a, id, who->user_id);
     if (e || (e = db_commit(d)))
         goto fail;
     nv.version = cur.version + 1;

@@ -275,6 +275,16 @@ err person_create(db *d, arena *a, const struct principal *who, struct person *p
  */
 err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now);
 
+/*
+ * A capability that derives state from a person's status or residence (the
+ * health code) registers one function, called inside the transaction of
+ * person_create and of a person_update that changed status or region_code,
+ * so the derived state commits with the change or not at all. Set once at
+ * start-up (app_routes), before any request.
+ */
+typedef err (*person_change_fn)(db *d, arena *a, int64_t person_id, int64_t user_id);
+void person_on_change(person_change_fn fn);
+
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r);
 

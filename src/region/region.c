@@ -740,6 +740,25 @@ static const char *const referencing[] = {
     "UPDATE departments SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE jobs SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE declarations SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE temperatures SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE isolations SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE contacts SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE stays SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE test_results SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE zones SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE health_codes SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE code_history SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE venues SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
 };
 
 static err bad_move(const char *why)

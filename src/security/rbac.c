@@ -31,6 +31,16 @@ static const struct {
     [PERM_KEY_ADMIN] = {"key.admin", "管理密钥"},
     [PERM_CONFIG] = {"config.write", "系统配置"},
     [PERM_SELF] = {"self", "本人信息"},
+    [PERM_HEALTH_READ] = {"health.read", "查看健康申报和体温"},
+    [PERM_HEALTH_WRITE] = {"health.write", "代为健康申报和登记体温"},
+    [PERM_CODE_READ] = {"code.read", "查看健康码"},
+    [PERM_CODE_RULES] = {"code.rules", "管理健康码赋码规则"},
+    [PERM_ISOLATION_WRITE] = {"isolation.write", "登记隔离"},
+    [PERM_TRACE_WRITE] = {"trace.write", "登记密接和中高风险地区旅居"},
+    [PERM_NAT_WRITE] = {"nat.write", "登记核酸检测结果"},
+    [PERM_ZONE_WRITE] = {"zone.write", "划定封控区、管控区和风险地区"},
+    [PERM_VENUE_READ] = {"venue.read", "查看场所码点位"},
+    [PERM_VENUE_WRITE] = {"venue.write", "维护场所码点位"},
 };
 
 enum perm perm_parse(const char *name)
@@ -58,18 +68,34 @@ const struct builtin_role builtin_roles[] = {
      * hold no personal data, and a resident's scope is the root region */
     {"citizen", "市民", B(SELF) | B(REGION_READ), false},
     {"enterprise", "企事业单位", B(SELF) | B(ENTERPRISE_READ) | B(PLACE_READ), false},
+    /* grid workers verify at the door, register isolation and trace
+     * contacts (seed 001 §4.1.7) */
     {"grid_worker", "网格员",
-     B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ), false},
-    {"doctor", "社区医生", B(REGION_READ) | B(PERSON_READ), false},
-    {"checkpoint_staff", "卡口人员", B(REGION_READ) | B(PLACE_READ), false},
-    {"site_staff", "核酸点位人员", B(REGION_READ) | B(PLACE_READ), false},
-    {"lab", "检测机构", B(REGION_READ), false},
+     B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ) |
+         B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(ISOLATION_WRITE) | B(TRACE_WRITE) |
+         B(VENUE_READ) | B(VENUE_WRITE),
+     false},
+    {"doctor", "社区医生",
+     B(REGION_READ) | B(PERSON_READ) | B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) |
+         B(ISOLATION_WRITE),
+     false},
+    /* checkpoints measure temperatures and see codes at the gate */
+    {"checkpoint_staff", "卡口人员",
+     B(REGION_READ) | B(PLACE_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(VENUE_READ), false},
+    {"site_staff", "核酸点位人员", B(REGION_READ) | B(PLACE_READ) | B(NAT_WRITE) | B(VENUE_READ),
+     false},
+    {"lab", "检测机构", B(REGION_READ) | B(NAT_WRITE), false},
     {"command_center", "指挥中心",
      B(REGION_READ) | B(REGION_WRITE) | B(PERSON_READ) | B(PERSON_WRITE) | B(PERSON_DELETE) |
          B(PERSON_REVEAL) | B(PLACE_READ) | B(PLACE_WRITE) | B(ENTERPRISE_READ) |
-         B(ENTERPRISE_WRITE) | B(USER_READ),
+         B(ENTERPRISE_WRITE) | B(USER_READ) | B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) |
+         B(CODE_RULES) | B(ISOLATION_WRITE) | B(TRACE_WRITE) | B(NAT_WRITE) | B(ZONE_WRITE) |
+         B(VENUE_READ) | B(VENUE_WRITE),
      false},
-    {"leader", "领导", B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ), false},
+    {"leader", "领导",
+     B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ) | B(HEALTH_READ) |
+         B(CODE_READ) | B(VENUE_READ),
+     false},
     {"system_admin", "系统管理员",
      B(USER_READ) | B(USER_WRITE) | B(ROLE_READ) | B(REGION_READ) | B(REGION_WRITE) | B(CONFIG),
      true},

@@ -40,7 +40,17 @@ enum perm {
     PERM_AUDIT_READ,
     PERM_KEY_ADMIN,
     PERM_CONFIG,
-    PERM_SELF, /* a resident's own record */
+    PERM_SELF,            /* a resident's own record */
+    PERM_HEALTH_READ,     /* declarations, temperatures and code inputs of people in scope */
+    PERM_HEALTH_WRITE,    /* declare on someone's behalf, record temperatures */
+    PERM_CODE_READ,       /* a person's health code and its history; zones, risk areas */
+    PERM_CODE_RULES,      /* edit the health-code rules (recomputes everyone) */
+    PERM_ISOLATION_WRITE, /* record isolations (until the case workflow owns them) */
+    PERM_TRACE_WRITE,     /* record contacts and stays in risk areas */
+    PERM_NAT_WRITE,       /* record nucleic-acid test results */
+    PERM_ZONE_WRITE,      /* sealed / controlled / prevention zones, risk areas */
+    PERM_VENUE_READ,      /* venues, their codes and posters */
+    PERM_VENUE_WRITE,     /* create and change venues, regenerate their codes */
     PERM__COUNT
 };
 

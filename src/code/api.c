@@ -1,0 +1,344 @@
+/*
+ * HTTP handlers of health codes, their rules and their inputs:
+ *
+ *   GET  /api/v1/persons/{id}/code           current code {person_id, colour, label, reasons,
+ * updated_at} GET  /api/v1/persons/{id}/code/history   changes, newest first GET  /api/v1/me/code
+ * the resident's own code, masked name, latest test GET  /api/v1/code-rules                  the
+ * ordered rules in force PUT  /api/v1/code-rules                  replace them; 202 with the
+ * recompute job POST/GET /api/v1/persons/{id}/{isolations|contacts|stays|test-results} POST/GET
+ * /api/v1/risk-areas, POST/GET /api/v1/zones, PATCH /api/v1/zones/{id}
+ *
+ * Reads and writes about a person are audited with the person as object.
+ */
+#include <string.h>
+
+#include "app.h"
+#include "code/code.h"
+#include "job/job.h"
+#include "person/person.h"
+#include "security/mask.h"
+
+#define TIME_MAX 4102444800000LL /* 2100-01-01 */
+
+static json_t *page_json(json_t *items, int64_t total, int64_t page, int64_t size)
+{
+    return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
+                     (json_int_t)page, "page_size", (json_int_t)size);
+}
+
+static json_t *reasons_json(const char *text)
+{
+    json_t *v = json_loads(text, 0, NULL);
+    return v ? v : json_array();
+}
+
+static json_t *code_json(int64_t person_id, const struct code_current *c)
+{
+    json_t *o = json_object();
+    json_set_id(o, "person_id", person_id);
+    json_object_set_new(o, "colour", json_string(code_colour_name(c->colour)));
+    json_object_set_new(o, "label", json_string(code_colour_label(c->colour)));
+    json_object_set_new(o, "reasons", reasons_json(c->reasons));
+    json_object_set_new(o, "updated_at", json_integer(c->updated_at));
+    return o;
+}
+
+static err get_code(struct req *r)
+{
+    int64_t id;
+    struct code_current c;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = code_find(r->db, r->a, &r->who->scope, id, &c)))
+        return e;
+    req_audit(r, "code.read", "person", id, "ok", NULL);
+    return reply_json(r, 200, code_json(id, &c));
+}
+
+static err get_code_history(struct req *r)
+{
+    int64_t id, page, size, total;
+    struct code_change *items;
+    size_t n;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = req_paging(r, &page, &size)) ||
+        (e = code_history(r->db, r->a, &r->who->scope, id, page, size, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_set_id(o, "id", items[i].id);
+        json_object_set_new(o, "at", json_integer(items[i].at));
+        json_object_set_new(o, "colour", json_string(code_colour_name(items[i].colour)));
+        json_object_set_new(o, "reasons", reasons_json(items[i].reasons));
+        json_object_set_new(o, "cause", json_string(items[i].cause));
+        json_set_id(o, "user_id", items[i].user_id);
+        json_array_append_new(arr, o);
+    }
+    req_audit(r, "code.history", "person", id, "ok", arena_printf(r->a, "count=%zu", n));
+    return reply_json(r, 200, page_json(arr, total, page, size));
+}
+
+static err get_my_code(struct req *r)
+{
+    if (!r->who->resident)
+        return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
+    struct person p;
+    struct code_current c;
+    struct scope all = scope_all(); /* the record is the account's own */
+    err e = person_self_find(r->db, r->a, r->who, &p);
+    if (e || (e = code_find(r->db, r->a, &all, p.id, &c)))
+        return e;
+    json_t *o = code_json(p.id, &c);
+    json_object_set_new(o, "name", json_string(mask_name(r->a, p.name)));
+    json_t *t = code_latest_test(r->db, p.id);
+    json_object_set_new(o, "latest_test", t ? t : json_null());
+    req_audit(r, "code.read", "person", p.id, "ok", "view=self");
+    return reply_json(r, 200, o);
+}
+
+/* ---- rules ------------------------------------------------------------------------ */
+
+static json_t *rules_json(const struct code_rule *rules, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, code_rule_json(&rules[i]));
+    return arr;
+}
+
+static err get_rules(struct req *r)
+{
+    struct code_rule rules[CODE_RULES_MAX];
+    size_t n;
+    err e = code_rules_load(r->db, rules, &n);
+    if (e)
+        return e;
+    return reply_json(r, 200, json_pack("{s:o}", "rules", rules_json(rules, n)));
+}
+
+static const struct jfield rules_body[] = {
+    {"rules", J_ARRAY, JF_REQUIRED, 0, 0, "规则", NULL},
+    {NULL},
+};
+
+static err put_rules(struct req *r)
+{
+    json_t *arr = json_object_get(r->body, "rules"), *v;
+    size_t n = json_array_size(arr), i;
+    if (n < 1 || n > CODE_RULES_MAX)
+        return err_set(E_INPUT, "out_of_range", "rules", "规则应有1到%d条", CODE_RULES_MAX);
+    struct code_rule rules[CODE_RULES_MAX];
+    err e;
+    json_array_foreach(arr, i, v)
+    {
+        if ((e = code_rule_from_json(v, i, &rules[i])))
+            return e;
+    }
+    if ((e = code_rules_save(r->db, rules, n, r->who->user_id)))
+        return e;
+    int64_t job;
+    if ((e = job_create(r->db, r->who, "code.recompute", &job)))
+        return e;
+    req_audit(r, "code.rules", "job", job, "ok", arena_printf(r->a, "rules=%zu", n));
+    code_worker_submit(r->db, job, r->who->user_id);
+    json_t *o = json_pack("{s:o}", "rules", rules_json(rules, n));
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
+}
+
+/* ---- inputs about a person ------------------------------------------------------- */
+
+static err input_post(struct req *r, const struct code_input_kind *k)
+{
+    int64_t pid, id;
+    err e = req_param_id(r, 0, &pid);
+    if (e || (e = code_input_add(r->db, r->a, r->who, k, pid, r->body, &id)))
+        return e;
+    req_audit(r, arena_concat(r->a, k->object, ".create", NULL), "person", pid, "ok",
+              arena_printf(r->a, "id=%lld", (long long)id));
+    /* reply with the stored row: the first of the newest page */
+    json_t *items;
+    int64_t total;
+    if ((e = code_input_list(r->db, &r->who->scope, k, pid, 1, 1, &items, &total)))
+        return e;
+    json_t *row = json_incref(json_array_get(items, 0));
+    json_decref(items);
+    return reply_json(r, 201, row ? row : json_object());
+}
+
+static err input_get(struct req *r, const struct code_input_kind *k)
+{
+    int64_t pid, page, size, total;
+    json_t *items;
+    err e = req_param_id(r, 0, &pid);
+    if (e || (e = req_paging(r, &page, &size)) ||
+        (e = code_input_list(r->db, &r->who->scope, k, pid, page, size, &items, &total)))
+        return e;
+    req_audit(r, arena_concat(r->a, k->object, ".list", NULL), "person", pid, "ok",
+              arena_printf(r->a, "count=%zu", json_array_size(items)));
+    return reply_json(r, 200, page_json(items, total, page, size));
+}
+
+#define INPUT_HANDLERS(var)                                                                        \
+    static err post_##var(struct req *r)                                                           \
+    {                                                                                              \
+        return input_post(r, &code_##var);                                                         \
+    }                                                                                              \
+    static err get_##var(struct req *r)                                                            \
+    {                                                                                              \
+        return input_get(r, &code_##var);                                                          \
+    }
+
+INPUT_HANDLERS(isolations)
+INPUT_HANDLERS(contacts)
+INPUT_HANDLERS(stays)
+INPUT_HANDLERS(tests)
+
+static const char *const isolation_kinds[] = {"home", "central", NULL};
+static const char *const test_values[] = {"negative", "positive", NULL};
+static const char *const levels[] = {"medium", "high", NULL};
+static const char *const zone_kinds[] = {"sealed", "controlled", "prevention", NULL};
+
+static const struct jfield isolation_body[] = {
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "隔离方式", isolation_kinds},
+    {"start_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "开始时间", NULL},
+    {"end_at", J_INT, 0, 1, TIME_MAX, "结束时间", NULL},
+    {NULL},
+};
+static const struct jfield contact_body[] = {
+    {"degree", J_INT, JF_REQUIRED, 1, 2, "密接程度", NULL},
+    {"case_person_id", J_STRING, 0, 1, 20, "关联病例", NULL},
+    {"at", J_INT, JF_REQUIRED, 1, TIME_MAX, "接触时间", NULL},
+    {"end_at", J_INT, 0, 1, TIME_MAX, "解除管理时间", NULL},
+    {NULL},
+};
+static const struct jfield stay_body[] = {
+    {"area_id", J_STRING, JF_REQUIRED, 1, 20, "风险地区", NULL},
+    {"arrived_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "到达时间", NULL},
+    {"left_at", J_INT, 0, 1, TIME_MAX, "离开时间", NULL},
+    {NULL},
+};
+static const struct jfield test_body[] = {
+    {"result", J_STRING, JF_REQUIRED, 0, 0, "检测结果", test_values},
+    {"sampled_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "采样时间", NULL},
+    {"reported_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "报告时间", NULL},
+    {NULL},
+};
+
+/* ---- risk areas and zones ---------------------------------------------------------- */
+
+static const struct jfield risk_area_body[] = {
+    {"name", J_STRING, JF_REQUIRED, 1, 100, "地区名称", NULL},
+    {"level", J_STRING, JF_REQUIRED, 0, 0, "风险等级", levels},
+    {"region_code", J_STRING, 0, 1, 18, "区划代码", NULL},
+    {"valid_from", J_INT, JF_REQUIRED, 1, TIME_MAX, "生效时间", NULL},
+    {"valid_to", J_INT, 0, 1, TIME_MAX, "解除时间", NULL},
+    {NULL},
+};
+
+static err post_risk_area(struct req *r)
+{
+    int64_t id;
+    err e = code_risk_area_add(r->db, r->who, r->body, &id);
+    if (e)
+        return e;
+    req_audit(r, "risk_area.create", "risk_area", id, "ok", NULL);
+    json_t *o = json_deep_copy(r->body);
+    json_set_id(o, "id", id);
+    return reply_json(r, 201, o);
+}
+
+static err get_risk_areas(struct req *r)
+{
+    int64_t page, size, total;
+    json_t *items;
+    err e = req_paging(r, &page, &size);
+    if (e || (e = code_risk_areas(r->db, page, size, &items, &total)))
+        return e;
+    return reply_json(r, 200, page_json(items, total, page, size));
+}
+
+static const struct jfield zone_body[] = {
+    {"region_code", J_STRING, JF_REQUIRED, 1, 18, "区划", NULL},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "区域类型", zone_kinds},
+    {"name", J_STRING, 0, 0, 100, "名称", NULL},
+    {"valid_from", J_INT, 0, 1, TIME_MAX, "生效时间", NULL},
+    {"valid_to", J_INT, 0, 1, TIME_MAX, "解除时间", NULL},
+    {NULL},
+};
+
+static const struct jfield zone_patch[] = {
+    {"valid_to", J_INT, JF_REQUIRED, 0, TIME_MAX, "解除时间", NULL},
+    {NULL},
+};
+
+static err post_zone(struct req *r)
+{
+    int64_t id;
+    err e = code_zone_add(r->db, r->a, r->who, r->body, &id);
+    if (e)
+        return e;
+    req_audit(r, "zone.create", "zone", id, "ok",
+              arena_printf(r->a, "kind=%s", json_str(r->body, "kind")));
+    json_t *o = json_deep_copy(r->body);
+    json_set_id(o, "id", id);
+    return reply_json(r, 201, o);
+}
+
+static err patch_zone(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = code_zone_end(r->db, r->a, r->who, id, json_int(r->body, "valid_to", 0))))
+        return e;
+    req_audit(r, "zone.end", "zone", id, "ok", NULL);
+    return reply_empty(r);
+}
+
+static err get_zones(struct req *r)
+{
+    int64_t page, size, total;
+    json_t *items;
+    err e = req_paging(r, &page, &size);
+    if (e || (e = code_zones(r->db, &r->who->scope, page, size, &items, &total)))
+        return e;
+    return reply_json(r, 200, page_json(items, total, page, size));
+}
+
+const struct route code_routes[] = {
+    {M_GET, "/api/v1/persons/{id}/code", get_code, PERM_CODE_READ, 0, NULL, "人员健康码", "code",
+     0},
+    {M_GET, "/api/v1/persons/{id}/code/history", get_code_history, PERM_CODE_READ, 0, NULL,
+     "健康码变更记录", "code", 0},
+    {M_GET, "/api/v1/me/code", get_my_code, PERM_SELF, 0, NULL, "本人健康码", "code", 0},
+    {M_GET, "/api/v1/code-rules", get_rules, PERM_CODE_READ, 0, NULL, "健康码赋码规则", "code", 0},
+    {M_PUT, "/api/v1/code-rules", put_rules, PERM_CODE_RULES, 0, rules_body,
+     "修改赋码规则（后台重新赋码）", "code", 0},
+    {M_POST, "/api/v1/persons/{id}/isolations", post_isolations, PERM_ISOLATION_WRITE, 0,
+     isolation_body, "登记隔离", "code", 0},
+    {M_GET, "/api/v1/persons/{id}/isolations", get_isolations, PERM_HEALTH_READ, 0, NULL,
+     "隔离记录", "code", 0},
+    {M_POST, "/api/v1/persons/{id}/contacts", post_contacts, PERM_TRACE_WRITE, 0, contact_body,
+     "登记密接", "code", 0},
+    {M_GET, "/api/v1/persons/{id}/contacts", get_contacts, PERM_HEALTH_READ, 0, NULL, "密接记录",
+     "code", 0},
+    {M_POST, "/api/v1/persons/{id}/stays", post_stays, PERM_TRACE_WRITE, 0, stay_body,
+     "登记中高风险地区旅居", "code", 0},
+    {M_GET, "/api/v1/persons/{id}/stays", get_stays, PERM_HEALTH_READ, 0, NULL, "风险地区旅居记录",
+     "code", 0},
+    {M_POST, "/api/v1/persons/{id}/test-results", post_tests, PERM_NAT_WRITE, 0, test_body,
+     "登记核酸检测结果", "code", 0},
+    {M_GET, "/api/v1/persons/{id}/test-results", get_tests, PERM_HEALTH_READ, 0, NULL,
+     "核酸检测记录", "code", 0},
+    {M_POST, "/api/v1/risk-areas", post_risk_area, PERM_ZONE_WRITE, 0, risk_area_body,
+     "登记中高风险地区", "code", 0},
+    {M_GET, "/api/v1/risk-areas", get_risk_areas, PERM_CODE_READ, 0, NULL, "中高风险地区", "code",
+     0},
+    {M_POST, "/api/v1/zones", post_zone, PERM_ZONE_WRITE, 0, zone_body,
+     "划定封控区、管控区、防范区", "code", 0},
+    {M_PATCH, "/api/v1/zones/{id}", patch_zone, PERM_ZONE_WRITE, 0, zone_patch, "解除区域", "code",
+     0},
+    {M_GET, "/api/v1/zones", get_zones, PERM_CODE_READ, 0, NULL, "封控区、管控区、防范区", "code",
+     0},
+};
+const size_t code_routes_n = sizeof code_routes / sizeof code_routes[0];

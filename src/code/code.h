@@ -1,0 +1,290 @@
+/*
+ * Health codes (健康码): green, yellow or red for every person, with the
+ * reasons, computed by an ordered list of editable rules (docs/health-code.md).
+ *
+ * Three layers, each usable alone:
+ *   - the engine (engine.c): a pure function from a person's loaded inputs
+ *     and the rules to a colour and reasons; no database, unit-tested;
+ *   - the store (store.c): loads the rules and one person's inputs, keeps
+ *     health_codes and code_history, recomputes one person inside the
+ *     caller's transaction (code_refresh) or everyone (code_recompute_all);
+ *   - the inputs (input.c): isolations, contacts, risk areas and stays, test
+ *     results and zones, the records later capabilities will own, set
+ *     through the API now so the rules run on real data.
+ *
+ * A person without a health_codes row is green with no reasons.
+ */
+#ifndef FK_CODE_CODE_H
+#define FK_CODE_CODE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* ---- the engine ------------------------------------------------------------- */
+
+enum code_colour { CODE_GREEN = 0, CODE_YELLOW = 1, CODE_RED = 2 };
+
+/* "green" | "yellow" | "red"; parse gives -1 for anything else. */
+const char *code_colour_name(enum code_colour c);
+const char *code_colour_label(enum code_colour c); /* 绿码 … */
+int code_colour_parse(const char *s);
+
+/* The built-in predicates a rule may use. */
+enum code_kind {
+    CK_CASE_STATUS = 1,  /* persons.status in a set */
+    CK_IN_ISOLATION,     /* an isolation open now */
+    CK_CONTACT_DEGREE,   /* a contact of this degree, not released, within days */
+    CK_FEVER,            /* a reading >= threshold within hours, no later normal one */
+    CK_RISK_AREA_STAY,   /* a stay in an area of level >= L within days */
+    CK_NO_NEGATIVE_TEST, /* no negative test sampled within hours */
+    CK_LIVES_IN_ZONE,    /* the residence lies in a zone of this kind, valid now */
+    CK__COUNT
+};
+
+const char *code_kind_name(enum code_kind k);  /* "case_status", … */
+enum code_kind code_kind_parse(const char *s); /* 0 when unknown */
+
+enum zone_kind { ZONE_SEALED = 1, ZONE_CONTROLLED, ZONE_PREVENTION };
+const char *zone_kind_name(enum zone_kind k);
+enum zone_kind zone_kind_parse(const char *s); /* 0 when unknown */
+
+#define CODE_RULE_KEY_MAX   32
+#define CODE_RULE_LABEL_MAX 60
+#define CODE_RULES_MAX      32
+
+struct code_rule {
+    char key[CODE_RULE_KEY_MAX + 1]; /* [a-z0-9_], unique */
+    enum code_kind kind;
+    enum code_colour colour; /* the colour when it matches; never green */
+    bool enabled;
+    char label[3 * CODE_RULE_LABEL_MAX + 1]; /* Chinese reason text; "" for the default */
+    /* parameters; which ones a kind uses is in code_rule_from_json */
+    unsigned statuses; /* CK_CASE_STATUS: bit (1 << enum person_status) */
+    int degree;        /* CK_CONTACT_DEGREE: 1 or 2 */
+    int hours;         /* CK_FEVER, CK_NO_NEGATIVE_TEST */
+    int days;          /* CK_CONTACT_DEGREE, CK_RISK_AREA_STAY */
+    int level;         /* CK_RISK_AREA_STAY: 1 medium, 2 high (and above) */
+    double threshold;  /* CK_FEVER: °C, a reading at or above is fever */
+    enum zone_kind zone;
+};
+
+/* The rules a new deployment starts with (the defaults), in order. */
+const struct code_rule *code_rules_default(size_t *n_r);
+
+/* The fever threshold of the enabled fever rule, else 37.3. */
+double code_fever_threshold(const struct code_rule *rules, size_t n);
+
+/* Inputs of one person, newest first where it matters. Each array holds
+ * at most CODE_INPUT_MAX rows (the loader keeps the newest). */
+#define CODE_INPUT_MAX 16
+
+struct code_span {
+    int64_t from, to; /* to 0: open */
+};
+struct code_contact {
+    int degree;
+    int64_t at, end_at;
+};
+struct code_reading {
+    int64_t at;
+    double celsius;
+};
+struct code_stay {
+    int64_t arrived_at, left_at;
+    int level;                    /* of the area */
+    int64_t valid_from, valid_to; /* of the area's risk level */
+};
+struct code_test {
+    bool negative;
+    int64_t sampled_at;
+};
+struct code_zone {
+    enum zone_kind kind;
+    int64_t valid_from, valid_to;
+};
+
+struct code_input {
+    int64_t now;
+    int status; /* enum person_status */
+    size_t n_isolations, n_contacts, n_readings, n_stays, n_tests, n_zones;
+    struct code_span isolations[CODE_INPUT_MAX];
+    struct code_contact contacts[CODE_INPUT_MAX];
+    struct code_reading readings[CODE_INPUT_MAX];
+    struct code_stay stays[CODE_INPUT_MAX];
+    struct code_test tests[CODE_INPUT_MAX];
+    struct code_zone zones[CODE_INPUT_MAX];
+};
+
+/* How far back the loader must read so every rule sees its window. */
+int64_t code_inputs_window_ms(const struct code_rule *rules, size_t n);
+
+/*
+ * Evaluate the enabled rules, in order, on `in`. Every matching rule adds
+ * its index to match_r (room for CODE_RULES_MAX); the worst colour wins
+ * (green when none matches). Pure: no I/O, no allocation.
+ */
+enum code_colour code_eval(const struct code_rule *rules, size_t n, const struct code_input *in,
+                           uint8_t *match_r, size_t *n_match_r);
+
+/* The Chinese explanation of a rule: its label, else one made from the
+ * kind and parameters ("14天内到过中风险及以上地区"). Into out. */
+void code_rule_text(const struct code_rule *r, char *out, size_t size);
+
+/*
+ * The reasons as stored and sent: a JSON array [{"rule","colour","text"}]
+ * in rule order, as compact text from the arena ("[]" for none).
+ */
+const char *code_reasons_text(arena *a, const struct code_rule *rules, const uint8_t *match,
+                              size_t n_match);
+
+/* A rule as JSON {key, kind, params, colour, enabled, label}; new reference. */
+json_t *code_rule_json(const struct code_rule *r);
+
+/*
+ * A rule from its JSON form (the PUT body's items). Checks the kind, the
+ * colour (yellow or red), the key's form and every parameter the kind
+ * needs (unknown parameters refused). E_INPUT naming "rules[i].field".
+ */
+err code_rule_from_json(json_t *o, size_t i, struct code_rule *r);
+
+/* ---- the store ------------------------------------------------------------- */
+
+/* The rules in force (the defaults while none were saved), into a[].
+ * *n_r <= CODE_RULES_MAX. */
+err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r);
+
+/* Replace the rules (the whole ordered list, keys unique: E_INPUT
+ * "duplicate_rule"). Own transaction. */
+err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user_id);
+
+/*
+ * Recompute person `person_id` now, inside the caller's transaction, after
+ * `cause` ("declaration", "temperature", "status", …) was recorded by
+ * user_id: when the colour or the reasons changed, health_codes is updated
+ * and a code_history row written. A deleted or missing person: nothing.
+ */
+err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t user_id);
+
+/* code_refresh for every live person whose residence is in [lo, hi)
+ * (a zone changed). Inside the caller's transaction. */
+err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause, int64_t user_id);
+
+struct code_current {
+    enum code_colour colour;
+    const char *reasons; /* JSON text */
+    int64_t updated_at;
+};
+
+/* A person's current code inside the scope; E_NOT_FOUND otherwise. */
+err code_find(db *d, arena *a, const struct scope *sc, int64_t person_id, struct code_current *c_r);
+
+struct code_change {
+    int64_t id, at, user_id;
+    enum code_colour colour;
+    const char *reasons, *cause;
+};
+
+/* The history of a person's code inside the scope, newest first. */
+err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
+                 int64_t page_size, struct code_change **items_r, size_t *n_r, int64_t *total_r);
+
+/*
+ * Recompute every live person with the rules in force, in person-id order,
+ * batches read and written in large transactions; only changed codes are
+ * written. progress(done, total, ctx) is called after each batch (may be
+ * NULL). *changed_r (may be NULL) counts the codes that changed.
+ */
+err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t, void *),
+                       void *ctx, int64_t *changed_r);
+
+/* The hook person_update/person_create call when status or residence
+ * changed (registered by app_routes). */
+err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id);
+
+/* ---- the background recomputation (worker.c) ------------------------------- */
+
+/* Start / stop the worker thread that runs recompute jobs on its own
+ * connection; without it (tests, tools) jobs run at once in the caller.
+ * Codes also depend on time (a fever is 24 hours old, an isolation or a
+ * zone ends, a negative test grows stale) with no event to mark it, so
+ * when idle the worker recomputes everyone every `sweep_s` seconds (0: never;
+ * a pass over 1,000,000 people that changes nothing takes under a second). */
+err code_worker_start(const char *db_url, int sweep_s);
+void code_worker_stop(void);
+
+/* Queue the recomputation of every person as job `job_id` (jobs row made
+ * by the caller). */
+void code_worker_submit(db *d, int64_t job_id, int64_t user_id);
+
+/* ---- inputs (input.c) -------------------------------------------------------- */
+
+/*
+ * The inputs about one person (isolations, contacts, stays in risk areas,
+ * test results) share one shape: a row keyed by person_id with the
+ * person's region_code copied onto it, a few typed columns, a create that
+ * refreshes the code in the same transaction, and a scoped list. Each is
+ * described by a struct code_input_kind (input.c) rather than written out
+ * four times.
+ */
+enum code_col_type { CC_INT = 1, CC_TEXT, CC_ID };
+
+struct code_col {
+    const char *name; /* JSON member and column */
+    enum code_col_type type;
+};
+
+#define CODE_COLS_MAX 6
+
+struct code_input_kind {
+    const char *name;   /* "isolations": table and URL segment */
+    const char *object; /* "isolation": audit action prefix and refresh cause */
+    struct code_col cols[CODE_COLS_MAX + 1]; /* NULL-terminated */
+    /* INSERT binding id, person_id, region_code, user_id, created_at, cols…;
+     * SELECT id, user_id, created_at, cols… for person_id and a scope range,
+     * LIMIT, OFFSET; COUNT(*) for person_id and the range */
+    const char *insert_sql, *list_sql, *count_sql;
+    /* checks beyond the jfield table (order of times, a referenced row) */
+    err (*check)(db *d, json_t *body);
+};
+
+extern const struct code_input_kind code_isolations, code_contacts, code_stays, code_tests;
+
+/*
+ * Add a row of `k` for person_id inside who's scope from the checked body
+ * (values of the columns, absent ones 0 or ""), then refresh the code, in
+ * one transaction. *id_r gets the new row's id. E_NOT_FOUND outside scope.
+ */
+err code_input_add(db *d, arena *a, const struct principal *who, const struct code_input_kind *k,
+                   int64_t person_id, json_t *body, int64_t *id_r);
+
+/* The rows of `k` for a person inside the scope, newest first, as JSON
+ * objects {id, person_id, <cols>, user_id, created_at}; *total_r counts all. */
+err code_input_list(db *d, const struct scope *sc, const struct code_input_kind *k,
+                    int64_t person_id, int64_t page, int64_t page_size, json_t **items_r,
+                    int64_t *total_r);
+
+/* Risk areas (public list, not scoped) and zones (scoped by the region
+ * they cover). JSON in and out, as the API has them. */
+err code_risk_area_add(db *d, const struct principal *who, json_t *body, int64_t *id_r);
+err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r, int64_t *total_r);
+
+/* A zone over region_code's subtree (inside who's scope, else E_INPUT
+ * "invalid_region"); refreshes everyone living there. */
+err code_zone_add(db *d, arena *a, const struct principal *who, json_t *body, int64_t *id_r);
+/* Lift a zone at `valid_to` (0: now); refreshes everyone living there. */
+err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int64_t valid_to);
+err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, json_t **items_r,
+               int64_t *total_r);
+
+/* The newest test result of a person ({result, sampled_at, reported_at})
+ * or NULL (no scope check: the caller has found the person). */
+json_t *code_latest_test(db *d, int64_t person_id);
+
+#endif

@@ -1,0 +1,662 @@
+/*
+ * The health-code store: the rules in force, the loader of the engine's
+ * inputs and the writer of health_codes / code_history.
+ *
+ * One loader serves a single person and a whole batch: people are taken in
+ * id order, and every input table is read with one statement per batch
+ * (person_id in [first, last], ordered by person_id), walked by a cursor
+ * beside the people. Refreshing one person is a batch of one; recomputing
+ * a million is twenty batches, each read in a few statements and written
+ * (only the codes that changed) in one transaction.
+ */
+#include "code/code.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/log.h"
+#include "base/regcode.h"
+#include "person/person.h"
+
+#define BATCH 10000
+
+/* ---- rules ------------------------------------------------------------------ */
+
+err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT key, kind, params, colour, enabled, label FROM code_rules "
+                       "ORDER BY position",
+                       &s);
+    if (e)
+        return e;
+    size_t n = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW && n < CODE_RULES_MAX) {
+        json_t *params = json_loads(db_col_text(s, 2), 0, NULL);
+        json_t *o = json_pack("{s:s,s:s,s:o*,s:s,s:b,s:s}", "key", db_col_text(s, 0), "kind",
+                              db_col_text(s, 1), "params", params, "colour", db_col_text(s, 3),
+                              "enabled", (int)db_col_int64(s, 4), "label", db_col_text(s, 5));
+        e = o ? code_rule_from_json(o, n, &rules_r[n]) : E_NOMEM;
+        json_decref(o);
+        if (e) {
+            log_event(LOG_ERROR, "code_rule_invalid", "key", db_col_text(s, 0), NULL);
+            db_done(s);
+            return err_set(E_INTERNAL, NULL, NULL, NULL);
+        }
+        n++;
+    }
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!n) {
+        const struct code_rule *def = code_rules_default(&n);
+        memcpy(rules_r, def, n * sizeof *def);
+    }
+    *n_r = n;
+    return E_OK;
+}
+
+static err step_done(db_stmt *s)
+{
+    int rc = db_step(s);
+    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user_id)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(rules[i].key, rules[j].key)) {
+                char f[32];
+                snprintf(f, sizeof f, "rules[%zu].key", i);
+                return err_set(E_INPUT, "duplicate_rule", f, "规则标识“%s”重复", rules[i].key);
+            }
+    err e = db_begin(d);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d, "DELETE FROM code_rules", &s)) || (e = step_done(s)))
+        goto fail;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = code_rule_json(&rules[i]);
+        char *params = json_dumps(json_object_get(o, "params"), JSON_COMPACT);
+        json_decref(o);
+        if (!params) {
+            e = E_NOMEM;
+            goto fail;
+        }
+        if ((e = db_prepare(d,
+                            "INSERT INTO code_rules (key, position, kind, params, colour, enabled, "
+                            "label, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            &s))) {
+            free(params);
+            goto fail;
+        }
+        db_bind_text(s, 1, rules[i].key);
+        db_bind_int64(s, 2, (int64_t)i + 1);
+        db_bind_text(s, 3, code_kind_name(rules[i].kind));
+        db_bind_text(s, 4, params);
+        db_bind_text(s, 5, code_colour_name(rules[i].colour));
+        db_bind_int64(s, 6, rules[i].enabled);
+        db_bind_text(s, 7, rules[i].label);
+        db_bind_int64(s, 8, user_id);
+        db_bind_int64(s, 9, now);
+        free(params);
+        if ((e = step_done(s)))
+            goto fail;
+    }
+    return db_commit(d);
+fail:
+    db_rollback(d);
+    return e;
+}
+
+/* ---- the loader ------------------------------------------------------------- */
+
+struct who_row {
+    int64_t id, region_code;
+    int status;
+};
+
+/* One input table read for a range of person ids, ordered by person_id. */
+struct cursor {
+    db_stmt *s;
+    int rc;
+    void (*fill)(db_stmt *s, struct code_input *in);
+};
+
+static void fill_isolation(db_stmt *s, struct code_input *in)
+{
+    if (in->n_isolations < CODE_INPUT_MAX)
+        in->isolations[in->n_isolations++] =
+            (struct code_span){db_col_int64(s, 1), db_col_int64(s, 2)};
+}
+
+static void fill_contact(db_stmt *s, struct code_input *in)
+{
+    if (in->n_contacts < CODE_INPUT_MAX)
+        in->contacts[in->n_contacts++] =
+            (struct code_contact){(int)db_col_int64(s, 1), db_col_int64(s, 2), db_col_int64(s, 3)};
+}
+
+static void fill_reading(db_stmt *s, struct code_input *in)
+{
+    if (in->n_readings < CODE_INPUT_MAX)
+        in->readings[in->n_readings++] =
+            (struct code_reading){db_col_int64(s, 1), db_col_double(s, 2)};
+}
+
+static void fill_stay(db_stmt *s, struct code_input *in)
+{
+    if (in->n_stays < CODE_INPUT_MAX)
+        in->stays[in->n_stays++] =
+            (struct code_stay){db_col_int64(s, 1), db_col_int64(s, 2), (int)db_col_int64(s, 3),
+                               db_col_int64(s, 4), db_col_int64(s, 5)};
+}
+
+static void fill_test(db_stmt *s, struct code_input *in)
+{
+    if (in->n_tests < CODE_INPUT_MAX)
+        in->tests[in->n_tests++] =
+            (struct code_test){!strcmp(db_col_text(s, 1), "negative"), db_col_int64(s, 2)};
+}
+
+/* Column 0 is person_id; newest first inside a person, so the newest
+ * CODE_INPUT_MAX rows are kept. `since` bounds the time windows. */
+static const struct {
+    const char *sql;
+    void (*fill)(db_stmt *s, struct code_input *in);
+    bool since;
+} tables[] = {
+    {"SELECT person_id, start_at, end_at FROM isolations WHERE person_id >= ? AND person_id <= ? "
+     "ORDER BY person_id, start_at DESC",
+     fill_isolation, false},
+    {"SELECT person_id, degree, at, end_at FROM contacts WHERE person_id >= ? AND person_id <= ? "
+     "AND at >= ? ORDER BY person_id, at DESC",
+     fill_contact, true},
+    {"SELECT person_id, at, celsius FROM temperatures WHERE person_id >= ? AND person_id <= ? "
+     "AND at >= ? ORDER BY person_id, at DESC",
+     fill_reading, true},
+    {"SELECT s.person_id, s.arrived_at, s.left_at, a.level, a.valid_from, a.valid_to FROM stays s "
+     "JOIN risk_areas a ON a.id = s.area_id WHERE s.person_id >= ? AND s.person_id <= ? AND "
+     "(s.left_at = 0 OR s.left_at >= ?) ORDER BY s.person_id, s.arrived_at DESC",
+     fill_stay, true},
+    {"SELECT person_id, result, sampled_at FROM test_results WHERE person_id >= ? AND "
+     "person_id <= ? AND sampled_at >= ? ORDER BY person_id, sampled_at DESC",
+     fill_test, true},
+};
+#define NTABLES (sizeof tables / sizeof tables[0])
+
+static void cursor_next(struct cursor *c)
+{
+    c->rc = db_step(c->s);
+}
+
+static err cursors_open(db *d, struct cursor *cs, int64_t lo, int64_t hi, int64_t since)
+{
+    for (size_t t = 0; t < NTABLES; t++) {
+        err e = db_prepare(d, tables[t].sql, &cs[t].s);
+        if (e) {
+            for (size_t k = 0; k < t; k++)
+                db_done(cs[k].s);
+            return e;
+        }
+        db_bind_int64(cs[t].s, 1, lo);
+        db_bind_int64(cs[t].s, 2, hi);
+        if (tables[t].since)
+            db_bind_int64(cs[t].s, 3, since);
+        cs[t].fill = tables[t].fill;
+        cursor_next(&cs[t]);
+    }
+    return E_OK;
+}
+
+static err cursors_close(struct cursor *cs)
+{
+    err e = E_OK;
+    for (size_t t = 0; t < NTABLES; t++) {
+        if (cs[t].rc != DB_ROW && cs[t].rc != DB_DONE && !e)
+            e = db_step_err(cs[t].s);
+        db_done(cs[t].s);
+    }
+    return e;
+}
+
+/* Every active zone (few: a city has tens), checked against each residence. */
+struct zone_row {
+    int64_t lo, hi;
+    struct code_zone z;
+};
+
+static err zones_load(db *d, arena *a, int64_t now, struct zone_row **z_r, size_t *n_r)
+{
+    db_stmt *s;
+    err e =
+        db_prepare(d,
+                   "SELECT region_code, region_code + span, kind, valid_from, valid_to FROM zones "
+                   "WHERE valid_to = 0 OR valid_to > ? ORDER BY id",
+                   &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, now);
+    size_t n = 0, cap = 16;
+    struct zone_row *z = arena_alloc(a, cap * sizeof *z);
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (n == cap) {
+            struct zone_row *bigger = arena_alloc(a, 2 * cap * sizeof *z);
+            memcpy(bigger, z, n * sizeof *z);
+            z = bigger;
+            cap *= 2;
+        }
+        z[n++] = (struct zone_row){
+            db_col_int64(s, 0),
+            db_col_int64(s, 1),
+            {zone_kind_parse(db_col_text(s, 2)), db_col_int64(s, 3), db_col_int64(s, 4)}};
+    }
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    *z_r = z;
+    *n_r = n;
+    return e;
+}
+
+/* A code that must be written. */
+struct change {
+    int64_t person_id, region_code;
+    enum code_colour colour;
+    const char *reasons;
+};
+
+struct ctx {
+    const struct code_rule *rules;
+    size_t n_rules;
+    int64_t now, since;
+    struct zone_row *zones;
+    size_t n_zones;
+};
+
+/*
+ * Compute people[0..n) (ascending ids) and append to ch_r those whose
+ * colour or reasons differ from the stored code.
+ */
+static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *people, size_t n,
+                   struct change *ch_r, size_t *n_ch_r)
+{
+    if (!n)
+        return E_OK;
+    int64_t lo = people[0].id, hi = people[n - 1].id;
+    struct cursor cs[NTABLES];
+    err e = cursors_open(d, cs, lo, hi, cx->since);
+    if (e)
+        return e;
+    struct cursor cur = {0};
+    if ((e = db_prepare(d,
+                        "SELECT person_id, colour, reasons FROM health_codes WHERE person_id >= ? "
+                        "AND person_id <= ? ORDER BY person_id",
+                        &cur.s))) {
+        cursors_close(cs);
+        return e;
+    }
+    db_bind_int64(cur.s, 1, lo);
+    db_bind_int64(cur.s, 2, hi);
+    cursor_next(&cur);
+
+    struct code_input in;
+    for (size_t i = 0; i < n; i++) {
+        int64_t id = people[i].id;
+        memset(&in, 0, offsetof(struct code_input, isolations));
+        in.now = cx->now;
+        in.status = people[i].status;
+        for (size_t t = 0; t < NTABLES; t++) {
+            while (cs[t].rc == DB_ROW && db_col_int64(cs[t].s, 0) < id)
+                cursor_next(&cs[t]);
+            while (cs[t].rc == DB_ROW && db_col_int64(cs[t].s, 0) == id) {
+                cs[t].fill(cs[t].s, &in);
+                cursor_next(&cs[t]);
+            }
+        }
+        for (size_t z = 0; z < cx->n_zones && in.n_zones < CODE_INPUT_MAX; z++)
+            if (people[i].region_code >= cx->zones[z].lo && people[i].region_code < cx->zones[z].hi)
+                in.zones[in.n_zones++] = cx->zones[z].z;
+
+        uint8_t match[CODE_RULES_MAX];
+        size_t n_match;
+        enum code_colour c = code_eval(cx->rules, cx->n_rules, &in, match, &n_match);
+        const char *reasons = code_reasons_text(a, cx->rules, match, n_match);
+
+        while (cur.rc == DB_ROW && db_col_int64(cur.s, 0) < id)
+            cursor_next(&cur);
+        int old_c = CODE_GREEN;
+        const char *old_r = "[]";
+        if (cur.rc == DB_ROW && db_col_int64(cur.s, 0) == id) {
+            old_c = code_colour_parse(db_col_text(cur.s, 1));
+            old_r = db_col_text(cur.s, 2);
+        }
+        if (old_c != (int)c || strcmp(old_r, reasons))
+            ch_r[(*n_ch_r)++] = (struct change){id, people[i].region_code, c, reasons};
+    }
+    if (cur.rc != DB_ROW && cur.rc != DB_DONE)
+        e = db_step_err(cur.s);
+    db_done(cur.s);
+    err e2 = cursors_close(cs);
+    return e ? e : e2;
+}
+
+static err write_change(db *d, const struct change *c, int64_t now, const char *cause,
+                        int64_t user_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO health_codes (person_id, region_code, colour, reasons, "
+                       "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET "
+                       "region_code = excluded.region_code, colour = excluded.colour, reasons = "
+                       "excluded.reasons, updated_at = excluded.updated_at",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, c->person_id);
+    db_bind_int64(s, 2, c->region_code);
+    db_bind_text(s, 3, code_colour_name(c->colour));
+    db_bind_text(s, 4, c->reasons);
+    db_bind_int64(s, 5, now);
+    if ((e = step_done(s)))
+        return e;
+    if ((e = db_prepare(d,
+                        "INSERT INTO code_history (id, person_id, region_code, at, colour, "
+                        "reasons, cause, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, id_new());
+    db_bind_int64(s, 2, c->person_id);
+    db_bind_int64(s, 3, c->region_code);
+    db_bind_int64(s, 4, now);
+    db_bind_text(s, 5, code_colour_name(c->colour));
+    db_bind_text(s, 6, c->reasons);
+    db_bind_text(s, 7, cause);
+    db_bind_int64(s, 8, user_id);
+    return step_done(s);
+}
+
+static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
+{
+    size_t n;
+    err e = code_rules_load(d, rules, &n);
+    if (e)
+        return e;
+    cx->rules = rules;
+    cx->n_rules = n;
+    cx->now = now_ms();
+    cx->since = cx->now - code_inputs_window_ms(rules, n);
+    return zones_load(d, a, cx->now, &cx->zones, &cx->n_zones);
+}
+
+/*
+ * Live persons with ids in (after, …), at most max, ascending; residence in
+ * [lo_code, hi_code), or anywhere when both are 0 (then the primary key is
+ * walked: a region condition would make the planner sort the whole range
+ * for every batch).
+ */
+static err people_after(db *d, int64_t after, int64_t lo_code, int64_t hi_code, struct who_row *p_r,
+                        size_t max, size_t *n_r)
+{
+    db_stmt *s;
+    bool all = !lo_code && !hi_code;
+    err e = db_prepare(d,
+                       all ? "SELECT id, region_code, status FROM persons WHERE id > ? AND "
+                             "deleted_at = 0 ORDER BY id LIMIT ?"
+                           : "SELECT id, region_code, status FROM persons WHERE id > ? AND "
+                             "region_code >= ? AND region_code < ? AND deleted_at = 0 ORDER BY "
+                             "id LIMIT ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, after);
+    if (all) {
+        db_bind_int64(s, 2, (int64_t)max);
+    } else {
+        db_bind_int64(s, 2, lo_code);
+        db_bind_int64(s, 3, hi_code);
+        db_bind_int64(s, 4, (int64_t)max);
+    }
+    size_t n = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW)
+        p_r[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
+                                    person_status_parse(db_col_text(s, 2))};
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    *n_r = n;
+    return e;
+}
+
+err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t user_id)
+{
+    db_stmt *s;
+    err e = db_prepare(
+        d, "SELECT id, region_code, status FROM persons WHERE id = ? AND deleted_at = 0", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person_id);
+    struct who_row p;
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        p = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
+                             person_status_parse(db_col_text(s, 2))};
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e || rc != DB_ROW)
+        return e;
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    struct change ch;
+    size_t n_ch = 0;
+    if ((e = ctx_load(d, a, rules, &cx)) || (e = compute(d, a, &cx, &p, 1, &ch, &n_ch)))
+        return e;
+    return n_ch ? write_change(d, &ch, cx.now, cause, user_id) : E_OK;
+}
+
+err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause, int64_t user_id)
+{
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    err e = ctx_load(d, a, rules, &cx);
+    if (e)
+        return e;
+    struct who_row *people = arena_alloc(a, 4096 * sizeof *people);
+    struct change *ch = arena_alloc(a, 4096 * sizeof *ch);
+    int64_t after = 0;
+    for (;;) {
+        size_t n, n_ch = 0;
+        if ((e = people_after(d, after, lo, hi, people, 4096, &n)) || !n)
+            return e;
+        if ((e = compute(d, a, &cx, people, n, ch, &n_ch)))
+            return e;
+        for (size_t i = 0; i < n_ch && !e; i++)
+            e = write_change(d, &ch[i], cx.now, cause, user_id);
+        if (e || n < 4096)
+            return e;
+        after = people[n - 1].id;
+    }
+}
+
+err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)
+{
+    return code_refresh(d, a, person_id, "person", user_id);
+}
+
+err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t, void *),
+                       void *pctx, int64_t *changed_r)
+{
+    int64_t total = 0, done = 0, changed = 0;
+    err e = db_query_int64(d, "SELECT COUNT(*) FROM persons WHERE deleted_at = 0", &total);
+    if (e)
+        return e;
+    arena *a = arena_new(1 << 20);
+    struct who_row *people = malloc(BATCH * sizeof *people);
+    struct change *ch = malloc(BATCH * sizeof *ch);
+    if (!a || !people || !ch) {
+        e = E_NOMEM;
+        goto out;
+    }
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    if ((e = ctx_load(d, a, rules, &cx)))
+        goto out;
+    int64_t after = 0;
+    for (;;) {
+        size_t n, n_ch = 0;
+        arena_reset(a);
+        /* zones live in the arena: reload them after the reset */
+        if ((e = zones_load(d, a, cx.now, &cx.zones, &cx.n_zones)))
+            break;
+        /* read, compute and write a batch in one transaction, so an event
+         * recorded meanwhile is either seen here or recomputes after */
+        if ((e = db_begin(d)))
+            break;
+        if ((e = people_after(d, after, 0, 0, people, BATCH, &n)) || !n ||
+            (e = compute(d, a, &cx, people, n, ch, &n_ch))) {
+            db_rollback(d);
+            break;
+        }
+        for (size_t i = 0; i < n_ch && !e; i++)
+            e = write_change(d, &ch[i], cx.now, "rules", user_id);
+        if (e || (e = db_commit(d))) {
+            db_rollback(d);
+            break;
+        }
+        changed += (int64_t)n_ch;
+        done += (int64_t)n;
+        if (done > total)
+            total = done;
+        if (progress)
+            progress(done, total, pctx);
+        if (n < BATCH)
+            break;
+        after = people[n - 1].id;
+    }
+out:
+    free(people);
+    free(ch);
+    arena_free(&a);
+    if (!e && changed_r)
+        *changed_r = changed;
+    return e;
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+static err person_in_scope(db *d, const struct scope *sc, int64_t id, int64_t *created_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT created_at FROM persons WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW && created_r)
+        *created_r = db_col_int64(s, 0);
+    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err code_find(db *d, arena *a, const struct scope *sc, int64_t person_id, struct code_current *c_r)
+{
+    int64_t created = 0;
+    err e = person_in_scope(d, sc, person_id, &created);
+    if (e)
+        return e;
+    db_stmt *s;
+    /* the person's row is in scope (checked above in the same range): the
+     * code row carries the same region_code, bound again for the rule */
+    if ((e = db_prepare(d,
+                        "SELECT colour, reasons, updated_at FROM health_codes WHERE person_id = ? "
+                        "AND region_code >= ? AND region_code < ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    struct code_current c = {CODE_GREEN, "[]", created};
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        int k = code_colour_parse(db_col_text(s, 0));
+        c.colour = k < 0 ? CODE_GREEN : (enum code_colour)k;
+        c.reasons = arena_strdup(a, db_col_text(s, 1));
+        c.updated_at = db_col_int64(s, 2);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (!e)
+        *c_r = c;
+    return e;
+}
+
+err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
+                 int64_t page_size, struct code_change **items_r, size_t *n_r, int64_t *total_r)
+{
+    err e = person_in_scope(d, sc, person_id, NULL);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "SELECT COUNT(*) FROM code_history WHERE person_id = ? AND region_code "
+                        ">= ? AND region_code < ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if ((e = db_prepare(d,
+                        "SELECT id, at, user_id, colour, reasons, cause FROM code_history WHERE "
+                        "person_id = ? AND region_code >= ? AND region_code < ? ORDER BY at DESC, "
+                        "id DESC LIMIT ? OFFSET ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    db_bind_int64(s, 4, page_size);
+    db_bind_int64(s, 5, (page - 1) * page_size);
+    struct code_change *items = arena_alloc(a, (size_t)page_size * sizeof *items);
+    size_t n = 0;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int k = code_colour_parse(db_col_text(s, 3));
+        items[n++] = (struct code_change){db_col_int64(s, 0),
+                                          db_col_int64(s, 1),
+                                          db_col_int64(s, 2),
+                                          k < 0 ? CODE_GREEN : (enum code_colour)k,
+                                          arena_strdup(a, db_col_text(s, 4)),
+                                          arena_strdup(a, db_col_text(s, 5))};
+    }
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
+}

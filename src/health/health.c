@@ -1,0 +1,397 @@
+/*
+ * Declarations and temperature readings: storage, scope and the code
+ * refresh that follows every write (health.h).
+ */
+#include "health/health.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/regcode.h"
+#include "code/code.h"
+#include "security/crypto.h"
+
+/* ---- vocabularies ------------------------------------------------------------ */
+
+const char *const symptom_names[] = {
+    "fever",    "cough", "fatigue", "shortness_of_breath", "vomiting", "diarrhoea", "rash",
+    "headache", "other", NULL,
+};
+static const char *const symptom_labels[] = {
+    "发热", "咳嗽", "乏力", "气促", "呕吐", "腹泻", "皮疹", "头痛", "其他",
+};
+
+unsigned symptom_parse(const char *s)
+{
+    for (unsigned i = 0; s && symptom_names[i]; i++)
+        if (!strcmp(s, symptom_names[i]))
+            return 1u << i;
+    return 0;
+}
+
+static int bit_index(unsigned bit)
+{
+    for (int i = 0; i < 9; i++)
+        if (bit == 1u << i)
+            return i;
+    return -1;
+}
+
+const char *symptom_name(unsigned bit)
+{
+    int i = bit_index(bit);
+    return i < 0 ? "" : symptom_names[i];
+}
+
+const char *symptom_label(unsigned bit)
+{
+    int i = bit_index(bit);
+    return i < 0 ? "" : symptom_labels[i];
+}
+
+const char *const reading_sources[] = {"checkpoint", "device", "manual", NULL};
+
+bool health_declared_valid(double t)
+{
+    return isfinite(t) && t >= DECLARED_MIN && t <= DECLARED_MAX &&
+           fabs(t * 10 - round(t * 10)) < 1e-6;
+}
+
+bool health_reading_valid(double t)
+{
+    return isfinite(t) && t >= READING_MIN && t <= READING_MAX;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static err step_done(db_stmt *s)
+{
+    int rc = db_step(s);
+    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/* The residence of a live person inside the scope; E_NOT_FOUND otherwise. */
+static err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT region_code FROM persons WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *region_r = db_col_int64(s, 0);
+    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/*
+ * The residence of a live person inside the scope; E_NOT_FOUND otherwise.
+ * Inside a write transaction it is the first statement and takes the
+ * person's row lock (a no-op UPDATE; SQLite's BEGIN IMMEDIATE holds the
+ * database lock already), so two events about one person recompute the
+ * code one after the other.
+ */
+static err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE persons SET version = version WHERE id = ? AND region_code >= ? "
+                       "AND region_code < ? AND deleted_at = 0 RETURNING region_code",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *region_r = db_col_int64(s, 0);
+    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+static err bind_sealed(arena *a, db_stmt *s, int i, const char *label, const char *text)
+{
+    if (!text || !*text) {
+        db_bind_null(s, i);
+        return E_OK;
+    }
+    uint8_t *ct;
+    size_t n;
+    err e = seal(a, label, text, strlen(text), &ct, &n);
+    if (!e)
+        db_bind_blob(s, i, ct, n);
+    return e;
+}
+
+static err col_unsealed(arena *a, db_stmt *s, int i, const char *label, const char **text_r)
+{
+    *text_r = NULL;
+    if (db_col_null(s, i))
+        return E_OK;
+    size_t n;
+    const void *ct = db_col_blob(s, i, &n);
+    char *plain;
+    err e = unseal(a, label, ct, n, &plain, NULL);
+    if (!e)
+        *text_r = plain;
+    return e;
+}
+
+static err insert_reading(db *d, const struct reading *r, int64_t region)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO temperatures (id, person_id, region_code, at, celsius, source, "
+                       "venue_id, device_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, r->id);
+    db_bind_int64(s, 2, r->person_id);
+    db_bind_int64(s, 3, region);
+    db_bind_int64(s, 4, r->at);
+    db_bind_double(s, 5, r->celsius);
+    db_bind_text(s, 6, r->source);
+    db_bind_int64(s, 7, r->venue_id);
+    db_bind_int64(s, 8, r->device_id);
+    db_bind_int64(s, 9, r->user_id);
+    return step_done(s);
+}
+
+/* ---- declarations ------------------------------------------------------------- */
+
+static const char *regions_text(arena *a, const struct declaration *dc)
+{
+    const char *s = "";
+    for (int i = 0; i < dc->n_travel_regions; i++) {
+        char code[19];
+        regcode_format(dc->travel_regions[i], code);
+        s = arena_printf(a, "%s%s%s", s, i ? "," : "", code);
+    }
+    return s;
+}
+
+err health_declare(db *d, arena *a, const struct scope *sc, struct declaration *dc, int64_t user_id)
+{
+    int64_t region = 0;
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = person_lock(d, sc, dc->person_id, &region)))
+        goto fail;
+    dc->id = id_new();
+    dc->at = now_ms();
+    dc->user_id = user_id;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO declarations (id, person_id, region_code, at, temperature, "
+                        "symptoms, symptom_other_enc, travel_enc, travel_regions, contact, "
+                        "contact_text_enc, source, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "?, ?, ?)",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, dc->id);
+    db_bind_int64(s, 2, dc->person_id);
+    db_bind_int64(s, 3, region);
+    db_bind_int64(s, 4, dc->at);
+    db_bind_double(s, 5, dc->temperature);
+    db_bind_int64(s, 6, dc->symptoms);
+    db_bind_text(s, 9, regions_text(a, dc));
+    db_bind_int64(s, 10, dc->contact);
+    db_bind_text(s, 12, dc->source);
+    db_bind_int64(s, 13, user_id);
+    if ((e = bind_sealed(a, s, 7, "declarations.symptom_other", dc->symptom_other)) ||
+        (e = bind_sealed(a, s, 8, "declarations.travel", dc->travel)) ||
+        (e = bind_sealed(a, s, 11, "declarations.contact_text", dc->contact_text))) {
+        db_done(s);
+        goto fail;
+    }
+    if ((e = step_done(s)))
+        goto fail;
+    struct reading r = {.id = id_new(),
+                        .person_id = dc->person_id,
+                        .at = dc->at,
+                        .celsius = dc->temperature,
+                        .source = "declaration",
+                        .user_id = user_id};
+    if ((e = insert_reading(d, &r, region)) ||
+        (e = code_refresh(d, a, dc->person_id, "declaration", user_id)))
+        goto fail;
+    return db_commit(d);
+fail:
+    db_rollback(d);
+    return e;
+}
+
+static err count_rows(db *d, const char *sql, const struct scope *sc, int64_t person_id,
+                      int64_t *n_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, sql, &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    *n_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+static void parse_regions(const char *text, struct declaration *dc)
+{
+    dc->n_travel_regions = 0;
+    while (text && *text && dc->n_travel_regions < HEALTH_TRAVEL_CODES) {
+        char buf[24];
+        size_t n = strcspn(text, ",");
+        if (n < sizeof buf) {
+            memcpy(buf, text, n);
+            buf[n] = '\0';
+            enum region_level lv;
+            int64_t c = regcode_parse(buf, &lv);
+            if (c > 0)
+                dc->travel_regions[dc->n_travel_regions++] = c;
+        }
+        text += n + (text[n] == ',');
+    }
+}
+
+err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
+                        int64_t page_size, struct declaration **items_r, size_t *n_r,
+                        int64_t *total_r)
+{
+    int64_t region = 0, total;
+    err e = person_region(d, sc, person_id, &region);
+    if (e || (e = count_rows(d,
+                             "SELECT COUNT(*) FROM declarations WHERE person_id = ? AND "
+                             "region_code >= ? AND region_code < ?",
+                             sc, person_id, &total)))
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "SELECT id, at, temperature, symptoms, symptom_other_enc, travel_enc, "
+                        "travel_regions, contact, contact_text_enc, source, user_id FROM "
+                        "declarations WHERE person_id = ? AND region_code >= ? AND region_code < ? "
+                        "ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    db_bind_int64(s, 4, page_size);
+    db_bind_int64(s, 5, (page - 1) * page_size);
+    struct declaration *items = arena_zalloc(a, (size_t)page_size * sizeof *items);
+    size_t n = 0;
+    int rc;
+    while (!e && (rc = db_step(s)) == DB_ROW) {
+        struct declaration *x = &items[n++];
+        x->id = db_col_int64(s, 0);
+        x->person_id = person_id;
+        x->at = db_col_int64(s, 1);
+        x->temperature = db_col_double(s, 2);
+        x->symptoms = (unsigned)db_col_int64(s, 3);
+        parse_regions(db_col_text(s, 6), x);
+        x->contact = db_col_int64(s, 7) != 0;
+        x->source = arena_strdup(a, db_col_text(s, 9));
+        x->user_id = db_col_int64(s, 10);
+        if (!(e = col_unsealed(a, s, 4, "declarations.symptom_other", &x->symptom_other)) &&
+            !(e = col_unsealed(a, s, 5, "declarations.travel", &x->travel)))
+            e = col_unsealed(a, s, 8, "declarations.contact_text", &x->contact_text);
+    }
+    if (!e && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
+}
+
+/* ---- readings ------------------------------------------------------------------ */
+
+err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r)
+{
+    if (!health_reading_valid(r->celsius))
+        return err_set(E_INPUT, "out_of_range", "value", "体温应在%.1f到%.1f℃之间", READING_MIN,
+                       READING_MAX);
+    int64_t now = now_ms();
+    if (!r->at)
+        r->at = now;
+    if (r->at < 0 || r->at > now + 5 * 60 * 1000)
+        return err_set(E_INPUT, "invalid_time", "at", "测温时间不能晚于当前时间");
+    int64_t region = 0;
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = person_lock(d, sc, r->person_id, &region)))
+        goto fail;
+    r->id = id_new();
+    if ((e = insert_reading(d, r, region)) ||
+        (e = code_refresh(d, a, r->person_id, "temperature", r->user_id)))
+        goto fail;
+    return db_commit(d);
+fail:
+    db_rollback(d);
+    return e;
+}
+
+err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
+                    int64_t page_size, struct reading **items_r, size_t *n_r, int64_t *total_r)
+{
+    int64_t region = 0, total;
+    err e = person_region(d, sc, person_id, &region);
+    if (e || (e = count_rows(d,
+                             "SELECT COUNT(*) FROM temperatures WHERE person_id = ? AND "
+                             "region_code >= ? AND region_code < ?",
+                             sc, person_id, &total)))
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "SELECT id, at, celsius, source, venue_id, device_id, user_id FROM "
+                        "temperatures WHERE person_id = ? AND region_code >= ? AND region_code < ? "
+                        "ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    db_bind_int64(s, 4, page_size);
+    db_bind_int64(s, 5, (page - 1) * page_size);
+    struct reading *items = arena_zalloc(a, (size_t)page_size * sizeof *items);
+    size_t n = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW)
+        items[n++] = (struct reading){db_col_int64(s, 0),
+                                      person_id,
+                                      db_col_int64(s, 1),
+                                      db_col_double(s, 2),
+                                      arena_strdup(a, db_col_text(s, 3)),
+                                      db_col_int64(s, 4),
+                                      db_col_int64(s, 5),
+                                      db_col_int64(s, 6)};
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
+}

@@ -1,0 +1,111 @@
+/*
+ * Health declarations (健康申报) and temperatures (测温): what residents
+ * declare each day (seed 001 §4.1.3, §4.1.6; seed 000 §6.2.5) and what
+ * checkpoints, devices and staff measure.
+ *
+ * Every write recomputes the person's health code in the same transaction
+ * (code/code.h: code_refresh), so a fever turns the code yellow the moment
+ * it is recorded. A declaration's temperature is also stored as a reading
+ * (source "declaration"): the fever rule reads one table.
+ *
+ * Scope: every function takes the caller's scope and binds it in the
+ * statement that finds the person; a person outside it is E_NOT_FOUND.
+ * Free texts of declarations are SM4-sealed (sensitive health information).
+ */
+#ifndef FK_HEALTH_HEALTH_H
+#define FK_HEALTH_HEALTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* Symptoms of seed 001 §4.1.6 and the common list, a bit set. A bit is
+ * never reused: stored rows keep their meaning. */
+enum symptom {
+    SYM_FEVER = 1u << 0,               /* 发热 */
+    SYM_COUGH = 1u << 1,               /* 咳嗽 */
+    SYM_FATIGUE = 1u << 2,             /* 乏力 */
+    SYM_SHORTNESS_OF_BREATH = 1u << 3, /* 气促 */
+    SYM_VOMITING = 1u << 4,            /* 呕吐 */
+    SYM_DIARRHOEA = 1u << 5,           /* 腹泻 */
+    SYM_RASH = 1u << 6,                /* 皮疹 */
+    SYM_HEADACHE = 1u << 7,            /* 头痛 */
+    SYM_OTHER = 1u << 8,               /* 其他 (with symptom_other) */
+};
+#define SYM_ALL 0x1FFu
+
+/* "shortness_of_breath" <-> SYM_SHORTNESS_OF_BREATH; 0 when unknown. */
+unsigned symptom_parse(const char *s);
+const char *symptom_name(unsigned bit);
+const char *symptom_label(unsigned bit);
+/* NULL-terminated names, for messages and the API. */
+extern const char *const symptom_names[];
+
+/* A declared temperature: 35.0-42.0 °C with at most one decimal. */
+#define DECLARED_MIN 35.0
+#define DECLARED_MAX 42.0
+/* A measured one: physically plausible on a person. */
+#define READING_MIN 30.0
+#define READING_MAX 45.0
+
+bool health_declared_valid(double celsius);
+bool health_reading_valid(double celsius);
+
+#define HEALTH_TEXT_MAX     200
+#define HEALTH_TRAVEL_CODES 20
+
+struct declaration {
+    int64_t id, person_id, at;
+    double temperature;
+    unsigned symptoms;
+    const char *symptom_other;                   /* NULL: none */
+    const char *travel;                          /* places visited, free text */
+    int64_t travel_regions[HEALTH_TRAVEL_CODES]; /* padded region codes */
+    int n_travel_regions;
+    bool contact; /* contact with a case */
+    const char *contact_text;
+    const char *source; /* self | staff */
+    int64_t user_id;
+};
+
+/*
+ * Record declaration `dc` (at = now) for person dc->person_id inside sc, by
+ * user_id, and refresh the code, in one transaction. The values are
+ * assumed checked at the edge (api.c). dc gets id and at.
+ */
+err health_declare(db *d, arena *a, const struct scope *sc, struct declaration *dc,
+                   int64_t user_id);
+
+/* A person's declarations inside the scope, newest first, paged. */
+err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
+                        int64_t page_size, struct declaration **items_r, size_t *n_r,
+                        int64_t *total_r);
+
+/* Where a reading came from. */
+extern const char *const reading_sources[]; /* checkpoint, device, manual, NULL */
+
+struct reading {
+    int64_t id, person_id, at;
+    double celsius;
+    const char *source; /* checkpoint | device | manual | declaration */
+    int64_t venue_id, device_id, user_id;
+};
+
+/*
+ * Record a measured temperature and refresh the person's code, in one
+ * transaction: the call checkpoints and devices make. r->at 0 is now; a
+ * time more than 5 minutes ahead is E_INPUT "invalid_time" on "at".
+ * Out of READING_MIN..READING_MAX: E_INPUT "out_of_range" on "value". The
+ * person must be inside sc (E_NOT_FOUND). r gets id and at.
+ */
+err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r);
+
+/* A person's readings inside the scope, newest first, paged. */
+err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
+                    int64_t page_size, struct reading **items_r, size_t *n_r, int64_t *total_r);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * Background job rows: creation, progress, and the scoped read.
+ */
+#include "job/job.h"
+
+#include "base/id.h"
+
+static err step_done(db_stmt *s)
+{
+    int rc = db_step(s);
+    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO jobs (id, kind, status, done, total, result, user_id, "
+                       "region_code, created_at, updated_at) VALUES (?, ?, 'queued', 0, 0, '', ?, "
+                       "?, ?, ?)",
+                       &s);
+    if (e)
+        return e;
+    int64_t id = id_new(), now = now_ms();
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, kind);
+    db_bind_int64(s, 3, who->user_id);
+    db_bind_int64(s, 4, who->region_code);
+    db_bind_int64(s, 5, now);
+    db_bind_int64(s, 6, now);
+    if ((e = step_done(s)))
+        return e;
+    *id_r = id;
+    return E_OK;
+}
+
+err job_update(db *d, int64_t id, const char *status, int64_t done, int64_t total,
+               const char *result)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE jobs SET status = ?, done = ?, total = ?, result = COALESCE(?, "
+                       "result), updated_at = ? WHERE id = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, status);
+    db_bind_int64(s, 2, done);
+    db_bind_int64(s, 3, total);
+    db_bind_text(s, 4, result);
+    db_bind_int64(s, 5, now_ms());
+    db_bind_int64(s, 6, id);
+    return step_done(s);
+}
+
+err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct job *j_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, kind, status, done, total, result, user_id, region_code, "
+                       "created_at, updated_at FROM jobs WHERE id = ? AND (user_id = ? OR "
+                       "(region_code >= ? AND region_code < ?))",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, who->user_id);
+    db_bind_int64(s, 3, who->scope.lo);
+    db_bind_int64(s, 4, who->scope.hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *j_r = (struct job){db_col_int64(s, 0),
+                            arena_strdup(a, db_col_text(s, 1)),
+                            arena_strdup(a, db_col_text(s, 2)),
+                            db_col_int64(s, 3),
+                            db_col_int64(s, 4),
+                            arena_strdup(a, db_col_text(s, 5)),
+                            db_col_int64(s, 6),
+                            db_col_int64(s, 7),
+                            db_col_int64(s, 8),
+                            db_col_int64(s, 9)};
+    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    db_done(s);
+    return e;
+}

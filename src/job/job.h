@@ -1,0 +1,39 @@
+/*
+ * Background jobs (table jobs, sql/001): long work that runs off the event
+ * loops (recomputing every health code, later imports and exports) and
+ * reports its progress for the console's progress bar.
+ *
+ * A job belongs to the user who started it and to their region: it is
+ * visible to its owner and to users whose scope holds that region.
+ */
+#ifndef FK_JOB_JOB_H
+#define FK_JOB_JOB_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+struct job {
+    int64_t id;
+    const char *kind;   /* "code.recompute" */
+    const char *status; /* queued | running | done | failed */
+    int64_t done, total;
+    const char *result; /* JSON text set when done or failed, "" before */
+    int64_t user_id, region_code;
+    int64_t created_at, updated_at;
+};
+
+/* A new queued job of `kind` for who; *id_r gets its id. */
+err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r);
+
+/* Set status and progress (result may be NULL: unchanged). */
+err job_update(db *d, int64_t id, const char *status, int64_t done, int64_t total,
+               const char *result);
+
+/* A job visible to who (see above); E_NOT_FOUND otherwise. */
+err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct job *j_r);
+
+#endif

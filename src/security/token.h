@@ -1,0 +1,87 @@
+/*
+ * Signed code tokens: the text inside the QR codes residents, visitors and
+ * venues show (docs/codes.md has the format and the reasons).
+ *
+ *     FK1.<payload, base32>.<tag, base32>          e.g. 55-74 characters
+ *
+ * The payload is a fixed binary record (kind, key id, subject, issue time,
+ * expiry, and for venue codes the organisation's unified social credit
+ * code); the tag is HMAC-SM3 over "FK1." || payload, truncated to
+ * TOKEN_TAG_LEN bytes. Base32 is RFC 4648's upper-case alphabet without
+ * padding, so a whole token is in the QR alphanumeric set and encodes in
+ * alphanumeric mode (5.5 bits a character instead of 8).
+ *
+ * Keys, all derived from the master key's KEY_TOKEN (crypto.h), never
+ * stored, so every server holding the key file computes the same ones:
+ *   - health codes: one key per China-time day (the key id is the day
+ *     number); a token verifies only under today's or yesterday's key (the
+ *     latter for codes issued just before midnight), so a screenshot taken
+ *     yesterday fails today whatever its expiry says;
+ *   - venue and visitor codes: one fixed key per kind, and the key id is the
+ *     record's code version: bumping the version revokes every code printed
+ *     before (the caller compares it with the record).
+ *
+ * Everything here is pure computation: no database, no allocation.
+ */
+#ifndef FK_SECURITY_TOKEN_H
+#define FK_SECURITY_TOKEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+#define TOKEN_PREFIX  "FK1."
+#define TOKEN_TAG_LEN 10 /* bytes of HMAC-SM3 kept: 80 bits */
+#define TOKEN_MAX     96 /* a buffer for any token, NUL included */
+#define TOKEN_DAY_MS  86400000LL
+/* A key id from at most this far in the future is still accepted, for the
+ * clocks of several servers that disagree around midnight. */
+#define TOKEN_SKEW_MS 300000LL
+
+enum token_kind {
+    TOKEN_HEALTH = 1, /* a person's health code: rotating daily key */
+    TOKEN_VENUE = 2,  /* a venue's printed code: fixed key, key id = code version */
+    TOKEN_VISITOR = 3 /* a confirmed visitor's code: fixed key, key id = version */
+};
+
+struct token {
+    enum token_kind kind;
+    uint32_t key_id;      /* day number (health) or record version (others);
+                             token_issue sets it for TOKEN_HEALTH */
+    int64_t subject;      /* person, venue or visitor id; > 0 */
+    int64_t issued_at;    /* epoch ms (kept to the second) */
+    int64_t expires_at;   /* epoch ms (kept to the second); 0: never */
+    char credit_code[19]; /* venue codes: the organisation's USCC, or "" */
+};
+
+/* The China-time (UTC+8) day number of an epoch-ms instant: the key id of
+ * the health-code key in force at that instant. */
+uint32_t token_day(int64_t ms);
+
+/*
+ * Write the token for `t` into `out` (NUL-terminated, < TOKEN_MAX bytes).
+ * TOKEN_HEALTH: the key id is set to token_day(t->issued_at) and a health
+ * code must expire (expires_at > issued_at). A non-empty credit code must
+ * be a valid USCC (E_INPUT "invalid_credit_code"). E_INPUT
+ * "invalid_token_input" for an unknown kind, a subject <= 0 or times
+ * outside 1970..2106.
+ */
+err token_issue(const struct token *t, char out[TOKEN_MAX]);
+
+/*
+ * Check `s` at instant `now` (epoch ms) as a token of kind `want` and
+ * decode it into *t_r (untouched on failure). The checks, in order, each
+ * E_INPUT with field "token" and its own slug:
+ *   "token_malformed"   not a token of this format (length, alphabet,
+ *                       prefix, non-canonical base32, bad field values);
+ *   "token_forged"      the tag does not match (constant-time compare);
+ *   "token_wrong_kind"  a valid token of another kind;
+ *   "token_key_expired" a health code signed under a key no longer
+ *                       accepted (another day: a replayed screenshot);
+ *   "token_expired"     past its expiry.
+ * Revocation by version is the caller's: compare t_r->key_id.
+ */
+err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r);
+
+#endif

@@ -1,0 +1,588 @@
+/*
+ * HTTP handlers of the venue capability: /api/v1/venues (CRUD, list, CSV),
+ * their venue codes as a token, PNG, SVG and a printable A4 poster, and
+ * /api/v1/venue-codes/verify for scanners.
+ *
+ * Venues hold no personal data, so reads are not audited; every write is
+ * (field names only in the detail), and so is regenerating a code.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "base/csv.h"
+#include "base/qr.h"
+#include "base/regcode.h"
+#include "venue/venue.h"
+
+/* ---- input ---------------------------------------------------------------------------- */
+
+static const char *const color_names[] = {"green", "yellow", "red", NULL};
+
+static const struct jfield venue_fields[] = {
+    {"name", J_STRING, JF_REQUIRED, 0, 100, "点位名称", NULL},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "点位类型", venue_kind_names},
+    {"place_id", J_STRING, JF_REQUIRED, 0, 20, "所属场所", NULL},
+    {"region_code", J_STRING, JF_NULLABLE, 0, 18, "所属区划", NULL},
+    {"address", J_STRING, JF_NULLABLE, 0, 200, "地址", NULL},
+    {"direction", J_STRING, 0, 0, 0, "通行方向", venue_direction_names},
+    {"allowed_colors", J_ARRAY, 0, 0, 0, "可通行的健康码颜色", NULL},
+    {"limit_count", J_INT, 0, 0, VENUE_LIMIT_COUNT_MAX, "通行次数上限", NULL},
+    {"limit_hours", J_INT, 0, 0, VENUE_LIMIT_HOURS_MAX, "限制周期（小时）", NULL},
+    {"fever_threshold", J_NUMBER, 0, 0, 0, "发热阈值", NULL},
+    {"enabled", J_BOOL, 0, 0, 0, "启用", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const char *trimmed(struct req *r, const char *key)
+{
+    const char *s = json_str(r->body, key);
+    if (!s)
+        return NULL;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        n--;
+    return arena_strndup(r->a, s, n);
+}
+
+static err colors_from(json_t *arr, unsigned *bits_r)
+{
+    unsigned bits = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        unsigned bit = 0;
+        for (int c = 0; color_names[c] && json_is_string(v); c++)
+            if (!strcmp(json_string_value(v), color_names[c]))
+                bit = 1u << c;
+        if (!bit || bits & bit)
+            return err_set(E_INPUT, "invalid_value", "allowed_colors",
+                           "可通行颜色应为 green、yellow、red 中不重复的值");
+        bits |= bit;
+    }
+    *bits_r = bits;
+    return E_OK;
+}
+
+/* The body as a venue_input: members present set their bit. */
+static err input_from(struct req *r, struct venue_input *in, const struct venue *cur)
+{
+    json_t *b = r->body;
+    memset(in, 0, sizeof *in);
+    if (json_has(b, "name")) {
+        in->set |= VF_NAME;
+        in->name = trimmed(r, "name");
+    }
+    if (json_has(b, "kind")) {
+        in->set |= VF_KIND;
+        in->kind = venue_kind_parse(json_str(b, "kind"));
+    }
+    if (json_has(b, "place_id")) {
+        in->set |= VF_PLACE;
+        const char *s = json_str(b, "place_id");
+        if ((in->place_id = s ? id_parse(s) : 0) <= 0)
+            return err_set(E_INPUT, "invalid_place", "place_id",
+                           "所属场所不存在或不在您的管辖范围内");
+    }
+    const char *rc = json_str(b, "region_code");
+    if (rc && *rc) {
+        enum region_level lv;
+        in->set |= VF_REGION;
+        if ((in->region_code = regcode_parse(rc, &lv)) <= 0)
+            return err_set(E_INPUT, "invalid_region", "region_code",
+                           "所属区划不存在或不在您的管辖范围内");
+    }
+    if (json_has(b, "address")) {
+        in->set |= VF_ADDRESS;
+        in->address = trimmed(r, "address");
+    }
+    if (json_has(b, "direction")) {
+        in->set |= VF_DIRECTION;
+        in->direction = venue_direction_parse(json_str(b, "direction"));
+    }
+    if (json_has(b, "allowed_colors")) {
+        in->set |= VF_COLORS;
+        err e = colors_from(json_object_get(b, "allowed_colors"), &in->allowed_colors);
+        if (e)
+            return e;
+    }
+    bool has_count = json_has(b, "limit_count"), has_hours = json_has(b, "limit_hours");
+    if (has_count || has_hours) {
+        in->set |= VF_LIMIT;
+        in->limit_count = json_int(b, "limit_count", cur ? cur->limit_count : 0);
+        in->limit_hours = json_int(b, "limit_hours", cur ? cur->limit_hours : 0);
+        if (has_count && !in->limit_count && !has_hours)
+            in->limit_hours = 0; /* "no limit" clears the period with it */
+    }
+    if (json_has(b, "fever_threshold")) {
+        in->set |= VF_FEVER;
+        in->fever_threshold = json_num(b, "fever_threshold", 0);
+    }
+    if (json_has(b, "enabled")) {
+        in->set |= VF_ENABLED;
+        in->enabled = json_bool(b, "enabled", true);
+    }
+    return E_OK;
+}
+
+static const char *fields_detail(struct req *r)
+{
+    const char *out = "fields=", *key;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(r->body, key, v)
+    {
+        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
+        first = false;
+    }
+    return out;
+}
+
+/* ---- output --------------------------------------------------------------------------- */
+
+static json_t *region_json(int64_t code)
+{
+    char b[19];
+    regcode_format(code, b);
+    return json_string(b);
+}
+
+static json_t *colors_json(unsigned bits)
+{
+    json_t *a = json_array();
+    for (int c = 0; color_names[c]; c++)
+        if (bits & 1u << c)
+            json_array_append_new(a, json_string(color_names[c]));
+    return a;
+}
+
+/* One decimal, as people write temperatures (37.3, not 37.299999). */
+static json_t *temperature_json(double t)
+{
+    return json_real(round(t * 10) / 10);
+}
+
+static json_t *venue_json(const struct venue *v)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", v->id);
+    json_object_set_new(o, "name", json_string(v->name));
+    json_object_set_new(o, "kind", json_string(venue_kind_name(v->kind)));
+    json_object_set_new(o, "kind_label", json_string(venue_kind_label(v->kind)));
+    json_set_id(o, "place_id", v->place_id);
+    json_object_set_new(o, "place_name", json_string(v->place_name));
+    json_object_set_new(o, "credit_code",
+                        v->credit_code ? json_string(v->credit_code) : json_null());
+    json_object_set_new(o, "region_code", region_json(v->region_code));
+    json_object_set_new(o, "region_name", json_string(v->region_name));
+    json_object_set_new(o, "address", json_string(v->address));
+    json_object_set_new(o, "direction", json_string(venue_direction_name(v->direction)));
+    json_object_set_new(o, "allowed_colors", colors_json(v->allowed_colors));
+    json_object_set_new(o, "limit_count", json_integer(v->limit_count));
+    json_object_set_new(o, "limit_hours", json_integer(v->limit_hours));
+    json_object_set_new(o, "fever_threshold", temperature_json(v->fever_threshold));
+    json_object_set_new(o, "enabled", json_boolean(v->enabled));
+    json_object_set_new(o, "code_version", json_integer(v->code_version));
+    json_object_set_new(o, "version", json_integer(v->version));
+    json_object_set_new(o, "created_at", json_integer(v->created_at));
+    json_object_set_new(o, "updated_at", json_integer(v->updated_at));
+    return o;
+}
+
+static void china_time(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    out[0] = '\0';
+    if (gmtime_r(&t, &tm))
+        strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static const char *const csv_cols[] = {
+    "编号",     "点位名称", "点位类型",   "所属场所",   "统一社会信用代码", "区划代码",
+    "所属区划", "地址",     "通行方向",   "可通行颜色", "次数上限",         "周期（小时）",
+    "发热阈值", "启用",     "场所码版本", "创建时间",   "更新时间",         NULL,
+};
+
+static err venues_csv(struct req *r, const struct venue *items, size_t n)
+{
+    static const char *const color_labels[] = {"绿", "黄", "红"};
+    struct csv_out c;
+    csv_out_init(&c, r->a, true);
+    for (size_t i = 0; csv_cols[i]; i++)
+        csv_text(&c, csv_cols[i]);
+    csv_row_end(&c);
+    for (size_t i = 0; i < n; i++) {
+        const struct venue *v = &items[i];
+        char code[19], t[32], num[32];
+        const char *colors = "";
+        for (int k = 0; k < 3; k++)
+            if (v->allowed_colors & 1u << k)
+                colors = arena_printf(r->a, "%s%s%s", colors, *colors ? "、" : "", color_labels[k]);
+        regcode_format(v->region_code, code);
+        csv_int(&c, v->id);
+        csv_text(&c, v->name);
+        csv_text(&c, venue_kind_label(v->kind));
+        csv_text(&c, v->place_name);
+        csv_text(&c, v->credit_code ? v->credit_code : "");
+        csv_text(&c, code);
+        csv_text(&c, v->region_name);
+        csv_text(&c, v->address);
+        csv_text(&c, venue_direction_label(v->direction));
+        csv_text(&c, colors);
+        csv_int(&c, v->limit_count);
+        csv_int(&c, v->limit_hours);
+        snprintf(num, sizeof num, "%.1f", v->fever_threshold);
+        csv_num(&c, num);
+        csv_text(&c, v->enabled ? "是" : "否");
+        csv_int(&c, v->code_version);
+        china_time(v->created_at, t);
+        csv_text(&c, t);
+        china_time(v->updated_at, t);
+        csv_text(&c, t);
+        csv_row_end(&c);
+    }
+    r->disposition = "attachment; filename=\"venues.csv\"";
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+}
+
+/* ---- CRUD ------------------------------------------------------------------------------ */
+
+static err reply_venue(struct req *r, int status, int64_t id)
+{
+    struct venue v;
+    err e = venue_find(r->db, r->a, &r->who->scope, id, &v);
+    return e ? e : reply_json(r, status, venue_json(&v));
+}
+
+static err write_failed(struct req *r, err e, const char *action, int64_t id)
+{
+    if (e == E_CONFLICT)
+        req_audit(r, action, "venue", id, err_last()->slug, fields_detail(r));
+    return e;
+}
+
+static err post_venue(struct req *r)
+{
+    struct venue_input in;
+    int64_t id = 0;
+    err e = input_from(r, &in, NULL);
+    if (!e)
+        e = venue_create(r->db, r->a, &r->who->scope, &in, &id);
+    if (e)
+        return write_failed(r, e, "venue.create", 0);
+    req_audit(r, "venue.create", "venue", id, "ok", fields_detail(r));
+    return reply_venue(r, 201, id);
+}
+
+static err get_venue(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    return e ? e : reply_venue(r, 200, id);
+}
+
+static err patch_venue(struct req *r)
+{
+    int64_t id;
+    struct venue cur;
+    struct venue_input in;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = venue_find(r->db, r->a, &r->who->scope, id, &cur);
+    if (!e)
+        e = input_from(r, &in, &cur);
+    if (!e)
+        e = venue_update(r->db, r->a, &r->who->scope, id, &in);
+    if (e)
+        return write_failed(r, e, "venue.update", id);
+    req_audit(r, "venue.update", "venue", id, "ok", fields_detail(r));
+    return reply_venue(r, 200, id);
+}
+
+static err delete_venue(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = venue_delete(r->db, &r->who->scope, id);
+    if (e)
+        return e;
+    req_audit(r, "venue.delete", "venue", id, "ok", "");
+    return reply_empty(r);
+}
+
+static err get_venues(struct req *r)
+{
+    struct venue_filter f = {.enabled = -1};
+    err e = req_paging(r, &f.page, &f.page_size);
+    if (e)
+        return e;
+    const char *s;
+    if ((s = req_query(r, "region_code"))) {
+        enum region_level lv;
+        if ((f.region_code = regcode_parse(s, &lv)) <= 0)
+            return err_set(E_INPUT, "invalid_region", "region_code",
+                           "所属区划不存在或不在您的管辖范围内");
+    }
+    if ((s = req_query(r, "kind")) && !(f.kind = venue_kind_parse(s)))
+        return err_set(E_INPUT, "invalid_parameter", "kind", "点位类型的取值不正确");
+    if ((s = req_query(r, "place_id")) && (f.place_id = id_parse(s)) <= 0)
+        return err_set(E_INPUT, "invalid_parameter", "place_id", "参数 place_id 不正确");
+    if ((s = req_query(r, "enabled"))) {
+        if (strcmp(s, "0") && strcmp(s, "1"))
+            return err_set(E_INPUT, "invalid_parameter", "enabled", "参数 enabled 应为 1 或 0");
+        f.enabled = s[0] == '1';
+    }
+    f.q = req_query(r, "q");
+    if (f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
+        return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    f.sort = req_query(r, "sort");
+    const char *fmt = req_query(r, "format");
+    if (fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
+        return err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 json 或 csv");
+    bool csv = fmt && !strcmp(fmt, "csv");
+    int64_t page_size = f.page_size;
+    if (csv)
+        f.page_size = 0;
+    struct venue *items;
+    size_t n;
+    int64_t total;
+    if ((e = venue_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
+        return e;
+    if (csv)
+        return venues_csv(r, items, n);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, venue_json(&items[i]));
+    return reply_json(r, 200,
+                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)f.page, "page_size", (json_int_t)page_size));
+}
+
+/* ---- codes ---------------------------------------------------------------------------- */
+
+/* The venue of path parameter 0 and its code. */
+static err venue_and_code(struct req *r, struct venue *v, char token[TOKEN_MAX])
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = venue_find(r->db, r->a, &r->who->scope, id, v);
+    if (!e)
+        e = venue_code(v, token);
+    return e;
+}
+
+static err reply_code(struct req *r, const struct venue *v, const char *token)
+{
+    json_t *o = json_object();
+    json_set_id(o, "venue_id", v->id);
+    json_object_set_new(o, "token", json_string(token));
+    json_object_set_new(o, "code_version", json_integer(v->code_version));
+    json_object_set_new(o, "credit_code",
+                        v->credit_code ? json_string(v->credit_code) : json_null());
+    json_object_set_new(o, "issued_at", json_integer(v->code_issued_at));
+    return reply_json(r, 200, o);
+}
+
+static err get_code(struct req *r)
+{
+    struct venue v;
+    char token[TOKEN_MAX];
+    err e = venue_and_code(r, &v, token);
+    return e ? e : reply_code(r, &v, token);
+}
+
+static err post_regenerate(struct req *r)
+{
+    int64_t id;
+    struct venue v;
+    char token[TOKEN_MAX];
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = venue_code_regenerate(r->db, r->a, &r->who->scope, id, &v);
+    if (!e)
+        e = venue_code(&v, token);
+    if (e)
+        return e;
+    req_audit(r, "venue.code_regenerate", "venue", id, "ok",
+              arena_printf(r->a, "code_version=%lld", (long long)v.code_version));
+    return reply_code(r, &v, token);
+}
+
+static err get_code_png(struct req *r)
+{
+    struct venue v;
+    char token[TOKEN_MAX];
+    int64_t scale = QR_SCALE_DEFAULT;
+    err e = req_query_int64(r, "scale", 1, QR_SCALE_MAX, &scale);
+    if (!e)
+        e = venue_and_code(r, &v, token);
+    uint8_t *png;
+    size_t n;
+    if (!e)
+        e = qr_png(r->a, token, (int)scale, QR_BLACK, &png, &n);
+    if (e)
+        return e;
+    r->disposition = arena_printf(r->a, "inline; filename=\"venue-%lld.png\"", (long long)v.id);
+    return reply_bytes(r, 200, "image/png", png, n);
+}
+
+static err get_code_svg(struct req *r)
+{
+    struct venue v;
+    char token[TOKEN_MAX], *svg;
+    size_t n;
+    err e = venue_and_code(r, &v, token);
+    if (!e)
+        e = qr_svg(r->a, token, &svg, &n);
+    if (e)
+        return e;
+    return reply_bytes(r, 200, "image/svg+xml", svg, n);
+}
+
+/* Text for HTML element content and attribute values. */
+static const char *html(arena *a, const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++)
+        n += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '"' || *p == '\'' ? 6 : 1;
+    char *out = arena_alloc(a, n + 1), *o = out;
+    for (const char *p = s; *p; p++) {
+        const char *rep = *p == '&'    ? "&amp;"
+                          : *p == '<'  ? "&lt;"
+                          : *p == '>'  ? "&gt;"
+                          : *p == '"'  ? "&quot;"
+                          : *p == '\'' ? "&#39;"
+                                       : NULL;
+        if (rep) {
+            size_t k = strlen(rep);
+            memcpy(o, rep, k);
+            o += k;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The poster's style: A4 portrait, one sheet; inline <style> is allowed
+ * by the server's CSP (style-src 'unsafe-inline'); no script. */
+static const char poster_css[] =
+    "@page{size:A4 portrait;margin:0}"
+    "*{box-sizing:border-box}"
+    "html,body{margin:0;padding:0}"
+    "body{font-family:'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',"
+    "sans-serif;color:#111;-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+    ".sheet{width:210mm;height:297mm;padding:16mm 18mm;display:flex;flex-direction:column;"
+    "align-items:center;text-align:center;overflow:hidden}"
+    ".band{width:100%;background:#0b6e3a;color:#fff;font-size:20pt;font-weight:700;"
+    "letter-spacing:.3em;padding:5mm 0;border-radius:3mm}"
+    "h1{font-size:30pt;margin:9mm 0 2mm;line-height:1.25}"
+    ".place{font-size:15pt;color:#333;margin:0}"
+    ".qr{width:130mm;height:130mm;margin:8mm 0 4mm;border:1.5mm solid #0b6e3a;padding:3mm;"
+    "border-radius:4mm}"
+    ".qr svg{display:block;width:100%;height:100%}"
+    ".token{font:9pt/1.3 monospace;color:#555;word-break:break-all;margin:0 0 5mm}"
+    ".hint{font-size:26pt;font-weight:700;color:#0b6e3a;margin:2mm 0}"
+    ".steps{font-size:13pt;color:#333;margin:2mm 0 0}"
+    ".meta{margin-top:auto;font-size:10pt;color:#666}"
+    "@media screen{body{background:#e8e8e8}.sheet{background:#fff;margin:8mm auto;"
+    "box-shadow:0 1mm 4mm rgba(0,0,0,.25)}}";
+
+static err get_poster(struct req *r)
+{
+    struct venue v;
+    char token[TOKEN_MAX], *svg, issued[32];
+    err e = venue_and_code(r, &v, token);
+    if (!e)
+        e = qr_svg(r->a, token, &svg, NULL);
+    if (e)
+        return e;
+    china_time(v.code_issued_at, issued);
+    issued[10] = '\0'; /* the date */
+    const char *org = v.credit_code
+                          ? arena_printf(r->a, "统一社会信用代码 %s ｜ ", html(r->a, v.credit_code))
+                          : "";
+    const char *place = *v.region_name ? arena_printf(r->a, "%s ｜ %s", html(r->a, v.place_name),
+                                                      html(r->a, v.region_name))
+                                       : html(r->a, v.place_name);
+    const char *page = arena_printf(
+        r->a,
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        "<title>场所码 · %s</title><style>%s</style></head><body>"
+        "<main class=\"sheet\"><div class=\"band\">疫情防控 场所码</div>"
+        "<h1>%s</h1><p class=\"place\">%s</p>"
+        "<div class=\"qr\">%s</div><p class=\"token\">%s</p>"
+        "<p class=\"hint\">请使用手机扫码登记</p>"
+        "<p class=\"steps\">进出请主动扫码，向工作人员出示扫码结果和健康码，并配合测温。</p>"
+        "<p class=\"meta\">%s点位编号 %lld ｜ %s ｜ 第%lld版 ｜ %s生成</p>"
+        "</main></body></html>",
+        html(r->a, v.name), poster_css, html(r->a, v.name), place, svg, token, org, (long long)v.id,
+        venue_kind_label(v.kind), (long long)v.code_version, issued);
+    return reply_bytes(r, 200, "text/html; charset=utf-8", page, strlen(page));
+}
+
+static const struct jfield verify_fields[] = {
+    {"token", J_STRING, JF_REQUIRED, 0, 200, "场所码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_verify(struct req *r)
+{
+    struct venue v;
+    struct token t;
+    err e = venue_code_verify(r->db, r->a, json_str(r->body, "token"), &v, &t);
+    if (e)
+        return e;
+    json_t *o = json_object();
+    json_set_id(o, "venue_id", v.id);
+    json_object_set_new(o, "name", json_string(v.name));
+    json_object_set_new(o, "kind", json_string(venue_kind_name(v.kind)));
+    json_object_set_new(o, "kind_label", json_string(venue_kind_label(v.kind)));
+    json_set_id(o, "place_id", v.place_id);
+    json_object_set_new(o, "place_name", json_string(v.place_name));
+    json_object_set_new(o, "region_code", region_json(v.region_code));
+    json_object_set_new(o, "region_name", json_string(v.region_name));
+    json_object_set_new(o, "address", json_string(v.address));
+    json_object_set_new(o, "direction", json_string(venue_direction_name(v.direction)));
+    json_object_set_new(o, "credit_code",
+                        t.credit_code[0] ? json_string(t.credit_code) : json_null());
+    json_object_set_new(o, "code_version", json_integer(v.code_version));
+    return reply_json(r, 200, o);
+}
+
+/* ---- routes ------------------------------------------------------------------------------ */
+
+const struct route venue_routes[] = {
+    {M_POST, "/api/v1/venues", post_venue, PERM_VENUE_WRITE, 0, venue_fields, "登记场所码点位",
+     "venue", 0},
+    {M_GET, "/api/v1/venues", get_venues, PERM_VENUE_READ, 0, NULL,
+     "场所码点位列表（region_code、kind、place_id、enabled、q 筛选，format=csv 导出）", "venue", 0},
+    {M_GET, "/api/v1/venues/{id}", get_venue, PERM_VENUE_READ, 0, NULL, "点位详情", "venue", 0},
+    {M_PATCH, "/api/v1/venues/{id}", patch_venue, PERM_VENUE_WRITE, 0, venue_fields, "修改点位",
+     "venue", 0},
+    {M_DELETE, "/api/v1/venues/{id}", delete_venue, PERM_VENUE_WRITE, 0, NULL, "删除点位", "venue",
+     0},
+    {M_GET, "/api/v1/venues/{id}/code", get_code, PERM_VENUE_READ, 0, NULL,
+     "点位的场所码（签名令牌）", "venue", 0},
+    {M_POST, "/api/v1/venues/{id}/code/regenerate", post_regenerate, PERM_VENUE_WRITE, 0, NULL,
+     "重新生成场所码（旧码作废）", "venue", 0},
+    {M_GET, "/api/v1/venues/{id}/code.png", get_code_png, PERM_VENUE_READ, 0, NULL,
+     "场所码图片 PNG（scale 像素倍数）", "venue", 0},
+    {M_GET, "/api/v1/venues/{id}/code.svg", get_code_svg, PERM_VENUE_READ, 0, NULL,
+     "场所码图片 SVG", "venue", 0},
+    {M_GET, "/api/v1/venues/{id}/poster", get_poster, PERM_VENUE_READ, 0, NULL,
+     "可打印的 A4 场所码海报", "venue", 0},
+    {M_POST, "/api/v1/venue-codes/verify", post_verify, PERM_NONE, 0, verify_fields, "核验场所码",
+     "venue", 0},
+};
+const size_t venue_routes_n = sizeof venue_routes / sizeof venue_routes[0];

@@ -1,0 +1,583 @@
+/*
+ * Venues: kinds, checks, SQL and venue codes (venue.h).
+ *
+ * As for places, every statement binds the caller's scope, writes are
+ * single statements after every check has passed, and an update carries the
+ * version it read ("edit_conflict" otherwise). The list's filters are fixed
+ * SQL (an absent filter binds a value that makes it true) and its sort keys
+ * an allow-list of complete statements, so no SQL text is assembled at run
+ * time.
+ */
+#include "venue/venue.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/json.h"
+#include "base/regcode.h"
+#include "place/place.h"
+
+/* ---- enumerations -------------------------------------------------------------- */
+
+const char *const venue_kind_names[] = {
+    "community_gate", "building", "market",     "shop",   "office", "testing_site", "transport",
+    "school",         "hospital", "restaurant", "public", "other",  NULL,
+};
+
+static const char *const kind_labels[] = {
+    "小区出入口", "楼栋", "市场/商超", "商铺",     "办公场所", "核酸采样点",
+    "交通场站",   "学校", "医疗机构",  "餐饮场所", "公共场所", "其他",
+};
+
+_Static_assert(sizeof kind_labels / sizeof kind_labels[0] == VENUE_KIND__COUNT - 1,
+               "a label for every venue kind");
+
+enum venue_kind venue_kind_parse(const char *s)
+{
+    for (int k = 1; s && k < VENUE_KIND__COUNT; k++)
+        if (!strcmp(venue_kind_names[k - 1], s))
+            return (enum venue_kind)k;
+    return 0;
+}
+
+const char *venue_kind_name(enum venue_kind k)
+{
+    return k >= 1 && k < VENUE_KIND__COUNT ? venue_kind_names[k - 1] : "";
+}
+
+const char *venue_kind_label(enum venue_kind k)
+{
+    return k >= 1 && k < VENUE_KIND__COUNT ? kind_labels[k - 1] : "";
+}
+
+const char *const venue_direction_names[] = {"in", "out", "both", NULL};
+static const char *const direction_labels[] = {"进", "出", "进出"};
+
+enum venue_direction venue_direction_parse(const char *s)
+{
+    for (int k = 0; s && k < 3; k++)
+        if (!strcmp(venue_direction_names[k], s))
+            return (enum venue_direction)(k + 1);
+    return 0;
+}
+
+const char *venue_direction_name(enum venue_direction d)
+{
+    return d >= VENUE_IN && d <= VENUE_BOTH ? venue_direction_names[d - 1] : "";
+}
+
+const char *venue_direction_label(enum venue_direction d)
+{
+    return d >= VENUE_IN && d <= VENUE_BOTH ? direction_labels[d - 1] : "";
+}
+
+const char *const venue_color_names[] = {"green", "yellow", "red", NULL};
+
+/* ---- checks ------------------------------------------------------------------------ */
+
+static err check_text(const char *s, const char *field, const char *label, size_t max,
+                      bool required)
+{
+    if (!s || !*s)
+        return required ? err_set(E_INPUT, "required", field, "请填写%s", label) : E_OK;
+    if (!utf8_valid_text(s))
+        return err_set(E_INPUT, "invalid_value", field, "%s含有不允许的字符", label);
+    if (utf8_len(s) > max)
+        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", label, max);
+    return E_OK;
+}
+
+err venue_input_check(const struct venue_input *in, bool create)
+{
+    err e;
+    unsigned set = in->set;
+    if (create) {
+        if (!(set & VF_NAME))
+            return err_set(E_INPUT, "required", "name", "请填写场所码点位名称");
+        if (!(set & VF_KIND))
+            return err_set(E_INPUT, "required", "kind", "请选择点位类型");
+        if (!(set & VF_PLACE))
+            return err_set(E_INPUT, "required", "place_id", "请选择所属场所");
+    }
+    if (set & VF_NAME && (e = check_text(in->name, "name", "点位名称", 100, true)))
+        return e;
+    if (set & VF_KIND && !venue_kind_name(in->kind)[0])
+        return err_set(E_INPUT, "invalid_value", "kind", "点位类型的取值不正确");
+    if (set & VF_PLACE && in->place_id <= 0)
+        return err_set(E_INPUT, "invalid_place", "place_id", "所属场所不存在或不在您的管辖范围内");
+    if (set & VF_REGION && in->region_code <= 0)
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "所属区划不存在或不在您的管辖范围内");
+    if (set & VF_ADDRESS && (e = check_text(in->address, "address", "地址", 200, false)))
+        return e;
+    if (set & VF_DIRECTION && !venue_direction_name(in->direction)[0])
+        return err_set(E_INPUT, "invalid_value", "direction", "通行方向应为 in、out 或 both");
+    if (set & VF_COLORS && (in->allowed_colors == 0 || in->allowed_colors & ~VENUE_COLORS_ALL))
+        return err_set(E_INPUT, "invalid_value", "allowed_colors",
+                       "请至少选择一种可通行的健康码颜色");
+    if (set & VF_LIMIT) {
+        if (in->limit_count < 0 || in->limit_count > VENUE_LIMIT_COUNT_MAX)
+            return err_set(E_INPUT, "out_of_range", "limit_count", "通行次数上限应在0到%d之间",
+                           VENUE_LIMIT_COUNT_MAX);
+        if (in->limit_count && (in->limit_hours < 1 || in->limit_hours > VENUE_LIMIT_HOURS_MAX))
+            return err_set(E_INPUT, "out_of_range", "limit_hours", "限制周期应在1到%d小时之间",
+                           VENUE_LIMIT_HOURS_MAX);
+        if (!in->limit_count && in->limit_hours)
+            return err_set(E_INPUT, "invalid_value", "limit_hours",
+                           "未设置通行次数上限时不能设置限制周期");
+    }
+    if (set & VF_FEVER &&
+        !(isfinite(in->fever_threshold) && in->fever_threshold >= VENUE_FEVER_MIN &&
+          in->fever_threshold <= VENUE_FEVER_MAX))
+        return err_set(E_INPUT, "out_of_range", "fever_threshold", "发热阈值应在%.1f到%.1f℃之间",
+                       VENUE_FEVER_MIN, VENUE_FEVER_MAX);
+    return E_OK;
+}
+
+static err step_done(db_stmt *s, int64_t *changes_r)
+{
+    int rc = db_step(s);
+    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
+    if (!e && changes_r)
+        *changes_r = db_changes(s);
+    db_done(s);
+    return e;
+}
+
+/*
+ * The place (live, inside scope) and the region (existing, inside scope and
+ * inside the place's subtree) a write names; *region_r gets the region to
+ * store (the place's when `region` is 0).
+ */
+static err check_refs(db *d, arena *a, const struct scope *scope, int64_t place_id, int64_t region,
+                      int64_t *region_r)
+{
+    struct place p;
+    err e = place_find(d, a, scope, place_id, &p);
+    if (e == E_NOT_FOUND)
+        return err_set(E_INPUT, "invalid_place", "place_id", "所属场所不存在或不在您的管辖范围内");
+    if (e)
+        return e;
+    if (!region) {
+        *region_r = p.region_code;
+        return E_OK;
+    }
+    if (region < p.region_code || region >= regcode_end(p.region_code))
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "点位的区划应在所属场所的区划之内");
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT 1 FROM regions WHERE code = ? AND code >= ? AND code < ?", &s)))
+        return e;
+    db_bind_int64(s, 1, region);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
+    int rc = db_step(s);
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc != DB_ROW)
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "所属区划不存在或不在您的管辖范围内");
+    *region_r = region;
+    return E_OK;
+}
+
+/* ---- reading ------------------------------------------------------------------------- */
+
+#define VENUE_COLS                                                                                 \
+    "v.id, v.region_code, r.name, v.place_id, p.name, e.credit_code, v.kind, v.name, v.address, "  \
+    "v.direction, v.allowed_colors, v.limit_count, v.limit_hours, v.fever_threshold, v.enabled, "  \
+    "v.code_version, v.code_issued_at, v.version, v.created_at, v.updated_at "
+/* The organisation is the place's whatever the caller's scope: its credit
+ * code is printed on the venue's poster, it is no personal data. */
+#define VENUE_FROM                                                                                 \
+    "FROM venues v LEFT JOIN regions r ON r.code = v.region_code "                                 \
+    "LEFT JOIN places p ON p.id = v.place_id "                                                     \
+    "LEFT JOIN enterprises e ON e.id = p.enterprise_id AND e.deleted_at = 0 "
+
+static void read_row(db_stmt *s, arena *a, struct venue *v)
+{
+    memset(v, 0, sizeof *v);
+    v->id = db_col_int64(s, 0);
+    v->region_code = db_col_int64(s, 1);
+    v->region_name = arena_strdup(a, db_col_null(s, 2) ? "" : db_col_text(s, 2));
+    v->place_id = db_col_int64(s, 3);
+    v->place_name = arena_strdup(a, db_col_null(s, 4) ? "" : db_col_text(s, 4));
+    v->credit_code = db_col_null(s, 5) ? NULL : arena_strdup(a, db_col_text(s, 5));
+    v->kind = venue_kind_parse(db_col_text(s, 6));
+    v->name = arena_strdup(a, db_col_text(s, 7));
+    v->address = arena_strdup(a, db_col_text(s, 8));
+    v->direction = venue_direction_parse(db_col_text(s, 9));
+    v->allowed_colors = (unsigned)db_col_int64(s, 10);
+    v->limit_count = db_col_int64(s, 11);
+    v->limit_hours = db_col_int64(s, 12);
+    v->fever_threshold = db_col_double(s, 13);
+    v->enabled = db_col_int64(s, 14) != 0;
+    v->code_version = db_col_int64(s, 15);
+    v->code_issued_at = db_col_int64(s, 16);
+    v->version = db_col_int64(s, 17);
+    v->created_at = db_col_int64(s, 18);
+    v->updated_at = db_col_int64(s, 19);
+}
+
+static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct venue *v_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT " VENUE_COLS VENUE_FROM
+                       "WHERE v.id = ? AND v.deleted_at = 0 AND v.region_code >= ? AND "
+                       "v.region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, lo);
+    db_bind_int64(s, 3, hi);
+    int rc = db_step(s);
+    struct venue v;
+    if (rc == DB_ROW)
+        read_row(s, a, &v);
+    else if (rc == DB_DONE)
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    else
+        e = db_step_err(s);
+    db_done(s);
+    if (!e)
+        *v_r = v;
+    return e;
+}
+
+err venue_find(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r)
+{
+    return find_in(d, a, scope->lo, scope->hi, id, v_r);
+}
+
+#define VENUE_WHERE                                                                                \
+    "WHERE v.deleted_at = 0 AND v.region_code >= ? AND v.region_code < ? "                         \
+    "AND v.region_code >= ? AND v.region_code < ? "                                                \
+    "AND (? = '' OR v.kind = ?) "                                                                  \
+    "AND (? = '' OR lower(v.name) LIKE ? ESCAPE '\\') "                                            \
+    "AND (? = 0 OR v.place_id = ?) "                                                               \
+    "AND (? < 0 OR v.enabled = ?) "
+#define VENUE_PAGE(col, dir)                                                                       \
+    "SELECT " VENUE_COLS VENUE_FROM VENUE_WHERE "ORDER BY " col " " dir ", v.id " dir              \
+    " LIMIT ? OFFSET ?"
+#define VENUE_SORT(key, col)                                                                       \
+    {                                                                                              \
+        key, VENUE_PAGE(col, "ASC"), VENUE_PAGE(col, "DESC")                                       \
+    }
+
+static const struct {
+    const char *key, *asc, *desc;
+} sorts[] = {
+    VENUE_SORT("name", "v.name"),
+    VENUE_SORT("kind", "v.kind"),
+    VENUE_SORT("region_code", "v.region_code"),
+    VENUE_SORT("created_at", "v.created_at"),
+    VENUE_SORT("updated_at", "v.updated_at"),
+};
+
+/* Names containing `q` literally: LIKE wildcards and the escape escaped,
+ * ASCII folded to lower case as SQL lower() does on both databases. */
+static const char *like_contains(arena *a, const char *q)
+{
+    if (!q || !*q)
+        return "";
+    size_t n = strlen(q);
+    char *out = arena_alloc(a, 2 * n + 3), *o = out;
+    *o++ = '%';
+    for (const char *p = q; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+static void bind_where(db_stmt *s, const struct scope *scope, int64_t lo, int64_t hi,
+                       const char *kind, const char *like, const struct venue_filter *f)
+{
+    int i = 1;
+    db_bind_int64(s, i++, scope->lo);
+    db_bind_int64(s, i++, scope->hi);
+    db_bind_int64(s, i++, lo);
+    db_bind_int64(s, i++, hi);
+    db_bind_text(s, i++, kind);
+    db_bind_text(s, i++, kind);
+    db_bind_text(s, i++, like);
+    db_bind_text(s, i++, like);
+    db_bind_int64(s, i++, f->place_id ? 1 : 0);
+    db_bind_int64(s, i++, f->place_id);
+    db_bind_int64(s, i++, f->enabled);
+    db_bind_int64(s, i++, f->enabled);
+}
+#define WHERE_PARAMS 12
+
+err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_filter *f,
+               struct venue **items_r, size_t *n_r, int64_t *total_r)
+{
+    err e;
+    int64_t lo = scope->lo, hi = scope->hi;
+    if (f->region_code) {
+        if (!scope_has(scope, f->region_code))
+            return err_set(E_INPUT, "invalid_region", "region_code",
+                           "所属区划不存在或不在您的管辖范围内");
+        lo = f->region_code;
+        hi = regcode_end(f->region_code);
+    }
+    const char *key = f->sort && *f->sort ? f->sort : "-created_at", *page_sql = NULL;
+    bool desc = *key == '-';
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
+        if (!strcmp(sorts[i].key, key + desc))
+            page_sql = desc ? sorts[i].desc : sorts[i].asc;
+    if (!page_sql)
+        return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
+    const char *kind = f->kind ? venue_kind_name(f->kind) : "";
+    const char *like = like_contains(a, f->q);
+
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT COUNT(*) FROM venues v " VENUE_WHERE, &s)))
+        return e;
+    bind_where(s, scope, lo, hi, kind, like, f);
+    int rc = db_step(s);
+    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    if (rc != DB_ROW)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+
+    int64_t limit = f->page_size, offset = 0;
+    if (limit <= 0) {
+        if (total > VENUE_EXPORT_MAX)
+            return err_set(E_INPUT, "export_too_large", NULL,
+                           "一次最多导出%d条记录，请缩小筛选范围", VENUE_EXPORT_MAX);
+        limit = VENUE_EXPORT_MAX;
+    } else {
+        offset = (f->page > 1 ? f->page - 1 : 0) * limit;
+    }
+    struct venue *items = NULL;
+    size_t n = 0;
+    if (offset < total) {
+        int64_t want = total - offset < limit ? total - offset : limit;
+        items = arena_alloc(a, (size_t)want * sizeof *items);
+        if ((e = db_prepare(d, page_sql, &s)))
+            return e;
+        bind_where(s, scope, lo, hi, kind, like, f);
+        db_bind_int64(s, WHERE_PARAMS + 1, limit);
+        db_bind_int64(s, WHERE_PARAMS + 2, offset);
+        while ((rc = db_step(s)) == DB_ROW && (int64_t)n < want)
+            read_row(s, a, &items[n++]);
+        if (rc != DB_ROW && rc != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        if (e)
+            return e;
+    }
+    *items_r = items;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
+}
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_input *in,
+                 int64_t *id_r)
+{
+    err e = venue_input_check(in, true);
+    int64_t region;
+    if (!e)
+        e = check_refs(d, a, scope, in->place_id, in->set & VF_REGION ? in->region_code : 0,
+                       &region);
+    if (e)
+        return e;
+    unsigned set = in->set;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO venues (id, region_code, place_id, kind, name, address, "
+                        "direction, allowed_colors, limit_count, limit_hours, fever_threshold, "
+                        "enabled, code_version, code_issued_at, version, created_at, updated_at, "
+                        "deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?, ?, 0)",
+                        &s)))
+        return e;
+    int64_t id = id_new(), now = now_ms();
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, region);
+    db_bind_int64(s, 3, in->place_id);
+    db_bind_text(s, 4, venue_kind_name(in->kind));
+    db_bind_text(s, 5, in->name);
+    db_bind_text(s, 6, set & VF_ADDRESS && in->address ? in->address : "");
+    db_bind_text(s, 7, venue_direction_name(set & VF_DIRECTION ? in->direction : VENUE_BOTH));
+    db_bind_int64(s, 8, set & VF_COLORS ? in->allowed_colors : VENUE_GREEN);
+    db_bind_int64(s, 9, set & VF_LIMIT ? in->limit_count : 0);
+    db_bind_int64(s, 10, set & VF_LIMIT ? in->limit_hours : 0);
+    db_bind_double(s, 11, set & VF_FEVER ? in->fever_threshold : VENUE_FEVER_DEFAULT);
+    db_bind_int64(s, 12, set & VF_ENABLED ? in->enabled : 1);
+    db_bind_int64(s, 13, now);
+    db_bind_int64(s, 14, now);
+    db_bind_int64(s, 15, now);
+    if ((e = step_done(s, NULL)))
+        return e;
+    *id_r = id;
+    return E_OK;
+}
+
+err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
+                 const struct venue_input *in)
+{
+    if (!in->set)
+        return err_set(E_INPUT, "empty_update", NULL, "请至少修改一个字段");
+    err e = venue_input_check(in, false);
+    struct venue cur;
+    if (!e)
+        e = venue_find(d, a, scope, id, &cur);
+    if (e)
+        return e;
+    unsigned set = in->set;
+    if (set & (VF_PLACE | VF_REGION)) {
+        /* a new place without a region moves the venue to the place's region */
+        int64_t place = set & VF_PLACE ? in->place_id : cur.place_id;
+        int64_t want = set & VF_REGION ? in->region_code : (set & VF_PLACE ? 0 : cur.region_code);
+        if ((e = check_refs(d, a, scope, place, want, &cur.region_code)))
+            return e;
+        cur.place_id = place;
+    }
+    if (set & VF_NAME)
+        cur.name = in->name;
+    if (set & VF_KIND)
+        cur.kind = in->kind;
+    if (set & VF_ADDRESS)
+        cur.address = in->address ? in->address : "";
+    if (set & VF_DIRECTION)
+        cur.direction = in->direction;
+    if (set & VF_COLORS)
+        cur.allowed_colors = in->allowed_colors;
+    if (set & VF_LIMIT) {
+        cur.limit_count = in->limit_count;
+        cur.limit_hours = in->limit_hours;
+    }
+    if (set & VF_FEVER)
+        cur.fever_threshold = in->fever_threshold;
+    if (set & VF_ENABLED)
+        cur.enabled = in->enabled;
+
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE venues SET region_code = ?, place_id = ?, kind = ?, name = ?, "
+                        "address = ?, direction = ?, allowed_colors = ?, limit_count = ?, "
+                        "limit_hours = ?, fever_threshold = ?, enabled = ?, version = version + 1, "
+                        "updated_at = ? WHERE id = ? AND version = ? AND deleted_at = 0 AND "
+                        "region_code >= ? AND region_code < ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, cur.region_code);
+    db_bind_int64(s, 2, cur.place_id);
+    db_bind_text(s, 3, venue_kind_name(cur.kind));
+    db_bind_text(s, 4, cur.name);
+    db_bind_text(s, 5, cur.address);
+    db_bind_text(s, 6, venue_direction_name(cur.direction));
+    db_bind_int64(s, 7, cur.allowed_colors);
+    db_bind_int64(s, 8, cur.limit_count);
+    db_bind_int64(s, 9, cur.limit_hours);
+    db_bind_double(s, 10, cur.fever_threshold);
+    db_bind_int64(s, 11, cur.enabled);
+    db_bind_int64(s, 12, now_ms());
+    db_bind_int64(s, 13, id);
+    db_bind_int64(s, 14, cur.version);
+    db_bind_int64(s, 15, scope->lo);
+    db_bind_int64(s, 16, scope->hi);
+    int64_t changed;
+    if ((e = step_done(s, &changed)))
+        return e;
+    if (!changed)
+        return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+    return E_OK;
+}
+
+err venue_delete(db *d, const struct scope *scope, int64_t id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE venues SET deleted_at = ?, updated_at = ? WHERE id = ? AND "
+                       "deleted_at = 0 AND region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    int64_t now = now_ms(), changed;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    db_bind_int64(s, 4, scope->lo);
+    db_bind_int64(s, 5, scope->hi);
+    if ((e = step_done(s, &changed)))
+        return e;
+    return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+}
+
+/* ---- codes ----------------------------------------------------------------------------- */
+
+err venue_code(const struct venue *v, char out[TOKEN_MAX])
+{
+    struct token t = {
+        .kind = TOKEN_VENUE,
+        .key_id = (uint32_t)v->code_version,
+        .subject = v->id,
+        .issued_at = v->code_issued_at,
+    };
+    if (v->credit_code && strlen(v->credit_code) == sizeof t.credit_code - 1)
+        memcpy(t.credit_code, v->credit_code, sizeof t.credit_code);
+    return token_issue(&t, out);
+}
+
+err venue_code_regenerate(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE venues SET code_version = code_version + 1, code_issued_at = ?, "
+                       "updated_at = ? WHERE id = ? AND deleted_at = 0 AND region_code >= ? AND "
+                       "region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    int64_t now = now_ms(), changed;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    db_bind_int64(s, 4, scope->lo);
+    db_bind_int64(s, 5, scope->hi);
+    if ((e = step_done(s, &changed)))
+        return e;
+    if (!changed)
+        return err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    return venue_find(d, a, scope, id, v_r);
+}
+
+err venue_code_verify(db *d, arena *a, const char *token, struct venue *v_r, struct token *t_r)
+{
+    struct token t;
+    struct venue v;
+    err e = token_verify(token, TOKEN_VENUE, now_ms(), &t);
+    if (e)
+        return e;
+    struct scope all = scope_all();
+    e = find_in(d, a, all.lo, all.hi, t.subject, &v);
+    if (e == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "unknown_venue", NULL, "该场所码对应的点位不存在或已删除");
+    if (e)
+        return e;
+    if ((int64_t)t.key_id != v.code_version)
+        return err_set(E_INPUT, "venue_code_revoked", "token",
+                       "该场所码已作废（已重新生成），请扫描现场张贴的最新场所码");
+    if (!v.enabled)
+        return err_set(E_CONFLICT, "venue_disabled", NULL, "该场所码点位已停用");
+    *v_r = v;
+    if (t_r)
+        *t_r = t;
+    return E_OK;
+}
