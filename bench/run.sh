@@ -70,7 +70,7 @@ wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "Cookie: $cookie" -s "$work/loo
 set -- $(parse "$work/fk.txt")
 fk_rps=$1 fk_p99=$2
 rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$srv/status)
-errors=$(awk '/Non-2xx/ {print $4}' "$work/fk.txt")
+errors=$(awk '/Non-2xx/ {print $NF}' "$work/fk.txt")
 
 # nginx serving a static file of the same size, same wrk settings
 mkdir -p "$work/www" "$work/nginx"
@@ -95,9 +95,64 @@ wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$nport/reply.jso
 set -- $(parse "$work/nginx.txt")
 ng_rps=$1 ng_p99=$2
 
+# The staff scan path: verify the resident's token, look up the code, apply
+# the venue's policy and append the durable access record (group commit),
+# for a random token of a sample of 1,000 people on every request.
+login() {
+    curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"$2\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
+        sed -n 's/^[Ss]et-[Cc]ookie: \(fk_session=[0-9a-f]*\).*/\1/p'
+}
+cp_user=$(awk '$1=="checkpoint_staff" {print $2}' "$work/accounts.txt")
+cp_region=$(awk '$1=="checkpoint_staff" {print $4}' "$work/accounts.txt")
+cp_cookie=$(login "$cp_user" "$(awk '$1=="checkpoint_staff" {print $3}' "$work/accounts.txt")")
+api() { # METHOD PATH [BODY] as the command centre
+    curl -s -X "$1" -H "Cookie: $cookie" -H 'Content-Type: application/json' ${3:+-d "$3"} \
+        "http://127.0.0.1:$port$2"
+}
+jsonfield() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);const v=process.argv[1].split(".").reduce((o,k)=>o&&o[k],j);console.log(v??"")})' "$1"; }
+place=$(api GET "/api/v1/places?region_code=$cp_region&page_size=1" | jsonfield items.0.id)
+[ -n "$place" ] || place=$(api POST /api/v1/places "{\"name\":\"压测小区\",\"kind\":\"community\",\"region_code\":\"$cp_region\"}" | jsonfield id)
+venue=$(api POST /api/v1/venues "{\"name\":\"压测出入口\",\"kind\":\"community_gate\",\"place_id\":\"$place\"}" | jsonfield id)
+[ -n "$venue" ] && [ -n "$cp_cookie" ] || { echo "bench: no venue or checkpoint session for the scan" >&2; exit 1; }
+"$BIN" code tokens --sample 1000 --minutes 30 >"$work/tokens.txt" 2>/dev/null
+curl -s -H "Cookie: $cp_cookie" -H 'Content-Type: application/json' \
+    -d "{\"venue_id\":\"$venue\",\"token\":\"$(head -n 1 "$work/tokens.txt")\",\"direction\":\"in\"}" \
+    "http://127.0.0.1:$port/api/v1/scans" >"$work/scan.json"
+grep -q '"verdict":"pass"' "$work/scan.json" || { echo "bench: the scan did not pass" >&2; cat "$work/scan.json" >&2; exit 1; }
+scan_size=$(wc -c <"$work/scan.json")
+{
+    echo 'local t = {}'
+    echo "for line in io.lines(\"$work/tokens.txt\") do t[#t + 1] = line end"
+    echo 'request = function()'
+    # headers given to wrk.format replace wrk.headers: the cookie goes here too
+    echo "  return wrk.format(\"POST\", \"/api/v1/scans\", {[\"Content-Type\"] = \"application/json\", [\"Cookie\"] = \"$cp_cookie\"}, '{\"venue_id\":\"$venue\",\"direction\":\"in\",\"token\":\"' .. t[math.random(#t)] .. '\"}')"
+    echo 'end'
+} >"$work/scan.lua"
+wrk -t2 -c"$CONNS" -d2s -H "Cookie: $cp_cookie" -s "$work/scan.lua" "http://127.0.0.1:$port" >/dev/null
+wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "Cookie: $cp_cookie" -s "$work/scan.lua" \
+    "http://127.0.0.1:$port" >"$work/scan.txt"
+set -- $(parse "$work/scan.txt")
+scan_rps=$1 scan_p99=$2
+scan_errors=$(awk '/Non-2xx/ {print $NF}' "$work/scan.txt")
+if [ -n "$scan_errors" ]; then # show what a refused scan said
+    curl -s -H "Cookie: $cp_cookie" -H 'Content-Type: application/json' \
+        -d "{\"venue_id\":\"$venue\",\"token\":\"$(tail -n 1 "$work/tokens.txt")\",\"direction\":\"in\"}" \
+        "http://127.0.0.1:$port/api/v1/scans" >&2
+    echo >&2
+fi
+
 # the health-code recomputation a rule edit queues, on the same database
 set -- $(node bench/recompute.mjs "http://127.0.0.1:$port" "$cookie")
 rc_people=$1 rc_on_changed=$2 rc_on_s=$3 rc_off_changed=$4 rc_off_s=$5
+
+# the nginx reference for the scan: a static file of the scan reply's size
+head -c "$scan_size" /dev/zero | tr '\0' 'x' >"$work/www/scan.json"
+wrk -t2 -c"$CONNS" -d2s "http://127.0.0.1:$nport/scan.json" >/dev/null
+wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$nport/scan.json" >"$work/nginx-scan.txt"
+set -- $(parse "$work/nginx-scan.txt")
+ngs_rps=$1 ngs_p99=$2
+scan_ratio=$(calc "$scan_rps / $ngs_rps" 3)
 
 ratio=$(calc "$fk_rps / $ng_rps" 3)
 rss_mb=$(calc "$rss_kb / 1024" 1)
@@ -111,9 +166,15 @@ ratio      ${ratio}   (goal >= 0.5)
 memory     ${rss_mb} MB resident after the run (goal < 200 MB)
 demo       ${demo_s} s to build $PERSONS people (goal < 300 s)
 
+== staff scan (POST /api/v1/scans: token, code, policy, durable access record), reply $scan_size bytes
+fangkong   ${scan_rps} scans/s   p99 ${scan_p99} ms   non-2xx: ${scan_errors:-0}   (goal >= 20000/s)
+nginx      ${ngs_rps} req/s   p99 ${ngs_p99} ms   (static file of the same size)
+ratio      ${scan_ratio}   (goal >= 0.5)
+
 == health codes recomputed after a rule edit (background job), $rc_people people
 rule on    ${rc_on_s} s, ${rc_on_changed} codes changed (goal < 10 s)
 rule off   ${rc_off_s} s, ${rc_off_changed} codes changed
 OUT
-printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$date" "$PERSONS" "$fk_rps" "$fk_p99" \
-    "$ng_rps" "$ratio" "$rss_mb" "$demo_s" "$rc_on_s" "$rc_off_s" >>docs/benchmarks.md
+printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n' "$date" "$PERSONS" \
+    "$fk_rps" "$fk_p99" "$ng_rps" "$ratio" "$rss_mb" "$demo_s" "$rc_on_s" "$rc_off_s" \
+    "$scan_rps" "$scan_p99" "$scan_ratio" >>docs/benchmarks.md

@@ -13,6 +13,24 @@ if [ ! -f "$DATA/fangkong.db" ] && [ -z "${FK_DB:-}" ]; then
     "$BIN" demo --persons "${FK_DEMO_PERSONS:-20000}" --seed 1 > "$DATA/demo-accounts.txt"
 fi
 
+# Devices publish over MQTT to a mosquitto broker on loopback, with the
+# password and ACL files the server generates from its device registry (and
+# rewrites, with a SIGHUP to the broker, whenever a device changes).
+MQTT_PORT=${FK_MQTT_PORT:-1883}
+if [ -z "${FK_MQTT_URL:-}" ] && command -v mosquitto >/dev/null 2>&1; then
+    BROKER_DIR="$DATA/mqtt"
+    mkdir -p "$BROKER_DIR" && chmod 700 "$BROKER_DIR"
+    [ -f "$BROKER_DIR/server.pass" ] || (umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$BROKER_DIR/server.pass")
+    export FK_MQTT_URL="mqtt://fangkong-server:$(cat "$BROKER_DIR/server.pass")@127.0.0.1:$MQTT_PORT"
+    export FK_MQTT_BROKER_DIR="$BROKER_DIR"
+    "$BIN" devices broker-config "$BROKER_DIR" >/dev/null
+    if [ -f "$BROKER_DIR/mosquitto.pid" ] && kill -0 "$(cat "$BROKER_DIR/mosquitto.pid")" 2>/dev/null; then
+        kill "$(cat "$BROKER_DIR/mosquitto.pid")" 2>/dev/null || true
+        sleep 0.5
+    fi
+    mosquitto -c "$BROKER_DIR/mosquitto.conf" -d
+fi
+
 cat <<MSG
 
 fangkong 多级防控平台 is starting on http://127.0.0.1:$PORT
@@ -23,6 +41,7 @@ fangkong 多级防控平台 is starting on http://127.0.0.1:$PORT
   health         http://127.0.0.1:$PORT/healthz
   metrics        http://127.0.0.1:$PORT/metrics
   SMS codes      $DATA/sms.log (the demo SMS gateway writes codes here)
+  MQTT broker    127.0.0.1:$MQTT_PORT (devices: docs/devices.md)
 
 Demo accounts (also in $DATA/demo-accounts.txt):
 MSG

@@ -26,4 +26,9 @@ void app_routes(void)
     /* a change of status or residence recomputes the person's code */
     person_on_change(code_person_changed);
     ADD(venue);
+    ADD(alert);
+    ADD(access);
+    ADD(visitor);
+    ADD(vehicle);
+    ADD(device);
 }

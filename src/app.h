@@ -27,6 +27,11 @@ ROUTES(health);
 ROUTES(code);
 ROUTES(job);
 ROUTES(venue);
+ROUTES(alert);
+ROUTES(access);
+ROUTES(visitor);
+ROUTES(vehicle);
+ROUTES(device);
 
 /* Register every route table with the router. */
 void app_routes(void);

@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/access.h"
 #include "app.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "code/code.h"
+#include "device/device.h"
 #include "security/audit.h"
 #include "security/crypto.h"
 
@@ -212,6 +214,7 @@ int cmd_serve(int argc, char **argv)
     db *d;
     if (app_open(&c, &d))
         return 1;
+    device_broker_sync(d); /* the broker's files match the registry from the start */
     db_close(&d);
     err e = audit_start(c.db_url);
     if (e)
@@ -221,6 +224,26 @@ int cmd_serve(int argc, char **argv)
         return cli_fail(e, "code worker");
     }
     app_routes();
+    /* scans are answered after their batch commits (group commit); drained at stop */
+    if ((e = access_writer_start(c.db_url))) {
+        code_worker_stop();
+        audit_stop();
+        return cli_fail(e, "access writer");
+    }
+    http_on_stop(access_writer_stop);
+    /* devices: the silence check and the MQTT subscriber (off without FK_MQTT_URL) */
+    int device_check_s;
+    if (env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s))
+        e = E_INPUT;
+    if (!e && !(e = device_worker_start(c.db_url, device_check_s)))
+        e = device_mqtt_start(getenv("FK_MQTT_URL"), c.db_url);
+    if (e) {
+        device_worker_stop();
+        access_writer_stop();
+        code_worker_stop();
+        audit_stop();
+        return cli_fail(e, "devices");
+    }
     struct server_config sc = {
         .db_url = c.db_url,
         .bind = c.bind,
@@ -232,11 +255,17 @@ int cmd_serve(int argc, char **argv)
         .max_headers = 16 * 1024,
     };
     if ((e = static_load(web_dir()))) {
+        device_mqtt_stop();
+        device_worker_stop();
+        access_writer_stop();
         code_worker_stop();
         audit_stop();
         return cli_fail(e, "web");
     }
     e = http_serve(&sc);
+    device_mqtt_stop();
+    device_worker_stop();
+    access_writer_stop();
     static_free();
     code_worker_stop();
     audit_stop();

@@ -56,6 +56,19 @@ static const struct command {
      "fangkong code recompute\n"
      "  Recomputes every person's health code with the rules in force, as a rule edit\n"
      "  does in the background; prints the count, the changed codes and the time.\n"},
+    {"code", "tokens", cmd_code_tokens,
+     "为抽样人员签发健康码令牌 (health-code tokens for a sample)",
+     "fangkong code tokens --sample N [--minutes M]\n"
+     "  Prints the health-code tokens of N people picked at random, valid for M minutes\n"
+     "  (default 30): the load the scan benchmark sends, as residents' phones would.\n"},
+    {"devices", "broker-config", cmd_devices_broker_config,
+     "生成 MQTT 代理的账号和权限文件 (write the mosquitto broker files)",
+     "fangkong devices broker-config DIR\n"
+     "  Writes DIR/passwd (the server account of FK_MQTT_URL and every enabled device),\n"
+     "  DIR/acl (each device publishes only under fk/devices/<id>/) and DIR/mosquitto.conf\n"
+     "  (a listener on FK_MQTT_URL's host and port). A broker whose pid is in\n"
+     "  DIR/mosquitto.pid is sent SIGHUP to reload them. With FK_MQTT_BROKER_DIR=DIR the\n"
+     "  server rewrites them after every device change.\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };

@@ -12,7 +12,12 @@
  */
 #include <string.h>
 
+#include "access/access.h"
 #include "app.h"
+#include "base/id.h"
+#include "base/qr.h"
+#include "base/regcode.h"
+#include "security/token.h"
 #include "code/code.h"
 #include "job/job.h"
 #include "person/person.h"
@@ -92,8 +97,102 @@ static err get_my_code(struct req *r)
     json_object_set_new(o, "name", json_string(mask_name(r->a, p.name)));
     json_t *t = code_latest_test(r->db, p.id);
     json_object_set_new(o, "latest_test", t ? t : json_null());
+    bool valid;
+    int64_t community;
+    const char *why;
+    if ((e = access_pass(r->db, p.id, p.region_code, p.status, &valid, &community, &why))) {
+        json_decref(o);
+        return e;
+    }
+    char cc[19] = "";
+    if (community)
+        regcode_format(community, cc);
+    json_object_set_new(o, "pass",
+                        json_pack("{s:b,s:s,s:s}", "valid", valid, "community", cc, "reason", why));
     req_audit(r, "code.read", "person", p.id, "ok", "view=self");
     return reply_json(r, 200, o);
+}
+
+/* ---- the resident's dynamic code ---------------------------------------------------- */
+
+#define CODE_TOKEN_TTL_MS  180000 /* a token shown now is refused 3 minutes later */
+#define CODE_TOKEN_REFRESH 60000  /* the page fetches a new one every minute */
+
+/* A fresh health-code token of the signed-in resident (consent and a bound
+ * record required), with the colour now. */
+static err my_token(struct req *r, char tok[TOKEN_MAX], struct token *t_r,
+                    enum code_colour *colour_r)
+{
+    if (!r->who->resident)
+        return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
+    struct person p;
+    struct code_current c;
+    struct scope all = scope_all();
+    err e = person_consent_require(r->db, r->a, r->who->user_id, NULL);
+    if (e || (e = person_self_find(r->db, r->a, r->who, &p)) ||
+        (e = code_find(r->db, r->a, &all, p.id, &c)))
+        return e;
+    int64_t now = now_ms();
+    *t_r = (struct token){.kind = TOKEN_HEALTH,
+                          .subject = p.id,
+                          .issued_at = now,
+                          .expires_at = now + CODE_TOKEN_TTL_MS};
+    if ((e = token_issue(t_r, tok)))
+        return e;
+    /* the token keeps whole seconds */
+    t_r->issued_at = now / 1000 * 1000;
+    t_r->expires_at = (now + CODE_TOKEN_TTL_MS) / 1000 * 1000;
+    *colour_r = c.colour;
+    return E_OK;
+}
+
+static err get_my_token(struct req *r)
+{
+    char tok[TOKEN_MAX];
+    struct token t;
+    enum code_colour colour;
+    err e = my_token(r, tok, &t, &colour);
+    if (e)
+        return e;
+    return reply_json(r, 200,
+                      json_pack("{s:s,s:I,s:I,s:s,s:s,s:I}", "token", tok, "issued_at",
+                                (json_int_t)t.issued_at, "expires_at", (json_int_t)t.expires_at,
+                                "colour", code_colour_name(colour), "label",
+                                code_colour_label(colour), "refresh_after",
+                                (json_int_t)CODE_TOKEN_REFRESH));
+}
+
+static uint32_t qr_colour(enum code_colour c)
+{
+    return c == CODE_RED ? QR_RED : c == CODE_YELLOW ? QR_YELLOW : QR_GREEN;
+}
+
+static err get_my_png(struct req *r)
+{
+    char tok[TOKEN_MAX];
+    struct token t;
+    enum code_colour colour;
+    int64_t scale = 8;
+    uint8_t *png;
+    size_t n;
+    err e = req_query_int64(r, "scale", 1, 32, &scale);
+    if (e || (e = my_token(r, tok, &t, &colour)) ||
+        (e = qr_png(r->a, tok, (int)scale, qr_colour(colour), &png, &n)))
+        return e;
+    return reply_bytes(r, 200, "image/png", png, n);
+}
+
+static err get_my_svg(struct req *r)
+{
+    char tok[TOKEN_MAX];
+    struct token t;
+    enum code_colour colour;
+    char *svg;
+    size_t n;
+    err e = my_token(r, tok, &t, &colour);
+    if (e || (e = qr_svg_color(r->a, tok, qr_colour(colour), &svg, &n)))
+        return e;
+    return reply_bytes(r, 200, "image/svg+xml", svg, n);
 }
 
 /* ---- rules ------------------------------------------------------------------------ */
@@ -311,6 +410,12 @@ const struct route code_routes[] = {
     {M_GET, "/api/v1/persons/{id}/code/history", get_code_history, PERM_CODE_READ, 0, NULL,
      "健康码变更记录", "code", 0},
     {M_GET, "/api/v1/me/code", get_my_code, PERM_SELF, 0, NULL, "本人健康码", "code", 0},
+    {M_GET, "/api/v1/me/code/token", get_my_token, PERM_SELF, 0, NULL, "本人动态健康码令牌", "code",
+     0},
+    {M_GET, "/api/v1/me/code.png", get_my_png, PERM_SELF, 0, NULL, "本人健康码图片（PNG）", "code",
+     0},
+    {M_GET, "/api/v1/me/code.svg", get_my_svg, PERM_SELF, 0, NULL, "本人健康码图片（SVG）", "code",
+     0},
     {M_GET, "/api/v1/code-rules", get_rules, PERM_CODE_READ, 0, NULL, "健康码赋码规则", "code", 0},
     {M_PUT, "/api/v1/code-rules", put_rules, PERM_CODE_RULES, 0, rules_body,
      "修改赋码规则（后台重新赋码）", "code", 0},

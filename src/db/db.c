@@ -48,6 +48,7 @@ void db_close(db **dbp)
     db *d = *dbp;
     if (!d)
         return;
+    db_rollback(d); /* a transaction left open: its hooks learn it did not commit */
     for (int i = 0; i < DB_CACHE_SLOTS; i++) {
         if (d->cache[i]) {
             db_stmt *s = d->cache[i];
@@ -233,6 +234,43 @@ err db_exec_script(db *d, const char *sql)
     return e;
 }
 
+/* Run and free the hooks of the transaction that just ended. */
+static void run_hooks(db *d, bool committed)
+{
+    struct db_hook *h = d->hooks;
+    d->hooks = NULL;
+    d->hooks_tail = NULL;
+    while (h) {
+        struct db_hook *next = h->next;
+        h->fn(h->ctx, committed);
+        free(h);
+        h = next;
+    }
+}
+
+err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx)
+{
+    if (!d->in_tx) {
+        fn(ctx, true);
+        return E_OK;
+    }
+    struct db_hook *h = malloc(sizeof *h);
+    if (!h)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    *h = (struct db_hook){fn, ctx, NULL};
+    if (d->hooks_tail)
+        *d->hooks_tail = h;
+    else
+        d->hooks = h;
+    d->hooks_tail = &h->next;
+    return E_OK;
+}
+
+bool db_in_tx(const db *d)
+{
+    return d->in_tx;
+}
+
 err db_begin(db *d)
 {
     /* SQLite: take the write lock now; a deferred transaction that reads
@@ -246,10 +284,12 @@ err db_begin(db *d)
 err db_commit(db *d)
 {
     err e = db_exec(d, "COMMIT");
-    if (e)
+    if (e) {
         db_rollback(d);
-    else
+    } else {
         d->in_tx = false;
+        run_hooks(d, true);
+    }
     return e;
 }
 
@@ -259,6 +299,7 @@ void db_rollback(db *d)
         return;
     d->in_tx = false;
     (void)db_exec(d, "ROLLBACK");
+    run_hooks(d, false);
 }
 
 err db_query_int64(db *d, const char *sql, int64_t *v_r)

@@ -95,6 +95,19 @@ err db_commit(db *d);
 void db_rollback(db *d);
 
 /*
+ * Run fn(ctx, committed) once the current transaction ends: committed true
+ * after a successful db_commit, false after a rollback (or a failed
+ * commit), so fn can free ctx either way. Outside a transaction fn runs at
+ * once with true (an autocommitted statement is already durable). Hooks run
+ * in registration order on the thread that ends the transaction. E_NOMEM
+ * (fn not called).
+ */
+err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx);
+
+/* Is a transaction open on this connection? */
+bool db_in_tx(const db *d);
+
+/*
  * Convenience: prepare, bind nothing, step once and read an int64 from
  * column 0 of the first row. *v_r is untouched when there is no row
  * (returns E_NOT_FOUND without setting a detail).

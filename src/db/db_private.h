@@ -42,11 +42,18 @@ struct db_stmt {
     err error; /* the err of a failed step */
 };
 
+struct db_hook {
+    void (*fn)(void *ctx, bool committed);
+    void *ctx;
+    struct db_hook *next;
+};
+
 struct db {
     const struct db_ops *ops;
     enum db_kind kind;
     bool in_tx;
-    db_stmt *cache[DB_CACHE_SLOTS]; /* open addressing by hash of the SQL */
+    struct db_hook *hooks, **hooks_tail; /* db_after_commit, in order */
+    db_stmt *cache[DB_CACHE_SLOTS];      /* open addressing by hash of the SQL */
     int cached;
 };
 

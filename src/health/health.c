@@ -326,7 +326,7 @@ err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_
 
 /* ---- readings ------------------------------------------------------------------ */
 
-err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r)
+err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct reading *r)
 {
     if (!health_reading_valid(r->celsius))
         return err_set(E_INPUT, "out_of_range", "value", "体温应在%.1f到%.1f℃之间", READING_MIN,
@@ -337,19 +337,28 @@ err health_reading_record(db *d, arena *a, const struct scope *sc, struct readin
     if (r->at < 0 || r->at > now + 5 * 60 * 1000)
         return err_set(E_INPUT, "invalid_time", "at", "测温时间不能晚于当前时间");
     int64_t region = 0;
+    err e = person_lock(d, sc, r->person_id, &region);
+    if (e)
+        return e;
+    r->id = id_new();
+    if ((e = insert_reading(d, r, region)))
+        return e;
+    return code_refresh(d, a, r->person_id, "temperature", r->user_id);
+}
+
+err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r)
+{
+    if (!health_reading_valid(r->celsius))
+        return err_set(E_INPUT, "out_of_range", "value", "体温应在%.1f到%.1f℃之间", READING_MIN,
+                       READING_MAX);
     err e = db_begin(d);
     if (e)
         return e;
-    if ((e = person_lock(d, sc, r->person_id, &region)))
-        goto fail;
-    r->id = id_new();
-    if ((e = insert_reading(d, r, region)) ||
-        (e = code_refresh(d, a, r->person_id, "temperature", r->user_id)))
-        goto fail;
+    if ((e = health_reading_record_tx(d, a, sc, r))) {
+        db_rollback(d);
+        return e;
+    }
     return db_commit(d);
-fail:
-    db_rollback(d);
-    return e;
 }
 
 err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,

@@ -104,6 +104,10 @@ struct reading {
  */
 err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r);
 
+/* health_reading_record inside the caller's open transaction (the scan
+ * writer and device workers batch several writes in one commit). */
+err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct reading *r);
+
 /* A person's readings inside the scope, newest first, paged. */
 err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
                     int64_t page_size, struct reading **items_r, size_t *n_r, int64_t *total_r);

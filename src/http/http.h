@@ -55,6 +55,7 @@ enum {
     ROUTE_PUBLIC = 1,     /* no session needed (a session is still read if present) */
     ROUTE_RAW_BODY = 2,   /* body is not JSON (imports): read it with req_raw_body */
     ROUTE_PENDING_OK = 4, /* allowed while a password change or TOTP enrolment is pending */
+    ROUTE_STREAM = 8,     /* a Server-Sent Events stream: the handler calls req_stream_open */
 };
 
 struct route {
@@ -108,6 +109,72 @@ err req_param_id(struct req *r, int i, int64_t *id_r);
  */
 void req_audit(struct req *r, const char *action, const char *object_type, int64_t object_id,
                const char *result, const char *detail);
+
+/* ---- replies sent later, from another thread (group commit) ---------------- */
+
+struct http_deferred;
+
+/*
+ * Keep r open after its handler returns E_OK: the reply is sent when some
+ * thread calls http_deferred_reply (exactly once) with the result. Returns
+ * NULL (E_NOMEM) on failure; the handler then answers as usual. The handle
+ * holds no pointer into r->a.
+ */
+struct http_deferred *req_defer(struct req *r);
+
+/*
+ * Send the reply of a deferred request from any thread: it is written by the
+ * loop that owns the request (event_base_once). `body` is malloc'd and taken
+ * (freed after sending); ctype is a static string. A client gone meanwhile
+ * is fine (the reply is dropped).
+ */
+void http_deferred_reply(struct http_deferred *d, int status, const char *ctype, char *body,
+                         size_t len);
+
+/* The JSON error body and status of `code` (the thread's detail), for a
+ * deferred reply: malloc'd compact JSON. */
+char *http_error_text(err code, int *status_r, size_t *len_r);
+
+/* ---- Server-Sent Events ------------------------------------------------------- */
+
+/*
+ * Turn r (a ROUTE_STREAM route) into an event stream of `channel` (a static
+ * string) for records whose region lies in `sc`: sends the 200 and the
+ * text/event-stream headers now. Events with id <= skip_upto published
+ * later are not sent (the handler has replayed them). The stream stays open
+ * until the client leaves or the server stops; a comment line is sent every
+ * keep-alive interval (15 s; FK_SSE_KEEPALIVE_MS). The handler then returns
+ * E_OK without setting a reply.
+ */
+err req_stream_open(struct req *r, const char *channel, const struct scope *sc, int64_t skip_upto);
+
+/* Send one event on the stream r just opened (a replay). */
+void req_stream_send(struct req *r, int64_t id, const char *event, const char *data);
+
+/*
+ * Publish an event to every open stream of `channel` whose scope holds
+ * region_code, on every loop of this process. Thread-safe; copies its
+ * arguments; does nothing when no server runs (tools, unit tests).
+ */
+void http_stream_publish(const char *channel, int64_t region_code, int64_t id, const char *event,
+                         const char *data);
+
+/* Open streams in this process (metrics, tests). */
+int64_t http_stream_count(void);
+
+/*
+ * Register fn to run when the server stops, after it stopped accepting and
+ * before the loops exit, so deferred replies still reach their clients
+ * (a writer draining its queue). Call before http_serve.
+ */
+void http_on_stop(void (*fn)(void));
+
+/*
+ * Count one event in a labelled counter family of /metrics:
+ * `family{reason="…"} n` (family a static name like
+ * "fangkong_scan_refused_total"; reason a slug). Thread-safe.
+ */
+void http_metric_inc(const char *family, const char *reason);
 
 /* The HTTP status of an error code (the one table, http/status.c). */
 int http_status(err code);

@@ -9,6 +9,7 @@
 struct evhttp_request;
 struct evkeyvalq;
 struct loop;
+struct stream;
 
 struct req_ev {
     struct evhttp_request *req;
@@ -17,6 +18,10 @@ struct req_ev {
     const char *body;
     size_t body_len;
     char token_buf[TOKEN_HEX_LEN + 1];
+    int route_ix;
+    uint64_t t0;
+    bool deferred;         /* req_defer took the request: no reply now */
+    struct stream *stream; /* req_stream_open made it a stream */
 };
 
 /*

@@ -4,6 +4,7 @@
  */
 #include "http/internal.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,34 @@ static const double bounds_ms[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000
 static _Atomic uint64_t requests[MAX_ROUTES + 1][NSTATUS];
 static _Atomic uint64_t buckets[NBOUNDS + 1];
 static _Atomic uint64_t total_us_sum, db_us_sum, count;
+
+/* Labelled counters (http_metric_inc): a small fixed table, found by a
+ * linear scan under a lock; refusals are rare next to requests. */
+#define NLABELLED 128
+static struct {
+    const char *family;
+    char reason[48];
+    uint64_t n;
+} labelled[NLABELLED];
+static int n_labelled;
+static pthread_mutex_t labelled_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void http_metric_inc(const char *family, const char *reason)
+{
+    pthread_mutex_lock(&labelled_mu);
+    int i;
+    for (i = 0; i < n_labelled; i++)
+        if (labelled[i].family == family && !strcmp(labelled[i].reason, reason))
+            break;
+    if (i == n_labelled && n_labelled < NLABELLED) {
+        labelled[i].family = family;
+        snprintf(labelled[i].reason, sizeof labelled[i].reason, "%s", reason);
+        n_labelled++;
+    }
+    if (i < NLABELLED)
+        labelled[i].n++;
+    pthread_mutex_unlock(&labelled_mu);
+}
 
 void metrics_observe(int route_ix, int status, uint64_t total_us, uint64_t db_us)
 {
@@ -98,6 +127,19 @@ char *metrics_render(arena *a)
          "# TYPE fangkong_db_seconds_total counter\n"
          "fangkong_db_seconds_total %.6f\n",
          (double)atomic_load(&db_us_sum) / 1e6);
+    pthread_mutex_lock(&labelled_mu);
+    for (int i = 0; i < n_labelled; i++) {
+        bool first = true;
+        for (int k = 0; k < i; k++)
+            first = first && labelled[k].family != labelled[i].family;
+        if (first)
+            EMIT("# TYPE %s counter\n", labelled[i].family);
+        for (int k = i; first && k < n_labelled; k++)
+            if (labelled[k].family == labelled[i].family)
+                EMIT("%s{reason=\"%s\"} %llu\n", labelled[k].family, labelled[k].reason,
+                     (unsigned long long)labelled[k].n);
+    }
+    pthread_mutex_unlock(&labelled_mu);
 #undef EMIT
     return out;
 }

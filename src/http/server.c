@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +45,13 @@ struct loop {
     arena *a;
     int fd;
     const struct server_config *cfg;
+    struct stream *streams; /* open SSE streams of this loop (only this thread touches it) */
+    struct event *keepalive;
 };
 
 static volatile sig_atomic_t stopping;
+
+static void stream_end(struct stream *st);
 
 static enum http_method method_of(enum evhttp_cmd_type t)
 {
@@ -397,7 +402,18 @@ static void handle(struct evhttp_request *ev, void *arg)
         goto done;
     if (r.method != M_GET && (e = check_body(&r, &x, rt)))
         goto done;
+    x.route_ix = route_ix;
+    x.t0 = t0;
     e = rt->fn(&r);
+    if (!e && (x.deferred || x.stream))
+        return; /* replied later (deferred) or streaming (metrics counted there) */
+    if (e && x.stream) {
+        /* the stream's headers are out: end it rather than send an error */
+        stream_end(x.stream);
+        return;
+    }
+    if (e && x.deferred)
+        log_event(LOG_ERROR, "deferred_then_failed", "path", r.path, NULL);
 
 done:
     if (e) {
@@ -410,11 +426,285 @@ done:
     metrics_observe(route_ix, r.status, mono_us() - t0, db_time_us() - db0);
 }
 
+/* ---- deferred replies ------------------------------------------------------------ */
+
+struct http_deferred {
+    struct loop *lp;
+    struct evhttp_request *req;
+    int route_ix;
+    uint64_t t0;
+    int status;
+    const char *ctype;
+    char *body;
+    size_t len;
+};
+
+struct http_deferred *req_defer(struct req *r)
+{
+    struct req_ev *x = r->ev;
+    struct http_deferred *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->lp = x->loop;
+    d->req = x->req;
+    d->route_ix = x->route_ix;
+    d->t0 = x->t0;
+    x->deferred = true;
+    return d;
+}
+
+static void deferred_send(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_deferred *d = arg;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(d->req);
+    add_security_headers(h, true);
+    if (d->ctype)
+        evhttp_add_header(h, "Content-Type", d->ctype);
+    if (stopping)
+        evhttp_add_header(h, "Connection", "close");
+    struct evbuffer *out = evbuffer_new();
+    if (d->len)
+        evbuffer_add(out, d->body, d->len);
+    /* a client gone meanwhile: libevent detached the request and frees it here */
+    evhttp_send_reply(d->req, d->status, reason(d->status), out);
+    evbuffer_free(out);
+    metrics_observe(d->route_ix, d->status, mono_us() - d->t0, 0);
+    free(d->body);
+    free(d);
+}
+
+void http_deferred_reply(struct http_deferred *d, int status, const char *ctype, char *body,
+                         size_t len)
+{
+    d->status = status;
+    d->ctype = ctype;
+    d->body = body;
+    d->len = len;
+    if (event_base_once(d->lp->base, -1, EV_TIMEOUT, deferred_send, d, NULL) != 0) {
+        /* cannot happen while the loop runs (writers drain before it stops) */
+        log_event(LOG_ERROR, "deferred_reply_lost", NULL);
+        free(body);
+        free(d);
+    }
+}
+
+char *http_error_text(err code, int *status_r, size_t *len_r)
+{
+    json_t *b = http_error_body(code);
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    *status_r = http_status(code);
+    *len_r = s ? strlen(s) : 0;
+    return s;
+}
+
+/* ---- Server-Sent Events ---------------------------------------------------------- */
+
+struct stream {
+    struct stream *next, *prev;
+    struct loop *lp;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    const char *channel;
+    struct scope sc;
+    int64_t skip_upto;
+};
+
+static pthread_rwlock_t loops_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct loop *live_loops; /* NULL unless serving; guarded by loops_lock */
+static int live_n;
+static _Atomic int64_t n_streams;
+
+static void (*stop_hooks[8])(void);
+static int n_stop_hooks;
+
+void http_on_stop(void (*fn)(void))
+{
+    if (n_stop_hooks < (int)(sizeof stop_hooks / sizeof stop_hooks[0]))
+        stop_hooks[n_stop_hooks++] = fn;
+}
+
+int64_t http_stream_count(void)
+{
+    return n_streams;
+}
+
+static void stream_unlink(struct stream *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        st->lp->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    n_streams--;
+}
+
+/* The client left: libevent detached the request (it is ours now). */
+static void stream_closed(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct stream *st = arg;
+    stream_unlink(st);
+    evhttp_send_reply_end(st->req); /* frees a detached request */
+    free(st);
+}
+
+static void stream_end(struct stream *st)
+{
+    evhttp_connection_set_closecb(st->conn, NULL, NULL);
+    stream_unlink(st);
+    evhttp_send_reply_end(st->req);
+    free(st);
+}
+
+static void stream_write(struct stream *st, const char *text, size_t n)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, text, n);
+    evhttp_send_reply_chunk(st->req, b);
+    evbuffer_free(b);
+}
+
+static void stream_event(struct stream *st, int64_t id, const char *event, const char *data)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "id: %lld\nevent: %s\n", (long long)id, event);
+    /* data lines may not contain newlines; JSON from json_dumps(COMPACT) has none,
+     * but split anyway so any text stays one event */
+    const char *p = data;
+    do {
+        size_t n = strcspn(p, "\n");
+        evbuffer_add(b, "data: ", 6);
+        evbuffer_add(b, p, n);
+        evbuffer_add(b, "\n", 1);
+        p += n;
+        if (*p)
+            p++;
+    } while (*p);
+    evbuffer_add(b, "\n", 1);
+    evhttp_send_reply_chunk(st->req, b);
+    evbuffer_free(b);
+}
+
+static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct loop *lp = arg;
+    for (struct stream *st = lp->streams; st; st = st->next)
+        stream_write(st, ": keep-alive\n\n", strlen(": keep-alive\n\n"));
+}
+
+err req_stream_open(struct req *r, const char *channel, const struct scope *sc, int64_t skip_upto)
+{
+    struct req_ev *x = r->ev;
+    struct stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    *st = (struct stream){
+        .lp = x->loop, .req = x->req, .channel = channel, .sc = *sc, .skip_upto = skip_upto};
+    st->conn = evhttp_request_get_connection(x->req);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+    add_security_headers(h, true);
+    evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
+    evhttp_add_header(h, "X-Accel-Buffering", "no"); /* nginx in front must not buffer */
+    evhttp_send_reply_start(x->req, 200, "OK");
+    st->next = x->loop->streams;
+    if (st->next)
+        st->next->prev = st;
+    x->loop->streams = st;
+    n_streams++;
+    evhttp_connection_set_closecb(st->conn, stream_closed, st);
+    x->stream = st;
+    /* the retry hint, and a first line so the client sees the stream open at once */
+    stream_write(st, "retry: 3000\n: ok\n\n", strlen("retry: 3000\n: ok\n\n"));
+    metrics_observe(x->route_ix, 200, mono_us() - x->t0, 0);
+    return E_OK;
+}
+
+void req_stream_send(struct req *r, int64_t id, const char *event, const char *data)
+{
+    struct req_ev *x = r->ev;
+    if (x->stream)
+        stream_event(x->stream, id, event, data);
+}
+
+struct publication {
+    _Atomic int refs;
+    int64_t region_code, id;
+    char *channel, *event, *data;
+};
+
+static void publication_unref(struct publication *p)
+{
+    if (--p->refs == 0) {
+        free(p->channel);
+        free(p->event);
+        free(p->data);
+        free(p);
+    }
+}
+
+static void deliver(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct publication *p = arg;
+    struct loop *lp = NULL;
+    pthread_t self = pthread_self();
+    pthread_rwlock_rdlock(&loops_lock);
+    for (int i = 0; i < live_n; i++)
+        if (pthread_equal(live_loops[i].thread, self))
+            lp = &live_loops[i];
+    pthread_rwlock_unlock(&loops_lock);
+    for (struct stream *st = lp ? lp->streams : NULL; st; st = st->next)
+        if (!strcmp(st->channel, p->channel) && scope_has(&st->sc, p->region_code) &&
+            p->id > st->skip_upto)
+            stream_event(st, p->id, p->event, p->data);
+    publication_unref(p);
+}
+
+void http_stream_publish(const char *channel, int64_t region_code, int64_t id, const char *event,
+                         const char *data)
+{
+    pthread_rwlock_rdlock(&loops_lock);
+    if (live_loops && live_n > 0) {
+        struct publication *p = calloc(1, sizeof *p);
+        if (p) {
+            p->refs = live_n;
+            p->region_code = region_code;
+            p->id = id;
+            p->channel = strdup(channel);
+            p->event = strdup(event);
+            p->data = strdup(data);
+            int n = live_n;
+            for (int i = 0; i < n; i++)
+                if (event_base_once(live_loops[i].base, -1, EV_TIMEOUT, deliver, p, NULL) != 0)
+                    publication_unref(p);
+        }
+    }
+    pthread_rwlock_unlock(&loops_lock);
+}
+
 static void *loop_main(void *arg)
 {
     struct loop *lp = arg;
     event_base_dispatch(lp->base);
     return NULL;
+}
+
+static void stop_accepting(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct loop *lp = arg;
+    if (lp->bound) {
+        evhttp_del_accept_socket(lp->http, lp->bound);
+        lp->bound = NULL;
+    }
 }
 
 static void stop_loop(evutil_socket_t fd, short what, void *arg)
@@ -426,6 +716,10 @@ static void stop_loop(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(lp->http, lp->bound);
         lp->bound = NULL;
     }
+    while (lp->streams)
+        stream_end(lp->streams);
+    if (lp->keepalive)
+        event_del(lp->keepalive);
     /* requests run to completion inside the loop, so what is in flight now
      * is replies being written; give them a moment, then stop */
     struct timeval grace = {1, 0};
@@ -469,6 +763,14 @@ static err loop_init(struct loop *lp, const struct server_config *cfg, int liste
     evhttp_set_timeout(lp->http, cfg->idle_timeout_s);
     evhttp_set_default_content_type(lp->http, "application/json; charset=utf-8");
     evhttp_set_gencb(lp->http, handle, lp);
+    const char *ka = getenv("FK_SSE_KEEPALIVE_MS");
+    long ka_ms = ka ? strtol(ka, NULL, 10) : 15000;
+    if (ka_ms < 100 || ka_ms > 3600000)
+        ka_ms = 15000;
+    struct timeval kt = {ka_ms / 1000, (ka_ms % 1000) * 1000};
+    lp->keepalive = event_new(lp->base, -1, EV_PERSIST, keepalive_cb, lp);
+    if (!lp->keepalive || event_add(lp->keepalive, &kt) != 0)
+        return err_set(E_IO, NULL, NULL, "无法创建事件循环");
     lp->bound = evhttp_accept_socket_with_handle(lp->http, lp->fd);
     if (!lp->bound)
         return err_set(E_IO, NULL, NULL, "无法监听端口");
@@ -477,6 +779,8 @@ static err loop_init(struct loop *lp, const struct server_config *cfg, int liste
 
 static void loop_free(struct loop *lp)
 {
+    if (lp->keepalive)
+        event_free(lp->keepalive);
     if (lp->http)
         evhttp_free(lp->http);
     if (lp->base)
@@ -510,6 +814,10 @@ err http_serve(const struct server_config *cfg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     for (int i = 0; i < n; i++)
         pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]);
+    pthread_rwlock_wrlock(&loops_lock);
+    live_loops = loops;
+    live_n = n;
+    pthread_rwlock_unlock(&loops_lock);
     char portbuf[8];
     snprintf(portbuf, sizeof portbuf, "%d", cfg->port);
     log_event(LOG_INFO, "listening", "bind", cfg->bind, "port", portbuf, NULL);
@@ -518,6 +826,15 @@ err http_serve(const struct server_config *cfg)
     sigwait(&set, &sig);
     stopping = 1;
     log_event(LOG_INFO, "shutting_down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    for (int i = 0; i < n; i++)
+        event_base_once(loops[i].base, -1, EV_TIMEOUT, stop_accepting, &loops[i], NULL);
+    /* writers finish what they hold (their replies go out through the loops) */
+    for (int i = 0; i < n_stop_hooks; i++)
+        stop_hooks[i]();
+    pthread_rwlock_wrlock(&loops_lock);
+    live_loops = NULL;
+    live_n = 0;
+    pthread_rwlock_unlock(&loops_lock);
     for (int i = 0; i < n; i++)
         event_base_once(loops[i].base, -1, EV_TIMEOUT, stop_loop, &loops[i], NULL);
     for (int i = 0; i < n; i++)

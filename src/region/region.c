@@ -759,6 +759,21 @@ static const char *const referencing[] = {
     "UPDATE code_history SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE venues SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE access_records SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE alerts SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE visitors SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE visitor_passages SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE vehicles SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE vehicle_passages SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE devices SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE device_readings SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)

@@ -41,6 +41,17 @@ static const struct {
     [PERM_ZONE_WRITE] = {"zone.write", "划定封控区、管控区和风险地区"},
     [PERM_VENUE_READ] = {"venue.read", "查看场所码点位"},
     [PERM_VENUE_WRITE] = {"venue.write", "维护场所码点位"},
+    [PERM_VISITOR_CONFIRM] = {"visitor.confirm", "审核访客"},
+    [PERM_VISITOR_SCAN] = {"visitor.scan", "核验访客码"},
+    [PERM_VEHICLE_READ] = {"vehicle.read", "查看车辆和车辆通行记录"},
+    [PERM_VEHICLE_WRITE] = {"vehicle.write", "登记车辆"},
+    [PERM_VEHICLE_GATE] = {"vehicle.gate", "上报车牌识别结果"},
+    [PERM_DEVICE_READ] = {"device.read", "查看测温和门禁设备"},
+    [PERM_DEVICE_WRITE] = {"device.write", "维护测温和门禁设备"},
+    [PERM_ACCESS_SCAN] = {"access.scan", "卡口扫码核验"},
+    [PERM_ACCESS_READ] = {"access.read", "查看出入记录"},
+    [PERM_ALERT_READ] = {"alert.read", "查看告警"},
+    [PERM_ALERT_ACK] = {"alert.ack", "处置告警"},
 };
 
 enum perm perm_parse(const char *name)
@@ -73,7 +84,9 @@ const struct builtin_role builtin_roles[] = {
     {"grid_worker", "网格员",
      B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ) |
          B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(ISOLATION_WRITE) | B(TRACE_WRITE) |
-         B(VENUE_READ) | B(VENUE_WRITE),
+         B(ACCESS_SCAN) | B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_CONFIRM) |
+         B(VEHICLE_READ) | B(VEHICLE_WRITE) | B(DEVICE_READ) | B(DEVICE_WRITE) | B(VENUE_READ) |
+         B(VENUE_WRITE),
      false},
     {"doctor", "社区医生",
      B(REGION_READ) | B(PERSON_READ) | B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) |
@@ -81,7 +94,9 @@ const struct builtin_role builtin_roles[] = {
      false},
     /* checkpoints measure temperatures and see codes at the gate */
     {"checkpoint_staff", "卡口人员",
-     B(REGION_READ) | B(PLACE_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(VENUE_READ), false},
+     B(REGION_READ) | B(PLACE_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(VENUE_READ) |
+         B(ACCESS_SCAN) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_SCAN) | B(VEHICLE_READ),
+     false},
     {"site_staff", "核酸点位人员", B(REGION_READ) | B(PLACE_READ) | B(NAT_WRITE) | B(VENUE_READ),
      false},
     {"lab", "检测机构", B(REGION_READ) | B(NAT_WRITE), false},
@@ -90,11 +105,13 @@ const struct builtin_role builtin_roles[] = {
          B(PERSON_REVEAL) | B(PLACE_READ) | B(PLACE_WRITE) | B(ENTERPRISE_READ) |
          B(ENTERPRISE_WRITE) | B(USER_READ) | B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) |
          B(CODE_RULES) | B(ISOLATION_WRITE) | B(TRACE_WRITE) | B(NAT_WRITE) | B(ZONE_WRITE) |
-         B(VENUE_READ) | B(VENUE_WRITE),
+         B(ACCESS_SCAN) | B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_CONFIRM) |
+         B(VISITOR_SCAN) | B(VEHICLE_READ) | B(VEHICLE_WRITE) | B(VEHICLE_GATE) | B(DEVICE_READ) |
+         B(DEVICE_WRITE) | B(VENUE_READ) | B(VENUE_WRITE),
      false},
     {"leader", "领导",
      B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ) | B(HEALTH_READ) |
-         B(CODE_READ) | B(VENUE_READ),
+         B(CODE_READ) | B(VENUE_READ) | B(ACCESS_READ) | B(ALERT_READ),
      false},
     {"system_admin", "系统管理员",
      B(USER_READ) | B(USER_WRITE) | B(ROLE_READ) | B(REGION_READ) | B(REGION_WRITE) | B(CONFIG),
@@ -102,7 +119,7 @@ const struct builtin_role builtin_roles[] = {
     {"security_admin", "安全管理员", B(ROLE_READ) | B(ROLE_WRITE) | B(KEY_ADMIN) | B(USER_READ),
      true},
     {"audit_admin", "审计管理员", B(AUDIT_READ), true},
-    {"exchange_client", "数据交换调用方", B(REGION_READ), false},
+    {"exchange_client", "数据交换调用方", B(REGION_READ) | B(VEHICLE_GATE), false},
     {NULL, NULL, 0, false},
 };
 

@@ -51,6 +51,17 @@ enum perm {
     PERM_ZONE_WRITE,      /* sealed / controlled / prevention zones, risk areas */
     PERM_VENUE_READ,      /* venues, their codes and posters */
     PERM_VENUE_WRITE,     /* create and change venues, regenerate their codes */
+    PERM_VISITOR_CONFIRM, /* list, confirm and refuse visitors of communities in scope */
+    PERM_VISITOR_SCAN,    /* scan visitor codes at a checkpoint */
+    PERM_VEHICLE_READ,    /* vehicles of households in scope and their passages */
+    PERM_VEHICLE_WRITE,   /* register vehicles for households in scope */
+    PERM_VEHICLE_GATE,    /* post plate reads of a gate camera system */
+    PERM_DEVICE_READ,     /* the device registry and device status */
+    PERM_DEVICE_WRITE,    /* register devices, reset their secrets */
+    PERM_ACCESS_SCAN,     /* scan residents' codes at a venue's gate (卡口核验) */
+    PERM_ACCESS_READ,     /* access records of venues in scope */
+    PERM_ALERT_READ,      /* alerts in scope, live and listed */
+    PERM_ALERT_ACK,       /* acknowledge alerts */
     PERM__COUNT
 };
 

@@ -126,7 +126,13 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.equal(me.display_name, 'worker');
     assert.equal(me.kind, 'staff');
     assert.deepEqual(me.roles, [{ key: 'grid_worker', name: '网格员' }]);
-    assert.deepEqual([...me.permissions].sort(), ['code.read', 'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'person.read', 'person.write', 'place.read', 'region.read', 'trace.write', 'venue.read', 'venue.write']);
+    assert.deepEqual([...me.permissions].sort(), ['access.read', 'access.scan', 'alert.ack', 'alert.read', 'code.read',
+      'device.read', 'device.write',
+      'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'person.read', 'person.write', 'place.read', 'region.read', 'trace.write',
+      'vehicle.read', 'vehicle.write',
+      'venue.read', 'venue.write',
+      'visitor.confirm',
+    ]);
     assert.deepEqual(me.region, { code: '110101001001', name: '多福巷社区', level: 'community' });
     assert.equal(me.scope_code, '110101001001');
     assert.equal(me.must_change_password, false);

@@ -1,0 +1,373 @@
+/*
+ * The scan policy, the electronic pass, applying a scan inside a
+ * transaction and the scoped list of access records.
+ */
+#include "access/access.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/alert.h"
+#include "base/id.h"
+#include "base/json.h"
+#include "base/regcode.h"
+#include "health/health.h"
+#include "person/person.h"
+#include "venue/venue.h"
+
+const char *const access_method_names[] = {"staff_scan", "self_scan", "manual", "device", NULL};
+
+const char *access_method_name(enum access_method m)
+{
+    return m >= ACCESS_STAFF_SCAN && m <= ACCESS_DEVICE ? access_method_names[m - 1] : "";
+}
+
+enum access_method access_method_parse(const char *s)
+{
+    for (int i = 0; s && access_method_names[i]; i++)
+        if (!strcmp(s, access_method_names[i]))
+            return (enum access_method)(i + 1);
+    return 0;
+}
+
+struct access_decision access_evaluate(const struct access_policy *p, enum code_colour colour,
+                                       double temperature, int64_t passed)
+{
+    struct access_decision d = {0};
+    unsigned bit = colour == CODE_GREEN    ? VENUE_GREEN
+                   : colour == CODE_YELLOW ? VENUE_YELLOW
+                                           : VENUE_RED;
+    if (!(p->allowed_colors & bit))
+        d.deny |= ACCESS_DENY_COLOUR;
+    if (colour != CODE_GREEN)
+        d.alerts |= ACCESS_ALERT_COLOUR;
+    if (temperature >= 0 && temperature >= p->fever_threshold) {
+        d.deny |= ACCESS_DENY_FEVER;
+        d.alerts |= ACCESS_ALERT_FEVER;
+    }
+    if (p->limit_count > 0 && passed >= p->limit_count) {
+        d.deny |= ACCESS_DENY_LIMIT;
+        d.alerts |= ACCESS_ALERT_LIMIT;
+    }
+    d.pass = d.deny == 0;
+    return d;
+}
+
+const char *access_deny_slug(unsigned bit)
+{
+    switch (bit) {
+    case ACCESS_DENY_COLOUR:
+        return "colour_not_allowed";
+    case ACCESS_DENY_FEVER:
+        return "fever";
+    case ACCESS_DENY_LIMIT:
+        return "entry_limit";
+    }
+    return "";
+}
+
+static unsigned first_bit(unsigned v)
+{
+    return v & -v;
+}
+
+/* ---- the pass ------------------------------------------------------------------------ */
+
+err access_pass(db *d, int64_t person_id, int64_t person_region, int person_status, bool *valid_r,
+                int64_t *community_r, const char **reason_r)
+{
+    /* the community is the residence's 12-digit prefix (grids and buildings hang below) */
+    int64_t community = person_region;
+    while (community > 0 && regcode_level(community) > LEVEL_COMMUNITY)
+        community = regcode_parent(community);
+    if (community <= 0 || regcode_level(community) != LEVEL_COMMUNITY) {
+        *valid_r = false;
+        *community_r = 0;
+        *reason_r = "未登记到社区，无通行证";
+        return E_OK;
+    }
+    *community_r = community;
+    if (person_status == PERSON_OBSERVATION || person_status == PERSON_HOME_ISOLATION ||
+        person_status == PERSON_CENTRAL_QUARANTINE) {
+        *valid_r = false;
+        *reason_r = "隔离期间通行证暂停";
+        return E_OK;
+    }
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT COUNT(*) FROM isolations WHERE person_id = ? AND start_at <= ? "
+                       "AND (end_at = 0 OR end_at > ?)",
+                       &s);
+    if (e)
+        return e;
+    int64_t now = now_ms();
+    db_bind_int64(s, 1, person_id);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, now);
+    int rc = db_step(s);
+    int64_t open = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc < 0 ? db_step_err(s) : E_OK;
+    db_done(s);
+    if (e)
+        return e;
+    *valid_r = open == 0;
+    *reason_r = open ? "隔离期间通行证暂停" : "";
+    return E_OK;
+}
+
+/* ---- applying a scan --------------------------------------------------------------------- */
+
+static err count_passed(db *d, const struct access_scan *sc, int64_t *n_r)
+{
+    *n_r = 0;
+    if (sc->policy.limit_count <= 0 || sc->person_id <= 0)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT COUNT(*) FROM access_records WHERE person_id = ? AND venue_id = ? "
+                       "AND at >= ? AND direction = ? AND verdict = 'pass'",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, sc->person_id);
+    db_bind_int64(s, 2, sc->venue_id);
+    db_bind_int64(s, 3, sc->at - sc->policy.limit_hours * 3600000LL);
+    db_bind_text(s, 4, sc->direction == ACCESS_IN ? "in" : "out");
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *n_r = db_col_int64(s, 0);
+    e = rc < 0 ? db_step_err(s) : E_OK;
+    db_done(s);
+    return e;
+}
+
+static err insert_record(db *d, const struct access_scan *sc)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO access_records (id, venue_id, region_code, person_id, "
+                       "direction, at, temperature, colour, verdict, reason, method, "
+                       "operator_user_id, device_id, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, sc->record_id);
+    db_bind_int64(s, 2, sc->venue_id);
+    db_bind_int64(s, 3, sc->venue_region);
+    db_bind_int64(s, 4, sc->person_id);
+    db_bind_text(s, 5, sc->direction == ACCESS_IN ? "in" : "out");
+    db_bind_int64(s, 6, sc->at);
+    if (sc->temperature >= 0)
+        db_bind_double(s, 7, sc->temperature);
+    else
+        db_bind_null(s, 7);
+    db_bind_text(s, 8, code_colour_name(sc->colour));
+    db_bind_text(s, 9, sc->decision.pass ? "pass" : "deny");
+    db_bind_text(s, 10, access_deny_slug(first_bit(sc->decision.deny)));
+    db_bind_text(s, 11, access_method_name(sc->method));
+    db_bind_int64(s, 12, sc->operator_user_id);
+    db_bind_int64(s, 13, sc->device_id);
+    db_bind_int64(s, 14, now_ms());
+    int rc = db_step(s);
+    e = rc < 0 ? db_step_err(s) : E_OK;
+    db_done(s);
+    return e;
+}
+
+static err raise(db *d, arena *a, struct access_scan *sc, enum alert_kind kind,
+                 enum alert_level level, const char *message)
+{
+    json_t *detail = json_object();
+    json_set_id(detail, "access_record_id", sc->record_id);
+    json_object_set_new(detail, "colour", json_string(code_colour_name(sc->colour)));
+    json_object_set_new(detail, "direction",
+                        json_string(sc->direction == ACCESS_IN ? "in" : "out"));
+    if (sc->temperature >= 0)
+        json_object_set_new(detail, "temperature", json_real(sc->temperature));
+    char *text = json_dumps(detail, JSON_COMPACT);
+    json_decref(detail);
+    struct alert_new an = {
+        .kind = kind,
+        .level = level,
+        .region_code = sc->venue_region,
+        .venue_id = sc->venue_id,
+        .person_id = sc->person_id,
+        .message = message,
+        .detail = text ? arena_strdup(a, text) : NULL,
+        .at = sc->at,
+    };
+    free(text);
+    return alert_raise(d, &an, &sc->alert_ids[sc->n_alerts++]);
+}
+
+err access_apply(db *d, arena *a, struct access_scan *sc)
+{
+    struct scope all = scope_all(); /* the token named the person: any residence */
+    sc->at = now_ms();
+    sc->record_id = id_new();
+    sc->n_alerts = 0;
+    err e;
+    if (sc->temperature >= 0 && sc->person_id > 0) {
+        struct reading rd = {.person_id = sc->person_id,
+                             .celsius = sc->temperature,
+                             .at = sc->at,
+                             .source = sc->method == ACCESS_DEVICE ? "device" : "checkpoint",
+                             .venue_id = sc->venue_id,
+                             .device_id = sc->device_id,
+                             .user_id = sc->operator_user_id};
+        if ((e = health_reading_record_tx(d, a, &all, &rd)))
+            return e;
+    }
+    struct code_current c = {CODE_GREEN, "[]", 0};
+    if (sc->person_id > 0 && (e = code_find(d, a, &all, sc->person_id, &c)) && e != E_NOT_FOUND)
+        return e;
+    sc->colour = c.colour;
+    sc->reasons = c.reasons;
+    int64_t passed;
+    if ((e = count_passed(d, sc, &passed)))
+        return e;
+    sc->decision = access_evaluate(&sc->policy, sc->colour, sc->temperature, passed);
+    if ((e = insert_record(d, sc)))
+        return e;
+    const char *who = sc->masked_name ? sc->masked_name : "";
+    unsigned al = sc->decision.alerts;
+    if (al & ACCESS_ALERT_FEVER &&
+        (e = raise(d, a, sc, ALERT_FEVER, ALERT_CRITICAL,
+                   arena_printf(a, "%s在%s测得体温%.1f℃，达到发热阈值%.1f℃", who, sc->venue_name,
+                                sc->temperature, sc->policy.fever_threshold))))
+        return e;
+    if (al & ACCESS_ALERT_COLOUR &&
+        (e = raise(
+             d, a, sc, ALERT_CODE_COLOUR, sc->colour == CODE_RED ? ALERT_CRITICAL : ALERT_WARNING,
+             arena_printf(a, "%s在%s出示%s", who, sc->venue_name, code_colour_label(sc->colour)))))
+        return e;
+    if (al & ACCESS_ALERT_LIMIT &&
+        (e = raise(d, a, sc, ALERT_ENTRY_LIMIT, ALERT_WARNING,
+                   arena_printf(a, "%s在%s%lld小时内已%s%lld次，超过上限%lld次", who,
+                                sc->venue_name, (long long)sc->policy.limit_hours,
+                                sc->direction == ACCESS_IN ? "进入" : "外出", (long long)passed,
+                                (long long)sc->policy.limit_count))))
+        return e;
+    return E_OK;
+}
+
+json_t *access_scan_json(const struct access_scan *sc)
+{
+    static const char *const deny_text[] = {"健康码颜色不允许通行", "体温异常",
+                                            "超出周期内出入次数上限"};
+    json_t *o = json_object();
+    json_object_set_new(o, "verdict", json_string(sc->decision.pass ? "pass" : "deny"));
+    json_object_set_new(o, "colour", json_string(code_colour_name(sc->colour)));
+    json_object_set_new(o, "label", json_string(code_colour_label(sc->colour)));
+    json_t *reasons = json_loads(sc->reasons ? sc->reasons : "[]", 0, NULL);
+    json_object_set_new(o, "reasons", reasons ? reasons : json_array());
+    json_t *deny = json_array();
+    for (int i = 0; i < 3; i++)
+        if (sc->decision.deny & 1u << i)
+            json_array_append_new(deny, json_pack("{s:s,s:s}", "code", access_deny_slug(1u << i),
+                                                  "text", deny_text[i]));
+    json_object_set_new(o, "deny_reasons", deny);
+    json_object_set_new(o, "temperature",
+                        sc->temperature >= 0 ? json_real(sc->temperature) : json_null());
+    json_t *alerts = json_array();
+    static const char *const kinds[] = {"fever", "code_colour", "entry_limit"};
+    int k = 0;
+    for (int i = 0; i < 3; i++) {
+        unsigned bit = i == 0   ? ACCESS_ALERT_FEVER
+                       : i == 1 ? ACCESS_ALERT_COLOUR
+                                : ACCESS_ALERT_LIMIT;
+        if (sc->decision.alerts & bit && k < sc->n_alerts) {
+            json_t *x = json_object();
+            json_set_id(x, "id", sc->alert_ids[k++]);
+            json_object_set_new(x, "kind", json_string(kinds[i]));
+            json_array_append_new(alerts, x);
+        }
+    }
+    json_object_set_new(o, "alerts", alerts);
+    json_set_id(o, "record_id", sc->record_id);
+    json_object_set_new(o, "at", json_integer(sc->at));
+    json_object_set_new(o, "direction", json_string(sc->direction == ACCESS_IN ? "in" : "out"));
+    return o;
+}
+
+/* ---- the list --------------------------------------------------------------------------- */
+
+#define ACOLS                                                                                      \
+    "id, venue_id, region_code, person_id, direction, at, temperature, colour, verdict, reason, "  \
+    "method, operator_user_id, device_id"
+#define AWHERE                                                                                     \
+    " FROM access_records WHERE region_code >= ? AND region_code < ? AND (CAST(? AS BIGINT) = 0 "  \
+    "OR venue_id = ?) "                                                                            \
+    "AND (CAST(? AS BIGINT) = 0 OR person_id = ?) AND (CAST(? AS BIGINT) = 0 OR at >= ?) AND "     \
+    "(CAST(? AS BIGINT) = 0 OR at < ?) "                                                           \
+    "AND (? = '' OR colour = ?) AND (? = '' OR verdict = ?) AND (? = '' OR method = ?)"
+
+static void bind_filter(db_stmt *s, const struct scope *sc, const struct access_filter *f)
+{
+    int i = 1;
+    db_bind_int64(s, i++, sc->lo);
+    db_bind_int64(s, i++, sc->hi);
+    int64_t ints[] = {f->venue_id, f->person_id, f->from, f->to};
+    for (int k = 0; k < 4; k++) {
+        db_bind_int64(s, i++, ints[k]);
+        db_bind_int64(s, i++, ints[k]);
+    }
+    const char *texts[] = {f->colour ? f->colour : "", f->verdict ? f->verdict : "",
+                           f->method ? f->method : ""};
+    for (int k = 0; k < 3; k++) {
+        db_bind_text(s, i++, texts[k]);
+        db_bind_text(s, i++, texts[k]);
+    }
+}
+
+err access_list(db *d, const struct scope *sc, const struct access_filter *f, json_t **items_r,
+                int64_t *total_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT COUNT(*)" AWHERE, &s);
+    if (e)
+        return e;
+    bind_filter(s, sc, f);
+    int rc = db_step(s);
+    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc < 0 ? db_step_err(s) : E_OK;
+    db_done(s);
+    if (e || (e = db_prepare(
+                  d, "SELECT " ACOLS AWHERE " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", &s)))
+        return e;
+    bind_filter(s, sc, f);
+    db_bind_int64(s, 17, f->page_size);
+    db_bind_int64(s, 18, (f->page - 1) * f->page_size);
+    json_t *arr = json_array();
+    while ((rc = db_step(s)) == DB_ROW) {
+        json_t *o = json_object();
+        char code[19];
+        json_set_id(o, "id", db_col_int64(s, 0));
+        json_set_id(o, "venue_id", db_col_int64(s, 1));
+        regcode_format(db_col_int64(s, 2), code);
+        json_object_set_new(o, "region_code", json_string(code));
+        json_set_id(o, "person_id", db_col_int64(s, 3));
+        json_object_set_new(o, "direction", json_string(db_col_text(s, 4)));
+        json_object_set_new(o, "at", json_integer(db_col_int64(s, 5)));
+        json_object_set_new(o, "temperature",
+                            db_col_null(s, 6) ? json_null() : json_real(db_col_double(s, 6)));
+        json_object_set_new(o, "colour", json_string(db_col_text(s, 7)));
+        json_object_set_new(o, "verdict", json_string(db_col_text(s, 8)));
+        json_object_set_new(o, "reason", json_string(db_col_text(s, 9)));
+        json_object_set_new(o, "method", json_string(db_col_text(s, 10)));
+        json_set_id(o, "operator_user_id", db_col_int64(s, 11));
+        json_set_id(o, "device_id", db_col_int64(s, 12));
+        json_array_append_new(arr, o);
+    }
+    e = rc < 0 ? db_step_err(s) : E_OK;
+    db_done(s);
+    if (e) {
+        json_decref(arr);
+        return e;
+    }
+    *items_r = arr;
+    *total_r = total;
+    return E_OK;
+}

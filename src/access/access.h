@@ -1,0 +1,159 @@
+/*
+ * Access records (出入记录) and the scan path (issue 4; seed 000 §6.2.5,
+ * §6.8; seed 001 §4.1.3; seed 002 二(一), 二(二)1): every passage through a
+ * venue, by a checkpoint scanning a resident's code or a resident scanning
+ * the venue's code, with the colour at that moment, the temperature, the
+ * verdict and who recorded it. docs/access.md tells the whole path.
+ *
+ * Three layers:
+ *   - the policy (access_evaluate): a pure function from the venue's policy,
+ *     the code, the temperature and the passages already counted to a
+ *     verdict and the alerts it implies; unit-tested;
+ *   - the apply step (access_apply): inside the caller's transaction,
+ *     records the temperature (refreshing the code), reads the colour,
+ *     counts the person's passages over the venue's period, evaluates,
+ *     appends the record and raises the alerts;
+ *   - the writer (access_writer_*): a thread with its own connection that
+ *     applies queued scans in batches, one transaction and one fsync for
+ *     many (group commit), and only then lets each scan be answered.
+ */
+#ifndef FK_ACCESS_ACCESS_H
+#define FK_ACCESS_ACCESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "code/code.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+enum access_method { ACCESS_STAFF_SCAN = 1, ACCESS_SELF_SCAN, ACCESS_MANUAL, ACCESS_DEVICE };
+extern const char *const access_method_names[]; /* staff_scan, self_scan, manual, device, NULL */
+const char *access_method_name(enum access_method m);
+enum access_method access_method_parse(const char *s); /* 0 when unknown */
+
+enum access_dir { ACCESS_IN = 1, ACCESS_OUT = 2 };
+
+/* The venue's policy as the scan path needs it (copied from struct venue). */
+struct access_policy {
+    unsigned allowed_colors; /* VENUE_GREEN | VENUE_YELLOW | VENUE_RED */
+    int64_t limit_count;     /* passages per person per direction in the period; 0 none */
+    int64_t limit_hours;
+    double fever_threshold;
+};
+
+/* Why a scan is refused, as bits; the first set bit is the record's reason. */
+enum {
+    ACCESS_DENY_COLOUR = 1 << 0, /* the colour is not allowed here */
+    ACCESS_DENY_FEVER = 1 << 1,  /* temperature at or above the threshold */
+    ACCESS_DENY_LIMIT = 1 << 2,  /* more passages than the limit in the period */
+};
+
+/* Alerts a scan implies, as bits. */
+enum {
+    ACCESS_ALERT_FEVER = 1 << 0,
+    ACCESS_ALERT_COLOUR = 1 << 1, /* a red or yellow code at a gate */
+    ACCESS_ALERT_LIMIT = 1 << 2,
+};
+
+struct access_decision {
+    bool pass;
+    unsigned deny;   /* ACCESS_DENY_* */
+    unsigned alerts; /* ACCESS_ALERT_* */
+};
+
+/*
+ * The policy on one scan. `temperature` < 0: not measured. `passed` is how
+ * many passages (verdict pass, same direction) the person already has at the
+ * venue within the period. A limit reached denies and alerts (the seed asks
+ * the limit be enforced; the alert lets staff see who tried). Pure.
+ */
+struct access_decision access_evaluate(const struct access_policy *p, enum code_colour colour,
+                                       double temperature, int64_t passed);
+
+/* The slug and Chinese text of a deny bit. */
+const char *access_deny_slug(unsigned bit);
+
+/* ---- the electronic pass (seed 001 §4.1.3) ------------------------------------ */
+
+/*
+ * A resident of a community holds a pass for its gates unless in isolation
+ * (an open isolation record or an isolation status). `person_region` is the
+ * residence (padded). *valid_r, the community's padded code into
+ * *community_r, and a Chinese reason into reason_r (reasons of refusal, or
+ * "" when valid).
+ */
+err access_pass(db *d, int64_t person_id, int64_t person_region, int person_status, bool *valid_r,
+                int64_t *community_r, const char **reason_r);
+
+/* ---- applying a scan ------------------------------------------------------------- */
+
+struct access_scan {
+    /* in */
+    int64_t venue_id, venue_region;
+    const char *venue_name; /* for alert messages */
+    struct access_policy policy;
+    int64_t person_id;
+    const char *masked_name; /* for alert messages */
+    enum access_dir direction;
+    double temperature; /* < 0: not measured */
+    enum access_method method;
+    int64_t operator_user_id, device_id;
+    /* out */
+    int64_t record_id, at;
+    enum code_colour colour;
+    const char *reasons; /* the code's reasons, JSON text */
+    struct access_decision decision;
+    int64_t alert_ids[3]; /* fever, code colour, limit; 0 when not raised */
+    int n_alerts;
+};
+
+/*
+ * Apply scan `s` inside the caller's transaction on `d` (see the header
+ * comment). E_DB, or health's errors for the temperature.
+ */
+err access_apply(db *d, arena *a, struct access_scan *s);
+
+/* The reply of a scan as JSON (for the staff or the resident). */
+json_t *access_scan_json(const struct access_scan *s);
+
+/* ---- the writer (group commit) --------------------------------------------------- */
+
+/*
+ * Start the writer thread on its own connection to db_url. Without it
+ * (tools, tests) access_submit applies the scan at once on the caller's
+ * connection in its own transaction.
+ */
+err access_writer_start(const char *db_url);
+/* Apply what is queued, answer it, and stop (the server's stop hook). */
+void access_writer_stop(void);
+
+/*
+ * Queue scan `s` (copied, with its strings) for the writer; when its batch
+ * has committed, done(s, e, ctx) runs on the writer thread with the applied
+ * scan (e E_OK) or the error (the batch is retried scan by scan first, so
+ * one bad scan fails alone). Without a writer, runs at once on `d`.
+ */
+err access_submit(db *d, const struct access_scan *s,
+                  void (*done)(const struct access_scan *s, err e, void *ctx), void *ctx);
+
+/* ---- the list ---------------------------------------------------------------------- */
+
+struct access_filter {
+    int64_t venue_id, person_id; /* 0: any */
+    int64_t from, to;            /* at in [from, to); 0 open */
+    const char *colour;          /* "" any */
+    const char *verdict;         /* "" any */
+    const char *method;          /* "" any */
+    int64_t page, page_size;
+};
+
+/* Records inside scope, newest first, as JSON objects; *total_r counts all. */
+err access_list(db *d, const struct scope *sc, const struct access_filter *f, json_t **items_r,
+                int64_t *total_r);
+
+#endif

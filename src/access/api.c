@@ -1,0 +1,382 @@
+/*
+ * HTTP handlers of the scan path and access records:
+ *
+ *   POST /api/v1/scans            checkpoint staff scan a resident's code (access.scan)
+ *   POST /api/v1/me/scans         a resident scans a venue code
+ *   GET  /api/v1/access-records   scoped list; venue_id, person_id, from, to, colour,
+ *                                 verdict, method; paging; format=csv
+ *
+ * Both scans are answered only after their record has committed (the group
+ * commit writer, access/writer.c): the handler checks everything that can
+ * be refused, queues the scan and defers the reply. Every refusal is counted
+ * in /metrics as fangkong_scan_refused_total{reason}.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "access/access.h"
+#include "app.h"
+#include "base/csv.h"
+#include "base/id.h"
+#include "base/regcode.h"
+#include "health/health.h"
+#include "person/person.h"
+#include "security/mask.h"
+#include "venue/venue.h"
+
+#define REFUSED "fangkong_scan_refused_total"
+
+/* Count a refusal under its slug, then hand the error on. */
+static err refused(err e)
+{
+    const char *slug = err_last()->slug;
+    http_metric_inc(REFUSED, *slug ? slug : err_slug(e));
+    return e;
+}
+
+static const char *const dirs[] = {"in", "out", NULL};
+
+static const struct jfield scan_body[] = {
+    {"venue_id", J_STRING, JF_REQUIRED, 1, 20, "点位编号", NULL},
+    {"token", J_STRING, JF_REQUIRED, 1, 200, "健康码", NULL},
+    {"direction", J_STRING, JF_REQUIRED, 0, 0, "方向", dirs},
+    {"temperature", J_NUMBER, JF_NULLABLE, 0, 0, "体温", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct jfield me_scan_body[] = {
+    {"venue_token", J_STRING, JF_REQUIRED, 1, 200, "场所码", NULL},
+    {"direction", J_STRING, JF_REQUIRED, 0, 0, "方向", dirs},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* The body checked here rather than by the router, so a malformed one is
+ * counted as a refusal too (the route is ROUTE_RAW_BODY). */
+static err scan_body_parse(struct req *r, const struct jfield *fields, json_t **body_r)
+{
+    const char *ct = req_header(r, "Content-Type");
+    if (!ct || strncmp(ct, "application/json", 16))
+        return err_set(E_UNSUPPORTED, NULL, NULL, NULL);
+    size_t n;
+    const char *raw = req_raw_body(r, &n);
+    json_t *v;
+    err e = json_parse_body(raw, n, &v);
+    if (e)
+        return e;
+    if ((e = json_check(v, fields, false))) {
+        json_decref(v);
+        return e;
+    }
+    *body_r = v;
+    return E_OK;
+}
+
+/* A typed token: spaces and dashes dropped, upper-cased (the text under the QR). */
+static char *token_normalise(arena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = arena_alloc(a, n + 1), *p = out;
+    for (; *s; s++) {
+        if (*s == ' ' || *s == '-' || *s == '\t')
+            continue;
+        *p++ = (char)toupper((unsigned char)*s);
+    }
+    *p = '\0';
+    return out;
+}
+
+struct pending {
+    struct http_deferred *df;
+    json_t *extra; /* members merged into the reply */
+    bool self;
+};
+
+static void scan_done(const struct access_scan *s, err e, void *ctx)
+{
+    struct pending *p = ctx;
+    char *text;
+    size_t len;
+    int status;
+    if (e) {
+        text = http_error_text(e, &status, &len);
+    } else {
+        json_t *o = access_scan_json(s);
+        if (p->self) {
+            /* the resident's screen shows less than the checkpoint's */
+            json_object_del(o, "reasons");
+            json_object_del(o, "alerts");
+            json_object_del(o, "temperature");
+        }
+        json_object_update(o, p->extra);
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        len = text ? strlen(text) : 0;
+        status = 201;
+    }
+    json_decref(p->extra);
+    http_deferred_reply(p->df, text ? status : 500, "application/json; charset=utf-8", text, len);
+    free(p);
+}
+
+static err submit_or_fail(struct req *r, struct access_scan *s, json_t *extra, bool self)
+{
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        json_decref(extra);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    p->df = req_defer(r);
+    if (!p->df) {
+        free(p);
+        json_decref(extra);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    p->extra = extra;
+    p->self = self;
+    return access_submit(r->db, s, scan_done, p);
+}
+
+static json_t *pass_json(db *d, const struct person *pp, int64_t venue_region, err *e_r)
+{
+    bool valid;
+    int64_t community;
+    const char *why;
+    *e_r = access_pass(d, pp->id, pp->region_code, pp->status, &valid, &community, &why);
+    if (*e_r)
+        return NULL;
+    if (venue_region && (!community || !regcode_within(venue_region, community)))
+        return json_null(); /* not a gate of their community: no pass to show */
+    char code[19] = "";
+    if (community)
+        regcode_format(community, code);
+    return json_pack("{s:b,s:s,s:s}", "valid", valid, "community", code, "reason", why);
+}
+
+static err post_scan(struct req *r)
+{
+    json_t *body;
+    err e = scan_body_parse(r, scan_body, &body);
+    if (e)
+        return refused(e);
+    int64_t venue_id = id_parse(json_str(body, "venue_id"));
+    const char *token = token_normalise(r->a, json_str(body, "token"));
+    enum access_dir dir = !strcmp(json_str(body, "direction"), "in") ? ACCESS_IN : ACCESS_OUT;
+    json_t *tv = json_object_get(body, "temperature");
+    bool measured = tv && !json_is_null(tv);
+    double temp = measured ? json_number_value(tv) : -1;
+    json_decref(body); /* tv dies with it */
+
+    if (!venue_id)
+        return refused(err_set(E_INPUT, "invalid_value", "venue_id", "点位编号格式不正确"));
+    if (measured && !health_reading_valid(temp))
+        return refused(err_set(E_INPUT, "temperature_out_of_range", "temperature",
+                               "体温应在%.1f到%.1f℃之间", READING_MIN, READING_MAX));
+    struct venue v;
+    if ((e = venue_find(r->db, r->a, &r->who->scope, venue_id, &v)))
+        return refused(
+            e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在") : e);
+    if (!v.enabled)
+        return refused(err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用"));
+    if ((v.direction == VENUE_IN && dir == ACCESS_OUT) ||
+        (v.direction == VENUE_OUT && dir == ACCESS_IN))
+        return refused(err_set(E_INPUT, "direction_not_allowed", "direction", "该点位仅用于%s",
+                               venue_direction_label(v.direction)));
+    struct token t;
+    if ((e = token_verify(token, TOKEN_HEALTH, now_ms(), &t)))
+        return refused(e);
+    struct person p;
+    struct scope all = scope_all(); /* a checkpoint checks anyone's code */
+    if ((e = person_find(r->db, r->a, &all, t.subject, &p)))
+        return refused(e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_person", "token",
+                                                  "该健康码对应的人员不存在")
+                                        : e);
+    const char *masked = mask_name(r->a, p.name);
+    json_t *pass = pass_json(r->db, &p, v.region_code, &e);
+    if (e)
+        return e;
+    req_audit(r, "access.scan", "person", p.id, "ok", "view=masked");
+
+    struct access_scan s = {
+        .venue_id = v.id,
+        .venue_region = v.region_code,
+        .venue_name = v.name,
+        .policy = {v.allowed_colors, v.limit_count, v.limit_hours, v.fever_threshold},
+        .person_id = p.id,
+        .masked_name = masked,
+        .direction = dir,
+        .temperature = temp,
+        .method = ACCESS_STAFF_SCAN,
+        .operator_user_id = r->who->user_id,
+    };
+    json_t *extra = json_object();
+    json_object_set_new(extra, "name", json_string(masked));
+    json_set_id(extra, "person_id", p.id);
+    json_set_id(extra, "venue_id", v.id);
+    json_object_set_new(extra, "venue_name", json_string(v.name));
+    json_object_set_new(extra, "pass", pass);
+    return submit_or_fail(r, &s, extra, false);
+}
+
+static err post_me_scan(struct req *r)
+{
+    if (!r->who->resident)
+        return refused(err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能"));
+    json_t *body;
+    err e = scan_body_parse(r, me_scan_body, &body);
+    if (e)
+        return refused(e);
+    const char *token = token_normalise(r->a, json_str(body, "venue_token"));
+    enum access_dir dir = !strcmp(json_str(body, "direction"), "in") ? ACCESS_IN : ACCESS_OUT;
+    json_decref(body);
+    struct person p;
+    if ((e = person_consent_require(r->db, r->a, r->who->user_id, NULL)) ||
+        (e = person_self_find(r->db, r->a, r->who, &p)))
+        return refused(e);
+    struct venue v;
+    if ((e = venue_code_verify(r->db, r->a, token, &v, NULL)))
+        return refused(e);
+    if ((v.direction == VENUE_IN && dir == ACCESS_OUT) ||
+        (v.direction == VENUE_OUT && dir == ACCESS_IN))
+        return refused(err_set(E_INPUT, "direction_not_allowed", "direction", "该点位仅用于%s",
+                               venue_direction_label(v.direction)));
+    const char *masked = mask_name(r->a, p.name);
+    struct access_scan s = {
+        .venue_id = v.id,
+        .venue_region = v.region_code,
+        .venue_name = v.name,
+        .policy = {v.allowed_colors, v.limit_count, v.limit_hours, v.fever_threshold},
+        .person_id = p.id,
+        .masked_name = masked,
+        .direction = dir,
+        .temperature = -1,
+        .method = ACCESS_SELF_SCAN,
+        .operator_user_id = r->who->user_id,
+    };
+    json_t *extra = json_object();
+    json_object_set_new(extra, "name", json_string(masked));
+    json_set_id(extra, "venue_id", v.id);
+    json_object_set_new(extra, "venue_name", json_string(v.name));
+    json_object_set_new(extra, "place", json_string(v.place_name ? v.place_name : ""));
+    json_object_set_new(extra, "region_name", json_string(v.region_name ? v.region_name : ""));
+    json_object_set_new(extra, "kind_label", json_string(venue_kind_label(v.kind)));
+    return submit_or_fail(r, &s, extra, true);
+}
+
+/* ---- the list ----------------------------------------------------------------------- */
+
+static const char *const colours[] = {"green", "yellow", "red", NULL};
+static const char *const verdicts[] = {"pass", "deny", NULL};
+
+static err one_of(struct req *r, const char *name, const char *const *allowed, const char **v_r)
+{
+    const char *v = req_query(r, name);
+    *v_r = "";
+    if (!v || !*v)
+        return E_OK;
+    for (int i = 0; allowed[i]; i++)
+        if (!strcmp(v, allowed[i])) {
+            *v_r = allowed[i];
+            return E_OK;
+        }
+    return err_set(E_INPUT, "invalid_value", name, "参数 %s 的值无效", name);
+}
+
+static err id_query(struct req *r, const char *name, int64_t *v_r)
+{
+    const char *v = req_query(r, name);
+    *v_r = 0;
+    if (v && *v && !(*v_r = id_parse(v)))
+        return err_set(E_INPUT, "invalid_value", name, "参数 %s 的值无效", name);
+    return E_OK;
+}
+
+static void china_time(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000) + 8 * 3600;
+    struct tm tm;
+    out[0] = '\0';
+    if (gmtime_r(&t, &tm))
+        strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static err records_csv(struct req *r, json_t *items)
+{
+    static const char *const cols[] = {"编号", "点位编号", "区划代码", "人员编号", "方向",
+                                       "时间", "体温",     "健康码",   "结果",     "原因",
+                                       "方式", "操作人",   "设备",     NULL};
+    static const char *const keys[] = {"id",        "venue_id", "region_code", "person_id",
+                                       "direction", "at",       "temperature", "colour",
+                                       "verdict",   "reason",   "method",      "operator_user_id",
+                                       "device_id"};
+    struct csv_out c;
+    csv_out_init(&c, r->a, true);
+    for (size_t i = 0; cols[i]; i++)
+        csv_text(&c, cols[i]);
+    csv_row_end(&c);
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+    {
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            json_t *x = json_object_get(o, keys[k]);
+            char buf[32];
+            if (!strcmp(keys[k], "at")) {
+                china_time(json_integer_value(x), buf);
+                csv_text(&c, buf);
+            } else if (json_is_real(x)) {
+                snprintf(buf, sizeof buf, "%.1f", json_real_value(x));
+                csv_num(&c, buf);
+            } else {
+                csv_text(&c, json_is_string(x) ? json_string_value(x) : "");
+            }
+        }
+        csv_row_end(&c);
+    }
+    r->disposition = "attachment; filename=\"access-records.csv\"";
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+}
+
+static err get_records(struct req *r)
+{
+    struct access_filter f = {0};
+    const char *fmt = req_query(r, "format");
+    bool csv = fmt && !strcmp(fmt, "csv");
+    err e;
+    if ((e = id_query(r, "venue_id", &f.venue_id)) ||
+        (e = id_query(r, "person_id", &f.person_id)) ||
+        (e = req_query_int64(r, "from", 0, INT64_MAX / 2, &f.from)) ||
+        (e = req_query_int64(r, "to", 0, INT64_MAX / 2, &f.to)) ||
+        (e = one_of(r, "colour", colours, &f.colour)) ||
+        (e = one_of(r, "verdict", verdicts, &f.verdict)) ||
+        (e = one_of(r, "method", access_method_names, &f.method)) ||
+        (e = req_paging(r, &f.page, &f.page_size)))
+        return e;
+    if (csv) {
+        f.page = 1;
+        f.page_size = 10000;
+    }
+    json_t *items;
+    int64_t total;
+    if ((e = access_list(r->db, &r->who->scope, &f, &items, &total)))
+        return e;
+    if (csv) {
+        e = records_csv(r, items);
+        json_decref(items);
+        return e;
+    }
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total,
+                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+}
+
+const struct route access_routes[] = {
+    {M_POST, "/api/v1/scans", post_scan, PERM_ACCESS_SCAN, ROUTE_RAW_BODY, scan_body,
+     "卡口扫码核验（扫描居民健康码）", "access", 4096},
+    {M_POST, "/api/v1/me/scans", post_me_scan, PERM_SELF, ROUTE_RAW_BODY, me_scan_body,
+     "居民扫场所码登记", "access", 4096},
+    {M_GET, "/api/v1/access-records", get_records, PERM_ACCESS_READ, 0, NULL, "出入记录", "access",
+     0},
+};
+const size_t access_routes_n = sizeof access_routes / sizeof access_routes[0];

@@ -1,0 +1,278 @@
+/*
+ * Alerts: the table, the raise contract other capabilities call inside
+ * their transactions, the scoped list and the acknowledgement. The live
+ * push goes through the HTTP server's event streams (channel "alerts")
+ * once the raising transaction has committed.
+ */
+#include "alert/alert.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/json.h"
+#include "http/http.h"
+
+const char *const alert_kind_names[] = {"fever",         "entry_limit",  "code_colour",
+                                        "device_silent", "device_fever", NULL};
+static const char *const kind_labels[] = {"体温异常", "超出出入次数", "红黄码", "设备离线",
+                                          "设备测温异常"};
+const char *const alert_level_names[] = {"info", "warning", "critical", NULL};
+
+const char *alert_kind_name(enum alert_kind k)
+{
+    return k >= 1 && k < ALERT_KIND__COUNT ? alert_kind_names[k - 1] : "";
+}
+
+const char *alert_kind_label(enum alert_kind k)
+{
+    return k >= 1 && k < ALERT_KIND__COUNT ? kind_labels[k - 1] : "";
+}
+
+enum alert_kind alert_kind_parse(const char *s)
+{
+    for (int i = 0; s && alert_kind_names[i]; i++)
+        if (!strcmp(s, alert_kind_names[i]))
+            return (enum alert_kind)(i + 1);
+    return 0;
+}
+
+const char *alert_level_name(enum alert_level l)
+{
+    return l >= ALERT_INFO && l <= ALERT_CRITICAL ? alert_level_names[l - 1] : "";
+}
+
+#define COLS                                                                                       \
+    "id, kind, level, region_code, venue_id, person_id, device_id, message, detail, at, "          \
+    "acked_at, acked_by"
+
+static json_t *row_json(db_stmt *s)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", db_col_int64(s, 0));
+    enum alert_kind k = alert_kind_parse(db_col_text(s, 1));
+    json_object_set_new(o, "kind", json_string(db_col_text(s, 1)));
+    json_object_set_new(o, "kind_label", json_string(alert_kind_label(k)));
+    json_object_set_new(o, "level", json_string(db_col_text(s, 2)));
+    char code[24];
+    snprintf(code, sizeof code, "%018lld", (long long)db_col_int64(s, 3));
+    json_object_set_new(o, "region_code", json_string(code));
+    json_set_id(o, "venue_id", db_col_int64(s, 4));
+    json_set_id(o, "person_id", db_col_int64(s, 5));
+    json_set_id(o, "device_id", db_col_int64(s, 6));
+    json_object_set_new(o, "message", json_string(db_col_text(s, 7)));
+    json_t *detail = json_loads(db_col_text(s, 8), 0, NULL);
+    json_object_set_new(o, "detail", detail ? detail : json_object());
+    json_object_set_new(o, "at", json_integer(db_col_int64(s, 9)));
+    int64_t acked_at = db_col_int64(s, 10);
+    json_object_set_new(o, "acked", json_boolean(acked_at != 0));
+    json_object_set_new(o, "acked_at", acked_at ? json_integer(acked_at) : json_null());
+    if (acked_at)
+        json_set_id(o, "acked_by", db_col_int64(s, 11));
+    else
+        json_object_set_new(o, "acked_by", json_null());
+    return o;
+}
+
+/* What the commit hook publishes: built before commit, sent after. */
+struct pending {
+    int64_t id, region_code;
+    char *json;
+};
+
+static void publish_after_commit(void *ctx, bool committed)
+{
+    struct pending *p = ctx;
+    if (committed)
+        http_stream_publish("alerts", p->region_code, p->id, "alert", p->json);
+    free(p->json);
+    free(p);
+}
+
+static err invalid(const char *why)
+{
+    return err_set(E_INPUT, "invalid_alert", NULL, "告警内容无效：%s", why);
+}
+
+err alert_raise(db *d, const struct alert_new *a, int64_t *id_r)
+{
+    if (!*alert_kind_name(a->kind))
+        return invalid("类型未知");
+    if (!*alert_level_name(a->level))
+        return invalid("级别未知");
+    if (a->region_code <= 0)
+        return invalid("缺少区划");
+    if (!a->message || !*a->message || !utf8_valid_text(a->message) ||
+        utf8_len(a->message) > ALERT_MESSAGE_MAX)
+        return invalid("说明为空或过长");
+    const char *detail = a->detail ? a->detail : "{}";
+    json_t *dj = json_loads(detail, 0, NULL);
+    bool ok = dj && json_is_object(dj);
+    json_decref(dj);
+    if (!ok)
+        return invalid("附加信息不是 JSON 对象");
+
+    int64_t id = id_new(), at = a->at ? a->at : now_ms();
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO alerts (id, kind, level, region_code, venue_id, person_id, "
+                       "device_id, message, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, alert_kind_name(a->kind));
+    db_bind_text(s, 3, alert_level_name(a->level));
+    db_bind_int64(s, 4, a->region_code);
+    db_bind_int64(s, 5, a->venue_id);
+    db_bind_int64(s, 6, a->person_id);
+    db_bind_int64(s, 7, a->device_id);
+    db_bind_text(s, 8, a->message);
+    db_bind_text(s, 9, detail);
+    db_bind_int64(s, 10, at);
+    int rc = db_step(s);
+    e = rc < 0 ? db_step_err(s) : E_OK;
+    db_done(s);
+    if (e)
+        return e;
+    if ((e = db_prepare(d, "SELECT " COLS " FROM alerts WHERE id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    rc = db_step(s);
+    if (rc != DB_ROW) {
+        e = rc < 0 ? db_step_err(s) : err_set(E_DB, NULL, NULL, NULL);
+        db_done(s);
+        return e;
+    }
+    json_t *o = row_json(s);
+    db_done(s);
+    struct pending *p = calloc(1, sizeof *p);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!p || !text) {
+        free(p);
+        free(text);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    *p = (struct pending){id, a->region_code, text};
+    if ((e = db_after_commit(d, publish_after_commit, p))) {
+        free(text);
+        free(p);
+        return e;
+    }
+    if (id_r)
+        *id_r = id;
+    return E_OK;
+}
+
+err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json_t **items_r,
+               int64_t *total_r)
+{
+#define WHERE                                                                                      \
+    " FROM alerts WHERE region_code >= ? AND region_code < ? AND (? = '' OR kind = ?) "            \
+    "AND (? < 0 OR (? = 0 AND acked_at = 0) OR (? = 1 AND acked_at <> 0)) "                        \
+    "AND (CAST(? AS BIGINT) = 0 OR venue_id = ?) AND (CAST(? AS BIGINT) = 0 OR at >= ?) AND "      \
+    "(CAST(? AS BIGINT) = 0 OR at < ?) AND id > ?"
+    static const char *const sqls[3] = {
+        "SELECT " COLS WHERE " ORDER BY id DESC LIMIT ? OFFSET ?",
+        "SELECT " COLS WHERE " ORDER BY id ASC LIMIT ? OFFSET ?",
+        "SELECT COUNT(*)" WHERE,
+    };
+#undef WHERE
+    const char *kind = f->kind ? alert_kind_name(f->kind) : "";
+    int64_t page_size = f->page_size > 0 ? f->page_size : 1000;
+    int64_t offset = f->page > 1 ? (f->page - 1) * page_size : 0;
+    db_stmt *s;
+    err e;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && !total_r)
+            break;
+        if ((e = db_prepare(d, sqls[pass == 1 ? 2 : f->after_id ? 1 : 0], &s)))
+            return e;
+        int i = 1;
+        db_bind_int64(s, i++, sc->lo);
+        db_bind_int64(s, i++, sc->hi);
+        db_bind_text(s, i++, kind);
+        db_bind_text(s, i++, kind);
+        for (int k = 0; k < 3; k++)
+            db_bind_int64(s, i++, f->acked);
+        db_bind_int64(s, i++, f->venue_id);
+        db_bind_int64(s, i++, f->venue_id);
+        db_bind_int64(s, i++, f->from);
+        db_bind_int64(s, i++, f->from);
+        db_bind_int64(s, i++, f->to);
+        db_bind_int64(s, i++, f->to);
+        db_bind_int64(s, i++, f->after_id);
+        if (pass == 0) {
+            db_bind_int64(s, i++, page_size);
+            db_bind_int64(s, i++, offset);
+            json_t *arr = json_array();
+            int rc;
+            while ((rc = db_step(s)) == DB_ROW)
+                json_array_append_new(arr, row_json(s));
+            if (rc < 0) {
+                e = db_step_err(s);
+                db_done(s);
+                json_decref(arr);
+                return e;
+            }
+            db_done(s);
+            *items_r = arr;
+        } else {
+            int rc = db_step(s);
+            if (rc == DB_ROW)
+                *total_r = db_col_int64(s, 0);
+            e = rc < 0 ? db_step_err(s) : E_OK;
+            db_done(s);
+            if (e) {
+                json_decref(*items_r);
+                *items_r = NULL;
+                return e;
+            }
+        }
+    }
+    return E_OK;
+}
+
+err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, json_t **item_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND "
+                       "region_code >= ? AND region_code < ? AND acked_at = 0 RETURNING " COLS,
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, now_ms());
+    db_bind_int64(s, 2, user_id);
+    db_bind_int64(s, 3, id);
+    db_bind_int64(s, 4, sc->lo);
+    db_bind_int64(s, 5, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        if (item_r)
+            *item_r = row_json(s);
+        while (db_step(s) == DB_ROW)
+            ;
+        db_done(s);
+        return E_OK;
+    }
+    e = rc < 0 ? db_step_err(s) : E_OK;
+    db_done(s);
+    if (e)
+        return e;
+    /* nothing updated: unknown, outside scope, or acknowledged already */
+    if ((e = db_prepare(d,
+                        "SELECT acked_at FROM alerts WHERE id = ? AND region_code >= ? AND "
+                        "region_code < ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    rc = db_step(s);
+    db_done(s);
+    if (rc == DB_ROW)
+        return err_set(E_CONFLICT, "already_acked", NULL, "该告警已处置");
+    return err_set(E_NOT_FOUND, "unknown_alert", NULL, "告警不存在");
+}

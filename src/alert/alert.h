@@ -1,0 +1,99 @@
+/*
+ * Alerts (告警, issue 4): what a gate, a device or a rule wants a person on
+ * duty to see now — a fever at a checkpoint, a per-person entry limit
+ * exceeded, a red or yellow code at a gate, a device gone silent, a device
+ * reading a fever. Stored in `alerts` (sql/006_access.sql) with the region
+ * of the venue or device, so they are scoped like every regional record;
+ * pushed live over Server-Sent Events to the signed-in staff whose scope
+ * holds that region; acknowledged by staff (who and when).
+ *
+ * Raising is part of the caller's transaction: the alert exists exactly when
+ * the event that caused it does. The live push waits for that transaction
+ * to commit (db_after_commit) and is dropped if it rolls back, so nobody is
+ * ever shown an alert the database does not hold.
+ */
+#ifndef FK_ALERT_ALERT_H
+#define FK_ALERT_ALERT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* Kinds; stored and sent by name. New kinds are appended (names are stable). */
+enum alert_kind {
+    ALERT_FEVER = 1,   /* fever measured at a checkpoint (体温异常) */
+    ALERT_ENTRY_LIMIT, /* a person passed a venue more often than its limit (超出出入次数) */
+    ALERT_CODE_COLOUR, /* a red or yellow code presented at a gate (红黄码) */
+    ALERT_DEVICE_SILENT, /* a device missed its heartbeat interval (设备离线) */
+    ALERT_DEVICE_FEVER,  /* a temperature device read a fever (设备测温异常) */
+    ALERT_KIND__COUNT
+};
+
+/* "fever", "entry_limit", "code_colour", "device_silent", "device_fever",
+ * NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
+extern const char *const alert_kind_names[];
+const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
+const char *alert_kind_label(enum alert_kind k); /* Chinese */
+enum alert_kind alert_kind_parse(const char *s); /* 0 when unknown */
+
+enum alert_level {
+    ALERT_INFO = 1,    /* 提示 */
+    ALERT_WARNING = 2, /* 警告: yellow code, entry limit, device silent */
+    ALERT_CRITICAL = 3 /* 严重: fever, red code */
+};
+extern const char *const alert_level_names[]; /* "info", "warning", "critical", NULL */
+const char *alert_level_name(enum alert_level l);
+
+#define ALERT_MESSAGE_MAX 200 /* characters */
+
+/* A new alert. Ids 0 mean "none". */
+struct alert_new {
+    enum alert_kind kind;
+    enum alert_level level;
+    int64_t region_code; /* padded; required: who sees it (the venue's or device's region) */
+    int64_t venue_id;
+    int64_t person_id;
+    int64_t device_id;
+    const char *message; /* Chinese, required, 1..ALERT_MESSAGE_MAX characters, no personal data
+                            beyond a masked name */
+    const char *detail;  /* a JSON object as text ({"temperature":38.2,…}) or NULL */
+    int64_t at;          /* epoch ms; 0: now */
+};
+
+/*
+ * Store alert `a` inside the caller's transaction (or alone when none is
+ * open) and schedule its live push for when that transaction commits.
+ * E_INPUT "invalid_alert" for an unknown kind or level, a region_code <= 0,
+ * an empty or too long message, or a detail that is not a JSON object;
+ * E_DB. *id_r (may be NULL) gets the new id. Safe from any thread that owns
+ * `d` (event loops, the scan writer, device workers).
+ */
+err alert_raise(db *d, const struct alert_new *a, int64_t *id_r);
+
+/* ---- reading and acknowledging (the API's half) ---------------------------- */
+
+struct alert_filter {
+    enum alert_kind kind; /* 0: any */
+    int acked;            /* -1 any, 0 open, 1 acknowledged */
+    int64_t venue_id;     /* 0: any */
+    int64_t from, to;     /* at in [from, to); 0: open */
+    int64_t after_id;     /* id > after_id (SSE resume); 0: any */
+    int64_t page, page_size;
+};
+
+/* Alerts inside scope matching f, newest first (after_id: oldest first), as
+ * JSON objects (alert_json). *total_r (may be NULL) counts all matches. */
+err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json_t **items_r,
+               int64_t *total_r);
+
+/* Acknowledge alert id inside scope by user_id; E_NOT_FOUND outside scope,
+ * E_CONFLICT "already_acked" when it was. *item_r (may be NULL) gets it. */
+err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, json_t **item_r);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * HTTP handlers of alerts:
+ *
+ *   GET  /api/v1/alerts              scoped list; kind, acked, venue_id, from, to; paging
+ *   POST /api/v1/alerts/{id}/ack     acknowledge (who and when); 200 with the alert
+ *   GET  /api/v1/alerts/stream       Server-Sent Events: `event: alert`, `id:` the alert id,
+ *                                    `data:` the alert as in the list; Last-Event-ID (or
+ *                                    ?last_event_id=) replays the stored alerts after it
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/alert.h"
+#include "app.h"
+
+#define REPLAY_MAX 500 /* alerts a resuming stream is sent before going live */
+
+static err parse_filter(struct req *r, struct alert_filter *f)
+{
+    *f = (struct alert_filter){.acked = -1};
+    const char *k = req_query(r, "kind");
+    if (k && *k && !(f->kind = alert_kind_parse(k)))
+        return err_set(E_INPUT, "invalid_value", "kind", "告警类型无效");
+    const char *a = req_query(r, "acked");
+    if (a && *a) {
+        if (strcmp(a, "0") && strcmp(a, "1"))
+            return err_set(E_INPUT, "invalid_value", "acked", "acked 只能为 0 或 1");
+        f->acked = a[0] - '0';
+    }
+    const char *v = req_query(r, "venue_id");
+    if (v && *v && !(f->venue_id = id_parse(v)))
+        return err_set(E_INPUT, "invalid_value", "venue_id", "点位编号无效");
+    err e;
+    if ((e = req_query_int64(r, "from", 0, INT64_MAX / 2, &f->from)) ||
+        (e = req_query_int64(r, "to", 0, INT64_MAX / 2, &f->to)))
+        return e;
+    return req_paging(r, &f->page, &f->page_size);
+}
+
+static err get_alerts(struct req *r)
+{
+    struct alert_filter f;
+    json_t *items;
+    int64_t total = 0;
+    err e = parse_filter(r, &f);
+    if (e || (e = alert_list(r->db, &r->who->scope, &f, &items, &total)))
+        return e;
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total,
+                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+}
+
+static err post_ack(struct req *r)
+{
+    int64_t id;
+    json_t *item = NULL;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = alert_ack(r->db, &r->who->scope, id, r->who->user_id, &item)))
+        return e;
+    req_audit(r, "alert.ack", "alert", id, "ok", NULL);
+    return reply_json(r, 200, item);
+}
+
+static err get_stream(struct req *r)
+{
+    const char *last = req_header(r, "Last-Event-ID");
+    if (!last || !*last)
+        last = req_query(r, "last_event_id");
+    int64_t after = 0;
+    if (last && *last && !(after = id_parse(last)))
+        return err_set(E_INPUT, "invalid_value", "Last-Event-ID", "Last-Event-ID 无效");
+    json_t *items = NULL;
+    if (after) {
+        struct alert_filter f = {
+            .acked = -1, .after_id = after, .page = 1, .page_size = REPLAY_MAX};
+        err e = alert_list(r->db, &r->who->scope, &f, &items, NULL);
+        if (e)
+            return e;
+    }
+    /* live events up to what was replayed are skipped: no duplicate after a resume */
+    int64_t skip = after;
+    size_t n = items ? json_array_size(items) : 0;
+    if (n)
+        skip = id_parse(json_string_value(json_object_get(json_array_get(items, n - 1), "id")));
+    err e = req_stream_open(r, "alerts", &r->who->scope, skip);
+    if (e) {
+        json_decref(items);
+        return e;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(items, i);
+        char *text = json_dumps(o, JSON_COMPACT);
+        if (text)
+            req_stream_send(r, id_parse(json_string_value(json_object_get(o, "id"))), "alert",
+                            text);
+        free(text);
+    }
+    json_decref(items);
+    return E_OK;
+}
+
+const struct route alert_routes[] = {
+    {M_GET, "/api/v1/alerts", get_alerts, PERM_ALERT_READ, 0, NULL, "告警列表", "alert", 0},
+    {M_GET, "/api/v1/alerts/stream", get_stream, PERM_ALERT_READ, ROUTE_STREAM, NULL,
+     "告警实时推送（Server-Sent Events）", "alert", 0},
+    {M_POST, "/api/v1/alerts/{id}/ack", post_ack, PERM_ALERT_ACK, 0, NULL, "处置告警", "alert", 0},
+};
+const size_t alert_routes_n = sizeof alert_routes / sizeof alert_routes[0];

@@ -1,0 +1,289 @@
+/*
+ * HTTP handlers of vehicles (vehicle.h):
+ *
+ *   POST   /api/v1/me/vehicles         a resident registers their own vehicle (201)
+ *   GET    /api/v1/me/vehicles         the resident's vehicles
+ *   DELETE /api/v1/me/vehicles/{id}    the resident removes one
+ *   POST   /api/v1/vehicles            staff register a vehicle for a household's person (201)
+ *   GET    /api/v1/vehicles            staff: vehicles in scope (?owner_person_id=)
+ *   DELETE /api/v1/vehicles/{id}       staff remove one
+ *   POST   /api/v1/vehicle-reads       a gate camera system posts a plate read
+ *   GET    /api/v1/vehicle-passages    staff: passages in scope (?venue_id=)
+ *
+ * A plate read comes from a staff account holding vehicle.gate (the
+ * built-in role exchange_client) for a venue in its scope, or from a
+ * registered camera/gate device (device.h: Authorization: Device id:secret)
+ * for the venue it is installed at.
+ */
+#include <string.h>
+
+#include "app.h"
+#include "base/id.h"
+#include "base/regcode.h"
+#include "device/device.h"
+#include "person/person.h"
+#include "vehicle/vehicle.h"
+
+static json_t *region_json(int64_t code)
+{
+    char b[19];
+    regcode_format(code, b);
+    return json_string(b);
+}
+
+static json_t *vehicle_json(const struct vehicle *v)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", v->id);
+    json_object_set_new(o, "plate", json_string(v->plate));
+    json_object_set_new(o, "kind", json_string(vehicle_kind_name(v->kind)));
+    json_set_id(o, "owner_person_id", v->owner_person_id);
+    json_object_set_new(o, "region_code", region_json(v->region_code));
+    json_object_set_new(o, "household_no", json_string(v->household_no));
+    json_object_set_new(o, "note", json_string(v->note));
+    json_object_set_new(o, "created_at", json_integer(v->created_at));
+    return o;
+}
+
+static const struct jfield vehicle_fields[] = {
+    {"plate", J_STRING, JF_REQUIRED, 1, 16, "车牌号码", NULL},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "车辆类型", vehicle_kind_names},
+    {"owner_person_id", J_STRING, JF_REQUIRED, 1, 20, "车主", NULL},
+    {"household_no", J_STRING, JF_NULLABLE, 0, 50, "户号", NULL},
+    {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* The resident's form has no owner: it is the resident's own person. */
+static const struct jfield me_vehicle_fields[] = {
+    {"plate", J_STRING, JF_REQUIRED, 1, 16, "车牌号码", NULL},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "车辆类型", vehicle_kind_names},
+    {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err text_ok(const char *s, const char *field)
+{
+    if (s && (!utf8_valid_text(s) || strpbrk(s, "\t\r\n")))
+        return err_set(E_INPUT, "invalid_value", field, "含有不允许的字符");
+    return E_OK;
+}
+
+static err register_and_reply(struct req *r, const struct scope *sc, struct vehicle *v)
+{
+    char plate[PLATE_MAX];
+    err e = text_ok(v->note, "note");
+    if (!e && !(e = plate_normalise(v->plate, "plate", plate, NULL)))
+        v->plate = plate;
+    if (e || (e = text_ok(v->household_no, "household_no")) ||
+        (e = vehicle_register(r->db, sc, r->who->user_id, v)))
+        return e;
+    req_audit(r, "vehicle.create", "vehicle", v->id, "ok", "");
+    return reply_json(r, 201, vehicle_json(v));
+}
+
+static err residents_person(struct req *r, struct person *p)
+{
+    if (!r->who->resident)
+        return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
+    return person_self_find(r->db, r->a, r->who, p);
+}
+
+static err post_me_vehicle(struct req *r)
+{
+    struct person p;
+    err e = residents_person(r, &p);
+    if (e)
+        return e;
+    struct scope own = scope_of(p.region_code);
+    struct vehicle v = {.plate = json_str(r->body, "plate"),
+                        .kind = vehicle_kind_parse(json_str(r->body, "kind")),
+                        .owner_person_id = p.id,
+                        .household_no = p.household,
+                        .note = json_str(r->body, "note")};
+    return register_and_reply(r, &own, &v);
+}
+
+static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner)
+{
+    int64_t page, size, total;
+    struct vehicle *items;
+    size_t n;
+    err e = req_paging(r, &page, &size);
+    if (e || (e = vehicle_list(r->db, r->a, sc, owner, page, size, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, vehicle_json(&items[i]));
+    return reply_json(r, 200,
+                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+}
+
+static err get_me_vehicles(struct req *r)
+{
+    struct person p;
+    err e = residents_person(r, &p);
+    if (e)
+        return e;
+    struct scope own = scope_of(p.region_code);
+    return reply_vehicles(r, &own, p.id);
+}
+
+static err delete_me_vehicle(struct req *r)
+{
+    struct person p;
+    int64_t id;
+    err e = residents_person(r, &p);
+    if (e || (e = req_param_id(r, 0, &id)))
+        return e;
+    struct scope all = scope_all();
+    if ((e = vehicle_delete(r->db, &all, id, p.id)))
+        return e;
+    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
+    return reply_empty(r);
+}
+
+static err post_vehicle(struct req *r)
+{
+    struct vehicle v = {.plate = json_str(r->body, "plate"),
+                        .kind = vehicle_kind_parse(json_str(r->body, "kind")),
+                        .owner_person_id = id_parse(json_str(r->body, "owner_person_id")),
+                        .household_no = json_str(r->body, "household_no"),
+                        .note = json_str(r->body, "note")};
+    if (v.owner_person_id <= 0)
+        return err_set(E_NOT_FOUND, "unknown_owner", "owner_person_id",
+                       "车主不存在或不在您的管辖范围内");
+    return register_and_reply(r, &r->who->scope, &v);
+}
+
+static err get_vehicles(struct req *r)
+{
+    const char *s = req_query(r, "owner_person_id");
+    int64_t owner = 0;
+    if (s && (owner = id_parse(s)) <= 0)
+        return err_set(E_INPUT, "invalid_parameter", "owner_person_id",
+                       "参数 owner_person_id 不正确");
+    return reply_vehicles(r, &r->who->scope, owner);
+}
+
+static err delete_vehicle(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = vehicle_delete(r->db, &r->who->scope, id, 0)))
+        return e;
+    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
+    return reply_empty(r);
+}
+
+/* ---- gates ------------------------------------------------------------------------------ */
+
+static const char *const directions[] = {"in", "out", NULL};
+
+static const struct jfield read_fields[] = {
+    {"venue_id", J_STRING, JF_REQUIRED, 1, 20, "点位", NULL},
+    {"plate", J_STRING, JF_REQUIRED, 1, 16, "车牌号码", NULL},
+    {"direction", J_STRING, JF_REQUIRED, 0, 0, "方向", directions},
+    {"at", J_INT, JF_NULLABLE, 0, 0, "识别时间", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_read(struct req *r)
+{
+    char plate[PLATE_MAX];
+    struct vehicle_passage p = {.direction = json_str(r->body, "direction"),
+                                .at = json_int(r->body, "at", 0),
+                                .venue_id = id_parse(json_str(r->body, "venue_id"))};
+    struct scope sc;
+    const char *auth = req_header(r, "Authorization");
+    err e;
+    if (auth && !strncmp(auth, "Device ", 7)) {
+        struct device dev;
+        if ((e = device_authenticate(r->db, r->a, auth + 7, &dev)))
+            return e;
+        if (dev.venue_id != p.venue_id)
+            return err_set(E_FORBIDDEN, "wrong_venue", "venue_id",
+                           "设备只能上报其所在点位的识别结果");
+        sc = scope_of(dev.region_code);
+        p.device_id = dev.id;
+    } else if (r->who && principal_can(r->who, PERM_VEHICLE_GATE) && !auth_pending(r->who)) {
+        sc = r->who->scope;
+        p.reader_user_id = r->who->user_id;
+    } else if (r->who) {
+        return err_set(E_FORBIDDEN, "forbidden", NULL, "您没有上报车牌识别结果的权限");
+    } else {
+        return err_set(E_AUTH, "unauthenticated", NULL, "请先登录或使用设备凭据");
+    }
+    if ((e = plate_normalise(json_str(r->body, "plate"), "plate", plate, NULL)))
+        return e;
+    p.plate = plate;
+    if (p.venue_id <= 0)
+        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
+    if ((e = vehicle_read(r->db, &sc, &p)))
+        return e;
+    json_t *o = json_object();
+    json_object_set_new(o, "verdict", json_string(p.verdict == VEHICLE_ALLOW ? "allow" : "deny"));
+    json_object_set_new(o, "reason", json_string(p.reason));
+    json_object_set_new(o, "message", json_string(vehicle_reason_label(p.reason)));
+    json_object_set_new(o, "plate", json_string(p.plate));
+    json_set_id(o, "passage_id", p.id);
+    json_object_set_new(o, "at", json_integer(p.at));
+    json_object_set_new(o, "vehicle_id",
+                        p.vehicle_id ? json_sprintf("%lld", (long long)p.vehicle_id) : json_null());
+    json_object_set_new(o, "visitor_id",
+                        p.visitor_id ? json_sprintf("%lld", (long long)p.visitor_id) : json_null());
+    return reply_json(r, 200, o);
+}
+
+static err get_passages(struct req *r)
+{
+    int64_t page, size, total, venue = 0;
+    const char *s = req_query(r, "venue_id");
+    if (s && (venue = id_parse(s)) <= 0)
+        return err_set(E_INPUT, "invalid_parameter", "venue_id", "参数 venue_id 不正确");
+    struct vehicle_passage *items;
+    size_t n;
+    err e = req_paging(r, &page, &size);
+    if (e ||
+        (e = vehicle_passages(r->db, r->a, &r->who->scope, venue, page, size, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct vehicle_passage *p = &items[i];
+        json_t *o = json_object();
+        json_set_id(o, "id", p->id);
+        json_set_id(o, "venue_id", p->venue_id);
+        json_object_set_new(o, "plate", json_string(p->plate));
+        json_object_set_new(o, "direction", json_string(p->direction));
+        json_object_set_new(o, "at", json_integer(p->at));
+        json_object_set_new(o, "verdict",
+                            json_string(p->verdict == VEHICLE_ALLOW ? "allow" : "deny"));
+        json_object_set_new(o, "reason", json_string(p->reason));
+        json_object_set_new(o, "device_id",
+                            p->device_id ? json_sprintf("%lld", (long long)p->device_id)
+                                         : json_null());
+        json_array_append_new(arr, o);
+    }
+    return reply_json(r, 200,
+                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
+                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+}
+
+const struct route vehicle_routes[] = {
+    {M_POST, "/api/v1/me/vehicles", post_me_vehicle, PERM_SELF, 0, me_vehicle_fields,
+     "居民登记本人车辆", "vehicle", 0},
+    {M_GET, "/api/v1/me/vehicles", get_me_vehicles, PERM_SELF, 0, NULL, "我的车辆", "vehicle", 0},
+    {M_DELETE, "/api/v1/me/vehicles/{id}", delete_me_vehicle, PERM_SELF, 0, NULL, "删除本人车辆",
+     "vehicle", 0},
+    {M_POST, "/api/v1/vehicles", post_vehicle, PERM_VEHICLE_WRITE, 0, vehicle_fields,
+     "为住户登记车辆", "vehicle", 0},
+    {M_GET, "/api/v1/vehicles", get_vehicles, PERM_VEHICLE_READ, 0, NULL, "车辆列表", "vehicle", 0},
+    {M_DELETE, "/api/v1/vehicles/{id}", delete_vehicle, PERM_VEHICLE_WRITE, 0, NULL, "删除车辆",
+     "vehicle", 0},
+    {M_POST, "/api/v1/vehicle-reads", post_read, PERM_NONE, ROUTE_PUBLIC, read_fields,
+     "卡口车牌识别结果上报（判定是否放行）", "vehicle", 0},
+    {M_GET, "/api/v1/vehicle-passages", get_passages, PERM_VEHICLE_READ, 0, NULL, "车辆通行记录",
+     "vehicle", 0},
+};
+const size_t vehicle_routes_n = sizeof vehicle_routes / sizeof vehicle_routes[0];

@@ -1,0 +1,453 @@
+/*
+ * The rules and the SQL of vehicles: plate validation, registration to
+ * households, and plate reads at gates with their passages (vehicle.h).
+ */
+#include "vehicle/vehicle.h"
+
+#include <string.h>
+
+#include "base/id.h"
+#include "base/regcode.h"
+#include "venue/venue.h"
+#include "visitor/visitor.h"
+
+const char *const vehicle_kind_names[] = {"car",        "new_energy", "truck",
+                                          "motorcycle", "other",      NULL};
+
+enum vehicle_kind vehicle_kind_parse(const char *s)
+{
+    for (int i = 0; s && vehicle_kind_names[i]; i++)
+        if (!strcmp(s, vehicle_kind_names[i]))
+            return (enum vehicle_kind)(i + 1);
+    return 0;
+}
+
+const char *vehicle_kind_name(enum vehicle_kind k)
+{
+    return k >= VEHICLE_CAR && k < VEHICLE_KIND__COUNT ? vehicle_kind_names[k - 1] : "";
+}
+
+/* ---- plates ---------------------------------------------------------------------------- */
+
+/* Province abbreviations of mainland plates (GA 36), 3 UTF-8 bytes each. */
+static const char provinces[] = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+/* Characters a 7-character plate may end with instead of a letter or digit. */
+static const char specials[] = "挂学警港澳领";
+
+static bool in_set(const char *set, const char *p)
+{
+    for (const char *s = set; *s; s += 3)
+        if (!memcmp(s, p, 3))
+            return true;
+    return false;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Serial letters skip I and O (they read as 1 and 0). */
+static bool is_serial(char c)
+{
+    return is_digit(c) || (c >= 'A' && c <= 'Z' && c != 'I' && c != 'O');
+}
+
+err plate_normalise(const char *in, const char *field, char out[PLATE_MAX], bool *nev_r)
+{
+    char buf[PLATE_MAX];
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p; p++) {
+        if (*p == ' ' || *p == '-' || *p == '.')
+            continue;
+        if (p[0] == 0xC2 && p[1] == 0xB7) { /* U+00B7 middle dot */
+            p++;
+            continue;
+        }
+        if (n + 1 >= sizeof buf)
+            goto bad;
+        buf[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    }
+    buf[n] = '\0';
+    /* province (3 bytes) + authority letter + the rest */
+    if (n < 3 + 1 + 5 || !in_set(provinces, buf) || !(buf[3] >= 'A' && buf[3] <= 'Z'))
+        goto bad;
+    const char *r = buf + 4;
+    size_t rn = n - 4;
+    bool nev = false;
+    if (rn == 5) {
+        for (size_t i = 0; i < 5; i++)
+            if (!is_serial(r[i]))
+                goto bad;
+    } else if (rn == 7 && in_set(specials, r + 4)) {
+        for (size_t i = 0; i < 4; i++)
+            if (!is_serial(r[i]))
+                goto bad;
+    } else if (rn == 6) {
+        nev = true;
+        if (r[0] == 'D' || r[0] == 'F') { /* small new-energy: D/F, serial, 4 digits */
+            if (!is_serial(r[1]))
+                goto bad;
+            for (size_t i = 2; i < 6; i++)
+                if (!is_digit(r[i]))
+                    goto bad;
+        } else { /* large new-energy: 5 digits, then D/F */
+            for (size_t i = 0; i < 5; i++)
+                if (!is_digit(r[i]))
+                    goto bad;
+            if (r[5] != 'D' && r[5] != 'F')
+                goto bad;
+        }
+    } else {
+        goto bad;
+    }
+    memcpy(out, buf, n + 1);
+    if (nev_r)
+        *nev_r = nev;
+    return E_OK;
+bad:
+    return err_set(E_INPUT, "invalid_plate", field,
+                   "车牌号码格式不正确（例：京A12345，新能源京AD12345）");
+}
+
+/* ---- registration --------------------------------------------------------------------- */
+
+static err step_done(db_stmt *s, int64_t *changes_r)
+{
+    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
+    if (!e && changes_r)
+        *changes_r = db_changes(s);
+    db_done(s);
+    return e;
+}
+
+err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v)
+{
+    char plate[PLATE_MAX];
+    bool nev;
+    err e = plate_normalise(v->plate, "plate", plate, &nev);
+    if (e)
+        return e;
+    if (!v->kind)
+        return err_set(E_INPUT, "invalid_kind", "kind", "车辆类型不正确");
+    if (nev != (v->kind == VEHICLE_NEW_ENERGY))
+        return err_set(E_INPUT, "invalid_kind", "kind",
+                       nev ? "8位车牌是新能源车牌，车辆类型应为新能源汽车"
+                           : "新能源汽车的车牌应为8位");
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "SELECT region_code FROM persons WHERE id = ? AND region_code >= ? AND "
+                        "region_code < ? AND deleted_at = 0",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, v->owner_person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    int64_t region = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!region)
+        return err_set(E_NOT_FOUND, "unknown_owner", "owner_person_id",
+                       "车主不存在或不在您的管辖范围内");
+    if ((e = db_prepare(d,
+                        "INSERT INTO vehicles (id, region_code, plate, kind, owner_person_id, "
+                        "household_no, note, created_by, created_at, updated_at) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &s)))
+        return e;
+    int64_t now = now_ms(), id = id_new();
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, region);
+    db_bind_text(s, 3, plate);
+    db_bind_text(s, 4, vehicle_kind_name(v->kind));
+    db_bind_int64(s, 5, v->owner_person_id);
+    db_bind_text(s, 6, v->household_no ? v->household_no : "");
+    db_bind_text(s, 7, v->note ? v->note : "");
+    db_bind_int64(s, 8, user_id);
+    db_bind_int64(s, 9, now);
+    db_bind_int64(s, 10, now);
+    if ((e = step_done(s, NULL)) == E_CONFLICT)
+        return err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
+    if (e)
+        return e;
+    v->id = id;
+    v->region_code = region;
+    v->created_by = user_id;
+    v->created_at = v->updated_at = now;
+    return E_OK;
+}
+
+#define VCOLS                                                                                      \
+    "id, region_code, plate, kind, owner_person_id, household_no, note, created_by, created_at, "  \
+    "updated_at"
+
+static void vrow(arena *a, db_stmt *s, struct vehicle *v)
+{
+    v->id = db_col_int64(s, 0);
+    v->region_code = db_col_int64(s, 1);
+    v->plate = arena_strdup(a, db_col_text(s, 2));
+    v->kind = vehicle_kind_parse(db_col_text(s, 3));
+    v->owner_person_id = db_col_int64(s, 4);
+    v->household_no = arena_strdup(a, db_col_text(s, 5));
+    v->note = arena_strdup(a, db_col_text(s, 6));
+    v->created_by = db_col_int64(s, 7);
+    v->created_at = db_col_int64(s, 8);
+    v->updated_at = db_col_int64(s, 9);
+}
+
+err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct vehicle *v_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT " VCOLS " FROM vehicles WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        vrow(a, s, v_r);
+    else if (rc == DB_DONE)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "车辆不存在");
+    else
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, int64_t page,
+                 int64_t page_size, struct vehicle **items_r, size_t *n_r, int64_t *total_r)
+{
+    const char *where = " FROM vehicles WHERE region_code >= ? AND region_code < ? AND "
+                        "deleted_at = 0 AND (CAST(? AS BIGINT) = 0 OR owner_person_id = ?)";
+    db_stmt *s;
+    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*)", where, NULL), &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, sc->lo);
+    db_bind_int64(s, 2, sc->hi);
+    db_bind_int64(s, 3, owner);
+    db_bind_int64(s, 4, owner);
+    if (db_step(s) != DB_ROW) {
+        e = db_step_err(s);
+        db_done(s);
+        return e;
+    }
+    *total_r = db_col_int64(s, 0);
+    db_done(s);
+    if ((e = db_prepare(
+             d, arena_concat(a, "SELECT " VCOLS, where, " ORDER BY id DESC LIMIT ? OFFSET ?", NULL),
+             &s)))
+        return e;
+    db_bind_int64(s, 1, sc->lo);
+    db_bind_int64(s, 2, sc->hi);
+    db_bind_int64(s, 3, owner);
+    db_bind_int64(s, 4, owner);
+    db_bind_int64(s, 5, page_size);
+    db_bind_int64(s, 6, (page - 1) * page_size);
+    struct vehicle *items = arena_alloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
+    size_t n = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW && n < (size_t)page_size)
+        vrow(a, s, &items[n++]);
+    if (rc < 0)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    return E_OK;
+}
+
+err vehicle_delete(db *d, const struct scope *sc, int64_t id, int64_t owner)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE vehicles SET deleted_at = ?, updated_at = ? WHERE id = ? AND "
+                       "region_code >= ? AND region_code < ? AND deleted_at = 0 AND "
+                       "(CAST(? AS BIGINT) = 0 OR owner_person_id = ?)",
+                       &s);
+    if (e)
+        return e;
+    int64_t now = now_ms(), changed = 0;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    db_bind_int64(s, 4, sc->lo);
+    db_bind_int64(s, 5, sc->hi);
+    db_bind_int64(s, 6, owner);
+    db_bind_int64(s, 7, owner);
+    if ((e = step_done(s, &changed)))
+        return e;
+    return changed ? E_OK : err_set(E_NOT_FOUND, "not_found", NULL, "车辆不存在");
+}
+
+/* ---- gates ------------------------------------------------------------------------------ */
+
+const char *vehicle_reason_label(const char *reason)
+{
+    static const struct {
+        const char *k, *v;
+    } labels[] = {{"registered", "本社区登记车辆"},
+                  {"visitor", "已审核的访客车辆"},
+                  {"exit", "驶出"},
+                  {"unregistered", "未登记车辆，禁止驶入"}};
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (!strcmp(labels[i].k, reason))
+            return labels[i].v;
+    return "";
+}
+
+/* A registered live vehicle with this plate inside area, or 0. */
+static err registered_in(db *d, const char *plate, int64_t area, int64_t *id_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id FROM vehicles WHERE plate = ? AND deleted_at = 0 AND "
+                       "region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, plate);
+    db_bind_int64(s, 2, area);
+    db_bind_int64(s, 3, regcode_end(area));
+    int rc = db_step(s);
+    *id_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
+{
+    int64_t now = now_ms();
+    if (!p->at)
+        p->at = now;
+    if (p->at > now + 300000 || p->at < now - 7 * 86400000LL)
+        return err_set(E_INPUT, "invalid_time", "at", "识别时间不正确（不能晚于当前时间）");
+    arena *a = arena_new(0);
+    if (!a)
+        return E_NOMEM;
+    struct venue venue;
+    err e = venue_find(d, a, sc, p->venue_id, &venue);
+    bool enabled = !e && venue.enabled;
+    int64_t region = e ? 0 : venue.region_code;
+    arena_free(&a);
+    if (e)
+        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
+    if (!enabled)
+        return err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用");
+    int64_t area = visitor_area(region);
+    p->region_code = region;
+    p->vehicle_id = p->visitor_id = 0;
+    if (!strcmp(p->direction, "out")) {
+        p->verdict = VEHICLE_ALLOW;
+        p->reason = "exit";
+        e = registered_in(d, p->plate, area, &p->vehicle_id);
+    } else if ((e = registered_in(d, p->plate, area, &p->vehicle_id)) || p->vehicle_id) {
+        p->verdict = VEHICLE_ALLOW;
+        p->reason = "registered";
+    } else if ((e = visitor_plate_find(d, p->plate, area, p->at, &p->visitor_id)) ||
+               p->visitor_id) {
+        p->verdict = VEHICLE_ALLOW;
+        p->reason = "visitor";
+    } else {
+        p->verdict = VEHICLE_DENY;
+        p->reason = "unregistered";
+    }
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO vehicle_passages (id, region_code, venue_id, plate, "
+                        "direction, at, verdict, reason, vehicle_id, visitor_id, "
+                        "reader_user_id, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &s)))
+        return e;
+    p->id = id_new();
+    db_bind_int64(s, 1, p->id);
+    db_bind_int64(s, 2, region);
+    db_bind_int64(s, 3, p->venue_id);
+    db_bind_text(s, 4, p->plate);
+    db_bind_text(s, 5, p->direction);
+    db_bind_int64(s, 6, p->at);
+    db_bind_text(s, 7, p->verdict == VEHICLE_ALLOW ? "allow" : "deny");
+    db_bind_text(s, 8, p->reason);
+    db_bind_int64(s, 9, p->vehicle_id);
+    db_bind_int64(s, 10, p->visitor_id);
+    db_bind_int64(s, 11, p->reader_user_id);
+    db_bind_int64(s, 12, p->device_id);
+    return step_done(s, NULL);
+}
+
+err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, int64_t page,
+                     int64_t page_size, struct vehicle_passage **items_r, size_t *n_r,
+                     int64_t *total_r)
+{
+    const char *where = " FROM vehicle_passages WHERE region_code >= ? AND region_code < ? AND "
+                        "(CAST(? AS BIGINT) = 0 OR "
+                        "venue_id = ?)";
+    db_stmt *s;
+    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*)", where, NULL), &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, sc->lo);
+    db_bind_int64(s, 2, sc->hi);
+    db_bind_int64(s, 3, venue_id);
+    db_bind_int64(s, 4, venue_id);
+    if (db_step(s) != DB_ROW) {
+        e = db_step_err(s);
+        db_done(s);
+        return e;
+    }
+    *total_r = db_col_int64(s, 0);
+    db_done(s);
+    if ((e = db_prepare(d,
+                        arena_concat(a,
+                                     "SELECT id, venue_id, region_code, at, plate, direction, "
+                                     "verdict, reason, vehicle_id, visitor_id, reader_user_id, "
+                                     "device_id",
+                                     where, " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", NULL),
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, sc->lo);
+    db_bind_int64(s, 2, sc->hi);
+    db_bind_int64(s, 3, venue_id);
+    db_bind_int64(s, 4, venue_id);
+    db_bind_int64(s, 5, page_size);
+    db_bind_int64(s, 6, (page - 1) * page_size);
+    struct vehicle_passage *items =
+        arena_zalloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
+    size_t n = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW && n < (size_t)page_size) {
+        struct vehicle_passage *p = &items[n++];
+        p->id = db_col_int64(s, 0);
+        p->venue_id = db_col_int64(s, 1);
+        p->region_code = db_col_int64(s, 2);
+        p->at = db_col_int64(s, 3);
+        p->plate = arena_strdup(a, db_col_text(s, 4));
+        p->direction = arena_strdup(a, db_col_text(s, 5));
+        p->verdict = strcmp(db_col_text(s, 6), "allow") ? VEHICLE_DENY : VEHICLE_ALLOW;
+        p->reason = arena_strdup(a, db_col_text(s, 7));
+        p->vehicle_id = db_col_int64(s, 8);
+        p->visitor_id = db_col_int64(s, 9);
+        p->reader_user_id = db_col_int64(s, 10);
+        p->device_id = db_col_int64(s, 11);
+    }
+    if (rc < 0)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    return E_OK;
+}

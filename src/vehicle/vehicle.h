@@ -1,0 +1,114 @@
+/*
+ * Vehicles at community gates (issue 4; seed 002 二(二)3): vehicles
+ * registered to households, plate reads posted by gate camera systems and
+ * the passages they produce.
+ *
+ * A vehicle belongs to an owner (a person of the registry) and lives where
+ * the owner lives: its region_code is the owner's residence, so a
+ * community's staff see its vehicles through their scope. A plate read at
+ * a gate is let in when the plate is registered inside the gate's area
+ * (visitor.h: visitor_area) or belongs to a visitor confirmed for that
+ * area whose window holds the time; leaving is always allowed. Every read
+ * is a row of vehicle_passages. Nothing here knows HTTP; strings returned
+ * are allocated from the caller's arena.
+ */
+#ifndef FK_VEHICLE_VEHICLE_H
+#define FK_VEHICLE_VEHICLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* A plate in UTF-8: one CJK character (3 bytes) and up to 7 ASCII
+ * characters, or a trailing special character (3 more). */
+#define PLATE_MAX 24
+
+enum vehicle_kind {
+    VEHICLE_CAR = 1,    /* 小型汽车 */
+    VEHICLE_NEW_ENERGY, /* 新能源汽车 (8-character plate) */
+    VEHICLE_TRUCK,      /* 货车 */
+    VEHICLE_MOTORCYCLE, /* 摩托车 */
+    VEHICLE_OTHER,      /* 其他 */
+    VEHICLE_KIND__COUNT
+};
+extern const char *const vehicle_kind_names[]; /* NULL-terminated, enum order */
+enum vehicle_kind vehicle_kind_parse(const char *s);
+const char *vehicle_kind_name(enum vehicle_kind k);
+
+/*
+ * Check and normalise a mainland plate (GA 36): a province abbreviation
+ * (京, 沪, 粤 …), an issuing-authority letter, then either five characters
+ * of digits and letters other than I and O, the last possibly 挂 学 警 港 澳
+ * 领 (7 characters), or a new-energy plate of six: D or F then a letter or
+ * digit and four digits (small), or five digits then D or F (large) (8
+ * characters). Spaces, '·', '-' and '.' are dropped and ASCII letters
+ * upper-cased first. On success `out` holds the plate and *nev_r (may be
+ * NULL) says whether it is a new-energy plate. E_INPUT "invalid_plate" on
+ * `field` otherwise.
+ */
+err plate_normalise(const char *in, const char *field, char out[PLATE_MAX], bool *nev_r);
+
+struct vehicle {
+    int64_t id;
+    int64_t region_code; /* padded: the owner's residence */
+    const char *plate;
+    enum vehicle_kind kind;
+    int64_t owner_person_id;
+    const char *household_no;
+    const char *note;
+    int64_t created_by, created_at, updated_at;
+};
+
+/*
+ * Register vehicle `v` (plate normalised, kind given, owner_person_id set)
+ * for an owner inside `sc`; the region is the owner's. E_INPUT
+ * "invalid_plate", "invalid_kind" (new_energy with a 7-character plate or
+ * the reverse), E_NOT_FOUND "unknown_owner" (field owner_person_id) when the
+ * owner is not a live person in scope, E_CONFLICT "duplicate_plate". v gets
+ * id, region and times.
+ */
+err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v);
+
+/* One live vehicle inside sc; E_NOT_FOUND otherwise. */
+err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct vehicle *v_r);
+
+/* Live vehicles inside sc, newest first; owner 0: any. */
+err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner_person_id, int64_t page,
+                 int64_t page_size, struct vehicle **items_r, size_t *n_r, int64_t *total_r);
+
+/* Soft-delete (E_NOT_FOUND outside sc); owner 0: any owner. */
+err vehicle_delete(db *d, const struct scope *sc, int64_t id, int64_t owner_person_id);
+
+enum vehicle_verdict { VEHICLE_ALLOW = 1, VEHICLE_DENY };
+
+struct vehicle_passage {
+    int64_t id, venue_id, region_code, at;
+    const char *plate;
+    const char *direction; /* in | out */
+    enum vehicle_verdict verdict;
+    const char *reason; /* registered | visitor | exit | unregistered */
+    int64_t vehicle_id, visitor_id, reader_user_id, device_id;
+};
+
+/*
+ * Decide and log a plate read at venue `venue_id` (which must be a live,
+ * enabled venue inside `sc`: E_NOT_FOUND otherwise; E_CONFLICT
+ * "venue_disabled"): p->plate (normalised), p->direction, p->at (0: now; not
+ * more than 5 minutes ahead nor 7 days back: E_INPUT "invalid_time" on
+ * "at"), p->reader_user_id or p->device_id. Fills verdict, reason, ids and
+ * p->id of the passage row, written in one transaction.
+ */
+err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p);
+
+/* Passages inside sc, newest first; venue 0: any. */
+err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, int64_t page,
+                     int64_t page_size, struct vehicle_passage **items_r, size_t *n_r,
+                     int64_t *total_r);
+
+const char *vehicle_reason_label(const char *reason); /* Chinese */
+
+#endif

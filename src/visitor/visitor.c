@@ -1,0 +1,510 @@
+/*
+ * The rules and the SQL of visitors: checking, sealing, the decision
+ * workflow, visitor codes and scans at a checkpoint (visitor.h).
+ */
+#include "visitor/visitor.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/json.h"
+#include "alert/alert.h"
+#include "base/regcode.h"
+#include "health/health.h"
+#include "person/person.h"
+#include "security/crypto.h"
+#include "security/mask.h"
+#include "vehicle/vehicle.h"
+#include "venue/venue.h"
+
+#define L_NAME  "visitors.name"
+#define L_ID    "visitors.id_number"
+#define L_PHONE "visitors.phone"
+
+const char *const visitor_status_names[] = {"pending", "confirmed", "refused", "cancelled", NULL};
+static const char *const status_labels[] = {"待审核", "已通过", "已拒绝", "已取消"};
+
+enum visitor_status visitor_status_parse(const char *s)
+{
+    for (int i = 0; s && visitor_status_names[i]; i++)
+        if (!strcmp(s, visitor_status_names[i]))
+            return (enum visitor_status)(i + 1);
+    return 0;
+}
+
+const char *visitor_status_name(enum visitor_status s)
+{
+    return s >= VISITOR_PENDING && s <= VISITOR_CANCELLED ? visitor_status_names[s - 1] : "";
+}
+
+const char *visitor_status_label(enum visitor_status s)
+{
+    return s >= VISITOR_PENDING && s <= VISITOR_CANCELLED ? status_labels[s - 1] : "";
+}
+
+int64_t visitor_area(int64_t code)
+{
+    enum region_level lv = regcode_level(code);
+    while (lv > LEVEL_COMMUNITY) {
+        code = regcode_parent(code);
+        lv = regcode_level(code);
+    }
+    return code;
+}
+
+err visitor_window_check(int64_t from, int64_t to, int64_t now)
+{
+    if (from <= 0 || to <= from)
+        return err_set(E_INPUT, "invalid_window", "valid_to", "来访结束时间应晚于开始时间");
+    if (to - from > VISITOR_WINDOW_MAX_MS)
+        return err_set(E_INPUT, "window_too_long", "valid_to", "来访时间段不能超过7天");
+    if (to <= now)
+        return err_set(E_INPUT, "window_ended", "valid_to", "来访结束时间已过");
+    if (from - now > VISITOR_AHEAD_MAX_MS)
+        return err_set(E_INPUT, "window_too_far", "valid_from", "只能预约30天内的来访");
+    return E_OK;
+}
+
+err visitor_window_admit(int64_t from, int64_t to, int64_t now)
+{
+    if (now < from)
+        return err_set(E_CONFLICT, "visitor_window_not_started", "token",
+                       "访客码尚未生效：未到预约的来访时间");
+    if (now > to)
+        return err_set(E_CONFLICT, "visitor_window_ended", "token", "访客码已失效：来访时间已过");
+    return E_OK;
+}
+
+static err text_field(const char *s, const char *field, const char *label, size_t max, bool need)
+{
+    if (!s || !*s)
+        return need ? err_set(E_INPUT, "required", field, "请填写%s", label) : E_OK;
+    if (!utf8_valid_text(s) || strpbrk(s, "\t\r\n"))
+        return err_set(E_INPUT, "invalid_value", field, "%s含有不允许的字符", label);
+    if (utf8_len(s) > max)
+        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", label, max);
+    return E_OK;
+}
+
+err visitor_check(arena *a, struct visitor *v, int64_t now)
+{
+    err e;
+    if ((e = text_field(v->name, "name", "访客姓名", PERSON_NAME_MAX, true)))
+        return e;
+    if (!id_type_name(v->id_type))
+        return err_set(E_INPUT, "invalid_id_type", "id_type", "证件类型无效");
+    if ((e = text_field(v->id_number, "id_number", "证件号码", 32, true)))
+        return e;
+    char *idn = person_id_normalise(arena_strdup(a, v->id_number));
+    if (v->id_type == ID_RESIDENT)
+        e = check_resident_id(idn, "id_number", NULL, NULL);
+    else
+        e = check_id_number(v->id_type, idn, "id_number");
+    if (e)
+        return e;
+    v->id_number = idn;
+    if (!v->phone || !*v->phone)
+        return err_set(E_INPUT, "required", "phone", "请填写访客手机号码");
+    if ((e = check_phone(v->phone, "phone")))
+        return e;
+    if ((e = text_field(v->purpose, "purpose", "来访事由", VISITOR_PURPOSE_MAX, true)))
+        return e;
+    if (v->plate && *v->plate) {
+        char plate[PLATE_MAX];
+        if ((e = plate_normalise(v->plate, "plate", plate, NULL)))
+            return e;
+        v->plate = arena_strdup(a, plate);
+    } else {
+        v->plate = "";
+    }
+    return visitor_window_check(v->valid_from, v->valid_to, now);
+}
+
+/* ---- rows --------------------------------------------------------------------------- */
+
+#define COLS                                                                                       \
+    "id, region_code, host_user_id, host_person_id, name_enc, id_type, id_number_enc, "            \
+    "phone_enc, purpose, plate, valid_from, valid_to, status, reason, decided_by, decided_at, "    \
+    "code_version, created_at, updated_at"
+
+static err open_col(arena *a, db_stmt *s, int i, const char *label, const char **out)
+{
+    size_t n;
+    const void *ct = db_col_blob(s, i, &n);
+    char *plain;
+    err e = unseal(a, label, ct, n, &plain, NULL);
+    if (!e)
+        *out = plain;
+    return e;
+}
+
+static err row(arena *a, db_stmt *s, struct visitor *v)
+{
+    memset(v, 0, sizeof *v);
+    v->id = db_col_int64(s, 0);
+    v->region_code = db_col_int64(s, 1);
+    v->host_user_id = db_col_int64(s, 2);
+    v->host_person_id = db_col_int64(s, 3);
+    err e = open_col(a, s, 4, L_NAME, &v->name);
+    if (!e)
+        e = open_col(a, s, 6, L_ID, &v->id_number);
+    if (!e)
+        e = open_col(a, s, 7, L_PHONE, &v->phone);
+    if (e)
+        return e;
+    v->id_type = id_type_parse(db_col_text(s, 5));
+    v->purpose = arena_strdup(a, db_col_text(s, 8));
+    v->plate = arena_strdup(a, db_col_text(s, 9));
+    v->valid_from = db_col_int64(s, 10);
+    v->valid_to = db_col_int64(s, 11);
+    v->status = visitor_status_parse(db_col_text(s, 12));
+    v->reason = arena_strdup(a, db_col_text(s, 13));
+    v->decided_by = db_col_int64(s, 14);
+    v->decided_at = db_col_int64(s, 15);
+    v->code_version = db_col_int64(s, 16);
+    v->created_at = db_col_int64(s, 17);
+    v->updated_at = db_col_int64(s, 18);
+    return E_OK;
+}
+
+static err step_done(db_stmt *s, int64_t *changes_r)
+{
+    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
+    if (!e && changes_r)
+        *changes_r = db_changes(s);
+    db_done(s);
+    return e;
+}
+
+err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, int64_t host_region,
+                   struct visitor *v)
+{
+    arena *a = arena_new(0);
+    if (!a)
+        return E_NOMEM;
+    uint8_t *name_ct, *id_ct, *phone_ct, bidx[BLIND_LEN];
+    size_t name_n, id_n, phone_n;
+    err e = seal(a, L_NAME, v->name, strlen(v->name), &name_ct, &name_n);
+    if (!e)
+        e = seal(a, L_ID, v->id_number, strlen(v->id_number), &id_ct, &id_n);
+    if (!e)
+        e = seal(a, L_PHONE, v->phone, strlen(v->phone), &phone_ct, &phone_n);
+    db_stmt *s = NULL;
+    if (!e)
+        e = db_prepare(d,
+                       "INSERT INTO visitors (id, region_code, host_user_id, host_person_id, "
+                       "name_enc, id_type, id_number_enc, id_number_bidx, phone_enc, purpose, "
+                       "plate, valid_from, valid_to, status, created_at, updated_at) VALUES "
+                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                       &s);
+    if (!e) {
+        int64_t now = now_ms();
+        blind_index(L_ID, v->id_number, bidx);
+        v->id = id_new();
+        v->region_code = host_region;
+        v->host_user_id = host->user_id;
+        v->host_person_id = host_person_id;
+        v->status = VISITOR_PENDING;
+        v->created_at = v->updated_at = now;
+        v->code_version = 1;
+        v->reason = "";
+        db_bind_int64(s, 1, v->id);
+        db_bind_int64(s, 2, host_region);
+        db_bind_int64(s, 3, host->user_id);
+        db_bind_int64(s, 4, host_person_id);
+        db_bind_blob(s, 5, name_ct, name_n);
+        db_bind_text(s, 6, id_type_name(v->id_type));
+        db_bind_blob(s, 7, id_ct, id_n);
+        db_bind_blob(s, 8, bidx, BLIND_LEN);
+        db_bind_blob(s, 9, phone_ct, phone_n);
+        db_bind_text(s, 10, v->purpose);
+        db_bind_text(s, 11, v->plate);
+        db_bind_int64(s, 12, v->valid_from);
+        db_bind_int64(s, 13, v->valid_to);
+        db_bind_int64(s, 14, now);
+        db_bind_int64(s, 15, now);
+        e = step_done(s, NULL);
+    }
+    arena_free(&a);
+    return e;
+}
+
+err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, int64_t id,
+                 struct visitor *v_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT " COLS " FROM visitors WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ? AND (CAST(? AS BIGINT) = 0 OR host_user_id = ?)",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    db_bind_int64(s, 4, host_user_id);
+    db_bind_int64(s, 5, host_user_id);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        e = row(a, s, v_r);
+    else if (rc == DB_DONE)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "访客登记不存在");
+    else
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
+                 enum visitor_status status, int64_t page, int64_t page_size,
+                 struct visitor **items_r, size_t *n_r, int64_t *total_r)
+{
+    const char *where =
+        " FROM visitors WHERE region_code >= ? AND region_code < ? AND "
+        "(CAST(? AS BIGINT) = 0 OR host_user_id = ?) AND (CAST(? AS TEXT) = '' OR status = ?)";
+    const char *st = status ? visitor_status_name(status) : "";
+    db_stmt *s;
+    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*)", where, NULL), &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, sc->lo);
+    db_bind_int64(s, 2, sc->hi);
+    db_bind_int64(s, 3, host_user_id);
+    db_bind_int64(s, 4, host_user_id);
+    db_bind_text(s, 5, st);
+    db_bind_text(s, 6, st);
+    int rc = db_step(s);
+    if (rc != DB_ROW) {
+        e = db_step_err(s);
+        db_done(s);
+        return e;
+    }
+    *total_r = db_col_int64(s, 0);
+    db_done(s);
+    if ((e = db_prepare(
+             d, arena_concat(a, "SELECT " COLS, where, " ORDER BY id DESC LIMIT ? OFFSET ?", NULL),
+             &s)))
+        return e;
+    db_bind_int64(s, 1, sc->lo);
+    db_bind_int64(s, 2, sc->hi);
+    db_bind_int64(s, 3, host_user_id);
+    db_bind_int64(s, 4, host_user_id);
+    db_bind_text(s, 5, st);
+    db_bind_text(s, 6, st);
+    db_bind_int64(s, 7, page_size);
+    db_bind_int64(s, 8, (page - 1) * page_size);
+    struct visitor *items = arena_alloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
+    size_t n = 0;
+    while (!e && (rc = db_step(s)) == DB_ROW && n < (size_t)page_size)
+        e = row(a, s, &items[n++]);
+    if (!e && rc < 0)
+        e = db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    *items_r = items;
+    *n_r = n;
+    return E_OK;
+}
+
+err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool confirm,
+                   const char *reason)
+{
+    if (!confirm && (!reason || !*reason))
+        return err_set(E_INPUT, "required", "reason", "请填写拒绝原因");
+    err e;
+    if (reason && (e = text_field(reason, "reason", "原因", VISITOR_REASON_MAX, false)))
+        return e;
+    int64_t now = now_ms();
+    db_stmt *s;
+    if ((e = db_prepare(
+             d,
+             "UPDATE visitors SET status = ?, reason = ?, decided_by = ?, "
+             "decided_at = ?, updated_at = ? WHERE id = ? AND region_code >= ? AND "
+             "region_code < ? AND status = 'pending' AND (CAST(? AS BIGINT) = 0 OR valid_to > ?)",
+             &s)))
+        return e;
+    db_bind_text(s, 1, confirm ? "confirmed" : "refused");
+    db_bind_text(s, 2, reason ? reason : "");
+    db_bind_int64(s, 3, by);
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, now);
+    db_bind_int64(s, 6, id);
+    db_bind_int64(s, 7, sc->lo);
+    db_bind_int64(s, 8, sc->hi);
+    db_bind_int64(s, 9, confirm);
+    db_bind_int64(s, 10, now);
+    int64_t changed = 0;
+    if ((e = step_done(s, &changed)) || changed)
+        return e;
+    /* why nothing changed: say it precisely */
+    arena *a = arena_new(0);
+    if (!a)
+        return E_NOMEM;
+    struct visitor v;
+    e = visitor_find(d, a, sc, 0, id, &v);
+    if (!e && v.status != VISITOR_PENDING)
+        e = err_set(E_CONFLICT, "visitor_not_pending", NULL, "该访客登记已处理（%s）",
+                    visitor_status_label(v.status));
+    else if (!e)
+        e = err_set(E_CONFLICT, "visitor_window_ended", NULL, "来访时间已过，不能再通过审核");
+    arena_free(&a);
+    return e;
+}
+
+err visitor_cancel(db *d, int64_t host_user_id, int64_t id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE visitors SET status = 'cancelled', code_version = code_version + "
+                       "1, updated_at = ? WHERE id = ? AND host_user_id = ? AND status IN "
+                       "('pending', 'confirmed')",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, now_ms());
+    db_bind_int64(s, 2, id);
+    db_bind_int64(s, 3, host_user_id);
+    int64_t changed = 0;
+    if ((e = step_done(s, &changed)) || changed)
+        return e;
+    arena *a = arena_new(0);
+    if (!a)
+        return E_NOMEM;
+    struct scope all = scope_all();
+    struct visitor v;
+    e = visitor_find(d, a, &all, host_user_id, id, &v);
+    if (!e)
+        e = err_set(E_CONFLICT, "visitor_not_active", NULL, "该访客登记已%s，不能取消",
+                    visitor_status_label(v.status));
+    arena_free(&a);
+    return e;
+}
+
+err visitor_code(const struct visitor *v, int64_t now, char out[TOKEN_MAX])
+{
+    if (v->status != VISITOR_CONFIRMED)
+        return err_set(E_CONFLICT, "visitor_not_confirmed", NULL, "访客登记%s，没有访客码",
+                       visitor_status_label(v->status));
+    if (now > v->valid_to)
+        return err_set(E_CONFLICT, "visitor_window_ended", NULL, "来访时间已过，访客码已失效");
+    /* issued at the decision: the same text every time it is shown */
+    struct token t = {.kind = TOKEN_VISITOR,
+                      .key_id = (uint32_t)v->code_version,
+                      .subject = v->id,
+                      .issued_at = v->decided_at,
+                      .expires_at = v->valid_to};
+    return token_issue(&t, out);
+}
+
+err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s)
+{
+    struct venue venue;
+    struct token t;
+    int64_t now = now_ms();
+    err e = venue_find(d, a, sc, s->venue_id, &venue);
+    if (e)
+        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
+    if (!venue.enabled)
+        return err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用");
+    if (s->has_temperature && !health_reading_valid(s->temperature))
+        return err_set(E_INPUT, "out_of_range", "temperature", "体温应在%.1f到%.1f℃之间",
+                       READING_MIN, READING_MAX);
+    if ((e = token_verify(s->token, TOKEN_VISITOR, now, &t)))
+        return e;
+    struct scope all = scope_all();
+    if ((e = visitor_find(d, a, &all, 0, t.subject, &s->v)) == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "unknown_visitor", "token", "访客登记不存在");
+    if (e)
+        return e;
+    if ((int64_t)t.key_id != s->v.code_version)
+        return err_set(E_INPUT, "visitor_code_revoked", "token", "访客码已作废");
+    if (s->v.status != VISITOR_CONFIRMED)
+        return err_set(E_CONFLICT, "visitor_not_confirmed", "token", "访客登记%s，访客码无效",
+                       visitor_status_label(s->v.status));
+    if ((e = visitor_window_admit(s->v.valid_from, s->v.valid_to, now)))
+        return e;
+    int64_t area = visitor_area(venue.region_code);
+    if (!regcode_within(s->v.region_code, area) && !regcode_within(area, s->v.region_code))
+        return err_set(E_CONFLICT, "visitor_wrong_area", "venue_id",
+                       "该访客预约的不是本点位所在社区");
+    s->fever_threshold = venue.fever_threshold;
+    s->venue_name = venue.name;
+    s->venue_region = venue.region_code;
+    bool fever = s->has_temperature && s->temperature >= venue.fever_threshold - 1e-9;
+    s->allowed = !fever;
+    s->reason = fever ? "fever" : "ok";
+    s->at = now;
+    s->passage_id = id_new();
+    db_stmt *st;
+    if ((e = db_prepare(d,
+                        "INSERT INTO visitor_passages (id, region_code, venue_id, visitor_id, "
+                        "direction, at, temperature, verdict, reason, method, operator_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'staff_scan', ?)",
+                        &st)))
+        return e;
+    db_bind_int64(st, 1, s->passage_id);
+    db_bind_int64(st, 2, venue.region_code);
+    db_bind_int64(st, 3, venue.id);
+    db_bind_int64(st, 4, s->v.id);
+    db_bind_text(st, 5, s->direction);
+    db_bind_int64(st, 6, now);
+    if (s->has_temperature)
+        db_bind_double(st, 7, round(s->temperature * 10) / 10);
+    else
+        db_bind_null(st, 7);
+    db_bind_text(st, 8, s->allowed ? "allow" : "deny");
+    db_bind_text(st, 9, s->reason);
+    db_bind_int64(st, 10, s->operator_id);
+    if ((e = db_begin(d))) {
+        db_done(st);
+        return e;
+    }
+    if ((e = step_done(st, NULL)))
+        goto fail;
+    if (fever) {
+        struct alert_new al = {
+            .kind = ALERT_FEVER,
+            .level = ALERT_CRITICAL,
+            .region_code = venue.region_code,
+            .venue_id = venue.id,
+            .message = arena_printf(a, "访客%s在%s测得体温%.1f℃，已禁止通行",
+                                    mask_name(a, s->v.name), venue.name, s->temperature),
+            .detail = arena_printf(a, "{\"temperature\":%.1f,\"visitor_id\":\"%lld\"}",
+                                   s->temperature, (long long)s->v.id),
+            .at = now,
+        };
+        if ((e = alert_raise(d, &al, NULL)))
+            goto fail;
+    }
+    return db_commit(d);
+fail:
+    db_rollback(d);
+    return e;
+}
+
+err visitor_plate_find(db *d, const char *plate, int64_t area, int64_t at, int64_t *visitor_id_r)
+{
+    *visitor_id_r = 0;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id FROM visitors WHERE plate = ? AND status = 'confirmed' AND "
+                       "valid_from <= ? AND valid_to >= ? AND region_code >= ? AND "
+                       "region_code < ? ORDER BY id DESC LIMIT 1",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, plate);
+    db_bind_int64(s, 2, at);
+    db_bind_int64(s, 3, at);
+    db_bind_int64(s, 4, area);
+    db_bind_int64(s, 5, regcode_end(area));
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *visitor_id_r = db_col_int64(s, 0);
+    else if (rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}

@@ -1,0 +1,181 @@
+// Alerts: raised by scans, listed by scope with filters, acknowledged (who
+// and when), and pushed live over Server-Sent Events to the staff whose
+// scope holds the venue, with keep-alive comments and Last-Event-ID resume.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep } from './lib.mjs';
+
+const PW = 'Alert-test-2024!';
+const DC = '110101000000';
+const COMMUNITY = '110101001001';
+let ctx, cc, ccWest, gate, leader, doctor, venue, res;
+
+async function staff(u) {
+  const c = ctx.client();
+  await c.login(u, PW);
+  return c;
+}
+
+// An SSE reader over fetch: events parsed as they arrive.
+async function openStream(client, headers = {}) {
+  const ctl = new AbortController();
+  const r = await fetch(ctx.url + '/api/v1/alerts/stream', { headers: { cookie: client.cookie, ...headers }, signal: ctl.signal });
+  const s = { status: r.status, type: r.headers.get('content-type'), events: [], comments: 0, raw: '' };
+  if (r.status !== 200) return s;
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        s.raw += dec.decode(value);
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) s.comments++;
+            else if (line.startsWith('id: ')) ev.id = line.slice(4);
+            else if (line.startsWith('event: ')) ev.event = line.slice(7);
+            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
+          }
+          if (ev.event) s.events.push(ev);
+        }
+      }
+    } catch {}
+  })();
+  s.close = () => ctl.abort();
+  return s;
+}
+
+async function until(fn, ms = 3000) {
+  for (let t = 0; t < ms; t += 50) {
+    if (fn()) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+before(async () => {
+  ctx = await startServer({
+    env: { FK_SSE_KEEPALIVE_MS: '300' },
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      const add = (u, role, region) =>
+        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
+      add('cc_dc', 'command_center', DC);
+      add('cc_xc', 'command_center', '110102000000');
+      add('gate_dc', 'checkpoint_staff', DC);
+      add('leader_dc', 'leader', DC);
+      add('doctor_dc', 'doctor', DC);
+    },
+  });
+  cc = await staff('cc_dc');
+  ccWest = await staff('cc_xc');
+  gate = await staff('gate_dc');
+  leader = await staff('leader_dc');
+  doctor = await staff('doctor_dc');
+  let r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
+  r = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: r.body.id });
+  venue = r.body;
+  res = ctx.client();
+  const phone = '13900000001';
+  await res.post('/api/v1/auth/sms/send', { phone });
+  await res.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  await res.post('/api/v1/me/consent', { version: 'v1' });
+  r = await res.post('/api/v1/me/person', { name: '蒋九', id_number: residentId('110101', '19700101', 901), region_code: COMMUNITY, address: '多福巷2号' });
+  assert.equal(r.status, 201, r.text);
+  res.personId = r.body.person.id;
+});
+
+after(async () => {
+  await ctx?.stop();
+});
+
+const fever = async (t = 38.5) =>
+  gate.post('/api/v1/scans', { venue_id: venue.id, token: (await res.get('/api/v1/me/code/token')).body.token, direction: 'in', temperature: t });
+
+test('a fever reaches the district stream live, not another district; keep-alives flow', async () => {
+  const mine = await openStream(cc);
+  const other = await openStream(ccWest);
+  assert.equal(mine.status, 200);
+  assert.match(mine.type, /^text\/event-stream/);
+  const r = await fever();
+  assert.equal(r.status, 201, r.text);
+  const ids = r.body.alerts.map((a) => a.id);
+  assert.ok(await until(() => mine.events.length >= 2), 'events arrive');
+  const kinds = mine.events.map((e) => e.data.kind).sort();
+  assert.deepEqual(kinds, ['code_colour', 'fever']);
+  assert.deepEqual(mine.events.map((e) => e.id).sort(), [...ids].sort());
+  const f = mine.events.find((e) => e.data.kind === 'fever').data;
+  assert.equal(f.venue_id, venue.id);
+  assert.equal(f.person_id, res.personId);
+  assert.equal(f.level, 'critical');
+  assert.equal(f.detail.temperature, 38.5);
+  assert.match(f.message, /蒋\*.*38\.5℃/);
+  assert.equal(f.acked, false);
+  assert.ok(await until(() => mine.comments >= 2), 'keep-alive comments');
+  await sleep(200);
+  assert.equal(other.events.length, 0);
+  mine.close();
+  other.close();
+});
+
+test('Last-Event-ID replays the alerts after it, then goes live', async () => {
+  const all = (await cc.get('/api/v1/alerts?page_size=200')).body.items;
+  const oldest = all[all.length - 1];
+  const s = await openStream(cc, { 'Last-Event-ID': oldest.id });
+  assert.ok(await until(() => s.events.length >= all.length - 1));
+  assert.ok(s.events.every((e) => BigInt(e.id) > BigInt(oldest.id)));
+  await fever(39.0);
+  assert.ok(await until(() => s.events.length >= all.length + 1));
+  const ids = s.events.map((e) => e.id);
+  assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+  s.close();
+  const bad = await openStream(cc, { 'Last-Event-ID': 'xyz' });
+  assert.equal(bad.status, 400);
+});
+
+test('list with filters and scope; ack records who and when, once', async () => {
+  let r = await cc.get('/api/v1/alerts?kind=fever');
+  assert.equal(r.status, 200);
+  assert.ok(r.body.total >= 2);
+  assert.ok(r.body.items.every((a) => a.kind === 'fever' && a.kind_label === '体温异常'));
+  assert.equal((await cc.get(`/api/v1/alerts?venue_id=${venue.id}&acked=0`)).body.total, r.body.total + (await cc.get('/api/v1/alerts?kind=code_colour')).body.total);
+  assert.equal((await ccWest.get('/api/v1/alerts')).body.total, 0);
+  assert.equal((await cc.get('/api/v1/alerts?kind=nope')).status, 400);
+  assert.equal((await cc.get('/api/v1/alerts?acked=2')).status, 400);
+  const id = r.body.items[0].id;
+  assert.equal((await ccWest.post(`/api/v1/alerts/${id}/ack`)).status, 404);
+  assert.equal((await leader.post(`/api/v1/alerts/${id}/ack`)).status, 403);
+  assert.equal((await doctor.get('/api/v1/alerts')).status, 403);
+  assert.equal((await leader.get('/api/v1/alerts')).status, 200);
+  const t0 = Date.now();
+  r = await gate.post(`/api/v1/alerts/${id}/ack`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.acked, true);
+  assert.ok(r.body.acked_at >= t0 - 1000);
+  const me = await gate.get('/api/v1/me');
+  assert.equal(r.body.acked_by, me.body.id ?? me.body.user_id ?? r.body.acked_by);
+  r = await gate.post(`/api/v1/alerts/${id}/ack`);
+  assert.equal(r.status, 409);
+  assert.equal((await cc.get('/api/v1/alerts?acked=1')).body.items[0].id, id);
+  assert.equal((await cc.post('/api/v1/alerts/999999/ack')).status, 404);
+});
+
+test('stream needs alert.read; a closed client is dropped', async () => {
+  assert.equal((await openStream(doctor)).status, 403);
+  assert.equal((await openStream(ctx.client())).status, 401);
+  const s = await openStream(gate);
+  s.close();
+  await sleep(500);
+  // the server keeps serving and still pushes to others
+  const t = await openStream(gate);
+  await fever(38.0);
+  assert.ok(await until(() => t.events.length >= 1));
+  t.close();
+});

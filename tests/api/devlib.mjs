@@ -1,0 +1,91 @@
+// Fixtures shared by the visitor, vehicle, device and MQTT suites: a small
+// city, staff accounts, a community place with a gate venue, and residents
+// registered through the mobile self-service path.
+import assert from 'node:assert/strict';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+
+export const PW = 'Gate-test-2024!';
+export const COMMUNITY = '110101001001'; // 多福巷社区
+export const OTHER_COMMUNITY = '110101002001'; // 隆福寺社区
+export const WEST = '110102001001'; // 府右街社区 (another district)
+
+let phoneSeq = 0;
+let idSeq = 100;
+
+export async function startCity(opts = {}) {
+  const ctx = await startServer({
+    ...opts,
+    setup: async (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      const add = (u, role, region) =>
+        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
+      add('cc_dc', 'command_center', '110101000000');
+      add('cc_west', 'command_center', '110102000000');
+      add('grid', 'grid_worker', COMMUNITY);
+      add('grid_other', 'grid_worker', OTHER_COMMUNITY);
+      add('gate', 'checkpoint_staff', COMMUNITY);
+      add('camera', 'exchange_client', COMMUNITY);
+      add('doctor', 'doctor', '110101000000');
+      if (opts.setup) await opts.setup(c);
+    },
+  });
+  const staff = async (u) => {
+    const cl = ctx.client();
+    await cl.login(u, PW);
+    return cl;
+  };
+  ctx.cc = await staff('cc_dc');
+  ctx.ccWest = await staff('cc_west');
+  ctx.grid = await staff('grid');
+  ctx.gridOther = await staff('grid_other');
+  ctx.gate = await staff('gate');
+  ctx.camera = await staff('camera');
+  ctx.doctor = await staff('doctor');
+  ctx.venue = await venueIn(ctx, ctx.cc, COMMUNITY, '多福巷小区');
+  ctx.venueOther = await venueIn(ctx, ctx.cc, OTHER_COMMUNITY, '隆福寺小区');
+  ctx.venueWest = await venueIn(ctx, ctx.ccWest, WEST, '府右街小区');
+  return ctx;
+}
+
+async function venueIn(ctx, client, region, name) {
+  let r = await client.post('/api/v1/places', { name, kind: 'community', region_code: region, address: '多福巷1号' });
+  assert.equal(r.status, 201, r.text);
+  r = await client.post('/api/v1/venues', { name: name + '东门', kind: 'community_gate', place_id: r.body.id });
+  assert.equal(r.status, 201, r.text);
+  return r.body;
+}
+
+// A signed-in resident with consent and a bound person in `region`.
+export async function resident(ctx, region = COMMUNITY, name = '王五') {
+  const phone = '139' + String(10000000 + ++phoneSeq + Math.floor(Math.random() * 1000) * 1000).slice(-8);
+  const c = ctx.client();
+  let r = await c.post('/api/v1/auth/sms/send', { phone });
+  assert.equal(r.status, 200, r.text);
+  r = await c.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await c.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  r = await c.post('/api/v1/me/person', { name, id_number: residentId('110101', '19850101', ++idSeq), region_code: region, address: '多福巷1号' });
+  assert.equal(r.status, 201, r.text);
+  c.person = r.body.person;
+  return c;
+}
+
+export function expectError(r, status, code, field) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.body.error.code, code, r.text);
+  if (field !== undefined) assert.equal(r.body.error.field, field, r.text);
+  assert.match(r.body.error.message, /[\u4e00-\u9fff]/, 'message in Chinese');
+}
+
+export async function alerts(client, query = '') {
+  const r = await client.get('/api/v1/alerts' + query);
+  assert.equal(r.status, 200, r.text);
+  return r.body.items;
+}
+
+export async function metric(ctx, line) {
+  const r = await fetch(ctx.url + '/metrics');
+  const text = await r.text();
+  const m = text.split('\n').find((l) => l.startsWith(line + ' '));
+  return m ? Number(m.split(' ').pop()) : 0;
+}

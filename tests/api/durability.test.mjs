@@ -1,0 +1,75 @@
+// Durability of the scan path: scans are sent in a loop while the server is
+// killed with SIGKILL at random moments and restarted; every scan that got a
+// 2xx reply must be in the database afterwards (checked through the API).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep } from './lib.mjs';
+
+const PW = 'Durable-test-2024!';
+const COMMUNITY = '110101001001';
+let ctx;
+
+before(async () => {
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'cc_dc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
+    },
+  });
+});
+
+after(async () => {
+  await ctx?.stop();
+});
+
+test('every acknowledged scan survives kill -9', async () => {
+  // sessions live in the database, so the same clients work after each restart
+  const cc = ctx.client();
+  await cc.login('cc_dc', PW);
+  let r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
+  r = await cc.post('/api/v1/venues', { name: '东门', kind: 'community_gate', place_id: r.body.id, allowed_colors: ['green', 'yellow', 'red'] });
+  const venue = r.body;
+  const res = ctx.client();
+  const phone = '13700000001';
+  await res.post('/api/v1/auth/sms/send', { phone });
+  await res.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  await res.post('/api/v1/me/consent', { version: 'v1' });
+  r = await res.post('/api/v1/me/person', { name: '杨十', id_number: residentId('110101', '19800101', 501), region_code: COMMUNITY, address: '1号' });
+  assert.equal(r.status, 201, r.text);
+  const person = r.body.person.id;
+
+  const acked = new Set();
+  let sent = 0;
+  for (let round = 0; round < 4; round++) {
+    const token = (await res.get('/api/v1/me/code/token')).body.token;
+    let stop = false;
+    // 8 concurrent senders so batches hold several scans when the kill lands
+    const senders = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        sent++;
+        try {
+          const x = await cc.post('/api/v1/scans', { venue_id: venue.id, token, direction: 'in' });
+          if (x.status === 201) acked.add(x.body.record_id);
+        } catch {
+          await sleep(5);
+        }
+      }
+    });
+    await sleep(150 + Math.random() * 400);
+    await ctx.stop('SIGKILL');
+    stop = true;
+    await Promise.all(senders);
+    ctx.proc = null; // killed: nothing to stop
+    await ctx.restart();
+  }
+  assert.ok(acked.size > 20, `only ${acked.size} scans acknowledged of ${sent}`);
+  const stored = new Set();
+  for (let page = 1; ; page++) {
+    r = await cc.get(`/api/v1/access-records?person_id=${person}&page_size=200&page=${page}`);
+    assert.equal(r.status, 200, r.text);
+    for (const x of r.body.items) stored.add(x.id);
+    if (r.body.items.length < 200) break;
+  }
+  const lost = [...acked].filter((id) => !stored.has(id));
+  assert.deepEqual(lost, [], `${lost.length} acknowledged scans lost of ${acked.size}`);
+});

@@ -1,0 +1,115 @@
+// Vehicles: residents and staff register plates (mainland and new-energy
+// formats), plate reads posted by a camera account or a camera device are
+// let in when registered to the gate's community or brought by a confirmed
+// visitor inside its window; every read is logged; bad input changes nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { residentId } from './lib.mjs';
+import { startCity, resident, expectError, OTHER_COMMUNITY } from './devlib.mjs';
+
+let ctx, owner;
+const H = 3600000;
+
+before(async () => {
+  ctx = await startCity();
+  owner = await resident(ctx);
+});
+after(async () => {
+  await ctx?.stop();
+});
+
+const read = (body, client = ctx.camera) =>
+  client.post('/api/v1/vehicle-reads', { venue_id: ctx.venue.id, direction: 'in', ...body });
+
+async function passages() {
+  const r = await ctx.grid.get('/api/v1/vehicle-passages?page_size=100');
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+
+test('residents register their own vehicles; plates are validated', async () => {
+  let r = await owner.post('/api/v1/me/vehicles', { plate: '京a·12345', kind: 'car' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.plate, '京A12345');
+  assert.equal(r.body.owner_person_id, owner.person.id);
+  r = await owner.post('/api/v1/me/vehicles', { plate: '京AD12345', kind: 'new_energy' });
+  assert.equal(r.status, 201, r.text);
+  r = await owner.post('/api/v1/me/vehicles', { plate: '粤B12345F', kind: 'new_energy' });
+  assert.equal(r.status, 201, r.text);
+  expectError(await owner.post('/api/v1/me/vehicles', { plate: '京A12345', kind: 'car' }), 409, 'duplicate_plate', 'plate');
+  for (const plate of ['京A1234', 'XA12345', '京A1234O', '京AD1234X', '京112345', '京A123456789', ''])
+    expectError(await owner.post('/api/v1/me/vehicles', { plate, kind: 'car' }), 400, plate ? 'invalid_plate' : 'required', 'plate');
+  expectError(await owner.post('/api/v1/me/vehicles', { plate: '京AD54321', kind: 'car' }), 400, 'invalid_kind', 'kind');
+  expectError(await owner.post('/api/v1/me/vehicles', { plate: '京A54321', kind: 'new_energy' }), 400, 'invalid_kind', 'kind');
+  expectError(await owner.post('/api/v1/me/vehicles', { plate: '京A54321', kind: 'car', owner_person_id: '1' }), 400, 'unknown_field', 'owner_person_id');
+  const mine = await owner.get('/api/v1/me/vehicles');
+  assert.equal(mine.body.total, 3);
+});
+
+test('staff register vehicles for persons in scope only', async () => {
+  const other = await resident(ctx, OTHER_COMMUNITY, '钱八');
+  let r = await ctx.grid.post('/api/v1/vehicles', { plate: '京B88888', kind: 'car', owner_person_id: owner.person.id });
+  assert.equal(r.status, 201, r.text);
+  expectError(await ctx.grid.post('/api/v1/vehicles', { plate: '京B88889', kind: 'car', owner_person_id: other.person.id }), 404, 'unknown_owner', 'owner_person_id');
+  assert.equal((await ctx.gate.post('/api/v1/vehicles', { plate: '京B88887', kind: 'car', owner_person_id: owner.person.id })).status, 403);
+  assert.ok((await ctx.grid.get('/api/v1/vehicles')).body.items.some((v) => v.plate === '京B88888'));
+  assert.ok(!(await ctx.gridOther.get('/api/v1/vehicles')).body.items.some((v) => v.plate === '京B88888'));
+});
+
+test('plate reads: registered in, unregistered out, visitor vehicles inside their window', async () => {
+  let r = await read({ plate: '京A12345' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.verdict, r.body.reason], ['allow', 'registered']);
+  r = await read({ plate: '京C00001' });
+  assert.deepEqual([r.body.verdict, r.body.reason], ['deny', 'unregistered']);
+  assert.match(r.body.message, /未登记/);
+  r = await read({ plate: '京C00001', direction: 'out' });
+  assert.deepEqual([r.body.verdict, r.body.reason], ['allow', 'exit']);
+  // registered in this community, not in another one
+  const other = await ctx.cc.post('/api/v1/vehicle-reads', { venue_id: ctx.venueOther.id, plate: '京A12345', direction: 'in' });
+  assert.equal(other.status, 200, other.text);
+  assert.equal(other.body.verdict, 'deny');
+  // a visitor's vehicle, submitted by the resident and confirmed by staff
+  const v = await owner.post('/api/v1/me/visitors', {
+    name: '周九', id_number: residentId('110101', '19800101', 31), phone: '13700001111', purpose: '送货',
+    plate: '津A99999', valid_from: Date.now() - H, valid_to: Date.now() + H,
+  });
+  assert.equal(v.status, 201, v.text);
+  assert.equal((await read({ plate: '津A99999' })).body.verdict, 'deny', 'not before confirmation');
+  assert.equal((await ctx.grid.post(`/api/v1/visitors/${v.body.id}/confirm`, {})).status, 200);
+  r = await read({ plate: '津A99999' });
+  assert.deepEqual([r.body.verdict, r.body.reason], ['allow', 'visitor']);
+  assert.equal(r.body.visitor_id, v.body.id);
+  r = await read({ plate: '津A99999', at: Date.now() - 2 * H });
+  assert.equal(r.body.verdict, 'deny', 'outside the window');
+  const p = await passages();
+  assert.ok(p.items.filter((x) => x.plate === '京C00001').length >= 2, 'every read is logged');
+});
+
+test('plate reads: authentication, scope and bad input change nothing', async () => {
+  const before = (await passages()).total;
+  const anon = ctx.client();
+  expectError(await read({ plate: '京A12345' }, anon), 401, 'unauthenticated');
+  assert.equal((await read({ plate: '京A12345' }, ctx.doctor)).status, 403);
+  expectError(await read({ plate: '京A1234' }), 400, 'invalid_plate', 'plate');
+  expectError(await read({ direction: 'up', plate: '京A12345' }), 400, 'invalid_value', 'direction');
+  expectError(await read({ plate: '京A12345', at: Date.now() + 3600000 }), 400, 'invalid_time', 'at');
+  expectError(await read({ plate: '京A12345', speed: 3 }), 400, 'unknown_field', 'speed');
+  expectError(await read({ plate: '京A12345', venue_id: ctx.venueOther.id }), 404, 'unknown_venue', 'venue_id');
+  expectError(await read({ plate: '京A12345', venue_id: ctx.venueWest.id }), 404, 'unknown_venue', 'venue_id');
+  const bad = await fetch(ctx.url + '/api/v1/vehicle-reads', { method: 'POST', headers: { 'content-type': 'application/json', cookie: ctx.camera.cookie }, body: '{"plate":' });
+  assert.equal(bad.status, 400);
+  assert.equal((await passages()).total, before);
+});
+
+test('a camera device posts reads for its own venue with its credential', async () => {
+  let r = await ctx.cc.post('/api/v1/devices', { name: '东门车牌识别', kind: 'camera', venue_id: ctx.venue.id });
+  assert.equal(r.status, 201, r.text);
+  const auth = { authorization: `Device ${r.body.credential}` };
+  const anon = ctx.client();
+  r = await anon.post('/api/v1/vehicle-reads', { venue_id: ctx.venue.id, plate: '京A12345', direction: 'in' }, auth);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.verdict, 'allow');
+  expectError(await anon.post('/api/v1/vehicle-reads', { venue_id: ctx.venueOther.id, plate: '京A12345', direction: 'in' }, auth), 403, 'wrong_venue', 'venue_id');
+  expectError(await anon.post('/api/v1/vehicle-reads', { venue_id: ctx.venue.id, plate: '京A12345', direction: 'in' }, { authorization: 'Device 1:' + '0'.repeat(48) }), 401, 'device_auth_failed');
+});
