@@ -188,7 +188,7 @@ static err post_scan(struct req *r)
         return refused(e);
     struct person p;
     struct scope all = scope_all(); /* a checkpoint checks anyone's code */
-    if ((e = person_find(r->db, r->a, &all, t.subject, &p)))
+    if ((e = person_find_brief(r->db, r->a, &all, t.subject, &p)))
         return refused(e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_person", "token",
                                                   "该健康码对应的人员不存在")
                                         : e);

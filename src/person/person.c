@@ -526,6 +526,32 @@ err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct pers
     return fetch_one(a, s, p_r);
 }
 
+err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT region_code, name_enc, status FROM persons WHERE id = ? AND "
+                       "region_code >= ? AND region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        memset(p_r, 0, sizeof *p_r);
+        p_r->id = id;
+        p_r->region_code = db_col_int64(s, 0);
+        p_r->status = person_status_parse(db_col_text(s, 2));
+        e = open_col(a, s, 1, L_NAME, &p_r->name);
+    } else {
+        e = rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    }
+    db_done(s);
+    return e;
+}
+
 err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,
                              const char *id_number, struct person *p_r)
 {

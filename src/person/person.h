@@ -288,6 +288,11 @@ void person_on_change(person_change_fn fn);
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r);
 
+/* The same, for hot paths that show who it is (a gate's scan): only id,
+ * region_code, name and status are filled, so one field is decrypted
+ * instead of seven. */
+err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r);
+
 /* A person by identity document inside the scope; E_NOT_FOUND otherwise.
  * `id_number` is normalised here. */
 err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,
