@@ -16,12 +16,20 @@ export const SHOTS = path.resolve(process.env.FK_SHOTS || `build/screenshots/${s
 fs.mkdirSync(SHOTS, { recursive: true });
 console.log(`# screenshots: ${SHOTS}`);
 
-export async function launch() {
+// opts.args: more Chromium switches (e.g. a fake camera).
+export async function launch(opts = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-CN'],
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-CN', ...(opts.args || [])],
   });
+}
+
+// Give a page the session of an API client (tests/api/lib.mjs Client), so
+// a test can prepare a user through the API and continue in the browser.
+export async function adoptSession(page, client) {
+  const [name, value] = client.cookie.split('=');
+  await page.context().addCookies([{ name, value, url: client.base }]);
 }
 
 // A page in its own browser context (own cookies). opts.mobile: phone-sized.

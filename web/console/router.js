@@ -7,8 +7,9 @@ import { session, loadMe, can } from '@shared/session.js';
 import Layout from './Layout.vue';
 import peopleRoutes from './routes-people.js';
 import adminRoutes from './routes-admin.js';
+import accessRoutes from './routes-access.js';
 
-export const pageRoutes = [...peopleRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

@@ -39,3 +39,17 @@ export const dash = (v) => (v === undefined || v === null || v === '' ? '—' : 
 
 // 1234567 -> 1,234,567
 export const fmtNum = (n) => (n === undefined || n === null ? '—' : Number(n).toLocaleString('zh-CN'));
+
+// A <input type="datetime-local"> value (2026-11-27T18:05) for an instant,
+// read on the Asia/Shanghai clock, and back: what the user types is
+// Shanghai time whatever the browser's zone.
+export function toLocalInput(ms) {
+  const p = parts(dtf, Number(ms));
+  return `${p.year}-${p.month}-${p.day}T${p.hour === '24' ? '00' : p.hour}:${p.minute}`;
+}
+
+export function fromLocalInput(s) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(s || '')) return null;
+  const t = Date.parse(s.slice(0, 16) + ':00+08:00');
+  return Number.isNaN(t) ? null : t;
+}

@@ -1,0 +1,13 @@
+// 通行管控: health-code rules, venues and their codes, passages, visitors,
+// vehicles, devices, alerts.
+const access = { group: '通行管控', groupIcon: 'Postcard' };
+
+export default [
+  { path: 'code-rules', component: () => import('./views/access/CodeRules.vue'), meta: { menu: '健康码规则', perm: 'code.read', icon: 'SetUp', ...access } },
+  { path: 'venues', component: () => import('./views/access/Venues.vue'), meta: { menu: '场所码点位', perm: 'venue.read', icon: 'Location', ...access } },
+  { path: 'access-records', component: () => import('./views/access/Records.vue'), meta: { menu: '通行记录', perm: 'access.read', icon: 'Tickets', ...access } },
+  { path: 'visitors', component: () => import('./views/access/Visitors.vue'), meta: { menu: '访客审核', perm: 'visitor.confirm', icon: 'Avatar', ...access } },
+  { path: 'vehicles', component: () => import('./views/access/Vehicles.vue'), meta: { menu: '车辆', perm: 'vehicle.read', icon: 'Van', ...access } },
+  { path: 'devices', component: () => import('./views/access/Devices.vue'), meta: { menu: '设备', perm: 'device.read', icon: 'Cpu', ...access } },
+  { path: 'alerts', component: () => import('./views/access/Alerts.vue'), meta: { menu: '预警', perm: 'alert.read', icon: 'Bell', ...access } },
+];

@@ -1,0 +1,43 @@
+// Live alerts over Server-Sent Events (GET /api/v1/alerts/stream, same
+// origin, the session cookie): one stream per page, shared by the header
+// badge and the alert lists. `open` counts the unacknowledged alerts in
+// scope; `latest` holds the alerts that arrived since the page opened,
+// newest first. EventSource reconnects by itself and sends Last-Event-ID,
+// so nothing is missed in between.
+import { reactive } from 'vue';
+import { get, post } from './api.js';
+
+export const alerts = reactive({ open: 0, latest: [] });
+let source = null;
+
+async function countOpen() {
+  alerts.open = (await get('/api/v1/alerts?acked=0&page_size=1')).total;
+}
+
+export function watchAlerts() {
+  if (source) return;
+  source = new EventSource('/api/v1/alerts/stream');
+  source.addEventListener('alert', (ev) => {
+    const a = JSON.parse(ev.data);
+    if (alerts.latest.some((x) => x.id === a.id)) return;
+    alerts.latest.unshift(a);
+    if (!a.acked) alerts.open++;
+  });
+  countOpen().catch(() => {});
+}
+
+export function stopAlerts() {
+  source?.close();
+  source = null;
+  alerts.latest = [];
+  alerts.open = 0;
+}
+
+export async function ackAlert(a) {
+  const done = await post(`/api/v1/alerts/${a.id}/ack`, {});
+  Object.assign(a, done);
+  const live = alerts.latest.find((x) => x.id === a.id);
+  if (live) Object.assign(live, done);
+  alerts.open = Math.max(0, alerts.open - 1);
+  return done;
+}
