@@ -74,14 +74,20 @@ static unsigned first_bit(unsigned v)
 
 /* ---- the pass ------------------------------------------------------------------------ */
 
+int64_t access_community(int64_t region_code)
+{
+    /* the community is the residence's 12-digit prefix (grids and buildings hang below) */
+    int64_t community = region_code;
+    while (community > 0 && regcode_level(community) > LEVEL_COMMUNITY)
+        community = regcode_parent(community);
+    return community > 0 && regcode_level(community) == LEVEL_COMMUNITY ? community : 0;
+}
+
 err access_pass(db *d, int64_t person_id, int64_t person_region, int person_status, bool *valid_r,
                 int64_t *community_r, const char **reason_r)
 {
-    /* the community is the residence's 12-digit prefix (grids and buildings hang below) */
-    int64_t community = person_region;
-    while (community > 0 && regcode_level(community) > LEVEL_COMMUNITY)
-        community = regcode_parent(community);
-    if (community <= 0 || regcode_level(community) != LEVEL_COMMUNITY) {
+    int64_t community = access_community(person_region);
+    if (!community) {
         *valid_r = false;
         *community_r = 0;
         *reason_r = "未登记到社区，无通行证";

@@ -80,6 +80,10 @@ const char *access_deny_slug(unsigned bit);
 
 /* ---- the electronic pass (seed 001 §4.1.3) ------------------------------------ */
 
+/* The community (12-digit level) a residence belongs to; 0 when the region
+ * is above community level. */
+int64_t access_community(int64_t region_code);
+
 /*
  * A resident of a community holds a pass for its gates unless in isolation
  * (an open isolation record or an isolation status). `person_region` is the

@@ -141,8 +141,12 @@ static err submit_or_fail(struct req *r, struct access_scan *s, json_t *extra, b
 static json_t *pass_json(db *d, const struct person *pp, int64_t venue_region, err *e_r)
 {
     bool valid;
-    int64_t community;
+    int64_t community = access_community(pp->region_code);
     const char *why;
+    /* a gate of another community shows no pass: no need to look for isolations */
+    *e_r = E_OK;
+    if (venue_region && (!community || !regcode_within(venue_region, community)))
+        return json_null();
     *e_r = access_pass(d, pp->id, pp->region_code, pp->status, &valid, &community, &why);
     if (*e_r)
         return NULL;
