@@ -195,6 +195,57 @@ test('a visitor is submitted, confirmed in the console, and let in at the gate',
   assertClean(me);
 });
 
+test('community staff review visitors on the phone: a refusal needs a reason, a confirmation issues the code', async () => {
+  const now = Date.now();
+  const submit = async (name, seq) => {
+    const r = await resident.post('/api/v1/me/visitors', {
+      name, id_number: residentId('110102', '19880808', seq), phone: '13922223333', purpose: '送货',
+      valid_from: now, valid_to: now + 4 * 3600e3,
+    });
+    assert.equal(r.status, 201, r.text);
+    return r.body.id;
+  };
+  const keep = await submit('孙八', 41);
+  const drop = await submit('周九', 43);
+
+  const page = await openPage(browser, { mobile: true });
+  await page.goto(ctx.url + '/mobile/');
+  await page.getByTestId('tab-staff').click();
+  await input(page, 'staff-username').fill('vis_grid');
+  await input(page, 'staff-password').fill(PW);
+  await page.getByTestId('staff-login').click();
+  await page.waitForURL(/#\/staff$/);
+  await page.getByTestId('entry-visitors').click();
+  await page.waitForURL(/#\/staff\/visitors$/);
+  const card = (name) => page.getByTestId('visitor-item').filter({ hasText: name });
+  await card('孙*').waitFor();
+  await card('周*').waitFor();
+  await shot(page, 'staff-visitors-pending');
+
+  // refusing without a reason is refused, with the server's words under the field
+  await card('周*').getByTestId('visitor-refuse').click();
+  const dialog = page.locator('.van-dialog').filter({ hasText: '拒绝访客' });
+  await dialog.getByRole('button', { name: '确认' }).click();
+  await dialog.locator('.van-field__error-message').waitFor();
+  await input(page, 'refuse-reason').fill('当日小区封闭管理');
+  await dialog.getByRole('button', { name: '确认' }).click();
+  await card('周*').waitFor({ state: 'detached' });
+
+  await card('孙*').getByTestId('visitor-confirm').click();
+  await page.locator('.van-dialog').filter({ hasText: '通过访客' }).getByRole('button', { name: '确认' }).click();
+  await card('孙*').waitFor({ state: 'detached' });
+  await shot(page, 'staff-visitors-decided');
+
+  // the decisions, as the resident sees them
+  const mine = (await resident.get('/api/v1/me/visitors')).body.items;
+  assert.equal(mine.find((v) => v.id === keep).status, 'confirmed');
+  const refused = mine.find((v) => v.id === drop);
+  assert.equal(refused.status, 'refused');
+  assert.equal(refused.reason, '当日小区封闭管理');
+  assert.equal((await resident.get(`/api/v1/visitors/${keep}/code`)).status, 200);
+  assertClean(page);
+});
+
 test('a device is created in the console and its secret is shown once', async () => {
   const page = await consoleSignIn('vis_cc', 'devices');
   await page.getByTestId('device-table').waitFor();

@@ -57,10 +57,11 @@ test('a grid worker signs in and sees only what a grid worker can do', async () 
   const shown = await page.locator('[data-test^=entry-]').evaluateAll((els) => els.map((e) => e.dataset.test));
   assert.deepEqual(shown.sort(), [
     'entry-alerts', 'entry-enterprises', 'entry-home-verification', 'entry-observation', 'entry-person-register',
-    'entry-person-search', 'entry-places', 'entry-report',
+    'entry-person-search', 'entry-places', 'entry-report', 'entry-visitors',
   ]);
-  // no page behind them yet but 预警: marked, not dead links
-  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 1);
+  // no page behind them yet but 预警 and 访客审核: marked, not dead links
+  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 2);
+  assert.equal(await page.locator('[data-test=entry-visitors]').filter({ hasText: '即将上线' }).count(), 0);
   assert.equal(await page.locator('[data-test=entry-alerts]').filter({ hasText: '即将上线' }).count(), 0);
   await shot(page, 'mobile-staff-grid-home');
 

@@ -12,6 +12,7 @@ export const STAFF_ENTRIES = [
   { key: 'observation', title: '隔离观察名单', icon: 'todo-list-o', roles: ['doctor', 'grid_worker'] },
   { key: 'scan', title: '扫码核验', icon: 'scan', roles: ['checkpoint_staff'], to: '/staff/scan' },
   { key: 'alerts', title: '预警', icon: 'bell', perm: 'alert.read', to: '/staff/alerts' },
+  { key: 'visitors', title: '访客审核', icon: 'friends-o', perm: 'visitor.confirm', to: '/staff/visitors' },
   { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },
   { key: 'sampling', title: '核酸采样', icon: 'bag-o', roles: ['site_staff'] },
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
