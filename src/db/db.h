@@ -2,7 +2,7 @@
  * The database contract: one interface, two drivers (SQLite, PostgreSQL).
  *
  * SQL is written once, in the subset both databases run, with `?`
- * placeholders; the PostgreSQL driver renumbers them to $1.. itself. Values
+ * parameter markers; the PostgreSQL driver renumbers them to $1.. itself. Values
  * are always bound, never spliced into the text. Integers are 64-bit, times
  * are epoch milliseconds in BIGINT columns, booleans are INTEGER 0/1, binary
  * values (ciphertexts, hashes) are BYTEA columns.

@@ -1,5 +1,5 @@
 /*
- * PostgreSQL driver (libpq): renumbers `?` placeholders to $n, prepares each
+ * PostgreSQL driver (libpq): renumbers `?` parameter markers to $n, prepares each
  * statement once per connection under a generated name, sends parameters as
  * text (blobs as binary), reads results as text and decodes BYTEA columns.
  * A dropped connection is re-established on its next use outside a
@@ -47,7 +47,7 @@ struct pg_blob {
 struct pg_stmt {
     struct db_stmt base;
     struct pg_name name;
-    char *sql; /* with $n placeholders */
+    char *sql; /* with $n parameter markers */
     uint64_t gen;
     int nparams;
     const char **values;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/id.h"
+#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/validate.h"
 
@@ -284,19 +285,12 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
     if (e)
         return e;
 
-    int64_t limit = f->page_size, offset = 0;
-    if (limit <= 0) {
-        if (total > LIST_EXPORT_MAX)
-            return err_set(E_INPUT, "export_too_large", NULL,
-                           "一次最多导出%d条记录，请缩小筛选范围", LIST_EXPORT_MAX);
-        limit = LIST_EXPORT_MAX;
-    } else {
-        offset = (f->page > 1 ? f->page - 1 : 0) * limit;
-    }
+    int64_t limit, offset, want;
+    if ((e = paging_window(total, f->page, f->page_size, LIST_EXPORT_MAX, &limit, &offset, &want)))
+        return e;
     struct enterprise *items = NULL;
     size_t n = 0;
-    if (offset < total) {
-        int64_t want = total - offset < limit ? total - offset : limit;
+    if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
         if ((e = db_prepare(d, page_sql, &s)))
             return e;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/id.h"
+#include "base/paging.h"
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/validate.h"
@@ -285,7 +286,7 @@ static err check_refs(db *d, const struct scope *scope, const struct place_input
 /*
  * The columns every read selects, and the joins that give the region's name
  * and the linked enterprise as the caller may see it. The first two
- * placeholders are the caller's scope for the enterprise join.
+ * parameters are the caller's scope for the enterprise join.
  */
 #define PLACE_COLS                                                                                 \
     "p.id, p.region_code, r.name, p.kind, p.name, p.address, p.area, p.households, p.buildings, "  \
@@ -448,19 +449,12 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
     if (e)
         return e;
 
-    int64_t limit = f->page_size, offset = 0;
-    if (limit <= 0) {
-        if (total > LIST_EXPORT_MAX)
-            return err_set(E_INPUT, "export_too_large", NULL,
-                           "一次最多导出%d条记录，请缩小筛选范围", LIST_EXPORT_MAX);
-        limit = LIST_EXPORT_MAX;
-    } else {
-        offset = (f->page > 1 ? f->page - 1 : 0) * limit;
-    }
+    int64_t limit, offset, want;
+    if ((e = paging_window(total, f->page, f->page_size, LIST_EXPORT_MAX, &limit, &offset, &want)))
+        return e;
     struct place *items = NULL;
     size_t n = 0;
-    if (offset < total) {
-        int64_t want = total - offset < limit ? total - offset : limit;
+    if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
         if ((e = db_prepare(d, page_sql, &s)))
             return e;
