@@ -91,30 +91,49 @@ struct pending {
     struct http_deferred *df;
     json_t *extra; /* members merged into the reply */
     bool self;
+    struct access_scan s; /* the applied scan; its strings are not used */
+    char *reasons;
 };
 
+/* On the request's loop: the reply of an applied scan. */
+static void scan_render(struct http_deferred *df, void *ctx)
+{
+    struct pending *p = ctx;
+    p->s.reasons = p->reasons;
+    json_t *o = access_scan_json(&p->s);
+    if (p->self) {
+        /* the resident's screen shows less than the checkpoint's */
+        json_object_del(o, "reasons");
+        json_object_del(o, "alerts");
+        json_object_del(o, "temperature");
+    }
+    json_object_update(o, p->extra);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    json_decref(p->extra);
+    free(p->reasons);
+    free(p);
+    http_deferred_reply(df, text ? 201 : 500, "application/json; charset=utf-8", text,
+                        text ? strlen(text) : 0);
+}
+
+/* On the writer's thread, once the scan's batch has committed (or failed):
+ * keep the writer to the commit and leave the rendering to the loop. */
 static void scan_done(const struct access_scan *s, err e, void *ctx)
 {
     struct pending *p = ctx;
-    char *text;
-    size_t len;
-    int status;
-    if (e) {
-        text = http_error_text(e, &status, &len);
-    } else {
-        json_t *o = access_scan_json(s);
-        if (p->self) {
-            /* the resident's screen shows less than the checkpoint's */
-            json_object_del(o, "reasons");
-            json_object_del(o, "alerts");
-            json_object_del(o, "temperature");
+    if (!e) {
+        p->s = *s;
+        p->s.venue_name = p->s.masked_name = p->s.reasons = NULL;
+        if ((p->reasons = strdup(s->reasons ? s->reasons : "[]"))) {
+            http_deferred_call(p->df, scan_render, p);
+            return;
         }
-        json_object_update(o, p->extra);
-        text = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        len = text ? strlen(text) : 0;
-        status = 201;
+        e = err_set(E_NOMEM, NULL, NULL, NULL);
     }
+    int status;
+    size_t len;
+    char *text = http_error_text(e, &status, &len); /* the detail is this thread's */
     json_decref(p->extra);
     http_deferred_reply(p->df, text ? status : 500, "application/json; charset=utf-8", text, len);
     free(p);
@@ -178,7 +197,7 @@ static err post_scan(struct req *r)
         return refused(err_set(E_INPUT, "temperature_out_of_range", "temperature",
                                "体温应在%.1f到%.1f℃之间", READING_MIN, READING_MAX));
     struct venue v;
-    if ((e = venue_find(r->db, r->a, &r->who->scope, venue_id, &v)))
+    if ((e = venue_find_gate(r->db, r->a, &r->who->scope, venue_id, &v)))
         return refused(
             e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在") : e);
     if (!v.enabled)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "security/audit.h"
 
 #define BATCH_MAX 512
 
@@ -58,6 +59,8 @@ static void run_batch(db *d, arena *a, struct job *list)
     err e = db_begin(d);
     for (struct job *j = list; j && !e; j = j->next)
         e = access_apply(d, a, &j->s);
+    if (!e) /* the audit entries queued meanwhile share this commit */
+        e = audit_join(d);
     if (!e)
         e = db_commit(d);
     if (!e) {
@@ -121,6 +124,7 @@ err access_writer_start(const char *db_url)
         db_close(&wdb);
         return err_set(E_INTERNAL, NULL, NULL, "无法启动出入记录写入线程");
     }
+    pthread_setname_np(thread, "fk-access");
     running = true;
     return E_OK;
 }

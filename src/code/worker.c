@@ -123,6 +123,7 @@ err code_worker_start(const char *db_url, int sweep_s)
         db_close(&w.d);
         return err_set(E_INTERNAL, NULL, NULL, NULL);
     }
+    pthread_setname_np(w.thread, "fk-code");
     w.running = true;
     return E_OK;
 }

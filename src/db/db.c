@@ -273,11 +273,21 @@ bool db_in_tx(const db *d)
 
 err db_begin(db *d)
 {
+    if (d->wlock) {
+        /* as long as SQLite's busy timeout, and failing the same way */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        if (pthread_mutex_timedlock(d->wlock, &until))
+            return db_fail("sqlite", "begin", "writer lock not acquired");
+    }
     /* SQLite: take the write lock now; a deferred transaction that reads
      * first and writes later fails with SQLITE_BUSY instead of waiting. */
     err e = db_exec(d, d->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
     if (!e)
         d->in_tx = true;
+    else if (d->wlock)
+        pthread_mutex_unlock(d->wlock);
     return e;
 }
 
@@ -288,6 +298,8 @@ err db_commit(db *d)
         db_rollback(d);
     } else {
         d->in_tx = false;
+        if (d->wlock)
+            pthread_mutex_unlock(d->wlock);
         run_hooks(d, true);
     }
     return e;
@@ -299,6 +311,8 @@ void db_rollback(db *d)
         return;
     d->in_tx = false;
     (void)db_exec(d, "ROLLBACK");
+    if (d->wlock)
+        pthread_mutex_unlock(d->wlock);
     run_hooks(d, false);
 }
 

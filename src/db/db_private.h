@@ -7,6 +7,8 @@
 #ifndef FK_DB_PRIVATE_H
 #define FK_DB_PRIVATE_H
 
+#include <pthread.h>
+
 #include "db/db.h"
 
 struct db_ops {
@@ -52,6 +54,9 @@ struct db {
     const struct db_ops *ops;
     enum db_kind kind;
     bool in_tx;
+    /* SQLite: the file's in-process writer lock, held from db_begin to the
+     * end of the transaction (see sqlite.c); NULL for PostgreSQL. */
+    pthread_mutex_t *wlock;
     struct db_hook *hooks, **hooks_tail; /* db_after_commit, in order */
     db_stmt *cache[DB_CACHE_SLOTS];      /* open addressing by hash of the SQL */
     int cached;

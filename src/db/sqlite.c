@@ -1,6 +1,14 @@
 /*
  * SQLite driver: one file, WAL journal, foreign keys on, a busy timeout so
  * several connections (one per event loop) can share the file.
+ *
+ * Connections of this process to the same file share a writer lock (a
+ * mutex) that db_begin takes before BEGIN IMMEDIATE. SQLite's own busy
+ * handler polls with sleeps of 1 to 100 ms, so two writer threads (the scan
+ * writer and the audit writer, say) lost milliseconds to each other on
+ * every collision; the mutex hands the lock over the moment it is free.
+ * The busy timeout still covers other processes (a CLI command beside the
+ * server).
  */
 #include "db/db_private.h"
 
@@ -60,9 +68,68 @@ static void lite_finalize(db_stmt *s)
     free(s);
 }
 
+/* The writer locks, one per file path, shared by that path's connections. */
+struct wlock {
+    pthread_mutex_t mu;
+    char *path;
+    int refs;
+    struct wlock *next;
+};
+static pthread_mutex_t wlocks_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct wlock *wlocks;
+
+static pthread_mutex_t *wlock_get(const char *path)
+{
+    if (!*path || !strcmp(path, ":memory:"))
+        return NULL; /* a private database: no one to wait for */
+    pthread_mutex_lock(&wlocks_mu);
+    struct wlock *w = wlocks;
+    while (w && strcmp(w->path, path))
+        w = w->next;
+    if (!w) {
+        if (!(w = calloc(1, sizeof *w)) || !(w->path = strdup(path))) {
+            free(w); /* out of memory: the busy handler alone, as before */
+            pthread_mutex_unlock(&wlocks_mu);
+            return NULL;
+        }
+        /* error-checking: a thread beginning twice fails at once, not after 10 s */
+        pthread_mutexattr_t at;
+        pthread_mutexattr_init(&at);
+        pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ERRORCHECK);
+        pthread_mutex_init(&w->mu, &at);
+        pthread_mutexattr_destroy(&at);
+        w->next = wlocks;
+        wlocks = w;
+    }
+    w->refs++;
+    pthread_mutex_unlock(&wlocks_mu);
+    return &w->mu;
+}
+
+static void wlock_put(pthread_mutex_t *mu)
+{
+    if (!mu)
+        return;
+    pthread_mutex_lock(&wlocks_mu);
+    for (struct wlock **p = &wlocks; *p; p = &(*p)->next) {
+        struct wlock *w = *p;
+        if (&w->mu != mu)
+            continue;
+        if (--w->refs == 0) {
+            *p = w->next;
+            pthread_mutex_destroy(&w->mu);
+            free(w->path);
+            free(w);
+        }
+        break;
+    }
+    pthread_mutex_unlock(&wlocks_mu);
+}
+
 static void lite_close(db *d)
 {
     sqlite3_close_v2(H(d));
+    wlock_put(d->wlock);
     free(d);
 }
 
@@ -204,6 +271,7 @@ err db_sqlite_open(const char *path, db **r)
         return e;
     }
     sqlite3_busy_timeout(d->h, 10000);
+    d->base.wlock = wlock_get(path);
     /* synchronous=FULL: an acknowledged write survives power loss, which the
      * scan path (issue 4) and the audit chain rely on. */
     err e = lite_exec(&d->base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"

@@ -644,6 +644,7 @@ err device_worker_start(const char *db_url, int check_s)
         db_close(&w.d);
         return err_set(E_INTERNAL, "thread", NULL, "无法启动设备巡检线程");
     }
+    pthread_setname_np(w.thread, "fk-device");
     w.running = true;
     return E_OK;
 }

@@ -131,6 +131,15 @@ struct http_deferred *req_defer(struct req *r);
 void http_deferred_reply(struct http_deferred *d, int status, const char *ctype, char *body,
                          size_t len);
 
+/*
+ * From any thread: run fn(d, ctx) on the loop that owns d, where it must
+ * call http_deferred_reply (which then sends at once). For work that
+ * belongs on the loops rather than on the caller's thread: a group-commit
+ * writer hands over its results and lets the loops render the replies.
+ */
+void http_deferred_call(struct http_deferred *d, void (*fn)(struct http_deferred *d, void *ctx),
+                        void *ctx);
+
 /* The JSON error body and status of `code` (the thread's detail), for a
  * deferred reply: malloc'd compact JSON. */
 char *http_error_text(err code, int *status_r, size_t *len_r);

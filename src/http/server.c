@@ -47,6 +47,11 @@ struct loop {
     const struct server_config *cfg;
     struct stream *streams; /* open SSE streams of this loop (only this thread touches it) */
     struct event *keepalive;
+    /* deferred requests handed back by other threads: one wake-up per
+     * batch, not per reply (a group commit answers dozens at once) */
+    pthread_mutex_t inbox_mu;
+    struct http_deferred *inbox, **inbox_tail;
+    struct event *inbox_ev;
 };
 
 static volatile sig_atomic_t stopping;
@@ -429,6 +434,7 @@ done:
 /* ---- deferred replies ------------------------------------------------------------ */
 
 struct http_deferred {
+    struct http_deferred *next; /* in the loop's inbox */
     struct loop *lp;
     struct evhttp_request *req;
     int route_ix;
@@ -437,6 +443,9 @@ struct http_deferred {
     const char *ctype;
     char *body;
     size_t len;
+    void (*call)(struct http_deferred *d, void *ctx); /* http_deferred_call */
+    void *ctx;
+    bool on_loop; /* inside call: reply at once */
 };
 
 struct http_deferred *req_defer(struct req *r)
@@ -475,6 +484,42 @@ static void deferred_send(evutil_socket_t fd, short what, void *arg)
     free(d);
 }
 
+/* Hand d to the loop that owns it (any thread). */
+static void post(struct http_deferred *d)
+{
+    struct loop *lp = d->lp;
+    pthread_mutex_lock(&lp->inbox_mu);
+    bool wake = !lp->inbox;
+    d->next = NULL;
+    *lp->inbox_tail = d;
+    lp->inbox_tail = &d->next;
+    pthread_mutex_unlock(&lp->inbox_mu);
+    if (wake)
+        event_active(lp->inbox_ev, EV_READ, 1);
+}
+
+static void inbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct loop *lp = arg;
+    pthread_mutex_lock(&lp->inbox_mu);
+    struct http_deferred *d = lp->inbox;
+    lp->inbox = NULL;
+    lp->inbox_tail = &lp->inbox;
+    pthread_mutex_unlock(&lp->inbox_mu);
+    while (d) {
+        struct http_deferred *next = d->next;
+        if (d->call) {
+            d->on_loop = true;
+            d->call(d, d->ctx);
+        } else {
+            deferred_send(-1, 0, d);
+        }
+        d = next;
+    }
+}
+
 void http_deferred_reply(struct http_deferred *d, int status, const char *ctype, char *body,
                          size_t len)
 {
@@ -482,12 +527,19 @@ void http_deferred_reply(struct http_deferred *d, int status, const char *ctype,
     d->ctype = ctype;
     d->body = body;
     d->len = len;
-    if (event_base_once(d->lp->base, -1, EV_TIMEOUT, deferred_send, d, NULL) != 0) {
-        /* cannot happen while the loop runs (writers drain before it stops) */
-        log_event(LOG_ERROR, "deferred_reply_lost", NULL);
-        free(body);
-        free(d);
-    }
+    d->call = NULL;
+    if (d->on_loop)
+        deferred_send(-1, 0, d);
+    else
+        post(d);
+}
+
+void http_deferred_call(struct http_deferred *d, void (*fn)(struct http_deferred *d, void *ctx),
+                        void *ctx)
+{
+    d->call = fn;
+    d->ctx = ctx;
+    post(d);
 }
 
 char *http_error_text(err code, int *status_r, size_t *len_r)
@@ -771,6 +823,10 @@ static err loop_init(struct loop *lp, const struct server_config *cfg, int liste
     lp->keepalive = event_new(lp->base, -1, EV_PERSIST, keepalive_cb, lp);
     if (!lp->keepalive || event_add(lp->keepalive, &kt) != 0)
         return err_set(E_IO, NULL, NULL, "无法创建事件循环");
+    pthread_mutex_init(&lp->inbox_mu, NULL);
+    lp->inbox_tail = &lp->inbox;
+    if (!(lp->inbox_ev = event_new(lp->base, -1, 0, inbox_cb, lp)))
+        return err_set(E_IO, NULL, NULL, "无法创建事件循环");
     lp->bound = evhttp_accept_socket_with_handle(lp->http, lp->fd);
     if (!lp->bound)
         return err_set(E_IO, NULL, NULL, "无法监听端口");
@@ -781,6 +837,10 @@ static void loop_free(struct loop *lp)
 {
     if (lp->keepalive)
         event_free(lp->keepalive);
+    if (lp->inbox_ev) {
+        event_free(lp->inbox_ev);
+        pthread_mutex_destroy(&lp->inbox_mu);
+    }
     if (lp->http)
         evhttp_free(lp->http);
     if (lp->base)
@@ -812,8 +872,12 @@ err http_serve(const struct server_config *cfg)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]);
+        char name[16];
+        snprintf(name, sizeof name, "fk-loop%u", (unsigned)i & 0xffff);
+        pthread_setname_np(loops[i].thread, name); /* top -H, perf */
+    }
     pthread_rwlock_wrlock(&loops_lock);
     live_loops = loops;
     live_n = n;

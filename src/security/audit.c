@@ -29,7 +29,8 @@ static struct {
     struct queued *head, *tail;
     uint64_t queued_n, written_n;
     bool running, stop;
-    bool idle; /* the writer waits for work and must be woken */
+    bool idle;    /* the writer waits for work and must be woken */
+    bool linking; /* entries are being appended and not yet committed */
     pthread_t thread;
     db *db;
     /* the chain head of this node */
@@ -146,17 +147,15 @@ static err save_head(db *d, int64_t seq, const uint8_t hash[SM3_LEN])
     return e;
 }
 
-/* Append a list of entries in one transaction; on failure the chain head is
- * reloaded from the database so the next batch links to what is durable. */
-static err append(db *d, struct queued *list)
+/* Insert a list of entries after the chain head inside the open transaction
+ * on d, and record the new head; the new head is left in *seq_r and hash
+ * for the caller to adopt once the transaction has committed. */
+static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM3_LEN])
 {
-    err e = db_begin(d);
+    err e = load_head(d);
     if (e)
         return e;
-    if ((e = load_head(d)))
-        goto fail;
     int64_t seq = w.seq;
-    uint8_t hash[SM3_LEN];
     memcpy(hash, w.hash, SM3_LEN);
     for (struct queued *q = list; q; q = q->next) {
         char buf[2048];
@@ -175,7 +174,7 @@ static err append(db *d, struct queued *list)
                             "ip, action, object_type, object_id, result, detail, prev_hash, hash) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             &s)))
-            goto fail;
+            return e;
         db_bind_int64(s, 1, q->id);
         db_bind_int64(s, 2, id_node());
         db_bind_int64(s, 3, seq);
@@ -195,18 +194,31 @@ static err append(db *d, struct queued *list)
             e = db_step_err(s);
         db_done(s);
         if (e)
-            goto fail;
+            return e;
         memcpy(hash, next, SM3_LEN);
     }
-    if ((e = save_head(d, seq, hash)) || (e = db_commit(d)))
-        goto fail;
+    *seq_r = seq;
+    return save_head(d, seq, hash);
+}
+
+/* Append a list of entries in one transaction of its own; on failure the
+ * chain head is reloaded from the database so the next batch links to what
+ * is durable. */
+static err append(db *d, struct queued *list)
+{
+    int64_t seq;
+    uint8_t hash[SM3_LEN];
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = append_in(d, list, &seq, hash)) || (e = db_commit(d))) {
+        db_rollback(d);
+        w.loaded = false;
+        return e;
+    }
     w.seq = seq;
     memcpy(w.hash, hash, SM3_LEN);
     return E_OK;
-fail:
-    db_rollback(d);
-    w.loaded = false;
-    return e;
 }
 
 /* One allocation per entry, its strings packed after the struct: the
@@ -317,6 +329,10 @@ static void *writer(void *arg)
             nanosleep(&ts, NULL);
             pthread_mutex_lock(&w.mu);
         }
+        while (w.linking) /* audit_join's transaction has not ended yet */
+            pthread_cond_wait(&w.drained, &w.mu);
+        if (!w.head)
+            continue;
         struct queued *batch = w.head, *last = batch;
         uint64_t n = 1;
         while (last->next && n < BATCH_MAX) {
@@ -327,6 +343,7 @@ static void *writer(void *arg)
         if (!w.head)
             w.tail = NULL;
         last->next = NULL;
+        w.linking = true;
         pthread_mutex_unlock(&w.mu);
 
         err e = append_retry(w.db, batch);
@@ -335,11 +352,79 @@ static void *writer(void *arg)
         free_list(batch);
 
         pthread_mutex_lock(&w.mu);
+        w.linking = false;
         w.written_n += n;
         pthread_cond_broadcast(&w.drained);
     }
     pthread_mutex_unlock(&w.mu);
     return NULL;
+}
+
+struct joined {
+    struct queued *list, *last;
+    uint64_t n;
+    int64_t seq;
+    uint8_t hash[SM3_LEN];
+};
+
+/* The end of the transaction audit_join appended to. */
+static void joined_end(void *ctx, bool committed)
+{
+    struct joined *j = ctx;
+    pthread_mutex_lock(&w.mu);
+    if (committed) {
+        w.seq = j->seq;
+        memcpy(w.hash, j->hash, SM3_LEN);
+        w.written_n += j->n;
+    } else { /* back to the front of the queue, in order, for the writer */
+        j->last->next = w.head;
+        w.head = j->list;
+        if (!w.tail)
+            w.tail = j->last;
+        w.loaded = false;
+        j->list = NULL;
+        if (w.idle)
+            pthread_cond_signal(&w.wake);
+    }
+    w.linking = false;
+    pthread_cond_broadcast(&w.drained);
+    pthread_mutex_unlock(&w.mu);
+    free_list(j->list);
+    free(j);
+}
+
+err audit_join(db *d)
+{
+    if (!db_in_tx(d))
+        return E_OK;
+    struct joined *j = calloc(1, sizeof *j);
+    if (!j)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    pthread_mutex_lock(&w.mu);
+    if (!w.running || !w.head || w.linking) { /* nothing, or the writer is at it */
+        pthread_mutex_unlock(&w.mu);
+        free(j);
+        return E_OK;
+    }
+    j->list = j->last = w.head;
+    j->n = 1;
+    while (j->last->next && j->n < BATCH_MAX) {
+        j->last = j->last->next;
+        j->n++;
+    }
+    w.head = j->last->next;
+    if (!w.head)
+        w.tail = NULL;
+    j->last->next = NULL;
+    w.linking = true;
+    pthread_mutex_unlock(&w.mu);
+    /* from here joined_end runs exactly once, when the transaction ends */
+    err e = db_after_commit(d, joined_end, j);
+    if (e) {
+        joined_end(j, false);
+        return e;
+    }
+    return append_in(d, j->list, &j->seq, j->hash);
 }
 
 err audit_start(const char *db_url)
@@ -355,6 +440,7 @@ err audit_start(const char *db_url)
         db_close(&w.db);
         return err_set(E_INTERNAL, NULL, NULL, NULL);
     }
+    pthread_setname_np(w.thread, "fk-audit");
     return E_OK;
 }
 

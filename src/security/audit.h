@@ -44,6 +44,17 @@ void audit_flush(void);
 /* Queue (or, without a writer, write) one entry. Strings are copied. */
 void audit_log(db *d, const struct audit_entry *e);
 
+/*
+ * Append the entries queued so far inside the caller's open transaction on
+ * d (a connection to the audit log's database): they become durable with
+ * it, or go back to the queue if it rolls back. A busy group-commit writer
+ * (the scan path) calls this once per batch, so the audit log shares its
+ * commit instead of contending with it for SQLite's single write lock and
+ * paying a second disk flush. Does nothing without a writer thread, outside
+ * a transaction, or while the writer thread is appending.
+ */
+err audit_join(db *d);
+
 struct audit_verify_result {
     int64_t checked;   /* entries whose links were verified */
     int64_t broken_id; /* id of the first entry whose link is broken, 0 if none */

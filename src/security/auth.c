@@ -347,6 +347,8 @@ static err session_create(db *d, int64_t user_id, const char *ip, char token_r[T
     return e;
 }
 
+static void sessions_changed(db *d);
+
 static err session_delete(db *d, const uint8_t h[SM3_LEN])
 {
     db_stmt *s;
@@ -354,7 +356,9 @@ static err session_delete(db *d, const uint8_t h[SM3_LEN])
     if (e)
         return e;
     db_bind_blob(s, 1, h, SM3_LEN);
-    return run(s);
+    if (!(e = run(s)))
+        sessions_changed(d);
+    return e;
 }
 
 /* ---- the principal cache -------------------------------------------------- */
@@ -375,6 +379,34 @@ void auth_changed(void)
 {
     atomic_fetch_add(&auth_gen, 1);
 }
+
+static void bump(void *ctx, bool committed)
+{
+    (void)ctx;
+    (void)committed; /* a rolled-back delete costs a reload, nothing more */
+    auth_changed();
+}
+
+/* Sessions were deleted: drop the cached ones once the delete is visible
+ * (a request loading a session before the commit must not keep it). */
+static void sessions_changed(db *d)
+{
+    if (db_after_commit(d, bump, NULL))
+        auth_changed(); /* out of memory for the hook: drop them now */
+}
+
+/* Sessions as auth_session_find last read them, per thread, direct-mapped
+ * by token hash: a request costs no query while its session is cached. */
+#define SCACHE_SIZE 256
+
+struct scache_entry {
+    uint8_t hash[SM3_LEN];
+    int64_t user_id, last_seen;
+    uint64_t gen;
+    int64_t at;
+};
+
+static _Thread_local struct scache_entry scache[SCACHE_SIZE];
 
 static err principal_cached(db *d, int64_t user_id, struct principal *p_r)
 {
@@ -398,6 +430,17 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
     uint8_t h[SM3_LEN];
     if (!token_hash(token, h))
         return session_expired();
+    int64_t now = now_ms();
+    /* With a short idle limit (tests) refresh sooner, or a busy session
+     * would expire between two refreshes. */
+    int64_t touch = idle_ms() / 2 < TOUCH_MS ? idle_ms() / 2 : TOUCH_MS;
+    struct scache_entry *c = &scache[h[0]];
+    uint64_t gen = atomic_load(&auth_gen);
+    if (c->gen == gen && now - c->at < AUTH_PRINCIPAL_TTL_MS && now - c->last_seen <= touch &&
+        !memcmp(c->hash, h, SM3_LEN)) {
+        err e = principal_cached(d, c->user_id, p_r);
+        return e == E_NOT_FOUND ? session_expired() : e;
+    }
     db_stmt *s;
     err e = db_prepare(d, "SELECT user_id, last_seen FROM sessions WHERE token_hash = ?", &s);
     if (e)
@@ -415,15 +458,11 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
         return e;
     if (rc == DB_DONE)
         return session_expired();
-    int64_t now = now_ms();
     if (now - last_seen > idle_ms()) {
         if ((e = session_delete(d, h)))
             return e;
         return session_expired();
     }
-    /* With a short idle limit (tests) refresh sooner, or a busy session
-     * would expire between two refreshes. */
-    int64_t touch = idle_ms() / 2 < TOUCH_MS ? idle_ms() / 2 : TOUCH_MS;
     if (now - last_seen > touch) {
         if ((e = db_prepare(d, "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", &s)))
             return e;
@@ -431,7 +470,12 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
         db_bind_blob(s, 2, h, sizeof h);
         if ((e = run(s)))
             return e;
+        last_seen = now;
     }
+    /* the generation read before the query: a delete committed meanwhile
+     * leaves this entry behind, so it is not trusted */
+    *c = (struct scache_entry){.user_id = user_id, .last_seen = last_seen, .gen = gen, .at = now};
+    memcpy(c->hash, h, SM3_LEN);
     e = principal_cached(d, user_id, p_r);
     if (e == E_NOT_FOUND)
         return session_expired();
@@ -453,7 +497,9 @@ err auth_logout_all(db *d, int64_t user_id)
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    return run(s);
+    if (!(e = run(s)))
+        sessions_changed(d);
+    return e;
 }
 
 /* ---- TOTP --------------------------------------------------------------- */
@@ -950,7 +996,8 @@ err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char 
             return e;
         db_bind_int64(s, 1, user_id);
         db_bind_blob(s, 2, keep, sizeof keep);
-        e = run(s);
+        if (!(e = run(s)))
+            sessions_changed(d);
     } else {
         e = auth_logout_all(d, user_id);
     }
@@ -1388,6 +1435,7 @@ err auth_sweep(db *d)
     db_bind_int64(s, 1, now - idle_ms());
     if ((e = run(s)))
         return e;
+    sessions_changed(d);
     /* an hour is the longest window any counter uses */
     if ((e = db_prepare(d, "DELETE FROM rate_limits WHERE window_start < ?", &s)))
         return e;

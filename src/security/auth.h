@@ -116,12 +116,14 @@ err auth_session_find(db *d, const char *token, struct principal *p_r);
 err auth_principal_load(db *d, int64_t user_id, struct principal *p_r);
 
 /*
- * auth_session_find keeps principals in a small per-thread cache, so a
- * request costs one query for its session instead of a join over roles and
- * permissions. Call auth_changed after committing any change to users,
- * roles, user_roles or role_permissions: this process then reloads at the
- * next request. Changes made by another process (a second instance, a
- * command-line tool) are seen within AUTH_PRINCIPAL_TTL_MS.
+ * auth_session_find keeps sessions and principals in small per-thread
+ * caches, so a request usually costs no query at all (at most one a second
+ * per session and thread, and one when the session's last use is written
+ * back). Call auth_changed after committing any change to users, roles,
+ * user_roles or role_permissions: this process then reloads at the next
+ * request (deleted sessions do it themselves). Changes made by another
+ * process (a second instance, a command-line tool) are seen within
+ * AUTH_PRINCIPAL_TTL_MS.
  */
 #define AUTH_PRINCIPAL_TTL_MS 1000
 void auth_changed(void);

@@ -3,9 +3,11 @@
  *
  *   POST   /api/v1/me/vehicles         a resident registers their own vehicle (201)
  *   GET    /api/v1/me/vehicles         the resident's vehicles
+ *   PATCH  /api/v1/me/vehicles/{id}    the resident corrects one (plate, kind, note)
  *   DELETE /api/v1/me/vehicles/{id}    the resident removes one
  *   POST   /api/v1/vehicles            staff register a vehicle for a household's person (201)
  *   GET    /api/v1/vehicles            staff: vehicles in scope (?owner_person_id=)
+ *   PATCH  /api/v1/vehicles/{id}       staff edit one (any field; a new owner moves it)
  *   DELETE /api/v1/vehicles/{id}       staff remove one
  *   POST   /api/v1/vehicle-reads       a gate camera system posts a plate read
  *   GET    /api/v1/vehicle-passages    staff: passages in scope (?venue_id=)
@@ -62,6 +64,23 @@ static const struct jfield me_vehicle_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+/* The same fields, each optional, for an edit. */
+static const struct jfield vehicle_patch_fields[] = {
+    {"plate", J_STRING, 0, 1, 16, "车牌号码", NULL},
+    {"kind", J_STRING, 0, 0, 0, "车辆类型", vehicle_kind_names},
+    {"owner_person_id", J_STRING, 0, 1, 20, "车主", NULL},
+    {"household_no", J_STRING, JF_NULLABLE, 0, 50, "户号", NULL},
+    {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct jfield me_vehicle_patch_fields[] = {
+    {"plate", J_STRING, 0, 1, 16, "车牌号码", NULL},
+    {"kind", J_STRING, 0, 0, 0, "车辆类型", vehicle_kind_names},
+    {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 static err text_ok(const char *s, const char *field)
 {
     if (s && (!utf8_valid_text(s) || strpbrk(s, "\t\r\n")))
@@ -80,6 +99,47 @@ static err register_and_reply(struct req *r, const struct scope *sc, struct vehi
         return e;
     req_audit(r, "vehicle.create", "vehicle", v->id, "ok", "");
     return reply_json(r, 201, vehicle_json(v));
+}
+
+/* The change a PATCH body asks for (fields already checked by the table). */
+static err change_from(struct req *r, struct vehicle_change *c)
+{
+    json_t *b = r->body;
+    memset(c, 0, sizeof *c);
+    if (json_has(b, "plate")) {
+        c->set |= VEH_PLATE;
+        c->plate = json_str(b, "plate");
+    }
+    if (json_has(b, "kind")) {
+        c->set |= VEH_KIND;
+        c->kind = vehicle_kind_parse(json_str(b, "kind"));
+    }
+    if (json_has(b, "owner_person_id")) {
+        c->set |= VEH_OWNER;
+        c->owner_person_id = id_parse(json_str(b, "owner_person_id"));
+    }
+    if (json_has(b, "household_no")) {
+        c->set |= VEH_HOUSEHOLD;
+        c->household_no = json_str(b, "household_no");
+    }
+    if (json_has(b, "note")) {
+        c->set |= VEH_NOTE;
+        c->note = json_str(b, "note");
+    }
+    err e = text_ok(c->household_no, "household_no");
+    return e ? e : text_ok(c->note, "note");
+}
+
+static err update_and_reply(struct req *r, const struct scope *sc, int64_t owner)
+{
+    int64_t id;
+    struct vehicle_change c;
+    struct vehicle v;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = change_from(r, &c)) || (e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v)))
+        return e;
+    req_audit(r, "vehicle.update", "vehicle", id, "ok", "");
+    return reply_json(r, 200, vehicle_json(&v));
 }
 
 static err residents_person(struct req *r, struct person *p)
@@ -130,6 +190,16 @@ static err get_me_vehicles(struct req *r)
     return reply_vehicles(r, &own, p.id);
 }
 
+static err patch_me_vehicle(struct req *r)
+{
+    struct person p;
+    err e = residents_person(r, &p);
+    if (e)
+        return e;
+    struct scope all = scope_all(); /* the owner check narrows it to their own */
+    return update_and_reply(r, &all, p.id);
+}
+
 static err delete_me_vehicle(struct req *r)
 {
     struct person p;
@@ -165,6 +235,11 @@ static err get_vehicles(struct req *r)
         return err_set(E_INPUT, "invalid_parameter", "owner_person_id",
                        "参数 owner_person_id 不正确");
     return reply_vehicles(r, &r->who->scope, owner);
+}
+
+static err patch_vehicle(struct req *r)
+{
+    return update_and_reply(r, &r->who->scope, 0);
 }
 
 static err delete_vehicle(struct req *r)
@@ -274,11 +349,15 @@ const struct route vehicle_routes[] = {
     {M_POST, "/api/v1/me/vehicles", post_me_vehicle, PERM_SELF, 0, me_vehicle_fields,
      "居民登记本人车辆", "vehicle", 0},
     {M_GET, "/api/v1/me/vehicles", get_me_vehicles, PERM_SELF, 0, NULL, "我的车辆", "vehicle", 0},
+    {M_PATCH, "/api/v1/me/vehicles/{id}", patch_me_vehicle, PERM_SELF, 0, me_vehicle_patch_fields,
+     "修改本人车辆", "vehicle", 0},
     {M_DELETE, "/api/v1/me/vehicles/{id}", delete_me_vehicle, PERM_SELF, 0, NULL, "删除本人车辆",
      "vehicle", 0},
     {M_POST, "/api/v1/vehicles", post_vehicle, PERM_VEHICLE_WRITE, 0, vehicle_fields,
      "为住户登记车辆", "vehicle", 0},
     {M_GET, "/api/v1/vehicles", get_vehicles, PERM_VEHICLE_READ, 0, NULL, "车辆列表", "vehicle", 0},
+    {M_PATCH, "/api/v1/vehicles/{id}", patch_vehicle, PERM_VEHICLE_WRITE, 0, vehicle_patch_fields,
+     "修改车辆", "vehicle", 0},
     {M_DELETE, "/api/v1/vehicles/{id}", delete_vehicle, PERM_VEHICLE_WRITE, 0, NULL, "删除车辆",
      "vehicle", 0},
     {M_POST, "/api/v1/vehicle-reads", post_read, PERM_NONE, ROUTE_PUBLIC, read_fields,

@@ -121,37 +121,53 @@ static err step_done(db_stmt *s, int64_t *changes_r)
     return e;
 }
 
-err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v)
+/* The plate normalised into `plate` and consistent with the kind. */
+static err check_plate_kind(const char *in, enum vehicle_kind kind, char plate[PLATE_MAX])
 {
-    char plate[PLATE_MAX];
     bool nev;
-    err e = plate_normalise(v->plate, "plate", plate, &nev);
+    err e = plate_normalise(in, "plate", plate, &nev);
     if (e)
         return e;
-    if (!v->kind)
+    if (!kind)
         return err_set(E_INPUT, "invalid_kind", "kind", "车辆类型不正确");
-    if (nev != (v->kind == VEHICLE_NEW_ENERGY))
+    if (nev != (kind == VEHICLE_NEW_ENERGY))
         return err_set(E_INPUT, "invalid_kind", "kind",
                        nev ? "8位车牌是新能源车牌，车辆类型应为新能源汽车"
                            : "新能源汽车的车牌应为8位");
+    return E_OK;
+}
+
+/* The residence of a live owner inside sc into *region_r. */
+static err owner_region(db *d, const struct scope *sc, int64_t owner, int64_t *region_r)
+{
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "SELECT region_code FROM persons WHERE id = ? AND region_code >= ? AND "
-                        "region_code < ? AND deleted_at = 0",
-                        &s)))
+    err e = db_prepare(d,
+                       "SELECT region_code FROM persons WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
         return e;
-    db_bind_int64(s, 1, v->owner_person_id);
+    db_bind_int64(s, 1, owner);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     int rc = db_step(s);
-    int64_t region = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    *region_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
     e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
-    if (e)
+    if (!e && !*region_r)
+        e = err_set(E_NOT_FOUND, "unknown_owner", "owner_person_id",
+                    "车主不存在或不在您的管辖范围内");
+    return e;
+}
+
+err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v)
+{
+    char plate[PLATE_MAX];
+    int64_t region;
+    err e = check_plate_kind(v->plate, v->kind, plate);
+    if (e || (e = owner_region(d, sc, v->owner_person_id, &region)))
         return e;
-    if (!region)
-        return err_set(E_NOT_FOUND, "unknown_owner", "owner_person_id",
-                       "车主不存在或不在您的管辖范围内");
+    db_stmt *s;
     if ((e = db_prepare(d,
                         "INSERT INTO vehicles (id, region_code, plate, kind, owner_person_id, "
                         "household_no, note, created_by, created_at, updated_at) VALUES "
@@ -263,6 +279,71 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, int64_t
         return e;
     *items_r = items;
     *n_r = n;
+    return E_OK;
+}
+
+err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t owner,
+                   const struct vehicle_change *c, struct vehicle *v_r)
+{
+    if (!c->set)
+        return err_set(E_INPUT, "empty_update", NULL, "没有要修改的内容");
+    struct vehicle v;
+    err e = vehicle_find(d, a, sc, id, &v);
+    if (e)
+        return e;
+    if (owner && v.owner_person_id != owner)
+        return err_set(E_NOT_FOUND, "not_found", NULL, "车辆不存在");
+    int64_t seen = v.updated_at, region = v.region_code;
+    if (c->set & VEH_PLATE)
+        v.plate = c->plate;
+    if (c->set & VEH_KIND)
+        v.kind = c->kind;
+    if (c->set & VEH_HOUSEHOLD)
+        v.household_no = c->household_no ? c->household_no : "";
+    if (c->set & VEH_NOTE)
+        v.note = c->note ? c->note : "";
+    char plate[PLATE_MAX];
+    if ((e = check_plate_kind(v.plate, v.kind, plate)))
+        return e;
+    v.plate = arena_strdup(a, plate);
+    if (c->set & VEH_OWNER && c->owner_person_id != v.owner_person_id) {
+        if (c->owner_person_id <= 0)
+            return err_set(E_NOT_FOUND, "unknown_owner", "owner_person_id",
+                           "车主不存在或不在您的管辖范围内");
+        if ((e = owner_region(d, sc, c->owner_person_id, &region)))
+            return e;
+        v.owner_person_id = c->owner_person_id; /* the vehicle moves with its owner */
+    }
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE vehicles SET plate = ?, kind = ?, owner_person_id = ?, "
+                        "region_code = ?, household_no = ?, note = ?, updated_at = ? WHERE id = ? "
+                        "AND deleted_at = 0 AND updated_at = ? AND region_code >= ? AND "
+                        "region_code < ?",
+                        &s)))
+        return e;
+    /* a second edit in the same millisecond must still look changed */
+    int64_t now = now_ms() > seen ? now_ms() : seen + 1, changed = 0;
+    db_bind_text(s, 1, v.plate);
+    db_bind_text(s, 2, vehicle_kind_name(v.kind));
+    db_bind_int64(s, 3, v.owner_person_id);
+    db_bind_int64(s, 4, region);
+    db_bind_text(s, 5, v.household_no);
+    db_bind_text(s, 6, v.note);
+    db_bind_int64(s, 7, now);
+    db_bind_int64(s, 8, id);
+    db_bind_int64(s, 9, seen);
+    db_bind_int64(s, 10, sc->lo);
+    db_bind_int64(s, 11, sc->hi);
+    if ((e = step_done(s, &changed)) == E_CONFLICT)
+        return err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
+    if (e)
+        return e;
+    if (!changed)
+        return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+    v.region_code = region;
+    v.updated_at = now;
+    *v_r = v;
     return E_OK;
 }
 

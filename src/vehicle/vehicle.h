@@ -80,6 +80,28 @@ err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct veh
 err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner_person_id, int64_t page,
                  int64_t page_size, struct vehicle **items_r, size_t *n_r, int64_t *total_r);
 
+/* What a change sets (vehicle_change.set). */
+enum { VEH_PLATE = 1, VEH_KIND = 2, VEH_OWNER = 4, VEH_HOUSEHOLD = 8, VEH_NOTE = 16 };
+
+struct vehicle_change {
+    unsigned set; /* VEH_* */
+    const char *plate;
+    enum vehicle_kind kind;
+    int64_t owner_person_id;
+    const char *household_no, *note;
+};
+
+/*
+ * Change what c->set names of a live vehicle inside sc (owner not 0: only
+ * that owner's vehicle, as a resident edits their own). The result is
+ * checked as vehicle_register checks a new vehicle, with its errors; a new
+ * owner (inside sc) takes the vehicle to their residence. E_INPUT
+ * "empty_update"; E_NOT_FOUND; E_CONFLICT "edit_conflict" when another edit
+ * landed between reading and writing. *v_r gets the vehicle as it is now.
+ */
+err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t owner,
+                   const struct vehicle_change *c, struct vehicle *v_r);
+
 /* Soft-delete (E_NOT_FOUND outside sc); owner 0: any owner. */
 err vehicle_delete(db *d, const struct scope *sc, int64_t id, int64_t owner_person_id);
 

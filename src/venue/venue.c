@@ -256,6 +256,41 @@ err venue_find(db *d, arena *a, const struct scope *scope, int64_t id, struct ve
     return find_in(d, a, scope->lo, scope->hi, id, v_r);
 }
 
+err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, region_code, name, direction, allowed_colors, limit_count, "
+                       "limit_hours, fever_threshold, enabled, code_version FROM venues "
+                       "WHERE id = ? AND deleted_at = 0 AND region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        *v_r = (struct venue){
+            .id = db_col_int64(s, 0),
+            .region_code = db_col_int64(s, 1),
+            .name = arena_strdup(a, db_col_text(s, 2)),
+            .direction = venue_direction_parse(db_col_text(s, 3)),
+            .allowed_colors = (unsigned)db_col_int64(s, 4),
+            .limit_count = db_col_int64(s, 5),
+            .limit_hours = db_col_int64(s, 6),
+            .fever_threshold = db_col_double(s, 7),
+            .enabled = db_col_int64(s, 8) != 0,
+            .code_version = db_col_int64(s, 9),
+        };
+        v_r->region_name = v_r->place_name = v_r->address = "";
+    } else {
+        e = rc == DB_DONE ? err_set(E_NOT_FOUND, NULL, NULL, NULL) : db_step_err(s);
+    }
+    db_done(s);
+    return e;
+}
+
 #define VENUE_WHERE                                                                                \
     "WHERE v.deleted_at = 0 AND v.region_code >= ? AND v.region_code < ? "                         \
     "AND v.region_code >= ? AND v.region_code < ? "                                                \

@@ -143,6 +143,11 @@ err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_
 /* One live venue inside scope; E_NOT_FOUND otherwise. */
 err venue_find(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r);
 
+/* As venue_find with what a gate needs (id, region, name, direction,
+ * policy, enabled, code version) from the venue's row alone, without the
+ * joins for its region, place and organisation names: the scan path. */
+err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r);
+
 /* Update the fields `in` sets; errors as venue_create, E_INPUT
  * "empty_update", E_NOT_FOUND, E_CONFLICT "edit_conflict". */
 err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,

@@ -64,7 +64,7 @@ export async function resident(ctx, region = COMMUNITY, name = '王五') {
   r = await c.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
   assert.equal(r.status, 200, r.text);
   assert.equal((await c.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
-  r = await c.post('/api/v1/me/person', { name, id_number: residentId('110101', '19850101', ++idSeq), region_code: region, address: '多福巷1号' });
+  r = await c.post('/api/v1/me/person', { name, id_number: residentId('110101', '19850101', (idSeq += 2)) /* odd: male, distinct */, region_code: region, address: '多福巷1号' });
   assert.equal(r.status, 201, r.text);
   c.person = r.body.person;
   return c;

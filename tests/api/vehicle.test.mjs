@@ -113,3 +113,39 @@ test('a camera device posts reads for its own venue with its credential', async 
   expectError(await anon.post('/api/v1/vehicle-reads', { venue_id: ctx.venueOther.id, plate: '京A12345', direction: 'in' }, auth), 403, 'wrong_venue', 'venue_id');
   expectError(await anon.post('/api/v1/vehicle-reads', { venue_id: ctx.venue.id, plate: '京A12345', direction: 'in' }, { authorization: 'Device 1:' + '0'.repeat(48) }), 401, 'device_auth_failed');
 });
+
+test('vehicles are edited by staff and by their owner; the gate reads the new plate; bad edits change nothing', async () => {
+  let r = await ctx.grid.post('/api/v1/vehicles', { plate: '京E11111', kind: 'car', owner_person_id: owner.person.id, note: '白色' });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  // staff correct the plate and the note; the household stays
+  r = await ctx.grid.patch(`/api/v1/vehicles/${id}`, { plate: '京e·11112', note: '银色' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.plate, r.body.note, r.body.kind], ['京E11112', '银色', 'car']);
+  assert.deepEqual([(await read({ plate: '京E11112' })).body.verdict, (await read({ plate: '京E11111' })).body.verdict], ['allow', 'deny']);
+  // plate and kind are checked together, whichever of them changes
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, { kind: 'new_energy' }), 400, 'invalid_kind', 'kind');
+  r = await ctx.grid.patch(`/api/v1/vehicles/${id}`, { plate: '京AF12345', kind: 'new_energy' });
+  assert.equal(r.status, 200, r.text);
+  // bad edits: each refused with its field, nothing changed
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, {}), 400, 'empty_update');
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, { plate: '京A1234' }), 400, 'invalid_plate', 'plate');
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, { kind: 'tank' }), 400, 'invalid_value', 'kind');
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, { plate: '京AD12345' }), 409, 'duplicate_plate', 'plate');
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, { note: 'a\tb' }), 400, 'invalid_value', 'note');
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, { colour: 'red' }), 400, 'unknown_field', 'colour');
+  const other = await resident(ctx, OTHER_COMMUNITY, '孙十');
+  expectError(await ctx.grid.patch(`/api/v1/vehicles/${id}`, { owner_person_id: other.person.id }), 404, 'unknown_owner', 'owner_person_id');
+  expectError(await ctx.gridOther.patch(`/api/v1/vehicles/${id}`, { note: '越权' }), 404, 'not_found');
+  assert.equal((await ctx.gate.patch(`/api/v1/vehicles/${id}`, { note: '无权' })).status, 403);
+  const now = (await ctx.grid.get(`/api/v1/vehicles?owner_person_id=${owner.person.id}`)).body.items.find((v) => v.id === id);
+  assert.deepEqual([now.plate, now.kind, now.note], ['京AF12345', 'new_energy', '银色']);
+  // the owner corrects their own vehicle, but not the owner or the household, and not another's
+  r = await owner.patch(`/api/v1/me/vehicles/${id}`, { note: '车主改的' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.note, '车主改的');
+  expectError(await owner.patch(`/api/v1/me/vehicles/${id}`, { owner_person_id: other.person.id }), 400, 'unknown_field', 'owner_person_id');
+  const theirs = await other.post('/api/v1/me/vehicles', { plate: '京F22222', kind: 'car' });
+  assert.equal(theirs.status, 201, theirs.text);
+  expectError(await owner.patch(`/api/v1/me/vehicles/${theirs.body.id}`, { note: '不是我的' }), 404, 'not_found');
+});

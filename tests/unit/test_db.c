@@ -12,8 +12,10 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db/db.h"
@@ -471,6 +473,73 @@ static void test_pg_reconnect(void **state)
     insert(2, "b", NULL, 0, 0);
 }
 
+/* SQLite: ids are rowids (db/migrate.c), so a table keyed by id has no
+ * separate key index. */
+static void test_rowid_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(db_migrate(D), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'persons' AND sql LIKE "
+                           "'%INTEGER PRIMARY KEY%'"),
+                     1);
+    assert_int_equal(count("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE "
+                           "'%BIGINT PRIMARY KEY%' AND name NOT LIKE 'dbtest%'"),
+                     0);
+    assert_int_equal(count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = "
+                           "'sqlite_autoindex_persons_1'"),
+                     0);
+}
+
+struct waiter {
+    int rc;
+    int64_t seen;
+};
+
+static void *begin_on_second(void *arg)
+{
+    struct waiter *w = arg;
+    db *d2;
+    w->rc = -1;
+    if (db_open(path, &d2))
+        return NULL;
+    if (db_begin(d2) == E_OK) { /* waits for the main thread's commit */
+        db_query_int64(d2, "SELECT COUNT(*) FROM dbtest_rows", &w->seen);
+        w->rc = db_commit(d2);
+    }
+    db_close(&d2);
+    return NULL;
+}
+
+/* SQLite: connections of one process share a writer lock; a second
+ * writer waits for the first's commit and then sees its rows; a thread
+ * beginning on a second connection while its first is in a transaction
+ * fails at once instead of after the 10 s busy timeout. */
+static void test_writer_lock(void **state)
+{
+    (void)state;
+    assert_int_equal(db_begin(D), E_OK);
+    pthread_t th;
+    struct waiter w = {0, 0};
+    assert_int_equal(pthread_create(&th, NULL, begin_on_second, &w), 0);
+    usleep(50 * 1000);
+    insert(1, "first", NULL, 0, 0);
+    assert_int_equal(db_commit(D), E_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(w.rc, E_OK);
+    assert_int_equal(w.seen, 1);
+
+    db *d2;
+    assert_int_equal(db_open(path, &d2), E_OK);
+    assert_int_equal(db_begin(D), E_OK);
+    time_t t0 = time(NULL);
+    assert_int_equal(db_begin(d2), E_DB);
+    assert_true(time(NULL) - t0 < 5);
+    db_rollback(D);
+    assert_int_equal(db_begin(d2), E_OK); /* free again */
+    db_rollback(d2);
+    db_close(&d2);
+}
+
 #define TESTS                                                                                      \
     cmocka_unit_test(test_kind), cmocka_unit_test_setup(test_roundtrip, reset_tables),             \
         cmocka_unit_test_setup(test_text_is_copied, reset_tables),                                 \
@@ -483,7 +552,11 @@ static void test_pg_reconnect(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {TESTS};
+    const struct CMUnitTest sqlite_tests[] = {
+        TESTS,
+        cmocka_unit_test_setup(test_writer_lock, reset_tables),
+        cmocka_unit_test(test_rowid_keys),
+    };
     int failed = cmocka_run_group_tests_name("db/sqlite", sqlite_tests, open_sqlite, close_sqlite);
     const char *url = getenv("FK_DB");
     if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))) {
