@@ -192,7 +192,33 @@ test('a visitor is submitted, confirmed in the console, and let in at the gate',
   await me.getByTestId('vehicle-row').filter({ hasText: '京B23456' }).waitFor();
   await me.getByTestId('visitor-vehicles').getByText('京A12345').waitFor();
   await shot(me, 'vehicles-mine');
+  // and corrects it: a mistyped plate, a note
+  await me.getByTestId('vehicle-row').filter({ hasText: '京B23456' }).getByTestId('vehicle-edit').click();
+  await me.getByTestId('vehicle-form').filter({ hasText: '修改车辆 京B23456' }).waitFor();
+  await input(me, 'vh-plate').fill('京B23457');
+  await input(me, 'vh-note').fill('白色轿车');
+  await me.getByTestId('vehicle-submit').click();
+  await me.getByTestId('vehicle-row').filter({ hasText: '京B23457' }).filter({ hasText: '白色轿车' }).waitFor();
+  assert.equal(await me.getByTestId('vehicle-row').filter({ hasText: '京B23456' }).count(), 0);
+  await shot(me, 'vehicles-corrected');
   assertClean(me);
+});
+
+test('staff correct a vehicle in the console; a bad plate is said under its field', async () => {
+  const page = await consoleSignIn('vis_cc', 'vehicles');
+  const row = page.getByTestId('vehicle-table').locator('tr', { hasText: '京B23457' });
+  await row.getByTestId('vehicle-edit').click();
+  const plate = page.getByTestId('vh-plate'); // Element Plus puts the attribute on the <input>
+  assert.equal(await plate.inputValue(), '京B23457');
+  await plate.fill('京B2');
+  await page.getByTestId('vh-save').click();
+  await page.getByTestId('vehicle-form').locator('.el-form-item__error').filter({ hasText: '车牌' }).waitFor();
+  await plate.fill('京B23458');
+  await page.getByTestId('vh-save').click();
+  await page.getByTestId('vehicle-table').locator('tr', { hasText: '京B23458' }).filter({ hasText: '白色轿车' }).waitFor();
+  await page.getByTestId('vehicle-form').waitFor({ state: 'hidden' });
+  await shot(page, 'vehicle-edited-console');
+  assertClean(page);
 });
 
 test('community staff review visitors on the phone: a refusal needs a reason, a confirmation issues the code', async () => {
