@@ -40,6 +40,9 @@
 #define QR_GREEN  0x11804au
 #define QR_YELLOW 0xc79100u
 #define QR_RED    0xc8102eu
+/* Inks offered for venue codes besides black (as dark as the code colours). */
+#define QR_VENUE_GREEN 0x0b6e3au
+#define QR_VENUE_BLUE  0x1f4e9cu
 
 /*
  * Encode `text` (bytes, case kept) at error-correction level M with the

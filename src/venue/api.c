@@ -416,18 +416,41 @@ static err post_regenerate(struct req *r)
     return reply_code(r, &v, token);
 }
 
+/* ?colour= of a venue image: dark inks a phone reads as well as black, so
+ * a poster can match the place's print (green as the poster's band). */
+static err image_colour(struct req *r, uint32_t *fg_r)
+{
+    static const struct {
+        const char *name;
+        uint32_t fg;
+    } inks[] = {{"black", QR_BLACK}, {"green", QR_VENUE_GREEN}, {"blue", QR_VENUE_BLUE}};
+    const char *c = req_query(r, "colour");
+    *fg_r = QR_BLACK;
+    if (!c)
+        return E_OK;
+    for (size_t i = 0; i < sizeof inks / sizeof inks[0]; i++)
+        if (!strcmp(c, inks[i].name)) {
+            *fg_r = inks[i].fg;
+            return E_OK;
+        }
+    return err_set(E_INPUT, "invalid_parameter", "colour", "参数 colour 应为 black、green 或 blue");
+}
+
 static err get_code_png(struct req *r)
 {
     struct venue v;
     char token[TOKEN_MAX];
     int64_t scale = QR_SCALE_DEFAULT;
+    uint32_t fg;
     err e = req_query_int64(r, "scale", 1, QR_SCALE_MAX, &scale);
+    if (!e)
+        e = image_colour(r, &fg);
     if (!e)
         e = venue_and_code(r, &v, token);
     uint8_t *png;
     size_t n;
     if (!e)
-        e = qr_png(r->a, token, (int)scale, QR_BLACK, &png, &n);
+        e = qr_png(r->a, token, (int)scale, fg, &png, &n);
     if (e)
         return e;
     r->disposition = arena_printf(r->a, "inline; filename=\"venue-%lld.png\"", (long long)v.id);
@@ -439,9 +462,12 @@ static err get_code_svg(struct req *r)
     struct venue v;
     char token[TOKEN_MAX], *svg;
     size_t n;
-    err e = venue_and_code(r, &v, token);
+    uint32_t fg;
+    err e = image_colour(r, &fg);
     if (!e)
-        e = qr_svg(r->a, token, &svg, &n);
+        e = venue_and_code(r, &v, token);
+    if (!e)
+        e = qr_svg_color(r->a, token, fg, &svg, &n);
     if (e)
         return e;
     return reply_bytes(r, 200, "image/svg+xml", svg, n);
@@ -501,9 +527,12 @@ static err get_poster(struct req *r)
 {
     struct venue v;
     char token[TOKEN_MAX], *svg, issued[32];
-    err e = venue_and_code(r, &v, token);
+    uint32_t fg;
+    err e = image_colour(r, &fg);
     if (!e)
-        e = qr_svg(r->a, token, &svg, NULL);
+        e = venue_and_code(r, &v, token);
+    if (!e)
+        e = qr_svg_color(r->a, token, fg, &svg, NULL);
     if (e)
         return e;
     china_time(v.code_issued_at, issued);

@@ -337,6 +337,19 @@ test('venue code: token, PNG decoded by zbarimg, verified by the server', async 
   assert.equal(zbar(small.bytes, 'small.png'), token);
   for (const s of ['0', '33', 'x'])
     assert.equal((await cc.get(`/api/v1/venues/${v.id}/code.png?scale=${s}`)).status, 400, s);
+  // printed in green or blue ink: still read back to the same token
+  for (const [colour, rgb] of [['green', [0x0b, 0x6e, 0x3a]], ['blue', [0x1f, 0x4e, 0x9c]]]) {
+    const img = await getBytes(cc, `/api/v1/venues/${v.id}/code.png?colour=${colour}`);
+    assert.equal(img.status, 200, colour);
+    assert.equal(zbar(img.bytes, `venue-${colour}.png`), token, colour);
+    // the palette (PLTE) holds white and the ink
+    const plte = img.bytes.indexOf(Buffer.from('PLTE'));
+    assert.deepEqual([...img.bytes.subarray(plte + 7, plte + 10)], rgb, colour);
+    const vec = await cc.get(`/api/v1/venues/${v.id}/code.svg?colour=${colour}`);
+    assert.match(vec.text, new RegExp(`#${rgb.map((x) => x.toString(16).padStart(2, '0')).join('')}`, 'i'), colour);
+  }
+  for (const p of ['code.png', 'code.svg', 'poster'])
+    expectError(await cc.get(`/api/v1/venues/${v.id}/${p}?colour=pink`), 400, 'invalid_parameter', 'colour');
 
   // any signed-in user may verify (a resident scanning anywhere): the doctor
   const r = await doctor.post('/api/v1/venue-codes/verify', { token: decoded });

@@ -106,9 +106,17 @@ test('a venue is created with its policy, its code shown and its poster opened t
   await page.getByTestId('venue-code-dialog').filter({ hasText: '第 1 版' }).waitFor();
   await shot(page, 'console-venue-code');
 
+  // printed in green: the preview, the download and the poster follow the choice
+  await page.getByTestId('venue-code-ink').getByText('绿色').click();
+  await page.waitForFunction(() => {
+    const i = document.querySelector('[data-test=venue-code-img]');
+    return i?.src.includes('colour=green') && i.complete && i.naturalWidth > 0;
+  });
+  assert.match(await page.getByTestId('venue-code-download').getAttribute('href'), /colour=green/);
   const [poster] = await Promise.all([page.context().waitForEvent('page'), page.getByTestId('venue-poster').click()]);
   await poster.waitForLoadState();
   assert.match(await poster.content(), /多福巷小区东门/);
+  assert.match(await poster.content(), /<path fill="#0b6e3a"/i, "the code itself in green ink");
   await poster.close();
 
   await page.getByTestId('venue-regenerate').click();
