@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "access/access.h"
+#include "alert/alert.h"
 #include "app.h"
 #include "base/id.h"
 #include "base/log.h"
@@ -198,6 +199,19 @@ static const char *web_dir(void)
     return buf;
 }
 
+/* Stop what cmd_serve started, in reverse order; each stop is a no-op for
+ * what did not start. */
+static void stop_workers(void)
+{
+    device_mqtt_stop();
+    device_worker_stop();
+    alert_live_stop();
+    access_writer_stop();
+    static_free();
+    code_worker_stop();
+    audit_stop();
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct config c;
@@ -207,42 +221,37 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
-    int idle_s, sweep_s;
+    int idle_s, sweep_s, device_check_s;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
-        env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s))
+        env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s) ||
+        env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s))
         return 2;
     db *d;
     if (app_open(&c, &d))
         return 1;
     device_broker_sync(d); /* the broker's files match the registry from the start */
     db_close(&d);
-    err e = audit_start(c.db_url);
-    if (e)
-        return cli_fail(e, "audit");
-    if ((e = code_worker_start(c.db_url, sweep_s))) {
-        audit_stop();
-        return cli_fail(e, "code worker");
-    }
     app_routes();
-    /* scans are answered after their batch commits (group commit); drained at stop */
-    if ((e = access_writer_start(c.db_url))) {
-        code_worker_stop();
-        audit_stop();
-        return cli_fail(e, "access writer");
-    }
-    http_on_stop(access_writer_stop);
-    /* devices: the silence check and the MQTT subscriber (off without FK_MQTT_URL) */
-    int device_check_s;
-    if (env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s))
-        e = E_INPUT;
-    if (!e && !(e = device_worker_start(c.db_url, device_check_s)))
-        e = device_mqtt_start(getenv("FK_MQTT_URL"), c.db_url);
+    const char *what = NULL;
+    err e;
+    if ((e = audit_start(c.db_url)))
+        what = "audit";
+    else if ((e = code_worker_start(c.db_url, sweep_s)))
+        what = "code worker";
+    else if ((e = access_writer_start(c.db_url))) /* scans: group commit, drained at stop */
+        what = "access writer";
+    else if ((e = alert_live_start(c.db_url))) /* alerts of other servers on one PostgreSQL */
+        what = "alert listener";
+    else if ((e = device_worker_start(c.db_url, device_check_s)) ||
+             (e = device_mqtt_start(getenv("FK_MQTT_URL"), c.db_url))) /* off without a URL */
+        what = "devices";
+    else if ((e = static_load(web_dir())))
+        what = "web";
+    else
+        http_on_stop(access_writer_stop);
     if (e) {
-        device_worker_stop();
-        access_writer_stop();
-        code_worker_stop();
-        audit_stop();
-        return cli_fail(e, "devices");
+        stop_workers();
+        return cli_fail(e, what);
     }
     struct server_config sc = {
         .db_url = c.db_url,
@@ -254,21 +263,8 @@ int cmd_serve(int argc, char **argv)
         .max_url = 4096,
         .max_headers = 16 * 1024,
     };
-    if ((e = static_load(web_dir()))) {
-        device_mqtt_stop();
-        device_worker_stop();
-        access_writer_stop();
-        code_worker_stop();
-        audit_stop();
-        return cli_fail(e, "web");
-    }
     e = http_serve(&sc);
-    device_mqtt_stop();
-    device_worker_stop();
-    access_writer_stop();
-    static_free();
-    code_worker_stop();
-    audit_stop();
+    stop_workers();
     return e ? cli_fail(e, "serve") : 0;
 }
 

@@ -6,12 +6,15 @@
  */
 #include "alert/alert.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/id.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "http/http.h"
+#include "security/crypto.h"
 
 const char *const alert_kind_names[] = {"fever",         "entry_limit",  "code_colour",
                                         "device_silent", "device_fever", NULL};
@@ -89,6 +92,65 @@ static void publish_after_commit(void *ctx, bool committed)
     free(p);
 }
 
+/* ---- other servers on the same PostgreSQL database ------------------------------ */
+
+#define CHANNEL "fk_alerts"
+
+/* This process's mark on what it notifies ("-": not listening, a tool): its
+ * own alerts it has already published, the others it publishes when heard. */
+static char origin[17] = "-";
+
+/* "origin region id json": every server's listener hears every alert. */
+static err notify_others(db *d, const struct pending *p)
+{
+    if (db_kind(d) != DB_POSTGRES)
+        return E_OK;
+    size_t n = strlen(p->json) + 64;
+    if (n > 7900) { /* NOTIFY's limit: such an alert is seen in the list, not live elsewhere */
+        log_event(LOG_WARN, "alert_not_notified", "reason", "too long", NULL);
+        return E_OK;
+    }
+    char *payload = malloc(n);
+    if (!payload)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    snprintf(payload, n, "%s %lld %lld %s", origin, (long long)p->region_code, (long long)p->id,
+             p->json);
+    err e = db_notify(d, CHANNEL, payload);
+    free(payload);
+    return e;
+}
+
+static void heard(const char *payload, void *ctx)
+{
+    (void)ctx;
+    char from[17];
+    long long region, id;
+    int used = 0;
+    if (sscanf(payload, "%16s %lld %lld %n", from, &region, &id, &used) != 3 || !used) {
+        log_event(LOG_WARN, "alert_notify_malformed", NULL);
+        return;
+    }
+    if (!strcmp(from, origin))
+        return; /* raised here: already published after its commit */
+    http_stream_publish("alerts", region, id, "alert", payload + used);
+}
+
+err alert_live_start(const char *db_url)
+{
+    uint8_t r[8];
+    err e = random_bytes(r, sizeof r);
+    if (e)
+        return e;
+    for (int i = 0; i < 8; i++)
+        snprintf(origin + 2 * i, 3, "%02x", r[i]);
+    return db_listen_start(db_url, CHANNEL, heard, NULL);
+}
+
+void alert_live_stop(void)
+{
+    db_listen_stop();
+}
+
 static err invalid(const char *why)
 {
     return err_set(E_INPUT, "invalid_alert", NULL, "告警内容无效：%s", why);
@@ -155,7 +217,7 @@ err alert_raise(db *d, const struct alert_new *a, int64_t *id_r)
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }
     *p = (struct pending){id, a->region_code, text};
-    if ((e = db_after_commit(d, publish_after_commit, p))) {
+    if ((e = notify_others(d, p)) || (e = db_after_commit(d, publish_after_commit, p))) {
         free(text);
         free(p);
         return e;

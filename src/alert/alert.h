@@ -10,7 +10,8 @@
  * Raising is part of the caller's transaction: the alert exists exactly when
  * the event that caused it does. The live push waits for that transaction
  * to commit (db_after_commit) and is dropped if it rolls back, so nobody is
- * ever shown an alert the database does not hold.
+ * ever shown an alert the database does not hold; other servers on the same
+ * PostgreSQL database hear it at the same commit (alert_live_start).
  */
 #ifndef FK_ALERT_ALERT_H
 #define FK_ALERT_ALERT_H
@@ -75,6 +76,16 @@ struct alert_new {
  * `d` (event loops, the scan writer, device workers).
  */
 err alert_raise(db *d, const struct alert_new *a, int64_t *id_r);
+
+/*
+ * Several servers on one PostgreSQL database: each alert raised is also
+ * notified (NOTIFY, sent at its commit), and alert_live_start makes this
+ * server listen and push the alerts raised by the others (or by a tool) to
+ * its own streams, so a console connected to any server sees every alert
+ * live. No-op on SQLite. The server calls these around serving.
+ */
+err alert_live_start(const char *db_url);
+void alert_live_stop(void);
 
 /* ---- reading and acknowledging (the API's half) ---------------------------- */
 

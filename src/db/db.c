@@ -329,3 +329,19 @@ err db_query_int64(db *d, const char *sql, int64_t *v_r)
     db_done(s);
     return e;
 }
+
+err db_notify(db *d, const char *channel, const char *payload)
+{
+    if (d->kind != DB_POSTGRES)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT pg_notify(?, ?)", &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, channel);
+    db_bind_text(s, 2, payload);
+    int rc = db_step(s);
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}

@@ -108,6 +108,22 @@ err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx);
 bool db_in_tx(const db *d);
 
 /*
+ * Notifications between servers sharing one PostgreSQL database (LISTEN /
+ * NOTIFY). db_notify sends `payload` (under 8000 bytes) on `channel` when
+ * the current transaction commits, or at once outside one; every listener
+ * hears it, this process's own included. db_listen_start runs a thread with
+ * its own connection that calls fn(payload, ctx) for each notification on
+ * `channel` (lower-case letters and '_'), reconnecting when the database
+ * goes away (what was sent meanwhile is not heard). Both are no-ops on
+ * SQLite: one server per file, nobody else to tell. One listener per
+ * process.
+ */
+err db_notify(db *d, const char *channel, const char *payload);
+err db_listen_start(const char *url, const char *channel,
+                    void (*fn)(const char *payload, void *ctx), void *ctx);
+void db_listen_stop(void);
+
+/*
  * Convenience: prepare, bind nothing, step once and read an int64 from
  * column 0 of the first row. *v_r is untouched when there is no row
  * (returns E_NOT_FOUND without setting a detail).

@@ -7,14 +7,20 @@
  */
 #include "db/db_private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
@@ -583,4 +589,120 @@ err db_pg_open(const char *url, db **r)
     }
     *r = &c->base;
     return E_OK;
+}
+
+/* ---- LISTEN: notifications from other processes --------------------------------- */
+
+static struct {
+    pthread_t thread;
+    bool running;
+    _Atomic bool stop;
+    int wake[2]; /* db_listen_stop writes here to end the poll */
+    char *url, *channel;
+    void (*fn)(const char *payload, void *ctx);
+    void *ctx;
+} ln = {.wake = {-1, -1}};
+
+static PGconn *listen_connect(void)
+{
+    PGconn *c = PQconnectdb(ln.url);
+    if (!c)
+        return NULL;
+    char sql[96];
+    snprintf(sql, sizeof sql, "LISTEN %s", ln.channel); /* a checked identifier */
+    PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        log_event(LOG_WARN, "listen_failed", "channel", ln.channel, "detail", PQerrorMessage(c),
+                  NULL);
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, pg_notice, NULL);
+    return c;
+}
+
+/* Wait up to ms for fd (or only for the wake pipe when fd < 0); false when
+ * woken to stop. */
+static bool listen_wait(int fd, int ms)
+{
+    struct pollfd p[2] = {{ln.wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
+    while (poll(p, fd >= 0 ? 2 : 1, ms) < 0 && errno == EINTR) {
+    }
+    return !(p[0].revents & POLLIN) && !ln.stop;
+}
+
+static void *listener(void *arg)
+{
+    (void)arg;
+    PGconn *c = NULL;
+    while (!ln.stop) {
+        if (!c && !(c = listen_connect())) {
+            if (!listen_wait(-1, 1000)) /* the database is away: try again in a second */
+                break;
+            continue;
+        }
+        if (!listen_wait(PQsocket(c), -1))
+            break;
+        if (!PQconsumeInput(c)) {
+            /* what was notified while reconnecting is not delivered: clients
+             * still find it in the list and on resume (Last-Event-ID) */
+            log_event(LOG_WARN, "listen_lost", "channel", ln.channel, "detail", PQerrorMessage(c),
+                      NULL);
+            PQfinish(c);
+            c = NULL;
+            continue;
+        }
+        PGnotify *n;
+        while ((n = PQnotifies(c))) {
+            ln.fn(n->extra, ln.ctx);
+            PQfreemem(n);
+        }
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+err db_listen_start(const char *url, const char *channel,
+                    void (*fn)(const char *payload, void *ctx), void *ctx)
+{
+    if (strncmp(url, "postgres://", 11) && strncmp(url, "postgresql://", 13))
+        return E_OK; /* SQLite: one server per file, nobody else to hear from */
+    size_t n = strlen(channel);
+    if (!n || n > 63 || strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != n)
+        return err_set(E_INTERNAL, NULL, NULL, "invalid channel");
+    if (ln.running)
+        return err_set(E_INTERNAL, NULL, NULL, "already listening");
+    if (pipe2(ln.wake, O_CLOEXEC) != 0)
+        return err_set(E_IO, NULL, NULL, "pipe");
+    ln.url = strdup(url);
+    ln.channel = strdup(channel);
+    ln.fn = fn;
+    ln.ctx = ctx;
+    ln.stop = false;
+    if (!ln.url || !ln.channel || pthread_create(&ln.thread, NULL, listener, NULL)) {
+        free(ln.url);
+        free(ln.channel);
+        close(ln.wake[0]);
+        close(ln.wake[1]);
+        return err_set(E_INTERNAL, NULL, NULL, "listener");
+    }
+    pthread_setname_np(ln.thread, "fk-listen");
+    ln.running = true;
+    return E_OK;
+}
+
+void db_listen_stop(void)
+{
+    if (!ln.running)
+        return;
+    ln.stop = true;
+    (void)!write(ln.wake[1], "x", 1);
+    pthread_join(ln.thread, NULL);
+    close(ln.wake[0]);
+    close(ln.wake[1]);
+    free(ln.url);
+    free(ln.channel);
+    ln.running = false;
 }

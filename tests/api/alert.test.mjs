@@ -3,7 +3,7 @@
 // scope holds the venue, with keep-alive comments and Last-Event-ID resume.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep } from './lib.mjs';
+import { startServer, startPeer, onPostgres, CITY_CSV, writeTmp, residentId, smsCode, sleep } from './lib.mjs';
 
 const PW = 'Alert-test-2024!';
 const DC = '110101000000';
@@ -17,9 +17,9 @@ async function staff(u) {
 }
 
 // An SSE reader over fetch: events parsed as they arrive.
-async function openStream(client, headers = {}) {
+async function openStream(client, headers = {}, base = ctx.url) {
   const ctl = new AbortController();
-  const r = await fetch(ctx.url + '/api/v1/alerts/stream', { headers: { cookie: client.cookie, ...headers }, signal: ctl.signal });
+  const r = await fetch(base + '/api/v1/alerts/stream', { headers: { cookie: client.cookie, ...headers }, signal: ctl.signal });
   const s = { status: r.status, type: r.headers.get('content-type'), events: [], comments: 0, raw: '' };
   if (r.status !== 200) return s;
   const reader = r.body.getReader();
@@ -123,6 +123,41 @@ test('a fever reaches the district stream live, not another district; keep-alive
   assert.equal(other.events.length, 0);
   mine.close();
   other.close();
+});
+
+// Two servers on one PostgreSQL database (SQLite is one server per file):
+// an alert raised through one reaches a console connected to the other,
+// live, once; and the other way round.
+test('an alert raised on one server reaches the streams of another on the same database', { skip: !onPostgres && 'several servers share a PostgreSQL database only' }, async () => {
+  const peer = await startPeer(ctx);
+  try {
+    const ccPeer = peer.client();
+    await ccPeer.login('cc_dc', PW);
+    const there = await openStream(ccPeer, {}, peer.url);
+    const here = await openStream(cc);
+    const westThere = await openStream(await (async () => { const c = peer.client(); await c.login('cc_xc', PW); return c; })(), {}, peer.url);
+    assert.equal(there.status, 200);
+    const r = await fever(38.7);
+    assert.equal(r.status, 201, r.text);
+    const ids = r.body.alerts.map((a) => a.id).sort();
+    assert.ok(await until(() => there.events.length >= 2), 'heard on the other server');
+    assert.deepEqual(there.events.map((e) => e.id).sort(), ids);
+    assert.equal(there.events.find((e) => e.data.kind === 'fever').data.detail.temperature, 38.7);
+    assert.ok(await until(() => here.events.length >= 2));
+    await sleep(300);
+    assert.equal(here.events.length, 2, 'the raising server publishes its own once');
+    assert.equal(there.events.length, 2, 'no duplicates');
+    assert.equal(westThere.events.length, 0, 'scoped on the other server too');
+    // the other way: a scan through the peer reaches this server's stream
+    const gatePeer = peer.client();
+    await gatePeer.login('gate_dc', PW);
+    const r2 = await gatePeer.post('/api/v1/scans', { venue_id: venue.id, token: (await res.get('/api/v1/me/code/token')).body.token, direction: 'in', temperature: 38.9 });
+    assert.equal(r2.status, 201, r2.text);
+    assert.ok(await until(() => here.events.length >= 4), 'heard back here');
+    for (const s of [there, here, westThere]) s.close();
+  } finally {
+    await peer.stop();
+  }
 });
 
 test('Last-Event-ID replays the alerts after it, then goes live', async () => {

@@ -94,6 +94,25 @@ export async function startServer(opts = {}) {
   return ctx;
 }
 
+// A second server on the same data directory and database as ctx (another
+// port, another node id): several instances behind one load balancer.
+export async function startPeer(ctx, env = {}) {
+  const port = await freePort();
+  const peer = { dir: ctx.dir, port, env: { ...ctx.env, FK_PORT: String(port), FK_NODE: '7', ...env }, url: `http://127.0.0.1:${port}` };
+  await launch(peer);
+  peer.client = () => new Client(peer.url);
+  peer.stop = async () => {
+    if (peer.proc.exitCode !== null) return peer.proc.exitCode;
+    const done = new Promise((r) => peer.proc.on('exit', (code, sig) => r(code ?? sig)));
+    peer.proc.kill('SIGTERM');
+    const status = await done;
+    checkSanitizer('fangkong serve (peer)', peer.stderr);
+    if (status !== 0) throw new Error(`peer exited ${status}:\n${peer.stderr.slice(-4000)}`);
+    return status;
+  };
+  return peer;
+}
+
 async function launch(ctx) {
   ctx.stderr = '';
   ctx.proc = spawn(BIN, ['serve'], { env: ctx.env, stdio: ['ignore', 'ignore', 'pipe'] });
