@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +31,7 @@
 #define ASYNC_EACH    2500
 
 static db *D;
-static char dir[64];
-static char path[96];
+static struct fixture_db F;
 static const char *url; /* what audit_start opens: the same database as D */
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -311,27 +312,16 @@ static void test_join(void **state)
 static int open_sqlite(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-audit.XXXXXX");
-    if (!mkdtemp(dir))
+    if (fixture_sqlite_open(&F, "audit", &D))
         return -1;
-    snprintf(path, sizeof path, "%s/test.db", dir);
-    url = path;
-    if (db_open(path, &D) != E_OK)
-        return -1;
+    url = F.path;
     return db_migrate(D) == E_OK ? 0 : -1;
 }
 
 static int close_sqlite(void **state)
 {
     (void)state;
-    db_close(&D);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-        char f[128];
-        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
-        unlink(f);
-    }
-    rmdir(dir);
+    fixture_sqlite_close(&F, &D);
     return 0;
 }
 
@@ -366,8 +356,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {TESTS};
     int failed =
         cmocka_run_group_tests_name("audit/sqlite", sqlite_tests, open_sqlite, close_sqlite);
-    const char *pg = getenv("FK_DB");
-    if (pg && (!strncmp(pg, "postgres://", 11) || !strncmp(pg, "postgresql://", 13))) {
+    if (fixture_pg_wanted()) {
         const struct CMUnitTest pg_tests[] = {TESTS};
         failed += cmocka_run_group_tests_name("audit/postgres", pg_tests, open_pg, close_pg);
     }

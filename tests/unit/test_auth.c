@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -35,8 +37,7 @@
 #define ROOT_P  "Adm1n#pass"
 
 static db *D;
-static char dir[64];
-static char path[96];
+static struct fixture_db F;
 static char sms_file[128];
 static int64_t alice_id, root_id;
 
@@ -947,39 +948,28 @@ static int open_common(void)
 static int open_sqlite(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-auth.XXXXXX");
-    if (!mkdtemp(dir))
+    if (fixture_sqlite_open(&F, "auth", &D))
         return -1;
-    snprintf(path, sizeof path, "%s/test.db", dir);
-    snprintf(sms_file, sizeof sms_file, "%s/sms.log", dir);
-    if (db_open(path, &D) != E_OK)
-        return -1;
+    snprintf(sms_file, sizeof sms_file, "%s/sms.log", F.dir);
     return open_common();
 }
 
 static int close_sqlite(void **state)
 {
     (void)state;
-    db_close(&D);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-        char f[128];
-        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
-        unlink(f);
-    }
     unlink(sms_file);
-    rmdir(dir);
+    fixture_sqlite_close(&F, &D);
     return 0;
 }
 
 static int open_pg(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-auth.XXXXXX");
-    if (!mkdtemp(dir))
+    snprintf(F.dir, sizeof F.dir, "%s", "/tmp/fk-test-auth.XXXXXX"); /* for the SMS file */
+    if (!mkdtemp(F.dir))
         return -1;
-    snprintf(sms_file, sizeof sms_file, "%s/sms.log", dir);
-    if (db_open(getenv("FK_DB"), &D) != E_OK)
+    snprintf(sms_file, sizeof sms_file, "%s/sms.log", F.dir);
+    if (fixture_pg_open(&D))
         return -1;
     return open_common();
 }
@@ -989,7 +979,7 @@ static int close_pg(void **state)
     (void)state;
     db_close(&D);
     unlink(sms_file);
-    rmdir(dir);
+    rmdir(F.dir);
     return 0;
 }
 
@@ -1011,8 +1001,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {TESTS};
     int failed =
         cmocka_run_group_tests_name("auth/sqlite", sqlite_tests, open_sqlite, close_sqlite);
-    const char *url = getenv("FK_DB");
-    if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))) {
+    if (fixture_pg_wanted()) {
         const struct CMUnitTest pg_tests[] = {TESTS};
         failed += cmocka_run_group_tests_name("auth/postgres", pg_tests, open_pg, close_pg);
     }

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +24,7 @@
 
 static db *D;
 static enum db_kind expected_kind;
-static char dir[64];
-static char path[96];
+static struct fixture_db F;
 
 static const char create_rows[] = "CREATE TABLE dbtest_rows ("
                                   "id BIGINT PRIMARY KEY, "
@@ -52,24 +53,15 @@ static int open_sqlite(void **state)
 {
     (void)state;
     expected_kind = DB_SQLITE;
-    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-db.XXXXXX");
-    if (!mkdtemp(dir))
+    if (fixture_sqlite_open(&F, "db", &D))
         return -1;
-    snprintf(path, sizeof path, "%s/test.db", dir);
-    return db_open(path, &D) == E_OK ? 0 : -1;
+    return 0;
 }
 
 static int close_sqlite(void **state)
 {
     (void)state;
-    db_close(&D);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-        char f[128];
-        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
-        unlink(f);
-    }
-    rmdir(dir);
+    fixture_sqlite_close(&F, &D);
     return 0;
 }
 
@@ -77,7 +69,7 @@ static int open_pg(void **state)
 {
     (void)state;
     expected_kind = DB_POSTGRES;
-    return db_open(getenv("FK_DB"), &D) == E_OK ? 0 : -1;
+    return fixture_pg_open(&D);
 }
 
 static int close_pg(void **state)
@@ -500,7 +492,7 @@ static void *begin_on_second(void *arg)
     struct waiter *w = arg;
     db *d2;
     w->rc = -1;
-    if (db_open(path, &d2))
+    if (db_open(F.path, &d2))
         return NULL;
     if (db_begin(d2) == E_OK) { /* waits for the main thread's commit */
         db_query_int64(d2, "SELECT COUNT(*) FROM dbtest_rows", &w->seen);
@@ -529,7 +521,7 @@ static void test_writer_lock(void **state)
     assert_int_equal(w.seen, 1);
 
     db *d2;
-    assert_int_equal(db_open(path, &d2), E_OK);
+    assert_int_equal(db_open(F.path, &d2), E_OK);
     assert_int_equal(db_begin(D), E_OK);
     time_t t0 = time(NULL);
     assert_int_equal(db_begin(d2), E_DB);
@@ -558,8 +550,7 @@ int main(void)
         cmocka_unit_test(test_rowid_keys),
     };
     int failed = cmocka_run_group_tests_name("db/sqlite", sqlite_tests, open_sqlite, close_sqlite);
-    const char *url = getenv("FK_DB");
-    if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))) {
+    if (fixture_pg_wanted()) {
         const struct CMUnitTest pg_tests[] = {
             TESTS,
             cmocka_unit_test_setup(test_commit_after_error, reset_tables),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -28,7 +30,7 @@
 #define PW     "Passw0rd!u"
 
 static db *D;
-static char dir[64], path[96];
+static struct fixture_db F;
 static arena *A;
 
 static void exec_i(const char *sql, int n, const int64_t *args)
@@ -404,11 +406,9 @@ static void test_totp_enrol(void **state)
 static int open_sqlite(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-user.XXXXXX");
-    if (!mkdtemp(dir))
+    if (fixture_sqlite_open(&F, "user", &D))
         return -1;
-    snprintf(path, sizeof path, "%s/test.db", dir);
-    if (db_open(path, &D) != E_OK || db_migrate(D) != E_OK || rbac_seed(D) != E_OK)
+    if (db_migrate(D) != E_OK || rbac_seed(D) != E_OK)
         return -1;
     return 0;
 }
@@ -416,21 +416,14 @@ static int open_sqlite(void **state)
 static int close_sqlite(void **state)
 {
     (void)state;
-    db_close(&D);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-        char f[128];
-        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
-        unlink(f);
-    }
-    rmdir(dir);
+    fixture_sqlite_close(&F, &D);
     return 0;
 }
 
 static int open_pg(void **state)
 {
     (void)state;
-    if (db_open(getenv("FK_DB"), &D) != E_OK || db_migrate(D) != E_OK || rbac_seed(D) != E_OK)
+    if (fixture_pg_open(&D) || db_migrate(D) != E_OK || rbac_seed(D) != E_OK)
         return -1;
     return 0;
 }
@@ -458,8 +451,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {TESTS};
     int failed =
         cmocka_run_group_tests_name("user/sqlite", sqlite_tests, open_sqlite, close_sqlite);
-    const char *url = getenv("FK_DB");
-    if (url && (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))) {
+    if (fixture_pg_wanted()) {
         const struct CMUnitTest pg_tests[] = {TESTS};
         failed += cmocka_run_group_tests_name("user/postgres", pg_tests, open_pg, close_pg);
     }

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +28,7 @@
 
 static db *D;
 static arena *A;
-static char dir[64];
-static char path[96];
+static struct fixture_db F;
 
 /* 东城区 > street > community > grid > building; 西城区 > street > community */
 static const char *const regions[] = {
@@ -48,11 +49,9 @@ static int setup(void **state)
     for (int i = 0; i < 32; i++)
         master[i] = (uint8_t)(i * 5 + 3);
     keys_set_master(master);
-    snprintf(dir, sizeof dir, "%s", "/tmp/fk-test-venue.XXXXXX");
-    if (!mkdtemp(dir))
+    if (fixture_sqlite_open(&F, "venue", &D))
         return -1;
-    snprintf(path, sizeof path, "%s/test.db", dir);
-    if (db_open(path, &D) != E_OK || db_migrate(D) != E_OK)
+    if (db_migrate(D) != E_OK)
         return -1;
     for (size_t i = 0; i < sizeof regions / sizeof *regions; i++) {
         db_stmt *s;
@@ -78,14 +77,7 @@ static int teardown(void **state)
 {
     (void)state;
     arena_free(&A);
-    db_close(&D);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-        char f[128];
-        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
-        unlink(f);
-    }
-    rmdir(dir);
+    fixture_sqlite_close(&F, &D);
     return 0;
 }
 
