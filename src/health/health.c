@@ -11,6 +11,7 @@
 #include "base/id.h"
 #include "base/regcode.h"
 #include "code/code.h"
+#include "person/person.h"
 #include "security/crypto.h"
 
 /* ---- vocabularies ------------------------------------------------------------ */
@@ -70,54 +71,6 @@ static err step_done(db_stmt *s)
 {
     int rc = db_step(s);
     err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
-/* The residence of a live person inside the scope; E_NOT_FOUND otherwise. */
-static err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
-{
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT region_code FROM persons WHERE id = ? AND region_code >= ? AND "
-                       "region_code < ? AND deleted_at = 0",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        *region_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
-/*
- * The residence of a live person inside the scope; E_NOT_FOUND otherwise.
- * Inside a write transaction it is the first statement and takes the
- * person's row lock (a no-op UPDATE; SQLite's BEGIN IMMEDIATE holds the
- * database lock already), so two events about one person recompute the
- * code one after the other.
- */
-static err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
-{
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "UPDATE persons SET version = version WHERE id = ? AND region_code >= ? "
-                       "AND region_code < ? AND deleted_at = 0 RETURNING region_code",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        *region_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     db_done(s);
     return e;
 }

@@ -552,6 +552,46 @@ err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struc
     return e;
 }
 
+err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT region_code FROM persons WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *region_r = db_col_int64(s, 0);
+    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE persons SET version = version WHERE id = ? AND region_code >= ? "
+                       "AND region_code < ? AND deleted_at = 0 RETURNING region_code",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *region_r = db_col_int64(s, 0);
+    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
 err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,
                              const char *id_number, struct person *p_r)
 {

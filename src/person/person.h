@@ -293,6 +293,18 @@ err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct pers
  * instead of seven. */
 err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r);
 
+/* The residence (padded) of a live person inside sc; E_NOT_FOUND otherwise. */
+err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r);
+
+/*
+ * As person_region, and inside a write transaction it takes the person's
+ * row lock (a no-op UPDATE; SQLite's BEGIN IMMEDIATE holds the database
+ * lock already), so two events about one person (a reading, an isolation)
+ * recompute the code one after the other. Make it the transaction's first
+ * statement.
+ */
+err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r);
+
 /* A person by identity document inside the scope; E_NOT_FOUND otherwise.
  * `id_number` is normalised here. */
 err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,

@@ -8,6 +8,7 @@
 
 #include "base/id.h"
 #include "base/regcode.h"
+#include "person/person.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
 
@@ -140,21 +141,8 @@ static err check_plate_kind(const char *in, enum vehicle_kind kind, char plate[P
 /* The residence of a live owner inside sc into *region_r. */
 static err owner_region(db *d, const struct scope *sc, int64_t owner, int64_t *region_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT region_code FROM persons WHERE id = ? AND region_code >= ? AND "
-                       "region_code < ? AND deleted_at = 0",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, owner);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    *region_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    if (!e && !*region_r)
+    err e = person_region(d, sc, owner, region_r);
+    if (e == E_NOT_FOUND)
         e = err_set(E_NOT_FOUND, "unknown_owner", "owner_person_id",
                     "车主不存在或不在您的管辖范围内");
     return e;
