@@ -212,7 +212,8 @@ err access_apply(db *d, arena *a, struct access_scan *sc)
 {
     struct scope all = scope_all(); /* the token named the person: any residence */
     sc->at = now_ms();
-    sc->record_id = id_new();
+    if (!sc->record_id) /* a handler may have named it already (its audit entry) */
+        sc->record_id = id_new();
     sc->n_alerts = 0;
     err e;
     if (sc->temperature >= 0 && sc->person_id > 0) {
@@ -227,7 +228,7 @@ err access_apply(db *d, arena *a, struct access_scan *sc)
             return e;
     }
     struct code_current c = {CODE_GREEN, "[]", 0};
-    if (sc->person_id > 0 && (e = code_find(d, a, &all, sc->person_id, &c)) && e != E_NOT_FOUND)
+    if (sc->person_id > 0 && (e = code_of(d, a, sc->person_id, &c))) /* found by the handler */
         return e;
     sc->colour = c.colour;
     sc->reasons = c.reasons;

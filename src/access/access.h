@@ -107,8 +107,9 @@ struct access_scan {
     double temperature; /* < 0: not measured */
     enum access_method method;
     int64_t operator_user_id, device_id;
+    int64_t record_id; /* in: 0, or the id the record is to have; out: its id */
     /* out */
-    int64_t record_id, at;
+    int64_t at;
     enum code_colour colour;
     const char *reasons; /* the code's reasons, JSON text */
     struct access_decision decision;

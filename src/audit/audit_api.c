@@ -129,8 +129,11 @@ static void add_where(struct sql *b, const struct audit_filter *f)
         sql_add(b, f->prefix ? " AND substr(action, 1, ?) = ?" : " AND action = ?");
     if (f->object_type)
         sql_add(b, " AND object_type = ?");
+    /* a person's scans are entries about their access records (ids are
+     * unique across tables); object_id <> 0 lets the partial index serve */
     if (f->object_id)
-        sql_add(b, " AND object_id = ?");
+        sql_add(b, " AND object_id <> 0 AND object_id IN (SELECT CAST(? AS BIGINT) UNION ALL "
+                   "SELECT id FROM access_records WHERE person_id = ?)");
     if (f->result)
         sql_add(b, " AND result = ?");
     /* ids are time-ordered: a time range is a range of the primary key */
@@ -155,8 +158,10 @@ static int bind_filter(db_stmt *s, const struct audit_filter *f)
     }
     if (f->object_type)
         db_bind_text(s, i++, f->object_type);
-    if (f->object_id)
+    if (f->object_id) {
         db_bind_int64(s, i++, f->object_id);
+        db_bind_int64(s, i++, f->object_id);
+    }
     if (f->result)
         db_bind_text(s, i++, f->result);
     if (f->from >= 0)

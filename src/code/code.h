@@ -185,6 +185,11 @@ struct code_current {
 /* A person's current code inside the scope; E_NOT_FOUND otherwise. */
 err code_find(db *d, arena *a, const struct scope *sc, int64_t person_id, struct code_current *c_r);
 
+/* The code of a person the caller has already found (a gate's scan), read
+ * by key alone: no scope and no check that the person exists. A person
+ * without a code row is green, updated_at 0. */
+err code_of(db *d, arena *a, int64_t person_id, struct code_current *c_r);
+
 struct code_change {
     int64_t id, at, user_id;
     enum code_colour colour;

@@ -608,6 +608,29 @@ err code_find(db *d, arena *a, const struct scope *sc, int64_t person_id, struct
     return e;
 }
 
+err code_of(db *d, arena *a, int64_t person_id, struct code_current *c_r)
+{
+    db_stmt *s;
+    err e = db_prepare(
+        d, "SELECT colour, reasons, updated_at FROM health_codes WHERE person_id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person_id);
+    struct code_current c = {CODE_GREEN, "[]", 0};
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        int k = code_colour_parse(db_col_text(s, 0));
+        c.colour = k < 0 ? CODE_GREEN : (enum code_colour)k;
+        c.reasons = arena_strdup(a, db_col_text(s, 1));
+        c.updated_at = db_col_int64(s, 2);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (!e)
+        *c_r = c;
+    return e;
+}
+
 err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
                  int64_t page_size, struct code_change **items_r, size_t *n_r, int64_t *total_r)
 {

@@ -391,6 +391,26 @@ test('reads and writes of codes and their inputs are audited', async () => {
   assert.ok(items.some((x) => x.user_id === cc.id), 'code.rules');
 });
 
+test('a checkpoint scan is audited against its access record and found by the person', async () => {
+  let r = await cc.post('/api/v1/places', { name: '审计小区', kind: 'community', region_code: COMMUNITY });
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post('/api/v1/venues', { name: '审计小区东门', kind: 'community_gate', place_id: r.body.id });
+  assert.equal(r.status, 201, r.text);
+  const token = ctx.must(['code', 'tokens', '--sample', '1']).trim();
+  r = await gw.post('/api/v1/scans', { venue_id: r.body.id, token, direction: 'in' });
+  assert.equal(r.status, 201, r.text);
+  const { person_id: pid, record_id: rec } = r.body;
+  const items = await auditWhere(`action=access.scan&object_id=${pid}`, (x) => x.object_id === rec);
+  const entry = items.find((x) => x.object_id === rec);
+  assert.ok(entry, 'a search by the person finds the scan');
+  assert.deepEqual([entry.object_type, entry.user_id, entry.result], ['access_record', gw.id, 'ok']);
+  assert.ok((await auditWhere(`object_id=${rec}`, (x) => x.object_id === rec)).some((x) => x.object_id === rec), 'and by the record');
+  const other = await person();
+  const none = await auditor.get(`/api/v1/audit?page_size=200&object_id=${other}`);
+  assert.equal(none.status, 200, none.text);
+  assert.ok(!none.body.items.some((x) => x.object_id === rec), "not by another person's search");
+});
+
 test('codes follow time with no event: the sweep turns a day-old fever green', async () => {
   // a server of its own that sweeps every second
   const s = await startServer({
