@@ -28,8 +28,10 @@ SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
 UNIT     := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
+# the unit programs with a PostgreSQL group (tests/unit/fixture.h)
+UNITPG   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(shell grep -l fixture_pg_wanted $(UNIT)))
 
-.PHONY: all deps run test unit api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san web browser
+.PHONY: all deps run test unit unit-pg api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san web browser
 
 all: $(BUILD)/fangkong web/dist/.built
 
@@ -89,6 +91,10 @@ fuzz-run: $(FUZZERS)
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
 
+# The same programs against PostgreSQL too, each on a throwaway cluster.
+unit-pg: $(UNITPG)
+	@set -e; for t in $(UNITPG); do echo "== $$t (PostgreSQL)"; scripts/with-postgres.sh $$t; done
+
 # The black-box suite, once per database driver.
 api-sqlite: $(BUILD)/fangkong
 	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=1 tests/api/
@@ -116,6 +122,7 @@ test: deps
 	$(MAKE) api-sqlite
 	$(MAKE) browser
 	$(MAKE) api-pg
+	$(MAKE) unit-pg
 	$(MAKE) SAN=1 api-sqlite-san
 	$(MAKE) fuzz
 
