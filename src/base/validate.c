@@ -6,6 +6,8 @@
  */
 #include "base/validate.h"
 
+#include "base/json.h"
+
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -259,4 +261,16 @@ err check_phone(const char *s, const char *field)
     if (s && strlen(s) == 11 && s[0] == '1' && s[1] >= '3' && s[1] <= '9' && all_digits(s, 11))
         return E_OK;
     return err_set(E_INPUT, "invalid_phone", field, "手机号码格式不正确");
+}
+
+err check_text(const char *s, const char *field, const char *label, size_t max, unsigned flags)
+{
+    if (!s || !*s)
+        return flags & TEXT_REQUIRED ? err_set(E_INPUT, "required", field, "请填写%s", label)
+                                     : E_OK;
+    if (!utf8_valid_text(s) || (flags & TEXT_ONE_LINE && strpbrk(s, "\t\r\n")))
+        return err_set(E_INPUT, "invalid_value", field, "%s含有不允许的字符", label);
+    if (utf8_len(s) > max)
+        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", label, max);
+    return E_OK;
 }

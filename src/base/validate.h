@@ -11,6 +11,7 @@
 #define FK_BASE_VALIDATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -61,6 +62,13 @@ char credit_code_check_char(const char *first17);
 
 /* Mainland mobile: 11 digits starting 13-19. */
 err check_phone(const char *s, const char *field);
+
+/* A free-text field: valid UTF-8 without control characters (and, with
+ * TEXT_ONE_LINE, without tab or line breaks), at most `max` characters;
+ * NULL or "" is "required" with TEXT_REQUIRED, else fine. Errors name
+ * `field` and say `label` in Chinese. */
+enum { TEXT_REQUIRED = 1, TEXT_ONE_LINE = 2 };
+err check_text(const char *s, const char *field, const char *label, size_t max, unsigned flags);
 
 /* Valid calendar date given as yyyymmdd. */
 bool date_valid(int32_t yyyymmdd);

@@ -42,7 +42,7 @@ err enterprise_input_check(const struct enterprise_input *in, bool create)
         if (!(set & EF_REGION))
             return err_set(E_INPUT, "required", "region_code", "请选择所属区划");
     }
-    if (set & EF_NAME && (e = pl_check_text(in->name, "name", "企业名称", 100, true)))
+    if (set & EF_NAME && (e = check_text(in->name, "name", "企业名称", 100, TEXT_REQUIRED)))
         return e;
     if (set & EF_CREDIT_CODE) {
         /* GB 32100 codes are upper case; people type them either way */
@@ -59,21 +59,20 @@ err enterprise_input_check(const struct enterprise_input *in, bool create)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
     if (set & EF_CONTACT_NAME &&
-        (e = pl_check_text(in->contact_name, "contact_name", "联系人", 50, false)))
+        (e = check_text(in->contact_name, "contact_name", "联系人", 50, 0)))
         return e;
     if (set & EF_CONTACT_PHONE && (e = check_phone_opt(in->contact_phone, "contact_phone")))
         return e;
-    if (set & EF_LEGAL_REP &&
-        (e = pl_check_text(in->legal_rep, "legal_rep", "法定代表人", 50, false)))
+    if (set & EF_LEGAL_REP && (e = check_text(in->legal_rep, "legal_rep", "法定代表人", 50, 0)))
         return e;
     if (set & EF_LEGAL_REP_PHONE && (e = check_phone_opt(in->legal_rep_phone, "legal_rep_phone")))
         return e;
     if (set & EF_EMPLOYEES && (in->employees < 0 || in->employees > ENTERPRISE_EMPLOYEES_MAX))
         return err_set(E_INPUT, "out_of_range", "employees", "员工人数应在0到%d之间",
                        ENTERPRISE_EMPLOYEES_MAX);
-    if (set & EF_ADDRESS && (e = pl_check_text(in->address, "address", "办公地址", 200, false)))
+    if (set & EF_ADDRESS && (e = check_text(in->address, "address", "办公地址", 200, 0)))
         return e;
-    if (set & EF_INDUSTRY && (e = pl_check_text(in->industry, "industry", "所属行业", 50, false)))
+    if (set & EF_INDUSTRY && (e = check_text(in->industry, "industry", "所属行业", 50, 0)))
         return e;
     return E_OK;
 }

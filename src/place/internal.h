@@ -30,13 +30,6 @@ err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label, const char
  * NULL. */
 const char *pl_trim(arena *a, const char *s);
 
-/*
- * Check an optional text field: NULL passes; E_INPUT "required" when
- * `required` and empty, "too_long" above `max` characters, "invalid_value"
- * for control characters or bad UTF-8. `label` is the Chinese field name.
- */
-err pl_check_text(const char *s, const char *field, const char *label, size_t max, bool required);
-
 /* A sort key of an allow-list: `key` is the API name; `asc` and `desc` are
  * the complete page statements ordered by it, fixed at compile time (so no
  * SQL text is ever assembled at run time). The list ends with a NULL key. */

@@ -102,19 +102,6 @@ const char *pl_trim(arena *a, const char *s)
     return arena_strndup(a, s, n);
 }
 
-err pl_check_text(const char *s, const char *field, const char *label, size_t max, bool required)
-{
-    if (!s)
-        return required ? err_set(E_INPUT, "required", field, "请填写%s", label) : E_OK;
-    if (!utf8_valid_text(s))
-        return err_set(E_INPUT, "invalid_value", field, "%s含有不允许的字符", label);
-    if (required && !*s)
-        return err_set(E_INPUT, "required", field, "请填写%s", label);
-    if (utf8_len(s) > max)
-        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", label, max);
-    return E_OK;
-}
-
 err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt, const char **sql_r)
 {
     const char *k = sort && *sort ? sort : dflt;
@@ -208,14 +195,14 @@ err place_input_check(const struct place_input *in, bool create)
         if (!(set & PL_REGION))
             return err_set(E_INPUT, "required", "region_code", "请选择所属区划");
     }
-    if (set & PL_NAME && (e = pl_check_text(in->name, "name", "场所名称", 100, true)))
+    if (set & PL_NAME && (e = check_text(in->name, "name", "场所名称", 100, TEXT_REQUIRED)))
         return e;
     if (set & PL_KIND && !place_kind_name(in->kind)[0])
         return err_set(E_INPUT, "invalid_value", "kind", "场所类型的取值不正确");
     if (set & PL_REGION && in->region_code <= 0)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
-    if (set & PL_ADDRESS && (e = pl_check_text(in->address, "address", "地址", 200, false)))
+    if (set & PL_ADDRESS && (e = check_text(in->address, "address", "地址", 200, 0)))
         return e;
     if (set & PL_AREA && !(isfinite(in->area) && in->area >= 0 && in->area <= PLACE_AREA_MAX))
         return err_set(E_INPUT, "out_of_range", "area", "物业面积应在0到%.0f平方米之间",
@@ -227,7 +214,7 @@ err place_input_check(const struct place_input *in, bool create)
         return err_set(E_INPUT, "out_of_range", "buildings", "楼栋数应在0到%d之间",
                        PLACE_BUILDINGS_MAX);
     if (set & PL_CONTACT_NAME &&
-        (e = pl_check_text(in->contact_name, "contact_name", "联系人", 50, false)))
+        (e = check_text(in->contact_name, "contact_name", "联系人", 50, 0)))
         return e;
     if (set & PL_CONTACT_PHONE && in->contact_phone && *in->contact_phone &&
         (e = check_phone(in->contact_phone, "contact_phone")))

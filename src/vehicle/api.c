@@ -22,6 +22,7 @@
 #include "app.h"
 #include "base/id.h"
 #include "base/regcode.h"
+#include "base/validate.h"
 #include "device/device.h"
 #include "person/person.h"
 #include "vehicle/vehicle.h"
@@ -81,20 +82,13 @@ static const struct jfield me_vehicle_patch_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
-static err text_ok(const char *s, const char *field)
-{
-    if (s && (!utf8_valid_text(s) || strpbrk(s, "\t\r\n")))
-        return err_set(E_INPUT, "invalid_value", field, "含有不允许的字符");
-    return E_OK;
-}
-
 static err register_and_reply(struct req *r, const struct scope *sc, struct vehicle *v)
 {
     char plate[PLATE_MAX];
-    err e = text_ok(v->note, "note");
+    err e = check_text(v->note, "note", "备注", 200, TEXT_ONE_LINE);
     if (!e && !(e = plate_normalise(v->plate, "plate", plate, NULL)))
         v->plate = plate;
-    if (e || (e = text_ok(v->household_no, "household_no")) ||
+    if (e || (e = check_text(v->household_no, "household_no", "户号", 50, TEXT_ONE_LINE)) ||
         (e = vehicle_register(r->db, sc, r->who->user_id, v)))
         return e;
     req_audit(r, "vehicle.create", "vehicle", v->id, "ok", "");
@@ -126,8 +120,8 @@ static err change_from(struct req *r, struct vehicle_change *c)
         c->set |= VEH_NOTE;
         c->note = json_str(b, "note");
     }
-    err e = text_ok(c->household_no, "household_no");
-    return e ? e : text_ok(c->note, "note");
+    err e = check_text(c->household_no, "household_no", "户号", 50, TEXT_ONE_LINE);
+    return e ? e : check_text(c->note, "note", "备注", 200, TEXT_ONE_LINE);
 }
 
 static err update_and_reply(struct req *r, const struct scope *sc, int64_t owner)

@@ -17,6 +17,7 @@
 #include "base/paging.h"
 #include "base/json.h"
 #include "base/regcode.h"
+#include "base/validate.h"
 #include "place/place.h"
 
 /* ---- enumerations -------------------------------------------------------------- */
@@ -77,18 +78,6 @@ const char *const venue_color_names[] = {"green", "yellow", "red", NULL};
 
 /* ---- checks ------------------------------------------------------------------------ */
 
-static err check_text(const char *s, const char *field, const char *label, size_t max,
-                      bool required)
-{
-    if (!s || !*s)
-        return required ? err_set(E_INPUT, "required", field, "请填写%s", label) : E_OK;
-    if (!utf8_valid_text(s))
-        return err_set(E_INPUT, "invalid_value", field, "%s含有不允许的字符", label);
-    if (utf8_len(s) > max)
-        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", label, max);
-    return E_OK;
-}
-
 err venue_input_check(const struct venue_input *in, bool create)
 {
     err e;
@@ -101,7 +90,7 @@ err venue_input_check(const struct venue_input *in, bool create)
         if (!(set & VF_PLACE))
             return err_set(E_INPUT, "required", "place_id", "请选择所属场所");
     }
-    if (set & VF_NAME && (e = check_text(in->name, "name", "点位名称", 100, true)))
+    if (set & VF_NAME && (e = check_text(in->name, "name", "点位名称", 100, TEXT_REQUIRED)))
         return e;
     if (set & VF_KIND && !venue_kind_name(in->kind)[0])
         return err_set(E_INPUT, "invalid_value", "kind", "点位类型的取值不正确");
@@ -110,7 +99,7 @@ err venue_input_check(const struct venue_input *in, bool create)
     if (set & VF_REGION && in->region_code <= 0)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
-    if (set & VF_ADDRESS && (e = check_text(in->address, "address", "地址", 200, false)))
+    if (set & VF_ADDRESS && (e = check_text(in->address, "address", "地址", 200, 0)))
         return e;
     if (set & VF_DIRECTION && !venue_direction_name(in->direction)[0])
         return err_set(E_INPUT, "invalid_value", "direction", "通行方向应为 in、out 或 both");

@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "alert/alert.h"
 #include "base/regcode.h"
+#include "base/validate.h"
 #include "health/health.h"
 #include "person/person.h"
 #include "security/crypto.h"
@@ -76,25 +77,15 @@ err visitor_window_admit(int64_t from, int64_t to, int64_t now)
     return E_OK;
 }
 
-static err text_field(const char *s, const char *field, const char *label, size_t max, bool need)
-{
-    if (!s || !*s)
-        return need ? err_set(E_INPUT, "required", field, "请填写%s", label) : E_OK;
-    if (!utf8_valid_text(s) || strpbrk(s, "\t\r\n"))
-        return err_set(E_INPUT, "invalid_value", field, "%s含有不允许的字符", label);
-    if (utf8_len(s) > max)
-        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", label, max);
-    return E_OK;
-}
-
 err visitor_check(arena *a, struct visitor *v, int64_t now)
 {
     err e;
-    if ((e = text_field(v->name, "name", "访客姓名", PERSON_NAME_MAX, true)))
+    if ((e = check_text(v->name, "name", "访客姓名", PERSON_NAME_MAX,
+                        TEXT_REQUIRED | TEXT_ONE_LINE)))
         return e;
     if (!id_type_name(v->id_type))
         return err_set(E_INPUT, "invalid_id_type", "id_type", "证件类型无效");
-    if ((e = text_field(v->id_number, "id_number", "证件号码", 32, true)))
+    if ((e = check_text(v->id_number, "id_number", "证件号码", 32, TEXT_REQUIRED | TEXT_ONE_LINE)))
         return e;
     char *idn = person_id_normalise(arena_strdup(a, v->id_number));
     if (v->id_type == ID_RESIDENT)
@@ -108,7 +99,8 @@ err visitor_check(arena *a, struct visitor *v, int64_t now)
         return err_set(E_INPUT, "required", "phone", "请填写访客手机号码");
     if ((e = check_phone(v->phone, "phone")))
         return e;
-    if ((e = text_field(v->purpose, "purpose", "来访事由", VISITOR_PURPOSE_MAX, true)))
+    if ((e = check_text(v->purpose, "purpose", "来访事由", VISITOR_PURPOSE_MAX,
+                        TEXT_REQUIRED | TEXT_ONE_LINE)))
         return e;
     if (v->plate && *v->plate) {
         char plate[PLATE_MAX];
@@ -314,7 +306,7 @@ err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool c
     if (!confirm && (!reason || !*reason))
         return err_set(E_INPUT, "required", "reason", "请填写拒绝原因");
     err e;
-    if (reason && (e = text_field(reason, "reason", "原因", VISITOR_REASON_MAX, false)))
+    if (reason && (e = check_text(reason, "reason", "原因", VISITOR_REASON_MAX, TEXT_ONE_LINE)))
         return e;
     int64_t now = now_ms();
     db_stmt *s;
