@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/regcode.h"
 #include "db/db.h"
 
 struct fixture_db {
@@ -55,6 +56,30 @@ static inline void fixture_sqlite_close(struct fixture_db *f, db **d)
 static inline int fixture_pg_open(db **d_r)
 {
     return db_open(getenv("FK_DB"), d_r) == E_OK ? 0 : -1;
+}
+
+/* Regions by their codes as text (12, 15 or 18 digits), named after the
+ * code, without parents: what a scope check needs. */
+static inline int fixture_regions(db *d, const char *const *codes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        enum region_level lv;
+        int64_t c = regcode_parse(codes[i], &lv);
+        db_stmt *s;
+        if (c <= 0 || db_prepare(d,
+                                 "INSERT INTO regions (code, parent_code, level, name, created_at, "
+                                 "updated_at) VALUES (?, 0, ?, ?, 0, 0)",
+                                 &s) != E_OK)
+            return -1;
+        db_bind_int64(s, 1, c);
+        db_bind_int64(s, 2, regcode_level(c));
+        db_bind_text(s, 3, codes[i]);
+        int rc = db_step(s);
+        db_done(s);
+        if (rc != DB_DONE)
+            return -1;
+    }
+    return 0;
 }
 
 #endif

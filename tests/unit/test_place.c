@@ -48,24 +48,8 @@ static int setup(void **state)
     keys_set_master(master);
     if (fixture_sqlite_open(&F, "place", &D))
         return -1;
-    if (db_migrate(D) != E_OK)
+    if (db_migrate(D) != E_OK || fixture_regions(D, regions, sizeof regions / sizeof *regions))
         return -1;
-    for (size_t i = 0; i < sizeof regions / sizeof *regions; i++) {
-        db_stmt *s;
-        if (db_prepare(D,
-                       "INSERT INTO regions (code, parent_code, level, name, created_at, "
-                       "updated_at) VALUES (?, 0, ?, ?, 0, 0)",
-                       &s) != E_OK)
-            return -1;
-        int64_t c = code(regions[i]);
-        db_bind_int64(s, 1, c);
-        db_bind_int64(s, 2, regcode_level(c));
-        db_bind_text(s, 3, regions[i]);
-        int rc = db_step(s);
-        db_done(s);
-        if (rc != DB_DONE)
-            return -1;
-    }
     A = arena_new(0);
     return 0;
 }
