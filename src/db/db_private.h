@@ -72,4 +72,11 @@ err db_fail(const char *driver, const char *what, const char *detail);
 void db_time_add(uint64_t us);
 uint64_t db_now_us(void);
 
+/*
+ * PostgreSQL's spelling of a statement: each `?` marker becomes $1, $2, …
+ * except inside quotes and comments; *n_r is the number of markers. Returns
+ * a malloc'd string, or NULL when out of memory. (Exposed for the fuzzer.)
+ */
+char *db_pg_renumber(const char *sql, int *n_r);
+
 #endif

@@ -148,8 +148,7 @@ static err pg_ready(struct pg *c)
     return E_OK;
 }
 
-/* `?` becomes $n except inside quotes and comments. */
-static char *renumber(const char *sql, int *n_r)
+char *db_pg_renumber(const char *sql, int *n_r)
 {
     size_t len = strlen(sql), marks = 0;
     for (const char *p = sql; *p; p++)
@@ -252,7 +251,7 @@ static err pg_prepare(db *d, const char *sql, db_stmt **r)
     if (!s)
         return err_set(E_NOMEM, NULL, NULL, NULL);
     s->row = -1;
-    s->sql = renumber(sql, &s->nparams);
+    s->sql = db_pg_renumber(sql, &s->nparams);
     size_t n = s->nparams ? (size_t)s->nparams : 1;
     s->values = calloc(n, sizeof *s->values);
     s->lengths = calloc(n, sizeof *s->lengths);
