@@ -310,6 +310,9 @@ test('who may see and change departments', async () => {
   // the command center reads its district's departments but changes none
   const v = await viewer.get('/api/v1/departments');
   assert.equal(v.status, 200);
+  const seen = v.body.items.map((x) => x.id);
+  assert.ok(seen.includes(d.dongcheng.id) && seen.includes(d.community.id), v.text);
+  assert.ok(!seen.includes(d.xicheng.id) && !seen.includes(d.root.id));
   assert.ok(v.body.items.every((x) => x.region_code.startsWith('110101')));
   assert.equal((await viewer.post('/api/v1/departments', { name: '甲', region_code: '110101000000' })).status, 403);
   assert.equal((await viewer.patch(`/api/v1/departments/${d.street.id}`, { name: '乙' })).status, 403);

@@ -288,7 +288,8 @@ test('list: filters, sort, paging, CSV', async () => {
   r = await cc.get('/api/v1/venues?q=LIST_&enabled=0');
   assert.deepEqual(r.body.items.map((x) => x.name), ['LIST_乙门']);
   r = await cc.get(`/api/v1/venues?place_id=${placeS2.id}`);
-  assert.ok(r.body.items.every((x) => x.place_id === placeS2.id));
+  assert.ok(r.body.items.length > 0 && r.body.items.every((x) => x.place_id === placeS2.id), r.text);
+  assert.ok(r.body.total < (await cc.get('/api/v1/venues')).body.total);
   r = await cc.get(`/api/v1/venues?region_code=${DC_S2_C1}`);
   assert.ok(r.body.items.length && r.body.items.every((x) => x.region_code === DC_S2_C1));
   r = await cc.get('/api/v1/venues?page=1&page_size=2');
