@@ -316,6 +316,23 @@ void db_rollback(db *d)
     run_hooks(d, false);
 }
 
+err db_run(db_stmt *s, int64_t *changes_r)
+{
+    int rc = db_step(s);
+    err e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    if (!e && changes_r)
+        *changes_r = db_changes(s);
+    db_done(s);
+    return e;
+}
+
+err db_row(db_stmt *s, bool *has_row_r)
+{
+    int rc = db_step(s);
+    *has_row_r = rc == DB_ROW;
+    return rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+}
+
 err db_query_int64(db *d, const char *sql, int64_t *v_r)
 {
     db_stmt *s;

@@ -69,6 +69,22 @@ void db_bind_null(db_stmt *s, int i);
 int db_step(db_stmt *s);
 err db_step_err(db_stmt *s);
 
+/*
+ * The two ways to step, which every caller uses instead of comparing
+ * db_step's result by hand (a database error must never read as "no row"):
+ *
+ * db_run: run a statement that returns no rows (INSERT, UPDATE, DELETE, or a
+ * SELECT whose rows are not wanted) to completion and give it back to the
+ * cache (db_done), whatever the outcome. *changes_r (may be NULL) gets the
+ * rows changed, and is untouched on failure. Errors: db_step_err's.
+ *
+ * db_row: fetch the next row: E_OK with *has_row_r true when one is there,
+ * E_OK with false at the end, or the step's error (*has_row_r false). The
+ * statement stays the caller's (db_done when finished).
+ */
+err db_run(db_stmt *s, int64_t *changes_r) __attribute__((warn_unused_result));
+err db_row(db_stmt *s, bool *has_row_r) __attribute__((warn_unused_result));
+
 /* Columns of the current row (0-based). Pointers live until the next step. */
 int db_column_count(db_stmt *s);
 bool db_col_null(db_stmt *s, int i);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "db/query.h"
 
 static db *D;
 static enum db_kind expected_kind;
@@ -532,6 +533,121 @@ static void test_writer_lock(void **state)
     db_close(&d2);
 }
 
+/* db_run and db_row: the outcome of a step, never an error read as "no row". */
+static void test_run_and_row(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 3; i++)
+        insert(i, "n", NULL, 0, i);
+    db_stmt *s;
+    int64_t changes = -1;
+    assert_int_equal(db_prepare(D, "UPDATE dbtest_rows SET score = ? WHERE id >= ?", &s), E_OK);
+    db_bind_double(s, 1, 1.5);
+    db_bind_int64(s, 2, 2);
+    assert_int_equal(db_run(s, &changes), E_OK);
+    assert_int_equal(changes, 2);
+
+    /* a failing statement: the error, changes untouched */
+    changes = -1;
+    assert_int_equal(db_prepare(D, insert_rows, &s), E_OK);
+    db_bind_int64(s, 1, 1); /* duplicate key */
+    for (int i = 2; i <= 7; i++)
+        db_bind_null(s, i);
+    assert_int_equal(db_run(s, &changes), E_CONFLICT);
+    assert_int_equal(changes, -1);
+
+    bool row = true;
+    assert_int_equal(db_prepare(D, "SELECT id FROM dbtest_rows WHERE id > ? ORDER BY id", &s),
+                     E_OK);
+    db_bind_int64(s, 1, 1);
+    int64_t seen = 0;
+    while (db_row(s, &row) == E_OK && row)
+        seen = seen * 10 + db_col_int64(s, 0);
+    assert_false(row);
+    assert_int_equal(seen, 23);
+    db_done(s);
+
+    /* a statement failing at its step is an error, not an empty result */
+
+    assert_int_equal(
+        db_prepare(D, "INSERT INTO dbtest_rows (id, code) SELECT id + 10, 'same' FROM dbtest_rows",
+                   &s),
+        E_OK);
+    assert_int_equal(db_run(s, NULL), E_CONFLICT);
+    if (db_kind(D) == DB_POSTGRES)
+        assert_int_equal(db_exec(D, "SELECT 1"), E_OK); /* autocommit: the connection goes on */
+}
+
+/* The bounded builder: fragments and bindings in order, a WHERE clause reused
+ * by a count and a page, and a query past its bounds refused. */
+static void test_query_builder(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 5; i++)
+        insert(i, i % 2 ? "odd" : "even", "\x01\x02", 2, i * 1.5);
+    struct query w = QUERY_INIT;
+    query_sql(&w, " FROM dbtest_rows WHERE id >= ? AND id <= ?");
+    query_int(&w, 2);
+    query_int(&w, 5);
+    query_sql(&w, " AND name = ? AND score > ?");
+    query_text(&w, "odd");
+    query_double(&w, 1.0);
+    query_sql(&w, " AND data = ? AND data2 IS NULL");
+    query_blob(&w, "\x01\x02", 2);
+
+    struct query c = QUERY_INIT;
+    query_sql(&c, "SELECT COUNT(*)");
+    query_append(&c, &w);
+    int64_t n = -1;
+    assert_int_equal(query_count(D, &c, &n), E_OK);
+    assert_int_equal(n, 2); /* ids 3 and 5 */
+
+    struct query p = QUERY_INIT;
+    query_sql(&p, "SELECT id");
+    query_append(&p, &w);
+    query_sql(&p, " ORDER BY id DESC LIMIT ?");
+    query_int(&p, 1);
+    db_stmt *s;
+    bool row;
+    assert_int_equal(query_prepare(D, &p, &s), E_OK);
+    assert_int_equal(db_row(s, &row), E_OK);
+    assert_true(row);
+    assert_int_equal(db_col_int64(s, 0), 5);
+    assert_int_equal(db_row(s, &row), E_OK);
+    assert_false(row);
+    db_done(s);
+
+    /* a NULL text binds NULL */
+    struct query z = QUERY_INIT;
+    query_sql(&z, "SELECT COUNT(*) FROM dbtest_rows WHERE code IS NOT DISTINCT FROM ?");
+    query_text(&z, NULL);
+    if (db_kind(D) == DB_SQLITE) { /* SQLite spells it IS */
+        z = (struct query)QUERY_INIT;
+        query_sql(&z, "SELECT COUNT(*) FROM dbtest_rows WHERE code IS ?");
+        query_text(&z, NULL);
+    }
+    assert_int_equal(query_count(D, &z, &n), E_OK);
+    assert_int_equal(n, 5);
+
+    /* past the bounds: refused, never truncated */
+    struct query big = QUERY_INIT;
+    query_sql(&big, "SELECT COUNT(*) FROM dbtest_rows WHERE id IN (0");
+    for (int i = 0; i <= QUERY_BINDS_MAX; i++) {
+        query_sql(&big, ", ?");
+        query_int(&big, i);
+    }
+    query_sql(&big, ")");
+    assert_true(big.full);
+    assert_int_equal(query_prepare(D, &big, &s), E_INTERNAL);
+    struct query longq = QUERY_INIT;
+    for (int i = 0; i < QUERY_SQL_MAX; i++)
+        query_sql(&longq, " ");
+    assert_true(longq.full);
+    struct query both = QUERY_INIT;
+    query_append(&both, &longq);
+    assert_true(both.full);
+}
+
 #define TESTS                                                                                      \
     cmocka_unit_test(test_kind), cmocka_unit_test_setup(test_roundtrip, reset_tables),             \
         cmocka_unit_test_setup(test_text_is_copied, reset_tables),                                 \
@@ -540,7 +656,9 @@ static void test_writer_lock(void **state)
         cmocka_unit_test_setup(test_conflicts, reset_tables),                                      \
         cmocka_unit_test_setup(test_errors, reset_tables),                                         \
         cmocka_unit_test_setup(test_transactions, reset_tables),                                   \
-        cmocka_unit_test_setup(test_statement_cache, reset_tables), cmocka_unit_test(test_migrate)
+        cmocka_unit_test_setup(test_statement_cache, reset_tables),                                \
+        cmocka_unit_test_setup(test_run_and_row, reset_tables),                                    \
+        cmocka_unit_test_setup(test_query_builder, reset_tables), cmocka_unit_test(test_migrate)
 
 int main(void)
 {

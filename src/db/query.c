@@ -1,0 +1,120 @@
+/*
+ * The bounded query builder (query.h).
+ */
+#include "db/query.h"
+
+#include <string.h>
+
+#include "base/log.h"
+
+void query_sql(struct query *q, const char *frag)
+{
+    size_t n = strlen(frag);
+    if (q->full || q->len + n >= sizeof q->sql) {
+        q->full = true;
+        return;
+    }
+    memcpy(q->sql + q->len, frag, n + 1);
+    q->len += n;
+}
+
+/* The next binding slot, or NULL (and the query full). */
+static struct query_bind *slot(struct query *q, char kind)
+{
+    if (q->full || q->nb >= QUERY_BINDS_MAX) {
+        q->full = true;
+        return NULL;
+    }
+    struct query_bind *b = &q->b[q->nb++];
+    memset(b, 0, sizeof *b);
+    b->kind = kind;
+    return b;
+}
+
+void query_int(struct query *q, int64_t v)
+{
+    struct query_bind *b = slot(q, 'i');
+    if (b)
+        b->i = v;
+}
+
+void query_double(struct query *q, double v)
+{
+    struct query_bind *b = slot(q, 'd');
+    if (b)
+        b->f = v;
+}
+
+void query_text(struct query *q, const char *s)
+{
+    struct query_bind *b = slot(q, s ? 't' : 'n');
+    if (b)
+        b->p = s;
+}
+
+void query_blob(struct query *q, const void *p, size_t n)
+{
+    struct query_bind *b = slot(q, 'b');
+    if (b)
+        b->p = p, b->n = n;
+}
+
+void query_append(struct query *dst, const struct query *src)
+{
+    if (src->full) {
+        dst->full = true;
+        return;
+    }
+    query_sql(dst, src->sql);
+    for (int i = 0; i < src->nb; i++) {
+        struct query_bind *b = slot(dst, src->b[i].kind);
+        if (b)
+            *b = src->b[i];
+    }
+}
+
+err query_prepare(db *d, const struct query *q, db_stmt **s_r)
+{
+    if (q->full) {
+        log_event(LOG_ERROR, "query_full", "sql", q->sql, NULL);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    db_stmt *s;
+    err e = db_prepare(d, q->sql, &s);
+    if (e)
+        return e;
+    for (int i = 0; i < q->nb; i++) {
+        const struct query_bind *b = &q->b[i];
+        switch (b->kind) {
+        case 'i':
+            db_bind_int64(s, i + 1, b->i);
+            break;
+        case 'd':
+            db_bind_double(s, i + 1, b->f);
+            break;
+        case 't':
+            db_bind_text(s, i + 1, b->p);
+            break;
+        case 'b':
+            db_bind_blob(s, i + 1, b->p, b->n);
+            break;
+        default:
+            db_bind_null(s, i + 1);
+        }
+    }
+    *s_r = s;
+    return E_OK;
+}
+
+err query_count(db *d, const struct query *q, int64_t *n_r)
+{
+    db_stmt *s;
+    err e = query_prepare(d, q, &s);
+    if (e)
+        return e;
+    bool row;
+    if (!(e = db_row(s, &row)))
+        *n_r = row ? db_col_int64(s, 0) : 0;
+    db_done(s);
+    return e;
+}

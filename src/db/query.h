@@ -1,0 +1,77 @@
+/*
+ * A bounded builder for SQL assembled from fixed fragments plus bindings:
+ * the one way to write a query whose WHERE clause depends on the filters a
+ * caller gave (lists, searches, exports).
+ *
+ * Fragments are string literals of the caller's (never values): a value is
+ * always a binding, added in the order of its `?` in the text. The text and
+ * the bindings have fixed bounds; going past either marks the query full,
+ * and query_prepare then refuses it with E_INTERNAL (the fragments a caller
+ * can add are known at compile time, so a full query is a bug, found by the
+ * caller's tests, not a condition to handle). Text and blob bindings are
+ * not copied: they must live until query_prepare returns (binding copies
+ * them into the statement).
+ *
+ *     struct query w = QUERY_INIT;
+ *     query_sql(&w, " FROM vehicles WHERE region_code >= ? AND region_code < ?");
+ *     query_int(&w, sc->lo);
+ *     query_int(&w, sc->hi);
+ *     if (f->kind) { query_sql(&w, " AND kind = ?"); query_text(&w, f->kind); }
+ *     struct query q = QUERY_INIT;
+ *     query_sql(&q, "SELECT COUNT(*)");
+ *     query_append(&q, &w);
+ *     e = query_prepare(d, &q, &s);
+ */
+#ifndef FK_DB_QUERY_H
+#define FK_DB_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "db/db.h"
+
+#define QUERY_SQL_MAX   4096
+#define QUERY_BINDS_MAX 48
+
+struct query {
+    char sql[QUERY_SQL_MAX];
+    size_t len;
+    bool full; /* a fragment or a binding did not fit */
+    int nb;
+    struct query_bind {
+        char kind; /* 'i' int64, 'd' double, 't' text, 'b' blob, 'n' null */
+        int64_t i;
+        double f;
+        const void *p;
+        size_t n;
+    } b[QUERY_BINDS_MAX];
+};
+
+#define QUERY_INIT                                                                                 \
+    {                                                                                              \
+        .len = 0                                                                                   \
+    }
+
+/* Append a fixed fragment of SQL (a literal; never a value). */
+void query_sql(struct query *q, const char *frag);
+
+/* Append a binding for the next `?`. */
+void query_int(struct query *q, int64_t v);
+void query_double(struct query *q, double v);
+void query_text(struct query *q, const char *s); /* NULL binds SQL NULL */
+void query_blob(struct query *q, const void *p, size_t n);
+
+/* Append src's text and bindings to dst (a WHERE clause reused by a COUNT
+ * and a page). */
+void query_append(struct query *dst, const struct query *src);
+
+/* Prepare q on d and bind its values. E_INTERNAL when q is full. */
+err query_prepare(db *d, const struct query *q, db_stmt **s_r) __attribute__((warn_unused_result));
+
+/* Prepare q, step once and read column 0 as an int64 (a COUNT(*)): 0 when
+ * there is no row. */
+err query_count(db *d, const struct query *q, int64_t *n_r) __attribute__((warn_unused_result));
+
+#endif
