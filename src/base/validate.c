@@ -4,6 +4,7 @@
  * the other identity documents. Pure functions of their input, except that
  * "not in the future" reads the clock.
  */
+#include "base/time.h"
 #include "base/validate.h"
 
 #include "base/json.h"
@@ -80,17 +81,6 @@ bool date_valid(int32_t yyyymmdd)
     return d <= days[m - 1] + (m == 2 && leap(y));
 }
 
-/* Today in China (UTC+8 all year, no daylight saving) as yyyymmdd. The
- * server's own time zone does not matter: a birth date is a Chinese date. */
-static int32_t today_cn(void)
-{
-    time_t now = time(NULL) + 8 * 3600;
-    struct tm tm;
-    if (!gmtime_r(&now, &tm))
-        return 99991231;
-    return (int32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
-}
-
 /* ---- GB 11643 --------------------------------------------------------------- */
 
 static const int id_weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
@@ -134,7 +124,7 @@ err check_resident_id(const char *s, const char *field, int32_t *birth_r, bool *
         birth = birth * 10 + (s[i] - '0');
     if (birth < 19000101 || !date_valid(birth))
         return err_set(E_INPUT, SLUG_ID, field, "身份证号码出生日期无效");
-    if (birth > today_cn())
+    if (birth > china_today()) /* a birth date is a Chinese date */
         return err_set(E_INPUT, SLUG_ID, field, "身份证号码出生日期晚于今天");
     if (resident_id_check_char(s) != s[17])
         return err_set(E_INPUT, SLUG_ID, field, "身份证号码校验位错误");

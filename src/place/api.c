@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/time.h"
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "place/internal.h"
@@ -111,11 +112,8 @@ static err list_query(struct req *r, struct list_query *lq)
 /* Epoch milliseconds as China time, "2024-05-01 08:00:00". */
 static void time_cell(struct csv_out *c, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    char b[32] = "";
-    if (gmtime_r(&t, &tm))
-        strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
+    char b[CHINA_TIME_LEN];
+    china_time(ms, b);
     csv_text(c, b);
 }
 

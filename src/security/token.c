@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "base/time.h"
 #include "base/validate.h"
 #include "security/crypto.h"
 
@@ -124,7 +125,7 @@ static bool cc_unpack(const uint8_t in[12], char out[19])
 
 uint32_t token_day(int64_t ms)
 {
-    int64_t d = (ms + 8 * 3600 * 1000LL) / TOKEN_DAY_MS;
+    int64_t d = china_day(ms);
     return d < 0 ? 0 : (uint32_t)d;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/time.h"
 #include "base/csv.h"
 #include "base/qr.h"
 #include "base/regcode.h"
@@ -192,15 +193,6 @@ static json_t *venue_json(const struct venue *v)
     json_object_set_new(o, "created_at", json_integer(v->created_at));
     json_object_set_new(o, "updated_at", json_integer(v->updated_at));
     return o;
-}
-
-static void china_time(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    out[0] = '\0';
-    if (gmtime_r(&t, &tm))
-        strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 static const char *const csv_cols[] = {

@@ -1,0 +1,52 @@
+/*
+ * China time (time.h).
+ */
+#include "base/time.h"
+
+#include <time.h>
+
+#include "base/id.h"
+
+/* Floor division, so instants before 1970 fall on the right day. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static int china_tm(int64_t ms, struct tm *tm)
+{
+    time_t t = (time_t)floor_div(ms + CHINA_OFFSET_MS, 1000);
+    return gmtime_r(&t, tm) != NULL;
+}
+
+void china_time(int64_t ms, char out[CHINA_TIME_LEN])
+{
+    struct tm tm;
+    out[0] = '\0';
+    if (ms <= 0 || !china_tm(ms, &tm) ||
+        strftime(out, CHINA_TIME_LEN, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        out[0] = '\0';
+}
+
+int32_t china_date(int64_t ms)
+{
+    struct tm tm;
+    if (!china_tm(ms, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 1)
+        return 0;
+    return (int32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+}
+
+int32_t china_today(void)
+{
+    return china_date(now_ms());
+}
+
+int64_t china_day(int64_t ms)
+{
+    return floor_div(ms + CHINA_OFFSET_MS, DAY_MS);
+}
+
+int64_t china_day_start(int64_t ms)
+{
+    return china_day(ms) * DAY_MS - CHINA_OFFSET_MS;
+}
