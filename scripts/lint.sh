@@ -14,6 +14,24 @@ if grep -rnE '(s?n?printf|strcat|asprintf)\s*\(.*"[^"]*\b(SELECT|INSERT|UPDATE|D
     echo "lint: SQL built with printf: bind parameters instead" >&2
     status=1
 fi
+# Layers depend one way (../shared/DESIGN.md §3): base < db < security < http
+# < capabilities. Infrastructure never includes a capability's header, nor a
+# layer above its own.
+layer_rank() {
+    case $1 in base) echo 0 ;; db) echo 1 ;; security) echo 2 ;; http) echo 3 ;; *) echo 4 ;; esac
+}
+for f in $(find src -mindepth 2 -name '*.[ch]'); do
+    from=$(echo "$f" | cut -d/ -f2)
+    rf=$(layer_rank "$from")
+    [ "$rf" -lt 4 ] || continue
+    for inc in $(grep -hoE '^#include "[a-z_]+(/|\.h")' "$f" | sed -E 's/#include "([a-z_]+)(\/|\.h")/\1/'); do
+        [ "$inc" = "$from" ] && continue
+        if [ "$(layer_rank "$inc")" -ge "$rf" ]; then
+            echo "$f: includes $inc/, a layer at or above $from/" >&2
+            status=1
+        fi
+    done
+done
 if command -v clang-format >/dev/null 2>&1; then
     bad=$(for f in $(find src tests/unit tests/fuzz -name '*.[ch]'); do
         clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"

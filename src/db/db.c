@@ -36,11 +36,20 @@ err db_fail(const char *driver, const char *what, const char *detail)
     return err_set(E_DB, NULL, NULL, NULL);
 }
 
+/* Every driver, the default (SQLite: any path) last. */
+static const struct db_driver *const drivers[] = {&db_pg_driver, &db_sqlite_driver};
+
+const struct db_driver *db_driver_for(const char *url)
+{
+    for (size_t i = 0; i + 1 < sizeof drivers / sizeof *drivers; i++)
+        if (drivers[i]->claims(url))
+            return drivers[i];
+    return drivers[sizeof drivers / sizeof *drivers - 1];
+}
+
 err db_open(const char *url, db **r)
 {
-    if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))
-        return db_pg_open(url, r);
-    return db_sqlite_open(url, r);
+    return db_driver_for(url)->open(url, r);
 }
 
 void db_close(db **dbp)
@@ -281,9 +290,7 @@ err db_begin(db *d)
         if (pthread_mutex_timedlock(d->wlock, &until))
             return db_fail("sqlite", "begin", "writer lock not acquired");
     }
-    /* SQLite: take the write lock now; a deferred transaction that reads
-     * first and writes later fails with SQLITE_BUSY instead of waiting. */
-    err e = db_exec(d, d->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+    err e = db_exec(d, d->ops->begin_sql);
     if (!e)
         d->in_tx = true;
     else if (d->wlock)
@@ -349,16 +356,5 @@ err db_query_int64(db *d, const char *sql, int64_t *v_r)
 
 err db_notify(db *d, const char *channel, const char *payload)
 {
-    if (d->kind != DB_POSTGRES)
-        return E_OK;
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT pg_notify(?, ?)", &s);
-    if (e)
-        return e;
-    db_bind_text(s, 1, channel);
-    db_bind_text(s, 2, payload);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
+    return d->ops->notify ? d->ops->notify(d, channel, payload) : E_OK;
 }

@@ -30,8 +30,29 @@ struct db_ops {
     int64_t (*changes)(db_stmt *s);
     void (*reset)(db_stmt *s); /* clear bindings and results */
     err (*exec)(db *d, const char *sql);
-    err (*exec_script)(db *d, const char *sql);
+    err (*exec_script)(db *d, const char *sql); /* in the driver's dialect (migrations) */
+    const char *begin_sql;                      /* how a write transaction starts */
+    /* send a notification at commit (PostgreSQL); NULL: nobody else to tell */
+    err (*notify)(db *d, const char *channel, const char *payload);
 };
+
+/*
+ * A database driver: the URLs it serves and what works on a URL rather than
+ * a connection. db.c keeps the one list of drivers (db_driver_for); no other
+ * code asks which database it runs on.
+ */
+struct db_driver {
+    const char *name;
+    bool (*claims)(const char *url);
+    err (*open)(const char *url, db **r);
+    err (*backup)(const char *url, const char *file, int64_t *bytes_r);
+    err (*restore)(const char *url, const char *file);
+};
+
+extern const struct db_driver db_sqlite_driver, db_pg_driver;
+
+/* The driver for `url` (SQLite for anything that is not a PostgreSQL URL). */
+const struct db_driver *db_driver_for(const char *url);
 
 #define DB_CACHE_SLOTS 512
 
@@ -62,8 +83,21 @@ struct db {
     int cached;
 };
 
-err db_sqlite_open(const char *path, db **r);
-err db_pg_open(const char *url, db **r);
+/* The drivers' backup and restore (sqlite_backup.c, pg_backup.c). */
+err db_sqlite_backup(const char *path, const char *file, int64_t *bytes_r);
+err db_sqlite_restore(const char *path, const char *file);
+err db_pg_backup(const char *url, const char *file, int64_t *bytes_r);
+err db_pg_restore(const char *url, const char *file);
+
+/* File steps both backups share (backup.c). backup_io_fail logs errno's
+ * reason and returns E_IO; backup_create_private makes `path` empty with
+ * mode 0600; backup_finish_file syncs `tmp` and renames it over `file`
+ * durably; backup_concat is a malloc'd a+b (NULL when out of memory). */
+err backup_io_fail(const char *what, const char *path);
+char *backup_concat(const char *a, const char *b);
+err backup_create_private(const char *path);
+err backup_finish_file(const char *tmp, const char *file);
+int64_t backup_file_size(const char *path);
 
 /* Log a driver failure (never sent to a client) and return E_DB. */
 err db_fail(const char *driver, const char *what, const char *detail);

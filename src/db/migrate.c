@@ -1,13 +1,7 @@
 /*
  * Applies the embedded migrations that a database has not seen, each in its
- * own transaction, recording them in schema_migrations.
- *
- * On SQLite a column declared "BIGINT PRIMARY KEY" is created as "INTEGER
- * PRIMARY KEY": only that spelling makes the key the table's rowid. Every
- * id here is a positive 64-bit integer, so nothing changes for the code,
- * but a table is one B-tree instead of two (the rows and a separate key
- * index): a look-up by id is one descent and an insert writes one page
- * fewer, which the scan path (docs/benchmarks.md) and every list feel.
+ * own transaction, recording them in schema_migrations. Scripts are
+ * written once; each driver's exec_script speaks its own dialect.
  */
 #include "db/db_private.h"
 #include "db/migrations.h"
@@ -18,42 +12,6 @@
 #include <time.h>
 
 #include "base/log.h"
-
-/* The script as SQLite should run it (see the header comment); malloc'd. */
-static char *sqlite_dialect(const char *sql)
-{
-    static const char from[] = "BIGINT PRIMARY KEY", to[] = "INTEGER PRIMARY KEY";
-    size_t n = 0, len = strlen(sql);
-    for (const char *p = sql; (p = strstr(p, from)); p += sizeof from - 1)
-        n++;
-    char *out = malloc(len + n * (sizeof to - sizeof from) + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const char *p = sql, *q; *p; p = q + sizeof from - 1) {
-        if (!(q = strstr(p, from))) {
-            memcpy(o, p, strlen(p) + 1);
-            return out;
-        }
-        memcpy(o, p, (size_t)(q - p));
-        o += q - p;
-        memcpy(o, to, sizeof to - 1);
-        o += sizeof to - 1;
-    }
-    *o = '\0';
-    return out;
-}
-
-static err run_script(db *d, const char *sql)
-{
-    if (d->kind != DB_SQLITE)
-        return db_exec_script(d, sql);
-    char *lite = sqlite_dialect(sql);
-    if (!lite)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    err e = db_exec_script(d, lite);
-    free(lite);
-    return e;
-}
 
 err db_migrate(db *d)
 {
@@ -76,7 +34,7 @@ err db_migrate(db *d)
             return E_DB;
         if ((e = db_begin(d)))
             return e;
-        if ((e = run_script(d, m->sql))) {
+        if ((e = db_exec_script(d, m->sql))) {
             db_rollback(d);
             return e;
         }

@@ -541,6 +541,18 @@ static err pg_exec(db *d, const char *sql)
     return e;
 }
 
+/* NOTIFY is transactional: listeners hear it when the transaction commits. */
+static err pg_notify_at_commit(db *d, const char *channel, const char *payload)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT pg_notify(?, ?)", &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, channel);
+    db_bind_text(s, 2, payload);
+    return db_run(s, NULL);
+}
+
 static const struct db_ops pg_ops = {
     .prepare = pg_prepare,
     .finalize = pg_finalize,
@@ -561,9 +573,26 @@ static const struct db_ops pg_ops = {
     .reset = pg_reset,
     .exec = pg_exec,
     .exec_script = pg_exec, /* the simple query protocol runs every statement */
+    .begin_sql = "BEGIN",
+    .notify = pg_notify_at_commit,
 };
 
-err db_pg_open(const char *url, db **r)
+static bool pg_claims(const char *url)
+{
+    return !strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13);
+}
+
+static err db_pg_open(const char *url, db **r);
+
+const struct db_driver db_pg_driver = {
+    .name = "postgres",
+    .claims = pg_claims,
+    .open = db_pg_open,
+    .backup = db_pg_backup,
+    .restore = db_pg_restore,
+};
+
+static err db_pg_open(const char *url, db **r)
 {
     struct pg *c = calloc(1, sizeof *c);
     if (!c)
