@@ -23,9 +23,10 @@
 /* Exit status of a restore whose data the configured key cannot open. */
 #define EXIT_KEY_MISMATCH 3
 
-static bool is_pg(const char *url)
+/* Is the database a file here (SQLite), rather than a server's? */
+static bool is_file_db(const char *url)
 {
-    return !strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13);
+    return !strcmp(db_url_driver(url), "sqlite");
 }
 
 /* The one FILE argument, or NULL after printing why not. */
@@ -46,7 +47,7 @@ static const char *file_arg(const char *cmd, int argc, char **argv)
 static bool is_database_file(const struct config *c, const char *file)
 {
     struct stat fs, ds;
-    return !is_pg(c->db_url) && !stat(file, &fs) && !stat(c->db_url, &ds) &&
+    return is_file_db(c->db_url) && !stat(file, &fs) && !stat(c->db_url, &ds) &&
            fs.st_dev == ds.st_dev && fs.st_ino == ds.st_ino;
 }
 
@@ -94,7 +95,7 @@ int cmd_backup(int argc, char **argv)
         db_close(&d);
         return cli_fail(e, "备份失败");
     }
-    snprintf(detail, sizeof detail, "driver=%s bytes=%lld", is_pg(c.db_url) ? "postgres" : "sqlite",
+    snprintf(detail, sizeof detail, "driver=%s bytes=%lld", db_url_driver(c.db_url),
              (long long)bytes);
     audit_cli(d, "backup.create", "ok", detail);
     db_close(&d);
@@ -170,7 +171,7 @@ int cmd_restore(int argc, char **argv)
         const struct err_detail *why = err_last();
         char slug[sizeof why->slug];
         snprintf(slug, sizeof slug, "%s", why->slug[0] ? why->slug : err_slug(e));
-        if ((is_pg(c.db_url) || !access(c.db_url, F_OK)) && !db_open(c.db_url, &d)) {
+        if ((!is_file_db(c.db_url) || !access(c.db_url, F_OK)) && !db_open(c.db_url, &d)) {
             audit_cli(d, "backup.restore", slug, "");
             db_close(&d);
         }

@@ -4,6 +4,7 @@
  */
 #include "db/db_private.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,11 @@ const struct db_driver *db_driver_for(const char *url)
         if (drivers[i]->claims(url))
             return drivers[i];
     return drivers[sizeof drivers / sizeof *drivers - 1];
+}
+
+const char *db_url_driver(const char *url)
+{
+    return db_driver_for(url)->name;
 }
 
 err db_open(const char *url, db **r)
@@ -275,6 +281,18 @@ err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx)
     return E_OK;
 }
 
+err db_busy(void)
+{
+    return err_set(E_UNAVAILABLE, "database_busy", NULL, "系统繁忙，请稍后重试");
+}
+
+void db_set_wait(db *d, int ms)
+{
+    d->wait_ms = ms > 0 ? ms : 1;
+    if (d->ops->set_wait)
+        d->ops->set_wait(d, d->wait_ms);
+}
+
 bool db_in_tx(const db *d)
 {
     return d->in_tx;
@@ -283,11 +301,21 @@ bool db_in_tx(const db *d)
 err db_begin(db *d)
 {
     if (d->wlock) {
-        /* as long as SQLite's busy timeout, and failing the same way */
+        /* as long as SQLite's busy timeout (db_set_wait), and failing the
+         * same way; a thread that already holds the lock through another
+         * connection would wait for itself: that is a bug, E_DB at once */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 10;
-        if (pthread_mutex_timedlock(d->wlock, &until))
+        until.tv_sec += d->wait_ms / 1000;
+        until.tv_nsec += (long)(d->wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int rc = pthread_mutex_timedlock(d->wlock, &until);
+        if (rc == ETIMEDOUT)
+            return db_busy();
+        if (rc)
             return db_fail("sqlite", "begin", "writer lock not acquired");
     }
     err e = db_exec(d, d->ops->begin_sql);

@@ -46,6 +46,9 @@ enum { DB_ROW = 1, DB_DONE = 2 };
  */
 err db_open(const char *url, db **r);
 
+/* The driver that serves `url`: "postgres", or "sqlite" (a file path). */
+const char *db_url_driver(const char *url);
+
 /* Close the connection and its cached statements; sets *dbp to NULL. */
 void db_close(db **dbp);
 
@@ -119,6 +122,18 @@ void db_rollback(db *d);
  * (fn not called).
  */
 err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx);
+
+/*
+ * How long a write on this connection waits for the database to be free:
+ * SQLite's single writer (the in-process writer lock and the busy timeout),
+ * PostgreSQL's row and table locks (lock_timeout). Past it db_begin, or the
+ * statement that waited, fails with E_UNAVAILABLE "database_busy" (503:
+ * retry later), never E_DB. Default DB_WAIT_DEFAULT_MS, for background
+ * threads and commands; the event loops set a short wait (FK_WRITE_WAIT_MS)
+ * so a loop is never held for long behind another writer.
+ */
+#define DB_WAIT_DEFAULT_MS 10000
+void db_set_wait(db *d, int ms);
 
 /* Is a transaction open on this connection? */
 bool db_in_tx(const db *d);

@@ -34,6 +34,7 @@ struct db_ops {
     const char *begin_sql;                      /* how a write transaction starts */
     /* send a notification at commit (PostgreSQL); NULL: nobody else to tell */
     err (*notify)(db *d, const char *channel, const char *payload);
+    void (*set_wait)(db *d, int ms); /* how long a statement waits for a lock */
 };
 
 /*
@@ -75,6 +76,7 @@ struct db {
     const struct db_ops *ops;
     enum db_kind kind;
     bool in_tx;
+    int wait_ms; /* db_set_wait; DB_WAIT_DEFAULT_MS */
     /* SQLite: the file's in-process writer lock, held from db_begin to the
      * end of the transaction (see sqlite.c); NULL for PostgreSQL. */
     pthread_mutex_t *wlock;
@@ -98,6 +100,9 @@ char *backup_concat(const char *a, const char *b);
 err backup_create_private(const char *path);
 err backup_finish_file(const char *tmp, const char *file);
 int64_t backup_file_size(const char *path);
+
+/* E_UNAVAILABLE "database_busy": a lock was not free within the wait. */
+err db_busy(void);
 
 /* Log a driver failure (never sent to a client) and return E_DB. */
 err db_fail(const char *driver, const char *what, const char *detail);

@@ -86,6 +86,8 @@ static err pg_err(struct pg *c, const PGresult *res, const char *what, const cha
         return err_set(E_CONFLICT, "duplicate", NULL, "记录已存在");
     if (state && !strncmp(state, "23", 2))
         return err_set(E_CONFLICT, "constraint", NULL, "操作与已有记录冲突");
+    if (state && !strcmp(state, "55P03"))
+        return db_busy(); /* lock_timeout: another writer held the row */
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (!msg)
         msg = PQerrorMessage(c->h);
@@ -107,7 +109,11 @@ static void pg_notice(void *arg, const char *msg)
 
 static err pg_session(struct pg *c)
 {
-    PGresult *res = PQexec(c->h, "SET client_min_messages TO warning; SET TIME ZONE 'UTC'");
+    char sql[128]; /* the wait is an int of ours, not a value from outside */
+    snprintf(sql, sizeof sql,
+             "SET client_min_messages TO warning; SET TIME ZONE 'UTC'; SET lock_timeout = %d",
+             c->base.wait_ms);
+    PGresult *res = PQexec(c->h, sql);
     err e = PQresultStatus(res) == PGRES_COMMAND_OK ? E_OK : pg_err(c, res, "open", "SET");
     PQclear(res);
     return e;
@@ -541,6 +547,15 @@ static err pg_exec(db *d, const char *sql)
     return e;
 }
 
+/* Kept for reconnections too: pg_session sets it on every new session. */
+static void pg_set_wait(db *d, int ms)
+{
+    (void)ms;
+    struct pg *c = PG(d);
+    if (PQstatus(c->h) == CONNECTION_OK)
+        (void)pg_session(c);
+}
+
 /* NOTIFY is transactional: listeners hear it when the transaction commits. */
 static err pg_notify_at_commit(db *d, const char *channel, const char *payload)
 {
@@ -575,6 +590,7 @@ static const struct db_ops pg_ops = {
     .exec_script = pg_exec, /* the simple query protocol runs every statement */
     .begin_sql = "BEGIN",
     .notify = pg_notify_at_commit,
+    .set_wait = pg_set_wait,
 };
 
 static bool pg_claims(const char *url)
@@ -599,6 +615,7 @@ static err db_pg_open(const char *url, db **r)
         return err_set(E_NOMEM, NULL, NULL, NULL);
     c->base.ops = &pg_ops;
     c->base.kind = DB_POSTGRES;
+    c->base.wait_ms = DB_WAIT_DEFAULT_MS;
     c->gen = 1;
     if (!(c->h = PQconnectdb(url))) {
         free(c);

@@ -46,6 +46,8 @@ static err lite_err(db *d, const char *what)
         return err_set(E_CONFLICT, "duplicate", NULL, "记录已存在");
     if ((code & 0xff) == SQLITE_CONSTRAINT)
         return err_set(E_CONFLICT, "constraint", NULL, "操作与已有记录冲突");
+    if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+        return db_busy(); /* another process held the file past the wait */
     return db_fail("sqlite", what, sqlite3_errmsg(H(d)));
 }
 
@@ -267,6 +269,11 @@ static err lite_exec_script(db *d, const char *sql)
     return e;
 }
 
+static void lite_set_wait(db *d, int ms)
+{
+    sqlite3_busy_timeout(H(d), ms);
+}
+
 static const struct db_ops lite_ops = {
     .prepare = lite_prepare,
     .finalize = lite_finalize,
@@ -291,6 +298,7 @@ static const struct db_ops lite_ops = {
      * writes later fails with SQLITE_BUSY instead of waiting */
     .begin_sql = "BEGIN IMMEDIATE",
     .notify = NULL, /* one server per file: nobody else to tell */
+    .set_wait = lite_set_wait,
 };
 
 /* Before the first connection: no global memory statistics, whose mutex
@@ -333,7 +341,8 @@ static err db_sqlite_open(const char *path, db **r)
         free(d);
         return e;
     }
-    sqlite3_busy_timeout(d->h, 10000);
+    d->base.wait_ms = DB_WAIT_DEFAULT_MS;
+    sqlite3_busy_timeout(d->h, DB_WAIT_DEFAULT_MS);
     d->base.wlock = wlock_get(path);
     /* synchronous=FULL: an acknowledged write survives power loss, which the
      * scan path (issue 4) and the audit chain rely on. */

@@ -533,6 +533,58 @@ static void test_writer_lock(void **state)
     db_close(&d2);
 }
 
+/* A write that finds the database held past its wait is 503-busy, never a
+ * database failure, and the wait is what db_set_wait said. */
+struct busy_try {
+    const char *url;
+    err e;
+    char slug[48]; /* the error detail is per thread: copied here */
+    int64_t waited_ms;
+};
+
+static void *write_with_short_wait(void *arg)
+{
+    struct busy_try *t = arg;
+    db *d2;
+    t->e = E_INTERNAL;
+    if (db_open(t->url, &d2))
+        return NULL;
+    db_set_wait(d2, 300);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    t->e = db_begin(d2);
+    if (t->e == E_OK) {
+        db_stmt *s;
+        t->e = db_prepare(d2, "UPDATE dbtest_rows SET score = 2 WHERE id = 1", &s);
+        if (!t->e)
+            t->e = db_run(s, NULL);
+        db_rollback(d2);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    t->waited_ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    snprintf(t->slug, sizeof t->slug, "%s", err_last()->slug);
+    db_close(&d2);
+    return NULL;
+}
+
+static void test_busy_wait(void **state)
+{
+    (void)state;
+    insert(1, "held", NULL, 0, 0);
+    assert_int_equal(db_begin(D), E_OK);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "UPDATE dbtest_rows SET score = 1 WHERE id = 1", &s), E_OK);
+    assert_int_equal(db_run(s, NULL), E_OK);
+    struct busy_try t = {.url = db_kind(D) == DB_SQLITE ? F.path : getenv("FK_DB")};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, write_with_short_wait, &t), 0);
+    pthread_join(th, NULL);
+    db_rollback(D);
+    assert_int_equal(t.e, E_UNAVAILABLE);
+    assert_string_equal(t.slug, "database_busy");
+    assert_true(t.waited_ms >= 250 && t.waited_ms < 3000);
+}
+
 /* db_run and db_row: the outcome of a step, never an error read as "no row". */
 static void test_run_and_row(void **state)
 {
@@ -658,6 +710,7 @@ static void test_query_builder(void **state)
         cmocka_unit_test_setup(test_transactions, reset_tables),                                   \
         cmocka_unit_test_setup(test_statement_cache, reset_tables),                                \
         cmocka_unit_test_setup(test_run_and_row, reset_tables),                                    \
+        cmocka_unit_test_setup(test_busy_wait, reset_tables),                                      \
         cmocka_unit_test_setup(test_query_builder, reset_tables), cmocka_unit_test(test_migrate)
 
 int main(void)
