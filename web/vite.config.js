@@ -24,7 +24,7 @@ export default defineConfig({
   root,
   base: '/',
   plugins: [noRemoteUrls, vue()],
-  resolve: { alias: { '@shared': resolve(root, 'shared') } },
+  resolve: { alias: { '@shared': resolve(root, 'shared'), '@console': resolve(root, 'console') } },
   build: {
     outDir: resolve(root, 'dist'),
     emptyOutDir: true,

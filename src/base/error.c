@@ -4,10 +4,12 @@
 #include "base/error.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 static _Thread_local struct err_detail last;
+static _Thread_local bool collecting;
 
 static const struct {
     const char *slug;
@@ -44,13 +46,41 @@ static void copy(char *dst, size_t n, const char *src)
     dst[len] = '\0';
 }
 
+/* Add an input error of `field` to the detail's list (once per field). */
+static void vmore(const char *slug, const char *field, const char *fmt, va_list ap)
+{
+    if (!strcmp(field, last.field) || last.nmore >= ERR_MORE_MAX)
+        return;
+    for (int i = 0; i < last.nmore; i++)
+        if (!strcmp(last.more[i].field, field))
+            return;
+    struct err_more *m = &last.more[last.nmore++];
+    copy(m->slug, sizeof m->slug, slug ? slug : err_slug(E_INPUT));
+    copy(m->field, sizeof m->field, field);
+    if (fmt)
+        vsnprintf(m->message, sizeof m->message, fmt, ap);
+    else
+        copy(m->message, sizeof m->message, err_message(E_INPUT));
+}
+
+/* Whether an input error of `field` joins the one already held. */
+static bool joins(err code, const char *field)
+{
+    return code == E_INPUT && last.code == E_INPUT && last.field[0] && field && *field;
+}
+
 static err vset(err code, const char *slug, const char *field, int64_t ref, const char *fmt,
                 va_list ap)
 {
+    if (collecting && joins(code, field)) {
+        vmore(slug, field, fmt, ap);
+        return code;
+    }
     last.code = code;
     copy(last.slug, sizeof last.slug, slug ? slug : err_slug(code));
     copy(last.field, sizeof last.field, field);
     last.ref = ref;
+    last.nmore = 0;
     if (fmt)
         vsnprintf(last.message, sizeof last.message, fmt, ap);
     else
@@ -65,6 +95,29 @@ err err_set(err code, const char *slug, const char *field, const char *fmt, ...)
     err e = vset(code, slug, field, 0, fmt, ap);
     va_end(ap);
     return e;
+}
+
+err err_add(err prev, err code, const char *slug, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (prev == E_OK)
+        prev = vset(code, slug, field, 0, fmt, ap);
+    else if (prev == E_INPUT && joins(code, field))
+        vmore(slug, field, fmt, ap);
+    va_end(ap);
+    return prev;
+}
+
+void err_collect_begin(void)
+{
+    err_clear();
+    collecting = true;
+}
+
+void err_collect_end(void)
+{
+    collecting = false;
 }
 
 err err_set_ref(err code, const char *slug, int64_t ref, const char *fmt, ...)

@@ -37,6 +37,15 @@ typedef enum err {
     E__COUNT
 } err;
 
+/* Further input errors reported with the first (err_add), at most this many. */
+#define ERR_MORE_MAX 15
+
+struct err_more {
+    char slug[48];
+    char message[160];
+    char field[64];
+};
+
 /* The detail of the last error set on this thread. */
 struct err_detail {
     err code;
@@ -44,6 +53,10 @@ struct err_detail {
     char message[256]; /* Chinese, for the user; never a path, SQL or version */
     char field[64];    /* the input field at fault, or "" */
     int64_t ref;       /* an id that accompanies the error (409: existing record) */
+    /* other fields at fault in the same input, so a form can mark them all
+     * at once; only for E_INPUT with a field, each field once */
+    int nmore;
+    struct err_more more[ERR_MORE_MAX];
 };
 
 /*
@@ -53,6 +66,28 @@ struct err_detail {
  */
 err err_set(err code, const char *slug, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * Collect the input errors of several fields: with prev == E_OK this is
+ * err_set; otherwise, when prev is E_INPUT with a field and `field` is
+ * another field not yet reported, the error is added to the detail's list
+ * of further errors and prev is returned unchanged. A check function that
+ * looks at every field goes `e = err_add(e, E_INPUT, "too_long", "name",
+ * …)` and returns e at the end.
+ */
+err err_add(err prev, err code, const char *slug, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+ * Between err_collect_begin() and err_collect_end(), an err_set of an
+ * E_INPUT error with a field, while the detail already holds an E_INPUT
+ * error of another field, is added to the list (as err_add) instead of
+ * replacing the first: a check that goes on after a failing field, calling
+ * checkers that use err_set, reports every field at once. Begin forgets
+ * the previous detail. Not nested.
+ */
+void err_collect_begin(void);
+void err_collect_end(void);
 
 /* As err_set, and attach a record id (for 409 duplicates). */
 err err_set_ref(err code, const char *slug, int64_t ref, const char *fmt, ...)

@@ -82,74 +82,77 @@ static bool type_ok(json_t *v, enum jtype t)
     return false;
 }
 
-static err check_one(json_t *v, const struct jfield *f)
+/* Check one field, adding its error to those of the fields before (err_add). */
+static err check_one(err e, json_t *v, const struct jfield *f)
 {
     const char *label = f->label ? f->label : f->name;
     if (json_is_null(v)) {
         if (f->flags & JF_NULLABLE)
-            return E_OK;
-        return err_set(E_INPUT, "invalid_type", f->name, "%s不能为空", label);
+            return e;
+        return err_add(e, E_INPUT, "invalid_type", f->name, "%s不能为空", label);
     }
     if (!type_ok(v, f->type))
-        return err_set(E_INPUT, "invalid_type", f->name, "%s应为%s", label, type_label(f->type));
+        return err_add(e, E_INPUT, "invalid_type", f->name, "%s应为%s", label, type_label(f->type));
     if (f->type == J_STRING) {
         const char *s = json_string_value(v);
         if (strlen(s) != json_string_length(v) || !utf8_valid_text(s))
-            return err_set(E_INPUT, "invalid_value", f->name, "%s含有不允许的字符", label);
+            return err_add(e, E_INPUT, "invalid_value", f->name, "%s含有不允许的字符", label);
         size_t n = utf8_len(s);
         if ((f->flags & JF_REQUIRED) && n == 0 && !f->oneof)
-            return err_set(E_INPUT, "required", f->name, "请填写%s", label);
+            return err_add(e, E_INPUT, "required", f->name, "请填写%s", label);
         if (f->max && n > (size_t)f->max)
-            return err_set(E_INPUT, "too_long", f->name, "%s不能超过%lld个字符", label,
+            return err_add(e, E_INPUT, "too_long", f->name, "%s不能超过%lld个字符", label,
                            (long long)f->max);
         if (f->min && n < (size_t)f->min)
-            return err_set(E_INPUT, "too_short", f->name, "%s不能少于%lld个字符", label,
+            return err_add(e, E_INPUT, "too_short", f->name, "%s不能少于%lld个字符", label,
                            (long long)f->min);
         if (f->oneof) {
             for (const char *const *o = f->oneof; *o; o++)
                 if (!strcmp(*o, s))
-                    return E_OK;
-            return err_set(E_INPUT, "invalid_value", f->name, "%s的取值不正确", label);
+                    return e;
+            return err_add(e, E_INPUT, "invalid_value", f->name, "%s的取值不正确", label);
         }
     } else if (f->type == J_INT && (f->min || f->max)) {
         json_int_t i = json_integer_value(v);
         if (i < f->min || i > f->max)
-            return err_set(E_INPUT, "out_of_range", f->name, "%s应在%lld到%lld之间", label,
+            return err_add(e, E_INPUT, "out_of_range", f->name, "%s应在%lld到%lld之间", label,
                            (long long)f->min, (long long)f->max);
     } else if (f->type == J_NUMBER && (f->min || f->max)) {
         double d = json_number_value(v);
         if (d < (double)f->min || d > (double)f->max)
-            return err_set(E_INPUT, "out_of_range", f->name, "%s应在%lld到%lld之间", label,
+            return err_add(e, E_INPUT, "out_of_range", f->name, "%s应在%lld到%lld之间", label,
                            (long long)f->min, (long long)f->max);
     }
-    return E_OK;
+    return e;
 }
 
 err json_check(json_t *obj, const struct jfield *fields, bool partial)
 {
     if (!json_is_object(obj))
         return err_set(E_INPUT, "invalid_json", NULL, "请求内容应为 JSON 对象");
+    /* every field at fault, so a form can mark them all at once (err_add) */
     const char *key;
     json_t *v;
+    err e = E_OK;
     json_object_foreach(obj, key, v)
     {
         const struct jfield *f = fields;
         while (f->name && strcmp(f->name, key))
             f++;
-        if (!f->name)
-            return err_set(E_INPUT, "unknown_field", key, "不支持的字段：%.40s", key);
-        err e = check_one(v, f);
-        if (e)
-            return e;
+        if (!f->name) {
+            e = err_add(e, E_INPUT, "unknown_field", key, "不支持的字段：%.40s", key);
+            continue;
+        }
+        e = check_one(e, v, f);
     }
     if (!partial) {
         for (const struct jfield *f = fields; f->name; f++) {
             if ((f->flags & JF_REQUIRED) && !json_object_get(obj, f->name))
-                return err_set(E_INPUT, "required", f->name, "请填写%s",
-                               f->label ? f->label : f->name);
+                e = err_add(e, E_INPUT, "required", f->name, "请填写%s",
+                            f->label ? f->label : f->name);
         }
     }
-    return E_OK;
+    return e;
 }
 
 err json_parse_body(const char *data, size_t n, json_t **r)

@@ -27,8 +27,18 @@ json_t *http_error_body(err code)
     json_object_set_new(e, "code", json_string(detailed ? d->slug : err_slug(code)));
     json_object_set_new(e, "message",
                         json_string(detailed && d->message[0] ? d->message : err_message(code)));
-    if (detailed && d->field[0])
+    if (detailed && d->field[0]) {
         json_object_set_new(e, "field", json_string(d->field));
+        /* every field at fault, the first one included, so a form marks
+         * them all at once */
+        json_t *all = json_array();
+        json_array_append_new(all, json_pack("{s:s,s:s,s:s}", "field", d->field, "code", d->slug,
+                                             "message", d->message));
+        for (int i = 0; code == E_INPUT && i < d->nmore; i++)
+            json_array_append_new(all, json_pack("{s:s,s:s,s:s}", "field", d->more[i].field, "code",
+                                                 d->more[i].slug, "message", d->more[i].message));
+        json_object_set_new(e, "fields", all);
+    }
     if (detailed && d->ref && code == E_CONFLICT)
         json_set_id(e, "existing_id", d->ref);
     if (detailed && d->ref && code == E_LOCKED)

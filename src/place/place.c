@@ -185,50 +185,52 @@ const char *place_kind_label(enum place_kind k)
 
 err place_input_check(const struct place_input *in, bool create)
 {
-    err e;
+    err e = E_OK, x;
     unsigned set = in->set;
+    err_collect_begin(); /* every field at fault, at once */
     if (create) {
         if (!(set & PL_NAME))
-            return err_set(E_INPUT, "required", "name", "请填写场所名称");
+            e = err_add(e, E_INPUT, "required", "name", "请填写场所名称");
         if (!(set & PL_KIND))
-            return err_set(E_INPUT, "required", "kind", "请选择场所类型");
+            e = err_add(e, E_INPUT, "required", "kind", "请选择场所类型");
         if (!(set & PL_REGION))
-            return err_set(E_INPUT, "required", "region_code", "请选择所属区划");
+            e = err_add(e, E_INPUT, "required", "region_code", "请选择所属区划");
     }
-    if (set & PL_NAME && (e = check_text(in->name, "name", "场所名称", 100, TEXT_REQUIRED)))
-        return e;
+    if (set & PL_NAME && (x = check_text(in->name, "name", "场所名称", 100, TEXT_REQUIRED)))
+        e = e ? e : x;
     if (set & PL_KIND && !place_kind_name(in->kind)[0])
-        return err_set(E_INPUT, "invalid_value", "kind", "场所类型的取值不正确");
+        e = err_add(e, E_INPUT, "invalid_value", "kind", "场所类型的取值不正确");
     if (set & PL_REGION && in->region_code <= 0)
-        return err_set(E_INPUT, "invalid_region", "region_code",
-                       "所属区划不存在或不在您的管辖范围内");
-    if (set & PL_ADDRESS && (e = check_text(in->address, "address", "地址", 200, 0)))
-        return e;
+        e = err_add(e, E_INPUT, "invalid_region", "region_code",
+                    "所属区划不存在或不在您的管辖范围内");
+    if (set & PL_ADDRESS && (x = check_text(in->address, "address", "地址", 200, 0)))
+        e = e ? e : x;
     if (set & PL_AREA && !(isfinite(in->area) && in->area >= 0 && in->area <= PLACE_AREA_MAX))
-        return err_set(E_INPUT, "out_of_range", "area", "物业面积应在0到%.0f平方米之间",
-                       PLACE_AREA_MAX);
+        e = err_add(e, E_INPUT, "out_of_range", "area", "物业面积应在0到%.0f平方米之间",
+                    PLACE_AREA_MAX);
     if (set & PL_HOUSEHOLDS && (in->households < 0 || in->households > PLACE_HOUSEHOLDS_MAX))
-        return err_set(E_INPUT, "out_of_range", "households", "户数应在0到%d之间",
-                       PLACE_HOUSEHOLDS_MAX);
+        e = err_add(e, E_INPUT, "out_of_range", "households", "户数应在0到%d之间",
+                    PLACE_HOUSEHOLDS_MAX);
     if (set & PL_BUILDINGS && (in->buildings < 0 || in->buildings > PLACE_BUILDINGS_MAX))
-        return err_set(E_INPUT, "out_of_range", "buildings", "楼栋数应在0到%d之间",
-                       PLACE_BUILDINGS_MAX);
+        e = err_add(e, E_INPUT, "out_of_range", "buildings", "楼栋数应在0到%d之间",
+                    PLACE_BUILDINGS_MAX);
     if (set & PL_CONTACT_NAME &&
-        (e = check_text(in->contact_name, "contact_name", "联系人", 50, 0)))
-        return e;
+        (x = check_text(in->contact_name, "contact_name", "联系人", 50, 0)))
+        e = e ? e : x;
     if (set & PL_CONTACT_PHONE && in->contact_phone && *in->contact_phone &&
-        (e = check_phone(in->contact_phone, "contact_phone")))
-        return e;
+        (x = check_phone(in->contact_phone, "contact_phone")))
+        e = e ? e : x;
     if (set & PL_POSITION && in->has_position) {
         if (!isfinite(in->lng) || in->lng < -180 || in->lng > 180)
-            return err_set(E_INPUT, "out_of_range", "lng", "经度应在-180到180之间");
+            e = err_add(e, E_INPUT, "out_of_range", "lng", "经度应在-180到180之间");
         if (!isfinite(in->lat) || in->lat < -90 || in->lat > 90)
-            return err_set(E_INPUT, "out_of_range", "lat", "纬度应在-90到90之间");
+            e = err_add(e, E_INPUT, "out_of_range", "lat", "纬度应在-90到90之间");
     }
     if (set & PL_ENTERPRISE && in->enterprise_id < 0)
-        return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",
-                       "所属企业不存在或不在您的管辖范围内");
-    return E_OK;
+        e = err_add(e, E_INPUT, "invalid_enterprise", "enterprise_id",
+                    "所属企业不存在或不在您的管辖范围内");
+    err_collect_end();
+    return e;
 }
 
 /* Is `id` a live enterprise inside scope? E_INPUT "invalid_enterprise". */

@@ -80,49 +80,52 @@ const char *const venue_color_names[] = {"green", "yellow", "red", NULL};
 
 err venue_input_check(const struct venue_input *in, bool create)
 {
-    err e;
+    err e = E_OK, x;
     unsigned set = in->set;
+    err_collect_begin(); /* every field at fault, at once */
     if (create) {
         if (!(set & VF_NAME))
-            return err_set(E_INPUT, "required", "name", "请填写场所码点位名称");
+            e = err_add(e, E_INPUT, "required", "name", "请填写场所码点位名称");
         if (!(set & VF_KIND))
-            return err_set(E_INPUT, "required", "kind", "请选择点位类型");
+            e = err_add(e, E_INPUT, "required", "kind", "请选择点位类型");
         if (!(set & VF_PLACE))
-            return err_set(E_INPUT, "required", "place_id", "请选择所属场所");
+            e = err_add(e, E_INPUT, "required", "place_id", "请选择所属场所");
     }
-    if (set & VF_NAME && (e = check_text(in->name, "name", "点位名称", 100, TEXT_REQUIRED)))
-        return e;
+    if (set & VF_NAME && (x = check_text(in->name, "name", "点位名称", 100, TEXT_REQUIRED)))
+        e = e ? e : x;
     if (set & VF_KIND && !venue_kind_name(in->kind)[0])
-        return err_set(E_INPUT, "invalid_value", "kind", "点位类型的取值不正确");
+        e = err_add(e, E_INPUT, "invalid_value", "kind", "点位类型的取值不正确");
     if (set & VF_PLACE && in->place_id <= 0)
-        return err_set(E_INPUT, "invalid_place", "place_id", "所属场所不存在或不在您的管辖范围内");
+        e = err_add(e, E_INPUT, "invalid_place", "place_id", "所属场所不存在或不在您的管辖范围内");
     if (set & VF_REGION && in->region_code <= 0)
-        return err_set(E_INPUT, "invalid_region", "region_code",
-                       "所属区划不存在或不在您的管辖范围内");
-    if (set & VF_ADDRESS && (e = check_text(in->address, "address", "地址", 200, 0)))
-        return e;
+        e = err_add(e, E_INPUT, "invalid_region", "region_code",
+                    "所属区划不存在或不在您的管辖范围内");
+    if (set & VF_ADDRESS && (x = check_text(in->address, "address", "地址", 200, 0)))
+        e = e ? e : x;
     if (set & VF_DIRECTION && !venue_direction_name(in->direction)[0])
-        return err_set(E_INPUT, "invalid_value", "direction", "通行方向应为 in、out 或 both");
+        e = err_add(e, E_INPUT, "invalid_value", "direction", "通行方向应为 in、out 或 both");
     if (set & VF_COLORS && (in->allowed_colors == 0 || in->allowed_colors & ~VENUE_COLORS_ALL))
-        return err_set(E_INPUT, "invalid_value", "allowed_colors",
-                       "请至少选择一种可通行的健康码颜色");
+        e = err_add(e, E_INPUT, "invalid_value", "allowed_colors",
+                    "请至少选择一种可通行的健康码颜色");
     if (set & VF_LIMIT) {
         if (in->limit_count < 0 || in->limit_count > VENUE_LIMIT_COUNT_MAX)
-            return err_set(E_INPUT, "out_of_range", "limit_count", "通行次数上限应在0到%d之间",
-                           VENUE_LIMIT_COUNT_MAX);
-        if (in->limit_count && (in->limit_hours < 1 || in->limit_hours > VENUE_LIMIT_HOURS_MAX))
-            return err_set(E_INPUT, "out_of_range", "limit_hours", "限制周期应在1到%d小时之间",
-                           VENUE_LIMIT_HOURS_MAX);
-        if (!in->limit_count && in->limit_hours)
-            return err_set(E_INPUT, "invalid_value", "limit_hours",
-                           "未设置通行次数上限时不能设置限制周期");
+            e = err_add(e, E_INPUT, "out_of_range", "limit_count", "通行次数上限应在0到%d之间",
+                        VENUE_LIMIT_COUNT_MAX);
+        else if (in->limit_count &&
+                 (in->limit_hours < 1 || in->limit_hours > VENUE_LIMIT_HOURS_MAX))
+            e = err_add(e, E_INPUT, "out_of_range", "limit_hours", "限制周期应在1到%d小时之间",
+                        VENUE_LIMIT_HOURS_MAX);
+        else if (!in->limit_count && in->limit_hours)
+            e = err_add(e, E_INPUT, "invalid_value", "limit_hours",
+                        "未设置通行次数上限时不能设置限制周期");
     }
     if (set & VF_FEVER &&
         !(isfinite(in->fever_threshold) && in->fever_threshold >= VENUE_FEVER_MIN &&
           in->fever_threshold <= VENUE_FEVER_MAX))
-        return err_set(E_INPUT, "out_of_range", "fever_threshold", "发热阈值应在%.1f到%.1f℃之间",
-                       VENUE_FEVER_MIN, VENUE_FEVER_MAX);
-    return E_OK;
+        e = err_add(e, E_INPUT, "out_of_range", "fever_threshold", "发热阈值应在%.1f到%.1f℃之间",
+                    VENUE_FEVER_MIN, VENUE_FEVER_MAX);
+    err_collect_end();
+    return e;
 }
 
 static err step_done(db_stmt *s, int64_t *changes_r)

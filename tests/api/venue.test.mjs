@@ -206,6 +206,19 @@ test('bad input on create: each refused with its field, nothing written', async 
   assert.equal(r.status, 400);
   r = await cc.post('/api/v1/venues', '[]');
   assert.equal(r.status, 400);
+  // several fields wrong at once: every one is named, the first as the error's field
+  r = await cc.post('/api/v1/venues', { ...base(), name: '长'.repeat(101), direction: 'up', address: 'a'.repeat(201) });
+  expectError(r, 400, 'too_long', 'name');
+  assert.deepEqual(r.body.error.fields.map((f) => `${f.field}:${f.code}`).sort(),
+    ['address:too_long', 'direction:invalid_value', 'name:too_long']);
+  assert.ok(r.body.error.fields.every((f) => /[\u4e00-\u9fa5]/.test(f.message)));
+  // and so are the rules checked after the types
+  r = await cc.post('/api/v1/venues', { ...base(), fever_threshold: 50, limit_count: 0, limit_hours: 5 });
+  assert.deepEqual(r.body.error.fields.map((f) => `${f.field}:${f.code}`),
+    ['limit_hours:invalid_value', 'fever_threshold:out_of_range']);
+  // JSON-level faults of several fields are named together too
+  r = await cc.post('/api/v1/venues', { ...base(), enabled: 'yes', limit_count: 1.5, colour: 'x' });
+  assert.deepEqual(r.body.error.fields.map((f) => f.field).sort(), ['colour', 'enabled', 'limit_count']);
   assert.equal(await total(), before);
 });
 

@@ -316,21 +316,29 @@ test('a department is created in a region and shown in the tree', async () => {
   assertClean(page);
 });
 
-test('a place with a wrong phone is refused on that field, then saved with the phone masked', async () => {
+test('a place with a blank name and a wrong phone: both fields marked at once, each cleared when changed, then saved masked', async () => {
   const page = await consoleAs('command', '/places');
   await page.locator('[data-test="place-table"]').waitFor();
   await page.click('[data-test="place-new"]');
-  await page.fill('[data-test="place-name"]', '多福巷小区');
+  await page.fill('[data-test="place-name"]', '   ');
   await page.click('[data-test="place-kind"]');
   await page.locator('.el-select-dropdown__item:visible', { hasText: '小区' }).first().click();
   await pickRegion(page, 'place-form', '所属区划', ['东城区', '东华门街道', '多福巷社区']);
   await page.fill('[data-test="place-phone"]', '1380013800');
   await page.click('[data-test="place-save"]');
   const err = fieldError(page, 'place-form', '联系人手机');
+  const nameErr = fieldError(page, 'place-form', '场所名称');
   await err.waitFor();
+  await nameErr.waitFor();
   assert.match(await err.innerText(), /手机/);
-  await shot(page, 'admin-place-phone-error');
+  assert.match(await nameErr.innerText(), /场所名称/);
+  await shot(page, 'admin-place-two-errors');
+  // typing the name clears that field's error at once; the phone's stays
+  await page.fill('[data-test="place-name"]', '多福巷小区');
+  await nameErr.waitFor({ state: 'detached' });
+  assert.match(await err.innerText(), /手机/);
   await page.fill('[data-test="place-phone"]', '13800138000');
+  await err.waitFor({ state: 'detached' });
   await page.click('[data-test="place-save"]');
   await page.locator('[data-test="place-form"]').waitFor({ state: 'detached' });
   const row = page.locator('[data-test="place-table"] .el-table__row', { hasText: '多福巷小区' });

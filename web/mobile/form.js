@@ -9,11 +9,15 @@ export function useFieldErrors() {
   function clear() {
     for (const k of Object.keys(errors)) delete errors[k];
   }
-  // `fields` lists the fields the form shows.
+  // `fields` lists the fields the form shows; the server names every field
+  // at fault at once (e.fields).
   function show(e, fields) {
     clear();
-    if (e.field && fields.includes(e.field)) errors[e.field] = e.message;
-    else errors.form = e.message;
+    for (const f of e.fields || []) {
+      if (fields.includes(f.field) && !errors[f.field]) errors[f.field] = f.message;
+      else if (!fields.includes(f.field) && !errors.form) errors.form = f.message;
+    }
+    if (!Object.keys(errors).length) errors.form = e.message;
   }
   return { errors, clear, show };
 }

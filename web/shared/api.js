@@ -3,11 +3,13 @@
 // Chinese message and field, so a form can put the message next to the
 // field at fault.
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, fields) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field || null;
+    // every field at fault ([{ field, code, message }]), the first one first
+    this.fields = fields || (field ? [{ field, code, message }] : []);
   }
 }
 
@@ -42,7 +44,7 @@ export async function api(method, path, body, opts = {}) {
   const data = await res.json();
   if (!res.ok) {
     const e = data.error || {};
-    const err = new ApiError(res.status, e.code || 'error', e.message || `请求失败（${res.status}）`, e.field);
+    const err = new ApiError(res.status, e.code || 'error', e.message || `请求失败（${res.status}）`, e.field, e.fields);
     if (res.status === 401 && onUnauthorized && !opts.noRedirect) onUnauthorized(err);
     throw err;
   }
