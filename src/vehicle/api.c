@@ -175,20 +175,22 @@ static err post_me_vehicle(struct req *r)
     return register_and_reply(r, &own, &v);
 }
 
-static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner, bool self)
+static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner, const char *plate,
+                          bool self)
 {
     int64_t page, size, total;
     struct vehicle *items;
     size_t n;
     err e = req_paging(r, &page, &size);
-    if (e || (e = vehicle_list(r->db, r->a, sc, owner, page, size, &items, &n, &total)))
+    if (e || (e = vehicle_list(r->db, r->a, sc, owner, plate, page, size, &items, &n, &total)))
         return e;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, vehicle_json(&items[i]));
     /* plates and owners are personal data: every list is audited */
     req_audit(r, "vehicle.list", owner ? "person" : "vehicle", owner, "ok",
-              arena_printf(r->a, "count=%zu%s", n, self ? ",view=self" : ""));
+              arena_printf(r->a, "count=%zu%s%s", n, plate ? ",search=plate" : "",
+                           self ? ",view=self" : ""));
     return reply_json(r, 200,
                       json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
                                 "page", (json_int_t)page, "page_size", (json_int_t)size));
@@ -201,7 +203,7 @@ static err get_me_vehicles(struct req *r)
     if (e)
         return e;
     struct scope own = scope_of(p.region_code);
-    return reply_vehicles(r, &own, p.id, true);
+    return reply_vehicles(r, &own, p.id, NULL, true);
 }
 
 static err patch_me_vehicle(struct req *r)
@@ -243,12 +245,18 @@ static err post_vehicle(struct req *r)
 
 static err get_vehicles(struct req *r)
 {
-    const char *s = req_query(r, "owner_person_id");
+    const char *s = req_query(r, "owner_person_id"), *q = req_query(r, "plate");
     int64_t owner = 0;
     if (s && (owner = id_parse(s)) <= 0)
         return err_set(E_INPUT, "invalid_parameter", "owner_person_id",
                        "参数 owner_person_id 不正确");
-    return reply_vehicles(r, &r->who->scope, owner, false);
+    /* an exact plate, normalised as registration normalises it: the match
+     * is by blind index, so a partial plate cannot be searched */
+    char plate[PLATE_MAX];
+    err e = q && *q ? plate_normalise(q, "plate", plate, NULL) : E_OK;
+    if (e)
+        return e;
+    return reply_vehicles(r, &r->who->scope, owner, q && *q ? plate : NULL, false);
 }
 
 static err get_vehicle(struct req *r)

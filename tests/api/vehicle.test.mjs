@@ -187,3 +187,21 @@ test('every read of vehicles and passages is audited, and so is a refused read',
   await has(`action=vehicle.read&object_id=${id}`, (x) => x.user_id === ctx.gridOther.id && x.result === 'not_found', 'refused read');
   await has(`action=vehicle.delete&object_id=${id}`, (x) => x.result === 'not_found', 'refused delete');
 });
+
+test('staff search vehicles by exact plate, normalised, within scope', async () => {
+  const r = await ctx.grid.post('/api/v1/vehicles', { plate: '京H24680', kind: 'car', owner_person_id: owner.person.id, note: '搜索' });
+  assert.equal(r.status, 201, r.text);
+  for (const q of ['京H24680', '京h·24680', ' 京H 246-80 ']) {
+    const x = await ctx.grid.get('/api/v1/vehicles?plate=' + encodeURIComponent(q));
+    assert.equal(x.status, 200, x.text);
+    assert.deepEqual(x.body.items.map((v) => v.id), [r.body.id], q);
+    assert.equal(x.body.total, 1);
+  }
+  // exact only: a part of a plate finds nothing (and is no valid plate)
+  expectError(await ctx.grid.get('/api/v1/vehicles?plate=' + encodeURIComponent('京H2468')), 400, 'invalid_plate', 'plate');
+  assert.equal((await ctx.grid.get('/api/v1/vehicles?plate=' + encodeURIComponent('京H24681'))).body.total, 0);
+  // another community's staff do not find it
+  assert.equal((await ctx.gridOther.get('/api/v1/vehicles?plate=' + encodeURIComponent('京H24680'))).body.total, 0);
+  const items = await auditWhere(ctx, 'action=vehicle.list', (x) => x.detail.includes('search=plate'));
+  assert.ok(items.some((x) => x.user_id === ctx.grid.id && x.detail.includes('search=plate')));
+});
