@@ -99,8 +99,8 @@ const char *csv_strerror(int result);
  * code, a record id), whether given to csv_text, csv_num or csv_int, is
  * written quoted behind a tab ("\t110101199001011234"): Excel and WPS show
  * it as text with every digit, where as a number they would show 1.1E+17
- * and drop the digits past the 15th. Readers of our own exports trim the
- * tab (the reader above gives it back).
+ * and drop the digits past the 15th. The reader above gives the tab back:
+ * importers of our own exports trim it (region/region.c does).
  *
  * The document is c->p[0..c->n), always NUL-terminated; it lives in the
  * arena, grows by doubling and is never freed piecemeal. The writer sets no
