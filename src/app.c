@@ -4,9 +4,25 @@
 #include "app.h"
 
 #include "code/code.h"
+#include "device/device.h"
+#include "health/health.h"
 #include "person/person.h"
 
 #define ADD(name) router_add(name##_routes, name##_routes_n)
+
+/* health_device_check_fn: a live thermometer inside sc. */
+static err thermometer_in_scope(db *d, const struct scope *sc, int64_t id)
+{
+    arena *a = arena_new(0);
+    if (!a)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    struct device dev;
+    err e = device_find(d, a, sc, id, &dev);
+    if (!e && dev.kind != DEVICE_THERMOMETER)
+        e = E_NOT_FOUND;
+    arena_free(&a);
+    return e;
+}
 
 void app_routes(void)
 {
@@ -25,6 +41,8 @@ void app_routes(void)
     ADD(job);
     /* a change of status or residence recomputes the person's code */
     person_on_change(code_person_changed);
+    /* temperatures name devices; the device registry depends on health */
+    health_on_device_check(thermometer_in_scope);
     ADD(venue);
     ADD(alert);
     ADD(access);

@@ -21,6 +21,8 @@
 #include "device/device.h"
 #include "security/audit.h"
 #include "security/crypto.h"
+#include "vehicle/vehicle.h"
+#include "visitor/visitor.h"
 
 static const struct {
     const char *flag;
@@ -134,6 +136,19 @@ int app_open(const struct config *c, db **d_r)
     if ((e = db_migrate(*d_r)) || (e = rbac_seed(*d_r))) {
         db_close(d_r);
         return cli_fail(e, "migration");
+    }
+    /* rows from before plates were sealed (sql/013): sealed with the key,
+     * which SQL migrations cannot reach */
+    int64_t vehicles = 0, visitors = 0;
+    if ((e = vehicle_plaintext_seal(*d_r, &vehicles)) ||
+        (e = visitor_plaintext_seal(*d_r, &visitors))) {
+        db_close(d_r);
+        return cli_fail(e, "sealing plates");
+    }
+    if (vehicles + visitors) {
+        char n[48];
+        snprintf(n, sizeof n, "%lld", (long long)(vehicles + visitors));
+        log_event(LOG_INFO, "plates_sealed", "rows", n, NULL);
     }
     return 0;
 }

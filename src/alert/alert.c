@@ -333,7 +333,10 @@ err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, json_t
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     rc = db_step(s);
+    e = rc < 0 ? db_step_err(s) : E_OK; /* a failed look-up is no "unknown alert" */
     db_done(s);
+    if (e)
+        return e;
     if (rc == DB_ROW)
         return err_set(E_CONFLICT, "already_acked", NULL, "该告警已处置");
     return err_set(E_NOT_FOUND, "unknown_alert", NULL, "告警不存在");

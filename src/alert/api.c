@@ -6,12 +6,16 @@
  *   GET  /api/v1/alerts/stream       Server-Sent Events: `event: alert`, `id:` the alert id,
  *                                    `data:` the alert as in the list; Last-Event-ID (or
  *                                    ?last_event_id=) replays the stored alerts after it
+ *
+ * Listing and opening the stream are audited (alerts name people and
+ * places), and so is a refused acknowledgement.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "alert/alert.h"
 #include "app.h"
+#include "security/audit.h"
 
 #define REPLAY_MAX 500 /* alerts a resuming stream is sent before going live */
 
@@ -45,6 +49,9 @@ static err get_alerts(struct req *r)
     err e = parse_filter(r, &f);
     if (e || (e = alert_list(r->db, &r->who->scope, &f, &items, &total)))
         return e;
+    /* alerts name people (masked) and where they were: a read of personal data */
+    req_audit(r, "alert.list", "alert", 0, "ok",
+              arena_printf(r->a, "count=%zu", json_array_size(items)));
     return reply_json(r, 200,
                       json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total,
                                 "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
@@ -56,7 +63,7 @@ static err post_ack(struct req *r)
     json_t *item = NULL;
     err e = req_param_id(r, 0, &id);
     if (e || (e = alert_ack(r->db, &r->who->scope, id, r->who->user_id, &item)))
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "alert.ack", "alert", id, e, NULL);
     req_audit(r, "alert.ack", "alert", id, "ok", NULL);
     return reply_json(r, 200, item);
 }
@@ -87,6 +94,7 @@ static err get_stream(struct req *r)
         json_decref(items);
         return e;
     }
+    req_audit(r, "alert.stream", "alert", 0, "ok", arena_printf(r->a, "replayed=%zu", n));
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(items, i);
         char *text = json_dumps(o, JSON_COMPACT);

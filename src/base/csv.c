@@ -310,6 +310,10 @@ const char *csv_strerror(int result)
 /* ---- writer ------------------------------------------------------------- */
 
 #define OUT_INITIAL 4096 /* bytes: a header and a few rows before the first doubling */
+/* Excel's General format shows at most 11 digits of a number (a phone
+ * number); a 12-digit region code already turns into 1.10101E+11 and more
+ * than 15 digits lose the tail for good. */
+#define LONG_DIGITS 11
 
 /* Append n bytes, keeping the document NUL-terminated. */
 static void out_put(struct csv_out *c, const char *s, size_t n)
@@ -367,11 +371,66 @@ static void put_cell(struct csv_out *c, const char *s, bool guard)
         out_put(c, "\"", 1);
 }
 
+/*
+ * Whether a spreadsheet could read s as a formula, or trim its way to one:
+ * ASCII = + - @, any leading whitespace or line break (Excel and WPS skip
+ * it and evaluate what follows), and the full-width forms ＝ ＋ － ＠ that
+ * Chinese input methods type and WPS treats as their ASCII twins. The
+ * ideographic space (U+3000) and no-break space (U+00A0) count as
+ * whitespace.
+ */
+static bool formula_risk(const char *s)
+{
+    static const char *const wide[] = {
+        "\xEF\xBC\x9D", /* U+FF1D ＝ */
+        "\xEF\xBC\x8B", /* U+FF0B ＋ */
+        "\xEF\xBC\x8D", /* U+FF0D － */
+        "\xEF\xBC\xA0", /* U+FF20 ＠ */
+        "\xE3\x80\x80", /* U+3000 ideographic space */
+        "\xC2\xA0",     /* U+00A0 no-break space */
+    };
+    if (!*s)
+        return false;
+    if (strchr("=+-@ \t\r\n\v\f", *s))
+        return true;
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+        if (!strncmp(s, wide[i], strlen(wide[i])))
+            return true;
+    return false;
+}
+
+/* An optional '-' then more than LONG_DIGITS digits and nothing else. */
+static bool long_digits(const char *s)
+{
+    if (*s == '-')
+        s++;
+    size_t n = strspn(s, "0123456789");
+    return n > LONG_DIGITS && !s[n];
+}
+
+/*
+ * A long all-digit value as text: quoted behind a tab. Excel and WPS read a
+ * CSV cell that does not parse as a number as text and show it as is, so
+ * all 18 digits of an id number stay; the tab is invisible in the cell.
+ * A leading apostrophe would show (CSV has no cell types, the apostrophe
+ * convention is only for typing), and ="…" is itself a formula.
+ */
+static void put_long_digits(struct csv_out *c, const char *s)
+{
+    cell_start(c);
+    out_put(c, "\"\t", 2);
+    out_put(c, s, strlen(s));
+    out_put(c, "\"", 1);
+}
+
 void csv_text(struct csv_out *c, const char *s)
 {
     if (!s)
         s = "";
-    put_cell(c, s, *s && strchr("=+-@\t\r", *s));
+    if (long_digits(s) && *s != '-')
+        put_long_digits(c, s);
+    else
+        put_cell(c, s, formula_risk(s));
 }
 
 /* -?digits(.digits)? */
@@ -393,7 +452,9 @@ static bool is_number(const char *s)
 
 void csv_num(struct csv_out *c, const char *s)
 {
-    if (s && *s && is_number(s)) {
+    if (s && *s && long_digits(s)) {
+        put_long_digits(c, s);
+    } else if (s && *s && is_number(s)) {
         cell_start(c);
         out_put(c, s, strlen(s));
     } else {
@@ -405,6 +466,10 @@ void csv_int(struct csv_out *c, int64_t v)
 {
     char b[24];
     int n = snprintf(b, sizeof b, "%" PRId64, v);
+    if (long_digits(b)) {
+        put_long_digits(c, b);
+        return;
+    }
     cell_start(c);
     out_put(c, b, (size_t)n);
 }

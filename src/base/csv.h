@@ -90,7 +90,17 @@ const char *csv_strerror(int result);
  * the reader above gives every cell back as written. Text a spreadsheet
  * would evaluate as a formula (CSV injection: a leading = + - @ TAB or CR)
  * is written quoted behind an apostrophe, so an exported name such as
- * =HYPERLINK(...) is shown, never run.
+ * =HYPERLINK(...) is shown, never run. The same guard covers a leading
+ * space, tab, line break, vertical tab or form feed, an ideographic or
+ * no-break space, and the full-width ＝ ＋ － ＠ (spreadsheets skip the
+ * first and read the second as their ASCII twins).
+ *
+ * A value of more than 11 digits and nothing else (an id number, a region
+ * code, a record id), whether given to csv_text, csv_num or csv_int, is
+ * written quoted behind a tab ("\t110101199001011234"): Excel and WPS show
+ * it as text with every digit, where as a number they would show 1.1E+17
+ * and drop the digits past the 15th. The reader above gives the tab back:
+ * importers of our own exports trim it (region/region.c does).
  *
  * The document is c->p[0..c->n), always NUL-terminated; it lives in the
  * arena, grows by doubling and is never freed piecemeal. The writer sets no
@@ -110,7 +120,8 @@ struct csv_out {
  * the file as GBK. */
 void csv_out_init(struct csv_out *c, arena *a, bool bom);
 
-/* A text cell, guarded against formulas as above; NULL is an empty cell. */
+/* A text cell, guarded against formulas and long digits as above; NULL is
+ * an empty cell. */
 void csv_text(struct csv_out *c, const char *s);
 
 /*

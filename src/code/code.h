@@ -255,8 +255,9 @@ struct code_input_kind {
      * SELECT id, user_id, created_at, cols… for person_id and a scope range,
      * LIMIT, OFFSET; COUNT(*) for person_id and the range */
     const char *insert_sql, *list_sql, *count_sql;
-    /* checks beyond the jfield table (order of times, a referenced row) */
-    err (*check)(db *d, json_t *body);
+    /* checks beyond the jfield table (order of times, a referenced row:
+     * a person must be inside sc, E_NOT_FOUND with the field otherwise) */
+    err (*check)(db *d, const struct scope *sc, json_t *body);
 };
 
 extern const struct code_input_kind code_isolations, code_contacts, code_stays, code_tests;

@@ -31,40 +31,60 @@ static err order(json_t *b, const char *start, const char *end, const char *msg)
     return E_OK;
 }
 
-static err check_isolation(db *d, json_t *b)
+static err check_isolation(db *d, const struct scope *sc, json_t *b)
 {
     (void)d;
+    (void)sc;
     return order(b, "start_at", "end_at", "隔离结束时间不能早于开始时间");
 }
 
-static err check_contact(db *d, json_t *b)
+/* The case a contact names must be a live person the caller may see: an id
+ * from elsewhere would link a person to a case the caller cannot read. */
+static err check_contact(db *d, const struct scope *sc, json_t *b)
 {
-    (void)d;
     const char *c = json_str(b, "case_person_id");
-    if (c && !id_parse(c))
+    int64_t id = c ? id_parse(c) : 0, region;
+    if (c && !id)
         return err_set(E_INPUT, "invalid_value", "case_person_id", "病例编号格式不正确");
+    if (id) {
+        err e = person_region(d, sc, id, &region);
+        if (e == E_NOT_FOUND)
+            return err_set(E_NOT_FOUND, "unknown_case_person", "case_person_id",
+                           "病例人员不存在或不在您的管辖范围内");
+        if (e)
+            return e;
+    }
     return order(b, "at", "end_at", "解除管理时间不能早于接触时间");
 }
 
-static err check_stay(db *d, json_t *b)
+/* Risk areas are published for the whole country, so any caller may name
+ * one; it must exist (and a failed look-up is a failure, not "absent"). */
+static err check_stay(db *d, const struct scope *sc, json_t *b)
 {
+    (void)sc;
     int64_t area = id_parse(json_str(b, "area_id")), n = 0;
     db_stmt *s;
     err e = db_prepare(d, "SELECT COUNT(*) FROM risk_areas WHERE id = ?", &s);
     if (e)
         return e;
     db_bind_int64(s, 1, area);
-    if (db_step(s) == DB_ROW)
+    int rc = db_step(s);
+    if (rc == DB_ROW)
         n = db_col_int64(s, 0);
+    else
+        e = db_step_err(s);
     db_done(s);
+    if (e)
+        return e;
     if (!n)
-        return err_set(E_INPUT, "invalid_value", "area_id", "风险地区不存在");
+        return err_set(E_NOT_FOUND, "unknown_area", "area_id", "风险地区不存在");
     return order(b, "arrived_at", "left_at", "离开时间不能早于到达时间");
 }
 
-static err check_test(db *d, json_t *b)
+static err check_test(db *d, const struct scope *sc, json_t *b)
 {
     (void)d;
+    (void)sc;
     return order(b, "sampled_at", "reported_at", "报告时间不能早于采样时间");
 }
 
@@ -124,7 +144,8 @@ err code_input_add(db *d, arena *a, const struct principal *who, const struct co
     err e = db_begin(d);
     if (e)
         return e;
-    if ((e = person_lock(d, &who->scope, person_id, &region)) || (e = k->check(d, body)))
+    if ((e = person_lock(d, &who->scope, person_id, &region)) ||
+        (e = k->check(d, &who->scope, body)))
         goto fail;
     db_stmt *s;
     if ((e = db_prepare(d, k->insert_sql, &s)))

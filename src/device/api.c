@@ -90,7 +90,7 @@ static err post_device(struct req *r)
     if (e)
         return e;
     if (v.venue_id <= 0)
-        return err_set(E_INPUT, "invalid_venue", "venue_id", "点位不存在或不在您的管辖范围内");
+        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
     if ((e = device_create(r->db, &r->who->scope, &v, secret)))
         return e;
     req_audit(r, "device.create", "device", v.id, "ok", "");

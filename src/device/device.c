@@ -107,8 +107,8 @@ err device_create(db *d, const struct scope *sc, struct device *dev,
     err e = venue_find(d, a, sc, dev->venue_id, &v);
     int64_t region = e ? 0 : v.region_code;
     arena_free(&a);
-    if (e == E_NOT_FOUND)
-        return err_set(E_INPUT, "invalid_venue", "venue_id", "点位不存在或不在您的管辖范围内");
+    if (e == E_NOT_FOUND) /* a reference outside the caller's scope: 404, as everywhere */
+        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
     if (e)
         return e;
     uint8_t h[SM3_LEN];
@@ -433,11 +433,16 @@ err device_reading_record(db *d, arena *a, const struct device *dev, struct devi
     if (e)
         return e;
     db_bind_int64(s, 1, dev->venue_id);
-    if (db_step(s) == DB_ROW) {
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         threshold = db_col_double(s, 0);
         venue_name = arena_strdup(a, db_col_text(s, 1));
+    } else if (rc != DB_DONE) {
+        e = db_step_err(s); /* a failed look-up is no default threshold */
     }
     db_done(s);
+    if (e)
+        return e;
     r->threshold = threshold;
     r->fever = r->temperature >= threshold - 1e-9;
     if ((e = db_begin(d)))

@@ -18,6 +18,7 @@
 #include "code/code.h"
 #include "health/health.h"
 #include "person/person.h"
+#include "security/audit.h"
 
 /* ---- bodies ------------------------------------------------------------------ */
 
@@ -258,9 +259,11 @@ static err post_temperature(struct req *r)
                         .at = json_int(r->body, "at", 0),
                         .user_id = r->who->user_id};
     if ((e = optional_id(r, "venue_id", &x.venue_id)) ||
-        (e = optional_id(r, "device_id", &x.device_id)) ||
-        (e = health_reading_record(r->db, r->a, &r->who->scope, &x)))
+        (e = optional_id(r, "device_id", &x.device_id)))
         return e;
+    if ((e = health_reading_refs_check(r->db, r->a, &r->who->scope, &x)) ||
+        (e = health_reading_record(r->db, r->a, &r->who->scope, &x)))
+        return audit_refusal(r->db, r->who, r->ip, "temperature.create", "person", id, e, NULL);
     req_audit(r, "temperature.create", "person", id, "ok",
               arena_printf(r->a, "source=%s", x.source));
     return reply_json(r, 201, reading_json(&x, fever_threshold(r->db)));

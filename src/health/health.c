@@ -13,6 +13,7 @@
 #include "code/code.h"
 #include "person/person.h"
 #include "security/crypto.h"
+#include "venue/venue.h"
 
 /* ---- vocabularies ------------------------------------------------------------ */
 
@@ -297,6 +298,34 @@ err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct rea
     if ((e = insert_reading(d, r, region)))
         return e;
     return code_refresh(d, a, r->person_id, "temperature", r->user_id);
+}
+
+static health_device_check_fn device_check;
+
+void health_on_device_check(health_device_check_fn fn)
+{
+    device_check = fn;
+}
+
+err health_reading_refs_check(db *d, arena *a, const struct scope *sc, const struct reading *r)
+{
+    err e = E_OK;
+    if (r->venue_id) {
+        struct venue v;
+        e = venue_find(d, a, sc, r->venue_id, &v);
+        if (e == E_NOT_FOUND)
+            return err_set(E_NOT_FOUND, "unknown_venue", "venue_id",
+                           "场所不存在或不在您的管辖范围内");
+        if (e)
+            return e;
+    }
+    if (r->device_id) {
+        e = device_check ? device_check(d, sc, r->device_id) : E_NOT_FOUND;
+        if (e == E_NOT_FOUND)
+            return err_set(E_NOT_FOUND, "unknown_device", "device_id",
+                           "测温设备不存在或不在您的管辖范围内");
+    }
+    return e;
 }
 
 err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r)

@@ -108,6 +108,25 @@ err health_reading_record(db *d, arena *a, const struct scope *sc, struct readin
  * writer and device workers batch several writes in one commit). */
 err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct reading *r);
 
+/*
+ * Whether `device_id` names a live thermometer inside sc (E_OK), or not
+ * (E_NOT_FOUND; a database failure is its own error). The device registry
+ * depends on health (its readings become temperatures), so the application
+ * hands its look-up in (app.c) rather than health including device.h.
+ * Until one is set, every device id is refused.
+ */
+typedef err (*health_device_check_fn)(db *d, const struct scope *sc, int64_t device_id);
+void health_on_device_check(health_device_check_fn fn);
+
+/*
+ * The references of a reading entered by staff: r->venue_id (when not 0)
+ * must be a live venue inside sc, E_NOT_FOUND "unknown_venue" on venue_id;
+ * r->device_id (when not 0) a live thermometer inside sc, E_NOT_FOUND
+ * "unknown_device" on device_id. An id from elsewhere would tie a person's
+ * temperature to a place or device the caller cannot see.
+ */
+err health_reading_refs_check(db *d, arena *a, const struct scope *sc, const struct reading *r);
+
 /* A person's readings inside the scope, newest first, paged. */
 err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
                     int64_t page_size, struct reading **items_r, size_t *n_r, int64_t *total_r);

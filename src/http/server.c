@@ -403,8 +403,12 @@ static void handle(struct evhttp_request *ev, void *arg)
         goto done;
     }
     r.who = who;
-    if ((e = router_admit(&r, rt)))
+    if ((e = router_admit(&r, rt))) {
+        /* a signed-in caller refused by the route's permission: the one
+         * refusal no handler sees, audited here (security/audit.h) */
+        audit_refusal(r.db, r.who, r.ip, "route.refused", "route", 0, e, rt->pattern);
         goto done;
+    }
     if (r.method != M_GET && (e = check_body(&r, &x, rt)))
         goto done;
     x.route_ix = route_ix;

@@ -2,9 +2,12 @@
  * HTTP handler of background jobs:
  *
  *   GET /api/v1/jobs/{id}   {id, kind, status, done, total, result, created_at, updated_at}
+ *
+ * Refusals (another kind's job, out of scope) are audited.
  */
 #include "app.h"
 #include "job/job.h"
+#include "security/audit.h"
 
 static err get_job(struct req *r)
 {
@@ -12,7 +15,7 @@ static err get_job(struct req *r)
     struct job j;
     err e = req_param_id(r, 0, &id);
     if (e || (e = job_find(r->db, r->a, r->who, id, &j)))
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "job.read", "job", id, e, NULL);
     json_t *o = json_object();
     json_set_id(o, "id", j.id);
     json_object_set_new(o, "kind", json_string(j.kind));

@@ -4,7 +4,8 @@
  * reports its progress for the console's progress bar.
  *
  * A job belongs to the user who started it and to their region: it is
- * visible to its owner and to users whose scope holds that region.
+ * visible to its owner and to users whose scope holds that region, if they
+ * hold the permission of its kind.
  */
 #ifndef FK_JOB_JOB_H
 #define FK_JOB_JOB_H
@@ -33,7 +34,12 @@ err job_create(db *d, const struct principal *who, const char *kind, int64_t *id
 err job_update(db *d, int64_t id, const char *status, int64_t done, int64_t total,
                const char *result);
 
-/* A job visible to who (see above); E_NOT_FOUND otherwise. */
+/*
+ * A job visible to who (see above); E_NOT_FOUND otherwise. E_FORBIDDEN
+ * when who lacks the permission of the job's kind (the one that starts
+ * it, e.g. code.rules for "code.recompute"): a job's result may describe
+ * people, so being in scope is not enough. *j_r is filled either way.
+ */
 err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct job *j_r);
 
 #endif

@@ -252,6 +252,28 @@ static err reply_person(struct req *r, int status, const struct person *p, bool 
 
 /* ---- handlers ---------------------------------------------------------------- */
 
+/*
+ * What only the resident may say (issue 8, security item 7): the consent
+ * time is recorded when the resident gives consent on their own account,
+ * and "self" means the resident declared the record. A staff body carrying
+ * either is refused with its field; a null consent_at is dropped, so that
+ * an edit form sending its empty field cannot erase a resident's consent.
+ */
+static err staff_may_set(json_t *b)
+{
+    json_t *c = json_object_get(b, "consent_at");
+    if (c && json_is_null(c))
+        json_object_del(b, "consent_at");
+    else if (c)
+        return err_set(E_INPUT, "not_allowed", "consent_at",
+                       "同意采集时间由居民本人授权时记录，工作人员不能填写");
+    const char *src = json_str(b, "source");
+    if (src && !strcmp(src, "self"))
+        return err_set(E_INPUT, "not_allowed", "source",
+                       "信息来源“本人申报”只能由居民本人提交，请选择其他来源");
+    return E_OK;
+}
+
 static err post_person(struct req *r)
 {
     bool reveal;
@@ -260,7 +282,7 @@ static err post_person(struct req *r)
         return e;
     struct person p = {.id_type = ID_RESIDENT};
     person_fields set;
-    if ((e = person_from_json(r->body, &p, &set)))
+    if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &p, &set)))
         return e;
     if ((e = person_create(r->db, r->a, r->who, &p, set)))
         return audit_refused(r, "person.create", 0, e);
@@ -291,7 +313,7 @@ static err patch_person(struct req *r)
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     struct person_patch pt = {.version = json_int(r->body, "version", 0)};
-    if ((e = person_from_json(r->body, &pt.v, &pt.set)))
+    if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &pt.v, &pt.set)))
         return e;
     struct person p;
     person_fields changed = 0;

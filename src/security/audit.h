@@ -65,4 +65,25 @@ struct audit_verify_result {
 /* Walk every node's chain; fills *r. Returns E_OK even when broken. */
 err audit_verify(db *d, struct audit_verify_result *r);
 
+/* ---- refusals (security/audit_refusal.c) ------------------------------------ */
+
+struct principal;
+
+/*
+ * The one policy for auditing a refusal: a request that was understood and
+ * then refused because of who asked or what they asked for. When `e` is
+ * E_AUTH, E_FORBIDDEN (403), E_NOT_FOUND (404: no such record, or one
+ * outside the caller's scope: the two are one answer on purpose), E_CONFLICT,
+ * E_LOCKED or E_RATE, an entry is queued for `who` (NULL: anonymous) from
+ * `ip` with `action`, `object_type` and `object_id` and, as its result, the
+ * error's slug (the thread's detail when it belongs to `e`, else the code's
+ * default slug). Other codes are not refusals: E_INPUT changes and reveals
+ * nothing, and 5xx failures are logged, not audited. Returns `e` with the
+ * thread's error detail as it was, so a handler can
+ * `return audit_refusal(…, e, NULL);`. `detail` follows audit_entry's rule
+ * (no personal data).
+ */
+err audit_refusal(db *d, const struct principal *who, const char *ip, const char *action,
+                  const char *object_type, int64_t object_id, err e, const char *detail);
+
 #endif

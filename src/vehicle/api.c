@@ -6,7 +6,8 @@
  *   PATCH  /api/v1/me/vehicles/{id}    the resident corrects one (plate, kind, note)
  *   DELETE /api/v1/me/vehicles/{id}    the resident removes one
  *   POST   /api/v1/vehicles            staff register a vehicle for a household's person (201)
- *   GET    /api/v1/vehicles            staff: vehicles in scope (?owner_person_id=)
+ *   GET    /api/v1/vehicles            staff: vehicles in scope (?owner_person_id=, ?plate=)
+ *   GET    /api/v1/vehicles/{id}       staff: one vehicle
  *   PATCH  /api/v1/vehicles/{id}       staff edit one (any field; a new owner moves it)
  *   DELETE /api/v1/vehicles/{id}       staff remove one
  *   POST   /api/v1/vehicle-reads       a gate camera system posts a plate read
@@ -16,6 +17,9 @@
  * built-in role exchange_client) for a venue in its scope, or from a
  * registered camera/gate device (device.h: Authorization: Device id:secret)
  * for the venue it is installed at.
+ *
+ * Every read of vehicles and passages is audited, and so is every refusal
+ * (security/audit.h: audit_refusal).
  */
 #include <string.h>
 
@@ -25,7 +29,14 @@
 #include "base/validate.h"
 #include "device/device.h"
 #include "person/person.h"
+#include "security/audit.h"
 #include "vehicle/vehicle.h"
+
+/* Audit a refusal of an action on a vehicle (security/audit.h's policy). */
+static err refused(struct req *r, const char *action, int64_t id, err e)
+{
+    return audit_refusal(r->db, r->who, r->ip, action, "vehicle", id, e, NULL);
+}
 
 static json_t *region_json(int64_t code)
 {
@@ -88,9 +99,10 @@ static err register_and_reply(struct req *r, const struct scope *sc, struct vehi
     err e = check_text(v->note, "note", "备注", 200, TEXT_ONE_LINE);
     if (!e && !(e = plate_normalise(v->plate, "plate", plate, NULL)))
         v->plate = plate;
-    if (e || (e = check_text(v->household_no, "household_no", "户号", 50, TEXT_ONE_LINE)) ||
-        (e = vehicle_register(r->db, sc, r->who->user_id, v)))
+    if (e || (e = check_text(v->household_no, "household_no", "户号", 50, TEXT_ONE_LINE)))
         return e;
+    if ((e = vehicle_register(r->db, sc, r->who->user_id, v)))
+        return refused(r, "vehicle.create", 0, e);
     req_audit(r, "vehicle.create", "vehicle", v->id, "ok", "");
     return reply_json(r, 201, vehicle_json(v));
 }
@@ -130,23 +142,28 @@ static err update_and_reply(struct req *r, const struct scope *sc, int64_t owner
     struct vehicle_change c;
     struct vehicle v;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = change_from(r, &c)) || (e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v)))
+    if (e || (e = change_from(r, &c)))
         return e;
+    if ((e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v)))
+        return refused(r, "vehicle.update", id, e);
     req_audit(r, "vehicle.update", "vehicle", id, "ok", "");
     return reply_json(r, 200, vehicle_json(&v));
 }
 
-static err residents_person(struct req *r, struct person *p)
+/* The resident's own person; a refusal (a staff account, no record) is
+ * audited under `action`. */
+static err residents_person(struct req *r, const char *action, struct person *p)
 {
-    if (!r->who->resident)
-        return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
-    return person_self_find(r->db, r->a, r->who, p);
+    err e = r->who->resident
+                ? person_self_find(r->db, r->a, r->who, p)
+                : err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
+    return refused(r, action, 0, e);
 }
 
 static err post_me_vehicle(struct req *r)
 {
     struct person p;
-    err e = residents_person(r, &p);
+    err e = residents_person(r, "vehicle.create", &p);
     if (e)
         return e;
     struct scope own = scope_of(p.region_code);
@@ -158,17 +175,22 @@ static err post_me_vehicle(struct req *r)
     return register_and_reply(r, &own, &v);
 }
 
-static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner)
+static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner, const char *plate,
+                          bool self)
 {
     int64_t page, size, total;
     struct vehicle *items;
     size_t n;
     err e = req_paging(r, &page, &size);
-    if (e || (e = vehicle_list(r->db, r->a, sc, owner, page, size, &items, &n, &total)))
+    if (e || (e = vehicle_list(r->db, r->a, sc, owner, plate, page, size, &items, &n, &total)))
         return e;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, vehicle_json(&items[i]));
+    /* plates and owners are personal data: every list is audited */
+    req_audit(r, "vehicle.list", owner ? "person" : "vehicle", owner, "ok",
+              arena_printf(r->a, "count=%zu%s%s", n, plate ? ",search=plate" : "",
+                           self ? ",view=self" : ""));
     return reply_json(r, 200,
                       json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
                                 "page", (json_int_t)page, "page_size", (json_int_t)size));
@@ -177,17 +199,17 @@ static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner)
 static err get_me_vehicles(struct req *r)
 {
     struct person p;
-    err e = residents_person(r, &p);
+    err e = residents_person(r, "vehicle.list", &p);
     if (e)
         return e;
     struct scope own = scope_of(p.region_code);
-    return reply_vehicles(r, &own, p.id);
+    return reply_vehicles(r, &own, p.id, NULL, true);
 }
 
 static err patch_me_vehicle(struct req *r)
 {
     struct person p;
-    err e = residents_person(r, &p);
+    err e = residents_person(r, "vehicle.update", &p);
     if (e)
         return e;
     struct scope all = scope_all(); /* the owner check narrows it to their own */
@@ -198,12 +220,12 @@ static err delete_me_vehicle(struct req *r)
 {
     struct person p;
     int64_t id;
-    err e = residents_person(r, &p);
+    err e = residents_person(r, "vehicle.delete", &p);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     struct scope all = scope_all();
     if ((e = vehicle_delete(r->db, &all, id, p.id)))
-        return e;
+        return refused(r, "vehicle.delete", id, e);
     req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
     return reply_empty(r);
 }
@@ -223,12 +245,29 @@ static err post_vehicle(struct req *r)
 
 static err get_vehicles(struct req *r)
 {
-    const char *s = req_query(r, "owner_person_id");
+    const char *s = req_query(r, "owner_person_id"), *q = req_query(r, "plate");
     int64_t owner = 0;
     if (s && (owner = id_parse(s)) <= 0)
         return err_set(E_INPUT, "invalid_parameter", "owner_person_id",
                        "参数 owner_person_id 不正确");
-    return reply_vehicles(r, &r->who->scope, owner);
+    /* an exact plate, normalised as registration normalises it: the match
+     * is by blind index, so a partial plate cannot be searched */
+    char plate[PLATE_MAX];
+    err e = q && *q ? plate_normalise(q, "plate", plate, NULL) : E_OK;
+    if (e)
+        return e;
+    return reply_vehicles(r, &r->who->scope, owner, q && *q ? plate : NULL, false);
+}
+
+static err get_vehicle(struct req *r)
+{
+    int64_t id;
+    struct vehicle v;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = vehicle_find(r->db, r->a, &r->who->scope, id, &v)))
+        return refused(r, "vehicle.read", id, e);
+    req_audit(r, "vehicle.read", "vehicle", id, "ok", NULL);
+    return reply_json(r, 200, vehicle_json(&v));
 }
 
 static err patch_vehicle(struct req *r)
@@ -241,7 +280,7 @@ static err delete_vehicle(struct req *r)
     int64_t id;
     err e = req_param_id(r, 0, &id);
     if (e || (e = vehicle_delete(r->db, &r->who->scope, id, 0)))
-        return e;
+        return refused(r, "vehicle.delete", id, e);
     req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
     return reply_empty(r);
 }
@@ -271,6 +310,10 @@ static err post_read(struct req *r)
         struct device dev;
         if ((e = device_authenticate(r->db, r->a, auth + 7, &dev)))
             return e;
+        /* a thermometer's credential reports temperatures, never plates */
+        if (dev.kind != DEVICE_CAMERA && dev.kind != DEVICE_GATE)
+            return err_set(E_FORBIDDEN, "wrong_device_kind", NULL,
+                           "只有车牌识别摄像机或道闸设备可以上报车牌识别结果");
         if (dev.venue_id != p.venue_id)
             return err_set(E_FORBIDDEN, "wrong_venue", "venue_id",
                            "设备只能上报其所在点位的识别结果");
@@ -334,6 +377,8 @@ static err get_passages(struct req *r)
                                          : json_null());
         json_array_append_new(arr, o);
     }
+    req_audit(r, "vehicle_passage.list", venue ? "venue" : "vehicle_passage", venue, "ok",
+              arena_printf(r->a, "count=%zu", n));
     return reply_json(r, 200,
                       json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
                                 "page", (json_int_t)page, "page_size", (json_int_t)size));
@@ -350,6 +395,8 @@ const struct route vehicle_routes[] = {
     {M_POST, "/api/v1/vehicles", post_vehicle, PERM_VEHICLE_WRITE, 0, vehicle_fields,
      "为住户登记车辆", "vehicle", 0},
     {M_GET, "/api/v1/vehicles", get_vehicles, PERM_VEHICLE_READ, 0, NULL, "车辆列表", "vehicle", 0},
+    {M_GET, "/api/v1/vehicles/{id}", get_vehicle, PERM_VEHICLE_READ, 0, NULL, "车辆详情", "vehicle",
+     0},
     {M_PATCH, "/api/v1/vehicles/{id}", patch_vehicle, PERM_VEHICLE_WRITE, 0, vehicle_patch_fields,
      "修改车辆", "vehicle", 0},
     {M_DELETE, "/api/v1/vehicles/{id}", delete_vehicle, PERM_VEHICLE_WRITE, 0, NULL, "删除车辆",

@@ -9,6 +9,7 @@
 #include "base/id.h"
 #include "base/regcode.h"
 #include "person/person.h"
+#include "security/crypto.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
 
@@ -111,6 +112,50 @@ bad:
                    "车牌号码格式不正确（例：京A12345，新能源京AD12345）");
 }
 
+/* ---- sealed columns ------------------------------------------------------------------- */
+
+/* Seal labels: the column is bound into each ciphertext's tag. */
+#define L_PLATE         "vehicles.plate"
+#define L_NOTE          "vehicles.note"
+#define L_PASSAGE_PLATE "vehicle_passages.plate"
+
+void plate_blind(const char *plate, uint8_t out[BLIND_LEN])
+{
+    blind_index(PLATE_BLIND_LABEL, plate, out);
+}
+
+/* Bind text s sealed under label at i; NULL or "" binds SQL NULL. */
+static err bind_sealed(arena *a, db_stmt *s, int i, const char *label, const char *text)
+{
+    if (!text || !*text) {
+        db_bind_null(s, i);
+        return E_OK;
+    }
+    uint8_t *ct;
+    size_t n;
+    err e = seal(a, label, text, strlen(text), &ct, &n);
+    if (!e)
+        db_bind_blob(s, i, ct, n);
+    return e;
+}
+
+/* The text sealed in column i (label), "" for NULL; E_CRYPTO when it was
+ * altered or moved from another column. */
+static err open_sealed(arena *a, db_stmt *s, int i, const char *label, const char **out)
+{
+    size_t n;
+    const void *ct = db_col_blob(s, i, &n);
+    if (!ct || !n) {
+        *out = "";
+        return E_OK;
+    }
+    char *plain;
+    err e = unseal(a, label, ct, n, &plain, NULL);
+    if (!e)
+        *out = plain;
+    return e;
+}
+
 /* ---- registration --------------------------------------------------------------------- */
 
 static err step_done(db_stmt *s, int64_t *changes_r)
@@ -155,25 +200,39 @@ err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehi
     err e = check_plate_kind(v->plate, v->kind, plate);
     if (e || (e = owner_region(d, sc, v->owner_person_id, &region)))
         return e;
+    arena *a = arena_new(0);
+    if (!a)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     db_stmt *s;
     if ((e = db_prepare(d,
-                        "INSERT INTO vehicles (id, region_code, plate, kind, owner_person_id, "
-                        "household_no, note, created_by, created_at, updated_at) VALUES "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        &s)))
+                        "INSERT INTO vehicles (id, region_code, plate, plate_enc, plate_bidx, "
+                        "kind, owner_person_id, household_no, note, note_enc, created_by, "
+                        "created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
+                        &s))) {
+        arena_free(&a);
         return e;
+    }
     int64_t now = now_ms(), id = id_new();
+    uint8_t bidx[BLIND_LEN];
+    plate_blind(plate, bidx);
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, region);
-    db_bind_text(s, 3, plate);
-    db_bind_text(s, 4, vehicle_kind_name(v->kind));
-    db_bind_int64(s, 5, v->owner_person_id);
-    db_bind_text(s, 6, v->household_no ? v->household_no : "");
-    db_bind_text(s, 7, v->note ? v->note : "");
-    db_bind_int64(s, 8, user_id);
-    db_bind_int64(s, 9, now);
+    e = bind_sealed(a, s, 3, L_PLATE, plate);
+    db_bind_blob(s, 4, bidx, BLIND_LEN);
+    db_bind_text(s, 5, vehicle_kind_name(v->kind));
+    db_bind_int64(s, 6, v->owner_person_id);
+    db_bind_text(s, 7, v->household_no ? v->household_no : "");
+    if (!e)
+        e = bind_sealed(a, s, 8, L_NOTE, v->note);
+    db_bind_int64(s, 9, user_id);
     db_bind_int64(s, 10, now);
-    if ((e = step_done(s, NULL)) == E_CONFLICT)
+    db_bind_int64(s, 11, now);
+    if (e)
+        db_done(s);
+    else
+        e = step_done(s, NULL);
+    arena_free(&a);
+    if (e == E_CONFLICT)
         return err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
     if (e)
         return e;
@@ -185,21 +244,21 @@ err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehi
 }
 
 #define VCOLS                                                                                      \
-    "id, region_code, plate, kind, owner_person_id, household_no, note, created_by, created_at, "  \
-    "updated_at"
+    "id, region_code, plate_enc, kind, owner_person_id, household_no, note_enc, created_by, "      \
+    "created_at, updated_at"
 
-static void vrow(arena *a, db_stmt *s, struct vehicle *v)
+static err vrow(arena *a, db_stmt *s, struct vehicle *v)
 {
     v->id = db_col_int64(s, 0);
     v->region_code = db_col_int64(s, 1);
-    v->plate = arena_strdup(a, db_col_text(s, 2));
     v->kind = vehicle_kind_parse(db_col_text(s, 3));
     v->owner_person_id = db_col_int64(s, 4);
     v->household_no = arena_strdup(a, db_col_text(s, 5));
-    v->note = arena_strdup(a, db_col_text(s, 6));
     v->created_by = db_col_int64(s, 7);
     v->created_at = db_col_int64(s, 8);
     v->updated_at = db_col_int64(s, 9);
+    err e = open_sealed(a, s, 2, L_PLATE, &v->plate);
+    return e ? e : open_sealed(a, s, 6, L_NOTE, &v->note);
 }
 
 err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct vehicle *v_r)
@@ -216,7 +275,7 @@ err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct veh
     db_bind_int64(s, 3, sc->hi);
     int rc = db_step(s);
     if (rc == DB_ROW)
-        vrow(a, s, v_r);
+        e = vrow(a, s, v_r);
     else if (rc == DB_DONE)
         e = err_set(E_NOT_FOUND, "not_found", NULL, "车辆不存在");
     else
@@ -225,42 +284,55 @@ err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct veh
     return e;
 }
 
-err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, int64_t page,
-                 int64_t page_size, struct vehicle **items_r, size_t *n_r, int64_t *total_r)
+err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const char *plate,
+                 int64_t page, int64_t page_size, struct vehicle **items_r, size_t *n_r,
+                 int64_t *total_r)
 {
-    const char *where = " FROM vehicles WHERE region_code >= ? AND region_code < ? AND "
-                        "deleted_at = 0 AND (CAST(? AS BIGINT) = 0 OR owner_person_id = ?)";
+    /* fixed fragments only: the plate is matched by its blind index (the
+     * unique index on live plates), never by its text */
+    const char *where = arena_concat(
+        a, " FROM vehicles WHERE region_code >= ? AND region_code < ? AND deleted_at = 0",
+        owner ? " AND owner_person_id = ?" : "", plate ? " AND plate_bidx = ?" : "", NULL);
+    uint8_t bidx[BLIND_LEN];
+    if (plate)
+        plate_blind(plate, bidx);
     db_stmt *s;
-    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*)", where, NULL), &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, owner);
-    db_bind_int64(s, 4, owner);
-    if (db_step(s) != DB_ROW) {
-        e = db_step_err(s);
-        db_done(s);
-        return e;
+    for (int pass = 0; pass < 2; pass++) {
+        err e = db_prepare(d,
+                           pass ? arena_concat(a, "SELECT " VCOLS, where,
+                                               " ORDER BY id DESC LIMIT ? OFFSET ?", NULL)
+                                : arena_concat(a, "SELECT COUNT(*)", where, NULL),
+                           &s);
+        if (e)
+            return e;
+        int i = 1;
+        db_bind_int64(s, i++, sc->lo);
+        db_bind_int64(s, i++, sc->hi);
+        if (owner)
+            db_bind_int64(s, i++, owner);
+        if (plate)
+            db_bind_blob(s, i++, bidx, BLIND_LEN);
+        if (!pass) {
+            int rc = db_step(s);
+            if (rc == DB_ROW)
+                *total_r = db_col_int64(s, 0);
+            else
+                e = db_step_err(s);
+            db_done(s);
+            if (e)
+                return e;
+            continue;
+        }
+        db_bind_int64(s, i++, page_size);
+        db_bind_int64(s, i++, (page - 1) * page_size);
     }
-    *total_r = db_col_int64(s, 0);
-    db_done(s);
-    if ((e = db_prepare(
-             d, arena_concat(a, "SELECT " VCOLS, where, " ORDER BY id DESC LIMIT ? OFFSET ?", NULL),
-             &s)))
-        return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, owner);
-    db_bind_int64(s, 4, owner);
-    db_bind_int64(s, 5, page_size);
-    db_bind_int64(s, 6, (page - 1) * page_size);
     struct vehicle *items = arena_alloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW && n < (size_t)page_size)
-        vrow(a, s, &items[n++]);
-    if (rc < 0)
+    int rc = DB_DONE;
+    err e = E_OK;
+    while (!e && (rc = db_step(s)) == DB_ROW && n < (size_t)page_size)
+        e = vrow(a, s, &items[n++]);
+    if (!e && rc < 0)
         e = db_step_err(s);
     db_done(s);
     if (e)
@@ -304,25 +376,33 @@ err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t 
     }
     db_stmt *s;
     if ((e = db_prepare(d,
-                        "UPDATE vehicles SET plate = ?, kind = ?, owner_person_id = ?, "
-                        "region_code = ?, household_no = ?, note = ?, updated_at = ? WHERE id = ? "
-                        "AND deleted_at = 0 AND updated_at = ? AND region_code >= ? AND "
-                        "region_code < ?",
+                        "UPDATE vehicles SET plate = '', plate_enc = ?, plate_bidx = ?, kind = ?, "
+                        "owner_person_id = ?, region_code = ?, household_no = ?, note = '', "
+                        "note_enc = ?, updated_at = ? WHERE id = ? AND deleted_at = 0 AND "
+                        "updated_at = ? AND region_code >= ? AND region_code < ?",
                         &s)))
         return e;
     /* a second edit in the same millisecond must still look changed */
     int64_t now = now_ms() > seen ? now_ms() : seen + 1, changed = 0;
-    db_bind_text(s, 1, v.plate);
-    db_bind_text(s, 2, vehicle_kind_name(v.kind));
-    db_bind_int64(s, 3, v.owner_person_id);
-    db_bind_int64(s, 4, region);
-    db_bind_text(s, 5, v.household_no);
-    db_bind_text(s, 6, v.note);
-    db_bind_int64(s, 7, now);
-    db_bind_int64(s, 8, id);
-    db_bind_int64(s, 9, seen);
-    db_bind_int64(s, 10, sc->lo);
-    db_bind_int64(s, 11, sc->hi);
+    uint8_t bidx[BLIND_LEN];
+    plate_blind(v.plate, bidx);
+    e = bind_sealed(a, s, 1, L_PLATE, v.plate);
+    db_bind_blob(s, 2, bidx, BLIND_LEN);
+    db_bind_text(s, 3, vehicle_kind_name(v.kind));
+    db_bind_int64(s, 4, v.owner_person_id);
+    db_bind_int64(s, 5, region);
+    db_bind_text(s, 6, v.household_no);
+    if (!e)
+        e = bind_sealed(a, s, 7, L_NOTE, v.note);
+    db_bind_int64(s, 8, now);
+    db_bind_int64(s, 9, id);
+    db_bind_int64(s, 10, seen);
+    db_bind_int64(s, 11, sc->lo);
+    db_bind_int64(s, 12, sc->hi);
+    if (e) {
+        db_done(s);
+        return e;
+    }
     if ((e = step_done(s, &changed)) == E_CONFLICT)
         return err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
     if (e)
@@ -374,17 +454,18 @@ const char *vehicle_reason_label(const char *reason)
     return "";
 }
 
-/* A registered live vehicle with this plate inside area, or 0. */
-static err registered_in(db *d, const char *plate, int64_t area, int64_t *id_r)
+/* A registered live vehicle with this plate (blind index) inside area, or
+ * 0: one look-up in the unique index of live plates. */
+static err registered_in(db *d, const uint8_t bidx[BLIND_LEN], int64_t area, int64_t *id_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT id FROM vehicles WHERE plate = ? AND deleted_at = 0 AND "
+                       "SELECT id FROM vehicles WHERE plate_bidx = ? AND deleted_at = 0 AND "
                        "region_code >= ? AND region_code < ?",
                        &s);
     if (e)
         return e;
-    db_bind_text(s, 1, plate);
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
     db_bind_int64(s, 2, area);
     db_bind_int64(s, 3, regcode_end(area));
     int rc = db_step(s);
@@ -416,15 +497,16 @@ err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
     int64_t area = visitor_area(region);
     p->region_code = region;
     p->vehicle_id = p->visitor_id = 0;
+    uint8_t bidx[BLIND_LEN]; /* computed once: vehicles, visitors and the passage share it */
+    plate_blind(p->plate, bidx);
     if (!strcmp(p->direction, "out")) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "exit";
-        e = registered_in(d, p->plate, area, &p->vehicle_id);
-    } else if ((e = registered_in(d, p->plate, area, &p->vehicle_id)) || p->vehicle_id) {
+        e = registered_in(d, bidx, area, &p->vehicle_id);
+    } else if ((e = registered_in(d, bidx, area, &p->vehicle_id)) || p->vehicle_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "registered";
-    } else if ((e = visitor_plate_find(d, p->plate, area, p->at, &p->visitor_id)) ||
-               p->visitor_id) {
+    } else if ((e = visitor_plate_find(d, bidx, area, p->at, &p->visitor_id)) || p->visitor_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "visitor";
     } else {
@@ -433,26 +515,34 @@ err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
     }
     if (e)
         return e;
+    uint8_t ct[PLATE_MAX + SEAL_OVERHEAD];
+    size_t plen = strlen(p->plate);
+    if (plen >= PLATE_MAX)
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    if ((e = seal_buf(L_PASSAGE_PLATE, p->plate, plen, ct)))
+        return e;
     db_stmt *s;
     if ((e = db_prepare(d,
                         "INSERT INTO vehicle_passages (id, region_code, venue_id, plate, "
-                        "direction, at, verdict, reason, vehicle_id, visitor_id, "
-                        "reader_user_id, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "plate_enc, plate_bidx, direction, at, verdict, reason, vehicle_id, "
+                        "visitor_id, reader_user_id, device_id) VALUES (?, ?, ?, '', ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?, ?)",
                         &s)))
         return e;
     p->id = id_new();
     db_bind_int64(s, 1, p->id);
     db_bind_int64(s, 2, region);
     db_bind_int64(s, 3, p->venue_id);
-    db_bind_text(s, 4, p->plate);
-    db_bind_text(s, 5, p->direction);
-    db_bind_int64(s, 6, p->at);
-    db_bind_text(s, 7, p->verdict == VEHICLE_ALLOW ? "allow" : "deny");
-    db_bind_text(s, 8, p->reason);
-    db_bind_int64(s, 9, p->vehicle_id);
-    db_bind_int64(s, 10, p->visitor_id);
-    db_bind_int64(s, 11, p->reader_user_id);
-    db_bind_int64(s, 12, p->device_id);
+    db_bind_blob(s, 4, ct, plen + SEAL_OVERHEAD);
+    db_bind_blob(s, 5, bidx, BLIND_LEN);
+    db_bind_text(s, 6, p->direction);
+    db_bind_int64(s, 7, p->at);
+    db_bind_text(s, 8, p->verdict == VEHICLE_ALLOW ? "allow" : "deny");
+    db_bind_text(s, 9, p->reason);
+    db_bind_int64(s, 10, p->vehicle_id);
+    db_bind_int64(s, 11, p->visitor_id);
+    db_bind_int64(s, 12, p->reader_user_id);
+    db_bind_int64(s, 13, p->device_id);
     return step_done(s, NULL);
 }
 
@@ -480,7 +570,7 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
     db_done(s);
     if ((e = db_prepare(d,
                         arena_concat(a,
-                                     "SELECT id, venue_id, region_code, at, plate, direction, "
+                                     "SELECT id, venue_id, region_code, at, plate_enc, direction, "
                                      "verdict, reason, vehicle_id, visitor_id, reader_user_id, "
                                      "device_id",
                                      where, " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", NULL),
@@ -495,14 +585,14 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
     struct vehicle_passage *items =
         arena_zalloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW && n < (size_t)page_size) {
+    int rc = DB_DONE;
+    while (!e && (rc = db_step(s)) == DB_ROW && n < (size_t)page_size) {
         struct vehicle_passage *p = &items[n++];
         p->id = db_col_int64(s, 0);
         p->venue_id = db_col_int64(s, 1);
         p->region_code = db_col_int64(s, 2);
         p->at = db_col_int64(s, 3);
-        p->plate = arena_strdup(a, db_col_text(s, 4));
+        e = open_sealed(a, s, 4, L_PASSAGE_PLATE, &p->plate);
         p->direction = arena_strdup(a, db_col_text(s, 5));
         p->verdict = strcmp(db_col_text(s, 6), "allow") ? VEHICLE_DENY : VEHICLE_ALLOW;
         p->reason = arena_strdup(a, db_col_text(s, 7));
@@ -511,7 +601,7 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
         p->reader_user_id = db_col_int64(s, 10);
         p->device_id = db_col_int64(s, 11);
     }
-    if (rc < 0)
+    if (!e && rc < 0)
         e = db_step_err(s);
     db_done(s);
     if (e)
@@ -519,4 +609,107 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
     *items_r = items;
     *n_r = n;
     return E_OK;
+}
+
+/* ---- sealing rows written before plates were sealed (sql/013) -------------------------- */
+
+#define SEAL_BATCH 500 /* rows per transaction: bounded memory and lock time */
+
+struct clear_row {
+    int64_t id;
+    const char *plate, *note;
+};
+
+/*
+ * Seal up to SEAL_BATCH rows of one table that still hold plaintext:
+ * `select` yields id, plate[, note] of such rows; `update` binds plate_enc,
+ * plate_bidx[, note_enc], id and empties the clear columns. *n_r gets the
+ * rows done; 0 means the table is clean.
+ */
+static err seal_batch(db *d, const char *select, const char *update, const char *plate_label,
+                      bool with_note, int64_t *n_r)
+{
+    *n_r = 0;
+    arena *a = arena_new(0);
+    if (!a)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    struct clear_row *rows = arena_alloc(a, SEAL_BATCH * sizeof *rows);
+    size_t n = 0;
+    db_stmt *s;
+    err e = db_begin(d);
+    if (e) {
+        arena_free(&a);
+        return e;
+    }
+    if (!(e = db_prepare(d, select, &s))) {
+        db_bind_int64(s, 1, SEAL_BATCH);
+        int rc;
+        while ((rc = db_step(s)) == DB_ROW && n < SEAL_BATCH) {
+            rows[n].id = db_col_int64(s, 0);
+            rows[n].plate = arena_strdup(a, db_col_text(s, 1));
+            rows[n].note = with_note ? arena_strdup(a, db_col_text(s, 2)) : "";
+            n++;
+        }
+        if (rc < 0)
+            e = db_step_err(s);
+        db_done(s);
+    }
+    for (size_t i = 0; !e && i < n; i++) {
+        if ((e = db_prepare(d, update, &s)))
+            break;
+        uint8_t bidx[BLIND_LEN];
+        int k = 1;
+        e = bind_sealed(a, s, k++, plate_label, rows[i].plate);
+        if (*rows[i].plate) {
+            plate_blind(rows[i].plate, bidx);
+            db_bind_blob(s, k++, bidx, BLIND_LEN);
+        } else {
+            db_bind_null(s, k++);
+        }
+        if (!e && with_note)
+            e = bind_sealed(a, s, k++, L_NOTE, rows[i].note);
+        db_bind_int64(s, k, rows[i].id);
+        if (e)
+            db_done(s);
+        else
+            e = step_done(s, NULL);
+    }
+    if (!e)
+        e = db_commit(d);
+    else
+        db_rollback(d);
+    arena_free(&a);
+    if (!e)
+        *n_r = (int64_t)n;
+    return e;
+}
+
+static err seal_table(db *d, const char *select, const char *update, const char *plate_label,
+                      bool with_note, int64_t *total_r)
+{
+    int64_t n;
+    err e;
+    do {
+        if ((e = seal_batch(d, select, update, plate_label, with_note, &n)))
+            return e;
+        *total_r += n;
+    } while (n == SEAL_BATCH);
+    return E_OK;
+}
+
+err vehicle_plaintext_seal(db *d, int64_t *n_r)
+{
+    *n_r = 0;
+    err e = seal_table(d,
+                       "SELECT id, plate, note FROM vehicles WHERE plate <> '' OR note <> '' "
+                       "LIMIT ?",
+                       "UPDATE vehicles SET plate_enc = ?, plate_bidx = ?, note_enc = ?, "
+                       "plate = '', note = '' WHERE id = ?",
+                       L_PLATE, true, n_r);
+    if (!e)
+        e = seal_table(d, "SELECT id, plate FROM vehicle_passages WHERE plate <> '' LIMIT ?",
+                       "UPDATE vehicle_passages SET plate_enc = ?, plate_bidx = ?, plate = '' "
+                       "WHERE id = ?",
+                       L_PASSAGE_PLATE, false, n_r);
+    return e;
 }

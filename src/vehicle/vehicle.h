@@ -22,6 +22,7 @@
 #include "base/error.h"
 #include "db/db.h"
 #include "security/auth.h"
+#include "security/crypto.h"
 
 /* A plate in UTF-8: one CJK character (3 bytes) and up to 7 ASCII
  * characters, or a trailing special character (3 more). */
@@ -52,6 +53,26 @@ const char *vehicle_kind_name(enum vehicle_kind k);
  */
 err plate_normalise(const char *in, const char *field, char out[PLATE_MAX], bool *nev_r);
 
+/*
+ * Plates and notes are personal data (who passed which gate when): they are
+ * stored sealed (SM4, security/crypto.h) and a plate is matched by the keyed
+ * blind index of its normalised form, one label for vehicles, passages and
+ * visitors, so the gate computes it once and each match is an index look-up.
+ */
+#define PLATE_BLIND_LABEL "plate"
+
+/* The blind index of a normalised plate (plate_normalise). */
+void plate_blind(const char *plate, uint8_t out[BLIND_LEN]);
+
+/*
+ * Seal the plates and notes of vehicles and passages written before they
+ * were sealed (sql/013) and empty their clear columns, in transactions of
+ * a few hundred rows; *n_r gets the rows sealed. Every start runs it
+ * (app_open) after the migrations, with the key loaded: on a clean
+ * database it is one look-up in an empty partial index.
+ */
+err vehicle_plaintext_seal(db *d, int64_t *n_r);
+
 struct vehicle {
     int64_t id;
     int64_t region_code; /* padded: the owner's residence */
@@ -76,9 +97,11 @@ err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehi
 /* One live vehicle inside sc; E_NOT_FOUND otherwise. */
 err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct vehicle *v_r);
 
-/* Live vehicles inside sc, newest first; owner 0: any. */
-err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner_person_id, int64_t page,
-                 int64_t page_size, struct vehicle **items_r, size_t *n_r, int64_t *total_r);
+/* Live vehicles inside sc, newest first; owner 0: any; plate (normalised)
+ * NULL: any, else the one vehicle with that plate (by its blind index). */
+err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner_person_id,
+                 const char *plate, int64_t page, int64_t page_size, struct vehicle **items_r,
+                 size_t *n_r, int64_t *total_r);
 
 /* What a change sets (vehicle_change.set). */
 enum { VEH_PLATE = 1, VEH_KIND = 2, VEH_OWNER = 4, VEH_HOUSEHOLD = 8, VEH_NOTE = 16 };

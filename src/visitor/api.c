@@ -22,6 +22,7 @@
 #include "base/qr.h"
 #include "base/regcode.h"
 #include "person/person.h"
+#include "security/audit.h"
 #include "security/mask.h"
 #include "visitor/visitor.h"
 
@@ -59,6 +60,12 @@ static err residents_only(struct req *r)
     if (!r->who->resident)
         return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
     return E_OK;
+}
+
+/* Audit a refusal of an action on a visitor (security/audit.h's policy). */
+static err refused(struct req *r, const char *action, int64_t id, err e)
+{
+    return audit_refusal(r->db, r->who, r->ip, action, "visitor", id, e, NULL);
 }
 
 /* ---- residents ---------------------------------------------------------------------- */
@@ -147,8 +154,10 @@ static err delete_me_visitor(struct req *r)
 {
     int64_t id;
     err e = residents_only(r);
-    if (e || (e = req_param_id(r, 0, &id)) || (e = visitor_cancel(r->db, r->who->user_id, id)))
+    if (e || (e = req_param_id(r, 0, &id)))
         return e;
+    if ((e = visitor_cancel(r->db, r->who->user_id, id)))
+        return refused(r, "visitor.cancel", id, e);
     req_audit(r, "visitor.cancel", "visitor", id, "ok", "");
     return reply_empty(r);
 }
@@ -168,7 +177,7 @@ static err get_visitor(struct req *r)
     struct visitor v;
     err e = req_param_id(r, 0, &id);
     if (e || (e = visitor_find(r->db, r->a, &r->who->scope, 0, id, &v)))
-        return e;
+        return refused(r, "visitor.read", id, e);
     req_audit(r, "visitor.read", "visitor", id, "ok", "");
     return reply_json(r, 200, visitor_json(r->a, &v));
 }
@@ -187,14 +196,8 @@ static err decide(struct req *r, bool confirm)
     if (e)
         return e;
     const char *reason = r->body ? json_str(r->body, "reason") : NULL;
-    if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason))) {
-        if (e == E_CONFLICT) {
-            struct err_detail saved = *err_last();
-            req_audit(r, action, "visitor", id, saved.slug, "");
-            return err_set(e, saved.slug, saved.field[0] ? saved.field : NULL, "%s", saved.message);
-        }
-        return e;
-    }
+    if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason)))
+        return refused(r, action, id, e);
     req_audit(r, action, "visitor", id, "ok", "");
     if ((e = visitor_find(r->db, r->a, &r->who->scope, 0, id, &v)))
         return e;
@@ -233,7 +236,7 @@ static err visitor_and_code(struct req *r, struct visitor *v, char token[TOKEN_M
         e = visitor_code(v, now_ms(), token);
     if (!e)
         req_audit(r, "visitor.code", "visitor", id, "ok", "");
-    return e;
+    return refused(r, "visitor.code", id, e);
 }
 
 static err get_code(struct req *r)

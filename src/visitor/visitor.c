@@ -22,6 +22,7 @@
 #define L_NAME  "visitors.name"
 #define L_ID    "visitors.id_number"
 #define L_PHONE "visitors.phone"
+#define L_PLATE "visitors.plate"
 
 const char *const visitor_status_names[] = {"pending", "confirmed", "refused", "cancelled", NULL};
 static const char *const status_labels[] = {"待审核", "已通过", "已拒绝", "已取消"};
@@ -117,13 +118,18 @@ err visitor_check(arena *a, struct visitor *v, int64_t now)
 
 #define COLS                                                                                       \
     "id, region_code, host_user_id, host_person_id, name_enc, id_type, id_number_enc, "            \
-    "phone_enc, purpose, plate, valid_from, valid_to, status, reason, decided_by, decided_at, "    \
+    "phone_enc, purpose, plate_enc, valid_from, valid_to, status, reason, decided_by, "            \
+    "decided_at, "                                                                                 \
     "code_version, created_at, updated_at"
 
 static err open_col(arena *a, db_stmt *s, int i, const char *label, const char **out)
 {
     size_t n;
     const void *ct = db_col_blob(s, i, &n);
+    if (!ct || !n) { /* only a plate may be absent (NULL: no vehicle) */
+        *out = "";
+        return E_OK;
+    }
     char *plain;
     err e = unseal(a, label, ct, n, &plain, NULL);
     if (!e)
@@ -143,11 +149,12 @@ static err row(arena *a, db_stmt *s, struct visitor *v)
         e = open_col(a, s, 6, L_ID, &v->id_number);
     if (!e)
         e = open_col(a, s, 7, L_PHONE, &v->phone);
+    if (!e)
+        e = open_col(a, s, 9, L_PLATE, &v->plate);
     if (e)
         return e;
     v->id_type = id_type_parse(db_col_text(s, 5));
     v->purpose = arena_strdup(a, db_col_text(s, 8));
-    v->plate = arena_strdup(a, db_col_text(s, 9));
     v->valid_from = db_col_int64(s, 10);
     v->valid_to = db_col_int64(s, 11);
     v->status = visitor_status_parse(db_col_text(s, 12));
@@ -175,20 +182,26 @@ err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, 
     arena *a = arena_new(0);
     if (!a)
         return E_NOMEM;
-    uint8_t *name_ct, *id_ct, *phone_ct, bidx[BLIND_LEN];
-    size_t name_n, id_n, phone_n;
+    uint8_t *name_ct, *id_ct, *phone_ct, *plate_ct = NULL, bidx[BLIND_LEN], plate_bidx[BLIND_LEN];
+    size_t name_n, id_n, phone_n, plate_n = 0;
+    bool plate = v->plate && *v->plate;
     err e = seal(a, L_NAME, v->name, strlen(v->name), &name_ct, &name_n);
     if (!e)
         e = seal(a, L_ID, v->id_number, strlen(v->id_number), &id_ct, &id_n);
     if (!e)
         e = seal(a, L_PHONE, v->phone, strlen(v->phone), &phone_ct, &phone_n);
+    if (!e && plate) {
+        e = seal(a, L_PLATE, v->plate, strlen(v->plate), &plate_ct, &plate_n);
+        plate_blind(v->plate, plate_bidx);
+    }
     db_stmt *s = NULL;
     if (!e)
         e = db_prepare(d,
                        "INSERT INTO visitors (id, region_code, host_user_id, host_person_id, "
                        "name_enc, id_type, id_number_enc, id_number_bidx, phone_enc, purpose, "
-                       "plate, valid_from, valid_to, status, created_at, updated_at) VALUES "
-                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                       "plate, plate_enc, plate_bidx, valid_from, valid_to, status, created_at, "
+                       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, "
+                       "'pending', ?, ?)",
                        &s);
     if (!e) {
         int64_t now = now_ms();
@@ -211,11 +224,17 @@ err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, 
         db_bind_blob(s, 8, bidx, BLIND_LEN);
         db_bind_blob(s, 9, phone_ct, phone_n);
         db_bind_text(s, 10, v->purpose);
-        db_bind_text(s, 11, v->plate);
-        db_bind_int64(s, 12, v->valid_from);
-        db_bind_int64(s, 13, v->valid_to);
-        db_bind_int64(s, 14, now);
+        if (plate) {
+            db_bind_blob(s, 11, plate_ct, plate_n);
+            db_bind_blob(s, 12, plate_bidx, BLIND_LEN);
+        } else {
+            db_bind_null(s, 11);
+            db_bind_null(s, 12);
+        }
+        db_bind_int64(s, 13, v->valid_from);
+        db_bind_int64(s, 14, v->valid_to);
         db_bind_int64(s, 15, now);
+        db_bind_int64(s, 16, now);
         e = step_done(s, NULL);
     }
     arena_free(&a);
@@ -476,18 +495,19 @@ fail:
     return e;
 }
 
-err visitor_plate_find(db *d, const char *plate, int64_t area, int64_t at, int64_t *visitor_id_r)
+err visitor_plate_find(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t area, int64_t at,
+                       int64_t *visitor_id_r)
 {
     *visitor_id_r = 0;
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT id FROM visitors WHERE plate = ? AND status = 'confirmed' AND "
+                       "SELECT id FROM visitors WHERE plate_bidx = ? AND status = 'confirmed' AND "
                        "valid_from <= ? AND valid_to >= ? AND region_code >= ? AND "
                        "region_code < ? ORDER BY id DESC LIMIT 1",
                        &s);
     if (e)
         return e;
-    db_bind_text(s, 1, plate);
+    db_bind_blob(s, 1, plate_bidx, BLIND_LEN);
     db_bind_int64(s, 2, at);
     db_bind_int64(s, 3, at);
     db_bind_int64(s, 4, area);
@@ -499,4 +519,59 @@ err visitor_plate_find(db *d, const char *plate, int64_t area, int64_t at, int64
         e = db_step_err(s);
     db_done(s);
     return e;
+}
+
+err visitor_plaintext_seal(db *d, int64_t *n_r)
+{
+    *n_r = 0;
+    for (;;) {
+        arena *a = arena_new(0);
+        if (!a)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
+        int64_t ids[200];
+        const char *plates[200];
+        size_t n = 0;
+        db_stmt *s;
+        err e = db_begin(d);
+        if (e) {
+            arena_free(&a);
+            return e;
+        }
+        if (!(e = db_prepare(d, "SELECT id, plate FROM visitors WHERE plate <> '' LIMIT 200",
+                             &s))) {
+            int rc;
+            while ((rc = db_step(s)) == DB_ROW && n < 200) {
+                ids[n] = db_col_int64(s, 0);
+                plates[n++] = arena_strdup(a, db_col_text(s, 1));
+            }
+            if (rc < 0)
+                e = db_step_err(s);
+            db_done(s);
+        }
+        for (size_t i = 0; !e && i < n; i++) {
+            uint8_t *ct, bidx[BLIND_LEN];
+            size_t ctn;
+            if ((e = seal(a, L_PLATE, plates[i], strlen(plates[i]), &ct, &ctn)) ||
+                (e = db_prepare(d,
+                                "UPDATE visitors SET plate_enc = ?, plate_bidx = ?, plate = '' "
+                                "WHERE id = ?",
+                                &s)))
+                break;
+            plate_blind(plates[i], bidx);
+            db_bind_blob(s, 1, ct, ctn);
+            db_bind_blob(s, 2, bidx, BLIND_LEN);
+            db_bind_int64(s, 3, ids[i]);
+            e = step_done(s, NULL);
+        }
+        if (!e)
+            e = db_commit(d);
+        else
+            db_rollback(d);
+        arena_free(&a);
+        if (e)
+            return e;
+        *n_r += (int64_t)n;
+        if (n < 200)
+            return E_OK;
+    }
 }

@@ -27,6 +27,7 @@
 #include "base/validate.h"
 #include "db/db.h"
 #include "security/auth.h"
+#include "security/crypto.h"
 #include "security/token.h"
 
 #define VISITOR_WINDOW_MAX_MS (7 * 86400000LL)  /* a visit lasts at most 7 days */
@@ -155,9 +156,18 @@ struct visitor_scan {
 err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s);
 
 /*
- * A confirmed visitor bringing plate `plate` (normalised) whose host lives
- * in `area` and whose window holds `at`: *visitor_id_r gets its id, or 0.
+ * A confirmed visitor bringing the plate whose blind index (vehicle.h:
+ * plate_blind) is `plate_bidx`, whose host lives in `area` and whose window
+ * holds `at`: *visitor_id_r gets its id, or 0.
  */
-err visitor_plate_find(db *d, const char *plate, int64_t area, int64_t at, int64_t *visitor_id_r);
+err visitor_plate_find(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t area, int64_t at,
+                       int64_t *visitor_id_r);
+
+/*
+ * Seal the plates of visitors written before plates were sealed (sql/013)
+ * and empty the clear column; *n_r gets the rows sealed. Run at every start
+ * (app_open) like vehicle_plaintext_seal.
+ */
+err visitor_plaintext_seal(db *d, int64_t *n_r);
 
 #endif

@@ -7,22 +7,36 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep, totpSecretFrom } from './lib.mjs';
 
 const PW = 'Access-test-2024!';
 const DC = '110101000000';
 const COMMUNITY = '110101001001';
 const OTHER_COMMUNITY = '110101002001';
 const XC_C1 = '110102001001';
-let ctx, cc, ccWest, gate, gateWest, doctor;
+let ctx, cc, ccWest, gate, gateWest, doctor, auditor;
 let place, placeWest, gateVenue, marketVenue, westVenue;
 let seq = 0;
 const rid = () => residentId('110101', '19850505', 300 + ++seq * 2);
 
-async function staff(u) {
+async function staff(u, secret) {
   const c = ctx.client();
-  await c.login(u, PW);
+  await c.login(u, PW, secret);
+  c.id = (await c.get('/api/v1/me')).body.id;
   return c;
+}
+
+// Audit entries are written asynchronously: wait until `pred` holds.
+async function auditWhere(query, pred) {
+  let items = [];
+  for (let i = 0; i < 60; i++) {
+    const r = await auditor.get(`/api/v1/audit?page_size=200&${query}`);
+    assert.equal(r.status, 200, r.text);
+    items = r.body.items;
+    if (items.some(pred)) return items;
+    await sleep(50);
+  }
+  return items;
 }
 
 async function resident(phone, name, region = COMMUNITY) {
@@ -53,6 +67,7 @@ const scan = (c, body) => c.post('/api/v1/scans', body);
 const errOf = (r) => r.body?.error || {};
 
 before(async () => {
+  let secret;
   ctx = await startServer({
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
@@ -63,6 +78,7 @@ before(async () => {
       add('gate_dc', 'checkpoint_staff', DC);
       add('gate_xc', 'checkpoint_staff', '110102000000');
       add('doctor_dc', 'doctor', DC);
+      secret = totpSecretFrom(add('auditor', 'audit_admin', '110100000000'));
     },
   });
   cc = await staff('cc_dc');
@@ -70,6 +86,7 @@ before(async () => {
   gate = await staff('gate_dc');
   gateWest = await staff('gate_xc');
   doctor = await staff('doctor_dc');
+  auditor = await staff('auditor', secret);
   let r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
   assert.equal(r.status, 201, r.text);
   place = r.body;
@@ -273,4 +290,35 @@ test('access records: scoped, filtered, paged, CSV', async () => {
   assert.equal(csv.status, 200);
   assert.match(csv.headers.get('content-type'), /text\/csv/);
   assert.ok(csv.text.includes('健康码'));
+  // ids (19 digits) and region codes (12) are text behind a tab: a
+  // spreadsheet keeps every digit instead of showing 1.10101E+11
+  const row = csv.text.replace(/^\uFEFF/, '').split('\r\n')[1].split(',');
+  assert.match(row[0], /^"\t\d{18,19}"$/, row[0]);
+  assert.equal(row[2], `"\t${COMMUNITY}"`);
+  assert.ok(!/(^|,)\d{12,}(,|$)/m.test(csv.text), 'no long number left bare');
+});
+
+test('every read of access records and every self-scan is audited; refusals as refused', async () => {
+  assert.equal((await cc.get(`/api/v1/access-records?venue_id=${marketVenue.id}`)).status, 200);
+  assert.equal((await cc.get('/api/v1/access-records?format=csv')).status, 200);
+  const res = await resident('13800000031', '审计员');
+  const vtoken = (await cc.get(`/api/v1/venues/${marketVenue.id}/code`)).body.token;
+  const r = await res.post('/api/v1/me/scans', { venue_token: vtoken, direction: 'in' });
+  assert.equal(r.status, 201, r.text);
+  const rec = (await cc.get(`/api/v1/access-records?person_id=${res.personId}`)).body.items[0];
+  // another district's gate: the same 404 as a missing one, audited as refused
+  const token = (await res.get('/api/v1/me/code/token')).body.token;
+  const x = await scan(gateWest, { venue_id: gateVenue.id, token, direction: 'in' });
+  assert.equal(x.status, 404);
+  // a staff account on the resident's scan: 403 by the route's permission, audited as refused
+  assert.equal((await gate.post('/api/v1/me/scans', { venue_token: vtoken, direction: 'in' })).status, 403);
+  // a role without access.read: 403, audited
+  assert.equal((await gate.get('/api/v1/access-records')).status, 403);
+  const has = async (query, pred, what) => assert.ok((await auditWhere(query, pred)).some(pred), what);
+  await has(`action=access.list&object_id=${marketVenue.id}`, (x) => x.user_id === cc.id && x.object_type === 'venue' && /^count=\d+$/.test(x.detail), 'list');
+  await has('action=access.export', (x) => x.user_id === cc.id && x.detail.endsWith('format=csv'), 'CSV');
+  await has(`action=access.self_scan&object_id=${rec.id}`, (x) => x.result === 'ok' && x.detail === 'view=self', 'self-scan');
+  await has('action=access.scan', (x) => x.user_id === gateWest.id && x.result === 'unknown_venue', 'refused scan');
+  await has('action=route.refused', (x) => x.user_id === gate.id && x.result === 'forbidden' && x.detail === '/api/v1/me/scans', 'refused self-scan');
+  await has('action=route.refused', (x) => x.user_id === gate.id && x.result === 'forbidden' && x.detail === '/api/v1/access-records', 'refused list');
 });

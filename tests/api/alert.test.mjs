@@ -3,17 +3,31 @@
 // scope holds the venue, with keep-alive comments and Last-Event-ID resume.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, onPostgres, CITY_CSV, writeTmp, residentId, smsCode, sleep } from './lib.mjs';
+import { startServer, startPeer, onPostgres, CITY_CSV, writeTmp, residentId, smsCode, sleep, totpSecretFrom } from './lib.mjs';
 
 const PW = 'Alert-test-2024!';
 const DC = '110101000000';
 const COMMUNITY = '110101001001';
-let ctx, cc, ccWest, gate, leader, doctor, venue, res;
+let ctx, cc, ccWest, gate, leader, doctor, auditor, venue, res;
 
-async function staff(u) {
+async function staff(u, secret) {
   const c = ctx.client();
-  await c.login(u, PW);
+  await c.login(u, PW, secret);
+  c.id = (await c.get('/api/v1/me')).body.id;
   return c;
+}
+
+// Audit entries are written asynchronously: wait until `pred` holds.
+async function auditWhere(query, pred) {
+  let items = [];
+  for (let i = 0; i < 60; i++) {
+    const r = await auditor.get(`/api/v1/audit?page_size=200&${query}`);
+    assert.equal(r.status, 200, r.text);
+    items = r.body.items;
+    if (items.some(pred)) return items;
+    await sleep(50);
+  }
+  return items;
 }
 
 // An SSE reader over fetch: events parsed as they arrive.
@@ -61,6 +75,7 @@ async function until(fn, ms = 3000) {
 }
 
 before(async () => {
+  let secret;
   ctx = await startServer({
     env: { FK_SSE_KEEPALIVE_MS: '300' },
     setup: (c) => {
@@ -72,6 +87,7 @@ before(async () => {
       add('gate_dc', 'checkpoint_staff', DC);
       add('leader_dc', 'leader', DC);
       add('doctor_dc', 'doctor', DC);
+      secret = totpSecretFrom(add('auditor', 'audit_admin', '110100000000'));
     },
   });
   cc = await staff('cc_dc');
@@ -79,6 +95,7 @@ before(async () => {
   gate = await staff('gate_dc');
   leader = await staff('leader_dc');
   doctor = await staff('doctor_dc');
+  auditor = await staff('auditor', secret);
   let r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
   r = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: r.body.id });
   venue = r.body;
@@ -213,4 +230,17 @@ test('stream needs alert.read; a closed client is dropped', async () => {
   await fever(38.0);
   assert.ok(await until(() => t.events.length >= 1));
   t.close();
+});
+
+test('listing alerts and opening the stream are audited; a refused acknowledgement too', async () => {
+  assert.equal((await leader.get('/api/v1/alerts?page_size=5')).status, 200);
+  const s = await openStream(leader);
+  assert.equal(s.status, 200);
+  s.close();
+  const id = (await cc.get('/api/v1/alerts')).body.items[0].id;
+  assert.equal((await ccWest.post(`/api/v1/alerts/${id}/ack`)).status, 404);
+  const has = async (query, pred, what) => assert.ok((await auditWhere(query, pred)).some(pred), what);
+  await has('action=alert.list', (x) => x.user_id === leader.id && x.result === 'ok' && /^count=\d+$/.test(x.detail), 'list');
+  await has('action=alert.stream', (x) => x.user_id === leader.id && x.result === 'ok', 'stream');
+  await has(`action=alert.ack&object_id=${id}`, (x) => x.user_id === ccWest.id && x.result === 'unknown_alert', 'refused ack');
 });

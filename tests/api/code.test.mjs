@@ -17,7 +17,7 @@ const H = 3600e3;
 const DAY = 24 * H;
 const errOf = (r) => r.body?.error ?? {};
 
-let ctx, cc, gw, gwWest, site, auditor;
+let ctx, cc, gw, gwWest, site, leader, auditor;
 
 let seq = 0;
 const rid = () => residentId('110101', '19791111', 200 + ++seq * 2);
@@ -88,6 +88,7 @@ before(async () => {
       add('k_gw', 'grid_worker', COMMUNITY);
       add('k_gw_west', 'grid_worker', WEST);
       add('k_site', 'site_staff', '110101000000');
+      add('k_leader', 'leader', '110100000000');
       secret = totpSecretFrom(add('k_auditor', 'audit_admin', '110100000000'));
     },
   });
@@ -95,6 +96,7 @@ before(async () => {
   gw = await signIn('k_gw');
   gwWest = await signIn('k_gw_west');
   site = await signIn('k_site');
+  leader = await signIn('k_leader');
   auditor = await signIn('k_auditor', secret);
 });
 after(async () => ctx?.stop());
@@ -173,6 +175,15 @@ test('contacts: degree 1 red, degree 2 yellow, an old or released contact nothin
     const r = await gw.post(`/api/v1/persons/${c}/contacts`, body);
     assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, code_, field]);
   }
+  // the case must be a person the caller may see: another district's, or none, is a 404
+  const westCase = await person(WEST, { status: 'confirmed' });
+  const before = (await gw.get(`/api/v1/persons/${c}/contacts`)).body.total;
+  for (const id of [westCase, '12345']) {
+    const r = await gw.post(`/api/v1/persons/${c}/contacts`, { degree: 1, case_person_id: id, at: now });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [404, 'unknown_case_person', 'case_person_id'], r.text);
+  }
+  assert.equal((await gw.get(`/api/v1/persons/${c}/contacts`)).body.total, before);
+  await expectCode(c, 'green', []);
 });
 
 test('fever in the last 24 hours without a later normal reading is yellow', async () => {
@@ -207,12 +218,14 @@ test('stays in risk areas: high red, medium yellow, only within 14 days and whil
   await expectCode(c, 'green', []);
 
   for (const [body, code_, field] of [
-    [{ area_id: '12345', arrived_at: now }, 'invalid_value', 'area_id'],
     [{ area_id: high.id, arrived_at: now, left_at: now - DAY }, 'invalid_time', 'left_at'],
   ]) {
     const x = await gw.post(`/api/v1/persons/${c}/stays`, body);
     assert.deepEqual([x.status, errOf(x).code, errOf(x).field], [400, code_, field]);
   }
+  // a risk area that does not exist is a 404 like every other reference
+  const x = await gw.post(`/api/v1/persons/${c}/stays`, { area_id: '12345', arrived_at: now });
+  assert.deepEqual([x.status, errOf(x).code, errOf(x).field], [404, 'unknown_area', 'area_id']);
   for (const [body, code_, field] of [
     [{ name: 'x', level: 'low', valid_from: now }, 'invalid_value', 'level'],
     [{ name: 'x', level: 'high' }, 'required', 'valid_from'],
@@ -322,9 +335,16 @@ test('the rules: read, refused edits change nothing, an edit recomputes everyone
   // a negative test clears the new rule at once
   await post(site, `/api/v1/persons/${untested}/test-results`, { result: 'negative', sampled_at: Date.now() - H, reported_at: Date.now() });
   await expectCode(untested, 'green', []);
-  // a job is seen by its owner and within scope only
+  // a job is seen by its owner and within scope only, with the permission of its kind
   assert.equal((await gwWest.get(`/api/v1/jobs/${r.body.job_id}`)).status, 404);
   assert.equal((await cc.get('/api/v1/jobs/1')).status, 404);
+  const denied = await leader.get(`/api/v1/jobs/${r.body.job_id}`);
+  assert.deepEqual([denied.status, errOf(denied).code], [403, 'forbidden'], denied.text);
+  assert.ok(!denied.text.includes('changed'));
+  for (const [who, result] of [[leader, 'forbidden'], [gwWest, 'not_found']]) {
+    const items = await auditWhere(`action=job.read&object_id=${r.body.job_id}`, (x) => x.user_id === who.id);
+    assert.ok(items.some((x) => x.user_id === who.id && x.result === result), result);
+  }
 
   // back to the defaults
   r = await cc.put('/api/v1/code-rules', { rules });

@@ -42,8 +42,9 @@ test('registering a device shows its secret once; bad input and scope are refuse
   expectError(await ctx.cc.post('/api/v1/devices', { name: 'x', kind: 'toaster', venue_id: ctx.venue.id }), 400, 'invalid_value', 'kind');
   expectError(await ctx.cc.post('/api/v1/devices', { name: 'x', kind: 'gate', venue_id: ctx.venue.id, colour: 1 }), 400, 'unknown_field', 'colour');
   expectError(await ctx.cc.post('/api/v1/devices', { name: 'x', kind: 'gate', venue_id: ctx.venue.id, heartbeat_s: 1 }), 400, 'out_of_range', 'heartbeat_s');
-  expectError(await ctx.cc.post('/api/v1/devices', { name: 'x', kind: 'gate', venue_id: ctx.venueWest.id }), 400, 'invalid_venue', 'venue_id');
-  expectError(await ctx.gridOther.post('/api/v1/devices', { name: 'x', kind: 'gate', venue_id: ctx.venue.id }), 400, 'invalid_venue', 'venue_id');
+  // a venue outside the caller's scope is a 404, as every reference in a body
+  expectError(await ctx.cc.post('/api/v1/devices', { name: 'x', kind: 'gate', venue_id: ctx.venueWest.id }), 404, 'unknown_venue', 'venue_id');
+  expectError(await ctx.gridOther.post('/api/v1/devices', { name: 'x', kind: 'gate', venue_id: ctx.venue.id }), 404, 'unknown_venue', 'venue_id');
   assert.equal((await ctx.gate.post('/api/v1/devices', { name: 'x', kind: 'gate', venue_id: ctx.venue.id })).status, 403);
   assert.equal((await ctx.ccWest.get(`/api/v1/devices/${d.id}`)).status, 404);
   const list = await ctx.grid.get('/api/v1/devices');

@@ -2,7 +2,7 @@
 // city, staff accounts, a community place with a gate venue, and residents
 // registered through the mobile self-service path.
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep } from './lib.mjs';
 
 export const PW = 'Gate-test-2024!';
 export const COMMUNITY = '110101001001'; // 多福巷社区
@@ -13,6 +13,7 @@ let phoneSeq = 0;
 let idSeq = 100;
 
 export async function startCity(opts = {}) {
+  let auditSecret;
   const ctx = await startServer({
     ...opts,
     setup: async (c) => {
@@ -26,14 +27,17 @@ export async function startCity(opts = {}) {
       add('gate', 'checkpoint_staff', COMMUNITY);
       add('camera', 'exchange_client', COMMUNITY);
       add('doctor', 'doctor', '110101000000');
+      auditSecret = totpSecretFrom(add('auditor', 'audit_admin', '110100000000'));
       if (opts.setup) await opts.setup(c);
     },
   });
-  const staff = async (u) => {
+  const staff = async (u, secret) => {
     const cl = ctx.client();
-    await cl.login(u, PW);
+    await cl.login(u, PW, secret);
+    cl.id = (await cl.get('/api/v1/me')).body.id;
     return cl;
   };
+  ctx.auditor = await staff('auditor', auditSecret);
   ctx.cc = await staff('cc_dc');
   ctx.ccWest = await staff('cc_west');
   ctx.grid = await staff('grid');
@@ -88,4 +92,18 @@ export async function metric(ctx, line) {
   const text = await r.text();
   const m = text.split('\n').find((l) => l.startsWith(line + ' '));
   return m ? Number(m.split(' ').pop()) : 0;
+}
+
+// Audit entries are written asynchronously: the entries matching `query`
+// once one satisfies `pred` (or the last answer after 3 s).
+export async function auditWhere(ctx, query, pred) {
+  let items = [];
+  for (let i = 0; i < 60; i++) {
+    const r = await ctx.auditor.get(`/api/v1/audit?page_size=200&${query}`);
+    assert.equal(r.status, 200, r.text);
+    items = r.body.items;
+    if (items.some(pred)) return items;
+    await sleep(50);
+  }
+  return items;
 }

@@ -210,13 +210,37 @@ test('bad declarations are refused with the field and change nothing', async () 
   assert.equal(await count(pid), 3);
 });
 
+// A venue and a thermometer in the community, and the same in another
+// district; a gate device that measures nothing.
+async function devices() {
+  const out = {};
+  for (const [key, region, client] of [['', COMMUNITY, cc], ['west', WEST, cc]]) {
+    let r = await client.post('/api/v1/places', { name: `测温小区${key}`, kind: 'community', region_code: region });
+    assert.equal(r.status, 201, r.text);
+    r = await client.post('/api/v1/venues', { name: `测温小区${key}东门`, kind: 'community_gate', place_id: r.body.id });
+    assert.equal(r.status, 201, r.text);
+    const venue = r.body.id;
+    r = await client.post('/api/v1/devices', { name: '测温仪', kind: 'thermometer', venue_id: venue });
+    assert.equal(r.status, 201, r.text);
+    out[key ? 'westVenue' : 'venue'] = venue;
+    out[key ? 'westThermometer' : 'thermometer'] = r.body.id;
+    if (!key) {
+      r = await client.post('/api/v1/devices', { name: '道闸', kind: 'gate', venue_id: venue });
+      assert.equal(r.status, 201, r.text);
+      out.gateDevice = r.body.id;
+    }
+  }
+  return out;
+}
+
 test('temperatures: range, source, time; a fever turns the code yellow and a later normal reading green', async () => {
   const pid = await person();
   const url = `/api/v1/persons/${pid}/temperatures`;
-  let r = await cp.post(url, { value: 38.5, source: 'checkpoint', venue_id: '12345' });
+  const { venue, thermometer, westVenue, westThermometer, gateDevice } = await devices();
+  let r = await cp.post(url, { value: 38.5, source: 'checkpoint', venue_id: venue });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.body.fever, true);
-  assert.equal(r.body.venue_id, '12345');
+  assert.equal(r.body.venue_id, venue);
   assert.equal(r.body.source, 'checkpoint');
   let code = await codeOf(pid);
   assert.equal(code.colour, 'yellow');
@@ -230,7 +254,7 @@ test('temperatures: range, source, time; a fever turns the code yellow and a lat
   assert.deepEqual(code.reasons, []);
 
   // an older fever recorded late does not undo the later normal reading
-  r = await cp.post(url, { value: 39.0, source: 'device', device_id: '77', at: Date.now() - 3600e3 });
+  r = await cp.post(url, { value: 39.0, source: 'device', device_id: thermometer, at: Date.now() - 3600e3 });
   assert.equal(r.status, 201, r.text);
   assert.equal((await codeOf(pid)).colour, 'green');
 
@@ -253,6 +277,20 @@ test('temperatures: range, source, time; a fever turns the code yellow and a lat
   }
   r = await cp.req('POST', url, 'not json', { 'content-type': 'application/json' });
   assert.equal(r.status, 400);
+  // a venue or device must exist inside the caller's scope (and a device be a thermometer)
+  for (const [body, c, field] of [
+    [{ venue_id: '12345' }, 'unknown_venue', 'venue_id'],
+    [{ venue_id: westVenue }, 'unknown_venue', 'venue_id'],
+    [{ device_id: '77' }, 'unknown_device', 'device_id'],
+    [{ device_id: westThermometer }, 'unknown_device', 'device_id'],
+    [{ device_id: gateDevice }, 'unknown_device', 'device_id'],
+  ]) {
+    r = await cp.post(url, { value: 37, source: 'manual', ...body });
+    assert.equal(r.status, 404, `${JSON.stringify(body)}: ${r.text}`);
+    assert.deepEqual([errOf(r).code, errOf(r).field], [c, field], JSON.stringify(body));
+  }
+  const refused = await auditWhere(`action=temperature.create&object_id=${pid}`, (x) => x.result === 'unknown_device');
+  assert.ok(refused.some((x) => x.result === 'unknown_device' && x.user_id === cp.id), 'refusal audited');
   assert.equal(await count(pid, 'temperatures'), before);
 
   // out of scope and without permission

@@ -167,7 +167,6 @@ test('every field of the identity and contact groups is stored and returned', as
     vulnerable: ['pregnant'],
     status: 'home_isolation',
     source: 'grid',
-    consent_at: 1700000000000,
   };
   const r = await gw1.post('/api/v1/persons', b);
   assert.equal(r.status, 201, r.text);
@@ -253,6 +252,9 @@ test('bad bodies are refused with the field at fault and change nothing', async 
     ['unknown category', body({ category: 'tourist' }), 'invalid_value', 'category'],
     ['unknown source', body({ source: 'rumour' }), 'invalid_value', 'source'],
     ['negative consent time', body({ consent_at: -1 }), 'out_of_range', 'consent_at'],
+    // only the resident gives consent, and only the resident declares a record as theirs
+    ['staff set a consent time', body({ consent_at: 1700000000000 }), 'not_allowed', 'consent_at'],
+    ['staff claim source self', body({ source: 'self' }), 'not_allowed', 'source'],
   ];
   for (const [what, b, code, field] of cases) {
     const r = await gw1.post('/api/v1/persons', b);
@@ -605,7 +607,8 @@ test('CSV export: masked, Chinese header, attachment, audited like the list', as
   const lines = r.text.replace(/^\uFEFF/, '').trim().split('\r\n');
   assert.equal(lines.length, 2);
   assert.ok(lines[0].startsWith('编号,姓名,证件类型,证件号码'));
-  assert.ok(lines[1].startsWith(p.id + ','));
+  // a 19-digit id is text behind a tab, so a spreadsheet keeps every digit
+  assert.ok(lines[1].startsWith(`"\t${p.id}",`), lines[1]);
   assert.ok(lines[1].includes('139****2222'));
   assert.ok(lines[1].includes('居民身份证'));
   assert.ok(lines[1].includes('"多福巷8号,****"'));
@@ -636,4 +639,22 @@ test('each write and read is audited once, with counts and no personal data', as
   const all = await auditWhere('action=person.*', () => true);
   const text = JSON.stringify(all);
   for (const secret of ['审计员甲', '13722223333', '13722224444']) assert.ok(!text.includes(secret), secret);
+});
+
+test('staff cannot set the consent time or claim a record as self-declared', async () => {
+  const p = await create(gw1, { name: '同意测试' });
+  for (const [b, field] of [[{ consent_at: Date.now() }, 'consent_at'], [{ source: 'self' }, 'source']]) {
+    const r = await gw1.patch(`/api/v1/persons/${p.id}`, { ...b, version: 1 });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(errOf(r).code, 'not_allowed');
+    assert.equal(errOf(r).field, field);
+  }
+  const full = await revealed(p.id);
+  assert.equal(full.consent_at, null);
+  assert.equal(full.source, 'staff');
+  assert.equal(full.version, 1);
+  // an edit form's empty consent field changes nothing
+  const ok = await gw1.patch(`/api/v1/persons/${p.id}`, { consent_at: null, source: 'grid', version: 1 });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.source, 'grid');
 });

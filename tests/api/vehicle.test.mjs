@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { residentId } from './lib.mjs';
-import { startCity, resident, expectError, OTHER_COMMUNITY } from './devlib.mjs';
+import { startCity, resident, expectError, auditWhere, OTHER_COMMUNITY } from './devlib.mjs';
 
 let ctx, owner;
 const H = 3600000;
@@ -148,4 +148,60 @@ test('vehicles are edited by staff and by their owner; the gate reads the new pl
   const theirs = await other.post('/api/v1/me/vehicles', { plate: '京F22222', kind: 'car' });
   assert.equal(theirs.status, 201, theirs.text);
   expectError(await owner.patch(`/api/v1/me/vehicles/${theirs.body.id}`, { note: '不是我的' }), 404, 'not_found');
+});
+
+test('only camera and gate devices post plate reads, not thermometers', async () => {
+  let r = await ctx.cc.post('/api/v1/devices', { name: '东门测温仪', kind: 'thermometer', venue_id: ctx.venue.id });
+  assert.equal(r.status, 201, r.text);
+  const before = (await passages()).total;
+  const anon = ctx.client();
+  const body = { venue_id: ctx.venue.id, plate: '京A12345', direction: 'in' };
+  expectError(await anon.post('/api/v1/vehicle-reads', body, { authorization: `Device ${r.body.credential}` }), 403, 'wrong_device_kind');
+  assert.equal((await passages()).total, before);
+  r = await ctx.cc.post('/api/v1/devices', { name: '东门道闸', kind: 'gate', venue_id: ctx.venue.id });
+  assert.equal(r.status, 201, r.text);
+  r = await anon.post('/api/v1/vehicle-reads', body, { authorization: `Device ${r.body.credential}` });
+  assert.equal(r.status, 200, r.text);
+});
+
+test('every read of vehicles and passages is audited, and so is a refused read', async () => {
+  const r = await ctx.grid.post('/api/v1/vehicles', { plate: '京G33333', kind: 'car', owner_person_id: owner.person.id });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  const one = await ctx.grid.get(`/api/v1/vehicles/${id}`);
+  assert.equal(one.status, 200, one.text);
+  assert.equal(one.body.plate, '京G33333');
+  assert.equal((await ctx.grid.get('/api/v1/vehicles')).status, 200);
+  assert.equal((await ctx.grid.get('/api/v1/vehicle-passages')).status, 200);
+  assert.equal((await owner.get('/api/v1/me/vehicles')).status, 200);
+  // out of scope: the same 404 as a missing vehicle, audited as refused
+  expectError(await ctx.gridOther.get(`/api/v1/vehicles/${id}`), 404, 'not_found');
+  // another resident's vehicle: 404, audited
+  const other = await resident(ctx, OTHER_COMMUNITY, '吴十一');
+  expectError(await other.del(`/api/v1/me/vehicles/${id}`), 404, 'not_found');
+  const has = async (query, pred, what) => assert.ok((await auditWhere(ctx, query, pred)).some(pred), what);
+  await has(`action=vehicle.read&object_id=${id}`, (x) => x.user_id === ctx.grid.id && x.result === 'ok', 'read');
+  await has('action=vehicle.list', (x) => x.user_id === ctx.grid.id && /^count=\d+$/.test(x.detail), 'list');
+  await has('action=vehicle.list', (x) => x.object_id === owner.person.id && x.detail.endsWith('view=self'), 'own list');
+  await has('action=vehicle_passage.list', (x) => x.user_id === ctx.grid.id && x.result === 'ok', 'passages');
+  await has(`action=vehicle.read&object_id=${id}`, (x) => x.user_id === ctx.gridOther.id && x.result === 'not_found', 'refused read');
+  await has(`action=vehicle.delete&object_id=${id}`, (x) => x.result === 'not_found', 'refused delete');
+});
+
+test('staff search vehicles by exact plate, normalised, within scope', async () => {
+  const r = await ctx.grid.post('/api/v1/vehicles', { plate: '京H24680', kind: 'car', owner_person_id: owner.person.id, note: '搜索' });
+  assert.equal(r.status, 201, r.text);
+  for (const q of ['京H24680', '京h·24680', ' 京H 246-80 ']) {
+    const x = await ctx.grid.get('/api/v1/vehicles?plate=' + encodeURIComponent(q));
+    assert.equal(x.status, 200, x.text);
+    assert.deepEqual(x.body.items.map((v) => v.id), [r.body.id], q);
+    assert.equal(x.body.total, 1);
+  }
+  // exact only: a part of a plate finds nothing (and is no valid plate)
+  expectError(await ctx.grid.get('/api/v1/vehicles?plate=' + encodeURIComponent('京H2468')), 400, 'invalid_plate', 'plate');
+  assert.equal((await ctx.grid.get('/api/v1/vehicles?plate=' + encodeURIComponent('京H24681'))).body.total, 0);
+  // another community's staff do not find it
+  assert.equal((await ctx.gridOther.get('/api/v1/vehicles?plate=' + encodeURIComponent('京H24680'))).body.total, 0);
+  const items = await auditWhere(ctx, 'action=vehicle.list', (x) => x.detail.includes('search=plate'));
+  assert.ok(items.some((x) => x.user_id === ctx.grid.id && x.detail.includes('search=plate')));
 });

@@ -218,6 +218,11 @@ test('staff correct a vehicle in the console; a bad plate is said under its fiel
   await page.getByTestId('vehicle-table').locator('tr', { hasText: '京B23458' }).filter({ hasText: '白色轿车' }).waitFor();
   await page.getByTestId('vehicle-form').waitFor({ state: 'hidden' });
   await shot(page, 'vehicle-edited-console');
+  // search by the exact plate, typed as people type it
+  await page.getByTestId('vehicle-plate-filter').fill('京b 23458');
+  await page.getByTestId('vehicle-search').click();
+  await page.getByTestId('vehicle-table').locator('tr', { hasText: '京B23458' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-test="vehicle-table"] .el-table__body tr').length === 1);
   assertClean(page);
 });
 

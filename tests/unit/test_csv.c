@@ -277,7 +277,7 @@ static void writer_quoting(void **state)
     assert_string_equal(text_row("two\nlines"), "\"two\nlines\"\r\n");
     assert_string_equal(text_row("x\r\ny"), "\"x\r\ny\"\r\n");
     /* nothing to quote: spaces, apostrophes, a formula character inside */
-    assert_string_equal(text_row(" a'b=c "), " a'b=c \r\n");
+    assert_string_equal(text_row("a' b=c "), "a' b=c \r\n");
 }
 
 static void writer_formula_guard(void **state)
@@ -291,6 +291,20 @@ static void writer_formula_guard(void **state)
     assert_string_equal(text_row("\rx"), "\"'\rx\"\r\n");
     assert_string_equal(text_row("=HYPERLINK(\"http://x\")"),
                         "\"'=HYPERLINK(\"\"http://x\"\")\"\r\n");
+    /* whitespace or a line break first: spreadsheets skip it, then evaluate */
+    assert_string_equal(text_row(" =1+2"), "\"' =1+2\"\r\n");
+    assert_string_equal(text_row("\n=1+2"), "\"'\n=1+2\"\r\n");
+    assert_string_equal(text_row("\v=1"), "\"'\v=1\"\r\n");
+    assert_string_equal(text_row("\xE3\x80\x80=1"), "\"'\xE3\x80\x80=1\"\r\n");
+    assert_string_equal(text_row("\xC2\xA0=1"), "\"'\xC2\xA0=1\"\r\n");
+    /* full-width ＝ ＋ － ＠, which WPS reads as = + - @ */
+    assert_string_equal(text_row("＝1+2"), "\"'＝1+2\"\r\n");
+    assert_string_equal(text_row("＋86"), "\"'＋86\"\r\n");
+    assert_string_equal(text_row("－1"), "\"'－1\"\r\n");
+    assert_string_equal(text_row("＠SUM(A1)"), "\"'＠SUM(A1)\"\r\n");
+    assert_string_equal(num_row("＝1"), "\"'＝1\"\r\n");
+    /* other full-width characters first are plain text */
+    assert_string_equal(text_row("（备注）"), "（备注）\r\n");
     /* a number cell that is not a number is guarded like text */
     assert_string_equal(num_row("-1+2"), "\"'-1+2\"\r\n");
     assert_string_equal(num_row("=1"), "\"'=1\"\r\n");
@@ -316,7 +330,8 @@ static void writer_numbers_not_guarded(void **state)
     csv_int(&c, INT64_MIN);
     csv_int(&c, INT64_MAX);
     csv_row_end(&c);
-    assert_string_equal(doc(&c), "-7,0,-9223372036854775808,9223372036854775807\r\n");
+    /* the long ones as text (writer_long_digits) */
+    assert_string_equal(doc(&c), "-7,0,\"\t-9223372036854775808\",\"\t9223372036854775807\"\r\n");
 }
 
 static void writer_byte_order_mark(void **state)
@@ -401,6 +416,30 @@ static void writer_grows(void **state)
 
 /* What the writer writes, the reader gives back (guarded cells with their
  * apostrophe). */
+/* More than 11 digits: text behind a tab, so a spreadsheet keeps every
+ * digit; 11 digits (a phone number) and fewer stay as they are. */
+static void writer_long_digits(void **state)
+{
+    (void)state;
+    assert_string_equal(text_row("110101199001011234"), "\"\t110101199001011234\"\r\n");
+    assert_string_equal(text_row("110101001001"), "\"\t110101001001\"\r\n");
+    assert_string_equal(text_row("13800138000"), "13800138000\r\n");
+    assert_string_equal(text_row("11010119900101123X"), "11010119900101123X\r\n");
+    assert_string_equal(num_row("7270000000000000001"), "\"\t7270000000000000001\"\r\n");
+    assert_string_equal(num_row("123456789012.5"), "123456789012.5\r\n");
+    assert_string_equal(num_row("12345678901"), "12345678901\r\n");
+    struct csv_out c = out_new(false);
+    csv_int(&c, INT64_C(7270000000000000001));
+    csv_int(&c, INT64_C(-123456789012));
+    csv_int(&c, 12345678901);
+    csv_row_end(&c);
+    assert_string_equal(c.p, "\"\t7270000000000000001\",\"\t-123456789012\",12345678901\r\n");
+    /* a negative long text still starts with '-': the formula guard */
+    assert_string_equal(text_row("-123456789012"), "\"'-123456789012\"\r\n");
+    /* the reader gives the tab back */
+    assert_string_equal(parse("\"\t110101199001011234\"\r\n"), "1:[\t110101199001011234]");
+}
+
 static void writer_round_trip(void **state)
 {
     (void)state;
@@ -438,6 +477,7 @@ int main(void)
         cmocka_unit_test(writer_byte_order_mark),
         cmocka_unit_test(writer_empty_cells),
         cmocka_unit_test(writer_grows),
+        cmocka_unit_test(writer_long_digits),
         cmocka_unit_test(writer_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
