@@ -18,7 +18,7 @@ const WEST_COMMUNITY = '110102001001'; // 西城区 府右街社区
 let ctx, browser, cc, auditor;
 const people = {};
 
-const masked = (idn) => `${idn.slice(0, 6)}********${idn.slice(-4)}`;
+const masked = (idn) => `${idn.slice(0, 2)}${'*'.repeat(15)}${idn.slice(-1)}`;
 
 before(async () => {
   let auditSecret;

@@ -115,7 +115,7 @@ static int64_t staff_person(const char *name, const char *idn, const char *phone
                        .region_code = COMMUNITY,
                        .phone = phone,
                        .address = "社区登记的地址"};
-    assert_int_equal(person_create(D, A, &staff, &p, 0), E_OK);
+    assert_int_equal(person_create(D, A, &staff, &p, 0, NULL), E_OK);
     return p.id;
 }
 
