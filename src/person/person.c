@@ -13,14 +13,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert/alert.h"
 #include "base/id.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/regcode.h"
 #include "person/internal.h"
 #include "security/crypto.h"
 #include "security/ratelimit.h"
-#include "alert/alert.h"
-#include "base/log.h"
 
 /* Field labels of seal() and blind_index(): "<table>.<column>". */
 #define L_NAME     "persons.name"

@@ -15,7 +15,8 @@
  * person_history): names, identity numbers, phones, addresses and the
  * emergency contact are sealed with SM4 (security/crypto.h, labels
  * "persons.<column>"); the identity number, phone and name also have keyed
- * blind indexes for exact search, and the name has blind-indexed tokens
+ * blind indexes for exact search (the phone's last four digits too,
+ * sql/012), and the name has blind-indexed tokens
  * (full name, surname, every bigram) for substring search without
  * decrypting the table; docs/security.md explains the trade.
  *
