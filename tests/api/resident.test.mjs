@@ -87,6 +87,7 @@ before(async () => {
       add('r_gw', 'grid_worker', COMMUNITY);
       add('r_gw_west', 'grid_worker', WEST);
       add('r_ent', 'enterprise', COMMUNITY);
+      add('r_gate', 'checkpoint_staff', COMMUNITY);
       secret = totpSecretFrom(add('r_auditor', 'audit_admin', '110100000000'));
     },
   });
@@ -570,6 +571,23 @@ test('a self-registration is unverified: the code shows, but no pass, vehicle or
   assert.equal(p.verified, false);
   assert.equal((await c.get(ME_PERSON)).body.verified, false);
 
+  // the community gate shows the pass as invalid, with the reason
+  const gate = await signIn('r_gate');
+  const place = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
+  assert.equal(place.status, 201, place.text);
+  const venue = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: place.body.id });
+  assert.equal(venue.status, 201, venue.text);
+  const gateScan = async () => {
+    const t = await c.get('/api/v1/me/code/token');
+    assert.equal(t.status, 200, t.text);
+    const s = await gate.post('/api/v1/scans', { venue_id: venue.body.id, token: t.body.token, direction: 'in' });
+    assert.equal(s.status, 201, s.text);
+    return s.body.pass;
+  };
+  let gp = await gateScan();
+  assert.equal(gp.valid, false);
+  assert.match(gp.reason, /核验/);
+
   let a = await abilities(c);
   assert.ok(a.code.colour, 'the health code is still shown');
   assert.equal(a.code.pass.valid, false);
@@ -599,6 +617,8 @@ test('a self-registration is unverified: the code shows, but no pass, vehicle or
 
   a = await abilities(c);
   assert.equal(a.code.pass.valid, true, JSON.stringify(a.code.pass));
+  gp = await gateScan();
+  assert.deepEqual(gp, { valid: true, community: COMMUNITY, reason: '' });
   assert.equal(a.veh.status, 201, a.veh.text);
   assert.equal(a.vis.status, 201, a.vis.text);
   assert.equal((await c.get(ME_PERSON)).body.verified, true);
