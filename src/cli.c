@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "person/person.h"
 #include "security/audit.h"
 #include "security/crypto.h"
 #include "vehicle/vehicle.h"
@@ -112,6 +113,10 @@ int config_load(int *argc, char **argv, struct config *c)
     if (!ac.sms_file)
         return 1;
     auth_configure(&ac);
+    int search_limit;
+    if (env_int("FK_EXACT_SEARCH_LIMIT", 60, 1, 1000000, &search_limit))
+        return 1;
+    person_search_limit_set(search_limit);
     return 0;
 }
 
@@ -133,7 +138,9 @@ int app_open(const struct config *c, db **d_r)
     }
     if ((e = db_open(c->db_url, d_r)))
         return cli_fail(e, "database");
-    if ((e = db_migrate(*d_r)) || (e = rbac_seed(*d_r))) {
+    /* person_backfill: the blind indexes migration 012 added but SQL cannot
+     * compute (the key is outside the database) */
+    if ((e = db_migrate(*d_r)) || (e = rbac_seed(*d_r)) || (e = person_backfill(*d_r, NULL))) {
         db_close(d_r);
         return cli_fail(e, "migration");
     }

@@ -94,6 +94,14 @@ err access_pass(db *d, int64_t person_id, int64_t person_region, int person_stat
         return E_OK;
     }
     *community_r = community;
+    err ve = person_require_verified(d, person_id); /* issue 8 item 5: self-asserted identity */
+    if (ve == E_FORBIDDEN) {
+        *valid_r = false;
+        *reason_r = "身份待社区核验，请携带证件到社区核验";
+        return E_OK;
+    }
+    if (ve && ve != E_NOT_FOUND)
+        return ve;
     if (person_status == PERSON_OBSERVATION || person_status == PERSON_HOME_ISOLATION ||
         person_status == PERSON_CENTRAL_QUARANTINE) {
         *valid_r = false;

@@ -16,10 +16,10 @@
 #include "http/http.h"
 #include "security/crypto.h"
 
-const char *const alert_kind_names[] = {"fever",         "entry_limit",  "code_colour",
-                                        "device_silent", "device_fever", NULL};
-static const char *const kind_labels[] = {"体温异常", "超出出入次数", "红黄码", "设备离线",
-                                          "设备测温异常"};
+const char *const alert_kind_names[] = {
+    "fever", "entry_limit", "code_colour", "device_silent", "device_fever", "security", NULL};
+static const char *const kind_labels[] = {"体温异常", "超出出入次数", "红黄码",
+                                          "设备离线", "设备测温异常", "安全事件"};
 const char *const alert_level_names[] = {"info", "warning", "critical", NULL};
 
 const char *alert_kind_name(enum alert_kind k)

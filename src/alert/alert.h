@@ -33,11 +33,13 @@ enum alert_kind {
     ALERT_CODE_COLOUR, /* a red or yellow code presented at a gate (红黄码) */
     ALERT_DEVICE_SILENT, /* a device missed its heartbeat interval (设备离线) */
     ALERT_DEVICE_FEVER,  /* a temperature device read a fever (设备测温异常) */
+    ALERT_SECURITY,      /* a security event for the security administrator, e.g. a user over
+                            the exact-search limit (安全事件) */
     ALERT_KIND__COUNT
 };
 
 /* "fever", "entry_limit", "code_colour", "device_silent", "device_fever",
- * NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
+ * "security", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
 extern const char *const alert_kind_names[];
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
 const char *alert_kind_label(enum alert_kind k); /* Chinese */

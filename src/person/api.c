@@ -8,6 +8,12 @@
  *   PATCH  /api/v1/persons/{id}          change (optional "version")
  *   DELETE /api/v1/persons/{id}          soft delete (204)
  *   GET    /api/v1/persons/{id}/history  changes, newest first
+ *   POST   /api/v1/persons/{id}/verify   staff saw the identity document (核验身份)
+ *
+ * Searches that single out a person (id number, phone, last four of the
+ * phone, name) count against the caller's hourly limit (person_search_hit)
+ * and are audited with the fields searched, never the values, so masking
+ * cannot be undone by trying the few candidates a mask leaves.
  *
  * Every reply masks personal fields unless the caller holds person.reveal
  * AND asked with ?reveal=1; such a reply is audited as person.reveal.
@@ -284,10 +290,41 @@ static err post_person(struct req *r)
     person_fields set;
     if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &p, &set)))
         return e;
-    if ((e = person_create(r->db, r->a, r->who, &p, set)))
+    bool taken_over;
+    if ((e = person_create(r->db, r->a, r->who, &p, set, &taken_over)))
         return audit_refused(r, "person.create", 0, e);
+    if (taken_over) {
+        /* a resident's unverified self-registration became this record */
+        req_audit(r, "person.takeover", "person", p.id, "ok", fields_detail(r->a, set));
+        if (reveal)
+            req_audit(r, "person.reveal", "person", p.id, "ok", "view=create");
+        json_t *o = person_json(r->a, &p, reveal);
+        json_object_set_new(o, "taken_over", json_true());
+        return reply_json(r, 200, o);
+    }
     req_audit(r, "person.create", "person", p.id, "ok", fields_detail(r->a, set));
     return reply_person(r, 201, &p, reveal, "view=create");
+}
+
+static const struct jfield verify_fields[] = {
+    {"document_checked", J_BOOL, JF_REQUIRED, 0, 0, "已查验证件", NULL},
+    {NULL},
+};
+
+static err post_verify(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    if (!json_is_true(json_object_get(r->body, "document_checked")))
+        return err_set(E_INPUT, "document_not_checked", "document_checked",
+                       "请先当面查验本人的身份证件原件，再确认核验");
+    struct person p;
+    if ((e = person_verify(r->db, r->a, r->who, id, &p)))
+        return audit_refused(r, "person.verify", id, e);
+    req_audit(r, "person.verify", "person", id, "ok", "document_checked=1");
+    return reply_person(r, 200, &p, false, NULL);
 }
 
 static err get_person(struct req *r)
@@ -401,6 +438,14 @@ static err filter_from_query(struct req *r, struct person_filter *f)
         if ((e = check_phone(v, "phone")))
             return e;
         f->phone = v;
+    }
+    if ((v = param(r, "phone_last4"))) {
+        bool digits = strlen(v) == 4;
+        for (int i = 0; digits && i < 4; i++)
+            digits = v[i] >= '0' && v[i] <= '9';
+        if (!digits)
+            return bad_param("phone_last4", "手机尾号应为4位数字");
+        f->phone_last4 = v;
     }
     if ((v = param(r, "region_code"))) {
         enum region_level lv;
@@ -545,6 +590,15 @@ static err list_persons(struct req *r)
         return e;
     if (csv)
         f.page_size = 0; /* every match, up to PERSON_EXPORT_MAX */
+    const char *exact = NULL;
+    if (person_filter_exact(&f)) {
+        exact = arena_printf(r->a, " field=%s", person_filter_exact_fields(r->a, &f));
+        if ((e = person_search_hit(r->db, r->who, NULL))) {
+            if (e == E_RATE)
+                req_audit(r, "person.list", "person", 0, err_last()->slug, exact + 1);
+            return e;
+        }
+    }
     struct person *items;
     size_t n;
     int64_t total;
@@ -552,7 +606,8 @@ static err list_persons(struct req *r)
         return e;
     /* the audit names whom the caller saw: one person as the object, a page
      * by its ids (an export by its count: it can hold thousands) */
-    const char *detail = arena_printf(r->a, "view=list count=%zu%s", n, csv ? " format=csv" : "");
+    const char *detail = arena_printf(r->a, "view=list count=%zu%s%s", n, csv ? " format=csv" : "",
+                                      exact ? exact : "");
     if (!csv && n > 1) {
         for (size_t i = 0; i < n; i++)
             detail =
@@ -582,5 +637,7 @@ const struct route person_routes[] = {
      "person", 0},
     {M_GET, "/api/v1/persons/{id}/history", get_history, PERM_PERSON_READ, 0, NULL,
      "人员信息变更记录", "person", 0},
+    {M_POST, "/api/v1/persons/{id}/verify", post_verify, PERM_PERSON_WRITE, 0, verify_fields,
+     "核验人员身份（工作人员已当面查验证件）", "person", 0},
 };
 const size_t person_routes_n = sizeof person_routes / sizeof person_routes[0];

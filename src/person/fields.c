@@ -334,11 +334,10 @@ json_t *person_value_mask(arena *a, enum person_field f, json_t *v)
         return json_string(mask_phone(a, s));
     case MK_ADDRESS:
         return json_string(mask_address(a, s));
-    case MK_BIRTH: {
-        char y[16];
-        snprintf(y, sizeof y, "%.4s-**-**", s);
-        return json_string(y);
-    }
+    case MK_BIRTH:
+        /* not even the year: the reply shows the age, and age and year
+         * together can pin the date to a single day (docs/security.md) */
+        return json_string("****-**-**");
     }
     return json_incref(v);
 }
@@ -363,6 +362,7 @@ json_t *person_json(arena *a, const struct person *p, bool reveal)
     json_set_id(o, "updated_by", p->updated_by);
     json_object_set_new(o, "created_at", json_integer(p->created_at));
     json_object_set_new(o, "updated_at", json_integer(p->updated_at));
+    json_object_set_new(o, "verified", json_boolean(!p->unverified));
     json_object_set_new(o, "masked", json_boolean(!reveal));
     return o;
 }

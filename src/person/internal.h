@@ -20,9 +20,9 @@ json_t *person_field_json(const struct person *p, enum person_field f);
 
 /*
  * The masked form of a field's JSON value `v` (borrowed): personal fields
- * by security/mask.h, the birth date to its year ("1990-**-**", as the full
- * date is exactly the part a masked resident id hides); other fields and
- * null unchanged. A new reference.
+ * by security/mask.h, the birth date to "****-**-**" (the reply shows the
+ * age, and age plus year can give away the exact date that a masked
+ * resident id hides); other fields and null unchanged. A new reference.
  */
 json_t *person_value_mask(arena *a, enum person_field f, json_t *v);
 

@@ -13,16 +13,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert/alert.h"
 #include "base/id.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/regcode.h"
 #include "person/internal.h"
 #include "security/crypto.h"
+#include "security/ratelimit.h"
 
 /* Field labels of seal() and blind_index(): "<table>.<column>". */
 #define L_NAME     "persons.name"
 #define L_ID       "persons.id_number"
 #define L_PHONE    "persons.phone"
+#define L_PHONE4   "persons.phone_last4"
 #define L_ADDRESS  "persons.address"
 #define L_EM_NAME  "persons.emergency_name"
 #define L_EM_PHONE "persons.emergency_phone"
@@ -255,6 +259,8 @@ struct sealed {
     const uint8_t *ct[Z__COUNT]; /* NULL when the field is not recorded */
     size_t n[Z__COUNT];
     uint8_t id_bidx[BLIND_LEN], name_bidx[BLIND_LEN], phone_bidx[BLIND_LEN];
+    uint8_t last4_bidx[BLIND_LEN];
+    bool has_last4; /* the phone has four trailing digits to index */
     size_t used;
     uint8_t buf[SEALED_BUF];
 };
@@ -307,7 +313,20 @@ static err seal_record(const struct person *p, struct sealed *z)
     blind_index(L_NAME, p->name, z->name_bidx);
     if (p->phone && *p->phone)
         blind_index(L_PHONE, p->phone, z->phone_bidx);
+    z->has_last4 = person_phone_last4_index(p->phone, z->last4_bidx);
     return E_OK;
+}
+
+bool person_phone_last4_index(const char *phone, uint8_t out[BLIND_LEN])
+{
+    size_t n = phone ? strlen(phone) : 0;
+    if (n < 4)
+        return false;
+    for (size_t i = n - 4; i < n; i++)
+        if (phone[i] < '0' || phone[i] > '9')
+            return false;
+    blind_index(L_PHONE4, phone + n - 4, out);
+    return true;
 }
 
 static void bind_ct(db_stmt *s, int i, const struct sealed *z, int slot)
@@ -321,10 +340,11 @@ static const char *nn(const char *s)
 }
 
 /*
- * Bind the 26 stored columns from region_code to consent_at, in the order
- * of INSERT_SQL and UPDATE_SQL, starting at parameter i.
+ * Bind the 28 stored columns from region_code to unverified, in the order
+ * of INSERT_SQL and UPDATE_SQL, starting at parameter i; returns the next
+ * parameter's number.
  */
-static void bind_record(db_stmt *s, int i, const struct person *p, const struct sealed *z)
+static int bind_record(db_stmt *s, int i, const struct person *p, const struct sealed *z)
 {
     db_bind_int64(s, i++, p->region_code);
     db_bind_int64(s, i++, p->id_type);
@@ -334,6 +354,7 @@ static void bind_record(db_stmt *s, int i, const struct person *p, const struct 
     db_bind_blob(s, i++, z->name_bidx, BLIND_LEN);
     bind_ct(s, i++, z, Z_PHONE);
     db_bind_blob(s, i++, z->ct[Z_PHONE] ? z->phone_bidx : NULL, BLIND_LEN);
+    db_bind_blob(s, i++, z->has_last4 ? z->last4_bidx : NULL, BLIND_LEN);
     db_bind_int64(s, i++, p->gender);
     db_bind_int64(s, i++, p->birth_date);
     db_bind_text(s, i++, nn(p->native_place));
@@ -351,24 +372,28 @@ static void bind_record(db_stmt *s, int i, const struct person *p, const struct 
     db_bind_int64(s, i++, p->vulnerable);
     db_bind_text(s, i++, person_status_name(p->status));
     db_bind_text(s, i++, p->source ? p->source : "staff");
-    db_bind_int64(s, i, p->consent_at);
+    db_bind_int64(s, i++, p->consent_at);
+    db_bind_int64(s, i++, p->unverified);
+    return i;
 }
 
 static const char INSERT_SQL[] =
     "INSERT INTO persons (id, region_code, id_type, id_number_enc, id_number_bidx, name_enc, "
-    "name_bidx, phone_enc, phone_bidx, gender, birth_date, native_place, category, inbound, "
-    "address_enc, household, household_relation, emergency_name_enc, emergency_phone_enc, "
-    "employed, employer, work_address_enc, current_location, vulnerable, status, source, "
-    "consent_at, version, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)";
+    "name_bidx, phone_enc, phone_bidx, phone_last4_bidx, gender, birth_date, native_place, "
+    "category, inbound, address_enc, household, household_relation, emergency_name_enc, "
+    "emergency_phone_enc, employed, employer, work_address_enc, current_location, vulnerable, "
+    "status, source, consent_at, unverified, version, created_by, updated_by, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, 1, ?, ?, ?, ?)";
 
 static const char UPDATE_SQL[] =
     "UPDATE persons SET region_code = ?, id_type = ?, id_number_enc = ?, id_number_bidx = ?, "
-    "name_enc = ?, name_bidx = ?, phone_enc = ?, phone_bidx = ?, gender = ?, birth_date = ?, "
-    "native_place = ?, category = ?, inbound = ?, address_enc = ?, household = ?, "
-    "household_relation = ?, emergency_name_enc = ?, emergency_phone_enc = ?, employed = ?, "
-    "employer = ?, work_address_enc = ?, current_location = ?, vulnerable = ?, status = ?, "
-    "source = ?, consent_at = ?, version = version + 1, updated_by = ?, updated_at = ? "
+    "name_enc = ?, name_bidx = ?, phone_enc = ?, phone_bidx = ?, phone_last4_bidx = ?, "
+    "gender = ?, birth_date = ?, native_place = ?, category = ?, inbound = ?, address_enc = ?, "
+    "household = ?, household_relation = ?, emergency_name_enc = ?, emergency_phone_enc = ?, "
+    "employed = ?, employer = ?, work_address_enc = ?, current_location = ?, vulnerable = ?, "
+    "status = ?, source = ?, consent_at = ?, unverified = ?, version = version + 1, "
+    "updated_by = ?, updated_at = ? "
     "WHERE id = ? AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0";
 
 /* Step a statement that returns no rows and return it to the cache. */
@@ -419,11 +444,11 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     if ((e = db_prepare(d, INSERT_SQL, &s)))
         return e;
     db_bind_int64(s, 1, id);
-    bind_record(s, 2, p, &z);
-    db_bind_int64(s, 28, p->created_by);
-    db_bind_int64(s, 29, p->created_by);
-    db_bind_int64(s, 30, now);
-    db_bind_int64(s, 31, now);
+    int i = bind_record(s, 2, p, &z);
+    db_bind_int64(s, i++, p->created_by);
+    db_bind_int64(s, i++, p->created_by);
+    db_bind_int64(s, i++, now);
+    db_bind_int64(s, i, now);
     if ((e = step_done(s, NULL)))
         return e;
     return tokens_write(d, p->name, id, true);
@@ -436,7 +461,7 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     "native_place, category, inbound, address_enc, household, household_relation, "                \
     "emergency_name_enc, emergency_phone_enc, employed, employer, work_address_enc, "              \
     "current_location, vulnerable, status, source, consent_at, version, created_by, updated_by, "  \
-    "created_at, updated_at"
+    "created_at, updated_at, unverified"
 
 static err open_col(arena *a, db_stmt *s, int col, const char *label, const char **out)
 {
@@ -493,6 +518,7 @@ static err read_row(arena *a, db_stmt *s, struct person *p)
     p->updated_by = db_col_int64(s, 26);
     p->created_at = db_col_int64(s, 27);
     p->updated_at = db_col_int64(s, 28);
+    p->unverified = db_col_int64(s, 29) != 0;
     return E_OK;
 }
 
@@ -749,14 +775,106 @@ void person_on_change(person_change_fn fn)
     on_change = fn;
 }
 
-err person_create(db *d, arena *a, const struct principal *who, struct person *p,
-                  person_fields given)
+/*
+ * The id of the live person holding document (type, idn) when that person
+ * is an unverified self-registration, else 0. Deliberately unscoped, like
+ * the duplicate rule it makes an exception to.
+ */
+static err self_claim_find(db *d, enum id_type type, const char *idn, int64_t *id_r)
 {
+    uint8_t bidx[BLIND_LEN];
+    blind_index(L_ID, idn, bidx);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? AND "
+                       "deleted_at = 0 AND unverified = 1 AND source = 'self'",
+                       &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, type);
+    int rc = db_step(s);
+    *id_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id,
+                        const struct person_patch *patch, struct person *p_r,
+                        person_fields *changed_r, bool *race_r);
+
+/* person_create's exception: staff's record replaces the unverified
+ * self-registration `id` (person.h). */
+static err take_over(db *d, arena *a, const struct principal *who, int64_t id, struct person *p,
+                     person_fields given)
+{
+    /* the claim may lie outside the caller's scope (the resident chose the
+     * region); the new region was already checked against it */
+    struct principal all = *who;
+    all.scope = scope_all();
+    struct person_patch pt = {.v = *p, .verified = 1};
+    pt.set = ((person_fields)1 << PF__COUNT) - 1;
+    if (!(given & PF_BIT(PF_CONSENT_AT)))
+        pt.set &= ~PF_BIT(PF_CONSENT_AT);
+    if (!(given & PF_BIT(PF_SOURCE)))
+        pt.v.source = "staff";
+    struct person old, nv;
+    bool race = false;
+    int64_t unbound = 0;
+    err e = person_find(d, a, &all.scope, id, &old);
+    if (e || (e = db_begin(d)))
+        return e;
+    if ((e = update_in_tx(d, a, &all, id, &pt, &nv, NULL, &race)))
+        goto fail;
+    /* the account that registered the claim keeps it only when the
+     * community recorded the same phone it signed in with */
+    if (!old.phone || !nv.phone || strcmp(old.phone, nv.phone)) {
+        db_stmt *s;
+        if ((e = db_prepare(
+                 d, "UPDATE users SET person_id = NULL, updated_at = ? WHERE person_id = ?", &s)))
+            goto fail;
+        db_bind_int64(s, 1, now_ms());
+        db_bind_int64(s, 2, id);
+        if ((e = step_done(s, &unbound)))
+            goto fail;
+    }
+    if ((e = db_commit(d)))
+        goto fail;
+    if (unbound)
+        auth_changed(); /* principals carry person_id */
+    *p = nv;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return race ? duplicate_after_race(d, &who->scope, &nv, id) : e;
+}
+
+err person_create(db *d, arena *a, const struct principal *who, struct person *p,
+                  person_fields given, bool *taken_over_r)
+{
+    if (taken_over_r)
+        *taken_over_r = false;
+    /* only a resident's own registration starts unverified (self.c) */
+    if (!who->resident)
+        p->unverified = false;
     err e = person_check(a, p, given);
     if (!e)
         e = person_region_check(d, &who->scope, p->region_code, "region_code");
     if (e)
         return e;
+    if (!who->resident) {
+        int64_t claim;
+        if ((e = self_claim_find(d, p->id_type, p->id_number, &claim)))
+            return e;
+        if (claim) {
+            if ((e = take_over(d, a, who, claim, p, given)))
+                return e;
+            if (taken_over_r)
+                *taken_over_r = true;
+            return E_OK;
+        }
+    }
     int64_t now = now_ms(), id = id_new();
     p->created_by = p->updated_by = who->user_id;
     /* The pre-check runs before the transaction so that the transaction's
@@ -850,34 +968,40 @@ static err lock_row(db *d, const struct scope *sc, int64_t id)
     return n == 1 ? E_OK : E_NOT_FOUND;
 }
 
-err person_update(db *d, arena *a, const struct principal *who, int64_t id,
-                  const struct person_patch *patch, struct person *p_r, person_fields *changed_r)
+/*
+ * person_update's work inside a transaction the caller owns (it rolls back
+ * on error). When the unique index refuses a new document, *race_r is set
+ * and *p_r holds the merged record for duplicate_after_race, to be asked
+ * after the rollback.
+ */
+static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id,
+                        const struct person_patch *patch, struct person *p_r,
+                        person_fields *changed_r, bool *race_r)
 {
     struct person cur, nv;
-    err e = db_begin(d);
-    if (e)
-        return e;
+    *race_r = false;
+    err e;
     if ((e = lock_row(d, &who->scope, id)) || (e = person_find(d, a, &who->scope, id, &cur)))
-        goto fail;
-    if (patch->version && patch->version != cur.version) {
-        e = version_conflict();
-        goto fail;
-    }
+        return e;
+    if (patch->version && patch->version != cur.version)
+        return version_conflict();
     nv = cur;
     apply(&nv, &patch->v, patch->set);
+    if (patch->verified)
+        nv.unverified = patch->verified < 0;
+    bool flag_changed = nv.unverified != cur.unverified;
     if ((e = person_check(a, &nv, patch->set)))
-        goto fail;
+        return e;
     if (nv.region_code != cur.region_code &&
         (e = person_region_check(d, &who->scope, nv.region_code, "region_code")))
-        goto fail;
+        return e;
     bool id_changed = nv.id_type != cur.id_type || strcmp(nv.id_number, cur.id_number);
     if (id_changed && (e = check_duplicate(d, &who->scope, nv.id_type, nv.id_number, id)))
-        goto fail;
+        return e;
     person_fields changed = diff(&cur, &nv);
     if (changed_r)
         *changed_r = changed;
-    if (!changed) {
-        db_rollback(d);
+    if (!changed && !flag_changed) {
         *p_r = cur;
         return E_OK;
     }
@@ -885,47 +1009,61 @@ err person_update(db *d, arena *a, const struct principal *who, int64_t id,
     int64_t now = now_ms();
     struct sealed z;
     if ((e = seal_record(&nv, &z)))
-        goto fail;
+        return e;
     db_stmt *s;
     if ((e = db_prepare(d, UPDATE_SQL, &s)))
-        goto fail;
-    bind_record(s, 1, &nv, &z);
-    db_bind_int64(s, 27, who->user_id);
-    db_bind_int64(s, 28, now);
-    db_bind_int64(s, 29, id);
-    db_bind_int64(s, 30, cur.version);
-    db_bind_int64(s, 31, who->scope.lo);
-    db_bind_int64(s, 32, who->scope.hi);
+        return e;
+    int i = bind_record(s, 1, &nv, &z);
+    db_bind_int64(s, i++, who->user_id);
+    db_bind_int64(s, i++, now);
+    db_bind_int64(s, i++, id);
+    db_bind_int64(s, i++, cur.version);
+    db_bind_int64(s, i++, who->scope.lo);
+    db_bind_int64(s, i, who->scope.hi);
     int64_t n = 0;
     if ((e = step_done(s, &n))) {
         if (e == E_CONFLICT) {
-            db_rollback(d);
-            return duplicate_after_race(d, &who->scope, &nv, id);
+            *race_r = true;
+            *p_r = nv;
         }
-        goto fail;
+        return e;
     }
-    if (n != 1) {
-        e = version_conflict();
-        goto fail;
-    }
+    if (n != 1)
+        return version_conflict();
     if ((changed & PF_BIT(PF_NAME)) &&
         ((e = tokens_write(d, cur.name, id, false)) || (e = tokens_write(d, nv.name, id, true))))
-        goto fail;
+        return e;
     json_t *changes = changes_of(&cur, &nv, changed);
+    if (flag_changed)
+        json_object_set_new(changes, "verified",
+                            json_pack("[bb]", !cur.unverified, !nv.unverified));
     e = history_write(d, a, id, now, who->user_id, "update", changes);
     json_decref(changes);
     if (!e && on_change && (changed & (PF_BIT(PF_STATUS) | PF_BIT(PF_REGION_CODE))))
         e = on_change(d, a, id, who->user_id);
-    if (e || (e = db_commit(d)))
-        goto fail;
+    if (e)
+        return e;
     nv.version = cur.version + 1;
     nv.updated_by = who->user_id;
     nv.updated_at = now;
     *p_r = nv;
     return E_OK;
-fail:
-    db_rollback(d);
-    return e;
+}
+
+err person_update(db *d, arena *a, const struct principal *who, int64_t id,
+                  const struct person_patch *patch, struct person *p_r, person_fields *changed_r)
+{
+    struct person nv;
+    bool race;
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = update_in_tx(d, a, who, id, patch, &nv, changed_r, &race)) || (e = db_commit(d))) {
+        db_rollback(d);
+        return race ? duplicate_after_race(d, &who->scope, &nv, id) : e;
+    }
+    *p_r = nv;
+    return E_OK;
 }
 
 err person_consent_set(db *d, arena *a, const struct principal *who, int64_t id, int64_t consent_at)
@@ -1128,7 +1266,7 @@ err person_sort_parse(const char *s, struct person_filter *f)
 
 /* Blind indexes the WHERE clause binds; they live as long as the query. */
 struct filter_keys {
-    uint8_t id[BLIND_LEN], phone[BLIND_LEN];
+    uint8_t id[BLIND_LEN], phone[BLIND_LEN], last4[BLIND_LEN];
     uint8_t tokens[QUERY_TOKENS_MAX][BLIND_LEN];
 };
 
@@ -1157,6 +1295,12 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
         blind_index(L_PHONE, f->phone, k->phone);
         q_sql(q, " AND phone_bidx = ?");
         q_blob(q, k->phone, BLIND_LEN);
+    }
+    if (f->phone_last4) {
+        /* checked by the caller as four digits, so the index exists */
+        person_phone_last4_index(f->phone_last4, k->last4);
+        q_sql(q, " AND phone_last4_bidx = ?");
+        q_blob(q, k->last4, BLIND_LEN);
     }
     if (f->category) {
         q_sql(q, " AND category = ?");
@@ -1448,4 +1592,175 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
     *items_r = items;
     *n_r = n;
     return E_OK;
+}
+
+/* ---- identity verification ------------------------------------------------- */
+
+err person_verify(db *d, arena *a, const struct principal *who, int64_t id, struct person *p_r)
+{
+    struct person cur;
+    err e = person_find(d, a, &who->scope, id, &cur);
+    if (e)
+        return e;
+    if (!cur.unverified)
+        return err_set(E_CONFLICT, "already_verified", NULL, "该人员的身份已核验，无需重复核验");
+    struct person_patch pt = {.version = cur.version, .verified = 1};
+    return person_update(d, a, who, id, &pt, p_r, NULL);
+}
+
+err person_require_verified(db *d, int64_t id)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT unverified FROM persons WHERE id = ? AND deleted_at = 0", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    int rc = db_step(s);
+    bool found = rc == DB_ROW, unverified = found && db_col_int64(s, 0) != 0;
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (!found)
+        return E_NOT_FOUND;
+    if (unverified)
+        return err_set(E_FORBIDDEN, "identity_unverified", NULL,
+                       "您的身份尚未核验：请携带身份证件到所在社区，由工作人员核验后即可使用");
+    return E_OK;
+}
+
+/* ---- start-up backfill ----------------------------------------------------- */
+
+#define BACKFILL_BATCH 500
+
+err person_backfill(db *d, int64_t *n_r)
+{
+    int64_t total = 0, after = 0;
+    err e = E_OK;
+    if (n_r)
+        *n_r = 0;
+    for (;;) {
+        /* one batch per transaction, so a large table never holds the
+         * writer for long; rows whose phone has no four trailing digits
+         * keep NULL and are skipped by the id cursor */
+        int64_t ids[BACKFILL_BATCH];
+        uint8_t keys[BACKFILL_BATCH][BLIND_LEN];
+        bool has[BACKFILL_BATCH];
+        size_t n = 0;
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id, phone_enc FROM persons WHERE id > ? AND phone_enc IS NOT "
+                            "NULL AND phone_last4_bidx IS NULL ORDER BY id LIMIT ?",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, after);
+        db_bind_int64(s, 2, BACKFILL_BATCH);
+        arena *a = arena_new(16384);
+        int rc;
+        while ((rc = db_step(s)) == DB_ROW && n < BACKFILL_BATCH) {
+            const char *phone;
+            ids[n] = db_col_int64(s, 0);
+            if ((e = open_col(a, s, 1, L_PHONE, &phone)))
+                break;
+            has[n] = person_phone_last4_index(phone, keys[n]);
+            n++;
+        }
+        if (!e && rc != DB_ROW && rc != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        arena_free(&a);
+        if (e || n == 0)
+            break;
+        after = ids[n - 1];
+        if ((e = db_begin(d)))
+            break;
+        for (size_t i = 0; i < n && !e; i++) {
+            if (!has[i])
+                continue;
+            if ((e = db_prepare(d, "UPDATE persons SET phone_last4_bidx = ? WHERE id = ?", &s)))
+                break;
+            db_bind_blob(s, 1, keys[i], BLIND_LEN);
+            db_bind_int64(s, 2, ids[i]);
+            e = step_done(s, NULL);
+            total++;
+        }
+        if (e || (e = db_commit(d))) {
+            db_rollback(d);
+            break;
+        }
+        if (n < BACKFILL_BATCH)
+            break;
+    }
+    if (n_r)
+        *n_r = total;
+    return e;
+}
+
+/* ---- exact searches ------------------------------------------------------------ */
+
+static int search_limit = 60;
+
+void person_search_limit_set(int per_hour)
+{
+    search_limit = per_hour;
+}
+
+int person_search_limit(void)
+{
+    return search_limit;
+}
+
+bool person_filter_exact(const struct person_filter *f)
+{
+    return f->id_number || f->phone || f->phone_last4 || f->name;
+}
+
+const char *person_filter_exact_fields(arena *a, const struct person_filter *f)
+{
+    const char *out = "";
+    const struct {
+        bool on;
+        const char *name;
+    } fs[] = {{f->id_number != NULL, "id_number"},
+              {f->phone != NULL, "phone"},
+              {f->phone_last4 != NULL, "phone_last4"},
+              {f->name != NULL, "name"}};
+    for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
+        if (fs[i].on)
+            out = arena_printf(a, "%s%s%s", out, *out ? "," : "", fs[i].name);
+    return out;
+}
+
+err person_search_hit(db *d, const struct principal *who, bool *first_over_r)
+{
+    char key[48];
+    snprintf(key, sizeof key, "exact_search:%lld", (long long)who->user_id);
+    int64_t count = 0;
+    err e = rate_limit_hit(d, key, 3600 * 1000LL, &count);
+    if (first_over_r)
+        *first_over_r = false;
+    if (e)
+        return e;
+    if (count <= search_limit)
+        return E_OK;
+    if (count == search_limit + 1) {
+        if (first_over_r)
+            *first_over_r = true;
+        char msg[160], detail[96];
+        snprintf(msg, sizeof msg, "账号 %s 一小时内精确查询人员超过 %d 次，已被暂停查询",
+                 who->username, search_limit);
+        snprintf(detail, sizeof detail, "{\"user_id\":\"%lld\",\"limit\":%d}",
+                 (long long)who->user_id, search_limit);
+        struct alert_new al = {.kind = ALERT_SECURITY,
+                               .level = ALERT_WARNING,
+                               .region_code = who->region_code,
+                               .message = msg,
+                               .detail = detail};
+        /* an alert that cannot be stored must not let the search through,
+         * nor hide the refusal: the 429 stands either way */
+        if ((e = alert_raise(d, &al, NULL)))
+            log_event(LOG_ERROR, "search_alert_failed", "user", who->username, NULL);
+    }
+    return err_set(E_RATE, "search_rate_limited", NULL,
+                   "查询过于频繁：每小时最多精确查询%d次，请稍后再试", search_limit);
 }

@@ -15,7 +15,8 @@
  * person_history): names, identity numbers, phones, addresses and the
  * emergency contact are sealed with SM4 (security/crypto.h, labels
  * "persons.<column>"); the identity number, phone and name also have keyed
- * blind indexes for exact search, and the name has blind-indexed tokens
+ * blind indexes for exact search (the phone's last four digits too,
+ * sql/012), and the name has blind-indexed tokens
  * (full name, surname, every bigram) for substring search without
  * decrypting the table; docs/security.md explains the trade.
  *
@@ -43,6 +44,7 @@
 #include "base/validate.h"
 #include "db/db.h"
 #include "security/auth.h"
+#include "security/crypto.h"
 
 /* ---- vocabularies ---------------------------------------------------------- */
 
@@ -138,7 +140,12 @@ struct person {
     enum person_status status;
     const char *source; /* one of person_sources */
     int64_t consent_at; /* when the person agreed to the collection (ms), 0 not recorded */
-    int64_t version;    /* bumped by every change; optimistic concurrency */
+    /* the identity rests only on what a resident typed (a self-registration,
+     * or a binding to a staff record without a phone to compare): no pass,
+     * no vehicle registration, no visitor invitations until staff verify
+     * (person_verify). Never set by a client's JSON. */
+    bool unverified;
+    int64_t version;                /* bumped by every change; optimistic concurrency */
     int64_t created_by, updated_by; /* user ids */
     int64_t created_at, updated_at; /* epoch ms */
 };
@@ -218,6 +225,13 @@ int person_age(int32_t birth, int32_t today);
 /* Today's date in China (UTC+8), yyyymmdd. */
 int32_t person_today(void);
 
+/*
+ * The keyed blind index of a phone's last four digits (label
+ * "persons.phone_last4"), for the search by 尾号. False, out untouched,
+ * when the phone is NULL or does not end in four ASCII digits.
+ */
+bool person_phone_last4_index(const char *phone, uint8_t out[BLIND_LEN]);
+
 /* ---- name tokens (names.c) ----------------------------------------------- */
 
 /*
@@ -258,9 +272,45 @@ bool person_name_matches(const char *name, const char *query);
  * when that person is inside who's scope, so ids outside it never leak. On
  * success p is completed (id, version, times) and a "create" history entry
  * is written, all in one transaction.
+ *
+ * The one exception to the duplicate rule: when the only holder of the
+ * document is an unverified self-registration (source "self"), staff take
+ * it over instead (a resident's claim cannot block the community's record):
+ * that record gets every field of `p` (consent_at kept unless given), is
+ * verified, keeps its id and history ("update" entry), and a resident
+ * account bound to it stays bound only when the staff-entered phone is the
+ * account's (the phone the self-registration recorded); otherwise it is
+ * unbound and the resident must bind again. *taken_over_r (may be NULL) is
+ * set true in that case. p->unverified is ignored (staff records are
+ * verified).
  */
 err person_create(db *d, arena *a, const struct principal *who, struct person *p,
-                  person_fields given);
+                  person_fields given, bool *taken_over_r);
+
+/*
+ * Staff confirm they saw the identity document of person `id` (inside who's
+ * scope): clears `unverified`, bumps the version, writes an "update" history
+ * entry {verified: [false, true]}. E_CONFLICT "already_verified" when it was
+ * not unverified; E_NOT_FOUND outside the scope. *p_r gets the record.
+ */
+err person_verify(db *d, arena *a, const struct principal *who, int64_t id, struct person *p_r);
+
+/*
+ * E_OK when person `id` (any region: callers have already resolved it from
+ * their own scope or the resident's binding) is verified; E_FORBIDDEN
+ * "identity_unverified" (a Chinese message telling the resident to show the
+ * document at the community) when not; E_NOT_FOUND when no live person.
+ * The pass, vehicle registration and visitor invitations call this.
+ */
+err person_require_verified(db *d, int64_t id);
+
+/*
+ * Fill phone_last4_bidx of rows written before migration 012 (SQL cannot
+ * compute a keyed index), in batches of 500 until none is left; run at
+ * start-up after the migrations (app_open), a no-op afterwards. *n_r (may
+ * be NULL) gets the number of rows filled.
+ */
+err person_backfill(db *d, int64_t *n_r);
 
 /*
  * Insert one person as person_create stores it (sealed fields, blind
@@ -325,6 +375,8 @@ struct person_patch {
     struct person v;
     person_fields set;
     int64_t version;
+    int verified; /* 0 unchanged; 1 verified, -1 unverified (self.c, person_verify):
+                     history {verified: [old, new]} */
 };
 err person_update(db *d, arena *a, const struct principal *who, int64_t id,
                   const struct person_patch *patch, struct person *p_r, person_fields *changed_r);
@@ -352,6 +404,7 @@ struct person_filter {
     const char *id_number; /* exact; with id_type (default resident id) */
     enum id_type id_type;
     const char *phone;             /* exact */
+    const char *phone_last4;       /* exactly four digits: the phone's last four */
     int64_t region_code;           /* subtree; 0 = the whole scope (checked by the caller) */
     enum person_category category; /* 0 any */
     enum person_status status;     /* 0 any */
@@ -383,6 +436,33 @@ err person_sort_parse(const char *s, struct person_filter *f);
  */
 err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
                 struct person **items_r, size_t *n_r, int64_t *total_r);
+
+/* ---- exact searches -------------------------------------------------------- */
+
+/*
+ * The filters that single out a person from a masked value (id number,
+ * phone, last four of the phone, name): each request that carries one
+ * counts against the caller's hourly limit, shared by every server
+ * (security/ratelimit.h, key "exact_search:<user id>").
+ */
+bool person_filter_exact(const struct person_filter *f);
+/* "id_number,phone" … of the exact filters present, for the audit detail
+ * (the field searched, never the value). */
+const char *person_filter_exact_fields(arena *a, const struct person_filter *f);
+
+/* The hourly limit (FK_EXACT_SEARCH_LIMIT, default 60); set once at
+ * start-up. */
+void person_search_limit_set(int per_hour);
+int person_search_limit(void);
+
+/*
+ * Count one exact search by `who`. Over the limit: E_RATE
+ * "search_rate_limited" (HTTP 429); the first refusal in a window also
+ * raises a "security" alert in who's region for the security administrator
+ * (and is the caller's to audit). *first_over_r (may be NULL) tells that
+ * first refusal apart.
+ */
+err person_search_hit(db *d, const struct principal *who, bool *first_over_r);
 
 /* ---- history ----------------------------------------------------------- */
 
@@ -512,6 +592,10 @@ enum person_self_result { PERSON_SELF_CREATED = 1, PERSON_SELF_BOUND };
  * answer whatever the reason, carrying nothing of the record. A bound
  * record keeps its other fields. *p_r gets the stored record, *how_r how it
  * was obtained.
+ *
+ * A new record, and a record bound on an empty phone, is `unverified`
+ * (only the resident's word says who they are) until staff verify it
+ * (person_verify); a record bound on a matching phone keeps its state.
  */
 err person_self_register(db *d, arena *a, const struct principal *who, struct person *p,
                          person_fields given, struct person *p_r, enum person_self_result *how_r);

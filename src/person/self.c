@@ -382,8 +382,11 @@ static err bind_existing(db *d, arena *a, const struct principal *who, const str
     pt.v.consent_at = p->consent_at;
     pt.set = PF_BIT(PF_CONSENT_AT);
     if (!old->phone) {
+        /* nothing the community recorded confirms that this account is
+         * the person: a name and a document number are easy to come by */
         pt.v.phone = p->phone;
         pt.set |= PF_BIT(PF_PHONE);
+        pt.verified = -1;
     }
     struct principal me = actor(who);
     if ((e = person_update(d, a, &me, old->id, &pt, p_r, NULL)))
@@ -418,6 +421,7 @@ err person_self_register(db *d, arena *a, const struct principal *who, struct pe
 
     p->phone = phone;
     p->source = "self";
+    p->unverified = true; /* until staff see the document (person_verify) */
     p->status = 0;
     p->consent_at = c.given_at;
     given |= PF_BIT(PF_PHONE) | PF_BIT(PF_SOURCE) | PF_BIT(PF_CONSENT_AT);
@@ -443,7 +447,7 @@ err person_self_register(db *d, arena *a, const struct principal *who, struct pe
         if (e != E_NOT_FOUND)
             return e;
         struct person np = *p;
-        e = person_create(d, a, &me, &np, given);
+        e = person_create(d, a, &me, &np, given, NULL);
         if (e == E_CONFLICT)
             continue; /* its detail names the other record: never pass it on */
         if (e)

@@ -3,9 +3,11 @@
  * field recognise:
  *   name       张*  /  张*丰  /  欧**娜   (1 char: "*"; 2: first + "*";
  *                                        3+: first, a star each, last)
- *   id number  110101********1234  (14+ characters: first 6, last 4;
+ *   id number  11***************4  (14+ characters: first 2, last 1, so
+ *              that a resident id keeps >= 100,000 candidates even with
+ *              the age and gender shown beside it, docs/security.md;
  *              E******78  6-13: first 1, last 2;  1-5: all stars)
- *   phone      138****5678  (11 digits: first 3, last 4; any other shape:
+ *   phone      138****5678  (11 digits: first 3, last 4, 10^4 candidates; any other shape:
  *              "****" + last 4, or just "****" when shorter than 7)
  *   address    the first 6 characters, then ****  (6 or fewer: the first
  *              half, rounded down, then ****)

@@ -116,7 +116,10 @@ const struct builtin_role builtin_roles[] = {
     {"system_admin", "系统管理员",
      B(USER_READ) | B(USER_WRITE) | B(ROLE_READ) | B(REGION_READ) | B(REGION_WRITE) | B(CONFIG),
      true},
-    {"security_admin", "安全管理员", B(ROLE_READ) | B(ROLE_WRITE) | B(KEY_ADMIN) | B(USER_READ),
+    /* alerts: security events (an account over the exact-search limit)
+     * are raised for this role to see and handle */
+    {"security_admin", "安全管理员",
+     B(ROLE_READ) | B(ROLE_WRITE) | B(KEY_ADMIN) | B(USER_READ) | B(ALERT_READ) | B(ALERT_ACK),
      true},
     {"audit_admin", "审计管理员", B(AUDIT_READ), true},
     {"exchange_client", "数据交换调用方", B(REGION_READ) | B(VEHICLE_GATE), false},

@@ -164,7 +164,7 @@ static err post_me_vehicle(struct req *r)
 {
     struct person p;
     err e = residents_person(r, "vehicle.create", &p);
-    if (e)
+    if (e || (e = person_require_verified(r->db, p.id))) /* self-asserted identity: no vehicle */
         return e;
     struct scope own = scope_of(p.region_code);
     struct vehicle v = {.plate = json_str(r->body, "plate"),

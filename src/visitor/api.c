@@ -90,7 +90,8 @@ static err post_me_visitor(struct req *r)
 {
     struct person host;
     err e = residents_only(r);
-    if (e || (e = person_self_find(r->db, r->a, r->who, &host)))
+    if (e || (e = person_self_find(r->db, r->a, r->who, &host)) ||
+        (e = person_require_verified(r->db, host.id))) /* self-asserted identity: no invitations */
         return e;
     json_t *b = r->body;
     const char *idt = json_str(b, "id_type");

@@ -5,7 +5,9 @@
 // changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 
 const PW = 'Passw0rd!person';
 let ctx;
@@ -71,6 +73,8 @@ async function auditWhere(query, pred) {
 before(async () => {
   let secret;
   ctx = await startServer({
+    // the exact-search limit has its own server below; here it stays out of the way
+    env: { FK_EXACT_SEARCH_LIMIT: '100000' },
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       const add = (u, role, region) =>
@@ -112,14 +116,14 @@ test('registering answers 201 with a masked record and derived fields', async ()
   const p = r.body;
   assert.match(p.id, /^\d+$/);
   assert.equal(p.name, '张*丰');
-  assert.equal(p.id_number, `110101********${id_number.slice(14)}`);
+  assert.equal(p.id_number, `11***************${id_number.slice(17)}`);
   assert.equal(p.phone, '138****5678');
   assert.equal(p.emergency_contact_name, '张*山');
   assert.equal(p.emergency_contact_phone, '139****4321');
   assert.equal(p.address, '北京市东城区****');
   assert.equal(p.work_address, '北京市东城区****');
   // the full birth date is exactly what the masked id hides
-  assert.equal(p.birth_date, '1990-**-**');
+  assert.equal(p.birth_date, '****-**-**');
   assert.equal(p.gender, 'male');
   assert.equal(typeof p.age, 'number');
   assert.ok(p.age >= 33);
@@ -618,7 +622,7 @@ test('CSV export: masked, Chinese header, attachment, audited like the list', as
   assert.equal(refused.status, 400);
   assert.equal(errOf(refused).field, 'reveal');
   const aud = await auditWhere('action=person.list', (x) => x.detail === 'view=list count=1 format=csv');
-  assert.ok(aud.some((x) => x.detail === 'view=list count=1 format=csv' && x.user_id === me.p_cc));
+  assert.ok(aud.some((x) => x.detail === 'view=list count=1 format=csv field=phone' && x.user_id === me.p_cc));
 });
 
 test('each write and read is audited once, with counts and no personal data', async () => {
@@ -632,8 +636,8 @@ test('each write and read is audited once, with counts and no personal data', as
   assert.match(create_[0].detail, /^fields=name,id_number,region_code,phone$/);
   const upd = await auditWhere(`action=person.update&object_id=${p.id}`, () => true);
   assert.deepEqual(upd.map((x) => x.detail), ['fields=phone']);
-  const lists = await auditWhere(`action=person.list&user_id=${me.p_gw1}`, (x) => x.detail === 'view=list count=1');
-  assert.ok(lists.some((x) => x.detail === 'view=list count=1'));
+  const lists = await auditWhere(`action=person.list&user_id=${me.p_gw1}`, (x) => x.detail === 'view=list count=1 field=name');
+  assert.ok(lists.some((x) => x.detail === 'view=list count=1 field=name'));
   const dup = await auditWhere(`action=person.create&user_id=${me.p_gw1}`, (x) => x.result === 'duplicate_person');
   assert.ok(dup.some((x) => x.result === 'duplicate_person'));
   const all = await auditWhere('action=person.*', () => true);
@@ -657,4 +661,160 @@ test('staff cannot set the consent time or claim a record as self-declared', asy
   const ok = await gw1.patch(`/api/v1/persons/${p.id}`, { consent_at: null, source: 'grid', version: 1 });
   assert.equal(ok.status, 200, ok.text);
   assert.equal(ok.body.source, 'grid');
+});
+
+// ---- issue 8: exact searches, phone last four, verification ------------------------
+
+test('exact searches: limited per user across servers, 429 beyond, one alert for the security admin, audited by field', async () => {
+  let secSecret;
+  const lim = await startServer({
+    env: { FK_EXACT_SEARCH_LIMIT: '3' },
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      const add = (u, role, region) =>
+        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
+      add('x_gw', 'grid_worker', COMMUNITY);
+      add('x_gw2', 'grid_worker', COMMUNITY);
+      secSecret = totpSecretFrom(add('x_sec', 'security_admin', '110000000000'));
+      add('x_leader', 'leader', '110101000000');
+    },
+  });
+  const peer = await startPeer(lim);
+  try {
+    const login = async (srv, u, secret) => {
+      const c = srv.client();
+      await c.login(u, PW, secret);
+      return c;
+    };
+    const gw = await login(lim, 'x_gw');
+    const gwOnPeer = await login(peer, 'x_gw');
+    const gw2 = await login(lim, 'x_gw2');
+    const sec = await login(lim, 'x_sec', secSecret);
+    const idn = rid();
+    let r = await gw.post('/api/v1/persons', body({ id_number: idn, phone: '13855554321' }));
+    assert.equal(r.status, 201, r.text);
+    // not exact: never counted
+    for (let i = 0; i < 5; i++) assert.equal((await gw.get(`/api/v1/persons?region_code=${COMMUNITY}`)).status, 200);
+    // three exact searches pass (two on this server, one on the other)
+    r = await gw.get(`/api/v1/persons?id_number=${idn}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.total, 1);
+    assert.equal((await gw.get('/api/v1/persons?phone=13855554321')).status, 200);
+    assert.equal((await gwOnPeer.get('/api/v1/persons?phone_last4=4321')).body.total, 1);
+    // the fourth, on either server, is refused and shows nothing
+    r = await gwOnPeer.get('/api/v1/persons?name=' + encodeURIComponent('张三'));
+    assert.equal(r.status, 429, r.text);
+    assert.equal(errOf(r).code, 'search_rate_limited');
+    assert.match(errOf(r).message, /[\u4e00-\u9fff]/);
+    assert.equal(r.body.items, undefined);
+    r = await gw.get(`/api/v1/persons?id_number=${idn}&format=csv`);
+    assert.equal(r.status, 429, r.text);
+    assert.ok(!r.text.includes(idn.slice(2, 17)));
+    // another user has a counter of their own
+    assert.equal((await gw2.get(`/api/v1/persons?id_number=${idn}`)).status, 200);
+    // one alert, however many refusals, for the security administrator
+    let items = [];
+    for (let i = 0; i < 60 && items.length === 0; i++) {
+      r = await sec.get('/api/v1/alerts?kind=security');
+      assert.equal(r.status, 200, r.text);
+      items = r.body.items;
+      if (!items.length) await sleep(50);
+    }
+    assert.equal(items.length, 1, JSON.stringify(items));
+    assert.equal(items[0].kind, 'security');
+    assert.equal(items[0].kind_label, '安全事件');
+    assert.match(items[0].message, /x_gw/);
+    assert.ok(!JSON.stringify(items).includes(idn));
+    // the security administrator may acknowledge it
+    r = await sec.post(`/api/v1/alerts/${items[0].id}/ack`, {});
+    assert.equal(r.status, 200, r.text);
+    // audited: the fields searched, never the values; refusals by their code
+    const { items: aud } = (await (async () => {
+      let out;
+      for (let i = 0; i < 60; i++) {
+        out = await auditorOf(lim, secSecret);
+        if (out.items.filter((x) => x.action === 'person.list' && /field=/.test(x.detail)).length >= 6) break;
+        await sleep(50);
+      }
+      return out;
+    })());
+    const lists = aud.filter((x) => x.action === 'person.list' && /field=/.test(x.detail));
+    const fields = lists.map((x) => `${x.result} ${x.detail.replace(/^.*field=/, 'field=')}`).sort();
+    assert.deepEqual(fields, [
+      'ok field=id_number', 'ok field=id_number', 'ok field=phone', 'ok field=phone_last4',
+      'search_rate_limited field=id_number', 'search_rate_limited field=name',
+    ]);
+    const text = JSON.stringify(aud);
+    for (const secret of [idn, '13855554321', '4321', '张三']) assert.ok(!text.includes(secret), secret);
+  } finally {
+    await peer.stop();
+    await lim.stop();
+  }
+});
+
+// The audit log of a server, read by an audit administrator added for it.
+const auditors = new Map();
+async function auditorOf(srv) {
+  if (!auditors.has(srv)) {
+    const out = srv.must(['user', 'add', '--username', 'x_aud', '--password', PW, '--role', 'audit_admin', '--region', '110000000000']);
+    const c = srv.client();
+    await c.login('x_aud', PW, totpSecretFrom(out));
+    auditors.set(srv, c);
+  }
+  const r = await auditors.get(srv).get('/api/v1/audit?page_size=200&action=person.*');
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+
+test('search by the last four digits of a phone: within scope, four digits only, filled in for old rows', async () => {
+  const mine = await create(gw1, { phone: '13600007391' });
+  const west = await create(gw2, { region_code: WEST, phone: '13700007391' });
+  await create(gw1, { phone: '13600007392' });
+  const ids = async (c, q) => {
+    const r = await c.get('/api/v1/persons?' + q);
+    assert.equal(r.status, 200, r.text);
+    return r.body.items.map((x) => x.id).sort();
+  };
+  assert.deepEqual(await ids(gw1, 'phone_last4=7391'), [mine.id]);
+  assert.deepEqual(await ids(gw2, 'phone_last4=7391'), [west.id]);
+  assert.deepEqual(await ids(cc, 'phone_last4=7391'), [mine.id, west.id].sort());
+  assert.deepEqual(await ids(cc, `phone_last4=7391&region_code=${COMMUNITY}`), [mine.id]);
+  // a changed phone moves the index with it
+  assert.equal((await gw1.patch(`/api/v1/persons/${mine.id}`, { phone: '13600008888' })).status, 200);
+  assert.deepEqual(await ids(gw1, 'phone_last4=7391'), []);
+  assert.deepEqual(await ids(gw1, 'phone_last4=8888'), [mine.id]);
+  for (const bad of ['739', '73911', '73a1', '７３９１', '%20739']) {
+    const r = await gw1.get('/api/v1/persons?phone_last4=' + encodeURIComponent(bad));
+    assert.equal(r.status, 400, bad);
+    assert.equal(errOf(r).code, 'invalid_parameter');
+    assert.equal(errOf(r).field, 'phone_last4');
+  }
+  // rows written before migration 012 have no index: the server fills it in at start-up
+  const sql = 'UPDATE persons SET phone_last4_bidx = NULL';
+  if (onPostgres) execFileSync('psql', [ctx.dbUrl, '-q', '-c', sql]);
+  else execFileSync('sqlite3', [path.join(ctx.dir, 'fangkong.db'), sql]);
+  await ctx.restart();
+  for (const c of [cc, cc2, gw1, gw2, leader, auditor]) assert.ok(c); // sessions live in the database
+  assert.deepEqual(await ids(gw1, 'phone_last4=8888'), [mine.id]);
+  assert.deepEqual(await ids(cc, 'phone_last4=7391'), [west.id]);
+});
+
+test('verifying an identity: staff in scope, document seen, audited; bad requests change nothing', async () => {
+  const p = await create(gw1);
+  assert.equal(p.verified, true); // staff records are verified
+  let r = await gw1.post(`/api/v1/persons/${p.id}/verify`, { document_checked: true });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(errOf(r).code, 'already_verified');
+  r = await gw1.post(`/api/v1/persons/${p.id}/verify`, { document_checked: false });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(errOf(r).code, 'document_not_checked');
+  assert.equal(errOf(r).field, 'document_checked');
+  r = await gw1.post(`/api/v1/persons/${p.id}/verify`, {});
+  assert.equal(r.status, 400, r.text);
+  assert.equal(errOf(r).field, 'document_checked');
+  r = await gw1.post(`/api/v1/persons/${p.id}/verify`, { document_checked: 'yes' });
+  assert.equal(r.status, 400, r.text);
+  assert.equal((await gw2.post(`/api/v1/persons/${p.id}/verify`, { document_checked: true })).status, 404);
+  assert.equal((await leader.post(`/api/v1/persons/${p.id}/verify`, { document_checked: true })).status, 403);
+  assert.equal((await revealed(p.id)).version, p.version);
 });

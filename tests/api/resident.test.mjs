@@ -87,6 +87,7 @@ before(async () => {
       add('r_gw', 'grid_worker', COMMUNITY);
       add('r_gw_west', 'grid_worker', WEST);
       add('r_ent', 'enterprise', COMMUNITY);
+      add('r_gate', 'checkpoint_staff', COMMUNITY);
       secret = totpSecretFrom(add('r_auditor', 'audit_admin', '110100000000'));
     },
   });
@@ -234,10 +235,10 @@ test('self-registration: a new record with the signed-in phone, masked back, see
   assert.equal(r.body.result, 'created');
   const p = r.body.person;
   assert.equal(p.name, '赵*燕');
-  assert.equal(p.id_number, body.id_number.slice(0, 6) + '********' + body.id_number.slice(14));
+  assert.equal(p.id_number, body.id_number.slice(0, 2) + '*'.repeat(15) + body.id_number.slice(17));
   assert.equal(p.phone, c.phone.slice(0, 3) + '****' + c.phone.slice(7));
   assert.equal(p.gender, 'female');
-  assert.equal(p.birth_date, '1992-**-**');
+  assert.equal(p.birth_date, '****-**-**');
   assert.equal(p.source, 'self');
   assert.equal(p.status, 'normal');
   assert.equal(p.region_code, GRID);
@@ -540,4 +541,161 @@ test('the audit log holds consent and self-service without personal data', async
   const text = JSON.stringify(all.body.items);
   for (const secret of ['王小明', '赵晓燕', '钱多多', '周杰', '13911112222']) assert.ok(!text.includes(secret), secret);
   assert.ok(!/1391000\d{4}/.test(text), 'a resident phone in the audit log');
+});
+
+// ---- issue 8, security item 5: self-asserted identities ------------------------------
+
+const H = 3600000;
+const visitorBody = () => ({
+  name: '赵六', id_type: 'resident_id', id_number: residentId('110102', '19920315', 7), phone: '13912345678',
+  purpose: '探亲', valid_from: Date.now() - H, valid_to: Date.now() + 4 * H,
+});
+let plateSeq = 0;
+const plate = () => '京A7K' + String(100 + ++plateSeq);
+
+// What the resident can do with their identity now: pass, vehicle, visitor.
+async function abilities(c) {
+  const code = await c.get('/api/v1/me/code');
+  assert.equal(code.status, 200, code.text);
+  const veh = await c.post('/api/v1/me/vehicles', { plate: plate(), kind: 'car' });
+  const vis = await c.post('/api/v1/me/visitors', visitorBody());
+  return { code: code.body, veh, vis };
+}
+
+test('a self-registration is unverified: the code shows, but no pass, vehicle or visitor until staff verify', async () => {
+  const c = await resident();
+  await consent(c);
+  let r = await c.post(ME_PERSON, reg({ name: '钱核验' }));
+  assert.equal(r.status, 201, r.text);
+  const p = r.body.person;
+  assert.equal(p.verified, false);
+  assert.equal((await c.get(ME_PERSON)).body.verified, false);
+
+  // the community gate shows the pass as invalid, with the reason
+  const gate = await signIn('r_gate');
+  const place = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
+  assert.equal(place.status, 201, place.text);
+  const venue = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: place.body.id });
+  assert.equal(venue.status, 201, venue.text);
+  const gateScan = async () => {
+    const t = await c.get('/api/v1/me/code/token');
+    assert.equal(t.status, 200, t.text);
+    const s = await gate.post('/api/v1/scans', { venue_id: venue.body.id, token: t.body.token, direction: 'in' });
+    assert.equal(s.status, 201, s.text);
+    return s.body.pass;
+  };
+  let gp = await gateScan();
+  assert.equal(gp.valid, false);
+  assert.match(gp.reason, /核验/);
+
+  let a = await abilities(c);
+  assert.ok(a.code.colour, 'the health code is still shown');
+  assert.equal(a.code.pass.valid, false);
+  assert.match(a.code.pass.reason, /核验/);
+  for (const x of [a.veh, a.vis]) {
+    assert.equal(x.status, 403, x.text);
+    assert.equal(errOf(x).code, 'identity_unverified');
+    assert.match(errOf(x).message, /社区/);
+  }
+  assert.equal((await c.get('/api/v1/me/vehicles')).body.total, 0);
+  assert.equal((await c.get('/api/v1/me/visitors')).body.total, 0);
+
+  // staff outside the community cannot, staff inside can, once, after seeing the document
+  assert.equal((await gwWest.post(`/api/v1/persons/${p.id}/verify`, { document_checked: true })).status, 404);
+  r = await gw.post(`/api/v1/persons/${p.id}/verify`, { document_checked: false });
+  assert.equal(r.status, 400, r.text);
+  assert.equal((await c.get(ME_PERSON)).body.verified, false);
+  r = await gw.post(`/api/v1/persons/${p.id}/verify`, { document_checked: true });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.verified, true);
+  assert.equal(r.body.version, p.version + 1);
+  const hist = await gw.get(`/api/v1/persons/${p.id}/history`);
+  assert.deepEqual(hist.body.items[0].changes, { verified: [false, true] });
+  const aud = await auditWhere(`action=person.verify&object_id=${p.id}`, () => true);
+  assert.equal(aud.length, 1);
+  assert.equal(aud[0].detail, 'document_checked=1');
+
+  a = await abilities(c);
+  assert.equal(a.code.pass.valid, true, JSON.stringify(a.code.pass));
+  gp = await gateScan();
+  assert.deepEqual(gp, { valid: true, community: COMMUNITY, reason: '' });
+  assert.equal(a.veh.status, 201, a.veh.text);
+  assert.equal(a.vis.status, 201, a.vis.text);
+  assert.equal((await c.get(ME_PERSON)).body.verified, true);
+});
+
+test('binding to a staff record without a phone is unverified; with the same phone it stays verified', async () => {
+  const idn0 = rid();
+  const noPhone = await cc.post('/api/v1/persons', { name: '孙无号', id_number: idn0, region_code: COMMUNITY });
+  assert.equal(noPhone.status, 201, noPhone.text);
+  assert.equal(noPhone.body.verified, true);
+  const c1 = await resident();
+  await consent(c1);
+  let r = await c1.post(ME_PERSON, reg({ name: '孙无号', id_number: idn0 }));
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.person.id, noPhone.body.id);
+  assert.equal(r.body.result, 'bound');
+  assert.equal(r.body.person.verified, false);
+  assert.equal((await abilities(c1)).code.pass.valid, false);
+
+  const c2 = await resident();
+  await consent(c2);
+  const idn = rid();
+  const withPhone = await cc.post('/api/v1/persons', { name: '孙有号', id_number: idn, region_code: COMMUNITY, phone: c2.phone });
+  assert.equal(withPhone.status, 201, withPhone.text);
+  r = await c2.post(ME_PERSON, reg({ name: '孙有号', id_number: idn }));
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.result, 'bound');
+  assert.equal(r.body.person.verified, true);
+  const a = await abilities(c2);
+  assert.equal(a.code.pass.valid, true);
+  assert.equal(a.veh.status, 201, a.veh.text);
+});
+
+test('a self-registration cannot block the staff record: staff take it over, audited', async () => {
+  // someone registers a document that is not theirs (or theirs, unverified)
+  const squatter = await resident();
+  await consent(squatter);
+  const idn = rid();
+  let r = await squatter.post(ME_PERSON, reg({ name: '李冒名', id_number: idn }));
+  assert.equal(r.status, 201, r.text);
+  const claimed = r.body.person;
+  // the community enters the real record, elsewhere, with another phone: taken over
+  r = await gwWest.post('/api/v1/persons', { name: '李真名', id_number: idn, region_code: WEST, phone: '13600001111' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.taken_over, true);
+  assert.equal(r.body.id, claimed.id);
+  assert.equal(r.body.verified, true);
+  assert.equal(r.body.source, 'staff');
+  assert.equal(r.body.region_code, WEST);
+  assert.equal(r.body.name, '李*名');
+  const full = (await findById(idn))[0];
+  assert.equal(full.name, '李真名');
+  assert.equal(full.phone, '13600001111');
+  assert.equal(full.address, null); // the claim's fields do not survive
+  // the claimant's account lost it: nothing of the real person reaches them
+  r = await squatter.get(ME_PERSON);
+  assert.equal(r.status, 404, r.text);
+  assert.equal(errOf(r).code, 'person_not_registered');
+  const aud = await auditWhere(`action=person.takeover&object_id=${claimed.id}`, () => true);
+  assert.equal(aud.length, 1);
+  assert.match(aud[0].detail, /^fields=/);
+  // now it is a staff record: a second entry is the usual duplicate
+  r = await gw.post('/api/v1/persons', { name: '李真名', id_number: idn, region_code: COMMUNITY });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(errOf(r).code, 'duplicate_person');
+
+  // the genuine resident, registered first: staff recording the same phone keep them bound
+  const genuine = await resident();
+  await consent(genuine);
+  const idn2 = rid();
+  r = await genuine.post(ME_PERSON, reg({ name: '周本人', id_number: idn2 }));
+  assert.equal(r.status, 201, r.text);
+  r = await gw.post('/api/v1/persons', { name: '周本人', id_number: idn2, region_code: COMMUNITY, phone: genuine.phone });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.taken_over, true);
+  r = await genuine.get(ME_PERSON);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.verified, true);
+  assert.equal((await abilities(genuine)).code.pass.valid, true);
 });

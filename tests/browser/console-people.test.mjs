@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, smsCode } from './lib.mjs';
 
 // the pages mark what tests touch with data-test attributes
 selectors.setTestIdAttribute('data-test');
@@ -18,7 +18,7 @@ const WEST_COMMUNITY = '110102001001'; // 西城区 府右街社区
 let ctx, browser, cc, auditor;
 const people = {};
 
-const masked = (idn) => `${idn.slice(0, 6)}********${idn.slice(-4)}`;
+const masked = (idn) => `${idn.slice(0, 2)}${'*'.repeat(15)}${idn.slice(-1)}`;
 
 before(async () => {
   let auditSecret;
@@ -65,9 +65,9 @@ async function signIn(username) {
   return page;
 }
 
-// Search the list; `by` is id_number, phone or name.
+// Search the list; `by` is id_number, phone, phone_last4 or name.
 async function search(page, text, by = 'id_number') {
-  const labels = { id_number: '证件号码', phone: '手机号码', name: '姓名' };
+  const labels = { id_number: '证件号码', phone: '手机号码', phone_last4: '手机尾号', name: '姓名' };
   await page.getByTestId('search-by').click();
   await page.getByRole('option', { name: labels[by], exact: true }).filter({ visible: true }).click();
   await page.getByTestId('search-text').fill(text);
@@ -242,5 +242,46 @@ test('the header region tree narrows the list, and the export carries the same f
   const text = Buffer.concat(csv).toString('utf8');
   assert.ok(text.includes(masked(people.west.id_number)), 'the export holds the masked id number');
   assert.ok(!text.includes(masked(people.east.id_number)), 'and nobody outside the region');
+  assertClean(page);
+});
+
+test('searching by the last four digits of a phone finds people within scope', async () => {
+  const page = await signIn('pp_east');
+  const r = await cc.post('/api/v1/persons', { name: '周尾号', id_number: residentId('110101', '19770707', 51), phone: '13566667391', region_code: EAST_COMMUNITY });
+  assert.equal(r.status, 201, r.text);
+  await search(page, '7391', 'phone_last4');
+  assert.equal(await total(page), '1');
+  assert.equal(await page.getByTestId('cell-phone').innerText(), '135****7391');
+  await shot(page, 'people-search-last4');
+  await search(page, '5432', 'phone_last4'); // 西城区's person: outside the scope
+  assert.equal(await total(page), '0');
+  await search(page, '56', 'phone_last4');
+  await page.getByTestId('person-error').waitFor();
+  assert.match(await page.getByTestId('person-error').innerText(), /4位数字/);
+  assertClean(page);
+});
+
+test('a self-registered person shows 待核验 until staff confirm the document with 核验身份', async () => {
+  // a resident registers themself through the mobile API
+  const phone = '13700001234';
+  const res = ctx.client();
+  assert.equal((await res.post('/api/v1/auth/sms/send', { phone })).status, 200);
+  assert.equal((await res.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) })).status, 200);
+  assert.equal((await res.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  const idn = residentId('110101', '19910909', 41);
+  let r = await res.post('/api/v1/me/person', { name: '孙自登', id_number: idn, region_code: EAST_COMMUNITY, address: '多福巷5号' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.person.verified, false);
+
+  const page = await signIn('pp_east');
+  await search(page, idn);
+  assert.equal(await page.getByTestId('cell-unverified').innerText(), '待核验');
+  await page.getByTestId('person-verify').click();
+  await page.getByRole('button', { name: '已查验证件，确认核验' }).click();
+  await page.getByTestId('cell-unverified').waitFor({ state: 'detached' });
+  assert.equal(await page.getByTestId('person-verify').count(), 0);
+  await shot(page, 'people-verified');
+  r = await res.get('/api/v1/me/person');
+  assert.equal(r.body.verified, true);
   assertClean(page);
 });

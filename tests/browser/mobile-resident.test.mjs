@@ -90,8 +90,11 @@ test('a resident signs in by SMS, consents, registers, sees the masked record, e
   await field(page, 'register-submit').click();
   await page.waitForURL(/#\/me$/);
   await cellValue(page, 'my-name').filter({ hasText: '张*' }).waitFor();
-  assert.equal(await cellValue(page, 'my-id_number').innerText(), `110101********${id.slice(-4)}`);
+  assert.equal(await cellValue(page, 'my-id_number').innerText(), `11${'*'.repeat(15)}${id.slice(-1)}`);
   assert.equal(await cellValue(page, 'my-phone').innerText(), '138****8000');
+  // a self-registration waits for the community to see the document
+  assert.equal(await cellValue(page, 'my-verified').innerText(), '待核验');
+  assert.match(await field(page, 'my-verified').innerText(), /携带身份证件原件到所在社区核验/);
   await cellValue(page, 'my-region').filter({ hasText: '多福巷社区' }).waitFor();
   assert.doesNotMatch(await cellValue(page, 'my-address').innerText(), /301/, 'the address is masked');
   assert.match(await cellValue(page, 'my-consent-at').innerText(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);

@@ -115,7 +115,7 @@ static int64_t staff_person(const char *name, const char *idn, const char *phone
                        .region_code = COMMUNITY,
                        .phone = phone,
                        .address = "社区登记的地址"};
-    assert_int_equal(person_create(D, A, &staff, &p, 0), E_OK);
+    assert_int_equal(person_create(D, A, &staff, &p, 0, NULL), E_OK);
     return p.id;
 }
 
@@ -435,9 +435,76 @@ static int close_pg(void **state)
 }
 
 #define T(f) cmocka_unit_test_setup(f, reset)
+/*
+ * Issue 8 item 5: a self-asserted identity is unverified until staff verify
+ * it; binding on an empty phone makes a staff record unverified, on the
+ * same phone leaves it verified; staff take over an unverified claim.
+ */
+static void test_unverified_identities(void **state)
+{
+    (void)state;
+    struct person p_r;
+    enum person_self_result how;
+
+    /* a new self-registration */
+    struct principal r1 = resident("13800000011");
+    consent(&r1);
+    struct person p = self_entry("钱自登", "110101199001010015");
+    assert_int_equal(person_self_register(D, A, &r1, &p, GIVEN, &p_r, &how), E_OK);
+    assert_int_equal(how, PERSON_SELF_CREATED);
+    assert_true(p_r.unverified);
+    expect_err(person_require_verified(D, p_r.id), E_FORBIDDEN, "identity_unverified");
+    assert_int_equal(person_verify(D, A, &staff, p_r.id, &p_r), E_OK);
+    assert_false(p_r.unverified);
+    assert_int_equal(person_require_verified(D, p_r.id), E_OK);
+    expect_err(person_verify(D, A, &staff, p_r.id, &p_r), E_CONFLICT, "already_verified");
+    assert_int_equal(person_require_verified(D, 12345), E_NOT_FOUND);
+
+    /* binding on an empty phone, and on the same phone */
+    int64_t none = staff_person("孙无号", "110101198001010010", NULL);
+    struct principal r2 = resident("13800000012");
+    consent(&r2);
+    p = self_entry("孙无号", "110101198001010010");
+    assert_int_equal(person_self_register(D, A, &r2, &p, GIVEN, &p_r, &how), E_OK);
+    assert_int_equal(how, PERSON_SELF_BOUND);
+    assert_int_equal(p_r.id, none);
+    assert_true(p_r.unverified);
+    int64_t same = staff_person("孙有号", "110101198001010037", "13800000013");
+    struct principal r3 = resident("13800000013");
+    consent(&r3);
+    p = self_entry("孙有号", "110101198001010037");
+    assert_int_equal(person_self_register(D, A, &r3, &p, GIVEN, &p_r, &how), E_OK);
+    assert_int_equal(p_r.id, same);
+    assert_false(p_r.unverified);
+
+    /* staff take over an unverified claim (r1's was verified: a duplicate) */
+    struct person dup = {.name = "钱自登",
+                         .id_type = ID_RESIDENT,
+                         .id_number = "110101199001010015",
+                         .region_code = COMMUNITY};
+    bool taken = true;
+    expect_err(person_create(D, A, &staff, &dup, 0, &taken), E_CONFLICT, "duplicate_person");
+    assert_false(taken);
+    struct principal r4 = resident("13800000014");
+    consent(&r4);
+    p = self_entry("李冒名", "110101199202020025");
+    assert_int_equal(person_self_register(D, A, &r4, &p, GIVEN, &p_r, &how), E_OK);
+    int64_t claim = p_r.id;
+    struct person real = {.name = "李真名",
+                          .id_type = ID_RESIDENT,
+                          .id_number = "110101199202020025",
+                          .region_code = COMMUNITY};
+    assert_int_equal(person_create(D, A, &staff, &real, PF_BIT(PF_NAME), &taken), E_OK);
+    assert_true(taken);
+    assert_int_equal(real.id, claim);
+    assert_false(real.unverified);
+    assert_string_equal(real.name, "李真名");
+    assert_int_equal(q_i("SELECT COUNT(*) FROM users WHERE person_id = ?", claim), 0);
+}
+
 #define TESTS                                                                                      \
     T(test_consent_states), T(test_register_created), T(test_register_checks),                     \
-        T(test_register_binds), T(test_self_update)
+        T(test_register_binds), T(test_self_update), T(test_unverified_identities)
 
 int main(void)
 {

@@ -27,7 +27,7 @@ export const RULE_PARAMS = {
 
 export const ALERT_KINDS = list([
   ['fever', '体温异常'], ['entry_limit', '超出出入次数'], ['code_colour', '红黄码'],
-  ['device_silent', '设备离线'], ['device_fever', '设备测温异常'],
+  ['device_silent', '设备离线'], ['device_fever', '设备测温异常'], ['security', '安全事件'],
 ]);
 
 // Visitors, vehicles and devices (src/visitor/, src/vehicle/, src/device/).

@@ -39,6 +39,7 @@ export const FIELD_LABELS = {
   emergency_contact_name: '紧急联系人', emergency_contact_phone: '紧急联系人电话', employed: '是否在职',
   employer: '工作单位', work_address: '工作地址', current_location: '目前所在地', vulnerable: '重点人群',
   status: '状态', source: '信息来源', consent_at: '同意采集时间',
+  verified: '身份核验', // history only: staff saw the document (POST …/verify)
 };
 
 // The fields the server masks for callers without person.reveal.
@@ -59,6 +60,7 @@ export function labelOf(options, value) {
 export function fieldText(field, value) {
   if (value === null || value === undefined || value === '') return '—';
   if (byField[field]) return labelOf(byField[field], value);
+  if (field === 'verified') return value ? '已核验' : '待核验';
   if (typeof value === 'boolean') return value ? '是' : '否';
   if (field === 'vulnerable') return value.length ? value.map((v) => labelOf(VULNERABLE, v)).join('、') : '无';
   if (field === 'consent_at') return fmtTime(value);
