@@ -80,8 +80,11 @@ struct conn {
     char path[256];
 };
 
+struct drain;
+
 struct conn_table {
     struct conn *b[CONN_BUCKETS];
+    struct drain *drains; /* lingering closes under way */
 };
 
 static int max_per_ip = 64;
@@ -186,11 +189,26 @@ static void conn_forget(struct conn *c)
 #define LINGER_MAX (64u << 20)
 
 struct drain {
+    struct drain *next, *prev;
+    struct conn_table *t;
     struct event *ev;
     int fd;
     size_t read;
     uint64_t until_us;
 };
+
+static void drain_end(struct drain *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        l->t->drains = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    event_free(l->ev);
+    close(l->fd);
+    free(l);
+}
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -202,11 +220,8 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
         done = (l->read += (size_t)n) > LINGER_MAX;
     if (!done && n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
         done = true;
-    if (done || n == 0) {
-        event_free(l->ev);
-        close(l->fd);
-        free(l);
-    }
+    if (done || n == 0)
+        drain_end(l);
 }
 
 static void linger_start(struct conn *c)
@@ -228,6 +243,11 @@ static void linger_start(struct conn *c)
         return;
     }
     shutdown(l->fd, SHUT_WR);
+    l->t = c->lp->conns;
+    l->next = l->t->drains;
+    if (l->next)
+        l->next->prev = l;
+    l->t->drains = l;
 }
 
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
@@ -236,7 +256,7 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
     struct conn *c = arg;
     if (c->stream)
         stream_closed(c->stream);
-    if (c->linger)
+    if (c->linger && !http_stopping())
         linger_start(c);
     conn_forget(c);
 }
@@ -567,6 +587,8 @@ err conn_loop_init(struct loop *lp)
 
 void conn_loop_free(struct loop *lp)
 {
+    while (lp->conns && lp->conns->drains)
+        drain_end(lp->conns->drains);
     free(lp->conns);
     lp->conns = NULL;
 }
