@@ -1,10 +1,13 @@
 /*
- * The HTTP server: one libevent loop per thread, all accepting from one
- * listening socket; request limits; routing, session and permission checks;
+ * The HTTP server's request path and its loops: one libevent loop per
+ * thread, all accepting from one listening socket; request limits,
+ * routing, the cross-site check, session and permission checks, the body;
  * replies with the security headers; graceful shutdown.
  *
  * Handlers run to completion inside the loop. Each thread owns one database
- * connection and one arena reused from request to request.
+ * connection and one arena reused from request to request. What happens
+ * before a request exists is conn.c's, replies sent later deferred.c's,
+ * event streams stream.c's (internal.h).
  */
 #include "http/http.h"
 #include "http/static.h"

@@ -7,7 +7,7 @@
 // expired session's stream by its timer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, startPeer, CITY_CSV, writeTmp, totpSecretFrom, sleep } from './lib.mjs';
 
 const PW = 'Stream-test-2024!';
 const DC = '110101000000';
@@ -160,6 +160,27 @@ test('session expiry ends the stream (idle limit, timer re-check)', async () => 
     // an open stream is not activity: it does not keep the session alive
     await endsOn(srv, 's_idle', async () => {}, /session_expired/, 5000);
   } finally {
+    await srv.stop();
+  }
+});
+
+test('a logout on another server of the same database ends the stream (timer re-check)', async () => {
+  const srv = await startServer({
+    env: { FK_STREAM_RECHECK: '0.5' },
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      addUser(c, 's_peer', 'command_center', DC);
+    },
+  });
+  const peer = await startPeer(srv);
+  try {
+    await endsOn(srv, 's_peer', async (c) => {
+      // the same session, signed out through the other server
+      const r = await fetch(peer.url + '/api/v1/auth/logout', { method: 'POST', headers: { cookie: c.cookie, 'content-type': 'application/json' } });
+      assert.ok(r.status < 300, `logout on the peer: ${r.status}`);
+    }, /session_expired/, 3000);
+  } finally {
+    await peer.stop();
     await srv.stop();
   }
 });
