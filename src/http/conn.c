@@ -8,7 +8,7 @@
  * (evhttp_set_bevcb) and a callback on its input buffer that sees every
  * byte before evhttp parses it:
  *
- * - per address: FK_MAX_CONN_PER_IP open connections (64; 0: no cap). The
+ * - per address: FK_MAX_CONN_PER_IP open connections (256; 0: no cap). The
  *   connections beyond are answered 429 `too_many_connections` at their
  *   first request and closed; beyond twice the cap they are closed at once.
  * - deadlines: the request line and headers must arrive within
@@ -87,7 +87,7 @@ struct conn_table {
     struct drain *drains; /* lingering closes under way */
 };
 
-static int max_per_ip = 64;
+static int max_per_ip = 256;
 static struct timeval header_tv = {10, 0}, body_tv = {60, 0}, refused_tv = {1, 0};
 static size_t default_body;
 
