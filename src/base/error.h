@@ -17,23 +17,25 @@
 
 typedef enum err {
     E_OK = 0,
-    E_INPUT,       /* 400: the request is malformed or a field is invalid */
-    E_AUTH,        /* 401: not signed in, session expired, bad credentials */
-    E_FORBIDDEN,   /* 403: signed in, but the role lacks the permission */
-    E_NOT_FOUND,   /* 404: no such record, or outside the caller's scope */
-    E_METHOD,      /* 405: the path exists but not with this method */
-    E_TIMEOUT,     /* 408: the client was too slow sending the request */
-    E_CONFLICT,    /* 409: duplicate, or a state that forbids the change */
-    E_TOO_LARGE,   /* 413/414/431: body, URL or headers exceed the limit */
-    E_UNSUPPORTED, /* 415: content type other than JSON */
-    E_LOCKED,      /* 423: the account is locked after failed sign-ins */
-    E_RATE,        /* 429: too many attempts from this address or phone */
-    E_NOMEM,       /* 500: out of memory */
-    E_DB,          /* 500: the database failed (detail is logged, never sent) */
-    E_CRYPTO,      /* 500: a cryptographic primitive failed */
-    E_IO,          /* 500: a file or socket operation failed */
-    E_INTERNAL,    /* 500: a bug: an invariant did not hold */
-    E_UNAVAILABLE, /* 503: shutting down or a dependency is down */
+    E_INPUT,             /* 400: the request is malformed or a field is invalid */
+    E_AUTH,              /* 401: not signed in, session expired, bad credentials */
+    E_FORBIDDEN,         /* 403: signed in, but the role lacks the permission */
+    E_NOT_FOUND,         /* 404: no such record, or outside the caller's scope */
+    E_METHOD,            /* 405: the path exists but not with this method */
+    E_TIMEOUT,           /* 408: the client was too slow sending the request */
+    E_CONFLICT,          /* 409: duplicate, or a state that forbids the change */
+    E_TOO_LARGE,         /* 413: the body exceeds the route's limit */
+    E_URI_TOO_LONG,      /* 414: the URL exceeds the limit */
+    E_HEADERS_TOO_LARGE, /* 431: the request headers exceed the limit */
+    E_UNSUPPORTED,       /* 415: content type other than JSON */
+    E_LOCKED,            /* 423: the account is locked after failed sign-ins */
+    E_RATE,              /* 429: too many attempts from this address or phone */
+    E_NOMEM,             /* 500: out of memory */
+    E_DB,                /* 500: the database failed (detail is logged, never sent) */
+    E_CRYPTO,            /* 500: a cryptographic primitive failed */
+    E_IO,                /* 500: a file or socket operation failed */
+    E_INTERNAL,          /* 500: a bug: an invariant did not hold */
+    E_UNAVAILABLE,       /* 503: shutting down or a dependency is down */
     E__COUNT
 } err;
 

@@ -16,6 +16,9 @@ static err get_healthz(struct req *r)
 
 static err get_metrics(struct req *r)
 {
+    err e = metrics_admit(r);
+    if (e)
+        return e;
     char *text = metrics_render(r->a);
     return reply_bytes(r, 200, "text/plain; version=0.0.4", text, strlen(text));
 }

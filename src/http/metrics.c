@@ -4,7 +4,10 @@
  */
 #include "http/internal.h"
 
+#include "security/crypto.h"
+
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -142,4 +145,39 @@ char *metrics_render(arena *a)
     pthread_mutex_unlock(&labelled_mu);
 #undef EMIT
     return out;
+}
+
+/* ---- who may read /metrics -------------------------------------------------------- */
+
+static bool loopback_peer(const struct req *r)
+{
+    return !strncmp(r->ip, "127.", 4) || !strcmp(r->ip, "::1");
+}
+
+/*
+ * Loopback scrapers (Prometheus on the same host) are allowed unless
+ * FK_METRICS_LOOPBACK=0; a request relayed by a proxy on the same host
+ * (X-Forwarded-For, Forwarded) is not a loopback scraper. Anyone else
+ * needs `Authorization: Bearer $FK_METRICS_TOKEN`, compared in constant
+ * time through its hash (so neither content nor length leaks). Without a
+ * token configured the path does not exist for them (404).
+ */
+err metrics_admit(struct req *r)
+{
+    const char *lb = getenv("FK_METRICS_LOOPBACK");
+    bool relayed = req_header(r, "X-Forwarded-For") || req_header(r, "Forwarded");
+    if (loopback_peer(r) && !relayed && !(lb && !strcmp(lb, "0")))
+        return E_OK;
+    const char *want = getenv("FK_METRICS_TOKEN");
+    if (!want || !*want)
+        return err_set(E_NOT_FOUND, "no_such_path", NULL, "请求的地址不存在");
+    const char *auth = req_header(r, "Authorization");
+    if (auth && !strncmp(auth, "Bearer ", 7)) {
+        uint8_t a[SM3_LEN], b[SM3_LEN];
+        sm3(auth + 7, strlen(auth + 7), a);
+        sm3(want, strlen(want), b);
+        if (ct_equal(a, b, SM3_LEN))
+            return E_OK;
+    }
+    return err_set(E_AUTH, "metrics_token_required", NULL, "读取指标需要有效的访问令牌");
 }

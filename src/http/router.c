@@ -69,6 +69,23 @@ int router_match(struct req *r, const struct route **rt_r, bool *method_mismatch
     return -1;
 }
 
+const struct route *router_find(enum http_method m, const char *path)
+{
+    for (size_t i = 0; i < nroutes; i++)
+        if (routes[i]->method == m && match(NULL, routes[i]->pattern, path, false))
+            return routes[i];
+    return NULL;
+}
+
+size_t router_max_body(size_t dflt)
+{
+    size_t n = dflt;
+    for (size_t i = 0; i < nroutes; i++)
+        if (routes[i]->max_body > n)
+            n = routes[i]->max_body;
+    return n;
+}
+
 err router_admit(const struct req *r, const struct route *rt)
 {
     const struct principal *who = r->who;

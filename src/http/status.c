@@ -4,11 +4,26 @@
 #include "http/http.h"
 
 static const int statuses[E__COUNT] = {
-    [E_OK] = 200,        [E_INPUT] = 400,       [E_AUTH] = 401,    [E_FORBIDDEN] = 403,
-    [E_NOT_FOUND] = 404, [E_METHOD] = 405,      [E_TIMEOUT] = 408, [E_CONFLICT] = 409,
-    [E_TOO_LARGE] = 413, [E_UNSUPPORTED] = 415, [E_LOCKED] = 423,  [E_RATE] = 429,
-    [E_NOMEM] = 500,     [E_DB] = 500,          [E_CRYPTO] = 500,  [E_IO] = 500,
-    [E_INTERNAL] = 500,  [E_UNAVAILABLE] = 503,
+    [E_OK] = 200,
+    [E_INPUT] = 400,
+    [E_AUTH] = 401,
+    [E_FORBIDDEN] = 403,
+    [E_NOT_FOUND] = 404,
+    [E_METHOD] = 405,
+    [E_TIMEOUT] = 408,
+    [E_CONFLICT] = 409,
+    [E_TOO_LARGE] = 413,
+    [E_URI_TOO_LONG] = 414,
+    [E_HEADERS_TOO_LARGE] = 431,
+    [E_UNSUPPORTED] = 415,
+    [E_LOCKED] = 423,
+    [E_RATE] = 429,
+    [E_NOMEM] = 500,
+    [E_DB] = 500,
+    [E_CRYPTO] = 500,
+    [E_IO] = 500,
+    [E_INTERNAL] = 500,
+    [E_UNAVAILABLE] = 503,
 };
 
 int http_status(err code)

@@ -375,9 +375,19 @@ struct pcache_entry {
 static _Atomic uint64_t auth_gen = 1;
 static _Thread_local struct pcache_entry pcache[PCACHE_SIZE];
 
+static void (*_Atomic on_change)(void);
+
+void auth_on_change(void (*fn)(void))
+{
+    on_change = fn;
+}
+
 void auth_changed(void)
 {
     atomic_fetch_add(&auth_gen, 1);
+    void (*fn)(void) = on_change;
+    if (fn)
+        fn();
 }
 
 static void bump(void *ctx, bool committed)
@@ -480,6 +490,32 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
     if (e == E_NOT_FOUND)
         return session_expired();
     return e;
+}
+
+err auth_session_check(db *d, const char *token, struct principal *p_r)
+{
+    uint8_t h[SM3_LEN];
+    if (!token_hash(token, h))
+        return session_expired();
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT user_id, last_seen FROM sessions WHERE token_hash = ?", &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, h, sizeof h);
+    int rc = db_step(s);
+    int64_t user_id = 0, last_seen = 0;
+    if (rc == DB_ROW) {
+        user_id = db_col_int64(s, 0);
+        last_seen = db_col_int64(s, 1);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e)
+        return e;
+    if (rc == DB_DONE || now_ms() - last_seen > idle_ms())
+        return session_expired();
+    e = auth_principal_load(d, user_id, p_r);
+    return e == E_NOT_FOUND ? session_expired() : e;
 }
 
 err auth_logout(db *d, const char *token)

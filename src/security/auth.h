@@ -128,6 +128,22 @@ err auth_principal_load(db *d, int64_t user_id, struct principal *p_r);
 #define AUTH_PRINCIPAL_TTL_MS 1000
 void auth_changed(void);
 
+/*
+ * Register fn to run (on the calling thread) after every auth_changed, that
+ * is after any sign-out or account change in this process: http/ re-checks
+ * its open streams. One hook; call before serving.
+ */
+void auth_on_change(void (*fn)(void));
+
+/*
+ * Is the session of `token` still live, and with which principal? As
+ * auth_session_find, but read-only and uncached: it neither refreshes the
+ * idle timer (an open stream is not activity) nor trusts this thread's
+ * caches. E_AUTH "session_expired" or "account_disabled" when it ended;
+ * E_DB when the database failed (which ends nothing).
+ */
+err auth_session_check(db *d, const char *token, struct principal *p_r);
+
 err auth_logout(db *d, const char *token);
 /* Delete every session of a user (log out everywhere). */
 err auth_logout_all(db *d, int64_t user_id);

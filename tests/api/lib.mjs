@@ -144,8 +144,12 @@ export class Client {
     if (body !== undefined) {
       if (typeof body === 'string' || body instanceof Uint8Array) payload = body;
       else payload = JSON.stringify(body);
-      if (!h['content-type']) h['content-type'] = 'application/json';
     }
+    // every state-changing request declares JSON, with a body or without
+    // (the server refuses others as cross-site: docs/security.md); an
+    // explicit content-type header in any case wins
+    const hasType = Object.keys(h).some((k) => k.toLowerCase() === 'content-type');
+    if (!hasType && (body !== undefined || !['GET', 'HEAD'].includes(method))) h['content-type'] = 'application/json';
     const r = await fetch(this.base + p, { method, headers: h, body: payload, redirect: 'manual' });
     const setc = r.headers.get('set-cookie');
     if (setc) {

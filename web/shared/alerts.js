@@ -23,6 +23,21 @@ export function watchAlerts() {
     alerts.latest.unshift(a);
     if (!a.acked) alerts.open++;
   });
+  // the server ends the stream when the right to it ends (docs/security.md):
+  // changed rights reconnect by themselves into the new scope; an ended
+  // session has nothing to reconnect to (the next request goes to sign-in)
+  source.addEventListener('end', (ev) => {
+    let reason = '';
+    try {
+      reason = JSON.parse(ev.data).reason;
+    } catch {}
+    if (reason === 'access_changed') {
+      alerts.latest = [];
+      countOpen().catch(() => {});
+    } else if (reason !== 'server_stopping') {
+      stopAlerts();
+    }
+  });
   countOpen().catch(() => {});
 }
 

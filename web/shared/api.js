@@ -22,12 +22,18 @@ export function setUnauthorizedHandler(fn) {
 export async function api(method, path, body, opts = {}) {
   const headers = {};
   let payload;
-  if (body instanceof FormData || typeof body === 'string') {
+  if (typeof body === 'string') {
+    // a raw upload (an import) names its own type; never text/plain, which
+    // the server refuses as a type a cross-site form could send
     payload = body;
-    if (typeof body === 'string') headers['Content-Type'] = opts.contentType || 'text/plain';
+    headers['Content-Type'] = opts.contentType || 'application/json';
   } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
+  } else if (method !== 'GET' && method !== 'HEAD') {
+    // every state-changing request declares JSON, with a body or without:
+    // the server refuses others (docs/security.md, cross-site requests)
+    headers['Content-Type'] = 'application/json';
   }
   let res;
   try {
