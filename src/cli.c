@@ -243,8 +243,9 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
-    int idle_s, sweep_s, device_check_s;
+    int idle_s, sweep_s, device_check_s, write_wait_ms;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
+        env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
         env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s) ||
         env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s))
         return 2;
@@ -281,6 +282,7 @@ int cmd_serve(int argc, char **argv)
         .port = c.port,
         .threads = c.threads,
         .idle_timeout_s = idle_s,
+        .write_wait_ms = write_wait_ms,
         .max_body = 1 << 20,
         .max_url = 4096,
         .max_headers = 16 * 1024,

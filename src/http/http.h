@@ -197,7 +197,8 @@ struct server_config {
     int port;
     int threads;
     int idle_timeout_s;
-    size_t max_body; /* default JSON body limit */
+    int write_wait_ms; /* how long a loop's write waits for the database (db_set_wait) */
+    size_t max_body;   /* default JSON body limit */
     size_t max_url;
     size_t max_headers;
 };

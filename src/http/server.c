@@ -635,6 +635,9 @@ static err loop_init(struct loop *lp, const struct server_config *cfg, int liste
     err e = db_open(cfg->db_url, &lp->db);
     if (e)
         return e;
+    /* a loop serves many connections: it waits for another writer only
+     * briefly, then answers 503 database_busy instead of stalling them all */
+    db_set_wait(lp->db, cfg->write_wait_ms > 0 ? cfg->write_wait_ms : DB_WAIT_DEFAULT_MS);
     lp->base = event_base_new();
     lp->http = lp->base ? evhttp_new(lp->base) : NULL;
     lp->fd = dup(listen_fd);

@@ -35,8 +35,10 @@ json_t *http_error_body(err code)
 {
     const struct err_detail *d = err_last();
     bool detailed = d->code == code && d->slug[0];
-    /* server-side failures never describe themselves to the client */
-    if (http_status(code) >= 500)
+    /* server-side failures never describe themselves to the client; a 503
+     * (busy, a dependency down) says what to do, and its details are
+     * written for the client */
+    if (http_status(code) >= 500 && code != E_UNAVAILABLE)
         detailed = false;
     json_t *e = json_object();
     json_object_set_new(e, "code", json_string(detailed ? d->slug : err_slug(code)));
