@@ -31,4 +31,5 @@ void app_routes(void)
     ADD(visitor);
     ADD(vehicle);
     ADD(device);
+    ADD(workbench);
 }
