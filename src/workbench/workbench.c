@@ -7,8 +7,9 @@
  * < hi); those about today bind the start of the day in China time.
  * The cost of each is in docs/web.md (工作台); the expensive one is "people
  * not declared today" on a large scope: one pass over the scope's live
- * people on the partial index persons_live_region (sql/014) with one probe
- * of declarations_person per person, no table row read.
+ * people on persons_region (covering since sql/014) with one probe of
+ * declarations_person per person, no table row read (about 0.2 s for a
+ * million people on SQLite).
  */
 #include "workbench/workbench.h"
 

@@ -7,12 +7,12 @@
 // with their permissions and without reveal or administration.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { residentId, sleep } from './lib.mjs';
+import { residentId, sleep, totpSecretFrom } from './lib.mjs';
 import { startCity, resident, PW, COMMUNITY, OTHER_COMMUNITY } from './devlib.mjs';
 
 const STREET = '110101001000'; // the street of COMMUNITY, not of OTHER_COMMUNITY
 const H = 3600000;
-let ctx, cs, csOther, street, site;
+let ctx, cs, csOther, street, site, sec, secSecret;
 
 before(async () => {
   ctx = await startCity({
@@ -22,6 +22,7 @@ before(async () => {
       add('cs_other', 'community_staff', OTHER_COMMUNITY);
       add('street', 'street_staff', STREET);
       add('site', 'site_staff', STREET);
+      secSecret = totpSecretFrom(add('secadm', 'security_admin', '110000000000'));
     },
   });
   const staff = async (u) => {
@@ -33,6 +34,8 @@ before(async () => {
   csOther = await staff('cs_other');
   street = await staff('street');
   site = await staff('site');
+  sec = ctx.client();
+  await sec.login('secadm', PW, secSecret);
 });
 after(async () => {
   await ctx?.stop();
@@ -54,11 +57,18 @@ async function counts(key) {
 }
 
 test('community and street staff are built-in roles with their permissions, no reveal, no administration', async () => {
-  const roles = await ctx.cc.get('/api/v1/roles?page_size=200');
-  if (roles.status === 200) {
-    const keys = roles.body.items.filter((r) => r.builtin).map((r) => r.key);
-    assert.ok(keys.includes('community_staff') && keys.includes('street_staff'), keys.join());
+  const roles = await sec.get('/api/v1/roles?page_size=200');
+  assert.equal(roles.status, 200, roles.text);
+  const byKey = Object.fromEntries(roles.body.items.map((r) => [r.key, r]));
+  for (const k of ['community_staff', 'street_staff']) {
+    assert.equal(byKey[k]?.builtin, true, k);
+    assert.equal(byKey[k].user_count, k === 'community_staff' ? 2 : 1, k);
   }
+  assert.equal(byKey.community_staff.name, '社区工作人员');
+  assert.equal(byKey.street_staff.name, '街道工作人员');
+  // built in: their rights cannot be edited
+  const edit = await sec.patch(`/api/v1/roles/${byKey.community_staff.id}`, { permissions: ['person.reveal'] });
+  assert.equal(edit.status, 409, edit.text);
   const me = (await cs.get('/api/v1/me')).body;
   assert.deepEqual(me.roles.map((r) => r.name), ['社区工作人员']);
   for (const p of ['person.read', 'visitor.confirm', 'alert.ack', 'access.read', 'vehicle.read', 'device.read', 'health.read']) assert.ok(me.permissions.includes(p), p);
