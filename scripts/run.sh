@@ -10,7 +10,8 @@ PORT=${FK_PORT:-8080}
 if [ ! -f "$DATA/fangkong.db" ] && [ -z "${FK_DB:-}" ]; then
     "$BIN" init
     echo "building the demo city (this takes a few seconds)..."
-    "$BIN" demo --persons "${FK_DEMO_PERSONS:-20000}" --seed 1 > "$DATA/demo-accounts.txt"
+    # the demo writes $DATA/demo-accounts.txt itself (shown below)
+    "$BIN" demo --persons "${FK_DEMO_PERSONS:-20000}" --seed 1 >/dev/null
 fi
 
 # Devices publish over MQTT to a mosquitto broker on loopback, with the

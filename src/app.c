@@ -49,4 +49,5 @@ void app_routes(void)
     ADD(visitor);
     ADD(vehicle);
     ADD(device);
+    ADD(workbench);
 }

@@ -32,6 +32,7 @@ ROUTES(access);
 ROUTES(visitor);
 ROUTES(vehicle);
 ROUTES(device);
+ROUTES(workbench);
 
 /* Register every route table with the router. */
 void app_routes(void);

@@ -1,9 +1,13 @@
 /*
- * `fangkong demo`: options, then demo_build().
+ * `fangkong demo`: options, then demo_build(). The accounts table goes to
+ * standard output and to <data dir>/demo-accounts.txt (mode 0600: it holds
+ * the passwords), which `make run` shows again at every start.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/id.h"
 #include "cli.h"
@@ -39,14 +43,32 @@ int cmd_demo(int argc, char **argv)
             return 2;
         }
     }
-    db *d;
-    if (app_open(&c, &d))
+    char path[4096];
+    snprintf(path, sizeof path, "%s/demo-accounts.txt", c.data_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *file = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!file) {
+        fprintf(stderr, "fangkong demo: cannot write %s\n", path);
+        if (fd >= 0)
+            close(fd);
         return 1;
+    }
+    db *d;
+    if (app_open(&c, &d)) {
+        fclose(file);
+        return 1;
+    }
     uint64_t t0 = mono_us();
-    err e = demo_build(d, &dc, stdout);
+    FILE *const outs[] = {stdout, file};
+    err e = demo_build(d, &dc, outs, 2);
     db_close(&d);
+    if (fclose(file) && !e) {
+        fprintf(stderr, "fangkong demo: cannot write %s\n", path);
+        return 1;
+    }
     if (e)
         return cli_fail(e, "demo");
+    fprintf(stderr, "demo: accounts written to %s\n", path);
     fprintf(stderr, "demo: %ld people in %.1f s\n", dc.persons, (double)(mono_us() - t0) / 1e6);
     return 0;
 }

@@ -356,6 +356,8 @@ struct account {
 static const struct account accounts[] = {
     {"command_center", "command", "区指挥中心", 0},
     {"leader", "leader", "区领导", 0},
+    {"street_staff", "street", "街道工作人员", 1},
+    {"community_staff", "community", "社区工作人员", 2},
     {"grid_worker", "grid", "第一网格网格员", 3},
     {"doctor", "doctor", "社区医生", 2},
     {"checkpoint_staff", "checkpoint", "社区卡口", 2},
@@ -368,11 +370,50 @@ static const struct account accounts[] = {
     {"audit_admin", "auditor", "审计管理员", 0},
 };
 
-static err build_accounts(db *d, const struct demo_config *c, const struct layout *L, FILE *out)
+#define NACCOUNTS (DEMO_N(accounts) + 1) /* and the resident */
+
+/* One line of the accounts table. */
+struct account_row {
+    const char *cols[4]; /* role, username, password, region */
+    char region[19];
+    char note[96]; /* TOTP secret or how to sign in; "" none */
+    int64_t user_id;
+};
+
+static size_t max_width(const struct account_row *rows, size_t n, int col, const char *head)
 {
-    fprintf(out, "# role              username    password        region\n");
+    size_t w = strlen(head);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(rows[i].cols[col]) > w)
+            w = strlen(rows[i].cols[col]);
+    return w;
+}
+
+/* The table with every column as wide as its longest value plus two
+ * spaces, so a long password never runs into the region. */
+static void print_accounts(FILE *out, const struct account_row *rows, size_t n)
+{
+    static const char *const heads[4] = {"# role", "username", "password", "region"};
+    int w[4];
+    for (int c = 0; c < 4; c++)
+        w[c] = (int)max_width(rows, n, c, heads[c]) + 2;
+    fprintf(out, "%-*s%-*s%-*s%s\n", w[0], heads[0], w[1], heads[1], w[2], heads[2], heads[3]);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%-*s%-*s%-*s", w[0], rows[i].cols[0], w[1], rows[i].cols[1], w[2],
+                rows[i].cols[2]);
+        if (rows[i].note[0])
+            fprintf(out, "%-*s%s\n", w[3], rows[i].cols[3], rows[i].note);
+        else
+            fprintf(out, "%s\n", rows[i].cols[3]);
+    }
+}
+
+static err build_accounts(db *d, const struct demo_config *c, const struct layout *L,
+                          struct account_row rows[NACCOUNTS])
+{
     for (size_t i = 0; i < DEMO_N(accounts); i++) {
         const struct account *ac = &accounts[i];
+        struct account_row *row = &rows[i];
         int64_t region = ac->level == 0   ? regcode_parse(DEMO_DISTRICT, NULL)
                          : ac->level == 1 ? L->street_codes[0]
                          : ac->level == 2 ? L->community_codes[0]
@@ -384,28 +425,35 @@ static err build_accounts(db *d, const struct demo_config *c, const struct layou
                              .region_code = region,
                              .roles = roles,
                              .n_roles = 1};
-        int64_t id;
-        err e = user_create(d, NULL, &u, &id);
+        *row = (struct account_row){.cols = {ac->role, ac->username, c->password, NULL}};
+        err e = user_create(d, NULL, &u, &row->user_id);
         if (e)
             return e;
-        char code[19];
-        regcode_format(region, code);
-        fprintf(out, "%-20s%-12s%-16s%s", ac->role, ac->username, c->password, code);
+        regcode_format(region, row->region);
+        row->cols[3] = row->region;
         const struct builtin_role *br = builtin_role_find(ac->role);
         if (br && br->require_totp) {
             char secret[64], uri[256];
-            if ((e = user_totp_enrol(d, id, ac->username, secret, uri)))
+            if ((e = user_totp_enrol(d, row->user_id, ac->username, secret, uri)))
                 return e;
-            fprintf(out, "  TOTP secret: %s", secret);
+            snprintf(row->note, sizeof row->note, "TOTP secret: %s", secret);
         }
-        fputc('\n', out);
     }
-    fprintf(out, "%-20s%-12s%-16s%s  (sign in by phone; the code is in sms.log)\n", "citizen",
-            DEMO_RESIDENT_PHONE, "(SMS)", DEMO_DISTRICT);
+    struct account_row *res = &rows[DEMO_N(accounts)];
+    *res = (struct account_row){.cols = {"citizen", DEMO_RESIDENT_PHONE, "(SMS)", DEMO_DISTRICT}};
+    snprintf(res->note, sizeof res->note, "(sign in by phone; the code is in sms.log)");
     return E_OK;
 }
 
-err demo_build(db *d, const struct demo_config *c, FILE *out)
+static int64_t user_of(const struct account_row *rows, const char *username)
+{
+    for (size_t i = 0; i < DEMO_N(accounts); i++)
+        if (!strcmp(rows[i].cols[1], username))
+            return rows[i].user_id;
+    return 0;
+}
+
+err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_out)
 {
     int64_t n = 0;
     if (db_query_int64(d, "SELECT COUNT(*) FROM users WHERE username = 'command'", &n) == E_OK &&
@@ -419,11 +467,31 @@ err demo_build(db *d, const struct demo_config *c, FILE *out)
     err e = build_regions(d, c, &L, a);
     if (!e)
         e = build_people(d, c, &L);
+    long ncomm = NSTREETS * L.communities;
+    int64_t *comm_places = arena_alloc(a, sizeof(int64_t) * (size_t)ncomm);
+    int64_t markets[NSTREETS];
     if (!e)
-        e = demo_places(d, c->seed, c->persons, L.community_codes, NSTREETS * L.communities,
-                        L.street_codes, NSTREETS);
+        e = demo_places(d, c->seed, c->persons, L.community_codes, ncomm, L.street_codes, NSTREETS,
+                        comm_places, markets);
+    struct account_row rows[NACCOUNTS];
     if (!e)
-        e = build_accounts(d, c, &L, out);
+        e = build_accounts(d, c, &L, rows);
+    if (!e) {
+        struct demo_world w = {.communities = L.community_codes,
+                               .community_places = comm_places,
+                               .ncomm = ncomm,
+                               .streets = L.street_codes,
+                               .market_places = markets,
+                               .nstreets = NSTREETS,
+                               .buildings = L.building_codes,
+                               .nbuildings = L.nbuildings,
+                               .command_user = user_of(rows, "command"),
+                               .checkpoint_user = user_of(rows, "checkpoint"),
+                               .community_user = user_of(rows, "community")};
+        e = demo_activity(d, &w, c->seed);
+    }
+    for (size_t i = 0; i < n_out && !e; i++)
+        print_accounts(out[i], rows, NACCOUNTS);
     if (db_kind(d) == DB_SQLITE)
         db_exec(d, "PRAGMA synchronous=FULL");
     arena_free(&a);

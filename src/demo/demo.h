@@ -33,12 +33,35 @@ struct demo_config {
 /*
  * Build the district into an initialised database that has no demo yet
  * (E_CONFLICT "demo_exists" otherwise). Writes the accounts table
- * ("role username password region [TOTP secret]") to `accounts`.
+ * ("role username password region [TOTP secret]", columns as wide as
+ * their longest value) to each of the n_out streams.
  */
-err demo_build(db *d, const struct demo_config *c, FILE *accounts);
+err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_out);
 
-/* Places and enterprises for the regions already built (demo_places.c). */
+/* Places and enterprises for the regions already built (demo_places.c).
+ * community_places_r[i] gets the residential compound of communities[i],
+ * market_places_r[s] the market of streets[s]. */
 err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, long ncomm,
-                const int64_t *streets, long nstreets);
+                const int64_t *streets, long nstreets, int64_t *community_places_r,
+                int64_t *market_places_r);
+
+/* The district as built so far, for demo_activity. */
+struct demo_world {
+    const int64_t *communities, *community_places; /* ncomm each */
+    long ncomm;
+    const int64_t *streets, *market_places; /* nstreets each */
+    long nstreets;
+    const int64_t *buildings; /* in code order */
+    long nbuildings;
+    int64_t command_user, checkpoint_user, community_user; /* who acts */
+};
+
+/*
+ * What the district has been doing (demo_activity.c): departments, risk
+ * areas, zones, venues, devices and readings, scans, alerts, visitors,
+ * vehicles and passages, declarations, people of every code colour, all
+ * through the capabilities' own functions.
+ */
+err demo_activity(db *d, const struct demo_world *w, uint64_t seed);
 
 #endif

@@ -45,7 +45,8 @@ static err add_place(db *d, arena *a, const char *name, enum place_kind kind, in
 }
 
 err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, long ncomm,
-                const int64_t *streets, long nstreets)
+                const int64_t *streets, long nstreets, int64_t *community_places_r,
+                int64_t *market_places_r)
 {
     struct rng r;
     rng_seed(&r, seed ^ 0x706c61636573ull);
@@ -58,7 +59,8 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
                  i / (long)DEMO_N(demo_community_words) + 1);
         snprintf(address, sizeof address, "深圳市南山区%s%ld号",
                  demo_streets[(communities[i] / 1000000000LL % 1000 - 1) % 8], 10 + i);
-        e = add_place(d, a, name, PLACE_COMMUNITY, communities[i], address, &r, 0, NULL);
+        e = add_place(d, a, name, PLACE_COMMUNITY, communities[i], address, &r, 0,
+                      &community_places_r[i]);
         if (!e) {
             snprintf(name, sizeof name, "%s出租屋%ld号",
                      demo_community_words[i % DEMO_N(demo_community_words)], i + 1);
@@ -76,7 +78,8 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
         for (size_t k = 0; k < 3 && !e; k++) {
             snprintf(name, sizeof name, "%s%s", demo_streets[s % 8], kinds[k].suffix);
             snprintf(address, sizeof address, "深圳市南山区%s%zu号", demo_streets[s % 8], 100 + k);
-            e = add_place(d, a, name, kinds[k].kind, streets[s], address, &r, 0, NULL);
+            e = add_place(d, a, name, kinds[k].kind, streets[s], address, &r, 0,
+                          kinds[k].kind == PLACE_MARKET ? &market_places_r[s] : NULL);
         }
         arena_reset(a);
     }

@@ -97,6 +97,24 @@ const struct builtin_role builtin_roles[] = {
      B(REGION_READ) | B(PLACE_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(VENUE_READ) |
          B(ACCESS_SCAN) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_SCAN) | B(VEHICLE_READ),
      false},
+    /* community staff (社区工作人员, seed 001 §4.1, seed 002 二(二)2-3, 二(三)1)
+     * keep their community's registry, confirm visitors and vehicles, run
+     * its gates and devices and answer its alerts; no full values, no
+     * administration, no zones or rules */
+    {"community_staff", "社区工作人员",
+     B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ) |
+         B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(VENUE_READ) | B(VENUE_WRITE) |
+         B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_CONFIRM) | B(VEHICLE_READ) |
+         B(VEHICLE_WRITE) | B(DEVICE_READ),
+     false},
+    /* street staff (街道工作人员) oversee the communities of their street:
+     * the same lists read-only, plus reviewing visitors and handling alerts
+     * when a community is short-handed */
+    {"street_staff", "街道工作人员",
+     B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ) | B(HEALTH_READ) |
+         B(CODE_READ) | B(VENUE_READ) | B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) |
+         B(VISITOR_CONFIRM) | B(VEHICLE_READ) | B(DEVICE_READ),
+     false},
     {"site_staff", "核酸点位人员", B(REGION_READ) | B(PLACE_READ) | B(NAT_WRITE) | B(VENUE_READ),
      false},
     {"lab", "检测机构", B(REGION_READ) | B(NAT_WRITE), false},

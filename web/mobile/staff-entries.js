@@ -7,7 +7,7 @@ export const STAFF_ENTRIES = [
   { key: 'person-search', title: '人员查询', icon: 'search', perm: 'person.read' },
   { key: 'person-register', title: '人员登记', icon: 'add-o', perm: 'person.write' },
   { key: 'home-verification', title: '入户核实', icon: 'home-o', roles: ['grid_worker'] },
-  { key: 'report', title: '疫情上报', icon: 'warning-o', roles: ['grid_worker', 'doctor', 'checkpoint_staff'] },
+  { key: 'report', title: '疫情上报', icon: 'warning-o', roles: ['grid_worker', 'doctor', 'checkpoint_staff', 'community_staff', 'street_staff'] },
   { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'] },
   { key: 'observation', title: '隔离观察名单', icon: 'todo-list-o', roles: ['doctor', 'grid_worker'] },
   { key: 'scan', title: '扫码核验', icon: 'scan', roles: ['checkpoint_staff'], to: '/staff/scan' },
@@ -18,7 +18,7 @@ export const STAFF_ENTRIES = [
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
   { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
-  { key: 'overview', title: '防控概览', icon: 'chart-trending-o', roles: ['leader', 'command_center'] },
+  { key: 'overview', title: '防控概览', icon: 'chart-trending-o', roles: ['leader', 'command_center', 'street_staff'] },
 ];
 
 export function entriesFor(me) {

@@ -2,11 +2,16 @@
 // the CSV export link of one list endpoint (`format=csv` with the same
 // filters, so the file holds what the screen shows, unpaged).
 import { reactive, ref, computed } from 'vue';
+import { useRoute } from 'vue-router';
 import { ElMessage } from 'element-plus';
 import { get, qs } from '@shared/api.js';
 
 export function useList(path, initialFilters = {}, opts = {}) {
-  const filters = reactive({ ...initialFilters });
+  // A link may name filters the list knows (/visitors?status=pending, from
+  // the workbench): the list opens with them; reset goes back to the defaults.
+  const query = useRoute()?.query || {};
+  const fromLink = Object.fromEntries(Object.entries(query).filter(([k, v]) => k in initialFilters && typeof v === 'string'));
+  const filters = reactive({ ...initialFilters, ...fromLink });
   const paging = reactive({ page: 1, page_size: opts.pageSize || 20 });
   const items = ref([]);
   const total = ref(0);

@@ -1,0 +1,67 @@
+/*
+ * The workbench (工作台, issue 8): for a signed-in staff user, the to-dos
+ * and counts of their duties inside their scope — visitors waiting for
+ * review, alerts nobody has handled, people who have not declared today,
+ * devices that went silent, today's scans and refusals at the gates, red
+ * and yellow codes, locked accounts, refused operations — each with where
+ * to go to act on it.
+ *
+ * Which entries a user gets follows their permissions, never their role
+ * names: an entry is shown when the user holds one of its permissions, so
+ * a custom role gets the entries of what it may do. Every count is one
+ * scoped SQL statement over an index leading on region_code (or on the
+ * time-ordered id for the audit log); none reads personal data, so nothing
+ * here is audited. Residents have no workbench (their home is their code).
+ */
+#ifndef FK_WORKBENCH_WORKBENCH_H
+#define FK_WORKBENCH_WORKBENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* The entries, in the order they are shown: to-dos first. */
+enum workbench_item {
+    WB_VISITORS_PENDING = 0, /* visitors waiting for review (visitor.confirm) */
+    WB_ALERTS_OPEN,          /* alerts not acknowledged (alert.read) */
+    WB_UNDECLARED_TODAY,     /* people of the scope without a declaration today (health.read) */
+    WB_DEVICES_SILENT,       /* enabled devices past their heartbeat (device.read) */
+    WB_REFUSALS_TODAY, /* passages refused today at venues in scope (access.scan, access.read) */
+    WB_SCANS_TODAY,    /* passages recorded today at venues in scope */
+    WB_CODES_RED,      /* people in scope with a red code (code.read) */
+    WB_CODES_YELLOW,   /* … yellow */
+    WB_VEHICLES_DENIED_TODAY, /* plate reads refused today (vehicle.read, vehicle.gate) */
+    WB_TESTS_TODAY,           /* test results recorded today in scope (nat.write) */
+    WB_ENTERPRISES,           /* enterprises in scope (enterprise.read) */
+    WB_USERS_LOCKED,          /* staff accounts locked now in scope (user.read) */
+    WB_AUDIT_REFUSED_TODAY,   /* operations refused today (audit.read) */
+    WB__COUNT
+};
+
+struct workbench_entry {
+    enum workbench_item item;
+    const char *key;   /* "visitors_pending": stable, for the web and tests */
+    const char *title; /* 待审核访客 */
+    const char *unit;  /* 人, 条, 台, 个 */
+    bool todo;         /* something to act on (shown first, highlighted when > 0) */
+    int64_t count;
+    const char *console; /* the console's filtered list ("/visitors?status=pending"), or NULL */
+    const char *mobile;  /* the mobile page ("/staff/visitors"), or NULL */
+};
+
+/* The start of the China-time (UTC+8) day holding `now`, epoch ms. */
+int64_t workbench_day_start(int64_t now);
+
+/*
+ * The entries `who` may see, with their counts inside who->scope at `now`,
+ * into out[] (room for WB__COUNT), in enum order; *n_r gets how many. A
+ * resident gets none. E_DB when a count fails (nothing is guessed).
+ */
+err workbench_counts(db *d, const struct principal *who, int64_t now,
+                     struct workbench_entry out[WB__COUNT], size_t *n_r);
+
+#endif
