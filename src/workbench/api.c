@@ -10,6 +10,7 @@
  */
 #include "app.h"
 #include "base/id.h"
+#include "base/time.h"
 #include "workbench/workbench.h"
 
 static json_t *str_or_null(const char *s)
@@ -34,7 +35,7 @@ static err get_workbench(struct req *r)
                                              str_or_null(es[i].mobile)));
     return reply_json(r, 200,
                       json_pack("{s:o,s:I,s:I}", "entries", arr, "at", (json_int_t)now, "day_start",
-                                (json_int_t)workbench_day_start(now)));
+                                (json_int_t)china_day_start(now)));
 }
 
 const struct route workbench_routes[] = {

@@ -14,14 +14,7 @@
 #include "workbench/workbench.h"
 
 #include "base/id.h"
-
-#define DAY_MS   86400000LL
-#define CHINA_MS (8 * 3600000LL) /* Asia/Shanghai has no daylight saving */
-
-int64_t workbench_day_start(int64_t now)
-{
-    return (now + CHINA_MS) / DAY_MS * DAY_MS - CHINA_MS;
-}
+#include "base/time.h"
 
 /* What a statement's parameters are, in order (B_END after the last). */
 enum bind { B_END = 0, B_LO, B_HI, B_DAY, B_NOW, B_DAY_ID };
@@ -187,7 +180,7 @@ static err count(db *d, const struct wb_def *w, const struct scope *sc, int64_t 
     err e = db_prepare(d, w->sql, &s);
     if (e)
         return e;
-    int64_t day = workbench_day_start(now);
+    int64_t day = china_day_start(now);
     for (int i = 0; i < 4 && w->binds[i] != B_END; i++) {
         enum bind b = w->binds[i];
         db_bind_int64(s, i + 1,

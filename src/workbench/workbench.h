@@ -53,9 +53,6 @@ struct workbench_entry {
     const char *mobile;  /* the mobile page ("/staff/visitors"), or NULL */
 };
 
-/* The start of the China-time (UTC+8) day holding `now`, epoch ms. */
-int64_t workbench_day_start(int64_t now);
-
 /*
  * The entries `who` may see, with their counts inside who->scope at `now`,
  * into out[] (room for WB__COUNT), in enum order; *n_r gets how many. A

@@ -20,21 +20,6 @@
 static struct fixture_db F;
 static db *D;
 
-/* 2026-12-03 00:00 in Beijing is 2026-12-02 16:00 UTC. */
-#define MIDNIGHT 1764691200000LL
-#define DAY      86400000LL
-
-static void test_day_start(void **state)
-{
-    (void)state;
-    assert_int_equal(workbench_day_start(MIDNIGHT), MIDNIGHT);
-    assert_int_equal(workbench_day_start(MIDNIGHT + DAY - 1), MIDNIGHT);
-    assert_int_equal(workbench_day_start(MIDNIGHT - 1), MIDNIGHT - DAY);
-    /* 07:59 UTC is still the same China day; 16:00 UTC starts the next */
-    assert_int_equal(workbench_day_start(MIDNIGHT + 16 * 3600000LL - 1), MIDNIGHT);
-    assert_int_equal(workbench_day_start(MIDNIGHT + DAY), MIDNIGHT + DAY);
-}
-
 static const char *migration_sql(int version)
 {
     for (int i = 0; i < migrations_count; i++)
@@ -131,7 +116,6 @@ static int close_sqlite(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_day_start),
         cmocka_unit_test(test_builtin_roles),
         cmocka_unit_test(test_custom_role_renamed),
     };
