@@ -108,6 +108,7 @@ int config_load(int *argc, char **argv, struct config *c)
         env_int("FK_LOGIN_BACKOFF_MS", 1000, 0, 60000, &backoff) ||
         env_int("FK_LOGIN_IP_FAILURES", 100, 1, 1000000, &ac.ip_failures) ||
         env_int("FK_SMS_PHONE_DAY", 10, 1, 1000, &ac.sms_phone_day) ||
+        env_int("FK_SMS_RESEND", 60, 1, 3600, &ac.sms_resend_s) ||
         env_int("FK_SMS_IP_DAY", 50, 1, 1000000, &ac.sms_ip_day) ||
         env_int("FK_COOKIE_SECURE", 1, 0, 1, &secure))
         return 1;

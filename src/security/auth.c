@@ -48,8 +48,8 @@
     {                                                                                              \
         .session_idle_s = 1800, .session_max_s = 43200, .max_failures = 5, .lock_s = 1800,         \
         .backoff_ms = 1000, .ip_attempts = 30, .ip_failures = 100, .sms_ttl_s = 300,               \
-        .sms_max_tries = 5, .sms_per_ip = 20, .sms_phone_day = 10, .sms_ip_day = 50,               \
-        .sms_driver = "file", .sms_file = "sms-codes.log", .sms_url = "",                          \
+        .sms_max_tries = 5, .sms_per_ip = 20, .sms_resend_s = 60, .sms_phone_day = 10,             \
+        .sms_ip_day = 50, .sms_driver = "file", .sms_file = "sms-codes.log", .sms_url = "",        \
     }
 
 static struct auth_config cfg = AUTH_DEFAULTS;
@@ -66,6 +66,8 @@ void auth_configure(const struct auth_config *c)
             d.backoff_ms = c->backoff_ms < 0 ? 0 : c->backoff_ms;
         if (c->ip_failures)
             d.ip_failures = c->ip_failures;
+        if (c->sms_resend_s)
+            d.sms_resend_s = c->sms_resend_s;
         if (c->sms_phone_day)
             d.sms_phone_day = c->sms_phone_day;
         if (c->sms_ip_day)
@@ -1435,10 +1437,11 @@ err auth_sms_send(db *d, const char *phone, const char *ip)
     char bhex[2 * BLIND_LEN + 1];
     hex_encode(bidx, sizeof bidx, bhex);
     snprintf(key, sizeof key, "sms:phone:%s", bhex);
-    if ((e = rate_hit(d, key, MINUTE_MS, 1, &over)))
+    if ((e = rate_hit(d, key, (int64_t)cfg.sms_resend_s * 1000, 1, &over)))
         return e;
     if (over)
-        return err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请1分钟后再试");
+        return err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请%d秒后再试",
+                       cfg.sms_resend_s);
     /* the daily caps: a phone cannot be flooded, an address cannot spray
      * codes at many phones (each code is another guess at a phone) */
     snprintf(key, sizeof key, "sms:phone-day:%s", bhex);

@@ -17,7 +17,8 @@
  * source address also gets ip_attempts sign-in attempts a minute and
  * ip_failures failed ones an hour, whatever the names. SMS codes: 6
  * digits, valid sms_ttl_s; sms_max_tries wrong codes per phone per window
- * of sms_ttl_s, a resend keeping the count; one code per phone per minute,
+ * of sms_ttl_s, a resend keeping the count; one code per phone per
+ * sms_resend_s,
  * sms_per_ip per hour per address, sms_phone_day per phone and sms_ip_day
  * per address a day.
  */
@@ -92,6 +93,7 @@ struct auth_config {
     int sms_ttl_s;          /* 300 */
     int sms_max_tries;      /* 5 */
     int sms_per_ip;         /* 20 codes per hour per address */
+    int sms_resend_s;       /* 60: one code per phone this often */
     int sms_phone_day;      /* 10 codes per day per phone */
     int sms_ip_day;         /* 50 codes per day per address */
     bool cookie_insecure;   /* omit Secure (plain HTTP other than localhost) */
