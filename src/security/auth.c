@@ -994,17 +994,20 @@ static err login_failed(db *d, const struct login_pair *lp, int64_t user_id,
     int64_t now = now_ms(), forget = now - (int64_t)cfg.lock_s * 1000;
     int64_t until = now + (int64_t)cfg.lock_s * 1000;
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO login_failures (account, ip, user_id, failures, last_at, "
-                        "locked_until) VALUES (?, ?, ?, 1, ?, ?) "
-                        "ON CONFLICT (account, ip) DO UPDATE SET "
-                        "failures = CASE WHEN login_failures.last_at <= ? THEN 1 "
-                        "ELSE login_failures.failures + 1 END, "
-                        "locked_until = CASE WHEN (CASE WHEN login_failures.last_at <= ? THEN 1 "
-                        "ELSE login_failures.failures + 1 END) >= ? THEN ? ELSE 0 END, "
-                        "last_at = excluded.last_at, user_id = excluded.user_id "
-                        "RETURNING locked_until",
-                        &s)))
+    /* CAST: PostgreSQL types the lock end's placeholder from the CASE, and
+     * a bare 0 would make it a 32-bit integer */
+    if ((e = db_prepare(
+             d,
+             "INSERT INTO login_failures (account, ip, user_id, failures, last_at, "
+             "locked_until) VALUES (?, ?, ?, 1, ?, ?) "
+             "ON CONFLICT (account, ip) DO UPDATE SET "
+             "failures = CASE WHEN login_failures.last_at <= ? THEN 1 "
+             "ELSE login_failures.failures + 1 END, "
+             "locked_until = CASE WHEN (CASE WHEN login_failures.last_at <= ? THEN 1 "
+             "ELSE login_failures.failures + 1 END) >= ? THEN ? ELSE CAST(0 AS BIGINT) END, "
+             "last_at = excluded.last_at, user_id = excluded.user_id "
+             "RETURNING locked_until",
+             &s)))
         return e;
     db_bind_text(s, 1, lp->account);
     db_bind_text(s, 2, lp->ip);
