@@ -1442,9 +1442,12 @@ err auth_sms_send(db *d, const char *phone, const char *ip)
     snprintf(key, sizeof key, "sms:phone:%s", bhex);
     if ((e = rate_hit(d, key, (int64_t)cfg.sms_resend_s * 1000, 1, &over)))
         return e;
-    if (over)
-        return err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请%d秒后再试",
-                       cfg.sms_resend_s);
+    if (over) {
+        int n = cfg.sms_resend_s;
+        return n % 60 == 0
+                   ? err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请%d分钟后再试", n / 60)
+                   : err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请%d秒后再试", n);
+    }
     /* the daily caps: a phone cannot be flooded, an address cannot spray
      * codes at many phones (each code is another guess at a phone) */
     snprintf(key, sizeof key, "sms:phone-day:%s", bhex);
