@@ -103,9 +103,20 @@ int config_load(int *argc, char **argv, struct config *c)
     id_set_node(c->node);
 
     struct auth_config ac = {0};
+    int secure = 1, backoff = 1000;
     if (env_int("FK_SESSION_IDLE", 1800, 1, 86400, &ac.session_idle_s) ||
-        env_int("FK_LOCK_SECONDS", 1800, 1, 86400, &ac.lock_s))
+        env_int("FK_SESSION_MAX", 43200, 1, 30 * 86400, &ac.session_max_s) ||
+        env_int("FK_LOCK_SECONDS", 1800, 1, 86400, &ac.lock_s) ||
+        env_int("FK_LOGIN_FAILURES", 5, 1, 100, &ac.max_failures) ||
+        env_int("FK_LOGIN_BACKOFF_MS", 1000, 0, 60000, &backoff) ||
+        env_int("FK_LOGIN_IP_FAILURES", 100, 1, 1000000, &ac.ip_failures) ||
+        env_int("FK_SMS_PHONE_DAY", 10, 1, 1000, &ac.sms_phone_day) ||
+        env_int("FK_SMS_RESEND", 60, 1, 3600, &ac.sms_resend_s) ||
+        env_int("FK_SMS_IP_DAY", 50, 1, 1000000, &ac.sms_ip_day) ||
+        env_int("FK_COOKIE_SECURE", 1, 0, 1, &secure))
         return 1;
+    ac.backoff_ms = backoff ? backoff : -1; /* 0 in auth_config means "the default" */
+    ac.cookie_insecure = !secure;
     ac.sms_driver = getenv("FK_SMS_DRIVER");
     ac.sms_url = getenv("FK_SMS_URL");
     const char *sf = getenv("FK_SMS_FILE");

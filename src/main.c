@@ -86,7 +86,8 @@ static void usage(FILE *f)
     }
     fputs("\nRun `fangkong <command> --help` for a command's options.\n"
           "Environment: FK_DB, FK_PORT, FK_BIND, FK_DATA_DIR, FK_KEY_FILE, FK_THREADS, FK_NODE,\n"
-          "FK_SESSION_IDLE, FK_IDLE_TIMEOUT, FK_SMS_DRIVER, FK_SMS_URL, FK_LOG.\n",
+          "FK_SESSION_IDLE, FK_SESSION_MAX, FK_COOKIE_SECURE, FK_IDLE_TIMEOUT, FK_SMS_DRIVER, "
+          "FK_SMS_URL, FK_LOG.\n",
           f);
 }
 

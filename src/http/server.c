@@ -498,8 +498,16 @@ static void handle(struct evhttp_request *ev, void *arg)
     struct principal *who = NULL;
     if (tok) {
         who = arena_alloc(r.a, sizeof *who);
-        if (auth_session_find(r.db, tok, who) != E_OK)
-            who = NULL;
+        e = auth_session_find(r.db, tok, who);
+        if (e == E_AUTH) {
+            who = NULL; /* no live session: signed out, expired, disabled */
+        } else if (e) {
+            /* the question could not be answered (the database failed):
+             * 503, never "signed out", or an outage would sign everyone
+             * out of their pages */
+            e = err_set(E_UNAVAILABLE, NULL, NULL, NULL);
+            goto done;
+        }
     }
     if (!who && !(rt->flags & ROUTE_PUBLIC)) {
         e = tok ? err_set(E_AUTH, "session_expired", NULL, "登录已过期，请重新登录")

@@ -37,15 +37,19 @@
 #define SMS_DIGITS 6
 #define MINUTE_MS  60000
 #define HOUR_MS    3600000
+#define DAY_MS     86400000
+/* the longest wait the sign-in slow-down imposes */
+#define BACKOFF_CAP_MS 60000
 /* last_seen is refreshed at most this often: a write per request is wasted. */
 #define TOUCH_MS 30000
 
 /* The defaults of auth.h; the SMS file is relative to the working directory. */
 #define AUTH_DEFAULTS                                                                              \
     {                                                                                              \
-        .session_idle_s = 1800, .max_failures = 5, .lock_s = 1800, .ip_attempts = 30,              \
-        .sms_ttl_s = 300, .sms_max_tries = 5, .sms_per_ip = 20, .sms_driver = "file",              \
-        .sms_file = "sms-codes.log", .sms_url = "",                                                \
+        .session_idle_s = 1800, .session_max_s = 43200, .max_failures = 5, .lock_s = 1800,         \
+        .backoff_ms = 1000, .ip_attempts = 30, .ip_failures = 100, .sms_ttl_s = 300,               \
+        .sms_max_tries = 5, .sms_per_ip = 20, .sms_resend_s = 60, .sms_phone_day = 10,             \
+        .sms_ip_day = 50, .sms_driver = "file", .sms_file = "sms-codes.log", .sms_url = "",        \
     }
 
 static struct auth_config cfg = AUTH_DEFAULTS;
@@ -56,6 +60,19 @@ void auth_configure(const struct auth_config *c)
     if (c) {
         if (c->session_idle_s)
             d.session_idle_s = c->session_idle_s;
+        if (c->session_max_s)
+            d.session_max_s = c->session_max_s;
+        if (c->backoff_ms)
+            d.backoff_ms = c->backoff_ms < 0 ? 0 : c->backoff_ms;
+        if (c->ip_failures)
+            d.ip_failures = c->ip_failures;
+        if (c->sms_resend_s)
+            d.sms_resend_s = c->sms_resend_s;
+        if (c->sms_phone_day)
+            d.sms_phone_day = c->sms_phone_day;
+        if (c->sms_ip_day)
+            d.sms_ip_day = c->sms_ip_day;
+        d.cookie_insecure = c->cookie_insecure;
         if (c->max_failures)
             d.max_failures = c->max_failures;
         if (c->lock_s)
@@ -115,6 +132,11 @@ static void log_id(enum log_level lv, const char *event, int64_t user_id)
 static int64_t idle_ms(void)
 {
     return (int64_t)cfg.session_idle_s * 1000;
+}
+
+static int64_t max_ms(void)
+{
+    return (int64_t)cfg.session_max_s * 1000;
 }
 
 /*
@@ -222,6 +244,11 @@ err password_policy(const char *password, const char *field)
     if (chars < 8 || lower + upper + digit + other < 3)
         return err_set(E_INPUT, "weak_password", field,
                        "密码至少8位，且须包含大写字母、小写字母、数字、符号中的至少三类");
+    /* the classes rule lets "Password123!" through: the first guesses of
+     * anyone trying passwords are on the list */
+    if (password_is_common(password))
+        return err_set(E_INPUT, "password_too_common", field,
+                       "该密码过于常见，容易被猜中，请换一个");
     return E_OK;
 }
 
@@ -411,7 +438,7 @@ static void sessions_changed(db *d)
 
 struct scache_entry {
     uint8_t hash[SM3_LEN];
-    int64_t user_id, last_seen;
+    int64_t user_id, last_seen, created_at;
     uint64_t gen;
     int64_t at;
 };
@@ -435,6 +462,35 @@ static err principal_cached(db *d, int64_t user_id, struct principal *p_r)
     return e;
 }
 
+/* A session's row: who, when last used, when opened. */
+static err session_row(db *d, const uint8_t h[SM3_LEN], bool *found_r, int64_t *user_id_r,
+                       int64_t *last_seen_r, int64_t *created_r)
+{
+    db_stmt *s;
+    err e = db_prepare(
+        d, "SELECT user_id, last_seen, created_at FROM sessions WHERE token_hash = ?", &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, h, SM3_LEN);
+    int rc = db_step(s);
+    *found_r = rc == DB_ROW;
+    if (rc == DB_ROW) {
+        *user_id_r = db_col_int64(s, 0);
+        *last_seen_r = db_col_int64(s, 1);
+        *created_r = db_col_int64(s, 2);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/* Idle too long, or older than the absolute lifetime (a stolen cookie kept
+ * busy must still die). */
+static bool session_dead(int64_t now, int64_t last_seen, int64_t created_at)
+{
+    return now - last_seen > idle_ms() || now - created_at > max_ms();
+}
+
 err auth_session_find(db *d, const char *token, struct principal *p_r)
 {
     uint8_t h[SM3_LEN];
@@ -447,33 +503,24 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
     struct scache_entry *c = &scache[h[0]];
     uint64_t gen = atomic_load(&auth_gen);
     if (c->gen == gen && now - c->at < AUTH_PRINCIPAL_TTL_MS && now - c->last_seen <= touch &&
-        !memcmp(c->hash, h, SM3_LEN)) {
+        now - c->created_at <= max_ms() && !memcmp(c->hash, h, SM3_LEN)) {
         err e = principal_cached(d, c->user_id, p_r);
         return e == E_NOT_FOUND ? session_expired() : e;
     }
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT user_id, last_seen FROM sessions WHERE token_hash = ?", &s);
+    bool found;
+    int64_t user_id = 0, last_seen = 0, created_at = 0;
+    err e = session_row(d, h, &found, &user_id, &last_seen, &created_at);
     if (e)
         return e;
-    db_bind_blob(s, 1, h, sizeof h);
-    int rc = db_step(s);
-    int64_t user_id = 0, last_seen = 0;
-    if (rc == DB_ROW) {
-        user_id = db_col_int64(s, 0);
-        last_seen = db_col_int64(s, 1);
-    }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    if (e)
-        return e;
-    if (rc == DB_DONE)
+    if (!found)
         return session_expired();
-    if (now - last_seen > idle_ms()) {
+    if (session_dead(now, last_seen, created_at)) {
         if ((e = session_delete(d, h)))
             return e;
         return session_expired();
     }
     if (now - last_seen > touch) {
+        db_stmt *s;
         if ((e = db_prepare(d, "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", &s)))
             return e;
         db_bind_int64(s, 1, now);
@@ -484,7 +531,11 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
     }
     /* the generation read before the query: a delete committed meanwhile
      * leaves this entry behind, so it is not trusted */
-    *c = (struct scache_entry){.user_id = user_id, .last_seen = last_seen, .gen = gen, .at = now};
+    *c = (struct scache_entry){.user_id = user_id,
+                               .last_seen = last_seen,
+                               .created_at = created_at,
+                               .gen = gen,
+                               .at = now};
     memcpy(c->hash, h, SM3_LEN);
     e = principal_cached(d, user_id, p_r);
     if (e == E_NOT_FOUND)
@@ -497,22 +548,12 @@ err auth_session_check(db *d, const char *token, struct principal *p_r)
     uint8_t h[SM3_LEN];
     if (!token_hash(token, h))
         return session_expired();
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT user_id, last_seen FROM sessions WHERE token_hash = ?", &s);
+    bool found;
+    int64_t user_id = 0, last_seen = 0, created_at = 0;
+    err e = session_row(d, h, &found, &user_id, &last_seen, &created_at);
     if (e)
         return e;
-    db_bind_blob(s, 1, h, sizeof h);
-    int rc = db_step(s);
-    int64_t user_id = 0, last_seen = 0;
-    if (rc == DB_ROW) {
-        user_id = db_col_int64(s, 0);
-        last_seen = db_col_int64(s, 1);
-    }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    if (e)
-        return e;
-    if (rc == DB_DONE || now_ms() - last_seen > idle_ms())
+    if (!found || session_dead(now_ms(), last_seen, created_at))
         return session_expired();
     e = auth_principal_load(d, user_id, p_r);
     return e == E_NOT_FOUND ? session_expired() : e;
@@ -790,18 +831,40 @@ err auth_totp_reset(db *d, int64_t user_id)
 
 /* ---- staff sign-in -------------------------------------------------------- */
 
-static err locked_err(int64_t locked_until)
+/* Beijing time of an epoch-ms instant, rounded up to the minute so that
+ * "after HH:MM" is never too early. */
+static void cn_hhmm(int64_t at, int *h_r, int *m_r)
+{
+    time_t t = (time_t)((at + MINUTE_MS - 1) / MINUTE_MS * 60) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    *h_r = tm.tm_hour;
+    *m_r = tm.tm_min;
+}
+
+/* An account an administrator locked (said only to whoever knows its
+ * password, so it reveals nothing to a stranger). */
+static err admin_locked_err(int64_t locked_until)
 {
     if (locked_until >= AUTH_LOCKED_FOREVER)
         return err_set_ref(E_LOCKED, "account_locked", locked_until,
                            "账号已被管理员锁定，请联系系统管理员解锁");
-    /* Shown in Beijing time, rounded up to the minute so "after HH:MM"
-     * is never too early. */
-    time_t t = (time_t)((locked_until + MINUTE_MS - 1) / MINUTE_MS * 60) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
+    int h, m;
+    cn_hhmm(locked_until, &h, &m);
     return err_set_ref(E_LOCKED, "account_locked", locked_until,
-                       "账号已锁定，请于 %02d:%02d 后再试", tm.tm_hour, tm.tm_min);
+                       "账号已锁定，请于 %02d:%02d 后再试", h, m);
+}
+
+/* Too many failures of this name from this address: the same words for a
+ * real account and for an unknown name. */
+static err pair_locked_err(int64_t locked_until)
+{
+    int h, m;
+    cn_hhmm(locked_until, &h, &m);
+    return err_set_ref(E_LOCKED, "account_locked", locked_until,
+                       "登录失败次数过多，该账号在本机已暂停登录，请于 %02d:%02d "
+                       "后再试，或联系管理员解锁",
+                       h, m);
 }
 
 static err bad_credentials(void)
@@ -810,39 +873,178 @@ static err bad_credentials(void)
 }
 
 /*
- * Count a failed attempt; the one that reaches max_failures locks the
- * account and starts the count again. One statement, so concurrent
- * attempts cannot both read the same count. *locked_until_r gets the lock
- * end when this failure locked the account, else 0.
+ * The pair a failed sign-in is counted against: the name as typed (as a
+ * keyed hash, since people type passwords into that field) and the source
+ * address.
  */
-static err count_failure(db *d, int64_t user_id, int64_t *locked_until_r)
+struct login_pair {
+    char account[2 * SM3_LEN + 1];
+    const char *ip;
+};
+
+static void login_pair_init(struct login_pair *lp, const char *username, const char *ip)
 {
-    int64_t now = now_ms();
+    char buf[200];
+    int n = snprintf(buf, sizeof buf, "login-name:%s", username ? username : "");
+    if (n < 0 || n >= (int)sizeof buf)
+        n = (int)sizeof buf - 1;
+    uint8_t h[SM3_LEN];
+    hmac_sm3(keys_get(KEY_TOKEN), 32, buf, (size_t)n, h);
+    explicit_bzero(buf, sizeof buf);
+    hex_encode(h, sizeof h, lp->account);
+    lp->ip = ip ? ip : "";
+}
+
+/* The wait after `failures` failures in a row: none after the first, then
+ * backoff_ms doubling, at most BACKOFF_CAP_MS. */
+static int64_t backoff_for(int64_t failures)
+{
+    if (cfg.backoff_ms <= 0 || failures < 2)
+        return 0;
+    int64_t w = cfg.backoff_ms;
+    for (int64_t i = 2; i < failures && w < BACKOFF_CAP_MS; i++)
+        w *= 2;
+    return w < BACKOFF_CAP_MS ? w : BACKOFF_CAP_MS;
+}
+
+/* Reads a fixed-window counter without counting (0 when its window is
+ * over). */
+static err rate_peek(db *d, const char *key, int64_t window_ms, int64_t *count_r)
+{
     db_stmt *s;
-    err e = db_prepare(d,
-                       "UPDATE users SET "
-                       "locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? "
-                       "ELSE locked_until END, "
-                       "failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 "
-                       "ELSE failed_logins + 1 END "
-                       "WHERE id = ? RETURNING locked_until",
-                       &s);
+    err e = db_prepare(d, "SELECT count FROM rate_limits WHERE key = ? AND window_start > ?", &s);
     if (e)
         return e;
-    int64_t until = now + (int64_t)cfg.lock_s * 1000;
-    db_bind_int64(s, 1, cfg.max_failures);
-    db_bind_int64(s, 2, until);
-    db_bind_int64(s, 3, cfg.max_failures);
-    db_bind_int64(s, 4, user_id);
+    db_bind_text(s, 1, key);
+    db_bind_int64(s, 2, now_ms() - window_ms);
     int rc = db_step(s);
+    *count_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/*
+ * May this pair try now? Refuses (without looking at the password) a pair
+ * that is locked or still within its wait, and an address past its
+ * failures for the hour. Nothing here depends on whether the name is an
+ * account, so the answers are the same for both.
+ */
+static err login_gate(db *d, const struct login_pair *lp)
+{
+    char key[96];
+    snprintf(key, sizeof key, "login:fail:%s", lp->ip);
+    int64_t ip_failed;
+    err e = rate_peek(d, key, HOUR_MS, &ip_failed);
+    if (e)
+        return e;
+    if (ip_failed >= cfg.ip_failures) {
+        log_event(LOG_WARN, "login_rate_limited", "ip", lp->ip, NULL);
+        return err_set(E_RATE, "rate_limited", NULL, "此地址登录失败次数过多，请1小时后再试");
+    }
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "SELECT failures, last_at, locked_until FROM login_failures "
+                        "WHERE account = ? AND ip = ?",
+                        &s)))
+        return e;
+    db_bind_text(s, 1, lp->account);
+    db_bind_text(s, 2, lp->ip);
+    int rc = db_step(s);
+    int64_t failures = 0, last_at = 0, locked_until = 0;
+    if (rc == DB_ROW) {
+        failures = db_col_int64(s, 0);
+        last_at = db_col_int64(s, 1);
+        locked_until = db_col_int64(s, 2);
+    }
+    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e || rc != DB_ROW)
+        return e;
+    int64_t now = now_ms();
+    if (locked_until > now)
+        return pair_locked_err(locked_until);
+    if (last_at <= now - (int64_t)cfg.lock_s * 1000)
+        return E_OK; /* forgotten */
+    int64_t wait = backoff_for(failures);
+    if (now < last_at + wait) {
+        int64_t secs = (last_at + wait - now + 999) / 1000;
+        return err_set(E_RATE, "login_throttled", NULL, "登录失败次数较多，请 %lld 秒后再试",
+                       (long long)secs);
+    }
+    return E_OK;
+}
+
+/*
+ * Count a failure of the pair (and of its address). One statement: a
+ * failure older than lock_s starts the count again, and the one that
+ * reaches max_failures locks the pair for lock_s, so concurrent attempts
+ * cannot both read the same count. *locked_until_r gets the lock end when
+ * this failure locked the pair, else 0. user_id: the account the name is
+ * (0 if none), for the administrator's view and unlock.
+ */
+static err login_failed(db *d, const struct login_pair *lp, int64_t user_id,
+                        int64_t *locked_until_r)
+{
     *locked_until_r = 0;
+    char key[96];
+    snprintf(key, sizeof key, "login:fail:%s", lp->ip);
+    bool over;
+    err e = rate_hit(d, key, HOUR_MS, cfg.ip_failures, &over);
+    if (e)
+        return e;
+    int64_t now = now_ms(), forget = now - (int64_t)cfg.lock_s * 1000;
+    int64_t until = now + (int64_t)cfg.lock_s * 1000;
+    db_stmt *s;
+    /* CAST: PostgreSQL types the lock end's placeholder from the CASE, and
+     * a bare 0 would make it a 32-bit integer */
+    if ((e = db_prepare(
+             d,
+             "INSERT INTO login_failures (account, ip, user_id, failures, last_at, "
+             "locked_until) VALUES (?, ?, ?, 1, ?, ?) "
+             "ON CONFLICT (account, ip) DO UPDATE SET "
+             "failures = CASE WHEN login_failures.last_at <= ? THEN 1 "
+             "ELSE login_failures.failures + 1 END, "
+             "locked_until = CASE WHEN (CASE WHEN login_failures.last_at <= ? THEN 1 "
+             "ELSE login_failures.failures + 1 END) >= ? THEN ? ELSE CAST(0 AS BIGINT) END, "
+             "last_at = excluded.last_at, user_id = excluded.user_id "
+             "RETURNING locked_until",
+             &s)))
+        return e;
+    db_bind_text(s, 1, lp->account);
+    db_bind_text(s, 2, lp->ip);
+    db_bind_int64(s, 3, user_id);
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, cfg.max_failures <= 1 ? until : 0);
+    db_bind_int64(s, 6, forget);
+    db_bind_int64(s, 7, forget);
+    db_bind_int64(s, 8, cfg.max_failures);
+    db_bind_int64(s, 9, until);
+    int rc = db_step(s);
     if (rc == DB_ROW && db_col_int64(s, 0) > now)
         *locked_until_r = db_col_int64(s, 0);
     e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
-    if (!e)
+    if (e)
+        return e;
+    if (user_id)
         log_id(LOG_WARN, *locked_until_r ? "login_locked" : "login_failed", user_id);
-    return e;
+    else
+        log_event(LOG_WARN, *locked_until_r ? "login_locked" : "login_unknown_user", NULL);
+    return E_OK;
+}
+
+/* Count a failure and answer it: locked if this one locked the pair, else
+ * bad credentials (or a bad second-factor code when `totp`). */
+static err refused(db *d, const struct login_pair *lp, int64_t user_id, bool totp)
+{
+    int64_t until;
+    err e = login_failed(d, lp, user_id, &until);
+    if (e)
+        return e;
+    if (until)
+        return pair_locked_err(until);
+    return totp ? err_set(E_AUTH, "bad_totp", "totp", "动态验证码错误") : bad_credentials();
 }
 
 static err login_rate(db *d, const char *ip)
@@ -860,6 +1062,18 @@ static err login_rate(db *d, const char *ip)
     return E_OK;
 }
 
+/* Data-exchange accounts are for other systems calling the API, never for
+ * a person at the console. */
+static bool exchange_only(const struct principal *p)
+{
+    const char *k = "exchange_client";
+    size_t n = strlen(k);
+    for (const char *r = p->roles; (r = strstr(r, k)); r += n)
+        if ((r == p->roles || r[-1] == ',') && (r[n] == ',' || r[n] == '\0'))
+            return true;
+    return false;
+}
+
 err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
                char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r)
 {
@@ -868,6 +1082,10 @@ err auth_login(db *d, const char *username, const char *password, const char *to
         return e;
     if (!username || !password)
         return bad_credentials();
+    struct login_pair lp;
+    login_pair_init(&lp, username, ip);
+    if ((e = login_gate(d, &lp)))
+        return e;
 
     db_stmt *s;
     if ((e = db_prepare(d,
@@ -901,18 +1119,14 @@ err auth_login(db *d, const char *username, const char *password, const char *to
     if (e)
         return e;
     if (rc == DB_DONE) {
+        /* as long as a wrong password, and counted the same way */
         (void)password_verify(dummy_hash, password);
-        log_event(LOG_WARN, "login_unknown_user", NULL);
-        return bad_credentials();
+        return refused(d, &lp, 0, false);
     }
+    if (!password_verify(hash, password))
+        return refused(d, &lp, user_id, false);
     if (locked_until > now_ms())
-        return locked_err(locked_until);
-
-    if (!password_verify(hash, password)) {
-        if ((e = count_failure(d, user_id, &locked_until)))
-            return e;
-        return locked_until ? locked_err(locked_until) : bad_credentials();
-    }
+        return admin_locked_err(locked_until);
 
     /*
      * The second factor is asked for once the user enrolled. A role that
@@ -927,17 +1141,18 @@ err auth_login(db *d, const char *username, const char *password, const char *to
         bool ok;
         if ((e = totp_check(sealed, sealed_n, totp, last_step, &ok, &step)))
             return e;
-        if (!ok) {
-            if ((e = count_failure(d, user_id, &locked_until)))
-                return e;
-            return locked_until ? locked_err(locked_until)
-                                : err_set(E_AUTH, "bad_totp", "totp", "动态验证码错误");
-        }
+        if (!ok)
+            return refused(d, &lp, user_id, true);
     }
 
     struct principal p;
     if ((e = auth_principal_load(d, user_id, &p)))
         return e == E_NOT_FOUND ? bad_credentials() : e;
+    if (exchange_only(&p)) {
+        log_id(LOG_WARN, "login_exchange_refused", user_id);
+        return err_set(E_FORBIDDEN, "console_login_forbidden", NULL,
+                       "数据交换账号仅供其他系统调用接口，不能登录管理控制台");
+    }
 
     /* totp_last_step > ? makes two concurrent sign-ins with the same code
      * race to one winner. */
@@ -959,6 +1174,13 @@ err auth_login(db *d, const char *username, const char *password, const char *to
         return e;
     if (!changed)
         return err_set(E_AUTH, "bad_totp", "totp", "动态验证码错误");
+    /* the pair starts again from nothing */
+    if ((e = db_prepare(d, "DELETE FROM login_failures WHERE account = ? AND ip = ?", &s)))
+        return e;
+    db_bind_text(s, 1, lp.account);
+    db_bind_text(s, 2, lp.ip);
+    if ((e = run(s)))
+        return e;
 
     if ((e = session_create(d, user_id, ip, token_r)))
         return e;
@@ -1071,6 +1293,11 @@ err auth_unlock(db *d, int64_t user_id)
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
+    if ((e = db_prepare(d, "DELETE FROM login_failures WHERE user_id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, user_id);
+    if ((e = run(s)))
+        return e;
     log_id(LOG_INFO, "account_unlocked", user_id);
     return E_OK;
 }
@@ -1215,10 +1442,30 @@ err auth_sms_send(db *d, const char *phone, const char *ip)
     char bhex[2 * BLIND_LEN + 1];
     hex_encode(bidx, sizeof bidx, bhex);
     snprintf(key, sizeof key, "sms:phone:%s", bhex);
-    if ((e = rate_hit(d, key, MINUTE_MS, 1, &over)))
+    if ((e = rate_hit(d, key, (int64_t)cfg.sms_resend_s * 1000, 1, &over)))
         return e;
-    if (over)
-        return err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请1分钟后再试");
+    if (over) {
+        int n = cfg.sms_resend_s;
+        return n % 60 == 0
+                   ? err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请%d分钟后再试", n / 60)
+                   : err_set(E_RATE, "rate_limited", NULL, "验证码已发送，请%d秒后再试", n);
+    }
+    /* the daily caps: a phone cannot be flooded, an address cannot spray
+     * codes at many phones (each code is another guess at a phone) */
+    snprintf(key, sizeof key, "sms:phone-day:%s", bhex);
+    if ((e = rate_hit(d, key, DAY_MS, cfg.sms_phone_day, &over)))
+        return e;
+    if (over) {
+        log_event(LOG_WARN, "sms_phone_daily_cap", NULL);
+        return err_set(E_RATE, "sms_daily_limit", "phone", "该手机号今日获取验证码次数已达上限");
+    }
+    snprintf(key, sizeof key, "sms:ip-day:%s", ip ? ip : "");
+    if ((e = rate_hit(d, key, DAY_MS, cfg.sms_ip_day, &over)))
+        return e;
+    if (over) {
+        log_event(LOG_WARN, "sms_ip_daily_cap", "ip", ip ? ip : "", NULL);
+        return err_set(E_RATE, "sms_daily_limit", NULL, "今日获取验证码次数已达上限");
+    }
 
     /* uniform over 000000..999999: 4294 * 10^6 is the largest multiple
      * of 10^6 below 2^32 */
@@ -1232,22 +1479,36 @@ err auth_sms_send(db *d, const char *phone, const char *ip)
     uint8_t h[SM3_LEN];
     sms_code_hash(bidx, code, h);
 
+    /*
+     * A new code replaces the old one, but within the window of the first
+     * (created_at + sms_ttl_s) the wrong tries already spent stay spent: a
+     * resend must not buy sms_max_tries more guesses.
+     */
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO sms_codes (phone_bidx, code_hash, expires_at, tries, "
-                        "created_at) VALUES (?, ?, ?, 0, ?) "
-                        "ON CONFLICT (phone_bidx) DO UPDATE SET code_hash = excluded.code_hash, "
-                        "expires_at = excluded.expires_at, tries = 0, "
-                        "created_at = excluded.created_at",
-                        &s)))
+    if ((e = db_prepare(
+             d,
+             "INSERT INTO sms_codes (phone_bidx, code_hash, expires_at, tries, "
+             "created_at) VALUES (?, ?, ?, 0, ?) "
+             "ON CONFLICT (phone_bidx) DO UPDATE SET code_hash = excluded.code_hash, "
+             "expires_at = excluded.expires_at, "
+             "tries = CASE WHEN sms_codes.created_at > ? THEN sms_codes.tries ELSE 0 END, "
+             "created_at = CASE WHEN sms_codes.created_at > ? THEN sms_codes.created_at "
+             "ELSE excluded.created_at END",
+             &s))) {
+        explicit_bzero(code, sizeof code);
         return e;
-    int64_t now = now_ms();
+    }
+    int64_t now = now_ms(), window = now - (int64_t)cfg.sms_ttl_s * 1000;
     db_bind_blob(s, 1, bidx, sizeof bidx);
     db_bind_blob(s, 2, h, sizeof h);
     db_bind_int64(s, 3, now + (int64_t)cfg.sms_ttl_s * 1000);
     db_bind_int64(s, 4, now);
-    if ((e = run(s)))
+    db_bind_int64(s, 5, window);
+    db_bind_int64(s, 6, window);
+    if ((e = run(s))) {
+        explicit_bzero(code, sizeof code);
         return e;
+    }
 
     e = !strcmp(cfg.sms_driver, "http") ? sms_deliver_http(phone, code)
                                         : sms_deliver_file(phone, code);
@@ -1306,9 +1567,11 @@ static err sms_consume(db *d, const uint8_t bidx[BLIND_LEN], const char *code, b
         sms_code_hash(bidx, code, h);
         match = ct_equal(h, stored, SM3_LEN);
     }
-    if (!match && tries < cfg.sms_max_tries)
+    /* Out of tries, the row stays (tries past the limit never match) until
+     * its window ends, so a resend cannot start the count again. */
+    if (!match)
         return E_OK;
-    /* used, or out of tries: the code is gone either way */
+    /* used: gone, and the next code starts a new window */
     if ((e = db_prepare(d, "DELETE FROM sms_codes WHERE phone_bidx = ? AND code_hash = ?", &s)))
         return e;
     db_bind_blob(s, 1, bidx, BLIND_LEN);
@@ -1465,17 +1728,27 @@ err auth_sweep(db *d)
 {
     int64_t now = now_ms();
     db_stmt *s;
-    err e = db_prepare(d, "DELETE FROM sessions WHERE last_seen < ?", &s);
+    err e = db_prepare(d, "DELETE FROM sessions WHERE last_seen < ? OR created_at < ?", &s);
     if (e)
         return e;
     db_bind_int64(s, 1, now - idle_ms());
+    db_bind_int64(s, 2, now - max_ms());
     if ((e = run(s)))
         return e;
     sessions_changed(d);
-    /* an hour is the longest window any counter uses */
+    /* a day is the longest window any counter uses */
     if ((e = db_prepare(d, "DELETE FROM rate_limits WHERE window_start < ?", &s)))
         return e;
-    db_bind_int64(s, 1, now - HOUR_MS);
+    db_bind_int64(s, 1, now - DAY_MS);
+    if ((e = run(s)))
+        return e;
+    /* failures are remembered lock_s, and a lock lasts lock_s from the
+     * failure that set it */
+    if ((e = db_prepare(d, "DELETE FROM login_failures WHERE last_at < ? AND locked_until < ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, now - (int64_t)cfg.lock_s * 1000);
+    db_bind_int64(s, 2, now);
     if ((e = run(s)))
         return e;
     if ((e = db_prepare(d, "DELETE FROM sms_codes WHERE expires_at <= ?", &s)))

@@ -5,14 +5,22 @@
  * Staff sign in with username + password (+ TOTP when their role requires it
  * or they enrolled). Residents sign in with phone + SMS code. Either way the
  * result is a random session token (32 bytes, hex) given to the client in an
- * HttpOnly SameSite=Strict cookie; the database holds only its SM3 hash.
- * Sessions expire after auth_config.session_idle_s without a request.
+ * HttpOnly SameSite=Strict Secure cookie; the database holds only its SM3
+ * hash. Sessions expire after auth_config.session_idle_s without a request
+ * and, in any case, auth_config.session_max_s after sign-in.
  *
- * Failed password sign-ins: auth_config.max_failures in a row lock the
- * account for auth_config.lock_s; independently each source address gets
- * auth_config.ip_attempts per minute. SMS codes: 6 digits, valid
- * sms_ttl_s, sms_max_tries attempts, one code per phone per minute and
- * sms_per_ip per hour per address.
+ * Failed password sign-ins are counted per (account name, source address):
+ * from the second failure in a row the pair must wait backoff_ms, doubling
+ * with each failure, and max_failures lock the pair (not the account) for
+ * lock_s, so a stranger cannot lock an administrator out from elsewhere.
+ * Unknown names are counted and answered exactly like real ones. Each
+ * source address also gets ip_attempts sign-in attempts a minute and
+ * ip_failures failed ones an hour, whatever the names. SMS codes: 6
+ * digits, valid sms_ttl_s; sms_max_tries wrong codes per phone per window
+ * of sms_ttl_s, a resend keeping the count; one code per phone per
+ * sms_resend_s,
+ * sms_per_ip per hour per address, sms_phone_day per phone and sms_ip_day
+ * per address a day.
  */
 #ifndef FK_SECURITY_AUTH_H
 #define FK_SECURITY_AUTH_H
@@ -72,14 +80,23 @@ static inline enum auth_pending auth_pending(const struct principal *p)
     return AUTH_PENDING_NONE;
 }
 
+/* Zero fields take the default; a negative backoff_ms turns the slow-down
+ * off (tests of other things). */
 struct auth_config {
     int session_idle_s;     /* 1800 */
-    int max_failures;       /* 5 */
-    int lock_s;             /* 1800 */
+    int session_max_s;      /* 43200: absolute lifetime of a session */
+    int max_failures;       /* 5 failures per (account, address) lock the pair */
+    int lock_s;             /* 1800: how long; also how long failures are remembered */
+    int backoff_ms;         /* 1000: wait after the 2nd failure, doubling, at most 60 s */
     int ip_attempts;        /* 30 sign-in attempts per minute per address */
+    int ip_failures;        /* 100 failed sign-ins per hour per address */
     int sms_ttl_s;          /* 300 */
     int sms_max_tries;      /* 5 */
     int sms_per_ip;         /* 20 codes per hour per address */
+    int sms_resend_s;       /* 60: one code per phone this often */
+    int sms_phone_day;      /* 10 codes per day per phone */
+    int sms_ip_day;         /* 50 codes per day per address */
+    bool cookie_insecure;   /* omit Secure (plain HTTP other than localhost) */
     const char *sms_driver; /* "file" (default) or "http" */
     const char *sms_file;   /* file driver: where codes are appended */
     const char *sms_url;    /* http driver: the gateway URL */
@@ -95,21 +112,32 @@ const struct auth_config *auth_get_config(void);
 /* argon2id hash in the PHC string format into out (>= 128 bytes). */
 err password_hash(const char *password, char *out, size_t outlen);
 bool password_verify(const char *encoded, const char *password);
-/* 8+ characters from at least 3 of: lower, upper, digit, other. */
+/* 8+ characters from at least 3 of: lower, upper, digit, other
+ * (E_INPUT "weak_password"), and not in the list of common passwords
+ * (E_INPUT "password_too_common"), both on `field`. */
 err password_policy(const char *password, const char *field);
+/* Whether a password is on the shipped list of common passwords
+ * (security/common_passwords.c), ignoring ASCII case. */
+bool password_is_common(const char *password);
 
 /*
  * Staff sign-in. On success writes the new session token (hex, NUL-
  * terminated) to token_r and fills *p_r. Errors: E_AUTH "bad_credentials"
  * (same for unknown user and wrong password), E_AUTH "totp_required" (field
  * "totp") when a code is needed and missing, E_AUTH "bad_totp", E_LOCKED
- * with the unlock time in the message, E_RATE for the address limit.
+ * "account_locked" with the unlock time (the pair of name and address is
+ * locked: the same for unknown names; or an administrator locked the
+ * account, said only once the password is right), E_RATE "login_throttled"
+ * while the pair must wait, E_RATE "rate_limited" for the address limits,
+ * E_FORBIDDEN "console_login_forbidden" for a data-exchange account.
  */
 err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
                char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r);
 
 /* The principal of a live session, refreshing its idle timer. E_AUTH
- * "session_expired" when unknown or idle too long. */
+ * "session_expired" when unknown, idle too long or past session_max_s
+ * (also E_AUTH "account_disabled"); any other error (E_DB…) means the
+ * question could not be answered and must not be read as "no session". */
 err auth_session_find(db *d, const char *token, struct principal *p_r);
 
 /* Load the principal of a user id (roles, permissions, scope). */
@@ -155,6 +183,8 @@ err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char 
 
 /* Administrator actions. */
 err auth_set_password(db *d, int64_t user_id, const char *new_pw, bool must_change);
+/* Clears an administrator's lock and every (name, address) lock of the
+ * account. */
 err auth_unlock(db *d, int64_t user_id);
 
 /* users.locked_until of an account an administrator locked: until unlocked
@@ -180,7 +210,8 @@ err auth_sms_send(db *d, const char *phone, const char *ip);
 err auth_sms_login(db *d, const char *phone, const char *code, const char *ip,
                    char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r);
 
-/* Delete sessions idle too long and stale rate-limit rows (housekeeping). */
+/* Delete sessions idle too long or past their lifetime, stale rate-limit
+ * rows and spent sign-in failures (housekeeping). */
 err auth_sweep(db *d);
 
 #endif

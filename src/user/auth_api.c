@@ -17,23 +17,23 @@
 
 /* ---- the session cookie --------------------------------------------------------- */
 
-static bool cookie_secure(void)
+/* Secure unless FK_COOKIE_SECURE=0: browsers keep a Secure cookie on
+ * http://localhost (and 127.0.0.1) too, so only other plain-HTTP set-ups
+ * need the switch. */
+static const char *cookie_flags(void)
 {
-    const char *s = getenv("FK_COOKIE_SECURE");
-    return s && !strcmp(s, "1");
+    return auth_get_config()->cookie_insecure ? "HttpOnly; SameSite=Strict"
+                                              : "HttpOnly; SameSite=Strict; Secure";
 }
 
 static void set_session_cookie(struct req *r, const char *token)
 {
-    r->set_cookie = arena_printf(r->a, "fk_session=%s; Path=/; HttpOnly; SameSite=Strict%s", token,
-                                 cookie_secure() ? "; Secure" : "");
+    r->set_cookie = arena_printf(r->a, "fk_session=%s; Path=/; %s", token, cookie_flags());
 }
 
 static void clear_session_cookie(struct req *r)
 {
-    r->set_cookie = cookie_secure()
-                        ? "fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure"
-                        : "fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict";
+    r->set_cookie = arena_printf(r->a, "fk_session=; Path=/; Max-Age=0; %s", cookie_flags());
 }
 
 /* ---- who am I ----------------------------------------------------------------------- */

@@ -305,6 +305,17 @@ static err check_duties(const struct role_pick *p, size_t n)
     return role_check_perms(all, "roles");
 }
 
+/* The citizen role is what a resident's SMS sign-in creates; on a staff
+ * account it would mix a password account with residents' self-service. */
+static err check_not_citizen(const struct role_pick *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(p[i].key, "citizen"))
+            return err_set(E_INPUT, "citizen_role_for_staff", "roles",
+                           "“市民”角色仅用于居民（短信验证码登录）账号，不能授予工作人员账号");
+    return E_OK;
+}
+
 static err grant_refused(const char *key)
 {
     return err_set(E_FORBIDDEN, "role_grant_forbidden", "roles",
@@ -409,7 +420,7 @@ err user_create(db *d, const struct principal *by, const struct user_new *in, in
             goto out;
         }
     }
-    if ((e = check_duties(picks, n)))
+    if ((e = check_not_citizen(picks, n)) || (e = check_duties(picks, n)))
         goto out;
     int64_t existing = 0;
     if ((e = existing_username(d, in->username, &existing)))
@@ -466,10 +477,17 @@ out:
 
 /* ---- read -------------------------------------------------------------------- */
 
+/* When the account is locked: an administrator's lock, or the latest lock
+ * of its name from some address (security/auth.h), whichever ends later. */
+#define LOCKED_UNTIL                                                                               \
+    "(CASE WHEN COALESCE((SELECT MAX(lf.locked_until) FROM login_failures lf "                     \
+    "WHERE lf.user_id = u.id), 0) > u.locked_until THEN (SELECT MAX(lf.locked_until) "             \
+    "FROM login_failures lf WHERE lf.user_id = u.id) ELSE u.locked_until END)"
+
 #define USER_COLUMNS                                                                               \
     "u.id, u.username, u.display_name, u.kind, u.region_code, g.name, g.level, "                   \
     "u.department_id, dp.name, u.phone_enc, u.person_id, u.must_change_password, "                 \
-    "u.totp_enabled, u.disabled, u.locked_until, u.last_login_at, u.password_changed_at, "         \
+    "u.totp_enabled, u.disabled, " LOCKED_UNTIL ", u.last_login_at, u.password_changed_at, "       \
     "u.created_at, u.updated_at "
 #define USER_FROM                                                                                  \
     "FROM users u LEFT JOIN regions g ON g.code = u.region_code "                                  \
@@ -677,7 +695,7 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
         pint(&w, f->department_id);
     }
     if (f->locked == 0 || f->locked == 1) {
-        frag(a, &w, f->locked ? " AND u.locked_until > ?" : " AND u.locked_until <= ?");
+        frag(a, &w, f->locked ? " AND " LOCKED_UNTIL " > ?" : " AND " LOCKED_UNTIL " <= ?");
         pint(&w, now_ms());
     }
     if (f->disabled == 0 || f->disabled == 1) {
@@ -777,15 +795,18 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
         goto out;
 
     db_stmt *s;
-    if ((e = db_prepare(d, "SELECT region_code, disabled FROM users WHERE id = ?", &s)))
+    if ((e = db_prepare(
+             d, "SELECT region_code, disabled, kind, display_name FROM users WHERE id = ?", &s)))
         goto out;
     db_bind_int64(s, 1, id);
     int rc = db_step(s);
     int64_t region = 0;
-    bool disabled = false;
+    bool disabled = false, staff = false, renamed = false;
     if (rc == DB_ROW) {
         region = db_col_int64(s, 0);
         disabled = db_col_int64(s, 1) != 0;
+        staff = !strcmp(db_col_text(s, 2), "staff");
+        renamed = p->display_name && strcmp(p->display_name, db_col_text(s, 3)) != 0;
     }
     e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
@@ -824,7 +845,10 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
             goto out;
         }
     }
-    if (prot && !can_grant_protected(by) && (region_changes || disabled_changes || roles_change)) {
+    /* renaming an administrator could pass someone else off as them in
+     * the audit log: the same rule as their status (not their own name) */
+    if (prot && !can_grant_protected(by) &&
+        (region_changes || disabled_changes || roles_change || (renamed && !self))) {
         e = protected_refused();
         goto out;
     }
@@ -842,7 +866,8 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
             }
         }
     }
-    if (roles_change && (e = check_duties(want, nwant)))
+    if (roles_change &&
+        ((staff && (e = check_not_citizen(want, nwant))) || (e = check_duties(want, nwant))))
         goto out;
     if ((region_changes && (e = check_region(d, sc, p->region_code))) ||
         (p->set_department && p->department_id && (e = check_department(d, sc, p->department_id))))
@@ -947,15 +972,17 @@ fail:
     return e;
 }
 
+/* Unlocking an administrator or signing them out is acting on them: the
+ * same rule as locking them (guarded). */
 err user_unlock(db *d, const struct principal *by, int64_t id)
 {
-    err e = target(d, by, id, true, false, NULL);
+    err e = target(d, by, id, true, true, NULL);
     return e ? e : auth_unlock(d, id);
 }
 
 err user_logout_all(db *d, const struct principal *by, int64_t id)
 {
-    err e = target(d, by, id, true, false, NULL);
+    err e = target(d, by, id, true, true, NULL);
     return e ? e : auth_logout_all(d, id);
 }
 

@@ -28,9 +28,13 @@
  *     or from the command line (E_FORBIDDEN "role_grant_forbidden");
  *   - the account of someone holding a protected role can have its password
  *     or second factor reset, be locked, disabled, deleted, moved to another
- *     region or have its roles changed only by such a caller too, so the
- *     system administrator cannot take over the auditor's account. Unlocking
- *     and ending sessions stay open to user.write: they grant nothing.
+ *     region, have its roles changed, be renamed (by anyone but its
+ *     holder), be unlocked or have its sessions ended only by such a
+ *     caller too (E_FORBIDDEN "protected_account"), so the system
+ *     administrator can neither take over nor interfere with the auditor's
+ *     and the security administrator's accounts;
+ *   - the citizen role belongs to residents' SMS accounts: a staff account
+ *     cannot have it (E_INPUT "citizen_role_for_staff", field roles).
  */
 #ifndef FK_USER_USER_H
 #define FK_USER_USER_H

@@ -8,9 +8,10 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, residentId, CITY_CSV, sleep } from './lib.mjs';
+import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, residentId, CITY_CSV, sleep, BIN } from './lib.mjs';
 
 const PW = 'Passw0rd!auth';
 const errOf = (r) => r.body?.error ?? {};
@@ -38,10 +39,13 @@ function addUser(c, username, role, region = '110101001001', extra = []) {
   return { id: m && m[1], secret: totpSecretFrom(out), out };
 }
 
+// The sign-in slow-down (a wait after the second failure in a row) is off
+// unless a group turns it on: most groups spend failures on purpose.
 async function server(users, opts = {}) {
   const made = {};
   const ctx = await startServer({
     ...opts,
+    env: { FK_LOGIN_BACKOFF_MS: '0', ...(opts.env || {}) },
     setup: (c) => {
       city(c);
       for (const [name, role, region] of users) made[name] = addUser(c, name, role, region);
@@ -50,6 +54,30 @@ async function server(users, opts = {}) {
   ctx.users = made;
   ctx.c = () => track(ctx.client());
   return ctx;
+}
+
+// A request from another source address (127.0.0.0/8 is all loopback on
+// Linux): the sign-in limits are per address. Returns {status, body, headers}.
+function postFrom(ctx, from, p, body) {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request(ctx.url + p, {
+      method: 'POST', localAddress: from,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), origin: ctx.url },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json;
+        try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+        seen.push(text);
+        resolve({ status: res.statusCode, body: json, text, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 // A wrong code for a secret: ten steps ahead is outside the accepted window.
@@ -77,12 +105,12 @@ function which(cmd) {
 }
 
 // What a phone's camera would read from the SVG: rendered by Chromium and
-// decoded by zbarimg. scripts/deps.sh installs both: a missing one fails the
-// test rather than skipping the check silently.
+// decoded by zbarimg. Both are test dependencies (scripts/deps.sh): a
+// missing one fails the test rather than skipping the check in silence.
 function decodeQr(svg) {
   const chromium = which('chromium') || which('chromium-browser');
   const zbar = which('zbarimg');
-  if (!chromium || !zbar) throw new Error('decodeQr needs chromium and zbarimg (scripts/deps.sh)');
+  if (!chromium || !zbar) throw new Error('decoding the QR code needs chromium and zbarimg (zbar-tools): run scripts/deps.sh');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-qr-'));
   try {
     fs.writeFileSync(path.join(dir, 'qr.svg'), svg);
@@ -120,7 +148,7 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     const c = ctx.c();
     const r = await c.post(LOGIN, { username: 'worker', password: PW });
     assert.equal(r.status, 200, r.text);
-    assert.match(r.headers.get('set-cookie'), /^fk_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict$/);
+    assert.match(r.headers.get('set-cookie'), /^fk_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
     const me = r.body;
     assert.equal(me.id, ctx.users.worker.id);
     assert.equal(me.username, 'worker');
@@ -229,7 +257,7 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     const token = c.cookie;
     const r = await c.post('/api/v1/auth/logout');
     assert.equal(r.status, 204);
-    assert.equal(r.headers.get('set-cookie'), 'fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict');
+    assert.equal(r.headers.get('set-cookie'), 'fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure');
     const stale = ctx.c();
     stale.cookie = token;
     const me = await stale.get('/api/v1/me');
@@ -261,8 +289,7 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.match(r.body.secret, /^[A-Z2-7]{32}$/);
     assert.ok(r.body.uri.startsWith('otpauth://totp/fangkong:enrol?secret=' + r.body.secret));
     assertQrSvg(r.body.qr_svg);
-    const decoded = decodeQr(r.body.qr_svg);
-    assert.equal(decoded, r.body.uri);
+    assert.equal(decodeQr(r.body.qr_svg), r.body.uri);
     // begin again before confirming: a new secret replaces the first
     r = await c.post('/api/v1/me/totp');
     assert.equal(r.status, 200);
@@ -558,7 +585,7 @@ describe('SMS sign-in for residents', () => {
     assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [401, 'bad_sms_code', 'code']);
     r = await c.post(SMS, { phone, code });
     assert.equal(r.status, 200, r.text);
-    assert.match(r.headers.get('set-cookie'), /^fk_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict$/);
+    assert.match(r.headers.get('set-cookie'), /^fk_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
     assert.equal(r.body.kind, 'resident');
     assert.equal(r.body.username, null);
     assert.equal(r.body.display_name, '138****8000');
@@ -613,6 +640,110 @@ describe('SMS sign-in for residents', () => {
   });
 });
 
+describe('the absolute session lifetime and the cookie', () => {
+  let ctx;
+  before(async () => {
+    ctx = await server([['worker', 'grid_worker', '110101001001']], { env: { FK_SESSION_IDLE: '2', FK_SESSION_MAX: '4' } });
+  });
+  after(async () => ctx?.stop());
+
+  test('a session in constant use still ends FK_SESSION_MAX after sign-in', async () => {
+    const c = ctx.c();
+    await c.login('worker', PW);
+    const t0 = Date.now();
+    while (Date.now() - t0 < 3300) {
+      assert.equal((await c.get('/api/v1/me')).status, 200, `at ${Date.now() - t0} ms`);
+      await sleep(500);
+    }
+    await sleep(Math.max(0, 4300 - (Date.now() - t0)));
+    const r = await c.get('/api/v1/me');
+    assert.deepEqual([r.status, errOf(r).code], [401, 'session_expired']);
+    // and a new sign-in gets a new lifetime
+    await c.login('worker', PW);
+    assert.equal((await c.get('/api/v1/me')).status, 200);
+  });
+
+  test('FK_COOKIE_SECURE=0 drops Secure for plain-HTTP set-ups other than localhost', async () => {
+    const plain = await server([['worker', 'grid_worker', '110101001001']], { env: { FK_COOKIE_SECURE: '0' } });
+    try {
+      const c = plain.c();
+      let r = await c.post(LOGIN, { username: 'worker', password: PW });
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.headers.get('set-cookie'), /^fk_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict$/);
+      r = await c.post('/api/v1/auth/logout');
+      assert.equal(r.headers.get('set-cookie'), 'fk_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict');
+    } finally {
+      await plain.stop();
+    }
+    // any other value is refused at start-up, naming the variable
+    assert.throws(() => execFileSync(BIN, ['init'], { env: { ...ctx.env, FK_COOKIE_SECURE: 'yes' }, stdio: 'pipe' }),
+      (e) => e.status !== 0 && /FK_COOKIE_SECURE/.test(String(e.stderr)));
+  });
+});
+
+describe('SMS codes: tries survive a resend; daily caps per phone and per address', () => {
+  let ctx;
+  before(async () => {
+    ctx = await server([], { env: { FK_SMS_RESEND: '1', FK_SMS_PHONE_DAY: '3', FK_SMS_IP_DAY: '5' } });
+  });
+  after(async () => ctx?.stop());
+  const SEND = '/api/v1/auth/sms/send';
+  const SMS = '/api/v1/auth/sms/login';
+  const wrongFor = (code) => (code === '000000' ? '111111' : '000000');
+
+  test('a resend keeps the wrong tries of the window: five in all, whatever the number of codes', async () => {
+    const from = '127.0.0.9';
+    // positive control: three wrong, a resend, and the new code still works
+    let phone = '13600136001';
+    assert.equal((await postFrom(ctx, from, SEND, { phone })).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await postFrom(ctx, from, SMS, { phone, code: wrongFor(smsCode(ctx, phone)) })).status, 401);
+    await sleep(1100);
+    assert.equal((await postFrom(ctx, from, SEND, { phone })).status, 200);
+    let r = await postFrom(ctx, from, SMS, { phone, code: smsCode(ctx, phone) });
+    assert.equal(r.status, 200, r.text);
+    // three wrong, a resend, two wrong: the tries are spent and the new code is refused
+    phone = '13600136002';
+    assert.equal((await postFrom(ctx, from, SEND, { phone })).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await postFrom(ctx, from, SMS, { phone, code: wrongFor(smsCode(ctx, phone)) })).status, 401);
+    await sleep(1100);
+    assert.equal((await postFrom(ctx, from, SEND, { phone })).status, 200);
+    const code = smsCode(ctx, phone);
+    for (let i = 0; i < 2; i++) assert.equal((await postFrom(ctx, from, SMS, { phone, code: wrongFor(code) })).status, 401);
+    r = await postFrom(ctx, from, SMS, { phone, code });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_sms_code']);
+    // another resend does not revive it either
+    await sleep(1100);
+    assert.equal((await postFrom(ctx, from, SEND, { phone })).status, 200);
+    r = await postFrom(ctx, from, SMS, { phone, code: smsCode(ctx, phone) });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_sms_code']);
+  });
+
+  test('FK_SMS_PHONE_DAY codes a day for one phone, then 429 on the phone', async () => {
+    const phone = '13600136003';
+    for (let i = 0; i < 3; i++) {
+      if (i) await sleep(1100);
+      const r = await postFrom(ctx, `127.0.2.${i + 1}`, SEND, { phone });
+      assert.equal(r.status, 200, `code ${i + 1}: ${r.text}`);
+    }
+    await sleep(1100);
+    const r = await postFrom(ctx, '127.0.2.9', SEND, { phone });
+    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [429, 'sms_daily_limit', 'phone']);
+    assert.match(errOf(r).message, /今日/);
+  });
+
+  test('FK_SMS_IP_DAY codes a day from one address, then 429 for any phone', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await postFrom(ctx, '127.0.0.10', SEND, { phone: `1350013500${i}` });
+      assert.equal(r.status, 200, `code ${i + 1}: ${r.text}`);
+    }
+    let r = await postFrom(ctx, '127.0.0.10', SEND, { phone: '13500135009' });
+    assert.deepEqual([r.status, errOf(r).code], [429, 'sms_daily_limit']);
+    await sleep(1100); // the refused request still counted as this phone's code of the second
+    r = await postFrom(ctx, '127.0.0.11', SEND, { phone: '13500135009' });
+    assert.equal(r.status, 200, 'another address is not affected');
+  });
+});
+
 describe('idle sessions expire; the address limit', () => {
   let ctx;
   before(async () => {
@@ -645,6 +776,171 @@ describe('idle sessions expire; the address limit', () => {
     const r = await c.post(LOGIN, { username: 'worker', password: PW });
     assert.deepEqual([r.status, errOf(r).code], [429, 'rate_limited']);
     assert.equal(r.headers.get('set-cookie'), null);
+  });
+});
+
+describe('failed sign-ins: slow-down and lock per (name, address), the same for unknown names', () => {
+  let ctx;
+  before(async () => {
+    ctx = await server([
+      ['victim', 'system_admin', '110000000000'],
+      ['boss', 'security_admin', '110000000000'],
+      ['plain', 'grid_worker', '110101001001'],
+      ['camera', 'exchange_client', '110101001001'],
+    ], { env: { FK_LOGIN_BACKOFF_MS: '300', FK_LOGIN_IP_FAILURES: '12' } });
+  });
+  after(async () => ctx?.stop());
+
+  // Five failures of one name from one address, waiting out each slow-down:
+  // what each attempt answered, and the answer to one more right away.
+  async function fiveFailures(from, username) {
+    const seenAnswers = [];
+    let r;
+    for (let i = 0; i < 5; i++) {
+      if (i >= 2) {
+        // from the second failure in a row, an immediate retry is refused
+        // without looking at the password
+        r = await postFrom(ctx, from, LOGIN, { username, password: PW });
+        assert.deepEqual([r.status, errOf(r).code], [429, 'login_throttled'], `${username} retry ${i}`);
+        assert.match(errOf(r).message, /请 \d+ 秒后再试/);
+        await sleep(300 * 2 ** (i - 2) + 100);
+      }
+      r = await postFrom(ctx, from, LOGIN, { username, password: 'Wrong-passw0rd' + i });
+      seenAnswers.push([r.status, errOf(r).code]);
+    }
+    return { answers: seenAnswers, last: r };
+  }
+
+  test('a stranger locks only their own address: the owner signs in from elsewhere; unknown names answer the same', async () => {
+    const known = await fiveFailures('127.0.0.1', 'victim');
+    const unknown = await fiveFailures('127.0.0.1', 'no-such-admin');
+    const expected = [[401, 'bad_credentials'], [401, 'bad_credentials'], [401, 'bad_credentials'], [401, 'bad_credentials'], [423, 'account_locked']];
+    assert.deepEqual(known.answers, expected);
+    assert.deepEqual(unknown.answers, expected, 'an unknown name is counted and answered like a real one');
+    const strip = (r) => ({ ...errOf(r), message: errOf(r).message.replace(/\d\d:\d\d/, 'HH:MM'), locked_until: typeof errOf(r).locked_until });
+    assert.deepEqual(strip(known.last), strip(unknown.last));
+    assert.match(errOf(known.last).message, /登录失败次数过多/);
+    assert.ok(errOf(known.last).locked_until > Date.now() + 29 * 60 * 1000, 'locked for about 30 minutes');
+    // locked: even the right password is refused from there, like any other
+    for (const username of ['victim', 'no-such-admin']) {
+      const r = await postFrom(ctx, '127.0.0.1', LOGIN, { username, password: PW, totp: totp(ctx.users.victim.secret) });
+      assert.deepEqual([r.status, errOf(r).code], [423, 'account_locked'], username);
+      assert.equal(r.headers['set-cookie'], undefined);
+    }
+    // the owner, elsewhere, is not locked out
+    const r = await postFrom(ctx, '127.0.0.2', LOGIN, { username: 'victim', password: PW, totp: totp(ctx.users.victim.secret) });
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('the administrator sees the lock and unlocks it; a success forgets the failures', async () => {
+    const locked = await fiveFailures('127.0.0.5', 'plain');
+    assert.deepEqual(locked.last.status, 423);
+    // the system administrator, signed in from elsewhere
+    const r0 = await postFrom(ctx, '127.0.0.2', LOGIN, { username: 'victim', password: PW, totp: totp(ctx.users.victim.secret, Date.now() + 30000) });
+    assert.equal(r0.status, 200, r0.text);
+    const admin = ctx.c();
+    admin.cookie = /fk_session=[0-9a-f]+/.exec(r0.headers['set-cookie'])[0];
+    let u = await admin.get(`/api/v1/users/${ctx.users.plain.id}`);
+    assert.equal(u.body.locked, true);
+    let list = await admin.get('/api/v1/users?locked=true');
+    assert.ok(list.body.items.some((x) => x.username === 'plain'), 'the locked filter finds it');
+    let r = await admin.post(`/api/v1/users/${ctx.users.plain.id}/unlock`);
+    assert.equal(r.status, 204, r.text);
+    u = await admin.get(`/api/v1/users/${ctx.users.plain.id}`);
+    assert.equal(u.body.locked, false);
+    r = await postFrom(ctx, '127.0.0.5', LOGIN, { username: 'plain', password: PW });
+    assert.equal(r.status, 200, r.text);
+    // one failure, then the right password: the count starts again
+    r = await postFrom(ctx, '127.0.0.6', LOGIN, { username: 'plain', password: 'Wrong-passw0rd' });
+    assert.equal(r.status, 401);
+    r = await postFrom(ctx, '127.0.0.6', LOGIN, { username: 'plain', password: PW });
+    assert.equal(r.status, 200, r.text);
+    await postFrom(ctx, '127.0.0.6', LOGIN, { username: 'plain', password: 'Wrong-passw0rd' });
+    r = await postFrom(ctx, '127.0.0.6', LOGIN, { username: 'plain', password: 'Wrong-passw0rd' });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_credentials'], 'two failures after a success: no wait yet');
+  });
+
+  test('an unknown name costs as long as a wrong password (argon2 on a dummy hash)', async () => {
+    const time = async (username, from) => {
+      const t = process.hrtime.bigint();
+      const r = await postFrom(ctx, from, LOGIN, { username, password: 'Wrong-passw0rd' });
+      assert.equal(r.status, 401);
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    const known = [], unknown = [];
+    for (let i = 0; i < 3; i++) {
+      known.push(await time('plain', `127.0.1.${i + 1}`));
+      unknown.push(await time(`ghost${i}`, `127.0.1.${i + 1}`));
+    }
+    const med = (a) => a.sort((x, y) => x - y)[1];
+    assert.ok(med(unknown) > med(known) / 3, `unknown ${med(unknown)} ms vs known ${med(known)} ms`);
+  });
+
+  test('one address cannot spray many names: FK_LOGIN_IP_FAILURES failures an hour, then 429', async () => {
+    const statuses = [];
+    for (let i = 0; i < 12; i++) statuses.push((await postFrom(ctx, '127.0.0.3', LOGIN, { username: `spray${i}`, password: 'Wrong-passw0rd' })).status);
+    assert.deepEqual(statuses, Array(12).fill(401));
+    let r = await postFrom(ctx, '127.0.0.3', LOGIN, { username: 'plain', password: PW });
+    assert.deepEqual([r.status, errOf(r).code], [429, 'rate_limited']);
+    r = await postFrom(ctx, '127.0.0.4', LOGIN, { username: 'plain', password: PW });
+    assert.equal(r.status, 200, 'another address is not affected');
+  });
+
+  test('a data-exchange account cannot sign in to the console (403), with the right password only', async () => {
+    let r = await postFrom(ctx, '127.0.0.7', LOGIN, { username: 'camera', password: PW });
+    assert.deepEqual([r.status, errOf(r).code], [403, 'console_login_forbidden']);
+    assert.match(errOf(r).message, /数据交换/);
+    assert.equal(r.headers['set-cookie'], undefined);
+    r = await postFrom(ctx, '127.0.0.7', LOGIN, { username: 'camera', password: 'Wrong-passw0rd' });
+    assert.deepEqual([r.status, errOf(r).code], [401, 'bad_credentials'], 'a wrong password says nothing about the role');
+  });
+
+  test('a common password is refused at a change, even when it passes the classes rule', async () => {
+    const c = ctx.c();
+    await c.login('plain', PW);
+    for (const pw of ['Password123!', 'P@ssw0rd2024', 'Woaini1314!', 'Qwerty123!', 'Admin@123']) {
+      const r = await c.post('/api/v1/me/password', { old_password: PW, new_password: pw });
+      assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'password_too_common', 'new_password'], pw);
+      assert.match(errOf(r).message, /常见/);
+    }
+    // still the old password
+    assert.equal((await ctx.c().post(LOGIN, { username: 'plain', password: PW })).status, 200);
+    const r = await c.post('/api/v1/me/password', { old_password: PW, new_password: 'Tide-Lantern-47' });
+    assert.equal(r.status, 204, r.text);
+  });
+});
+
+describe('a database failure during the session look-up is 503, not a sign-out', () => {
+  let ctx;
+  before(async () => {
+    ctx = await server([['worker', 'grid_worker', '110101001001']]);
+  });
+  after(async () => ctx?.stop());
+
+  function sql(statement) {
+    if (ctx.dbUrl) execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', ctx.dbUrl, '-c', statement], { stdio: 'pipe' });
+    // a busy timeout: the server's audit writer may hold the write lock
+    else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), statement], { stdio: 'pipe' });
+  }
+
+  test('sessions unreadable: 503; readable again: the same session works', async () => {
+    const c = ctx.c();
+    await c.login('worker', PW);
+    assert.equal((await c.get('/api/v1/me')).status, 200);
+    sql('ALTER TABLE sessions RENAME TO sessions_away');
+    try {
+      await sleep(1200); // past the per-thread session cache
+      for (let i = 0; i < 3; i++) {
+        const r = await c.get('/api/v1/me');
+        assert.equal(r.status, 503, r.text);
+        assert.equal(r.headers.get('set-cookie'), null, 'the cookie is kept');
+      }
+    } finally {
+      sql('ALTER TABLE sessions_away RENAME TO sessions');
+    }
+    await sleep(200);
+    const r = await c.get('/api/v1/me');
+    assert.equal(r.status, 200, 'the session survived the outage');
   });
 });
 

@@ -25,7 +25,9 @@ export async function startCity(opts = {}) {
       add('grid', 'grid_worker', COMMUNITY);
       add('grid_other', 'grid_worker', OTHER_COMMUNITY);
       add('gate', 'checkpoint_staff', COMMUNITY);
-      add('camera', 'exchange_client', COMMUNITY);
+      // a staff account holding vehicle.gate posts plate reads: data-exchange
+      // accounts (exchange_client) cannot sign in to the console (issue 8)
+      add('camera', 'command_center', COMMUNITY);
       add('doctor', 'doctor', '110101000000');
       auditSecret = totpSecretFrom(add('auditor', 'audit_admin', '110100000000'));
       if (opts.setup) await opts.setup(c);

@@ -436,10 +436,55 @@ test('separation of duties: administrative roles are granted only with role.writ
   assert.deepEqual(a.body.roles.map((x) => x.key), ['audit_admin']);
   assert.equal(a.body.disabled, false);
   assert.equal(a.body.locked, false);
-  // unlocking and ending sessions grant nothing and stay allowed
-  assert.equal((await c.post(`${U}/${auditor}/unlock`)).status, 204);
-  assert.equal((await c.post(`${U}/${auditor}/logout-all`)).status, 204);
-  assert.equal((await c.patch(`${U}/${auditor}`, { display_name: '审计员' })).status, 200);
+  // nor rename, sign out or unlock the auditor and the security
+  // administrator (issue 8): each is interfering with their duty
+  ctx.must(['user', 'add', '--username', 'sec2', '--password', PW, '--role', 'security_admin', '--region', '110000000000']);
+  const sec2 = (await c.get(`${U}?page_size=200`)).body.items.find((x) => x.username === 'sec2').id;
+  for (const target of [auditor, sec2]) {
+    for (const t of [
+      () => c.post(`${U}/${target}/unlock`),
+      () => c.post(`${U}/${target}/logout-all`),
+      () => c.patch(`${U}/${target}`, { display_name: '审计员' }),
+    ]) {
+      const x = await t();
+      assert.deepEqual([x.status, errOf(x).code], [403, 'protected_account'], x.text);
+      assert.match(errOf(x).message, /三员分立/);
+    }
+  }
+  assert.equal((await c.get(`${U}/${auditor}`)).body.display_name, 'auditor2', 'the name is unchanged');
+  // the same name again is no rename; other accounts are renamed as before
+  assert.equal((await c.patch(`${U}/${auditor}`, { display_name: 'auditor2' })).status, 200);
+  assert.equal((await c.patch(`${U}/${users.grid.id}`, { display_name: '网格员甲' })).status, 200);
+  assert.equal((await c.post(`${U}/${users.grid.id}/logout-all`)).status, 204);
+  await signIn('grid');
+});
+
+test('a staff account cannot have the citizen role, from the CLI or the API', async () => {
+  const r0 = ctx.fk(['user', 'add', '--username', 'cit1', '--password', PW, '--role', 'citizen', '--region', '110101001001']);
+  assert.equal(r0.status, 1);
+  assert.match(r0.stderr, /市民/);
+  const c = cl.root;
+  const before = await total(c);
+  let r = await c.post(U, body({ username: 'cit2', roles: ['grid_worker', 'citizen'] }));
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'citizen_role_for_staff', 'roles']);
+  assert.equal(await total(c), before, 'nothing created');
+  r = await c.patch(`${U}/${users.grid.id}`, { roles: ['citizen'] });
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'citizen_role_for_staff', 'roles']);
+  assert.deepEqual((await c.get(`${U}/${users.grid.id}`)).body.roles.map((x) => x.key), ['grid_worker']);
+});
+
+test('common passwords are refused at create, reset and the CLI (400 password_too_common)', async () => {
+  const c = cl.root;
+  const before = await total(c);
+  let r = await c.post(U, body({ username: 'common1', password: 'P@ssw0rd2024' }));
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'password_too_common', 'password']);
+  assert.equal(await total(c), before, 'nothing created');
+  r = await c.post(`${U}/${users.grid.id}/password`, { password: 'Woaini1314!' });
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'password_too_common', 'password']);
+  assert.equal((await cl.grid.get('/api/v1/me')).status, 200, 'the refused reset ended no session');
+  const r0 = ctx.fk(['user', 'add', '--username', 'common2', '--password', 'Admin@123', '--role', 'grid_worker', '--region', '110101001001']);
+  assert.equal(r0.status, 1);
+  assert.match(r0.stderr, /常见/);
 });
 
 test('admin actions: reset password, lock, unlock, logout-all, TOTP reset, delete', async () => {

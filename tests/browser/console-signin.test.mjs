@@ -16,6 +16,8 @@ const secrets = {};
 
 before(async () => {
   ctx = await startServer({
+    // a short slow-down so the lock-out test waits it out quickly
+    env: { FK_LOGIN_BACKOFF_MS: '300' },
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       const add = (u, role) =>
@@ -85,18 +87,29 @@ test('a wrong password shows the server message and stays on the sign-in page', 
   assertClean(page);
 });
 
-test('five wrong passwords lock the account and the page says when to try again', async () => {
+test('wrong passwords slow down, then lock the account from this address, and the page says when to try again', async () => {
   const page = await signInPage();
-  for (let i = 0; i < 5; i++) {
+  let throttled = 0;
+  for (let i = 0; i < 5;) {
     await fill(page, 's_locked', `Wrong-pass-${i}`);
     await page.getByTestId('login-error').waitFor();
     await page.waitForFunction(() => !document.querySelector('[data-test=login-submit]').classList.contains('is-loading'));
+    const text = await page.getByTestId('login-error').innerText();
+    const wait = /请 (\d+) 秒后再试/.exec(text);
+    if (wait) {
+      // from the second failure in a row the page says how long to wait
+      throttled++;
+      await sleep(Number(wait[1]) * 1000 + 100);
+      continue;
+    }
+    i++;
   }
-  assert.match(await page.getByTestId('login-error').innerText(), /账号已锁定，请于 \d\d:\d\d 后再试/);
+  assert.ok(throttled > 0, 'the slow-down was shown');
+  assert.match(await page.getByTestId('login-error').innerText(), /登录失败次数过多.*请于 \d\d:\d\d 后再试/);
   // the right password no longer helps
   await fill(page, 's_locked', PW);
   await sleep(300);
-  assert.match(await page.getByTestId('login-error').innerText(), /账号已锁定/);
+  assert.match(await page.getByTestId('login-error').innerText(), /登录失败次数过多/);
   assert.match(page.url(), /#\/login/);
   await shot(page, 'signin-locked');
   assertClean(page);

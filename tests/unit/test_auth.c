@@ -32,7 +32,7 @@
 
 #define REGION  110101000000000000LL /* 110101000000: 东城区 */
 #define ALICE   "alice"
-#define ALICE_P "Passw0rd!"
+#define ALICE_P "Gr1d-w0rker!" /* passes the rule, not on the common list */
 #define ROOT    "root"
 #define ROOT_P  "Adm1n#pass"
 
@@ -159,8 +159,16 @@ static void configure(int idle_s, int ip_attempts, int sms_per_ip)
         .ip_attempts = ip_attempts,
         .sms_per_ip = sms_per_ip,
         .sms_file = sms_file,
+        .backoff_ms = -1, /* tests of the slow-down turn it on */
     };
     auth_configure(&c);
+}
+
+/* Failures counted against a user's (name, address) pairs. */
+static int64_t failures_of(int64_t user_id)
+{
+    return q_i("SELECT COALESCE(SUM(failures), 0) FROM login_failures WHERE user_id = ?", 1,
+               &user_id);
 }
 
 /* Every test starts from the same data: one district, three roles, alice
@@ -169,9 +177,9 @@ static int reset(void **state)
 {
     (void)state;
     static const char *const wipe[] = {
-        "DELETE FROM sessions",   "DELETE FROM rate_limits", "DELETE FROM sms_codes",
-        "DELETE FROM user_roles", "DELETE FROM users",       "DELETE FROM role_permissions",
-        "DELETE FROM roles",      "DELETE FROM regions",
+        "DELETE FROM sessions",         "DELETE FROM rate_limits", "DELETE FROM sms_codes",
+        "DELETE FROM login_failures",   "DELETE FROM user_roles",  "DELETE FROM users",
+        "DELETE FROM role_permissions", "DELETE FROM roles",       "DELETE FROM regions",
     };
     for (size_t i = 0; i < sizeof wipe / sizeof *wipe; i++)
         if (db_exec(D, wipe[i]))
@@ -216,6 +224,23 @@ static void test_password_policy(void **state)
     assert_int_equal(password_policy("ABCDEF!1", "pw"), E_OK);
     assert_int_equal(password_policy("密码密码密码a1", "pw"), E_OK);
     assert_int_equal(password_policy(ALICE_P, "pw"), E_OK);
+    /* the classes rule passes these; the list of common passwords does not */
+    static const char *const common[] = {"Password123!", "P@ssw0rd2024", "P@SSW0RD", "Admin@123",
+                                         "Woaini1314!",  "Qwerty123!",   "1qaz@WSX"};
+    for (size_t i = 0; i < sizeof common / sizeof *common; i++) {
+        expect_err(password_policy(common[i], "pw"), E_INPUT, "password_too_common");
+        assert_string_equal(err_last()->field, "pw");
+        assert_non_null(strstr(err_last()->message, "常见"));
+    }
+    assert_true(password_is_common("woaini1314"));
+    assert_true(password_is_common("12345678"));
+    assert_false(password_is_common("Tide-Lantern-47"));
+    assert_false(password_is_common(""));
+    assert_false(password_is_common(NULL));
+    char longpw[300];
+    memset(longpw, 'a', sizeof longpw - 1);
+    longpw[sizeof longpw - 1] = '\0';
+    assert_false(password_is_common(longpw));
 }
 
 static void test_password_hash(void **state)
@@ -311,13 +336,13 @@ static void test_login_bad(void **state)
     expect_err(auth_login(D, ALICE, "Passw0rd?", NULL, "10.0.0.2", tok, &p), E_AUTH,
                "bad_credentials");
     assert_string_equal(err_last()->message, "用户名或密码错误");
-    assert_int_equal(user_col("failed_logins", alice_id), 1);
+    assert_int_equal(failures_of(alice_id), 1);
     expect_err(auth_login(D, ALICE, "", NULL, "10.0.0.2", tok, &p), E_AUTH, "bad_credentials");
     expect_err(auth_login(D, ALICE, NULL, NULL, "10.0.0.2", tok, &p), E_AUTH, "bad_credentials");
     expect_err(auth_login(D, NULL, ALICE_P, NULL, "10.0.0.2", tok, &p), E_AUTH, "bad_credentials");
     /* a success resets the count */
     assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.2", tok, &p), E_OK);
-    assert_int_equal(user_col("failed_logins", alice_id), 0);
+    assert_int_equal(failures_of(alice_id), 0);
 
     /* a disabled account signs in no more, and its sessions stop working */
     set_user_col("disabled", 1, alice_id);
@@ -334,16 +359,17 @@ static void test_lockout(void **state)
     for (int i = 0; i < 4; i++)
         expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p), E_AUTH,
                    "bad_credentials");
-    assert_int_equal(user_col("failed_logins", alice_id), 4);
+    assert_int_equal(failures_of(alice_id), 4);
     int64_t t0 = now_ms();
     expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p), E_LOCKED,
                "account_locked");
-    int64_t until = user_col("locked_until", alice_id);
+    int64_t until = q_i("SELECT locked_until FROM login_failures WHERE user_id = ?", 1, &alice_id);
     assert_true(until >= t0 + 1800 * 1000 && until <= now_ms() + 1800 * 1000);
     assert_true(err_last()->ref == until);
-    assert_non_null(strstr(err_last()->message, "账号已锁定，请于 "));
+    assert_non_null(strstr(err_last()->message, "登录失败次数过多"));
     assert_non_null(strstr(err_last()->message, " 后再试"));
-    assert_int_equal(user_col("failed_logins", alice_id), 0);
+    /* the account itself is not locked: only this name from this address */
+    assert_int_equal(user_col("locked_until", alice_id), 0);
 
     /* the unlock time is Beijing time, rounded up to the minute */
     time_t t = (time_t)((until + 59999) / 60000 * 60) + 8 * 3600;
@@ -353,23 +379,129 @@ static void test_lockout(void **state)
     snprintf(hhmm, sizeof hhmm, "请于 %02d:%02d 后再试", tm.tm_hour, tm.tm_min);
     assert_non_null(strstr(err_last()->message, hhmm));
 
-    /* the right password does not help while locked */
+    /* the right password does not help from there while locked */
     expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_LOCKED,
                "account_locked");
     assert_true(err_last()->ref == until);
+    /* from another address the owner signs in */
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.9.9", tok, &p), E_OK);
 
     /* an administrator unlocks */
     assert_int_equal(auth_unlock(D, alice_id), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM login_failures"), 0);
     assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_OK);
     expect_err(auth_unlock(D, 12345), E_NOT_FOUND, "user_not_found");
 
-    /* or the lock runs out */
+    /* or the lock runs out, and the count starts again */
     for (int i = 0; i < 5; i++)
-        auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p);
+        (void)auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p);
     expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_LOCKED,
                "account_locked");
-    set_user_col("locked_until", now_ms() - 1, alice_id);
+    assert_int_equal(db_exec(D, "UPDATE login_failures SET locked_until = locked_until - 1800001, "
+                                "last_at = last_at - 1800001"),
+                     E_OK);
+    expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p), E_AUTH,
+               "bad_credentials");
+    assert_int_equal(failures_of(alice_id), 1);
     assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_OK);
+
+    /* an administrator's lock is said only to whoever has the password */
+    set_user_col("locked_until", AUTH_LOCKED_FOREVER, alice_id);
+    expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.0.3", tok, &p), E_AUTH,
+               "bad_credentials");
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_LOCKED,
+               "account_locked");
+    assert_non_null(strstr(err_last()->message, "管理员锁定"));
+    assert_int_equal(auth_unlock(D, alice_id), E_OK);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.3", tok, &p), E_OK);
+}
+
+/* Unknown names are counted and answered exactly like real ones. */
+static void test_lockout_unknown_same(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    for (int i = 0; i < 5; i++) {
+        err a = auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.5.1", tok, &p);
+        struct err_detail da = *err_last();
+        err b = auth_login(D, "nobody", "wrong-Pass1", NULL, "10.0.5.1", tok, &p);
+        struct err_detail db_ = *err_last();
+        assert_int_equal(a, b);
+        assert_string_equal(da.slug, db_.slug);
+        assert_string_equal(da.message, db_.message);
+        assert_int_equal(a, i < 4 ? E_AUTH : E_LOCKED);
+    }
+    expect_err(auth_login(D, "nobody", ALICE_P, NULL, "10.0.5.1", tok, &p), E_LOCKED,
+               "account_locked");
+    /* the name is stored as a keyed hash, never as typed */
+    assert_int_equal(count("SELECT COUNT(*) FROM login_failures WHERE account = 'nobody' OR "
+                           "account = 'alice'"),
+                     0);
+    assert_int_equal(count("SELECT COUNT(*) FROM login_failures WHERE user_id = 0"), 1);
+}
+
+/* From the second failure in a row the pair waits, doubling. */
+static void test_backoff(void **state)
+{
+    (void)state;
+    struct auth_config c = {.backoff_ms = 1000, .sms_file = sms_file};
+    auth_configure(&c);
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.6.1", tok, &p), E_AUTH,
+               "bad_credentials");
+    expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.6.1", tok, &p), E_AUTH,
+               "bad_credentials");
+    /* even the right password waits, and the wait is not a failure */
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.6.1", tok, &p), E_RATE, "login_throttled");
+    assert_non_null(strstr(err_last()->message, "请 1 秒后再试"));
+    assert_int_equal(failures_of(alice_id), 2);
+    /* another address does not wait */
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.6.2", tok, &p), E_OK);
+    /* the wait over, a third failure: the next wait is 2 s */
+    assert_int_equal(db_exec(D, "UPDATE login_failures SET last_at = last_at - 1001"), E_OK);
+    expect_err(auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.6.1", tok, &p), E_AUTH,
+               "bad_credentials");
+    assert_int_equal(db_exec(D, "UPDATE login_failures SET last_at = last_at - 1001"), E_OK);
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.6.1", tok, &p), E_RATE, "login_throttled");
+    assert_non_null(strstr(err_last()->message, "请 1 秒后再试"));
+    assert_int_equal(db_exec(D, "UPDATE login_failures SET last_at = last_at - 1000"), E_OK);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.6.1", tok, &p), E_OK);
+    assert_int_equal(failures_of(alice_id), 0);
+}
+
+/* An address past its failures for the hour is refused for any name. */
+static void test_ip_failures(void **state)
+{
+    (void)state;
+    struct auth_config c = {.ip_failures = 3, .backoff_ms = -1, .sms_file = sms_file};
+    auth_configure(&c);
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    expect_err(auth_login(D, "a1", "x", NULL, "10.0.7.1", tok, &p), E_AUTH, "bad_credentials");
+    expect_err(auth_login(D, "a2", "x", NULL, "10.0.7.1", tok, &p), E_AUTH, "bad_credentials");
+    expect_err(auth_login(D, ALICE, "x", NULL, "10.0.7.1", tok, &p), E_AUTH, "bad_credentials");
+    expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.7.1", tok, &p), E_RATE, "rate_limited");
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.7.2", tok, &p), E_OK);
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 3600001"),
+                     E_OK);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.7.1", tok, &p), E_OK);
+}
+
+/* Data-exchange accounts are refused at sign-in, after the password. */
+static void test_exchange_refused(void **state)
+{
+    (void)state;
+    seed_role("exchange_client");
+    (void)seed_user("camera", ALICE_P, "exchange_client");
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    expect_err(auth_login(D, "camera", "wrong-Pass1", NULL, "10.0.8.1", tok, &p), E_AUTH,
+               "bad_credentials");
+    expect_err(auth_login(D, "camera", ALICE_P, NULL, "10.0.8.1", tok, &p), E_FORBIDDEN,
+               "console_login_forbidden");
+    assert_int_equal(count("SELECT COUNT(*) FROM sessions"), 0);
 }
 
 static void test_ip_rate_limit(void **state)
@@ -386,7 +518,7 @@ static void test_ip_rate_limit(void **state)
     assert_string_equal(err_last()->message, "尝试次数过多，请1分钟后再试");
     expect_err(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.4", tok, &p), E_RATE, "rate_limited");
     /* refused attempts never reached the account */
-    assert_int_equal(user_col("failed_logins", alice_id), 1);
+    assert_int_equal(failures_of(alice_id), 1);
     /* another address is not affected */
     assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.5", tok, &p), E_OK);
     assert_int_equal(count("SELECT count FROM rate_limits WHERE key = 'login:ip:10.0.0.4'"), 5);
@@ -577,9 +709,9 @@ static void test_totp(void **state)
     /* the code that confirmed enrolment cannot be replayed */
     expect_err(auth_login(D, ROOT, ROOT_P, code, "10.0.1.1", tok, &p), E_AUTH, "bad_totp");
     assert_string_equal(err_last()->message, "动态验证码错误");
-    assert_int_equal(user_col("failed_logins", root_id), 1); /* counts as a failure */
+    assert_int_equal(failures_of(root_id), 1); /* counts as a failure */
     expect_err(auth_login(D, ROOT, ROOT_P, wrong, "10.0.1.1", tok, &p), E_AUTH, "bad_totp");
-    assert_int_equal(user_col("failed_logins", root_id), 2);
+    assert_int_equal(failures_of(root_id), 2);
     /* a wrong password is still a wrong password, code or not */
     expect_err(auth_login(D, ROOT, "Adm1n#nope", code, "10.0.1.1", tok, &p), E_AUTH,
                "bad_credentials");
@@ -657,15 +789,26 @@ static void test_sms_login(void **state)
     }
     assert_int_equal(count("SELECT tries FROM sms_codes"), 4);
     expect_err(auth_sms_login(D, phone, wrong, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
-    assert_int_equal(count("SELECT COUNT(*) FROM sms_codes"), 0);
+    /* spent: the row stays until its window ends, so a resend cannot reset it */
+    assert_int_equal(count("SELECT tries FROM sms_codes"), 5);
     /* the right code is no use once the tries are spent */
     expect_err(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
     assert_int_equal(count("SELECT COUNT(*) FROM users WHERE kind = 'resident'"), 0);
 
-    /* a new code, after the minute */
+    /* a new code after the minute, within the window: the tries stay spent */
     assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 61000"),
                      E_OK);
     assert_int_equal(auth_sms_send(D, phone, "10.0.2.1"), E_OK);
+    assert_true(count("SELECT tries FROM sms_codes") > 5);
+    sms_code(phone, code);
+    expect_err(auth_sms_login(D, phone, code, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
+
+    /* a new code once the window is over */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 61000"),
+                     E_OK);
+    assert_int_equal(db_exec(D, "UPDATE sms_codes SET created_at = created_at - 300001"), E_OK);
+    assert_int_equal(auth_sms_send(D, phone, "10.0.2.1"), E_OK);
+    assert_int_equal(count("SELECT tries FROM sms_codes"), 0);
     sms_code(phone, code);
     expect_err(auth_sms_login(D, phone, "12345", "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
     expect_err(auth_sms_login(D, phone, NULL, "10.0.2.1", tok, &p), E_AUTH, "bad_sms_code");
@@ -748,6 +891,95 @@ static void test_sms_limits(void **state)
     assert_int_equal(auth_sms_send(D, "13900000004", "10.0.2.2"), E_OK);
     /* no phone, code or token in the database's counters */
     assert_int_equal(count("SELECT COUNT(*) FROM rate_limits WHERE key LIKE '%1390000%'"), 0);
+}
+
+static void test_sms_daily_caps(void **state)
+{
+    (void)state;
+    struct auth_config c = {
+        .sms_phone_day = 2, .sms_ip_day = 3, .backoff_ms = -1, .sms_file = sms_file};
+    auth_configure(&c);
+    const char *const next_minute =
+        "UPDATE rate_limits SET window_start = window_start - 61000 WHERE key LIKE 'sms:phone:%'";
+    assert_int_equal(auth_sms_send(D, "13700000001", "10.0.9.1"), E_OK);
+    assert_int_equal(db_exec(D, next_minute), E_OK);
+    assert_int_equal(auth_sms_send(D, "13700000001", "10.0.9.2"), E_OK);
+    assert_int_equal(db_exec(D, next_minute), E_OK);
+    expect_err(auth_sms_send(D, "13700000001", "10.0.9.3"), E_RATE, "sms_daily_limit");
+    assert_string_equal(err_last()->field, "phone");
+    /* per address: three codes a day, whatever the phones */
+    for (int i = 2; i <= 4; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "1370000000%d", i);
+        assert_int_equal(auth_sms_send(D, phone, "10.0.9.4"), E_OK);
+    }
+    expect_err(auth_sms_send(D, "13700000005", "10.0.9.4"), E_RATE, "sms_daily_limit");
+    assert_int_equal(auth_sms_send(D, "13700000006", "10.0.9.5"), E_OK);
+    /* the next day */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 86400000"),
+                     E_OK);
+    assert_int_equal(auth_sms_send(D, "13700000001", "10.0.9.4"), E_OK);
+}
+
+static void test_session_max(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1];
+    struct principal p;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.6", tok, &p), E_OK);
+    /* used a second ago, opened 12 h ago: gone */
+    assert_int_equal(db_exec(D, "UPDATE sessions SET created_at = created_at - 43199000"), E_OK);
+    auth_changed();
+    assert_int_equal(auth_session_find(D, tok, &p), E_OK);
+    assert_int_equal(db_exec(D, "UPDATE sessions SET created_at = created_at - 2000"), E_OK);
+    auth_changed();
+    expect_err(auth_session_find(D, tok, &p), E_AUTH, "session_expired");
+    assert_int_equal(count("SELECT COUNT(*) FROM sessions"), 0);
+    /* configurable */
+    struct auth_config c = {.session_max_s = 60, .sms_file = sms_file};
+    auth_configure(&c);
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.6", tok, &p), E_OK);
+    assert_int_equal(db_exec(D, "UPDATE sessions SET created_at = created_at - 61000"), E_OK);
+    auth_changed();
+    expect_err(auth_session_find(D, tok, &p), E_AUTH, "session_expired");
+}
+
+/* The stream's re-check: read-only and uncached, ended by sign-out, expiry
+ * and a disabled account, and a database failure is an error, not "ended". */
+static void test_session_check(void **state)
+{
+    (void)state;
+    char tok[TOKEN_HEX_LEN + 1], other[TOKEN_HEX_LEN + 1];
+    struct principal p, q, now;
+    assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.9", tok, &p), E_OK);
+    assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.0.9", other, &q), E_OK);
+    assert_int_equal(auth_session_check(D, tok, &now), E_OK);
+    assert_int_equal(now.user_id, p.user_id);
+    assert_true(now.perms == p.perms && now.scope.lo == p.scope.lo && now.scope.hi == p.scope.hi);
+    /* it does not refresh the idle timer */
+    assert_int_equal(db_exec(D, "UPDATE sessions SET last_seen = last_seen - 60000"), E_OK);
+    int64_t seen = count("SELECT MIN(last_seen) FROM sessions");
+    assert_int_equal(auth_session_check(D, tok, &now), E_OK);
+    assert_true(count("SELECT MIN(last_seen) FROM sessions") == seen);
+    /* past the absolute lifetime */
+    assert_int_equal(db_exec(D, "UPDATE sessions SET created_at = created_at - 86400000"), E_OK);
+    expect_err(auth_session_check(D, tok, &now), E_AUTH, "session_expired");
+    assert_int_equal(db_exec(D, "UPDATE sessions SET created_at = created_at + 86400000"), E_OK);
+    /* disabled, or signed out */
+    set_user_col("disabled", 1, alice_id);
+    assert_int_equal(auth_session_check(D, tok, &now), E_AUTH);
+    set_user_col("disabled", 0, alice_id);
+    assert_int_equal(auth_session_check(D, tok, &now), E_OK);
+    assert_int_equal(auth_logout(D, tok), E_OK);
+    expect_err(auth_session_check(D, tok, &now), E_AUTH, "session_expired");
+    assert_int_equal(auth_session_check(D, "junk", &now), E_AUTH);
+    /* the database failing is an error, not "no session" */
+    assert_int_equal(db_exec(D, "ALTER TABLE sessions RENAME TO sessions_away"), E_OK);
+    err e = auth_session_check(D, other, &q);
+    err f = auth_session_find(D, other, &q);
+    assert_int_equal(db_exec(D, "ALTER TABLE sessions_away RENAME TO sessions"), E_OK);
+    assert_int_equal(e, E_DB);
+    assert_int_equal(f, E_DB);
 }
 
 static void test_sms_staff_phone(void **state)
@@ -896,11 +1128,12 @@ static void test_sweep(void **state)
     assert_int_equal(auth_sms_send(D, "13800000002", "10.0.3.1"), E_OK);
     int64_t uid = root_id;
     exec_i("UPDATE sessions SET last_seen = last_seen - 1801000 WHERE user_id = ?", 1, &uid);
-    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 3600001 "
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 86400001 "
                                 "WHERE key LIKE 'sms:phone:%'"),
                      E_OK);
     int64_t rows = count("SELECT COUNT(*) FROM rate_limits");
-    assert_int_equal(rows, 4); /* login ip, sms ip, two phones */
+    /* login ip, sms ip (hour and day), two phones (minute and day) */
+    assert_int_equal(rows, 7);
     uint8_t bidx[BLIND_LEN];
     blind_index("users.phone", "13800000001", bidx);
     db_stmt *s;
@@ -912,8 +1145,17 @@ static void test_sweep(void **state)
     assert_int_equal(auth_sweep(D), E_OK);
     assert_int_equal(count("SELECT COUNT(*) FROM sessions"), 1);
     assert_int_equal(auth_session_find(D, a, &p), E_OK);
-    assert_int_equal(count("SELECT COUNT(*) FROM rate_limits"), 2);
+    assert_int_equal(count("SELECT COUNT(*) FROM rate_limits"), 5);
     assert_int_equal(count("SELECT COUNT(*) FROM sms_codes"), 1);
+
+    /* a session past its lifetime, however recently used, and spent failures */
+    assert_int_equal(db_exec(D, "UPDATE sessions SET created_at = created_at - 43200001"), E_OK);
+    (void)auth_login(D, ALICE, "wrong-Pass1", NULL, "10.0.3.2", a, &p);
+    (void)auth_login(D, ROOT, "wrong-Pass1", NULL, "10.0.3.2", a, &p);
+    exec_i("UPDATE login_failures SET last_at = last_at - 1800001 WHERE user_id = ?", 1, &uid);
+    assert_int_equal(auth_sweep(D), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM sessions"), 0);
+    assert_int_equal(count("SELECT COUNT(*) FROM login_failures"), 1);
 }
 
 static void test_config(void **state)
@@ -929,6 +1171,13 @@ static void test_config(void **state)
     assert_int_equal(g->sms_ttl_s, 300);
     assert_int_equal(g->sms_max_tries, 5);
     assert_int_equal(g->sms_per_ip, 20);
+    assert_int_equal(g->session_max_s, 43200);
+    assert_int_equal(g->backoff_ms, 1000);
+    assert_int_equal(g->ip_failures, 100);
+    assert_int_equal(g->sms_resend_s, 60);
+    assert_int_equal(g->sms_phone_day, 10);
+    assert_int_equal(g->sms_ip_day, 50);
+    assert_false(g->cookie_insecure);
     assert_string_equal(g->sms_driver, "file");
     char tok[TOKEN_HEX_LEN + 1];
     struct principal p;
@@ -987,10 +1236,12 @@ static int close_pg(void **state)
 #define TESTS                                                                                      \
     cmocka_unit_test(test_password_policy), cmocka_unit_test(test_password_hash),                  \
         cmocka_unit_test(test_scope), T(test_login_ok), T(test_login_bad), T(test_lockout),        \
-        T(test_ip_rate_limit), T(test_session_expiry), T(test_logout), T(test_change_password),    \
-        T(test_set_password), T(test_totp), T(test_sms_login), T(test_sms_limits),                 \
-        T(test_sms_staff_phone), T(test_sms_missing_setup), T(test_sms_http), T(test_sweep),       \
-        T(test_config)
+        T(test_lockout_unknown_same), T(test_backoff), T(test_ip_failures),                        \
+        T(test_exchange_refused), T(test_ip_rate_limit), T(test_session_expiry),                   \
+        T(test_session_max), T(test_session_check), T(test_sms_daily_caps), T(test_logout),        \
+        T(test_change_password), T(test_set_password), T(test_totp), T(test_sms_login),            \
+        T(test_sms_limits), T(test_sms_staff_phone), T(test_sms_missing_setup), T(test_sms_http),  \
+        T(test_sweep), T(test_config)
 
 int main(void)
 {

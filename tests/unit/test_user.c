@@ -249,11 +249,27 @@ static void test_grant_rules(void **state)
     p = (struct user_patch){.set_disabled = true, .disabled = true};
     expect_err(user_update(D, &sys, aud, &p), E_FORBIDDEN, "protected_account");
     assert_int_equal(q_i("SELECT COUNT(*) FROM user_roles WHERE user_id = ?", aud), 1);
-    /* harmless actions stay open */
-    assert_int_equal(user_unlock(D, &sys, aud), E_OK);
-    assert_int_equal(user_logout_all(D, &sys, aud), E_OK);
+    /* nor rename, sign out or unlock it (issue 8) */
+    expect_err(user_unlock(D, &sys, aud), E_FORBIDDEN, "protected_account");
+    expect_err(user_logout_all(D, &sys, aud), E_FORBIDDEN, "protected_account");
     p = (struct user_patch){.display_name = "审计员"};
-    assert_int_equal(user_update(D, &sys, aud, &p), E_OK);
+    expect_err(user_update(D, &sys, aud, &p), E_FORBIDDEN, "protected_account");
+    /* the security administrator's right may; and its holder renames itself */
+    assert_int_equal(user_unlock(D, &sec, aud), E_OK);
+    assert_int_equal(user_logout_all(D, &sec, aud), E_OK);
+    struct principal self = caller(aud, CITY, 0);
+    assert_int_equal(user_update(D, &self, aud, &p), E_OK);
+    /* no citizen role on a staff account */
+    const char *citizen[] = {"grid_worker", "citizen"};
+    struct user_new cit = {.username = "cit",
+                           .display_name = "c",
+                           .password = PW,
+                           .region_code = CITY,
+                           .roles = citizen,
+                           .n_roles = 2};
+    int64_t cid = 0;
+    expect_err(user_create(D, NULL, &cit, &cid), E_INPUT, "citizen_role_for_staff");
+    assert_string_equal(err_last()->field, "roles");
     /* the security admin's right may */
     p = (struct user_patch){.set_roles = true, .roles = plain, .n_roles = 1};
     assert_int_equal(user_update(D, &sec, aud, &p), E_OK);
