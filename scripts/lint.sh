@@ -32,6 +32,20 @@ for f in $(find src -mindepth 2 -name '*.[ch]'); do
         fi
     done
 done
+# No cycles between capabilities: where two need each other, one offers a
+# hook that src/app.c wires (person_on_change, code_on_pass, …).
+edges=$(for f in $(find src -mindepth 2 -name '*.[ch]'); do
+    from=$(echo "$f" | cut -d/ -f2)
+    for inc in $(grep -hoE '^#include "[a-z_]+/' "$f" | sed -E 's/#include "([a-z_]+)\//\1/'); do
+        [ "$inc" != "$from" ] && echo "$from $inc"
+    done
+done | sort -u)
+if ! echo "$edges" | tsort >/dev/null 2>/tmp/fk-lint-tsort.$$; then
+    echo "lint: capabilities include each other in a cycle (use a hook wired in src/app.c):" >&2
+    grep -v 'input contains a loop' /tmp/fk-lint-tsort.$$ >&2 || true
+    status=1
+fi
+rm -f /tmp/fk-lint-tsort.$$
 if command -v clang-format >/dev/null 2>&1; then
     bad=$(for f in $(find src tests/unit tests/fuzz -name '*.[ch]'); do
         clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"

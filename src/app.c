@@ -3,10 +3,13 @@
  */
 #include "app.h"
 
+#include "access/access.h"
 #include "code/code.h"
 #include "device/device.h"
 #include "health/health.h"
 #include "person/person.h"
+#include "vehicle/vehicle.h"
+#include "visitor/visitor.h"
 
 #define ADD(name) router_add(name##_routes, name##_routes_n)
 
@@ -41,6 +44,9 @@ void app_routes(void)
     ADD(job);
     /* a change of status or residence recomputes the person's code */
     person_on_change(code_person_changed);
+    /* hooks instead of includes, so capabilities depend one way */
+    code_on_pass(access_pass);
+    vehicle_on_visitor_plate(visitor_plate_admitted);
     /* temperatures name devices; the device registry depends on health */
     health_on_device_check(thermometer_in_scope);
     ADD(venue);

@@ -77,9 +77,7 @@ static unsigned first_bit(unsigned v)
 int64_t access_community(int64_t region_code)
 {
     /* the community is the residence's 12-digit prefix (grids and buildings hang below) */
-    int64_t community = region_code;
-    while (community > 0 && regcode_level(community) > LEVEL_COMMUNITY)
-        community = regcode_parent(community);
+    int64_t community = regcode_at_most(region_code, LEVEL_COMMUNITY);
     return community > 0 && regcode_level(community) == LEVEL_COMMUNITY ? community : 0;
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "access/access.h"
+#include "region/region.h"
 #include "app.h"
 #include "base/csv.h"
 #include "base/id.h"
@@ -109,6 +110,13 @@ static void scan_render(struct http_deferred *df, void *ctx)
         json_object_del(o, "temperature");
     }
     json_object_update(o, p->extra);
+    /* the colour is the one this scan committed (a fever turns it yellow) */
+    json_t *pass = json_object_get(o, "pass");
+    const char *why = code_pass_refusal(p->s.colour);
+    if (json_is_object(pass) && json_is_true(json_object_get(pass, "valid")) && why) {
+        json_object_set_new(pass, "valid", json_false());
+        json_object_set_new(pass, "reason", json_string(why));
+    }
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     json_decref(p->extra);
@@ -158,7 +166,7 @@ static err submit_or_fail(struct req *r, struct access_scan *s, json_t *extra, b
     return access_submit(r->db, s, scan_done, p);
 }
 
-static json_t *pass_json(db *d, const struct person *pp, int64_t venue_region, err *e_r)
+static json_t *pass_json(db *d, arena *a, const struct person *pp, int64_t venue_region, err *e_r)
 {
     bool valid;
     int64_t community = access_community(pp->region_code);
@@ -173,9 +181,13 @@ static json_t *pass_json(db *d, const struct person *pp, int64_t venue_region, e
     if (venue_region && (!community || !regcode_within(venue_region, community)))
         return json_null(); /* not a gate of their community: no pass to show */
     char code[19] = "";
+    const char *name = "";
     if (community)
         regcode_format(community, code);
-    return json_pack("{s:b,s:s,s:s}", "valid", valid, "community", code, "reason", why);
+    if (community && (*e_r = region_path(d, community, LEVEL_STREET, a, &name)))
+        return NULL;
+    return json_pack("{s:b,s:s,s:s,s:s}", "valid", valid, "community", code, "community_name", name,
+                     "reason", why);
 }
 
 static err scan(struct req *r)
@@ -217,7 +229,7 @@ static err scan(struct req *r)
                                                   "该健康码对应的人员不存在")
                                         : e);
     const char *masked = mask_name(r->a, p.name);
-    json_t *pass = pass_json(r->db, &p, v.region_code, &e);
+    json_t *pass = pass_json(r->db, r->a, &p, v.region_code, &e);
     if (e)
         return e;
     /* The entry names the access record (which names the person, venue and

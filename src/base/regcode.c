@@ -96,6 +96,13 @@ int64_t regcode_parent(int64_t code)
     return code / unit * unit;
 }
 
+int64_t regcode_at_most(int64_t code, enum region_level lv)
+{
+    while (code > 0 && regcode_level(code) > lv)
+        code = regcode_parent(code);
+    return code;
+}
+
 const char *region_level_name(enum region_level lv)
 {
     return lv >= LEVEL_PROVINCE && lv <= LEVEL_BUILDING ? names[lv] : "";

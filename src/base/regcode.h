@@ -62,6 +62,10 @@ bool regcode_within(int64_t child, int64_t ancestor);
 /* The parent code one level up (0 for a province). */
 int64_t regcode_parent(int64_t code);
 
+/* The ancestor of `code` at level `lv` when code lies below it, else code
+ * itself: the community of a building, a street stays a street. */
+int64_t regcode_at_most(int64_t code, enum region_level lv);
+
 /* Level names in Chinese and in the API ("province", …). */
 const char *region_level_name(enum region_level lv);
 const char *region_level_label(enum region_level lv);

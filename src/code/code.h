@@ -293,4 +293,18 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
  * or NULL (no scope check: the caller has found the person). */
 json_t *code_latest_test(db *d, int64_t person_id);
 
+/*
+ * Who says whether a resident holds a pass for their community's gates
+ * (shown on the resident's code page): the access module (app.c wires
+ * access_pass), so code does not depend on access, which depends on code
+ * for colours. Arguments and results as access_pass. Call before serving.
+ */
+/* Why a pass does not hold with a code of colour c (Chinese), or NULL for
+ * green: a pass is valid only while the code is green. */
+const char *code_pass_refusal(enum code_colour c);
+
+typedef err (*code_pass_fn)(db *d, int64_t person_id, int64_t person_region, int person_status,
+                            bool *valid_r, int64_t *community_r, const char **reason_r);
+void code_on_pass(code_pass_fn fn);
+
 #endif

@@ -142,9 +142,13 @@ static err get_region(struct req *r)
     int64_t code = 0;
     struct region g;
     err e = path_code(r, &code);
-    if (e || (e = region_find(r->db, &r->who->scope, code, true, r->a, &g)))
+    const char *path;
+    if (e || (e = region_find(r->db, &r->who->scope, code, true, r->a, &g)) ||
+        (e = region_path(r->db, g.code, LEVEL_STREET, r->a, &path)))
         return e;
-    return reply_json(r, 200, region_json(&g, true));
+    json_t *o = region_json(&g, true);
+    json_object_set_new(o, "path", json_string(path)); /* street down: where it is, in words */
+    return reply_json(r, 200, o);
 }
 
 static err get_children(struct req *r)

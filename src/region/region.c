@@ -250,6 +250,36 @@ static void row_read(db_stmt *s, arena *a, struct region *r)
     r->boundary = db_col_null(s, 7) ? NULL : arena_strdup(a, db_col_text(s, 7));
 }
 
+err region_path(db *d, int64_t code, enum region_level from, arena *a, const char **path_r)
+{
+    int64_t chain[LEVEL_BUILDING];
+    int n = 0;
+    for (int64_t c = code; c > 0 && n < LEVEL_BUILDING && regcode_level(c) >= from;
+         c = regcode_parent(c))
+        chain[n++] = c;
+    *path_r = "";
+    if (!n)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT level, name FROM regions WHERE code IN (?, ?, ?, ?, ?, ?, ?) "
+                       "ORDER BY level",
+                       &s);
+    if (e)
+        return e;
+    for (int i = 0; i < LEVEL_BUILDING; i++)
+        db_bind_int64(s, i + 1, chain[i < n ? i : 0]);
+    const char *path = "";
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
+        path = *path ? arena_concat(a, path, " · ", db_col_text(s, 1), NULL)
+                     : arena_strdup(a, db_col_text(s, 1));
+    db_done(s);
+    if (!e)
+        *path_r = path;
+    return e;
+}
+
 err region_find(db *d, const struct scope *sc, int64_t code, bool with_boundary, arena *a,
                 struct region *r_r)
 {

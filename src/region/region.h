@@ -89,6 +89,15 @@ err region_center_check(double lng, double lat, const char *field);
 err region_find(db *d, const struct scope *sc, int64_t code, bool with_boundary, arena *a,
                 struct region *r_r);
 
+/*
+ * The names of `code` and its ancestors from level `from` down, joined by
+ * " · " ("沙河街道 · 前海社区 · 2栋"): how a person reads where something is.
+ * Region names are public administrative facts, so no scope applies.
+ * Ancestors missing from the tree are left out; "" when none is known.
+ * The text lives in `a`.
+ */
+err region_path(db *d, int64_t code, enum region_level from, arena *a, const char **path_r);
+
 enum region_sort { REGION_SORT_CODE, REGION_SORT_NAME, REGION_SORT_LEVEL };
 
 struct region_filter {

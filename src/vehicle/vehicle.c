@@ -11,7 +11,6 @@
 #include "person/person.h"
 #include "security/crypto.h"
 #include "venue/venue.h"
-#include "visitor/visitor.h"
 
 const char *const vehicle_kind_names[] = {"car",        "new_energy", "truck",
                                           "motorcycle", "other",      NULL};
@@ -475,6 +474,13 @@ static err registered_in(db *d, const uint8_t bidx[BLIND_LEN], int64_t area, int
     return e;
 }
 
+static vehicle_visitor_fn visitor_plate;
+
+void vehicle_on_visitor_plate(vehicle_visitor_fn fn)
+{
+    visitor_plate = fn;
+}
+
 err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
 {
     int64_t now = now_ms();
@@ -494,7 +500,7 @@ err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
     if (!enabled)
         return err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用");
-    int64_t area = visitor_area(region);
+    int64_t area = regcode_at_most(region, LEVEL_COMMUNITY); /* vehicles belong to a community */
     p->region_code = region;
     p->vehicle_id = p->visitor_id = 0;
     uint8_t bidx[BLIND_LEN]; /* computed once: vehicles, visitors and the passage share it */
@@ -506,7 +512,8 @@ err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
     } else if ((e = registered_in(d, bidx, area, &p->vehicle_id)) || p->vehicle_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "registered";
-    } else if ((e = visitor_plate_find(d, bidx, area, p->at, &p->visitor_id)) || p->visitor_id) {
+    } else if ((visitor_plate && (e = visitor_plate(d, bidx, region, p->at, &p->visitor_id))) ||
+               p->visitor_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "visitor";
     } else {

@@ -65,6 +65,17 @@ err plate_normalise(const char *in, const char *field, char out[PLATE_MAX], bool
 void plate_blind(const char *plate, uint8_t out[BLIND_LEN]);
 
 /*
+ * Who answers whether an unregistered plate belongs to an admitted visitor
+ * at a gate in `region` at `at` (*visitor_id_r: the visitor, or 0). The
+ * visitor module does (app.c wires visitor_plate_admitted), so vehicle does
+ * not depend on visitor, which depends on vehicle for plates. Without a
+ * hook no plate is a visitor's. Call before serving.
+ */
+typedef err (*vehicle_visitor_fn)(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t region,
+                                  int64_t at, int64_t *visitor_id_r);
+void vehicle_on_visitor_plate(vehicle_visitor_fn fn);
+
+/*
  * Seal the plates and notes of vehicles and passages written before they
  * were sealed (sql/013) and empty their clear columns, in transactions of
  * a few hundred rows; *n_r gets the rows sealed. Every start runs it

@@ -47,12 +47,7 @@ const char *visitor_status_label(enum visitor_status s)
 
 int64_t visitor_area(int64_t code)
 {
-    enum region_level lv = regcode_level(code);
-    while (lv > LEVEL_COMMUNITY) {
-        code = regcode_parent(code);
-        lv = regcode_level(code);
-    }
-    return code;
+    return regcode_at_most(code, LEVEL_COMMUNITY);
 }
 
 err visitor_window_check(int64_t from, int64_t to, int64_t now)
@@ -493,6 +488,12 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
 fail:
     db_rollback(d);
     return e;
+}
+
+err visitor_plate_admitted(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t region, int64_t at,
+                           int64_t *visitor_id_r)
+{
+    return visitor_plate_find(d, plate_bidx, visitor_area(region), at, visitor_id_r);
 }
 
 err visitor_plate_find(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t area, int64_t at,

@@ -163,6 +163,11 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
 err visitor_plate_find(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t area, int64_t at,
                        int64_t *visitor_id_r);
 
+/* visitor_plate_find for a gate in `region` (its visitor area): the
+ * vehicle gate's question, wired by app.c (vehicle_on_visitor_plate). */
+err visitor_plate_admitted(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t region, int64_t at,
+                           int64_t *visitor_id_r);
+
 /*
  * Seal the plates of visitors written before plates were sealed (sql/013)
  * and empty the clear column; *n_r gets the rows sealed. Run at every start

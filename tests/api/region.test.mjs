@@ -103,8 +103,10 @@ test('GET one: the record with its level, parent, centre, children flag and boun
     center: null,
     has_children: true,
     boundary: null,
+    path: '东华门街道 · 多福巷社区',
   });
   const p = await cc.get(`/api/v1/regions/${PROV}`);
+  assert.equal(p.body.path, ''); // above the street: no path
   assert.equal(p.body.parent_code, null);
   assert.equal(p.body.level_label, '省');
   const b = await cc.get(`/api/v1/regions/${DC_S1_C1_G1_B1}`);
@@ -270,6 +272,8 @@ test('create: 201 with the record; the centre is the boundary\'s centroid', asyn
   assert.deepEqual(r.body.center, [116.5, 39.5]);
   const got = await cc.get('/api/v1/regions/110101003003');
   assert.equal(got.body.boundary.type, 'MultiPolygon');
+  // where it is, in names: street down
+  assert.equal(got.body.path, `${(await cc.get('/api/v1/regions/110101003000')).body.name} · 有中心社区`);
   assert.equal(got.body.boundary.coordinates.length, 2);
   // the parent now has children
   assert.equal((await cc.get('/api/v1/regions/110101003000')).body.has_children, true);

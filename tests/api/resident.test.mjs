@@ -618,7 +618,7 @@ test('a self-registration is unverified: the code shows, but no pass, vehicle or
   a = await abilities(c);
   assert.equal(a.code.pass.valid, true, JSON.stringify(a.code.pass));
   gp = await gateScan();
-  assert.deepEqual(gp, { valid: true, community: COMMUNITY, reason: '' });
+  assert.deepEqual(gp, { valid: true, community: COMMUNITY, community_name: '东华门街道 · 多福巷社区', reason: '' });
   assert.equal(a.veh.status, 201, a.veh.text);
   assert.equal(a.vis.status, 201, a.vis.text);
   assert.equal((await c.get(ME_PERSON)).body.verified, true);

@@ -95,7 +95,7 @@ test('a resident signs in by SMS, consents, registers, sees the masked record, e
   // a self-registration waits for the community to see the document
   assert.equal(await cellValue(page, 'my-verified').innerText(), '待核验');
   assert.match(await field(page, 'my-verified').innerText(), /携带身份证件原件到所在社区核验/);
-  await cellValue(page, 'my-region').filter({ hasText: '多福巷社区' }).waitFor();
+  await cellValue(page, 'my-region').filter({ hasText: '东华门街道 · 多福巷社区' }).waitFor();
   assert.doesNotMatch(await cellValue(page, 'my-address').innerText(), /301/, 'the address is masked');
   assert.match(await cellValue(page, 'my-consent-at').innerText(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
   await shot(page, 'mobile-resident-my-info');
