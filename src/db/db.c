@@ -291,8 +291,19 @@ err db_begin(db *d)
     return e;
 }
 
+void db_tx_poison(db *d)
+{
+    if (d->in_tx)
+        d->poisoned = true;
+}
+
 err db_commit(db *d)
 {
+    if (d->poisoned) {
+        db_rollback(d);
+        return db_fail(d->kind == DB_SQLITE ? "sqlite" : "pg", "commit",
+                       "transaction poisoned: a part of it failed (audit entry)");
+    }
     err e = db_exec(d, "COMMIT");
     if (e) {
         db_rollback(d);
@@ -310,6 +321,7 @@ void db_rollback(db *d)
     if (!d->in_tx)
         return;
     d->in_tx = false;
+    d->poisoned = false;
     (void)db_exec(d, "ROLLBACK");
     if (d->wlock)
         pthread_mutex_unlock(d->wlock);

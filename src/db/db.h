@@ -107,6 +107,12 @@ err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx);
 /* Is a transaction open on this connection? */
 bool db_in_tx(const db *d);
 
+/* Make the open transaction unable to commit: db_commit rolls it back and
+ * fails with E_DB. For work that must be durable with the transaction or
+ * not at all (its audit entry) and failed where the caller cannot be told.
+ * No-op outside a transaction. */
+void db_tx_poison(db *d);
+
 /*
  * Notifications between servers sharing one PostgreSQL database (LISTEN /
  * NOTIFY). db_notify sends `payload` (under 8000 bytes) on `channel` when

@@ -54,6 +54,7 @@ struct db {
     const struct db_ops *ops;
     enum db_kind kind;
     bool in_tx;
+    bool poisoned; /* db_tx_poison: the transaction must not commit */
     /* SQLite: the file's in-process writer lock, held from db_begin to the
      * end of the transaction (see sqlite.c); NULL for PostgreSQL. */
     pthread_mutex_t *wlock;
