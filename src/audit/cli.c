@@ -6,8 +6,8 @@
  * tampered log must not extend the chain.
  *
  * `fangkong audit prune --before DATE`: remove the entries older than DATE
- * (China time), keeping at least FK_AUDIT_RETENTION_DAYS (180) days, with
- * signed retention markers; refused while the chain does not verify.
+ * (YYYY-MM-DD or "YYYY-MM-DD HH:MM:SS", China time), keeping at least FK_AUDIT_RETENTION_DAYS (180)
+ * days, with signed retention markers; refused while the chain does not verify.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,16 +51,30 @@ int cmd_audit_verify(int argc, char **argv)
     return 1;
 }
 
-/* YYYY-MM-DD, midnight in China time (UTC+8, no daylight saving), as epoch
- * milliseconds; -1 if not a real date. */
-static int64_t china_midnight(const char *s)
+/* "YYYY-MM-DD" (midnight) or "YYYY-MM-DD HH:MM:SS", China time (UTC+8, no
+ * daylight saving), as epoch milliseconds; -1 if not a real date. */
+static int64_t china_time(const char *s)
 {
-    int y, m, dd;
-    char tail;
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || y < 2000 ||
-        m < 1 || m > 12 || dd < 1 || dd > 31)
+    int y, m, dd, hh = 0, mi = 0, ss = 0, used = 0;
+    size_t n = strlen(s);
+    if (n == 10) {
+        if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &dd, &used) != 3)
+            return -1;
+    } else if (n == 19) {
+        if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &m, &dd, &hh, &mi, &ss, &used) != 6)
+            return -1;
+    } else {
         return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = dd};
+    }
+    if ((size_t)used != n || y < 2000 || m < 1 || m > 12 || dd < 1 || dd > 31 || hh > 23 ||
+        mi > 59 || ss > 59 || hh < 0 || mi < 0 || ss < 0)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = m - 1,
+                    .tm_mday = dd,
+                    .tm_hour = hh,
+                    .tm_min = mi,
+                    .tm_sec = ss};
     time_t t = timegm(&tm);
     struct tm back;
     gmtime_r(&t, &back);
@@ -75,12 +89,14 @@ int cmd_audit_prune(int argc, char **argv)
     if (config_load(&argc, argv, &c))
         return 2;
     if (argc != 2 || strcmp(argv[0], "--before")) {
-        fprintf(stderr, "usage: fangkong audit prune --before YYYY-MM-DD\n");
+        fprintf(stderr, "usage: fangkong audit prune --before YYYY-MM-DD[\" HH:MM:SS\"]\n");
         return 2;
     }
-    int64_t before = china_midnight(argv[1]);
+    int64_t before = china_time(argv[1]);
     if (before < 0) {
-        fprintf(stderr, "fangkong audit prune: --before 应为日期 YYYY-MM-DD，而不是 '%s'\n",
+        fprintf(stderr,
+                "fangkong audit prune: --before 应为日期 YYYY-MM-DD 或 \"YYYY-MM-DD HH:MM:SS\"，"
+                "而不是 '%s'\n",
                 argv[1]);
         return 2;
     }

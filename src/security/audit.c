@@ -1010,17 +1010,77 @@ static bool check_anchor_only(const struct anchors *an, const struct walk *ends,
     return false;
 }
 
+/* The newest seq of each node's chain in the table. */
+struct chain_len {
+    int node;
+    int64_t max_seq;
+};
+
+static err chain_lengths(db *d, struct chain_len **v_r, size_t *n_r)
+{
+    *v_r = NULL;
+    *n_r = 0;
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT node, MAX(seq) FROM audit_log GROUP BY node", &s);
+    if (e)
+        return e;
+    size_t cap = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (*n_r == cap) {
+            cap = cap ? 2 * cap : 8;
+            if (!(*v_r = realloc(*v_r, cap * sizeof **v_r)))
+                abort();
+        }
+        (*v_r)[(*n_r)++] = (struct chain_len){(int)db_col_int64(s, 0), db_col_int64(s, 1)};
+    }
+    if (rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/*
+ * A break inside a chain that is also shorter than its newest signed
+ * checkpoint: entries were deleted in the middle and the rest renumbered
+ * (with or without their hashes recomputed), rather than one rewritten in
+ * place, which keeps the length.
+ */
+static bool renumbered(const struct anchors *an, const struct walk *k, const struct chain_len *lens,
+                       size_t nlens, struct audit_verify_result *r, int64_t id, int64_t seq)
+{
+    int64_t max_seq = 0, anchored = 0;
+    for (size_t i = 0; i < nlens; i++)
+        if (lens[i].node == k->node)
+            max_seq = lens[i].max_seq;
+    if (k->cp_end > 0 && an->cp[k->cp_end - 1].node == k->node)
+        anchored = an->cp[k->cp_end - 1].seq;
+    if (anchored <= max_seq || anchored <= seq)
+        return false;
+    return broken(r, "renumbered", k->node, id,
+                  "chain breaks at seq %lld and is %lld entries shorter than its signed "
+                  "checkpoint at seq %lld (entries deleted in the middle and the rest renumbered)",
+                  (long long)seq, (long long)(anchored - max_seq), (long long)anchored);
+}
+
 static err verify_chains(db *d, const struct anchors *an, struct audit_verify_result *r,
                          struct walk **ends_r, size_t *nends_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id, node, seq, at, user_id, username, role, ip, action, "
-                       "object_type, object_id, result, detail, prev_hash, hash FROM audit_log "
-                       "ORDER BY node, seq",
-                       &s);
+    struct chain_len *lens;
+    size_t nlens;
+    err e = chain_lengths(d, &lens, &nlens);
     if (e)
         return e;
+    db_stmt *s;
+    e = db_prepare(d,
+                   "SELECT id, node, seq, at, user_id, username, role, ip, action, "
+                   "object_type, object_id, result, detail, prev_hash, hash FROM audit_log "
+                   "ORDER BY node, seq",
+                   &s);
+    if (e) {
+        free(lens);
+        return e;
+    }
     struct walk *ends = NULL, k = {.node = -1};
     size_t nends = 0, cap = 0;
     int rc;
@@ -1073,8 +1133,8 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
             why = "missing entries before this one (sequence gap: an entry was deleted)";
         } else if (plen != SM3_LEN || !ct_equal(prev, k.hash, SM3_LEN)) {
             code = "link";
-            why = "previous-hash link does not match the entry before (entries deleted and "
-                  "renumbered, or replaced)";
+            why = "previous-hash link does not match the entry before (an entry before it "
+                  "deleted or replaced)";
         }
         char buf[2048];
         size_t n;
@@ -1092,7 +1152,8 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
                   "rehashed without the key)";
         }
         if (why) {
-            stop = broken(r, code, node, id, "%s", why);
+            stop = (strcmp(code, "gap") && renumbered(an, &k, lens, nlens, r, id, seq)) ||
+                   broken(r, code, node, id, "%s", why);
             break;
         }
         if (k.marker && seq == k.marker->seq && !ct_equal(expect, k.marker->hash, SM3_LEN)) {
@@ -1105,8 +1166,19 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
             const struct anchor *c = &an->cp[k.cp];
             if (c->seq < seq)
                 continue; /* before the chain's first remaining entry: pruned */
+            if (!ct_equal(c->hash, expect, SM3_LEN) && db_col_int64(s, 3) > c->at) {
+                /* written after a checkpoint had already anchored this seq
+                 * to another entry: the newer ones were removed and the
+                 * numbers written again (a server restarted after the cut) */
+                stop = broken(r, "tail_cut", node, id,
+                              "entry at seq %lld is newer than the signed checkpoint of that "
+                              "seq (newest entries removed, numbers reused)",
+                              (long long)seq);
+                break;
+            }
             if (!ct_equal(c->hash, expect, SM3_LEN)) {
-                stop = broken(r, "checkpoint", node, id,
+                stop = renumbered(an, &k, lens, nlens, r, id, seq) ||
+                       broken(r, "checkpoint", node, id,
                               "entry at seq %lld differs from the signed checkpoint (chain "
                               "rewritten)",
                               (long long)seq);
@@ -1135,6 +1207,7 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
             ends[nends++] = k;
         }
     }
+    free(lens);
     *ends_r = ends;
     *nends_r = nends;
     return e;

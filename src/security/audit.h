@@ -121,7 +121,7 @@ struct audit_verify_result {
                           -1 when the break is not at an entry (an empty chain) */
     int node;          /* the chain it belongs to */
     /* the kind of break, one word (docs/audit.md): edited, gap, link,
-     * checkpoint, tail_cut, head, oldest_removed, wiped, marker,
+     * renumbered, checkpoint, tail_cut, head, oldest_removed, wiped, marker,
      * anchor_file; "" when intact */
     char code[16];
     char reason[160]; /* English, for the command line */
