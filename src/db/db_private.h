@@ -34,6 +34,7 @@ struct db_ops {
 };
 
 #define DB_CACHE_SLOTS 512
+#define DB_TX_DEPTH    8 /* savepoints inside one transaction */
 
 struct db_stmt {
     db *db;
@@ -59,7 +60,15 @@ struct db {
      * end of the transaction (see sqlite.c); NULL for PostgreSQL. */
     pthread_mutex_t *wlock;
     struct db_hook *hooks, **hooks_tail; /* db_after_commit, in order */
-    db_stmt *cache[DB_CACHE_SLOTS];      /* open addressing by hash of the SQL */
+    size_t nhooks;
+    /* db_begin inside a transaction opens a savepoint: how many are open,
+     * and how many hooks were registered when each was opened */
+    int depth;
+    size_t marks[DB_TX_DEPTH];
+    /* db_hold: the next transaction stays open past its db_commit
+     * (committed_held) until db_release */
+    bool hold, committed_held;
+    db_stmt *cache[DB_CACHE_SLOTS]; /* open addressing by hash of the SQL */
     int cached;
 };
 

@@ -262,9 +262,14 @@ static err post_person(struct req *r)
     person_fields set;
     if ((e = person_from_json(r->body, &p, &set)))
         return e;
-    if ((e = person_create(r->db, r->a, r->who, &p, set)))
+    db_hold(r->db); /* the entry commits with the record (security/audit.h) */
+    if ((e = person_create(r->db, r->a, r->who, &p, set))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "person.create", 0, e);
+    }
     req_audit(r, "person.create", "person", p.id, "ok", fields_detail(r->a, set));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_person(r, 201, &p, reveal, "view=create");
 }
 
@@ -295,9 +300,14 @@ static err patch_person(struct req *r)
         return e;
     struct person p;
     person_fields changed = 0;
-    if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed)))
+    db_hold(r->db);
+    if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "person.update", id, e);
+    }
     req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_person(r, 200, &p, reveal, "view=update");
 }
 
@@ -305,9 +315,16 @@ static err delete_person(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = person_delete(r->db, r->a, r->who, id)))
+    if (e)
         return e;
+    db_hold(r->db);
+    if ((e = person_delete(r->db, r->a, r->who, id))) {
+        (void)db_release(r->db, false);
+        return e;
+    }
     req_audit(r, "person.delete", "person", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 

@@ -432,6 +432,90 @@ static void test_inline_interleaves_with_writer(void **state)
     assert_int_equal(v.checked, reads + writes);
 }
 
+/* A probe write the way a capability does it: its own transaction, or
+ * (own_tx false) a lone autocommitted statement. */
+static void callee_write(bool own_tx, const char *value)
+{
+    if (own_tx)
+        assert_int_equal(db_begin(D), E_OK);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D,
+                                "INSERT INTO settings (key, value) VALUES ('inline_probe', ?) "
+                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                &s),
+                     E_OK);
+    db_bind_text(s, 1, value);
+    assert_int_equal(db_step(s), DB_DONE);
+    db_done(s);
+    if (own_tx)
+        assert_int_equal(db_commit(D), E_OK);
+}
+
+/*
+ * What the API handlers do (person/api.c, user/api.c): hold the
+ * capability's transaction past its commit, append the entry, release.
+ * Released with commit, both are there at once; released without (the
+ * handler failed after the capability committed), neither is. A capability
+ * writing without a transaction of its own gets one at its first write.
+ */
+static void test_hold_release(void **state)
+{
+    (void)state;
+    assert_int_equal(audit_start(url), E_OK);
+    for (int own = 0; own < 2; own++) {
+        db_hold(D);
+        callee_write(own, "undone");
+        assert_true(db_in_tx(D)); /* held open */
+        log_one(0, "undone");
+        assert_int_equal(db_release(D, false), E_OK);
+        assert_false(db_in_tx(D));
+        assert_int_equal(count_of("SELECT COUNT(*) FROM settings WHERE key = 'inline_probe'"), 0);
+        assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE detail = 'undone'"), 0);
+
+        db_hold(D);
+        callee_write(own, "kept");
+        log_one(0, "kept");
+        assert_int_equal(db_release(D, true), E_OK);
+        assert_int_equal(count_of("SELECT COUNT(*) FROM settings WHERE key = 'inline_probe'"), 1);
+        assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE detail = 'kept'"), own + 1);
+        assert_int_equal(db_exec(D, "DELETE FROM settings WHERE key = 'inline_probe'"), E_OK);
+    }
+    /* a capability that failed and rolled back: nothing to release, and
+     * the refusal's entry (outside any transaction) is queued */
+    db_hold(D);
+    assert_int_equal(db_begin(D), E_OK);
+    db_rollback(D);
+    assert_int_equal(db_release(D, true), E_OK);
+    assert_false(db_in_tx(D));
+    audit_stop();
+    struct audit_verify_result v;
+    verify(&v);
+    assert_string_equal(v.code, "");
+    assert_int_equal(v.checked, 2);
+}
+
+/* db_begin inside a transaction is a savepoint: undone alone, the outer
+ * transaction goes on and commits what it added. */
+static void test_nested_is_savepoint(void **state)
+{
+    (void)state;
+    assert_int_equal(db_begin(D), E_OK);
+    callee_write(true, "inner committed");
+    assert_int_equal(db_begin(D), E_OK);
+    log_one(0, "inner rolled back");
+    db_rollback(D);
+    assert_true(db_in_tx(D));
+    log_one(1, "outer");
+    assert_int_equal(db_commit(D), E_OK);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM settings WHERE key = 'inline_probe'"), 1);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log"), 1);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE detail = 'outer'"), 1);
+    struct audit_verify_result v;
+    forget_head();
+    verify(&v);
+    assert_string_equal(v.code, "");
+}
+
 /* ---- keyed chain and anchors ------------------------------------------------ */
 
 static void test_rehashed_without_key_is_found(void **state)
@@ -574,9 +658,9 @@ static int close_pg(void **state)
         T(test_long_detail_hashed_whole), T(test_gap), T(test_newest_removed),                     \
         T(test_restart_continues_chain), T(test_async_writer), T(test_join),                       \
         T(test_inline_rollback_and_commit), T(test_inline_failure_poisons),                        \
-        T(test_inline_interleaves_with_writer), T(test_rehashed_without_key_is_found),             \
-        T(test_checkpoint_finds_cut_tail_and_wipe), T(test_prune_marker),                          \
-        T(test_oldest_removed_without_marker)
+        T(test_inline_interleaves_with_writer), T(test_hold_release), T(test_nested_is_savepoint), \
+        T(test_rehashed_without_key_is_found), T(test_checkpoint_finds_cut_tail_and_wipe),         \
+        T(test_prune_marker), T(test_oldest_removed_without_marker)
 
 int main(void)
 {
