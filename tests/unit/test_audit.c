@@ -69,7 +69,9 @@ static int reset(void **state)
     (void)state;
     if (db_exec(D, "DELETE FROM audit_log") || db_exec(D, "DELETE FROM audit_marker") ||
         db_exec(D, "DELETE FROM settings WHERE key LIKE 'audit_head:%'") ||
-        db_exec(D, "DELETE FROM settings WHERE key = 'inline_probe'"))
+        db_exec(D, "DELETE FROM settings WHERE key = 'inline_probe'") ||
+        db_exec(D, "INSERT INTO settings (key, value) VALUES ('audit_chain', 'hmac-sm3') "
+                   "ON CONFLICT (key) DO NOTHING"))
         return -1;
     audit_configure(NULL, 60);
     unlink(anchors);
@@ -618,6 +620,97 @@ static void test_oldest_removed_without_marker(void **state)
     assert_int_equal(v.broken_id, ids[1]);
 }
 
+/* ---- databases from before migration 009 ---------------------------------- */
+
+/* Append n entries chained the old way: plain SM3, as before the key. */
+static void append_legacy(int n)
+{
+    uint8_t prev[SM3_LEN] = {0};
+    for (int i = 1; i <= n; i++) {
+        char text[256];
+        int64_t id = 1000 + i;
+        int len = snprintf(text, sizeof text,
+                           "%lld\x1f%d\x1f%d\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%lld"
+                           "\x1f%s\x1f%s",
+                           (long long)id, 0, i, 1700000000000LL + i, 7LL, "old", "grid_worker",
+                           "10.0.0.9", "person.read", "person", 42LL, "ok", "legacy");
+        uint8_t buf[SM3_LEN + 256], hash[SM3_LEN];
+        memcpy(buf, prev, SM3_LEN);
+        memcpy(buf + SM3_LEN, text, (size_t)len);
+        sm3(buf, SM3_LEN + (size_t)len, hash);
+        db_stmt *s;
+        assert_int_equal(
+            db_prepare(D,
+                       "INSERT INTO audit_log (id, node, seq, at, user_id, username, role, ip, "
+                       "action, object_type, object_id, result, detail, prev_hash, hash) VALUES "
+                       "(?, 0, ?, ?, 7, 'old', 'grid_worker', '10.0.0.9', 'person.read', "
+                       "'person', 42, 'ok', 'legacy', ?, ?)",
+                       &s),
+            E_OK);
+        db_bind_int64(s, 1, id);
+        db_bind_int64(s, 2, i);
+        db_bind_int64(s, 3, 1700000000000LL + i);
+        db_bind_blob(s, 4, prev, SM3_LEN);
+        db_bind_blob(s, 5, hash, SM3_LEN);
+        assert_int_equal(db_step(s), DB_DONE);
+        db_done(s);
+        memcpy(prev, hash, SM3_LEN);
+    }
+}
+
+static void test_upgrade_rekeys_legacy_chain(void **state)
+{
+    (void)state;
+    assert_int_equal(db_exec(D, "DELETE FROM settings WHERE key = 'audit_chain'"), E_OK);
+    append_legacy(5);
+    struct audit_verify_result v;
+    verify(&v);
+    assert_string_equal(v.code, "edited"); /* not a keyed chain */
+    assert_int_equal(audit_upgrade(D), E_OK);
+    verify(&v);
+    assert_string_equal(v.code, "");
+    assert_int_equal(v.checked, 6);
+    assert_int_equal(
+        count_of("SELECT COUNT(*) FROM audit_log WHERE action = 'audit.rekey' AND detail = "
+                 "'entries=5 legacy=intact'"),
+        1);
+    /* once only */
+    assert_int_equal(audit_upgrade(D), E_OK);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE action = 'audit.rekey'"), 1);
+}
+
+static void test_upgrade_records_broken_legacy_chain(void **state)
+{
+    (void)state;
+    assert_int_equal(db_exec(D, "DELETE FROM settings WHERE key = 'audit_chain'"), E_OK);
+    append_legacy(5);
+    assert_int_equal(db_exec(D, "UPDATE audit_log SET detail = 'edited' WHERE seq = 3"), E_OK);
+    assert_int_equal(audit_upgrade(D), E_OK);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE action = 'audit.rekey' AND "
+                              "detail = 'entries=5 legacy=broken first_bad=1003'"),
+                     1);
+}
+
+static void test_upgrade_refused_once_anchored(void **state)
+{
+    (void)state;
+    use_anchors();
+    log_one(0, "anchored");
+    audit_checkpoint(); /* the anchor file now holds a checkpoint */
+    assert_int_equal(db_exec(D, "DELETE FROM audit_log"), E_OK);
+    assert_int_equal(db_exec(D, "DELETE FROM settings WHERE key = 'audit_chain'"), E_OK);
+    append_legacy(3);
+    assert_int_equal(audit_upgrade(D), E_OK);
+    /* not re-keyed: that would launder whatever was edited meanwhile */
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE action = 'audit.rekey'"), 0);
+    struct audit_verify_result v;
+    verify(&v);
+    assert_string_not_equal(v.code, "");
+    assert_int_equal(db_exec(D, "INSERT INTO settings (key, value) VALUES ('audit_chain', "
+                                "'hmac-sm3')"),
+                     E_OK);
+}
+
 /* ---- groups ---------------------------------------------------------------- */
 
 static int open_sqlite(void **state)
@@ -660,7 +753,9 @@ static int close_pg(void **state)
         T(test_inline_rollback_and_commit), T(test_inline_failure_poisons),                        \
         T(test_inline_interleaves_with_writer), T(test_hold_release), T(test_nested_is_savepoint), \
         T(test_rehashed_without_key_is_found), T(test_checkpoint_finds_cut_tail_and_wipe),         \
-        T(test_prune_marker), T(test_oldest_removed_without_marker)
+        T(test_prune_marker), T(test_oldest_removed_without_marker),                               \
+        T(test_upgrade_rekeys_legacy_chain), T(test_upgrade_records_broken_legacy_chain),          \
+        T(test_upgrade_refused_once_anchored)
 
 int main(void)
 {
