@@ -168,9 +168,14 @@ static err delete_device(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = device_delete(r->db, &r->who->scope, id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if (e || (e = device_delete(r->db, &r->who->scope, id))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "device.delete", "device", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     device_broker_sync(r->db);
     return reply_empty(r);
 }
@@ -181,10 +186,15 @@ static err post_secret(struct req *r)
     char secret[DEVICE_SECRET_HEX + 1];
     struct device v;
     err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (e || (e = device_secret_reset(r->db, &r->who->scope, id, secret)) ||
-        (e = device_find(r->db, r->a, &r->who->scope, id, &v)))
+        (e = device_find(r->db, r->a, &r->who->scope, id, &v))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "device.secret_reset", "device", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     device_broker_sync(r->db);
     return reply_with_secret(r, 200, &v, secret);
 }
