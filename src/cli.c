@@ -39,7 +39,7 @@ static const struct {
 };
 
 /* Paths under the data dir live as long as the process: static buffers. */
-static char db_path[4096], key_path[4096], sms_path[4096];
+static char db_path[4096], key_path[4096], sms_path[4096], anchor_path[4096];
 
 static const char *join(char *buf, size_t size, const char *dir, const char *name)
 {
@@ -93,6 +93,25 @@ int config_load(int *argc, char **argv, struct config *c)
     c->key_file = kf && *kf ? kf : join(key_path, sizeof key_path, c->data_dir, "keys/master.key");
     if (!c->db_url || !c->key_file)
         return 1;
+    /* the audit anchors live beside the master key: outside the database,
+     * and as well protected as the key */
+    const char *af = getenv("FK_AUDIT_ANCHORS");
+    if (af && *af) {
+        c->audit_anchors = af;
+    } else {
+        const char *slash = strrchr(c->key_file, '/');
+        int dir = slash ? (int)(slash - c->key_file) : 1;
+        if ((size_t)snprintf(anchor_path, sizeof anchor_path, "%.*s/audit-anchors.log", dir,
+                             slash ? c->key_file : ".") >= sizeof anchor_path) {
+            fprintf(stderr, "fangkong: FK_KEY_FILE is too long\n");
+            return 1;
+        }
+        c->audit_anchors = anchor_path;
+    }
+    int checkpoint_s;
+    if (env_int("FK_AUDIT_CHECKPOINT", 60, 1, 3600, &checkpoint_s))
+        return 1;
+    audit_configure(c->audit_anchors, checkpoint_s);
     const char *b = getenv("FK_BIND");
     c->bind = b && *b ? b : "127.0.0.1";
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -167,6 +186,10 @@ int app_open(const struct config *c, db **d_r)
         char n[48];
         snprintf(n, sizeof n, "%lld", (long long)(vehicles + visitors));
         log_event(LOG_INFO, "plates_sealed", "rows", n, NULL);
+    }
+    if ((e = audit_upgrade(*d_r))) { /* key the chain of a database from before 009 */
+        db_close(d_r);
+        return cli_fail(e, "audit upgrade");
     }
     return 0;
 }

@@ -8,13 +8,14 @@
 #include "http/http.h"
 
 struct config {
-    const char *data_dir; /* FK_DATA_DIR, default ./data */
-    const char *db_url;   /* FK_DB, default <data_dir>/fangkong.db */
-    const char *key_file; /* FK_KEY_FILE, default <data_dir>/keys/master.key */
-    const char *bind;     /* FK_BIND, default 127.0.0.1 */
-    int port;             /* FK_PORT, default 8080 */
-    int threads;          /* FK_THREADS, default: the number of cores */
-    int node;             /* FK_NODE, 0..1023 */
+    const char *data_dir;      /* FK_DATA_DIR, default ./data */
+    const char *db_url;        /* FK_DB, default <data_dir>/fangkong.db */
+    const char *key_file;      /* FK_KEY_FILE, default <data_dir>/keys/master.key */
+    const char *audit_anchors; /* FK_AUDIT_ANCHORS, default audit-anchors.log beside the key */
+    const char *bind;          /* FK_BIND, default 127.0.0.1 */
+    int port;                  /* FK_PORT, default 8080 */
+    int threads;               /* FK_THREADS, default: the number of cores */
+    int node;                  /* FK_NODE, 0..1023 */
 };
 
 /*
@@ -34,6 +35,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_user_add(int argc, char **argv);
 int cmd_import_regions(int argc, char **argv);
 int cmd_audit_verify(int argc, char **argv);
+int cmd_audit_prune(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_routes(int argc, char **argv);

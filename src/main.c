@@ -45,7 +45,13 @@ static const struct command {
      "  Prints a row-level error report; valid rows are imported.\n"},
     {"audit", "verify", cmd_audit_verify, "校验审计日志 (verify the audit chain)",
      "fangkong audit verify\n"
-     "  Walks every hash chain and reports the first broken link. Exit status 1 if broken.\n"},
+     "  Walks every keyed hash chain against the signed checkpoints and retention markers\n"
+     "  of the anchor file (FK_AUDIT_ANCHORS) and reports the first break. Exit status 1\n"
+     "  if broken.\n"},
+    {"audit", "prune", cmd_audit_prune, "清理过期审计记录 (prune old audit entries)",
+     "fangkong audit prune --before YYYY-MM-DD\n"
+     "  Removes the entries older than the date (China time), after verifying the chain,\n"
+     "  and writes signed retention markers. Keeps at least FK_AUDIT_RETENTION_DAYS (180).\n"},
     {"backup", NULL, cmd_backup, "在线备份 (online, consistent backup)",
      "fangkong backup FILE\n"
      "  Writes a consistent copy while the server runs; encrypted fields stay encrypted.\n"},
@@ -87,7 +93,8 @@ static void usage(FILE *f)
     fputs("\nRun `fangkong <command> --help` for a command's options.\n"
           "Environment: FK_DB, FK_PORT, FK_BIND, FK_DATA_DIR, FK_KEY_FILE, FK_THREADS, FK_NODE,\n"
           "FK_SESSION_IDLE, FK_SESSION_MAX, FK_COOKIE_SECURE, FK_IDLE_TIMEOUT, FK_SMS_DRIVER, "
-          "FK_SMS_URL, FK_LOG.\n",
+          "FK_SMS_URL, FK_LOG,\n"
+          "FK_AUDIT_ANCHORS, FK_AUDIT_CHECKPOINT, FK_AUDIT_RETENTION_DAYS.\n",
           f);
 }
 

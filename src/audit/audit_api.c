@@ -10,10 +10,8 @@
  * auditor is audited too.
  *
  * Retention: entries are kept for at least 180 days (等保三级, GB/T
- * 22239-2019 8.1.4.3 asks for at least six months). Nothing deletes them
- * yet; a later pruning job must keep 180 days and may only remove a chain's
- * oldest entries, which audit_verify() accepts (the first remaining entry
- * anchors its chain) while any other gap is reported as tampering.
+ * 22239-2019 8.1.4.3 asks for at least six months); `fangkong audit prune`
+ * removes older ones under signed retention markers (security/audit.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,21 +356,29 @@ static err get_audit(struct req *r)
                                 "page", (json_int_t)page, "page_size", (json_int_t)size));
 }
 
-/* The verifier's reason in Chinese, for the audit administrator's screen. */
-static const char *reason_label(const char *reason)
+/* The verifier's finding in Chinese, for the audit administrator's screen
+ * (one per code of struct audit_verify_result, docs/audit.md). */
+static const char *reason_label(const char *code)
 {
     static const struct {
-        const char *prefix, *label;
+        const char *code, *label;
     } labels[] = {
-        {"missing entries", "此条之前的记录缺失（序号不连续，记录被删除）"},
-        {"previous-hash link", "与前一条记录的哈希链接不符（记录被删除或替换）"},
-        {"entry content", "记录内容与其哈希值不符（记录被篡改）"},
-        {"chain ends", "哈希链的末尾与登记的链头不符（最新的记录被删除）"},
+        {"edited", "记录内容与其带密钥的哈希值不符（记录被篡改，或被改写后重算了哈希）"},
+        {"gap", "此条之前的记录缺失（序号不连续，中间记录被删除）"},
+        {"link", "与前一条记录的哈希链接不符（记录被删除或被替换）"},
+        {"renumbered", "哈希链比签名检查点短且从此处断开（中间记录被删除，其后记录被重新编号）"},
+        {"checkpoint", "记录与签名检查点不符（哈希链被改写）"},
+        {"tail_cut", "哈希链在签名检查点之前结束（最新的记录被删除）"},
+        {"head", "哈希链的末尾与登记的链头不符（最新的记录被删除）"},
+        {"oldest_removed", "最早的记录被删除且没有签名的保留期标记（非正常清理）"},
+        {"wiped", "审计日志为空，但签名检查点记录了日志（日志被清空）"},
+        {"marker", "保留期标记签名无效或与哈希链不符（标记被伪造）"},
+        {"anchor_file", "审计锚点文件中有签名无效的行（锚点文件被改动）"},
     };
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
-        if (!strncmp(reason, labels[i].prefix, strlen(labels[i].prefix)))
+        if (!strcmp(code, labels[i].code))
             return labels[i].label;
-    return reason;
+    return "审计日志校验未通过";
 }
 
 static err get_audit_verify(struct req *r)
@@ -383,7 +389,7 @@ static err get_audit_verify(struct req *r)
     err e = audit_verify(r->db, &v);
     if (e)
         return e;
-    bool ok = v.broken_id == 0;
+    bool ok = !v.code[0];
     json_t *o = json_object();
     json_object_set_new(o, "ok", json_boolean(ok));
     json_object_set_new(o, "checked", json_integer(v.checked));
@@ -392,7 +398,10 @@ static err get_audit_verify(struct req *r)
     else
         json_object_set_new(o, "broken_id", json_null());
     json_object_set_new(o, "node", json_integer(v.node));
-    json_object_set_new(o, "reason", ok ? json_null() : json_string(reason_label(v.reason)));
+    json_object_set_new(o, "anchored", json_integer(v.anchored));
+    json_object_set_new(o, "pruned", json_integer(v.pruned));
+    json_object_set_new(o, "code", ok ? json_null() : json_string(v.code));
+    json_object_set_new(o, "reason", ok ? json_null() : json_string(reason_label(v.code)));
     req_audit(r, "audit.verify", "audit", v.broken_id > 0 ? v.broken_id : 0, "ok",
               arena_printf(r->a, "checked=%lld intact=%d", (long long)v.checked, ok));
     return reply_json(r, 200, o);

@@ -187,6 +187,11 @@ int cmd_restore(int argc, char **argv)
     char detail[128];
     snprintf(detail, sizeof detail, "persons=%lld users=%lld audit=%lld key=%s", (long long)persons,
              (long long)users, (long long)audits, key_words[key]);
+    /* the chains now end at the backup's heads: anchor that, so the
+     * checkpoints of entries written after the backup are not taken for a
+     * cut tail */
+    if ((e = audit_restored(d)))
+        cli_fail(e, "审计锚点");
     audit_cli(d, "backup.restore", "ok", detail);
     db_close(&d);
 

@@ -370,10 +370,15 @@ static const struct jfield risk_area_body[] = {
 static err post_risk_area(struct req *r)
 {
     int64_t id;
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     err e = code_risk_area_add(r->db, r->who, r->body, &id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "risk_area.create", "risk_area", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *o = json_deep_copy(r->body);
     json_set_id(o, "id", id);
     return reply_json(r, 201, o);
@@ -406,11 +411,16 @@ static const struct jfield zone_patch[] = {
 static err post_zone(struct req *r)
 {
     int64_t id;
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     err e = code_zone_add(r->db, r->a, r->who, r->body, &id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "zone.create", "zone", id, "ok",
               arena_printf(r->a, "kind=%s", json_str(r->body, "kind")));
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *o = json_deep_copy(r->body);
     json_set_id(o, "id", id);
     return reply_json(r, 201, o);
@@ -420,9 +430,14 @@ static err patch_zone(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = code_zone_end(r->db, r->a, r->who, id, json_int(r->body, "valid_to", 0))))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if (e || (e = code_zone_end(r->db, r->a, r->who, id, json_int(r->body, "valid_to", 0)))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "zone.end", "zone", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 

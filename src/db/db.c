@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -170,8 +171,27 @@ void db_bind_null(db_stmt *s, int i)
     s->db->ops->bind_null(s, i);
 }
 
+/* Does the statement change rows? (its first word) */
+static bool is_write(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+        sql++;
+    return !strncasecmp(sql, "INSERT", 6) || !strncasecmp(sql, "UPDATE", 6) ||
+           !strncasecmp(sql, "DELETE", 6);
+}
+
 int db_step(db_stmt *s)
 {
+    db *d = s->db;
+    if (d->hold && !d->in_tx && is_write(s->sql)) {
+        /* a held callee writing without a transaction of its own: its
+         * writes go into one, held for db_release like a committed one */
+        if (db_begin(d)) {
+            s->error = E_DB;
+            return -1;
+        }
+        d->committed_held = true;
+    }
     uint64_t t0 = db_now_us();
     int rc = s->db->ops->step(s);
     db_time_add(db_now_us() - t0);
@@ -255,6 +275,7 @@ static void run_hooks(db *d, bool committed)
     struct db_hook *h = d->hooks;
     d->hooks = NULL;
     d->hooks_tail = NULL;
+    d->nhooks = 0;
     while (h) {
         struct db_hook *next = h->next;
         h->fn(h->ctx, committed);
@@ -278,6 +299,7 @@ err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx)
     else
         d->hooks = h;
     d->hooks_tail = &h->next;
+    d->nhooks++;
     return E_OK;
 }
 
@@ -298,8 +320,46 @@ bool db_in_tx(const db *d)
     return d->in_tx;
 }
 
+/* The work of a savepoint was undone: so are the hooks registered since
+ * it was opened (they run now, as after a rollback). */
+static void run_hooks_after(db *d, size_t keep)
+{
+    struct db_hook **link = &d->hooks;
+    for (size_t i = 0; i < keep && *link; i++)
+        link = &(*link)->next;
+    struct db_hook *h = *link;
+    *link = NULL;
+    d->hooks_tail = keep ? link : NULL;
+    d->nhooks = keep;
+    while (h) {
+        struct db_hook *next = h->next;
+        h->fn(h->ctx, false);
+        free(h);
+        h = next;
+    }
+}
+
+static err savepoint(db *d, const char *verb)
+{
+    char sql[48];
+    snprintf(sql, sizeof sql, "%s fk_sp%d", verb, d->depth - 1);
+    return db_exec(d, sql);
+}
+
 err db_begin(db *d)
 {
+    if (d->in_tx) { /* nested: a savepoint inside the caller's transaction */
+        if (d->depth >= DB_TX_DEPTH)
+            return db_fail(d->kind == DB_SQLITE ? "sqlite" : "pg", "begin",
+                           "transactions nested too deep");
+        d->depth++;
+        err e = savepoint(d, "SAVEPOINT");
+        if (e)
+            d->depth--;
+        else
+            d->marks[d->depth - 1] = d->nhooks;
+        return e;
+    }
     if (d->wlock) {
         /* as long as SQLite's busy timeout (db_set_wait), and failing the
          * same way; a thread that already holds the lock through another
@@ -326,8 +386,66 @@ err db_begin(db *d)
     return e;
 }
 
+void db_hold(db *d)
+{
+    if (!d->in_tx) {
+        d->hold = true;
+        d->committed_held = false;
+    }
+}
+
+err db_release(db *d, bool commit)
+{
+    bool held = d->hold && d->committed_held && d->in_tx;
+    d->hold = false;
+    d->committed_held = false;
+    if (!held) {
+        db_rollback(d); /* a callee that left its transaction open */
+        return E_OK;
+    }
+    if (!commit) {
+        db_rollback(d);
+        return E_OK;
+    }
+    return db_commit(d);
+}
+
+void db_tx_poison(db *d)
+{
+    if (d->in_tx)
+        d->poisoned = true;
+}
+
 err db_commit(db *d)
 {
+    if (d->in_tx && d->depth > 0) {
+        err e = d->poisoned ? db_fail(d->kind == DB_SQLITE ? "sqlite" : "pg", "commit",
+                                      "transaction poisoned: a part of it failed (audit entry)")
+                            : savepoint(d, "RELEASE SAVEPOINT");
+        if (e) {
+            /* undo the savepoint's work; the outer transaction must not
+             * commit without it */
+            db_rollback(d);
+            d->poisoned = true;
+            return e;
+        }
+        d->depth--;
+        return E_OK;
+    }
+    if (d->in_tx && d->hold && !d->committed_held) {
+        if (d->poisoned) {
+            db_rollback(d);
+            return db_fail(d->kind == DB_SQLITE ? "sqlite" : "pg", "commit",
+                           "transaction poisoned: a part of it failed (audit entry)");
+        }
+        d->committed_held = true; /* stays open for db_release */
+        return E_OK;
+    }
+    if (d->poisoned) {
+        db_rollback(d);
+        return db_fail(d->kind == DB_SQLITE ? "sqlite" : "pg", "commit",
+                       "transaction poisoned: a part of it failed (audit entry)");
+    }
     err e = db_exec(d, "COMMIT");
     if (e) {
         db_rollback(d);
@@ -342,9 +460,18 @@ err db_commit(db *d)
 
 void db_rollback(db *d)
 {
-    if (!d->in_tx)
+    if (!d->in_tx || (d->hold && d->committed_held && d->depth == 0))
+        return;         /* ended already, or committed and held for db_release */
+    if (d->depth > 0) { /* back to the savepoint; the outer transaction goes on */
+        (void)savepoint(d, "ROLLBACK TO SAVEPOINT");
+        (void)savepoint(d, "RELEASE SAVEPOINT");
+        d->depth--;
+        run_hooks_after(d, d->marks[d->depth]);
         return;
+    }
     d->in_tx = false;
+    d->poisoned = false;
+    d->depth = 0;
     (void)db_exec(d, "ROLLBACK");
     if (d->wlock)
         pthread_mutex_unlock(d->wlock);

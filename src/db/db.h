@@ -108,7 +108,16 @@ err db_exec(db *d, const char *sql);
 /* Run a script of several statements separated by semicolons (migrations). */
 err db_exec_script(db *d, const char *sql);
 
-/* Transactions. Nesting is not supported; db_rollback is safe to call twice. */
+/*
+ * Transactions. db_rollback is safe to call twice outside nesting.
+ * db_begin inside an open transaction opens a savepoint instead (up to
+ * DB_TX_DEPTH deep): its db_commit releases it into the outer transaction,
+ * its db_rollback undoes only its own work (and runs, with false, the
+ * db_after_commit hooks registered since it opened). So a caller can wrap a
+ * capability's own transaction in one of its own, to add work that must be
+ * durable with it (its audit entry). A savepoint whose release fails is
+ * undone and poisons the outer transaction.
+ */
 err db_begin(db *d);
 err db_commit(db *d);
 void db_rollback(db *d);
@@ -137,6 +146,30 @@ void db_set_wait(db *d, int ms);
 
 /* Is a transaction open on this connection? */
 bool db_in_tx(const db *d);
+
+/*
+ * Keep the next transaction open past its db_commit, for the caller to add
+ * work that must be durable with it (the write's audit entry: audit_log
+ * appends inside an open transaction) and then end it with db_release.
+ * The transaction still begins where the callee begins it, so what the
+ * callee does before (argon2 password hashing) stays outside it; a second
+ * transaction of the callee becomes a savepoint of the held one; a
+ * db_rollback of the callee after its held commit is ignored; a callee
+ * that writes without a transaction of its own (INSERT, UPDATE, DELETE)
+ * has one begun at its first write, held the same way.
+ * db_release(d, true) commits a held transaction (E_DB and nothing
+ * committed after db_tx_poison); db_release(d, false) rolls it back (the
+ * callee failed after its commit). Either does nothing when the callee
+ * rolled back or began no transaction. Call outside a transaction.
+ */
+void db_hold(db *d);
+err db_release(db *d, bool commit);
+
+/* Make the open transaction unable to commit: db_commit rolls it back and
+ * fails with E_DB. For work that must be durable with the transaction or
+ * not at all (its audit entry) and failed where the caller cannot be told.
+ * No-op outside a transaction. */
+void db_tx_poison(db *d);
 
 /*
  * Notifications between servers sharing one PostgreSQL database (LISTEN /

@@ -56,6 +56,7 @@ extern const struct db_driver db_sqlite_driver, db_pg_driver;
 const struct db_driver *db_driver_for(const char *url);
 
 #define DB_CACHE_SLOTS 512
+#define DB_TX_DEPTH    8 /* savepoints inside one transaction */
 
 struct db_stmt {
     db *db;
@@ -76,12 +77,21 @@ struct db {
     const struct db_ops *ops;
     enum db_kind kind;
     bool in_tx;
-    int wait_ms; /* db_set_wait; DB_WAIT_DEFAULT_MS */
+    int wait_ms;   /* db_set_wait; DB_WAIT_DEFAULT_MS */
+    bool poisoned; /* db_tx_poison: the transaction must not commit */
     /* SQLite: the file's in-process writer lock, held from db_begin to the
      * end of the transaction (see sqlite.c); NULL for PostgreSQL. */
     pthread_mutex_t *wlock;
     struct db_hook *hooks, **hooks_tail; /* db_after_commit, in order */
-    db_stmt *cache[DB_CACHE_SLOTS];      /* open addressing by hash of the SQL */
+    size_t nhooks;
+    /* db_begin inside a transaction opens a savepoint: how many are open,
+     * and how many hooks were registered when each was opened */
+    int depth;
+    size_t marks[DB_TX_DEPTH];
+    /* db_hold: the next transaction stays open past its db_commit
+     * (committed_held) until db_release */
+    bool hold, committed_held;
+    db_stmt *cache[DB_CACHE_SLOTS]; /* open addressing by hash of the SQL */
     int cached;
 };
 

@@ -91,9 +91,14 @@ static err post_device(struct req *r)
         return e;
     if (v.venue_id <= 0)
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
-    if ((e = device_create(r->db, &r->who->scope, &v, secret)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = device_create(r->db, &r->who->scope, &v, secret))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "device.create", "device", v.id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     device_broker_sync(r->db);
     return reply_with_secret(r, 201, &v, secret);
 }
@@ -146,10 +151,15 @@ static err patch_device(struct req *r)
     if (!json_object_size(b))
         return err_set(E_INPUT, "empty_update", NULL, "没有要修改的内容");
     int enabled = json_has(b, "enabled") ? json_bool(b, "enabled", true) : -1;
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = device_update(r->db, &r->who->scope, id, json_str(b, "name"),
-                           json_int(b, "heartbeat_s", 0), enabled)))
+                           json_int(b, "heartbeat_s", 0), enabled))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "device.update", "device", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     device_broker_sync(r->db);
     return reply_device(r, id);
 }
@@ -158,9 +168,14 @@ static err delete_device(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = device_delete(r->db, &r->who->scope, id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if (e || (e = device_delete(r->db, &r->who->scope, id))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "device.delete", "device", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     device_broker_sync(r->db);
     return reply_empty(r);
 }
@@ -171,10 +186,15 @@ static err post_secret(struct req *r)
     char secret[DEVICE_SECRET_HEX + 1];
     struct device v;
     err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (e || (e = device_secret_reset(r->db, &r->who->scope, id, secret)) ||
-        (e = device_find(r->db, r->a, &r->who->scope, id, &v)))
+        (e = device_find(r->db, r->a, &r->who->scope, id, &v))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "device.secret_reset", "device", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     device_broker_sync(r->db);
     return reply_with_secret(r, 200, &v, secret);
 }

@@ -158,10 +158,15 @@ static err declare(struct req *r, int64_t person_id, const struct scope *sc, con
 {
     struct declaration dc = {.person_id = person_id, .source = source};
     err e = declaration_from_json(r->body, &dc);
-    if (e || (e = health_declare(r->db, r->a, sc, &dc, r->who->user_id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if (e || (e = health_declare(r->db, r->a, sc, &dc, r->who->user_id))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "declaration.create", "person", person_id, "ok",
               arena_printf(r->a, "source=%s", source));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 201, declaration_json(&dc, fever_threshold(r->db)));
 }
 
@@ -258,14 +263,18 @@ static err post_temperature(struct req *r)
                         .source = json_str(r->body, "source"),
                         .at = json_int(r->body, "at", 0),
                         .user_id = r->who->user_id};
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = optional_id(r, "venue_id", &x.venue_id)) ||
-        (e = optional_id(r, "device_id", &x.device_id)))
-        return e;
-    if ((e = health_reading_refs_check(r->db, r->a, &r->who->scope, &x)) ||
-        (e = health_reading_record(r->db, r->a, &r->who->scope, &x)))
+        (e = optional_id(r, "device_id", &x.device_id)) ||
+        (e = health_reading_refs_check(r->db, r->a, &r->who->scope, &x)) ||
+        (e = health_reading_record(r->db, r->a, &r->who->scope, &x))) {
+        (void)db_release(r->db, false);
         return audit_refusal(r->db, r->who, r->ip, "temperature.create", "person", id, e, NULL);
+    }
     req_audit(r, "temperature.create", "person", id, "ok",
               arena_printf(r->a, "source=%s", x.source));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 201, reading_json(&x, fever_threshold(r->db)));
 }
 

@@ -291,18 +291,25 @@ static err post_person(struct req *r)
     if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &p, &set)))
         return e;
     bool taken_over;
-    if ((e = person_create(r->db, r->a, r->who, &p, set, &taken_over)))
+    db_hold(r->db); /* the entry commits with the record (security/audit.h) */
+    if ((e = person_create(r->db, r->a, r->who, &p, set, &taken_over))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "person.create", 0, e);
+    }
     if (taken_over) {
         /* a resident's unverified self-registration became this record */
         req_audit(r, "person.takeover", "person", p.id, "ok", fields_detail(r->a, set));
         if (reveal)
             req_audit(r, "person.reveal", "person", p.id, "ok", "view=create");
+        if ((e = db_release(r->db, true)))
+            return e;
         json_t *o = person_json(r->a, &p, reveal);
         json_object_set_new(o, "taken_over", json_true());
         return reply_json(r, 200, o);
     }
     req_audit(r, "person.create", "person", p.id, "ok", fields_detail(r->a, set));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_person(r, 201, &p, reveal, "view=create");
 }
 
@@ -321,9 +328,14 @@ static err post_verify(struct req *r)
         return err_set(E_INPUT, "document_not_checked", "document_checked",
                        "请先当面查验本人的身份证件原件，再确认核验");
     struct person p;
-    if ((e = person_verify(r->db, r->a, r->who, id, &p)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = person_verify(r->db, r->a, r->who, id, &p))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "person.verify", id, e);
+    }
     req_audit(r, "person.verify", "person", id, "ok", "document_checked=1");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_person(r, 200, &p, false, NULL);
 }
 
@@ -354,9 +366,14 @@ static err patch_person(struct req *r)
         return e;
     struct person p;
     person_fields changed = 0;
-    if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed)))
+    db_hold(r->db);
+    if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "person.update", id, e);
+    }
     req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_person(r, 200, &p, reveal, "view=update");
 }
 
@@ -364,9 +381,16 @@ static err delete_person(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = person_delete(r->db, r->a, r->who, id)))
+    if (e)
         return e;
+    db_hold(r->db);
+    if ((e = person_delete(r->db, r->a, r->who, id))) {
+        (void)db_release(r->db, false);
+        return e;
+    }
     req_audit(r, "person.delete", "person", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 

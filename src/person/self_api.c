@@ -83,10 +83,15 @@ static err post_consent(struct req *r)
     if (e)
         return e;
     const char *version = json_str(r->body, "version");
-    if ((e = person_consent_give(r->db, r->a, r->who, version, &c, &changed)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = person_consent_give(r->db, r->a, r->who, version, &c, &changed))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "consent.give", "user", r->who->user_id, e);
+    }
     req_audit(r, "consent.give", "user", r->who->user_id, "ok",
               arena_printf(r->a, "version=%s%s", c.version, changed ? "" : " unchanged"));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 200, consent_json(&c));
 }
 
@@ -96,10 +101,15 @@ static err delete_consent(struct req *r)
     err e = residents_only(r);
     if (e)
         return e;
-    if ((e = person_consent_withdraw(r->db, r->a, r->who, &c)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = person_consent_withdraw(r->db, r->a, r->who, &c))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "consent.withdraw", "user", r->who->user_id, e);
+    }
     req_audit(r, "consent.withdraw", "user", r->who->user_id, "ok",
               arena_printf(r->a, "version=%s", c.version));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 200, consent_json(&c));
 }
 
@@ -194,11 +204,16 @@ static err post_self(struct req *r)
     enum person_self_result how;
     if ((e = person_from_json(r->body, &in, &set)))
         return e;
-    if ((e = person_self_register(r->db, r->a, r->who, &in, set, &p, &how)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = person_self_register(r->db, r->a, r->who, &in, set, &p, &how))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "person.self_register", "person", 0, e);
+    }
     bool bound = how == PERSON_SELF_BOUND;
     req_audit(r, "person.self_register", "person", p.id, "ok",
               bound ? "bound" : fields_detail(r->a, "created ", set));
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *o = json_object();
     json_object_set_new(o, "result", json_string(bound ? "bound" : "created"));
     json_object_set_new(o, "person", person_json(r->a, &p, false));
@@ -215,9 +230,14 @@ static err patch_self(struct req *r)
         return e;
     struct person p;
     person_fields changed = 0;
-    if ((e = person_self_update(r->db, r->a, r->who, &pt, &p, &changed)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = person_self_update(r->db, r->a, r->who, &pt, &p, &changed))) {
+        (void)db_release(r->db, false);
         return audit_refused(r, "person.self_update", "person", r->who->person_id, e);
+    }
     req_audit(r, "person.self_update", "person", p.id, "ok", fields_detail(r->a, "", changed));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 200, person_json(r->a, &p, false));
 }
 

@@ -339,11 +339,16 @@ static err post_place(struct req *r)
     struct place_input in;
     int64_t id;
     err e = place_input_from(r, &in);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = place_create(r->db, r->a, &r->who->scope, &in, &id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return audited_failure(r, e, "place.create", "place", 0);
+    }
     req_audit(r, "place.create", "place", id, "ok", fields_detail(r));
+    if ((e = db_release(r->db, true)))
+        return e;
     return place_reply(r, 201, id);
 }
 
@@ -372,11 +377,16 @@ static err patch_place(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (!e)
         e = place_input_from(r, &in);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = place_update(r->db, r->a, &r->who->scope, id, &in);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return audited_failure(r, e, "place.update", "place", id);
+    }
     req_audit(r, "place.update", "place", id, "ok", fields_detail(r));
+    if ((e = db_release(r->db, true)))
+        return e;
     return place_reply(r, 200, id);
 }
 
@@ -384,11 +394,16 @@ static err delete_place(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = place_delete(r->db, &r->who->scope, id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "place.delete", "place", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 
@@ -556,11 +571,16 @@ static err post_enterprise(struct req *r)
     struct enterprise_input in;
     int64_t id;
     err e = enterprise_input_from(r, &in);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = enterprise_create(r->db, r->a, &r->who->scope, &in, &id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return audited_failure(r, e, "enterprise.create", "enterprise", 0);
+    }
     req_audit(r, "enterprise.create", "enterprise", id, "ok", fields_detail(r));
+    if ((e = db_release(r->db, true)))
+        return e;
     return enterprise_reply(r, 201, id);
 }
 
@@ -590,11 +610,16 @@ static err patch_enterprise(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (!e)
         e = enterprise_input_from(r, &in);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = enterprise_update(r->db, r->a, &r->who->scope, id, &in);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return audited_failure(r, e, "enterprise.update", "enterprise", id);
+    }
     req_audit(r, "enterprise.update", "enterprise", id, "ok", fields_detail(r));
+    if ((e = db_release(r->db, true)))
+        return e;
     return enterprise_reply(r, 200, id);
 }
 
@@ -602,11 +627,16 @@ static err delete_enterprise(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = enterprise_delete(r->db, &r->who->scope, id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "enterprise.delete", "enterprise", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 

@@ -279,10 +279,15 @@ static err post_region(struct req *r)
         in.has_center = true;
     }
     struct region g;
-    if ((e = region_create(r->db, &r->who->scope, &in, r->a, &g)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = region_create(r->db, &r->who->scope, &in, r->a, &g))) {
+        (void)db_release(r->db, false);
         return audit_refusal(r, "region.create", in.code, e);
+    }
     req_audit(r, "region.create", "region", g.code, "ok",
               arena_printf(r->a, "level=%s", region_level_name(g.level)));
+    if ((e = db_release(r->db, true)))
+        return e;
     if (with_boundary && (e = region_find(r->db, &r->who->scope, g.code, true, r->a, &g)))
         return e;
     return reply_json(r, 201, region_json(&g, with_boundary));
@@ -313,9 +318,14 @@ static err patch_region(struct req *r)
     }
     struct region g;
     const char *changed;
-    if ((e = region_update(r->db, &r->who->scope, code, &p, r->a, &g, &changed)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = region_update(r->db, &r->who->scope, code, &p, r->a, &g, &changed))) {
+        (void)db_release(r->db, false);
         return audit_refusal(r, "region.update", code, e);
+    }
     req_audit(r, "region.update", "region", code, "ok", arena_printf(r->a, "fields=%s", changed));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 200, region_json(&g, with_boundary));
 }
 
@@ -325,9 +335,14 @@ static err delete_region(struct req *r)
     err e = path_code(r, &code);
     if (e)
         return e;
-    if ((e = region_delete(r->db, &r->who->scope, code)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = region_delete(r->db, &r->who->scope, code))) {
+        (void)db_release(r->db, false);
         return audit_refusal(r, "region.delete", code, e);
+    }
     req_audit(r, "region.delete", "region", code, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 
@@ -348,13 +363,18 @@ static err move_region(struct req *r)
                        "区划代码格式不正确：应为 12、15 或 18 位数字");
     struct region g;
     int64_t moved = 0;
-    if ((e = region_move(r->db, &r->who->scope, code, to, r->a, &g, &moved)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = region_move(r->db, &r->who->scope, code, to, r->a, &g, &moved))) {
+        (void)db_release(r->db, false);
         return audit_refusal(r, "region.move", code, e);
+    }
     char from[19], dest[19];
     regcode_format(code, from);
     regcode_format(to, dest);
     req_audit(r, "region.move", "region", to, "ok",
               arena_printf(r->a, "from=%s to=%s records=%lld", from, dest, (long long)moved));
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *o = region_json(&g, false);
     json_object_set_new(o, "records_moved", json_integer(moved));
     return reply_json(r, 200, o);

@@ -1,21 +1,30 @@
 /*
- * The audit log's writer thread, its hash chain, and verification.
+ * The audit log's writer thread, its keyed hash chain, the anchors outside
+ * the database (checkpoints and retention markers), pruning and
+ * verification.
  */
 #include "security/audit.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/id.h"
 #include "base/log.h"
+#include "security/audit_syslog.h"
 #include "security/crypto.h"
 
-#define BATCH_MAX 1024
-#define FLUSH_MS  20
+#define BATCH_MAX   1024
+#define FLUSH_MS    20
+#define REKEY_BATCH 2000
+#define ANCHOR_LINE 384
 
 struct queued {
     struct queued *next;
@@ -30,16 +39,31 @@ static struct {
     uint64_t queued_n, written_n;
     bool running, stop;
     bool idle;    /* the writer waits for work and must be woken */
-    bool linking; /* entries are being appended and not yet committed */
+    bool linking; /* queued entries are being appended and not yet committed */
     pthread_t thread;
     db *db;
-    /* the chain head of this node */
+    /* the newest head of this node's chain that this process committed, for
+     * checkpoints: what this process saw durable, never read back from the
+     * database a tamperer can write */
     int64_t seq;
     uint8_t hash[SM3_LEN];
-    bool loaded;
+    bool have_head;         /* seq/hash hold a committed head */
+    int64_t committed;      /* entries this process committed */
+    int64_t checkpointed;   /* seq of the last checkpoint written */
+    bool atexit_registered; /* a tool's exit writes a checkpoint */
+    char anchor_file[4096];
+    int checkpoint_s;
 } w = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .wake = PTHREAD_COND_INITIALIZER,
-       .drained = PTHREAD_COND_INITIALIZER};
+       .drained = PTHREAD_COND_INITIALIZER,
+       .checkpointed = -1,
+       .checkpoint_s = 60};
+
+void audit_configure(const char *anchor_file, int checkpoint_s)
+{
+    snprintf(w.anchor_file, sizeof w.anchor_file, "%s", anchor_file ? anchor_file : "");
+    w.checkpoint_s = checkpoint_s > 0 ? checkpoint_s : 60;
+}
 
 /* printf into buf, or into a fresh heap buffer when buf is too small (the
  * caller frees a result other than buf): the whole entry is always hashed. */
@@ -80,10 +104,11 @@ static char *canonical(char *buf, size_t cap, size_t *n_r, int64_t id, int node,
         action, object_type, (long long)object_id, result, detail);
 }
 
-static void chain_hash(const uint8_t prev[SM3_LEN], const char *text, size_t n,
+/* hash = HMAC-SM3(KEY_AUDIT, prev || text); keyed = false gives the plain
+ * SM3 of the chains written before migration 009 (audit_upgrade only). */
+static void chain_hash(bool keyed, const uint8_t prev[SM3_LEN], const char *text, size_t n,
                        uint8_t out[SM3_LEN])
 {
-    /* SM3(prev || text), without building a second buffer */
     size_t total = SM3_LEN + n;
     uint8_t stackbuf[4096];
     uint8_t *buf = total <= sizeof stackbuf ? stackbuf : malloc(total);
@@ -91,45 +116,211 @@ static void chain_hash(const uint8_t prev[SM3_LEN], const char *text, size_t n,
         abort();
     memcpy(buf, prev, SM3_LEN);
     memcpy(buf + SM3_LEN, text, n);
-    sm3(buf, total, out);
+    if (keyed)
+        hmac_sm3(keys_get(KEY_AUDIT), SM3_LEN, buf, total, out);
+    else
+        sm3(buf, total, out);
     if (buf != stackbuf)
         free(buf);
 }
 
-static err load_head(db *d)
+/* ---- anchors: checkpoints and retention markers outside the database ---- */
+
+/* The signed text of an anchor: "<kind> node=N seq=S hash=H count=C at=T". */
+static int anchor_text(char *buf, size_t cap, const char *kind, int node, int64_t seq,
+                       const uint8_t hash[SM3_LEN], int64_t count, int64_t at)
 {
-    if (w.loaded)
+    char hex[2 * SM3_LEN + 1];
+    hex_encode(hash, SM3_LEN, hex);
+    return snprintf(buf, cap, "%s node=%d seq=%lld hash=%s count=%lld at=%lld", kind, node,
+                    (long long)seq, hex, (long long)count, (long long)at);
+}
+
+static void anchor_mac(const char *text, size_t n, uint8_t mac[SM3_LEN])
+{
+    hmac_sm3(keys_get(KEY_AUDIT_ANCHOR), SM3_LEN, text, n, mac);
+}
+
+/* Append one signed anchor line to the anchor file (0600, created if
+ * missing, synced) and send it to syslog. */
+static err anchor_write(const char *kind, int node, int64_t seq, const uint8_t hash[SM3_LEN],
+                        int64_t count, int64_t at)
+{
+    char line[ANCHOR_LINE];
+    int n = anchor_text(line, sizeof line, kind, node, seq, hash, count, at);
+    uint8_t mac[SM3_LEN];
+    anchor_mac(line, (size_t)n, mac);
+    char hex[2 * SM3_LEN + 1];
+    hex_encode(mac, SM3_LEN, hex);
+    n += snprintf(line + n, sizeof line - (size_t)n, " mac=%s", hex);
+    audit_syslog(line);
+    if (!w.anchor_file[0])
         return E_OK;
+    line[n++] = '\n';
+    int fd = open(w.anchor_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_event(LOG_ERROR, "audit_anchor_failed", "file", w.anchor_file, "error", strerror(errno),
+                  NULL);
+        return err_set(E_IO, NULL, NULL, "无法写入审计锚点文件");
+    }
+    /* one write of a line under PIPE_BUF: appends of several processes
+     * never interleave inside a line */
+    bool ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        log_event(LOG_ERROR, "audit_anchor_failed", "file", w.anchor_file, NULL);
+        return err_set(E_IO, NULL, NULL, "无法写入审计锚点文件");
+    }
+    return E_OK;
+}
+
+/* A checkpoint of the head this process committed last; with `force` also
+ * when nothing was appended since the last one (start, shutdown). */
+static void checkpoint(bool force)
+{
+    pthread_mutex_lock(&w.mu);
+    bool due = w.have_head && (force || w.seq != w.checkpointed);
+    int64_t seq = w.seq, count = w.committed;
+    uint8_t hash[SM3_LEN];
+    memcpy(hash, w.hash, SM3_LEN);
+    if (due)
+        w.checkpointed = seq;
+    pthread_mutex_unlock(&w.mu);
+    if (due && anchor_write("checkpoint", id_node(), seq, hash, count, now_ms()))
+        log_event(LOG_ERROR, "audit_checkpoint_failed", NULL);
+}
+
+void audit_checkpoint(void)
+{
+    checkpoint(false);
+}
+
+static void checkpoint_at_exit(void)
+{
+    checkpoint(false);
+}
+
+/* Adopt a committed head (after the commit of an append). Heads of
+ * concurrent transactions may be reported out of order: keep the newest. */
+static void committed_head(int64_t seq, const uint8_t hash[SM3_LEN], int64_t n)
+{
+    pthread_mutex_lock(&w.mu);
+    if (!w.have_head || seq > w.seq) {
+        w.seq = seq;
+        memcpy(w.hash, hash, SM3_LEN);
+        w.have_head = true;
+    }
+    w.committed += n;
+    bool reg = !w.running && !w.atexit_registered;
+    if (reg)
+        w.atexit_registered = true;
+    pthread_mutex_unlock(&w.mu);
+    if (reg) /* a command-line tool: anchor what it wrote when it exits */
+        atexit(checkpoint_at_exit);
+}
+
+/* ---- the chain head in the database --------------------------------------- */
+
+static err step_done(db_stmt *s)
+{
+    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/* PostgreSQL: lock this node's head row for the rest of the transaction, so
+ * appenders on other connections (threads, servers, tools of the same
+ * node) wait for this one to end and then read the head it left. SQLite
+ * needs nothing: a write transaction holds the only write lock. */
+static err lock_head(db *d, const char *key)
+{
+    if (db_kind(d) != DB_POSTGRES)
+        return E_OK;
+    for (int i = 0; i < 2; i++) {
+        db_stmt *s;
+        err e = db_prepare(d, "SELECT value FROM settings WHERE key = ? FOR UPDATE", &s);
+        if (e)
+            return e;
+        db_bind_text(s, 1, key);
+        int rc = db_step(s);
+        e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+        db_done(s);
+        if (e || rc == DB_ROW)
+            return e;
+        /* the node's first entry: create the row, then lock it */
+        if ((e = db_prepare(d,
+                            "INSERT INTO settings (key, value) VALUES (?, '0:') "
+                            "ON CONFLICT (key) DO NOTHING",
+                            &s)))
+            return e;
+        db_bind_text(s, 1, key);
+        if ((e = step_done(s)))
+            return e;
+    }
+    return E_OK;
+}
+
+/* The newest retention marker of a node (seq 0 and a zero hash if none). */
+static err read_marker(db *d, int node, int64_t *seq_r, uint8_t hash[SM3_LEN])
+{
+    *seq_r = 0;
+    memset(hash, 0, SM3_LEN);
     db_stmt *s;
     err e = db_prepare(
-        d, "SELECT seq, hash FROM audit_log WHERE node = ? ORDER BY seq DESC LIMIT 1", &s);
+        d, "SELECT seq, hash FROM audit_marker WHERE node = ? ORDER BY seq DESC LIMIT 1", &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, id_node());
+    db_bind_int64(s, 1, node);
     int rc = db_step(s);
-    w.seq = 0;
-    memset(w.hash, 0, SM3_LEN);
     if (rc == DB_ROW) {
         size_t n;
         const void *h = db_col_blob(s, 1, &n);
-        w.seq = db_col_int64(s, 0);
+        *seq_r = db_col_int64(s, 0);
         if (n == SM3_LEN)
-            memcpy(w.hash, h, SM3_LEN);
+            memcpy(hash, h, SM3_LEN);
     } else if (rc != DB_DONE) {
         e = db_step_err(s);
     }
     db_done(s);
-    if (!e)
-        w.loaded = true;
     return e;
 }
 
-/* The chain head is recorded beside the chain, so removing the newest
- * entries (which leaves every remaining link intact) is still detected. */
-static err save_head(db *d, int64_t seq, const uint8_t hash[SM3_LEN])
+/* Read this node's chain head inside the open transaction on d, after
+ * locking it: the last entry, or the retention marker when pruning left no
+ * entry, or the genesis (seq 0, zero hash). */
+static err read_head(db *d, const char *key, int64_t *seq_r, uint8_t hash[SM3_LEN])
 {
-    char key[32], value[24 + 2 * SM3_LEN];
-    snprintf(key, sizeof key, "audit_head:%d", id_node());
+    err e = lock_head(d, key);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(
+             d, "SELECT seq, hash FROM audit_log WHERE node = ? ORDER BY seq DESC LIMIT 1", &s)))
+        return e;
+    db_bind_int64(s, 1, id_node());
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        size_t n;
+        const void *h = db_col_blob(s, 1, &n);
+        *seq_r = db_col_int64(s, 0);
+        memset(hash, 0, SM3_LEN);
+        if (n == SM3_LEN)
+            memcpy(hash, h, SM3_LEN);
+    } else if (rc != DB_DONE) {
+        e = db_step_err(s);
+    }
+    db_done(s);
+    if (e || rc == DB_ROW)
+        return e;
+    return read_marker(d, id_node(), seq_r, hash);
+}
+
+/* The chain head is recorded beside the chain too, so removing the newest
+ * entries (which leaves every remaining link intact) is seen even before
+ * the next checkpoint, unless the head was edited as well. */
+static err save_head(db *d, const char *key, int64_t seq, const uint8_t hash[SM3_LEN])
+{
+    char value[24 + 2 * SM3_LEN];
     int n = snprintf(value, sizeof value, "%lld:", (long long)seq);
     hex_encode(hash, SM3_LEN, value + n);
     db_stmt *s;
@@ -141,10 +332,7 @@ static err save_head(db *d, int64_t seq, const uint8_t hash[SM3_LEN])
         return e;
     db_bind_text(s, 1, key);
     db_bind_text(s, 2, value);
-    if (db_step(s) != DB_DONE)
-        e = db_step_err(s);
-    db_done(s);
-    return e;
+    return step_done(s);
 }
 
 /* Insert a list of entries after the chain head inside the open transaction
@@ -152,11 +340,12 @@ static err save_head(db *d, int64_t seq, const uint8_t hash[SM3_LEN])
  * for the caller to adopt once the transaction has committed. */
 static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM3_LEN])
 {
-    err e = load_head(d);
+    char key[32];
+    snprintf(key, sizeof key, "audit_head:%d", id_node());
+    int64_t seq;
+    err e = read_head(d, key, &seq, hash);
     if (e)
         return e;
-    int64_t seq = w.seq;
-    memcpy(hash, w.hash, SM3_LEN);
     for (struct queued *q = list; q; q = q->next) {
         char buf[2048];
         size_t n;
@@ -165,7 +354,7 @@ static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM
                                q->username, q->role, q->ip, q->action, q->object_type, q->object_id,
                                q->result, q->detail);
         uint8_t next[SM3_LEN];
-        chain_hash(hash, text, n, next);
+        chain_hash(true, hash, text, n, next);
         if (text != buf)
             free(text);
         db_stmt *s;
@@ -190,20 +379,23 @@ static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM
         db_bind_text(s, 13, q->detail);
         db_bind_blob(s, 14, hash, SM3_LEN);
         db_bind_blob(s, 15, next, SM3_LEN);
-        if (db_step(s) != DB_DONE)
-            e = db_step_err(s);
-        db_done(s);
-        if (e)
+        if ((e = step_done(s)))
             return e;
         memcpy(hash, next, SM3_LEN);
     }
     *seq_r = seq;
-    return save_head(d, seq, hash);
+    return save_head(d, key, seq, hash);
 }
 
-/* Append a list of entries in one transaction of its own; on failure the
- * chain head is reloaded from the database so the next batch links to what
- * is durable. */
+static int64_t list_len(const struct queued *q)
+{
+    int64_t n = 0;
+    for (; q; q = q->next)
+        n++;
+    return n;
+}
+
+/* Append a list of entries in one transaction of its own. */
 static err append(db *d, struct queued *list)
 {
     int64_t seq;
@@ -213,11 +405,9 @@ static err append(db *d, struct queued *list)
         return e;
     if ((e = append_in(d, list, &seq, hash)) || (e = db_commit(d))) {
         db_rollback(d);
-        w.loaded = false;
         return e;
     }
-    w.seq = seq;
-    memcpy(w.hash, hash, SM3_LEN);
+    committed_head(seq, hash, list_len(list));
     return E_OK;
 }
 
@@ -288,9 +478,39 @@ static void free_list(struct queued *q)
     }
 }
 
+struct inline_head {
+    int64_t seq;
+    uint8_t hash[SM3_LEN];
+};
+
+static void inline_end(void *ctx, bool committed)
+{
+    struct inline_head *h = ctx;
+    if (committed)
+        committed_head(h->seq, h->hash, 1);
+    free(h);
+}
+
 void audit_log(db *d, const struct audit_entry *e)
 {
     struct queued *q = make(e);
+    if (d && db_in_tx(d)) {
+        /* a write's entry: durable with the write, in its transaction */
+        struct inline_head *h = malloc(sizeof *h);
+        if (!h)
+            abort();
+        err r = append_in(d, q, &h->seq, h->hash);
+        if (!r)
+            r = db_after_commit(d, inline_end, h);
+        else
+            free(h);
+        if (r) {
+            log_event(LOG_ERROR, "audit_write_failed", "action", q->action, NULL);
+            db_tx_poison(d); /* the write must not commit without its entry */
+        }
+        free(q);
+        return;
+    }
     pthread_mutex_lock(&w.mu);
     if (!w.running) {
         pthread_mutex_unlock(&w.mu);
@@ -309,19 +529,66 @@ void audit_log(db *d, const struct audit_entry *e)
         pthread_cond_signal(&w.wake);
     pthread_mutex_unlock(&w.mu);
 }
+/* The head this node's chain has in the database now (start of the
+ * writer): its first checkpoint anchors it. */
+static void adopt_db_head(db *d)
+{
+    char key[32];
+    snprintf(key, sizeof key, "audit_head:%d", id_node());
+    int64_t seq;
+    uint8_t hash[SM3_LEN];
+    err e = db_begin(d);
+    if (!e) {
+        e = read_head(d, key, &seq, hash);
+        db_rollback(d);
+    }
+    if (e) {
+        log_event(LOG_ERROR, "audit_head_unreadable", NULL);
+        return;
+    }
+    pthread_mutex_lock(&w.mu);
+    w.have_head = false; /* whatever an earlier writer of this process knew */
+    pthread_mutex_unlock(&w.mu);
+    committed_head(seq, hash, 0);
+}
+
+static void deadline_in(struct timespec *ts, int s)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += s;
+}
+
+static bool past(const struct timespec *ts)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
 
 static void *writer(void *arg)
 {
     (void)arg;
+    adopt_db_head(w.db);
+    checkpoint(true);
+    struct timespec next_cp;
+    deadline_in(&next_cp, w.checkpoint_s);
     pthread_mutex_lock(&w.mu);
     for (;;) {
-        while (!w.head && !w.stop) {
+        while (!w.head && !w.stop && !past(&next_cp)) {
             w.idle = true;
-            pthread_cond_wait(&w.wake, &w.mu);
+            pthread_cond_timedwait(&w.wake, &w.mu, &next_cp);
             w.idle = false;
+        }
+        if (past(&next_cp)) { /* the timer: anchor what was committed since */
+            pthread_mutex_unlock(&w.mu);
+            checkpoint(false);
+            deadline_in(&next_cp, w.checkpoint_s);
+            pthread_mutex_lock(&w.mu);
         }
         if (!w.head && w.stop)
             break;
+        if (!w.head)
+            continue;
         /* let a batch gather, unless stopping */
         if (!w.stop) {
             pthread_mutex_unlock(&w.mu);
@@ -371,17 +638,16 @@ struct joined {
 static void joined_end(void *ctx, bool committed)
 {
     struct joined *j = ctx;
+    if (committed)
+        committed_head(j->seq, j->hash, (int64_t)j->n);
     pthread_mutex_lock(&w.mu);
     if (committed) {
-        w.seq = j->seq;
-        memcpy(w.hash, j->hash, SM3_LEN);
         w.written_n += j->n;
     } else { /* back to the front of the queue, in order, for the writer */
         j->last->next = w.head;
         w.head = j->list;
         if (!w.tail)
             w.tail = j->last;
-        w.loaded = false;
         j->list = NULL;
         if (w.idle)
             pthread_cond_signal(&w.wake);
@@ -432,7 +698,6 @@ err audit_start(const char *db_url)
     err e = db_open(db_url, &w.db);
     if (e)
         return e;
-    w.loaded = false;
     w.stop = false;
     w.running = true;
     if (pthread_create(&w.thread, NULL, writer, NULL)) {
@@ -467,17 +732,215 @@ void audit_stop(void)
     pthread_mutex_lock(&w.mu);
     w.running = false;
     pthread_mutex_unlock(&w.mu);
+    checkpoint(true);
     db_close(&w.db);
 }
 
-struct chain_end {
+/* ---- verification ------------------------------------------------------------ */
+
+struct anchor {
     int node;
-    int64_t seq, id;
+    int64_t seq, count, at;
     uint8_t hash[SM3_LEN];
 };
 
+struct anchors {
+    struct anchor *cp; /* checkpoints, by node then seq */
+    size_t ncp, capcp;
+    struct anchor *mk; /* retention markers (file and database) */
+    size_t nmk, capmk;
+};
+
+static void push(struct anchor **v, size_t *n, size_t *cap, const struct anchor *a)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        *v = realloc(*v, *cap * sizeof **v);
+        if (!*v)
+            abort();
+    }
+    (*v)[(*n)++] = *a;
+}
+
+static int by_node_seq(const void *x, const void *y)
+{
+    const struct anchor *a = x, *b = y;
+    if (a->node != b->node)
+        return a->node < b->node ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static bool broken(struct audit_verify_result *r, const char *code, int node, int64_t id,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static bool broken(struct audit_verify_result *r, const char *code, int node, int64_t id,
+                   const char *fmt, ...)
+{
+    snprintf(r->code, sizeof r->code, "%s", code);
+    r->node = node;
+    r->broken_id = id;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
+    return true;
+}
+
+/* Does `mac` sign this anchor? */
+static bool anchor_valid(const char *kind, const struct anchor *a, const uint8_t mac[SM3_LEN])
+{
+    char text[ANCHOR_LINE];
+    int n = anchor_text(text, sizeof text, kind, a->node, a->seq, a->hash, a->count, a->at);
+    uint8_t want[SM3_LEN];
+    anchor_mac(text, (size_t)n, want);
+    return ct_equal(want, mac, SM3_LEN);
+}
+
+/* Read the anchor file: every line must carry a valid signature. */
+static err load_anchor_file(struct anchors *an, struct audit_verify_result *r)
+{
+    if (!w.anchor_file[0])
+        return E_OK;
+    FILE *f = fopen(w.anchor_file, "re");
+    if (!f) {
+        if (errno == ENOENT)
+            return E_OK;
+        return err_set(E_IO, NULL, NULL, "无法读取审计锚点文件");
+    }
+    char line[ANCHOR_LINE + 8];
+    long lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char kind[16], hash[2 * SM3_LEN + 2], mac[2 * SM3_LEN + 2];
+        int node;
+        long long seq, count, at;
+        struct anchor a = {0};
+        uint8_t m[SM3_LEN];
+        bool ok =
+            sscanf(line, "%15s node=%d seq=%lld hash=%65s count=%lld at=%lld mac=%65s", kind, &node,
+                   &seq, hash, &count, &at, mac) == 7 &&
+            (!strcmp(kind, "checkpoint") || !strcmp(kind, "marker") || !strcmp(kind, "restore")) &&
+            strlen(hash) == 2 * SM3_LEN && hex_decode(hash, a.hash, SM3_LEN) &&
+            strlen(mac) == 2 * SM3_LEN && hex_decode(mac, m, SM3_LEN);
+        if (ok) {
+            a.node = node;
+            a.seq = seq;
+            a.count = count;
+            a.at = at;
+            ok = anchor_valid(kind, &a, m);
+        }
+        if (!ok) {
+            broken(r, "anchor_file", 0, -1,
+                   "line %ld of the anchor file is not a validly signed anchor (anchor file "
+                   "edited or the key changed)",
+                   lineno);
+            break;
+        }
+        if (kind[0] == 'r') {
+            /* a restore rewound this chain to seq: the checkpoints of the
+             * entries written after the backup no longer apply */
+            size_t keep = 0;
+            for (size_t i = 0; i < an->ncp; i++)
+                if (an->cp[i].node != a.node || an->cp[i].seq <= a.seq)
+                    an->cp[keep++] = an->cp[i];
+            an->ncp = keep;
+        }
+        if (kind[0] == 'm')
+            push(&an->mk, &an->nmk, &an->capmk, &a);
+        else
+            push(&an->cp, &an->ncp, &an->capcp, &a);
+    }
+    fclose(f);
+    return E_OK;
+}
+
+/* The retention markers in the database: each must be signed. */
+static err load_db_markers(db *d, struct anchors *an, struct audit_verify_result *r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT node, seq, hash, count, at, mac FROM audit_marker", &s);
+    if (e)
+        return e;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        struct anchor a = {.node = (int)db_col_int64(s, 0),
+                           .seq = db_col_int64(s, 1),
+                           .count = db_col_int64(s, 3),
+                           .at = db_col_int64(s, 4)};
+        size_t hn, mn;
+        const void *h = db_col_blob(s, 2, &hn);
+        const void *m = db_col_blob(s, 5, &mn);
+        if (hn == SM3_LEN)
+            memcpy(a.hash, h, SM3_LEN);
+        if (hn != SM3_LEN || mn != SM3_LEN || !anchor_valid("marker", &a, m)) {
+            broken(r, "marker", a.node, -1,
+                   "retention marker at seq %lld is not validly signed (forged marker)",
+                   (long long)a.seq);
+            break;
+        }
+        push(&an->mk, &an->nmk, &an->capmk, &a);
+    }
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/* The newest retention marker of a node, or NULL. */
+static const struct anchor *marker_of(const struct anchors *an, int node)
+{
+    const struct anchor *m = NULL;
+    for (size_t i = 0; i < an->nmk; i++)
+        if (an->mk[i].node == node && (!m || an->mk[i].seq > m->seq))
+            m = &an->mk[i];
+    return m;
+}
+
+/* A node's checkpoints: [*first, *first + *n) of an->cp (sorted). */
+static void checkpoints_of(const struct anchors *an, int node, size_t *first, size_t *n)
+{
+    size_t i = 0;
+    while (i < an->ncp && an->cp[i].node < node)
+        i++;
+    *first = i;
+    while (i < an->ncp && an->cp[i].node == node)
+        i++;
+    *n = i - *first;
+}
+
+/* The state of one chain's walk. */
+struct walk {
+    int node;
+    int64_t seq, last_id, entries;
+    uint8_t hash[SM3_LEN];
+    const struct anchor *marker;
+    size_t cp, cp_end; /* the next checkpoint to meet */
+};
+
+/* The end of a chain (or a node known only from its anchors): the newest
+ * checkpoint beyond the marker must have been reached, and the recorded
+ * head must be where the chain ends. */
+static bool end_chain(const struct anchors *an, struct walk *k, struct audit_verify_result *r)
+{
+    int64_t floor = k->marker ? k->marker->seq : 0;
+    for (; k->cp < k->cp_end; k->cp++) {
+        const struct anchor *c = &an->cp[k->cp];
+        if (c->seq <= floor)
+            continue;
+        if (k->entries == 0)
+            return broken(r, "wiped", k->node, -1,
+                          "the chain has no entries but a signed checkpoint records seq %lld "
+                          "(log wiped)",
+                          (long long)c->seq);
+        return broken(r, "tail_cut", k->node, k->last_id,
+                      "chain ends at seq %lld but a signed checkpoint records seq %lld (newest "
+                      "entries removed)",
+                      (long long)k->seq, (long long)c->seq);
+    }
+    return false;
+}
+
 /* Every recorded head must be the last entry of its chain. */
-static err check_heads(db *d, const struct chain_end *ends, int nends,
+static err check_heads(db *d, const struct anchors *an, const struct walk *ends, size_t nends,
                        struct audit_verify_result *r)
 {
     db_stmt *s;
@@ -492,17 +955,21 @@ static err check_heads(db *d, const struct chain_end *ends, int nends,
         const char *colon = strchr(v, ':');
         uint8_t hash[SM3_LEN];
         bool ok = colon && hex_decode(colon + 1, hash, SM3_LEN);
-        const struct chain_end *end = NULL;
-        for (int i = 0; i < nends; i++)
+        const struct walk *end = NULL;
+        for (size_t i = 0; i < nends; i++)
             if (ends[i].node == node)
                 end = &ends[i];
-        if (!ok || !end || end->seq != seq || !ct_equal(end->hash, hash, SM3_LEN)) {
-            r->node = node;
-            r->broken_id = end ? end->id : -1;
-            snprintf(r->reason, sizeof r->reason,
-                     "chain ends at seq %lld but its recorded head is seq %lld "
-                     "(newest entries removed)",
-                     end ? (long long)end->seq : 0LL, seq);
+        if (seq == 0 && !strcmp(colon ? colon + 1 : "", "") && !end)
+            continue; /* a head row locked before the node's first entry */
+        /* a chain pruned to nothing ends at its retention marker */
+        const struct anchor *m = end ? NULL : marker_of(an, node);
+        int64_t end_seq = end ? end->seq : m ? m->seq : 0;
+        const uint8_t *end_hash = end ? end->hash : m ? m->hash : NULL;
+        if (!ok || end_seq != seq || !end_hash || !ct_equal(end_hash, hash, SM3_LEN)) {
+            broken(r, "head", node, end && end->last_id ? end->last_id : -1,
+                   "chain ends at seq %lld but its recorded head is seq %lld (newest entries "
+                   "removed)",
+                   (long long)end_seq, seq);
             break;
         }
     }
@@ -512,79 +979,587 @@ static err check_heads(db *d, const struct chain_end *ends, int nends,
     return e;
 }
 
-err audit_verify(db *d, struct audit_verify_result *r)
+static void start_chain(const struct anchors *an, struct walk *k, int node)
 {
-    memset(r, 0, sizeof *r);
+    *k = (struct walk){.node = node};
+    k->marker = marker_of(an, node);
+    checkpoints_of(an, node, &k->cp, &k->cp_end);
+    k->cp_end += k->cp;
+    if (k->marker) {
+        k->seq = k->marker->seq;
+        memcpy(k->hash, k->marker->hash, SM3_LEN);
+    }
+}
+
+/* Nodes known only from their anchors (no entry left in the table). */
+static bool check_anchor_only(const struct anchors *an, const struct walk *ends, size_t nends,
+                              struct audit_verify_result *r)
+{
+    for (size_t i = 0; i < an->ncp; i++) {
+        int node = an->cp[i].node;
+        bool seen = false;
+        for (size_t j = 0; j < nends && !seen; j++)
+            seen = ends[j].node == node;
+        if (seen)
+            continue;
+        struct walk k;
+        start_chain(an, &k, node);
+        if (end_chain(an, &k, r))
+            return true;
+    }
+    return false;
+}
+
+/* The newest seq of each node's chain in the table. */
+struct chain_len {
+    int node;
+    int64_t max_seq;
+};
+
+static err chain_lengths(db *d, struct chain_len **v_r, size_t *n_r)
+{
+    *v_r = NULL;
+    *n_r = 0;
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id, node, seq, at, user_id, username, role, ip, action, "
-                       "object_type, object_id, result, detail, prev_hash, hash FROM audit_log "
-                       "ORDER BY node, seq",
-                       &s);
+    err e = db_prepare(d, "SELECT node, MAX(seq) FROM audit_log GROUP BY node", &s);
     if (e)
         return e;
-    int node = -1;
-    int64_t seq = 0, last_id = 0;
-    uint8_t hash[SM3_LEN];
-    struct chain_end ends[64];
-    int nends = 0;
+    size_t cap = 0;
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
+        if (*n_r == cap) {
+            cap = cap ? 2 * cap : 8;
+            if (!(*v_r = realloc(*v_r, cap * sizeof **v_r)))
+                abort();
+        }
+        (*v_r)[(*n_r)++] = (struct chain_len){(int)db_col_int64(s, 0), db_col_int64(s, 1)};
+    }
+    if (rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+/*
+ * A break inside a chain that is also shorter than its newest signed
+ * checkpoint: entries were deleted in the middle and the rest renumbered
+ * (with or without their hashes recomputed), rather than one rewritten in
+ * place, which keeps the length.
+ */
+static bool renumbered(const struct anchors *an, const struct walk *k, const struct chain_len *lens,
+                       size_t nlens, struct audit_verify_result *r, int64_t id, int64_t seq)
+{
+    int64_t max_seq = 0, anchored = 0;
+    for (size_t i = 0; i < nlens; i++)
+        if (lens[i].node == k->node)
+            max_seq = lens[i].max_seq;
+    if (k->cp_end > 0 && an->cp[k->cp_end - 1].node == k->node)
+        anchored = an->cp[k->cp_end - 1].seq;
+    if (anchored <= max_seq || anchored <= seq)
+        return false;
+    return broken(r, "renumbered", k->node, id,
+                  "chain breaks at seq %lld and is %lld entries shorter than its signed "
+                  "checkpoint at seq %lld (entries deleted in the middle and the rest renumbered)",
+                  (long long)seq, (long long)(anchored - max_seq), (long long)anchored);
+}
+
+static err verify_chains(db *d, const struct anchors *an, struct audit_verify_result *r,
+                         struct walk **ends_r, size_t *nends_r)
+{
+    struct chain_len *lens;
+    size_t nlens;
+    err e = chain_lengths(d, &lens, &nlens);
+    if (e)
+        return e;
+    db_stmt *s;
+    e = db_prepare(d,
+                   "SELECT id, node, seq, at, user_id, username, role, ip, action, "
+                   "object_type, object_id, result, detail, prev_hash, hash FROM audit_log "
+                   "ORDER BY node, seq",
+                   &s);
+    if (e) {
+        free(lens);
+        return e;
+    }
+    struct walk *ends = NULL, k = {.node = -1};
+    size_t nends = 0, cap = 0;
+    int rc;
+    bool stop = false;
+    while (!stop && (rc = db_step(s)) == DB_ROW) {
         int64_t id = db_col_int64(s, 0);
-        int n_node = (int)db_col_int64(s, 1);
-        int64_t n_seq = db_col_int64(s, 2);
+        int node = (int)db_col_int64(s, 1);
+        int64_t seq = db_col_int64(s, 2);
         size_t plen, hlen;
         const void *prev = db_col_blob(s, 13, &plen);
         const void *stored = db_col_blob(s, 14, &hlen);
-        bool first = n_node != node;
-        if (first && node >= 0 && nends < 64) {
-            ends[nends] = (struct chain_end){node, seq, last_id, {0}};
-            memcpy(ends[nends++].hash, hash, SM3_LEN);
+        if (node != k.node) {
+            if (k.node >= 0) {
+                if (end_chain(an, &k, r))
+                    break;
+                if (nends == cap) {
+                    cap = cap ? 2 * cap : 8;
+                    if (!(ends = realloc(ends, cap * sizeof *ends)))
+                        abort();
+                }
+                ends[nends++] = k;
+            }
+            start_chain(an, &k, node);
+            if (seq > k.seq + 1) {
+                stop = k.marker ? broken(r, "oldest_removed", node, id,
+                                         "chain starts at seq %lld but its retention marker "
+                                         "ends at seq %lld (entries removed after the marker)",
+                                         (long long)seq, (long long)k.marker->seq)
+                                : broken(r, "oldest_removed", node, id,
+                                         "chain starts at seq %lld without a retention marker "
+                                         "(oldest entries removed)",
+                                         (long long)seq);
+                break;
+            }
+            if (seq <= k.seq) { /* entries a marker says were pruned: from genesis */
+                k.seq = 0;
+                memset(k.hash, 0, SM3_LEN);
+                if (seq != 1) {
+                    stop = broken(r, "oldest_removed", node, id,
+                                  "chain starts at seq %lld, inside its retention marker "
+                                  "(oldest entries removed)",
+                                  (long long)seq);
+                    break;
+                }
+            }
         }
-        if (first) {
-            /* a chain may start after retention removed its oldest entries:
-             * the first remaining entry's prev_hash is taken as the anchor */
-            node = n_node;
-            if (plen == SM3_LEN)
-                memcpy(hash, prev, SM3_LEN);
-            seq = n_seq - 1;
+        const char *code = NULL, *why = NULL;
+        if (seq != k.seq + 1) {
+            code = "gap";
+            why = "missing entries before this one (sequence gap: an entry was deleted)";
+        } else if (plen != SM3_LEN || !ct_equal(prev, k.hash, SM3_LEN)) {
+            code = "link";
+            why = "previous-hash link does not match the entry before (an entry before it "
+                  "deleted or replaced)";
         }
-        const char *why = NULL;
-        if (n_seq != seq + 1)
-            why = "missing entries before this one (sequence gap)";
-        else if (plen != SM3_LEN || !ct_equal(prev, hash, SM3_LEN))
-            why = "previous-hash link does not match the entry before";
         char buf[2048];
         size_t n;
-        char *text = canonical(buf, sizeof buf, &n, id, n_node, n_seq, db_col_int64(s, 3),
+        char *text = canonical(buf, sizeof buf, &n, id, node, seq, db_col_int64(s, 3),
                                db_col_int64(s, 4), db_col_text(s, 5), db_col_text(s, 6),
                                db_col_text(s, 7), db_col_text(s, 8), db_col_text(s, 9),
                                db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
         uint8_t expect[SM3_LEN];
-        chain_hash(hash, text, n, expect);
+        chain_hash(true, k.hash, text, n, expect);
         if (text != buf)
             free(text);
-        if (!why && (hlen != SM3_LEN || !ct_equal(stored, expect, SM3_LEN)))
-            why = "entry content does not match its hash (edited)";
+        if (!why && (hlen != SM3_LEN || !ct_equal(stored, expect, SM3_LEN))) {
+            code = "edited";
+            why = "entry content does not match its keyed hash (edited, or rewritten and "
+                  "rehashed without the key)";
+        }
         if (why) {
-            r->broken_id = id;
-            r->node = n_node;
-            snprintf(r->reason, sizeof r->reason, "%s", why);
+            stop = (strcmp(code, "gap") && renumbered(an, &k, lens, nlens, r, id, seq)) ||
+                   broken(r, code, node, id, "%s", why);
             break;
         }
+        if (k.marker && seq == k.marker->seq && !ct_equal(expect, k.marker->hash, SM3_LEN)) {
+            stop = broken(r, "marker", node, id,
+                          "entry at seq %lld does not match its retention marker", (long long)seq);
+            break;
+        }
+        /* the signed checkpoints this entry passes */
+        for (; k.cp < k.cp_end && an->cp[k.cp].seq <= seq; k.cp++) {
+            const struct anchor *c = &an->cp[k.cp];
+            if (c->seq < seq)
+                continue; /* before the chain's first remaining entry: pruned */
+            if (!ct_equal(c->hash, expect, SM3_LEN) && db_col_int64(s, 3) > c->at) {
+                /* written after a checkpoint had already anchored this seq
+                 * to another entry: the newer ones were removed and the
+                 * numbers written again (a server restarted after the cut) */
+                stop = broken(r, "tail_cut", node, id,
+                              "entry at seq %lld is newer than the signed checkpoint of that "
+                              "seq (newest entries removed, numbers reused)",
+                              (long long)seq);
+                break;
+            }
+            if (!ct_equal(c->hash, expect, SM3_LEN)) {
+                stop = renumbered(an, &k, lens, nlens, r, id, seq) ||
+                       broken(r, "checkpoint", node, id,
+                              "entry at seq %lld differs from the signed checkpoint (chain "
+                              "rewritten)",
+                              (long long)seq);
+                break;
+            }
+            r->anchored++;
+        }
+        if (stop)
+            break;
         r->checked++;
-        last_id = id;
-        seq = n_seq;
-        memcpy(hash, expect, SM3_LEN);
+        k.entries++;
+        k.last_id = id;
+        k.seq = seq;
+        memcpy(k.hash, expect, SM3_LEN);
     }
-    if (rc != DB_ROW && rc != DB_DONE)
+    if (!stop && rc != DB_ROW && rc != DB_DONE)
         e = db_step_err(s);
     db_done(s);
-    if (e || r->broken_id)
-        return e;
-    if (node >= 0 && nends < 64) {
-        ends[nends] = (struct chain_end){node, seq, last_id, {0}};
-        memcpy(ends[nends++].hash, hash, SM3_LEN);
+    if (!e && !r->code[0] && k.node >= 0) {
+        if (!end_chain(an, &k, r)) {
+            if (nends == cap) {
+                cap = cap ? 2 * cap : 8;
+                if (!(ends = realloc(ends, cap * sizeof *ends)))
+                    abort();
+            }
+            ends[nends++] = k;
+        }
     }
-    return check_heads(d, ends, nends, r);
+    free(lens);
+    *ends_r = ends;
+    *nends_r = nends;
+    return e;
+}
+
+err audit_verify(db *d, struct audit_verify_result *r)
+{
+    memset(r, 0, sizeof *r);
+    struct anchors an = {0};
+    struct walk *ends = NULL;
+    size_t nends = 0;
+    err e = load_anchor_file(&an, r);
+    if (!e && !r->code[0])
+        e = load_db_markers(d, &an, r);
+    if (!e && !r->code[0]) {
+        qsort(an.cp, an.ncp, sizeof *an.cp, by_node_seq);
+        for (size_t i = 0; i < an.nmk; i++) {
+            const struct anchor *m = &an.mk[i];
+            if (m == marker_of(&an, m->node))
+                r->pruned += m->seq; /* seq starts at 1: everything up to it */
+        }
+        e = verify_chains(d, &an, r, &ends, &nends);
+    }
+    if (!e && !r->code[0] && !check_anchor_only(&an, ends, nends, r))
+        e = check_heads(d, &an, ends, nends, r);
+    free(ends);
+    free(an.cp);
+    free(an.mk);
+    if (!e && r->code[0] && r->broken_id == 0)
+        r->broken_id = -1;
+    return e;
+}
+
+/* ---- re-keying, pruning, restoring ----------------------------------------- */
+
+static bool anchor_file_empty(void)
+{
+    struct stat st;
+    return !w.anchor_file[0] || stat(w.anchor_file, &st) || st.st_size == 0;
+}
+
+static err nodes_of(db *d, int **nodes_r, size_t *n_r)
+{
+    *nodes_r = NULL;
+    *n_r = 0;
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT DISTINCT node FROM audit_log ORDER BY node", &s);
+    if (e)
+        return e;
+    size_t cap = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (*n_r == cap) {
+            cap = cap ? 2 * cap : 8;
+            if (!(*nodes_r = realloc(*nodes_r, cap * sizeof **nodes_r)))
+                abort();
+        }
+        (*nodes_r)[(*n_r)++] = (int)db_col_int64(s, 0);
+    }
+    if (rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
+}
+
+struct rekeyed {
+    int64_t id;
+    uint8_t prev[SM3_LEN], hash[SM3_LEN];
+};
+
+/* Re-hash one node's chain with the key, in batches; notes the first break
+ * of the old (SM3) chain in *legacy_bad_id. */
+static err rekey_node(db *d, int node, int64_t *entries, int64_t *legacy_bad_id)
+{
+    struct rekeyed *rows = malloc(REKEY_BATCH * sizeof *rows);
+    if (!rows)
+        abort();
+    uint8_t old_prev[SM3_LEN], new_prev[SM3_LEN];
+    memset(new_prev, 0, SM3_LEN);
+    int64_t after = 0, last = 0;
+    bool first = true;
+    err e = E_OK;
+    for (;;) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id, node, seq, at, user_id, username, role, ip, action, "
+                            "object_type, object_id, result, detail, prev_hash, hash FROM "
+                            "audit_log WHERE node = ? AND seq > ? ORDER BY seq LIMIT 2000",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, node);
+        db_bind_int64(s, 2, after);
+        size_t n = 0;
+        int rc;
+        while ((rc = db_step(s)) == DB_ROW) {
+            int64_t id = db_col_int64(s, 0), seq = db_col_int64(s, 2);
+            size_t plen, hlen;
+            const void *prev = db_col_blob(s, 13, &plen);
+            const void *stored = db_col_blob(s, 14, &hlen);
+            if (first && plen == SM3_LEN)
+                memcpy(old_prev, prev, SM3_LEN);
+            char buf[2048];
+            size_t tn;
+            char *text = canonical(buf, sizeof buf, &tn, id, node, seq, db_col_int64(s, 3),
+                                   db_col_int64(s, 4), db_col_text(s, 5), db_col_text(s, 6),
+                                   db_col_text(s, 7), db_col_text(s, 8), db_col_text(s, 9),
+                                   db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
+            uint8_t want[SM3_LEN];
+            chain_hash(false, old_prev, text, tn, want);
+            bool ok = (first || seq == last + 1) && plen == SM3_LEN &&
+                      ct_equal(prev, old_prev, SM3_LEN) && hlen == SM3_LEN &&
+                      ct_equal(stored, want, SM3_LEN);
+            if (!ok && !*legacy_bad_id)
+                *legacy_bad_id = id;
+            if (hlen == SM3_LEN)
+                memcpy(old_prev, stored, SM3_LEN);
+            rows[n].id = id;
+            memcpy(rows[n].prev, new_prev, SM3_LEN);
+            chain_hash(true, new_prev, text, tn, rows[n].hash);
+            memcpy(new_prev, rows[n].hash, SM3_LEN);
+            if (text != buf)
+                free(text);
+            first = false;
+            last = after = seq;
+            n++;
+        }
+        if (rc != DB_DONE)
+            e = db_step_err(s);
+        db_done(s);
+        for (size_t i = 0; !e && i < n; i++) {
+            if ((e = db_prepare(d, "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?",
+                                &s)))
+                break;
+            db_bind_blob(s, 1, rows[i].prev, SM3_LEN);
+            db_bind_blob(s, 2, rows[i].hash, SM3_LEN);
+            db_bind_int64(s, 3, rows[i].id);
+            e = step_done(s);
+        }
+        *entries += (int64_t)n;
+        if (e || n < REKEY_BATCH)
+            break;
+    }
+    free(rows);
+    if (e || first)
+        return e;
+    char key[32];
+    snprintf(key, sizeof key, "audit_head:%d", node);
+    return save_head(d, key, last, new_prev);
+}
+
+err audit_upgrade(db *d)
+{
+    int64_t done = 0;
+    err e = db_query_int64(d, "SELECT COUNT(*) FROM settings WHERE key = 'audit_chain'", &done);
+    if (e || done)
+        return e;
+    if (!anchor_file_empty()) {
+        /* anchored before: re-keying now would launder whatever was edited */
+        log_event(LOG_ERROR, "audit_rekey_refused", "why", "anchors exist, chain flag missing",
+                  NULL);
+        return E_OK;
+    }
+    if ((e = db_begin(d)))
+        return e;
+    db_stmt *s;
+    /* first: a second server upgrading at once waits here, then finds it done */
+    if ((e = db_prepare(d,
+                        "INSERT INTO settings (key, value) VALUES ('audit_chain', 'hmac-sm3') "
+                        "ON CONFLICT (key) DO NOTHING",
+                        &s))) {
+        db_rollback(d);
+        return e;
+    }
+    int rc = db_step(s);
+    int64_t changed = rc == DB_DONE ? db_changes(s) : 0;
+    e = rc == DB_DONE ? E_OK : db_step_err(s);
+    db_done(s);
+    if (e || !changed) {
+        db_rollback(d);
+        return e;
+    }
+    int *nodes;
+    size_t nn;
+    int64_t entries = 0, bad = 0;
+    e = nodes_of(d, &nodes, &nn);
+    for (size_t i = 0; !e && i < nn; i++)
+        e = rekey_node(d, nodes[i], &entries, &bad);
+    free(nodes);
+    if (!e && entries) {
+        char detail[96];
+        if (bad)
+            snprintf(detail, sizeof detail, "entries=%lld legacy=broken first_bad=%lld",
+                     (long long)entries, (long long)bad);
+        else
+            snprintf(detail, sizeof detail, "entries=%lld legacy=intact", (long long)entries);
+        struct audit_entry a = {.username = "system",
+                                .role = "system",
+                                .ip = "local",
+                                .action = "audit.rekey",
+                                .object_type = "audit",
+                                .result = "ok",
+                                .detail = detail};
+        audit_log(d, &a);
+    }
+    if (e || (e = db_commit(d))) {
+        db_rollback(d);
+        return e;
+    }
+    if (entries)
+        log_event(LOG_INFO, "audit_rekeyed", "legacy", bad ? "broken" : "intact", NULL);
+    return E_OK;
+}
+
+/* The prefix of a node's chain older than before_ms: [first, last]. */
+static err prune_range(db *d, int node, int64_t before_ms, int64_t *first_r, int64_t *last_r)
+{
+    *first_r = 0;
+    *last_r = -1;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT MIN(seq), MAX(seq), (SELECT MIN(seq) FROM audit_log WHERE node = ? "
+                       "AND at >= ?) FROM audit_log WHERE node = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, node);
+    db_bind_int64(s, 2, before_ms);
+    db_bind_int64(s, 3, node);
+    if (db_step(s) == DB_ROW) {
+        *first_r = db_col_int64(s, 0);
+        *last_r = db_col_null(s, 2) ? db_col_int64(s, 1) : db_col_int64(s, 2) - 1;
+    } else {
+        e = db_step_err(s);
+    }
+    db_done(s);
+    return e;
+}
+
+static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed)
+{
+    int64_t first, last;
+    err e = prune_range(d, node, before_ms, &first, &last);
+    if (e || last < first)
+        return e;
+    struct anchor m = {.node = node, .seq = last, .count = last - first + 1, .at = now_ms()};
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT hash FROM audit_log WHERE node = ? AND seq = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, node);
+    db_bind_int64(s, 2, last);
+    if (db_step(s) == DB_ROW) {
+        size_t n;
+        const void *h = db_col_blob(s, 0, &n);
+        if (n == SM3_LEN)
+            memcpy(m.hash, h, SM3_LEN);
+    } else {
+        e = db_step_err(s);
+    }
+    db_done(s);
+    if (e)
+        return e;
+    char text[ANCHOR_LINE];
+    int tn = anchor_text(text, sizeof text, "marker", node, m.seq, m.hash, m.count, m.at);
+    uint8_t mac[SM3_LEN];
+    anchor_mac(text, (size_t)tn, mac);
+    if ((e = db_prepare(d,
+                        "INSERT INTO audit_marker (node, seq, hash, count, at, mac) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, node);
+    db_bind_int64(s, 2, m.seq);
+    db_bind_blob(s, 3, m.hash, SM3_LEN);
+    db_bind_int64(s, 4, m.count);
+    db_bind_int64(s, 5, m.at);
+    db_bind_blob(s, 6, mac, SM3_LEN);
+    if ((e = step_done(s)))
+        return e;
+    /* into the file before the commit: a marker whose removal then failed
+     * still matches the chain, a removal without its marker would not */
+    if ((e = anchor_write("marker", node, m.seq, m.hash, m.count, m.at)))
+        return e;
+    if ((e = db_prepare(d, "DELETE FROM audit_log WHERE node = ? AND seq <= ?", &s)))
+        return e;
+    db_bind_int64(s, 1, node);
+    db_bind_int64(s, 2, last);
+    if ((e = step_done(s)))
+        return e;
+    *removed += m.count;
+    return E_OK;
+}
+
+err audit_prune(db *d, int64_t before_ms, int64_t *removed_r)
+{
+    *removed_r = 0;
+    struct audit_verify_result v;
+    err e = audit_verify(d, &v);
+    if (e)
+        return e;
+    if (v.code[0])
+        return err_set(E_CONFLICT, "audit_broken", NULL,
+                       "审计日志校验未通过（%s），不能清理：请先调查", v.code);
+    if ((e = db_begin(d)))
+        return e;
+    int *nodes;
+    size_t nn;
+    e = nodes_of(d, &nodes, &nn);
+    for (size_t i = 0; !e && i < nn; i++)
+        e = prune_node(d, nodes[i], before_ms, removed_r);
+    free(nodes);
+    if (!e && *removed_r) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "before=%lld removed=%lld", (long long)before_ms,
+                 (long long)*removed_r);
+        struct audit_entry a = {.username = "cli",
+                                .role = "cli",
+                                .ip = "local",
+                                .action = "audit.prune",
+                                .object_type = "audit",
+                                .result = "ok",
+                                .detail = detail};
+        audit_log(d, &a);
+    }
+    if (e || (e = db_commit(d))) {
+        db_rollback(d);
+        *removed_r = 0;
+        return e;
+    }
+    return E_OK;
+}
+
+err audit_restored(db *d)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT a.node, a.seq, a.hash FROM audit_log a WHERE a.seq = (SELECT "
+                       "MAX(seq) FROM audit_log b WHERE b.node = a.node)",
+                       &s);
+    if (e)
+        return e;
+    int rc;
+    int64_t at = now_ms();
+    while (!e && (rc = db_step(s)) == DB_ROW) {
+        size_t n;
+        const void *h = db_col_blob(s, 2, &n);
+        uint8_t hash[SM3_LEN] = {0};
+        if (n == SM3_LEN)
+            memcpy(hash, h, SM3_LEN);
+        e = anchor_write("restore", (int)db_col_int64(s, 0), db_col_int64(s, 1), hash, 0, at);
+    }
+    if (!e && rc != DB_DONE)
+        e = db_step_err(s);
+    db_done(s);
+    return e;
 }

@@ -2,16 +2,33 @@
  * The audit log: every write, and every read of personal data, with who,
  * from where, what, on which record, and the result.
  *
- * Entries form one hash chain per writing node: hash = SM3(prev_hash ||
- * canonical text of the entry), and the chain's head (last seq and hash) is
- * kept in settings in the same transaction, so an edited, deleted or
- * truncated entry is found by audit_verify().
+ * Tamper evidence against whoever can write the database (docs/audit.md):
+ * - Entries form one keyed hash chain per writing node: hash =
+ *   HMAC-SM3(KEY_AUDIT, prev_hash || canonical text of the entry). The key
+ *   derives from the master key, which is outside the database, so an entry
+ *   cannot be rewritten and its chain recomputed without the key.
+ * - The chain is anchored outside the database: signed checkpoints (node,
+ *   seq, hash, count, time; HMAC-SM3 under KEY_AUDIT_ANCHOR) are appended to
+ *   the anchor file beside the master key and sent to syslog, at start,
+ *   every FK_AUDIT_CHECKPOINT seconds while the chain grows, at shutdown,
+ *   and when a command-line tool that wrote entries exits. A cut tail or a
+ *   wiped table is found against them.
+ * - Pruning (audit_prune) writes a signed retention marker (database and
+ *   anchor file), so a verified removal of the oldest entries is told apart
+ *   from deletion.
+ * - The chain head (last seq and hash) is also kept in settings, which
+ *   catches a cut tail newer than the last checkpoint by a careless editor.
  *
- * Writing is asynchronous: audit_log() queues the entry and returns; a
- * writer thread (audit_start) appends queued entries in group commits every
- * few milliseconds, so reads of personal data on the hot path cost a queue
- * push, not a disk flush. Without a writer thread (command-line tools)
- * audit_log() writes synchronously through the given connection.
+ * Writing. Inside an open transaction on d, audit_log() appends the entry
+ * in that transaction: it is durable with the write it describes or not at
+ * all (a failed append poisons the transaction). Outside a transaction
+ * (reads of personal data, the hot path) it queues the entry for a writer
+ * thread (audit_start) that appends in group commits every few
+ * milliseconds. Without a writer thread (command-line tools) it writes
+ * synchronously. Every append reads the chain head from the database inside
+ * its transaction (SQLite: under the write lock; PostgreSQL: with the head
+ * row locked FOR UPDATE), so appenders of one node — threads, servers,
+ * tools — interleave without forking the chain.
  */
 #ifndef FK_SECURITY_AUDIT_H
 #define FK_SECURITY_AUDIT_H
@@ -34,15 +51,51 @@ struct audit_entry {
     const char *detail; /* no personal data: field names, counts */
 };
 
-/* Start the writer thread with its own connection to db_url. */
+/*
+ * Where signed checkpoints and retention markers go (NULL or "": nowhere,
+ * and verification checks the chain only), and how often the writer
+ * thread writes a checkpoint while the chain grows (seconds). Call before
+ * audit_start and before any entry is written.
+ */
+void audit_configure(const char *anchor_file, int checkpoint_s);
+
+/* Start the writer thread with its own connection to db_url; it writes a
+ * checkpoint of the chain head it finds at once. */
 err audit_start(const char *db_url);
-/* Flush what is queued and stop the writer. */
+/* Flush what is queued, stop the writer and write a last checkpoint. */
 void audit_stop(void);
 /* Wait until every entry queued so far is durable. */
 void audit_flush(void);
 
-/* Queue (or, without a writer, write) one entry. Strings are copied. */
+/* Append one entry in d's open transaction, or else queue it (or, without
+ * a writer, write it at once). Strings are copied. */
 void audit_log(db *d, const struct audit_entry *e);
+
+/* Write a checkpoint of the head this process last committed, if it wrote
+ * entries since the last checkpoint (command-line tools call this at exit;
+ * the writer thread on its timer). */
+void audit_checkpoint(void);
+
+/*
+ * Key an existing database's chain (databases from before migration 009
+ * hold plain SM3 chains). Once, when settings lack 'audit_chain' and the
+ * anchor file has no checkpoint yet: the old chain is checked, every entry
+ * re-hashed with the key in one transaction, and an 'audit.rekey' entry
+ * records how many entries were re-keyed and whether the old chain was
+ * intact. Never again after that: a database whose flag was removed is not
+ * re-keyed once anchors exist (that would launder edits).
+ */
+err audit_upgrade(db *d);
+
+/*
+ * Remove the entries of every chain older than before_ms (epoch ms): the
+ * longest prefix of each chain whose entries are all older. Refuses
+ * (E_CONFLICT "audit_broken") when the chain does not verify, so pruning
+ * never hides tampering. For each chain shortened, a signed retention
+ * marker goes to the anchor file and to audit_marker, and an 'audit.prune'
+ * entry is logged, all in one transaction. *removed_r: entries removed.
+ */
+err audit_prune(db *d, int64_t before_ms, int64_t *removed_r);
 
 /*
  * Append the entries queued so far inside the caller's open transaction on
@@ -55,14 +108,27 @@ void audit_log(db *d, const struct audit_entry *e);
  */
 err audit_join(db *d);
 
+/* After a restore: the chains were rewound to the backup's heads. Appends a
+ * signed 'restore' anchor per chain, so checkpoints of entries written
+ * after the backup no longer count as a cut tail (docs/audit.md). */
+err audit_restored(db *d);
+
 struct audit_verify_result {
     int64_t checked;   /* entries whose links were verified */
-    int64_t broken_id; /* id of the first entry whose link is broken, 0 if none */
+    int64_t anchored;  /* signed checkpoints matched */
+    int64_t pruned;    /* entries removed under signed retention markers */
+    int64_t broken_id; /* id of the first entry whose link is broken, 0 if none,
+                          -1 when the break is not at an entry (an empty chain) */
     int node;          /* the chain it belongs to */
-    char reason[128];
+    /* the kind of break, one word (docs/audit.md): edited, gap, link,
+     * renumbered, checkpoint, tail_cut, head, oldest_removed, wiped, marker,
+     * anchor_file; "" when intact */
+    char code[16];
+    char reason[160]; /* English, for the command line */
 };
 
-/* Walk every node's chain; fills *r. Returns E_OK even when broken. */
+/* Walk every node's chain against the anchor file and the retention
+ * markers; fills *r. Returns E_OK even when broken. */
 err audit_verify(db *d, struct audit_verify_result *r);
 
 /* ---- refusals (security/audit_refusal.c) ------------------------------------ */

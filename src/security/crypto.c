@@ -45,7 +45,7 @@
 static const char *const labels[KEY__COUNT] = {
     [KEY_FIELD_ENC] = "fangkong/field-enc", [KEY_FIELD_MAC] = "fangkong/field-mac",
     [KEY_BLIND] = "fangkong/blind-index",   [KEY_TOKEN] = "fangkong/token",
-    [KEY_AUDIT] = "fangkong/audit",
+    [KEY_AUDIT] = "fangkong/audit",         [KEY_AUDIT_ANCHOR] = "fangkong/audit-anchor",
 };
 
 /* Written by keys_set_master() before threads start; read-only afterwards. */

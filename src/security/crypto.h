@@ -29,7 +29,17 @@
 #define BLIND_LEN     16 /* bytes of a blind index kept (truncated HMAC-SM3) */
 #define SEAL_OVERHEAD (1 + 16 + 16)
 
-enum key_purpose { KEY_FIELD_ENC, KEY_FIELD_MAC, KEY_BLIND, KEY_TOKEN, KEY_AUDIT, KEY__COUNT };
+/* KEY_AUDIT keys the audit hash chain; KEY_AUDIT_ANCHOR signs its checkpoints
+ * and retention markers (security/audit.c). */
+enum key_purpose {
+    KEY_FIELD_ENC,
+    KEY_FIELD_MAC,
+    KEY_BLIND,
+    KEY_TOKEN,
+    KEY_AUDIT,
+    KEY_AUDIT_ANCHOR,
+    KEY__COUNT
+};
 
 /*
  * Load the master key from `path` (64 hex characters, optionally followed by

@@ -157,13 +157,18 @@ static err post_user(struct req *r)
         (e = roles_field(r, &in.roles, &in.n_roles)))
         return e;
     int64_t id = 0;
-    if ((e = user_create(r->db, r->who, &in, &id)))
+    db_hold(r->db); /* the entry commits with the account (security/audit.h) */
+    if ((e = user_create(r->db, r->who, &in, &id))) {
+        (void)db_release(r->db, false);
         return audited(r, e, "user.create", 0);
+    }
     char detail[160] = "roles=";
     for (size_t i = 0; i < in.n_roles; i++)
         snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%s%.32s", i ? "," : "",
                  in.roles[i]);
     req_audit(r, "user.create", "user", id, "ok", detail);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_user(r, 201, id);
 }
 
@@ -203,8 +208,11 @@ static err patch_user(struct req *r)
         p.set_disabled = true;
         p.disabled = json_bool(r->body, "disabled", false);
     }
-    if ((e = user_update(r->db, r->who, id, &p)))
+    db_hold(r->db);
+    if ((e = user_update(r->db, r->who, id, &p))) {
+        (void)db_release(r->db, false);
         return audited(r, e, "user.update", id);
+    }
     /* field names only: the values may be personal */
     char detail[128] = "fields=";
     const char *key;
@@ -217,6 +225,8 @@ static err patch_user(struct req *r)
         first = false;
     }
     req_audit(r, "user.update", "user", id, "ok", detail);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_user(r, 200, id);
 }
 
@@ -239,9 +249,14 @@ static err del_user(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (e)
         return e;
-    if ((e = user_delete(r->db, r->who, id)))
+    db_hold(r->db);
+    if ((e = user_delete(r->db, r->who, id))) {
+        (void)db_release(r->db, false);
         return audited(r, e, "user.delete", id);
+    }
     req_audit(r, "user.delete", "user", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 
@@ -257,10 +272,15 @@ static err post_password(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (e)
         return e;
+    db_hold(r->db);
     if ((e = user_reset_password(r->db, r->who, id, json_str(r->body, "password"),
-                                 json_bool(r->body, "must_change", true))))
+                                 json_bool(r->body, "must_change", true)))) {
+        (void)db_release(r->db, false);
         return audited(r, e, "user.password_reset", id);
+    }
     req_audit(r, "user.password_reset", "user", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 
@@ -272,9 +292,14 @@ static err post_password(struct req *r)
         err e = req_param_id(r, 0, &id);                                                           \
         if (e)                                                                                     \
             return e;                                                                              \
-        if ((e = call(r->db, r->who, id)))                                                         \
+        db_hold(r->db);                                                                            \
+        if ((e = call(r->db, r->who, id))) {                                                       \
+            (void)db_release(r->db, false);                                                        \
             return audited(r, e, action, id);                                                      \
+        }                                                                                          \
         req_audit(r, action, "user", id, "ok", NULL);                                              \
+        if ((e = db_release(r->db, true)))                                                         \
+            return e;                                                                              \
         return reply_empty(r);                                                                     \
     }
 

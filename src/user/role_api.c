@@ -161,9 +161,14 @@ static err post_role(struct req *r)
     err e = role_input_from(r, &in);
     if (e)
         return e;
-    if ((e = role_create(r->db, &in, &id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = role_create(r->db, &in, &id))) {
+        (void)db_release(r->db, false);
         return audit_refusal(r, e, "role.create", "role", 0);
+    }
     req_audit(r, "role.create", "role", id, "ok", arena_printf(r->a, "key=%s", in.key));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_role(r, 201, id);
 }
 
@@ -181,8 +186,11 @@ static err patch_role(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (e || (e = role_input_from(r, &in)))
         return e;
-    if ((e = role_update(r->db, id, &in)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = role_update(r->db, id, &in))) {
+        (void)db_release(r->db, false);
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.update", "role", id);
+    }
     const char *detail = changed_fields(r);
     if (in.has_perms) {
         /* which rights the role's users hold from now on */
@@ -193,6 +201,8 @@ static err patch_role(struct req *r)
                     strchr(detail, ' ') ? "," : " permissions=", perm_name((enum perm)p));
     }
     req_audit(r, "role.update", "role", id, "ok", detail);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_role(r, 200, id);
 }
 
@@ -202,9 +212,14 @@ static err delete_role(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (e)
         return e;
-    if ((e = role_delete(r->db, id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = role_delete(r->db, id))) {
+        (void)db_release(r->db, false);
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.delete", "role", id);
+    }
     req_audit(r, "role.delete", "role", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 
@@ -408,9 +423,14 @@ static err post_department(struct req *r)
     err e = department_input_from(r, &in);
     if (e)
         return e;
-    if ((e = department_create(r->db, &r->who->scope, &in, &id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = department_create(r->db, &r->who->scope, &in, &id))) {
+        (void)db_release(r->db, false);
         return audit_refusal(r, e, "department.create", "department", 0);
+    }
     req_audit(r, "department.create", "department", id, "ok", "fields=name,region_code,parent_id");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_department(r, 201, id);
 }
 
@@ -428,9 +448,14 @@ static err patch_department(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (e || (e = department_input_from(r, &in)))
         return e;
-    if ((e = department_update(r->db, &r->who->scope, id, &in)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = department_update(r->db, &r->who->scope, id, &in))) {
+        (void)db_release(r->db, false);
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.update", "department", id);
+    }
     req_audit(r, "department.update", "department", id, "ok", changed_fields(r));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_department(r, 200, id);
 }
 
@@ -440,9 +465,14 @@ static err delete_department(struct req *r)
     err e = req_param_id(r, 0, &id);
     if (e)
         return e;
-    if ((e = department_delete(r->db, &r->who->scope, id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = department_delete(r->db, &r->who->scope, id))) {
+        (void)db_release(r->db, false);
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.delete", "department", id);
+    }
     req_audit(r, "department.delete", "department", id, "ok", NULL);
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 

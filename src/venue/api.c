@@ -264,11 +264,16 @@ static err post_venue(struct req *r)
     struct venue_input in;
     int64_t id = 0;
     err e = input_from(r, &in, NULL);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = venue_create(r->db, r->a, &r->who->scope, &in, &id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return write_failed(r, e, "venue.create", 0);
+    }
     req_audit(r, "venue.create", "venue", id, "ok", fields_detail(r));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_venue(r, 201, id);
 }
 
@@ -289,11 +294,16 @@ static err patch_venue(struct req *r)
         e = venue_find(r->db, r->a, &r->who->scope, id, &cur);
     if (!e)
         e = input_from(r, &in, &cur);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = venue_update(r->db, r->a, &r->who->scope, id, &in);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return write_failed(r, e, "venue.update", id);
+    }
     req_audit(r, "venue.update", "venue", id, "ok", fields_detail(r));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_venue(r, 200, id);
 }
 
@@ -301,11 +311,16 @@ static err delete_venue(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = venue_delete(r->db, &r->who->scope, id);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "venue.delete", "venue", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 
@@ -397,14 +412,19 @@ static err post_regenerate(struct req *r)
     struct venue v;
     char token[TOKEN_MAX];
     err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (!e)
         e = venue_code_regenerate(r->db, r->a, &r->who->scope, id, &v);
     if (!e)
         e = venue_code(&v, token);
-    if (e)
+    if (e) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "venue.code_regenerate", "venue", id, "ok",
               arena_printf(r->a, "code_version=%lld", (long long)v.code_version));
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_code(r, &v, token);
 }
 

@@ -105,10 +105,15 @@ static err post_me_visitor(struct req *r)
         .valid_from = json_int(b, "valid_from", 0),
         .valid_to = json_int(b, "valid_to", 0),
     };
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = visitor_check(r->a, &v, now_ms())) ||
-        (e = visitor_submit(r->db, r->who, host.id, host.region_code, &v)))
+        (e = visitor_submit(r->db, r->who, host.id, host.region_code, &v))) {
+        (void)db_release(r->db, false);
         return e;
+    }
     req_audit(r, "visitor.create", "visitor", v.id, "ok", "fields=name,id_number,phone");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 201, visitor_json(r->a, &v));
 }
 
@@ -157,9 +162,14 @@ static err delete_me_visitor(struct req *r)
     err e = residents_only(r);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
-    if ((e = visitor_cancel(r->db, r->who->user_id, id)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = visitor_cancel(r->db, r->who->user_id, id))) {
+        (void)db_release(r->db, false);
         return refused(r, "visitor.cancel", id, e);
+    }
     req_audit(r, "visitor.cancel", "visitor", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_empty(r);
 }
 

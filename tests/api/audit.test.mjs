@@ -1,12 +1,19 @@
 // The audit log API: only the audit administrator reads it (三员分立), the
 // filters find what happened, reading is itself audited, and a database
 // edited behind the server's back is caught by `fangkong audit verify` and
-// by GET /api/v1/audit/verify.
+// by GET /api/v1/audit/verify — also by someone who can write the whole
+// database but has not the master key: a cut tail (head moved too), oldest
+// entries deleted without a retention marker, a wiped log, an entry
+// rewritten with the chain recomputed, a middle deletion with renumbering,
+// and one node's chain cut while another's is intact. An untouched log and
+// a log pruned with `fangkong audit prune` verify.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
+import { startServer, startPeer, sleep, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
 
 const PW = 'Passw0rd!audit';
 let ctx;
@@ -235,4 +242,209 @@ test('an entry edited in the database is found by the CLI and the API', async ()
   // the log stays readable, showing the edited value
   const e = await auditor.get(`/api/v1/audit?object_type=role&object_id=${ids.role}&action=role.create`);
   assert.equal(e.body.items[0].detail, 'x');
+});
+
+// ---- an attacker who can write the database, but has not the key ----------
+
+// checkpoints every second; pruning allowed up to now
+const TAMPER_ENV = { FK_AUDIT_CHECKPOINT: '1', FK_AUDIT_RETENTION_DAYS: '0' };
+// the columns an entry's hash covers, in the order of the canonical text
+const COLS = 'id, node, seq, at, user_id, username, role, ip, action, object_type, object_id, result, detail';
+
+// A stopped server whose log holds entries of the tools and of the server,
+// all anchored (the server writes a last checkpoint when it stops).
+async function loggedServer() {
+  const t = await startServer({
+    env: TAMPER_ENV,
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      for (let i = 0; i < 5; i++) addUser(c, `clerk${i}`, 'grid_worker', '110101001001');
+    },
+  });
+  for (let i = 0; i < 3; i++) {
+    const r = await t.client().post('/api/v1/auth/login', { username: 'clerk0', password: 'wrong-password' });
+    assert.equal(r.status, 401);
+  }
+  await t.stop();
+  return t;
+}
+
+function sqlOn(t, sql) {
+  if (t.dbUrl) return execFileSync('psql', [t.dbUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-At', '-F', '\x1f', '-c', sql], { encoding: 'utf8' });
+  return execFileSync('sqlite3', ['-separator', '\x1f', path.join(t.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
+}
+
+function rowsOn(t, sql) {
+  const out = sqlOn(t, sql).trim();
+  return out ? out.split('\n').map((l) => l.split('\x1f')) : [];
+}
+
+const hexOf = (t, col) => (t.dbUrl ? `encode(${col}, 'hex')` : `lower(hex(${col}))`);
+const blob = (t, hex) => (t.dbUrl ? `decode('${hex}', 'hex')` : `X'${hex}'`);
+
+// Point the recorded head at the chain's last entry, as a careful attacker
+// would after removing entries.
+function moveHead(t, node = 0) {
+  const [last] = rowsOn(t, `SELECT seq, ${hexOf(t, 'hash')} FROM audit_log WHERE node = ${node} ORDER BY seq DESC LIMIT 1`);
+  const value = last ? `${last[0]}:${last[1]}` : '0:';
+  sqlOn(t, `UPDATE settings SET value = '${value}' WHERE key = 'audit_head:${node}'`);
+}
+
+function verifyFails(t, code, words) {
+  const v = t.fk(['audit', 'verify']);
+  assert.equal(v.status, 1, v.stdout + v.stderr);
+  assert.match(v.stdout, new RegExp(`^audit chain BROKEN .*\\[${code}\\]`), v.stdout);
+  assert.match(v.stdout, words, v.stdout);
+  return v.stdout;
+}
+
+function seqCount(t, node = 0) {
+  return Number(rowsOn(t, `SELECT COUNT(*) FROM audit_log WHERE node = ${node}`)[0][0]);
+}
+
+test('an untouched log verifies against its signed checkpoints; the anchor file is 0600', async () => {
+  const t = await loggedServer();
+  const v = t.fk(['audit', 'verify']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  const m = v.stdout.match(/^audit chain intact: (\d+) entries checked, (\d+) signed checkpoints matched/);
+  assert.ok(m, v.stdout);
+  assert.ok(Number(m[1]) >= 9, v.stdout);
+  assert.ok(Number(m[2]) >= 2, v.stdout);
+  const file = path.join(t.dir, 'keys', 'audit-anchors.log');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  assert.ok(lines.every((l) => /^checkpoint node=0 seq=\d+ hash=[0-9a-f]{64} count=\d+ at=\d+ mac=[0-9a-f]{64}$/.test(l)), lines.join('\n'));
+  // a forged checkpoint line (no key) is itself a finding
+  fs.appendFileSync(file, lines.at(-1).replace(/seq=\d+/, 'seq=999999') + '\n');
+  verifyFails(t, 'anchor_file', /anchor file edited/);
+});
+
+test('a cut tail is found even with the recorded head moved', async () => {
+  const t = await loggedServer();
+  const before = seqCount(t);
+  sqlOn(t, `DELETE FROM audit_log WHERE node = 0 AND seq > ${before - 3}`);
+  moveHead(t);
+  verifyFails(t, 'tail_cut', /newest entries removed/);
+});
+
+test('the oldest entries deleted without a retention marker are found', async () => {
+  const t = await loggedServer();
+  sqlOn(t, 'DELETE FROM audit_log WHERE node = 0 AND seq <= 2');
+  verifyFails(t, 'oldest_removed', /without a retention marker/);
+});
+
+test('a wiped log is found', async () => {
+  const t = await loggedServer();
+  sqlOn(t, "DELETE FROM audit_log; DELETE FROM settings WHERE key LIKE 'audit_head:%'");
+  verifyFails(t, 'wiped', /no entries but a signed checkpoint/);
+});
+
+// The attack the unkeyed SM3 chain allowed: rewrite an entry, then
+// recompute every hash after it and the recorded head.
+test('an entry rewritten with the chain recomputed is found', async () => {
+  const t = await loggedServer();
+  const rows = rowsOn(t, `SELECT ${COLS}, ${hexOf(t, 'prev_hash')} FROM audit_log WHERE node = 0 ORDER BY seq`);
+  assert.ok(rows.length >= 5);
+  const target = 2; // the third entry
+  rows[target][12] = 'forged';
+  rehash(t, rows, target);
+  moveHead(t);
+  const out = verifyFails(t, 'edited', /does not match its keyed hash/);
+  assert.match(out, new RegExp(`at entry ${rows[target][0]} `));
+});
+
+// Recompute the plain SM3 chain of node 0 from the entry at index `from`
+// of `rows` (as the unkeyed chain allowed), writing the rows' fields back.
+function rehash(t, rows, from) {
+  let prev = Buffer.from(rows[from][13], 'hex');
+  for (let i = from; i < rows.length; i++) {
+    const text = rows[i].slice(0, 13).join('\x1f');
+    const hash = crypto.createHash('sm3').update(Buffer.concat([prev, Buffer.from(text, 'utf8')])).digest();
+    sqlOn(t, `UPDATE audit_log SET seq = ${rows[i][2]}, detail = '${rows[i][12]}', prev_hash = ${blob(t, prev.toString('hex'))}, hash = ${blob(t, hash.toString('hex'))} WHERE id = ${rows[i][0]}`);
+    prev = hash;
+    if (i + 1 < rows.length) rows[i + 1][13] = prev.toString('hex');
+  }
+}
+
+
+test('a middle deletion with renumbering is found, with or without the hashes recomputed', async () => {
+  for (const recompute of [false, true]) {
+    const t = await loggedServer();
+    const rows = rowsOn(t, `SELECT ${COLS}, ${hexOf(t, 'prev_hash')} FROM audit_log WHERE node = 0 ORDER BY seq`).map((r) => [...r, rowsOn(t, `SELECT ${hexOf(t, 'hash')} FROM audit_log WHERE id = ${r[0]}`)[0][0]]);
+    const victim = rows.splice(3, 1)[0]; // the fourth entry
+    sqlOn(t, `DELETE FROM audit_log WHERE id = ${victim[0]}`);
+    // two steps, so that no two entries share a number on the way
+    sqlOn(t, 'UPDATE audit_log SET seq = -(seq - 1) WHERE node = 0 AND seq > 4');
+    sqlOn(t, 'UPDATE audit_log SET seq = -seq WHERE node = 0 AND seq < 0');
+    if (recompute) {
+      for (let i = 3; i < rows.length; i++) rows[i][2] = String(i + 1);
+      rows[3][13] = rows[2][14]; // linked to the entry before the hole
+      rehash(t, rows, 3);
+    }
+    moveHead(t);
+    const out = verifyFails(t, 'renumbered', /entries deleted in the middle and the rest renumbered/);
+    assert.match(out, /1 entries shorter than its signed checkpoint/, out);
+  }
+});
+
+test("each node's chain is anchored: a cut of node 7's tail names node 7", async () => {
+  const t = await loggedServer();
+  await t.restart();
+  const peer = await startPeer(t, TAMPER_ENV);
+  for (let i = 0; i < 4; i++) {
+    const r = await peer.client().post('/api/v1/auth/login', { username: 'clerk1', password: 'wrong-password' });
+    assert.equal(r.status, 401);
+  }
+  await peer.stop();
+  await t.stop();
+  assert.ok(seqCount(t, 7) >= 4);
+  const intact = t.fk(['audit', 'verify']);
+  assert.equal(intact.status, 0, intact.stdout);
+  const lines = fs.readFileSync(path.join(t.dir, 'keys', 'audit-anchors.log'), 'utf8');
+  assert.match(lines, /^checkpoint node=7 /m);
+  sqlOn(t, `DELETE FROM audit_log WHERE node = 7 AND seq = ${seqCount(t, 7)}`);
+  moveHead(t, 7);
+  const out = verifyFails(t, 'tail_cut', /newest entries removed/);
+  assert.match(out, /\(node 7\)/);
+});
+
+// China time, as `audit prune --before` reads it
+function chinaTime(ms) {
+  return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+test('a log pruned with audit prune verifies, and is told apart from deletion', async () => {
+  const t = await loggedServer();
+  const total = seqCount(t);
+  await sleep(1100);
+  const cutoff = chinaTime(Date.now());
+  // bad input changes nothing
+  assert.equal(t.fk(['audit', 'prune', '--before', '2026-02-30']).status, 2);
+  assert.equal(t.fk(['audit', 'prune']).status, 2);
+  const tooNew = t.fk(['audit', 'prune', '--before', '2999-01-01']);
+  assert.equal(tooNew.status, 2);
+  assert.match(tooNew.stderr, /至少保留/);
+  assert.equal(seqCount(t), total);
+
+  const p = t.fk(['audit', 'prune', '--before', cutoff]);
+  assert.equal(p.status, 0, p.stderr);
+  assert.match(p.stdout, new RegExp(`^pruned ${total} audit entries`));
+  // what is left: the prune's own entry, after the marker
+  const left = rowsOn(t, "SELECT seq, action, detail FROM audit_log WHERE node = 0");
+  assert.deepEqual(left.map((r) => [r[0], r[1]]), [[String(total + 1), 'audit.prune']]);
+  assert.equal(rowsOn(t, 'SELECT COUNT(*) FROM audit_marker')[0][0], '1');
+  assert.match(fs.readFileSync(path.join(t.dir, 'keys', 'audit-anchors.log'), 'utf8'), new RegExp(`^marker node=0 seq=${total} `, 'm'));
+  const v = t.fk(['audit', 'verify']);
+  assert.equal(v.status, 0, v.stdout);
+  assert.match(v.stdout, new RegExp(`, ${total} entries pruned under signed retention markers`));
+
+  // the server goes on from the marker, and the API agrees
+  await t.restart();
+  for (let i = 0; i < 2; i++) await t.client().post('/api/v1/auth/login', { username: 'clerk0', password: 'wrong-password' });
+  await t.stop();
+  assert.equal(t.fk(['audit', 'verify']).status, 0);
+
+  // a forged marker (no key) excuses nothing
+  sqlOn(t, `UPDATE audit_marker SET seq = seq + 1`);
+  verifyFails(t, 'marker', /forged marker/);
 });

@@ -1,8 +1,13 @@
 // Durability of the scan path: scans are sent in a loop while the server is
 // killed with SIGKILL at random moments and restarted; every scan that got a
 // 2xx reply must be in the database afterwards (checked through the API).
+// Likewise for writes and their audit entries: every person created and
+// acknowledged before a kill -9 has its person.create entry, committed in
+// the same transaction as the record (not queued behind it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep } from './lib.mjs';
 
 const PW = 'Durable-test-2024!';
@@ -72,4 +77,45 @@ test('every acknowledged scan survives kill -9', async () => {
   }
   const lost = [...acked].filter((id) => !stored.has(id));
   assert.deepEqual(lost, [], `${lost.length} acknowledged scans lost of ${acked.size}`);
+});
+
+function auditedObjects(action) {
+  const sql = `SELECT object_id FROM audit_log WHERE action = '${action}' AND result = 'ok'`;
+  const out = ctx.dbUrl
+    ? execFileSync('psql', ['-At', '-d', ctx.dbUrl, '-c', sql], { encoding: 'utf8' })
+    : execFileSync('sqlite3', [path.join(ctx.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
+  return new Set(out.trim().split('\n').filter(Boolean));
+}
+
+test('every acknowledged write keeps its audit entry through kill -9', async () => {
+  const cc = ctx.client();
+  await cc.login('cc_dc', PW);
+  const acked = [];
+  let n = 0;
+  for (let round = 0; round < 3; round++) {
+    let stop = false;
+    const senders = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const seq = 600 + n++;
+        try {
+          const r = await cc.post('/api/v1/persons', { name: '审计' + seq, id_number: residentId('110101', '19750101', seq), region_code: COMMUNITY });
+          if (r.status === 201) acked.push(r.body.id);
+        } catch {
+          await sleep(5);
+        }
+      }
+    });
+    await sleep(200 + Math.random() * 300);
+    await ctx.stop('SIGKILL');
+    stop = true;
+    await Promise.all(senders);
+    ctx.proc = null; // killed: nothing to stop
+    await ctx.restart();
+  }
+  assert.ok(acked.length > 10, `only ${acked.length} persons acknowledged`);
+  const audited = auditedObjects('person.create');
+  const missing = acked.filter((id) => !audited.has(String(id)));
+  assert.deepEqual(missing, [], `${missing.length} acknowledged creates without their audit entry of ${acked.length}`);
+  const v = ctx.fk(['audit', 'verify']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
 });
