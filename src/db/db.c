@@ -186,8 +186,9 @@ int db_step(db_stmt *s)
     if (d->hold && !d->in_tx && is_write(s->sql)) {
         /* a held callee writing without a transaction of its own: its
          * writes go into one, held for db_release like a committed one */
-        if (db_begin(d)) {
-            s->error = E_DB;
+        err e = db_begin(d);
+        if (e) {
+            s->error = e; /* busy stays busy (503), not a database failure */
             return -1;
         }
         d->committed_held = true;

@@ -138,6 +138,9 @@ async function vehicles(ctx, c, owners) {
   assert.equal((await res.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
   r = await res.post('/api/v1/me/person', { name: '扫描住户', id_number: residentId('110101', '19810312', 771), region_code: '110101001001', address: '扫描小区1号' });
   assert.equal(r.status, 201, r.text);
+  // a self-registration invites visitors once the community saw the document (issue 8 item 5)
+  const v = await c.post(`/api/v1/persons/${r.body.person.id}/verify`, { document_checked: true });
+  assert.equal(v.status, 200, v.text);
   r = await res.post('/api/v1/me/visitors', {
     name: '扫描访客', id_number: residentId('110101', '19820415', 773), phone: '13599997777', purpose: '探亲',
     plate: '津H58206', valid_from: Date.now() - 3600e3, valid_to: Date.now() + 3600e3,
@@ -162,7 +165,6 @@ test('database file, WAL and backup hold no id number, phone, name, plate or veh
   for (let i = 0; i < 20; i++) {
     const p = personData(i);
     const r = await c.post('/api/v1/persons', p);
-    if (i === 0 && (r.status === 404 || r.status === 405)) return t.skip(`person API not available (${r.status})`);
     assert.equal(r.status, 201, r.text);
     people.push({ ...p, id: r.body.id });
   }

@@ -159,7 +159,8 @@ static err op_person_create(int run)
                        .region_code = COMMUNITY,
                        .phone = "13812345678",
                        .address = "东城区某小区"};
-    return person_create(D, A, &staff, &p, 0);
+    bool taken_over;
+    return person_create(D, A, &staff, &p, 0, &taken_over);
 }
 
 static void test_writes(void **state)
