@@ -13,14 +13,6 @@
 #include "base/regcode.h"
 #include "person/person.h"
 
-static err step_done(db_stmt *s)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 /* An optional end time must not precede its start. */
 static err order(json_t *b, const char *start, const char *end, const char *msg)
 {
@@ -169,7 +161,7 @@ err code_input_add(db *d, arena *a, const struct principal *who, const struct co
             break;
         }
     }
-    if ((e = step_done(s)) || (e = code_refresh(d, a, person_id, k->object, who->user_id)))
+    if ((e = db_run(s, NULL)) || (e = code_refresh(d, a, person_id, k->object, who->user_id)))
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
@@ -283,7 +275,7 @@ err code_risk_area_add(db *d, const struct principal *who, json_t *b, int64_t *i
     db_bind_int64(s, 6, to);
     db_bind_int64(s, 7, who->user_id);
     db_bind_int64(s, 8, now_ms());
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
     return E_OK;
@@ -365,7 +357,7 @@ err code_zone_add(db *d, arena *a, const struct principal *who, json_t *b, int64
     db_bind_int64(s, 7, to);
     db_bind_int64(s, 8, who->user_id);
     db_bind_int64(s, 9, now);
-    if ((e = step_done(s)) ||
+    if ((e = db_run(s, NULL)) ||
         (e = code_refresh_range(d, a, code, regcode_end(code), "zone", who->user_id)) ||
         (e = db_commit(d)))
         goto fail;
@@ -418,7 +410,7 @@ err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int6
     db_bind_int64(s, 2, id);
     db_bind_int64(s, 3, who->scope.lo);
     db_bind_int64(s, 4, who->scope.hi);
-    if ((e = step_done(s)) || (e = code_refresh_range(d, a, lo, hi, "zone", who->user_id)) ||
+    if ((e = db_run(s, NULL)) || (e = code_refresh_range(d, a, lo, hi, "zone", who->user_id)) ||
         (e = db_commit(d)))
         goto fail;
     return E_OK;

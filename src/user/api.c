@@ -12,6 +12,7 @@
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "user/user.h"
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -377,11 +378,8 @@ static const char *cn_time(arena *a, int64_t ms)
 {
     if (ms <= 0 || ms >= USER_LOCKED_FOREVER)
         return ms >= USER_LOCKED_FOREVER ? "长期" : "";
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    char buf[CHINA_TIME_LEN];
+    china_time(ms, buf);
     return arena_strdup(a, buf);
 }
 

@@ -15,6 +15,7 @@
 #include "app.h"
 #include "base/csv.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "user/user.h"
 
 /* ---- shared helpers ------------------------------------------------------ */
@@ -34,14 +35,11 @@ static json_t *list_reply(json_t *items, int64_t total, int64_t page, int64_t si
                      (json_int_t)page, "page_size", (json_int_t)size);
 }
 
-/* Epoch ms as Asia/Shanghai local time (UTC+8, no daylight saving). */
-static const char *china_time(arena *a, int64_t ms)
+/* Epoch ms as China time, in the arena (a role's creation time is never 0). */
+static const char *cn_time(arena *a, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    char buf[CHINA_TIME_LEN];
+    china_time(ms, buf);
     return arena_strdup(a, buf);
 }
 
@@ -327,7 +325,7 @@ static err departments_csv(struct req *r, struct department_filter *f)
             csv_num(&c, NULL);
         csv_int(&c, items[i].child_count);
         csv_int(&c, items[i].user_count);
-        csv_text(&c, china_time(r->a, items[i].created_at));
+        csv_text(&c, cn_time(r->a, items[i].created_at));
         csv_row_end(&c);
     }
     req_audit(r, "department.list", "department", 0, "ok",
