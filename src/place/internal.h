@@ -53,8 +53,4 @@ const char *pl_like_contains(arena *a, const char *q);
 /* Upper-case ASCII letters of `s` into a copy from `a`; NULL stays NULL. */
 char *pl_upper(arena *a, const char *s);
 
-/* Step a write statement to completion; the statement is done afterwards.
- * *changes_r (if not NULL) gets the number of rows changed. */
-err pl_exec(db_stmt *s, int64_t *changes_r);
-
 #endif

@@ -841,12 +841,12 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
         goto fail;
     db_bind_int64(s, 1, new_code);
     db_bind_int64(s, 2, new_end);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool taken;
+    e = db_row(s, &taken);
     db_done(s);
     if (e)
         goto fail;
-    if (rc == DB_ROW) {
+    if (taken) {
         e = err_set(E_CONFLICT, "region_exists", "code", "新代码已被其他区划使用");
         goto fail;
     }
@@ -879,13 +879,10 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
         db_bind_int64(s, 1, delta);
         db_bind_int64(s, 2, code);
         db_bind_int64(s, 3, end);
-        rc = db_step(s);
-        e = rc == DB_DONE ? E_OK : db_step_err(s);
-        if (!e)
-            moved += db_changes(s);
-        db_done(s);
-        if (e)
+        int64_t n;
+        if ((e = db_run(s, &n)))
             goto fail;
+        moved += n;
     }
     if ((e = db_prepare(d, "DELETE FROM regions WHERE code >= ? AND code < ?", &s)))
         goto fail;

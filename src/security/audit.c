@@ -235,10 +235,10 @@ static err lock_head(db *d, const char *key)
         if (e)
             return e;
         db_bind_text(s, 1, key);
-        int rc = db_step(s);
-        e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+        bool locked;
+        e = db_row(s, &locked);
         db_done(s);
-        if (e || rc == DB_ROW)
+        if (e || locked)
             return e;
         /* the node's first entry: create the row, then lock it */
         if ((e = db_prepare(d,

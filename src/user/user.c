@@ -101,12 +101,12 @@ static err check_region(db *d, const struct scope *sc, int64_t code)
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!found)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
     return E_OK;
@@ -125,12 +125,12 @@ static err check_department(db *d, const struct scope *sc, int64_t id)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!found)
         return err_set(E_INPUT, "invalid_department", "department_id",
                        "所属部门不存在或不在您的管辖范围内");
     return E_OK;
@@ -338,12 +338,12 @@ static err target(db *d, const struct principal *by, int64_t id, bool self_ok, b
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!found)
         return not_found();
     if (!self_ok && by && by->user_id == id)
         return self_refused(NULL);
