@@ -161,7 +161,7 @@ static err post_role(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_create(r->db, &in, &id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, e, "role.create", "role", 0);
     }
     req_audit(r, "role.create", "role", id, "ok", arena_printf(r->a, "key=%s", in.key));
@@ -186,7 +186,7 @@ static err patch_role(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_update(r->db, id, &in))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.update", "role", id);
     }
     const char *detail = changed_fields(r);
@@ -212,7 +212,7 @@ static err delete_role(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_delete(r->db, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.delete", "role", id);
     }
     req_audit(r, "role.delete", "role", id, "ok", NULL);
@@ -423,7 +423,7 @@ static err post_department(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_create(r->db, &r->who->scope, &in, &id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, e, "department.create", "department", 0);
     }
     req_audit(r, "department.create", "department", id, "ok", "fields=name,region_code,parent_id");
@@ -448,7 +448,7 @@ static err patch_department(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_update(r->db, &r->who->scope, id, &in))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.update", "department", id);
     }
     req_audit(r, "department.update", "department", id, "ok", changed_fields(r));
@@ -465,7 +465,7 @@ static err delete_department(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_delete(r->db, &r->who->scope, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.delete", "department", id);
     }
     req_audit(r, "department.delete", "department", id, "ok", NULL);

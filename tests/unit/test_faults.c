@@ -159,7 +159,7 @@ static err op_person_create(int run)
                        .region_code = COMMUNITY,
                        .phone = "13812345678",
                        .address = "东城区某小区"};
-    return person_create(D, A, &staff, &p, 0);
+    return person_create(D, A, &staff, &p, 0, NULL);
 }
 
 static void test_writes(void **state)
