@@ -181,9 +181,9 @@ static err count(db *d, const char *sql, int64_t person_id, const struct scope *
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    *n_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *n_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -429,9 +429,9 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
         return e;
     db_bind_int64(s, 1, sc->lo);
     db_bind_int64(s, 2, sc->hi);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e || (e = db_prepare(d,
                              "SELECT id, region_code, kind, name, valid_from, valid_to, "
@@ -444,6 +444,7 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
     db_bind_int64(s, 3, page_size);
     db_bind_int64(s, 4, (page - 1) * page_size);
     json_t *arr = json_array();
+    int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         json_t *o = json_object();
         json_set_id(o, "id", db_col_int64(s, 0));

@@ -638,9 +638,9 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -657,6 +657,7 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
     db_bind_int64(s, 5, (page - 1) * page_size);
     struct code_change *items = arena_alloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
+    int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         int k = code_colour_parse(db_col_text(s, 3));
         items[n++] = (struct code_change){db_col_int64(s, 0),

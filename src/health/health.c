@@ -192,9 +192,9 @@ static err count_rows(db *d, const char *sql, const struct scope *sc, int64_t pe
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    *n_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *n_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }

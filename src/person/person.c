@@ -660,9 +660,9 @@ static err check_duplicate(db *d, const struct scope *sc, enum id_type type, con
     db_bind_int64(s, 3, self);
     db_bind_int64(s, 4, sc->lo);
     db_bind_int64(s, 5, sc->hi);
-    int rc = db_step(s);
-    int64_t existing = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t existing = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -780,9 +780,9 @@ static err self_claim_find(db *d, enum id_type type, const char *idn, int64_t *i
         return e;
     db_bind_blob(s, 1, bidx, BLIND_LEN);
     db_bind_int64(s, 2, type);
-    int rc = db_step(s);
-    *id_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *id_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }

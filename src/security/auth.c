@@ -909,9 +909,9 @@ static err rate_peek(db *d, const char *key, int64_t window_ms, int64_t *count_r
         return e;
     db_bind_text(s, 1, key);
     db_bind_int64(s, 2, now_ms() - window_ms);
-    int rc = db_step(s);
-    *count_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *count_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }

@@ -268,9 +268,9 @@ static err check_no_admin_widening(db *d, int64_t id, perm_set want)
     if ((e = db_prepare(d, "SELECT COUNT(*) FROM user_roles WHERE role_id = ?", &s)))
         return e;
     db_bind_int64(s, 1, id);
-    rc = db_step(s);
-    int64_t holders = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t holders = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e || holders == 0)
         return e;

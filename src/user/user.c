@@ -707,9 +707,9 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
     if (e)
         return e;
     bind_where(s, &w, 1);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -727,6 +727,7 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
     size_t cap = (size_t)(left < size ? left : size);
     struct user *items = arena_zalloc(a, (cap ? cap : 1) * sizeof *items);
     size_t n = 0;
+    int rc;
     while ((rc = db_step(s)) == DB_ROW && n < cap) {
         if ((e = read_user(s, a, &items[n])))
             break;

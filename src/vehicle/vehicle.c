@@ -458,9 +458,9 @@ static err registered_in(db *d, const uint8_t bidx[BLIND_LEN], int64_t area, int
     db_bind_blob(s, 1, bidx, BLIND_LEN);
     db_bind_int64(s, 2, area);
     db_bind_int64(s, 3, regcode_end(area));
-    int rc = db_step(s);
-    *id_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *id_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
