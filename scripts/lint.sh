@@ -46,6 +46,15 @@ if ! echo "$edges" | tsort >/dev/null 2>/tmp/fk-lint-tsort.$$; then
     status=1
 fi
 rm -f /tmp/fk-lint-tsort.$$
+# Every err a header declares is MUST_USE (base/error.h): a dropped error
+# is a write that did not happen with nobody told.
+unmarked=$(find src -name '*.h' -exec perl -0ne \
+    'while (/^err \w+\([^;{]*;/mg) { my $d = $&; print "$ARGV: ", (split /\n/, $d)[0], "\n" unless $d =~ /MUST_USE|warn_unused_result/ }' {} +)
+if [ -n "$unmarked" ]; then
+    echo "lint: err declarations without MUST_USE:" >&2
+    echo "$unmarked" >&2
+    status=1
+fi
 if command -v clang-format >/dev/null 2>&1; then
     bad=$(for f in $(find src tests/unit tests/fuzz -name '*.[ch]'); do
         clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"

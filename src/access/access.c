@@ -117,9 +117,9 @@ err access_pass(db *d, int64_t person_id, int64_t person_region, int person_stat
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, now);
     db_bind_int64(s, 3, now);
-    int rc = db_step(s);
-    int64_t open = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc < 0 ? db_step_err(s) : E_OK;
+    bool found;
+    e = db_row(s, &found);
+    int64_t open = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -343,9 +343,9 @@ err access_list(db *d, const struct scope *sc, const struct access_filter *f, js
     if (e)
         return e;
     bind_filter(s, sc, f);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc < 0 ? db_step_err(s) : E_OK;
+    bool found;
+    e = db_row(s, &found);
+    int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e || (e = db_prepare(
                   d, "SELECT " ACOLS AWHERE " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", &s)))
@@ -354,6 +354,7 @@ err access_list(db *d, const struct scope *sc, const struct access_filter *f, js
     db_bind_int64(s, 17, f->page_size);
     db_bind_int64(s, 18, (f->page - 1) * f->page_size);
     json_t *arr = json_array();
+    int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         json_t *o = json_object();
         char code[19];

@@ -92,7 +92,7 @@ int64_t access_community(int64_t region_code);
  * "" when valid).
  */
 err access_pass(db *d, int64_t person_id, int64_t person_region, int person_status, bool *valid_r,
-                int64_t *community_r, const char **reason_r);
+                int64_t *community_r, const char **reason_r) MUST_USE;
 
 /* ---- applying a scan ------------------------------------------------------------- */
 
@@ -121,7 +121,7 @@ struct access_scan {
  * Apply scan `s` inside the caller's transaction on `d` (see the header
  * comment). E_DB, or health's errors for the temperature.
  */
-err access_apply(db *d, arena *a, struct access_scan *s);
+err access_apply(db *d, arena *a, struct access_scan *s) MUST_USE;
 
 /* The reply of a scan as JSON (for the staff or the resident). */
 json_t *access_scan_json(const struct access_scan *s);
@@ -133,7 +133,7 @@ json_t *access_scan_json(const struct access_scan *s);
  * (tools, tests) access_submit applies the scan at once on the caller's
  * connection in its own transaction.
  */
-err access_writer_start(const char *db_url);
+err access_writer_start(const char *db_url) MUST_USE;
 /* Apply what is queued, answer it, and stop (the server's stop hook). */
 void access_writer_stop(void);
 
@@ -144,7 +144,7 @@ void access_writer_stop(void);
  * one bad scan fails alone). Without a writer, runs at once on `d`.
  */
 err access_submit(db *d, const struct access_scan *s,
-                  void (*done)(const struct access_scan *s, err e, void *ctx), void *ctx);
+                  void (*done)(const struct access_scan *s, err e, void *ctx), void *ctx) MUST_USE;
 
 /* ---- the list ---------------------------------------------------------------------- */
 
@@ -159,6 +159,6 @@ struct access_filter {
 
 /* Records inside scope, newest first, as JSON objects; *total_r counts all. */
 err access_list(db *d, const struct scope *sc, const struct access_filter *f, json_t **items_r,
-                int64_t *total_r);
+                int64_t *total_r) MUST_USE;
 
 #endif

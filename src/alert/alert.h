@@ -77,7 +77,7 @@ struct alert_new {
  * E_DB. *id_r (may be NULL) gets the new id. Safe from any thread that owns
  * `d` (event loops, the scan writer, device workers).
  */
-err alert_raise(db *d, const struct alert_new *a, int64_t *id_r);
+err alert_raise(db *d, const struct alert_new *a, int64_t *id_r) MUST_USE;
 
 /*
  * Several servers on one PostgreSQL database: each alert raised is also
@@ -86,7 +86,7 @@ err alert_raise(db *d, const struct alert_new *a, int64_t *id_r);
  * its own streams, so a console connected to any server sees every alert
  * live. No-op on SQLite. The server calls these around serving.
  */
-err alert_live_start(const char *db_url);
+err alert_live_start(const char *db_url) MUST_USE;
 void alert_live_stop(void);
 
 /* ---- reading and acknowledging (the API's half) ---------------------------- */
@@ -103,10 +103,10 @@ struct alert_filter {
 /* Alerts inside scope matching f, newest first (after_id: oldest first), as
  * JSON objects (alert_json). *total_r (may be NULL) counts all matches. */
 err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json_t **items_r,
-               int64_t *total_r);
+               int64_t *total_r) MUST_USE;
 
 /* Acknowledge alert id inside scope by user_id; E_NOT_FOUND outside scope,
  * E_CONFLICT "already_acked" when it was. *item_r (may be NULL) gets it. */
-err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, json_t **item_r);
+err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, json_t **item_r) MUST_USE;
 
 #endif

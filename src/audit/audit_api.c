@@ -21,6 +21,7 @@
 #include "app.h"
 #include "base/csv.h"
 #include "base/id.h"
+#include "base/time.h"
 #include "security/audit.h"
 
 #define AUDIT_EXPORT_MAX 50000 /* rows of one CSV export */
@@ -271,14 +272,12 @@ static const char *num(arena *a, int64_t v)
     return v ? arena_printf(a, "%lld", (long long)v) : "";
 }
 
-/* Epoch ms as Asia/Shanghai local time (UTC+8, no daylight saving). */
-static const char *china_time(arena *a, int64_t ms)
+/* Epoch ms as China time to the millisecond (an entry's time is never 0). */
+static const char *cn_time_ms(arena *a, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
-                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    char buf[CHINA_TIME_LEN];
+    china_time(ms, buf);
+    return arena_printf(a, "%s.%03d", buf, (int)(ms % 1000));
 }
 
 static err reply_csv(struct req *r, const struct audit_filter *f)
@@ -303,7 +302,7 @@ static err reply_csv(struct req *r, const struct audit_filter *f)
     for (size_t i = 0; i < n; i++) {
         const struct entry *x = &items[i];
         csv_num(&c, num(r->a, x->id));
-        csv_text(&c, china_time(r->a, x->at));
+        csv_text(&c, cn_time_ms(r->a, x->at));
         csv_num(&c, num(r->a, x->user_id));
         csv_text(&c, x->username);
         csv_text(&c, x->role);

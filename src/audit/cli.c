@@ -14,10 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/time.h"
 #include "cli.h"
 #include "security/audit.h"
-
-#define DAY_MS (86400LL * 1000)
 
 int cmd_audit_verify(int argc, char **argv)
 {
@@ -53,7 +52,7 @@ int cmd_audit_verify(int argc, char **argv)
 
 /* "YYYY-MM-DD" (midnight) or "YYYY-MM-DD HH:MM:SS", China time (UTC+8, no
  * daylight saving), as epoch milliseconds; -1 if not a real date. */
-static int64_t china_time(const char *s)
+static int64_t parse_china_time(const char *s)
 {
     int y, m, dd, hh = 0, mi = 0, ss = 0, used = 0;
     size_t n = strlen(s);
@@ -80,7 +79,7 @@ static int64_t china_time(const char *s)
     gmtime_r(&t, &back);
     if (back.tm_mday != dd || back.tm_mon != m - 1) /* 2026-02-30 */
         return -1;
-    return ((int64_t)t - 8 * 3600) * 1000;
+    return (int64_t)t * 1000 - CHINA_OFFSET_MS;
 }
 
 int cmd_audit_prune(int argc, char **argv)
@@ -92,7 +91,7 @@ int cmd_audit_prune(int argc, char **argv)
         fprintf(stderr, "usage: fangkong audit prune --before YYYY-MM-DD[\" HH:MM:SS\"]\n");
         return 2;
     }
-    int64_t before = china_time(argv[1]);
+    int64_t before = parse_china_time(argv[1]);
     if (before < 0) {
         fprintf(stderr,
                 "fangkong audit prune: --before 应为日期 YYYY-MM-DD 或 \"YYYY-MM-DD HH:MM:SS\"，"

@@ -108,7 +108,8 @@ int cmd_backup(int argc, char **argv)
 static int64_t count_of(db *d, const char *sql)
 {
     int64_t n = -1;
-    (void)db_query_int64(d, sql, &n);
+    /* a count that cannot be read is reported as -1 */
+    err_ignore(db_query_int64(d, sql, &n));
     return n;
 }
 

@@ -62,12 +62,27 @@ struct err_detail {
 };
 
 /*
+ * Every function returning err that a header declares carries MUST_USE: an
+ * error silently dropped is a write that did not happen or a row that was
+ * not read, with nobody told. A call that ignores one on purpose says so
+ * with a (void) cast and a comment.
+ */
+#define MUST_USE __attribute__((warn_unused_result))
+
+/* Drop an err on purpose, with a comment at the call saying why. GCC does
+ * not let a (void) cast silence warn_unused_result, hence a function. */
+static inline void err_ignore(err e)
+{
+    (void)e;
+}
+
+/*
  * Record the detail of an error and return its code, so a failing function
  * can `return err_set(E_INPUT, "invalid_phone", "phone", "手机号码格式不正确");`.
  * `field` may be NULL. The message is a printf format.
  */
 err err_set(err code, const char *slug, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5))) MUST_USE;
 
 /*
  * Collect the input errors of several fields: with prev == E_OK this is
@@ -78,7 +93,7 @@ err err_set(err code, const char *slug, const char *field, const char *fmt, ...)
  * …)` and returns e at the end.
  */
 err err_add(err prev, err code, const char *slug, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6))) MUST_USE;
 
 /*
  * Between err_collect_begin() and err_collect_end(), an err_set of an
@@ -93,7 +108,7 @@ void err_collect_end(void);
 
 /* As err_set, and attach a record id (for 409 duplicates). */
 err err_set_ref(err code, const char *slug, int64_t ref, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5))) MUST_USE;
 
 /* The detail of the last error on this thread (never NULL). */
 const struct err_detail *err_last(void);

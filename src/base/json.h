@@ -39,10 +39,10 @@ struct jfield {
  * "unknown_field", "invalid_type", "required", "too_long", "out_of_range",
  * "invalid_value", each naming the field.
  */
-err json_check(json_t *obj, const struct jfield *fields, bool partial);
+err json_check(json_t *obj, const struct jfield *fields, bool partial) MUST_USE;
 
 /* Parse a request body; E_INPUT "invalid_json" with line and column. */
-err json_parse_body(const char *data, size_t n, json_t **r);
+err json_parse_body(const char *data, size_t n, json_t **r) MUST_USE;
 
 /* Members by type, or the default when absent or null. */
 const char *json_str(json_t *obj, const char *key); /* NULL if absent */

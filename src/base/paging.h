@@ -15,6 +15,6 @@
  * the end), so the caller can size its array once.
  */
 err paging_window(int64_t total, int64_t page, int64_t page_size, int64_t export_max,
-                  int64_t *limit_r, int64_t *offset_r, int64_t *want_r);
+                  int64_t *limit_r, int64_t *offset_r, int64_t *want_r) MUST_USE;
 
 #endif

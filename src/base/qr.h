@@ -56,10 +56,10 @@
  * `a`; *len_r (may be NULL) its length. Errors: E_INPUT "qr_too_long" for
  * an empty text or one longer than QR_TEXT_MAX, E_NOMEM.
  */
-err qr_svg(arena *a, const char *text, char **svg_r, size_t *len_r);
+err qr_svg(arena *a, const char *text, char **svg_r, size_t *len_r) MUST_USE;
 
 /* As qr_svg, with the dark modules filled in colour `fg` (0xRRGGBB). */
-err qr_svg_color(arena *a, const char *text, uint32_t fg, char **svg_r, size_t *len_r);
+err qr_svg_color(arena *a, const char *text, uint32_t fg, char **svg_r, size_t *len_r) MUST_USE;
 
 /*
  * The same symbol as a PNG: `scale` pixels per module (1..QR_SCALE_MAX,
@@ -68,6 +68,7 @@ err qr_svg_color(arena *a, const char *text, uint32_t fg, char **svg_r, size_t *
  * uncompressed (stored) deflate blocks. *png_r (from `a`) gets *len_r
  * bytes. Errors as qr_svg.
  */
-err qr_png(arena *a, const char *text, int scale, uint32_t fg, uint8_t **png_r, size_t *len_r);
+err qr_png(arena *a, const char *text, int scale, uint32_t fg, uint8_t **png_r,
+           size_t *len_r) MUST_USE;
 
 #endif

@@ -37,7 +37,7 @@ const char *id_type_name(enum id_type t);
  * province part exists. On success *birth_r (if not NULL) gets the birth date
  * as yyyymmdd and *male_r (if not NULL) the sex from the 17th digit.
  */
-err check_resident_id(const char *s, const char *field, int32_t *birth_r, bool *male_r);
+err check_resident_id(const char *s, const char *field, int32_t *birth_r, bool *male_r) MUST_USE;
 
 /* The GB 11643 check character of the first 17 digits ('\0' if one is not a
  * digit). */
@@ -53,22 +53,23 @@ char resident_id_check_char(const char *first17);
  *   other              1-32 printable ASCII characters
  * An unknown type fails with slug "invalid_id_type".
  */
-err check_id_number(enum id_type t, const char *s, const char *field);
+err check_id_number(enum id_type t, const char *s, const char *field) MUST_USE;
 
 /* GB 32100: 18 characters from the code's alphabet, valid check character. */
-err check_credit_code(const char *s, const char *field);
+err check_credit_code(const char *s, const char *field) MUST_USE;
 /* '\0' if a character is outside the code's alphabet. */
 char credit_code_check_char(const char *first17);
 
 /* Mainland mobile: 11 digits starting 13-19. */
-err check_phone(const char *s, const char *field);
+err check_phone(const char *s, const char *field) MUST_USE;
 
 /* A free-text field: valid UTF-8 without control characters (and, with
  * TEXT_ONE_LINE, without tab or line breaks), at most `max` characters;
  * NULL or "" is "required" with TEXT_REQUIRED, else fine. Errors name
  * `field` and say `label` in Chinese. */
 enum { TEXT_REQUIRED = 1, TEXT_ONE_LINE = 2 };
-err check_text(const char *s, const char *field, const char *label, size_t max, unsigned flags);
+err check_text(const char *s, const char *field, const char *label, size_t max,
+               unsigned flags) MUST_USE;
 
 /* Valid calendar date given as yyyymmdd. */
 bool date_valid(int32_t yyyymmdd);

@@ -373,7 +373,7 @@ static err post_risk_area(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     err e = code_risk_area_add(r->db, r->who, r->body, &id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "risk_area.create", "risk_area", id, "ok", NULL);
@@ -414,7 +414,7 @@ static err post_zone(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     err e = code_zone_add(r->db, r->a, r->who, r->body, &id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "zone.create", "zone", id, "ok",
@@ -432,7 +432,7 @@ static err patch_zone(struct req *r)
     err e = req_param_id(r, 0, &id);
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (e || (e = code_zone_end(r->db, r->a, r->who, id, json_int(r->body, "valid_to", 0)))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "zone.end", "zone", id, "ok", NULL);

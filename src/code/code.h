@@ -152,17 +152,17 @@ json_t *code_rule_json(const struct code_rule *r);
  * colour (yellow or red), the key's form and every parameter the kind
  * needs (unknown parameters refused). E_INPUT naming "rules[i].field".
  */
-err code_rule_from_json(json_t *o, size_t i, struct code_rule *r);
+err code_rule_from_json(json_t *o, size_t i, struct code_rule *r) MUST_USE;
 
 /* ---- the store ------------------------------------------------------------- */
 
 /* The rules in force (the defaults while none were saved), into a[].
  * *n_r <= CODE_RULES_MAX. */
-err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r);
+err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r) MUST_USE;
 
 /* Replace the rules (the whole ordered list, keys unique: E_INPUT
  * "duplicate_rule"). Own transaction. */
-err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user_id);
+err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user_id) MUST_USE;
 
 /*
  * Recompute person `person_id` now, inside the caller's transaction, after
@@ -170,11 +170,12 @@ err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user
  * user_id: when the colour or the reasons changed, health_codes is updated
  * and a code_history row written. A deleted or missing person: nothing.
  */
-err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t user_id);
+err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t user_id) MUST_USE;
 
 /* code_refresh for every live person whose residence is in [lo, hi)
  * (a zone changed). Inside the caller's transaction. */
-err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause, int64_t user_id);
+err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause,
+                       int64_t user_id) MUST_USE;
 
 struct code_current {
     enum code_colour colour;
@@ -183,12 +184,13 @@ struct code_current {
 };
 
 /* A person's current code inside the scope; E_NOT_FOUND otherwise. */
-err code_find(db *d, arena *a, const struct scope *sc, int64_t person_id, struct code_current *c_r);
+err code_find(db *d, arena *a, const struct scope *sc, int64_t person_id,
+              struct code_current *c_r) MUST_USE;
 
 /* The code of a person the caller has already found (a gate's scan), read
  * by key alone: no scope and no check that the person exists. A person
  * without a code row is green, updated_at 0. */
-err code_of(db *d, arena *a, int64_t person_id, struct code_current *c_r);
+err code_of(db *d, arena *a, int64_t person_id, struct code_current *c_r) MUST_USE;
 
 struct code_change {
     int64_t id, at, user_id;
@@ -198,7 +200,8 @@ struct code_change {
 
 /* The history of a person's code inside the scope, newest first. */
 err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
-                 int64_t page_size, struct code_change **items_r, size_t *n_r, int64_t *total_r);
+                 int64_t page_size, struct code_change **items_r, size_t *n_r,
+                 int64_t *total_r) MUST_USE;
 
 /*
  * Recompute every live person with the rules in force, in person-id order,
@@ -207,11 +210,11 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
  * NULL). *changed_r (may be NULL) counts the codes that changed.
  */
 err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t, void *),
-                       void *ctx, int64_t *changed_r);
+                       void *ctx, int64_t *changed_r) MUST_USE;
 
 /* The hook person_update/person_create call when status or residence
  * changed (registered by app_routes). */
-err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id);
+err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id) MUST_USE;
 
 /* ---- the background recomputation (worker.c) ------------------------------- */
 
@@ -221,7 +224,7 @@ err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id);
  * zone ends, a negative test grows stale) with no event to mark it, so
  * when idle the worker recomputes everyone every `sweep_s` seconds (0: never;
  * a pass over 1,000,000 people that changes nothing takes under a second). */
-err code_worker_start(const char *db_url, int sweep_s);
+err code_worker_start(const char *db_url, int sweep_s) MUST_USE;
 void code_worker_stop(void);
 
 /* Queue the recomputation of every person as job `job_id` (jobs row made
@@ -268,26 +271,29 @@ extern const struct code_input_kind code_isolations, code_contacts, code_stays, 
  * one transaction. *id_r gets the new row's id. E_NOT_FOUND outside scope.
  */
 err code_input_add(db *d, arena *a, const struct principal *who, const struct code_input_kind *k,
-                   int64_t person_id, json_t *body, int64_t *id_r);
+                   int64_t person_id, json_t *body, int64_t *id_r) MUST_USE;
 
 /* The rows of `k` for a person inside the scope, newest first, as JSON
  * objects {id, person_id, <cols>, user_id, created_at}; *total_r counts all. */
 err code_input_list(db *d, const struct scope *sc, const struct code_input_kind *k,
                     int64_t person_id, int64_t page, int64_t page_size, json_t **items_r,
-                    int64_t *total_r);
+                    int64_t *total_r) MUST_USE;
 
 /* Risk areas (public list, not scoped) and zones (scoped by the region
  * they cover). JSON in and out, as the API has them. */
-err code_risk_area_add(db *d, const struct principal *who, json_t *body, int64_t *id_r);
-err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r, int64_t *total_r);
+err code_risk_area_add(db *d, const struct principal *who, json_t *body, int64_t *id_r) MUST_USE;
+err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r,
+                    int64_t *total_r) MUST_USE;
 
 /* A zone over region_code's subtree (inside who's scope, else E_INPUT
  * "invalid_region"); refreshes everyone living there. */
-err code_zone_add(db *d, arena *a, const struct principal *who, json_t *body, int64_t *id_r);
+err code_zone_add(db *d, arena *a, const struct principal *who, json_t *body,
+                  int64_t *id_r) MUST_USE;
 /* Lift a zone at `valid_to` (0: now); refreshes everyone living there. */
-err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int64_t valid_to);
+err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id,
+                  int64_t valid_to) MUST_USE;
 err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, json_t **items_r,
-               int64_t *total_r);
+               int64_t *total_r) MUST_USE;
 
 /* The newest test result of a person ({result, sampled_at, reported_at})
  * or NULL (no scope check: the caller has found the person). */

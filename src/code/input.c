@@ -13,14 +13,6 @@
 #include "base/regcode.h"
 #include "person/person.h"
 
-static err step_done(db_stmt *s)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 /* An optional end time must not precede its start. */
 static err order(json_t *b, const char *start, const char *end, const char *msg)
 {
@@ -169,7 +161,7 @@ err code_input_add(db *d, arena *a, const struct principal *who, const struct co
             break;
         }
     }
-    if ((e = step_done(s)) || (e = code_refresh(d, a, person_id, k->object, who->user_id)))
+    if ((e = db_run(s, NULL)) || (e = code_refresh(d, a, person_id, k->object, who->user_id)))
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
@@ -189,9 +181,9 @@ static err count(db *d, const char *sql, int64_t person_id, const struct scope *
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    *n_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *n_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -283,7 +275,7 @@ err code_risk_area_add(db *d, const struct principal *who, json_t *b, int64_t *i
     db_bind_int64(s, 6, to);
     db_bind_int64(s, 7, who->user_id);
     db_bind_int64(s, 8, now_ms());
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
     return E_OK;
@@ -365,7 +357,7 @@ err code_zone_add(db *d, arena *a, const struct principal *who, json_t *b, int64
     db_bind_int64(s, 7, to);
     db_bind_int64(s, 8, who->user_id);
     db_bind_int64(s, 9, now);
-    if ((e = step_done(s)) ||
+    if ((e = db_run(s, NULL)) ||
         (e = code_refresh_range(d, a, code, regcode_end(code), "zone", who->user_id)) ||
         (e = db_commit(d)))
         goto fail;
@@ -418,7 +410,7 @@ err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int6
     db_bind_int64(s, 2, id);
     db_bind_int64(s, 3, who->scope.lo);
     db_bind_int64(s, 4, who->scope.hi);
-    if ((e = step_done(s)) || (e = code_refresh_range(d, a, lo, hi, "zone", who->user_id)) ||
+    if ((e = db_run(s, NULL)) || (e = code_refresh_range(d, a, lo, hi, "zone", who->user_id)) ||
         (e = db_commit(d)))
         goto fail;
     return E_OK;
@@ -437,9 +429,9 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
         return e;
     db_bind_int64(s, 1, sc->lo);
     db_bind_int64(s, 2, sc->hi);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e || (e = db_prepare(d,
                              "SELECT id, region_code, kind, name, valid_from, valid_to, "
@@ -452,6 +444,7 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
     db_bind_int64(s, 3, page_size);
     db_bind_int64(s, 4, (page - 1) * page_size);
     json_t *arr = json_array();
+    int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         json_t *o = json_object();
         json_set_id(o, "id", db_col_int64(s, 0));

@@ -63,14 +63,6 @@ err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r)
     return E_OK;
 }
 
-static err step_done(db_stmt *s)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user_id)
 {
     for (size_t i = 0; i < n; i++)
@@ -84,7 +76,7 @@ err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user
     if (e)
         return e;
     db_stmt *s;
-    if ((e = db_prepare(d, "DELETE FROM code_rules", &s)) || (e = step_done(s)))
+    if ((e = db_prepare(d, "DELETE FROM code_rules", &s)) || (e = db_run(s, NULL)))
         goto fail;
     int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
@@ -112,7 +104,7 @@ err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user
         db_bind_int64(s, 8, user_id);
         db_bind_int64(s, 9, now);
         free(params);
-        if ((e = step_done(s)))
+        if ((e = db_run(s, NULL)))
             goto fail;
     }
     return db_commit(d);
@@ -370,7 +362,7 @@ static err write_change(db *d, const struct change *c, int64_t now, const char *
     db_bind_text(s, 3, code_colour_name(c->colour));
     db_bind_text(s, 4, c->reasons);
     db_bind_int64(s, 5, now);
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     if ((e = db_prepare(d,
                         "INSERT INTO code_history (id, person_id, region_code, at, colour, "
@@ -385,7 +377,7 @@ static err write_change(db *d, const struct change *c, int64_t now, const char *
     db_bind_text(s, 6, c->reasons);
     db_bind_text(s, 7, cause);
     db_bind_int64(s, 8, user_id);
-    return step_done(s);
+    return db_run(s, NULL);
 }
 
 static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
@@ -646,9 +638,9 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -665,6 +657,7 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
     db_bind_int64(s, 5, (page - 1) * page_size);
     struct code_change *items = arena_alloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
+    int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         int k = code_colour_parse(db_col_text(s, 3));
         items[n++] = (struct code_change){db_col_int64(s, 0),

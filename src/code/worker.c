@@ -48,19 +48,23 @@ static void run(db *d, int64_t job_id, int64_t user_id)
     struct progress_ctx pc = {d, job_id};
     int64_t changed = 0, total = 0;
     uint64_t t0 = mono_us();
-    job_update(d, job_id, "running", 0, 0, NULL);
+    /* the job's status is for display; the recompute runs whatever it says */
+    err_ignore(job_update(d, job_id, "running", 0, 0, NULL));
     err e = code_recompute_all(d, user_id, progress, &pc, &changed);
-    db_query_int64(d, "SELECT COUNT(*) FROM persons WHERE deleted_at = 0", &total);
+    /* the count is for the job's progress display only */
+    err_ignore(db_query_int64(d, "SELECT COUNT(*) FROM persons WHERE deleted_at = 0", &total));
     char result[128];
     long long ms = (long long)((mono_us() - t0) / 1000);
     if (e) {
         snprintf(result, sizeof result, "{\"error\":\"%s\"}", err_slug(e));
-        job_update(d, job_id, "failed", 0, total, result);
+        /* nothing more to do than the log line below if this fails too */
+        err_ignore(job_update(d, job_id, "failed", 0, total, result));
         log_event(LOG_ERROR, "job_failed", "kind", "code.recompute", "slug", err_slug(e), NULL);
         return;
     }
     snprintf(result, sizeof result, "{\"changed\":%lld,\"ms\":%lld}", (long long)changed, ms);
-    job_update(d, job_id, "done", total, total, result);
+    /* the recompute is done and committed; only its display is lost */
+    err_ignore(job_update(d, job_id, "done", total, total, result));
 }
 
 /* The time-driven pass: codes whose windows ran out change colour. */

@@ -473,7 +473,8 @@ void db_rollback(db *d)
     d->in_tx = false;
     d->poisoned = false;
     d->depth = 0;
-    (void)db_exec(d, "ROLLBACK");
+    /* ending the transaction regardless: a failed ROLLBACK leaves nothing to undo */
+    err_ignore(db_exec(d, "ROLLBACK"));
     if (d->wlock)
         pthread_mutex_unlock(d->wlock);
     run_hooks(d, false);

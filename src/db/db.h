@@ -44,7 +44,7 @@ enum { DB_ROW = 1, DB_DONE = 2 };
  * PostgreSQL, otherwise a SQLite file path (created if missing; WAL mode).
  * *r is set only on success.
  */
-err db_open(const char *url, db **r);
+err db_open(const char *url, db **r) MUST_USE;
 
 /* The driver that serves `url`: "postgres", or "sqlite" (a file path). */
 const char *db_url_driver(const char *url);
@@ -55,7 +55,7 @@ void db_close(db **dbp);
 enum db_kind db_kind(const db *d);
 
 /* Prepare (or take from the cache) a statement for `sql`. */
-err db_prepare(db *d, const char *sql, db_stmt **r);
+err db_prepare(db *d, const char *sql, db_stmt **r) MUST_USE;
 
 /* Bind parameter `i` (1-based). Text is copied; NULL text binds SQL NULL. */
 void db_bind_int64(db_stmt *s, int i, int64_t v);
@@ -70,7 +70,7 @@ void db_bind_null(db_stmt *s, int i);
  * db_step_err() gives (E_CONFLICT for constraint violations, else E_DB).
  */
 int db_step(db_stmt *s);
-err db_step_err(db_stmt *s);
+err db_step_err(db_stmt *s) MUST_USE;
 
 /*
  * The two ways to step, which every caller uses instead of comparing
@@ -103,10 +103,10 @@ int64_t db_changes(db_stmt *s);
 void db_done(db_stmt *s);
 
 /* Run one statement without parameters or results (DDL, pragmas). */
-err db_exec(db *d, const char *sql);
+err db_exec(db *d, const char *sql) MUST_USE;
 
 /* Run a script of several statements separated by semicolons (migrations). */
-err db_exec_script(db *d, const char *sql);
+err db_exec_script(db *d, const char *sql) MUST_USE;
 
 /*
  * Transactions. db_rollback is safe to call twice outside nesting.
@@ -118,8 +118,8 @@ err db_exec_script(db *d, const char *sql);
  * durable with it (its audit entry). A savepoint whose release fails is
  * undone and poisons the outer transaction.
  */
-err db_begin(db *d);
-err db_commit(db *d);
+err db_begin(db *d) MUST_USE;
+err db_commit(db *d) MUST_USE;
 void db_rollback(db *d);
 
 /*
@@ -130,7 +130,7 @@ void db_rollback(db *d);
  * in registration order on the thread that ends the transaction. E_NOMEM
  * (fn not called).
  */
-err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx);
+err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx) MUST_USE;
 
 /*
  * How long a write on this connection waits for the database to be free:
@@ -163,7 +163,7 @@ bool db_in_tx(const db *d);
  * rolled back or began no transaction. Call outside a transaction.
  */
 void db_hold(db *d);
-err db_release(db *d, bool commit);
+err db_release(db *d, bool commit) MUST_USE;
 
 /* Make the open transaction unable to commit: db_commit rolls it back and
  * fails with E_DB. For work that must be durable with the transaction or
@@ -182,9 +182,9 @@ void db_tx_poison(db *d);
  * SQLite: one server per file, nobody else to tell. One listener per
  * process.
  */
-err db_notify(db *d, const char *channel, const char *payload);
+err db_notify(db *d, const char *channel, const char *payload) MUST_USE;
 err db_listen_start(const char *url, const char *channel,
-                    void (*fn)(const char *payload, void *ctx), void *ctx);
+                    void (*fn)(const char *payload, void *ctx), void *ctx) MUST_USE;
 void db_listen_stop(void);
 
 /*
@@ -192,10 +192,10 @@ void db_listen_stop(void);
  * column 0 of the first row. *v_r is untouched when there is no row
  * (returns E_NOT_FOUND without setting a detail).
  */
-err db_query_int64(db *d, const char *sql, int64_t *v_r);
+err db_query_int64(db *d, const char *sql, int64_t *v_r) MUST_USE;
 
 /* Apply numbered migrations from sql/ that are not yet applied. */
-err db_migrate(db *d);
+err db_migrate(db *d) MUST_USE;
 
 /* Time spent inside the database by this thread, in microseconds (metrics). */
 uint64_t db_time_us(void);
@@ -215,7 +215,7 @@ uint64_t db_time_us(void);
  * Errors: E_IO (files), E_DB (SQLite), E_UNAVAILABLE (pg_dump missing or
  * failed; its own message went to stderr), each with a Chinese message.
  */
-err db_backup(const char *url, const char *file, int64_t *bytes_r);
+err db_backup(const char *url, const char *file, int64_t *bytes_r) MUST_USE;
 
 /*
  * Replace the database at `url` with the backup in `file`. Every server
@@ -230,6 +230,6 @@ err db_backup(const char *url, const char *file, int64_t *bytes_r);
  * --no-owner --single-transaction`, so a failed restore changes nothing.
  * Migrations are not applied here; `fangkong serve` applies them.
  */
-err db_restore(const char *url, const char *file);
+err db_restore(const char *url, const char *file) MUST_USE;
 
 #endif

@@ -96,26 +96,26 @@ struct db {
 };
 
 /* The drivers' backup and restore (sqlite_backup.c, pg_backup.c). */
-err db_sqlite_backup(const char *path, const char *file, int64_t *bytes_r);
-err db_sqlite_restore(const char *path, const char *file);
-err db_pg_backup(const char *url, const char *file, int64_t *bytes_r);
-err db_pg_restore(const char *url, const char *file);
+err db_sqlite_backup(const char *path, const char *file, int64_t *bytes_r) MUST_USE;
+err db_sqlite_restore(const char *path, const char *file) MUST_USE;
+err db_pg_backup(const char *url, const char *file, int64_t *bytes_r) MUST_USE;
+err db_pg_restore(const char *url, const char *file) MUST_USE;
 
 /* File steps both backups share (backup.c). backup_io_fail logs errno's
  * reason and returns E_IO; backup_create_private makes `path` empty with
  * mode 0600; backup_finish_file syncs `tmp` and renames it over `file`
  * durably; backup_concat is a malloc'd a+b (NULL when out of memory). */
-err backup_io_fail(const char *what, const char *path);
+err backup_io_fail(const char *what, const char *path) MUST_USE;
 char *backup_concat(const char *a, const char *b);
-err backup_create_private(const char *path);
-err backup_finish_file(const char *tmp, const char *file);
+err backup_create_private(const char *path) MUST_USE;
+err backup_finish_file(const char *tmp, const char *file) MUST_USE;
 int64_t backup_file_size(const char *path);
 
 /* E_UNAVAILABLE "database_busy": a lock was not free within the wait. */
-err db_busy(void);
+err db_busy(void) MUST_USE;
 
 /* Log a driver failure (never sent to a client) and return E_DB. */
-err db_fail(const char *driver, const char *what, const char *detail);
+err db_fail(const char *driver, const char *what, const char *detail) MUST_USE;
 
 /* Account time spent in the database. */
 void db_time_add(uint64_t us);

@@ -50,9 +50,7 @@ err db_migrate(db *d)
         db_bind_int64(s, 1, m->version);
         db_bind_text(s, 2, m->name);
         db_bind_int64(s, 3, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-        rc = db_step(s);
-        e = rc == DB_DONE ? E_OK : db_step_err(s);
-        db_done(s);
+        e = db_run(s, NULL);
         if (e || (e = db_commit(d))) {
             db_rollback(d);
             return e;

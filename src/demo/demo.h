@@ -36,14 +36,14 @@ struct demo_config {
  * ("role username password region [TOTP secret]", columns as wide as
  * their longest value) to each of the n_out streams.
  */
-err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_out);
+err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_out) MUST_USE;
 
 /* Places and enterprises for the regions already built (demo_places.c).
  * community_places_r[i] gets the residential compound of communities[i],
  * market_places_r[s] the market of streets[s]. */
 err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, long ncomm,
                 const int64_t *streets, long nstreets, int64_t *community_places_r,
-                int64_t *market_places_r);
+                int64_t *market_places_r) MUST_USE;
 
 /* The district as built so far, for demo_activity. */
 struct demo_world {
@@ -62,6 +62,6 @@ struct demo_world {
  * vehicles and passages, declarations, people of every code colour, all
  * through the capabilities' own functions.
  */
-err demo_activity(db *d, const struct demo_world *w, uint64_t seed);
+err demo_activity(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 #endif

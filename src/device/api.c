@@ -93,7 +93,7 @@ static err post_device(struct req *r)
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = device_create(r->db, &r->who->scope, &v, secret))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "device.create", "device", v.id, "ok", "");
@@ -154,7 +154,7 @@ static err patch_device(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = device_update(r->db, &r->who->scope, id, json_str(b, "name"),
                            json_int(b, "heartbeat_s", 0), enabled))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "device.update", "device", id, "ok", "");
@@ -170,7 +170,7 @@ static err delete_device(struct req *r)
     err e = req_param_id(r, 0, &id);
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (e || (e = device_delete(r->db, &r->who->scope, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "device.delete", "device", id, "ok", "");
@@ -189,7 +189,7 @@ static err post_secret(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (e || (e = device_secret_reset(r->db, &r->who->scope, id, secret)) ||
         (e = device_find(r->db, r->a, &r->who->scope, id, &v))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "device.secret_reset", "device", id, "ok", "");

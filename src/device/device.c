@@ -83,15 +83,6 @@ bool device_broker_hash(const char *password, const uint8_t salt[12], char out[1
 
 /* ---- registry --------------------------------------------------------------------------- */
 
-static err step_done(db_stmt *s, int64_t *changes_r)
-{
-    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
-    if (!e && changes_r)
-        *changes_r = db_changes(s);
-    db_done(s);
-    return e;
-}
-
 static err not_found(void)
 {
     return err_set(E_NOT_FOUND, "not_found", NULL, "设备不存在");
@@ -138,7 +129,7 @@ err device_create(db *d, const struct scope *sc, struct device *dev,
     db_bind_int64(s, 10, now);
     db_bind_int64(s, 11, now);
     db_bind_int64(s, 12, now);
-    return step_done(s, NULL);
+    return db_run(s, NULL);
 }
 
 #define DCOLS                                                                                      \
@@ -252,7 +243,7 @@ err device_update(db *d, const struct scope *sc, int64_t id, const char *name, i
     db_bind_int64(s, 7, id);
     db_bind_int64(s, 8, sc->lo);
     db_bind_int64(s, 9, sc->hi);
-    if ((e = step_done(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : not_found();
 }
@@ -271,7 +262,7 @@ err device_delete(db *d, const struct scope *sc, int64_t id)
     db_bind_int64(s, 2, id);
     db_bind_int64(s, 3, sc->lo);
     db_bind_int64(s, 4, sc->hi);
-    if ((e = step_done(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : not_found();
 }
@@ -297,7 +288,7 @@ err device_secret_reset(db *d, const struct scope *sc, int64_t id,
     db_bind_int64(s, 4, id);
     db_bind_int64(s, 5, sc->lo);
     db_bind_int64(s, 6, sc->hi);
-    if ((e = step_done(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : not_found();
 }
@@ -480,7 +471,7 @@ err device_reading_record(db *d, arena *a, const struct device *dev, struct devi
     db_bind_int64(s, 8, r->at);
     db_bind_int64(s, 9, now);
     db_bind_text(s, 10, via);
-    if ((e = step_done(s, NULL)))
+    if ((e = db_run(s, NULL)))
         goto fail;
     if ((e = db_prepare(d,
                         "UPDATE devices SET last_seen_at = ?, silent_alert_id = 0, readings = "
@@ -489,7 +480,7 @@ err device_reading_record(db *d, arena *a, const struct device *dev, struct devi
         goto fail;
     db_bind_int64(s, 1, now);
     db_bind_int64(s, 2, dev->id);
-    if ((e = step_done(s, NULL)))
+    if ((e = db_run(s, NULL)))
         goto fail;
     if (r->fever) {
         struct alert_new al = {
@@ -523,7 +514,7 @@ err device_heartbeat(db *d, const struct device *dev)
         return e;
     db_bind_int64(s, 1, now_ms());
     db_bind_int64(s, 2, dev->id);
-    return step_done(s, NULL);
+    return db_run(s, NULL);
 }
 
 #define SILENT_BATCH 256
@@ -580,13 +571,13 @@ err device_check_silent(db *d, int64_t now, int *raised_r)
                              &s))) {
             db_bind_int64(s, 1, rows[i].id);
             db_bind_int64(s, 2, rows[i].last);
-            e = step_done(s, &changed);
+            e = db_run(s, &changed);
         }
         if (!e && changed && !(e = alert_raise(d, &al, &alert_id)) &&
             !(e = db_prepare(d, "UPDATE devices SET silent_alert_id = ? WHERE id = ?", &s))) {
             db_bind_int64(s, 1, alert_id);
             db_bind_int64(s, 2, rows[i].id);
-            e = step_done(s, NULL);
+            e = db_run(s, NULL);
         }
         if (e) {
             db_rollback(d);

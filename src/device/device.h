@@ -67,16 +67,16 @@ struct device {
  * (hex, NUL-terminated) into secret_r; d gets id, region and times.
  */
 err device_create(db *d, const struct scope *sc, struct device *dev,
-                  char secret_r[DEVICE_SECRET_HEX + 1]);
-err device_find(db *d, arena *a, const struct scope *sc, int64_t id, struct device *dev_r);
+                  char secret_r[DEVICE_SECRET_HEX + 1]) MUST_USE;
+err device_find(db *d, arena *a, const struct scope *sc, int64_t id, struct device *dev_r) MUST_USE;
 err device_list(db *d, arena *a, const struct scope *sc, int64_t page, int64_t page_size,
-                struct device **items_r, size_t *n_r, int64_t *total_r);
+                struct device **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 /* Change name (non-NULL), heartbeat_s (> 0) and enabled (0/1; -1 keep). */
 err device_update(db *d, const struct scope *sc, int64_t id, const char *name, int64_t heartbeat_s,
-                  int enabled);
-err device_delete(db *d, const struct scope *sc, int64_t id);
+                  int enabled) MUST_USE;
+err device_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
 err device_secret_reset(db *d, const struct scope *sc, int64_t id,
-                        char secret_r[DEVICE_SECRET_HEX + 1]);
+                        char secret_r[DEVICE_SECRET_HEX + 1]) MUST_USE;
 
 /* Why a device message was refused (counted, never fatal). */
 enum device_refusal {
@@ -96,9 +96,9 @@ void device_refused(enum device_refusal why);
  * header): E_AUTH "device_auth_failed" for a malformed credential, an
  * unknown device or a wrong secret (counted), E_FORBIDDEN "device_disabled".
  */
-err device_authenticate(db *d, arena *a, const char *cred, struct device *dev_r);
+err device_authenticate(db *d, arena *a, const char *cred, struct device *dev_r) MUST_USE;
 /* A live device by id whatever its region (the broker authenticated it). */
-err device_get(db *d, arena *a, int64_t id, struct device *dev_r);
+err device_get(db *d, arena *a, int64_t id, struct device *dev_r) MUST_USE;
 
 struct device_reading {
     /* in (device_reading_parse) */
@@ -114,21 +114,21 @@ struct device_reading {
 
 /* Parse a reading payload {person_token? | person_id?, temperature, at?}:
  * E_INPUT naming the field; unknown members are refused. */
-err device_reading_parse(arena *a, const char *json, size_t n, struct device_reading *r);
+err device_reading_parse(arena *a, const char *json, size_t n, struct device_reading *r) MUST_USE;
 /* Parse a heartbeat payload: empty or a JSON object ({} / {"at":…}). */
-err device_heartbeat_parse(const char *json, size_t n);
+err device_heartbeat_parse(const char *json, size_t n) MUST_USE;
 
 /* Store a reading of `dev` (via "http" | "mqtt"); see the file comment. */
 err device_reading_record(db *d, arena *a, const struct device *dev, struct device_reading *r,
-                          const char *via);
+                          const char *via) MUST_USE;
 /* A heartbeat: last seen now, the open silence (if any) closed. */
-err device_heartbeat(db *d, const struct device *dev);
+err device_heartbeat(db *d, const struct device *dev) MUST_USE;
 /* Raise device_silent for every enabled device silent past its interval
  * and not yet alerted; *raised_r (may be NULL) counts them. */
-err device_check_silent(db *d, int64_t now, int *raised_r);
+err device_check_silent(db *d, int64_t now, int *raised_r) MUST_USE;
 
 /* The silence checker thread (own connection); check_s 0: never. */
-err device_worker_start(const char *db_url, int check_s);
+err device_worker_start(const char *db_url, int check_s) MUST_USE;
 void device_worker_stop(void);
 
 /*
@@ -137,7 +137,8 @@ void device_worker_stop(void);
  * written to temporary files and renamed. When dir/mosquitto.pid names a
  * running broker it is sent SIGHUP to reload them.
  */
-err device_broker_write(db *d, const char *dir, const char *server_user, const char *server_pass);
+err device_broker_write(db *d, const char *dir, const char *server_user,
+                        const char *server_pass) MUST_USE;
 /* `password` in mosquitto's password-file format: "$7$101$<salt>$<hash>",
  * PBKDF2-HMAC-SHA512, 101 iterations, base64 (as mosquitto_passwd). */
 bool device_broker_hash(const char *password, const uint8_t salt[12], char out[160]);
@@ -150,7 +151,7 @@ void device_broker_sync(db *d);
  * broker of `url` (mqtt://user:pass@host:port) with libmosquitto in its own
  * thread, with its own database connection. NULL or "": off.
  */
-err device_mqtt_start(const char *url, const char *db_url);
+err device_mqtt_start(const char *url, const char *db_url) MUST_USE;
 void device_mqtt_stop(void);
 
 #endif

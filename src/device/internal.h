@@ -13,10 +13,10 @@ struct mqtt_url {
 };
 
 /* mqtt://user:pass@host:port (port 1883 by default); E_INPUT when malformed. */
-err mqtt_url_parse(const char *url, struct mqtt_url *u);
+err mqtt_url_parse(const char *url, struct mqtt_url *u) MUST_USE;
 
 /* Write dir/mosquitto.conf: a loopback listener on u's host and port,
  * no anonymous clients, the generated passwd and acl, a pid file. */
-err device_broker_conf(const char *dir, const struct mqtt_url *u);
+err device_broker_conf(const char *dir, const struct mqtt_url *u) MUST_USE;
 
 #endif

@@ -160,7 +160,7 @@ static err declare(struct req *r, int64_t person_id, const struct scope *sc, con
     err e = declaration_from_json(r->body, &dc);
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (e || (e = health_declare(r->db, r->a, sc, &dc, r->who->user_id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "declaration.create", "person", person_id, "ok",
@@ -268,7 +268,7 @@ static err post_temperature(struct req *r)
         (e = optional_id(r, "device_id", &x.device_id)) ||
         (e = health_reading_refs_check(r->db, r->a, &r->who->scope, &x)) ||
         (e = health_reading_record(r->db, r->a, &r->who->scope, &x))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "temperature.create", "person", id, e, NULL);
     }
     req_audit(r, "temperature.create", "person", id, "ok",

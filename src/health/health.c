@@ -68,14 +68,6 @@ bool health_reading_valid(double t)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static err step_done(db_stmt *s)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 static err bind_sealed(arena *a, db_stmt *s, int i, const char *label, const char *text)
 {
     if (!text || !*text) {
@@ -122,7 +114,7 @@ static err insert_reading(db *d, const struct reading *r, int64_t region)
     db_bind_int64(s, 7, r->venue_id);
     db_bind_int64(s, 8, r->device_id);
     db_bind_int64(s, 9, r->user_id);
-    return step_done(s);
+    return db_run(s, NULL);
 }
 
 /* ---- declarations ------------------------------------------------------------- */
@@ -173,7 +165,7 @@ err health_declare(db *d, arena *a, const struct scope *sc, struct declaration *
         db_done(s);
         goto fail;
     }
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         goto fail;
     struct reading r = {.id = id_new(),
                         .person_id = dc->person_id,
@@ -200,9 +192,9 @@ static err count_rows(db *d, const char *sql, const struct scope *sc, int64_t pe
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    *n_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *n_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }

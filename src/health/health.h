@@ -78,12 +78,12 @@ struct declaration {
  * assumed checked at the edge (api.c). dc gets id and at.
  */
 err health_declare(db *d, arena *a, const struct scope *sc, struct declaration *dc,
-                   int64_t user_id);
+                   int64_t user_id) MUST_USE;
 
 /* A person's declarations inside the scope, newest first, paged. */
 err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
                         int64_t page_size, struct declaration **items_r, size_t *n_r,
-                        int64_t *total_r);
+                        int64_t *total_r) MUST_USE;
 
 /* Where a reading came from. */
 extern const char *const reading_sources[]; /* checkpoint, device, manual, NULL */
@@ -102,11 +102,11 @@ struct reading {
  * Out of READING_MIN..READING_MAX: E_INPUT "out_of_range" on "value". The
  * person must be inside sc (E_NOT_FOUND). r gets id and at.
  */
-err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r);
+err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r) MUST_USE;
 
 /* health_reading_record inside the caller's open transaction (the scan
  * writer and device workers batch several writes in one commit). */
-err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct reading *r);
+err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct reading *r) MUST_USE;
 
 /*
  * Whether `device_id` names a live thermometer inside sc (E_OK), or not
@@ -125,10 +125,12 @@ void health_on_device_check(health_device_check_fn fn);
  * "unknown_device" on device_id. An id from elsewhere would tie a person's
  * temperature to a place or device the caller cannot see.
  */
-err health_reading_refs_check(db *d, arena *a, const struct scope *sc, const struct reading *r);
+err health_reading_refs_check(db *d, arena *a, const struct scope *sc,
+                              const struct reading *r) MUST_USE;
 
 /* A person's readings inside the scope, newest first, paged. */
 err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
-                    int64_t page_size, struct reading **items_r, size_t *n_r, int64_t *total_r);
+                    int64_t page_size, struct reading **items_r, size_t *n_r,
+                    int64_t *total_r) MUST_USE;
 
 #endif

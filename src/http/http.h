@@ -77,10 +77,10 @@ void router_add(const struct route *routes, size_t n);
 const struct route *const *router_all(size_t *n_r);
 
 /* Set the reply. `v` is stolen (its reference is released after sending). */
-err reply_json(struct req *r, int status, json_t *v);
-err reply_bytes(struct req *r, int status, const char *ctype, const void *data, size_t n);
+err reply_json(struct req *r, int status, json_t *v) MUST_USE;
+err reply_bytes(struct req *r, int status, const char *ctype, const void *data, size_t n) MUST_USE;
 /* An empty 204. */
-err reply_empty(struct req *r);
+err reply_empty(struct req *r) MUST_USE;
 
 /* A query parameter, percent-decoded, or NULL. */
 const char *req_query(struct req *r, const char *name);
@@ -95,12 +95,13 @@ const char *req_raw_body(struct req *r, size_t *n_r);
  * Typed query parameters; an invalid value is an E_INPUT error naming the
  * parameter. `*v_r` keeps its default when the parameter is absent.
  */
-err req_query_int64(struct req *r, const char *name, int64_t min, int64_t max, int64_t *v_r);
+err req_query_int64(struct req *r, const char *name, int64_t min, int64_t max,
+                    int64_t *v_r) MUST_USE;
 /* Paging: page (1..), page_size (1..max, default 20). */
-err req_paging(struct req *r, int64_t *page_r, int64_t *size_r);
+err req_paging(struct req *r, int64_t *page_r, int64_t *size_r) MUST_USE;
 
 /* Path parameter i parsed as a positive int64 id; E_NOT_FOUND when it is not one. */
-err req_param_id(struct req *r, int i, int64_t *id_r);
+err req_param_id(struct req *r, int i, int64_t *id_r) MUST_USE;
 
 /*
  * Audit an action of this request's principal: action "person.read",
@@ -155,7 +156,8 @@ char *http_error_text(err code, int *status_r, size_t *len_r);
  * keep-alive interval (15 s; FK_SSE_KEEPALIVE_MS). The handler then returns
  * E_OK without setting a reply.
  */
-err req_stream_open(struct req *r, const char *channel, const struct scope *sc, int64_t skip_upto);
+err req_stream_open(struct req *r, const char *channel, const struct scope *sc,
+                    int64_t skip_upto) MUST_USE;
 
 /* Send one event on the stream r just opened (a replay). */
 void req_stream_send(struct req *r, int64_t id, const char *event, const char *data);
@@ -207,6 +209,6 @@ struct server_config {
  * Run the server: open a database connection per loop, serve until SIGTERM
  * or SIGINT, then stop accepting, finish requests in flight and return.
  */
-err http_serve(const struct server_config *cfg);
+err http_serve(const struct server_config *cfg) MUST_USE;
 
 #endif

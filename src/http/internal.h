@@ -89,7 +89,7 @@ const char *http_reason(int status);
 /* Read FK_MAX_CONN_PER_IP, FK_HEADER_TIMEOUT, FK_BODY_TIMEOUT (once, before the loops). */
 void conn_configure(const struct server_config *cfg);
 /* Track lp's connections from accept on (before it accepts). */
-err conn_loop_init(struct loop *lp);
+err conn_loop_init(struct loop *lp) MUST_USE;
 /* After evhttp_free: release the table. */
 void conn_loop_free(struct loop *lp);
 /* The tracked connection of a request (NULL if untracked). */
@@ -113,12 +113,12 @@ void conn_set_stream(struct conn *c, struct stream *st);
 
 /* ---- deferred.c ------------------------------------------------------------- */
 
-err deferred_loop_init(struct loop *lp);
+err deferred_loop_init(struct loop *lp) MUST_USE;
 void deferred_loop_free(struct loop *lp);
 
 /* ---- stream.c --------------------------------------------------------------- */
 
-err stream_loop_init(struct loop *lp);
+err stream_loop_init(struct loop *lp) MUST_USE;
 /* End every stream of lp (the server stops). */
 void stream_loop_stop(struct loop *lp);
 void stream_loop_free(struct loop *lp);
@@ -149,7 +149,7 @@ size_t router_max_body(size_t dflt);
  * "totp_enrolment_required". Then the route's permission: E_FORBIDDEN.
  * Runs before the body is read, so a refused request changes nothing.
  */
-err router_admit(const struct req *r, const struct route *rt);
+err router_admit(const struct req *r, const struct route *rt) MUST_USE;
 
 /* ---- metrics.c -------------------------------------------------------------- */
 
@@ -161,7 +161,7 @@ char *metrics_render(arena *a);
 
 /* May r read /metrics? Loopback peers (unless FK_METRICS_LOOPBACK=0) or
  * `Authorization: Bearer $FK_METRICS_TOKEN`; else E_AUTH or E_NOT_FOUND. */
-err metrics_admit(struct req *r);
+err metrics_admit(struct req *r) MUST_USE;
 
 /* The OpenAPI 3 document of every registered route. */
 json_t *openapi_document(void);

@@ -244,7 +244,8 @@ static void send_reply(struct req *r, struct req_ev *x)
 
 static void reply_error(struct req *r, err e)
 {
-    reply_json(r, http_status(e), http_error_body(e));
+    /* already replying an error: a failure here has no one left to tell */
+    err_ignore(reply_json(r, http_status(e), http_error_body(e)));
 }
 
 /* The session token from the cookie or an `Authorization: Bearer` header. */
@@ -518,7 +519,8 @@ static void handle(struct evhttp_request *ev, void *arg)
     if ((e = router_admit(&r, rt))) {
         /* a signed-in caller refused by the route's permission: the one
          * refusal no handler sees, audited here (security/audit.h) */
-        audit_refusal(r.db, r.who, r.ip, "route.refused", "route", 0, e, rt->pattern);
+        /* returns e unchanged, which the reply below already carries */
+        err_ignore(audit_refusal(r.db, r.who, r.ip, "route.refused", "route", 0, e, rt->pattern));
         goto done;
     }
     if (r.method != M_GET && (e = check_body(&r, &x, rt)))

@@ -21,7 +21,7 @@
 
 /* Load `dir` (recursively). A missing directory is not an error: the API
  * still serves, and static_count() says 0. E_IO on a read error. */
-err static_load(const char *dir);
+err static_load(const char *dir) MUST_USE;
 int static_count(void);
 void static_free(void);
 

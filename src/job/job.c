@@ -7,14 +7,6 @@
 
 #include "base/id.h"
 
-static err step_done(db_stmt *s)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r)
 {
     db_stmt *s;
@@ -32,7 +24,7 @@ err job_create(db *d, const struct principal *who, const char *kind, int64_t *id
     db_bind_int64(s, 4, who->region_code);
     db_bind_int64(s, 5, now);
     db_bind_int64(s, 6, now);
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
     return E_OK;
@@ -54,7 +46,7 @@ err job_update(db *d, int64_t id, const char *status, int64_t done, int64_t tota
     db_bind_text(s, 4, result);
     db_bind_int64(s, 5, now_ms());
     db_bind_int64(s, 6, id);
-    return step_done(s);
+    return db_run(s, NULL);
 }
 
 /* The permission that reading each kind of job needs: the one that starts

@@ -28,11 +28,11 @@ struct job {
 };
 
 /* A new queued job of `kind` for who; *id_r gets its id. */
-err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r);
+err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r) MUST_USE;
 
 /* Set status and progress (result may be NULL: unchanged). */
 err job_update(db *d, int64_t id, const char *status, int64_t done, int64_t total,
-               const char *result);
+               const char *result) MUST_USE;
 
 /*
  * A job visible to who (see above); E_NOT_FOUND otherwise. E_FORBIDDEN
@@ -40,6 +40,6 @@ err job_update(db *d, int64_t id, const char *status, int64_t done, int64_t tota
  * it, e.g. code.rules for "code.recompute"): a job's result may describe
  * people, so being in scope is not enough. *j_r is filled either way.
  */
-err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct job *j_r);
+err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct job *j_r) MUST_USE;
 
 #endif

@@ -293,7 +293,7 @@ static err post_person(struct req *r)
     bool taken_over;
     db_hold(r->db); /* the entry commits with the record (security/audit.h) */
     if ((e = person_create(r->db, r->a, r->who, &p, set, &taken_over))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refused(r, "person.create", 0, e);
     }
     if (taken_over) {
@@ -330,7 +330,7 @@ static err post_verify(struct req *r)
     struct person p;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_verify(r->db, r->a, r->who, id, &p))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refused(r, "person.verify", id, e);
     }
     req_audit(r, "person.verify", "person", id, "ok", "document_checked=1");
@@ -368,7 +368,7 @@ static err patch_person(struct req *r)
     person_fields changed = 0;
     db_hold(r->db);
     if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refused(r, "person.update", id, e);
     }
     req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
@@ -385,7 +385,7 @@ static err delete_person(struct req *r)
         return e;
     db_hold(r->db);
     if ((e = person_delete(r->db, r->a, r->who, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "person.delete", "person", id, "ok", NULL);

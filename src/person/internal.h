@@ -36,7 +36,7 @@ json_t *person_json(arena *a, const struct person *p, bool reveal);
  * for values the table cannot express (a malformed birth date or region
  * code, an unknown vulnerable flag). Defined in api.c; self_api.c uses it.
  */
-err person_from_json(json_t *b, struct person *p, person_fields *set_r);
+err person_from_json(json_t *b, struct person *p, person_fields *set_r) MUST_USE;
 
 /* The API names of id types, genders and categories, NULL-terminated, for
  * the jfield tables' allowed values. */

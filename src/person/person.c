@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "person/internal.h"
 #include "security/crypto.h"
 #include "security/ratelimit.h"
@@ -55,11 +56,7 @@ char *person_id_normalise(char *s)
 
 int32_t person_today(void)
 {
-    time_t now = time(NULL) + 8 * 3600;
-    struct tm tm;
-    if (!gmtime_r(&now, &tm))
-        return 0;
-    return (int32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+    return china_today();
 }
 
 int person_age(int32_t birth, int32_t today)
@@ -397,16 +394,6 @@ static const char UPDATE_SQL[] =
     "WHERE id = ? AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0";
 
 /* Step a statement that returns no rows and return it to the cache. */
-static err step_done(db_stmt *s, int64_t *changes_r)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE ? E_OK : db_step_err(s);
-    if (!e && changes_r)
-        *changes_r = db_changes(s);
-    db_done(s);
-    return e;
-}
-
 /* Insert (or delete) the blind-indexed tokens of `name` for person `id`. */
 static err tokens_write(db *d, const char *name, int64_t id, bool insert)
 {
@@ -426,7 +413,7 @@ static err tokens_write(db *d, const char *name, int64_t id, bool insert)
             return e;
         db_bind_blob(s, 1, t, BLIND_LEN);
         db_bind_int64(s, 2, id);
-        if ((e = step_done(s, NULL)))
+        if ((e = db_run(s, NULL)))
             return e;
     }
     return E_OK;
@@ -449,7 +436,7 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     db_bind_int64(s, i++, p->created_by);
     db_bind_int64(s, i++, now);
     db_bind_int64(s, i, now);
-    if ((e = step_done(s, NULL)))
+    if ((e = db_run(s, NULL)))
         return e;
     return tokens_write(d, p->name, id, true);
 }
@@ -673,9 +660,9 @@ static err check_duplicate(db *d, const struct scope *sc, enum id_type type, con
     db_bind_int64(s, 3, self);
     db_bind_int64(s, 4, sc->lo);
     db_bind_int64(s, 5, sc->hi);
-    int rc = db_step(s);
-    int64_t existing = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t existing = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -724,7 +711,7 @@ static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t
     db_bind_int64(s, 4, user_id);
     db_bind_text(s, 5, action);
     db_bind_blob(s, 6, ct, n);
-    return step_done(s, NULL);
+    return db_run(s, NULL);
 }
 
 /* {field: [old, new]} for the fields in `which` (old NULL: all null). */
@@ -793,9 +780,9 @@ static err self_claim_find(db *d, enum id_type type, const char *idn, int64_t *i
         return e;
     db_bind_blob(s, 1, bidx, BLIND_LEN);
     db_bind_int64(s, 2, type);
-    int rc = db_step(s);
-    *id_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *id_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -836,7 +823,7 @@ static err take_over(db *d, arena *a, const struct principal *who, int64_t id, s
             goto fail;
         db_bind_int64(s, 1, now_ms());
         db_bind_int64(s, 2, id);
-        if ((e = step_done(s, &unbound)))
+        if ((e = db_run(s, &unbound)))
             goto fail;
     }
     if ((e = db_commit(d)))
@@ -963,7 +950,7 @@ static err lock_row(db *d, const struct scope *sc, int64_t id)
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     int64_t n = 0;
-    if ((e = step_done(s, &n)))
+    if ((e = db_run(s, &n)))
         return e;
     return n == 1 ? E_OK : E_NOT_FOUND;
 }
@@ -1021,7 +1008,7 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
     db_bind_int64(s, i++, who->scope.lo);
     db_bind_int64(s, i, who->scope.hi);
     int64_t n = 0;
-    if ((e = step_done(s, &n))) {
+    if ((e = db_run(s, &n))) {
         if (e == E_CONFLICT) {
             *race_r = true;
             *p_r = nv;
@@ -1086,7 +1073,7 @@ err person_consent_set(db *d, arena *a, const struct principal *who, int64_t id,
     db_bind_int64(s, 4, id);
     db_bind_int64(s, 5, who->scope.lo);
     db_bind_int64(s, 6, who->scope.hi);
-    if ((e = step_done(s, &n)))
+    if ((e = db_run(s, &n)))
         return e;
     if (n != 1)
         return E_NOT_FOUND;
@@ -1120,7 +1107,7 @@ err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
     db_bind_int64(s, 4, id);
     db_bind_int64(s, 5, who->scope.lo);
     db_bind_int64(s, 6, who->scope.hi);
-    if ((e = step_done(s, &n)))
+    if ((e = db_run(s, &n)))
         goto fail;
     if (n != 1) {
         e = E_NOT_FOUND;
@@ -1681,7 +1668,7 @@ err person_backfill(db *d, int64_t *n_r)
                 break;
             db_bind_blob(s, 1, keys[i], BLIND_LEN);
             db_bind_int64(s, 2, ids[i]);
-            e = step_done(s, NULL);
+            e = db_run(s, NULL);
             total++;
         }
         if (e || (e = db_commit(d))) {

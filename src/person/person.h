@@ -212,13 +212,13 @@ char *person_id_normalise(char *s);
  * not a claim and is replaced). Does not look at the database (the region's
  * existence is person_region_check). Errors are E_INPUT naming the field.
  */
-err person_check(arena *a, struct person *p, person_fields given);
+err person_check(arena *a, struct person *p, person_fields given) MUST_USE;
 
 /*
  * Is `code` an existing region inside the caller's scope? E_INPUT
  * "invalid_region" on field `field` otherwise.
  */
-err person_region_check(db *d, const struct scope *sc, int64_t code, const char *field);
+err person_region_check(db *d, const struct scope *sc, int64_t code, const char *field) MUST_USE;
 
 /* Age in whole years on `today` (both yyyymmdd); -1 when birth is 0. */
 int person_age(int32_t birth, int32_t today);
@@ -285,7 +285,7 @@ bool person_name_matches(const char *name, const char *query);
  * verified).
  */
 err person_create(db *d, arena *a, const struct principal *who, struct person *p,
-                  person_fields given, bool *taken_over_r);
+                  person_fields given, bool *taken_over_r) MUST_USE;
 
 /*
  * Staff confirm they saw the identity document of person `id` (inside who's
@@ -293,7 +293,8 @@ err person_create(db *d, arena *a, const struct principal *who, struct person *p
  * entry {verified: [false, true]}. E_CONFLICT "already_verified" when it was
  * not unverified; E_NOT_FOUND outside the scope. *p_r gets the record.
  */
-err person_verify(db *d, arena *a, const struct principal *who, int64_t id, struct person *p_r);
+err person_verify(db *d, arena *a, const struct principal *who, int64_t id,
+                  struct person *p_r) MUST_USE;
 
 /*
  * E_OK when person `id` (any region: callers have already resolved it from
@@ -302,7 +303,7 @@ err person_verify(db *d, arena *a, const struct principal *who, int64_t id, stru
  * document at the community) when not; E_NOT_FOUND when no live person.
  * The pass, vehicle registration and visitor invitations call this.
  */
-err person_require_verified(db *d, int64_t id);
+err person_require_verified(db *d, int64_t id) MUST_USE;
 
 /*
  * Fill phone_last4_bidx of rows written before migration 012 (SQL cannot
@@ -310,7 +311,7 @@ err person_require_verified(db *d, int64_t id);
  * start-up after the migrations (app_open), a no-op afterwards. *n_r (may
  * be NULL) gets the number of rows filled.
  */
-err person_backfill(db *d, int64_t *n_r);
+err person_backfill(db *d, int64_t *n_r) MUST_USE;
 
 /*
  * Insert one person as person_create stores it (sealed fields, blind
@@ -323,7 +324,7 @@ err person_backfill(db *d, int64_t *n_r);
  * "too_long" when a field exceeds its limit (nothing written), E_CONFLICT
  * "duplicate" from the unique index, E_DB.
  */
-err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now);
+err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now) MUST_USE;
 
 /*
  * A capability that derives state from a person's status or residence (the
@@ -336,15 +337,16 @@ typedef err (*person_change_fn)(db *d, arena *a, int64_t person_id, int64_t user
 void person_on_change(person_change_fn fn);
 
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
-err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r);
+err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r) MUST_USE;
 
 /* The same, for hot paths that show who it is (a gate's scan): only id,
  * region_code, name and status are filled, so one field is decrypted
  * instead of seven. */
-err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r);
+err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id,
+                      struct person *p_r) MUST_USE;
 
 /* The residence (padded) of a live person inside sc; E_NOT_FOUND otherwise. */
-err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r);
+err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r) MUST_USE;
 
 /*
  * As person_region, and inside a write transaction it takes the person's
@@ -353,12 +355,12 @@ err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r);
  * recompute the code one after the other. Make it the transaction's first
  * statement.
  */
-err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r);
+err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r) MUST_USE;
 
 /* A person by identity document inside the scope; E_NOT_FOUND otherwise.
  * `id_number` is normalised here. */
 err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,
-                             const char *id_number, struct person *p_r);
+                             const char *id_number, struct person *p_r) MUST_USE;
 
 /*
  * A change: the fields of `v` named in `set` replace the stored ones.
@@ -379,7 +381,8 @@ struct person_patch {
                      history {verified: [old, new]} */
 };
 err person_update(db *d, arena *a, const struct principal *who, int64_t id,
-                  const struct person_patch *patch, struct person *p_r, person_fields *changed_r);
+                  const struct person_patch *patch, struct person *p_r,
+                  person_fields *changed_r) MUST_USE;
 
 /*
  * Set consent_at (0: withdrawn) of person `id` inside who's scope, as part
@@ -389,11 +392,11 @@ err person_update(db *d, arena *a, const struct principal *who, int64_t id,
  * E_NOT_FOUND (no detail) when no such person in the scope.
  */
 err person_consent_set(db *d, arena *a, const struct principal *who, int64_t id,
-                       int64_t consent_at);
+                       int64_t consent_at) MUST_USE;
 
 /* Soft-delete a person inside the scope (deleted_at), drop its name
  * tokens, write a "delete" history entry. E_NOT_FOUND otherwise. */
-err person_delete(db *d, arena *a, const struct principal *who, int64_t id);
+err person_delete(db *d, arena *a, const struct principal *who, int64_t id) MUST_USE;
 
 /* ---- lists ---------------------------------------------------------------- */
 
@@ -423,7 +426,7 @@ struct person_filter {
  * "invalid_parameter" on field "sort" otherwise. NULL keeps the default
  * (newest first).
  */
-err person_sort_parse(const char *s, struct person_filter *f);
+err person_sort_parse(const char *s, struct person_filter *f) MUST_USE;
 
 /*
  * The persons inside the scope that match the filter, sorted and paged;
@@ -435,7 +438,7 @@ err person_sort_parse(const char *s, struct person_filter *f);
  * its region must already be inside the scope (person_region_check).
  */
 err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
-                struct person **items_r, size_t *n_r, int64_t *total_r);
+                struct person **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /* ---- exact searches -------------------------------------------------------- */
 
@@ -462,7 +465,7 @@ int person_search_limit(void);
  * (and is the caller's to audit). *first_over_r (may be NULL) tells that
  * first refusal apart.
  */
-err person_search_hit(db *d, const struct principal *who, bool *first_over_r);
+err person_search_hit(db *d, const struct principal *who, bool *first_over_r) MUST_USE;
 
 /* ---- history ----------------------------------------------------------- */
 
@@ -481,7 +484,7 @@ struct person_change {
  */
 err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, bool reveal,
                    int64_t page, int64_t page_size, struct person_change **items_r, size_t *n_r,
-                   int64_t *total_r);
+                   int64_t *total_r) MUST_USE;
 
 /* ---- residents' own record (self.c) ---------------------------------------- */
 
@@ -532,7 +535,7 @@ struct person_consent {
 const char *person_consent_state_name(enum person_consent_state s);
 
 /* The consent state of an account, from its newest rows. */
-err person_consent_find(db *d, arena *a, int64_t user_id, struct person_consent *c_r);
+err person_consent_find(db *d, arena *a, int64_t user_id, struct person_consent *c_r) MUST_USE;
 
 /*
  * Consent to purpose statement `version`, which must be the current one
@@ -542,7 +545,7 @@ err person_consent_find(db *d, arena *a, int64_t user_id, struct person_consent 
  * transaction. *c_r gets the new state.
  */
 err person_consent_give(db *d, arena *a, const struct principal *who, const char *version,
-                        struct person_consent *c_r, bool *changed_r);
+                        struct person_consent *c_r, bool *changed_r) MUST_USE;
 
 /*
  * Withdraw consent: a "withdrawn" row and the bound person's consent_at
@@ -550,12 +553,12 @@ err person_consent_give(db *d, arena *a, const struct principal *who, const char
  * "consent_not_given" when there is no consent to withdraw.
  */
 err person_consent_withdraw(db *d, arena *a, const struct principal *who,
-                            struct person_consent *c_r);
+                            struct person_consent *c_r) MUST_USE;
 
 /* E_OK when the account holds current consent, else E_FORBIDDEN
  * "consent_required" (never given, outdated or withdrawn). *c_r (may be
  * NULL) gets the state either way. */
-err person_consent_require(db *d, arena *a, int64_t user_id, struct person_consent *c_r);
+err person_consent_require(db *d, arena *a, int64_t user_id, struct person_consent *c_r) MUST_USE;
 
 /* The fields a resident may change on their own record: where they live
  * and work, and whom to call. Name, document, region and the rest need
@@ -598,11 +601,12 @@ enum person_self_result { PERSON_SELF_CREATED = 1, PERSON_SELF_BOUND };
  * (person_verify); a record bound on a matching phone keeps its state.
  */
 err person_self_register(db *d, arena *a, const struct principal *who, struct person *p,
-                         person_fields given, struct person *p_r, enum person_self_result *how_r);
+                         person_fields given, struct person *p_r,
+                         enum person_self_result *how_r) MUST_USE;
 
 /* The resident's own record; E_NOT_FOUND "person_not_registered" when the
  * account is not bound to a live record. */
-err person_self_find(db *d, arena *a, const struct principal *who, struct person *p_r);
+err person_self_find(db *d, arena *a, const struct principal *who, struct person *p_r) MUST_USE;
 
 /*
  * Change the resident's own record: PERSON_SELF_EDITABLE fields only
@@ -611,6 +615,6 @@ err person_self_find(db *d, arena *a, const struct principal *who, struct person
  */
 err person_self_update(db *d, arena *a, const struct principal *who,
                        const struct person_patch *patch, struct person *p_r,
-                       person_fields *changed_r);
+                       person_fields *changed_r) MUST_USE;
 
 #endif

@@ -85,7 +85,7 @@ static err post_consent(struct req *r)
     const char *version = json_str(r->body, "version");
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_consent_give(r->db, r->a, r->who, version, &c, &changed))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refused(r, "consent.give", "user", r->who->user_id, e);
     }
     req_audit(r, "consent.give", "user", r->who->user_id, "ok",
@@ -103,7 +103,7 @@ static err delete_consent(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_consent_withdraw(r->db, r->a, r->who, &c))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refused(r, "consent.withdraw", "user", r->who->user_id, e);
     }
     req_audit(r, "consent.withdraw", "user", r->who->user_id, "ok",
@@ -206,7 +206,7 @@ static err post_self(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_self_register(r->db, r->a, r->who, &in, set, &p, &how))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refused(r, "person.self_register", "person", 0, e);
     }
     bool bound = how == PERSON_SELF_BOUND;
@@ -232,7 +232,7 @@ static err patch_self(struct req *r)
     person_fields changed = 0;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_self_update(r->db, r->a, r->who, &pt, &p, &changed))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refused(r, "person.self_update", "person", r->who->person_id, e);
     }
     req_audit(r, "person.self_update", "person", p.id, "ok", fields_detail(r->a, "", changed));

@@ -343,7 +343,7 @@ static err post_place(struct req *r)
     if (!e)
         e = place_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited_failure(r, e, "place.create", "place", 0);
     }
     req_audit(r, "place.create", "place", id, "ok", fields_detail(r));
@@ -381,7 +381,7 @@ static err patch_place(struct req *r)
     if (!e)
         e = place_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited_failure(r, e, "place.update", "place", id);
     }
     req_audit(r, "place.update", "place", id, "ok", fields_detail(r));
@@ -398,7 +398,7 @@ static err delete_place(struct req *r)
     if (!e)
         e = place_delete(r->db, &r->who->scope, id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "place.delete", "place", id, "ok", "");
@@ -575,7 +575,7 @@ static err post_enterprise(struct req *r)
     if (!e)
         e = enterprise_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited_failure(r, e, "enterprise.create", "enterprise", 0);
     }
     req_audit(r, "enterprise.create", "enterprise", id, "ok", fields_detail(r));
@@ -614,7 +614,7 @@ static err patch_enterprise(struct req *r)
     if (!e)
         e = enterprise_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited_failure(r, e, "enterprise.update", "enterprise", id);
     }
     req_audit(r, "enterprise.update", "enterprise", id, "ok", fields_detail(r));
@@ -631,7 +631,7 @@ static err delete_enterprise(struct req *r)
     if (!e)
         e = enterprise_delete(r->db, &r->who->scope, id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "enterprise.delete", "enterprise", id, "ok", "");

@@ -356,7 +356,7 @@ err enterprise_create(db *d, arena *a, const struct scope *scope, const struct e
     db_bind_text(s, 11, set & EF_INDUSTRY && in->industry ? in->industry : "");
     db_bind_int64(s, 12, now);
     db_bind_int64(s, 13, now);
-    e = pl_exec(s, NULL);
+    e = db_run(s, NULL);
     if (e == E_CONFLICT)
         return duplicate_after_race(d, scope, code, 0);
     if (e)
@@ -435,7 +435,7 @@ err enterprise_update(db *d, arena *a, const struct scope *scope, int64_t id,
     db_bind_int64(s, 14, scope->lo);
     db_bind_int64(s, 15, scope->hi);
     int64_t changed;
-    e = pl_exec(s, &changed);
+    e = db_run(s, &changed);
     if (e == E_CONFLICT)
         return duplicate_after_race(d, scope, cur.credit_code, id);
     if (e)
@@ -461,7 +461,7 @@ err enterprise_delete(db *d, const struct scope *scope, int64_t id)
     db_bind_int64(s, 4, scope->lo);
     db_bind_int64(s, 5, scope->hi);
     int64_t changed;
-    if ((e = pl_exec(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
 }

@@ -12,19 +12,20 @@
  * Is `code` an existing region inside `scope`? E_INPUT "invalid_region"
  * (field region_code) when not; E_DB when the query fails.
  */
-err pl_region_check(db *d, const struct scope *scope, int64_t code);
+err pl_region_check(db *d, const struct scope *scope, int64_t code) MUST_USE;
 
 /*
  * Bind parameter i to the sealed form of `plain` under `label`
  * ("places.contact_name"), or to NULL when `plain` is NULL or "". The
  * ciphertext comes from `a`.
  */
-err pl_bind_sealed(db_stmt *s, int i, arena *a, const char *label, const char *plain);
+err pl_bind_sealed(db_stmt *s, int i, arena *a, const char *label, const char *plain) MUST_USE;
 
 /* Column `col` of the current row unsealed under `label` into *plain_r
  * (from `a`), or NULL when the column is NULL. E_CRYPTO when it does not
  * open. */
-err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label, const char **plain_r);
+err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label,
+                    const char **plain_r) MUST_USE;
 
 /* `s` without leading and trailing ASCII white space, from `a`; NULL stays
  * NULL. */
@@ -43,7 +44,8 @@ struct pl_sort {
  * "": `dflt`). E_INPUT "invalid_parameter" (field sort) for a key not in
  * the list.
  */
-err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt, const char **sql_r);
+err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt,
+                const char **sql_r) MUST_USE;
 
 /* The LIKE pattern matching names that contain `q` literally: %, _ and the
  * escape character \ are escaped, the text is lower-cased (ASCII, as SQL
@@ -52,9 +54,5 @@ const char *pl_like_contains(arena *a, const char *q);
 
 /* Upper-case ASCII letters of `s` into a copy from `a`; NULL stays NULL. */
 char *pl_upper(arena *a, const char *s);
-
-/* Step a write statement to completion; the statement is done afterwards.
- * *changes_r (if not NULL) gets the number of rows changed. */
-err pl_exec(db_stmt *s, int64_t *changes_r);
 
 #endif

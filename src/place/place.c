@@ -24,16 +24,6 @@
 
 /* ---- shared helpers --------------------------------------------------------- */
 
-err pl_exec(db_stmt *s, int64_t *changes_r)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    if (!e && changes_r)
-        *changes_r = db_changes(s);
-    db_done(s);
-    return e;
-}
-
 err pl_region_check(db *d, const struct scope *scope, int64_t code)
 {
     db_stmt *s;
@@ -517,7 +507,7 @@ err place_create(db *d, arena *a, const struct scope *scope, const struct place_
         db_bind_null(s, 13);
     db_bind_int64(s, 14, now);
     db_bind_int64(s, 15, now);
-    if ((e = pl_exec(s, NULL)))
+    if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
     return E_OK;
@@ -606,7 +596,7 @@ err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
     db_bind_int64(s, 16, scope->lo);
     db_bind_int64(s, 17, scope->hi);
     int64_t changed;
-    if ((e = pl_exec(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     if (changed == 0)
         return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
@@ -629,7 +619,7 @@ err place_delete(db *d, const struct scope *scope, int64_t id)
     db_bind_int64(s, 4, scope->lo);
     db_bind_int64(s, 5, scope->hi);
     int64_t changed;
-    if ((e = pl_exec(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
 }

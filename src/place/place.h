@@ -138,7 +138,7 @@ struct place_input {
  * "too_long", "out_of_range", "invalid_phone", "invalid_value",
  * "invalid_position". `create` also demands name, kind and region.
  */
-err place_input_check(const struct place_input *in, bool create);
+err place_input_check(const struct place_input *in, bool create) MUST_USE;
 
 /*
  * Create a place inside `scope`, after place_input_check. E_INPUT
@@ -148,10 +148,10 @@ err place_input_check(const struct place_input *in, bool create);
  * One statement: nothing is written when it fails.
  */
 err place_create(db *d, arena *a, const struct scope *scope, const struct place_input *in,
-                 int64_t *id_r);
+                 int64_t *id_r) MUST_USE;
 
 /* One live place inside `scope`, contacts unsealed; E_NOT_FOUND otherwise. */
-err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct place *p_r);
+err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct place *p_r) MUST_USE;
 
 /*
  * Update the fields `in->set` names (errors as place_create; E_INPUT
@@ -160,10 +160,10 @@ err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct pl
  * landed between the read and the write (nothing is written then).
  */
 err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
-                 const struct place_input *in);
+                 const struct place_input *in) MUST_USE;
 
 /* Soft-delete a live place inside `scope`; E_NOT_FOUND otherwise. */
-err place_delete(db *d, const struct scope *scope, int64_t id);
+err place_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
 
 /* The sort keys of place_list: "name", "kind", "region_code", "area",
  * "households", "buildings", "created_at", "updated_at", each optionally
@@ -187,7 +187,7 @@ struct place_filter {
  * *items_r (from `a`) gets *n_r places; *total_r the number of matches.
  */
 err place_list(db *d, arena *a, const struct scope *scope, const struct place_filter *f,
-               struct place **items_r, size_t *n_r, int64_t *total_r);
+               struct place **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /* ---- enterprises ------------------------------------------------------------ */
 
@@ -243,7 +243,7 @@ struct enterprise_input {
  * (<= 200), industry (<= 50). `create` also demands name, credit code and
  * region.
  */
-err enterprise_input_check(const struct enterprise_input *in, bool create);
+err enterprise_input_check(const struct enterprise_input *in, bool create) MUST_USE;
 
 /*
  * Create an enterprise inside `scope`. E_INPUT "invalid_region" as for
@@ -253,28 +253,29 @@ err enterprise_input_check(const struct enterprise_input *in, bool create);
  * the new id. Nothing is written when it fails.
  */
 err enterprise_create(db *d, arena *a, const struct scope *scope, const struct enterprise_input *in,
-                      int64_t *id_r);
+                      int64_t *id_r) MUST_USE;
 
 /* One live enterprise inside `scope`, personal fields unsealed;
  * E_NOT_FOUND otherwise. */
-err enterprise_find(db *d, arena *a, const struct scope *scope, int64_t id, struct enterprise *e_r);
+err enterprise_find(db *d, arena *a, const struct scope *scope, int64_t id,
+                    struct enterprise *e_r) MUST_USE;
 
 /* The live enterprise with this credit code (upper-cased first) inside
  * `scope`; E_NOT_FOUND otherwise. */
 err enterprise_find_by_credit_code(db *d, arena *a, const struct scope *scope,
-                                   const char *credit_code, struct enterprise *e_r);
+                                   const char *credit_code, struct enterprise *e_r) MUST_USE;
 
 /* Update the fields `in->set` names; errors as enterprise_create and
  * place_update ("empty_update", "edit_conflict", E_NOT_FOUND). */
 err enterprise_update(db *d, arena *a, const struct scope *scope, int64_t id,
-                      const struct enterprise_input *in);
+                      const struct enterprise_input *in) MUST_USE;
 
 /*
  * Soft-delete a live enterprise inside `scope`; E_NOT_FOUND otherwise. Its
  * credit code becomes free for a new registration. Places that named it
  * keep the link in storage but no longer show it (place.enterprise_id 0).
  */
-err enterprise_delete(db *d, const struct scope *scope, int64_t id);
+err enterprise_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
 
 /* The sort keys of enterprise_list: "name", "credit_code", "region_code",
  * "employees", "created_at", "updated_at", optionally prefixed with "-". */
@@ -290,6 +291,6 @@ struct enterprise_filter {
 /* Live enterprises inside `scope` matching `f`; errors as place_list, and
  * E_INPUT "invalid_credit_code" (field credit_code) for a malformed code. */
 err enterprise_list(db *d, arena *a, const struct scope *scope, const struct enterprise_filter *f,
-                    struct enterprise **items_r, size_t *n_r, int64_t *total_r);
+                    struct enterprise **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 #endif

@@ -281,7 +281,7 @@ static err post_region(struct req *r)
     struct region g;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_create(r->db, &r->who->scope, &in, r->a, &g))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, "region.create", in.code, e);
     }
     req_audit(r, "region.create", "region", g.code, "ok",
@@ -320,7 +320,7 @@ static err patch_region(struct req *r)
     const char *changed;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_update(r->db, &r->who->scope, code, &p, r->a, &g, &changed))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, "region.update", code, e);
     }
     req_audit(r, "region.update", "region", code, "ok", arena_printf(r->a, "fields=%s", changed));
@@ -337,7 +337,7 @@ static err delete_region(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_delete(r->db, &r->who->scope, code))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, "region.delete", code, e);
     }
     req_audit(r, "region.delete", "region", code, "ok", NULL);
@@ -365,7 +365,7 @@ static err move_region(struct req *r)
     int64_t moved = 0;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_move(r->db, &r->who->scope, code, to, r->a, &g, &moved))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, "region.move", code, e);
     }
     char from[19], dest[19];

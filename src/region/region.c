@@ -35,15 +35,6 @@ static int64_t written_number(int64_t code)
 }
 
 /* Step a statement that returns no rows, then return it to the cache. */
-static err step_done(db_stmt *s)
-{
-    err e = E_OK;
-    if (db_step(s) != DB_DONE)
-        e = db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 /* ---- boundaries ----------------------------------------------------------- */
 
 /* Area moments of rings, relative to a reference point for precision. */
@@ -511,7 +502,7 @@ static err begin_write(db *d, int64_t code)
     db_stmt *s;
     if (!(e = db_prepare(d, "UPDATE regions SET updated_at = updated_at WHERE code = ?", &s))) {
         db_bind_int64(s, 1, code);
-        e = step_done(s);
+        e = db_run(s, NULL);
     }
     if (e)
         db_rollback(d);
@@ -600,7 +591,7 @@ static err insert_row(db *d, const struct region_input *in, int64_t now)
     bind_center(s, 6, in->has_center, in->center_lng, in->center_lat);
     db_bind_int64(s, 8, now);
     db_bind_int64(s, 9, now);
-    return step_done(s);
+    return db_run(s, NULL);
 }
 
 /*
@@ -749,7 +740,7 @@ err region_update(db *d, const struct scope *sc, int64_t code, const struct regi
     db_bind_int64(s, 6, code);
     db_bind_int64(s, 7, sc->lo);
     db_bind_int64(s, 8, sc->hi);
-    if ((e = step_done(s)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     *r_r = cur;
     if (changed_r)
@@ -850,12 +841,12 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
         goto fail;
     db_bind_int64(s, 1, new_code);
     db_bind_int64(s, 2, new_end);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool taken;
+    e = db_row(s, &taken);
     db_done(s);
     if (e)
         goto fail;
-    if (rc == DB_ROW) {
+    if (taken) {
         e = err_set(E_CONFLICT, "region_exists", "code", "新代码已被其他区划使用");
         goto fail;
     }
@@ -879,7 +870,7 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
     db_bind_int64(s, 5, now);
     db_bind_int64(s, 6, code);
     db_bind_int64(s, 7, end);
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         goto fail;
     int64_t moved = 0;
     for (size_t i = 0; i < sizeof referencing / sizeof referencing[0]; i++) {
@@ -888,19 +879,16 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
         db_bind_int64(s, 1, delta);
         db_bind_int64(s, 2, code);
         db_bind_int64(s, 3, end);
-        rc = db_step(s);
-        e = rc == DB_DONE ? E_OK : db_step_err(s);
-        if (!e)
-            moved += db_changes(s);
-        db_done(s);
-        if (e)
+        int64_t n;
+        if ((e = db_run(s, &n)))
             goto fail;
+        moved += n;
     }
     if ((e = db_prepare(d, "DELETE FROM regions WHERE code >= ? AND code < ?", &s)))
         goto fail;
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, end);
-    if ((e = step_done(s)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     auth_changed(); /* users under it now have other scopes */
     if (moved_r)
@@ -978,7 +966,7 @@ err region_delete(db *d, const struct scope *sc, int64_t code)
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    if ((e = step_done(s)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     return E_OK;
 fail:
@@ -1404,7 +1392,7 @@ static err update_row(db *d, const struct scope *sc, const struct region_input *
     db_bind_int64(s, 6, in->code);
     db_bind_int64(s, 7, sc->lo);
     db_bind_int64(s, 8, sc->hi);
-    return step_done(s);
+    return db_run(s, NULL);
 }
 
 /*
@@ -1477,7 +1465,7 @@ static err flush_inserts(struct importer *im, const struct region_input **pend, 
             db_bind_int64(s, b + 8, now);
             db_bind_int64(s, b + 9, now);
         }
-        e = step_done(s);
+        e = db_run(s, NULL);
     } else {
         for (size_t k = 0; k < *np && !e; k++)
             e = insert_row(im->d, pend[k], now);

@@ -75,11 +75,11 @@ struct region {
  * "invalid_boundary" on `field` with a Chinese message saying what is wrong.
  */
 err region_boundary_check(const char *text, const char *field, arena *a, const char **norm_r,
-                          double *lng_r, double *lat_r);
+                          double *lng_r, double *lat_r) MUST_USE;
 
 /* A centre: lng in [-180, 180], lat in [-90, 90], finite.
  * E_INPUT "invalid_center" on `field`. */
-err region_center_check(double lng, double lat, const char *field);
+err region_center_check(double lng, double lat, const char *field) MUST_USE;
 
 /*
  * One region inside `sc` (the scope root included). E_NOT_FOUND when the
@@ -87,7 +87,7 @@ err region_center_check(double lng, double lat, const char *field);
  * when `with_boundary`.
  */
 err region_find(db *d, const struct scope *sc, int64_t code, bool with_boundary, arena *a,
-                struct region *r_r);
+                struct region *r_r) MUST_USE;
 
 /*
  * The names of `code` and its ancestors from level `from` down, joined by
@@ -96,7 +96,8 @@ err region_find(db *d, const struct scope *sc, int64_t code, bool with_boundary,
  * Ancestors missing from the tree are left out; "" when none is known.
  * The text lives in `a`.
  */
-err region_path(db *d, int64_t code, enum region_level from, arena *a, const char **path_r);
+err region_path(db *d, int64_t code, enum region_level from, arena *a,
+                const char **path_r) MUST_USE;
 
 enum region_sort { REGION_SORT_CODE, REGION_SORT_NAME, REGION_SORT_LEVEL };
 
@@ -115,7 +116,7 @@ struct region_filter {
  * array of *n_r) and the count of all matches in *total_r.
  */
 err region_list(db *d, const struct scope *sc, const struct region_filter *f, arena *a,
-                struct region **items_r, size_t *n_r, int64_t *total_r);
+                struct region **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /*
  * The subtree of `root` (inside `sc`, else E_NOT_FOUND) down to `depth`
@@ -124,7 +125,7 @@ err region_list(db *d, const struct scope *sc, const struct region_filter *f, ar
  * REGION_TREE_MAX_NODES nodes is E_INPUT "tree_too_large" on field "depth".
  */
 err region_tree(db *d, const struct scope *sc, int64_t root, int depth, bool with_boundary,
-                arena *a, struct region **items_r, size_t *n_r);
+                arena *a, struct region **items_r, size_t *n_r) MUST_USE;
 
 /* A new region, or the changes to one. */
 struct region_input {
@@ -147,7 +148,7 @@ struct region_input {
  * region (without boundary) is stored in *r_r.
  */
 err region_create(db *d, const struct scope *sc, const struct region_input *in, arena *a,
-                  struct region *r_r);
+                  struct region *r_r) MUST_USE;
 
 struct region_patch {
     const char *name; /* NULL: unchanged */
@@ -166,14 +167,14 @@ struct region_patch {
  * field names ("name,boundary,center") for the audit detail.
  */
 err region_update(db *d, const struct scope *sc, int64_t code, const struct region_patch *p,
-                  arena *a, struct region *r_r, const char **changed_r);
+                  arena *a, struct region *r_r, const char **changed_r) MUST_USE;
 
 /*
  * Delete a region strictly inside `sc`. E_CONFLICT "region_in_use" when it
  * has children, or when live persons, places or enterprises, or users or
  * departments, have a region_code inside its subtree.
  */
-err region_delete(db *d, const struct scope *sc, int64_t code);
+err region_delete(db *d, const struct scope *sc, int64_t code) MUST_USE;
 
 /*
  * Move the region `code` (strictly inside `sc`) to `new_code`: the same
@@ -188,7 +189,7 @@ err region_delete(db *d, const struct scope *sc, int64_t code);
  * E_CONFLICT "region_exists" (the new code, or a code under it, is taken).
  */
 err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, arena *a,
-                struct region *r_r, int64_t *moved_r);
+                struct region *r_r, int64_t *moved_r) MUST_USE;
 
 /* Import formats. */
 enum region_format { REGION_CSV = 1, REGION_GEOJSON };
@@ -234,7 +235,7 @@ struct region_import_report {
  * a FeatureCollection) is an E_INPUT error and imports nothing.
  */
 err region_import(db *d, const struct scope *sc, enum region_format fmt, const char *data, size_t n,
-                  arena *a, struct region_import_report *rep_r);
+                  arena *a, struct region_import_report *rep_r) MUST_USE;
 
 /* Parse a level written in English or Chinese; 0 if unknown. */
 enum region_level region_level_parse_any(const char *s);

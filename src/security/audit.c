@@ -221,13 +221,6 @@ static void committed_head(int64_t seq, const uint8_t hash[SM3_LEN], int64_t n)
 
 /* ---- the chain head in the database --------------------------------------- */
 
-static err step_done(db_stmt *s)
-{
-    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 /* PostgreSQL: lock this node's head row for the rest of the transaction, so
  * appenders on other connections (threads, servers, tools of the same
  * node) wait for this one to end and then read the head it left. SQLite
@@ -242,10 +235,10 @@ static err lock_head(db *d, const char *key)
         if (e)
             return e;
         db_bind_text(s, 1, key);
-        int rc = db_step(s);
-        e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+        bool locked;
+        e = db_row(s, &locked);
         db_done(s);
-        if (e || rc == DB_ROW)
+        if (e || locked)
             return e;
         /* the node's first entry: create the row, then lock it */
         if ((e = db_prepare(d,
@@ -254,7 +247,7 @@ static err lock_head(db *d, const char *key)
                             &s)))
             return e;
         db_bind_text(s, 1, key);
-        if ((e = step_done(s)))
+        if ((e = db_run(s, NULL)))
             return e;
     }
     return E_OK;
@@ -332,7 +325,7 @@ static err save_head(db *d, const char *key, int64_t seq, const uint8_t hash[SM3
         return e;
     db_bind_text(s, 1, key);
     db_bind_text(s, 2, value);
-    return step_done(s);
+    return db_run(s, NULL);
 }
 
 /* Insert a list of entries after the chain head inside the open transaction
@@ -379,7 +372,7 @@ static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM
         db_bind_text(s, 13, q->detail);
         db_bind_blob(s, 14, hash, SM3_LEN);
         db_bind_blob(s, 15, next, SM3_LEN);
-        if ((e = step_done(s)))
+        if ((e = db_run(s, NULL)))
             return e;
         memcpy(hash, next, SM3_LEN);
     }
@@ -1344,7 +1337,7 @@ static err rekey_node(db *d, int node, int64_t *entries, int64_t *legacy_bad_id)
             db_bind_blob(s, 1, rows[i].prev, SM3_LEN);
             db_bind_blob(s, 2, rows[i].hash, SM3_LEN);
             db_bind_int64(s, 3, rows[i].id);
-            e = step_done(s);
+            e = db_run(s, NULL);
         }
         *entries += (int64_t)n;
         if (e || n < REKEY_BATCH)
@@ -1484,7 +1477,7 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed)
     db_bind_int64(s, 4, m.count);
     db_bind_int64(s, 5, m.at);
     db_bind_blob(s, 6, mac, SM3_LEN);
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     /* into the file before the commit: a marker whose removal then failed
      * still matches the chain, a removal without its marker would not */
@@ -1494,7 +1487,7 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed)
         return e;
     db_bind_int64(s, 1, node);
     db_bind_int64(s, 2, last);
-    if ((e = step_done(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     *removed += m.count;
     return E_OK;

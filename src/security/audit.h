@@ -61,7 +61,7 @@ void audit_configure(const char *anchor_file, int checkpoint_s);
 
 /* Start the writer thread with its own connection to db_url; it writes a
  * checkpoint of the chain head it finds at once. */
-err audit_start(const char *db_url);
+err audit_start(const char *db_url) MUST_USE;
 /* Flush what is queued, stop the writer and write a last checkpoint. */
 void audit_stop(void);
 /* Wait until every entry queued so far is durable. */
@@ -85,7 +85,7 @@ void audit_checkpoint(void);
  * intact. Never again after that: a database whose flag was removed is not
  * re-keyed once anchors exist (that would launder edits).
  */
-err audit_upgrade(db *d);
+err audit_upgrade(db *d) MUST_USE;
 
 /*
  * Remove the entries of every chain older than before_ms (epoch ms): the
@@ -95,7 +95,7 @@ err audit_upgrade(db *d);
  * marker goes to the anchor file and to audit_marker, and an 'audit.prune'
  * entry is logged, all in one transaction. *removed_r: entries removed.
  */
-err audit_prune(db *d, int64_t before_ms, int64_t *removed_r);
+err audit_prune(db *d, int64_t before_ms, int64_t *removed_r) MUST_USE;
 
 /*
  * Append the entries queued so far inside the caller's open transaction on
@@ -106,12 +106,12 @@ err audit_prune(db *d, int64_t before_ms, int64_t *removed_r);
  * paying a second disk flush. Does nothing without a writer thread, outside
  * a transaction, or while the writer thread is appending.
  */
-err audit_join(db *d);
+err audit_join(db *d) MUST_USE;
 
 /* After a restore: the chains were rewound to the backup's heads. Appends a
  * signed 'restore' anchor per chain, so checkpoints of entries written
  * after the backup no longer count as a cut tail (docs/audit.md). */
-err audit_restored(db *d);
+err audit_restored(db *d) MUST_USE;
 
 struct audit_verify_result {
     int64_t checked;   /* entries whose links were verified */
@@ -129,7 +129,7 @@ struct audit_verify_result {
 
 /* Walk every node's chain against the anchor file and the retention
  * markers; fills *r. Returns E_OK even when broken. */
-err audit_verify(db *d, struct audit_verify_result *r);
+err audit_verify(db *d, struct audit_verify_result *r) MUST_USE;
 
 /* ---- refusals (security/audit_refusal.c) ------------------------------------ */
 
@@ -150,6 +150,6 @@ struct principal;
  * (no personal data).
  */
 err audit_refusal(db *d, const struct principal *who, const char *ip, const char *action,
-                  const char *object_type, int64_t object_id, err e, const char *detail);
+                  const char *object_type, int64_t object_id, err e, const char *detail) MUST_USE;
 
 #endif

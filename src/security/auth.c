@@ -22,6 +22,7 @@
 #include "base/id.h"
 #include "base/log.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "base/validate.h"
 #include "security/crypto.h"
 
@@ -37,7 +38,6 @@
 #define SMS_DIGITS 6
 #define MINUTE_MS  60000
 #define HOUR_MS    3600000
-#define DAY_MS     86400000
 /* the longest wait the sign-in slow-down imposes */
 #define BACKOFF_CAP_MS 60000
 /* last_seen is refreshed at most this often: a write per request is wasted. */
@@ -114,14 +114,6 @@ static void copy_str(char *dst, size_t n, const char *src)
 
 /* Step a statement that returns no rows (or whose rows we ignore) and give
  * it back to the cache. */
-static err run(db_stmt *s)
-{
-    int rc = db_step(s);
-    err e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 static void log_id(enum log_level lv, const char *event, int64_t user_id)
 {
     char id[24];
@@ -368,7 +360,7 @@ static err session_create(db *d, int64_t user_id, const char *ip, char token_r[T
     db_bind_int64(s, 3, now);
     db_bind_int64(s, 4, now);
     db_bind_text(s, 5, ip ? ip : "");
-    if ((e = run(s)) == E_OK)
+    if ((e = db_run(s, NULL)) == E_OK)
         hex_encode(raw, sizeof raw, token_r);
     explicit_bzero(raw, sizeof raw);
     return e;
@@ -383,7 +375,7 @@ static err session_delete(db *d, const uint8_t h[SM3_LEN])
     if (e)
         return e;
     db_bind_blob(s, 1, h, SM3_LEN);
-    if (!(e = run(s)))
+    if (!(e = db_run(s, NULL)))
         sessions_changed(d);
     return e;
 }
@@ -525,7 +517,7 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
             return e;
         db_bind_int64(s, 1, now);
         db_bind_blob(s, 2, h, sizeof h);
-        if ((e = run(s)))
+        if ((e = db_run(s, NULL)))
             return e;
         last_seen = now;
     }
@@ -574,7 +566,7 @@ err auth_logout_all(db *d, int64_t user_id)
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    if (!(e = run(s)))
+    if (!(e = db_run(s, NULL)))
         sessions_changed(d);
     return e;
 }
@@ -735,7 +727,7 @@ err auth_totp_begin(db *d, int64_t user_id, const char *account, char secret_b32
                               &s)) == E_OK) {
         db_bind_blob(s, 1, sealed, sizeof sealed);
         db_bind_int64(s, 2, user_id);
-        e = run(s);
+        e = db_run(s, NULL);
     }
     if (!e) {
         memcpy(secret_b32_r, b32, b32len + 1);
@@ -799,7 +791,7 @@ err auth_totp_confirm(db *d, int64_t user_id, const char *code)
         return e;
     db_bind_int64(s, 1, step);
     db_bind_int64(s, 2, user_id);
-    if ((e = run(s)) == E_OK) {
+    if ((e = db_run(s, NULL)) == E_OK) {
         auth_changed();
         log_id(LOG_INFO, "totp_enabled", user_id);
     }
@@ -835,7 +827,7 @@ err auth_totp_reset(db *d, int64_t user_id)
  * "after HH:MM" is never too early. */
 static void cn_hhmm(int64_t at, int *h_r, int *m_r)
 {
-    time_t t = (time_t)((at + MINUTE_MS - 1) / MINUTE_MS * 60) + 8 * 3600;
+    time_t t = (time_t)(((at + MINUTE_MS - 1) / MINUTE_MS * MINUTE_MS + CHINA_OFFSET_MS) / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     *h_r = tm.tm_hour;
@@ -917,9 +909,9 @@ static err rate_peek(db *d, const char *key, int64_t window_ms, int64_t *count_r
         return e;
     db_bind_text(s, 1, key);
     db_bind_int64(s, 2, now_ms() - window_ms);
-    int rc = db_step(s);
-    *count_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *count_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -1179,7 +1171,7 @@ err auth_login(db *d, const char *username, const char *password, const char *to
         return e;
     db_bind_text(s, 1, lp.account);
     db_bind_text(s, 2, lp.ip);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
 
     if ((e = session_create(d, user_id, ip, token_r)))
@@ -1254,7 +1246,7 @@ err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char 
             return e;
         db_bind_int64(s, 1, user_id);
         db_bind_blob(s, 2, keep, sizeof keep);
-        if (!(e = run(s)))
+        if (!(e = db_run(s, NULL)))
             sessions_changed(d);
     } else {
         e = auth_logout_all(d, user_id);
@@ -1296,7 +1288,7 @@ err auth_unlock(db *d, int64_t user_id)
     if ((e = db_prepare(d, "DELETE FROM login_failures WHERE user_id = ?", &s)))
         return e;
     db_bind_int64(s, 1, user_id);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     log_id(LOG_INFO, "account_unlocked", user_id);
     return E_OK;
@@ -1505,7 +1497,7 @@ err auth_sms_send(db *d, const char *phone, const char *ip)
     db_bind_int64(s, 4, now);
     db_bind_int64(s, 5, window);
     db_bind_int64(s, 6, window);
-    if ((e = run(s))) {
+    if ((e = db_run(s, NULL))) {
         explicit_bzero(code, sizeof code);
         return e;
     }
@@ -1668,13 +1660,13 @@ static err resident_user(db *d, const char *phone, const uint8_t bidx[BLIND_LEN]
         db_bind_blob(s, 5, bidx, BLIND_LEN);
         db_bind_int64(s, 6, now);
         db_bind_int64(s, 7, now);
-        e = run(s);
+        e = db_run(s, NULL);
     }
     if (!e && (e = db_prepare(d, "INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)", &s)) ==
                   E_OK) {
         db_bind_int64(s, 1, id);
         db_bind_int64(s, 2, role_id);
-        e = run(s);
+        e = db_run(s, NULL);
     }
     if (!e)
         e = db_commit(d);
@@ -1713,7 +1705,7 @@ err auth_sms_login(db *d, const char *phone, const char *code, const char *ip,
         return e;
     db_bind_int64(s, 1, now_ms());
     db_bind_int64(s, 2, user_id);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     if ((e = session_create(d, user_id, ip, token_r)))
         return e;
@@ -1733,14 +1725,14 @@ err auth_sweep(db *d)
         return e;
     db_bind_int64(s, 1, now - idle_ms());
     db_bind_int64(s, 2, now - max_ms());
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     sessions_changed(d);
     /* a day is the longest window any counter uses */
     if ((e = db_prepare(d, "DELETE FROM rate_limits WHERE window_start < ?", &s)))
         return e;
     db_bind_int64(s, 1, now - DAY_MS);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     /* failures are remembered lock_s, and a lock lasts lock_s from the
      * failure that set it */
@@ -1749,10 +1741,10 @@ err auth_sweep(db *d)
         return e;
     db_bind_int64(s, 1, now - (int64_t)cfg.lock_s * 1000);
     db_bind_int64(s, 2, now);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     if ((e = db_prepare(d, "DELETE FROM sms_codes WHERE expires_at <= ?", &s)))
         return e;
     db_bind_int64(s, 1, now);
-    return run(s);
+    return db_run(s, NULL);
 }

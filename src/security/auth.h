@@ -110,12 +110,12 @@ const struct auth_config *auth_get_config(void);
 #define TOKEN_HEX_LEN 64
 
 /* argon2id hash in the PHC string format into out (>= 128 bytes). */
-err password_hash(const char *password, char *out, size_t outlen);
+err password_hash(const char *password, char *out, size_t outlen) MUST_USE;
 bool password_verify(const char *encoded, const char *password);
 /* 8+ characters from at least 3 of: lower, upper, digit, other
  * (E_INPUT "weak_password"), and not in the list of common passwords
  * (E_INPUT "password_too_common"), both on `field`. */
-err password_policy(const char *password, const char *field);
+err password_policy(const char *password, const char *field) MUST_USE;
 /* Whether a password is on the shipped list of common passwords
  * (security/common_passwords.c), ignoring ASCII case. */
 bool password_is_common(const char *password);
@@ -132,16 +132,16 @@ bool password_is_common(const char *password);
  * E_FORBIDDEN "console_login_forbidden" for a data-exchange account.
  */
 err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
-               char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r);
+               char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r) MUST_USE;
 
 /* The principal of a live session, refreshing its idle timer. E_AUTH
  * "session_expired" when unknown, idle too long or past session_max_s
  * (also E_AUTH "account_disabled"); any other error (E_DB…) means the
  * question could not be answered and must not be read as "no session". */
-err auth_session_find(db *d, const char *token, struct principal *p_r);
+err auth_session_find(db *d, const char *token, struct principal *p_r) MUST_USE;
 
 /* Load the principal of a user id (roles, permissions, scope). */
-err auth_principal_load(db *d, int64_t user_id, struct principal *p_r);
+err auth_principal_load(db *d, int64_t user_id, struct principal *p_r) MUST_USE;
 
 /*
  * auth_session_find keeps sessions and principals in small per-thread
@@ -170,22 +170,22 @@ void auth_on_change(void (*fn)(void));
  * caches. E_AUTH "session_expired" or "account_disabled" when it ended;
  * E_DB when the database failed (which ends nothing).
  */
-err auth_session_check(db *d, const char *token, struct principal *p_r);
+err auth_session_check(db *d, const char *token, struct principal *p_r) MUST_USE;
 
-err auth_logout(db *d, const char *token);
+err auth_logout(db *d, const char *token) MUST_USE;
 /* Delete every session of a user (log out everywhere). */
-err auth_logout_all(db *d, int64_t user_id);
+err auth_logout_all(db *d, int64_t user_id) MUST_USE;
 
 /* Change a password after checking the old one and the policy; ends the
  * user's other sessions (keeps `keep_token` if not NULL). */
 err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char *new_pw,
-                         const char *keep_token);
+                         const char *keep_token) MUST_USE;
 
 /* Administrator actions. */
-err auth_set_password(db *d, int64_t user_id, const char *new_pw, bool must_change);
+err auth_set_password(db *d, int64_t user_id, const char *new_pw, bool must_change) MUST_USE;
 /* Clears an administrator's lock and every (name, address) lock of the
  * account. */
-err auth_unlock(db *d, int64_t user_id);
+err auth_unlock(db *d, int64_t user_id) MUST_USE;
 
 /* users.locked_until of an account an administrator locked: until unlocked
  * (9999-12-31T23:59:59.999Z). */
@@ -198,20 +198,20 @@ err auth_unlock(db *d, int64_t user_id);
  * it when the user proves a code. auth_totp_reset disables it.
  */
 err auth_totp_begin(db *d, int64_t user_id, const char *account, char secret_b32_r[64],
-                    char uri_r[256]);
-err auth_totp_confirm(db *d, int64_t user_id, const char *code);
-err auth_totp_reset(db *d, int64_t user_id);
+                    char uri_r[256]) MUST_USE;
+err auth_totp_confirm(db *d, int64_t user_id, const char *code) MUST_USE;
+err auth_totp_reset(db *d, int64_t user_id) MUST_USE;
 /* The current code of a base32 secret (tests and the demo tool). */
-err totp_now(const char *secret_b32, char code_r[7]);
+err totp_now(const char *secret_b32, char code_r[7]) MUST_USE;
 
 /* Resident sign-in by phone: send a code, then exchange it for a session.
  * The phone's resident user is created at first successful sign-in. */
-err auth_sms_send(db *d, const char *phone, const char *ip);
+err auth_sms_send(db *d, const char *phone, const char *ip) MUST_USE;
 err auth_sms_login(db *d, const char *phone, const char *code, const char *ip,
-                   char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r);
+                   char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r) MUST_USE;
 
 /* Delete sessions idle too long or past their lifetime, stale rate-limit
  * rows and spent sign-in failures (housekeeping). */
-err auth_sweep(db *d);
+err auth_sweep(db *d) MUST_USE;
 
 #endif

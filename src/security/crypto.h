@@ -47,11 +47,11 @@ enum key_purpose {
  * missing, unreadable, not a key, or readable by group or others (mode must
  * be 0600 or 0400). Call before any thread uses the functions below.
  */
-err keys_load(const char *path);
+err keys_load(const char *path) MUST_USE;
 
 /* Create a new random master key file at `path` with mode 0600; refuses to
  * overwrite an existing file (E_CONFLICT). */
-err keys_create(const char *path);
+err keys_create(const char *path) MUST_USE;
 
 /* Use this master key directly (unit tests, tools). */
 void keys_set_master(const uint8_t master[32]);
@@ -72,17 +72,18 @@ void sm4_encrypt_block(const uint8_t key[16], const uint8_t in[16], uint8_t out[
  * Writes n + SEAL_OVERHEAD bytes into `out` (allocated from `a`).
  */
 err seal(arena *a, const char *field, const void *plain, size_t n, uint8_t **out_r,
-         size_t *outlen_r);
+         size_t *outlen_r) MUST_USE;
 
 /* Decrypt and authenticate; the result is NUL-terminated text. E_CRYPTO when
  * the input is shorter than SEAL_OVERHEAD, has another version byte, or the
  * tag does not match (the tag is checked before anything is decrypted). */
-err unseal(arena *a, const char *field, const void *ct, size_t n, char **plain_r, size_t *len_r);
+err unseal(arena *a, const char *field, const void *ct, size_t n, char **plain_r,
+           size_t *len_r) MUST_USE;
 
 /* As seal/unseal for callers without an arena: out must hold n+SEAL_OVERHEAD
  * (seal) or n-SEAL_OVERHEAD+1 (unseal) bytes. */
-err seal_buf(const char *field, const void *plain, size_t n, uint8_t *out);
-err unseal_buf(const char *field, const void *ct, size_t n, char *out, size_t *len_r);
+err seal_buf(const char *field, const void *plain, size_t n, uint8_t *out) MUST_USE;
+err unseal_buf(const char *field, const void *ct, size_t n, char *out, size_t *len_r) MUST_USE;
 
 /*
  * Keyed blind index for exact search: HMAC-SM3(KEY_BLIND, field || 0 ||
@@ -92,7 +93,7 @@ err unseal_buf(const char *field, const void *ct, size_t n, char *out, size_t *l
 void blind_index(const char *field, const char *value, uint8_t out[BLIND_LEN]);
 
 /* Fill `buf` with `n` cryptographically random bytes. */
-err random_bytes(void *buf, size_t n);
+err random_bytes(void *buf, size_t n) MUST_USE;
 
 /* Lower-case hex of `n` bytes into `out` (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);

@@ -92,6 +92,6 @@ struct db;
  * Create the built-in roles that are missing and reset the permission sets
  * of existing built-in roles to their definition (start-up and init).
  */
-err rbac_seed(struct db *d);
+err rbac_seed(struct db *d) MUST_USE;
 
 #endif

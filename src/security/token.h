@@ -67,7 +67,7 @@ uint32_t token_day(int64_t ms);
  * "invalid_token_input" for an unknown kind, a subject <= 0 or times
  * outside 1970..2106.
  */
-err token_issue(const struct token *t, char out[TOKEN_MAX]);
+err token_issue(const struct token *t, char out[TOKEN_MAX]) MUST_USE;
 
 /*
  * Check `s` at instant `now` (epoch ms) as a token of kind `want` and
@@ -82,6 +82,6 @@ err token_issue(const struct token *t, char out[TOKEN_MAX]);
  *   "token_expired"     past its expiry.
  * Revocation by version is the caller's: compare t_r->key_id.
  */
-err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r);
+err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r) MUST_USE;
 
 #endif

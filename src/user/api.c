@@ -12,6 +12,7 @@
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "user/user.h"
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -159,7 +160,7 @@ static err post_user(struct req *r)
     int64_t id = 0;
     db_hold(r->db); /* the entry commits with the account (security/audit.h) */
     if ((e = user_create(r->db, r->who, &in, &id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited(r, e, "user.create", 0);
     }
     char detail[160] = "roles=";
@@ -210,7 +211,7 @@ static err patch_user(struct req *r)
     }
     db_hold(r->db);
     if ((e = user_update(r->db, r->who, id, &p))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited(r, e, "user.update", id);
     }
     /* field names only: the values may be personal */
@@ -251,7 +252,7 @@ static err del_user(struct req *r)
         return e;
     db_hold(r->db);
     if ((e = user_delete(r->db, r->who, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited(r, e, "user.delete", id);
     }
     req_audit(r, "user.delete", "user", id, "ok", NULL);
@@ -275,7 +276,7 @@ static err post_password(struct req *r)
     db_hold(r->db);
     if ((e = user_reset_password(r->db, r->who, id, json_str(r->body, "password"),
                                  json_bool(r->body, "must_change", true)))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audited(r, e, "user.password_reset", id);
     }
     req_audit(r, "user.password_reset", "user", id, "ok", NULL);
@@ -294,7 +295,7 @@ static err post_password(struct req *r)
             return e;                                                                              \
         db_hold(r->db);                                                                            \
         if ((e = call(r->db, r->who, id))) {                                                       \
-            (void)db_release(r->db, false);                                                        \
+            err_ignore(db_release(r->db, false));                                                  \
             return audited(r, e, action, id);                                                      \
         }                                                                                          \
         req_audit(r, action, "user", id, "ok", NULL);                                              \
@@ -377,11 +378,8 @@ static const char *cn_time(arena *a, int64_t ms)
 {
     if (ms <= 0 || ms >= USER_LOCKED_FOREVER)
         return ms >= USER_LOCKED_FOREVER ? "长期" : "";
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    char buf[CHINA_TIME_LEN];
+    china_time(ms, buf);
     return arena_strdup(a, buf);
 }
 

@@ -20,13 +20,6 @@
  * refused rather than walked without bound. */
 #define DEPTH_MAX 64
 
-static err run(db_stmt *s)
-{
-    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 static err not_found(void)
 {
     return err_set(E_NOT_FOUND, "department_not_found", NULL, "部门不存在");
@@ -342,7 +335,7 @@ err department_create(db *d, const struct scope *scope, const struct department_
     db_bind_text(s, 4, in->name);
     db_bind_int64(s, 5, now);
     db_bind_int64(s, 6, now);
-    if ((e = run(s)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     *id_r = id;
     return E_OK;
@@ -455,7 +448,7 @@ err department_update(db *d, const struct scope *scope, int64_t id,
     db_bind_int64(s, 5, id);
     db_bind_int64(s, 6, scope->lo);
     db_bind_int64(s, 7, scope->hi);
-    if ((e = run(s)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     goto out;
 fail:
@@ -489,7 +482,7 @@ err department_delete(db *d, const struct scope *scope, int64_t id)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, scope->lo);
     db_bind_int64(s, 3, scope->hi);
-    if ((e = run(s)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     goto out;
 fail:

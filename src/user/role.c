@@ -41,13 +41,6 @@ err role_check_perms(perm_set perms, const char *field)
     return E_OK;
 }
 
-static err run(db_stmt *s)
-{
-    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 static err not_found(void)
 {
     return err_set(E_NOT_FOUND, "role_not_found", NULL, "角色不存在");
@@ -160,7 +153,7 @@ static err store_perms(db *d, int64_t role_id, perm_set perms)
     if (e)
         return e;
     db_bind_int64(s, 1, role_id);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     for (int p = 1; p < PERM__COUNT; p++) {
         if (!(perms & PERM_BIT(p)))
@@ -170,7 +163,7 @@ static err store_perms(db *d, int64_t role_id, perm_set perms)
             return e;
         db_bind_int64(s, 1, role_id);
         db_bind_text(s, 2, perm_name((enum perm)p));
-        if ((e = run(s)))
+        if ((e = db_run(s, NULL)))
             return e;
     }
     return E_OK;
@@ -241,7 +234,7 @@ err role_create(db *d, const struct role_input *in, int64_t *id_r)
     db_bind_int64(s, 5, in->has_require_totp && in->require_totp);
     db_bind_int64(s, 6, now);
     db_bind_int64(s, 7, now);
-    if ((e = run(s)) || (e = store_perms(d, id, in->has_perms ? in->perms : 0)) ||
+    if ((e = db_run(s, NULL)) || (e = store_perms(d, id, in->has_perms ? in->perms : 0)) ||
         (e = db_commit(d)))
         goto fail;
     *id_r = id;
@@ -275,9 +268,9 @@ static err check_no_admin_widening(db *d, int64_t id, perm_set want)
     if ((e = db_prepare(d, "SELECT COUNT(*) FROM user_roles WHERE role_id = ?", &s)))
         return e;
     db_bind_int64(s, 1, id);
-    rc = db_step(s);
-    int64_t holders = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t holders = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e || holders == 0)
         return e;
@@ -322,7 +315,7 @@ err role_update(db *d, int64_t id, const struct role_input *in)
         db_bind_null(s, 3);
     db_bind_int64(s, 4, now_ms());
     db_bind_int64(s, 5, id);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         goto fail;
     if (in->has_perms && (e = store_perms(d, id, in->perms)))
         goto fail;
@@ -368,12 +361,12 @@ err role_delete(db *d, int64_t id)
     if ((e = db_prepare(d, "DELETE FROM role_permissions WHERE role_id = ?", &s)))
         goto fail;
     db_bind_int64(s, 1, id);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         goto fail;
     if ((e = db_prepare(d, "DELETE FROM roles WHERE id = ?", &s)))
         goto fail;
     db_bind_int64(s, 1, id);
-    if ((e = run(s)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     auth_changed();
     return E_OK;

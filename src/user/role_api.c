@@ -15,6 +15,7 @@
 #include "app.h"
 #include "base/csv.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "user/user.h"
 
 /* ---- shared helpers ------------------------------------------------------ */
@@ -34,14 +35,11 @@ static json_t *list_reply(json_t *items, int64_t total, int64_t page, int64_t si
                      (json_int_t)page, "page_size", (json_int_t)size);
 }
 
-/* Epoch ms as Asia/Shanghai local time (UTC+8, no daylight saving). */
-static const char *china_time(arena *a, int64_t ms)
+/* Epoch ms as China time, in the arena (a role's creation time is never 0). */
+static const char *cn_time(arena *a, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    char buf[CHINA_TIME_LEN];
+    china_time(ms, buf);
     return arena_strdup(a, buf);
 }
 
@@ -163,7 +161,7 @@ static err post_role(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_create(r->db, &in, &id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, e, "role.create", "role", 0);
     }
     req_audit(r, "role.create", "role", id, "ok", arena_printf(r->a, "key=%s", in.key));
@@ -188,7 +186,7 @@ static err patch_role(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_update(r->db, id, &in))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.update", "role", id);
     }
     const char *detail = changed_fields(r);
@@ -214,7 +212,7 @@ static err delete_role(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_delete(r->db, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.delete", "role", id);
     }
     req_audit(r, "role.delete", "role", id, "ok", NULL);
@@ -327,7 +325,7 @@ static err departments_csv(struct req *r, struct department_filter *f)
             csv_num(&c, NULL);
         csv_int(&c, items[i].child_count);
         csv_int(&c, items[i].user_count);
-        csv_text(&c, china_time(r->a, items[i].created_at));
+        csv_text(&c, cn_time(r->a, items[i].created_at));
         csv_row_end(&c);
     }
     req_audit(r, "department.list", "department", 0, "ok",
@@ -425,7 +423,7 @@ static err post_department(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_create(r->db, &r->who->scope, &in, &id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r, e, "department.create", "department", 0);
     }
     req_audit(r, "department.create", "department", id, "ok", "fields=name,region_code,parent_id");
@@ -450,7 +448,7 @@ static err patch_department(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_update(r->db, &r->who->scope, id, &in))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.update", "department", id);
     }
     req_audit(r, "department.update", "department", id, "ok", changed_fields(r));
@@ -467,7 +465,7 @@ static err delete_department(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_delete(r->db, &r->who->scope, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.delete", "department", id);
     }
     req_audit(r, "department.delete", "department", id, "ok", NULL);

@@ -36,14 +36,6 @@ static bool can_grant_protected(const struct principal *by)
     return !by || principal_can(by, PERM_ROLE_WRITE);
 }
 
-static err run(db_stmt *s)
-{
-    int rc = db_step(s);
-    err e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 static err not_found(void)
 {
     return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
@@ -109,12 +101,12 @@ static err check_region(db *d, const struct scope *sc, int64_t code)
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!found)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
     return E_OK;
@@ -133,12 +125,12 @@ static err check_department(db *d, const struct scope *sc, int64_t id)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!found)
         return err_set(E_INPUT, "invalid_department", "department_id",
                        "所属部门不存在或不在您的管辖范围内");
     return E_OK;
@@ -283,14 +275,14 @@ static err store_roles(db *d, int64_t user_id, const struct role_pick *p, size_t
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         return e;
     for (size_t i = 0; i < n; i++) {
         if ((e = db_prepare(d, "INSERT INTO user_roles (user_id, role_id) VALUES (?, ?)", &s)))
             return e;
         db_bind_int64(s, 1, user_id);
         db_bind_int64(s, 2, p[i].id);
-        if ((e = run(s)))
+        if ((e = db_run(s, NULL)))
             return e;
     }
     return E_OK;
@@ -346,12 +338,12 @@ static err target(db *d, const struct principal *by, int64_t id, bool self_ok, b
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!found)
         return not_found();
     if (!self_ok && by && by->user_id == id)
         return self_refused(NULL);
@@ -457,7 +449,7 @@ err user_create(db *d, const struct principal *by, const struct user_new *in, in
     db_bind_int64(s, 8, now);
     db_bind_int64(s, 9, now);
     db_bind_int64(s, 10, now);
-    if ((e = run(s)) || (e = store_roles(d, id, picks, n)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = store_roles(d, id, picks, n)) || (e = db_commit(d)))
         goto fail;
     explicit_bzero(hash, sizeof hash);
     *id_r = id;
@@ -715,9 +707,9 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
     if (e)
         return e;
     bind_where(s, &w, 1);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -735,6 +727,7 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
     size_t cap = (size_t)(left < size ? left : size);
     struct user *items = arena_zalloc(a, (cap ? cap : 1) * sizeof *items);
     size_t n = 0;
+    int rc;
     while ((rc = db_step(s)) == DB_ROW && n < cap) {
         if ((e = read_user(s, a, &items[n])))
             break;
@@ -896,7 +889,7 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
     db_bind_int64(s, 7, p->disabled ? 1 : 0);
     db_bind_int64(s, 8, now_ms());
     db_bind_int64(s, 9, id);
-    if ((e = run(s)))
+    if ((e = db_run(s, NULL)))
         goto fail;
     if (roles_change && (e = store_roles(d, id, want, nwant)))
         goto fail;
@@ -926,7 +919,7 @@ err user_delete(db *d, const struct principal *by, int64_t id)
         goto fail;
     db_bind_int64(s, 1, now_ms());
     db_bind_int64(s, 2, id);
-    if ((e = run(s)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
         goto fail;
     auth_changed();
     return E_OK;
@@ -963,7 +956,7 @@ err user_lock(db *d, const struct principal *by, int64_t id)
     db_bind_int64(s, 1, USER_LOCKED_FOREVER);
     db_bind_int64(s, 2, now_ms());
     db_bind_int64(s, 3, id);
-    if ((e = run(s)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
         goto fail;
     auth_changed();
     return E_OK;
@@ -1027,7 +1020,7 @@ err user_totp_enrol(db *d, int64_t id, const char *account, char secret_r[64], c
     if ((e = db_prepare(d, "UPDATE users SET totp_last_step = 0 WHERE id = ?", &s)))
         return e;
     db_bind_int64(s, 1, id);
-    return run(s);
+    return db_run(s, NULL);
 }
 
 int64_t user_id_by_username(db *d, const char *username)

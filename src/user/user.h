@@ -139,7 +139,7 @@ struct user_filter {
  * Username shape: 3-32 characters of [A-Za-z0-9_.-]. E_INPUT
  * "invalid_username" naming `field`.
  */
-err user_check_username(const char *s, const char *field);
+err user_check_username(const char *s, const char *field) MUST_USE;
 
 /*
  * Create a staff account. Checks, in order: username shape, display name
@@ -152,52 +152,54 @@ err user_check_username(const char *s, const char *field);
  * "duplicate_username" with the existing id). Everything or nothing is
  * written. *id_r gets the new id.
  */
-err user_create(db *d, const struct principal *by, const struct user_new *in, int64_t *id_r);
+err user_create(db *d, const struct principal *by, const struct user_new *in,
+                int64_t *id_r) MUST_USE;
 
 /*
  * Read one account within `scope` (NULL: any region). E_NOT_FOUND
  * "user_not_found" when unknown or outside the scope. Strings from `a`.
  */
-err user_find(db *d, arena *a, const struct scope *scope, int64_t id, struct user *u_r);
+err user_find(db *d, arena *a, const struct scope *scope, int64_t id, struct user *u_r) MUST_USE;
 
 /*
  * One page of accounts within the caller's scope (NULL caller: any), and the
  * number of accounts that match. *items_r is an array of *n_r users from `a`.
  */
 err user_list(db *d, arena *a, const struct principal *by, const struct user_filter *f,
-              struct user **items_r, size_t *n_r, int64_t *total_r);
+              struct user **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /*
  * Apply a change (rules above; E_NOT_FOUND out of scope). A disabled
  * account's sessions end at once. Everything or nothing is written.
  */
-err user_update(db *d, const struct principal *by, int64_t id, const struct user_patch *p);
+err user_update(db *d, const struct principal *by, int64_t id, const struct user_patch *p) MUST_USE;
 
 /* Delete an account: it is disabled (the audit log keeps naming it) and
  * every session of it ends. */
-err user_delete(db *d, const struct principal *by, int64_t id);
+err user_delete(db *d, const struct principal *by, int64_t id) MUST_USE;
 
 /* The administrator's actions on another account (rules above). */
 err user_reset_password(db *d, const struct principal *by, int64_t id, const char *password,
-                        bool must_change);
-err user_lock(db *d, const struct principal *by, int64_t id);
-err user_unlock(db *d, const struct principal *by, int64_t id);
-err user_logout_all(db *d, const struct principal *by, int64_t id);
-err user_totp_reset(db *d, const struct principal *by, int64_t id);
+                        bool must_change) MUST_USE;
+err user_lock(db *d, const struct principal *by, int64_t id) MUST_USE;
+err user_unlock(db *d, const struct principal *by, int64_t id) MUST_USE;
+err user_logout_all(db *d, const struct principal *by, int64_t id) MUST_USE;
+err user_totp_reset(db *d, const struct principal *by, int64_t id) MUST_USE;
 
 /*
  * Re-authentication of a signed-in user before a sensitive change of their
  * own account. E_INPUT "bad_password" naming `field` when it does not match
  * (400: a form error, not a lost session).
  */
-err user_check_password(db *d, int64_t id, const char *password, const char *field);
+err user_check_password(db *d, int64_t id, const char *password, const char *field) MUST_USE;
 
 /*
  * Enrol and enable TOTP for an account at once (the command line, for an
  * operator who hands the secret over): begin, prove the current code, and
  * leave that code usable for the first sign-in, since nobody has used it.
  */
-err user_totp_enrol(db *d, int64_t id, const char *account, char secret_r[64], char uri_r[256]);
+err user_totp_enrol(db *d, int64_t id, const char *account, char secret_r[64],
+                    char uri_r[256]) MUST_USE;
 
 /* The id of the account a staff username names, 0 if none (audit of
  * failed sign-ins). */
@@ -252,7 +254,7 @@ bool role_key_valid(const char *key);
  * out. Checked for each custom role and for the union of a user's roles.
  * E_INPUT "separation_of_duties" on `field` when violated.
  */
-err role_check_perms(perm_set perms, const char *field);
+err role_check_perms(perm_set perms, const char *field) MUST_USE;
 
 /*
  * Roles, built-in first then by key, with their permissions and user
@@ -260,28 +262,28 @@ err role_check_perms(perm_set perms, const char *field);
  * from `a`. *total_r gets the number of roles.
  */
 err role_list(db *d, arena *a, int64_t page, int64_t page_size, struct role **items_r, size_t *n_r,
-              int64_t *total_r);
+              int64_t *total_r) MUST_USE;
 
 /* One role; E_NOT_FOUND "role_not_found" when there is none. Strings from `a`. */
-err role_find(db *d, arena *a, int64_t id, struct role *r);
+err role_find(db *d, arena *a, int64_t id, struct role *r) MUST_USE;
 
 /*
  * Create a custom role: E_INPUT "invalid_key" (field key),
  * "separation_of_duties"; E_CONFLICT "duplicate_role" with the existing id
  * when the key is taken. *id_r gets the new id. All or nothing.
  */
-err role_create(db *d, const struct role_input *in, int64_t *id_r);
+err role_create(db *d, const struct role_input *in, int64_t *id_r) MUST_USE;
 
 /*
  * Update a custom role. E_NOT_FOUND; E_CONFLICT "builtin_role" for a
  * built-in role; E_INPUT "separation_of_duties". The new permissions apply
  * to the role's users at their next request. All or nothing.
  */
-err role_update(db *d, int64_t id, const struct role_input *in);
+err role_update(db *d, int64_t id, const struct role_input *in) MUST_USE;
 
 /* Delete a custom role. E_NOT_FOUND; E_CONFLICT "builtin_role"; E_CONFLICT
  * "role_in_use" while users hold it. */
-err role_delete(db *d, int64_t id);
+err role_delete(db *d, int64_t id) MUST_USE;
 
 /*
  * A department (部门) belongs to a region and optionally to a parent
@@ -323,11 +325,12 @@ struct department_filter {
  * matches. E_INPUT "invalid_parameter" (field sort) for an unknown sort.
  */
 err department_list(db *d, arena *a, const struct scope *scope, const struct department_filter *f,
-                    struct department **items_r, size_t *n_r, int64_t *total_r);
+                    struct department **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /* One department inside `scope`; E_NOT_FOUND otherwise (the same error for
  * an unknown id and another region's department). */
-err department_find(db *d, arena *a, const struct scope *scope, int64_t id, struct department *r);
+err department_find(db *d, arena *a, const struct scope *scope, int64_t id,
+                    struct department *r) MUST_USE;
 
 /*
  * Create a department. E_INPUT "invalid_name" (field name) for a blank name;
@@ -338,7 +341,7 @@ err department_find(db *d, arena *a, const struct scope *scope, int64_t id, stru
  * sibling of the same name. *id_r gets the new id.
  */
 err department_create(db *d, const struct scope *scope, const struct department_input *in,
-                      int64_t *id_r);
+                      int64_t *id_r) MUST_USE;
 
 /*
  * Update a department inside `scope` (E_NOT_FOUND otherwise), with the
@@ -348,10 +351,10 @@ err department_create(db *d, const struct scope *scope, const struct department_
  * All or nothing.
  */
 err department_update(db *d, const struct scope *scope, int64_t id,
-                      const struct department_input *in);
+                      const struct department_input *in) MUST_USE;
 
 /* Delete a department inside `scope`. E_CONFLICT "department_in_use" while
  * it has child departments or accounts. */
-err department_delete(db *d, const struct scope *scope, int64_t id);
+err department_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
 
 #endif

@@ -157,15 +157,6 @@ static err open_sealed(arena *a, db_stmt *s, int i, const char *label, const cha
 
 /* ---- registration --------------------------------------------------------------------- */
 
-static err step_done(db_stmt *s, int64_t *changes_r)
-{
-    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
-    if (!e && changes_r)
-        *changes_r = db_changes(s);
-    db_done(s);
-    return e;
-}
-
 /* The plate normalised into `plate` and consistent with the kind. */
 static err check_plate_kind(const char *in, enum vehicle_kind kind, char plate[PLATE_MAX])
 {
@@ -229,7 +220,7 @@ err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehi
     if (e)
         db_done(s);
     else
-        e = step_done(s, NULL);
+        e = db_run(s, NULL);
     arena_free(&a);
     if (e == E_CONFLICT)
         return err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
@@ -402,7 +393,7 @@ err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t 
         db_done(s);
         return e;
     }
-    if ((e = step_done(s, &changed)) == E_CONFLICT)
+    if ((e = db_run(s, &changed)) == E_CONFLICT)
         return err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
     if (e)
         return e;
@@ -432,7 +423,7 @@ err vehicle_delete(db *d, const struct scope *sc, int64_t id, int64_t owner)
     db_bind_int64(s, 5, sc->hi);
     db_bind_int64(s, 6, owner);
     db_bind_int64(s, 7, owner);
-    if ((e = step_done(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : err_set(E_NOT_FOUND, "not_found", NULL, "车辆不存在");
 }
@@ -467,9 +458,9 @@ static err registered_in(db *d, const uint8_t bidx[BLIND_LEN], int64_t area, int
     db_bind_blob(s, 1, bidx, BLIND_LEN);
     db_bind_int64(s, 2, area);
     db_bind_int64(s, 3, regcode_end(area));
-    int rc = db_step(s);
-    *id_r = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found;
+    e = db_row(s, &found);
+    *id_r = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -550,7 +541,7 @@ err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
     db_bind_int64(s, 11, p->visitor_id);
     db_bind_int64(s, 12, p->reader_user_id);
     db_bind_int64(s, 13, p->device_id);
-    return step_done(s, NULL);
+    return db_run(s, NULL);
 }
 
 err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, int64_t page,
@@ -679,7 +670,7 @@ static err seal_batch(db *d, const char *select, const char *update, const char 
         if (e)
             db_done(s);
         else
-            e = step_done(s, NULL);
+            e = db_run(s, NULL);
     }
     if (!e)
         e = db_commit(d);

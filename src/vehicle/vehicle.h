@@ -51,7 +51,7 @@ const char *vehicle_kind_name(enum vehicle_kind k);
  * NULL) says whether it is a new-energy plate. E_INPUT "invalid_plate" on
  * `field` otherwise.
  */
-err plate_normalise(const char *in, const char *field, char out[PLATE_MAX], bool *nev_r);
+err plate_normalise(const char *in, const char *field, char out[PLATE_MAX], bool *nev_r) MUST_USE;
 
 /*
  * Plates and notes are personal data (who passed which gate when): they are
@@ -82,7 +82,7 @@ void vehicle_on_visitor_plate(vehicle_visitor_fn fn);
  * (app_open) after the migrations, with the key loaded: on a clean
  * database it is one look-up in an empty partial index.
  */
-err vehicle_plaintext_seal(db *d, int64_t *n_r);
+err vehicle_plaintext_seal(db *d, int64_t *n_r) MUST_USE;
 
 struct vehicle {
     int64_t id;
@@ -103,16 +103,16 @@ struct vehicle {
  * owner is not a live person in scope, E_CONFLICT "duplicate_plate". v gets
  * id, region and times.
  */
-err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v);
+err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v) MUST_USE;
 
 /* One live vehicle inside sc; E_NOT_FOUND otherwise. */
-err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct vehicle *v_r);
+err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct vehicle *v_r) MUST_USE;
 
 /* Live vehicles inside sc, newest first; owner 0: any; plate (normalised)
  * NULL: any, else the one vehicle with that plate (by its blind index). */
 err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner_person_id,
                  const char *plate, int64_t page, int64_t page_size, struct vehicle **items_r,
-                 size_t *n_r, int64_t *total_r);
+                 size_t *n_r, int64_t *total_r) MUST_USE;
 
 /* What a change sets (vehicle_change.set). */
 enum { VEH_PLATE = 1, VEH_KIND = 2, VEH_OWNER = 4, VEH_HOUSEHOLD = 8, VEH_NOTE = 16 };
@@ -134,10 +134,10 @@ struct vehicle_change {
  * landed between reading and writing. *v_r gets the vehicle as it is now.
  */
 err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t owner,
-                   const struct vehicle_change *c, struct vehicle *v_r);
+                   const struct vehicle_change *c, struct vehicle *v_r) MUST_USE;
 
 /* Soft-delete (E_NOT_FOUND outside sc); owner 0: any owner. */
-err vehicle_delete(db *d, const struct scope *sc, int64_t id, int64_t owner_person_id);
+err vehicle_delete(db *d, const struct scope *sc, int64_t id, int64_t owner_person_id) MUST_USE;
 
 enum vehicle_verdict { VEHICLE_ALLOW = 1, VEHICLE_DENY };
 
@@ -158,12 +158,12 @@ struct vehicle_passage {
  * "at"), p->reader_user_id or p->device_id. Fills verdict, reason, ids and
  * p->id of the passage row, written in one transaction.
  */
-err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p);
+err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p) MUST_USE;
 
 /* Passages inside sc, newest first; venue 0: any. */
 err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, int64_t page,
                      int64_t page_size, struct vehicle_passage **items_r, size_t *n_r,
-                     int64_t *total_r);
+                     int64_t *total_r) MUST_USE;
 
 const char *vehicle_reason_label(const char *reason); /* Chinese */
 

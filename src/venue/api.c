@@ -268,7 +268,7 @@ static err post_venue(struct req *r)
     if (!e)
         e = venue_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return write_failed(r, e, "venue.create", 0);
     }
     req_audit(r, "venue.create", "venue", id, "ok", fields_detail(r));
@@ -298,7 +298,7 @@ static err patch_venue(struct req *r)
     if (!e)
         e = venue_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return write_failed(r, e, "venue.update", id);
     }
     req_audit(r, "venue.update", "venue", id, "ok", fields_detail(r));
@@ -315,7 +315,7 @@ static err delete_venue(struct req *r)
     if (!e)
         e = venue_delete(r->db, &r->who->scope, id);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "venue.delete", "venue", id, "ok", "");
@@ -418,7 +418,7 @@ static err post_regenerate(struct req *r)
     if (!e)
         e = venue_code(&v, token);
     if (e) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "venue.code_regenerate", "venue", id, "ok",

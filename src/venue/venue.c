@@ -128,16 +128,6 @@ err venue_input_check(const struct venue_input *in, bool create)
     return e;
 }
 
-static err step_done(db_stmt *s, int64_t *changes_r)
-{
-    int rc = db_step(s);
-    err e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    if (!e && changes_r)
-        *changes_r = db_changes(s);
-    db_done(s);
-    return e;
-}
-
 /*
  * The place (live, inside scope) and the region (existing, inside scope and
  * inside the place's subtree) a write names; *region_r gets the region to
@@ -443,7 +433,7 @@ err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_
     db_bind_int64(s, 13, now);
     db_bind_int64(s, 14, now);
     db_bind_int64(s, 15, now);
-    if ((e = step_done(s, NULL)))
+    if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
     return E_OK;
@@ -514,7 +504,7 @@ err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
     db_bind_int64(s, 15, scope->lo);
     db_bind_int64(s, 16, scope->hi);
     int64_t changed;
-    if ((e = step_done(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     if (!changed)
         return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
@@ -536,7 +526,7 @@ err venue_delete(db *d, const struct scope *scope, int64_t id)
     db_bind_int64(s, 3, id);
     db_bind_int64(s, 4, scope->lo);
     db_bind_int64(s, 5, scope->hi);
-    if ((e = step_done(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
 }
@@ -572,7 +562,7 @@ err venue_code_regenerate(db *d, arena *a, const struct scope *scope, int64_t id
     db_bind_int64(s, 3, id);
     db_bind_int64(s, 4, scope->lo);
     db_bind_int64(s, 5, scope->hi);
-    if ((e = step_done(s, &changed)))
+    if ((e = db_run(s, &changed)))
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, NULL, NULL, NULL);

@@ -129,7 +129,7 @@ struct venue_input {
  * (VENUE_FEVER_MIN..MAX). E_INPUT naming the field: "required", "too_long",
  * "invalid_value", "out_of_range", "invalid_place".
  */
-err venue_input_check(const struct venue_input *in, bool create);
+err venue_input_check(const struct venue_input *in, bool create) MUST_USE;
 
 /*
  * Create a venue inside `scope`. E_INPUT "invalid_place" (field place_id)
@@ -138,24 +138,25 @@ err venue_input_check(const struct venue_input *in, bool create);
  * the place's region subtree. *id_r gets the new id.
  */
 err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_input *in,
-                 int64_t *id_r);
+                 int64_t *id_r) MUST_USE;
 
 /* One live venue inside scope; E_NOT_FOUND otherwise. */
-err venue_find(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r);
+err venue_find(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r) MUST_USE;
 
 /* As venue_find with what a gate needs (id, region, name, direction,
  * policy, enabled, code version) from the venue's row alone, without the
  * joins for its region, place and organisation names: the scan path. */
-err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r);
+err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id,
+                    struct venue *v_r) MUST_USE;
 
 /* Update the fields `in` sets; errors as venue_create, E_INPUT
  * "empty_update", E_NOT_FOUND, E_CONFLICT "edit_conflict". */
 err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
-                 const struct venue_input *in);
+                 const struct venue_input *in) MUST_USE;
 
 /* Soft-delete; E_NOT_FOUND when not a live venue inside scope. Its codes
  * stop verifying (unknown venue). */
-err venue_delete(db *d, const struct scope *scope, int64_t id);
+err venue_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
 
 /* Sort keys: "name", "kind", "region_code", "created_at", "updated_at",
  * optionally prefixed with "-". */
@@ -171,19 +172,19 @@ struct venue_filter {
 
 /* Live venues inside scope matching `f` (errors as place_list). */
 err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_filter *f,
-               struct venue **items_r, size_t *n_r, int64_t *total_r);
+               struct venue **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /*
  * The venue code of `v` (as venue_find returned it) into `out`: the same
  * text for the same code version, so every copy printed of one version is
  * identical.
  */
-err venue_code(const struct venue *v, char out[TOKEN_MAX]);
+err venue_code(const struct venue *v, char out[TOKEN_MAX]) MUST_USE;
 
 /* Revoke the venue's codes: code_version + 1 (E_NOT_FOUND as venue_find).
  * *v_r gets the venue as it is afterwards. */
 err venue_code_regenerate(db *d, arena *a, const struct scope *scope, int64_t id,
-                          struct venue *v_r);
+                          struct venue *v_r) MUST_USE;
 
 /*
  * Verify a scanned venue code, whatever the caller's scope (a resident
@@ -193,6 +194,7 @@ err venue_code_regenerate(db *d, arena *a, const struct scope *scope, int64_t id
  * one, E_CONFLICT "venue_disabled" when the venue is disabled. *v_r gets
  * the venue, *t_r (may be NULL) the decoded token.
  */
-err venue_code_verify(db *d, arena *a, const char *token, struct venue *v_r, struct token *t_r);
+err venue_code_verify(db *d, arena *a, const char *token, struct venue *v_r,
+                      struct token *t_r) MUST_USE;
 
 #endif

@@ -108,7 +108,7 @@ static err post_me_visitor(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = visitor_check(r->a, &v, now_ms())) ||
         (e = visitor_submit(r->db, r->who, host.id, host.region_code, &v))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return e;
     }
     req_audit(r, "visitor.create", "visitor", v.id, "ok", "fields=name,id_number,phone");
@@ -164,7 +164,7 @@ static err delete_me_visitor(struct req *r)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = visitor_cancel(r->db, r->who->user_id, id))) {
-        (void)db_release(r->db, false);
+        err_ignore(db_release(r->db, false));
         return refused(r, "visitor.cancel", id, e);
     }
     req_audit(r, "visitor.cancel", "visitor", id, "ok", "");

@@ -162,15 +162,6 @@ static err row(arena *a, db_stmt *s, struct visitor *v)
     return E_OK;
 }
 
-static err step_done(db_stmt *s, int64_t *changes_r)
-{
-    err e = db_step(s) == DB_DONE ? E_OK : db_step_err(s);
-    if (!e && changes_r)
-        *changes_r = db_changes(s);
-    db_done(s);
-    return e;
-}
-
 err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, int64_t host_region,
                    struct visitor *v)
 {
@@ -230,7 +221,7 @@ err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, 
         db_bind_int64(s, 14, v->valid_to);
         db_bind_int64(s, 15, now);
         db_bind_int64(s, 16, now);
-        e = step_done(s, NULL);
+        e = db_run(s, NULL);
     }
     arena_free(&a);
     return e;
@@ -342,7 +333,7 @@ err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool c
     db_bind_int64(s, 9, confirm);
     db_bind_int64(s, 10, now);
     int64_t changed = 0;
-    if ((e = step_done(s, &changed)) || changed)
+    if ((e = db_run(s, &changed)) || changed)
         return e;
     /* why nothing changed: say it precisely */
     arena *a = arena_new(0);
@@ -373,7 +364,7 @@ err visitor_cancel(db *d, int64_t host_user_id, int64_t id)
     db_bind_int64(s, 2, id);
     db_bind_int64(s, 3, host_user_id);
     int64_t changed = 0;
-    if ((e = step_done(s, &changed)) || changed)
+    if ((e = db_run(s, &changed)) || changed)
         return e;
     arena *a = arena_new(0);
     if (!a)
@@ -467,7 +458,7 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
         db_done(st);
         return e;
     }
-    if ((e = step_done(st, NULL)))
+    if ((e = db_run(st, NULL)))
         goto fail;
     if (fever) {
         struct alert_new al = {
@@ -562,7 +553,7 @@ err visitor_plaintext_seal(db *d, int64_t *n_r)
             db_bind_blob(s, 1, ct, ctn);
             db_bind_blob(s, 2, bidx, BLIND_LEN);
             db_bind_int64(s, 3, ids[i]);
-            e = step_done(s, NULL);
+            e = db_run(s, NULL);
         }
         if (!e)
             e = db_commit(d);

@@ -71,21 +71,21 @@ int64_t visitor_area(int64_t region_code);
  * ending after now ("window_ended") and starting within
  * VISITOR_AHEAD_MAX_MS ("window_too_far" on valid_from).
  */
-err visitor_window_check(int64_t from, int64_t to, int64_t now);
+err visitor_window_check(int64_t from, int64_t to, int64_t now) MUST_USE;
 
 /*
  * May a code of window [from, to] be used at `now`? E_CONFLICT
  * "visitor_window_not_started" before from, "visitor_window_ended" after
  * to (field token).
  */
-err visitor_window_admit(int64_t from, int64_t to, int64_t now);
+err visitor_window_admit(int64_t from, int64_t to, int64_t now) MUST_USE;
 
 /*
  * Check the fields of `v` (name, id_type + id_number with the registry's
  * checks, phone, purpose, optional plate, window) and normalise them.
  * E_INPUT naming the field.
  */
-err visitor_check(arena *a, struct visitor *v, int64_t now);
+err visitor_check(arena *a, struct visitor *v, int64_t now) MUST_USE;
 
 /*
  * Submit checked visitor `v` for the resident `host` whose bound person
@@ -93,18 +93,18 @@ err visitor_check(arena *a, struct visitor *v, int64_t now);
  * times.
  */
 err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, int64_t host_region,
-                   struct visitor *v);
+                   struct visitor *v) MUST_USE;
 
 /* A visitor inside sc (staff) or, with host_user_id > 0, of that host
  * only; E_NOT_FOUND otherwise. */
 err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, int64_t id,
-                 struct visitor *v_r);
+                 struct visitor *v_r) MUST_USE;
 
 /* Visitors inside sc (or of host_user_id when > 0), newest first;
  * status 0: any. */
 err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
                  enum visitor_status status, int64_t page, int64_t page_size,
-                 struct visitor **items_r, size_t *n_r, int64_t *total_r);
+                 struct visitor **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /*
  * Confirm (reason may be NULL) or refuse (reason required, 1..200
@@ -113,17 +113,17 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
  * "visitor_window_ended" when confirming a window that is over.
  */
 err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool confirm,
-                   const char *reason);
+                   const char *reason) MUST_USE;
 
 /* The host cancels a visitor of theirs (pending or confirmed): its code
  * stops working (the version is bumped). E_CONFLICT "visitor_not_active". */
-err visitor_cancel(db *d, int64_t host_user_id, int64_t id);
+err visitor_cancel(db *d, int64_t host_user_id, int64_t id) MUST_USE;
 
 /*
  * The visitor code of a confirmed visitor (the same text for the same
  * version). E_CONFLICT "visitor_not_confirmed", "visitor_window_ended".
  */
-err visitor_code(const struct visitor *v, int64_t now, char out[TOKEN_MAX]);
+err visitor_code(const struct visitor *v, int64_t now, char out[TOKEN_MAX]) MUST_USE;
 
 struct visitor_scan {
     /* in */
@@ -153,7 +153,7 @@ struct visitor_scan {
  * passage is logged with the verdict: denied at or above the venue's fever
  * threshold (reason "fever"), allowed otherwise.
  */
-err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s);
+err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s) MUST_USE;
 
 /*
  * A confirmed visitor bringing the plate whose blind index (vehicle.h:
@@ -161,18 +161,18 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
  * holds `at`: *visitor_id_r gets its id, or 0.
  */
 err visitor_plate_find(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t area, int64_t at,
-                       int64_t *visitor_id_r);
+                       int64_t *visitor_id_r) MUST_USE;
 
 /* visitor_plate_find for a gate in `region` (its visitor area): the
  * vehicle gate's question, wired by app.c (vehicle_on_visitor_plate). */
 err visitor_plate_admitted(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t region, int64_t at,
-                           int64_t *visitor_id_r);
+                           int64_t *visitor_id_r) MUST_USE;
 
 /*
  * Seal the plates of visitors written before plates were sealed (sql/013)
  * and empty the clear column; *n_r gets the rows sealed. Run at every start
  * (app_open) like vehicle_plaintext_seal.
  */
-err visitor_plaintext_seal(db *d, int64_t *n_r);
+err visitor_plaintext_seal(db *d, int64_t *n_r) MUST_USE;
 
 #endif

@@ -59,6 +59,6 @@ struct workbench_entry {
  * resident gets none. E_DB when a count fails (nothing is guessed).
  */
 err workbench_counts(db *d, const struct principal *who, int64_t now,
-                     struct workbench_entry out[WB__COUNT], size_t *n_r);
+                     struct workbench_entry out[WB__COUNT], size_t *n_r) MUST_USE;
 
 #endif
