@@ -517,7 +517,8 @@ err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if ((e = step_done(s, &changed)))
         return e;
     if (!changed)
-        return err_set(E_CONFLICT, "version_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+        return err_set(E_CONFLICT, "version_conflict", NULL,
+                       "该记录已被他人修改或删除，请刷新后重试");
     return E_OK;
 }
 
