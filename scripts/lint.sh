@@ -55,6 +55,12 @@ if [ -n "$unmarked" ]; then
     echo "$unmarked" >&2
     status=1
 fi
+# Every error code raised in src/ is in the table of src/http/errors.c (which
+# the OpenAPI document lists) and vice versa, and docs/errors.md is current.
+if ! scripts/error-codes.sh --check; then
+    echo "lint: error codes and their table disagree (see docs/errors.md)" >&2
+    status=1
+fi
 if command -v clang-format >/dev/null 2>&1; then
     bad=$(for f in $(find src tests/unit tests/fuzz -name '*.[ch]'); do
         clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"

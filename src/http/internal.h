@@ -163,6 +163,14 @@ char *metrics_render(arena *a);
  * `Authorization: Bearer $FK_METRICS_TOKEN`; else E_AUTH or E_NOT_FOUND. */
 err metrics_admit(struct req *r) MUST_USE;
 
+/* The error codes the server sends and what each means, ended by a NULL
+ * slug (http/errors.c; checked against the source by scripts/lint.sh). */
+struct http_error_code {
+    const char *slug;
+    const char *meaning;
+};
+extern const struct http_error_code http_error_codes[];
+
 /* The OpenAPI 3 document of every registered route. */
 json_t *openapi_document(void);
 

@@ -71,6 +71,31 @@ static json_t *error_response(const char *desc)
                      "schema", "$ref", "#/components/schemas/Error");
 }
 
+/* The error reply; `code` is one of the table of http/errors.c, each named
+ * with its meaning, so a client can switch on codes the document promises. */
+static json_t *error_schema(void)
+{
+    json_t *codes = json_array(), *meanings = json_object();
+    for (const struct http_error_code *c = http_error_codes; c->slug; c++) {
+        json_array_append_new(codes, json_string(c->slug));
+        json_object_set_new(meanings, c->slug, json_string(c->meaning));
+    }
+    json_t *code = json_pack("{s:s,s:o,s:s,s:o}", "type", "string", "enum", codes, "description",
+                             "错误代码（说明见 x-enum-descriptions 与 docs/errors.md）",
+                             "x-enum-descriptions", meanings);
+    json_t *item = json_pack("{s:s,s:{s:{s:s},s:O,s:{s:s}}}", "type", "object", "properties",
+                             "field", "type", "string", "code", code, "message", "type", "string");
+    return json_pack("{s:s,s:[s],s:{s:{s:s,s:[s,s],s:{s:o,s:{s:s,s:s},s:{s:s,s:s},s:{s:s,s:s},"
+                     "s:{s:s,s:s},s:{s:s,s:o}}}}}",
+                     "type", "object", "required", "error", "properties", "error", "type", "object",
+                     "required", "code", "message", "properties", "code", code, "message", "type",
+                     "string", "description", "给用户看的中文说明", "field", "type", "string",
+                     "description", "出错的输入字段", "existing_id", "type", "string",
+                     "description", "已存在的记录（409 重复时）", "locked_until", "type", "integer",
+                     "description", "锁定到期时间（423）", "fields", "type", "array", "items",
+                     item);
+}
+
 json_t *openapi_document(void)
 {
     size_t n;
@@ -121,19 +146,19 @@ json_t *openapi_document(void)
         }
         if (strchr(rt->pattern, '{'))
             json_object_set_new(resp, "404", error_response("记录不存在或不在辖区内"));
+        if (rt->method != M_GET)
+            json_object_set_new(resp, "409", error_response("记录已存在、已被他人修改或状态冲突"));
         json_object_set_new(op, "responses", resp);
         json_object_set_new(item, method_key(rt->method), op);
     }
-    return json_pack(
-        "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}}}},"
-        "s:{s:{s:s,s:s,s:s},s:{s:s,s:s}}},s:[{s:[]},{s:[]}]}",
-        "openapi", "3.0.3", "info", "title", "fangkong 多级防控平台 API", "version", "1",
-        "description",
-        "所有时间为 UTC 毫秒；id 为字符串形式的 64 位整数；错误统一为 "
-        "{error:{code,message,field}}。",
-        "paths", paths, "components", "schemas", "Error", "type", "object", "properties", "error",
-        "type", "object", "properties", "code", "type", "string", "message", "type", "string",
-        "field", "type", "string", "securitySchemes", "cookie", "type", "apiKey", "in", "cookie",
-        "name", "fk_session", "bearer", "type", "http", "scheme", "bearer", "security", "cookie",
-        "bearer");
+    return json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:o},s:{s:{s:s,s:s,s:s},s:{s:s,s:s}}},"
+                     "s:[{s:[]},{s:[]}]}",
+                     "openapi", "3.0.3", "info", "title", "fangkong 多级防控平台 API", "version",
+                     "1", "description",
+                     "所有时间为 UTC 毫秒；id 为字符串形式的 64 位整数；错误统一为 "
+                     "{error:{code,message,field}}。",
+                     "paths", paths, "components", "schemas", "Error", error_schema(),
+                     "securitySchemes", "cookie", "type", "apiKey", "in", "cookie", "name",
+                     "fk_session", "bearer", "type", "http", "scheme", "bearer", "security",
+                     "cookie", "bearer");
 }

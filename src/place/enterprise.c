@@ -441,7 +441,8 @@ err enterprise_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if (e)
         return e;
     if (changed == 0)
-        return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+        return err_set(E_CONFLICT, "version_conflict", NULL,
+                       "该记录已被他人修改或删除，请刷新后重试");
     return E_OK;
 }
 

@@ -4,7 +4,7 @@
  *
  * Every statement binds the caller's scope. Writes are single statements
  * after every check has passed, so a failing request writes nothing; an
- * update carries the version it read and is refused ("edit_conflict") if
+ * update carries the version it read and is refused ("version_conflict") if
  * another one landed in between, instead of silently undoing it.
  */
 #include "place/internal.h"
@@ -599,7 +599,8 @@ err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if ((e = db_run(s, &changed)))
         return e;
     if (changed == 0)
-        return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+        return err_set(E_CONFLICT, "version_conflict", NULL,
+                       "该记录已被他人修改或删除，请刷新后重试");
     return E_OK;
 }
 

@@ -156,7 +156,7 @@ err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct pl
 /*
  * Update the fields `in->set` names (errors as place_create; E_INPUT
  * "empty_update" when nothing is set). E_NOT_FOUND when the place is not a
- * live one inside scope; E_CONFLICT "edit_conflict" when another update
+ * live one inside scope; E_CONFLICT "version_conflict" when another update
  * landed between the read and the write (nothing is written then).
  */
 err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
@@ -266,7 +266,7 @@ err enterprise_find_by_credit_code(db *d, arena *a, const struct scope *scope,
                                    const char *credit_code, struct enterprise *e_r) MUST_USE;
 
 /* Update the fields `in->set` names; errors as enterprise_create and
- * place_update ("empty_update", "edit_conflict", E_NOT_FOUND). */
+ * place_update ("empty_update", "version_conflict", E_NOT_FOUND). */
 err enterprise_update(db *d, arena *a, const struct scope *scope, int64_t id,
                       const struct enterprise_input *in) MUST_USE;
 

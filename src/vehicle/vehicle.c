@@ -398,7 +398,8 @@ err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t 
     if (e)
         return e;
     if (!changed)
-        return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+        return err_set(E_CONFLICT, "version_conflict", NULL,
+                       "该记录已被他人修改或删除，请刷新后重试");
     v.region_code = region;
     v.updated_at = now;
     *v_r = v;

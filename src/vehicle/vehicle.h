@@ -130,7 +130,7 @@ struct vehicle_change {
  * that owner's vehicle, as a resident edits their own). The result is
  * checked as vehicle_register checks a new vehicle, with its errors; a new
  * owner (inside sc) takes the vehicle to their residence. E_INPUT
- * "empty_update"; E_NOT_FOUND; E_CONFLICT "edit_conflict" when another edit
+ * "empty_update"; E_NOT_FOUND; E_CONFLICT "version_conflict" when another edit
  * landed between reading and writing. *v_r gets the vehicle as it is now.
  */
 err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t owner,

@@ -3,7 +3,7 @@
  *
  * As for places, every statement binds the caller's scope, writes are
  * single statements after every check has passed, and an update carries the
- * version it read ("edit_conflict" otherwise). The list's filters are fixed
+ * version it read ("version_conflict" otherwise). The list's filters are fixed
  * SQL (an absent filter binds a value that makes it true) and its sort keys
  * an allow-list of complete statements, so no SQL text is assembled at run
  * time.
@@ -507,7 +507,8 @@ err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if ((e = db_run(s, &changed)))
         return e;
     if (!changed)
-        return err_set(E_CONFLICT, "edit_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+        return err_set(E_CONFLICT, "version_conflict", NULL,
+                       "该记录已被他人修改或删除，请刷新后重试");
     return E_OK;
 }
 

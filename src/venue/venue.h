@@ -150,7 +150,7 @@ err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id,
                     struct venue *v_r) MUST_USE;
 
 /* Update the fields `in` sets; errors as venue_create, E_INPUT
- * "empty_update", E_NOT_FOUND, E_CONFLICT "edit_conflict". */
+ * "empty_update", E_NOT_FOUND, E_CONFLICT "version_conflict". */
 err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
                  const struct venue_input *in) MUST_USE;
 

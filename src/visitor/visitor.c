@@ -53,7 +53,7 @@ int64_t visitor_area(int64_t code)
 err visitor_window_check(int64_t from, int64_t to, int64_t now)
 {
     if (from <= 0 || to <= from)
-        return err_set(E_INPUT, "invalid_window", "valid_to", "来访结束时间应晚于开始时间");
+        return err_set(E_INPUT, "invalid_time", "valid_to", "来访结束时间应晚于开始时间");
     if (to - from > VISITOR_WINDOW_MAX_MS)
         return err_set(E_INPUT, "window_too_long", "valid_to", "来访时间段不能超过7天");
     if (to <= now)

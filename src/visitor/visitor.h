@@ -66,7 +66,7 @@ struct visitor {
 int64_t visitor_area(int64_t region_code);
 
 /*
- * A submitted window at instant `now`: from < to (E_INPUT "invalid_window"
+ * A submitted window at instant `now`: from < to (E_INPUT "invalid_time"
  * on valid_to), at most VISITOR_WINDOW_MAX_MS long ("window_too_long"),
  * ending after now ("window_ended") and starting within
  * VISITOR_AHEAD_MAX_MS ("window_too_far" on valid_from).

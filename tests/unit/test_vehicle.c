@@ -75,7 +75,7 @@ static void test_windows(void **state)
     (void)state;
     assert_int_equal(visitor_window_check(NOW - H, NOW + H, NOW), E_OK);
     assert_int_equal(visitor_window_check(NOW + H, NOW + H, NOW), E_INPUT);
-    assert_string_equal(err_last()->slug, "invalid_window");
+    assert_string_equal(err_last()->slug, "invalid_time");
     assert_int_equal(visitor_window_check(NOW, NOW + VISITOR_WINDOW_MAX_MS + 1, NOW), E_INPUT);
     assert_string_equal(err_last()->slug, "window_too_long");
     assert_int_equal(visitor_window_check(NOW, NOW + VISITOR_WINDOW_MAX_MS, NOW), E_OK);
