@@ -168,8 +168,18 @@ test('declare, a green code, a camera scan, a fever typed by hand, a live alert,
   await row.waitFor();
   await desk.locator('[data-test=alert-badge] sup', { hasText: /^[1-9]/ }).waitFor();
   await shot(desk, 'access-console-alert-live');
+  // acknowledging asks for a note (处理说明): refused empty, then handled,
+  // showing who (by name) and what was done
   await row.getByTestId('alert-ack').first().click();
-  await row.filter({ hasText: '已处置' }).first().waitFor();
+  const dlg = desk.getByTestId('alert-ack-dialog');
+  await dlg.getByTestId('alert-ack-submit').click();
+  await dlg.locator('.el-form-item__error', { hasText: '请填写处理说明' }).waitFor();
+  await dlg.locator('textarea').fill('已复测体温，通知社区医生跟进');
+  await dlg.getByTestId('alert-ack-submit').click();
+  const handled = row.filter({ hasText: '已复测体温，通知社区医生跟进' }).first();
+  await handled.waitFor();
+  assert.equal(await handled.getByTestId('alert-handler').innerText(), '指挥中心');
+  assert.match(await handled.getByTestId('alert-handled').innerText(), /指挥中心 于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}.* 处置/);
   await shot(desk, 'access-console-alert-acked');
   assertClean(desk);
 
