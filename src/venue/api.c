@@ -375,6 +375,50 @@ static err get_venues(struct req *r)
 /* ---- codes ---------------------------------------------------------------------------- */
 
 /* The venue of path parameter 0 and its code. */
+/* The origin venue codes point at (FK_PUBLIC_ORIGIN); "" when unset: the
+ * request's Host then. Set once before serving. */
+static char public_origin[256];
+
+err venue_set_public_origin(const char *origin)
+{
+    public_origin[0] = '\0';
+    if (!origin || !*origin)
+        return E_OK;
+    size_t n = strlen(origin);
+    while (n > 0 && origin[n - 1] == '/')
+        n--;
+    bool scheme = !strncmp(origin, "https://", 8) || !strncmp(origin, "http://", 7);
+    bool clean = n > 0 && n < sizeof public_origin;
+    for (size_t i = 0; clean && i < n; i++)
+        clean = origin[i] > ' ' && origin[i] < 0x7f && !strchr("\"'<>#?\\", origin[i]);
+    if (!scheme || !clean)
+        return err_set(E_INPUT, "invalid_public_origin", "FK_PUBLIC_ORIGIN",
+                       "FK_PUBLIC_ORIGIN 应为 https://主机[:端口] 形式的地址");
+    memcpy(public_origin, origin, n);
+    public_origin[n] = '\0';
+    return E_OK;
+}
+
+/* What a venue code encodes: the address of the mobile scan page carrying
+ * the token, so any phone camera opens it (the page reads v= and verifies
+ * the token as when scanned in the app). Without FK_PUBLIC_ORIGIN the origin
+ * is the request's Host (scheme from X-Forwarded-Proto behind a proxy); a
+ * missing or odd Host gives the bare token, which the app still reads. */
+static const char *code_text(struct req *r, const char *token)
+{
+    if (*public_origin)
+        return arena_printf(r->a, "%s/mobile/#/scan?v=%s", public_origin, token);
+    const char *host = req_header(r, "Host");
+    size_t n = host ? strlen(host) : 0;
+    if (n == 0 || n > 255 ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789.-:[]") != n)
+        return token;
+    const char *proto = req_header(r, "X-Forwarded-Proto");
+    return arena_printf(r->a, "%s://%s/mobile/#/scan?v=%s",
+                        proto && !strcmp(proto, "https") ? "https" : "http", host, token);
+}
+
 static err venue_and_code(struct req *r, struct venue *v, char token[TOKEN_MAX])
 {
     int64_t id;
@@ -391,6 +435,7 @@ static err reply_code(struct req *r, const struct venue *v, const char *token)
     json_t *o = json_object();
     json_set_id(o, "venue_id", v->id);
     json_object_set_new(o, "token", json_string(token));
+    json_object_set_new(o, "url", json_string(code_text(r, token)));
     json_object_set_new(o, "code_version", json_integer(v->code_version));
     json_object_set_new(o, "credit_code",
                         v->credit_code ? json_string(v->credit_code) : json_null());
@@ -462,7 +507,7 @@ static err get_code_png(struct req *r)
     uint8_t *png;
     size_t n;
     if (!e)
-        e = qr_png(r->a, token, (int)scale, fg, &png, &n);
+        e = qr_png(r->a, code_text(r, token), (int)scale, fg, &png, &n);
     if (e)
         return e;
     r->disposition = arena_printf(r->a, "inline; filename=\"venue-%lld.png\"", (long long)v.id);
@@ -479,7 +524,7 @@ static err get_code_svg(struct req *r)
     if (!e)
         e = venue_and_code(r, &v, token);
     if (!e)
-        e = qr_svg_color(r->a, token, fg, &svg, &n);
+        e = qr_svg_color(r->a, code_text(r, token), fg, &svg, &n);
     if (e)
         return e;
     return reply_bytes(r, 200, "image/svg+xml", svg, n);
@@ -544,7 +589,7 @@ static err get_poster(struct req *r)
     if (!e)
         e = venue_and_code(r, &v, token);
     if (!e)
-        e = qr_svg_color(r->a, token, fg, &svg, NULL);
+        e = qr_svg_color(r->a, code_text(r, token), fg, &svg, NULL);
     if (e)
         return e;
     china_time(v.code_issued_at, issued);
