@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "app.h"
@@ -375,27 +376,46 @@ static err get_venues(struct req *r)
 /* ---- codes ---------------------------------------------------------------------------- */
 
 /* The venue of path parameter 0 and its code. */
-/* The origin venue codes point at (FK_PUBLIC_ORIGIN); "" when unset: the
- * request's Host then. Set once before serving. */
+/* The origin venue codes point at: the first of FK_PUBLIC_ORIGIN (which
+ * also lists, comma-separated, the origins the Origin check accepts,
+ * http/server.c); "" when unset: the request's Host then. Set once before
+ * serving. */
 static char public_origin[256];
 
-err venue_set_public_origin(const char *origin)
+static const char authority_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789.-:[]";
+
+err venue_set_public_origin(const char *origins)
 {
     public_origin[0] = '\0';
-    if (!origin || !*origin)
+    if (!origins)
         return E_OK;
-    size_t n = strlen(origin);
-    while (n > 0 && origin[n - 1] == '/')
+    const char *p = origins + strspn(origins, " ");
+    size_t n = strcspn(p, ",");
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '/'))
         n--;
-    bool scheme = !strncmp(origin, "https://", 8) || !strncmp(origin, "http://", 7);
-    bool clean = n > 0 && n < sizeof public_origin;
+    if (n == 0)
+        return E_OK;
+    /* an entry without a scheme ("fk.example.gov.cn:8443") is served over TLS */
+    const char *scheme = "https://";
+    size_t skip = 0;
+    if (n > 8 && !strncasecmp(p, "https://", 8)) {
+        skip = 8;
+    } else if (n > 7 && !strncasecmp(p, "http://", 7)) {
+        scheme = "http://";
+        skip = 7;
+    } else if (memmem(p, n, "://", 3)) {
+        n = 0; /* another scheme */
+    }
+    p += skip;
+    n -= n ? skip : 0;
+    bool clean = n > 0 && n < sizeof public_origin - 8;
     for (size_t i = 0; clean && i < n; i++)
-        clean = origin[i] > ' ' && origin[i] < 0x7f && !strchr("\"'<>#?\\", origin[i]);
-    if (!scheme || !clean)
+        clean = strchr(authority_chars, p[i]) != NULL;
+    if (!clean)
         return err_set(E_INPUT, "invalid_public_origin", "FK_PUBLIC_ORIGIN",
-                       "FK_PUBLIC_ORIGIN 应为 https://主机[:端口] 形式的地址");
-    memcpy(public_origin, origin, n);
-    public_origin[n] = '\0';
+                       "FK_PUBLIC_ORIGIN 的第一项应为 https://主机[:端口] 形式的地址");
+    snprintf(public_origin, sizeof public_origin, "%s%.*s", scheme, (int)n, p);
     return E_OK;
 }
 

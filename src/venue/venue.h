@@ -180,10 +180,11 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
  */
 err venue_code(const struct venue *v, char out[TOKEN_MAX]);
 
-/* The public origin ("https://fk.example.gov.cn") venue codes point at:
+/* The public origin venue codes point at, from FK_PUBLIC_ORIGIN (its first
+ * comma-separated entry, "https://fk.example.gov.cn"; no scheme: https):
  * their QR encodes <origin>/mobile/#/scan?v=<token> (venue/api.c). NULL or
- * "": each request's Host. E_INPUT for anything but http(s)://host[:port].
- * Called once before serving (FK_PUBLIC_ORIGIN). */
+ * "": each request's Host. E_INPUT for anything but [http(s)://]host[:port].
+ * Called once before serving. */
 err venue_set_public_origin(const char *origin);
 
 /* Revoke the venue's codes: code_version + 1 (E_NOT_FOUND as venue_find).

@@ -491,7 +491,7 @@ test('moving a region re-codes the venues under it', async () => {
 
 test('FK_PUBLIC_ORIGIN: venue codes point at the public address; a bad value stops the server', async () => {
   const pub = await startServer({
-    env: { FK_PUBLIC_ORIGIN: 'https://fk.example.gov.cn/' },
+    env: { FK_PUBLIC_ORIGIN: 'https://fk.example.gov.cn/, http://10.0.0.7:8080' },
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       c.must(['user', 'add', '--username', 'cc_pub', '--password', PW, '--role', 'command_center', '--region', DC]);
@@ -512,7 +512,7 @@ test('FK_PUBLIC_ORIGIN: venue codes point at the public address; a bad value sto
   } finally {
     await pub.stop();
   }
-  for (const bad of ['ftp://fk.example.gov.cn', 'fk.example.gov.cn', 'https://fk.example.gov.cn/"><script>']) {
+  for (const bad of ['ftp://fk.example.gov.cn', 'javascript:alert(1)', 'https://fk.example.gov.cn/"><script>']) {
     let out;
     try {
       execFileSync(process.env.FK_BIN, ['serve'], {
