@@ -23,6 +23,7 @@
 #include "security/audit.h"
 #include "security/crypto.h"
 #include "vehicle/vehicle.h"
+#include "venue/venue.h"
 #include "visitor/visitor.h"
 
 static const struct {
@@ -143,6 +144,10 @@ int config_load(int *argc, char **argv, struct config *c)
     if (!ac.sms_file)
         return 1;
     auth_configure(&ac);
+    if (venue_set_public_origin(getenv("FK_PUBLIC_ORIGIN"))) {
+        fprintf(stderr, "fangkong: %s\n", err_last()->message);
+        return 1;
+    }
     int search_limit;
     if (env_int("FK_EXACT_SEARCH_LIMIT", 60, 1, 1000000, &search_limit))
         return 1;

@@ -47,7 +47,8 @@ const char *alert_level_name(enum alert_level l)
 
 #define COLS                                                                                       \
     "id, kind, level, region_code, venue_id, person_id, device_id, message, detail, at, "          \
-    "acked_at, acked_by"
+    "acked_at, acked_by, ack_note, "                                                               \
+    "COALESCE((SELECT display_name FROM users u WHERE u.id = alerts.acked_by), '')"
 
 static json_t *row_json(db_stmt *s)
 {
@@ -74,6 +75,11 @@ static json_t *row_json(db_stmt *s)
         json_set_id(o, "acked_by", db_col_int64(s, 11));
     else
         json_object_set_new(o, "acked_by", json_null());
+    /* who handled it, by name (a person on duty reads names, not ids), when and what they did */
+    json_object_set_new(o, "handled_at", acked_at ? json_integer(acked_at) : json_null());
+    json_object_set_new(o, "handled_by_name",
+                        acked_at ? json_string(db_col_text(s, 13)) : json_null());
+    json_object_set_new(o, "note", acked_at ? json_string(db_col_text(s, 12)) : json_null());
     return o;
 }
 
@@ -296,20 +302,26 @@ err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json
     return E_OK;
 }
 
-err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, json_t **item_r)
+err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, const char *note,
+              json_t **item_r)
 {
+    size_t n = note ? utf8_len(note) : 0;
+    if (n == 0 || n > ALERT_NOTE_MAX || note[strspn(note, " \t\r\n")] == '\0')
+        return err_set(E_INPUT, "invalid_note", "note", "处理说明为必填项，长度 1 至 200 个字符");
     db_stmt *s;
-    err e = db_prepare(d,
-                       "UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND "
-                       "region_code >= ? AND region_code < ? AND acked_at = 0 RETURNING " COLS,
-                       &s);
+    err e =
+        db_prepare(d,
+                   "UPDATE alerts SET acked_at = ?, acked_by = ?, ack_note = ? WHERE id = ? AND "
+                   "region_code >= ? AND region_code < ? AND acked_at = 0 RETURNING " COLS,
+                   &s);
     if (e)
         return e;
     db_bind_int64(s, 1, now_ms());
     db_bind_int64(s, 2, user_id);
-    db_bind_int64(s, 3, id);
-    db_bind_int64(s, 4, sc->lo);
-    db_bind_int64(s, 5, sc->hi);
+    db_bind_text(s, 3, note);
+    db_bind_int64(s, 4, id);
+    db_bind_int64(s, 5, sc->lo);
+    db_bind_int64(s, 6, sc->hi);
     int rc = db_step(s);
     if (rc == DB_ROW) {
         if (item_r)

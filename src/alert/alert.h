@@ -105,8 +105,15 @@ struct alert_filter {
 err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json_t **items_r,
                int64_t *total_r) MUST_USE;
 
-/* Acknowledge alert id inside scope by user_id; E_NOT_FOUND outside scope,
- * E_CONFLICT "already_acked" when it was. *item_r (may be NULL) gets it. */
-err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, json_t **item_r) MUST_USE;
+#define ALERT_NOTE_MAX 200 /* characters */
+
+/* Acknowledge alert id inside scope by user_id with `note` (处理说明, what was
+ * done: required, 1..ALERT_NOTE_MAX characters, else E_INPUT "invalid_note"
+ * on field "note"); E_NOT_FOUND outside scope, E_CONFLICT "already_acked"
+ * when it was. Items (here and in alert_list) carry handled_by_name (the
+ * user's display name), handled_at and note, null while open. *item_r (may
+ * be NULL) gets it. */
+err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, const char *note,
+              json_t **item_r) MUST_USE;
 
 #endif

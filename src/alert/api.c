@@ -2,8 +2,8 @@
  * HTTP handlers of alerts:
  *
  *   GET  /api/v1/alerts              scoped list; kind, acked, venue_id, from, to; paging
- *   POST /api/v1/alerts/{id}/ack     acknowledge (who and when); 200 with the alert
- *   GET  /api/v1/alerts/stream       Server-Sent Events: `event: alert`, `id:` the alert id,
+ *   POST /api/v1/alerts/{id}/ack     acknowledge {note} (who, when, what was done); 200 with the
+ * alert GET  /api/v1/alerts/stream       Server-Sent Events: `event: alert`, `id:` the alert id,
  *                                    `data:` the alert as in the list; Last-Event-ID (or
  *                                    ?last_event_id=) replays the stored alerts after it
  *
@@ -57,14 +57,29 @@ static err get_alerts(struct req *r)
                                 "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
 }
 
+static const struct jfield ack_fields[] = {
+    {"note", J_STRING, JF_REQUIRED, 1, ALERT_NOTE_MAX, "处理说明", NULL},
+    {NULL},
+};
+
 static err post_ack(struct req *r)
 {
     int64_t id;
     json_t *item = NULL;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = alert_ack(r->db, &r->who->scope, id, r->who->user_id, &item)))
+    if (e)
         return audit_refusal(r->db, r->who, r->ip, "alert.ack", "alert", id, e, NULL);
+    const char *note = json_str(r->body, "note"); /* ack_fields checked its type and length */
+    db_hold(r->db); /* the entry commits with the acknowledgement (security/audit.h) */
+    if ((e = alert_ack(r->db, &r->who->scope, id, r->who->user_id, note, &item))) {
+        err_ignore(db_release(r->db, false)); /* a rollback: the refusal is the answer */
+        return audit_refusal(r->db, r->who, r->ip, "alert.ack", "alert", id, e, NULL);
+    }
     req_audit(r, "alert.ack", "alert", id, "ok", NULL);
+    if ((e = db_release(r->db, true))) {
+        json_decref(item);
+        return e;
+    }
     return reply_json(r, 200, item);
 }
 
@@ -111,6 +126,7 @@ const struct route alert_routes[] = {
     {M_GET, "/api/v1/alerts", get_alerts, PERM_ALERT_READ, 0, NULL, "告警列表", "alert", 0},
     {M_GET, "/api/v1/alerts/stream", get_stream, PERM_ALERT_READ, ROUTE_STREAM, NULL,
      "告警实时推送（Server-Sent Events）", "alert", 0},
-    {M_POST, "/api/v1/alerts/{id}/ack", post_ack, PERM_ALERT_ACK, 0, NULL, "处置告警", "alert", 0},
+    {M_POST, "/api/v1/alerts/{id}/ack", post_ack, PERM_ALERT_ACK, 0, ack_fields, "处置告警",
+     "alert", 0},
 };
 const size_t alert_routes_n = sizeof alert_routes / sizeof alert_routes[0];

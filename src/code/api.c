@@ -252,19 +252,62 @@ static const struct jfield rules_body[] = {
     {NULL},
 };
 
-static err put_rules(struct req *r)
+/* The body's rules into rules[0..*n_r). */
+static err rules_parse(struct req *r, struct code_rule rules[CODE_RULES_MAX], size_t *n_r)
 {
     json_t *arr = json_object_get(r->body, "rules"), *v;
     size_t n = json_array_size(arr), i;
     if (n < 1 || n > CODE_RULES_MAX)
         return err_set(E_INPUT, "out_of_range", "rules", "规则应有1到%d条", CODE_RULES_MAX);
-    struct code_rule rules[CODE_RULES_MAX];
     err e;
     json_array_foreach(arr, i, v)
     {
         if ((e = code_rule_from_json(v, i, &rules[i])))
             return e;
     }
+    *n_r = n;
+    return E_OK;
+}
+
+/*
+ * The dry run before a rule change: how many codes the proposed rules would
+ * change, by colour transition, writing nothing. Synchronous and exact: it
+ * is the same walk as the recomputation (batches of people, the engine in
+ * memory, no writes), and the number is what the person confirming needs,
+ * so a sample or a bound would not do; it reads, so it holds no lock a
+ * writer waits for. Counts only, no personal data; audited.
+ */
+static err post_rules_dry_run(struct req *r)
+{
+    struct code_rule rules[CODE_RULES_MAX];
+    size_t n;
+    struct code_dry_run dr;
+    err e = rules_parse(r, rules, &n);
+    if (e || (e = code_rules_dry_run(r->db, rules, n, &dr)))
+        return e;
+    json_t *by = json_array();
+    for (int f = CODE_GREEN; f <= CODE_RED; f++)
+        for (int t = CODE_GREEN; t <= CODE_RED; t++)
+            if (f != t)
+                json_array_append_new(by, json_pack("{s:s,s:s,s:I}", "from",
+                                                    code_colour_name((enum code_colour)f), "to",
+                                                    code_colour_name((enum code_colour)t), "count",
+                                                    (json_int_t)dr.changes[f][t]));
+    req_audit(r, "code.rules_dry_run", "code_rules", 0, "ok",
+              arena_printf(r->a, "rules=%zu changed=%lld", n, (long long)dr.changed));
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)dr.total, "changed",
+                                (json_int_t)dr.changed, "reasons_only", (json_int_t)dr.reasons_only,
+                                "transitions", by));
+}
+
+static err put_rules(struct req *r)
+{
+    struct code_rule rules[CODE_RULES_MAX];
+    size_t n;
+    err e = rules_parse(r, rules, &n);
+    if (e)
+        return e;
     if ((e = code_rules_save(r->db, rules, n, r->who->user_id)))
         return e;
     int64_t job;
@@ -464,6 +507,8 @@ const struct route code_routes[] = {
     {M_GET, "/api/v1/me/code.svg", get_my_svg, PERM_SELF, 0, NULL, "本人健康码图片（SVG）", "code",
      0},
     {M_GET, "/api/v1/code-rules", get_rules, PERM_CODE_READ, 0, NULL, "健康码赋码规则", "code", 0},
+    {M_POST, "/api/v1/code-rules/dry-run", post_rules_dry_run, PERM_CODE_RULES, 0, rules_body,
+     "试算赋码规则变更（不保存）", "code", 0},
     {M_PUT, "/api/v1/code-rules", put_rules, PERM_CODE_RULES, 0, rules_body,
      "修改赋码规则（后台重新赋码）", "code", 0},
     {M_POST, "/api/v1/persons/{id}/isolations", post_isolations, PERM_ISOLATION_WRITE, 0,

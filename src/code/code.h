@@ -212,6 +212,18 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
 err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t, void *),
                        void *ctx, int64_t *changed_r) MUST_USE;
 
+/* What saving `rules` would do to the codes (the dry run before a rule
+ * change): everyone evaluated with the proposed rules against the current
+ * inputs, as code_recompute_all would, writing nothing. changes[from][to]
+ * counts the codes whose colour would change (indexed by enum code_colour);
+ * reasons_only those whose colour stays but whose reasons change. */
+struct code_dry_run {
+    int64_t total, changed, reasons_only;
+    int64_t changes[3][3];
+};
+err code_rules_dry_run(db *d, const struct code_rule *rules, size_t n_rules,
+                       struct code_dry_run *r) MUST_USE;
+
 /* The hook person_update/person_create call when status or residence
  * changed (registered by app_routes). */
 err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id) MUST_USE;

@@ -268,6 +268,7 @@ struct change {
     int64_t person_id, region_code;
     enum code_colour colour;
     const char *reasons;
+    int from; /* the stored colour (green when none was stored) */
 };
 
 struct ctx {
@@ -336,7 +337,7 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
             old_r = db_col_text(cur.s, 2);
         }
         if (old_c != (int)c || strcmp(old_r, reasons))
-            ch_r[(*n_ch_r)++] = (struct change){id, people[i].region_code, c, reasons};
+            ch_r[(*n_ch_r)++] = (struct change){id, people[i].region_code, c, reasons, old_c};
     }
     if (cur.rc != DB_ROW && cur.rc != DB_DONE)
         e = db_step_err(cur.s);
@@ -543,6 +544,49 @@ out:
     arena_free(&a);
     if (!e && changed_r)
         *changed_r = changed;
+    return e;
+}
+
+err code_rules_dry_run(db *d, const struct code_rule *rules, size_t n_rules, struct code_dry_run *r)
+{
+    *r = (struct code_dry_run){0};
+    arena *a = arena_new(1 << 20);
+    struct who_row *people = malloc(BATCH * sizeof *people);
+    struct change *ch = malloc(BATCH * sizeof *ch);
+    err e = E_OK;
+    if (!a || !people || !ch) {
+        e = E_NOMEM;
+        goto out;
+    }
+    /* the proposed rules in place of the stored ones; the same clock, window and zones as
+     * the recomputation the save would start */
+    struct ctx cx = {.rules = rules, .n_rules = n_rules, .now = now_ms()};
+    cx.since = cx.now - code_inputs_window_ms(rules, n_rules);
+    int64_t after = 0;
+    for (;;) {
+        size_t n, n_ch = 0;
+        arena_reset(a);
+        if ((e = zones_load(d, a, cx.now, &cx.zones, &cx.n_zones)) ||
+            (e = people_after(d, after, 0, 0, people, BATCH, &n)) || !n ||
+            (e = compute(d, a, &cx, people, n, ch, &n_ch)))
+            break;
+        for (size_t i = 0; i < n_ch; i++) {
+            if (ch[i].from == (int)ch[i].colour) {
+                r->reasons_only++;
+            } else if (ch[i].from >= CODE_GREEN && ch[i].from <= CODE_RED) {
+                r->changes[ch[i].from][ch[i].colour]++;
+                r->changed++;
+            }
+        }
+        r->total += (int64_t)n;
+        if (n < BATCH)
+            break;
+        after = people[n - 1].id;
+    }
+out:
+    free(people);
+    free(ch);
+    arena_free(&a);
     return e;
 }
 

@@ -389,7 +389,8 @@ static err community(struct ctx *c, long i)
      * community, and the first keeps its gate's open for the workbench */
     for (int k = 0; k < n_raised && !e; k++)
         if (i % 2 == 1)
-            e = alert_ack(c->d, &c->all, raised[k], w->community_user, NULL);
+            e = alert_ack(c->d, &c->all, raised[k], w->community_user, "已复测体温并安排就医",
+                          NULL);
     char plate[PLATE_MAX] = "", raw[PLATE_MAX];
     snprintf(raw, sizeof raw, "粤A%05ld", i);
     if (!e)
@@ -412,7 +413,8 @@ static err ack_device_fever(struct ctx *c)
         return e;
     const char *id = json_string_value(json_object_get(json_array_get(items, 0), "id"));
     if (id)
-        e = alert_ack(c->d, &c->all, id_parse(id), c->w->community_user, NULL);
+        e = alert_ack(c->d, &c->all, id_parse(id), c->w->community_user, "已电话联系本人，复测正常",
+                      NULL);
     json_decref(items);
     return e;
 }

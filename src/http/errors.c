@@ -100,6 +100,8 @@ const struct http_error_code http_error_codes[] = {
     {"invalid_token_input", "A QR token cannot be made from this input"},
     {"invalid_type", "A field has the wrong JSON type"},
     {"invalid_username", "The user name has the wrong form"},
+    {"invalid_note", "An alert's handling note is missing, blank or too long"},
+    {"invalid_public_origin", "FK_PUBLIC_ORIGIN is not [http(s)://]host[:port] (start-up)"},
     {"invalid_value", "A field's value is not allowed"},
     {"key_exists", "The master key file exists (not overwritten)"},
     {"level_mismatch", "The region level disagrees with its code"},

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "app.h"
@@ -375,6 +376,69 @@ static err get_venues(struct req *r)
 /* ---- codes ---------------------------------------------------------------------------- */
 
 /* The venue of path parameter 0 and its code. */
+/* The origin venue codes point at: the first of FK_PUBLIC_ORIGIN (which
+ * also lists, comma-separated, the origins the Origin check accepts,
+ * http/server.c); "" when unset: the request's Host then. Set once before
+ * serving. */
+static char public_origin[256];
+
+static const char authority_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789.-:[]";
+
+err venue_set_public_origin(const char *origins)
+{
+    public_origin[0] = '\0';
+    if (!origins)
+        return E_OK;
+    const char *p = origins + strspn(origins, " ");
+    size_t n = strcspn(p, ",");
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '/'))
+        n--;
+    if (n == 0)
+        return E_OK;
+    /* an entry without a scheme ("fk.example.gov.cn:8443") is served over TLS */
+    const char *scheme = "https://";
+    size_t skip = 0;
+    if (n > 8 && !strncasecmp(p, "https://", 8)) {
+        skip = 8;
+    } else if (n > 7 && !strncasecmp(p, "http://", 7)) {
+        scheme = "http://";
+        skip = 7;
+    } else if (memmem(p, n, "://", 3)) {
+        n = 0; /* another scheme */
+    }
+    p += skip;
+    n -= n ? skip : 0;
+    bool clean = n > 0 && n < sizeof public_origin - 8;
+    for (size_t i = 0; clean && i < n; i++)
+        clean = strchr(authority_chars, p[i]) != NULL;
+    if (!clean)
+        return err_set(E_INPUT, "invalid_public_origin", "FK_PUBLIC_ORIGIN",
+                       "FK_PUBLIC_ORIGIN 的第一项应为 https://主机[:端口] 形式的地址");
+    snprintf(public_origin, sizeof public_origin, "%s%.*s", scheme, (int)n, p);
+    return E_OK;
+}
+
+/* What a venue code encodes: the address of the mobile scan page carrying
+ * the token, so any phone camera opens it (the page reads v= and verifies
+ * the token as when scanned in the app). Without FK_PUBLIC_ORIGIN the origin
+ * is the request's Host (scheme from X-Forwarded-Proto behind a proxy); a
+ * missing or odd Host gives the bare token, which the app still reads. */
+static const char *code_text(struct req *r, const char *token)
+{
+    if (*public_origin)
+        return arena_printf(r->a, "%s/mobile/#/scan?v=%s", public_origin, token);
+    const char *host = req_header(r, "Host");
+    size_t n = host ? strlen(host) : 0;
+    if (n == 0 || n > 255 ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789.-:[]") != n)
+        return token;
+    const char *proto = req_header(r, "X-Forwarded-Proto");
+    return arena_printf(r->a, "%s://%s/mobile/#/scan?v=%s",
+                        proto && !strcmp(proto, "https") ? "https" : "http", host, token);
+}
+
 static err venue_and_code(struct req *r, struct venue *v, char token[TOKEN_MAX])
 {
     int64_t id;
@@ -391,6 +455,7 @@ static err reply_code(struct req *r, const struct venue *v, const char *token)
     json_t *o = json_object();
     json_set_id(o, "venue_id", v->id);
     json_object_set_new(o, "token", json_string(token));
+    json_object_set_new(o, "url", json_string(code_text(r, token)));
     json_object_set_new(o, "code_version", json_integer(v->code_version));
     json_object_set_new(o, "credit_code",
                         v->credit_code ? json_string(v->credit_code) : json_null());
@@ -462,7 +527,7 @@ static err get_code_png(struct req *r)
     uint8_t *png;
     size_t n;
     if (!e)
-        e = qr_png(r->a, token, (int)scale, fg, &png, &n);
+        e = qr_png(r->a, code_text(r, token), (int)scale, fg, &png, &n);
     if (e)
         return e;
     r->disposition = arena_printf(r->a, "inline; filename=\"venue-%lld.png\"", (long long)v.id);
@@ -479,7 +544,7 @@ static err get_code_svg(struct req *r)
     if (!e)
         e = venue_and_code(r, &v, token);
     if (!e)
-        e = qr_svg_color(r->a, token, fg, &svg, &n);
+        e = qr_svg_color(r->a, code_text(r, token), fg, &svg, &n);
     if (e)
         return e;
     return reply_bytes(r, 200, "image/svg+xml", svg, n);
@@ -544,7 +609,7 @@ static err get_poster(struct req *r)
     if (!e)
         e = venue_and_code(r, &v, token);
     if (!e)
-        e = qr_svg_color(r->a, token, fg, &svg, NULL);
+        e = qr_svg_color(r->a, code_text(r, token), fg, &svg, NULL);
     if (e)
         return e;
     china_time(v.code_issued_at, issued);

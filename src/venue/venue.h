@@ -181,6 +181,13 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
  */
 err venue_code(const struct venue *v, char out[TOKEN_MAX]) MUST_USE;
 
+/* The public origin venue codes point at, from FK_PUBLIC_ORIGIN (its first
+ * comma-separated entry, "https://fk.example.gov.cn"; no scheme: https):
+ * their QR encodes <origin>/mobile/#/scan?v=<token> (venue/api.c). NULL or
+ * "": each request's Host. E_INPUT for anything but [http(s)://]host[:port].
+ * Called once before serving. */
+err venue_set_public_origin(const char *origin) MUST_USE;
+
 /* Revoke the venue's codes: code_version + 1 (E_NOT_FOUND as venue_find).
  * *v_r gets the venue as it is afterwards. */
 err venue_code_regenerate(db *d, arena *a, const struct scope *scope, int64_t id,

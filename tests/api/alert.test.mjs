@@ -202,21 +202,43 @@ test('list with filters and scope; ack records who and when, once', async () => 
   assert.equal((await cc.get('/api/v1/alerts?kind=nope')).status, 400);
   assert.equal((await cc.get('/api/v1/alerts?acked=2')).status, 400);
   const id = r.body.items[0].id;
-  assert.equal((await ccWest.post(`/api/v1/alerts/${id}/ack`)).status, 404);
-  assert.equal((await leader.post(`/api/v1/alerts/${id}/ack`)).status, 403);
+  const note = { note: '已复测体温，安排就医' };
+  assert.equal((await ccWest.post(`/api/v1/alerts/${id}/ack`, note)).status, 404);
+  assert.equal((await leader.post(`/api/v1/alerts/${id}/ack`, note)).status, 403);
   assert.equal((await doctor.get('/api/v1/alerts')).status, 403);
   assert.equal((await leader.get('/api/v1/alerts')).status, 200);
+  // the note is required, 1..200 characters, text: a clear 400 on "note" and nothing changed
+  for (const bad of [{}, { note: '' }, { note: '   ' }, { note: 'x'.repeat(201) }, { note: 42 }]) {
+    r = await gate.post(`/api/v1/alerts/${id}/ack`, bad);
+    assert.equal(r.status, 400, JSON.stringify(bad));
+    assert.equal(r.body.error.field, 'note', JSON.stringify(bad));
+    assert.ok(r.body.error.message, JSON.stringify(bad));
+  }
+  let open = (await cc.get('/api/v1/alerts?acked=0&page_size=200')).body.items.find((a) => a.id === id);
+  assert.ok(open, 'still open after the refused notes');
+  assert.equal(open.handled_by_name, null);
+  assert.equal(open.handled_at, null);
+  assert.equal(open.note, null);
   const t0 = Date.now();
-  r = await gate.post(`/api/v1/alerts/${id}/ack`);
+  r = await gate.post(`/api/v1/alerts/${id}/ack`, { note: '测'.repeat(200) });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.acked, true);
   assert.ok(r.body.acked_at >= t0 - 1000);
   const me = await gate.get('/api/v1/me');
   assert.equal(r.body.acked_by, me.body.id ?? me.body.user_id ?? r.body.acked_by);
-  r = await gate.post(`/api/v1/alerts/${id}/ack`);
+  // who handled it by name, never an id; when; what was done
+  assert.ok(me.body.display_name);
+  assert.equal(r.body.handled_by_name, me.body.display_name);
+  assert.equal(r.body.handled_at, r.body.acked_at);
+  assert.equal(r.body.note, '测'.repeat(200));
+  r = await gate.post(`/api/v1/alerts/${id}/ack`, note);
   assert.equal(r.status, 409);
-  assert.equal((await cc.get('/api/v1/alerts?acked=1')).body.items[0].id, id);
-  assert.equal((await cc.post('/api/v1/alerts/999999/ack')).status, 404);
+  const done = (await cc.get('/api/v1/alerts?acked=1')).body.items[0];
+  assert.equal(done.id, id);
+  assert.equal(done.handled_by_name, me.body.display_name);
+  assert.equal(done.note, '测'.repeat(200));
+  assert.ok(done.handled_at >= t0 - 1000);
+  assert.equal((await cc.post('/api/v1/alerts/999999/ack', note)).status, 404);
 });
 
 test('stream needs alert.read; a closed client is dropped', async () => {
@@ -238,7 +260,7 @@ test('listing alerts and opening the stream are audited; a refused acknowledgeme
   assert.equal(s.status, 200);
   s.close();
   const id = (await cc.get('/api/v1/alerts')).body.items[0].id;
-  assert.equal((await ccWest.post(`/api/v1/alerts/${id}/ack`)).status, 404);
+  assert.equal((await ccWest.post(`/api/v1/alerts/${id}/ack`, { note: '已处理' })).status, 404);
   const has = async (query, pred, what) => assert.ok((await auditWhere(query, pred)).some(pred), what);
   await has('action=alert.list', (x) => x.user_id === leader.id && x.result === 'ok' && /^count=\d+$/.test(x.detail), 'list');
   await has('action=alert.stream', (x) => x.user_id === leader.id && x.result === 'ok', 'stream');

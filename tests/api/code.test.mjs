@@ -354,6 +354,45 @@ test('the rules: read, refused edits change nothing, an edit recomputes everyone
   await expectCode(warm, 'yellow', ['fever']);
 });
 
+test('a dry run says how many codes a rule change would change, by colour, and writes nothing', async () => {
+  const rules = (await cc.get('/api/v1/code-rules')).body.rules;
+  const untested = await person();
+  await expectCode(untested, 'green', []);
+  const edited = rules.map((x) => (x.key === 'no_negative_test' ? { ...x, enabled: true, params: { hours: 48 } } : x));
+  // refused like the write: no permission, bad rules (400 with the field)
+  assert.equal((await gw.post('/api/v1/code-rules/dry-run', { rules: edited })).status, 403);
+  let r = await cc.post('/api/v1/code-rules/dry-run', { rules: [] });
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'out_of_range', 'rules']);
+  r = await cc.post('/api/v1/code-rules/dry-run', { rules: [{ key: 'x', kind: 'horoscope', colour: 'red' }] });
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'invalid_value', 'rules[0].kind']);
+  // the rules in force change nothing
+  r = await cc.post('/api/v1/code-rules/dry-run', { rules });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.changed, 0);
+  const total = (await cc.get('/api/v1/persons?page_size=1')).body.total;
+  assert.equal(r.body.total, total);
+  // testing on: everyone without a negative test would turn yellow
+  r = await cc.post('/api/v1/code-rules/dry-run', { rules: edited });
+  assert.equal(r.status, 200, r.text);
+  const dry = r.body;
+  const gy = dry.transitions.find((t) => t.from === 'green' && t.to === 'yellow');
+  assert.ok(gy.count >= 1, r.text);
+  assert.equal(dry.transitions.length, 6);
+  assert.equal(dry.transitions.reduce((a, t) => a + t.count, 0), dry.changed);
+  // nothing written: the rules and the codes are as they were
+  assert.deepEqual((await cc.get('/api/v1/code-rules')).body.rules, rules);
+  await expectCode(untested, 'green', []);
+  // saving does what the dry run said
+  r = await cc.put('/api/v1/code-rules', { rules: edited });
+  assert.equal(r.status, 202, r.text);
+  const job = await waitJob(r.body.job_id);
+  assert.equal(job.result.changed, dry.changed + dry.reasons_only, JSON.stringify({ job, dry }));
+  await expectCode(untested, 'yellow', ['no_negative_test']);
+  r = await cc.put('/api/v1/code-rules', { rules });
+  assert.equal((await waitJob(r.body.job_id)).status, 'done');
+  await expectCode(untested, 'green', []);
+});
+
 test('a resident sees their own code with the masked name and the latest test', async () => {
   const phone = '13930001234';
   const c = ctx.client();

@@ -726,7 +726,7 @@ test('exact searches: limited per user across servers, 429 beyond, one alert for
     assert.match(items[0].message, /x_gw/);
     assert.ok(!JSON.stringify(items).includes(idn));
     // the security administrator may acknowledge it
-    r = await sec.post(`/api/v1/alerts/${items[0].id}/ack`, {});
+    r = await sec.post(`/api/v1/alerts/${items[0].id}/ack`, { note: '已核实' });
     assert.equal(r.status, 200, r.text);
     // audited: the fields searched, never the values; refusals by their code
     const { items: aud } = (await (async () => {

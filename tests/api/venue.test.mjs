@@ -344,18 +344,25 @@ test('venue code: token, PNG decoded by zbarimg, verified by the server', async 
   assert.equal(png.status, 200);
   assert.equal(png.headers.get('content-type'), 'image/png');
   assert.deepEqual([...png.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  // the code is the address of the mobile scan page carrying the token (any
+  // phone camera opens it); without FK_PUBLIC_ORIGIN, from the request's Host
+  const url = `${ctx.url}/mobile/#/scan?v=${token}`;
+  assert.equal(c.body.url, url);
   const decoded = zbar(png.bytes, 'venue.png');
-  assert.equal(decoded, token);
+  assert.equal(decoded, url);
+  // behind a TLS proxy the address is https
+  const tls = await fetch(ctx.url + `/api/v1/venues/${v.id}/code.png`, { headers: { cookie: cc.cookie, 'x-forwarded-proto': 'https' } });
+  assert.equal(zbar(Buffer.from(await tls.arrayBuffer()), 'venue-tls.png'), url.replace(/^http:/, 'https:'));
   const small = await getBytes(cc, `/api/v1/venues/${v.id}/code.png?scale=3`);
   assert.ok(small.bytes.length < png.bytes.length);
-  assert.equal(zbar(small.bytes, 'small.png'), token);
+  assert.equal(zbar(small.bytes, 'small.png'), url);
   for (const s of ['0', '33', 'x'])
     assert.equal((await cc.get(`/api/v1/venues/${v.id}/code.png?scale=${s}`)).status, 400, s);
   // printed in green or blue ink: still read back to the same token
   for (const [colour, rgb] of [['green', [0x0b, 0x6e, 0x3a]], ['blue', [0x1f, 0x4e, 0x9c]]]) {
     const img = await getBytes(cc, `/api/v1/venues/${v.id}/code.png?colour=${colour}`);
     assert.equal(img.status, 200, colour);
-    assert.equal(zbar(img.bytes, `venue-${colour}.png`), token, colour);
+    assert.equal(zbar(img.bytes, `venue-${colour}.png`), url, colour);
     // the palette (PLTE) holds white and the ink
     const plte = img.bytes.indexOf(Buffer.from('PLTE'));
     assert.deepEqual([...img.bytes.subarray(plte + 7, plte + 10)], rgb, colour);
@@ -366,7 +373,7 @@ test('venue code: token, PNG decoded by zbarimg, verified by the server', async 
     expectError(await cc.get(`/api/v1/venues/${v.id}/${p}?colour=pink`), 400, 'invalid_parameter', 'colour');
 
   // any signed-in user may verify (a resident scanning anywhere): the doctor
-  const r = await doctor.post('/api/v1/venue-codes/verify', { token: decoded });
+  const r = await doctor.post('/api/v1/venue-codes/verify', { token: new URL(decoded.replace('#/scan', 'scan')).searchParams.get('v') });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.venue_id, v.id);
   assert.equal(r.body.name, '扫码测试门');
@@ -480,4 +487,41 @@ test('moving a region re-codes the venues under it', async () => {
   // the code still verifies: it names the venue, not its region
   const token = (await cc.get(`/api/v1/venues/${v.id}/code`)).body.token;
   assert.equal((await doctor.post('/api/v1/venue-codes/verify', { token })).body.region_code, moved);
+});
+
+test('FK_PUBLIC_ORIGIN: venue codes point at the public address; a bad value stops the server', async () => {
+  const pub = await startServer({
+    env: { FK_PUBLIC_ORIGIN: 'https://fk.example.gov.cn/, http://10.0.0.7:8080' },
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'cc_pub', '--password', PW, '--role', 'command_center', '--region', DC]);
+    },
+  });
+  try {
+    const c = pub.client();
+    await c.login('cc_pub', PW);
+    let r = await c.post('/api/v1/places', { name: '公网小区', kind: 'community', region_code: DC_S1_C1 });
+    assert.equal(r.status, 201, r.text);
+    r = await c.post('/api/v1/venues', { name: '公网东门', kind: 'community_gate', place_id: r.body.id });
+    assert.equal(r.status, 201, r.text);
+    const id = r.body.id;
+    const { token, url } = (await c.get(`/api/v1/venues/${id}/code`)).body;
+    assert.equal(url, `https://fk.example.gov.cn/mobile/#/scan?v=${token}`);
+    const png = await fetch(pub.url + `/api/v1/venues/${id}/code.png`, { headers: { cookie: c.cookie } });
+    assert.equal(zbar(Buffer.from(await png.arrayBuffer()), 'venue-public.png'), url);
+  } finally {
+    await pub.stop();
+  }
+  for (const bad of ['ftp://fk.example.gov.cn', 'javascript:alert(1)', 'https://fk.example.gov.cn/"><script>']) {
+    let out;
+    try {
+      execFileSync(process.env.FK_BIN, ['serve'], {
+        env: { ...ctx.env, FK_PORT: '0', FK_PUBLIC_ORIGIN: bad }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15000,
+      });
+    } catch (e) {
+      out = e;
+    }
+    assert.ok(out && out.status > 0, bad); // a usage error, not a timeout
+    assert.match(out.stderr, /FK_PUBLIC_ORIGIN/, bad);
+  }
 });

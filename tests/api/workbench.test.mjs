@@ -136,7 +136,7 @@ test('unhandled alerts: a fever at the gate counts until acknowledged', async ()
   assert.ok(raised.length >= 1, scan.text);
   assert.deepEqual(await counts('alerts_open'), { cs: before.cs + raised.length, other: before.other, street: before.street + raised.length });
   // the checkpoint's own entries moved too: one scan, one refusal today
-  for (const a of raised) assert.equal((await cs.post(`/api/v1/alerts/${a.id}/ack`, {})).status, 200);
+  for (const a of raised) assert.equal((await cs.post(`/api/v1/alerts/${a.id}/ack`, { note: '已处理' })).status, 200);
   assert.deepEqual(await counts('alerts_open'), before);
 });
 

@@ -67,7 +67,20 @@ test('the rule editor reorders, recolours and edits parameters, then saves and s
   await page.getByRole('option', { name: '红码', exact: true }).filter({ visible: true }).click();
   await shot(page, 'console-code-rules-edited');
 
+  // a dry run first says how many codes would change and asks; cancelled, nothing is saved
   await page.getByTestId('rule-save').click();
+  const box = page.locator('.rule-dry-run');
+  await box.waitFor();
+  const said = await box.locator('.el-message-box__message').innerText();
+  const dry = await page.evaluate(() => fetch('/api/v1/code-rules').then((r) => r.json()));
+  assert.equal(dry.rules.find((r) => r.key === 'fever').colour, 'yellow', 'not saved before confirming');
+  assert.match(said, /^(将有 \d+ 人的健康码发生变化（.+→.+ \d+ 人.*）。|没有人的健康码颜色会发生变化。)确认保存规则并重新赋码？$/);
+  await shot(page, 'console-code-rules-dry-run');
+  await box.getByRole('button', { name: '取消' }).click();
+  await box.waitFor({ state: 'hidden' });
+  assert.equal((await page.evaluate(() => fetch('/api/v1/code-rules').then((r) => r.json()))).rules.find((r) => r.key === 'fever').colour, 'yellow');
+  await page.getByTestId('rule-save').click();
+  await box.getByRole('button', { name: '确认' }).click();
   await page.getByTestId('job-progress').filter({ hasText: '重新赋码完成' }).waitFor();
   assert.match(await page.getByTestId('job-status').innerText(), /共 3 人/);
   await shot(page, 'console-code-rules-saved');

@@ -17,7 +17,7 @@ selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!gate';
 const COMMUNITY = '110101001001';
-let ctx, browser, resident, venue, venueToken;
+let ctx, browser, resident, venue, venueToken, venueUrl;
 
 before(async () => {
   ctx = await startServer({
@@ -35,7 +35,7 @@ before(async () => {
   r = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: r.body.id });
   assert.equal(r.status, 201, r.text);
   venue = r.body;
-  venueToken = (await cc.get(`/api/v1/venues/${venue.id}/code`)).body.token;
+  ({ token: venueToken, url: venueUrl } = (await cc.get(`/api/v1/venues/${venue.id}/code`)).body);
 
   // a resident who consented and registered (the sign-up pages have their own test)
   resident = ctx.client();
@@ -168,8 +168,18 @@ test('declare, a green code, a camera scan, a fever typed by hand, a live alert,
   await row.waitFor();
   await desk.locator('[data-test=alert-badge] sup', { hasText: /^[1-9]/ }).waitFor();
   await shot(desk, 'access-console-alert-live');
+  // acknowledging asks for a note (处理说明): refused empty, then handled,
+  // showing who (by name) and what was done
   await row.getByTestId('alert-ack').first().click();
-  await row.filter({ hasText: '已处置' }).first().waitFor();
+  const dlg = desk.getByTestId('alert-ack-dialog');
+  await dlg.getByTestId('alert-ack-submit').click();
+  await dlg.locator('.el-form-item__error', { hasText: '请填写处理说明' }).waitFor();
+  await dlg.locator('textarea').fill('已复测体温，通知社区医生跟进');
+  await dlg.getByTestId('alert-ack-submit').click();
+  const handled = row.filter({ hasText: '已复测体温，通知社区医生跟进' }).first();
+  await handled.waitFor();
+  assert.equal(await handled.getByTestId('alert-handler').innerText(), '指挥中心');
+  assert.match(await handled.getByTestId('alert-handled').innerText(), /指挥中心 于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}.* 处置/);
   await shot(desk, 'access-console-alert-acked');
   assertClean(desk);
 
@@ -189,5 +199,17 @@ test('declare, a green code, a camera scan, a fever typed by hand, a live alert,
   const t1 = await me.getByTestId('pass-clock').innerText();
   await me.waitForFunction((t) => document.querySelector('[data-test=pass-clock]').innerText !== t, t1);
   await shot(me, 'access-venue-pass');
+  assertClean(me);
+
+  // the phone's own camera opens the address the code holds: the venue's
+  // scan page, the token read from the address and checked
+  assert.match(venueUrl, /\/mobile\/#\/scan\?v=FK1\./);
+  await me.goto(venueUrl);
+  await me.getByTestId('scan-venue').filter({ hasText: '多福巷小区东门' }).waitFor();
+  assert.equal(await me.getByTestId('scan-manual').locator('textarea').inputValue(), venueToken);
+  await shot(me, 'access-venue-opened');
+  await me.getByTestId('scan-submit').click();
+  await me.locator('[data-test=pass-screen]').waitFor();
+  assert.match(await me.getByTestId('pass-venue').innerText(), /多福巷小区东门/);
   assertClean(me);
 });

@@ -179,8 +179,19 @@ test('a visitor is submitted, confirmed in the console, and let in at the gate',
   const item = watch.getByTestId('alert-item').filter({ hasText: '38.4' });
   await item.waitFor();
   await shot(watch, 'staff-alerts-live');
+  // acknowledging asks for a note; the handled alert leaves the unhandled
+  // list (the default) at once and shows who handled it under 全部
   await item.getByTestId('alert-ack').click();
-  await item.getByTestId('alert-acked').waitFor();
+  const dlg = watch.getByTestId('alert-ack-dialog');
+  await dlg.getByRole('button', { name: '确认处置' }).click();
+  await dlg.getByText('请填写处理说明').waitFor();
+  await dlg.locator('textarea').fill('已劝返并通知社区');
+  await dlg.getByRole('button', { name: '确认处置' }).click();
+  await item.waitFor({ state: 'detached' });
+  await watch.getByTestId('alerts-filter').getByText('全部').click();
+  const handled = watch.getByTestId('alert-item').filter({ hasText: '38.4' }).first();
+  await handled.getByTestId('alert-acked').filter({ hasText: '赵卡口' }).waitFor();
+  assert.equal(await handled.getByTestId('alert-note').innerText(), '已劝返并通知社区');
   assertClean(watch);
 
   // the resident registers a vehicle; the visitor's plate is listed too

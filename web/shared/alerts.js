@@ -48,8 +48,9 @@ export function stopAlerts() {
   alerts.open = 0;
 }
 
-export async function ackAlert(a) {
-  const done = await post(`/api/v1/alerts/${a.id}/ack`, {});
+// Acknowledge alert `a` with `note` (处理说明, what was done: 1..200 characters).
+export async function ackAlert(a, note) {
+  const done = await post(`/api/v1/alerts/${a.id}/ack`, { note });
   Object.assign(a, done);
   const live = alerts.latest.find((x) => x.id === a.id);
   if (live) Object.assign(live, done);
