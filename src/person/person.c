@@ -587,6 +587,14 @@ err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r)
     return e;
 }
 
+err person_address_masked_col(arena *a, db_stmt *s, int col, const char **address_r)
+{
+    const char *plain;
+    err e = open_col(a, s, col, L_ADDRESS, &plain);
+    *address_r = e || !plain ? "" : mask_address(a, plain);
+    return e;
+}
+
 err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
 {
     db_stmt *s;

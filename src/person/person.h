@@ -352,6 +352,9 @@ err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struc
  */
 err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r);
 
+/* The same for a persons.address_enc column: the address masked, "" for none. */
+err person_address_masked_col(arena *a, db_stmt *s, int col, const char **address_r);
+
 /* The residence (padded) of a live person inside sc; E_NOT_FOUND otherwise. */
 err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r);
 
