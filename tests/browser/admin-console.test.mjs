@@ -223,6 +223,11 @@ test('a role mixing the audit right with others is refused on its permissions; b
   await page.fill('[data-test="role-name"]', '混合审计');
   await page.click('[data-test="perm-audit.read"]');
   await page.click('[data-test="perm-person.read"]');
+  // every permission area is named in Chinese: no raw key on the page
+  const areas = await page.locator('[data-test="role-permissions"] .group-name').allInnerTexts();
+  assert.ok(areas.length >= 15, areas.join());
+  for (const a of areas) assert.match(a, /^[\u4e00-\u9fff]+$/, `area "${a}"`);
+  assert.ok(areas.includes('预警') && areas.includes('访客') && areas.includes('本人'), areas.join());
   await page.click('[data-test="role-save"]');
   const err = fieldError(page, 'role-form', '权限');
   await err.waitFor();
