@@ -122,6 +122,9 @@ test('the audit administrator finds the command centre reading a person, and the
   const texts = await rows.allInnerTexts();
   assert.ok(texts.some((t) => t.includes('新增人员')), 'the creation is listed');
   assert.ok(texts.every((t) => t.includes('command') && t.includes(person.id)), 'only the filtered user and object');
+  // the role and the result in Chinese, not their keys
+  assert.ok(texts.every((t) => t.includes('指挥中心') && !t.includes('command_center')), texts.join('\n'));
+  assert.ok(texts.every((t) => t.includes('成功') && !/\bok\b/.test(t)), texts.join('\n'));
   await shot(page, 'admin-audit-filtered');
 
   await page.click('[data-test="audit-verify"]');
