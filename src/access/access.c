@@ -308,14 +308,21 @@ json_t *access_scan_json(const struct access_scan *sc)
 /* ---- the list --------------------------------------------------------------------------- */
 
 #define ACOLS                                                                                      \
-    "id, venue_id, region_code, person_id, direction, at, temperature, colour, verdict, reason, "  \
-    "method, operator_user_id, device_id"
+    "a.id, a.venue_id, a.region_code, a.person_id, a.direction, a.at, a.temperature, a.colour, "   \
+    "a.verdict, a.reason, a.method, a.operator_user_id, a.device_id, v.name, p.name_enc"
 #define AWHERE                                                                                     \
-    " FROM access_records WHERE region_code >= ? AND region_code < ? AND (CAST(? AS BIGINT) = 0 "  \
-    "OR venue_id = ?) "                                                                            \
-    "AND (CAST(? AS BIGINT) = 0 OR person_id = ?) AND (CAST(? AS BIGINT) = 0 OR at >= ?) AND "     \
-    "(CAST(? AS BIGINT) = 0 OR at < ?) "                                                           \
-    "AND (? = '' OR colour = ?) AND (? = '' OR verdict = ?) AND (? = '' OR method = ?)"
+    " WHERE a.region_code >= ? AND a.region_code < ? AND (CAST(? AS BIGINT) = 0 "                  \
+    "OR a.venue_id = ?) "                                                                          \
+    "AND (CAST(? AS BIGINT) = 0 OR a.person_id = ?) AND (CAST(? AS BIGINT) = 0 OR a.at >= ?) AND " \
+    "(CAST(? AS BIGINT) = 0 OR a.at < ?) "                                                         \
+    "AND (? = '' OR a.colour = ?) AND (? = '' OR a.verdict = ?) AND (? = '' OR a.method = ?)"
+/* The names a reader needs come with the page: the venue's name and the
+ * person's (sealed) name, joined in the same scoped statement rather than
+ * looked up per row. A record keeps its venue and person ids, so LEFT JOIN
+ * only guards against a row that a purge removed. */
+#define AFROM                                                                                      \
+    " FROM access_records a LEFT JOIN venues v ON v.id = a.venue_id "                              \
+    "LEFT JOIN persons p ON p.id = a.person_id"
 
 static void bind_filter(db_stmt *s, const struct scope *sc, const struct access_filter *f)
 {
@@ -335,11 +342,11 @@ static void bind_filter(db_stmt *s, const struct scope *sc, const struct access_
     }
 }
 
-err access_list(db *d, const struct scope *sc, const struct access_filter *f, json_t **items_r,
-                int64_t *total_r)
+err access_list(db *d, arena *a, const struct scope *sc, const struct access_filter *f,
+                json_t **items_r, int64_t *total_r)
 {
     db_stmt *s;
-    err e = db_prepare(d, "SELECT COUNT(*)" AWHERE, &s);
+    err e = db_prepare(d, "SELECT COUNT(*) FROM access_records a" AWHERE, &s);
     if (e)
         return e;
     bind_filter(s, sc, f);
@@ -348,7 +355,8 @@ err access_list(db *d, const struct scope *sc, const struct access_filter *f, js
     int64_t total = found ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e || (e = db_prepare(
-                  d, "SELECT " ACOLS AWHERE " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", &s)))
+                  d, "SELECT " ACOLS AFROM AWHERE " ORDER BY a.at DESC, a.id DESC LIMIT ? OFFSET ?",
+                  &s)))
         return e;
     bind_filter(s, sc, f);
     db_bind_int64(s, 17, f->page_size);
@@ -373,9 +381,17 @@ err access_list(db *d, const struct scope *sc, const struct access_filter *f, js
         json_object_set_new(o, "method", json_string(db_col_text(s, 10)));
         json_set_id(o, "operator_user_id", db_col_int64(s, 11));
         json_set_id(o, "device_id", db_col_int64(s, 12));
+        json_object_set_new(o, "venue_name", json_string(db_col_text(s, 13)));
+        const char *name;
+        if ((e = person_name_masked_col(a, s, 14, &name))) {
+            json_decref(o);
+            break;
+        }
+        json_object_set_new(o, "person_name", json_string(name));
         json_array_append_new(arr, o);
     }
-    e = rc < 0 ? db_step_err(s) : E_OK;
+    if (!e)
+        e = rc < 0 ? db_step_err(s) : E_OK;
     db_done(s);
     if (e) {
         json_decref(arr);

@@ -157,8 +157,9 @@ struct access_filter {
     int64_t page, page_size;
 };
 
-/* Records inside scope, newest first, as JSON objects; *total_r counts all. */
-err access_list(db *d, const struct scope *sc, const struct access_filter *f, json_t **items_r,
-                int64_t *total_r) MUST_USE;
+/* Records inside scope, newest first, as JSON objects; *total_r counts all.
+ * Each carries venue_name and person_name (masked; "" for none). */
+err access_list(db *d, arena *a, const struct scope *sc, const struct access_filter *f,
+                json_t **items_r, int64_t *total_r) MUST_USE;
 
 #endif

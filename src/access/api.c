@@ -366,13 +366,13 @@ static void china_time(int64_t ms, char out[32])
 
 static err records_csv(struct req *r, json_t *items)
 {
-    static const char *const cols[] = {"编号", "点位编号", "区划代码", "人员编号", "方向",
-                                       "时间", "体温",     "健康码",   "结果",     "原因",
-                                       "方式", "操作人",   "设备",     NULL};
-    static const char *const keys[] = {"id",        "venue_id", "region_code", "person_id",
-                                       "direction", "at",       "temperature", "colour",
-                                       "verdict",   "reason",   "method",      "operator_user_id",
-                                       "device_id"};
+    static const char *const cols[] = {"编号", "点位编号", "点位", "区划代码", "人员编号", "姓名",
+                                       "方向", "时间",     "体温", "健康码",   "结果",     "原因",
+                                       "方式", "操作人",   "设备", NULL};
+    static const char *const keys[] = {
+        "id",          "venue_id",  "venue_name", "region_code",      "person_id",
+        "person_name", "direction", "at",         "temperature",      "colour",
+        "verdict",     "reason",    "method",     "operator_user_id", "device_id"};
     struct csv_out c;
     csv_out_init(&c, r->a, true);
     for (size_t i = 0; cols[i]; i++)
@@ -422,7 +422,7 @@ static err get_records(struct req *r)
     }
     json_t *items;
     int64_t total;
-    if ((e = access_list(r->db, &r->who->scope, &f, &items, &total)))
+    if ((e = access_list(r->db, r->a, &r->who->scope, &f, &items, &total)))
         return e;
     /* records name people, places and times: every read is audited, the
      * filter's person or venue as the object when there is one */

@@ -27,6 +27,7 @@
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "person/internal.h"
+#include "region/region.h"
 
 /* ---- request body ------------------------------------------------------------ */
 
@@ -598,6 +599,41 @@ static err reply_csv(struct req *r, const struct person *items, size_t n)
     return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
 }
 
+/*
+ * Adds region_name and region_path ("东华门街道 · 多福巷社区 · 1号楼") to each
+ * item of a page: a person reads where someone lives by name, not by code.
+ * Looked up once per distinct code of the page (a page holds a few dozen
+ * at most), not once per row. Region names are public facts (region.h).
+ */
+static err add_region_names(struct req *r, const struct person *items, size_t n, json_t *arr)
+{
+    int64_t *codes = arena_alloc(r->a, sizeof *codes * (n ? n : 1));
+    const char **paths = arena_alloc(r->a, sizeof *paths * (n ? n : 1));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < k && codes[j] != items[i].region_code)
+            j++;
+        if (j == k) {
+            enum region_level lv = regcode_level(items[i].region_code);
+            codes[k] = items[i].region_code;
+            /* from the street down; a district's own name when it is above */
+            err e = region_path(r->db, codes[k], lv && lv < LEVEL_STREET ? lv : LEVEL_STREET, r->a,
+                                &paths[k]);
+            if (e)
+                return e;
+            k++;
+        }
+        const char *path = paths[j], *name = path;
+        for (const char *q = path; (q = strstr(q, " · ")); q += strlen(" · "))
+            name = q + strlen(" · ");
+        json_t *o = json_array_get(arr, i);
+        json_object_set_new(o, "region_name", json_string(name));
+        json_object_set_new(o, "region_path", json_string(path));
+    }
+    return E_OK;
+}
+
 static err list_persons(struct req *r)
 {
     bool reveal, csv = false;
@@ -644,6 +680,10 @@ static err list_persons(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, person_json(r->a, &items[i], reveal));
+    if ((e = add_region_names(r, items, n, arr))) {
+        json_decref(arr);
+        return e;
+    }
     return reply_json(r, 200,
                       json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
                                 "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));

@@ -21,6 +21,7 @@
 #include "base/time.h"
 #include "person/internal.h"
 #include "security/crypto.h"
+#include "security/mask.h"
 #include "security/ratelimit.h"
 
 /* Field labels of seal() and blind_index(): "<table>.<column>". */
@@ -562,6 +563,22 @@ err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struc
         e = rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     }
     db_done(s);
+    return e;
+}
+
+err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r)
+{
+    const char *plain;
+    err e = open_col(a, s, col, L_NAME, &plain);
+    *name_r = e || !plain ? "" : mask_name(a, plain);
+    return e;
+}
+
+err person_address_masked_col(arena *a, db_stmt *s, int col, const char **address_r)
+{
+    const char *plain;
+    err e = open_col(a, s, col, L_ADDRESS, &plain);
+    *address_r = e || !plain ? "" : mask_address(a, plain);
     return e;
 }
 

@@ -345,6 +345,18 @@ err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct pers
 err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id,
                       struct person *p_r) MUST_USE;
 
+/*
+ * The masked name of a person from a persons.name_enc column that another
+ * capability's list selected by joining persons (one statement for a page,
+ * no query per row). A NULL column (no such person, or a visitor's record
+ * with no person) gives "". Lists show names masked; the full name goes
+ * through person_find and its reveal audit.
+ */
+err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r) MUST_USE;
+
+/* The same for a persons.address_enc column: the address masked, "" for none. */
+err person_address_masked_col(arena *a, db_stmt *s, int col, const char **address_r) MUST_USE;
+
 /* The residence (padded) of a live person inside sc; E_NOT_FOUND otherwise. */
 err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r) MUST_USE;
 

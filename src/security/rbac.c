@@ -72,6 +72,27 @@ const char *perm_label(enum perm p)
     return (unsigned)p < PERM__COUNT ? perms[p].label : "";
 }
 
+static const struct {
+    const char *prefix, *label;
+} areas[] = {
+    {"region", "区划"},        {"person", "人员"},     {"place", "场所"},
+    {"enterprise", "企业"},    {"user", "用户和部门"}, {"role", "角色"},
+    {"audit", "审计"},         {"key", "密钥"},        {"config", "系统"},
+    {"health", "健康申报"},    {"code", "健康码"},     {"isolation", "隔离"},
+    {"trace", "密接和旅居"},   {"nat", "核酸检测"},    {"zone", "风险区域"},
+    {"venue", "场所码和卡口"}, {"access", "通行"},     {"visitor", "访客"},
+    {"vehicle", "车辆"},       {"device", "设备"},     {"alert", "预警"},
+    {"self", "本人"},
+};
+
+const char *perm_area_label(const char *prefix)
+{
+    for (size_t i = 0; prefix && i < sizeof areas / sizeof areas[0]; i++)
+        if (!strcmp(areas[i].prefix, prefix))
+            return areas[i].label;
+    return NULL;
+}
+
 #define B(p) PERM_BIT(PERM_##p)
 
 const struct builtin_role builtin_roles[] = {

@@ -74,6 +74,10 @@ enum perm perm_parse(const char *name);
 const char *perm_name(enum perm p);
 /* The Chinese label shown in the role editor. */
 const char *perm_label(enum perm p);
+/* The Chinese name of a permission area, the part of a name before the dot
+ * ("person" -> "人员"), so the role editor groups under words, not keys.
+ * Every area of a permission has one (a unit test checks); NULL otherwise. */
+const char *perm_area_label(const char *prefix);
 
 struct builtin_role {
     const char *key;  /* glossary name: "grid_worker" */

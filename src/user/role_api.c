@@ -48,9 +48,15 @@ static const char *cn_time(arena *a, int64_t ms)
 static err get_permissions(struct req *r)
 {
     json_t *items = json_array();
-    for (int p = 1; p < PERM__COUNT; p++)
-        json_array_append_new(items, json_pack("{s:s,s:s}", "name", perm_name((enum perm)p),
-                                               "label", perm_label((enum perm)p)));
+    for (int p = 1; p < PERM__COUNT; p++) {
+        /* the area's words ride along, so the editor never shows a key */
+        const char *name = perm_name((enum perm)p), *dot = strchr(name, '.');
+        const char *area = arena_strndup(r->a, name, dot ? (size_t)(dot - name) : strlen(name));
+        const char *area_label = perm_area_label(area);
+        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s}", "name", name, "label",
+                                               perm_label((enum perm)p), "area", area, "area_label",
+                                               area_label ? area_label : "其他"));
+    }
     size_t n = json_array_size(items);
     return reply_json(r, 200, list_reply(items, (int64_t)n, 1, (int64_t)n));
 }

@@ -52,6 +52,8 @@ static json_t *vehicle_json(const struct vehicle *v)
     json_object_set_new(o, "plate", json_string(v->plate));
     json_object_set_new(o, "kind", json_string(vehicle_kind_name(v->kind)));
     json_set_id(o, "owner_person_id", v->owner_person_id);
+    if (v->owner_name) /* lists only: a person reads a name, not an id */
+        json_object_set_new(o, "owner_name", json_string(v->owner_name));
     json_object_set_new(o, "region_code", region_json(v->region_code));
     json_object_set_new(o, "household_no", json_string(v->household_no));
     json_object_set_new(o, "note", json_string(v->note));

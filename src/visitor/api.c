@@ -22,6 +22,7 @@
 #include "base/qr.h"
 #include "base/regcode.h"
 #include "person/person.h"
+#include "region/region.h"
 #include "security/audit.h"
 #include "security/mask.h"
 #include "visitor/visitor.h"
@@ -128,8 +129,31 @@ static err reply_list(struct req *r, const struct scope *sc, int64_t host_user_i
         (e = visitor_list(r->db, r->a, sc, host_user_id, status, page, size, &items, &n, &total)))
         return e;
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, visitor_json(r->a, &items[i]));
+    /* the host's community by name, looked up once per distinct community
+     * of the page (names of regions are public, region.h) */
+    int64_t *areas = arena_alloc(r->a, sizeof *areas * (n ? n : 1));
+    const char **area_names = arena_alloc(r->a, sizeof *area_names * (n ? n : 1));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = visitor_json(r->a, &items[i]);
+        json_array_append_new(arr, o);
+        int64_t area = visitor_area(items[i].region_code);
+        size_t j = 0;
+        while (j < k && areas[j] != area)
+            j++;
+        if (j == k) {
+            enum region_level lv = regcode_level(area);
+            areas[k] = area;
+            if ((e = region_path(r->db, area, lv ? lv : LEVEL_COMMUNITY, r->a, &area_names[k]))) {
+                json_decref(arr);
+                return e;
+            }
+            k++;
+        }
+        json_object_set_new(o, "host_community", json_string(area_names[j]));
+        json_object_set_new(o, "host_name", json_string(items[i].host_name));
+        json_object_set_new(o, "host_address", json_string(items[i].host_address));
+    }
     req_audit(r, "visitor.list", "visitor", 0, "ok", arena_printf(r->a, "count=%zu", n));
     return reply_json(r, 200,
                       json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,

@@ -57,6 +57,8 @@ struct visitor {
     int64_t decided_by, decided_at;
     int64_t code_version;
     int64_t created_at, updated_at;
+    /* the host as staff read them, masked; filled by visitor_list only */
+    const char *host_name, *host_address;
 };
 
 /*

@@ -308,8 +308,33 @@ test('access records: scoped, filtered, paged, CSV', async () => {
   // spreadsheet keeps every digit instead of showing 1.10101E+11
   const row = csv.text.replace(/^\uFEFF/, '').split('\r\n')[1].split(',');
   assert.match(row[0], /^"\t\d{18,19}"$/, row[0]);
-  assert.equal(row[2], `"\t${COMMUNITY}"`);
+  assert.equal(row[3], `"\t${COMMUNITY}"`);
   assert.ok(!/(^|,)\d{12,}(,|$)/m.test(csv.text), 'no long number left bare');
+});
+
+test('access records carry the venue name and the masked person name, in the list and the CSV', async () => {
+  const res = await resident('13800000041', '欧阳明远');
+  const vtoken = (await cc.get(`/api/v1/venues/${marketVenue.id}/code`)).body.token;
+  const s = await res.post('/api/v1/me/scans', { venue_token: vtoken, direction: 'in' });
+  assert.equal(s.status, 201, s.text);
+  const r = await cc.get(`/api/v1/access-records?person_id=${res.personId}&venue_id=${marketVenue.id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 1);
+  const item = r.body.items[0];
+  assert.equal(item.venue_name, '隆福市场');
+  // a list shows names masked, whoever reads it: the full name goes through a person's reveal
+  assert.equal(item.person_name, '欧**远');
+  assert.ok(!r.text.includes('欧阳明远'), r.text);
+  // both filters narrow: the same person at another venue has nothing
+  const other = await cc.get(`/api/v1/access-records?person_id=${res.personId}&venue_id=${gateVenue.id}`);
+  assert.equal(other.body.total, 0);
+  assert.equal((await cc.get('/api/v1/access-records?person_id=abc')).status, 400);
+  const csv = await cc.get(`/api/v1/access-records?format=csv&person_id=${res.personId}`);
+  assert.equal(csv.status, 200);
+  const [head, row] = csv.text.replace(/^\uFEFF/, '').split('\r\n');
+  assert.ok(head.includes('点位') && head.includes('姓名'), head);
+  assert.ok(row.includes('隆福市场') && row.includes('欧**远'), row);
+  assert.ok(!csv.text.includes('欧阳明远'));
 });
 
 test('every read of access records and every self-scan is audited; refusals as refused', async () => {

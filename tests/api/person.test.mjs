@@ -446,6 +446,24 @@ test('search by document, phone, name, region and flags; sort and pages', async 
   }
 });
 
+test('each person of a list carries the region name and its path, one look-up per distinct code', async () => {
+  const inBuilding = await create(cc, { region_code: '110101001001001001' });
+  const inCommunity = await create(cc, { region_code: COMMUNITY });
+  const elsewhere = await create(cc, { region_code: OTHER_COMMUNITY });
+  const r = await cc.get('/api/v1/persons?page_size=100');
+  assert.equal(r.status, 200, r.text);
+  const byId = Object.fromEntries(r.body.items.map((x) => [x.id, x]));
+  assert.equal(byId[inBuilding.id].region_name, '1号楼');
+  assert.equal(byId[inBuilding.id].region_path, '东华门街道 · 多福巷社区 · 第一网格 · 1号楼');
+  assert.equal(byId[inCommunity.id].region_name, '多福巷社区');
+  assert.equal(byId[inCommunity.id].region_path, '东华门街道 · 多福巷社区');
+  assert.equal(byId[elsewhere.id].region_name, '隆福寺社区');
+  assert.equal(byId[elsewhere.id].region_path, '景山街道 · 隆福寺社区');
+  // every item has both, and the name stays masked without reveal
+  assert.ok(r.body.items.every((x) => x.region_name && x.region_path.endsWith(x.region_name)), r.text);
+  assert.equal(byId[inCommunity.id].name, '张*丰');
+});
+
 test('reveal needs the permission, is asked for, and is audited', async () => {
   const p = await create(gw1, { name: '周芷若', phone: '13566667777' });
   for (const c of [gw1, leader]) {

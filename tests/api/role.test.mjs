@@ -55,6 +55,16 @@ test('the permission list names every permission with a Chinese label', async ()
   assert.equal(r.body.total, r.body.items.length);
   assert.ok(r.body.items.length >= 18);
   for (const p of r.body.items) assert.match(p.label, /[\u4e00-\u9fff]/);
+  // every area is named in Chinese by the server: the editor shows no key
+  for (const p of r.body.items) {
+    assert.equal(p.area, p.name.split('.')[0]);
+    assert.match(p.area_label, /^[\u4e00-\u9fff]+$/, p.name);
+    assert.notEqual(p.area_label, '其他', `${p.name}: an area without a label`);
+  }
+  const area = Object.fromEntries(r.body.items.map((p) => [p.area, p.area_label]));
+  assert.equal(area.person, '人员');
+  assert.equal(area.visitor, '访客');
+  assert.equal(area.alert, '预警');
 });
 
 test('roles list shows the built-in roles, their permissions and user counts', async () => {

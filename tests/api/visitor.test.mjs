@@ -81,6 +81,17 @@ test('submit, list pending, confirm, code, scan: the happy path, masked', async 
   assert.ok(mine.body.items.some((x) => x.id === v.id && x.status === 'confirmed'));
 });
 
+test('the staff list names the host: community, masked name and masked address, never a code', async () => {
+  const v = await submit({ name: '周九' });
+  const r = await ctx.grid.get('/api/v1/visitors?status=pending&page_size=100');
+  assert.equal(r.status, 200, r.text);
+  const item = r.body.items.find((x) => x.id === v.id);
+  assert.equal(item.host_community, '多福巷社区');
+  assert.equal(item.host_name, '王*');
+  assert.ok(item.host_address && item.host_address !== '多福巷1号' && item.host_address.includes('*'), item.host_address);
+  assert.ok(!r.text.includes('王五') && !r.text.includes('多福巷1号'), 'the host stays masked');
+});
+
 test('refusal needs a reason; scans of bad, forged, revoked and out-of-window codes change nothing', async () => {
   const v = await submit();
   expectError(await ctx.grid.post(`/api/v1/visitors/${v.id}/refuse`, {}), 400, 'required', 'reason');

@@ -5,22 +5,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId } from './lib.mjs';
+import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!access';
 const COMMUNITY = '110101001001';
-let ctx, browser, place;
+let ctx, browser, place, cc;
+const SCANNED_ID = residentId('110101', '19870707', 72);
 
 before(async () => {
   ctx = await startServer({
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       c.must(['user', 'add', '--username', 'ac_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000', '--name', '指挥中心']);
+      c.must(['user', 'add', '--username', 'ac_gate', '--password', PW, '--role', 'checkpoint_staff', '--region', '110101000000']);
     },
   });
-  const cc = ctx.client();
+  cc = ctx.client();
   await cc.login('ac_cc', PW);
   for (let i = 0; i < 3; i++) {
     const r = await cc.post('/api/v1/persons', { name: `居民${i}`, id_number: residentId('110101', '19900101', 40 + i * 2), region_code: COMMUNITY });
@@ -31,6 +33,24 @@ before(async () => {
   place = r.body;
   browser = await launch();
 });
+
+// A resident registers, staff verify the document and a gate scans the
+// resident's code at `venue`: one access record to read by name.
+async function scannedAt(venue) {
+  const res = ctx.client();
+  const phone = '13900000077';
+  await res.post('/api/v1/auth/sms/send', { phone });
+  assert.equal((await res.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) })).status, 200);
+  await res.post('/api/v1/me/consent', { version: 'v1' });
+  const me = await res.post('/api/v1/me/person', { name: '司马相如', id_number: SCANNED_ID, region_code: COMMUNITY, address: '多福巷2号' });
+  assert.equal(me.status, 201, me.text);
+  assert.equal((await cc.post(`/api/v1/persons/${me.body.person.id}/verify`, { document_checked: true })).status, 200);
+  const gate = ctx.client();
+  await gate.login('ac_gate', PW);
+  const token = (await res.get('/api/v1/me/code/token')).body.token;
+  const r = await gate.post('/api/v1/scans', { venue_id: venue.id, token, direction: 'in' });
+  assert.equal(r.status, 201, r.text);
+}
 
 after(async () => {
   await browser?.close();
@@ -136,5 +156,36 @@ test('a venue is created with its policy, its code shown and its poster opened t
   await page.locator('.el-popconfirm').getByRole('button', { name: '确定' }).filter({ visible: true }).click();
   await page.getByTestId('venue-code-dialog').filter({ hasText: '第 2 版' }).waitFor();
   await shot(page, 'console-venue-regenerated');
+  assertClean(page);
+});
+
+test('access records show the venue and the masked person by name, filtered by venue and by id number', async () => {
+  const v = await cc.post('/api/v1/venues', { name: '多福巷小区西门', kind: 'community_gate', place_id: place.id });
+  assert.equal(v.status, 201, v.text);
+  const other = await cc.post('/api/v1/venues', { name: '多福巷小区南门', kind: 'community_gate', place_id: place.id });
+  assert.equal(other.status, 201, other.text);
+  await scannedAt(v.body);
+  const page = await signIn('access-records');
+  const table = page.getByTestId('record-table');
+  await table.locator('tr', { hasText: '多福巷小区西门' }).waitFor();
+
+  // the person picker finds by the whole identity number
+  await page.getByTestId('record-person').click();
+  await page.keyboard.type(SCANNED_ID);
+  await page.getByRole('option', { name: /司\*\*如/ }).filter({ visible: true }).click();
+  await page.getByTestId('record-search').click();
+  const row = table.locator('tbody tr').first();
+  await row.filter({ hasText: '司**如' }).waitFor();
+  const text = await table.innerText();
+  assert.match(text, /多福巷小区西门/);
+  assert.ok(!text.includes('司马相如'), 'a list shows the name masked');
+  assert.ok(!/\d{12,}/.test(text), `no raw id or region code: ${text}`);
+  await shot(page, 'console-access-records-names');
+
+  // the venue picker: another venue has no record of this person
+  await page.getByTestId('record-venue').click();
+  await page.getByRole('option', { name: '多福巷小区南门', exact: true }).filter({ visible: true }).click();
+  await page.getByTestId('record-search').click();
+  await table.locator('.el-table__empty-text').waitFor();
   assertClean(page);
 });

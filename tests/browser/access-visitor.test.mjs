@@ -127,7 +127,12 @@ test('a visitor is submitted, confirmed in the console, and let in at the gate',
   const desk = await consoleSignIn('vis_grid', 'visitors');
   const row = desk.getByTestId('visitor-table').locator('tr', { hasText: '赵*' });
   await row.waitFor();
+  // the host by name, community and masked address: no region code, no id
+  assert.equal(await row.getByTestId('visitor-host').innerText(), '张* · 多福巷社区');
+  const rowText = await row.innerText();
+  assert.ok(!rowText.includes(COMMUNITY) && !rowText.includes('多福巷1号') && !rowText.includes('张三'), rowText);
   await row.getByTestId('visitor-refuse').click();
+  await desk.getByTestId('refuse-host').filter({ hasText: '被访人 张*（多福巷社区' }).waitFor();
   await desk.getByTestId('refuse-submit').click();
   await desk.locator('.el-form-item__error').filter({ visible: true }).first().waitFor();
   await shot(desk, 'visitor-refuse-needs-reason');
@@ -221,6 +226,11 @@ test('a visitor is submitted, confirmed in the console, and let in at the gate',
 test('staff correct a vehicle in the console; a bad plate is said under its field', async () => {
   const page = await consoleSignIn('vis_cc', 'vehicles');
   const row = page.getByTestId('vehicle-table').locator('tr', { hasText: '京B23457' });
+  await row.waitFor();
+  // the owner by masked name, not by id
+  const ownerText = await row.innerText();
+  assert.match(ownerText, /张\*/);
+  assert.ok(!/\d{15,}/.test(ownerText), ownerText);
   await row.getByTestId('vehicle-edit').click();
   const plate = page.getByTestId('vh-plate'); // Element Plus puts the attribute on the <input>
   assert.equal(await plate.inputValue(), '京B23457');
@@ -265,6 +275,9 @@ test('community staff review visitors on the phone: a refusal needs a reason, a 
   const card = (name) => page.getByTestId('visitor-item').filter({ hasText: name });
   await card('孙*').waitFor();
   await card('周*').waitFor();
+  const host = await card('孙*').getByTestId('visitor-host').innerText();
+  assert.match(host, /张\* · 多福巷社区/);
+  assert.ok(!host.includes(COMMUNITY) && !host.includes('多福巷1号'), host);
   await shot(page, 'staff-visitors-pending');
 
   // refusing without a reason is refused, with the server's words under the field

@@ -122,6 +122,9 @@ test('the audit administrator finds the command centre reading a person, and the
   const texts = await rows.allInnerTexts();
   assert.ok(texts.some((t) => t.includes('新增人员')), 'the creation is listed');
   assert.ok(texts.every((t) => t.includes('command') && t.includes(person.id)), 'only the filtered user and object');
+  // the role and the result in Chinese, not their keys
+  assert.ok(texts.every((t) => t.includes('指挥中心') && !t.includes('command_center')), texts.join('\n'));
+  assert.ok(texts.every((t) => t.includes('成功') && !/\bok\b/.test(t)), texts.join('\n'));
   await shot(page, 'admin-audit-filtered');
 
   await page.click('[data-test="audit-verify"]');
@@ -223,6 +226,11 @@ test('a role mixing the audit right with others is refused on its permissions; b
   await page.fill('[data-test="role-name"]', '混合审计');
   await page.click('[data-test="perm-audit.read"]');
   await page.click('[data-test="perm-person.read"]');
+  // every permission area is named in Chinese: no raw key on the page
+  const areas = await page.locator('[data-test="role-permissions"] .group-name').allInnerTexts();
+  assert.ok(areas.length >= 15, areas.join());
+  for (const a of areas) assert.match(a, /^[\u4e00-\u9fff]+$/, `area "${a}"`);
+  assert.ok(areas.includes('预警') && areas.includes('访客') && areas.includes('本人'), areas.join());
   await page.click('[data-test="role-save"]');
   const err = fieldError(page, 'role-form', '权限');
   await err.waitFor();

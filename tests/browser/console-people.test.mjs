@@ -107,6 +107,12 @@ test('searching by id number or phone finds the person with masked values', asyn
   assert.equal(await page.getByTestId('cell-id-number').innerText(), masked(people.east.id_number));
   assert.equal(await page.getByTestId('cell-name').innerText(), '王*明');
   assert.equal(await page.getByTestId('cell-phone').innerText(), '138****5678');
+  // the region by name, its path on hover, never the bare code
+  const region = page.getByTestId('person-region');
+  assert.equal(await region.innerText(), '多福巷社区');
+  assert.ok(!(await page.getByTestId('person-table').innerText()).includes(EAST_COMMUNITY));
+  await region.hover();
+  await page.locator('.el-popper', { hasText: '东华门街道 · 多福巷社区' }).filter({ visible: true }).waitFor();
   await shot(page, 'people-search-id');
   await search(page, '13812345678', 'phone');
   assert.equal(await total(page), '1');

@@ -30,4 +30,21 @@ export function actionLabel(action) {
 
 export const objectLabel = (t) => OBJECTS[t] || t || '—';
 
-export const resultLabel = (r) => (r === 'ok' ? '成功' : r);
+// The built-in roles (src/security/rbac.c) by key; a custom role shows its key.
+const ROLES = {
+  citizen: '市民', enterprise: '企事业单位', grid_worker: '网格员', doctor: '社区医生',
+  checkpoint_staff: '卡口人员', community_staff: '社区工作人员', street_staff: '街道工作人员',
+  site_staff: '核酸点位人员', lab: '检测机构', command_center: '指挥中心', leader: '领导',
+  system_admin: '系统管理员', security_admin: '安全管理员', audit_admin: '审计管理员',
+  exchange_client: '数据交换调用方', resident: '居民',
+};
+export const roleLabel = (r) => ROLES[r] || r || '—';
+
+// A result is "ok" or the error slug the request ended with (src/base/error.h).
+const RESULTS = {
+  ok: '成功', forbidden: '无权限', not_found: '不存在', unauthorized: '未登录', refused: '已拒绝',
+  invalid_value: '参数无效', invalid_parameter: '参数无效', required: '缺少必填项', rate_limited: '过于频繁',
+  conflict: '冲突', bad_password: '密码错误', locked: '已锁定', invalid_region: '区划无效',
+  out_of_scope: '超出管辖范围', duplicate: '重复', expired: '已过期', invalid_token: '凭据无效',
+};
+export const resultLabel = (r) => RESULTS[r] || (r ? `失败（${r}）` : '—');
