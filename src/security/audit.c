@@ -1216,7 +1216,8 @@ err audit_verify(db *d, struct audit_verify_result *r)
     if (!e && !r->code[0])
         e = load_db_markers(d, &an, r);
     if (!e && !r->code[0]) {
-        qsort(an.cp, an.ncp, sizeof *an.cp, by_node_seq);
+        if (an.ncp) /* qsort of NULL is undefined even for 0 elements */
+            qsort(an.cp, an.ncp, sizeof *an.cp, by_node_seq);
         for (size_t i = 0; i < an.nmk; i++) {
             const struct anchor *m = &an.mk[i];
             if (m == marker_of(&an, m->node))
