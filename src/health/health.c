@@ -68,34 +68,6 @@ bool health_reading_valid(double t)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static err bind_sealed(arena *a, db_stmt *s, int i, const char *label, const char *text)
-{
-    if (!text || !*text) {
-        db_bind_null(s, i);
-        return E_OK;
-    }
-    uint8_t *ct;
-    size_t n;
-    err e = seal(a, label, text, strlen(text), &ct, &n);
-    if (!e)
-        db_bind_blob(s, i, ct, n);
-    return e;
-}
-
-static err col_unsealed(arena *a, db_stmt *s, int i, const char *label, const char **text_r)
-{
-    *text_r = NULL;
-    if (db_col_null(s, i))
-        return E_OK;
-    size_t n;
-    const void *ct = db_col_blob(s, i, &n);
-    char *plain;
-    err e = unseal(a, label, ct, n, &plain, NULL);
-    if (!e)
-        *text_r = plain;
-    return e;
-}
-
 static err insert_reading(db *d, const struct reading *r, int64_t region)
 {
     db_stmt *s;
@@ -159,9 +131,9 @@ err health_declare(db *d, arena *a, const struct scope *sc, struct declaration *
     db_bind_int64(s, 10, dc->contact);
     db_bind_text(s, 12, dc->source);
     db_bind_int64(s, 13, user_id);
-    if ((e = bind_sealed(a, s, 7, "declarations.symptom_other", dc->symptom_other)) ||
-        (e = bind_sealed(a, s, 8, "declarations.travel", dc->travel)) ||
-        (e = bind_sealed(a, s, 11, "declarations.contact_text", dc->contact_text))) {
+    if ((e = seal_bind(a, s, 7, "declarations.symptom_other", dc->symptom_other)) ||
+        (e = seal_bind(a, s, 8, "declarations.travel", dc->travel)) ||
+        (e = seal_bind(a, s, 11, "declarations.contact_text", dc->contact_text))) {
         db_done(s);
         goto fail;
     }
@@ -255,9 +227,9 @@ err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_
         x->contact = db_col_int64(s, 7) != 0;
         x->source = arena_strdup(a, db_col_text(s, 9));
         x->user_id = db_col_int64(s, 10);
-        if (!(e = col_unsealed(a, s, 4, "declarations.symptom_other", &x->symptom_other)) &&
-            !(e = col_unsealed(a, s, 5, "declarations.travel", &x->travel)))
-            e = col_unsealed(a, s, 8, "declarations.contact_text", &x->contact_text);
+        if (!(e = unseal_col(a, s, 4, "declarations.symptom_other", &x->symptom_other)) &&
+            !(e = unseal_col(a, s, 5, "declarations.travel", &x->travel)))
+            e = unseal_col(a, s, 8, "declarations.contact_text", &x->contact_text);
     }
     if (!e && rc != DB_DONE)
         e = db_step_err(s);

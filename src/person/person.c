@@ -846,7 +846,7 @@ static err take_over(db *d, arena *a, const struct principal *who, int64_t id, s
     if ((e = db_commit(d)))
         goto fail;
     if (unbound)
-        auth_changed(); /* principals carry person_id */
+        auth_changed_at_commit(d); /* principals carry person_id */
     *p = nv;
     return E_OK;
 fail:

@@ -142,7 +142,7 @@ static err bind_account(db *d, int64_t user_id, int64_t person_id)
         return e;
     if (n != 1)
         return err_set(E_INTERNAL, NULL, NULL, NULL);
-    auth_changed(); /* the principal carries person_id */
+    auth_changed_at_commit(d); /* the principal carries person_id */
     return E_OK;
 }
 

@@ -890,7 +890,7 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
     db_bind_int64(s, 2, end);
     if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
-    auth_changed(); /* users under it now have other scopes */
+    auth_changed_at_commit(d); /* users under it now have other scopes */
     if (moved_r)
         *moved_r = moved;
     return region_find(d, sc, new_code, false, a, r_r);

@@ -3,6 +3,7 @@
  * SMS sign-in for residents, and the per-request principal.
  */
 #include "security/auth.h"
+#include "security/ratelimit.h"
 
 #include <argon2.h>
 #include <event2/buffer.h>
@@ -139,31 +140,10 @@ static int64_t max_ms(void)
  */
 static err rate_hit(db *d, const char *key, int64_t window_ms, int limit, bool *over_r)
 {
-    int64_t now = now_ms();
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1) "
-                       "ON CONFLICT (key) DO UPDATE SET "
-                       "count = CASE WHEN rate_limits.window_start <= ? THEN 1 "
-                       "ELSE rate_limits.count + 1 END, "
-                       "window_start = CASE WHEN rate_limits.window_start <= ? "
-                       "THEN excluded.window_start ELSE rate_limits.window_start END "
-                       "RETURNING count",
-                       &s);
-    if (e)
-        return e;
-    db_bind_text(s, 1, key);
-    db_bind_int64(s, 2, now);
-    db_bind_int64(s, 3, now - window_ms);
-    db_bind_int64(s, 4, now - window_ms);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
-        *over_r = db_col_int64(s, 0) > limit;
-        e = E_OK;
-    } else {
-        e = rc == DB_DONE ? err_set(E_INTERNAL, NULL, NULL, NULL) : db_step_err(s);
-    }
-    db_done(s);
+    int64_t count;
+    err e = rate_limit_hit(d, key, window_ms, &count);
+    if (!e)
+        *over_r = count > limit;
     return e;
 }
 
@@ -366,8 +346,6 @@ static err session_create(db *d, int64_t user_id, const char *ip, char token_r[T
     return e;
 }
 
-static void sessions_changed(db *d);
-
 static err session_delete(db *d, const uint8_t h[SM3_LEN])
 {
     db_stmt *s;
@@ -376,7 +354,7 @@ static err session_delete(db *d, const uint8_t h[SM3_LEN])
         return e;
     db_bind_blob(s, 1, h, SM3_LEN);
     if (!(e = db_run(s, NULL)))
-        sessions_changed(d);
+        auth_changed_at_commit(d);
     return e;
 }
 
@@ -416,9 +394,7 @@ static void bump(void *ctx, bool committed)
     auth_changed();
 }
 
-/* Sessions were deleted: drop the cached ones once the delete is visible
- * (a request loading a session before the commit must not keep it). */
-static void sessions_changed(db *d)
+void auth_changed_at_commit(db *d)
 {
     if (db_after_commit(d, bump, NULL))
         auth_changed(); /* out of memory for the hook: drop them now */
@@ -567,7 +543,7 @@ err auth_logout_all(db *d, int64_t user_id)
         return e;
     db_bind_int64(s, 1, user_id);
     if (!(e = db_run(s, NULL)))
-        sessions_changed(d);
+        auth_changed_at_commit(d);
     return e;
 }
 
@@ -1247,7 +1223,7 @@ err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char 
         db_bind_int64(s, 1, user_id);
         db_bind_blob(s, 2, keep, sizeof keep);
         if (!(e = db_run(s, NULL)))
-            sessions_changed(d);
+            auth_changed_at_commit(d);
     } else {
         e = auth_logout_all(d, user_id);
     }
@@ -1727,7 +1703,7 @@ err auth_sweep(db *d)
     db_bind_int64(s, 2, now - max_ms());
     if ((e = db_run(s, NULL)))
         return e;
-    sessions_changed(d);
+    auth_changed_at_commit(d);
     /* a day is the longest window any counter uses */
     if ((e = db_prepare(d, "DELETE FROM rate_limits WHERE window_start < ?", &s)))
         return e;

@@ -157,6 +157,15 @@ err auth_principal_load(db *d, int64_t user_id, struct principal *p_r) MUST_USE;
 void auth_changed(void);
 
 /*
+ * auth_changed once the transaction open on d ends (at once outside one):
+ * what a change of users, roles, sessions or scopes calls, so that caches
+ * reload, and open streams are re-checked, only when the change is visible
+ * to other connections (a handler may hold the transaction past the
+ * capability's commit for its audit entry: db_hold).
+ */
+void auth_changed_at_commit(db *d);
+
+/*
  * Register fn to run (on the calling thread) after every auth_changed, that
  * is after any sign-out or account change in this process: http/ re-checks
  * its open streams. One hook; call before serving.

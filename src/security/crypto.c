@@ -539,3 +539,31 @@ void blind_index(const char *field, const char *value, uint8_t out[BLIND_LEN])
     mac_final(c, full);
     memcpy(out, full, BLIND_LEN);
 }
+
+err seal_bind(arena *a, db_stmt *s, int i, const char *field, const char *text)
+{
+    if (!text || !*text) {
+        db_bind_null(s, i);
+        return E_OK;
+    }
+    uint8_t *ct;
+    size_t n;
+    err e = seal(a, field, text, strlen(text), &ct, &n);
+    if (!e)
+        db_bind_blob(s, i, ct, n);
+    return e;
+}
+
+err unseal_col(arena *a, db_stmt *s, int i, const char *field, const char **text_r)
+{
+    *text_r = NULL;
+    if (db_col_null(s, i))
+        return E_OK;
+    size_t n;
+    const void *ct = db_col_blob(s, i, &n);
+    char *plain;
+    err e = unseal(a, field, ct, n, &plain, NULL);
+    if (!e)
+        *text_r = plain;
+    return e;
+}

@@ -23,6 +23,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "db/db.h"
 
 #define SM3_LEN       32
 #define SM4_KEY_LEN   16
@@ -83,6 +84,13 @@ err unseal(arena *a, const char *field, const void *ct, size_t n, char **plain_r
 /* As seal/unseal for callers without an arena: out must hold n+SEAL_OVERHEAD
  * (seal) or n-SEAL_OVERHEAD+1 (unseal) bytes. */
 err seal_buf(const char *field, const void *plain, size_t n, uint8_t *out) MUST_USE;
+
+/* The one way a sealed column is written and read: bind `text` sealed
+ * under `field` as parameter i of s (NULL or "" binds SQL NULL); read
+ * column i of s unsealed under `field` into *text_r (NULL for SQL NULL),
+ * allocated in a. */
+err seal_bind(arena *a, db_stmt *s, int i, const char *field, const char *text) MUST_USE;
+err unseal_col(arena *a, db_stmt *s, int i, const char *field, const char **text_r) MUST_USE;
 err unseal_buf(const char *field, const void *ct, size_t n, char *out, size_t *len_r) MUST_USE;
 
 /*

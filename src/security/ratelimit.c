@@ -24,12 +24,12 @@ err rate_limit_hit(db *d, const char *key, int64_t window_ms, int64_t *count_r)
     db_bind_int64(s, 2, now);
     db_bind_int64(s, 3, now - window_ms);
     db_bind_int64(s, 4, now - window_ms);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
-        *count_r = db_col_int64(s, 0);
-        e = E_OK;
-    } else {
-        e = rc == DB_DONE ? err_set(E_INTERNAL, NULL, NULL, NULL) : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            *count_r = db_col_int64(s, 0);
+        else /* an upsert with RETURNING always gives its row */
+            e = err_set(E_INTERNAL, NULL, NULL, NULL);
     }
     db_done(s);
     return e;

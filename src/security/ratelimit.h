@@ -2,10 +2,8 @@
  * Fixed-window counters shared by every server through the database
  * (table rate_limits, sql/001_foundation.sql): one row per key, reset when
  * its window has passed. Keys are namespaced by their user, e.g.
- * "exact_search:<user id>"; they hold no personal data.
- *
- * security/auth.c keeps its own copy of the same upsert for sign-in and
- * SMS limits; new limits use this one.
+ * "exact_search:<user id>"; they hold no personal data. Sign-in and SMS
+ * limits (security/auth.c) and exact searches (person/) use it.
  */
 #ifndef FK_SECURITY_RATELIMIT_H
 #define FK_SECURITY_RATELIMIT_H
@@ -23,7 +21,6 @@
  * the first hit over a limit L sees L + 1 exactly once per window).
  * E_DB when the database fails; *count_r is then untouched.
  */
-err rate_limit_hit(db *d, const char *key, int64_t window_ms, int64_t *count_r)
-    __attribute__((warn_unused_result));
+err rate_limit_hit(db *d, const char *key, int64_t window_ms, int64_t *count_r) MUST_USE;
 
 #endif

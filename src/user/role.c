@@ -321,7 +321,7 @@ err role_update(db *d, int64_t id, const struct role_input *in)
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
-    auth_changed();
+    auth_changed_at_commit(d);
     return E_OK;
 fail:
     db_rollback(d);
@@ -368,7 +368,7 @@ err role_delete(db *d, int64_t id)
     db_bind_int64(s, 1, id);
     if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
-    auth_changed();
+    auth_changed_at_commit(d);
     return E_OK;
 fail:
     db_rollback(d);

@@ -898,7 +898,7 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
-    auth_changed();
+    auth_changed_at_commit(d);
     goto out;
 fail:
     db_rollback(d);
@@ -921,7 +921,7 @@ err user_delete(db *d, const struct principal *by, int64_t id)
     db_bind_int64(s, 2, id);
     if ((e = db_run(s, NULL)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
         goto fail;
-    auth_changed();
+    auth_changed_at_commit(d);
     return E_OK;
 fail:
     db_rollback(d);
@@ -958,7 +958,7 @@ err user_lock(db *d, const struct principal *by, int64_t id)
     db_bind_int64(s, 3, id);
     if ((e = db_run(s, NULL)) || (e = auth_logout_all(d, id)) || (e = db_commit(d)))
         goto fail;
-    auth_changed();
+    auth_changed_at_commit(d);
     return E_OK;
 fail:
     db_rollback(d);

@@ -123,21 +123,6 @@ void plate_blind(const char *plate, uint8_t out[BLIND_LEN])
     blind_index(PLATE_BLIND_LABEL, plate, out);
 }
 
-/* Bind text s sealed under label at i; NULL or "" binds SQL NULL. */
-static err bind_sealed(arena *a, db_stmt *s, int i, const char *label, const char *text)
-{
-    if (!text || !*text) {
-        db_bind_null(s, i);
-        return E_OK;
-    }
-    uint8_t *ct;
-    size_t n;
-    err e = seal(a, label, text, strlen(text), &ct, &n);
-    if (!e)
-        db_bind_blob(s, i, ct, n);
-    return e;
-}
-
 /* The text sealed in column i (label), "" for NULL; E_CRYPTO when it was
  * altered or moved from another column. */
 static err open_sealed(arena *a, db_stmt *s, int i, const char *label, const char **out)
@@ -207,13 +192,13 @@ err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehi
     plate_blind(plate, bidx);
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, region);
-    e = bind_sealed(a, s, 3, L_PLATE, plate);
+    e = seal_bind(a, s, 3, L_PLATE, plate);
     db_bind_blob(s, 4, bidx, BLIND_LEN);
     db_bind_text(s, 5, vehicle_kind_name(v->kind));
     db_bind_int64(s, 6, v->owner_person_id);
     db_bind_text(s, 7, v->household_no ? v->household_no : "");
     if (!e)
-        e = bind_sealed(a, s, 8, L_NOTE, v->note);
+        e = seal_bind(a, s, 8, L_NOTE, v->note);
     db_bind_int64(s, 9, user_id);
     db_bind_int64(s, 10, now);
     db_bind_int64(s, 11, now);
@@ -386,14 +371,14 @@ err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t 
     int64_t now = now_ms() > seen ? now_ms() : seen + 1, changed = 0;
     uint8_t bidx[BLIND_LEN];
     plate_blind(v.plate, bidx);
-    e = bind_sealed(a, s, 1, L_PLATE, v.plate);
+    e = seal_bind(a, s, 1, L_PLATE, v.plate);
     db_bind_blob(s, 2, bidx, BLIND_LEN);
     db_bind_text(s, 3, vehicle_kind_name(v.kind));
     db_bind_int64(s, 4, v.owner_person_id);
     db_bind_int64(s, 5, region);
     db_bind_text(s, 6, v.household_no);
     if (!e)
-        e = bind_sealed(a, s, 7, L_NOTE, v.note);
+        e = seal_bind(a, s, 7, L_NOTE, v.note);
     db_bind_int64(s, 8, now);
     db_bind_int64(s, 9, id);
     db_bind_int64(s, 10, seen);
@@ -668,7 +653,7 @@ static err seal_batch(db *d, const char *select, const char *update, const char 
             break;
         uint8_t bidx[BLIND_LEN];
         int k = 1;
-        e = bind_sealed(a, s, k++, plate_label, rows[i].plate);
+        e = seal_bind(a, s, k++, plate_label, rows[i].plate);
         if (*rows[i].plate) {
             plate_blind(rows[i].plate, bidx);
             db_bind_blob(s, k++, bidx, BLIND_LEN);
@@ -676,7 +661,7 @@ static err seal_batch(db *d, const char *select, const char *update, const char 
             db_bind_null(s, k++);
         }
         if (!e && with_note)
-            e = bind_sealed(a, s, k++, L_NOTE, rows[i].note);
+            e = seal_bind(a, s, k++, L_NOTE, rows[i].note);
         db_bind_int64(s, k, rows[i].id);
         if (e)
             db_done(s);

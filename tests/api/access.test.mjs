@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep, totpSecretFrom } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
 
 const PW = 'Access-test-2024!';
 const DC = '110101000000';
@@ -27,17 +27,7 @@ async function staff(u, secret) {
 }
 
 // Audit entries are written asynchronously: wait until `pred` holds.
-async function auditWhere(query, pred) {
-  let items = [];
-  for (let i = 0; i < 60; i++) {
-    const r = await auditor.get(`/api/v1/audit?page_size=200&${query}`);
-    assert.equal(r.status, 200, r.text);
-    items = r.body.items;
-    if (items.some(pred)) return items;
-    await sleep(50);
-  }
-  return items;
-}
+const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
 async function resident(phone, name, region = COMMUNITY) {
   const c = ctx.client();

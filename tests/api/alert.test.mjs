@@ -3,7 +3,7 @@
 // scope holds the venue, with keep-alive comments and Last-Event-ID resume.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, onPostgres, CITY_CSV, writeTmp, residentId, smsCode, sleep, totpSecretFrom } from './lib.mjs';
+import { startServer, startPeer, onPostgres, CITY_CSV, writeTmp, residentId, smsCode, sleep, totpSecretFrom, waitForAudit } from './lib.mjs';
 
 const PW = 'Alert-test-2024!';
 const DC = '110101000000';
@@ -18,17 +18,7 @@ async function staff(u, secret) {
 }
 
 // Audit entries are written asynchronously: wait until `pred` holds.
-async function auditWhere(query, pred) {
-  let items = [];
-  for (let i = 0; i < 60; i++) {
-    const r = await auditor.get(`/api/v1/audit?page_size=200&${query}`);
-    assert.equal(r.status, 200, r.text);
-    items = r.body.items;
-    if (items.some(pred)) return items;
-    await sleep(50);
-  }
-  return items;
-}
+const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
 // An SSE reader over fetch: events parsed as they arrive.
 async function openStream(client, headers = {}, base = ctx.url) {

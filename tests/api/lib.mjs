@@ -251,3 +251,19 @@ export const CITY_CSV = [
   '110102001000,西长安街街道,street,110102000000',
   '110102001001,府右街社区,community,110102001000',
 ].join('\n') + '\n';
+
+// The audit entries matching `query` (the audit API's filters), read as
+// `auditor` (who holds audit.read), once one satisfies `pred`: reads are
+// audited through a queue, so an entry may land a few milliseconds after
+// the reply. Gives the last page read either way; the caller asserts.
+export async function waitForAudit(auditor, query, pred) {
+  let items = [];
+  for (let i = 0; i < 60; i++) {
+    const r = await auditor.get(`/api/v1/audit?page_size=200&${query}`);
+    if (r.status !== 200) throw new Error(`audit query ${query}: ${r.status} ${r.text}`);
+    items = r.body.items;
+    if (items.some(pred)) return items;
+    await sleep(50);
+  }
+  return items;
+}

@@ -5,7 +5,7 @@
 // changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres } from './lib.mjs';
+import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres, waitForAudit } from './lib.mjs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -58,17 +58,7 @@ async function revealed(id) {
 }
 
 // Audit entries are written asynchronously: wait until `pred` holds.
-async function auditWhere(query, pred) {
-  let items = [];
-  for (let i = 0; i < 60; i++) {
-    const r = await auditor.get(`/api/v1/audit?page_size=200&${query}`);
-    assert.equal(r.status, 200, r.text);
-    items = r.body.items;
-    if (items.some(pred)) return items;
-    await sleep(50);
-  }
-  return items;
-}
+const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
 before(async () => {
   let secret;

@@ -7,7 +7,7 @@
 // nothing, and no request of a resident reaches another person's record.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
 
 const PW = 'Passw0rd!resident';
 const COMMUNITY = '110101001001'; // 东城区 多福巷社区
@@ -64,17 +64,7 @@ async function findById(idNumber) {
   return r.body.items;
 }
 
-async function auditWhere(query, pred) {
-  let items = [];
-  for (let i = 0; i < 60; i++) {
-    const r = await auditor.get(`/api/v1/audit?page_size=200&${query}`);
-    assert.equal(r.status, 200, r.text);
-    items = r.body.items;
-    if (items.some(pred)) return items;
-    await sleep(50);
-  }
-  return items;
-}
+const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
 before(async () => {
   let secret;
