@@ -216,7 +216,7 @@ test('verify reports an intact chain', async () => {
 
 function tamper(sql) {
   if (ctx.dbUrl) execFileSync('psql', [ctx.dbUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql]);
-  else execFileSync('sqlite3', [path.join(ctx.dir, 'fangkong.db'), sql]);
+  else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql]);
 }
 
 test('an entry edited in the database is found by the CLI and the API', async () => {
@@ -275,7 +275,7 @@ async function loggedServer() {
 
 function sqlOn(t, sql) {
   if (t.dbUrl) return execFileSync('psql', [t.dbUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-At', '-F', '\x1f', '-c', sql], { encoding: 'utf8' });
-  return execFileSync('sqlite3', ['-separator', '\x1f', path.join(t.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
+  return execFileSync('sqlite3', ['-cmd', '.timeout 10000', '-separator', '\x1f', path.join(t.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
 }
 
 function rowsOn(t, sql) {

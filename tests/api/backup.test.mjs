@@ -105,7 +105,7 @@ function freshPgUrl(ctx) {
 function sqlRows(ctx, sql) {
   const out = isPg(ctx)
     ? execFileSync('psql', ['-At', '-F', '|', '-d', ctx.env.FK_DB, '-c', sql], { encoding: 'utf8' })
-    : execFileSync('sqlite3', [path.join(ctx.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
+    : execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
   return out.trim() ? out.trim().split('\n') : [];
 }
 

@@ -83,7 +83,7 @@ function auditedObjects(action) {
   const sql = `SELECT object_id FROM audit_log WHERE action = '${action}' AND result = 'ok'`;
   const out = ctx.dbUrl
     ? execFileSync('psql', ['-At', '-d', ctx.dbUrl, '-c', sql], { encoding: 'utf8' })
-    : execFileSync('sqlite3', [path.join(ctx.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
+    : execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
   return new Set(out.trim().split('\n').filter(Boolean));
 }
 

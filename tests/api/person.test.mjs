@@ -803,7 +803,7 @@ test('search by the last four digits of a phone: within scope, four digits only,
   // rows written before migration 012 have no index: the server fills it in at start-up
   const sql = 'UPDATE persons SET phone_last4_bidx = NULL';
   if (onPostgres) execFileSync('psql', [ctx.dbUrl, '-q', '-c', sql]);
-  else execFileSync('sqlite3', [path.join(ctx.dir, 'fangkong.db'), sql]);
+  else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql]);
   await ctx.restart();
   for (const c of [cc, cc2, gw1, gw2, leader, auditor]) assert.ok(c); // sessions live in the database
   assert.deepEqual(await ids(gw1, 'phone_last4=8888'), [mine.id]);
