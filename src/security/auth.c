@@ -964,8 +964,8 @@ static err login_failed(db *d, const struct login_pair *lp, int64_t user_id,
     int64_t now = now_ms(), forget = now - (int64_t)cfg.lock_s * 1000;
     int64_t until = now + (int64_t)cfg.lock_s * 1000;
     db_stmt *s;
-    /* CAST: PostgreSQL types the lock end's placeholder from the CASE, and
-     * a bare 0 would make it a 32-bit integer */
+    /* the lock end is cast to BIGINT because PostgreSQL types its
+     * placeholder from the CASE, where a bare 0 would make it 32-bit */
     if ((e = db_prepare(
              d,
              "INSERT INTO login_failures (account, ip, user_id, failures, last_at, "
