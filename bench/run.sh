@@ -32,7 +32,10 @@ demo_s=$(calc "$t1 - $t0" 1)
 echo "bench: demo build took ${demo_s}s"
 
 port=$(freeport)
-"$BIN" serve --port "$port" 2>"$work/serve.log" &
+# the bench signs in as one account and looks up people by id number as fast
+# as it can: far beyond the hourly exact-search limit (docs/security.md §2),
+# which would answer 429. The counter itself is still hit on every request.
+FK_EXACT_SEARCH_LIMIT=1000000 "$BIN" serve --port "$port" 2>"$work/serve.log" &
 srv=$!
 for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -155,6 +158,11 @@ ngs_rps=$1 ngs_p99=$2
 scan_ratio=$(calc "$scan_rps / $ngs_rps" 3)
 
 ratio=$(calc "$fk_rps / $ng_rps" 3)
+# a run with refused requests measured something else: say so, record nothing
+if [ "${errors:-0}" != 0 ] || [ "${scan_errors:-0}" != 0 ]; then
+    echo "bench: $errors look-ups and $scan_errors scans were refused (non-2xx); not recorded" >&2
+    norecord=1
+fi
 rss_mb=$(calc "$rss_kb / 1024" 1)
 date=$(date -u +%Y-%m-%d)
 cat <<OUT
@@ -175,6 +183,7 @@ ratio      ${scan_ratio}   (goal >= 0.5)
 rule on    ${rc_on_s} s, ${rc_on_changed} codes changed (goal < 10 s)
 rule off   ${rc_off_s} s, ${rc_off_changed} codes changed
 OUT
+[ -n "${norecord:-}" ] && exit 1
 printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n' "$date" "$PERSONS" \
     "$fk_rps" "$fk_p99" "$ng_rps" "$ratio" "$rss_mb" "$demo_s" "$rc_on_s" "$rc_off_s" \
     "$scan_rps" "$scan_p99" "$scan_ratio" >>docs/benchmarks.md
