@@ -1740,16 +1740,15 @@ err person_search_hit(db *d, const struct principal *who, bool *first_over_r)
     char key[48];
     snprintf(key, sizeof key, "exact_search:%lld", (long long)who->user_id);
     int64_t count = 0;
-    err e = rate_limit_hit(d, key, 3600 * 1000LL, &count);
+    bool first_over = false;
+    err e = rate_limit_hit_often(d, key, 3600 * 1000LL, search_limit, &count, &first_over);
     if (first_over_r)
-        *first_over_r = false;
+        *first_over_r = first_over;
     if (e)
         return e;
     if (count <= search_limit)
         return E_OK;
-    if (count == search_limit + 1) {
-        if (first_over_r)
-            *first_over_r = true;
+    if (first_over) {
         char msg[160], detail[96];
         snprintf(msg, sizeof msg, "账号 %s 一小时内精确查询人员超过 %d 次，已被暂停查询",
                  who->username, search_limit);

@@ -8,6 +8,7 @@
 #ifndef FK_SECURITY_RATELIMIT_H
 #define FK_SECURITY_RATELIMIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -22,5 +23,26 @@
  * E_DB when the database fails; *count_r is then untouched.
  */
 err rate_limit_hit(db *d, const char *key, int64_t window_ms, int64_t *count_r) MUST_USE;
+
+/*
+ * The same counter for a key hit on a hot path (exact searches: every
+ * look-up by id number), where a database write per hit would cost more
+ * than the look-up itself. Far below `limit` the hits are counted in this
+ * process and written in batches of up to RATE_BATCH_MAX (a quarter of the
+ * limit at most); within a batch of the limit every hit is written at
+ * once, so on one server the limit is exact. Several servers on one
+ * database may each let through up to a batch beyond it before they see
+ * each other's counts, and a crash forgets at most a batch per key: both
+ * bounded, and documented in docs/security.md.
+ *
+ * *count_r gets the hits of the window as far as this process knows,
+ * including this one (the hit is refused when it exceeds `limit`);
+ * *first_over_r is true for the one hit that crossed the limit in this
+ * window (the caller's moment to raise an alert). Keys beyond the
+ * process's table (RATE_SLOTS) fall back to one write per hit.
+ */
+#define RATE_BATCH_MAX 32
+err rate_limit_hit_often(db *d, const char *key, int64_t window_ms, int64_t limit, int64_t *count_r,
+                         bool *first_over_r) MUST_USE;
 
 #endif

@@ -29,6 +29,7 @@
 #include "base/id.h"
 #include "security/auth.h"
 #include "security/crypto.h"
+#include "security/ratelimit.h"
 
 #define REGION  110101000000000000LL /* 110101000000: 东城区 */
 #define ALICE   "alice"
@@ -528,6 +529,48 @@ static void test_ip_rate_limit(void **state)
                      E_OK);
     assert_int_equal(auth_login(D, ALICE, ALICE_P, NULL, "10.0.0.4", tok, &p), E_OK);
     assert_int_equal(count("SELECT count FROM rate_limits WHERE key = 'login:ip:10.0.0.4'"), 1);
+}
+
+/* A hot counter (exact searches) is exact on one server, writes far fewer
+ * rows than hits while far from its limit, and writes every hit near it. */
+static void test_hot_counter(void **state)
+{
+    (void)state;
+    /* this process's counts outlive the database of one group: a key per run */
+    static int run;
+    char k[32], small[32], sql[96];
+    snprintf(k, sizeof k, "hot:test:%d", run);
+    snprintf(small, sizeof small, "hot:small:%d", run++);
+    snprintf(sql, sizeof sql, "SELECT count FROM rate_limits WHERE key = '%s'", k);
+    int64_t n;
+    bool first;
+    for (int64_t i = 1; i <= 100; i++) {
+        assert_int_equal(rate_limit_hit_often(D, k, 3600000, 100, &n, &first), E_OK);
+        assert_int_equal(n, i);
+        assert_false(first);
+        if (i == 50) /* batched: the database is behind this process */
+            assert_true(count(sql) < 50);
+    }
+    /* near the limit every hit is written: the database has them all */
+    assert_int_equal(count(sql), 100);
+    assert_int_equal(rate_limit_hit_often(D, k, 3600000, 100, &n, &first), E_OK);
+    assert_int_equal(n, 101);
+    assert_true(first);
+    assert_int_equal(rate_limit_hit_often(D, k, 3600000, 100, &n, &first), E_OK);
+    assert_int_equal(n, 102);
+    assert_false(first);
+    /* a new window starts from one, in the database and here */
+    assert_int_equal(db_exec(D, "UPDATE rate_limits SET window_start = window_start - 3600001"),
+                     E_OK);
+    assert_int_equal(rate_limit_hit_often(D, k, 3600000, 100, &n, &first), E_OK);
+    assert_int_equal(n, 1);
+    /* a small limit is counted in the database at every hit */
+    for (int64_t i = 1; i <= 4; i++) {
+        assert_int_equal(rate_limit_hit_often(D, small, 3600000, 3, &n, &first), E_OK);
+        assert_int_equal(first, i == 4);
+    }
+    snprintf(sql, sizeof sql, "SELECT count FROM rate_limits WHERE key = '%s'", small);
+    assert_int_equal(count(sql), 4);
 }
 
 /* ---- sessions ------------------------------------------------------------- */
@@ -1239,11 +1282,11 @@ static int close_pg(void **state)
     cmocka_unit_test(test_password_policy), cmocka_unit_test(test_password_hash),                  \
         cmocka_unit_test(test_scope), T(test_login_ok), T(test_login_bad), T(test_lockout),        \
         T(test_lockout_unknown_same), T(test_backoff), T(test_ip_failures),                        \
-        T(test_exchange_refused), T(test_ip_rate_limit), T(test_session_expiry),                   \
-        T(test_session_max), T(test_session_check), T(test_sms_daily_caps), T(test_logout),        \
-        T(test_change_password), T(test_set_password), T(test_totp), T(test_sms_login),            \
-        T(test_sms_limits), T(test_sms_staff_phone), T(test_sms_missing_setup), T(test_sms_http),  \
-        T(test_sweep), T(test_config)
+        T(test_exchange_refused), T(test_ip_rate_limit), T(test_hot_counter),                      \
+        T(test_session_expiry), T(test_session_max), T(test_session_check),                        \
+        T(test_sms_daily_caps), T(test_logout), T(test_change_password), T(test_set_password),     \
+        T(test_totp), T(test_sms_login), T(test_sms_limits), T(test_sms_staff_phone),              \
+        T(test_sms_missing_setup), T(test_sms_http), T(test_sweep), T(test_config)
 
 int main(void)
 {
