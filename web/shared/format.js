@@ -26,7 +26,8 @@ export function fmtTime(ms) {
   return `${p.year}年${p.month}月${p.day}日 ${two(p.hour)}:${two(p.minute)}`;
 }
 
-// 2026年12月3日 14:05:09: where the second matters (audit, device heartbeats)
+// 2026年12月3日 14:05:09: where the second matters (audit, device heartbeats,
+// the live clocks of the pass and code screens, which show a screen is live)
 export function fmtTimeSec(ms) {
   if (empty(ms)) return '—';
   const p = parts(Number(ms));
