@@ -156,6 +156,13 @@ test('a person\'s page opens from the list and shows each kind of record in its 
   const all = await page.getByTestId('person-page').innerText();
   assert.ok(!all.includes(person.id) && !all.includes(venue.id), 'no ids');
   assert.doesNotMatch(all, /\d{4}-\d{2}-\d{2}T/);
+  // the header's filter narrows lists, not a page about one person
+  await pickRegion(page, 'header-region', [DC, '110101002000']);
+  await page.goto(`${ctx.url}/console/#/home`);
+  await page.goto(`${ctx.url}/console/#/people/${person.id}`);
+  await page.getByTestId('person-title').filter({ hasText: '陈*面' }).waitFor();
+  await page.getByRole('tab', { name: '通行记录', exact: true }).click();
+  await page.getByTestId('records-access').locator('.el-table__body .el-table__row').first().waitFor();
   assertClean(page);
 });
 
