@@ -127,6 +127,12 @@ json_t *openapi_document(void)
                                   json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in", "path",
                                             "required", 1, "schema", "type", "string"));
         }
+        /* every signed-in read may be narrowed to part of the caller's
+         * scope (server.c, narrow_within) */
+        bool narrows = rt->method == M_GET && !(rt->flags & ROUTE_PUBLIC);
+        if (narrows)
+            json_array_append_new(params,
+                                  json_pack("{s:s}", "$ref", "#/components/parameters/within"));
         if (json_array_size(params))
             json_object_set_new(op, "parameters", params);
         else
@@ -144,21 +150,27 @@ json_t *openapi_document(void)
             json_object_set_new(resp, "401", error_response("未登录或登录已过期"));
             json_object_set_new(resp, "403", error_response("没有权限"));
         }
-        if (strchr(rt->pattern, '{'))
+        if (strchr(rt->pattern, '{') || narrows)
             json_object_set_new(resp, "404", error_response("记录不存在或不在辖区内"));
         if (rt->method != M_GET)
             json_object_set_new(resp, "409", error_response("记录已存在、已被他人修改或状态冲突"));
         json_object_set_new(op, "responses", resp);
         json_object_set_new(item, method_key(rt->method), op);
     }
-    return json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:o},s:{s:{s:s,s:s,s:s},s:{s:s,s:s}}},"
+    json_t *within =
+        json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s}}", "name", "within", "in", "query", "required", 0,
+                  "description",
+                  "只看管辖范围内某个区划（含下级）的数据：列表、统计、导出都随之缩小；"
+                  "区划不在管辖范围内时 404（记入审计），格式错误时 400（field=within）",
+                  "schema", "type", "string", "pattern", "^([0-9]{12}|[0-9]{15}|[0-9]{18})$");
+    return json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:o},s:{s:o},s:{s:{s:s,s:s,s:s},s:{s:s,s:s}}},"
                      "s:[{s:[]},{s:[]}]}",
                      "openapi", "3.0.3", "info", "title", "fangkong 多级防控平台 API", "version",
                      "1", "description",
                      "所有时间为 UTC 毫秒；id 为字符串形式的 64 位整数；错误统一为 "
                      "{error:{code,message,field}}。",
-                     "paths", paths, "components", "schemas", "Error", error_schema(),
-                     "securitySchemes", "cookie", "type", "apiKey", "in", "cookie", "name",
-                     "fk_session", "bearer", "type", "http", "scheme", "bearer", "security",
-                     "cookie", "bearer");
+                     "paths", paths, "components", "schemas", "Error", error_schema(), "parameters",
+                     "within", within, "securitySchemes", "cookie", "type", "apiKey", "in",
+                     "cookie", "name", "fk_session", "bearer", "type", "http", "scheme", "bearer",
+                     "security", "cookie", "bearer");
 }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "base/id.h"
+#include "base/regcode.h"
 #include "base/log.h"
 #include "security/audit.h"
 
@@ -87,6 +88,37 @@ const char *req_query(struct req *r, const char *name)
             TAILQ_INIT(x->query);
     }
     return evhttp_find_header(x->query, name);
+}
+
+/*
+ * `within=<region code>` on a signed-in GET narrows the request's scope to
+ * the subtree of that region, so every list, count, export and stream that
+ * filters by r->who->scope narrows at once (the console's header filter).
+ * The region must lie inside the caller's own scope: a code outside it is
+ * refused exactly like a record of another region (404, audited), so the
+ * answer does not tell which codes exist elsewhere. A malformed code is 400
+ * on field `within`. Only reads: a write's scope is never narrowed, so its
+ * rules (strictly inside the scope) stay those of the account.
+ */
+static err narrow_within(struct req *r, struct principal *who)
+{
+    const char *v = req_query(r, "within");
+    if (!v || !*v)
+        return E_OK;
+    enum region_level lv;
+    int64_t code = regcode_parse(v, &lv);
+    if (code <= 0)
+        return err_set(E_INPUT, "invalid_region", "within", "区划代码格式不正确");
+    if (!scope_has(&who->scope, code)) {
+        err e = err_set(E_NOT_FOUND, "not_found", "within", "区划不存在");
+        return audit_refusal(r->db, who, r->ip, "scope.within_refused", "region", 0, e, v);
+    }
+    struct scope narrowed = scope_of(code);
+    /* never wider than the account's own scope (its root is inside it) */
+    if (narrowed.hi > who->scope.hi)
+        narrowed.hi = who->scope.hi;
+    who->scope = narrowed;
+    return E_OK;
 }
 
 const char *req_header(struct req *r, const char *name)
@@ -523,6 +555,8 @@ static void handle(struct evhttp_request *ev, void *arg)
         err_ignore(audit_refusal(r.db, r.who, r.ip, "route.refused", "route", 0, e, rt->pattern));
         goto done;
     }
+    if (r.method == M_GET && who && (e = narrow_within(&r, who)))
+        goto done;
     if (r.method != M_GET && (e = check_body(&r, &x, rt)))
         goto done;
     x.route_ix = route_ix;

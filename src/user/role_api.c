@@ -61,7 +61,9 @@ static err get_permissions(struct req *r)
     return reply_json(r, 200, list_reply(items, (int64_t)n, 1, (int64_t)n));
 }
 
-static json_t *role_json(const struct role *ro)
+/* `grantable`: may the caller give the role to a staff account (the user
+ * form offers only these; user.c enforces the same rule on save). */
+static json_t *role_json(const struct role *ro, const struct principal *who)
 {
     json_t *perms = json_array();
     for (int p = 1; p < PERM__COUNT; p++)
@@ -76,6 +78,7 @@ static json_t *role_json(const struct role *ro)
     json_object_set_new(o, "require_totp", json_boolean(ro->require_totp));
     json_object_set_new(o, "permissions", perms);
     json_object_set_new(o, "user_count", json_integer(ro->user_count));
+    json_object_set_new(o, "grantable", json_boolean(user_may_grant(who, ro->key, ro->perms)));
     json_object_set_new(o, "created_at", json_integer(ro->created_at));
     json_object_set_new(o, "updated_at", json_integer(ro->updated_at));
     return o;
@@ -141,7 +144,7 @@ static err reply_role(struct req *r, int status, int64_t id)
 {
     struct role ro;
     err e = role_find(r->db, r->a, id, &ro);
-    return e ? e : reply_json(r, status, role_json(&ro));
+    return e ? e : reply_json(r, status, role_json(&ro, r->who));
 }
 
 static err get_roles(struct req *r)
@@ -154,7 +157,7 @@ static err get_roles(struct req *r)
         return e;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, role_json(&items[i]));
+        json_array_append_new(arr, role_json(&items[i], r->who));
     return reply_json(r, 200, list_reply(arr, total, page, size));
 }
 

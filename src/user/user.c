@@ -153,6 +153,16 @@ static bool key_protected(const char *key)
     return false;
 }
 
+bool user_may_grant(const struct principal *by, const char *key, perm_set perms)
+{
+    if (!strcmp(key, "citizen"))
+        return false;
+    if (by && !principal_can(by, PERM_USER_WRITE))
+        return false;
+    bool prot = key_protected(key) || (perms & ROLE_ADMIN_PERMS) != 0;
+    return !prot || can_grant_protected(by);
+}
+
 /* The role's permissions, and is it protected (by key or by an
  * administrative permission)? */
 static err role_is_protected(db *d, int64_t role_id, const char *key, bool *r, perm_set *perms_r)

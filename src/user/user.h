@@ -238,6 +238,17 @@ struct role_input {
     bool require_totp;
 };
 
+/*
+ * May `by` give a staff account the role `key` holding `perms` (the rules
+ * user_create and user_update enforce, one role at a time)? Never the
+ * citizen role; a protected role (one of the three administrators', or one
+ * carrying ROLE_ADMIN_PERMS) only with role.write; and nothing without
+ * user.write. NULL `by` (the command line) may grant every role but the
+ * citizen's. The separation of duties between roles is checked on the
+ * combination when the account is saved, not here.
+ */
+bool user_may_grant(const struct principal *by, const char *key, perm_set perms);
+
 /* Is `key` a well-formed role key ([a-z][a-z0-9_]{2,31})? */
 bool role_key_valid(const char *key);
 

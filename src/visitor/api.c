@@ -119,14 +119,14 @@ static err post_me_visitor(struct req *r)
 }
 
 static err reply_list(struct req *r, const struct scope *sc, int64_t host_user_id,
-                      enum visitor_status status)
+                      int64_t host_person_id, enum visitor_status status)
 {
     int64_t page, size, total;
     struct visitor *items;
     size_t n;
     err e = req_paging(r, &page, &size);
-    if (e ||
-        (e = visitor_list(r->db, r->a, sc, host_user_id, status, page, size, &items, &n, &total)))
+    if (e || (e = visitor_list(r->db, r->a, sc, host_user_id, host_person_id, status, page, size,
+                               &items, &n, &total)))
         return e;
     json_t *arr = json_array();
     /* the host's community by name, looked up once per distinct community
@@ -154,7 +154,9 @@ static err reply_list(struct req *r, const struct scope *sc, int64_t host_user_i
         json_object_set_new(o, "host_name", json_string(items[i].host_name));
         json_object_set_new(o, "host_address", json_string(items[i].host_address));
     }
-    req_audit(r, "visitor.list", "visitor", 0, "ok", arena_printf(r->a, "count=%zu", n));
+    /* a person's visitors are a read of that person's data: name them */
+    req_audit(r, "visitor.list", host_person_id ? "person" : "visitor", host_person_id, "ok",
+              arena_printf(r->a, "count=%zu", n));
     return reply_json(r, 200,
                       json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
                                 "page", (json_int_t)page, "page_size", (json_int_t)size));
@@ -177,7 +179,7 @@ static err get_me_visitors(struct req *r)
     err e = residents_only(r);
     if (e || (e = status_param(r, &st)))
         return e;
-    return reply_list(r, &all, r->who->user_id, st);
+    return reply_list(r, &all, r->who->user_id, 0, st);
 }
 
 static err delete_me_visitor(struct req *r)
@@ -202,8 +204,11 @@ static err delete_me_visitor(struct req *r)
 static err get_visitors(struct req *r)
 {
     enum visitor_status st;
+    int64_t host = 0; /* a person's page: the visitors they invited */
     err e = status_param(r, &st);
-    return e ? e : reply_list(r, &r->who->scope, 0, st);
+    if (e || (e = req_query_int64(r, "host_person_id", 1, INT64_MAX, &host)))
+        return e;
+    return reply_list(r, &r->who->scope, 0, host, st);
 }
 
 static err get_visitor(struct req *r)

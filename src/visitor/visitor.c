@@ -254,12 +254,13 @@ err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, 
 }
 
 err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
-                 enum visitor_status status, int64_t page, int64_t page_size,
-                 struct visitor **items_r, size_t *n_r, int64_t *total_r)
+                 int64_t host_person_id, enum visitor_status status, int64_t page,
+                 int64_t page_size, struct visitor **items_r, size_t *n_r, int64_t *total_r)
 {
-    const char *where =
-        " FROM visitors WHERE region_code >= ? AND region_code < ? AND "
-        "(CAST(? AS BIGINT) = 0 OR host_user_id = ?) AND (CAST(? AS TEXT) = '' OR status = ?)";
+    const char *where = " FROM visitors WHERE region_code >= ? AND region_code < ? AND "
+                        "(CAST(? AS BIGINT) = 0 OR host_user_id = ?) AND (CAST(? AS BIGINT) = 0 OR "
+                        "host_person_id = ?) "
+                        "AND (CAST(? AS TEXT) = '' OR status = ?)";
     const char *st = status ? visitor_status_name(status) : "";
     db_stmt *s;
     err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*)", where, NULL), &s);
@@ -269,8 +270,10 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
     db_bind_int64(s, 2, sc->hi);
     db_bind_int64(s, 3, host_user_id);
     db_bind_int64(s, 4, host_user_id);
-    db_bind_text(s, 5, st);
-    db_bind_text(s, 6, st);
+    db_bind_int64(s, 5, host_person_id);
+    db_bind_int64(s, 6, host_person_id);
+    db_bind_text(s, 7, st);
+    db_bind_text(s, 8, st);
     int rc = db_step(s);
     if (rc != DB_ROW) {
         e = db_step_err(s);
@@ -293,10 +296,12 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
     db_bind_int64(s, 2, sc->hi);
     db_bind_int64(s, 3, host_user_id);
     db_bind_int64(s, 4, host_user_id);
-    db_bind_text(s, 5, st);
-    db_bind_text(s, 6, st);
-    db_bind_int64(s, 7, page_size);
-    db_bind_int64(s, 8, (page - 1) * page_size);
+    db_bind_int64(s, 5, host_person_id);
+    db_bind_int64(s, 6, host_person_id);
+    db_bind_text(s, 7, st);
+    db_bind_text(s, 8, st);
+    db_bind_int64(s, 9, page_size);
+    db_bind_int64(s, 10, (page - 1) * page_size);
     struct visitor *items = arena_alloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
     while (!e && (rc = db_step(s)) == DB_ROW && n < (size_t)page_size) {

@@ -395,3 +395,30 @@ test('administrative rights reach people only through an assignment: no widening
   assert.ok(!names.includes('mixed.one'));
   assert.ok(names.includes('mixed.two'));
 });
+
+test('each role says whether the caller may grant it, and saving a user agrees', async () => {
+  const r = await sys.get('/api/v1/roles?page_size=200');
+  assert.equal(r.status, 200, r.text);
+  const g = Object.fromEntries(r.body.items.map((x) => [x.key, x.grantable]));
+  // the system administrator hands out ordinary staff roles …
+  assert.equal(g.grid_worker, true);
+  assert.equal(g.command_center, true);
+  // … never the citizen's, nor the three administrators' (三员分立)
+  assert.equal(g.citizen, false);
+  assert.equal(g.system_admin, false);
+  assert.equal(g.security_admin, false);
+  assert.equal(g.audit_admin, false);
+  // whoever cannot create accounts grants nothing
+  const gs = (await sec.get('/api/v1/roles?page_size=200')).body.items;
+  assert.ok(gs.every((x) => x.grantable === false), JSON.stringify(gs.filter((x) => x.grantable)));
+  assert.equal((await sec.get(`/api/v1/roles/${r.body.items.find((x) => x.key === 'doctor').id}`)).body.grantable, false);
+  // the flag is the rule the save enforces: one grantable, one not
+  let n = 0;
+  for (const key of ['grid_worker', 'security_admin', 'citizen']) {
+    const made = await sys.post('/api/v1/users', {
+      username: `grant_${++n}`, display_name: '授权测试', password: PW + n, region_code: '110101000000', roles: [key],
+    });
+    if (g[key]) assert.equal(made.status, 201, `${key}: ${made.text}`);
+    else assert.ok([400, 403].includes(made.status), `${key}: ${made.text}`);
+  }
+});

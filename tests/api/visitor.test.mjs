@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { residentId } from './lib.mjs';
-import { startCity, resident, expectError, alerts, OTHER_COMMUNITY } from './devlib.mjs';
+import { startCity, resident, expectError, alerts, auditWhere, OTHER_COMMUNITY } from './devlib.mjs';
 
 let ctx, host;
 const H = 3600000;
@@ -162,4 +162,19 @@ test('reads and writes of visitors are audited', async () => {
   const v = await submit();
   await ctx.grid.post(`/api/v1/visitors/${v.id}/confirm`, {});
   ctx.must(['audit', 'verify']);
+});
+
+test('a person\'s page lists the visitors that person invited (host_person_id), audited as a read of the person', async () => {
+  const other = await resident(ctx, undefined, '孙七');
+  const mine = await submit({ name: '吴一' });
+  const theirs = await submit({ name: '郑二' }, other);
+  const r = await ctx.grid.get(`/api/v1/visitors?host_person_id=${other.person.id}&page_size=100`);
+  assert.equal(r.status, 200, r.text);
+  const ids = r.body.items.map((x) => x.id);
+  assert.ok(ids.includes(theirs.id), 'their visitor is listed');
+  assert.ok(!ids.includes(mine.id), 'another host\'s visitor is not');
+  assert.ok(r.body.items.every((x) => x.host_person_id === other.person.id));
+  expectError(await ctx.grid.get('/api/v1/visitors?host_person_id=abc'), 400, 'invalid_parameter', 'host_person_id');
+  const items = await auditWhere(ctx, 'action=visitor.list', (a) => a.object_type === 'person' && a.object_id === other.person.id);
+  assert.ok(items.some((a) => a.object_type === 'person' && a.object_id === other.person.id), JSON.stringify(items.slice(0, 3)));
 });

@@ -179,7 +179,7 @@ test('declare, a green code, a camera scan, a fever typed by hand, a live alert,
   const handled = row.filter({ hasText: '已复测体温，通知社区医生跟进' }).first();
   await handled.waitFor();
   assert.equal(await handled.getByTestId('alert-handler').innerText(), '指挥中心');
-  assert.match(await handled.getByTestId('alert-handled').innerText(), /指挥中心 于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}.* 处置/);
+  assert.match(await handled.getByTestId('alert-handled').innerText(), /指挥中心 于 \d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}.* 处置/);
   await shot(desk, 'access-console-alert-acked');
   assertClean(desk);
 

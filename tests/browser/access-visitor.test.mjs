@@ -333,7 +333,7 @@ test('a device is created in the console and its secret is shown once', async ()
   assert.equal(r.status, 200, await r.text());
   await page.getByRole('button', { name: '刷新状态' }).click();
   await row.getByTestId('device-status').filter({ hasText: '在线' }).waitFor();
-  await row.getByTestId('device-last-seen').filter({ hasText: /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/ }).waitFor();
+  await row.getByTestId('device-last-seen').filter({ hasText: /^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}$/ }).waitFor();
   await shot(page, 'device-online');
 
   // disabled

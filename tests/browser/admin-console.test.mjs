@@ -245,6 +245,23 @@ test('a role mixing the audit right with others is refused on its permissions; b
   assertClean(page);
 });
 
+test('the user form offers only the roles the administrator may grant', async () => {
+  const page = await consoleAs('sysadmin', '/users');
+  await page.locator('[data-test="user-table"] .el-table__row').first().waitFor();
+  await page.click('[data-test="user-new"]');
+  await page.click('[data-test="user-roles"]');
+  await page.locator('[data-test="user-role-grid_worker"]').waitFor();
+  const offered = await page.locator('[data-test^="user-role-"]:visible')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-test').slice('user-role-'.length)));
+  // the ordinary staff roles, never the citizen's nor the three administrators'
+  assert.ok(offered.includes('grid_worker') && offered.includes('command_center'), offered.join());
+  for (const k of ['citizen', 'system_admin', 'security_admin', 'audit_admin'])
+    assert.ok(!offered.includes(k), `${k} is not offered: ${offered.join()}`);
+  await shot(page, 'admin-user-grantable-roles');
+  await page.keyboard.press('Escape');
+  assertClean(page);
+});
+
 test('a user is created, locked and unlocked', async () => {
   const page = await consoleAs('sysadmin', '/users');
   await page.locator('[data-test="user-table"] .el-table__row').first().waitFor();

@@ -211,7 +211,7 @@ test('editing a person saves the change and the history shows when, who and what
   assert.match(text, /测试pp_east/);
   assert.match(text, /手机号码\s*138\*\*\*\*5678\s*→\s*139\*\*\*\*2222/);
   assert.match(text, /状态\s*正常\s*→\s*居家隔离/);
-  assert.match(text, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+  assert.match(text, /\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d/);
   assert.match(await drawer.getByTestId('history-item').last().innerText(), /登记/);
   await settle();
   await shot(page, 'people-history');
@@ -235,14 +235,14 @@ test('the header region tree narrows the list, and the export carries the same f
   const page = await signIn('pp_cc');
   const all = Number(await total(page));
   await Promise.all([
-    page.waitForResponse((r) => r.url().includes('region_code=110102000000')),
+    page.waitForResponse((r) => r.url().includes('/api/v1/persons?') && r.url().includes('within=110102000000')),
     pickRegion(page, 'header-region', ['110100000000', '110102000000']),
   ]);
   await page.waitForFunction((n) => document.querySelector('[data-test=person-total]').innerText.replace(/\D/g, '') !== String(n), all);
   assert.equal(await total(page), '1');
   assert.match(await page.getByTestId('filter-region').innerText(), /西城区/);
   await shot(page, 'people-narrowed');
-  assert.match(await page.getByTestId('person-export').getAttribute('href'), /format=csv.*region_code=110102000000|region_code=110102000000.*format=csv/);
+  assert.match(await page.getByTestId('person-export').getAttribute('href'), /format=csv.*within=110102000000|within=110102000000.*format=csv/);
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('person-export').click()]);
   const csv = await (await download.createReadStream()).toArray();
   const text = Buffer.concat(csv).toString('utf8');

@@ -32,10 +32,11 @@ export async function adoptSession(page, client) {
   await page.context().addCookies([{ name, value, url: client.base }]);
 }
 
-// A page in its own browser context (own cookies). opts.mobile: phone-sized.
+// A page in its own browser context (own cookies). opts.mobile: phone-sized;
+// opts.viewport: another size ({ width, height }).
 export async function openPage(browser, opts = {}) {
   const context = await browser.newContext({
-    viewport: opts.mobile ? { width: 390, height: 844 } : { width: 1440, height: 900 },
+    viewport: opts.viewport || (opts.mobile ? { width: 390, height: 844 } : { width: 1440, height: 900 }),
     deviceScaleFactor: 1,
     isMobile: Boolean(opts.mobile),
     hasTouch: Boolean(opts.mobile),

@@ -97,7 +97,7 @@ test('a resident signs in by SMS, consents, registers, sees the masked record, e
   assert.match(await field(page, 'my-verified').innerText(), /携带身份证件原件到所在社区核验/);
   await cellValue(page, 'my-region').filter({ hasText: '东华门街道 · 多福巷社区' }).waitFor();
   assert.doesNotMatch(await cellValue(page, 'my-address').innerText(), /301/, 'the address is masked');
-  assert.match(await cellValue(page, 'my-consent-at').innerText(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  assert.match(await cellValue(page, 'my-consent-at').innerText(), /^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$/);
   await shot(page, 'mobile-resident-my-info');
   // one's own record in full, on request
   await field(page, 'my-reveal').click();

@@ -7,4 +7,6 @@ export default [
     component: () => import('./views/people/PeopleList.vue'),
     meta: { menu: '人员管理', perm: 'person.read', icon: 'User', title: '人员管理' },
   },
+  // a person's page, opened from the list (the name is a link)
+  { path: 'people/:id', component: () => import('./views/people/PersonPage.vue'), meta: { perm: 'person.read', title: '人员详情' } },
 ];

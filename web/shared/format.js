@@ -1,38 +1,50 @@
-// Display conventions: times in Asia/Shanghai whatever the browser's zone,
-// 24-hour clock, and empty values as a dash.
-const dtf = new Intl.DateTimeFormat('zh-CN', {
+// Display conventions, one module for the console and the mobile pages:
+// dates and times written the Chinese way by the application
+// (2026年12月3日 14:05), never by the browser's locale or as raw ISO text,
+// on the Asia/Shanghai clock whatever the browser's zone, 24-hour clock,
+// and empty values as a dash.
+const dtf = new Intl.DateTimeFormat('en-US', {
   timeZone: 'Asia/Shanghai',
-  year: 'numeric', month: '2-digit', day: '2-digit',
-  hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
-});
-const df = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit',
+  year: 'numeric', month: 'numeric', day: 'numeric',
+  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
 });
 
-function parts(f, ms) {
+// the fields of an instant on the Shanghai clock, as numbers
+function parts(ms) {
   const o = {};
-  for (const p of f.formatToParts(new Date(ms))) o[p.type] = p.value;
+  for (const p of dtf.formatToParts(new Date(ms))) if (p.type !== 'literal') o[p.type] = Number(p.value);
+  if (o.hour === 24) o.hour = 0;
   return o;
 }
+const two = (n) => String(n).padStart(2, '0');
+const empty = (ms) => ms === undefined || ms === null || ms === '' || Number(ms) === 0 || Number.isNaN(Number(ms));
 
-// 2026-11-27 18:05:09
+// 2026年12月3日 14:05
 export function fmtTime(ms) {
-  if (!ms) return '—';
-  const p = parts(dtf, Number(ms));
-  return `${p.year}-${p.month}-${p.day} ${p.hour === '24' ? '00' : p.hour}:${p.minute}:${p.second}`;
+  if (empty(ms)) return '—';
+  const p = parts(Number(ms));
+  return `${p.year}年${p.month}月${p.day}日 ${two(p.hour)}:${two(p.minute)}`;
 }
 
-// 2026-11-27
+// 2026年12月3日 14:05:09: where the second matters (audit, device heartbeats,
+// the live clocks of the pass and code screens, which show a screen is live)
+export function fmtTimeSec(ms) {
+  if (empty(ms)) return '—';
+  const p = parts(Number(ms));
+  return `${p.year}年${p.month}月${p.day}日 ${two(p.hour)}:${two(p.minute)}:${two(p.second)}`;
+}
+
+// 2026年12月3日
 export function fmtDate(ms) {
-  if (!ms) return '—';
-  const p = parts(df, Number(ms));
-  return `${p.year}-${p.month}-${p.day}`;
+  if (empty(ms)) return '—';
+  const p = parts(Number(ms));
+  return `${p.year}年${p.month}月${p.day}日`;
 }
 
-// yyyymmdd (birth dates) -> 1990-01-02
+// yyyymmdd (birth dates) -> 1990年1月2日
 export function fmtYmd(v) {
   const s = String(v || '');
-  return /^\d{8}$/.test(s) ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6)}` : '—';
+  return /^\d{8}$/.test(s) ? `${Number(s.slice(0, 4))}年${Number(s.slice(4, 6))}月${Number(s.slice(6))}日` : '—';
 }
 
 export const dash = (v) => (v === undefined || v === null || v === '' ? '—' : v);
@@ -44,8 +56,8 @@ export const fmtNum = (n) => (n === undefined || n === null ? '—' : Number(n).
 // read on the Asia/Shanghai clock, and back: what the user types is
 // Shanghai time whatever the browser's zone.
 export function toLocalInput(ms) {
-  const p = parts(dtf, Number(ms));
-  return `${p.year}-${p.month}-${p.day}T${p.hour === '24' ? '00' : p.hour}:${p.minute}`;
+  const p = parts(Number(ms));
+  return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
 }
 
 export function fromLocalInput(s) {

@@ -6,7 +6,9 @@
 import { reactive, watch } from 'vue';
 import { ElMessage } from 'element-plus';
 
-export function useFieldErrors(fields, form) {
+// opts.other(message): where a message that belongs to no shown field goes
+// (default: a toast), e.g. an alert on top of the form.
+export function useFieldErrors(fields, form, opts = {}) {
   const errors = reactive({});
   // A field the form does not show (e.g. a server-side name for a part of a
   // control) can be mapped to the one that does through `alias`.
@@ -22,7 +24,7 @@ export function useFieldErrors(fields, form) {
         shown++;
       } else if (!other) other = f.message;
     }
-    if (!shown || other) ElMessage.error(other || e.message);
+    if (!shown || other) (opts.other || ElMessage.error)(other || e.message);
   }
   function clear() {
     for (const k of Object.keys(errors)) delete errors[k];

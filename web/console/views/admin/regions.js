@@ -1,7 +1,7 @@
 // The region page's tree, read a level at a time (a district holds
 // thousands of buildings), and the levels a new region may take.
 import { ElMessage } from 'element-plus';
-import { get, qs } from '@shared/api.js';
+import { get, qs, paths } from '@console/api.js';
 import { session } from '@shared/session.js';
 
 export const LEVELS = [
@@ -19,12 +19,15 @@ export function nextLevel(level) {
   return LEVELS[Math.min(i + 1, LEVELS.length - 1)].value;
 }
 
+// The region tree is the whole scope whatever the header narrows to.
+const WHOLE = { wholeScope: true };
+
 // A tree node: the region plus what el-tree needs to know (leaf).
 const node = (g) => ({ ...g, leaf: !g.has_children });
 
 // The root of the signed-in user's scope.
 async function scopeRoot() {
-  return node(await get(`/api/v1/regions/${session.me.scope_code}`));
+  return node(await get(`${paths.regions}/${session.me.scope_code}`, WHOLE));
 }
 
 // All children of a region; the API pages at 200, a grid may hold more
@@ -32,7 +35,7 @@ async function scopeRoot() {
 async function childrenOf(code) {
   const out = [];
   for (let page = 1; ; page++) {
-    const r = await get(`/api/v1/regions/${code}/children` + qs({ page, page_size: 200 }));
+    const r = await get(`${paths.regions}/${code}/children` + qs({ page, page_size: 200 }), WHOLE);
     out.push(...r.items.map(node));
     if (out.length >= r.total || r.items.length === 0) return out;
   }

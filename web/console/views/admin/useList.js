@@ -1,10 +1,13 @@
 // A paged list behind a filter form: the filters, the page, the rows and
 // the CSV export link of one list endpoint (`format=csv` with the same
-// filters, so the file holds what the screen shows, unpaged).
-import { reactive, ref, computed } from 'vue';
+// filters, so the file holds what the screen shows, unpaged). Reads go
+// through the console's api.js, so the header's region narrows them; the
+// list reloads from its first page when that region changes.
+import { reactive, ref, computed, watch } from 'vue';
 import { useRoute } from 'vue-router';
 import { ElMessage } from 'element-plus';
-import { get, qs } from '@shared/api.js';
+import { get, qs, href } from '@console/api.js';
+import { narrow } from '../../components/regionNarrow.js';
 
 export function useList(path, initialFilters = {}, opts = {}) {
   // A link may name filters the list knows (/visitors?status=pending, from
@@ -20,7 +23,9 @@ export function useList(path, initialFilters = {}, opts = {}) {
   // Filters may need translating (e.g. a date range into from/to).
   const params = () => (opts.params ? opts.params(filters) : filters);
 
+  let loaded = false;
   async function load() {
+    loaded = true;
     loading.value = true;
     try {
       const r = await get(path + qs({ ...params(), ...paging }));
@@ -44,7 +49,11 @@ export function useList(path, initialFilters = {}, opts = {}) {
     return search();
   }
 
-  const csvHref = computed(() => path + qs({ ...params(), format: 'csv' }));
+  const csvHref = computed(() => href(path + qs({ ...params(), format: 'csv' })));
+
+  // only a list that has loaded follows the header (a dialog's list loads
+  // when it opens)
+  watch(() => narrow.regionCode, () => loaded && search());
 
   return { filters, paging, items, total, loading, load, search, reset, csvHref };
 }

@@ -1,0 +1,63 @@
+// The console's one door to the API: where each resource lives (`paths`,
+// so no page spells '/api/v1/…' itself) and the calls, which are the shared
+// client's (web/shared/api.js) with one addition: every read is narrowed to
+// the region chosen in the header (components/regionNarrow.js) by the
+// server's `within` parameter (docs/api.md), so every list, count, export and
+// the workbench narrow at once, without each page remembering to.
+import { api as rawApi, qs, ApiError, setUnauthorizedHandler } from '@shared/api.js';
+import { narrow } from './components/regionNarrow.js';
+
+const V1 = '/api/v1';
+
+export const paths = {
+  accessRecords: `${V1}/access-records`,
+  alerts: `${V1}/alerts`,
+  audit: `${V1}/audit`,
+  auth: `${V1}/auth`,
+  codeRules: `${V1}/code-rules`,
+  departments: `${V1}/departments`,
+  devices: `${V1}/devices`,
+  enterprises: `${V1}/enterprises`,
+  jobs: `${V1}/jobs`,
+  me: `${V1}/me`,
+  permissions: `${V1}/permissions`,
+  persons: `${V1}/persons`,
+  places: `${V1}/places`,
+  regions: `${V1}/regions`,
+  riskAreas: `${V1}/risk-areas`,
+  roles: `${V1}/roles`,
+  users: `${V1}/users`,
+  vehiclePassages: `${V1}/vehicle-passages`,
+  vehicles: `${V1}/vehicles`,
+  venues: `${V1}/venues`,
+  visitors: `${V1}/visitors`,
+  vocabularies: `${V1}/vocabularies`,
+  workbench: `${V1}/workbench`,
+};
+
+// `path` with the header's region as `within`, unless the caller asks for
+// the whole scope (the region pickers themselves: narrowed, they could not
+// offer another region) or already names one.
+export function narrowed(path, opts = {}) {
+  if (opts.wholeScope || !narrow.regionCode) return path;
+  const i = path.indexOf('?');
+  const u = new URLSearchParams(i < 0 ? '' : path.slice(i + 1));
+  if (u.has('within')) return path;
+  u.set('within', narrow.regionCode);
+  return (i < 0 ? path : path.slice(0, i)) + '?' + u.toString();
+}
+
+// A link that reads (a CSV export, an image): narrowed like get().
+export const href = (path, opts) => narrowed(path, opts);
+
+export function api(method, path, body, opts = {}) {
+  return rawApi(method, method === 'GET' ? narrowed(path, opts) : path, body, opts);
+}
+
+export const get = (p, opts) => api('GET', p, undefined, opts);
+export const post = (p, b, opts) => api('POST', p, b, opts);
+export const patch = (p, b, opts) => api('PATCH', p, b, opts);
+export const put = (p, b, opts) => api('PUT', p, b, opts);
+export const del = (p, opts) => api('DELETE', p, undefined, opts);
+
+export { qs, ApiError, setUnauthorizedHandler };
