@@ -48,6 +48,10 @@ struct req {
     const char *content_encoding; /* "gzip" for a precompressed file */
     const char *vary;
     const char *location; /* redirects */
+
+    /* the first req_audit entry that could not be recorded (its error
+     * detail, in the arena), or NULL: see req_audit */
+    const struct err_detail *audit_failed;
 };
 
 /* Route flags. */
@@ -107,9 +111,22 @@ err req_param_id(struct req *r, int i, int64_t *id_r) MUST_USE;
  * Audit an action of this request's principal: action "person.read",
  * object type "person", the object's id, result "ok" or an error slug.
  * `detail` must not contain personal data (field names and counts only).
+ *
+ * An access that cannot be audited is not served. When the entry cannot
+ * be recorded (the audit queue is full: 503 "queue_full"; or the append in
+ * the request's transaction failed, which also poisons that transaction),
+ * the request remembers it (r->audit_failed) and whatever the handler
+ * then does, its reply is that error: the server replaces the reply,
+ * req_defer and req_stream_open refuse, and a handler about to start
+ * something irreversible asks req_audit_failed first. Void on purpose:
+ * the hundred call sites need no error path of their own.
  */
 void req_audit(struct req *r, const char *action, const char *object_type, int64_t object_id,
                const char *result, const char *detail);
+
+/* E_OK, or the error of the first req_audit entry of r that could not be
+ * recorded (with its detail set again on this thread). */
+err req_audit_failed(struct req *r) MUST_USE;
 
 /* ---- replies sent later, from another thread (group commit) ---------------- */
 
@@ -118,10 +135,16 @@ struct http_deferred;
 /*
  * Keep r open after its handler returns E_OK: the reply is sent when some
  * thread calls http_deferred_reply (exactly once) with the result. Returns
- * NULL (E_NOMEM) on failure; the handler then answers as usual. The handle
+ * NULL (E_NOMEM, or an entry of r could not be audited: req_audit) on
+ * failure; the handler then answers as usual. The handle
  * holds no pointer into r->a.
  */
 struct http_deferred *req_defer(struct req *r);
+
+/* Give back d, from req_defer(r), before anything was sent or called on
+ * it (the work it waited for could not even be queued): d is freed and
+ * the handler answers as usual. */
+void req_undefer(struct req *r, struct http_deferred *d);
 
 /*
  * Send the reply of a deferred request from any thread: it is written by the

@@ -170,6 +170,9 @@ err req_stream_open(struct req *r, const char *channel, const struct scope *sc, 
     const char *tok = req_session_token(r);
     if (!r->who || !tok) /* a stream ends with its session: it must have one */
         return err_set(E_AUTH, "unauthenticated", NULL, "请先登录");
+    err e = req_audit_failed(r); /* not served unaudited (req_audit) */
+    if (e)
+        return e;
     struct stream *st = calloc(1, sizeof *st);
     if (!st)
         return err_set(E_NOMEM, NULL, NULL, NULL);

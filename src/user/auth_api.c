@@ -130,8 +130,9 @@ static err audit_refused(struct req *r, err e, const char *action, const char *u
         .result = saved.code == e && saved.slug[0] ? saved.slug : err_slug(e),
         .detail = method,
     };
-    audit_log(r->db, &a);
-    return restore(e, &saved);
+    /* a refusal that cannot be audited answers with that failure (503) */
+    err ae = audit_log(r->db, &a);
+    return ae ? ae : restore(e, &saved);
 }
 
 /* A session was opened: the request now speaks for its principal. */
