@@ -124,7 +124,7 @@ static bool same_rights(const struct principal *a, const struct principal *b)
 {
     return a->user_id == b->user_id && a->region_code == b->region_code &&
            a->scope.lo == b->scope.lo && a->scope.hi == b->scope.hi &&
-           !memcmp(&a->perms, &b->perms, sizeof a->perms) && a->resident == b->resident &&
+           perm_set_equal(a->perms, b->perms) && a->resident == b->resident &&
            a->must_change_password == b->must_change_password &&
            a->totp_enabled == b->totp_enabled && a->totp_required == b->totp_required &&
            !strcmp(a->roles, b->roles);

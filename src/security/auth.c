@@ -286,7 +286,7 @@ err auth_principal_load(db *d, int64_t user_id, struct principal *p_r)
         if (!db_col_null(s, 10)) {
             enum perm perm = perm_parse(db_col_text(s, 10));
             if (perm != PERM_NONE)
-                p.perms |= PERM_BIT(perm);
+                perm_set_add(&p.perms, perm);
         }
     }
     e = rc == DB_DONE ? E_OK : db_step_err(s);

@@ -60,7 +60,7 @@ struct principal {
 
 static inline bool principal_can(const struct principal *p, enum perm perm)
 {
-    return perm == PERM_NONE || (p->perms & PERM_BIT(perm)) != 0;
+    return perm == PERM_NONE || perm_set_has(p->perms, perm);
 }
 
 /*

@@ -54,7 +54,7 @@ static json_t *me_json(const struct principal *p, const struct user *u)
     json_object_set_new(o, "roles", roles);
     json_t *perms = json_array();
     for (int k = 1; k < PERM__COUNT; k++)
-        if (p->perms & PERM_BIT(k))
+        if (perm_set_has(p->perms, (enum perm)k))
             json_array_append_new(perms, json_string(perm_name((enum perm)k)));
     json_object_set_new(o, "permissions", perms);
     json_object_set_new(o, "region",
