@@ -297,9 +297,10 @@ int cmd_serve(int argc, char **argv)
         return 1;
     device_broker_sync(d); /* the broker's files match the registry from the start */
     db_close(&d);
-    app_routes();
-    const char *what = NULL;
     err e;
+    if ((e = app_routes())) /* a route or hook that did not fit: refuse to start */
+        return cli_fail(e, "routes");
+    const char *what = NULL;
     if ((e = audit_start(c.db_url)))
         what = "audit";
     else if ((e = code_worker_start(c.db_url, sweep_s)))
@@ -313,8 +314,8 @@ int cmd_serve(int argc, char **argv)
         what = "devices";
     else if ((e = static_load(web_dir())))
         what = "web";
-    else
-        http_on_stop(access_writer_stop);
+    else if ((e = http_on_stop(access_writer_stop)))
+        what = "stop hooks";
     if (e) {
         stop_workers();
         return cli_fail(e, what);
@@ -339,7 +340,9 @@ int cmd_routes(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    app_routes();
+    err e = app_routes();
+    if (e)
+        return cli_fail(e, "routes");
     size_t n;
     const struct route *const *rs = router_all(&n);
     static const char *names[] = {[M_GET] = "GET",

@@ -74,8 +74,13 @@ struct route {
     size_t max_body; /* 0: the default limit */
 };
 
-/* Register a capability's routes (before http_serve). */
-void router_add(const struct route *routes, size_t n);
+/* The size of the route table, and of the per-route metrics. */
+#define HTTP_ROUTES_MAX 512
+
+/* Register a capability's routes (before http_serve). A table that does
+ * not fit in HTTP_ROUTES_MAX is refused whole (E_INTERNAL: the server
+ * refuses to start), never cut short. */
+err router_add(const struct route *routes, size_t n) MUST_USE;
 
 /* Every registered route, for the OpenAPI document and `fangkong routes`. */
 const struct route *const *router_all(size_t *n_r);
@@ -199,9 +204,11 @@ int64_t http_stream_count(void);
 /*
  * Register fn to run when the server stops, after it stopped accepting and
  * before the loops exit, so deferred replies still reach their clients
- * (a writer draining its queue). Call before http_serve.
+ * (a writer draining its queue). Call before http_serve. At most
+ * HTTP_STOP_HOOKS_MAX of them: one more is refused (E_INTERNAL).
  */
-void http_on_stop(void (*fn)(void));
+#define HTTP_STOP_HOOKS_MAX 8
+err http_on_stop(void (*fn)(void)) MUST_USE;
 
 /*
  * Count one event in a labelled counter family of /metrics:

@@ -5,18 +5,24 @@
  */
 #include "http/internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 512
-
-static const struct route *routes[MAX_ROUTES];
+static const struct route *routes[HTTP_ROUTES_MAX];
 static size_t nroutes;
 
-void router_add(const struct route *rs, size_t n)
+err router_add(const struct route *rs, size_t n)
 {
-    for (size_t i = 0; i < n && nroutes < MAX_ROUTES; i++)
+    if (n > HTTP_ROUTES_MAX - nroutes)
+        return err_set(E_INTERNAL, NULL, NULL,
+                       "路由表已满：%zu 条路由放不下另外 %zu 条（HTTP_ROUTES_MAX = %d）", nroutes,
+                       n, HTTP_ROUTES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        assert(rs[i].pattern && rs[i].fn); /* a declarative table, checked at start */
         routes[nroutes++] = &rs[i];
+    }
+    return E_OK;
 }
 
 const struct route *const *router_all(size_t *n_r)

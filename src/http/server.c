@@ -14,6 +14,7 @@
 #include "http/internal.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -575,13 +576,17 @@ static struct loop *live_loops; /* NULL unless serving; guarded by loops_lock */
 static int live_n;
 static _Thread_local struct loop *this_loop;
 
-static void (*stop_hooks[8])(void);
+static void (*stop_hooks[HTTP_STOP_HOOKS_MAX])(void);
 static int n_stop_hooks;
 
-void http_on_stop(void (*fn)(void))
+err http_on_stop(void (*fn)(void))
 {
-    if (n_stop_hooks < (int)(sizeof stop_hooks / sizeof stop_hooks[0]))
-        stop_hooks[n_stop_hooks++] = fn;
+    assert(fn);
+    if (n_stop_hooks == HTTP_STOP_HOOKS_MAX)
+        return err_set(E_INTERNAL, NULL, NULL, "停止钩子表已满（HTTP_STOP_HOOKS_MAX = %d）",
+                       HTTP_STOP_HOOKS_MAX);
+    stop_hooks[n_stop_hooks++] = fn;
+    return E_OK;
 }
 
 struct loop *loop_current(void)

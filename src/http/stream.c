@@ -291,8 +291,7 @@ err stream_loop_init(struct loop *lp)
     lp->recheck = event_new(lp->base, -1, EV_PERSIST, recheck_cb, lp);
     if (!lp->recheck || event_add(lp->recheck, &rt) != 0)
         return err_set(E_IO, NULL, NULL, "无法创建事件循环");
-    auth_on_change(on_auth_change);
-    return E_OK;
+    return auth_on_change(on_auth_change);
 }
 
 void stream_loop_stop(struct loop *lp)
