@@ -113,6 +113,7 @@ static void *writer_main(void *arg)
         if (!head)
             tail = &head;
         last->next = NULL;
+        assert(pending >= (size_t)n); /* every queued job was counted */
         pthread_mutex_unlock(&mu);
         err_clear();
         arena_reset(a);

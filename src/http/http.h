@@ -25,15 +25,18 @@
 
 enum http_method { M_GET = 1, M_POST = 2, M_PATCH = 4, M_PUT = 8, M_DELETE = 16 };
 
+/* {name} segments a route pattern may have (router_add refuses more). */
+#define HTTP_PARAMS_MAX 4
+
 struct req {
     arena *a;
     db *db;
     enum http_method method;
-    const char *path;            /* decoded path, no query */
-    const char *ip;              /* peer address */
-    const struct principal *who; /* NULL on public routes without a session */
-    const char *params[4];       /* {name} segments of the route, in order */
-    json_t *body;                /* the checked JSON object, or NULL */
+    const char *path;                    /* decoded path, no query */
+    const char *ip;                      /* peer address */
+    const struct principal *who;         /* NULL on public routes without a session */
+    const char *params[HTTP_PARAMS_MAX]; /* {name} segments of the route, in order */
+    json_t *body;                        /* the checked JSON object, or NULL */
     const struct route *route;
     void *ev; /* the server's own request (http/ only) */
 

@@ -624,6 +624,7 @@ static void *writer(void *arg)
             pthread_cond_wait(&w.drained, &w.mu);
         if (!w.head)
             continue;
+        assert(!w.linking && w.tail); /* one appender at a time; a queue has a tail */
         struct queued *batch = w.head, *last = batch;
         uint64_t n = 1;
         while (last->next && n < BATCH_MAX) {
@@ -665,6 +666,7 @@ static void joined_end(void *ctx, bool committed)
     if (committed)
         committed_head(j->seq, j->hash, (int64_t)j->n);
     pthread_mutex_lock(&w.mu);
+    assert(w.linking); /* audit_join set it for this transaction */
     if (committed) {
         w.written_n += j->n;
     } else { /* back to the front of the queue, in order, for the writer */
