@@ -67,17 +67,16 @@ enum perm {
 };
 
 /*
- * A set of permissions: a bitset of PERM_SET_BITS bits in 64-bit words, so
- * the enum can grow past 64 without a change of representation. Only bits
- * below PERM__COUNT are ever set from data (roles store permissions by
- * name, never as a mask); the spare bits of the last word are room to
- * grow. Values, copied freely; {0} is the empty set.
+ * A set of permissions: a bitset in 64-bit words sized from PERM__COUNT
+ * (at least two words, so the step past 64 is exercised by the tests from
+ * the start), so the enum grows past 64 without a change of
+ * representation. Only bits below PERM__COUNT are ever set from data
+ * (roles store permissions by name, never as a mask). Values, copied
+ * freely; {{0}} is the empty set.
  */
-#define PERM_SET_BITS  128
-#define PERM_SET_WORDS (PERM_SET_BITS / 64)
-_Static_assert(PERM__COUNT <= PERM_SET_BITS,
-               "enum perm no longer fits perm_set: raise PERM_SET_BITS (a multiple of 64)");
-_Static_assert(PERM_SET_BITS % 64 == 0, "PERM_SET_BITS is a whole number of words");
+#define PERM_SET_WORDS ((PERM__COUNT + 63) / 64 > 2 ? (PERM__COUNT + 63) / 64 : 2)
+#define PERM_SET_BITS  (PERM_SET_WORDS * 64)
+_Static_assert(PERM__COUNT <= PERM_SET_BITS, "enum perm does not fit perm_set");
 
 typedef struct perm_set {
     uint64_t w[PERM_SET_WORDS];
