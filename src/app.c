@@ -11,7 +11,18 @@
 #include "vehicle/vehicle.h"
 #include "visitor/visitor.h"
 
-#define ADD(name) router_add(name##_routes, name##_routes_n)
+/* each registration can fail (a table full, a hook taken): the first
+ * failure ends app_routes, and the server refuses to start */
+#define ADD(name)                                                                                  \
+    do {                                                                                           \
+        if ((e = router_add(name##_routes, name##_routes_n)))                                      \
+            return e;                                                                              \
+    } while (0)
+#define HOOK(call)                                                                                 \
+    do {                                                                                           \
+        if ((e = (call)))                                                                          \
+            return e;                                                                              \
+    } while (0)
 
 /* health_device_check_fn: a live thermometer inside sc. */
 static err thermometer_in_scope(db *d, const struct scope *sc, int64_t id)
@@ -27,8 +38,9 @@ static err thermometer_in_scope(db *d, const struct scope *sc, int64_t id)
     return e;
 }
 
-void app_routes(void)
+err app_routes(void)
 {
+    err e;
     ADD(http_builtin);
     ADD(auth);
     ADD(user);
@@ -43,12 +55,12 @@ void app_routes(void)
     ADD(code);
     ADD(job);
     /* a change of status or residence recomputes the person's code */
-    person_on_change(code_person_changed);
+    HOOK(person_on_change(code_person_changed));
     /* hooks instead of includes, so capabilities depend one way */
-    code_on_pass(access_pass);
-    vehicle_on_visitor_plate(visitor_plate_admitted);
+    HOOK(code_on_pass(access_pass));
+    HOOK(vehicle_on_visitor_plate(visitor_plate_admitted));
     /* temperatures name devices; the device registry depends on health */
-    health_on_device_check(thermometer_in_scope);
+    HOOK(health_on_device_check(thermometer_in_scope));
     ADD(venue);
     ADD(alert);
     ADD(access);
@@ -56,4 +68,5 @@ void app_routes(void)
     ADD(vehicle);
     ADD(device);
     ADD(workbench);
+    return E_OK;
 }

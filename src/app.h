@@ -34,7 +34,10 @@ ROUTES(vehicle);
 ROUTES(device);
 ROUTES(workbench);
 
-/* Register every route table with the router. */
-void app_routes(void);
+/* Register every route table with the router, and wire the hooks between
+ * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
+ * table is full or a hook is taken: the server must not start with a
+ * route or a hook missing. */
+err app_routes(void) MUST_USE;
 
 #endif

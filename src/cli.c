@@ -109,10 +109,12 @@ int config_load(int *argc, char **argv, struct config *c)
         }
         c->audit_anchors = anchor_path;
     }
-    int checkpoint_s;
-    if (env_int("FK_AUDIT_CHECKPOINT", 60, 1, 3600, &checkpoint_s))
+    int checkpoint_s, audit_queue;
+    if (env_int("FK_AUDIT_CHECKPOINT", 60, 1, 3600, &checkpoint_s) ||
+        env_int("FK_AUDIT_QUEUE", 100000, 1, 10000000, &audit_queue))
         return 1;
     audit_configure(c->audit_anchors, checkpoint_s);
+    audit_set_queue_max((size_t)audit_queue);
     const char *b = getenv("FK_BIND");
     c->bind = b && *b ? b : "127.0.0.1";
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -282,20 +284,23 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
-    int idle_s, sweep_s, device_check_s, write_wait_ms;
+    int idle_s, sweep_s, device_check_s, write_wait_ms, scan_queue;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
+        env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
         env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s) ||
         env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s))
         return 2;
+    access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
         return 1;
     device_broker_sync(d); /* the broker's files match the registry from the start */
     db_close(&d);
-    app_routes();
-    const char *what = NULL;
     err e;
+    if ((e = app_routes())) /* a route or hook that did not fit: refuse to start */
+        return cli_fail(e, "routes");
+    const char *what = NULL;
     if ((e = audit_start(c.db_url)))
         what = "audit";
     else if ((e = code_worker_start(c.db_url, sweep_s)))
@@ -309,8 +314,8 @@ int cmd_serve(int argc, char **argv)
         what = "devices";
     else if ((e = static_load(web_dir())))
         what = "web";
-    else
-        http_on_stop(access_writer_stop);
+    else if ((e = http_on_stop(access_writer_stop)))
+        what = "stop hooks";
     if (e) {
         stop_workers();
         return cli_fail(e, what);
@@ -335,7 +340,9 @@ int cmd_routes(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    app_routes();
+    err e = app_routes();
+    if (e)
+        return cli_fail(e, "routes");
     size_t n;
     const struct route *const *rs = router_all(&n);
     static const char *names[] = {[M_GET] = "GET",

@@ -137,11 +137,21 @@ err access_writer_start(const char *db_url) MUST_USE;
 /* Apply what is queued, answer it, and stop (the server's stop hook). */
 void access_writer_stop(void);
 
+/* The cap on scans queued or being written (FK_SCAN_QUEUE; 0: the
+ * default, 10,000). Any time. */
+void access_writer_set_queue_max(size_t n);
+
+/* Does the writer's queue hold its cap now? (A hint for a handler that
+ * would rather not start a scan that access_submit will refuse.) */
+bool access_writer_full(void);
+
 /*
  * Queue scan `s` (copied, with its strings) for the writer; when its batch
  * has committed, done(s, e, ctx) runs on the writer thread with the applied
  * scan (e E_OK) or the error (the batch is retried scan by scan first, so
  * one bad scan fails alone). Without a writer, runs at once on `d`.
+ * Errors (done is then never called, nothing was written): E_NOMEM, and
+ * E_UNAVAILABLE "queue_full" when the writer holds its cap of scans.
  */
 err access_submit(db *d, const struct access_scan *s,
                   void (*done)(const struct access_scan *s, err e, void *ctx), void *ctx) MUST_USE;

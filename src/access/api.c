@@ -150,6 +150,12 @@ static void scan_done(const struct access_scan *s, err e, void *ctx)
 
 static err submit_or_fail(struct req *r, struct access_scan *s, json_t *extra, bool self)
 {
+    /* a scan whose audit entry was refused is not made (req_audit) */
+    err e = req_audit_failed(r);
+    if (e) {
+        json_decref(extra);
+        return refused(e);
+    }
     struct pending *p = calloc(1, sizeof *p);
     if (!p) {
         json_decref(extra);
@@ -163,7 +169,23 @@ static err submit_or_fail(struct req *r, struct access_scan *s, json_t *extra, b
     }
     p->extra = extra;
     p->self = self;
-    return access_submit(r->db, s, scan_done, p);
+    if ((e = access_submit(r->db, s, scan_done, p))) { /* queue full: nothing written */
+        req_undefer(r, p->df);
+        json_decref(p->extra);
+        free(p);
+        return refused(e);
+    }
+    return E_OK;
+}
+
+/* Refuse a scan the writer has no room for before it is audited as made
+ * (access_submit checks again: this is the common case, not the race). */
+static err writer_room(void)
+{
+    if (!access_writer_full())
+        return E_OK;
+    return refused(
+        err_set(E_UNAVAILABLE, "queue_full", NULL, "系统繁忙（出入记录写入排队已满），请稍后重试"));
 }
 
 static json_t *pass_json(db *d, arena *a, const struct person *pp, int64_t venue_region, err *e_r)
@@ -238,6 +260,8 @@ static err scan(struct req *r)
      * write at a random place per scan. A search by the person finds it
      * through the record (docs/audit.md). */
     int64_t record_id = id_new();
+    if ((e = writer_room()))
+        return e;
     req_audit(r, "access.scan", "access_record", record_id, "ok", "view=masked");
 
     struct access_scan s = {
@@ -288,6 +312,8 @@ static err me_scan(struct req *r)
     /* the resident reads their own record and leaves a trace: audited as
      * the staff scan is, by the record it makes */
     int64_t record_id = id_new();
+    if ((e = writer_room()))
+        return e;
     req_audit(r, "access.self_scan", "access_record", record_id, "ok", "view=self");
     struct access_scan s = {
         .venue_id = v.id,

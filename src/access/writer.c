@@ -9,9 +9,14 @@
  *
  * A batch that fails is rolled back and its scans applied one by one, each
  * in its own transaction, so one bad scan fails alone.
+ *
+ * The queue is bounded (FK_SCAN_QUEUE scans waiting or being written): a
+ * writer that cannot keep up refuses new scans with 503 "queue_full"
+ * rather than holding memory and replies without end.
  */
 #include "access/access.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +24,8 @@
 #include "base/log.h"
 #include "security/audit.h"
 
-#define BATCH_MAX 512
+#define BATCH_MAX     512
+#define QUEUE_DEFAULT 10000
 
 struct job {
     struct access_scan s;
@@ -32,6 +38,8 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct job *head, **tail = &head;
 static bool running, stopping;
+static size_t pending;                   /* queued or in the batch being written */
+static size_t queue_max = QUEUE_DEFAULT; /* the cap on pending */
 static pthread_t thread;
 static db *wdb;
 
@@ -105,10 +113,15 @@ static void *writer_main(void *arg)
         if (!head)
             tail = &head;
         last->next = NULL;
+        assert(pending >= (size_t)n); /* every queued job was counted */
         pthread_mutex_unlock(&mu);
         err_clear();
         arena_reset(a);
         run_batch(wdb, a, list);
+        pthread_mutex_lock(&mu);
+        assert(pending >= (size_t)n);
+        pending -= (size_t)n;
+        pthread_mutex_unlock(&mu);
     }
     arena_free(&a);
     return NULL;
@@ -129,6 +142,27 @@ err access_writer_start(const char *db_url)
     return E_OK;
 }
 
+void access_writer_set_queue_max(size_t n)
+{
+    pthread_mutex_lock(&mu);
+    queue_max = n ? n : QUEUE_DEFAULT;
+    pthread_mutex_unlock(&mu);
+}
+
+bool access_writer_full(void)
+{
+    pthread_mutex_lock(&mu);
+    bool full = running && pending >= queue_max;
+    pthread_mutex_unlock(&mu);
+    return full;
+}
+
+static err queue_full(void)
+{
+    return err_set(E_UNAVAILABLE, "queue_full", NULL,
+                   "系统繁忙（出入记录写入排队已满），请稍后重试");
+}
+
 void access_writer_stop(void)
 {
     if (!running)
@@ -145,6 +179,8 @@ void access_writer_stop(void)
 err access_submit(db *d, const struct access_scan *s,
                   void (*done)(const struct access_scan *s, err e, void *ctx), void *ctx)
 {
+    if (access_writer_full()) /* before copying anything */
+        return queue_full();
     struct job *j = calloc(1, sizeof *j);
     if (!j)
         return err_set(E_NOMEM, NULL, NULL, NULL);
@@ -158,7 +194,13 @@ err access_submit(db *d, const struct access_scan *s,
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }
     pthread_mutex_lock(&mu);
+    if (running && !stopping && pending >= queue_max) { /* filled meanwhile */
+        pthread_mutex_unlock(&mu);
+        job_free(j);
+        return queue_full();
+    }
     if (running && !stopping) {
+        pending++;
         *tail = j;
         tail = &j->next;
         pthread_cond_signal(&cv);

@@ -104,12 +104,14 @@ static err get_stream(struct req *r)
     size_t n = items ? json_array_size(items) : 0;
     if (n)
         skip = id_parse(json_string_value(json_object_get(json_array_get(items, n - 1), "id")));
+    /* audited before anything is sent: a stream that cannot be audited
+     * does not open (req_stream_open refuses) */
+    req_audit(r, "alert.stream", "alert", 0, "ok", arena_printf(r->a, "replayed=%zu", n));
     err e = req_stream_open(r, "alerts", &r->who->scope, skip);
     if (e) {
         json_decref(items);
         return e;
     }
-    req_audit(r, "alert.stream", "alert", 0, "ok", arena_printf(r->a, "replayed=%zu", n));
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(items, i);
         char *text = json_dumps(o, JSON_COMPACT);

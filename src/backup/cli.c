@@ -62,7 +62,9 @@ static void audit_cli(db *d, const char *action, const char *result, const char 
         .result = result,
         .detail = detail,
     };
-    audit_log(d, &a);
+    if (audit_log(d, &a)) /* the operation itself is done: say so, and go on */
+        fprintf(stderr, "fangkong backup: the audit entry of %s was not written: %s\n", action,
+                err_last()->message);
 }
 
 static void key_reminder(const char *key_file)

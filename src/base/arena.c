@@ -3,6 +3,7 @@
  */
 #include "base/arena.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,12 @@ static void *xmalloc(size_t n)
 
 static struct block *block_new(size_t size)
 {
+    /* kept in release builds: a size near SIZE_MAX (a length from a
+     * request) must not wrap into a small block that is then overrun */
+    if (size > SIZE_MAX - sizeof(struct block)) {
+        fputs("{\"level\":\"fatal\",\"msg\":\"arena block size overflows\"}\n", stderr);
+        abort();
+    }
     struct block *b = xmalloc(sizeof *b + size);
     b->next = NULL;
     b->size = size;
@@ -72,6 +79,7 @@ void arena_reset(arena *a)
     run_cleanups(a);
     struct block *b = a->head;
     while (b != a->first) {
+        assert(b); /* first is always the chain's last block */
         struct block *next = b->next;
         free(b);
         b = next;
@@ -106,6 +114,7 @@ void *arena_alloc(arena *a, size_t n)
         b->next = a->head;
         a->head = b;
     }
+    assert(b->size - b->used >= need);
     void *p = b->data + b->used;
     b->used += need;
     a->used += need;

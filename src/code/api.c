@@ -98,9 +98,12 @@ const char *code_pass_refusal(enum code_colour c)
 
 static code_pass_fn pass_of;
 
-void code_on_pass(code_pass_fn fn)
+err code_on_pass(code_pass_fn fn)
 {
+    if (fn && pass_of && pass_of != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "code_on_pass 已有订阅者：每个钩子只能注册一个");
     pass_of = fn;
+    return E_OK;
 }
 
 static err get_my_code(struct req *r)

@@ -321,8 +321,15 @@ json_t *code_latest_test(db *d, int64_t person_id);
  * green: a pass is valid only while the code is green. */
 const char *code_pass_refusal(enum code_colour c);
 
+/*
+ * The electronic pass of a person, answered by access (app.c wires
+ * access_pass), so code does not include access.
+ * One subscriber: registering another function while one is set fails
+ * (E_INTERNAL; the server refuses to start) rather than silently replacing
+ * it; the same function again is a no-op, and NULL clears the slot.
+ */
 typedef err (*code_pass_fn)(db *d, int64_t person_id, int64_t person_region, int person_status,
                             bool *valid_r, int64_t *community_r, const char **reason_r);
-void code_on_pass(code_pass_fn fn);
+err code_on_pass(code_pass_fn fn) MUST_USE;
 
 #endif

@@ -73,10 +73,36 @@ void query_append(struct query *dst, const struct query *src)
     }
 }
 
+/* The `?` placeholders of sql outside quoted literals and identifiers
+ * (the drivers' rule for what is a placeholder). */
+static int placeholders(const char *sql)
+{
+    int n = 0;
+    char quote = 0;
+    for (const char *p = sql; *p; p++) {
+        if (quote)
+            quote = *p == quote ? 0 : quote; /* a doubled quote reopens at once */
+        else if (*p == '\'' || *p == '"')
+            quote = *p;
+        else
+            n += *p == '?';
+    }
+    return n;
+}
+
 err query_prepare(db *d, const struct query *q, db_stmt **s_r)
 {
     if (q->full) {
         log_event(LOG_ERROR, "query_full", "sql", q->sql, NULL);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    /* A check, not an assertion, so it holds in every build: a binding
+     * short or over would shift every later value to another `?` (a
+     * scope bound where a filter was meant), so a mismatch is refused,
+     * not run. Fragments are the caller's literals: this is a bug, found
+     * by the caller's tests as a 500. */
+    if (placeholders(q->sql) != q->nb) {
+        log_event(LOG_ERROR, "query_bindings_mismatch", "sql", q->sql, NULL);
         return err_set(E_INTERNAL, NULL, NULL, NULL);
     }
     db_stmt *s;

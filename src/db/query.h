@@ -8,7 +8,9 @@
  * the bindings have fixed bounds; going past either marks the query full,
  * and query_prepare then refuses it with E_INTERNAL (the fragments a caller
  * can add are known at compile time, so a full query is a bug, found by the
- * caller's tests, not a condition to handle). Text and blob bindings are
+ * caller's tests, not a condition to handle). So is a number of bindings
+ * other than the number of `?` in the text outside quotes. Text and blob
+ * bindings are
  * not copied: they must live until query_prepare returns (binding copies
  * them into the statement).
  *

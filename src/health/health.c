@@ -266,9 +266,13 @@ err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct rea
 
 static health_device_check_fn device_check;
 
-void health_on_device_check(health_device_check_fn fn)
+err health_on_device_check(health_device_check_fn fn)
 {
+    if (fn && device_check && device_check != fn)
+        return err_set(E_INTERNAL, NULL, NULL,
+                       "health_on_device_check 已有订阅者：每个钩子只能注册一个");
     device_check = fn;
+    return E_OK;
 }
 
 err health_reading_refs_check(db *d, arena *a, const struct scope *sc, const struct reading *r)

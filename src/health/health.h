@@ -114,9 +114,12 @@ err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct rea
  * depends on health (its readings become temperatures), so the application
  * hands its look-up in (app.c) rather than health including device.h.
  * Until one is set, every device id is refused.
+ * One subscriber: registering another function while one is set fails
+ * (E_INTERNAL; the server refuses to start) rather than silently replacing
+ * it; the same function again is a no-op, and NULL clears the slot.
  */
 typedef err (*health_device_check_fn)(db *d, const struct scope *sc, int64_t device_id);
-void health_on_device_check(health_device_check_fn fn);
+err health_on_device_check(health_device_check_fn fn) MUST_USE;
 
 /*
  * The references of a reading entered by staff: r->venue_id (when not 0)

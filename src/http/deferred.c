@@ -7,6 +7,7 @@
  */
 #include "http/internal.h"
 
+#include <assert.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -35,6 +36,8 @@ struct http_deferred {
 struct http_deferred *req_defer(struct req *r)
 {
     struct req_ev *x = r->ev;
+    if (r->audit_failed) /* not served unaudited: the server answers the failure */
+        return NULL;
     struct http_deferred *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
@@ -45,6 +48,14 @@ struct http_deferred *req_defer(struct req *r)
     d->t0 = x->t0;
     x->deferred = true;
     return d;
+}
+
+void req_undefer(struct req *r, struct http_deferred *d)
+{
+    struct req_ev *x = r->ev;
+    assert(x->deferred && d->req == x->req && !d->call && !d->body);
+    x->deferred = false;
+    free(d);
 }
 
 static void deferred_send(struct http_deferred *d)

@@ -25,15 +25,18 @@
 
 enum http_method { M_GET = 1, M_POST = 2, M_PATCH = 4, M_PUT = 8, M_DELETE = 16 };
 
+/* {name} segments a route pattern may have (router_add refuses more). */
+#define HTTP_PARAMS_MAX 4
+
 struct req {
     arena *a;
     db *db;
     enum http_method method;
-    const char *path;            /* decoded path, no query */
-    const char *ip;              /* peer address */
-    const struct principal *who; /* NULL on public routes without a session */
-    const char *params[4];       /* {name} segments of the route, in order */
-    json_t *body;                /* the checked JSON object, or NULL */
+    const char *path;                    /* decoded path, no query */
+    const char *ip;                      /* peer address */
+    const struct principal *who;         /* NULL on public routes without a session */
+    const char *params[HTTP_PARAMS_MAX]; /* {name} segments of the route, in order */
+    json_t *body;                        /* the checked JSON object, or NULL */
     const struct route *route;
     void *ev; /* the server's own request (http/ only) */
 
@@ -48,6 +51,10 @@ struct req {
     const char *content_encoding; /* "gzip" for a precompressed file */
     const char *vary;
     const char *location; /* redirects */
+
+    /* the first req_audit entry that could not be recorded (its error
+     * detail, in the arena), or NULL: see req_audit */
+    const struct err_detail *audit_failed;
 };
 
 /* Route flags. */
@@ -70,8 +77,13 @@ struct route {
     size_t max_body; /* 0: the default limit */
 };
 
-/* Register a capability's routes (before http_serve). */
-void router_add(const struct route *routes, size_t n);
+/* The size of the route table, and of the per-route metrics. */
+#define HTTP_ROUTES_MAX 512
+
+/* Register a capability's routes (before http_serve). A table that does
+ * not fit in HTTP_ROUTES_MAX is refused whole (E_INTERNAL: the server
+ * refuses to start), never cut short. */
+err router_add(const struct route *routes, size_t n) MUST_USE;
 
 /* Every registered route, for the OpenAPI document and `fangkong routes`. */
 const struct route *const *router_all(size_t *n_r);
@@ -107,9 +119,22 @@ err req_param_id(struct req *r, int i, int64_t *id_r) MUST_USE;
  * Audit an action of this request's principal: action "person.read",
  * object type "person", the object's id, result "ok" or an error slug.
  * `detail` must not contain personal data (field names and counts only).
+ *
+ * An access that cannot be audited is not served. When the entry cannot
+ * be recorded (the audit queue is full: 503 "queue_full"; or the append in
+ * the request's transaction failed, which also poisons that transaction),
+ * the request remembers it (r->audit_failed) and whatever the handler
+ * then does, its reply is that error: the server replaces the reply,
+ * req_defer and req_stream_open refuse, and a handler about to start
+ * something irreversible asks req_audit_failed first. Void on purpose:
+ * the hundred call sites need no error path of their own.
  */
 void req_audit(struct req *r, const char *action, const char *object_type, int64_t object_id,
                const char *result, const char *detail);
+
+/* E_OK, or the error of the first req_audit entry of r that could not be
+ * recorded (with its detail set again on this thread). */
+err req_audit_failed(struct req *r) MUST_USE;
 
 /* ---- replies sent later, from another thread (group commit) ---------------- */
 
@@ -118,10 +143,16 @@ struct http_deferred;
 /*
  * Keep r open after its handler returns E_OK: the reply is sent when some
  * thread calls http_deferred_reply (exactly once) with the result. Returns
- * NULL (E_NOMEM) on failure; the handler then answers as usual. The handle
+ * NULL (E_NOMEM, or an entry of r could not be audited: req_audit) on
+ * failure; the handler then answers as usual. The handle
  * holds no pointer into r->a.
  */
 struct http_deferred *req_defer(struct req *r);
+
+/* Give back d, from req_defer(r), before anything was sent or called on
+ * it (the work it waited for could not even be queued): d is freed and
+ * the handler answers as usual. */
+void req_undefer(struct req *r, struct http_deferred *d);
 
 /*
  * Send the reply of a deferred request from any thread: it is written by the
@@ -176,9 +207,11 @@ int64_t http_stream_count(void);
 /*
  * Register fn to run when the server stops, after it stopped accepting and
  * before the loops exit, so deferred replies still reach their clients
- * (a writer draining its queue). Call before http_serve.
+ * (a writer draining its queue). Call before http_serve. At most
+ * HTTP_STOP_HOOKS_MAX of them: one more is refused (E_INTERNAL).
  */
-void http_on_stop(void (*fn)(void));
+#define HTTP_STOP_HOOKS_MAX 8
+err http_on_stop(void (*fn)(void)) MUST_USE;
 
 /*
  * Count one event in a labelled counter family of /metrics:

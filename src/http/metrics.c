@@ -4,23 +4,24 @@
  */
 #include "http/internal.h"
 
+#include "base/log.h"
 #include "security/crypto.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_ROUTES 512
-#define NSTATUS    600
+#define NSTATUS 600
 
 static const double bounds_ms[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
 #define NBOUNDS (sizeof bounds_ms / sizeof bounds_ms[0])
 
 /* requests[route + 1][status]: route -1 (unmatched) lives in row 0. The
  * kernel maps the untouched (zero) pages lazily, so the size costs nothing. */
-static _Atomic uint64_t requests[MAX_ROUTES + 1][NSTATUS];
+static _Atomic uint64_t requests[HTTP_ROUTES_MAX + 1][NSTATUS];
 static _Atomic uint64_t buckets[NBOUNDS + 1];
 static _Atomic uint64_t total_us_sum, db_us_sum, count;
 
@@ -33,6 +34,7 @@ static struct {
     uint64_t n;
 } labelled[NLABELLED];
 static int n_labelled;
+static bool labelled_full; /* a counter was dropped (logged once) */
 static pthread_mutex_t labelled_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void http_metric_inc(const char *family, const char *reason)
@@ -47,15 +49,22 @@ void http_metric_inc(const char *family, const char *reason)
         snprintf(labelled[i].reason, sizeof labelled[i].reason, "%s", reason);
         n_labelled++;
     }
+    bool dropped = i == NLABELLED && !labelled_full;
     if (i < NLABELLED)
         labelled[i].n++;
+    else
+        labelled_full = true;
     pthread_mutex_unlock(&labelled_mu);
+    /* reasons are slugs, a fixed set, so this is a bug: say so once */
+    if (dropped)
+        log_event(LOG_ERROR, "metric_table_full", "family", family, "reason", reason, NULL);
 }
 
 void metrics_observe(int route_ix, int status, uint64_t total_us, uint64_t db_us)
 {
     int row = route_ix + 1;
-    if (row < 0 || row > MAX_ROUTES || status < 100 || status >= NSTATUS)
+    assert(row >= 0 && row <= HTTP_ROUTES_MAX); /* router_match's index or -1 */
+    if (row < 0 || row > HTTP_ROUTES_MAX || status < 100 || status >= NSTATUS)
         return;
     atomic_fetch_add_explicit(&requests[row][status], 1, memory_order_relaxed);
     double ms = (double)total_us / 1000.0;
@@ -98,7 +107,7 @@ char *metrics_render(arena *a)
     } while (0)
     EMIT("# HELP fangkong_requests_total HTTP requests by route and status.\n"
          "# TYPE fangkong_requests_total counter\n");
-    for (size_t row = 0; row <= n && row <= MAX_ROUTES; row++) {
+    for (size_t row = 0; row <= n && row <= HTTP_ROUTES_MAX; row++) {
         _Atomic uint64_t *rowp = requests[row];
         for (int st = 100; st < NSTATUS; st++) {
             uint64_t v = atomic_load_explicit(&rowp[st], memory_order_relaxed);

@@ -5,18 +5,37 @@
  */
 #include "http/internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 512
-
-static const struct route *routes[MAX_ROUTES];
+static const struct route *routes[HTTP_ROUTES_MAX];
 static size_t nroutes;
 
-void router_add(const struct route *rs, size_t n)
+/* The {name} segments of a pattern. */
+static int pattern_params(const char *p)
 {
-    for (size_t i = 0; i < n && nroutes < MAX_ROUTES; i++)
+    int n = 0;
+    for (; *p; p++)
+        n += *p == '{';
+    return n;
+}
+
+err router_add(const struct route *rs, size_t n)
+{
+    if (n > HTTP_ROUTES_MAX - nroutes)
+        return err_set(E_INTERNAL, NULL, NULL,
+                       "路由表已满：%zu 条路由放不下另外 %zu 条（HTTP_ROUTES_MAX = %d）", nroutes,
+                       n, HTTP_ROUTES_MAX);
+    /* checked here, once, so matching never meets a pattern it cannot
+     * capture (a parameter past the array would be silently lost) */
+    for (size_t i = 0; i < n; i++)
+        if (!rs[i].pattern || !rs[i].fn || pattern_params(rs[i].pattern) > HTTP_PARAMS_MAX)
+            return err_set(E_INTERNAL, NULL, NULL, "路由 %s 无效：缺少处理函数或路径参数超过 %d 个",
+                           rs[i].pattern ? rs[i].pattern : "(null)", HTTP_PARAMS_MAX);
+    for (size_t i = 0; i < n; i++)
         routes[nroutes++] = &rs[i];
+    return E_OK;
 }
 
 const struct route *const *router_all(size_t *n_r)
@@ -36,7 +55,8 @@ static bool match(struct req *r, const char *pattern, const char *path, bool cap
             size_t n = strcspn(s, "/");
             if (!pe || n == 0)
                 return false;
-            if (capture && np < 4)
+            assert(np < HTTP_PARAMS_MAX); /* router_add refused longer patterns */
+            if (capture && np < HTTP_PARAMS_MAX)
                 r->params[np] = arena_strndup(r->a, s, n);
             np++;
             p = pe + 1;
@@ -110,7 +130,7 @@ err router_admit(const struct req *r, const struct route *rt)
 
 err req_param_id(struct req *r, int i, int64_t *id_r)
 {
-    int64_t id = i >= 0 && i < 4 ? id_parse(r->params[i]) : 0;
+    int64_t id = i >= 0 && i < HTTP_PARAMS_MAX ? id_parse(r->params[i]) : 0;
     if (id <= 0)
         return err_set(E_NOT_FOUND, NULL, NULL, NULL);
     *id_r = id;

@@ -14,6 +14,7 @@
 #include "http/internal.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -181,7 +182,19 @@ void req_audit(struct req *r, const char *action, const char *object_type, int64
         .result = result ? result : "ok",
         .detail = detail,
     };
-    audit_log(r->db, &e);
+    if (!audit_log(r->db, &e) || r->audit_failed)
+        return;
+    struct err_detail *d = arena_alloc(r->a, sizeof *d);
+    *d = *err_last();
+    r->audit_failed = d;
+}
+
+err req_audit_failed(struct req *r)
+{
+    const struct err_detail *d = r->audit_failed;
+    if (!d)
+        return E_OK;
+    return err_set(d->code, d->slug[0] ? d->slug : NULL, NULL, "%s", d->message);
 }
 
 void http_security_headers(struct evkeyvalq *h, bool api)
@@ -551,8 +564,8 @@ static void handle(struct evhttp_request *ev, void *arg)
     if ((e = router_admit(&r, rt))) {
         /* a signed-in caller refused by the route's permission: the one
          * refusal no handler sees, audited here (security/audit.h) */
-        /* returns e unchanged, which the reply below already carries */
-        err_ignore(audit_refusal(r.db, r.who, r.ip, "route.refused", "route", 0, e, rt->pattern));
+        /* e unchanged, or the failure to audit it (503) */
+        e = audit_refusal(r.db, r.who, r.ip, "route.refused", "route", 0, e, rt->pattern);
         goto done;
     }
     if (r.method == M_GET && who && (e = narrow_within(&r, who)))
@@ -562,6 +575,13 @@ static void handle(struct evhttp_request *ev, void *arg)
     x.route_ix = route_ix;
     x.t0 = t0;
     e = rt->fn(&r);
+    if (r.audit_failed && !x.deferred && !x.stream) {
+        /* an entry of this request could not be recorded: nothing it
+         * would have served goes out (http.h, req_audit) */
+        e = req_audit_failed(&r);
+        r.set_cookie = r.disposition = r.location = r.cache_control = NULL;
+        r.content_encoding = r.vary = NULL;
+    }
     if (!e && (x.deferred || x.stream))
         return; /* replied later (deferred) or streaming (metrics counted there) */
     if (e && x.stream) {
@@ -590,13 +610,17 @@ static struct loop *live_loops; /* NULL unless serving; guarded by loops_lock */
 static int live_n;
 static _Thread_local struct loop *this_loop;
 
-static void (*stop_hooks[8])(void);
+static void (*stop_hooks[HTTP_STOP_HOOKS_MAX])(void);
 static int n_stop_hooks;
 
-void http_on_stop(void (*fn)(void))
+err http_on_stop(void (*fn)(void))
 {
-    if (n_stop_hooks < (int)(sizeof stop_hooks / sizeof stop_hooks[0]))
-        stop_hooks[n_stop_hooks++] = fn;
+    assert(fn);
+    if (n_stop_hooks == HTTP_STOP_HOOKS_MAX)
+        return err_set(E_INTERNAL, NULL, NULL, "停止钩子表已满（HTTP_STOP_HOOKS_MAX = %d）",
+                       HTTP_STOP_HOOKS_MAX);
+    stop_hooks[n_stop_hooks++] = fn;
+    return E_OK;
 }
 
 struct loop *loop_current(void)

@@ -124,7 +124,7 @@ static bool same_rights(const struct principal *a, const struct principal *b)
 {
     return a->user_id == b->user_id && a->region_code == b->region_code &&
            a->scope.lo == b->scope.lo && a->scope.hi == b->scope.hi &&
-           !memcmp(&a->perms, &b->perms, sizeof a->perms) && a->resident == b->resident &&
+           perm_set_equal(a->perms, b->perms) && a->resident == b->resident &&
            a->must_change_password == b->must_change_password &&
            a->totp_enabled == b->totp_enabled && a->totp_required == b->totp_required &&
            !strcmp(a->roles, b->roles);
@@ -170,6 +170,9 @@ err req_stream_open(struct req *r, const char *channel, const struct scope *sc, 
     const char *tok = req_session_token(r);
     if (!r->who || !tok) /* a stream ends with its session: it must have one */
         return err_set(E_AUTH, "unauthenticated", NULL, "请先登录");
+    err e = req_audit_failed(r); /* not served unaudited (req_audit) */
+    if (e)
+        return e;
     struct stream *st = calloc(1, sizeof *st);
     if (!st)
         return err_set(E_NOMEM, NULL, NULL, NULL);
@@ -288,8 +291,7 @@ err stream_loop_init(struct loop *lp)
     lp->recheck = event_new(lp->base, -1, EV_PERSIST, recheck_cb, lp);
     if (!lp->recheck || event_add(lp->recheck, &rt) != 0)
         return err_set(E_IO, NULL, NULL, "无法创建事件循环");
-    auth_on_change(on_auth_change);
-    return E_OK;
+    return auth_on_change(on_auth_change);
 }
 
 void stream_loop_stop(struct loop *lp)

@@ -774,9 +774,12 @@ static err duplicate_after_race(db *d, const struct scope *sc, const struct pers
 
 static person_change_fn on_change;
 
-void person_on_change(person_change_fn fn)
+err person_on_change(person_change_fn fn)
 {
+    if (fn && on_change && on_change != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "person_on_change 已有订阅者：每个钩子只能注册一个");
     on_change = fn;
+    return E_OK;
 }
 
 /*

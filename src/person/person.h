@@ -332,9 +332,12 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
  * person_create and of a person_update that changed status or region_code,
  * so the derived state commits with the change or not at all. Set once at
  * start-up (app_routes), before any request.
+ * One subscriber: registering another function while one is set fails
+ * (E_INTERNAL; the server refuses to start) rather than silently replacing
+ * it; the same function again is a no-op, and NULL clears the slot.
  */
 typedef err (*person_change_fn)(db *d, arena *a, int64_t person_id, int64_t user_id);
-void person_on_change(person_change_fn fn);
+err person_on_change(person_change_fn fn) MUST_USE;
 
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r) MUST_USE;

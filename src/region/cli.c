@@ -125,7 +125,7 @@ int cmd_import_regions(int argc, char **argv)
             .result = "ok",
             .detail = detail,
         };
-        audit_log(d, &ae);
+        err audit_e = audit_log(d, &ae);
         printf("imported %lld, updated %lld, errors %lld\n", (long long)rep.imported,
                (long long)rep.updated, (long long)rep.error_count);
         for (size_t i = 0; i < rep.n_errors; i++) {
@@ -138,7 +138,8 @@ int cmd_import_regions(int argc, char **argv)
         if ((size_t)rep.error_count > rep.n_errors)
             printf("... %lld more errors not shown\n",
                    (long long)rep.error_count - (long long)rep.n_errors);
-        status = rep.error_count ? 1 : 0;
+        /* the import is done; a missing audit entry is reported and fails the command */
+        status = audit_e ? cli_fail(audit_e, "audit") : rep.error_count ? 1 : 0;
     }
     db_close(&d);
     arena_free(&a);

@@ -5,6 +5,7 @@
  */
 #include "security/audit.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,10 +22,11 @@
 #include "security/audit_syslog.h"
 #include "security/crypto.h"
 
-#define BATCH_MAX   1024
-#define FLUSH_MS    20
-#define REKEY_BATCH 2000
-#define ANCHOR_LINE 384
+#define BATCH_MAX     1024
+#define QUEUE_DEFAULT 100000
+#define FLUSH_MS      20
+#define REKEY_BATCH   2000
+#define ANCHOR_LINE   384
 
 struct queued {
     struct queued *next;
@@ -36,7 +38,9 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake, drained;
     struct queued *head, *tail;
-    uint64_t queued_n, written_n;
+    uint64_t queued_n, written_n; /* queued_n - written_n: queued, not yet written */
+    uint64_t queue_max;           /* the cap on that difference */
+    bool full;                    /* refusing entries (logged once per episode) */
     bool running, stop;
     bool idle;    /* the writer waits for work and must be woken */
     bool linking; /* queued entries are being appended and not yet committed */
@@ -57,7 +61,15 @@ static struct {
        .wake = PTHREAD_COND_INITIALIZER,
        .drained = PTHREAD_COND_INITIALIZER,
        .checkpointed = -1,
-       .checkpoint_s = 60};
+       .checkpoint_s = 60,
+       .queue_max = QUEUE_DEFAULT};
+
+void audit_set_queue_max(size_t n)
+{
+    pthread_mutex_lock(&w.mu);
+    w.queue_max = n ? n : QUEUE_DEFAULT;
+    pthread_mutex_unlock(&w.mu);
+}
 
 void audit_configure(const char *anchor_file, int checkpoint_s)
 {
@@ -484,7 +496,7 @@ static void inline_end(void *ctx, bool committed)
     free(h);
 }
 
-void audit_log(db *d, const struct audit_entry *e)
+err audit_log(db *d, const struct audit_entry *e)
 {
     struct queued *q = make(e);
     if (d && db_in_tx(d)) {
@@ -502,15 +514,31 @@ void audit_log(db *d, const struct audit_entry *e)
             db_tx_poison(d); /* the write must not commit without its entry */
         }
         free(q);
-        return;
+        return r;
     }
     pthread_mutex_lock(&w.mu);
     if (!w.running) {
         pthread_mutex_unlock(&w.mu);
-        if (append_retry(d, q))
+        err r = append_retry(d, q);
+        if (r)
             log_event(LOG_ERROR, "audit_write_failed", "action", q->action, NULL);
         free_list(q);
-        return;
+        return r;
+    }
+    /* Bounded: a writer that cannot keep up (a stalled disk, a database
+     * lock held for long) must not turn into unbounded memory. Refusing the
+     * entry refuses the access it describes (the caller answers 503), so
+     * nothing is served unaudited. */
+    assert(w.written_n <= w.queued_n);
+    if (w.queued_n - w.written_n >= w.queue_max) {
+        bool first = !w.full;
+        w.full = true;
+        pthread_mutex_unlock(&w.mu);
+        if (first)
+            log_event(LOG_WARN, "audit_queue_full", "action", q->action, NULL);
+        free(q);
+        return err_set(E_UNAVAILABLE, "queue_full", NULL,
+                       "系统繁忙（审计日志写入排队已满），请稍后重试");
     }
     if (w.tail)
         w.tail->next = q;
@@ -518,10 +546,13 @@ void audit_log(db *d, const struct audit_entry *e)
         w.head = q;
     w.tail = q;
     w.queued_n++;
+    w.full = false;
     if (w.idle) /* a busy writer finds the entry on its next batch: no wake-up */
         pthread_cond_signal(&w.wake);
     pthread_mutex_unlock(&w.mu);
+    return E_OK;
 }
+
 /* The head this node's chain has in the database now (start of the
  * writer): its first checkpoint anchors it. */
 static void adopt_db_head(db *d)
@@ -593,6 +624,7 @@ static void *writer(void *arg)
             pthread_cond_wait(&w.drained, &w.mu);
         if (!w.head)
             continue;
+        assert(!w.linking && w.tail); /* one appender at a time; a queue has a tail */
         struct queued *batch = w.head, *last = batch;
         uint64_t n = 1;
         while (last->next && n < BATCH_MAX) {
@@ -634,6 +666,7 @@ static void joined_end(void *ctx, bool committed)
     if (committed)
         committed_head(j->seq, j->hash, (int64_t)j->n);
     pthread_mutex_lock(&w.mu);
+    assert(w.linking); /* audit_join set it for this transaction */
     if (committed) {
         w.written_n += j->n;
     } else { /* back to the front of the queue, in order, for the writer */
@@ -1404,7 +1437,7 @@ err audit_upgrade(db *d)
                                 .object_type = "audit",
                                 .result = "ok",
                                 .detail = detail};
-        audit_log(d, &a);
+        e = audit_log(d, &a); /* in the transaction: with the rekey or not at all */
     }
     if (e || (e = db_commit(d))) {
         db_rollback(d);
@@ -1523,7 +1556,7 @@ err audit_prune(db *d, int64_t before_ms, int64_t *removed_r)
                                 .object_type = "audit",
                                 .result = "ok",
                                 .detail = detail};
-        audit_log(d, &a);
+        e = audit_log(d, &a); /* in the transaction: with the prune or not at all */
     }
     if (e || (e = db_commit(d))) {
         db_rollback(d);

@@ -34,6 +34,7 @@
 #define FK_SECURITY_AUDIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -67,9 +68,22 @@ void audit_stop(void);
 /* Wait until every entry queued so far is durable. */
 void audit_flush(void);
 
-/* Append one entry in d's open transaction, or else queue it (or, without
- * a writer, write it at once). Strings are copied. */
-void audit_log(db *d, const struct audit_entry *e);
+/*
+ * Append one entry in d's open transaction, or else queue it (or, without
+ * a writer, write it at once). Strings are copied.
+ *
+ * Errors: the append's (E_DB…; the transaction is then poisoned, so the
+ * write it describes cannot commit without it), or E_UNAVAILABLE
+ * "queue_full" when the writer thread's queue holds its cap
+ * (audit_set_queue_max) of entries not yet written. The caller must then
+ * not serve what the entry describes: an access that cannot be audited is
+ * refused (503), never served unaudited.
+ */
+err audit_log(db *d, const struct audit_entry *e) MUST_USE;
+
+/* The cap on entries queued for the writer thread and not yet written
+ * (FK_AUDIT_QUEUE; 0: the default, 100,000). Any time. */
+void audit_set_queue_max(size_t n);
 
 /* Write a checkpoint of the head this process last committed, if it wrote
  * entries since the last checkpoint (command-line tools call this at exit;

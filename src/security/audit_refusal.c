@@ -43,7 +43,10 @@ err audit_refusal(db *d, const struct principal *who, const char *ip, const char
         .result = own ? saved.slug : err_slug(e),
         .detail = detail,
     };
-    audit_log(d, &a);
+    /* a refusal that cannot be audited answers with that failure (503) */
+    err ae = audit_log(d, &a);
+    if (ae)
+        return ae;
     if (saved.code != e || !memcmp(err_last(), &saved, sizeof saved))
         return e;
     if (saved.ref)

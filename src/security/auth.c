@@ -286,7 +286,7 @@ err auth_principal_load(db *d, int64_t user_id, struct principal *p_r)
         if (!db_col_null(s, 10)) {
             enum perm perm = perm_parse(db_col_text(s, 10));
             if (perm != PERM_NONE)
-                p.perms |= PERM_BIT(perm);
+                perm_set_add(&p.perms, perm);
         }
     }
     e = rc == DB_DONE ? E_OK : db_step_err(s);
@@ -374,9 +374,16 @@ static _Thread_local struct pcache_entry pcache[PCACHE_SIZE];
 
 static void (*_Atomic on_change)(void);
 
-void auth_on_change(void (*fn)(void))
+err auth_on_change(void (*fn)(void))
 {
-    on_change = fn;
+    void (*expected)(void) = NULL;
+    /* compare-and-set: the loops register from their own threads */
+    if (!fn || atomic_compare_exchange_strong(&on_change, &expected, fn) || expected == fn) {
+        if (!fn)
+            on_change = NULL;
+        return E_OK;
+    }
+    return err_set(E_INTERNAL, NULL, NULL, "auth_on_change 已有订阅者：每个钩子只能注册一个");
 }
 
 void auth_changed(void)

@@ -60,7 +60,7 @@ struct principal {
 
 static inline bool principal_can(const struct principal *p, enum perm perm)
 {
-    return perm == PERM_NONE || (p->perms & PERM_BIT(perm)) != 0;
+    return perm == PERM_NONE || perm_set_has(p->perms, perm);
 }
 
 /*
@@ -169,8 +169,11 @@ void auth_changed_at_commit(db *d);
  * Register fn to run (on the calling thread) after every auth_changed, that
  * is after any sign-out or account change in this process: http/ re-checks
  * its open streams. One hook; call before serving.
+ * One subscriber: registering another function while one is set fails
+ * (E_INTERNAL; the server refuses to start) rather than silently replacing
+ * it; the same function again is a no-op, and NULL clears the slot.
  */
-void auth_on_change(void (*fn)(void));
+err auth_on_change(void (*fn)(void)) MUST_USE;
 
 /*
  * Is the session of `token` still live, and with which principal? As

@@ -93,77 +93,96 @@ const char *perm_area_label(const char *prefix)
     return NULL;
 }
 
-#define B(p) PERM_BIT(PERM_##p)
+/* a role's grants: a list, so a set of any size initialises statically */
+#define GRANTS(...) ((const enum perm[]){__VA_ARGS__, PERM_NONE})
 
 const struct builtin_role builtin_roles[] = {
     /* region.read: residents choose their community from the tree; regions
      * hold no personal data, and a resident's scope is the root region */
-    {"citizen", "市民", B(SELF) | B(REGION_READ), false},
-    {"enterprise", "企事业单位", B(SELF) | B(ENTERPRISE_READ) | B(PLACE_READ), false},
+    {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
+    {"enterprise", "企事业单位", GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ), false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
     {"grid_worker", "网格员",
-     B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ) |
-         B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(ISOLATION_WRITE) | B(TRACE_WRITE) |
-         B(ACCESS_SCAN) | B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_CONFIRM) |
-         B(VEHICLE_READ) | B(VEHICLE_WRITE) | B(DEVICE_READ) | B(DEVICE_WRITE) | B(VENUE_READ) |
-         B(VENUE_WRITE),
+     GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PERSON_WRITE, PERM_PLACE_READ,
+            PERM_ENTERPRISE_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
+            PERM_ISOLATION_WRITE, PERM_TRACE_WRITE, PERM_ACCESS_SCAN, PERM_ACCESS_READ,
+            PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ,
+            PERM_VEHICLE_WRITE, PERM_DEVICE_READ, PERM_DEVICE_WRITE, PERM_VENUE_READ,
+            PERM_VENUE_WRITE),
      false},
     {"doctor", "社区医生",
-     B(REGION_READ) | B(PERSON_READ) | B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) |
-         B(ISOLATION_WRITE),
+     GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
+            PERM_ISOLATION_WRITE),
      false},
     /* checkpoints measure temperatures and see codes at the gate */
     {"checkpoint_staff", "卡口人员",
-     B(REGION_READ) | B(PLACE_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(VENUE_READ) |
-         B(ACCESS_SCAN) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_SCAN) | B(VEHICLE_READ),
+     GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_HEALTH_WRITE, PERM_CODE_READ, PERM_VENUE_READ,
+            PERM_ACCESS_SCAN, PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_SCAN,
+            PERM_VEHICLE_READ),
      false},
     /* community staff (社区工作人员, seed 001 §4.1, seed 002 二(二)2-3, 二(三)1)
      * keep their community's registry, confirm visitors and vehicles, run
      * its gates and devices and answer its alerts; no full values, no
      * administration, no zones or rules */
     {"community_staff", "社区工作人员",
-     B(REGION_READ) | B(PERSON_READ) | B(PERSON_WRITE) | B(PLACE_READ) | B(ENTERPRISE_READ) |
-         B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) | B(VENUE_READ) | B(VENUE_WRITE) |
-         B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_CONFIRM) | B(VEHICLE_READ) |
-         B(VEHICLE_WRITE) | B(DEVICE_READ),
+     GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PERSON_WRITE, PERM_PLACE_READ,
+            PERM_ENTERPRISE_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
+            PERM_VENUE_READ, PERM_VENUE_WRITE, PERM_ACCESS_READ, PERM_ALERT_READ, PERM_ALERT_ACK,
+            PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_VEHICLE_WRITE, PERM_DEVICE_READ),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
      * when a community is short-handed */
     {"street_staff", "街道工作人员",
-     B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ) | B(HEALTH_READ) |
-         B(CODE_READ) | B(VENUE_READ) | B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) |
-         B(VISITOR_CONFIRM) | B(VEHICLE_READ) | B(DEVICE_READ),
+     GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
+            PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
+            PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_DEVICE_READ),
      false},
-    {"site_staff", "核酸点位人员", B(REGION_READ) | B(PLACE_READ) | B(NAT_WRITE) | B(VENUE_READ),
-     false},
-    {"lab", "检测机构", B(REGION_READ) | B(NAT_WRITE), false},
+    {"site_staff", "核酸点位人员",
+     GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_NAT_WRITE, PERM_VENUE_READ), false},
+    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE), false},
     {"command_center", "指挥中心",
-     B(REGION_READ) | B(REGION_WRITE) | B(PERSON_READ) | B(PERSON_WRITE) | B(PERSON_DELETE) |
-         B(PERSON_REVEAL) | B(PLACE_READ) | B(PLACE_WRITE) | B(ENTERPRISE_READ) |
-         B(ENTERPRISE_WRITE) | B(USER_READ) | B(HEALTH_READ) | B(HEALTH_WRITE) | B(CODE_READ) |
-         B(CODE_RULES) | B(ISOLATION_WRITE) | B(TRACE_WRITE) | B(NAT_WRITE) | B(ZONE_WRITE) |
-         B(ACCESS_SCAN) | B(ACCESS_READ) | B(ALERT_READ) | B(ALERT_ACK) | B(VISITOR_CONFIRM) |
-         B(VISITOR_SCAN) | B(VEHICLE_READ) | B(VEHICLE_WRITE) | B(VEHICLE_GATE) | B(DEVICE_READ) |
-         B(DEVICE_WRITE) | B(VENUE_READ) | B(VENUE_WRITE),
+     GRANTS(PERM_REGION_READ, PERM_REGION_WRITE, PERM_PERSON_READ, PERM_PERSON_WRITE,
+            PERM_PERSON_DELETE, PERM_PERSON_REVEAL, PERM_PLACE_READ, PERM_PLACE_WRITE,
+            PERM_ENTERPRISE_READ, PERM_ENTERPRISE_WRITE, PERM_USER_READ, PERM_HEALTH_READ,
+            PERM_HEALTH_WRITE, PERM_CODE_READ, PERM_CODE_RULES, PERM_ISOLATION_WRITE,
+            PERM_TRACE_WRITE, PERM_NAT_WRITE, PERM_ZONE_WRITE, PERM_ACCESS_SCAN, PERM_ACCESS_READ,
+            PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VISITOR_SCAN,
+            PERM_VEHICLE_READ, PERM_VEHICLE_WRITE, PERM_VEHICLE_GATE, PERM_DEVICE_READ,
+            PERM_DEVICE_WRITE, PERM_VENUE_READ, PERM_VENUE_WRITE),
      false},
     {"leader", "领导",
-     B(REGION_READ) | B(PERSON_READ) | B(PLACE_READ) | B(ENTERPRISE_READ) | B(HEALTH_READ) |
-         B(CODE_READ) | B(VENUE_READ) | B(ACCESS_READ) | B(ALERT_READ),
+     GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
+            PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ),
      false},
     {"system_admin", "系统管理员",
-     B(USER_READ) | B(USER_WRITE) | B(ROLE_READ) | B(REGION_READ) | B(REGION_WRITE) | B(CONFIG),
+     GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,
+            PERM_CONFIG),
      true},
     /* alerts: security events (an account over the exact-search limit)
      * are raised for this role to see and handle */
     {"security_admin", "安全管理员",
-     B(ROLE_READ) | B(ROLE_WRITE) | B(KEY_ADMIN) | B(USER_READ) | B(ALERT_READ) | B(ALERT_ACK),
+     GRANTS(PERM_ROLE_READ, PERM_ROLE_WRITE, PERM_KEY_ADMIN, PERM_USER_READ, PERM_ALERT_READ,
+            PERM_ALERT_ACK),
      true},
-    {"audit_admin", "审计管理员", B(AUDIT_READ), true},
-    {"exchange_client", "数据交换调用方", B(REGION_READ) | B(VEHICLE_GATE), false},
-    {NULL, NULL, 0, false},
+    {"audit_admin", "审计管理员", GRANTS(PERM_AUDIT_READ), true},
+    {"exchange_client", "数据交换调用方", GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE), false},
+    {NULL, NULL, NULL, false},
 };
+
+perm_set perm_set_of(const enum perm *list)
+{
+    perm_set s = {{0}};
+    for (; *list != PERM_NONE; list++)
+        perm_set_add(&s, *list);
+    return s;
+}
+
+perm_set builtin_role_perms(const struct builtin_role *r)
+{
+    return perm_set_of(r->grants);
+}
 
 const struct builtin_role *builtin_role_find(const char *key)
 {
@@ -180,6 +199,7 @@ err rbac_seed(db *d)
         return e;
     int64_t now = now_ms();
     for (const struct builtin_role *br = builtin_roles; br->key && !e; br++) {
+        perm_set grants = builtin_role_perms(br);
         db_stmt *s;
         if ((e = db_prepare(d,
                             "INSERT INTO roles (id, key, name, builtin, require_totp, created_at, "
@@ -206,7 +226,7 @@ err rbac_seed(db *d)
             e = db_step_err(s);
         db_done(s);
         for (int p = 1; p < PERM__COUNT && !e; p++) {
-            if (!(br->perms & PERM_BIT(p)))
+            if (!perm_set_has(grants, (enum perm)p))
                 continue;
             if ((e = db_prepare(d,
                                 "INSERT INTO role_permissions (role_id, permission) "

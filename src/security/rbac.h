@@ -16,6 +16,7 @@
 #ifndef FK_SECURITY_RBAC_H
 #define FK_SECURITY_RBAC_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,9 +66,83 @@ enum perm {
     PERM__COUNT
 };
 
-typedef uint64_t perm_set;
+/*
+ * A set of permissions: a bitset in 64-bit words sized from PERM__COUNT
+ * (at least two words, so the step past 64 is exercised by the tests from
+ * the start), so the enum grows past 64 without a change of
+ * representation. Only bits below PERM__COUNT are ever set from data
+ * (roles store permissions by name, never as a mask). Values, copied
+ * freely; {{0}} is the empty set.
+ */
+#define PERM_SET_WORDS ((PERM__COUNT + 63) / 64 > 2 ? (PERM__COUNT + 63) / 64 : 2)
+#define PERM_SET_BITS  (PERM_SET_WORDS * 64)
+_Static_assert(PERM__COUNT <= PERM_SET_BITS, "enum perm does not fit perm_set");
 
-#define PERM_BIT(p) ((perm_set)1 << (p))
+typedef struct perm_set {
+    uint64_t w[PERM_SET_WORDS];
+} perm_set;
+
+/* A bit index outside the set is a bug; in release builds it is ignored
+ * (never a write or read outside the array) and p is simply not held. */
+static inline bool perm_set_valid_bit(unsigned p)
+{
+    assert(p < PERM_SET_BITS);
+    return p < PERM_SET_BITS;
+}
+
+/* Is p in s? */
+static inline bool perm_set_has(perm_set s, enum perm p)
+{
+    unsigned b = (unsigned)p;
+    return perm_set_valid_bit(b) && (s.w[b / 64] >> (b % 64) & 1);
+}
+
+/* Add p to *s. */
+static inline void perm_set_add(perm_set *s, enum perm p)
+{
+    unsigned b = (unsigned)p;
+    if (perm_set_valid_bit(b))
+        s->w[b / 64] |= UINT64_C(1) << (b % 64);
+}
+
+/* a ∪ b, a ∩ b, a \ b. */
+static inline perm_set perm_set_union(perm_set a, perm_set b)
+{
+    for (int i = 0; i < PERM_SET_WORDS; i++)
+        a.w[i] |= b.w[i];
+    return a;
+}
+
+static inline perm_set perm_set_inter(perm_set a, perm_set b)
+{
+    for (int i = 0; i < PERM_SET_WORDS; i++)
+        a.w[i] &= b.w[i];
+    return a;
+}
+
+static inline perm_set perm_set_minus(perm_set a, perm_set b)
+{
+    for (int i = 0; i < PERM_SET_WORDS; i++)
+        a.w[i] &= ~b.w[i];
+    return a;
+}
+
+static inline bool perm_set_empty(perm_set s)
+{
+    for (int i = 0; i < PERM_SET_WORDS; i++)
+        if (s.w[i])
+            return false;
+    return true;
+}
+
+static inline bool perm_set_equal(perm_set a, perm_set b)
+{
+    return perm_set_empty(perm_set_minus(a, b)) && perm_set_empty(perm_set_minus(b, a));
+}
+
+/* The set of a PERM_NONE-terminated list; PERMS(PERM_A, PERM_B) spells one. */
+perm_set perm_set_of(const enum perm *list);
+#define PERMS(...) perm_set_of((const enum perm[]){__VA_ARGS__, PERM_NONE})
 
 /* "person.read" <-> PERM_PERSON_READ; 0 for an unknown name. */
 enum perm perm_parse(const char *name);
@@ -80,11 +155,14 @@ const char *perm_label(enum perm p);
 const char *perm_area_label(const char *prefix);
 
 struct builtin_role {
-    const char *key;  /* glossary name: "grid_worker" */
-    const char *name; /* 网格员 */
-    perm_set perms;
+    const char *key;         /* glossary name: "grid_worker" */
+    const char *name;        /* 网格员 */
+    const enum perm *grants; /* PERM_NONE-terminated */
     bool require_totp;
 };
+
+/* The permissions of a built-in role. */
+perm_set builtin_role_perms(const struct builtin_role *r);
 
 /* The built-in roles, terminated by an entry with key NULL. */
 extern const struct builtin_role builtin_roles[];

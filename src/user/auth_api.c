@@ -54,7 +54,7 @@ static json_t *me_json(const struct principal *p, const struct user *u)
     json_object_set_new(o, "roles", roles);
     json_t *perms = json_array();
     for (int k = 1; k < PERM__COUNT; k++)
-        if (p->perms & PERM_BIT(k))
+        if (perm_set_has(p->perms, (enum perm)k))
             json_array_append_new(perms, json_string(perm_name((enum perm)k)));
     json_object_set_new(o, "permissions", perms);
     json_object_set_new(o, "region",
@@ -130,8 +130,9 @@ static err audit_refused(struct req *r, err e, const char *action, const char *u
         .result = saved.code == e && saved.slug[0] ? saved.slug : err_slug(e),
         .detail = method,
     };
-    audit_log(r->db, &a);
-    return restore(e, &saved);
+    /* a refusal that cannot be audited answers with that failure (503) */
+    err ae = audit_log(r->db, &a);
+    return ae ? ae : restore(e, &saved);
 }
 
 /* A session was opened: the request now speaks for its principal. */

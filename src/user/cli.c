@@ -144,8 +144,9 @@ int cmd_user_add(int argc, char **argv)
         .result = "ok",
         .detail = detail,
     };
-    audit_log(d, &a);
+    e = audit_log(d, &a);
     explicit_bzero(pwbuf, sizeof pwbuf);
     db_close(&d);
-    return 0;
+    /* the account exists; say that its audit entry is missing */
+    return e ? cli_fail(e, "audit") : 0;
 }

@@ -30,12 +30,12 @@ bool role_key_valid(const char *key)
 
 err role_check_perms(perm_set perms, const char *field)
 {
-    perm_set audit = PERM_BIT(PERM_AUDIT_READ);
-    if ((perms & audit) && (perms & ~audit))
+    perm_set audit = PERMS(PERM_AUDIT_READ);
+    if (perm_set_has(perms, PERM_AUDIT_READ) && !perm_set_empty(perm_set_minus(perms, audit)))
         return err_set(E_INPUT, "separation_of_duties", field,
                        "三员分立：查阅审计日志的权限不能与其他权限组合在同一角色中");
-    perm_set grant = PERM_BIT(PERM_ROLE_WRITE) | PERM_BIT(PERM_KEY_ADMIN);
-    if ((perms & grant) && (perms & PERM_BIT(PERM_USER_WRITE)))
+    perm_set grant = PERMS(PERM_ROLE_WRITE, PERM_KEY_ADMIN);
+    if (!perm_set_empty(perm_set_inter(perms, grant)) && perm_set_has(perms, PERM_USER_WRITE))
         return err_set(E_INPUT, "separation_of_duties", field,
                        "三员分立：管理角色或密钥的权限不能与管理用户的权限组合在同一角色中");
     return E_OK;
@@ -59,12 +59,12 @@ static err load_perms(db *d, int64_t role_id, perm_set *perms_r)
     if (e)
         return e;
     db_bind_int64(s, 1, role_id);
-    perm_set p = 0;
+    perm_set p = {{0}};
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         enum perm one = perm_parse(db_col_text(s, 0));
         if (one != PERM_NONE)
-            p |= PERM_BIT(one);
+            perm_set_add(&p, one);
     }
     e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
@@ -156,7 +156,7 @@ static err store_perms(db *d, int64_t role_id, perm_set perms)
     if ((e = db_run(s, NULL)))
         return e;
     for (int p = 1; p < PERM__COUNT; p++) {
-        if (!(perms & PERM_BIT(p)))
+        if (!perm_set_has(perms, (enum perm)p))
             continue;
         if ((e = db_prepare(d, "INSERT INTO role_permissions (role_id, permission) VALUES (?, ?)",
                             &s)))
@@ -208,7 +208,7 @@ err role_create(db *d, const struct role_input *in, int64_t *id_r)
     if (!role_key_valid(in->key))
         return err_set(E_INPUT, "invalid_key", "key",
                        "角色标识应为3到32位小写字母、数字或下划线，并以字母开头");
-    err e = role_check_perms(in->has_perms ? in->perms : 0, "permissions");
+    err e = role_check_perms(in->has_perms ? in->perms : (perm_set){{0}}, "permissions");
     if (e)
         return e;
     if ((e = db_begin(d)))
@@ -234,8 +234,8 @@ err role_create(db *d, const struct role_input *in, int64_t *id_r)
     db_bind_int64(s, 5, in->has_require_totp && in->require_totp);
     db_bind_int64(s, 6, now);
     db_bind_int64(s, 7, now);
-    if ((e = db_run(s, NULL)) || (e = store_perms(d, id, in->has_perms ? in->perms : 0)) ||
-        (e = db_commit(d)))
+    if ((e = db_run(s, NULL)) ||
+        (e = store_perms(d, id, in->has_perms ? in->perms : (perm_set){{0}})) || (e = db_commit(d)))
         goto fail;
     *id_r = id;
     return E_OK;
@@ -254,16 +254,16 @@ static err check_no_admin_widening(db *d, int64_t id, perm_set want)
     if (e)
         return e;
     db_bind_int64(s, 1, id);
-    perm_set cur = 0;
+    perm_set cur = {{0}};
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         enum perm p = perm_parse(db_col_text(s, 0));
         if (p != PERM_NONE)
-            cur |= PERM_BIT(p);
+            perm_set_add(&cur, p);
     }
     e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
-    if (e || !(want & ~cur & ROLE_ADMIN_PERMS))
+    if (e || perm_set_empty(perm_set_inter(perm_set_minus(want, cur), ROLE_ADMIN_PERMS)))
         return e;
     if ((e = db_prepare(d, "SELECT COUNT(*) FROM user_roles WHERE role_id = ?", &s)))
         return e;

@@ -67,7 +67,7 @@ static json_t *role_json(const struct role *ro, const struct principal *who)
 {
     json_t *perms = json_array();
     for (int p = 1; p < PERM__COUNT; p++)
-        if (ro->perms & PERM_BIT(p))
+        if (perm_set_has(ro->perms, (enum perm)p))
             json_array_append_new(perms, json_string(perm_name((enum perm)p)));
     json_t *o = json_object();
     json_set_id(o, "id", ro->id);
@@ -87,7 +87,7 @@ static json_t *role_json(const struct role *ro, const struct principal *who)
 /* The "permissions" array as a set; unknown names are an input error. */
 static err parse_perms(json_t *arr, perm_set *perms_r)
 {
-    perm_set set = 0;
+    perm_set set = {{0}};
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)
@@ -98,7 +98,7 @@ static err parse_perms(json_t *arr, perm_set *perms_r)
         if (p == PERM_NONE)
             return err_set(E_INPUT, "invalid_permission", "permissions", "未知的权限：%.40s",
                            json_string_value(v));
-        set |= PERM_BIT(p);
+        perm_set_add(&set, p);
     }
     *perms_r = set;
     return E_OK;
@@ -202,7 +202,7 @@ static err patch_role(struct req *r)
     if (in.has_perms) {
         /* which rights the role's users hold from now on */
         for (int p = 1; p < PERM__COUNT; p++)
-            if (in.perms & PERM_BIT(p))
+            if (perm_set_has(in.perms, (enum perm)p))
                 detail = arena_printf(
                     r->a, "%s%s%s", detail,
                     strchr(detail, ' ') ? "," : " permissions=", perm_name((enum perm)p));

@@ -172,17 +172,17 @@ static err role_is_protected(db *d, int64_t role_id, const char *key, bool *r, p
     if (e)
         return e;
     db_bind_int64(s, 1, role_id);
-    perm_set perms = 0;
+    perm_set perms = {{0}};
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         enum perm p = perm_parse(db_col_text(s, 0));
         if (p != PERM_NONE)
-            perms |= PERM_BIT(p);
+            perm_set_add(&perms, p);
     }
     e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (!e) {
-        *r = key_protected(key) || (perms & ROLE_ADMIN_PERMS) != 0;
+        *r = key_protected(key) || !perm_set_empty(perm_set_inter(perms, ROLE_ADMIN_PERMS));
         *perms_r = perms;
     }
     return e;
@@ -301,9 +301,9 @@ static err store_roles(db *d, int64_t user_id, const struct role_pick *p, size_t
 /* Several roles together must keep the duties apart as one role must. */
 static err check_duties(const struct role_pick *p, size_t n)
 {
-    perm_set all = 0;
+    perm_set all = {{0}};
     for (size_t i = 0; i < n; i++)
-        all |= p[i].perms;
+        all = perm_set_union(all, p[i].perms);
     return role_check_perms(all, "roles");
 }
 

@@ -255,8 +255,7 @@ bool role_key_valid(const char *key);
 /* Permissions whose holder administers the platform itself: a role that
  * carries one is granted only under the three-administrator rule. */
 #define ROLE_ADMIN_PERMS                                                                           \
-    (PERM_BIT(PERM_USER_WRITE) | PERM_BIT(PERM_ROLE_WRITE) | PERM_BIT(PERM_AUDIT_READ) |           \
-     PERM_BIT(PERM_KEY_ADMIN) | PERM_BIT(PERM_CONFIG))
+    PERMS(PERM_USER_WRITE, PERM_ROLE_WRITE, PERM_AUDIT_READ, PERM_KEY_ADMIN, PERM_CONFIG)
 
 /*
  * The separation of duties a set of permissions must respect (三员分立):

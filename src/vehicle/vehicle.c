@@ -463,9 +463,13 @@ static err registered_in(db *d, const uint8_t bidx[BLIND_LEN], int64_t area, int
 
 static vehicle_visitor_fn visitor_plate;
 
-void vehicle_on_visitor_plate(vehicle_visitor_fn fn)
+err vehicle_on_visitor_plate(vehicle_visitor_fn fn)
 {
+    if (fn && visitor_plate && visitor_plate != fn)
+        return err_set(E_INTERNAL, NULL, NULL,
+                       "vehicle_on_visitor_plate 已有订阅者：每个钩子只能注册一个");
     visitor_plate = fn;
+    return E_OK;
 }
 
 err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)

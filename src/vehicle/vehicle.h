@@ -70,10 +70,13 @@ void plate_blind(const char *plate, uint8_t out[BLIND_LEN]);
  * visitor module does (app.c wires visitor_plate_admitted), so vehicle does
  * not depend on visitor, which depends on vehicle for plates. Without a
  * hook no plate is a visitor's. Call before serving.
+ * One subscriber: registering another function while one is set fails
+ * (E_INTERNAL; the server refuses to start) rather than silently replacing
+ * it; the same function again is a no-op, and NULL clears the slot.
  */
 typedef err (*vehicle_visitor_fn)(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t region,
                                   int64_t at, int64_t *visitor_id_r);
-void vehicle_on_visitor_plate(vehicle_visitor_fn fn);
+err vehicle_on_visitor_plate(vehicle_visitor_fn fn) MUST_USE;
 
 /*
  * Seal the plates and notes of vehicles and passages written before they

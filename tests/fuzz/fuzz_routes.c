@@ -12,13 +12,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 
-static const struct route *with_body[512];
+static const struct route *with_body[HTTP_ROUTES_MAX];
 static size_t n_with_body;
 
 static void load_routes(void)
 {
     size_t n;
-    app_routes();
+    if (app_routes())
+        abort();
     const struct route *const *all = router_all(&n);
     for (size_t i = 0; i < n && n_with_body < sizeof with_body / sizeof *with_body; i++)
         if (all[i]->body && !(all[i]->flags & ROUTE_RAW_BODY))

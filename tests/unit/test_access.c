@@ -1,6 +1,7 @@
 /*
  * The scan policy (access_evaluate): colours, fever threshold, the
- * per-person limit, and the alerts each implies.
+ * per-person limit, and the alerts each implies. The group-commit writer's
+ * queue cap (access_submit answers "queue_full" when the writer is behind).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,12 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "access/access.h"
 #include "venue/venue.h"
@@ -74,6 +81,65 @@ static void names(void **state)
     assert_string_equal(access_method_name(ACCESS_DEVICE), "device");
 }
 
+/* ---- the writer's queue cap --------------------------------------------------- */
+
+static atomic_int done_n;
+
+static void count_done(const struct access_scan *s, err e, void *ctx)
+{
+    (void)s;
+    (void)e; /* the test database has no tables: every scan fails, and is answered */
+    (void)ctx;
+    atomic_fetch_add(&done_n, 1);
+}
+
+static err submit_one(db *d)
+{
+    struct access_scan s = {.venue_id = 1, .person_id = 2, .temperature = -1, .record_id = 0};
+    return access_submit(d, &s, count_done, NULL);
+}
+
+static void wait_done(int n)
+{
+    for (int i = 0; i < 2000 && atomic_load(&done_n) < n; i++) {
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&done_n), n);
+}
+
+/*
+ * With the writer stalled (another connection holds SQLite's write lock),
+ * scans are queued up to the cap, the next one is refused with
+ * E_UNAVAILABLE "queue_full" and never answered through done (nothing was
+ * queued); once the writer has caught up there is room again.
+ */
+static void writer_queue_cap(void **state)
+{
+    (void)state;
+    enum { CAP = 2 };
+    struct fixture_db f;
+    db *holder;
+    assert_int_equal(fixture_sqlite_open(&f, "access-writer", &holder), 0);
+    access_writer_set_queue_max(CAP);
+    assert_int_equal(access_writer_start(f.path), E_OK);
+    atomic_store(&done_n, 0);
+    assert_int_equal(db_begin(holder), E_OK); /* the writer's batch waits for this */
+    for (int i = 0; i < CAP; i++)
+        assert_int_equal(submit_one(holder), E_OK);
+    assert_true(access_writer_full());
+    assert_int_equal(submit_one(holder), E_UNAVAILABLE);
+    assert_string_equal(err_last()->slug, "queue_full");
+    db_rollback(holder);
+    wait_done(CAP); /* the two queued are answered; the refused one never is */
+    assert_false(access_writer_full());
+    assert_int_equal(submit_one(holder), E_OK);
+    wait_done(CAP + 1);
+    access_writer_stop();
+    access_writer_set_queue_max(0);
+    fixture_sqlite_close(&f, &holder);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -82,6 +148,7 @@ int main(void)
         cmocka_unit_test(fever_at_threshold),
         cmocka_unit_test(limit_counts),
         cmocka_unit_test(names),
+        cmocka_unit_test(writer_queue_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

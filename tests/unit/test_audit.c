@@ -79,13 +79,13 @@ static int reset(void **state)
     return 0;
 }
 
-static void log_on(db *d, int i, const char *detail);
+static err log_on(db *d, int i, const char *detail);
 static void log_one(int i, const char *detail)
 {
-    log_on(D, i, detail);
+    assert_int_equal(log_on(D, i, detail), E_OK);
 }
 
-static void log_on(db *d, int i, const char *detail)
+static err log_on(db *d, int i, const char *detail)
 {
     char action[32];
     snprintf(action, sizeof action, "%s", i % 2 ? "person.read" : "person.update");
@@ -100,7 +100,7 @@ static void log_on(db *d, int i, const char *detail)
         .result = "ok",
         .detail = detail,
     };
-    audit_log(d, &e);
+    return audit_log(d, &e);
 }
 
 /* Append n entries synchronously; ids_r (n of them) get their ids in chain
@@ -386,7 +386,7 @@ static void test_inline_failure_poisons(void **state)
     /* the next append fails (its table is gone for this transaction), and
      * the write must not commit without its entry */
     assert_int_equal(db_exec(D, "ALTER TABLE audit_log RENAME TO audit_log_away"), E_OK);
-    log_one(1, "second");
+    assert_int_not_equal(log_on(D, 1, "second"), E_OK); /* the caller is told too */
     assert_int_not_equal(db_commit(D), E_OK);
     assert_false(db_in_tx(D));
     assert_int_equal(count_of("SELECT COUNT(*) FROM settings WHERE key = 'inline_probe'"), 0);
@@ -402,7 +402,8 @@ static void *async_reader(void *arg)
     if (db_open(url, &d))
         abort();
     for (int i = 0; i < *n; i++)
-        log_on(d, 1, "fields=name read");
+        if (log_on(d, 1, "fields=name read"))
+            abort();
     db_close(&d);
     return NULL;
 }
@@ -432,6 +433,46 @@ static void test_inline_interleaves_with_writer(void **state)
     verify(&v);
     assert_string_equal(v.code, "");
     assert_int_equal(v.checked, reads + writes);
+}
+
+/*
+ * The writer's queue is bounded: with the writer stalled (another
+ * connection's transaction holds the chain head: SQLite's write lock, the
+ * head row on PostgreSQL), entries are accepted up to the cap and then
+ * refused with E_UNAVAILABLE "queue_full", nothing of the refused one
+ * written; once the writer catches up, entries are accepted again and the
+ * chain holds exactly the accepted ones.
+ */
+static void test_queue_cap(void **state)
+{
+    (void)state;
+    enum { CAP = 3 };
+    audit_set_queue_max(CAP);
+    assert_int_equal(audit_start(url), E_OK);
+    db *d2;
+    assert_int_equal(db_open(url, &d2), E_OK);
+    assert_int_equal(db_begin(D), E_OK);
+    log_one(0, "holds the head"); /* inline: the head is locked until commit */
+    for (int i = 0; i < CAP; i++)
+        assert_int_equal(log_on(d2, 1 + i, "queued"), E_OK);
+    /* the writer may have taken them as a batch: they still count until written */
+    struct timespec ts = {0, 60 * 1000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(log_on(d2, 9, "refused"), E_UNAVAILABLE);
+    assert_string_equal(err_last()->slug, "queue_full");
+    assert_true(err_last()->message[0] != '\0');
+    assert_int_equal(db_commit(D), E_OK);
+    audit_flush();
+    assert_int_equal(log_on(d2, 10, "after"), E_OK); /* room again */
+    audit_flush();
+    audit_stop();
+    db_close(&d2);
+    audit_set_queue_max(0);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE detail = 'refused'"), 0);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log"), 1 + CAP + 1);
+    struct audit_verify_result v;
+    verify(&v);
+    assert_string_equal(v.code, "");
 }
 
 /* A probe write the way a capability does it: its own transaction, or
@@ -751,11 +792,11 @@ static int close_pg(void **state)
         T(test_long_detail_hashed_whole), T(test_gap), T(test_newest_removed),                     \
         T(test_restart_continues_chain), T(test_async_writer), T(test_join),                       \
         T(test_inline_rollback_and_commit), T(test_inline_failure_poisons),                        \
-        T(test_inline_interleaves_with_writer), T(test_hold_release), T(test_nested_is_savepoint), \
-        T(test_rehashed_without_key_is_found), T(test_checkpoint_finds_cut_tail_and_wipe),         \
-        T(test_prune_marker), T(test_oldest_removed_without_marker),                               \
-        T(test_upgrade_rekeys_legacy_chain), T(test_upgrade_records_broken_legacy_chain),          \
-        T(test_upgrade_refused_once_anchored)
+        T(test_inline_interleaves_with_writer), T(test_queue_cap), T(test_hold_release),           \
+        T(test_nested_is_savepoint), T(test_rehashed_without_key_is_found),                        \
+        T(test_checkpoint_finds_cut_tail_and_wipe), T(test_prune_marker),                          \
+        T(test_oldest_removed_without_marker), T(test_upgrade_rekeys_legacy_chain),                \
+        T(test_upgrade_records_broken_legacy_chain), T(test_upgrade_refused_once_anchored)
 
 int main(void)
 {

@@ -109,7 +109,7 @@ static void seed_role(const char *key)
     assert_int_equal(db_step(s), DB_DONE);
     db_done(s);
     for (int p = 1; p < PERM__COUNT; p++) {
-        if (!(r->perms & PERM_BIT(p)))
+        if (!perm_set_has(builtin_role_perms(r), (enum perm)p))
             continue;
         assert_int_equal(
             db_prepare(D, "INSERT INTO role_permissions (role_id, permission) VALUES (?, ?)", &s),
@@ -296,7 +296,7 @@ static void test_login_ok(void **state)
     assert_true(principal_can(&p, PERM_PERSON_WRITE));
     assert_true(principal_can(&p, PERM_NONE));
     assert_false(principal_can(&p, PERM_USER_WRITE));
-    assert_true(p.perms == builtin_role_find("grid_worker")->perms);
+    assert_true(perm_set_equal(p.perms, builtin_role_perms(builtin_role_find("grid_worker"))));
     assert_true(user_col("last_login_at", alice_id) > 0);
 
     /* the database holds SM3(raw token), never the token */
@@ -315,7 +315,7 @@ static void test_login_ok(void **state)
     struct principal q;
     assert_int_equal(auth_session_find(D, tok, &q), E_OK);
     assert_true(q.user_id == alice_id);
-    assert_true(q.perms == p.perms);
+    assert_true(perm_set_equal(q.perms, p.perms));
 
     /* a role that requires TOTP, not enrolled yet: sign-in succeeds and the
      * principal tells the client to enrol */
@@ -861,7 +861,7 @@ static void test_sms_login(void **state)
     assert_true(p.resident);
     assert_string_equal(p.roles, "citizen");
     /* their own record, and the region names to choose a community from */
-    assert_true(p.perms == (PERM_BIT(PERM_SELF) | PERM_BIT(PERM_REGION_READ)));
+    assert_true(perm_set_equal(p.perms, PERMS(PERM_SELF, PERM_REGION_READ)));
     assert_int_equal(auth_pending(&p), AUTH_PENDING_NONE);
     assert_string_equal(p.display_name, "138****5678");
     assert_string_equal(p.username, "138****5678");
@@ -999,7 +999,8 @@ static void test_session_check(void **state)
     assert_int_equal(auth_login(D, ROOT, ROOT_P, NULL, "10.0.0.9", other, &q), E_OK);
     assert_int_equal(auth_session_check(D, tok, &now), E_OK);
     assert_int_equal(now.user_id, p.user_id);
-    assert_true(now.perms == p.perms && now.scope.lo == p.scope.lo && now.scope.hi == p.scope.hi);
+    assert_true(perm_set_equal(now.perms, p.perms) && now.scope.lo == p.scope.lo &&
+                now.scope.hi == p.scope.hi);
     /* it does not refresh the idle timer */
     assert_int_equal(db_exec(D, "UPDATE sessions SET last_seen = last_seen - 60000"), E_OK);
     int64_t seen = count("SELECT MIN(last_seen) FROM sessions");

@@ -700,6 +700,22 @@ static void test_query_builder(void **state)
     struct query both = QUERY_INIT;
     query_append(&both, &longq);
     assert_true(both.full);
+
+    /* a binding short or over is refused, not run with values shifted;
+     * a `?` inside a literal is not a placeholder */
+    struct query shortq = QUERY_INIT;
+    query_sql(&shortq, "SELECT COUNT(*) FROM dbtest_rows WHERE id >= ? AND id <= ?");
+    query_int(&shortq, 1);
+    assert_false(shortq.full);
+    assert_int_equal(query_prepare(D, &shortq, &s), E_INTERNAL);
+    query_int(&shortq, 5);
+    query_int(&shortq, 9);
+    assert_int_equal(query_prepare(D, &shortq, &s), E_INTERNAL);
+    struct query lit = QUERY_INIT;
+    query_sql(&lit, "SELECT COUNT(*) FROM dbtest_rows WHERE name <> 'why?' AND id >= ?");
+    query_int(&lit, 1);
+    assert_int_equal(query_count(D, &lit, &n), E_OK);
+    assert_int_equal(n, 5);
 }
 
 #define TESTS                                                                                      \

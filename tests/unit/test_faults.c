@@ -128,11 +128,11 @@ static err op_region_find(int run)
     return region_find(D, &ALL, COMMUNITY, true, A, &r);
 }
 
-static const struct principal staff = {
+/* perms set in main: a perm_set is built at run time */
+static struct principal staff = {
     .user_id = 7,
     .region_code = 110101000000000000LL,
     .scope = {110101000000000000LL, 110102000000000000LL},
-    .perms = PERM_BIT(PERM_PERSON_READ) | PERM_BIT(PERM_PERSON_WRITE),
 };
 
 /* A valid resident id number for sequence `n` (born 1990-01-01 in 110101). */
@@ -221,6 +221,7 @@ static int teardown(void **state)
 
 int main(void)
 {
+    staff.perms = PERMS(PERM_PERSON_READ, PERM_PERSON_WRITE);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writes),
         cmocka_unit_test(test_reads),

@@ -46,7 +46,7 @@ static void expect(const struct principal *p, const struct route *rt, err code, 
 static void in_order(void **state)
 {
     (void)state;
-    struct principal p = {.user_id = 1, .perms = PERM_BIT(PERM_PERSON_READ)};
+    struct principal p = {.user_id = 1, .perms = PERMS(PERM_PERSON_READ)};
     assert_int_equal(auth_pending(&p), AUTH_PENDING_NONE);
     expect(&p, &any, E_OK, NULL);
     expect(&p, &needs_read, E_OK, NULL);
@@ -55,7 +55,7 @@ static void in_order(void **state)
     p.totp_required = p.totp_enabled = true;
     expect(&p, &needs_read, E_OK, NULL);
     /* a permission the principal lacks */
-    p.perms = 0;
+    p.perms = (perm_set){{0}};
     expect(&p, &needs_read, E_FORBIDDEN, NULL);
 }
 
@@ -63,7 +63,7 @@ static void password_change_first(void **state)
 {
     (void)state;
     struct principal p = {.user_id = 1,
-                          .perms = PERM_BIT(PERM_PERSON_READ),
+                          .perms = PERMS(PERM_PERSON_READ),
                           .must_change_password = true,
                           .totp_required = true};
     assert_int_equal(auth_pending(&p), AUTH_PENDING_PASSWORD);
@@ -73,14 +73,14 @@ static void password_change_first(void **state)
     expect(&p, &pending_ok, E_OK, NULL);
     expect(&p, &public_route, E_OK, NULL);
     /* the gate speaks before the permission: the step is what to do next */
-    p.perms = 0;
+    p.perms = (perm_set){{0}};
     expect(&p, &needs_read, E_FORBIDDEN, "password_change_required");
 }
 
 static void totp_enrolment_next(void **state)
 {
     (void)state;
-    struct principal p = {.user_id = 1, .perms = PERM_BIT(PERM_PERSON_READ), .totp_required = true};
+    struct principal p = {.user_id = 1, .perms = PERMS(PERM_PERSON_READ), .totp_required = true};
     assert_int_equal(auth_pending(&p), AUTH_PENDING_TOTP);
     expect(&p, &any, E_FORBIDDEN, "totp_enrolment_required");
     expect(&p, &needs_read, E_FORBIDDEN, "totp_enrolment_required");

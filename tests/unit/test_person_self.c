@@ -82,15 +82,15 @@ static struct principal resident(const char *phone)
     return (struct principal){.user_id = id,
                               .region_code = CITY,
                               .scope = scope_of(CITY),
-                              .perms = PERM_BIT(PERM_SELF) | PERM_BIT(PERM_REGION_READ),
+                              .perms = PERMS(PERM_SELF, PERM_REGION_READ),
                               .resident = true};
 }
 
-static const struct principal staff = {
+/* perms set in main: a perm_set is built at run time */
+static struct principal staff = {
     .user_id = 7,
     .region_code = EAST,
     .scope = {EAST, 110102000000000000LL},
-    .perms = PERM_BIT(PERM_PERSON_READ) | PERM_BIT(PERM_PERSON_WRITE),
 };
 
 static void expect_err(err got, err code, const char *slug)
@@ -508,6 +508,7 @@ static void test_unverified_identities(void **state)
 
 int main(void)
 {
+    staff.perms = PERMS(PERM_PERSON_READ, PERM_PERSON_WRITE);
     uint8_t master[32];
     for (int i = 0; i < 32; i++)
         master[i] = (uint8_t)(0x60 + i);

@@ -75,8 +75,8 @@ static struct principal caller(int64_t id, int64_t code, perm_set perms)
         .user_id = id, .region_code = code, .scope = scope_of(code), .perms = perms};
 }
 
-#define USER_ADMIN (PERM_BIT(PERM_USER_READ) | PERM_BIT(PERM_USER_WRITE))
-#define SEC_ADMIN  (USER_ADMIN | PERM_BIT(PERM_ROLE_WRITE))
+#define USER_ADMIN PERMS(PERM_USER_READ, PERM_USER_WRITE)
+#define SEC_ADMIN  PERMS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_WRITE)
 
 static int64_t add(const struct principal *by, const char *name, int64_t code, const char *role)
 {
@@ -257,7 +257,7 @@ static void test_grant_rules(void **state)
     /* the security administrator's right may; and its holder renames itself */
     assert_int_equal(user_unlock(D, &sec, aud), E_OK);
     assert_int_equal(user_logout_all(D, &sec, aud), E_OK);
-    struct principal self = caller(aud, CITY, 0);
+    struct principal self = caller(aud, CITY, (perm_set){{0}});
     assert_int_equal(user_update(D, &self, aud, &p), E_OK);
     /* no citizen role on a staff account */
     const char *citizen[] = {"grid_worker", "citizen"};

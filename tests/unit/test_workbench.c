@@ -88,13 +88,13 @@ static void test_builtin_roles(void **state)
                                PERM_ROLE_WRITE,    PERM_AUDIT_READ,    PERM_KEY_ADMIN,
                                PERM_CONFIG,        PERM_CODE_RULES,    PERM_ZONE_WRITE};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
-        assert_false(cs->perms & PERM_BIT(never[i]));
-        assert_false(ss->perms & PERM_BIT(never[i]));
+        assert_false(perm_set_has(builtin_role_perms(cs), never[i]));
+        assert_false(perm_set_has(builtin_role_perms(ss), never[i]));
     }
-    assert_true(cs->perms & PERM_BIT(PERM_VISITOR_CONFIRM));
-    assert_true(ss->perms & PERM_BIT(PERM_VISITOR_CONFIRM));
-    assert_true(cs->perms & PERM_BIT(PERM_PERSON_WRITE));
-    assert_false(ss->perms & PERM_BIT(PERM_PERSON_WRITE));
+    assert_true(perm_set_has(builtin_role_perms(cs), PERM_VISITOR_CONFIRM));
+    assert_true(perm_set_has(builtin_role_perms(ss), PERM_VISITOR_CONFIRM));
+    assert_true(perm_set_has(builtin_role_perms(cs), PERM_PERSON_WRITE));
+    assert_false(perm_set_has(builtin_role_perms(ss), PERM_PERSON_WRITE));
     assert_false(cs->require_totp || ss->require_totp);
 }
 

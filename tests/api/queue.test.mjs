@@ -1,0 +1,142 @@
+// Every writer queue has a cap (issue 8, "every queue and table has a
+// cap"): with a writer stalled behind another process's lock, a scan beyond
+// FK_SCAN_QUEUE and a read of personal data whose audit entry is beyond
+// FK_AUDIT_QUEUE answer 503 queue_full and leave nothing behind: no access
+// record, no audit entry, no personal data in the reply. Once the lock is
+// gone the same requests succeed.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startServer, CITY_CSV, writeTmp, onPostgres, sleep, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
+
+const PW = 'Queue-test-2024!';
+const COMMUNITY = '110101001001';
+const servers = [];
+
+after(async () => {
+  for (const s of servers) await s.stop();
+});
+
+async function start(env) {
+  let secret;
+  const ctx = await startServer({
+    env,
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'ccq', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
+      secret = totpSecretFrom(c.must(['user', 'add', '--username', 'auditq', '--password', PW, '--role', 'audit_admin', '--region', '110100000000']));
+    },
+  });
+  servers.push(ctx);
+  const cc = ctx.client();
+  await cc.login('ccq', PW);
+  const auditor = ctx.client();
+  await auditor.login('auditq', PW, secret);
+  return { ctx, cc, auditor };
+}
+
+// Hold a lock that stalls the writer of `table` from another process,
+// until release() is called. SQLite: the write lock itself; PostgreSQL:
+// the table in EXCLUSIVE mode (reads go on, writes wait).
+async function holdLock(ctx, table) {
+  const proc = onPostgres
+    ? spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ctx.dbUrl], { stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn('sqlite3', [path.join(ctx.dir, 'fangkong.db')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  proc.stdin.write(onPostgres
+    ? `BEGIN; LOCK TABLE ${table} IN EXCLUSIVE MODE; SELECT 'held';\n`
+    : "BEGIN IMMEDIATE; SELECT 'held';\n");
+  for (let i = 0; i < 100 && !out.includes('held'); i++) await sleep(50);
+  assert.ok(out.includes('held'), out);
+  return async () => {
+    const done = new Promise((r) => proc.on('exit', r));
+    proc.stdin.end('ROLLBACK;\n');
+    await done;
+  };
+}
+
+test('a read whose audit entry finds the audit queue full answers 503 queue_full and is not served', async () => {
+  const { cc, auditor } = await start({ FK_AUDIT_QUEUE: '1' });
+  const p = await cc.post('/api/v1/persons', { name: '排队测试', id_number: residentId('110101', '19800101', 702), region_code: COMMUNITY });
+  assert.equal(p.status, 201, p.text);
+  await sleep(300); // the sign-in's entries are written: the queue is empty
+  const release = await holdLock(servers.at(-1), 'audit_log');
+  let first, second;
+  try {
+    first = await cc.get(`/api/v1/persons/${p.body.id}`); // its entry waits in the queue
+    second = await cc.get(`/api/v1/persons/${p.body.id}`); // no room for its entry
+  } finally {
+    await release();
+  }
+  assert.equal(first.status, 200, first.text);
+  assert.equal(second.status, 503, second.text);
+  assert.equal(second.body.error.code, 'queue_full');
+  assert.match(second.body.error.message, /繁忙/);
+  assert.deepEqual(Object.keys(second.body), ['error']); // nothing of the person
+  // room again once the writer has caught up
+  let third;
+  for (let i = 0; i < 40; i++) {
+    third = await cc.get(`/api/v1/persons/${p.body.id}`);
+    if (third.status === 200) break;
+    await sleep(100);
+  }
+  assert.equal(third.status, 200, third.text);
+  // exactly the served reads are in the log (a positive control: the entries do land)
+  const reads = (x) => x.action === 'person.read' && x.object_id === p.body.id;
+  const query = `action=person.read&object_id=${p.body.id}`;
+  // polled for 3 s: long enough for every queued entry to land
+  const all = await waitForAudit(auditor, query, () => false);
+  assert.equal(all.filter(reads).length, 2, JSON.stringify(all));
+});
+
+async function resident(ctx, cc, phone) {
+  const c = ctx.client();
+  await c.post('/api/v1/auth/sms/send', { phone });
+  const r0 = await c.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  assert.equal(r0.status, 200, r0.text);
+  await c.post('/api/v1/me/consent', { version: 'v1' });
+  const r = await c.post('/api/v1/me/person', { name: '扫码排队', id_number: residentId('110101', '19850505', 704), region_code: COMMUNITY, address: '多福巷1号' });
+  assert.equal(r.status, 201, r.text);
+  const v = await cc.post(`/api/v1/persons/${r.body.person.id}/verify`, { document_checked: true });
+  assert.equal(v.status, 200, v.text);
+  return c;
+}
+
+test('a scan beyond the scan queue answers 503 queue_full and writes no record', async () => {
+  const { ctx, cc } = await start({ FK_SCAN_QUEUE: '1' });
+  const place = await cc.post('/api/v1/places', { name: '排队小区', kind: 'community', region_code: COMMUNITY });
+  assert.equal(place.status, 201, place.text);
+  const venue = await cc.post('/api/v1/venues', { name: '排队市场', kind: 'market', place_id: place.body.id });
+  assert.equal(venue.status, 201, venue.text);
+  const vtoken = (await cc.get(`/api/v1/venues/${venue.body.id}/code`)).body.token;
+  const res = await resident(ctx, cc, '13800000702');
+  const records = async () => {
+    const r = await cc.get(`/api/v1/access-records?venue_id=${venue.body.id}`);
+    assert.equal(r.status, 200, r.text);
+    return r.body.total;
+  };
+  await sleep(300);
+  const release = await holdLock(ctx, 'access_records');
+  let first, second;
+  try {
+    first = res.post('/api/v1/me/scans', { venue_token: vtoken, direction: 'in' }); // waits for the writer
+    await sleep(300);
+    second = await res.post('/api/v1/me/scans', { venue_token: vtoken, direction: 'in' });
+  } finally {
+    await release();
+  }
+  first = await first;
+  assert.equal(first.status, 201, first.text);
+  assert.equal(second.status, 503, second.text);
+  assert.equal(second.body.error.code, 'queue_full');
+  assert.match(second.body.error.message, /繁忙/);
+  assert.equal(await records(), 1);
+  const m = /fangkong_scan_refused_total\{reason="queue_full"\} (\d+)/.exec(await (await fetch(ctx.url + '/metrics')).text());
+  assert.equal(m && Number(m[1]), 1);
+  const third = await res.post('/api/v1/me/scans', { venue_token: vtoken, direction: 'in' });
+  assert.equal(third.status, 201, third.text);
+  assert.equal(await records(), 2);
+});
