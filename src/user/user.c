@@ -159,7 +159,7 @@ bool user_may_grant(const struct principal *by, const char *key, perm_set perms)
         return false;
     if (by && !principal_can(by, PERM_USER_WRITE))
         return false;
-    bool prot = key_protected(key) || (perms & ROLE_ADMIN_PERMS) != 0;
+    bool prot = key_protected(key) || !perm_set_empty(perm_set_inter(perms, ROLE_ADMIN_PERMS));
     return !prot || can_grant_protected(by);
 }
 
