@@ -19,10 +19,12 @@
 
 #include "base/arena.h"
 #include "base/regcode.h"
+#include "code/code.h"
 #include "person/person.h"
 #include "place/place.h"
 #include "region/region.h"
 #include "security/crypto.h"
+#include "user/user.h"
 #include "venue/venue.h"
 
 static db *D;
@@ -163,6 +165,26 @@ static err op_person_create(int run)
     return person_create(D, A, &staff, &p, 0, &taken_over);
 }
 
+static err op_user_id_by_username(int run)
+{
+    (void)run;
+    int64_t id = -1;
+    err e = user_id_by_username(D, "nobody", &id);
+    if (!e && id != 0)
+        fail_msg("user_id_by_username: no such account but id %lld", (long long)id);
+    return e;
+}
+
+static err op_code_latest_test(int run)
+{
+    (void)run;
+    json_t *t = NULL;
+    err e = code_latest_test(D, 1, &t);
+    if (!e && t)
+        fail_msg("code_latest_test: a test result out of an empty table");
+    return e;
+}
+
 static void test_writes(void **state)
 {
     (void)state;
@@ -180,6 +202,9 @@ static void test_reads(void **state)
     (void)state;
     walk("place_find", op_place_find, "SELECT 0", E_DB);
     walk("region_find", op_region_find, "SELECT 0", E_DB);
+    /* look-ups whose failure once read as "none" */
+    walk("user_id_by_username", op_user_id_by_username, "SELECT 0", E_DB);
+    walk("code_latest_test", op_code_latest_test, "SELECT 0", E_DB);
 }
 
 static void test_out_of_memory(void **state)
