@@ -317,9 +317,10 @@ err device_authenticate(db *d, arena *a, const char *cred, struct device *dev_r)
     if (e)
         return e;
     db_bind_int64(s, 1, id);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     bool ok = false;
-    if (rc == DB_ROW) {
+    if (row) {
         uint8_t h[SM3_LEN];
         size_t n;
         const void *stored = db_col_blob(s, 12, &n);
@@ -328,14 +329,13 @@ err device_authenticate(db *d, arena *a, const char *cred, struct device *dev_r)
         if (ok)
             drow(a, s, dev_r);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
     if (!ok) {
-        device_refused(rc == DB_ROW ? DEVREF_BAD_SECRET : DEVREF_UNKNOWN_DEVICE);
+        device_refused(row ? DEVREF_BAD_SECRET : DEVREF_UNKNOWN_DEVICE);
         log_event(LOG_WARN, "device_refused", "reason",
-                  rc == DB_ROW ? "bad_secret" : "unknown_device", NULL);
+                  row ? "bad_secret" : "unknown_device", NULL);
         return err_set(E_AUTH, "device_auth_failed", NULL, "设备凭据不正确");
     }
     if (!dev_r->enabled) {

@@ -331,8 +331,8 @@ err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, 
     db_bind_int64(s, 5, (page - 1) * page_size);
     struct reading *items = arena_zalloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW)
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
         items[n++] = (struct reading){db_col_int64(s, 0),
                                       person_id,
                                       db_col_int64(s, 1),
@@ -341,7 +341,6 @@ err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, 
                                       db_col_int64(s, 4),
                                       db_col_int64(s, 5),
                                       db_col_int64(s, 6)};
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
