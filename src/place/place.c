@@ -382,7 +382,7 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
     const char *order;
     if ((e = pl_sort_sql(place_sorts, f->sort, "-created_at", &order)))
         return e;
-    if (f->kind) {
+    if (*place_kind_name(f->kind)) { /* 0 (any) has no name */
         query_sql(w, " AND p.kind = ?");
         query_text(w, place_kind_name(f->kind));
     }
