@@ -185,6 +185,63 @@ static err op_code_latest_test(int run)
     return e;
 }
 
+/* The lists on the query builder (db/query.h): a failed count or page is
+ * the failure, never an empty page. Filters are set so every fragment is
+ * used; a page of data keeps the page's step in the walk. */
+static err op_place_list(int run)
+{
+    (void)run;
+    struct place_filter f = {.region_code = COMMUNITY,
+                             .kind = PLACE_COMMUNITY,
+                             .q = "小区",
+                             .sort = "name",
+                             .page = 1,
+                             .page_size = 10};
+    struct place *items;
+    size_t n;
+    int64_t total;
+    err e = place_list(D, A, &ALL, &f, &items, &n, &total);
+    if (!e && (n == 0 || total < (int64_t)n))
+        fail_msg("place_list: %zu of %lld", n, (long long)total);
+    return e;
+}
+
+static err op_venue_list(int run)
+{
+    (void)run;
+    struct venue_filter f = {
+        .place_id = PLACE, .enabled = -1, .q = "东门", .sort = "-name", .page = 1, .page_size = 5};
+    struct venue *items;
+    size_t n;
+    int64_t total;
+    err e = venue_list(D, A, &ALL, &f, &items, &n, &total);
+    if (!e && n == 0)
+        fail_msg("venue_list: an empty page");
+    return e;
+}
+
+static err op_region_list(int run)
+{
+    (void)run;
+    struct region_filter f = {
+        .parent_code = code("110101001000"), .q = "1", .page = 1, .page_size = 5};
+    struct region *items;
+    size_t n;
+    int64_t total;
+    return region_list(D, &ALL, &f, A, &items, &n, &total);
+}
+
+static err op_user_list(int run)
+{
+    (void)run;
+    struct user_filter f = {
+        .q = "a", .locked = -1, .disabled = 0, .kind = "staff", .page = 1, .page_size = 5};
+    struct user *items;
+    size_t n;
+    int64_t total;
+    return user_list(D, A, NULL, &f, &items, &n, &total);
+}
+
 static void test_writes(void **state)
 {
     (void)state;
@@ -205,6 +262,10 @@ static void test_reads(void **state)
     /* look-ups whose failure once read as "none" */
     walk("user_id_by_username", op_user_id_by_username, "SELECT 0", E_DB);
     walk("code_latest_test", op_code_latest_test, "SELECT 0", E_DB);
+    walk("place_list", op_place_list, "SELECT 0", E_DB);
+    walk("venue_list", op_venue_list, "SELECT 0", E_DB);
+    walk("region_list", op_region_list, "SELECT 0", E_DB);
+    walk("user_list", op_user_list, "SELECT 0", E_DB);
 }
 
 static void test_out_of_memory(void **state)
