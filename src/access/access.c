@@ -146,10 +146,9 @@ static err count_passed(db *d, const struct access_scan *sc, int64_t *n_r)
     db_bind_int64(s, 2, sc->venue_id);
     db_bind_int64(s, 3, sc->at - sc->policy.limit_hours * 3600000LL);
     db_bind_text(s, 4, sc->direction == ACCESS_IN ? "in" : "out");
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
         *n_r = db_col_int64(s, 0);
-    e = rc < 0 ? db_step_err(s) : E_OK;
     db_done(s);
     return e;
 }
@@ -182,10 +181,7 @@ static err insert_record(db *d, const struct access_scan *sc)
     db_bind_int64(s, 12, sc->operator_user_id);
     db_bind_int64(s, 13, sc->device_id);
     db_bind_int64(s, 14, now_ms());
-    int rc = db_step(s);
-    e = rc < 0 ? db_step_err(s) : E_OK;
-    db_done(s);
-    return e;
+    return db_run(s, NULL);
 }
 
 static err raise(db *d, arena *a, struct access_scan *sc, enum alert_kind kind,
@@ -362,8 +358,8 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
     db_bind_int64(s, 17, f->page_size);
     db_bind_int64(s, 18, (f->page - 1) * f->page_size);
     json_t *arr = json_array();
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         json_t *o = json_object();
         char code[19];
         json_set_id(o, "id", db_col_int64(s, 0));
@@ -390,8 +386,6 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
         json_object_set_new(o, "person_name", json_string(name));
         json_array_append_new(arr, o);
     }
-    if (!e)
-        e = rc < 0 ? db_step_err(s) : E_OK;
     db_done(s);
     if (e) {
         json_decref(arr);

@@ -198,19 +198,15 @@ err alert_raise(db *d, const struct alert_new *a, int64_t *id_r)
     db_bind_text(s, 8, a->message);
     db_bind_text(s, 9, detail);
     db_bind_int64(s, 10, at);
-    int rc = db_step(s);
-    e = rc < 0 ? db_step_err(s) : E_OK;
-    db_done(s);
-    if (e)
+    if ((e = db_run(s, NULL)))
         return e;
     if ((e = db_prepare(d, "SELECT " COLS " FROM alerts WHERE id = ?", &s)))
         return e;
     db_bind_int64(s, 1, id);
-    rc = db_step(s);
-    if (rc != DB_ROW) {
-        e = rc < 0 ? db_step_err(s) : err_set(E_DB, NULL, NULL, NULL);
+    bool row;
+    if ((e = db_row(s, &row)) || !row) {
         db_done(s);
-        return e;
+        return e ? e : err_set(E_DB, NULL, NULL, NULL); /* the row just written */
     }
     json_t *o = row_json(s);
     db_done(s);
@@ -275,22 +271,19 @@ err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json
             db_bind_int64(s, i++, page_size);
             db_bind_int64(s, i++, offset);
             json_t *arr = json_array();
-            int rc;
-            while ((rc = db_step(s)) == DB_ROW)
+            bool row;
+            while (!(e = db_row(s, &row)) && row)
                 json_array_append_new(arr, row_json(s));
-            if (rc < 0) {
-                e = db_step_err(s);
-                db_done(s);
+            db_done(s);
+            if (e) {
                 json_decref(arr);
                 return e;
             }
-            db_done(s);
             *items_r = arr;
         } else {
-            int rc = db_step(s);
-            if (rc == DB_ROW)
+            bool row;
+            if (!(e = db_row(s, &row)) && row)
                 *total_r = db_col_int64(s, 0);
-            e = rc < 0 ? db_step_err(s) : E_OK;
             db_done(s);
             if (e) {
                 json_decref(*items_r);
@@ -322,19 +315,27 @@ err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, const 
     db_bind_int64(s, 4, id);
     db_bind_int64(s, 5, sc->lo);
     db_bind_int64(s, 6, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
-        if (item_r)
-            *item_r = row_json(s);
-        while (db_step(s) == DB_ROW)
+    bool row;
+    json_t *item = NULL;
+    if (!(e = db_row(s, &row)) && row) {
+        item = row_json(s);
+        /* run the statement to its end: the update is done when it is */
+        bool more;
+        while (!(e = db_row(s, &more)) && more)
             ;
-        db_done(s);
+    }
+    db_done(s);
+    if (e) {
+        json_decref(item);
+        return e;
+    }
+    if (row) {
+        if (item_r)
+            *item_r = item;
+        else
+            json_decref(item);
         return E_OK;
     }
-    e = rc < 0 ? db_step_err(s) : E_OK;
-    db_done(s);
-    if (e)
-        return e;
     /* nothing updated: unknown, outside scope, or acknowledged already */
     if ((e = db_prepare(d,
                         "SELECT acked_at FROM alerts WHERE id = ? AND region_code >= ? AND "
@@ -344,12 +345,11 @@ err alert_ack(db *d, const struct scope *sc, int64_t id, int64_t user_id, const 
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    rc = db_step(s);
-    e = rc < 0 ? db_step_err(s) : E_OK; /* a failed look-up is no "unknown alert" */
+    e = db_row(s, &row); /* a failed look-up is no "unknown alert" */
     db_done(s);
     if (e)
         return e;
-    if (rc == DB_ROW)
+    if (row)
         return err_set(E_CONFLICT, "already_acked", NULL, "该告警已处置");
     return err_set(E_NOT_FOUND, "unknown_alert", NULL, "告警不存在");
 }

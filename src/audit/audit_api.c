@@ -22,6 +22,7 @@
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/time.h"
+#include "db/query.h"
 #include "security/audit.h"
 
 #define AUDIT_EXPORT_MAX 50000 /* rows of one CSV export */
@@ -100,74 +101,53 @@ static err filter_from(struct req *r, struct audit_filter *f)
     return E_OK;
 }
 
-/* A statement assembled from fixed fragments (never values), in a buffer
- * sized for the longest combination; overflowing it is a bug. */
-struct sql {
-    char s[1024];
-    size_t n;
-};
-
-static void sql_add(struct sql *b, const char *fragment)
+/* The WHERE clause of `f` (db/query.h). */
+static void add_where(struct query *q, const struct audit_filter *f)
 {
-    size_t k = strlen(fragment);
-    if (b->n + k >= sizeof b->s)
-        abort();
-    memcpy(b->s + b->n, fragment, k + 1);
-    b->n += k;
-}
-
-/* The WHERE clause, in the order bind_filter binds. */
-static void add_where(struct sql *b, const struct audit_filter *f)
-{
-    sql_add(b, " WHERE 1 = 1");
-    if (f->user_id)
-        sql_add(b, " AND user_id = ?");
-    if (f->username)
-        sql_add(b, " AND username = ?");
-    if (f->action)
-        sql_add(b, f->prefix ? " AND substr(action, 1, ?) = ?" : " AND action = ?");
-    if (f->object_type)
-        sql_add(b, " AND object_type = ?");
+    query_sql(q, " WHERE 1 = 1");
+    if (f->user_id) {
+        query_sql(q, " AND user_id = ?");
+        query_int(q, f->user_id);
+    }
+    if (f->username) {
+        query_sql(q, " AND username = ?");
+        query_text(q, f->username);
+    }
+    if (f->action) {
+        if (f->prefix) {
+            /* substr counts characters in both databases */
+            query_sql(q, " AND substr(action, 1, ?) = ?");
+            query_int(q, (int64_t)utf8_len(f->action));
+        } else {
+            query_sql(q, " AND action = ?");
+        }
+        query_text(q, f->action);
+    }
+    if (f->object_type) {
+        query_sql(q, " AND object_type = ?");
+        query_text(q, f->object_type);
+    }
     /* a person's scans are entries about their access records (ids are
      * unique across tables); object_id <> 0 lets the partial index serve */
-    if (f->object_id)
-        sql_add(b, " AND object_id <> 0 AND object_id IN (SELECT CAST(? AS BIGINT) UNION ALL "
-                   "SELECT id FROM access_records WHERE person_id = ?)");
-    if (f->result)
-        sql_add(b, " AND result = ?");
-    /* ids are time-ordered: a time range is a range of the primary key */
-    if (f->from >= 0)
-        sql_add(b, " AND id >= ?");
-    if (f->to >= 0)
-        sql_add(b, " AND id < ?");
-}
-
-static int bind_filter(db_stmt *s, const struct audit_filter *f)
-{
-    int i = 1;
-    if (f->user_id)
-        db_bind_int64(s, i++, f->user_id);
-    if (f->username)
-        db_bind_text(s, i++, f->username);
-    if (f->action) {
-        /* substr counts characters in both databases */
-        if (f->prefix)
-            db_bind_int64(s, i++, (int64_t)utf8_len(f->action));
-        db_bind_text(s, i++, f->action);
-    }
-    if (f->object_type)
-        db_bind_text(s, i++, f->object_type);
     if (f->object_id) {
-        db_bind_int64(s, i++, f->object_id);
-        db_bind_int64(s, i++, f->object_id);
+        query_sql(q, " AND object_id <> 0 AND object_id IN (SELECT CAST(? AS BIGINT) UNION ALL "
+                     "SELECT id FROM access_records WHERE person_id = ?)");
+        query_int(q, f->object_id);
+        query_int(q, f->object_id);
     }
-    if (f->result)
-        db_bind_text(s, i++, f->result);
-    if (f->from >= 0)
-        db_bind_int64(s, i++, id_min_at(f->from));
-    if (f->to >= 0)
-        db_bind_int64(s, i++, id_min_at(f->to + 1));
-    return i;
+    if (f->result) {
+        query_sql(q, " AND result = ?");
+        query_text(q, f->result);
+    }
+    /* ids are time-ordered: a time range is a range of the primary key */
+    if (f->from >= 0) {
+        query_sql(q, " AND id >= ?");
+        query_int(q, id_min_at(f->from));
+    }
+    if (f->to >= 0) {
+        query_sql(q, " AND id < ?");
+        query_int(q, id_min_at(f->to + 1));
+    }
 }
 
 struct entry {
@@ -180,35 +160,29 @@ struct entry {
 static err query(struct req *r, const struct audit_filter *f, int64_t page, int64_t size,
                  struct entry **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct sql count_sql = {.n = 0}, page_sql = {.n = 0};
-    sql_add(&count_sql, "SELECT COUNT(*) FROM audit_log");
-    add_where(&count_sql, f);
-    sql_add(&page_sql, "SELECT id, at, user_id, username, role, ip, action, object_type, "
-                       "object_id, result, detail, node, seq FROM audit_log");
-    add_where(&page_sql, f);
-    sql_add(&page_sql, " ORDER BY id DESC LIMIT ? OFFSET ?");
+    /* the query is large: arena, not stack */
+    struct query *q = arena_alloc(r->a, sizeof *q);
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*) FROM audit_log");
+    add_where(q, f);
+    int64_t total;
+    err e = query_count(r->db, q, &total);
+    if (e)
+        return e;
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT id, at, user_id, username, role, ip, action, object_type, object_id, "
+                 "result, detail, node, seq FROM audit_log");
+    add_where(q, f);
+    query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?");
+    query_int(q, size);
+    query_int(q, (page - 1) * size);
     db_stmt *s;
-    err e = db_prepare(r->db, count_sql.s, &s);
-    if (e)
+    if ((e = query_prepare(r->db, q, &s)))
         return e;
-    bind_filter(s, f);
-    int64_t total = 0;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        total = db_col_int64(s, 0);
-    else
-        e = db_step_err(s);
-    db_done(s);
-    if (e)
-        return e;
-    if ((e = db_prepare(r->db, page_sql.s, &s)))
-        return e;
-    int i = bind_filter(s, f);
-    db_bind_int64(s, i++, size);
-    db_bind_int64(s, i, (page - 1) * size);
     size_t n = 0, cap = (size_t)(total < size ? total : size);
     struct entry *items = arena_alloc(r->a, (cap ? cap : 1) * sizeof *items);
-    while ((rc = db_step(s)) == DB_ROW && n < cap) {
+    bool row;
+    while (n < cap && !(e = db_row(s, &row)) && row) {
         struct entry *x = &items[n++];
         *x = (struct entry){
             .id = db_col_int64(s, 0),
@@ -227,8 +201,6 @@ static err query(struct req *r, const struct audit_filter *f, int64_t page, int6
         };
     }
     /* rows appended between the count and this page are simply not shown */
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;

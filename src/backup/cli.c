@@ -115,7 +115,9 @@ static int64_t count_of(db *d, const char *sql)
     return n;
 }
 
-enum key_check { KEY_NO_DATA, KEY_OPENS, KEY_FAILS };
+/* KEY_UNREAD: the database could not be read, which says nothing about the
+ * key (never a "mismatch"). */
+enum key_check { KEY_NO_DATA, KEY_OPENS, KEY_FAILS, KEY_UNREAD };
 
 /* Unseal one person's name with the loaded key; the plaintext is wiped
  * at once and never printed. */
@@ -123,10 +125,10 @@ static enum key_check check_key(db *d)
 {
     db_stmt *s;
     if (db_prepare(d, "SELECT name_enc FROM persons LIMIT 1", &s))
-        return KEY_FAILS;
-    int rc = db_step(s);
-    enum key_check r = rc == DB_DONE ? KEY_NO_DATA : KEY_FAILS;
-    if (rc == DB_ROW) {
+        return KEY_UNREAD;
+    bool row;
+    enum key_check r = db_row(s, &row) ? KEY_UNREAD : row ? KEY_FAILS : KEY_NO_DATA;
+    if (row) {
         size_t n;
         const void *ct = db_col_blob(s, 0, &n);
         char *plain = n >= SEAL_OVERHEAD ? malloc(n - SEAL_OVERHEAD + 1) : NULL;
@@ -186,7 +188,7 @@ int cmd_restore(int argc, char **argv)
     int64_t users = count_of(d, "SELECT COUNT(*) FROM users");
     int64_t audits = count_of(d, "SELECT COUNT(*) FROM audit_log");
     enum key_check key = check_key(d);
-    static const char *const key_words[] = {"none", "ok", "mismatch"};
+    static const char *const key_words[] = {"none", "ok", "mismatch", "unread"};
     char detail[128];
     snprintf(detail, sizeof detail, "persons=%lld users=%lld audit=%lld key=%s", (long long)persons,
              (long long)users, (long long)audits, key_words[key]);
@@ -209,6 +211,9 @@ int cmd_restore(int argc, char **argv)
     case KEY_NO_DATA:
         printf("备份中没有人员记录, 未能校验密钥。\n");
         return 0;
+    case KEY_UNREAD:
+        fprintf(stderr, "\n警告: 读取恢复后的数据库失败, 未能校验密钥 (详见日志)。\n");
+        return 1;
     case KEY_FAILS:
         break;
     }

@@ -116,9 +116,11 @@ static err get_my_code(struct req *r)
     err e = person_self_find(r->db, r->a, r->who, &p);
     if (e || (e = code_find(r->db, r->a, &all, p.id, &c)))
         return e;
+    json_t *t;
+    if ((e = code_latest_test(r->db, p.id, &t)))
+        return e;
     json_t *o = code_json(p.id, &c);
     json_object_set_new(o, "name", json_string(mask_name(r->a, p.name)));
-    json_t *t = code_latest_test(r->db, p.id);
     json_object_set_new(o, "latest_test", t ? t : json_null());
     bool valid = false;
     int64_t community = 0;

@@ -72,18 +72,17 @@ int cmd_code_tokens(int argc, char **argv)
     }
     db_bind_int64(s, 1, sample);
     int64_t now = now_ms();
-    int rc;
-    while (!e && (rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         struct token t = {.kind = TOKEN_HEALTH,
                           .subject = db_col_int64(s, 0),
                           .issued_at = now,
                           .expires_at = now + minutes * 60000};
         char out[TOKEN_MAX];
-        if (!(e = token_issue(&t, out)))
-            printf("%s\n", out);
+        if ((e = token_issue(&t, out)))
+            break;
+        printf("%s\n", out);
     }
-    if (!e && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     db_close(&d);
     return e ? cli_fail(e, "code tokens") : 0;

@@ -307,9 +307,11 @@ err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id,
 err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, json_t **items_r,
                int64_t *total_r) MUST_USE;
 
-/* The newest test result of a person ({result, sampled_at, reported_at})
- * or NULL (no scope check: the caller has found the person). */
-json_t *code_latest_test(db *d, int64_t person_id);
+/* The newest test result of a person ({result, sampled_at, reported_at},
+ * the caller's reference) into *test_r, or NULL when there is none (no
+ * scope check: the caller has found the person). E_DB or E_NOMEM, *test_r
+ * untouched: a failed read is never "no result". */
+err code_latest_test(db *d, int64_t person_id, json_t **test_r) MUST_USE;
 
 /*
  * Who says whether a resident holds a pass for their community's gates

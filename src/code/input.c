@@ -60,11 +60,9 @@ static err check_stay(db *d, const struct scope *sc, json_t *b)
     if (e)
         return e;
     db_bind_int64(s, 1, area);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        n = db_col_int64(s, 0);
-    else
-        e = db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        n = row ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         return e;
@@ -205,8 +203,8 @@ err code_input_list(db *d, const struct scope *sc, const struct code_input_kind 
     db_bind_int64(s, 4, page_size);
     db_bind_int64(s, 5, (page - 1) * page_size);
     json_t *arr = json_array();
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         json_t *o = json_object();
         json_set_id(o, "id", db_col_int64(s, 0));
         json_set_id(o, "person_id", person_id);
@@ -231,7 +229,6 @@ err code_input_list(db *d, const struct scope *sc, const struct code_input_kind 
         json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 2)));
         json_array_append_new(arr, o);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e) {
         json_decref(arr);
@@ -303,8 +300,8 @@ err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r, in
     db_bind_int64(s, 1, page_size);
     db_bind_int64(s, 2, (page - 1) * page_size);
     json_t *arr = json_array();
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         json_t *o = json_object();
         json_set_id(o, "id", db_col_int64(s, 0));
         json_object_set_new(o, "region_code", code_or_null(db_col_int64(s, 1)));
@@ -315,7 +312,6 @@ err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r, in
         json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 6)));
         json_array_append_new(arr, o);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e) {
         json_decref(arr);
@@ -386,14 +382,15 @@ err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int6
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, who->scope.lo);
     db_bind_int64(s, 3, who->scope.hi);
-    int rc = db_step(s);
+    bool row;
     int64_t from = 0;
-    if (rc == DB_ROW) {
+    if (!(e = db_row(s, &row)) && row) {
         lo = db_col_int64(s, 0);
         hi = db_col_int64(s, 1);
         from = db_col_int64(s, 2);
     }
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    if (!e && !row)
+        e = E_NOT_FOUND;
     db_done(s);
     if (e)
         goto fail;
@@ -444,8 +441,8 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
     db_bind_int64(s, 3, page_size);
     db_bind_int64(s, 4, (page - 1) * page_size);
     json_t *arr = json_array();
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         json_t *o = json_object();
         json_set_id(o, "id", db_col_int64(s, 0));
         json_object_set_new(o, "region_code", code_or_null(db_col_int64(s, 1)));
@@ -456,7 +453,6 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
         json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 6)));
         json_array_append_new(arr, o);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e) {
         json_decref(arr);
@@ -467,20 +463,25 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
     return E_OK;
 }
 
-json_t *code_latest_test(db *d, int64_t person_id)
+err code_latest_test(db *d, int64_t person_id, json_t **test_r)
 {
     db_stmt *s;
-    if (db_prepare(d,
-                   "SELECT result, sampled_at, reported_at FROM test_results WHERE person_id = ? "
-                   "ORDER BY sampled_at DESC, id DESC LIMIT 1",
-                   &s))
-        return NULL;
+    err e = db_prepare(d,
+                       "SELECT result, sampled_at, reported_at FROM test_results WHERE "
+                       "person_id = ? ORDER BY sampled_at DESC, id DESC LIMIT 1",
+                       &s);
+    if (e)
+        return e;
     db_bind_int64(s, 1, person_id);
     json_t *o = NULL;
-    if (db_step(s) == DB_ROW)
-        o = json_pack("{s:s,s:I,s:I}", "result", db_col_text(s, 0), "sampled_at",
-                      (json_int_t)db_col_int64(s, 1), "reported_at",
-                      (json_int_t)db_col_int64(s, 2));
+    bool row;
+    if (!(e = db_row(s, &row)) && row &&
+        !(o = json_pack("{s:s,s:I,s:I}", "result", db_col_text(s, 0), "sampled_at",
+                        (json_int_t)db_col_int64(s, 1), "reported_at",
+                        (json_int_t)db_col_int64(s, 2))))
+        e = err_set(E_NOMEM, NULL, NULL, NULL);
     db_done(s);
-    return o;
+    if (!e)
+        *test_r = o;
+    return e;
 }

@@ -35,8 +35,8 @@ err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r)
     if (e)
         return e;
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW && n < CODE_RULES_MAX) {
+    bool row;
+    while (n < CODE_RULES_MAX && !(e = db_row(s, &row)) && row) {
         json_t *params = json_loads(db_col_text(s, 2), 0, NULL);
         json_t *o = json_pack("{s:s,s:s,s:o*,s:s,s:b,s:s}", "key", db_col_text(s, 0), "kind",
                               db_col_text(s, 1), "params", params, "colour", db_col_text(s, 3),
@@ -50,8 +50,6 @@ err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r)
         }
         n++;
     }
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -123,7 +121,8 @@ struct who_row {
 /* One input table read for a range of person ids, ordered by person_id. */
 struct cursor {
     db_stmt *s;
-    int rc;
+    bool row; /* a row is current */
+    err e;    /* how the cursor failed (row is then false) */
     void (*fill)(db_stmt *s, struct code_input *in);
 };
 
@@ -191,7 +190,7 @@ static const struct {
 
 static void cursor_next(struct cursor *c)
 {
-    c->rc = db_step(c->s);
+    c->e = db_row(c->s, &c->row);
 }
 
 static err cursors_open(db *d, struct cursor *cs, int64_t lo, int64_t hi, int64_t since)
@@ -217,8 +216,8 @@ static err cursors_close(struct cursor *cs)
 {
     err e = E_OK;
     for (size_t t = 0; t < NTABLES; t++) {
-        if (cs[t].rc != DB_ROW && cs[t].rc != DB_DONE && !e)
-            e = db_step_err(cs[t].s);
+        if (cs[t].e && !e)
+            e = cs[t].e;
         db_done(cs[t].s);
     }
     return e;
@@ -243,8 +242,8 @@ static err zones_load(db *d, arena *a, int64_t now, struct zone_row **z_r, size_
     db_bind_int64(s, 1, now);
     size_t n = 0, cap = 16;
     struct zone_row *z = arena_alloc(a, cap * sizeof *z);
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         if (n == cap) {
             struct zone_row *bigger = arena_alloc(a, 2 * cap * sizeof *z);
             memcpy(bigger, z, n * sizeof *z);
@@ -256,7 +255,6 @@ static err zones_load(db *d, arena *a, int64_t now, struct zone_row **z_r, size_
             db_col_int64(s, 1),
             {zone_kind_parse(db_col_text(s, 2)), db_col_int64(s, 3), db_col_int64(s, 4)}};
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     *z_r = z;
     *n_r = n;
@@ -312,9 +310,9 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
         in.now = cx->now;
         in.status = people[i].status;
         for (size_t t = 0; t < NTABLES; t++) {
-            while (cs[t].rc == DB_ROW && db_col_int64(cs[t].s, 0) < id)
+            while (cs[t].row && db_col_int64(cs[t].s, 0) < id)
                 cursor_next(&cs[t]);
-            while (cs[t].rc == DB_ROW && db_col_int64(cs[t].s, 0) == id) {
+            while (cs[t].row && db_col_int64(cs[t].s, 0) == id) {
                 cs[t].fill(cs[t].s, &in);
                 cursor_next(&cs[t]);
             }
@@ -328,19 +326,18 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
         enum code_colour c = code_eval(cx->rules, cx->n_rules, &in, match, &n_match);
         const char *reasons = code_reasons_text(a, cx->rules, match, n_match);
 
-        while (cur.rc == DB_ROW && db_col_int64(cur.s, 0) < id)
+        while (cur.row && db_col_int64(cur.s, 0) < id)
             cursor_next(&cur);
         int old_c = CODE_GREEN;
         const char *old_r = "[]";
-        if (cur.rc == DB_ROW && db_col_int64(cur.s, 0) == id) {
+        if (cur.row && db_col_int64(cur.s, 0) == id) {
             old_c = code_colour_parse(db_col_text(cur.s, 1));
             old_r = db_col_text(cur.s, 2);
         }
         if (old_c != (int)c || strcmp(old_r, reasons))
             ch_r[(*n_ch_r)++] = (struct change){id, people[i].region_code, c, reasons, old_c};
     }
-    if (cur.rc != DB_ROW && cur.rc != DB_DONE)
-        e = db_step_err(cur.s);
+    e = cur.e;
     db_done(cur.s);
     err e2 = cursors_close(cs);
     return e ? e : e2;
@@ -423,11 +420,10 @@ static err people_after(db *d, int64_t after, int64_t lo_code, int64_t hi_code, 
         db_bind_int64(s, 4, (int64_t)max);
     }
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW)
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
         p_r[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
                                     person_status_parse(db_col_text(s, 2))};
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     *n_r = n;
     return e;
@@ -442,13 +438,13 @@ err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t 
         return e;
     db_bind_int64(s, 1, person_id);
     struct who_row p;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    e = db_row(s, &row);
+    if (row)
         p = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
                              person_status_parse(db_col_text(s, 2))};
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
-    if (e || rc != DB_ROW)
+    if (e || !row)
         return e;
     struct code_rule rules[CODE_RULES_MAX];
     struct ctx cx;
@@ -604,10 +600,11 @@ static err person_in_scope(db *d, const struct scope *sc, int64_t id, int64_t *c
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW && created_r)
+    bool row;
+    if (!(e = db_row(s, &row)) && row && created_r)
         *created_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
+    if (!e && !row)
+        e = E_NOT_FOUND;
     db_done(s);
     return e;
 }
@@ -630,14 +627,14 @@ err code_find(db *d, arena *a, const struct scope *sc, int64_t person_id, struct
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     struct code_current c = {CODE_GREEN, "[]", created};
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row;
+    e = db_row(s, &row);
+    if (row) {
         int k = code_colour_parse(db_col_text(s, 0));
         c.colour = k < 0 ? CODE_GREEN : (enum code_colour)k;
         c.reasons = arena_strdup(a, db_col_text(s, 1));
         c.updated_at = db_col_int64(s, 2);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (!e)
         *c_r = c;
@@ -653,14 +650,14 @@ err code_of(db *d, arena *a, int64_t person_id, struct code_current *c_r)
         return e;
     db_bind_int64(s, 1, person_id);
     struct code_current c = {CODE_GREEN, "[]", 0};
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row;
+    e = db_row(s, &row);
+    if (row) {
         int k = code_colour_parse(db_col_text(s, 0));
         c.colour = k < 0 ? CODE_GREEN : (enum code_colour)k;
         c.reasons = arena_strdup(a, db_col_text(s, 1));
         c.updated_at = db_col_int64(s, 2);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (!e)
         *c_r = c;
@@ -701,8 +698,8 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
     db_bind_int64(s, 5, (page - 1) * page_size);
     struct code_change *items = arena_alloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         int k = code_colour_parse(db_col_text(s, 3));
         items[n++] = (struct code_change){db_col_int64(s, 0),
                                           db_col_int64(s, 1),
@@ -711,7 +708,6 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
                                           arena_strdup(a, db_col_text(s, 4)),
                                           arena_strdup(a, db_col_text(s, 5))};
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;

@@ -119,12 +119,12 @@ static err people_of(struct ctx *c, int64_t community, int64_t ids[PEOPLE], int6
     db_bind_int64(s, 1, community);
     db_bind_int64(s, 2, regcode_end(community));
     db_bind_int64(s, 3, PEOPLE);
-    int n = 0, rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    int n = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         ids[n] = db_col_int64(s, 0);
         regions[n++] = db_col_int64(s, 1);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     *n_r = n;
     return e;

@@ -94,12 +94,10 @@ err device_broker_write(db *d, const char *dir, const char *server_user, const c
                        "ORDER BY id",
                        &s);
     if (!e) {
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW)
+        bool row;
+        while (!(e = db_row(s, &row)) && row)
             passwd = arena_printf(a, "%s%lld:%s\n", passwd, (long long)db_col_int64(s, 0),
                                   db_col_text(s, 1));
-        if (rc < 0)
-            e = db_step_err(s);
         db_done(s);
     }
     const char *acl = arena_printf(a,

@@ -164,10 +164,13 @@ err device_find(db *d, arena *a, const struct scope *sc, int64_t id, struct devi
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        drow(a, s, dev_r);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? not_found() : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            drow(a, s, dev_r);
+        else
+            e = not_found();
+    }
     db_done(s);
     return e;
 }
@@ -190,13 +193,12 @@ err device_list(db *d, arena *a, const struct scope *sc, int64_t page, int64_t p
         return e;
     db_bind_int64(s, 1, sc->lo);
     db_bind_int64(s, 2, sc->hi);
-    if (db_step(s) != DB_ROW) {
-        e = db_step_err(s);
-        db_done(s);
-        return e;
-    }
-    *total_r = db_col_int64(s, 0);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        *total_r = row ? db_col_int64(s, 0) : 0;
     db_done(s);
+    if (e)
+        return e;
     if ((e = db_prepare(d,
                         "SELECT " DCOLS " FROM devices WHERE region_code >= ? AND region_code < ? "
                         "AND deleted_at = 0 ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -208,11 +210,8 @@ err device_list(db *d, arena *a, const struct scope *sc, int64_t page, int64_t p
     db_bind_int64(s, 4, (page - 1) * page_size);
     struct device *items = arena_zalloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW && n < (size_t)page_size)
+    while (n < (size_t)page_size && !(e = db_row(s, &row)) && row)
         drow(a, s, &items[n++]);
-    if (rc < 0)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -317,9 +316,10 @@ err device_authenticate(db *d, arena *a, const char *cred, struct device *dev_r)
     if (e)
         return e;
     db_bind_int64(s, 1, id);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     bool ok = false;
-    if (rc == DB_ROW) {
+    if (row) {
         uint8_t h[SM3_LEN];
         size_t n;
         const void *stored = db_col_blob(s, 12, &n);
@@ -328,14 +328,13 @@ err device_authenticate(db *d, arena *a, const char *cred, struct device *dev_r)
         if (ok)
             drow(a, s, dev_r);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
     if (!ok) {
-        device_refused(rc == DB_ROW ? DEVREF_BAD_SECRET : DEVREF_UNKNOWN_DEVICE);
-        log_event(LOG_WARN, "device_refused", "reason",
-                  rc == DB_ROW ? "bad_secret" : "unknown_device", NULL);
+        device_refused(row ? DEVREF_BAD_SECRET : DEVREF_UNKNOWN_DEVICE);
+        log_event(LOG_WARN, "device_refused", "reason", row ? "bad_secret" : "unknown_device",
+                  NULL);
         return err_set(E_AUTH, "device_auth_failed", NULL, "设备凭据不正确");
     }
     if (!dev_r->enabled) {
@@ -424,12 +423,10 @@ err device_reading_record(db *d, arena *a, const struct device *dev, struct devi
     if (e)
         return e;
     db_bind_int64(s, 1, dev->venue_id);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row; /* a failed look-up is no default threshold: e says so */
+    if (!(e = db_row(s, &row)) && row) {
         threshold = db_col_double(s, 0);
         venue_name = arena_strdup(a, db_col_text(s, 1));
-    } else if (rc != DB_DONE) {
-        e = db_step_err(s); /* a failed look-up is no default threshold */
     }
     db_done(s);
     if (e)
@@ -536,15 +533,13 @@ err device_check_silent(db *d, int64_t now, int *raised_r)
                        &s);
     if (!e) {
         db_bind_int64(s, 1, now);
-        int rc;
-        while (n < SILENT_BATCH && (rc = db_step(s)) == DB_ROW) {
+        bool row;
+        while (n < SILENT_BATCH && !(e = db_row(s, &row)) && row) {
             rows[n] = (struct silent){db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2),
                                       db_col_int64(s, 3), db_col_int64(s, 4), ""};
             snprintf(rows[n].name, sizeof rows[n].name, "%s", db_col_text(s, 5));
             n++;
         }
-        if (rc < 0)
-            e = db_step_err(s);
         db_done(s);
     }
     for (int i = 0; i < n && !e; i++) {

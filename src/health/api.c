@@ -99,11 +99,16 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static double fever_threshold(db *d)
+/* The fever threshold of the code rules; a failed read is an error, not
+ * the default threshold. */
+static err fever_threshold(db *d, double *th_r)
 {
     struct code_rule rules[CODE_RULES_MAX];
     size_t n;
-    return code_rules_load(d, rules, &n) ? 37.3 : code_fever_threshold(rules, n);
+    err e = code_rules_load(d, rules, &n);
+    if (!e)
+        *th_r = code_fever_threshold(rules, n);
+    return e;
 }
 
 static json_t *declaration_json(const struct declaration *dc, double threshold)
@@ -157,7 +162,10 @@ static err self_person(struct req *r, int64_t *id_r)
 static err declare(struct req *r, int64_t person_id, const struct scope *sc, const char *source)
 {
     struct declaration dc = {.person_id = person_id, .source = source};
+    double th;
     err e = declaration_from_json(r->body, &dc);
+    if (!e && (e = fever_threshold(r->db, &th))) /* before the write: it must not fail after */
+        return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if (e || (e = health_declare(r->db, r->a, sc, &dc, r->who->user_id))) {
         err_ignore(db_release(r->db, false));
@@ -167,7 +175,7 @@ static err declare(struct req *r, int64_t person_id, const struct scope *sc, con
               arena_printf(r->a, "source=%s", source));
     if ((e = db_release(r->db, true)))
         return e;
-    return reply_json(r, 201, declaration_json(&dc, fever_threshold(r->db)));
+    return reply_json(r, 201, declaration_json(&dc, th));
 }
 
 static err list_declarations(struct req *r, int64_t person_id, const struct scope *sc)
@@ -176,9 +184,11 @@ static err list_declarations(struct req *r, int64_t person_id, const struct scop
     struct declaration *items;
     size_t n;
     err e = req_paging(r, &page, &size);
-    if (e || (e = health_declarations(r->db, r->a, sc, person_id, page, size, &items, &n, &total)))
+    double th;
+    if (e ||
+        (e = health_declarations(r->db, r->a, sc, person_id, page, size, &items, &n, &total)) ||
+        (e = fever_threshold(r->db, &th)))
         return e;
-    double th = fever_threshold(r->db);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, declaration_json(&items[i], th));
@@ -255,8 +265,9 @@ static err optional_id(struct req *r, const char *key, int64_t *id_r)
 static err post_temperature(struct req *r)
 {
     int64_t id;
+    double th; /* before the write: it must not fail after */
     err e = req_param_id(r, 0, &id);
-    if (e)
+    if (e || (e = fever_threshold(r->db, &th)))
         return e;
     struct reading x = {.person_id = id,
                         .celsius = json_number_value(json_object_get(r->body, "value")),
@@ -275,19 +286,20 @@ static err post_temperature(struct req *r)
               arena_printf(r->a, "source=%s", x.source));
     if ((e = db_release(r->db, true)))
         return e;
-    return reply_json(r, 201, reading_json(&x, fever_threshold(r->db)));
+    return reply_json(r, 201, reading_json(&x, th));
 }
 
 static err get_temperatures(struct req *r)
 {
     int64_t id, page, size, total;
+    double th;
     struct reading *items;
     size_t n;
     err e = req_param_id(r, 0, &id);
     if (e || (e = req_paging(r, &page, &size)) ||
-        (e = health_readings(r->db, r->a, &r->who->scope, id, page, size, &items, &n, &total)))
+        (e = health_readings(r->db, r->a, &r->who->scope, id, page, size, &items, &n, &total)) ||
+        (e = fever_threshold(r->db, &th)))
         return e;
-    double th = fever_threshold(r->db);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, reading_json(&items[i], th));

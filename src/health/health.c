@@ -215,8 +215,8 @@ err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_
     db_bind_int64(s, 5, (page - 1) * page_size);
     struct declaration *items = arena_zalloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
-    int rc;
-    while (!e && (rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (n < (size_t)page_size && !(e = db_row(s, &row)) && row) {
         struct declaration *x = &items[n++];
         x->id = db_col_int64(s, 0);
         x->person_id = person_id;
@@ -230,9 +230,9 @@ err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_
         if (!(e = unseal_col(a, s, 4, "declarations.symptom_other", &x->symptom_other)) &&
             !(e = unseal_col(a, s, 5, "declarations.travel", &x->travel)))
             e = unseal_col(a, s, 8, "declarations.contact_text", &x->contact_text);
+        if (e)
+            break;
     }
-    if (!e && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -335,8 +335,8 @@ err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, 
     db_bind_int64(s, 5, (page - 1) * page_size);
     struct reading *items = arena_zalloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW)
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
         items[n++] = (struct reading){db_col_int64(s, 0),
                                       person_id,
                                       db_col_int64(s, 1),
@@ -345,7 +345,6 @@ err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, 
                                       db_col_int64(s, 4),
                                       db_col_int64(s, 5),
                                       db_col_int64(s, 6)};
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;

@@ -81,8 +81,8 @@ err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct jo
     db_bind_int64(s, 2, who->user_id);
     db_bind_int64(s, 3, who->scope.lo);
     db_bind_int64(s, 4, who->scope.hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
         *j_r = (struct job){db_col_int64(s, 0),
                             arena_strdup(a, db_col_text(s, 1)),
                             arena_strdup(a, db_col_text(s, 2)),
@@ -93,9 +93,8 @@ err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct jo
                             db_col_int64(s, 7),
                             db_col_int64(s, 8),
                             db_col_int64(s, 9)};
-    e = rc == DB_ROW    ? E_OK
-        : rc == DB_DONE ? err_set(E_NOT_FOUND, "not_found", NULL, "任务不存在")
-                        : db_step_err(s);
+    if (!e && !row)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "任务不存在");
     db_done(s);
     if (!e && !kind_allowed(who, j_r->kind))
         e = err_set(E_FORBIDDEN, "forbidden", NULL, "您没有查看该任务的权限");

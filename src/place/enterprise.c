@@ -17,6 +17,7 @@
 #include "base/paging.h"
 #include "base/regcode.h"
 #include "base/validate.h"
+#include "db/query.h"
 
 #define LABEL_CONTACT_NAME    "enterprises.contact_name"
 #define LABEL_CONTACT_PHONE   "enterprises.contact_phone"
@@ -114,14 +115,10 @@ static err read_row(db_stmt *s, arena *a, struct enterprise *x)
 /* The single row of a prepared, bound statement: E_NOT_FOUND without one. */
 static err one_row(db_stmt *s, arena *a, struct enterprise *e_r)
 {
-    err e;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        e = read_row(s, a, e_r);
-    else if (rc == DB_DONE)
-        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
-    else
-        e = db_step_err(s);
+    bool row;
+    err e = db_row(s, &row);
+    if (!e)
+        e = row ? read_row(s, a, e_r) : err_set(E_NOT_FOUND, NULL, NULL, NULL);
     db_done(s);
     return e;
 }
@@ -186,17 +183,15 @@ static err check_duplicate(db *d, const struct scope *scope, const char *code, i
     db_bind_int64(s, 2, scope->hi);
     db_bind_text(s, 3, code);
     db_bind_int64(s, 4, self);
-    int rc = db_step(s);
+    bool row;
     int64_t id = 0;
     bool visible = false;
-    if (rc == DB_ROW) {
+    if (!(e = db_row(s, &row)) && row) {
         id = db_col_int64(s, 0);
         visible = db_col_int64(s, 1) != 0;
-    } else if (rc != DB_DONE) {
-        e = db_step_err(s);
     }
     db_done(s);
-    if (e || rc != DB_ROW)
+    if (e || !row)
         return e;
     return err_set_ref(E_CONFLICT, "duplicate_enterprise", visible ? id : 0,
                        visible ? "该统一社会信用代码的企业已登记"
@@ -212,19 +207,10 @@ static err duplicate_after_race(db *d, const struct scope *scope, const char *co
              : err_set_ref(E_CONFLICT, "duplicate_enterprise", 0, "该统一社会信用代码的企业已登记");
 }
 
-/* As PLACE_WHERE in place.c: absent filters bind values that make their
- * condition true, so one statement text serves every combination. */
-#define ENT_WHERE                                                                                  \
-    "WHERE e.deleted_at = 0 AND e.region_code >= ? AND e.region_code < ? "                         \
-    "AND e.region_code >= ? AND e.region_code < ? "                                                \
-    "AND (? = '' OR lower(e.name) LIKE ? ESCAPE '\\') "                                            \
-    "AND (? = '' OR e.credit_code = ?) "
-
-#define ENT_ORDER(col, dir) "ORDER BY " col " " dir ", e.id " dir " LIMIT ? OFFSET ?"
-#define ENT_PAGE(col, dir)  "SELECT " ENT_COLS ENT_FROM ENT_WHERE ENT_ORDER(col, dir)
+/* The page orders, the id breaking ties so that paging is stable. */
 #define ENT_SORT(key, col)                                                                         \
     {                                                                                              \
-        key, ENT_PAGE(col, "ASC"), ENT_PAGE(col, "DESC")                                           \
+        key, " ORDER BY " col " ASC, e.id ASC", " ORDER BY " col " DESC, e.id DESC"                \
     }
 
 static const struct pl_sort enterprise_sorts[] = {
@@ -237,51 +223,45 @@ static const struct pl_sort enterprise_sorts[] = {
     {NULL, NULL, NULL},
 };
 
-static void bind_where(db_stmt *s, int i, const struct scope *scope, int64_t lo, int64_t hi,
-                       const char *like, const char *code)
-{
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i++, scope->hi);
-    db_bind_int64(s, i++, lo);
-    db_bind_int64(s, i++, hi);
-    db_bind_text(s, i++, like);
-    db_bind_text(s, i++, like);
-    db_bind_text(s, i++, code);
-    db_bind_text(s, i++, code);
-}
-
 err enterprise_list(db *d, arena *a, const struct scope *scope, const struct enterprise_filter *f,
                     struct enterprise **items_r, size_t *n_r, int64_t *total_r)
 {
     err e;
-    int64_t lo = scope->lo, hi = scope->hi;
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, "WHERE e.deleted_at = 0 AND e.region_code >= ? AND e.region_code < ?");
+    query_int(w, scope->lo);
+    query_int(w, scope->hi);
     if (f->region_code) {
         if ((e = pl_region_check(d, scope, f->region_code)))
             return e;
-        lo = f->region_code;
-        hi = regcode_end(f->region_code);
+        query_sql(w, " AND e.region_code >= ? AND e.region_code < ?");
+        query_int(w, f->region_code);
+        query_int(w, regcode_end(f->region_code));
     }
-    const char *code = "";
     if (f->credit_code) {
-        code = pl_upper(a, f->credit_code);
+        const char *code = pl_upper(a, f->credit_code);
         if ((e = check_credit_code(code, "credit_code")))
             return e;
+        if (*code) {
+            query_sql(w, " AND e.credit_code = ?");
+            query_text(w, code);
+        }
     }
-    const char *like = pl_like_contains(a, f->q);
-    const char *page_sql;
-    if ((e = pl_sort_sql(enterprise_sorts, f->sort, "-created_at", &page_sql)))
+    if (f->q && *f->q) {
+        query_sql(w, " AND lower(e.name) LIKE ? ESCAPE '\\'");
+        query_text(w, pl_like_contains(a, f->q));
+    }
+    const char *order;
+    if ((e = pl_sort_sql(enterprise_sorts, f->sort, "-created_at", &order)))
         return e;
 
-    db_stmt *s;
-    if ((e = db_prepare(d, "SELECT COUNT(*) FROM enterprises e " ENT_WHERE, &s)))
-        return e;
-    bind_where(s, 1, scope, lo, hi, like, code);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    if (rc != DB_ROW)
-        e = db_step_err(s);
-    db_done(s);
-    if (e)
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*) FROM enterprises e ");
+    query_append(q, w);
+    int64_t total;
+    if ((e = query_count(d, q, &total)))
         return e;
 
     int64_t limit, offset, want;
@@ -291,16 +271,20 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
     size_t n = 0;
     if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
-        if ((e = db_prepare(d, page_sql, &s)))
+        *q = (struct query)QUERY_INIT;
+        query_sql(q, "SELECT " ENT_COLS ENT_FROM);
+        query_append(q, w);
+        query_sql(q, order);
+        query_sql(q, " LIMIT ? OFFSET ?");
+        query_int(q, limit);
+        query_int(q, offset);
+        db_stmt *s;
+        if ((e = query_prepare(d, q, &s)))
             return e;
-        bind_where(s, 1, scope, lo, hi, like, code);
-        db_bind_int64(s, 9, limit);
-        db_bind_int64(s, 10, offset);
-        while ((rc = db_step(s)) == DB_ROW && (int64_t)n < want)
-            if ((e = read_row(s, a, &items[n++])))
-                break;
-        if (!e && rc != DB_ROW && rc != DB_DONE)
-            e = db_step_err(s);
+        bool row;
+        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
+               !(e = read_row(s, a, &items[n])))
+            n++;
         db_done(s);
         if (e)
             return e;

@@ -32,16 +32,16 @@ err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label,
 const char *pl_trim(arena *a, const char *s);
 
 /* A sort key of an allow-list: `key` is the API name; `asc` and `desc` are
- * the complete page statements ordered by it, fixed at compile time (so no
- * SQL text is ever assembled at run time). The list ends with a NULL key. */
+ * the ORDER BY fragments it stands for (query_sql, db/query.h), fixed at
+ * compile time. The list ends with a NULL key. */
 struct pl_sort {
     const char *key;
     const char *asc, *desc;
 };
 
 /*
- * The page statement for `sort` ("name" or "-name" for descending; NULL or
- * "": `dflt`). E_INPUT "invalid_parameter" (field sort) for a key not in
+ * The ORDER BY fragment for `sort` ("name" or "-name" for descending; NULL
+ * or "": `dflt`). E_INPUT "invalid_parameter" (field sort) for a key not in
  * the list.
  */
 err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt,

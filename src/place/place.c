@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/validate.h"
+#include "db/query.h"
 #include "security/crypto.h"
 
 #define LABEL_CONTACT_NAME  "places.contact_name"
@@ -33,13 +34,12 @@ err pl_region_check(db *d, const struct scope *scope, int64_t code)
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, scope->lo);
     db_bind_int64(s, 3, scope->hi);
-    int rc = db_step(s);
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
+    bool row;
+    e = db_row(s, &row);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!row)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
     return E_OK;
@@ -236,13 +236,12 @@ static err enterprise_check(db *d, const struct scope *scope, int64_t id)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, scope->lo);
     db_bind_int64(s, 3, scope->hi);
-    int rc = db_step(s);
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
+    bool row;
+    e = db_row(s, &row);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!row)
         return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",
                        "所属企业不存在或不在您的管辖范围内");
     return E_OK;
@@ -329,13 +328,9 @@ static err find(db *d, arena *a, const struct scope *scope, int64_t id, struct p
     db_bind_int64(s, 3, id);
     db_bind_int64(s, 4, scope->lo);
     db_bind_int64(s, 5, scope->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        e = read_row(s, a, p, raw_enterprise_r);
-    else if (rc == DB_DONE)
-        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
-    else
-        e = db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        e = row ? read_row(s, a, p, raw_enterprise_r) : err_set(E_NOT_FOUND, NULL, NULL, NULL);
     db_done(s);
     return e;
 }
@@ -349,26 +344,10 @@ err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct pl
     return e;
 }
 
-/*
- * The filters are fixed SQL: an absent filter binds a value that makes its
- * condition true (the scope's own range, an empty string, a zero flag), so
- * one statement text serves every combination of filters; the page
- * statements differ only by their ORDER BY, one pair per allow-listed key.
- */
-#define PLACE_WHERE                                                                                \
-    "WHERE p.deleted_at = 0 AND p.region_code >= ? AND p.region_code < ? "                         \
-    "AND p.region_code >= ? AND p.region_code < ? "                                                \
-    "AND (? = '' OR p.kind = ?) "                                                                  \
-    "AND (? = '' OR lower(p.name) LIKE ? ESCAPE '\\') "                                            \
-    "AND (? = 0 OR p.enterprise_id = ?) "
-
-/* One page of places ordered by `col`, the id breaking ties so that paging
- * is stable. */
-#define PLACE_ORDER(col, dir) "ORDER BY " col " " dir ", p.id " dir " LIMIT ? OFFSET ?"
-#define PLACE_PAGE(col, dir)  "SELECT " PLACE_COLS PLACE_FROM PLACE_WHERE PLACE_ORDER(col, dir)
+/* The page orders, the id breaking ties so that paging is stable. */
 #define PLACE_SORT(key, col)                                                                       \
     {                                                                                              \
-        key, PLACE_PAGE(col, "ASC"), PLACE_PAGE(col, "DESC")                                       \
+        key, " ORDER BY " col " ASC, p.id ASC", " ORDER BY " col " DESC, p.id DESC"                \
     }
 
 static const struct pl_sort place_sorts[] = {
@@ -383,49 +362,44 @@ static const struct pl_sort place_sorts[] = {
     {NULL, NULL, NULL},
 };
 
-/* Bind PLACE_WHERE's parameters from position `i`. */
-static void bind_where(db_stmt *s, int i, const struct scope *scope, int64_t lo, int64_t hi,
-                       const char *kind, const char *like, int64_t enterprise_id)
-{
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i++, scope->hi);
-    db_bind_int64(s, i++, lo);
-    db_bind_int64(s, i++, hi);
-    db_bind_text(s, i++, kind);
-    db_bind_text(s, i++, kind);
-    db_bind_text(s, i++, like);
-    db_bind_text(s, i++, like);
-    db_bind_int64(s, i++, enterprise_id ? 1 : 0);
-    db_bind_int64(s, i++, enterprise_id);
-}
-
 err place_list(db *d, arena *a, const struct scope *scope, const struct place_filter *f,
                struct place **items_r, size_t *n_r, int64_t *total_r)
 {
     err e;
-    int64_t lo = scope->lo, hi = scope->hi;
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, "WHERE p.deleted_at = 0 AND p.region_code >= ? AND p.region_code < ?");
+    query_int(w, scope->lo);
+    query_int(w, scope->hi);
     if (f->region_code) {
         if ((e = pl_region_check(d, scope, f->region_code)))
             return e;
-        lo = f->region_code;
-        hi = regcode_end(f->region_code);
+        query_sql(w, " AND p.region_code >= ? AND p.region_code < ?");
+        query_int(w, f->region_code);
+        query_int(w, regcode_end(f->region_code));
     }
-    const char *kind = f->kind ? place_kind_name(f->kind) : "";
-    const char *like = pl_like_contains(a, f->q);
-    const char *page_sql;
-    if ((e = pl_sort_sql(place_sorts, f->sort, "-created_at", &page_sql)))
+    const char *order;
+    if ((e = pl_sort_sql(place_sorts, f->sort, "-created_at", &order)))
         return e;
+    if (*place_kind_name(f->kind)) { /* 0 (any) has no name */
+        query_sql(w, " AND p.kind = ?");
+        query_text(w, place_kind_name(f->kind));
+    }
+    if (f->q && *f->q) {
+        query_sql(w, " AND lower(p.name) LIKE ? ESCAPE '\\'");
+        query_text(w, pl_like_contains(a, f->q));
+    }
+    if (f->enterprise_id) {
+        query_sql(w, " AND p.enterprise_id = ?");
+        query_int(w, f->enterprise_id);
+    }
 
-    db_stmt *s;
-    if ((e = db_prepare(d, "SELECT COUNT(*) FROM places p " PLACE_WHERE, &s)))
-        return e;
-    bind_where(s, 1, scope, lo, hi, kind, like, f->enterprise_id);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    if (rc != DB_ROW)
-        e = db_step_err(s);
-    db_done(s);
-    if (e)
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*) FROM places p ");
+    query_append(q, w);
+    int64_t total;
+    if ((e = query_count(d, q, &total)))
         return e;
 
     int64_t limit, offset, want;
@@ -435,18 +409,22 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
     size_t n = 0;
     if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
-        if ((e = db_prepare(d, page_sql, &s)))
+        *q = (struct query)QUERY_INIT;
+        query_sql(q, "SELECT " PLACE_COLS PLACE_FROM);
+        query_int(q, scope->lo);
+        query_int(q, scope->hi);
+        query_append(q, w);
+        query_sql(q, order);
+        query_sql(q, " LIMIT ? OFFSET ?");
+        query_int(q, limit);
+        query_int(q, offset);
+        db_stmt *s;
+        if ((e = query_prepare(d, q, &s)))
             return e;
-        db_bind_int64(s, 1, scope->lo);
-        db_bind_int64(s, 2, scope->hi);
-        bind_where(s, 3, scope, lo, hi, kind, like, f->enterprise_id);
-        db_bind_int64(s, 13, limit);
-        db_bind_int64(s, 14, offset);
-        while ((rc = db_step(s)) == DB_ROW && (int64_t)n < want)
-            if ((e = read_row(s, a, &items[n++], NULL)))
-                break;
-        if (!e && rc != DB_ROW && rc != DB_DONE)
-            e = db_step_err(s);
+        bool row;
+        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
+               !(e = read_row(s, a, &items[n], NULL)))
+            n++;
         db_done(s);
         if (e)
             return e;

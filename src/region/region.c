@@ -10,7 +10,6 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/json.h"
+#include "db/query.h"
 
 static bool unscoped(const struct scope *sc)
 {
@@ -286,13 +286,13 @@ err region_find(db *d, const struct scope *sc, int64_t code, bool with_boundary,
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        row_read(s, a, r_r);
-    else if (rc == DB_DONE)
-        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
-    else
-        e = db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            row_read(s, a, r_r);
+        else
+            e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    }
     db_done(s);
     return e;
 }
@@ -313,89 +313,55 @@ static char *like_pattern(arena *a, const char *x)
     return p;
 }
 
-/*
- * Concatenate fixed SQL fragments (string literals of this file, never
- * values) into one statement text; the list ends with NULL.
- */
-__attribute__((sentinel)) static const char *sql_cat(arena *a, ...)
-{
-    va_list ap;
-    size_t n = 1;
-    va_start(ap, a);
-    for (const char *p; (p = va_arg(ap, const char *));)
-        n += strlen(p);
-    va_end(ap);
-    char *out = arena_alloc(a, n), *o = out;
-    va_start(ap, a);
-    for (const char *p; (p = va_arg(ap, const char *));) {
-        size_t k = strlen(p);
-        memcpy(o, p, k);
-        o += k;
-    }
-    va_end(ap);
-    *o = '\0';
-    return out;
-}
-
-/* Bind the scope and the filter's values in the order of region_list's WHERE
- * fragments; returns the next parameter number. */
-static int bind_filter(db_stmt *s, const struct scope *sc, const struct region_filter *f,
-                       const char *pattern)
-{
-    int i = 1;
-    db_bind_int64(s, i++, sc->lo);
-    db_bind_int64(s, i++, sc->hi);
-    if (f->parent_code)
-        db_bind_int64(s, i++, f->parent_code);
-    if (f->level)
-        db_bind_int64(s, i++, f->level);
-    if (pattern)
-        db_bind_text(s, i++, pattern);
-    return i;
-}
-
 err region_list(db *d, const struct scope *sc, const struct region_filter *f, arena *a,
                 struct region **items_r, size_t *n_r, int64_t *total_r)
 {
-    /* the WHERE clause is assembled from fixed fragments; values are bound */
-    const char *where = sql_cat(
-        a, " WHERE r.code >= ? AND r.code < ?", f->parent_code ? " AND r.parent_code = ?" : "",
-        f->level ? " AND r.level = ?" : "", f->q ? " AND r.name LIKE ? ESCAPE '\\'" : "", NULL);
     static const char *const orders[][2] = {
         [REGION_SORT_CODE] = {" ORDER BY r.code", " ORDER BY r.code DESC"},
         [REGION_SORT_NAME] = {" ORDER BY r.name, r.code", " ORDER BY r.name DESC, r.code DESC"},
         [REGION_SORT_LEVEL] = {" ORDER BY r.level, r.code", " ORDER BY r.level DESC, r.code DESC"},
     };
-    const char *pattern = f->q ? like_pattern(a, f->q) : NULL;
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " FROM regions r WHERE r.code >= ? AND r.code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
+    if (f->parent_code) {
+        query_sql(w, " AND r.parent_code = ?");
+        query_int(w, f->parent_code);
+    }
+    if (f->level) {
+        query_sql(w, " AND r.level = ?");
+        query_int(w, f->level);
+    }
+    if (f->q) {
+        query_sql(w, " AND r.name LIKE ? ESCAPE '\\'");
+        query_text(w, like_pattern(a, f->q));
+    }
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*)");
+    query_append(q, w);
+    err e = query_count(d, q, total_r);
+    if (e)
+        return e;
 
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT " COLS);
+    query_sql(q, f->with_boundary ? WITH_BOUNDARY : WITHOUT_BOUNDARY);
+    query_append(q, w);
+    query_sql(q, orders[f->sort][f->desc]);
+    query_sql(q, " LIMIT ? OFFSET ?");
+    query_int(q, f->page_size);
+    query_int(q, (f->page - 1) * f->page_size);
     db_stmt *s;
-    err e = db_prepare(d, sql_cat(a, "SELECT COUNT(*) FROM regions r", where, NULL), &s);
-    if (e)
+    if ((e = query_prepare(d, q, &s)))
         return e;
-    bind_filter(s, sc, f, pattern);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        *total_r = db_col_int64(s, 0);
-    else
-        e = rc == DB_DONE ? err_set(E_INTERNAL, NULL, NULL, NULL) : db_step_err(s);
-    db_done(s);
-    if (e)
-        return e;
-
-    const char *sql =
-        sql_cat(a, "SELECT " COLS, f->with_boundary ? WITH_BOUNDARY : WITHOUT_BOUNDARY,
-                " FROM regions r", where, orders[f->sort][f->desc], " LIMIT ? OFFSET ?", NULL);
-    if ((e = db_prepare(d, sql, &s)))
-        return e;
-    int i = bind_filter(s, sc, f, pattern);
-    db_bind_int64(s, i++, f->page_size);
-    db_bind_int64(s, i, (f->page - 1) * f->page_size);
     struct region *items = arena_alloc(a, (size_t)f->page_size * sizeof *items);
     size_t n = 0;
-    while (n < (size_t)f->page_size && (rc = db_step(s)) == DB_ROW)
+    bool row;
+    while (n < (size_t)f->page_size && !(e = db_row(s, &row)) && row)
         row_read(s, a, &items[n++]);
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -431,8 +397,8 @@ err region_tree(db *d, const struct scope *sc, int64_t root, int depth, bool wit
     /* grow by doubling: most trees are small */
     size_t cap = 64, n = 0;
     struct region *items = arena_alloc(a, cap * sizeof *items);
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         if (n == REGION_TREE_MAX_NODES) {
             db_done(s);
             return err_set(E_INPUT, "tree_too_large", "depth",
@@ -447,8 +413,6 @@ err region_tree(db *d, const struct scope *sc, int64_t root, int depth, bool wit
         }
         row_read(s, a, &items[n++]);
     }
-    if (rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -519,10 +483,9 @@ static err exists_in(db *d, int64_t code, int64_t lo, int64_t hi, bool *yes_r)
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, lo);
     db_bind_int64(s, 3, hi);
-    int rc = db_step(s);
-    *yes_r = rc == DB_ROW;
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        *yes_r = row;
     db_done(s);
     return e;
 }
@@ -697,11 +660,13 @@ err region_update(db *d, const struct scope *sc, int64_t code, const struct regi
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        row_read(s, a, &cur);
-    else
-        e = rc == DB_DONE ? err_set(E_NOT_FOUND, NULL, NULL, NULL) : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            row_read(s, a, &cur);
+        else
+            e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    }
     db_done(s);
     if (e)
         goto fail;
@@ -917,13 +882,12 @@ err region_delete(db *d, const struct scope *sc, int64_t code)
         goto fail;
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, end);
-    int rc = db_step(s);
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
+    bool row;
+    e = db_row(s, &row);
     db_done(s);
     if (e)
         goto fail;
-    if (rc == DB_ROW) {
+    if (row) {
         e = err_set(E_CONFLICT, "region_in_use", NULL, "该区划下还有下级区划，不能删除");
         goto fail;
     }
@@ -947,11 +911,8 @@ err region_delete(db *d, const struct scope *sc, int64_t code)
         db_bind_int64(s, i + 1, end);
     }
     int64_t refs = 0;
-    rc = db_step(s);
-    if (rc == DB_ROW)
-        refs = db_col_int64(s, 0);
-    else
-        e = rc == DB_DONE ? err_set(E_INTERNAL, NULL, NULL, NULL) : db_step_err(s);
+    if (!(e = db_row(s, &row)))
+        refs = row ? db_col_int64(s, 0) : 0;
     db_done(s);
     if (e)
         goto fail;
@@ -1425,11 +1386,9 @@ static err mark_existing(struct importer *im)
         db_bind_int64(s, 2, im->sc->hi);
         for (size_t k = 0; k < IMPORT_BATCH; k++) /* 0 is never a code: padding */
             db_bind_int64(s, 3 + (int)k, at + k < im->n ? im->rows[at + k].in.code : 0);
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW)
+        bool row;
+        while (!(e = db_row(s, &row)) && row)
             codeset_add(&found, im->a, db_col_int64(s, 0));
-        if (rc != DB_DONE)
-            e = db_step_err(s);
         db_done(s);
         if (e)
             return e;

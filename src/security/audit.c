@@ -136,6 +136,53 @@ static void chain_hash(bool keyed, const uint8_t prev[SM3_LEN], const char *text
         free(buf);
 }
 
+/* The columns of an audit_log row that entry_check reads, in its order. */
+#define ENTRY_COLS                                                                                 \
+    "id, node, seq, at, user_id, username, role, ip, action, object_type, object_id, result, "     \
+    "detail, prev_hash, hash"
+
+/* One stored entry, checked against the chain before it. */
+struct entry {
+    int64_t id, seq, at;
+    int node;
+    const uint8_t *prev;     /* its stored previous-hash, NULL unless SM3_LEN long */
+    const uint8_t *stored;   /* its stored hash, likewise (both live until the next step) */
+    uint8_t expect[SM3_LEN]; /* the hash it must have after `prev` */
+    bool linked;             /* stored previous-hash == the prev given */
+    bool intact;             /* stored hash == expect */
+};
+
+/*
+ * The one check of an entry that verification and re-keying share: read
+ * the current row of `s` (ENTRY_COLS), compute the hash it must have after
+ * `prev` (keyed, or the legacy plain SM3) and compare both stored hashes.
+ */
+static void entry_check(db_stmt *s, bool keyed, const uint8_t prev[SM3_LEN], struct entry *x)
+{
+    size_t plen, hlen;
+    x->id = db_col_int64(s, 0);
+    x->node = (int)db_col_int64(s, 1);
+    x->seq = db_col_int64(s, 2);
+    x->at = db_col_int64(s, 3);
+    x->prev = db_col_blob(s, 13, &plen);
+    x->stored = db_col_blob(s, 14, &hlen);
+    if (plen != SM3_LEN)
+        x->prev = NULL;
+    if (hlen != SM3_LEN)
+        x->stored = NULL;
+    char buf[2048];
+    size_t n;
+    char *text =
+        canonical(buf, sizeof buf, &n, x->id, x->node, x->seq, x->at, db_col_int64(s, 4),
+                  db_col_text(s, 5), db_col_text(s, 6), db_col_text(s, 7), db_col_text(s, 8),
+                  db_col_text(s, 9), db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
+    chain_hash(keyed, prev, text, n, x->expect);
+    if (text != buf)
+        free(text);
+    x->linked = x->prev && ct_equal(x->prev, prev, SM3_LEN);
+    x->intact = x->stored && ct_equal(x->stored, x->expect, SM3_LEN);
+}
+
 /* ---- anchors: checkpoints and retention markers outside the database ---- */
 
 /* The signed text of an anchor: "<kind> node=N seq=S hash=H count=C at=T". */
@@ -276,15 +323,13 @@ static err read_marker(db *d, int node, int64_t *seq_r, uint8_t hash[SM3_LEN])
     if (e)
         return e;
     db_bind_int64(s, 1, node);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
         size_t n;
         const void *h = db_col_blob(s, 1, &n);
         *seq_r = db_col_int64(s, 0);
         if (n == SM3_LEN)
             memcpy(hash, h, SM3_LEN);
-    } else if (rc != DB_DONE) {
-        e = db_step_err(s);
     }
     db_done(s);
     return e;
@@ -303,19 +348,17 @@ static err read_head(db *d, const char *key, int64_t *seq_r, uint8_t hash[SM3_LE
              d, "SELECT seq, hash FROM audit_log WHERE node = ? ORDER BY seq DESC LIMIT 1", &s)))
         return e;
     db_bind_int64(s, 1, id_node());
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
         size_t n;
         const void *h = db_col_blob(s, 1, &n);
         *seq_r = db_col_int64(s, 0);
         memset(hash, 0, SM3_LEN);
         if (n == SM3_LEN)
             memcpy(hash, h, SM3_LEN);
-    } else if (rc != DB_DONE) {
-        e = db_step_err(s);
     }
     db_done(s);
-    if (e || rc == DB_ROW)
+    if (e || row)
         return e;
     return read_marker(d, id_node(), seq_r, hash);
 }
@@ -886,8 +929,8 @@ static err load_db_markers(db *d, struct anchors *an, struct audit_verify_result
     err e = db_prepare(d, "SELECT node, seq, hash, count, at, mac FROM audit_marker", &s);
     if (e)
         return e;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         struct anchor a = {.node = (int)db_col_int64(s, 0),
                            .seq = db_col_int64(s, 1),
                            .count = db_col_int64(s, 3),
@@ -905,8 +948,6 @@ static err load_db_markers(db *d, struct anchors *an, struct audit_verify_result
         }
         push(&an->mk, &an->nmk, &an->capmk, &a);
     }
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }
@@ -973,8 +1014,8 @@ static err check_heads(db *d, const struct anchors *an, const struct walk *ends,
     err e = db_prepare(d, "SELECT key, value FROM settings WHERE key LIKE 'audit_head:%'", &s);
     if (e)
         return e;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         int node = (int)strtol(db_col_text(s, 0) + strlen("audit_head:"), NULL, 10);
         const char *v = db_col_text(s, 1);
         long long seq = strtoll(v, NULL, 10);
@@ -999,8 +1040,6 @@ static err check_heads(db *d, const struct anchors *an, const struct walk *ends,
             break;
         }
     }
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }
@@ -1036,7 +1075,8 @@ static bool check_anchor_only(const struct anchors *an, const struct walk *ends,
     return false;
 }
 
-/* The newest seq of each node's chain in the table. */
+/* The chains in the table (by node) and the newest seq of each: what
+ * verification, re-keying and pruning walk. */
 struct chain_len {
     int node;
     int64_t max_seq;
@@ -1047,12 +1087,12 @@ static err chain_lengths(db *d, struct chain_len **v_r, size_t *n_r)
     *v_r = NULL;
     *n_r = 0;
     db_stmt *s;
-    err e = db_prepare(d, "SELECT node, MAX(seq) FROM audit_log GROUP BY node", &s);
+    err e = db_prepare(d, "SELECT node, MAX(seq) FROM audit_log GROUP BY node ORDER BY node", &s);
     if (e)
         return e;
     size_t cap = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         if (*n_r == cap) {
             cap = cap ? 2 * cap : 8;
             if (!(*v_r = realloc(*v_r, cap * sizeof **v_r)))
@@ -1060,9 +1100,12 @@ static err chain_lengths(db *d, struct chain_len **v_r, size_t *n_r)
         }
         (*v_r)[(*n_r)++] = (struct chain_len){(int)db_col_int64(s, 0), db_col_int64(s, 1)};
     }
-    if (rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
+    if (e) {
+        free(*v_r);
+        *v_r = NULL;
+        *n_r = 0;
+    }
     return e;
 }
 
@@ -1098,26 +1141,18 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
     if (e)
         return e;
     db_stmt *s;
-    e = db_prepare(d,
-                   "SELECT id, node, seq, at, user_id, username, role, ip, action, "
-                   "object_type, object_id, result, detail, prev_hash, hash FROM audit_log "
-                   "ORDER BY node, seq",
-                   &s);
+    e = db_prepare(d, "SELECT " ENTRY_COLS " FROM audit_log ORDER BY node, seq", &s);
     if (e) {
         free(lens);
         return e;
     }
     struct walk *ends = NULL, k = {.node = -1};
     size_t nends = 0, cap = 0;
-    int rc;
-    bool stop = false;
-    while (!stop && (rc = db_step(s)) == DB_ROW) {
+    bool stop = false, row;
+    while (!stop && !(e = db_row(s, &row)) && row) {
         int64_t id = db_col_int64(s, 0);
         int node = (int)db_col_int64(s, 1);
         int64_t seq = db_col_int64(s, 2);
-        size_t plen, hlen;
-        const void *prev = db_col_blob(s, 13, &plen);
-        const void *stored = db_col_blob(s, 14, &hlen);
         if (node != k.node) {
             if (k.node >= 0) {
                 if (end_chain(an, &k, r))
@@ -1153,26 +1188,19 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
                 }
             }
         }
+        struct entry x;
+        entry_check(s, true, k.hash, &x);
+        const uint8_t *expect = x.expect;
         const char *code = NULL, *why = NULL;
         if (seq != k.seq + 1) {
             code = "gap";
             why = "missing entries before this one (sequence gap: an entry was deleted)";
-        } else if (plen != SM3_LEN || !ct_equal(prev, k.hash, SM3_LEN)) {
+        } else if (!x.linked) {
             code = "link";
             why = "previous-hash link does not match the entry before (an entry before it "
                   "deleted or replaced)";
         }
-        char buf[2048];
-        size_t n;
-        char *text = canonical(buf, sizeof buf, &n, id, node, seq, db_col_int64(s, 3),
-                               db_col_int64(s, 4), db_col_text(s, 5), db_col_text(s, 6),
-                               db_col_text(s, 7), db_col_text(s, 8), db_col_text(s, 9),
-                               db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
-        uint8_t expect[SM3_LEN];
-        chain_hash(true, k.hash, text, n, expect);
-        if (text != buf)
-            free(text);
-        if (!why && (hlen != SM3_LEN || !ct_equal(stored, expect, SM3_LEN))) {
+        if (!why && !x.intact) {
             code = "edited";
             why = "entry content does not match its keyed hash (edited, or rewritten and "
                   "rehashed without the key)";
@@ -1192,7 +1220,7 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
             const struct anchor *c = &an->cp[k.cp];
             if (c->seq < seq)
                 continue; /* before the chain's first remaining entry: pruned */
-            if (!ct_equal(c->hash, expect, SM3_LEN) && db_col_int64(s, 3) > c->at) {
+            if (!ct_equal(c->hash, expect, SM3_LEN) && x.at > c->at) {
                 /* written after a checkpoint had already anchored this seq
                  * to another entry: the newer ones were removed and the
                  * numbers written again (a server restarted after the cut) */
@@ -1220,8 +1248,6 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
         k.seq = seq;
         memcpy(k.hash, expect, SM3_LEN);
     }
-    if (!stop && rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (!e && !r->code[0] && k.node >= 0) {
         if (!end_chain(an, &k, r)) {
@@ -1276,30 +1302,6 @@ static bool anchor_file_empty(void)
     return !w.anchor_file[0] || stat(w.anchor_file, &st) || st.st_size == 0;
 }
 
-static err nodes_of(db *d, int **nodes_r, size_t *n_r)
-{
-    *nodes_r = NULL;
-    *n_r = 0;
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT DISTINCT node FROM audit_log ORDER BY node", &s);
-    if (e)
-        return e;
-    size_t cap = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
-        if (*n_r == cap) {
-            cap = cap ? 2 * cap : 8;
-            if (!(*nodes_r = realloc(*nodes_r, cap * sizeof **nodes_r)))
-                abort();
-        }
-        (*nodes_r)[(*n_r)++] = (int)db_col_int64(s, 0);
-    }
-    if (rc != DB_DONE)
-        e = db_step_err(s);
-    db_done(s);
-    return e;
-}
-
 struct rekeyed {
     int64_t id;
     uint8_t prev[SM3_LEN], hash[SM3_LEN];
@@ -1320,49 +1322,36 @@ static err rekey_node(db *d, int node, int64_t *entries, int64_t *legacy_bad_id)
     for (;;) {
         db_stmt *s;
         if ((e = db_prepare(d,
-                            "SELECT id, node, seq, at, user_id, username, role, ip, action, "
-                            "object_type, object_id, result, detail, prev_hash, hash FROM "
-                            "audit_log WHERE node = ? AND seq > ? ORDER BY seq LIMIT 2000",
+                            "SELECT " ENTRY_COLS
+                            " FROM audit_log WHERE node = ? AND seq > ? ORDER BY seq LIMIT 2000",
                             &s)))
             break;
         db_bind_int64(s, 1, node);
         db_bind_int64(s, 2, after);
         size_t n = 0;
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW) {
-            int64_t id = db_col_int64(s, 0), seq = db_col_int64(s, 2);
-            size_t plen, hlen;
+        bool row;
+        while (!(e = db_row(s, &row)) && row) {
+            /* the chain starts where the legacy one started (pruned or not) */
+            size_t plen;
             const void *prev = db_col_blob(s, 13, &plen);
-            const void *stored = db_col_blob(s, 14, &hlen);
             if (first && plen == SM3_LEN)
                 memcpy(old_prev, prev, SM3_LEN);
-            char buf[2048];
-            size_t tn;
-            char *text = canonical(buf, sizeof buf, &tn, id, node, seq, db_col_int64(s, 3),
-                                   db_col_int64(s, 4), db_col_text(s, 5), db_col_text(s, 6),
-                                   db_col_text(s, 7), db_col_text(s, 8), db_col_text(s, 9),
-                                   db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
-            uint8_t want[SM3_LEN];
-            chain_hash(false, old_prev, text, tn, want);
-            bool ok = (first || seq == last + 1) && plen == SM3_LEN &&
-                      ct_equal(prev, old_prev, SM3_LEN) && hlen == SM3_LEN &&
-                      ct_equal(stored, want, SM3_LEN);
+            struct entry old, keyed;
+            entry_check(s, false, old_prev, &old);
+            entry_check(s, true, new_prev, &keyed);
+            bool ok = (first || old.seq == last + 1) && old.linked && old.intact;
             if (!ok && !*legacy_bad_id)
-                *legacy_bad_id = id;
-            if (hlen == SM3_LEN)
-                memcpy(old_prev, stored, SM3_LEN);
-            rows[n].id = id;
+                *legacy_bad_id = old.id;
+            if (old.stored)
+                memcpy(old_prev, old.stored, SM3_LEN);
+            rows[n].id = old.id;
             memcpy(rows[n].prev, new_prev, SM3_LEN);
-            chain_hash(true, new_prev, text, tn, rows[n].hash);
-            memcpy(new_prev, rows[n].hash, SM3_LEN);
-            if (text != buf)
-                free(text);
+            memcpy(rows[n].hash, keyed.expect, SM3_LEN);
+            memcpy(new_prev, keyed.expect, SM3_LEN);
             first = false;
-            last = after = seq;
+            last = after = old.seq;
             n++;
         }
-        if (rc != DB_DONE)
-            e = db_step_err(s);
         db_done(s);
         for (size_t i = 0; !e && i < n; i++) {
             if ((e = db_prepare(d, "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?",
@@ -1408,21 +1397,19 @@ err audit_upgrade(db *d)
         db_rollback(d);
         return e;
     }
-    int rc = db_step(s);
-    int64_t changed = rc == DB_DONE ? db_changes(s) : 0;
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
+    int64_t changed = 0;
+    e = db_run(s, &changed);
     if (e || !changed) {
         db_rollback(d);
         return e;
     }
-    int *nodes;
+    struct chain_len *chains;
     size_t nn;
     int64_t entries = 0, bad = 0;
-    e = nodes_of(d, &nodes, &nn);
+    e = chain_lengths(d, &chains, &nn);
     for (size_t i = 0; !e && i < nn; i++)
-        e = rekey_node(d, nodes[i], &entries, &bad);
-    free(nodes);
+        e = rekey_node(d, chains[i].node, &entries, &bad);
+    free(chains);
     if (!e && entries) {
         char detail[96];
         if (bad)
@@ -1463,11 +1450,10 @@ static err prune_range(db *d, int node, int64_t before_ms, int64_t *first_r, int
     db_bind_int64(s, 1, node);
     db_bind_int64(s, 2, before_ms);
     db_bind_int64(s, 3, node);
-    if (db_step(s) == DB_ROW) {
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
         *first_r = db_col_int64(s, 0);
         *last_r = db_col_null(s, 2) ? db_col_int64(s, 1) : db_col_int64(s, 2) - 1;
-    } else {
-        e = db_step_err(s);
     }
     db_done(s);
     return e;
@@ -1485,15 +1471,16 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed)
         return e;
     db_bind_int64(s, 1, node);
     db_bind_int64(s, 2, last);
-    if (db_step(s) == DB_ROW) {
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
         size_t n;
         const void *h = db_col_blob(s, 0, &n);
         if (n == SM3_LEN)
             memcpy(m.hash, h, SM3_LEN);
-    } else {
-        e = db_step_err(s);
     }
     db_done(s);
+    if (!e && !row) /* found by prune_range in this transaction */
+        e = err_set(E_INTERNAL, NULL, NULL, NULL);
     if (e)
         return e;
     char text[ANCHOR_LINE];
@@ -1539,12 +1526,12 @@ err audit_prune(db *d, int64_t before_ms, int64_t *removed_r)
                        "审计日志校验未通过（%s），不能清理：请先调查", v.code);
     if ((e = db_begin(d)))
         return e;
-    int *nodes;
+    struct chain_len *chains;
     size_t nn;
-    e = nodes_of(d, &nodes, &nn);
+    e = chain_lengths(d, &chains, &nn);
     for (size_t i = 0; !e && i < nn; i++)
-        e = prune_node(d, nodes[i], before_ms, removed_r);
-    free(nodes);
+        e = prune_node(d, chains[i].node, before_ms, removed_r);
+    free(chains);
     if (!e && *removed_r) {
         char detail[96];
         snprintf(detail, sizeof detail, "before=%lld removed=%lld", (long long)before_ms,
@@ -1575,18 +1562,17 @@ err audit_restored(db *d)
                        &s);
     if (e)
         return e;
-    int rc;
+    bool row;
     int64_t at = now_ms();
-    while (!e && (rc = db_step(s)) == DB_ROW) {
+    while (!(e = db_row(s, &row)) && row) {
         size_t n;
         const void *h = db_col_blob(s, 2, &n);
         uint8_t hash[SM3_LEN] = {0};
         if (n == SM3_LEN)
             memcpy(hash, h, SM3_LEN);
-        e = anchor_write("restore", (int)db_col_int64(s, 0), db_col_int64(s, 1), hash, 0, at);
+        if ((e = anchor_write("restore", (int)db_col_int64(s, 0), db_col_int64(s, 1), hash, 0, at)))
+            break;
     }
-    if (!e && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }

@@ -251,8 +251,8 @@ err auth_principal_load(db *d, int64_t user_id, struct principal *p_r)
     bool found = false, disabled = false;
     char last_role[64] = "";
     size_t rlen = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         if (!found) {
             found = true;
             p.person_id = db_col_null(s, 0) ? 0 : db_col_int64(s, 0);
@@ -289,7 +289,6 @@ err auth_principal_load(db *d, int64_t user_id, struct principal *p_r)
                 perm_set_add(&p.perms, perm);
         }
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -447,14 +446,14 @@ static err session_row(db *d, const uint8_t h[SM3_LEN], bool *found_r, int64_t *
     if (e)
         return e;
     db_bind_blob(s, 1, h, SM3_LEN);
-    int rc = db_step(s);
-    *found_r = rc == DB_ROW;
-    if (rc == DB_ROW) {
+    bool row;
+    e = db_row(s, &row);
+    *found_r = row;
+    if (row) {
         *user_id_r = db_col_int64(s, 0);
         *last_seen_r = db_col_int64(s, 1);
         *created_r = db_col_int64(s, 2);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     return e;
 }
@@ -674,13 +673,13 @@ err auth_totp_begin(db *d, int64_t user_id, const char *account, char secret_b32
     if ((e = db_prepare(d, "SELECT totp_enabled FROM users WHERE id = ?", &s)))
         return e;
     db_bind_int64(s, 1, user_id);
-    int rc = db_step(s);
-    bool enabled = rc == DB_ROW && db_col_int64(s, 0) != 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool row;
+    e = db_row(s, &row);
+    bool enabled = row && db_col_int64(s, 0) != 0;
     db_done(s);
     if (e)
         return e;
-    if (rc == DB_DONE)
+    if (!row)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
     /* Replacing a working secret would drop the second factor on the word
      * of a session alone; an administrator resets it first. */
@@ -737,12 +736,13 @@ err auth_totp_confirm(db *d, int64_t user_id, const char *code)
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     uint8_t sealed[128];
     size_t n = 0;
     bool enabled = false, has_secret = false;
     int64_t last_step = 0;
-    if (rc == DB_ROW) {
+    if (row) {
         has_secret = !db_col_null(s, 0);
         const void *b = has_secret ? db_col_blob(s, 0, &n) : NULL;
         if (n > sizeof sealed)
@@ -752,11 +752,10 @@ err auth_totp_confirm(db *d, int64_t user_id, const char *code)
         enabled = db_col_int64(s, 1) != 0;
         last_step = db_col_int64(s, 2);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
-    if (rc == DB_DONE)
+    if (!row)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
     if (enabled)
         return err_set(E_CONFLICT, "totp_already_enabled", NULL, "已启用动态验证码");
@@ -791,11 +790,8 @@ err auth_totp_reset(db *d, int64_t user_id)
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    int rc = db_step(s);
-    e = rc == DB_DONE ? E_OK : rc == DB_ROW ? E_OK : db_step_err(s);
-    int64_t changed = e ? 0 : db_changes(s);
-    db_done(s);
-    if (e)
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
@@ -925,16 +921,16 @@ static err login_gate(db *d, const struct login_pair *lp)
         return e;
     db_bind_text(s, 1, lp->account);
     db_bind_text(s, 2, lp->ip);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     int64_t failures = 0, last_at = 0, locked_until = 0;
-    if (rc == DB_ROW) {
+    if (row) {
         failures = db_col_int64(s, 0);
         last_at = db_col_int64(s, 1);
         locked_until = db_col_int64(s, 2);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
-    if (e || rc != DB_ROW)
+    if (e || !row)
         return e;
     int64_t now = now_ms();
     if (locked_until > now)
@@ -995,10 +991,10 @@ static err login_failed(db *d, const struct login_pair *lp, int64_t user_id,
     db_bind_int64(s, 7, forget);
     db_bind_int64(s, 8, cfg.max_failures);
     db_bind_int64(s, 9, until);
-    int rc = db_step(s);
-    if (rc == DB_ROW && db_col_int64(s, 0) > now)
+    bool row;
+    e = db_row(s, &row);
+    if (row && db_col_int64(s, 0) > now)
         *locked_until_r = db_col_int64(s, 0);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -1069,13 +1065,14 @@ err auth_login(db *d, const char *username, const char *password, const char *to
                         &s)))
         return e;
     db_bind_text(s, 1, username);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     int64_t user_id = 0, locked_until = 0, last_step = 0;
     char hash[160] = "";
     uint8_t sealed[128];
     size_t sealed_n = 0;
     bool totp_enabled = false;
-    if (rc == DB_ROW) {
+    if (row) {
         user_id = db_col_int64(s, 0);
         copy_str(hash, sizeof hash, db_col_text(s, 1));
         locked_until = db_col_int64(s, 2);
@@ -1089,11 +1086,10 @@ err auth_login(db *d, const char *username, const char *password, const char *to
         }
         last_step = db_col_int64(s, 5);
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
-    if (rc == DB_DONE) {
+    if (!row) {
         /* as long as a wrong password, and counted the same way */
         (void)password_verify(dummy_hash, password);
         return refused(d, &lp, 0, false);
@@ -1141,11 +1137,8 @@ err auth_login(db *d, const char *username, const char *password, const char *to
     db_bind_int64(s, 3, user_id);
     db_bind_int64(s, 4, step);
     db_bind_int64(s, 5, totp_enabled ? 1 : 0);
-    rc = db_step(s);
-    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    int64_t changed = e ? 0 : db_changes(s);
-    db_done(s);
-    if (e)
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
     if (!changed)
         return err_set(E_AUTH, "bad_totp", "totp", "动态验证码错误");
@@ -1184,11 +1177,8 @@ static err store_password(db *d, int64_t user_id, const char *pw, bool must_chan
     db_bind_int64(s, 3, now);
     db_bind_int64(s, 4, now);
     db_bind_int64(s, 5, user_id);
-    int rc = db_step(s);
-    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    int64_t changed = e ? 0 : db_changes(s);
-    db_done(s);
-    if (e)
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
@@ -1204,15 +1194,15 @@ err auth_change_password(db *d, int64_t user_id, const char *old_pw, const char 
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     char hash[160] = "";
-    if (rc == DB_ROW)
+    if (row)
         copy_str(hash, sizeof hash, db_col_text(s, 0));
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
-    if (rc == DB_DONE)
+    if (!row)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
     if (!password_verify(hash, old_pw))
         return err_set(E_INPUT, "bad_password", "old_password", "原密码错误");
@@ -1260,11 +1250,8 @@ err auth_unlock(db *d, int64_t user_id)
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    int rc = db_step(s);
-    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    int64_t changed = e ? 0 : db_changes(s);
-    db_done(s);
-    if (e)
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
@@ -1518,11 +1505,12 @@ static err sms_consume(db *d, const uint8_t bidx[BLIND_LEN], const char *code, b
         return e;
     db_bind_blob(s, 1, bidx, BLIND_LEN);
     db_bind_int64(s, 2, now);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     int64_t tries = 0;
     uint8_t stored[SM3_LEN];
     bool have = false;
-    if (rc == DB_ROW) {
+    if (row) {
         size_t n;
         const void *b = db_col_blob(s, 1, &n);
         tries = db_col_int64(s, 0);
@@ -1531,7 +1519,6 @@ static err sms_consume(db *d, const uint8_t bidx[BLIND_LEN], const char *code, b
             have = true;
         }
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e || !have)
         return e;
@@ -1551,11 +1538,8 @@ static err sms_consume(db *d, const uint8_t bidx[BLIND_LEN], const char *code, b
         return e;
     db_bind_blob(s, 1, bidx, BLIND_LEN);
     db_bind_blob(s, 2, stored, SM3_LEN);
-    rc = db_step(s);
-    e = rc == DB_DONE || rc == DB_ROW ? E_OK : db_step_err(s);
-    int64_t changed = e ? 0 : db_changes(s);
-    db_done(s);
-    if (e)
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
     *ok_r = match && changed == 1;
     return E_OK;
@@ -1570,22 +1554,22 @@ static err resident_user(db *d, const char *phone, const uint8_t bidx[BLIND_LEN]
     if (e)
         return e;
     db_bind_blob(s, 1, bidx, BLIND_LEN);
-    int rc = db_step(s);
+    bool row;
+    e = db_row(s, &row);
     bool staff = false;
-    if (rc == DB_ROW) {
+    if (row) {
         *user_id_r = db_col_int64(s, 0);
         staff = strcmp(db_col_text(s, 1), "resident") != 0;
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
     /* An SMS code must never open a staff account: that would skip its
      * password and second factor. */
-    if (rc == DB_ROW && staff)
+    if (row && staff)
         return err_set(E_FORBIDDEN, "staff_phone", "phone",
                        "该手机号已绑定工作人员账号，请使用账号密码登录");
-    if (rc == DB_ROW)
+    if (row)
         return E_OK;
 
     /* Residents' own data is scoped by their person record, not by the
@@ -1596,20 +1580,16 @@ static err resident_user(db *d, const char *phone, const uint8_t bidx[BLIND_LEN]
                         "parent_code = 0",
                         &s)))
         return e;
-    rc = db_step(s);
-    bool have_root = rc == DB_ROW && !db_col_null(s, 0);
+    bool have_root = !(e = db_row(s, &row)) && row && !db_col_null(s, 0);
     if (have_root)
         root = db_col_int64(s, 0);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
     if ((e = db_prepare(d, "SELECT id FROM roles WHERE key = 'citizen'", &s)))
         return e;
-    rc = db_step(s);
-    if (rc == DB_ROW)
+    if (!(e = db_row(s, &row)) && row)
         role_id = db_col_int64(s, 0);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;

@@ -118,7 +118,10 @@ static err audit_refused(struct req *r, err e, const char *action, const char *u
                          const char *method)
 {
     struct err_detail saved = *err_last();
-    int64_t id = user_id_by_username(r->db, username);
+    int64_t id;
+    err le = user_id_by_username(r->db, username, &id);
+    if (le) /* the database failed: that, not the refusal, is the answer */
+        return le;
     struct audit_entry a = {
         .user_id = id,
         .username = id ? username : "",

@@ -15,6 +15,7 @@
 
 #include "base/id.h"
 #include "base/regcode.h"
+#include "db/query.h"
 
 /* Longest parent chain walked when looking for a cycle; deeper trees are
  * refused rather than walked without bound. */
@@ -84,22 +85,6 @@ static const char *order_by(const char *sort)
     return NULL;
 }
 
-/* A statement assembled from fixed fragments (never values), in a buffer
- * sized for the longest combination; overflowing it is a bug. */
-struct sql {
-    char s[1024];
-    size_t n;
-};
-
-static void sql_add(struct sql *b, const char *fragment)
-{
-    size_t k = strlen(fragment);
-    if (b->n + k >= sizeof b->s)
-        abort();
-    memcpy(b->s + b->n, fragment, k + 1);
-    b->n += k;
-}
-
 /* `s` with LIKE's wildcards and the escape character escaped, between %. */
 static char *like_contains(arena *a, const char *s)
 {
@@ -122,70 +107,62 @@ err department_list(db *d, arena *a, const struct scope *scope, const struct dep
     if (!order)
         return err_set(E_INPUT, "invalid_parameter", "sort",
                        "排序字段只能是 name、region_code 或 created_at（前加 - 为倒序）");
-    /* the statements are assembled from fixed fragments; values are bound */
-    struct sql where = {.n = 0}, count_sql = {.n = 0}, page_sql = {.n = 0};
-    sql_add(&where, " WHERE dp.region_code >= ? AND dp.region_code < ?");
-    if (f->region_code)
-        sql_add(&where, " AND dp.region_code >= ? AND dp.region_code < ?");
-    if (f->has_parent)
-        sql_add(&where, f->parent_id ? " AND dp.parent_id = ?" : " AND dp.parent_id IS NULL");
-    if (f->q && *f->q)
-        sql_add(&where, " AND dp.name LIKE ? ESCAPE '\\'");
-    const char *from = " FROM departments dp LEFT JOIN regions rg ON rg.code = dp.region_code";
-    sql_add(&count_sql, "SELECT COUNT(*)");
-    sql_add(&count_sql, from);
-    sql_add(&count_sql, where.s);
-    sql_add(&page_sql, "SELECT " DEPT_COLUMNS);
-    sql_add(&page_sql, from);
-    sql_add(&page_sql, where.s);
-    sql_add(&page_sql, order);
-    if (f->page_size)
-        sql_add(&page_sql, " LIMIT ? OFFSET ?");
-    char *pattern = f->q && *f->q ? like_contains(a, f->q) : NULL;
-
-    int64_t total = 0;
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " FROM departments dp LEFT JOIN regions rg ON rg.code = dp.region_code"
+                 " WHERE dp.region_code >= ? AND dp.region_code < ?");
+    query_int(w, scope->lo);
+    query_int(w, scope->hi);
+    if (f->region_code) {
+        query_sql(w, " AND dp.region_code >= ? AND dp.region_code < ?");
+        query_int(w, f->region_code);
+        query_int(w, regcode_end(f->region_code));
+    }
+    if (f->has_parent && f->parent_id) {
+        query_sql(w, " AND dp.parent_id = ?");
+        query_int(w, f->parent_id);
+    } else if (f->has_parent) {
+        query_sql(w, " AND dp.parent_id IS NULL");
+    }
+    if (f->q && *f->q) {
+        query_sql(w, " AND dp.name LIKE ? ESCAPE '\\'");
+        query_text(w, like_contains(a, f->q));
+    }
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*)");
+    query_append(q, w);
+    int64_t total;
+    err e = query_count(d, q, &total);
+    if (e)
+        return e;
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT " DEPT_COLUMNS);
+    query_append(q, w);
+    query_sql(q, order);
+    if (f->page_size) {
+        query_sql(q, " LIMIT ? OFFSET ?");
+        query_int(q, f->page_size);
+        query_int(q, (f->page - 1) * f->page_size);
+    }
     struct department *items = NULL;
     size_t n = 0, cap = 0;
-    err e = E_OK;
-    for (int pass = 0; pass < 2 && !e; pass++) {
-        db_stmt *s;
-        if ((e = db_prepare(d, pass ? page_sql.s : count_sql.s, &s)))
-            break;
-        int i = 1;
-        db_bind_int64(s, i++, scope->lo);
-        db_bind_int64(s, i++, scope->hi);
-        if (f->region_code) {
-            db_bind_int64(s, i++, f->region_code);
-            db_bind_int64(s, i++, regcode_end(f->region_code));
+    db_stmt *s;
+    if ((e = query_prepare(d, q, &s)))
+        return e;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 32;
+            struct department *grown = arena_alloc(a, ncap * sizeof *grown);
+            if (n)
+                memcpy(grown, items, n * sizeof *items);
+            items = grown;
+            cap = ncap;
         }
-        if (f->has_parent && f->parent_id)
-            db_bind_int64(s, i++, f->parent_id);
-        if (pattern)
-            db_bind_text(s, i++, pattern);
-        if (pass && f->page_size) {
-            db_bind_int64(s, i++, f->page_size);
-            db_bind_int64(s, i++, (f->page - 1) * f->page_size);
-        }
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW) {
-            if (!pass) {
-                total = db_col_int64(s, 0);
-                continue;
-            }
-            if (n == cap) {
-                size_t ncap = cap ? 2 * cap : 32;
-                struct department *grown = arena_alloc(a, ncap * sizeof *grown);
-                if (n)
-                    memcpy(grown, items, n * sizeof *items);
-                items = grown;
-                cap = ncap;
-            }
-            read_department(s, a, &items[n++]);
-        }
-        if (rc != DB_DONE)
-            e = db_step_err(s);
-        db_done(s);
+        read_department(s, a, &items[n++]);
     }
+    db_done(s);
     if (e)
         return e;
     *items_r = items;
@@ -208,11 +185,13 @@ static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct d
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, lo);
     db_bind_int64(s, 3, hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        read_department(s, a, r);
-    else
-        e = rc == DB_DONE ? not_found() : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            read_department(s, a, r);
+        else
+            e = not_found();
+    }
     db_done(s);
     return e;
 }
@@ -239,11 +218,13 @@ static err parent_region(db *d, int64_t lo, int64_t hi, int64_t parent_id, int64
     db_bind_int64(s, 1, parent_id);
     db_bind_int64(s, 2, lo);
     db_bind_int64(s, 3, hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        *region_r = db_col_int64(s, 0);
-    else
-        e = rc == DB_DONE ? invalid_parent() : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            *region_r = db_col_int64(s, 0);
+        else
+            e = invalid_parent();
+    }
     db_done(s);
     return e;
 }
@@ -259,11 +240,9 @@ static err check_region(db *d, const struct scope *scope, int64_t code)
     db_bind_int64(s, 1, code);
     db_bind_int64(s, 2, scope->lo);
     db_bind_int64(s, 3, scope->hi);
-    int rc = db_step(s);
-    if (rc == DB_DONE)
+    bool row;
+    if (!(e = db_row(s, &row)) && !row)
         e = invalid_region();
-    else if (rc != DB_ROW)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }
@@ -293,12 +272,10 @@ static err check_duplicate(db *d, int64_t self, int64_t parent_id, int64_t regio
     db_bind_int64(s, 1, parent_id ? parent_id : region_code);
     db_bind_text(s, 2, name);
     db_bind_int64(s, 3, self);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
         e = err_set_ref(E_CONFLICT, "duplicate_department", db_col_int64(s, 0),
                         "同一上级下已有同名部门");
-    else if (rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }
@@ -362,13 +339,9 @@ static err check_cycle(db *d, int64_t id, int64_t parent)
         if (e)
             return e;
         db_bind_int64(s, 1, at);
-        int rc = db_step(s);
-        if (rc == DB_ROW)
-            at = db_col_null(s, 0) ? 0 : db_col_int64(s, 0);
-        else if (rc == DB_DONE)
-            at = 0;
-        else
-            e = db_step_err(s);
+        bool row;
+        if (!(e = db_row(s, &row)))
+            at = row && !db_col_null(s, 0) ? db_col_int64(s, 0) : 0;
         db_done(s);
         if (e)
             return e;
@@ -389,12 +362,10 @@ static err check_children_within(db *d, int64_t id, int64_t region)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, region);
     db_bind_int64(s, 3, regcode_end(region));
-    int rc = db_step(s);
-    if (rc == DB_ROW && db_col_int64(s, 0) > 0)
+    bool row;
+    if (!(e = db_row(s, &row)) && row && db_col_int64(s, 0) > 0)
         e = err_set(E_INPUT, "invalid_region", "region_code",
                     "有下级部门的所属区划不在新区划范围内，请先调整下级部门");
-    else if (rc != DB_ROW)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }

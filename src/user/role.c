@@ -60,13 +60,12 @@ static err load_perms(db *d, int64_t role_id, perm_set *perms_r)
         return e;
     db_bind_int64(s, 1, role_id);
     perm_set p = {{0}};
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         enum perm one = perm_parse(db_col_text(s, 0));
         if (one != PERM_NONE)
             perm_set_add(&p, one);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (!e)
         *perms_r = p;
@@ -109,10 +108,9 @@ err role_list(db *d, arena *a, int64_t page, int64_t page_size, struct role **it
     db_bind_int64(s, 2, (page - 1) * page_size);
     size_t cap = (size_t)page_size, n = 0;
     struct role *items = arena_alloc(a, cap * sizeof *items);
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW && n < cap)
+    bool row;
+    while (n < cap && !(e = db_row(s, &row)) && row)
         read_role(s, a, &items[n++]);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     for (size_t i = 0; i < n && !e; i++)
         e = load_perms(d, items[i].id, &items[i].perms);
@@ -132,11 +130,13 @@ err role_find(db *d, arena *a, int64_t id, struct role *r)
         return e;
     db_bind_int64(s, 1, id);
     struct role found;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        read_role(s, a, &found);
-    else
-        e = rc == DB_DONE ? not_found() : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            read_role(s, a, &found);
+        else
+            e = not_found();
+    }
     db_done(s);
     if (!e)
         e = load_perms(d, id, &found.perms);
@@ -177,11 +177,13 @@ static err role_builtin(db *d, int64_t id, bool *builtin_r)
     if (e)
         return e;
     db_bind_int64(s, 1, id);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        *builtin_r = db_col_int64(s, 0) != 0;
-    else
-        e = rc == DB_DONE ? not_found() : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            *builtin_r = db_col_int64(s, 0) != 0;
+        else
+            e = not_found();
+    }
     db_done(s);
     return e;
 }
@@ -194,11 +196,9 @@ static err key_taken(db *d, const char *key, int64_t *id_r)
         return e;
     db_bind_text(s, 1, key);
     *id_r = 0;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
         *id_r = db_col_int64(s, 0);
-    else if (rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }
@@ -249,22 +249,11 @@ fail:
 
 static err check_no_admin_widening(db *d, int64_t id, perm_set want)
 {
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT permission FROM role_permissions WHERE role_id = ?", &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
     perm_set cur = {{0}};
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
-        enum perm p = perm_parse(db_col_text(s, 0));
-        if (p != PERM_NONE)
-            perm_set_add(&cur, p);
-    }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
-    db_done(s);
+    err e = load_perms(d, id, &cur);
     if (e || perm_set_empty(perm_set_inter(perm_set_minus(want, cur), ROLE_ADMIN_PERMS)))
         return e;
+    db_stmt *s;
     if ((e = db_prepare(d, "SELECT COUNT(*) FROM user_roles WHERE role_id = ?", &s)))
         return e;
     db_bind_int64(s, 1, id);
@@ -345,11 +334,9 @@ err role_delete(db *d, int64_t id)
         goto fail;
     db_bind_int64(s, 1, id);
     int64_t users = 0;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
         users = db_col_int64(s, 0);
-    else
-        e = db_step_err(s);
     db_done(s);
     if (e)
         goto fail;

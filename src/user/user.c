@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/regcode.h"
+#include "db/query.h"
 #include "security/crypto.h"
 #include "security/mask.h"
 
@@ -173,13 +174,12 @@ static err role_is_protected(db *d, int64_t role_id, const char *key, bool *r, p
         return e;
     db_bind_int64(s, 1, role_id);
     perm_set perms = {{0}};
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         enum perm p = perm_parse(db_col_text(s, 0));
         if (p != PERM_NONE)
             perm_set_add(&perms, p);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (!e) {
         *r = key_protected(key) || !perm_set_empty(perm_set_inter(perms, ROLE_ADMIN_PERMS));
@@ -212,16 +212,15 @@ static err resolve_roles(db *d, arena *a, const char *const *keys, size_t n,
         if (e)
             return e;
         db_bind_text(s, 1, keys[i]);
-        int rc = db_step(s);
-        if (rc == DB_ROW) {
+        bool row;
+        if (!(e = db_row(s, &row)) && row) {
             picks[m].id = db_col_int64(s, 0);
             picks[m].key = arena_strdup(a, db_col_text(s, 1));
         }
-        e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
         db_done(s);
         if (e)
             return e;
-        if (rc != DB_ROW)
+        if (!row)
             return err_set(E_INPUT, "invalid_role", "roles", "角色不存在：%.40s", keys[i]);
         if ((e = role_is_protected(d, picks[m].id, picks[m].key, &picks[m].protected_role,
                                    &picks[m].perms)))
@@ -246,8 +245,8 @@ static err current_roles(db *d, arena *a, int64_t user_id, struct role_pick **pi
     db_bind_int64(s, 1, user_id);
     size_t cap = 8, n = 0;
     struct role_pick *picks = arena_alloc(a, cap * sizeof *picks);
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         if (n == cap) {
             struct role_pick *more = arena_alloc(a, 2 * cap * sizeof *more);
             memcpy(more, picks, n * sizeof *picks);
@@ -258,7 +257,6 @@ static err current_roles(db *d, arena *a, int64_t user_id, struct role_pick **pi
         picks[n].key = arena_strdup(a, db_col_text(s, 1));
         n++;
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     for (size_t i = 0; i < n && !e; i++)
         e = role_is_protected(d, picks[i].id, picks[i].key, &picks[i].protected_role,
@@ -388,10 +386,9 @@ static err existing_username(db *d, const char *username, int64_t *id_r)
         return e;
     db_bind_text(s, 1, username);
     *id_r = 0;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
         *id_r = db_col_int64(s, 0);
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     return e;
 }
@@ -559,11 +556,9 @@ err user_find(db *d, arena *a, const struct scope *scope, int64_t id, struct use
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     struct user u;
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        e = read_user(s, a, &u);
-    else
-        e = rc == DB_DONE ? not_found() : db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        e = row ? read_user(s, a, &u) : not_found();
     db_done(s);
     if (e)
         return e;
@@ -573,9 +568,8 @@ err user_find(db *d, arena *a, const struct scope *scope, int64_t id, struct use
                         &s)))
         return e;
     db_bind_int64(s, 1, id);
-    while ((rc = db_step(s)) == DB_ROW)
+    while (!(e = db_row(s, &row)) && row)
         add_role(a, &u, db_col_text(s, 0), db_col_text(s, 1), db_col_int64(s, 2) != 0);
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (!e)
         *u_r = u;
@@ -583,43 +577,6 @@ err user_find(db *d, arena *a, const struct scope *scope, int64_t id, struct use
 }
 
 /* ---- list -------------------------------------------------------------------- */
-
-struct param {
-    bool text;
-    int64_t i;
-    const char *s;
-};
-
-struct where {
-    char *sql; /* arena string, fixed fragments only */
-    struct param p[16];
-    int n;
-};
-
-static void frag(arena *a, struct where *w, const char *text)
-{
-    w->sql = arena_concat(a, w->sql, text, NULL);
-}
-
-static void pint(struct where *w, int64_t v)
-{
-    w->p[w->n++] = (struct param){.i = v};
-}
-
-static void ptext(struct where *w, const char *v)
-{
-    w->p[w->n++] = (struct param){.text = true, .s = v};
-}
-
-static void bind_where(db_stmt *s, const struct where *w, int first)
-{
-    for (int i = 0; i < w->n; i++) {
-        if (w->p[i].text)
-            db_bind_text(s, first + i, w->p[i].s);
-        else
-            db_bind_int64(s, first + i, w->p[i].i);
-    }
-}
 
 /* "%q%" with LIKE's own characters escaped and ASCII lower-cased, matched
  * against LOWER(column): case-insensitive on both databases without ILIKE. */
@@ -670,100 +627,94 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
               struct user **items_r, size_t *n_r, int64_t *total_r)
 {
     const struct scope *sc = scope_by(by);
-    struct where w = {.sql = "u.region_code >= ? AND u.region_code < ?"};
-    pint(&w, sc->lo);
-    pint(&w, sc->hi);
+    /* the filter, the order and the page, shared by the count, the page and
+     * the page's roles (the queries are large: arena, not stack) */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, "u.region_code >= ? AND u.region_code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
     if (f->q && *f->q) {
-        frag(a, &w,
-             " AND (LOWER(COALESCE(u.username, '')) LIKE ? ESCAPE '\\' OR "
-             "LOWER(u.display_name) LIKE ? ESCAPE '\\')");
+        query_sql(w, " AND (LOWER(COALESCE(u.username, '')) LIKE ? ESCAPE '\\' OR "
+                     "LOWER(u.display_name) LIKE ? ESCAPE '\\')");
         char *pat = like_pattern(a, f->q);
-        ptext(&w, pat);
-        ptext(&w, pat);
+        query_text(w, pat);
+        query_text(w, pat);
     }
     if (f->role && *f->role) {
-        frag(a, &w,
-             " AND EXISTS (SELECT 1 FROM user_roles fr JOIN roles fro ON fro.id = fr.role_id "
-             "WHERE fr.user_id = u.id AND fro.key = ?)");
-        ptext(&w, f->role);
+        query_sql(w, " AND EXISTS (SELECT 1 FROM user_roles fr JOIN roles fro ON "
+                     "fro.id = fr.role_id WHERE fr.user_id = u.id AND fro.key = ?)");
+        query_text(w, f->role);
     }
     if (f->region_code) {
-        frag(a, &w, " AND u.region_code >= ? AND u.region_code < ?");
-        pint(&w, f->region_code);
-        pint(&w, scope_of(f->region_code).hi);
+        query_sql(w, " AND u.region_code >= ? AND u.region_code < ?");
+        query_int(w, f->region_code);
+        query_int(w, scope_of(f->region_code).hi);
     }
     if (f->department_id) {
-        frag(a, &w, " AND u.department_id = ?");
-        pint(&w, f->department_id);
+        query_sql(w, " AND u.department_id = ?");
+        query_int(w, f->department_id);
     }
     if (f->locked == 0 || f->locked == 1) {
-        frag(a, &w, f->locked ? " AND " LOCKED_UNTIL " > ?" : " AND " LOCKED_UNTIL " <= ?");
-        pint(&w, now_ms());
+        query_sql(w, f->locked ? " AND " LOCKED_UNTIL " > ?" : " AND " LOCKED_UNTIL " <= ?");
+        query_int(w, now_ms());
     }
     if (f->disabled == 0 || f->disabled == 1) {
-        frag(a, &w, " AND u.disabled = ?");
-        pint(&w, f->disabled);
+        query_sql(w, " AND u.disabled = ?");
+        query_int(w, f->disabled);
     }
     if (f->kind && *f->kind) {
-        frag(a, &w, " AND u.kind = ?");
-        ptext(&w, f->kind);
+        query_sql(w, " AND u.kind = ?");
+        query_text(w, f->kind);
     }
-    const char *order = order_by(f);
     int64_t size = f->page_size > 0 ? f->page_size : 20;
     int64_t offset = (f->page > 1 ? f->page - 1 : 0) * size;
+    struct query *page = arena_alloc(a, sizeof *page);
+    *page = (struct query)QUERY_INIT;
+    query_append(page, w);
+    query_sql(page, " ORDER BY ");
+    query_sql(page, order_by(f));
+    query_sql(page, " LIMIT ? OFFSET ?");
+    query_int(page, size);
+    query_int(page, offset);
+
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*) FROM users u WHERE ");
+    query_append(q, w);
+    int64_t total;
+    err e = query_count(d, q, &total);
+    if (e)
+        return e;
 
     db_stmt *s;
-    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*) FROM users u WHERE ", w.sql, NULL), &s);
-    if (e)
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT " USER_COLUMNS USER_FROM "WHERE ");
+    query_append(q, page);
+    if ((e = query_prepare(d, q, &s)))
         return e;
-    bind_where(s, &w, 1);
-    bool found;
-    e = db_row(s, &found);
-    int64_t total = found ? db_col_int64(s, 0) : 0;
-    db_done(s);
-    if (e)
-        return e;
-
-    if ((e = db_prepare(d,
-                        arena_concat(a, "SELECT " USER_COLUMNS USER_FROM "WHERE ", w.sql,
-                                     " ORDER BY ", order, " LIMIT ? OFFSET ?", NULL),
-                        &s)))
-        return e;
-    bind_where(s, &w, 1);
-    db_bind_int64(s, w.n + 1, size);
-    db_bind_int64(s, w.n + 2, offset);
     /* rows added between the count and this read are left for the next page */
     int64_t left = total > offset ? total - offset : 0;
     size_t cap = (size_t)(left < size ? left : size);
     struct user *items = arena_zalloc(a, (cap ? cap : 1) * sizeof *items);
     size_t n = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW && n < cap) {
-        if ((e = read_user(s, a, &items[n])))
-            break;
+    bool row;
+    while (n < cap && !(e = db_row(s, &row)) && row && !(e = read_user(s, a, &items[n])))
         n++;
-    }
-    if (!e)
-        e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
 
     /* the page's roles in one statement: the same filter as a subquery */
     if (n) {
-        if ((e = db_prepare(d,
-                            arena_printf(a,
-                                         "SELECT ur.user_id, r.key, r.name, r.require_totp "
-                                         "FROM user_roles ur JOIN roles r ON r.id = ur.role_id "
-                                         "WHERE ur.user_id IN (SELECT u.id FROM users u WHERE %s "
-                                         "ORDER BY %s LIMIT ? OFFSET ?) ORDER BY ur.user_id, r.key",
-                                         w.sql, order),
-                            &s)))
+        *q = (struct query)QUERY_INIT;
+        query_sql(q, "SELECT ur.user_id, r.key, r.name, r.require_totp FROM user_roles ur "
+                     "JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (SELECT u.id "
+                     "FROM users u WHERE ");
+        query_append(q, page);
+        query_sql(q, ") ORDER BY ur.user_id, r.key");
+        if ((e = query_prepare(d, q, &s)))
             return e;
-        bind_where(s, &w, 1);
-        db_bind_int64(s, w.n + 1, size);
-        db_bind_int64(s, w.n + 2, offset);
-        while ((rc = db_step(s)) == DB_ROW) {
+        while (!(e = db_row(s, &row)) && row) {
             int64_t uid = db_col_int64(s, 0);
             for (size_t i = 0; i < n; i++) {
                 if (items[i].id == uid) {
@@ -773,7 +724,6 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
                 }
             }
         }
-        e = rc == DB_DONE ? E_OK : db_step_err(s);
         db_done(s);
         if (e)
             return e;
@@ -802,20 +752,19 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
              d, "SELECT region_code, disabled, kind, display_name FROM users WHERE id = ?", &s)))
         goto out;
     db_bind_int64(s, 1, id);
-    int rc = db_step(s);
+    bool row;
     int64_t region = 0;
     bool disabled = false, staff = false, renamed = false;
-    if (rc == DB_ROW) {
+    if (!(e = db_row(s, &row)) && row) {
         region = db_col_int64(s, 0);
         disabled = db_col_int64(s, 1) != 0;
         staff = !strcmp(db_col_text(s, 2), "staff");
         renamed = p->display_name && strcmp(p->display_name, db_col_text(s, 3)) != 0;
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         goto out;
-    if (rc != DB_ROW) {
+    if (!row) {
         e = not_found();
         goto out;
     }
@@ -1004,11 +953,10 @@ err user_check_password(db *d, int64_t id, const char *password, const char *fie
     if (e)
         return e;
     db_bind_int64(s, 1, id);
-    int rc = db_step(s);
+    bool row;
     char hash[160] = "";
-    if (rc == DB_ROW)
+    if (!(e = db_row(s, &row)) && row)
         snprintf(hash, sizeof hash, "%s", db_col_text(s, 0));
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -1033,14 +981,19 @@ err user_totp_enrol(db *d, int64_t id, const char *account, char secret_r[64], c
     return db_run(s, NULL);
 }
 
-int64_t user_id_by_username(db *d, const char *username)
+err user_id_by_username(db *d, const char *username, int64_t *id_r)
 {
+    *id_r = 0;
+    if (!username)
+        return E_OK;
     db_stmt *s;
-    if (!username ||
-        db_prepare(d, "SELECT id FROM users WHERE username = ? AND kind = 'staff'", &s) != E_OK)
-        return 0;
+    err e = db_prepare(d, "SELECT id FROM users WHERE username = ? AND kind = 'staff'", &s);
+    if (e)
+        return e;
     db_bind_text(s, 1, username);
-    int64_t id = db_step(s) == DB_ROW ? db_col_int64(s, 0) : 0;
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
+        *id_r = db_col_int64(s, 0);
     db_done(s);
-    return id;
+    return e;
 }

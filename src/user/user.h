@@ -201,9 +201,9 @@ err user_check_password(db *d, int64_t id, const char *password, const char *fie
 err user_totp_enrol(db *d, int64_t id, const char *account, char secret_r[64],
                     char uri_r[256]) MUST_USE;
 
-/* The id of the account a staff username names, 0 if none (audit of
- * failed sign-ins). */
-int64_t user_id_by_username(db *d, const char *username);
+/* The id of the account a staff username names into *id_r, 0 if none
+ * (audit of failed sign-ins). A failed look-up is E_DB, never "none". */
+err user_id_by_username(db *d, const char *username, int64_t *id_r) MUST_USE;
 
 /* roles and departments */
 

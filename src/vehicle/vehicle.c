@@ -8,6 +8,7 @@
 
 #include "base/id.h"
 #include "base/regcode.h"
+#include "db/query.h"
 #include "person/person.h"
 #include "security/crypto.h"
 #include "venue/venue.h"
@@ -249,13 +250,9 @@ err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct veh
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        e = vrow(a, s, v_r);
-    else if (rc == DB_DONE)
-        e = err_set(E_NOT_FOUND, "not_found", NULL, "车辆不存在");
-    else
-        e = db_step_err(s);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        e = row ? vrow(a, s, v_r) : err_set(E_NOT_FOUND, "not_found", NULL, "车辆不存在");
     db_done(s);
     return e;
 }
@@ -264,61 +261,49 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
                  int64_t page, int64_t page_size, struct vehicle **items_r, size_t *n_r,
                  int64_t *total_r)
 {
-    /* fixed fragments only: the plate is matched by its blind index (the
-     * unique index on live plates), never by its text */
-    const char *where = arena_concat(
-        a, " FROM vehicles WHERE region_code >= ? AND region_code < ? AND deleted_at = 0",
-        owner ? " AND owner_person_id = ?" : "", plate ? " AND plate_bidx = ?" : "", NULL);
+    /* the plate is matched by its blind index (the unique index on live
+     * plates), never by its text; the queries are large: arena, not stack */
     uint8_t bidx[BLIND_LEN];
-    if (plate)
-        plate_blind(plate, bidx);
-    db_stmt *s;
-    for (int pass = 0; pass < 2; pass++) {
-        err e =
-            db_prepare(d,
-                       /* the page, then its owners' names joined to it: one
-                        * statement, no query per row (x.* keeps VCOLS' order) */
-                       pass ? arena_concat(a, "SELECT x.*, p.name_enc FROM (SELECT " VCOLS, where,
-                                           " ORDER BY id DESC LIMIT ? OFFSET ?) x "
-                                           "LEFT JOIN persons p ON p.id = x.owner_person_id "
-                                           "ORDER BY x.id DESC",
-                                           NULL)
-                            : arena_concat(a, "SELECT COUNT(*)", where, NULL),
-                       &s);
-        if (e)
-            return e;
-        int i = 1;
-        db_bind_int64(s, i++, sc->lo);
-        db_bind_int64(s, i++, sc->hi);
-        if (owner)
-            db_bind_int64(s, i++, owner);
-        if (plate)
-            db_bind_blob(s, i++, bidx, BLIND_LEN);
-        if (!pass) {
-            int rc = db_step(s);
-            if (rc == DB_ROW)
-                *total_r = db_col_int64(s, 0);
-            else
-                e = db_step_err(s);
-            db_done(s);
-            if (e)
-                return e;
-            continue;
-        }
-        db_bind_int64(s, i++, page_size);
-        db_bind_int64(s, i++, (page - 1) * page_size);
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " FROM vehicles WHERE region_code >= ? AND region_code < ? AND deleted_at = 0");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
+    if (owner) {
+        query_sql(w, " AND owner_person_id = ?");
+        query_int(w, owner);
     }
+    if (plate) {
+        plate_blind(plate, bidx);
+        query_sql(w, " AND plate_bidx = ?");
+        query_blob(w, bidx, BLIND_LEN);
+    }
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*)");
+    query_append(q, w);
+    err e = query_count(d, q, total_r);
+    if (e)
+        return e;
+    /* the page, then its owners' names joined to it: one statement, no
+     * query per row (x.* keeps VCOLS' order) */
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT x.*, p.name_enc FROM (SELECT " VCOLS);
+    query_append(q, w);
+    query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?) x LEFT JOIN persons p ON "
+                 "p.id = x.owner_person_id ORDER BY x.id DESC");
+    query_int(q, page_size);
+    query_int(q, (page - 1) * page_size);
+    db_stmt *s;
+    if ((e = query_prepare(d, q, &s)))
+        return e;
     struct vehicle *items = arena_alloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
-    int rc = DB_DONE;
-    err e = E_OK;
-    while (!e && (rc = db_step(s)) == DB_ROW && n < (size_t)page_size) {
+    bool row;
+    while (n < (size_t)page_size && !(e = db_row(s, &row)) && row) {
         struct vehicle *v = &items[n++];
-        if (!(e = vrow(a, s, v)))
-            e = person_name_masked_col(a, s, 10, &v->owner_name);
+        if ((e = vrow(a, s, v)) || (e = person_name_masked_col(a, s, 10, &v->owner_name)))
+            break;
     }
-    if (!e && rc < 0)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -548,43 +533,37 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
                      int64_t page_size, struct vehicle_passage **items_r, size_t *n_r,
                      int64_t *total_r)
 {
-    const char *where = " FROM vehicle_passages WHERE region_code >= ? AND region_code < ? AND "
-                        "(CAST(? AS BIGINT) = 0 OR "
-                        "venue_id = ?)";
-    db_stmt *s;
-    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*)", where, NULL), &s);
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " FROM vehicle_passages WHERE region_code >= ? AND region_code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
+    if (venue_id) {
+        query_sql(w, " AND venue_id = ?");
+        query_int(w, venue_id);
+    }
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*)");
+    query_append(q, w);
+    err e = query_count(d, q, total_r);
     if (e)
         return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, venue_id);
-    db_bind_int64(s, 4, venue_id);
-    if (db_step(s) != DB_ROW) {
-        e = db_step_err(s);
-        db_done(s);
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT id, venue_id, region_code, at, plate_enc, direction, verdict, reason, "
+                 "vehicle_id, visitor_id, reader_user_id, device_id");
+    query_append(q, w);
+    query_sql(q, " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?");
+    query_int(q, page_size);
+    query_int(q, (page - 1) * page_size);
+    db_stmt *s;
+    if ((e = query_prepare(d, q, &s)))
         return e;
-    }
-    *total_r = db_col_int64(s, 0);
-    db_done(s);
-    if ((e = db_prepare(d,
-                        arena_concat(a,
-                                     "SELECT id, venue_id, region_code, at, plate_enc, direction, "
-                                     "verdict, reason, vehicle_id, visitor_id, reader_user_id, "
-                                     "device_id",
-                                     where, " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?", NULL),
-                        &s)))
-        return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, venue_id);
-    db_bind_int64(s, 4, venue_id);
-    db_bind_int64(s, 5, page_size);
-    db_bind_int64(s, 6, (page - 1) * page_size);
     struct vehicle_passage *items =
         arena_zalloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
-    int rc = DB_DONE;
-    while (!e && (rc = db_step(s)) == DB_ROW && n < (size_t)page_size) {
+    bool row;
+    while (n < (size_t)page_size && !(e = db_row(s, &row)) && row) {
         struct vehicle_passage *p = &items[n++];
         p->id = db_col_int64(s, 0);
         p->venue_id = db_col_int64(s, 1);
@@ -598,9 +577,9 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
         p->visitor_id = db_col_int64(s, 9);
         p->reader_user_id = db_col_int64(s, 10);
         p->device_id = db_col_int64(s, 11);
+        if (e)
+            break;
     }
-    if (!e && rc < 0)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -641,15 +620,13 @@ static err seal_batch(db *d, const char *select, const char *update, const char 
     }
     if (!(e = db_prepare(d, select, &s))) {
         db_bind_int64(s, 1, SEAL_BATCH);
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW && n < SEAL_BATCH) {
+        bool row;
+        while (n < SEAL_BATCH && !(e = db_row(s, &row)) && row) {
             rows[n].id = db_col_int64(s, 0);
             rows[n].plate = arena_strdup(a, db_col_text(s, 1));
             rows[n].note = with_note ? arena_strdup(a, db_col_text(s, 2)) : "";
             n++;
         }
-        if (rc < 0)
-            e = db_step_err(s);
         db_done(s);
     }
     for (size_t i = 0; !e && i < n; i++) {

@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/validate.h"
+#include "db/query.h"
 #include "place/place.h"
 
 /* ---- enumerations -------------------------------------------------------------- */
@@ -155,13 +156,12 @@ static err check_refs(db *d, arena *a, const struct scope *scope, int64_t place_
     db_bind_int64(s, 1, region);
     db_bind_int64(s, 2, scope->lo);
     db_bind_int64(s, 3, scope->hi);
-    int rc = db_step(s);
-    if (rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
+    bool row;
+    e = db_row(s, &row);
     db_done(s);
     if (e)
         return e;
-    if (rc != DB_ROW)
+    if (!row)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
     *region_r = region;
@@ -219,14 +219,14 @@ static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct v
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, lo);
     db_bind_int64(s, 3, hi);
-    int rc = db_step(s);
+    bool row;
     struct venue v;
-    if (rc == DB_ROW)
-        read_row(s, a, &v);
-    else if (rc == DB_DONE)
-        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
-    else
-        e = db_step_err(s);
+    if (!(e = db_row(s, &row))) {
+        if (row)
+            read_row(s, a, &v);
+        else
+            e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    }
     db_done(s);
     if (!e)
         *v_r = v;
@@ -251,8 +251,8 @@ err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id, stru
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, scope->lo);
     db_bind_int64(s, 3, scope->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
         *v_r = (struct venue){
             .id = db_col_int64(s, 0),
             .region_code = db_col_int64(s, 1),
@@ -266,26 +266,17 @@ err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id, stru
             .code_version = db_col_int64(s, 9),
         };
         v_r->region_name = v_r->place_name = v_r->address = "";
-    } else {
-        e = rc == DB_DONE ? err_set(E_NOT_FOUND, NULL, NULL, NULL) : db_step_err(s);
+    } else if (!e) {
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
     }
     db_done(s);
     return e;
 }
 
-#define VENUE_WHERE                                                                                \
-    "WHERE v.deleted_at = 0 AND v.region_code >= ? AND v.region_code < ? "                         \
-    "AND v.region_code >= ? AND v.region_code < ? "                                                \
-    "AND (? = '' OR v.kind = ?) "                                                                  \
-    "AND (? = '' OR lower(v.name) LIKE ? ESCAPE '\\') "                                            \
-    "AND (? = 0 OR v.place_id = ?) "                                                               \
-    "AND (? < 0 OR v.enabled = ?) "
-#define VENUE_PAGE(col, dir)                                                                       \
-    "SELECT " VENUE_COLS VENUE_FROM VENUE_WHERE "ORDER BY " col " " dir ", v.id " dir              \
-    " LIMIT ? OFFSET ?"
+/* The page orders, the id breaking ties so that paging is stable. */
 #define VENUE_SORT(key, col)                                                                       \
     {                                                                                              \
-        key, VENUE_PAGE(col, "ASC"), VENUE_PAGE(col, "DESC")                                       \
+        key, " ORDER BY " col " ASC, v.id ASC", " ORDER BY " col " DESC, v.id DESC"                \
     }
 
 static const struct {
@@ -317,56 +308,52 @@ static const char *like_contains(arena *a, const char *q)
     return out;
 }
 
-static void bind_where(db_stmt *s, const struct scope *scope, int64_t lo, int64_t hi,
-                       const char *kind, const char *like, const struct venue_filter *f)
-{
-    int i = 1;
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i++, scope->hi);
-    db_bind_int64(s, i++, lo);
-    db_bind_int64(s, i++, hi);
-    db_bind_text(s, i++, kind);
-    db_bind_text(s, i++, kind);
-    db_bind_text(s, i++, like);
-    db_bind_text(s, i++, like);
-    db_bind_int64(s, i++, f->place_id ? 1 : 0);
-    db_bind_int64(s, i++, f->place_id);
-    db_bind_int64(s, i++, f->enabled);
-    db_bind_int64(s, i++, f->enabled);
-}
-#define WHERE_PARAMS 12
-
 err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_filter *f,
                struct venue **items_r, size_t *n_r, int64_t *total_r)
 {
-    err e;
-    int64_t lo = scope->lo, hi = scope->hi;
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " WHERE v.deleted_at = 0 AND v.region_code >= ? AND v.region_code < ?");
+    query_int(w, scope->lo);
+    query_int(w, scope->hi);
     if (f->region_code) {
         if (!scope_has(scope, f->region_code))
             return err_set(E_INPUT, "invalid_region", "region_code",
                            "所属区划不存在或不在您的管辖范围内");
-        lo = f->region_code;
-        hi = regcode_end(f->region_code);
+        query_sql(w, " AND v.region_code >= ? AND v.region_code < ?");
+        query_int(w, f->region_code);
+        query_int(w, regcode_end(f->region_code));
     }
-    const char *key = f->sort && *f->sort ? f->sort : "-created_at", *page_sql = NULL;
+    const char *key = f->sort && *f->sort ? f->sort : "-created_at", *order = NULL;
     bool desc = *key == '-';
     for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
         if (!strcmp(sorts[i].key, key + desc))
-            page_sql = desc ? sorts[i].desc : sorts[i].asc;
-    if (!page_sql)
+            order = desc ? sorts[i].desc : sorts[i].asc;
+    if (!order)
         return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
-    const char *kind = f->kind ? venue_kind_name(f->kind) : "";
-    const char *like = like_contains(a, f->q);
+    if (*venue_kind_name(f->kind)) { /* 0 (any) has no name */
+        query_sql(w, " AND v.kind = ?");
+        query_text(w, venue_kind_name(f->kind));
+    }
+    if (f->q && *f->q) {
+        query_sql(w, " AND lower(v.name) LIKE ? ESCAPE '\\'");
+        query_text(w, like_contains(a, f->q));
+    }
+    if (f->place_id) {
+        query_sql(w, " AND v.place_id = ?");
+        query_int(w, f->place_id);
+    }
+    if (f->enabled >= 0) {
+        query_sql(w, " AND v.enabled = ?");
+        query_int(w, f->enabled);
+    }
 
-    db_stmt *s;
-    if ((e = db_prepare(d, "SELECT COUNT(*) FROM venues v " VENUE_WHERE, &s)))
-        return e;
-    bind_where(s, scope, lo, hi, kind, like, f);
-    int rc = db_step(s);
-    int64_t total = rc == DB_ROW ? db_col_int64(s, 0) : 0;
-    if (rc != DB_ROW)
-        e = db_step_err(s);
-    db_done(s);
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*) FROM venues v");
+    query_append(q, w);
+    int64_t total;
+    err e = query_count(d, q, &total);
     if (e)
         return e;
 
@@ -377,15 +364,19 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
     size_t n = 0;
     if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
-        if ((e = db_prepare(d, page_sql, &s)))
+        *q = (struct query)QUERY_INIT;
+        query_sql(q, "SELECT " VENUE_COLS VENUE_FROM);
+        query_append(q, w);
+        query_sql(q, order);
+        query_sql(q, " LIMIT ? OFFSET ?");
+        query_int(q, limit);
+        query_int(q, offset);
+        db_stmt *s;
+        if ((e = query_prepare(d, q, &s)))
             return e;
-        bind_where(s, scope, lo, hi, kind, like, f);
-        db_bind_int64(s, WHERE_PARAMS + 1, limit);
-        db_bind_int64(s, WHERE_PARAMS + 2, offset);
-        while ((rc = db_step(s)) == DB_ROW && (int64_t)n < want)
+        bool row;
+        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
             read_row(s, a, &items[n++]);
-        if (rc != DB_ROW && rc != DB_DONE)
-            e = db_step_err(s);
         db_done(s);
         if (e)
             return e;

@@ -12,6 +12,7 @@
 #include "alert/alert.h"
 #include "base/regcode.h"
 #include "base/validate.h"
+#include "db/query.h"
 #include "health/health.h"
 #include "person/person.h"
 #include "security/crypto.h"
@@ -242,13 +243,9 @@ err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, 
     db_bind_int64(s, 3, sc->hi);
     db_bind_int64(s, 4, host_user_id);
     db_bind_int64(s, 5, host_user_id);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
-        e = row(a, s, v_r);
-    else if (rc == DB_DONE)
-        e = err_set(E_NOT_FOUND, "not_found", NULL, "访客登记不存在");
-    else
-        e = db_step_err(s);
+    bool found;
+    if (!(e = db_row(s, &found)))
+        e = found ? row(a, s, v_r) : err_set(E_NOT_FOUND, "not_found", NULL, "访客登记不存在");
     db_done(s);
     return e;
 }
@@ -257,60 +254,51 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
                  int64_t host_person_id, enum visitor_status status, int64_t page,
                  int64_t page_size, struct visitor **items_r, size_t *n_r, int64_t *total_r)
 {
-    const char *where = " FROM visitors WHERE region_code >= ? AND region_code < ? AND "
-                        "(CAST(? AS BIGINT) = 0 OR host_user_id = ?) AND (CAST(? AS BIGINT) = 0 OR "
-                        "host_person_id = ?) "
-                        "AND (CAST(? AS TEXT) = '' OR status = ?)";
-    const char *st = status ? visitor_status_name(status) : "";
-    db_stmt *s;
-    err e = db_prepare(d, arena_concat(a, "SELECT COUNT(*)", where, NULL), &s);
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " FROM visitors WHERE region_code >= ? AND region_code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
+    if (host_user_id) {
+        query_sql(w, " AND host_user_id = ?");
+        query_int(w, host_user_id);
+    }
+    if (host_person_id) {
+        query_sql(w, " AND host_person_id = ?");
+        query_int(w, host_person_id);
+    }
+    if (status) {
+        query_sql(w, " AND status = ?");
+        query_text(w, visitor_status_name(status));
+    }
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*)");
+    query_append(q, w);
+    err e = query_count(d, q, total_r);
     if (e)
         return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, host_user_id);
-    db_bind_int64(s, 4, host_user_id);
-    db_bind_int64(s, 5, host_person_id);
-    db_bind_int64(s, 6, host_person_id);
-    db_bind_text(s, 7, st);
-    db_bind_text(s, 8, st);
-    int rc = db_step(s);
-    if (rc != DB_ROW) {
-        e = db_step_err(s);
-        db_done(s);
+    /* the page, then its hosts joined to it: one statement, no query per
+     * row (x.* keeps COLS' order) */
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT x.*, p.name_enc, p.address_enc FROM (SELECT " COLS);
+    query_append(q, w);
+    query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?) x LEFT JOIN persons p ON "
+                 "p.id = x.host_person_id ORDER BY x.id DESC");
+    query_int(q, page_size);
+    query_int(q, (page - 1) * page_size);
+    db_stmt *s;
+    if ((e = query_prepare(d, q, &s)))
         return e;
-    }
-    *total_r = db_col_int64(s, 0);
-    db_done(s);
-    if ((e = db_prepare(
-             d,
-             /* the page, then its hosts joined to it: one statement, no
-              * query per row (x.* keeps COLS' order) */
-             arena_concat(a, "SELECT x.*, p.name_enc, p.address_enc FROM (SELECT " COLS, where,
-                          " ORDER BY id DESC LIMIT ? OFFSET ?) x LEFT JOIN persons p ON p.id = "
-                          "x.host_person_id ORDER BY x.id DESC",
-                          NULL),
-             &s)))
-        return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, host_user_id);
-    db_bind_int64(s, 4, host_user_id);
-    db_bind_int64(s, 5, host_person_id);
-    db_bind_int64(s, 6, host_person_id);
-    db_bind_text(s, 7, st);
-    db_bind_text(s, 8, st);
-    db_bind_int64(s, 9, page_size);
-    db_bind_int64(s, 10, (page - 1) * page_size);
     struct visitor *items = arena_alloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
-    while (!e && (rc = db_step(s)) == DB_ROW && n < (size_t)page_size) {
+    bool more;
+    while (n < (size_t)page_size && !(e = db_row(s, &more)) && more) {
         struct visitor *v = &items[n++];
-        if (!(e = row(a, s, v)) && !(e = person_name_masked_col(a, s, 19, &v->host_name)))
-            e = person_address_masked_col(a, s, 20, &v->host_address);
+        if ((e = row(a, s, v)) || (e = person_name_masked_col(a, s, 19, &v->host_name)) ||
+            (e = person_address_masked_col(a, s, 20, &v->host_address)))
+            break;
     }
-    if (!e && rc < 0)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -518,11 +506,9 @@ err visitor_plate_find(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t area,
     db_bind_int64(s, 3, at);
     db_bind_int64(s, 4, area);
     db_bind_int64(s, 5, regcode_end(area));
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool found;
+    if (!(e = db_row(s, &found)) && found)
         *visitor_id_r = db_col_int64(s, 0);
-    else if (rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     return e;
 }
@@ -545,13 +531,11 @@ err visitor_plaintext_seal(db *d, int64_t *n_r)
         }
         if (!(e = db_prepare(d, "SELECT id, plate FROM visitors WHERE plate <> '' LIMIT 200",
                              &s))) {
-            int rc;
-            while ((rc = db_step(s)) == DB_ROW && n < 200) {
+            bool more;
+            while (n < 200 && !(e = db_row(s, &more)) && more) {
                 ids[n] = db_col_int64(s, 0);
                 plates[n++] = arena_strdup(a, db_col_text(s, 1));
             }
-            if (rc < 0)
-                e = db_step_err(s);
             db_done(s);
         }
         for (size_t i = 0; !e && i < n; i++) {

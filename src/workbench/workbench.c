@@ -190,10 +190,11 @@ static err count(db *d, const struct wb_def *w, const struct scope *sc, int64_t 
                       : b == B_NOW ? now
                                    : id_min_at(day));
     }
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
         *n_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_DB : db_step_err(s);
+    if (!e && !row) /* a COUNT always has its row */
+        e = E_DB;
     db_done(s);
     return e;
 }

@@ -19,10 +19,12 @@
 
 #include "base/arena.h"
 #include "base/regcode.h"
+#include "code/code.h"
 #include "person/person.h"
 #include "place/place.h"
 #include "region/region.h"
 #include "security/crypto.h"
+#include "user/user.h"
 #include "venue/venue.h"
 
 static db *D;
@@ -163,6 +165,83 @@ static err op_person_create(int run)
     return person_create(D, A, &staff, &p, 0, &taken_over);
 }
 
+static err op_user_id_by_username(int run)
+{
+    (void)run;
+    int64_t id = -1;
+    err e = user_id_by_username(D, "nobody", &id);
+    if (!e && id != 0)
+        fail_msg("user_id_by_username: no such account but id %lld", (long long)id);
+    return e;
+}
+
+static err op_code_latest_test(int run)
+{
+    (void)run;
+    json_t *t = NULL;
+    err e = code_latest_test(D, 1, &t);
+    if (!e && t)
+        fail_msg("code_latest_test: a test result out of an empty table");
+    return e;
+}
+
+/* The lists on the query builder (db/query.h): a failed count or page is
+ * the failure, never an empty page. Filters are set so every fragment is
+ * used; a page of data keeps the page's step in the walk. */
+static err op_place_list(int run)
+{
+    (void)run;
+    struct place_filter f = {.region_code = COMMUNITY,
+                             .kind = PLACE_COMMUNITY,
+                             .q = "小区",
+                             .sort = "name",
+                             .page = 1,
+                             .page_size = 10};
+    struct place *items;
+    size_t n;
+    int64_t total;
+    err e = place_list(D, A, &ALL, &f, &items, &n, &total);
+    if (!e && (n == 0 || total < (int64_t)n))
+        fail_msg("place_list: %zu of %lld", n, (long long)total);
+    return e;
+}
+
+static err op_venue_list(int run)
+{
+    (void)run;
+    struct venue_filter f = {
+        .place_id = PLACE, .enabled = -1, .q = "东门", .sort = "-name", .page = 1, .page_size = 5};
+    struct venue *items;
+    size_t n;
+    int64_t total;
+    err e = venue_list(D, A, &ALL, &f, &items, &n, &total);
+    if (!e && n == 0)
+        fail_msg("venue_list: an empty page");
+    return e;
+}
+
+static err op_region_list(int run)
+{
+    (void)run;
+    struct region_filter f = {
+        .parent_code = code("110101001000"), .q = "1", .page = 1, .page_size = 5};
+    struct region *items;
+    size_t n;
+    int64_t total;
+    return region_list(D, &ALL, &f, A, &items, &n, &total);
+}
+
+static err op_user_list(int run)
+{
+    (void)run;
+    struct user_filter f = {
+        .q = "a", .locked = -1, .disabled = 0, .kind = "staff", .page = 1, .page_size = 5};
+    struct user *items;
+    size_t n;
+    int64_t total;
+    return user_list(D, A, NULL, &f, &items, &n, &total);
+}
+
 static void test_writes(void **state)
 {
     (void)state;
@@ -180,6 +259,13 @@ static void test_reads(void **state)
     (void)state;
     walk("place_find", op_place_find, "SELECT 0", E_DB);
     walk("region_find", op_region_find, "SELECT 0", E_DB);
+    /* look-ups whose failure once read as "none" */
+    walk("user_id_by_username", op_user_id_by_username, "SELECT 0", E_DB);
+    walk("code_latest_test", op_code_latest_test, "SELECT 0", E_DB);
+    walk("place_list", op_place_list, "SELECT 0", E_DB);
+    walk("venue_list", op_venue_list, "SELECT 0", E_DB);
+    walk("region_list", op_region_list, "SELECT 0", E_DB);
+    walk("user_list", op_user_list, "SELECT 0", E_DB);
 }
 
 static void test_out_of_memory(void **state)

@@ -413,8 +413,11 @@ static void test_totp_enrol(void **state)
     struct principal p;
     assert_int_equal(auth_login(D, "admin", PW, code, "10.1.0.2", tok, &p), E_OK);
     expect_err(auth_login(D, "admin", PW, code, "10.1.0.2", tok, &p), E_AUTH, "bad_totp");
-    assert_int_equal(user_id_by_username(D, "admin"), id);
-    assert_int_equal(user_id_by_username(D, "nobody"), 0);
+    int64_t got = -1;
+    assert_int_equal(user_id_by_username(D, "admin", &got), E_OK);
+    assert_int_equal(got, id);
+    assert_int_equal(user_id_by_username(D, "nobody", &got), E_OK);
+    assert_int_equal(got, 0);
     assert_int_equal(user_check_password(D, id, PW, "password"), E_OK);
     expect_err(user_check_password(D, id, "nope", "password"), E_INPUT, "bad_password");
 }
