@@ -213,8 +213,7 @@ err rbac_seed(db *d)
         db_bind_int64(s, 4, br->require_totp);
         db_bind_int64(s, 5, now);
         db_bind_int64(s, 6, now);
-        if (db_step(s) != DB_DONE)
-            e = db_step_err(s);
+        e = db_run(s, NULL);
         db_done(s);
         if (e || (e = db_prepare(d,
                                  "DELETE FROM role_permissions WHERE role_id = "
@@ -222,8 +221,7 @@ err rbac_seed(db *d)
                                  &s)))
             break;
         db_bind_text(s, 1, br->key);
-        if (db_step(s) != DB_DONE)
-            e = db_step_err(s);
+        e = db_run(s, NULL);
         db_done(s);
         for (int p = 1; p < PERM__COUNT && !e; p++) {
             if (!perm_set_has(grants, (enum perm)p))
@@ -235,8 +233,7 @@ err rbac_seed(db *d)
                 break;
             db_bind_text(s, 1, perm_name((enum perm)p));
             db_bind_text(s, 2, br->key);
-            if (db_step(s) != DB_DONE)
-                e = db_step_err(s);
+            e = db_run(s, NULL);
             db_done(s);
         }
     }
