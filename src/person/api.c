@@ -28,6 +28,7 @@
 #include "base/regcode.h"
 #include "person/internal.h"
 #include "region/region.h"
+#include "security/audit.h"
 
 /* ---- request body ------------------------------------------------------------ */
 
@@ -240,15 +241,6 @@ static const char *fields_detail(arena *a, person_fields set)
     return arena_strdup(a, buf);
 }
 
-/* Audit a refused write that got past validation (a duplicate, a stale
- * version) with its slug as the result. */
-static err audit_refused(struct req *r, const char *action, int64_t id, err e)
-{
-    if (e == E_CONFLICT)
-        req_audit(r, action, "person", id, err_last()->slug, NULL);
-    return e;
-}
-
 static err reply_person(struct req *r, int status, const struct person *p, bool reveal,
                         const char *what)
 {
@@ -295,7 +287,7 @@ static err post_person(struct req *r)
     db_hold(r->db); /* the entry commits with the record (security/audit.h) */
     if ((e = person_create(r->db, r->a, r->who, &p, set, &taken_over))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.create", 0, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.create", "person", 0, e, NULL);
     }
     if (taken_over) {
         /* a resident's unverified self-registration became this record */
@@ -332,7 +324,7 @@ static err post_verify(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_verify(r->db, r->a, r->who, id, &p))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.verify", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.verify", "person", id, e, NULL);
     }
     req_audit(r, "person.verify", "person", id, "ok", "document_checked=1");
     if ((e = db_release(r->db, true)))
@@ -370,7 +362,7 @@ static err patch_person(struct req *r)
     db_hold(r->db);
     if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.update", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.update", "person", id, e, NULL);
     }
     req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
     if ((e = db_release(r->db, true)))
@@ -387,7 +379,7 @@ static err delete_person(struct req *r)
     db_hold(r->db);
     if ((e = person_delete(r->db, r->a, r->who, id))) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "person.delete", "person", id, e, NULL);
     }
     req_audit(r, "person.delete", "person", id, "ok", NULL);
     if ((e = db_release(r->db, true)))

@@ -19,6 +19,7 @@
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "place/internal.h"
+#include "security/audit.h"
 #include "security/mask.h"
 
 /* ---- request helpers ------------------------------------------------------------ */
@@ -316,15 +317,6 @@ static err place_csv(struct req *r, const struct place *items, size_t n)
 
 /* ---- places: handlers ---------------------------------------------------------- */
 
-/* Audit a write that failed after validation with a conflict. */
-static err audited_failure(struct req *r, err e, const char *action, const char *type, int64_t id)
-{
-    if (e == E_CONFLICT)
-        req_audit(r, action, type, err_last()->ref ? err_last()->ref : id, err_last()->slug,
-                  fields_detail(r));
-    return e;
-}
-
 static err place_reply(struct req *r, int status, int64_t id)
 {
     struct place p;
@@ -344,7 +336,7 @@ static err post_place(struct req *r)
         e = place_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "place.create", "place", 0);
+        return audit_refusal(r->db, r->who, r->ip, "place.create", "place", 0, e, fields_detail(r));
     }
     req_audit(r, "place.create", "place", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -382,7 +374,8 @@ static err patch_place(struct req *r)
         e = place_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "place.update", "place", id);
+        return audit_refusal(r->db, r->who, r->ip, "place.update", "place", id, e,
+                             fields_detail(r));
     }
     req_audit(r, "place.update", "place", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -399,7 +392,7 @@ static err delete_place(struct req *r)
         e = place_delete(r->db, &r->who->scope, id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "place.delete", "place", id, e, NULL);
     }
     req_audit(r, "place.delete", "place", id, "ok", "");
     if ((e = db_release(r->db, true)))
@@ -576,7 +569,8 @@ static err post_enterprise(struct req *r)
         e = enterprise_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "enterprise.create", "enterprise", 0);
+        return audit_refusal(r->db, r->who, r->ip, "enterprise.create", "enterprise", 0, e,
+                             fields_detail(r));
     }
     req_audit(r, "enterprise.create", "enterprise", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -615,7 +609,8 @@ static err patch_enterprise(struct req *r)
         e = enterprise_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "enterprise.update", "enterprise", id);
+        return audit_refusal(r->db, r->who, r->ip, "enterprise.update", "enterprise", id, e,
+                             fields_detail(r));
     }
     req_audit(r, "enterprise.update", "enterprise", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -632,7 +627,7 @@ static err delete_enterprise(struct req *r)
         e = enterprise_delete(r->db, &r->who->scope, id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "enterprise.delete", "enterprise", id, e, NULL);
     }
     req_audit(r, "enterprise.delete", "enterprise", id, "ok", "");
     if ((e = db_release(r->db, true)))

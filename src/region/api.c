@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "region/region.h"
+#include "security/audit.h"
 
 #define TREE_DEFAULT_DEPTH 4
 #define TREE_MAX_DEPTH     7
@@ -61,17 +62,6 @@ static err query_bool(struct req *r, const char *name, bool *v_r)
     int64_t v = 0;
     err e = req_query_int64(r, name, 0, 1, &v);
     *v_r = v == 1;
-    return e;
-}
-
-/* Audit a refused write (after validation) with its error slug. */
-static err audit_refusal(struct req *r, const char *action, int64_t code, err e)
-{
-    if (e == E_CONFLICT || e == E_FORBIDDEN) {
-        char slug[48];
-        snprintf(slug, sizeof slug, "%s", err_last()->slug);
-        req_audit(r, action, "region", code, slug, NULL);
-    }
     return e;
 }
 
@@ -282,7 +272,7 @@ static err post_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_create(r->db, &r->who->scope, &in, r->a, &g))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.create", in.code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.create", "region", in.code, e, NULL);
     }
     req_audit(r, "region.create", "region", g.code, "ok",
               arena_printf(r->a, "level=%s", region_level_name(g.level)));
@@ -321,7 +311,7 @@ static err patch_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_update(r->db, &r->who->scope, code, &p, r->a, &g, &changed))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.update", code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.update", "region", code, e, NULL);
     }
     req_audit(r, "region.update", "region", code, "ok", arena_printf(r->a, "fields=%s", changed));
     if ((e = db_release(r->db, true)))
@@ -338,7 +328,7 @@ static err delete_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_delete(r->db, &r->who->scope, code))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.delete", code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.delete", "region", code, e, NULL);
     }
     req_audit(r, "region.delete", "region", code, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -366,7 +356,7 @@ static err move_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_move(r->db, &r->who->scope, code, to, r->a, &g, &moved))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.move", code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.move", "region", code, e, NULL);
     }
     char from[19], dest[19];
     regcode_format(code, from);

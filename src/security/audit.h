@@ -143,8 +143,10 @@ struct principal;
  * E_LOCKED or E_RATE, an entry is queued for `who` (NULL: anonymous) from
  * `ip` with `action`, `object_type` and `object_id` and, as its result, the
  * error's slug (the thread's detail when it belongs to `e`, else the code's
- * default slug). Other codes are not refusals: E_INPUT changes and reveals
- * nothing, and 5xx failures are logged, not audited. Returns `e` with the
+ * default slug). So is a wrong credential answered as a form error (E_INPUT
+ * "bad_password" or "bad_totp": an attempt at a password or second factor).
+ * Other codes are not refusals: E_INPUT changes and reveals nothing, and
+ * 5xx failures are logged, not audited. Returns `e` with the
  * thread's error detail as it was, so a handler can
  * `return audit_refusal(…, e, NULL);`. `detail` follows audit_entry's rule
  * (no personal data).

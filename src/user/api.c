@@ -13,6 +13,7 @@
 #include "base/id.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "security/audit.h"
 #include "user/user.h"
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -111,15 +112,6 @@ static err roles_field(struct req *r, const char *const **keys_r, size_t *n_r)
     return E_OK;
 }
 
-/* Audit a write that was refused after the request was understood. */
-static err audited(struct req *r, err e, const char *action, int64_t id)
-{
-    if (e)
-        req_audit(r, action, "user", id, err_last()->slug[0] ? err_last()->slug : err_slug(e),
-                  NULL);
-    return e;
-}
-
 static err reply_user(struct req *r, int status, int64_t id)
 {
     struct user u;
@@ -161,7 +153,7 @@ static err post_user(struct req *r)
     db_hold(r->db); /* the entry commits with the account (security/audit.h) */
     if ((e = user_create(r->db, r->who, &in, &id))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.create", 0);
+        return audit_refusal(r->db, r->who, r->ip, "user.create", "user", 0, e, NULL);
     }
     char detail[160] = "roles=";
     for (size_t i = 0; i < in.n_roles; i++)
@@ -212,7 +204,7 @@ static err patch_user(struct req *r)
     db_hold(r->db);
     if ((e = user_update(r->db, r->who, id, &p))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.update", id);
+        return audit_refusal(r->db, r->who, r->ip, "user.update", "user", id, e, NULL);
     }
     /* field names only: the values may be personal */
     char detail[128] = "fields=";
@@ -253,7 +245,7 @@ static err del_user(struct req *r)
     db_hold(r->db);
     if ((e = user_delete(r->db, r->who, id))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.delete", id);
+        return audit_refusal(r->db, r->who, r->ip, "user.delete", "user", id, e, NULL);
     }
     req_audit(r, "user.delete", "user", id, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -277,7 +269,7 @@ static err post_password(struct req *r)
     if ((e = user_reset_password(r->db, r->who, id, json_str(r->body, "password"),
                                  json_bool(r->body, "must_change", true)))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.password_reset", id);
+        return audit_refusal(r->db, r->who, r->ip, "user.password_reset", "user", id, e, NULL);
     }
     req_audit(r, "user.password_reset", "user", id, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -296,7 +288,7 @@ static err post_password(struct req *r)
         db_hold(r->db);                                                                            \
         if ((e = call(r->db, r->who, id))) {                                                       \
             err_ignore(db_release(r->db, false));                                                  \
-            return audited(r, e, action, id);                                                      \
+            return audit_refusal(r->db, r->who, r->ip, action, "user", id, e, NULL);               \
         }                                                                                          \
         req_audit(r, action, "user", id, "ok", NULL);                                              \
         if ((e = db_release(r->db, true)))                                                         \

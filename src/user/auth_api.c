@@ -98,40 +98,21 @@ static err get_me(struct req *r)
 
 /* ---- auditing a sign-in ----------------------------------------------------------------- */
 
-/* Put back an error detail after work (a look-up, the audit) that may
- * have replaced it. */
-static err restore(err e, const struct err_detail *d)
-{
-    if (d->code != e)
-        return e;
-    if (e == E_LOCKED || (e == E_CONFLICT && d->ref))
-        return err_set_ref(e, d->slug, d->ref, "%s", d->message);
-    return err_set(e, d->slug, d->field[0] ? d->field : NULL, "%s", d->message);
-}
-
 /*
- * Audit a refused sign-in. The account is named when the username is one
- * (so repeated failures against an account show up under it); an unknown
- * name is not recorded, since people type passwords into that field.
+ * The account a refused sign-in names, as the principal of its audit entry:
+ * the account when the username is one (so repeated failures against an
+ * account show up under it), else NULL (anonymous): an unknown name is not
+ * recorded, since people type passwords into that field.
  */
-static err audit_refused(struct req *r, err e, const char *action, const char *username,
-                         const char *method)
+static const struct principal *named_account(struct req *r, const char *username)
 {
-    struct err_detail saved = *err_last();
     int64_t id = user_id_by_username(r->db, username);
-    struct audit_entry a = {
-        .user_id = id,
-        .username = id ? username : "",
-        .role = "",
-        .ip = r->ip,
-        .action = action,
-        .object_type = "user",
-        .object_id = id,
-        .result = saved.code == e && saved.slug[0] ? saved.slug : err_slug(e),
-        .detail = method,
-    };
-    audit_log(r->db, &a);
-    return restore(e, &saved);
+    struct principal *p = id ? arena_zalloc(r->a, sizeof *p) : NULL;
+    if (!p)
+        return NULL;
+    p->user_id = id;
+    snprintf(p->username, sizeof p->username, "%s", username);
+    return p;
 }
 
 /* A session was opened: the request now speaks for its principal. */
@@ -142,15 +123,6 @@ static err signed_in(struct req *r, struct principal *p, const char *token, cons
     set_session_cookie(r, token);
     req_audit(r, action, "user", p->user_id, "ok", method);
     return reply_me(r, p);
-}
-
-/* Audit a refused change of one's own account with its error slug. */
-static err audited_self(struct req *r, err e, const char *action)
-{
-    struct err_detail saved = *err_last();
-    req_audit(r, action, "user", r->who->user_id,
-              saved.code == e && saved.slug[0] ? saved.slug : err_slug(e), NULL);
-    return restore(e, &saved);
 }
 
 /* ---- sign-in and sign-out --------------------------------------------------------------- */
@@ -169,8 +141,11 @@ static err post_login(struct req *r)
     struct principal *p = arena_zalloc(r->a, sizeof *p);
     err e = auth_login(r->db, username, json_str(r->body, "password"), json_str(r->body, "totp"),
                        r->ip, token, p);
-    if (e)
-        return audit_refused(r, e, "auth.login", username, "method=password");
+    if (e) {
+        const struct principal *named = named_account(r, username);
+        return audit_refusal(r->db, named, r->ip, "auth.login", "user", named ? named->user_id : 0,
+                             e, "method=password");
+    }
     return signed_in(r, p, token, "auth.login", "method=password");
 }
 
@@ -203,7 +178,7 @@ static err post_sms_send(struct req *r)
 {
     err e = auth_sms_send(r->db, json_str(r->body, "phone"), r->ip);
     if (e)
-        return audit_refused(r, e, "auth.sms_send", NULL, NULL);
+        return audit_refusal(r->db, NULL, r->ip, "auth.sms_send", "user", 0, e, NULL);
     req_audit(r, "auth.sms_send", "", 0, "ok", NULL);
     return reply_json(
         r, 200, json_pack("{s:b,s:i}", "sent", 1, "expires_in", auth_get_config()->sms_ttl_s));
@@ -222,7 +197,7 @@ static err post_sms_login(struct req *r)
     err e = auth_sms_login(r->db, json_str(r->body, "phone"), json_str(r->body, "code"), r->ip,
                            token, p);
     if (e)
-        return audit_refused(r, e, "auth.sms_login", NULL, "method=sms");
+        return audit_refusal(r->db, NULL, r->ip, "auth.sms_login", "user", 0, e, "method=sms");
     return signed_in(r, p, token, "auth.sms_login", "method=sms");
 }
 
@@ -242,7 +217,8 @@ static err post_me_password(struct req *r)
     err e = auth_change_password(r->db, id, json_str(r->body, "old_password"),
                                  json_str(r->body, "new_password"), req_session_token(r));
     if (e)
-        return audited_self(r, e, "auth.password_change");
+        return audit_refusal(r->db, r->who, r->ip, "auth.password_change", "user", r->who->user_id,
+                             e, NULL);
     req_audit(r, "auth.password_change", "user", id, "ok", NULL);
     return reply_empty(r);
 }
@@ -255,7 +231,8 @@ static err post_me_totp(struct req *r)
                        "居民账号使用短信验证码登录，无需动态验证码");
     err e = auth_totp_begin(r->db, r->who->user_id, r->who->username, secret, uri);
     if (e)
-        return audited_self(r, e, "auth.totp_begin");
+        return audit_refusal(r->db, r->who, r->ip, "auth.totp_begin", "user", r->who->user_id, e,
+                             NULL);
     /* drawn here, not by the page: a QR service or library fetched from
      * elsewhere would see the secret */
     char *svg = NULL;
@@ -284,7 +261,8 @@ static err post_me_totp_confirm(struct req *r)
 {
     err e = auth_totp_confirm(r->db, r->who->user_id, json_str(r->body, "code"));
     if (e)
-        return audited_self(r, e, "auth.totp_enable");
+        return audit_refusal(r->db, r->who, r->ip, "auth.totp_enable", "user", r->who->user_id, e,
+                             NULL);
     req_audit(r, "auth.totp_enable", "user", r->who->user_id, "ok", NULL);
     return reply_empty(r);
 }
@@ -306,7 +284,8 @@ static err del_me_totp(struct req *r)
     else if (!(e = user_check_password(r->db, id, json_str(r->body, "password"), "password")))
         e = auth_totp_reset(r->db, id);
     if (e)
-        return audited_self(r, e, "auth.totp_reset");
+        return audit_refusal(r->db, r->who, r->ip, "auth.totp_reset", "user", r->who->user_id, e,
+                             NULL);
     req_audit(r, "auth.totp_reset", "user", id, "ok", NULL);
     return reply_empty(r);
 }

@@ -16,18 +16,10 @@
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "security/audit.h"
 #include "user/user.h"
 
 /* ---- shared helpers ------------------------------------------------------ */
-
-/* An error the capability raised after the request was validated: audit the
- * refused write with its slug, then pass the error on. */
-static err audit_refusal(struct req *r, err e, const char *action, const char *type, int64_t id)
-{
-    if (e == E_INPUT || e == E_CONFLICT)
-        req_audit(r, action, type, id, err_last()->slug, NULL);
-    return e;
-}
 
 static json_t *list_reply(json_t *items, int64_t total, int64_t page, int64_t size)
 {
@@ -168,7 +160,7 @@ static err post_role(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_create(r->db, &in, &id))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, e, "role.create", "role", 0);
+        return audit_refusal(r->db, r->who, r->ip, "role.create", "role", 0, e, NULL);
     }
     req_audit(r, "role.create", "role", id, "ok", arena_printf(r->a, "key=%s", in.key));
     if ((e = db_release(r->db, true)))
@@ -193,7 +185,7 @@ static err patch_role(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_update(r->db, id, &in))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.update", "role", id);
+        return audit_refusal(r->db, r->who, r->ip, "role.update", "role", id, e, NULL);
     }
     const char *detail = changed_fields(r);
     if (in.has_perms) {
@@ -219,7 +211,7 @@ static err delete_role(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_delete(r->db, id))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.delete", "role", id);
+        return audit_refusal(r->db, r->who, r->ip, "role.delete", "role", id, e, NULL);
     }
     req_audit(r, "role.delete", "role", id, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -430,7 +422,7 @@ static err post_department(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_create(r->db, &r->who->scope, &in, &id))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, e, "department.create", "department", 0);
+        return audit_refusal(r->db, r->who, r->ip, "department.create", "department", 0, e, NULL);
     }
     req_audit(r, "department.create", "department", id, "ok", "fields=name,region_code,parent_id");
     if ((e = db_release(r->db, true)))
@@ -455,7 +447,7 @@ static err patch_department(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_update(r->db, &r->who->scope, id, &in))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.update", "department", id);
+        return audit_refusal(r->db, r->who, r->ip, "department.update", "department", id, e, NULL);
     }
     req_audit(r, "department.update", "department", id, "ok", changed_fields(r));
     if ((e = db_release(r->db, true)))
@@ -472,7 +464,7 @@ static err delete_department(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_delete(r->db, &r->who->scope, id))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.delete", "department", id);
+        return audit_refusal(r->db, r->who, r->ip, "department.delete", "department", id, e, NULL);
     }
     req_audit(r, "department.delete", "department", id, "ok", NULL);
     if ((e = db_release(r->db, true)))

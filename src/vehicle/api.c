@@ -32,12 +32,6 @@
 #include "security/audit.h"
 #include "vehicle/vehicle.h"
 
-/* Audit a refusal of an action on a vehicle (security/audit.h's policy). */
-static err refused(struct req *r, const char *action, int64_t id, err e)
-{
-    return audit_refusal(r->db, r->who, r->ip, action, "vehicle", id, e, NULL);
-}
-
 static json_t *region_json(int64_t code)
 {
     char b[19];
@@ -104,7 +98,7 @@ static err register_and_reply(struct req *r, const struct scope *sc, struct vehi
     if (e || (e = check_text(v->household_no, "household_no", "户号", 50, TEXT_ONE_LINE)))
         return e;
     if ((e = vehicle_register(r->db, sc, r->who->user_id, v)))
-        return refused(r, "vehicle.create", 0, e);
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.create", "vehicle", 0, e, NULL);
     req_audit(r, "vehicle.create", "vehicle", v->id, "ok", "");
     return reply_json(r, 201, vehicle_json(v));
 }
@@ -147,7 +141,7 @@ static err update_and_reply(struct req *r, const struct scope *sc, int64_t owner
     if (e || (e = change_from(r, &c)))
         return e;
     if ((e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v)))
-        return refused(r, "vehicle.update", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.update", "vehicle", id, e, NULL);
     req_audit(r, "vehicle.update", "vehicle", id, "ok", "");
     return reply_json(r, 200, vehicle_json(&v));
 }
@@ -159,7 +153,7 @@ static err residents_person(struct req *r, const char *action, struct person *p)
     err e = r->who->resident
                 ? person_self_find(r->db, r->a, r->who, p)
                 : err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
-    return refused(r, action, 0, e);
+    return audit_refusal(r->db, r->who, r->ip, action, "vehicle", 0, e, NULL);
 }
 
 static err post_me_vehicle(struct req *r)
@@ -227,7 +221,7 @@ static err delete_me_vehicle(struct req *r)
         return e;
     struct scope all = scope_all();
     if ((e = vehicle_delete(r->db, &all, id, p.id)))
-        return refused(r, "vehicle.delete", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.delete", "vehicle", id, e, NULL);
     req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
     return reply_empty(r);
 }
@@ -267,7 +261,7 @@ static err get_vehicle(struct req *r)
     struct vehicle v;
     err e = req_param_id(r, 0, &id);
     if (e || (e = vehicle_find(r->db, r->a, &r->who->scope, id, &v)))
-        return refused(r, "vehicle.read", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.read", "vehicle", id, e, NULL);
     req_audit(r, "vehicle.read", "vehicle", id, "ok", NULL);
     return reply_json(r, 200, vehicle_json(&v));
 }
@@ -282,7 +276,7 @@ static err delete_vehicle(struct req *r)
     int64_t id;
     err e = req_param_id(r, 0, &id);
     if (e || (e = vehicle_delete(r->db, &r->who->scope, id, 0)))
-        return refused(r, "vehicle.delete", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.delete", "vehicle", id, e, NULL);
     req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
     return reply_empty(r);
 }

@@ -17,6 +17,7 @@
 #include "base/csv.h"
 #include "base/qr.h"
 #include "base/regcode.h"
+#include "security/audit.h"
 #include "venue/venue.h"
 
 /* ---- input ---------------------------------------------------------------------------- */
@@ -253,13 +254,6 @@ static err reply_venue(struct req *r, int status, int64_t id)
     return e ? e : reply_json(r, status, venue_json(&v));
 }
 
-static err write_failed(struct req *r, err e, const char *action, int64_t id)
-{
-    if (e == E_CONFLICT)
-        req_audit(r, action, "venue", id, err_last()->slug, fields_detail(r));
-    return e;
-}
-
 static err post_venue(struct req *r)
 {
     struct venue_input in;
@@ -270,7 +264,7 @@ static err post_venue(struct req *r)
         e = venue_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return write_failed(r, e, "venue.create", 0);
+        return audit_refusal(r->db, r->who, r->ip, "venue.create", "venue", 0, e, fields_detail(r));
     }
     req_audit(r, "venue.create", "venue", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -300,7 +294,8 @@ static err patch_venue(struct req *r)
         e = venue_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return write_failed(r, e, "venue.update", id);
+        return audit_refusal(r->db, r->who, r->ip, "venue.update", "venue", id, e,
+                             fields_detail(r));
     }
     req_audit(r, "venue.update", "venue", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -317,7 +312,7 @@ static err delete_venue(struct req *r)
         e = venue_delete(r->db, &r->who->scope, id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "venue.delete", "venue", id, e, NULL);
     }
     req_audit(r, "venue.delete", "venue", id, "ok", "");
     if ((e = db_release(r->db, true)))
@@ -484,7 +479,7 @@ static err post_regenerate(struct req *r)
         e = venue_code(&v, token);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "venue.code_regenerate", "venue", id, e, NULL);
     }
     req_audit(r, "venue.code_regenerate", "venue", id, "ok",
               arena_printf(r->a, "code_version=%lld", (long long)v.code_version));

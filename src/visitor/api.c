@@ -63,12 +63,6 @@ static err residents_only(struct req *r)
     return E_OK;
 }
 
-/* Audit a refusal of an action on a visitor (security/audit.h's policy). */
-static err refused(struct req *r, const char *action, int64_t id, err e)
-{
-    return audit_refusal(r->db, r->who, r->ip, action, "visitor", id, e, NULL);
-}
-
 /* ---- residents ---------------------------------------------------------------------- */
 
 static const char *const id_types[] = {
@@ -189,7 +183,7 @@ static err delete_me_visitor(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = visitor_cancel(r->db, r->who->user_id, id))) {
         err_ignore(db_release(r->db, false));
-        return refused(r, "visitor.cancel", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "visitor.cancel", "visitor", id, e, NULL);
     }
     req_audit(r, "visitor.cancel", "visitor", id, "ok", "");
     if ((e = db_release(r->db, true)))
@@ -212,7 +206,7 @@ static err get_visitor(struct req *r)
     struct visitor v;
     err e = req_param_id(r, 0, &id);
     if (e || (e = visitor_find(r->db, r->a, &r->who->scope, 0, id, &v)))
-        return refused(r, "visitor.read", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "visitor.read", "visitor", id, e, NULL);
     req_audit(r, "visitor.read", "visitor", id, "ok", "");
     return reply_json(r, 200, visitor_json(r->a, &v));
 }
@@ -232,7 +226,7 @@ static err decide(struct req *r, bool confirm)
         return e;
     const char *reason = r->body ? json_str(r->body, "reason") : NULL;
     if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason)))
-        return refused(r, action, id, e);
+        return audit_refusal(r->db, r->who, r->ip, action, "visitor", id, e, NULL);
     req_audit(r, action, "visitor", id, "ok", "");
     if ((e = visitor_find(r->db, r->a, &r->who->scope, 0, id, &v)))
         return e;
@@ -271,7 +265,7 @@ static err visitor_and_code(struct req *r, struct visitor *v, char token[TOKEN_M
         e = visitor_code(v, now_ms(), token);
     if (!e)
         req_audit(r, "visitor.code", "visitor", id, "ok", "");
-    return refused(r, "visitor.code", id, e);
+    return audit_refusal(r->db, r->who, r->ip, "visitor.code", "visitor", id, e, NULL);
 }
 
 static err get_code(struct req *r)
