@@ -308,13 +308,17 @@ static err put_rules(struct req *r)
     err e = rules_parse(r, rules, &n);
     if (e)
         return e;
-    if ((e = code_rules_save(r->db, rules, n, r->who->user_id)))
-        return e;
     int64_t job;
-    if ((e = job_create(r->db, r->who, "code.recompute", &job)))
+    db_hold(r->db); /* the rules, their job and the entry commit together (security/audit.h) */
+    if ((e = code_rules_save(r->db, rules, n, r->who->user_id)) ||
+        (e = job_create(r->db, r->who, "code.recompute", &job))) {
+        err_ignore(db_release(r->db, false));
         return e;
+    }
     req_audit(r, "code.rules", "job", job, "ok", arena_printf(r->a, "rules=%zu", n));
-    code_worker_submit(r->db, job, r->who->user_id);
+    if ((e = db_release(r->db, true)))
+        return e;
+    code_worker_submit(r->db, job, r->who->user_id); /* once the job is committed */
     json_t *o = json_pack("{s:o}", "rules", rules_json(rules, n));
     json_set_id(o, "job_id", job);
     return reply_json(r, 202, o);

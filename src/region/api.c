@@ -391,13 +391,18 @@ static err post_import(struct req *r)
     size_t n;
     const char *data = req_raw_body(r, &n);
     struct region_import_report rep;
+    db_hold(r->db); /* the rows and their entry commit together (security/audit.h) */
     err e = region_import(r->db, &r->who->scope, fmt, data, n, r->a, &rep);
-    if (e)
-        return e;
+    if (e) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "region.import", "region", 0, e, NULL);
+    }
     req_audit(r, "region.import", "region", 0, "ok",
               arena_printf(r->a, "format=%s,imported=%lld,updated=%lld,errors=%lld",
                            fmt == REGION_CSV ? "csv" : "geojson", (long long)rep.imported,
                            (long long)rep.updated, (long long)rep.error_count));
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *errs = json_array();
     for (size_t i = 0; i < rep.n_errors; i++) {
         const struct region_import_error *x = &rep.errors[i];

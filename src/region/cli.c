@@ -107,11 +107,9 @@ int cmd_import_regions(int argc, char **argv)
     }
     struct scope all = scope_all();
     struct region_import_report rep;
+    db_hold(d); /* the rows and their entry commit together (security/audit.h) */
     err e = region_import(d, &all, fmt, data, n, a, &rep);
-    int status;
-    if (e) {
-        status = cli_fail(e, path);
-    } else {
+    if (!e) {
         char detail[160];
         snprintf(detail, sizeof detail, "format=%s,imported=%lld,updated=%lld,errors=%lld",
                  fmt == REGION_CSV ? "csv" : "geojson", (long long)rep.imported,
@@ -126,6 +124,14 @@ int cmd_import_regions(int argc, char **argv)
             .detail = detail,
         };
         audit_log(d, &ae);
+    }
+    err done = db_release(d, !e);
+    if (!e)
+        e = done;
+    int status;
+    if (e) {
+        status = cli_fail(e, path);
+    } else {
         printf("imported %lld, updated %lld, errors %lld\n", (long long)rep.imported,
                (long long)rep.updated, (long long)rep.error_count);
         for (size_t i = 0; i < rep.n_errors; i++) {

@@ -154,4 +154,10 @@ struct principal;
 err audit_refusal(db *d, const struct principal *who, const char *ip, const char *action,
                   const char *object_type, int64_t object_id, err e, const char *detail) MUST_USE;
 
+/* Whether audit_refusal would audit `e` (with the thread's error detail) as
+ * a refusal: a held write that was refused keeps what the refusal itself
+ * writes (a failure count, a spent try) with its entry, where a failure
+ * rolls back. */
+bool audit_is_refusal(err e);
+
 #endif

@@ -27,6 +27,11 @@ static bool is_refusal(err e, const struct err_detail *d)
     }
 }
 
+bool audit_is_refusal(err e)
+{
+    return is_refusal(e, err_last());
+}
+
 err audit_refusal(db *d, const struct principal *who, const char *ip, const char *action,
                   const char *object_type, int64_t object_id, err e, const char *detail)
 {

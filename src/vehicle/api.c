@@ -97,9 +97,14 @@ static err register_and_reply(struct req *r, const struct scope *sc, struct vehi
         v->plate = plate;
     if (e || (e = check_text(v->household_no, "household_no", "户号", 50, TEXT_ONE_LINE)))
         return e;
-    if ((e = vehicle_register(r->db, sc, r->who->user_id, v)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = vehicle_register(r->db, sc, r->who->user_id, v))) {
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "vehicle.create", "vehicle", 0, e, NULL);
+    }
     req_audit(r, "vehicle.create", "vehicle", v->id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 201, vehicle_json(v));
 }
 
@@ -140,10 +145,31 @@ static err update_and_reply(struct req *r, const struct scope *sc, int64_t owner
     err e = req_param_id(r, 0, &id);
     if (e || (e = change_from(r, &c)))
         return e;
-    if ((e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v))) {
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "vehicle.update", "vehicle", id, e, NULL);
+    }
     req_audit(r, "vehicle.update", "vehicle", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 200, vehicle_json(&v));
+}
+
+/* Delete vehicle `id` (of `owner` when not 0) in scope `sc`, audited in the
+ * write's transaction. */
+static err delete_and_reply(struct req *r, const struct scope *sc, int64_t id, int64_t owner)
+{
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    err e = vehicle_delete(r->db, sc, id, owner);
+    if (e) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.delete", "vehicle", id, e, NULL);
+    }
+    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
+    return reply_empty(r);
 }
 
 /* The resident's own person; a refusal (a staff account, no record) is
@@ -220,10 +246,7 @@ static err delete_me_vehicle(struct req *r)
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     struct scope all = scope_all();
-    if ((e = vehicle_delete(r->db, &all, id, p.id)))
-        return audit_refusal(r->db, r->who, r->ip, "vehicle.delete", "vehicle", id, e, NULL);
-    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
-    return reply_empty(r);
+    return delete_and_reply(r, &all, id, p.id);
 }
 
 static err post_vehicle(struct req *r)
@@ -275,10 +298,9 @@ static err delete_vehicle(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = vehicle_delete(r->db, &r->who->scope, id, 0)))
+    if (e)
         return audit_refusal(r->db, r->who, r->ip, "vehicle.delete", "vehicle", id, e, NULL);
-    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
-    return reply_empty(r);
+    return delete_and_reply(r, &r->who->scope, id, 0);
 }
 
 /* ---- gates ------------------------------------------------------------------------------ */

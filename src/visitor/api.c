@@ -225,9 +225,14 @@ static err decide(struct req *r, bool confirm)
     if (e)
         return e;
     const char *reason = r->body ? json_str(r->body, "reason") : NULL;
-    if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason)))
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason))) {
+        err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, action, "visitor", id, e, NULL);
+    }
     req_audit(r, action, "visitor", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     if ((e = visitor_find(r->db, r->a, &r->who->scope, 0, id, &v)))
         return e;
     return reply_json(r, 200, visitor_json(r->a, &v));
@@ -335,13 +340,18 @@ static err post_scan(struct req *r)
         s.has_temperature = true;
         s.temperature = json_number_value(t);
     }
-    if (s.venue_id <= 0)
-        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
-    err e = visitor_scan(r->db, r->a, &r->who->scope, &s);
-    if (e)
-        return e;
+    err e = s.venue_id > 0 ? E_OK
+                           : err_set(E_NOT_FOUND, "unknown_venue", "venue_id",
+                                     "点位不存在或不在您的管辖范围内");
+    db_hold(r->db); /* the passage and its entry commit together (security/audit.h) */
+    if (e || (e = visitor_scan(r->db, r->a, &r->who->scope, &s))) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "visitor.scan", "visitor", s.v.id, e, NULL);
+    }
     req_audit(r, "visitor.scan", "visitor", s.v.id, "ok",
               arena_printf(r->a, "verdict=%s", s.allowed ? "allow" : "deny"));
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(s.allowed ? "allow" : "deny"));
     json_object_set_new(o, "reason", json_string(s.reason));

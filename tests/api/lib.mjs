@@ -267,3 +267,29 @@ export async function waitForAudit(auditor, query, pred) {
   }
   return items;
 }
+
+// Run SQL on a server's database from beside it (sqlite3 or psql, as the
+// suite runs), as an operator or an attacker with database access would:
+// the rows come back as text, one a line, columns joined by `sep`.
+export function sqlRun(ctx, text, sep = '|') {
+  if (ctx.dbUrl) return execFileSync('psql', ['-q', '-At', '-F', sep, '-v', 'ON_ERROR_STOP=1', '-d', ctx.dbUrl, '-c', text], { encoding: 'utf8' });
+  return execFileSync('sqlite3', ['-cmd', '.timeout 10000', '-separator', sep, path.join(ctx.dir, 'fangkong.db'), text], { encoding: 'utf8' });
+}
+
+// Make every append of an audit entry for `action` fail (a trigger on
+// audit_log, as a broken disk or a full table would) while fn runs.
+export async function failingAudit(ctx, action, fn) {
+  if (ctx.dbUrl) {
+    sqlRun(ctx, `CREATE FUNCTION fk_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           IF NEW.action = '${action}' THEN RAISE EXCEPTION 'forced audit failure'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER fk_test_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION fk_test_fail();`);
+  } else {
+    sqlRun(ctx, `CREATE TRIGGER fk_test_fail BEFORE INSERT ON audit_log WHEN NEW.action = '${action}'
+         BEGIN SELECT RAISE(ABORT, 'forced audit failure'); END;`);
+  }
+  try {
+    return await fn();
+  } finally {
+    sqlRun(ctx, ctx.dbUrl ? 'DROP TRIGGER fk_test_fail ON audit_log; DROP FUNCTION fk_test_fail();' : 'DROP TRIGGER fk_test_fail;');
+  }
+}
