@@ -413,9 +413,7 @@ static err get_history(struct req *r)
     }
     const char *detail = arena_printf(r->a, "view=history count=%zu", n);
     req_audit(r, reveal ? "person.reveal" : "person.history", "person", id, "ok", detail);
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 /* ---- list and export ------------------------------------------------------------ */
@@ -561,10 +559,10 @@ static const char *csv_value(arena *a, const struct person *p, enum person_field
     }
 }
 
-static err reply_csv(struct req *r, const struct person *items, size_t n)
+static err persons_csv(struct req *r, const struct person *items, size_t n)
 {
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     csv_text(&c, "编号");
     for (int f = 0; f < PF__COUNT; f++)
         csv_text(&c, person_field_label((enum person_field)f));
@@ -587,8 +585,7 @@ static err reply_csv(struct req *r, const struct person *items, size_t n)
         csv_text(&c, time_text(r->a, p->updated_at));
         csv_row_end(&c);
     }
-    r->disposition = "attachment; filename=\"persons.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "persons.csv");
 }
 
 /*
@@ -645,11 +642,8 @@ static err list_persons(struct req *r)
     const char *exact = NULL;
     if (person_filter_exact(&f)) {
         exact = arena_printf(r->a, " field=%s", person_filter_exact_fields(r->a, &f));
-        if ((e = person_search_hit(r->db, r->who, NULL))) {
-            if (e == E_RATE)
-                req_audit(r, "person.list", "person", 0, err_last()->slug, exact + 1);
-            return e;
-        }
+        if ((e = person_search_hit(r->db, r->who, NULL)))
+            return audit_refusal(r->db, r->who, r->ip, "person.list", "person", 0, e, exact + 1);
     }
     struct person *items;
     size_t n;
@@ -668,7 +662,7 @@ static err list_persons(struct req *r)
     req_audit(r, reveal ? "person.reveal" : "person.list", "person", n == 1 ? items[0].id : 0, "ok",
               detail);
     if (csv)
-        return reply_csv(r, items, n);
+        return persons_csv(r, items, n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, person_json(r->a, &items[i], reveal));
@@ -676,9 +670,7 @@ static err list_persons(struct req *r)
         json_decref(arr);
         return e;
     }
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+    return reply_page(r, arr, total, f.page, f.page_size);
 }
 
 const struct route person_routes[] = {

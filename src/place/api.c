@@ -128,16 +128,10 @@ static void decimal_cell(struct csv_out *c, double v, int prec)
 
 static void export_begin(struct csv_out *c, struct req *r, const char *const *cols)
 {
-    csv_out_init(c, r->a, true);
+    reply_csv_begin(r, c);
     for (size_t i = 0; cols[i]; i++)
         csv_text(c, cols[i]);
     csv_row_end(c);
-}
-
-static err reply_csv(struct req *r, struct csv_out *c, const char *filename)
-{
-    r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c->p, c->n);
 }
 
 /* ---- places: JSON ------------------------------------------------------------------ */
@@ -233,13 +227,6 @@ static json_t *personal(struct req *r, const char *v, char *(*mask)(arena *, con
     return json_string(reveal ? v : mask(r->a, v));
 }
 
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *place_json(struct req *r, const struct place *p, bool reveal)
 {
     json_t *o = json_object();
@@ -247,8 +234,7 @@ static json_t *place_json(struct req *r, const struct place *p, bool reveal)
     json_object_set_new(o, "name", json_string(p->name));
     json_object_set_new(o, "kind", json_string(place_kind_name(p->kind)));
     json_object_set_new(o, "kind_label", json_string(place_kind_label(p->kind)));
-    json_object_set_new(o, "region_code", region_json(p->region_code));
-    json_object_set_new(o, "region_name", json_string(p->region_name));
+    json_set_region(o, p->region_code, p->region_name);
     json_object_set_new(o, "address", json_string(p->address));
     json_object_set_new(o, "area", json_real(p->area));
     json_object_set_new(o, "households", json_integer(p->households));
@@ -432,10 +418,7 @@ static err list_places(struct req *r, int64_t enterprise_id)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, place_json(r, &items[i], false));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)lq.page, "page_size",
-                                (json_int_t)lq.page_size));
+    return reply_page(r, arr, total, lq.page, lq.page_size);
 }
 
 static err get_places(struct req *r)
@@ -502,8 +485,7 @@ static json_t *enterprise_json(struct req *r, const struct enterprise *x, bool r
     json_set_id(o, "id", x->id);
     json_object_set_new(o, "name", json_string(x->name));
     json_object_set_new(o, "credit_code", json_string(x->credit_code));
-    json_object_set_new(o, "region_code", region_json(x->region_code));
-    json_object_set_new(o, "region_name", json_string(x->region_name));
+    json_set_region(o, x->region_code, x->region_name);
     json_object_set_new(o, "contact_name", personal(r, x->contact_name, mask_name, reveal));
     json_object_set_new(o, "contact_phone", personal(r, x->contact_phone, mask_phone, reveal));
     json_object_set_new(o, "legal_rep", personal(r, x->legal_rep, mask_name, reveal));
@@ -662,10 +644,7 @@ static err get_enterprises(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, enterprise_json(r, &items[i], false));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)lq.page, "page_size",
-                                (json_int_t)lq.page_size));
+    return reply_page(r, arr, total, lq.page, lq.page_size);
 }
 
 /* The places an enterprise runs: the enterprise must be visible, and the

@@ -67,14 +67,13 @@ static err query_bool(struct req *r, const char *name, bool *v_r)
 
 /* ---- reads ---------------------------------------------------------------- */
 
-static json_t *page_json(struct region *items, size_t n, int64_t total, int64_t page, int64_t size,
-                         bool with_boundary)
+static err reply_regions(struct req *r, struct region *items, size_t n, int64_t total, int64_t page,
+                         int64_t size, bool with_boundary)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, region_json(&items[i], with_boundary));
-    return json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-                     (json_int_t)page, "page_size", (json_int_t)size);
+    return reply_page(r, arr, total, page, size);
 }
 
 static err list_or_children(struct req *r, struct region_filter *f)
@@ -85,7 +84,7 @@ static err list_or_children(struct req *r, struct region_filter *f)
     err e = region_list(r->db, &r->who->scope, f, r->a, &items, &n, &total);
     if (e)
         return e;
-    return reply_json(r, 200, page_json(items, n, total, f->page, f->page_size, f->with_boundary));
+    return reply_regions(r, items, n, total, f->page, f->page_size, f->with_boundary);
 }
 
 static err get_regions(struct req *r)

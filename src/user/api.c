@@ -44,15 +44,12 @@ static json_t *roles_json(const struct user *u)
  * masked. */
 static json_t *user_json(const struct user *u)
 {
-    char code[19];
-    regcode_format(u->region_code, code);
     json_t *o = json_object();
     json_set_id(o, "id", u->id);
     set_str_or_null(o, "username", u->username);
     json_object_set_new(o, "display_name", json_string(u->display_name));
     json_object_set_new(o, "kind", json_string(u->resident ? "resident" : "staff"));
-    json_object_set_new(o, "region_code", json_string(code));
-    json_object_set_new(o, "region_name", json_string(u->region_name));
+    json_set_region(o, u->region_code, u->region_name);
     set_id_or_null(o, "department_id", u->department_id);
     set_str_or_null(o, "department_name", u->department_name);
     json_object_set_new(o, "roles", roles_json(u));
@@ -375,13 +372,13 @@ static const char *cn_time(arena *a, int64_t ms)
     return arena_strdup(a, buf);
 }
 
-static err reply_csv(struct req *r, const struct user *items, size_t n)
+static err users_csv(struct req *r, const struct user *items, size_t n)
 {
     static const char *const head[] = {"用户名",   "姓名",   "类型",     "区划代码",
                                        "所属区划", "部门",   "角色",     "手机号",
                                        "状态",     "锁定至", "最近登录", "创建时间"};
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         csv_text(&c, head[i]);
     csv_row_end(&c);
@@ -407,8 +404,7 @@ static err reply_csv(struct req *r, const struct user *items, size_t n)
         csv_text(&c, cn_time(r->a, u->created_at));
         csv_row_end(&c);
     }
-    r->disposition = "attachment; filename=\"users.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "users.csv");
 }
 
 static err list_users(struct req *r)
@@ -437,13 +433,11 @@ static err list_users(struct req *r)
     snprintf(detail, sizeof detail, "count=%zu%s", n, csv ? ",format=csv" : "");
     req_audit(r, "user.list", "user", 0, "ok", detail);
     if (csv)
-        return reply_csv(r, items, n);
+        return users_csv(r, items, n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, user_json(&items[i]));
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+    return reply_page(r, arr, total, f.page, f.page_size);
 }
 
 const struct route user_routes[] = {

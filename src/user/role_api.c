@@ -21,12 +21,6 @@
 
 /* ---- shared helpers ------------------------------------------------------ */
 
-static json_t *list_reply(json_t *items, int64_t total, int64_t page, int64_t size)
-{
-    return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-                     (json_int_t)page, "page_size", (json_int_t)size);
-}
-
 /* Epoch ms as China time, in the arena (a role's creation time is never 0). */
 static const char *cn_time(arena *a, int64_t ms)
 {
@@ -50,7 +44,7 @@ static err get_permissions(struct req *r)
                                                area_label ? area_label : "其他"));
     }
     size_t n = json_array_size(items);
-    return reply_json(r, 200, list_reply(items, (int64_t)n, 1, (int64_t)n));
+    return reply_page(r, items, (int64_t)n, 1, (int64_t)n);
 }
 
 static json_t *role_json(const struct role *ro)
@@ -147,7 +141,7 @@ static err get_roles(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, role_json(&items[i]));
-    return reply_json(r, 200, list_reply(arr, total, page, size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err post_role(struct req *r)
@@ -223,13 +217,10 @@ static err delete_role(struct req *r)
 
 static json_t *department_json(const struct department *dp)
 {
-    char code[19];
-    regcode_format(dp->region_code, code);
     json_t *o = json_object();
     json_set_id(o, "id", dp->id);
     json_object_set_new(o, "name", json_string(dp->name));
-    json_object_set_new(o, "region_code", json_string(code));
-    json_object_set_new(o, "region_name", json_string(dp->region_name));
+    json_set_region(o, dp->region_code, dp->region_name);
     if (dp->parent_id)
         json_set_id(o, "parent_id", dp->parent_id);
     else
@@ -304,7 +295,7 @@ static err departments_csv(struct req *r, struct department_filter *f)
         return err_set(E_INPUT, "export_too_large", NULL,
                        "导出记录超过%d条，请缩小查询范围后再导出", DEPARTMENT_EXPORT_MAX);
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     static const char *const head[] = {"部门编号",     "部门名称",   "所属区划代码", "所属区划",
                                        "上级部门编号", "下级部门数", "用户数",       "创建时间"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
@@ -328,8 +319,7 @@ static err departments_csv(struct req *r, struct department_filter *f)
     }
     req_audit(r, "department.list", "department", 0, "ok",
               arena_printf(r->a, "format=csv count=%zu", n));
-    r->disposition = "attachment; filename=\"departments.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "departments.csv");
 }
 
 static err get_departments(struct req *r)
@@ -353,7 +343,7 @@ static err get_departments(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, department_json(&items[i]));
-    return reply_json(r, 200, list_reply(arr, total, f.page, f.page_size));
+    return reply_page(r, arr, total, f.page, f.page_size);
 }
 
 struct tree_node {
@@ -445,7 +435,7 @@ static err patch_department(struct req *r)
     if (e || (e = department_input_from(r, &in)))
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = department_update(r->db, &r->who->scope, id, &in))) {
+    if ((e = department_update(r->db, r->a, &r->who->scope, id, &in))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "department.update", "department", id, e, NULL);
     }
@@ -462,7 +452,7 @@ static err delete_department(struct req *r)
     if (e)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = department_delete(r->db, &r->who->scope, id))) {
+    if ((e = department_delete(r->db, r->a, &r->who->scope, id))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "department.delete", "department", id, e, NULL);
     }

@@ -32,13 +32,6 @@
 #include "security/audit.h"
 #include "vehicle/vehicle.h"
 
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *vehicle_json(const struct vehicle *v)
 {
     json_t *o = json_object();
@@ -48,7 +41,7 @@ static json_t *vehicle_json(const struct vehicle *v)
     json_set_id(o, "owner_person_id", v->owner_person_id);
     if (v->owner_name) /* lists only: a person reads a name, not an id */
         json_object_set_new(o, "owner_name", json_string(v->owner_name));
-    json_object_set_new(o, "region_code", region_json(v->region_code));
+    json_set_region(o, v->region_code, NULL);
     json_object_set_new(o, "household_no", json_string(v->household_no));
     json_object_set_new(o, "note", json_string(v->note));
     json_object_set_new(o, "created_at", json_integer(v->created_at));
@@ -213,9 +206,7 @@ static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner, 
     req_audit(r, "vehicle.list", owner ? "person" : "vehicle", owner, "ok",
               arena_printf(r->a, "count=%zu%s%s", n, plate ? ",search=plate" : "",
                            self ? ",view=self" : ""));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err get_me_vehicles(struct req *r)
@@ -397,9 +388,7 @@ static err get_passages(struct req *r)
     }
     req_audit(r, "vehicle_passage.list", venue ? "venue" : "vehicle_passage", venue, "ok",
               arena_printf(r->a, "count=%zu", n));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 const struct route vehicle_routes[] = {

@@ -148,13 +148,6 @@ static const char *fields_detail(struct req *r)
 
 /* ---- output --------------------------------------------------------------------------- */
 
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *colors_json(unsigned bits)
 {
     json_t *a = json_array();
@@ -181,8 +174,7 @@ static json_t *venue_json(const struct venue *v)
     json_object_set_new(o, "place_name", json_string(v->place_name));
     json_object_set_new(o, "credit_code",
                         v->credit_code ? json_string(v->credit_code) : json_null());
-    json_object_set_new(o, "region_code", region_json(v->region_code));
-    json_object_set_new(o, "region_name", json_string(v->region_name));
+    json_set_region(o, v->region_code, v->region_name);
     json_object_set_new(o, "address", json_string(v->address));
     json_object_set_new(o, "direction", json_string(venue_direction_name(v->direction)));
     json_object_set_new(o, "allowed_colors", colors_json(v->allowed_colors));
@@ -207,7 +199,7 @@ static err venues_csv(struct req *r, const struct venue *items, size_t n)
 {
     static const char *const color_labels[] = {"绿", "黄", "红"};
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     for (size_t i = 0; csv_cols[i]; i++)
         csv_text(&c, csv_cols[i]);
     csv_row_end(&c);
@@ -241,8 +233,7 @@ static err venues_csv(struct req *r, const struct venue *items, size_t n)
         csv_text(&c, t);
         csv_row_end(&c);
     }
-    r->disposition = "attachment; filename=\"venues.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "venues.csv");
 }
 
 /* ---- CRUD ------------------------------------------------------------------------------ */
@@ -363,9 +354,7 @@ static err get_venues(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, venue_json(&items[i]));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)page_size));
+    return reply_page(r, arr, total, f.page, page_size);
 }
 
 /* ---- codes ---------------------------------------------------------------------------- */
@@ -651,8 +640,7 @@ static err post_verify(struct req *r)
     json_object_set_new(o, "kind_label", json_string(venue_kind_label(v.kind)));
     json_set_id(o, "place_id", v.place_id);
     json_object_set_new(o, "place_name", json_string(v.place_name));
-    json_object_set_new(o, "region_code", region_json(v.region_code));
-    json_object_set_new(o, "region_name", json_string(v.region_name));
+    json_set_region(o, v.region_code, v.region_name);
     json_object_set_new(o, "address", json_string(v.address));
     json_object_set_new(o, "direction", json_string(venue_direction_name(v.direction)));
     json_object_set_new(o, "credit_code",

@@ -27,13 +27,6 @@
 #include "security/mask.h"
 #include "visitor/visitor.h"
 
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *visitor_json(arena *a, const struct visitor *v)
 {
     json_t *o = json_object();
@@ -49,7 +42,7 @@ static json_t *visitor_json(arena *a, const struct visitor *v)
     json_object_set_new(o, "status", json_string(visitor_status_name(v->status)));
     json_object_set_new(o, "status_label", json_string(visitor_status_label(v->status)));
     json_object_set_new(o, "reason", json_string(v->reason));
-    json_object_set_new(o, "region_code", region_json(v->region_code));
+    json_set_region(o, v->region_code, NULL);
     json_set_id(o, "host_person_id", v->host_person_id);
     json_object_set_new(o, "decided_at", v->decided_at ? json_integer(v->decided_at) : json_null());
     json_object_set_new(o, "created_at", json_integer(v->created_at));
@@ -149,9 +142,7 @@ static err reply_list(struct req *r, const struct scope *sc, int64_t host_user_i
         json_object_set_new(o, "host_address", json_string(items[i].host_address));
     }
     req_audit(r, "visitor.list", "visitor", 0, "ok", arena_printf(r->a, "count=%zu", n));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err status_param(struct req *r, enum visitor_status *st_r)
