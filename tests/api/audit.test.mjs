@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, startPeer, sleep, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
+import { startServer, startPeer, sleep, CITY_CSV, writeTmp, totpSecretFrom, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!audit';
 let ctx;
@@ -31,8 +31,6 @@ async function signIn(username, secret) {
   ids[username] = (await c.get('/api/v1/me')).body.id;
   return c;
 }
-
-const errOf = (r) => r.body?.error ?? {};
 
 before(async () => {
   const secrets = {};

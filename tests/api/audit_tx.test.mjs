@@ -6,7 +6,7 @@
 // and their entries queued, so the write stayed without its entry.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, sqlRun, failingAudit } from './lib.mjs';
+import { startCityWith, residentId, sqlRun, failingAudit } from './lib.mjs';
 
 const PW = 'Passw0rd!audit-tx';
 const COMMUNITY = '110101001001';
@@ -16,15 +16,9 @@ const count = (text) => Number(sqlRun(ctx, text).trim());
 const failing = (action, fn) => failingAudit(ctx, action, fn);
 
 before(async () => {
-  ctx = await startServer({
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      for (const u of ['tx_cc', 'tx_pw', 'tx_in'])
-        c.must(['user', 'add', '--username', u, '--password', PW, '--role', 'command_center', '--region', '110101000000']);
-    },
-  });
-  cc = ctx.client();
-  await cc.login('tx_cc', PW);
+  const staff = ['command_center', '110101000000'];
+  ctx = await startCityWith({ tx_cc: staff, tx_pw: staff, tx_in: staff }, PW);
+  cc = ctx.as.tx_cc;
 });
 
 after(async () => {

@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, residentId, CITY_CSV, sleep, BIN } from './lib.mjs';
+import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, residentId, CITY_CSV, sleep, BIN, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!auth';
-const errOf = (r) => r.body?.error ?? {};
 const LOGIN = '/api/v1/auth/login';
 // every reply body seen, to check that none ever carries a secret
 const seen = [];

@@ -7,7 +7,7 @@
 // progress, scope (another region is a 404) and audit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep, waitForAudit } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep, waitForAudit, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!codes';
 const COMMUNITY = '110101001001';
@@ -15,8 +15,6 @@ const ZONED = '110101002001'; // 隆福寺社区: only the zone test lives here
 const WEST = '110102001001';
 const H = 3600e3;
 const DAY = 24 * H;
-const errOf = (r) => r.body?.error ?? {};
-
 let ctx, cc, gw, gwWest, site, leader, auditor;
 
 let seq = 0;

@@ -7,13 +7,11 @@
 // a later normal reading; reads and writes are audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!health';
 const COMMUNITY = '110101001001';
 const WEST = '110102001001';
-const errOf = (r) => r.body?.error ?? {};
-
 let ctx, cc, gw, gwWest, cp, leader, auditor;
 
 let seq = 0;

@@ -5,7 +5,7 @@
 // changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres, waitForAudit } from './lib.mjs';
+import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres, waitForAudit, errOf } from './lib.mjs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -28,8 +28,6 @@ function rid(birth = '19900307', male = true, prefix = '110101') {
 function body(over = {}) {
   return { name: '张三丰', id_number: rid(), region_code: COMMUNITY, ...over };
 }
-
-const errOf = (r) => r.body?.error ?? {};
 
 async function signIn(username, secret) {
   const c = ctx.client();

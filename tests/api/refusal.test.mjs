@@ -8,19 +8,12 @@
 // enterprises audited only conflicts, accounts audited every error).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, totpSecretFrom, waitForAudit } from './lib.mjs';
+import { startCityWith, waitForAudit } from './lib.mjs';
 
 const PW = 'Passw0rd!refusal';
 const NOBODY = '987654321';
 let ctx, sec, sys, cc, grid, auditor;
 const ids = {};
-
-async function signIn(username, secret) {
-  const c = ctx.client();
-  await c.login(username, PW, secret);
-  ids[username] = (await c.get('/api/v1/me')).body.id;
-  return c;
-}
 
 // Entries of `action` about object `id` once one has `result` (a 404's slug
 // may name what was not found: role_not_found).
@@ -28,24 +21,18 @@ const audited = (action, id, result) =>
   waitForAudit(auditor, `action=${action}&object_id=${id}`, (x) => x.result.endsWith(result));
 
 before(async () => {
-  const secrets = {};
-  ctx = await startServer({
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      const add = (u, role, region) =>
-        totpSecretFrom(c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]));
-      secrets.sec = add('r_sec', 'security_admin', '110000000000');
-      secrets.sys = add('r_sys', 'system_admin', '110000000000');
-      secrets.aud = add('r_aud', 'audit_admin', '110000000000');
-      add('r_cc', 'command_center', '110101000000');
-      add('r_grid', 'grid_worker', '110101001001');
+  ctx = await startCityWith(
+    {
+      r_sec: ['security_admin', '110000000000'],
+      r_sys: ['system_admin', '110000000000'],
+      r_aud: ['audit_admin', '110000000000'],
+      r_cc: ['command_center', '110101000000'],
+      r_grid: ['grid_worker', '110101001001'],
     },
-  });
-  sec = await signIn('r_sec', secrets.sec);
-  sys = await signIn('r_sys', secrets.sys);
-  auditor = await signIn('r_aud', secrets.aud);
-  cc = await signIn('r_cc');
-  grid = await signIn('r_grid');
+    PW,
+  );
+  ({ r_sec: sec, r_sys: sys, r_aud: auditor, r_cc: cc, r_grid: grid } = ctx.as);
+  for (const [u, c] of Object.entries(ctx.as)) ids[u] = c.id;
 });
 
 after(async () => {

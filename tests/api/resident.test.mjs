@@ -7,7 +7,7 @@
 // nothing, and no request of a resident reaches another person's record.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!resident';
 const COMMUNITY = '110101001001'; // 东城区 多福巷社区
@@ -15,8 +15,6 @@ const GRID = '110101001001001';
 const WEST = '110102001001'; // 西城区 府右街社区
 const CONSENT = '/api/v1/me/consent';
 const ME_PERSON = '/api/v1/me/person';
-const errOf = (r) => r.body?.error ?? {};
-
 let ctx;
 let cc, gw, gwWest, ent, auditor;
 
