@@ -7,7 +7,7 @@
 // nothing, and no request of a resident reaches another person's record.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit, errOf } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit, errOf, startCityWith, signedIn } from './lib.mjs';
 
 const PW = 'Passw0rd!resident';
 const COMMUNITY = '110101001001'; // 东城区 多福巷社区
@@ -49,11 +49,7 @@ function reg(over = {}) {
   return { name: '王小明', id_number: rid(), region_code: COMMUNITY, address: '多福巷3号院2单元101', ...over };
 }
 
-async function signIn(username, secret) {
-  const c = ctx.client();
-  await c.login(username, PW, secret);
-  return c;
-}
+const signIn = (username) => signedIn(ctx, username, PW);
 
 // The command centre's full view of the people with this id number.
 async function findById(idNumber) {
@@ -65,25 +61,18 @@ async function findById(idNumber) {
 const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
 before(async () => {
-  let secret;
-  ctx = await startServer({
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      const add = (u, role, region) =>
-        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
-      add('r_cc', 'command_center', '110100000000');
-      add('r_gw', 'grid_worker', COMMUNITY);
-      add('r_gw_west', 'grid_worker', WEST);
-      add('r_ent', 'enterprise', COMMUNITY);
-      add('r_gate', 'checkpoint_staff', COMMUNITY);
-      secret = totpSecretFrom(add('r_auditor', 'audit_admin', '110100000000'));
+  ctx = await startCityWith(
+    {
+      r_cc: ['command_center', '110100000000'],
+      r_gw: ['grid_worker', COMMUNITY],
+      r_gw_west: ['grid_worker', WEST],
+      r_ent: ['enterprise', COMMUNITY],
+      r_gate: ['checkpoint_staff', COMMUNITY],
+      r_auditor: ['audit_admin', '110100000000'],
     },
-  });
-  cc = await signIn('r_cc');
-  gw = await signIn('r_gw');
-  gwWest = await signIn('r_gw_west');
-  ent = await signIn('r_ent');
-  auditor = await signIn('r_auditor', secret);
+    PW,
+  );
+  ({ r_cc: cc, r_gw: gw, r_gw_west: gwWest, r_ent: ent, r_auditor: auditor } = ctx.as);
 });
 after(async () => ctx?.stop());
 
