@@ -5,7 +5,7 @@
 // changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres, waitForAudit, errOf } from './lib.mjs';
+import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres, waitForAudit, errOf, sqlRun } from './lib.mjs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -804,8 +804,7 @@ test('search by the last four digits of a phone: within scope, four digits only,
   }
   // rows written before migration 012 have no index: the server fills it in at start-up
   const sql = 'UPDATE persons SET phone_last4_bidx = NULL';
-  if (onPostgres) execFileSync('psql', [ctx.dbUrl, '-q', '-c', sql]);
-  else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql]);
+  sqlRun(ctx, sql);
   await ctx.restart();
   for (const c of [cc, cc2, gw1, gw2, leader, auditor]) assert.ok(c); // sessions live in the database
   assert.deepEqual(await ids(gw1, 'phone_last4=8888'), [mine.id]);
