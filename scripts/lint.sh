@@ -68,6 +68,20 @@ if ! scripts/error-codes.sh --check; then
     echo "lint: error codes and their table disagree (see docs/errors.md)" >&2
     status=1
 fi
+# Written once (issue 8): a refusal is audited by audit_refusal, whose one
+# policy reads the error's slug; a CSV export is sent by reply_csv and a
+# page of a list by reply_page (http/http.h). No handler restates them.
+once() { # pattern, the one file that may hold it, what to use instead
+    hits=$(grep -rnE "$1" src --include='*.c' | grep -v "^$2:" || true)
+    if [ -n "$hits" ]; then
+        echo "$hits" >&2
+        echo "lint: $3" >&2
+        status=1
+    fi
+}
+once 'req_audit\([^;]*(err_last\(\)|err_slug\()' none 'audit a refusal with audit_refusal (security/audit.h)'
+once '"text/csv; charset=utf-8"' src/http/server.c 'send a CSV export with reply_csv (http/http.h)'
+once '"page_size", \(json_int_t\)' src/http/server.c 'send a page of a list with reply_page (http/http.h)'
 if command -v clang-format >/dev/null 2>&1; then
     bad=$(for f in $(find src tests/unit tests/fuzz -name '*.[ch]'); do
         clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"

@@ -400,7 +400,7 @@ static err records_csv(struct req *r, json_t *items)
         "person_name", "direction", "at",         "temperature",      "colour",
         "verdict",     "reason",    "method",     "operator_user_id", "device_id"};
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     for (size_t i = 0; cols[i]; i++)
         csv_text(&c, cols[i]);
     csv_row_end(&c);
@@ -423,8 +423,7 @@ static err records_csv(struct req *r, json_t *items)
         }
         csv_row_end(&c);
     }
-    r->disposition = "attachment; filename=\"access-records.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "access-records.csv");
 }
 
 static err get_records(struct req *r)
@@ -463,9 +462,7 @@ static err get_records(struct req *r)
         json_decref(items);
         return e;
     }
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+    return reply_page(r, items, total, f.page, f.page_size);
 }
 
 const struct route access_routes[] = {

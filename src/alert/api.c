@@ -52,9 +52,7 @@ static err get_alerts(struct req *r)
     /* alerts name people (masked) and where they were: a read of personal data */
     req_audit(r, "alert.list", "alert", 0, "ok",
               arena_printf(r->a, "count=%zu", json_array_size(items)));
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+    return reply_page(r, items, total, f.page, f.page_size);
 }
 
 static const struct jfield ack_fields[] = {

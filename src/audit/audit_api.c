@@ -252,7 +252,7 @@ static const char *cn_time_ms(arena *a, int64_t ms)
     return arena_printf(a, "%s.%03d", buf, (int)(ms % 1000));
 }
 
-static err reply_csv(struct req *r, const struct audit_filter *f)
+static err audit_csv(struct req *r, const struct audit_filter *f)
 {
     struct entry *items;
     size_t n;
@@ -264,7 +264,7 @@ static err reply_csv(struct req *r, const struct audit_filter *f)
         return err_set(E_INPUT, "export_too_large", NULL,
                        "导出记录超过%d条，请缩小时间范围或增加筛选条件后再导出", AUDIT_EXPORT_MAX);
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     static const char *const head[] = {"编号",     "时间", "用户编号", "用户名",   "角色",
                                        "来源地址", "操作", "对象类型", "对象编号", "结果",
                                        "详情",     "节点", "序号"};
@@ -290,8 +290,7 @@ static err reply_csv(struct req *r, const struct audit_filter *f)
     }
     req_audit(r, "audit.read", "audit", 0, "ok",
               arena_printf(r->a, "format=csv count=%zu filters=%s", n, f->names));
-    r->disposition = "attachment; filename=\"audit.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "audit.csv");
 }
 
 /* ---- handlers ------------------------------------------------------------------ */
@@ -309,7 +308,7 @@ static err get_audit(struct req *r)
     /* entries queued by this and other requests' writes become visible */
     audit_flush();
     if (format && !strcmp(format, "csv"))
-        return reply_csv(r, &f);
+        return audit_csv(r, &f);
     if ((e = req_paging(r, &page, &size)))
         return e;
     struct entry *items;
@@ -322,9 +321,7 @@ static err get_audit(struct req *r)
         json_array_append_new(arr, entry_json(&items[i]));
     req_audit(r, "audit.read", "audit", 0, "ok",
               arena_printf(r->a, "count=%zu filters=%s", n, f.names));
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 /* The verifier's finding in Chinese, for the audit administrator's screen

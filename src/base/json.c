@@ -2,6 +2,7 @@
  * Body checking against jfield descriptors, and small jansson helpers.
  */
 #include "base/json.h"
+#include "base/regcode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,15 @@ void json_set_id(json_t *obj, const char *key, int64_t id)
     char buf[24];
     snprintf(buf, sizeof buf, "%lld", (long long)id);
     json_object_set_new(obj, key, json_string(buf));
+}
+
+void json_set_region(json_t *obj, int64_t code, const char *name)
+{
+    char buf[19];
+    regcode_format(code, buf);
+    json_object_set_new(obj, "region_code", json_string(buf));
+    if (name)
+        json_object_set_new(obj, "region_name", json_string(name));
 }
 
 int64_t id_parse(const char *s)

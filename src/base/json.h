@@ -59,6 +59,9 @@ bool utf8_valid_text(const char *s);
 
 /* Add an int64 as a JSON string (ids exceed JavaScript's 2^53). */
 void json_set_id(json_t *obj, const char *key, int64_t id);
+/* A record's region as every reply shows it: "region_code", the code as
+ * regcode_format writes it, and "region_name" unless name is NULL. */
+void json_set_region(json_t *obj, int64_t code, const char *name);
 /* Parse an id given as a string of digits; 0 if malformed. */
 int64_t id_parse(const char *s);
 

@@ -25,12 +25,6 @@
 
 #define TIME_MAX 4102444800000LL /* 2100-01-01 */
 
-static json_t *page_json(json_t *items, int64_t total, int64_t page, int64_t size)
-{
-    return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-                     (json_int_t)page, "page_size", (json_int_t)size);
-}
-
 static json_t *reasons_json(const char *text)
 {
     json_t *v = json_loads(text, 0, NULL);
@@ -80,7 +74,7 @@ static err get_code_history(struct req *r)
         json_array_append_new(arr, o);
     }
     req_audit(r, "code.history", "person", id, "ok", arena_printf(r->a, "count=%zu", n));
-    return reply_json(r, 200, page_json(arr, total, page, size));
+    return reply_page(r, arr, total, page, size);
 }
 
 const char *code_pass_refusal(enum code_colour c)
@@ -313,13 +307,17 @@ static err put_rules(struct req *r)
     err e = rules_parse(r, rules, &n);
     if (e)
         return e;
-    if ((e = code_rules_save(r->db, rules, n, r->who->user_id)))
-        return e;
     int64_t job;
-    if ((e = job_create(r->db, r->who, "code.recompute", &job)))
+    db_hold(r->db); /* the rules, their job and the entry commit together (security/audit.h) */
+    if ((e = code_rules_save(r->db, rules, n, r->who->user_id)) ||
+        (e = job_create(r->db, r->who, "code.recompute", &job))) {
+        err_ignore(db_release(r->db, false));
         return e;
+    }
     req_audit(r, "code.rules", "job", job, "ok", arena_printf(r->a, "rules=%zu", n));
-    code_worker_submit(r->db, job, r->who->user_id);
+    if ((e = db_release(r->db, true)))
+        return e;
+    code_worker_submit(r->db, job, r->who->user_id); /* once the job is committed */
     json_t *o = json_pack("{s:o}", "rules", rules_json(rules, n));
     json_set_id(o, "job_id", job);
     return reply_json(r, 202, o);
@@ -355,7 +353,7 @@ static err input_get(struct req *r, const struct code_input_kind *k)
         return e;
     req_audit(r, arena_concat(r->a, k->object, ".list", NULL), "person", pid, "ok",
               arena_printf(r->a, "count=%zu", json_array_size(items)));
-    return reply_json(r, 200, page_json(items, total, page, size));
+    return reply_page(r, items, total, page, size);
 }
 
 #define INPUT_HANDLERS(var)                                                                        \
@@ -439,7 +437,7 @@ static err get_risk_areas(struct req *r)
     err e = req_paging(r, &page, &size);
     if (e || (e = code_risk_areas(r->db, page, size, &items, &total)))
         return e;
-    return reply_json(r, 200, page_json(items, total, page, size));
+    return reply_page(r, items, total, page, size);
 }
 
 static const struct jfield zone_body[] = {
@@ -496,7 +494,7 @@ static err get_zones(struct req *r)
     err e = req_paging(r, &page, &size);
     if (e || (e = code_zones(r->db, &r->who->scope, page, size, &items, &total)))
         return e;
-    return reply_json(r, 200, page_json(items, total, page, size));
+    return reply_page(r, items, total, page, size);
 }
 
 const struct route code_routes[] = {

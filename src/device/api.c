@@ -24,15 +24,13 @@
 
 static json_t *device_json(const struct device *v, int64_t now)
 {
-    char code[19];
-    regcode_format(v->region_code, code);
     bool silent = v->enabled && v->last_seen_at + v->heartbeat_s * 1000 < now;
     json_t *o = json_object();
     json_set_id(o, "id", v->id);
     json_object_set_new(o, "name", json_string(v->name));
     json_object_set_new(o, "kind", json_string(device_kind_name(v->kind)));
     json_set_id(o, "venue_id", v->venue_id);
-    json_object_set_new(o, "region_code", json_string(code));
+    json_set_region(o, v->region_code, NULL);
     json_object_set_new(o, "heartbeat_s", json_integer(v->heartbeat_s));
     json_object_set_new(o, "enabled", json_boolean(v->enabled));
     json_object_set_new(o, "status",
@@ -115,9 +113,7 @@ static err get_devices(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, device_json(&items[i], now));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err reply_device(struct req *r, int64_t id)

@@ -138,12 +138,6 @@ static json_t *declaration_json(const struct declaration *dc, double threshold)
     return o;
 }
 
-static json_t *page_json(json_t *items, int64_t total, int64_t page, int64_t size)
-{
-    return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-                     (json_int_t)page, "page_size", (json_int_t)size);
-}
-
 /* ---- residents ------------------------------------------------------------------ */
 
 /* The resident's own person id, with current consent. */
@@ -193,7 +187,7 @@ static err list_declarations(struct req *r, int64_t person_id, const struct scop
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, declaration_json(&items[i], th));
     req_audit(r, "declaration.list", "person", person_id, "ok", arena_printf(r->a, "count=%zu", n));
-    return reply_json(r, 200, page_json(arr, total, page, size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err post_my_declaration(struct req *r)
@@ -304,7 +298,7 @@ static err get_temperatures(struct req *r)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, reading_json(&items[i], th));
     req_audit(r, "temperature.list", "person", id, "ok", arena_printf(r->a, "count=%zu", n));
-    return reply_json(r, 200, page_json(arr, total, page, size));
+    return reply_page(r, arr, total, page, size);
 }
 
 const struct route health_routes[] = {

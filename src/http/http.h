@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/csv.h"
 #include "base/error.h"
 #include "base/json.h"
 #include "db/db.h"
@@ -93,6 +94,20 @@ err reply_json(struct req *r, int status, json_t *v) MUST_USE;
 err reply_bytes(struct req *r, int status, const char *ctype, const void *data, size_t n) MUST_USE;
 /* An empty 204. */
 err reply_empty(struct req *r) MUST_USE;
+
+/* One page of a list, the same shape for every list: 200 {"items": items
+ * (stolen), "total", "page", "page_size"}. */
+err reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_t size) MUST_USE;
+
+/*
+ * A CSV export, written once for every list: reply_csv_begin starts the
+ * document in the request's arena with the UTF-8 byte order mark (without
+ * it spreadsheets in Chinese locales read the file as GBK); reply_csv sends
+ * it as 200 text/csv; charset=utf-8, an attachment named `filename` (ASCII,
+ * a static string or one in the arena).
+ */
+void reply_csv_begin(struct req *r, struct csv_out *c);
+err reply_csv(struct req *r, const struct csv_out *c, const char *filename) MUST_USE;
 
 /* A query parameter, percent-decoded, or NULL. */
 const char *req_query(struct req *r, const char *name);

@@ -158,6 +158,24 @@ err reply_bytes(struct req *r, int status, const char *ctype, const void *data, 
     return E_OK;
 }
 
+err reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_t size)
+{
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total,
+                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+}
+
+void reply_csv_begin(struct req *r, struct csv_out *c)
+{
+    csv_out_init(c, r->a, true);
+}
+
+err reply_csv(struct req *r, const struct csv_out *c, const char *filename)
+{
+    r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
+    return reply_bytes(r, 200, "text/csv; charset=utf-8", c->p, c->n);
+}
+
 err reply_empty(struct req *r)
 {
     r->status = 204;

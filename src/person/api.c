@@ -28,6 +28,7 @@
 #include "base/regcode.h"
 #include "person/internal.h"
 #include "region/region.h"
+#include "security/audit.h"
 
 /* ---- request body ------------------------------------------------------------ */
 
@@ -240,15 +241,6 @@ static const char *fields_detail(arena *a, person_fields set)
     return arena_strdup(a, buf);
 }
 
-/* Audit a refused write that got past validation (a duplicate, a stale
- * version) with its slug as the result. */
-static err audit_refused(struct req *r, const char *action, int64_t id, err e)
-{
-    if (e == E_CONFLICT)
-        req_audit(r, action, "person", id, err_last()->slug, NULL);
-    return e;
-}
-
 static err reply_person(struct req *r, int status, const struct person *p, bool reveal,
                         const char *what)
 {
@@ -295,7 +287,7 @@ static err post_person(struct req *r)
     db_hold(r->db); /* the entry commits with the record (security/audit.h) */
     if ((e = person_create(r->db, r->a, r->who, &p, set, &taken_over))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.create", 0, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.create", "person", 0, e, NULL);
     }
     if (taken_over) {
         /* a resident's unverified self-registration became this record */
@@ -332,7 +324,7 @@ static err post_verify(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_verify(r->db, r->a, r->who, id, &p))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.verify", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.verify", "person", id, e, NULL);
     }
     req_audit(r, "person.verify", "person", id, "ok", "document_checked=1");
     if ((e = db_release(r->db, true)))
@@ -370,7 +362,7 @@ static err patch_person(struct req *r)
     db_hold(r->db);
     if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.update", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.update", "person", id, e, NULL);
     }
     req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
     if ((e = db_release(r->db, true)))
@@ -387,7 +379,7 @@ static err delete_person(struct req *r)
     db_hold(r->db);
     if ((e = person_delete(r->db, r->a, r->who, id))) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "person.delete", "person", id, e, NULL);
     }
     req_audit(r, "person.delete", "person", id, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -421,9 +413,7 @@ static err get_history(struct req *r)
     }
     const char *detail = arena_printf(r->a, "view=history count=%zu", n);
     req_audit(r, reveal ? "person.reveal" : "person.history", "person", id, "ok", detail);
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 /* ---- list and export ------------------------------------------------------------ */
@@ -569,10 +559,10 @@ static const char *csv_value(arena *a, const struct person *p, enum person_field
     }
 }
 
-static err reply_csv(struct req *r, const struct person *items, size_t n)
+static err persons_csv(struct req *r, const struct person *items, size_t n)
 {
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     csv_text(&c, "编号");
     for (int f = 0; f < PF__COUNT; f++)
         csv_text(&c, person_field_label((enum person_field)f));
@@ -595,8 +585,7 @@ static err reply_csv(struct req *r, const struct person *items, size_t n)
         csv_text(&c, time_text(r->a, p->updated_at));
         csv_row_end(&c);
     }
-    r->disposition = "attachment; filename=\"persons.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "persons.csv");
 }
 
 /*
@@ -653,11 +642,8 @@ static err list_persons(struct req *r)
     const char *exact = NULL;
     if (person_filter_exact(&f)) {
         exact = arena_printf(r->a, " field=%s", person_filter_exact_fields(r->a, &f));
-        if ((e = person_search_hit(r->db, r->who, NULL))) {
-            if (e == E_RATE)
-                req_audit(r, "person.list", "person", 0, err_last()->slug, exact + 1);
-            return e;
-        }
+        if ((e = person_search_hit(r->db, r->who, NULL)))
+            return audit_refusal(r->db, r->who, r->ip, "person.list", "person", 0, e, exact + 1);
     }
     struct person *items;
     size_t n;
@@ -676,7 +662,7 @@ static err list_persons(struct req *r)
     req_audit(r, reveal ? "person.reveal" : "person.list", "person", n == 1 ? items[0].id : 0, "ok",
               detail);
     if (csv)
-        return reply_csv(r, items, n);
+        return persons_csv(r, items, n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, person_json(r->a, &items[i], reveal));
@@ -684,9 +670,7 @@ static err list_persons(struct req *r)
         json_decref(arr);
         return e;
     }
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+    return reply_page(r, arr, total, f.page, f.page_size);
 }
 
 const struct route person_routes[] = {

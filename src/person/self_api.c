@@ -17,26 +17,13 @@
 
 #include "app.h"
 #include "person/internal.h"
+#include "security/audit.h"
 
 static err residents_only(struct req *r)
 {
     if (!r->who->resident)
         return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
     return E_OK;
-}
-
-/* Audit a refusal that got past validation (consent, conflicts) with its
- * slug as the result; input errors change nothing and are not audited. */
-static err audit_refused(struct req *r, const char *action, const char *object_type, int64_t id,
-                         err e)
-{
-    if (e == E_CONFLICT || e == E_FORBIDDEN || e == E_NOT_FOUND) {
-        struct err_detail saved = *err_last();
-        req_audit(r, action, object_type, id, saved.slug[0] ? saved.slug : err_slug(e), NULL);
-        if (saved.code == e)
-            return err_set(e, saved.slug, saved.field[0] ? saved.field : NULL, "%s", saved.message);
-    }
-    return e;
 }
 
 /* ---- consent ------------------------------------------------------------------ */
@@ -86,7 +73,8 @@ static err post_consent(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_consent_give(r->db, r->a, r->who, version, &c, &changed))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "consent.give", "user", r->who->user_id, e);
+        return audit_refusal(r->db, r->who, r->ip, "consent.give", "user", r->who->user_id, e,
+                             NULL);
     }
     req_audit(r, "consent.give", "user", r->who->user_id, "ok",
               arena_printf(r->a, "version=%s%s", c.version, changed ? "" : " unchanged"));
@@ -104,7 +92,8 @@ static err delete_consent(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_consent_withdraw(r->db, r->a, r->who, &c))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "consent.withdraw", "user", r->who->user_id, e);
+        return audit_refusal(r->db, r->who, r->ip, "consent.withdraw", "user", r->who->user_id, e,
+                             NULL);
     }
     req_audit(r, "consent.withdraw", "user", r->who->user_id, "ok",
               arena_printf(r->a, "version=%s", c.version));
@@ -207,7 +196,7 @@ static err post_self(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_self_register(r->db, r->a, r->who, &in, set, &p, &how))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.self_register", "person", 0, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.self_register", "person", 0, e, NULL);
     }
     bool bound = how == PERSON_SELF_BOUND;
     req_audit(r, "person.self_register", "person", p.id, "ok",
@@ -233,7 +222,8 @@ static err patch_self(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_self_update(r->db, r->a, r->who, &pt, &p, &changed))) {
         err_ignore(db_release(r->db, false));
-        return audit_refused(r, "person.self_update", "person", r->who->person_id, e);
+        return audit_refusal(r->db, r->who, r->ip, "person.self_update", "person",
+                             r->who->person_id, e, NULL);
     }
     req_audit(r, "person.self_update", "person", p.id, "ok", fields_detail(r->a, "", changed));
     if ((e = db_release(r->db, true)))

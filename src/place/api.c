@@ -19,6 +19,7 @@
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "place/internal.h"
+#include "security/audit.h"
 #include "security/mask.h"
 
 /* ---- request helpers ------------------------------------------------------------ */
@@ -127,16 +128,10 @@ static void decimal_cell(struct csv_out *c, double v, int prec)
 
 static void export_begin(struct csv_out *c, struct req *r, const char *const *cols)
 {
-    csv_out_init(c, r->a, true);
+    reply_csv_begin(r, c);
     for (size_t i = 0; cols[i]; i++)
         csv_text(c, cols[i]);
     csv_row_end(c);
-}
-
-static err reply_csv(struct req *r, struct csv_out *c, const char *filename)
-{
-    r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c->p, c->n);
 }
 
 /* ---- places: JSON ------------------------------------------------------------------ */
@@ -232,13 +227,6 @@ static json_t *personal(struct req *r, const char *v, char *(*mask)(arena *, con
     return json_string(reveal ? v : mask(r->a, v));
 }
 
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *place_json(struct req *r, const struct place *p, bool reveal)
 {
     json_t *o = json_object();
@@ -246,8 +234,7 @@ static json_t *place_json(struct req *r, const struct place *p, bool reveal)
     json_object_set_new(o, "name", json_string(p->name));
     json_object_set_new(o, "kind", json_string(place_kind_name(p->kind)));
     json_object_set_new(o, "kind_label", json_string(place_kind_label(p->kind)));
-    json_object_set_new(o, "region_code", region_json(p->region_code));
-    json_object_set_new(o, "region_name", json_string(p->region_name));
+    json_set_region(o, p->region_code, p->region_name);
     json_object_set_new(o, "address", json_string(p->address));
     json_object_set_new(o, "area", json_real(p->area));
     json_object_set_new(o, "households", json_integer(p->households));
@@ -316,15 +303,6 @@ static err place_csv(struct req *r, const struct place *items, size_t n)
 
 /* ---- places: handlers ---------------------------------------------------------- */
 
-/* Audit a write that failed after validation with a conflict. */
-static err audited_failure(struct req *r, err e, const char *action, const char *type, int64_t id)
-{
-    if (e == E_CONFLICT)
-        req_audit(r, action, type, err_last()->ref ? err_last()->ref : id, err_last()->slug,
-                  fields_detail(r));
-    return e;
-}
-
 static err place_reply(struct req *r, int status, int64_t id)
 {
     struct place p;
@@ -344,7 +322,7 @@ static err post_place(struct req *r)
         e = place_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "place.create", "place", 0);
+        return audit_refusal(r->db, r->who, r->ip, "place.create", "place", 0, e, fields_detail(r));
     }
     req_audit(r, "place.create", "place", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -382,7 +360,8 @@ static err patch_place(struct req *r)
         e = place_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "place.update", "place", id);
+        return audit_refusal(r->db, r->who, r->ip, "place.update", "place", id, e,
+                             fields_detail(r));
     }
     req_audit(r, "place.update", "place", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -399,7 +378,7 @@ static err delete_place(struct req *r)
         e = place_delete(r->db, &r->who->scope, id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "place.delete", "place", id, e, NULL);
     }
     req_audit(r, "place.delete", "place", id, "ok", "");
     if ((e = db_release(r->db, true)))
@@ -439,10 +418,7 @@ static err list_places(struct req *r, int64_t enterprise_id)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, place_json(r, &items[i], false));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)lq.page, "page_size",
-                                (json_int_t)lq.page_size));
+    return reply_page(r, arr, total, lq.page, lq.page_size);
 }
 
 static err get_places(struct req *r)
@@ -509,8 +485,7 @@ static json_t *enterprise_json(struct req *r, const struct enterprise *x, bool r
     json_set_id(o, "id", x->id);
     json_object_set_new(o, "name", json_string(x->name));
     json_object_set_new(o, "credit_code", json_string(x->credit_code));
-    json_object_set_new(o, "region_code", region_json(x->region_code));
-    json_object_set_new(o, "region_name", json_string(x->region_name));
+    json_set_region(o, x->region_code, x->region_name);
     json_object_set_new(o, "contact_name", personal(r, x->contact_name, mask_name, reveal));
     json_object_set_new(o, "contact_phone", personal(r, x->contact_phone, mask_phone, reveal));
     json_object_set_new(o, "legal_rep", personal(r, x->legal_rep, mask_name, reveal));
@@ -576,7 +551,8 @@ static err post_enterprise(struct req *r)
         e = enterprise_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "enterprise.create", "enterprise", 0);
+        return audit_refusal(r->db, r->who, r->ip, "enterprise.create", "enterprise", 0, e,
+                             fields_detail(r));
     }
     req_audit(r, "enterprise.create", "enterprise", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -615,7 +591,8 @@ static err patch_enterprise(struct req *r)
         e = enterprise_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audited_failure(r, e, "enterprise.update", "enterprise", id);
+        return audit_refusal(r->db, r->who, r->ip, "enterprise.update", "enterprise", id, e,
+                             fields_detail(r));
     }
     req_audit(r, "enterprise.update", "enterprise", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -632,7 +609,7 @@ static err delete_enterprise(struct req *r)
         e = enterprise_delete(r->db, &r->who->scope, id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "enterprise.delete", "enterprise", id, e, NULL);
     }
     req_audit(r, "enterprise.delete", "enterprise", id, "ok", "");
     if ((e = db_release(r->db, true)))
@@ -667,10 +644,7 @@ static err get_enterprises(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, enterprise_json(r, &items[i], false));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)lq.page, "page_size",
-                                (json_int_t)lq.page_size));
+    return reply_page(r, arr, total, lq.page, lq.page_size);
 }
 
 /* The places an enterprise runs: the enterprise must be visible, and the

@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "region/region.h"
+#include "security/audit.h"
 
 #define TREE_DEFAULT_DEPTH 4
 #define TREE_MAX_DEPTH     7
@@ -64,27 +65,15 @@ static err query_bool(struct req *r, const char *name, bool *v_r)
     return e;
 }
 
-/* Audit a refused write (after validation) with its error slug. */
-static err audit_refusal(struct req *r, const char *action, int64_t code, err e)
-{
-    if (e == E_CONFLICT || e == E_FORBIDDEN) {
-        char slug[48];
-        snprintf(slug, sizeof slug, "%s", err_last()->slug);
-        req_audit(r, action, "region", code, slug, NULL);
-    }
-    return e;
-}
-
 /* ---- reads ---------------------------------------------------------------- */
 
-static json_t *page_json(struct region *items, size_t n, int64_t total, int64_t page, int64_t size,
-                         bool with_boundary)
+static err reply_regions(struct req *r, struct region *items, size_t n, int64_t total, int64_t page,
+                         int64_t size, bool with_boundary)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, region_json(&items[i], with_boundary));
-    return json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total, "page",
-                     (json_int_t)page, "page_size", (json_int_t)size);
+    return reply_page(r, arr, total, page, size);
 }
 
 static err list_or_children(struct req *r, struct region_filter *f)
@@ -95,7 +84,7 @@ static err list_or_children(struct req *r, struct region_filter *f)
     err e = region_list(r->db, &r->who->scope, f, r->a, &items, &n, &total);
     if (e)
         return e;
-    return reply_json(r, 200, page_json(items, n, total, f->page, f->page_size, f->with_boundary));
+    return reply_regions(r, items, n, total, f->page, f->page_size, f->with_boundary);
 }
 
 static err get_regions(struct req *r)
@@ -282,7 +271,7 @@ static err post_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_create(r->db, &r->who->scope, &in, r->a, &g))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.create", in.code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.create", "region", in.code, e, NULL);
     }
     req_audit(r, "region.create", "region", g.code, "ok",
               arena_printf(r->a, "level=%s", region_level_name(g.level)));
@@ -321,7 +310,7 @@ static err patch_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_update(r->db, &r->who->scope, code, &p, r->a, &g, &changed))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.update", code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.update", "region", code, e, NULL);
     }
     req_audit(r, "region.update", "region", code, "ok", arena_printf(r->a, "fields=%s", changed));
     if ((e = db_release(r->db, true)))
@@ -338,7 +327,7 @@ static err delete_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_delete(r->db, &r->who->scope, code))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.delete", code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.delete", "region", code, e, NULL);
     }
     req_audit(r, "region.delete", "region", code, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -366,7 +355,7 @@ static err move_region(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = region_move(r->db, &r->who->scope, code, to, r->a, &g, &moved))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, "region.move", code, e);
+        return audit_refusal(r->db, r->who, r->ip, "region.move", "region", code, e, NULL);
     }
     char from[19], dest[19];
     regcode_format(code, from);
@@ -401,13 +390,18 @@ static err post_import(struct req *r)
     size_t n;
     const char *data = req_raw_body(r, &n);
     struct region_import_report rep;
+    db_hold(r->db); /* the rows and their entry commit together (security/audit.h) */
     err e = region_import(r->db, &r->who->scope, fmt, data, n, r->a, &rep);
-    if (e)
-        return e;
+    if (e) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "region.import", "region", 0, e, NULL);
+    }
     req_audit(r, "region.import", "region", 0, "ok",
               arena_printf(r->a, "format=%s,imported=%lld,updated=%lld,errors=%lld",
                            fmt == REGION_CSV ? "csv" : "geojson", (long long)rep.imported,
                            (long long)rep.updated, (long long)rep.error_count));
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *errs = json_array();
     for (size_t i = 0; i < rep.n_errors; i++) {
         const struct region_import_error *x = &rep.errors[i];

@@ -157,13 +157,21 @@ struct principal;
  * E_LOCKED or E_RATE, an entry is queued for `who` (NULL: anonymous) from
  * `ip` with `action`, `object_type` and `object_id` and, as its result, the
  * error's slug (the thread's detail when it belongs to `e`, else the code's
- * default slug). Other codes are not refusals: E_INPUT changes and reveals
- * nothing, and 5xx failures are logged, not audited. Returns `e` with the
+ * default slug). So is a wrong credential answered as a form error (E_INPUT
+ * "bad_password" or "bad_totp": an attempt at a password or second factor).
+ * Other codes are not refusals: E_INPUT changes and reveals nothing, and
+ * 5xx failures are logged, not audited. Returns `e` with the
  * thread's error detail as it was, so a handler can
  * `return audit_refusal(…, e, NULL);`. `detail` follows audit_entry's rule
  * (no personal data).
  */
 err audit_refusal(db *d, const struct principal *who, const char *ip, const char *action,
                   const char *object_type, int64_t object_id, err e, const char *detail) MUST_USE;
+
+/* Whether audit_refusal would audit `e` (with the thread's error detail) as
+ * a refusal: a held write that was refused keeps what the refusal itself
+ * writes (a failure count, a spent try) with its entry, where a failure
+ * rolls back. */
+bool audit_is_refusal(err e);
 
 #endif

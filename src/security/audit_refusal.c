@@ -8,9 +8,13 @@
 #include "security/audit.h"
 #include "security/auth.h"
 
-static bool is_refusal(err e)
+/* A wrong password or one-time code is answered 400 on its field (a form
+ * error), yet it is an attempt at a credential: a refusal like a 401. */
+static bool is_refusal(err e, const struct err_detail *d)
 {
     switch (e) {
+    case E_INPUT:
+        return d->code == e && (!strcmp(d->slug, "bad_password") || !strcmp(d->slug, "bad_totp"));
     case E_AUTH:
     case E_FORBIDDEN:
     case E_NOT_FOUND:
@@ -23,14 +27,19 @@ static bool is_refusal(err e)
     }
 }
 
+bool audit_is_refusal(err e)
+{
+    return is_refusal(e, err_last());
+}
+
 err audit_refusal(db *d, const struct principal *who, const char *ip, const char *action,
                   const char *object_type, int64_t object_id, err e, const char *detail)
 {
-    if (!is_refusal(e))
-        return e;
     /* audit_log may fail and set its own detail: the caller's reply must
      * still carry the refusal's */
     struct err_detail saved = *err_last();
+    if (!is_refusal(e, &saved))
+        return e;
     bool own = saved.code == e && saved.slug[0];
     struct audit_entry a = {
         .user_id = who ? who->user_id : 0,

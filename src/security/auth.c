@@ -722,7 +722,7 @@ err auth_totp_begin(db *d, int64_t user_id, const char *account, char secret_b32
     explicit_bzero(b32, b32len);
     free(b32);
     if (!e) {
-        auth_changed();
+        auth_changed_at_commit(d);
         log_id(LOG_INFO, "totp_begin", user_id);
     }
     return e;
@@ -774,7 +774,7 @@ err auth_totp_confirm(db *d, int64_t user_id, const char *code)
     db_bind_int64(s, 1, step);
     db_bind_int64(s, 2, user_id);
     if ((e = db_run(s, NULL)) == E_OK) {
-        auth_changed();
+        auth_changed_at_commit(d);
         log_id(LOG_INFO, "totp_enabled", user_id);
     }
     return e;
@@ -795,7 +795,7 @@ err auth_totp_reset(db *d, int64_t user_id)
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
-    auth_changed();
+    auth_changed_at_commit(d);
     log_id(LOG_INFO, "totp_reset", user_id);
     return E_OK;
 }
@@ -1045,8 +1045,8 @@ static bool exchange_only(const struct principal *p)
     return false;
 }
 
-err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
-               char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r)
+static err login(db *d, const char *username, const char *password, const char *totp,
+                 const char *ip, bool hold, char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r)
 {
     err e = login_rate(d, ip);
     if (e)
@@ -1089,12 +1089,12 @@ err auth_login(db *d, const char *username, const char *password, const char *to
     db_done(s);
     if (e)
         return e;
-    if (!row) {
-        /* as long as a wrong password, and counted the same way */
-        (void)password_verify(dummy_hash, password);
-        return refused(d, &lp, 0, false);
-    }
-    if (!password_verify(hash, password))
+    /* an unknown name takes as long as a wrong password, and is counted the
+     * same way */
+    bool verified = password_verify(row ? hash : dummy_hash, password) && row;
+    if (hold)
+        db_hold(d); /* what follows writes the outcome (auth_login_held) */
+    if (!verified)
         return refused(d, &lp, user_id, false);
     if (locked_until > now_ms())
         return admin_locked_err(locked_until);
@@ -1157,6 +1157,18 @@ err auth_login(db *d, const char *username, const char *password, const char *to
     return E_OK;
 }
 
+err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
+               char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r)
+{
+    return login(d, username, password, totp, ip, false, token_r, p_r);
+}
+
+err auth_login_held(db *d, const char *username, const char *password, const char *totp,
+                    const char *ip, char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r)
+{
+    return login(d, username, password, totp, ip, true, token_r, p_r);
+}
+
 /* ---- passwords of an account --------------------------------------------- */
 
 static err store_password(db *d, int64_t user_id, const char *pw, bool must_change)
@@ -1182,7 +1194,7 @@ static err store_password(db *d, int64_t user_id, const char *pw, bool must_chan
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, "user_not_found", NULL, "用户不存在");
-    auth_changed();
+    auth_changed_at_commit(d);
     return E_OK;
 }
 

@@ -134,6 +134,19 @@ bool password_is_common(const char *password);
 err auth_login(db *d, const char *username, const char *password, const char *totp, const char *ip,
                char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r) MUST_USE;
 
+/*
+ * auth_login whose outcome is held for the caller's audit entry: the writes
+ * that follow the password check (the failure count and a lock, or the
+ * session) join a transaction held open (db/db.h: db_hold) that the caller
+ * ends with db_release after appending the entry (commit for E_OK and for a
+ * refusal, whose count must stay; roll back on a failure). The address's
+ * rate count and the password hashing stay before it, so the database's
+ * write lock is never held across argon2. Always call db_release after it.
+ */
+err auth_login_held(db *d, const char *username, const char *password, const char *totp,
+                    const char *ip, char token_r[TOKEN_HEX_LEN + 1],
+                    struct principal *p_r) MUST_USE;
+
 /* The principal of a live session, refreshing its idle timer. E_AUTH
  * "session_expired" when unknown, idle too long or past session_max_s
  * (also E_AUTH "account_disabled"); any other error (E_DB…) means the

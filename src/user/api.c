@@ -13,6 +13,7 @@
 #include "base/id.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "security/audit.h"
 #include "user/user.h"
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -43,15 +44,12 @@ static json_t *roles_json(const struct user *u)
  * masked. */
 static json_t *user_json(const struct user *u)
 {
-    char code[19];
-    regcode_format(u->region_code, code);
     json_t *o = json_object();
     json_set_id(o, "id", u->id);
     set_str_or_null(o, "username", u->username);
     json_object_set_new(o, "display_name", json_string(u->display_name));
     json_object_set_new(o, "kind", json_string(u->resident ? "resident" : "staff"));
-    json_object_set_new(o, "region_code", json_string(code));
-    json_object_set_new(o, "region_name", json_string(u->region_name));
+    json_set_region(o, u->region_code, u->region_name);
     set_id_or_null(o, "department_id", u->department_id);
     set_str_or_null(o, "department_name", u->department_name);
     json_object_set_new(o, "roles", roles_json(u));
@@ -111,15 +109,6 @@ static err roles_field(struct req *r, const char *const **keys_r, size_t *n_r)
     return E_OK;
 }
 
-/* Audit a write that was refused after the request was understood. */
-static err audited(struct req *r, err e, const char *action, int64_t id)
-{
-    if (e)
-        req_audit(r, action, "user", id, err_last()->slug[0] ? err_last()->slug : err_slug(e),
-                  NULL);
-    return e;
-}
-
 static err reply_user(struct req *r, int status, int64_t id)
 {
     struct user u;
@@ -161,7 +150,7 @@ static err post_user(struct req *r)
     db_hold(r->db); /* the entry commits with the account (security/audit.h) */
     if ((e = user_create(r->db, r->who, &in, &id))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.create", 0);
+        return audit_refusal(r->db, r->who, r->ip, "user.create", "user", 0, e, NULL);
     }
     char detail[160] = "roles=";
     for (size_t i = 0; i < in.n_roles; i++)
@@ -212,7 +201,7 @@ static err patch_user(struct req *r)
     db_hold(r->db);
     if ((e = user_update(r->db, r->who, id, &p))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.update", id);
+        return audit_refusal(r->db, r->who, r->ip, "user.update", "user", id, e, NULL);
     }
     /* field names only: the values may be personal */
     char detail[128] = "fields=";
@@ -253,7 +242,7 @@ static err del_user(struct req *r)
     db_hold(r->db);
     if ((e = user_delete(r->db, r->who, id))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.delete", id);
+        return audit_refusal(r->db, r->who, r->ip, "user.delete", "user", id, e, NULL);
     }
     req_audit(r, "user.delete", "user", id, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -277,7 +266,7 @@ static err post_password(struct req *r)
     if ((e = user_reset_password(r->db, r->who, id, json_str(r->body, "password"),
                                  json_bool(r->body, "must_change", true)))) {
         err_ignore(db_release(r->db, false));
-        return audited(r, e, "user.password_reset", id);
+        return audit_refusal(r->db, r->who, r->ip, "user.password_reset", "user", id, e, NULL);
     }
     req_audit(r, "user.password_reset", "user", id, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -296,7 +285,7 @@ static err post_password(struct req *r)
         db_hold(r->db);                                                                            \
         if ((e = call(r->db, r->who, id))) {                                                       \
             err_ignore(db_release(r->db, false));                                                  \
-            return audited(r, e, action, id);                                                      \
+            return audit_refusal(r->db, r->who, r->ip, action, "user", id, e, NULL);               \
         }                                                                                          \
         req_audit(r, action, "user", id, "ok", NULL);                                              \
         if ((e = db_release(r->db, true)))                                                         \
@@ -383,13 +372,13 @@ static const char *cn_time(arena *a, int64_t ms)
     return arena_strdup(a, buf);
 }
 
-static err reply_csv(struct req *r, const struct user *items, size_t n)
+static err users_csv(struct req *r, const struct user *items, size_t n)
 {
     static const char *const head[] = {"用户名",   "姓名",   "类型",     "区划代码",
                                        "所属区划", "部门",   "角色",     "手机号",
                                        "状态",     "锁定至", "最近登录", "创建时间"};
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         csv_text(&c, head[i]);
     csv_row_end(&c);
@@ -415,8 +404,7 @@ static err reply_csv(struct req *r, const struct user *items, size_t n)
         csv_text(&c, cn_time(r->a, u->created_at));
         csv_row_end(&c);
     }
-    r->disposition = "attachment; filename=\"users.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "users.csv");
 }
 
 static err list_users(struct req *r)
@@ -445,13 +433,11 @@ static err list_users(struct req *r)
     snprintf(detail, sizeof detail, "count=%zu%s", n, csv ? ",format=csv" : "");
     req_audit(r, "user.list", "user", 0, "ok", detail);
     if (csv)
-        return reply_csv(r, items, n);
+        return users_csv(r, items, n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, user_json(&items[i]));
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:I,s:I,s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)f.page_size));
+    return reply_page(r, arr, total, f.page, f.page_size);
 }
 
 const struct route user_routes[] = {

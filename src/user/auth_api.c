@@ -98,63 +98,68 @@ static err get_me(struct req *r)
 
 /* ---- auditing a sign-in ----------------------------------------------------------------- */
 
-/* Put back an error detail after work (a look-up, the audit) that may
- * have replaced it. */
-static err restore(err e, const struct err_detail *d)
+/*
+ * Every write of this file is held (db/db.h: db_hold) so that its audit
+ * entry commits with it (security/audit.h), except sending an SMS code: its
+ * first write (the address's count) comes before the delivery, which may be
+ * an HTTP call, and the database's write lock must not wait on it; its
+ * entry is queued after the commit.
+ */
+
+/*
+ * The account a refused sign-in names, as the principal of its audit entry:
+ * the account when the username is one (so repeated failures against an
+ * account show up under it), else NULL (anonymous): an unknown name is not
+ * recorded, since people type passwords into that field.
+ */
+static err named_account(struct req *r, const char *username, const struct principal **p_r)
 {
-    if (d->code != e)
+    int64_t id;
+    *p_r = NULL;
+    err e = user_id_by_username(r->db, username, &id);
+    if (e || !id) /* a failed read is that failure, not an anonymous refusal */
         return e;
-    if (e == E_LOCKED || (e == E_CONFLICT && d->ref))
-        return err_set_ref(e, d->slug, d->ref, "%s", d->message);
-    return err_set(e, d->slug, d->field[0] ? d->field : NULL, "%s", d->message);
+    struct principal *p = arena_zalloc(r->a, sizeof *p);
+    p->user_id = id;
+    snprintf(p->username, sizeof p->username, "%s", username);
+    *p_r = p;
+    return E_OK;
 }
 
 /*
- * Audit a refused sign-in. The account is named when the username is one
- * (so repeated failures against an account show up under it); an unknown
- * name is not recorded, since people type passwords into that field.
+ * End a held write that did not succeed: a refusal is audited inside it and
+ * commits with what it wrote (a failure count, a lock, a spent try: they
+ * must stay), a failure rolls back. Returns e, or the commit's error.
  */
-static err audit_refused(struct req *r, err e, const char *action, const char *username,
-                         const char *method)
+static err release_audited(struct req *r, const struct principal *who, const char *action,
+                           int64_t id, err e, const char *detail)
 {
-    struct err_detail saved = *err_last();
-    int64_t id;
-    err le = user_id_by_username(r->db, username, &id);
-    if (le) /* the database failed: that, not the refusal, is the answer */
-        return le;
-    struct audit_entry a = {
-        .user_id = id,
-        .username = id ? username : "",
-        .role = "",
-        .ip = r->ip,
-        .action = action,
-        .object_type = "user",
-        .object_id = id,
-        .result = saved.code == e && saved.slug[0] ? saved.slug : err_slug(e),
-        .detail = method,
-    };
-    /* a refusal that cannot be audited answers with that failure (503) */
-    err ae = audit_log(r->db, &a);
-    return ae ? ae : restore(e, &saved);
+    bool keep = audit_is_refusal(e);
+    e = audit_refusal(r->db, who, r->ip, action, "user", id, e, detail);
+    err c = db_release(r->db, keep);
+    return c ? c : e;
 }
 
-/* A session was opened: the request now speaks for its principal. */
+/* A session was opened in the held transaction: audit it, commit both,
+ * and the request now speaks for its principal. */
 static err signed_in(struct req *r, struct principal *p, const char *token, const char *action,
                      const char *method)
 {
     r->who = p;
-    set_session_cookie(r, token);
     req_audit(r, action, "user", p->user_id, "ok", method);
+    err e = db_release(r->db, true);
+    if (e)
+        return e;
+    set_session_cookie(r, token);
     return reply_me(r, p);
 }
 
-/* Audit a refused change of one's own account with its error slug. */
-static err audited_self(struct req *r, err e, const char *action)
+/* An action on one's own account, held by the caller, succeeded: audit it
+ * and commit both. */
+static err own_done(struct req *r, const char *action)
 {
-    struct err_detail saved = *err_last();
-    req_audit(r, action, "user", r->who->user_id,
-              saved.code == e && saved.slug[0] ? saved.slug : err_slug(e), NULL);
-    return restore(e, &saved);
+    req_audit(r, action, "user", r->who->user_id, "ok", NULL);
+    return db_release(r->db, true);
 }
 
 /* ---- sign-in and sign-out --------------------------------------------------------------- */
@@ -171,29 +176,45 @@ static err post_login(struct req *r)
     const char *username = json_str(r->body, "username");
     char token[TOKEN_HEX_LEN + 1];
     struct principal *p = arena_zalloc(r->a, sizeof *p);
-    err e = auth_login(r->db, username, json_str(r->body, "password"), json_str(r->body, "totp"),
-                       r->ip, token, p);
-    if (e)
-        return audit_refused(r, e, "auth.login", username, "method=password");
+    err e = auth_login_held(r->db, username, json_str(r->body, "password"),
+                            json_str(r->body, "totp"), r->ip, token, p);
+    if (e) {
+        const struct principal *named;
+        err ne = named_account(r, username, &named);
+        if (ne) {
+            err_ignore(db_release(r->db, false));
+            return ne;
+        }
+        return release_audited(r, named, "auth.login", named ? named->user_id : 0, e,
+                               "method=password");
+    }
     return signed_in(r, p, token, "auth.login", "method=password");
 }
 
 static err post_logout(struct req *r)
 {
+    db_hold(r->db);
     err e = auth_logout(r->db, req_session_token(r));
-    if (e)
+    if (e) {
+        err_ignore(db_release(r->db, false));
         return e;
-    req_audit(r, "auth.logout", "user", r->who->user_id, "ok", NULL);
+    }
+    if ((e = own_done(r, "auth.logout")))
+        return e;
     clear_session_cookie(r);
     return reply_empty(r);
 }
 
 static err post_logout_all(struct req *r)
 {
+    db_hold(r->db);
     err e = auth_logout_all(r->db, r->who->user_id);
-    if (e)
+    if (e) {
+        err_ignore(db_release(r->db, false));
         return e;
-    req_audit(r, "auth.logout_all", "user", r->who->user_id, "ok", NULL);
+    }
+    if ((e = own_done(r, "auth.logout_all")))
+        return e;
     clear_session_cookie(r);
     return reply_empty(r);
 }
@@ -207,7 +228,7 @@ static err post_sms_send(struct req *r)
 {
     err e = auth_sms_send(r->db, json_str(r->body, "phone"), r->ip);
     if (e)
-        return audit_refused(r, e, "auth.sms_send", NULL, NULL);
+        return audit_refusal(r->db, NULL, r->ip, "auth.sms_send", "user", 0, e, NULL);
     req_audit(r, "auth.sms_send", "", 0, "ok", NULL);
     return reply_json(
         r, 200, json_pack("{s:b,s:i}", "sent", 1, "expires_in", auth_get_config()->sms_ttl_s));
@@ -223,10 +244,11 @@ static err post_sms_login(struct req *r)
 {
     char token[TOKEN_HEX_LEN + 1];
     struct principal *p = arena_zalloc(r->a, sizeof *p);
+    db_hold(r->db); /* nothing slow in an SMS sign-in: held from its first write */
     err e = auth_sms_login(r->db, json_str(r->body, "phone"), json_str(r->body, "code"), r->ip,
                            token, p);
     if (e)
-        return audit_refused(r, e, "auth.sms_login", NULL, "method=sms");
+        return release_audited(r, NULL, "auth.sms_login", 0, e, "method=sms");
     return signed_in(r, p, token, "auth.sms_login", "method=sms");
 }
 
@@ -243,11 +265,13 @@ static err post_me_password(struct req *r)
     int64_t id = r->who->user_id;
     if (r->who->resident)
         return err_set(E_FORBIDDEN, "no_password", NULL, "居民账号使用短信验证码登录，无需密码");
+    db_hold(r->db); /* its first write comes after both argon2 hashes */
     err e = auth_change_password(r->db, id, json_str(r->body, "old_password"),
                                  json_str(r->body, "new_password"), req_session_token(r));
     if (e)
-        return audited_self(r, e, "auth.password_change");
-    req_audit(r, "auth.password_change", "user", id, "ok", NULL);
+        return release_audited(r, r->who, "auth.password_change", id, e, NULL);
+    if ((e = own_done(r, "auth.password_change")))
+        return e;
     return reply_empty(r);
 }
 
@@ -257,19 +281,20 @@ static err post_me_totp(struct req *r)
     if (r->who->resident)
         return err_set(E_FORBIDDEN, "no_password", NULL,
                        "居民账号使用短信验证码登录，无需动态验证码");
+    db_hold(r->db);
     err e = auth_totp_begin(r->db, r->who->user_id, r->who->username, secret, uri);
     if (e)
-        return audited_self(r, e, "auth.totp_begin");
+        return release_audited(r, r->who, "auth.totp_begin", r->who->user_id, e, NULL);
     /* drawn here, not by the page: a QR service or library fetched from
      * elsewhere would see the secret */
     char *svg = NULL;
     size_t svg_len = 0;
-    if ((e = qr_svg(r->a, uri, &svg, &svg_len))) {
+    if ((e = qr_svg(r->a, uri, &svg, &svg_len)) || (e = own_done(r, "auth.totp_begin"))) {
+        err_ignore(db_release(r->db, false)); /* after own_done's commit: nothing left */
         explicit_bzero(secret, sizeof secret);
         explicit_bzero(uri, sizeof uri);
         return e;
     }
-    req_audit(r, "auth.totp_begin", "user", r->who->user_id, "ok", NULL);
     /* the one reply that carries the secret: the user scans it now */
     err re =
         reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "secret", secret, "uri", uri, "qr_svg", svg));
@@ -286,10 +311,12 @@ static const struct jfield totp_confirm_body[] = {
 
 static err post_me_totp_confirm(struct req *r)
 {
+    db_hold(r->db);
     err e = auth_totp_confirm(r->db, r->who->user_id, json_str(r->body, "code"));
     if (e)
-        return audited_self(r, e, "auth.totp_enable");
-    req_audit(r, "auth.totp_enable", "user", r->who->user_id, "ok", NULL);
+        return release_audited(r, r->who, "auth.totp_enable", r->who->user_id, e, NULL);
+    if ((e = own_done(r, "auth.totp_enable")))
+        return e;
     return reply_empty(r);
 }
 
@@ -302,6 +329,7 @@ static err del_me_totp(struct req *r)
 {
     int64_t id = r->who->user_id;
     err e;
+    db_hold(r->db); /* the password check only reads: the reset is the first write */
     /* A role that demands a second factor keeps it: only an administrator
      * resets it (and the user then enrols again). */
     if (r->who->totp_required)
@@ -310,8 +338,9 @@ static err del_me_totp(struct req *r)
     else if (!(e = user_check_password(r->db, id, json_str(r->body, "password"), "password")))
         e = auth_totp_reset(r->db, id);
     if (e)
-        return audited_self(r, e, "auth.totp_reset");
-    req_audit(r, "auth.totp_reset", "user", id, "ok", NULL);
+        return release_audited(r, r->who, "auth.totp_reset", id, e, NULL);
+    if ((e = own_done(r, "auth.totp_reset")))
+        return e;
     return reply_empty(r);
 }
 

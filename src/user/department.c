@@ -370,15 +370,14 @@ static err check_children_within(db *d, int64_t id, int64_t region)
     return e;
 }
 
-err department_update(db *d, const struct scope *scope, int64_t id,
+err department_update(db *d, arena *a, const struct scope *scope, int64_t id,
                       const struct department_input *in)
 {
     if (in->name && blank(in->name))
         return err_set(E_INPUT, "invalid_name", "name", "请填写部门名称");
-    arena *a = arena_new(0);
     err e = db_begin(d);
     if (e)
-        goto out;
+        return e;
     struct department cur;
     if ((e = find_in(d, a, scope->lo, scope->hi, id, &cur)))
         goto fail;
@@ -421,20 +420,17 @@ err department_update(db *d, const struct scope *scope, int64_t id,
     db_bind_int64(s, 7, scope->hi);
     if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
-    goto out;
+    return E_OK;
 fail:
     db_rollback(d);
-out:
-    arena_free(&a);
     return e;
 }
 
-err department_delete(db *d, const struct scope *scope, int64_t id)
+err department_delete(db *d, arena *a, const struct scope *scope, int64_t id)
 {
-    arena *a = arena_new(0);
     err e = db_begin(d);
     if (e)
-        goto out;
+        return e;
     struct department cur;
     if ((e = find_in(d, a, scope->lo, scope->hi, id, &cur)))
         goto fail;
@@ -455,10 +451,8 @@ err department_delete(db *d, const struct scope *scope, int64_t id)
     db_bind_int64(s, 3, scope->hi);
     if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
-    goto out;
+    return E_OK;
 fail:
     db_rollback(d);
-out:
-    arena_free(&a);
     return e;
 }

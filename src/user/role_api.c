@@ -16,24 +16,10 @@
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "security/audit.h"
 #include "user/user.h"
 
 /* ---- shared helpers ------------------------------------------------------ */
-
-/* An error the capability raised after the request was validated: audit the
- * refused write with its slug, then pass the error on. */
-static err audit_refusal(struct req *r, err e, const char *action, const char *type, int64_t id)
-{
-    if (e == E_INPUT || e == E_CONFLICT)
-        req_audit(r, action, type, id, err_last()->slug, NULL);
-    return e;
-}
-
-static json_t *list_reply(json_t *items, int64_t total, int64_t page, int64_t size)
-{
-    return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-                     (json_int_t)page, "page_size", (json_int_t)size);
-}
 
 /* Epoch ms as China time, in the arena (a role's creation time is never 0). */
 static const char *cn_time(arena *a, int64_t ms)
@@ -58,7 +44,7 @@ static err get_permissions(struct req *r)
                                                area_label ? area_label : "其他"));
     }
     size_t n = json_array_size(items);
-    return reply_json(r, 200, list_reply(items, (int64_t)n, 1, (int64_t)n));
+    return reply_page(r, items, (int64_t)n, 1, (int64_t)n);
 }
 
 /* `grantable`: may the caller give the role to a staff account (the user
@@ -158,7 +144,7 @@ static err get_roles(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, role_json(&items[i], r->who));
-    return reply_json(r, 200, list_reply(arr, total, page, size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err post_role(struct req *r)
@@ -171,7 +157,7 @@ static err post_role(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_create(r->db, &in, &id))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, e, "role.create", "role", 0);
+        return audit_refusal(r->db, r->who, r->ip, "role.create", "role", 0, e, NULL);
     }
     req_audit(r, "role.create", "role", id, "ok", arena_printf(r->a, "key=%s", in.key));
     if ((e = db_release(r->db, true)))
@@ -196,7 +182,7 @@ static err patch_role(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_update(r->db, id, &in))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.update", "role", id);
+        return audit_refusal(r->db, r->who, r->ip, "role.update", "role", id, e, NULL);
     }
     const char *detail = changed_fields(r);
     if (in.has_perms) {
@@ -222,7 +208,7 @@ static err delete_role(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = role_delete(r->db, id))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "role.delete", "role", id);
+        return audit_refusal(r->db, r->who, r->ip, "role.delete", "role", id, e, NULL);
     }
     req_audit(r, "role.delete", "role", id, "ok", NULL);
     if ((e = db_release(r->db, true)))
@@ -234,13 +220,10 @@ static err delete_role(struct req *r)
 
 static json_t *department_json(const struct department *dp)
 {
-    char code[19];
-    regcode_format(dp->region_code, code);
     json_t *o = json_object();
     json_set_id(o, "id", dp->id);
     json_object_set_new(o, "name", json_string(dp->name));
-    json_object_set_new(o, "region_code", json_string(code));
-    json_object_set_new(o, "region_name", json_string(dp->region_name));
+    json_set_region(o, dp->region_code, dp->region_name);
     if (dp->parent_id)
         json_set_id(o, "parent_id", dp->parent_id);
     else
@@ -315,7 +298,7 @@ static err departments_csv(struct req *r, struct department_filter *f)
         return err_set(E_INPUT, "export_too_large", NULL,
                        "导出记录超过%d条，请缩小查询范围后再导出", DEPARTMENT_EXPORT_MAX);
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     static const char *const head[] = {"部门编号",     "部门名称",   "所属区划代码", "所属区划",
                                        "上级部门编号", "下级部门数", "用户数",       "创建时间"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
@@ -339,8 +322,7 @@ static err departments_csv(struct req *r, struct department_filter *f)
     }
     req_audit(r, "department.list", "department", 0, "ok",
               arena_printf(r->a, "format=csv count=%zu", n));
-    r->disposition = "attachment; filename=\"departments.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "departments.csv");
 }
 
 static err get_departments(struct req *r)
@@ -364,7 +346,7 @@ static err get_departments(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, department_json(&items[i]));
-    return reply_json(r, 200, list_reply(arr, total, f.page, f.page_size));
+    return reply_page(r, arr, total, f.page, f.page_size);
 }
 
 struct tree_node {
@@ -433,7 +415,7 @@ static err post_department(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = department_create(r->db, &r->who->scope, &in, &id))) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r, e, "department.create", "department", 0);
+        return audit_refusal(r->db, r->who, r->ip, "department.create", "department", 0, e, NULL);
     }
     req_audit(r, "department.create", "department", id, "ok", "fields=name,region_code,parent_id");
     if ((e = db_release(r->db, true)))
@@ -456,9 +438,9 @@ static err patch_department(struct req *r)
     if (e || (e = department_input_from(r, &in)))
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = department_update(r->db, &r->who->scope, id, &in))) {
+    if ((e = department_update(r->db, r->a, &r->who->scope, id, &in))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.update", "department", id);
+        return audit_refusal(r->db, r->who, r->ip, "department.update", "department", id, e, NULL);
     }
     req_audit(r, "department.update", "department", id, "ok", changed_fields(r));
     if ((e = db_release(r->db, true)))
@@ -473,9 +455,9 @@ static err delete_department(struct req *r)
     if (e)
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = department_delete(r->db, &r->who->scope, id))) {
+    if ((e = department_delete(r->db, r->a, &r->who->scope, id))) {
         err_ignore(db_release(r->db, false));
-        return e == E_NOT_FOUND ? e : audit_refusal(r, e, "department.delete", "department", id);
+        return audit_refusal(r->db, r->who, r->ip, "department.delete", "department", id, e, NULL);
     }
     req_audit(r, "department.delete", "department", id, "ok", NULL);
     if ((e = db_release(r->db, true)))

@@ -360,11 +360,12 @@ err department_create(db *d, const struct scope *scope, const struct department_
  * "invalid_region" when a child's region would fall outside the new region.
  * All or nothing.
  */
-err department_update(db *d, const struct scope *scope, int64_t id,
+err department_update(db *d, arena *a, const struct scope *scope, int64_t id,
                       const struct department_input *in) MUST_USE;
 
 /* Delete a department inside `scope`. E_CONFLICT "department_in_use" while
- * it has child departments or accounts. */
-err department_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
+ * it has child departments or accounts. Both take the caller's arena (the
+ * request's) for what they read on the way. */
+err department_delete(db *d, arena *a, const struct scope *scope, int64_t id) MUST_USE;
 
 #endif

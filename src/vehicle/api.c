@@ -32,19 +32,6 @@
 #include "security/audit.h"
 #include "vehicle/vehicle.h"
 
-/* Audit a refusal of an action on a vehicle (security/audit.h's policy). */
-static err refused(struct req *r, const char *action, int64_t id, err e)
-{
-    return audit_refusal(r->db, r->who, r->ip, action, "vehicle", id, e, NULL);
-}
-
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *vehicle_json(const struct vehicle *v)
 {
     json_t *o = json_object();
@@ -54,7 +41,7 @@ static json_t *vehicle_json(const struct vehicle *v)
     json_set_id(o, "owner_person_id", v->owner_person_id);
     if (v->owner_name) /* lists only: a person reads a name, not an id */
         json_object_set_new(o, "owner_name", json_string(v->owner_name));
-    json_object_set_new(o, "region_code", region_json(v->region_code));
+    json_set_region(o, v->region_code, NULL);
     json_object_set_new(o, "household_no", json_string(v->household_no));
     json_object_set_new(o, "note", json_string(v->note));
     json_object_set_new(o, "created_at", json_integer(v->created_at));
@@ -103,9 +90,14 @@ static err register_and_reply(struct req *r, const struct scope *sc, struct vehi
         v->plate = plate;
     if (e || (e = check_text(v->household_no, "household_no", "户号", 50, TEXT_ONE_LINE)))
         return e;
-    if ((e = vehicle_register(r->db, sc, r->who->user_id, v)))
-        return refused(r, "vehicle.create", 0, e);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = vehicle_register(r->db, sc, r->who->user_id, v))) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.create", "vehicle", 0, e, NULL);
+    }
     req_audit(r, "vehicle.create", "vehicle", v->id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 201, vehicle_json(v));
 }
 
@@ -146,10 +138,31 @@ static err update_and_reply(struct req *r, const struct scope *sc, int64_t owner
     err e = req_param_id(r, 0, &id);
     if (e || (e = change_from(r, &c)))
         return e;
-    if ((e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v)))
-        return refused(r, "vehicle.update", id, e);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = vehicle_update(r->db, r->a, sc, id, owner, &c, &v))) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.update", "vehicle", id, e, NULL);
+    }
     req_audit(r, "vehicle.update", "vehicle", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     return reply_json(r, 200, vehicle_json(&v));
+}
+
+/* Delete vehicle `id` (of `owner` when not 0) in scope `sc`, audited in the
+ * write's transaction. */
+static err delete_and_reply(struct req *r, const struct scope *sc, int64_t id, int64_t owner)
+{
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    err e = vehicle_delete(r->db, sc, id, owner);
+    if (e) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.delete", "vehicle", id, e, NULL);
+    }
+    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
+    return reply_empty(r);
 }
 
 /* The resident's own person; a refusal (a staff account, no record) is
@@ -159,7 +172,7 @@ static err residents_person(struct req *r, const char *action, struct person *p)
     err e = r->who->resident
                 ? person_self_find(r->db, r->a, r->who, p)
                 : err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
-    return refused(r, action, 0, e);
+    return audit_refusal(r->db, r->who, r->ip, action, "vehicle", 0, e, NULL);
 }
 
 static err post_me_vehicle(struct req *r)
@@ -193,9 +206,7 @@ static err reply_vehicles(struct req *r, const struct scope *sc, int64_t owner, 
     req_audit(r, "vehicle.list", owner ? "person" : "vehicle", owner, "ok",
               arena_printf(r->a, "count=%zu%s%s", n, plate ? ",search=plate" : "",
                            self ? ",view=self" : ""));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err get_me_vehicles(struct req *r)
@@ -226,10 +237,7 @@ static err delete_me_vehicle(struct req *r)
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     struct scope all = scope_all();
-    if ((e = vehicle_delete(r->db, &all, id, p.id)))
-        return refused(r, "vehicle.delete", id, e);
-    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
-    return reply_empty(r);
+    return delete_and_reply(r, &all, id, p.id);
 }
 
 static err post_vehicle(struct req *r)
@@ -267,7 +275,7 @@ static err get_vehicle(struct req *r)
     struct vehicle v;
     err e = req_param_id(r, 0, &id);
     if (e || (e = vehicle_find(r->db, r->a, &r->who->scope, id, &v)))
-        return refused(r, "vehicle.read", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.read", "vehicle", id, e, NULL);
     req_audit(r, "vehicle.read", "vehicle", id, "ok", NULL);
     return reply_json(r, 200, vehicle_json(&v));
 }
@@ -281,10 +289,9 @@ static err delete_vehicle(struct req *r)
 {
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = vehicle_delete(r->db, &r->who->scope, id, 0)))
-        return refused(r, "vehicle.delete", id, e);
-    req_audit(r, "vehicle.delete", "vehicle", id, "ok", "");
-    return reply_empty(r);
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "vehicle.delete", "vehicle", id, e, NULL);
+    return delete_and_reply(r, &r->who->scope, id, 0);
 }
 
 /* ---- gates ------------------------------------------------------------------------------ */
@@ -381,9 +388,7 @@ static err get_passages(struct req *r)
     }
     req_audit(r, "vehicle_passage.list", venue ? "venue" : "vehicle_passage", venue, "ok",
               arena_printf(r->a, "count=%zu", n));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 const struct route vehicle_routes[] = {

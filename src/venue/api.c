@@ -17,6 +17,7 @@
 #include "base/csv.h"
 #include "base/qr.h"
 #include "base/regcode.h"
+#include "security/audit.h"
 #include "venue/venue.h"
 
 /* ---- input ---------------------------------------------------------------------------- */
@@ -147,13 +148,6 @@ static const char *fields_detail(struct req *r)
 
 /* ---- output --------------------------------------------------------------------------- */
 
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *colors_json(unsigned bits)
 {
     json_t *a = json_array();
@@ -180,8 +174,7 @@ static json_t *venue_json(const struct venue *v)
     json_object_set_new(o, "place_name", json_string(v->place_name));
     json_object_set_new(o, "credit_code",
                         v->credit_code ? json_string(v->credit_code) : json_null());
-    json_object_set_new(o, "region_code", region_json(v->region_code));
-    json_object_set_new(o, "region_name", json_string(v->region_name));
+    json_set_region(o, v->region_code, v->region_name);
     json_object_set_new(o, "address", json_string(v->address));
     json_object_set_new(o, "direction", json_string(venue_direction_name(v->direction)));
     json_object_set_new(o, "allowed_colors", colors_json(v->allowed_colors));
@@ -206,7 +199,7 @@ static err venues_csv(struct req *r, const struct venue *items, size_t n)
 {
     static const char *const color_labels[] = {"绿", "黄", "红"};
     struct csv_out c;
-    csv_out_init(&c, r->a, true);
+    reply_csv_begin(r, &c);
     for (size_t i = 0; csv_cols[i]; i++)
         csv_text(&c, csv_cols[i]);
     csv_row_end(&c);
@@ -240,8 +233,7 @@ static err venues_csv(struct req *r, const struct venue *items, size_t n)
         csv_text(&c, t);
         csv_row_end(&c);
     }
-    r->disposition = "attachment; filename=\"venues.csv\"";
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c.p, c.n);
+    return reply_csv(r, &c, "venues.csv");
 }
 
 /* ---- CRUD ------------------------------------------------------------------------------ */
@@ -251,13 +243,6 @@ static err reply_venue(struct req *r, int status, int64_t id)
     struct venue v;
     err e = venue_find(r->db, r->a, &r->who->scope, id, &v);
     return e ? e : reply_json(r, status, venue_json(&v));
-}
-
-static err write_failed(struct req *r, err e, const char *action, int64_t id)
-{
-    if (e == E_CONFLICT)
-        req_audit(r, action, "venue", id, err_last()->slug, fields_detail(r));
-    return e;
 }
 
 static err post_venue(struct req *r)
@@ -270,7 +255,7 @@ static err post_venue(struct req *r)
         e = venue_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return write_failed(r, e, "venue.create", 0);
+        return audit_refusal(r->db, r->who, r->ip, "venue.create", "venue", 0, e, fields_detail(r));
     }
     req_audit(r, "venue.create", "venue", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -300,7 +285,8 @@ static err patch_venue(struct req *r)
         e = venue_update(r->db, r->a, &r->who->scope, id, &in);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return write_failed(r, e, "venue.update", id);
+        return audit_refusal(r->db, r->who, r->ip, "venue.update", "venue", id, e,
+                             fields_detail(r));
     }
     req_audit(r, "venue.update", "venue", id, "ok", fields_detail(r));
     if ((e = db_release(r->db, true)))
@@ -317,7 +303,7 @@ static err delete_venue(struct req *r)
         e = venue_delete(r->db, &r->who->scope, id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "venue.delete", "venue", id, e, NULL);
     }
     req_audit(r, "venue.delete", "venue", id, "ok", "");
     if ((e = db_release(r->db, true)))
@@ -368,9 +354,7 @@ static err get_venues(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, venue_json(&items[i]));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)f.page, "page_size", (json_int_t)page_size));
+    return reply_page(r, arr, total, f.page, page_size);
 }
 
 /* ---- codes ---------------------------------------------------------------------------- */
@@ -484,7 +468,7 @@ static err post_regenerate(struct req *r)
         e = venue_code(&v, token);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "venue.code_regenerate", "venue", id, e, NULL);
     }
     req_audit(r, "venue.code_regenerate", "venue", id, "ok",
               arena_printf(r->a, "code_version=%lld", (long long)v.code_version));
@@ -656,8 +640,7 @@ static err post_verify(struct req *r)
     json_object_set_new(o, "kind_label", json_string(venue_kind_label(v.kind)));
     json_set_id(o, "place_id", v.place_id);
     json_object_set_new(o, "place_name", json_string(v.place_name));
-    json_object_set_new(o, "region_code", region_json(v.region_code));
-    json_object_set_new(o, "region_name", json_string(v.region_name));
+    json_set_region(o, v.region_code, v.region_name);
     json_object_set_new(o, "address", json_string(v.address));
     json_object_set_new(o, "direction", json_string(venue_direction_name(v.direction)));
     json_object_set_new(o, "credit_code",

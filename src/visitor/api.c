@@ -27,13 +27,6 @@
 #include "security/mask.h"
 #include "visitor/visitor.h"
 
-static json_t *region_json(int64_t code)
-{
-    char b[19];
-    regcode_format(code, b);
-    return json_string(b);
-}
-
 static json_t *visitor_json(arena *a, const struct visitor *v)
 {
     json_t *o = json_object();
@@ -49,7 +42,7 @@ static json_t *visitor_json(arena *a, const struct visitor *v)
     json_object_set_new(o, "status", json_string(visitor_status_name(v->status)));
     json_object_set_new(o, "status_label", json_string(visitor_status_label(v->status)));
     json_object_set_new(o, "reason", json_string(v->reason));
-    json_object_set_new(o, "region_code", region_json(v->region_code));
+    json_set_region(o, v->region_code, NULL);
     json_set_id(o, "host_person_id", v->host_person_id);
     json_object_set_new(o, "decided_at", v->decided_at ? json_integer(v->decided_at) : json_null());
     json_object_set_new(o, "created_at", json_integer(v->created_at));
@@ -61,12 +54,6 @@ static err residents_only(struct req *r)
     if (!r->who->resident)
         return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
     return E_OK;
-}
-
-/* Audit a refusal of an action on a visitor (security/audit.h's policy). */
-static err refused(struct req *r, const char *action, int64_t id, err e)
-{
-    return audit_refusal(r->db, r->who, r->ip, action, "visitor", id, e, NULL);
 }
 
 /* ---- residents ---------------------------------------------------------------------- */
@@ -157,9 +144,7 @@ static err reply_list(struct req *r, const struct scope *sc, int64_t host_user_i
     /* a person's visitors are a read of that person's data: name them */
     req_audit(r, "visitor.list", host_person_id ? "person" : "visitor", host_person_id, "ok",
               arena_printf(r->a, "count=%zu", n));
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total,
-                                "page", (json_int_t)page, "page_size", (json_int_t)size));
+    return reply_page(r, arr, total, page, size);
 }
 
 static err status_param(struct req *r, enum visitor_status *st_r)
@@ -191,7 +176,7 @@ static err delete_me_visitor(struct req *r)
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = visitor_cancel(r->db, r->who->user_id, id))) {
         err_ignore(db_release(r->db, false));
-        return refused(r, "visitor.cancel", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "visitor.cancel", "visitor", id, e, NULL);
     }
     req_audit(r, "visitor.cancel", "visitor", id, "ok", "");
     if ((e = db_release(r->db, true)))
@@ -217,7 +202,7 @@ static err get_visitor(struct req *r)
     struct visitor v;
     err e = req_param_id(r, 0, &id);
     if (e || (e = visitor_find(r->db, r->a, &r->who->scope, 0, id, &v)))
-        return refused(r, "visitor.read", id, e);
+        return audit_refusal(r->db, r->who, r->ip, "visitor.read", "visitor", id, e, NULL);
     req_audit(r, "visitor.read", "visitor", id, "ok", "");
     return reply_json(r, 200, visitor_json(r->a, &v));
 }
@@ -236,9 +221,14 @@ static err decide(struct req *r, bool confirm)
     if (e)
         return e;
     const char *reason = r->body ? json_str(r->body, "reason") : NULL;
-    if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason)))
-        return refused(r, action, id, e);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason))) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, action, "visitor", id, e, NULL);
+    }
     req_audit(r, action, "visitor", id, "ok", "");
+    if ((e = db_release(r->db, true)))
+        return e;
     if ((e = visitor_find(r->db, r->a, &r->who->scope, 0, id, &v)))
         return e;
     return reply_json(r, 200, visitor_json(r->a, &v));
@@ -276,7 +266,7 @@ static err visitor_and_code(struct req *r, struct visitor *v, char token[TOKEN_M
         e = visitor_code(v, now_ms(), token);
     if (!e)
         req_audit(r, "visitor.code", "visitor", id, "ok", "");
-    return refused(r, "visitor.code", id, e);
+    return audit_refusal(r->db, r->who, r->ip, "visitor.code", "visitor", id, e, NULL);
 }
 
 static err get_code(struct req *r)
@@ -346,13 +336,18 @@ static err post_scan(struct req *r)
         s.has_temperature = true;
         s.temperature = json_number_value(t);
     }
-    if (s.venue_id <= 0)
-        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
-    err e = visitor_scan(r->db, r->a, &r->who->scope, &s);
-    if (e)
-        return e;
+    err e = s.venue_id > 0 ? E_OK
+                           : err_set(E_NOT_FOUND, "unknown_venue", "venue_id",
+                                     "点位不存在或不在您的管辖范围内");
+    db_hold(r->db); /* the passage and its entry commit together (security/audit.h) */
+    if (e || (e = visitor_scan(r->db, r->a, &r->who->scope, &s))) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "visitor.scan", "visitor", s.v.id, e, NULL);
+    }
     req_audit(r, "visitor.scan", "visitor", s.v.id, "ok",
               arena_printf(r->a, "verdict=%s", s.allowed ? "allow" : "deny"));
+    if ((e = db_release(r->db, true)))
+        return e;
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(s.allowed ? "allow" : "deny"));
     json_object_set_new(o, "reason", json_string(s.reason));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit, signedIn, errOf, startCityWith, CITY_STAFF } from './lib.mjs';
 
 const PW = 'Access-test-2024!';
 const DC = '110101000000';
@@ -18,13 +18,6 @@ let ctx, cc, ccWest, gate, gateWest, doctor, auditor;
 let place, placeWest, gateVenue, marketVenue, westVenue;
 let seq = 0;
 const rid = () => residentId('110101', '19850505', 300 + ++seq * 2);
-
-async function staff(u, secret) {
-  const c = ctx.client();
-  await c.login(u, PW, secret);
-  c.id = (await c.get('/api/v1/me')).body.id;
-  return c;
-}
 
 // Audit entries are written asynchronously: wait until `pred` holds.
 const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
@@ -57,29 +50,12 @@ async function metric(reason) {
 }
 
 const scan = (c, body) => c.post('/api/v1/scans', body);
-const errOf = (r) => r.body?.error || {};
-
 before(async () => {
-  let secret;
-  ctx = await startServer({
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      const add = (u, role, region) =>
-        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
-      add('cc_dc', 'command_center', DC);
-      add('cc_xc', 'command_center', '110102000000');
-      add('gate_dc', 'checkpoint_staff', DC);
-      add('gate_xc', 'checkpoint_staff', '110102000000');
-      add('doctor_dc', 'doctor', DC);
-      secret = totpSecretFrom(add('auditor', 'audit_admin', '110100000000'));
-    },
-  });
-  cc = await staff('cc_dc');
-  ccWest = await staff('cc_xc');
-  gate = await staff('gate_dc');
-  gateWest = await staff('gate_xc');
-  doctor = await staff('doctor_dc');
-  auditor = await staff('auditor', secret);
+  ctx = await startCityWith(
+    { ...CITY_STAFF, gate_xc: ['checkpoint_staff', '110102000000'] },
+    PW,
+  );
+  ({ cc_dc: cc, cc_xc: ccWest, gate_dc: gate, gate_xc: gateWest, doctor_dc: doctor, auditor } = ctx.as);
   let r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
   assert.equal(r.status, 201, r.text);
   place = r.body;

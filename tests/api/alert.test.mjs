@@ -3,89 +3,23 @@
 // scope holds the venue, with keep-alive comments and Last-Event-ID resume.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, onPostgres, CITY_CSV, writeTmp, residentId, smsCode, sleep, totpSecretFrom, waitForAudit } from './lib.mjs';
+import { startServer, startPeer, onPostgres, CITY_CSV, writeTmp, residentId, smsCode, sleep, totpSecretFrom, waitForAudit, openStream, until, signedIn, startCityWith, CITY_STAFF } from './lib.mjs';
 
 const PW = 'Alert-test-2024!';
 const DC = '110101000000';
 const COMMUNITY = '110101001001';
 let ctx, cc, ccWest, gate, leader, doctor, auditor, venue, res;
 
-async function staff(u, secret) {
-  const c = ctx.client();
-  await c.login(u, PW, secret);
-  c.id = (await c.get('/api/v1/me')).body.id;
-  return c;
-}
-
 // Audit entries are written asynchronously: wait until `pred` holds.
 const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
-// An SSE reader over fetch: events parsed as they arrive.
-async function openStream(client, headers = {}, base = ctx.url) {
-  const ctl = new AbortController();
-  const r = await fetch(base + '/api/v1/alerts/stream', { headers: { cookie: client.cookie, ...headers }, signal: ctl.signal });
-  const s = { status: r.status, type: r.headers.get('content-type'), events: [], comments: 0, raw: '' };
-  if (r.status !== 200) return s;
-  const reader = r.body.getReader();
-  const dec = new TextDecoder();
-  let buf = '';
-  (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        s.raw += dec.decode(value);
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) s.comments++;
-            else if (line.startsWith('id: ')) ev.id = line.slice(4);
-            else if (line.startsWith('event: ')) ev.event = line.slice(7);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.event) s.events.push(ev);
-        }
-      }
-    } catch {}
-  })();
-  s.close = () => ctl.abort();
-  return s;
-}
-
-async function until(fn, ms = 3000) {
-  for (let t = 0; t < ms; t += 50) {
-    if (fn()) return true;
-    await sleep(50);
-  }
-  return false;
-}
-
 before(async () => {
-  let secret;
-  ctx = await startServer({
-    env: { FK_SSE_KEEPALIVE_MS: '300' },
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      const add = (u, role, region) =>
-        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
-      add('cc_dc', 'command_center', DC);
-      add('cc_xc', 'command_center', '110102000000');
-      add('gate_dc', 'checkpoint_staff', DC);
-      add('leader_dc', 'leader', DC);
-      add('doctor_dc', 'doctor', DC);
-      secret = totpSecretFrom(add('auditor', 'audit_admin', '110100000000'));
-    },
-  });
-  cc = await staff('cc_dc');
-  ccWest = await staff('cc_xc');
-  gate = await staff('gate_dc');
-  leader = await staff('leader_dc');
-  doctor = await staff('doctor_dc');
-  auditor = await staff('auditor', secret);
+  ctx = await startCityWith(
+    { ...CITY_STAFF, leader_dc: ['leader', DC] },
+    PW,
+    { env: { FK_SSE_KEEPALIVE_MS: '300' } },
+  );
+  ({ cc_dc: cc, cc_xc: ccWest, gate_dc: gate, leader_dc: leader, doctor_dc: doctor, auditor } = ctx.as);
   let r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
   r = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: r.body.id });
   venue = r.body;
@@ -107,8 +41,8 @@ const fever = async (t = 38.5) =>
   gate.post('/api/v1/scans', { venue_id: venue.id, token: (await res.get('/api/v1/me/code/token')).body.token, direction: 'in', temperature: t });
 
 test('a fever reaches the district stream live, not another district; keep-alives flow', async () => {
-  const mine = await openStream(cc);
-  const other = await openStream(ccWest);
+  const mine = await openStream(ctx.url, cc);
+  const other = await openStream(ctx.url, ccWest);
   assert.equal(mine.status, 200);
   assert.match(mine.type, /^text\/event-stream/);
   const r = await fever();
@@ -140,9 +74,9 @@ test('an alert raised on one server reaches the streams of another on the same d
   try {
     const ccPeer = peer.client();
     await ccPeer.login('cc_dc', PW);
-    const there = await openStream(ccPeer, {}, peer.url);
-    const here = await openStream(cc);
-    const westThere = await openStream(await (async () => { const c = peer.client(); await c.login('cc_xc', PW); return c; })(), {}, peer.url);
+    const there = await openStream(peer.url, ccPeer);
+    const here = await openStream(ctx.url, cc);
+    const westThere = await openStream(peer.url, await (async () => { const c = peer.client(); await c.login('cc_xc', PW); return c; })());
     assert.equal(there.status, 200);
     const r = await fever(38.7);
     assert.equal(r.status, 201, r.text);
@@ -170,7 +104,7 @@ test('an alert raised on one server reaches the streams of another on the same d
 test('Last-Event-ID replays the alerts after it, then goes live', async () => {
   const all = (await cc.get('/api/v1/alerts?page_size=200')).body.items;
   const oldest = all[all.length - 1];
-  const s = await openStream(cc, { 'Last-Event-ID': oldest.id });
+  const s = await openStream(ctx.url, cc, { 'Last-Event-ID': oldest.id });
   assert.ok(await until(() => s.events.length >= all.length - 1));
   assert.ok(s.events.every((e) => BigInt(e.id) > BigInt(oldest.id)));
   await fever(39.0);
@@ -178,7 +112,7 @@ test('Last-Event-ID replays the alerts after it, then goes live', async () => {
   const ids = s.events.map((e) => e.id);
   assert.equal(new Set(ids).size, ids.length, 'no duplicates');
   s.close();
-  const bad = await openStream(cc, { 'Last-Event-ID': 'xyz' });
+  const bad = await openStream(ctx.url, cc, { 'Last-Event-ID': 'xyz' });
   assert.equal(bad.status, 400);
 });
 
@@ -232,13 +166,13 @@ test('list with filters and scope; ack records who and when, once', async () => 
 });
 
 test('stream needs alert.read; a closed client is dropped', async () => {
-  assert.equal((await openStream(doctor)).status, 403);
-  assert.equal((await openStream(ctx.client())).status, 401);
-  const s = await openStream(gate);
+  assert.equal((await openStream(ctx.url, doctor)).status, 403);
+  assert.equal((await openStream(ctx.url, ctx.client())).status, 401);
+  const s = await openStream(ctx.url, gate);
   s.close();
   await sleep(500);
   // the server keeps serving and still pushes to others
-  const t = await openStream(gate);
+  const t = await openStream(ctx.url, gate);
   await fever(38.0);
   assert.ok(await until(() => t.events.length >= 1));
   t.close();
@@ -246,7 +180,7 @@ test('stream needs alert.read; a closed client is dropped', async () => {
 
 test('listing alerts and opening the stream are audited; a refused acknowledgement too', async () => {
   assert.equal((await leader.get('/api/v1/alerts?page_size=5')).status, 200);
-  const s = await openStream(leader);
+  const s = await openStream(ctx.url, leader);
   assert.equal(s.status, 200);
   s.close();
   const id = (await cc.get('/api/v1/alerts')).body.items[0].id;

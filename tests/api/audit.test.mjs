@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, startPeer, sleep, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
+import { startServer, startPeer, sleep, CITY_CSV, writeTmp, totpSecretFrom, errOf, sqlRun } from './lib.mjs';
 
 const PW = 'Passw0rd!audit';
 let ctx;
@@ -31,8 +31,6 @@ async function signIn(username, secret) {
   ids[username] = (await c.get('/api/v1/me')).body.id;
   return c;
 }
-
-const errOf = (r) => r.body?.error ?? {};
 
 before(async () => {
   const secrets = {};
@@ -214,10 +212,7 @@ test('verify reports an intact chain', async () => {
   assert.equal(v.body.total, 1);
 });
 
-function tamper(sql) {
-  if (ctx.dbUrl) execFileSync('psql', [ctx.dbUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql]);
-  else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql]);
-}
+const tamper = (sql) => sqlRun(ctx, sql);
 
 test('an entry edited in the database is found by the CLI and the API', async () => {
   await ctx.stop();
@@ -273,10 +268,7 @@ async function loggedServer() {
   return t;
 }
 
-function sqlOn(t, sql) {
-  if (t.dbUrl) return execFileSync('psql', [t.dbUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-At', '-F', '\x1f', '-c', sql], { encoding: 'utf8' });
-  return execFileSync('sqlite3', ['-cmd', '.timeout 10000', '-separator', '\x1f', path.join(t.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
-}
+const sqlOn = (t, sql) => sqlRun(t, sql, '\x1f');
 
 function rowsOn(t, sql) {
   const out = sqlOn(t, sql).trim();

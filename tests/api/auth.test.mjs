@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, residentId, CITY_CSV, sleep, BIN } from './lib.mjs';
+import { startServer, Client, totp, smsCode, totpSecretFrom, writeTmp, residentId, CITY_CSV, sleep, BIN, errOf, sqlRun } from './lib.mjs';
 
 const PW = 'Passw0rd!auth';
-const errOf = (r) => r.body?.error ?? {};
 const LOGIN = '/api/v1/auth/login';
 // every reply body seen, to check that none ever carries a secret
 const seen = [];
@@ -917,11 +916,7 @@ describe('a database failure during the session look-up is 503, not a sign-out',
   });
   after(async () => ctx?.stop());
 
-  function sql(statement) {
-    if (ctx.dbUrl) execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', ctx.dbUrl, '-c', statement], { stdio: 'pipe' });
-    // a busy timeout: the server's audit writer may hold the write lock
-    else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), statement], { stdio: 'pipe' });
-  }
+  const sql = (statement) => sqlRun(ctx, statement);
 
   test('sessions unreadable: 503; readable again: the same session works', async () => {
     const c = ctx.c();

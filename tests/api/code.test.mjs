@@ -7,7 +7,7 @@
 // progress, scope (another region is a 404) and audit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep, waitForAudit } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep, waitForAudit, errOf, startCityWith } from './lib.mjs';
 
 const PW = 'Passw0rd!codes';
 const COMMUNITY = '110101001001';
@@ -15,19 +15,10 @@ const ZONED = '110101002001'; // 隆福寺社区: only the zone test lives here
 const WEST = '110102001001';
 const H = 3600e3;
 const DAY = 24 * H;
-const errOf = (r) => r.body?.error ?? {};
-
 let ctx, cc, gw, gwWest, site, leader, auditor;
 
 let seq = 0;
 const rid = () => residentId('110101', '19791111', 200 + ++seq * 2);
-
-async function signIn(username, secret) {
-  const c = ctx.client();
-  await c.login(username, PW, secret);
-  c.id = (await c.get('/api/v1/me')).body.id;
-  return c;
-}
 
 async function person(region = COMMUNITY, over = {}) {
   const r = await cc.post('/api/v1/persons', { name: '赵六', id_number: rid(), region_code: region, ...over });
@@ -68,26 +59,18 @@ async function waitJob(id, c = cc) {
 const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
 before(async () => {
-  let secret;
-  ctx = await startServer({
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      const add = (u, role, region) =>
-        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
-      add('k_cc', 'command_center', '110100000000');
-      add('k_gw', 'grid_worker', COMMUNITY);
-      add('k_gw_west', 'grid_worker', WEST);
-      add('k_site', 'site_staff', '110101000000');
-      add('k_leader', 'leader', '110100000000');
-      secret = totpSecretFrom(add('k_auditor', 'audit_admin', '110100000000'));
+  ctx = await startCityWith(
+    {
+      k_cc: ['command_center', '110100000000'],
+      k_gw: ['grid_worker', COMMUNITY],
+      k_gw_west: ['grid_worker', WEST],
+      k_site: ['site_staff', '110101000000'],
+      k_leader: ['leader', '110100000000'],
+      k_auditor: ['audit_admin', '110100000000'],
     },
-  });
-  cc = await signIn('k_cc');
-  gw = await signIn('k_gw');
-  gwWest = await signIn('k_gw_west');
-  site = await signIn('k_site');
-  leader = await signIn('k_leader');
-  auditor = await signIn('k_auditor', secret);
+    PW,
+  );
+  ({ k_cc: cc, k_gw: gw, k_gw_west: gwWest, k_site: site, k_leader: leader, k_auditor: auditor } = ctx.as);
 });
 after(async () => ctx?.stop());
 

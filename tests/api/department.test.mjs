@@ -2,7 +2,7 @@
 // seen and changed only within the caller's scope.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, totpSecretFrom, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!dept';
 let ctx;
@@ -22,8 +22,6 @@ async function signIn(username, secret) {
   await c.login(username, PW, secret);
   return c;
 }
-
-const errOf = (r) => r.body?.error ?? {};
 
 before(async () => {
   ctx = await startServer({

@@ -3,6 +3,7 @@
 // registered through the mobile self-service path.
 import assert from 'node:assert/strict';
 import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep } from './lib.mjs';
+export { expectError } from './lib.mjs';
 
 export const PW = 'Gate-test-2024!';
 export const COMMUNITY = '110101001001'; // 多福巷社区
@@ -79,13 +80,6 @@ export async function resident(ctx, region = COMMUNITY, name = '王五') {
   assert.equal(r.status, 200, r.text);
   c.person = r.body;
   return c;
-}
-
-export function expectError(r, status, code, field) {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.body.error.code, code, r.text);
-  if (field !== undefined) assert.equal(r.body.error.field, field, r.text);
-  assert.match(r.body.error.message, /[\u4e00-\u9fff]/, 'message in Chinese');
 }
 
 export async function alerts(client, query = '') {

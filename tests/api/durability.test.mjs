@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, sleep, sqlRun } from './lib.mjs';
 
 const PW = 'Durable-test-2024!';
 const COMMUNITY = '110101001001';
@@ -81,9 +81,7 @@ test('every acknowledged scan survives kill -9', async () => {
 
 function auditedObjects(action) {
   const sql = `SELECT object_id FROM audit_log WHERE action = '${action}' AND result = 'ok'`;
-  const out = ctx.dbUrl
-    ? execFileSync('psql', ['-At', '-d', ctx.dbUrl, '-c', sql], { encoding: 'utf8' })
-    : execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql], { encoding: 'utf8' });
+  const out = sqlRun(ctx, sql);
   return new Set(out.trim().split('\n').filter(Boolean));
 }
 

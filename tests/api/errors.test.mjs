@@ -8,12 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startServer, CITY_CSV, writeTmp, residentId } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, errOf } from './lib.mjs';
 
 const PW = 'Errors-test-2024!';
 const COMMUNITY = '110101001001';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const errOf = (r) => r.body?.error ?? {};
 let ctx, grid, doc;
 
 // The codes of the table in docs/errors.md.

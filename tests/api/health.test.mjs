@@ -7,26 +7,17 @@
 // a later normal reading; reads and writes are audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, waitForAudit, errOf, startCityWith } from './lib.mjs';
 
 const PW = 'Passw0rd!health';
 const COMMUNITY = '110101001001';
 const WEST = '110102001001';
-const errOf = (r) => r.body?.error ?? {};
-
 let ctx, cc, gw, gwWest, cp, leader, auditor;
 
 let seq = 0;
 const rid = () => residentId('110101', '19880203', 300 + ++seq * 2);
 let phoneSeq = 0;
 const newPhone = () => '1392000' + String(1000 + ++phoneSeq).padStart(4, '0');
-
-async function signIn(username, secret) {
-  const c = ctx.client();
-  await c.login(username, PW, secret);
-  c.id = (await c.get('/api/v1/me')).body.id;
-  return c;
-}
 
 async function person(region = COMMUNITY, over = {}) {
   const r = await cc.post('/api/v1/persons', { name: '李四', id_number: rid(), region_code: region, ...over });
@@ -62,26 +53,18 @@ async function count(id, what = 'declarations') {
 const auditWhere = (query, pred) => waitForAudit(auditor, query, pred);
 
 before(async () => {
-  let secret;
-  ctx = await startServer({
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      const add = (u, role, region) =>
-        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
-      add('h_cc', 'command_center', '110100000000');
-      add('h_gw', 'grid_worker', COMMUNITY);
-      add('h_gw_west', 'grid_worker', WEST);
-      add('h_cp', 'checkpoint_staff', COMMUNITY);
-      add('h_leader', 'leader', '110100000000');
-      secret = totpSecretFrom(add('h_auditor', 'audit_admin', '110100000000'));
+  ctx = await startCityWith(
+    {
+      h_cc: ['command_center', '110100000000'],
+      h_gw: ['grid_worker', COMMUNITY],
+      h_gw_west: ['grid_worker', WEST],
+      h_cp: ['checkpoint_staff', COMMUNITY],
+      h_leader: ['leader', '110100000000'],
+      h_auditor: ['audit_admin', '110100000000'],
     },
-  });
-  cc = await signIn('h_cc');
-  gw = await signIn('h_gw');
-  gwWest = await signIn('h_gw_west');
-  cp = await signIn('h_cp');
-  leader = await signIn('h_leader');
-  auditor = await signIn('h_auditor', secret);
+    PW,
+  );
+  ({ h_cc: cc, h_gw: gw, h_gw_west: gwWest, h_cp: cp, h_leader: leader, h_auditor: auditor } = ctx.as);
 });
 after(async () => ctx?.stop());
 

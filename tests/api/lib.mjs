@@ -2,6 +2,7 @@
 // on a free port with a fresh data dir (and, under scripts/with-postgres.sh,
 // a fresh PostgreSQL database), runs CLI commands against the same
 // configuration, and offers a small cookie-keeping HTTP client.
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -266,4 +267,140 @@ export async function waitForAudit(auditor, query, pred) {
     await sleep(50);
   }
   return items;
+}
+
+// Run SQL on a server's database from beside it (sqlite3 or psql, as the
+// suite runs), as an operator or an attacker with database access would:
+// the rows come back as text, one a line, columns joined by `sep`.
+export function sqlRun(ctx, text, sep = '|') {
+  if (ctx.dbUrl) return execFileSync('psql', ['-q', '-At', '-F', sep, '-v', 'ON_ERROR_STOP=1', '-d', ctx.dbUrl, '-c', text], { encoding: 'utf8' });
+  return execFileSync('sqlite3', ['-cmd', '.timeout 10000', '-separator', sep, path.join(ctx.dir, 'fangkong.db'), text], { encoding: 'utf8' });
+}
+
+// Make every append of an audit entry for `action` fail (a trigger on
+// audit_log, as a broken disk or a full table would) while fn runs.
+export async function failingAudit(ctx, action, fn) {
+  if (ctx.dbUrl) {
+    sqlRun(ctx, `CREATE FUNCTION fk_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           IF NEW.action = '${action}' THEN RAISE EXCEPTION 'forced audit failure'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER fk_test_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION fk_test_fail();`);
+  } else {
+    sqlRun(ctx, `CREATE TRIGGER fk_test_fail BEFORE INSERT ON audit_log WHEN NEW.action = '${action}'
+         BEGIN SELECT RAISE(ABORT, 'forced audit failure'); END;`);
+  }
+  try {
+    return await fn();
+  } finally {
+    sqlRun(ctx, ctx.dbUrl ? 'DROP TRIGGER fk_test_fail ON audit_log; DROP FUNCTION fk_test_fail();' : 'DROP TRIGGER fk_test_fail;');
+  }
+}
+
+// Poll `fn` every 50 ms until it holds or `ms` pass; whether it held.
+export async function until(fn, ms = 3000) {
+  for (let t = 0; t < ms; t += 50) {
+    if (fn()) return true;
+    await sleep(50);
+  }
+  return fn();
+}
+
+// An SSE reader over fetch for `client`'s session at server `base`: events
+// ({id, event, data}) parsed as they arrive, keep-alive comments counted,
+// the raw text kept, and `ended` once the server closed the stream.
+export async function openStream(base, client, headers = {}, path = '/api/v1/alerts/stream') {
+  const ctl = new AbortController();
+  const r = await fetch(base + path, { headers: { cookie: client.cookie, ...headers }, signal: ctl.signal });
+  const s = { status: r.status, type: r.headers.get('content-type'), events: [], comments: 0, raw: '', ended: false };
+  s.close = () => ctl.abort();
+  if (r.status !== 200) return s;
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const text = dec.decode(value, { stream: true });
+        buf += text;
+        s.raw += text;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) s.comments++;
+            else if (line.startsWith('id: ')) ev.id = line.slice(4);
+            else if (line.startsWith('event: ')) ev.event = line.slice(7);
+            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
+          }
+          if (ev.event) s.events.push(ev);
+        }
+      }
+      s.ended = true;
+    } catch {}
+  })();
+  return s;
+}
+
+// The error body of a reply ({} when there is none).
+export const errOf = (r) => r.body?.error ?? {};
+
+// Assert a refused reply: its status, error code, field (when given) and a
+// message in Chinese.
+export function expectError(r, status, code, field) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.body.error.code, code, r.text);
+  if (field !== undefined) assert.equal(r.body.error.field, field, r.text);
+  assert.match(r.body.error.message, /[\u4e00-\u9fff]/, 'message in Chinese');
+}
+
+// A client of server ctx signed in as `username` (with the TOTP secret that
+// `user add` printed, for roles that need one); `.id` is the account's id.
+export async function signedIn(ctx, username, password, secret) {
+  const c = ctx.client();
+  await c.login(username, password, secret);
+  c.id = (await c.get('/api/v1/me')).body.id;
+  return c;
+}
+
+// The audit entries of `action` (about `objectId` when given), read as
+// `auditor`, once there is one.
+export function auditEntries(auditor, action, objectId) {
+  const q = new URLSearchParams({ action });
+  if (objectId) q.set('object_id', objectId);
+  return waitForAudit(auditor, q.toString(), () => true);
+}
+
+// The staff most suites need in CITY_CSV, by username: the command centres
+// of both districts, a grid worker of 多福巷社区, a checkpoint and a doctor of
+// 东城区, and the audit administrator. For startCityWith.
+export const CITY_STAFF = {
+  cc_dc: ['command_center', '110101000000'],
+  cc_xc: ['command_center', '110102000000'],
+  grid_dc: ['grid_worker', '110101001001'],
+  gate_dc: ['checkpoint_staff', '110101000000'],
+  doctor_dc: ['doctor', '110101000000'],
+  auditor: ['audit_admin', '110000000000'],
+};
+
+// A server with the standard city (CITY_CSV) and these accounts
+// ({username: [role, region]}), each signed in with `password` (and the TOTP
+// secret `user add` printed, for roles that need one): ctx.as[username] is
+// its client. opts go to startServer (env; setup runs after the accounts).
+export async function startCityWith(accounts, password, opts = {}) {
+  const secrets = {};
+  const ctx = await startServer({
+    ...opts,
+    setup: async (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      for (const [u, [role, region]] of Object.entries(accounts))
+        secrets[u] = totpSecretFrom(c.must(['user', 'add', '--username', u, '--password', password, '--role', role, '--region', region]));
+      if (opts.setup) await opts.setup(c);
+    },
+  });
+  ctx.as = {};
+  for (const u of Object.keys(accounts)) ctx.as[u] = await signedIn(ctx, u, password, secrets[u]);
+  return ctx;
 }

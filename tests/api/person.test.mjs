@@ -5,7 +5,7 @@
 // changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres, waitForAudit } from './lib.mjs';
+import { startServer, startPeer, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, onPostgres, waitForAudit, errOf, sqlRun } from './lib.mjs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -28,8 +28,6 @@ function rid(birth = '19900307', male = true, prefix = '110101') {
 function body(over = {}) {
   return { name: '张三丰', id_number: rid(), region_code: COMMUNITY, ...over };
 }
-
-const errOf = (r) => r.body?.error ?? {};
 
 async function signIn(username, secret) {
   const c = ctx.client();
@@ -604,8 +602,12 @@ test('DELETE removes the person from reads and search, once', async () => {
   assert.equal((await cc.get('/api/v1/persons?phone=13312340000')).body.total, 0);
   assert.equal((await cc.get('/api/v1/persons?name=' + encodeURIComponent('灭绝'))).body.total, 0);
   assert.equal((await cc.del('/api/v1/persons/0')).status, 404);
-  const aud = await auditWhere(`action=person.delete&object_id=${p.id}`, () => true);
-  assert.equal(aud.length, 1);
+  // deleted once; the refused second delete and the update of the deleted
+  // record are audited as refusals (one policy, security/audit.h)
+  const aud = await auditWhere(`action=person.delete&object_id=${p.id}`, (x) => x.result === 'not_found');
+  assert.deepEqual(aud.map((x) => x.result).sort(), ['not_found', 'ok']);
+  const upd = await auditWhere(`action=person.update&object_id=${p.id}`, (x) => x.result === 'not_found');
+  assert.ok(upd.some((x) => x.result === 'not_found'));
 });
 
 test('CSV export: masked, Chinese header, attachment, audited like the list', async () => {
@@ -802,8 +804,7 @@ test('search by the last four digits of a phone: within scope, four digits only,
   }
   // rows written before migration 012 have no index: the server fills it in at start-up
   const sql = 'UPDATE persons SET phone_last4_bidx = NULL';
-  if (onPostgres) execFileSync('psql', [ctx.dbUrl, '-q', '-c', sql]);
-  else execFileSync('sqlite3', ['-cmd', '.timeout 10000', path.join(ctx.dir, 'fangkong.db'), sql]);
+  sqlRun(ctx, sql);
   await ctx.restart();
   for (const c of [cc, cc2, gw1, gw2, leader, auditor]) assert.ok(c); // sessions live in the database
   assert.deepEqual(await ids(gw1, 'phone_last4=8888'), [mine.id]);

@@ -4,7 +4,7 @@
 // its users may do at their very next request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, totpSecretFrom, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!role';
 let ctx;
@@ -42,8 +42,6 @@ before(async () => {
 after(async () => {
   await ctx?.stop();
 });
-
-const errOf = (r) => r.body?.error ?? {};
 
 test('the permission list names every permission with a Chinese label', async () => {
   const r = await sec.get('/api/v1/permissions');

@@ -7,7 +7,7 @@
 // expired session's stream by its timer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, CITY_CSV, writeTmp, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, startPeer, CITY_CSV, writeTmp, totpSecretFrom, sleep, openStream, until } from './lib.mjs';
 
 const PW = 'Stream-test-2024!';
 const DC = '110101000000';
@@ -23,48 +23,6 @@ async function signIn(server, username) {
   const c = server.client();
   await c.login(username, PW, ids[username]?.secret);
   return c;
-}
-
-// An SSE reader: events as they arrive, and whether the server ended it.
-async function openStream(base, client) {
-  const ctl = new AbortController();
-  const r = await fetch(base + '/api/v1/alerts/stream', { headers: { cookie: client.cookie }, signal: ctl.signal });
-  const s = { status: r.status, events: [], ended: false };
-  if (r.status !== 200) return s;
-  const reader = r.body.getReader();
-  const dec = new TextDecoder();
-  let buf = '';
-  (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) ev.event = line.slice(7);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.event) s.events.push(ev);
-        }
-      }
-      s.ended = true;
-    } catch {}
-  })();
-  s.close = () => ctl.abort();
-  return s;
-}
-
-async function until(fn, ms) {
-  for (let t = 0; t < ms; t += 50) {
-    if (fn()) return true;
-    await sleep(50);
-  }
-  return false;
 }
 
 // Open a stream for `username`, run `action`, and expect the stream to end

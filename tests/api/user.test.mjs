@@ -5,11 +5,10 @@
 // when granting roles (三员分立).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, totp, totpSecretFrom, writeTmp, CITY_CSV } from './lib.mjs';
+import { startServer, totp, totpSecretFrom, writeTmp, CITY_CSV, errOf } from './lib.mjs';
 
 const PW = 'Passw0rd!user';
 const U = '/api/v1/users';
-const errOf = (r) => r.body?.error ?? {};
 const seen = [];
 
 let ctx;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, creditCode, totpSecretFrom, sleep } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, creditCode, totpSecretFrom, sleep, expectError, auditEntries, signedIn, startCityWith, CITY_STAFF } from './lib.mjs';
 
 const PW = 'Venue-test-2024!';
 const DC = '110101000000'; // 东城区
@@ -18,32 +18,12 @@ const BUILDING = '110101001001001001'; // 1号楼, under the grid worker's commu
 let ctx, cc, ccWest, grid, checkpoint, doctor, anon, auditor;
 let place, placeS2, placeWest, enterprise;
 
-async function staff(username, secret) {
-  const c = ctx.client();
-  await c.login(username, PW, secret);
-  return c;
-}
-
 before(async () => {
-  ctx = await startServer({
-    setup: (c) => {
-      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
-      const add = (u, role, region) =>
-        c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
-      add('cc_dc', 'command_center', DC);
-      add('cc_xc', 'command_center', '110102000000');
-      add('grid_dc', 'grid_worker', DC_S1_C1);
-      add('gate_dc', 'checkpoint_staff', DC);
-      add('doctor_dc', 'doctor', DC);
-      c.auditSecret = totpSecretFrom(add('auditor', 'audit_admin', '110000000000'));
-    },
-  });
-  cc = await staff('cc_dc');
-  ccWest = await staff('cc_xc');
-  grid = await staff('grid_dc');
-  checkpoint = await staff('gate_dc');
-  doctor = await staff('doctor_dc');
-  auditor = await staff('auditor', ctx.auditSecret);
+  ctx = await startCityWith(
+    CITY_STAFF,
+    PW,
+  );
+  ({ cc_dc: cc, cc_xc: ccWest, grid_dc: grid, gate_dc: checkpoint, doctor_dc: doctor, auditor } = ctx.as);
   anon = ctx.client();
 
   let r = await cc.post('/api/v1/enterprises', {
@@ -78,13 +58,6 @@ async function create(body = {}, client = cc) {
   return r.body;
 }
 
-function expectError(r, status, code, field) {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.body.error.code, code, r.text);
-  if (field !== undefined) assert.equal(r.body.error.field, field, r.text);
-  assert.match(r.body.error.message, /[\u4e00-\u9fff]/, 'message in Chinese');
-}
-
 async function total(client = cc, query = '') {
   const r = await client.get('/api/v1/venues' + query);
   assert.equal(r.status, 200, r.text);
@@ -103,19 +76,6 @@ function zbar(bytes, name) {
   // stderr ignored: zbarimg's image loader complains about a missing D-Bus
   return execFileSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
     .replace(/\n$/, '');
-}
-
-async function auditEntries(action, objectId) {
-  let last;
-  for (let i = 0; i < 50; i++) {
-    const q = new URLSearchParams({ action, page_size: '200' });
-    if (objectId) q.set('object_id', objectId);
-    last = await auditor.get('/api/v1/audit?' + q);
-    assert.equal(last.status, 200, last.text);
-    if (last.body.items.length) return last.body.items;
-    await sleep(50);
-  }
-  return last.body.items;
 }
 
 test('create a venue: defaults, the place, its organisation and region', async () => {
@@ -141,7 +101,7 @@ test('create a venue: defaults, the place, its organisation and region', async (
   const r = await cc.get(`/api/v1/venues/${v.id}`);
   assert.equal(r.status, 200);
   assert.deepEqual(r.body, v);
-  const audit = await auditEntries('venue.create', v.id);
+  const audit = await auditEntries(auditor, 'venue.create', v.id);
   assert.equal(audit.length, 1);
   assert.match(audit[0].detail, /fields=.*name/);
 });
@@ -286,7 +246,7 @@ test('update: fields, policy, conflicts and bad input; audited', async () => {
   assert.equal((await cc.patch('/api/v1/venues/999999999', { name: 'x' })).status, 404);
   assert.equal((await cc.patch('/api/v1/venues/abc', { name: 'x' })).status, 404);
   assert.equal((await cc.get(`/api/v1/venues/${v.id}`)).body.version, 4);
-  const audit = await auditEntries('venue.update', v.id);
+  const audit = await auditEntries(auditor, 'venue.update', v.id);
   assert.equal(audit.length, 3);
 });
 
@@ -425,7 +385,7 @@ test('verify: malformed, forged, unknown, revoked and disabled codes are refused
   expectError(await verify(token), 400, 'venue_code_revoked', 'token');
   assert.equal((await verify(fresh)).status, 200);
   assert.equal((await cc.get(`/api/v1/venues/${v.id}`)).body.code_version, 2);
-  const audit = await auditEntries('venue.code_regenerate', v.id);
+  const audit = await auditEntries(auditor, 'venue.code_regenerate', v.id);
   assert.equal(audit.length, 1);
 
   // disabled, then deleted
@@ -472,7 +432,7 @@ test('delete: soft, audited, gone from lists', async () => {
   assert.equal((await cc.get(`/api/v1/venues/${v.id}`)).status, 404);
   const r = await cc.get('/api/v1/venues?q=删除测试门');
   assert.equal(r.body.total, 0);
-  assert.equal((await auditEntries('venue.delete', v.id)).length, 1);
+  assert.equal((await auditEntries(auditor, 'venue.delete', v.id)).length, 1);
 });
 
 test('moving a region re-codes the venues under it', async () => {

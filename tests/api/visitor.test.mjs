@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { residentId } from './lib.mjs';
+import { residentId, sqlRun, failingAudit } from './lib.mjs';
 import { startCity, resident, expectError, alerts, auditWhere, OTHER_COMMUNITY } from './devlib.mjs';
 
 let ctx, host;
@@ -177,4 +177,21 @@ test('a person\'s page lists the visitors that person invited (host_person_id), 
   expectError(await ctx.grid.get('/api/v1/visitors?host_person_id=abc'), 400, 'invalid_parameter', 'host_person_id');
   const items = await auditWhere(ctx, 'action=visitor.list', (a) => a.object_type === 'person' && a.object_id === other.person.id);
   assert.ok(items.some((a) => a.object_type === 'person' && a.object_id === other.person.id), JSON.stringify(items.slice(0, 3)));
+});
+
+test('a decision and a scan are not kept without their audit entry (one transaction)', async () => {
+  const v = await submit({ name: '钱十一' });
+  const confirm = () => ctx.grid.post(`/api/v1/visitors/${v.id}/confirm`, {});
+  let r = await failingAudit(ctx, 'visitor.confirm', confirm);
+  assert.equal(r.status, 500, r.text);
+  assert.equal((await ctx.grid.get(`/api/v1/visitors/${v.id}`)).body.status, 'pending');
+  assert.equal((await confirm()).status, 200);
+  const token = (await host.get(`/api/v1/visitors/${v.id}/code`)).body.token;
+  const passages = () => Number(sqlRun(ctx, `SELECT COUNT(*) FROM visitor_passages WHERE visitor_id = ${v.id}`).trim());
+  const scan = () => ctx.gate.post('/api/v1/visitors/scan', { venue_id: ctx.venue.id, token, direction: 'in' });
+  r = await failingAudit(ctx, 'visitor.scan', scan);
+  assert.equal(r.status, 500, r.text);
+  assert.equal(passages(), 0);
+  assert.equal((await scan()).status, 200);
+  assert.equal(passages(), 1);
 });

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -88,11 +89,31 @@ static void test_err_add(void **state)
     assert_int_equal(err_last()->nmore, 0);
 }
 
+/* A record's region is written the same way in every reply. */
+static void test_region(void **state)
+{
+    (void)state;
+    json_t *o = json_object();
+    json_set_region(o, 110101001001000000LL, "多福巷社区");
+    char *text = json_dumps(o, JSON_SORT_KEYS);
+    assert_string_equal(text,
+                        "{\"region_code\": \"110101001001\", \"region_name\": \"多福巷社区\"}");
+    free(text);
+    json_decref(o);
+    o = json_object();
+    json_set_region(o, 110101001001001000LL, NULL); /* no name: the code only */
+    text = json_dumps(o, JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"region_code\": \"110101001001001\"}");
+    free(text);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field_at_once),
         cmocka_unit_test(test_err_add),
+        cmocka_unit_test(test_region),
     };
     return cmocka_run_group_tests_name("base/json", tests, NULL, NULL);
 }
