@@ -44,6 +44,8 @@ void app_routes(void)
     ADD(job);
     /* a change of status or residence recomputes the person's code */
     person_on_change(code_person_changed);
+    /* the people list filters and shows code colours by code's own table */
+    person_code_colours_set(&code_colour_vocab);
     /* hooks instead of includes, so capabilities depend one way */
     code_on_pass(access_pass);
     vehicle_on_visitor_plate(visitor_plate_admitted);

@@ -24,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -35,6 +36,8 @@ enum code_colour { CODE_GREEN = 0, CODE_YELLOW = 1, CODE_RED = 2 };
 const char *code_colour_name(enum code_colour c);
 const char *code_colour_label(enum code_colour c); /* 绿码 … */
 int code_colour_parse(const char *s);
+/* The table behind the three, indexed by enum code_colour. */
+extern const struct vocab code_colour_vocab;
 
 /* The built-in predicates a rule may use. */
 enum code_kind {

@@ -19,25 +19,26 @@
 
 /* ---- names ----------------------------------------------------------------- */
 
-static const char *const colours[] = {"green", "yellow", "red"};
-static const char *const colour_labels[] = {"绿码", "黄码", "红码"};
+static const struct vocab_word colours[] = {
+    [CODE_GREEN] = {"green", "绿码"},
+    [CODE_YELLOW] = {"yellow", "黄码"},
+    [CODE_RED] = {"red", "红码"},
+};
+const struct vocab code_colour_vocab = VOCAB("code_colors", "健康码颜色", colours);
 
 const char *code_colour_name(enum code_colour c)
 {
-    return (unsigned)c <= CODE_RED ? colours[c] : "green";
+    return (unsigned)c <= CODE_RED ? colours[c].name : "green";
 }
 
 const char *code_colour_label(enum code_colour c)
 {
-    return (unsigned)c <= CODE_RED ? colour_labels[c] : colour_labels[0];
+    return (unsigned)c <= CODE_RED ? colours[c].label : colours[CODE_GREEN].label;
 }
 
 int code_colour_parse(const char *s)
 {
-    for (int i = 0; s && i <= CODE_RED; i++)
-        if (!strcmp(s, colours[i]))
-            return i;
-    return -1;
+    return vocab_parse(&code_colour_vocab, s);
 }
 
 static const char *const kinds[CK__COUNT] = {

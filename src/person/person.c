@@ -449,7 +449,8 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     "native_place, category, inbound, address_enc, household, household_relation, "                \
     "emergency_name_enc, emergency_phone_enc, employed, employer, work_address_enc, "              \
     "current_location, vulnerable, status, source, consent_at, version, created_by, updated_by, "  \
-    "created_at, updated_at, unverified"
+    "created_at, updated_at, unverified, "                                                         \
+    "COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = persons.id), 'green')"
 
 static err open_col(arena *a, db_stmt *s, int col, const char *label, const char **out)
 {
@@ -507,6 +508,7 @@ static err read_row(arena *a, db_stmt *s, struct person *p)
     p->created_at = db_col_int64(s, 27);
     p->updated_at = db_col_int64(s, 28);
     p->unverified = db_col_int64(s, 29) != 0;
+    p->code_colour = arena_strdup(a, db_col_text(s, 30));
     return E_OK;
 }
 
@@ -1322,6 +1324,12 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
         q_sql(q, " AND inbound = ?");
         q_int(q, f->inbound ? 1 : 0);
     }
+    if (f->code_colour) {
+        /* no stored code is green (sql/004) */
+        q_sql(q, " AND COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = "
+                 "persons.id), 'green') = ?");
+        q_text(q, f->code_colour);
+    }
     *confirm_r = false;
     if (f->name) {
         char buf[PERSON_TOKEN_BUF];
@@ -1698,6 +1706,20 @@ err person_backfill(db *d, int64_t *n_r)
     if (n_r)
         *n_r = total;
     return e;
+}
+
+/* ---- health-code colours ----------------------------------------------------- */
+
+static const struct vocab *code_colours;
+
+void person_code_colours_set(const struct vocab *v)
+{
+    code_colours = v;
+}
+
+const struct vocab *person_code_colours(void)
+{
+    return code_colours;
 }
 
 /* ---- exact searches ------------------------------------------------------------ */

@@ -41,6 +41,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "base/validate.h"
 #include "db/db.h"
 #include "security/auth.h"
@@ -148,6 +149,10 @@ struct person {
     int64_t version;                /* bumped by every change; optimistic concurrency */
     int64_t created_by, updated_by; /* user ids */
     int64_t created_at, updated_at; /* epoch ms */
+    /* read only, from health_codes (the code capability's table): the
+     * current code's colour name, "green" when the person has no stored
+     * code; filled by every read of a stored person, ignored by writes */
+    const char *code_colour;
 };
 
 /*
@@ -425,10 +430,20 @@ struct person_filter {
     enum person_status status;     /* 0 any */
     unsigned vulnerable;           /* one flag, 0 any */
     int inbound;                   /* -1 any, 0, 1 */
+    const char *code_colour;       /* a name of person_code_colours(), NULL any */
     enum person_sort sort;
     bool desc;
     int64_t page, page_size; /* page_size 0: every match, up to PERSON_EXPORT_MAX */
 };
+
+/*
+ * The health-code colours (code/code.h's code_colour_vocab), for the list's
+ * code_color filter and column: person never includes code (code depends
+ * on person), so app.c hands the table over once at start-up, before any
+ * request. NULL until then.
+ */
+void person_code_colours_set(const struct vocab *v);
+const struct vocab *person_code_colours(void);
 
 /* An export beyond this many rows is refused; narrow the filter. */
 #define PERSON_EXPORT_MAX 10000
