@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "db/query.h"
 #include "person/internal.h"
 #include "security/crypto.h"
 #include "security/mask.h"
@@ -218,10 +219,9 @@ err person_region_check(db *d, const struct scope *sc, int64_t code, const char 
         db_bind_int64(s, 1, code);
         db_bind_int64(s, 2, sc->lo);
         db_bind_int64(s, 3, sc->hi);
-        int rc = db_step(s);
-        if (rc == DB_ROW)
+        bool row;
+        if (!(e = db_row(s, &row)) && row)
             n = db_col_int64(s, 0);
-        e = rc == DB_ROW ? E_OK : db_step_err(s);
         db_done(s);
         if (e)
             return e;
@@ -394,7 +394,6 @@ static const char UPDATE_SQL[] =
     "updated_by = ?, updated_at = ? "
     "WHERE id = ? AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0";
 
-/* Step a statement that returns no rows and return it to the cache. */
 /* Insert (or delete) the blind-indexed tokens of `name` for person `id`. */
 static err tokens_write(db *d, const char *name, int64_t id, bool insert)
 {
@@ -515,14 +514,10 @@ static err read_row(arena *a, db_stmt *s, struct person *p)
 /* Run a prepared single-row SELECT of COLS; E_NOT_FOUND without detail. */
 static err fetch_one(arena *a, db_stmt *s, struct person *p_r)
 {
-    int rc = db_step(s);
-    err e;
-    if (rc == DB_ROW)
-        e = read_row(a, s, p_r);
-    else if (rc == DB_DONE)
-        e = E_NOT_FOUND;
-    else
-        e = db_step_err(s);
+    bool row;
+    err e = db_row(s, &row);
+    if (!e)
+        e = row ? read_row(a, s, p_r) : E_NOT_FOUND;
     db_done(s);
     return e;
 }
@@ -554,34 +549,40 @@ err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struc
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row;
+    if (!(e = db_row(s, &row)) && !row)
+        e = E_NOT_FOUND;
+    if (!e) {
         memset(p_r, 0, sizeof *p_r);
         p_r->id = id;
         p_r->region_code = db_col_int64(s, 0);
         p_r->status = person_status_parse(db_col_text(s, 2));
         e = open_col(a, s, 1, L_NAME, &p_r->name);
-    } else {
-        e = rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     }
     db_done(s);
     return e;
 }
 
+/* A failure (a column that does not decrypt) leaves *name_r as it was: it
+ * is an error for the caller to answer, never an empty name to show. */
 err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r)
 {
     const char *plain;
     err e = open_col(a, s, col, L_NAME, &plain);
-    *name_r = e || !plain ? "" : mask_name(a, plain);
-    return e;
+    if (e)
+        return e;
+    *name_r = plain ? mask_name(a, plain) : "";
+    return E_OK;
 }
 
 err person_address_masked_col(arena *a, db_stmt *s, int col, const char **address_r)
 {
     const char *plain;
     err e = open_col(a, s, col, L_ADDRESS, &plain);
-    *address_r = e || !plain ? "" : mask_address(a, plain);
-    return e;
+    if (e)
+        return e;
+    *address_r = plain ? mask_address(a, plain) : "";
+    return E_OK;
 }
 
 err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
@@ -596,10 +597,11 @@ err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)))
+        e = row ? E_OK : E_NOT_FOUND;
+    if (!e)
         *region_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     db_done(s);
     return e;
 }
@@ -616,10 +618,11 @@ err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)))
+        e = row ? E_OK : E_NOT_FOUND;
+    if (!e)
         *region_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     db_done(s);
     return e;
 }
@@ -646,12 +649,13 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
 
 /* ---- duplicates and history -------------------------------------------------- */
 
+/* Step a COUNT(*) once and give the statement back; 0 when no row. */
 static err count_query(db_stmt *s, int64_t *n_r)
 {
-    int rc = db_step(s);
-    err e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool row;
+    err e = db_row(s, &row);
     if (!e)
-        *n_r = db_col_int64(s, 0);
+        *n_r = row ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -1147,80 +1151,6 @@ fail:
 
 /* ---- lists -------------------------------------------------------------------- */
 
-/*
- * A statement assembled from fixed SQL fragments (never values) and the
- * values to bind, in order. Overflowing the text is a bug (the fragments
- * are fixed), reported as E_INTERNAL.
- */
-struct q {
-    char sql[2048];
-    size_t len;
-    bool full;
-    int nb;
-    struct {
-        char kind; /* 'i' int64, 'b' blob, 't' text */
-        int64_t i;
-        const void *p;
-        size_t n;
-    } b[32];
-};
-
-static void q_sql(struct q *q, const char *frag)
-{
-    size_t n = strlen(frag);
-    if (q->len + n >= sizeof q->sql) {
-        q->full = true;
-        return;
-    }
-    memcpy(q->sql + q->len, frag, n + 1);
-    q->len += n;
-}
-
-static void q_int(struct q *q, int64_t v)
-{
-    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
-        q->b[q->nb].kind = 'i', q->b[q->nb].i = v;
-    else
-        q->full = true;
-    q->nb++;
-}
-
-static void q_blob(struct q *q, const void *p, size_t n)
-{
-    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
-        q->b[q->nb].kind = 'b', q->b[q->nb].p = p, q->b[q->nb].n = n;
-    else
-        q->full = true;
-    q->nb++;
-}
-
-static void q_text(struct q *q, const char *s)
-{
-    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
-        q->b[q->nb].kind = 't', q->b[q->nb].p = s;
-    else
-        q->full = true;
-    q->nb++;
-}
-
-static err q_prepare(db *d, const struct q *q, db_stmt **s_r)
-{
-    if (q->full)
-        return err_set(E_INTERNAL, NULL, NULL, NULL);
-    err e = db_prepare(d, q->sql, s_r);
-    if (e)
-        return e;
-    for (int i = 0; i < q->nb; i++) {
-        if (q->b[i].kind == 'i')
-            db_bind_int64(*s_r, i + 1, q->b[i].i);
-        else if (q->b[i].kind == 'b')
-            db_bind_blob(*s_r, i + 1, q->b[i].p, q->b[i].n);
-        else
-            db_bind_text(*s_r, i + 1, q->b[i].p);
-    }
-    return E_OK;
-}
-
 /* The name-token conditions by number of tokens: all must be present. */
 static const char *const token_frags[QUERY_TOKENS_MAX + 1] = {
     [1] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token = ?)",
@@ -1278,8 +1208,8 @@ struct filter_keys {
 
 /* " FROM persons WHERE …" for the filter; *confirm_r tells whether the
  * names of the rows must still be confirmed against the query. */
-static err where_of(arena *a, struct q *q, const struct scope *sc, const struct person_filter *f,
-                    struct filter_keys *k, bool *confirm_r)
+static err where_of(arena *a, struct query *q, const struct scope *sc,
+                    const struct person_filter *f, struct filter_keys *k, bool *confirm_r)
 {
     int64_t lo = sc->lo, hi = sc->hi;
     if (f->region_code) {
@@ -1287,48 +1217,48 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
         lo = rl > lo ? rl : lo;
         hi = rh < hi ? rh : hi;
     }
-    q_sql(q, " FROM persons WHERE deleted_at = 0 AND region_code >= ? AND region_code < ?");
-    q_int(q, lo);
-    q_int(q, hi);
+    query_sql(q, " FROM persons WHERE deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    query_int(q, lo);
+    query_int(q, hi);
     if (f->id_number) {
         char *idn = person_id_normalise(arena_strdup(a, f->id_number));
         blind_index(L_ID, idn, k->id);
-        q_sql(q, " AND id_number_bidx = ? AND id_type = ?");
-        q_blob(q, k->id, BLIND_LEN);
-        q_int(q, f->id_type ? f->id_type : ID_RESIDENT);
+        query_sql(q, " AND id_number_bidx = ? AND id_type = ?");
+        query_blob(q, k->id, BLIND_LEN);
+        query_int(q, f->id_type ? f->id_type : ID_RESIDENT);
     }
     if (f->phone) {
         blind_index(L_PHONE, f->phone, k->phone);
-        q_sql(q, " AND phone_bidx = ?");
-        q_blob(q, k->phone, BLIND_LEN);
+        query_sql(q, " AND phone_bidx = ?");
+        query_blob(q, k->phone, BLIND_LEN);
     }
     if (f->phone_last4) {
         /* checked by the caller as four digits, so the index exists */
         person_phone_last4_index(f->phone_last4, k->last4);
-        q_sql(q, " AND phone_last4_bidx = ?");
-        q_blob(q, k->last4, BLIND_LEN);
+        query_sql(q, " AND phone_last4_bidx = ?");
+        query_blob(q, k->last4, BLIND_LEN);
     }
     if (f->category) {
-        q_sql(q, " AND category = ?");
-        q_text(q, person_category_name(f->category));
+        query_sql(q, " AND category = ?");
+        query_text(q, person_category_name(f->category));
     }
     if (f->status) {
-        q_sql(q, " AND status = ?");
-        q_text(q, person_status_name(f->status));
+        query_sql(q, " AND status = ?");
+        query_text(q, person_status_name(f->status));
     }
     if (f->vulnerable) {
-        q_sql(q, " AND (vulnerable & ?) <> 0");
-        q_int(q, f->vulnerable);
+        query_sql(q, " AND (vulnerable & ?) <> 0");
+        query_int(q, f->vulnerable);
     }
     if (f->inbound >= 0) {
-        q_sql(q, " AND inbound = ?");
-        q_int(q, f->inbound ? 1 : 0);
+        query_sql(q, " AND inbound = ?");
+        query_int(q, f->inbound ? 1 : 0);
     }
     if (f->code_colour) {
         /* no stored code is green (sql/004) */
-        q_sql(q, " AND COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = "
-                 "persons.id), 'green') = ?");
-        q_text(q, f->code_colour);
+        query_sql(q, " AND COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = "
+                     "persons.id), 'green') = ?");
+        query_text(q, f->code_colour);
     }
     *confirm_r = false;
     if (f->name) {
@@ -1337,10 +1267,10 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
         size_t n = person_name_query_tokens(f->name, buf, sizeof buf, tok, QUERY_TOKENS_MAX);
         if (n == 0)
             return err_set(E_INPUT, "invalid_parameter", "name", "姓名查询条件无效");
-        q_sql(q, token_frags[n]);
+        query_sql(q, token_frags[n]);
         for (size_t i = 0; i < n; i++) {
             blind_index(L_TOKEN, tok[i], k->tokens[i]);
-            q_blob(q, k->tokens[i], BLIND_LEN);
+            query_blob(q, k->tokens[i], BLIND_LEN);
         }
         /* One token is exact (a surname, or the query's only bigram);
          * several bigrams can all occur without the query occurring. */
@@ -1355,9 +1285,9 @@ static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, 
 {
     size_t n = 0, cap = max < 32 ? max : 32;
     struct person *items = arena_alloc(a, cap * sizeof *items);
-    int rc = DB_DONE;
+    bool row = true;
     err e = E_OK;
-    while (n < max && (rc = db_step(s)) == DB_ROW) {
+    while (n < max && !(e = db_row(s, &row)) && row) {
         if (n == cap) {
             size_t more = 2 * cap < max ? 2 * cap : max;
             struct person *grown = arena_alloc(a, more * sizeof *grown);
@@ -1369,8 +1299,6 @@ static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, 
             break;
         n++;
     }
-    if (!e && rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     *items_r = items;
     *n_r = n;
@@ -1380,7 +1308,7 @@ static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, 
 err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
                 struct person **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct q w = {0};
+    struct query w = QUERY_INIT;
     struct filter_keys k;
     bool confirm;
     err e = where_of(a, &w, sc, f, &k, &confirm);
@@ -1398,16 +1326,14 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
     if (!confirm) {
         /* The page first: when it is not full, it tells the total too, so
          * an exact look-up (one id number) costs one statement, not two. */
-        struct q r = w;
-        r.len = 0;
-        r.sql[0] = '\0';
-        q_sql(&r, "SELECT " COLS);
-        q_sql(&r, w.sql);
-        q_sql(&r, order);
-        q_sql(&r, " LIMIT ? OFFSET ?");
-        q_int(&r, limit);
-        q_int(&r, offset);
-        if ((e = q_prepare(d, &r, &s)) || (e = read_rows(a, s, (size_t)limit, items_r, n_r)))
+        struct query r = QUERY_INIT;
+        query_sql(&r, "SELECT " COLS);
+        query_append(&r, &w);
+        query_sql(&r, order);
+        query_sql(&r, " LIMIT ? OFFSET ?");
+        query_int(&r, limit);
+        query_int(&r, offset);
+        if ((e = query_prepare(d, &r, &s)) || (e = read_rows(a, s, (size_t)limit, items_r, n_r)))
             return e;
         if (all && *n_r > PERSON_EXPORT_MAX) {
             *items_r = NULL;
@@ -1419,33 +1345,27 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
             *total_r = offset + (int64_t)*n_r;
             return E_OK;
         }
-        struct q c = {0};
-        q_sql(&c, "SELECT COUNT(*)");
-        q_sql(&c, w.sql);
-        memcpy(c.b, w.b, sizeof w.b);
-        c.nb = w.nb;
-        if ((e = q_prepare(d, &c, &s)))
-            return e;
-        return count_query(s, total_r);
+        struct query c = QUERY_INIT;
+        query_sql(&c, "SELECT COUNT(*)");
+        query_append(&c, &w);
+        return query_count(d, &c, total_r);
     }
 
     /* Several bigrams: decrypt the candidates' names (only the names) and
      * keep those that contain the query, then load the page's rows. */
-    struct q r = w;
-    r.len = 0;
-    r.sql[0] = '\0';
-    q_sql(&r, "SELECT id, name_enc");
-    q_sql(&r, w.sql);
-    q_sql(&r, order);
-    q_sql(&r, " LIMIT ?");
-    q_int(&r, PERSON_EXPORT_MAX + 1);
-    if ((e = q_prepare(d, &r, &s)))
+    struct query r = QUERY_INIT;
+    query_sql(&r, "SELECT id, name_enc");
+    query_append(&r, &w);
+    query_sql(&r, order);
+    query_sql(&r, " LIMIT ?");
+    query_int(&r, PERSON_EXPORT_MAX + 1);
+    if ((e = query_prepare(d, &r, &s)))
         return e;
     size_t cap = 64, n = 0;
     int64_t *ids = arena_alloc(a, cap * sizeof *ids);
     int64_t seen = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         if (++seen > PERSON_EXPORT_MAX) {
             db_done(s);
             return err_set(E_INPUT, "name_too_broad", "name",
@@ -1472,7 +1392,6 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
         }
         ids[n++] = db_col_int64(s, 0);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -1560,8 +1479,8 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
     db_bind_int64(s, 4, page_size);
     db_bind_int64(s, 5, offset);
     size_t n = 0;
-    int rc;
-    while (n < cap && (rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (n < cap && !(e = db_row(s, &row)) && row) {
         struct person_change *c = &items[n];
         c->id = db_col_int64(s, 0);
         c->at = db_col_int64(s, 1);
@@ -1596,8 +1515,6 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
         c->changes = text;
         n++;
     }
-    if (!e && n < cap && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -1627,9 +1544,9 @@ err person_require_verified(db *d, int64_t id)
     if (e)
         return e;
     db_bind_int64(s, 1, id);
-    int rc = db_step(s);
-    bool found = rc == DB_ROW, unverified = found && db_col_int64(s, 0) != 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found = false;
+    e = db_row(s, &found);
+    bool unverified = !e && found && db_col_int64(s, 0) != 0;
     db_done(s);
     if (e)
         return e;
@@ -1668,8 +1585,8 @@ err person_backfill(db *d, int64_t *n_r)
         db_bind_int64(s, 1, after);
         db_bind_int64(s, 2, BACKFILL_BATCH);
         arena *a = arena_new(16384);
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW && n < BACKFILL_BATCH) {
+        bool row;
+        while (n < BACKFILL_BATCH && !(e = db_row(s, &row)) && row) {
             const char *phone;
             ids[n] = db_col_int64(s, 0);
             if ((e = open_col(a, s, 1, L_PHONE, &phone)))
@@ -1677,8 +1594,6 @@ err person_backfill(db *d, int64_t *n_r)
             has[n] = person_phone_last4_index(phone, keys[n]);
             n++;
         }
-        if (!e && rc != DB_ROW && rc != DB_DONE)
-            e = db_step_err(s);
         db_done(s);
         arena_free(&a);
         if (e || n == 0)

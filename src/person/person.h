@@ -355,7 +355,8 @@ err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id,
  * capability's list selected by joining persons (one statement for a page,
  * no query per row). A NULL column (no such person, or a visitor's record
  * with no person) gives "". Lists show names masked; the full name goes
- * through person_find and its reveal audit.
+ * through person_find and its reveal audit. On error (a column that does
+ * not decrypt: E_CRYPTO) *name_r is untouched, never "" read as no name.
  */
 err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r) MUST_USE;
 
