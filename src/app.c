@@ -58,4 +58,5 @@ void app_routes(void)
     ADD(vehicle);
     ADD(device);
     ADD(workbench);
+    ADD(vocab);
 }

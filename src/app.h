@@ -33,6 +33,7 @@ ROUTES(visitor);
 ROUTES(vehicle);
 ROUTES(device);
 ROUTES(workbench);
+ROUTES(vocab);
 
 /* Register every route table with the router. */
 void app_routes(void);

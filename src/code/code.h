@@ -56,6 +56,8 @@ enum code_kind code_kind_parse(const char *s); /* 0 when unknown */
 
 enum zone_kind { ZONE_SEALED = 1, ZONE_CONTROLLED, ZONE_PREVENTION };
 const char *zone_kind_name(enum zone_kind k);
+const char *zone_kind_label(enum zone_kind k); /* 封控区 …; "" when invalid */
+extern const struct vocab zone_kind_vocab;
 enum zone_kind zone_kind_parse(const char *s); /* 0 when unknown */
 
 #define CODE_RULE_KEY_MAX   32

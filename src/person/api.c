@@ -34,29 +34,18 @@
 
 /* ---- request body ------------------------------------------------------------ */
 
-static const char *const id_types[] = {
-    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_pr_card", "other", NULL,
-};
-static const char *const genders[] = {"male", "female", "unknown", NULL};
-static const char *const categories[] = {"resident", "visitor", "returnee", "transit", NULL};
-static const char *const statuses[] = {
-    "normal",    "observation", "home_isolation", "central_quarantine",
-    "suspected", "confirmed",   "asymptomatic",   "cured",
-    "dead",      NULL,
-};
-
 /* The consent time may not be later than 2100-01-01. */
 #define CONSENT_MAX 4102444800000LL
 
 /* The fields of a person in the body; REQ marks the ones POST requires. */
 #define PERSON_BODY(REQ)                                                                           \
     {"name", J_STRING, REQ, 1, PERSON_NAME_MAX, "姓名", NULL},                                     \
-        {"id_type", J_STRING, 0, 0, 0, "证件类型", id_types},                                      \
+        {"id_type", J_STRING, 0, 0, 0, "证件类型", NULL, &id_type_vocab},                          \
         {"id_number", J_STRING, REQ, 1, 40, "证件号码", NULL},                                     \
         {"native_place", J_STRING, JF_NULLABLE, 0, 50, "籍贯", NULL},                              \
-        {"gender", J_STRING, 0, 0, 0, "性别", genders},                                            \
+        {"gender", J_STRING, 0, 0, 0, "性别", NULL, &person_gender_vocab},                         \
         {"birth_date", J_STRING, JF_NULLABLE, 0, 10, "出生日期", NULL},                            \
-        {"category", J_STRING, 0, 0, 0, "人员类型", categories},                                   \
+        {"category", J_STRING, 0, 0, 0, "人员类型", NULL, &person_category_vocab},                 \
         {"inbound", J_BOOL, 0, 0, 0, "是否入境人员", NULL},                                        \
         {"region_code", J_STRING, REQ, 0, 18, "所属区划", NULL},                                   \
         {"address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "现住址", NULL},                 \
@@ -70,8 +59,8 @@ static const char *const statuses[] = {
         {"work_address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "工作地址", NULL},          \
         {"current_location", J_STRING, JF_NULLABLE, 0, 200, "目前所在地", NULL},                   \
         {"vulnerable", J_ARRAY, JF_NULLABLE, 0, 0, "重点人群", NULL},                              \
-        {"status", J_STRING, 0, 0, 0, "状态", statuses},                                           \
-        {"source", J_STRING, 0, 0, 0, "信息来源", person_sources},                                 \
+        {"status", J_STRING, 0, 0, 0, "状态", NULL, &person_status_vocab},                         \
+        {"source", J_STRING, 0, 0, 0, "信息来源", NULL, &person_source_vocab},                     \
     {                                                                                              \
         "consent_at", J_INT, JF_NULLABLE, 0, CONSENT_MAX, "同意采集时间", NULL                     \
     }
@@ -504,25 +493,6 @@ static err filter_from_query(struct req *r, struct person_filter *f)
             return bad_param("inbound", "参数 inbound 应为 true 或 false");
     }
     return person_sort_parse(param(r, "sort"), f);
-}
-
-static const char *id_type_label(enum id_type t)
-{
-    switch (t) {
-    case ID_RESIDENT:
-        return "居民身份证";
-    case ID_PASSPORT:
-        return "护照";
-    case ID_HK_MACAO:
-        return "港澳居民来往内地通行证";
-    case ID_TAIWAN:
-        return "台湾居民来往大陆通行证";
-    case ID_FOREIGN_PR:
-        return "外国人永久居留身份证";
-    case ID_OTHER:
-        return "其他";
-    }
-    return "";
 }
 
 /* Epoch ms as Beijing time "2024-05-01 08:00:00"; "" for 0. */

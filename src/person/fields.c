@@ -14,11 +14,7 @@
 
 /* ---- vocabularies ---------------------------------------------------------- */
 
-struct word {
-    const char *name, *label;
-};
-
-static const struct word statuses[] = {
+static const struct vocab_word statuses[] = {
     [PERSON_NORMAL] = {"normal", "正常"},
     [PERSON_OBSERVATION] = {"observation", "隔离观察"},
     [PERSON_HOME_ISOLATION] = {"home_isolation", "居家隔离"},
@@ -29,113 +25,90 @@ static const struct word statuses[] = {
     [PERSON_CURED] = {"cured", "治愈"},
     [PERSON_DEAD] = {"dead", "死亡"},
 };
+const struct vocab person_status_vocab = VOCAB("person_statuses", "人员状态", statuses);
 
-static const struct word categories[] = {
+static const struct vocab_word categories[] = {
     [PERSON_RESIDENT] = {"resident", "常住人员"},
     [PERSON_VISITOR] = {"visitor", "外来人员"},
     [PERSON_RETURNEE] = {"returnee", "返回人员"},
     [PERSON_TRANSIT] = {"transit", "过境人员"},
 };
+const struct vocab person_category_vocab = VOCAB("person_categories", "人员类型", categories);
 
-static const struct word genders[] = {
+static const struct vocab_word genders[] = {
     [GENDER_UNKNOWN] = {"unknown", "未知"},
     [GENDER_MALE] = {"male", "男"},
     [GENDER_FEMALE] = {"female", "女"},
 };
+const struct vocab person_gender_vocab = VOCAB("genders", "性别", genders);
 
 /* Index = bit position. */
-static const struct word vulnerables[] = {
+static const struct vocab_word vulnerables[] = {
     {"pregnant", "孕产妇"},
     {"elderly_alone", "独居老人"},
     {"chronic_disease", "慢性病患者"},
     {"disabled", "残疾人"},
     {"child", "儿童"},
 };
+const struct vocab vulnerable_vocab = VOCAB("vulnerable_groups", "重点人群", vulnerables);
 
-const char *const person_id_type_names[] = {
-    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_pr_card", "other", NULL,
+static const struct vocab_word sources[] = {
+    {"staff", "工作人员登记"},      {"self", "本人申报"},     {"cdc", "疾控中心"},
+    {"community_team", "三人小组"}, {"grid", "网格排查"},     {"checkpoint", "卡口排查"},
+    {"import", "批量导入"},         {"exchange", "数据交换"},
 };
-const char *const person_gender_names[] = {"male", "female", "unknown", NULL};
-const char *const person_category_names[] = {"resident", "visitor", "returnee", "transit", NULL};
-
-const char *const person_sources[] = {
-    "staff", "self", "cdc", "community_team", "grid", "checkpoint", "import", "exchange", NULL,
-};
-static const char *const source_labels[] = {
-    "工作人员登记", "本人申报", "疾控中心", "三人小组",
-    "网格排查",     "卡口排查", "批量导入", "数据交换",
-};
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *word_name(const struct word *w, size_t n, unsigned i)
-{
-    return i < n && w[i].name ? w[i].name : "";
-}
-
-static const char *word_label(const struct word *w, size_t n, unsigned i)
-{
-    return i < n && w[i].label ? w[i].label : "";
-}
-
-static int word_parse(const struct word *w, size_t n, const char *s)
-{
-    for (size_t i = 0; s && i < n; i++)
-        if (w[i].name && !strcmp(w[i].name, s))
-            return (int)i;
-    return -1;
-}
+const struct vocab person_source_vocab = VOCAB("person_sources", "信息来源", sources);
 
 const char *person_status_name(enum person_status s)
 {
-    return word_name(statuses, N(statuses), s);
+    return vocab_name(&person_status_vocab, s);
 }
 
 const char *person_status_label(enum person_status s)
 {
-    return word_label(statuses, N(statuses), s);
+    return vocab_label(&person_status_vocab, s);
 }
 
 enum person_status person_status_parse(const char *s)
 {
-    int i = word_parse(statuses, N(statuses), s);
+    int i = vocab_parse(&person_status_vocab, s);
     return i > 0 ? (enum person_status)i : 0;
 }
 
 const char *person_category_name(enum person_category c)
 {
-    return word_name(categories, N(categories), c);
+    return vocab_name(&person_category_vocab, c);
 }
 
 const char *person_category_label(enum person_category c)
 {
-    return word_label(categories, N(categories), c);
+    return vocab_label(&person_category_vocab, c);
 }
 
 enum person_category person_category_parse(const char *s)
 {
-    int i = word_parse(categories, N(categories), s);
+    int i = vocab_parse(&person_category_vocab, s);
     return i > 0 ? (enum person_category)i : 0;
 }
 
 const char *person_gender_name(enum person_gender g)
 {
-    return word_name(genders, N(genders), g);
+    return vocab_name(&person_gender_vocab, g);
 }
 
 const char *person_gender_label(enum person_gender g)
 {
-    return word_label(genders, N(genders), g);
+    return vocab_label(&person_gender_vocab, g);
 }
 
 int person_gender_parse(const char *s)
 {
-    return word_parse(genders, N(genders), s);
+    return vocab_parse(&person_gender_vocab, s);
 }
 
 static int bit_index(unsigned bit)
 {
-    for (int i = 0; i < (int)N(vulnerables); i++)
+    for (int i = 0; i < (int)vulnerable_vocab.n; i++)
         if (bit == 1u << i)
             return i;
     return -1;
@@ -155,16 +128,18 @@ const char *vulnerable_label(unsigned bit)
 
 unsigned vulnerable_parse(const char *s)
 {
-    int i = word_parse(vulnerables, N(vulnerables), s);
+    int i = vocab_parse(&vulnerable_vocab, s);
     return i < 0 ? 0 : 1u << i;
+}
+
+bool person_source_valid(const char *source)
+{
+    return vocab_parse(&person_source_vocab, source) >= 0;
 }
 
 const char *person_source_label(const char *source)
 {
-    for (size_t i = 0; source && person_sources[i]; i++)
-        if (!strcmp(person_sources[i], source))
-            return source_labels[i];
-    return "";
+    return vocab_label_of(&person_source_vocab, source);
 }
 
 /* ---- the field table ------------------------------------------------------- */
@@ -208,6 +183,11 @@ const char *person_field_name(enum person_field f)
 const char *person_field_label(enum person_field f)
 {
     return (unsigned)f < PF__COUNT ? fields[f].label : "";
+}
+
+bool person_field_masked(enum person_field f)
+{
+    return (unsigned)f < PF__COUNT && fields[f].mask != MK_NONE;
 }
 
 enum person_field person_field_parse(const char *s)

@@ -38,12 +38,6 @@ json_t *person_json(arena *a, const struct person *p, bool reveal);
  */
 err person_from_json(json_t *b, struct person *p, person_fields *set_r) MUST_USE;
 
-/* The API names of id types, genders and categories, NULL-terminated, for
- * the jfield tables' allowed values. */
-extern const char *const person_id_type_names[];
-extern const char *const person_gender_names[];
-extern const char *const person_category_names[];
-
 /* "1990-01-01" from 19900101 into out (11 bytes); "" for 0. */
 void person_birth_format(int32_t birth, char out[11]);
 /* 19900101 from "1990-01-01"; 0 when malformed. */

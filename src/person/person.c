@@ -108,14 +108,6 @@ static err name_check(const char *s, enum person_field f)
     return E_OK;
 }
 
-static bool source_valid(const char *s)
-{
-    for (size_t i = 0; person_sources[i]; i++)
-        if (!strcmp(person_sources[i], s))
-            return true;
-    return false;
-}
-
 err person_check(arena *a, struct person *p, person_fields given)
 {
     err e;
@@ -168,7 +160,7 @@ err person_check(arena *a, struct person *p, person_fields given)
     p->source = blank_null(p->source);
     if (!p->source)
         p->source = "staff";
-    if (!source_valid(p->source))
+    if (!person_source_valid(p->source))
         return err_set(E_INPUT, "invalid_value", "source", "信息来源的取值不正确");
     if (p->vulnerable & ~VULN_ALL)
         return err_set(E_INPUT, "invalid_value", "vulnerable", "重点人群的取值不正确");

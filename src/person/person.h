@@ -91,6 +91,16 @@ enum vulnerable {
 };
 #define VULN_ALL 0x1Fu
 
+/* The vocabularies' tables (base/vocab.h): statuses, categories and
+ * genders indexed by their enum, vulnerable flags by bit position, sources
+ * in the order below. GET /api/v1/vocabularies and the JSON checks read
+ * these; nothing else spells a value. */
+extern const struct vocab person_status_vocab;
+extern const struct vocab person_category_vocab;
+extern const struct vocab person_gender_vocab;
+extern const struct vocab vulnerable_vocab;
+extern const struct vocab person_source_vocab;
+
 /* Names as the API writes them ("home_isolation", "visitor", "male",
  * "elderly_alone", "grid") and their Chinese labels; parse returns 0 for
  * an unknown name. The vulnerable functions take and give a single bit. */
@@ -109,9 +119,9 @@ const char *vulnerable_label(unsigned bit);
 unsigned vulnerable_parse(const char *s);
 
 /* Where a record came from (seed 001 §5.1 row 27 "隔离信息报送来源"): staff,
- * self, cdc, community_team, grid, checkpoint, import, exchange. NULL-
- * terminated list for the API's allowed values. */
-extern const char *const person_sources[];
+ * self, cdc, community_team, grid, checkpoint, import, exchange
+ * (person_source_vocab). */
+bool person_source_valid(const char *source);
 const char *person_source_label(const char *source);
 
 /* ---- the record ---------------------------------------------------------- */
@@ -139,7 +149,7 @@ struct person {
     const char *current_location; /* 目前所在地 */
     unsigned vulnerable;          /* enum vulnerable bits */
     enum person_status status;
-    const char *source; /* one of person_sources */
+    const char *source; /* a name of person_source_vocab */
     int64_t consent_at; /* when the person agreed to the collection (ms), 0 not recorded */
     /* the identity rests only on what a resident typed (a self-registration,
      * or a binding to a staff record without a phone to compare): no pass,
@@ -192,6 +202,8 @@ typedef uint32_t person_fields;
  * parse gives PF__COUNT for an unknown name. */
 const char *person_field_name(enum person_field f);
 const char *person_field_label(enum person_field f);
+/* Is the field masked for callers without person.reveal? */
+bool person_field_masked(enum person_field f);
 enum person_field person_field_parse(const char *s);
 
 /* Limits, in characters. */

@@ -25,11 +25,11 @@ static const char *const color_names[] = {"green", "yellow", "red", NULL};
 
 static const struct jfield venue_fields[] = {
     {"name", J_STRING, JF_REQUIRED, 0, 100, "点位名称", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "点位类型", venue_kind_names},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "点位类型", NULL, &venue_kind_vocab},
     {"place_id", J_STRING, JF_REQUIRED, 0, 20, "所属场所", NULL},
     {"region_code", J_STRING, JF_NULLABLE, 0, 18, "所属区划", NULL},
     {"address", J_STRING, JF_NULLABLE, 0, 200, "地址", NULL},
-    {"direction", J_STRING, 0, 0, 0, "通行方向", venue_direction_names},
+    {"direction", J_STRING, 0, 0, 0, "通行方向", NULL, &venue_direction_vocab},
     {"allowed_colors", J_ARRAY, 0, 0, 0, "可通行的健康码颜色", NULL},
     {"limit_count", J_INT, 0, 0, VENUE_LIMIT_COUNT_MAX, "通行次数上限", NULL},
     {"limit_hours", J_INT, 0, 0, VENUE_LIMIT_HOURS_MAX, "限制周期（小时）", NULL},
