@@ -34,166 +34,16 @@
 
 /* ---- request body ------------------------------------------------------------ */
 
-/* The consent time may not be later than 2100-01-01. */
-#define CONSENT_MAX 4102444800000LL
-
-/* The fields of a person in the body; REQ marks the ones POST requires. */
-#define PERSON_BODY(REQ)                                                                           \
-    {"name", J_STRING, REQ, 1, PERSON_NAME_MAX, "姓名", NULL},                                     \
-        {"id_type", J_STRING, 0, 0, 0, "证件类型", NULL, &id_type_vocab},                          \
-        {"id_number", J_STRING, REQ, 1, 40, "证件号码", NULL},                                     \
-        {"native_place", J_STRING, JF_NULLABLE, 0, 50, "籍贯", NULL},                              \
-        {"gender", J_STRING, 0, 0, 0, "性别", NULL, &person_gender_vocab},                         \
-        {"birth_date", J_STRING, JF_NULLABLE, 0, 10, "出生日期", NULL},                            \
-        {"category", J_STRING, 0, 0, 0, "人员类型", NULL, &person_category_vocab},                 \
-        {"inbound", J_BOOL, 0, 0, 0, "是否入境人员", NULL},                                        \
-        {"region_code", J_STRING, REQ, 0, 18, "所属区划", NULL},                                   \
-        {"address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "现住址", NULL},                 \
-        {"household", J_STRING, JF_NULLABLE, 0, 64, "户号", NULL},                                 \
-        {"household_relation", J_STRING, JF_NULLABLE, 0, 20, "与户主关系", NULL},                  \
-        {"phone", J_STRING, JF_NULLABLE, 0, 0, "手机号码", NULL},                                  \
-        {"emergency_contact_name", J_STRING, JF_NULLABLE, 0, PERSON_NAME_MAX, "紧急联系人", NULL}, \
-        {"emergency_contact_phone", J_STRING, JF_NULLABLE, 0, 0, "紧急联系人电话", NULL},          \
-        {"employed", J_BOOL, 0, 0, 0, "是否在职", NULL},                                           \
-        {"employer", J_STRING, JF_NULLABLE, 0, 100, "工作单位", NULL},                             \
-        {"work_address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "工作地址", NULL},          \
-        {"current_location", J_STRING, JF_NULLABLE, 0, 200, "目前所在地", NULL},                   \
-        {"vulnerable", J_ARRAY, JF_NULLABLE, 0, 0, "重点人群", NULL},                              \
-        {"status", J_STRING, 0, 0, 0, "状态", NULL, &person_status_vocab},                         \
-        {"source", J_STRING, 0, 0, 0, "信息来源", NULL, &person_source_vocab},                     \
-    {                                                                                              \
-        "consent_at", J_INT, JF_NULLABLE, 0, CONSENT_MAX, "同意采集时间", NULL                     \
-    }
-
+/* The body of a create and of a change: the field table's rows
+ * (person/internal.h), and the version read for a change. */
 static const struct jfield create_fields[] = {
-    PERSON_BODY(JF_REQUIRED),
-    {NULL},
+    PERSON_FIELDS(PERSON_JFIELD){NULL},
 };
 
 static const struct jfield patch_fields[] = {
-    PERSON_BODY(JF_REQUIRED),
-    {"version", J_INT, 0, 1, INT32_MAX, "版本号", NULL},
+    PERSON_FIELDS(PERSON_JFIELD){"version", J_INT, 0, 1, INT32_MAX, "版本号", NULL},
     {NULL},
 };
-
-static err vulnerable_from_json(json_t *v, unsigned *bits_r)
-{
-    unsigned bits = 0;
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-    {
-        unsigned b = json_is_string(x) ? vulnerable_parse(json_string_value(x)) : 0;
-        if (!b)
-            return err_set(E_INPUT, "invalid_value", "vulnerable",
-                           "重点人群的取值不正确，可选：pregnant、elderly_alone、chronic_disease、"
-                           "disabled、child");
-        bits |= b;
-    }
-    *bits_r = bits;
-    return E_OK;
-}
-
-/* The body's fields into *p; *set_r names the ones present. Types and
- * lengths were checked by the router against the jfield table. */
-err person_from_json(json_t *b, struct person *p, person_fields *set_r)
-{
-    person_fields set = 0;
-    for (int f = 0; f < PF__COUNT; f++) {
-        json_t *v = json_object_get(b, person_field_name((enum person_field)f));
-        if (!v)
-            continue;
-        set |= PF_BIT(f);
-        const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-        switch ((enum person_field)f) {
-        case PF_NAME:
-            p->name = s;
-            break;
-        case PF_ID_TYPE:
-            p->id_type = id_type_parse(s);
-            break;
-        case PF_ID_NUMBER:
-            p->id_number = s;
-            break;
-        case PF_NATIVE_PLACE:
-            p->native_place = s;
-            break;
-        case PF_GENDER:
-            p->gender = (enum person_gender)person_gender_parse(s);
-            break;
-        case PF_BIRTH_DATE:
-            p->birth_date = 0;
-            if (s && *s && !(p->birth_date = person_birth_parse(s)))
-                return err_set(E_INPUT, "invalid_birth_date", "birth_date",
-                               "出生日期应为 YYYY-MM-DD 格式的有效日期");
-            break;
-        case PF_CATEGORY:
-            p->category = person_category_parse(s);
-            break;
-        case PF_INBOUND:
-            p->inbound = json_is_true(v);
-            break;
-        case PF_REGION_CODE: {
-            enum region_level lv;
-            p->region_code = regcode_parse(s, &lv);
-            if (p->region_code <= 0)
-                return err_set(E_INPUT, "invalid_region", "region_code",
-                               "所属区划不存在或不在您的管辖范围内");
-            break;
-        }
-        case PF_ADDRESS:
-            p->address = s;
-            break;
-        case PF_HOUSEHOLD:
-            p->household = s;
-            break;
-        case PF_HOUSEHOLD_RELATION:
-            p->household_relation = s;
-            break;
-        case PF_PHONE:
-            p->phone = s;
-            break;
-        case PF_EMERGENCY_CONTACT_NAME:
-            p->emergency_contact_name = s;
-            break;
-        case PF_EMERGENCY_CONTACT_PHONE:
-            p->emergency_contact_phone = s;
-            break;
-        case PF_EMPLOYED:
-            p->employed = json_is_true(v);
-            break;
-        case PF_EMPLOYER:
-            p->employer = s;
-            break;
-        case PF_WORK_ADDRESS:
-            p->work_address = s;
-            break;
-        case PF_CURRENT_LOCATION:
-            p->current_location = s;
-            break;
-        case PF_VULNERABLE: {
-            p->vulnerable = 0;
-            err e = json_is_array(v) ? vulnerable_from_json(v, &p->vulnerable) : E_OK;
-            if (e)
-                return e;
-            break;
-        }
-        case PF_STATUS:
-            p->status = person_status_parse(s);
-            break;
-        case PF_SOURCE:
-            p->source = s;
-            break;
-        case PF_CONSENT_AT:
-            p->consent_at = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-            break;
-        case PF__COUNT:
-            break;
-        }
-    }
-    *set_r = set;
-    return E_OK;
-}
 
 /* ---- shared helpers ------------------------------------------------------------- */
 
@@ -273,6 +123,41 @@ static err staff_may_set(json_t *b)
     return E_OK;
 }
 
+/*
+ * A staff body checked in one pass (issue 8): the JSON checks generated
+ * from the field table, what only the resident may set, the conversion,
+ * and the record's own rules (id number checksum, dates, phones, the
+ * region inside the caller's scope), every field at fault answered at
+ * once. A change of `cur` is checked as cur with the change applied.
+ * The routes carry ROUTE_BODY_LATE, so the router left the JSON check here.
+ */
+static err body_checked(struct req *r, const struct jfield *jf, const struct person *cur,
+                        struct person *p, person_fields *set_r)
+{
+    *set_r = 0;
+    err_collect_begin();
+    err e = json_check(r->body, jf, cur != NULL), x;
+    if (json_is_object(r->body)) {
+        x = staff_may_set(r->body);
+        e = e ? e : x;
+        x = person_from_json(r->body, p, set_r);
+        e = e ? e : x;
+        struct person m = *p;
+        if (cur) {
+            m = *cur;
+            person_fields_copy(&m, p, *set_r);
+        }
+        x = person_check(r->a, &m, *set_r);
+        e = e ? e : x;
+        if (m.region_code && (!cur || m.region_code != cur->region_code)) {
+            x = person_region_check(r->db, &r->who->scope, m.region_code, "region_code");
+            e = e ? e : x;
+        }
+    }
+    err_collect_end();
+    return e;
+}
+
 static err post_person(struct req *r)
 {
     bool reveal;
@@ -281,7 +166,7 @@ static err post_person(struct req *r)
         return e;
     struct person p = {.id_type = ID_RESIDENT};
     person_fields set;
-    if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &p, &set)))
+    if ((e = body_checked(r, create_fields, NULL, &p, &set)))
         return e;
     bool taken_over;
     db_hold(r->db); /* the entry commits with the record (security/audit.h) */
@@ -354,10 +239,12 @@ static err patch_person(struct req *r)
     err e = reveal_param(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
-    struct person_patch pt = {.version = json_int(r->body, "version", 0)};
-    if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &pt.v, &pt.set)))
-        return e;
     struct person p;
+    if ((e = person_find(r->db, r->a, &r->who->scope, id, &p)))
+        return e;
+    struct person_patch pt = {.version = json_int(r->body, "version", 0)};
+    if ((e = body_checked(r, patch_fields, &p, &pt.v, &pt.set)))
+        return e;
     person_fields changed = 0;
     db_hold(r->db);
     if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed))) {
@@ -691,15 +578,15 @@ static err list_persons(struct req *r)
 }
 
 const struct route person_routes[] = {
-    {M_POST, "/api/v1/persons", post_person, PERM_PERSON_WRITE, 0, create_fields, "登记人员",
-     "person", 0},
+    {M_POST, "/api/v1/persons", post_person, PERM_PERSON_WRITE, ROUTE_BODY_LATE, create_fields,
+     "登记人员", "person", 0},
     {M_GET, "/api/v1/persons", list_persons, PERM_PERSON_READ, 0, NULL,
      "查询人员（姓名、证件号码、手机号码、区划、健康码颜色 code_color 等条件；format=csv "
      "导出，有 person.reveal 权限者加 reveal=1 导出完整信息）",
      "person", 0},
     {M_GET, "/api/v1/persons/{id}", get_person, PERM_PERSON_READ, 0, NULL, "查看人员", "person", 0},
-    {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, 0, patch_fields, "修改人员",
-     "person", 0},
+    {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, ROUTE_BODY_LATE,
+     patch_fields, "修改人员", "person", 0},
     {M_DELETE, "/api/v1/persons/{id}", delete_person, PERM_PERSON_DELETE, 0, NULL, "删除人员",
      "person", 0},
     {M_GET, "/api/v1/persons/{id}/history", get_history, PERM_PERSON_READ, 0, NULL,

@@ -4,6 +4,7 @@
  * Chinese label and masking rule, and the one function that writes a field
  * as JSON, used by replies, CSV export and history alike.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -144,36 +145,27 @@ const char *person_source_label(const char *source)
 
 /* ---- the field table ------------------------------------------------------- */
 
-enum mask_kind { MK_NONE, MK_NAME, MK_ID, MK_PHONE, MK_ADDRESS, MK_BIRTH };
-
-static const struct {
+static const struct pfield {
     const char *name, *label;
+    enum person_kind kind;
     enum mask_kind mask;
+    const struct vocab *vocab;
+    size_t off, size; /* the member in struct person */
+    int64_t max;
 } fields[PF__COUNT] = {
-    [PF_NAME] = {"name", "姓名", MK_NAME},
-    [PF_ID_TYPE] = {"id_type", "证件类型", MK_NONE},
-    [PF_ID_NUMBER] = {"id_number", "证件号码", MK_ID},
-    [PF_NATIVE_PLACE] = {"native_place", "籍贯", MK_NONE},
-    [PF_GENDER] = {"gender", "性别", MK_NONE},
-    [PF_BIRTH_DATE] = {"birth_date", "出生日期", MK_BIRTH},
-    [PF_CATEGORY] = {"category", "人员类型", MK_NONE},
-    [PF_INBOUND] = {"inbound", "是否入境人员", MK_NONE},
-    [PF_REGION_CODE] = {"region_code", "所属区划", MK_NONE},
-    [PF_ADDRESS] = {"address", "现住址", MK_ADDRESS},
-    [PF_HOUSEHOLD] = {"household", "户号", MK_NONE},
-    [PF_HOUSEHOLD_RELATION] = {"household_relation", "与户主关系", MK_NONE},
-    [PF_PHONE] = {"phone", "手机号码", MK_PHONE},
-    [PF_EMERGENCY_CONTACT_NAME] = {"emergency_contact_name", "紧急联系人", MK_NAME},
-    [PF_EMERGENCY_CONTACT_PHONE] = {"emergency_contact_phone", "紧急联系人电话", MK_PHONE},
-    [PF_EMPLOYED] = {"employed", "是否在职", MK_NONE},
-    [PF_EMPLOYER] = {"employer", "工作单位", MK_NONE},
-    [PF_WORK_ADDRESS] = {"work_address", "工作地址", MK_ADDRESS},
-    [PF_CURRENT_LOCATION] = {"current_location", "目前所在地", MK_NONE},
-    [PF_VULNERABLE] = {"vulnerable", "重点人群", MK_NONE},
-    [PF_STATUS] = {"status", "状态", MK_NONE},
-    [PF_SOURCE] = {"source", "信息来源", MK_NONE},
-    [PF_CONSENT_AT] = {"consent_at", "同意采集时间", MK_NONE},
+#define PF_DESC(f, m, k, jt, min_, max_, flags, voc, mk, lab)                                      \
+    [f] = {#m, lab, k, mk, voc, offsetof(struct person, m), sizeof(((struct person *)0)->m), max_},
+    PERSON_FIELDS(PF_DESC)
+#undef PF_DESC
 };
+
+#define PF_ONE(...) +1
+_Static_assert(0 PERSON_FIELDS(PF_ONE) == PF__COUNT, "a row of PERSON_FIELDS for every field");
+#undef PF_ONE
+_Static_assert(sizeof(enum id_type) == sizeof(int) && sizeof(enum person_gender) == sizeof(int) &&
+                   sizeof(enum person_category) == sizeof(int) &&
+                   sizeof(enum person_status) == sizeof(int),
+               "PK_ENUM members are read as int");
 
 const char *person_field_name(enum person_field f)
 {
@@ -190,12 +182,24 @@ bool person_field_masked(enum person_field f)
     return (unsigned)f < PF__COUNT && fields[f].mask != MK_NONE;
 }
 
+size_t person_field_max(enum person_field f)
+{
+    return (unsigned)f < PF__COUNT && fields[f].kind == PK_TEXT ? (size_t)fields[f].max : 0;
+}
+
 enum person_field person_field_parse(const char *s)
 {
     for (int f = 0; s && f < PF__COUNT; f++)
         if (!strcmp(fields[f].name, s))
             return (enum person_field)f;
     return PF__COUNT;
+}
+
+void person_fields_copy(struct person *dst, const struct person *src, person_fields set)
+{
+    for (int f = 0; f < PF__COUNT; f++)
+        if (set & PF_BIT(f))
+            memcpy((char *)dst + fields[f].off, (const char *)src + fields[f].off, fields[f].size);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */
@@ -230,72 +234,139 @@ static json_t *str_or_null(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
+#define MEMBER(p, f, type)  (*(type *)((char *)(p) + fields[f].off))
+#define CMEMBER(p, f, type) (*(const type *)((const char *)(p) + fields[f].off))
+
 json_t *person_field_json(const struct person *p, enum person_field f)
 {
-    switch (f) {
-    case PF_NAME:
-        return str_or_null(p->name);
-    case PF_ID_TYPE:
-        return str_or_null(id_type_name(p->id_type));
-    case PF_ID_NUMBER:
-        return str_or_null(p->id_number);
-    case PF_NATIVE_PLACE:
-        return str_or_null(p->native_place);
-    case PF_GENDER:
-        return json_string(person_gender_name(p->gender));
-    case PF_BIRTH_DATE: {
+    if ((unsigned)f >= PF__COUNT)
+        return json_null();
+    const struct pfield *d = &fields[f];
+    switch (d->kind) {
+    case PK_TEXT:
+        return str_or_null(CMEMBER(p, f, const char *));
+    case PK_ENUM:
+        return str_or_null(vocab_name(d->vocab, (size_t)CMEMBER(p, f, int)));
+    case PK_BOOL:
+        return json_boolean(CMEMBER(p, f, bool));
+    case PK_TIME: {
+        int64_t t = CMEMBER(p, f, int64_t);
+        return t ? json_integer(t) : json_null();
+    }
+    case PK_REGION: {
+        int64_t code = CMEMBER(p, f, int64_t);
+        if (!code)
+            return json_null();
+        char text[19];
+        regcode_format(code, text);
+        return json_string(text);
+    }
+    case PK_DATE: {
         char b[11];
-        person_birth_format(p->birth_date, b);
+        person_birth_format(CMEMBER(p, f, int32_t), b);
         return str_or_null(b);
     }
-    case PF_CATEGORY:
-        return str_or_null(person_category_name(p->category));
-    case PF_INBOUND:
-        return json_boolean(p->inbound);
-    case PF_REGION_CODE: {
-        if (!p->region_code)
-            return json_null();
-        char code[19];
-        regcode_format(p->region_code, code);
-        return json_string(code);
-    }
-    case PF_ADDRESS:
-        return str_or_null(p->address);
-    case PF_HOUSEHOLD:
-        return str_or_null(p->household);
-    case PF_HOUSEHOLD_RELATION:
-        return str_or_null(p->household_relation);
-    case PF_PHONE:
-        return str_or_null(p->phone);
-    case PF_EMERGENCY_CONTACT_NAME:
-        return str_or_null(p->emergency_contact_name);
-    case PF_EMERGENCY_CONTACT_PHONE:
-        return str_or_null(p->emergency_contact_phone);
-    case PF_EMPLOYED:
-        return json_boolean(p->employed);
-    case PF_EMPLOYER:
-        return str_or_null(p->employer);
-    case PF_WORK_ADDRESS:
-        return str_or_null(p->work_address);
-    case PF_CURRENT_LOCATION:
-        return str_or_null(p->current_location);
-    case PF_VULNERABLE: {
+    case PK_BITS: {
         json_t *a = json_array();
-        for (unsigned bit = 1; bit <= VULN_ALL; bit <<= 1)
-            if (p->vulnerable & bit)
-                json_array_append_new(a, json_string(vulnerable_name(bit)));
+        unsigned bits = CMEMBER(p, f, unsigned);
+        for (size_t i = 0; i < d->vocab->n; i++)
+            if (bits & 1u << i)
+                json_array_append_new(a, json_string(vocab_name(d->vocab, i)));
         return a;
     }
-    case PF_STATUS:
-        return str_or_null(person_status_name(p->status));
-    case PF_SOURCE:
-        return str_or_null(p->source);
-    case PF_CONSENT_AT:
-        return p->consent_at ? json_integer(p->consent_at) : json_null();
-    case PF__COUNT:
-        break;
     }
     return json_null();
+}
+
+/* The value of member `v` of a body for field f into *p; the JSON type was
+ * checked (or is reported) by the jfield table: a mismatch is skipped. */
+static err field_from_json(json_t *v, struct person *p, enum person_field f, err e)
+{
+    const struct pfield *d = &fields[f];
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+    switch (d->kind) {
+    case PK_TEXT:
+        MEMBER(p, f, const char *) = s;
+        break;
+    case PK_ENUM: {
+        int i = s ? vocab_parse(d->vocab, s) : -1;
+        /* absent is 0, which person_check defaults */
+        MEMBER(p, f, int) = i < 0 ? 0 : i;
+        if (s && i < 0)
+            e = err_add(e, E_INPUT, "invalid_value", d->name, "%s的取值不正确", d->label);
+        break;
+    }
+    case PK_BOOL:
+        MEMBER(p, f, bool) = json_is_true(v);
+        break;
+    case PK_TIME:
+        MEMBER(p, f, int64_t) = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+        break;
+    case PK_REGION: {
+        enum region_level lv;
+        int64_t code = s ? regcode_parse(s, &lv) : 0;
+        MEMBER(p, f, int64_t) = code > 0 ? code : 0;
+        if (s && code <= 0)
+            e = err_add(e, E_INPUT, "invalid_region", d->name, "%s不存在或不在您的管辖范围内",
+                        d->label);
+        break;
+    }
+    case PK_DATE: {
+        int32_t date = s && *s ? person_birth_parse(s) : 0;
+        MEMBER(p, f, int32_t) = date;
+        if (s && *s && !date)
+            e = err_add(e, E_INPUT, "invalid_birth_date", d->name,
+                        "出生日期应为 YYYY-MM-DD 格式的有效日期");
+        break;
+    }
+    case PK_BITS: {
+        unsigned bits = 0;
+        size_t i;
+        json_t *x;
+        bool bad = false;
+        json_array_foreach(v, i, x)
+        {
+            int k = json_is_string(x) ? vocab_parse(d->vocab, json_string_value(x)) : -1;
+            if (k < 0)
+                bad = true;
+            else
+                bits |= 1u << k;
+        }
+        MEMBER(p, f, unsigned) = bits;
+        if (bad) {
+            /* the allowed names, from the vocabulary itself */
+            char names[256];
+            size_t n = 0;
+            names[0] = '\0';
+            for (size_t k = 0; k < d->vocab->n; k++) {
+                int w = snprintf(names + n, sizeof names - n, "%s%s", n ? "、" : "",
+                                 vocab_name(d->vocab, k));
+                if (w < 0 || (size_t)w >= sizeof names - n)
+                    break;
+                n += (size_t)w;
+            }
+            e = err_add(e, E_INPUT, "invalid_value", d->name, "%s的取值不正确，可选：%s", d->label,
+                        names);
+        }
+        break;
+    }
+    }
+    return e;
+}
+
+err person_from_json(json_t *b, struct person *p, person_fields *set_r)
+{
+    person_fields set = 0;
+    err e = E_OK;
+    for (int f = 0; f < PF__COUNT; f++) {
+        json_t *v = json_object_get(b, fields[f].name);
+        if (!v)
+            continue;
+        set |= PF_BIT(f);
+        e = field_from_json(v, p, (enum person_field)f, e);
+    }
+    *set_r = set;
+    return e;
 }
 
 json_t *person_value_mask(arena *a, enum person_field f, json_t *v)

@@ -77,8 +77,10 @@ static const char *blank_null(const char *s)
     return s && *s ? s : NULL;
 }
 
-static err text_check(const char *s, enum person_field f, size_t max)
+/* A text field against its limit in the field table. */
+static err text_check(const char *s, enum person_field f)
 {
+    size_t max = person_field_max(f);
     if (!s)
         return E_OK;
     const char *name = person_field_name(f), *label = person_field_label(f);
@@ -93,7 +95,7 @@ static err text_check(const char *s, enum person_field f, size_t max)
 static err name_check(const char *s, enum person_field f)
 {
     const char *name = person_field_name(f), *label = person_field_label(f);
-    err e = text_check(s, f, PERSON_NAME_MAX);
+    err e = text_check(s, f);
     if (e)
         return e;
     bool visible = false;
@@ -108,43 +110,65 @@ static err name_check(const char *s, enum person_field f)
     return E_OK;
 }
 
+/*
+ * Every rule of every field, all checked: a record with several faults is
+ * answered with all of them at once (base/error.h, collect mode; begun
+ * here unless the caller, which may have JSON errors to report with
+ * these, already collects). A check that needs an earlier field valid
+ * (the birth date against the id number) is skipped when that failed.
+ */
 err person_check(arena *a, struct person *p, person_fields given)
 {
-    err e;
+    bool own = !err_collecting();
+    if (own)
+        err_collect_begin();
+    err e = E_OK, x;
+#define KEEP(call)                                                                                 \
+    do {                                                                                           \
+        x = (call);                                                                                \
+        if (x && !e)                                                                               \
+            e = x;                                                                                 \
+    } while (0)
     p->name = blank_null(p->name);
     if (!p->name)
-        return err_set(E_INPUT, "required", "name", "请填写姓名");
-    if ((e = name_check(p->name, PF_NAME)))
-        return e;
+        KEEP(err_set(E_INPUT, "required", "name", "请填写姓名"));
+    else
+        KEEP(name_check(p->name, PF_NAME));
 
-    if (!id_type_name(p->id_type))
-        return err_set(E_INPUT, "invalid_id_type", "id_type", "证件类型无效");
-    char *idn = p->id_number ? person_id_normalise(arena_strdup(a, p->id_number)) : NULL;
-    if (!idn || !*idn)
-        return err_set(E_INPUT, "required", "id_number", "请填写证件号码");
-    p->id_number = idn;
+    bool id_ok = false;
     int32_t birth = 0;
     bool male = false;
-    if (p->id_type == ID_RESIDENT)
-        e = check_resident_id(idn, "id_number", &birth, &male);
-    else
-        e = check_id_number(p->id_type, idn, "id_number");
-    if (e)
-        return e;
+    char *idn = p->id_number ? person_id_normalise(arena_strdup(a, p->id_number)) : NULL;
+    if (!id_type_name(p->id_type)) {
+        KEEP(err_set(E_INPUT, "invalid_id_type", "id_type", "证件类型无效"));
+    } else if (!idn || !*idn) {
+        KEEP(err_set(E_INPUT, "required", "id_number", "请填写证件号码"));
+    } else {
+        p->id_number = idn;
+        if (p->id_type == ID_RESIDENT)
+            x = check_resident_id(idn, "id_number", &birth, &male);
+        else
+            x = check_id_number(p->id_type, idn, "id_number");
+        KEEP(x);
+        id_ok = !x;
+    }
 
-    if (p->gender < GENDER_UNKNOWN || p->gender > GENDER_FEMALE)
-        return err_set(E_INPUT, "invalid_value", "gender", "性别的取值不正确");
-    if (p->birth_date &&
-        (p->birth_date < 19000101 || !date_valid(p->birth_date) || p->birth_date > person_today()))
-        return err_set(E_INPUT, "invalid_birth_date", "birth_date", "出生日期无效");
-    if (p->id_type == ID_RESIDENT) {
+    bool gender_ok = p->gender >= GENDER_UNKNOWN && p->gender <= GENDER_FEMALE;
+    if (!gender_ok)
+        KEEP(err_set(E_INPUT, "invalid_value", "gender", "性别的取值不正确"));
+    bool birth_ok = !p->birth_date || (p->birth_date >= 19000101 && date_valid(p->birth_date) &&
+                                       p->birth_date <= person_today());
+    if (!birth_ok)
+        KEEP(err_set(E_INPUT, "invalid_birth_date", "birth_date", "出生日期无效"));
+    if (p->id_type == ID_RESIDENT && id_ok) {
         /* The id number is the authority; a stated value must agree. */
         enum person_gender g = male ? GENDER_MALE : GENDER_FEMALE;
-        if ((given & PF_BIT(PF_BIRTH_DATE)) && p->birth_date && p->birth_date != birth)
-            return err_set(E_INPUT, "birth_date_mismatch", "birth_date",
-                           "出生日期与身份证号码不一致");
-        if ((given & PF_BIT(PF_GENDER)) && p->gender != GENDER_UNKNOWN && p->gender != g)
-            return err_set(E_INPUT, "gender_mismatch", "gender", "性别与身份证号码不一致");
+        if (birth_ok && (given & PF_BIT(PF_BIRTH_DATE)) && p->birth_date && p->birth_date != birth)
+            KEEP(err_set(E_INPUT, "birth_date_mismatch", "birth_date",
+                         "出生日期与身份证号码不一致"));
+        if (gender_ok && (given & PF_BIT(PF_GENDER)) && p->gender != GENDER_UNKNOWN &&
+            p->gender != g)
+            KEEP(err_set(E_INPUT, "gender_mismatch", "gender", "性别与身份证号码不一致"));
         p->birth_date = birth;
         p->gender = g;
     }
@@ -152,23 +176,23 @@ err person_check(arena *a, struct person *p, person_fields given)
     if (!p->category)
         p->category = PERSON_RESIDENT;
     if (!person_category_name(p->category)[0])
-        return err_set(E_INPUT, "invalid_value", "category", "人员类型的取值不正确");
+        KEEP(err_set(E_INPUT, "invalid_value", "category", "人员类型的取值不正确"));
     if (!p->status)
         p->status = PERSON_NORMAL;
     if (!person_status_name(p->status)[0])
-        return err_set(E_INPUT, "invalid_value", "status", "状态的取值不正确");
+        KEEP(err_set(E_INPUT, "invalid_value", "status", "状态的取值不正确"));
     p->source = blank_null(p->source);
     if (!p->source)
         p->source = "staff";
     if (!person_source_valid(p->source))
-        return err_set(E_INPUT, "invalid_value", "source", "信息来源的取值不正确");
+        KEEP(err_set(E_INPUT, "invalid_value", "source", "信息来源的取值不正确"));
     if (p->vulnerable & ~VULN_ALL)
-        return err_set(E_INPUT, "invalid_value", "vulnerable", "重点人群的取值不正确");
+        KEEP(err_set(E_INPUT, "invalid_value", "vulnerable", "重点人群的取值不正确"));
     if (p->consent_at < 0)
-        return err_set(E_INPUT, "out_of_range", "consent_at", "同意采集时间无效");
+        KEEP(err_set(E_INPUT, "out_of_range", "consent_at", "同意采集时间无效"));
     if (!regcode_level(p->region_code))
-        return err_set(E_INPUT, "invalid_region", "region_code",
-                       "所属区划不存在或不在您的管辖范围内");
+        KEEP(err_set(E_INPUT, "invalid_region", "region_code",
+                     "所属区划不存在或不在您的管辖范围内"));
 
     p->native_place = blank_null(p->native_place);
     p->address = blank_null(p->address);
@@ -180,23 +204,23 @@ err person_check(arena *a, struct person *p, person_fields given)
     p->employer = blank_null(p->employer);
     p->work_address = blank_null(p->work_address);
     p->current_location = blank_null(p->current_location);
-    if ((e = text_check(p->native_place, PF_NATIVE_PLACE, 50)) ||
-        (e = text_check(p->address, PF_ADDRESS, PERSON_ADDRESS_MAX)) ||
-        (e = text_check(p->household, PF_HOUSEHOLD, 64)) ||
-        (e = text_check(p->household_relation, PF_HOUSEHOLD_RELATION, 20)) ||
-        (e = text_check(p->employer, PF_EMPLOYER, 100)) ||
-        (e = text_check(p->work_address, PF_WORK_ADDRESS, PERSON_ADDRESS_MAX)) ||
-        (e = text_check(p->current_location, PF_CURRENT_LOCATION, 200)))
-        return e;
-    if (p->emergency_contact_name &&
-        (e = name_check(p->emergency_contact_name, PF_EMERGENCY_CONTACT_NAME)))
-        return e;
-    if (p->phone && (e = check_phone(p->phone, "phone")))
-        return e;
-    if (p->emergency_contact_phone &&
-        (e = check_phone(p->emergency_contact_phone, "emergency_contact_phone")))
-        return e;
-    return E_OK;
+    KEEP(text_check(p->native_place, PF_NATIVE_PLACE));
+    KEEP(text_check(p->address, PF_ADDRESS));
+    KEEP(text_check(p->household, PF_HOUSEHOLD));
+    KEEP(text_check(p->household_relation, PF_HOUSEHOLD_RELATION));
+    KEEP(text_check(p->employer, PF_EMPLOYER));
+    KEEP(text_check(p->work_address, PF_WORK_ADDRESS));
+    KEEP(text_check(p->current_location, PF_CURRENT_LOCATION));
+    if (p->emergency_contact_name)
+        KEEP(name_check(p->emergency_contact_name, PF_EMERGENCY_CONTACT_NAME));
+    if (p->phone)
+        KEEP(check_phone(p->phone, "phone"));
+    if (p->emergency_contact_phone)
+        KEEP(check_phone(p->emergency_contact_phone, "emergency_contact_phone"));
+#undef KEEP
+    if (own)
+        err_collect_end();
+    return e;
 }
 
 err person_region_check(db *d, const struct scope *sc, int64_t code, const char *field)
@@ -907,38 +931,6 @@ fail:
     return e;
 }
 
-/* Copy the fields named in `set` from src into dst. */
-static void apply(struct person *dst, const struct person *src, person_fields set)
-{
-#define TAKE(f, m)                                                                                 \
-    if (set & PF_BIT(f))                                                                           \
-    dst->m = src->m
-    TAKE(PF_NAME, name);
-    TAKE(PF_ID_TYPE, id_type);
-    TAKE(PF_ID_NUMBER, id_number);
-    TAKE(PF_NATIVE_PLACE, native_place);
-    TAKE(PF_GENDER, gender);
-    TAKE(PF_BIRTH_DATE, birth_date);
-    TAKE(PF_CATEGORY, category);
-    TAKE(PF_INBOUND, inbound);
-    TAKE(PF_REGION_CODE, region_code);
-    TAKE(PF_ADDRESS, address);
-    TAKE(PF_HOUSEHOLD, household);
-    TAKE(PF_HOUSEHOLD_RELATION, household_relation);
-    TAKE(PF_PHONE, phone);
-    TAKE(PF_EMERGENCY_CONTACT_NAME, emergency_contact_name);
-    TAKE(PF_EMERGENCY_CONTACT_PHONE, emergency_contact_phone);
-    TAKE(PF_EMPLOYED, employed);
-    TAKE(PF_EMPLOYER, employer);
-    TAKE(PF_WORK_ADDRESS, work_address);
-    TAKE(PF_CURRENT_LOCATION, current_location);
-    TAKE(PF_VULNERABLE, vulnerable);
-    TAKE(PF_STATUS, status);
-    TAKE(PF_SOURCE, source);
-    TAKE(PF_CONSENT_AT, consent_at);
-#undef TAKE
-}
-
 static err version_conflict(void)
 {
     return err_set(E_CONFLICT, "version_conflict", "version",
@@ -988,7 +980,7 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
     if (patch->version && patch->version != cur.version)
         return version_conflict();
     nv = cur;
-    apply(&nv, &patch->v, patch->set);
+    person_fields_copy(&nv, &patch->v, patch->set);
     if (patch->verified)
         nv.unverified = patch->verified < 0;
     bool flag_changed = nv.unverified != cur.unverified;

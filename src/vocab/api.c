@@ -79,7 +79,7 @@ static err get_vocabularies(struct req *r)
 }
 
 const struct route vocab_routes[] = {
-    {M_GET, "/api/v1/vocabularies", get_vocabularies, PERM_NONE, 0, NULL,
+    {M_GET, "/api/v1/vocabularies", get_vocabularies, PERM_NONE, ROUTE_PENDING_OK, NULL,
      "词表：页面显示的全部枚举值及其中文名称（人员状态、证件类型、场所类型、权限等）", "vocab", 0},
 };
 const size_t vocab_routes_n = sizeof vocab_routes / sizeof vocab_routes[0];

@@ -694,6 +694,42 @@ test('the list filters by code colour and shows it in each item, inside the scop
   }
 });
 
+test('one pass: JSON errors and the record\'s own rules are answered together, nothing written', async () => {
+  const before = await total();
+  const good = rid();
+  const r = await gw1.post('/api/v1/persons', {
+    name: 42, // JSON: wrong type
+    id_number: good.slice(0, 17) + (good[17] === '1' ? '2' : '1'), // rule: a wrong check character
+    region_code: WEST, // rule: outside the grid worker's scope
+    phone: '12345', // rule: not a mobile number
+    household: 'x'.repeat(65), // JSON: too long
+    status: 'sleeping', // JSON: not in the vocabulary
+    vulnerable: ['pregnant', 'flying'], // conversion: an unknown flag
+    birth_date: '1990-13-01', // conversion: no such date
+  });
+  assert.equal(r.status, 400, r.text);
+  const got = Object.fromEntries((errOf(r).fields ?? []).map((f) => [f.field, f.code]));
+  assert.deepEqual(got, {
+    name: 'invalid_type',
+    household: 'too_long',
+    status: 'invalid_value',
+    vulnerable: 'invalid_value',
+    birth_date: 'invalid_birth_date',
+    id_number: 'invalid_id_number',
+    region_code: 'invalid_region',
+    phone: 'invalid_phone',
+  });
+  assert.ok(errOf(r).fields.every((f) => /\p{Script=Han}/u.test(f.message)));
+  assert.equal(await total(), before);
+  // a change is checked as the stored record with the change applied, in one pass too
+  const p = await create(gw1, { name: '一次校验' });
+  const c = await gw1.patch(`/api/v1/persons/${p.id}`, { phone: '1', employed: 'yes', region_code: WEST, nickname: 'x' });
+  assert.equal(c.status, 400, c.text);
+  const cg = Object.fromEntries(errOf(c).fields.map((f) => [f.field, f.code]));
+  assert.deepEqual(cg, { employed: 'invalid_type', nickname: 'unknown_field', phone: 'invalid_phone', region_code: 'invalid_region' });
+  assert.equal((await revealed(p.id)).version, 1);
+});
+
 test('each write and read is audited once, with counts and no personal data', async () => {
   const p = await create(gw1, { name: '审计员甲', phone: '13722223333' });
   await gw1.patch(`/api/v1/persons/${p.id}`, { phone: '13722224444' });
