@@ -145,16 +145,10 @@ const char *person_source_label(const char *source)
 
 /* ---- the field table ------------------------------------------------------- */
 
-static const struct pfield {
-    const char *name, *label;
-    enum person_kind kind;
-    enum mask_kind mask;
-    const struct vocab *vocab;
-    size_t off, size; /* the member in struct person */
-    int64_t max;
-} fields[PF__COUNT] = {
-#define PF_DESC(f, m, k, jt, min_, max_, flags, voc, mk, lab)                                      \
-    [f] = {#m, lab, k, mk, voc, offsetof(struct person, m), sizeof(((struct person *)0)->m), max_},
+static const struct person_field_desc fields[PF__COUNT] = {
+#define PF_DESC(f, m, k, jt, min_, max_, fl, voc, mk, lab, col)                                    \
+    [f] = {#m,   lab, k,  mk, voc, offsetof(struct person, m), sizeof(((struct person *)0)->m),    \
+           max_, fl,  col},
     PERSON_FIELDS(PF_DESC)
 #undef PF_DESC
 };
@@ -166,6 +160,11 @@ _Static_assert(sizeof(enum id_type) == sizeof(int) && sizeof(enum person_gender)
                    sizeof(enum person_category) == sizeof(int) &&
                    sizeof(enum person_status) == sizeof(int),
                "PK_ENUM members are read as int");
+
+const struct person_field_desc *person_field_desc(enum person_field f)
+{
+    return &fields[(unsigned)f < PF__COUNT ? f : 0];
+}
 
 const char *person_field_name(enum person_field f)
 {
@@ -241,7 +240,7 @@ json_t *person_field_json(const struct person *p, enum person_field f)
 {
     if ((unsigned)f >= PF__COUNT)
         return json_null();
-    const struct pfield *d = &fields[f];
+    const struct person_field_desc *d = &fields[f];
     switch (d->kind) {
     case PK_TEXT:
         return str_or_null(CMEMBER(p, f, const char *));
@@ -282,7 +281,7 @@ json_t *person_field_json(const struct person *p, enum person_field f)
  * checked (or is reported) by the jfield table: a mismatch is skipped. */
 static err field_from_json(json_t *v, struct person *p, enum person_field f, err e)
 {
-    const struct pfield *d = &fields[f];
+    const struct person_field_desc *d = &fields[f];
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
     switch (d->kind) {
     case PK_TEXT:

@@ -9,6 +9,8 @@
  */
 #include "person/person.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,17 +27,15 @@
 #include "security/mask.h"
 #include "security/ratelimit.h"
 
-/* Field labels of seal() and blind_index(): "<table>.<column>". */
-#define L_NAME     "persons.name"
-#define L_ID       "persons.id_number"
-#define L_PHONE    "persons.phone"
-#define L_PHONE4   "persons.phone_last4"
-#define L_ADDRESS  "persons.address"
-#define L_EM_NAME  "persons.emergency_name"
-#define L_EM_PHONE "persons.emergency_phone"
-#define L_WORK     "persons.work_address"
-#define L_TOKEN    "persons.name_token"
-#define L_CHANGES  "person_history.changes"
+/* Labels of seal() and blind_index(): "<table>.<column>" (the sealed
+ * fields' are derived from the field table, storage_build). */
+#define L_NAME    "persons.name"
+#define L_ID      "persons.id_number"
+#define L_PHONE   "persons.phone"
+#define L_PHONE4  "persons.phone_last4"
+#define L_ADDRESS "persons.address"
+#define L_TOKEN   "persons.name_token"
+#define L_CHANGES "person_history.changes"
 
 /* At most this many bigrams of a query are looked up (person.h). */
 #define QUERY_TOKENS_MAX 8
@@ -247,87 +247,153 @@ err person_region_check(db *d, const struct scope *sc, int64_t code, const char 
     return E_OK;
 }
 
-/* ---- sealing ------------------------------------------------------------------ */
+/* ---- storage, generated from the field table ------------------------------------- */
 
-/* The sealed columns, in the order of the struct sealed slots. */
-enum { Z_NAME, Z_ID, Z_PHONE, Z_ADDRESS, Z_EM_NAME, Z_EM_PHONE, Z_WORK, Z__COUNT };
+/*
+ * The persons row is the field table's columns in the table's order
+ * (person/internal.h), each sealed field followed by its keyed blind
+ * indexes (the exact searches of person.h), then the program's own
+ * columns. The SQL text is assembled once from those fixed column names
+ * (never from a value), and the binds and the reads walk the same table,
+ * so a field is stored, read and bound in one place.
+ */
 
+/* The blind indexes stored beside a sealed column, in column order. */
+enum bidx { BI_NAME, BI_ID, BI_PHONE, BI_PHONE4, BI__COUNT };
 static const struct {
-    const char *label;
     enum person_field field;
-    size_t max_bytes; /* the character limit at 4 bytes a character */
-} zcols[Z__COUNT] = {
-    [Z_NAME] = {L_NAME, PF_NAME, PERSON_NAME_MAX * 4},
-    [Z_ID] = {L_ID, PF_ID_NUMBER, 64},
-    [Z_PHONE] = {L_PHONE, PF_PHONE, 32},
-    [Z_ADDRESS] = {L_ADDRESS, PF_ADDRESS, PERSON_ADDRESS_MAX * 4},
-    [Z_EM_NAME] = {L_EM_NAME, PF_EMERGENCY_CONTACT_NAME, PERSON_NAME_MAX * 4},
-    [Z_EM_PHONE] = {L_EM_PHONE, PF_EMERGENCY_CONTACT_PHONE, 32},
-    [Z_WORK] = {L_WORK, PF_WORK_ADDRESS, PERSON_ADDRESS_MAX * 4},
+    const char *column;
+} bidx_cols[BI__COUNT] = {
+    [BI_NAME] = {PF_NAME, "name_bidx"},
+    [BI_ID] = {PF_ID_NUMBER, "id_number_bidx"},
+    [BI_PHONE] = {PF_PHONE, "phone_bidx"},
+    [BI_PHONE4] = {PF_PHONE, "phone_last4_bidx"},
 };
 
-/* Room for every sealed column at its limit. */
-#define SEALED_BUF (2 * 200 + 64 + 2 * 32 + 2 * 800 + Z__COUNT * SEAL_OVERHEAD)
+static struct {
+    pthread_once_t once;
+    char insert[1536], update[1536], cols[1024];
+    char seal[PF__COUNT][48]; /* "persons.<column without _enc>" of sealed fields */
+    int col[PF__COUNT];       /* the field's column in a SELECT of cols */
+} st = {.once = PTHREAD_ONCE_INIT};
+
+/* The columns of a SELECT of st.cols besides the fields' own (1 + field). */
+enum {
+    C_ID = 0,
+    C_VERSION = PF__COUNT + 1,
+    C_CREATED_BY,
+    C_UPDATED_BY,
+    C_CREATED_AT,
+    C_UPDATED_AT,
+    C_UNVERIFIED,
+    C_COLOUR
+};
+
+static void put(char *buf, size_t size, const char *s)
+{
+    size_t n = strlen(buf), k = strlen(s);
+    /* the fragments are fixed: a statement that does not fit is a bug */
+    assert(n + k < size);
+    memcpy(buf + n, s, k + 1);
+}
+
+static void storage_build(void)
+{
+    put(st.insert, sizeof st.insert, "INSERT INTO persons (id");
+    put(st.update, sizeof st.update, "UPDATE persons SET ");
+    put(st.cols, sizeof st.cols, "id");
+    const char *sep = "";
+    int nvalues = 0;
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        st.col[f] = 1 + f;
+        put(st.cols, sizeof st.cols, ", ");
+        put(st.cols, sizeof st.cols, d->column);
+        const char *c[1 + BI__COUNT] = {d->column};
+        int nc = 1;
+        for (int i = 0; i < BI__COUNT; i++)
+            if (bidx_cols[i].field == (enum person_field)f)
+                c[nc++] = bidx_cols[i].column;
+        for (int i = 0; i < nc; i++) {
+            put(st.insert, sizeof st.insert, ", ");
+            put(st.insert, sizeof st.insert, c[i]);
+            put(st.update, sizeof st.update, sep);
+            put(st.update, sizeof st.update, c[i]);
+            put(st.update, sizeof st.update, " = ?");
+            sep = ", ";
+            nvalues++;
+        }
+        if (PERSON_FIELD_SEALED(d)) {
+            size_t n = strlen(d->column) - strlen("_enc");
+            assert(n + sizeof "persons." <= sizeof st.seal[f]);
+            snprintf(st.seal[f], sizeof st.seal[f], "persons.%.*s", (int)n, d->column);
+        }
+    }
+    put(st.insert, sizeof st.insert,
+        ", unverified, version, created_by, updated_by, created_at, updated_at) VALUES (?");
+    for (int i = 0; i < nvalues + 1; i++) /* the fields' columns and unverified */
+        put(st.insert, sizeof st.insert, ", ?");
+    put(st.insert, sizeof st.insert, ", 1, ?, ?, ?, ?)");
+    put(st.update, sizeof st.update,
+        ", unverified = ?, version = version + 1, updated_by = ?, updated_at = ? WHERE id = ? "
+        "AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0");
+    put(st.cols, sizeof st.cols,
+        ", version, created_by, updated_by, created_at, updated_at, unverified, "
+        "COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = persons.id), "
+        "'green')");
+}
+
+static void storage_init(void)
+{
+    pthread_once(&st.once, storage_build);
+}
+
+/* Room for every sealed field at its limit (4 bytes a character; a field
+ * without a character limit, a phone, at most 32 bytes). */
+#define SEALED_BUF 4096
 
 struct sealed {
-    const uint8_t *ct[Z__COUNT]; /* NULL when the field is not recorded */
-    size_t n[Z__COUNT];
-    uint8_t id_bidx[BLIND_LEN], name_bidx[BLIND_LEN], phone_bidx[BLIND_LEN];
-    uint8_t last4_bidx[BLIND_LEN];
-    bool has_last4; /* the phone has four trailing digits to index */
+    const uint8_t *ct[PF__COUNT]; /* NULL when not sealed or not recorded */
+    size_t n[PF__COUNT];
+    uint8_t key[BI__COUNT][BLIND_LEN];
+    bool has[BI__COUNT];
     size_t used;
     uint8_t buf[SEALED_BUF];
 };
 
-static const char *zvalue(const struct person *p, int slot)
-{
-    switch (slot) {
-    case Z_NAME:
-        return p->name;
-    case Z_ID:
-        return p->id_number;
-    case Z_PHONE:
-        return p->phone;
-    case Z_ADDRESS:
-        return p->address;
-    case Z_EM_NAME:
-        return p->emergency_contact_name;
-    case Z_EM_PHONE:
-        return p->emergency_contact_phone;
-    case Z_WORK:
-        return p->work_address;
-    }
-    return NULL;
-}
-
 static err seal_record(const struct person *p, struct sealed *z)
 {
+    storage_init();
     z->used = 0;
-    for (int i = 0; i < Z__COUNT; i++) {
-        const char *v = zvalue(p, i);
-        z->ct[i] = NULL;
-        z->n[i] = 0;
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        z->ct[f] = NULL;
+        z->n[f] = 0;
+        if (!PERSON_FIELD_SEALED(d))
+            continue;
+        const char *v = *(const char *const *)(const void *)((const char *)p + d->off);
         if (!v || !*v)
             continue;
-        size_t n = strlen(v);
-        if (n > zcols[i].max_bytes)
-            return err_set(E_INPUT, "too_long", person_field_name(zcols[i].field), "%s过长",
-                           person_field_label(zcols[i].field));
+        size_t n = strlen(v), max = d->max ? (size_t)d->max * 4 : 32;
+        if (n > max || z->used + n + SEAL_OVERHEAD > sizeof z->buf)
+            return err_set(E_INPUT, "too_long", d->name, "%s过长", d->label);
         uint8_t *out = z->buf + z->used;
-        err e = seal_buf(zcols[i].label, v, n, out);
+        err e = seal_buf(st.seal[f], v, n, out);
         if (e)
             return e;
-        z->ct[i] = out;
-        z->n[i] = n + SEAL_OVERHEAD;
+        z->ct[f] = out;
+        z->n[f] = n + SEAL_OVERHEAD;
         z->used += n + SEAL_OVERHEAD;
     }
-    if (!z->ct[Z_NAME] || !z->ct[Z_ID])
-        return err_set(E_INPUT, "required", z->ct[Z_NAME] ? "id_number" : "name", "缺少必填项");
-    blind_index(L_ID, p->id_number, z->id_bidx);
-    blind_index(L_NAME, p->name, z->name_bidx);
-    if (p->phone && *p->phone)
-        blind_index(L_PHONE, p->phone, z->phone_bidx);
-    z->has_last4 = person_phone_last4_index(p->phone, z->last4_bidx);
+    if (!z->ct[PF_NAME] || !z->ct[PF_ID_NUMBER])
+        return err_set(E_INPUT, "required", z->ct[PF_NAME] ? "id_number" : "name", "缺少必填项");
+    blind_index(L_ID, p->id_number, z->key[BI_ID]);
+    blind_index(L_NAME, p->name, z->key[BI_NAME]);
+    z->has[BI_ID] = z->has[BI_NAME] = true;
+    z->has[BI_PHONE] = z->ct[PF_PHONE] != NULL;
+    if (z->has[BI_PHONE])
+        blind_index(L_PHONE, p->phone, z->key[BI_PHONE]);
+    z->has[BI_PHONE4] = person_phone_last4_index(p->phone, z->key[BI_PHONE4]);
     return E_OK;
 }
 
@@ -343,72 +409,42 @@ bool person_phone_last4_index(const char *phone, uint8_t out[BLIND_LEN])
     return true;
 }
 
-static void bind_ct(db_stmt *s, int i, const struct sealed *z, int slot)
-{
-    db_bind_blob(s, i, z->ct[slot], z->n[slot]);
-}
-
-static const char *nn(const char *s)
-{
-    return s ? s : "";
-}
-
 /*
- * Bind the 28 stored columns from region_code to unverified, in the order
- * of INSERT_SQL and UPDATE_SQL, starting at parameter i; returns the next
- * parameter's number.
+ * Bind the fields' columns, their blind indexes and unverified, in the
+ * order of st.insert and st.update, starting at parameter i; returns the
+ * next parameter's number.
  */
 static int bind_record(db_stmt *s, int i, const struct person *p, const struct sealed *z)
 {
-    db_bind_int64(s, i++, p->region_code);
-    db_bind_int64(s, i++, p->id_type);
-    bind_ct(s, i++, z, Z_ID);
-    db_bind_blob(s, i++, z->id_bidx, BLIND_LEN);
-    bind_ct(s, i++, z, Z_NAME);
-    db_bind_blob(s, i++, z->name_bidx, BLIND_LEN);
-    bind_ct(s, i++, z, Z_PHONE);
-    db_bind_blob(s, i++, z->ct[Z_PHONE] ? z->phone_bidx : NULL, BLIND_LEN);
-    db_bind_blob(s, i++, z->has_last4 ? z->last4_bidx : NULL, BLIND_LEN);
-    db_bind_int64(s, i++, p->gender);
-    db_bind_int64(s, i++, p->birth_date);
-    db_bind_text(s, i++, nn(p->native_place));
-    db_bind_text(s, i++, person_category_name(p->category));
-    db_bind_int64(s, i++, p->inbound);
-    bind_ct(s, i++, z, Z_ADDRESS);
-    db_bind_text(s, i++, nn(p->household));
-    db_bind_text(s, i++, nn(p->household_relation));
-    bind_ct(s, i++, z, Z_EM_NAME);
-    bind_ct(s, i++, z, Z_EM_PHONE);
-    db_bind_int64(s, i++, p->employed);
-    db_bind_text(s, i++, nn(p->employer));
-    bind_ct(s, i++, z, Z_WORK);
-    db_bind_text(s, i++, nn(p->current_location));
-    db_bind_int64(s, i++, p->vulnerable);
-    db_bind_text(s, i++, person_status_name(p->status));
-    db_bind_text(s, i++, p->source ? p->source : "staff");
-    db_bind_int64(s, i++, p->consent_at);
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        const void *m = (const char *)p + d->off;
+        if (PERSON_FIELD_SEALED(d)) {
+            db_bind_blob(s, i++, z->ct[f], z->n[f]);
+        } else if (d->kind == PK_TEXT) {
+            const char *v = *(const char *const *)m;
+            /* a vocabulary's first word is its default ("staff") */
+            db_bind_text(s, i++, v ? v : d->vocab ? vocab_name(d->vocab, 0) : "");
+        } else if (d->kind == PK_ENUM && (d->flags & PFL_BY_NAME)) {
+            db_bind_text(s, i++, vocab_name(d->vocab, (size_t) * (const int *)m));
+        } else if (d->size == sizeof(bool)) {
+            db_bind_int64(s, i++, *(const bool *)m);
+        } else if (d->kind == PK_DATE) {
+            db_bind_int64(s, i++, *(const int32_t *)m);
+        } else if (d->kind == PK_BITS) {
+            db_bind_int64(s, i++, *(const unsigned *)m);
+        } else if (d->kind == PK_ENUM) {
+            db_bind_int64(s, i++, *(const int *)m);
+        } else {
+            db_bind_int64(s, i++, *(const int64_t *)m);
+        }
+        for (int k = 0; k < BI__COUNT; k++)
+            if (bidx_cols[k].field == (enum person_field)f)
+                db_bind_blob(s, i++, z->has[k] ? z->key[k] : NULL, BLIND_LEN);
+    }
     db_bind_int64(s, i++, p->unverified);
     return i;
 }
-
-static const char INSERT_SQL[] =
-    "INSERT INTO persons (id, region_code, id_type, id_number_enc, id_number_bidx, name_enc, "
-    "name_bidx, phone_enc, phone_bidx, phone_last4_bidx, gender, birth_date, native_place, "
-    "category, inbound, address_enc, household, household_relation, emergency_name_enc, "
-    "emergency_phone_enc, employed, employer, work_address_enc, current_location, vulnerable, "
-    "status, source, consent_at, unverified, version, created_by, updated_by, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, 1, ?, ?, ?, ?)";
-
-static const char UPDATE_SQL[] =
-    "UPDATE persons SET region_code = ?, id_type = ?, id_number_enc = ?, id_number_bidx = ?, "
-    "name_enc = ?, name_bidx = ?, phone_enc = ?, phone_bidx = ?, phone_last4_bidx = ?, "
-    "gender = ?, birth_date = ?, native_place = ?, category = ?, inbound = ?, address_enc = ?, "
-    "household = ?, household_relation = ?, emergency_name_enc = ?, emergency_phone_enc = ?, "
-    "employed = ?, employer = ?, work_address_enc = ?, current_location = ?, vulnerable = ?, "
-    "status = ?, source = ?, consent_at = ?, unverified = ?, version = version + 1, "
-    "updated_by = ?, updated_at = ? "
-    "WHERE id = ? AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0";
 
 /* Insert (or delete) the blind-indexed tokens of `name` for person `id`. */
 static err tokens_write(db *d, const char *name, int64_t id, bool insert)
@@ -444,7 +480,7 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     if (utf8_len(p->name) > PERSON_NAME_MAX)
         return err_set(E_INPUT, "too_long", "name", "姓名不能超过%d个字符", PERSON_NAME_MAX);
     db_stmt *s;
-    if ((e = db_prepare(d, INSERT_SQL, &s)))
+    if ((e = db_prepare(d, st.insert, &s)))
         return e;
     db_bind_int64(s, 1, id);
     int i = bind_record(s, 2, p, &z);
@@ -458,14 +494,6 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
 }
 
 /* ---- reading ------------------------------------------------------------------- */
-
-#define COLS                                                                                       \
-    "id, region_code, id_type, id_number_enc, name_enc, phone_enc, gender, birth_date, "           \
-    "native_place, category, inbound, address_enc, household, household_relation, "                \
-    "emergency_name_enc, emergency_phone_enc, employed, employer, work_address_enc, "              \
-    "current_location, vulnerable, status, source, consent_at, version, created_by, updated_by, "  \
-    "created_at, updated_at, unverified, "                                                         \
-    "COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = persons.id), 'green')"
 
 static err open_col(arena *a, db_stmt *s, int col, const char *label, const char **out)
 {
@@ -488,46 +516,47 @@ static const char *text_col(arena *a, db_stmt *s, int col)
     return *t ? arena_strdup(a, t) : NULL;
 }
 
-/* A row selected with COLS, decrypted. */
+/* A row selected with st.cols, decrypted. */
 static err read_row(arena *a, db_stmt *s, struct person *p)
 {
     memset(p, 0, sizeof *p);
-    p->id = db_col_int64(s, 0);
-    p->region_code = db_col_int64(s, 1);
-    p->id_type = (enum id_type)db_col_int64(s, 2);
-    err e;
-    if ((e = open_col(a, s, 3, L_ID, &p->id_number)) || (e = open_col(a, s, 4, L_NAME, &p->name)) ||
-        (e = open_col(a, s, 5, L_PHONE, &p->phone)) ||
-        (e = open_col(a, s, 11, L_ADDRESS, &p->address)) ||
-        (e = open_col(a, s, 14, L_EM_NAME, &p->emergency_contact_name)) ||
-        (e = open_col(a, s, 15, L_EM_PHONE, &p->emergency_contact_phone)) ||
-        (e = open_col(a, s, 18, L_WORK, &p->work_address)))
-        return e;
-    p->gender = (enum person_gender)db_col_int64(s, 6);
-    p->birth_date = (int32_t)db_col_int64(s, 7);
-    p->native_place = text_col(a, s, 8);
-    p->category = person_category_parse(db_col_text(s, 9));
-    p->inbound = db_col_int64(s, 10) != 0;
-    p->household = text_col(a, s, 12);
-    p->household_relation = text_col(a, s, 13);
-    p->employed = db_col_int64(s, 16) != 0;
-    p->employer = text_col(a, s, 17);
-    p->current_location = text_col(a, s, 19);
-    p->vulnerable = (unsigned)db_col_int64(s, 20);
-    p->status = person_status_parse(db_col_text(s, 21));
-    p->source = text_col(a, s, 22);
-    p->consent_at = db_col_int64(s, 23);
-    p->version = db_col_int64(s, 24);
-    p->created_by = db_col_int64(s, 25);
-    p->updated_by = db_col_int64(s, 26);
-    p->created_at = db_col_int64(s, 27);
-    p->updated_at = db_col_int64(s, 28);
-    p->unverified = db_col_int64(s, 29) != 0;
-    p->code_colour = arena_strdup(a, db_col_text(s, 30));
+    p->id = db_col_int64(s, C_ID);
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        void *m = (char *)p + d->off;
+        int c = st.col[f];
+        if (PERSON_FIELD_SEALED(d)) {
+            err e = open_col(a, s, c, st.seal[f], (const char **)m);
+            if (e)
+                return e;
+        } else if (d->kind == PK_TEXT) {
+            *(const char **)m = text_col(a, s, c);
+        } else if (d->kind == PK_ENUM && (d->flags & PFL_BY_NAME)) {
+            int k = vocab_parse(d->vocab, db_col_text(s, c));
+            *(int *)m = k < 0 ? 0 : k;
+        } else if (d->size == sizeof(bool)) {
+            *(bool *)m = db_col_int64(s, c) != 0;
+        } else if (d->kind == PK_DATE) {
+            *(int32_t *)m = (int32_t)db_col_int64(s, c);
+        } else if (d->kind == PK_BITS) {
+            *(unsigned *)m = (unsigned)db_col_int64(s, c);
+        } else if (d->kind == PK_ENUM) {
+            *(int *)m = (int)db_col_int64(s, c);
+        } else {
+            *(int64_t *)m = db_col_int64(s, c);
+        }
+    }
+    p->version = db_col_int64(s, C_VERSION);
+    p->created_by = db_col_int64(s, C_CREATED_BY);
+    p->updated_by = db_col_int64(s, C_UPDATED_BY);
+    p->created_at = db_col_int64(s, C_CREATED_AT);
+    p->updated_at = db_col_int64(s, C_UPDATED_AT);
+    p->unverified = db_col_int64(s, C_UNVERIFIED) != 0;
+    p->code_colour = arena_strdup(a, db_col_text(s, C_COLOUR));
     return E_OK;
 }
 
-/* Run a prepared single-row SELECT of COLS; E_NOT_FOUND without detail. */
+/* Run a prepared single-row SELECT of st.cols; E_NOT_FOUND without detail. */
 static err fetch_one(arena *a, db_stmt *s, struct person *p_r)
 {
     bool row;
@@ -540,16 +569,19 @@ static err fetch_one(arena *a, db_stmt *s, struct person *p_r)
 
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r)
 {
+    storage_init();
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT ");
+    query_sql(&q, st.cols);
+    query_sql(&q, " FROM persons WHERE id = ? AND region_code >= ? AND region_code < ? AND "
+                  "deleted_at = 0");
+    query_int(&q, id);
+    query_int(&q, sc->lo);
+    query_int(&q, sc->hi);
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " COLS " FROM persons WHERE id = ? AND region_code >= ? AND "
-                       "region_code < ? AND deleted_at = 0",
-                       &s);
+    err e = query_prepare(d, &q, &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
     return fetch_one(a, s, p_r);
 }
 
@@ -649,17 +681,20 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
     char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
     uint8_t bidx[BLIND_LEN];
     blind_index(L_ID, idn, bidx);
+    storage_init();
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT ");
+    query_sql(&q, st.cols);
+    query_sql(&q, " FROM persons WHERE id_number_bidx = ? AND id_type = ? AND deleted_at = 0 AND "
+                  "region_code >= ? AND region_code < ?");
+    query_blob(&q, bidx, BLIND_LEN);
+    query_int(&q, type);
+    query_int(&q, sc->lo);
+    query_int(&q, sc->hi);
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " COLS " FROM persons WHERE id_number_bidx = ? AND id_type = ? "
-                       "AND deleted_at = 0 AND region_code >= ? AND region_code < ?",
-                       &s);
+    err e = query_prepare(d, &q, &s);
     if (e)
         return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, type);
-    db_bind_int64(s, 3, sc->lo);
-    db_bind_int64(s, 4, sc->hi);
     return fetch_one(a, s, p_r);
 }
 
@@ -1005,7 +1040,7 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
     if ((e = seal_record(&nv, &z)))
         return e;
     db_stmt *s;
-    if ((e = db_prepare(d, UPDATE_SQL, &s)))
+    if ((e = db_prepare(d, st.update, &s)))
         return e;
     int i = bind_record(s, 1, &nv, &z);
     db_bind_int64(s, i++, who->user_id);
@@ -1263,7 +1298,7 @@ static err where_of(arena *a, struct query *q, const struct scope *sc,
     return E_OK;
 }
 
-/* Read at most `max` rows of a SELECT COLS statement into an array grown
+/* Read at most `max` rows of a SELECT of st.cols into an array grown
  * in the arena as rows arrive. */
 static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, size_t *n_r)
 {
@@ -1311,7 +1346,9 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
         /* The page first: when it is not full, it tells the total too, so
          * an exact look-up (one id number) costs one statement, not two. */
         struct query r = QUERY_INIT;
-        query_sql(&r, "SELECT " COLS);
+        storage_init();
+        query_sql(&r, "SELECT ");
+        query_sql(&r, st.cols);
         query_append(&r, &w);
         query_sql(&r, order);
         query_sql(&r, " LIMIT ? OFFSET ?");
