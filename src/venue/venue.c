@@ -80,8 +80,6 @@ const char *venue_direction_label(enum venue_direction d)
     return vocab_label(&venue_direction_vocab, (size_t)d);
 }
 
-const char *const venue_color_names[] = {"green", "yellow", "red", NULL};
-
 /* ---- checks ------------------------------------------------------------------------ */
 
 err venue_input_check(const struct venue_input *in, bool create)

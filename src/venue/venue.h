@@ -67,7 +67,6 @@ const char *venue_direction_label(enum venue_direction d); /* 进 / 出 / 进出
 
 /* Health-code colours a venue lets through, as a bit set. */
 enum { VENUE_GREEN = 1, VENUE_YELLOW = 2, VENUE_RED = 4, VENUE_COLORS_ALL = 7 };
-extern const char *const venue_color_names[]; /* "green", "yellow", "red", NULL */
 
 struct venue {
     int64_t id;
