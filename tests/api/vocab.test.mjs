@@ -79,6 +79,7 @@ test('the values are exactly those the API accepts (one table for both)', async 
   assert.deepEqual(person.id_type.enum, values('id_types'));
   assert.deepEqual(person.gender.enum.slice().sort(), values('genders').slice().sort());
   assert.deepEqual(person.source.enum, values('person_sources'));
+  assert.deepEqual(person.vulnerable.items.enum, values('vulnerable_groups'));
   assert.deepEqual(schema('/api/v1/places', 'post').kind.enum, values('place_kinds'));
   assert.deepEqual(schema('/api/v1/venues', 'post').kind.enum, values('venue_kinds'));
   assert.deepEqual(schema('/api/v1/devices', 'post').kind.enum, values('device_kinds'));
