@@ -56,6 +56,8 @@ err app_routes(void)
     ADD(job);
     /* a change of status or residence recomputes the person's code */
     HOOK(person_on_change(code_person_changed));
+    /* the people list filters and shows code colours by code's own table */
+    person_code_colours_set(&code_colour_vocab);
     /* hooks instead of includes, so capabilities depend one way */
     HOOK(code_on_pass(access_pass));
     HOOK(vehicle_on_visitor_plate(visitor_plate_admitted));
@@ -68,5 +70,6 @@ err app_routes(void)
     ADD(vehicle);
     ADD(device);
     ADD(workbench);
+    ADD(vocab);
     return E_OK;
 }

@@ -33,6 +33,7 @@ ROUTES(visitor);
 ROUTES(vehicle);
 ROUTES(device);
 ROUTES(workbench);
+ROUTES(vocab);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

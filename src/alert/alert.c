@@ -16,33 +16,45 @@
 #include "http/http.h"
 #include "security/crypto.h"
 
-const char *const alert_kind_names[] = {
-    "fever", "entry_limit", "code_colour", "device_silent", "device_fever", "security", NULL};
-static const char *const kind_labels[] = {"体温异常", "超出出入次数", "红黄码",
-                                          "设备离线", "设备测温异常", "安全事件"};
-const char *const alert_level_names[] = {"info", "warning", "critical", NULL};
+static const struct vocab_word kinds[] = {
+    {NULL, NULL}, /* 0: no kind */
+    {"fever", "体温异常"},
+    {"entry_limit", "超出出入次数"},
+    {"code_colour", "红黄码"},
+    {"device_silent", "设备离线"},
+    {"device_fever", "设备测温异常"},
+    {"security", "安全事件"},
+};
+const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
+
+_Static_assert(sizeof kinds / sizeof kinds[0] == ALERT_KIND__COUNT, "a word for every alert kind");
+
+static const struct vocab_word levels[] = {
+    [ALERT_INFO] = {"info", "提示"},
+    [ALERT_WARNING] = {"warning", "警告"},
+    [ALERT_CRITICAL] = {"critical", "严重"},
+};
+const struct vocab alert_level_vocab = VOCAB("alert_levels", "预警级别", levels);
 
 const char *alert_kind_name(enum alert_kind k)
 {
-    return k >= 1 && k < ALERT_KIND__COUNT ? alert_kind_names[k - 1] : "";
+    return vocab_name(&alert_kind_vocab, (size_t)k);
 }
 
 const char *alert_kind_label(enum alert_kind k)
 {
-    return k >= 1 && k < ALERT_KIND__COUNT ? kind_labels[k - 1] : "";
+    return vocab_label(&alert_kind_vocab, (size_t)k);
 }
 
 enum alert_kind alert_kind_parse(const char *s)
 {
-    for (int i = 0; s && alert_kind_names[i]; i++)
-        if (!strcmp(s, alert_kind_names[i]))
-            return (enum alert_kind)(i + 1);
-    return 0;
+    int k = vocab_parse(&alert_kind_vocab, s);
+    return k > 0 ? (enum alert_kind)k : 0;
 }
 
 const char *alert_level_name(enum alert_level l)
 {
-    return l >= ALERT_INFO && l <= ALERT_CRITICAL ? alert_level_names[l - 1] : "";
+    return vocab_name(&alert_level_vocab, (size_t)l);
 }
 
 #define COLS                                                                                       \

@@ -23,6 +23,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -40,7 +41,7 @@ enum alert_kind {
 
 /* "fever", "entry_limit", "code_colour", "device_silent", "device_fever",
  * "security", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
-extern const char *const alert_kind_names[];
+extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
 const char *alert_kind_label(enum alert_kind k); /* Chinese */
 enum alert_kind alert_kind_parse(const char *s); /* 0 when unknown */
@@ -50,7 +51,7 @@ enum alert_level {
     ALERT_WARNING = 2, /* 警告: yellow code, entry limit, device silent */
     ALERT_CRITICAL = 3 /* 严重: fever, red code */
 };
-extern const char *const alert_level_names[]; /* "info", "warning", "critical", NULL */
+extern const struct vocab alert_level_vocab; /* info, warning, critical */
 const char *alert_level_name(enum alert_level l);
 
 #define ALERT_MESSAGE_MAX 200 /* characters */

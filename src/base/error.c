@@ -122,6 +122,11 @@ void err_collect_end(void)
     collecting = false;
 }
 
+bool err_collecting(void)
+{
+    return collecting;
+}
+
 err err_set_ref(err code, const char *slug, int64_t ref, const char *fmt, ...)
 {
     va_list ap;

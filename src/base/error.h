@@ -13,6 +13,7 @@
 #ifndef FK_BASE_ERROR_H
 #define FK_BASE_ERROR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum err {
@@ -105,6 +106,9 @@ err err_add(err prev, err code, const char *slug, const char *field, const char 
  */
 void err_collect_begin(void);
 void err_collect_end(void);
+/* Is this thread collecting (between begin and end)? A check that collects
+ * on its own begins only when its caller does not. */
+bool err_collecting(void);
 
 /* As err_set, and attach a record id (for 409 duplicates). */
 err err_set_ref(err code, const char *slug, int64_t ref, const char *fmt, ...)

@@ -99,7 +99,7 @@ static err check_one(err e, json_t *v, const struct jfield *f)
         if (strlen(s) != json_string_length(v) || !utf8_valid_text(s))
             return err_add(e, E_INPUT, "invalid_value", f->name, "%s含有不允许的字符", label);
         size_t n = utf8_len(s);
-        if ((f->flags & JF_REQUIRED) && n == 0 && !f->oneof)
+        if ((f->flags & JF_REQUIRED) && n == 0 && !f->oneof && !f->vocab)
             return err_add(e, E_INPUT, "required", f->name, "请填写%s", label);
         if (f->max && n > (size_t)f->max)
             return err_add(e, E_INPUT, "too_long", f->name, "%s不能超过%lld个字符", label,
@@ -113,6 +113,8 @@ static err check_one(err e, json_t *v, const struct jfield *f)
                     return e;
             return err_add(e, E_INPUT, "invalid_value", f->name, "%s的取值不正确", label);
         }
+        if (f->vocab && vocab_parse(f->vocab, s) < 0)
+            return err_add(e, E_INPUT, "invalid_value", f->name, "%s的取值不正确", label);
     } else if (f->type == J_INT && (f->min || f->max)) {
         json_int_t i = json_integer_value(v);
         if (i < f->min || i > f->max)

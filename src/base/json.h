@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/vocab.h"
 
 enum jtype { J_STRING = 1, J_INT, J_NUMBER, J_BOOL, J_OBJECT, J_ARRAY };
 
@@ -31,6 +32,9 @@ struct jfield {
     int64_t min, max;         /* strings: length in characters; ints: value; 0,0 = no bound */
     const char *label;        /* Chinese name for messages: "证件号码" */
     const char *const *oneof; /* strings: the allowed values, NULL-terminated */
+    /* strings: the allowed values are the names of this vocabulary (the
+     * capability's one table of them, base/vocab.h) */
+    const struct vocab *vocab;
 };
 
 /*

@@ -18,31 +18,30 @@
 #define SLUG_ID     "invalid_id_number"
 #define SLUG_CREDIT "invalid_credit_code"
 
-static const struct {
-    enum id_type type;
-    const char *name;
-} id_types[] = {
-    {ID_RESIDENT, "resident_id"},       {ID_PASSPORT, "passport"},
-    {ID_HK_MACAO, "hk_macao_permit"},   {ID_TAIWAN, "taiwan_permit"},
-    {ID_FOREIGN_PR, "foreign_pr_card"}, {ID_OTHER, "other"},
+static const struct vocab_word id_types[] = {
+    [ID_RESIDENT] = {"resident_id", "居民身份证"},
+    [ID_PASSPORT] = {"passport", "护照"},
+    [ID_HK_MACAO] = {"hk_macao_permit", "港澳居民来往内地通行证"},
+    [ID_TAIWAN] = {"taiwan_permit", "台湾居民来往大陆通行证"},
+    [ID_FOREIGN_PR] = {"foreign_pr_card", "外国人永久居留身份证"},
+    [ID_OTHER] = {"other", "其他证件"},
 };
+const struct vocab id_type_vocab = VOCAB("id_types", "证件类型", id_types);
 
 enum id_type id_type_parse(const char *s)
 {
-    if (!s)
-        return 0;
-    for (size_t i = 0; i < sizeof id_types / sizeof *id_types; i++)
-        if (strcmp(s, id_types[i].name) == 0)
-            return id_types[i].type;
-    return 0;
+    int i = vocab_parse(&id_type_vocab, s);
+    return i > 0 ? (enum id_type)i : 0;
 }
 
 const char *id_type_name(enum id_type t)
 {
-    for (size_t i = 0; i < sizeof id_types / sizeof *id_types; i++)
-        if (id_types[i].type == t)
-            return id_types[i].name;
-    return NULL;
+    return (unsigned)t < id_type_vocab.n ? id_types[t].name : NULL;
+}
+
+const char *id_type_label(enum id_type t)
+{
+    return vocab_label(&id_type_vocab, (size_t)t);
 }
 
 static bool is_digit(char c)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/vocab.h"
 
 /* Identity document types (the `id_type` field). */
 enum id_type {
@@ -28,7 +29,12 @@ enum id_type {
 
 /* Parse the JSON name ("resident_id", "passport", …); 0 if unknown. */
 enum id_type id_type_parse(const char *s);
+/* The JSON name; NULL for an invalid type. */
 const char *id_type_name(enum id_type t);
+/* The Chinese label ("居民身份证"); "" for an invalid type. */
+const char *id_type_label(enum id_type t);
+/* The table behind the three (base/vocab.h), indexed by enum id_type. */
+extern const struct vocab id_type_vocab;
 
 /*
  * GB 11643: 18 characters, 17 digits and a check character (0-9 or X; a

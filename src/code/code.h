@@ -24,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -35,6 +36,8 @@ enum code_colour { CODE_GREEN = 0, CODE_YELLOW = 1, CODE_RED = 2 };
 const char *code_colour_name(enum code_colour c);
 const char *code_colour_label(enum code_colour c); /* 绿码 … */
 int code_colour_parse(const char *s);
+/* The table behind the three, indexed by enum code_colour. */
+extern const struct vocab code_colour_vocab;
 
 /* The built-in predicates a rule may use. */
 enum code_kind {
@@ -53,6 +56,8 @@ enum code_kind code_kind_parse(const char *s); /* 0 when unknown */
 
 enum zone_kind { ZONE_SEALED = 1, ZONE_CONTROLLED, ZONE_PREVENTION };
 const char *zone_kind_name(enum zone_kind k);
+const char *zone_kind_label(enum zone_kind k); /* 封控区 …; "" when invalid */
+extern const struct vocab zone_kind_vocab;
 enum zone_kind zone_kind_parse(const char *s); /* 0 when unknown */
 
 #define CODE_RULE_KEY_MAX   32

@@ -19,25 +19,26 @@
 
 /* ---- names ----------------------------------------------------------------- */
 
-static const char *const colours[] = {"green", "yellow", "red"};
-static const char *const colour_labels[] = {"绿码", "黄码", "红码"};
+static const struct vocab_word colours[] = {
+    [CODE_GREEN] = {"green", "绿码"},
+    [CODE_YELLOW] = {"yellow", "黄码"},
+    [CODE_RED] = {"red", "红码"},
+};
+const struct vocab code_colour_vocab = VOCAB("code_colors", "健康码颜色", colours);
 
 const char *code_colour_name(enum code_colour c)
 {
-    return (unsigned)c <= CODE_RED ? colours[c] : "green";
+    return (unsigned)c <= CODE_RED ? colours[c].name : "green";
 }
 
 const char *code_colour_label(enum code_colour c)
 {
-    return (unsigned)c <= CODE_RED ? colour_labels[c] : colour_labels[0];
+    return (unsigned)c <= CODE_RED ? colours[c].label : colours[CODE_GREEN].label;
 }
 
 int code_colour_parse(const char *s)
 {
-    for (int i = 0; s && i <= CODE_RED; i++)
-        if (!strcmp(s, colours[i]))
-            return i;
-    return -1;
+    return vocab_parse(&code_colour_vocab, s);
 }
 
 static const char *const kinds[CK__COUNT] = {
@@ -60,20 +61,27 @@ enum code_kind code_kind_parse(const char *s)
     return 0;
 }
 
-static const char *const zone_names[] = {"", "sealed", "controlled", "prevention"};
-static const char *const zone_labels[] = {"", "封控区", "管控区", "防范区"};
+static const struct vocab_word zones[] = {
+    [ZONE_SEALED] = {"sealed", "封控区"},
+    [ZONE_CONTROLLED] = {"controlled", "管控区"},
+    [ZONE_PREVENTION] = {"prevention", "防范区"},
+};
+const struct vocab zone_kind_vocab = VOCAB("zone_kinds", "区域类型", zones);
 
 const char *zone_kind_name(enum zone_kind k)
 {
-    return k >= ZONE_SEALED && k <= ZONE_PREVENTION ? zone_names[k] : "";
+    return vocab_name(&zone_kind_vocab, (size_t)k);
+}
+
+const char *zone_kind_label(enum zone_kind k)
+{
+    return vocab_label(&zone_kind_vocab, (size_t)k);
 }
 
 enum zone_kind zone_kind_parse(const char *s)
 {
-    for (int k = ZONE_SEALED; s && k <= ZONE_PREVENTION; k++)
-        if (!strcmp(s, zone_names[k]))
-            return (enum zone_kind)k;
-    return 0;
+    int k = vocab_parse(&zone_kind_vocab, s);
+    return k > 0 ? (enum zone_kind)k : 0;
 }
 
 static const char *const level_names[] = {"", "medium", "high"};
@@ -330,7 +338,7 @@ void code_rule_text(const struct code_rule *r, char *out, size_t size)
         snprintf(out, size, "%d小时内无核酸检测阴性结果", r->hours);
         return;
     case CK_LIVES_IN_ZONE:
-        snprintf(out, size, "居住在%s", zone_labels[r->zone >= 1 && r->zone <= 3 ? r->zone : 0]);
+        snprintf(out, size, "居住在%s", zone_kind_label(r->zone));
         return;
     case CK__COUNT:
         break;

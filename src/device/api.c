@@ -61,7 +61,7 @@ static err reply_with_secret(struct req *r, int status, const struct device *v, 
 
 static const struct jfield device_fields[] = {
     {"name", J_STRING, JF_REQUIRED, 1, 100, "设备名称", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "设备类型", device_kind_names},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "设备类型", NULL, &device_kind_vocab},
     {"venue_id", J_STRING, JF_REQUIRED, 1, 20, "安装点位", NULL},
     {"heartbeat_s", J_INT, 0, DEVICE_HEARTBEAT_MIN, DEVICE_HEARTBEAT_MAX, "心跳间隔（秒）", NULL},
     {"enabled", J_BOOL, 0, 0, 0, "启用", NULL},

@@ -25,19 +25,27 @@
 #include "security/token.h"
 #include "venue/venue.h"
 
-const char *const device_kind_names[] = {"thermometer", "gate", "camera", NULL};
+static const struct vocab_word kinds[] = {
+    [DEVICE_THERMOMETER] = {"thermometer", "测温设备"},
+    [DEVICE_GATE] = {"gate", "门禁闸机"},
+    [DEVICE_CAMERA] = {"camera", "车牌识别摄像机"},
+};
+const struct vocab device_kind_vocab = VOCAB("device_kinds", "设备类型", kinds);
 
 enum device_kind device_kind_parse(const char *s)
 {
-    for (int i = 0; s && device_kind_names[i]; i++)
-        if (!strcmp(s, device_kind_names[i]))
-            return (enum device_kind)(i + 1);
-    return 0;
+    int k = vocab_parse(&device_kind_vocab, s);
+    return k > 0 ? (enum device_kind)k : 0;
 }
 
 const char *device_kind_name(enum device_kind k)
 {
-    return k >= DEVICE_THERMOMETER && k <= DEVICE_CAMERA ? device_kind_names[k - 1] : "";
+    return vocab_name(&device_kind_vocab, (size_t)k);
+}
+
+const char *device_kind_label(enum device_kind k)
+{
+    return vocab_label(&device_kind_vocab, (size_t)k);
 }
 
 /* ---- counters ----------------------------------------------------------------------- */

@@ -33,6 +33,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -43,9 +44,10 @@
 #define DEVICE_PAYLOAD_MAX   4096
 
 enum device_kind { DEVICE_THERMOMETER = 1, DEVICE_GATE, DEVICE_CAMERA };
-extern const char *const device_kind_names[]; /* thermometer, gate, camera, NULL */
+extern const struct vocab device_kind_vocab; /* thermometer, gate, camera */
 enum device_kind device_kind_parse(const char *s);
 const char *device_kind_name(enum device_kind k);
+const char *device_kind_label(enum device_kind k); /* Chinese; "" when invalid */
 
 struct device {
     int64_t id;

@@ -64,6 +64,11 @@ enum {
     ROUTE_RAW_BODY = 2,   /* body is not JSON (imports): read it with req_raw_body */
     ROUTE_PENDING_OK = 4, /* allowed while a password change or TOTP enrolment is pending */
     ROUTE_STREAM = 8,     /* a Server-Sent Events stream: the handler calls req_stream_open */
+    /* the JSON body is parsed but its jfield check is left to the handler,
+     * which runs it with its own rule checks so that every field at fault
+     * is answered at once (json_check, err_collect_begin); `body` still
+     * documents it */
+    ROUTE_BODY_LATE = 16,
 };
 
 struct route {

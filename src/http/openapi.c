@@ -45,6 +45,17 @@ static json_t *field_schema(const struct jfield *f)
             json_array_append_new(e, json_string(*o));
         json_object_set_new(s, "enum", e);
     }
+    if (f->vocab) {
+        json_t *e = json_array();
+        for (size_t i = 0; i < f->vocab->n; i++)
+            if (f->vocab->words[i].name)
+                json_array_append_new(e, json_string(f->vocab->words[i].name));
+        /* an array's elements are the vocabulary's names (a bit set) */
+        if (f->type == J_ARRAY)
+            json_object_set_new(s, "items", json_pack("{s:s,s:o}", "type", "string", "enum", e));
+        else
+            json_object_set_new(s, "enum", e);
+    }
     return s;
 }
 

@@ -365,7 +365,7 @@ static err check_body(struct req *r, struct req_ev *x, const struct route *rt)
     if (e)
         return e;
     arena_on_free(r->a, free_json, v);
-    if ((e = json_check(v, rt->body, r->method == M_PATCH)))
+    if (!(rt->flags & ROUTE_BODY_LATE) && (e = json_check(v, rt->body, r->method == M_PATCH)))
         return e;
     r->body = v;
     return E_OK;

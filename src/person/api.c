@@ -16,7 +16,9 @@
  * cannot be undone by trying the few candidates a mask leaves.
  *
  * Every reply masks personal fields unless the caller holds person.reveal
- * AND asked with ?reveal=1; such a reply is audited as person.reveal.
+ * AND asked with ?reveal=1; such a reply is audited as person.reveal, and
+ * an export of full values (format=csv&reveal=1) as person.export (asked
+ * for without the right: 403, audited as refused).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,177 +34,16 @@
 
 /* ---- request body ------------------------------------------------------------ */
 
-static const char *const id_types[] = {
-    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_pr_card", "other", NULL,
-};
-static const char *const genders[] = {"male", "female", "unknown", NULL};
-static const char *const categories[] = {"resident", "visitor", "returnee", "transit", NULL};
-static const char *const statuses[] = {
-    "normal",    "observation", "home_isolation", "central_quarantine",
-    "suspected", "confirmed",   "asymptomatic",   "cured",
-    "dead",      NULL,
-};
-
-/* The consent time may not be later than 2100-01-01. */
-#define CONSENT_MAX 4102444800000LL
-
-/* The fields of a person in the body; REQ marks the ones POST requires. */
-#define PERSON_BODY(REQ)                                                                           \
-    {"name", J_STRING, REQ, 1, PERSON_NAME_MAX, "姓名", NULL},                                     \
-        {"id_type", J_STRING, 0, 0, 0, "证件类型", id_types},                                      \
-        {"id_number", J_STRING, REQ, 1, 40, "证件号码", NULL},                                     \
-        {"native_place", J_STRING, JF_NULLABLE, 0, 50, "籍贯", NULL},                              \
-        {"gender", J_STRING, 0, 0, 0, "性别", genders},                                            \
-        {"birth_date", J_STRING, JF_NULLABLE, 0, 10, "出生日期", NULL},                            \
-        {"category", J_STRING, 0, 0, 0, "人员类型", categories},                                   \
-        {"inbound", J_BOOL, 0, 0, 0, "是否入境人员", NULL},                                        \
-        {"region_code", J_STRING, REQ, 0, 18, "所属区划", NULL},                                   \
-        {"address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "现住址", NULL},                 \
-        {"household", J_STRING, JF_NULLABLE, 0, 64, "户号", NULL},                                 \
-        {"household_relation", J_STRING, JF_NULLABLE, 0, 20, "与户主关系", NULL},                  \
-        {"phone", J_STRING, JF_NULLABLE, 0, 0, "手机号码", NULL},                                  \
-        {"emergency_contact_name", J_STRING, JF_NULLABLE, 0, PERSON_NAME_MAX, "紧急联系人", NULL}, \
-        {"emergency_contact_phone", J_STRING, JF_NULLABLE, 0, 0, "紧急联系人电话", NULL},          \
-        {"employed", J_BOOL, 0, 0, 0, "是否在职", NULL},                                           \
-        {"employer", J_STRING, JF_NULLABLE, 0, 100, "工作单位", NULL},                             \
-        {"work_address", J_STRING, JF_NULLABLE, 0, PERSON_ADDRESS_MAX, "工作地址", NULL},          \
-        {"current_location", J_STRING, JF_NULLABLE, 0, 200, "目前所在地", NULL},                   \
-        {"vulnerable", J_ARRAY, JF_NULLABLE, 0, 0, "重点人群", NULL},                              \
-        {"status", J_STRING, 0, 0, 0, "状态", statuses},                                           \
-        {"source", J_STRING, 0, 0, 0, "信息来源", person_sources},                                 \
-    {                                                                                              \
-        "consent_at", J_INT, JF_NULLABLE, 0, CONSENT_MAX, "同意采集时间", NULL                     \
-    }
-
+/* The body of a create and of a change: the field table's rows
+ * (person/internal.h), and the version read for a change. */
 static const struct jfield create_fields[] = {
-    PERSON_BODY(JF_REQUIRED),
-    {NULL},
+    PERSON_FIELDS(PERSON_JFIELD){NULL},
 };
 
 static const struct jfield patch_fields[] = {
-    PERSON_BODY(JF_REQUIRED),
-    {"version", J_INT, 0, 1, INT32_MAX, "版本号", NULL},
+    PERSON_FIELDS(PERSON_JFIELD){"version", J_INT, 0, 1, INT32_MAX, "版本号", NULL},
     {NULL},
 };
-
-static err vulnerable_from_json(json_t *v, unsigned *bits_r)
-{
-    unsigned bits = 0;
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-    {
-        unsigned b = json_is_string(x) ? vulnerable_parse(json_string_value(x)) : 0;
-        if (!b)
-            return err_set(E_INPUT, "invalid_value", "vulnerable",
-                           "重点人群的取值不正确，可选：pregnant、elderly_alone、chronic_disease、"
-                           "disabled、child");
-        bits |= b;
-    }
-    *bits_r = bits;
-    return E_OK;
-}
-
-/* The body's fields into *p; *set_r names the ones present. Types and
- * lengths were checked by the router against the jfield table. */
-err person_from_json(json_t *b, struct person *p, person_fields *set_r)
-{
-    person_fields set = 0;
-    for (int f = 0; f < PF__COUNT; f++) {
-        json_t *v = json_object_get(b, person_field_name((enum person_field)f));
-        if (!v)
-            continue;
-        set |= PF_BIT(f);
-        const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-        switch ((enum person_field)f) {
-        case PF_NAME:
-            p->name = s;
-            break;
-        case PF_ID_TYPE:
-            p->id_type = id_type_parse(s);
-            break;
-        case PF_ID_NUMBER:
-            p->id_number = s;
-            break;
-        case PF_NATIVE_PLACE:
-            p->native_place = s;
-            break;
-        case PF_GENDER:
-            p->gender = (enum person_gender)person_gender_parse(s);
-            break;
-        case PF_BIRTH_DATE:
-            p->birth_date = 0;
-            if (s && *s && !(p->birth_date = person_birth_parse(s)))
-                return err_set(E_INPUT, "invalid_birth_date", "birth_date",
-                               "出生日期应为 YYYY-MM-DD 格式的有效日期");
-            break;
-        case PF_CATEGORY:
-            p->category = person_category_parse(s);
-            break;
-        case PF_INBOUND:
-            p->inbound = json_is_true(v);
-            break;
-        case PF_REGION_CODE: {
-            enum region_level lv;
-            p->region_code = regcode_parse(s, &lv);
-            if (p->region_code <= 0)
-                return err_set(E_INPUT, "invalid_region", "region_code",
-                               "所属区划不存在或不在您的管辖范围内");
-            break;
-        }
-        case PF_ADDRESS:
-            p->address = s;
-            break;
-        case PF_HOUSEHOLD:
-            p->household = s;
-            break;
-        case PF_HOUSEHOLD_RELATION:
-            p->household_relation = s;
-            break;
-        case PF_PHONE:
-            p->phone = s;
-            break;
-        case PF_EMERGENCY_CONTACT_NAME:
-            p->emergency_contact_name = s;
-            break;
-        case PF_EMERGENCY_CONTACT_PHONE:
-            p->emergency_contact_phone = s;
-            break;
-        case PF_EMPLOYED:
-            p->employed = json_is_true(v);
-            break;
-        case PF_EMPLOYER:
-            p->employer = s;
-            break;
-        case PF_WORK_ADDRESS:
-            p->work_address = s;
-            break;
-        case PF_CURRENT_LOCATION:
-            p->current_location = s;
-            break;
-        case PF_VULNERABLE: {
-            p->vulnerable = 0;
-            err e = json_is_array(v) ? vulnerable_from_json(v, &p->vulnerable) : E_OK;
-            if (e)
-                return e;
-            break;
-        }
-        case PF_STATUS:
-            p->status = person_status_parse(s);
-            break;
-        case PF_SOURCE:
-            p->source = s;
-            break;
-        case PF_CONSENT_AT:
-            p->consent_at = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-            break;
-        case PF__COUNT:
-            break;
-        }
-    }
-    *set_r = set;
-    return E_OK;
-}
 
 /* ---- shared helpers ------------------------------------------------------------- */
 
@@ -273,6 +114,41 @@ static err staff_may_set(json_t *b)
     return E_OK;
 }
 
+/*
+ * A staff body checked in one pass (issue 8): the JSON checks generated
+ * from the field table, what only the resident may set, the conversion,
+ * and the record's own rules (id number checksum, dates, phones, the
+ * region inside the caller's scope), every field at fault answered at
+ * once. A change of `cur` is checked as cur with the change applied.
+ * The routes carry ROUTE_BODY_LATE, so the router left the JSON check here.
+ */
+static err body_checked(struct req *r, const struct jfield *jf, const struct person *cur,
+                        struct person *p, person_fields *set_r)
+{
+    *set_r = 0;
+    err_collect_begin();
+    err e = json_check(r->body, jf, cur != NULL), x;
+    if (json_is_object(r->body)) {
+        x = staff_may_set(r->body);
+        e = e ? e : x;
+        x = person_from_json(r->body, p, set_r);
+        e = e ? e : x;
+        struct person m = *p;
+        if (cur) {
+            m = *cur;
+            person_fields_copy(&m, p, *set_r);
+        }
+        x = person_check(r->a, &m, *set_r);
+        e = e ? e : x;
+        if (m.region_code && (!cur || m.region_code != cur->region_code)) {
+            x = person_region_check(r->db, &r->who->scope, m.region_code, "region_code");
+            e = e ? e : x;
+        }
+    }
+    err_collect_end();
+    return e;
+}
+
 static err post_person(struct req *r)
 {
     bool reveal;
@@ -281,7 +157,7 @@ static err post_person(struct req *r)
         return e;
     struct person p = {.id_type = ID_RESIDENT};
     person_fields set;
-    if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &p, &set)))
+    if ((e = body_checked(r, create_fields, NULL, &p, &set)))
         return e;
     bool taken_over;
     db_hold(r->db); /* the entry commits with the record (security/audit.h) */
@@ -354,10 +230,12 @@ static err patch_person(struct req *r)
     err e = reveal_param(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
-    struct person_patch pt = {.version = json_int(r->body, "version", 0)};
-    if ((e = staff_may_set(r->body)) || (e = person_from_json(r->body, &pt.v, &pt.set)))
-        return e;
     struct person p;
+    if ((e = person_find(r->db, r->a, &r->who->scope, id, &p)))
+        return e;
+    struct person_patch pt = {.version = json_int(r->body, "version", 0)};
+    if ((e = body_checked(r, patch_fields, &p, &pt.v, &pt.set)))
+        return e;
     person_fields changed = 0;
     db_hold(r->db);
     if ((e = person_update(r->db, r->a, r->who, id, &pt, &p, &changed))) {
@@ -475,6 +353,12 @@ static err filter_from_query(struct req *r, struct person_filter *f)
         return bad_param("status", "状态的取值不正确");
     if ((v = param(r, "vulnerable")) && !(f->vulnerable = vulnerable_parse(v)))
         return bad_param("vulnerable", "重点人群的取值不正确");
+    if ((v = param(r, "code_color"))) {
+        const struct vocab *cc = person_code_colours();
+        if (!cc || vocab_parse(cc, v) < 0)
+            return bad_param("code_color", "健康码颜色只能是 green、yellow 或 red");
+        f->code_colour = v;
+    }
     f->inbound = -1;
     if ((v = param(r, "inbound"))) {
         if (!strcmp(v, "1") || !strcmp(v, "true"))
@@ -485,25 +369,6 @@ static err filter_from_query(struct req *r, struct person_filter *f)
             return bad_param("inbound", "参数 inbound 应为 true 或 false");
     }
     return person_sort_parse(param(r, "sort"), f);
-}
-
-static const char *id_type_label(enum id_type t)
-{
-    switch (t) {
-    case ID_RESIDENT:
-        return "居民身份证";
-    case ID_PASSPORT:
-        return "护照";
-    case ID_HK_MACAO:
-        return "港澳居民来往内地通行证";
-    case ID_TAIWAN:
-        return "台湾居民来往大陆通行证";
-    case ID_FOREIGN_PR:
-        return "外国人永久居留身份证";
-    case ID_OTHER:
-        return "其他";
-    }
-    return "";
 }
 
 /* Epoch ms as Beijing time "2024-05-01 08:00:00"; "" for 0. */
@@ -520,8 +385,9 @@ static const char *time_text(arena *a, int64_t ms)
     return arena_strdup(a, buf);
 }
 
-/* A field of a masked person as a spreadsheet reader expects it. */
-static const char *csv_value(arena *a, const struct person *p, enum person_field f)
+/* A field of a person, masked unless `reveal`, as a spreadsheet reader
+ * expects it. */
+static const char *csv_value(arena *a, const struct person *p, enum person_field f, bool reveal)
 {
     switch (f) {
     case PF_ID_TYPE:
@@ -550,7 +416,7 @@ static const char *csv_value(arena *a, const struct person *p, enum person_field
     }
     default: {
         json_t *v = person_field_json(p, f);
-        json_t *m = person_value_mask(a, f, v);
+        json_t *m = reveal ? json_incref(v) : person_value_mask(a, f, v);
         const char *s = json_is_string(m) ? arena_strdup(a, json_string_value(m)) : "";
         json_decref(v);
         json_decref(m);
@@ -559,7 +425,7 @@ static const char *csv_value(arena *a, const struct person *p, enum person_field
     }
 }
 
-static err persons_csv(struct req *r, const struct person *items, size_t n)
+static err persons_csv(struct req *r, const struct person *items, size_t n, bool reveal)
 {
     struct csv_out c;
     reply_csv_begin(r, &c);
@@ -575,7 +441,7 @@ static err persons_csv(struct req *r, const struct person *items, size_t n)
         const struct person *p = &items[i];
         csv_int(&c, p->id);
         for (int f = 0; f < PF__COUNT; f++)
-            csv_text(&c, csv_value(r->a, p, (enum person_field)f));
+            csv_text(&c, csv_value(r->a, p, (enum person_field)f, reveal));
         int age = person_age(p->birth_date, today);
         if (age >= 0)
             csv_int(&c, age);
@@ -623,17 +489,33 @@ static err add_region_names(struct req *r, const struct person *items, size_t n,
     return E_OK;
 }
 
+/* Adds code_color ("green") and code_color_name ("绿码") to each item of a
+ * page: the list shows who needs attention without a request per row. */
+static void add_code_colours(const struct person *items, size_t n, json_t *arr)
+{
+    const struct vocab *cc = person_code_colours();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        const char *c = items[i].code_colour ? items[i].code_colour : "";
+        json_object_set_new(o, "code_color", json_string(c));
+        json_object_set_new(o, "code_color_name", json_string(cc ? vocab_label_of(cc, c) : ""));
+    }
+}
+
 static err list_persons(struct req *r)
 {
     bool reveal, csv = false;
-    err e = reveal_param(r, &reveal);
-    if (e)
-        return e;
     const char *fmt = param(r, "format");
     if (fmt && !(csv = !strcmp(fmt, "csv")) && strcmp(fmt, "json"))
         return bad_param("format", "参数 format 只能是 json 或 csv");
-    if (csv && reveal)
-        return bad_param("reveal", "导出文件一律脱敏，请去掉 reveal 参数");
+    err e = reveal_param(r, &reveal);
+    if (e && csv && e == E_FORBIDDEN)
+        /* an export of full values asked for without the right: refused,
+         * and the attempt is on record */
+        return audit_refusal(r->db, r->who, r->ip, "person.export", "person", 0, e,
+                             "format=csv reveal=1");
+    if (e)
+        return e;
     struct person_filter f = {0};
     if ((e = filter_from_query(r, &f)) || (e = req_paging(r, &f.page, &f.page_size)))
         return e;
@@ -659,10 +541,14 @@ static err list_persons(struct req *r)
             detail =
                 arena_printf(r->a, "%s%s%lld", detail, i ? "," : " ids=", (long long)items[i].id);
     }
-    req_audit(r, reveal ? "person.reveal" : "person.list", "person", n == 1 ? items[0].id : 0, "ok",
-              detail);
+    /* an export of full values is its own action, so that a reviewer
+     * finds every file of unmasked data that left the system */
+    const char *action = csv && reveal ? "person.export" : reveal ? "person.reveal" : "person.list";
+    if (csv && reveal)
+        detail = arena_printf(r->a, "%s reveal=1", detail);
+    req_audit(r, action, "person", n == 1 ? items[0].id : 0, "ok", detail);
     if (csv)
-        return persons_csv(r, items, n);
+        return persons_csv(r, items, n, reveal);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, person_json(r->a, &items[i], reveal));
@@ -670,17 +556,20 @@ static err list_persons(struct req *r)
         json_decref(arr);
         return e;
     }
+    add_code_colours(items, n, arr);
     return reply_page(r, arr, total, f.page, f.page_size);
 }
 
 const struct route person_routes[] = {
-    {M_POST, "/api/v1/persons", post_person, PERM_PERSON_WRITE, 0, create_fields, "登记人员",
-     "person", 0},
+    {M_POST, "/api/v1/persons", post_person, PERM_PERSON_WRITE, ROUTE_BODY_LATE, create_fields,
+     "登记人员", "person", 0},
     {M_GET, "/api/v1/persons", list_persons, PERM_PERSON_READ, 0, NULL,
-     "查询人员（姓名、证件号码、手机号码、区划等条件；format=csv 导出）", "person", 0},
-    {M_GET, "/api/v1/persons/{id}", get_person, PERM_PERSON_READ, 0, NULL, "查看人员", "person", 0},
-    {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, 0, patch_fields, "修改人员",
+     "查询人员（姓名、证件号码、手机号码、区划、健康码颜色 code_color 等条件；format=csv "
+     "导出，有 person.reveal 权限者加 reveal=1 导出完整信息）",
      "person", 0},
+    {M_GET, "/api/v1/persons/{id}", get_person, PERM_PERSON_READ, 0, NULL, "查看人员", "person", 0},
+    {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, ROUTE_BODY_LATE,
+     patch_fields, "修改人员", "person", 0},
     {M_DELETE, "/api/v1/persons/{id}", delete_person, PERM_PERSON_DELETE, 0, NULL, "删除人员",
      "person", 0},
     {M_GET, "/api/v1/persons/{id}/history", get_history, PERM_PERSON_READ, 0, NULL,

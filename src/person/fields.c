@@ -4,6 +4,7 @@
  * Chinese label and masking rule, and the one function that writes a field
  * as JSON, used by replies, CSV export and history alike.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,11 +15,7 @@
 
 /* ---- vocabularies ---------------------------------------------------------- */
 
-struct word {
-    const char *name, *label;
-};
-
-static const struct word statuses[] = {
+static const struct vocab_word statuses[] = {
     [PERSON_NORMAL] = {"normal", "正常"},
     [PERSON_OBSERVATION] = {"observation", "隔离观察"},
     [PERSON_HOME_ISOLATION] = {"home_isolation", "居家隔离"},
@@ -29,113 +26,90 @@ static const struct word statuses[] = {
     [PERSON_CURED] = {"cured", "治愈"},
     [PERSON_DEAD] = {"dead", "死亡"},
 };
+const struct vocab person_status_vocab = VOCAB("person_statuses", "人员状态", statuses);
 
-static const struct word categories[] = {
+static const struct vocab_word categories[] = {
     [PERSON_RESIDENT] = {"resident", "常住人员"},
     [PERSON_VISITOR] = {"visitor", "外来人员"},
     [PERSON_RETURNEE] = {"returnee", "返回人员"},
     [PERSON_TRANSIT] = {"transit", "过境人员"},
 };
+const struct vocab person_category_vocab = VOCAB("person_categories", "人员类型", categories);
 
-static const struct word genders[] = {
+static const struct vocab_word genders[] = {
     [GENDER_UNKNOWN] = {"unknown", "未知"},
     [GENDER_MALE] = {"male", "男"},
     [GENDER_FEMALE] = {"female", "女"},
 };
+const struct vocab person_gender_vocab = VOCAB("genders", "性别", genders);
 
 /* Index = bit position. */
-static const struct word vulnerables[] = {
+static const struct vocab_word vulnerables[] = {
     {"pregnant", "孕产妇"},
     {"elderly_alone", "独居老人"},
     {"chronic_disease", "慢性病患者"},
     {"disabled", "残疾人"},
     {"child", "儿童"},
 };
+const struct vocab vulnerable_vocab = VOCAB("vulnerable_groups", "重点人群", vulnerables);
 
-const char *const person_id_type_names[] = {
-    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_pr_card", "other", NULL,
+static const struct vocab_word sources[] = {
+    {"staff", "工作人员登记"},      {"self", "本人申报"},     {"cdc", "疾控中心"},
+    {"community_team", "三人小组"}, {"grid", "网格排查"},     {"checkpoint", "卡口排查"},
+    {"import", "批量导入"},         {"exchange", "数据交换"},
 };
-const char *const person_gender_names[] = {"male", "female", "unknown", NULL};
-const char *const person_category_names[] = {"resident", "visitor", "returnee", "transit", NULL};
-
-const char *const person_sources[] = {
-    "staff", "self", "cdc", "community_team", "grid", "checkpoint", "import", "exchange", NULL,
-};
-static const char *const source_labels[] = {
-    "工作人员登记", "本人申报", "疾控中心", "三人小组",
-    "网格排查",     "卡口排查", "批量导入", "数据交换",
-};
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *word_name(const struct word *w, size_t n, unsigned i)
-{
-    return i < n && w[i].name ? w[i].name : "";
-}
-
-static const char *word_label(const struct word *w, size_t n, unsigned i)
-{
-    return i < n && w[i].label ? w[i].label : "";
-}
-
-static int word_parse(const struct word *w, size_t n, const char *s)
-{
-    for (size_t i = 0; s && i < n; i++)
-        if (w[i].name && !strcmp(w[i].name, s))
-            return (int)i;
-    return -1;
-}
+const struct vocab person_source_vocab = VOCAB("person_sources", "信息来源", sources);
 
 const char *person_status_name(enum person_status s)
 {
-    return word_name(statuses, N(statuses), s);
+    return vocab_name(&person_status_vocab, s);
 }
 
 const char *person_status_label(enum person_status s)
 {
-    return word_label(statuses, N(statuses), s);
+    return vocab_label(&person_status_vocab, s);
 }
 
 enum person_status person_status_parse(const char *s)
 {
-    int i = word_parse(statuses, N(statuses), s);
+    int i = vocab_parse(&person_status_vocab, s);
     return i > 0 ? (enum person_status)i : 0;
 }
 
 const char *person_category_name(enum person_category c)
 {
-    return word_name(categories, N(categories), c);
+    return vocab_name(&person_category_vocab, c);
 }
 
 const char *person_category_label(enum person_category c)
 {
-    return word_label(categories, N(categories), c);
+    return vocab_label(&person_category_vocab, c);
 }
 
 enum person_category person_category_parse(const char *s)
 {
-    int i = word_parse(categories, N(categories), s);
+    int i = vocab_parse(&person_category_vocab, s);
     return i > 0 ? (enum person_category)i : 0;
 }
 
 const char *person_gender_name(enum person_gender g)
 {
-    return word_name(genders, N(genders), g);
+    return vocab_name(&person_gender_vocab, g);
 }
 
 const char *person_gender_label(enum person_gender g)
 {
-    return word_label(genders, N(genders), g);
+    return vocab_label(&person_gender_vocab, g);
 }
 
 int person_gender_parse(const char *s)
 {
-    return word_parse(genders, N(genders), s);
+    return vocab_parse(&person_gender_vocab, s);
 }
 
 static int bit_index(unsigned bit)
 {
-    for (int i = 0; i < (int)N(vulnerables); i++)
+    for (int i = 0; i < (int)vulnerable_vocab.n; i++)
         if (bit == 1u << i)
             return i;
     return -1;
@@ -155,50 +129,42 @@ const char *vulnerable_label(unsigned bit)
 
 unsigned vulnerable_parse(const char *s)
 {
-    int i = word_parse(vulnerables, N(vulnerables), s);
+    int i = vocab_parse(&vulnerable_vocab, s);
     return i < 0 ? 0 : 1u << i;
+}
+
+bool person_source_valid(const char *source)
+{
+    return vocab_parse(&person_source_vocab, source) >= 0;
 }
 
 const char *person_source_label(const char *source)
 {
-    for (size_t i = 0; source && person_sources[i]; i++)
-        if (!strcmp(person_sources[i], source))
-            return source_labels[i];
-    return "";
+    return vocab_label_of(&person_source_vocab, source);
 }
 
 /* ---- the field table ------------------------------------------------------- */
 
-enum mask_kind { MK_NONE, MK_NAME, MK_ID, MK_PHONE, MK_ADDRESS, MK_BIRTH };
-
-static const struct {
-    const char *name, *label;
-    enum mask_kind mask;
-} fields[PF__COUNT] = {
-    [PF_NAME] = {"name", "姓名", MK_NAME},
-    [PF_ID_TYPE] = {"id_type", "证件类型", MK_NONE},
-    [PF_ID_NUMBER] = {"id_number", "证件号码", MK_ID},
-    [PF_NATIVE_PLACE] = {"native_place", "籍贯", MK_NONE},
-    [PF_GENDER] = {"gender", "性别", MK_NONE},
-    [PF_BIRTH_DATE] = {"birth_date", "出生日期", MK_BIRTH},
-    [PF_CATEGORY] = {"category", "人员类型", MK_NONE},
-    [PF_INBOUND] = {"inbound", "是否入境人员", MK_NONE},
-    [PF_REGION_CODE] = {"region_code", "所属区划", MK_NONE},
-    [PF_ADDRESS] = {"address", "现住址", MK_ADDRESS},
-    [PF_HOUSEHOLD] = {"household", "户号", MK_NONE},
-    [PF_HOUSEHOLD_RELATION] = {"household_relation", "与户主关系", MK_NONE},
-    [PF_PHONE] = {"phone", "手机号码", MK_PHONE},
-    [PF_EMERGENCY_CONTACT_NAME] = {"emergency_contact_name", "紧急联系人", MK_NAME},
-    [PF_EMERGENCY_CONTACT_PHONE] = {"emergency_contact_phone", "紧急联系人电话", MK_PHONE},
-    [PF_EMPLOYED] = {"employed", "是否在职", MK_NONE},
-    [PF_EMPLOYER] = {"employer", "工作单位", MK_NONE},
-    [PF_WORK_ADDRESS] = {"work_address", "工作地址", MK_ADDRESS},
-    [PF_CURRENT_LOCATION] = {"current_location", "目前所在地", MK_NONE},
-    [PF_VULNERABLE] = {"vulnerable", "重点人群", MK_NONE},
-    [PF_STATUS] = {"status", "状态", MK_NONE},
-    [PF_SOURCE] = {"source", "信息来源", MK_NONE},
-    [PF_CONSENT_AT] = {"consent_at", "同意采集时间", MK_NONE},
+static const struct person_field_desc fields[PF__COUNT] = {
+#define PF_DESC(f, m, k, jt, min_, max_, fl, voc, mk, lab, col)                                    \
+    [f] = {#m,   lab, k,  mk, voc, offsetof(struct person, m), sizeof(((struct person *)0)->m),    \
+           max_, fl,  col},
+    PERSON_FIELDS(PF_DESC)
+#undef PF_DESC
 };
+
+#define PF_ONE(...) +1
+_Static_assert(0 PERSON_FIELDS(PF_ONE) == PF__COUNT, "a row of PERSON_FIELDS for every field");
+#undef PF_ONE
+_Static_assert(sizeof(enum id_type) == sizeof(int) && sizeof(enum person_gender) == sizeof(int) &&
+                   sizeof(enum person_category) == sizeof(int) &&
+                   sizeof(enum person_status) == sizeof(int),
+               "PK_ENUM members are read as int");
+
+const struct person_field_desc *person_field_desc(enum person_field f)
+{
+    return &fields[(unsigned)f < PF__COUNT ? f : 0];
+}
 
 const char *person_field_name(enum person_field f)
 {
@@ -210,12 +176,29 @@ const char *person_field_label(enum person_field f)
     return (unsigned)f < PF__COUNT ? fields[f].label : "";
 }
 
+bool person_field_masked(enum person_field f)
+{
+    return (unsigned)f < PF__COUNT && fields[f].mask != MK_NONE;
+}
+
+size_t person_field_max(enum person_field f)
+{
+    return (unsigned)f < PF__COUNT && fields[f].kind == PK_TEXT ? (size_t)fields[f].max : 0;
+}
+
 enum person_field person_field_parse(const char *s)
 {
     for (int f = 0; s && f < PF__COUNT; f++)
         if (!strcmp(fields[f].name, s))
             return (enum person_field)f;
     return PF__COUNT;
+}
+
+void person_fields_copy(struct person *dst, const struct person *src, person_fields set)
+{
+    for (int f = 0; f < PF__COUNT; f++)
+        if (set & PF_BIT(f))
+            memcpy((char *)dst + fields[f].off, (const char *)src + fields[f].off, fields[f].size);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */
@@ -250,72 +233,139 @@ static json_t *str_or_null(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
+#define MEMBER(p, f, type)  (*(type *)((char *)(p) + fields[f].off))
+#define CMEMBER(p, f, type) (*(const type *)((const char *)(p) + fields[f].off))
+
 json_t *person_field_json(const struct person *p, enum person_field f)
 {
-    switch (f) {
-    case PF_NAME:
-        return str_or_null(p->name);
-    case PF_ID_TYPE:
-        return str_or_null(id_type_name(p->id_type));
-    case PF_ID_NUMBER:
-        return str_or_null(p->id_number);
-    case PF_NATIVE_PLACE:
-        return str_or_null(p->native_place);
-    case PF_GENDER:
-        return json_string(person_gender_name(p->gender));
-    case PF_BIRTH_DATE: {
+    if ((unsigned)f >= PF__COUNT)
+        return json_null();
+    const struct person_field_desc *d = &fields[f];
+    switch (d->kind) {
+    case PK_TEXT:
+        return str_or_null(CMEMBER(p, f, const char *));
+    case PK_ENUM:
+        return str_or_null(vocab_name(d->vocab, (size_t)CMEMBER(p, f, int)));
+    case PK_BOOL:
+        return json_boolean(CMEMBER(p, f, bool));
+    case PK_TIME: {
+        int64_t t = CMEMBER(p, f, int64_t);
+        return t ? json_integer(t) : json_null();
+    }
+    case PK_REGION: {
+        int64_t code = CMEMBER(p, f, int64_t);
+        if (!code)
+            return json_null();
+        char text[19];
+        regcode_format(code, text);
+        return json_string(text);
+    }
+    case PK_DATE: {
         char b[11];
-        person_birth_format(p->birth_date, b);
+        person_birth_format(CMEMBER(p, f, int32_t), b);
         return str_or_null(b);
     }
-    case PF_CATEGORY:
-        return str_or_null(person_category_name(p->category));
-    case PF_INBOUND:
-        return json_boolean(p->inbound);
-    case PF_REGION_CODE: {
-        if (!p->region_code)
-            return json_null();
-        char code[19];
-        regcode_format(p->region_code, code);
-        return json_string(code);
-    }
-    case PF_ADDRESS:
-        return str_or_null(p->address);
-    case PF_HOUSEHOLD:
-        return str_or_null(p->household);
-    case PF_HOUSEHOLD_RELATION:
-        return str_or_null(p->household_relation);
-    case PF_PHONE:
-        return str_or_null(p->phone);
-    case PF_EMERGENCY_CONTACT_NAME:
-        return str_or_null(p->emergency_contact_name);
-    case PF_EMERGENCY_CONTACT_PHONE:
-        return str_or_null(p->emergency_contact_phone);
-    case PF_EMPLOYED:
-        return json_boolean(p->employed);
-    case PF_EMPLOYER:
-        return str_or_null(p->employer);
-    case PF_WORK_ADDRESS:
-        return str_or_null(p->work_address);
-    case PF_CURRENT_LOCATION:
-        return str_or_null(p->current_location);
-    case PF_VULNERABLE: {
+    case PK_BITS: {
         json_t *a = json_array();
-        for (unsigned bit = 1; bit <= VULN_ALL; bit <<= 1)
-            if (p->vulnerable & bit)
-                json_array_append_new(a, json_string(vulnerable_name(bit)));
+        unsigned bits = CMEMBER(p, f, unsigned);
+        for (size_t i = 0; i < d->vocab->n; i++)
+            if (bits & 1u << i)
+                json_array_append_new(a, json_string(vocab_name(d->vocab, i)));
         return a;
     }
-    case PF_STATUS:
-        return str_or_null(person_status_name(p->status));
-    case PF_SOURCE:
-        return str_or_null(p->source);
-    case PF_CONSENT_AT:
-        return p->consent_at ? json_integer(p->consent_at) : json_null();
-    case PF__COUNT:
-        break;
     }
     return json_null();
+}
+
+/* The value of member `v` of a body for field f into *p; the JSON type was
+ * checked (or is reported) by the jfield table: a mismatch is skipped. */
+static err field_from_json(json_t *v, struct person *p, enum person_field f, err e)
+{
+    const struct person_field_desc *d = &fields[f];
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+    switch (d->kind) {
+    case PK_TEXT:
+        MEMBER(p, f, const char *) = s;
+        break;
+    case PK_ENUM: {
+        int i = s ? vocab_parse(d->vocab, s) : -1;
+        /* absent is 0, which person_check defaults */
+        MEMBER(p, f, int) = i < 0 ? 0 : i;
+        if (s && i < 0)
+            e = err_add(e, E_INPUT, "invalid_value", d->name, "%s的取值不正确", d->label);
+        break;
+    }
+    case PK_BOOL:
+        MEMBER(p, f, bool) = json_is_true(v);
+        break;
+    case PK_TIME:
+        MEMBER(p, f, int64_t) = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+        break;
+    case PK_REGION: {
+        enum region_level lv;
+        int64_t code = s ? regcode_parse(s, &lv) : 0;
+        MEMBER(p, f, int64_t) = code > 0 ? code : 0;
+        if (s && code <= 0)
+            e = err_add(e, E_INPUT, "invalid_region", d->name, "%s不存在或不在您的管辖范围内",
+                        d->label);
+        break;
+    }
+    case PK_DATE: {
+        int32_t date = s && *s ? person_birth_parse(s) : 0;
+        MEMBER(p, f, int32_t) = date;
+        if (s && *s && !date)
+            e = err_add(e, E_INPUT, "invalid_birth_date", d->name,
+                        "出生日期应为 YYYY-MM-DD 格式的有效日期");
+        break;
+    }
+    case PK_BITS: {
+        unsigned bits = 0;
+        size_t i;
+        json_t *x;
+        bool bad = false;
+        json_array_foreach(v, i, x)
+        {
+            int k = json_is_string(x) ? vocab_parse(d->vocab, json_string_value(x)) : -1;
+            if (k < 0)
+                bad = true;
+            else
+                bits |= 1u << k;
+        }
+        MEMBER(p, f, unsigned) = bits;
+        if (bad) {
+            /* the allowed names, from the vocabulary itself */
+            char names[256];
+            size_t n = 0;
+            names[0] = '\0';
+            for (size_t k = 0; k < d->vocab->n; k++) {
+                int w = snprintf(names + n, sizeof names - n, "%s%s", n ? "、" : "",
+                                 vocab_name(d->vocab, k));
+                if (w < 0 || (size_t)w >= sizeof names - n)
+                    break;
+                n += (size_t)w;
+            }
+            e = err_add(e, E_INPUT, "invalid_value", d->name, "%s的取值不正确，可选：%s", d->label,
+                        names);
+        }
+        break;
+    }
+    }
+    return e;
+}
+
+err person_from_json(json_t *b, struct person *p, person_fields *set_r)
+{
+    person_fields set = 0;
+    err e = E_OK;
+    for (int f = 0; f < PF__COUNT; f++) {
+        json_t *v = json_object_get(b, fields[f].name);
+        if (!v)
+            continue;
+        set |= PF_BIT(f);
+        e = field_from_json(v, p, (enum person_field)f, e);
+    }
+    *set_r = set;
+    return e;
 }
 
 json_t *person_value_mask(arena *a, enum person_field f, json_t *v)

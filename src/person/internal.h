@@ -8,7 +8,116 @@
 
 #include <jansson.h>
 
+#include "base/json.h"
 #include "person/person.h"
+
+/*
+ * THE field table of the person record: one row per client-settable field
+ * (enum person_field), in the API's order. Everything field-wise is
+ * generated from it: the JSON checks of the request bodies (api.c), the
+ * conversion between struct person and JSON both ways, the copy of a
+ * patch's fields and the diff for the history (fields.c, person.c), the
+ * masking of replies, CSV and history, and the field names and labels the
+ * vocabulary document serves. A new field is one row here (and its column
+ * in sql/ and in person.c's INSERT/UPDATE).
+ *
+ *   X(field, member, kind, JSON type, min, max, flags, vocabulary, mask, 中文名, column)
+ *
+ * member: the struct person member, which is also the JSON name; kind: how
+ * the member is held (enum person_kind); min/max: characters of a string,
+ * the range of an integer (0, 0: none), as struct jfield; flags:
+ * PFL_REQUIRED (a create needs it), JF_NULLABLE, PFL_BY_NAME (an enum
+ * stored as its name, not its number); vocabulary: the names a string or
+ * each array element must be one of (NULL: any); column: its column of
+ * persons, sealed (SM4, "persons.<column without _enc>") exactly when the
+ * field is text with a mask rule.
+ */
+#define PERSON_FIELDS(X)                                                                           \
+    X(PF_NAME, name, PK_TEXT, J_STRING, 1, PERSON_NAME_MAX, PFL_REQUIRED, NULL, MK_NAME, "姓名",   \
+      "name_enc")                                                                                  \
+    X(PF_ID_TYPE, id_type, PK_ENUM, J_STRING, 0, 0, 0, &id_type_vocab, MK_NONE, "证件类型",        \
+      "id_type")                                                                                   \
+    X(PF_ID_NUMBER, id_number, PK_TEXT, J_STRING, 1, 40, PFL_REQUIRED, NULL, MK_ID, "证件号码",    \
+      "id_number_enc")                                                                             \
+    X(PF_NATIVE_PLACE, native_place, PK_TEXT, J_STRING, 0, 50, JF_NULLABLE, NULL, MK_NONE, "籍贯", \
+      "native_place")                                                                              \
+    X(PF_GENDER, gender, PK_ENUM, J_STRING, 0, 0, 0, &person_gender_vocab, MK_NONE, "性别",        \
+      "gender")                                                                                    \
+    X(PF_BIRTH_DATE, birth_date, PK_DATE, J_STRING, 0, 10, JF_NULLABLE, NULL, MK_BIRTH,            \
+      "出生日期", "birth_date")                                                                    \
+    X(PF_CATEGORY, category, PK_ENUM, J_STRING, 0, 0, PFL_BY_NAME, &person_category_vocab,         \
+      MK_NONE, "人员类型", "category")                                                             \
+    X(PF_INBOUND, inbound, PK_BOOL, J_BOOL, 0, 0, 0, NULL, MK_NONE, "是否入境人员", "inbound")     \
+    X(PF_REGION_CODE, region_code, PK_REGION, J_STRING, 0, 18, PFL_REQUIRED, NULL, MK_NONE,        \
+      "所属区划", "region_code")                                                                   \
+    X(PF_ADDRESS, address, PK_TEXT, J_STRING, 0, PERSON_ADDRESS_MAX, JF_NULLABLE, NULL,            \
+      MK_ADDRESS, "现住址", "address_enc")                                                         \
+    X(PF_HOUSEHOLD, household, PK_TEXT, J_STRING, 0, 64, JF_NULLABLE, NULL, MK_NONE, "户号",       \
+      "household")                                                                                 \
+    X(PF_HOUSEHOLD_RELATION, household_relation, PK_TEXT, J_STRING, 0, 20, JF_NULLABLE, NULL,      \
+      MK_NONE, "与户主关系", "household_relation")                                                 \
+    X(PF_PHONE, phone, PK_TEXT, J_STRING, 0, 0, JF_NULLABLE, NULL, MK_PHONE, "手机号码",           \
+      "phone_enc")                                                                                 \
+    X(PF_EMERGENCY_CONTACT_NAME, emergency_contact_name, PK_TEXT, J_STRING, 0, PERSON_NAME_MAX,    \
+      JF_NULLABLE, NULL, MK_NAME, "紧急联系人", "emergency_name_enc")                              \
+    X(PF_EMERGENCY_CONTACT_PHONE, emergency_contact_phone, PK_TEXT, J_STRING, 0, 0, JF_NULLABLE,   \
+      NULL, MK_PHONE, "紧急联系人电话", "emergency_phone_enc")                                     \
+    X(PF_EMPLOYED, employed, PK_BOOL, J_BOOL, 0, 0, 0, NULL, MK_NONE, "是否在职", "employed")      \
+    X(PF_EMPLOYER, employer, PK_TEXT, J_STRING, 0, 100, JF_NULLABLE, NULL, MK_NONE, "工作单位",    \
+      "employer")                                                                                  \
+    X(PF_WORK_ADDRESS, work_address, PK_TEXT, J_STRING, 0, PERSON_ADDRESS_MAX, JF_NULLABLE, NULL,  \
+      MK_ADDRESS, "工作地址", "work_address_enc")                                                  \
+    X(PF_CURRENT_LOCATION, current_location, PK_TEXT, J_STRING, 0, 200, JF_NULLABLE, NULL,         \
+      MK_NONE, "目前所在地", "current_location")                                                   \
+    X(PF_VULNERABLE, vulnerable, PK_BITS, J_ARRAY, 0, 0, JF_NULLABLE, &vulnerable_vocab, MK_NONE,  \
+      "重点人群", "vulnerable")                                                                    \
+    X(PF_STATUS, status, PK_ENUM, J_STRING, 0, 0, PFL_BY_NAME, &person_status_vocab, MK_NONE,      \
+      "状态", "status")                                                                            \
+    X(PF_SOURCE, source, PK_TEXT, J_STRING, 0, 0, 0, &person_source_vocab, MK_NONE, "信息来源",    \
+      "source")                                                                                    \
+    X(PF_CONSENT_AT, consent_at, PK_TIME, J_INT, 0, PERSON_CONSENT_MAX, JF_NULLABLE, NULL,         \
+      MK_NONE, "同意采集时间", "consent_at")
+
+/* How a member is held: a string (NULL: not recorded); an enum, written
+ * as its vocabulary name; a bool; epoch ms (0: not recorded); a padded
+ * region code; a yyyymmdd date (0: unknown); a bit set of the vocabulary
+ * (bit i = word i). */
+enum person_kind { PK_TEXT, PK_ENUM, PK_BOOL, PK_TIME, PK_REGION, PK_DATE, PK_BITS };
+enum mask_kind { MK_NONE, MK_NAME, MK_ID, MK_PHONE, MK_ADDRESS, MK_BIRTH };
+#define PFL_REQUIRED 0x100u /* beside JF_NULLABLE: required on create */
+#define PFL_BY_NAME  0x200u /* an enum stored as its vocabulary name */
+
+/* A row of the table, as person.c stores and reads it. */
+struct person_field_desc {
+    const char *name, *label;
+    enum person_kind kind;
+    enum mask_kind mask;
+    const struct vocab *vocab;
+    size_t off, size; /* the member in struct person */
+    int64_t max;
+    unsigned flags;
+    const char *column;
+};
+const struct person_field_desc *person_field_desc(enum person_field f);
+/* Is the field stored sealed (text with a mask rule)? */
+#define PERSON_FIELD_SEALED(d) ((d)->kind == PK_TEXT && (d)->mask != MK_NONE)
+
+/* The consent time may not be later than 2100-01-01. */
+#define PERSON_CONSENT_MAX 4102444800000LL
+
+/* A request body's jfield row of a field (JF_REQUIRED when the field is
+ * required on create; PATCH bodies are checked as partial). */
+#define PERSON_JFIELD(f, m, kind, jt, min, max, flags, vocab, mask, label, column)                 \
+    {                                                                                              \
+        #m,   jt,   ((flags)&PFL_REQUIRED ? JF_REQUIRED : 0) | ((flags)&JF_NULLABLE),              \
+        min,  max,  label,                                                                         \
+        NULL, vocab},
+
+/* The longest a text field may be, in characters (0: checked otherwise). */
+size_t person_field_max(enum person_field f);
+
+/* Copy the fields named in `set` from src into dst. */
+void person_fields_copy(struct person *dst, const struct person *src, person_fields set);
 
 /*
  * A field's value as the API writes it, unmasked: strings, booleans,
@@ -31,18 +140,14 @@ json_t *person_value_mask(arena *a, enum person_field f, json_t *v);
 json_t *person_json(arena *a, const struct person *p, bool reveal);
 
 /*
- * The members of a request body `b`, already checked against a jfield
- * table by the router, into *p; *set_r names the fields present. E_INPUT
- * for values the table cannot express (a malformed birth date or region
- * code, an unknown vulnerable flag). Defined in api.c; self_api.c uses it.
+ * The members of a request body `b` into *p; *set_r names the fields
+ * present. Members of the wrong JSON type are skipped (the jfield check
+ * reports them, in the same pass when the caller collects errors,
+ * base/error.h). E_INPUT for values the jfield table cannot express (a
+ * malformed birth date or region code, an unknown vulnerable flag), every
+ * such field at once in collect mode.
  */
 err person_from_json(json_t *b, struct person *p, person_fields *set_r) MUST_USE;
-
-/* The API names of id types, genders and categories, NULL-terminated, for
- * the jfield tables' allowed values. */
-extern const char *const person_id_type_names[];
-extern const char *const person_gender_names[];
-extern const char *const person_category_names[];
 
 /* "1990-01-01" from 19900101 into out (11 bytes); "" for 0. */
 void person_birth_format(int32_t birth, char out[11]);

@@ -9,6 +9,8 @@
  */
 #include "person/person.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,22 +21,21 @@
 #include "base/log.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "db/query.h"
 #include "person/internal.h"
 #include "security/crypto.h"
 #include "security/mask.h"
 #include "security/ratelimit.h"
 
-/* Field labels of seal() and blind_index(): "<table>.<column>". */
-#define L_NAME     "persons.name"
-#define L_ID       "persons.id_number"
-#define L_PHONE    "persons.phone"
-#define L_PHONE4   "persons.phone_last4"
-#define L_ADDRESS  "persons.address"
-#define L_EM_NAME  "persons.emergency_name"
-#define L_EM_PHONE "persons.emergency_phone"
-#define L_WORK     "persons.work_address"
-#define L_TOKEN    "persons.name_token"
-#define L_CHANGES  "person_history.changes"
+/* Labels of seal() and blind_index(): "<table>.<column>" (the sealed
+ * fields' are derived from the field table, storage_build). */
+#define L_NAME    "persons.name"
+#define L_ID      "persons.id_number"
+#define L_PHONE   "persons.phone"
+#define L_PHONE4  "persons.phone_last4"
+#define L_ADDRESS "persons.address"
+#define L_TOKEN   "persons.name_token"
+#define L_CHANGES "person_history.changes"
 
 /* At most this many bigrams of a query are looked up (person.h). */
 #define QUERY_TOKENS_MAX 8
@@ -76,8 +77,10 @@ static const char *blank_null(const char *s)
     return s && *s ? s : NULL;
 }
 
-static err text_check(const char *s, enum person_field f, size_t max)
+/* A text field against its limit in the field table. */
+static err text_check(const char *s, enum person_field f)
 {
+    size_t max = person_field_max(f);
     if (!s)
         return E_OK;
     const char *name = person_field_name(f), *label = person_field_label(f);
@@ -92,7 +95,7 @@ static err text_check(const char *s, enum person_field f, size_t max)
 static err name_check(const char *s, enum person_field f)
 {
     const char *name = person_field_name(f), *label = person_field_label(f);
-    err e = text_check(s, f, PERSON_NAME_MAX);
+    err e = text_check(s, f);
     if (e)
         return e;
     bool visible = false;
@@ -107,51 +110,65 @@ static err name_check(const char *s, enum person_field f)
     return E_OK;
 }
 
-static bool source_valid(const char *s)
-{
-    for (size_t i = 0; person_sources[i]; i++)
-        if (!strcmp(person_sources[i], s))
-            return true;
-    return false;
-}
-
+/*
+ * Every rule of every field, all checked: a record with several faults is
+ * answered with all of them at once (base/error.h, collect mode; begun
+ * here unless the caller, which may have JSON errors to report with
+ * these, already collects). A check that needs an earlier field valid
+ * (the birth date against the id number) is skipped when that failed.
+ */
 err person_check(arena *a, struct person *p, person_fields given)
 {
-    err e;
+    bool own = !err_collecting();
+    if (own)
+        err_collect_begin();
+    err e = E_OK, x;
+#define KEEP(call)                                                                                 \
+    do {                                                                                           \
+        x = (call);                                                                                \
+        if (x && !e)                                                                               \
+            e = x;                                                                                 \
+    } while (0)
     p->name = blank_null(p->name);
     if (!p->name)
-        return err_set(E_INPUT, "required", "name", "请填写姓名");
-    if ((e = name_check(p->name, PF_NAME)))
-        return e;
+        KEEP(err_set(E_INPUT, "required", "name", "请填写姓名"));
+    else
+        KEEP(name_check(p->name, PF_NAME));
 
-    if (!id_type_name(p->id_type))
-        return err_set(E_INPUT, "invalid_id_type", "id_type", "证件类型无效");
-    char *idn = p->id_number ? person_id_normalise(arena_strdup(a, p->id_number)) : NULL;
-    if (!idn || !*idn)
-        return err_set(E_INPUT, "required", "id_number", "请填写证件号码");
-    p->id_number = idn;
+    bool id_ok = false;
     int32_t birth = 0;
     bool male = false;
-    if (p->id_type == ID_RESIDENT)
-        e = check_resident_id(idn, "id_number", &birth, &male);
-    else
-        e = check_id_number(p->id_type, idn, "id_number");
-    if (e)
-        return e;
+    char *idn = p->id_number ? person_id_normalise(arena_strdup(a, p->id_number)) : NULL;
+    if (!id_type_name(p->id_type)) {
+        KEEP(err_set(E_INPUT, "invalid_id_type", "id_type", "证件类型无效"));
+    } else if (!idn || !*idn) {
+        KEEP(err_set(E_INPUT, "required", "id_number", "请填写证件号码"));
+    } else {
+        p->id_number = idn;
+        if (p->id_type == ID_RESIDENT)
+            x = check_resident_id(idn, "id_number", &birth, &male);
+        else
+            x = check_id_number(p->id_type, idn, "id_number");
+        KEEP(x);
+        id_ok = !x;
+    }
 
-    if (p->gender < GENDER_UNKNOWN || p->gender > GENDER_FEMALE)
-        return err_set(E_INPUT, "invalid_value", "gender", "性别的取值不正确");
-    if (p->birth_date &&
-        (p->birth_date < 19000101 || !date_valid(p->birth_date) || p->birth_date > person_today()))
-        return err_set(E_INPUT, "invalid_birth_date", "birth_date", "出生日期无效");
-    if (p->id_type == ID_RESIDENT) {
+    bool gender_ok = p->gender >= GENDER_UNKNOWN && p->gender <= GENDER_FEMALE;
+    if (!gender_ok)
+        KEEP(err_set(E_INPUT, "invalid_value", "gender", "性别的取值不正确"));
+    bool birth_ok = !p->birth_date || (p->birth_date >= 19000101 && date_valid(p->birth_date) &&
+                                       p->birth_date <= person_today());
+    if (!birth_ok)
+        KEEP(err_set(E_INPUT, "invalid_birth_date", "birth_date", "出生日期无效"));
+    if (p->id_type == ID_RESIDENT && id_ok) {
         /* The id number is the authority; a stated value must agree. */
         enum person_gender g = male ? GENDER_MALE : GENDER_FEMALE;
-        if ((given & PF_BIT(PF_BIRTH_DATE)) && p->birth_date && p->birth_date != birth)
-            return err_set(E_INPUT, "birth_date_mismatch", "birth_date",
-                           "出生日期与身份证号码不一致");
-        if ((given & PF_BIT(PF_GENDER)) && p->gender != GENDER_UNKNOWN && p->gender != g)
-            return err_set(E_INPUT, "gender_mismatch", "gender", "性别与身份证号码不一致");
+        if (birth_ok && (given & PF_BIT(PF_BIRTH_DATE)) && p->birth_date && p->birth_date != birth)
+            KEEP(err_set(E_INPUT, "birth_date_mismatch", "birth_date",
+                         "出生日期与身份证号码不一致"));
+        if (gender_ok && (given & PF_BIT(PF_GENDER)) && p->gender != GENDER_UNKNOWN &&
+            p->gender != g)
+            KEEP(err_set(E_INPUT, "gender_mismatch", "gender", "性别与身份证号码不一致"));
         p->birth_date = birth;
         p->gender = g;
     }
@@ -159,23 +176,23 @@ err person_check(arena *a, struct person *p, person_fields given)
     if (!p->category)
         p->category = PERSON_RESIDENT;
     if (!person_category_name(p->category)[0])
-        return err_set(E_INPUT, "invalid_value", "category", "人员类型的取值不正确");
+        KEEP(err_set(E_INPUT, "invalid_value", "category", "人员类型的取值不正确"));
     if (!p->status)
         p->status = PERSON_NORMAL;
     if (!person_status_name(p->status)[0])
-        return err_set(E_INPUT, "invalid_value", "status", "状态的取值不正确");
+        KEEP(err_set(E_INPUT, "invalid_value", "status", "状态的取值不正确"));
     p->source = blank_null(p->source);
     if (!p->source)
         p->source = "staff";
-    if (!source_valid(p->source))
-        return err_set(E_INPUT, "invalid_value", "source", "信息来源的取值不正确");
+    if (!person_source_valid(p->source))
+        KEEP(err_set(E_INPUT, "invalid_value", "source", "信息来源的取值不正确"));
     if (p->vulnerable & ~VULN_ALL)
-        return err_set(E_INPUT, "invalid_value", "vulnerable", "重点人群的取值不正确");
+        KEEP(err_set(E_INPUT, "invalid_value", "vulnerable", "重点人群的取值不正确"));
     if (p->consent_at < 0)
-        return err_set(E_INPUT, "out_of_range", "consent_at", "同意采集时间无效");
+        KEEP(err_set(E_INPUT, "out_of_range", "consent_at", "同意采集时间无效"));
     if (!regcode_level(p->region_code))
-        return err_set(E_INPUT, "invalid_region", "region_code",
-                       "所属区划不存在或不在您的管辖范围内");
+        KEEP(err_set(E_INPUT, "invalid_region", "region_code",
+                     "所属区划不存在或不在您的管辖范围内"));
 
     p->native_place = blank_null(p->native_place);
     p->address = blank_null(p->address);
@@ -187,23 +204,23 @@ err person_check(arena *a, struct person *p, person_fields given)
     p->employer = blank_null(p->employer);
     p->work_address = blank_null(p->work_address);
     p->current_location = blank_null(p->current_location);
-    if ((e = text_check(p->native_place, PF_NATIVE_PLACE, 50)) ||
-        (e = text_check(p->address, PF_ADDRESS, PERSON_ADDRESS_MAX)) ||
-        (e = text_check(p->household, PF_HOUSEHOLD, 64)) ||
-        (e = text_check(p->household_relation, PF_HOUSEHOLD_RELATION, 20)) ||
-        (e = text_check(p->employer, PF_EMPLOYER, 100)) ||
-        (e = text_check(p->work_address, PF_WORK_ADDRESS, PERSON_ADDRESS_MAX)) ||
-        (e = text_check(p->current_location, PF_CURRENT_LOCATION, 200)))
-        return e;
-    if (p->emergency_contact_name &&
-        (e = name_check(p->emergency_contact_name, PF_EMERGENCY_CONTACT_NAME)))
-        return e;
-    if (p->phone && (e = check_phone(p->phone, "phone")))
-        return e;
-    if (p->emergency_contact_phone &&
-        (e = check_phone(p->emergency_contact_phone, "emergency_contact_phone")))
-        return e;
-    return E_OK;
+    KEEP(text_check(p->native_place, PF_NATIVE_PLACE));
+    KEEP(text_check(p->address, PF_ADDRESS));
+    KEEP(text_check(p->household, PF_HOUSEHOLD));
+    KEEP(text_check(p->household_relation, PF_HOUSEHOLD_RELATION));
+    KEEP(text_check(p->employer, PF_EMPLOYER));
+    KEEP(text_check(p->work_address, PF_WORK_ADDRESS));
+    KEEP(text_check(p->current_location, PF_CURRENT_LOCATION));
+    if (p->emergency_contact_name)
+        KEEP(name_check(p->emergency_contact_name, PF_EMERGENCY_CONTACT_NAME));
+    if (p->phone)
+        KEEP(check_phone(p->phone, "phone"));
+    if (p->emergency_contact_phone)
+        KEEP(check_phone(p->emergency_contact_phone, "emergency_contact_phone"));
+#undef KEEP
+    if (own)
+        err_collect_end();
+    return e;
 }
 
 err person_region_check(db *d, const struct scope *sc, int64_t code, const char *field)
@@ -218,10 +235,9 @@ err person_region_check(db *d, const struct scope *sc, int64_t code, const char 
         db_bind_int64(s, 1, code);
         db_bind_int64(s, 2, sc->lo);
         db_bind_int64(s, 3, sc->hi);
-        int rc = db_step(s);
-        if (rc == DB_ROW)
+        bool row;
+        if (!(e = db_row(s, &row)) && row)
             n = db_col_int64(s, 0);
-        e = rc == DB_ROW ? E_OK : db_step_err(s);
         db_done(s);
         if (e)
             return e;
@@ -231,87 +247,153 @@ err person_region_check(db *d, const struct scope *sc, int64_t code, const char 
     return E_OK;
 }
 
-/* ---- sealing ------------------------------------------------------------------ */
+/* ---- storage, generated from the field table ------------------------------------- */
 
-/* The sealed columns, in the order of the struct sealed slots. */
-enum { Z_NAME, Z_ID, Z_PHONE, Z_ADDRESS, Z_EM_NAME, Z_EM_PHONE, Z_WORK, Z__COUNT };
+/*
+ * The persons row is the field table's columns in the table's order
+ * (person/internal.h), each sealed field followed by its keyed blind
+ * indexes (the exact searches of person.h), then the program's own
+ * columns. The SQL text is assembled once from those fixed column names
+ * (never from a value), and the binds and the reads walk the same table,
+ * so a field is stored, read and bound in one place.
+ */
 
+/* The blind indexes stored beside a sealed column, in column order. */
+enum bidx { BI_NAME, BI_ID, BI_PHONE, BI_PHONE4, BI__COUNT };
 static const struct {
-    const char *label;
     enum person_field field;
-    size_t max_bytes; /* the character limit at 4 bytes a character */
-} zcols[Z__COUNT] = {
-    [Z_NAME] = {L_NAME, PF_NAME, PERSON_NAME_MAX * 4},
-    [Z_ID] = {L_ID, PF_ID_NUMBER, 64},
-    [Z_PHONE] = {L_PHONE, PF_PHONE, 32},
-    [Z_ADDRESS] = {L_ADDRESS, PF_ADDRESS, PERSON_ADDRESS_MAX * 4},
-    [Z_EM_NAME] = {L_EM_NAME, PF_EMERGENCY_CONTACT_NAME, PERSON_NAME_MAX * 4},
-    [Z_EM_PHONE] = {L_EM_PHONE, PF_EMERGENCY_CONTACT_PHONE, 32},
-    [Z_WORK] = {L_WORK, PF_WORK_ADDRESS, PERSON_ADDRESS_MAX * 4},
+    const char *column;
+} bidx_cols[BI__COUNT] = {
+    [BI_NAME] = {PF_NAME, "name_bidx"},
+    [BI_ID] = {PF_ID_NUMBER, "id_number_bidx"},
+    [BI_PHONE] = {PF_PHONE, "phone_bidx"},
+    [BI_PHONE4] = {PF_PHONE, "phone_last4_bidx"},
 };
 
-/* Room for every sealed column at its limit. */
-#define SEALED_BUF (2 * 200 + 64 + 2 * 32 + 2 * 800 + Z__COUNT * SEAL_OVERHEAD)
+static struct {
+    pthread_once_t once;
+    char insert[1536], update[1536], cols[1024];
+    char seal[PF__COUNT][48]; /* "persons.<column without _enc>" of sealed fields */
+    int col[PF__COUNT];       /* the field's column in a SELECT of cols */
+} st = {.once = PTHREAD_ONCE_INIT};
+
+/* The columns of a SELECT of st.cols besides the fields' own (1 + field). */
+enum {
+    C_ID = 0,
+    C_VERSION = PF__COUNT + 1,
+    C_CREATED_BY,
+    C_UPDATED_BY,
+    C_CREATED_AT,
+    C_UPDATED_AT,
+    C_UNVERIFIED,
+    C_COLOUR
+};
+
+static void put(char *buf, size_t size, const char *s)
+{
+    size_t n = strlen(buf), k = strlen(s);
+    /* the fragments are fixed: a statement that does not fit is a bug */
+    assert(n + k < size);
+    memcpy(buf + n, s, k + 1);
+}
+
+static void storage_build(void)
+{
+    put(st.insert, sizeof st.insert, "INSERT INTO persons (id");
+    put(st.update, sizeof st.update, "UPDATE persons SET ");
+    put(st.cols, sizeof st.cols, "id");
+    const char *sep = "";
+    int nvalues = 0;
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        st.col[f] = 1 + f;
+        put(st.cols, sizeof st.cols, ", ");
+        put(st.cols, sizeof st.cols, d->column);
+        const char *c[1 + BI__COUNT] = {d->column};
+        int nc = 1;
+        for (int i = 0; i < BI__COUNT; i++)
+            if (bidx_cols[i].field == (enum person_field)f)
+                c[nc++] = bidx_cols[i].column;
+        for (int i = 0; i < nc; i++) {
+            put(st.insert, sizeof st.insert, ", ");
+            put(st.insert, sizeof st.insert, c[i]);
+            put(st.update, sizeof st.update, sep);
+            put(st.update, sizeof st.update, c[i]);
+            put(st.update, sizeof st.update, " = ?");
+            sep = ", ";
+            nvalues++;
+        }
+        if (PERSON_FIELD_SEALED(d)) {
+            size_t n = strlen(d->column) - strlen("_enc");
+            assert(n + sizeof "persons." <= sizeof st.seal[f]);
+            snprintf(st.seal[f], sizeof st.seal[f], "persons.%.*s", (int)n, d->column);
+        }
+    }
+    put(st.insert, sizeof st.insert,
+        ", unverified, version, created_by, updated_by, created_at, updated_at) VALUES (?");
+    for (int i = 0; i < nvalues + 1; i++) /* the fields' columns and unverified */
+        put(st.insert, sizeof st.insert, ", ?");
+    put(st.insert, sizeof st.insert, ", 1, ?, ?, ?, ?)");
+    put(st.update, sizeof st.update,
+        ", unverified = ?, version = version + 1, updated_by = ?, updated_at = ? WHERE id = ? "
+        "AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0");
+    put(st.cols, sizeof st.cols,
+        ", version, created_by, updated_by, created_at, updated_at, unverified, "
+        "COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = persons.id), "
+        "'green')");
+}
+
+static void storage_init(void)
+{
+    pthread_once(&st.once, storage_build);
+}
+
+/* Room for every sealed field at its limit (4 bytes a character; a field
+ * without a character limit, a phone, at most 32 bytes). */
+#define SEALED_BUF 4096
 
 struct sealed {
-    const uint8_t *ct[Z__COUNT]; /* NULL when the field is not recorded */
-    size_t n[Z__COUNT];
-    uint8_t id_bidx[BLIND_LEN], name_bidx[BLIND_LEN], phone_bidx[BLIND_LEN];
-    uint8_t last4_bidx[BLIND_LEN];
-    bool has_last4; /* the phone has four trailing digits to index */
+    const uint8_t *ct[PF__COUNT]; /* NULL when not sealed or not recorded */
+    size_t n[PF__COUNT];
+    uint8_t key[BI__COUNT][BLIND_LEN];
+    bool has[BI__COUNT];
     size_t used;
     uint8_t buf[SEALED_BUF];
 };
 
-static const char *zvalue(const struct person *p, int slot)
-{
-    switch (slot) {
-    case Z_NAME:
-        return p->name;
-    case Z_ID:
-        return p->id_number;
-    case Z_PHONE:
-        return p->phone;
-    case Z_ADDRESS:
-        return p->address;
-    case Z_EM_NAME:
-        return p->emergency_contact_name;
-    case Z_EM_PHONE:
-        return p->emergency_contact_phone;
-    case Z_WORK:
-        return p->work_address;
-    }
-    return NULL;
-}
-
 static err seal_record(const struct person *p, struct sealed *z)
 {
+    storage_init();
     z->used = 0;
-    for (int i = 0; i < Z__COUNT; i++) {
-        const char *v = zvalue(p, i);
-        z->ct[i] = NULL;
-        z->n[i] = 0;
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        z->ct[f] = NULL;
+        z->n[f] = 0;
+        if (!PERSON_FIELD_SEALED(d))
+            continue;
+        const char *v = *(const char *const *)(const void *)((const char *)p + d->off);
         if (!v || !*v)
             continue;
-        size_t n = strlen(v);
-        if (n > zcols[i].max_bytes)
-            return err_set(E_INPUT, "too_long", person_field_name(zcols[i].field), "%s过长",
-                           person_field_label(zcols[i].field));
+        size_t n = strlen(v), max = d->max ? (size_t)d->max * 4 : 32;
+        if (n > max || z->used + n + SEAL_OVERHEAD > sizeof z->buf)
+            return err_set(E_INPUT, "too_long", d->name, "%s过长", d->label);
         uint8_t *out = z->buf + z->used;
-        err e = seal_buf(zcols[i].label, v, n, out);
+        err e = seal_buf(st.seal[f], v, n, out);
         if (e)
             return e;
-        z->ct[i] = out;
-        z->n[i] = n + SEAL_OVERHEAD;
+        z->ct[f] = out;
+        z->n[f] = n + SEAL_OVERHEAD;
         z->used += n + SEAL_OVERHEAD;
     }
-    if (!z->ct[Z_NAME] || !z->ct[Z_ID])
-        return err_set(E_INPUT, "required", z->ct[Z_NAME] ? "id_number" : "name", "缺少必填项");
-    blind_index(L_ID, p->id_number, z->id_bidx);
-    blind_index(L_NAME, p->name, z->name_bidx);
-    if (p->phone && *p->phone)
-        blind_index(L_PHONE, p->phone, z->phone_bidx);
-    z->has_last4 = person_phone_last4_index(p->phone, z->last4_bidx);
+    if (!z->ct[PF_NAME] || !z->ct[PF_ID_NUMBER])
+        return err_set(E_INPUT, "required", z->ct[PF_NAME] ? "id_number" : "name", "缺少必填项");
+    blind_index(L_ID, p->id_number, z->key[BI_ID]);
+    blind_index(L_NAME, p->name, z->key[BI_NAME]);
+    z->has[BI_ID] = z->has[BI_NAME] = true;
+    z->has[BI_PHONE] = z->ct[PF_PHONE] != NULL;
+    if (z->has[BI_PHONE])
+        blind_index(L_PHONE, p->phone, z->key[BI_PHONE]);
+    z->has[BI_PHONE4] = person_phone_last4_index(p->phone, z->key[BI_PHONE4]);
     return E_OK;
 }
 
@@ -327,74 +409,43 @@ bool person_phone_last4_index(const char *phone, uint8_t out[BLIND_LEN])
     return true;
 }
 
-static void bind_ct(db_stmt *s, int i, const struct sealed *z, int slot)
-{
-    db_bind_blob(s, i, z->ct[slot], z->n[slot]);
-}
-
-static const char *nn(const char *s)
-{
-    return s ? s : "";
-}
-
 /*
- * Bind the 28 stored columns from region_code to unverified, in the order
- * of INSERT_SQL and UPDATE_SQL, starting at parameter i; returns the next
- * parameter's number.
+ * Bind the fields' columns, their blind indexes and unverified, in the
+ * order of st.insert and st.update, starting at parameter i; returns the
+ * next parameter's number.
  */
 static int bind_record(db_stmt *s, int i, const struct person *p, const struct sealed *z)
 {
-    db_bind_int64(s, i++, p->region_code);
-    db_bind_int64(s, i++, p->id_type);
-    bind_ct(s, i++, z, Z_ID);
-    db_bind_blob(s, i++, z->id_bidx, BLIND_LEN);
-    bind_ct(s, i++, z, Z_NAME);
-    db_bind_blob(s, i++, z->name_bidx, BLIND_LEN);
-    bind_ct(s, i++, z, Z_PHONE);
-    db_bind_blob(s, i++, z->ct[Z_PHONE] ? z->phone_bidx : NULL, BLIND_LEN);
-    db_bind_blob(s, i++, z->has_last4 ? z->last4_bidx : NULL, BLIND_LEN);
-    db_bind_int64(s, i++, p->gender);
-    db_bind_int64(s, i++, p->birth_date);
-    db_bind_text(s, i++, nn(p->native_place));
-    db_bind_text(s, i++, person_category_name(p->category));
-    db_bind_int64(s, i++, p->inbound);
-    bind_ct(s, i++, z, Z_ADDRESS);
-    db_bind_text(s, i++, nn(p->household));
-    db_bind_text(s, i++, nn(p->household_relation));
-    bind_ct(s, i++, z, Z_EM_NAME);
-    bind_ct(s, i++, z, Z_EM_PHONE);
-    db_bind_int64(s, i++, p->employed);
-    db_bind_text(s, i++, nn(p->employer));
-    bind_ct(s, i++, z, Z_WORK);
-    db_bind_text(s, i++, nn(p->current_location));
-    db_bind_int64(s, i++, p->vulnerable);
-    db_bind_text(s, i++, person_status_name(p->status));
-    db_bind_text(s, i++, p->source ? p->source : "staff");
-    db_bind_int64(s, i++, p->consent_at);
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        const void *m = (const char *)p + d->off;
+        if (PERSON_FIELD_SEALED(d)) {
+            db_bind_blob(s, i++, z->ct[f], z->n[f]);
+        } else if (d->kind == PK_TEXT) {
+            const char *v = *(const char *const *)m;
+            /* a vocabulary's first word is its default ("staff") */
+            db_bind_text(s, i++, v ? v : d->vocab ? vocab_name(d->vocab, 0) : "");
+        } else if (d->kind == PK_ENUM && (d->flags & PFL_BY_NAME)) {
+            db_bind_text(s, i++, vocab_name(d->vocab, (size_t) * (const int *)m));
+        } else if (d->size == sizeof(bool)) {
+            db_bind_int64(s, i++, *(const bool *)m);
+        } else if (d->kind == PK_DATE) {
+            db_bind_int64(s, i++, *(const int32_t *)m);
+        } else if (d->kind == PK_BITS) {
+            db_bind_int64(s, i++, *(const unsigned *)m);
+        } else if (d->kind == PK_ENUM) {
+            db_bind_int64(s, i++, *(const int *)m);
+        } else {
+            db_bind_int64(s, i++, *(const int64_t *)m);
+        }
+        for (int k = 0; k < BI__COUNT; k++)
+            if (bidx_cols[k].field == (enum person_field)f)
+                db_bind_blob(s, i++, z->has[k] ? z->key[k] : NULL, BLIND_LEN);
+    }
     db_bind_int64(s, i++, p->unverified);
     return i;
 }
 
-static const char INSERT_SQL[] =
-    "INSERT INTO persons (id, region_code, id_type, id_number_enc, id_number_bidx, name_enc, "
-    "name_bidx, phone_enc, phone_bidx, phone_last4_bidx, gender, birth_date, native_place, "
-    "category, inbound, address_enc, household, household_relation, emergency_name_enc, "
-    "emergency_phone_enc, employed, employer, work_address_enc, current_location, vulnerable, "
-    "status, source, consent_at, unverified, version, created_by, updated_by, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, 1, ?, ?, ?, ?)";
-
-static const char UPDATE_SQL[] =
-    "UPDATE persons SET region_code = ?, id_type = ?, id_number_enc = ?, id_number_bidx = ?, "
-    "name_enc = ?, name_bidx = ?, phone_enc = ?, phone_bidx = ?, phone_last4_bidx = ?, "
-    "gender = ?, birth_date = ?, native_place = ?, category = ?, inbound = ?, address_enc = ?, "
-    "household = ?, household_relation = ?, emergency_name_enc = ?, emergency_phone_enc = ?, "
-    "employed = ?, employer = ?, work_address_enc = ?, current_location = ?, vulnerable = ?, "
-    "status = ?, source = ?, consent_at = ?, unverified = ?, version = version + 1, "
-    "updated_by = ?, updated_at = ? "
-    "WHERE id = ? AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0";
-
-/* Step a statement that returns no rows and return it to the cache. */
 /* Insert (or delete) the blind-indexed tokens of `name` for person `id`. */
 static err tokens_write(db *d, const char *name, int64_t id, bool insert)
 {
@@ -429,7 +480,7 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     if (utf8_len(p->name) > PERSON_NAME_MAX)
         return err_set(E_INPUT, "too_long", "name", "姓名不能超过%d个字符", PERSON_NAME_MAX);
     db_stmt *s;
-    if ((e = db_prepare(d, INSERT_SQL, &s)))
+    if ((e = db_prepare(d, st.insert, &s)))
         return e;
     db_bind_int64(s, 1, id);
     int i = bind_record(s, 2, p, &z);
@@ -443,13 +494,6 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
 }
 
 /* ---- reading ------------------------------------------------------------------- */
-
-#define COLS                                                                                       \
-    "id, region_code, id_type, id_number_enc, name_enc, phone_enc, gender, birth_date, "           \
-    "native_place, category, inbound, address_enc, household, household_relation, "                \
-    "emergency_name_enc, emergency_phone_enc, employed, employer, work_address_enc, "              \
-    "current_location, vulnerable, status, source, consent_at, version, created_by, updated_by, "  \
-    "created_at, updated_at, unverified"
 
 static err open_col(arena *a, db_stmt *s, int col, const char *label, const char **out)
 {
@@ -472,71 +516,72 @@ static const char *text_col(arena *a, db_stmt *s, int col)
     return *t ? arena_strdup(a, t) : NULL;
 }
 
-/* A row selected with COLS, decrypted. */
+/* A row selected with st.cols, decrypted. */
 static err read_row(arena *a, db_stmt *s, struct person *p)
 {
     memset(p, 0, sizeof *p);
-    p->id = db_col_int64(s, 0);
-    p->region_code = db_col_int64(s, 1);
-    p->id_type = (enum id_type)db_col_int64(s, 2);
-    err e;
-    if ((e = open_col(a, s, 3, L_ID, &p->id_number)) || (e = open_col(a, s, 4, L_NAME, &p->name)) ||
-        (e = open_col(a, s, 5, L_PHONE, &p->phone)) ||
-        (e = open_col(a, s, 11, L_ADDRESS, &p->address)) ||
-        (e = open_col(a, s, 14, L_EM_NAME, &p->emergency_contact_name)) ||
-        (e = open_col(a, s, 15, L_EM_PHONE, &p->emergency_contact_phone)) ||
-        (e = open_col(a, s, 18, L_WORK, &p->work_address)))
-        return e;
-    p->gender = (enum person_gender)db_col_int64(s, 6);
-    p->birth_date = (int32_t)db_col_int64(s, 7);
-    p->native_place = text_col(a, s, 8);
-    p->category = person_category_parse(db_col_text(s, 9));
-    p->inbound = db_col_int64(s, 10) != 0;
-    p->household = text_col(a, s, 12);
-    p->household_relation = text_col(a, s, 13);
-    p->employed = db_col_int64(s, 16) != 0;
-    p->employer = text_col(a, s, 17);
-    p->current_location = text_col(a, s, 19);
-    p->vulnerable = (unsigned)db_col_int64(s, 20);
-    p->status = person_status_parse(db_col_text(s, 21));
-    p->source = text_col(a, s, 22);
-    p->consent_at = db_col_int64(s, 23);
-    p->version = db_col_int64(s, 24);
-    p->created_by = db_col_int64(s, 25);
-    p->updated_by = db_col_int64(s, 26);
-    p->created_at = db_col_int64(s, 27);
-    p->updated_at = db_col_int64(s, 28);
-    p->unverified = db_col_int64(s, 29) != 0;
+    p->id = db_col_int64(s, C_ID);
+    for (int f = 0; f < PF__COUNT; f++) {
+        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        void *m = (char *)p + d->off;
+        int c = st.col[f];
+        if (PERSON_FIELD_SEALED(d)) {
+            err e = open_col(a, s, c, st.seal[f], (const char **)m);
+            if (e)
+                return e;
+        } else if (d->kind == PK_TEXT) {
+            *(const char **)m = text_col(a, s, c);
+        } else if (d->kind == PK_ENUM && (d->flags & PFL_BY_NAME)) {
+            int k = vocab_parse(d->vocab, db_col_text(s, c));
+            *(int *)m = k < 0 ? 0 : k;
+        } else if (d->size == sizeof(bool)) {
+            *(bool *)m = db_col_int64(s, c) != 0;
+        } else if (d->kind == PK_DATE) {
+            *(int32_t *)m = (int32_t)db_col_int64(s, c);
+        } else if (d->kind == PK_BITS) {
+            *(unsigned *)m = (unsigned)db_col_int64(s, c);
+        } else if (d->kind == PK_ENUM) {
+            *(int *)m = (int)db_col_int64(s, c);
+        } else {
+            *(int64_t *)m = db_col_int64(s, c);
+        }
+    }
+    p->version = db_col_int64(s, C_VERSION);
+    p->created_by = db_col_int64(s, C_CREATED_BY);
+    p->updated_by = db_col_int64(s, C_UPDATED_BY);
+    p->created_at = db_col_int64(s, C_CREATED_AT);
+    p->updated_at = db_col_int64(s, C_UPDATED_AT);
+    p->unverified = db_col_int64(s, C_UNVERIFIED) != 0;
+    p->code_colour = arena_strdup(a, db_col_text(s, C_COLOUR));
     return E_OK;
 }
 
-/* Run a prepared single-row SELECT of COLS; E_NOT_FOUND without detail. */
+/* Run a prepared single-row SELECT of st.cols; E_NOT_FOUND without detail. */
 static err fetch_one(arena *a, db_stmt *s, struct person *p_r)
 {
-    int rc = db_step(s);
-    err e;
-    if (rc == DB_ROW)
-        e = read_row(a, s, p_r);
-    else if (rc == DB_DONE)
-        e = E_NOT_FOUND;
-    else
-        e = db_step_err(s);
+    bool row;
+    err e = db_row(s, &row);
+    if (!e)
+        e = row ? read_row(a, s, p_r) : E_NOT_FOUND;
     db_done(s);
     return e;
 }
 
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r)
 {
+    storage_init();
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT ");
+    query_sql(&q, st.cols);
+    query_sql(&q, " FROM persons WHERE id = ? AND region_code >= ? AND region_code < ? AND "
+                  "deleted_at = 0");
+    query_int(&q, id);
+    query_int(&q, sc->lo);
+    query_int(&q, sc->hi);
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " COLS " FROM persons WHERE id = ? AND region_code >= ? AND "
-                       "region_code < ? AND deleted_at = 0",
-                       &s);
+    err e = query_prepare(d, &q, &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
     return fetch_one(a, s, p_r);
 }
 
@@ -552,34 +597,40 @@ err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id, struc
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW) {
+    bool row;
+    if (!(e = db_row(s, &row)) && !row)
+        e = E_NOT_FOUND;
+    if (!e) {
         memset(p_r, 0, sizeof *p_r);
         p_r->id = id;
         p_r->region_code = db_col_int64(s, 0);
         p_r->status = person_status_parse(db_col_text(s, 2));
         e = open_col(a, s, 1, L_NAME, &p_r->name);
-    } else {
-        e = rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     }
     db_done(s);
     return e;
 }
 
+/* A failure (a column that does not decrypt) leaves *name_r as it was: it
+ * is an error for the caller to answer, never an empty name to show. */
 err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r)
 {
     const char *plain;
     err e = open_col(a, s, col, L_NAME, &plain);
-    *name_r = e || !plain ? "" : mask_name(a, plain);
-    return e;
+    if (e)
+        return e;
+    *name_r = plain ? mask_name(a, plain) : "";
+    return E_OK;
 }
 
 err person_address_masked_col(arena *a, db_stmt *s, int col, const char **address_r)
 {
     const char *plain;
     err e = open_col(a, s, col, L_ADDRESS, &plain);
-    *address_r = e || !plain ? "" : mask_address(a, plain);
-    return e;
+    if (e)
+        return e;
+    *address_r = plain ? mask_address(a, plain) : "";
+    return E_OK;
 }
 
 err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
@@ -594,10 +645,11 @@ err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)))
+        e = row ? E_OK : E_NOT_FOUND;
+    if (!e)
         *region_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     db_done(s);
     return e;
 }
@@ -614,10 +666,11 @@ err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
-    int rc = db_step(s);
-    if (rc == DB_ROW)
+    bool row;
+    if (!(e = db_row(s, &row)))
+        e = row ? E_OK : E_NOT_FOUND;
+    if (!e)
         *region_r = db_col_int64(s, 0);
-    e = rc == DB_ROW ? E_OK : rc == DB_DONE ? E_NOT_FOUND : db_step_err(s);
     db_done(s);
     return e;
 }
@@ -628,28 +681,32 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
     char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
     uint8_t bidx[BLIND_LEN];
     blind_index(L_ID, idn, bidx);
+    storage_init();
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT ");
+    query_sql(&q, st.cols);
+    query_sql(&q, " FROM persons WHERE id_number_bidx = ? AND id_type = ? AND deleted_at = 0 AND "
+                  "region_code >= ? AND region_code < ?");
+    query_blob(&q, bidx, BLIND_LEN);
+    query_int(&q, type);
+    query_int(&q, sc->lo);
+    query_int(&q, sc->hi);
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " COLS " FROM persons WHERE id_number_bidx = ? AND id_type = ? "
-                       "AND deleted_at = 0 AND region_code >= ? AND region_code < ?",
-                       &s);
+    err e = query_prepare(d, &q, &s);
     if (e)
         return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, type);
-    db_bind_int64(s, 3, sc->lo);
-    db_bind_int64(s, 4, sc->hi);
     return fetch_one(a, s, p_r);
 }
 
 /* ---- duplicates and history -------------------------------------------------- */
 
+/* Step a COUNT(*) once and give the statement back; 0 when no row. */
 static err count_query(db_stmt *s, int64_t *n_r)
 {
-    int rc = db_step(s);
-    err e = rc == DB_ROW ? E_OK : db_step_err(s);
+    bool row;
+    err e = db_row(s, &row);
     if (!e)
-        *n_r = db_col_int64(s, 0);
+        *n_r = row ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -912,38 +969,6 @@ fail:
     return e;
 }
 
-/* Copy the fields named in `set` from src into dst. */
-static void apply(struct person *dst, const struct person *src, person_fields set)
-{
-#define TAKE(f, m)                                                                                 \
-    if (set & PF_BIT(f))                                                                           \
-    dst->m = src->m
-    TAKE(PF_NAME, name);
-    TAKE(PF_ID_TYPE, id_type);
-    TAKE(PF_ID_NUMBER, id_number);
-    TAKE(PF_NATIVE_PLACE, native_place);
-    TAKE(PF_GENDER, gender);
-    TAKE(PF_BIRTH_DATE, birth_date);
-    TAKE(PF_CATEGORY, category);
-    TAKE(PF_INBOUND, inbound);
-    TAKE(PF_REGION_CODE, region_code);
-    TAKE(PF_ADDRESS, address);
-    TAKE(PF_HOUSEHOLD, household);
-    TAKE(PF_HOUSEHOLD_RELATION, household_relation);
-    TAKE(PF_PHONE, phone);
-    TAKE(PF_EMERGENCY_CONTACT_NAME, emergency_contact_name);
-    TAKE(PF_EMERGENCY_CONTACT_PHONE, emergency_contact_phone);
-    TAKE(PF_EMPLOYED, employed);
-    TAKE(PF_EMPLOYER, employer);
-    TAKE(PF_WORK_ADDRESS, work_address);
-    TAKE(PF_CURRENT_LOCATION, current_location);
-    TAKE(PF_VULNERABLE, vulnerable);
-    TAKE(PF_STATUS, status);
-    TAKE(PF_SOURCE, source);
-    TAKE(PF_CONSENT_AT, consent_at);
-#undef TAKE
-}
-
 static err version_conflict(void)
 {
     return err_set(E_CONFLICT, "version_conflict", "version",
@@ -993,7 +1018,7 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
     if (patch->version && patch->version != cur.version)
         return version_conflict();
     nv = cur;
-    apply(&nv, &patch->v, patch->set);
+    person_fields_copy(&nv, &patch->v, patch->set);
     if (patch->verified)
         nv.unverified = patch->verified < 0;
     bool flag_changed = nv.unverified != cur.unverified;
@@ -1018,7 +1043,7 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
     if ((e = seal_record(&nv, &z)))
         return e;
     db_stmt *s;
-    if ((e = db_prepare(d, UPDATE_SQL, &s)))
+    if ((e = db_prepare(d, st.update, &s)))
         return e;
     int i = bind_record(s, 1, &nv, &z);
     db_bind_int64(s, i++, who->user_id);
@@ -1148,80 +1173,6 @@ fail:
 
 /* ---- lists -------------------------------------------------------------------- */
 
-/*
- * A statement assembled from fixed SQL fragments (never values) and the
- * values to bind, in order. Overflowing the text is a bug (the fragments
- * are fixed), reported as E_INTERNAL.
- */
-struct q {
-    char sql[2048];
-    size_t len;
-    bool full;
-    int nb;
-    struct {
-        char kind; /* 'i' int64, 'b' blob, 't' text */
-        int64_t i;
-        const void *p;
-        size_t n;
-    } b[32];
-};
-
-static void q_sql(struct q *q, const char *frag)
-{
-    size_t n = strlen(frag);
-    if (q->len + n >= sizeof q->sql) {
-        q->full = true;
-        return;
-    }
-    memcpy(q->sql + q->len, frag, n + 1);
-    q->len += n;
-}
-
-static void q_int(struct q *q, int64_t v)
-{
-    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
-        q->b[q->nb].kind = 'i', q->b[q->nb].i = v;
-    else
-        q->full = true;
-    q->nb++;
-}
-
-static void q_blob(struct q *q, const void *p, size_t n)
-{
-    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
-        q->b[q->nb].kind = 'b', q->b[q->nb].p = p, q->b[q->nb].n = n;
-    else
-        q->full = true;
-    q->nb++;
-}
-
-static void q_text(struct q *q, const char *s)
-{
-    if (q->nb < (int)(sizeof q->b / sizeof q->b[0]))
-        q->b[q->nb].kind = 't', q->b[q->nb].p = s;
-    else
-        q->full = true;
-    q->nb++;
-}
-
-static err q_prepare(db *d, const struct q *q, db_stmt **s_r)
-{
-    if (q->full)
-        return err_set(E_INTERNAL, NULL, NULL, NULL);
-    err e = db_prepare(d, q->sql, s_r);
-    if (e)
-        return e;
-    for (int i = 0; i < q->nb; i++) {
-        if (q->b[i].kind == 'i')
-            db_bind_int64(*s_r, i + 1, q->b[i].i);
-        else if (q->b[i].kind == 'b')
-            db_bind_blob(*s_r, i + 1, q->b[i].p, q->b[i].n);
-        else
-            db_bind_text(*s_r, i + 1, q->b[i].p);
-    }
-    return E_OK;
-}
-
 /* The name-token conditions by number of tokens: all must be present. */
 static const char *const token_frags[QUERY_TOKENS_MAX + 1] = {
     [1] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token = ?)",
@@ -1279,8 +1230,8 @@ struct filter_keys {
 
 /* " FROM persons WHERE …" for the filter; *confirm_r tells whether the
  * names of the rows must still be confirmed against the query. */
-static err where_of(arena *a, struct q *q, const struct scope *sc, const struct person_filter *f,
-                    struct filter_keys *k, bool *confirm_r)
+static err where_of(arena *a, struct query *q, const struct scope *sc,
+                    const struct person_filter *f, struct filter_keys *k, bool *confirm_r)
 {
     int64_t lo = sc->lo, hi = sc->hi;
     if (f->region_code) {
@@ -1288,42 +1239,48 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
         lo = rl > lo ? rl : lo;
         hi = rh < hi ? rh : hi;
     }
-    q_sql(q, " FROM persons WHERE deleted_at = 0 AND region_code >= ? AND region_code < ?");
-    q_int(q, lo);
-    q_int(q, hi);
+    query_sql(q, " FROM persons WHERE deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    query_int(q, lo);
+    query_int(q, hi);
     if (f->id_number) {
         char *idn = person_id_normalise(arena_strdup(a, f->id_number));
         blind_index(L_ID, idn, k->id);
-        q_sql(q, " AND id_number_bidx = ? AND id_type = ?");
-        q_blob(q, k->id, BLIND_LEN);
-        q_int(q, f->id_type ? f->id_type : ID_RESIDENT);
+        query_sql(q, " AND id_number_bidx = ? AND id_type = ?");
+        query_blob(q, k->id, BLIND_LEN);
+        query_int(q, f->id_type ? f->id_type : ID_RESIDENT);
     }
     if (f->phone) {
         blind_index(L_PHONE, f->phone, k->phone);
-        q_sql(q, " AND phone_bidx = ?");
-        q_blob(q, k->phone, BLIND_LEN);
+        query_sql(q, " AND phone_bidx = ?");
+        query_blob(q, k->phone, BLIND_LEN);
     }
     if (f->phone_last4) {
         /* checked by the caller as four digits, so the index exists */
         person_phone_last4_index(f->phone_last4, k->last4);
-        q_sql(q, " AND phone_last4_bidx = ?");
-        q_blob(q, k->last4, BLIND_LEN);
+        query_sql(q, " AND phone_last4_bidx = ?");
+        query_blob(q, k->last4, BLIND_LEN);
     }
     if (f->category) {
-        q_sql(q, " AND category = ?");
-        q_text(q, person_category_name(f->category));
+        query_sql(q, " AND category = ?");
+        query_text(q, person_category_name(f->category));
     }
     if (f->status) {
-        q_sql(q, " AND status = ?");
-        q_text(q, person_status_name(f->status));
+        query_sql(q, " AND status = ?");
+        query_text(q, person_status_name(f->status));
     }
     if (f->vulnerable) {
-        q_sql(q, " AND (vulnerable & ?) <> 0");
-        q_int(q, f->vulnerable);
+        query_sql(q, " AND (vulnerable & ?) <> 0");
+        query_int(q, f->vulnerable);
     }
     if (f->inbound >= 0) {
-        q_sql(q, " AND inbound = ?");
-        q_int(q, f->inbound ? 1 : 0);
+        query_sql(q, " AND inbound = ?");
+        query_int(q, f->inbound ? 1 : 0);
+    }
+    if (f->code_colour) {
+        /* no stored code is green (sql/004) */
+        query_sql(q, " AND COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = "
+                     "persons.id), 'green') = ?");
+        query_text(q, f->code_colour);
     }
     *confirm_r = false;
     if (f->name) {
@@ -1332,10 +1289,10 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
         size_t n = person_name_query_tokens(f->name, buf, sizeof buf, tok, QUERY_TOKENS_MAX);
         if (n == 0)
             return err_set(E_INPUT, "invalid_parameter", "name", "姓名查询条件无效");
-        q_sql(q, token_frags[n]);
+        query_sql(q, token_frags[n]);
         for (size_t i = 0; i < n; i++) {
             blind_index(L_TOKEN, tok[i], k->tokens[i]);
-            q_blob(q, k->tokens[i], BLIND_LEN);
+            query_blob(q, k->tokens[i], BLIND_LEN);
         }
         /* One token is exact (a surname, or the query's only bigram);
          * several bigrams can all occur without the query occurring. */
@@ -1344,15 +1301,15 @@ static err where_of(arena *a, struct q *q, const struct scope *sc, const struct 
     return E_OK;
 }
 
-/* Read at most `max` rows of a SELECT COLS statement into an array grown
+/* Read at most `max` rows of a SELECT of st.cols into an array grown
  * in the arena as rows arrive. */
 static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, size_t *n_r)
 {
     size_t n = 0, cap = max < 32 ? max : 32;
     struct person *items = arena_alloc(a, cap * sizeof *items);
-    int rc = DB_DONE;
+    bool row = true;
     err e = E_OK;
-    while (n < max && (rc = db_step(s)) == DB_ROW) {
+    while (n < max && !(e = db_row(s, &row)) && row) {
         if (n == cap) {
             size_t more = 2 * cap < max ? 2 * cap : max;
             struct person *grown = arena_alloc(a, more * sizeof *grown);
@@ -1364,8 +1321,6 @@ static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, 
             break;
         n++;
     }
-    if (!e && rc != DB_ROW && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     *items_r = items;
     *n_r = n;
@@ -1375,7 +1330,7 @@ static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, 
 err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
                 struct person **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct q w = {0};
+    struct query w = QUERY_INIT;
     struct filter_keys k;
     bool confirm;
     err e = where_of(a, &w, sc, f, &k, &confirm);
@@ -1393,16 +1348,16 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
     if (!confirm) {
         /* The page first: when it is not full, it tells the total too, so
          * an exact look-up (one id number) costs one statement, not two. */
-        struct q r = w;
-        r.len = 0;
-        r.sql[0] = '\0';
-        q_sql(&r, "SELECT " COLS);
-        q_sql(&r, w.sql);
-        q_sql(&r, order);
-        q_sql(&r, " LIMIT ? OFFSET ?");
-        q_int(&r, limit);
-        q_int(&r, offset);
-        if ((e = q_prepare(d, &r, &s)) || (e = read_rows(a, s, (size_t)limit, items_r, n_r)))
+        struct query r = QUERY_INIT;
+        storage_init();
+        query_sql(&r, "SELECT ");
+        query_sql(&r, st.cols);
+        query_append(&r, &w);
+        query_sql(&r, order);
+        query_sql(&r, " LIMIT ? OFFSET ?");
+        query_int(&r, limit);
+        query_int(&r, offset);
+        if ((e = query_prepare(d, &r, &s)) || (e = read_rows(a, s, (size_t)limit, items_r, n_r)))
             return e;
         if (all && *n_r > PERSON_EXPORT_MAX) {
             *items_r = NULL;
@@ -1414,33 +1369,27 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
             *total_r = offset + (int64_t)*n_r;
             return E_OK;
         }
-        struct q c = {0};
-        q_sql(&c, "SELECT COUNT(*)");
-        q_sql(&c, w.sql);
-        memcpy(c.b, w.b, sizeof w.b);
-        c.nb = w.nb;
-        if ((e = q_prepare(d, &c, &s)))
-            return e;
-        return count_query(s, total_r);
+        struct query c = QUERY_INIT;
+        query_sql(&c, "SELECT COUNT(*)");
+        query_append(&c, &w);
+        return query_count(d, &c, total_r);
     }
 
     /* Several bigrams: decrypt the candidates' names (only the names) and
      * keep those that contain the query, then load the page's rows. */
-    struct q r = w;
-    r.len = 0;
-    r.sql[0] = '\0';
-    q_sql(&r, "SELECT id, name_enc");
-    q_sql(&r, w.sql);
-    q_sql(&r, order);
-    q_sql(&r, " LIMIT ?");
-    q_int(&r, PERSON_EXPORT_MAX + 1);
-    if ((e = q_prepare(d, &r, &s)))
+    struct query r = QUERY_INIT;
+    query_sql(&r, "SELECT id, name_enc");
+    query_append(&r, &w);
+    query_sql(&r, order);
+    query_sql(&r, " LIMIT ?");
+    query_int(&r, PERSON_EXPORT_MAX + 1);
+    if ((e = query_prepare(d, &r, &s)))
         return e;
     size_t cap = 64, n = 0;
     int64_t *ids = arena_alloc(a, cap * sizeof *ids);
     int64_t seen = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         if (++seen > PERSON_EXPORT_MAX) {
             db_done(s);
             return err_set(E_INPUT, "name_too_broad", "name",
@@ -1467,7 +1416,6 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
         }
         ids[n++] = db_col_int64(s, 0);
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -1555,8 +1503,8 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
     db_bind_int64(s, 4, page_size);
     db_bind_int64(s, 5, offset);
     size_t n = 0;
-    int rc;
-    while (n < cap && (rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (n < cap && !(e = db_row(s, &row)) && row) {
         struct person_change *c = &items[n];
         c->id = db_col_int64(s, 0);
         c->at = db_col_int64(s, 1);
@@ -1591,8 +1539,6 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
         c->changes = text;
         n++;
     }
-    if (!e && n < cap && rc != DB_DONE)
-        e = db_step_err(s);
     db_done(s);
     if (e)
         return e;
@@ -1622,9 +1568,9 @@ err person_require_verified(db *d, int64_t id)
     if (e)
         return e;
     db_bind_int64(s, 1, id);
-    int rc = db_step(s);
-    bool found = rc == DB_ROW, unverified = found && db_col_int64(s, 0) != 0;
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
+    bool found = false;
+    e = db_row(s, &found);
+    bool unverified = !e && found && db_col_int64(s, 0) != 0;
     db_done(s);
     if (e)
         return e;
@@ -1663,8 +1609,8 @@ err person_backfill(db *d, int64_t *n_r)
         db_bind_int64(s, 1, after);
         db_bind_int64(s, 2, BACKFILL_BATCH);
         arena *a = arena_new(16384);
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW && n < BACKFILL_BATCH) {
+        bool row;
+        while (n < BACKFILL_BATCH && !(e = db_row(s, &row)) && row) {
             const char *phone;
             ids[n] = db_col_int64(s, 0);
             if ((e = open_col(a, s, 1, L_PHONE, &phone)))
@@ -1672,8 +1618,6 @@ err person_backfill(db *d, int64_t *n_r)
             has[n] = person_phone_last4_index(phone, keys[n]);
             n++;
         }
-        if (!e && rc != DB_ROW && rc != DB_DONE)
-            e = db_step_err(s);
         db_done(s);
         arena_free(&a);
         if (e || n == 0)
@@ -1701,6 +1645,20 @@ err person_backfill(db *d, int64_t *n_r)
     if (n_r)
         *n_r = total;
     return e;
+}
+
+/* ---- health-code colours ----------------------------------------------------- */
+
+static const struct vocab *code_colours;
+
+void person_code_colours_set(const struct vocab *v)
+{
+    code_colours = v;
+}
+
+const struct vocab *person_code_colours(void)
+{
+    return code_colours;
 }
 
 /* ---- exact searches ------------------------------------------------------------ */

@@ -41,6 +41,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "base/validate.h"
 #include "db/db.h"
 #include "security/auth.h"
@@ -90,6 +91,16 @@ enum vulnerable {
 };
 #define VULN_ALL 0x1Fu
 
+/* The vocabularies' tables (base/vocab.h): statuses, categories and
+ * genders indexed by their enum, vulnerable flags by bit position, sources
+ * in the order below. GET /api/v1/vocabularies and the JSON checks read
+ * these; nothing else spells a value. */
+extern const struct vocab person_status_vocab;
+extern const struct vocab person_category_vocab;
+extern const struct vocab person_gender_vocab;
+extern const struct vocab vulnerable_vocab;
+extern const struct vocab person_source_vocab;
+
 /* Names as the API writes them ("home_isolation", "visitor", "male",
  * "elderly_alone", "grid") and their Chinese labels; parse returns 0 for
  * an unknown name. The vulnerable functions take and give a single bit. */
@@ -108,9 +119,9 @@ const char *vulnerable_label(unsigned bit);
 unsigned vulnerable_parse(const char *s);
 
 /* Where a record came from (seed 001 §5.1 row 27 "隔离信息报送来源"): staff,
- * self, cdc, community_team, grid, checkpoint, import, exchange. NULL-
- * terminated list for the API's allowed values. */
-extern const char *const person_sources[];
+ * self, cdc, community_team, grid, checkpoint, import, exchange
+ * (person_source_vocab). */
+bool person_source_valid(const char *source);
 const char *person_source_label(const char *source);
 
 /* ---- the record ---------------------------------------------------------- */
@@ -138,7 +149,7 @@ struct person {
     const char *current_location; /* 目前所在地 */
     unsigned vulnerable;          /* enum vulnerable bits */
     enum person_status status;
-    const char *source; /* one of person_sources */
+    const char *source; /* a name of person_source_vocab */
     int64_t consent_at; /* when the person agreed to the collection (ms), 0 not recorded */
     /* the identity rests only on what a resident typed (a self-registration,
      * or a binding to a staff record without a phone to compare): no pass,
@@ -148,6 +159,10 @@ struct person {
     int64_t version;                /* bumped by every change; optimistic concurrency */
     int64_t created_by, updated_by; /* user ids */
     int64_t created_at, updated_at; /* epoch ms */
+    /* read only, from health_codes (the code capability's table): the
+     * current code's colour name, "green" when the person has no stored
+     * code; filled by every read of a stored person, ignored by writes */
+    const char *code_colour;
 };
 
 /*
@@ -187,6 +202,8 @@ typedef uint32_t person_fields;
  * parse gives PF__COUNT for an unknown name. */
 const char *person_field_name(enum person_field f);
 const char *person_field_label(enum person_field f);
+/* Is the field masked for callers without person.reveal? */
+bool person_field_masked(enum person_field f);
 enum person_field person_field_parse(const char *s);
 
 /* Limits, in characters. */
@@ -353,7 +370,8 @@ err person_find_brief(db *d, arena *a, const struct scope *sc, int64_t id,
  * capability's list selected by joining persons (one statement for a page,
  * no query per row). A NULL column (no such person, or a visitor's record
  * with no person) gives "". Lists show names masked; the full name goes
- * through person_find and its reveal audit.
+ * through person_find and its reveal audit. On error (a column that does
+ * not decrypt: E_CRYPTO) *name_r is untouched, never "" read as no name.
  */
 err person_name_masked_col(arena *a, db_stmt *s, int col, const char **name_r) MUST_USE;
 
@@ -428,10 +446,20 @@ struct person_filter {
     enum person_status status;     /* 0 any */
     unsigned vulnerable;           /* one flag, 0 any */
     int inbound;                   /* -1 any, 0, 1 */
+    const char *code_colour;       /* a name of person_code_colours(), NULL any */
     enum person_sort sort;
     bool desc;
     int64_t page, page_size; /* page_size 0: every match, up to PERSON_EXPORT_MAX */
 };
+
+/*
+ * The health-code colours (code/code.h's code_colour_vocab), for the list's
+ * code_color filter and column: person never includes code (code depends
+ * on person), so app.c hands the table over once at start-up, before any
+ * request. NULL until then.
+ */
+void person_code_colours_set(const struct vocab *v);
+const struct vocab *person_code_colours(void);
 
 /* An export beyond this many rows is refused; narrow the filter. */
 #define PERSON_EXPORT_MAX 10000

@@ -72,16 +72,6 @@ static struct principal actor(const struct principal *who)
     return p;
 }
 
-/* Step a statement that returns at most one row and return it to the cache. */
-static err step_once(db_stmt *s, int *rc_r)
-{
-    int rc = db_step(s);
-    err e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
-    if (rc_r)
-        *rc_r = rc;
-    return e;
-}
-
 /* users.person_id of a resident account, 0 when unbound. */
 static err bound_person(db *d, int64_t user_id, int64_t *id_r)
 {
@@ -90,9 +80,9 @@ static err bound_person(db *d, int64_t user_id, int64_t *id_r)
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    int rc;
-    e = step_once(s, &rc);
-    *id_r = !e && rc == DB_ROW && !db_col_null(s, 0) ? db_col_int64(s, 0) : 0;
+    bool row;
+    e = db_row(s, &row);
+    *id_r = !e && row && !db_col_null(s, 0) ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
 }
@@ -105,9 +95,9 @@ static err account_phone(db *d, arena *a, int64_t user_id, const char **phone_r)
     if (e)
         return e;
     db_bind_int64(s, 1, user_id);
-    int rc;
+    bool row;
     char *phone = NULL;
-    if (!(e = step_once(s, &rc)) && rc == DB_ROW && !db_col_null(s, 0)) {
+    if (!(e = db_row(s, &row)) && row && !db_col_null(s, 0)) {
         size_t n;
         const void *ct = db_col_blob(s, 0, &n);
         e = unseal(a, "users.phone", ct, n, &phone, NULL);
@@ -135,10 +125,8 @@ static err bind_account(db *d, int64_t user_id, int64_t person_id)
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, now_ms());
     db_bind_int64(s, 3, user_id);
-    e = step_once(s, NULL);
-    int64_t n = e ? 0 : db_changes(s);
-    db_done(s);
-    if (e)
+    int64_t n = 0;
+    if ((e = db_run(s, &n)))
         return e;
     if (n != 1)
         return err_set(E_INTERNAL, NULL, NULL, NULL);
@@ -161,8 +149,9 @@ err person_consent_find(db *d, arena *a, int64_t user_id, struct person_consent 
         return e;
     db_bind_int64(s, 1, user_id);
     struct person_consent c = {CONSENT_NONE, NULL, 0, 0};
-    int rc, row = 0;
-    while ((rc = db_step(s)) == DB_ROW) {
+    int row = 0;
+    bool has;
+    while (!(e = db_row(s, &has)) && has) {
         bool given = !strcmp(db_col_text(s, 0), "given");
         int64_t at = db_col_int64(s, 2);
         if (row++ == 0) {
@@ -178,7 +167,6 @@ err person_consent_find(db *d, arena *a, int64_t user_id, struct person_consent 
             c.given_at = at;
         }
     }
-    e = rc == DB_ROW || rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (!e)
         *c_r = c;
@@ -224,9 +212,7 @@ static err consent_record(db *d, arena *a, const struct principal *who, const ch
     db_bind_text(s, 4, action);
     db_bind_text(s, 5, version);
     db_bind_int64(s, 6, at);
-    e = step_once(s, NULL);
-    db_done(s);
-    if (e)
+    if ((e = db_run(s, NULL)))
         goto fail;
     if (pid) {
         struct principal me = actor(who);
@@ -368,9 +354,9 @@ static err bind_existing(db *d, arena *a, const struct principal *who, const str
         return e;
     db_bind_int64(s, 1, old->id);
     db_bind_int64(s, 2, who->user_id);
-    int rc;
+    bool row;
     int64_t others = 0;
-    if (!(e = step_once(s, &rc)) && rc == DB_ROW)
+    if (!(e = db_row(s, &row)) && row)
         others = db_col_int64(s, 0);
     db_done(s);
     if (e)

@@ -120,14 +120,14 @@ static err delete_consent(struct req *r)
  * consent time: those are the program's. */
 static const struct jfield register_fields[] = {
     {"name", J_STRING, JF_REQUIRED, 1, PERSON_NAME_MAX, "姓名", NULL},
-    {"id_type", J_STRING, 0, 0, 0, "证件类型", person_id_type_names},
+    {"id_type", J_STRING, 0, 0, 0, "证件类型", NULL, &id_type_vocab},
     {"id_number", J_STRING, JF_REQUIRED, 1, 40, "证件号码", NULL},
     {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所在社区", NULL},
     SELF_CONTACT_FIELDS(JF_REQUIRED),
     {"native_place", J_STRING, JF_NULLABLE, 0, 50, "籍贯", NULL},
-    {"gender", J_STRING, 0, 0, 0, "性别", person_gender_names},
+    {"gender", J_STRING, 0, 0, 0, "性别", NULL, &person_gender_vocab},
     {"birth_date", J_STRING, JF_NULLABLE, 0, 10, "出生日期", NULL},
-    {"category", J_STRING, 0, 0, 0, "人员类型", person_category_names},
+    {"category", J_STRING, 0, 0, 0, "人员类型", NULL, &person_category_vocab},
     {"inbound", J_BOOL, 0, 0, 0, "是否入境人员", NULL},
     {"household", J_STRING, JF_NULLABLE, 0, 64, "户号", NULL},
     {"household_relation", J_STRING, JF_NULLABLE, 0, 20, "与户主关系", NULL},

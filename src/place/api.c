@@ -138,7 +138,7 @@ static void export_begin(struct csv_out *c, struct req *r, const char *const *co
 
 static const struct jfield place_fields[] = {
     {"name", J_STRING, JF_REQUIRED, 0, 100, "场所名称", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "场所类型", place_kind_names},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "场所类型", NULL, &place_kind_vocab},
     {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所属区划", NULL},
     {"address", J_STRING, JF_NULLABLE, 0, 200, "地址", NULL},
     {"area", J_NUMBER, 0, 0, 10000000000LL, "物业面积", NULL},

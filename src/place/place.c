@@ -137,38 +137,41 @@ char *pl_upper(arena *a, const char *s)
 
 /* ---- kinds ------------------------------------------------------------------- */
 
-const char *const place_kind_names[] = {
-    "community", "urban_village", "park",   "property_company", "factory", "rental_housing",
-    "apartment", "dormitory",     "market", "quarantine_site",  "office",  "school",
-    "hospital",  "other",         NULL,
+static const struct vocab_word kinds[] = {
+    {NULL, NULL}, /* 0: no kind */
+    {"community", "小区"},
+    {"urban_village", "城中村"},
+    {"park", "园区"},
+    {"property_company", "物业公司"},
+    {"factory", "工厂/厂房"},
+    {"rental_housing", "出租屋"},
+    {"apartment", "公寓楼"},
+    {"dormitory", "集体宿舍"},
+    {"market", "农贸市场"},
+    {"quarantine_site", "隔离点"},
+    {"office", "写字楼"},
+    {"school", "学校"},
+    {"hospital", "医院"},
+    {"other", "其他"},
 };
+const struct vocab place_kind_vocab = VOCAB("place_kinds", "场所类型", kinds);
 
-static const char *const kind_labels[] = {
-    "小区",     "城中村",   "园区",   "物业公司", "工厂/厂房", "出租屋", "公寓楼",
-    "集体宿舍", "农贸市场", "隔离点", "写字楼",   "学校",      "医院",   "其他",
-};
-
-_Static_assert(sizeof kind_labels / sizeof kind_labels[0] == PLACE_KIND__COUNT - 1,
-               "a label for every place kind");
+_Static_assert(sizeof kinds / sizeof kinds[0] == PLACE_KIND__COUNT, "a word for every place kind");
 
 enum place_kind place_kind_parse(const char *s)
 {
-    if (!s)
-        return 0;
-    for (int k = 1; k < PLACE_KIND__COUNT; k++)
-        if (!strcmp(place_kind_names[k - 1], s))
-            return (enum place_kind)k;
-    return 0;
+    int k = vocab_parse(&place_kind_vocab, s);
+    return k > 0 ? (enum place_kind)k : 0;
 }
 
 const char *place_kind_name(enum place_kind k)
 {
-    return k >= 1 && k < PLACE_KIND__COUNT ? place_kind_names[k - 1] : "";
+    return vocab_name(&place_kind_vocab, (size_t)k);
 }
 
 const char *place_kind_label(enum place_kind k)
 {
-    return k >= 1 && k < PLACE_KIND__COUNT ? kind_labels[k - 1] : "";
+    return vocab_label(&place_kind_vocab, (size_t)k);
 }
 
 /* ---- checks -------------------------------------------------------------------- */

@@ -30,6 +30,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -62,7 +63,7 @@ enum place_kind {
 
 /* The API names of the kinds ("community", …), NULL-terminated, in enum
  * order: usable as a jfield `oneof`. */
-extern const char *const place_kind_names[];
+extern const struct vocab place_kind_vocab;
 
 /* "community" -> PLACE_COMMUNITY; 0 for NULL or an unknown name. */
 enum place_kind place_kind_parse(const char *s);

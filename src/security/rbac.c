@@ -8,11 +8,8 @@
 #include "base/id.h"
 #include "db/db.h"
 
-static const struct {
-    const char *name;
-    const char *label;
-} perms[PERM__COUNT] = {
-    [PERM_NONE] = {"", ""},
+static const struct vocab_word perms[PERM__COUNT] = {
+    [PERM_NONE] = {NULL, NULL},
     [PERM_REGION_READ] = {"region.read", "查看区划"},
     [PERM_REGION_WRITE] = {"region.write", "维护区划"},
     [PERM_PERSON_READ] = {"person.read", "查看人员"},
@@ -54,27 +51,25 @@ static const struct {
     [PERM_ALERT_ACK] = {"alert.ack", "处置告警"},
 };
 
+const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
+
 enum perm perm_parse(const char *name)
 {
-    for (int p = 1; p < PERM__COUNT; p++)
-        if (!strcmp(perms[p].name, name))
-            return (enum perm)p;
-    return PERM_NONE;
+    int p = vocab_parse(&perm_vocab, name);
+    return p > 0 ? (enum perm)p : PERM_NONE;
 }
 
 const char *perm_name(enum perm p)
 {
-    return (unsigned)p < PERM__COUNT ? perms[p].name : "";
+    return vocab_name(&perm_vocab, (size_t)p);
 }
 
 const char *perm_label(enum perm p)
 {
-    return (unsigned)p < PERM__COUNT ? perms[p].label : "";
+    return vocab_label(&perm_vocab, (size_t)p);
 }
 
-static const struct {
-    const char *prefix, *label;
-} areas[] = {
+static const struct vocab_word areas[] = {
     {"region", "区划"},        {"person", "人员"},     {"place", "场所"},
     {"enterprise", "企业"},    {"user", "用户和部门"}, {"role", "角色"},
     {"audit", "审计"},         {"key", "密钥"},        {"config", "系统"},
@@ -85,12 +80,12 @@ static const struct {
     {"self", "本人"},
 };
 
+const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
+
 const char *perm_area_label(const char *prefix)
 {
-    for (size_t i = 0; prefix && i < sizeof areas / sizeof areas[0]; i++)
-        if (!strcmp(areas[i].prefix, prefix))
-            return areas[i].label;
-    return NULL;
+    int i = vocab_parse(&perm_area_vocab, prefix);
+    return i < 0 ? NULL : areas[i].label;
 }
 
 /* a role's grants: a list, so a set of any size initialises statically */

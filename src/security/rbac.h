@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/vocab.h"
 
 enum perm {
     PERM_NONE = 0,
@@ -153,6 +154,10 @@ const char *perm_label(enum perm p);
  * ("person" -> "人员"), so the role editor groups under words, not keys.
  * Every area of a permission has one (a unit test checks); NULL otherwise. */
 const char *perm_area_label(const char *prefix);
+/* The tables behind these (base/vocab.h): permissions indexed by enum perm
+ * (slot 0 a hole), areas ("person", "人员") in no particular order. */
+extern const struct vocab perm_vocab;
+extern const struct vocab perm_area_vocab;
 
 struct builtin_role {
     const char *key;         /* glossary name: "grid_worker" */

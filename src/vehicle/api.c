@@ -50,7 +50,7 @@ static json_t *vehicle_json(const struct vehicle *v)
 
 static const struct jfield vehicle_fields[] = {
     {"plate", J_STRING, JF_REQUIRED, 1, 16, "车牌号码", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "车辆类型", vehicle_kind_names},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "车辆类型", NULL, &vehicle_kind_vocab},
     {"owner_person_id", J_STRING, JF_REQUIRED, 1, 20, "车主", NULL},
     {"household_no", J_STRING, JF_NULLABLE, 0, 50, "户号", NULL},
     {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
@@ -60,7 +60,7 @@ static const struct jfield vehicle_fields[] = {
 /* The resident's form has no owner: it is the resident's own person. */
 static const struct jfield me_vehicle_fields[] = {
     {"plate", J_STRING, JF_REQUIRED, 1, 16, "车牌号码", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "车辆类型", vehicle_kind_names},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "车辆类型", NULL, &vehicle_kind_vocab},
     {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
@@ -68,7 +68,7 @@ static const struct jfield me_vehicle_fields[] = {
 /* The same fields, each optional, for an edit. */
 static const struct jfield vehicle_patch_fields[] = {
     {"plate", J_STRING, 0, 1, 16, "车牌号码", NULL},
-    {"kind", J_STRING, 0, 0, 0, "车辆类型", vehicle_kind_names},
+    {"kind", J_STRING, 0, 0, 0, "车辆类型", NULL, &vehicle_kind_vocab},
     {"owner_person_id", J_STRING, 0, 1, 20, "车主", NULL},
     {"household_no", J_STRING, JF_NULLABLE, 0, 50, "户号", NULL},
     {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
@@ -77,7 +77,7 @@ static const struct jfield vehicle_patch_fields[] = {
 
 static const struct jfield me_vehicle_patch_fields[] = {
     {"plate", J_STRING, 0, 1, 16, "车牌号码", NULL},
-    {"kind", J_STRING, 0, 0, 0, "车辆类型", vehicle_kind_names},
+    {"kind", J_STRING, 0, 0, 0, "车辆类型", NULL, &vehicle_kind_vocab},
     {"note", J_STRING, JF_NULLABLE, 0, 200, "备注", NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };

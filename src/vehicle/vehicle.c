@@ -13,20 +13,30 @@
 #include "security/crypto.h"
 #include "venue/venue.h"
 
-const char *const vehicle_kind_names[] = {"car",        "new_energy", "truck",
-                                          "motorcycle", "other",      NULL};
+static const struct vocab_word kinds[] = {
+    {NULL, NULL}, /* 0: no kind */
+    {"car", "小型汽车"}, {"new_energy", "新能源汽车"}, {"truck", "货车"}, {"motorcycle", "摩托车"},
+    {"other", "其他"},
+};
+const struct vocab vehicle_kind_vocab = VOCAB("vehicle_kinds", "车辆类型", kinds);
+
+_Static_assert(sizeof kinds / sizeof kinds[0] == VEHICLE_KIND__COUNT,
+               "a word for every vehicle kind");
 
 enum vehicle_kind vehicle_kind_parse(const char *s)
 {
-    for (int i = 0; s && vehicle_kind_names[i]; i++)
-        if (!strcmp(s, vehicle_kind_names[i]))
-            return (enum vehicle_kind)(i + 1);
-    return 0;
+    int k = vocab_parse(&vehicle_kind_vocab, s);
+    return k > 0 ? (enum vehicle_kind)k : 0;
 }
 
 const char *vehicle_kind_name(enum vehicle_kind k)
 {
-    return k >= VEHICLE_CAR && k < VEHICLE_KIND__COUNT ? vehicle_kind_names[k - 1] : "";
+    return vocab_name(&vehicle_kind_vocab, (size_t)k);
+}
+
+const char *vehicle_kind_label(enum vehicle_kind k)
+{
+    return vocab_label(&vehicle_kind_vocab, (size_t)k);
 }
 
 /* ---- plates ---------------------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 #include "security/crypto.h"
@@ -36,9 +37,10 @@ enum vehicle_kind {
     VEHICLE_OTHER,      /* 其他 */
     VEHICLE_KIND__COUNT
 };
-extern const char *const vehicle_kind_names[]; /* NULL-terminated, enum order */
+extern const struct vocab vehicle_kind_vocab; /* indexed by enum vehicle_kind */
 enum vehicle_kind vehicle_kind_parse(const char *s);
 const char *vehicle_kind_name(enum vehicle_kind k);
+const char *vehicle_kind_label(enum vehicle_kind k); /* Chinese; "" when invalid */
 
 /*
  * Check and normalise a mainland plate (GA 36): a province abbreviation

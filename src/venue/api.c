@@ -18,19 +18,18 @@
 #include "base/qr.h"
 #include "base/regcode.h"
 #include "security/audit.h"
+#include "code/code.h"
 #include "venue/venue.h"
 
 /* ---- input ---------------------------------------------------------------------------- */
 
-static const char *const color_names[] = {"green", "yellow", "red", NULL};
-
 static const struct jfield venue_fields[] = {
     {"name", J_STRING, JF_REQUIRED, 0, 100, "点位名称", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "点位类型", venue_kind_names},
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "点位类型", NULL, &venue_kind_vocab},
     {"place_id", J_STRING, JF_REQUIRED, 0, 20, "所属场所", NULL},
     {"region_code", J_STRING, JF_NULLABLE, 0, 18, "所属区划", NULL},
     {"address", J_STRING, JF_NULLABLE, 0, 200, "地址", NULL},
-    {"direction", J_STRING, 0, 0, 0, "通行方向", venue_direction_names},
+    {"direction", J_STRING, 0, 0, 0, "通行方向", NULL, &venue_direction_vocab},
     {"allowed_colors", J_ARRAY, 0, 0, 0, "可通行的健康码颜色", NULL},
     {"limit_count", J_INT, 0, 0, VENUE_LIMIT_COUNT_MAX, "通行次数上限", NULL},
     {"limit_hours", J_INT, 0, 0, VENUE_LIMIT_HOURS_MAX, "限制周期（小时）", NULL},
@@ -59,10 +58,9 @@ static err colors_from(json_t *arr, unsigned *bits_r)
     json_t *v;
     json_array_foreach(arr, i, v)
     {
-        unsigned bit = 0;
-        for (int c = 0; color_names[c] && json_is_string(v); c++)
-            if (!strcmp(json_string_value(v), color_names[c]))
-                bit = 1u << c;
+        /* bit c = enum code_colour c (VENUE_GREEN …), by the code capability's table */
+        int c = json_is_string(v) ? code_colour_parse(json_string_value(v)) : -1;
+        unsigned bit = c < 0 ? 0 : 1u << c;
         if (!bit || bits & bit)
             return err_set(E_INPUT, "invalid_value", "allowed_colors",
                            "可通行颜色应为 green、yellow、red 中不重复的值");
@@ -151,9 +149,9 @@ static const char *fields_detail(struct req *r)
 static json_t *colors_json(unsigned bits)
 {
     json_t *a = json_array();
-    for (int c = 0; color_names[c]; c++)
+    for (int c = CODE_GREEN; c <= CODE_RED; c++)
         if (bits & 1u << c)
-            json_array_append_new(a, json_string(color_names[c]));
+            json_array_append_new(a, json_string(code_colour_name((enum code_colour)c)));
     return a;
 }
 
@@ -197,7 +195,6 @@ static const char *const csv_cols[] = {
 
 static err venues_csv(struct req *r, const struct venue *items, size_t n)
 {
-    static const char *const color_labels[] = {"绿", "黄", "红"};
     struct csv_out c;
     reply_csv_begin(r, &c);
     for (size_t i = 0; csv_cols[i]; i++)
@@ -207,9 +204,10 @@ static err venues_csv(struct req *r, const struct venue *items, size_t n)
         const struct venue *v = &items[i];
         char code[19], t[32], num[32];
         const char *colors = "";
-        for (int k = 0; k < 3; k++)
+        for (int k = CODE_GREEN; k <= CODE_RED; k++)
             if (v->allowed_colors & 1u << k)
-                colors = arena_printf(r->a, "%s%s%s", colors, *colors ? "、" : "", color_labels[k]);
+                colors = arena_printf(r->a, "%s%s%s", colors, *colors ? "、" : "",
+                                      code_colour_label((enum code_colour)k));
         regcode_format(v->region_code, code);
         csv_int(&c, v->id);
         csv_text(&c, v->name);

@@ -23,59 +23,63 @@
 
 /* ---- enumerations -------------------------------------------------------------- */
 
-const char *const venue_kind_names[] = {
-    "community_gate", "building", "market",     "shop",   "office", "testing_site", "transport",
-    "school",         "hospital", "restaurant", "public", "other",  NULL,
+static const struct vocab_word kinds[] = {
+    {NULL, NULL}, /* 0: no kind */
+    {"community_gate", "小区出入口"},
+    {"building", "楼栋"},
+    {"market", "市场/商超"},
+    {"shop", "商铺"},
+    {"office", "办公场所"},
+    {"testing_site", "核酸采样点"},
+    {"transport", "交通场站"},
+    {"school", "学校"},
+    {"hospital", "医疗机构"},
+    {"restaurant", "餐饮场所"},
+    {"public", "公共场所"},
+    {"other", "其他"},
 };
+const struct vocab venue_kind_vocab = VOCAB("venue_kinds", "点位类型", kinds);
 
-static const char *const kind_labels[] = {
-    "小区出入口", "楼栋", "市场/商超", "商铺",     "办公场所", "核酸采样点",
-    "交通场站",   "学校", "医疗机构",  "餐饮场所", "公共场所", "其他",
-};
-
-_Static_assert(sizeof kind_labels / sizeof kind_labels[0] == VENUE_KIND__COUNT - 1,
-               "a label for every venue kind");
+_Static_assert(sizeof kinds / sizeof kinds[0] == VENUE_KIND__COUNT, "a word for every venue kind");
 
 enum venue_kind venue_kind_parse(const char *s)
 {
-    for (int k = 1; s && k < VENUE_KIND__COUNT; k++)
-        if (!strcmp(venue_kind_names[k - 1], s))
-            return (enum venue_kind)k;
-    return 0;
+    int k = vocab_parse(&venue_kind_vocab, s);
+    return k > 0 ? (enum venue_kind)k : 0;
 }
 
 const char *venue_kind_name(enum venue_kind k)
 {
-    return k >= 1 && k < VENUE_KIND__COUNT ? venue_kind_names[k - 1] : "";
+    return vocab_name(&venue_kind_vocab, (size_t)k);
 }
 
 const char *venue_kind_label(enum venue_kind k)
 {
-    return k >= 1 && k < VENUE_KIND__COUNT ? kind_labels[k - 1] : "";
+    return vocab_label(&venue_kind_vocab, (size_t)k);
 }
 
-const char *const venue_direction_names[] = {"in", "out", "both", NULL};
-static const char *const direction_labels[] = {"进", "出", "进出"};
+static const struct vocab_word directions[] = {
+    [VENUE_IN] = {"in", "进"},
+    [VENUE_OUT] = {"out", "出"},
+    [VENUE_BOTH] = {"both", "进出"},
+};
+const struct vocab venue_direction_vocab = VOCAB("venue_directions", "通行方向", directions);
 
 enum venue_direction venue_direction_parse(const char *s)
 {
-    for (int k = 0; s && k < 3; k++)
-        if (!strcmp(venue_direction_names[k], s))
-            return (enum venue_direction)(k + 1);
-    return 0;
+    int k = vocab_parse(&venue_direction_vocab, s);
+    return k > 0 ? (enum venue_direction)k : 0;
 }
 
 const char *venue_direction_name(enum venue_direction d)
 {
-    return d >= VENUE_IN && d <= VENUE_BOTH ? venue_direction_names[d - 1] : "";
+    return vocab_name(&venue_direction_vocab, (size_t)d);
 }
 
 const char *venue_direction_label(enum venue_direction d)
 {
-    return d >= VENUE_IN && d <= VENUE_BOTH ? direction_labels[d - 1] : "";
+    return vocab_label(&venue_direction_vocab, (size_t)d);
 }
-
-const char *const venue_color_names[] = {"green", "yellow", "red", NULL};
 
 /* ---- checks ------------------------------------------------------------------------ */
 

@@ -25,6 +25,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 #include "security/token.h"
@@ -53,20 +54,19 @@ enum venue_kind {
 };
 
 /* API names in enum order, NULL-terminated (a jfield `oneof`). */
-extern const char *const venue_kind_names[];
+extern const struct vocab venue_kind_vocab;
 enum venue_kind venue_kind_parse(const char *s); /* 0 when unknown */
 const char *venue_kind_name(enum venue_kind k);  /* "" when invalid */
 const char *venue_kind_label(enum venue_kind k); /* Chinese */
 
 enum venue_direction { VENUE_IN = 1, VENUE_OUT, VENUE_BOTH };
-extern const char *const venue_direction_names[]; /* "in", "out", "both", NULL */
+extern const struct vocab venue_direction_vocab; /* in, out, both */
 enum venue_direction venue_direction_parse(const char *s);
 const char *venue_direction_name(enum venue_direction d);
 const char *venue_direction_label(enum venue_direction d); /* 进 / 出 / 进出 */
 
 /* Health-code colours a venue lets through, as a bit set. */
 enum { VENUE_GREEN = 1, VENUE_YELLOW = 2, VENUE_RED = 4, VENUE_COLORS_ALL = 7 };
-extern const char *const venue_color_names[]; /* "green", "yellow", "red", NULL */
 
 struct venue {
     int64_t id;

@@ -25,25 +25,28 @@
 #define L_PHONE "visitors.phone"
 #define L_PLATE "visitors.plate"
 
-const char *const visitor_status_names[] = {"pending", "confirmed", "refused", "cancelled", NULL};
-static const char *const status_labels[] = {"待审核", "已通过", "已拒绝", "已取消"};
+static const struct vocab_word statuses[] = {
+    [VISITOR_PENDING] = {"pending", "待审核"},
+    [VISITOR_CONFIRMED] = {"confirmed", "已通过"},
+    [VISITOR_REFUSED] = {"refused", "已拒绝"},
+    [VISITOR_CANCELLED] = {"cancelled", "已取消"},
+};
+const struct vocab visitor_status_vocab = VOCAB("visitor_statuses", "访客状态", statuses);
 
 enum visitor_status visitor_status_parse(const char *s)
 {
-    for (int i = 0; s && visitor_status_names[i]; i++)
-        if (!strcmp(s, visitor_status_names[i]))
-            return (enum visitor_status)(i + 1);
-    return 0;
+    int k = vocab_parse(&visitor_status_vocab, s);
+    return k > 0 ? (enum visitor_status)k : 0;
 }
 
 const char *visitor_status_name(enum visitor_status s)
 {
-    return s >= VISITOR_PENDING && s <= VISITOR_CANCELLED ? visitor_status_names[s - 1] : "";
+    return vocab_name(&visitor_status_vocab, (size_t)s);
 }
 
 const char *visitor_status_label(enum visitor_status s)
 {
-    return s >= VISITOR_PENDING && s <= VISITOR_CANCELLED ? status_labels[s - 1] : "";
+    return vocab_label(&visitor_status_vocab, (size_t)s);
 }
 
 int64_t visitor_area(int64_t code)

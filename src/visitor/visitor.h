@@ -24,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "base/validate.h"
 #include "db/db.h"
 #include "security/auth.h"
@@ -36,7 +37,7 @@
 #define VISITOR_REASON_MAX    200
 
 enum visitor_status { VISITOR_PENDING = 1, VISITOR_CONFIRMED, VISITOR_REFUSED, VISITOR_CANCELLED };
-extern const char *const visitor_status_names[]; /* pending … cancelled, NULL */
+extern const struct vocab visitor_status_vocab; /* pending … cancelled */
 enum visitor_status visitor_status_parse(const char *s);
 const char *visitor_status_name(enum visitor_status s);
 const char *visitor_status_label(enum visitor_status s);

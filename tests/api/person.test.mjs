@@ -628,11 +628,108 @@ test('CSV export: masked, Chinese header, attachment, audited like the list', as
   assert.ok(lines[1].includes('"多福巷8号,****"'));
   assert.ok(!r.text.includes('13911112222'));
   assert.ok(!r.text.includes(',=')); // a formula never starts a cell
-  const refused = await cc.get('/api/v1/persons?format=csv&reveal=1');
-  assert.equal(refused.status, 400);
-  assert.equal(errOf(refused).field, 'reveal');
   const aud = await auditWhere('action=person.list', (x) => x.detail === 'view=list count=1 format=csv');
   assert.ok(aud.some((x) => x.detail === 'view=list count=1 format=csv field=phone' && x.user_id === me.p_cc));
+});
+
+test('CSV export with reveal=1: full values for person.reveal, audited as person.export', async () => {
+  const p = await create(gw1, { name: '导出全值', phone: '13911113333', address: '多福巷9号,西侧' });
+  const full = await revealed(p.id);
+  const r = await cc.get('/api/v1/persons?format=csv&reveal=1&phone=13911113333');
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.headers.get('content-type'), /^text\/csv/);
+  const lines = r.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+  assert.equal(lines.length, 2);
+  assert.ok(lines[1].includes('导出全值'), lines[1]);
+  assert.ok(lines[1].includes('13911113333'), lines[1]);
+  assert.ok(lines[1].includes(full.id_number), lines[1]);
+  assert.ok(lines[1].includes('"多福巷9号,西侧"'), lines[1]);
+  const aud = await auditWhere(`action=person.export&user_id=${me.p_cc}`, (x) => x.result === 'ok');
+  const e = aud.find((x) => x.result === 'ok');
+  assert.ok(e, 'person.export audited');
+  assert.equal(e.detail, 'view=list count=1 format=csv field=phone reveal=1');
+  assert.equal(e.object_id, p.id);
+  // without person.reveal: 403, nothing exported, the refusal on record
+  const refused = await gw1.get('/api/v1/persons?format=csv&reveal=1&phone=13911113333');
+  assert.equal(refused.status, 403, refused.text);
+  assert.equal(errOf(refused).code, 'reveal_forbidden');
+  assert.equal(errOf(refused).field, 'reveal');
+  assert.ok(!refused.text.includes('13911113333'));
+  const no = await auditWhere(`action=person.export&user_id=${me.p_gw1}`, (x) => x.result === 'reveal_forbidden');
+  assert.ok(no.some((x) => x.result === 'reveal_forbidden' && x.detail === 'format=csv reveal=1'), JSON.stringify(no));
+});
+
+test('the list filters by code colour and shows it in each item, inside the scope', async () => {
+  const red = await create(gw1, { name: '红码甲', status: 'confirmed' });
+  const green = await create(gw1, { name: '绿码乙' });
+  const far = await create(gw2, { name: '红码丙', region_code: WEST, status: 'confirmed' });
+  const ids = (r) => r.body.items.map((x) => x.id);
+  const reds = await gw1.get('/api/v1/persons?code_color=red&page_size=100');
+  assert.equal(reds.status, 200, reds.text);
+  assert.ok(ids(reds).includes(red.id));
+  assert.ok(!ids(reds).includes(green.id));
+  assert.ok(!ids(reds).includes(far.id), 'another district stays out of scope');
+  assert.ok(reds.body.items.length > 0);
+  for (const x of reds.body.items) {
+    assert.equal(x.code_color, 'red');
+    assert.equal(x.code_color_name, '红码');
+  }
+  const greens = await gw1.get('/api/v1/persons?code_color=green&page_size=100');
+  assert.equal(greens.status, 200, greens.text);
+  assert.ok(ids(greens).includes(green.id));
+  assert.ok(!ids(greens).includes(red.id));
+  const item = greens.body.items.find((x) => x.id === green.id);
+  assert.equal(item.code_color, 'green');
+  assert.equal(item.code_color_name, '绿码');
+  const yellows = await gw1.get('/api/v1/persons?code_color=yellow&page_size=100');
+  assert.equal(yellows.status, 200, yellows.text);
+  assert.ok(!ids(yellows).includes(red.id) && !ids(yellows).includes(green.id));
+  // the unfiltered list carries the colour too
+  const all = await gw1.get('/api/v1/persons?page_size=100');
+  assert.equal(all.body.items.find((x) => x.id === red.id).code_color, 'red');
+  for (const bad of ['purple', 'RED', '1']) {
+    const r = await gw1.get(`/api/v1/persons?code_color=${bad}`);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(errOf(r).code, 'invalid_parameter');
+    assert.equal(errOf(r).field, 'code_color');
+    assert.ok(errOf(r).message);
+  }
+});
+
+test('one pass: JSON errors and the record\'s own rules are answered together, nothing written', async () => {
+  const before = await total();
+  const good = rid();
+  const r = await gw1.post('/api/v1/persons', {
+    name: 42, // JSON: wrong type
+    id_number: good.slice(0, 17) + (good[17] === '1' ? '2' : '1'), // rule: a wrong check character
+    region_code: WEST, // rule: outside the grid worker's scope
+    phone: '12345', // rule: not a mobile number
+    household: 'x'.repeat(65), // JSON: too long
+    status: 'sleeping', // JSON: not in the vocabulary
+    vulnerable: ['pregnant', 'flying'], // conversion: an unknown flag
+    birth_date: '1990-13-01', // conversion: no such date
+  });
+  assert.equal(r.status, 400, r.text);
+  const got = Object.fromEntries((errOf(r).fields ?? []).map((f) => [f.field, f.code]));
+  assert.deepEqual(got, {
+    name: 'invalid_type',
+    household: 'too_long',
+    status: 'invalid_value',
+    vulnerable: 'invalid_value',
+    birth_date: 'invalid_birth_date',
+    id_number: 'invalid_id_number',
+    region_code: 'invalid_region',
+    phone: 'invalid_phone',
+  });
+  assert.ok(errOf(r).fields.every((f) => /\p{Script=Han}/u.test(f.message)));
+  assert.equal(await total(), before);
+  // a change is checked as the stored record with the change applied, in one pass too
+  const p = await create(gw1, { name: '一次校验' });
+  const c = await gw1.patch(`/api/v1/persons/${p.id}`, { phone: '1', employed: 'yes', region_code: WEST, nickname: 'x' });
+  assert.equal(c.status, 400, c.text);
+  const cg = Object.fromEntries(errOf(c).fields.map((f) => [f.field, f.code]));
+  assert.deepEqual(cg, { employed: 'invalid_type', nickname: 'unknown_field', phone: 'invalid_phone', region_code: 'invalid_region' });
+  assert.equal((await revealed(p.id)).version, 1);
 });
 
 test('each write and read is audited once, with counts and no personal data', async () => {

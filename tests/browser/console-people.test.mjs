@@ -120,6 +120,24 @@ test('searching by id number or phone finds the person with masked values', asyn
   assertClean(page);
 });
 
+test('the choices and labels come from the server\'s vocabularies, loaded once per page load', async () => {
+  const page = await signIn('pp_cc');
+  const loads = () => page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/vocabularies')).length);
+  assert.equal(await loads(), 1);
+  // a status the server names, with the server's Chinese label
+  await page.getByTestId('filter-status').click();
+  await page.getByRole('option', { name: '居家隔离', exact: true }).filter({ visible: true }).waitFor();
+  await page.keyboard.press('Escape');
+  assert.equal(await page.getByTestId('cell-status').first().innerText(), '正常');
+  // another page reads the same document: no second request
+  await page.goto(ctx.url + '/console/#/places');
+  await page.waitForURL(/#\/places$/);
+  await page.goto(ctx.url + '/console/#/people');
+  await page.getByTestId('person-table').waitFor();
+  assert.equal(await loads(), 1);
+  assertClean(page);
+});
+
 test('a district user cannot find a person of another district', async () => {
   const page = await signIn('pp_west');
   await search(page, people.east.id_number);

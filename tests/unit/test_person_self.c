@@ -502,9 +502,41 @@ static void test_unverified_identities(void **state)
     assert_int_equal(q_i("SELECT COUNT(*) FROM users WHERE person_id = ?", claim), 0);
 }
 
+/*
+ * A sealed name or address that does not open is an error for the caller
+ * to answer, never an empty name (issue 8: no failure read as "no value"):
+ * the masked-column helpers return it and leave their output as it was.
+ */
+static void test_masked_col_error(void **state)
+{
+    (void)state;
+    int64_t id = staff_person("周破损", "110101198505050016", NULL);
+    static const uint8_t junk[40] = {1, 2, 3};
+    db_stmt *s;
+    assert_int_equal(
+        db_prepare(D, "UPDATE persons SET name_enc = ?, address_enc = ? WHERE id = ?", &s), E_OK);
+    db_bind_blob(s, 1, junk, sizeof junk);
+    db_bind_blob(s, 2, junk, sizeof junk);
+    db_bind_int64(s, 3, id);
+    assert_int_equal(db_run(s, NULL), E_OK);
+    assert_int_equal(db_prepare(D, "SELECT name_enc, address_enc FROM persons WHERE id = ?", &s),
+                     E_OK);
+    db_bind_int64(s, 1, id);
+    bool row = false;
+    assert_int_equal(db_row(s, &row), E_OK);
+    assert_true(row);
+    const char *name = "untouched", *address = "untouched";
+    assert_int_not_equal(person_name_masked_col(A, s, 0, &name), E_OK);
+    assert_string_equal(name, "untouched");
+    assert_int_not_equal(person_address_masked_col(A, s, 1, &address), E_OK);
+    assert_string_equal(address, "untouched");
+    db_done(s);
+}
+
 #define TESTS                                                                                      \
     T(test_consent_states), T(test_register_created), T(test_register_checks),                     \
-        T(test_register_binds), T(test_self_update), T(test_unverified_identities)
+        T(test_register_binds), T(test_self_update), T(test_unverified_identities),                \
+        T(test_masked_col_error)
 
 int main(void)
 {

@@ -5,6 +5,7 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import { session, loadMe, can } from '@shared/session.js';
 import Layout from './Layout.vue';
+import { loadVocabularies } from './vocab.js';
 import peopleRoutes from './routes-people.js';
 import adminRoutes from './routes-admin.js';
 import accessRoutes from './routes-access.js';
@@ -31,6 +32,9 @@ router.beforeEach(async (to) => {
   // the server refuses everything else until it is done
   if (session.me.pending && to.path !== '/account') return { path: '/account' };
   if (!can(to.meta.perm)) return { path: '/home' };
+  // every page reads its choices and labels from the server's vocabularies
+  // (vocab.js): loaded once, before the first page that needs them
+  await loadVocabularies().catch(() => {});
   return true;
 });
 

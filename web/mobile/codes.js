@@ -1,5 +1,7 @@
 // Health-code and declaration vocabularies with the server's names
 // (src/health/health.c, src/code/engine.c) and their Chinese labels.
+import { COLOURS as CODE_COLOURS, label } from './vocab.js';
+
 export const SYMPTOMS = [
   { value: 'fever', text: '发热' }, { value: 'cough', text: '咳嗽' }, { value: 'fatigue', text: '乏力' },
   { value: 'shortness_of_breath', text: '气促' }, { value: 'vomiting', text: '呕吐' },
@@ -7,11 +9,11 @@ export const SYMPTOMS = [
   { value: 'other', text: '其他' },
 ];
 
-export const COLOURS = {
-  green: { text: '绿码', hex: '#07c160' },
-  yellow: { text: '黄码', hex: '#f5a623' },
-  red: { text: '红码', hex: '#ee0a24' },
-};
+// a colour's name from the server's vocabulary (vocab.js), its hue here
+const HEX = { green: '#07c160', yellow: '#f5a623', red: '#ee0a24' };
+export const COLOURS = Object.fromEntries(
+  Object.entries(HEX).map(([k, hex]) => [k, { hex, get text() { return label(CODE_COLOURS, k); } }]),
+);
 export const colourHex = (c) => COLOURS[c]?.hex || '#969799';
 
 export const TEST_RESULTS = { negative: '阴性', positive: '阳性' };

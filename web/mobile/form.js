@@ -4,6 +4,17 @@
 // until the next attempt, unlike a toast.
 import { reactive } from 'vue';
 
+// A form's values as a request body, without empty text and empty lists.
+export function bodyOf(form, keys) {
+  const out = {};
+  for (const k of keys) {
+    const v = form[k];
+    if (v === '' || v === null || (Array.isArray(v) && !v.length)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
 export function useFieldErrors() {
   const errors = reactive({});
   function clear() {

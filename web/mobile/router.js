@@ -5,6 +5,7 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import { session, loadMe } from '@shared/session.js';
 import { resident, loadConsent } from './resident.js';
+import { loadVocabularies } from './vocab.js';
 
 const router = createRouter({
   history: createWebHashHistory(),
@@ -39,6 +40,8 @@ router.beforeEach(async (to) => {
   if (!session.loaded) await loadMe();
   const me = session.me;
   if (!me) return to.meta.public ? true : '/login';
+  // choices and labels come from the server's vocabularies (vocab.js)
+  await loadVocabularies().catch(() => {});
   if (me.kind === 'resident') {
     if (!resident.consent) await loadConsent();
     const step = residentStep(me);

@@ -1,19 +1,14 @@
-// Visitor and vehicle vocabularies with the server's names (src/visitor/,
-// src/vehicle/) and their Chinese labels, and the kind of a signed code.
-export const VISITOR_STATUS = {
-  pending: { text: '待审核', tag: 'warning' },
-  confirmed: { text: '已通过', tag: 'success' },
-  refused: { text: '已拒绝', tag: 'danger' },
-  cancelled: { text: '已取消', tag: 'default' },
-};
+// Visitor statuses as tags and vehicle kinds (their names and Chinese
+// labels come from the server's vocabularies, vocab.js), and the kind of a
+// signed code.
+import { VEHICLE_KINDS, VISITOR_STATUSES, label } from './vocab.js';
 
-export const VEHICLE_KINDS = [
-  { value: 'car', text: '小型汽车' },
-  { value: 'new_energy', text: '新能源汽车' },
-  { value: 'truck', text: '货车' },
-  { value: 'motorcycle', text: '摩托车' },
-  { value: 'other', text: '其他' },
-];
+export { VEHICLE_KINDS };
+
+const STATUS_TAG = { pending: 'warning', confirmed: 'success', refused: 'danger', cancelled: 'default' };
+export const VISITOR_STATUS = Object.fromEntries(
+  Object.entries(STATUS_TAG).map(([k, tag]) => [k, { tag, get text() { return label(VISITOR_STATUSES, k); } }]),
+);
 
 // A signed code is "FK1." + base32(payload) + "." + base32(tag), the
 // payload's first byte its kind (src/security/token.h): 1 health code,

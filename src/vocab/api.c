@@ -1,0 +1,85 @@
+/*
+ * GET /api/v1/vocabularies (vocab/vocab.h): the capabilities' vocabulary
+ * tables as one JSON document. Only this folder knows all of them; no
+ * capability includes it.
+ */
+#include "vocab/vocab.h"
+
+#include <string.h>
+
+#include "alert/alert.h"
+#include "app.h"
+#include "base/validate.h"
+#include "base/vocab.h"
+#include "code/code.h"
+#include "device/device.h"
+#include "person/person.h"
+#include "place/place.h"
+#include "security/rbac.h"
+#include "vehicle/vehicle.h"
+#include "venue/venue.h"
+#include "visitor/visitor.h"
+
+static const struct vocab *const vocabs[] = {
+    &person_status_vocab,  &person_category_vocab, &person_gender_vocab,   &id_type_vocab,
+    &vulnerable_vocab,     &person_source_vocab,   &code_colour_vocab,     &zone_kind_vocab,
+    &place_kind_vocab,     &venue_kind_vocab,      &venue_direction_vocab, &device_kind_vocab,
+    &visitor_status_vocab, &vehicle_kind_vocab,    &alert_kind_vocab,      &alert_level_vocab,
+    &perm_area_vocab,
+};
+
+/* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
+ * (may be NULL) adds members to item i. */
+static json_t *vocab_json(const struct vocab *v, void (*extra)(json_t *item, size_t i))
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < v->n; i++) {
+        if (!v->words[i].name)
+            continue;
+        json_t *o = json_pack("{s:s,s:s}", "value", v->words[i].name, "label",
+                              v->words[i].label ? v->words[i].label : "");
+        if (extra)
+            extra(o, i);
+        json_array_append_new(items, o);
+    }
+    return json_pack("{s:s,s:o}", "label", v->label, "items", items);
+}
+
+/* A permission's group: the part of its name before the dot, a value of
+ * permission_groups ("self" has no dot: it is its own group). */
+static void perm_group(json_t *item, size_t i)
+{
+    const char *name = perm_vocab.words[i].name;
+    const char *dot = strchr(name, '.');
+    json_object_set_new(item, "group",
+                        dot ? json_stringn(name, (size_t)(dot - name)) : json_string(name));
+}
+
+json_t *vocab_document(void)
+{
+    json_t *doc = json_object();
+    for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++)
+        json_object_set_new(doc, vocabs[i]->key, vocab_json(vocabs[i], NULL));
+    json_object_set_new(doc, perm_vocab.key, vocab_json(&perm_vocab, perm_group));
+    /* the person record's fields: the history and the forms name them */
+    json_t *fields = json_array();
+    for (int f = 0; f < PF__COUNT; f++)
+        json_array_append_new(fields, json_pack("{s:s,s:s,s:b}", "value",
+                                                person_field_name((enum person_field)f), "label",
+                                                person_field_label((enum person_field)f), "masked",
+                                                person_field_masked((enum person_field)f)));
+    json_object_set_new(doc, "person_fields",
+                        json_pack("{s:s,s:o}", "label", "人员信息字段", "items", fields));
+    return doc;
+}
+
+static err get_vocabularies(struct req *r)
+{
+    return reply_json(r, 200, vocab_document());
+}
+
+const struct route vocab_routes[] = {
+    {M_GET, "/api/v1/vocabularies", get_vocabularies, PERM_NONE, ROUTE_PENDING_OK, NULL,
+     "词表：页面显示的全部枚举值及其中文名称（人员状态、证件类型、场所类型、权限等）", "vocab", 0},
+};
+const size_t vocab_routes_n = sizeof vocab_routes / sizeof vocab_routes[0];
