@@ -230,9 +230,9 @@ static err patch_person(struct req *r)
     err e = reveal_param(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
-    struct person p;
+    struct person p; /* the record first: the body's checks need it (one pass) */
     if ((e = person_find(r->db, r->a, &r->who->scope, id, &p)))
-        return e;
+        return audit_refusal(r->db, r->who, r->ip, "person.update", "person", id, e, NULL);
     struct person_patch pt = {.version = json_int(r->body, "version", 0)};
     if ((e = body_checked(r, patch_fields, &p, &pt.v, &pt.set)))
         return e;
