@@ -554,7 +554,7 @@ err audit_log(db *d, const struct audit_entry *e)
             free(h);
         if (r) {
             log_event(LOG_ERROR, "audit_write_failed", "action", q->action, NULL);
-            db_tx_poison(d); /* the write must not commit without its entry */
+            db_tx_poison(d);     /* the write must not commit without its entry */
             if (r == E_CONFLICT) /* the log's own failure, never the client's conflict */
                 r = err_set(E_DB, NULL, NULL, NULL);
         }
