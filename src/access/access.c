@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -356,7 +357,7 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
         return e;
     bind_filter(s, sc, f);
     db_bind_int64(s, 17, f->page_size);
-    db_bind_int64(s, 18, (f->page - 1) * f->page_size);
+    db_bind_int64(s, 18, paging_offset(f->page, f->page_size));
     json_t *arr = json_array();
     bool row;
     while (!(e = db_row(s, &row)) && row) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -257,7 +258,7 @@ err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json
 #undef WHERE
     const char *kind = f->kind ? alert_kind_name(f->kind) : "";
     int64_t page_size = f->page_size > 0 ? f->page_size : 1000;
-    int64_t offset = f->page > 1 ? (f->page - 1) * page_size : 0;
+    int64_t offset = paging_offset(f->page, page_size);
     db_stmt *s;
     err e;
     for (int pass = 0; pass < 2; pass++) {

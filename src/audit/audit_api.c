@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/paging.h"
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/time.h"
@@ -175,7 +176,7 @@ static err query(struct req *r, const struct audit_filter *f, int64_t page, int6
     add_where(q, f);
     query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?");
     query_int(q, size);
-    query_int(q, (page - 1) * size);
+    query_int(q, paging_offset(page, size));
     db_stmt *s;
     if ((e = query_prepare(r->db, q, &s)))
         return e;

@@ -2,6 +2,11 @@
 
 #include <stddef.h>
 
+int64_t paging_offset(int64_t page, int64_t page_size)
+{
+    return (page > 1 ? page - 1 : 0) * page_size;
+}
+
 err paging_window(int64_t total, int64_t page, int64_t page_size, int64_t export_max,
                   int64_t *limit_r, int64_t *offset_r, int64_t *want_r)
 {
@@ -12,7 +17,7 @@ err paging_window(int64_t total, int64_t page, int64_t page_size, int64_t export
                            "一次最多导出%lld条记录，请缩小筛选范围", (long long)export_max);
         limit = export_max;
     } else {
-        offset = (page > 1 ? page - 1 : 0) * limit;
+        offset = paging_offset(page, limit);
     }
     *limit_r = limit;
     *offset_r = offset;

@@ -14,6 +14,12 @@
  * LIMIT and OFFSET to bind and *want_r, the rows that will come back (0 past
  * the end), so the caller can size its array once.
  */
+/*
+ * The OFFSET of page `page` (from 1; anything below counts as 1) of
+ * page_size rows: the one place a list turns its paging parameters into SQL.
+ */
+int64_t paging_offset(int64_t page, int64_t page_size);
+
 err paging_window(int64_t total, int64_t page, int64_t page_size, int64_t export_max,
                   int64_t *limit_r, int64_t *offset_r, int64_t *want_r) MUST_USE;
 

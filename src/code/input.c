@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -201,7 +202,7 @@ err code_input_list(db *d, const struct scope *sc, const struct code_input_kind 
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     db_bind_int64(s, 4, page_size);
-    db_bind_int64(s, 5, (page - 1) * page_size);
+    db_bind_int64(s, 5, paging_offset(page, page_size));
     json_t *arr = json_array();
     bool row;
     while (!(e = db_row(s, &row)) && row) {
@@ -298,7 +299,7 @@ err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r, in
                              &s)))
         return e;
     db_bind_int64(s, 1, page_size);
-    db_bind_int64(s, 2, (page - 1) * page_size);
+    db_bind_int64(s, 2, paging_offset(page, page_size));
     json_t *arr = json_array();
     bool row;
     while (!(e = db_row(s, &row)) && row) {
@@ -439,7 +440,7 @@ err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, j
     db_bind_int64(s, 1, sc->lo);
     db_bind_int64(s, 2, sc->hi);
     db_bind_int64(s, 3, page_size);
-    db_bind_int64(s, 4, (page - 1) * page_size);
+    db_bind_int64(s, 4, paging_offset(page, page_size));
     json_t *arr = json_array();
     bool row;
     while (!(e = db_row(s, &row)) && row) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "base/regcode.h"
@@ -695,7 +696,7 @@ err code_history(db *d, arena *a, const struct scope *sc, int64_t person_id, int
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     db_bind_int64(s, 4, page_size);
-    db_bind_int64(s, 5, (page - 1) * page_size);
+    db_bind_int64(s, 5, paging_offset(page, page_size));
     struct code_change *items = arena_alloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
     bool row;

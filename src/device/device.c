@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "alert/alert.h"
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -215,7 +216,7 @@ err device_list(db *d, arena *a, const struct scope *sc, int64_t page, int64_t p
     db_bind_int64(s, 1, sc->lo);
     db_bind_int64(s, 2, sc->hi);
     db_bind_int64(s, 3, page_size);
-    db_bind_int64(s, 4, (page - 1) * page_size);
+    db_bind_int64(s, 4, paging_offset(page, page_size));
     struct device *items = arena_zalloc(a, sizeof *items * (size_t)(page_size > 0 ? page_size : 1));
     size_t n = 0;
     while (n < (size_t)page_size && !(e = db_row(s, &row)) && row)

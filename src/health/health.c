@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/regcode.h"
 #include "code/code.h"
@@ -212,7 +213,7 @@ err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     db_bind_int64(s, 4, page_size);
-    db_bind_int64(s, 5, (page - 1) * page_size);
+    db_bind_int64(s, 5, paging_offset(page, page_size));
     struct declaration *items = arena_zalloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
     bool row;
@@ -332,7 +333,7 @@ err health_readings(db *d, arena *a, const struct scope *sc, int64_t person_id, 
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     db_bind_int64(s, 4, page_size);
-    db_bind_int64(s, 5, (page - 1) * page_size);
+    db_bind_int64(s, 5, paging_offset(page, page_size));
     struct reading *items = arena_zalloc(a, (size_t)page_size * sizeof *items);
     size_t n = 0;
     bool row;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "alert/alert.h"
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -1339,7 +1340,7 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
     const char *order = orders[f->sort][f->desc ? 1 : 0];
     bool all = f->page_size <= 0;
     int64_t limit = all ? PERSON_EXPORT_MAX + 1 : f->page_size;
-    int64_t offset = all ? 0 : (f->page - 1) * f->page_size;
+    int64_t offset = all ? 0 : paging_offset(f->page, f->page_size);
     db_stmt *s;
     *items_r = NULL;
     *n_r = 0;
@@ -1483,7 +1484,7 @@ err person_history(db *d, arena *a, const struct scope *sc, int64_t person_id, b
         struct person p;
         return person_find(d, a, sc, person_id, &p);
     }
-    int64_t offset = (page - 1) * page_size;
+    int64_t offset = paging_offset(page, page_size);
     if (*total_r <= offset)
         return E_OK;
     size_t cap = (size_t)(*total_r - offset < page_size ? *total_r - offset : page_size);

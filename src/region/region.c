@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/paging.h"
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/json.h"
@@ -353,7 +354,7 @@ err region_list(db *d, const struct scope *sc, const struct region_filter *f, ar
     query_sql(q, orders[f->sort][f->desc]);
     query_sql(q, " LIMIT ? OFFSET ?");
     query_int(q, f->page_size);
-    query_int(q, (f->page - 1) * f->page_size);
+    query_int(q, paging_offset(f->page, f->page_size));
     db_stmt *s;
     if ((e = query_prepare(d, q, &s)))
         return e;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/regcode.h"
 #include "db/query.h"
@@ -143,7 +144,7 @@ err department_list(db *d, arena *a, const struct scope *scope, const struct dep
     if (f->page_size) {
         query_sql(q, " LIMIT ? OFFSET ?");
         query_int(q, f->page_size);
-        query_int(q, (f->page - 1) * f->page_size);
+        query_int(q, paging_offset(f->page, f->page_size));
     }
     struct department *items = NULL;
     size_t n = 0, cap = 0;

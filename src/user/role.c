@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 
 bool role_key_valid(const char *key)
@@ -105,7 +106,7 @@ err role_list(db *d, arena *a, int64_t page, int64_t page_size, struct role **it
                         &s)))
         return e;
     db_bind_int64(s, 1, page_size);
-    db_bind_int64(s, 2, (page - 1) * page_size);
+    db_bind_int64(s, 2, paging_offset(page, page_size));
     size_t cap = (size_t)page_size, n = 0;
     struct role *items = arena_alloc(a, cap * sizeof *items);
     bool row;

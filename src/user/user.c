@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -668,7 +669,7 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
         query_text(w, f->kind);
     }
     int64_t size = f->page_size > 0 ? f->page_size : 20;
-    int64_t offset = (f->page > 1 ? f->page - 1 : 0) * size;
+    int64_t offset = paging_offset(f->page, size);
     struct query *page = arena_alloc(a, sizeof *page);
     *page = (struct query)QUERY_INIT;
     query_append(page, w);

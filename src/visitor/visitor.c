@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "alert/alert.h"
@@ -289,7 +290,7 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
     query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?) x LEFT JOIN persons p ON "
                  "p.id = x.host_person_id ORDER BY x.id DESC");
     query_int(q, page_size);
-    query_int(q, (page - 1) * page_size);
+    query_int(q, paging_offset(page, page_size));
     db_stmt *s;
     if ((e = query_prepare(d, q, &s)))
         return e;
