@@ -266,7 +266,7 @@ static err plate_read(struct ctx *c, const struct venue *v, const char *plate, c
                                 .plate = plate,
                                 .direction = dir,
                                 .reader_user_id = c->w->checkpoint_user};
-    return vehicle_read(c->d, &c->all, &p);
+    return vehicle_read(c->d, c->a, &c->all, &p);
 }
 
 static err vehicles(struct ctx *c, long i, const int64_t *people, int n, const struct venue *gate,

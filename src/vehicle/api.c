@@ -21,6 +21,7 @@
  * Every read of vehicles and passages is audited, and so is every refusal
  * (security/audit.h: audit_refusal).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
@@ -306,6 +307,39 @@ static const struct jfield read_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+/*
+ * The entry of a plate read, appended in the passage's transaction: the
+ * passage names a personal vehicle (or a visitor's), so it is a write of
+ * personal data. A device has no account, so the entry names it as the
+ * actor ("device:<id>", role "device"); a staff reader is the request's
+ * principal. A failed append poisons the transaction: no passage without
+ * its entry.
+ */
+static err audit_read(struct req *r, const struct vehicle_passage *p)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "direction=%s verdict=%s reason=%s", p->direction,
+             p->verdict == VEHICLE_ALLOW ? "allow" : "deny", p->reason);
+    if (!p->device_id) {
+        req_audit(r, "vehicle_passage.create", "vehicle_passage", p->id, "ok", detail);
+        return req_audit_failed(r);
+    }
+    char actor[32];
+    snprintf(actor, sizeof actor, "device:%lld", (long long)p->device_id);
+    struct audit_entry ae = {
+        .user_id = 0,
+        .username = actor,
+        .role = "device",
+        .ip = r->ip,
+        .action = "vehicle_passage.create",
+        .object_type = "vehicle_passage",
+        .object_id = p->id,
+        .result = "ok",
+        .detail = detail,
+    };
+    return audit_log(r->db, &ae);
+}
+
 static err post_read(struct req *r)
 {
     char plate[PLATE_MAX];
@@ -341,7 +375,16 @@ static err post_read(struct req *r)
     p.plate = plate;
     if (p.venue_id <= 0)
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
-    if ((e = vehicle_read(r->db, &sc, &p)))
+    db_hold(r->db); /* the entry commits with the passage (security/audit.h) */
+    if ((e = vehicle_read(r->db, r->a, &sc, &p))) {
+        err_ignore(db_release(r->db, false));
+        return e;
+    }
+    if ((e = audit_read(r, &p))) {
+        err_ignore(db_release(r->db, false));
+        return e;
+    }
+    if ((e = db_release(r->db, true)))
         return e;
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(p.verdict == VEHICLE_ALLOW ? "allow" : "deny"));

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "base/paging.h"
 #include "base/id.h"
 #include "base/regcode.h"
 #include "db/query.h"
@@ -302,7 +303,7 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
     query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?) x LEFT JOIN persons p ON "
                  "p.id = x.owner_person_id ORDER BY x.id DESC");
     query_int(q, page_size);
-    query_int(q, (page - 1) * page_size);
+    query_int(q, paging_offset(page, page_size));
     db_stmt *s;
     if ((e = query_prepare(d, q, &s)))
         return e;
@@ -467,25 +468,22 @@ err vehicle_on_visitor_plate(vehicle_visitor_fn fn)
     return E_OK;
 }
 
-err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p)
+err vehicle_read(db *d, arena *a, const struct scope *sc, struct vehicle_passage *p)
 {
     int64_t now = now_ms();
     if (!p->at)
         p->at = now;
     if (p->at > now + 300000 || p->at < now - 7 * 86400000LL)
         return err_set(E_INPUT, "invalid_time", "at", "识别时间不正确（不能晚于当前时间）");
-    arena *a = arena_new(0);
-    if (!a)
-        return E_NOMEM;
     struct venue venue;
     err e = venue_find(d, a, sc, p->venue_id, &venue);
-    bool enabled = !e && venue.enabled;
-    int64_t region = e ? 0 : venue.region_code;
-    arena_free(&a);
-    if (e)
+    if (e == E_NOT_FOUND)
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
-    if (!enabled)
+    if (e)
+        return e;
+    if (!venue.enabled)
         return err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用");
+    int64_t region = venue.region_code;
     int64_t area = regcode_at_most(region, LEVEL_COMMUNITY); /* vehicles belong to a community */
     p->region_code = region;
     p->vehicle_id = p->visitor_id = 0;
@@ -565,7 +563,7 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
     query_append(q, w);
     query_sql(q, " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?");
     query_int(q, page_size);
-    query_int(q, (page - 1) * page_size);
+    query_int(q, paging_offset(page, page_size));
     db_stmt *s;
     if ((e = query_prepare(d, q, &s)))
         return e;

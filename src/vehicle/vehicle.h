@@ -162,9 +162,10 @@ struct vehicle_passage {
  * "venue_disabled"): p->plate (normalised), p->direction, p->at (0: now; not
  * more than 5 minutes ahead nor 7 days back: E_INPUT "invalid_time" on
  * "at"), p->reader_user_id or p->device_id. Fills verdict, reason, ids and
- * p->id of the passage row, written in one transaction.
+ * p->id of the passage row, written in one transaction. `a` holds the
+ * venue looked up on the way (the caller's: the request's arena).
  */
-err vehicle_read(db *d, const struct scope *sc, struct vehicle_passage *p) MUST_USE;
+err vehicle_read(db *d, arena *a, const struct scope *sc, struct vehicle_passage *p) MUST_USE;
 
 /* Passages inside sc, newest first; venue 0: any. */
 err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, int64_t page,

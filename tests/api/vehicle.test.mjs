@@ -4,7 +4,7 @@
 // visitor inside its window; every read is logged; bad input changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { residentId } from './lib.mjs';
+import { residentId, sqlRun, failingAudit } from './lib.mjs';
 import { startCity, resident, expectError, auditWhere, OTHER_COMMUNITY } from './devlib.mjs';
 
 let ctx, owner;
@@ -125,6 +125,42 @@ test('a camera device posts reads for its own venue with its credential', async 
   assert.equal(r.body.verdict, 'allow');
   expectError(await anon.post('/api/v1/vehicle-reads', { venue_id: ctx.venueOther.id, plate: '京A12345', direction: 'in' }, auth), 403, 'wrong_venue', 'venue_id');
   expectError(await anon.post('/api/v1/vehicle-reads', { venue_id: ctx.venue.id, plate: '京A12345', direction: 'in' }, { authorization: 'Device 1:' + '0'.repeat(48) }), 401, 'device_auth_failed');
+});
+
+test('a plate read is audited in the passage\'s transaction, with the device or the account as the actor', async () => {
+  let r = await ctx.cc.post('/api/v1/devices', { name: '北门道闸', kind: 'gate', venue_id: ctx.venue.id });
+  assert.equal(r.status, 201, r.text);
+  const dev = r.body.id;
+  const auth = { authorization: `Device ${r.body.credential}` };
+  const anon = ctx.client();
+  const count = () => Number(sqlRun(ctx, 'SELECT COUNT(*) FROM vehicle_passages').trim());
+  const body = { venue_id: ctx.venue.id, plate: '京A54321', direction: 'in' };
+  r = await anon.post('/api/v1/vehicle-reads', body, auth);
+  assert.equal(r.status, 200, r.text);
+  const byDevice = r.body.passage_id;
+  r = await read({ plate: '京A54321' });
+  assert.equal(r.status, 200, r.text);
+  const byAccount = r.body.passage_id;
+  let items = await auditWhere(ctx, `action=vehicle_passage.create&object_id=${byDevice}`, (x) => x.object_id === byDevice);
+  const e = items.find((x) => x.object_id === byDevice);
+  assert.ok(e, 'the device read has an entry');
+  assert.equal(e.user_id, null, JSON.stringify(e));
+  assert.equal(e.username, `device:${dev}`);
+  assert.equal(e.role, 'device');
+  assert.equal(e.object_type, 'vehicle_passage');
+  assert.equal(e.detail, 'direction=in verdict=deny reason=unregistered');
+  assert.doesNotMatch(JSON.stringify(e), /54321/, 'no plate in the audit log');
+  items = await auditWhere(ctx, `action=vehicle_passage.create&object_id=${byAccount}`, (x) => x.object_id === byAccount);
+  assert.ok(items.some((x) => x.object_id === byAccount && x.user_id === ctx.camera.id && x.result === 'ok'), 'the account read has an entry');
+  // the entry cannot be written: no passage either, for either actor
+  const n = count();
+  r = await failingAudit(ctx, 'vehicle_passage.create', () => anon.post('/api/v1/vehicle-reads', body, auth));
+  assert.equal(r.status, 500, r.text);
+  r = await failingAudit(ctx, 'vehicle_passage.create', () => read({ plate: '京A54321' }));
+  assert.equal(r.status, 500, r.text);
+  assert.equal(count(), n);
+  assert.equal((await anon.post('/api/v1/vehicle-reads', body, auth)).status, 200);
+  assert.equal(count(), n + 1);
 });
 
 test('vehicles are edited by staff and by their owner; the gate reads the new plate; bad edits change nothing', async () => {
