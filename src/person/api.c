@@ -208,6 +208,26 @@ static err post_verify(struct req *r)
     return reply_person(r, 200, &p, false, NULL);
 }
 
+/*
+ * Where a person lives, by name: region_path ("东华门街道 · 多福巷社区 ·
+ * 1号楼", from the street down; a district's own name when it is above) and
+ * region_name, its last part. Region names are public facts (region.h).
+ */
+static err region_path_of(struct req *r, int64_t code, const char **path_r)
+{
+    enum region_level lv = regcode_level(code);
+    return region_path(r->db, code, lv && lv < LEVEL_STREET ? lv : LEVEL_STREET, r->a, path_r);
+}
+
+static void set_region_names(json_t *o, const char *path)
+{
+    const char *name = path;
+    for (const char *q = path; (q = strstr(q, " · ")); q += strlen(" · "))
+        name = q + strlen(" · ");
+    json_object_set_new(o, "region_name", json_string(name));
+    json_object_set_new(o, "region_path", json_string(path));
+}
+
 static err get_person(struct req *r)
 {
     bool reveal;
@@ -216,11 +236,16 @@ static err get_person(struct req *r)
     err e = reveal_param(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
-    if ((e = person_find(r->db, r->a, &r->who->scope, id, &p)))
+    const char *path;
+    if ((e = person_find(r->db, r->a, &r->who->scope, id, &p)) ||
+        (e = region_path_of(r, p.region_code, &path)))
         return e;
-    if (!reveal)
-        req_audit(r, "person.read", "person", id, "ok", NULL);
-    return reply_person(r, 200, &p, reveal, "view=read");
+    req_audit(r, reveal ? "person.reveal" : "person.read", "person", id, "ok",
+              reveal ? "view=read" : NULL);
+    /* the list's region names too, so a page of one person needs no look-up */
+    json_t *o = person_json(r->a, &p, reveal);
+    set_region_names(o, path);
+    return reply_json(r, 200, o);
 }
 
 static err patch_person(struct req *r)
@@ -455,10 +480,9 @@ static err persons_csv(struct req *r, const struct person *items, size_t n, bool
 }
 
 /*
- * Adds region_name and region_path ("东华门街道 · 多福巷社区 · 1号楼") to each
- * item of a page: a person reads where someone lives by name, not by code.
- * Looked up once per distinct code of the page (a page holds a few dozen
- * at most), not once per row. Region names are public facts (region.h).
+ * Adds region_name and region_path to each item of a page: a person reads
+ * where someone lives by name, not by code. Looked up once per distinct
+ * code of the page (a page holds a few dozen at most), not once per row.
  */
 static err add_region_names(struct req *r, const struct person *items, size_t n, json_t *arr)
 {
@@ -470,21 +494,13 @@ static err add_region_names(struct req *r, const struct person *items, size_t n,
         while (j < k && codes[j] != items[i].region_code)
             j++;
         if (j == k) {
-            enum region_level lv = regcode_level(items[i].region_code);
             codes[k] = items[i].region_code;
-            /* from the street down; a district's own name when it is above */
-            err e = region_path(r->db, codes[k], lv && lv < LEVEL_STREET ? lv : LEVEL_STREET, r->a,
-                                &paths[k]);
+            err e = region_path_of(r, codes[k], &paths[k]);
             if (e)
                 return e;
             k++;
         }
-        const char *path = paths[j], *name = path;
-        for (const char *q = path; (q = strstr(q, " · ")); q += strlen(" · "))
-            name = q + strlen(" · ");
-        json_t *o = json_array_get(arr, i);
-        json_object_set_new(o, "region_name", json_string(name));
-        json_object_set_new(o, "region_path", json_string(path));
+        set_region_names(json_array_get(arr, i), paths[j]);
     }
     return E_OK;
 }

@@ -452,6 +452,23 @@ test('each person of a list carries the region name and its path, one look-up pe
   assert.equal(byId[inCommunity.id].name, '张*丰');
 });
 
+test('one person carries the region name and its path like the list, revealed or not', async () => {
+  const inBuilding = await create(cc, { region_code: '110101001001001001' });
+  const elsewhere = await create(cc, { region_code: OTHER_COMMUNITY });
+  let r = await cc.get(`/api/v1/persons/${inBuilding.id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.region_name, '1号楼');
+  assert.equal(r.body.region_path, '东华门街道 · 多福巷社区 · 第一网格 · 1号楼');
+  assert.equal(r.body.name, '张*丰');
+  const list = await cc.get('/api/v1/persons?page_size=100');
+  const item = list.body.items.find((x) => x.id === elsewhere.id);
+  r = await cc.get(`/api/v1/persons/${elsewhere.id}?reveal=1`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.region_name, item.region_name);
+  assert.equal(r.body.region_path, item.region_path);
+  assert.equal(r.body.region_path, '景山街道 · 隆福寺社区');
+});
+
 test('reveal needs the permission, is asked for, and is audited', async () => {
   const p = await create(gw1, { name: '周芷若', phone: '13566667777' });
   for (const c of [gw1, leader]) {

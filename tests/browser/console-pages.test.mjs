@@ -109,6 +109,11 @@ test('choosing a street in the header narrows the places list, and the venues li
 
 test('a person\'s page opens from the list and shows each kind of record in its tab', async () => {
   const page = await consoleAt('/people');
+  // the person's region comes with the person: no look-up of its own
+  const ownLookups = [];
+  page.on('request', (q) => {
+    if (new URL(q.url()).pathname === `/api/v1/regions/${S1_C1}`) ownLookups.push(q.url());
+  });
   await page.getByTestId('person-table').waitFor();
   await page.getByTestId('search-by').click();
   await page.getByRole('option', { name: '姓名', exact: true }).filter({ visible: true }).click();
@@ -117,7 +122,8 @@ test('a person\'s page opens from the list and shows each kind of record in its 
   await page.getByTestId('cell-name').filter({ hasText: '陈*面' }).click();
   await page.waitForURL(new RegExp(`#/people/${person.id}$`));
   await page.getByTestId('person-title').filter({ hasText: '陈*面' }).waitFor();
-  assert.match(await page.getByTestId('basic-region_code').innerText(), /多福巷社区/);
+  assert.equal(await page.getByTestId('basic-region_code').innerText(), '东华门街道 · 多福巷社区');
+  assert.deepEqual(ownLookups, []);
   assert.doesNotMatch(await page.getByTestId('person-basic').innerText(), /110101001001/);
 
   const open = async (label, name) => {
