@@ -408,7 +408,7 @@ static void print_accounts(FILE *out, const struct account_row *rows, size_t n)
     }
 }
 
-static err build_accounts(db *d, const struct demo_config *c, const struct layout *L,
+static err build_accounts(db *d, arena *a, const struct demo_config *c, const struct layout *L,
                           struct account_row rows[NACCOUNTS])
 {
     for (size_t i = 0; i < DEMO_N(accounts); i++) {
@@ -426,7 +426,7 @@ static err build_accounts(db *d, const struct demo_config *c, const struct layou
                              .roles = roles,
                              .n_roles = 1};
         *row = (struct account_row){.cols = {ac->role, ac->username, c->password, NULL}};
-        err e = user_create(d, NULL, &u, &row->user_id);
+        err e = user_create(d, a, NULL, &u, &row->user_id);
         if (e)
             return e;
         regcode_format(region, row->region);
@@ -476,7 +476,7 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                         comm_places, markets);
     struct account_row rows[NACCOUNTS];
     if (!e)
-        e = build_accounts(d, c, &L, rows);
+        e = build_accounts(d, a, c, &L, rows);
     if (!e) {
         struct demo_world w = {.communities = L.community_codes,
                                .community_places = comm_places,

@@ -148,7 +148,7 @@ static err post_user(struct req *r)
         return e;
     int64_t id = 0;
     db_hold(r->db); /* the entry commits with the account (security/audit.h) */
-    if ((e = user_create(r->db, r->who, &in, &id))) {
+    if ((e = user_create(r->db, r->a, r->who, &in, &id))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "user.create", "user", 0, e, NULL);
     }
@@ -199,7 +199,7 @@ static err patch_user(struct req *r)
         p.disabled = json_bool(r->body, "disabled", false);
     }
     db_hold(r->db);
-    if ((e = user_update(r->db, r->who, id, &p))) {
+    if ((e = user_update(r->db, r->a, r->who, id, &p))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "user.update", "user", id, e, NULL);
     }
@@ -240,7 +240,7 @@ static err del_user(struct req *r)
     if (e)
         return e;
     db_hold(r->db);
-    if ((e = user_delete(r->db, r->who, id))) {
+    if ((e = user_delete(r->db, r->a, r->who, id))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "user.delete", "user", id, e, NULL);
     }
@@ -263,7 +263,7 @@ static err post_password(struct req *r)
     if (e)
         return e;
     db_hold(r->db);
-    if ((e = user_reset_password(r->db, r->who, id, json_str(r->body, "password"),
+    if ((e = user_reset_password(r->db, r->a, r->who, id, json_str(r->body, "password"),
                                  json_bool(r->body, "must_change", true)))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "user.password_reset", "user", id, e, NULL);
@@ -283,7 +283,7 @@ static err post_password(struct req *r)
         if (e)                                                                                     \
             return e;                                                                              \
         db_hold(r->db);                                                                            \
-        if ((e = call(r->db, r->who, id))) {                                                       \
+        if ((e = call(r->db, r->a, r->who, id))) {                                                 \
             err_ignore(db_release(r->db, false));                                                  \
             return audit_refusal(r->db, r->who, r->ip, action, "user", id, e, NULL);               \
         }                                                                                          \

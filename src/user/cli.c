@@ -103,7 +103,9 @@ int cmd_user_add(int argc, char **argv)
         .must_change_password = false,
     };
     int64_t id = 0;
-    err e = user_create(d, NULL, &in, &id);
+    arena *ua = arena_new(0); /* the command's own, as a handler has the request's */
+    err e = user_create(d, ua, NULL, &in, &id);
+    arena_free(&ua);
     if (e) {
         const struct err_detail *det = err_last();
         fprintf(stderr, "fangkong user add: %s%s%s\n",

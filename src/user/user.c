@@ -333,8 +333,8 @@ static err grant_refused(const char *key)
  * `guarded`). *protected_r (if not NULL) says whether it holds a protected
  * role.
  */
-static err target(db *d, const struct principal *by, int64_t id, bool self_ok, bool guarded,
-                  bool *protected_r)
+static err target(db *d, arena *a, const struct principal *by, int64_t id, bool self_ok,
+                  bool guarded, bool *protected_r)
 {
     const struct scope *sc = scope_by(by);
     db_stmt *s;
@@ -358,14 +358,12 @@ static err target(db *d, const struct principal *by, int64_t id, bool self_ok, b
         return self_refused(NULL);
     if (!guarded && !protected_r)
         return E_OK;
-    arena *a = arena_new(0);
     struct role_pick *cur;
     size_t n;
     e = current_roles(d, a, id, &cur, &n);
     bool prot = false;
     for (size_t i = 0; !e && i < n; i++)
         prot = prot || cur[i].protected_role;
-    arena_free(&a);
     if (e)
         return e;
     if (protected_r)
@@ -399,7 +397,8 @@ static err duplicate(int64_t id)
     return err_set_ref(E_CONFLICT, "duplicate_username", id, "用户名已被使用");
 }
 
-err user_create(db *d, const struct principal *by, const struct user_new *in, int64_t *id_r)
+err user_create(db *d, arena *a, const struct principal *by, const struct user_new *in,
+                int64_t *id_r)
 {
     err e;
     if ((e = user_check_username(in->username, "username")) ||
@@ -407,7 +406,6 @@ err user_create(db *d, const struct principal *by, const struct user_new *in, in
         (e = password_policy(in->password, "password")))
         return e;
     const struct scope *sc = scope_by(by);
-    arena *a = arena_new(0);
     struct role_pick *picks = NULL;
     size_t n = 0;
     if ((e = check_region(d, sc, in->region_code)) ||
@@ -471,7 +469,6 @@ fail:
             e = duplicate(existing);
     }
 out:
-    arena_free(&a);
     return e;
 }
 
@@ -737,15 +734,14 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
 
 /* ---- change --------------------------------------------------------------------- */
 
-err user_update(db *d, const struct principal *by, int64_t id, const struct user_patch *p)
+err user_update(db *d, arena *a, const struct principal *by, int64_t id, const struct user_patch *p)
 {
     const struct scope *sc = scope_by(by);
     err e;
     if (p->display_name && (e = check_display_name(p->display_name)))
         return e;
-    arena *a = arena_new(0);
     bool prot = false;
-    if ((e = target(d, by, id, true, false, &prot)))
+    if ((e = target(d, a, by, id, true, false, &prot)))
         goto out;
 
     db_stmt *s;
@@ -863,13 +859,12 @@ err user_update(db *d, const struct principal *by, int64_t id, const struct user
 fail:
     db_rollback(d);
 out:
-    arena_free(&a);
     return e;
 }
 
-err user_delete(db *d, const struct principal *by, int64_t id)
+err user_delete(db *d, arena *a, const struct principal *by, int64_t id)
 {
-    err e = target(d, by, id, false, true, NULL);
+    err e = target(d, a, by, id, false, true, NULL);
     if (e)
         return e;
     if ((e = db_begin(d)))
@@ -890,19 +885,19 @@ fail:
 
 /* ---- the administrator's actions ---------------------------------------------- */
 
-err user_reset_password(db *d, const struct principal *by, int64_t id, const char *password,
-                        bool must_change)
+err user_reset_password(db *d, arena *a, const struct principal *by, int64_t id,
+                        const char *password, bool must_change)
 {
-    err e = target(d, by, id, false, true, NULL);
+    err e = target(d, a, by, id, false, true, NULL);
     if (e)
         return e;
     /* checks the policy, stores, and ends every session of the account */
     return auth_set_password(d, id, password, must_change);
 }
 
-err user_lock(db *d, const struct principal *by, int64_t id)
+err user_lock(db *d, arena *a, const struct principal *by, int64_t id)
 {
-    err e = target(d, by, id, false, true, NULL);
+    err e = target(d, a, by, id, false, true, NULL);
     if (e)
         return e;
     if ((e = db_begin(d)))
@@ -927,21 +922,21 @@ fail:
 
 /* Unlocking an administrator or signing them out is acting on them: the
  * same rule as locking them (guarded). */
-err user_unlock(db *d, const struct principal *by, int64_t id)
+err user_unlock(db *d, arena *a, const struct principal *by, int64_t id)
 {
-    err e = target(d, by, id, true, true, NULL);
+    err e = target(d, a, by, id, true, true, NULL);
     return e ? e : auth_unlock(d, id);
 }
 
-err user_logout_all(db *d, const struct principal *by, int64_t id)
+err user_logout_all(db *d, arena *a, const struct principal *by, int64_t id)
 {
-    err e = target(d, by, id, true, true, NULL);
+    err e = target(d, a, by, id, true, true, NULL);
     return e ? e : auth_logout_all(d, id);
 }
 
-err user_totp_reset(db *d, const struct principal *by, int64_t id)
+err user_totp_reset(db *d, arena *a, const struct principal *by, int64_t id)
 {
-    err e = target(d, by, id, false, true, NULL);
+    err e = target(d, a, by, id, false, true, NULL);
     return e ? e : auth_totp_reset(d, id);
 }
 

@@ -152,7 +152,7 @@ err user_check_username(const char *s, const char *field) MUST_USE;
  * "duplicate_username" with the existing id). Everything or nothing is
  * written. *id_r gets the new id.
  */
-err user_create(db *d, const struct principal *by, const struct user_new *in,
+err user_create(db *d, arena *a, const struct principal *by, const struct user_new *in,
                 int64_t *id_r) MUST_USE;
 
 /*
@@ -172,19 +172,20 @@ err user_list(db *d, arena *a, const struct principal *by, const struct user_fil
  * Apply a change (rules above; E_NOT_FOUND out of scope). A disabled
  * account's sessions end at once. Everything or nothing is written.
  */
-err user_update(db *d, const struct principal *by, int64_t id, const struct user_patch *p) MUST_USE;
+err user_update(db *d, arena *a, const struct principal *by, int64_t id,
+                const struct user_patch *p) MUST_USE;
 
 /* Delete an account: it is disabled (the audit log keeps naming it) and
  * every session of it ends. */
-err user_delete(db *d, const struct principal *by, int64_t id) MUST_USE;
+err user_delete(db *d, arena *a, const struct principal *by, int64_t id) MUST_USE;
 
 /* The administrator's actions on another account (rules above). */
-err user_reset_password(db *d, const struct principal *by, int64_t id, const char *password,
-                        bool must_change) MUST_USE;
-err user_lock(db *d, const struct principal *by, int64_t id) MUST_USE;
-err user_unlock(db *d, const struct principal *by, int64_t id) MUST_USE;
-err user_logout_all(db *d, const struct principal *by, int64_t id) MUST_USE;
-err user_totp_reset(db *d, const struct principal *by, int64_t id) MUST_USE;
+err user_reset_password(db *d, arena *a, const struct principal *by, int64_t id,
+                        const char *password, bool must_change) MUST_USE;
+err user_lock(db *d, arena *a, const struct principal *by, int64_t id) MUST_USE;
+err user_unlock(db *d, arena *a, const struct principal *by, int64_t id) MUST_USE;
+err user_logout_all(db *d, arena *a, const struct principal *by, int64_t id) MUST_USE;
+err user_totp_reset(db *d, arena *a, const struct principal *by, int64_t id) MUST_USE;
 
 /*
  * Re-authentication of a signed-in user before a sensitive change of their

@@ -88,7 +88,7 @@ static int64_t add(const struct principal *by, const char *name, int64_t code, c
                           .roles = roles,
                           .n_roles = 1};
     int64_t id = 0;
-    assert_int_equal(user_create(D, by, &in, &id), E_OK);
+    assert_int_equal(user_create(D, A, by, &in, &id), E_OK);
     return id;
 }
 
@@ -146,32 +146,32 @@ static void test_create_checks(void **state)
                           .roles = roles,
                           .n_roles = 2};
     int64_t got = 0;
-    expect_err(user_create(D, NULL, &in, &got), E_CONFLICT, "duplicate_username");
+    expect_err(user_create(D, A, NULL, &in, &got), E_CONFLICT, "duplicate_username");
     assert_int_equal(err_last()->ref, id);
     in.username = "bob";
     in.password = "password";
-    expect_err(user_create(D, NULL, &in, &got), E_INPUT, "weak_password");
+    expect_err(user_create(D, A, NULL, &in, &got), E_INPUT, "weak_password");
     in.password = PW;
     in.display_name = " ";
-    expect_err(user_create(D, NULL, &in, &got), E_INPUT, "required");
+    expect_err(user_create(D, A, NULL, &in, &got), E_INPUT, "required");
     in.display_name = "Bob";
     in.region_code = 110199000000000000LL;
-    expect_err(user_create(D, NULL, &in, &got), E_INPUT, "invalid_region");
+    expect_err(user_create(D, A, NULL, &in, &got), E_INPUT, "invalid_region");
     in.region_code = EAST_C;
     in.department_id = 42;
-    expect_err(user_create(D, NULL, &in, &got), E_INPUT, "invalid_department");
+    expect_err(user_create(D, A, NULL, &in, &got), E_INPUT, "invalid_department");
     in.department_id = 0;
     const char *unknown[] = {"grid_worker", "nope"};
     in.roles = unknown;
-    expect_err(user_create(D, NULL, &in, &got), E_INPUT, "invalid_role");
+    expect_err(user_create(D, A, NULL, &in, &got), E_INPUT, "invalid_role");
     assert_string_equal(err_last()->field, "roles");
     in.n_roles = 0;
-    expect_err(user_create(D, NULL, &in, &got), E_INPUT, "required");
+    expect_err(user_create(D, A, NULL, &in, &got), E_INPUT, "required");
     assert_int_equal(q_i("SELECT COUNT(*) FROM users WHERE id <> ?", 0), 1);
     /* repeated keys collapse into one role */
     in.roles = roles;
     in.n_roles = 2;
-    assert_int_equal(user_create(D, NULL, &in, &got), E_OK);
+    assert_int_equal(user_create(D, A, NULL, &in, &got), E_OK);
     assert_int_equal(q_i("SELECT COUNT(*) FROM user_roles WHERE user_id = ?", got), 1);
 }
 
@@ -184,12 +184,13 @@ static void test_scope(void **state)
     struct user u;
     assert_int_equal(user_find(D, A, &p.scope, e, &u), E_OK);
     expect_err(user_find(D, A, &p.scope, w, &u), E_NOT_FOUND, "user_not_found");
-    expect_err(user_lock(D, &p, w), E_NOT_FOUND, "user_not_found");
-    expect_err(user_unlock(D, &p, w), E_NOT_FOUND, "user_not_found");
-    expect_err(user_delete(D, &p, w), E_NOT_FOUND, "user_not_found");
-    expect_err(user_reset_password(D, &p, w, "An0ther-pass", true), E_NOT_FOUND, "user_not_found");
+    expect_err(user_lock(D, A, &p, w), E_NOT_FOUND, "user_not_found");
+    expect_err(user_unlock(D, A, &p, w), E_NOT_FOUND, "user_not_found");
+    expect_err(user_delete(D, A, &p, w), E_NOT_FOUND, "user_not_found");
+    expect_err(user_reset_password(D, A, &p, w, "An0ther-pass", true), E_NOT_FOUND,
+               "user_not_found");
     struct user_patch patch = {.display_name = "x"};
-    expect_err(user_update(D, &p, w, &patch), E_NOT_FOUND, "user_not_found");
+    expect_err(user_update(D, A, &p, w, &patch), E_NOT_FOUND, "user_not_found");
     assert_int_equal(q_i("SELECT disabled + locked_until FROM users WHERE id = ?", w), 0);
     /* nor create or move into the other district */
     const char *roles[] = {"grid_worker"};
@@ -200,9 +201,9 @@ static void test_scope(void **state)
                           .roles = roles,
                           .n_roles = 1};
     int64_t got;
-    expect_err(user_create(D, &p, &in, &got), E_INPUT, "invalid_region");
+    expect_err(user_create(D, A, &p, &in, &got), E_INPUT, "invalid_region");
     patch = (struct user_patch){.set_region = true, .region_code = WEST};
-    expect_err(user_update(D, &p, e, &patch), E_INPUT, "invalid_region");
+    expect_err(user_update(D, A, &p, e, &patch), E_INPUT, "invalid_region");
     assert_int_equal(q_i("SELECT region_code FROM users WHERE id = ?", e), EAST_C);
 
     struct user_filter f = {.page = 1, .page_size = 50, .locked = -1, .disabled = -1};
@@ -229,36 +230,36 @@ static void test_grant_rules(void **state)
                           .roles = mixed,
                           .n_roles = 2};
     int64_t aud = 0;
-    expect_err(user_create(D, &sec, &in, &aud), E_INPUT, "separation_of_duties");
+    expect_err(user_create(D, A, &sec, &in, &aud), E_INPUT, "separation_of_duties");
     const char *audit[] = {"audit_admin"};
     in.roles = audit;
     in.n_roles = 1;
-    expect_err(user_create(D, &sys, &in, &aud), E_FORBIDDEN, "role_grant_forbidden");
+    expect_err(user_create(D, A, &sys, &in, &aud), E_FORBIDDEN, "role_grant_forbidden");
     assert_int_equal(q_i("SELECT COUNT(*) FROM users WHERE username = 'aud' AND ? = 0", 0), 0);
-    assert_int_equal(user_create(D, &sec, &in, &aud), E_OK);
+    assert_int_equal(user_create(D, A, &sec, &in, &aud), E_OK);
 
     /* the system admin cannot take the auditor's account over */
-    expect_err(user_reset_password(D, &sys, aud, "T4keover-pass", false), E_FORBIDDEN,
+    expect_err(user_reset_password(D, A, &sys, aud, "T4keover-pass", false), E_FORBIDDEN,
                "protected_account");
-    expect_err(user_totp_reset(D, &sys, aud), E_FORBIDDEN, "protected_account");
-    expect_err(user_lock(D, &sys, aud), E_FORBIDDEN, "protected_account");
-    expect_err(user_delete(D, &sys, aud), E_FORBIDDEN, "protected_account");
+    expect_err(user_totp_reset(D, A, &sys, aud), E_FORBIDDEN, "protected_account");
+    expect_err(user_lock(D, A, &sys, aud), E_FORBIDDEN, "protected_account");
+    expect_err(user_delete(D, A, &sys, aud), E_FORBIDDEN, "protected_account");
     const char *plain[] = {"grid_worker"};
     struct user_patch p = {.set_roles = true, .roles = plain, .n_roles = 1};
-    expect_err(user_update(D, &sys, aud, &p), E_FORBIDDEN, "protected_account");
+    expect_err(user_update(D, A, &sys, aud, &p), E_FORBIDDEN, "protected_account");
     p = (struct user_patch){.set_disabled = true, .disabled = true};
-    expect_err(user_update(D, &sys, aud, &p), E_FORBIDDEN, "protected_account");
+    expect_err(user_update(D, A, &sys, aud, &p), E_FORBIDDEN, "protected_account");
     assert_int_equal(q_i("SELECT COUNT(*) FROM user_roles WHERE user_id = ?", aud), 1);
     /* nor rename, sign out or unlock it (issue 8) */
-    expect_err(user_unlock(D, &sys, aud), E_FORBIDDEN, "protected_account");
-    expect_err(user_logout_all(D, &sys, aud), E_FORBIDDEN, "protected_account");
+    expect_err(user_unlock(D, A, &sys, aud), E_FORBIDDEN, "protected_account");
+    expect_err(user_logout_all(D, A, &sys, aud), E_FORBIDDEN, "protected_account");
     p = (struct user_patch){.display_name = "审计员"};
-    expect_err(user_update(D, &sys, aud, &p), E_FORBIDDEN, "protected_account");
+    expect_err(user_update(D, A, &sys, aud, &p), E_FORBIDDEN, "protected_account");
     /* the security administrator's right may; and its holder renames itself */
-    assert_int_equal(user_unlock(D, &sec, aud), E_OK);
-    assert_int_equal(user_logout_all(D, &sec, aud), E_OK);
+    assert_int_equal(user_unlock(D, A, &sec, aud), E_OK);
+    assert_int_equal(user_logout_all(D, A, &sec, aud), E_OK);
     struct principal self = caller(aud, CITY, (perm_set){{0}});
-    assert_int_equal(user_update(D, &self, aud, &p), E_OK);
+    assert_int_equal(user_update(D, A, &self, aud, &p), E_OK);
     /* no citizen role on a staff account */
     const char *citizen[] = {"grid_worker", "citizen"};
     struct user_new cit = {.username = "cit",
@@ -268,11 +269,11 @@ static void test_grant_rules(void **state)
                            .roles = citizen,
                            .n_roles = 2};
     int64_t cid = 0;
-    expect_err(user_create(D, NULL, &cit, &cid), E_INPUT, "citizen_role_for_staff");
+    expect_err(user_create(D, A, NULL, &cit, &cid), E_INPUT, "citizen_role_for_staff");
     assert_string_equal(err_last()->field, "roles");
     /* the security admin's right may */
     p = (struct user_patch){.set_roles = true, .roles = plain, .n_roles = 1};
-    assert_int_equal(user_update(D, &sec, aud, &p), E_OK);
+    assert_int_equal(user_update(D, A, &sec, aud, &p), E_OK);
     assert_int_equal(q_i("SELECT COUNT(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id "
                          "WHERE ur.user_id = ? AND r.key = 'grid_worker'",
                          aud),
@@ -282,7 +283,7 @@ static void test_grant_rules(void **state)
     int64_t g = add(&sys, "grid", EAST_C, "grid_worker");
     const char *up[] = {"grid_worker", "system_admin"};
     p = (struct user_patch){.set_roles = true, .roles = up, .n_roles = 2};
-    expect_err(user_update(D, &sys, g, &p), E_FORBIDDEN, "role_grant_forbidden");
+    expect_err(user_update(D, A, &sys, g, &p), E_FORBIDDEN, "role_grant_forbidden");
     assert_int_equal(q_i("SELECT COUNT(*) FROM user_roles WHERE user_id = ?", g), 1);
 }
 
@@ -293,15 +294,15 @@ static void test_self(void **state)
     struct principal me = caller(id, CITY, SEC_ADMIN);
     const char *more[] = {"command_center", "grid_worker"};
     struct user_patch p = {.set_roles = true, .roles = more, .n_roles = 2};
-    expect_err(user_update(D, &me, id, &p), E_FORBIDDEN, "self_modification");
+    expect_err(user_update(D, A, &me, id, &p), E_FORBIDDEN, "self_modification");
     p = (struct user_patch){.set_region = true, .region_code = EAST};
-    expect_err(user_update(D, &me, id, &p), E_FORBIDDEN, "self_modification");
+    expect_err(user_update(D, A, &me, id, &p), E_FORBIDDEN, "self_modification");
     p = (struct user_patch){.set_disabled = true, .disabled = true};
-    expect_err(user_update(D, &me, id, &p), E_FORBIDDEN, "self_modification");
-    expect_err(user_lock(D, &me, id), E_FORBIDDEN, "self_modification");
-    expect_err(user_delete(D, &me, id), E_FORBIDDEN, "self_modification");
-    expect_err(user_totp_reset(D, &me, id), E_FORBIDDEN, "self_modification");
-    expect_err(user_reset_password(D, &me, id, "An0ther-pass", false), E_FORBIDDEN,
+    expect_err(user_update(D, A, &me, id, &p), E_FORBIDDEN, "self_modification");
+    expect_err(user_lock(D, A, &me, id), E_FORBIDDEN, "self_modification");
+    expect_err(user_delete(D, A, &me, id), E_FORBIDDEN, "self_modification");
+    expect_err(user_totp_reset(D, A, &me, id), E_FORBIDDEN, "self_modification");
+    expect_err(user_reset_password(D, A, &me, id, "An0ther-pass", false), E_FORBIDDEN,
                "self_modification");
     /* the same values sent back are no change */
     const char *same[] = {"command_center"};
@@ -311,7 +312,7 @@ static void test_self(void **state)
                             .n_roles = 1,
                             .set_region = true,
                             .region_code = CITY};
-    assert_int_equal(user_update(D, &me, id, &p), E_OK);
+    assert_int_equal(user_update(D, A, &me, id, &p), E_OK);
 }
 
 static void test_update_all_or_nothing(void **state)
@@ -321,14 +322,14 @@ static void test_update_all_or_nothing(void **state)
     const char *bad[] = {"doctor", "no_such"};
     struct user_patch p = {
         .display_name = "Changed", .set_roles = true, .roles = bad, .n_roles = 2};
-    expect_err(user_update(D, NULL, id, &p), E_INPUT, "invalid_role");
+    expect_err(user_update(D, A, NULL, id, &p), E_INPUT, "invalid_role");
     struct user u;
     assert_int_equal(user_find(D, A, NULL, id, &u), E_OK);
     assert_string_equal(u.display_name, "victim");
     assert_int_equal(u.n_roles, 1);
     const char *good[] = {"doctor", "grid_worker"};
     p.roles = good;
-    assert_int_equal(user_update(D, NULL, id, &p), E_OK);
+    assert_int_equal(user_update(D, A, NULL, id, &p), E_OK);
     assert_int_equal(user_find(D, A, NULL, id, &u), E_OK);
     assert_string_equal(u.display_name, "Changed");
     assert_int_equal(u.n_roles, 2);
@@ -387,13 +388,13 @@ static void test_lock_delete(void **state)
     char tok[TOKEN_HEX_LEN + 1];
     struct principal p;
     assert_int_equal(auth_login(D, "target", PW, NULL, "10.1.0.1", tok, &p), E_OK);
-    assert_int_equal(user_lock(D, NULL, id), E_OK);
+    assert_int_equal(user_lock(D, A, NULL, id), E_OK);
     assert_int_equal(q_i("SELECT locked_until FROM users WHERE id = ?", id), USER_LOCKED_FOREVER);
     expect_err(auth_session_find(D, tok, &p), E_AUTH, "session_expired");
     expect_err(auth_login(D, "target", PW, NULL, "10.1.0.1", tok, &p), E_LOCKED, "account_locked");
-    assert_int_equal(user_unlock(D, NULL, id), E_OK);
+    assert_int_equal(user_unlock(D, A, NULL, id), E_OK);
     assert_int_equal(auth_login(D, "target", PW, NULL, "10.1.0.1", tok, &p), E_OK);
-    assert_int_equal(user_delete(D, NULL, id), E_OK);
+    assert_int_equal(user_delete(D, A, NULL, id), E_OK);
     assert_int_equal(q_i("SELECT disabled FROM users WHERE id = ?", id), 1);
     assert_int_equal(q_i("SELECT COUNT(*) FROM sessions WHERE user_id = ?", id), 0);
     expect_err(auth_login(D, "target", PW, NULL, "10.1.0.1", tok, &p), E_AUTH, "account_disabled");
