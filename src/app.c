@@ -25,16 +25,12 @@
     } while (0)
 
 /* health_device_check_fn: a live thermometer inside sc. */
-static err thermometer_in_scope(db *d, const struct scope *sc, int64_t id)
+static err thermometer_in_scope(db *d, arena *a, const struct scope *sc, int64_t id)
 {
-    arena *a = arena_new(0);
-    if (!a)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
     struct device dev;
     err e = device_find(d, a, sc, id, &dev);
     if (!e && dev.kind != DEVICE_THERMOMETER)
         e = E_NOT_FOUND;
-    arena_free(&a);
     return e;
 }
 

@@ -93,6 +93,7 @@ static void run_batch(db *d, arena *a, struct job *list)
 static void *writer_main(void *arg)
 {
     (void)arg;
+    /* the thread's own, reset per batch: it outlives every request */
     arena *a = arena_new(256 * 1024);
     for (;;) {
         pthread_mutex_lock(&mu);
@@ -208,7 +209,9 @@ err access_submit(db *d, const struct access_scan *s,
         return E_OK;
     }
     pthread_mutex_unlock(&mu);
-    /* no writer: apply here, in its own transaction */
+    /* no writer: apply here, in its own transaction, with the arena the
+     * writer thread would use (a scan job carries no request's arena:
+     * queued jobs outlive their request) */
     arena *a = arena_new(64 * 1024);
     err e = apply_one(d, a, j);
     done(&j->s, e, ctx);

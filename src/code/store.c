@@ -492,6 +492,7 @@ err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t
     err e = db_query_int64(d, "SELECT COUNT(*) FROM persons WHERE deleted_at = 0", &total);
     if (e)
         return e;
+    /* its own, reset per batch: a job thread's work over every person */
     arena *a = arena_new(1 << 20);
     struct who_row *people = malloc(BATCH * sizeof *people);
     struct change *ch = malloc(BATCH * sizeof *ch);
@@ -547,6 +548,8 @@ out:
 err code_rules_dry_run(db *d, const struct code_rule *rules, size_t n_rules, struct code_dry_run *r)
 {
     *r = (struct code_dry_run){0};
+    /* its own, reset per batch, not the request's: a pass over every person
+     * would otherwise hold the whole population's rows until the reply */
     arena *a = arena_new(1 << 20);
     struct who_row *people = malloc(BATCH * sizeof *people);
     struct change *ch = malloc(BATCH * sizeof *ch);

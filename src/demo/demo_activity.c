@@ -198,7 +198,7 @@ static err device_at(struct ctx *c, const struct venue *v, const char *name, enu
     char secret[DEVICE_SECRET_HEX + 1];
     *dev_r = (struct device){
         .name = name, .kind = kind, .venue_id = v->id, .heartbeat_s = heartbeat_s, .enabled = true};
-    return device_create(c->d, &c->all, dev_r, secret);
+    return device_create(c->d, c->a, &c->all, dev_r, secret);
 }
 
 static err readings(struct ctx *c, const struct device *dev, bool fever)
@@ -250,11 +250,11 @@ static err visitors(struct ctx *c, long i, int64_t host, int64_t host_region, co
                             .valid_from = c->now - HOUR_MS,
                             .valid_to = c->now + 2 * DAY_MS};
         if ((e = visitor_check(c->a, &v, c->now)) ||
-            (e = visitor_submit(c->d, &h, host, host_region, &v)))
+            (e = visitor_submit(c->d, c->a, &h, host, host_region, &v)))
             break;
         if (outcome[k] != VISITOR_PENDING)
             e = visitor_decide(
-                c->d, &c->all, v.id, c->w->community_user, outcome[k] == VISITOR_CONFIRMED,
+                c->d, c->a, &c->all, v.id, c->w->community_user, outcome[k] == VISITOR_CONFIRMED,
                 outcome[k] == VISITOR_REFUSED ? "户主不在家，无法核实来访事由" : NULL);
     }
     return e;
@@ -284,7 +284,7 @@ static err vehicles(struct ctx *c, long i, const int64_t *people, int n, const s
                             .owner_person_id = people[k + 2],
                             .household_no = "",
                             .note = ""};
-        e = vehicle_register(c->d, &c->all, c->w->community_user, &v);
+        e = vehicle_register(c->d, c->a, &c->all, c->w->community_user, &v);
         if (!e)
             e = plate_read(c, gate, plates[k], "in");
     }

@@ -90,7 +90,7 @@ static err post_device(struct req *r)
     if (v.venue_id <= 0)
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = device_create(r->db, &r->who->scope, &v, secret))) {
+    if ((e = device_create(r->db, r->a, &r->who->scope, &v, secret))) {
         err_ignore(db_release(r->db, false));
         return e;
     }

@@ -78,6 +78,8 @@ static pthread_mutex_t files_mu = PTHREAD_MUTEX_INITIALIZER;
 
 err device_broker_write(db *d, const char *dir, const char *server_user, const char *server_pass)
 {
+    /* its own: called at start-up and by the command line too (no request),
+     * and it reads every device's row, which a request's arena would keep */
     arena *a = arena_new(0);
     if (!a)
         return E_NOMEM;

@@ -97,16 +97,12 @@ static err not_found(void)
     return err_set(E_NOT_FOUND, "not_found", NULL, "设备不存在");
 }
 
-err device_create(db *d, const struct scope *sc, struct device *dev,
+err device_create(db *d, arena *a, const struct scope *sc, struct device *dev,
                   char secret_r[DEVICE_SECRET_HEX + 1])
 {
-    arena *a = arena_new(0);
-    if (!a)
-        return E_NOMEM;
     struct venue v;
     err e = venue_find(d, a, sc, dev->venue_id, &v);
     int64_t region = e ? 0 : v.region_code;
-    arena_free(&a);
     if (e == E_NOT_FOUND) /* a reference outside the caller's scope: 404, as everywhere */
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
     if (e)

@@ -68,7 +68,7 @@ struct device {
  * "invalid_venue" otherwise), heartbeat_s, enabled. Writes the new secret
  * (hex, NUL-terminated) into secret_r; d gets id, region and times.
  */
-err device_create(db *d, const struct scope *sc, struct device *dev,
+err device_create(db *d, arena *a, const struct scope *sc, struct device *dev,
                   char secret_r[DEVICE_SECRET_HEX + 1]) MUST_USE;
 err device_find(db *d, arena *a, const struct scope *sc, int64_t id, struct device *dev_r) MUST_USE;
 err device_list(db *d, arena *a, const struct scope *sc, int64_t page, int64_t page_size,

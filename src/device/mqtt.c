@@ -73,6 +73,7 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
         refuse(DEVREF_BAD_TOPIC, "bad_topic");
         return;
     }
+    /* its own: a message on the MQTT client's thread, not a request */
     arena *a = arena_new(0);
     if (!a)
         return;

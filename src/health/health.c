@@ -289,7 +289,7 @@ err health_reading_refs_check(db *d, arena *a, const struct scope *sc, const str
             return e;
     }
     if (r->device_id) {
-        e = device_check ? device_check(d, sc, r->device_id) : E_NOT_FOUND;
+        e = device_check ? device_check(d, a, sc, r->device_id) : E_NOT_FOUND;
         if (e == E_NOT_FOUND)
             return err_set(E_NOT_FOUND, "unknown_device", "device_id",
                            "测温设备不存在或不在您的管辖范围内");

@@ -110,7 +110,7 @@ err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct rea
 
 /*
  * Whether `device_id` names a live thermometer inside sc (E_OK), or not
- * (E_NOT_FOUND; a database failure is its own error). The device registry
+ * (E_NOT_FOUND; a database failure is its own error); `a` is the caller's. The device registry
  * depends on health (its readings become temperatures), so the application
  * hands its look-up in (app.c) rather than health including device.h.
  * Until one is set, every device id is refused.
@@ -118,7 +118,7 @@ err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct rea
  * (E_INTERNAL; the server refuses to start) rather than silently replacing
  * it; the same function again is a no-op, and NULL clears the slot.
  */
-typedef err (*health_device_check_fn)(db *d, const struct scope *sc, int64_t device_id);
+typedef err (*health_device_check_fn)(db *d, arena *a, const struct scope *sc, int64_t device_id);
 err health_on_device_check(health_device_check_fn fn) MUST_USE;
 
 /*

@@ -1609,6 +1609,8 @@ err person_backfill(db *d, int64_t *n_r)
             return e;
         db_bind_int64(s, 1, after);
         db_bind_int64(s, 2, BACKFILL_BATCH);
+        /* its own, one per batch: a start-up step with no request, whose
+         * memory must not grow with the table */
         arena *a = arena_new(16384);
         bool row;
         while (n < BACKFILL_BATCH && !(e = db_row(s, &row)) && row) {

@@ -92,6 +92,7 @@ int cmd_import_regions(int argc, char **argv)
         return 2;
     }
     const char *path = argv[0];
+    /* the command's own: a command line has no request */
     arena *a = arena_new(0);
     char *data;
     size_t n;

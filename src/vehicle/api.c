@@ -92,7 +92,7 @@ static err register_and_reply(struct req *r, const struct scope *sc, struct vehi
     if (e || (e = check_text(v->household_no, "household_no", "户号", 50, TEXT_ONE_LINE)))
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = vehicle_register(r->db, sc, r->who->user_id, v))) {
+    if ((e = vehicle_register(r->db, r->a, sc, r->who->user_id, v))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "vehicle.create", "vehicle", 0, e, NULL);
     }

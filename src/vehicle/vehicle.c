@@ -180,25 +180,20 @@ static err owner_region(db *d, const struct scope *sc, int64_t owner, int64_t *r
     return e;
 }
 
-err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v)
+err vehicle_register(db *d, arena *a, const struct scope *sc, int64_t user_id, struct vehicle *v)
 {
     char plate[PLATE_MAX];
     int64_t region;
     err e = check_plate_kind(v->plate, v->kind, plate);
     if (e || (e = owner_region(d, sc, v->owner_person_id, &region)))
         return e;
-    arena *a = arena_new(0);
-    if (!a)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
     db_stmt *s;
     if ((e = db_prepare(d,
                         "INSERT INTO vehicles (id, region_code, plate, plate_enc, plate_bidx, "
                         "kind, owner_person_id, household_no, note, note_enc, created_by, "
                         "created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
-                        &s))) {
-        arena_free(&a);
+                        &s)))
         return e;
-    }
     int64_t now = now_ms(), id = id_new();
     uint8_t bidx[BLIND_LEN];
     plate_blind(plate, bidx);
@@ -218,7 +213,6 @@ err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehi
         db_done(s);
     else
         e = db_run(s, NULL);
-    arena_free(&a);
     if (e == E_CONFLICT)
         return err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
     if (e)
@@ -615,6 +609,7 @@ static err seal_batch(db *d, const char *select, const char *update, const char 
                       bool with_note, int64_t *n_r)
 {
     *n_r = 0;
+    /* its own, one per batch: a start-up step with no request */
     arena *a = arena_new(0);
     if (!a)
         return err_set(E_NOMEM, NULL, NULL, NULL);

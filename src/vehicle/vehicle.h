@@ -109,7 +109,8 @@ struct vehicle {
  * owner is not a live person in scope, E_CONFLICT "duplicate_plate". v gets
  * id, region and times.
  */
-err vehicle_register(db *d, const struct scope *sc, int64_t user_id, struct vehicle *v) MUST_USE;
+err vehicle_register(db *d, arena *a, const struct scope *sc, int64_t user_id,
+                     struct vehicle *v) MUST_USE;
 
 /* One live vehicle inside sc; E_NOT_FOUND otherwise. */
 err vehicle_find(db *d, arena *a, const struct scope *sc, int64_t id, struct vehicle *v_r) MUST_USE;

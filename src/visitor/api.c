@@ -95,7 +95,7 @@ static err post_me_visitor(struct req *r)
     };
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = visitor_check(r->a, &v, now_ms())) ||
-        (e = visitor_submit(r->db, r->who, host.id, host.region_code, &v))) {
+        (e = visitor_submit(r->db, r->a, r->who, host.id, host.region_code, &v))) {
         err_ignore(db_release(r->db, false));
         return e;
     }
@@ -174,7 +174,7 @@ static err delete_me_visitor(struct req *r)
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = visitor_cancel(r->db, r->who->user_id, id))) {
+    if ((e = visitor_cancel(r->db, r->a, r->who->user_id, id))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "visitor.cancel", "visitor", id, e, NULL);
     }
@@ -222,7 +222,7 @@ static err decide(struct req *r, bool confirm)
         return e;
     const char *reason = r->body ? json_str(r->body, "reason") : NULL;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = visitor_decide(r->db, &r->who->scope, id, r->who->user_id, confirm, reason))) {
+    if ((e = visitor_decide(r->db, r->a, &r->who->scope, id, r->who->user_id, confirm, reason))) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, action, "visitor", id, e, NULL);
     }

@@ -167,12 +167,9 @@ static err row(arena *a, db_stmt *s, struct visitor *v)
     return E_OK;
 }
 
-err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, int64_t host_region,
-                   struct visitor *v)
+err visitor_submit(db *d, arena *a, const struct principal *host, int64_t host_person_id,
+                   int64_t host_region, struct visitor *v)
 {
-    arena *a = arena_new(0);
-    if (!a)
-        return E_NOMEM;
     uint8_t *name_ct, *id_ct, *phone_ct, *plate_ct = NULL, bidx[BLIND_LEN], plate_bidx[BLIND_LEN];
     size_t name_n, id_n, phone_n, plate_n = 0;
     bool plate = v->plate && *v->plate;
@@ -228,7 +225,6 @@ err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, 
         db_bind_int64(s, 16, now);
         e = db_run(s, NULL);
     }
-    arena_free(&a);
     return e;
 }
 
@@ -311,7 +307,7 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
     return E_OK;
 }
 
-err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool confirm,
+err visitor_decide(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool confirm,
                    const char *reason)
 {
     if (!confirm && (!reason || !*reason))
@@ -342,9 +338,6 @@ err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool c
     if ((e = db_run(s, &changed)) || changed)
         return e;
     /* why nothing changed: say it precisely */
-    arena *a = arena_new(0);
-    if (!a)
-        return E_NOMEM;
     struct visitor v;
     e = visitor_find(d, a, sc, 0, id, &v);
     if (!e && v.status != VISITOR_PENDING)
@@ -352,11 +345,10 @@ err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool c
                     visitor_status_label(v.status));
     else if (!e)
         e = err_set(E_CONFLICT, "visitor_window_ended", NULL, "来访时间已过，不能再通过审核");
-    arena_free(&a);
     return e;
 }
 
-err visitor_cancel(db *d, int64_t host_user_id, int64_t id)
+err visitor_cancel(db *d, arena *a, int64_t host_user_id, int64_t id)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -372,16 +364,12 @@ err visitor_cancel(db *d, int64_t host_user_id, int64_t id)
     int64_t changed = 0;
     if ((e = db_run(s, &changed)) || changed)
         return e;
-    arena *a = arena_new(0);
-    if (!a)
-        return E_NOMEM;
     struct scope all = scope_all();
     struct visitor v;
     e = visitor_find(d, a, &all, host_user_id, id, &v);
     if (!e)
         e = err_set(E_CONFLICT, "visitor_not_active", NULL, "该访客登记已%s，不能取消",
                     visitor_status_label(v.status));
-    arena_free(&a);
     return e;
 }
 
@@ -521,6 +509,8 @@ err visitor_plaintext_seal(db *d, int64_t *n_r)
 {
     *n_r = 0;
     for (;;) {
+        /* its own, one per batch: a start-up step with no request, whose
+         * memory must not grow with the table */
         arena *a = arena_new(0);
         if (!a)
             return err_set(E_NOMEM, NULL, NULL, NULL);

@@ -95,8 +95,8 @@ err visitor_check(arena *a, struct visitor *v, int64_t now) MUST_USE;
  * lives at `host_region` (padded). v gets id, region, status pending,
  * times.
  */
-err visitor_submit(db *d, const struct principal *host, int64_t host_person_id, int64_t host_region,
-                   struct visitor *v) MUST_USE;
+err visitor_submit(db *d, arena *a, const struct principal *host, int64_t host_person_id,
+                   int64_t host_region, struct visitor *v) MUST_USE;
 
 /* A visitor inside sc (staff) or, with host_user_id > 0, of that host
  * only; E_NOT_FOUND otherwise. */
@@ -116,12 +116,12 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
  * by user `by`. E_CONFLICT "visitor_not_pending" when already decided,
  * "visitor_window_ended" when confirming a window that is over.
  */
-err visitor_decide(db *d, const struct scope *sc, int64_t id, int64_t by, bool confirm,
+err visitor_decide(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool confirm,
                    const char *reason) MUST_USE;
 
 /* The host cancels a visitor of theirs (pending or confirmed): its code
  * stops working (the version is bumped). E_CONFLICT "visitor_not_active". */
-err visitor_cancel(db *d, int64_t host_user_id, int64_t id) MUST_USE;
+err visitor_cancel(db *d, arena *a, int64_t host_user_id, int64_t id) MUST_USE;
 
 /*
  * The visitor code of a confirmed visitor (the same text for the same

@@ -127,15 +127,15 @@ static err plate_b(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t region, i
     return plate_a(d, plate_bidx, region, at, visitor_id_r);
 }
 
-static err device_a(db *d, const struct scope *sc, int64_t device_id)
+static err device_a(db *d, arena *a, const struct scope *sc, int64_t device_id)
 {
-    (void)d, (void)sc, (void)device_id;
+    (void)d, (void)a, (void)sc, (void)device_id;
     return E_OK;
 }
 
-static err device_b(db *d, const struct scope *sc, int64_t device_id)
+static err device_b(db *d, arena *a, const struct scope *sc, int64_t device_id)
 {
-    return device_a(d, sc, device_id);
+    return device_a(d, a, sc, device_id);
 }
 
 static void auth_a(void)
