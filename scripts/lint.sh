@@ -21,6 +21,18 @@ if grep -rnE '\b(db_step|DB_ROW|DB_DONE)\b' src --include='*.c' |
     echo "lint: step results compared by hand: use db_run or db_row (db/db.h)" >&2
     status=1
 fi
+# The request arena is passed down (issue 8): a function inside a request
+# takes its caller's arena. A private one is for work that outlives a
+# request or has none (threads, jobs, start-up batches, commands), and the
+# comment just above it (or on its line) says which.
+for f in $(grep -rl 'arena_new(' src --include='*.c'); do
+    [ "$f" = src/base/arena.c ] && continue
+    if awk -v f="$f" '/arena_new\(/ && !/\/\*/ && prev !~ /\*\/[ \t]*$/ { print f ":" NR ": " $0; bad = 1 }
+                      { prev = $0 } END { exit bad }' "$f"; then :; else
+        echo "lint: a private arena without a comment saying why (take the caller's arena)" >&2
+        status=1
+    fi
+done
 # Layers depend one way (../shared/DESIGN.md §3): base < db < security < http
 # < capabilities. Infrastructure never includes a capability's header, nor a
 # layer above its own.

@@ -463,6 +463,7 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
     if (db_kind(d) == DB_SQLITE)
         /* speed only: the load is correct either way */
         err_ignore(db_exec(d, "PRAGMA synchronous=OFF"));
+    /* the command's own: `fangkong demo` has no request */
     arena *a = arena_new(1 << 20);
     struct layout L = {0};
     err e = build_regions(d, c, &L, a);

@@ -436,6 +436,7 @@ static err street_venue(struct ctx *c, long s)
 
 err demo_activity(db *d, const struct demo_world *w, uint64_t seed)
 {
+    /* the command's own: `fangkong demo` has no request */
     struct ctx c = {.d = d, .a = arena_new(1 << 16), .w = w, .all = scope_all(), .now = now_ms()};
     if (!c.a)
         return E_NOMEM;

@@ -50,6 +50,7 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
 {
     struct rng r;
     rng_seed(&r, seed ^ 0x706c61636573ull);
+    /* the command's own: `fangkong demo` has no request */
     arena *a = arena_new(1 << 16);
     err e = db_begin(d);
     char name[96], address[128];

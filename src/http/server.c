@@ -717,6 +717,7 @@ static int listen_on(const char *addr, int port)
 static err loop_init(struct loop *lp, const struct server_config *cfg, int listen_fd)
 {
     lp->cfg = cfg;
+    /* the loop's request arena, reset after each request (the one handlers pass down) */
     lp->a = arena_new(64 * 1024);
     err e = db_open(cfg->db_url, &lp->db);
     if (e)
