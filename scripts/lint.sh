@@ -21,6 +21,12 @@ if grep -rnE '\b(db_step|DB_ROW|DB_DONE)\b' src --include='*.c' |
     echo "lint: step results compared by hand: use db_run or db_row (db/db.h)" >&2
     status=1
 fi
+# Paging is written once (base/paging.h): a list binds paging_offset's
+# OFFSET, never its own "(page - 1) * size".
+if grep -rnE '\bpage\s*-\s*1\b' src --include='*.c' | grep -v '^src/base/paging.c:'; then
+    echo "lint: OFFSET computed by hand: use paging_offset or paging_window (base/paging.h)" >&2
+    status=1
+fi
 # The request arena is passed down (issue 8): a function inside a request
 # takes its caller's arena. A private one is for work that outlives a
 # request or has none (threads, jobs, start-up batches, commands), and the
