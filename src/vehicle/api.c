@@ -19,7 +19,8 @@
  * for the venue it is installed at.
  *
  * Every read of vehicles and passages is audited, and so is every refusal
- * (security/audit.h: audit_refusal).
+ * (security/audit.h: audit_refusal); a plate read's passage commits with its
+ * entry (the device, or the account, as the actor).
  */
 #include <stdio.h>
 #include <string.h>
@@ -315,7 +316,7 @@ static const struct jfield read_fields[] = {
  * principal. A failed append poisons the transaction: no passage without
  * its entry.
  */
-static err audit_read(struct req *r, const struct vehicle_passage *p)
+static err audit_plate_read(struct req *r, const struct vehicle_passage *p)
 {
     char detail[96];
     snprintf(detail, sizeof detail, "direction=%s verdict=%s reason=%s", p->direction,
@@ -380,7 +381,7 @@ static err post_read(struct req *r)
         err_ignore(db_release(r->db, false));
         return e;
     }
-    if ((e = audit_read(r, &p))) {
+    if ((e = audit_plate_read(r, &p))) {
         err_ignore(db_release(r->db, false));
         return e;
     }
