@@ -40,25 +40,6 @@ static const char *fields_detail(struct req *r)
     return out;
 }
 
-/* A string member, trimmed; NULL when absent or null. */
-static const char *body_str(struct req *r, const char *key)
-{
-    return pl_trim(r->a, json_str(r->body, key));
-}
-
-/* A region code member: E_INPUT "invalid_region" when malformed. */
-static err body_region(struct req *r, int64_t *code_r)
-{
-    const char *s = json_str(r->body, "region_code");
-    enum region_level lv;
-    int64_t code = s ? regcode_parse(s, &lv) : -1;
-    if (code <= 0)
-        return err_set(E_INPUT, "invalid_region", "region_code",
-                       "所属区划不存在或不在您的管辖范围内");
-    *code_r = code;
-    return E_OK;
-}
-
 /* `?reveal=1`: true when asked and allowed; E_FORBIDDEN when asked without
  * person.reveal, so a caller never mistakes masked values for full ones. */
 static err want_reveal(struct req *r, bool *reveal_r)
@@ -161,15 +142,6 @@ static err place_input_from(struct req *r, struct place_input *in)
     return E_OK;
 }
 
-/* A masked (or, when `reveal`, full) personal value; JSON null when absent. */
-static json_t *personal(struct req *r, const char *v, char *(*mask)(arena *, const char *),
-                        bool reveal)
-{
-    if (!v)
-        return json_null();
-    return json_string(reveal ? v : mask(r->a, v));
-}
-
 /* A place as the API replies: the table's fields, personal ones masked
  * unless `reveal`, with the kind's label, the region's name and the
  * linked enterprise. */
@@ -177,16 +149,7 @@ static json_t *place_json(struct req *r, const struct place *p, bool reveal)
 {
     json_t *o = json_object();
     json_set_id(o, "id", p->id);
-    for (size_t f = 0; f < PLACE_FIELD_COUNT; f++) {
-        const struct field *d = &place_rows[f];
-        json_t *v = field_json(d, p);
-        if (!reveal) {
-            json_t *m = mask_field_json(r->a, d->mask, v);
-            json_decref(v);
-            v = m;
-        }
-        json_object_set_new(o, d->name, v);
-    }
+    mask_fields_json(r->a, place_rows, PLACE_FIELD_COUNT, p, reveal, o);
     json_object_set_new(o, "kind_label", json_string(place_kind_label(p->kind)));
     json_set_region(o, p->region_code, p->region_name);
     json_object_set_new(o, "enterprise_name",
@@ -370,70 +333,25 @@ static err get_places(struct req *r)
 /* ---- enterprises ----------------------------------------------------------------- */
 
 static const struct jfield enterprise_fields[] = {
-    {"name", J_STRING, JF_REQUIRED, 0, 100, "企业名称", NULL},
-    {"credit_code", J_STRING, JF_REQUIRED, 0, 0, "统一社会信用代码", NULL},
-    {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所属区划", NULL},
-    {"contact_name", J_STRING, JF_NULLABLE, 0, 50, "联系人", NULL},
-    {"contact_phone", J_STRING, JF_NULLABLE, 0, 0, "联系人手机", NULL},
-    {"legal_rep", J_STRING, JF_NULLABLE, 0, 50, "法定代表人", NULL},
-    {"legal_rep_phone", J_STRING, JF_NULLABLE, 0, 0, "法定代表人手机", NULL},
-    {"employees", J_INT, 0, 0, ENTERPRISE_EMPLOYEES_MAX, "员工人数", NULL},
-    {"address", J_STRING, JF_NULLABLE, 0, 200, "办公地址", NULL},
-    {"industry", J_STRING, JF_NULLABLE, 0, 50, "所属行业", NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    ENTERPRISE_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+/* The body as an enterprise_input: members present set their row's bit. */
 static err enterprise_input_from(struct req *r, struct enterprise_input *in)
 {
-    json_t *b = r->body;
     memset(in, 0, sizeof *in);
-    static const struct {
-        const char *key;
-        unsigned bit;
-        size_t off;
-    } strs[] = {
-        {"name", EF_NAME, offsetof(struct enterprise_input, name)},
-        {"credit_code", EF_CREDIT_CODE, offsetof(struct enterprise_input, credit_code)},
-        {"contact_name", EF_CONTACT_NAME, offsetof(struct enterprise_input, contact_name)},
-        {"contact_phone", EF_CONTACT_PHONE, offsetof(struct enterprise_input, contact_phone)},
-        {"legal_rep", EF_LEGAL_REP, offsetof(struct enterprise_input, legal_rep)},
-        {"legal_rep_phone", EF_LEGAL_REP_PHONE, offsetof(struct enterprise_input, legal_rep_phone)},
-        {"address", EF_ADDRESS, offsetof(struct enterprise_input, address)},
-        {"industry", EF_INDUSTRY, offsetof(struct enterprise_input, industry)},
-    };
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        if (!json_has(b, strs[i].key))
-            continue;
-        in->set |= strs[i].bit;
-        *(const char **)((char *)in + strs[i].off) = body_str(r, strs[i].key);
-    }
-    if (json_has(b, "region_code")) {
-        in->set |= EF_REGION;
-        err e = body_region(r, &in->region_code);
-        if (e)
-            return e;
-    }
-    if (json_has(b, "employees")) {
-        in->set |= EF_EMPLOYEES;
-        in->employees = json_int(b, "employees", 0);
-    }
-    return E_OK;
+    return fields_from_json(enterprise_input_rows, ENTERPRISE_FIELD_COUNT, r->body, r->a, in,
+                            &in->set);
 }
 
+/* An enterprise as the API replies: the table's fields, personal ones
+ * masked unless `reveal`, with the region's name. */
 static json_t *enterprise_json(struct req *r, const struct enterprise *x, bool reveal)
 {
     json_t *o = json_object();
     json_set_id(o, "id", x->id);
-    json_object_set_new(o, "name", json_string(x->name));
-    json_object_set_new(o, "credit_code", json_string(x->credit_code));
+    mask_fields_json(r->a, enterprise_rows, ENTERPRISE_FIELD_COUNT, x, reveal, o);
     json_set_region(o, x->region_code, x->region_name);
-    json_object_set_new(o, "contact_name", personal(r, x->contact_name, mask_name, reveal));
-    json_object_set_new(o, "contact_phone", personal(r, x->contact_phone, mask_phone, reveal));
-    json_object_set_new(o, "legal_rep", personal(r, x->legal_rep, mask_name, reveal));
-    json_object_set_new(o, "legal_rep_phone", personal(r, x->legal_rep_phone, mask_phone, reveal));
-    json_object_set_new(o, "employees", json_integer(x->employees));
-    json_object_set_new(o, "address", json_string(x->address));
-    json_object_set_new(o, "industry", json_string(x->industry));
     json_object_set_new(o, "version", json_integer(x->version));
     json_object_set_new(o, "created_at", json_integer(x->created_at));
     json_object_set_new(o, "updated_at", json_integer(x->updated_at));

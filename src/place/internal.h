@@ -1,10 +1,12 @@
 /*
- * Private to place/: the helpers place.c and enterprise.c share (sealed
- * columns, the region check, text checks, sort keys and LIKE patterns).
- * Other capabilities use place.h only.
+ * Private to place/: the field tables of places and enterprises, and the
+ * helpers place.c and enterprise.c share (the region check, text checks, sort keys and LIKE
+ * patterns). Other capabilities use place.h only.
  */
 #ifndef FK_PLACE_INTERNAL_H
 #define FK_PLACE_INTERNAL_H
+
+#include <stddef.h>
 
 #include "db/fields.h"
 #include "place/place.h"
@@ -58,6 +60,59 @@ enum {
 extern const struct field place_rows[PLACE_FIELD_COUNT];
 extern const struct field place_input_rows[PLACE_FIELD_COUNT];
 
+/*
+ * THE field table of the enterprise record, as PLACE_FIELDS: row i is bit
+ * 1u << i of enterprise_input.set (EF_*, place.h). The credit code is
+ * upper-cased before it is checked and stored (enterprise.c).
+ */
+#define ENTERPRISE_FIELDS(X)                                                                       \
+    X(name, FD_TEXT, J_STRING, 0, 100, FL_REQUIRED | FL_TRIM | FL_EMPTY, NULL, MK_NONE,            \
+      "企业名称", "name", NULL)                                                                    \
+    X(credit_code, FD_TEXT, J_STRING, 0, 0, FL_REQUIRED | FL_TRIM | FL_EMPTY, NULL, MK_NONE,       \
+      "统一社会信用代码", "credit_code", NULL)                                                     \
+    X(region_code, FD_REGION, J_STRING, 0, 18, FL_REQUIRED, NULL, MK_NONE, "所属区划",             \
+      "region_code", NULL)                                                                         \
+    X(contact_name, FD_TEXT, J_STRING, 0, 50, JF_NULLABLE | FL_TRIM, NULL, MK_NAME, "联系人",      \
+      "contact_name_enc", NULL)                                                                    \
+    X(contact_phone, FD_TEXT, J_STRING, 0, 0, JF_NULLABLE | FL_TRIM, NULL, MK_PHONE, "联系人手机", \
+      "contact_phone_enc", NULL)                                                                   \
+    X(legal_rep, FD_TEXT, J_STRING, 0, 50, JF_NULLABLE | FL_TRIM, NULL, MK_NAME, "法定代表人",     \
+      "legal_rep_enc", NULL)                                                                       \
+    X(legal_rep_phone, FD_TEXT, J_STRING, 0, 0, JF_NULLABLE | FL_TRIM, NULL, MK_PHONE,             \
+      "法定代表人手机", "legal_rep_phone_enc", NULL)                                               \
+    X(employees, FD_INT, J_INT, 0, ENTERPRISE_EMPLOYEES_MAX, 0, NULL, MK_NONE, "员工人数",         \
+      "employees", NULL)                                                                           \
+    X(address, FD_TEXT, J_STRING, 0, 200, JF_NULLABLE | FL_TRIM | FL_EMPTY, NULL, MK_NONE,         \
+      "办公地址", "address", NULL)                                                                 \
+    X(industry, FD_TEXT, J_STRING, 0, 50, JF_NULLABLE | FL_TRIM | FL_EMPTY, NULL, MK_NONE,         \
+      "所属行业", "industry", NULL)
+
+enum {
+    ENTERPRISE_FIELD_COUNT = 0
+#define EF_ONE(...) +1
+    ENTERPRISE_FIELDS(EF_ONE)
+#undef EF_ONE
+};
+
+extern const struct field enterprise_rows[ENTERPRISE_FIELD_COUNT];
+extern const struct field enterprise_input_rows[ENTERPRISE_FIELD_COUNT];
+
+/* A struct field row of an X-macro table (PLACE_FIELDS, …) over `strct`. */
+#define FIELD_ROW_OF(strct, m, k, jt, min_, max_, fl, voc, mk, lab, col, bad_)                     \
+    {#m,                                                                                           \
+     lab,                                                                                          \
+     k,                                                                                            \
+     jt,                                                                                           \
+     min_,                                                                                         \
+     max_,                                                                                         \
+     fl,                                                                                           \
+     voc,                                                                                          \
+     mk,                                                                                           \
+     col,                                                                                          \
+     bad_,                                                                                         \
+     offsetof(strct, m),                                                                           \
+     sizeof(((strct *)0)->m)},
+
 /* A body's jfield row of a field (JF_REQUIRED when FL_REQUIRED). */
 #define FIELD_JFIELD(m, kind, jt, min, max, flags, vocab, mask, label, column, bad)                \
     {#m,   jt,   ((flags)&FL_REQUIRED ? JF_REQUIRED : 0) | ((flags)&JF_NULLABLE), min, max, label, \
@@ -68,19 +123,6 @@ extern const struct field place_input_rows[PLACE_FIELD_COUNT];
  * (field region_code) when not; E_DB when the query fails.
  */
 err pl_region_check(db *d, const struct scope *scope, int64_t code) MUST_USE;
-
-/*
- * Bind parameter i to the sealed form of `plain` under `label`
- * ("places.contact_name"), or to NULL when `plain` is NULL or "". The
- * ciphertext comes from `a`.
- */
-err pl_bind_sealed(db_stmt *s, int i, arena *a, const char *label, const char *plain) MUST_USE;
-
-/* Column `col` of the current row unsealed under `label` into *plain_r
- * (from `a`), or NULL when the column is NULL. E_CRYPTO when it does not
- * open. */
-err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label,
-                    const char **plain_r) MUST_USE;
 
 /* `s` without leading and trailing ASCII white space, from `a`; NULL stays
  * NULL. */

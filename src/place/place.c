@@ -25,25 +25,10 @@
 
 /* ---- the field table (internal.h) ---------------------------------------------- */
 
-#define PLACE_ROW(...)       ROW_OF(struct place, __VA_ARGS__)
-#define PLACE_INPUT_ROW(...) ROW_OF(struct place_input, __VA_ARGS__)
-#define ROW_OF(strct, m, k, jt, min_, max_, fl, voc, mk, lab, col, bad_)                           \
-    {#m,                                                                                           \
-     lab,                                                                                          \
-     k,                                                                                            \
-     jt,                                                                                           \
-     min_,                                                                                         \
-     max_,                                                                                         \
-     fl,                                                                                           \
-     voc,                                                                                          \
-     mk,                                                                                           \
-     col,                                                                                          \
-     bad_,                                                                                         \
-     offsetof(strct, m),                                                                           \
-     sizeof(((strct *)0)->m)},
+#define PLACE_ROW(...)       FIELD_ROW_OF(struct place, __VA_ARGS__)
+#define PLACE_INPUT_ROW(...) FIELD_ROW_OF(struct place_input, __VA_ARGS__)
 const struct field place_rows[PLACE_FIELD_COUNT] = {PLACE_FIELDS(PLACE_ROW)};
 const struct field place_input_rows[PLACE_FIELD_COUNT] = {PLACE_FIELDS(PLACE_INPUT_ROW)};
-#undef ROW_OF
 #undef PLACE_ROW
 #undef PLACE_INPUT_ROW
 _Static_assert(PLACE_FIELD_COUNT == 12 && PL_ENTERPRISE == 1 << 11,
@@ -121,36 +106,6 @@ err pl_region_check(db *d, const struct scope *scope, int64_t code)
     if (!row)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
-    return E_OK;
-}
-
-err pl_bind_sealed(db_stmt *s, int i, arena *a, const char *label, const char *plain)
-{
-    if (!plain || !*plain) {
-        db_bind_null(s, i);
-        return E_OK;
-    }
-    uint8_t *ct;
-    size_t n;
-    err e = seal(a, label, plain, strlen(plain), &ct, &n);
-    if (e)
-        return e;
-    db_bind_blob(s, i, ct, n);
-    return E_OK;
-}
-
-err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label, const char **plain_r)
-{
-    *plain_r = NULL;
-    if (db_col_null(s, col))
-        return E_OK;
-    size_t n;
-    const void *ct = db_col_blob(s, col, &n);
-    char *plain;
-    err e = unseal(a, label, ct, n, &plain, NULL);
-    if (e)
-        return e;
-    *plain_r = plain;
     return E_OK;
 }
 

@@ -227,3 +227,17 @@ json_t *mask_field_json(arena *a, enum field_mask m, json_t *v)
     }
     return json_incref(v);
 }
+
+void mask_fields_json(arena *a, const struct field *t, size_t n, const void *rec, bool reveal,
+                      json_t *o)
+{
+    for (size_t f = 0; f < n; f++) {
+        json_t *v = field_json(&t[f], rec);
+        if (!reveal) {
+            json_t *m = mask_field_json(a, t[f].mask, v);
+            json_decref(v);
+            v = m;
+        }
+        json_object_set_new(o, t[f].name, v);
+    }
+}

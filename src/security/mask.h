@@ -37,4 +37,9 @@ char *mask_address(arena *a, const char *s);
  */
 json_t *mask_field_json(arena *a, enum field_mask m, json_t *v);
 
+/* Every field of table t (n rows) of record `rec` into object o, masked by
+ * its rule unless `reveal`: a record's reply, generated from its table. */
+void mask_fields_json(arena *a, const struct field *t, size_t n, const void *rec, bool reveal,
+                      json_t *o);
+
 #endif
