@@ -249,15 +249,7 @@ json_t *person_json(arena *a, const struct person *p, bool reveal)
 {
     json_t *o = json_object();
     json_set_id(o, "id", p->id);
-    for (int f = 0; f < PF__COUNT; f++) {
-        json_t *v = person_field_json(p, (enum person_field)f);
-        if (!reveal) {
-            json_t *m = person_value_mask(a, (enum person_field)f, v);
-            json_decref(v);
-            v = m;
-        }
-        json_object_set_new(o, fields[f].name, v);
-    }
+    mask_fields_json(a, fields, PF__COUNT, p, reveal, o);
     int age = person_age(p->birth_date, person_today());
     json_object_set_new(o, "age", age >= 0 ? json_integer(age) : json_null());
     json_object_set_new(o, "version", json_integer(p->version));
