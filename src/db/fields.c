@@ -124,6 +124,12 @@ json_t *field_json(const struct field *d, const void *rec)
     return json_null();
 }
 
+void fields_json(const struct field *t, size_t n, const void *rec, json_t *o)
+{
+    for (size_t f = 0; f < n; f++)
+        json_object_set_new(o, t[f].name, field_json(&t[f], rec));
+}
+
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -394,6 +400,7 @@ err fields_bind(db_stmt *s, int i, arena *a, const char *table, const struct fie
         if (FIELD_SEALED(d)) {
             char label[64];
             field_seal_label(table, d, label);
+            assert(seal); /* NULL only for tables without a sealed field */
             err e = seal(a, s, i, label, CMEMBER(rec, d, const char *));
             if (e)
                 return e;
@@ -413,6 +420,7 @@ err fields_read(db_stmt *s, int c, arena *a, const char *table, const struct fie
         if (FIELD_SEALED(d)) {
             char label[64];
             field_seal_label(table, d, label);
+            assert(unseal);
             err e = unseal(a, s, c, label, &MEMBER(rec, d, const char *));
             if (e)
                 return e;

@@ -99,9 +99,37 @@ typedef err (*field_unseal_fn)(arena *a, db_stmt *s, int i, const char *label, c
 /* A body's jfield row of a field (JF_REQUIRED when FL_REQUIRED). */
 struct jfield field_jfield(const struct field *d);
 
+/*
+ * The two expansions of a capability's X-macro table whose rows are
+ *   X(member, kind, JSON type, min, max, flags, vocabulary, mask, 中文名, column, bad slug)
+ * FIELD_ROW_OF(struct …, row…): its struct field over that struct;
+ * FIELD_JFIELD(row…): its jfield row, for the route's static array.
+ */
+#define FIELD_ROW_OF(strct, m, k, jt, min_, max_, fl, voc, mk, lab, col, bad_)                     \
+    {#m,                                                                                           \
+     lab,                                                                                          \
+     k,                                                                                            \
+     jt,                                                                                           \
+     min_,                                                                                         \
+     max_,                                                                                         \
+     fl,                                                                                           \
+     voc,                                                                                          \
+     mk,                                                                                           \
+     col,                                                                                          \
+     bad_,                                                                                         \
+     offsetof(strct, m),                                                                           \
+     sizeof(((strct *)0)->m)},
+#define FIELD_JFIELD(m, kind, jt, min, max, flags, vocab, mask, label, column, bad)                \
+    {#m,   jt,   ((flags)&FL_REQUIRED ? JF_REQUIRED : 0) | ((flags)&JF_NULLABLE), min, max, label, \
+     NULL, vocab},
+
 /* The field's value in record `rec`, as the API writes it, unmasked. A new
  * reference. */
 json_t *field_json(const struct field *d, const void *rec);
+
+/* Every field of the table (n rows) of `rec` into object o, unmasked
+ * (records without personal fields; the others use mask_fields_json). */
+void fields_json(const struct field *t, size_t n, const void *rec, json_t *o);
 
 /*
  * The members of body `b` named in the table into `rec`; *set_r gets the
@@ -135,7 +163,8 @@ void field_bind(db_stmt *s, int i, const struct field *d, const void *rec);
 void field_read(db_stmt *s, int c, arena *a, const struct field *d, void *rec);
 
 /* Bind every row of the table from parameter i, sealed fields through
- * `seal` under `table`'s labels; *next_r gets the next parameter. */
+ * `seal` under `table`'s labels (NULL for a table without sealed fields);
+ * *next_r gets the next parameter. */
 err fields_bind(db_stmt *s, int i, arena *a, const char *table, const struct field *t, size_t n,
                 const void *rec, field_seal_fn seal, int *next_r) MUST_USE;
 /* Read every row of the table from column c on (as fields_sql_cols). */

@@ -97,27 +97,6 @@ enum {
 extern const struct field enterprise_rows[ENTERPRISE_FIELD_COUNT];
 extern const struct field enterprise_input_rows[ENTERPRISE_FIELD_COUNT];
 
-/* A struct field row of an X-macro table (PLACE_FIELDS, …) over `strct`. */
-#define FIELD_ROW_OF(strct, m, k, jt, min_, max_, fl, voc, mk, lab, col, bad_)                     \
-    {#m,                                                                                           \
-     lab,                                                                                          \
-     k,                                                                                            \
-     jt,                                                                                           \
-     min_,                                                                                         \
-     max_,                                                                                         \
-     fl,                                                                                           \
-     voc,                                                                                          \
-     mk,                                                                                           \
-     col,                                                                                          \
-     bad_,                                                                                         \
-     offsetof(strct, m),                                                                           \
-     sizeof(((strct *)0)->m)},
-
-/* A body's jfield row of a field (JF_REQUIRED when FL_REQUIRED). */
-#define FIELD_JFIELD(m, kind, jt, min, max, flags, vocab, mask, label, column, bad)                \
-    {#m,   jt,   ((flags)&FL_REQUIRED ? JF_REQUIRED : 0) | ((flags)&JF_NULLABLE), min, max, label, \
-     NULL, vocab},
-
 /*
  * Is `code` an existing region inside `scope`? E_INPUT "invalid_region"
  * (field region_code) when not; E_DB when the query fails.
