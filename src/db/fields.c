@@ -135,7 +135,7 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-static const char *trim(arena *a, const char *s)
+const char *field_trim(arena *a, const char *s)
 {
     if (!s)
         return NULL;
@@ -170,7 +170,7 @@ static err field_from_json(const struct field *d, json_t *v, arena *a, void *rec
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
     switch (d->kind) {
     case FD_TEXT:
-        MEMBER(rec, d, const char *) = d->flags & FL_TRIM ? trim(a, s) : s;
+        MEMBER(rec, d, const char *) = d->flags & FL_TRIM ? field_trim(a, s) : s;
         break;
     case FD_ENUM: {
         int i = s ? vocab_parse(d->vocab, s) : -1;

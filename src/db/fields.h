@@ -171,6 +171,10 @@ err fields_bind(db_stmt *s, int i, arena *a, const char *table, const struct fie
 err fields_read(db_stmt *s, int c, arena *a, const char *table, const struct field *t, size_t n,
                 void *rec, field_unseal_fn unseal) MUST_USE;
 
+/* `s` without leading and trailing ASCII white space, from `a` (FL_TRIM;
+ * also for query parameters); NULL stays NULL. */
+const char *field_trim(arena *a, const char *s);
+
 /* "1990-01-01" from 19900101 into out (11 bytes); "" for 0. */
 void field_date_format(int32_t date, char out[11]);
 /* 19900101 from "1990-01-01"; 0 when malformed. */

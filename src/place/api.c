@@ -78,7 +78,7 @@ static err list_query(struct req *r, struct list_query *lq)
             return err_set(E_INPUT, "invalid_region", "region_code",
                            "所属区划不存在或不在您的管辖范围内");
     }
-    lq->q = pl_trim(r->a, req_query(r, "q"));
+    lq->q = field_trim(r->a, req_query(r, "q"));
     if (lq->q && (!utf8_valid_text(lq->q) || utf8_len(lq->q) > 50))
         return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
     lq->sort = req_query(r, "sort");
@@ -485,7 +485,7 @@ static err get_enterprises(struct req *r)
     struct enterprise_filter f = {
         .region_code = lq.region_code,
         .q = lq.q,
-        .credit_code = pl_trim(r->a, req_query(r, "credit_code")),
+        .credit_code = field_trim(r->a, req_query(r, "credit_code")),
         .sort = lq.sort,
         .page = lq.page,
         .page_size = lq.csv ? 0 : lq.page_size,

@@ -1,7 +1,7 @@
 /*
  * Private to place/: the field tables of places and enterprises, and the
- * helpers place.c and enterprise.c share (the region check, text checks, sort keys and LIKE
- * patterns). Other capabilities use place.h only.
+ * helpers place.c and enterprise.c share (the region check, sort keys and
+ * LIKE patterns). Other capabilities use place.h only.
  */
 #ifndef FK_PLACE_INTERNAL_H
 #define FK_PLACE_INTERNAL_H
@@ -102,10 +102,6 @@ extern const struct field enterprise_input_rows[ENTERPRISE_FIELD_COUNT];
  * (field region_code) when not; E_DB when the query fails.
  */
 err pl_region_check(db *d, const struct scope *scope, int64_t code) MUST_USE;
-
-/* `s` without leading and trailing ASCII white space, from `a`; NULL stays
- * NULL. */
-const char *pl_trim(arena *a, const char *s);
 
 /* A sort key of an allow-list: `key` is the API name; `asc` and `desc` are
  * the ORDER BY fragments it stands for (query_sql, db/query.h), fixed at

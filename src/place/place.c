@@ -109,23 +109,6 @@ err pl_region_check(db *d, const struct scope *scope, int64_t code)
     return E_OK;
 }
 
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-const char *pl_trim(arena *a, const char *s)
-{
-    if (!s)
-        return NULL;
-    while (is_space(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && is_space(s[n - 1]))
-        n--;
-    return arena_strndup(a, s, n);
-}
-
 err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt, const char **sql_r)
 {
     const char *k = sort && *sort ? sort : dflt;
