@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "base/json.h"
-#include "base/regcode.h"
 #include "person/internal.h"
 #include "security/mask.h"
 
@@ -145,10 +144,21 @@ const char *person_source_label(const char *source)
 
 /* ---- the field table ------------------------------------------------------- */
 
-static const struct person_field_desc fields[PF__COUNT] = {
+static const struct field fields[PF__COUNT] = {
 #define PF_DESC(f, m, k, jt, min_, max_, fl, voc, mk, lab, col)                                    \
-    [f] = {#m,   lab, k,  mk, voc, offsetof(struct person, m), sizeof(((struct person *)0)->m),    \
-           max_, fl,  col},
+    [f] = {#m,                                                                                     \
+           lab,                                                                                    \
+           k,                                                                                      \
+           jt,                                                                                     \
+           min_,                                                                                   \
+           max_,                                                                                   \
+           fl,                                                                                     \
+           voc,                                                                                    \
+           mk,                                                                                     \
+           col,                                                                                    \
+           (k) == FD_DATE ? "invalid_birth_date" : NULL,                                           \
+           offsetof(struct person, m),                                                             \
+           sizeof(((struct person *)0)->m)},
     PERSON_FIELDS(PF_DESC)
 #undef PF_DESC
 };
@@ -156,12 +166,13 @@ static const struct person_field_desc fields[PF__COUNT] = {
 #define PF_ONE(...) +1
 _Static_assert(0 PERSON_FIELDS(PF_ONE) == PF__COUNT, "a row of PERSON_FIELDS for every field");
 #undef PF_ONE
+_Static_assert(PF__COUNT <= 32, "a field set is a 32-bit mask of rows");
 _Static_assert(sizeof(enum id_type) == sizeof(int) && sizeof(enum person_gender) == sizeof(int) &&
                    sizeof(enum person_category) == sizeof(int) &&
                    sizeof(enum person_status) == sizeof(int),
-               "PK_ENUM members are read as int");
+               "FD_ENUM members are read as int");
 
-const struct person_field_desc *person_field_desc(enum person_field f)
+const struct field *person_field_desc(enum person_field f)
 {
     return &fields[(unsigned)f < PF__COUNT ? f : 0];
 }
@@ -183,7 +194,7 @@ bool person_field_masked(enum person_field f)
 
 size_t person_field_max(enum person_field f)
 {
-    return (unsigned)f < PF__COUNT && fields[f].kind == PK_TEXT ? (size_t)fields[f].max : 0;
+    return (unsigned)f < PF__COUNT && fields[f].kind == FD_TEXT ? (size_t)fields[f].max : 0;
 }
 
 enum person_field person_field_parse(const char *s)
@@ -196,215 +207,49 @@ enum person_field person_field_parse(const char *s)
 
 void person_fields_copy(struct person *dst, const struct person *src, person_fields set)
 {
-    for (int f = 0; f < PF__COUNT; f++)
-        if (set & PF_BIT(f))
-            memcpy((char *)dst + fields[f].off, (const char *)src + fields[f].off, fields[f].size);
+    fields_copy(fields, dst, fields, src, PF__COUNT, set);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */
 
 void person_birth_format(int32_t birth, char out[11])
 {
-    if (birth <= 0) {
-        out[0] = '\0';
-        return;
-    }
-    snprintf(out, 11, "%04d-%02d-%02d", (int)(birth / 10000 % 10000), (int)(birth / 100 % 100),
-             (int)(birth % 100));
+    field_date_format(birth, out);
 }
 
 int32_t person_birth_parse(const char *s)
 {
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return 0;
-    int32_t v = 0;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7)
-            continue;
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    return date_valid(v) ? v : 0;
+    return field_date_parse(s);
 }
-
-static json_t *str_or_null(const char *s)
-{
-    return s && *s ? json_string(s) : json_null();
-}
-
-#define MEMBER(p, f, type)  (*(type *)((char *)(p) + fields[f].off))
-#define CMEMBER(p, f, type) (*(const type *)((const char *)(p) + fields[f].off))
 
 json_t *person_field_json(const struct person *p, enum person_field f)
 {
     if ((unsigned)f >= PF__COUNT)
         return json_null();
-    const struct person_field_desc *d = &fields[f];
-    switch (d->kind) {
-    case PK_TEXT:
-        return str_or_null(CMEMBER(p, f, const char *));
-    case PK_ENUM:
-        return str_or_null(vocab_name(d->vocab, (size_t)CMEMBER(p, f, int)));
-    case PK_BOOL:
-        return json_boolean(CMEMBER(p, f, bool));
-    case PK_TIME: {
-        int64_t t = CMEMBER(p, f, int64_t);
-        return t ? json_integer(t) : json_null();
-    }
-    case PK_REGION: {
-        int64_t code = CMEMBER(p, f, int64_t);
-        if (!code)
-            return json_null();
-        char text[19];
-        regcode_format(code, text);
-        return json_string(text);
-    }
-    case PK_DATE: {
-        char b[11];
-        person_birth_format(CMEMBER(p, f, int32_t), b);
-        return str_or_null(b);
-    }
-    case PK_BITS: {
-        json_t *a = json_array();
-        unsigned bits = CMEMBER(p, f, unsigned);
-        for (size_t i = 0; i < d->vocab->n; i++)
-            if (bits & 1u << i)
-                json_array_append_new(a, json_string(vocab_name(d->vocab, i)));
-        return a;
-    }
-    }
-    return json_null();
-}
-
-/* The value of member `v` of a body for field f into *p; the JSON type was
- * checked (or is reported) by the jfield table: a mismatch is skipped. */
-static err field_from_json(json_t *v, struct person *p, enum person_field f, err e)
-{
-    const struct person_field_desc *d = &fields[f];
-    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-    switch (d->kind) {
-    case PK_TEXT:
-        MEMBER(p, f, const char *) = s;
-        break;
-    case PK_ENUM: {
-        int i = s ? vocab_parse(d->vocab, s) : -1;
-        /* absent is 0, which person_check defaults */
-        MEMBER(p, f, int) = i < 0 ? 0 : i;
-        if (s && i < 0)
-            e = err_add(e, E_INPUT, "invalid_value", d->name, "%s的取值不正确", d->label);
-        break;
-    }
-    case PK_BOOL:
-        MEMBER(p, f, bool) = json_is_true(v);
-        break;
-    case PK_TIME:
-        MEMBER(p, f, int64_t) = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-        break;
-    case PK_REGION: {
-        enum region_level lv;
-        int64_t code = s ? regcode_parse(s, &lv) : 0;
-        MEMBER(p, f, int64_t) = code > 0 ? code : 0;
-        if (s && code <= 0)
-            e = err_add(e, E_INPUT, "invalid_region", d->name, "%s不存在或不在您的管辖范围内",
-                        d->label);
-        break;
-    }
-    case PK_DATE: {
-        int32_t date = s && *s ? person_birth_parse(s) : 0;
-        MEMBER(p, f, int32_t) = date;
-        if (s && *s && !date)
-            e = err_add(e, E_INPUT, "invalid_birth_date", d->name,
-                        "出生日期应为 YYYY-MM-DD 格式的有效日期");
-        break;
-    }
-    case PK_BITS: {
-        unsigned bits = 0;
-        size_t i;
-        json_t *x;
-        bool bad = false;
-        json_array_foreach(v, i, x)
-        {
-            int k = json_is_string(x) ? vocab_parse(d->vocab, json_string_value(x)) : -1;
-            if (k < 0)
-                bad = true;
-            else
-                bits |= 1u << k;
-        }
-        MEMBER(p, f, unsigned) = bits;
-        if (bad) {
-            /* the allowed names, from the vocabulary itself */
-            char names[256];
-            size_t n = 0;
-            names[0] = '\0';
-            for (size_t k = 0; k < d->vocab->n; k++) {
-                int w = snprintf(names + n, sizeof names - n, "%s%s", n ? "、" : "",
-                                 vocab_name(d->vocab, k));
-                if (w < 0 || (size_t)w >= sizeof names - n)
-                    break;
-                n += (size_t)w;
-            }
-            e = err_add(e, E_INPUT, "invalid_value", d->name, "%s的取值不正确，可选：%s", d->label,
-                        names);
-        }
-        break;
-    }
-    }
-    return e;
+    return field_json(&fields[f], p);
 }
 
 err person_from_json(json_t *b, struct person *p, person_fields *set_r)
 {
-    person_fields set = 0;
-    err e = E_OK;
-    for (int f = 0; f < PF__COUNT; f++) {
-        json_t *v = json_object_get(b, fields[f].name);
-        if (!v)
-            continue;
-        set |= PF_BIT(f);
-        e = field_from_json(v, p, (enum person_field)f, e);
-    }
+    unsigned set;
+    /* no person field is trimmed here (person_check does), so no arena */
+    err e = fields_from_json(fields, PF__COUNT, b, NULL, p, &set);
     *set_r = set;
     return e;
 }
 
 json_t *person_value_mask(arena *a, enum person_field f, json_t *v)
 {
-    if (!json_is_string(v) || (unsigned)f >= PF__COUNT)
+    if ((unsigned)f >= PF__COUNT)
         return json_incref(v);
-    const char *s = json_string_value(v);
-    switch (fields[f].mask) {
-    case MK_NONE:
-        return json_incref(v);
-    case MK_NAME:
-        return json_string(mask_name(a, s));
-    case MK_ID:
-        return json_string(mask_id_number(a, s));
-    case MK_PHONE:
-        return json_string(mask_phone(a, s));
-    case MK_ADDRESS:
-        return json_string(mask_address(a, s));
-    case MK_BIRTH:
-        /* not even the year: the reply shows the age, and age and year
-         * together can pin the date to a single day (docs/security.md) */
-        return json_string("****-**-**");
-    }
-    return json_incref(v);
+    return mask_field_json(a, fields[f].mask, v);
 }
 
 json_t *person_json(arena *a, const struct person *p, bool reveal)
 {
     json_t *o = json_object();
     json_set_id(o, "id", p->id);
-    for (int f = 0; f < PF__COUNT; f++) {
-        json_t *v = person_field_json(p, (enum person_field)f);
-        if (!reveal) {
-            json_t *m = person_value_mask(a, (enum person_field)f, v);
-            json_decref(v);
-            v = m;
-        }
-        json_object_set_new(o, fields[f].name, v);
-    }
+    mask_fields_json(a, fields, PF__COUNT, p, reveal, o);
     int age = person_age(p->birth_date, person_today());
     json_object_set_new(o, "age", age >= 0 ? json_integer(age) : json_null());
     json_object_set_new(o, "version", json_integer(p->version));

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "base/json.h"
+#include "db/fields.h"
 #include "person/person.h"
 
 /*
@@ -24,83 +25,64 @@
  *   X(field, member, kind, JSON type, min, max, flags, vocabulary, mask, 中文名, column)
  *
  * member: the struct person member, which is also the JSON name; kind: how
- * the member is held (enum person_kind); min/max: characters of a string,
+ * the member is held (enum field_kind, db/fields.h); min/max: characters of a string,
  * the range of an integer (0, 0: none), as struct jfield; flags:
- * PFL_REQUIRED (a create needs it), JF_NULLABLE, PFL_BY_NAME (an enum
+ * FL_REQUIRED (a create needs it), JF_NULLABLE, FL_BY_NAME (an enum
  * stored as its name, not its number); vocabulary: the names a string or
  * each array element must be one of (NULL: any); column: its column of
  * persons, sealed (SM4, "persons.<column without _enc>") exactly when the
  * field is text with a mask rule.
  */
 #define PERSON_FIELDS(X)                                                                           \
-    X(PF_NAME, name, PK_TEXT, J_STRING, 1, PERSON_NAME_MAX, PFL_REQUIRED, NULL, MK_NAME, "姓名",   \
+    X(PF_NAME, name, FD_TEXT, J_STRING, 1, PERSON_NAME_MAX, FL_REQUIRED, NULL, MK_NAME, "姓名",    \
       "name_enc")                                                                                  \
-    X(PF_ID_TYPE, id_type, PK_ENUM, J_STRING, 0, 0, 0, &id_type_vocab, MK_NONE, "证件类型",        \
+    X(PF_ID_TYPE, id_type, FD_ENUM, J_STRING, 0, 0, 0, &id_type_vocab, MK_NONE, "证件类型",        \
       "id_type")                                                                                   \
-    X(PF_ID_NUMBER, id_number, PK_TEXT, J_STRING, 1, 40, PFL_REQUIRED, NULL, MK_ID, "证件号码",    \
+    X(PF_ID_NUMBER, id_number, FD_TEXT, J_STRING, 1, 40, FL_REQUIRED, NULL, MK_ID, "证件号码",     \
       "id_number_enc")                                                                             \
-    X(PF_NATIVE_PLACE, native_place, PK_TEXT, J_STRING, 0, 50, JF_NULLABLE, NULL, MK_NONE, "籍贯", \
+    X(PF_NATIVE_PLACE, native_place, FD_TEXT, J_STRING, 0, 50, JF_NULLABLE, NULL, MK_NONE, "籍贯", \
       "native_place")                                                                              \
-    X(PF_GENDER, gender, PK_ENUM, J_STRING, 0, 0, 0, &person_gender_vocab, MK_NONE, "性别",        \
+    X(PF_GENDER, gender, FD_ENUM, J_STRING, 0, 0, 0, &person_gender_vocab, MK_NONE, "性别",        \
       "gender")                                                                                    \
-    X(PF_BIRTH_DATE, birth_date, PK_DATE, J_STRING, 0, 10, JF_NULLABLE, NULL, MK_BIRTH,            \
+    X(PF_BIRTH_DATE, birth_date, FD_DATE, J_STRING, 0, 10, JF_NULLABLE, NULL, MK_BIRTH,            \
       "出生日期", "birth_date")                                                                    \
-    X(PF_CATEGORY, category, PK_ENUM, J_STRING, 0, 0, PFL_BY_NAME, &person_category_vocab,         \
-      MK_NONE, "人员类型", "category")                                                             \
-    X(PF_INBOUND, inbound, PK_BOOL, J_BOOL, 0, 0, 0, NULL, MK_NONE, "是否入境人员", "inbound")     \
-    X(PF_REGION_CODE, region_code, PK_REGION, J_STRING, 0, 18, PFL_REQUIRED, NULL, MK_NONE,        \
+    X(PF_CATEGORY, category, FD_ENUM, J_STRING, 0, 0, FL_BY_NAME, &person_category_vocab, MK_NONE, \
+      "人员类型", "category")                                                                      \
+    X(PF_INBOUND, inbound, FD_BOOL, J_BOOL, 0, 0, 0, NULL, MK_NONE, "是否入境人员", "inbound")     \
+    X(PF_REGION_CODE, region_code, FD_REGION, J_STRING, 0, 18, FL_REQUIRED, NULL, MK_NONE,         \
       "所属区划", "region_code")                                                                   \
-    X(PF_ADDRESS, address, PK_TEXT, J_STRING, 0, PERSON_ADDRESS_MAX, JF_NULLABLE, NULL,            \
+    X(PF_ADDRESS, address, FD_TEXT, J_STRING, 0, PERSON_ADDRESS_MAX, JF_NULLABLE, NULL,            \
       MK_ADDRESS, "现住址", "address_enc")                                                         \
-    X(PF_HOUSEHOLD, household, PK_TEXT, J_STRING, 0, 64, JF_NULLABLE, NULL, MK_NONE, "户号",       \
+    X(PF_HOUSEHOLD, household, FD_TEXT, J_STRING, 0, 64, JF_NULLABLE, NULL, MK_NONE, "户号",       \
       "household")                                                                                 \
-    X(PF_HOUSEHOLD_RELATION, household_relation, PK_TEXT, J_STRING, 0, 20, JF_NULLABLE, NULL,      \
+    X(PF_HOUSEHOLD_RELATION, household_relation, FD_TEXT, J_STRING, 0, 20, JF_NULLABLE, NULL,      \
       MK_NONE, "与户主关系", "household_relation")                                                 \
-    X(PF_PHONE, phone, PK_TEXT, J_STRING, 0, 0, JF_NULLABLE, NULL, MK_PHONE, "手机号码",           \
+    X(PF_PHONE, phone, FD_TEXT, J_STRING, 0, 0, JF_NULLABLE, NULL, MK_PHONE, "手机号码",           \
       "phone_enc")                                                                                 \
-    X(PF_EMERGENCY_CONTACT_NAME, emergency_contact_name, PK_TEXT, J_STRING, 0, PERSON_NAME_MAX,    \
+    X(PF_EMERGENCY_CONTACT_NAME, emergency_contact_name, FD_TEXT, J_STRING, 0, PERSON_NAME_MAX,    \
       JF_NULLABLE, NULL, MK_NAME, "紧急联系人", "emergency_name_enc")                              \
-    X(PF_EMERGENCY_CONTACT_PHONE, emergency_contact_phone, PK_TEXT, J_STRING, 0, 0, JF_NULLABLE,   \
+    X(PF_EMERGENCY_CONTACT_PHONE, emergency_contact_phone, FD_TEXT, J_STRING, 0, 0, JF_NULLABLE,   \
       NULL, MK_PHONE, "紧急联系人电话", "emergency_phone_enc")                                     \
-    X(PF_EMPLOYED, employed, PK_BOOL, J_BOOL, 0, 0, 0, NULL, MK_NONE, "是否在职", "employed")      \
-    X(PF_EMPLOYER, employer, PK_TEXT, J_STRING, 0, 100, JF_NULLABLE, NULL, MK_NONE, "工作单位",    \
+    X(PF_EMPLOYED, employed, FD_BOOL, J_BOOL, 0, 0, 0, NULL, MK_NONE, "是否在职", "employed")      \
+    X(PF_EMPLOYER, employer, FD_TEXT, J_STRING, 0, 100, JF_NULLABLE, NULL, MK_NONE, "工作单位",    \
       "employer")                                                                                  \
-    X(PF_WORK_ADDRESS, work_address, PK_TEXT, J_STRING, 0, PERSON_ADDRESS_MAX, JF_NULLABLE, NULL,  \
+    X(PF_WORK_ADDRESS, work_address, FD_TEXT, J_STRING, 0, PERSON_ADDRESS_MAX, JF_NULLABLE, NULL,  \
       MK_ADDRESS, "工作地址", "work_address_enc")                                                  \
-    X(PF_CURRENT_LOCATION, current_location, PK_TEXT, J_STRING, 0, 200, JF_NULLABLE, NULL,         \
+    X(PF_CURRENT_LOCATION, current_location, FD_TEXT, J_STRING, 0, 200, JF_NULLABLE, NULL,         \
       MK_NONE, "目前所在地", "current_location")                                                   \
-    X(PF_VULNERABLE, vulnerable, PK_BITS, J_ARRAY, 0, 0, JF_NULLABLE, &vulnerable_vocab, MK_NONE,  \
+    X(PF_VULNERABLE, vulnerable, FD_BITS, J_ARRAY, 0, 0, JF_NULLABLE, &vulnerable_vocab, MK_NONE,  \
       "重点人群", "vulnerable")                                                                    \
-    X(PF_STATUS, status, PK_ENUM, J_STRING, 0, 0, PFL_BY_NAME, &person_status_vocab, MK_NONE,      \
+    X(PF_STATUS, status, FD_ENUM, J_STRING, 0, 0, FL_BY_NAME, &person_status_vocab, MK_NONE,       \
       "状态", "status")                                                                            \
-    X(PF_SOURCE, source, PK_TEXT, J_STRING, 0, 0, 0, &person_source_vocab, MK_NONE, "信息来源",    \
+    X(PF_SOURCE, source, FD_TEXT, J_STRING, 0, 0, 0, &person_source_vocab, MK_NONE, "信息来源",    \
       "source")                                                                                    \
-    X(PF_CONSENT_AT, consent_at, PK_TIME, J_INT, 0, PERSON_CONSENT_MAX, JF_NULLABLE, NULL,         \
+    X(PF_CONSENT_AT, consent_at, FD_TIME, J_INT, 0, PERSON_CONSENT_MAX, JF_NULLABLE, NULL,         \
       MK_NONE, "同意采集时间", "consent_at")
 
-/* How a member is held: a string (NULL: not recorded); an enum, written
- * as its vocabulary name; a bool; epoch ms (0: not recorded); a padded
- * region code; a yyyymmdd date (0: unknown); a bit set of the vocabulary
- * (bit i = word i). */
-enum person_kind { PK_TEXT, PK_ENUM, PK_BOOL, PK_TIME, PK_REGION, PK_DATE, PK_BITS };
-enum mask_kind { MK_NONE, MK_NAME, MK_ID, MK_PHONE, MK_ADDRESS, MK_BIRTH };
-#define PFL_REQUIRED 0x100u /* beside JF_NULLABLE: required on create */
-#define PFL_BY_NAME  0x200u /* an enum stored as its vocabulary name */
-
-/* A row of the table, as person.c stores and reads it. */
-struct person_field_desc {
-    const char *name, *label;
-    enum person_kind kind;
-    enum mask_kind mask;
-    const struct vocab *vocab;
-    size_t off, size; /* the member in struct person */
-    int64_t max;
-    unsigned flags;
-    const char *column;
-};
-const struct person_field_desc *person_field_desc(enum person_field f);
-/* Is the field stored sealed (text with a mask rule)? */
-#define PERSON_FIELD_SEALED(d) ((d)->kind == PK_TEXT && (d)->mask != MK_NONE)
+/* The row of a field (db/fields.h): kinds FD_*, flags FL_REQUIRED,
+ * FL_BY_NAME and JF_NULLABLE, masks MK_*; sealed = FIELD_SEALED. */
+const struct field *person_field_desc(enum person_field f);
+#define PERSON_FIELD_COUNT PF__COUNT
 
 /* The consent time may not be later than 2100-01-01. */
 #define PERSON_CONSENT_MAX 4102444800000LL
@@ -108,10 +90,8 @@ const struct person_field_desc *person_field_desc(enum person_field f);
 /* A request body's jfield row of a field (JF_REQUIRED when the field is
  * required on create; PATCH bodies are checked as partial). */
 #define PERSON_JFIELD(f, m, kind, jt, min, max, flags, vocab, mask, label, column)                 \
-    {                                                                                              \
-        #m,   jt,   ((flags)&PFL_REQUIRED ? JF_REQUIRED : 0) | ((flags)&JF_NULLABLE),              \
-        min,  max,  label,                                                                         \
-        NULL, vocab},
+    {#m,   jt,   ((flags)&FL_REQUIRED ? JF_REQUIRED : 0) | ((flags)&JF_NULLABLE), min, max, label, \
+     NULL, vocab},
 
 /* The longest a text field may be, in characters (0: checked otherwise). */
 size_t person_field_max(enum person_field f);

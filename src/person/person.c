@@ -274,7 +274,7 @@ static const struct {
 static struct {
     pthread_once_t once;
     char insert[1536], update[1536], cols[1024];
-    char seal[PF__COUNT][48]; /* "persons.<column without _enc>" of sealed fields */
+    char seal[PF__COUNT][64]; /* "persons.<column without _enc>" of sealed fields */
     int col[PF__COUNT];       /* the field's column in a SELECT of cols */
 } st = {.once = PTHREAD_ONCE_INIT};
 
@@ -290,58 +290,49 @@ enum {
     C_COLOUR
 };
 
-static void put(char *buf, size_t size, const char *s)
-{
-    size_t n = strlen(buf), k = strlen(s);
-    /* the fragments are fixed: a statement that does not fit is a bug */
-    assert(n + k < size);
-    memcpy(buf + n, s, k + 1);
-}
-
 static void storage_build(void)
 {
-    put(st.insert, sizeof st.insert, "INSERT INTO persons (id");
-    put(st.update, sizeof st.update, "UPDATE persons SET ");
-    put(st.cols, sizeof st.cols, "id");
+    fields_sql_put(st.insert, sizeof st.insert, "INSERT INTO persons (id");
+    fields_sql_put(st.update, sizeof st.update, "UPDATE persons SET ");
+    fields_sql_put(st.cols, sizeof st.cols, "id");
     const char *sep = "";
     int nvalues = 0;
     for (int f = 0; f < PF__COUNT; f++) {
-        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        const struct field *d = person_field_desc((enum person_field)f);
         st.col[f] = 1 + f;
-        put(st.cols, sizeof st.cols, ", ");
-        put(st.cols, sizeof st.cols, d->column);
+        fields_sql_put(st.cols, sizeof st.cols, ", ");
+        fields_sql_put(st.cols, sizeof st.cols, d->column);
         const char *c[1 + BI__COUNT] = {d->column};
         int nc = 1;
         for (int i = 0; i < BI__COUNT; i++)
             if (bidx_cols[i].field == (enum person_field)f)
                 c[nc++] = bidx_cols[i].column;
         for (int i = 0; i < nc; i++) {
-            put(st.insert, sizeof st.insert, ", ");
-            put(st.insert, sizeof st.insert, c[i]);
-            put(st.update, sizeof st.update, sep);
-            put(st.update, sizeof st.update, c[i]);
-            put(st.update, sizeof st.update, " = ?");
+            fields_sql_put(st.insert, sizeof st.insert, ", ");
+            fields_sql_put(st.insert, sizeof st.insert, c[i]);
+            fields_sql_put(st.update, sizeof st.update, sep);
+            fields_sql_put(st.update, sizeof st.update, c[i]);
+            fields_sql_put(st.update, sizeof st.update, " = ?");
             sep = ", ";
             nvalues++;
         }
-        if (PERSON_FIELD_SEALED(d)) {
-            size_t n = strlen(d->column) - strlen("_enc");
-            assert(n + sizeof "persons." <= sizeof st.seal[f]);
-            snprintf(st.seal[f], sizeof st.seal[f], "persons.%.*s", (int)n, d->column);
-        }
+        if (FIELD_SEALED(d))
+            field_seal_label("persons", d, st.seal[f]);
     }
-    put(st.insert, sizeof st.insert,
+    fields_sql_put(
+        st.insert, sizeof st.insert,
         ", unverified, version, created_by, updated_by, created_at, updated_at) VALUES (?");
     for (int i = 0; i < nvalues + 1; i++) /* the fields' columns and unverified */
-        put(st.insert, sizeof st.insert, ", ?");
-    put(st.insert, sizeof st.insert, ", 1, ?, ?, ?, ?)");
-    put(st.update, sizeof st.update,
+        fields_sql_put(st.insert, sizeof st.insert, ", ?");
+    fields_sql_put(st.insert, sizeof st.insert, ", 1, ?, ?, ?, ?)");
+    fields_sql_put(
+        st.update, sizeof st.update,
         ", unverified = ?, version = version + 1, updated_by = ?, updated_at = ? WHERE id = ? "
         "AND version = ? AND region_code >= ? AND region_code < ? AND deleted_at = 0");
-    put(st.cols, sizeof st.cols,
-        ", version, created_by, updated_by, created_at, updated_at, unverified, "
-        "COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = persons.id), "
-        "'green')");
+    fields_sql_put(st.cols, sizeof st.cols,
+                   ", version, created_by, updated_by, created_at, updated_at, unverified, "
+                   "COALESCE((SELECT h.colour FROM health_codes h WHERE h.person_id = persons.id), "
+                   "'green')");
 }
 
 static void storage_init(void)
@@ -367,10 +358,10 @@ static err seal_record(const struct person *p, struct sealed *z)
     storage_init();
     z->used = 0;
     for (int f = 0; f < PF__COUNT; f++) {
-        const struct person_field_desc *d = person_field_desc((enum person_field)f);
+        const struct field *d = person_field_desc((enum person_field)f);
         z->ct[f] = NULL;
         z->n[f] = 0;
-        if (!PERSON_FIELD_SEALED(d))
+        if (!FIELD_SEALED(d))
             continue;
         const char *v = *(const char *const *)(const void *)((const char *)p + d->off);
         if (!v || !*v)
@@ -418,27 +409,11 @@ bool person_phone_last4_index(const char *phone, uint8_t out[BLIND_LEN])
 static int bind_record(db_stmt *s, int i, const struct person *p, const struct sealed *z)
 {
     for (int f = 0; f < PF__COUNT; f++) {
-        const struct person_field_desc *d = person_field_desc((enum person_field)f);
-        const void *m = (const char *)p + d->off;
-        if (PERSON_FIELD_SEALED(d)) {
+        const struct field *d = person_field_desc((enum person_field)f);
+        if (FIELD_SEALED(d))
             db_bind_blob(s, i++, z->ct[f], z->n[f]);
-        } else if (d->kind == PK_TEXT) {
-            const char *v = *(const char *const *)m;
-            /* a vocabulary's first word is its default ("staff") */
-            db_bind_text(s, i++, v ? v : d->vocab ? vocab_name(d->vocab, 0) : "");
-        } else if (d->kind == PK_ENUM && (d->flags & PFL_BY_NAME)) {
-            db_bind_text(s, i++, vocab_name(d->vocab, (size_t) * (const int *)m));
-        } else if (d->size == sizeof(bool)) {
-            db_bind_int64(s, i++, *(const bool *)m);
-        } else if (d->kind == PK_DATE) {
-            db_bind_int64(s, i++, *(const int32_t *)m);
-        } else if (d->kind == PK_BITS) {
-            db_bind_int64(s, i++, *(const unsigned *)m);
-        } else if (d->kind == PK_ENUM) {
-            db_bind_int64(s, i++, *(const int *)m);
-        } else {
-            db_bind_int64(s, i++, *(const int64_t *)m);
-        }
+        else
+            field_bind(s, i++, d, p);
         for (int k = 0; k < BI__COUNT; k++)
             if (bidx_cols[k].field == (enum person_field)f)
                 db_bind_blob(s, i++, z->has[k] ? z->key[k] : NULL, BLIND_LEN);
@@ -511,40 +486,20 @@ static err open_col(arena *a, db_stmt *s, int col, const char *label, const char
     return E_OK;
 }
 
-static const char *text_col(arena *a, db_stmt *s, int col)
-{
-    const char *t = db_col_text(s, col);
-    return *t ? arena_strdup(a, t) : NULL;
-}
-
 /* A row selected with st.cols, decrypted. */
 static err read_row(arena *a, db_stmt *s, struct person *p)
 {
     memset(p, 0, sizeof *p);
     p->id = db_col_int64(s, C_ID);
     for (int f = 0; f < PF__COUNT; f++) {
-        const struct person_field_desc *d = person_field_desc((enum person_field)f);
-        void *m = (char *)p + d->off;
+        const struct field *d = person_field_desc((enum person_field)f);
         int c = st.col[f];
-        if (PERSON_FIELD_SEALED(d)) {
-            err e = open_col(a, s, c, st.seal[f], (const char **)m);
+        if (FIELD_SEALED(d)) {
+            err e = open_col(a, s, c, st.seal[f], (const char **)((char *)p + d->off));
             if (e)
                 return e;
-        } else if (d->kind == PK_TEXT) {
-            *(const char **)m = text_col(a, s, c);
-        } else if (d->kind == PK_ENUM && (d->flags & PFL_BY_NAME)) {
-            int k = vocab_parse(d->vocab, db_col_text(s, c));
-            *(int *)m = k < 0 ? 0 : k;
-        } else if (d->size == sizeof(bool)) {
-            *(bool *)m = db_col_int64(s, c) != 0;
-        } else if (d->kind == PK_DATE) {
-            *(int32_t *)m = (int32_t)db_col_int64(s, c);
-        } else if (d->kind == PK_BITS) {
-            *(unsigned *)m = (unsigned)db_col_int64(s, c);
-        } else if (d->kind == PK_ENUM) {
-            *(int *)m = (int)db_col_int64(s, c);
         } else {
-            *(int64_t *)m = db_col_int64(s, c);
+            field_read(s, c, a, d, p);
         }
     }
     p->version = db_col_int64(s, C_VERSION);

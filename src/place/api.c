@@ -40,25 +40,6 @@ static const char *fields_detail(struct req *r)
     return out;
 }
 
-/* A string member, trimmed; NULL when absent or null. */
-static const char *body_str(struct req *r, const char *key)
-{
-    return pl_trim(r->a, json_str(r->body, key));
-}
-
-/* A region code member: E_INPUT "invalid_region" when malformed. */
-static err body_region(struct req *r, int64_t *code_r)
-{
-    const char *s = json_str(r->body, "region_code");
-    enum region_level lv;
-    int64_t code = s ? regcode_parse(s, &lv) : -1;
-    if (code <= 0)
-        return err_set(E_INPUT, "invalid_region", "region_code",
-                       "所属区划不存在或不在您的管辖范围内");
-    *code_r = code;
-    return E_OK;
-}
-
 /* `?reveal=1`: true when asked and allowed; E_FORBIDDEN when asked without
  * person.reveal, so a caller never mistakes masked values for full ones. */
 static err want_reveal(struct req *r, bool *reveal_r)
@@ -97,7 +78,7 @@ static err list_query(struct req *r, struct list_query *lq)
             return err_set(E_INPUT, "invalid_region", "region_code",
                            "所属区划不存在或不在您的管辖范围内");
     }
-    lq->q = pl_trim(r->a, req_query(r, "q"));
+    lq->q = field_trim(r->a, req_query(r, "q"));
     if (lq->q && (!utf8_valid_text(lq->q) || utf8_len(lq->q) > 50))
         return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
     lq->sort = req_query(r, "sort");
@@ -137,121 +118,44 @@ static void export_begin(struct csv_out *c, struct req *r, const char *const *co
 /* ---- places: JSON ------------------------------------------------------------------ */
 
 static const struct jfield place_fields[] = {
-    {"name", J_STRING, JF_REQUIRED, 0, 100, "场所名称", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "场所类型", NULL, &place_kind_vocab},
-    {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所属区划", NULL},
-    {"address", J_STRING, JF_NULLABLE, 0, 200, "地址", NULL},
-    {"area", J_NUMBER, 0, 0, 10000000000LL, "物业面积", NULL},
-    {"households", J_INT, 0, 0, PLACE_HOUSEHOLDS_MAX, "户数", NULL},
-    {"buildings", J_INT, 0, 0, PLACE_BUILDINGS_MAX, "楼栋数", NULL},
-    {"contact_name", J_STRING, JF_NULLABLE, 0, 50, "联系人", NULL},
-    {"contact_phone", J_STRING, JF_NULLABLE, 0, 0, "联系人手机", NULL},
-    {"lng", J_NUMBER, JF_NULLABLE, -180, 180, "经度", NULL},
-    {"lat", J_NUMBER, JF_NULLABLE, -90, 90, "纬度", NULL},
-    {"enterprise_id", J_STRING, JF_NULLABLE, 0, 20, "所属企业", NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    PLACE_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
-/* The body as a place_input: members present set their bit, null clears. */
+/* The body as a place_input (place/internal.h): members present set their
+ * row's bit, null clears. */
 static err place_input_from(struct req *r, struct place_input *in)
 {
     json_t *b = r->body;
-    err e;
     memset(in, 0, sizeof *in);
-    if (json_has(b, "name")) {
-        in->set |= PL_NAME;
-        in->name = body_str(r, "name");
-    }
-    if (json_has(b, "kind")) {
-        in->set |= PL_KIND;
-        in->kind = place_kind_parse(json_str(b, "kind"));
-    }
-    if (json_has(b, "region_code")) {
-        in->set |= PL_REGION;
-        if ((e = body_region(r, &in->region_code)))
-            return e;
-    }
-    if (json_has(b, "address")) {
-        in->set |= PL_ADDRESS;
-        in->address = body_str(r, "address");
-    }
-    if (json_has(b, "area")) {
-        in->set |= PL_AREA;
-        in->area = json_num(b, "area", 0);
-    }
-    if (json_has(b, "households")) {
-        in->set |= PL_HOUSEHOLDS;
-        in->households = json_int(b, "households", 0);
-    }
-    if (json_has(b, "buildings")) {
-        in->set |= PL_BUILDINGS;
-        in->buildings = json_int(b, "buildings", 0);
-    }
-    if (json_has(b, "contact_name")) {
-        in->set |= PL_CONTACT_NAME;
-        in->contact_name = body_str(r, "contact_name");
-    }
-    if (json_has(b, "contact_phone")) {
-        in->set |= PL_CONTACT_PHONE;
-        in->contact_phone = body_str(r, "contact_phone");
-    }
-    bool has_lng = json_has(b, "lng"), has_lat = json_has(b, "lat");
-    if (has_lng || has_lat) {
-        json_t *lng = json_object_get(b, "lng"), *lat = json_object_get(b, "lat");
-        bool lng_num = json_is_number(lng), lat_num = json_is_number(lat);
+    err e = fields_from_json(place_input_rows, PLACE_FIELD_COUNT, b, r->a, in, &in->set);
+    if (e)
+        return e;
+    if (in->set & PL_POSITION) {
+        bool lng_num = json_is_number(json_object_get(b, "lng")),
+             lat_num = json_is_number(json_object_get(b, "lat"));
         /* a point needs both coordinates; null for both removes it */
-        if (lng_num != lat_num || !has_lng || !has_lat)
+        if (lng_num != lat_num || (in->set & PL_POSITION) != PL_POSITION)
             return err_set(E_INPUT, "invalid_position", lng_num ? "lat" : "lng",
                            "经度和纬度需同时填写或同时清空");
-        in->set |= PL_POSITION;
         in->has_position = lng_num;
-        in->lng = json_num(b, "lng", 0);
-        in->lat = json_num(b, "lat", 0);
-    }
-    if (json_has(b, "enterprise_id")) {
-        in->set |= PL_ENTERPRISE;
-        const char *s = json_str(b, "enterprise_id");
-        if (s && *s && (in->enterprise_id = id_parse(s)) <= 0)
-            return err_set(E_INPUT, "invalid_enterprise", "enterprise_id",
-                           "所属企业不存在或不在您的管辖范围内");
     }
     return E_OK;
 }
 
-/* A masked (or, when `reveal`, full) personal value; JSON null when absent. */
-static json_t *personal(struct req *r, const char *v, char *(*mask)(arena *, const char *),
-                        bool reveal)
-{
-    if (!v)
-        return json_null();
-    return json_string(reveal ? v : mask(r->a, v));
-}
-
+/* A place as the API replies: the table's fields, personal ones masked
+ * unless `reveal`, with the kind's label, the region's name and the
+ * linked enterprise. */
 static json_t *place_json(struct req *r, const struct place *p, bool reveal)
 {
     json_t *o = json_object();
     json_set_id(o, "id", p->id);
-    json_object_set_new(o, "name", json_string(p->name));
-    json_object_set_new(o, "kind", json_string(place_kind_name(p->kind)));
+    mask_fields_json(r->a, place_rows, PLACE_FIELD_COUNT, p, reveal, o);
     json_object_set_new(o, "kind_label", json_string(place_kind_label(p->kind)));
     json_set_region(o, p->region_code, p->region_name);
-    json_object_set_new(o, "address", json_string(p->address));
-    json_object_set_new(o, "area", json_real(p->area));
-    json_object_set_new(o, "households", json_integer(p->households));
-    json_object_set_new(o, "buildings", json_integer(p->buildings));
-    json_object_set_new(o, "contact_name", personal(r, p->contact_name, mask_name, reveal));
-    json_object_set_new(o, "contact_phone", personal(r, p->contact_phone, mask_phone, reveal));
-    json_object_set_new(o, "lng", p->has_position ? json_real(p->lng) : json_null());
-    json_object_set_new(o, "lat", p->has_position ? json_real(p->lat) : json_null());
-    if (p->enterprise_id) {
-        json_set_id(o, "enterprise_id", p->enterprise_id);
-        json_object_set_new(o, "enterprise_name", json_string(p->enterprise_name));
-        json_object_set_new(o, "credit_code", json_string(p->credit_code));
-    } else {
-        json_object_set_new(o, "enterprise_id", json_null());
-        json_object_set_new(o, "enterprise_name", json_null());
-        json_object_set_new(o, "credit_code", json_null());
-    }
+    json_object_set_new(o, "enterprise_name",
+                        p->enterprise_id ? json_string(p->enterprise_name) : json_null());
+    json_object_set_new(o, "credit_code",
+                        p->enterprise_id ? json_string(p->credit_code) : json_null());
     json_object_set_new(o, "version", json_integer(p->version));
     json_object_set_new(o, "created_at", json_integer(p->created_at));
     json_object_set_new(o, "updated_at", json_integer(p->updated_at));
@@ -429,70 +333,25 @@ static err get_places(struct req *r)
 /* ---- enterprises ----------------------------------------------------------------- */
 
 static const struct jfield enterprise_fields[] = {
-    {"name", J_STRING, JF_REQUIRED, 0, 100, "企业名称", NULL},
-    {"credit_code", J_STRING, JF_REQUIRED, 0, 0, "统一社会信用代码", NULL},
-    {"region_code", J_STRING, JF_REQUIRED, 0, 18, "所属区划", NULL},
-    {"contact_name", J_STRING, JF_NULLABLE, 0, 50, "联系人", NULL},
-    {"contact_phone", J_STRING, JF_NULLABLE, 0, 0, "联系人手机", NULL},
-    {"legal_rep", J_STRING, JF_NULLABLE, 0, 50, "法定代表人", NULL},
-    {"legal_rep_phone", J_STRING, JF_NULLABLE, 0, 0, "法定代表人手机", NULL},
-    {"employees", J_INT, 0, 0, ENTERPRISE_EMPLOYEES_MAX, "员工人数", NULL},
-    {"address", J_STRING, JF_NULLABLE, 0, 200, "办公地址", NULL},
-    {"industry", J_STRING, JF_NULLABLE, 0, 50, "所属行业", NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    ENTERPRISE_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+/* The body as an enterprise_input: members present set their row's bit. */
 static err enterprise_input_from(struct req *r, struct enterprise_input *in)
 {
-    json_t *b = r->body;
     memset(in, 0, sizeof *in);
-    static const struct {
-        const char *key;
-        unsigned bit;
-        size_t off;
-    } strs[] = {
-        {"name", EF_NAME, offsetof(struct enterprise_input, name)},
-        {"credit_code", EF_CREDIT_CODE, offsetof(struct enterprise_input, credit_code)},
-        {"contact_name", EF_CONTACT_NAME, offsetof(struct enterprise_input, contact_name)},
-        {"contact_phone", EF_CONTACT_PHONE, offsetof(struct enterprise_input, contact_phone)},
-        {"legal_rep", EF_LEGAL_REP, offsetof(struct enterprise_input, legal_rep)},
-        {"legal_rep_phone", EF_LEGAL_REP_PHONE, offsetof(struct enterprise_input, legal_rep_phone)},
-        {"address", EF_ADDRESS, offsetof(struct enterprise_input, address)},
-        {"industry", EF_INDUSTRY, offsetof(struct enterprise_input, industry)},
-    };
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        if (!json_has(b, strs[i].key))
-            continue;
-        in->set |= strs[i].bit;
-        *(const char **)((char *)in + strs[i].off) = body_str(r, strs[i].key);
-    }
-    if (json_has(b, "region_code")) {
-        in->set |= EF_REGION;
-        err e = body_region(r, &in->region_code);
-        if (e)
-            return e;
-    }
-    if (json_has(b, "employees")) {
-        in->set |= EF_EMPLOYEES;
-        in->employees = json_int(b, "employees", 0);
-    }
-    return E_OK;
+    return fields_from_json(enterprise_input_rows, ENTERPRISE_FIELD_COUNT, r->body, r->a, in,
+                            &in->set);
 }
 
+/* An enterprise as the API replies: the table's fields, personal ones
+ * masked unless `reveal`, with the region's name. */
 static json_t *enterprise_json(struct req *r, const struct enterprise *x, bool reveal)
 {
     json_t *o = json_object();
     json_set_id(o, "id", x->id);
-    json_object_set_new(o, "name", json_string(x->name));
-    json_object_set_new(o, "credit_code", json_string(x->credit_code));
+    mask_fields_json(r->a, enterprise_rows, ENTERPRISE_FIELD_COUNT, x, reveal, o);
     json_set_region(o, x->region_code, x->region_name);
-    json_object_set_new(o, "contact_name", personal(r, x->contact_name, mask_name, reveal));
-    json_object_set_new(o, "contact_phone", personal(r, x->contact_phone, mask_phone, reveal));
-    json_object_set_new(o, "legal_rep", personal(r, x->legal_rep, mask_name, reveal));
-    json_object_set_new(o, "legal_rep_phone", personal(r, x->legal_rep_phone, mask_phone, reveal));
-    json_object_set_new(o, "employees", json_integer(x->employees));
-    json_object_set_new(o, "address", json_string(x->address));
-    json_object_set_new(o, "industry", json_string(x->industry));
     json_object_set_new(o, "version", json_integer(x->version));
     json_object_set_new(o, "created_at", json_integer(x->created_at));
     json_object_set_new(o, "updated_at", json_integer(x->updated_at));
@@ -626,7 +485,7 @@ static err get_enterprises(struct req *r)
     struct enterprise_filter f = {
         .region_code = lq.region_code,
         .q = lq.q,
-        .credit_code = pl_trim(r->a, req_query(r, "credit_code")),
+        .credit_code = field_trim(r->a, req_query(r, "credit_code")),
         .sort = lq.sort,
         .page = lq.page,
         .page_size = lq.csv ? 0 : lq.page_size,

@@ -11,6 +11,7 @@
  */
 #include "place/internal.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -18,11 +19,70 @@
 #include "base/regcode.h"
 #include "base/validate.h"
 #include "db/query.h"
+#include "security/crypto.h"
 
-#define LABEL_CONTACT_NAME    "enterprises.contact_name"
-#define LABEL_CONTACT_PHONE   "enterprises.contact_phone"
-#define LABEL_LEGAL_REP       "enterprises.legal_rep"
-#define LABEL_LEGAL_REP_PHONE "enterprises.legal_rep_phone"
+/* ---- the field table (internal.h) ---------------------------------------------- */
+
+#define ENT_ROW(...)       FIELD_ROW_OF(struct enterprise, __VA_ARGS__)
+#define ENT_INPUT_ROW(...) FIELD_ROW_OF(struct enterprise_input, __VA_ARGS__)
+const struct field enterprise_rows[ENTERPRISE_FIELD_COUNT] = {ENTERPRISE_FIELDS(ENT_ROW)};
+const struct field enterprise_input_rows[ENTERPRISE_FIELD_COUNT] = {
+    ENTERPRISE_FIELDS(ENT_INPUT_ROW)};
+#undef ENT_ROW
+#undef ENT_INPUT_ROW
+_Static_assert(ENTERPRISE_FIELD_COUNT == 10 && EF_INDUSTRY == 1 << 9,
+               "the EF_ bits are the rows of ENTERPRISE_FIELDS");
+
+/* The INSERT, UPDATE and SELECT text, assembled once from the table's
+ * fixed column names. */
+static struct {
+    pthread_once_t once;
+    char insert[512], update[512], cols[512];
+} st = {.once = PTHREAD_ONCE_INIT};
+
+static void storage_build(void)
+{
+    const size_t n = ENTERPRISE_FIELD_COUNT;
+    fields_sql_put(st.insert, sizeof st.insert, "INSERT INTO enterprises (id, ");
+    fields_sql_cols(enterprise_rows, n, "", st.insert, sizeof st.insert);
+    fields_sql_put(st.insert, sizeof st.insert,
+                   ", version, created_at, updated_at, deleted_at) VALUES (?, ");
+    fields_sql_params(n, st.insert, sizeof st.insert);
+    fields_sql_put(st.insert, sizeof st.insert, ", 1, ?, ?, 0)");
+    fields_sql_put(st.update, sizeof st.update, "UPDATE enterprises SET ");
+    fields_sql_assign(enterprise_rows, n, st.update, sizeof st.update);
+    fields_sql_put(st.update, sizeof st.update,
+                   ", version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
+                   "deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    fields_sql_put(st.cols, sizeof st.cols, "SELECT e.id, ");
+    fields_sql_cols(enterprise_rows, n, "e.", st.cols, sizeof st.cols);
+    fields_sql_put(st.cols, sizeof st.cols,
+                   ", r.name, e.version, e.created_at, e.updated_at "
+                   "FROM enterprises e LEFT JOIN regions r ON r.code = e.region_code ");
+}
+
+static void storage_init(void)
+{
+    pthread_once(&st.once, storage_build);
+}
+
+/* The columns of st.cols after the fields'. */
+enum {
+    C_ID = 0,
+    C_REGION_NAME = 1 + ENTERPRISE_FIELD_COUNT,
+    C_VERSION,
+    C_CREATED_AT,
+    C_UPDATED_AT
+};
+
+/* st.cols followed by `where` (fixed text) into sql. */
+static void select_sql(char *sql, size_t size, const char *where)
+{
+    storage_init();
+    sql[0] = '\0';
+    fields_sql_put(sql, size, st.cols);
+    fields_sql_put(sql, size, where);
+}
 
 /* ---- checks -------------------------------------------------------------------- */
 
@@ -80,35 +140,18 @@ err enterprise_input_check(const struct enterprise_input *in, bool create)
 
 /* ---- reading ----------------------------------------------------------------------- */
 
-#define ENT_COLS                                                                                   \
-    "e.id, e.region_code, r.name, e.name, e.credit_code, e.contact_name_enc, "                     \
-    "e.contact_phone_enc, e.legal_rep_enc, e.legal_rep_phone_enc, e.employees, e.address, "        \
-    "e.industry, e.version, e.created_at, e.updated_at "
-#define ENT_FROM "FROM enterprises e LEFT JOIN regions r ON r.code = e.region_code "
-
 static err read_row(db_stmt *s, arena *a, struct enterprise *x)
 {
     memset(x, 0, sizeof *x);
-    x->id = db_col_int64(s, 0);
-    x->region_code = db_col_int64(s, 1);
-    x->region_name = arena_strdup(a, db_col_text(s, 2));
-    x->name = arena_strdup(a, db_col_text(s, 3));
-    x->credit_code = arena_strdup(a, db_col_text(s, 4));
-    err e = pl_col_unsealed(s, 5, a, LABEL_CONTACT_NAME, &x->contact_name);
-    if (!e)
-        e = pl_col_unsealed(s, 6, a, LABEL_CONTACT_PHONE, &x->contact_phone);
-    if (!e)
-        e = pl_col_unsealed(s, 7, a, LABEL_LEGAL_REP, &x->legal_rep);
-    if (!e)
-        e = pl_col_unsealed(s, 8, a, LABEL_LEGAL_REP_PHONE, &x->legal_rep_phone);
+    x->id = db_col_int64(s, C_ID);
+    err e =
+        fields_read(s, 1, a, "enterprises", enterprise_rows, ENTERPRISE_FIELD_COUNT, x, unseal_col);
     if (e)
         return e;
-    x->employees = db_col_int64(s, 9);
-    x->address = arena_strdup(a, db_col_text(s, 10));
-    x->industry = arena_strdup(a, db_col_text(s, 11));
-    x->version = db_col_int64(s, 12);
-    x->created_at = db_col_int64(s, 13);
-    x->updated_at = db_col_int64(s, 14);
+    x->region_name = arena_strdup(a, db_col_text(s, C_REGION_NAME));
+    x->version = db_col_int64(s, C_VERSION);
+    x->created_at = db_col_int64(s, C_CREATED_AT);
+    x->updated_at = db_col_int64(s, C_UPDATED_AT);
     return E_OK;
 }
 
@@ -126,11 +169,11 @@ static err one_row(db_stmt *s, arena *a, struct enterprise *e_r)
 err enterprise_find(db *d, arena *a, const struct scope *scope, int64_t id, struct enterprise *e_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " ENT_COLS ENT_FROM
-                       "WHERE e.id = ? AND e.deleted_at = 0 AND e.region_code >= ? AND "
-                       "e.region_code < ?",
-                       &s);
+    char sql[1024];
+    select_sql(sql, sizeof sql,
+               "WHERE e.id = ? AND e.deleted_at = 0 AND e.region_code >= ? AND "
+               "e.region_code < ?");
+    err e = db_prepare(d, sql, &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -147,11 +190,11 @@ err enterprise_find_by_credit_code(db *d, arena *a, const struct scope *scope,
                                    const char *credit_code, struct enterprise *e_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " ENT_COLS ENT_FROM
-                       "WHERE e.credit_code = ? AND e.deleted_at = 0 AND e.region_code >= ? AND "
-                       "e.region_code < ?",
-                       &s);
+    char sql[1024];
+    select_sql(sql, sizeof sql,
+               "WHERE e.credit_code = ? AND e.deleted_at = 0 AND e.region_code >= ? AND "
+               "e.region_code < ?");
+    err e = db_prepare(d, sql, &s);
     if (e)
         return e;
     db_bind_text(s, 1, pl_upper(a, credit_code ? credit_code : ""));
@@ -272,7 +315,8 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
     if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
         *q = (struct query)QUERY_INIT;
-        query_sql(q, "SELECT " ENT_COLS ENT_FROM);
+        storage_init();
+        query_sql(q, st.cols);
         query_append(q, w);
         query_sql(q, order);
         query_sql(q, " LIMIT ? OFFSET ?");
@@ -307,39 +351,25 @@ err enterprise_create(db *d, arena *a, const struct scope *scope, const struct e
     if ((e = pl_region_check(d, scope, in->region_code)) ||
         (e = check_duplicate(d, scope, code, 0)))
         return e;
+    /* the fields the input does not set take their defaults: empty, zero */
+    struct enterprise_input x = {0};
+    fields_copy(enterprise_input_rows, &x, enterprise_input_rows, in, ENTERPRISE_FIELD_COUNT,
+                in->set);
+    x.credit_code = code;
+    storage_init();
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO enterprises (id, region_code, name, credit_code, "
-                        "contact_name_enc, contact_phone_enc, legal_rep_enc, legal_rep_phone_enc, "
-                        "employees, address, industry, version, created_at, updated_at, "
-                        "deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)",
-                        &s)))
+    if ((e = db_prepare(d, st.insert, &s)))
         return e;
-    unsigned set = in->set;
     int64_t id = id_new(), now = now_ms();
+    int i;
     db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, in->region_code);
-    db_bind_text(s, 3, in->name);
-    db_bind_text(s, 4, code);
-    e = pl_bind_sealed(s, 5, a, LABEL_CONTACT_NAME,
-                       set & EF_CONTACT_NAME ? in->contact_name : NULL);
-    if (!e)
-        e = pl_bind_sealed(s, 6, a, LABEL_CONTACT_PHONE,
-                           set & EF_CONTACT_PHONE ? in->contact_phone : NULL);
-    if (!e)
-        e = pl_bind_sealed(s, 7, a, LABEL_LEGAL_REP, set & EF_LEGAL_REP ? in->legal_rep : NULL);
-    if (!e)
-        e = pl_bind_sealed(s, 8, a, LABEL_LEGAL_REP_PHONE,
-                           set & EF_LEGAL_REP_PHONE ? in->legal_rep_phone : NULL);
-    if (e) {
+    if ((e = fields_bind(s, 2, a, "enterprises", enterprise_input_rows, ENTERPRISE_FIELD_COUNT, &x,
+                         seal_bind, &i))) {
         db_done(s);
         return e;
     }
-    db_bind_int64(s, 9, set & EF_EMPLOYEES ? in->employees : 0);
-    db_bind_text(s, 10, set & EF_ADDRESS && in->address ? in->address : "");
-    db_bind_text(s, 11, set & EF_INDUSTRY && in->industry ? in->industry : "");
-    db_bind_int64(s, 12, now);
-    db_bind_int64(s, 13, now);
+    db_bind_int64(s, i++, now);
+    db_bind_int64(s, i, now);
     e = db_run(s, NULL);
     if (e == E_CONFLICT)
         return duplicate_after_race(d, scope, code, 0);
@@ -368,56 +398,25 @@ err enterprise_update(db *d, arena *a, const struct scope *scope, int64_t id,
         if ((e = check_duplicate(d, scope, cur.credit_code, id)))
             return e;
     }
-    if (set & EF_NAME)
-        cur.name = in->name;
-    if (set & EF_REGION)
-        cur.region_code = in->region_code;
-    if (set & EF_CONTACT_NAME)
-        cur.contact_name = in->contact_name;
-    if (set & EF_CONTACT_PHONE)
-        cur.contact_phone = in->contact_phone;
-    if (set & EF_LEGAL_REP)
-        cur.legal_rep = in->legal_rep;
-    if (set & EF_LEGAL_REP_PHONE)
-        cur.legal_rep_phone = in->legal_rep_phone;
-    if (set & EF_EMPLOYEES)
-        cur.employees = in->employees;
-    if (set & EF_ADDRESS)
-        cur.address = in->address ? in->address : "";
-    if (set & EF_INDUSTRY)
-        cur.industry = in->industry ? in->industry : "";
-
+    /* the row as it will be: the stored values overlaid with the input */
+    const char *code = cur.credit_code;
+    fields_copy(enterprise_rows, &cur, enterprise_input_rows, in, ENTERPRISE_FIELD_COUNT, set);
+    cur.credit_code = code;
+    storage_init();
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "UPDATE enterprises SET region_code = ?, name = ?, credit_code = ?, "
-                        "contact_name_enc = ?, contact_phone_enc = ?, legal_rep_enc = ?, "
-                        "legal_rep_phone_enc = ?, employees = ?, address = ?, industry = ?, "
-                        "version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
-                        "deleted_at = 0 AND region_code >= ? AND region_code < ?",
-                        &s)))
+    if ((e = db_prepare(d, st.update, &s)))
         return e;
-    db_bind_int64(s, 1, cur.region_code);
-    db_bind_text(s, 2, cur.name);
-    db_bind_text(s, 3, cur.credit_code);
-    e = pl_bind_sealed(s, 4, a, LABEL_CONTACT_NAME, cur.contact_name);
-    if (!e)
-        e = pl_bind_sealed(s, 5, a, LABEL_CONTACT_PHONE, cur.contact_phone);
-    if (!e)
-        e = pl_bind_sealed(s, 6, a, LABEL_LEGAL_REP, cur.legal_rep);
-    if (!e)
-        e = pl_bind_sealed(s, 7, a, LABEL_LEGAL_REP_PHONE, cur.legal_rep_phone);
-    if (e) {
+    int i;
+    if ((e = fields_bind(s, 1, a, "enterprises", enterprise_rows, ENTERPRISE_FIELD_COUNT, &cur,
+                         seal_bind, &i))) {
         db_done(s);
         return e;
     }
-    db_bind_int64(s, 8, cur.employees);
-    db_bind_text(s, 9, cur.address);
-    db_bind_text(s, 10, cur.industry);
-    db_bind_int64(s, 11, now_ms());
-    db_bind_int64(s, 12, id);
-    db_bind_int64(s, 13, cur.version);
-    db_bind_int64(s, 14, scope->lo);
-    db_bind_int64(s, 15, scope->hi);
+    db_bind_int64(s, i++, now_ms());
+    db_bind_int64(s, i++, id);
+    db_bind_int64(s, i++, cur.version);
+    db_bind_int64(s, i++, scope->lo);
+    db_bind_int64(s, i, scope->hi);
     int64_t changed;
     e = db_run(s, &changed);
     if (e == E_CONFLICT)

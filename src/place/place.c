@@ -10,6 +10,8 @@
 #include "place/internal.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -19,9 +21,71 @@
 #include "base/validate.h"
 #include "db/query.h"
 #include "security/crypto.h"
+#include "db/fields.h"
 
-#define LABEL_CONTACT_NAME  "places.contact_name"
-#define LABEL_CONTACT_PHONE "places.contact_phone"
+/* ---- the field table (internal.h) ---------------------------------------------- */
+
+#define PLACE_ROW(...)       FIELD_ROW_OF(struct place, __VA_ARGS__)
+#define PLACE_INPUT_ROW(...) FIELD_ROW_OF(struct place_input, __VA_ARGS__)
+const struct field place_rows[PLACE_FIELD_COUNT] = {PLACE_FIELDS(PLACE_ROW)};
+const struct field place_input_rows[PLACE_FIELD_COUNT] = {PLACE_FIELDS(PLACE_INPUT_ROW)};
+#undef PLACE_ROW
+#undef PLACE_INPUT_ROW
+_Static_assert(PLACE_FIELD_COUNT == 12 && PL_ENTERPRISE == 1 << 11,
+               "the PL_ bits are the rows of PLACE_FIELDS");
+_Static_assert(sizeof(enum place_kind) == sizeof(int), "FD_ENUM members are read as int");
+
+/* The INSERT, UPDATE and SELECT text, assembled once from the table's
+ * fixed column names. */
+static struct {
+    pthread_once_t once;
+    char insert[512], update[512], cols[512];
+} st = {.once = PTHREAD_ONCE_INIT};
+
+#define PLACE_FROM                                                                                 \
+    "FROM places p LEFT JOIN regions r ON r.code = p.region_code "                                 \
+    "LEFT JOIN enterprises e ON e.id = p.enterprise_id AND e.deleted_at = 0 "                      \
+    "AND e.region_code >= ? AND e.region_code < ? "
+
+static void storage_build(void)
+{
+    const size_t n = PLACE_FIELD_COUNT;
+    fields_sql_put(st.insert, sizeof st.insert, "INSERT INTO places (id, ");
+    fields_sql_cols(place_rows, n, "", st.insert, sizeof st.insert);
+    fields_sql_put(st.insert, sizeof st.insert,
+                   ", version, created_at, updated_at, deleted_at) VALUES (?, ");
+    fields_sql_params(n, st.insert, sizeof st.insert);
+    fields_sql_put(st.insert, sizeof st.insert, ", 1, ?, ?, 0)");
+    fields_sql_put(st.update, sizeof st.update, "UPDATE places SET ");
+    fields_sql_assign(place_rows, n, st.update, sizeof st.update);
+    fields_sql_put(st.update, sizeof st.update,
+                   ", version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
+                   "deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    /* the fields (the stored enterprise link among them), then the region's
+     * name and the enterprise as the caller may see it */
+    fields_sql_put(st.cols, sizeof st.cols, "SELECT p.id, ");
+    fields_sql_cols(place_rows, n, "p.", st.cols, sizeof st.cols);
+    fields_sql_put(st.cols, sizeof st.cols,
+                   ", r.name, e.id, e.name, e.credit_code, p.version, p.created_at, p.updated_at ");
+    fields_sql_put(st.cols, sizeof st.cols, PLACE_FROM);
+}
+
+static void storage_init(void)
+{
+    pthread_once(&st.once, storage_build);
+}
+
+/* The columns of st.cols after the fields'. */
+enum {
+    C_ID = 0,
+    C_REGION_NAME = 1 + PLACE_FIELD_COUNT,
+    C_E_ID,
+    C_E_NAME,
+    C_E_CODE,
+    C_VERSION,
+    C_CREATED_AT,
+    C_UPDATED_AT
+};
 
 /* ---- shared helpers --------------------------------------------------------- */
 
@@ -43,53 +107,6 @@ err pl_region_check(db *d, const struct scope *scope, int64_t code)
         return err_set(E_INPUT, "invalid_region", "region_code",
                        "所属区划不存在或不在您的管辖范围内");
     return E_OK;
-}
-
-err pl_bind_sealed(db_stmt *s, int i, arena *a, const char *label, const char *plain)
-{
-    if (!plain || !*plain) {
-        db_bind_null(s, i);
-        return E_OK;
-    }
-    uint8_t *ct;
-    size_t n;
-    err e = seal(a, label, plain, strlen(plain), &ct, &n);
-    if (e)
-        return e;
-    db_bind_blob(s, i, ct, n);
-    return E_OK;
-}
-
-err pl_col_unsealed(db_stmt *s, int col, arena *a, const char *label, const char **plain_r)
-{
-    *plain_r = NULL;
-    if (db_col_null(s, col))
-        return E_OK;
-    size_t n;
-    const void *ct = db_col_blob(s, col, &n);
-    char *plain;
-    err e = unseal(a, label, ct, n, &plain, NULL);
-    if (e)
-        return e;
-    *plain_r = plain;
-    return E_OK;
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-const char *pl_trim(arena *a, const char *s)
-{
-    if (!s)
-        return NULL;
-    while (is_space(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && is_space(s[n - 1]))
-        n--;
-    return arena_strndup(a, s, n);
 }
 
 err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt, const char **sql_r)
@@ -264,54 +281,28 @@ static err check_refs(db *d, const struct scope *scope, const struct place_input
 
 /* ---- reading ----------------------------------------------------------------------- */
 
-/*
- * The columns every read selects, and the joins that give the region's name
- * and the linked enterprise as the caller may see it. The first two
- * parameters are the caller's scope for the enterprise join.
- */
-#define PLACE_COLS                                                                                 \
-    "p.id, p.region_code, r.name, p.kind, p.name, p.address, p.area, p.households, p.buildings, "  \
-    "p.contact_name_enc, p.contact_phone_enc, p.lng, p.lat, e.id, e.name, e.credit_code, "         \
-    "p.version, p.created_at, p.updated_at, p.enterprise_id "
-#define PLACE_FROM                                                                                 \
-    "FROM places p LEFT JOIN regions r ON r.code = p.region_code "                                 \
-    "LEFT JOIN enterprises e ON e.id = p.enterprise_id AND e.deleted_at = 0 "                      \
-    "AND e.region_code >= ? AND e.region_code < ? "
-
-/* One row of PLACE_COLS into *p; *raw_enterprise_r (if not NULL) gets the
+/* One row of st.cols into *p; *raw_enterprise_r (if not NULL) gets the
  * stored link whether or not the caller may see it. */
 static err read_row(db_stmt *s, arena *a, struct place *p, int64_t *raw_enterprise_r)
 {
     memset(p, 0, sizeof *p);
-    p->id = db_col_int64(s, 0);
-    p->region_code = db_col_int64(s, 1);
-    p->region_name = arena_strdup(a, db_col_text(s, 2));
-    p->kind = place_kind_parse(db_col_text(s, 3));
-    p->name = arena_strdup(a, db_col_text(s, 4));
-    p->address = arena_strdup(a, db_col_text(s, 5));
-    p->area = db_col_double(s, 6);
-    p->households = db_col_int64(s, 7);
-    p->buildings = db_col_int64(s, 8);
-    err e = pl_col_unsealed(s, 9, a, LABEL_CONTACT_NAME, &p->contact_name);
-    if (!e)
-        e = pl_col_unsealed(s, 10, a, LABEL_CONTACT_PHONE, &p->contact_phone);
+    p->id = db_col_int64(s, C_ID);
+    err e = fields_read(s, 1, a, "places", place_rows, PLACE_FIELD_COUNT, p, unseal_col);
     if (e)
         return e;
-    p->has_position = !db_col_null(s, 11) && !db_col_null(s, 12);
-    if (p->has_position) {
-        p->lng = db_col_double(s, 11);
-        p->lat = db_col_double(s, 12);
-    }
-    if (!db_col_null(s, 13)) {
-        p->enterprise_id = db_col_int64(s, 13);
-        p->enterprise_name = arena_strdup(a, db_col_text(s, 14));
-        p->credit_code = arena_strdup(a, db_col_text(s, 15));
-    }
-    p->version = db_col_int64(s, 16);
-    p->created_at = db_col_int64(s, 17);
-    p->updated_at = db_col_int64(s, 18);
+    p->region_name = arena_strdup(a, db_col_text(s, C_REGION_NAME));
+    p->has_position = !isnan(p->lng) && !isnan(p->lat);
     if (raw_enterprise_r)
-        *raw_enterprise_r = db_col_null(s, 19) ? 0 : db_col_int64(s, 19);
+        *raw_enterprise_r = p->enterprise_id;
+    p->enterprise_id = 0;
+    if (!db_col_null(s, C_E_ID)) {
+        p->enterprise_id = db_col_int64(s, C_E_ID);
+        p->enterprise_name = arena_strdup(a, db_col_text(s, C_E_NAME));
+        p->credit_code = arena_strdup(a, db_col_text(s, C_E_CODE));
+    }
+    p->version = db_col_int64(s, C_VERSION);
+    p->created_at = db_col_int64(s, C_CREATED_AT);
+    p->updated_at = db_col_int64(s, C_UPDATED_AT);
     return E_OK;
 }
 
@@ -319,11 +310,14 @@ static err find(db *d, arena *a, const struct scope *scope, int64_t id, struct p
                 int64_t *raw_enterprise_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " PLACE_COLS PLACE_FROM
-                       "WHERE p.id = ? AND p.deleted_at = 0 AND p.region_code >= ? AND "
-                       "p.region_code < ?",
-                       &s);
+    storage_init();
+    /* the text is st.cols and fixed words: no value is ever in it */
+    char sql[1024] = "";
+    fields_sql_put(sql, sizeof sql, st.cols);
+    fields_sql_put(sql, sizeof sql,
+                   "WHERE p.id = ? AND p.deleted_at = 0 AND p.region_code >= ? AND "
+                   "p.region_code < ?");
+    err e = db_prepare(d, sql, &s);
     if (e)
         return e;
     db_bind_int64(s, 1, scope->lo);
@@ -413,7 +407,8 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
     if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
         *q = (struct query)QUERY_INIT;
-        query_sql(q, "SELECT " PLACE_COLS PLACE_FROM);
+        storage_init();
+        query_sql(q, st.cols);
         query_int(q, scope->lo);
         query_int(q, scope->hi);
         query_append(q, w);
@@ -440,6 +435,13 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
 
 /* ---- writing ---------------------------------------------------------------------- */
 
+/* The input as it will be stored: no position is NAN in both coordinates. */
+static void position_normalise(struct place_input *x)
+{
+    if (!x->has_position)
+        x->lng = x->lat = NAN;
+}
+
 err place_create(db *d, arena *a, const struct scope *scope, const struct place_input *in,
                  int64_t *id_r)
 {
@@ -448,46 +450,26 @@ err place_create(db *d, arena *a, const struct scope *scope, const struct place_
         e = check_refs(d, scope, in);
     if (e)
         return e;
+    /* the fields the input does not set take their defaults: empty, zero,
+     * no position, no enterprise */
+    struct place_input x = {.lng = NAN, .lat = NAN};
+    fields_copy(place_input_rows, &x, place_input_rows, in, PLACE_FIELD_COUNT, in->set);
+    x.has_position = in->set & PL_POSITION && in->has_position;
+    position_normalise(&x);
+    storage_init();
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO places (id, region_code, kind, name, address, area, "
-                        "households, buildings, contact_name_enc, contact_phone_enc, lng, lat, "
-                        "enterprise_id, version, created_at, updated_at, deleted_at) VALUES (?, ?, "
-                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0)",
-                        &s)))
+    if ((e = db_prepare(d, st.insert, &s)))
         return e;
     int64_t id = id_new(), now = now_ms();
-    unsigned set = in->set;
+    int i;
     db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, in->region_code);
-    db_bind_text(s, 3, place_kind_name(in->kind));
-    db_bind_text(s, 4, in->name);
-    db_bind_text(s, 5, set & PL_ADDRESS && in->address ? in->address : "");
-    db_bind_double(s, 6, set & PL_AREA ? in->area : 0);
-    db_bind_int64(s, 7, set & PL_HOUSEHOLDS ? in->households : 0);
-    db_bind_int64(s, 8, set & PL_BUILDINGS ? in->buildings : 0);
-    e = pl_bind_sealed(s, 9, a, LABEL_CONTACT_NAME,
-                       set & PL_CONTACT_NAME ? in->contact_name : NULL);
-    if (!e)
-        e = pl_bind_sealed(s, 10, a, LABEL_CONTACT_PHONE,
-                           set & PL_CONTACT_PHONE ? in->contact_phone : NULL);
-    if (e) {
+    if ((e = fields_bind(s, 2, a, "places", place_input_rows, PLACE_FIELD_COUNT, &x, seal_bind,
+                         &i))) {
         db_done(s);
         return e;
     }
-    if (set & PL_POSITION && in->has_position) {
-        db_bind_double(s, 11, in->lng);
-        db_bind_double(s, 12, in->lat);
-    } else {
-        db_bind_null(s, 11);
-        db_bind_null(s, 12);
-    }
-    if (set & PL_ENTERPRISE && in->enterprise_id)
-        db_bind_int64(s, 13, in->enterprise_id);
-    else
-        db_bind_null(s, 13);
-    db_bind_int64(s, 14, now);
-    db_bind_int64(s, 15, now);
+    db_bind_int64(s, i++, now);
+    db_bind_int64(s, i, now);
     if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
@@ -509,73 +491,27 @@ err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if ((e = check_refs(d, scope, in)))
         return e;
 
-    /* the row as it will be: the stored values overlaid with the input */
-    unsigned set = in->set;
-    if (set & PL_NAME)
-        cur.name = in->name;
-    if (set & PL_KIND)
-        cur.kind = in->kind;
-    if (set & PL_REGION)
-        cur.region_code = in->region_code;
-    if (set & PL_ADDRESS)
-        cur.address = in->address ? in->address : "";
-    if (set & PL_AREA)
-        cur.area = in->area;
-    if (set & PL_HOUSEHOLDS)
-        cur.households = in->households;
-    if (set & PL_BUILDINGS)
-        cur.buildings = in->buildings;
-    if (set & PL_CONTACT_NAME)
-        cur.contact_name = in->contact_name;
-    if (set & PL_CONTACT_PHONE)
-        cur.contact_phone = in->contact_phone;
-    if (set & PL_POSITION) {
-        cur.has_position = in->has_position;
-        cur.lng = in->lng;
-        cur.lat = in->lat;
-    }
-    if (set & PL_ENTERPRISE)
-        enterprise_id = in->enterprise_id;
+    /* the row as it will be: the stored values (the stored enterprise link,
+     * not the visible one) overlaid with the input */
+    cur.enterprise_id = enterprise_id;
+    struct place_input x = *in;
+    position_normalise(&x);
+    fields_copy(place_rows, &cur, place_input_rows, &x, PLACE_FIELD_COUNT, in->set);
 
+    storage_init();
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "UPDATE places SET region_code = ?, kind = ?, name = ?, address = ?, "
-                        "area = ?, households = ?, buildings = ?, contact_name_enc = ?, "
-                        "contact_phone_enc = ?, lng = ?, lat = ?, enterprise_id = ?, "
-                        "version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
-                        "deleted_at = 0 AND region_code >= ? AND region_code < ?",
-                        &s)))
+    if ((e = db_prepare(d, st.update, &s)))
         return e;
-    db_bind_int64(s, 1, cur.region_code);
-    db_bind_text(s, 2, place_kind_name(cur.kind));
-    db_bind_text(s, 3, cur.name);
-    db_bind_text(s, 4, cur.address);
-    db_bind_double(s, 5, cur.area);
-    db_bind_int64(s, 6, cur.households);
-    db_bind_int64(s, 7, cur.buildings);
-    e = pl_bind_sealed(s, 8, a, LABEL_CONTACT_NAME, cur.contact_name);
-    if (!e)
-        e = pl_bind_sealed(s, 9, a, LABEL_CONTACT_PHONE, cur.contact_phone);
-    if (e) {
+    int i;
+    if ((e = fields_bind(s, 1, a, "places", place_rows, PLACE_FIELD_COUNT, &cur, seal_bind, &i))) {
         db_done(s);
         return e;
     }
-    if (cur.has_position) {
-        db_bind_double(s, 10, cur.lng);
-        db_bind_double(s, 11, cur.lat);
-    } else {
-        db_bind_null(s, 10);
-        db_bind_null(s, 11);
-    }
-    if (enterprise_id)
-        db_bind_int64(s, 12, enterprise_id);
-    else
-        db_bind_null(s, 12);
-    db_bind_int64(s, 13, now_ms());
-    db_bind_int64(s, 14, id);
-    db_bind_int64(s, 15, cur.version);
-    db_bind_int64(s, 16, scope->lo);
-    db_bind_int64(s, 17, scope->hi);
+    db_bind_int64(s, i++, now_ms());
+    db_bind_int64(s, i++, id);
+    db_bind_int64(s, i++, cur.version);
+    db_bind_int64(s, i++, scope->lo);
+    db_bind_int64(s, i, scope->hi);
     int64_t changed;
     if ((e = db_run(s, &changed)))
         return e;

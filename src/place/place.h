@@ -84,7 +84,7 @@ struct place {
     const char *contact_name;  /* plain text, NULL when not recorded */
     const char *contact_phone; /* plain text, NULL when not recorded */
     bool has_position;
-    double lng, lat; /* WGS-84 degrees, when has_position */
+    double lng, lat; /* WGS-84 degrees when has_position, NAN otherwise */
     /* The linked enterprise as the caller may see it: 0 / NULL when there is
      * none, it was deleted, or it lies outside the caller's scope. */
     int64_t enterprise_id;
@@ -105,8 +105,8 @@ enum {
     PL_BUILDINGS = 1 << 6,
     PL_CONTACT_NAME = 1 << 7,
     PL_CONTACT_PHONE = 1 << 8,
-    PL_POSITION = 1 << 9,
-    PL_ENTERPRISE = 1 << 10,
+    PL_POSITION = 1 << 9 | 1 << 10, /* lng and lat (place/internal.h) */
+    PL_ENTERPRISE = 1 << 11,
 };
 
 /*

@@ -203,3 +203,41 @@ char *mask_address(arena *a, const char *s)
     put_stars(&o, 4);
     return finish(&o);
 }
+
+json_t *mask_field_json(arena *a, enum field_mask m, json_t *v)
+{
+    if (!json_is_string(v))
+        return json_incref(v);
+    const char *s = json_string_value(v);
+    switch (m) {
+    case MK_NONE:
+        return json_incref(v);
+    case MK_NAME:
+        return json_string(mask_name(a, s));
+    case MK_ID:
+        return json_string(mask_id_number(a, s));
+    case MK_PHONE:
+        return json_string(mask_phone(a, s));
+    case MK_ADDRESS:
+        return json_string(mask_address(a, s));
+    case MK_BIRTH:
+        /* not even the year: the reply shows the age, and age and year
+         * together can pin the date to a single day (docs/security.md) */
+        return json_string("****-**-**");
+    }
+    return json_incref(v);
+}
+
+void mask_fields_json(arena *a, const struct field *t, size_t n, const void *rec, bool reveal,
+                      json_t *o)
+{
+    for (size_t f = 0; f < n; f++) {
+        json_t *v = field_json(&t[f], rec);
+        if (!reveal) {
+            json_t *m = mask_field_json(a, t[f].mask, v);
+            json_decref(v);
+            v = m;
+        }
+        json_object_set_new(o, t[f].name, v);
+    }
+}

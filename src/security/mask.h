@@ -19,11 +19,27 @@
 #ifndef FK_SECURITY_MASK_H
 #define FK_SECURITY_MASK_H
 
+#include <jansson.h>
+
 #include "base/arena.h"
+#include "db/fields.h"
 
 char *mask_id_number(arena *a, const char *s);
 char *mask_phone(arena *a, const char *s);
 char *mask_name(arena *a, const char *s);
 char *mask_address(arena *a, const char *s);
+
+/*
+ * The masked form of a field's JSON value `v` (borrowed) by its rule
+ * (db/fields.h): the shapes above, a date to "****-**-**" (a reply that
+ * shows the age would give the exact day away with the year); MK_NONE,
+ * null and non-strings unchanged. A new reference.
+ */
+json_t *mask_field_json(arena *a, enum field_mask m, json_t *v);
+
+/* Every field of table t (n rows) of record `rec` into object o, masked by
+ * its rule unless `reveal`: a record's reply, generated from its table. */
+void mask_fields_json(arena *a, const struct field *t, size_t n, const void *rec, bool reveal,
+                      json_t *o);
 
 #endif

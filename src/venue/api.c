@@ -19,39 +19,18 @@
 #include "base/regcode.h"
 #include "security/audit.h"
 #include "code/code.h"
+#include "venue/internal.h"
 #include "venue/venue.h"
 
 /* ---- input ---------------------------------------------------------------------------- */
 
 static const struct jfield venue_fields[] = {
-    {"name", J_STRING, JF_REQUIRED, 0, 100, "点位名称", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "点位类型", NULL, &venue_kind_vocab},
-    {"place_id", J_STRING, JF_REQUIRED, 0, 20, "所属场所", NULL},
-    {"region_code", J_STRING, JF_NULLABLE, 0, 18, "所属区划", NULL},
-    {"address", J_STRING, JF_NULLABLE, 0, 200, "地址", NULL},
-    {"direction", J_STRING, 0, 0, 0, "通行方向", NULL, &venue_direction_vocab},
-    {"allowed_colors", J_ARRAY, 0, 0, 0, "可通行的健康码颜色", NULL},
-    {"limit_count", J_INT, 0, 0, VENUE_LIMIT_COUNT_MAX, "通行次数上限", NULL},
-    {"limit_hours", J_INT, 0, 0, VENUE_LIMIT_HOURS_MAX, "限制周期（小时）", NULL},
-    {"fever_threshold", J_NUMBER, 0, 0, 0, "发热阈值", NULL},
-    {"enabled", J_BOOL, 0, 0, 0, "启用", NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    VENUE_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
-static const char *trimmed(struct req *r, const char *key)
-{
-    const char *s = json_str(r->body, key);
-    if (!s)
-        return NULL;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-        n--;
-    return arena_strndup(r->a, s, n);
-}
-
-static err colors_from(json_t *arr, unsigned *bits_r)
+/* The colour list's own rule: known names, none twice, with the message
+ * the form shows (the table's conversion then takes the bits). */
+static err colors_check(json_t *arr)
 {
     unsigned bits = 0;
     size_t i;
@@ -66,67 +45,40 @@ static err colors_from(json_t *arr, unsigned *bits_r)
                            "可通行颜色应为 green、yellow、red 中不重复的值");
         bits |= bit;
     }
-    *bits_r = bits;
     return E_OK;
 }
 
-/* The body as a venue_input: members present set their bit. */
+/* The body as a venue_input (venue/internal.h): members present set their
+ * row's bit. A region code that is null or "" is no region (the place's
+ * then); a limit names both rows, the one missing taken from `cur`. */
 static err input_from(struct req *r, struct venue_input *in, const struct venue *cur)
 {
     json_t *b = r->body;
     memset(in, 0, sizeof *in);
-    if (json_has(b, "name")) {
-        in->set |= VF_NAME;
-        in->name = trimmed(r, "name");
-    }
-    if (json_has(b, "kind")) {
-        in->set |= VF_KIND;
-        in->kind = venue_kind_parse(json_str(b, "kind"));
-    }
-    if (json_has(b, "place_id")) {
-        in->set |= VF_PLACE;
-        const char *s = json_str(b, "place_id");
-        if ((in->place_id = s ? id_parse(s) : 0) <= 0)
-            return err_set(E_INPUT, "invalid_place", "place_id",
-                           "所属场所不存在或不在您的管辖范围内");
-    }
+    json_t *colors = json_object_get(b, "allowed_colors");
+    err e;
+    if (colors && (e = colors_check(colors)))
+        return e;
+    json_t *body = b;
     const char *rc = json_str(b, "region_code");
-    if (rc && *rc) {
-        enum region_level lv;
-        in->set |= VF_REGION;
-        if ((in->region_code = regcode_parse(rc, &lv)) <= 0)
-            return err_set(E_INPUT, "invalid_region", "region_code",
-                           "所属区划不存在或不在您的管辖范围内");
+    if (json_has(b, "region_code") && !(rc && *rc)) {
+        body = json_copy(b); /* the request's body stays as sent (audit detail) */
+        json_object_del(body, "region_code");
     }
-    if (json_has(b, "address")) {
-        in->set |= VF_ADDRESS;
-        in->address = trimmed(r, "address");
-    }
-    if (json_has(b, "direction")) {
-        in->set |= VF_DIRECTION;
-        in->direction = venue_direction_parse(json_str(b, "direction"));
-    }
-    if (json_has(b, "allowed_colors")) {
-        in->set |= VF_COLORS;
-        err e = colors_from(json_object_get(b, "allowed_colors"), &in->allowed_colors);
-        if (e)
-            return e;
-    }
-    bool has_count = json_has(b, "limit_count"), has_hours = json_has(b, "limit_hours");
-    if (has_count || has_hours) {
-        in->set |= VF_LIMIT;
-        in->limit_count = json_int(b, "limit_count", cur ? cur->limit_count : 0);
-        in->limit_hours = json_int(b, "limit_hours", cur ? cur->limit_hours : 0);
+    e = fields_from_json(venue_input_rows, VENUE_FIELD_COUNT, body, r->a, in, &in->set);
+    if (body != b)
+        json_decref(body);
+    if (e)
+        return e;
+    if (in->set & VF_LIMIT) {
+        bool has_count = json_has(b, "limit_count"), has_hours = json_has(b, "limit_hours");
+        if (!has_count)
+            in->limit_count = cur ? cur->limit_count : 0;
+        if (!has_hours)
+            in->limit_hours = cur ? cur->limit_hours : 0;
         if (has_count && !in->limit_count && !has_hours)
             in->limit_hours = 0; /* "no limit" clears the period with it */
-    }
-    if (json_has(b, "fever_threshold")) {
-        in->set |= VF_FEVER;
-        in->fever_threshold = json_num(b, "fever_threshold", 0);
-    }
-    if (json_has(b, "enabled")) {
-        in->set |= VF_ENABLED;
-        in->enabled = json_bool(b, "enabled", true);
+        in->set |= VF_LIMIT;
     }
     return E_OK;
 }
@@ -146,40 +98,26 @@ static const char *fields_detail(struct req *r)
 
 /* ---- output --------------------------------------------------------------------------- */
 
-static json_t *colors_json(unsigned bits)
-{
-    json_t *a = json_array();
-    for (int c = CODE_GREEN; c <= CODE_RED; c++)
-        if (bits & 1u << c)
-            json_array_append_new(a, json_string(code_colour_name((enum code_colour)c)));
-    return a;
-}
-
 /* One decimal, as people write temperatures (37.3, not 37.299999). */
 static json_t *temperature_json(double t)
 {
     return json_real(round(t * 10) / 10);
 }
 
+/* A venue as the API replies: the table's fields (no personal data among
+ * them), the kind's label, the place, its organisation and the region. */
 static json_t *venue_json(const struct venue *v)
 {
     json_t *o = json_object();
     json_set_id(o, "id", v->id);
-    json_object_set_new(o, "name", json_string(v->name));
-    json_object_set_new(o, "kind", json_string(venue_kind_name(v->kind)));
+    fields_json(venue_rows, VENUE_FIELD_COUNT, v, o);
     json_object_set_new(o, "kind_label", json_string(venue_kind_label(v->kind)));
     json_set_id(o, "place_id", v->place_id);
     json_object_set_new(o, "place_name", json_string(v->place_name));
     json_object_set_new(o, "credit_code",
                         v->credit_code ? json_string(v->credit_code) : json_null());
     json_set_region(o, v->region_code, v->region_name);
-    json_object_set_new(o, "address", json_string(v->address));
-    json_object_set_new(o, "direction", json_string(venue_direction_name(v->direction)));
-    json_object_set_new(o, "allowed_colors", colors_json(v->allowed_colors));
-    json_object_set_new(o, "limit_count", json_integer(v->limit_count));
-    json_object_set_new(o, "limit_hours", json_integer(v->limit_hours));
     json_object_set_new(o, "fever_threshold", temperature_json(v->fever_threshold));
-    json_object_set_new(o, "enabled", json_boolean(v->enabled));
     json_object_set_new(o, "code_version", json_integer(v->code_version));
     json_object_set_new(o, "version", json_integer(v->version));
     json_object_set_new(o, "created_at", json_integer(v->created_at));

@@ -4,13 +4,14 @@
  * As for places, every statement binds the caller's scope, writes are
  * single statements after every check has passed, and an update carries the
  * version it read ("version_conflict" otherwise). The list's filters are fixed
- * SQL (an absent filter binds a value that makes it true) and its sort keys
- * an allow-list of complete statements, so no SQL text is assembled at run
- * time.
+ * SQL and its sort keys an allow-list of complete fragments; the column
+ * lists come from the field table (internal.h), assembled once from its
+ * fixed column names, never from a value.
  */
 #include "venue/venue.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -20,6 +21,21 @@
 #include "base/validate.h"
 #include "db/query.h"
 #include "place/place.h"
+#include "venue/internal.h"
+
+/* ---- the field table (internal.h) ---------------------------------------------- */
+
+#define VENUE_ROW(...)       FIELD_ROW_OF(struct venue, __VA_ARGS__)
+#define VENUE_INPUT_ROW(...) FIELD_ROW_OF(struct venue_input, __VA_ARGS__)
+const struct field venue_rows[VENUE_FIELD_COUNT] = {VENUE_FIELDS(VENUE_ROW)};
+const struct field venue_input_rows[VENUE_FIELD_COUNT] = {VENUE_FIELDS(VENUE_INPUT_ROW)};
+#undef VENUE_ROW
+#undef VENUE_INPUT_ROW
+_Static_assert(VENUE_FIELD_COUNT == 11 && VF_ENABLED == 1 << 10,
+               "the VF_ bits are the rows of VENUE_FIELDS");
+_Static_assert(sizeof(enum venue_kind) == sizeof(int) &&
+                   sizeof(enum venue_direction) == sizeof(int),
+               "FD_ENUM members are read as int");
 
 /* ---- enumerations -------------------------------------------------------------- */
 
@@ -174,10 +190,6 @@ static err check_refs(db *d, arena *a, const struct scope *scope, int64_t place_
 
 /* ---- reading ------------------------------------------------------------------------- */
 
-#define VENUE_COLS                                                                                 \
-    "v.id, v.region_code, r.name, v.place_id, p.name, e.credit_code, v.kind, v.name, v.address, "  \
-    "v.direction, v.allowed_colors, v.limit_count, v.limit_hours, v.fever_threshold, v.enabled, "  \
-    "v.code_version, v.code_issued_at, v.version, v.created_at, v.updated_at "
 /* The organisation is the place's whatever the caller's scope: its credit
  * code is printed on the venue's poster, it is no personal data. */
 #define VENUE_FROM                                                                                 \
@@ -185,39 +197,84 @@ static err check_refs(db *d, arena *a, const struct scope *scope, int64_t place_
     "LEFT JOIN places p ON p.id = v.place_id "                                                     \
     "LEFT JOIN enterprises e ON e.id = p.enterprise_id AND e.deleted_at = 0 "
 
-static void read_row(db_stmt *s, arena *a, struct venue *v)
+/* The INSERT, UPDATE and SELECT text, assembled once from the table. */
+static struct {
+    pthread_once_t once;
+    char insert[512], update[512], cols[768];
+} st = {.once = PTHREAD_ONCE_INIT};
+
+static void storage_build(void)
+{
+    const size_t n = VENUE_FIELD_COUNT;
+    fields_sql_put(st.insert, sizeof st.insert, "INSERT INTO venues (id, ");
+    fields_sql_cols(venue_rows, n, "", st.insert, sizeof st.insert);
+    fields_sql_put(st.insert, sizeof st.insert,
+                   ", code_version, code_issued_at, version, created_at, updated_at, deleted_at) "
+                   "VALUES (?, ");
+    fields_sql_params(n, st.insert, sizeof st.insert);
+    fields_sql_put(st.insert, sizeof st.insert, ", 1, ?, 1, ?, ?, 0)");
+    fields_sql_put(st.update, sizeof st.update, "UPDATE venues SET ");
+    fields_sql_assign(venue_rows, n, st.update, sizeof st.update);
+    fields_sql_put(st.update, sizeof st.update,
+                   ", version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
+                   "deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    fields_sql_put(st.cols, sizeof st.cols, "SELECT v.id, ");
+    fields_sql_cols(venue_rows, n, "v.", st.cols, sizeof st.cols);
+    fields_sql_put(st.cols, sizeof st.cols,
+                   ", r.name, p.name, e.credit_code, v.code_version, v.code_issued_at, v.version, "
+                   "v.created_at, v.updated_at " VENUE_FROM);
+}
+
+static void storage_init(void)
+{
+    pthread_once(&st.once, storage_build);
+}
+
+/* The columns of st.cols after the fields'. */
+enum {
+    C_ID = 0,
+    C_REGION_NAME = 1 + VENUE_FIELD_COUNT,
+    C_PLACE_NAME,
+    C_CREDIT_CODE,
+    C_CODE_VERSION,
+    C_CODE_ISSUED_AT,
+    C_VERSION,
+    C_CREATED_AT,
+    C_UPDATED_AT
+};
+
+static err read_row(db_stmt *s, arena *a, struct venue *v)
 {
     memset(v, 0, sizeof *v);
-    v->id = db_col_int64(s, 0);
-    v->region_code = db_col_int64(s, 1);
-    v->region_name = arena_strdup(a, db_col_null(s, 2) ? "" : db_col_text(s, 2));
-    v->place_id = db_col_int64(s, 3);
-    v->place_name = arena_strdup(a, db_col_null(s, 4) ? "" : db_col_text(s, 4));
-    v->credit_code = db_col_null(s, 5) ? NULL : arena_strdup(a, db_col_text(s, 5));
-    v->kind = venue_kind_parse(db_col_text(s, 6));
-    v->name = arena_strdup(a, db_col_text(s, 7));
-    v->address = arena_strdup(a, db_col_text(s, 8));
-    v->direction = venue_direction_parse(db_col_text(s, 9));
-    v->allowed_colors = (unsigned)db_col_int64(s, 10);
-    v->limit_count = db_col_int64(s, 11);
-    v->limit_hours = db_col_int64(s, 12);
-    v->fever_threshold = db_col_double(s, 13);
-    v->enabled = db_col_int64(s, 14) != 0;
-    v->code_version = db_col_int64(s, 15);
-    v->code_issued_at = db_col_int64(s, 16);
-    v->version = db_col_int64(s, 17);
-    v->created_at = db_col_int64(s, 18);
-    v->updated_at = db_col_int64(s, 19);
+    v->id = db_col_int64(s, C_ID);
+    /* no sealed field: nothing to unseal */
+    err e = fields_read(s, 1, a, "venues", venue_rows, VENUE_FIELD_COUNT, v, NULL);
+    if (e)
+        return e;
+    v->region_name =
+        arena_strdup(a, db_col_null(s, C_REGION_NAME) ? "" : db_col_text(s, C_REGION_NAME));
+    v->place_name =
+        arena_strdup(a, db_col_null(s, C_PLACE_NAME) ? "" : db_col_text(s, C_PLACE_NAME));
+    v->credit_code =
+        db_col_null(s, C_CREDIT_CODE) ? NULL : arena_strdup(a, db_col_text(s, C_CREDIT_CODE));
+    v->code_version = db_col_int64(s, C_CODE_VERSION);
+    v->code_issued_at = db_col_int64(s, C_CODE_ISSUED_AT);
+    v->version = db_col_int64(s, C_VERSION);
+    v->created_at = db_col_int64(s, C_CREATED_AT);
+    v->updated_at = db_col_int64(s, C_UPDATED_AT);
+    return E_OK;
 }
 
 static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct venue *v_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " VENUE_COLS VENUE_FROM
-                       "WHERE v.id = ? AND v.deleted_at = 0 AND v.region_code >= ? AND "
-                       "v.region_code < ?",
-                       &s);
+    storage_init();
+    char sql[1024] = "";
+    fields_sql_put(sql, sizeof sql, st.cols);
+    fields_sql_put(sql, sizeof sql,
+                   "WHERE v.id = ? AND v.deleted_at = 0 AND v.region_code >= ? AND "
+                   "v.region_code < ?");
+    err e = db_prepare(d, sql, &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -225,12 +282,8 @@ static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct v
     db_bind_int64(s, 3, hi);
     bool row;
     struct venue v;
-    if (!(e = db_row(s, &row))) {
-        if (row)
-            read_row(s, a, &v);
-        else
-            e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
-    }
+    if (!(e = db_row(s, &row)))
+        e = row ? read_row(s, a, &v) : err_set(E_NOT_FOUND, NULL, NULL, NULL);
     db_done(s);
     if (!e)
         *v_r = v;
@@ -369,7 +422,8 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
     if (want > 0) {
         items = arena_alloc(a, (size_t)want * sizeof *items);
         *q = (struct query)QUERY_INIT;
-        query_sql(q, "SELECT " VENUE_COLS VENUE_FROM);
+        storage_init();
+        query_sql(q, st.cols);
         query_append(q, w);
         query_sql(q, order);
         query_sql(q, " LIMIT ? OFFSET ?");
@@ -379,8 +433,9 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
         if ((e = query_prepare(d, q, &s)))
             return e;
         bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            read_row(s, a, &items[n++]);
+        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
+               !(e = read_row(s, a, &items[n])))
+            n++;
         db_done(s);
         if (e)
             return e;
@@ -403,31 +458,27 @@ err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_
                        &region);
     if (e)
         return e;
-    unsigned set = in->set;
+    /* the fields the input does not set take their defaults */
+    struct venue_input x = {.direction = VENUE_BOTH,
+                            .allowed_colors = VENUE_GREEN,
+                            .fever_threshold = VENUE_FEVER_DEFAULT,
+                            .enabled = true};
+    fields_copy(venue_input_rows, &x, venue_input_rows, in, VENUE_FIELD_COUNT, in->set);
+    x.region_code = region;
+    storage_init();
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO venues (id, region_code, place_id, kind, name, address, "
-                        "direction, allowed_colors, limit_count, limit_hours, fever_threshold, "
-                        "enabled, code_version, code_issued_at, version, created_at, updated_at, "
-                        "deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?, ?, 0)",
-                        &s)))
+    if ((e = db_prepare(d, st.insert, &s)))
         return e;
     int64_t id = id_new(), now = now_ms();
+    int i;
     db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, region);
-    db_bind_int64(s, 3, in->place_id);
-    db_bind_text(s, 4, venue_kind_name(in->kind));
-    db_bind_text(s, 5, in->name);
-    db_bind_text(s, 6, set & VF_ADDRESS && in->address ? in->address : "");
-    db_bind_text(s, 7, venue_direction_name(set & VF_DIRECTION ? in->direction : VENUE_BOTH));
-    db_bind_int64(s, 8, set & VF_COLORS ? in->allowed_colors : VENUE_GREEN);
-    db_bind_int64(s, 9, set & VF_LIMIT ? in->limit_count : 0);
-    db_bind_int64(s, 10, set & VF_LIMIT ? in->limit_hours : 0);
-    db_bind_double(s, 11, set & VF_FEVER ? in->fever_threshold : VENUE_FEVER_DEFAULT);
-    db_bind_int64(s, 12, set & VF_ENABLED ? in->enabled : 1);
-    db_bind_int64(s, 13, now);
-    db_bind_int64(s, 14, now);
-    db_bind_int64(s, 15, now);
+    if ((e = fields_bind(s, 2, a, "venues", venue_input_rows, VENUE_FIELD_COUNT, &x, NULL, &i))) {
+        db_done(s);
+        return e;
+    }
+    db_bind_int64(s, i++, now);
+    db_bind_int64(s, i++, now);
+    db_bind_int64(s, i, now);
     if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
@@ -454,50 +505,25 @@ err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
             return e;
         cur.place_id = place;
     }
-    if (set & VF_NAME)
-        cur.name = in->name;
-    if (set & VF_KIND)
-        cur.kind = in->kind;
-    if (set & VF_ADDRESS)
-        cur.address = in->address ? in->address : "";
-    if (set & VF_DIRECTION)
-        cur.direction = in->direction;
-    if (set & VF_COLORS)
-        cur.allowed_colors = in->allowed_colors;
-    if (set & VF_LIMIT) {
-        cur.limit_count = in->limit_count;
-        cur.limit_hours = in->limit_hours;
-    }
-    if (set & VF_FEVER)
-        cur.fever_threshold = in->fever_threshold;
-    if (set & VF_ENABLED)
-        cur.enabled = in->enabled;
+    /* the row as it will be: the stored values overlaid with the input
+     * (the place and region as check_refs settled them) */
+    fields_copy(venue_rows, &cur, venue_input_rows, in, VENUE_FIELD_COUNT,
+                set & ~(unsigned)(VF_PLACE | VF_REGION));
 
+    storage_init();
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "UPDATE venues SET region_code = ?, place_id = ?, kind = ?, name = ?, "
-                        "address = ?, direction = ?, allowed_colors = ?, limit_count = ?, "
-                        "limit_hours = ?, fever_threshold = ?, enabled = ?, version = version + 1, "
-                        "updated_at = ? WHERE id = ? AND version = ? AND deleted_at = 0 AND "
-                        "region_code >= ? AND region_code < ?",
-                        &s)))
+    if ((e = db_prepare(d, st.update, &s)))
         return e;
-    db_bind_int64(s, 1, cur.region_code);
-    db_bind_int64(s, 2, cur.place_id);
-    db_bind_text(s, 3, venue_kind_name(cur.kind));
-    db_bind_text(s, 4, cur.name);
-    db_bind_text(s, 5, cur.address);
-    db_bind_text(s, 6, venue_direction_name(cur.direction));
-    db_bind_int64(s, 7, cur.allowed_colors);
-    db_bind_int64(s, 8, cur.limit_count);
-    db_bind_int64(s, 9, cur.limit_hours);
-    db_bind_double(s, 10, cur.fever_threshold);
-    db_bind_int64(s, 11, cur.enabled);
-    db_bind_int64(s, 12, now_ms());
-    db_bind_int64(s, 13, id);
-    db_bind_int64(s, 14, cur.version);
-    db_bind_int64(s, 15, scope->lo);
-    db_bind_int64(s, 16, scope->hi);
+    int i;
+    if ((e = fields_bind(s, 1, a, "venues", venue_rows, VENUE_FIELD_COUNT, &cur, NULL, &i))) {
+        db_done(s);
+        return e;
+    }
+    db_bind_int64(s, i++, now_ms());
+    db_bind_int64(s, i++, id);
+    db_bind_int64(s, i++, cur.version);
+    db_bind_int64(s, i++, scope->lo);
+    db_bind_int64(s, i, scope->hi);
     int64_t changed;
     if ((e = db_run(s, &changed)))
         return e;

@@ -97,9 +97,9 @@ enum {
     VF_ADDRESS = 1 << 4,
     VF_DIRECTION = 1 << 5,
     VF_COLORS = 1 << 6,
-    VF_LIMIT = 1 << 7, /* limit_count and limit_hours together */
-    VF_FEVER = 1 << 8,
-    VF_ENABLED = 1 << 9,
+    VF_LIMIT = 1 << 7 | 1 << 8, /* limit_count and limit_hours together */
+    VF_FEVER = 1 << 9,
+    VF_ENABLED = 1 << 10,
 };
 
 /*

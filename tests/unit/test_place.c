@@ -228,8 +228,8 @@ static void test_like_and_order(void **state)
     assert_err(pl_sort_sql(keys, "--name", "-area", &sql), E_INPUT, "invalid_parameter", "sort");
     assert_err(pl_sort_sql(keys, "NAME", "-area", &sql), E_INPUT, "invalid_parameter", "sort");
 
-    assert_string_equal(pl_trim(A, " \t 小区 \r\n"), "小区");
-    assert_null(pl_trim(A, NULL));
+    assert_string_equal(field_trim(A, " \t 小区 \r\n"), "小区");
+    assert_null(field_trim(A, NULL));
     assert_string_equal(pl_upper(A, "91abc"), "91ABC");
 }
 
