@@ -27,6 +27,11 @@ if grep -rnE '\bpage\s*-\s*1\b' src --include='*.c' | grep -v '^src/base/paging.
     echo "lint: OFFSET computed by hand: use paging_offset or paging_window (base/paging.h)" >&2
     status=1
 fi
+# China time is written once (base/time.h): no other file adds the offset.
+if grep -rnE '8 \* 3600|28800' src --include='*.c' | grep -v '^src/base/time.c:'; then
+    echo "lint: China time computed by hand: use base/time.h" >&2
+    status=1
+fi
 # The request arena is passed down (issue 8): a function inside a request
 # takes its caller's arena. A private one is for work that outlives a
 # request or has none (threads, jobs, start-up batches, commands), and the

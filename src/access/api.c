@@ -22,6 +22,7 @@
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "health/health.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -379,15 +380,6 @@ static err id_query(struct req *r, const char *name, int64_t *v_r)
     if (v && *v && !(*v_r = id_parse(v)))
         return err_set(E_INPUT, "invalid_value", name, "参数 %s 的值无效", name);
     return E_OK;
-}
-
-static void china_time(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    out[0] = '\0';
-    if (gmtime_r(&t, &tm))
-        strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 static err records_csv(struct req *r, json_t *items)

@@ -137,13 +137,15 @@ const char *req_raw_body(struct req *r, size_t *n_r)
 
 err reply_json(struct req *r, int status, json_t *v)
 {
+    /* rendered once: the arena owns jansson's buffer until the reply is
+     * sent, rather than holding a second copy of it */
     char *s = json_dumps(v, JSON_COMPACT);
     json_decref(v);
     if (!s)
         return err_set(E_NOMEM, NULL, NULL, NULL);
-    r->data = arena_strdup(r->a, s);
+    arena_on_free(r->a, free, s);
+    r->data = s;
     r->len = strlen(s);
-    free(s);
     r->status = status;
     r->ctype = "application/json; charset=utf-8";
     return E_OK;

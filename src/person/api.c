@@ -27,6 +27,7 @@
 
 #include "app.h"
 #include "base/csv.h"
+#include "base/time.h"
 #include "base/regcode.h"
 #include "person/internal.h"
 #include "region/region.h"
@@ -396,17 +397,11 @@ static err filter_from_query(struct req *r, struct person_filter *f)
     return person_sort_parse(param(r, "sort"), f);
 }
 
-/* Epoch ms as Beijing time "2024-05-01 08:00:00"; "" for 0. */
+/* Epoch ms as China time "2024-05-01 08:00:00"; "" for 0. */
 static const char *time_text(arena *a, int64_t ms)
 {
-    if (ms <= 0)
-        return "";
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        return "";
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    char buf[CHINA_TIME_LEN];
+    china_time(ms, buf);
     return arena_strdup(a, buf);
 }
 
