@@ -144,3 +144,19 @@ err query_count(db *d, const struct query *q, int64_t *n_r)
     db_done(s);
     return e;
 }
+
+const char *query_like_contains(arena *a, const char *text, bool fold)
+{
+    if (!text)
+        text = "";
+    char *out = arena_alloc(a, 2 * strlen(text) + 3), *o = out;
+    *o++ = '%';
+    for (const char *p = text; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = fold && *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/arena.h"
 #include "base/error.h"
 #include "db/db.h"
 
@@ -68,6 +69,11 @@ void query_blob(struct query *q, const void *p, size_t n);
 /* Append src's text and bindings to dst (a WHERE clause reused by a COUNT
  * and a page). */
 void query_append(struct query *dst, const struct query *src);
+
+/* A LIKE pattern matching values that contain `text`: its wildcards and the
+ * escape character escaped (the fragment says ESCAPE '\'), between %; ASCII
+ * letters lower-cased when `fold` (for a fragment comparing lower(col)). */
+const char *query_like_contains(arena *a, const char *text, bool fold);
 
 /* Prepare q on d and bind its values. E_INTERNAL when q is full. */
 err query_prepare(db *d, const struct query *q, db_stmt **s_r) __attribute__((warn_unused_result));

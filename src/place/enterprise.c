@@ -294,7 +294,7 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
     }
     if (f->q && *f->q) {
         query_sql(w, " AND lower(e.name) LIKE ? ESCAPE '\\'");
-        query_text(w, pl_like_contains(a, f->q));
+        query_text(w, query_like_contains(a, f->q, true));
     }
     const char *order;
     if ((e = pl_sort_sql(enterprise_sorts, f->sort, "-created_at", &order)))

@@ -119,11 +119,6 @@ struct pl_sort {
 err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt,
                 const char **sql_r) MUST_USE;
 
-/* The LIKE pattern matching names that contain `q` literally: %, _ and the
- * escape character \ are escaped, the text is lower-cased (ASCII, as SQL
- * lower() on both databases) and wrapped in %…%. "" for NULL or "". */
-const char *pl_like_contains(arena *a, const char *q);
-
 /* Upper-case ASCII letters of `s` into a copy from `a`; NULL stays NULL. */
 char *pl_upper(arena *a, const char *s);
 

@@ -124,23 +124,6 @@ err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt, 
     return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
 }
 
-const char *pl_like_contains(arena *a, const char *q)
-{
-    if (!q || !*q)
-        return "";
-    size_t n = strlen(q);
-    char *out = arena_alloc(a, 2 * n + 3), *o = out;
-    *o++ = '%';
-    for (const char *p = q; *p; p++) {
-        if (*p == '%' || *p == '_' || *p == '\\')
-            *o++ = '\\';
-        *o++ = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-    }
-    *o++ = '%';
-    *o = '\0';
-    return out;
-}
-
 char *pl_upper(arena *a, const char *s)
 {
     if (!s)
@@ -385,7 +368,7 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
     }
     if (f->q && *f->q) {
         query_sql(w, " AND lower(p.name) LIKE ? ESCAPE '\\'");
-        query_text(w, pl_like_contains(a, f->q));
+        query_text(w, query_like_contains(a, f->q, true));
     }
     if (f->enterprise_id) {
         query_sql(w, " AND p.enterprise_id = ?");

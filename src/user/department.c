@@ -86,21 +86,6 @@ static const char *order_by(const char *sort)
     return NULL;
 }
 
-/* `s` with LIKE's wildcards and the escape character escaped, between %. */
-static char *like_contains(arena *a, const char *s)
-{
-    char *out = arena_alloc(a, 2 * strlen(s) + 3), *p = out;
-    *p++ = '%';
-    for (; *s; s++) {
-        if (*s == '%' || *s == '_' || *s == '\\')
-            *p++ = '\\';
-        *p++ = *s;
-    }
-    *p++ = '%';
-    *p = '\0';
-    return out;
-}
-
 err department_list(db *d, arena *a, const struct scope *scope, const struct department_filter *f,
                     struct department **items_r, size_t *n_r, int64_t *total_r)
 {
@@ -128,7 +113,7 @@ err department_list(db *d, arena *a, const struct scope *scope, const struct dep
     }
     if (f->q && *f->q) {
         query_sql(w, " AND dp.name LIKE ? ESCAPE '\\'");
-        query_text(w, like_contains(a, f->q));
+        query_text(w, query_like_contains(a, f->q, false));
     }
     *q = (struct query)QUERY_INIT;
     query_sql(q, "SELECT COUNT(*)");

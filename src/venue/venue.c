@@ -348,23 +348,6 @@ static const struct {
 
 /* Names containing `q` literally: LIKE wildcards and the escape escaped,
  * ASCII folded to lower case as SQL lower() does on both databases. */
-static const char *like_contains(arena *a, const char *q)
-{
-    if (!q || !*q)
-        return "";
-    size_t n = strlen(q);
-    char *out = arena_alloc(a, 2 * n + 3), *o = out;
-    *o++ = '%';
-    for (const char *p = q; *p; p++) {
-        if (*p == '%' || *p == '_' || *p == '\\')
-            *o++ = '\\';
-        *o++ = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-    }
-    *o++ = '%';
-    *o = '\0';
-    return out;
-}
-
 err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_filter *f,
                struct venue **items_r, size_t *n_r, int64_t *total_r)
 {
@@ -395,7 +378,7 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
     }
     if (f->q && *f->q) {
         query_sql(w, " AND lower(v.name) LIKE ? ESCAPE '\\'");
-        query_text(w, like_contains(a, f->q));
+        query_text(w, query_like_contains(a, f->q, true));
     }
     if (f->place_id) {
         query_sql(w, " AND v.place_id = ?");

@@ -22,6 +22,7 @@
 
 #include "base/regcode.h"
 #include "base/validate.h"
+#include "db/query.h"
 #include "place/internal.h"
 #include "security/crypto.h"
 
@@ -206,10 +207,11 @@ static void test_enterprise_check(void **state)
 static void test_like_and_order(void **state)
 {
     (void)state;
-    assert_string_equal(pl_like_contains(A, NULL), "");
-    assert_string_equal(pl_like_contains(A, "AbC"), "%abc%");
-    assert_string_equal(pl_like_contains(A, "5%_\\x"), "%5\\%\\_\\\\x%");
-    assert_string_equal(pl_like_contains(A, "小区'"), "%小区'%");
+    assert_string_equal(query_like_contains(A, NULL, true), "%%");
+    assert_string_equal(query_like_contains(A, "AbC", true), "%abc%");
+    assert_string_equal(query_like_contains(A, "AbC", false), "%AbC%");
+    assert_string_equal(query_like_contains(A, "5%_\\x", true), "%5\\%\\_\\\\x%");
+    assert_string_equal(query_like_contains(A, "小区'", true), "%小区'%");
 
     static const struct pl_sort keys[] = {{"name", "by name asc", "by name desc"},
                                           {"area", "by area asc", "by area desc"},
