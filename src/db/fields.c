@@ -74,7 +74,7 @@ json_t *field_json(const struct field *d, const void *rec)
 {
     switch (d->kind) {
     case FD_TEXT: {
-        const char *s = CMEMBER(rec, d, const char *);
+        const char *s = CMEMBER(rec, d, char *);
         return d->flags & FL_EMPTY ? json_string(s ? s : "") : str_or_null(s);
     }
     case FD_ENUM:
@@ -281,6 +281,29 @@ void fields_sql_put(char *buf, size_t size, const char *s)
     memcpy(buf + n, s, k + 1);
 }
 
+void fields_sql_versioned(const char *table, const struct field *t, size_t n,
+                          const char *extra_cols, const char *extra_vals, char *insert,
+                          size_t insert_size, char *update, size_t update_size)
+{
+    fields_sql_put(insert, insert_size, "INSERT INTO ");
+    fields_sql_put(insert, insert_size, table);
+    fields_sql_put(insert, insert_size, " (id, ");
+    fields_sql_cols(t, n, "", insert, insert_size);
+    fields_sql_put(insert, insert_size, extra_cols);
+    fields_sql_put(insert, insert_size,
+                   ", version, created_at, updated_at, deleted_at) VALUES (?, ");
+    fields_sql_params(n, insert, insert_size);
+    fields_sql_put(insert, insert_size, extra_vals);
+    fields_sql_put(insert, insert_size, ", 1, ?, ?, 0)");
+    fields_sql_put(update, update_size, "UPDATE ");
+    fields_sql_put(update, update_size, table);
+    fields_sql_put(update, update_size, " SET ");
+    fields_sql_assign(t, n, update, update_size);
+    fields_sql_put(update, update_size,
+                   ", version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
+                   "deleted_at = 0 AND region_code >= ? AND region_code < ?");
+}
+
 void fields_sql_cols(const struct field *t, size_t n, const char *prefix, char *buf, size_t size)
 {
     for (size_t f = 0; f < n; f++) {
@@ -311,7 +334,7 @@ void field_bind(db_stmt *s, int i, const struct field *d, const void *rec)
 {
     switch (d->kind) {
     case FD_TEXT: {
-        const char *v = CMEMBER(rec, d, const char *);
+        const char *v = CMEMBER(rec, d, char *);
         /* a vocabulary's first word is its default ("staff") */
         db_bind_text(s, i, v ? v : d->vocab ? vocab_name(d->vocab, 0) : "");
         return;
@@ -401,7 +424,7 @@ err fields_bind(db_stmt *s, int i, arena *a, const char *table, const struct fie
             char label[64];
             field_seal_label(table, d, label);
             assert(seal); /* NULL only for tables without a sealed field */
-            err e = seal(a, s, i, label, CMEMBER(rec, d, const char *));
+            err e = seal(a, s, i, label, CMEMBER(rec, d, char *));
             if (e)
                 return e;
         } else {

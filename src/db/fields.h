@@ -157,6 +157,20 @@ void fields_sql_params(size_t n, char *buf, size_t size);
 /* Append s to the string in buf (asserting that it fits). */
 void fields_sql_put(char *buf, size_t size, const char *s);
 
+/*
+ * The INSERT and UPDATE of a versioned, soft-deleted record kept in a
+ * region (places, enterprises, venues):
+ *   INSERT INTO table (id, <fields><extra_cols>, version, created_at,
+ *     updated_at, deleted_at) VALUES (?, <?...><extra_vals>, 1, ?, ?, 0)
+ *   UPDATE table SET <field = ?...>, version = version + 1, updated_at = ?
+ *     WHERE id = ? AND version = ? AND deleted_at = 0
+ *     AND region_code >= ? AND region_code < ?
+ * extra_cols/extra_vals are fixed fragments starting with ", " (or "").
+ */
+void fields_sql_versioned(const char *table, const struct field *t, size_t n,
+                          const char *extra_cols, const char *extra_vals, char *insert,
+                          size_t insert_size, char *update, size_t update_size);
+
 /* Bind a field that is not sealed as parameter i. */
 void field_bind(db_stmt *s, int i, const struct field *d, const void *rec);
 /* Read column c into a field that is not sealed (text from `a`). */

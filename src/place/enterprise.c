@@ -43,17 +43,8 @@ static struct {
 static void storage_build(void)
 {
     const size_t n = ENTERPRISE_FIELD_COUNT;
-    fields_sql_put(st.insert, sizeof st.insert, "INSERT INTO enterprises (id, ");
-    fields_sql_cols(enterprise_rows, n, "", st.insert, sizeof st.insert);
-    fields_sql_put(st.insert, sizeof st.insert,
-                   ", version, created_at, updated_at, deleted_at) VALUES (?, ");
-    fields_sql_params(n, st.insert, sizeof st.insert);
-    fields_sql_put(st.insert, sizeof st.insert, ", 1, ?, ?, 0)");
-    fields_sql_put(st.update, sizeof st.update, "UPDATE enterprises SET ");
-    fields_sql_assign(enterprise_rows, n, st.update, sizeof st.update);
-    fields_sql_put(st.update, sizeof st.update,
-                   ", version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
-                   "deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    fields_sql_versioned("enterprises", enterprise_rows, n, "", "", st.insert, sizeof st.insert,
+                         st.update, sizeof st.update);
     fields_sql_put(st.cols, sizeof st.cols, "SELECT e.id, ");
     fields_sql_cols(enterprise_rows, n, "e.", st.cols, sizeof st.cols);
     fields_sql_put(st.cols, sizeof st.cols,

@@ -206,18 +206,8 @@ static struct {
 static void storage_build(void)
 {
     const size_t n = VENUE_FIELD_COUNT;
-    fields_sql_put(st.insert, sizeof st.insert, "INSERT INTO venues (id, ");
-    fields_sql_cols(venue_rows, n, "", st.insert, sizeof st.insert);
-    fields_sql_put(st.insert, sizeof st.insert,
-                   ", code_version, code_issued_at, version, created_at, updated_at, deleted_at) "
-                   "VALUES (?, ");
-    fields_sql_params(n, st.insert, sizeof st.insert);
-    fields_sql_put(st.insert, sizeof st.insert, ", 1, ?, 1, ?, ?, 0)");
-    fields_sql_put(st.update, sizeof st.update, "UPDATE venues SET ");
-    fields_sql_assign(venue_rows, n, st.update, sizeof st.update);
-    fields_sql_put(st.update, sizeof st.update,
-                   ", version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND "
-                   "deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    fields_sql_versioned("venues", venue_rows, n, ", code_version, code_issued_at", ", 1, ?",
+                         st.insert, sizeof st.insert, st.update, sizeof st.update);
     fields_sql_put(st.cols, sizeof st.cols, "SELECT v.id, ");
     fields_sql_cols(venue_rows, n, "v.", st.cols, sizeof st.cols);
     fields_sql_put(st.cols, sizeof st.cols,
