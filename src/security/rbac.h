@@ -64,6 +64,19 @@ enum perm {
     PERM_ACCESS_READ,     /* access records of venues in scope */
     PERM_ALERT_READ,      /* alerts in scope, live and listed */
     PERM_ALERT_ACK,       /* acknowledge alerts */
+    /* the case workflow (issue 9, docs/cases.md) */
+    PERM_CASE_REPORT,   /* file a report as staff: patrol, canvass, checkpoint one-tap */
+    PERM_CASE_READ,     /* incidents, the observation list, checks and their timelines in scope */
+    PERM_CASE_MANAGE,   /* route and close incidents, keep the observation list, rooms, release */
+    PERM_CASE_STATUS,   /* change a person's epidemic status (the state machine) */
+    PERM_CASE_RULES,    /* routing rules, check rules, isolation periods */
+    PERM_CASE_IMPORT,   /* import and export the observation list (xlsx) */
+    PERM_CHECK_WRITE,   /* record a check of a person on the observation list */
+    PERM_CERT_VERIFY,   /* verify a release certificate's QR */
+    PERM_TASK_READ,     /* the tasks board of the scope */
+    PERM_TASK_DISPATCH, /* dispatch, reassign and cancel tasks */
+    PERM_TASK_WORK,     /* receive tasks: my tasks, accept, complete, return */
+    PERM_STATS_READ,    /* statistics of the scope (counters) */
     PERM__COUNT
 };
 

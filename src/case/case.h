@@ -1,0 +1,137 @@
+/*
+ * The case workflow (issue 9; docs/cases.md), seed 001 §3.2:
+ *
+ *   report (疫情上报) --routing--> observation list            (checkpoint, patrol)
+ *                    \-----------> home-verification task ----> false: closed
+ *                                  (grid worker + doctor)  \--> confirmed: observation list
+ *                                                           \-> abnormal: hospital
+ *   observation list --checks--> abnormal: alert, doctor task, transfer proposal
+ *                    --status changes (state machine, code recomputed)--
+ *                    --period over, no abnormal check--> release task --> certificate
+ *
+ * An incident (事件) is a report's case file; the observation list (隔离观察
+ * 名单) holds one open observation per person with the management, health
+ * and trajectory fields of seed 001 §5.1; a person's epidemic status
+ * (persons.status) changes only here, through the state machine, and each
+ * change recomputes the health code in the same transaction (code_refresh),
+ * as does every observation that starts or ends (the isolations rows the
+ * code engine reads are written here).
+ *
+ * Every list is scoped by region_code (the person's residence, or the
+ * reported address while the person is unknown); every read of personal
+ * data is audited; texts about people are SM4-encrypted.
+ *
+ * The parts, each with its own file and section below:
+ *   incident.c  reports, routing rules, verification (kind "verify" tasks)
+ *   observe.c   the observation list, quarantine sites' rooms, transfers
+ *   status.c    the status state machine
+ *   timeline.c  one timeline per incident and per person
+ */
+#ifndef FK_CASE_CASE_H
+#define FK_CASE_CASE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/vocab.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* ---- the timeline (timeline.c) --------------------------------------------- */
+
+/*
+ * Append one step to the timeline inside the caller's transaction: the
+ * incident it belongs to (0 none), the person (0 unknown yet), the region,
+ * an action ("reported", "routed", "task_created", "verified",
+ * "observed", "check", "status", "released", …), a JSON object as text
+ * with what the step needs to be read back (never plaintext personal data:
+ * ids and vocab names), and who (0: a rule).
+ */
+err case_event_add(db *d, int64_t incident_id, int64_t person_id, int64_t region_code,
+                   const char *action, const char *detail, int64_t user_id) MUST_USE;
+
+/* ---- the observation list (observe.c) ------------------------------------- */
+
+/* How a person is observed (隔离观察方式). */
+enum observe_kind {
+    OBSERVE_HOME_ISOLATION = 1, /* 居家隔离 */
+    OBSERVE_HOME_OBSERVATION,   /* 居家医学观察 */
+    OBSERVE_CENTRAL,            /* 集中隔离 (a quarantine site's room) */
+    OBSERVE_HOSPITAL,           /* 定点医院 */
+};
+extern const struct vocab observe_kind_vocab;
+
+/* Where the observation came from (隔离信息报送来源, seed 001 §5.1 row 27). */
+enum case_source {
+    SOURCE_RESIDENT = 1, /* 市民上报 */
+    SOURCE_SELF_CHECK,   /* 隔离居民自查 */
+    SOURCE_GRID_PATROL,  /* 网格排查 */
+    SOURCE_CANVASS,      /* 街道社区摸排 (three-person team, 三人小组) */
+    SOURCE_DOCTOR,       /* 基层医生 */
+    SOURCE_CHECKPOINT,   /* 卡口排查 */
+    SOURCE_CDC,          /* 疾控中心 */
+    SOURCE_ENTERPRISE,   /* 企业自主申报 */
+    SOURCE_CONTACT,      /* 确诊病例密切接触者 */
+    SOURCE_IMPORT,       /* 批量导入 */
+};
+extern const struct vocab case_source_vocab;
+
+struct case_observe_in {
+    int64_t person_id;   /* a live person inside who's scope */
+    int64_t incident_id; /* 0: none (a direct entry or an import) */
+    enum observe_kind kind;
+    enum case_source source;
+    int64_t start_at;     /* 0: now */
+    const char *evidence; /* 隔离起始时间确定凭证, or NULL */
+    const char *handover; /* 移交确认交接人, or NULL */
+    int64_t site_id;      /* OBSERVE_CENTRAL: a quarantine site (place) in scope */
+    const char *room_no;  /* OBSERVE_CENTRAL: a free room of it */
+    const char *hospital; /* OBSERVE_HOSPITAL: the designated hospital's name */
+    const char *note;     /* or NULL */
+};
+
+/*
+ * Put a person on the observation list inside the caller's transaction: the
+ * observation row (planned end from the kind's period rule), the isolations
+ * row the code engine reads, the person's status (observation / home
+ * isolation / central quarantine; left as it is when already suspected or
+ * worse), counters, the timeline, and the code recomputed. E_CONFLICT
+ * "already_observed" when the person has an open observation; E_INPUT with
+ * the field for a bad kind, site or room; E_NOT_FOUND outside scope.
+ */
+err case_observe(db *d, arena *a, const struct principal *who, const struct case_observe_in *in,
+                 int64_t *observation_id_r) MUST_USE;
+
+/* ---- status (status.c) ------------------------------------------------------ */
+
+/* Severity of a confirmed case (轻症 / 重症 / 危重); 0 none. */
+enum case_severity { SEVERITY_MILD = 1, SEVERITY_SEVERE, SEVERITY_CRITICAL };
+extern const struct vocab case_severity_vocab;
+
+/*
+ * Change person_id's status to `to` (enum person_status) with a reason,
+ * inside the caller's transaction: refused with E_CONFLICT
+ * "invalid_transition" when the state machine (docs/cases.md) does not
+ * allow from -> to; records who, when and why; moves the counters;
+ * recomputes the code.
+ */
+err case_status_change(db *d, arena *a, const struct principal *who, int64_t person_id, int to,
+                       enum case_severity severity, const char *reason) MUST_USE;
+
+/* ---- measures (stats) ------------------------------------------------------ */
+
+/*
+ * Counters this capability keeps (src/stats): a level per status,
+ * "case.status.<person_status name>", at the person's region; daily flows
+ * "case.enter.<person_status name>" (people who entered a status that day),
+ * "case.incident.new" (reports), "case.observe.new", "case.release.new",
+ * "case.confirmed_by.<infection route>" (seed 001 §4.1.9 感染途径).
+ * Registered by case_register (app.c).
+ */
+err case_register(void) MUST_USE;
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * Maintained counters (统计, issue 9 and issue 12; docs/stats.md): every
+ * figure a dashboard shows is read from `counters` (measure, region_code,
+ * day) -> n, which the change that moves it updates in its own transaction
+ * (stats_add), never recounted from the source tables on a request.
+ *
+ * Two sorts of measure:
+ *   - flows ("case.confirmed.new"): events per China day (day = china_day
+ *     of the event); a trend is the days' values, a cumulative trend their
+ *     running sum;
+ *   - levels ("case.status.confirmed"): how many are in a state now, kept
+ *     with day = STATS_NOW by +1/-1 as things enter and leave.
+ *
+ * Counters are kept at the leaf region of the thing counted (a person's
+ * residence, an incident's address); a region's figure is the sum over its
+ * code range [code, code + span) (base/regcode.h), one index range, so a
+ * region move or a new level costs nothing here.
+ *
+ * Each measure is described once (struct stats_measure): its name, label
+ * and the SQL that recounts it from the source tables, so `fangkong stats
+ * verify` and the tests compare every counter with a recount.
+ */
+#ifndef FK_STATS_STATS_H
+#define FK_STATS_STATS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+#define STATS_NOW 0 /* the day of a level measure */
+
+struct stats_measure {
+    const char *name;  /* "case.status.confirmed": [a-z0-9_.] */
+    const char *label; /* 确诊 */
+    bool level;        /* a level (day STATS_NOW) rather than a daily flow */
+    /*
+     * The recount: a SELECT giving rows (region_code, day, n) from the
+     * source tables, grouped by leaf region_code (and the China day number
+     * for a flow: day STATS_NOW for a level), for `stats verify`.
+     */
+    const char *recount_sql;
+};
+
+/* Register measure m (static storage) at start-up. E_INTERNAL for a
+ * duplicate name or a full table. */
+err stats_measure_register(const struct stats_measure *m) MUST_USE;
+const struct stats_measure *stats_measure_find(const char *name);
+
+/*
+ * Add delta to measure's counter at (region_code, day) inside the caller's
+ * transaction (an upsert). day: china_day() of the event for a flow,
+ * STATS_NOW for a level. E_INTERNAL for an unregistered measure.
+ */
+err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta) MUST_USE;
+
+/* Sum of measure over the region range [lo, hi) and days [day_from,
+ * day_to] (STATS_NOW, STATS_NOW for a level). */
+err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
+              int64_t *sum_r) MUST_USE;
+
+/* Per-day values of measure over [lo, hi), days day_from..day_to, into
+ * out[day - day_from] (room for day_to - day_from + 1; missing days 0). */
+err stats_series(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from,
+                 int64_t day_to, int64_t *out) MUST_USE;
+
+/*
+ * Recount every registered measure and compare with the counters; each
+ * difference goes to report (may be NULL) as (measure, region, day,
+ * counter, recount). *diff_r counts them. `fix` rewrites the counters from
+ * the recounts in the same transaction.
+ */
+err stats_verify(db *d, bool fix,
+                 void (*report)(const char *measure, int64_t region, int64_t day, int64_t have,
+                                int64_t want, void *ctx),
+                 void *ctx, int64_t *diff_r) MUST_USE;
+
+#endif
