@@ -137,9 +137,11 @@ err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx) MUS
  * SQLite's single writer (the in-process writer lock and the busy timeout),
  * PostgreSQL's row and table locks (lock_timeout). Past it db_begin, or the
  * statement that waited, fails with E_UNAVAILABLE "database_busy" (503:
- * retry later), never E_DB. Default DB_WAIT_DEFAULT_MS, for background
- * threads and commands; the event loops set a short wait (FK_WRITE_WAIT_MS)
- * so a loop is never held for long behind another writer.
+ * retry later), never E_DB; so does a PostgreSQL deadlock or serialization
+ * failure (40P01, 40001), whose transaction the server has aborted.
+ * Default DB_WAIT_DEFAULT_MS, for background threads and commands; the
+ * event loops set a short wait (FK_WRITE_WAIT_MS) so a loop is never held
+ * for long behind another writer.
  */
 #define DB_WAIT_DEFAULT_MS 10000
 void db_set_wait(db *d, int ms);

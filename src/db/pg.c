@@ -88,6 +88,13 @@ static err pg_err(struct pg *c, const PGresult *res, const char *what, const cha
         return err_set(E_CONFLICT, "constraint", NULL, "操作与已有记录冲突");
     if (state && !strcmp(state, "55P03"))
         return db_busy(); /* lock_timeout: another writer held the row */
+    /* A deadlock or a serialization failure aborts this transaction and lets
+     * the other one go on: the caller may retry, as after a lock timeout.
+     * Logged, since a deadlock is a lock-order bug to find. */
+    if (state && (!strcmp(state, "40P01") || !strcmp(state, "40001"))) {
+        log_event(LOG_WARN, "db_retryable", "driver", "pg", "sqlstate", state, "what", what, NULL);
+        return db_busy();
+    }
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (!msg)
         msg = PQerrorMessage(c->h);

@@ -587,6 +587,74 @@ static void test_busy_wait(void **state)
     assert_true(t.waited_ms >= 250 && t.waited_ms < 3000);
 }
 
+/* A PostgreSQL deadlock aborts one of the two transactions: that one is
+ * told "database_busy" (retry later), as after a lock timeout, never a
+ * database failure (E_DB, a 500), and the other goes on. */
+struct deadlock_side {
+    const char *url;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool locked;
+    err e;
+    char slug[48];
+};
+
+static void *lock_two_then_one(void *arg)
+{
+    struct deadlock_side *t = arg;
+    db *d2;
+    t->e = E_INTERNAL;
+    if (db_open(t->url, &d2))
+        return NULL;
+    db_set_wait(d2, 5000); /* longer than the server's deadlock_timeout (1 s) */
+    db_stmt *s;
+    t->e = db_begin(d2);
+    if (!t->e && !(t->e = db_prepare(d2, "UPDATE dbtest_rows SET score = 2 WHERE id = 2", &s)))
+        t->e = db_run(s, NULL);
+    pthread_mutex_lock(&t->mu);
+    t->locked = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    if (!t->e && !(t->e = db_prepare(d2, "UPDATE dbtest_rows SET score = 2 WHERE id = 1", &s)))
+        t->e = db_run(s, NULL);
+    snprintf(t->slug, sizeof t->slug, "%s", t->e ? err_last()->slug : "");
+    db_rollback(d2);
+    db_close(&d2);
+    return NULL;
+}
+
+static void test_pg_deadlock_is_busy(void **state)
+{
+    (void)state;
+    insert(1, "a", NULL, 0, 0);
+    insert(2, "b", NULL, 0, 0);
+    struct deadlock_side t = {
+        .url = getenv("FK_DB"), .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    db_set_wait(D, 5000);
+    assert_int_equal(db_begin(D), E_OK);
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "UPDATE dbtest_rows SET score = 1 WHERE id = 1", &s), E_OK);
+    assert_int_equal(db_run(s, NULL), E_OK);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, lock_two_then_one, &t), 0);
+    pthread_mutex_lock(&t.mu);
+    while (!t.locked)
+        pthread_cond_wait(&t.cv, &t.mu);
+    pthread_mutex_unlock(&t.mu);
+    err mine = db_prepare(D, "UPDATE dbtest_rows SET score = 1 WHERE id = 2", &s);
+    if (!mine)
+        mine = db_run(s, NULL);
+    char slug[48];
+    snprintf(slug, sizeof slug, "%s", mine ? err_last()->slug : "");
+    db_rollback(D); /* lets the other side finish when it was the one waiting */
+    pthread_join(th, NULL);
+    db_set_wait(D, DB_WAIT_DEFAULT_MS);
+    /* exactly one side was chosen as the victim */
+    assert_true((mine == E_OK) != (t.e == E_OK));
+    assert_int_equal(mine ? mine : t.e, E_UNAVAILABLE);
+    assert_string_equal(mine ? slug : t.slug, "database_busy");
+}
+
 /* db_run and db_row: the outcome of a step, never an error read as "no row". */
 static void test_run_and_row(void **state)
 {
@@ -744,6 +812,7 @@ int main(void)
             TESTS,
             cmocka_unit_test_setup(test_commit_after_error, reset_tables),
             cmocka_unit_test_setup(test_pg_reconnect, reset_tables),
+            cmocka_unit_test_setup(test_pg_deadlock_is_busy, reset_tables),
         };
         failed += cmocka_run_group_tests_name("db/postgres", pg_tests, open_pg, close_pg);
     }
