@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PKGS="build-essential pkg-config xxd libevent-dev libjansson-dev libsqlite3-dev sqlite3
  libpq-dev libssl-dev libargon2-dev liboath-dev libqrencode-dev libcmocka-dev
  postgresql nginx-light wrk clang-format zbar-tools clang libclang-rt-14-dev chromium
- fonts-wqy-microhei
+ fonts-wqy-microhei poppler-utils poppler-data
  mosquitto mosquitto-clients libmosquitto-dev"
 
 # Node.js 18+ with npm (Debian's nodejs, unless a newer one is already there)

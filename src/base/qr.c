@@ -85,6 +85,22 @@ err qr_svg(arena *a, const char *text, char **svg_r, size_t *len_r)
     return qr_svg_color(a, text, QR_BLACK, svg_r, len_r);
 }
 
+err qr_matrix(arena *a, const char *text, uint8_t **dark_r, int *width_r)
+{
+    QRcode *q;
+    err e = encode(text, &q);
+    if (e)
+        return e;
+    int w = q->width;
+    uint8_t *m = arena_alloc(a, (size_t)w * (size_t)w);
+    for (int i = 0; i < w * w; i++)
+        m[i] = q->data[i] & 1;
+    QRcode_free(q);
+    *dark_r = m;
+    *width_r = w;
+    return E_OK;
+}
+
 /* ---- PNG ---------------------------------------------------------------------------- */
 
 static uint32_t crc32_update(uint32_t c, const uint8_t *p, size_t n)

@@ -71,4 +71,11 @@ err qr_svg_color(arena *a, const char *text, uint32_t fg, char **svg_r, size_t *
 err qr_png(arena *a, const char *text, int scale, uint32_t fg, uint8_t **png_r,
            size_t *len_r) MUST_USE;
 
+/*
+ * The bare module matrix of `text` (qr_svg's symbol, no quiet zone) for a
+ * drawing of one's own (a PDF): *width_r modules a side, *dark_r row by row,
+ * 1 for a dark module, 0 for light, from `a`. Errors as qr_svg.
+ */
+err qr_matrix(arena *a, const char *text, uint8_t **dark_r, int *width_r) MUST_USE;
+
 #endif
