@@ -167,7 +167,7 @@ static void tag(enum token_kind kind, uint32_t key_id, const uint8_t *payload, s
 
 static bool kind_valid(int k)
 {
-    return k == TOKEN_HEALTH || k == TOKEN_VENUE || k == TOKEN_VISITOR;
+    return k == TOKEN_HEALTH || k == TOKEN_VENUE || k == TOKEN_VISITOR || k == TOKEN_CERT;
 }
 
 /* ---- issue and verify --------------------------------------------------------------- */

@@ -17,7 +17,7 @@
  *     number); a token verifies only under today's or yesterday's key (the
  *     latter for codes issued just before midnight), so a screenshot taken
  *     yesterday fails today whatever its expiry says;
- *   - venue and visitor codes: one fixed key per kind, and the key id is the
+ *   - venue and visitor codes, certificates: one fixed key per kind, and the key id is the
  *     record's code version: bumping the version revokes every code printed
  *     before (the caller compares it with the record).
  *
@@ -40,9 +40,11 @@
 #define TOKEN_SKEW_MS 300000LL
 
 enum token_kind {
-    TOKEN_HEALTH = 1, /* a person's health code: rotating daily key */
-    TOKEN_VENUE = 2,  /* a venue's printed code: fixed key, key id = code version */
-    TOKEN_VISITOR = 3 /* a confirmed visitor's code: fixed key, key id = version */
+    TOKEN_HEALTH = 1,  /* a person's health code: rotating daily key */
+    TOKEN_VENUE = 2,   /* a venue's printed code: fixed key, key id = code version */
+    TOKEN_VISITOR = 3, /* a confirmed visitor's code: fixed key, key id = version */
+    TOKEN_CERT = 4     /* a release certificate (解除隔离通知书): fixed key, subject = the
+                          certificate, key id = its version (revoking bumps it) */
 };
 
 struct token {

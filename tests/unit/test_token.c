@@ -230,6 +230,19 @@ static void test_kinds(void **state)
     /* fixed keys do not rotate: valid the next day, until its expiry */
     assert_string_equal(slug_of(s, TOKEN_VISITOR, T0 + TOKEN_DAY_MS + MIN), "ok");
     assert_string_equal(slug_of(s, TOKEN_VISITOR, T0 + 2 * TOKEN_DAY_MS), "token_expired");
+    /* a certificate never expires by itself (revoked by version) and is
+     * signed apart from visitor codes of the same subject and version */
+    struct token c = {.kind = TOKEN_CERT, .key_id = 3, .subject = 77, .issued_at = T0};
+    assert_int_equal(token_issue(&c, s), E_OK);
+    assert_string_equal(slug_of(s, TOKEN_CERT, T0 + 400 * TOKEN_DAY_MS), "ok");
+    assert_string_equal(slug_of(s, TOKEN_VISITOR, T0), "token_wrong_kind");
+    char forged[TOKEN_MAX];
+    v.expires_at = 0;
+    assert_int_equal(token_issue(&v, forged), E_OK);
+    /* a visitor code relabelled as a certificate (its first payload
+     * characters, which carry the kind, taken from the certificate) */
+    memcpy(forged + 4, s + 4, 2);
+    assert_string_not_equal(slug_of(forged, TOKEN_CERT, T0), "ok");
 }
 
 int main(void)
