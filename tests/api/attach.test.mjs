@@ -14,7 +14,7 @@ let ctx;
 const servers = [];
 
 before(async () => {
-  ctx = await startCityWith({ ...CITY_STAFF }, PW);
+  ctx = await startCityWith({ ...CITY_STAFF, ent_dc: ['enterprise', '110101001001'] }, PW);
   servers.push(ctx);
 });
 
@@ -128,8 +128,10 @@ test('signed out 401; a role that may not report 403', async () => {
   const r = await upload(me, file(JPEG, 100), 'image/jpeg');
   assert.equal(r.status, 201, r.text);
   assert.equal((await readBack(anon, r.body.id)).status, 401);
-  // the audit administrator files no reports
+  // the audit administrator files no reports; an enterprise account holds
+  // `self` but is no resident
   expectError(await upload(ctx.as.auditor, file(JPEG, 100), 'image/jpeg'), 403, 'forbidden');
+  expectError(await upload(ctx.as.ent_dc, file(JPEG, 100), 'image/jpeg'), 403, 'forbidden');
 });
 
 test('unclaimed: its uploader alone; claimed: staff of its region too, never another district or resident', async () => {
@@ -160,6 +162,8 @@ test('unclaimed: its uploader alone; claimed: staff of its region too, never ano
   }
   expectError(await far.get(`/api/v1/attachments/${id}`), 404, 'not_found');
   expectError(await neighbour.get(`/api/v1/attachments/${id}`), 404, 'not_found');
+  // an enterprise account of the grid sees no reports
+  expectError(await ctx.as.ent_dc.get(`/api/v1/attachments/${id}`), 404, 'not_found');
   const m = await grid.get(`/api/v1/attachments/${id}/meta`);
   assert.equal(m.status, 200, m.text);
   assert.deepEqual([m.body.claimed, m.body.mine], [true, false]);
