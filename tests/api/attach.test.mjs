@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { CITY_STAFF, auditEntries, expectError, smsCode, sqlRun, startCityWith } from './lib.mjs';
+import { CITY_STAFF, auditEntries, expectError, smsCode, sqlRun, startCityWith, until } from './lib.mjs';
 
 const PW = 'Passw0rd!attach';
 let ctx;
@@ -203,4 +203,27 @@ test('the hourly limits: uploads and bytes per user (FK_ATTACH_UPLOADS_PER_HOUR,
   assert.equal(rows(s), 3);
   // per user
   assert.equal((await upload(other, file(JPEG, 1000), 'image/jpeg')).status, 201);
+});
+
+test('uploads nobody claimed within 24 hours are purged: `fangkong attach purge`, and the server every FK_ATTACH_PURGE seconds', async () => {
+  const me = await resident();
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await upload(me, file(JPEG, 500), 'image/jpeg')).body.id);
+  const day = 24 * 3600 * 1000;
+  // the first two are a day old; the second is claimed by a record
+  sqlRun(ctx, `UPDATE attachments SET created_at = ${Date.now() - day - 60000} WHERE id IN (${ids[0]}, ${ids[1]})`);
+  sqlRun(ctx, `UPDATE attachments SET owner_kind = 'check', owner_id = 3, claimed_at = 1 WHERE id = ${ids[1]}`);
+  const out = ctx.must(['attach', 'purge']);
+  assert.match(out, /purged 1 unclaimed/);
+  expectError(await me.get(`/api/v1/attachments/${ids[0]}`), 404, 'not_found');
+  for (const id of ids.slice(1)) assert.equal((await me.get(`/api/v1/attachments/${id}/meta`)).status, 200);
+
+  const s = await startCityWith({}, PW, { env: { FK_ATTACH_PURGE: '1' } });
+  servers.push(s);
+  const other = await resident(s);
+  const old = (await upload(other, file(PNG, 500), 'image/png')).body.id;
+  const young = (await upload(other, file(PNG, 500), 'image/png')).body.id;
+  sqlRun(s, `UPDATE attachments SET created_at = ${Date.now() - day - 60000} WHERE id = ${old}`);
+  assert.ok(await until(() => sqlRun(s, `SELECT COUNT(*) FROM attachments WHERE id = ${old}`).trim() === '0', 5000), 'purged by the server');
+  assert.equal(sqlRun(s, `SELECT COUNT(*) FROM attachments WHERE id = ${young}`).trim(), '1');
 });
