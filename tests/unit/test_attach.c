@@ -414,6 +414,15 @@ static void test_claim_all(void **state)
     assert_string_equal(err_last()->field, "attachments[0]");
     json_decref(bad);
 
+    /* the same upload named twice: the second is taken already */
+    int64_t twice[] = {ids[0], ids[0]};
+    arr = ids_of(twice, 2);
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(attach_claim_all(D, &me, arr, "check", 7, g), E_INPUT);
+    assert_string_equal(err_last()->field, "attachments[1]");
+    db_rollback(D);
+    json_decref(arr);
+
     /* ten at once: too many */
     arr = ids_of(ids, ATTACH_PER_OWNER_MAX + 1);
     assert_int_equal(attach_claim_all(D, &me, arr, "check", 7, g), E_INPUT);
