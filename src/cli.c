@@ -15,6 +15,7 @@
 #include "access/access.h"
 #include "alert/alert.h"
 #include "app.h"
+#include "attach/attach.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "code/code.h"
@@ -154,6 +155,12 @@ int config_load(int *argc, char **argv, struct config *c)
     if (env_int("FK_EXACT_SEARCH_LIMIT", 60, 1, 1000000, &search_limit))
         return 1;
     person_search_limit_set(search_limit);
+    int uploads, upload_mb;
+    if (env_int("FK_ATTACH_UPLOADS_PER_HOUR", ATTACH_UPLOADS_PER_HOUR, 1, 1000000, &uploads) ||
+        env_int("FK_ATTACH_MB_PER_HOUR", (int)(ATTACH_BYTES_PER_HOUR >> 20), 1, 1000000,
+                &upload_mb))
+        return 1;
+    attach_limits_set(uploads, (int64_t)upload_mb << 20);
     return 0;
 }
 
@@ -268,6 +275,7 @@ static void stop_workers(void)
 {
     device_mqtt_stop();
     device_worker_stop();
+    attach_worker_stop();
     alert_live_stop();
     access_writer_stop();
     static_free();
@@ -284,12 +292,13 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
-    int idle_s, sweep_s, device_check_s, write_wait_ms, scan_queue;
+    int idle_s, sweep_s, device_check_s, write_wait_ms, scan_queue, attach_purge_s;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
         env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s) ||
-        env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s))
+        env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s) ||
+        env_int("FK_ATTACH_PURGE", 600, 0, 86400, &attach_purge_s))
         return 2;
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
@@ -312,6 +321,8 @@ int cmd_serve(int argc, char **argv)
     else if ((e = device_worker_start(c.db_url, device_check_s)) ||
              (e = device_mqtt_start(getenv("FK_MQTT_URL"), c.db_url))) /* off without a URL */
         what = "devices";
+    else if ((e = attach_worker_start(c.db_url, attach_purge_s)))
+        what = "attachment purge";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -75,6 +75,10 @@ static const struct command {
      "  (a listener on FK_MQTT_URL's host and port). A broker whose pid is in\n"
      "  DIR/mosquitto.pid is sent SIGHUP to reload them. With FK_MQTT_BROKER_DIR=DIR the\n"
      "  server rewrites them after every device change.\n"},
+    {"attach", "purge", cmd_attach_purge, "清理无人认领的附件 (purge unclaimed attachments)",
+     "fangkong attach purge\n"
+     "  Deletes the uploads no report or check claimed within 24 hours, as the server\n"
+     "  does every FK_ATTACH_PURGE seconds (default 600; 0: never).\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };
