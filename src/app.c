@@ -67,5 +67,6 @@ err app_routes(void)
     ADD(device);
     ADD(workbench);
     ADD(vocab);
+    ADD(task);
     return E_OK;
 }

@@ -22,6 +22,7 @@
 #include "person/person.h"
 #include "security/audit.h"
 #include "security/crypto.h"
+#include "task/task.h"
 #include "vehicle/vehicle.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
@@ -268,6 +269,7 @@ static void stop_workers(void)
 {
     device_mqtt_stop();
     device_worker_stop();
+    task_worker_stop();
     alert_live_stop();
     access_writer_stop();
     static_free();
@@ -284,12 +286,13 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
-    int idle_s, sweep_s, device_check_s, write_wait_ms, scan_queue;
+    int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
         env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s) ||
-        env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s))
+        env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s) ||
+        env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s))
         return 2;
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
@@ -312,6 +315,8 @@ int cmd_serve(int argc, char **argv)
     else if ((e = device_worker_start(c.db_url, device_check_s)) ||
              (e = device_mqtt_start(getenv("FK_MQTT_URL"), c.db_url))) /* off without a URL */
         what = "devices";
+    else if ((e = task_worker_start(c.db_url, task_check_s))) /* the overdue sweep */
+        what = "task worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))
