@@ -470,7 +470,10 @@ static err push_at_commit(db *d, arena *a, int64_t id, const char *action)
     json_object_set_new(o, "priority",
                         json_string(vocab_name(&task_priority_vocab, (size_t)r.t.priority)));
     json_object_set_new(o, "deadline", json_integer(r.t.deadline));
-    json_set_id(o, "assignee_user_id", r.t.assignee_user_id);
+    if (r.t.assignee_user_id)
+        json_set_id(o, "assignee_user_id", r.t.assignee_user_id);
+    else /* a role's task nobody took yet */
+        json_object_set_new(o, "assignee_user_id", json_null());
     json_object_set_new(o, "assignee_role", json_string(r.t.assignee_role));
     json_set_region(o, r.t.region_code, r.region_name);
     char *text = json_dumps(o, JSON_COMPACT);
