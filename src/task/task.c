@@ -658,6 +658,8 @@ out:
     return e;
 }
 
+#define CANCEL_BATCH 64 /* the LIMIT of task_cancel_for's query */
+
 static err invalid_transition(const struct task_row *r, const char *what)
 {
     return err_set(E_CONFLICT, "invalid_transition", NULL, "任务当前状态为“%s”，不能%s",
@@ -881,36 +883,40 @@ err task_cancel(db *d, arena *a, const struct principal *who, int64_t id, const 
 err task_cancel_for(db *d, arena *a, const struct principal *who, const char *kind,
                     int64_t subject_id, const char *note)
 {
-    int64_t ids[64];
-    size_t n = 0;
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM tasks WHERE kind = ? AND subject_id = ? AND state IN "
-                       "('pending', 'accepted', 'overdue', 'returned') LIMIT 64",
-                       &s);
+    int64_t uid = who ? who->user_id : 0;
+    err e = db_begin(d);
     if (e)
         return e;
-    db_bind_text(s, 1, kind);
-    db_bind_int64(s, 2, subject_id);
-    bool row;
-    while (n < 64 && !(e = db_row(s, &row)) && row)
-        ids[n++] = db_col_int64(s, 0);
-    db_done(s);
-    if (e || (e = db_begin(d)))
-        return e;
-    int64_t uid = who ? who->user_id : 0;
-    for (size_t i = 0; i < n && !e; i++) {
-        if (!(e = db_prepare(d,
-                             "UPDATE tasks SET state = 'cancelled', version = version + 1 WHERE "
-                             "id = ?",
-                             &s))) {
-            db_bind_int64(s, 1, ids[i]);
-            e = db_run(s, NULL);
+    /* in batches: a cancelled task no longer matches, so each round reads
+     * the next ones until none is left */
+    for (size_t n = CANCEL_BATCH; !e && n == CANCEL_BATCH;) {
+        int64_t ids[CANCEL_BATCH];
+        db_stmt *s;
+        n = 0;
+        if ((e = db_prepare(d,
+                            "SELECT id FROM tasks WHERE kind = ? AND subject_id = ? AND state IN "
+                            "('pending', 'accepted', 'overdue', 'returned') LIMIT 64",
+                            &s)))
+            break;
+        db_bind_text(s, 1, kind);
+        db_bind_int64(s, 2, subject_id);
+        bool row;
+        while (n < CANCEL_BATCH && !(e = db_row(s, &row)) && row)
+            ids[n++] = db_col_int64(s, 0);
+        db_done(s);
+        for (size_t i = 0; i < n && !e; i++) {
+            if (!(e = db_prepare(d,
+                                 "UPDATE tasks SET state = 'cancelled', version = version + 1 "
+                                 "WHERE id = ?",
+                                 &s))) {
+                db_bind_int64(s, 1, ids[i]);
+                e = db_run(s, NULL);
+            }
+            if (!e)
+                e = event_add(d, ids[i], uid, "cancelled", note);
+            if (!e)
+                e = push_at_commit(d, a, ids[i], "cancelled");
         }
-        if (!e)
-            e = event_add(d, ids[i], uid, "cancelled", note);
-        if (!e)
-            e = push_at_commit(d, a, ids[i], "cancelled");
     }
     return finish(d, e);
 }

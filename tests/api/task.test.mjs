@@ -6,13 +6,13 @@
 // one alert per task; the board exports CSV; changes are pushed live.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, expectError, auditEntries, sqlRun, sleep, openStream } from './lib.mjs';
+import { startCityWith, CITY_STAFF, expectError, auditEntries, waitForAudit, sqlRun, sleep, openStream } from './lib.mjs';
 
 const PW = 'Task-test-2024!';
 const DUOFU = '110101001001'; // 多福巷社区 (grid_dc, grid2)
 const LONGFU = '110101002001'; // 隆福寺社区 (grid_other)
 const H = 3600000;
-let ctx, cc, ccXc, grid, grid2, other, doctor, gate, auditor;
+let ctx, cc, ccXc, grid, grid2, other, doctor, gate, auditor, street;
 
 before(async () => {
   ctx = await startCityWith(
@@ -20,11 +20,12 @@ before(async () => {
       ...CITY_STAFF,
       grid2: ['grid_worker', DUOFU],
       grid_other: ['grid_worker', LONGFU],
+      street: ['street_staff', '110101001000'],
     },
     PW,
     { env: { FK_TASK_CHECK: '1' } },
   );
-  ({ cc_dc: cc, cc_xc: ccXc, grid_dc: grid, grid2, grid_other: other, doctor_dc: doctor, gate_dc: gate, auditor } = ctx.as);
+  ({ cc_dc: cc, cc_xc: ccXc, grid_dc: grid, grid2, grid_other: other, doctor_dc: doctor, gate_dc: gate, auditor, street } = ctx.as);
 });
 after(async () => {
   await ctx?.stop();
@@ -193,7 +194,7 @@ test("another grid's worker gets 404 for my task, on every route", async () => {
   const now = await grid.get(`/api/v1/tasks/${t.id}`);
   assert.equal(now.status, 200);
   assert.equal(now.body.state, 'pending');
-  const refusals = await auditEntries(auditor, 'task.accept', t.id);
+  const refusals = await waitForAudit(auditor, `action=task.accept&object_id=${t.id}`, (e) => e.result === 'not_found');
   assert.ok(refusals.some((e) => e.result === 'not_found'), 'the refusal is audited');
 });
 
@@ -260,6 +261,11 @@ test('reveal: the full address and phone for the assignee or person.reveal, audi
   assert.equal((await cc.post(`/api/v1/tasks/${t.id}/reveal`)).body.phone, '13912345678');
   // a doctor of the district may work tasks, but this one is not theirs
   assert.equal((await doctor.post(`/api/v1/tasks/${t.id}/reveal`)).status, 404);
+  // street staff see the street's board (task.read) but may not reveal
+  assert.equal((await street.get(`/api/v1/tasks/${t.id}`)).status, 200);
+  expectError(await street.post(`/api/v1/tasks/${t.id}/reveal`), 403, 'reveal_forbidden');
+  const refused = await waitForAudit(auditor, `action=task.reveal&object_id=${t.id}`, (e) => e.result === 'reveal_forbidden');
+  assert.ok(refused.some((e) => e.result === 'reveal_forbidden'), 'the refusal is audited');
 });
 
 test('the overdue sweep raises exactly one task_overdue alert per task and marks it', async () => {
