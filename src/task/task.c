@@ -484,7 +484,10 @@ static err push_at_commit(db *d, arena *a, int64_t id, const char *action)
         free(text);
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }
-    *p = (struct push){r.t.id, r.t.region_code, text};
+    /* the event's id is a new one, not the task's: the alert stream resumes
+     * from the last event id (Last-Event-ID) and skips ids at or below
+     * what it replayed, so ids must grow like the alerts' own */
+    *p = (struct push){id_new(), r.t.region_code, text};
     return db_after_commit(d, publish_after_commit, p);
 }
 
