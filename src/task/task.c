@@ -132,11 +132,11 @@ const char *task_kind_label(const char *name)
     "t.priority, t.deadline, t.title, t.person_id, t.subject_id, t.address_enc, t.phone_enc, "     \
     "t.lat, t.lng, t.detail, t.note, t.result, t.created_by, t.created_at, t.accepted_by, "        \
     "t.accepted_at, t.done_by, t.done_at, t.version, g.name, u.display_name, ro.name, "            \
-    "c.display_name"
+    "c.display_name, p.name_enc"
 #define ROW_FROM                                                                                   \
     " FROM tasks t LEFT JOIN regions g ON g.code = t.region_code LEFT JOIN users u ON u.id = "     \
     "t.assignee_user_id LEFT JOIN roles ro ON ro.key = t.assignee_role LEFT JOIN users c ON "      \
-    "c.id = t.created_by"
+    "c.id = t.created_by LEFT JOIN persons p ON p.id = t.person_id"
 /* who (bound) holds the task's role */
 #define HOLDS_ROLE                                                                                 \
     " EXISTS (SELECT 1 FROM user_roles ur JOIN roles hr ON hr.id = ur.role_id WHERE "              \
@@ -178,6 +178,8 @@ static err read_row(db_stmt *s, arena *a, struct task_row *r)
     r->assignee_name = arena_strdup(a, db_col_text(s, 26));
     r->role_name = arena_strdup(a, db_col_text(s, 27));
     r->created_by_name = arena_strdup(a, db_col_text(s, 28));
+    if (!e && t->person_id)
+        e = unseal_col(a, s, 29, "persons.name", &r->person_name);
     return e;
 }
 

@@ -6,7 +6,7 @@
 // one alert per task; the board exports CSV; changes are pushed live.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, expectError, auditEntries, waitForAudit, sqlRun, sleep, openStream } from './lib.mjs';
+import { residentId, startCityWith, CITY_STAFF, expectError, auditEntries, waitForAudit, sqlRun, sleep, openStream } from './lib.mjs';
 
 const PW = 'Task-test-2024!';
 const DUOFU = '110101001001'; // 多福巷社区 (grid_dc, grid2)
@@ -85,6 +85,20 @@ test('dispatch: 201 with names, labels and masked address and phone; a created e
   assert.ok(!raw.includes('13912345678'));
   const a = await auditEntries(auditor, 'task.create', t.id);
   assert.equal(a.length, 1);
+});
+
+test('a task about a person shows the name masked', async () => {
+  const p = await cc.post('/api/v1/persons', { name: '张三丰', id_number: residentId('110101', '19600101', 7), region_code: DUOFU });
+  assert.equal(p.status, 201, p.text);
+  const t = await dispatch({ person_id: p.body.id, title: '核实张某' });
+  assert.equal(t.person_id, p.body.id);
+  assert.ok(t.person_name && t.person_name !== '张三丰' && t.person_name.startsWith('张'), t.person_name);
+  const item = (await mine(grid)).find((x) => x.id === t.id);
+  assert.equal(item.person_name, t.person_name);
+  // another district's person is not the dispatcher's to name
+  const far = await ccXc.post('/api/v1/persons', { name: '李四', id_number: residentId('110102', '19700101', 8), region_code: '110102001001' });
+  assert.equal(far.status, 201, far.text);
+  expectError(await cc.post('/api/v1/tasks', general({ person_id: far.body.id })), 400, 'unknown_person', 'person_id');
 });
 
 test('bad input: 400 with the field, and nothing written', async () => {
