@@ -337,6 +337,9 @@ test('the board: filters, sort, paging and a CSV export with masked values', asy
   expectError(await cc.get('/api/v1/tasks?kind=teleport'), 400, 'invalid_parameter', 'kind');
   expectError(await cc.get('/api/v1/tasks?overdue=2'), 400, 'invalid_parameter', 'overdue');
   assert.equal((await grid.get('/api/v1/tasks')).status, 403, 'the board needs task.read');
+  // the header's region narrows the board like every list
+  assert.equal((await list(`within=${LONGFU}&q=看板查找`)).total, 0);
+  assert.equal((await list(`within=${DUOFU}&q=看板查找`)).total, 1);
   const csv = await cc.get('/api/v1/tasks?format=csv&q=看板查找');
   assert.equal(csv.status, 200, csv.text);
   assert.match(csv.headers.get('content-type'), /text\/csv/);
