@@ -68,5 +68,6 @@ err app_routes(void)
     ADD(workbench);
     ADD(vocab);
     ADD(attach);
+    ADD(task);
     return E_OK;
 }
