@@ -67,5 +67,8 @@ err app_routes(void)
     ADD(device);
     ADD(workbench);
     ADD(vocab);
+    /* the counters person writes keep (stats/) */
+    HOOK(person_measures_register());
+    ADD(stats);
     return E_OK;
 }
