@@ -11,9 +11,14 @@ CREATE TABLE counters (
     PRIMARY KEY (measure, region_code, day)
 );
 
--- The first measures (src/person/measures.c): people per epidemic status
--- now, at their region of residence, for the people registered before
--- this migration; person writes keep them from here on.
+-- The first measures (src/person/measures.c), for the people registered
+-- before this migration; person writes keep them from here on: people per
+-- epidemic status now at their region of residence, and people registered
+-- per China day (created_at in China time: UTC+8).
 INSERT INTO counters (measure, region_code, day, n)
 SELECT 'person.status.' || status, region_code, 0, COUNT(*) FROM persons
 WHERE deleted_at = 0 GROUP BY status, region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.registered', region_code, (created_at + 28800000) / 86400000, COUNT(*)
+FROM persons WHERE deleted_at = 0
+GROUP BY region_code, (created_at + 28800000) / 86400000;
