@@ -243,6 +243,20 @@ test('bad input is refused with its field and changes nothing', async () => {
   expectError(await cc.get(`${S}&cumulative=yes`), 400, 'invalid_parameter', 'cumulative');
 });
 
+test('a region move takes its counters along', async () => {
+  const OLD = '110101002009', NEW = '110101001009';
+  const r = await cc.post('/api/v1/regions', { code: OLD, name: '迁移社区', level: 'community', parent_code: OTHER_STREET });
+  assert.equal(r.status, 201, r.text);
+  const before = await value(street, 'person.status.asymptomatic');
+  await person(cc, OLD, 'asymptomatic');
+  assert.equal(await value(leader, 'person.status.asymptomatic', `&within=${OLD}`), 1);
+  const m = await cc.post(`/api/v1/regions/${OLD}/move`, { code: NEW });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(await value(street, 'person.status.asymptomatic'), before + 1);
+  assert.equal(await value(leader, 'person.status.asymptomatic', `&within=${NEW}`), 1);
+  assert.equal(await value(leader, 'person.status.asymptomatic', `&within=${OTHER_STREET}`), 0);
+});
+
 test('stats verify: a planted difference is reported (exit 1), --fix repairs it (then exit 0)', async () => {
   // the counters planted by the series test have no registrations behind
   // them, and one more: a confirmed count nobody has
