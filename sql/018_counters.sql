@@ -1,5 +1,6 @@
 -- Maintained counters (统计, issue 9; docs/stats.md): one row per measure,
--- leaf region and China day (day 0 for a level, "now"), kept by the change
+-- leaf region and China day (day 0: a level's value, or a flow's total
+-- over all its days), kept by the change
 -- that moves it in its own transaction (stats_add, an upsert). Every
 -- dashboard figure is a range sum on this primary key: measure fixed,
 -- region_code in a subtree's range, day in a window.
@@ -22,3 +23,6 @@ INSERT INTO counters (measure, region_code, day, n)
 SELECT 'person.registered', region_code, (created_at + 28800000) / 86400000, COUNT(*)
 FROM persons WHERE deleted_at = 0
 GROUP BY region_code, (created_at + 28800000) / 86400000;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.registered', region_code, 0, COUNT(*) FROM persons
+WHERE deleted_at = 0 GROUP BY region_code;
