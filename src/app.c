@@ -69,5 +69,8 @@ err app_routes(void)
     ADD(vocab);
     ADD(attach);
     ADD(task);
+    /* the counters person writes keep (stats/) */
+    HOOK(person_measures_register());
+    ADD(stats);
     return E_OK;
 }

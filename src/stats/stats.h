@@ -7,14 +7,16 @@
  * Two sorts of measure:
  *   - flows ("case.confirmed.new"): events per China day (day = china_day
  *     of the event); a trend is the days' values, a cumulative trend their
- *     running sum;
+ *     running sum; stats_add also keeps each region's total over all days
+ *     at day STATS_NOW, so the cumulative figure is one range as well;
  *   - levels ("case.status.confirmed"): how many are in a state now, kept
  *     with day = STATS_NOW by +1/-1 as things enter and leave.
  *
  * Counters are kept at the leaf region of the thing counted (a person's
  * residence, an incident's address); a region's figure is the sum over its
- * code range [code, code + span) (base/regcode.h), one index range, so a
- * region move or a new level costs nothing here.
+ * code range [code, code + span) (base/regcode.h), one index range
+ * (counters_by_day, sql/018), so a new level of the tree costs nothing
+ * here; region_move shifts a moved subtree's counters with its records.
  *
  * Each measure is described once (struct stats_measure): its name, label
  * and the SQL that recounts it from the source tables, so `fangkong stats
@@ -35,6 +37,9 @@
 
 #define STATS_NOW 0 /* the day of a level measure */
 
+/* Measures one process may register. */
+#define STATS_MEASURES_MAX 128
+
 struct stats_measure {
     const char *name;  /* "case.status.confirmed": [a-z0-9_.] */
     const char *label; /* 确诊 */
@@ -48,19 +53,30 @@ struct stats_measure {
 };
 
 /* Register measure m (static storage) at start-up. E_INTERNAL for a
- * duplicate name or a full table. */
+ * duplicate name, a malformed definition or a full table; the same m
+ * again is a no-op, so a capability whose writes also run in tools that
+ * never start the server (the demo, unit tests) may register from its
+ * write path. Thread-safe. */
 err stats_measure_register(const struct stats_measure *m) MUST_USE;
 const struct stats_measure *stats_measure_find(const char *name);
 
+/* The registered measures in registration order: up to max pointers into
+ * out; returns how many. */
+size_t stats_measures(const struct stats_measure **out, size_t max);
+
 /*
  * Add delta to measure's counter at (region_code, day) inside the caller's
- * transaction (an upsert). day: china_day() of the event for a flow,
- * STATS_NOW for a level. E_INTERNAL for an unregistered measure.
+ * transaction (an upsert). day: china_day() of the event for a flow (whose
+ * total at STATS_NOW moves too), STATS_NOW for a level. E_INTERNAL for an
+ * unregistered measure, a day of the wrong sort, or when no transaction is
+ * open (a counter must commit with the change it counts).
  */
 err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta) MUST_USE;
 
 /* Sum of measure over the region range [lo, hi) and days [day_from,
- * day_to] (STATS_NOW, STATS_NOW for a level). */
+ * day_to] into *sum_r (0 when no counter; untouched on failure):
+ * STATS_NOW, STATS_NOW for a level's value or a flow's total; a window of
+ * days (from 1 on, leaving the total out) for a flow. */
 err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
               int64_t *sum_r) MUST_USE;
 
@@ -70,10 +86,15 @@ err stats_series(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day
                  int64_t day_to, int64_t *out) MUST_USE;
 
 /*
- * Recount every registered measure and compare with the counters; each
+ * Recount every registered measure and compare with the counters (a
+ * flow's totals at STATS_NOW with the sums of its recount); each
  * difference goes to report (may be NULL) as (measure, region, day,
  * counter, recount). *diff_r counts them. `fix` rewrites the counters from
- * the recounts in the same transaction.
+ * the recounts in the same transaction (committed), otherwise nothing is
+ * written. Reads run in one transaction (SQLite: the write lock, held for
+ * the recount's duration; PostgreSQL: REPEATABLE READ when d has no
+ * transaction open). A counter row whose n is 0 and has no recount is no
+ * difference.
  */
 err stats_verify(db *d, bool fix,
                  void (*report)(const char *measure, int64_t region, int64_t day, int64_t have,
