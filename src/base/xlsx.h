@@ -231,6 +231,11 @@ err xlsx_read_file(const char *path, const char *sheet, const struct xlsx_limits
 err xlsx_read_buffer(const void *data, size_t n, const char *sheet, const struct xlsx_limits *lim,
                      xlsx_row_fn fn, void *ctx) MUST_USE;
 
+/* The letters of 0-based column `col` ("A" for 0, "AA" for 26), for
+ * messages such as "第 3 行 B 列". */
+#define XLSX_COL_NAME 8
+void xlsx_col_name(int col, char out[XLSX_COL_NAME]);
+
 /*
  * The epoch milliseconds of Excel serial `serial` read as China time, with
  * Excel's 1900 leap-year bug (serial 60, the 29th of February 1900 that never

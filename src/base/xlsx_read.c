@@ -149,12 +149,11 @@ static bool stopped(const struct xp *x)
     return x->e != E_OK || x->done;
 }
 
-/* "A", "B", …, "AA" for 0-based column `col`. */
-static void col_name(int col, char out[8])
+void xlsx_col_name(int col, char out[XLSX_COL_NAME])
 {
     char tmp[8];
     int n = 0;
-    for (col++; col > 0 && n < 7; col = (col - 1) / 26)
+    for (col = col < 0 ? 0 : col + 1; col > 0 && n < 7; col = (col - 1) / 26)
         tmp[n++] = (char)('A' + (col - 1) % 26);
     for (int i = 0; i < n; i++)
         out[i] = tmp[n - 1 - i];
@@ -251,8 +250,8 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     if (!x->text_on || x->skip || stopped(x))
         return;
     if (x->text.n + (size_t)len > x->r->lim.max_cell) {
-        char c[8];
-        col_name(x->col, c);
+        char c[XLSX_COL_NAME];
+        xlsx_col_name(x->col, c);
         if (x->in_sheetdata)
             stop(x, err_set(E_INPUT, "xlsx_cell_too_long", NULL,
                             "第 %ld 行 %s 列的内容超过 %zu 字节的上限", x->row, c,
@@ -1048,8 +1047,8 @@ static void cell_end(struct xp *x)
     if (type == XLSX_EMPTY && !x->cell_formula)
         return; /* nothing to report: the gap is filled when a later cell comes */
     if (x->col >= r->lim.max_cols) {
-        char c[8];
-        col_name(x->col, c);
+        char c[XLSX_COL_NAME];
+        xlsx_col_name(x->col, c);
         stop(x, err_set(E_INPUT, "too_many_columns", NULL, "第 %ld 行 %s 列超出了 %d 列的上限",
                         x->row, c, r->lim.max_cols));
         return;

@@ -574,6 +574,15 @@ static void serials(void **state)
     assert_false(xlsx_serial_ms(-0.5, &ms));
     assert_false(xlsx_serial_ms(2958466, &ms));
     assert_false(xlsx_serial_ms(NAN, &ms));
+    char c[XLSX_COL_NAME];
+    xlsx_col_name(0, c);
+    assert_string_equal(c, "A");
+    xlsx_col_name(25, c);
+    assert_string_equal(c, "Z");
+    xlsx_col_name(26, c);
+    assert_string_equal(c, "AA");
+    xlsx_col_name(16383, c);
+    assert_string_equal(c, "XFD");
     /* the inverse, either side of the bug */
     assert_true(xlsx_serial(china(1900, 2, 28, 0, 0, 0)) == 59);
     assert_true(xlsx_serial(china(1900, 3, 1, 0, 0, 0)) == 61);
