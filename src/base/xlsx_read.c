@@ -957,6 +957,10 @@ static void XMLCALL sh_start(void *ud, const XML_Char *name, const XML_Char **at
 static struct xlsx_cell *cell_slot(struct xp *x, int col)
 {
     struct reader *r = x->r;
+    if (col >= r->lim.max_cols) { /* cell_end checks first: a bug if reached */
+        stop(x, E_INTERNAL);
+        return NULL;
+    }
     if (!x->cells) {
         x->cells = calloc((size_t)r->lim.max_cols, sizeof *x->cells);
         x->cell_off = calloc((size_t)r->lim.max_cols, sizeof *x->cell_off);
