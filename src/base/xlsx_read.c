@@ -1168,8 +1168,12 @@ static err read_all(zip_t *z, const char *sheet, const struct xlsx_limits *lim, 
 }
 
 /* The error of a zip that could not be opened. */
-static err open_failed(int code)
+/* The error of a zip that could not be opened; `head` holds its first n
+ * bytes. An old .xls and an encrypted .xlsx are both OLE compound files:
+ * users upload them often, and can fix it when told so. */
+static err open_failed(int code, const void *head, size_t n)
 {
+    static const unsigned char ole[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
     switch (code) {
     case ZIP_ER_NOENT:
     case ZIP_ER_OPEN:
@@ -1179,6 +1183,10 @@ static err open_failed(int code)
     case ZIP_ER_MEMORY:
         return E_NOMEM;
     }
+    if (n >= sizeof ole && !memcmp(head, ole, sizeof ole))
+        return invalid(
+            "%s",
+            "这是旧版 .xls 或加了密码的文件，请用 Excel 或 WPS 另存为不加密的 .xlsx 后再上传");
     return invalid("%s", "无法作为 zip 压缩包打开");
 }
 
@@ -1187,8 +1195,16 @@ err xlsx_read_file(const char *path, const char *sheet, const struct xlsx_limits
 {
     int code = 0;
     zip_t *z = zip_open(path, ZIP_RDONLY, &code);
-    if (!z)
-        return open_failed(code);
+    if (!z) {
+        unsigned char head[8];
+        size_t n = 0;
+        FILE *f = code == ZIP_ER_NOZIP ? fopen(path, "rb") : NULL;
+        if (f) {
+            n = fread(head, 1, sizeof head, f);
+            fclose(f);
+        }
+        return open_failed(code, head, n);
+    }
     err e = read_all(z, sheet, lim, fn, ctx);
     zip_discard(z);
     return e;
@@ -1211,7 +1227,8 @@ err xlsx_read_buffer(const void *data, size_t n, const char *sheet, const struct
         int code = zip_error_code_zip(&ze);
         zip_source_free(src);
         zip_error_fini(&ze);
-        return open_failed(code == ZIP_ER_READ || code == ZIP_ER_SEEK ? ZIP_ER_NOZIP : code);
+        return open_failed(code == ZIP_ER_READ || code == ZIP_ER_SEEK ? ZIP_ER_NOZIP : code, data,
+                           n);
     }
     zip_error_fini(&ze);
     err e = read_all(z, sheet, lim, fn, ctx);

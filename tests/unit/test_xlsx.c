@@ -603,6 +603,17 @@ static void not_a_workbook(void **state)
     fclose(f);
     assert_string_equal(read_path("fake.xlsx", NULL, NULL), "invalid_xlsx");
     assert_string_equal(read_path("missing.xlsx", NULL, NULL), "E_IO");
+    /* an old .xls, or an encrypted .xlsx: an OLE compound file, told apart */
+    static const char ole[16] = "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 rest";
+    assert_string_equal(read_mem(ole, sizeof ole, NULL), "invalid_xlsx");
+    assert_non_null(strstr(err_last()->message, "旧版 .xls"));
+    f = fopen(path_of("old.xls"), "wb");
+    fwrite(ole, 1, sizeof ole, f);
+    fclose(f);
+    assert_string_equal(read_path("old.xls", NULL, NULL), "invalid_xlsx");
+    assert_non_null(strstr(err_last()->message, "旧版 .xls"));
+    assert_string_equal(read_mem("hello, world", 12, NULL), "invalid_xlsx");
+    assert_null(strstr(err_last()->message, "旧版 .xls"));
     /* a zip, but no workbook */
     zip_parts("nowb.xlsx", "[('a.txt', 'x')]");
     assert_string_equal(read_both("nowb.xlsx", NULL), "invalid_xlsx");
