@@ -114,6 +114,13 @@ void xlsx_cell_datetime(xlsx_writer *w, int64_t ms);
 /* Skip a column. */
 void xlsx_cell_empty(xlsx_writer *w);
 
+/* A cell as the reader gave it (struct xlsx_cell, below), for an error
+ * report that gives an upload back with its faults marked: text, number,
+ * date (with its time when it has one) as they were; a boolean, an error
+ * value and a formula's result as their text. */
+struct xlsx_cell;
+void xlsx_cell_from(xlsx_writer *w, const struct xlsx_cell *c);
+
 /* End the current row; the next cell goes to column A of the next row. */
 void xlsx_row_end(xlsx_writer *w);
 

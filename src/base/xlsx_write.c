@@ -369,6 +369,29 @@ void xlsx_cell_empty(xlsx_writer *w)
     (void)c;
 }
 
+void xlsx_cell_from(xlsx_writer *w, const struct xlsx_cell *c)
+{
+    switch (c->type) {
+    case XLSX_EMPTY:
+        xlsx_cell_empty(w);
+        break;
+    case XLSX_NUMBER:
+        xlsx_cell_num(w, c->num);
+        break;
+    case XLSX_DATE:
+        if (c->len > 10) /* "YYYY-MM-DD HH:MM:SS" */
+            xlsx_cell_datetime(w, c->ms);
+        else
+            xlsx_cell_date(w, c->ms);
+        break;
+    case XLSX_STRING:
+    case XLSX_BOOL:
+    case XLSX_ERROR:
+        xlsx_cell_text(w, c->text);
+        break;
+    }
+}
+
 void xlsx_row_end(xlsx_writer *w)
 {
     if (!w->ws) {

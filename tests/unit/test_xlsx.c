@@ -358,6 +358,37 @@ static void to_temp_fd(void **state)
                         "[]");
 }
 
+/* An upload given back cell by cell (an error report) reads as the upload. */
+static err copy_row(void *ctx, long row, const struct xlsx_cell *c, size_t n)
+{
+    xlsx_writer *w = ctx;
+    (void)row;
+    for (size_t i = 0; i < n; i++)
+        xlsx_cell_from(w, &c[i]);
+    xlsx_row_end(w);
+    return E_OK;
+}
+
+static void give_back(void **state)
+{
+    (void)state;
+    package(
+        "up.xlsx", "",
+        "<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>王五</t></is></c><c r=\"C1\"><v>2.5</v>"
+        "</c><c r=\"D1\" t=\"b\"><v>0</v></c><c r=\"E1\" t=\"e\"><v>#N/A</v></c>"
+        "<c r=\"F1\" t=\"d\"><v>2024-05-01</v></c><c r=\"G1\" t=\"d\"><v>2024-05-01T08:30:00</v>"
+        "</c></row>",
+        NULL, NULL);
+    xlsx_writer *w;
+    assert_int_equal(xlsx_writer_open(path_of("back.xlsx"), NULL, &w), E_OK);
+    assert_int_equal(xlsx_sheet_add(w, "s"), E_OK);
+    assert_int_equal(xlsx_read_file(path_of("up.xlsx"), NULL, NULL, copy_row, w), E_OK);
+    assert_int_equal(xlsx_close(&w), E_OK);
+    assert_string_equal(read_both("back.xlsx", NULL),
+                        "1:[s:王五|_:|n:2.5|s:FALSE|s:#N/A|d:2024-05-01@1714492800000|"
+                        "d:2024-05-01 08:30:00@1714523400000]");
+}
+
 static void formula_guard(void **state)
 {
     (void)state;
@@ -837,6 +868,7 @@ int main(void)
         cmocka_unit_test(round_trip),
         cmocka_unit_test(round_trip_constant_memory),
         cmocka_unit_test(to_temp_fd),
+        cmocka_unit_test(give_back),
         cmocka_unit_test(formula_guard),
         cmocka_unit_test(writer_errors),
         cmocka_unit_test(marks_and_lists),
