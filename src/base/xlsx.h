@@ -2,7 +2,7 @@
  * Excel workbooks (.xlsx) with no epidemic knowledge: a streaming writer for
  * exports, import templates and error reports (libxlsxwriter), and a
  * streaming reader for imports (libzip + expat). Every import and export of
- * a spreadsheet goes through this header; no other file includes the
+ * a spreadsheet goes through this header; no other file of src/ includes the
  * libraries. docs/xlsx.md has the limits, the reasons and the formats tested.
  *
  * Writing an import template and, later, a row error report:
