@@ -372,14 +372,13 @@ static void put_cell(struct csv_out *c, const char *s, bool guard)
 }
 
 /*
- * Whether a spreadsheet could read s as a formula, or trim its way to one:
  * ASCII = + - @, any leading whitespace or line break (Excel and WPS skip
  * it and evaluate what follows), and the full-width forms ＝ ＋ － ＠ that
  * Chinese input methods type and WPS treats as their ASCII twins. The
  * ideographic space (U+3000) and no-break space (U+00A0) count as
  * whitespace.
  */
-static bool formula_risk(const char *s)
+bool csv_formula_risk(const char *s)
 {
     static const char *const wide[] = {
         "\xEF\xBC\x9D", /* U+FF1D ＝ */
@@ -430,7 +429,7 @@ void csv_text(struct csv_out *c, const char *s)
     if (long_digits(s) && *s != '-')
         put_long_digits(c, s);
     else
-        put_cell(c, s, formula_risk(s));
+        put_cell(c, s, csv_formula_risk(s));
 }
 
 /* -?digits(.digits)? */

@@ -120,6 +120,15 @@ struct csv_out {
  * the file as GBK. */
 void csv_out_init(struct csv_out *c, arena *a, bool bom);
 
+/*
+ * Whether a spreadsheet could take text `s` for a formula, or trim its way
+ * to one: a leading = + - @, any leading whitespace or line break, the
+ * ideographic or no-break space, or the full-width ＝ ＋ － ＠. The one rule
+ * for every export: csv_text and base/xlsx.h's xlsx_cell_text both write
+ * such text behind an apostrophe.
+ */
+bool csv_formula_risk(const char *s);
+
 /* A text cell, guarded against formulas and long digits as above; NULL is
  * an empty cell. */
 void csv_text(struct csv_out *c, const char *s);
