@@ -68,5 +68,8 @@ err app_routes(void)
     ADD(workbench);
     ADD(vocab);
     ADD(attach);
+    /* the counters person writes keep (stats/) */
+    HOOK(person_measures_register());
+    ADD(stats);
     return E_OK;
 }

@@ -134,4 +134,12 @@ void person_birth_format(int32_t birth, char out[11]);
 /* 19900101 from "1990-01-01"; 0 when malformed. */
 int32_t person_birth_parse(const char *s);
 
+/*
+ * Move the counter "person.status.<status>" (measures.c) by delta at
+ * region_code, inside the caller's write transaction: +1 for a person who
+ * enters the status or the region, -1 for one who leaves it. An invalid
+ * status counts nothing. Errors: stats_add's.
+ */
+err person_count(db *d, enum person_status status, int64_t region_code, int64_t delta) MUST_USE;
+
 #endif

@@ -761,6 +761,8 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE device_readings SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    "UPDATE counters SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)
