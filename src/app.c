@@ -4,6 +4,7 @@
 #include "app.h"
 
 #include "access/access.h"
+#include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
 #include "health/health.h"
@@ -71,5 +72,7 @@ err app_routes(void)
     /* the counters person writes keep (stats/) */
     HOOK(person_measures_register());
     ADD(stats);
+    ADD(incident);
+    HOOK(incident_register());
     return E_OK;
 }

@@ -36,6 +36,7 @@ ROUTES(workbench);
 ROUTES(vocab);
 ROUTES(attach);
 ROUTES(stats);
+ROUTES(incident);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
