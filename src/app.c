@@ -74,5 +74,6 @@ err app_routes(void)
     ADD(stats);
     ADD(incident);
     HOOK(incident_register());
+    ADD(task);
     return E_OK;
 }
