@@ -67,5 +67,6 @@ err app_routes(void)
     ADD(device);
     ADD(workbench);
     ADD(vocab);
+    ADD(case_observe);
     return E_OK;
 }
