@@ -75,5 +75,6 @@ err app_routes(void)
     ADD(incident);
     HOOK(incident_register());
     ADD(task);
+    ADD(case_observe);
     return E_OK;
 }

@@ -106,6 +106,30 @@ struct case_observe_in {
 err case_observe(db *d, arena *a, const struct principal *who, const struct case_observe_in *in,
                  int64_t *observation_id_r) MUST_USE;
 
+/* How an observation ends (case_observe_end). */
+enum observe_end {
+    OBSERVE_RELEASED = 1, /* 解除隔离: the period is over */
+    OBSERVE_TRANSFERRED,  /* 转送: to a hospital or another authority */
+};
+
+/* 解除隔离后状态 (seed 001 §5.1 row 15). */
+enum release_status { RELEASE_TREATMENT = 1 /* 集中治疗 */, RELEASE_FREE /* 自由 */ };
+extern const struct vocab release_status_vocab;
+
+/*
+ * End the active observation observation_id (inside who's scope) inside
+ * the caller's transaction: its state (released or transferred), the
+ * release status, the reason (1..200 characters, sealed); the room freed,
+ * the isolations row closed, the person's status back to normal when
+ * released from an observation state (through the state machine), the
+ * counters, the timeline, the code recomputed. E_NOT_FOUND outside scope;
+ * E_CONFLICT "observation_closed" when it has already ended. For the
+ * release task and the certificate as for the API.
+ */
+err case_observe_end(db *d, arena *a, const struct principal *who, int64_t observation_id,
+                     enum observe_end how, enum release_status release_status,
+                     const char *reason) MUST_USE;
+
 /* ---- status (status.c) ------------------------------------------------------ */
 
 /* Severity of a confirmed case (轻症 / 重症 / 危重); 0 none. */
