@@ -466,3 +466,19 @@ test('the inbox exports CSV, filters by time and audits the read', async () => {
   await auditEntries(auditor, 'incident.export');
   await auditEntries(auditor, 'incident.list');
 });
+
+test('every report counts in case.incident.new at its region and day, and the recount agrees', async () => {
+  const before = Number(sqlRun(ctx, "SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'case.incident.new'").trim());
+  const res = await resident();
+  const r = await res.post('/api/v1/me/reports', { about: 'other', category: 'other', name: '计数', region_code: GRID });
+  assert.equal(r.status, 201, r.text);
+  const after = Number(sqlRun(ctx, "SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'case.incident.new'").trim());
+  assert.equal(after, before + 1);
+  assert.equal(after, count('incidents'));
+  const at = sqlRun(ctx, `SELECT COUNT(*) FROM counters WHERE measure = 'case.incident.new' AND region_code = ${GRID}000 AND n > 0`).trim();
+  assert.equal(at, '1');
+  // the recount of this measure agrees (other measures are their owners' to check)
+  const v = ctx.fk(['stats', 'verify']);
+  assert.ok(!/case\.incident\.new/.test(v.stdout + v.stderr), v.stdout + v.stderr);
+  assert.ok(v.status === 0 || (v.stdout + v.stderr).trim().length > 0, 'verify ran');
+});
