@@ -429,6 +429,26 @@ static err time_param(struct req *r, const char *name, int64_t *v_r)
     return req_query_int64(r, name, 0, INT64_MAX, v_r);
 }
 
+/* ?region_code=: the part of the scope under that region (404 outside). */
+static err region_param(struct req *r, struct scope *sc)
+{
+    const char *v = req_query(r, "region_code");
+    if (!v)
+        return E_OK;
+    int64_t code = regcode_parse(v, NULL);
+    if (!code)
+        return bad_param("region_code", "区划代码格式不正确");
+    if (!scope_has(sc, code))
+        return err_set(E_NOT_FOUND, "unknown_region", "region_code",
+                       "区划不存在或不在您的管辖范围内");
+    struct scope sub = scope_of(code);
+    if (sub.lo > sc->lo)
+        sc->lo = sub.lo;
+    if (sub.hi < sc->hi)
+        sc->hi = sub.hi;
+    return E_OK;
+}
+
 static err filter_params(struct req *r, struct incident_filter *f)
 {
     const char *v;
@@ -490,6 +510,8 @@ static err list_incidents(struct req *r, bool mine)
     if (e)
         return e;
     struct scope sc = r->who->scope;
+    if (!mine && (e = region_param(r, &sc)))
+        return e;
     if (mine) {
         f.reporter_user_id = r->who->user_id;
         sc = scope_all(); /* a resident's own reports, wherever they were about */
@@ -715,7 +737,8 @@ const struct route incident_routes[] = {
     {M_POST, "/api/v1/reports", post_report, PERM_CASE_REPORT, ROUTE_BODY_LATE, staff_fields,
      "工作人员上报（巡查、摸排、医生、疾控、企业、密接；卡口一键上报）", "incident", 0},
     {M_GET, "/api/v1/incidents", get_incidents, PERM_CASE_READ, 0, NULL,
-     "上报事件收件箱（来源、类别、状态、时间、姓名或电话筛选；format=csv 导出）", "incident", 0},
+     "上报事件收件箱（来源、类别、状态、区划、时间、姓名或电话筛选；format=csv 导出）", "incident",
+     0},
     {M_GET, "/api/v1/incidents/{id}", get_incident, PERM_CASE_READ, 0, NULL,
      "上报事件详情（附件、时间线、核实任务）", "incident", 0},
     {M_POST, "/api/v1/incidents/{id}/close", post_close, PERM_CASE_MANAGE, 0, close_fields,

@@ -206,6 +206,7 @@ const struct http_error_code http_error_codes[] = {
     {"unknown_kind", "No such task kind"},
     {"unknown_owner", "No such vehicle owner in scope"},
     {"unknown_person", "No such person (behind a code, or in scope)"},
+    {"unknown_region", "No such region in scope (a list filter)"},
     {"unknown_role", "No such role"},
     {"unknown_user", "No such active staff user"},
     {"unknown_venue", "No such venue or checkpoint in scope"},

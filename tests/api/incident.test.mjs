@@ -460,6 +460,12 @@ test('the inbox exports CSV, filters by time and audits the read', async () => {
   assert.match(lines[0], /^编号,来源,类别,状态/);
   assert.ok(lines.length > 5);
   assert.ok(!r.text.includes('李邻居'));
+  // a region narrows the inbox to its subtree; outside the scope is 404
+  r = await cc.get(`/api/v1/incidents?region_code=${BUILDING}`);
+  assert.ok(r.body.total >= 1 && r.body.items.every((x) => x.region_code === BUILDING), r.text);
+  r = await cc.get('/api/v1/incidents?region_code=110101002001');
+  assert.ok(r.body.items.every((x) => x.region_code.startsWith('110101002001')), r.text);
+  expectError(await cc.get(`/api/v1/incidents?region_code=${XC_C1}`), 404, 'unknown_region', 'region_code');
   r = await cc.get(`/api/v1/incidents?from=${Date.now() + 60000}`);
   assert.equal(r.body.total, 0);
   expectError(await cc.get('/api/v1/incidents?state=lost'), 400, 'invalid_parameter', 'state');
