@@ -23,6 +23,7 @@
 #include "base/paging.h"
 #include "base/validate.h"
 #include "case/case.h"
+#include "case/internal.h"
 #include "db/query.h"
 #include "health/health.h"
 #include "person/person.h"
@@ -360,6 +361,21 @@ err incident_list(db *d, arena *a, const struct scope *sc, const struct incident
     return E_OK;
 }
 
+/* The steps this file adds that the case timeline's table does not name. */
+static const char *action_label(const char *action)
+{
+    static const struct vocab_word own[] = {
+        {"registered", "登记人员"},
+        {"matched", "匹配到已登记人员"},
+        {"closed", "结案"},
+        {"task_cancelled", "核实任务撤销"},
+    };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (!strcmp(own[i].name, action))
+            return own[i].label;
+    return case_action_label(action);
+}
+
 err incident_timeline(db *d, int64_t id, json_t **items_r)
 {
     db_stmt *s;
@@ -376,10 +392,13 @@ err incident_timeline(db *d, int64_t id, json_t **items_r)
     while (!(e = db_row(s, &row)) && row) {
         json_t *o = json_object();
         json_object_set_new(o, "action", json_string(db_col_text(s, 0)));
+        json_object_set_new(o, "action_label", json_string(action_label(db_col_text(s, 0))));
         json_t *dv = json_loads(db_col_text(s, 1), 0, NULL);
         json_object_set_new(o, "detail", dv ? dv : json_object());
         json_object_set_new(o, "at", json_integer(db_col_int64(s, 2)));
-        json_object_set_new(o, "actor", json_string(db_col_text(s, 3)));
+        /* who, by name; a step of a rule is the system's */
+        json_object_set_new(o, "actor",
+                            json_string(db_col_null(s, 3) ? "系统规则" : db_col_text(s, 3)));
         json_array_append_new(arr, o);
     }
     db_done(s);

@@ -535,7 +535,7 @@ static err list_incidents(struct req *r, bool mine)
               : csv    ? "incident.export"
               : reveal ? "incident.reveal"
                        : "incident.list",
-              "incident", 0, "ok", arena_printf(r->a, "count=%zu", n));
+              "incident", 0, "ok", arena_printf(r->a, "count=%zu%s", n, reveal ? " reveal=1" : ""));
     if (csv)
         return incidents_csv(r, items, n, reveal);
     json_t *arr = json_array();

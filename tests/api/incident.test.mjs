@@ -153,6 +153,8 @@ test('a resident reports a neighbour with a photo; the grid worker verifies; con
   assert.equal(d.attachments[0].id, att);
   assert.deepEqual(d.timeline.map((x) => x.action), ['reported', 'routed', 'task_created']);
   assert.equal(d.timeline.find((x) => x.action === 'task_created').detail.grid, GRID);
+  assert.equal(d.timeline.find((x) => x.action === 'task_created').actor, '系统规则');
+  assert.equal(d.timeline[0].action_label, '事件上报');
   const reveal = await cc.get(`/api/v1/incidents/${id}?reveal=1`);
   assert.equal(reveal.body.name, '李邻居');
   assert.equal(reveal.body.description, '连续咳嗽三天');
@@ -186,6 +188,10 @@ test('a resident reports a neighbour with a photo; the grid worker verifies; con
   assert.ok(d.person_id !== '0' && d.observation_id !== '0', JSON.stringify(d));
   assert.equal(d.task.state, 'done');
   assert.deepEqual(d.timeline.map((x) => x.action).filter((a) => ['verified', 'registered', 'observed'].includes(a)), ['verified', 'registered', 'observed']);
+  const verified = d.timeline.find((x) => x.action === 'verified');
+  assert.equal(verified.actor, (await grid.get('/api/v1/me')).body.display_name || verified.actor);
+  assert.notEqual(verified.actor, '系统规则');
+  assert.equal(d.timeline.find((x) => x.action === 'registered').action_label, '登记人员');
   const found = await cc.get(`/api/v1/persons?id_number=${neighbourId}`);
   assert.equal(found.body.items[0].id, d.person_id);
   assert.notEqual(await colour(d.person_id), 'green');
