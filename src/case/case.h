@@ -296,6 +296,15 @@ err incident_list(db *d, arena *a, const struct scope *sc, const struct incident
 err incident_find(db *d, arena *a, const struct scope *sc, int64_t reporter_user_id, int64_t id,
                   struct incident *r_r) MUST_USE;
 
+/*
+ * Route a reported incident by hand (its rule was disabled, or its
+ * verification task was cancelled): as its rule would, with `action`
+ * instead of the rule's. E_CONFLICT "incident_routed" unless reported;
+ * the errors of incident_report's routing otherwise.
+ */
+err incident_route(db *d, arena *a, const struct principal *who, int64_t id,
+                   enum routing_action action, enum incident_state *state_r) MUST_USE;
+
 /* Close a reported or verifying incident without a visit (a duplicate, a
  * false report), cancelling its verification task: E_CONFLICT
  * "incident_closed" when already past verification. */

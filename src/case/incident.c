@@ -777,6 +777,57 @@ err incident_from_access(db *d, const struct principal *who, int64_t access_id,
     return E_OK;
 }
 
+err incident_route(db *d, arena *a, const struct principal *who, int64_t id,
+                   enum routing_action action, enum incident_state *state_r)
+{
+    struct incident v;
+    err e = incident_find(d, a, &who->scope, 0, id, &v);
+    if (e)
+        return e;
+    if (v.state != INCIDENT_REPORTED)
+        return err_set(E_CONFLICT, "incident_routed", NULL, "该事件已%s，不能再分派",
+                       vocab_label(&incident_state_vocab, (size_t)v.state));
+    struct routing_rule rule;
+    bool has_rule = false;
+    if ((e = rule_find(d, v.source, &rule, &has_rule)))
+        return e;
+    if (!has_rule) /* a source without a row: the defaults of the table's verify rows */
+        rule = (struct routing_rule){.priority = TASK_HIGH, .deadline_hours = 12};
+    struct incident_new in = {.source = v.source,
+                              .category = v.category,
+                              .person_id = v.person_id,
+                              .region_code = v.region_code,
+                              .subject = v.subject,
+                              .symptoms = v.symptoms,
+                              .temperature = v.temperature,
+                              .has_position = v.has_position,
+                              .lat = v.lat,
+                              .lng = v.lng};
+    enum incident_state state = INCIDENT_REPORTED;
+    if ((e = db_begin(d)))
+        return e;
+    if ((e = event(d, a, id, v.person_id, v.region_code, "routed",
+                   json_pack("{s:s, s:b}", "action", name_of(&routing_action_vocab, (int)action),
+                             "by_hand", 1),
+                   who->user_id)))
+        goto fail;
+    if (action == ROUTING_OBSERVE)
+        e = route_observe(d, a, who, id, &in, OBSERVE_HOME_OBSERVATION, 0, NULL, NULL,
+                          INCIDENT_REPORTED, &state);
+    else
+        e = route_verify(d, a, id, &in, &rule, now_ms(), &state);
+    if (e)
+        goto fail;
+    if ((e = db_commit(d)))
+        return e;
+    if (state_r)
+        *state_r = state;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
+
 err incident_close(db *d, arena *a, const struct principal *who, int64_t id, const char *reason)
 {
     struct incident v;

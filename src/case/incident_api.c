@@ -11,6 +11,7 @@
  *   GET  /api/v1/incidents             the inbox (filters, paging, format=csv)
  *   GET  /api/v1/incidents/{id}        detail, attachments, timeline, task (reveal=1)
  *   POST /api/v1/incidents/{id}/close  {reason}: a duplicate or false report
+ *   POST /api/v1/incidents/{id}/route  {action}: route a waiting report by hand
  *   GET  /api/v1/routing-rules
  *   PUT  /api/v1/routing-rules         {source, action, priority, deadline_hours, enabled}
  *
@@ -651,6 +652,35 @@ static err post_close(struct req *r)
     return reply_json(r, 200, incident_json(r->a, &v, false, false));
 }
 
+static const struct jfield route_fields[] = {
+    {"action", J_STRING, JF_REQUIRED, 0, 0, "分流方式", NULL, &routing_action_vocab},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static err post_route(struct req *r)
+{
+    int64_t id;
+    enum incident_state state;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    enum routing_action action =
+        (enum routing_action)vocab_parse(&routing_action_vocab, json_str(r->body, "action"));
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if ((e = incident_route(r->db, r->a, r->who, id, action, &state))) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "incident.route", "incident", id, e, NULL);
+    }
+    req_audit(r, "incident.route", "incident", id, "ok",
+              arena_printf(r->a, "action=%s", vocab_name(&routing_action_vocab, action)));
+    if ((e = db_release(r->db, true)))
+        return e;
+    struct incident v;
+    if ((e = incident_find(r->db, r->a, &r->who->scope, 0, id, &v)))
+        return e;
+    return reply_json(r, 200, incident_json(r->a, &v, false, false));
+}
+
 /* ---- routing rules -------------------------------------------------------------------- */
 
 static json_t *rules_json(const struct routing_rule *rules, size_t n)
@@ -743,6 +773,8 @@ const struct route incident_routes[] = {
      "上报事件详情（附件、时间线、核实任务）", "incident", 0},
     {M_POST, "/api/v1/incidents/{id}/close", post_close, PERM_CASE_MANAGE, 0, close_fields,
      "结案（重复或不实上报，无需入户）", "incident", 0},
+    {M_POST, "/api/v1/incidents/{id}/route", post_route, PERM_CASE_MANAGE, 0, route_fields,
+     "手动分派（纳入观察或派发入户核实）", "incident", 0},
     {M_GET, "/api/v1/routing-rules", get_rules, PERM_CASE_READ, 0, NULL, "上报分流规则", "incident",
      0},
     {M_PUT, "/api/v1/routing-rules", put_rules, PERM_CASE_RULES, 0, rule_fields,

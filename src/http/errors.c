@@ -78,6 +78,7 @@ const struct http_error_code http_error_codes[] = {
     {"identity_unverified", "The resident's identity is not yet verified in person"},
     {"incident_closed", "The report is past verification and cannot be closed"},
     {"incident_not_verifying", "The report is no longer waiting for its home verification"},
+    {"incident_routed", "The report has already been routed"},
     {"incident_state_changed", "Someone else changed the report meanwhile"},
     {"internal_error", "A server-side failure (detail logged, never sent)"},
     {"invalid_alert", "The alert's content is invalid"},

@@ -414,6 +414,15 @@ test('routing rules: read, edit (audited), and the edit changes the route', asyn
   const q = await person('陈十二');
   r = await cc.post('/api/v1/reports', { source: 'contact', category: 'contact', person_id: q.id });
   assert.equal(r.body.state, 'reported', r.text);
+  // the command centre routes it by hand
+  const waiting = r.body.id;
+  assert.equal((await grid.post(`/api/v1/incidents/${waiting}/route`, { action: 'verify' })).status, 403);
+  refused(await cc.post(`/api/v1/incidents/${waiting}/route`, { action: 'later' }), 400, null, 'action');
+  r = await cc.post(`/api/v1/incidents/${waiting}/route`, { action: 'verify' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.state, 'verifying');
+  assert.equal((await detail(waiting)).task.priority, 'urgent');
+  expectError(await cc.post(`/api/v1/incidents/${waiting}/route`, { action: 'observe' }), 409, 'incident_routed');
   r = await cc.put('/api/v1/routing-rules', { source: 'contact', action: 'verify', priority: 'urgent', deadline_hours: 6 });
   assert.equal(r.status, 200, r.text);
 });
@@ -493,4 +502,25 @@ test('every report counts in case.incident.new at its region and day, and the re
   const v = ctx.fk(['stats', 'verify']);
   assert.ok(!/case\.incident\.new/.test(v.stdout + v.stderr), v.stdout + v.stderr);
   assert.ok(v.status === 0 || (v.stdout + v.stderr).trim().length > 0, 'verify ran');
+});
+
+test('a cancelled verification leaves the report for the command centre, who routes it again', async () => {
+  const res = await resident();
+  let r = await res.post('/api/v1/me/reports', { about: 'other', category: 'other', name: '卫十五', region_code: COMMUNITY });
+  const id = r.body.id;
+  const first = (await detail(id)).task_id;
+  r = await cc.post(`/api/v1/tasks/${first}/cancel`, { reason: '派错网格' });
+  assert.equal(r.status, 200, r.text);
+  let d = await detail(id);
+  assert.equal(d.state, 'reported');
+  assert.ok(d.timeline.some((x) => x.action === 'task_cancelled'), JSON.stringify(d.timeline));
+  // observe needs the person identified: refused, nothing changes
+  expectError(await cc.post(`/api/v1/incidents/${id}/route`, { action: 'observe' }), 400, 'subject_required');
+  assert.equal((await detail(id)).state, 'reported');
+  r = await cc.post(`/api/v1/incidents/${id}/route`, { action: 'verify' });
+  assert.equal(r.status, 200, r.text);
+  d = await detail(id);
+  assert.equal(d.state, 'verifying');
+  assert.notEqual(d.task_id, first);
+  assert.equal(d.task.state, 'pending');
 });
