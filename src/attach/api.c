@@ -19,9 +19,11 @@
 #include "security/audit.h"
 #include "security/crypto.h"
 
+/* `self` counts for residents only: staff roles that hold it (enterprise
+ * accounts) have no self-service (person/self_api.c, residents_only). */
 static err may_upload(const struct principal *who)
 {
-    if (principal_can(who, PERM_SELF) || principal_can(who, PERM_CASE_REPORT) ||
+    if ((who->resident && principal_can(who, PERM_SELF)) || principal_can(who, PERM_CASE_REPORT) ||
         principal_can(who, PERM_CHECK_WRITE))
         return E_OK;
     return err_set(E_FORBIDDEN, NULL, NULL, NULL);

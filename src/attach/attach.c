@@ -6,8 +6,8 @@
 #include "attach/attach.h"
 
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/id.h"
 #include "base/json.h"
@@ -315,15 +315,19 @@ err attach_list(db *d, const char *owner_kind, int64_t owner_id, json_t **items_
 }
 
 /* May `who` read an attachment with these owner columns? Its uploader
- * always; staff whose scope holds the region of a claimed one. A
- * resident's scope is the region they live in, not a licence to read the
- * neighbours' reports: residents read their own uploads only. */
+ * always; staff whose scope holds the region of a claimed one and who see
+ * the records that hold attachments (reports and checks). A resident's
+ * scope is the region they live in, not a licence to read the neighbours'
+ * reports; nor is an enterprise account's, nor an auditor's. */
 static bool may_read(const struct principal *who, int64_t uploader, const char *owner_kind,
                      int64_t region_code)
 {
     if (who->user_id == uploader)
         return true;
-    return !who->resident && *owner_kind && scope_has(&who->scope, region_code);
+    bool sees_records = principal_can(who, PERM_CASE_READ) ||
+                        principal_can(who, PERM_CASE_REPORT) ||
+                        principal_can(who, PERM_CHECK_WRITE);
+    return !who->resident && sees_records && *owner_kind && scope_has(&who->scope, region_code);
 }
 
 err attach_meta(db *d, const struct principal *who, int64_t id, struct attach_meta *m)

@@ -91,10 +91,11 @@ err attach_list(db *d, const char *owner_kind, int64_t owner_id, json_t **items_
 
 /*
  * The decrypted bytes of attachment id for `who`: its uploader, or staff
- * (not residents: a resident's scope is where they live, not a licence to
- * read the neighbours' reports) whose scope holds the region of a claimed
- * one (E_NOT_FOUND otherwise, also for an unclaimed upload of someone
- * else). Audited by the caller's request.
+ * whose scope holds the region of a claimed one and who see the records
+ * that hold attachments (case.read, case.report or check.write; not
+ * residents: a resident's scope is where they live, not a licence to read
+ * the neighbours' reports). E_NOT_FOUND otherwise, also for an unclaimed
+ * upload of someone else. Audited by the caller's request.
  */
 err attach_get(db *d, arena *a, const struct principal *who, int64_t id, const char **mime_r,
                const void **bytes_r, size_t *n_r) MUST_USE;

@@ -1,7 +1,8 @@
 // A check that the database file, the WAL and a backup contain none of the
 // people's id numbers, phones or names, nor vehicles' plates and notes, in
-// plain text: personal data is sealed before it reaches the database, so no
-// copy of the database shows it.
+// plain text, nor the bytes of an uploaded attachment (a photo, issue 9):
+// personal data is sealed before it reaches the database, so no copy of
+// the database shows it.
 //
 // People with known values are created through the API; the demo generator
 // (`fangkong demo`) is scanned too when it is available and its command
@@ -91,7 +92,7 @@ function assertNotFound(files, people) {
   const found = [];
   for (const f of files) {
     for (const p of people) {
-      for (const v of [p.id_number, p.phone, p.name, p.plate, p.note]) if (v && occurs(f.buf, v)) found.push(`${f.what}: ${v}`);
+      for (const v of [p.id_number, p.phone, p.name, p.plate, p.note, p.attachment]) if (v && occurs(f.buf, v)) found.push(`${f.what}: ${v}`);
     }
   }
   assert.deepEqual(found, [], 'personal data in plain text');
@@ -151,7 +152,20 @@ async function vehicles(ctx, c, owners) {
   return out;
 }
 
-test('database file, WAL and backup hold no id number, phone, name, plate or vehicle note in plain text', async (t) => {
+// A photo whose bytes hold a marker, uploaded and read back (so it really
+// is stored): the marker is what must not be found.
+async function attachment(c) {
+  const marker = 'FKATTACHMARKER-scene-of-report-7f3a';
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(`tEXtComment ${marker} `.repeat(20))]);
+  const r = await c.post('/api/v1/attachments', png, { 'content-type': 'image/png' });
+  assert.equal(r.status, 201, r.text);
+  const g = await fetch(`${c.base}/api/v1/attachments/${r.body.id}`, { headers: { cookie: c.cookie } });
+  assert.equal(g.status, 200);
+  assert.ok(Buffer.from(await g.arrayBuffer()).includes(marker), 'the marker is in the stored file');
+  return { attachment: marker };
+}
+
+test('database file, WAL and backup hold no id number, phone, name, plate, vehicle note or attachment in plain text', async (t) => {
   const ctx = await startServer({
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
@@ -179,6 +193,7 @@ test('database file, WAL and backup hold no id number, phone, name, plate or veh
   assert.equal(patched.status, 200, patched.text);
   people.push({ phone: '13799990003' });
   people.push(...(await vehicles(ctx, c, people.filter((p) => p.region_code === '110101001001'))));
+  people.push(await attachment(c));
 
   assertNoPlaintext(targets(ctx), people);
 });

@@ -196,12 +196,14 @@ static void test_limits(void **state)
 #define GRID  "110101001001001"
 #define OTHER "110102001001001"
 
+/* A resident (self) or a staff member (case.read) of a region. */
 static struct principal person(int64_t user_id, const char *region, bool resident)
 {
     enum region_level lv;
     int64_t code = regcode_parse(region, &lv);
     struct principal p = {.user_id = user_id, .region_code = code, .resident = resident};
     p.scope = scope_of(code);
+    p.perms = resident ? PERMS(PERM_SELF) : PERMS(PERM_CASE_READ);
     return p;
 }
 
@@ -296,6 +298,14 @@ static void test_put_get(void **state)
     get_same(&staff, id, file, sizeof file, "image/png");
     get_fails(&far, id);
     get_fails(&neighbour, id);
+    /* staff of the grid who see no reports or checks (an enterprise
+     * account, an auditor) */
+    struct principal ent = staff;
+    ent.user_id = 203;
+    ent.perms = PERMS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_AUDIT_READ);
+    get_fails(&ent, id);
+    ent.perms = PERMS(PERM_CHECK_WRITE);
+    get_same(&ent, id, file, sizeof file, "image/png");
     struct attach_meta m;
     assert_int_equal(attach_meta(D, &staff, id, &m), E_OK);
     assert_string_equal(m.owner_kind, "incident");
@@ -403,6 +413,15 @@ static void test_claim_all(void **state)
     assert_int_equal(attach_claim_all(D, &me, bad, "check", 7, g), E_INPUT);
     assert_string_equal(err_last()->field, "attachments[0]");
     json_decref(bad);
+
+    /* the same upload named twice: the second is taken already */
+    int64_t twice[] = {ids[0], ids[0]};
+    arr = ids_of(twice, 2);
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(attach_claim_all(D, &me, arr, "check", 7, g), E_INPUT);
+    assert_string_equal(err_last()->field, "attachments[1]");
+    db_rollback(D);
+    json_decref(arr);
 
     /* ten at once: too many */
     arr = ids_of(ids, ATTACH_PER_OWNER_MAX + 1);
