@@ -135,11 +135,13 @@ void person_birth_format(int32_t birth, char out[11]);
 int32_t person_birth_parse(const char *s);
 
 /*
- * Move the counter "person.status.<status>" (measures.c) by delta at
- * region_code, inside the caller's write transaction: +1 for a person who
- * enters the status or the region, -1 for one who leaves it. An invalid
- * status counts nothing. Errors: stats_add's.
+ * Count person p (its status, region_code and created_at) in the
+ * registry's counters (measures.c) by delta, inside the caller's write
+ * transaction: +1 for a person who appears (created, or moved in), -1 for
+ * one who disappears. The status level always; the registration flow
+ * only when `whole` (a create, a delete, a move, not a change of status).
+ * Errors: stats_add's.
  */
-err person_count(db *d, enum person_status status, int64_t region_code, int64_t delta) MUST_USE;
+err person_count(db *d, const struct person *p, bool whole, int64_t delta) MUST_USE;
 
 #endif

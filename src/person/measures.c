@@ -1,11 +1,16 @@
 /*
- * The person registry's counters (stats/stats.h): "person.status.<status>",
- * how many live people are in each epidemic status now, at their region of
- * residence (a level). person.c moves them in the transaction of every
- * write that creates a person, deletes one, or changes a status or a
- * region; the recounts below are what `fangkong stats verify` compares
- * them with, and sql/018 filled them for the people already registered.
+ * The person registry's counters (stats/stats.h):
+ *   - "person.status.<status>", how many live people are in each epidemic
+ *     status now, at their region of residence (a level);
+ *   - "person.registered", people registered per China day of their
+ *     record's creation, at their region now, deleted ones left out (a
+ *     flow whose cumulative total is the registry's head count, 人员总览).
+ * person.c moves them in the transaction of every write that creates a
+ * person, deletes one, or changes a status or a region; the recounts below
+ * are what `fangkong stats verify` compares them with, and sql/018 filled
+ * them for the people registered before it.
  */
+#include "base/time.h"
 #include "person/internal.h"
 #include "stats/stats.h"
 
@@ -28,24 +33,29 @@ static const struct stats_measure measures[] = {
 };
 #define NMEASURES (sizeof measures / sizeof measures[0])
 
+static const struct stats_measure registered = {
+    "person.registered", "登记人员", false,
+    "SELECT region_code, " CHINA_DAY_SQL(
+        "created_at") ", COUNT(*) FROM persons WHERE "
+                      "deleted_at = 0 GROUP BY region_code, " CHINA_DAY_SQL("created_at")};
+
 err person_measures_register(void)
 {
-    for (size_t i = PERSON_NORMAL; i < NMEASURES; i++) {
-        err e = stats_measure_register(&measures[i]);
-        if (e)
-            return e;
-    }
-    return E_OK;
+    err e = stats_measure_register(&registered);
+    for (size_t i = PERSON_NORMAL; i < NMEASURES && !e; i++)
+        e = stats_measure_register(&measures[i]);
+    return e;
 }
 
-err person_count(db *d, enum person_status status, int64_t region_code, int64_t delta)
+err person_count(db *d, const struct person *p, bool whole, int64_t delta)
 {
-    if (status < PERSON_NORMAL || (size_t)status >= NMEASURES)
-        return E_OK; /* no such status is stored (person_check refuses it) */
     /* writes also run where the server's start-up never ran (the demo,
      * unit tests): registering again is a no-op */
     err e = person_measures_register();
-    if (!e)
-        e = stats_add(d, measures[status].name, region_code, STATS_NOW, delta);
+    /* a status person_check refuses is never stored: nothing to count */
+    if (!e && p->status >= PERSON_NORMAL && (size_t)p->status < NMEASURES)
+        e = stats_add(d, measures[p->status].name, p->region_code, STATS_NOW, delta);
+    if (!e && whole)
+        e = stats_add(d, registered.name, p->region_code, china_day(p->created_at), delta);
     return e;
 }

@@ -77,16 +77,8 @@ size_t stats_measures(const struct stats_measure **out, size_t max)
     return n;
 }
 
-err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
+static err upsert(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
 {
-    if (!stats_measure_find(measure))
-        return err_set(E_INTERNAL, NULL, NULL, "未注册的统计指标：%s",
-                       measure ? measure : "(null)");
-    /* a counter moved outside the change it counts could commit without it */
-    if (!db_in_tx(d))
-        return err_set(E_INTERNAL, NULL, NULL, "统计计数必须在写入的事务中更新：%s", measure);
-    if (!delta)
-        return E_OK;
     db_stmt *s;
     err e = db_prepare(d,
                        "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
@@ -100,6 +92,28 @@ err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int6
     db_bind_int64(s, 3, day);
     db_bind_int64(s, 4, delta);
     return db_run(s, NULL);
+}
+
+err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
+{
+    const struct stats_measure *m = stats_measure_find(measure);
+    if (!m)
+        return err_set(E_INTERNAL, NULL, NULL, "未注册的统计指标：%s",
+                       measure ? measure : "(null)");
+    if (m->level ? day != STATS_NOW : day <= STATS_NOW)
+        return err_set(E_INTERNAL, NULL, NULL, "统计指标 %s 的日期不正确：%lld", measure,
+                       (long long)day);
+    /* a counter moved outside the change it counts could commit without it */
+    if (!db_in_tx(d))
+        return err_set(E_INTERNAL, NULL, NULL, "统计计数必须在写入的事务中更新：%s", measure);
+    if (!delta)
+        return E_OK;
+    err e = upsert(d, measure, region_code, day, delta);
+    /* a flow's total over every day, so a cumulative figure is one range
+     * over the leaf regions rather than over all their days */
+    if (!e && !m->level)
+        e = upsert(d, measure, region_code, STATS_NOW, delta);
+    return e;
 }
 
 err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
@@ -205,8 +219,10 @@ static int cell_cmp(const void *a, const void *b)
 }
 
 /* Rows (region, day, n) of a prepared statement, summed per (region, day)
- * (a recount may give one cell in several rows), sorted. */
-static err cells_load(db_stmt *s, struct cells *c)
+ * (a recount may give one cell in several rows), sorted. With `totals`
+ * (a flow's recount) each region's total over its days is added at day
+ * STATS_NOW, as stats_add keeps it. */
+static err cells_load(db_stmt *s, bool totals, struct cells *c)
 {
     bool row;
     err e;
@@ -216,6 +232,9 @@ static err cells_load(db_stmt *s, struct cells *c)
     db_done(s);
     if (e)
         return e;
+    for (size_t i = 0, n = c->n; totals && i < n; i++)
+        if ((e = cells_push(c, c->v[i].region, STATS_NOW, c->v[i].n)))
+            return e;
     if (c->n)
         qsort(c->v, c->n, sizeof *c->v, cell_cmp);
     size_t w = 0;
@@ -253,13 +272,13 @@ static err verify_one(db *d, const struct stats_measure *m, bool fix,
     db_stmt *s;
     err e = db_prepare(d, m->recount_sql, &s);
     if (!e)
-        e = cells_load(s, &want);
+        e = cells_load(s, !m->level, &want);
     if (!e && !(e = db_prepare(d,
                                "SELECT region_code, day, n FROM counters WHERE measure = ? "
                                "ORDER BY region_code, day",
                                &s))) {
         db_bind_text(s, 1, m->name);
-        e = cells_load(s, &have);
+        e = cells_load(s, false, &have);
     }
     size_t i = 0, j = 0;
     while (!e && (i < have.n || j < want.n)) {
