@@ -70,6 +70,8 @@ static json_t *task_json(arena *a, const struct task_row *r, int64_t now)
         json_set_id(o, "person_id", t->person_id);
     else
         json_object_set_new(o, "person_id", json_null());
+    json_object_set_new(o, "person_name",
+                        r->person_name ? json_string(mask_name(a, r->person_name)) : json_null());
     if (t->subject_id)
         json_set_id(o, "subject_id", t->subject_id);
     else

@@ -27,6 +27,7 @@ struct task_row {
     struct task t;
     const char *region_name, *assignee_name, *role_name, *created_by_name;
     const char *address, *phone; /* NULL: none */
+    const char *person_name;     /* the person concerned (full: mask it), NULL none */
     double lat, lng;             /* both 0: none */
     const char *result;          /* the completion's JSON object as text, "" none */
     int64_t version;

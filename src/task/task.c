@@ -132,11 +132,11 @@ const char *task_kind_label(const char *name)
     "t.priority, t.deadline, t.title, t.person_id, t.subject_id, t.address_enc, t.phone_enc, "     \
     "t.lat, t.lng, t.detail, t.note, t.result, t.created_by, t.created_at, t.accepted_by, "        \
     "t.accepted_at, t.done_by, t.done_at, t.version, g.name, u.display_name, ro.name, "            \
-    "c.display_name"
+    "c.display_name, p.name_enc"
 #define ROW_FROM                                                                                   \
     " FROM tasks t LEFT JOIN regions g ON g.code = t.region_code LEFT JOIN users u ON u.id = "     \
     "t.assignee_user_id LEFT JOIN roles ro ON ro.key = t.assignee_role LEFT JOIN users c ON "      \
-    "c.id = t.created_by"
+    "c.id = t.created_by LEFT JOIN persons p ON p.id = t.person_id"
 /* who (bound) holds the task's role */
 #define HOLDS_ROLE                                                                                 \
     " EXISTS (SELECT 1 FROM user_roles ur JOIN roles hr ON hr.id = ur.role_id WHERE "              \
@@ -178,6 +178,8 @@ static err read_row(db_stmt *s, arena *a, struct task_row *r)
     r->assignee_name = arena_strdup(a, db_col_text(s, 26));
     r->role_name = arena_strdup(a, db_col_text(s, 27));
     r->created_by_name = arena_strdup(a, db_col_text(s, 28));
+    if (!e && t->person_id)
+        e = unseal_col(a, s, 29, "persons.name", &r->person_name);
     return e;
 }
 
@@ -470,7 +472,10 @@ static err push_at_commit(db *d, arena *a, int64_t id, const char *action)
     json_object_set_new(o, "priority",
                         json_string(vocab_name(&task_priority_vocab, (size_t)r.t.priority)));
     json_object_set_new(o, "deadline", json_integer(r.t.deadline));
-    json_set_id(o, "assignee_user_id", r.t.assignee_user_id);
+    if (r.t.assignee_user_id)
+        json_set_id(o, "assignee_user_id", r.t.assignee_user_id);
+    else /* a role's task nobody took yet */
+        json_object_set_new(o, "assignee_user_id", json_null());
     json_object_set_new(o, "assignee_role", json_string(r.t.assignee_role));
     json_set_region(o, r.t.region_code, r.region_name);
     char *text = json_dumps(o, JSON_COMPACT);
@@ -481,7 +486,10 @@ static err push_at_commit(db *d, arena *a, int64_t id, const char *action)
         free(text);
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }
-    *p = (struct push){r.t.id, r.t.region_code, text};
+    /* the event's id is a new one, not the task's: the alert stream resumes
+     * from the last event id (Last-Event-ID) and skips ids at or below
+     * what it replayed, so ids must grow like the alerts' own */
+    *p = (struct push){id_new(), r.t.region_code, text};
     return db_after_commit(d, publish_after_commit, p);
 }
 
@@ -654,6 +662,8 @@ out:
     arena_free(&a);
     return e;
 }
+
+#define CANCEL_BATCH 64 /* the LIMIT of task_cancel_for's query */
 
 static err invalid_transition(const struct task_row *r, const char *what)
 {
@@ -878,36 +888,40 @@ err task_cancel(db *d, arena *a, const struct principal *who, int64_t id, const 
 err task_cancel_for(db *d, arena *a, const struct principal *who, const char *kind,
                     int64_t subject_id, const char *note)
 {
-    int64_t ids[64];
-    size_t n = 0;
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM tasks WHERE kind = ? AND subject_id = ? AND state IN "
-                       "('pending', 'accepted', 'overdue', 'returned') LIMIT 64",
-                       &s);
+    int64_t uid = who ? who->user_id : 0;
+    err e = db_begin(d);
     if (e)
         return e;
-    db_bind_text(s, 1, kind);
-    db_bind_int64(s, 2, subject_id);
-    bool row;
-    while (n < 64 && !(e = db_row(s, &row)) && row)
-        ids[n++] = db_col_int64(s, 0);
-    db_done(s);
-    if (e || (e = db_begin(d)))
-        return e;
-    int64_t uid = who ? who->user_id : 0;
-    for (size_t i = 0; i < n && !e; i++) {
-        if (!(e = db_prepare(d,
-                             "UPDATE tasks SET state = 'cancelled', version = version + 1 WHERE "
-                             "id = ?",
-                             &s))) {
-            db_bind_int64(s, 1, ids[i]);
-            e = db_run(s, NULL);
+    /* in batches: a cancelled task no longer matches, so each round reads
+     * the next ones until none is left */
+    for (size_t n = CANCEL_BATCH; !e && n == CANCEL_BATCH;) {
+        int64_t ids[CANCEL_BATCH];
+        db_stmt *s;
+        n = 0;
+        if ((e = db_prepare(d,
+                            "SELECT id FROM tasks WHERE kind = ? AND subject_id = ? AND state IN "
+                            "('pending', 'accepted', 'overdue', 'returned') LIMIT 64",
+                            &s)))
+            break;
+        db_bind_text(s, 1, kind);
+        db_bind_int64(s, 2, subject_id);
+        bool row;
+        while (n < CANCEL_BATCH && !(e = db_row(s, &row)) && row)
+            ids[n++] = db_col_int64(s, 0);
+        db_done(s);
+        for (size_t i = 0; i < n && !e; i++) {
+            if (!(e = db_prepare(d,
+                                 "UPDATE tasks SET state = 'cancelled', version = version + 1 "
+                                 "WHERE id = ?",
+                                 &s))) {
+                db_bind_int64(s, 1, ids[i]);
+                e = db_run(s, NULL);
+            }
+            if (!e)
+                e = event_add(d, ids[i], uid, "cancelled", note);
+            if (!e)
+                e = push_at_commit(d, a, ids[i], "cancelled");
         }
-        if (!e)
-            e = event_add(d, ids[i], uid, "cancelled", note);
-        if (!e)
-            e = push_at_commit(d, a, ids[i], "cancelled");
     }
     return finish(d, e);
 }

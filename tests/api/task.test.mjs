@@ -6,13 +6,13 @@
 // one alert per task; the board exports CSV; changes are pushed live.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, expectError, auditEntries, sqlRun, sleep, openStream } from './lib.mjs';
+import { residentId, startCityWith, CITY_STAFF, expectError, auditEntries, waitForAudit, sqlRun, sleep, openStream } from './lib.mjs';
 
 const PW = 'Task-test-2024!';
 const DUOFU = '110101001001'; // 多福巷社区 (grid_dc, grid2)
 const LONGFU = '110101002001'; // 隆福寺社区 (grid_other)
 const H = 3600000;
-let ctx, cc, ccXc, grid, grid2, other, doctor, gate, auditor;
+let ctx, cc, ccXc, grid, grid2, other, doctor, gate, auditor, street;
 
 before(async () => {
   ctx = await startCityWith(
@@ -20,11 +20,12 @@ before(async () => {
       ...CITY_STAFF,
       grid2: ['grid_worker', DUOFU],
       grid_other: ['grid_worker', LONGFU],
+      street: ['street_staff', '110101001000'],
     },
     PW,
     { env: { FK_TASK_CHECK: '1' } },
   );
-  ({ cc_dc: cc, cc_xc: ccXc, grid_dc: grid, grid2, grid_other: other, doctor_dc: doctor, gate_dc: gate, auditor } = ctx.as);
+  ({ cc_dc: cc, cc_xc: ccXc, grid_dc: grid, grid2, grid_other: other, doctor_dc: doctor, gate_dc: gate, auditor, street } = ctx.as);
 });
 after(async () => {
   await ctx?.stop();
@@ -84,6 +85,20 @@ test('dispatch: 201 with names, labels and masked address and phone; a created e
   assert.ok(!raw.includes('13912345678'));
   const a = await auditEntries(auditor, 'task.create', t.id);
   assert.equal(a.length, 1);
+});
+
+test('a task about a person shows the name masked', async () => {
+  const p = await cc.post('/api/v1/persons', { name: '张三丰', id_number: residentId('110101', '19600101', 7), region_code: DUOFU });
+  assert.equal(p.status, 201, p.text);
+  const t = await dispatch({ person_id: p.body.id, title: '核实张某' });
+  assert.equal(t.person_id, p.body.id);
+  assert.ok(t.person_name && t.person_name !== '张三丰' && t.person_name.startsWith('张'), t.person_name);
+  const item = (await mine(grid)).find((x) => x.id === t.id);
+  assert.equal(item.person_name, t.person_name);
+  // another district's person is not the dispatcher's to name
+  const far = await ccXc.post('/api/v1/persons', { name: '李四', id_number: residentId('110102', '19700101', 8), region_code: '110102001001' });
+  assert.equal(far.status, 201, far.text);
+  expectError(await cc.post('/api/v1/tasks', general({ person_id: far.body.id })), 400, 'unknown_person', 'person_id');
 });
 
 test('bad input: 400 with the field, and nothing written', async () => {
@@ -193,7 +208,7 @@ test("another grid's worker gets 404 for my task, on every route", async () => {
   const now = await grid.get(`/api/v1/tasks/${t.id}`);
   assert.equal(now.status, 200);
   assert.equal(now.body.state, 'pending');
-  const refusals = await auditEntries(auditor, 'task.accept', t.id);
+  const refusals = await waitForAudit(auditor, `action=task.accept&object_id=${t.id}`, (e) => e.result === 'not_found');
   assert.ok(refusals.some((e) => e.result === 'not_found'), 'the refusal is audited');
 });
 
@@ -260,6 +275,11 @@ test('reveal: the full address and phone for the assignee or person.reveal, audi
   assert.equal((await cc.post(`/api/v1/tasks/${t.id}/reveal`)).body.phone, '13912345678');
   // a doctor of the district may work tasks, but this one is not theirs
   assert.equal((await doctor.post(`/api/v1/tasks/${t.id}/reveal`)).status, 404);
+  // street staff see the street's board (task.read) but may not reveal
+  assert.equal((await street.get(`/api/v1/tasks/${t.id}`)).status, 200);
+  expectError(await street.post(`/api/v1/tasks/${t.id}/reveal`), 403, 'reveal_forbidden');
+  const refused = await waitForAudit(auditor, `action=task.reveal&object_id=${t.id}`, (e) => e.result === 'reveal_forbidden');
+  assert.ok(refused.some((e) => e.result === 'reveal_forbidden'), 'the refusal is audited');
 });
 
 test('the overdue sweep raises exactly one task_overdue alert per task and marks it', async () => {
@@ -317,6 +337,9 @@ test('the board: filters, sort, paging and a CSV export with masked values', asy
   expectError(await cc.get('/api/v1/tasks?kind=teleport'), 400, 'invalid_parameter', 'kind');
   expectError(await cc.get('/api/v1/tasks?overdue=2'), 400, 'invalid_parameter', 'overdue');
   assert.equal((await grid.get('/api/v1/tasks')).status, 403, 'the board needs task.read');
+  // the header's region narrows the board like every list
+  assert.equal((await list(`within=${LONGFU}&q=看板查找`)).total, 0);
+  assert.equal((await list(`within=${DUOFU}&q=看板查找`)).total, 1);
   const csv = await cc.get('/api/v1/tasks?format=csv&q=看板查找');
   assert.equal(csv.status, 200, csv.text);
   assert.match(csv.headers.get('content-type'), /text\/csv/);
