@@ -67,6 +67,9 @@ err app_routes(void)
     ADD(device);
     ADD(workbench);
     ADD(vocab);
+    /* the counters person writes keep (stats/) */
+    HOOK(person_measures_register());
+    ADD(stats);
     ADD(case_observe);
     return E_OK;
 }

@@ -34,6 +34,7 @@ ROUTES(vehicle);
 ROUTES(device);
 ROUTES(workbench);
 ROUTES(vocab);
+ROUTES(stats);
 ROUTES(case_observe);
 
 /* Register every route table with the router, and wire the hooks between

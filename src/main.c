@@ -75,6 +75,11 @@ static const struct command {
      "  (a listener on FK_MQTT_URL's host and port). A broker whose pid is in\n"
      "  DIR/mosquitto.pid is sent SIGHUP to reload them. With FK_MQTT_BROKER_DIR=DIR the\n"
      "  server rewrites them after every device change.\n"},
+    {"stats", "verify", cmd_stats_verify, "核对统计计数 (check the counters against a recount)",
+     "fangkong stats verify [--fix]\n"
+     "  Recounts every statistics measure from its source tables and prints each counter\n"
+     "  that differs (measure, region, day, counter, recount). --fix rewrites them from the\n"
+     "  recount in one transaction. Exit status 1 when any differed, 0 when all agree.\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };

@@ -182,6 +182,7 @@ const struct http_error_code http_error_codes[] = {
     {"unknown_case_person", "No such case person in scope"},
     {"unknown_device", "No such device in scope"},
     {"unknown_field", "A field the route does not accept"},
+    {"unknown_measure", "The statistics measure is not registered"},
     {"unknown_owner", "No such vehicle owner in scope"},
     {"unknown_person", "No such person (behind a code, or in scope)"},
     {"unknown_venue", "No such venue or checkpoint in scope"},
