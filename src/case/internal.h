@@ -189,9 +189,11 @@ err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_
 /* One status change as JSON (the POST's reply). */
 err case_status_change_json(db *d, arena *a, int64_t change_id, json_t **o_r) MUST_USE;
 
-/* Move the counters of a status change at region (+1 to, -1 from, the
- * flow of entering `to`, and the route of a new confirmed case). */
-err case_status_count(db *d, int64_t region, int from, int to, enum infection_route route) MUST_USE;
+/* Move the counters of a status change from -> to at region, at time
+ * `at` (measures.c): the status levels, the flow of entering `to`, and a
+ * new confirmed case by its route. */
+err case_status_count(db *d, int64_t region, int from, int to, enum infection_route route,
+                      int64_t at) MUST_USE;
 
 /* ---- observations (observe.c) --------------------------------------------------- */
 

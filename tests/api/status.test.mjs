@@ -182,3 +182,30 @@ test('the person API no longer sets the status; scope and permission', async () 
   assert.equal((await set(leader, id, { to: 'observation' })).status, 403);
   assert.equal((await leader.get(`/api/v1/persons/${id}/status-changes`)).status, 200);
 });
+
+test('counters: status levels, entries, new cases by route, observations opened and released; stats verify agrees', async () => {
+  const M = ['person.status.confirmed', 'person.status.observation', 'case.enter.confirmed', 'case.enter.observation',
+    'case.confirmed_by.cluster', 'case.confirmed_by.local', 'case.observe.new', 'case.release.new'];
+  const values = async () => {
+    const r = await ok(cc.get(`/api/v1/stats/summary?measures=${M.join(',')}`));
+    return Object.fromEntries(r.items.map((f) => [f.measure, f.value]));
+  };
+  const before = await values();
+  const a = await person(), b = await person();
+  await ok(cs.post('/api/v1/observations', { person_id: a, kind: 'home_observation', source: 'cdc' }), 201);
+  await ok(set(cs, a, { to: 'suspected' }));
+  await ok(set(cs, a, { to: 'confirmed', severity: 'mild', infection_route: 'cluster' }));
+  await ok(set(cs, a, { to: 'confirmed', severity: 'critical' })); // severity: no new case
+  const ob = await ok(cs.post('/api/v1/observations', { person_id: b, kind: 'home_observation', source: 'cdc' }), 201);
+  await ok(cs.post(`/api/v1/observations/${ob.id}/end`, { reason: '期满' }));
+  // refused changes move nothing
+  expectError(await set(cs, b, { to: 'dead' }), 409, 'invalid_transition');
+  const after = await values();
+  const diff = Object.fromEntries(M.map((m) => [m, after[m] - before[m]]));
+  assert.deepEqual(diff, {
+    'person.status.confirmed': 1, 'person.status.observation': 0, 'case.enter.confirmed': 1, 'case.enter.observation': 2,
+    'case.confirmed_by.cluster': 1, 'case.confirmed_by.local': 0, 'case.observe.new': 2, 'case.release.new': 1,
+  });
+  const v = ctx.fk(['stats', 'verify']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+});
