@@ -149,12 +149,14 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
 /* ---- measures (stats) ------------------------------------------------------ */
 
 /*
- * Counters this capability keeps (src/stats): a level per status,
- * "case.status.<person_status name>", at the person's region; daily flows
- * "case.enter.<person_status name>" (people who entered a status that day),
- * "case.incident.new" (reports), "case.observe.new", "case.release.new",
- * "case.confirmed_by.<infection route>" (seed 001 §4.1.9 感染途径).
- * Registered by case_register (app.c).
+ * Counters this capability keeps (src/stats): the level per status is the
+ * person registry's "person.status.<person_status name>" (person/, at the
+ * person's region), which status changes here move too (one figure, one
+ * measure); daily flows "case.enter.<person_status name>" (people who
+ * entered a status that day), "case.incident.new" (reports, incident.c),
+ * "case.observe.new", "case.release.new", "case.confirmed_by.<infection
+ * route>" (seed 001 §4.1.9 感染途径). Registered by case_register (app.c);
+ * docs/cases.md lists them.
  */
 err case_register(void) MUST_USE;
 

@@ -645,8 +645,11 @@ err case_observe_close_open(db *d, arena *a, const struct principal *who, int64_
     db_done(s);
     if (e || !id)
         return e;
+    /* the person was found in scope; their observation may carry an older
+     * region (they moved), which must not stop the change */
+    struct scope all = scope_all();
     struct observation o;
-    if ((e = case_observation_find(d, a, &who->scope, id, &o)))
+    if ((e = case_observation_find(d, a, &all, id, &o)))
         return e;
     return close_one(d, a, who, &o, state, 0, "人员状态变更");
 }
