@@ -14,28 +14,6 @@
 #include "case/case.h"
 #include "db/fields.h"
 
-/* The state of an observation: open, or how it ended. */
-enum observe_state {
-    OBS_ACTIVE = 1,  /* 观察中 */
-    OBS_RELEASED,    /* 已解除 */
-    OBS_TRANSFERRED, /* 已转送 (hospital, another site, …) */
-    OBS_ENDED,       /* 已结束 (other reasons: a status change to a case, death) */
-};
-extern const struct vocab observe_state_vocab;
-
-/* 感染途径 (seed 001 §4.1.9): asked when a person becomes confirmed or asymptomatic. */
-enum infection_route {
-    ROUTE_LOCAL = 1,       /* 本地感染 */
-    ROUTE_IMPORTED,        /* 境外输入 */
-    ROUTE_DOMESTIC_IMPORT, /* 外地输入 */
-    ROUTE_CLUSTER,         /* 聚集性 */
-    ROUTE_UNKNOWN,         /* 不明 */
-};
-extern const struct vocab infection_route_vocab;
-
-/* Quarantine room states. */
-extern const struct vocab room_state_vocab; /* free | occupied | closed */
-
 /*
  * THE field table of the observation's §5.1 fields (db/fields.h), the
  * ones a create may give and a PATCH may change; row i is bit 1u << i.
