@@ -75,6 +75,8 @@ err app_routes(void)
     ADD(incident);
     HOOK(incident_register());
     ADD(task);
+    /* the counters of the observation list and the status machine */
+    HOOK(case_register());
     ADD(case_observe);
     return E_OK;
 }

@@ -80,6 +80,18 @@ enum case_source {
 };
 extern const struct vocab case_source_vocab;
 
+/* The state of an observation: open, or how it ended. */
+enum observe_state {
+    OBS_ACTIVE = 1,  /* 观察中 */
+    OBS_RELEASED,    /* 已解除 */
+    OBS_TRANSFERRED, /* 已转送 (hospital, another site, …) */
+    OBS_ENDED,       /* 已结束 (other reasons: a status change to a case, death) */
+};
+extern const struct vocab observe_state_vocab;
+
+/* Quarantine room states. */
+extern const struct vocab room_state_vocab; /* free | occupied | closed */
+
 struct case_observe_in {
     int64_t person_id;   /* a live person inside who's scope */
     int64_t incident_id; /* 0: none (a direct entry or an import) */
@@ -136,6 +148,16 @@ err case_observe_end(db *d, arena *a, const struct principal *who, int64_t obser
 enum case_severity { SEVERITY_MILD = 1, SEVERITY_SEVERE, SEVERITY_CRITICAL };
 extern const struct vocab case_severity_vocab;
 
+/* 感染途径 (seed 001 §4.1.9): asked when a person becomes confirmed or asymptomatic. */
+enum infection_route {
+    ROUTE_LOCAL = 1,       /* 本地感染 */
+    ROUTE_IMPORTED,        /* 境外输入 */
+    ROUTE_DOMESTIC_IMPORT, /* 外地输入 */
+    ROUTE_CLUSTER,         /* 聚集性 */
+    ROUTE_UNKNOWN,         /* 不明 */
+};
+extern const struct vocab infection_route_vocab;
+
 /*
  * Change person_id's status to `to` (enum person_status) with a reason,
  * inside the caller's transaction: refused with E_CONFLICT
@@ -149,12 +171,14 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
 /* ---- measures (stats) ------------------------------------------------------ */
 
 /*
- * Counters this capability keeps (src/stats): a level per status,
- * "case.status.<person_status name>", at the person's region; daily flows
- * "case.enter.<person_status name>" (people who entered a status that day),
- * "case.incident.new" (reports), "case.observe.new", "case.release.new",
- * "case.confirmed_by.<infection route>" (seed 001 §4.1.9 感染途径).
- * Registered by case_register (app.c).
+ * Counters this capability keeps (src/stats): the level per status is the
+ * person registry's "person.status.<person_status name>" (person/, at the
+ * person's region), which status changes here move too (one figure, one
+ * measure); daily flows "case.enter.<person_status name>" (people who
+ * entered a status that day), "case.incident.new" (reports, incident.c),
+ * "case.observe.new", "case.release.new", "case.confirmed_by.<infection
+ * route>" (seed 001 §4.1.9 感染途径). Registered by case_register (app.c);
+ * docs/cases.md lists them.
  */
 err case_register(void) MUST_USE;
 

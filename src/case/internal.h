@@ -14,28 +14,6 @@
 #include "case/case.h"
 #include "db/fields.h"
 
-/* The state of an observation: open, or how it ended. */
-enum observe_state {
-    OBS_ACTIVE = 1,  /* 观察中 */
-    OBS_RELEASED,    /* 已解除 */
-    OBS_TRANSFERRED, /* 已转送 (hospital, another site, …) */
-    OBS_ENDED,       /* 已结束 (other reasons: a status change to a case, death) */
-};
-extern const struct vocab observe_state_vocab;
-
-/* 感染途径 (seed 001 §4.1.9): asked when a person becomes confirmed or asymptomatic. */
-enum infection_route {
-    ROUTE_LOCAL = 1,       /* 本地感染 */
-    ROUTE_IMPORTED,        /* 境外输入 */
-    ROUTE_DOMESTIC_IMPORT, /* 外地输入 */
-    ROUTE_CLUSTER,         /* 聚集性 */
-    ROUTE_UNKNOWN,         /* 不明 */
-};
-extern const struct vocab infection_route_vocab;
-
-/* Quarantine room states. */
-extern const struct vocab room_state_vocab; /* free | occupied | closed */
-
 /*
  * THE field table of the observation's §5.1 fields (db/fields.h), the
  * ones a create may give and a PATCH may change; row i is bit 1u << i.
@@ -189,9 +167,11 @@ err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_
 /* One status change as JSON (the POST's reply). */
 err case_status_change_json(db *d, arena *a, int64_t change_id, json_t **o_r) MUST_USE;
 
-/* Move the counters of a status change at region (+1 to, -1 from, the
- * flow of entering `to`, and the route of a new confirmed case). */
-err case_status_count(db *d, int64_t region, int from, int to, enum infection_route route) MUST_USE;
+/* Move the counters of a status change from -> to at region, at time
+ * `at` (measures.c): the status levels, the flow of entering `to`, and a
+ * new confirmed case by its route. */
+err case_status_count(db *d, int64_t region, int from, int to, enum infection_route route,
+                      int64_t at) MUST_USE;
 
 /* ---- observations (observe.c) --------------------------------------------------- */
 

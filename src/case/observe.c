@@ -645,8 +645,11 @@ err case_observe_close_open(db *d, arena *a, const struct principal *who, int64_
     db_done(s);
     if (e || !id)
         return e;
+    /* the person was found in scope; their observation may carry an older
+     * region (they moved), which must not stop the change */
+    struct scope all = scope_all();
     struct observation o;
-    if ((e = case_observation_find(d, a, &who->scope, id, &o)))
+    if ((e = case_observation_find(d, a, &all, id, &o)))
         return e;
     return close_one(d, a, who, &o, state, 0, "人员状态变更");
 }
@@ -1061,7 +1064,12 @@ err case_room_set_closed(db *d, const struct scope *sc, int64_t site_id, const c
     db_bind_int64(s, 2, now_ms());
     db_bind_int64(s, 3, site_id);
     db_bind_text(s, 4, room_no);
-    return db_run(s, NULL);
+    int64_t n = 0;
+    if ((e = db_run(s, &n)))
+        return e;
+    /* taken between the read and the write */
+    return n == 1 ? E_OK
+                  : err_set(E_CONFLICT, "room_occupied", "closed", "房间有人入住，不能停用或启用");
 }
 
 err case_sites(db *d, arena *a, const struct scope *sc, json_t **items_r)

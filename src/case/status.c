@@ -196,8 +196,12 @@ err case_status_set(db *d, arena *a, const struct principal *who, const struct c
         if (new_case)
             return err_set(E_INPUT, "required", "infection_route",
                            "确诊或无症状感染须填写感染途径");
+        /* an asymptomatic case confirmed, a severity change: the route
+         * recorded before (a case registered as such has none: unknown) */
         if ((e = last_route(d, in->person_id, &route)))
             return e;
+        if (!route)
+            route = ROUTE_UNKNOWN;
     }
     int64_t now = now_ms();
     db_stmt *s;
@@ -268,7 +272,7 @@ err case_status_set(db *d, arena *a, const struct principal *who, const struct c
     free(text);
     if (e)
         return e;
-    if (from != in->to && (e = case_status_count(d, region, from, in->to, new_case ? route : 0)))
+    if ((e = case_status_count(d, region, from, in->to, route, now)))
         return e;
     if ((e = code_refresh(d, a, in->person_id, "status", who->user_id)))
         return e;
@@ -392,16 +396,4 @@ err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_
     }
     *items_r = items;
     return E_OK;
-}
-
-/* ---- counters ------------------------------------------------------------------------ */
-
-err case_status_count(db *d, int64_t region, int from, int to, enum infection_route route)
-{
-    (void)d;
-    (void)region;
-    (void)from;
-    (void)to;
-    (void)route;
-    return E_OK; /* filled in with stats_add once h9-stats is merged */
 }

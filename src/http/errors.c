@@ -173,6 +173,7 @@ const struct http_error_code http_error_codes[] = {
     {"sms_daily_limit", "The daily SMS limit is reached"},
     {"sms_failed", "The SMS could not be sent"},
     {"staff_phone", "The phone belongs to a staff account"},
+    {"status_by_workflow", "A person's status changes only through the status API (state machine)"},
     {"subject_required", "The reported person must be identified (name, id type and number)"},
     {"temperature_out_of_range", "The temperature is outside the plausible range"},
     {"token_expired", "The QR token has expired"},

@@ -266,3 +266,22 @@ test('the list: filters, counts by state, name search, CSV; PATCH with its versi
   const refused = await auditEntries(auditor, 'observation.update', o.id);
   assert.ok(refused.some((x) => x.result === 'version_conflict'), JSON.stringify(refused));
 });
+
+test('the vocabularies document carries the case workflow\'s, and the body schema uses them', async () => {
+  const doc = await ok(cs.get('/api/v1/vocabularies'));
+  const values = (k) => doc[k].items.map((x) => x.value);
+  assert.deepEqual(values('observe_kinds'), ['home_isolation', 'home_observation', 'central', 'hospital']);
+  assert.deepEqual(values('observe_states'), ['active', 'released', 'transferred', 'ended']);
+  assert.deepEqual(values('release_statuses'), ['treatment', 'free']);
+  assert.deepEqual(values('room_states'), ['free', 'occupied', 'closed']);
+  assert.deepEqual(values('case_severities'), ['mild', 'severe', 'critical']);
+  assert.deepEqual(values('infection_routes'), ['local', 'imported', 'domestic_import', 'cluster', 'unknown']);
+  assert.equal(values('case_sources').length, 10);
+  for (const k of ['observe_kinds', 'case_sources', 'infection_routes'])
+    for (const it of doc[k].items) assert.match(it.label, /\p{Script=Han}/u, `${k}.${it.value}`);
+  const api = await ok(cs.get('/api/v1/openapi.json'));
+  const body = api.paths['/api/v1/observations'].post.requestBody.content['application/json'].schema;
+  assert.deepEqual(body.properties.kind.enum, values('observe_kinds'));
+  assert.deepEqual(body.properties.source.enum, values('case_sources'));
+  assert.deepEqual(body.required.sort(), ['kind', 'person_id', 'source']);
+});
