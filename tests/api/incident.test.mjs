@@ -489,14 +489,17 @@ test('the inbox exports CSV, filters by time and audits the read', async () => {
 });
 
 test('every report counts in case.incident.new at its region and day, and the recount agrees', async () => {
-  const before = Number(sqlRun(ctx, "SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'case.incident.new'").trim());
+  const before = Number(sqlRun(ctx, "SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'case.incident.new' AND day <> 0").trim());
   const res = await resident();
   const r = await res.post('/api/v1/me/reports', { about: 'other', category: 'other', name: '计数', region_code: GRID });
   assert.equal(r.status, 201, r.text);
-  const after = Number(sqlRun(ctx, "SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'case.incident.new'").trim());
+  // a flow: the day's row, and its all-days total at day 0 (STATS_NOW)
+  const after = Number(sqlRun(ctx, "SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'case.incident.new' AND day <> 0").trim());
+  const total = Number(sqlRun(ctx, "SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'case.incident.new' AND day = 0").trim());
+  assert.equal(total, after);
   assert.equal(after, before + 1);
   assert.equal(after, count('incidents'));
-  const at = sqlRun(ctx, `SELECT COUNT(*) FROM counters WHERE measure = 'case.incident.new' AND region_code = ${GRID}000 AND n > 0`).trim();
+  const at = sqlRun(ctx, `SELECT COUNT(*) FROM counters WHERE measure = 'case.incident.new' AND region_code = ${GRID}000 AND day <> 0 AND n > 0`).trim();
   assert.equal(at, '1');
   // the recount of this measure agrees (other measures are their owners' to check)
   const v = ctx.fk(['stats', 'verify']);
