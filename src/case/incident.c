@@ -33,28 +33,21 @@
 #include "task/task.h"
 
 static const struct vocab_word category_words[] = {
-    {"", ""},
-    {"symptoms", "疑似症状"},
-    {"risk_area", "中高风险地区旅居"},
-    {"contact", "密切接触"},
-    {"fever", "发热"},
-    {"other", "其他"},
+    /* slot 0 a hole: every enum starts at 1 */
+    [0] = {NULL, NULL},      {"symptoms", "疑似症状"}, {"risk_area", "中高风险地区旅居"},
+    {"contact", "密切接触"}, {"fever", "发热"},        {"other", "其他"},
 };
 const struct vocab incident_category_vocab =
     VOCAB("incident_categories", "上报类别", category_words);
 
 static const struct vocab_word state_words[] = {
-    {"", ""},
-    {"reported", "已上报"},
-    {"verifying", "核实中"},
-    {"observed", "已纳入观察"},
-    {"transferred", "已转送医院"},
-    {"closed", "已结案"},
+    [0] = {NULL, NULL},         {"reported", "已上报"},        {"verifying", "核实中"},
+    {"observed", "已纳入观察"}, {"transferred", "已转送医院"}, {"closed", "已结案"},
 };
 const struct vocab incident_state_vocab = VOCAB("incident_states", "事件状态", state_words);
 
 static const struct vocab_word outcome_words[] = {
-    {"", ""},
+    [0] = {NULL, NULL},
     {"false_report", "不属实"},
     {"confirmed", "属实"},
     {"abnormal", "症状异常"},
@@ -62,7 +55,7 @@ static const struct vocab_word outcome_words[] = {
 const struct vocab incident_outcome_vocab = VOCAB("verify_outcomes", "核实结果", outcome_words);
 
 static const struct vocab_word action_words[] = {
-    {"", ""},
+    [0] = {NULL, NULL},
     {"observe", "直接纳入隔离观察名单"},
     {"verify", "派发入户核实任务"},
 };

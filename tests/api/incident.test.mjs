@@ -484,6 +484,11 @@ test('the inbox exports CSV, filters by time and audits the read', async () => {
   r = await cc.get(`/api/v1/incidents?from=${Date.now() + 60000}`);
   assert.equal(r.body.total, 0);
   expectError(await cc.get('/api/v1/incidents?state=lost'), 400, 'invalid_parameter', 'state');
+  // the pages read the labels from the vocabularies
+  const voc = (await cc.get('/api/v1/vocabularies')).body;
+  assert.deepEqual(voc.incident_categories.items.map((x) => x.value), ['symptoms', 'risk_area', 'contact', 'fever', 'other'], JSON.stringify(voc.incident_categories));
+  assert.equal(voc.incident_states.items.find((x) => x.value === 'transferred').label, '已转送医院');
+  assert.ok(voc.verify_outcomes && voc.routing_actions);
   await auditEntries(auditor, 'incident.export');
   await auditEntries(auditor, 'incident.list');
 });
