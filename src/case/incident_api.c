@@ -211,9 +211,15 @@ static err declaration_check(struct req *r, struct incident_new *in, bool requir
             "name",        "gender",           "id_number",   "phone",
             "travel",      "native_place",     "unit",        "department",
             "return_date", "return_transport", "region_code", NULL};
-        for (size_t i = 0; need[i]; i++)
-            if (!json_has(b, need[i]))
-                KEEP(err_set(E_INPUT, "required", need[i], "请填写%s", need[i]));
+        for (size_t i = 0; need[i]; i++) {
+            if (json_has(b, need[i]))
+                continue;
+            const char *label = need[i];
+            for (const struct jfield *f = declaration_fields; f->name; f++)
+                if (!strcmp(f->name, need[i]))
+                    label = f->label;
+            KEEP(err_set(E_INPUT, "required", need[i], "请填写%s", label));
+        }
     }
     if (any) {
         char *s = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);

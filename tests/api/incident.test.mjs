@@ -449,7 +449,9 @@ test('an enterprise declaration (seed 001 §4.1.5): the form is kept sealed and 
     return_date: '2026-02-10', return_transport: '高铁', region_code: COMMUNITY, address: '多福巷2号',
   };
   const { department, ...missing } = form;
-  expectError(await ent.post('/api/v1/me/reports', missing), 400, 'required', 'department');
+  let m = await ent.post('/api/v1/me/reports', missing);
+  expectError(m, 400, 'required', 'department');
+  assert.match(errOf(m).message, /年级班级或部门/);
   expectError(await ent.post('/api/v1/me/reports', { ...form, return_date: '2026-02-30' }), 400, 'invalid_date', 'return_date');
   const r = await ent.post('/api/v1/me/reports', form);
   assert.equal(r.status, 201, r.text);
