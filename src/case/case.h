@@ -275,7 +275,9 @@ err incident_report(db *d, arena *a, const struct principal *who, struct inciden
 
 /*
  * Fill in's person, venue and region from the scan record access_id (a
- * refused or feverish scan of a venue inside who's scope): E_NOT_FOUND
+ * refused or feverish scan of a venue inside who's scope). The region is
+ * the person's residence even outside who's scope (a visitor): the report
+ * is filed and routed there, and the reporter cannot read it. E_NOT_FOUND
  * "unknown_access" outside scope or unknown; E_INPUT "access_not_reportable"
  * for a passed scan without fever or without a person; E_CONFLICT
  * "already_reported" when the scan was reported already.

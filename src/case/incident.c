@@ -682,7 +682,16 @@ static err check_new(db *d, const struct principal *who, struct incident_new *in
 err incident_report(db *d, arena *a, const struct principal *who, struct incident_new *in,
                     int64_t *id_r, enum incident_state *state_r)
 {
-    err e = check_new(d, who, in);
+    /* A checkpoint's scan names a person who may live outside the gate
+     * staff's scope (a visitor from another district): the report goes to
+     * the residence and the rule acts there, under the reporter's name and
+     * the residence's scope. Nothing else widens: the scan record was
+     * checked in the reporter's scope (incident_from_access). */
+    struct principal rule_who = *who;
+    if (in->access_id)
+        rule_who.scope = scope_of(in->region_code);
+    const struct principal *actor = in->access_id ? &rule_who : who;
+    err e = check_new(d, actor, in);
     if (e)
         return e;
     struct routing_rule rule;
@@ -708,7 +717,7 @@ err incident_report(db *d, arena *a, const struct principal *who, struct inciden
                  0)))
             goto fail;
         if (rule.action == ROUTING_OBSERVE)
-            e = route_observe(d, a, who, id, in, OBSERVE_HOME_OBSERVATION, 0, NULL, NULL,
+            e = route_observe(d, a, actor, id, in, OBSERVE_HOME_OBSERVATION, 0, NULL, NULL,
                               INCIDENT_REPORTED, &state);
         else
             e = route_verify(d, a, id, in, &rule, now, &state);
@@ -759,9 +768,17 @@ err incident_from_access(db *d, const struct principal *who, int64_t access_id,
     if (!person || !(refused || fever))
         return err_set(E_INPUT, "access_not_reportable", "access_id",
                        "只能上报被拒绝通行或体温异常、且已识别人员的通行记录");
+    /* the residence: the scan named the person, wherever they live */
+    struct scope all = scope_all();
+    int64_t residence;
+    if ((e = person_region(d, &all, person, &residence)))
+        return e == E_NOT_FOUND ? err_set(E_INPUT, "access_not_reportable", "access_id",
+                                          "通行记录中的人员已不在人员库中")
+                                : e;
     in->access_id = access_id;
     in->venue_id = venue;
     in->person_id = person;
+    in->region_code = residence;
     if (fever) {
         in->symptoms |= SYM_FEVER;
         if (in->temperature < 0)

@@ -23,7 +23,7 @@ const rid = () => residentId('110101', '19800808', 400 + ++seq * 2);
 let phoneSeq = 0;
 const newPhone = () => '1392000' + String(1000 + ++phoneSeq).padStart(4, '0');
 
-async function resident({ register = false } = {}) {
+async function resident({ register = false, region = COMMUNITY, verifier = null } = {}) {
   const c = ctx.client();
   const phone = newPhone();
   await c.post('/api/v1/auth/sms/send', { phone });
@@ -33,10 +33,10 @@ async function resident({ register = false } = {}) {
   r = await c.post('/api/v1/me/consent', { version: 'v1' });
   assert.equal(r.status, 200, r.text);
   if (register) {
-    r = await c.post('/api/v1/me/person', { name: '上报人', id_number: rid(), region_code: COMMUNITY, address: '多福巷9号' });
+    r = await c.post('/api/v1/me/person', { name: '上报人', id_number: rid(), region_code: region, address: '多福巷9号' });
     assert.equal(r.status, 201, r.text);
     c.personId = r.body.person.id;
-    r = await cc.post(`/api/v1/persons/${c.personId}/verify`, { document_checked: true });
+    r = await (verifier || cc).post(`/api/v1/persons/${c.personId}/verify`, { document_checked: true });
     assert.equal(r.status, 200, r.text);
   }
   return c;
@@ -307,6 +307,24 @@ test('checkpoint one-tap from a refused scan; passed scans and other regions are
   assert.equal(d.temperature, 38.4);
   assert.ok(d.symptoms.includes('fever'));
   expectError(await gate.post('/api/v1/reports', { source: 'checkpoint', category: 'fever', access_id: s.body.record_id }), 409, 'already_reported');
+});
+
+test('checkpoint one-tap of a visitor from another district: filed and observed at their residence', async () => {
+  const visitor = await resident({ register: true, region: XC_C1, verifier: ccWest });
+  const token = (await visitor.get('/api/v1/me/code/token')).body.token;
+  const s = await gate.post('/api/v1/scans', { venue_id: gateVenue.id, token, direction: 'in', temperature: 38.9 });
+  assert.equal(s.body.verdict, 'deny', s.text);
+  const r = await gate.post('/api/v1/reports', { source: 'checkpoint', category: 'fever', access_id: s.body.record_id });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.state, 'observed');
+  // the reporter's district does not hold it; the residence's does
+  assert.equal((await gate.get(`/api/v1/incidents/${r.body.id}`)).status, 403); // no case.read
+  expectError(await cc.get(`/api/v1/incidents/${r.body.id}`), 404, 'not_found');
+  const d = await detail(r.body.id, ccWest);
+  assert.equal(d.region_code, XC_C1);
+  assert.equal(d.person_id, visitor.personId);
+  assert.equal(d.venue_id, gateVenue.id);
+  assert.notEqual(d.observation_id, '0');
 });
 
 test('bad input is refused with the field and changes nothing', async () => {
