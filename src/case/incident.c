@@ -877,7 +877,8 @@ struct verify_result {
     int64_t region_code;
 };
 
-static err result_check(db *d, const struct principal *who, json_t *res, bool unknown,
+static err result_check(db *d, const struct principal *who, json_t *res,
+                        const struct incident_subject *given, bool unknown,
                         struct verify_result *vr)
 {
     static const char *const known[] = {
@@ -957,12 +958,14 @@ static err result_check(db *d, const struct principal *who, json_t *res, bool un
     }
     if (sj->phone && (x = check_phone(sj->phone, "phone")) && !e)
         e = x;
+    /* an unknown subject is registered from the visit's answers, or from
+     * what the report already said (a declaration, a patrol) */
     if (unknown && vr->outcome > 0 && vr->outcome != OUTCOME_FALSE_REPORT) {
-        if (!sj->name)
+        if (!sj->name && !given->name)
             e = err_add(e, E_INPUT, "required", "name", "人员未登记：请填写姓名");
-        if (!sj->id_number)
+        if (!sj->id_number && !given->id_number)
             e = err_add(e, E_INPUT, "required", "id_number", "人员未登记：请填写证件号码");
-        else if (sj->id_type &&
+        else if (sj->id_number && sj->id_type &&
                  (x = check_id_number((enum id_type)sj->id_type, sj->id_number, "id_number")) && !e)
             e = x;
     }
@@ -981,7 +984,7 @@ static err verify_complete(db *d, arena *a, const struct principal *who, const s
         return err_set(E_CONFLICT, "incident_not_verifying", NULL, "该事件已%s，无需再核实",
                        vocab_label(&incident_state_vocab, (size_t)v.state));
     struct verify_result vr;
-    if ((e = result_check(d, who, result, v.person_id == 0, &vr)))
+    if ((e = result_check(d, who, result, &v.subject, v.person_id == 0, &vr)))
         return e;
     if ((e = event(d, a, v.id, v.person_id, v.region_code, "verified",
                    json_pack("{s:s, s:s}", "outcome", name_of(&incident_outcome_vocab, vr.outcome),

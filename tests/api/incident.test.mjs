@@ -171,7 +171,8 @@ test('a resident reports a neighbour with a photo; the grid worker verifies; con
   const persons = count('persons');
   expectError(await complete(taskId, { reason: '看过了' }), 400, 'required', 'outcome');
   expectError(await complete(taskId, { outcome: 'maybe' }), 400, 'invalid_value', 'outcome');
-  expectError(await complete(taskId, { outcome: 'confirmed' }), 400, 'required', 'name');
+  // the name came with the report; the id number must come from the visit
+  expectError(await complete(taskId, { outcome: 'confirmed' }), 400, 'required', 'id_number');
   refused(await complete(taskId, { outcome: 'confirmed', name: '李邻居', id_number: '110101198008080001' }), 400, null, 'id_number');
   expectError(await complete(taskId, { outcome: 'confirmed', name: '李邻居', id_number: neighbourId, color: 'red' }), 400, 'unknown_field', 'color');
   assert.equal(count('persons'), persons);
@@ -485,6 +486,15 @@ test('an enterprise declaration (seed 001 §4.1.5): the form is kept sealed and 
   assert.equal(raw, '1');
   assert.ok(!sqlRun(ctx, 'SELECT * FROM incidents').includes('多福巷小学'));
   assert.ok(sqlRun(ctx, 'SELECT * FROM incidents').includes('enterprise'), 'positive control: plain columns are found');
+  // the visit confirms it: the person is registered from the declaration itself
+  const taskId = await acceptedTask(r.body.id);
+  const ok = await complete(taskId, { outcome: 'confirmed' });
+  assert.equal(ok.status, 200, ok.text);
+  const found = await cc.get(`/api/v1/persons?id_number=${form.id_number}&reveal=1`);
+  assert.equal(found.body.items.length, 1, found.text);
+  assert.equal(found.body.items[0].name, '蒋十四');
+  assert.equal(found.body.items[0].phone, form.phone);
+  assert.equal((await detail(r.body.id)).state, 'observed');
 });
 
 test('the inbox exports CSV, filters by time and audits the read', async () => {
