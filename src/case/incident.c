@@ -668,9 +668,11 @@ static err check_new(db *d, const struct principal *who, struct incident_new *in
     if (in->person_id) {
         /* the subject's residence is the scope key */
         int64_t region;
-        if ((e = person_region(d, &who->scope, in->person_id, &region)))
+        if ((e = person_region(d, &who->scope, in->person_id, &region)) == E_NOT_FOUND)
             return err_set(E_NOT_FOUND, "unknown_person", "person_id",
                            "人员不存在或不在您的管辖范围内");
+        if (e)
+            return e;
         in->region_code = region;
         return E_OK;
     }

@@ -365,6 +365,10 @@ test('bad input is refused with the field and changes nothing', async () => {
     assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
     assert.equal(errOf(r).field, field, r.text);
   }
+  // no body at all, or not an object
+  assert.equal((await res.post('/api/v1/me/reports')).status, 400);
+  assert.equal((await res.post('/api/v1/me/reports', [])).status, 400);
+  assert.equal((await cc.post('/api/v1/reports')).status, 400);
   // a person of another district is not found
   const west = await ccWest.post('/api/v1/persons', { name: '西城人', id_number: rid(), region_code: XC_C1 });
   assert.equal(west.status, 201, west.text);
