@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Measures in one process: the case workflow's (about 25), the person
- * statuses (9) and room to grow. */
-#define STATS_MEASURES_MAX 128
-
 /* The registry is written at start-up and read by every loop; a capability
  * whose writes also run in tools that never call app_routes (the demo, unit
  * tests) registers lazily from its write path, so the table takes a lock. */
@@ -120,19 +116,28 @@ err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_fr
               int64_t *sum_r)
 {
     db_stmt *s;
-    /* one range of the primary key: measure fixed, region_code in
-     * [lo, hi), day filtered from the same index entries */
-    err e = db_prepare(d,
-                       "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE measure = ? "
-                       "AND region_code >= ? AND region_code < ? AND day >= ? AND day <= ?",
-                       &s);
+    /* one range of counters_by_day (sql/018), which holds n: measure and
+     * day fixed, region_code in [lo, hi), or a window of days whose
+     * regions are filtered from the same entries */
+    err e = day_from == day_to
+                ? db_prepare(d,
+                             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE "
+                             "measure = ? AND day = ? AND region_code >= ? AND region_code < ?",
+                             &s)
+                : db_prepare(d,
+                             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE "
+                             "measure = ? AND day >= ? AND day <= ? AND region_code >= ? AND "
+                             "region_code < ?",
+                             &s);
     if (e)
         return e;
-    db_bind_text(s, 1, measure);
-    db_bind_int64(s, 2, lo);
-    db_bind_int64(s, 3, hi);
-    db_bind_int64(s, 4, day_from);
-    db_bind_int64(s, 5, day_to);
+    int i = 1;
+    db_bind_text(s, i++, measure);
+    db_bind_int64(s, i++, day_from);
+    if (day_from != day_to)
+        db_bind_int64(s, i++, day_to);
+    db_bind_int64(s, i++, lo);
+    db_bind_int64(s, i, hi);
     bool row;
     if (!(e = db_row(s, &row)) && row)
         *sum_r = db_col_int64(s, 0);
