@@ -285,3 +285,22 @@ test('the vocabularies document carries the case workflow\'s, and the body schem
   assert.deepEqual(body.properties.source.enum, values('case_sources'));
   assert.deepEqual(body.required.sort(), ['kind', 'person_id', 'source']);
 });
+
+test('a region move carries the observations, rooms, status changes and timeline along', async () => {
+  const id = await person(OTHER_STREET);
+  const room = '8' + String(Date.now() % 1000).padStart(3, '0');
+  await ok(csOther.post(`/api/v1/quarantine-sites/${otherSite}/rooms`, { rooms: [room] }), 201);
+  const o = await ok(csOther.post('/api/v1/observations', { person_id: id, kind: 'central', source: 'cdc', site_id: otherSite, room_no: room }), 201);
+  const moved = '110101001002';
+  await ok(cc.post(`/api/v1/regions/${OTHER_STREET}/move`, { code: moved }));
+  // the community's own staff moved with it and still reaches everything
+  const after = await ok(csOther.get(`/api/v1/observations/${o.id}`));
+  assert.equal(after.region_code, moved);
+  assert.equal((await ok(csOther.get(`/api/v1/persons/${id}/timeline`))).total, 2);
+  assert.equal((await ok(csOther.get(`/api/v1/persons/${id}/status-changes`))).total, 1);
+  const rooms = (await ok(csOther.get(`/api/v1/quarantine-sites/${otherSite}/rooms`))).items;
+  assert.equal(rooms.find((x) => x.room_no === room).state, 'occupied');
+  // and the old street's range holds nothing of it
+  for (const t of ['observations', 'quarantine_rooms', 'status_changes', 'case_events'])
+    assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM ${t} WHERE region_code >= 110101002001000000 AND region_code < 110101002002000000`).trim(), '0', t);
+});
