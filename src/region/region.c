@@ -770,6 +770,9 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE case_events SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* reports (case/incident.c, sql/020) */
+    "UPDATE incidents SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)

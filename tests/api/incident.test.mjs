@@ -566,3 +566,18 @@ test('a cancelled verification leaves the report for the command centre, who rou
   assert.notEqual(d.task_id, first);
   assert.equal(d.task.state, 'pending');
 });
+
+// last: it renumbers a community
+test('a region move carries its reports along', async () => {
+  const res = await resident();
+  let r = await res.post('/api/v1/me/reports', { about: 'other', category: 'other', name: '搬迁', region_code: '110101002001' });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  r = await cc.post('/api/v1/regions/110101002001/move', { code: '110101002005' });
+  assert.equal(r.status, 200, r.text);
+  const d = await detail(id);
+  assert.equal(d.region_code, '110101002005');
+  assert.equal(d.region_name, '隆福寺社区');
+  const v = ctx.fk(['stats', 'verify']);
+  assert.ok(!/case\.incident\.new/.test(v.stdout + v.stderr), v.stdout + v.stderr);
+});
