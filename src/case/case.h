@@ -251,6 +251,8 @@ struct incident_new {
     bool has_position;
     double lat, lng;
     bool about_self;             /* a resident about their own record */
+    bool any_region;             /* the address may lie anywhere in the tree (a resident's or a
+                                  * unit's report about someone living elsewhere) */
     int64_t reporter_person_id;  /* the resident reporter's record, 0 staff */
     int64_t venue_id, access_id; /* checkpoint one-tap */
     const char *detail;          /* enterprise form as JSON text, or NULL (sealed) */

@@ -688,11 +688,15 @@ err incident_report(db *d, arena *a, const struct principal *who, struct inciden
      * staff's scope (a visitor from another district): the report goes to
      * the residence and the rule acts there, under the reporter's name and
      * the residence's scope. Nothing else widens: the scan record was
-     * checked in the reporter's scope (incident_from_access). */
+     * checked in the reporter's scope (incident_from_access). The same for
+     * a resident's or a unit's report about someone living anywhere
+     * (any_region): the region must exist, and the report is the
+     * residence's to handle; the reporter follows it under my reports. */
     struct principal rule_who = *who;
-    if (in->access_id)
+    bool widen = in->access_id || (in->any_region && !in->person_id);
+    if (widen)
         rule_who.scope = scope_of(in->region_code);
-    const struct principal *actor = in->access_id ? &rule_who : who;
+    const struct principal *actor = widen ? &rule_who : who;
     err e = check_new(d, actor, in);
     if (e)
         return e;

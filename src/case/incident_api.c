@@ -364,6 +364,8 @@ static err post_my_report(struct req *r)
             e = declaration_check(r, &in, true, e);
         in.source = SOURCE_ENTERPRISE;
     }
+    /* a neighbour, a student: wherever they live, the report goes there */
+    in.any_region = true;
     err_collect_end();
     if (e)
         return e;

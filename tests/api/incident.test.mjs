@@ -499,6 +499,16 @@ test('an enterprise declaration (seed 001 §4.1.5): the form is kept sealed and 
   assert.equal(found.body.items[0].name, '蒋十四');
   assert.equal(found.body.items[0].phone, form.phone);
   assert.equal((await detail(r.body.id)).state, 'observed');
+  // a student living in another district: filed there, followed under my reports
+  const away = await ent.post('/api/v1/me/reports', { ...form, name: '沈十六', id_number: residentId('110102', '20020304', 24, false), region_code: XC_C1 });
+  assert.equal(away.status, 201, away.text);
+  assert.equal(away.body.state, 'verifying');
+  expectError(await cc.get(`/api/v1/incidents/${away.body.id}`), 404, 'not_found');
+  const there = await detail(away.body.id, ccWest);
+  assert.equal(there.region_code, XC_C1);
+  assert.equal(there.task.state, 'pending');
+  const mine = await ent.get('/api/v1/me/reports');
+  assert.deepEqual(mine.body.items.map((x) => x.id), [away.body.id, r.body.id]);
 });
 
 test('the inbox exports CSV, filters by time and audits the read', async () => {
