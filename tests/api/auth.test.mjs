@@ -154,9 +154,11 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.equal(me.display_name, 'worker');
     assert.equal(me.kind, 'staff');
     assert.deepEqual(me.roles, [{ key: 'grid_worker', name: '网格员' }]);
-    assert.deepEqual([...me.permissions].sort(), ['access.read', 'access.scan', 'alert.ack', 'alert.read', 'code.read',
+    assert.deepEqual([...me.permissions].sort(), ['access.read', 'access.scan', 'alert.ack', 'alert.read',
+      'case.read', 'case.report', 'case.status', 'cert.verify', 'code.read',
       'device.read', 'device.write',
-      'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'person.read', 'person.write', 'place.read', 'region.read', 'trace.write',
+      'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'person.read', 'person.write', 'place.read', 'region.read',
+      'task.work', 'trace.write',
       'vehicle.read', 'vehicle.write',
       'venue.read', 'venue.write',
       'visitor.confirm',
