@@ -35,6 +35,8 @@ ROUTES(device);
 ROUTES(workbench);
 ROUTES(vocab);
 ROUTES(attach);
+ROUTES(stats);
+ROUTES(case_observe);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
