@@ -75,5 +75,6 @@ err app_routes(void)
     /* the counters of the observation list and the status machine */
     HOOK(case_register());
     ADD(case_observe);
+    ADD(task);
     return E_OK;
 }

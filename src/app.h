@@ -37,6 +37,7 @@ ROUTES(vocab);
 ROUTES(attach);
 ROUTES(stats);
 ROUTES(case_observe);
+ROUTES(task);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

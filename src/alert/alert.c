@@ -25,6 +25,7 @@ static const struct vocab_word kinds[] = {
     {"device_silent", "设备离线"},
     {"device_fever", "设备测温异常"},
     {"security", "安全事件"},
+    {"task_overdue", "任务超时"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

@@ -36,11 +36,12 @@ enum alert_kind {
     ALERT_DEVICE_FEVER,  /* a temperature device read a fever (设备测温异常) */
     ALERT_SECURITY,      /* a security event for the security administrator, e.g. a user over
                             the exact-search limit (安全事件) */
+    ALERT_TASK_OVERDUE,  /* a task passed its deadline unfinished (任务超时) */
     ALERT_KIND__COUNT
 };
 
 /* "fever", "entry_limit", "code_colour", "device_silent", "device_fever",
- * "security", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
+ * "security", "task_overdue", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
 const char *alert_kind_label(enum alert_kind k); /* Chinese */

@@ -71,8 +71,12 @@ struct task_kind {
      */
     err (*complete)(db *d, arena *a, const struct principal *who, const struct task *t,
                     json_t *result);
-    /* Called inside the transaction that cancels the task (may be NULL). */
+    /* Called inside the transaction in which a dispatcher cancels the task
+     * (may be NULL); not by task_cancel_for, whose caller is the owner. */
     err (*cancelled)(db *d, arena *a, const struct principal *who, const struct task *t);
+    /* The command centre may create it by hand (POST /api/v1/tasks); other
+     * kinds are made only by their owner's rules. */
+    bool dispatchable;
 };
 
 /* Register kind k (static storage). E_INTERNAL for a duplicate name or a
@@ -98,6 +102,7 @@ struct task_new {
     double lat, lng;     /* navigation position; both 0: none */
     const char *detail;  /* a JSON object as text for the kind, or NULL */
     int64_t created_by;  /* 0: the system (a rule) */
+    const char *note;    /* the dispatcher's instructions (说明), up to TASK_NOTE_MAX, or NULL */
 };
 
 struct task {

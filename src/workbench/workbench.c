@@ -17,7 +17,7 @@
 #include "base/time.h"
 
 /* What a statement's parameters are, in order (B_END after the last). */
-enum bind { B_END = 0, B_LO, B_HI, B_DAY, B_NOW, B_DAY_ID };
+enum bind { B_END = 0, B_LO, B_HI, B_DAY, B_NOW, B_DAY_ID, B_USER };
 #define SCOPED B_LO, B_HI
 
 struct wb_def {
@@ -164,6 +164,31 @@ static const struct wb_def defs[WB__COUNT] = {
                                 {B_DAY_ID},
                                 "SELECT COUNT(*) FROM audit_log WHERE id >= ? AND "
                                 "result <> 'ok'"},
+    /* the same condition as GET /api/v1/me/tasks (task/task.c) */
+    [WB_TASKS_MINE] = {"tasks_mine",
+                       "我的待办任务",
+                       "件",
+                       true,
+                       {PERM_TASK_WORK},
+                       "/tasks",
+                       "/staff/tasks",
+                       {B_USER, SCOPED, B_USER},
+                       "SELECT COUNT(*) FROM tasks t WHERE t.state IN ('pending', 'accepted', "
+                       "'overdue') AND (t.assignee_user_id = ? OR (t.assignee_user_id = 0 AND "
+                       "t.assignee_role <> '' AND t.region_code >= ? AND t.region_code < ? AND "
+                       "EXISTS (SELECT 1 FROM user_roles ur JOIN roles hr ON hr.id = ur.role_id "
+                       "WHERE ur.user_id = ? AND hr.key = t.assignee_role)))"},
+    [WB_TASKS_OVERDUE] = {"tasks_overdue",
+                          "超时任务",
+                          "件",
+                          true,
+                          {PERM_TASK_READ},
+                          "/tasks?overdue=1",
+                          NULL,
+                          {SCOPED, B_NOW},
+                          "SELECT COUNT(*) FROM tasks WHERE region_code >= ? AND region_code < ? "
+                          "AND (state = 'overdue' OR (state IN ('pending', 'accepted') AND "
+                          "deadline < ?))"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)
@@ -174,21 +199,24 @@ static bool may_see(const struct principal *who, const struct wb_def *w)
     return false;
 }
 
-static err count(db *d, const struct wb_def *w, const struct scope *sc, int64_t now, int64_t *n_r)
+static err count(db *d, const struct wb_def *w, const struct principal *who, int64_t now,
+                 int64_t *n_r)
 {
     db_stmt *s;
     err e = db_prepare(d, w->sql, &s);
     if (e)
         return e;
     int64_t day = china_day_start(now);
+    const struct scope *sc = &who->scope;
     for (int i = 0; i < 4 && w->binds[i] != B_END; i++) {
         enum bind b = w->binds[i];
         db_bind_int64(s, i + 1,
-                      b == B_LO    ? sc->lo
-                      : b == B_HI  ? sc->hi
-                      : b == B_DAY ? day
-                      : b == B_NOW ? now
-                                   : id_min_at(day));
+                      b == B_LO     ? sc->lo
+                      : b == B_HI   ? sc->hi
+                      : b == B_DAY  ? day
+                      : b == B_NOW  ? now
+                      : b == B_USER ? who->user_id
+                                    : id_min_at(day));
     }
     bool row;
     if (!(e = db_row(s, &row)) && row)
@@ -212,7 +240,7 @@ err workbench_counts(db *d, const struct principal *who, int64_t now,
         if (!may_see(who, w))
             continue;
         int64_t c = 0;
-        err e = count(d, w, &who->scope, now, &c);
+        err e = count(d, w, who, now, &c);
         if (e)
             return e;
         out[n++] = (struct workbench_entry){.item = (enum workbench_item)i,

@@ -39,6 +39,8 @@ enum workbench_item {
     WB_ENTERPRISES,           /* enterprises in scope (enterprise.read) */
     WB_USERS_LOCKED,          /* staff accounts locked now in scope (user.read) */
     WB_AUDIT_REFUSED_TODAY,   /* operations refused today (audit.read) */
+    WB_TASKS_MINE,    /* my open tasks: mine, or my role's in my scope not yet taken (task.work) */
+    WB_TASKS_OVERDUE, /* tasks in scope past their deadline, not done (task.read) */
     WB__COUNT
 };
 

@@ -9,4 +9,6 @@ export default [
   },
   // a person's page, opened from the list (the name is a link)
   { path: 'people/:id', component: () => import('./views/people/PersonPage.vue'), meta: { perm: 'person.read', title: '人员详情' } },
+  // the tasks board (docs/tasks.md); the workbench's 超时任务 links to ?overdue=1
+  { path: 'tasks', component: () => import('./views/people/Tasks.vue'), meta: { menu: '任务看板', perm: 'task.read', icon: 'List', title: '任务看板' } },
 ];

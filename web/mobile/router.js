@@ -26,6 +26,7 @@ const router = createRouter({
     { path: '/staff/scan', component: () => import('./views/StaffScan.vue'), meta: { kind: 'staff' } },
     { path: '/staff/alerts', component: () => import('./views/StaffAlerts.vue'), meta: { kind: 'staff' } },
     { path: '/staff/visitors', component: () => import('./views/StaffVisitors.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/tasks', component: () => import('./views/StaffTasks.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -4,6 +4,7 @@
 // An entry whose page does not exist yet has no `to` and shows as
 // 即将上线; the issue that builds the page adds its route here.
 export const STAFF_ENTRIES = [
+  { key: 'tasks', title: '我的任务', icon: 'todo-list-o', perm: 'task.work', to: '/staff/tasks' },
   { key: 'person-search', title: '人员查询', icon: 'search', perm: 'person.read' },
   { key: 'person-register', title: '人员登记', icon: 'add-o', perm: 'person.write' },
   { key: 'home-verification', title: '入户核实', icon: 'home-o', roles: ['grid_worker'] },
