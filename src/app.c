@@ -76,5 +76,8 @@ err app_routes(void)
     HOOK(case_register());
     ADD(case_observe);
     ADD(task);
+    /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
+    HOOK(check_register());
+    ADD(case_check);
     return E_OK;
 }

@@ -676,6 +676,10 @@ err case_observe_end(db *d, arena *a, const struct principal *who, int64_t obser
     if ((e = close_one(d, a, who, &o, how == OBSERVE_RELEASED ? OBS_RELEASED : OBS_TRANSFERRED,
                        release_status, reason)))
         return e;
+    /* a patient discharged from hospital is followed up (check.c) */
+    if (how == OBSERVE_RELEASED && o.kind == OBSERVE_HOSPITAL &&
+        (e = check_follow_up_plan(d, a, o.person_id, o.region_code, o.id, now_ms())))
+        return e;
     int status = person_status_parse(o.person_status);
     if (how == OBSERVE_RELEASED && case_status_is_observation(status)) {
         struct case_status_in sin = {.person_id = o.person_id,
