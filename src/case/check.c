@@ -667,6 +667,7 @@ static const char *const decisions[] = {"transfer", "keep", NULL};
 static const struct jfield transfer_fields[] = {
     {"decision", J_STRING, JF_REQUIRED, 0, 0, "处置决定", decisions, NULL},
     {"hospital", J_STRING, JF_NULLABLE, 0, 100, "定点医院", NULL, NULL},
+    {"handover", J_STRING, JF_NULLABLE, 0, 50, "移交确认交接人", NULL, NULL},
     {"reason", J_STRING, JF_REQUIRED, 1, 200, "原因", NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
@@ -692,6 +693,7 @@ static err transfer_complete(db *d, arena *a, const struct principal *who, const
                                      .kind = OBSERVE_HOSPITAL,
                                      .source = SOURCE_DOCTOR,
                                      .hospital = hospital,
+                                     .handover = json_str(result, "handover"),
                                      .note = json_str(result, "reason")};
         if ((e = case_observe_end(d, a, who, o.id, OBSERVE_TRANSFERRED, 0,
                                   json_str(result, "reason"))) ||

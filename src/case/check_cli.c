@@ -25,11 +25,15 @@ int cmd_check_sweep(int argc, char **argv)
         fprintf(stderr, "fangkong check sweep: FK_MESSAGE_ESCALATE must be 1..1440 minutes\n");
         return 2;
     }
+    /* the kinds of the tasks the sweep makes (the server registers them in app.c) */
+    err e = check_register();
+    if (e)
+        return cli_fail(e, "check sweep");
     db *d;
     if (app_open(&c, &d))
         return 1;
     struct check_sweep_result r;
-    err e = check_sweep(d, now_ms(), minutes, &r);
+    e = check_sweep(d, now_ms(), minutes, &r);
     db_close(&d);
     if (e)
         return cli_fail(e, "check sweep");
