@@ -754,9 +754,12 @@ err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code
     " FROM checks c LEFT JOIN persons p ON p.id = c.person_id "                                    \
     "LEFT JOIN regions r ON r.code = c.region_code "                                               \
     "LEFT JOIN users u ON u.id = c.user_id "                                                       \
-    "WHERE c.region_code >= ? AND c.region_code < ? AND (? = 0 OR c.observation_id = ?) "          \
-    "AND (? = 0 OR c.person_id = ?) AND (? < 0 OR c.abnormal = ?) AND (? = '' OR c.by_whom = ?) "  \
-    "AND (? = 0 OR c.at >= ?) AND (? = 0 OR c.at < ?)"
+    "WHERE c.region_code >= ? AND c.region_code < ? "                                              \
+    "AND (CAST(? AS BIGINT) = 0 OR c.observation_id = ?) "                                         \
+    "AND (CAST(? AS BIGINT) = 0 OR c.person_id = ?) "                                              \
+    "AND (CAST(? AS BIGINT) < 0 OR c.abnormal = ?) "                                               \
+    "AND (CAST(? AS TEXT) = '' OR c.by_whom = ?) "                                                 \
+    "AND (CAST(? AS BIGINT) = 0 OR c.at >= ?) AND (CAST(? AS BIGINT) = 0 OR c.at < ?)"
 
 static void bind_filter(db_stmt *s, const struct scope *sc, const struct check_filter *f)
 {

@@ -74,7 +74,7 @@ before(async () => {
   );
   ({ k_cc: cc, k_cs: cs, k_doc: doc, k_doc_other: docOther, k_auditor: auditor } = ctx.as);
 });
-after(async () => ctx?.stop());
+after(async () => { if (process.env.FK_DEBUG_LOG) console.log(ctx?.stderr?.slice(-3000)); await ctx?.stop(); });
 
 test('a normal doctor check: recorded, masked, listed with region names, audited; no alert', async () => {
   const o = await observe(await person());
