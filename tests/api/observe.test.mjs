@@ -228,9 +228,20 @@ test('bad input: 400 with the field, nothing written', async () => {
 test('the list: filters, counts by state, name search, CSV; PATCH with its version; scope; audit', async () => {
   const id = await person(COMMUNITY, { name: '孙悟空' });
   const o = await ok(cs.post('/api/v1/observations', { person_id: id, kind: 'home_observation', source: 'checkpoint' }), 201);
+  // by name, as the person list searches (blind-indexed tokens): a
+  // bigram, the surname, the full name (confirmed on the decrypted names)
   let l = await ok(cs.get('/api/v1/observations?q=悟空'));
   assert.equal(l.total, 1);
   assert.equal(l.items[0].person_name, '孙*空');
+  assert.equal(l.counts.active, 1);
+  assert.equal((await ok(cs.get('/api/v1/observations?q=孙悟空'))).total, 1);
+  assert.ok((await ok(cs.get('/api/v1/observations?q=孙'))).items.some((x) => x.id === o.id));
+  assert.equal((await ok(cs.get('/api/v1/observations?q=空悟'))).total, 0);
+  assert.equal((await ok(cs.get('/api/v1/observations?q=孙悟空&state=released'))).total, 0);
+  const other = await person(COMMUNITY, { name: '悟空孙悟' }); // both bigrams of 孙悟空, not the name
+  await ok(cs.post('/api/v1/observations', { person_id: other, kind: 'home_observation', source: 'checkpoint' }), 201);
+  assert.deepEqual((await ok(cs.get('/api/v1/observations?q=孙悟空'))).items.map((x) => x.person_id), [id]);
+  assert.equal((await ok(cs.get('/api/v1/observations?q=悟空'))).total, 2);
   l = await ok(cs.get('/api/v1/observations?source=checkpoint&state=active'));
   assert.ok(l.items.some((x) => x.id === o.id));
   assert.ok(l.items.every((x) => x.source === 'checkpoint' && x.state === 'active'));
@@ -284,4 +295,23 @@ test('the vocabularies document carries the case workflow\'s, and the body schem
   assert.deepEqual(body.properties.kind.enum, values('observe_kinds'));
   assert.deepEqual(body.properties.source.enum, values('case_sources'));
   assert.deepEqual(body.required.sort(), ['kind', 'person_id', 'source']);
+});
+
+test('a region move carries the observations, rooms, status changes and timeline along', async () => {
+  const id = await person(OTHER_STREET);
+  const room = '8' + String(Date.now() % 1000).padStart(3, '0');
+  await ok(csOther.post(`/api/v1/quarantine-sites/${otherSite}/rooms`, { rooms: [room] }), 201);
+  const o = await ok(csOther.post('/api/v1/observations', { person_id: id, kind: 'central', source: 'cdc', site_id: otherSite, room_no: room }), 201);
+  const moved = '110101001002';
+  await ok(cc.post(`/api/v1/regions/${OTHER_STREET}/move`, { code: moved }));
+  // the community's own staff moved with it and still reaches everything
+  const after = await ok(csOther.get(`/api/v1/observations/${o.id}`));
+  assert.equal(after.region_code, moved);
+  assert.equal((await ok(csOther.get(`/api/v1/persons/${id}/timeline`))).total, 2);
+  assert.equal((await ok(csOther.get(`/api/v1/persons/${id}/status-changes`))).total, 1);
+  const rooms = (await ok(csOther.get(`/api/v1/quarantine-sites/${otherSite}/rooms`))).items;
+  assert.equal(rooms.find((x) => x.room_no === room).state, 'occupied');
+  // and the old street's range holds nothing of it
+  for (const t of ['observations', 'quarantine_rooms', 'status_changes', 'case_events'])
+    assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM ${t} WHERE region_code >= 110101002001000000 AND region_code < 110101002002000000`).trim(), '0', t);
 });

@@ -19,7 +19,7 @@ export const STAFF_ENTRIES = [
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
   { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
-  { key: 'overview', title: '防控概览', icon: 'chart-trending-o', roles: ['leader', 'command_center', 'street_staff'] },
+  { key: 'overview', title: '防控概览', icon: 'chart-trending-o', perm: 'stats.read', to: '/staff/overview' },
 ];
 
 export function entriesFor(me) {
