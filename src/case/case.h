@@ -253,8 +253,11 @@ err check_register(void) MUST_USE;
 /*
  * Follow-up of a discharged patient (seed 002 二(一)2 c): the "follow_up"
  * tasks for the community doctors at the days after `discharged_at` of
- * the hospital rule's follow_up_days, inside the caller's transaction.
- * case_observe_end calls it when a hospital observation is released.
+ * the hospital rule's follow_up_days, about observation_id (0: the
+ * person's latest; none at all: no follow-up, as a check needs one),
+ * inside the caller's transaction; none when follow-ups of that
+ * observation are already open. case_observe_end calls it when a hospital
+ * observation is released, case_status_set when a person is cured.
  */
 err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code,
                          int64_t observation_id, int64_t discharged_at) MUST_USE;

@@ -732,6 +732,24 @@ err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code
     err e = rule_load(d, OBSERVE_HOSPITAL, &rule);
     if (e)
         return e;
+    if (!observation_id) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id FROM observations WHERE person_id = ? ORDER BY start_at "
+                            "DESC, id DESC LIMIT 1",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, person_id);
+        bool row;
+        if (!(e = db_row(s, &row)) && row)
+            observation_id = db_col_int64(s, 0);
+        db_done(s);
+        if (e || !observation_id)
+            return e;
+    }
+    bool open;
+    if ((e = task_open_exists(d, "follow_up", observation_id, &open)) || open)
+        return e;
     const char *name;
     char buf[sizeof rule.follow], *save = NULL;
     snprintf(buf, sizeof buf, "%s", rule.follow);

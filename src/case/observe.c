@@ -76,10 +76,24 @@ static const struct vocab_word room_states[] = {
 const struct vocab room_state_vocab = VOCAB("room_states", "房间状态", room_states);
 
 static const struct vocab_word actions[] = {
-    {"observed", "纳入隔离观察"}, {"status", "状态变更"},   {"released", "解除隔离"},
-    {"transferred", "转送"},      {"ended", "结束观察"},    {"moved", "调换房间"},
-    {"updated", "更新观察信息"},  {"reported", "事件上报"}, {"routed", "事件分派"},
-    {"task_created", "派发任务"}, {"verified", "入户核实"}, {"check", "体征核查"},
+    {"observed", "纳入隔离观察"},
+    {"status", "状态变更"},
+    {"released", "解除隔离"},
+    {"transferred", "转送"},
+    {"ended", "结束观察"},
+    {"moved", "调换房间"},
+    {"updated", "更新观察信息"},
+    {"reported", "事件上报"},
+    {"routed", "事件分派"},
+    {"task_created", "派发任务"},
+    {"verified", "入户核实"},
+    {"check", "体征核查"},
+    /* check.c */
+    {"check_missed", "未按时核查"},
+    {"transfer_proposed", "建议转送定点医院"},
+    {"transfer_decided", "转送处置决定"},
+    {"message", "隔离人员留言"},
+    {"message_answered", "医生回复留言"},
 };
 
 const char *case_action_label(const char *action)

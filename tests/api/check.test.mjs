@@ -174,6 +174,18 @@ test('a fever of threshold + 1 °C proposes a transfer at once', async () => {
   assert.equal((await ok(cs.get(`/api/v1/observations/${o.id}`))).state, 'active');
 });
 
+test('a cured patient gets the follow-up tasks once', async () => {
+  const id = await person();
+  const o = await observe(id);
+  await ok(cs.post(`/api/v1/persons/${id}/status`, { to: 'confirmed', severity: 'mild', infection_route: 'local', reason: '核酸检测阳性' }));
+  await ok(cs.post(`/api/v1/persons/${id}/status`, { to: 'cured', reason: '治愈出院' }));
+  const fu = await tasksOf('follow_up', o.id);
+  assert.equal(fu.length, 2, 'days 7 and 14 of the hospital rule');
+  assert.ok(fu.every((t) => t.assignee_role === 'doctor' && t.kind_label === '出院随访'));
+  const d7 = fu.find((t) => t.detail.day === 7);
+  assert.ok(Math.abs(d7.deadline - (Date.now() + 7 * 24 * H)) < 60e3, 'due 7 days after discharge');
+});
+
 test('self-checks: an observed resident checks and reads them; one not on the list is refused', async () => {
   const me = await resident();
   const o = await observe(me.personId);
