@@ -29,6 +29,7 @@
 #include "health/health.h"
 #include "security/crypto.h"
 #include "security/mask.h"
+#include "stats/stats.h"
 #include "task/task.h"
 
 #define HOUR_MS      3600000LL
@@ -49,6 +50,40 @@ const struct jfield check_fields[] = {
     {"attachments", J_ARRAY, JF_NULLABLE, 0, 0, "图片", NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
+
+/* ---- counters (src/stats) ---------------------------------------------------------- */
+
+/* Flows per China day at the person's region: checks recorded, the abnormal
+ * ones, and missed periods alerted (the sweep's claims). */
+static const struct stats_measure measures[] = {
+    {"check.new", "体征核查", false,
+     "SELECT region_code, " CHINA_DAY_SQL(
+         "at") ", COUNT(*) FROM checks GROUP BY region_code, " CHINA_DAY_SQL("at")},
+    {"check.abnormal.new", "体征异常", false,
+     "SELECT region_code, " CHINA_DAY_SQL("at") ", COUNT(*) FROM checks WHERE abnormal = 1 "
+                                                "GROUP BY region_code, " CHINA_DAY_SQL("at")},
+    {"check.missed.new", "未按时核查", false,
+     "SELECT o.region_code, " CHINA_DAY_SQL(
+         "m.alerted_at") ", COUNT(*) FROM check_missed m "
+                         "JOIN observations o ON o.id = m.observation_id GROUP BY "
+                         "o.region_code, " CHINA_DAY_SQL("m.alerted_at")},
+};
+
+static err measures_register(void)
+{
+    err e = E_OK;
+    for (size_t i = 0; !e && i < sizeof measures / sizeof measures[0]; i++)
+        e = stats_measure_register(&measures[i]);
+    return e;
+}
+
+/* Count one at region on the day of `at`; registering again is a no-op
+ * (tools that never ran app_routes write checks too). */
+static err count(db *d, const char *measure, int64_t region, int64_t at)
+{
+    err e = measures_register();
+    return e ? e : stats_add(d, measure, region, china_day(at), 1);
+}
 
 /* ---- rules ------------------------------------------------------------------------ */
 
@@ -610,7 +645,8 @@ static err record(db *d, arena *a, const struct principal *who, int64_t observat
     db_bind_int64(s, 2, o.id);
     db_bind_int64(s, 3, o.person_id);
     db_bind_int64(s, 4, o.region);
-    db_bind_int64(s, 5, now_ms());
+    int64_t at = now_ms();
+    db_bind_int64(s, 5, at);
     db_bind_text(s, 6, by == CHECK_BY_SELF ? "self" : "doctor");
     db_bind_int64(s, 7, who->user_id);
     db_bind_int64(s, 8, in->symptoms);
@@ -625,7 +661,9 @@ static err record(db *d, arena *a, const struct principal *who, int64_t observat
     }
     db_bind_int64(s, 15, task_id);
     if ((e = db_run(s, NULL)) ||
-        (e = attach_claim_all(d, who, in->attachments, "check", id, o.region)))
+        (e = attach_claim_all(d, who, in->attachments, "check", id, o.region)) ||
+        (e = count(d, "check.new", o.region, at)) ||
+        (abnormal && (e = count(d, "check.abnormal.new", o.region, at))))
         return e;
     if ((e = event(d, &o, "check",
                    arena_printf(a,
@@ -717,7 +755,9 @@ static const struct task_kind follow_up_kind = {
 
 err check_register(void)
 {
-    err e = task_kind_register(&check_kind);
+    err e = measures_register();
+    if (!e)
+        e = task_kind_register(&check_kind);
     if (!e)
         e = task_kind_register(&transfer_kind);
     if (!e)
@@ -1044,7 +1084,7 @@ static err sweep_one(db *d, arena *a, const struct due *o, int64_t now,
                                (long long)period_due),
         .at = now,
     };
-    if ((e = alert_raise(d, &al, NULL)) ||
+    if ((e = alert_raise(d, &al, NULL)) || (e = count(d, "check.missed.new", o->region, now)) ||
         (e = event(d, &row, "check_missed",
                    arena_printf(a, "{\"due_at\":%lld}", (long long)period_due), 0)))
         return e;

@@ -317,3 +317,14 @@ test('check rules: read, changed by the rules holder (audited), refused to other
   const a = await waitForAudit(auditor, 'action=check_rule.update', (x) => x.result === 'ok');
   assert.ok(a.length >= 1);
 });
+
+test('counters: checks, abnormal checks and missed periods agree with a recount', async () => {
+  const n = (m) => Number(sqlRun(ctx, `SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = '${m}' AND day = 0`).trim());
+  assert.equal(n('check.new'), count('SELECT COUNT(*) FROM checks'));
+  assert.equal(n('check.abnormal.new'), count('SELECT COUNT(*) FROM checks WHERE abnormal = 1'));
+  assert.ok(n('check.abnormal.new') > 0);
+  assert.equal(n('check.missed.new'), count('SELECT COUNT(*) FROM check_missed'));
+  assert.ok(n('check.missed.new') >= 2);
+  const r = ctx.fk(['stats', 'verify']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});
