@@ -812,7 +812,7 @@ err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code
     " FROM checks c LEFT JOIN persons p ON p.id = c.person_id "                                    \
     "LEFT JOIN regions r ON r.code = c.region_code "                                               \
     "LEFT JOIN users u ON u.id = c.user_id "                                                       \
-    "WHERE c.region_code >= ? AND c.region_code < ? "                                              \
+    "WHERE c.region_code >= ? AND c.region_code < ? AND (CAST(? AS BIGINT) = 0 OR c.id = ?) "      \
     "AND (CAST(? AS BIGINT) = 0 OR c.observation_id = ?) "                                         \
     "AND (CAST(? AS BIGINT) = 0 OR c.person_id = ?) "                                              \
     "AND (CAST(? AS BIGINT) < 0 OR c.abnormal = ?) "                                               \
@@ -822,20 +822,18 @@ err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code
 static void bind_filter(db_stmt *s, const struct scope *sc, const struct check_filter *f)
 {
     const char *by = f->by == CHECK_BY_SELF ? "self" : f->by == CHECK_BY_DOCTOR ? "doctor" : "";
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, f->observation_id);
-    db_bind_int64(s, 4, f->observation_id);
-    db_bind_int64(s, 5, f->person_id);
-    db_bind_int64(s, 6, f->person_id);
-    db_bind_int64(s, 7, f->abnormal);
-    db_bind_int64(s, 8, f->abnormal);
-    db_bind_text(s, 9, by);
-    db_bind_text(s, 10, by);
-    db_bind_int64(s, 11, f->from);
-    db_bind_int64(s, 12, f->from);
-    db_bind_int64(s, 13, f->to);
-    db_bind_int64(s, 14, f->to);
+    const int64_t v[] = {
+        sc->lo,       sc->hi,       f->id,       f->id,      f->observation_id, f->observation_id,
+        f->person_id, f->person_id, f->abnormal, f->abnormal};
+    int i = 1;
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        db_bind_int64(s, i++, v[k]);
+    db_bind_text(s, i++, by);
+    db_bind_text(s, i++, by);
+    db_bind_int64(s, i++, f->from);
+    db_bind_int64(s, i++, f->from);
+    db_bind_int64(s, i++, f->to);
+    db_bind_int64(s, i++, f->to);
 }
 
 err check_list(db *d, arena *a, const struct scope *sc, const struct check_filter *f,
@@ -865,8 +863,8 @@ err check_list(db *d, arena *a, const struct scope *sc, const struct check_filte
                         &s)))
         return e;
     bind_filter(s, sc, f);
-    db_bind_int64(s, 15, limit);
-    db_bind_int64(s, 16, offset);
+    db_bind_int64(s, 17, limit);
+    db_bind_int64(s, 18, offset);
     json_t *arr = json_array();
     while (!(e = db_row(s, &row)) && row) {
         const char *door, *desc, *name;

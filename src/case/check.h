@@ -17,6 +17,7 @@
 extern const struct jfield check_fields[];
 
 struct check_filter {
+    int64_t id;              /* one check (the reply to its POST), 0: any */
     int64_t observation_id;  /* 0: any */
     int64_t person_id;       /* 0: any (a resident's own history) */
     int abnormal;            /* -1 any, 0 normal, 1 abnormal */

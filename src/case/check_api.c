@@ -71,7 +71,7 @@ static err post_check(struct req *r)
     if ((e = finish_write(r, e, "check.create", "observation", obs,
                           arena_printf(r->a, "check=%lld", (long long)id))))
         return e;
-    struct check_filter f = {.observation_id = obs, .abnormal = -1, .page = 1, .page_size = 1};
+    struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1};
     json_t *items;
     int64_t total;
     if ((e = check_list(r->db, r->a, &r->who->scope, &f, &items, &total)))
@@ -223,8 +223,7 @@ static err post_self_check(struct req *r)
                           arena_printf(r->a, "check=%lld", (long long)id))))
         return e;
     struct scope all = scope_all();
-    struct check_filter f = {
-        .observation_id = obs, .abnormal = -1, .page = 1, .page_size = 1, .plain = true};
+    struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1, .plain = true};
     json_t *items;
     int64_t total;
     if ((e = check_list(r->db, r->a, &all, &f, &items, &total)))
