@@ -1129,9 +1129,13 @@ static err sweep_observations(db *d, arena *a, int64_t now, struct check_sweep_r
         if (e)
             break;
         for (int i = 0; i < n && !e; i++) {
-            /* one transaction per observation: a failure costs one, not all */
-            if (!(e = db_begin(d)))
-                e = finish(d, sweep_one(d, a, &rows[i], now, res));
+            /* one transaction per observation: a failure costs that one
+             * (logged, retried by the next sweep), not the others */
+            if (!(e = db_begin(d)) && (e = finish(d, sweep_one(d, a, &rows[i], now, res)))) {
+                log_event(LOG_WARN, "check_sweep_skipped", "slug", err_slug(e), NULL);
+                err_clear();
+                e = E_OK;
+            }
             arena_reset(a);
         }
         if (e || n < SWEEP_BATCH)
