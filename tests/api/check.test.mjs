@@ -328,3 +328,22 @@ test('counters: checks, abnormal checks and missed periods agree with a recount'
   const r = ctx.fk(['stats', 'verify']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
+
+test("the server's own sweep thread (FK_CHECK_SWEEP) raises the missed-check alert once", async () => {
+  const s = await startCityWith(
+    { t_cc: ['command_center', '110101000000'], t_cs: ['community_staff', COMMUNITY] },
+    PW,
+    { env: { FK_CHECK_SWEEP: '1' } },
+  );
+  try {
+    const { t_cc: c2, t_cs: cs2 } = s.as;
+    const p = (await ok(c2.post('/api/v1/persons', { name: '沙和尚', id_number: rid(), region_code: COMMUNITY }), 201)).id;
+    const o = await ok(cs2.post('/api/v1/observations', { person_id: p, kind: 'home_observation', source: 'grid_patrol', start_at: Date.now() - 15 * H }), 201);
+    const missed = async () => (await ok(c2.get('/api/v1/alerts?kind=check_missed&page_size=200'))).items.filter((a) => a.detail.observation_id === o.id);
+    for (let i = 0; i < 50 && (await missed()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 2500)); // two more sweeps
+    assert.equal((await missed()).length, 1);
+  } finally {
+    await s.stop();
+  }
+});
