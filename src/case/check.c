@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,18 @@ static const struct stats_measure measures[] = {
                          "o.region_code, " CHINA_DAY_SQL("m.alerted_at")},
 };
 
+/* set once every measure is registered, so a write registers no more */
+static atomic_bool registered;
+
 static err measures_register(void)
 {
+    if (atomic_load(&registered))
+        return E_OK;
     err e = E_OK;
     for (size_t i = 0; !e && i < sizeof measures / sizeof measures[0]; i++)
         e = stats_measure_register(&measures[i]);
+    if (!e)
+        atomic_store(&registered, true);
     return e;
 }
 
