@@ -776,9 +776,12 @@ err check_register(void)
 err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code,
                          int64_t observation_id, int64_t discharged_at)
 {
+    /* status changes and releases also run in tools that never ran
+     * app_routes (imports, the demo): the kind must be known there too;
+     * registering again is a no-op */
+    err e = check_register();
     struct rule rule;
-    err e = rule_load(d, OBSERVE_HOSPITAL, &rule);
-    if (e)
+    if (e || (e = rule_load(d, OBSERVE_HOSPITAL, &rule)))
         return e;
     if (!observation_id) {
         db_stmt *s;
