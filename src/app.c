@@ -4,6 +4,7 @@
 #include "app.h"
 
 #include "access/access.h"
+#include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
 #include "health/health.h"
@@ -68,6 +69,12 @@ err app_routes(void)
     ADD(workbench);
     ADD(vocab);
     ADD(attach);
+    /* the counters person writes keep (stats/) */
+    HOOK(person_measures_register());
+    ADD(stats);
+    /* the counters of the observation list and the status machine */
+    HOOK(case_register());
+    ADD(case_observe);
     ADD(task);
     return E_OK;
 }

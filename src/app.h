@@ -35,6 +35,8 @@ ROUTES(device);
 ROUTES(workbench);
 ROUTES(vocab);
 ROUTES(attach);
+ROUTES(stats);
+ROUTES(case_observe);
 ROUTES(task);
 
 /* Register every route table with the router, and wire the hooks between

@@ -79,6 +79,11 @@ static const struct command {
      "fangkong attach purge\n"
      "  Deletes the uploads no report or check claimed within 24 hours, as the server\n"
      "  does every FK_ATTACH_PURGE seconds (default 600; 0: never).\n"},
+    {"stats", "verify", cmd_stats_verify, "核对统计计数 (check the counters against a recount)",
+     "fangkong stats verify [--fix]\n"
+     "  Recounts every statistics measure from its source tables and prints each counter\n"
+     "  that differs (measure, region, day, counter, recount). --fix rewrites them from the\n"
+     "  recount in one transaction. Exit status 1 when any differed, 0 when all agree.\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };

@@ -34,4 +34,9 @@ int64_t china_day(int64_t ms);
 /* The epoch milliseconds at which the China day of `ms` began. */
 int64_t china_day_start(int64_t ms);
 
+/* china_day of an epoch-ms column or expression, as SQL both databases run
+ * (integer division: times from 1970 on), for recounts grouped by day
+ * (stats/stats.h): CHINA_DAY_SQL("created_at"). */
+#define CHINA_DAY_SQL(col) "((" col " + 28800000) / 86400000)"
+
 #endif

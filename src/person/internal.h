@@ -134,4 +134,14 @@ void person_birth_format(int32_t birth, char out[11]);
 /* 19900101 from "1990-01-01"; 0 when malformed. */
 int32_t person_birth_parse(const char *s);
 
+/*
+ * Count person p (its status, region_code and created_at) in the
+ * registry's counters (measures.c) by delta, inside the caller's write
+ * transaction: +1 for a person who appears (created, or moved in), -1 for
+ * one who disappears. The status level always; the registration flow
+ * only when `whole` (a create, a delete, a move, not a change of status).
+ * Errors: stats_add's.
+ */
+err person_count(db *d, const struct person *p, bool whole, int64_t delta) MUST_USE;
+
 #endif

@@ -464,7 +464,9 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     db_bind_int64(s, i++, p->created_by);
     db_bind_int64(s, i++, now);
     db_bind_int64(s, i, now);
-    if ((e = db_run(s, NULL)))
+    struct person counted = *p;
+    counted.created_at = now;
+    if ((e = db_run(s, NULL)) || (e = person_count(d, &counted, true, 1)))
         return e;
     return tokens_write(d, p->name, id, true);
 }
@@ -1021,6 +1023,10 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
     if ((changed & PF_BIT(PF_NAME)) &&
         ((e = tokens_write(d, cur.name, id, false)) || (e = tokens_write(d, nv.name, id, true))))
         return e;
+    bool moved = changed & PF_BIT(PF_REGION_CODE);
+    if ((moved || (changed & PF_BIT(PF_STATUS))) &&
+        ((e = person_count(d, &cur, moved, -1)) || (e = person_count(d, &nv, moved, 1))))
+        return e;
     json_t *changes = changes_of(&cur, &nv, changed);
     if (flag_changed)
         json_object_set_new(changes, "verified",
@@ -1114,7 +1120,7 @@ err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
         e = E_NOT_FOUND;
         goto fail;
     }
-    if ((e = tokens_write(d, cur.name, id, false)))
+    if ((e = tokens_write(d, cur.name, id, false)) || (e = person_count(d, &cur, true, -1)))
         goto fail;
     json_t *changes = json_object();
     e = history_write(d, a, id, now, who->user_id, "delete", changes);

@@ -344,6 +344,14 @@ err person_backfill(db *d, int64_t *n_r) MUST_USE;
 err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now) MUST_USE;
 
 /*
+ * Register the person registry's counters with stats/ (measures.c):
+ * "person.status.<status name>", a level per epidemic status at the
+ * person's region, kept by every write here. Called at start-up
+ * (app_routes); E_INTERNAL when the registry refuses one.
+ */
+err person_measures_register(void) MUST_USE;
+
+/*
  * A capability that derives state from a person's status or residence (the
  * health code) registers one function, called inside the transaction of
  * person_create and of a person_update that changed status or region_code,

@@ -761,6 +761,15 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE device_readings SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* the observation list, status and timeline (case/, sql/019) */
+    "UPDATE observations SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE quarantine_rooms SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE status_changes SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE case_events SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)
@@ -850,6 +859,18 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
             goto fail;
         moved += n;
     }
+    /* the counters kept at these regions (stats/stats.h) move with them:
+     * figures, not records, so not in *moved_r */
+    if ((e = db_prepare(d,
+                        "UPDATE counters SET region_code = region_code + ? WHERE region_code >= ? "
+                        "AND region_code < ?",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, code);
+    db_bind_int64(s, 3, end);
+    if ((e = db_run(s, NULL)))
+        goto fail;
     if ((e = db_prepare(d, "DELETE FROM regions WHERE code >= ? AND code < ?", &s)))
         goto fail;
     db_bind_int64(s, 1, code);

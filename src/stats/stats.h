@@ -48,19 +48,28 @@ struct stats_measure {
 };
 
 /* Register measure m (static storage) at start-up. E_INTERNAL for a
- * duplicate name or a full table. */
+ * duplicate name, a malformed definition or a full table; the same m
+ * again is a no-op, so a capability whose writes also run in tools that
+ * never start the server (the demo, unit tests) may register from its
+ * write path. Thread-safe. */
 err stats_measure_register(const struct stats_measure *m) MUST_USE;
 const struct stats_measure *stats_measure_find(const char *name);
+
+/* The registered measures in registration order: up to max pointers into
+ * out; returns how many. */
+size_t stats_measures(const struct stats_measure **out, size_t max);
 
 /*
  * Add delta to measure's counter at (region_code, day) inside the caller's
  * transaction (an upsert). day: china_day() of the event for a flow,
- * STATS_NOW for a level. E_INTERNAL for an unregistered measure.
+ * STATS_NOW for a level. E_INTERNAL for an unregistered measure or when no
+ * transaction is open (a counter must commit with the change it counts).
  */
 err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta) MUST_USE;
 
 /* Sum of measure over the region range [lo, hi) and days [day_from,
- * day_to] (STATS_NOW, STATS_NOW for a level). */
+ * day_to] (STATS_NOW, STATS_NOW for a level) into *sum_r (0 when no
+ * counter; untouched on failure). */
 err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
               int64_t *sum_r) MUST_USE;
 
@@ -73,7 +82,11 @@ err stats_series(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day
  * Recount every registered measure and compare with the counters; each
  * difference goes to report (may be NULL) as (measure, region, day,
  * counter, recount). *diff_r counts them. `fix` rewrites the counters from
- * the recounts in the same transaction.
+ * the recounts in the same transaction (committed), otherwise nothing is
+ * written. Reads run in one transaction (SQLite: the write lock, held for
+ * the recount's duration; PostgreSQL: REPEATABLE READ when d has no
+ * transaction open). A counter row whose n is 0 and has no recount is no
+ * difference.
  */
 err stats_verify(db *d, bool fix,
                  void (*report)(const char *measure, int64_t region, int64_t day, int64_t have,

@@ -1,0 +1,61 @@
+/*
+ * The person registry's counters (stats/stats.h):
+ *   - "person.status.<status>", how many live people are in each epidemic
+ *     status now, at their region of residence (a level);
+ *   - "person.registered", people registered per China day of their
+ *     record's creation, at their region now, deleted ones left out (a
+ *     flow whose cumulative total is the registry's head count, 人员总览).
+ * person.c moves them in the transaction of every write that creates a
+ * person, deletes one, or changes a status or a region; the recounts below
+ * are what `fangkong stats verify` compares them with, and sql/018 filled
+ * them for the people registered before it.
+ */
+#include "base/time.h"
+#include "person/internal.h"
+#include "stats/stats.h"
+
+#define RECOUNT(s)                                                                                 \
+    "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND status = '" s           \
+    "' GROUP BY region_code"
+#define MEASURE(e, s, label) [e] = {"person.status." s, label, true, RECOUNT(s)}
+
+/* Indexed by enum person_status; the names are person_status_vocab's. */
+static const struct stats_measure measures[] = {
+    MEASURE(PERSON_NORMAL, "normal", "正常"),
+    MEASURE(PERSON_OBSERVATION, "observation", "隔离观察"),
+    MEASURE(PERSON_HOME_ISOLATION, "home_isolation", "居家隔离"),
+    MEASURE(PERSON_CENTRAL_QUARANTINE, "central_quarantine", "集中隔离"),
+    MEASURE(PERSON_SUSPECTED, "suspected", "疑似"),
+    MEASURE(PERSON_CONFIRMED, "confirmed", "确诊"),
+    MEASURE(PERSON_ASYMPTOMATIC, "asymptomatic", "无症状"),
+    MEASURE(PERSON_CURED, "cured", "治愈"),
+    MEASURE(PERSON_DEAD, "dead", "死亡"),
+};
+#define NMEASURES (sizeof measures / sizeof measures[0])
+
+static const struct stats_measure registered = {
+    "person.registered", "登记人员", false,
+    "SELECT region_code, " CHINA_DAY_SQL(
+        "created_at") ", COUNT(*) FROM persons WHERE "
+                      "deleted_at = 0 GROUP BY region_code, " CHINA_DAY_SQL("created_at")};
+
+err person_measures_register(void)
+{
+    err e = stats_measure_register(&registered);
+    for (size_t i = PERSON_NORMAL; i < NMEASURES && !e; i++)
+        e = stats_measure_register(&measures[i]);
+    return e;
+}
+
+err person_count(db *d, const struct person *p, bool whole, int64_t delta)
+{
+    /* writes also run where the server's start-up never ran (the demo,
+     * unit tests): registering again is a no-op */
+    err e = person_measures_register();
+    /* a status person_check refuses is never stored: nothing to count */
+    if (!e && p->status >= PERSON_NORMAL && (size_t)p->status < NMEASURES)
+        e = stats_add(d, measures[p->status].name, p->region_code, STATS_NOW, delta);
+    if (!e && whole)
+        e = stats_add(d, registered.name, p->region_code, china_day(p->created_at), delta);
+    return e;
+}

@@ -1,0 +1,317 @@
+/*
+ * Maintained counters (stats.h): the registry of measures, the upsert that
+ * keeps a counter inside the writer's transaction, the range sums every
+ * figure is read with, and the recount that checks them.
+ */
+#include "stats/stats.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Measures in one process: the case workflow's (about 25), the person
+ * statuses (9) and room to grow. */
+#define STATS_MEASURES_MAX 128
+
+/* The registry is written at start-up and read by every loop; a capability
+ * whose writes also run in tools that never call app_routes (the demo, unit
+ * tests) registers lazily from its write path, so the table takes a lock. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct stats_measure *reg[STATS_MEASURES_MAX];
+static size_t reg_n;
+
+static bool name_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '.'))
+            return false;
+    return true;
+}
+
+static const struct stats_measure *find_locked(const char *name)
+{
+    for (size_t i = 0; i < reg_n; i++)
+        if (!strcmp(reg[i]->name, name))
+            return reg[i];
+    return NULL;
+}
+
+err stats_measure_register(const struct stats_measure *m)
+{
+    if (!m || !name_ok(m->name) || !m->label || !m->recount_sql)
+        return err_set(E_INTERNAL, NULL, NULL, "统计指标的定义不完整：%s",
+                       m && m->name ? m->name : "(null)");
+    err e = E_OK;
+    pthread_mutex_lock(&reg_lock);
+    const struct stats_measure *old = find_locked(m->name);
+    if (old == m)
+        ; /* the same definition again: a capability registering lazily */
+    else if (old)
+        e = err_set(E_INTERNAL, NULL, NULL, "统计指标重复注册：%s", m->name);
+    else if (reg_n == STATS_MEASURES_MAX)
+        e = err_set(E_INTERNAL, NULL, NULL, "统计指标过多（最多 %d 个）", STATS_MEASURES_MAX);
+    else
+        reg[reg_n++] = m;
+    pthread_mutex_unlock(&reg_lock);
+    return e;
+}
+
+const struct stats_measure *stats_measure_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    pthread_mutex_lock(&reg_lock);
+    const struct stats_measure *m = find_locked(name);
+    pthread_mutex_unlock(&reg_lock);
+    return m;
+}
+
+size_t stats_measures(const struct stats_measure **out, size_t max)
+{
+    pthread_mutex_lock(&reg_lock);
+    size_t n = reg_n < max ? reg_n : max;
+    memcpy(out, reg, n * sizeof *out);
+    pthread_mutex_unlock(&reg_lock);
+    return n;
+}
+
+err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
+{
+    if (!stats_measure_find(measure))
+        return err_set(E_INTERNAL, NULL, NULL, "未注册的统计指标：%s",
+                       measure ? measure : "(null)");
+    /* a counter moved outside the change it counts could commit without it */
+    if (!db_in_tx(d))
+        return err_set(E_INTERNAL, NULL, NULL, "统计计数必须在写入的事务中更新：%s", measure);
+    if (!delta)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = counters.n + "
+                       "excluded.n",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, measure);
+    db_bind_int64(s, 2, region_code);
+    db_bind_int64(s, 3, day);
+    db_bind_int64(s, 4, delta);
+    return db_run(s, NULL);
+}
+
+err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
+              int64_t *sum_r)
+{
+    db_stmt *s;
+    /* one range of the primary key: measure fixed, region_code in
+     * [lo, hi), day filtered from the same index entries */
+    err e = db_prepare(d,
+                       "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE measure = ? "
+                       "AND region_code >= ? AND region_code < ? AND day >= ? AND day <= ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, measure);
+    db_bind_int64(s, 2, lo);
+    db_bind_int64(s, 3, hi);
+    db_bind_int64(s, 4, day_from);
+    db_bind_int64(s, 5, day_to);
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
+        *sum_r = db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
+err stats_series(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from,
+                 int64_t day_to, int64_t *out)
+{
+    if (day_to < day_from)
+        return err_set(E_INTERNAL, NULL, NULL, "统计区间的结束早于开始");
+    db_stmt *s;
+    err e =
+        db_prepare(d,
+                   "SELECT day, CAST(SUM(n) AS BIGINT) FROM counters WHERE measure = ? AND "
+                   "region_code >= ? AND region_code < ? AND day >= ? AND day <= ? GROUP BY day",
+                   &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, measure);
+    db_bind_int64(s, 2, lo);
+    db_bind_int64(s, 3, hi);
+    db_bind_int64(s, 4, day_from);
+    db_bind_int64(s, 5, day_to);
+    int64_t n = day_to - day_from + 1;
+    int64_t *tmp = calloc((size_t)n, sizeof *tmp);
+    if (!tmp) {
+        db_done(s);
+        return E_NOMEM;
+    }
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        int64_t day = db_col_int64(s, 0);
+        if (day >= day_from && day <= day_to)
+            tmp[day - day_from] = db_col_int64(s, 1);
+    }
+    db_done(s);
+    if (!e) /* outputs untouched on failure */
+        memcpy(out, tmp, (size_t)n * sizeof *out);
+    free(tmp);
+    return e;
+}
+
+/* ---- verify ------------------------------------------------------------------ */
+
+struct cell {
+    int64_t region, day, n;
+};
+
+struct cells {
+    struct cell *v;
+    size_t n, cap;
+};
+
+/* Rows in one verify: far more than the leaf regions times the days of a
+ * few years of one measure; past it verify fails rather than grow. */
+#define STATS_VERIFY_CELLS_MAX 50000000u
+
+static err cells_push(struct cells *c, int64_t region, int64_t day, int64_t n)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        if (cap > STATS_VERIFY_CELLS_MAX)
+            return err_set(E_INTERNAL, NULL, NULL, "统计核对的行数超过上限");
+        struct cell *v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return E_NOMEM;
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n++] = (struct cell){region, day, n};
+    return E_OK;
+}
+
+static int cell_cmp(const void *a, const void *b)
+{
+    const struct cell *x = a, *y = b;
+    if (x->region != y->region)
+        return x->region < y->region ? -1 : 1;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return 0;
+}
+
+/* Rows (region, day, n) of a prepared statement, summed per (region, day)
+ * (a recount may give one cell in several rows), sorted. */
+static err cells_load(db_stmt *s, struct cells *c)
+{
+    bool row;
+    err e;
+    while (!(e = db_row(s, &row)) && row)
+        if ((e = cells_push(c, db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2))))
+            break;
+    db_done(s);
+    if (e)
+        return e;
+    if (c->n)
+        qsort(c->v, c->n, sizeof *c->v, cell_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (w && !cell_cmp(&c->v[w - 1], &c->v[i]))
+            c->v[w - 1].n += c->v[i].n;
+        else
+            c->v[w++] = c->v[i];
+    }
+    c->n = w;
+    return E_OK;
+}
+
+static err counter_set(db *d, const char *measure, int64_t region, int64_t day, int64_t n)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = excluded.n",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, measure);
+    db_bind_int64(s, 2, region);
+    db_bind_int64(s, 3, day);
+    db_bind_int64(s, 4, n);
+    return db_run(s, NULL);
+}
+
+static err verify_one(db *d, const struct stats_measure *m, bool fix,
+                      void (*report)(const char *, int64_t, int64_t, int64_t, int64_t, void *),
+                      void *ctx, int64_t *diff)
+{
+    struct cells want = {0}, have = {0};
+    db_stmt *s;
+    err e = db_prepare(d, m->recount_sql, &s);
+    if (!e)
+        e = cells_load(s, &want);
+    if (!e && !(e = db_prepare(d,
+                               "SELECT region_code, day, n FROM counters WHERE measure = ? "
+                               "ORDER BY region_code, day",
+                               &s))) {
+        db_bind_text(s, 1, m->name);
+        e = cells_load(s, &have);
+    }
+    size_t i = 0, j = 0;
+    while (!e && (i < have.n || j < want.n)) {
+        int c = i == have.n ? 1 : j == want.n ? -1 : cell_cmp(&have.v[i], &want.v[j]);
+        struct cell k = c <= 0 ? have.v[i] : want.v[j];
+        int64_t h = c <= 0 ? have.v[i++].n : 0;
+        int64_t w = c >= 0 ? want.v[j++].n : 0;
+        if (h == w)
+            continue;
+        (*diff)++;
+        if (report)
+            report(m->name, k.region, k.day, h, w, ctx);
+        if (fix)
+            e = counter_set(d, m->name, k.region, k.day, w);
+    }
+    free(want.v);
+    free(have.v);
+    return e;
+}
+
+err stats_verify(db *d, bool fix,
+                 void (*report)(const char *measure, int64_t region, int64_t day, int64_t have,
+                                int64_t want, void *ctx),
+                 void *ctx, int64_t *diff_r)
+{
+    const struct stats_measure *ms[STATS_MEASURES_MAX];
+    size_t n = stats_measures(ms, STATS_MEASURES_MAX);
+    bool outer = !db_in_tx(d);
+    /* One transaction: the recount and the counters are read at the same
+     * moment (SQLite: the write lock; PostgreSQL: one snapshot, so a
+     * concurrent stats_add on a repaired row fails the repair rather than
+     * being overwritten). */
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if (outer && db_kind(d) == DB_POSTGRES &&
+        (e = db_exec(d, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")))
+        goto fail;
+    int64_t diff = 0;
+    for (size_t i = 0; i < n && !e; i++)
+        e = verify_one(d, ms[i], fix, report, ctx, &diff);
+    if (e)
+        goto fail;
+    if (fix) {
+        if ((e = db_commit(d)))
+            goto fail;
+    } else {
+        db_rollback(d);
+    }
+    *diff_r = diff;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
