@@ -76,5 +76,8 @@ err app_routes(void)
     HOOK(case_register());
     ADD(case_observe);
     ADD(task);
+    /* release: the "release" task kind and its routes */
+    HOOK(case_release_register());
+    ADD(case_release);
     return E_OK;
 }
