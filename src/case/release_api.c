@@ -294,9 +294,16 @@ static err post_verify(struct req *r)
 {
     struct certificate c;
     err e = case_certificate_verify(r->db, r->a, json_str(r->body, "token"), now_ms(), &c);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "certificate.verify", "certificate", c.id, e,
-                             NULL);
+    if (e) {
+        /* every verification is an access, a failed one (forged, revoked)
+         * above all: audited with its slug, though E_INPUT is not a
+         * refusal by audit_refusal's policy */
+        struct err_detail saved = *err_last();
+        req_audit(r, "certificate.verify", "certificate", c.id,
+                  saved.code == e && saved.slug[0] ? saved.slug : err_slug(e), "");
+        return err_set(e, saved.slug[0] ? saved.slug : NULL, saved.field[0] ? saved.field : NULL,
+                       "%s", saved.message);
+    }
     req_audit(r, "certificate.verify", "certificate", c.id, "ok", "");
     json_t *j = json_object();
     json_object_set_new(j, "valid", json_true());

@@ -93,7 +93,7 @@ test('the sweep: no task before the end, one after, none more while it is open',
 test('completing the release task ends the observation, greens the code and issues a certificate; PDF and QR read back; verify, revoke', async () => {
   const id = await person(COMMUNITY, '钱解除');
   const obs = await observe(id, 16);
-  assert.equal((await ok(cc.get(`/api/v1/persons/${id}/code`))).colour, 'yellow');
+  assert.notEqual((await ok(cc.get(`/api/v1/persons/${id}/code`))).colour, 'green', 'isolated: not green');
   sweep();
   const [t] = await releaseTasks(obs);
   await ok(cs.post(`/api/v1/tasks/${t.id}/accept`));
@@ -217,7 +217,8 @@ test('verify refuses forged, malformed, wrong-kind and unknown tokens with their
   await ok(res.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) }));
   await ok(res.post('/api/v1/me/consent', { version: 'v1' }));
   await ok(res.post('/api/v1/me/person', { name: '周码', id_number: rid(), region_code: COMMUNITY, address: '多福巷1号' }), 201);
-  const health = (await ok(res.get('/api/v1/me/code'))).token;
+  const health = (await ok(res.get('/api/v1/me/code/token'))).token;
+  assert.match(health, /^FK1\./);
   expectError(await gate.post('/api/v1/certificates/verify', { token: health }), 400, 'token_wrong_kind', 'token');
   // a well-signed token of a certificate that does not exist: delete the row
   sqlRun(ctx, `DELETE FROM certificates WHERE id = ${c.id}`);
