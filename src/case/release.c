@@ -475,6 +475,8 @@ err case_release_sweep(db *d, int64_t now, int64_t *n_r)
     struct due *rows = calloc(SWEEP_BATCH, sizeof *rows);
     if (!rows)
         return err_set(E_NOMEM, NULL, NULL, NULL);
+    /* the sweep runs on the worker thread or the CLI, without a request:
+     * a private arena, reset after each batch */
     arena *a = arena_new(4096);
     err e = E_OK;
     int64_t after = 0; /* by id, so a row that fails is not retried in the same sweep */
