@@ -160,6 +160,7 @@ test('completing the release task ends the observation, greens the code and issu
   assert.equal(rv.revoked, true);
   assert.equal(rv.token, null);
   expectError(await gate.post('/api/v1/certificates/verify', { token: qr }), 400, 'certificate_revoked', 'token');
+  assert.ok(!sqlRun(ctx, `SELECT revoke_reason_enc FROM certificates WHERE id = ${c.id}`).includes('重新核发'), 'the reason is sealed');
   expectError(await cs.post(`/api/v1/certificates/${c.id}/revoke`, { reason: '再次' }), 409, 'already_revoked');
 
   // audit: the release (task completion), reads, verifications, the revoke
