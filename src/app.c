@@ -79,5 +79,8 @@ err app_routes(void)
     /* release: the "release" task kind and its routes */
     HOOK(case_release_register());
     ADD(case_release);
+    /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
+    HOOK(check_register());
+    ADD(case_check);
     return E_OK;
 }

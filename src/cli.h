@@ -45,6 +45,8 @@ int cmd_devices_broker_config(int argc, char **argv);
 int cmd_attach_purge(int argc, char **argv);
 int cmd_stats_verify(int argc, char **argv);
 int cmd_case_sweep(int argc, char **argv);
+int cmd_check_sweep(int argc, char **argv);
+int cmd_stats_verify(int argc, char **argv);
 
 /* Print an error's detail to stderr as "fangkong: <message>". */
 int cli_fail(err e, const char *what);

@@ -676,6 +676,10 @@ err case_observe_end(db *d, arena *a, const struct principal *who, int64_t obser
     if ((e = close_one(d, a, who, &o, how == OBSERVE_RELEASED ? OBS_RELEASED : OBS_TRANSFERRED,
                        release_status, reason)))
         return e;
+    /* a patient discharged from hospital is followed up (check.c) */
+    if (how == OBSERVE_RELEASED && o.kind == OBSERVE_HOSPITAL &&
+        (e = check_follow_up_plan(d, a, o.person_id, o.region_code, o.id, now_ms())))
+        return e;
     int status = person_status_parse(o.person_status);
     if (how == OBSERVE_RELEASED && case_status_is_observation(status)) {
         struct case_status_in sin = {.person_id = o.person_id,
@@ -739,8 +743,35 @@ err case_observation_update(db *d, arena *a, const struct principal *who, int64_
 
 /* " FROM observations o JOIN persons p … WHERE …" of the filter, without
  * the state when `with_state` is false (the counts by state). */
+/* The blind indexes of a name query (person_name_query_index). */
+#define NAME_TOKENS_MAX 8
+struct name_keys {
+    size_t n;
+    uint8_t k[NAME_TOKENS_MAX][BLIND_LEN];
+};
+
+/* The name-token conditions by number of tokens: all must be present
+ * (person_name_tokens, as the person list searches). */
+static const char *const token_frags[NAME_TOKENS_MAX + 1] = {
+    [1] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token = ?)",
+    [2] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?) "
+          "GROUP BY person_id HAVING COUNT(*) = 2)",
+    [3] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?) "
+          "GROUP BY person_id HAVING COUNT(*) = 3)",
+    [4] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
+          "?) GROUP BY person_id HAVING COUNT(*) = 4)",
+    [5] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
+          "?, ?) GROUP BY person_id HAVING COUNT(*) = 5)",
+    [6] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
+          "?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 6)",
+    [7] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
+          "?, ?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 7)",
+    [8] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
+          "?, ?, ?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 8)",
+};
+
 static void list_where(struct query *q, const struct scope *sc, const struct case_observe_filter *f,
-                       bool with_state)
+                       const struct name_keys *names, bool with_state)
 {
     query_sql(q, " FROM observations o JOIN persons p ON p.id = o.person_id "
                  "LEFT JOIN regions r ON r.code = o.region_code "
@@ -772,6 +803,11 @@ static void list_where(struct query *q, const struct scope *sc, const struct cas
         query_sql(q, " AND o.planned_end_at > 0 AND o.planned_end_at < ?");
         query_int(q, f->planned_end_before);
     }
+    if (names->n) {
+        query_sql(q, token_frags[names->n]);
+        for (size_t i = 0; i < names->n; i++)
+            query_blob(q, names->k[i], BLIND_LEN);
+    }
 }
 
 err case_observation_list(db *d, arena *a, const struct scope *sc,
@@ -779,12 +815,17 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
                           size_t *n_r, int64_t *total_r, json_t **counts_r)
 {
     storage_init();
+    /* a name is sealed: its tokens' blind indexes select the candidates,
+     * as the person list does; a query of 3 characters or more must then
+     * be confirmed on the decrypted names, so that search pages in memory
+     * over the candidates (at most LIST_MAX); otherwise SQL pages */
+    struct name_keys names = {0};
+    bool by_name = false;
+    if (f->q && *f->q &&
+        !(names.n = person_name_query_index(f->q, names.k, NAME_TOKENS_MAX, &by_name)))
+        return err_set(E_INPUT, "invalid_parameter", "q", "姓名查询条件无效");
     struct query w = QUERY_INIT, q = QUERY_INIT;
-    list_where(&w, sc, f, true);
-    /* a name is sealed: the search decrypts the scope's matching rows
-     * (at most LIST_MAX, an observation list is a few thousand people)
-     * and pages in memory; without a name, SQL pages */
-    bool by_name = f->q && *f->q;
+    list_where(&w, sc, f, &names, true);
     int64_t total = 0;
     err e;
     if (!by_name) {
@@ -817,9 +858,15 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
     size_t cap = 32, n = 0;
     struct observation *items = arena_alloc(a, cap * sizeof *items);
     bool row;
-    int64_t matched = 0, skip = by_name && f->page_size ? paging_offset(f->page, f->page_size) : 0;
+    int64_t matched = 0, read = 0,
+            skip = by_name && f->page_size ? paging_offset(f->page, f->page_size) : 0;
     while (!(e = db_row(s, &row)) && row) {
         struct observation o;
+        if (by_name && ++read > LIST_MAX) {
+            e = err_set(E_INPUT, "invalid_parameter", "q",
+                        "符合条件的人员过多，请输入更完整的姓名");
+            break;
+        }
         if ((e = read_row(s, a, &o)))
             break;
         if (by_name) {
@@ -851,7 +898,7 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
         json_object_set_new(counts, vocab_name(&observe_state_vocab, (size_t)k), json_integer(0));
     if (!by_name) {
         struct query c = QUERY_INIT, cw = QUERY_INIT;
-        list_where(&cw, sc, f, false);
+        list_where(&cw, sc, f, &names, false);
         query_sql(&c, "SELECT o.state, COUNT(*)");
         query_append(&c, &cw);
         query_sql(&c, " GROUP BY o.state");

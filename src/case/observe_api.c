@@ -477,15 +477,21 @@ static err post_status(struct req *r)
 static err get_status_changes(struct req *r)
 {
     int64_t id, page, size, total;
+    bool reveal;
     json_t *items;
     err e = req_param_id(r, 0, &id);
     if (!e)
         e = req_paging(r, &page, &size);
     if (!e)
-        e = case_status_changes(r->db, r->a, &r->who->scope, id, page, size, &items, &total);
+        e = reveal_param(r, &reveal);
+    if (!e)
+        e = case_status_changes(r->db, r->a, &r->who->scope, id, reveal, page, size, &items,
+                                &total);
     if (e)
         return e;
     req_audit(r, "person.status_changes", "person", id, "ok", "");
+    if (reveal)
+        req_audit(r, "person.reveal", "person", id, "ok", "fields=status_change_reason");
     return reply_page(r, items, total, page, size);
 }
 
@@ -676,7 +682,7 @@ const struct route case_observe_routes[] = {
     {M_POST, "/api/v1/persons/{id}/status", post_status, PERM_CASE_STATUS, 0, status_body,
      "变更人员疫情状态", "case", 0},
     {M_GET, "/api/v1/persons/{id}/status-changes", get_status_changes, PERM_CASE_READ, 0, NULL,
-     "人员状态变更记录", "case", 0},
+     "人员状态变更记录（reveal=1 查看完整原因）", "case", 0},
     {M_GET, "/api/v1/persons/{id}/timeline", get_timeline, PERM_CASE_READ, 0, NULL,
      "人员处置时间线", "case", 0},
     {M_GET, "/api/v1/quarantine-sites", get_sites, PERM_CASE_READ, 0, NULL, "隔离点入住情况",

@@ -22,6 +22,7 @@
 #include "code/code.h"
 #include "person/person.h"
 #include "security/crypto.h"
+#include "security/mask.h"
 
 /* ---- vocabularies -------------------------------------------------------------- */
 
@@ -299,7 +300,7 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
     "c.user_id, c.reason_enc, COALESCE(u.display_name, ''), COALESCE(u.username, '') "             \
     "FROM status_changes c LEFT JOIN users u ON u.id = c.user_id "
 
-static err change_json(db_stmt *s, arena *a, json_t **o_r)
+static err change_json(db_stmt *s, arena *a, bool reveal, json_t **o_r)
 {
     json_t *o = json_object();
     json_set_id(o, "id", db_col_int64(s, 0));
@@ -329,9 +330,10 @@ static err change_json(db_stmt *s, arena *a, json_t **o_r)
         json_decref(o);
         return e;
     }
-    /* the reason is staff's own wording about the case: shown to those
-     * who may read the case (case.read), like the timeline */
-    json_object_set_new(o, "reason", json_string(reason ? reason : ""));
+    /* staff's own words about the person: masked like the observation's
+     * texts unless revealed (the change's own reply shows its writer's) */
+    json_object_set_new(o, "reason",
+                        json_string(reason ? (reveal ? reason : mask_address(a, reason)) : ""));
     *o_r = o;
     return E_OK;
 }
@@ -345,13 +347,13 @@ err case_status_change_json(db *d, arena *a, int64_t change_id, json_t **o_r)
     db_bind_int64(s, 1, change_id);
     bool row;
     if (!(e = db_row(s, &row)))
-        e = row ? change_json(s, a, o_r) : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+        e = row ? change_json(s, a, true, o_r) : err_set(E_NOT_FOUND, NULL, NULL, NULL);
     db_done(s);
     return e;
 }
 
-err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
-                        int64_t page_size, json_t **items_r, int64_t *total_r)
+err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_id, bool reveal,
+                        int64_t page, int64_t page_size, json_t **items_r, int64_t *total_r)
 {
     err e = case_person_in_scope(d, sc, person_id, NULL, NULL);
     if (e)
@@ -385,7 +387,7 @@ err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_
     json_t *items = json_array();
     while (!(e = db_row(s, &row)) && row) {
         json_t *o;
-        if ((e = change_json(s, a, &o)))
+        if ((e = change_json(s, a, reveal, &o)))
             break;
         json_array_append_new(items, o);
     }

@@ -860,7 +860,15 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
         moved += n;
     }
     /* the counters kept at these regions (stats/stats.h) move with them:
-     * figures, not records, so not in *moved_r */
+     * figures, not records, so not in *moved_r. Zero counters left where
+     * people lived before a region was deleted would collide with them. */
+    if ((e = db_prepare(
+             d, "DELETE FROM counters WHERE region_code >= ? AND region_code < ? AND n = 0", &s)))
+        goto fail;
+    db_bind_int64(s, 1, new_code);
+    db_bind_int64(s, 2, new_end);
+    if ((e = db_run(s, NULL)))
+        goto fail;
     if ((e = db_prepare(d,
                         "UPDATE counters SET region_code = region_code + ? WHERE region_code >= ? "
                         "AND region_code < ?",

@@ -102,9 +102,8 @@ static err figure(struct req *r, const struct stats_measure *m, int64_t lo, int6
 {
     int64_t value = 0, day = 0;
     err e;
-    if (m->level)
-        e = stats_sum(r->db, m->name, lo, hi, STATS_NOW, STATS_NOW, &value);
-    else if (!(e = stats_sum(r->db, m->name, lo, hi, STATS_NOW + 1, today, &value)))
+    /* a level's value and a flow's total are both kept at STATS_NOW */
+    if (!(e = stats_sum(r->db, m->name, lo, hi, STATS_NOW, STATS_NOW, &value)) && !m->level)
         e = stats_sum(r->db, m->name, lo, hi, today, today, &day);
     if (e)
         return e;
@@ -223,10 +222,15 @@ static err get_series(struct req *r)
                        STATS_SERIES_DAYS_MAX);
     int64_t days[STATS_SERIES_DAYS_MAX], run = 0;
     const struct scope *sc = &r->who->scope;
+    /* what came before `from`: the total less every day from `from` on
+     * (a recent window reads few days, whatever the history) */
+    int64_t since = 0;
     if ((e = stats_series(r->db, m->name, sc->lo, sc->hi, from, to, days)) ||
         (cumulative &&
-         (e = stats_sum(r->db, m->name, sc->lo, sc->hi, STATS_NOW + 1, from - 1, &run))))
+         ((e = stats_sum(r->db, m->name, sc->lo, sc->hi, STATS_NOW, STATS_NOW, &run)) ||
+          (e = stats_sum(r->db, m->name, sc->lo, sc->hi, from, INT64_MAX, &since)))))
         return e;
+    run -= since;
     json_t *points = json_array();
     for (int64_t d = from; d <= to; d++) {
         char date[DATE_TEXT_LEN];

@@ -77,16 +77,8 @@ size_t stats_measures(const struct stats_measure **out, size_t max)
     return n;
 }
 
-err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
+static err upsert(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
 {
-    if (!stats_measure_find(measure))
-        return err_set(E_INTERNAL, NULL, NULL, "未注册的统计指标：%s",
-                       measure ? measure : "(null)");
-    /* a counter moved outside the change it counts could commit without it */
-    if (!db_in_tx(d))
-        return err_set(E_INTERNAL, NULL, NULL, "统计计数必须在写入的事务中更新：%s", measure);
-    if (!delta)
-        return E_OK;
     db_stmt *s;
     err e = db_prepare(d,
                        "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
@@ -102,23 +94,54 @@ err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int6
     return db_run(s, NULL);
 }
 
+err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
+{
+    const struct stats_measure *m = stats_measure_find(measure);
+    if (!m)
+        return err_set(E_INTERNAL, NULL, NULL, "未注册的统计指标：%s",
+                       measure ? measure : "(null)");
+    if (m->level ? day != STATS_NOW : day <= STATS_NOW)
+        return err_set(E_INTERNAL, NULL, NULL, "统计指标 %s 的日期不正确：%lld", measure,
+                       (long long)day);
+    /* a counter moved outside the change it counts could commit without it */
+    if (!db_in_tx(d))
+        return err_set(E_INTERNAL, NULL, NULL, "统计计数必须在写入的事务中更新：%s", measure);
+    if (!delta)
+        return E_OK;
+    err e = upsert(d, measure, region_code, day, delta);
+    /* a flow's total over every day, so a cumulative figure is one range
+     * over the leaf regions rather than over all their days */
+    if (!e && !m->level)
+        e = upsert(d, measure, region_code, STATS_NOW, delta);
+    return e;
+}
+
 err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
               int64_t *sum_r)
 {
     db_stmt *s;
-    /* one range of the primary key: measure fixed, region_code in
-     * [lo, hi), day filtered from the same index entries */
-    err e = db_prepare(d,
-                       "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE measure = ? "
-                       "AND region_code >= ? AND region_code < ? AND day >= ? AND day <= ?",
-                       &s);
+    /* one range of counters_by_day (sql/018), which holds n: measure and
+     * day fixed, region_code in [lo, hi), or a window of days whose
+     * regions are filtered from the same entries */
+    err e = day_from == day_to
+                ? db_prepare(d,
+                             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE "
+                             "measure = ? AND day = ? AND region_code >= ? AND region_code < ?",
+                             &s)
+                : db_prepare(d,
+                             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE "
+                             "measure = ? AND day >= ? AND day <= ? AND region_code >= ? AND "
+                             "region_code < ?",
+                             &s);
     if (e)
         return e;
-    db_bind_text(s, 1, measure);
-    db_bind_int64(s, 2, lo);
-    db_bind_int64(s, 3, hi);
-    db_bind_int64(s, 4, day_from);
-    db_bind_int64(s, 5, day_to);
+    int i = 1;
+    db_bind_text(s, i++, measure);
+    db_bind_int64(s, i++, day_from);
+    if (day_from != day_to)
+        db_bind_int64(s, i++, day_to);
+    db_bind_int64(s, i++, lo);
+    db_bind_int64(s, i, hi);
     bool row;
     if (!(e = db_row(s, &row)) && row)
         *sum_r = db_col_int64(s, 0);
@@ -205,8 +228,10 @@ static int cell_cmp(const void *a, const void *b)
 }
 
 /* Rows (region, day, n) of a prepared statement, summed per (region, day)
- * (a recount may give one cell in several rows), sorted. */
-static err cells_load(db_stmt *s, struct cells *c)
+ * (a recount may give one cell in several rows), sorted. With `totals`
+ * (a flow's recount) each region's total over its days is added at day
+ * STATS_NOW, as stats_add keeps it. */
+static err cells_load(db_stmt *s, bool totals, struct cells *c)
 {
     bool row;
     err e;
@@ -216,6 +241,9 @@ static err cells_load(db_stmt *s, struct cells *c)
     db_done(s);
     if (e)
         return e;
+    for (size_t i = 0, n = c->n; totals && i < n; i++)
+        if ((e = cells_push(c, c->v[i].region, STATS_NOW, c->v[i].n)))
+            return e;
     if (c->n)
         qsort(c->v, c->n, sizeof *c->v, cell_cmp);
     size_t w = 0;
@@ -253,13 +281,13 @@ static err verify_one(db *d, const struct stats_measure *m, bool fix,
     db_stmt *s;
     err e = db_prepare(d, m->recount_sql, &s);
     if (!e)
-        e = cells_load(s, &want);
+        e = cells_load(s, !m->level, &want);
     if (!e && !(e = db_prepare(d,
                                "SELECT region_code, day, n FROM counters WHERE measure = ? "
                                "ORDER BY region_code, day",
                                &s))) {
         db_bind_text(s, 1, m->name);
-        e = cells_load(s, &have);
+        e = cells_load(s, false, &have);
     }
     size_t i = 0, j = 0;
     while (!e && (i < have.n || j < want.n)) {

@@ -7,7 +7,8 @@
  * Two sorts of measure:
  *   - flows ("case.confirmed.new"): events per China day (day = china_day
  *     of the event); a trend is the days' values, a cumulative trend their
- *     running sum;
+ *     running sum; stats_add also keeps each region's total over all days
+ *     at day STATS_NOW, so the cumulative figure is one range as well;
  *   - levels ("case.status.confirmed"): how many are in a state now, kept
  *     with day = STATS_NOW by +1/-1 as things enter and leave.
  *
@@ -61,15 +62,17 @@ size_t stats_measures(const struct stats_measure **out, size_t max);
 
 /*
  * Add delta to measure's counter at (region_code, day) inside the caller's
- * transaction (an upsert). day: china_day() of the event for a flow,
- * STATS_NOW for a level. E_INTERNAL for an unregistered measure or when no
- * transaction is open (a counter must commit with the change it counts).
+ * transaction (an upsert). day: china_day() of the event for a flow (whose
+ * total at STATS_NOW moves too), STATS_NOW for a level. E_INTERNAL for an
+ * unregistered measure, a day of the wrong sort, or when no transaction is
+ * open (a counter must commit with the change it counts).
  */
 err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta) MUST_USE;
 
 /* Sum of measure over the region range [lo, hi) and days [day_from,
- * day_to] (STATS_NOW, STATS_NOW for a level) into *sum_r (0 when no
- * counter; untouched on failure). */
+ * day_to] into *sum_r (0 when no counter; untouched on failure):
+ * STATS_NOW, STATS_NOW for a level's value or a flow's total; a window of
+ * days (from 1 on, leaving the total out) for a flow. */
 err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
               int64_t *sum_r) MUST_USE;
 
@@ -79,7 +82,8 @@ err stats_series(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day
                  int64_t day_to, int64_t *out) MUST_USE;
 
 /*
- * Recount every registered measure and compare with the counters; each
+ * Recount every registered measure and compare with the counters (a
+ * flow's totals at STATS_NOW with the sums of its recount); each
  * difference goes to report (may be NULL) as (measure, region, day,
  * counter, recount). *diff_r counts them. `fix` rewrites the counters from
  * the recounts in the same transaction (committed), otherwise nothing is

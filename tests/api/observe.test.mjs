@@ -228,9 +228,20 @@ test('bad input: 400 with the field, nothing written', async () => {
 test('the list: filters, counts by state, name search, CSV; PATCH with its version; scope; audit', async () => {
   const id = await person(COMMUNITY, { name: '孙悟空' });
   const o = await ok(cs.post('/api/v1/observations', { person_id: id, kind: 'home_observation', source: 'checkpoint' }), 201);
+  // by name, as the person list searches (blind-indexed tokens): a
+  // bigram, the surname, the full name (confirmed on the decrypted names)
   let l = await ok(cs.get('/api/v1/observations?q=悟空'));
   assert.equal(l.total, 1);
   assert.equal(l.items[0].person_name, '孙*空');
+  assert.equal(l.counts.active, 1);
+  assert.equal((await ok(cs.get('/api/v1/observations?q=孙悟空'))).total, 1);
+  assert.ok((await ok(cs.get('/api/v1/observations?q=孙'))).items.some((x) => x.id === o.id));
+  assert.equal((await ok(cs.get('/api/v1/observations?q=空悟'))).total, 0);
+  assert.equal((await ok(cs.get('/api/v1/observations?q=孙悟空&state=released'))).total, 0);
+  const other = await person(COMMUNITY, { name: '悟空孙悟' }); // both bigrams of 孙悟空, not the name
+  await ok(cs.post('/api/v1/observations', { person_id: other, kind: 'home_observation', source: 'checkpoint' }), 201);
+  assert.deepEqual((await ok(cs.get('/api/v1/observations?q=孙悟空'))).items.map((x) => x.person_id), [id]);
+  assert.equal((await ok(cs.get('/api/v1/observations?q=悟空'))).total, 2);
   l = await ok(cs.get('/api/v1/observations?source=checkpoint&state=active'));
   assert.ok(l.items.some((x) => x.id === o.id));
   assert.ok(l.items.every((x) => x.source === 'checkpoint' && x.state === 'active'));

@@ -79,6 +79,11 @@ test('the full path: observation, suspected, confirmed mild then severe, cured, 
   assert.equal(h[3].severity, 'mild');
   assert.equal(h[3].infection_route_label, '聚集性');
   assert.equal(h[3].to_label, '确诊');
+  // the reason: masked in the history unless revealed (person.reveal, audited)
+  assert.equal(h[0].reason, '核查****');
+  assert.equal((await ok(cc.get(`/api/v1/persons/${id}/status-changes?reveal=1`))).items[0].reason, '核查结果');
+  expectError(await cs.get(`/api/v1/persons/${id}/status-changes?reveal=1`), 403, 'reveal_forbidden');
+  assert.ok((await auditEntries(auditor, 'person.reveal', id)).some((x) => x.detail === 'fields=status_change_reason'));
   // the reason is sealed at rest
   assert.ok(!sqlRun(ctx, `SELECT reason_enc FROM status_changes WHERE person_id = ${id}`).includes('核查结果'));
   // the timeline has every change

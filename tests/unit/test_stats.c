@@ -115,6 +115,9 @@ static void test_add_and_sum(void **state)
     assert_int_equal(stats_add(D, level_m.name, building1, STATS_NOW, 1), E_INTERNAL);
     assert_int_equal(db_begin(D), E_OK);
     assert_int_equal(stats_add(D, "test.unknown", building1, STATS_NOW, 1), E_INTERNAL);
+    /* a level lives at STATS_NOW, a flow's events on a day */
+    assert_int_equal(stats_add(D, level_m.name, building1, 20000, 1), E_INTERNAL);
+    assert_int_equal(stats_add(D, flow_m.name, building1, STATS_NOW, 1), E_INTERNAL);
     db_rollback(D);
     assert_int_equal(sum_of(level_m.name, 0, REGCODE_SPACE, STATS_NOW, STATS_NOW), 0);
 
@@ -135,6 +138,7 @@ static void test_add_and_sum(void **state)
     assert_int_equal(regcode_end(street1), street2);
     /* another measure's counters are not summed */
     assert_int_equal(sum_of(flow_m.name, district, regcode_end(district), 0, 100000), 0);
+    assert_int_equal(sum_of(level_m.name, district, regcode_end(district), 1, 100000), 0);
 
     /* days: the window's edges belong to it */
     add_ok(flow_m.name, building1, 20000, 2);
@@ -145,6 +149,10 @@ static void test_add_and_sum(void **state)
     assert_int_equal(sum_of(flow_m.name, street1, regcode_end(street1), 20002, 20010), 0);
     assert_int_equal(sum_of(flow_m.name, district, regcode_end(district), 1, 20003), 12);
     assert_int_equal(sum_of(flow_m.name, district, regcode_end(district), 1, 20002), 5);
+    /* a flow's total over all days is kept at STATS_NOW */
+    assert_int_equal(sum_of(flow_m.name, district, regcode_end(district), STATS_NOW, STATS_NOW),
+                     12);
+    assert_int_equal(sum_of(flow_m.name, street1, regcode_end(street1), STATS_NOW, STATS_NOW), 5);
 }
 
 static void test_series(void **state)
@@ -170,15 +178,15 @@ static void test_series(void **state)
 
 struct seen {
     int n;
-    char measure[4][32];
-    int64_t region[4], day[4], have[4], want[4];
+    char measure[6][32];
+    int64_t region[6], day[6], have[6], want[6];
 };
 
 static void seen_report(const char *measure, int64_t region, int64_t day, int64_t have,
                         int64_t want, void *ctx)
 {
     struct seen *s = ctx;
-    if (s->n < 4) {
+    if (s->n < 6) {
         snprintf(s->measure[s->n], sizeof s->measure[0], "%s", measure);
         s->region[s->n] = region;
         s->day[s->n] = day;
@@ -218,8 +226,9 @@ static void test_verify(void **state)
 
     memset(&s, 0, sizeof s);
     assert_int_equal(stats_verify(D, false, seen_report, &s, &diff), E_OK);
-    assert_int_equal(diff, 4); /* the items at two regions, and two event cells */
-    assert_int_equal(s.n, 4);
+    /* the items at two regions; two event cells and street2's total */
+    assert_int_equal(diff, 5);
+    assert_int_equal(s.n, 5);
     /* measures in registration order, cells in (region, day) order */
     assert_string_equal(s.measure[0], "test.items");
     assert_int_equal(s.region[0], building1);
@@ -234,17 +243,22 @@ static void test_verify(void **state)
     assert_int_equal(s.have[2], 0);
     assert_int_equal(s.want[2], 1);
     assert_int_equal(s.region[3], street2);
-    assert_int_equal(s.day[3], 20002);
+    assert_int_equal(s.day[3], STATS_NOW); /* the flow's total */
     assert_int_equal(s.have[3], 4);
     assert_int_equal(s.want[3], 0);
+    assert_int_equal(s.region[4], street2);
+    assert_int_equal(s.day[4], 20002);
+    assert_int_equal(s.have[4], 4);
+    assert_int_equal(s.want[4], 0);
     /* without fix nothing changed */
     assert_int_equal(sum_of(level_m.name, 0, REGCODE_SPACE, 0, 0), 13);
 
     /* fix rewrites them from the recount; a second verify agrees */
     assert_int_equal(stats_verify(D, true, NULL, NULL, &diff), E_OK);
-    assert_int_equal(diff, 4);
+    assert_int_equal(diff, 5);
     assert_int_equal(sum_of(level_m.name, 0, REGCODE_SPACE, 0, 0), 3);
     assert_int_equal(sum_of(flow_m.name, 0, REGCODE_SPACE, 1, 30000), 3);
+    assert_int_equal(sum_of(flow_m.name, 0, REGCODE_SPACE, STATS_NOW, STATS_NOW), 3);
     assert_int_equal(sum_of(flow_m.name, community1, regcode_end(community1), 20001, 20001), 1);
     assert_int_equal(stats_verify(D, false, NULL, NULL, &diff), E_OK);
     assert_int_equal(diff, 0);

@@ -9,8 +9,9 @@ import { loadVocabularies } from './vocab.js';
 import peopleRoutes from './routes-people.js';
 import adminRoutes from './routes-admin.js';
 import accessRoutes from './routes-access.js';
+import statsRoutes from './routes-stats.js';
 
-export const pageRoutes = [...peopleRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

@@ -30,6 +30,7 @@ const router = createRouter({
     { path: '/staff/visitors', component: () => import('./views/StaffVisitors.vue'), meta: { kind: 'staff' } },
     { path: '/staff/certificates/verify', component: () => import('./views/StaffCertVerify.vue'), meta: { kind: 'staff' } },
     { path: '/staff/tasks', component: () => import('./views/StaffTasks.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/overview', component: () => import('./views/StaffOverview.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -20,7 +20,7 @@ export const STAFF_ENTRIES = [
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
   { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
-  { key: 'overview', title: '防控概览', icon: 'chart-trending-o', roles: ['leader', 'command_center', 'street_staff'] },
+  { key: 'overview', title: '防控概览', icon: 'chart-trending-o', perm: 'stats.read', to: '/staff/overview' },
 ];
 
 export function entriesFor(me) {

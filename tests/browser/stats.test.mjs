@@ -1,0 +1,96 @@
+// The leaders' statistics in Chromium: the console's 统计分析 page shows the
+// figures of the leader's district, a 30-day trend and the table by street,
+// drilling down to a street's communities; the mobile 防控概览 page shows the
+// same figures on a phone and goes down a level when a street is tapped.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { startServer, launch, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId, totpSecretFrom } from './lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Passw0rd!statspages';
+const DC = '110101000000'; // 东城区
+const BUILDING = '110101001001001001'; // 东华门街道 多福巷社区 1号楼
+const COMMUNITY = '110101001001'; // 多福巷社区
+const OTHER_COMMUNITY = '110101002001'; // 景山街道 隆福寺社区
+let ctx, browser, cc, leader;
+
+before(async () => {
+  let secret;
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'st_cc', '--password', PW, '--role', 'command_center', '--region', DC]);
+      secret = totpSecretFrom(c.must(['user', 'add', '--username', 'st_leader', '--password', PW, '--role', 'leader', '--region', DC, '--name', '东城领导']));
+    },
+  });
+  cc = ctx.client();
+  await cc.login('st_cc', PW);
+  leader = ctx.client();
+  await leader.login('st_leader', PW, secret);
+  let seq = 0;
+  for (const [region, status] of [[BUILDING, 'confirmed'], [OTHER_COMMUNITY, 'confirmed'], [COMMUNITY, 'suspected']]) {
+    seq += 1;
+    const r = await cc.post('/api/v1/persons', { name: '统计页', id_number: residentId('110101', '19800101', 500 + seq * 2), region_code: region, status });
+    assert.equal(r.status, 201, r.text);
+  }
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+test('console: figures, trend and the table by region with drill-down', async () => {
+  const page = await openPage(browser);
+  await adoptSession(page, leader);
+  await page.goto(`${ctx.url}/console/#/stats`);
+  const fig = (m) => page.getByTestId(`fig-${m}`).getByTestId('fig-value');
+  await assert.doesNotReject(fig('person.status.confirmed').waitFor());
+  assert.equal(await fig('person.status.confirmed').textContent(), '2');
+  assert.equal(await fig('person.status.suspected').textContent(), '1');
+  assert.equal(await fig('person.registered').textContent(), '3');
+  assert.match(await page.getByTestId('stats-scope').textContent(), /东城区/);
+  // 30 days, today's three registrations in the last bar
+  const bars = page.getByTestId('trend-bar');
+  await bars.nth(29).waitFor({ state: 'attached' }); // a day without any is a bar of height 0
+  assert.equal(await bars.count(), 30);
+  assert.equal(await bars.last().getAttribute('data-value'), '3');
+  // the table by street, with names; then down into 东华门街道
+  const table = page.getByTestId('stats-region-table');
+  await table.getByText('景山街道').waitFor();
+  const rowOf = (name) => table.locator('tr', { hasText: name });
+  assert.equal(await rowOf('东华门街道').getByTestId('cell-person.status.confirmed').textContent(), '1');
+  assert.equal(await rowOf('景山街道').getByTestId('cell-person.status.confirmed').textContent(), '1');
+  assert.equal(await rowOf('合计').getByTestId('cell-person.status.confirmed').textContent(), '2');
+  await shot(page, 'stats-console');
+  await table.getByText('东华门街道').click();
+  await table.getByText('多福巷社区').waitFor();
+  assert.equal(await rowOf('多福巷社区').getByTestId('cell-person.status.suspected').textContent(), '1');
+  assert.match(await page.getByTestId('stats-path').textContent(), /东城区.*东华门街道/);
+  // back up by the breadcrumb
+  await page.getByTestId('stats-path').getByText('东城区').click();
+  await table.getByText('景山街道').waitFor();
+  assertClean(page);
+});
+
+test('mobile: the leader\'s 防控概览 with the same figures, down a level by tapping', async () => {
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, leader);
+  await page.goto(`${ctx.url}/mobile/#/staff`);
+  await page.getByTestId('entry-overview').click();
+  const fig = (m) => page.getByTestId(`fig-${m}`).getByTestId('fig-value');
+  await fig('person.status.confirmed').waitFor();
+  assert.equal(await fig('person.status.confirmed').textContent(), '2');
+  assert.equal(await fig('person.registered').textContent(), '3');
+  await page.getByTestId('trend-bar').nth(29).waitFor({ state: 'attached' });
+  assert.equal(await page.getByTestId('trend-bar').count(), 30);
+  await shot(page, 'stats-mobile');
+  await page.getByTestId('overview-region').filter({ hasText: '东华门街道' }).click();
+  await page.getByTestId('overview-scope').filter({ hasText: '东华门街道' }).waitFor();
+  assert.equal(await fig('person.status.confirmed').textContent(), '1');
+  assert.equal(await fig('person.status.suspected').textContent(), '1');
+  assertClean(page);
+});

@@ -1,0 +1,4 @@
+// 统计分析: the leaders' figures, trends and drill-down by region (docs/stats.md).
+export default [
+  { path: 'stats', component: () => import('./views/stats/Stats.vue'), meta: { menu: '统计分析', perm: 'stats.read', icon: 'DataAnalysis', title: '统计分析' } },
+];
