@@ -482,13 +482,15 @@ err case_release_sweep(db *d, int64_t now, int64_t *n_r)
     int64_t after = 0; /* by id, so a row that fails is not retried in the same sweep */
     for (;;) {
         db_stmt *s;
-        /* Seed §3.2 also asks for "no abnormal check in the period": that
-         * condition belongs to the checks table (sql/021, another branch)
-         * and joins this WHERE when both are merged (docs/cases.md). */
+        /* Seed §3.2: released when nothing abnormal appeared in the period.
+         * An observation with an abnormal check (checks, sql/021) gets no
+         * release task: its release is a decision (POST …/release). */
         if ((e = db_prepare(d,
                             "SELECT id, person_id, region_code, planned_end_at FROM observations "
                             "WHERE state = 'active' AND planned_end_at > 0 AND planned_end_at <= ? "
-                            "AND id > ? ORDER BY id LIMIT ?",
+                            "AND id > ? AND NOT EXISTS (SELECT 1 FROM checks c WHERE "
+                            "c.observation_id = observations.id AND c.abnormal = 1) "
+                            "ORDER BY id LIMIT ?",
                             &s)))
             break;
         db_bind_int64(s, 1, now);

@@ -85,6 +85,16 @@ test('the sweep: no task before the end, one after, none more while it is open',
   assert.match(t.title, /^解除隔离：赵\*/);
   sweep();
   assert.equal((await releaseTasks(dueObs)).length, 1, 'no second task while one is open');
+  // an abnormal check in the period: no release task (a decision, not a rule)
+  const sick = await person();
+  const sickObs = await observe(sick, 15);
+  sqlRun(ctx, `INSERT INTO checks (id, observation_id, person_id, region_code, at, by_whom, user_id, temperature, abnormal) VALUES (${Date.now()}${seq}, ${sickObs}, ${sick}, ${COMMUNITY}000000, ${Date.now() - DAY}, 'doctor', 0, 38.5, 1)`);
+  const normal = await person();
+  const normalObs = await observe(normal, 15);
+  sqlRun(ctx, `INSERT INTO checks (id, observation_id, person_id, region_code, at, by_whom, user_id, temperature, abnormal) VALUES (${Date.now()}${seq}, ${normalObs}, ${normal}, ${COMMUNITY}000000, ${Date.now() - DAY}, 'doctor', 0, 36.5, 0)`);
+  sweep();
+  assert.equal((await releaseTasks(sickObs)).length, 0, 'none after an abnormal check');
+  assert.equal((await releaseTasks(normalObs)).length, 1, 'normal checks do not hold it back');
   // the community staff see it under my tasks
   const mine = await ok(cs.get('/api/v1/me/tasks'));
   assert.ok(mine.items.some((x) => x.id === t.id));
