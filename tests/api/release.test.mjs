@@ -286,3 +286,24 @@ test('follow-up notes after a release: sealed, listed, bad input refused, scope 
   const tl = (await ok(cs.get(`/api/v1/persons/${id}/timeline`))).items.map((x) => x.action);
   assert.ok(tl.includes('note') && tl.includes('certificate') && tl.includes('released'), tl.join(','));
 });
+
+test('a region move carries the certificates and notes with it', async () => {
+  const OLD = '110101002008';
+  const NEW = '110101001008';
+  await ok(cc.post('/api/v1/regions', { code: OLD, name: '搬迁社区', level: 'community', parent_code: '110101002000' }), 201);
+  const id = await person(OLD, '冯搬迁');
+  const obs = await observe(id, 15, cc);
+  const c = await ok(cc.post(`/api/v1/observations/${obs}/release`, { release_status: 'free', reason: '期满' }), 201);
+  await ok(cc.post(`/api/v1/observations/${obs}/notes`, { text: '回访正常' }), 201);
+  assert.equal(c.issuing_unit, '搬迁社区');
+  await ok(cc.post(`/api/v1/regions/${OLD}/move`, { code: NEW }));
+  const after = await ok(cc.get(`/api/v1/certificates/${c.id}`));
+  assert.equal(after.issuing_unit, '搬迁社区', 'the issuing community followed the move');
+  const under = (col, table, idCol, idv) =>
+    sqlRun(ctx, `SELECT COUNT(*) FROM ${table} WHERE ${idCol} = ${idv} AND ${col} >= ${NEW}000000 AND ${col} <= ${NEW}999999`).trim();
+  assert.equal(under('region_code', 'certificates', 'id', c.id), '1');
+  assert.equal(under('unit_code', 'certificates', 'id', c.id), '1');
+  assert.equal(under('region_code', 'observation_notes', 'observation_id', obs), '1');
+  assert.equal((await ok(cc.get(`/api/v1/observations/${obs}/notes`))).items.length, 1);
+  assert.equal((await ok(gate.post('/api/v1/certificates/verify', { token: c.token }))).issuing_unit, '搬迁社区');
+});
