@@ -16,6 +16,7 @@
  * status machine moves too: the header's "case.status.<status>" would
  * have been the same figure from the same column twice.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "base/time.h"
@@ -77,8 +78,13 @@ static const struct stats_measure release_new = {
                                               "'released' GROUP BY region_code, " DAY_OF(
                                                   "ended_at")};
 
+/* set once every measure is registered, so a write registers no more */
+static atomic_bool registered;
+
 err case_register(void)
 {
+    if (atomic_load(&registered))
+        return E_OK;
     /* the status levels are the person registry's; registered here too so
      * the status machine can move them wherever start-up never ran */
     err e = person_measures_register();
@@ -90,6 +96,8 @@ err case_register(void)
         e = stats_measure_register(&enter[i]);
     for (size_t i = ROUTE_LOCAL; i < NROUTES && !e; i++)
         e = stats_measure_register(&by_route[i]);
+    if (!e)
+        atomic_store(&registered, true);
     return e;
 }
 

@@ -455,6 +455,11 @@ err case_observe_full(db *d, arena *a, const struct principal *who,
     int status;
     if ((e = case_person_in_scope(d, &who->scope, in->person_id, &region, &status)))
         return e;
+    /* a dead person is refused before anything is written (the state
+     * machine would refuse the status change at the end) */
+    if (status == PERSON_DEAD)
+        return err_set(E_CONFLICT, "invalid_transition", "person_id", "不能从“%s”变更为“%s”",
+                       person_status_label(status), person_status_label(status_of_kind(in->kind)));
     if (in->kind == OBSERVE_CENTRAL && (e = site_check(d, a, &who->scope, in->site_id, NULL)))
         return e;
     db_stmt *s;

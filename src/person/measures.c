@@ -10,6 +10,8 @@
  * are what `fangkong stats verify` compares them with, and sql/018 filled
  * them for the people registered before it.
  */
+#include <stdatomic.h>
+
 #include "base/time.h"
 #include "person/internal.h"
 #include "stats/stats.h"
@@ -39,11 +41,18 @@ static const struct stats_measure registered = {
         "created_at") ", COUNT(*) FROM persons WHERE "
                       "deleted_at = 0 GROUP BY region_code, " CHINA_DAY_SQL("created_at")};
 
+/* set once every measure is registered, so a write registers no more */
+static atomic_bool done;
+
 err person_measures_register(void)
 {
+    if (atomic_load(&done))
+        return E_OK;
     err e = stats_measure_register(&registered);
     for (size_t i = PERSON_NORMAL; i < NMEASURES && !e; i++)
         e = stats_measure_register(&measures[i]);
+    if (!e)
+        atomic_store(&done, true);
     return e;
 }
 

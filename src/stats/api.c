@@ -48,8 +48,8 @@ static const char *kind_of(const struct stats_measure *m)
 
 static err get_measures(struct req *r)
 {
-    const struct stats_measure *ms[128];
-    size_t n = stats_measures(ms, sizeof ms / sizeof ms[0]);
+    const struct stats_measure *ms[STATS_MEASURES_MAX];
+    size_t n = stats_measures(ms, STATS_MEASURES_MAX);
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(items, json_pack("{s:s,s:s,s:s}", "name", ms[i]->name, "label",

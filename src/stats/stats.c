@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Measures in one process: the case workflow's (about 25), the person
- * statuses (9) and room to grow. */
-#define STATS_MEASURES_MAX 128
-
 /* The registry is written at start-up and read by every loop; a capability
  * whose writes also run in tools that never call app_routes (the demo, unit
  * tests) registers lazily from its write path, so the table takes a lock. */

@@ -14,8 +14,9 @@
  *
  * Counters are kept at the leaf region of the thing counted (a person's
  * residence, an incident's address); a region's figure is the sum over its
- * code range [code, code + span) (base/regcode.h), one index range, so a
- * region move or a new level costs nothing here.
+ * code range [code, code + span) (base/regcode.h), one index range
+ * (counters_by_day, sql/018), so a new level of the tree costs nothing
+ * here; region_move shifts a moved subtree's counters with its records.
  *
  * Each measure is described once (struct stats_measure): its name, label
  * and the SQL that recounts it from the source tables, so `fangkong stats
@@ -35,6 +36,9 @@
 #include "security/auth.h"
 
 #define STATS_NOW 0 /* the day of a level measure */
+
+/* Measures one process may register. */
+#define STATS_MEASURES_MAX 128
 
 struct stats_measure {
     const char *name;  /* "case.status.confirmed": [a-z0-9_.] */
