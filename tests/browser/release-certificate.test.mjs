@@ -78,3 +78,28 @@ test('the resident opens their certificate; staff verify it valid, then revoked'
   await field(staff, 'cert-verdict').filter({ hasText: '已作废' }).waitFor();
   await shot(staff, 'mobile-release-verify-revoked');
 });
+
+test('community staff complete a release task on the phone with the status after release', async () => {
+  let r = await cs.post('/api/v1/persons', { name: '韩任务', id_number: residentId('110101', '19880808', 79), region_code: COMMUNITY, address: '多福巷5号' });
+  assert.equal(r.status, 201, r.text);
+  r = await cs.post('/api/v1/observations', { person_id: r.body.id, kind: 'home_isolation', source: 'grid_patrol', start_at: Date.now() - 15 * 24 * 3600e3 });
+  assert.equal(r.status, 201, r.text);
+  const obs = r.body.id;
+  ctx.must(['case', 'sweep']);
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, cs);
+  await page.goto(ctx.url + '/mobile/#/staff/tasks');
+  const item = field(page, 'task-item').filter({ hasText: '解除隔离：韩*' });
+  await item.locator('[data-test=task-accept]').click();
+  await item.locator('[data-test=task-complete]').click();
+  await page.locator('[data-test=task-release-status] .van-radio').filter({ hasText: '集中治疗' }).click();
+  await page.locator('[data-test=task-dialog-text] textarea').fill('隔离期满，转集中治疗观察');
+  await shot(page, 'mobile-release-task-complete');
+  await page.locator('.van-dialog__confirm').click();
+  await page.waitForFunction(() => ![...document.querySelectorAll('[data-test=task-item]')].some((e) => e.innerText.includes('韩*')));
+  r = await cs.get(`/api/v1/observations/${obs}`);
+  assert.equal(r.body.state, 'released');
+  assert.equal(r.body.release_status, 'treatment');
+  assert.equal(r.body.release_notice_issued, true);
+  assertClean(page);
+});
