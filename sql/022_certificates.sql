@@ -28,6 +28,14 @@ CREATE INDEX certificates_region ON certificates (region_code, issued_at);
 CREATE INDEX certificates_person ON certificates (person_id, issued_at);
 CREATE INDEX certificates_observation ON certificates (observation_id);
 
+-- The last sequence number given out per China day (yyyymmdd): one upsert
+-- per certificate, whose row lock makes concurrent issues (PostgreSQL)
+-- take numbers one after the other instead of colliding on the index.
+CREATE TABLE certificate_numbers (
+    day     INTEGER PRIMARY KEY,
+    last    INTEGER NOT NULL
+);
+
 -- Follow-up notes about a released person, one row each (the timeline
 -- holds a "note" event that points here; the text is SM4-sealed,
 -- label "observation_notes.text").

@@ -41,35 +41,30 @@
 
 /* ---- certificates ------------------------------------------------------------------ */
 
-/* The next human-readable number of China date `day` (yyyymmdd):
- * "JC" yyyymmdd and a 6-digit sequence of the day. The unique index
- * refuses a duplicate a concurrent issue could make (the caller retries). */
+/* The next human-readable number of China date `day` (yyyymmdd): "JC"
+ * yyyymmdd and a 6-digit sequence of the day from certificate_numbers,
+ * whose upserted row is held until commit, so two releases at once get
+ * two numbers. */
 static err next_number(db *d, arena *a, int32_t day, const char **number_r)
 {
-    char prefix[16];
-    snprintf(prefix, sizeof prefix, "JC%08d", (int)day);
     db_stmt *s;
-    err e =
-        db_prepare(d, "SELECT MAX(number) FROM certificates WHERE number >= ? AND number < ?", &s);
+    err e = db_prepare(d,
+                       "INSERT INTO certificate_numbers (day, last) VALUES (?, 1) ON CONFLICT "
+                       "(day) DO UPDATE SET last = certificate_numbers.last + 1 RETURNING last",
+                       &s);
     if (e)
         return e;
-    char hi[20];
-    snprintf(hi, sizeof hi, "JC%08d~", (int)day);
-    db_bind_text(s, 1, prefix);
-    db_bind_text(s, 2, hi);
+    db_bind_int64(s, 1, day);
     bool row;
-    long long seq = 1;
-    if (!(e = db_row(s, &row)) && row && !db_col_null(s, 0)) {
-        const char *last = db_col_text(s, 0);
-        if (strlen(last) == 16)
-            seq = strtoll(last + 10, NULL, 10) + 1;
-    }
+    int64_t seq = 0;
+    if (!(e = db_row(s, &row)) && row)
+        seq = db_col_int64(s, 0);
     db_done(s);
     if (e)
         return e;
-    if (seq > 999999)
+    if (seq < 1 || seq > 999999)
         return err_set(E_INTERNAL, "certificate_numbers", NULL, "当日解除隔离通知书编号已用完");
-    *number_r = arena_printf(a, "%s%06lld", prefix, seq);
+    *number_r = arena_printf(a, "JC%08d%06lld", (int)day, (long long)seq);
     return E_OK;
 }
 

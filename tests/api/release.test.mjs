@@ -307,3 +307,15 @@ test('a region move carries the certificates and notes with it', async () => {
   assert.equal((await ok(cc.get(`/api/v1/observations/${obs}/notes`))).items.length, 1);
   assert.equal((await ok(gate.post('/api/v1/certificates/verify', { token: c.token }))).issuing_unit, '搬迁社区');
 });
+
+test('releases at the same moment get distinct numbers in sequence', async () => {
+  const obs = [];
+  for (let i = 0; i < 6; i++) obs.push(await observe(await person(COMMUNITY, '并发' + '甲乙丙丁戊己'[i]), 15));
+  const rs = await Promise.all(obs.map((o) => cs.post(`/api/v1/observations/${o}/release`, { release_status: 'free', reason: '期满' })));
+  for (const r of rs) assert.equal(r.status, 201, r.text);
+  const numbers = rs.map((r) => r.body.number).sort();
+  assert.equal(new Set(numbers).size, 6, 'six distinct numbers');
+  // one day's numbers run on without gaps (unless China midnight fell between)
+  if (numbers[0].slice(0, 10) === numbers[5].slice(0, 10))
+    assert.equal(Number(numbers[5].slice(10)) - Number(numbers[0].slice(10)), 5, numbers.join(','));
+});
