@@ -78,6 +78,9 @@ err app_routes(void)
     /* the counters of the observation list and the status machine */
     HOOK(case_register());
     ADD(case_observe);
+    /* release: the "release" task kind and its routes */
+    HOOK(case_release_register());
+    ADD(case_release);
     /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
     HOOK(check_register());
     ADD(case_check);

@@ -773,6 +773,22 @@ static const char *const referencing[] = {
     /* reports (case/incident.c, sql/020) */
     "UPDATE incidents SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* release certificates (by the person's region and the issuing
+     * community) and follow-up notes (case/, sql/022) */
+    "UPDATE certificates SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE certificates SET unit_code = unit_code + ? WHERE unit_code >= ? AND unit_code < ?",
+    "UPDATE observation_notes SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    /* tasks (task/, sql/017), claimed attachments (attach/, sql/016; an
+     * unclaimed upload has region 0, outside every range), checks and the
+     * messages of observed people (case/check.c, sql/021) */
+    "UPDATE tasks SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE attachments SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE checks SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE check_messages SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)
