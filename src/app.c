@@ -78,5 +78,8 @@ err app_routes(void)
     /* the counters of the observation list and the status machine */
     HOOK(case_register());
     ADD(case_observe);
+    /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
+    HOOK(check_register());
+    ADD(case_check);
     return E_OK;
 }
