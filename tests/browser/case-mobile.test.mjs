@@ -193,3 +193,62 @@ test('a grid worker files a patrol report; bad input shows under its field', asy
   assert.equal(list.body.items.length, 1, list.text);
   assertClean(page);
 });
+
+test('an observed resident self-checks; the doctor checks from the task and from the list', async () => {
+  const res = await resident(14);
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, res);
+  await page.goto(ctx.url + '/mobile/#/me');
+  await field(page, 'my-report-new').waitFor();
+  assert.equal(await field(page, 'my-self-check').count(), 0, 'no self-check before being observed');
+
+  const r = await grid.post('/api/v1/reports', { source: 'grid_patrol', category: 'risk_area', person_id: res.personId });
+  assert.equal(r.status, 201, r.text);
+  await page.reload();
+  await field(page, 'my-self-check').click();
+  await page.waitForURL(/#\/self-check$/);
+  await field(page, 'sc-days').waitFor();
+  // out of range: the server's message under the temperature
+  await input(page, 'c-temperature').fill('50');
+  await field(page, 'c-submit').click();
+  await fieldError(page, 'c-temperature').filter({ hasText: /体温/ }).waitFor();
+  assert.equal((await res.get('/api/v1/me/self-checks')).body.items.length, 0, 'nothing recorded');
+  await input(page, 'c-temperature').fill('38.0');
+  await field(page, 'c-symptom-cough').click();
+  await field(page, 'c-submit').click();
+  await field(page, 'sc-history').filter({ hasText: '38' }).filter({ hasText: '异常' }).waitFor();
+  await shot(page, 'case-mobile-self-check');
+  assertClean(page);
+
+  // the abnormal self-check gives the community's doctors an urgent check task
+  const doctor = await openPage(browser, { mobile: true });
+  await adoptSession(doctor, ctx.as.doctor_dc);
+  await doctor.goto(ctx.url + '/mobile/#/staff/tasks');
+  const task = field(doctor, 'task-item').filter({ hasText: '体征核查' });
+  await task.first().waitFor();
+  await task.first().locator('[data-test=task-accept]').click();
+  await task.first().locator('[data-test=task-complete]').click();
+  await doctor.waitForURL(/#\/staff\/check\?task=\d+$/);
+  assert.equal(await doctor.locator('[data-test=c-photos] input[type=file]').getAttribute('capture'), 'camera');
+  await input(doctor, 'c-temperature').fill('37.0');
+  await doctor.locator('[data-test=c-photos] input[type=file]').setInputFiles({ name: 'thermo.png', mimeType: 'image/png', buffer: PNG });
+  await doctor.waitForFunction(() => document.querySelector('[data-test=c-photos] .van-uploader__preview') && !document.querySelector('[data-test=c-photos] .van-uploader__mask'));
+  await field(doctor, 'c-submit').click();
+  await doctor.waitForURL(/#\/staff\/tasks$/);
+
+  // and from the observation list
+  await doctor.goto(ctx.url + '/mobile/#/staff/observations');
+  await field(doctor, 'obs-item').first().waitFor();
+  const obs = (await ctx.as.doctor_dc.get(`/api/v1/observations?state=active`)).body.items.find((o) => o.person_id === res.personId);
+  await doctor.goto(ctx.url + `/mobile/#/staff/observations/${obs.id}`);
+  await field(doctor, 'obs-check').click();
+  await doctor.waitForURL(/#\/staff\/check\?observation=\d+$/);
+  await input(doctor, 'c-temperature').fill('36.6');
+  await field(doctor, 'c-submit').click();
+  await doctor.waitForURL(new RegExp(`#/staff/observations/${obs.id}$`));
+  const checks = (await ctx.as.doctor_dc.get(`/api/v1/observations/${obs.id}/checks`)).body.items;
+  assert.deepEqual(checks.map((c) => [c.by, c.temperature]).sort(), [['doctor', 36.6], ['doctor', 37], ['self', 38]]);
+  assert.equal(checks.find((c) => c.temperature === 37).attachments.length, 1, 'the photo went with the check');
+  await shot(doctor, 'case-mobile-doctor-check');
+  assertClean(doctor);
+});
