@@ -4,6 +4,7 @@
 #include "app.h"
 
 #include "access/access.h"
+#include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
 #include "health/health.h"
@@ -68,9 +69,14 @@ err app_routes(void)
     ADD(workbench);
     ADD(vocab);
     ADD(attach);
-    ADD(task);
     /* the counters person writes keep (stats/) */
     HOOK(person_measures_register());
     ADD(stats);
+    ADD(incident);
+    HOOK(incident_register());
+    ADD(task);
+    /* the counters of the observation list and the status machine */
+    HOOK(case_register());
+    ADD(case_observe);
     return E_OK;
 }

@@ -35,8 +35,10 @@ ROUTES(device);
 ROUTES(workbench);
 ROUTES(vocab);
 ROUTES(attach);
-ROUTES(task);
 ROUTES(stats);
+ROUTES(incident);
+ROUTES(task);
+ROUTES(case_observe);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

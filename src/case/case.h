@@ -80,6 +80,18 @@ enum case_source {
 };
 extern const struct vocab case_source_vocab;
 
+/* The state of an observation: open, or how it ended. */
+enum observe_state {
+    OBS_ACTIVE = 1,  /* 观察中 */
+    OBS_RELEASED,    /* 已解除 */
+    OBS_TRANSFERRED, /* 已转送 (hospital, another site, …) */
+    OBS_ENDED,       /* 已结束 (other reasons: a status change to a case, death) */
+};
+extern const struct vocab observe_state_vocab;
+
+/* Quarantine room states. */
+extern const struct vocab room_state_vocab; /* free | occupied | closed */
+
 struct case_observe_in {
     int64_t person_id;   /* a live person inside who's scope */
     int64_t incident_id; /* 0: none (a direct entry or an import) */
@@ -106,11 +118,45 @@ struct case_observe_in {
 err case_observe(db *d, arena *a, const struct principal *who, const struct case_observe_in *in,
                  int64_t *observation_id_r) MUST_USE;
 
+/* How an observation ends (case_observe_end). */
+enum observe_end {
+    OBSERVE_RELEASED = 1, /* 解除隔离: the period is over */
+    OBSERVE_TRANSFERRED,  /* 转送: to a hospital or another authority */
+};
+
+/* 解除隔离后状态 (seed 001 §5.1 row 15). */
+enum release_status { RELEASE_TREATMENT = 1 /* 集中治疗 */, RELEASE_FREE /* 自由 */ };
+extern const struct vocab release_status_vocab;
+
+/*
+ * End the active observation observation_id (inside who's scope) inside
+ * the caller's transaction: its state (released or transferred), the
+ * release status, the reason (1..200 characters, sealed); the room freed,
+ * the isolations row closed, the person's status back to normal when
+ * released from an observation state (through the state machine), the
+ * counters, the timeline, the code recomputed. E_NOT_FOUND outside scope;
+ * E_CONFLICT "observation_closed" when it has already ended. For the
+ * release task and the certificate as for the API.
+ */
+err case_observe_end(db *d, arena *a, const struct principal *who, int64_t observation_id,
+                     enum observe_end how, enum release_status release_status,
+                     const char *reason) MUST_USE;
+
 /* ---- status (status.c) ------------------------------------------------------ */
 
 /* Severity of a confirmed case (轻症 / 重症 / 危重); 0 none. */
 enum case_severity { SEVERITY_MILD = 1, SEVERITY_SEVERE, SEVERITY_CRITICAL };
 extern const struct vocab case_severity_vocab;
+
+/* 感染途径 (seed 001 §4.1.9): asked when a person becomes confirmed or asymptomatic. */
+enum infection_route {
+    ROUTE_LOCAL = 1,       /* 本地感染 */
+    ROUTE_IMPORTED,        /* 境外输入 */
+    ROUTE_DOMESTIC_IMPORT, /* 外地输入 */
+    ROUTE_CLUSTER,         /* 聚集性 */
+    ROUTE_UNKNOWN,         /* 不明 */
+};
+extern const struct vocab infection_route_vocab;
 
 /*
  * Change person_id's status to `to` (enum person_status) with a reason,
@@ -125,13 +171,193 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
 /* ---- measures (stats) ------------------------------------------------------ */
 
 /*
- * Counters this capability keeps (src/stats): a level per status,
- * "case.status.<person_status name>", at the person's region; daily flows
- * "case.enter.<person_status name>" (people who entered a status that day),
- * "case.incident.new" (reports), "case.observe.new", "case.release.new",
- * "case.confirmed_by.<infection route>" (seed 001 §4.1.9 感染途径).
- * Registered by case_register (app.c).
+ * Counters this capability keeps (src/stats): the level per status is the
+ * person registry's "person.status.<person_status name>" (person/, at the
+ * person's region), which status changes here move too (one figure, one
+ * measure); daily flows "case.enter.<person_status name>" (people who
+ * entered a status that day), "case.incident.new" (reports, incident.c),
+ * "case.observe.new", "case.release.new", "case.confirmed_by.<infection
+ * route>" (seed 001 §4.1.9 感染途径). Registered by case_register (app.c);
+ * docs/cases.md lists them.
  */
 err case_register(void) MUST_USE;
+
+/* ---- reports and routing (incident.c; docs/cases.md "Reports and routing") -- */
+
+/* What a report is about (上报类别). */
+enum incident_category {
+    INCIDENT_SYMPTOMS = 1, /* 疑似症状 */
+    INCIDENT_RISK_AREA,    /* 中高风险地区旅居 */
+    INCIDENT_CONTACT,      /* 密切接触 */
+    INCIDENT_FEVER,        /* 发热 */
+    INCIDENT_OTHER,        /* 其他 */
+};
+extern const struct vocab incident_category_vocab;
+
+/*
+ * Where a report stands:
+ *   reported --route verify--> verifying --false_report--> closed
+ *      |                           |------confirmed-----> observed
+ *      |                           \------abnormal------> transferred
+ *      |--route observe--> observed
+ *   reported/verifying --close (duplicate, false)--> closed
+ * A report stays reported when its source's rule is disabled, or its
+ * verification task was cancelled: the command centre routes it by hand.
+ */
+enum incident_state {
+    INCIDENT_REPORTED = 1, /* 已上报 */
+    INCIDENT_VERIFYING,    /* 核实中 */
+    INCIDENT_OBSERVED,     /* 已纳入观察 */
+    INCIDENT_TRANSFERRED,  /* 已转送医院 */
+    INCIDENT_CLOSED,       /* 已结案 */
+};
+extern const struct vocab incident_state_vocab;
+
+/* A home verification's result (核实结果). */
+enum incident_outcome { OUTCOME_FALSE_REPORT = 1, OUTCOME_CONFIRMED, OUTCOME_ABNORMAL };
+extern const struct vocab incident_outcome_vocab;
+
+/* What a routing rule does with a new report of its source. */
+enum routing_action { ROUTING_OBSERVE = 1, ROUTING_VERIFY };
+extern const struct vocab routing_action_vocab;
+
+#define INCIDENT_TEXT_MAX           500  /* characters of a description */
+#define INCIDENT_REASON_MAX         200  /* characters of a closing reason */
+#define INCIDENT_TEMP_MIN           34.0 /* °C a reporter may enter */
+#define INCIDENT_TEMP_MAX           43.0
+#define INCIDENT_FEVER_C            37.3 /* a temperature at or above makes the task urgent */
+#define INCIDENT_DEADLINE_HOURS_MAX (24 * 14)
+
+/* The subject of a report when it is not (yet) a registered person. */
+struct incident_subject {
+    const char *name, *phone;
+    int id_type;           /* enum id_type; 0 none */
+    const char *id_number; /* NULL: none */
+    int gender;            /* enum person_gender */
+    const char *address;   /* the reported address */
+};
+
+/* A report, checked by the caller's handler (the fields' shapes); the
+ * capability checks what needs the database (scope, regions, persons). */
+struct incident_new {
+    enum case_source source;
+    enum incident_category category;
+    int64_t person_id;   /* the subject when known (in who's scope), 0 unknown */
+    int64_t region_code; /* the address's region (unknown subject), padded */
+    struct incident_subject subject;
+    unsigned symptoms;       /* health/health.h enum symptom bits */
+    double temperature;      /* < 0: not given */
+    const char *description; /* NULL: none */
+    bool has_position;
+    double lat, lng;
+    bool about_self;             /* a resident about their own record */
+    bool any_region;             /* the address may lie anywhere in the tree (a resident's or a
+                                  * unit's report about someone living elsewhere) */
+    int64_t reporter_person_id;  /* the resident reporter's record, 0 staff */
+    int64_t venue_id, access_id; /* checkpoint one-tap */
+    const char *detail;          /* enterprise form as JSON text, or NULL (sealed) */
+    json_t *attachments;         /* the body's "attachments" (ids), or NULL */
+};
+
+/*
+ * File a report inside one transaction (a savepoint of the caller's): the
+ * incident row, its attachments claimed (attach_claim_all), the timeline,
+ * the counter "case.incident.new", then routing by the source's rule:
+ * observe puts the person on the observation list (an unknown subject is
+ * matched by id number or registered first: E_INPUT "subject_required"
+ * without name and id number); verify creates a "verify" task for the
+ * grid workers of the grid holding the region. *id_r gets the incident,
+ * *state_r (may be NULL) its state after routing.
+ * E_INPUT with the field for bad input; E_NOT_FOUND for a person or
+ * region outside who's scope; E_CONFLICT "already_observed" from
+ * case_observe.
+ */
+err incident_report(db *d, arena *a, const struct principal *who, struct incident_new *in,
+                    int64_t *id_r, enum incident_state *state_r) MUST_USE;
+
+/*
+ * Fill in's person, venue and region from the scan record access_id (a
+ * refused or feverish scan of a venue inside who's scope). The region is
+ * the person's residence even outside who's scope (a visitor): the report
+ * is filed and routed there, and the reporter cannot read it. E_NOT_FOUND
+ * "unknown_access" outside scope or unknown; E_INPUT "access_not_reportable"
+ * for a passed scan without fever or without a person; E_CONFLICT
+ * "already_reported" when the scan was reported already.
+ */
+err incident_from_access(db *d, const struct principal *who, int64_t access_id,
+                         struct incident_new *in) MUST_USE;
+
+struct incident {
+    int64_t id, region_code, person_id, reporter_user_id, reporter_person_id, venue_id, access_id,
+        task_id, observation_id, created_at, updated_at, version;
+    enum case_source source;
+    enum incident_category category;
+    enum incident_state state;
+    int outcome; /* enum incident_outcome, 0 none */
+    struct incident_subject subject;
+    unsigned symptoms;
+    double temperature;                              /* < 0 none */
+    const char *description, *detail, *close_reason; /* NULL none */
+    bool has_position, about_self;
+    double lat, lng;
+    const char *region_name;   /* filled by reads */
+    int64_t attachments;       /* how many (lists) */
+    const char *reporter_name; /* staff display name, "" for a resident (lists) */
+};
+
+struct incident_filter {
+    int source, category, state; /* 0: any */
+    int64_t from, to;            /* created_at in [from, to); 0 open */
+    const char *q;               /* exact name or phone of the subject, or NULL */
+    int64_t reporter_user_id;    /* 0: any (my reports: the resident's own) */
+    int64_t page, page_size;     /* page_size <= 0: an export (INCIDENT_EXPORT_MAX) */
+};
+#define INCIDENT_EXPORT_MAX 10000
+
+/* Incidents inside sc (my reports: scope_all with reporter_user_id),
+ * newest first; strings in a. */
+err incident_list(db *d, arena *a, const struct scope *sc, const struct incident_filter *f,
+                  struct incident **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* One incident inside sc; E_NOT_FOUND otherwise. reporter_user_id not 0:
+ * only that reporter's (my reports). */
+err incident_find(db *d, arena *a, const struct scope *sc, int64_t reporter_user_id, int64_t id,
+                  struct incident *r_r) MUST_USE;
+
+/*
+ * Route a reported incident by hand (its rule was disabled, or its
+ * verification task was cancelled): as its rule would, with `action`
+ * instead of the rule's. E_CONFLICT "incident_routed" unless reported;
+ * the errors of incident_report's routing otherwise.
+ */
+err incident_route(db *d, arena *a, const struct principal *who, int64_t id,
+                   enum routing_action action, enum incident_state *state_r) MUST_USE;
+
+/* Close a reported or verifying incident without a visit (a duplicate, a
+ * false report), cancelling its verification task: E_CONFLICT
+ * "incident_closed" when already past verification. */
+err incident_close(db *d, arena *a, const struct principal *who, int64_t id,
+                   const char *reason) MUST_USE;
+
+struct routing_rule {
+    enum case_source source;
+    enum routing_action action;
+    int priority; /* enum task_priority */
+    int deadline_hours;
+    bool enabled;
+    int64_t updated_by, updated_at;
+};
+
+/* Every rule, by source; *n_r of at most 16. */
+err routing_rules_list(db *d, struct routing_rule out[16], size_t *n_r) MUST_USE;
+/* Replace the rule of r->source (E_INPUT with the field for bad values). */
+err routing_rule_set(db *d, const struct routing_rule *r, int64_t user_id) MUST_USE;
+
+/* The timeline of incident id (checked in scope by the caller) as JSON
+ * [{action, detail, at, actor}], oldest first. */
+err incident_timeline(db *d, int64_t id, json_t **items_r) MUST_USE;
+
+/* Register the "verify" task kind and the report counter (app.c, once). */
+err incident_register(void) MUST_USE;
 
 #endif
