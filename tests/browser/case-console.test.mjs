@@ -1,0 +1,171 @@
+// The console's case workflow in Chromium (疫情处置, docs/cases.md): the
+// reports inbox lists a report filed through the API with its region's name,
+// its photo count and its position, and the drawer shows the photo (loaded
+// from the attachments API), the timeline and the verification task; the
+// observation list shows a person put there through the API, with the count
+// by state, and opens the observation's page, whose fields save with the
+// version check; on a person's page the 疫情处置 tab changes a status from
+// suspected to confirmed, and a change the state machine forbids (the page
+// is stale: someone confirmed the person meanwhile) shows the server's 409
+// message and changes nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { launch, openPage, adoptSession, assertClean, shot, residentId } from './lib.mjs';
+import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Case-console-2024!';
+const BUILDING = '110101001001001001'; // 东华门街道 多福巷社区 1号楼
+// a 1x1 PNG
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+let ctx, browser, cc, grid;
+let seq = 0;
+
+async function person(name, status) {
+  const r = await cc.post('/api/v1/persons', { name, id_number: residentId('110101', '19750505', 600 + ++seq * 2), region_code: BUILDING, ...(status ? { status } : {}) });
+  assert.equal(r.status, 201, r.text);
+  return r.body;
+}
+
+before(async () => {
+  ctx = await startCityWith({ cc_dc: CITY_STAFF.cc_dc, grid_dc: CITY_STAFF.grid_dc }, PW);
+  cc = ctx.as.cc_dc;
+  grid = ctx.as.grid_dc;
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+async function console_(path) {
+  const page = await openPage(browser);
+  await adoptSession(page, cc);
+  await page.goto(`${ctx.url}/console/#${path}`);
+  return page;
+}
+
+async function choose(page, testId, label) {
+  await page.getByTestId(testId).click();
+  await page.getByRole('option', { name: label, exact: true }).filter({ visible: true }).click();
+}
+
+test('事件受理: a report filed through the API, with its photo, timeline and task', async () => {
+  let r = await grid.post('/api/v1/attachments', PNG, { 'content-type': 'image/png' });
+  assert.equal(r.status, 201, r.text);
+  r = await grid.post('/api/v1/reports', {
+    source: 'doctor', category: 'symptoms', name: '赵六一', phone: '13900006161', region_code: BUILDING,
+    address: '多福巷1号楼101', symptoms: ['cough'], lat: 39.913, lng: 116.404, attachments: [r.body.id],
+  });
+  assert.equal(r.status, 201, r.text);
+
+  const page = await console_('/incidents');
+  const row = page.getByTestId('incident-table').locator('tbody tr').first();
+  await row.getByTestId('cell-name').waitFor();
+  assert.equal(await row.getByTestId('cell-name').textContent(), '赵*一', 'the name masked');
+  assert.equal(await row.getByTestId('cell-region').textContent(), '1号楼', 'the region by name, not its code');
+  assert.equal(await row.getByTestId('cell-source').textContent(), '基层医生');
+  assert.equal(await row.getByTestId('cell-attachments').textContent(), '1');
+  assert.equal(await page.getByTestId('incident-dot').count(), 1, 'its position on the scatter');
+  assert.ok(!(await page.getByTestId('incident-table').textContent()).includes(BUILDING), 'no region code shown');
+
+  await row.getByTestId('incident-open').click();
+  const drawer = page.getByTestId('incident-drawer');
+  const img = drawer.getByTestId('incident-photo');
+  await img.waitFor();
+  // the photo was fetched and decoded, not a broken image
+  await page.waitForFunction(() => document.querySelector('[data-test="incident-photo"]')?.naturalWidth === 1);
+  assert.match(await drawer.getByTestId('incident-task-state').textContent(), /待接收/);
+  const actions = await drawer.getByTestId('timeline-action').allTextContents();
+  assert.deepEqual(actions, ['事件上报', '事件分派', '派发任务']);
+  await shot(page, 'case-incident-drawer');
+
+  // 结案 with a reason: the state and the timeline follow
+  await drawer.getByTestId('incident-close').click();
+  await page.getByTestId('incident-close-submit').click();
+  // without a reason: the server's message beside the field, nothing closed
+  await page.locator('.el-form-item__error').filter({ visible: true }).first().waitFor();
+  await page.getByTestId('incident-close-reason').fill('重复上报');
+  await page.getByTestId('incident-close-submit').click();
+  await drawer.getByTestId('incident-state').getByText('已结案').waitFor();
+  assertClean(page);
+});
+
+test('隔离观察名单: a person observed through the API, then the page saves with the version check', async () => {
+  const p = await person('李观察');
+  let r = await cc.post('/api/v1/observations', { person_id: p.id, kind: 'home_observation', source: 'grid_patrol' });
+  assert.equal(r.status, 201, r.text);
+  const obsId = r.body.id;
+
+  const page = await console_('/observations');
+  const row = page.getByTestId('obs-table').locator('tbody tr', { hasText: '李*察' });
+  await row.waitFor();
+  assert.equal(await row.getByTestId('obs-cell-kind').textContent(), '居家医学观察');
+  assert.equal(await row.getByTestId('obs-cell-state').textContent(), '观察中');
+  assert.match(await page.getByTestId('obs-count-active').textContent(), /观察中\s*1/);
+  await shot(page, 'case-observations');
+
+  await row.getByTestId('obs-cell-name').click();
+  await page.getByTestId('obs-group-travel').waitFor();
+  await page.getByTestId('obs-edit').click();
+  await page.getByTestId('obs-input-transport_no').fill('G101');
+  await page.getByTestId('obs-save').click();
+  await page.getByTestId('obs-field-transport_no').getByText('G101').waitFor();
+  r = await cc.get(`/api/v1/observations/${obsId}`);
+  assert.equal(r.body.transport_no, 'G101');
+
+  // someone else saves first: the stale page is refused with the server's message
+  await page.getByTestId('obs-edit').click();
+  r = await cc.patch(`/api/v1/observations/${obsId}`, { housing_type: '楼房', version: r.body.version });
+  assert.equal(r.status, 200, r.text);
+  await page.getByTestId('obs-input-transport_no').fill('G999');
+  await page.getByTestId('obs-save').click();
+  await page.getByTestId('obs-page-error').waitFor();
+  r = await cc.get(`/api/v1/observations/${obsId}`);
+  assert.equal(r.body.transport_no, 'G101', 'nothing written');
+  await page.getByTestId('obs-reload').click();
+  await page.getByTestId('obs-field-housing_type').getByText('楼房').waitFor();
+  assertClean(page);
+});
+
+test('疫情处置 tab: suspected -> confirmed, and a forbidden change shows the 409 message', async () => {
+  const p = await person('张疑似', 'suspected');
+  const page = await console_(`/people/${p.id}`);
+  await page.getByRole('tab', { name: '疫情处置' }).click();
+  assert.equal(await page.getByTestId('case-status').textContent(), '疑似');
+  await page.getByTestId('case-status-change').click();
+  await choose(page, 'case-status-to', '确诊');
+  await page.getByTestId('case-severity-mild').click();
+  await choose(page, 'case-status-route', '本地感染');
+  await page.getByTestId('case-status-reason').fill('核酸检测阳性');
+  await page.getByTestId('case-status-submit').click();
+  await page.getByTestId('case-status').getByText('确诊').waitFor();
+  await page.getByTestId('case-status-changes').getByTestId('case-change').getByText('疑似 → 确诊').waitFor();
+  await page.getByTestId('case-timeline').getByText('状态变更').first().waitFor();
+  let r = await cc.get(`/api/v1/persons/${p.id}`);
+  assert.equal(r.body.status, 'confirmed');
+  await shot(page, 'case-status-changed');
+
+  // a page left open on a suspected person who is confirmed meanwhile: 排除
+  // (to normal) is no longer allowed, and the server's message is shown
+  const q = await person('孙待排', 'suspected');
+  await page.goto(`${ctx.url}/console/#/people/${q.id}`);
+  await page.getByRole('tab', { name: '疫情处置' }).click();
+  await page.getByTestId('case-status').getByText('疑似').waitFor();
+  r = await cc.post(`/api/v1/persons/${q.id}/status`, { to: 'confirmed', reason: '另一处确诊', severity: 'mild', infection_route: 'local' });
+  assert.equal(r.status, 200, r.text);
+  await page.getByTestId('case-status-change').click();
+  await choose(page, 'case-status-to', '正常');
+  await page.getByTestId('case-status-reason').fill('排除');
+  await page.getByTestId('case-status-submit').click();
+  const err = page.getByTestId('case-status-error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /不能从“确诊”变更为“正常”/);
+  r = await cc.get(`/api/v1/persons/${q.id}`);
+  assert.equal(r.body.status, 'confirmed', 'nothing changed');
+  await shot(page, 'case-status-refused');
+  assertClean(page);
+});
