@@ -30,7 +30,7 @@ async function person(name, status) {
 }
 
 before(async () => {
-  ctx = await startCityWith({ cc_dc: CITY_STAFF.cc_dc, grid_dc: CITY_STAFF.grid_dc }, PW);
+  ctx = await startCityWith({ cc_dc: CITY_STAFF.cc_dc, cc_xc: CITY_STAFF.cc_xc, grid_dc: CITY_STAFF.grid_dc }, PW);
   cc = ctx.as.cc_dc;
   grid = ctx.as.grid_dc;
   browser = await launch();
@@ -41,9 +41,9 @@ after(async () => {
   await ctx?.stop();
 });
 
-async function console_(path) {
+async function console_(path, as = cc) {
   const page = await openPage(browser);
-  await adoptSession(page, cc);
+  await adoptSession(page, as);
   await page.goto(`${ctx.url}/console/#${path}`);
   return page;
 }
@@ -129,6 +129,13 @@ test('隔离观察名单: a person observed through the API, then the page saves
   await page.getByTestId('obs-reload').click();
   await page.getByTestId('obs-field-housing_type').getByText('楼房').waitFor();
   assertClean(page);
+
+  // 西城区's command centre: not in its list, and the page answers as for a missing one
+  const west = await console_('/observations', ctx.as.cc_xc);
+  await west.getByTestId('obs-total').getByText('共 0 人').waitFor();
+  await west.goto(`${ctx.url}/console/#/observations/${obsId}`);
+  assert.match(await west.getByTestId('obs-page-error').textContent(), /不存在或不在您的管辖范围内/);
+  assertClean(west);
 });
 
 test('疫情处置 tab: suspected -> confirmed, and a forbidden change shows the 409 message', async () => {
@@ -166,6 +173,8 @@ test('疫情处置 tab: suspected -> confirmed, and a forbidden change shows the
   assert.match(await err.textContent(), /不能从“确诊”变更为“正常”/);
   r = await cc.get(`/api/v1/persons/${q.id}`);
   assert.equal(r.body.status, 'confirmed', 'nothing changed');
+  // the page reads the person again behind the dialog
+  await page.getByTestId('case-status').getByText('确诊').waitFor();
   await shot(page, 'case-status-refused');
   assertClean(page);
 });
