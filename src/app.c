@@ -4,6 +4,7 @@
 #include "app.h"
 
 #include "access/access.h"
+#include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
 #include "health/health.h"
@@ -72,5 +73,8 @@ err app_routes(void)
     /* the counters person writes keep (stats/) */
     HOOK(person_measures_register());
     ADD(stats);
+    /* the counters of the observation list and the status machine */
+    HOOK(case_register());
+    ADD(case_observe);
     return E_OK;
 }

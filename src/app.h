@@ -37,6 +37,7 @@ ROUTES(vocab);
 ROUTES(attach);
 ROUTES(task);
 ROUTES(stats);
+ROUTES(case_observe);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

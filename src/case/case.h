@@ -80,6 +80,18 @@ enum case_source {
 };
 extern const struct vocab case_source_vocab;
 
+/* The state of an observation: open, or how it ended. */
+enum observe_state {
+    OBS_ACTIVE = 1,  /* 观察中 */
+    OBS_RELEASED,    /* 已解除 */
+    OBS_TRANSFERRED, /* 已转送 (hospital, another site, …) */
+    OBS_ENDED,       /* 已结束 (other reasons: a status change to a case, death) */
+};
+extern const struct vocab observe_state_vocab;
+
+/* Quarantine room states. */
+extern const struct vocab room_state_vocab; /* free | occupied | closed */
+
 struct case_observe_in {
     int64_t person_id;   /* a live person inside who's scope */
     int64_t incident_id; /* 0: none (a direct entry or an import) */
@@ -106,11 +118,45 @@ struct case_observe_in {
 err case_observe(db *d, arena *a, const struct principal *who, const struct case_observe_in *in,
                  int64_t *observation_id_r) MUST_USE;
 
+/* How an observation ends (case_observe_end). */
+enum observe_end {
+    OBSERVE_RELEASED = 1, /* 解除隔离: the period is over */
+    OBSERVE_TRANSFERRED,  /* 转送: to a hospital or another authority */
+};
+
+/* 解除隔离后状态 (seed 001 §5.1 row 15). */
+enum release_status { RELEASE_TREATMENT = 1 /* 集中治疗 */, RELEASE_FREE /* 自由 */ };
+extern const struct vocab release_status_vocab;
+
+/*
+ * End the active observation observation_id (inside who's scope) inside
+ * the caller's transaction: its state (released or transferred), the
+ * release status, the reason (1..200 characters, sealed); the room freed,
+ * the isolations row closed, the person's status back to normal when
+ * released from an observation state (through the state machine), the
+ * counters, the timeline, the code recomputed. E_NOT_FOUND outside scope;
+ * E_CONFLICT "observation_closed" when it has already ended. For the
+ * release task and the certificate as for the API.
+ */
+err case_observe_end(db *d, arena *a, const struct principal *who, int64_t observation_id,
+                     enum observe_end how, enum release_status release_status,
+                     const char *reason) MUST_USE;
+
 /* ---- status (status.c) ------------------------------------------------------ */
 
 /* Severity of a confirmed case (轻症 / 重症 / 危重); 0 none. */
 enum case_severity { SEVERITY_MILD = 1, SEVERITY_SEVERE, SEVERITY_CRITICAL };
 extern const struct vocab case_severity_vocab;
+
+/* 感染途径 (seed 001 §4.1.9): asked when a person becomes confirmed or asymptomatic. */
+enum infection_route {
+    ROUTE_LOCAL = 1,       /* 本地感染 */
+    ROUTE_IMPORTED,        /* 境外输入 */
+    ROUTE_DOMESTIC_IMPORT, /* 外地输入 */
+    ROUTE_CLUSTER,         /* 聚集性 */
+    ROUTE_UNKNOWN,         /* 不明 */
+};
+extern const struct vocab infection_route_vocab;
 
 /*
  * Change person_id's status to `to` (enum person_status) with a reason,
@@ -125,12 +171,14 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
 /* ---- measures (stats) ------------------------------------------------------ */
 
 /*
- * Counters this capability keeps (src/stats): a level per status,
- * "case.status.<person_status name>", at the person's region; daily flows
- * "case.enter.<person_status name>" (people who entered a status that day),
- * "case.incident.new" (reports), "case.observe.new", "case.release.new",
- * "case.confirmed_by.<infection route>" (seed 001 §4.1.9 感染途径).
- * Registered by case_register (app.c).
+ * Counters this capability keeps (src/stats): the level per status is the
+ * person registry's "person.status.<person_status name>" (person/, at the
+ * person's region), which status changes here move too (one figure, one
+ * measure); daily flows "case.enter.<person_status name>" (people who
+ * entered a status that day), "case.incident.new" (reports, incident.c),
+ * "case.observe.new", "case.release.new", "case.confirmed_by.<infection
+ * route>" (seed 001 §4.1.9 感染途径). Registered by case_register (app.c);
+ * docs/cases.md lists them.
  */
 err case_register(void) MUST_USE;
 

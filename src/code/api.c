@@ -5,7 +5,8 @@
  * updated_at} GET  /api/v1/persons/{id}/code/history   changes, newest first GET  /api/v1/me/code
  * the resident's own code, masked name, latest test GET  /api/v1/code-rules                  the
  * ordered rules in force PUT  /api/v1/code-rules                  replace them; 202 with the
- * recompute job POST/GET /api/v1/persons/{id}/{isolations|contacts|stays|test-results} POST/GET
+ * recompute job GET /api/v1/persons/{id}/isolations (written by the observation list,
+ * src/case) POST/GET /api/v1/persons/{id}/{contacts|stays|test-results} POST/GET
  * /api/v1/risk-areas, POST/GET /api/v1/zones, PATCH /api/v1/zones/{id}
  *
  * Reads and writes about a person are audited with the person as object.
@@ -366,22 +367,21 @@ static err input_get(struct req *r, const struct code_input_kind *k)
         return input_get(r, &code_##var);                                                          \
     }
 
-INPUT_HANDLERS(isolations)
+/* isolations are written by the case workflow's observation list
+ * (POST /api/v1/observations, docs/cases.md); the list stays here, it is
+ * the engine's input */
+static err get_isolations(struct req *r)
+{
+    return input_get(r, &code_isolations);
+}
 INPUT_HANDLERS(contacts)
 INPUT_HANDLERS(stays)
 INPUT_HANDLERS(tests)
 
-static const char *const isolation_kinds[] = {"home", "central", NULL};
 static const char *const test_values[] = {"negative", "positive", NULL};
 static const char *const levels[] = {"medium", "high", NULL};
 static const char *const zone_kinds[] = {"sealed", "controlled", "prevention", NULL};
 
-static const struct jfield isolation_body[] = {
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "隔离方式", isolation_kinds},
-    {"start_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "开始时间", NULL},
-    {"end_at", J_INT, 0, 1, TIME_MAX, "结束时间", NULL},
-    {NULL},
-};
 static const struct jfield contact_body[] = {
     {"degree", J_INT, JF_REQUIRED, 1, 2, "密接程度", NULL},
     {"case_person_id", J_STRING, 0, 1, 20, "关联病例", NULL},
@@ -514,8 +514,6 @@ const struct route code_routes[] = {
      "试算赋码规则变更（不保存）", "code", 0},
     {M_PUT, "/api/v1/code-rules", put_rules, PERM_CODE_RULES, 0, rules_body,
      "修改赋码规则（后台重新赋码）", "code", 0},
-    {M_POST, "/api/v1/persons/{id}/isolations", post_isolations, PERM_ISOLATION_WRITE, 0,
-     isolation_body, "登记隔离", "code", 0},
     {M_GET, "/api/v1/persons/{id}/isolations", get_isolations, PERM_HEALTH_READ, 0, NULL,
      "隔离记录", "code", 0},
     {M_POST, "/api/v1/persons/{id}/contacts", post_contacts, PERM_TRACE_WRITE, 0, contact_body,

@@ -259,6 +259,13 @@ static err patch_person(struct req *r)
     struct person p; /* the record first: the body's checks need it (one pass) */
     if ((e = person_find(r->db, r->a, &r->who->scope, id, &p)))
         return audit_refusal(r->db, r->who, r->ip, "person.update", "person", id, e, NULL);
+    /* the epidemic status changes only through the case workflow's state
+     * machine (POST /api/v1/persons/{id}/status, docs/cases.md) */
+    if (json_has(r->body, "status"))
+        return audit_refusal(r->db, r->who, r->ip, "person.update", "person", id,
+                             err_set(E_CONFLICT, "status_by_workflow", "status",
+                                     "人员状态须通过“状态变更”办理（填写变更原因），不能直接修改"),
+                             NULL);
     struct person_patch pt = {.version = json_int(r->body, "version", 0)};
     if ((e = body_checked(r, patch_fields, &p, &pt.v, &pt.set)))
         return e;

@@ -1133,6 +1133,19 @@ fail:
     return e;
 }
 
+size_t person_name_query_index(const char *query, uint8_t (*out)[BLIND_LEN], size_t max,
+                               bool *confirm_r)
+{
+    char buf[PERSON_TOKEN_BUF];
+    const char *tok[QUERY_TOKENS_MAX];
+    size_t n = person_name_query_tokens(query, buf, sizeof buf, tok,
+                                        max < QUERY_TOKENS_MAX ? max : QUERY_TOKENS_MAX);
+    for (size_t i = 0; i < n; i++)
+        blind_index(L_TOKEN, tok[i], out[i]);
+    *confirm_r = n > 0 && utf8_len(query) >= 3;
+    return n;
+}
+
 /* ---- lists -------------------------------------------------------------------- */
 
 /* The name-token conditions by number of tokens: all must be present. */

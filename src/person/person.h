@@ -276,6 +276,18 @@ size_t person_name_tokens(const char *name, char *buf, size_t bufsize, const cha
 size_t person_name_query_tokens(const char *query, char *buf, size_t bufsize, const char **tok_r,
                                 size_t max);
 
+/*
+ * For other capabilities' lists that search their people by name (the
+ * observation list): the blind indexes of query's tokens, as
+ * person_name_tokens stores them, into out (room for max, at most 8
+ * used); the count, 0 for an empty query. A person matches when all are
+ * among their tokens; *confirm_r says whether such a match must still be
+ * confirmed with person_name_matches on the decrypted name (3 characters
+ * or more: several bigrams can all occur without the query occurring).
+ */
+size_t person_name_query_index(const char *query, uint8_t (*out)[BLIND_LEN], size_t max,
+                               bool *confirm_r);
+
 /* Does `name` contain `query` (ASCII letters compared without case)? */
 bool person_name_matches(const char *name, const char *query);
 

@@ -761,6 +761,15 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE device_readings SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* the observation list, status and timeline (case/, sql/019) */
+    "UPDATE observations SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE quarantine_rooms SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE status_changes SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE case_events SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)

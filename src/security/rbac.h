@@ -47,7 +47,8 @@ enum perm {
     PERM_HEALTH_WRITE,    /* declare on someone's behalf, record temperatures */
     PERM_CODE_READ,       /* a person's health code and its history; zones, risk areas */
     PERM_CODE_RULES,      /* edit the health-code rules (recomputes everyone) */
-    PERM_ISOLATION_WRITE, /* record isolations (until the case workflow owns them) */
+    PERM_ISOLATION_WRITE, /* retired: the observation list (case.manage) writes isolations;
+                           * kept so stored roles keep their grants (docs/cases.md) */
     PERM_TRACE_WRITE,     /* record contacts and stays in risk areas */
     PERM_NAT_WRITE,       /* record nucleic-acid test results */
     PERM_ZONE_WRITE,      /* sealed / controlled / prevention zones, risk areas */

@@ -11,6 +11,7 @@
 #include "app.h"
 #include "base/validate.h"
 #include "base/vocab.h"
+#include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
 #include "person/person.h"
@@ -25,7 +26,8 @@ static const struct vocab *const vocabs[] = {
     &vulnerable_vocab,     &person_source_vocab,   &code_colour_vocab,     &zone_kind_vocab,
     &place_kind_vocab,     &venue_kind_vocab,      &venue_direction_vocab, &device_kind_vocab,
     &visitor_status_vocab, &vehicle_kind_vocab,    &alert_kind_vocab,      &alert_level_vocab,
-    &perm_area_vocab,
+    &perm_area_vocab,      &observe_kind_vocab,    &case_source_vocab,     &observe_state_vocab,
+    &release_status_vocab, &room_state_vocab,      &case_severity_vocab,   &infection_route_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -175,7 +175,7 @@ test('the per-person limit denies and alerts once exceeded', async () => {
 
 test('isolation suspends the pass', async () => {
   const res = await resident('13800000006', '陈六');
-  const r = await cc.post(`/api/v1/persons/${res.personId}/isolations`, { kind: 'home', start_at: Date.now() - 1000 });
+  const r = await cc.post('/api/v1/observations', { person_id: res.personId, kind: 'home_isolation', source: 'grid_patrol', start_at: Date.now() - 1000 });
   assert.equal(r.status, 201, r.text);
   const me = await res.get('/api/v1/me/code');
   assert.equal(me.body.pass.valid, false);

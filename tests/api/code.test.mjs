@@ -79,48 +79,52 @@ test('a new person is green; case status turns red and back; the history keeps e
   const g = await expectCode(id, 'green', []);
   assert.equal(g.label, '绿码');
   assert.ok(g.updated_at > 0);
-  for (const s of ['confirmed', 'suspected', 'asymptomatic']) {
-    assert.equal((await cc.patch(`/api/v1/persons/${id}`, { status: s })).status, 200);
+  // statuses change through the state machine (POST …/status, docs/cases.md)
+  const setStatus = async (to, extra = {}) => {
+    const r = await cc.post(`/api/v1/persons/${id}/status`, { to, reason: '测试', ...extra });
+    assert.equal(r.status, 200, r.text);
+  };
+  await setStatus('home_isolation');
+  await expectCode(id, 'red', ['isolation_status']);
+  for (const [s, extra] of [['suspected', {}], ['asymptomatic', { infection_route: 'local' }], ['confirmed', { severity: 'mild' }]]) {
+    await setStatus(s, extra);
     const b = await expectCode(id, 'red', ['case']);
     assert.match(b.reasons[0].text, /确诊/);
   }
-  assert.equal((await cc.patch(`/api/v1/persons/${id}`, { status: 'home_isolation' })).status, 200);
-  await expectCode(id, 'red', ['isolation_status']);
-  assert.equal((await cc.patch(`/api/v1/persons/${id}`, { status: 'cured' })).status, 200);
+  await setStatus('cured');
   await expectCode(id, 'green', []);
   // a person registered as confirmed is red from the start
   await expectCode(await person(COMMUNITY, { status: 'confirmed' }), 'red', ['case']);
 
   const r = await gw.get(`/api/v1/persons/${id}/code/history`);
   assert.equal(r.status, 200, r.text);
-  // red (confirmed), red (suspected: same reasons, no row), …: colour or reasons changed
+  // red (isolation), red (suspected), red (asymptomatic, confirmed: same reasons, no row), green
   assert.deepEqual(r.body.items.map((x) => x.colour), ['green', 'red', 'red']);
-  assert.deepEqual(r.body.items.map((x) => x.cause), ['person', 'person', 'person']);
-  assert.deepEqual(r.body.items[1].reasons.map((x) => x.rule), ['isolation_status']);
+  assert.deepEqual(r.body.items.map((x) => x.cause), ['status', 'status', 'status']);
+  assert.deepEqual(r.body.items[1].reasons.map((x) => x.rule), ['case']);
+  assert.deepEqual(r.body.items[2].reasons.map((x) => x.rule), ['isolation_status']);
   assert.equal(r.body.total, 3);
 });
 
-test('isolation: red while open, green once ended; bad records are refused', async () => {
+test('isolation: red while open, green once ended; the observation list writes it', async () => {
+  // the case workflow owns isolations (docs/cases.md): an observation
+  // opens one, its end closes it; the old direct POST is gone
   const id = await person();
   const now = Date.now();
-  const iso = await post(gw, `/api/v1/persons/${id}/isolations`, { kind: 'home', start_at: now - H });
-  assert.equal(iso.kind, 'home');
-  assert.equal(iso.end_at, 0);
-  await expectCode(id, 'red', ['isolation']);
-  const done = await person();
-  await post(gw, `/api/v1/persons/${done}/isolations`, { kind: 'central', start_at: now - 10 * DAY, end_at: now - DAY });
-  await expectCode(done, 'green', []);
-  for (const [body, c, field] of [
-    [{ kind: 'hotel', start_at: now }, 'invalid_value', 'kind'],
-    [{ kind: 'home' }, 'required', 'start_at'],
-    [{ kind: 'home', start_at: now, end_at: now - 1 }, 'invalid_time', 'end_at'],
-    [{ kind: 'home', start_at: 'today' }, 'invalid_type', 'start_at'],
-  ]) {
-    const r = await gw.post(`/api/v1/persons/${done}/isolations`, body);
-    assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, c, field], JSON.stringify(body));
-  }
-  const r = await gw.get(`/api/v1/persons/${done}/isolations`);
+  const o = await post(cc, '/api/v1/observations', { person_id: id, kind: 'home_isolation', source: 'grid_patrol', start_at: now - H });
+  let r = await gw.get(`/api/v1/persons/${id}/isolations`);
   assert.equal(r.body.total, 1);
+  assert.equal(r.body.items[0].kind, 'home');
+  assert.equal(r.body.items[0].start_at, now - H);
+  assert.equal(r.body.items[0].end_at, 0);
+  await expectCode(id, 'red', ['isolation_status', 'isolation']);
+  await post(cc, `/api/v1/observations/${o.id}/end`, { reason: '隔离期满' }, 200);
+  await expectCode(id, 'green', []);
+  r = await gw.get(`/api/v1/persons/${id}/isolations`);
+  assert.ok(r.body.items[0].end_at >= now);
+  r = await cc.post(`/api/v1/persons/${id}/isolations`, { kind: 'home', start_at: now });
+  assert.ok(r.status === 404 || r.status === 405, r.text);
+  assert.equal((await gw.get(`/api/v1/persons/${id}/isolations`)).body.total, 1);
 });
 
 test('contacts: degree 1 red, degree 2 yellow, an old or released contact nothing', async () => {
@@ -402,9 +406,7 @@ test('scope: another region sees nothing and writes nothing', async () => {
     const r = await gwWest.get(`/api/v1/persons/${id}/${p}`);
     assert.equal(r.status, 404, p);
   }
-  let r = await gwWest.post(`/api/v1/persons/${id}/isolations`, { kind: 'home', start_at: Date.now() });
-  assert.equal(r.status, 404);
-  r = await gwWest.post(`/api/v1/persons/${id}/contacts`, { degree: 1, at: Date.now() });
+  let r = await gwWest.post(`/api/v1/persons/${id}/contacts`, { degree: 1, at: Date.now() });
   assert.equal(r.status, 404);
   await expectCode(id, 'green', []);
   assert.equal((await cc.get(`/api/v1/persons/${id}/isolations`)).body.total, 0);
@@ -414,8 +416,7 @@ test('reads and writes of codes and their inputs are audited', async () => {
   const id = await person();
   await gw.get(`/api/v1/persons/${id}/code`);
   await gw.get(`/api/v1/persons/${id}/code/history`);
-  await post(gw, `/api/v1/persons/${id}/isolations`, { kind: 'home', start_at: Date.now() - H });
-  for (const action of ['code.read', 'code.history', 'isolation.create']) {
+  for (const action of ['code.read', 'code.history']) {
     const items = await auditWhere(`action=${action}&object_id=${id}`, (x) => x.user_id === gw.id);
     assert.ok(items.some((x) => x.user_id === gw.id && x.result === 'ok'), action);
   }

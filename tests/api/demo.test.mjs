@@ -128,6 +128,13 @@ test('every page has something to show', async () => {
   assert.deepEqual([...new Set(zones.map((z) => z.kind))].sort(), ['controlled', 'sealed']);
   const records = await nonEmpty('/api/v1/access-records?page_size=100');
   assert.ok(records.some((r) => r.verdict === 'deny') && records.some((r) => r.verdict === 'pass'));
+  // the observation list: open, released and ended (a confirmed case)
+  const obs = await nonEmpty('/api/v1/observations?page_size=100');
+  for (const st of ['active', 'released', 'ended']) assert.ok(obs.some((o) => o.state === st), st);
+  assert.ok(obs.some((o) => o.person_status === 'suspected'), 'a suspected case');
+  // and the counters the demo's changes moved agree with a recount
+  const v = ctx.fk(['stats', 'verify']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
   await nonEmpty('/api/v1/places?page_size=10');
   await nonEmpty('/api/v1/enterprises?page_size=10');
 

@@ -1,0 +1,701 @@
+/*
+ * HTTP handlers of the observation list, quarantine rooms, observation
+ * periods, status changes and the person's timeline (docs/cases.md):
+ *
+ *   POST  /api/v1/observations                       put a person on the list
+ *   GET   /api/v1/observations                       the list (filters, counts, CSV)
+ *   GET   /api/v1/observations/{id}                  one (reveal=1 with person.reveal)
+ *   PATCH /api/v1/observations/{id}                  the §5.1 fields (version)
+ *   POST  /api/v1/observations/{id}/end              release or transfer
+ *   POST  /api/v1/observations/{id}/move             another room / site
+ *   POST  /api/v1/persons/{id}/status                the state machine
+ *   GET   /api/v1/persons/{id}/status-changes        its history
+ *   GET   /api/v1/persons/{id}/timeline              the person's case timeline
+ *   GET   /api/v1/quarantine-sites                   occupancy of the sites in scope
+ *   GET   /api/v1/quarantine-sites/{id}/rooms        rooms of a site
+ *   POST  /api/v1/quarantine-sites/{id}/rooms        add rooms (list or range)
+ *   PATCH /api/v1/quarantine-sites/{id}/rooms/{no}   close / reopen a room
+ *   GET   /api/v1/observation-periods                days per kind
+ *   PUT   /api/v1/observation-periods                change them (case.rules)
+ *
+ * Every write holds its transaction open for its audit entry (db_hold);
+ * every read of personal data is audited; names and texts about people
+ * leave masked unless revealed.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/id.h"
+#include "base/regcode.h"
+#include "base/time.h"
+#include "case/internal.h"
+#include "person/person.h"
+#include "security/audit.h"
+#include "security/mask.h"
+
+#define TIME_MAX 4102444800000LL /* 2100-01-01 */
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static err reveal_param(struct req *r, bool *reveal_r)
+{
+    const char *v = req_query(r, "reveal");
+    *reveal_r = false;
+    if (!v || !strcmp(v, "0") || !strcmp(v, "false"))
+        return E_OK;
+    if (strcmp(v, "1") && strcmp(v, "true"))
+        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
+    if (!principal_can(r->who, PERM_PERSON_REVEAL))
+        return err_set(E_FORBIDDEN, "reveal_forbidden", "reveal", "您没有查看完整个人信息的权限");
+    *reveal_r = true;
+    return E_OK;
+}
+
+static const char *fields_detail(struct req *r)
+{
+    const char *out = "fields=";
+    const char *key;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(r->body, key, v)
+    {
+        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
+        first = false;
+    }
+    return out;
+}
+
+/* A write in a held transaction with its audit entry: fn's error is
+ * audited as a refusal, success as `action` "ok". */
+static err finish_write(struct req *r, err e, const char *action, const char *type, int64_t id,
+                        const char *detail)
+{
+    if (e) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, action, type, id, e, detail);
+    }
+    req_audit(r, action, type, id, "ok", detail);
+    return db_release(r->db, true);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+/* Days left until the planned end (China days, rounded up; 0 when due),
+ * null without a planned end or once closed. */
+static json_t *days_left(const struct observation *o, int64_t now)
+{
+    if (o->state != OBS_ACTIVE || !o->planned_end_at)
+        return json_null();
+    int64_t left = o->planned_end_at - now;
+    return json_integer(left <= 0 ? 0 : (left + DAY_MS - 1) / DAY_MS);
+}
+
+static json_t *observation_json(struct req *r, const struct observation *o, bool reveal)
+{
+    int64_t now = now_ms();
+    json_t *j = json_object();
+    json_set_id(j, "id", o->id);
+    json_set_id(j, "person_id", o->person_id);
+    json_object_set_new(j, "person_name",
+                        str_or_null(reveal ? o->person_name : mask_name(r->a, o->person_name)));
+    json_object_set_new(j, "person_status", json_string(o->person_status));
+    json_object_set_new(j, "person_status_label",
+                        json_string(person_status_label(person_status_parse(o->person_status))));
+    json_set_region(j, o->region_code, o->region_name);
+    json_set_id(j, "incident_id", o->incident_id);
+    json_object_set_new(j, "kind", json_string(vocab_name(&observe_kind_vocab, o->kind)));
+    json_object_set_new(j, "kind_label", json_string(vocab_label(&observe_kind_vocab, o->kind)));
+    json_object_set_new(j, "source", json_string(vocab_name(&case_source_vocab, o->source)));
+    json_object_set_new(j, "source_label", json_string(vocab_label(&case_source_vocab, o->source)));
+    json_object_set_new(j, "state", json_string(vocab_name(&observe_state_vocab, o->state)));
+    json_object_set_new(j, "state_label", json_string(vocab_label(&observe_state_vocab, o->state)));
+    json_object_set_new(j, "start_at", json_integer(o->start_at));
+    json_object_set_new(j, "planned_end_at",
+                        o->planned_end_at ? json_integer(o->planned_end_at) : json_null());
+    json_object_set_new(j, "days_left", days_left(o, now));
+    /* 居家观察持续时长 (row 19): whole days observed so far, or until the end */
+    int64_t until = o->ended_at ? o->ended_at : now;
+    json_object_set_new(j, "observed_days",
+                        json_integer(until > o->start_at ? (until - o->start_at) / DAY_MS : 0));
+    json_object_set_new(j, "ended_at", o->ended_at ? json_integer(o->ended_at) : json_null());
+    json_object_set_new(j, "end_reason",
+                        str_or_null(reveal ? o->end_reason : mask_address(r->a, o->end_reason)));
+    json_set_id(j, "site_id", o->site_id);
+    json_object_set_new(j, "site_name", str_or_null(o->site_id ? o->site_name : NULL));
+    json_object_set_new(j, "room_no", str_or_null(o->room_no));
+    json_object_set_new(j, "hospital", str_or_null(o->hospital));
+    mask_fields_json(r->a, obs_rows, OBS_FIELD_COUNT, o, reveal, j);
+    json_object_set_new(j, "release_status_label",
+                        o->release_status
+                            ? json_string(vocab_label(&release_status_vocab, o->release_status))
+                            : json_null());
+    json_object_set_new(j, "version", json_integer(o->version));
+    json_object_set_new(j, "created_at", json_integer(o->created_at));
+    json_object_set_new(j, "updated_at", json_integer(o->updated_at));
+    return j;
+}
+
+static err observation_reply(struct req *r, int status, int64_t id)
+{
+    struct observation o;
+    err e = case_observation_find(r->db, r->a, &r->who->scope, id, &o);
+    if (e)
+        return e;
+    return reply_json(r, status, observation_json(r, &o, false));
+}
+
+/* A vocabulary word of the body (already checked by the router). */
+static int body_word(struct req *r, const char *key, const struct vocab *v)
+{
+    int k = vocab_parse(v, json_str(r->body, key));
+    return k > 0 ? k : 0;
+}
+
+static err body_id(struct req *r, const char *key, int64_t *id_r)
+{
+    const char *s = json_str(r->body, key);
+    *id_r = 0;
+    if (!s)
+        return E_OK;
+    if ((*id_r = id_parse(s)) <= 0)
+        return err_set(E_INPUT, "invalid_value", key, "编号格式不正确");
+    return E_OK;
+}
+
+/* ---- observations -------------------------------------------------------------- */
+
+#define OBSERVE_HEAD_FIELDS                                                                        \
+    {"person_id", J_STRING, JF_REQUIRED, 1, 20, "人员", NULL, NULL},                               \
+        {"kind", J_STRING, JF_REQUIRED, 0, 0, "隔离观察方式", NULL, &observe_kind_vocab},          \
+        {"source", J_STRING, JF_REQUIRED, 0, 0, "隔离信息报送来源", NULL, &case_source_vocab},     \
+        {"start_at", J_INT, 0, 1, TIME_MAX, "隔离起始时间", NULL, NULL},                           \
+        {"incident_id", J_STRING, 0, 1, 20, "事件", NULL, NULL},                                   \
+        {"site_id", J_STRING, 0, 1, 20, "隔离点", NULL, NULL},                                     \
+        {"room_no", J_STRING, 0, 1, 20, "房间号", NULL, NULL},                                     \
+        {"hospital", J_STRING, 0, 1, 100, "定点医院", NULL, NULL},
+
+static const struct jfield observe_body[] = {
+    OBSERVE_HEAD_FIELDS OBS_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static const struct jfield observation_patch_body[] = {
+    {"version", J_INT, 0, 1, INT32_MAX, "版本", NULL, NULL},
+    OBS_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* The table's members of the body into *o, *set_r the rows present. */
+static err obs_fields_from(struct req *r, struct observation *o, unsigned *set_r)
+{
+    memset(o, 0, sizeof *o);
+    return fields_from_json(obs_rows, OBS_FIELD_COUNT, r->body, r->a, o, set_r);
+}
+
+static err post_observation(struct req *r)
+{
+    struct case_observe_in in = {
+        .kind = body_word(r, "kind", &observe_kind_vocab),
+        .source = body_word(r, "source", &case_source_vocab),
+        .start_at = json_int(r->body, "start_at", 0),
+        .room_no = json_str(r->body, "room_no"),
+        .hospital = json_str(r->body, "hospital"),
+    };
+    struct observation f;
+    unsigned set = 0;
+    int64_t id = 0;
+    err e = body_id(r, "person_id", &in.person_id);
+    if (!e)
+        e = body_id(r, "incident_id", &in.incident_id);
+    if (!e)
+        e = body_id(r, "site_id", &in.site_id);
+    if (!e)
+        e = obs_fields_from(r, &f, &set);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if (!e && !(e = db_begin(r->db))) {
+        e = case_observe_full(r->db, r->a, r->who, &in, &f, set, &id);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "observation.create", "observation", id, fields_detail(r))))
+        return e;
+    return observation_reply(r, 201, id);
+}
+
+static err get_observation(struct req *r)
+{
+    int64_t id;
+    bool reveal;
+    struct observation o;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = reveal_param(r, &reveal);
+    if (!e)
+        e = case_observation_find(r->db, r->a, &r->who->scope, id, &o);
+    if (e)
+        return e;
+    req_audit(r, "observation.read", "observation", id, "ok", "");
+    if (reveal)
+        req_audit(r, "person.reveal", "person", o.person_id, "ok", "fields=observation");
+    return reply_json(r, 200, observation_json(r, &o, reveal));
+}
+
+static err patch_observation(struct req *r)
+{
+    int64_t id;
+    struct observation f;
+    unsigned set = 0;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = obs_fields_from(r, &f, &set);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = case_observation_update(r->db, r->a, r->who, id, json_int(r->body, "version", 0), &f,
+                                    set);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "observation.update", "observation", id, fields_detail(r))))
+        return e;
+    return observation_reply(r, 200, id);
+}
+
+static const char *const end_hows[] = {"released", "transferred", NULL};
+
+static const struct jfield end_body[] = {
+    {"how", J_STRING, 0, 0, 0, "结束方式", end_hows, NULL},
+    {"reason", J_STRING, JF_REQUIRED, 1, 200, "原因", NULL, NULL},
+    {"release_status", J_STRING, 0, 0, 0, "解除隔离后状态", NULL, &release_status_vocab},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_observation_end(struct req *r)
+{
+    int64_t id;
+    const char *how = json_str(r->body, "how");
+    enum observe_end h =
+        how && !strcmp(how, "transferred") ? OBSERVE_TRANSFERRED : OBSERVE_RELEASED;
+    err e = req_param_id(r, 0, &id);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = case_observe_end(r->db, r->a, r->who, id, h,
+                             body_word(r, "release_status", &release_status_vocab),
+                             json_str(r->body, "reason"));
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "observation.end", "observation", id,
+                          h == OBSERVE_RELEASED ? "how=released" : "how=transferred")))
+        return e;
+    return observation_reply(r, 200, id);
+}
+
+static const struct jfield move_body[] = {
+    {"site_id", J_STRING, JF_REQUIRED, 1, 20, "隔离点", NULL, NULL},
+    {"room_no", J_STRING, JF_REQUIRED, 1, 20, "房间号", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_observation_move(struct req *r)
+{
+    int64_t id, site_id = 0;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = body_id(r, "site_id", &site_id);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = case_observe_move(r->db, r->a, r->who, id, site_id, json_str(r->body, "room_no"));
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "observation.move", "observation", id, "")))
+        return e;
+    return observation_reply(r, 200, id);
+}
+
+/* A vocabulary word of a query parameter; 0 when absent. */
+static err query_word(struct req *r, const char *key, const struct vocab *v, int *k_r)
+{
+    const char *s = req_query(r, key);
+    *k_r = 0;
+    if (!s || !*s)
+        return E_OK;
+    if ((*k_r = vocab_parse(v, s)) <= 0)
+        return err_set(E_INPUT, "invalid_parameter", key, "参数 %s 的取值不正确", key);
+    return E_OK;
+}
+
+static const char *const csv_cols[] = {
+    "编号",     "姓名",         "人员状态", "所属区划", "隔离观察方式", "报送来源", "观察状态",
+    "开始时间", "计划结束时间", "剩余天数", "隔离点",   "房间号",       "定点医院", NULL,
+};
+
+static void time_cell(struct csv_out *c, int64_t ms)
+{
+    char b[CHINA_TIME_LEN] = "";
+    if (ms)
+        china_time(ms, b);
+    csv_text(c, b);
+}
+
+static err observations_csv(struct req *r, const struct observation *items, size_t n)
+{
+    struct csv_out c;
+    reply_csv_begin(r, &c);
+    for (size_t i = 0; csv_cols[i]; i++)
+        csv_text(&c, csv_cols[i]);
+    csv_row_end(&c);
+    int64_t now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        const struct observation *o = &items[i];
+        csv_int(&c, o->id);
+        csv_text(&c, mask_name(r->a, o->person_name));
+        csv_text(&c, person_status_label(person_status_parse(o->person_status)));
+        csv_text(&c, o->region_name);
+        csv_text(&c, vocab_label(&observe_kind_vocab, o->kind));
+        csv_text(&c, vocab_label(&case_source_vocab, o->source));
+        csv_text(&c, vocab_label(&observe_state_vocab, o->state));
+        time_cell(&c, o->start_at);
+        time_cell(&c, o->planned_end_at);
+        json_t *left = days_left(o, now);
+        if (json_is_integer(left))
+            csv_int(&c, json_integer_value(left));
+        else
+            csv_num(&c, NULL);
+        json_decref(left);
+        csv_text(&c, o->site_id ? o->site_name : "");
+        csv_text(&c, o->room_no);
+        csv_text(&c, o->hospital);
+        csv_row_end(&c);
+    }
+    return reply_csv(r, &c, "observations.csv");
+}
+
+static err get_observations(struct req *r)
+{
+    struct case_observe_filter f = {0};
+    int k;
+    err e = req_paging(r, &f.page, &f.page_size);
+    if (!e && !(e = query_word(r, "state", &observe_state_vocab, &k)))
+        f.state = k;
+    if (!e && !(e = query_word(r, "kind", &observe_kind_vocab, &k)))
+        f.kind = k;
+    if (!e && !(e = query_word(r, "source", &case_source_vocab, &k)))
+        f.source = k;
+    if (!e && !(e = query_word(r, "person_status", &person_status_vocab, &k)))
+        f.person_status = k;
+    if (!e)
+        e = req_query_int64(r, "planned_end_before", 1, TIME_MAX, &f.planned_end_before);
+    const char *site = req_query(r, "site_id");
+    if (!e && site && (f.site_id = id_parse(site)) <= 0)
+        e = err_set(E_INPUT, "invalid_parameter", "site_id", "参数 site_id 的取值不正确");
+    f.q = req_query(r, "q");
+    if (!e && f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
+        e = err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    const char *fmt = req_query(r, "format");
+    if (!e && fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
+        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 json 或 csv");
+    if (e)
+        return e;
+    bool csv = fmt && !strcmp(fmt, "csv");
+    int64_t page_size = f.page_size;
+    if (csv)
+        f.page_size = 0;
+    struct observation *items;
+    size_t n;
+    int64_t total;
+    json_t *counts;
+    if ((e = case_observation_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total, &counts)))
+        return e;
+    req_audit(r, "observation.list", "observation", 0, "ok",
+              arena_printf(r->a, "%scount=%zu total=%lld", csv ? "format=csv " : "", n,
+                           (long long)total));
+    if (csv) {
+        json_decref(counts);
+        return observations_csv(r, items, n);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, observation_json(r, &items[i], false));
+    json_t *o = json_object();
+    json_object_set_new(o, "items", arr);
+    json_object_set_new(o, "total", json_integer(total));
+    json_object_set_new(o, "page", json_integer(f.page));
+    json_object_set_new(o, "page_size", json_integer(page_size));
+    json_object_set_new(o, "counts", counts);
+    return reply_json(r, 200, o);
+}
+
+/* ---- status ---------------------------------------------------------------------- */
+
+static const struct jfield status_body[] = {
+    {"to", J_STRING, JF_REQUIRED, 0, 0, "目标状态", NULL, &person_status_vocab},
+    {"severity", J_STRING, 0, 0, 0, "病情程度", NULL, &case_severity_vocab},
+    {"infection_route", J_STRING, 0, 0, 0, "感染途径", NULL, &infection_route_vocab},
+    {"reason", J_STRING, JF_REQUIRED, 1, 200, "变更原因", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_status(struct req *r)
+{
+    struct case_status_in in = {
+        .to = body_word(r, "to", &person_status_vocab),
+        .severity = body_word(r, "severity", &case_severity_vocab),
+        .route = body_word(r, "infection_route", &infection_route_vocab),
+        .reason = json_str(r->body, "reason"),
+    };
+    int64_t change = 0;
+    err e = req_param_id(r, 0, &in.person_id);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = case_status_set(r->db, r->a, r->who, &in, &change);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "person.status", "person", in.person_id,
+                          arena_printf(r->a, "to=%s", person_status_name(in.to)))))
+        return e;
+    json_t *o;
+    if ((e = case_status_change_json(r->db, r->a, change, &o)))
+        return e;
+    return reply_json(r, 200, o);
+}
+
+static err get_status_changes(struct req *r)
+{
+    int64_t id, page, size, total;
+    bool reveal;
+    json_t *items;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = req_paging(r, &page, &size);
+    if (!e)
+        e = reveal_param(r, &reveal);
+    if (!e)
+        e = case_status_changes(r->db, r->a, &r->who->scope, id, reveal, page, size, &items,
+                                &total);
+    if (e)
+        return e;
+    req_audit(r, "person.status_changes", "person", id, "ok", "");
+    if (reveal)
+        req_audit(r, "person.reveal", "person", id, "ok", "fields=status_change_reason");
+    return reply_page(r, items, total, page, size);
+}
+
+static err get_timeline(struct req *r)
+{
+    int64_t id, page, size, total;
+    json_t *items;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = req_paging(r, &page, &size);
+    if (!e)
+        e = case_person_timeline(r->db, &r->who->scope, id, page, size, &items, &total);
+    if (e)
+        return e;
+    req_audit(r, "person.timeline", "person", id, "ok", "");
+    return reply_page(r, items, total, page, size);
+}
+
+/* ---- rooms, sites, periods -------------------------------------------------------- */
+
+static err get_sites(struct req *r)
+{
+    json_t *items;
+    err e = case_sites(r->db, r->a, &r->who->scope, &items);
+    if (e)
+        return e;
+    return reply_page(r, items, (int64_t)json_array_size(items), 1,
+                      (int64_t)json_array_size(items));
+}
+
+static err get_rooms(struct req *r)
+{
+    int64_t site;
+    json_t *items;
+    err e = req_param_id(r, 0, &site);
+    if (!e)
+        e = case_rooms_list(r->db, r->a, &r->who->scope, site, &items);
+    if (e)
+        return e;
+    req_audit(r, "quarantine_room.list", "place", site, "ok",
+              arena_printf(r->a, "count=%zu", json_array_size(items)));
+    return reply_page(r, items, (int64_t)json_array_size(items), 1,
+                      (int64_t)json_array_size(items));
+}
+
+static const struct jfield rooms_body[] = {
+    {"rooms", J_ARRAY, 0, 0, 0, "房间号", NULL, NULL},
+    {"from", J_INT, 0, 0, 99999, "起始房间号", NULL, NULL},
+    {"to", J_INT, 0, 0, 99999, "结束房间号", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+#define ROOMS_BODY_MAX 500
+
+/* The rooms of the body: a list of numbers as text, or the range from..to. */
+static err rooms_of(struct req *r, const char ***rooms_r, size_t *n_r)
+{
+    json_t *list = json_object_get(r->body, "rooms");
+    bool range = json_has(r->body, "from") || json_has(r->body, "to");
+    if (list && range)
+        return err_set(E_INPUT, "invalid_value", "rooms", "房间号列表与范围只能填写一种");
+    if (range) {
+        int64_t from = json_int(r->body, "from", -1), to = json_int(r->body, "to", -1);
+        if (from < 0)
+            return err_set(E_INPUT, "required", "from", "请填写起始房间号");
+        if (to < from || to - from >= ROOMS_BODY_MAX)
+            return err_set(E_INPUT, "out_of_range", "to",
+                           "结束房间号应不小于起始房间号，且一次最多%d个", ROOMS_BODY_MAX);
+        size_t n = (size_t)(to - from + 1);
+        const char **rooms = arena_alloc(r->a, n * sizeof *rooms);
+        for (size_t i = 0; i < n; i++)
+            rooms[i] = arena_printf(r->a, "%lld", (long long)(from + (int64_t)i));
+        *rooms_r = rooms;
+        *n_r = n;
+        return E_OK;
+    }
+    if (!list || json_array_size(list) == 0)
+        return err_set(E_INPUT, "required", "rooms", "请填写房间号");
+    size_t n = json_array_size(list);
+    if (n > ROOMS_BODY_MAX)
+        return err_set(E_INPUT, "out_of_range", "rooms", "一次最多添加%d个房间", ROOMS_BODY_MAX);
+    const char **rooms = arena_alloc(r->a, n * sizeof *rooms);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(list, i);
+        if (!json_is_string(v))
+            return err_set(E_INPUT, "invalid_type", arena_printf(r->a, "rooms[%zu]", i),
+                           "房间号应为文本");
+        rooms[i] = field_trim(r->a, json_string_value(v));
+    }
+    *rooms_r = rooms;
+    *n_r = n;
+    return E_OK;
+}
+
+static err post_rooms(struct req *r)
+{
+    int64_t site, added = 0;
+    const char **rooms = NULL;
+    size_t n = 0;
+    err e = req_param_id(r, 0, &site);
+    if (!e)
+        e = rooms_of(r, &rooms, &n);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = case_rooms_add(r->db, r->a, &r->who->scope, site, rooms, n, &added);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "quarantine_room.create", "place", site,
+                          arena_printf(r->a, "count=%zu", n))))
+        return e;
+    json_t *o = json_object();
+    json_object_set_new(o, "added", json_integer(added));
+    return reply_json(r, 201, o);
+}
+
+static const struct jfield room_patch_body[] = {
+    {"closed", J_BOOL, JF_REQUIRED, 0, 0, "停用", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err patch_room(struct req *r)
+{
+    int64_t site;
+    err e = req_param_id(r, 0, &site);
+    const char *room = r->params[1];
+    db_hold(r->db);
+    if (!e)
+        e = case_room_set_closed(r->db, &r->who->scope, site, room,
+                                 json_bool(r->body, "closed", false));
+    if ((e = finish_write(r, e, "quarantine_room.update", "place", site,
+                          json_bool(r->body, "closed", false) ? "closed=1" : "closed=0")))
+        return e;
+    return reply_empty(r);
+}
+
+static err get_periods(struct req *r)
+{
+    json_t *arr;
+    err e = case_periods_json(r->db, &arr);
+    if (e)
+        return e;
+    json_t *o = json_object();
+    json_object_set_new(o, "periods", arr);
+    return reply_json(r, 200, o);
+}
+
+static const struct jfield periods_body[] = {
+    {"periods", J_ARRAY, JF_REQUIRED, 0, 0, "隔离天数", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err put_periods(struct req *r)
+{
+    db_hold(r->db);
+    err e = db_begin(r->db);
+    if (!e) {
+        e = case_periods_save(r->db, json_object_get(r->body, "periods"), r->who->user_id);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "observation_period.update", "observation_period", 0, "")))
+        return e;
+    return get_periods(r);
+}
+
+/* ---- the route table ------------------------------------------------------------------ */
+
+const struct route case_observe_routes[] = {
+    {M_POST, "/api/v1/observations", post_observation, PERM_CASE_MANAGE, 0, observe_body,
+     "纳入隔离观察名单", "case", 0},
+    {M_GET, "/api/v1/observations", get_observations, PERM_CASE_READ, 0, NULL,
+     "隔离观察名单（state、kind、source、site_id、person_status、planned_end_before、q 筛选，"
+     "format=csv 导出）",
+     "case", 0},
+    {M_GET, "/api/v1/observations/{id}", get_observation, PERM_CASE_READ, 0, NULL,
+     "隔离观察详情（reveal=1 查看完整信息）", "case", 0},
+    {M_PATCH, "/api/v1/observations/{id}", patch_observation, PERM_CASE_MANAGE, 0,
+     observation_patch_body, "修改隔离观察信息", "case", 0},
+    {M_POST, "/api/v1/observations/{id}/end", post_observation_end, PERM_CASE_MANAGE, 0, end_body,
+     "解除隔离或转送", "case", 0},
+    {M_POST, "/api/v1/observations/{id}/move", post_observation_move, PERM_CASE_MANAGE, 0,
+     move_body, "调换隔离房间", "case", 0},
+    {M_POST, "/api/v1/persons/{id}/status", post_status, PERM_CASE_STATUS, 0, status_body,
+     "变更人员疫情状态", "case", 0},
+    {M_GET, "/api/v1/persons/{id}/status-changes", get_status_changes, PERM_CASE_READ, 0, NULL,
+     "人员状态变更记录（reveal=1 查看完整原因）", "case", 0},
+    {M_GET, "/api/v1/persons/{id}/timeline", get_timeline, PERM_CASE_READ, 0, NULL,
+     "人员处置时间线", "case", 0},
+    {M_GET, "/api/v1/quarantine-sites", get_sites, PERM_CASE_READ, 0, NULL, "隔离点入住情况",
+     "case", 0},
+    {M_GET, "/api/v1/quarantine-sites/{id}/rooms", get_rooms, PERM_CASE_READ, 0, NULL, "隔离点房间",
+     "case", 0},
+    {M_POST, "/api/v1/quarantine-sites/{id}/rooms", post_rooms, PERM_CASE_MANAGE, 0, rooms_body,
+     "添加隔离点房间", "case", 0},
+    {M_PATCH, "/api/v1/quarantine-sites/{id}/rooms/{room_no}", patch_room, PERM_CASE_MANAGE, 0,
+     room_patch_body, "停用或启用房间", "case", 0},
+    {M_GET, "/api/v1/observation-periods", get_periods, PERM_CASE_READ, 0, NULL,
+     "各隔离观察方式的天数", "case", 0},
+    {M_PUT, "/api/v1/observation-periods", put_periods, PERM_CASE_RULES, 0, periods_body,
+     "修改隔离天数", "case", 0},
+};
+const size_t case_observe_routes_n = sizeof case_observe_routes / sizeof case_observe_routes[0];
