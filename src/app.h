@@ -38,6 +38,7 @@ ROUTES(attach);
 ROUTES(task);
 ROUTES(stats);
 ROUTES(case_observe);
+ROUTES(case_import);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

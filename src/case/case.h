@@ -182,4 +182,11 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
  */
 err case_register(void) MUST_USE;
 
+/* ---- import and export (import.c; docs/cases.md "Import and export") -------- */
+
+/* The thread that runs observation imports (jobs "case.import") on its own
+ * connection; stop waits for the running import to end. */
+err case_import_worker_start(const char *db_url) MUST_USE;
+void case_import_worker_stop(void);
+
 #endif
