@@ -39,6 +39,7 @@ ROUTES(stats);
 ROUTES(incident);
 ROUTES(task);
 ROUTES(case_observe);
+ROUTES(case_import);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

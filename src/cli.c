@@ -16,6 +16,7 @@
 #include "alert/alert.h"
 #include "app.h"
 #include "attach/attach.h"
+#include "case/case.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "code/code.h"
@@ -278,6 +279,7 @@ static void stop_workers(void)
     device_worker_stop();
     attach_worker_stop();
     task_worker_stop();
+    case_import_worker_stop();
     alert_live_stop();
     access_writer_stop();
     static_free();
@@ -328,6 +330,8 @@ int cmd_serve(int argc, char **argv)
         what = "attachment purge";
     else if ((e = task_worker_start(c.db_url, task_check_s))) /* the overdue sweep */
         what = "task worker";
+    else if ((e = case_import_worker_start(c.db_url))) /* Excel imports of the observation list */
+        what = "import worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))
