@@ -10,6 +10,9 @@
 // message and changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { selectors } from 'playwright-core';
 import { launch, openPage, adoptSession, assertClean, shot, residentId } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
@@ -176,5 +179,44 @@ test('疫情处置 tab: suspected -> confirmed, and a forbidden change shows the
   // the page reads the person again behind the dialog
   await page.getByTestId('case-status').getByText('确诊').waitFor();
   await shot(page, 'case-status-refused');
+  assertClean(page);
+});
+
+// an .xlsx of these rows (the system python has openpyxl, as tests/api/import.test.mjs)
+function xlsx(rows) {
+  const out = path.join(ctx.dir, 'case-import.xlsx');
+  const py = path.join(ctx.dir, 'case-import.py');
+  fs.writeFileSync(py, `import json, sys, openpyxl
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = '观察对象'
+for r in json.loads(sys.argv[1]): ws.append(r)
+wb.save(sys.argv[2])
+`);
+  execFileSync(process.env.FK_PYTHON || '/usr/bin/python3', [py, JSON.stringify(rows), out]);
+  return out;
+}
+
+test('导入导出: 预检 reports the bad row without writing, the import writes the good one', async () => {
+  const HEAD = ['姓名*', '证件类型*', '证件号码*', '性别', '联系电话*', '现住址', '所属区划*', '管控措施*', '隔离开始日期*'];
+  const day = new Date(Date.now() + 8 * 3600e3 - 86400e3).toISOString().slice(0, 10); // yesterday, China date
+  const good = ['周导入', '居民身份证', residentId('110101', '19900909', 700), '', '13800138000', '多福巷1号', '110101001001', '居家隔离', day];
+  const bad = ['吴错行', '居民身份证', '110101199009090000', '', '13800138001', '多福巷2号', '110101001001', '居家隔离', day];
+  const file = xlsx([HEAD, good, bad]);
+
+  const page = await console_('/case-import');
+  await page.getByTestId('import-file').setInputFiles(file);
+  await page.getByTestId('import-check').click();
+  await page.getByTestId('job-status').getByText('预检，未写入').waitFor();
+  assert.match(await page.getByTestId('job-status').textContent(), /共 2 行，有效 1 行，出错 1 行/);
+  await page.getByTestId('import-errors').waitFor();
+  let r = await cc.get('/api/v1/observations?q=' + encodeURIComponent('周导入'));
+  assert.equal(r.body.total, 0, 'a dry run writes nothing');
+
+  await page.getByTestId('import-run').click();
+  await page.getByTestId('job-status').getByText('新增 1').waitFor();
+  r = await cc.get('/api/v1/observations?q=' + encodeURIComponent('周导入'));
+  assert.equal(r.body.total, 1, 'the good row imported');
+  await shot(page, 'case-import');
   assertClean(page);
 });
