@@ -80,5 +80,8 @@ err app_routes(void)
     /* before case_observe: its /observations/{id} would take /observations/template.xlsx */
     ADD(case_import);
     ADD(case_observe);
+    /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
+    HOOK(check_register());
+    ADD(case_check);
     return E_OK;
 }

@@ -40,6 +40,7 @@ ROUTES(incident);
 ROUTES(task);
 ROUTES(case_observe);
 ROUTES(case_import);
+ROUTES(case_check);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

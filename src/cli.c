@@ -278,6 +278,7 @@ static void stop_workers(void)
     device_mqtt_stop();
     device_worker_stop();
     attach_worker_stop();
+    check_worker_stop();
     task_worker_stop();
     case_import_worker_stop();
     alert_live_stop();
@@ -297,12 +298,15 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
+    int check_sweep_s, escalate_min;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
         env_int("FK_CODE_SWEEP", 300, 0, 86400, &sweep_s) ||
         env_int("FK_DEVICE_CHECK", 30, 0, 86400, &device_check_s) ||
         env_int("FK_ATTACH_PURGE", 600, 0, 86400, &attach_purge_s) ||
+        env_int("FK_CHECK_SWEEP", 300, 0, 86400, &check_sweep_s) ||
+        env_int("FK_MESSAGE_ESCALATE", 30, 1, 1440, &escalate_min) ||
         env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s))
         return 2;
     access_writer_set_queue_max((size_t)scan_queue);
@@ -328,6 +332,8 @@ int cmd_serve(int argc, char **argv)
         what = "devices";
     else if ((e = attach_worker_start(c.db_url, attach_purge_s)))
         what = "attachment purge";
+    else if ((e = check_worker_start(c.db_url, check_sweep_s, escalate_min)))
+        what = "check sweep";
     else if ((e = task_worker_start(c.db_url, task_check_s))) /* the overdue sweep */
         what = "task worker";
     else if ((e = case_import_worker_start(c.db_url))) /* Excel imports of the observation list */

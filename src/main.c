@@ -84,6 +84,12 @@ static const struct command {
      "  Recounts every statistics measure from its source tables and prints each counter\n"
      "  that differs (measure, region, day, counter, recount). --fix rewrites them from the\n"
      "  recount in one transaction. Exit status 1 when any differed, 0 when all agree.\n"},
+    {"check", "sweep", cmd_check_sweep,
+     "体征核查巡检 (due check tasks, missed checks, unanswered messages)",
+     "fangkong check sweep\n"
+     "  Creates the check tasks that are due, raises one alert per missed check period and\n"
+     "  per message unanswered after FK_MESSAGE_ESCALATE minutes (default 30), as the server\n"
+     "  does every FK_CHECK_SWEEP seconds (default 300; 0: never).\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };

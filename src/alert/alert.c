@@ -26,6 +26,9 @@ static const struct vocab_word kinds[] = {
     {"device_fever", "设备测温异常"},
     {"security", "安全事件"},
     {"task_overdue", "任务超时"},
+    {"check_abnormal", "体征异常"},
+    {"check_missed", "未按时核查"},
+    {"message_unanswered", "隔离人员留言未回复"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

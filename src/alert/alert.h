@@ -32,16 +32,20 @@ enum alert_kind {
     ALERT_FEVER = 1,   /* fever measured at a checkpoint (体温异常) */
     ALERT_ENTRY_LIMIT, /* a person passed a venue more often than its limit (超出出入次数) */
     ALERT_CODE_COLOUR, /* a red or yellow code presented at a gate (红黄码) */
-    ALERT_DEVICE_SILENT, /* a device missed its heartbeat interval (设备离线) */
-    ALERT_DEVICE_FEVER,  /* a temperature device read a fever (设备测温异常) */
-    ALERT_SECURITY,      /* a security event for the security administrator, e.g. a user over
-                            the exact-search limit (安全事件) */
-    ALERT_TASK_OVERDUE,  /* a task passed its deadline unfinished (任务超时) */
+    ALERT_DEVICE_SILENT,  /* a device missed its heartbeat interval (设备离线) */
+    ALERT_DEVICE_FEVER,   /* a temperature device read a fever (设备测温异常) */
+    ALERT_SECURITY,       /* a security event for the security administrator, e.g. a user over
+                             the exact-search limit (安全事件) */
+    ALERT_TASK_OVERDUE,   /* a task passed its deadline unfinished (任务超时) */
+    ALERT_CHECK_ABNORMAL, /* an observed person's check was abnormal (体征异常) */
+    ALERT_CHECK_MISSED,   /* an observed person was not checked in time (未按时核查) */
+    ALERT_MESSAGE_UNANSWERED, /* a message to the doctor went unanswered (隔离人员留言未回复) */
     ALERT_KIND__COUNT
 };
 
 /* "fever", "entry_limit", "code_colour", "device_silent", "device_fever",
- * "security", "task_overdue", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
+ * "security", "task_overdue", "check_abnormal", "check_missed", "message_unanswered",
+ * NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
 const char *alert_kind_label(enum alert_kind k); /* Chinese */

@@ -367,4 +367,84 @@ err incident_register(void) MUST_USE;
 err case_import_worker_start(const char *db_url) MUST_USE;
 void case_import_worker_stop(void);
 
+/* ---- checks (check.c; docs/cases.md "Checks") --------------------------------- */
+
+/*
+ * A check (体征核查) of a person on the observation list: a doctor's (a
+ * visit, or the completion of a task of kind "check" or "follow_up") or
+ * the resident's own (自查). One body for all of them, checked by
+ * check_parse: symptoms (health/health.h names), temperature 34..43 °C,
+ * description (<= 500), door_no (<= 50; self-checks), lat/lng (together),
+ * attachments (upload ids, claimed with owner "check").
+ *
+ * A check is abnormal when the temperature reaches the rule's fever
+ * threshold or any symptom is present: then an alert "check_abnormal" in
+ * the person's region, an urgent "check" task for the community's doctors
+ * (unless one is open), and, after the rule's abnormal_limit abnormal checks
+ * or a fever of threshold + transfer_delta, a "transfer" task (转送定点医院
+ * 建议) for the community staff, whose completion ends the observation as
+ * transferred and starts a hospital one, or keeps it.
+ */
+enum check_by { CHECK_BY_DOCTOR = 1, CHECK_BY_SELF };
+
+#define CHECK_TEXT_MAX 500 /* characters: a description, a message */
+
+struct check_in {
+    unsigned symptoms; /* enum symptom bits */
+    double temperature;
+    const char *description, *door_no; /* or NULL */
+    bool has_position;
+    double lat, lng;
+    json_t *attachments; /* borrowed: the body's array, or NULL */
+};
+
+/* The body of a check (already checked against its schema when it came
+ * through the router, checked again here for a task's result) into *in.
+ * E_INPUT with the field ("symptoms[1]", "temperature", …). */
+err check_parse(json_t *body, struct check_in *in) MUST_USE;
+
+/*
+ * Record a check of the active observation observation_id inside the
+ * caller's transaction and everything an abnormal one sets off (above).
+ * Doctors: the observation must be in who's scope (E_NOT_FOUND); self: the
+ * caller's own. E_CONFLICT "observation_closed" when it has ended.
+ */
+err check_record(db *d, arena *a, const struct principal *who, int64_t observation_id,
+                 enum check_by by, const struct check_in *in, int64_t task_id,
+                 int64_t *check_id_r) MUST_USE;
+
+/* What one sweep did (check_sweep). */
+struct check_sweep_result {
+    int64_t tasks, missed, escalated;
+};
+
+/*
+ * The periodic duties, each at most once per occasion however many servers
+ * sweep: a "check" task for every active observation whose next check is
+ * due by its rule (never two open); one "check_missed" alert per missed
+ * period (no check within the interval + grace); one "message_unanswered"
+ * alert per resident's message unanswered after `escalate_min` minutes.
+ */
+err check_sweep(db *d, int64_t now, int64_t escalate_min, struct check_sweep_result *r) MUST_USE;
+
+/* The sweep every `every_s` seconds (0: never) on its own connection
+ * (FK_CHECK_SWEEP, FK_MESSAGE_ESCALATE). */
+err check_worker_start(const char *db_url, int every_s, int escalate_min) MUST_USE;
+void check_worker_stop(void);
+
+/* Register the task kinds "check", "transfer" and "follow_up" (app.c). */
+err check_register(void) MUST_USE;
+
+/*
+ * Follow-up of a discharged patient (seed 002 二(一)2 c): the "follow_up"
+ * tasks for the community doctors at the days after `discharged_at` of
+ * the hospital rule's follow_up_days, about observation_id (0: the
+ * person's latest; none at all: no follow-up, as a check needs one),
+ * inside the caller's transaction; none when follow-ups of that
+ * observation are already open. case_observe_end calls it when a hospital
+ * observation is released, case_status_set when a person is cured.
+ */
+err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code,
+                         int64_t observation_id, int64_t discharged_at) MUST_USE;
+
 #endif

@@ -76,10 +76,24 @@ static const struct vocab_word room_states[] = {
 const struct vocab room_state_vocab = VOCAB("room_states", "房间状态", room_states);
 
 static const struct vocab_word actions[] = {
-    {"observed", "纳入隔离观察"}, {"status", "状态变更"},   {"released", "解除隔离"},
-    {"transferred", "转送"},      {"ended", "结束观察"},    {"moved", "调换房间"},
-    {"updated", "更新观察信息"},  {"reported", "事件上报"}, {"routed", "事件分派"},
-    {"task_created", "派发任务"}, {"verified", "入户核实"}, {"check", "体征核查"},
+    {"observed", "纳入隔离观察"},
+    {"status", "状态变更"},
+    {"released", "解除隔离"},
+    {"transferred", "转送"},
+    {"ended", "结束观察"},
+    {"moved", "调换房间"},
+    {"updated", "更新观察信息"},
+    {"reported", "事件上报"},
+    {"routed", "事件分派"},
+    {"task_created", "派发任务"},
+    {"verified", "入户核实"},
+    {"check", "体征核查"},
+    /* check.c */
+    {"check_missed", "未按时核查"},
+    {"transfer_proposed", "建议转送定点医院"},
+    {"transfer_decided", "转送处置决定"},
+    {"message", "隔离人员留言"},
+    {"message_answered", "医生回复留言"},
 };
 
 const char *case_action_label(const char *action)
@@ -680,6 +694,10 @@ err case_observe_end(db *d, arena *a, const struct principal *who, int64_t obser
         return err_set(E_CONFLICT, "observation_closed", NULL, "该隔离观察已结束");
     if ((e = close_one(d, a, who, &o, how == OBSERVE_RELEASED ? OBS_RELEASED : OBS_TRANSFERRED,
                        release_status, reason)))
+        return e;
+    /* a patient discharged from hospital is followed up (check.c) */
+    if (how == OBSERVE_RELEASED && o.kind == OBSERVE_HOSPITAL &&
+        (e = check_follow_up_plan(d, a, o.person_id, o.region_code, o.id, now_ms())))
         return e;
     int status = person_status_parse(o.person_status);
     if (how == OBSERVE_RELEASED && case_status_is_observation(status)) {

@@ -256,6 +256,10 @@ err case_status_set(db *d, arena *a, const struct principal *who, const struct c
         (e = case_observe_close_open(d, a, who, in->person_id,
                                      in->to == PERSON_NORMAL ? OBS_RELEASED : OBS_ENDED)))
         return e;
+    /* a cured patient is followed up after discharge (check.c) */
+    if (in->to == PERSON_CURED &&
+        (e = check_follow_up_plan(d, a, in->person_id, region, in->observation_id, now)))
+        return e;
     json_t *detail = json_object();
     json_set_id(detail, "change_id", id);
     json_object_set_new(detail, "from", json_string(person_status_name(from)));

@@ -137,6 +137,7 @@ const struct http_error_code http_error_codes[] = {
     {"not_allowed", "The value is not allowed for this caller"},
     {"not_bound", "The resident has not registered their own record yet"},
     {"not_central", "Only a central quarantine has a room to move"},
+    {"not_observed", "The resident has no active observation (self-checks, messages)"},
     {"not_found", "No such record, or outside the caller's scope (default of 404)"},
     {"observation_closed", "The observation has already ended"},
     {"out_of_range", "A number is outside its range"},

@@ -1,0 +1,425 @@
+/*
+ * HTTP handlers of checks, self-checks, messages to the doctor and the
+ * check rules (docs/cases.md "Checks"):
+ *
+ *   POST /api/v1/observations/{id}/checks     a doctor's check (check.write)
+ *   GET  /api/v1/observations/{id}/checks     the checks of one observation
+ *   GET  /api/v1/checks                       every check in scope (filters, CSV)
+ *   GET  /api/v1/observations/{id}/messages   the conversation (check.write)
+ *   POST /api/v1/observations/{id}/messages   a doctor's answer
+ *   POST /api/v1/me/self-checks               the resident's self-check
+ *   GET  /api/v1/me/self-checks               their history
+ *   GET  /api/v1/me/observation               am I observed, until when, next check
+ *   POST /api/v1/me/messages                  a message to the doctor
+ *   GET  /api/v1/me/messages                  the conversation
+ *   GET  /api/v1/check-rules                  the rules per observe kind
+ *   PUT  /api/v1/check-rules                  change them (case.rules)
+ *
+ * Writes hold their transaction open for the audit entry (db_hold).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/time.h"
+#include "case/check.h"
+#include "person/person.h"
+#include "security/audit.h"
+
+#define TIME_MAX 4102444800000LL /* 2100-01-01 */
+
+static err finish_write(struct req *r, err e, const char *action, const char *type, int64_t id,
+                        const char *detail)
+{
+    if (e) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, action, type, id, e, detail);
+    }
+    req_audit(r, action, type, id, "ok", detail);
+    return db_release(r->db, true);
+}
+
+/* The resident's own person (403 for staff, 404 before registering). */
+static err own_person(struct req *r, int64_t *person_r)
+{
+    if (!r->who->resident)
+        return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
+    struct person p;
+    err e = person_self_find(r->db, r->a, r->who, &p);
+    if (!e)
+        *person_r = p.id;
+    return e;
+}
+
+/* ---- checks ------------------------------------------------------------------------ */
+
+static err post_check(struct req *r)
+{
+    int64_t obs, id = 0;
+    struct check_in in;
+    err e = req_param_id(r, 0, &obs);
+    if (!e)
+        e = check_parse(r->body, &in);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = check_record(r->db, r->a, r->who, obs, CHECK_BY_DOCTOR, &in, 0, &id);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "check.create", "observation", obs,
+                          arena_printf(r->a, "check=%lld", (long long)id))))
+        return e;
+    struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1};
+    json_t *items;
+    int64_t total;
+    if ((e = check_list(r->db, r->a, &r->who->scope, &f, &items, &total)))
+        return e;
+    json_t *o = json_incref(json_array_get(items, 0));
+    json_decref(items);
+    return reply_json(r, 201, o ? o : json_object());
+}
+
+static const char *const csv_cols[] = {
+    "编号", "姓名", "所属区划", "核查时间", "核查方式", "核查人", "体温", "症状", "是否异常", NULL,
+};
+
+static err checks_csv(struct req *r, json_t *items)
+{
+    struct csv_out c;
+    reply_csv_begin(r, &c);
+    for (size_t i = 0; csv_cols[i]; i++)
+        csv_text(&c, csv_cols[i]);
+    csv_row_end(&c);
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+    {
+        char when[CHINA_TIME_LEN], temp[16];
+        china_time(json_int(o, "at", 0), when);
+        snprintf(temp, sizeof temp, "%.1f", json_num(o, "temperature", 0));
+        const char *sy = "";
+        size_t j;
+        json_t *v;
+        json_array_foreach(json_object_get(o, "symptom_labels"), j, v) sy =
+            arena_printf(r->a, "%s%s%s", sy, j ? "、" : "", json_string_value(v));
+        csv_text(&c, json_str(o, "id"));
+        csv_text(&c, json_str(o, "person_name") ? json_str(o, "person_name") : "");
+        csv_text(&c, json_str(o, "region_name"));
+        csv_text(&c, when);
+        csv_text(&c, json_str(o, "by_label"));
+        csv_text(&c, json_str(o, "checker_name") ? json_str(o, "checker_name") : "");
+        csv_text(&c, temp);
+        csv_text(&c, sy);
+        csv_text(&c, json_bool(o, "abnormal", false) ? "异常" : "正常");
+        csv_row_end(&c);
+    }
+    json_decref(items);
+    return reply_csv(r, &c, "checks.csv");
+}
+
+/* The filters of a check list from the query. */
+static err list_filter(struct req *r, struct check_filter *f, bool *csv_r)
+{
+    memset(f, 0, sizeof *f);
+    f->abnormal = -1;
+    err e = req_paging(r, &f->page, &f->page_size);
+    const char *ab = req_query(r, "abnormal");
+    if (!e && ab) {
+        if (!strcmp(ab, "1") || !strcmp(ab, "true"))
+            f->abnormal = 1;
+        else if (!strcmp(ab, "0") || !strcmp(ab, "false"))
+            f->abnormal = 0;
+        else
+            e = err_set(E_INPUT, "invalid_parameter", "abnormal", "参数 abnormal 应为 1 或 0");
+    }
+    const char *by = req_query(r, "by");
+    if (!e && by) {
+        if (!strcmp(by, "self"))
+            f->by = CHECK_BY_SELF;
+        else if (!strcmp(by, "doctor"))
+            f->by = CHECK_BY_DOCTOR;
+        else
+            e = err_set(E_INPUT, "invalid_parameter", "by", "参数 by 应为 doctor 或 self");
+    }
+    if (!e)
+        e = req_query_int64(r, "from", 1, TIME_MAX, &f->from);
+    if (!e)
+        e = req_query_int64(r, "to", 1, TIME_MAX, &f->to);
+    if (!e && f->from && f->to && f->to <= f->from)
+        e = err_set(E_INPUT, "invalid_time", "to", "结束时间不能早于开始时间");
+    const char *fmt = req_query(r, "format");
+    if (!e && fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
+        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 json 或 csv");
+    *csv_r = fmt && !strcmp(fmt, "csv");
+    return e;
+}
+
+static err list_reply(struct req *r, struct check_filter *f, bool csv, const struct scope *sc,
+                      const char *action)
+{
+    int64_t page_size = f->page_size, total;
+    if (csv)
+        f->page_size = 0;
+    json_t *items;
+    err e = check_list(r->db, r->a, sc, f, &items, &total);
+    if (e)
+        return e;
+    req_audit(r, action, "observation", f->observation_id, "ok",
+              arena_printf(r->a, "%scount=%zu total=%lld", csv ? "format=csv " : "",
+                           json_array_size(items), (long long)total));
+    if (csv)
+        return checks_csv(r, items);
+    return reply_page(r, items, total, f->page, page_size);
+}
+
+static err get_observation_checks(struct req *r)
+{
+    struct check_filter f;
+    bool csv;
+    int64_t obs;
+    err e = req_param_id(r, 0, &obs);
+    if (!e)
+        e = list_filter(r, &f, &csv);
+    if (!e)
+        e = check_observation(r->db, &r->who->scope, obs, true, NULL, NULL);
+    if (e)
+        return e;
+    f.observation_id = obs;
+    return list_reply(r, &f, csv, &r->who->scope, "check.list");
+}
+
+static err get_checks(struct req *r)
+{
+    struct check_filter f;
+    bool csv;
+    err e = list_filter(r, &f, &csv);
+    if (e)
+        return e;
+    return list_reply(r, &f, csv, &r->who->scope, "check.list");
+}
+
+/* ---- self-checks ---------------------------------------------------------------------- */
+
+static err post_self_check(struct req *r)
+{
+    int64_t person = 0, obs = 0, id = 0;
+    struct check_in in;
+    err e = own_person(r, &person);
+    if (!e)
+        e = check_parse(r->body, &in);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = check_own_observation(r->db, person, &obs);
+        if (!e)
+            e = check_record(r->db, r->a, r->who, obs, CHECK_BY_SELF, &in, 0, &id);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "self_check.create", "observation", obs,
+                          arena_printf(r->a, "check=%lld", (long long)id))))
+        return e;
+    struct scope all = scope_all();
+    struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1, .plain = true};
+    json_t *items;
+    int64_t total;
+    if ((e = check_list(r->db, r->a, &all, &f, &items, &total)))
+        return e;
+    json_t *o = json_incref(json_array_get(items, 0));
+    json_decref(items);
+    return reply_json(r, 201, o ? o : json_object());
+}
+
+static err get_self_checks(struct req *r)
+{
+    int64_t person = 0, total;
+    struct check_filter f = {.abnormal = -1, .by = CHECK_BY_SELF, .plain = true};
+    err e = own_person(r, &person);
+    if (!e)
+        e = req_paging(r, &f.page, &f.page_size);
+    if (e)
+        return e;
+    f.person_id = person;
+    struct scope all = scope_all(); /* the resident's own records, by person */
+    json_t *items;
+    if ((e = check_list(r->db, r->a, &all, &f, &items, &total)))
+        return e;
+    req_audit(r, "self_check.list", "person", person, "ok",
+              arena_printf(r->a, "count=%zu", json_array_size(items)));
+    return reply_page(r, items, total, f.page, f.page_size);
+}
+
+static err get_me_observation(struct req *r)
+{
+    int64_t person = 0;
+    json_t *o;
+    err e = own_person(r, &person);
+    if (!e)
+        e = check_me_json(r->db, person, &o);
+    if (e)
+        return e;
+    req_audit(r, "observation.read_self", "person", person, "ok", "");
+    return reply_json(r, 200, o);
+}
+
+/* ---- messages -------------------------------------------------------------------------- */
+
+static const struct jfield message_fields[] = {
+    {"text", J_STRING, JF_REQUIRED, 1, CHECK_TEXT_MAX, "留言内容", NULL, NULL},
+    {"attachments", J_ARRAY, JF_NULLABLE, 0, 0, "附件", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err messages_reply(struct req *r, int status, int64_t obs)
+{
+    json_t *items;
+    err e = check_messages_json(r->db, r->a, obs, &items);
+    if (e)
+        return e;
+    json_t *o = json_object();
+    json_set_id(o, "observation_id", obs);
+    json_object_set_new(o, "items", items);
+    return reply_json(r, status, o);
+}
+
+static json_t *attachments_of(struct req *r)
+{
+    json_t *v = json_object_get(r->body, "attachments");
+    return json_is_null(v) ? NULL : v;
+}
+
+static err post_me_message(struct req *r)
+{
+    int64_t person = 0, obs = 0, id = 0;
+    err e = own_person(r, &person);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        int64_t region = 0;
+        struct scope all = scope_all();
+        e = check_own_observation(r->db, person, &obs);
+        if (!e)
+            e = check_observation(r->db, &all, obs, false, NULL, &region);
+        if (!e)
+            e = check_message_add(r->db, r->a, r->who, obs, person, region, MSG_FROM_PERSON,
+                                  json_str(r->body, "text"), attachments_of(r), &id);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "message.create", "observation", obs,
+                          arena_printf(r->a, "message=%lld", (long long)id))))
+        return e;
+    return messages_reply(r, 201, obs);
+}
+
+static err get_me_messages(struct req *r)
+{
+    int64_t person = 0, obs = 0;
+    err e = own_person(r, &person);
+    if (!e)
+        e = check_own_observation(r->db, person, &obs);
+    if (e)
+        return e;
+    req_audit(r, "message.list", "observation", obs, "ok", "self");
+    return messages_reply(r, 200, obs);
+}
+
+static err get_messages(struct req *r)
+{
+    int64_t obs;
+    err e = req_param_id(r, 0, &obs);
+    if (!e)
+        e = check_observation(r->db, &r->who->scope, obs, true, NULL, NULL);
+    if (e)
+        return e;
+    req_audit(r, "message.list", "observation", obs, "ok", "");
+    return messages_reply(r, 200, obs);
+}
+
+static err post_message(struct req *r)
+{
+    int64_t obs, person = 0, region = 0, id = 0;
+    err e = req_param_id(r, 0, &obs);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db))) {
+        e = check_observation(r->db, &r->who->scope, obs, false, &person, &region);
+        if (!e)
+            e = check_message_add(r->db, r->a, r->who, obs, person, region, MSG_FROM_STAFF,
+                                  json_str(r->body, "text"), attachments_of(r), &id);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(r, e, "message.create", "observation", obs,
+                          arena_printf(r->a, "message=%lld", (long long)id))))
+        return e;
+    return messages_reply(r, 201, obs);
+}
+
+/* ---- rules ------------------------------------------------------------------------------ */
+
+static err get_rules(struct req *r)
+{
+    json_t *o;
+    err e = check_rules_json(r->db, &o);
+    if (e)
+        return e;
+    return reply_json(r, 200, o);
+}
+
+static const struct jfield rules_body[] = {
+    {"rules", J_ARRAY, JF_REQUIRED, 0, 0, "核查规则", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err put_rules(struct req *r)
+{
+    db_hold(r->db);
+    err e = db_begin(r->db);
+    if (!e) {
+        e = check_rules_save(r->db, json_object_get(r->body, "rules"), r->who->user_id);
+        if (e)
+            db_rollback(r->db);
+        else
+            e = db_commit(r->db);
+    }
+    if ((e = finish_write(
+             r, e, "check_rule.update", "check_rule", 0,
+             arena_printf(r->a, "count=%zu", json_array_size(json_object_get(r->body, "rules"))))))
+        return e;
+    return get_rules(r);
+}
+
+/* ---- the route table -------------------------------------------------------------------- */
+
+const struct route case_check_routes[] = {
+    {M_POST, "/api/v1/observations/{id}/checks", post_check, PERM_CHECK_WRITE, 0, check_fields,
+     "登记体征核查（医生）", "case", 0},
+    {M_GET, "/api/v1/observations/{id}/checks", get_observation_checks, PERM_CASE_READ, 0, NULL,
+     "隔离观察的核查记录", "case", 0},
+    {M_GET, "/api/v1/checks", get_checks, PERM_CASE_READ, 0, NULL,
+     "核查结果查询（abnormal、by、from、to 筛选，format=csv 导出）", "case", 0},
+    {M_GET, "/api/v1/observations/{id}/messages", get_messages, PERM_CHECK_WRITE, 0, NULL,
+     "隔离人员留言", "case", 0},
+    {M_POST, "/api/v1/observations/{id}/messages", post_message, PERM_CHECK_WRITE, 0,
+     message_fields, "回复隔离人员留言", "case", 0},
+    {M_POST, "/api/v1/me/self-checks", post_self_check, PERM_SELF, 0, check_fields, "隔离自查",
+     "case", 0},
+    {M_GET, "/api/v1/me/self-checks", get_self_checks, PERM_SELF, 0, NULL, "本人自查记录", "case",
+     0},
+    {M_GET, "/api/v1/me/observation", get_me_observation, PERM_SELF, 0, NULL, "本人隔离观察状态",
+     "case", 0},
+    {M_POST, "/api/v1/me/messages", post_me_message, PERM_SELF, 0, message_fields, "给社区医生留言",
+     "case", 0},
+    {M_GET, "/api/v1/me/messages", get_me_messages, PERM_SELF, 0, NULL, "本人与医生的留言", "case",
+     0},
+    {M_GET, "/api/v1/check-rules", get_rules, PERM_CASE_READ, 0, NULL, "体征核查规则", "case", 0},
+    {M_PUT, "/api/v1/check-rules", put_rules, PERM_CASE_RULES, 0, rules_body, "修改体征核查规则",
+     "case", 0},
+};
+const size_t case_check_routes_n = sizeof case_check_routes / sizeof case_check_routes[0];
