@@ -220,3 +220,27 @@ test('导入导出: 预检 reports the bad row without writing, the import write
   await shot(page, 'case-import');
   assertClean(page);
 });
+
+test('规则配置: a routing rule, a period and a check rule saved from the page', async () => {
+  const page = await console_('/case-rules');
+  const deadline = page.getByTestId('rule-deadline-doctor').locator('input');
+  await deadline.waitFor();
+  await deadline.fill('8');
+  await page.getByTestId('rule-save-doctor').click();
+  await page.getByText('已保存“基层医生”的分流规则').waitFor();
+  await page.getByTestId('period-central').locator('input').fill('10');
+  await page.getByTestId('periods-save').click();
+  await page.getByText('已保存隔离观察期限').waitFor();
+  await page.getByTestId('check-every-central').locator('input').fill('8');
+  await page.getByTestId('check-save-central').click();
+  await page.getByText('已保存“集中隔离”的核查规则').waitFor();
+
+  let r = await cc.get('/api/v1/routing-rules');
+  assert.equal(r.body.items.find((x) => x.source === 'doctor').deadline_hours, 8);
+  r = await cc.get('/api/v1/observation-periods');
+  assert.equal(r.body.periods.find((x) => x.kind === 'central').days, 10);
+  r = await cc.get('/api/v1/check-rules');
+  assert.equal(r.body.rules.find((x) => x.kind === 'central').every_hours, 8);
+  await shot(page, 'case-rules');
+  assertClean(page);
+});

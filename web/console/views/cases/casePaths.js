@@ -10,6 +10,7 @@ export const casePaths = {
   routingRules: `${V1}/routing-rules`,
   sites: `${V1}/quarantine-sites`,
   attachments: `${V1}/attachments`,
+  checkRules: `${V1}/check-rules`,
   persons: `${V1}/persons`,
 };
 
