@@ -244,3 +244,46 @@ test('规则配置: a routing rule, a period and a check rule saved from the pag
   await shot(page, 'case-rules');
   assertClean(page);
 });
+
+test('隔离点与房间: occupancy, rooms added in bulk, a room closed and reopened', async () => {
+  let r = await cc.post('/api/v1/places', { name: '东华门隔离酒店', kind: 'quarantine_site', region_code: '110101001001' });
+  assert.equal(r.status, 201, r.text);
+  const site = r.body.id;
+  r = await cc.post(`/api/v1/quarantine-sites/${site}/rooms`, { rooms: ['A1'] });
+  assert.equal(r.status, 201, r.text);
+  const p = await person('钱集中');
+  r = await cc.post('/api/v1/observations', { person_id: p.id, kind: 'central', source: 'cdc', site_id: site, room_no: 'A1' });
+  assert.equal(r.status, 201, r.text);
+
+  const page = await console_('/quarantine-sites');
+  const row = page.getByTestId('site-table').locator('tbody tr', { hasText: '东华门隔离酒店' });
+  await row.waitFor();
+  assert.equal(await row.getByTestId('site-occupied').textContent(), '1');
+  assert.equal(await row.getByTestId('site-free').textContent(), '0');
+  await row.getByTestId('site-rooms').click();
+  const rooms = page.getByTestId('room-table');
+  await rooms.locator('tr', { hasText: 'A1' }).getByText('钱*中').waitFor();
+
+  await page.getByTestId('room-add').click();
+  await page.getByTestId('room-from').locator('input').fill('201');
+  await page.getByTestId('room-to').locator('input').fill('203');
+  await page.getByTestId('room-add-submit').click();
+  await page.getByText('已添加 3 间').waitFor();
+  await row.getByTestId('site-free').getByText('3').waitFor();
+
+  // the same range again: all or nothing, the server's message in the dialog
+  await page.getByTestId('room-add').click();
+  await page.getByTestId('room-add-submit').click();
+  await page.getByTestId('room-add-error').waitFor();
+  await page.keyboard.press('Escape');
+
+  await rooms.locator('tr', { hasText: '202' }).getByTestId('room-close').click();
+  await rooms.locator('tr', { hasText: '202' }).getByText('停用').first().waitFor();
+  await row.getByTestId('site-free').getByText('2').waitFor();
+  await rooms.locator('tr', { hasText: '202' }).getByTestId('room-reopen').click();
+  await row.getByTestId('site-free').getByText('3').waitFor();
+  r = await cc.get(`/api/v1/quarantine-sites/${site}/rooms`);
+  assert.deepEqual(r.body.items.map((x) => `${x.room_no}:${x.state}`).sort(), ['201:free', '202:free', '203:free', 'A1:occupied']);
+  await shot(page, 'case-sites');
+  assertClean(page);
+});
