@@ -80,6 +80,9 @@ err app_routes(void)
     /* before case_observe: its /observations/{id} would take /observations/template.xlsx */
     ADD(case_import);
     ADD(case_observe);
+    /* release: the "release" task kind and its routes */
+    HOOK(case_release_register());
+    ADD(case_release);
     /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
     HOOK(check_register());
     ADD(case_check);

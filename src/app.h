@@ -40,6 +40,7 @@ ROUTES(incident);
 ROUTES(task);
 ROUTES(case_observe);
 ROUTES(case_import);
+ROUTES(case_release);
 ROUTES(case_check);
 
 /* Register every route table with the router, and wire the hooks between

@@ -281,6 +281,7 @@ static void stop_workers(void)
     check_worker_stop();
     task_worker_stop();
     case_import_worker_stop();
+    case_release_worker_stop();
     alert_live_stop();
     access_writer_stop();
     static_free();
@@ -298,7 +299,7 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
-    int check_sweep_s, escalate_min;
+    int check_sweep_s, escalate_min, release_check_s;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -307,7 +308,8 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_ATTACH_PURGE", 600, 0, 86400, &attach_purge_s) ||
         env_int("FK_CHECK_SWEEP", 300, 0, 86400, &check_sweep_s) ||
         env_int("FK_MESSAGE_ESCALATE", 30, 1, 1440, &escalate_min) ||
-        env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s))
+        env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s) ||
+        env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s))
         return 2;
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
@@ -338,6 +340,8 @@ int cmd_serve(int argc, char **argv)
         what = "task worker";
     else if ((e = case_import_worker_start(c.db_url))) /* Excel imports of the observation list */
         what = "import worker";
+    else if ((e = case_release_worker_start(c.db_url, release_check_s))) /* release tasks */
+        what = "release worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -43,6 +43,8 @@ int cmd_code_recompute(int argc, char **argv);
 int cmd_code_tokens(int argc, char **argv);
 int cmd_devices_broker_config(int argc, char **argv);
 int cmd_attach_purge(int argc, char **argv);
+int cmd_stats_verify(int argc, char **argv);
+int cmd_case_sweep(int argc, char **argv);
 int cmd_check_sweep(int argc, char **argv);
 int cmd_stats_verify(int argc, char **argv);
 

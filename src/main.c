@@ -84,6 +84,11 @@ static const struct command {
      "  Recounts every statistics measure from its source tables and prints each counter\n"
      "  that differs (measure, region, day, counter, recount). --fix rewrites them from the\n"
      "  recount in one transaction. Exit status 1 when any differed, 0 when all agree.\n"},
+    {"case", "sweep", cmd_case_sweep, "生成解除隔离任务 (make the due release tasks)",
+     "fangkong case sweep\n"
+     "  Makes a release task (解除隔离) for every active observation whose planned end\n"
+     "  has passed and that has none open, as the server does every FK_RELEASE_CHECK\n"
+     "  seconds (default 300; 0: never).\n"},
     {"check", "sweep", cmd_check_sweep,
      "体征核查巡检 (due check tasks, missed checks, unanswered messages)",
      "fangkong check sweep\n"

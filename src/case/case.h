@@ -40,6 +40,7 @@
 #include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
+#include "security/token.h"
 
 /* ---- the timeline (timeline.c) --------------------------------------------- */
 
@@ -367,6 +368,86 @@ err incident_register(void) MUST_USE;
 err case_import_worker_start(const char *db_url) MUST_USE;
 void case_import_worker_stop(void);
 
+/* ---- release and certificates (release.c) --------------------------------- */
+
+/*
+ * Release (解除隔离, seed 001 §3.2) and the release certificate (解除隔离
+ * 通知书, §5.1 row 41), docs/cases.md "Release and certificates".
+ *
+ * case_release_sweep finds the active observations whose planned end has
+ * passed (a hospital stay has none) without an open release task and makes
+ * one (kind "release", role community_staff in the person's community,
+ * 24 h) in one transaction per batch; *n_r (may be NULL) counts them. The
+ * server runs it every FK_RELEASE_CHECK seconds (default 300; 0 never),
+ * `fangkong case sweep` once. The task's completion {release_status, note}
+ * releases as case_release does.
+ */
+err case_release_sweep(db *d, int64_t now, int64_t *n_r) MUST_USE;
+err case_release_worker_start(const char *db_url, int check_s) MUST_USE;
+void case_release_worker_stop(void);
+
+/* Register the "release" task kind (app.c, before serving). */
+err case_release_register(void) MUST_USE;
+
+/*
+ * Release observation_id (in who's scope) inside the caller's transaction:
+ * case_observe_end(OBSERVE_RELEASED, release_status, reason), a certificate
+ * issued (observations.release_notice_issued set), the open release task
+ * cancelled unless `from_task` (its completion is this call). Errors as
+ * case_observe_end; release_status is required (E_INPUT "required").
+ */
+err case_release(db *d, arena *a, const struct principal *who, int64_t observation_id,
+                 enum release_status release_status, const char *reason, bool from_task,
+                 int64_t *certificate_id_r) MUST_USE;
+
+struct certificate {
+    int64_t id, observation_id, person_id, region_code, unit_code;
+    const char *number;
+    enum release_status release_status;
+    int64_t issued_at, issued_by, version, revoked_at, revoked_by;
+    const char *revoke_reason; /* plain; NULL when not revoked */
+    /* joined */
+    enum observe_kind kind;
+    int64_t start_at, ended_at;
+    const char *person_name, *id_number; /* plain: the caller masks */
+    const char *unit_name;               /* the issuing community's name */
+};
+
+/* A certificate inside sc, or (person_id != 0) the person's own whatever
+ * the scope. E_NOT_FOUND otherwise. Strings in a. */
+err case_certificate_find(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t id,
+                          struct certificate *c_r) MUST_USE;
+
+/* The token of the certificate's QR (TOKEN_CERT, key id = version). */
+err case_certificate_token(const struct certificate *c, char out[TOKEN_MAX]) MUST_USE;
+
+/*
+ * Verify a certificate's token at `now`: token_verify's errors (field
+ * "token": token_malformed, token_forged, token_wrong_kind), E_INPUT
+ * "unknown_certificate" when no such certificate, E_INPUT
+ * "certificate_revoked" when revoked or the token's version is not the
+ * current one. *c_r gets the certificate (its id is set, > 0, when the
+ * token named one: the caller audits it).
+ */
+err case_certificate_verify(db *d, arena *a, const char *token, int64_t now,
+                            struct certificate *c_r) MUST_USE;
+
+/* Revoke a certificate in who's scope with a reason (1..200): the version
+ * bumps so every printed QR fails. E_CONFLICT "already_revoked". */
+err case_certificate_revoke(db *d, arena *a, const struct principal *who, int64_t id,
+                            const char *reason) MUST_USE;
+
+/* Certificates of one person (residents: their own), newest first. */
+err case_certificates_of(db *d, arena *a, int64_t person_id, struct certificate **items_r,
+                         size_t *n_r) MUST_USE;
+
+/* Follow-up notes after a release (后续行为动态记录, row 42): add one
+ * (1..500 characters, sealed; a "note" timeline event) to an observation
+ * in who's scope; list them (JSON items, newest first, author names). */
+err case_note_add(db *d, arena *a, const struct principal *who, int64_t observation_id,
+                  const char *text, int64_t *note_id_r) MUST_USE;
+err case_notes(db *d, arena *a, const struct scope *sc, int64_t observation_id,
+               json_t **items_r) MUST_USE;
 /* ---- checks (check.c; docs/cases.md "Checks") --------------------------------- */
 
 /*

@@ -773,6 +773,13 @@ static const char *const referencing[] = {
     /* reports (case/incident.c, sql/020) */
     "UPDATE incidents SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* release certificates (by the person's region and the issuing
+     * community) and follow-up notes (case/, sql/022) */
+    "UPDATE certificates SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE certificates SET unit_code = unit_code + ? WHERE unit_code >= ? AND unit_code < ?",
+    "UPDATE observation_notes SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)

@@ -56,11 +56,11 @@ test('a grid worker signs in and sees only what a grid worker can do', async () 
   assert.equal(await field(page, 'staff-region').innerText(), '多福巷社区');
   const shown = await page.locator('[data-test^=entry-]').evaluateAll((els) => els.map((e) => e.dataset.test));
   assert.deepEqual(shown.sort(), [
-    'entry-alerts', 'entry-enterprises', 'entry-home-verification', 'entry-observation', 'entry-person-register',
+    'entry-alerts', 'entry-cert-verify', 'entry-enterprises', 'entry-home-verification', 'entry-observation', 'entry-person-register',
     'entry-person-search', 'entry-places', 'entry-report', 'entry-tasks', 'entry-visitors',
   ]);
-  // no page behind them yet but 预警 and 访客审核: marked, not dead links
-  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 3);
+  // no page behind them yet but 预警, 访客审核, 我的任务 and 核验解除隔离证明: marked, not dead links
+  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 4);
   assert.equal(await page.locator('[data-test=entry-visitors]').filter({ hasText: '即将上线' }).count(), 0);
   assert.equal(await page.locator('[data-test=entry-alerts]').filter({ hasText: '即将上线' }).count(), 0);
   await shot(page, 'mobile-staff-grid-home');
@@ -104,7 +104,7 @@ test('a doctor whose password must change does that first, then sees a doctor\'s
   await field(page, 'staff-entries').waitFor();
   assert.deepEqual(await field(page, 'staff-role').allInnerTexts(), ['社区医生']);
   const shown = await page.locator('[data-test^=entry-]').evaluateAll((els) => els.map((e) => e.dataset.test));
-  assert.deepEqual(shown.sort(), ['entry-observation', 'entry-patrol', 'entry-person-search', 'entry-report', 'entry-tasks']);
+  assert.deepEqual(shown.sort(), ['entry-cert-verify', 'entry-observation', 'entry-patrol', 'entry-person-search', 'entry-report', 'entry-tasks']);
   await shot(page, 'mobile-staff-doctor-home');
   assertClean(page);
 });

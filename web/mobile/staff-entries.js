@@ -17,6 +17,7 @@ export const STAFF_ENTRIES = [
   { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },
   { key: 'sampling', title: '核酸采样', icon: 'bag-o', roles: ['site_staff'] },
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
+  { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
   { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
   { key: 'overview', title: '防控概览', icon: 'chart-trending-o', perm: 'stats.read', to: '/staff/overview' },
