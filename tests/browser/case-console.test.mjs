@@ -4,10 +4,11 @@
 // from the attachments API), the timeline and the verification task; the
 // observation list shows a person put there through the API, with the count
 // by state, and opens the observation's page, whose fields save with the
-// version check; on a person's page the 疫情处置 tab changes a status from
-// suspected to confirmed, and a change the state machine forbids (the page
-// is stale: someone confirmed the person meanwhile) shows the server's 409
-// message and changes nothing.
+// version check and which releases with a certificate; on a person's page
+// the 疫情处置 tab changes a status from suspected to confirmed, and a change
+// the state machine forbids (the page is stale: someone confirmed the person
+// meanwhile) shows the server's 409 message and changes nothing. Then the
+// Excel import (预检, import), the rules, and the sites with their rooms.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -131,6 +132,17 @@ test('隔离观察名单: a person observed through the API, then the page saves
   assert.equal(r.body.transport_no, 'G101', 'nothing written');
   await page.getByTestId('obs-reload').click();
   await page.getByTestId('obs-field-housing_type').getByText('楼房').waitFor();
+
+  // 结束观察 as a release with its certificate
+  await page.getByTestId('obs-end').click();
+  await choose(page, 'obs-end-release', '自由');
+  await page.getByTestId('obs-end-reason').fill('观察期满无异常');
+  await page.getByTestId('obs-end-submit').click();
+  await page.getByTestId('obs-certificate').waitFor();
+  assert.match(await page.getByTestId('obs-certificate').textContent(), /^JC\d{14}/);
+  assert.equal(await page.getByTestId('obs-state').textContent(), '已解除');
+  r = await cc.get(`/api/v1/persons/${p.id}/certificates`);
+  assert.equal(r.body.items.length, 1);
   assertClean(page);
 
   // 西城区's command centre: not in its list, and the page answers as for a missing one
