@@ -77,6 +77,8 @@ err app_routes(void)
     ADD(task);
     /* the counters of the observation list and the status machine */
     HOOK(case_register());
+    /* before case_observe: its /observations/{id} would take /observations/template.xlsx */
+    ADD(case_import);
     ADD(case_observe);
     /* release: the "release" task kind and its routes */
     HOOK(case_release_register());

@@ -39,6 +39,7 @@ ROUTES(stats);
 ROUTES(incident);
 ROUTES(task);
 ROUTES(case_observe);
+ROUTES(case_import);
 ROUTES(case_release);
 ROUTES(case_check);
 

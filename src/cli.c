@@ -16,9 +16,9 @@
 #include "alert/alert.h"
 #include "app.h"
 #include "attach/attach.h"
+#include "case/case.h"
 #include "base/id.h"
 #include "base/log.h"
-#include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
 #include "person/person.h"
@@ -280,6 +280,7 @@ static void stop_workers(void)
     attach_worker_stop();
     check_worker_stop();
     task_worker_stop();
+    case_import_worker_stop();
     case_release_worker_stop();
     alert_live_stop();
     access_writer_stop();
@@ -337,6 +338,8 @@ int cmd_serve(int argc, char **argv)
         what = "check sweep";
     else if ((e = task_worker_start(c.db_url, task_check_s))) /* the overdue sweep */
         what = "task worker";
+    else if ((e = case_import_worker_start(c.db_url))) /* Excel imports of the observation list */
+        what = "import worker";
     else if ((e = case_release_worker_start(c.db_url, release_check_s))) /* release tasks */
         what = "release worker";
     else if ((e = static_load(web_dir())))

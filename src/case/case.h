@@ -360,6 +360,14 @@ err incident_timeline(db *d, int64_t id, json_t **items_r) MUST_USE;
 
 /* Register the "verify" task kind and the report counter (app.c, once). */
 err incident_register(void) MUST_USE;
+
+/* ---- import and export (import.c; docs/cases.md "Import and export") -------- */
+
+/* The thread that runs observation imports (jobs "case.import") on its own
+ * connection; stop waits for the running import to end. */
+err case_import_worker_start(const char *db_url) MUST_USE;
+void case_import_worker_stop(void);
+
 /* ---- release and certificates (release.c) --------------------------------- */
 
 /*

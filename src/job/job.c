@@ -57,6 +57,7 @@ static const struct {
     enum perm perm;
 } kinds[] = {
     {"code.recompute", PERM_CODE_RULES},
+    {"case.import", PERM_CASE_IMPORT},
 };
 
 static bool kind_allowed(const struct principal *who, const char *kind)

@@ -10,8 +10,9 @@ import peopleRoutes from './routes-people.js';
 import adminRoutes from './routes-admin.js';
 import accessRoutes from './routes-access.js';
 import statsRoutes from './routes-stats.js';
+import caseRoutes from './routes-cases.js';
 
-export const pageRoutes = [...peopleRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

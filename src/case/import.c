@@ -1,0 +1,874 @@
+/*
+ * Excel import of the observation list (docs/cases.md "Import and
+ * export"): the template, the upload's check, the background job that
+ * validates every row like the API and writes the valid ones in one
+ * transaction, and the row error report.
+ *
+ * The job runs on its own thread with its own connection (as the code
+ * recompute), so a 100,000-row file never holds an event loop.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/id.h"
+#include "base/log.h"
+#include "base/regcode.h"
+#include "base/time.h"
+#include "base/validate.h"
+#include "base/xlsx.h"
+#include "case/import.h"
+#include "case/internal.h"
+#include "job/job.h"
+#include "person/person.h"
+#include "security/audit.h"
+
+/* ---- the template's columns ------------------------------------------------------ */
+
+enum col {
+    C_NAME,
+    C_ID_TYPE,
+    C_ID_NUMBER,
+    C_GENDER,
+    C_PHONE,
+    C_ADDRESS,
+    C_REGION,
+    C_KIND,
+    C_START,
+    C_SITE,
+    C_ROOM,
+    C_SOURCE,
+    C_ARRIVED,
+    C_TRANSPORT,
+    C_TRANSPORT_NO,
+    C_RISK_AREA,
+    C_NOTICE,
+    C_GUIDE,
+    C_HOUSING,
+    C_CO_RESIDENTS,
+    C_NOTE,
+    C_HANDOVER,
+    C__COUNT
+};
+
+static const char *const heads[C__COUNT] = {
+    "姓名*",          "证件类型*",        "证件号码*", "性别",
+    "联系电话*",      "现住址",           "所属区划*", "管控措施*",
+    "隔离开始日期*",  "隔离点/定点医院",  "房间号",    "信息来源",
+    "何时来市",       "来市交通方式",     "航班/车次", "是否有中高风险地区旅居史",
+    "是否签署告知书", "是否发放居家指引", "房屋类型",  "同住人数",
+    "备注",           "移交确认交接人",
+};
+
+static const char *const hints[C__COUNT] = {
+    "必填，如 张三",
+    "必填，从列表中选择",
+    "必填，身份证号须18位且校验位正确",
+    "可不填（身份证号可推算）",
+    "必填，11位手机号码",
+    "选填",
+    "必填：12位区划代码（社区/网格，见“区划管理”），须在您的管辖范围内",
+    "必填，从列表中选择",
+    "必填：日期单元格，或文字 yyyy-mm-dd",
+    "集中隔离填隔离点名称；定点医院填医院名称",
+    "集中隔离必填：隔离点的空闲房间号",
+    "选填，从列表中选择；不填为“批量导入”",
+    "选填：日期或 yyyy-mm-dd",
+    "选填，如 飞机、火车",
+    "选填",
+    "选填：是/否",
+    "选填：是/否",
+    "选填：是/否",
+    "选填，如 商品房",
+    "选填：0 到 50 的整数",
+    "选填，500字以内",
+    "定点医院必填",
+};
+
+static const double widths[C__COUNT] = {12, 22, 22, 8,  14, 30, 20, 14, 14, 22, 10,
+                                        18, 12, 14, 12, 16, 12, 12, 12, 10, 30, 14};
+
+/* The field names errors carry (the API's), and the column each marks. */
+static const struct {
+    const char *field;
+    enum col col;
+} field_cols[] = {
+    {"name", C_NAME},
+    {"id_type", C_ID_TYPE},
+    {"id_number", C_ID_NUMBER},
+    {"birth_date", C_ID_NUMBER},
+    {"gender", C_GENDER},
+    {"phone", C_PHONE},
+    {"address", C_ADDRESS},
+    {"region_code", C_REGION},
+    {"kind", C_KIND},
+    {"start_at", C_START},
+    {"site_id", C_SITE},
+    {"hospital", C_SITE},
+    {"room_no", C_ROOM},
+    {"source", C_SOURCE},
+    {"arrived_at", C_ARRIVED},
+    {"arrival_transport", C_TRANSPORT},
+    {"transport_no", C_TRANSPORT_NO},
+    {"risk_area_stay", C_RISK_AREA},
+    {"notice_signed", C_NOTICE},
+    {"home_guide_issued", C_GUIDE},
+    {"housing_type", C_HOUSING},
+    {"co_residents", C_CO_RESIDENTS},
+    {"note", C_NOTE},
+    {"handover", C_HANDOVER},
+    {"person_id", C_ID_NUMBER},
+};
+
+static int col_of_field(const char *field)
+{
+    for (size_t i = 0; i < sizeof field_cols / sizeof field_cols[0]; i++)
+        if (!strcmp(field_cols[i].field, field))
+            return (int)field_cols[i].col;
+    return -1;
+}
+
+static const char *const yes_no[] = {"是", "否"};
+
+/* The labels of a vocabulary, for a drop-down list. */
+static size_t vocab_labels(const struct vocab *v, const char **out, size_t max, int skip)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < v->n && n < max; i++)
+        if (v->words[i].name && (int)i != skip)
+            out[n++] = v->words[i].label;
+    return n;
+}
+
+/* The slot whose Chinese label (or API name) is s; 0 when none. */
+static int vocab_by_label(const struct vocab *v, const char *s)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->words[i].name && (!strcmp(v->words[i].label, s) || !strcmp(v->words[i].name, s)))
+            return (int)i;
+    return 0;
+}
+
+#define DATA_ROWS 100000 /* the reader's row cap; validation lists cover them */
+
+err case_import_template(int *fd_r, int64_t *size_r)
+{
+    xlsx_writer *w;
+    err e = xlsx_writer_open_temp(NULL, &w);
+    if (e)
+        return e;
+    const char *ids[16], *kinds[8], *sources[16], *genders[4];
+    size_t nids = vocab_labels(&id_type_vocab, ids, 16, -1);
+    size_t nkinds = vocab_labels(&observe_kind_vocab, kinds, 8, -1);
+    size_t nsources = vocab_labels(&case_source_vocab, sources, 16, -1);
+    size_t ngenders = vocab_labels(&person_gender_vocab, genders, 4, GENDER_UNKNOWN);
+    e = xlsx_sheet_add(w, CASE_IMPORT_SHEET);
+    xlsx_row_header(w, heads, C__COUNT);
+    xlsx_row_hints(w, hints, C__COUNT);
+    for (int c = 0; c < C__COUNT; c++)
+        xlsx_col_width(w, c, widths[c]);
+    int last = DATA_ROWS + 1;
+    if (!e)
+        e = xlsx_validation_list(w, C_ID_TYPE, 2, last, ids, nids);
+    if (!e)
+        e = xlsx_validation_list(w, C_GENDER, 2, last, genders, ngenders);
+    if (!e)
+        e = xlsx_validation_list(w, C_KIND, 2, last, kinds, nkinds);
+    if (!e)
+        e = xlsx_validation_list(w, C_SOURCE, 2, last, sources, nsources);
+    for (int c = C_RISK_AREA; c <= C_GUIDE && !e; c++)
+        e = xlsx_validation_list(w, c, 2, last, yes_no, 2);
+    err e2 = xlsx_close_fd(&w, fd_r, size_r);
+    if (e && !e2)
+        close(*fd_r);
+    return e ? e : e2;
+}
+
+/* ---- rows ---------------------------------------------------------------------------- */
+
+#define MARKS_MAX 6
+
+struct irow {
+    long row;
+    size_t n;
+    struct xlsx_cell *cells; /* as uploaded (copies) */
+    int nmarks;
+    struct {
+        int col; /* -1: the row as a whole */
+        const char *msg;
+    } marks[MARKS_MAX];
+    /* parsed */
+    struct person p;
+    person_fields given;
+    int64_t region;
+    enum observe_kind kind;
+    enum case_source source;
+    int64_t start_at;
+    const char *site_name, *room_no;
+    struct observation f;
+    unsigned set;
+};
+
+struct run {
+    arena *a;
+    struct irow *rows;
+    size_t n, cap;
+    bool header_ok;
+    long header_row;
+    long data_rows;
+};
+
+static void mark(arena *a, struct irow *r, int col, const char *msg)
+{
+    if (r->nmarks < MARKS_MAX) {
+        r->marks[r->nmarks].col = col;
+        r->marks[r->nmarks].msg = arena_strdup(a, msg);
+        r->nmarks++;
+    }
+}
+
+/* Mark the row with the last error's detail (every field it names). */
+static void mark_err(arena *a, struct irow *r, err e)
+{
+    const struct err_detail *d = err_last();
+    if (d->code != e || !d->message[0]) {
+        mark(a, r, -1, err_message(e));
+        return;
+    }
+    mark(a, r, d->field[0] ? col_of_field(d->field) : -1, d->message);
+    for (int i = 0; i < d->nmore && i < ERR_MORE_MAX; i++)
+        mark(a, r, col_of_field(d->more[i].field), d->more[i].message);
+}
+
+static const char *cell_text(const struct irow *r, int c)
+{
+    if ((size_t)c >= r->n || r->cells[c].type == XLSX_EMPTY)
+        return NULL;
+    const char *s = r->cells[c].text;
+    while (*s == ' ')
+        s++;
+    return *s ? s : NULL;
+}
+
+static int64_t days_from_civil(int y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+/* A date cell, or text yyyy-mm-dd: the China midnight it starts, in ms. */
+static bool cell_date(const struct irow *r, int c, int64_t *ms_r)
+{
+    const struct xlsx_cell *x = &r->cells[c];
+    if (x->type == XLSX_DATE) {
+        *ms_r = x->ms;
+        return true;
+    }
+    int y, m, d;
+    char tail;
+    if (x->type != XLSX_STRING || sscanf(x->text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+        !date_valid(y * 10000 + m * 100 + d))
+        return false;
+    /* the Excel serial of that day, read as China time by the xlsx module */
+    return xlsx_serial_ms((double)(days_from_civil(y, (unsigned)m, (unsigned)d) + 25569), ms_r);
+}
+
+static bool cell_bool(struct run *st, struct irow *r, int c, bool *v_r, bool *given_r)
+{
+    const char *s = cell_text(r, c);
+    *given_r = s != NULL;
+    if (!s)
+        return true;
+    if (!strcmp(s, "是")) {
+        *v_r = true;
+        return true;
+    }
+    if (!strcmp(s, "否")) {
+        *v_r = false;
+        return true;
+    }
+    mark(st->a, r, c, "应填写“是”或“否”");
+    return false;
+}
+
+/* An optional one-line text of at most max characters into *dst. */
+static void cell_opt_text(struct run *st, struct irow *r, int c, size_t max, const char **dst,
+                          unsigned bit)
+{
+    const char *s = cell_text(r, c);
+    if (!s)
+        return;
+    if (check_text(s, heads[c], heads[c], max, 0)) {
+        mark(st->a, r, c, arena_printf(st->a, "不能超过%zu个字符", max));
+        return;
+    }
+    *dst = s;
+    r->set |= bit;
+}
+
+/* The checks that need no database: every column's form, the identity
+ * number's checksum, the phone, the dates, the lists. */
+static void parse_row(struct run *st, struct irow *r)
+{
+    arena *a = st->a;
+    for (size_t c = 0; c < r->n && c < C__COUNT; c++)
+        if (r->cells[c].formula)
+            mark(a, r, (int)c, "单元格含有公式，请复制后“粘贴为数值”再导入");
+    if (r->nmarks)
+        return;
+    static const int required[] = {C_NAME,   C_ID_TYPE, C_ID_NUMBER, C_PHONE,
+                                   C_REGION, C_KIND,    C_START};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!cell_text(r, required[i]))
+            mark(a, r, required[i],
+                 arena_printf(a, "请填写%.*s", (int)(strlen(heads[required[i]]) - 1),
+                              heads[required[i]]));
+    if (r->nmarks)
+        return;
+    struct person *p = &r->p;
+    p->name = cell_text(r, C_NAME);
+    p->id_type = (enum id_type)vocab_by_label(&id_type_vocab, cell_text(r, C_ID_TYPE));
+    if (!p->id_type)
+        mark(a, r, C_ID_TYPE, "证件类型应从列表中选择");
+    p->id_number = arena_strdup(a, cell_text(r, C_ID_NUMBER));
+    p->phone = cell_text(r, C_PHONE);
+    p->address = cell_text(r, C_ADDRESS);
+    p->source = "import";
+    r->given = PF_BIT(PF_NAME) | PF_BIT(PF_ID_TYPE) | PF_BIT(PF_ID_NUMBER) | PF_BIT(PF_PHONE) |
+               PF_BIT(PF_REGION_CODE) | PF_BIT(PF_SOURCE) | (p->address ? PF_BIT(PF_ADDRESS) : 0);
+    const char *g = cell_text(r, C_GENDER);
+    if (g) {
+        int gi = vocab_by_label(&person_gender_vocab, g);
+        if (gi <= 0)
+            mark(a, r, C_GENDER, "性别应为“男”或“女”");
+        p->gender = (enum person_gender)gi;
+        r->given |= PF_BIT(PF_GENDER);
+    }
+    err e = check_phone(p->phone, "phone");
+    if (e)
+        mark_err(a, r, e);
+    enum region_level lv;
+    r->region = regcode_parse(cell_text(r, C_REGION), &lv);
+    if (r->region <= 0)
+        mark(a, r, C_REGION, "所属区划应为12位区划代码");
+    p->region_code = r->region;
+    if (p->id_type && !r->nmarks) {
+        err_collect_begin();
+        e = person_check(a, p, r->given);
+        err_collect_end();
+        if (e)
+            mark_err(a, r, e);
+    }
+    r->kind = (enum observe_kind)vocab_by_label(&observe_kind_vocab, cell_text(r, C_KIND));
+    if (!r->kind)
+        mark(a, r, C_KIND, "管控措施应为居家隔离、居家医学观察、集中隔离或定点医院");
+    if (!cell_date(r, C_START, &r->start_at))
+        mark(a, r, C_START, "隔离开始日期应为日期，或 yyyy-mm-dd 格式的文字");
+    r->site_name = cell_text(r, C_SITE);
+    r->room_no = cell_text(r, C_ROOM);
+    r->source = SOURCE_IMPORT;
+    const char *src = cell_text(r, C_SOURCE);
+    if (src && !(r->source = (enum case_source)vocab_by_label(&case_source_vocab, src)))
+        mark(a, r, C_SOURCE, "信息来源应从列表中选择");
+    struct observation *f = &r->f;
+    if (cell_text(r, C_ARRIVED)) {
+        if (cell_date(r, C_ARRIVED, &f->arrived_at))
+            r->set |= OBS_BIT(arrived_at);
+        else
+            mark(a, r, C_ARRIVED, "何时来市应为日期，或 yyyy-mm-dd 格式的文字");
+    }
+    cell_opt_text(st, r, C_TRANSPORT, 20, &f->arrival_transport, OBS_BIT(arrival_transport));
+    cell_opt_text(st, r, C_TRANSPORT_NO, 30, &f->transport_no, OBS_BIT(transport_no));
+    cell_opt_text(st, r, C_HOUSING, 20, &f->housing_type, OBS_BIT(housing_type));
+    cell_opt_text(st, r, C_NOTE, 500, &f->note, OBS_BIT(note));
+    cell_opt_text(st, r, C_HANDOVER, 50, &f->handover, OBS_BIT(handover));
+    bool given;
+    if (cell_bool(st, r, C_RISK_AREA, &f->risk_area_stay, &given) && given)
+        r->set |= OBS_BIT(risk_area_stay);
+    if (cell_bool(st, r, C_NOTICE, &f->notice_signed, &given) && given)
+        r->set |= OBS_BIT(notice_signed);
+    if (cell_bool(st, r, C_GUIDE, &f->home_guide_issued, &given) && given)
+        r->set |= OBS_BIT(home_guide_issued);
+    const char *co = cell_text(r, C_CO_RESIDENTS);
+    if (co) {
+        const struct xlsx_cell *x = &r->cells[C_CO_RESIDENTS];
+        char *end;
+        long v = strtol(co, &end, 10);
+        if ((x->type == XLSX_NUMBER && x->num == (double)(long)x->num && x->num >= 0 &&
+             x->num <= 50) ||
+            (x->type == XLSX_STRING && !*end && v >= 0 && v <= 50)) {
+            f->co_residents = x->type == XLSX_NUMBER ? (int64_t)x->num : v;
+            r->set |= OBS_BIT(co_residents);
+        } else {
+            mark(a, r, C_CO_RESIDENTS, "同住人数应为0到50的整数");
+        }
+    }
+}
+
+static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
+{
+    struct run *st = ctx;
+    if (!st->header_ok) {
+        /* the first row with a value is the template's header */
+        if (n < 3 || strcmp(cells[0].text, heads[C_NAME]) ||
+            strcmp(cells[C_ID_NUMBER].text, heads[C_ID_NUMBER]))
+            return err_set(E_INPUT, "invalid_xlsx", NULL,
+                           "第 %ld 行不是导入模板的表头：请下载“观察对象”导入模板，按模板填写",
+                           row);
+        st->header_ok = true;
+        st->header_row = row;
+        return E_OK;
+    }
+    if (row == st->header_row + 1 && n && !strcmp(cells[0].text, hints[C_NAME]))
+        return E_OK; /* the hints row */
+    st->data_rows++;
+    if (!st->a)
+        return E_OK; /* the upload's check: structure only */
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 256;
+        struct irow *nr = realloc(st->rows, cap * sizeof *nr);
+        if (!nr)
+            return E_NOMEM;
+        st->rows = nr;
+        st->cap = cap;
+    }
+    struct irow *r = &st->rows[st->n++];
+    memset(r, 0, sizeof *r);
+    r->row = row;
+    r->n = n;
+    r->cells = arena_alloc(st->a, n * sizeof *cells);
+    for (size_t i = 0; i < n; i++) {
+        r->cells[i] = cells[i];
+        r->cells[i].text = arena_strndup(st->a, cells[i].text, cells[i].len);
+    }
+    if (n > C__COUNT)
+        mark(st->a, r, C__COUNT, "模板之外的列：请删除后再导入");
+    parse_row(st, r);
+    return E_OK;
+}
+
+static const struct xlsx_limits limits = {.max_rows = CASE_IMPORT_MAX_ROWS + 2};
+
+/* The structure of an upload, before its job: the reader's caps, the
+ * sheet, the header; E_INPUT "empty" without a data row. */
+err case_import_check(const void *data, size_t n, long *rows_r)
+{
+    struct run st = {0};
+    err e = xlsx_read_buffer(data, n, CASE_IMPORT_SHEET, &limits, on_row, &st);
+    if (e)
+        return e;
+    if (!st.data_rows)
+        return err_set(E_INPUT, "empty", NULL, "Excel 文件中没有数据：请按模板填写后再导入");
+    *rows_r = st.data_rows;
+    return E_OK;
+}
+
+/* ---- the report ------------------------------------------------------------------------- */
+
+static const char *report_dir(void)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/fangkong-import", t && *t ? t : "/tmp");
+    }
+    return dir;
+}
+
+void case_import_report_path(int64_t job_id, char out[600])
+{
+    snprintf(out, 600, "%s/%lld.xlsx", report_dir(), (long long)job_id);
+}
+
+/* Reports live a day (docs/cases.md): each job removes the older ones. */
+static void reports_prune(void)
+{
+    DIR *dir = opendir(report_dir());
+    if (!dir)
+        return;
+    struct dirent *de;
+    time_t old = time(NULL) - 86400;
+    while ((de = readdir(dir))) {
+        char path[800];
+        struct stat sb;
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", report_dir(), de->d_name);
+        if (!stat(path, &sb) && sb.st_mtime < old)
+            unlink(path);
+    }
+    closedir(dir);
+}
+
+static err write_report(int64_t job_id, struct run *st)
+{
+    mkdir(report_dir(), 0700);
+    char path[600];
+    case_import_report_path(job_id, path);
+    struct xlsx_write_opts opt = {.constant_memory = true};
+    xlsx_writer *w;
+    err e = xlsx_writer_open(path, &opt, &w);
+    if (e)
+        return e;
+    e = xlsx_sheet_add(w, CASE_IMPORT_SHEET);
+    const char *head[C__COUNT + 2];
+    head[0] = "行号";
+    for (int c = 0; c < C__COUNT; c++)
+        head[c + 1] = heads[c];
+    head[C__COUNT + 1] = "错误说明";
+    xlsx_row_header(w, head, C__COUNT + 2);
+    xlsx_col_width(w, C__COUNT + 1, 60);
+    for (size_t i = 0; i < st->n && !e; i++) {
+        struct irow *r = &st->rows[i];
+        if (!r->nmarks)
+            continue;
+        xlsx_cell_int(w, r->row);
+        for (int c = 0; c < C__COUNT; c++) {
+            if ((size_t)c < r->n)
+                xlsx_cell_from(w, &r->cells[c]);
+            else
+                xlsx_cell_empty(w);
+        }
+        char why[1024] = "";
+        size_t len = 0;
+        for (int m = 0; m < r->nmarks; m++) {
+            char colname[XLSX_COL_NAME] = "";
+            int c = r->marks[m].col;
+            if (c >= 0 && c < C__COUNT) {
+                xlsx_col_name(c, colname);
+                if (!e)
+                    e = xlsx_mark(w, c + 1, r->marks[m].msg);
+            }
+            len += (size_t)snprintf(why + len, len < sizeof why ? sizeof why - len : 0, "%s%s%s%s",
+                                    m ? "；" : "", c >= 0 && c < C__COUNT ? heads[c] : "",
+                                    c >= 0 && c < C__COUNT ? "：" : "", r->marks[m].msg);
+            if (len >= sizeof why)
+                break;
+        }
+        xlsx_cell_text(w, why);
+        xlsx_row_end(w);
+    }
+    err e2 = xlsx_close(&w);
+    return e ? e : e2;
+}
+
+/* ---- the job ---------------------------------------------------------------------------- */
+
+/* A live quarantine site or hospital place named `name` inside sc. */
+static err site_by_name(db *d, const struct scope *sc, const char *name, int64_t *id_r)
+{
+    db_stmt *s;
+    err e =
+        db_prepare(d,
+                   "SELECT id FROM places WHERE kind = 'quarantine_site' AND name = ? AND "
+                   "deleted_at = 0 AND region_code >= ? AND region_code < ? ORDER BY id LIMIT 1",
+                   &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, name);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
+        *id_r = db_col_int64(s, 0);
+    db_done(s);
+    if (!e && !row)
+        return err_set(E_INPUT, "invalid_site", "site_id",
+                       "隔离点“%.60s”不存在或不在您的管辖范围内", name);
+    return e;
+}
+
+/* The person's active observation: its id, 0 when none. */
+static err active_observation(db *d, int64_t person_id, int64_t *id_r)
+{
+    db_stmt *s;
+    err e =
+        db_prepare(d, "SELECT id FROM observations WHERE person_id = ? AND state = 'active'", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person_id);
+    bool row;
+    *id_r = 0;
+    if (!(e = db_row(s, &row)) && row)
+        *id_r = db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
+/* One valid row, in a savepoint of the job's transaction. *updated_r
+ * says whether it updated an open observation (duplicates=update). */
+static err write_row(db *d, arena *a, const struct principal *who, struct irow *r, bool update,
+                     bool *updated_r)
+{
+    *updated_r = false;
+    err e = person_region_check(d, &who->scope, r->region, "region_code");
+    if (e)
+        return e;
+    struct case_observe_in in = {
+        .kind = r->kind,
+        .source = r->source,
+        .start_at = r->start_at,
+        .room_no = r->kind == OBSERVE_CENTRAL ? r->room_no : NULL,
+        .hospital = r->kind == OBSERVE_HOSPITAL ? r->site_name : NULL,
+    };
+    if (r->kind == OBSERVE_CENTRAL && r->site_name &&
+        (e = site_by_name(d, &who->scope, r->site_name, &in.site_id)))
+        return e;
+    if (r->kind != OBSERVE_CENTRAL && r->kind != OBSERVE_HOSPITAL && r->site_name)
+        return err_set(E_INPUT, "invalid_value", "site_id", "只有集中隔离或定点医院填写此列");
+    if (r->kind != OBSERVE_CENTRAL && r->room_no)
+        return err_set(E_INPUT, "invalid_value", "room_no", "只有集中隔离可以填写房间号");
+    /* a day's date starts at China midnight; today's may be in the future
+     * of a start_at check only by hours, which case_observe allows */
+    struct person found;
+    e = person_find_by_id_number(d, a, &who->scope, r->p.id_type, r->p.id_number, &found);
+    if (e == E_NOT_FOUND) {
+        struct person p = r->p;
+        if ((e = person_create(d, a, who, &p, r->given, NULL)))
+            return e;
+        in.person_id = p.id;
+    } else if (e) {
+        return e;
+    } else {
+        in.person_id = found.id;
+    }
+    int64_t open;
+    if ((e = active_observation(d, in.person_id, &open)))
+        return e;
+    if (open) {
+        if (!update)
+            return err_set(E_CONFLICT, "already_observed", "id_number",
+                           "该人员已在隔离观察名单中（可选择“更新已有记录”重新导入）");
+        if (!r->set)
+            return E_OK; /* nothing to change: counted as updated */
+        *updated_r = true;
+        return case_observation_update(d, a, who, open, 0, &r->f, r->set);
+    }
+    int64_t id;
+    return case_observe_full(d, a, who, &in, &r->f, r->set, &id);
+}
+
+struct import_job {
+    int64_t job_id;
+    struct principal who;
+    void *data;
+    size_t n;
+    bool dry_run, update;
+};
+
+static void job_fail(db *d, int64_t job_id, err e)
+{
+    const struct err_detail *x = err_last();
+    json_t *o = json_pack("{s:s,s:s}", "error", x->code == e && x->slug[0] ? x->slug : err_slug(e),
+                          "message", x->code == e && x->message[0] ? x->message : err_message(e));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    err_ignore(job_update(d, job_id, "failed", 0, 0, s)); /* the log line below says it too */
+    free(s);
+    log_event(LOG_ERROR, "job_failed", "kind", "case.import", "slug", err_slug(e), NULL);
+}
+
+static void run_job(db *d, struct import_job *j)
+{
+    arena *a = arena_new(1 << 20); /* the job's own: the rows live until the report is written */
+    struct run st = {.a = a};
+    err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
+    err e = a ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st) : E_NOMEM;
+    if (e) {
+        job_fail(d, j->job_id, e);
+        goto out;
+    }
+    size_t valid = 0, written = 0, updated = 0;
+    for (size_t i = 0; i < st.n; i++)
+        valid += !st.rows[i].nmarks;
+    err_ignore(job_update(d, j->job_id, "running", 0, (int64_t)st.n, NULL));
+    /* one transaction for every valid row: all of them or none (a crash
+     * halfway leaves nothing to clean up); a dry run is the same work
+     * rolled back, so it finds what the write would find */
+    if ((e = db_begin(d))) {
+        job_fail(d, j->job_id, e);
+        goto out;
+    }
+    arena *ra = arena_new(1 << 16); /* each row's, reset between rows */
+    for (size_t i = 0; i < st.n && !e; i++) {
+        struct irow *r = &st.rows[i];
+        if (r->nmarks)
+            continue;
+        arena_reset(ra);
+        bool upd;
+        if ((e = db_begin(d))) /* a savepoint: a failing row leaves the others */
+            break;
+        err_clear();
+        err re = write_row(d, ra, &j->who, r, j->update, &upd);
+        if (re == E_INPUT || re == E_CONFLICT || re == E_NOT_FOUND) {
+            mark_err(a, r, re);
+            db_rollback(d);
+            valid--;
+            continue;
+        }
+        if (re) {
+            db_rollback(d);
+            e = re;
+            break;
+        }
+        if ((e = db_commit(d)))
+            break;
+        if (upd)
+            updated++;
+        else
+            written++;
+    }
+    arena_free(&ra);
+    size_t failed = st.n - valid;
+    char detail[160];
+    snprintf(detail, sizeof detail, "total=%zu valid=%zu written=%zu updated=%zu failed=%zu%s",
+             st.n, valid, written, updated, failed, j->dry_run ? " dry_run" : "");
+    struct audit_entry ae = {.user_id = j->who.user_id,
+                             .username = j->who.username,
+                             .role = j->who.roles,
+                             .ip = "",
+                             .action =
+                                 j->dry_run ? "observation.import_dry_run" : "observation.import",
+                             .object_type = "job",
+                             .object_id = j->job_id,
+                             .result = "ok",
+                             .detail = detail};
+    if (e || j->dry_run) {
+        db_rollback(d);
+        written = updated = 0;
+        /* a dry run read the people it checked: its entry outlives the rollback */
+        if (!e)
+            e = audit_log(d, &ae);
+    } else if (!(e = audit_log(d, &ae))) { /* the entry commits with the rows */
+        e = db_commit(d);
+    } else {
+        db_rollback(d);
+    }
+    if (e) {
+        job_fail(d, j->job_id, e);
+        goto out;
+    }
+    if (failed && (e = write_report(j->job_id, &st)))
+        log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
+    json_t *res =
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "total", (json_int_t)st.n, "valid",
+                  (json_int_t)valid, "written", (json_int_t)written, "updated", (json_int_t)updated,
+                  "failed", (json_int_t)failed, "dry_run", j->dry_run, "report", failed > 0 && !e);
+    char *s = json_dumps(res, JSON_COMPACT);
+    json_decref(res);
+    err_ignore(job_update(d, j->job_id, "done", (int64_t)st.n, (int64_t)st.n, s)); /* display */
+    free(s);
+out:
+    free(st.rows);
+    arena_free(&a);
+}
+
+/* ---- the worker ---------------------------------------------------------------------------- */
+
+#define QUEUE_MAX 16
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool running, stopping;
+    db *d;
+    struct import_job *q[QUEUE_MAX];
+    size_t head, n;
+} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void job_free(struct import_job *j)
+{
+    free(j->data);
+    free(j);
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&w.mu);
+    for (;;) {
+        while (!w.n && !w.stopping)
+            pthread_cond_wait(&w.cv, &w.mu);
+        if (!w.n && w.stopping)
+            break;
+        struct import_job *j = w.q[w.head];
+        w.head = (w.head + 1) % QUEUE_MAX;
+        w.n--;
+        pthread_mutex_unlock(&w.mu);
+        reports_prune();
+        run_job(w.d, j);
+        job_free(j);
+        pthread_mutex_lock(&w.mu);
+    }
+    pthread_mutex_unlock(&w.mu);
+    return NULL;
+}
+
+err case_import_worker_start(const char *db_url)
+{
+    err e = db_open(db_url, &w.d);
+    if (e)
+        return e;
+    w.stopping = false;
+    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
+        db_close(&w.d);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    pthread_setname_np(w.thread, "fk-import");
+    w.running = true;
+    return E_OK;
+}
+
+void case_import_worker_stop(void)
+{
+    if (!w.running)
+        return;
+    pthread_mutex_lock(&w.mu);
+    w.stopping = true;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    pthread_join(w.thread, NULL);
+    db_close(&w.d);
+    w.running = false;
+}
+
+err case_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                       size_t n, bool dry_run, bool update)
+{
+    struct import_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->data = malloc(n ? n : 1))) {
+        free(j);
+        return E_NOMEM;
+    }
+    memcpy(j->data, data, n);
+    j->n = n;
+    j->job_id = job_id;
+    j->who = *who;
+    j->dry_run = dry_run;
+    j->update = update;
+    pthread_mutex_lock(&w.mu);
+    bool queued = false;
+    if (w.running && w.n < QUEUE_MAX) {
+        w.q[(w.head + w.n) % QUEUE_MAX] = j;
+        w.n++;
+        queued = true;
+        pthread_cond_signal(&w.cv);
+    }
+    pthread_mutex_unlock(&w.mu);
+    if (!queued) { /* no worker (tools) or a full queue: run here */
+        run_job(d, j);
+        job_free(j);
+    }
+    return E_OK;
+}

@@ -1,0 +1,145 @@
+/*
+ * HTTP handlers of the observation list's Excel import (docs/cases.md
+ * "Import and export"):
+ *
+ *   GET  /api/v1/observations/template.xlsx   the import template
+ *   POST /api/v1/observations/import          an upload: 202 {job_id}
+ *        ?dry_run=1                           check only, nothing written
+ *        &duplicates=update|report            an open observation: update it or report the row
+ *   GET  /api/v1/jobs/{id}/errors.xlsx        the rows that failed, marked
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "case/import.h"
+#include "job/job.h"
+#include "security/audit.h"
+
+#define UPLOAD_MAX (20u * 1024 * 1024)
+
+/* The whole of an open file into the request's arena, then closed. */
+static err slurp_fd(struct req *r, int fd, int64_t size, char **p_r)
+{
+    char *p = arena_alloc(r->a, size > 0 ? (size_t)size : 1);
+    size_t got = 0;
+    while (got < (size_t)size) {
+        ssize_t k = read(fd, p + got, (size_t)size - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fd);
+    if (got != (size_t)size)
+        return err_set(E_IO, NULL, NULL, NULL);
+    *p_r = p;
+    return E_OK;
+}
+
+static const char *const XLSX_TYPE =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+static err get_template(struct req *r)
+{
+    int fd;
+    int64_t size;
+    char *p;
+    err e = case_import_template(&fd, &size);
+    if (e || (e = slurp_fd(r, fd, size, &p)))
+        return e;
+    r->disposition = "attachment; filename=\"observation-template.xlsx\"";
+    return reply_bytes(r, 200, XLSX_TYPE, p, (size_t)size);
+}
+
+static err flag_param(struct req *r, const char *name, const char *a, const char *b, bool *is_a_r)
+{
+    const char *v = req_query(r, name);
+    if (!v)
+        return E_OK;
+    if (!strcmp(v, a))
+        *is_a_r = true;
+    else if (!strcmp(v, b))
+        *is_a_r = false;
+    else
+        return err_set(E_INPUT, "invalid_parameter", name, "参数 %s 应为 %s 或 %s", name, a, b);
+    return E_OK;
+}
+
+static err post_import(struct req *r)
+{
+    bool dry_run = false, update = false;
+    err e = flag_param(r, "dry_run", "1", "0", &dry_run);
+    if (!e)
+        e = flag_param(r, "duplicates", "update", "report", &update);
+    size_t n;
+    const char *body = req_raw_body(r, &n);
+    long rows = 0;
+    if (!e && !n)
+        e = err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 文件");
+    if (!e)
+        e = case_import_check(body, n, &rows);
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "observation.import", "job", 0, e,
+                             arena_printf(r->a, "bytes=%zu", n));
+    int64_t job;
+    db_hold(r->db); /* the job and its entry commit together */
+    if ((e = job_create(r->db, r->who, "case.import", &job))) {
+        err_ignore(db_release(r->db, false));
+        return e;
+    }
+    req_audit(r, "observation.import_upload", "job", job, "ok",
+              arena_printf(r->a, "bytes=%zu rows=%ld%s%s", n, rows, dry_run ? " dry_run" : "",
+                           update ? " duplicates=update" : ""));
+    if ((e = db_release(r->db, true)))
+        return e;
+    if ((e = case_import_submit(r->db, job, r->who, body, n, dry_run, update)))
+        return e;
+    json_t *o = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "dry_run", dry_run);
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
+}
+
+static err get_errors(struct req *r)
+{
+    int64_t id;
+    struct job j;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = job_find(r->db, r->a, r->who, id, &j)))
+        return e;
+    if (strcmp(j.kind, "case.import"))
+        return E_NOT_FOUND;
+    /* the uploader, or case.import in scope (job_find checked both) */
+    char path[600];
+    case_import_report_path(id, path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(E_NOT_FOUND, "not_found", NULL,
+                       "没有错误报告：导入尚未完成、没有错误行，或报告已超过一天被删除");
+    struct stat sb;
+    int fd = dup(fileno(f));
+    fclose(f);
+    if (fd < 0 || fstat(fd, &sb)) {
+        if (fd >= 0)
+            close(fd);
+        return err_set(E_IO, NULL, NULL, NULL);
+    }
+    char *p;
+    if ((e = slurp_fd(r, fd, (int64_t)sb.st_size, &p)))
+        return e;
+    req_audit(r, "observation.import_errors", "job", id, "ok", "");
+    r->disposition =
+        arena_printf(r->a, "attachment; filename=\"import-errors-%lld.xlsx\"", (long long)id);
+    return reply_bytes(r, 200, XLSX_TYPE, p, (size_t)sb.st_size);
+}
+
+const struct route case_import_routes[] = {
+    {M_GET, "/api/v1/observations/template.xlsx", get_template, PERM_CASE_IMPORT, 0, NULL,
+     "隔离观察名单导入模板（Excel）", "case", 0},
+    {M_POST, "/api/v1/observations/import", post_import, PERM_CASE_IMPORT, ROUTE_RAW_BODY, NULL,
+     "导入隔离观察名单（Excel；dry_run=1 只校验，duplicates=update|report）", "case", UPLOAD_MAX},
+    {M_GET, "/api/v1/jobs/{id}/errors.xlsx", get_errors, PERM_CASE_IMPORT, 0, NULL,
+     "导入错误报告（Excel，标出出错的单元格）", "case", 0},
+};
+const size_t case_import_routes_n = sizeof case_import_routes / sizeof case_import_routes[0];
