@@ -222,6 +222,8 @@ struct run {
     bool header_ok;
     long header_row;
     long data_rows;
+    db *d; /* the job's progress, while reading */
+    int64_t job_id, total;
 };
 
 static void mark(arena *a, struct irow *r, int col, const char *msg)
@@ -454,6 +456,10 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
     if (n > C__COUNT)
         mark(st->a, r, C__COUNT, "模板之外的列：请删除后再导入");
     parse_row(st, r);
+    /* reading is the first half of the bar; the write, inside its one
+     * transaction, cannot show progress to another connection */
+    if (st->d && st->n % 5000 == 0)
+        err_ignore(job_update(st->d, st->job_id, "running", (int64_t)st->n, st->total, NULL));
     return E_OK;
 }
 
@@ -663,6 +669,7 @@ struct import_job {
     struct principal who;
     void *data;
     size_t n;
+    int64_t rows; /* data rows, from the upload's check */
     bool dry_run, update;
 };
 
@@ -681,7 +688,7 @@ static void job_fail(db *d, int64_t job_id, err e)
 static void run_job(db *d, struct import_job *j)
 {
     arena *a = arena_new(1 << 20); /* the job's own: the rows live until the report is written */
-    struct run st = {.a = a};
+    struct run st = {.a = a, .d = d, .job_id = j->job_id, .total = 2 * j->rows};
     err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
     err e = a ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st) : E_NOMEM;
     if (e) {
@@ -691,7 +698,7 @@ static void run_job(db *d, struct import_job *j)
     size_t valid = 0, written = 0, updated = 0;
     for (size_t i = 0; i < st.n; i++)
         valid += !st.rows[i].nmarks;
-    err_ignore(job_update(d, j->job_id, "running", 0, (int64_t)st.n, NULL));
+    err_ignore(job_update(d, j->job_id, "running", (int64_t)st.n, 2 * (int64_t)st.n, NULL));
     /* one transaction for every valid row: all of them or none (a crash
      * halfway leaves nothing to clean up); a dry run is the same work
      * rolled back, so it finds what the write would find */
@@ -844,7 +851,7 @@ void case_import_worker_stop(void)
 }
 
 err case_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
-                       size_t n, bool dry_run, bool update)
+                       size_t n, long rows, bool dry_run, bool update)
 {
     struct import_job *j = calloc(1, sizeof *j);
     if (!j || !(j->data = malloc(n ? n : 1))) {
@@ -854,6 +861,7 @@ err case_import_submit(db *d, int64_t job_id, const struct principal *who, const
     memcpy(j->data, data, n);
     j->n = n;
     j->job_id = job_id;
+    j->rows = rows;
     j->who = *who;
     j->dry_run = dry_run;
     j->update = update;

@@ -84,7 +84,7 @@ static err post_import(struct req *r)
                            update ? " duplicates=update" : ""));
     if ((e = db_release(r->db, true)))
         return e;
-    if ((e = case_import_submit(r->db, job, r->who, body, n, dry_run, update)))
+    if ((e = case_import_submit(r->db, job, r->who, body, n, rows, dry_run, update)))
         return e;
     json_t *o = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "dry_run", dry_run);
     json_set_id(o, "job_id", job);
