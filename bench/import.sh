@@ -13,6 +13,8 @@ ROWS=${BENCH_IMPORT_ROWS:-100000}
 PY=${FK_PYTHON:-/usr/bin/python3}
 work=$(mktemp -d /tmp/fk-bench-import.XXXXXX)
 cleanup() {
+    st=$?
+    [ "$st" = 0 ] || { echo "bench: failed ($st); the server's log ends:" >&2; tail -5 "$work/serve.log" >&2; }
     [ -n "${srv:-}" ] && kill "$srv" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -84,7 +86,8 @@ t1=$(date +%s.%N)
 csv_s=$(calc "$t1 - $t0" 3)
 
 t0=$(date +%s.%N)
-curl -s -H "Cookie: $cookie" -o "$work/export.xlsx" -w '%{http_code}' "http://127.0.0.1:$port/api/v1/observations/export.xlsx" >"$work/code"
+curl -s -H "Cookie: $cookie" -o "$work/export.xlsx" -w '%{http_code}' "http://127.0.0.1:$port/api/v1/observations/export.xlsx" >"$work/code" ||
+    echo "bench: export: curl failed ($?)"
 t1=$(date +%s.%N)
 exp_s=$(calc "$t1 - $t0")
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$srv/status)

@@ -183,7 +183,7 @@ static void export_row(xlsx_writer *w, arena *a, const struct observation *o, bo
  */
 static err get_export(struct req *r)
 {
-    struct case_observe_filter f = {.page = 1, .page_size = EXPORT_PAGE};
+    struct case_observe_filter f = {0};
     int k;
     bool reveal = false;
     err e = export_word(r, "state", &observe_state_vocab, &k);
@@ -220,22 +220,49 @@ static err get_export(struct req *r)
     xlsx_col_width(w, 7, 20);
     xlsx_col_width(w, 8, 20);
     arena *pa = arena_new(1 << 16); /* one page's rows, reset between pages */
-    int64_t rows = 0, total = 0;
+    int64_t rows = 0, after = 0;
+    /* keyset pages by id (not the list's offsets, which would read the
+     * rows before each page again: quadratic over a million rows); each
+     * row then read as the list reads it, in scope */
+    const char *sql = arena_printf(
+        r->a,
+        "SELECT id FROM observations WHERE region_code >= ? AND region_code < ?%s%s%s%s "
+        "AND id > ? ORDER BY id LIMIT %d",
+        f.state ? " AND state = ?" : "", f.kind ? " AND kind = ?" : "",
+        f.source ? " AND source = ?" : "", f.site_id ? " AND site_id = ?" : "", EXPORT_PAGE);
+    int64_t ids[EXPORT_PAGE];
     for (;;) {
-        struct observation *items;
-        size_t n;
-        json_t *counts = NULL;
+        size_t n = 0;
+        db_stmt *s;
         arena_reset(pa);
-        if (e ||
-            (e = case_observation_list(r->db, pa, &r->who->scope, &f, &items, &n, &total, &counts)))
+        if (e || (e = db_prepare(r->db, sql, &s)))
             break;
-        json_decref(counts);
-        for (size_t i = 0; i < n; i++)
-            export_row(w, pa, &items[i], reveal);
+        int i = 1;
+        db_bind_int64(s, i++, r->who->scope.lo);
+        db_bind_int64(s, i++, r->who->scope.hi);
+        if (f.state)
+            db_bind_text(s, i++, vocab_name(&observe_state_vocab, f.state));
+        if (f.kind)
+            db_bind_text(s, i++, vocab_name(&observe_kind_vocab, f.kind));
+        if (f.source)
+            db_bind_text(s, i++, vocab_name(&case_source_vocab, f.source));
+        if (f.site_id)
+            db_bind_int64(s, i++, f.site_id);
+        db_bind_int64(s, i++, after);
+        bool row;
+        while (!(e = db_row(s, &row)) && row)
+            ids[n++] = db_col_int64(s, 0);
+        db_done(s);
+        for (size_t j = 0; j < n && !e; j++) {
+            struct observation o;
+            if ((e = case_observation_find(r->db, pa, &r->who->scope, ids[j], &o)))
+                break;
+            export_row(w, pa, &o, reveal);
+        }
         rows += (int64_t)n;
-        if (n < (size_t)f.page_size || rows >= total)
+        if (e || n < EXPORT_PAGE)
             break;
-        f.page++;
+        after = ids[n - 1];
     }
     arena_free(&pa);
     int fd;

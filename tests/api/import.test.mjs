@@ -28,7 +28,7 @@ const rid = () => residentId('110101', '19880808', 500 + ++seq * 2);
 // a spreadsheet program would, and reads back what the server wrote.
 const PY_WRITE = `
 import json, sys, datetime, openpyxl
-spec = json.loads(sys.argv[1])
+spec = json.load(open(sys.argv[1], encoding='utf-8'))
 wb = openpyxl.Workbook()
 ws = wb.active
 ws.title = spec.get('sheet', '观察对象')
@@ -89,8 +89,9 @@ function py(script, ...args) {
 
 let fileSeq = 0;
 function xlsx(rows, sheet) {
-  const out = path.join(ctx.dir, `upload-${++fileSeq}.xlsx`);
-  py(PY_WRITE, JSON.stringify({ rows, sheet, out }));
+  const out = path.join(ctx.dir, `upload-${++fileSeq}.xlsx`), spec = `${out}.json`;
+  fs.writeFileSync(spec, JSON.stringify({ rows, sheet, out }));
+  py(PY_WRITE, spec);
   return fs.readFileSync(out);
 }
 
@@ -340,6 +341,15 @@ test('the xlsx export: opens in openpyxl, masked, a cell beginning with = neutra
   assert.match(a[0].detail, /count=1 reveal/);
   expectError(await leader.get('/api/v1/observations/export.xlsx?reveal=1'), 403, 'reveal_forbidden', 'reveal');
   expectError(await cc.get('/api/v1/observations/export.xlsx?kind=tent'), 400, 'invalid_parameter', 'kind');
+  // more than a page (1,000 rows): every row once
+  const many = [HEAD];
+  for (let i = 0; i < 1001; i++)
+    many.push(row({ id: residentId('110101', `${1950 + (i % 40)}0${1 + (i % 9)}15`, 100 + Math.floor(i / 40)), source: '企业自主申报' }));
+  const job = await upload(cc, xlsx(many));
+  assert.equal((await jobDone(cc, job.body.job_id)).written, 1001);
+  const big = readXlsx((await download(cc, '/api/v1/observations/export.xlsx?source=enterprise')).buf);
+  assert.equal(big.rows.length, 1002);
+  assert.equal(new Set(big.rows.slice(1).map((r) => r[0])).size, 1001);
   // scope: another district's export does not hold this one
   const other = readXlsx((await download(ccOther, '/api/v1/observations/export.xlsx?source=cdc')).buf);
   assert.equal(other.rows.length, 1, 'the header only');
