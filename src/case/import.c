@@ -639,6 +639,10 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
     struct person found;
     e = person_find_by_id_number(d, a, &who->scope, r->p.id_type, r->p.id_number, &found);
     if (e == E_NOT_FOUND) {
+        /* registering people is person.write's, whatever case.import allows */
+        if (!principal_can(who, PERM_PERSON_WRITE))
+            return err_set(E_NOT_FOUND, "person_not_registered", "id_number",
+                           "该人员尚未登记，您没有登记人员的权限：请先由有权限的人员登记");
         struct person p = r->p;
         if ((e = person_create(d, a, who, &p, r->given, NULL)))
             return e;
