@@ -9,14 +9,11 @@
  * The sweep (check_sweep) claims each occasion with a row update or insert
  * before it alerts, so several servers sweeping one database alert once.
  */
-#include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alert/alert.h"
 #include "attach/attach.h"
@@ -32,6 +29,7 @@
 #include "security/mask.h"
 #include "stats/stats.h"
 #include "task/task.h"
+#include "db/periodic.h"
 
 #define HOUR_MS      3600000LL
 #define TEMP_MIN     34
@@ -1230,64 +1228,26 @@ err check_sweep(db *d, int64_t now, int64_t escalate_min, struct check_sweep_res
     return e;
 }
 
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    int every_s, escalate_min;
-    db *d;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static int escalate_minutes; /* set once before the thread starts */
 
-static void *worker_main(void *arg)
+static err sweep_run(db *d, int64_t now, void *ctx, int64_t *n_r)
 {
-    (void)arg;
-    pthread_mutex_lock(&w.mu);
-    while (!w.stopping) {
-        struct timespec next;
-        clock_gettime(CLOCK_REALTIME, &next);
-        next.tv_sec += w.every_s;
-        if (pthread_cond_timedwait(&w.cv, &w.mu, &next) != ETIMEDOUT || w.stopping)
-            continue;
-        pthread_mutex_unlock(&w.mu);
-        struct check_sweep_result res;
-        err e = check_sweep(w.d, now_ms(), w.escalate_min, &res);
-        if (e)
-            log_event(LOG_WARN, "check_sweep_failed", "slug", err_slug(e), NULL);
-        pthread_mutex_lock(&w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
+    (void)ctx;
+    struct check_sweep_result res = {0};
+    err e = check_sweep(d, now, escalate_minutes, &res);
+    *n_r = res.tasks + res.missed + res.escalated;
+    return e;
 }
+
+static struct periodic sweeper = PERIODIC_INIT("check_sweep", sweep_run, NULL);
 
 err check_worker_start(const char *db_url, int every_s, int escalate_min)
 {
-    if (every_s <= 0)
-        return E_OK;
-    err e = db_open(db_url, &w.d);
-    if (e)
-        return e;
-    w.every_s = every_s;
-    w.escalate_min = escalate_min;
-    w.stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, "thread", NULL, "无法启动体征核查巡检线程");
-    }
-    pthread_setname_np(w.thread, "fk-check");
-    w.running = true;
-    return E_OK;
+    escalate_minutes = escalate_min;
+    return periodic_start(&sweeper, db_url, every_s);
 }
 
 void check_worker_stop(void)
 {
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    db_close(&w.d);
-    w.running = false;
+    periodic_stop(&sweeper);
 }

@@ -222,6 +222,8 @@ struct run {
     bool header_ok;
     long header_row;
     long data_rows;
+    db *d; /* the job's progress, while reading */
+    int64_t job_id, total;
 };
 
 static void mark(arena *a, struct irow *r, int col, const char *msg)
@@ -454,6 +456,10 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
     if (n > C__COUNT)
         mark(st->a, r, C__COUNT, "模板之外的列：请删除后再导入");
     parse_row(st, r);
+    /* reading is the first half of the bar; the write, inside its one
+     * transaction, cannot show progress to another connection */
+    if (st->d && st->n % 5000 == 0)
+        err_ignore(job_update(st->d, st->job_id, "running", (int64_t)st->n, st->total, NULL));
     return E_OK;
 }
 
@@ -633,6 +639,10 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
     struct person found;
     e = person_find_by_id_number(d, a, &who->scope, r->p.id_type, r->p.id_number, &found);
     if (e == E_NOT_FOUND) {
+        /* registering people is person.write's, whatever case.import allows */
+        if (!principal_can(who, PERM_PERSON_WRITE))
+            return err_set(E_NOT_FOUND, "person_not_registered", "id_number",
+                           "该人员尚未登记，您没有登记人员的权限：请先由有权限的人员登记");
         struct person p = r->p;
         if ((e = person_create(d, a, who, &p, r->given, NULL)))
             return e;
@@ -663,6 +673,7 @@ struct import_job {
     struct principal who;
     void *data;
     size_t n;
+    int64_t rows; /* data rows, from the upload's check */
     bool dry_run, update;
 };
 
@@ -681,7 +692,7 @@ static void job_fail(db *d, int64_t job_id, err e)
 static void run_job(db *d, struct import_job *j)
 {
     arena *a = arena_new(1 << 20); /* the job's own: the rows live until the report is written */
-    struct run st = {.a = a};
+    struct run st = {.a = a, .d = d, .job_id = j->job_id, .total = 2 * j->rows};
     err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
     err e = a ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st) : E_NOMEM;
     if (e) {
@@ -691,7 +702,7 @@ static void run_job(db *d, struct import_job *j)
     size_t valid = 0, written = 0, updated = 0;
     for (size_t i = 0; i < st.n; i++)
         valid += !st.rows[i].nmarks;
-    err_ignore(job_update(d, j->job_id, "running", 0, (int64_t)st.n, NULL));
+    err_ignore(job_update(d, j->job_id, "running", (int64_t)st.n, 2 * (int64_t)st.n, NULL));
     /* one transaction for every valid row: all of them or none (a crash
      * halfway leaves nothing to clean up); a dry run is the same work
      * rolled back, so it finds what the write would find */
@@ -844,7 +855,7 @@ void case_import_worker_stop(void)
 }
 
 err case_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
-                       size_t n, bool dry_run, bool update)
+                       size_t n, long rows, bool dry_run, bool update)
 {
     struct import_job *j = calloc(1, sizeof *j);
     if (!j || !(j->data = malloc(n ? n : 1))) {
@@ -854,6 +865,7 @@ err case_import_submit(db *d, int64_t job_id, const struct principal *who, const
     memcpy(j->data, data, n);
     j->n = n;
     j->job_id = job_id;
+    j->rows = rows;
     j->who = *who;
     j->dry_run = dry_run;
     j->update = update;

@@ -23,9 +23,10 @@ err case_import_template(int *fd_r, int64_t *size_r) MUST_USE;
  * least one data row) before a job is queued; *rows_r the data rows. */
 err case_import_check(const void *data, size_t n, long *rows_r) MUST_USE;
 
-/* Queue the job (the bytes are copied); without a worker it runs here. */
+/* Queue the job (the bytes are copied); without a worker it runs here.
+ * rows: case_import_check's count, for the progress bar. */
 err case_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
-                       size_t n, bool dry_run, bool update) MUST_USE;
+                       size_t n, long rows, bool dry_run, bool update) MUST_USE;
 
 /* Where the row error report of job_id is kept (a day). */
 void case_import_report_path(int64_t job_id, char out[600]);

@@ -12,12 +12,9 @@
  * before fails (security/token.h). Nothing personal is in the token: the
  * verifier reads the masked name back from the database.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/id.h"
 #include "base/json.h"
@@ -31,6 +28,7 @@
 #include "security/crypto.h"
 #include "security/mask.h"
 #include "task/task.h"
+#include "db/periodic.h"
 
 #define RELEASE_KIND        "release"
 #define RELEASE_ROLE        "community_staff"
@@ -530,65 +528,20 @@ err case_release_sweep(db *d, int64_t now, int64_t *n_r)
 
 /* ---- the worker -------------------------------------------------------------------- */
 
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    int check_s;
-    db *d;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void *worker_main(void *arg)
+static err release_run(db *d, int64_t now, void *ctx, int64_t *n_r)
 {
-    (void)arg;
-    pthread_mutex_lock(&w.mu);
-    while (!w.stopping) {
-        struct timespec next;
-        clock_gettime(CLOCK_REALTIME, &next);
-        next.tv_sec += w.check_s;
-        if (pthread_cond_timedwait(&w.cv, &w.mu, &next) != ETIMEDOUT || w.stopping)
-            continue;
-        pthread_mutex_unlock(&w.mu);
-        int64_t n = 0;
-        err e = case_release_sweep(w.d, now_ms(), &n);
-        if (e)
-            log_event(LOG_WARN, "release_sweep_failed", "slug", err_slug(e), NULL);
-        else if (n)
-            log_event(LOG_INFO, "release_tasks", "count", n > 1 ? "many" : "1", NULL);
-        pthread_mutex_lock(&w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
+    (void)ctx;
+    return case_release_sweep(d, now, n_r);
 }
+
+static struct periodic releaser = PERIODIC_INIT("release_tasks", release_run, NULL);
 
 err case_release_worker_start(const char *db_url, int check_s)
 {
-    if (check_s <= 0)
-        return E_OK;
-    err e = db_open(db_url, &w.d);
-    if (e)
-        return e;
-    w.check_s = check_s;
-    w.stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, "thread", NULL, "无法启动解除隔离巡检线程");
-    }
-    pthread_setname_np(w.thread, "fk-release");
-    w.running = true;
-    return E_OK;
+    return periodic_start(&releaser, db_url, check_s);
 }
 
 void case_release_worker_stop(void)
 {
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    db_close(&w.d);
-    w.running = false;
+    periodic_stop(&releaser);
 }

@@ -5,14 +5,11 @@
  */
 #include "device/device.h"
 
-#include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alert/alert.h"
 #include "base/paging.h"
@@ -25,6 +22,7 @@
 #include "security/mask.h"
 #include "security/token.h"
 #include "venue/venue.h"
+#include "db/periodic.h"
 
 static const struct vocab_word kinds[] = {
     [DEVICE_THERMOMETER] = {"thermometer", "测温设备"},
@@ -595,65 +593,23 @@ err device_check_silent(db *d, int64_t now, int *raised_r)
 
 /* ---- the silence worker ----------------------------------------------------------------- */
 
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    int check_s;
-    db *d;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void *worker_main(void *arg)
+static err silence_run(db *d, int64_t now, void *ctx, int64_t *n_r)
 {
-    (void)arg;
-    pthread_mutex_lock(&w.mu);
-    while (!w.stopping) {
-        struct timespec next;
-        clock_gettime(CLOCK_REALTIME, &next);
-        next.tv_sec += w.check_s;
-        if (pthread_cond_timedwait(&w.cv, &w.mu, &next) != ETIMEDOUT || w.stopping)
-            continue;
-        pthread_mutex_unlock(&w.mu);
-        int raised = 0;
-        err e = device_check_silent(w.d, now_ms(), &raised);
-        if (e)
-            log_event(LOG_WARN, "device_check_failed", "slug", err_slug(e), NULL);
-        else if (raised)
-            log_event(LOG_INFO, "device_silent", "count", raised > 1 ? "many" : "1", NULL);
-        pthread_mutex_lock(&w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
+    (void)ctx;
+    int raised = 0;
+    err e = device_check_silent(d, now, &raised);
+    *n_r = raised;
+    return e;
 }
+
+static struct periodic silence = PERIODIC_INIT("device_silent", silence_run, NULL);
 
 err device_worker_start(const char *db_url, int check_s)
 {
-    if (check_s <= 0)
-        return E_OK;
-    err e = db_open(db_url, &w.d);
-    if (e)
-        return e;
-    w.check_s = check_s;
-    w.stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, "thread", NULL, "无法启动设备巡检线程");
-    }
-    pthread_setname_np(w.thread, "fk-device");
-    w.running = true;
-    return E_OK;
+    return periodic_start(&silence, db_url, check_s);
 }
 
 void device_worker_stop(void)
 {
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    db_close(&w.d);
-    w.running = false;
+    periodic_stop(&silence);
 }

@@ -52,6 +52,8 @@ struct req {
     const char *content_encoding; /* "gzip" for a precompressed file */
     const char *vary;
     const char *location; /* redirects */
+    int file_fd;          /* reply_file: the file sent (http/ only) */
+    int64_t file_len;
 
     /* the first req_audit entry that could not be recorded (its error
      * detail, in the arena), or NULL: see req_audit */
@@ -97,6 +99,13 @@ const struct route *const *router_all(size_t *n_r);
 /* Set the reply. `v` is stolen (its reference is released after sending). */
 err reply_json(struct req *r, int status, json_t *v) MUST_USE;
 err reply_bytes(struct req *r, int status, const char *ctype, const void *data, size_t n) MUST_USE;
+/*
+ * Send `size` bytes of the open file `fd` from offset 0 as the reply (an
+ * export written to a temporary file: the kernel sends it, memory stays
+ * flat). fd belongs to the request from now on and is closed after the
+ * reply, or when another reply (an error) replaces this one.
+ */
+err reply_file(struct req *r, int status, const char *ctype, int fd, int64_t size) MUST_USE;
 /* An empty 204. */
 err reply_empty(struct req *r) MUST_USE;
 

@@ -160,6 +160,24 @@ err reply_bytes(struct req *r, int status, const char *ctype, const void *data, 
     return E_OK;
 }
 
+/* r->data of a reply_file reply: a replacing reply overwrites it */
+static const char file_reply_marker;
+
+static void close_fd(void *p)
+{
+    close(*(int *)p);
+}
+
+err reply_file(struct req *r, int status, const char *ctype, int fd, int64_t size)
+{
+    int *held = arena_alloc(r->a, sizeof *held);
+    *held = fd;
+    arena_on_free(r->a, close_fd, held); /* sent or not, closed with the request */
+    r->file_fd = fd;
+    r->file_len = size;
+    return reply_bytes(r, status, ctype, &file_reply_marker, 0);
+}
+
 err reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_t size)
 {
     return reply_json(r, 200,
@@ -299,8 +317,16 @@ static void send_reply(struct req *r, struct req_ev *x)
     if (x->close && x->conn)
         conn_linger(x->conn);
     struct evbuffer *out = evbuffer_new();
-    if (r->len)
+    if (r->data == &file_reply_marker) {
+        int fd = dup(r->file_fd); /* the buffer closes its own copy when sent */
+        if (fd < 0 || evbuffer_add_file(out, fd, 0, r->file_len)) {
+            if (fd >= 0)
+                close(fd);
+            r->status = 500;
+        }
+    } else if (r->len) {
         evbuffer_add(out, r->data, r->len);
+    }
     evhttp_send_reply(x->req, r->status, http_reason(r->status), out);
     evbuffer_free(out);
     if (x->conn)

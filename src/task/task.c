@@ -10,12 +10,9 @@
  */
 #include "task/task.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alert/alert.h"
 #include "base/id.h"
@@ -28,6 +25,7 @@
 #include "http/http.h"
 #include "security/crypto.h"
 #include "task/internal.h"
+#include "db/periodic.h"
 
 static const struct vocab_word states[] = {
     {NULL, NULL},
@@ -1034,65 +1032,20 @@ err task_sweep_overdue(db *d, int64_t now, int64_t *n_r)
     return e;
 }
 
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    int check_s;
-    db *d;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void *worker_main(void *arg)
+static err overdue_run(db *d, int64_t now, void *ctx, int64_t *n_r)
 {
-    (void)arg;
-    pthread_mutex_lock(&w.mu);
-    while (!w.stopping) {
-        struct timespec next;
-        clock_gettime(CLOCK_REALTIME, &next);
-        next.tv_sec += w.check_s;
-        if (pthread_cond_timedwait(&w.cv, &w.mu, &next) != ETIMEDOUT || w.stopping)
-            continue;
-        pthread_mutex_unlock(&w.mu);
-        int64_t n = 0;
-        err e = task_sweep_overdue(w.d, now_ms(), &n);
-        if (e)
-            log_event(LOG_WARN, "task_sweep_failed", "slug", err_slug(e), NULL);
-        else if (n)
-            log_event(LOG_INFO, "task_overdue", "count", n > 1 ? "many" : "1", NULL);
-        pthread_mutex_lock(&w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
+    (void)ctx;
+    return task_sweep_overdue(d, now, n_r);
 }
+
+static struct periodic overdue = PERIODIC_INIT("task_overdue", overdue_run, NULL);
 
 err task_worker_start(const char *db_url, int check_s)
 {
-    if (check_s <= 0)
-        return E_OK;
-    err e = db_open(db_url, &w.d);
-    if (e)
-        return e;
-    w.check_s = check_s;
-    w.stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, "thread", NULL, "无法启动任务超时巡检线程");
-    }
-    pthread_setname_np(w.thread, "fk-task");
-    w.running = true;
-    return E_OK;
+    return periodic_start(&overdue, db_url, check_s);
 }
 
 void task_worker_stop(void)
 {
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    db_close(&w.d);
-    w.running = false;
+    periodic_stop(&overdue);
 }

@@ -28,7 +28,7 @@ const rid = () => residentId('110101', '19880808', 500 + ++seq * 2);
 // a spreadsheet program would, and reads back what the server wrote.
 const PY_WRITE = `
 import json, sys, datetime, openpyxl
-spec = json.loads(sys.argv[1])
+spec = json.load(open(sys.argv[1], encoding='utf-8'))
 wb = openpyxl.Workbook()
 ws = wb.active
 ws.title = spec.get('sheet', '观察对象')
@@ -45,9 +45,10 @@ wb.save(spec['out'])
 const PY_READ = `
 import json, sys, openpyxl
 wb = openpyxl.load_workbook(sys.argv[1])
-out = {'sheets': wb.sheetnames, 'rows': [], 'marks': [], 'validations': []}
+out = {'sheets': wb.sheetnames, 'rows': [], 'marks': [], 'validations': [], 'formulas': 0}
 ws = wb[wb.sheetnames[0]]
 for row in ws.iter_rows():
+    out['formulas'] += sum(1 for c in row if c.data_type == 'f')
     out['rows'].append([None if c.value is None else str(c.value) for c in row])
     for c in row:
         fill = c.fill.fgColor.rgb if c.fill and c.fill.fill_type else None
@@ -88,8 +89,9 @@ function py(script, ...args) {
 
 let fileSeq = 0;
 function xlsx(rows, sheet) {
-  const out = path.join(ctx.dir, `upload-${++fileSeq}.xlsx`);
-  py(PY_WRITE, JSON.stringify({ rows, sheet, out }));
+  const out = path.join(ctx.dir, `upload-${++fileSeq}.xlsx`), spec = `${out}.json`;
+  fs.writeFileSync(spec, JSON.stringify({ rows, sheet, out }));
+  py(PY_WRITE, spec);
   return fs.readFileSync(out);
 }
 
@@ -309,4 +311,46 @@ test('bad uploads are refused at once with nothing queued', async () => {
   expectError(await upload(leader, xlsx([HEAD, row()])), 403, 'forbidden');
   assert.equal(count('SELECT COUNT(*) FROM jobs'), jobs, 'no job for a refused upload');
   // an E_INPUT refusal changes and reveals nothing: not audited (security/audit.h)
+});
+
+test('the xlsx export: opens in openpyxl, masked, a cell beginning with = neutralised, reveal audited', async () => {
+  const p = await cc.post('/api/v1/persons', { name: '牛魔王', id_number: rid(), region_code: COMMUNITY });
+  assert.equal(p.status, 201, p.text);
+  const o = await cc.post('/api/v1/observations', {
+    person_id: p.body.id, kind: 'home_isolation', source: 'cdc', arrival_transport: '=1+2', note: '住在多福巷12号院',
+  });
+  assert.equal(o.status, 201, o.text);
+  const d = await download(cc, '/api/v1/observations/export.xlsx?source=cdc');
+  assert.equal(d.status, 200, d.buf.toString());
+  assert.equal(d.type, XLSX);
+  const t = readXlsx(d.buf);
+  assert.deepEqual(t.sheets, ['隔离观察名单']);
+  assert.equal(t.rows[0][1], '姓名');
+  assert.equal(t.rows.length, 2, JSON.stringify(t.rows));
+  const r = t.rows[1];
+  assert.equal(r[0], o.body.id, 'the id whole, as text');
+  assert.equal(r[1], '牛*王', 'masked');
+  assert.equal(r[4], '居家隔离');
+  assert.ok(!r.join().includes('多福巷12号'), 'the note masked');
+  assert.equal(t.formulas, 0, 'no formula in an export');
+  assert.ok(r[13].includes('=1+2'), r[13]);
+  // reveal: with person.reveal only, audited as a reveal
+  const full = readXlsx((await download(cc, '/api/v1/observations/export.xlsx?source=cdc&reveal=1')).buf);
+  assert.equal(full.rows[1][1], '牛魔王');
+  const a = await auditEntries(auditor, 'observation.export_reveal');
+  assert.match(a[0].detail, /count=1 reveal/);
+  expectError(await leader.get('/api/v1/observations/export.xlsx?reveal=1'), 403, 'reveal_forbidden', 'reveal');
+  expectError(await cc.get('/api/v1/observations/export.xlsx?kind=tent'), 400, 'invalid_parameter', 'kind');
+  // more than a page (1,000 rows): every row once
+  const many = [HEAD];
+  for (let i = 0; i < 1001; i++)
+    many.push(row({ id: residentId('110101', `${1950 + (i % 40)}0${1 + (i % 9)}15`, 100 + Math.floor(i / 40)), source: '企业自主申报' }));
+  const job = await upload(cc, xlsx(many));
+  assert.equal((await jobDone(cc, job.body.job_id)).written, 1001);
+  const big = readXlsx((await download(cc, '/api/v1/observations/export.xlsx?source=enterprise')).buf);
+  assert.equal(big.rows.length, 1002);
+  assert.equal(new Set(big.rows.slice(1).map((r) => r[0])).size, 1001);
+  // scope: another district's export does not hold this one
+  const other = readXlsx((await download(ccOther, '/api/v1/observations/export.xlsx?source=cdc')).buf);
+  assert.equal(other.rows.length, 1, 'the header only');
 });
