@@ -75,7 +75,12 @@ static const struct vocab_word room_states[] = {
 };
 const struct vocab room_state_vocab = VOCAB("room_states", "房间状态", room_states);
 
+/* Every step kind the timelines hold, each with its label: the one table
+ * (incident and person timelines, GET /api/v1/vocabularies "case_actions");
+ * a step written under a name missing here would show no label, which
+ * tests/api/observe.test.mjs refuses by reading the sources. */
 static const struct vocab_word actions[] = {
+    {NULL, NULL},
     {"observed", "纳入隔离观察"},
     {"status", "状态变更"},
     {"released", "解除隔离"},
@@ -83,25 +88,37 @@ static const struct vocab_word actions[] = {
     {"ended", "结束观察"},
     {"moved", "调换房间"},
     {"updated", "更新观察信息"},
+    /* incident.c */
     {"reported", "事件上报"},
     {"routed", "事件分派"},
+    {"registered", "登记人员"},
+    {"matched", "匹配到已登记人员"},
     {"task_created", "派发任务"},
+    {"task_cancelled", "核实任务撤销"},
     {"verified", "入户核实"},
-    {"check", "体征核查"},
+    {"closed", "结案"},
     /* check.c */
+    {"check", "体征核查"},
     {"check_missed", "未按时核查"},
     {"transfer_proposed", "建议转送定点医院"},
     {"transfer_decided", "转送处置决定"},
     {"message", "隔离人员留言"},
     {"message_answered", "医生回复留言"},
+    /* release.c */
+    {"certificate", "出具解除隔离通知书"},
+    {"certificate_revoked", "撤销解除隔离通知书"},
+    {"note", "解除隔离后随访记录"},
+    /* residence.c */
+    {"residence_moved", "迁居"},
 };
+const struct vocab case_action_vocab = VOCAB("case_actions", "处置步骤", actions);
 
 const char *case_action_label(const char *action)
 {
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (!strcmp(actions[i].name, action))
-            return actions[i].label;
-    return action;
+    int k = vocab_parse(&case_action_vocab, action);
+    /* never the raw name: an unknown kind (a newer server's row read by an
+     * older one) still reads as a step */
+    return k > 0 ? vocab_label(&case_action_vocab, (size_t)k) : "处置记录";
 }
 
 /* ---- the field table --------------------------------------------------------------- */
