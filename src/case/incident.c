@@ -367,7 +367,8 @@ err incident_timeline(db *d, int64_t id, json_t **items_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT e.action, e.detail, e.at, u.display_name FROM case_events e"
+                       "SELECT e.action, e.detail, e.at, " CASE_ACTOR_COLS
+                       ", e.user_id FROM case_events e"
                        " LEFT JOIN users u ON u.id = e.user_id"
                        " WHERE e.incident_id = ? ORDER BY e.at, e.id",
                        &s);
@@ -384,8 +385,7 @@ err incident_timeline(db *d, int64_t id, json_t **items_r)
         json_object_set_new(o, "detail", dv ? dv : json_object());
         json_object_set_new(o, "at", json_integer(db_col_int64(s, 2)));
         /* who, by name; a step of a rule is the system's */
-        json_object_set_new(o, "actor",
-                            json_string(db_col_null(s, 3) ? "系统规则" : db_col_text(s, 3)));
+        json_object_set_new(o, "actor", json_string(case_actor_name(s, 3, db_col_int64(s, 5))));
         json_array_append_new(arr, o);
     }
     db_done(s);

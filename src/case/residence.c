@@ -29,9 +29,9 @@
 #include "stats/stats.h"
 
 /* Move the flow `measure` of the rows `days_sql` selects ((day, n) pairs,
- * one binding: the key) from region `from` to `to`. */
-static err move_flow(db *d, const char *measure, const char *days_sql, int64_t key, int64_t from,
-                     int64_t to)
+ * two bindings: the key and the old region) from region `from` to `to`. */
+static err move_flow(db *d, arena *a, const char *measure, const char *days_sql, int64_t key,
+                     int64_t from, int64_t to)
 {
     db_stmt *s;
     err e = db_prepare(d, days_sql, &s);
@@ -39,22 +39,27 @@ static err move_flow(db *d, const char *measure, const char *days_sql, int64_t k
         return e;
     db_bind_int64(s, 1, key);
     db_bind_int64(s, 2, from);
-    /* read first, then write: a statement stays open on no connection
-     * while another runs on it */
-    int64_t days[64], counts[64];
-    size_t n = 0;
+    /* read first, then write: no statement stays open while another runs */
+    struct day_n {
+        int64_t day, n;
+    } *rows = NULL;
+    size_t n = 0, cap = 0;
     bool row;
-    while (!(e = db_row(s, &row)) && row && n < 64) {
-        days[n] = db_col_int64(s, 0);
-        counts[n++] = db_col_int64(s, 1);
+    while (!(e = db_row(s, &row)) && row) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct day_n *more = arena_alloc(a, cap * sizeof *more);
+            if (n)
+                memcpy(more, rows, n * sizeof *more);
+            rows = more;
+        }
+        rows[n].day = db_col_int64(s, 0);
+        rows[n++].n = db_col_int64(s, 1);
     }
     db_done(s);
-    if (!e && row && n == 64)
-        e = err_set(E_CONFLICT, "too_many_records", NULL,
-                    "该人员的记录跨越的天数过多，无法自动迁移，请联系管理员");
     for (size_t i = 0; i < n && !e; i++)
-        if (!(e = stats_add(d, measure, from, days[i], -counts[i])))
-            e = stats_add(d, measure, to, days[i], counts[i]);
+        if (!(e = stats_add(d, measure, from, rows[i].day, -rows[i].n)))
+            e = stats_add(d, measure, to, rows[i].day, rows[i].n);
     return e;
 }
 
@@ -78,8 +83,8 @@ static err move_rows(db *d, const char *sql, int64_t key, int64_t from, int64_t 
 #define DAY(col) CHINA_DAY_SQL(col)
 
 /* The open observation at the old residence and what hangs on it. */
-static err move_observation(db *d, int64_t person_id, int64_t from, int64_t to, int64_t *obs_r,
-                            int64_t *checks_r)
+static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, int64_t to,
+                            int64_t *obs_r, int64_t *checks_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -100,20 +105,20 @@ static err move_observation(db *d, int64_t person_id, int64_t from, int64_t to, 
     if (e || !obs)
         return e;
     /* the flows first, while the rows still say where they were */
-    if ((e = move_flow(d, "case.observe.new",
+    if ((e = move_flow(d, a, "case.observe.new",
                        "SELECT " DAY("created_at") ", COUNT(*) FROM observations WHERE id = ? AND "
                                                    "region_code = ? GROUP BY " DAY("created_at"),
                        obs, from, to)) ||
-        (e = move_flow(d, "check.new",
+        (e = move_flow(d, a, "check.new",
                        "SELECT " DAY("at") ", COUNT(*) FROM checks WHERE observation_id = ? AND "
                                            "region_code = ? GROUP BY " DAY("at"),
                        obs, from, to)) ||
-        (e = move_flow(d, "check.abnormal.new",
+        (e = move_flow(d, a, "check.abnormal.new",
                        "SELECT " DAY("at") ", COUNT(*) FROM checks WHERE observation_id = ? AND "
                                            "region_code = ? AND abnormal = 1 GROUP BY " DAY("at"),
                        obs, from, to)) ||
         /* recounted at the observation's region (check.c) */
-        (e = move_flow(d, "check.missed.new",
+        (e = move_flow(d, a, "check.missed.new",
                        "SELECT " DAY("m.alerted_at") ", COUNT(*) FROM check_missed m JOIN "
                                                      "observations o ON o.id = m.observation_id "
                                                      "WHERE o.id = ? AND o.region_code = ? GROUP "
@@ -193,7 +198,7 @@ err case_person_moved(db *d, arena *a, const struct principal *who, int64_t pers
     err e = case_register();
     int64_t obs = 0, checks = 0, status = 0, tasks = 0;
     if (!e)
-        e = move_observation(d, person_id, from, to, &obs, &checks);
+        e = move_observation(d, a, person_id, from, to, &obs, &checks);
     if (!e)
         e = move_status_row(d, person_id, from, to, &status);
     if (!e)
