@@ -80,6 +80,22 @@ bool case_status_allowed(int from, int to)
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
+err case_status_targets_json(db *d, const struct scope *sc, int64_t person_id, json_t **o_r)
+{
+    int from = 0;
+    err e = case_person_in_scope(d, sc, person_id, NULL, &from);
+    if (e)
+        return e;
+    json_t *targets = json_array();
+    for (int to = PERSON_NORMAL; to <= PERSON_DEAD; to++)
+        if (case_status_allowed(from, to))
+            json_array_append_new(targets, json_pack("{s:s,s:s}", "status", person_status_name(to),
+                                                     "name", person_status_label(to)));
+    *o_r = json_pack("{s:s,s:s,s:o}", "status", person_status_name(from), "status_name",
+                     person_status_label(from), "targets", targets);
+    return E_OK;
+}
+
 err case_person_in_scope(db *d, const struct scope *sc, int64_t person_id, int64_t *region_r,
                          int *status_r)
 {
@@ -301,7 +317,7 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
 
 #define CHANGE_COLS                                                                                \
     "SELECT c.id, c.person_id, c.from_status, c.to_status, c.severity, c.infection_route, c.at, "  \
-    "c.user_id, c.reason_enc, COALESCE(u.display_name, ''), COALESCE(u.username, '') "             \
+    "c.user_id, c.reason_enc, " CASE_ACTOR_COLS " "                                                \
     "FROM status_changes c LEFT JOIN users u ON u.id = c.user_id "
 
 static err change_json(db_stmt *s, arena *a, bool reveal, json_t **o_r)
@@ -326,8 +342,7 @@ static err change_json(db_stmt *s, arena *a, bool reveal, json_t **o_r)
                                : json_null());
     json_object_set_new(o, "at", json_integer(db_col_int64(s, 6)));
     json_set_id(o, "user_id", db_col_int64(s, 7));
-    const char *name = db_col_text(s, 9);
-    json_object_set_new(o, "user_name", json_string(*name ? name : db_col_text(s, 10)));
+    json_object_set_new(o, "user_name", json_string(case_actor_name(s, 9, db_col_int64(s, 7))));
     const char *reason = NULL;
     err e = unseal_col(a, s, 8, "status_changes.reason", &reason);
     if (e) {

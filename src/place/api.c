@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "http/write.h"
 #include "base/time.h"
 #include "base/csv.h"
 #include "base/regcode.h"
@@ -23,22 +24,6 @@
 #include "security/mask.h"
 
 /* ---- request helpers ------------------------------------------------------------ */
-
-/* The names of the body's members ("fields=name,kind"): field names only,
- * which the router has already limited to the declared ones. */
-static const char *fields_detail(struct req *r)
-{
-    const char *out = "fields=";
-    const char *key;
-    json_t *v;
-    bool first = true;
-    json_object_foreach(r->body, key, v)
-    {
-        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
-        first = false;
-    }
-    return out;
-}
 
 /* `?reveal=1`: true when asked and allowed; E_FORBIDDEN when asked without
  * person.reveal, so a caller never mistakes masked values for full ones. */
@@ -226,9 +211,10 @@ static err post_place(struct req *r)
         e = place_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r->db, r->who, r->ip, "place.create", "place", 0, e, fields_detail(r));
+        return audit_refusal(r->db, r->who, r->ip, "place.create", "place", 0, e,
+                             req_body_fields(r));
     }
-    req_audit(r, "place.create", "place", id, "ok", fields_detail(r));
+    req_audit(r, "place.create", "place", id, "ok", req_body_fields(r));
     if ((e = db_release(r->db, true)))
         return e;
     return place_reply(r, 201, id);
@@ -265,9 +251,9 @@ static err patch_place(struct req *r)
     if (e) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "place.update", "place", id, e,
-                             fields_detail(r));
+                             req_body_fields(r));
     }
-    req_audit(r, "place.update", "place", id, "ok", fields_detail(r));
+    req_audit(r, "place.update", "place", id, "ok", req_body_fields(r));
     if ((e = db_release(r->db, true)))
         return e;
     return place_reply(r, 200, id);
@@ -411,9 +397,9 @@ static err post_enterprise(struct req *r)
     if (e) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "enterprise.create", "enterprise", 0, e,
-                             fields_detail(r));
+                             req_body_fields(r));
     }
-    req_audit(r, "enterprise.create", "enterprise", id, "ok", fields_detail(r));
+    req_audit(r, "enterprise.create", "enterprise", id, "ok", req_body_fields(r));
     if ((e = db_release(r->db, true)))
         return e;
     return enterprise_reply(r, 201, id);
@@ -451,9 +437,9 @@ static err patch_enterprise(struct req *r)
     if (e) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "enterprise.update", "enterprise", id, e,
-                             fields_detail(r));
+                             req_body_fields(r));
     }
-    req_audit(r, "enterprise.update", "enterprise", id, "ok", fields_detail(r));
+    req_audit(r, "enterprise.update", "enterprise", id, "ok", req_body_fields(r));
     if ((e = db_release(r->db, true)))
         return e;
     return enterprise_reply(r, 200, id);
