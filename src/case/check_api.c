@@ -23,6 +23,7 @@
 #include "app.h"
 #include "base/time.h"
 #include "case/check.h"
+#include "http/export.h"
 #include "person/person.h"
 #include "security/audit.h"
 
@@ -81,46 +82,48 @@ static err post_check(struct req *r)
     return reply_json(r, 201, o ? o : json_object());
 }
 
-static const char *const csv_cols[] = {
-    "编号", "姓名", "所属区划", "核查时间", "核查方式", "核查人", "体温", "症状", "是否异常", NULL,
+static const char *const export_cols[] = {
+    "编号", "姓名", "所属区划", "核查时间", "核查方式", "核查人", "体温", "症状", "是否异常",
 };
+#define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
 
-static err checks_csv(struct req *r, json_t *items)
+/* The checks as CSV or a workbook (http/export.h); items as check_list
+ * gave them (names masked unless the filter was plain). */
+static err checks_export(struct req *r, enum export_format fmt, json_t *items)
 {
-    struct csv_out c;
-    reply_csv_begin(r, &c);
-    for (size_t i = 0; csv_cols[i]; i++)
-        csv_text(&c, csv_cols[i]);
-    csv_row_end(&c);
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "体征核查", export_cols, EXPORT_NCOLS);
+    if (e) {
+        json_decref(items);
+        return e;
+    }
     size_t i;
     json_t *o;
     json_array_foreach(items, i, o)
     {
-        char when[CHINA_TIME_LEN], temp[16];
-        china_time(json_int(o, "at", 0), when);
-        snprintf(temp, sizeof temp, "%.1f", json_num(o, "temperature", 0));
         const char *sy = "";
         size_t j;
         json_t *v;
         json_array_foreach(json_object_get(o, "symptom_labels"), j, v) sy =
             arena_printf(r->a, "%s%s%s", sy, j ? "、" : "", json_string_value(v));
-        csv_text(&c, json_str(o, "id"));
-        csv_text(&c, json_str(o, "person_name") ? json_str(o, "person_name") : "");
-        csv_text(&c, json_str(o, "region_name"));
-        csv_text(&c, when);
-        csv_text(&c, json_str(o, "by_label"));
-        csv_text(&c, json_str(o, "checker_name") ? json_str(o, "checker_name") : "");
-        csv_text(&c, temp);
-        csv_text(&c, sy);
-        csv_text(&c, json_bool(o, "abnormal", false) ? "异常" : "正常");
-        csv_row_end(&c);
+        export_text(&x, json_str(o, "id"));
+        export_text(&x, json_str(o, "person_name"));
+        export_text(&x, json_str(o, "region_name"));
+        export_time(&x, json_int(o, "at", 0));
+        export_text(&x, json_str(o, "by_label"));
+        export_text(&x, json_str(o, "checker_name"));
+        export_decimal(&x, json_num(o, "temperature", 0), 1);
+        export_text(&x, sy);
+        export_text(&x, json_bool(o, "abnormal", false) ? "异常" : "正常");
+        export_row_end(&x);
     }
     json_decref(items);
-    return reply_csv(r, &c, "checks.csv");
+    return export_send(&x, E_OK, "checks");
 }
 
 /* The filters of a check list from the query. */
-static err list_filter(struct req *r, struct check_filter *f, bool *csv_r)
+static err list_filter(struct req *r, struct check_filter *f, enum export_format *fmt_r,
+                       bool *reveal_r)
 {
     memset(f, 0, sizeof *f);
     f->abnormal = -1;
@@ -149,55 +152,57 @@ static err list_filter(struct req *r, struct check_filter *f, bool *csv_r)
         e = req_query_int64(r, "to", 1, TIME_MAX, &f->to);
     if (!e && f->from && f->to && f->to <= f->from)
         e = err_set(E_INPUT, "invalid_time", "to", "结束时间不能早于开始时间");
-    const char *fmt = req_query(r, "format");
-    if (!e && fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
-        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 json 或 csv");
-    *csv_r = fmt && !strcmp(fmt, "csv");
+    *fmt_r = EXPORT_NONE;
+    *reveal_r = false;
+    if (!e)
+        e = req_export_format(r, fmt_r);
+    /* full names in an export only, with person.reveal */
+    if (!e && *fmt_r && (e = req_reveal(r, reveal_r)) == E_FORBIDDEN)
+        return audit_refusal(r->db, r->who, r->ip, "check.export", "observation", 0, e, "reveal");
+    f->plain = *reveal_r;
     return e;
 }
 
-static err list_reply(struct req *r, struct check_filter *f, bool csv, const struct scope *sc,
-                      const char *action)
+/* The checks of the filter in the caller's scope: a page, or an export. */
+static err list_reply(struct req *r, struct check_filter *f, enum export_format fmt, bool reveal)
 {
     int64_t page_size = f->page_size, total;
-    if (csv)
+    if (fmt)
         f->page_size = 0;
     json_t *items;
-    err e = check_list(r->db, r->a, sc, f, &items, &total);
+    err e = check_list(r->db, r->a, &r->who->scope, f, &items, &total);
     if (e)
         return e;
-    req_audit(r, action, "observation", f->observation_id, "ok",
-              arena_printf(r->a, "%scount=%zu total=%lld", csv ? "format=csv " : "",
-                           json_array_size(items), (long long)total));
-    if (csv)
-        return checks_csv(r, items);
+    req_audit(
+        r,
+        !fmt     ? "check.list"
+        : reveal ? "check.export_reveal"
+                 : "check.export",
+        "observation", f->observation_id, "ok",
+        fmt ? arena_printf(r->a, "%s count=%zu%s", export_format_name(fmt), json_array_size(items),
+                           reveal ? " reveal" : "")
+            : arena_printf(r->a, "count=%zu total=%lld", json_array_size(items), (long long)total));
+    if (fmt)
+        return checks_export(r, fmt, items);
     return reply_page(r, items, total, f->page, page_size);
 }
 
-static err get_observation_checks(struct req *r)
+/* GET /observations/{id}/checks (path id) and GET /checks (none). */
+static err get_checks(struct req *r)
 {
     struct check_filter f;
-    bool csv;
-    int64_t obs;
-    err e = req_param_id(r, 0, &obs);
+    enum export_format fmt;
+    bool reveal;
+    int64_t obs = 0;
+    err e = r->params[0] ? req_param_id(r, 0, &obs) : E_OK;
     if (!e)
-        e = list_filter(r, &f, &csv);
-    if (!e)
+        e = list_filter(r, &f, &fmt, &reveal);
+    if (!e && obs)
         e = check_observation(r->db, &r->who->scope, obs, true, NULL, NULL);
     if (e)
         return e;
     f.observation_id = obs;
-    return list_reply(r, &f, csv, &r->who->scope, "check.list");
-}
-
-static err get_checks(struct req *r)
-{
-    struct check_filter f;
-    bool csv;
-    err e = list_filter(r, &f, &csv);
-    if (e)
-        return e;
-    return list_reply(r, &f, csv, &r->who->scope, "check.list");
+    return list_reply(r, &f, fmt, reveal);
 }
 
 /* ---- self-checks ---------------------------------------------------------------------- */
@@ -400,10 +405,10 @@ static err put_rules(struct req *r)
 const struct route case_check_routes[] = {
     {M_POST, "/api/v1/observations/{id}/checks", post_check, PERM_CHECK_WRITE, 0, check_fields,
      "登记体征核查（医生）", "case", 0},
-    {M_GET, "/api/v1/observations/{id}/checks", get_observation_checks, PERM_CASE_READ, 0, NULL,
+    {M_GET, "/api/v1/observations/{id}/checks", get_checks, PERM_CASE_READ, 0, NULL,
      "隔离观察的核查记录", "case", 0},
     {M_GET, "/api/v1/checks", get_checks, PERM_CASE_READ, 0, NULL,
-     "核查结果查询（abnormal、by、from、to 筛选，format=csv 导出）", "case", 0},
+     "核查结果查询（abnormal、by、from、to 筛选，format=csv|xlsx 导出）", "case", 0},
     {M_GET, "/api/v1/observations/{id}/messages", get_messages, PERM_CHECK_WRITE, 0, NULL,
      "隔离人员留言", "case", 0},
     {M_POST, "/api/v1/observations/{id}/messages", post_message, PERM_CHECK_WRITE, 0,

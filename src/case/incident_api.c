@@ -8,7 +8,7 @@
  *   GET  /api/v1/me/reports/{id}
  *   POST /api/v1/reports               a staff report (patrol, canvass, doctor, CDC,
  *                                       enterprise, contact; checkpoint one-tap: access_id)
- *   GET  /api/v1/incidents             the inbox (filters, paging, format=csv)
+ *   GET  /api/v1/incidents             the inbox (filters, paging, format=csv|xlsx, reveal=1)
  *   GET  /api/v1/incidents/{id}        detail, attachments, timeline, task (reveal=1)
  *   POST /api/v1/incidents/{id}/close  {reason}: a duplicate or false report
  *   POST /api/v1/incidents/{id}/route  {action}: route a waiting report by hand
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "http/export.h"
 #include "attach/attach.h"
 #include "base/id.h"
 #include "base/regcode.h"
@@ -289,21 +290,6 @@ static json_t *incident_json(arena *a, const struct incident *v, bool reveal, bo
     return o;
 }
 
-/* ?reveal=1: person.reveal, audited by the caller. */
-static err reveal_param(struct req *r, bool *reveal_r)
-{
-    const char *v = req_query(r, "reveal");
-    *reveal_r = false;
-    if (!v || !strcmp(v, "0"))
-        return E_OK;
-    if (strcmp(v, "1"))
-        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
-    if (!principal_can(r->who, PERM_PERSON_REVEAL))
-        return err_set(E_FORBIDDEN, "reveal_forbidden", "reveal", "您没有查看完整个人信息的权限");
-    *reveal_r = true;
-    return E_OK;
-}
-
 /* ---- intake ----------------------------------------------------------------------- */
 
 static err file_report(struct req *r, struct incident_new *in)
@@ -479,42 +465,46 @@ static err filter_params(struct req *r, struct incident_filter *f)
     return req_paging(r, &f->page, &f->page_size);
 }
 
-static err incidents_csv(struct req *r, const struct incident *items, size_t n, bool reveal)
+static const char *const export_cols[] = {
+    "编号",     "来源", "类别", "状态",   "区划",     "姓名",
+    "联系电话", "地址", "体温", "附件数", "上报时间",
+};
+#define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
+
+/* The inbox as CSV or a workbook (http/export.h), masked unless revealed. */
+static err incidents_export(struct req *r, enum export_format fmt, const struct incident *items,
+                            size_t n, bool reveal)
 {
-    struct csv_out c;
-    static const char *const head[] = {"编号",     "来源", "类别", "状态",   "区划",     "姓名",
-                                       "联系电话", "地址", "体温", "附件数", "上报时间", NULL};
-    reply_csv_begin(r, &c);
-    for (size_t i = 0; head[i]; i++)
-        csv_text(&c, head[i]);
-    csv_row_end(&c);
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "事件", export_cols, EXPORT_NCOLS);
+    if (e)
+        return e;
     for (size_t i = 0; i < n; i++) {
         const struct incident *v = &items[i];
-        char t[CHINA_TIME_LEN];
-        china_time(v->created_at, t);
-        csv_text(&c, arena_printf(r->a, "%lld", (long long)v->id));
-        csv_text(&c, vocab_label(&case_source_vocab, v->source));
-        csv_text(&c, vocab_label(&incident_category_vocab, v->category));
-        csv_text(&c, vocab_label(&incident_state_vocab, v->state));
-        csv_text(&c, v->region_name);
-        csv_text(&c, reveal ? v->subject.name : mask_name(r->a, v->subject.name));
-        csv_text(&c, reveal ? v->subject.phone : mask_phone(r->a, v->subject.phone));
-        csv_text(&c, reveal ? v->subject.address : mask_address(r->a, v->subject.address));
+        export_int(&x, v->id);
+        export_text(&x, vocab_label(&case_source_vocab, v->source));
+        export_text(&x, vocab_label(&incident_category_vocab, v->category));
+        export_text(&x, vocab_label(&incident_state_vocab, v->state));
+        export_text(&x, v->region_name);
+        export_text(&x, reveal ? v->subject.name : mask_name(r->a, v->subject.name));
+        export_text(&x, reveal ? v->subject.phone : mask_phone(r->a, v->subject.phone));
+        export_text(&x, reveal ? v->subject.address : mask_address(r->a, v->subject.address));
         if (v->temperature >= 0)
-            csv_num(&c, arena_printf(r->a, "%.1f", v->temperature));
+            export_decimal(&x, v->temperature, 1);
         else
-            csv_num(&c, NULL);
-        csv_int(&c, v->attachments);
-        csv_text(&c, t);
-        csv_row_end(&c);
+            export_empty(&x);
+        export_int(&x, v->attachments);
+        export_time(&x, v->created_at);
+        export_row_end(&x);
     }
-    return reply_csv(r, &c, "incidents.csv");
+    return export_send(&x, E_OK, "incidents");
 }
 
 static err list_incidents(struct req *r, bool mine)
 {
     struct incident_filter f = {0};
-    bool reveal = false, csv = false;
+    bool reveal = false;
+    enum export_format fmt = EXPORT_NONE;
     err e = filter_params(r, &f);
     if (e)
         return e;
@@ -525,13 +515,14 @@ static err list_incidents(struct req *r, bool mine)
         f.reporter_user_id = r->who->user_id;
         sc = scope_all(); /* a resident's own reports, wherever they were about */
     } else {
-        const char *fmt = req_query(r, "format");
-        if (fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
-            return bad_param("format", "参数 format 只能是 json 或 csv");
-        csv = fmt && !strcmp(fmt, "csv");
-        if ((e = reveal_param(r, &reveal)))
+        if ((e = req_export_format(r, &fmt)))
             return e;
-        if (csv)
+        if ((e = req_reveal(r, &reveal)))
+            return e == E_FORBIDDEN ? audit_refusal(r->db, r->who, r->ip,
+                                                    fmt ? "incident.export" : "incident.list",
+                                                    "incident", 0, e, "reveal")
+                                    : e;
+        if (fmt)
             f.page_size = 0;
     }
     struct incident *items;
@@ -541,12 +532,14 @@ static err list_incidents(struct req *r, bool mine)
         return e;
     req_audit(r,
               mine     ? "incident.read_own"
-              : csv    ? "incident.export"
+              : fmt    ? (reveal ? "incident.export_reveal" : "incident.export")
               : reveal ? "incident.reveal"
                        : "incident.list",
-              "incident", 0, "ok", arena_printf(r->a, "count=%zu%s", n, reveal ? " reveal=1" : ""));
-    if (csv)
-        return incidents_csv(r, items, n, reveal);
+              "incident", 0, "ok",
+              arena_printf(r->a, "%s%scount=%zu%s", fmt ? export_format_name(fmt) : "",
+                           fmt ? " " : "", n, reveal ? (fmt ? " reveal" : " reveal=1") : ""));
+    if (fmt)
+        return incidents_export(r, fmt, items, n, reveal);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, incident_json(r->a, &items[i], reveal, mine));
@@ -588,7 +581,7 @@ static err get_incident(struct req *r)
     bool reveal;
     struct incident v;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = reveal_param(r, &reveal)))
+    if (e || (e = req_reveal(r, &reveal)))
         return e;
     if ((e = incident_find(r->db, r->a, &r->who->scope, 0, id, &v)))
         return audit_refusal(r->db, r->who, r->ip, "incident.read", "incident", id, e, NULL);
@@ -775,8 +768,8 @@ const struct route incident_routes[] = {
     {M_POST, "/api/v1/reports", post_report, PERM_CASE_REPORT, ROUTE_BODY_LATE, staff_fields,
      "工作人员上报（巡查、摸排、医生、疾控、企业、密接；卡口一键上报）", "incident", 0},
     {M_GET, "/api/v1/incidents", get_incidents, PERM_CASE_READ, 0, NULL,
-     "上报事件收件箱（来源、类别、状态、区划、时间、姓名或电话筛选；format=csv 导出）", "incident",
-     0},
+     "上报事件收件箱（来源、类别、状态、区划、时间、姓名或电话筛选；format=csv|xlsx 导出）",
+     "incident", 0},
     {M_GET, "/api/v1/incidents/{id}", get_incident, PERM_CASE_READ, 0, NULL,
      "上报事件详情（附件、时间线、核实任务）", "incident", 0},
     {M_POST, "/api/v1/incidents/{id}/close", post_close, PERM_CASE_MANAGE, 0, close_fields,

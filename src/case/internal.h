@@ -146,6 +146,16 @@ err case_count(db *d, const char *measure, int64_t region, int64_t day, int64_t 
 /* Is from -> to allowed by the state machine (docs/cases.md)? Pure. */
 bool case_status_allowed(int from, int to);
 
+/*
+ * The statuses person_id (inside sc, else E_NOT_FOUND) may change to from
+ * the current one, from the table case_status_allowed reads (the one
+ * truth the console's status form follows):
+ * {"status", "status_name", "targets": [{"status", "name"}, …]} in the
+ * vocabulary's order.
+ */
+err case_status_targets_json(db *d, const struct scope *sc, int64_t person_id,
+                             json_t **o_r) MUST_USE;
+
 struct case_status_in {
     int64_t person_id;
     int to;                      /* enum person_status */
@@ -205,12 +215,25 @@ struct case_observe_filter {
     int person_status;          /* 0: any */
     int64_t planned_end_before; /* 0: any */
     const char *q;              /* the person's name (blind-indexed tokens, as the person list) */
+    int64_t person_id;          /* 0: any; one person's observations, open and closed */
     int64_t page, page_size;    /* page_size 0: export, up to 10000 */
 };
 
 err case_observation_list(db *d, arena *a, const struct scope *sc,
                           const struct case_observe_filter *f, struct observation **items_r,
                           size_t *n_r, int64_t *total_r, json_t **counts_r) MUST_USE;
+
+/*
+ * Every observation of the list's filter (paging ignored), in id order,
+ * read in keyset pages of 1000 into `scratch`, which is reset between
+ * pages: fn sees each row once and must not keep it. Memory stays flat
+ * however many rows match (the xlsx export). *n_r: the rows seen. Stops
+ * at fn's first error and returns it.
+ */
+err case_observation_each(db *d, arena *scratch, const struct scope *sc,
+                          const struct case_observe_filter *f,
+                          err (*fn)(void *ctx, const struct observation *o), void *ctx,
+                          int64_t *n_r) MUST_USE;
 
 /* Move an active central observation to a free room (site_id, room_no). */
 err case_observe_move(db *d, arena *a, const struct principal *who, int64_t id, int64_t site_id,

@@ -822,6 +822,10 @@ static void list_where(struct query *q, const struct scope *sc, const struct cas
         query_sql(q, " AND o.planned_end_at > 0 AND o.planned_end_at < ?");
         query_int(q, f->planned_end_before);
     }
+    if (f->person_id) {
+        query_sql(q, " AND o.person_id = ?");
+        query_int(q, f->person_id);
+    }
     if (names->n) {
         query_sql(q, token_frags[names->n]);
         for (size_t i = 0; i < names->n; i++)
@@ -945,6 +949,60 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
     *total_r = total;
     *counts_r = counts;
     return E_OK;
+}
+
+#define EACH_PAGE 1000
+
+err case_observation_each(db *d, arena *scratch, const struct scope *sc,
+                          const struct case_observe_filter *f,
+                          err (*fn)(void *ctx, const struct observation *o), void *ctx,
+                          int64_t *n_r)
+{
+    storage_init();
+    struct name_keys names = {0};
+    bool by_name = false;
+    *n_r = 0;
+    if (f->q && *f->q &&
+        !(names.n = person_name_query_index(f->q, names.k, NAME_TOKENS_MAX, &by_name)))
+        return err_set(E_INPUT, "invalid_parameter", "q", "姓名查询条件无效");
+    char head[2048] = "";
+    const char *from = strstr(st.cols, " FROM observations");
+    size_t len = (size_t)(from - st.cols);
+    memcpy(head, st.cols, len);
+    head[len] = '\0';
+    /* keyset pages by id, not offsets: an offset reads every row before
+     * its page again, quadratic over a million rows */
+    int64_t after = 0;
+    err e = E_OK;
+    for (;;) {
+        struct query q = QUERY_INIT;
+        arena_reset(scratch);
+        query_sql(&q, head);
+        list_where(&q, sc, f, &names, true);
+        query_sql(&q, " AND o.id > ? ORDER BY o.id LIMIT ?");
+        query_int(&q, after);
+        query_int(&q, EACH_PAGE);
+        db_stmt *s;
+        if ((e = query_prepare(d, &q, &s)))
+            return e;
+        struct observation *page = arena_alloc(scratch, EACH_PAGE * sizeof *page);
+        size_t n = 0;
+        bool row;
+        while (!(e = db_row(s, &row)) && row && !(e = read_row(s, scratch, &page[n])))
+            n++;
+        db_done(s);
+        /* fn runs once the statement is done: it may use the database */
+        for (size_t i = 0; i < n && !e; i++) {
+            if (by_name &&
+                (!page[i].person_name || !person_name_matches(page[i].person_name, f->q)))
+                continue;
+            (*n_r)++;
+            e = fn(ctx, &page[i]);
+        }
+        if (e || n < EACH_PAGE)
+            return e;
+        after = page[n - 1].id;
+    }
 }
 
 /* ---- move ------------------------------------------------------------------------------- */

@@ -3,13 +3,15 @@
  * periods, status changes and the person's timeline (docs/cases.md):
  *
  *   POST  /api/v1/observations                       put a person on the list
- *   GET   /api/v1/observations                       the list (filters, counts, CSV)
+ *   GET   /api/v1/observations                       the list (filters, counts; format=csv|xlsx)
+ *   GET   /api/v1/observations/export.xlsx           the same as format=xlsx
  *   GET   /api/v1/observations/{id}                  one (reveal=1 with person.reveal)
  *   PATCH /api/v1/observations/{id}                  the §5.1 fields (version)
  *   POST  /api/v1/observations/{id}/end              release or transfer
  *   POST  /api/v1/observations/{id}/move             another room / site
  *   POST  /api/v1/persons/{id}/status                the state machine
  *   GET   /api/v1/persons/{id}/status-changes        its history
+ *   GET   /api/v1/persons/{id}/status-targets        the statuses it may change to now
  *   GET   /api/v1/persons/{id}/timeline              the person's case timeline
  *   GET   /api/v1/quarantine-sites                   occupancy of the sites in scope
  *   GET   /api/v1/quarantine-sites/{id}/rooms        rooms of a site
@@ -31,6 +33,7 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "case/internal.h"
+#include "http/export.h"
 #include "person/person.h"
 #include "security/audit.h"
 #include "security/mask.h"
@@ -38,20 +41,6 @@
 #define TIME_MAX 4102444800000LL /* 2100-01-01 */
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static err reveal_param(struct req *r, bool *reveal_r)
-{
-    const char *v = req_query(r, "reveal");
-    *reveal_r = false;
-    if (!v || !strcmp(v, "0") || !strcmp(v, "false"))
-        return E_OK;
-    if (strcmp(v, "1") && strcmp(v, "true"))
-        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
-    if (!principal_can(r->who, PERM_PERSON_REVEAL))
-        return err_set(E_FORBIDDEN, "reveal_forbidden", "reveal", "您没有查看完整个人信息的权限");
-    *reveal_r = true;
-    return E_OK;
-}
 
 static const char *fields_detail(struct req *r)
 {
@@ -234,7 +223,7 @@ static err get_observation(struct req *r)
     struct observation o;
     err e = req_param_id(r, 0, &id);
     if (!e)
-        e = reveal_param(r, &reveal);
+        e = req_reveal(r, &reveal);
     if (!e)
         e = case_observation_find(r->db, r->a, &r->who->scope, id, &o);
     if (e)
@@ -336,55 +325,93 @@ static err query_word(struct req *r, const char *key, const struct vocab *v, int
     return E_OK;
 }
 
-static const char *const csv_cols[] = {
-    "编号",     "姓名",         "人员状态", "所属区划", "隔离观察方式", "报送来源", "观察状态",
-    "开始时间", "计划结束时间", "剩余天数", "隔离点",   "房间号",       "定点医院", NULL,
+/* ---- the list and its exports ------------------------------------------------------ */
+
+static const char *const export_cols[] = {
+    "编号",         "姓名",         "人员状态",  "所属区划",
+    "隔离观察方式", "报送来源",     "观察状态",  "开始时间",
+    "计划结束时间", "隔离点",       "房间号",    "定点医院",
+    "何时来市",     "来市交通方式", "航班/车次", "中高风险地区旅居史",
+    "同住人数",     "备注",
+};
+#define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
+
+/* CSV is built in memory: past this many rows, the workbook (written to a
+ * file page by page) is the export to ask for */
+#define CSV_MAX 10000
+
+struct export_ctx {
+    struct export_out *x;
+    arena *a;
+    bool reveal;
 };
 
-static void time_cell(struct csv_out *c, int64_t ms)
+static err export_row(void *ctx, const struct observation *o)
 {
-    char b[CHINA_TIME_LEN] = "";
-    if (ms)
-        china_time(ms, b);
-    csv_text(c, b);
+    struct export_ctx *c = ctx;
+    struct export_out *x = c->x;
+    if (x->format == EXPORT_CSV && x->rows >= CSV_MAX)
+        return err_set(E_INPUT, "export_too_large", "format",
+                       "导出的记录超过%d条，请缩小筛选范围或导出 Excel（format=xlsx）", CSV_MAX);
+    export_int(x, o->id); /* text: a spreadsheet would round an 18-digit id */
+    export_text(x, c->reveal ? o->person_name : mask_name(c->a, o->person_name));
+    export_text(x, person_status_label(person_status_parse(o->person_status)));
+    export_text(x, o->region_name);
+    export_text(x, vocab_label(&observe_kind_vocab, o->kind));
+    export_text(x, vocab_label(&case_source_vocab, o->source));
+    export_text(x, vocab_label(&observe_state_vocab, o->state));
+    export_time(x, o->start_at);
+    export_time(x, o->planned_end_at);
+    export_text(x, o->site_id ? o->site_name : "");
+    export_text(x, o->room_no);
+    export_text(x, o->hospital);
+    export_date(x, o->arrived_at);
+    export_text(x, o->arrival_transport);
+    export_text(x, o->transport_no);
+    export_text(x, o->risk_area_stay ? "是" : "否");
+    export_int(x, o->co_residents);
+    /* a free text about people: masked as the API masks it */
+    export_text(x, !o->note ? "" : c->reveal ? o->note : mask_address(c->a, o->note));
+    export_row_end(x);
+    return E_OK;
 }
 
-static err observations_csv(struct req *r, const struct observation *items, size_t n)
+/*
+ * The list's rows streamed by keyset pages (case_observation_each) into
+ * the export: the workbook goes to a temporary file row by row, so there
+ * is no row cap on it (docs/cases.md "Import and export").
+ */
+static err observations_export(struct req *r, const struct case_observe_filter *f,
+                               enum export_format fmt, bool reveal)
 {
-    struct csv_out c;
-    reply_csv_begin(r, &c);
-    for (size_t i = 0; csv_cols[i]; i++)
-        csv_text(&c, csv_cols[i]);
-    csv_row_end(&c);
-    int64_t now = now_ms();
-    for (size_t i = 0; i < n; i++) {
-        const struct observation *o = &items[i];
-        csv_int(&c, o->id);
-        csv_text(&c, mask_name(r->a, o->person_name));
-        csv_text(&c, person_status_label(person_status_parse(o->person_status)));
-        csv_text(&c, o->region_name);
-        csv_text(&c, vocab_label(&observe_kind_vocab, o->kind));
-        csv_text(&c, vocab_label(&case_source_vocab, o->source));
-        csv_text(&c, vocab_label(&observe_state_vocab, o->state));
-        time_cell(&c, o->start_at);
-        time_cell(&c, o->planned_end_at);
-        json_t *left = days_left(o, now);
-        if (json_is_integer(left))
-            csv_int(&c, json_integer_value(left));
-        else
-            csv_num(&c, NULL);
-        json_decref(left);
-        csv_text(&c, o->site_id ? o->site_name : "");
-        csv_text(&c, o->room_no);
-        csv_text(&c, o->hospital);
-        csv_row_end(&c);
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "隔离观察名单", export_cols, EXPORT_NCOLS);
+    if (e)
+        return e;
+    arena *pa = arena_new(1 << 16); /* one page's rows, reset between pages */
+    struct export_ctx c = {.x = &x, .a = pa, .reveal = reveal};
+    int64_t n = 0;
+    e = case_observation_each(r->db, pa, &r->who->scope, f, export_row, &c, &n);
+    arena_free(&pa);
+    if (e) {
+        err_ignore(export_send(&x, e, "observations"));
+        return audit_refusal(r->db, r->who, r->ip, "observation.export", "observation", 0, e,
+                             export_format_name(fmt));
     }
-    return reply_csv(r, &c, "observations.csv");
+    req_audit(r, reveal ? "observation.export_reveal" : "observation.export", "observation", 0,
+              "ok",
+              arena_printf(r->a, "%s count=%lld%s", export_format_name(fmt), (long long)n,
+                           reveal ? " reveal" : ""));
+    return export_send(&x, E_OK, "observations");
 }
 
-static err get_observations(struct req *r)
+/* GET /observations, and its exports; `forced` is the format of the
+ * /observations/export.xlsx alias (EXPORT_NONE: the query's). */
+static err list_observations(struct req *r, enum export_format forced)
 {
     struct case_observe_filter f = {0};
+    enum export_format fmt = forced;
+    bool reveal = false;
     int k;
     err e = req_paging(r, &f.page, &f.page_size);
     if (!e && !(e = query_word(r, "state", &observe_state_vocab, &k)))
@@ -400,41 +427,51 @@ static err get_observations(struct req *r)
     const char *site = req_query(r, "site_id");
     if (!e && site && (f.site_id = id_parse(site)) <= 0)
         e = err_set(E_INPUT, "invalid_parameter", "site_id", "参数 site_id 的取值不正确");
+    const char *person = req_query(r, "person_id");
+    if (!e && person && (f.person_id = id_parse(person)) <= 0)
+        e = err_set(E_INPUT, "invalid_parameter", "person_id", "参数 person_id 的取值不正确");
     f.q = req_query(r, "q");
     if (!e && f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
         e = err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
-    const char *fmt = req_query(r, "format");
-    if (!e && fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
-        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 json 或 csv");
+    if (!e && !forced)
+        e = req_export_format(r, &fmt);
+    if (!e && (e = req_reveal(r, &reveal)) && e == E_FORBIDDEN)
+        return audit_refusal(r->db, r->who, r->ip, fmt ? "observation.export" : "observation.list",
+                             "observation", 0, e, "reveal");
     if (e)
         return e;
-    bool csv = fmt && !strcmp(fmt, "csv");
-    int64_t page_size = f.page_size;
-    if (csv)
-        f.page_size = 0;
+    if (fmt)
+        return observations_export(r, &f, fmt, reveal);
     struct observation *items;
     size_t n;
     int64_t total;
     json_t *counts;
     if ((e = case_observation_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total, &counts)))
         return e;
-    req_audit(r, "observation.list", "observation", 0, "ok",
-              arena_printf(r->a, "%scount=%zu total=%lld", csv ? "format=csv " : "", n,
-                           (long long)total));
-    if (csv) {
-        json_decref(counts);
-        return observations_csv(r, items, n);
-    }
+    req_audit(
+        r, reveal ? "observation.list_reveal" : "observation.list", "observation", 0, "ok",
+        arena_printf(r->a, "count=%zu total=%lld%s", n, (long long)total, reveal ? " reveal" : ""));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, observation_json(r, &items[i], false));
+        json_array_append_new(arr, observation_json(r, &items[i], reveal));
     json_t *o = json_object();
     json_object_set_new(o, "items", arr);
     json_object_set_new(o, "total", json_integer(total));
     json_object_set_new(o, "page", json_integer(f.page));
-    json_object_set_new(o, "page_size", json_integer(page_size));
+    json_object_set_new(o, "page_size", json_integer(f.page_size));
     json_object_set_new(o, "counts", counts);
     return reply_json(r, 200, o);
+}
+
+static err get_observations(struct req *r)
+{
+    return list_observations(r, EXPORT_NONE);
+}
+
+/* The workbook under its former address (bench/import.sh, bookmarks). */
+static err get_observations_xlsx(struct req *r)
+{
+    return list_observations(r, EXPORT_XLSX);
 }
 
 /* ---- status ---------------------------------------------------------------------- */
@@ -483,7 +520,7 @@ static err get_status_changes(struct req *r)
     if (!e)
         e = req_paging(r, &page, &size);
     if (!e)
-        e = reveal_param(r, &reveal);
+        e = req_reveal(r, &reveal);
     if (!e)
         e = case_status_changes(r->db, r->a, &r->who->scope, id, reveal, page, size, &items,
                                 &total);
@@ -493,6 +530,19 @@ static err get_status_changes(struct req *r)
     if (reveal)
         req_audit(r, "person.reveal", "person", id, "ok", "fields=status_change_reason");
     return reply_page(r, items, total, page, size);
+}
+
+static err get_status_targets(struct req *r)
+{
+    int64_t id;
+    json_t *o;
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = case_status_targets_json(r->db, &r->who->scope, id, &o);
+    if (e)
+        return e;
+    req_audit(r, "person.status_targets", "person", id, "ok", "");
+    return reply_json(r, 200, o);
 }
 
 static err get_timeline(struct req *r)
@@ -668,9 +718,11 @@ const struct route case_observe_routes[] = {
     {M_POST, "/api/v1/observations", post_observation, PERM_CASE_MANAGE, 0, observe_body,
      "纳入隔离观察名单", "case", 0},
     {M_GET, "/api/v1/observations", get_observations, PERM_CASE_READ, 0, NULL,
-     "隔离观察名单（state、kind、source、site_id、person_status、planned_end_before、q 筛选，"
-     "format=csv 导出）",
+     "隔离观察名单（state、kind、source、site_id、person_id、person_status、planned_end_before、q "
+     "筛选，format=csv|xlsx 导出，reveal=1 查看完整信息）",
      "case", 0},
+    {M_GET, "/api/v1/observations/export.xlsx", get_observations_xlsx, PERM_CASE_READ, 0, NULL,
+     "导出隔离观察名单（Excel；同 format=xlsx，筛选同名单）", "case", 0},
     {M_GET, "/api/v1/observations/{id}", get_observation, PERM_CASE_READ, 0, NULL,
      "隔离观察详情（reveal=1 查看完整信息）", "case", 0},
     {M_PATCH, "/api/v1/observations/{id}", patch_observation, PERM_CASE_MANAGE, 0,
@@ -683,6 +735,8 @@ const struct route case_observe_routes[] = {
      "变更人员疫情状态", "case", 0},
     {M_GET, "/api/v1/persons/{id}/status-changes", get_status_changes, PERM_CASE_READ, 0, NULL,
      "人员状态变更记录（reveal=1 查看完整原因）", "case", 0},
+    {M_GET, "/api/v1/persons/{id}/status-targets", get_status_targets, PERM_CASE_READ, 0, NULL,
+     "人员当前状态可变更的目标状态（状态机）", "case", 0},
     {M_GET, "/api/v1/persons/{id}/timeline", get_timeline, PERM_CASE_READ, 0, NULL,
      "人员处置时间线", "case", 0},
     {M_GET, "/api/v1/quarantine-sites", get_sites, PERM_CASE_READ, 0, NULL, "隔离点入住情况",

@@ -80,6 +80,22 @@ bool case_status_allowed(int from, int to)
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
+err case_status_targets_json(db *d, const struct scope *sc, int64_t person_id, json_t **o_r)
+{
+    int from = 0;
+    err e = case_person_in_scope(d, sc, person_id, NULL, &from);
+    if (e)
+        return e;
+    json_t *targets = json_array();
+    for (int to = PERSON_NORMAL; to <= PERSON_DEAD; to++)
+        if (case_status_allowed(from, to))
+            json_array_append_new(targets, json_pack("{s:s,s:s}", "status", person_status_name(to),
+                                                     "name", person_status_label(to)));
+    *o_r = json_pack("{s:s,s:s,s:o}", "status", person_status_name(from), "status_name",
+                     person_status_label(from), "targets", targets);
+    return E_OK;
+}
+
 err case_person_in_scope(db *d, const struct scope *sc, int64_t person_id, int64_t *region_r,
                          int *status_r)
 {

@@ -2,7 +2,8 @@
  * HTTP handlers of tasks (task.h, docs/tasks.md):
  *
  *   POST /api/v1/tasks                 dispatch a task of a dispatchable kind (201)
- *   GET  /api/v1/tasks                 the board of the scope (filters, paging, sort, CSV)
+ *   GET  /api/v1/tasks                 the board of the scope (filters, paging, sort;
+ *                                      format=csv|xlsx, reveal=1 with person.reveal)
  *   GET  /api/v1/me/tasks              my tasks, by urgency (?state=done: my history)
  *   GET  /api/v1/tasks/{id}            one task and its timeline (task.read, or task.work on mine)
  *   POST /api/v1/tasks/{id}/accept     take it (the first holder of its role to accept)
@@ -25,6 +26,7 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
+#include "http/export.h"
 #include "security/audit.h"
 #include "security/mask.h"
 #include "task/internal.h"
@@ -232,30 +234,22 @@ static err post_task(struct req *r)
 
 /* ---- lists ------------------------------------------------------------------------------ */
 
-static const char *const csv_cols[] = {
+static const char *const export_cols[] = {
     "编号",     "任务类型", "任务标题", "区划代码", "所属区划", "状态",
-    "紧急程度", "完成期限", "是否超时", "执行人",   "地址",     "联系电话",
-    "派发人",   "派发时间", "接收时间", "完成时间", NULL,
+    "紧急程度", "完成期限", "是否超时", "执行人",   "相关人员", "地址",
+    "联系电话", "派发人",   "派发时间", "接收时间", "完成时间",
 };
+#define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
 
-static void csv_time(struct csv_out *c, int64_t ms)
+/* The board as CSV or a workbook (http/export.h): the address, phone and
+ * person's name masked unless revealed. */
+static err tasks_export(struct req *r, enum export_format fmt, const struct task_row *items,
+                        size_t n, int64_t now, bool reveal)
 {
-    char t[CHINA_TIME_LEN];
-    if (!ms) {
-        csv_text(c, "");
-        return;
-    }
-    china_time(ms, t);
-    csv_text(c, t);
-}
-
-static err tasks_csv(struct req *r, const struct task_row *items, size_t n, int64_t now)
-{
-    struct csv_out c;
-    reply_csv_begin(r, &c);
-    for (size_t i = 0; csv_cols[i]; i++)
-        csv_text(&c, csv_cols[i]);
-    csv_row_end(&c);
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "任务", export_cols, EXPORT_NCOLS);
+    if (e)
+        return e;
     for (size_t i = 0; i < n; i++) {
         const struct task_row *row = &items[i];
         const struct task *t = &row->t;
@@ -263,35 +257,31 @@ static err tasks_csv(struct req *r, const struct task_row *items, size_t n, int6
         regcode_format(t->region_code, code);
         bool late = t->state == TASK_OVERDUE ||
                     ((t->state == TASK_PENDING || t->state == TASK_ACCEPTED) && t->deadline < now);
-        csv_int(&c, t->id);
-        csv_text(&c, task_kind_label(t->kind));
-        csv_text(&c, t->title);
-        csv_text(&c, code);
-        csv_text(&c, row->region_name);
-        csv_text(&c, vocab_label(&task_state_vocab, t->state));
-        csv_text(&c, vocab_label(&task_priority_vocab, t->priority));
-        csv_time(&c, t->deadline);
-        csv_text(&c, late ? "是" : "否");
-        csv_text(&c, t->assignee_user_id ? row->assignee_name
-                                         : arena_printf(r->a, "%s（待接收）", row->role_name));
-        csv_text(&c, row->address ? mask_address(r->a, row->address) : "");
-        csv_text(&c, row->phone ? mask_phone(r->a, row->phone) : "");
-        csv_text(&c, t->created_by ? row->created_by_name : "系统");
-        csv_time(&c, t->created_at);
-        csv_time(&c, t->accepted_at);
-        csv_time(&c, t->done_at);
-        csv_row_end(&c);
+        export_int(&x, t->id);
+        export_text(&x, task_kind_label(t->kind));
+        export_text(&x, t->title);
+        export_text(&x, code);
+        export_text(&x, row->region_name);
+        export_text(&x, vocab_label(&task_state_vocab, t->state));
+        export_text(&x, vocab_label(&task_priority_vocab, t->priority));
+        export_time(&x, t->deadline);
+        export_text(&x, late ? "是" : "否");
+        export_text(&x, t->assignee_user_id ? row->assignee_name
+                                            : arena_printf(r->a, "%s（待接收）", row->role_name));
+        export_text(&x, !row->person_name ? ""
+                        : reveal          ? row->person_name
+                                          : mask_name(r->a, row->person_name));
+        export_text(&x, !row->address ? ""
+                        : reveal      ? row->address
+                                      : mask_address(r->a, row->address));
+        export_text(&x, !row->phone ? "" : reveal ? row->phone : mask_phone(r->a, row->phone));
+        export_text(&x, t->created_by ? row->created_by_name : "系统");
+        export_time(&x, t->created_at);
+        export_time(&x, t->accepted_at);
+        export_time(&x, t->done_at);
+        export_row_end(&x);
     }
-    return reply_csv(r, &c, "tasks.csv");
-}
-
-static err format_param(struct req *r, bool *csv_r)
-{
-    const char *fmt = req_query(r, "format");
-    if (fmt && strcmp(fmt, "json") && strcmp(fmt, "csv"))
-        return err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 json 或 csv");
-    *csv_r = fmt && !strcmp(fmt, "csv");
-    return E_OK;
+    return export_send(&x, E_OK, "tasks");
 }
 
 static err get_tasks(struct req *r)
@@ -321,20 +311,30 @@ static err get_tasks(struct req *r)
     if (f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
         return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
     f.sort = req_query(r, "sort");
-    bool csv = false;
-    if ((e = format_param(r, &csv)))
+    enum export_format fmt;
+    bool reveal = false;
+    if ((e = req_export_format(r, &fmt)))
         return e;
+    /* full names, addresses and phones: in an export only, with person.reveal */
+    if (fmt && (e = req_reveal(r, &reveal)))
+        return e == E_FORBIDDEN
+                   ? audit_refusal(r->db, r->who, r->ip, "task.export", "task", 0, e, "reveal")
+                   : e;
     int64_t page_size = f.page_size, now = now_ms(), total;
-    if (csv)
+    if (fmt)
         f.page_size = 0;
     struct task_row *items;
     size_t n;
     if ((e = task_board(r->db, r->a, &r->who->scope, &f, now, &items, &n, &total)))
         return e;
-    req_audit(r, csv ? "task.export" : "task.list", "task", 0, "ok",
-              arena_printf(r->a, "count=%zu", n));
-    if (csv)
-        return tasks_csv(r, items, n, now);
+    if (fmt)
+        req_audit(r, reveal ? "task.export_reveal" : "task.export", "task", 0, "ok",
+                  arena_printf(r->a, "%s count=%zu%s", export_format_name(fmt), n,
+                               reveal ? " reveal" : ""));
+    else
+        req_audit(r, "task.list", "task", 0, "ok", arena_printf(r->a, "count=%zu", n));
+    if (fmt)
+        return tasks_export(r, fmt, items, n, now, reveal);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, task_json(r->a, &items[i], now));
@@ -504,8 +504,8 @@ static err post_reveal(struct req *r)
 const struct route task_routes[] = {
     {M_POST, "/api/v1/tasks", post_task, PERM_TASK_DISPATCH, 0, dispatch_fields, "派发任务", "task",
      0},
-    {M_GET, "/api/v1/tasks", get_tasks, PERM_TASK_READ, 0, NULL, "任务看板（筛选、分页、导出）",
-     "task", 0},
+    {M_GET, "/api/v1/tasks", get_tasks, PERM_TASK_READ, 0, NULL,
+     "任务看板（筛选、分页，format=csv|xlsx 导出，reveal=1 导出完整信息）", "task", 0},
     {M_GET, "/api/v1/me/tasks", get_my_tasks, PERM_TASK_WORK, 0, NULL, "我的任务（按紧急程度）",
      "task", 0},
     {M_GET, "/api/v1/tasks/{id}", get_task, PERM_NONE, 0, NULL, "任务详情和处理记录", "task", 0},

@@ -335,7 +335,7 @@ test('the xlsx export: opens in openpyxl, masked, a cell beginning with = neutra
   assert.equal(t.formulas, 0, 'no formula in an export');
   assert.ok(r[13].includes('=1+2'), r[13]);
   // reveal: with person.reveal only, audited as a reveal
-  const full = readXlsx((await download(cc, '/api/v1/observations/export.xlsx?source=cdc&reveal=1')).buf);
+  const full = readXlsx((await download(cc, '/api/v1/observations?format=xlsx&source=cdc&reveal=1')).buf);
   assert.equal(full.rows[1][1], '牛魔王');
   const a = await auditEntries(auditor, 'observation.export_reveal');
   assert.match(a[0].detail, /count=1 reveal/);
@@ -347,10 +347,68 @@ test('the xlsx export: opens in openpyxl, masked, a cell beginning with = neutra
     many.push(row({ id: residentId('110101', `${1950 + (i % 40)}0${1 + (i % 9)}15`, 100 + Math.floor(i / 40)), source: '企业自主申报' }));
   const job = await upload(cc, xlsx(many));
   assert.equal((await jobDone(cc, job.body.job_id)).written, 1001);
-  const big = readXlsx((await download(cc, '/api/v1/observations/export.xlsx?source=enterprise')).buf);
+  const big = readXlsx((await download(cc, '/api/v1/observations?format=xlsx&source=enterprise')).buf);
   assert.equal(big.rows.length, 1002);
   assert.equal(new Set(big.rows.slice(1).map((r) => r[0])).size, 1001);
   // scope: another district's export does not hold this one
   const other = readXlsx((await download(ccOther, '/api/v1/observations/export.xlsx?source=cdc')).buf);
   assert.equal(other.rows.length, 1, 'the header only');
+});
+
+test('every case list exports CSV and xlsx with the list filters: masked, formulas defused, reveal audited, bad format 400', async () => {
+  const p = await cc.post('/api/v1/persons', { name: '白骨精', id_number: rid(), region_code: COMMUNITY, phone: '13911112222' });
+  assert.equal(p.status, 201, p.text);
+  const o = await cc.post('/api/v1/observations', { person_id: p.body.id, kind: 'home_isolation', source: 'cdc', note: '=HYPERLINK("x")' });
+  assert.equal(o.status, 201, o.text);
+  const c = await cc.post(`/api/v1/observations/${o.body.id}/checks`, { symptoms: ['cough'], temperature: 37.2 });
+  assert.equal(c.status, 201, c.text);
+  const t = await cc.post('/api/v1/tasks', {
+    kind: 'general', region_code: COMMUNITY, assignee_role: 'grid_worker', deadline: Date.now() + DAY,
+    title: '=导出专用任务', person_id: p.body.id, phone: '13911112222', address: '多福巷8号',
+  });
+  assert.equal(t.status, 201, t.text);
+  const inc = await cc.post('/api/v1/reports', { source: 'cdc', category: 'other', name: '白骨精', phone: '13911112222', region_code: COMMUNITY });
+  assert.equal(inc.status, 201, inc.text);
+  const lists = [
+    { path: `/api/v1/observations?person_id=${p.body.id}`, id: o.body.id, sheet: '隔离观察名单', action: 'observation.export', name: 1 },
+    { path: `/api/v1/tasks?q=${encodeURIComponent('导出专用')}`, id: t.body.id, sheet: '任务', action: 'task.export', name: 10 },
+    { path: `/api/v1/observations/${o.body.id}/checks?by=doctor`, id: c.body.id, sheet: '体征核查', action: 'check.export', name: 1 },
+    { path: `/api/v1/incidents?category=other&source=cdc`, id: inc.body.id, sheet: '事件', action: 'incident.export', name: 5 },
+  ];
+  for (const l of lists) {
+    const x = await download(cc, `${l.path}&format=xlsx`);
+    assert.equal(x.status, 200, `${l.path}: ${x.buf}`);
+    assert.equal(x.type, XLSX);
+    const book = readXlsx(x.buf);
+    assert.deepEqual(book.sheets, [l.sheet]);
+    assert.equal(book.rows.length, 2, `${l.path}: the header and the one row of the filter: ${JSON.stringify(book.rows)}`);
+    assert.equal(book.rows[1][0], l.id, 'the id whole, as text');
+    assert.equal(book.rows[1][l.name], '白*精', `${l.path}: masked`);
+    assert.ok(!JSON.stringify(book.rows).includes('13911112222'), 'the phone masked');
+    assert.equal(book.formulas, 0, 'no formula in an export');
+    const csv = await cc.get(`${l.path}&format=csv`);
+    assert.equal(csv.status, 200, csv.text);
+    assert.match(csv.headers.get('content-type'), /text\/csv/);
+    const lines = csv.text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    assert.equal(lines.length, 2, csv.text);
+    assert.ok(lines[1].includes('白*精') && !csv.text.includes('白骨精'), csv.text);
+    // the full values with person.reveal, audited as a reveal; refused without it
+    const full = readXlsx((await download(cc, `${l.path}&format=xlsx&reveal=1`)).buf);
+    assert.equal(full.rows[1][l.name], '白骨精', l.path);
+    const a = await auditEntries(auditor, `${l.action}_reveal`);
+    assert.match(a[0].detail, /format=xlsx count=1 reveal/, l.action);
+    assert.ok((await auditEntries(auditor, l.action)).some((e) => /format=csv count=1/.test(e.detail)), l.action);
+    expectError(await leader.get(`${l.path}&format=xlsx&reveal=1`), 403, 'reveal_forbidden', 'reveal');
+    expectError(await cc.get(`${l.path}&format=pdf`), 400, 'invalid_parameter', 'format');
+    expectError(await cc.get(`${l.path}&format=xlsx&reveal=yes`), 400, 'invalid_parameter', 'reveal');
+  }
+  // a cell that begins with = is text, not a formula
+  const tasks = readXlsx((await download(cc, `/api/v1/tasks?q=${encodeURIComponent('导出专用')}&format=xlsx`)).buf);
+  assert.ok(tasks.rows[1][2].endsWith('=导出专用任务'), tasks.rows[1][2]);
+  const obs = readXlsx((await download(cc, `/api/v1/observations?person_id=${p.body.id}&format=xlsx&reveal=1`)).buf);
+  assert.ok(obs.rows[1][17].includes('=HYPERLINK'), obs.rows[1][17]);
+  // scope: another district's exports hold none of these
+  for (const l of lists.filter((x) => !x.path.includes('/checks')))
+    assert.equal(readXlsx((await download(ccOther, `${l.path}&format=xlsx`)).buf).rows.length, 1, l.path);
+  expectError(await ccOther.get(`/api/v1/observations/${o.body.id}/checks?format=xlsx`), 404, 'not_found');
 });

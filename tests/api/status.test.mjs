@@ -214,3 +214,36 @@ test('counters: status levels, entries, new cases by route, observations opened 
   const v = ctx.fk(['stats', 'verify']);
   assert.equal(v.status, 0, v.stdout + v.stderr);
 });
+
+test('status-targets: the state machine\'s next statuses from the current one, each other one refused; scope', async () => {
+  const id = await person();
+  const voc = (await ok(cc.get('/api/v1/vocabularies'))).person_statuses.items;
+  const label = Object.fromEntries(voc.map((x) => [x.value, x.label]));
+  const targets = async (pid = id) => ok(cc.get(`/api/v1/persons/${pid}/status-targets`));
+  const path = [
+    ['normal', ['observation', 'home_isolation', 'central_quarantine'], { to: 'home_isolation' }],
+    ['home_isolation', ['normal', 'observation', 'home_isolation', 'central_quarantine', 'suspected', 'confirmed', 'asymptomatic'].filter((s) => s !== 'home_isolation'), { to: 'suspected' }],
+    ['suspected', ['normal', 'observation', 'home_isolation', 'central_quarantine', 'confirmed', 'asymptomatic'], { to: 'confirmed', severity: 'mild', infection_route: 'local' }],
+    ['confirmed', ['confirmed', 'cured', 'dead'], { to: 'dead' }],
+    ['dead', [], null],
+  ];
+  for (const [status, want, next] of path) {
+    const t = await targets();
+    assert.equal(t.status, status);
+    assert.equal(t.status_name, label[status]);
+    assert.deepEqual(Object.keys(t).sort(), ['status', 'status_name', 'targets']);
+    assert.deepEqual(t.targets.map((x) => x.status).sort(), [...want].sort(), status);
+    for (const x of t.targets) assert.equal(x.name, label[x.status]);
+    // every status the reply leaves out is refused by the state machine
+    for (const v of voc.map((x) => x.value).filter((s) => !want.includes(s)))
+      expectError(await set(cc, id, { to: v, ...(v === 'confirmed' ? { severity: 'mild', infection_route: 'local' } : {}) }), 409, 'invalid_transition');
+    assert.equal(await statusOf(id), status, 'nothing changed');
+    if (next) await ok(set(cc, id, next));
+  }
+  // scope: another street's staff get 404, as for the person; a malformed id is 404
+  expectError(await csOther.get(`/api/v1/persons/${id}/status-targets`), 404, 'not_found');
+  assert.equal((await cc.get('/api/v1/persons/abc/status-targets')).status, 404);
+  assert.equal((await cc.get('/api/v1/persons/999999999/status-targets')).status, 404);
+  assert.equal((await leader.get(`/api/v1/persons/${id}/status-targets`)).status, 200);
+  await auditEntries(auditor, 'person.status_targets', id);
+});
