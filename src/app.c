@@ -53,6 +53,8 @@ err app_routes(void)
     ADD(job);
     /* a change of status or residence recomputes the person's code */
     HOOK(person_on_change(code_person_changed));
+    /* a change of residence moves the open observation and tasks along */
+    HOOK(person_on_move(case_person_moved));
     /* the people list filters and shows code colours by code's own table */
     person_code_colours_set(&code_colour_vocab);
     /* hooks instead of includes, so capabilities depend one way */

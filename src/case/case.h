@@ -55,6 +55,9 @@
 err case_event_add(db *d, int64_t incident_id, int64_t person_id, int64_t region_code,
                    const char *action, const char *detail, int64_t user_id) MUST_USE;
 
+/* The step kinds (action) a timeline holds, with their Chinese labels. */
+extern const struct vocab case_action_vocab;
+
 /* ---- the observation list (observe.c) ------------------------------------- */
 
 /* How a person is observed (隔离观察方式). */
@@ -168,6 +171,20 @@ extern const struct vocab infection_route_vocab;
  */
 err case_status_change(db *d, arena *a, const struct principal *who, int64_t person_id, int to,
                        enum case_severity severity, const char *reason) MUST_USE;
+
+/* ---- a change of residence (residence.c) ------------------------------------ */
+
+/*
+ * person_on_move's subscriber (src/app.c): inside the transaction of a
+ * person's change of region_code from `from` to `to`, move the open
+ * observation (with its checks, messages, notes and isolations row), the
+ * newest status change and the open verify / follow_up tasks kept at the
+ * old residence to the new one, with the flow counters they carry, a
+ * timeline step "residence_moved" and an audit entry
+ * "case.residence_move".
+ */
+err case_person_moved(db *d, arena *a, const struct principal *who, int64_t person_id, int64_t from,
+                      int64_t to) MUST_USE;
 
 /* ---- measures (stats) ------------------------------------------------------ */
 
@@ -303,7 +320,7 @@ struct incident {
     double lat, lng;
     const char *region_name;   /* filled by reads */
     int64_t attachments;       /* how many (lists) */
-    const char *reporter_name; /* staff display name, "" for a resident (lists) */
+    const char *reporter_name; /* staff display name, a resident's masked name, "" none */
 };
 
 struct incident_filter {

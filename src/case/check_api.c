@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "http/write.h"
 #include "base/time.h"
 #include "case/check.h"
 #include "http/export.h"
@@ -28,17 +29,6 @@
 #include "security/audit.h"
 
 #define TIME_MAX 4102444800000LL /* 2100-01-01 */
-
-static err finish_write(struct req *r, err e, const char *action, const char *type, int64_t id,
-                        const char *detail)
-{
-    if (e) {
-        err_ignore(db_release(r->db, false));
-        return audit_refusal(r->db, r->who, r->ip, action, type, id, e, detail);
-    }
-    req_audit(r, action, type, id, "ok", detail);
-    return db_release(r->db, true);
-}
 
 /* The resident's own person (403 for staff, 404 before registering). */
 static err own_person(struct req *r, int64_t *person_r)
@@ -62,15 +52,10 @@ static err post_check(struct req *r)
     if (!e)
         e = check_parse(r->body, &in);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = check_record(r->db, r->a, r->who, obs, CHECK_BY_DOCTOR, &in, 0, &id);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "check.create", "observation", obs,
-                          arena_printf(r->a, "check=%lld", (long long)id))))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, check_record(r->db, r->a, r->who, obs, CHECK_BY_DOCTOR, &in, 0, &id));
+    if ((e = req_write_done(r, e, "check.create", "observation", obs,
+                            arena_printf(r->a, "check=%lld", (long long)id))))
         return e;
     struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1};
     json_t *items;
@@ -219,13 +204,10 @@ static err post_self_check(struct req *r)
         e = check_own_observation(r->db, person, &obs);
         if (!e)
             e = check_record(r->db, r->a, r->who, obs, CHECK_BY_SELF, &in, 0, &id);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
+        e = req_tx_end(r, e);
     }
-    if ((e = finish_write(r, e, "self_check.create", "observation", obs,
-                          arena_printf(r->a, "check=%lld", (long long)id))))
+    if ((e = req_write_done(r, e, "self_check.create", "observation", obs,
+                            arena_printf(r->a, "check=%lld", (long long)id))))
         return e;
     struct scope all = scope_all();
     struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1, .plain = true};
@@ -296,29 +278,36 @@ static json_t *attachments_of(struct req *r)
     return json_is_null(v) ? NULL : v;
 }
 
-static err post_me_message(struct req *r)
+/* A message to the conversation of an observation: the resident's own
+ * (from: MSG_FROM_PERSON, their open observation) or a doctor's answer
+ * (MSG_FROM_STAFF, the path's observation in scope). */
+static err message_post(struct req *r, enum msg_from from)
 {
-    int64_t person = 0, obs = 0, id = 0;
-    err e = own_person(r, &person);
+    int64_t person = 0, obs = 0, region = 0, id = 0;
+    bool self = from == MSG_FROM_PERSON;
+    err e = self ? own_person(r, &person) : req_param_id(r, 0, &obs);
     db_hold(r->db);
     if (!e && !(e = db_begin(r->db))) {
-        int64_t region = 0;
-        struct scope all = scope_all();
-        e = check_own_observation(r->db, person, &obs);
+        struct scope all = scope_all(); /* the resident's own, by person */
+        if (self)
+            e = check_own_observation(r->db, person, &obs);
         if (!e)
-            e = check_observation(r->db, &all, obs, false, NULL, &region);
+            e = check_observation(r->db, self ? &all : &r->who->scope, obs, false, &person,
+                                  &region);
         if (!e)
-            e = check_message_add(r->db, r->a, r->who, obs, person, region, MSG_FROM_PERSON,
+            e = check_message_add(r->db, r->a, r->who, obs, person, region, from,
                                   json_str(r->body, "text"), attachments_of(r), &id);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
+        e = req_tx_end(r, e);
     }
-    if ((e = finish_write(r, e, "message.create", "observation", obs,
-                          arena_printf(r->a, "message=%lld", (long long)id))))
+    if ((e = req_write_done(r, e, "message.create", "observation", obs,
+                            arena_printf(r->a, "message=%lld", (long long)id))))
         return e;
     return messages_reply(r, 201, obs);
+}
+
+static err post_me_message(struct req *r)
+{
+    return message_post(r, MSG_FROM_PERSON);
 }
 
 static err get_me_messages(struct req *r)
@@ -347,23 +336,7 @@ static err get_messages(struct req *r)
 
 static err post_message(struct req *r)
 {
-    int64_t obs, person = 0, region = 0, id = 0;
-    err e = req_param_id(r, 0, &obs);
-    db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = check_observation(r->db, &r->who->scope, obs, false, &person, &region);
-        if (!e)
-            e = check_message_add(r->db, r->a, r->who, obs, person, region, MSG_FROM_STAFF,
-                                  json_str(r->body, "text"), attachments_of(r), &id);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "message.create", "observation", obs,
-                          arena_printf(r->a, "message=%lld", (long long)id))))
-        return e;
-    return messages_reply(r, 201, obs);
+    return message_post(r, MSG_FROM_STAFF);
 }
 
 /* ---- rules ------------------------------------------------------------------------------ */
@@ -386,14 +359,10 @@ static err put_rules(struct req *r)
 {
     db_hold(r->db);
     err e = db_begin(r->db);
-    if (!e) {
-        e = check_rules_save(r->db, json_object_get(r->body, "rules"), r->who->user_id);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(
+    if (!e)
+        e = req_tx_end(r,
+                       check_rules_save(r->db, json_object_get(r->body, "rules"), r->who->user_id));
+    if ((e = req_write_done(
              r, e, "check_rule.update", "check_rule", 0,
              arena_printf(r->a, "count=%zu", json_array_size(json_object_get(r->body, "rules"))))))
         return e;

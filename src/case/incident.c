@@ -202,10 +202,11 @@ err routing_rule_set(db *d, const struct routing_rule *r, int64_t user_id)
     "i.access_id, i.detail_enc, i.task_id, i.outcome, i.close_reason_enc, i.observation_id, "      \
     "i.created_at, i.updated_at, i.version, g.name, "                                              \
     "(SELECT COUNT(*) FROM attachments t WHERE t.owner_kind = 'incident' AND t.owner_id = i.id), " \
-    "u.display_name, u.kind"
+    "u.display_name, u.kind, rp.name_enc"
 #define INCIDENT_FROM                                                                              \
     " FROM incidents i LEFT JOIN regions g ON g.code = i.region_code"                              \
-    " LEFT JOIN users u ON u.id = i.reporter_user_id"
+    " LEFT JOIN users u ON u.id = i.reporter_user_id"                                              \
+    " LEFT JOIN persons rp ON rp.id = i.reporter_person_id"
 
 static err incident_row(arena *a, db_stmt *s, struct incident *r)
 {
@@ -242,6 +243,14 @@ static err incident_row(arena *a, db_stmt *s, struct incident *r)
     v.reporter_name =
         strcmp(db_col_text(s, 32), "staff") ? "" : arena_strdup(a, db_col_text(s, 31));
     err e;
+    /* a resident reporter by their registered name, masked (a list never
+     * shows a raw user id); "居民" when they have no person record */
+    if (!*v.reporter_name && v.reporter_user_id) {
+        const char *name = NULL;
+        if ((e = unseal_col(a, s, 33, "persons.name", &name)))
+            return e;
+        v.reporter_name = name && *name ? mask_name(a, name) : "居民";
+    }
     if ((e = unseal_col(a, s, 6, "incident.name", &v.subject.name)) ||
         (e = unseal_col(a, s, 7, "incident.phone", &v.subject.phone)) ||
         (e = unseal_col(a, s, 9, "incident.id_number", &v.subject.id_number)) ||
@@ -354,26 +363,12 @@ err incident_list(db *d, arena *a, const struct scope *sc, const struct incident
     return E_OK;
 }
 
-/* The steps this file adds that the case timeline's table does not name. */
-static const char *action_label(const char *action)
-{
-    static const struct vocab_word own[] = {
-        {"registered", "登记人员"},
-        {"matched", "匹配到已登记人员"},
-        {"closed", "结案"},
-        {"task_cancelled", "核实任务撤销"},
-    };
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        if (!strcmp(own[i].name, action))
-            return own[i].label;
-    return case_action_label(action);
-}
-
 err incident_timeline(db *d, int64_t id, json_t **items_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT e.action, e.detail, e.at, u.display_name FROM case_events e"
+                       "SELECT e.action, e.detail, e.at, " CASE_ACTOR_COLS
+                       ", e.user_id FROM case_events e"
                        " LEFT JOIN users u ON u.id = e.user_id"
                        " WHERE e.incident_id = ? ORDER BY e.at, e.id",
                        &s);
@@ -385,13 +380,12 @@ err incident_timeline(db *d, int64_t id, json_t **items_r)
     while (!(e = db_row(s, &row)) && row) {
         json_t *o = json_object();
         json_object_set_new(o, "action", json_string(db_col_text(s, 0)));
-        json_object_set_new(o, "action_label", json_string(action_label(db_col_text(s, 0))));
+        json_object_set_new(o, "action_label", json_string(case_action_label(db_col_text(s, 0))));
         json_t *dv = json_loads(db_col_text(s, 1), 0, NULL);
         json_object_set_new(o, "detail", dv ? dv : json_object());
         json_object_set_new(o, "at", json_integer(db_col_int64(s, 2)));
         /* who, by name; a step of a rule is the system's */
-        json_object_set_new(o, "actor",
-                            json_string(db_col_null(s, 3) ? "系统规则" : db_col_text(s, 3)));
+        json_object_set_new(o, "actor", json_string(case_actor_name(s, 3, db_col_int64(s, 5))));
         json_array_append_new(arr, o);
     }
     db_done(s);

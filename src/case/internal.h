@@ -129,6 +129,16 @@ err case_person_in_scope(db *d, const struct scope *sc, int64_t person_id, int64
  * the action itself when unknown. */
 const char *case_action_label(const char *action);
 
+/*
+ * Who did a step, by name (a list never shows a raw user id): the columns
+ * to select from `users u` LEFT JOINed on the row's user_id, and the name
+ * from them at column `col` — the display name, else the account name;
+ * "系统规则" for a step of a rule (user_id 0). Every case list that names
+ * its actor reads it this way (timelines, status changes).
+ */
+#define CASE_ACTOR_COLS "COALESCE(u.display_name, ''), COALESCE(u.username, '')"
+const char *case_actor_name(db_stmt *s, int col, int64_t user_id);
+
 /* A person's timeline inside sc, newest first: JSON items with actor
  * names. E_NOT_FOUND when the person is not in scope. */
 err case_person_timeline(db *d, const struct scope *sc, int64_t person_id, int64_t page,

@@ -75,7 +75,12 @@ static const struct vocab_word room_states[] = {
 };
 const struct vocab room_state_vocab = VOCAB("room_states", "房间状态", room_states);
 
+/* Every step kind the timelines hold, each with its label: the one table
+ * (incident and person timelines, GET /api/v1/vocabularies "case_actions");
+ * a step written under a name missing here would show no label, which
+ * tests/api/observe.test.mjs refuses by reading the sources. */
 static const struct vocab_word actions[] = {
+    {NULL, NULL},
     {"observed", "纳入隔离观察"},
     {"status", "状态变更"},
     {"released", "解除隔离"},
@@ -83,25 +88,37 @@ static const struct vocab_word actions[] = {
     {"ended", "结束观察"},
     {"moved", "调换房间"},
     {"updated", "更新观察信息"},
+    /* incident.c */
     {"reported", "事件上报"},
     {"routed", "事件分派"},
+    {"registered", "登记人员"},
+    {"matched", "匹配到已登记人员"},
     {"task_created", "派发任务"},
+    {"task_cancelled", "核实任务撤销"},
     {"verified", "入户核实"},
-    {"check", "体征核查"},
+    {"closed", "结案"},
     /* check.c */
+    {"check", "体征核查"},
     {"check_missed", "未按时核查"},
     {"transfer_proposed", "建议转送定点医院"},
     {"transfer_decided", "转送处置决定"},
     {"message", "隔离人员留言"},
     {"message_answered", "医生回复留言"},
+    /* release.c */
+    {"certificate", "出具解除隔离通知书"},
+    {"certificate_revoked", "撤销解除隔离通知书"},
+    {"note", "解除隔离后随访记录"},
+    /* residence.c */
+    {"residence_moved", "迁居"},
 };
+const struct vocab case_action_vocab = VOCAB("case_actions", "处置步骤", actions);
 
 const char *case_action_label(const char *action)
 {
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (!strcmp(actions[i].name, action))
-            return actions[i].label;
-    return action;
+    int k = vocab_parse(&case_action_vocab, action);
+    /* never the raw name: an unknown kind (a newer server's row read by an
+     * older one) still reads as a step */
+    return k > 0 ? vocab_label(&case_action_vocab, (size_t)k) : "处置记录";
 }
 
 /* ---- the field table --------------------------------------------------------------- */
@@ -833,24 +850,42 @@ static void list_where(struct query *q, const struct scope *sc, const struct cas
     }
 }
 
+/* What a list and an export start with: the name query's blind indexes
+ * (by_name: to be confirmed on the decrypted names) and the columns of
+ * st.cols without its FROM (list_where has its own). */
+static err list_start(const struct case_observe_filter *f, struct name_keys *names, bool *by_name,
+                      char head[2048])
+{
+    storage_init();
+    memset(names, 0, sizeof *names);
+    *by_name = false;
+    if (f->q && *f->q &&
+        !(names->n = person_name_query_index(f->q, names->k, NAME_TOKENS_MAX, by_name)))
+        return err_set(E_INPUT, "invalid_parameter", "q", "姓名查询条件无效");
+    const char *from = strstr(st.cols, " FROM observations");
+    size_t len = (size_t)(from - st.cols);
+    memcpy(head, st.cols, len);
+    head[len] = '\0';
+    return E_OK;
+}
+
 err case_observation_list(db *d, arena *a, const struct scope *sc,
                           const struct case_observe_filter *f, struct observation **items_r,
                           size_t *n_r, int64_t *total_r, json_t **counts_r)
 {
-    storage_init();
     /* a name is sealed: its tokens' blind indexes select the candidates,
      * as the person list does; a query of 3 characters or more must then
      * be confirmed on the decrypted names, so that search pages in memory
      * over the candidates (at most LIST_MAX); otherwise SQL pages */
-    struct name_keys names = {0};
-    bool by_name = false;
-    if (f->q && *f->q &&
-        !(names.n = person_name_query_index(f->q, names.k, NAME_TOKENS_MAX, &by_name)))
-        return err_set(E_INPUT, "invalid_parameter", "q", "姓名查询条件无效");
+    struct name_keys names;
+    bool by_name;
+    char head[2048];
+    err e = list_start(f, &names, &by_name, head);
+    if (e)
+        return e;
     struct query w = QUERY_INIT, q = QUERY_INIT;
     list_where(&w, sc, f, &names, true);
     int64_t total = 0;
-    err e;
     if (!by_name) {
         struct query c = QUERY_INIT;
         query_sql(&c, "SELECT COUNT(*)");
@@ -861,12 +896,6 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
             return err_set(E_INPUT, "export_too_large", NULL, "导出的记录超过%d条，请缩小筛选范围",
                            LIST_MAX);
     }
-    /* the columns of st.cols without its FROM (list_where has its own) */
-    char head[2048] = "";
-    const char *from = strstr(st.cols, " FROM observations");
-    size_t len = (size_t)(from - st.cols);
-    memcpy(head, st.cols, len);
-    head[len] = '\0';
     query_sql(&q, head);
     query_append(&q, &w);
     query_sql(&q, " ORDER BY o.start_at DESC, o.id DESC");
@@ -958,22 +987,16 @@ err case_observation_each(db *d, arena *scratch, const struct scope *sc,
                           err (*fn)(void *ctx, const struct observation *o), void *ctx,
                           int64_t *n_r)
 {
-    storage_init();
-    struct name_keys names = {0};
-    bool by_name = false;
+    struct name_keys names;
+    bool by_name;
+    char head[2048];
     *n_r = 0;
-    if (f->q && *f->q &&
-        !(names.n = person_name_query_index(f->q, names.k, NAME_TOKENS_MAX, &by_name)))
-        return err_set(E_INPUT, "invalid_parameter", "q", "姓名查询条件无效");
-    char head[2048] = "";
-    const char *from = strstr(st.cols, " FROM observations");
-    size_t len = (size_t)(from - st.cols);
-    memcpy(head, st.cols, len);
-    head[len] = '\0';
+    err e = list_start(f, &names, &by_name, head);
+    if (e)
+        return e;
     /* keyset pages by id, not offsets: an offset reads every row before
      * its page again, quadratic over a million rows */
     int64_t after = 0;
-    err e = E_OK;
     for (;;) {
         struct query q = QUERY_INIT;
         arena_reset(scratch);

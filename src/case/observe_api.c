@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "http/write.h"
 #include "base/id.h"
 #include "base/regcode.h"
 #include "base/time.h"
@@ -41,33 +42,6 @@
 #define TIME_MAX 4102444800000LL /* 2100-01-01 */
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static const char *fields_detail(struct req *r)
-{
-    const char *out = "fields=";
-    const char *key;
-    json_t *v;
-    bool first = true;
-    json_object_foreach(r->body, key, v)
-    {
-        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
-        first = false;
-    }
-    return out;
-}
-
-/* A write in a held transaction with its audit entry: fn's error is
- * audited as a refusal, success as `action` "ok". */
-static err finish_write(struct req *r, err e, const char *action, const char *type, int64_t id,
-                        const char *detail)
-{
-    if (e) {
-        err_ignore(db_release(r->db, false));
-        return audit_refusal(r->db, r->who, r->ip, action, type, id, e, detail);
-    }
-    req_audit(r, action, type, id, "ok", detail);
-    return db_release(r->db, true);
-}
 
 static json_t *str_or_null(const char *s)
 {
@@ -204,14 +178,9 @@ static err post_observation(struct req *r)
     if (!e)
         e = obs_fields_from(r, &f, &set);
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_observe_full(r->db, r->a, r->who, &in, &f, set, &id);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "observation.create", "observation", id, fields_detail(r))))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, case_observe_full(r->db, r->a, r->who, &in, &f, set, &id));
+    if ((e = req_write_done(r, e, "observation.create", "observation", id, req_body_fields(r))))
         return e;
     return observation_reply(r, 201, id);
 }
@@ -243,15 +212,10 @@ static err patch_observation(struct req *r)
     if (!e)
         e = obs_fields_from(r, &f, &set);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_observation_update(r->db, r->a, r->who, id, json_int(r->body, "version", 0), &f,
-                                    set);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "observation.update", "observation", id, fields_detail(r))))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, case_observation_update(r->db, r->a, r->who, id,
+                                                  json_int(r->body, "version", 0), &f, set));
+    if ((e = req_write_done(r, e, "observation.update", "observation", id, req_body_fields(r))))
         return e;
     return observation_reply(r, 200, id);
 }
@@ -273,17 +237,12 @@ static err post_observation_end(struct req *r)
         how && !strcmp(how, "transferred") ? OBSERVE_TRANSFERRED : OBSERVE_RELEASED;
     err e = req_param_id(r, 0, &id);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_observe_end(r->db, r->a, r->who, id, h,
-                             body_word(r, "release_status", &release_status_vocab),
-                             json_str(r->body, "reason"));
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "observation.end", "observation", id,
-                          h == OBSERVE_RELEASED ? "how=released" : "how=transferred")))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, case_observe_end(r->db, r->a, r->who, id, h,
+                                           body_word(r, "release_status", &release_status_vocab),
+                                           json_str(r->body, "reason")));
+    if ((e = req_write_done(r, e, "observation.end", "observation", id,
+                            h == OBSERVE_RELEASED ? "how=released" : "how=transferred")))
         return e;
     return observation_reply(r, 200, id);
 }
@@ -301,14 +260,10 @@ static err post_observation_move(struct req *r)
     if (!e)
         e = body_id(r, "site_id", &site_id);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_observe_move(r->db, r->a, r->who, id, site_id, json_str(r->body, "room_no"));
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "observation.move", "observation", id, "")))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(
+            r, case_observe_move(r->db, r->a, r->who, id, site_id, json_str(r->body, "room_no")));
+    if ((e = req_write_done(r, e, "observation.move", "observation", id, "")))
         return e;
     return observation_reply(r, 200, id);
 }
@@ -495,15 +450,10 @@ static err post_status(struct req *r)
     int64_t change = 0;
     err e = req_param_id(r, 0, &in.person_id);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_status_set(r->db, r->a, r->who, &in, &change);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "person.status", "person", in.person_id,
-                          arena_printf(r->a, "to=%s", person_status_name(in.to)))))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, case_status_set(r->db, r->a, r->who, &in, &change));
+    if ((e = req_write_done(r, e, "person.status", "person", in.person_id,
+                            arena_printf(r->a, "to=%s", person_status_name(in.to)))))
         return e;
     json_t *o;
     if ((e = case_status_change_json(r->db, r->a, change, &o)))
@@ -645,15 +595,10 @@ static err post_rooms(struct req *r)
     if (!e)
         e = rooms_of(r, &rooms, &n);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_rooms_add(r->db, r->a, &r->who->scope, site, rooms, n, &added);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "quarantine_room.create", "place", site,
-                          arena_printf(r->a, "count=%zu", n))))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, case_rooms_add(r->db, r->a, &r->who->scope, site, rooms, n, &added));
+    if ((e = req_write_done(r, e, "quarantine_room.create", "place", site,
+                            arena_printf(r->a, "count=%zu", n))))
         return e;
     json_t *o = json_object();
     json_object_set_new(o, "added", json_integer(added));
@@ -674,8 +619,8 @@ static err patch_room(struct req *r)
     if (!e)
         e = case_room_set_closed(r->db, &r->who->scope, site, room,
                                  json_bool(r->body, "closed", false));
-    if ((e = finish_write(r, e, "quarantine_room.update", "place", site,
-                          json_bool(r->body, "closed", false) ? "closed=1" : "closed=0")))
+    if ((e = req_write_done(r, e, "quarantine_room.update", "place", site,
+                            json_bool(r->body, "closed", false) ? "closed=1" : "closed=0")))
         return e;
     return reply_empty(r);
 }
@@ -700,14 +645,10 @@ static err put_periods(struct req *r)
 {
     db_hold(r->db);
     err e = db_begin(r->db);
-    if (!e) {
-        e = case_periods_save(r->db, json_object_get(r->body, "periods"), r->who->user_id);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = finish_write(r, e, "observation_period.update", "observation_period", 0, "")))
+    if (!e)
+        e = req_tx_end(
+            r, case_periods_save(r->db, json_object_get(r->body, "periods"), r->who->user_id));
+    if ((e = req_write_done(r, e, "observation_period.update", "observation_period", 0, "")))
         return e;
     return get_periods(r);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "http/write.h"
 #include "base/id.h"
 #include "base/pdf.h"
 #include "base/qr.h"
@@ -221,17 +222,6 @@ static err get_person_certificates(struct req *r)
 
 /* ---- writes ------------------------------------------------------------------------- */
 
-/* Run fn's write in a held transaction with its audit entry. */
-static err held(struct req *r, err e, const char *action, const char *type, int64_t id)
-{
-    if (e) {
-        err_ignore(db_release(r->db, false));
-        return audit_refusal(r->db, r->who, r->ip, action, type, id, e, NULL);
-    }
-    req_audit(r, action, type, id, "ok", "");
-    return db_release(r->db, true);
-}
-
 static const struct jfield release_body[] = {
     {"release_status", J_STRING, JF_REQUIRED, 0, 0, "解除隔离后状态", NULL, &release_status_vocab},
     {"reason", J_STRING, JF_REQUIRED, 1, 200, "解除原因", NULL, NULL},
@@ -244,15 +234,11 @@ static err post_release(struct req *r)
     err e = req_param_id(r, 0, &id);
     int rs = vocab_parse(&release_status_vocab, json_str(r->body, "release_status"));
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_release(r->db, r->a, r->who, id, rs > 0 ? (enum release_status)rs : 0,
-                         json_str(r->body, "reason"), false, &cert);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = held(r, e, "observation.release", "observation", id)))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r,
+                       case_release(r->db, r->a, r->who, id, rs > 0 ? (enum release_status)rs : 0,
+                                    json_str(r->body, "reason"), false, &cert));
+    if ((e = req_write_done(r, e, "observation.release", "observation", id, "")))
         return e;
     struct certificate c;
     if ((e = case_certificate_find(r->db, r->a, &r->who->scope, 0, cert, &c)))
@@ -270,14 +256,10 @@ static err post_revoke(struct req *r)
     int64_t id = 0;
     err e = req_param_id(r, 0, &id);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_certificate_revoke(r->db, r->a, r->who, id, json_str(r->body, "reason"));
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = held(r, e, "certificate.revoke", "certificate", id)))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(
+            r, case_certificate_revoke(r->db, r->a, r->who, id, json_str(r->body, "reason")));
+    if ((e = req_write_done(r, e, "certificate.revoke", "certificate", id, "")))
         return e;
     struct certificate c;
     if ((e = case_certificate_find(r->db, r->a, &r->who->scope, 0, id, &c)))
@@ -328,14 +310,9 @@ static err post_note(struct req *r)
     int64_t id = 0, note = 0;
     err e = req_param_id(r, 0, &id);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = case_note_add(r->db, r->a, r->who, id, json_str(r->body, "text"), &note);
-        if (e)
-            db_rollback(r->db);
-        else
-            e = db_commit(r->db);
-    }
-    if ((e = held(r, e, "observation.note", "observation", id)))
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, case_note_add(r->db, r->a, r->who, id, json_str(r->body, "text"), &note));
+    if ((e = req_write_done(r, e, "observation.note", "observation", id, "")))
         return e;
     json_t *o = json_object();
     json_set_id(o, "id", note);

@@ -317,7 +317,7 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
 
 #define CHANGE_COLS                                                                                \
     "SELECT c.id, c.person_id, c.from_status, c.to_status, c.severity, c.infection_route, c.at, "  \
-    "c.user_id, c.reason_enc, COALESCE(u.display_name, ''), COALESCE(u.username, '') "             \
+    "c.user_id, c.reason_enc, " CASE_ACTOR_COLS " "                                                \
     "FROM status_changes c LEFT JOIN users u ON u.id = c.user_id "
 
 static err change_json(db_stmt *s, arena *a, bool reveal, json_t **o_r)
@@ -342,8 +342,7 @@ static err change_json(db_stmt *s, arena *a, bool reveal, json_t **o_r)
                                : json_null());
     json_object_set_new(o, "at", json_integer(db_col_int64(s, 6)));
     json_set_id(o, "user_id", db_col_int64(s, 7));
-    const char *name = db_col_text(s, 9);
-    json_object_set_new(o, "user_name", json_string(*name ? name : db_col_text(s, 10)));
+    json_object_set_new(o, "user_name", json_string(case_actor_name(s, 9, db_col_int64(s, 7))));
     const char *reason = NULL;
     err e = unseal_col(a, s, 8, "status_changes.reason", &reason);
     if (e) {

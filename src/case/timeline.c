@@ -57,13 +57,13 @@ err case_person_timeline(db *d, const struct scope *sc, int64_t person_id, int64
     if (e)
         return e;
     /* actors by name: the list shows names, never raw ids */
-    if ((e = db_prepare(d,
-                        "SELECT c.id, c.incident_id, c.at, c.action, c.detail, c.user_id, "
-                        "COALESCE(u.display_name, ''), COALESCE(u.username, '') "
-                        "FROM case_events c LEFT JOIN users u ON u.id = c.user_id "
-                        "WHERE c.person_id = ? AND c.region_code >= ? AND c.region_code < ? "
-                        "ORDER BY c.at DESC, c.id DESC LIMIT ? OFFSET ?",
-                        &s)))
+    if ((e = db_prepare(
+             d,
+             "SELECT c.id, c.incident_id, c.at, c.action, c.detail, c.user_id, " CASE_ACTOR_COLS " "
+             "FROM case_events c LEFT JOIN users u ON u.id = c.user_id "
+             "WHERE c.person_id = ? AND c.region_code >= ? AND c.region_code < ? "
+             "ORDER BY c.at DESC, c.id DESC LIMIT ? OFFSET ?",
+             &s)))
         return e;
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, sc->lo);
@@ -82,11 +82,7 @@ err case_person_timeline(db *d, const struct scope *sc, int64_t person_id, int64
         json_t *detail = json_loads(db_col_text(s, 4), 0, NULL);
         json_object_set_new(o, "detail", detail ? detail : json_object());
         json_set_id(o, "user_id", db_col_int64(s, 5));
-        const char *name = db_col_text(s, 6);
-        if (!*name)
-            name = db_col_text(s, 7);
-        json_object_set_new(o, "user_name",
-                            db_col_int64(s, 5) ? json_string(name) : json_string("系统规则"));
+        json_object_set_new(o, "user_name", json_string(case_actor_name(s, 6, db_col_int64(s, 5))));
         json_array_append_new(items, o);
     }
     db_done(s);
@@ -96,4 +92,12 @@ err case_person_timeline(db *d, const struct scope *sc, int64_t person_id, int64
     }
     *items_r = items;
     return E_OK;
+}
+
+const char *case_actor_name(db_stmt *s, int col, int64_t user_id)
+{
+    if (!user_id)
+        return "系统规则";
+    const char *name = db_col_text(s, col);
+    return *name ? name : db_col_text(s, col + 1);
 }

@@ -797,6 +797,16 @@ err person_on_change(person_change_fn fn)
     return E_OK;
 }
 
+static person_move_fn on_move;
+
+err person_on_move(person_move_fn fn)
+{
+    if (fn && on_move && on_move != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "person_on_move 已有订阅者：每个钩子只能注册一个");
+    on_move = fn;
+    return E_OK;
+}
+
 /*
  * The id of the live person holding document (type, idn) when that person
  * is an unverified self-registration, else 0. Deliberately unscoped, like
@@ -1033,6 +1043,8 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
                             json_pack("[bb]", !cur.unverified, !nv.unverified));
     e = history_write(d, a, id, now, who->user_id, "update", changes);
     json_decref(changes);
+    if (!e && on_move && moved)
+        e = on_move(d, a, who, id, cur.region_code, nv.region_code);
     if (!e && on_change && (changed & (PF_BIT(PF_STATUS) | PF_BIT(PF_REGION_CODE))))
         e = on_change(d, a, id, who->user_id);
     if (e)

@@ -376,6 +376,19 @@ err person_measures_register(void) MUST_USE;
 typedef err (*person_change_fn)(db *d, arena *a, int64_t person_id, int64_t user_id);
 err person_on_change(person_change_fn fn) MUST_USE;
 
+/*
+ * A capability whose records about a person are kept at the person's
+ * residence (the case workflow's open observation and tasks) registers one
+ * function, called inside the transaction of a person_update that changed
+ * region_code, before the person_on_change hook, so the records move with
+ * the person or not at all: `from` and `to` are the old and the new
+ * region, `who` made the change (for its audit entry). Rules as for
+ * person_on_change: one subscriber, set at start-up.
+ */
+typedef err (*person_move_fn)(db *d, arena *a, const struct principal *who, int64_t person_id,
+                              int64_t from, int64_t to);
+err person_on_move(person_move_fn fn) MUST_USE;
+
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r) MUST_USE;
 

@@ -31,7 +31,7 @@ static const struct vocab *const vocabs[] = {
     &case_source_vocab,       &observe_state_vocab,   &release_status_vocab,
     &room_state_vocab,        &case_severity_vocab,   &infection_route_vocab,
     &incident_category_vocab, &incident_state_vocab,  &incident_outcome_vocab,
-    &routing_action_vocab,
+    &routing_action_vocab,    &case_action_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -591,3 +591,25 @@ test('a region move carries its reports along', async () => {
   const v = ctx.fk(['stats', 'verify']);
   assert.ok(!/case\.incident\.new/.test(v.stdout + v.stderr), v.stdout + v.stderr);
 });
+
+test('the inbox and the detail name the reporter: staff by display name, a resident by their masked name, never an id', async () => {
+  const reg = await resident({ register: true });
+  const anon = await resident();
+  const a = await reg.post('/api/v1/me/reports', { about: 'other', category: 'other', name: '报告对象甲', region_code: COMMUNITY });
+  assert.equal(a.status, 201, a.text);
+  const b = await anon.post('/api/v1/me/reports', { about: 'other', category: 'other', name: '报告对象乙', region_code: COMMUNITY });
+  assert.equal(b.status, 201, b.text);
+  const c = await cc.post('/api/v1/reports', { source: 'cdc', category: 'other', name: '报告对象丙', region_code: COMMUNITY });
+  assert.equal(c.status, 201, c.text);
+  const inbox = (await cc.get('/api/v1/incidents?category=other&page_size=200')).body.items;
+  const of = (id) => inbox.find((x) => x.id === id);
+  assert.equal(of(a.body.id).reporter_name, '上*人', 'a registered resident: the masked name');
+  assert.equal(of(b.body.id).reporter_name, '居民', 'a resident without a record');
+  assert.ok(of(c.body.id).reporter_name && !/^\d+$/.test(of(c.body.id).reporter_name), of(c.body.id).reporter_name);
+  for (const x of [a, b, c]) {
+    const d = (await cc.get(`/api/v1/incidents/${x.body.id}`)).body;
+    assert.equal(d.reporter_name, of(x.body.id).reporter_name);
+    assert.ok(!('reporter_user_id' in d), 'no raw user id');
+    for (const s of d.timeline || []) assert.ok(s.action_label && s.action_label !== s.action, JSON.stringify(s));
+  }
+});

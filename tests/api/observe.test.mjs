@@ -6,6 +6,8 @@
 // bad input, scope (another street's staff: 404) and audit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { residentId, expectError, auditEntries, startCityWith, sqlRun } from './lib.mjs';
 
 const PW = 'Passw0rd!observe';
@@ -314,4 +316,87 @@ test('a region move carries the observations, rooms, status changes and timeline
   // and the old street's range holds nothing of it
   for (const t of ['observations', 'quarantine_rooms', 'status_changes', 'case_events'])
     assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM ${t} WHERE region_code >= 110101002001000000 AND region_code < 110101002002000000`).trim(), '0', t);
+});
+
+test('a change of residence moves the open observation, its checks, the status row and open verify tasks, with the counters', async () => {
+  // the new residence: the community the region-move test above renumbered,
+  // whose staff (csOther) moved with it; outside cs's community
+  const NEW = '110101001002';
+  const id = await person(COMMUNITY, { name: '唐三藏' });
+  // a contact's report: a verify task at the person's residence
+  const rep = await ok(cc.post('/api/v1/reports', { source: 'contact', category: 'contact', person_id: id }), 201);
+  const task = (await ok(cc.get(`/api/v1/incidents/${rep.id}`))).task_id;
+  assert.ok(task, 'a verify task');
+  const o = await ok(cs.post('/api/v1/observations', { person_id: id, kind: 'home_isolation', source: 'cdc' }), 201);
+  const chk = await ok(cc.post(`/api/v1/observations/${o.id}/checks`, { symptoms: ['cough'], temperature: 37.9 }), 201);
+  // a closed observation of earlier stays where it happened
+  const byPerson = await ok(cs.get(`/api/v1/observations?person_id=${id}`));
+  assert.deepEqual(byPerson.items.map((x) => x.id), [o.id]);
+  assert.equal((await ok(csOther.get(`/api/v1/observations?person_id=${id}`))).total, 0, 'another street: an empty list');
+  const measures = ['case.observe.new', 'case.enter.home_isolation', 'check.new', 'check.abnormal.new', 'person.status.home_isolation'];
+  const at = (m, prefix) => Number(sqlRun(ctx, `SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = '${m}' AND day <> 0 AND region_code >= ${prefix}000000 AND region_code < ${prefix}999999`).trim());
+  const level = (prefix) => Number(sqlRun(ctx, `SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'person.status.home_isolation' AND day = 0 AND region_code >= ${prefix}000000 AND region_code < ${prefix}999999`).trim());
+  const snap = () => Object.fromEntries(measures.map((m) => [m, m.startsWith('person.') ? [level(COMMUNITY), level(NEW)] : [at(m, COMMUNITY), at(m, NEW)]]));
+  const before = snap();
+  const p = await ok(cc.get(`/api/v1/persons/${id}`));
+  await ok(cc.patch(`/api/v1/persons/${id}`, { region_code: NEW, version: p.version }));
+  // the old street's staff no longer see it; the new one's do
+  expectError(await cs.get(`/api/v1/observations/${o.id}`), 404, 'not_found');
+  assert.equal((await ok(cs.get(`/api/v1/observations?person_id=${id}`))).total, 0);
+  const moved = await ok(csOther.get(`/api/v1/observations/${o.id}`));
+  assert.equal(moved.region_code, NEW);
+  assert.equal(moved.state, 'active');
+  assert.deepEqual((await ok(csOther.get(`/api/v1/observations?person_id=${id}`))).items.map((x) => x.id), [o.id]);
+  assert.deepEqual((await ok(csOther.get(`/api/v1/observations/${o.id}/checks`))).items.map((x) => x.id), [chk.id]);
+  assert.equal((await ok(csOther.get(`/api/v1/persons/${id}/status-changes`))).total, 1, 'the status row moved');
+  assert.equal((await ok(cc.get(`/api/v1/tasks/${task}`))).region_code, NEW, 'the open verify task followed');
+  const tl = await ok(csOther.get(`/api/v1/persons/${id}/timeline`));
+  const step = tl.items.find((x) => x.action === 'residence_moved');
+  assert.ok(step, JSON.stringify(tl.items));
+  assert.equal(step.action_label, '迁居');
+  // the counters moved from the old street to the new, nothing more
+  const after = snap();
+  for (const m of measures) {
+    assert.equal(after[m][0], before[m][0] - 1, `${m} left the old street`);
+    assert.equal(after[m][1], before[m][1] + 1, `${m} reached the new street`);
+  }
+  const v = ctx.fk(['stats', 'verify']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  const a = await auditEntries(auditor, 'case.residence_move', id);
+  assert.match(a[0].detail, /observation=\d+ checks=1 status_changes=1 tasks=1/);
+  // bad person_id
+  expectError(await cs.get('/api/v1/observations?person_id=abc'), 400, 'invalid_parameter', 'person_id');
+  expectError(await cs.get('/api/v1/observations?person_id=-1'), 400, 'invalid_parameter', 'person_id');
+});
+
+test('every timeline step kind the code writes has a Chinese label (case_actions), and the timelines show it', async () => {
+  const voc = (await ok(cc.get('/api/v1/vocabularies'))).case_actions;
+  assert.ok(voc, 'the case_actions vocabulary');
+  const labels = Object.fromEntries(voc.items.map((x) => [x.value, x.label]));
+  // the kinds written: every literal passed as the action of case_event_add
+  // or of a file's own event() wrapper, and the words of a chosen action
+  const dir = path.resolve('src/case');
+  const kinds = new Set();
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.c'))) {
+    const src = fs.readFileSync(path.join(dir, f), 'utf8');
+    for (const m of src.matchAll(/\b(?:case_event_add|event)\(\s*d,[^;]*?"([a-z_]+)"/gs)) kinds.add(m[1]);
+    for (const m of src.matchAll(/const char \*action\s*=([^;]*);/gs))
+      for (const w of m[1].matchAll(/"([a-z_]+)"/g)) kinds.add(w[1]);
+    for (const m of src.matchAll(/\b(?:case_event_add|event)\(\s*d,(?:\s*[^,";]+,)+\s*[^",;]*\? "([a-z_]+)"\s*: "([a-z_]+)"/gs)) { kinds.add(m[1]); kinds.add(m[2]); }
+  }
+  for (const k of ['observed', 'registered', 'matched', 'closed', 'task_cancelled', 'certificate', 'certificate_revoked', 'note', 'residence_moved', 'released', 'ended', 'message_answered'])
+    assert.ok(kinds.has(k), `the source walk finds ${k}: ${[...kinds]}`);
+  for (const k of kinds) {
+    assert.ok(labels[k], `step kind ${k} has a label`);
+    assert.match(labels[k], /\p{Script=Han}/u, k);
+  }
+  // and the timelines answer labels, never the raw kind
+  const id = await person();
+  const o = await ok(cs.post('/api/v1/observations', { person_id: id, kind: 'home_isolation', source: 'cdc' }), 201);
+  await ok(cs.post(`/api/v1/observations/${o.id}/end`, { reason: '期满' }));
+  const tl = await ok(cs.get(`/api/v1/persons/${id}/timeline`));
+  assert.ok(tl.items.length >= 2);
+  for (const x of tl.items) assert.equal(x.action_label, labels[x.action], x.action);
+  const all = sqlRun(ctx, 'SELECT DISTINCT action FROM case_events').trim().split('\n').filter(Boolean);
+  for (const k of all) assert.ok(labels[k], `stored step ${k} has a label`);
 });
