@@ -73,6 +73,10 @@ test('事件受理: a report filed through the API, with its photo, timeline and
   assert.equal(await row.getByTestId('cell-region').textContent(), '1号楼', 'the region by name, not its code');
   assert.equal(await row.getByTestId('cell-source').textContent(), '基层医生');
   assert.equal(await row.getByTestId('cell-attachments').textContent(), '1');
+  // the reporter by name, as the server names them, never a user id
+  const inc = await cc.get(`/api/v1/incidents/${r.body.id}`);
+  assert.ok(inc.body.reporter_name && !/^\d+$/.test(inc.body.reporter_name), inc.text);
+  assert.equal(await row.getByTestId('cell-reporter').textContent(), inc.body.reporter_name);
   assert.equal(await page.getByTestId('incident-dot').count(), 1, 'its position on the scatter');
   assert.ok(!(await page.getByTestId('incident-table').textContent()).includes(BUILDING), 'no region code shown');
 
