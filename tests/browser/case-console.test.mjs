@@ -426,6 +426,15 @@ test('隔离观察名单: filters live in the URL, and both exports hold the row
   assert.ok(!/kind=|state=/.test(new URL(page.url()).hash), page.url());
   await shot(page, 'case-observations-export');
   assertClean(page);
+
+  // the person's page finds the observation by the list's person filter
+  const pp = await console_(`/people/${a.id}`);
+  await pp.getByRole('tab', { name: '疫情处置' }).click();
+  await pp.getByTestId('case-observation').getByText('居家隔离').waitFor();
+  assert.equal(await pp.getByTestId('case-observation-state').textContent(), '观察中');
+  await pp.getByTestId('case-observation-link').click();
+  await pp.getByTestId('obs-title').getByText('甲*隔').waitFor();
+  assertClean(pp);
 });
 
 test('任务看板 and 事件受理: the exports hold the filtered rows', async () => {
@@ -493,6 +502,14 @@ test('健康监测记录: the checks of the scope by name, abnormal only, export
   await row.getByTestId('check-cell-name').click();
   await page.getByTestId('obs-title').getByText('吴*热').waitFor();
   assertClean(page);
+
+  // a link whose range ends before it starts: the server's message above
+  // the list, no rows
+  const day = 86400e3;
+  const bad = await console_(`/checks?days=${Date.now()}&days=${Date.now() - 3 * day}`);
+  await bad.getByTestId('check-error').getByText('结束时间不能早于开始时间').waitFor();
+  assert.equal(await bad.getByTestId('check-table').locator('tbody tr').count(), 0);
+  assertClean(bad);
 
   // 西城区's command centre sees none of them
   const west = await console_('/checks', ctx.as.cc_xc);
