@@ -9,6 +9,7 @@
 //   const list = useList(path, { state: '', days: null }, {
 //     params: (f) => ({ ... }),   // the filters as the server's parameters
 //     url: false,                 // a list in a dialog or a second tab: no URL
+//     notInUrl: ['q'],            // filters read from a link but never written
 //     inlineError: true,          // the page shows list.error itself
 //     onLoad: (reply) => { ... }, // what else the reply carries (counts …)
 //   });
@@ -54,6 +55,10 @@ export function useList(path, initialFilters = {}, opts = {}) {
   const home = route?.path;
   const here = () => route.path === home;
   const keys = Object.keys(initialFilters);
+  // a search by name, phone or id number is personal data: a link may
+  // carry it in, but the list does not leave it in the address bar and the
+  // browser's history
+  const secret = new Set(opts.notInUrl || []);
   const defaults = () => JSON.parse(JSON.stringify(initialFilters));
   const defaultSize = opts.pageSize || 20;
 
@@ -81,7 +86,10 @@ export function useList(path, initialFilters = {}, opts = {}) {
     const d = defaults();
     const q = {};
     // a default cleared (status=pending emptied) is written empty
-    for (const k of keys) if (!same(filters[k], d[k]) && !(empty(filters[k]) && empty(d[k]))) q[k] = empty(filters[k]) ? '' : toQuery(filters[k]);
+    for (const k of keys) {
+      if (secret.has(k) || same(filters[k], d[k]) || (empty(filters[k]) && empty(d[k]))) continue;
+      q[k] = empty(filters[k]) ? '' : toQuery(filters[k]);
+    }
     if (paging.page > 1) q.page = String(paging.page);
     if (paging.page_size !== defaultSize) q.page_size = String(paging.page_size);
     return q;
