@@ -73,6 +73,10 @@ test('事件受理: a report filed through the API, with its photo, timeline and
   assert.equal(await row.getByTestId('cell-region').textContent(), '1号楼', 'the region by name, not its code');
   assert.equal(await row.getByTestId('cell-source').textContent(), '基层医生');
   assert.equal(await row.getByTestId('cell-attachments').textContent(), '1');
+  // the reporter by name, as the server names them, never a user id
+  const inc = await cc.get(`/api/v1/incidents/${r.body.id}`);
+  assert.ok(inc.body.reporter_name && !/^\d+$/.test(inc.body.reporter_name), inc.text);
+  assert.equal(await row.getByTestId('cell-reporter').textContent(), inc.body.reporter_name);
   assert.equal(await page.getByTestId('incident-dot').count(), 1, 'its position on the scatter');
   assert.ok(!(await page.getByTestId('incident-table').textContent()).includes(BUILDING), 'no region code shown');
 
@@ -153,13 +157,24 @@ test('隔离观察名单: a person observed through the API, then the page saves
   assertClean(west);
 });
 
-test('疫情处置 tab: suspected -> confirmed, and a forbidden change shows the 409 message', async () => {
+// The options of an open Element Plus select, as shown.
+const shownOptions = (page) => page.getByRole('option').filter({ visible: true }).allTextContents();
+
+test('疫情处置 tab: the targets are the server\'s, suspected -> confirmed, and a forbidden change shows the 409 message', async () => {
   const p = await person('张疑似', 'suspected');
   const page = await console_(`/people/${p.id}`);
   await page.getByRole('tab', { name: '疫情处置' }).click();
   assert.equal(await page.getByTestId('case-status').textContent(), '疑似');
   await page.getByTestId('case-status-change').click();
-  await choose(page, 'case-status-to', '确诊');
+  // the dialog offers what the state machine allows (GET …/status-targets),
+  // in the server's words, not a copy kept by the page
+  let r = await cc.get(`/api/v1/persons/${p.id}/status-targets`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'suspected');
+  await page.getByTestId('case-status-to').click();
+  await page.getByRole('option', { name: '确诊', exact: true }).filter({ visible: true }).waitFor();
+  assert.deepEqual(await shownOptions(page), r.body.targets.map((t) => t.name));
+  await page.getByRole('option', { name: '确诊', exact: true }).filter({ visible: true }).click();
   await page.getByTestId('case-severity-mild').click();
   await choose(page, 'case-status-route', '本地感染');
   await page.getByTestId('case-status-reason').fill('核酸检测阳性');
@@ -167,20 +182,22 @@ test('疫情处置 tab: suspected -> confirmed, and a forbidden change shows the
   await page.getByTestId('case-status').getByText('确诊').waitFor();
   await page.getByTestId('case-status-changes').getByTestId('case-change').getByText('疑似 → 确诊').waitFor();
   await page.getByTestId('case-timeline').getByText('状态变更').first().waitFor();
-  let r = await cc.get(`/api/v1/persons/${p.id}`);
+  r = await cc.get(`/api/v1/persons/${p.id}`);
   assert.equal(r.body.status, 'confirmed');
   await shot(page, 'case-status-changed');
 
-  // a page left open on a suspected person who is confirmed meanwhile: 排除
-  // (to normal) is no longer allowed, and the server's message is shown
+  // a dialog left open on a suspected person who is confirmed meanwhile:
+  // 排除 (to normal) is no longer allowed, and the server's message is shown
   const q = await person('孙待排', 'suspected');
   await page.goto(`${ctx.url}/console/#/people/${q.id}`);
   await page.getByRole('tab', { name: '疫情处置' }).click();
   await page.getByTestId('case-status').getByText('疑似').waitFor();
+  await page.getByTestId('case-status-change').click();
+  await page.getByTestId('case-status-to').click();
+  await page.getByRole('option', { name: '正常', exact: true }).filter({ visible: true }).waitFor();
   r = await cc.post(`/api/v1/persons/${q.id}/status`, { to: 'confirmed', reason: '另一处确诊', severity: 'mild', infection_route: 'local' });
   assert.equal(r.status, 200, r.text);
-  await page.getByTestId('case-status-change').click();
-  await choose(page, 'case-status-to', '正常');
+  await page.getByRole('option', { name: '正常', exact: true }).filter({ visible: true }).click();
   await page.getByTestId('case-status-reason').fill('排除');
   await page.getByTestId('case-status-submit').click();
   const err = page.getByTestId('case-status-error');
@@ -191,6 +208,26 @@ test('疫情处置 tab: suspected -> confirmed, and a forbidden change shows the
   // the page reads the person again behind the dialog
   await page.getByTestId('case-status').getByText('确诊').waitFor();
   await shot(page, 'case-status-refused');
+  await page.keyboard.press('Escape');
+
+  // a page left open while the status changed: opening the dialog asks the
+  // server again, so it offers the confirmed person's targets (no 正常) and
+  // the page catches up with the status
+  const s = await person('钱过时', 'suspected');
+  await page.goto(`${ctx.url}/console/#/people/${s.id}`);
+  await page.getByRole('tab', { name: '疫情处置' }).click();
+  await page.getByTestId('case-status').getByText('疑似').waitFor();
+  r = await cc.post(`/api/v1/persons/${s.id}/status`, { to: 'confirmed', reason: '另一处确诊', severity: 'mild', infection_route: 'local' });
+  assert.equal(r.status, 200, r.text);
+  await page.getByTestId('case-status-change').click();
+  await page.getByTestId('case-status').getByText('确诊').waitFor();
+  r = await cc.get(`/api/v1/persons/${s.id}/status-targets`);
+  assert.ok(!r.body.targets.some((t) => t.status === 'normal'), r.text);
+  await page.getByTestId('case-status-to').click();
+  await page.getByRole('option', { name: r.body.targets[r.body.targets.length - 1].name }).filter({ visible: true }).first().waitFor();
+  const offered = await shownOptions(page);
+  assert.ok(!offered.includes('正常'), `no 正常 for a confirmed person: ${offered}`);
+  assert.equal(offered.length, r.body.targets.length);
   assertClean(page);
 });
 
@@ -298,4 +335,186 @@ test('隔离点与房间: occupancy, rooms added in bulk, a room closed and reop
   assert.deepEqual(r.body.items.map((x) => `${x.room_no}:${x.state}`).sort(), ['201:free', '202:free', '203:free', 'A1:occupied']);
   await shot(page, 'case-sites');
   assertClean(page);
+});
+
+// ---- the lists' exports (composables/useList.js, components/ListExport.vue) ----
+
+// The rows of an .xlsx's first sheet, read by openpyxl (not by the program
+// that wrote it), as arrays of cell texts.
+function xlsxRows(file) {
+  const py = path.join(ctx.dir, 'read-xlsx.py');
+  fs.writeFileSync(py, `import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1], read_only=True)
+ws = wb.worksheets[0]
+print(json.dumps([['' if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)], ensure_ascii=False))
+`);
+  return JSON.parse(execFileSync(process.env.FK_PYTHON || '/usr/bin/python3', [py, file]).toString());
+}
+
+// A CSV's rows as arrays of fields (quoted fields, doubled quotes; the
+// exports write no line breaks inside the fields these tests fill).
+function csvRows(text) {
+  return text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim()).map((line) => {
+    const out = [];
+    for (const m of line.matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)) out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]);
+    return out;
+  });
+}
+
+// Click an export button and read what arrives: { name, rows } (rows
+// without the header line).
+async function download(page, testId) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  // a refused export (4xx) is a cancelled download
+  assert.equal(await dl.failure(), null, `${testId}: ${await page.getByTestId(testId).getAttribute('href')}`);
+  const name = dl.suggestedFilename();
+  // openpyxl reads a workbook by its file name's extension
+  const file = path.join(ctx.dir, `dl-${Date.now()}-${name}`);
+  await dl.saveAs(file);
+  const bytes = fs.readFileSync(file);
+  if (testId.endsWith('-xlsx')) {
+    assert.equal(bytes.subarray(0, 2).toString(), 'PK', `${name} is a zip (xlsx)`);
+    return { name, rows: xlsxRows(file).filter((r) => r.some((c) => c !== '')).slice(1) };
+  }
+  assert.notEqual(bytes.subarray(0, 2).toString(), 'PK', `${name} is text`);
+  return { name, rows: csvRows(bytes.toString('utf8')).slice(1) };
+}
+
+// Both files of a list hold the rows it shows (`shown`: a text per row
+// found in one cell of it) and not `hidden`, which the filters leave out.
+async function exportsHold(page, prefix, shown, hidden) {
+  for (const [id, ext] of [[prefix, '.csv'], [`${prefix}-xlsx`, '.xlsx']]) {
+    const { name, rows } = await download(page, id);
+    assert.ok(name.endsWith(ext), `${id}: ${name}`);
+    assert.equal(rows.length, shown.length, `${name}: one row per row shown: ${JSON.stringify(rows)}`);
+    for (const t of shown) assert.equal(rows.filter((r) => r.includes(t)).length, 1, `${name} holds ${t}: ${JSON.stringify(rows)}`);
+    for (const t of hidden) assert.ok(!rows.some((r) => r.join('|').includes(t)), `${name} leaves out ${t}`);
+  }
+}
+
+// The texts of a column of a list's rows.
+const column = (page, table, cell) => page.getByTestId(table).locator('tbody tr').getByTestId(cell).allTextContents();
+
+test('隔离观察名单: filters live in the URL, and both exports hold the rows shown', async () => {
+  const a = await person('甲居隔');
+  const b = await person('乙医观');
+  let r = await cc.post('/api/v1/observations', { person_id: a.id, kind: 'home_isolation', source: 'grid_patrol' });
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post('/api/v1/observations', { person_id: b.id, kind: 'home_observation', source: 'grid_patrol' });
+  assert.equal(r.status, 201, r.text);
+
+  // a link with a filter opens the list filtered, the select showing it
+  const page = await console_('/observations?kind=home_isolation');
+  await page.getByTestId('obs-table').locator('tbody tr', { hasText: '甲*隔' }).waitFor();
+  assert.match(await page.getByTestId('obs-filter-kind').textContent(), /居家隔离/);
+  const names = await column(page, 'obs-table', 'obs-cell-name');
+  assert.ok(!names.includes('乙*观'), 'the other kind is left out');
+  assert.deepEqual(new Set(await column(page, 'obs-table', 'obs-cell-kind')), new Set(['居家隔离']));
+  await exportsHold(page, 'obs-export', names, ['乙*观']);
+
+  // a filter chosen on the page goes into the URL: a reload keeps it
+  await page.getByTestId('obs-count-active').click();
+  await page.waitForFunction(() => /[?&]state=active/.test(location.hash));
+  assert.match(page.url(), /kind=home_isolation/);
+  await page.reload();
+  await page.getByTestId('obs-table').locator('tbody tr', { hasText: '甲*隔' }).waitFor();
+  assert.match(await page.getByTestId('obs-filter-state').textContent(), /观察中/);
+  assert.match(await page.getByTestId('obs-filter-kind').textContent(), /居家隔离/);
+  // reset clears them from the URL too
+  await page.getByRole('button', { name: '重置' }).click();
+  await page.getByTestId('obs-table').locator('tbody tr', { hasText: '乙*观' }).waitFor();
+  assert.ok(!/kind=|state=/.test(new URL(page.url()).hash), page.url());
+  await shot(page, 'case-observations-export');
+  assertClean(page);
+
+  // the person's page finds the observation by the list's person filter
+  const pp = await console_(`/people/${a.id}`);
+  await pp.getByRole('tab', { name: '疫情处置' }).click();
+  await pp.getByTestId('case-observation').getByText('居家隔离').waitFor();
+  assert.equal(await pp.getByTestId('case-observation-state').textContent(), '观察中');
+  await pp.getByTestId('case-observation-link').click();
+  await pp.getByTestId('obs-title').getByText('甲*隔').waitFor();
+  assertClean(pp);
+});
+
+test('任务看板 and 事件受理: the exports hold the filtered rows', async () => {
+  const deadline = Date.now() + 86400e3;
+  for (const title of ['导出核查任务甲', '导出核查任务乙', '别的任务丙']) {
+    const r = await cc.post('/api/v1/tasks', { kind: 'general', title, region_code: BUILDING, assignee_role: 'grid_worker', deadline });
+    assert.equal(r.status, 201, r.text);
+  }
+  let page = await console_(`/tasks?q=${encodeURIComponent('导出核查')}`);
+  await page.getByTestId('task-table').getByText('导出核查任务乙').waitFor();
+  const titles = (await page.getByTestId('task-table').locator('tbody tr td:first-child').allTextContents()).map((t) => t.trim());
+  assert.deepEqual(titles.sort(), ['导出核查任务乙', '导出核查任务甲']);
+  await exportsHold(page, 'task-export', titles, ['别的任务丙']);
+  assertClean(page);
+
+  for (const [name, phone] of [['孙导一', '13900007171'], ['周导二', '13900007272']]) {
+    const r = await grid.post('/api/v1/reports', { source: 'doctor', category: 'symptoms', name, phone, region_code: BUILDING, address: '多福巷2号楼', symptoms: ['fever'] });
+    assert.equal(r.status, 201, r.text);
+  }
+  page = await console_('/incidents?q=13900007171');
+  await page.getByTestId('incident-table').locator('tbody tr').getByText('孙*一').waitFor();
+  assert.equal(await page.getByTestId('filter-q').inputValue(), '13900007171');
+  // a phone number is read from the link but not left in the address bar
+  await page.waitForFunction(() => !location.hash.includes('13900007171'));
+  const shown = await column(page, 'incident-table', 'cell-name');
+  assert.deepEqual(shown, ['孙*一']);
+  await exportsHold(page, 'incident-export', shown, ['周*二']);
+  assertClean(page);
+});
+
+test('健康监测记录: the checks of the scope by name, abnormal only, exported', async () => {
+  const hot = await person('吴发热');
+  const ok = await person('郑正常');
+  const obs = {};
+  for (const p of [hot, ok]) {
+    const r = await cc.post('/api/v1/observations', { person_id: p.id, kind: 'home_observation', source: 'doctor' });
+    assert.equal(r.status, 201, r.text);
+    obs[p.id] = r.body.id;
+  }
+  let r = await cc.post(`/api/v1/observations/${obs[hot.id]}/checks`, { temperature: 38.6, symptoms: ['fever', 'cough'], door_no: '3单元201' });
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post(`/api/v1/observations/${obs[ok.id]}/checks`, { temperature: 36.5, symptoms: [] });
+  assert.equal(r.status, 201, r.text);
+
+  const page = await console_('/checks');
+  const table = page.getByTestId('check-table');
+  await table.locator('tbody tr', { hasText: '郑*常' }).waitFor();
+  const row = table.locator('tbody tr', { hasText: '吴*热' });
+  assert.equal(await row.getByTestId('check-cell-region').textContent(), '1号楼', 'the region by name');
+  assert.equal(await row.getByTestId('check-cell-result').textContent(), '异常');
+  assert.equal(await row.getByTestId('check-cell-temperature').textContent(), '38.6 ℃');
+  assert.ok(!(await table.textContent()).includes(BUILDING), 'no region code shown');
+  assert.ok(!(await table.textContent()).includes(hot.id_number), 'no id number');
+
+  // 只看异常: the normal check leaves the list, the URL and the exports
+  await page.getByTestId('check-filter-abnormal').click();
+  await page.getByTestId('check-submit').click();
+  await page.waitForFunction(() => /[?&]abnormal=1/.test(location.hash));
+  await table.locator('tbody tr', { hasText: '郑*常' }).waitFor({ state: 'detached' });
+  const names = await column(page, 'check-table', 'check-cell-name');
+  assert.ok(names.includes('吴*热'));
+  assert.deepEqual(new Set(await column(page, 'check-table', 'check-cell-result')), new Set(['异常']));
+  await exportsHold(page, 'check-export', names, ['郑*常']);
+  await shot(page, 'case-checks');
+
+  // the name opens the observation
+  await row.getByTestId('check-cell-name').click();
+  await page.getByTestId('obs-title').getByText('吴*热').waitFor();
+  assertClean(page);
+
+  // a link whose range ends before it starts: the server's message above
+  // the list, no rows
+  const day = 86400e3;
+  const bad = await console_(`/checks?days=${Date.now()}&days=${Date.now() - 3 * day}`);
+  await bad.getByTestId('check-error').getByText('结束时间不能早于开始时间').waitFor();
+  assert.equal(await bad.getByTestId('check-table').locator('tbody tr').count(), 0);
+  assertClean(bad);
+
+  // 西城区's command centre sees none of them
+  const west = await console_('/checks', ctx.as.cc_xc);
+  await west.getByTestId('check-total').getByText('共 0 条记录').waitFor();
+  assertClean(west);
 });

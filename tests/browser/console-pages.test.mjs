@@ -1,7 +1,8 @@
 // The console's everyday pages in Chromium: the header's region filter
 // narrows lists other than people (places, here), a person's page shows
 // each kind of record about them in a tab with names and Chinese dates, and
-// the people table is usable on a 1366×768 screen.
+// the people table is usable on a 1366×768 screen; the vehicles list names
+// regions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -171,6 +172,17 @@ test('a person\'s page opens from the list and shows each kind of record in its 
   await page.getByTestId('person-title').filter({ hasText: '陈*面' }).waitFor();
   await page.getByRole('tab', { name: '通行记录', exact: true }).click();
   await page.getByTestId('records-access').locator('.el-table__body .el-table__row').first().waitFor();
+  assertClean(page);
+});
+
+test('the vehicles list names each vehicle\'s region, never its code', async () => {
+  const page = await openPage(browser);
+  await adoptSession(page, cc);
+  await page.goto(`${ctx.url}/console/#/vehicles`);
+  const row = page.getByTestId('vehicle-table').locator('tbody tr', { hasText: '京A12345' });
+  await row.getByTestId('vehicle-region').getByText('多福巷社区').waitFor();
+  const text = await row.innerText();
+  assert.ok(!/\d{12}/.test(text), `no region code or id in the row: ${text}`);
   assertClean(page);
 });
 

@@ -11,24 +11,10 @@ export const casePaths = {
   sites: `${V1}/quarantine-sites`,
   attachments: `${V1}/attachments`,
   checkRules: `${V1}/check-rules`,
+  checks: `${V1}/checks`,
   persons: `${V1}/persons`,
 };
 
-// The status state machine of docs/cases.md ("from \ to" table): the
-// statuses a person in `from` may change to. The server is the authority
-// (it answers 409 invalid_transition to the others, e.g. when the page is
-// stale); this only keeps the dialog from offering what it would refuse.
-const OBSERVING = ['observation', 'home_isolation', 'central_quarantine'];
-export const STATUS_TARGETS = {
-  normal: [...OBSERVING],
-  observation: ['normal', 'home_isolation', 'central_quarantine', 'suspected', 'confirmed', 'asymptomatic'],
-  home_isolation: ['normal', 'observation', 'central_quarantine', 'suspected', 'confirmed', 'asymptomatic'],
-  central_quarantine: ['normal', 'observation', 'home_isolation', 'suspected', 'confirmed', 'asymptomatic'],
-  suspected: ['normal', ...OBSERVING, 'confirmed', 'asymptomatic'],
-  confirmed: ['confirmed', 'cured', 'dead'],
-  asymptomatic: ['confirmed', 'cured'],
-  cured: ['normal', ...OBSERVING],
-  dead: [],
-};
-// entering these from a non-case status asks for the infection route
+// entering these from a non-case status asks for the infection route (the
+// dialog's field; the allowed targets come from GET …/status-targets)
 export const CASE_STATUSES = ['confirmed', 'asymptomatic'];
