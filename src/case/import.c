@@ -689,8 +689,32 @@ static void job_fail(db *d, int64_t job_id, err e)
     log_event(LOG_ERROR, "job_failed", "kind", "case.import", "slug", err_slug(e), NULL);
 }
 
+/* Wall and this thread's CPU time in ms, for the job's timing line. */
+struct stamp {
+    double wall, cpu;
+};
+
+static struct stamp stamp_now(void)
+{
+    struct timespec w, c;
+    clock_gettime(CLOCK_MONOTONIC, &w);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
+    return (struct stamp){w.tv_sec * 1e3 + w.tv_nsec / 1e6, c.tv_sec * 1e3 + c.tv_nsec / 1e6};
+}
+
+/* "wall/cpu" ms since *t, and *t moved to now. */
+static void stamp_lap(struct stamp *t, char out[32])
+{
+    struct stamp n = stamp_now();
+    snprintf(out, 32, "%.0f/%.0f", n.wall - t->wall, n.cpu - t->cpu);
+    *t = n;
+}
+
 static void run_job(db *d, struct import_job *j)
 {
+    /* where a job's time goes, for docs/benchmarks.md: wall/cpu ms per phase */
+    char t_read[32] = "", t_write[32] = "", t_commit[32] = "", t_report[32] = "";
+    struct stamp t = stamp_now();
     arena *a = arena_new(1 << 20); /* the job's own: the rows live until the report is written */
     struct run st = {.a = a, .d = d, .job_id = j->job_id, .total = 2 * j->rows};
     err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
@@ -699,6 +723,7 @@ static void run_job(db *d, struct import_job *j)
         job_fail(d, j->job_id, e);
         goto out;
     }
+    stamp_lap(&t, t_read);
     size_t valid = 0, written = 0, updated = 0;
     for (size_t i = 0; i < st.n; i++)
         valid += !st.rows[i].nmarks;
@@ -740,6 +765,7 @@ static void run_job(db *d, struct import_job *j)
             written++;
     }
     arena_free(&ra);
+    stamp_lap(&t, t_write);
     size_t failed = st.n - valid;
     char detail[160];
     snprintf(detail, sizeof detail, "total=%zu valid=%zu written=%zu updated=%zu failed=%zu%s",
@@ -769,8 +795,14 @@ static void run_job(db *d, struct import_job *j)
         job_fail(d, j->job_id, e);
         goto out;
     }
+    stamp_lap(&t, t_commit);
     if (failed && (e = write_report(j->job_id, &st)))
         log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
+    stamp_lap(&t, t_report);
+    char nrows[24];
+    snprintf(nrows, sizeof nrows, "%zu", st.n);
+    log_event(LOG_INFO, "import_timing", "rows", nrows, "read_ms", t_read, "write_ms", t_write,
+              "commit_ms", t_commit, "report_ms", t_report, NULL);
     json_t *res =
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "total", (json_int_t)st.n, "valid",
                   (json_int_t)valid, "written", (json_int_t)written, "updated", (json_int_t)updated,
