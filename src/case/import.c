@@ -804,10 +804,12 @@ static void run_job(db *d, struct import_job *j)
     /* where a job's time goes, for docs/benchmarks.md: wall/cpu ms per phase */
     char t_read[32] = "", t_write[32] = "", t_commit[32] = "", t_report[32] = "";
     struct stamp t = stamp_now();
-    /* the job's own: the failed rows live until the report is written */
+    /* the job runs on its own thread: no caller's arena to take */
+    arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
+    arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
     struct run st = {.pass = PASS_PARSE,
-                     .a = arena_new(1 << 16),
-                     .ra = arena_new(1 << 16),
+                     .a = kept,
+                     .ra = per_row,
                      .d = d,
                      .job_id = j->job_id,
                      .total = 2 * j->rows,
