@@ -230,7 +230,7 @@ struct failed {
 
 /*
  * The upload is read twice, so that only failed rows are ever kept (a
- * 100,000-row file held whole cost about 150 MB): the first pass checks
+ * 100,000-row file held whole cost about 100 MB): the first pass checks
  * every row's form outside any transaction and shows progress; the second,
  * inside the job's transaction, parses each row again (the same result)
  * and writes the ones the first pass passed.
