@@ -3,7 +3,7 @@
 # export"): an upload of BENCH_IMPORT_ROWS people (default 100,000; goal
 # <= 10 s) written by openpyxl, timed by the job's clock from the upload to
 # done, as a ratio to `sqlite3 .import` of the same rows as CSV in the same
-# run; then the xlsx export of the whole list (BENCH_EXPORT_ROWS is the rows
+# run (rows from bench/obs_rows.py); then the xlsx export of the whole list (BENCH_EXPORT_ROWS is the rows
 # it holds: the import's; goal for 1,000,000 <= 60 s) with the server's peak
 # RSS. Usage: bench/import.sh [build/fangkong]
 set -eu
@@ -43,25 +43,7 @@ community=$(api GET "/api/v1/regions?level=community&page_size=1" | jsonfield it
 [ -n "$community" ] || { echo "bench: no community in scope" >&2; exit 1; }
 
 echo "bench: writing $ROWS rows with openpyxl..."
-"$PY" - "$ROWS" "$community" "$work/up.xlsx" "$work/up.csv" <<'PY'
-import sys, datetime, openpyxl
-n, region, out, csv = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-C = '10X98765432'
-start = (datetime.datetime.utcnow() + datetime.timedelta(hours=8) - datetime.timedelta(days=2)).strftime('%Y-%m-%d')
-wb = openpyxl.Workbook(write_only=True)
-ws = wb.create_sheet('观察对象')
-ws.append(['姓名*', '证件类型*', '证件号码*', '性别', '联系电话*', '现住址', '所属区划*', '管控措施*', '隔离开始日期*'])
-with open(csv, 'w') as f:
-    for i in range(n):
-        body = '110101' + '19900101' + '%03d' % (i % 1000)
-        body = '110101' + (datetime.date(1950, 1, 1) + datetime.timedelta(days=i // 1000)).strftime('%Y%m%d') + '%03d' % (i % 1000)
-        idn = body + C[sum(int(a) * b for a, b in zip(body, W)) % 11]
-        row = ['测试%d' % i, '居民身份证', idn, '', '138%08d' % i, '', region, '居家隔离', start]
-        ws.append(row)
-        f.write(','.join(row) + '\n')
-wb.save(out)
-PY
+"$PY" bench/obs_rows.py "$ROWS" "$community" "$work/up.xlsx" "$work/up.csv"
 ls -l "$work/up.xlsx" | awk '{printf "bench: upload %.1f MB\n", $5/1048576}'
 
 t0=$(date +%s.%N)
@@ -76,6 +58,7 @@ while :; do
 done
 t1=$(date +%s.%N)
 echo "bench: job $s: $(echo "$st" | jsonfield result)"
+grep -h '"import_timing"' "$work/serve.log" | tail -1 | sed 's/^/bench: /' 
 imp_s=$(calc "$t1 - $t0")
 
 # the same rows as CSV into a bare table, for scale

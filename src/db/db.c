@@ -81,12 +81,22 @@ enum db_kind db_kind(const db *d)
     return d->kind;
 }
 
+/* Every db_prepare hashes its SQL, often a kilobyte: eight bytes a step
+ * (a byte-wise FNV-1a was a tenth of a bulk import's CPU). Only this
+ * process's cache sees the value. */
 static uint32_t hash_sql(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    size_t n = strlen(s);
+    uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
+    for (; n >= 8; n -= 8, s += 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 err db_prepare(db *d, const char *sql, db_stmt **r)
