@@ -129,10 +129,12 @@ async function myCode(page, colour, label) {
   assert.equal(await field(page, 'code-label').innerText(), label);
 }
 
-// The console person page's 健康码 tab.
+// The console person page's 健康码 tab: the colour, and the newest line of
+// 赋码记录 with it.
 async function consoleCode(page, label) {
   await page.getByRole('tab', { name: '健康码' }).click();
   await field(page, 'person-code-colour').filter({ hasText: label }).waitFor();
+  await page.getByTestId('records-code-history').locator('tbody tr').first().filter({ hasText: label }).waitFor();
 }
 
 // 变更状态 on the 疫情处置 tab, to `to` (its label), with what else it asks.
@@ -151,7 +153,7 @@ async function changeStatus(page, from, to, reason, extra = async () => {}) {
 
 // A Y4M video (I420) of `svg` centred on white, for Chromium's
 // --use-file-for-fake-video-capture: the QR a staff phone's camera sees.
-async function y4mOf(page, svg, file, W = 640, H = 480) {
+async function y4mOf(page, svg, file, W = 320, H = 240) {
   const rgba = await page.evaluate(async ({ text, W, H }) => {
     const img = new Image();
     img.src = 'data:image/svg+xml;base64,' + btoa(text);
