@@ -94,6 +94,15 @@ static const struct vocab_word actions[] = {
     {"transfer_decided", "转送处置决定"},
     {"message", "隔离人员留言"},
     {"message_answered", "医生回复留言"},
+    /* release.c, and incident.c's steps that name the person: a person's
+     * timeline shows them too, so they need their words here as well */
+    {"certificate", "出具解除隔离通知书"},
+    {"certificate_revoked", "解除隔离通知书作废"},
+    {"note", "后续行为记录"},
+    {"registered", "登记人员"},
+    {"matched", "匹配到已登记人员"},
+    {"closed", "结案"},
+    {"task_cancelled", "核实任务撤销"},
 };
 
 const char *case_action_label(const char *action)

@@ -388,5 +388,35 @@ test('report → verification → observation → fever check → suspected → 
   await neighbour.reload();
   await field(neighbour, 'cert-revoked').waitFor();
   assertClean(neighbour);
+
+  // the person's 处置时间线 on the console tells the whole story, in words
+  await desk.getByTestId('obs-person-link').click();
+  await desk.getByRole('tab', { name: '疫情处置' }).click();
+  await field(desk, 'case-timeline-action').filter({ hasText: '作废' }).first().waitFor();
+  const steps = (await field(desk, 'case-timeline-action').allInnerTexts()).reverse(); // oldest first
+  for (const s of steps) assert.match(s, /^[\u4e00-\u9fff（）]+$/, `a step named in Chinese: ${steps.join(', ')}`);
+  const story = ['匹配到已登记人员', '纳入隔离观察', '体征核查', '状态变更', '状态变更', '状态变更', '纳入隔离观察', '解除隔离', '出具解除隔离通知书', '解除隔离通知书作废'];
+  let at = 0;
+  for (const s of steps) if (s === story[at]) at++;
+  assert.equal(at, story.length, `the timeline holds ${story.join(' → ')} in order: ${steps.join(', ')}`);
+  await shot(desk, 'flow-8-timeline');
+
+  // and the resident's report in the console's inbox: report → task → verification → observation
+  await desk.goto(ctx.url + '/console/#/incidents');
+  const report = desk.getByTestId('incident-table').locator('tbody tr', { hasText: '市民上报' });
+  assert.equal(await report.getByTestId('cell-name').innerText(), '李*居');
+  assert.equal(await report.getByTestId('cell-attachments').innerText(), '1');
+  await report.getByTestId('incident-open').click();
+  const drawer = desk.getByTestId('incident-drawer');
+  await drawer.getByTestId('incident-photo').waitFor();
+  await desk.waitForFunction(() => document.querySelector('[data-test="incident-photo"]')?.naturalWidth === 1);
+  const lines = await drawer.getByTestId('timeline-action').allInnerTexts();
+  const told = ['事件上报', '事件分派', '派发任务', '入户核实', '匹配到已登记人员', '纳入隔离观察'];
+  at = 0;
+  for (const s of lines) if (s === told[at]) at++;
+  assert.equal(at, told.length, `the report's timeline holds ${told.join(' → ')} in order: ${lines.join(', ')}`);
+  assert.match(await drawer.getByTestId('incident-task-state').innerText(), /已完成/);
+  assert.equal(await drawer.getByTestId('incident-state').innerText(), '已纳入观察');
+  await shot(desk, 'flow-8-incident');
   assertClean(desk);
 });
