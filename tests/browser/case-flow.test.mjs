@@ -58,6 +58,7 @@ before(async () => {
       const add = (u, role, region, name) => c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region, '--name', name]);
       add('flow_cc', 'command_center', '110101000000', '陈指挥');
       add('flow_grid', 'grid_worker', '110101001001001', '王网格'); // 第一网格
+      add('flow_grid2', 'grid_worker', '110101002001', '周网格'); // 隆福寺社区
       add('flow_doctor', 'doctor', '110101001001', '刘医生');
       add('flow_gate', 'checkpoint_staff', '110101001001', '赵卡口');
     },
@@ -217,6 +218,10 @@ test('report → verification → observation → fever check → suspected → 
   const task = field(grid, 'task-item').filter({ hasText: '入户核实' });
   await task.waitFor();
   assert.equal(await task.getByTestId('task-priority').innerText(), '紧急');
+  // routed to the grid of the reported address: another community's grid worker has nothing
+  const other = ctx.client();
+  await other.login('flow_grid2', PW);
+  assert.deepEqual((await other.get('/api/v1/me/tasks')).body.items, []);
   assert.match(await task.getByTestId('task-address').innerText(), /^多福巷/);
   assert.ok(!(await task.innerText()).includes(NEIGHBOUR.address), 'the address masked');
   await task.getByTestId('task-accept').click();
