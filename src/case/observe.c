@@ -106,8 +106,8 @@ static const struct vocab_word actions[] = {
     {"message_answered", "医生回复留言"},
     /* release.c */
     {"certificate", "出具解除隔离通知书"},
-    {"certificate_revoked", "撤销解除隔离通知书"},
-    {"note", "解除隔离后随访记录"},
+    {"certificate_revoked", "解除隔离通知书作废"},
+    {"note", "后续行为记录"},
     /* residence.c */
     {"residence_moved", "迁居"},
 };
