@@ -500,7 +500,11 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                                .doctor_user = user_of(rows, "doctor"),
                                .district_doctor_user = user_of(rows, "cdcdoctor"),
                                .grid_user = user_of(rows, "grid")};
+        uint64_t t0 = mono_us();
         e = demo_case(d, &w, c->seed, c->persons);
+        char took[32];
+        snprintf(took, sizeof took, "%.1f", (double)(mono_us() - t0) / 1e6);
+        log_event(LOG_INFO, "demo_case_week", "seconds", took, NULL);
         clock_shift(0); /* today's activity happens now */
         if (!e)
             e = demo_activity(d, &w, c->seed);
