@@ -44,6 +44,12 @@ fangkong 多级防控平台 is starting on http://127.0.0.1:$PORT
   SMS codes      $DATA/sms.log (the demo SMS gateway writes codes here)
   MQTT broker    127.0.0.1:$MQTT_PORT (devices: docs/devices.md)
 
+The demo's last seven days of the case workflow (docs/cases.md "The demo's week"):
+  command        reports inbox, observation list, quarantine sites, certificates, statistics
+  grid           我的任务 on the mobile page: home verifications pending, accepted, overdue
+  doctor         check tasks of the first community (cdcdoctor: of the others)
+  community      release and transfer tasks of the first community
+
 Demo accounts (also in $DATA/demo-accounts.txt):
 MSG
 cat "$DATA/demo-accounts.txt" 2>/dev/null || true

@@ -10,6 +10,7 @@
 
 static int node_no;
 static _Atomic int64_t last_id;
+static _Atomic int64_t shift_ms; /* clock_shift: the demo's past, 0 otherwise */
 
 void id_set_node(int node)
 {
@@ -25,7 +26,12 @@ int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + atomic_load(&shift_ms);
+}
+
+void clock_shift(int64_t ms)
+{
+    atomic_store(&shift_ms, ms);
 }
 
 uint64_t mono_us(void)

@@ -31,4 +31,14 @@ uint64_t mono_us(void);
 /* Wall-clock time in epoch milliseconds (UTC). */
 int64_t now_ms(void);
 
+/*
+ * Shift now_ms() (and so id_new()) by `ms` from the real clock, for the
+ * whole process: `fangkong demo` builds its district a week in the past and
+ * lives the week through to the present, so every record keeps the time it
+ * was written through the capabilities' own functions. Never the server.
+ * Shifting back after ids were handed out keeps ids unique (id_new never
+ * goes back) but no longer time-ordered: shift before the first id.
+ */
+void clock_shift(int64_t ms);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "base/arena.h"
 #include "base/id.h"
+#include "base/time.h"
 #include "base/log.h"
 #include "base/regcode.h"
 #include "base/validate.h"
@@ -360,6 +361,7 @@ static const struct account accounts[] = {
     {"community_staff", "community", "社区工作人员", 2},
     {"grid_worker", "grid", "第一网格网格员", 3},
     {"doctor", "doctor", "社区医生", 2},
+    {"doctor", "cdcdoctor", "区疾控巡诊医生", 0},
     {"checkpoint_staff", "checkpoint", "社区卡口", 2},
     {"site_staff", "site", "核酸点位", 1},
     {"lab", "lab", "检测机构", 0},
@@ -463,6 +465,11 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
     if (db_kind(d) == DB_SQLITE)
         /* speed only: the load is correct either way */
         err_ignore(db_exec(d, "PRAGMA synchronous=OFF"));
+    /* The district is built DEMO_DAYS China days ago (and an hour), and
+     * demo_case lives the days since through to now: every record keeps
+     * the time it was made. Shifted before the first id of the district. */
+    clock_shift(0);
+    clock_shift(china_day_start(now_ms()) - DEMO_DAYS * DAY_MS - 3600000LL - now_ms());
     /* the command's own: `fangkong demo` has no request */
     arena *a = arena_new(1 << 20);
     struct layout L = {0};
@@ -489,9 +496,20 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                                .nbuildings = L.nbuildings,
                                .command_user = user_of(rows, "command"),
                                .checkpoint_user = user_of(rows, "checkpoint"),
-                               .community_user = user_of(rows, "community")};
-        e = demo_activity(d, &w, c->seed);
+                               .community_user = user_of(rows, "community"),
+                               .doctor_user = user_of(rows, "doctor"),
+                               .district_doctor_user = user_of(rows, "cdcdoctor"),
+                               .grid_user = user_of(rows, "grid")};
+        uint64_t t0 = mono_us();
+        e = demo_case(d, &w, c->seed, c->persons);
+        char took[32];
+        snprintf(took, sizeof took, "%.1f", (double)(mono_us() - t0) / 1e6);
+        log_event(LOG_INFO, "demo_case_week", "seconds", took, NULL);
+        clock_shift(0); /* today's activity happens now */
+        if (!e)
+            e = demo_activity(d, &w, c->seed);
     }
+    clock_shift(0);
     for (size_t i = 0; i < n_out && !e; i++)
         print_accounts(out[i], rows, NACCOUNTS);
     if (db_kind(d) == DB_SQLITE)

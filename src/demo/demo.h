@@ -29,6 +29,9 @@ struct demo_config {
 #define DEMO_DISTRICT "440305000000"
 /* The phone of the demo resident, who signs in by SMS code. */
 #define DEMO_RESIDENT_PHONE "13800138000"
+/* The days of case workflow the demo lives through before now (demo_case.c):
+ * the district is built that long ago, on the process's shifted clock. */
+#define DEMO_DAYS 7
 
 /*
  * Build the district into an initialised database that has no demo yet
@@ -54,6 +57,7 @@ struct demo_world {
     const int64_t *buildings; /* in code order */
     long nbuildings;
     int64_t command_user, checkpoint_user, community_user; /* who acts */
+    int64_t doctor_user, district_doctor_user, grid_user;
 };
 
 /*
@@ -63,5 +67,17 @@ struct demo_world {
  * through the capabilities' own functions.
  */
 err demo_activity(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
+/*
+ * The case workflow of the last DEMO_DAYS days (demo_case.c), lived through
+ * on the process's clock from DEMO_DAYS China days ago to now: rooms in
+ * quarantine sites, reports of every source with their verification tasks
+ * (pending, accepted, done, overdue), 0.5 % of the people on the
+ * observation list, their checks (some abnormal, some missed), suspected,
+ * confirmed and cured cases, releases with certificates; all through the
+ * capabilities' functions and the sweeps the server runs. Leaves the clock
+ * at the real time.
+ */
+err demo_case(db *d, const struct demo_world *w, uint64_t seed, long persons) MUST_USE;
 
 #endif

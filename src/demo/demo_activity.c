@@ -5,7 +5,8 @@
  * venue in every street; scans at the gates (passes, a fever refused),
  * device readings, alerts (some handled, some not), visitors (pending,
  * confirmed, refused), vehicles with their plate reads, today's
- * declarations, people of every code colour, and the observation list.
+ * declarations and people of every code colour (the case workflow is
+ * demo_case.c's).
  *
  * Everything goes through the capabilities' public functions, the ones the
  * API handlers call, so a red code is what the rules make of a sealed zone
@@ -26,7 +27,6 @@
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/validate.h"
-#include "case/case.h"
 #include "code/code.h"
 #include "demo/demo.h"
 #include "demo/names.h"
@@ -359,40 +359,6 @@ static err colours(struct ctx *c, long i, const int64_t *people, int n)
     return e;
 }
 
-/* The observation list (case/): a person on home isolation in each of the
- * first communities, through the state machine on to a suspected case in
- * every third, a confirmed one in the first, a release in the second. */
-static err cases(struct ctx *c, long i, const int64_t *people, int n)
-{
-    if (i >= COLOUR_COMM || n < 7)
-        return E_OK;
-    struct case_observe_in in = {
-        .person_id = people[6],
-        .kind = OBSERVE_HOME_ISOLATION,
-        .source = i % 2 ? SOURCE_GRID_PATROL : SOURCE_CHECKPOINT,
-        .start_at = c->now - (i + 1) * DAY_MS,
-    };
-    int64_t id;
-    err e = db_begin(c->d);
-    if (e)
-        return e;
-    e = case_observe(c->d, c->a, &c->who, &in, &id);
-    if (!e && i % 3 == 0)
-        e = case_status_change(c->d, c->a, &c->who, people[6], PERSON_SUSPECTED, 0,
-                               "出现发热、咳嗽症状");
-    if (!e && i == 0)
-        e = case_status_change(c->d, c->a, &c->who, people[6], PERSON_CONFIRMED, SEVERITY_MILD,
-                               "核酸检测阳性，定点医院确诊");
-    if (!e && i == 1)
-        e = case_observe_end(c->d, c->a, &c->who, id, OBSERVE_RELEASED, RELEASE_FREE,
-                             "隔离期满，无异常");
-    if (e) {
-        db_rollback(c->d);
-        return e;
-    }
-    return db_commit(c->d);
-}
-
 static err community(struct ctx *c, long i)
 {
     const struct demo_world *w = c->w;
@@ -434,8 +400,6 @@ static err community(struct ctx *c, long i)
         e = visitors(c, i, people[1], regions[1], plate);
     if (!e)
         e = vehicles(c, i, people, n, &gate, n > 1 ? plate : "");
-    if (!e)
-        e = cases(c, i, people, n);
     return e;
 }
 

@@ -5,7 +5,11 @@
 // with codes, devices (one silent), visitors in each state, vehicles and
 // passages, alerts handled and not, departments, risk areas, zones, access
 // records, declarations and people of every code colour, the colours
-// computed by the rules from the demo's inputs.
+// computed by the rules from the demo's inputs; and a week of the case
+// workflow (demo_case.c) lived through on the demo's clock: reports and
+// their verification tasks, the observation list, checks, status changes,
+// releases with certificates, the alerts they raised — with every counter
+// agreeing with a recount.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,7 +22,8 @@ let ctx, demo, accounts;
 before(async () => {
   ctx = await startServer({
     setup: (c) => {
-      demo = c.fk(['demo', '--persons', '300', '--seed', '3', '--password', PASSWORD]);
+      // 2,000 people: 0.5 % of them (the minimum of 12) on the observation list
+      demo = c.fk(['demo', '--persons', '2000', '--seed', '3', '--password', PASSWORD]);
     },
   });
   assert.equal(demo.status, 0, demo.stderr);
@@ -48,9 +53,12 @@ test('demo-accounts.txt is written by the demo itself, private, the same as stdo
   for (const role of ['community_staff', 'street_staff']) assert.ok(rows().some((l) => l.startsWith(role + ' ')), role);
 });
 
-// Sign in as every staff account of the table.
+// Sign in as every staff account of the table, once (a TOTP code is
+// accepted once, and sign-ins are rate limited).
+let signedInClients;
 async function staffClients() {
-  const out = {};
+  if (signedInClients) return signedInClients;
+  const out = (signedInClients = {});
   for (const line of rows()) {
     const [role, username, password] = line.split(/\s+/);
     if (role === 'citizen') continue;
@@ -142,9 +150,11 @@ test('every page has something to show', async () => {
   const wb = (await list(cc, '/api/v1/workbench')).entries;
   const n = (k) => wb.find((e) => e.key === k)?.count;
   assert.ok(n('codes_red') >= 1 && n('codes_yellow') >= 1, JSON.stringify(wb));
-  const people = await list(cc, '/api/v1/persons?page_size=200');
+  // a sample of every colour (the list filters by the code engine's colour)
+  const people = [];
+  for (const c of ['green', 'yellow', 'red']) people.push(...(await list(cc, `/api/v1/persons?page_size=20&code_color=${c}`)).items);
   const colours = {};
-  for (const p of people.items.slice(0, 200)) {
+  for (const p of people) {
     const c = await list(cc, `/api/v1/persons/${p.id}/code`);
     (colours[c.colour] ||= []).push(c);
   }
@@ -152,4 +162,99 @@ test('every page has something to show', async () => {
   assert.ok(colours.yellow?.length, `yellow among ${JSON.stringify(Object.keys(colours))}`);
   assert.ok(colours.red?.length, 'red');
   for (const c of [...colours.yellow, ...colours.red]) assert.ok(c.reasons.length >= 1, JSON.stringify(c));
+});
+
+const DAY = 86400000;
+
+test('the case week: reports of many sources over seven days, with positions in their regions', async () => {
+  const cc = (await staffClients()).command_center;
+  const inc = (await list(cc, '/api/v1/incidents?page_size=100')).items;
+  assert.ok(inc.length >= 10, `${inc.length} incidents`);
+  const sources = new Set(inc.map((i) => i.source));
+  const categories = new Set(inc.map((i) => i.category));
+  const states = new Set(inc.map((i) => i.state));
+  assert.ok(sources.size >= 6, [...sources].join());
+  assert.ok(categories.size >= 4, [...categories].join());
+  for (const st of ['verifying', 'observed', 'closed', 'transferred']) assert.ok(states.has(st), `${st} in ${[...states]}`);
+  // over the last week, not all at once
+  const now = Date.now();
+  const days = new Set(inc.map((i) => Math.floor((i.created_at + 8 * 3600000) / DAY)));
+  assert.ok(days.size >= 4, `reports on ${days.size} days`);
+  for (const i of inc) assert.ok(i.created_at <= now && i.created_at > now - 8 * DAY, `${i.id} at ${i.created_at}`);
+  // every report has its position, inside its region's boundary box
+  const boxes = {};
+  for (const i of inc.slice(0, 12)) {
+    assert.ok(typeof i.lat === 'number' && typeof i.lng === 'number', JSON.stringify(i));
+    if (!boxes[i.region_code]) {
+      const g = await list(cc, `/api/v1/regions/${i.region_code}?with_boundary=1`);
+      const ring = g.boundary.coordinates[0];
+      boxes[i.region_code] = [Math.min(...ring.map((p) => p[0])), Math.max(...ring.map((p) => p[0])),
+        Math.min(...ring.map((p) => p[1])), Math.max(...ring.map((p) => p[1]))];
+    }
+    const [x0, x1, y0, y1] = boxes[i.region_code];
+    assert.ok(i.lng > x0 && i.lng < x1 && i.lat > y0 && i.lat < y1, `${i.lng},${i.lat} outside ${boxes[i.region_code]}`);
+  }
+  // a report's timeline runs from the report through the verification
+  const verified = inc.find((i) => i.state === 'observed' && i.task_id);
+  const detail = await list(cc, `/api/v1/incidents/${verified.id}`);
+  const actions = detail.timeline.map((t) => t.action);
+  for (const a of ['reported', 'routed', 'task_created', 'verified', 'observed']) assert.ok(actions.includes(a), `${a} in ${actions}`);
+  const at = detail.timeline.map((t) => t.at);
+  assert.ok(at[at.length - 1] - at[0] >= 3600000, 'the visit came hours after the report');
+});
+
+test('the case week: the grid worker has verification tasks open, the board has them done and overdue', async () => {
+  const clients = await staffClients();
+  const mine = (await list(clients.grid_worker, '/api/v1/me/tasks?page_size=100')).items;
+  const verify = mine.filter((t) => t.kind === 'verify');
+  for (const st of ['pending', 'accepted', 'overdue']) assert.ok(verify.some((t) => t.state === st), `${st} in ${JSON.stringify(verify.map((t) => t.state))}`);
+  const wb = (await list(clients.grid_worker, '/api/v1/workbench')).entries;
+  assert.ok(wb.find((e) => e.key === 'tasks_mine')?.count >= 3, JSON.stringify(wb));
+  // the board (the command centre's): verifications done by the grid worker
+  const board = (await list(clients.command_center, '/api/v1/tasks?kind=verify&page_size=100')).items;
+  assert.ok(board.some((t) => t.state === 'done' && t.assignee_name === '第一网格网格员'), 'a verification done');
+  assert.ok(board.some((t) => t.state === 'cancelled'), 'a duplicate report closed, its task cancelled');
+  // the doctors have check tasks; the community's staff a release task or its result
+  const doc = (await list(clients.doctor, '/api/v1/me/tasks?page_size=100')).items;
+  assert.ok(doc.some((t) => t.kind === 'check'), JSON.stringify(doc.map((t) => t.kind)));
+});
+
+test('the case week: the observation list in every kind and state, checks, alerts, a certificate that verifies', async () => {
+  const cc = (await staffClients()).command_center;
+  const obs = (await list(cc, '/api/v1/observations?page_size=100')).items;
+  for (const k of ['home_isolation', 'home_observation', 'central', 'hospital']) assert.ok(obs.some((o) => o.kind === k), k);
+  for (const st of ['active', 'released', 'ended', 'transferred']) assert.ok(obs.some((o) => o.state === st), st);
+  assert.ok(obs.filter((o) => o.kind === 'central' && o.state === 'active').every((o) => o.room_no && o.site_name), 'rooms');
+  const statuses = new Set(obs.map((o) => o.person_status));
+  for (const s of ['suspected', 'confirmed']) assert.ok(statuses.has(s), `${s} in ${[...statuses]}`);
+  // started on different days of the week
+  assert.ok(new Set(obs.map((o) => Math.floor((o.start_at + 8 * 3600000) / DAY))).size >= 3, 'start days');
+
+  // checks by doctors and by the residents, some abnormal
+  const checks = async (q) => (await list(cc, `/api/v1/checks?page_size=1&${q}`)).total;
+  assert.ok((await checks('by=self')) >= 20, 'self-checks');
+  assert.ok((await checks('by=doctor')) >= 5, 'doctors checks');
+  assert.ok((await checks('abnormal=1')) >= 2, 'abnormal checks');
+
+  // the alerts the week raised
+  const kinds = async (k) => (await list(cc, `/api/v1/alerts?kind=${k}&page_size=1`)).total;
+  for (const k of ['check_abnormal', 'check_missed', 'task_overdue']) assert.ok((await kinds(k)) >= 1, k);
+
+  // a released person's certificate verifies on a staff phone; a forged one does not
+  const released = obs.find((o) => o.state === 'released' && o.release_notice_issued);
+  assert.ok(released, 'a release with its certificate');
+  const certs = (await list(cc, `/api/v1/persons/${released.person_id}/certificates`)).items;
+  assert.equal(certs.length, 1);
+  const ok = await cc.post('/api/v1/certificates/verify', { token: certs[0].token });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.valid, true);
+  assert.equal(ok.body.number, certs[0].number);
+  const forged = certs[0].token.slice(0, -3) + (certs[0].token.endsWith('AAA') ? 'BBB' : 'AAA');
+  const bad = await cc.post('/api/v1/certificates/verify', { token: forged });
+  assert.equal(bad.status, 400, bad.text);
+
+  // the leaders' figures are the counters: they agree with a recount
+  const v = ctx.fk(['stats', 'verify']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.match(v.stdout, /every counter agrees/);
 });
