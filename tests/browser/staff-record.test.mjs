@@ -128,6 +128,22 @@ test('a community worker scans a code, opens the record, corrects it, marks 孕�
   now = (await cc.get(`/api/v1/persons/${personId}`)).body;
   assert.equal(now.version, before.version + 2, 'a confirmation changes no field');
 
+  // health information taken down at the door: a bad temperature under its field, then the declaration
+  await input(page, 'd-temperature').fill('45');
+  await field(page, 'declare-submit').click();
+  await fieldError(page, 'd-temperature').waitFor();
+  await input(page, 'd-temperature').fill('36.6');
+  await field(page, 'd-symptom-cough').click();
+  await field(page, 'declare-submit').click();
+  await field(page, 'p-declaration').filter({ hasText: '36.6 ℃' }).waitFor();
+  assert.match(await field(page, 'p-declaration').innerText(), /咳嗽/);
+  const decl = (await cc.get(`/api/v1/persons/${personId}/declarations`)).body.items;
+  assert.equal(decl.length, 1);
+  assert.equal(decl[0].temperature, 36.6);
+  assert.deepEqual(decl[0].symptoms, ['cough']);
+  assert.equal(decl[0].source, 'staff');
+  assert.equal(decl[0].user_id, cs1.id);
+
   // the document is seen: 核验身份
   await field(page, 'p-verify-identity').click();
   await page.locator('.van-dialog__confirm').click();
@@ -147,5 +163,29 @@ test('a worker of another community is told the resident is not theirs', async (
   await page.goto(`${ctx.url}/mobile/#/staff/persons/${personId}`);
   await field(page, 'person-failed').filter({ hasText: '该居民不在您的管辖范围' }).waitFor();
   assert.equal(await field(page, 'person-basic').count(), 0);
+  assertClean(page);
+});
+
+test('at a gate the verdict opens the record for whoever reads the registry; full values on request, audited', async () => {
+  let r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: r.body.id });
+  assert.equal(r.status, 201, r.text);
+  const page = await staffPage('cc_dc');
+  await page.goto(ctx.url + '/mobile/#/staff/scan');
+  await page.waitForFunction(() => document.querySelector('[data-test=scan-venue] input')?.value === '多福巷小区东门');
+  await page.locator('[data-test=scan-token] textarea').fill(await codeToken());
+  await field(page, 'scan-submit').click();
+  await page.locator('[data-test=pass-screen]').waitFor();
+  await field(page, 'scan-open-record').click();
+  await page.waitForURL(new RegExp(`#/staff/persons/${personId}$`));
+  assert.equal(await field(page, 'p-name').locator('.van-cell__value').innerText(), '张*');
+  await field(page, 'p-reveal').click();
+  await field(page, 'p-name').filter({ hasText: '张三' }).waitFor();
+  assert.equal(await field(page, 'p-phone').locator('.van-cell__value').innerText(), '13900001111');
+  await shot(page, 'staff-record-revealed');
+  const me = (await cc.get('/api/v1/me')).body.id;
+  const seen = await waitForAudit(auditor, `action=person.reveal&object_id=${personId}`, (x) => x.user_id === me);
+  assert.ok(seen.some((x) => x.user_id === me && x.result === 'ok'), JSON.stringify(seen));
   assertClean(page);
 });
