@@ -117,9 +117,10 @@ test('a community worker scans a code, opens the record, corrects it, marks 孕�
   await shot(page, 'staff-record-stale');
   await field(page, 'p-reload').click();
   await page.waitForFunction(() => document.querySelector('[data-test=f-household_relation] input')?.value === '户主');
+  assert.match(await field(page, 'p-last-confirm').innerText(), /尚无记录/);
   await field(page, 'p-confirm').click();
   await page.locator('.van-dialog__confirm').click();
-  await field(page, 'p-confirmed').waitFor();
+  await field(page, 'p-last-confirm').filter({ hasText: 'cs_dfx' }).waitFor();
   await shot(page, 'staff-record-confirmed');
   const h = (await cc.get(`/api/v1/persons/${personId}/history`)).body.items;
   assert.equal(h[0].action, 'confirm');
@@ -180,6 +181,8 @@ test('at a gate the verdict opens the record for whoever reads the registry; ful
   await field(page, 'scan-open-record').click();
   await page.waitForURL(new RegExp(`#/staff/persons/${personId}$`));
   assert.equal(await field(page, 'p-name').locator('.van-cell__value').innerText(), '张*');
+  // who checked the record last, from its history
+  assert.match(await field(page, 'p-last-confirm').innerText(), /cs_dfx/);
   await field(page, 'p-reveal').click();
   await field(page, 'p-name').filter({ hasText: '张三' }).waitFor();
   assert.equal(await field(page, 'p-phone').locator('.van-cell__value').innerText(), '13900001111');
