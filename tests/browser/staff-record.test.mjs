@@ -151,6 +151,10 @@ test('a community worker scans a code, opens the record, corrects it, marks 孕�
   await field(page, 'p-verified').filter({ hasText: '已核验' }).waitFor();
   assert.equal(await field(page, 'p-verify-identity').count(), 0);
   assert.equal((await cc.get(`/api/v1/persons/${personId}`)).body.verified, true);
+  // 返回 leads to the next scan
+  await page.locator('.van-nav-bar__left').click();
+  await page.waitForURL(/#\/staff\/verify$/);
+  await field(page, 'scan-token').waitFor();
   assertClean(page);
 });
 
@@ -190,5 +194,8 @@ test('at a gate the verdict opens the record for whoever reads the registry; ful
   const me = (await cc.get('/api/v1/me')).body.id;
   const seen = await waitForAudit(auditor, `action=person.reveal&object_id=${personId}`, (x) => x.user_id === me);
   assert.ok(seen.some((x) => x.user_id === me && x.result === 'ok'), JSON.stringify(seen));
+  // 返回 leads back to the gate
+  await page.locator('.van-nav-bar__left').click();
+  await page.waitForURL(/#\/staff\/scan$/);
   assertClean(page);
 });
