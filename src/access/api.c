@@ -3,6 +3,7 @@
  *
  *   POST /api/v1/scans            checkpoint staff scan a resident's code (access.scan)
  *   POST /api/v1/me/scans         a resident scans a venue code
+ *   POST /api/v1/scans/person     staff scan a resident's code to open their record (核验/补录)
  *   GET  /api/v1/access-records   scoped list; venue_id, person_id, from, to, colour,
  *                                 verdict, method; paging; format=csv
  *
@@ -339,6 +340,47 @@ static err me_scan(struct req *r)
     return submit_or_fail(r, &s, extra, true);
 }
 
+static const struct jfield person_scan_body[] = {
+    {"token", J_STRING, JF_REQUIRED, 1, 200, "健康码", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/*
+ * Staff who keep the registry scan a resident's code to verify or complete
+ * the record (seed 002 二(一)1): the code names the person, who must be in
+ * the caller's scope (404 otherwise, as for GET /persons/{id}). No gate, so
+ * no access record, entry count or verdict: a home visit is not a passage.
+ * The reply is what the page needs to open the record (its id) and show
+ * whose it is, masked.
+ */
+static err person_scan(struct req *r)
+{
+    const char *token = token_normalise(r->a, json_str(r->body, "token"));
+    struct token t;
+    err e = token_verify(token, TOKEN_HEALTH, now_ms(), &t);
+    struct person p;
+    if (e || (e = person_find_brief(r->db, r->a, &r->who->scope, t.subject, &p)))
+        return e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_person", "token",
+                                          "人员不存在或不在您的管辖范围内")
+                                : e;
+    const char *region = "";
+    if ((e = region_path(r->db, p.region_code, LEVEL_STREET, r->a, &region)))
+        return e;
+    req_audit(r, "person.scan", "person", p.id, "ok", "view=masked");
+    json_t *o = json_object();
+    json_set_id(o, "person_id", p.id);
+    json_object_set_new(o, "name", json_string(mask_name(r->a, p.name)));
+    json_object_set_new(o, "region_name", json_string(region));
+    return reply_json(r, 200, o);
+}
+
+static err post_person_scan(struct req *r)
+{
+    err e = person_scan(r);
+    /* a code of someone outside the scope is on record like any refusal */
+    return e ? audit_refusal(r->db, r->who, r->ip, "person.scan", "person", 0, e, NULL) : e;
+}
+
 /* A refused scan (someone else's gate, no consent, a staff account on the
  * resident's route) is audited; the accepted one was audited by its record. */
 static err post_scan(struct req *r)
@@ -462,6 +504,8 @@ const struct route access_routes[] = {
      "卡口扫码核验（扫描居民健康码）", "access", 4096},
     {M_POST, "/api/v1/me/scans", post_me_scan, PERM_SELF, ROUTE_RAW_BODY, me_scan_body,
      "居民扫场所码登记", "access", 4096},
+    {M_POST, "/api/v1/scans/person", post_person_scan, PERM_PERSON_READ, 0, person_scan_body,
+     "扫描居民健康码打开其人员信息（核验或补录，不记出入）", "access", 4096},
     {M_GET, "/api/v1/access-records", get_records, PERM_ACCESS_READ, 0, NULL, "出入记录", "access",
      0},
 };

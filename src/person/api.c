@@ -9,6 +9,7 @@
  *   DELETE /api/v1/persons/{id}          soft delete (204)
  *   GET    /api/v1/persons/{id}/history  changes, newest first
  *   POST   /api/v1/persons/{id}/verify   staff saw the identity document (核验身份)
+ *   POST   /api/v1/persons/{id}/confirm  staff checked the record with the resident (核验无误)
  *
  * Searches that single out a person (id number, phone, last four of the
  * phone, name) count against the caller's hourly limit (person_search_hit)
@@ -207,6 +208,35 @@ static err post_verify(struct req *r)
     if ((e = db_release(r->db, true)))
         return e;
     return reply_person(r, 200, &p, false, NULL);
+}
+
+static const struct jfield confirm_fields[] = {
+    {"version", J_INT, JF_REQUIRED, 1, INT32_MAX, "版本号", NULL},
+    {NULL},
+};
+
+/* 核验无误: the version the staff member checked is required, so a record
+ * changed while they stood at the door is not confirmed unseen. */
+static err post_confirm(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    struct person p;
+    int64_t at;
+    db_hold(r->db); /* the entry commits with the history entry */
+    if ((e = person_confirm(r->db, r->a, r->who, id, json_int(r->body, "version", 0), &p, &at))) {
+        err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, "person.confirm", "person", id, e, NULL);
+    }
+    req_audit(r, "person.confirm", "person", id, "ok",
+              arena_printf(r->a, "version=%lld", (long long)p.version));
+    if ((e = db_release(r->db, true)))
+        return e;
+    json_t *o = person_json(r->a, &p, false);
+    json_object_set_new(o, "confirmed_at", json_integer(at));
+    return reply_json(r, 200, o);
 }
 
 /*
@@ -594,5 +624,7 @@ const struct route person_routes[] = {
      "人员信息变更记录", "person", 0},
     {M_POST, "/api/v1/persons/{id}/verify", post_verify, PERM_PERSON_WRITE, 0, verify_fields,
      "核验人员身份（工作人员已当面查验证件）", "person", 0},
+    {M_POST, "/api/v1/persons/{id}/confirm", post_confirm, PERM_PERSON_WRITE, 0, confirm_fields,
+     "核验人员信息无误（工作人员已与本人当面核对，需提交所核对的版本号）", "person", 0},
 };
 const size_t person_routes_n = sizeof person_routes / sizeof person_routes[0];

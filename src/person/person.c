@@ -1548,6 +1548,33 @@ err person_verify(db *d, arena *a, const struct principal *who, int64_t id, stru
     return person_update(d, a, who, id, &pt, p_r, NULL);
 }
 
+static err confirm_in_tx(db *d, arena *a, const struct principal *who, int64_t id, int64_t version,
+                         struct person *p_r, int64_t at)
+{
+    /* the lock first, so a change committing meanwhile is seen or waits */
+    err e;
+    if ((e = lock_row(d, &who->scope, id)) || (e = person_find(d, a, &who->scope, id, p_r)))
+        return e;
+    if (version != p_r->version)
+        return version_conflict();
+    json_t *none = json_object();
+    e = history_write(d, a, id, at, who->user_id, "confirm", none);
+    json_decref(none);
+    return e;
+}
+
+err person_confirm(db *d, arena *a, const struct principal *who, int64_t id, int64_t version,
+                   struct person *p_r, int64_t *at_r)
+{
+    *at_r = now_ms();
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = confirm_in_tx(d, a, who, id, version, p_r, *at_r)) || (e = db_commit(d)))
+        db_rollback(d);
+    return e;
+}
+
 err person_require_verified(db *d, int64_t id)
 {
     db_stmt *s;

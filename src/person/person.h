@@ -326,6 +326,18 @@ err person_verify(db *d, arena *a, const struct principal *who, int64_t id,
                   struct person *p_r) MUST_USE;
 
 /*
+ * Staff checked person `id`'s record with the resident (核验无误, seed 002
+ * 二(一)1): nothing changes but a history entry, action "confirm" with no
+ * changes, who and when. `version` is the version the staff member saw:
+ * another version is E_CONFLICT "version_conflict" (they confirmed a record
+ * that has since changed). E_NOT_FOUND outside the scope. Identity is
+ * person_verify's (it needs the document); this does not clear `unverified`.
+ * *p_r gets the record, *at_r the entry's time.
+ */
+err person_confirm(db *d, arena *a, const struct principal *who, int64_t id, int64_t version,
+                   struct person *p_r, int64_t *at_r) MUST_USE;
+
+/*
  * E_OK when person `id` (any region: callers have already resolved it from
  * their own scope or the resident's binding) is verified; E_FORBIDDEN
  * "identity_unverified" (a Chinese message telling the resident to show the
@@ -550,7 +562,7 @@ struct person_change {
     int64_t at;
     int64_t user_id;
     const char *user_name; /* "display name（username）" of who made it; "" if gone */
-    const char *action;    /* create | update | delete */
+    const char *action;    /* create | update | delete | confirm (person_confirm) */
     const char *changes;   /* JSON object {field: [old, new]}, masked unless revealed */
 };
 

@@ -57,11 +57,12 @@ test('a grid worker signs in and sees only what a grid worker can do', async () 
   const shown = await page.locator('[data-test^=entry-]').evaluateAll((els) => els.map((e) => e.dataset.test));
   assert.deepEqual(shown.sort(), [
     'entry-alerts', 'entry-cert-verify', 'entry-enterprises', 'entry-home-verification', 'entry-observation', 'entry-person-register',
-    'entry-person-search', 'entry-places', 'entry-report', 'entry-tasks', 'entry-visitors',
+    'entry-person-search', 'entry-places', 'entry-record-scan', 'entry-report', 'entry-tasks', 'entry-visitors',
   ]);
-  // pages behind 预警, 访客审核, 我的任务, 核验解除隔离证明, 入户核实, 隔离观察名单 and 疫情上报;
-  // the others are marked, not dead links
-  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 7);
+  // pages behind 预警, 访客审核, 我的任务, 核验解除隔离证明, 入户核实, 隔离观察名单, 疫情上报 and
+  // 扫码核验补录; the others are marked, not dead links
+  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 8);
+  assert.equal(await page.locator('[data-test=entry-record-scan]').filter({ hasText: '即将上线' }).count(), 0);
   assert.equal(await page.locator('[data-test=entry-visitors]').filter({ hasText: '即将上线' }).count(), 0);
   assert.equal(await page.locator('[data-test=entry-alerts]').filter({ hasText: '即将上线' }).count(), 0);
   await shot(page, 'mobile-staff-grid-home');
@@ -105,7 +106,7 @@ test('a doctor whose password must change does that first, then sees a doctor\'s
   await field(page, 'staff-entries').waitFor();
   assert.deepEqual(await field(page, 'staff-role').allInnerTexts(), ['社区医生']);
   const shown = await page.locator('[data-test^=entry-]').evaluateAll((els) => els.map((e) => e.dataset.test));
-  assert.deepEqual(shown.sort(), ['entry-cert-verify', 'entry-observation', 'entry-patrol', 'entry-person-search', 'entry-report', 'entry-tasks']);
+  assert.deepEqual(shown.sort(), ['entry-cert-verify', 'entry-observation', 'entry-patrol', 'entry-person-search', 'entry-record-scan', 'entry-report', 'entry-tasks']);
   await shot(page, 'mobile-staff-doctor-home');
   assertClean(page);
 });

@@ -32,3 +32,20 @@ export function useFieldErrors() {
   }
   return { errors, clear, show };
 }
+
+// The photos of a SignsFields form still on their way up: the form waits.
+export const photosPending = (photos) => photos.some((p) => p.status === 'uploading');
+
+// A body with the signs of a SignsFields form (`form`, `photos`) made ready
+// to send: a typed temperature as a number (the server says what a missing
+// one is), the position only when one was taken, the uploaded photos' ids.
+export function signsBody(body, form, photos) {
+  if (body.temperature !== undefined) body.temperature = Number(body.temperature);
+  if (form.lat === null) {
+    delete body.lat;
+    delete body.lng;
+  }
+  const ids = photos.filter((p) => p.attachmentId).map((p) => p.attachmentId);
+  if (ids.length) body.attachments = ids;
+  return body;
+}

@@ -12,6 +12,8 @@ export const STAFF_ENTRIES = [
   { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'] },
   { key: 'observation', title: '隔离观察名单', icon: 'todo-list-o', roles: ['doctor', 'grid_worker'], to: '/staff/observations' },
   { key: 'scan', title: '扫码核验', icon: 'scan', roles: ['checkpoint_staff'], to: '/staff/scan' },
+  // 核验补录 (seed 002 二(一)1): scan a resident's code to open their record
+  { key: 'record-scan', title: '扫码核验补录', icon: 'idcard', perm: 'person.read', to: '/staff/verify' },
   { key: 'alerts', title: '预警', icon: 'bell', perm: 'alert.read', to: '/staff/alerts' },
   { key: 'visitors', title: '访客审核', icon: 'friends-o', perm: 'visitor.confirm', to: '/staff/visitors' },
   { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },

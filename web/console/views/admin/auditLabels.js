@@ -20,6 +20,7 @@ const WHOLE = {
   'access.scan': '扫码核验', 'alert.ack': '处置告警', 'code.read': '查看健康码', 'code.history': '查看健康码记录',
   'code.rules': '修改赋码规则', 'venue.code_regenerate': '重新生成场所码', 'visitor.code': '查看访客码',
   'visitor.scan': '访客核验', 'device.secret_reset': '重置设备凭据', 'zone.end': '解除封控区域',
+  'person.scan': '扫码打开人员信息', 'person.confirm': '核验人员信息无误',
 };
 
 export function actionLabel(action) {
