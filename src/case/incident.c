@@ -598,6 +598,19 @@ static err route_observe(db *d, arena *a, const struct principal *who, int64_t i
                        json_pack("{s:s}", "person_id", arena_printf(a, "%lld", (long long)person)),
                        who->user_id)))
             return e;
+        /* the report's earlier steps (reported, routed, the visit) were
+         * written before anyone knew whom they were about: the person's
+         * timeline shows them too from now on */
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "UPDATE case_events SET person_id = ? WHERE incident_id = ? AND "
+                            "person_id = 0",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, person);
+        db_bind_int64(s, 2, id);
+        if ((e = db_run(s, NULL)))
+            return e;
     }
     struct case_observe_in ob = {.person_id = person,
                                  .incident_id = id,

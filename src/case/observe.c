@@ -26,6 +26,7 @@
 #include "place/place.h"
 #include "security/crypto.h"
 #include "security/mask.h"
+#include "task/task.h"
 
 /* ---- vocabularies ------------------------------------------------------------------ */
 
@@ -651,6 +652,9 @@ static err close_one(db *d, arena *a, const struct principal *who, const struct 
         return e;
     if ((e = room_free(d, o->id)))
         return e;
+    /* nobody checks a person who is no longer observed */
+    if ((e = task_cancel_for(d, a, who, "check", o->id, "隔离观察已结束")))
+        return e;
     if (state == OBS_RELEASED &&
         (e = case_count(d, "case.release.new", o->region_code, china_day(now), 1)))
         return e;
@@ -687,7 +691,10 @@ err case_observe_close_open(db *d, arena *a, const struct principal *who, int64_
     struct observation o;
     if ((e = case_observation_find(d, a, &all, id, &o)))
         return e;
-    return close_one(d, a, who, &o, state, 0, "人员状态变更");
+    if ((e = close_one(d, a, who, &o, state, 0, "人员状态变更")))
+        return e;
+    /* ended by a status change, not by its release task */
+    return task_cancel_for(d, a, who, "release", o.id, "人员状态变更，隔离观察已结束");
 }
 
 err case_observe_end(db *d, arena *a, const struct principal *who, int64_t observation_id,
@@ -806,13 +813,18 @@ static const char *const token_frags[NAME_TOKENS_MAX + 1] = {
           "?, ?, ?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 8)",
 };
 
-static void list_where(struct query *q, const struct scope *sc, const struct case_observe_filter *f,
-                       const struct name_keys *names, bool with_state)
+/* walk_ids: the scope written as an expression no index serves, so that
+ * the planner walks the primary key in id order (an export's pages)
+ * instead of the region index and a sort of the whole scope per page */
+static void list_where_as(struct query *q, const struct scope *sc,
+                          const struct case_observe_filter *f, const struct name_keys *names,
+                          bool with_state, bool walk_ids)
 {
     query_sql(q, " FROM observations o JOIN persons p ON p.id = o.person_id "
                  "LEFT JOIN regions r ON r.code = o.region_code "
-                 "LEFT JOIN places s ON s.id = o.site_id "
-                 "WHERE o.region_code >= ? AND o.region_code < ?");
+                 "LEFT JOIN places s ON s.id = o.site_id ");
+    query_sql(q, walk_ids ? "WHERE o.region_code + 0 >= ? AND o.region_code + 0 < ?"
+                          : "WHERE o.region_code >= ? AND o.region_code < ?");
     query_int(q, sc->lo);
     query_int(q, sc->hi);
     if (with_state && f->state) {
@@ -848,6 +860,12 @@ static void list_where(struct query *q, const struct scope *sc, const struct cas
         for (size_t i = 0; i < names->n; i++)
             query_blob(q, names->k[i], BLIND_LEN);
     }
+}
+
+static void list_where(struct query *q, const struct scope *sc, const struct case_observe_filter *f,
+                       const struct name_keys *names, bool with_state)
+{
+    list_where_as(q, sc, f, names, with_state, false);
 }
 
 /* What a list and an export start with: the name query's blind indexes
@@ -995,13 +1013,17 @@ err case_observation_each(db *d, arena *scratch, const struct scope *sc,
     if (e)
         return e;
     /* keyset pages by id, not offsets: an offset reads every row before
-     * its page again, quadratic over a million rows */
+     * its page again, quadratic over a million rows. The first page takes
+     * the region index (a community's export is one page); once a page is
+     * full, the rest walk the ids: on the region index every page would
+     * sort the whole remaining scope again (25 us a row at 100,000 rows,
+     * 66 us at 500,000: docs/benchmarks.md) */
     int64_t after = 0;
-    for (;;) {
+    for (bool walk = false;; walk = true) {
         struct query q = QUERY_INIT;
         arena_reset(scratch);
         query_sql(&q, head);
-        list_where(&q, sc, f, &names, true);
+        list_where_as(&q, sc, f, &names, true, walk);
         query_sql(&q, " AND o.id > ? ORDER BY o.id LIMIT ?");
         query_int(&q, after);
         query_int(&q, EACH_PAGE);

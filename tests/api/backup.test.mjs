@@ -196,7 +196,9 @@ test('backup is taken online, while requests keep writing, into a private file',
     }
   };
   const writers = [writer(), writer(), writer()];
-  await sleep(300);
+  // the writers sign in first (slow by design under load): start the backup
+  // once requests are flowing, not after a fixed pause
+  while (done.length < 6) await sleep(50);
   const t0 = Date.now();
   const r = await fkAsync(A.env, ['backup', backupFile]);
   const t1 = Date.now();

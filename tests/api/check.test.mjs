@@ -128,6 +128,15 @@ test('an abnormal check raises a check_abnormal alert and one urgent check task 
   assert.equal(checks.items[0].task_id, t[0].id);
   const tl = await ok(cs.get(`/api/v1/persons/${o.person_id}/timeline?page_size=100`));
   assert.ok(tl.items.filter((e) => e.action === 'check').length >= 3, 'timeline steps');
+  // a new abnormal check opens a task again; a confirmed case ends the observation and its task
+  await ok(doc.post(`/api/v1/observations/${o.id}/checks`, { symptoms: ['cough'], temperature: 38.1 }), 201);
+  const again = (await tasksOf('check', o.id)).filter((x) => x.state === 'pending');
+  assert.equal(again.length, 1);
+  await ok(cs.post(`/api/v1/persons/${o.person_id}/status`, { to: 'suspected', reason: '核酸阳性' }));
+  await ok(cs.post(`/api/v1/persons/${o.person_id}/status`, { to: 'confirmed', reason: '核酸阳性', severity: 'mild', infection_route: 'cluster' }));
+  const after = await tasksOf('check', o.id);
+  assert.equal(after.find((x) => x.id === again[0].id).state, 'cancelled', JSON.stringify(after));
+  assert.ok(!(await ok(doc.get('/api/v1/me/tasks?page_size=100'))).items.some((x) => x.id === again[0].id), 'gone from the doctor\'s list');
 });
 
 test('three abnormal checks propose a transfer; the decision ends the observation and starts a hospital one', async () => {

@@ -196,6 +196,11 @@ test('a resident reports a neighbour with a photo; the grid worker verifies; con
   const found = await cc.get(`/api/v1/persons?id_number=${neighbourId}`);
   assert.equal(found.body.items[0].id, d.person_id);
   assert.notEqual(await colour(d.person_id), 'green');
+  // the person's own timeline tells the report and the visit, written before they were known
+  const tl = await cc.get(`/api/v1/persons/${d.person_id}/timeline?page_size=100`);
+  assert.equal(tl.status, 200, tl.text);
+  assert.deepEqual(tl.body.items.map((x) => x.action).reverse().filter((a) => ['reported', 'verified', 'registered', 'observed'].includes(a)),
+    ['reported', 'verified', 'registered', 'observed'], tl.text);
 
   // the reporter follows it, and sees nothing they did not enter
   r = await res.get('/api/v1/me/reports');
