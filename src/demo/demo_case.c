@@ -454,7 +454,9 @@ static err doctor_task(struct sim *m, struct subj *p, bool sick)
 {
     err e;
     int64_t id = open_task(m, "check", p->obs, &e);
-    if (e || !id || (!sick && rng_pct(&m->r, 30)))
+    /* the last day's routine tasks stay open for the doctors' workbench */
+    if (e || !id || (!sick && rng_pct(&m->r, 30)) ||
+        (!sick && m->t > m->t0 + (int64_t)(m->ticks - 6) * TICK_MS))
         return e;
     json_t *res = sick ? check_body(37.9, SYM_FEVER | SYM_COUGH, "复查：仍发热，建议核酸检测")
                        : check_body(normal_temp(m), 0, "按时核查，无异常");
@@ -473,9 +475,6 @@ static err status(struct sim *m, struct subj *p, int to, enum case_severity sev,
     if (e)
         return e;
     e = case_status_set(m->d, m->a, who, &in, NULL);
-    /* a case is treated in hospital: its checks end with the observation */
-    if (!e && to == PERSON_CONFIRMED)
-        e = task_cancel_for(m->d, m->a, who, "check", p->obs, "已确诊，隔离观察结束");
     return tx_end(m->d, e);
 }
 
