@@ -62,6 +62,13 @@ static json_t *certificate_json(struct req *r, const struct certificate *c, bool
     json_object_set_new(j, "issuing_unit", json_string(c->unit_name));
     json_object_set_new(j, "revoked", json_boolean(c->revoked_at != 0));
     json_object_set_new(j, "revoked_at", c->revoked_at ? json_integer(c->revoked_at) : json_null());
+    /* the reason may tell of the person's health: staff read it masked,
+     * like an observation's end reason */
+    json_object_set_new(
+        j, "revoke_reason",
+        c->revoked_at && c->revoke_reason
+            ? json_string(own ? c->revoke_reason : mask_address(r->a, c->revoke_reason))
+            : json_null());
     char tok[TOKEN_MAX];
     if (!c->revoked_at && !case_certificate_token(c, tok))
         json_object_set_new(j, "token", json_string(tok));

@@ -169,6 +169,8 @@ test('completing the release task ends the observation, greens the code and issu
   const rv = await ok(cs.post(`/api/v1/certificates/${c.id}/revoke`, { reason: '信息有误，重新核发' }));
   assert.equal(rv.revoked, true);
   assert.equal(rv.token, null);
+  assert.equal(c.revoke_reason, null, 'no reason before a revoke');
+  assert.ok(rv.revoke_reason && rv.revoke_reason.startsWith('信息') && rv.revoke_reason !== '信息有误，重新核发', `masked for staff: ${rv.revoke_reason}`);
   expectError(await gate.post('/api/v1/certificates/verify', { token: qr }), 400, 'certificate_revoked', 'token');
   assert.ok(!sqlRun(ctx, `SELECT revoke_reason_enc FROM certificates WHERE id = ${c.id}`).includes('重新核发'), 'the reason is sealed');
   expectError(await cs.post(`/api/v1/certificates/${c.id}/revoke`, { reason: '再次' }), 409, 'already_revoked');

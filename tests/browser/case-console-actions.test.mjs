@@ -164,9 +164,10 @@ test('纳入隔离观察 from the list, a bad input refused on its field, then r
   assert.equal(r.body.error.code, 'certificate_revoked');
   await shot(page, 'case-certificate-revoked');
 
-  // read again, the page still says so (the reason is not in the reply)
+  // read again, the page still says so, the reason masked as the reply gives it
   await page.reload();
   await page.getByTestId('obs-certificate-revoked').getByText('已作废').waitFor();
+  assert.match(await page.getByTestId('obs-certificate-revoked-detail').textContent(), /原因：解除依\*{4}/);
   assertClean(page);
 });
 
