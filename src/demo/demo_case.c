@@ -584,12 +584,12 @@ static err extra_file(struct sim *m, struct extra *x, long k)
                                   : k % 5 == 3            ? &m->doctor
                                   : k % 5 == 4            ? &m->community
                                                           : &m->cmd;
-    char name[16], idno[19];
+    char name[16], idno[32]; /* room for what the formats could write: 18 are kept */
     if (x->unknown) {
         snprintf(name, sizeof name, "%s%s", demo_surnames[rng_below(&m->r, DEMO_N(demo_surnames))],
                  demo_given[rng_below(&m->r, DEMO_N(demo_given))]);
         snprintf(idno, sizeof idno, "440106%04u%02u%02u%03ld", 1970 + rng_below(&m->r, 30),
-                 1 + rng_below(&m->r, 12), 1 + rng_below(&m->r, 28), 500 + k);
+                 1 + rng_below(&m->r, 12), 1 + rng_below(&m->r, 28), (500 + k) % 1000);
         idno[17] = resident_id_check_char(idno);
         idno[18] = '\0';
     }
