@@ -871,7 +871,8 @@ static void run_job(db *d, struct import_job *j)
     }
     stamp_lap(&t, t_commit);
     /* the first pass's failures, then the second's: the report is in row order */
-    qsort(st.failed, st.nfailed, sizeof *st.failed, by_row);
+    if (st.nfailed > 1) /* none failed: no array (qsort must not see NULL) */
+        qsort(st.failed, st.nfailed, sizeof *st.failed, by_row);
     if (failed && (e = write_report(j->job_id, &st)))
         log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
     stamp_lap(&t, t_report);

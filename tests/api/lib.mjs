@@ -78,7 +78,12 @@ export async function startServer(opts = {}) {
   if (opts.setup) await opts.setup(ctx);
   await launch(ctx);
   ctx.stop = async (signal = 'SIGTERM') => {
-    if (!ctx.proc || ctx.proc.exitCode !== null) return ctx.proc?.exitCode;
+    if (!ctx.proc) return undefined;
+    if (ctx.proc.exitCode !== null || ctx.proc.signalCode !== null) {
+      // died before the stop: a sanitizer's report says why
+      checkSanitizer('fangkong serve', ctx.stderr);
+      return ctx.proc.exitCode ?? ctx.proc.signalCode;
+    }
     const done = new Promise((r) => ctx.proc.on('exit', (code, sig) => r(code ?? sig)));
     ctx.proc.kill(signal);
     const status = await done;
