@@ -186,7 +186,7 @@ test('at a gate the verdict opens the record for whoever reads the registry; ful
   await page.waitForURL(new RegExp(`#/staff/persons/${personId}$`));
   assert.equal(await field(page, 'p-name').locator('.van-cell__value').innerText(), '张*');
   // who checked the record last, from its history
-  assert.match(await field(page, 'p-last-confirm').innerText(), /cs_dfx/);
+  await field(page, 'p-last-confirm').filter({ hasText: 'cs_dfx' }).waitFor(); // read after the page's history load
   await field(page, 'p-reveal').click();
   await field(page, 'p-name').filter({ hasText: '张三' }).waitFor();
   assert.equal(await field(page, 'p-phone').locator('.van-cell__value').innerText(), '13900001111');
