@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { launch, openPage, adoptSession, assertClean, shot, residentId } from './lib.mjs';
+import { launch, assertClean, shot, residentId, consolePage, choose } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
@@ -48,17 +48,7 @@ after(async () => {
   await ctx?.stop();
 });
 
-async function console_(path, as = cc) {
-  const page = await openPage(browser);
-  await adoptSession(page, as);
-  await page.goto(`${ctx.url}/console/#${path}`);
-  return page;
-}
-
-async function choose(page, testId, label) {
-  await page.getByTestId(testId).click();
-  await page.getByRole('option', { name: label, exact: true }).filter({ visible: true }).click();
-}
+const console_ = (path, as = cc) => consolePage(browser, ctx, path, as);
 
 // the error under a dialog's field, found by the field's label
 const fieldError = (dialog, label) =>

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { selectors } from 'playwright-core';
-import { launch, openPage, adoptSession, assertClean, shot, residentId } from './lib.mjs';
+import { launch, assertClean, shot, residentId, consolePage, choose } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
@@ -45,17 +45,7 @@ after(async () => {
   await ctx?.stop();
 });
 
-async function console_(path, as = cc) {
-  const page = await openPage(browser);
-  await adoptSession(page, as);
-  await page.goto(`${ctx.url}/console/#${path}`);
-  return page;
-}
-
-async function choose(page, testId, label) {
-  await page.getByTestId(testId).click();
-  await page.getByRole('option', { name: label, exact: true }).filter({ visible: true }).click();
-}
+const console_ = (path, as = cc) => consolePage(browser, ctx, path, as);
 
 test('事件受理: a report filed through the API, with its photo, timeline and task', async () => {
   let r = await grid.post('/api/v1/attachments', PNG, { 'content-type': 'image/png' });

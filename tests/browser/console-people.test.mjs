@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, smsCode } from './lib.mjs';
+import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, smsCode, choose } from './lib.mjs';
 
 // the pages mark what tests touch with data-test attributes
 selectors.setTestIdAttribute('data-test');
@@ -95,11 +95,6 @@ async function pickRegion(page, testId, codes) {
 }
 
 // Choose an option of an Element Plus select by its label.
-async function choose(page, testId, label) {
-  await page.getByTestId(testId).click();
-  await page.getByRole('option', { name: label, exact: true }).filter({ visible: true }).click();
-}
-
 test('searching by id number or phone finds the person with masked values', async () => {
   const page = await signIn('pp_east');
   await search(page, people.east.id_number);

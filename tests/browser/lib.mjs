@@ -32,6 +32,20 @@ export async function adoptSession(page, client) {
   await page.context().addCookies([{ name, value, url: client.base }]);
 }
 
+// A console page at a route (`#/path`), signed in as an API client's session.
+export async function consolePage(browser, ctx, route, client) {
+  const page = await openPage(browser);
+  await adoptSession(page, client);
+  await page.goto(`${ctx.url}/console/#${route}`);
+  return page;
+}
+
+// Pick an option of an Element Plus select by its label.
+export async function choose(page, testId, label) {
+  await page.getByTestId(testId).click();
+  await page.getByRole('option', { name: label, exact: true }).filter({ visible: true }).click();
+}
+
 // A page in its own browser context (own cookies). opts.mobile: phone-sized;
 // opts.viewport: another size ({ width, height }).
 export async function openPage(browser, opts = {}) {
