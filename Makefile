@@ -76,17 +76,18 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libfk.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libfk.a $(LDLIBS)
 
 # A short run of every libFuzzer harness from its committed seed corpus
-# (tests/fuzz/corpus/NAME); crashes, leaks and UB fail the target.
+# (tests/fuzz/corpus/NAME); crashes, leaks and UB fail the target. One target
+# per harness, so `make -j` runs them side by side (libFuzzer uses one core).
 fuzz:
 	$(MAKE) FUZZ=1 fuzz-run
-
-fuzz-run: $(FUZZERS)
-	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); \
-	  mkdir -p $(BUILD)/corpus/$$n; echo "== $$n ($(FUZZ_SECONDS) s)"; \
-	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/$$n- \
-	      $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n > $(BUILD)/fuzz/$$n.log 2>&1; then \
-	    tail -60 $(BUILD)/fuzz/$$n.log; exit 1; fi; \
-	  grep -E '^#[0-9]+.*DONE' $(BUILD)/fuzz/$$n.log | tail -1; done
+fuzz-run: $(FUZZERS:%=%.run)
+$(FUZZERS:%=%.run): %.run: %
+	@n=$(notdir $<); mkdir -p $(BUILD)/corpus/$$n; \
+	if ! $< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=$<- \
+	    $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n > $<.log 2>&1; then \
+	  echo "== $$n failed"; tail -60 $<.log; exit 1; fi; \
+	echo "== $$n ($(FUZZ_SECONDS) s): $$(grep -E '^#[0-9]+.*DONE' $<.log | tail -1)"
+.PHONY: $(FUZZERS:%=%.run)
 
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
@@ -116,16 +117,18 @@ lint:
 san:
 	$(MAKE) SAN=1 unit
 
+# Builds and the fuzz runs use every core; the suites run one file at a time.
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	$(MAKE) lint
-	$(MAKE) unit
-	$(MAKE) san
+	$(MAKE) -j$(NPROC) unit
+	$(MAKE) -j$(NPROC) san
 	$(MAKE) browser
 	$(MAKE) api-pg
-	$(MAKE) unit-pg
+	$(MAKE) -j$(NPROC) unit-pg
 	$(MAKE) SAN=1 api-sqlite-san
-	$(MAKE) fuzz
+	$(MAKE) -j$(NPROC) fuzz
 
 api-sqlite-san: $(BUILD)/fangkong
 	FK_BIN=$(abspath $(BUILD)/fangkong) FK_SAN=1 node --test --test-concurrency=1 tests/api/
