@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "http/export.h"
 #include "base/csv.h"
 #include "base/time.h"
 #include "base/regcode.h"
@@ -48,24 +49,6 @@ static const struct jfield patch_fields[] = {
 };
 
 /* ---- shared helpers ------------------------------------------------------------- */
-
-/*
- * ?reveal=1 asks for full values; it needs person.reveal (403 otherwise,
- * rather than a silently masked reply the caller would take for the data).
- */
-static err reveal_param(struct req *r, bool *reveal_r)
-{
-    const char *v = req_query(r, "reveal");
-    *reveal_r = false;
-    if (!v || !*v || !strcmp(v, "0") || !strcmp(v, "false"))
-        return E_OK;
-    if (strcmp(v, "1") && strcmp(v, "true"))
-        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
-    if (!principal_can(r->who, PERM_PERSON_REVEAL))
-        return err_set(E_FORBIDDEN, "reveal_forbidden", "reveal", "您没有查看完整个人信息的权限");
-    *reveal_r = true;
-    return E_OK;
-}
 
 /* "fields=name,phone" of a field set, for audit details. */
 static const char *fields_detail(arena *a, person_fields set)
@@ -154,7 +137,7 @@ static err body_checked(struct req *r, const struct jfield *jf, const struct per
 static err post_person(struct req *r)
 {
     bool reveal;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e)
         return e;
     struct person p = {.id_type = ID_RESIDENT};
@@ -264,7 +247,7 @@ static err get_person(struct req *r)
     bool reveal;
     int64_t id;
     struct person p;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     const char *path;
@@ -283,7 +266,7 @@ static err patch_person(struct req *r)
 {
     bool reveal;
     int64_t id;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     struct person p; /* the record first: the body's checks need it (one pass) */
@@ -332,7 +315,7 @@ static err get_history(struct req *r)
 {
     bool reveal;
     int64_t id, page, size, total;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)) || (e = req_paging(r, &page, &size)))
         return e;
     struct person_change *items;
@@ -556,7 +539,7 @@ static err list_persons(struct req *r)
     const char *fmt = param(r, "format");
     if (fmt && !(csv = !strcmp(fmt, "csv")) && strcmp(fmt, "json"))
         return bad_param("format", "参数 format 只能是 json 或 csv");
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e && csv && e == E_FORBIDDEN)
         /* an export of full values asked for without the right: refused,
          * and the attempt is on record */
