@@ -143,10 +143,9 @@ static err list_filter(struct req *r, struct check_filter *f, enum export_format
     }
     const char *by = req_query(r, "by");
     if (!e && by) {
-        if (!strcmp(by, "self"))
-            f->by = CHECK_BY_SELF;
-        else if (!strcmp(by, "doctor"))
-            f->by = CHECK_BY_DOCTOR;
+        int b = vocab_parse(&check_by_vocab, by);
+        if (b > 0)
+            f->by = (enum check_by)b;
         else
             e = err_set(E_INPUT, "invalid_parameter", "by", "参数 by 应为 doctor 或 self");
     }
