@@ -14,6 +14,7 @@
 #include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "health/health.h"
 #include "person/person.h"
 #include "place/place.h"
 #include "security/rbac.h"
@@ -33,7 +34,7 @@ static const struct vocab *const vocabs[] = {
     &room_state_vocab,        &case_severity_vocab,   &infection_route_vocab,
     &incident_category_vocab, &incident_state_vocab,  &incident_outcome_vocab,
     &routing_action_vocab,    &case_action_vocab,     &task_state_vocab,
-    &task_priority_vocab,     &check_by_vocab,
+    &task_priority_vocab,     &check_by_vocab,        &symptom_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
