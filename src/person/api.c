@@ -50,23 +50,6 @@ static const struct jfield patch_fields[] = {
 
 /* ---- shared helpers ------------------------------------------------------------- */
 
-/* "fields=name,phone" of a field set, for audit details. */
-static const char *fields_detail(arena *a, person_fields set)
-{
-    char buf[512];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "fields=");
-    for (int f = 0; f < PF__COUNT; f++) {
-        if (!(set & PF_BIT(f)))
-            continue;
-        int k = snprintf(buf + n, sizeof buf - n, "%s%s", n > 7 ? "," : "",
-                         person_field_name((enum person_field)f));
-        if (k < 0 || (size_t)k >= sizeof buf - n)
-            break;
-        n += (size_t)k;
-    }
-    return arena_strdup(a, buf);
-}
-
 static err reply_person(struct req *r, int status, const struct person *p, bool reveal,
                         const char *what)
 {
@@ -152,7 +135,7 @@ static err post_person(struct req *r)
     }
     if (taken_over) {
         /* a resident's unverified self-registration became this record */
-        req_audit(r, "person.takeover", "person", p.id, "ok", fields_detail(r->a, set));
+        req_audit(r, "person.takeover", "person", p.id, "ok", person_fields_detail(r->a, "", set));
         if (reveal)
             req_audit(r, "person.reveal", "person", p.id, "ok", "view=create");
         if ((e = db_release(r->db, true)))
@@ -161,7 +144,7 @@ static err post_person(struct req *r)
         json_object_set_new(o, "taken_over", json_true());
         return reply_json(r, 200, o);
     }
-    req_audit(r, "person.create", "person", p.id, "ok", fields_detail(r->a, set));
+    req_audit(r, "person.create", "person", p.id, "ok", person_fields_detail(r->a, "", set));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_person(r, 201, &p, reveal, "view=create");
@@ -288,7 +271,7 @@ static err patch_person(struct req *r)
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "person.update", "person", id, e, NULL);
     }
-    req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
+    req_audit(r, "person.update", "person", id, "ok", person_fields_detail(r->a, "", changed));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_person(r, 200, &p, reveal, "view=update");
