@@ -484,6 +484,7 @@ err case_notes(db *d, arena *a, const struct scope *sc, int64_t observation_id,
  * transferred and starts a hospital one, or keeps it.
  */
 enum check_by { CHECK_BY_DOCTOR = 1, CHECK_BY_SELF };
+extern const struct vocab check_by_vocab; /* "check_methods": doctor 医生核查, self 本人自查 */
 
 #define CHECK_TEXT_MAX 500 /* characters: a description, a message */
 

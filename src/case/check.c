@@ -54,6 +54,13 @@ const struct jfield check_fields[] = {
 
 /* Flows per China day at the person's region: checks recorded, the abnormal
  * ones, and missed periods alerted (the sweep's claims). */
+static const struct vocab_word by_words[] = {
+    {NULL, NULL},
+    [CHECK_BY_DOCTOR] = {"doctor", "医生核查"},
+    [CHECK_BY_SELF] = {"self", "本人自查"},
+};
+const struct vocab check_by_vocab = VOCAB("check_methods", "核查方式", by_words);
+
 static const struct stats_measure measures[] = {
     {"check.new", "体征核查", false,
      "SELECT region_code, " CHINA_DAY_SQL(
@@ -653,7 +660,7 @@ static err record(db *d, arena *a, const struct principal *who, int64_t observat
     db_bind_int64(s, 4, o.region);
     int64_t at = now_ms();
     db_bind_int64(s, 5, at);
-    db_bind_text(s, 6, by == CHECK_BY_SELF ? "self" : "doctor");
+    db_bind_text(s, 6, vocab_name(&check_by_vocab, by));
     db_bind_int64(s, 7, who->user_id);
     db_bind_int64(s, 8, in->symptoms);
     db_bind_double(s, 9, round(in->temperature * 10) / 10);
@@ -675,7 +682,7 @@ static err record(db *d, arena *a, const struct principal *who, int64_t observat
                    arena_printf(a,
                                 "{\"check_id\":\"%lld\",\"by\":\"%s\",\"abnormal\":%s,"
                                 "\"temperature\":%.1f}",
-                                (long long)id, by == CHECK_BY_SELF ? "self" : "doctor",
+                                (long long)id, vocab_name(&check_by_vocab, by),
                                 abnormal ? "true" : "false", in->temperature),
                    who->user_id)))
         return e;
@@ -830,7 +837,7 @@ err check_follow_up_plan(db *d, arena *a, int64_t person_id, int64_t region_code
 
 static void bind_filter(db_stmt *s, const struct scope *sc, const struct check_filter *f)
 {
-    const char *by = f->by == CHECK_BY_SELF ? "self" : f->by == CHECK_BY_DOCTOR ? "doctor" : "";
+    const char *by = vocab_name(&check_by_vocab, f->by); /* "" for 0: any */
     const int64_t v[] = {
         sc->lo,       sc->hi,       f->id,       f->id,      f->observation_id, f->observation_id,
         f->person_id, f->person_id, f->abnormal, f->abnormal};
@@ -890,9 +897,10 @@ err check_list(db *d, arena *a, const struct scope *sc, const struct check_filte
                             name ? json_string(f->plain ? name : mask_name(a, name)) : json_null());
         json_set_region(o, db_col_int64(s, 3), db_col_text(s, 15));
         json_object_set_new(o, "at", json_integer(db_col_int64(s, 4)));
-        bool self = !strcmp(db_col_text(s, 5), "self");
-        json_object_set_new(o, "by", json_string(self ? "self" : "doctor"));
-        json_object_set_new(o, "by_label", json_string(self ? "本人自查" : "医生核查"));
+        int by = vocab_parse(&check_by_vocab, db_col_text(s, 5));
+        bool self = by == CHECK_BY_SELF;
+        json_object_set_new(o, "by", json_string(vocab_name(&check_by_vocab, (size_t)by)));
+        json_object_set_new(o, "by_label", json_string(vocab_label(&check_by_vocab, (size_t)by)));
         json_object_set_new(o, "checker_name",
                             self ? json_null() : json_string(db_col_text(s, 16)));
         unsigned sy = (unsigned)db_col_int64(s, 6);

@@ -44,27 +44,46 @@ static err own_person(struct req *r, int64_t *person_r)
 
 /* ---- checks ------------------------------------------------------------------------ */
 
-static err post_check(struct req *r)
+/*
+ * Record a check and reply 201 with it as the lists show it. A doctor's
+ * (CHECK_BY_DOCTOR) is of the path's observation, in the caller's scope; a
+ * self-check (CHECK_BY_SELF) is of the resident's own open observation,
+ * found inside the write's transaction, and its reply is unmasked (their
+ * own record).
+ */
+static err check_post(struct req *r, enum check_by by)
 {
-    int64_t obs, id = 0;
+    bool self = by == CHECK_BY_SELF;
+    int64_t person = 0, obs = 0, id = 0;
     struct check_in in;
-    err e = req_param_id(r, 0, &obs);
+    err e = self ? own_person(r, &person) : req_param_id(r, 0, &obs);
     if (!e)
         e = check_parse(r->body, &in);
     db_hold(r->db);
-    if (!e && !(e = db_begin(r->db)))
-        e = req_tx_end(r, check_record(r->db, r->a, r->who, obs, CHECK_BY_DOCTOR, &in, 0, &id));
-    if ((e = req_write_done(r, e, "check.create", "observation", obs,
+    if (!e && !(e = db_begin(r->db))) {
+        if (self)
+            e = check_own_observation(r->db, person, &obs);
+        if (!e)
+            e = check_record(r->db, r->a, r->who, obs, by, &in, 0, &id);
+        e = req_tx_end(r, e);
+    }
+    if ((e = req_write_done(r, e, self ? "self_check.create" : "check.create", "observation", obs,
                             arena_printf(r->a, "check=%lld", (long long)id))))
         return e;
-    struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1};
+    struct scope all = scope_all(); /* a self-check: the resident's own, by id */
+    struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1, .plain = self};
     json_t *items;
     int64_t total;
-    if ((e = check_list(r->db, r->a, &r->who->scope, &f, &items, &total)))
+    if ((e = check_list(r->db, r->a, self ? &all : &r->who->scope, &f, &items, &total)))
         return e;
     json_t *o = json_incref(json_array_get(items, 0));
     json_decref(items);
     return reply_json(r, 201, o ? o : json_object());
+}
+
+static err post_check(struct req *r)
+{
+    return check_post(r, CHECK_BY_DOCTOR);
 }
 
 static const char *const export_cols[] = {
@@ -124,10 +143,9 @@ static err list_filter(struct req *r, struct check_filter *f, enum export_format
     }
     const char *by = req_query(r, "by");
     if (!e && by) {
-        if (!strcmp(by, "self"))
-            f->by = CHECK_BY_SELF;
-        else if (!strcmp(by, "doctor"))
-            f->by = CHECK_BY_DOCTOR;
+        int b = vocab_parse(&check_by_vocab, by);
+        if (b > 0)
+            f->by = (enum check_by)b;
         else
             e = err_set(E_INPUT, "invalid_parameter", "by", "参数 by 应为 doctor 或 self");
     }
@@ -194,30 +212,7 @@ static err get_checks(struct req *r)
 
 static err post_self_check(struct req *r)
 {
-    int64_t person = 0, obs = 0, id = 0;
-    struct check_in in;
-    err e = own_person(r, &person);
-    if (!e)
-        e = check_parse(r->body, &in);
-    db_hold(r->db);
-    if (!e && !(e = db_begin(r->db))) {
-        e = check_own_observation(r->db, person, &obs);
-        if (!e)
-            e = check_record(r->db, r->a, r->who, obs, CHECK_BY_SELF, &in, 0, &id);
-        e = req_tx_end(r, e);
-    }
-    if ((e = req_write_done(r, e, "self_check.create", "observation", obs,
-                            arena_printf(r->a, "check=%lld", (long long)id))))
-        return e;
-    struct scope all = scope_all();
-    struct check_filter f = {.id = id, .abnormal = -1, .page = 1, .page_size = 1, .plain = true};
-    json_t *items;
-    int64_t total;
-    if ((e = check_list(r->db, r->a, &all, &f, &items, &total)))
-        return e;
-    json_t *o = json_incref(json_array_get(items, 0));
-    json_decref(items);
-    return reply_json(r, 201, o ? o : json_object());
+    return check_post(r, CHECK_BY_SELF);
 }
 
 static err get_self_checks(struct req *r)

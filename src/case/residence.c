@@ -5,7 +5,11 @@
  * transaction, so the new region's staff manage them and the old region's
  * no longer see them:
  *   - the open observation, with its isolations row, its checks, messages
- *     and notes (what the staff now in charge need to read);
+ *     and notes (what the staff now in charge need to read), and the
+ *     photos of those checks and messages (an attachment is read under its
+ *     own region_code, attach/attach.h: left behind, the new region's staff
+ *     would see a check whose photos answer 404, the old region's the
+ *     reverse);
  *   - the newest status change (the row that states the current status
  *     and severity);
  *   - open tasks of kind verify or follow_up about the person whose region
@@ -84,7 +88,7 @@ static err move_rows(db *d, const char *sql, int64_t key, int64_t from, int64_t 
 
 /* The open observation at the old residence and what hangs on it. */
 static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, int64_t to,
-                            int64_t *obs_r, int64_t *checks_r)
+                            int64_t *obs_r, int64_t *checks_r, int64_t *attachments_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -101,7 +105,7 @@ static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, in
         obs = db_col_int64(s, 0);
     db_done(s);
     *obs_r = obs;
-    *checks_r = 0;
+    *checks_r = *attachments_r = 0;
     if (e || !obs)
         return e;
     /* the flows first, while the rows still say where they were */
@@ -141,6 +145,20 @@ static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, in
                        "region_code = ?",
                        obs, from, to, NULL)))
         return e;
+    /* the photos the checks and messages claimed (attach_claim_all's owners) */
+    int64_t n_checks = 0, n_messages = 0;
+    if ((e = move_rows(d,
+                       "UPDATE attachments SET region_code = ? WHERE owner_kind = 'check' AND "
+                       "owner_id IN (SELECT id FROM checks WHERE observation_id = ?) AND "
+                       "region_code = ?",
+                       obs, from, to, &n_checks)) ||
+        (e = move_rows(d,
+                       "UPDATE attachments SET region_code = ? WHERE owner_kind = 'message' AND "
+                       "owner_id IN (SELECT id FROM check_messages WHERE observation_id = ?) AND "
+                       "region_code = ?",
+                       obs, from, to, &n_messages)))
+        return e;
+    *attachments_r = n_checks + n_messages;
     /* the code engine's open isolation of the person */
     return move_rows(d,
                      "UPDATE isolations SET region_code = ? WHERE person_id = ? AND end_at = 0 AND "
@@ -196,9 +214,9 @@ err case_person_moved(db *d, arena *a, const struct principal *who, int64_t pers
                       int64_t to)
 {
     err e = case_register();
-    int64_t obs = 0, checks = 0, status = 0, tasks = 0;
+    int64_t obs = 0, checks = 0, attachments = 0, status = 0, tasks = 0;
     if (!e)
-        e = move_observation(d, a, person_id, from, to, &obs, &checks);
+        e = move_observation(d, a, person_id, from, to, &obs, &checks, &attachments);
     if (!e)
         e = move_status_row(d, person_id, from, to, &status);
     if (!e)
@@ -231,9 +249,11 @@ err case_person_moved(db *d, arena *a, const struct principal *who, int64_t pers
         .object_type = "person",
         .object_id = person_id,
         .result = "ok",
-        .detail =
-            arena_printf(a, "observation=%lld checks=%lld status_changes=%lld tasks=%lld",
-                         (long long)obs, (long long)checks, (long long)status, (long long)tasks),
+        .detail = arena_printf(a,
+                               "observation=%lld checks=%lld status_changes=%lld tasks=%lld "
+                               "attachments=%lld",
+                               (long long)obs, (long long)checks, (long long)status,
+                               (long long)tasks, (long long)attachments),
     };
     return audit_log(d, &ae);
 }

@@ -18,40 +18,40 @@
 
 /* ---- vocabularies ------------------------------------------------------------ */
 
-const char *const symptom_names[] = {
-    "fever",    "cough", "fatigue", "shortness_of_breath", "vomiting", "diarrhoea", "rash",
-    "headache", "other", NULL,
+/* Slot i is bit 1u << i (enum symptom). */
+static const struct vocab_word symptom_words[] = {
+    {"fever", "发热"},    {"cough", "咳嗽"},
+    {"fatigue", "乏力"},  {"shortness_of_breath", "气促"},
+    {"vomiting", "呕吐"}, {"diarrhoea", "腹泻"},
+    {"rash", "皮疹"},     {"headache", "头痛"},
+    {"other", "其他"},
 };
-static const char *const symptom_labels[] = {
-    "发热", "咳嗽", "乏力", "气促", "呕吐", "腹泻", "皮疹", "头痛", "其他",
-};
+const struct vocab symptom_vocab = VOCAB("symptoms", "症状", symptom_words);
 
 unsigned symptom_parse(const char *s)
 {
-    for (unsigned i = 0; s && symptom_names[i]; i++)
-        if (!strcmp(s, symptom_names[i]))
-            return 1u << i;
-    return 0;
+    int i = vocab_parse(&symptom_vocab, s);
+    return i < 0 ? 0 : 1u << i;
 }
 
 static int bit_index(unsigned bit)
 {
-    for (int i = 0; i < 9; i++)
+    for (size_t i = 0; i < symptom_vocab.n; i++)
         if (bit == 1u << i)
-            return i;
+            return (int)i;
     return -1;
 }
 
 const char *symptom_name(unsigned bit)
 {
     int i = bit_index(bit);
-    return i < 0 ? "" : symptom_names[i];
+    return i < 0 ? "" : vocab_name(&symptom_vocab, (size_t)i);
 }
 
 const char *symptom_label(unsigned bit)
 {
     int i = bit_index(bit);
-    return i < 0 ? "" : symptom_labels[i];
+    return i < 0 ? "" : vocab_label(&symptom_vocab, (size_t)i);
 }
 
 const char *const reading_sources[] = {"checkpoint", "device", "manual", NULL};

@@ -20,6 +20,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -42,8 +43,9 @@ enum symptom {
 unsigned symptom_parse(const char *s);
 const char *symptom_name(unsigned bit);
 const char *symptom_label(unsigned bit);
-/* NULL-terminated names, for messages and the API. */
-extern const char *const symptom_names[];
+/* The same names and labels as a vocabulary ("symptoms", slot i is bit
+ * 1u << i), for GET /api/v1/vocabularies. */
+extern const struct vocab symptom_vocab;
 
 /* A declared temperature: 35.0-42.0 °C with at most one decimal. */
 #define DECLARED_MIN 35.0

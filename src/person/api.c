@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "http/export.h"
 #include "base/csv.h"
 #include "base/time.h"
 #include "base/regcode.h"
@@ -48,41 +49,6 @@ static const struct jfield patch_fields[] = {
 };
 
 /* ---- shared helpers ------------------------------------------------------------- */
-
-/*
- * ?reveal=1 asks for full values; it needs person.reveal (403 otherwise,
- * rather than a silently masked reply the caller would take for the data).
- */
-static err reveal_param(struct req *r, bool *reveal_r)
-{
-    const char *v = req_query(r, "reveal");
-    *reveal_r = false;
-    if (!v || !*v || !strcmp(v, "0") || !strcmp(v, "false"))
-        return E_OK;
-    if (strcmp(v, "1") && strcmp(v, "true"))
-        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
-    if (!principal_can(r->who, PERM_PERSON_REVEAL))
-        return err_set(E_FORBIDDEN, "reveal_forbidden", "reveal", "您没有查看完整个人信息的权限");
-    *reveal_r = true;
-    return E_OK;
-}
-
-/* "fields=name,phone" of a field set, for audit details. */
-static const char *fields_detail(arena *a, person_fields set)
-{
-    char buf[512];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "fields=");
-    for (int f = 0; f < PF__COUNT; f++) {
-        if (!(set & PF_BIT(f)))
-            continue;
-        int k = snprintf(buf + n, sizeof buf - n, "%s%s", n > 7 ? "," : "",
-                         person_field_name((enum person_field)f));
-        if (k < 0 || (size_t)k >= sizeof buf - n)
-            break;
-        n += (size_t)k;
-    }
-    return arena_strdup(a, buf);
-}
 
 static err reply_person(struct req *r, int status, const struct person *p, bool reveal,
                         const char *what)
@@ -154,7 +120,7 @@ static err body_checked(struct req *r, const struct jfield *jf, const struct per
 static err post_person(struct req *r)
 {
     bool reveal;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e)
         return e;
     struct person p = {.id_type = ID_RESIDENT};
@@ -169,7 +135,7 @@ static err post_person(struct req *r)
     }
     if (taken_over) {
         /* a resident's unverified self-registration became this record */
-        req_audit(r, "person.takeover", "person", p.id, "ok", fields_detail(r->a, set));
+        req_audit(r, "person.takeover", "person", p.id, "ok", person_fields_detail(r->a, "", set));
         if (reveal)
             req_audit(r, "person.reveal", "person", p.id, "ok", "view=create");
         if ((e = db_release(r->db, true)))
@@ -178,7 +144,7 @@ static err post_person(struct req *r)
         json_object_set_new(o, "taken_over", json_true());
         return reply_json(r, 200, o);
     }
-    req_audit(r, "person.create", "person", p.id, "ok", fields_detail(r->a, set));
+    req_audit(r, "person.create", "person", p.id, "ok", person_fields_detail(r->a, "", set));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_person(r, 201, &p, reveal, "view=create");
@@ -264,7 +230,7 @@ static err get_person(struct req *r)
     bool reveal;
     int64_t id;
     struct person p;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     const char *path;
@@ -283,7 +249,7 @@ static err patch_person(struct req *r)
 {
     bool reveal;
     int64_t id;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;
     struct person p; /* the record first: the body's checks need it (one pass) */
@@ -305,7 +271,7 @@ static err patch_person(struct req *r)
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "person.update", "person", id, e, NULL);
     }
-    req_audit(r, "person.update", "person", id, "ok", fields_detail(r->a, changed));
+    req_audit(r, "person.update", "person", id, "ok", person_fields_detail(r->a, "", changed));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_person(r, 200, &p, reveal, "view=update");
@@ -332,7 +298,7 @@ static err get_history(struct req *r)
 {
     bool reveal;
     int64_t id, page, size, total;
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e || (e = req_param_id(r, 0, &id)) || (e = req_paging(r, &page, &size)))
         return e;
     struct person_change *items;
@@ -556,7 +522,7 @@ static err list_persons(struct req *r)
     const char *fmt = param(r, "format");
     if (fmt && !(csv = !strcmp(fmt, "csv")) && strcmp(fmt, "json"))
         return bad_param("format", "参数 format 只能是 json 或 csv");
-    err e = reveal_param(r, &reveal);
+    err e = req_reveal(r, &reveal);
     if (e && csv && e == E_FORBIDDEN)
         /* an export of full values asked for without the right: refused,
          * and the attempt is on record */

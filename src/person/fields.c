@@ -182,6 +182,19 @@ const char *person_field_name(enum person_field f)
     return (unsigned)f < PF__COUNT ? fields[f].name : "";
 }
 
+const char *person_fields_detail(arena *a, const char *prefix, person_fields set)
+{
+    const char *s = arena_printf(a, "%sfields=", prefix);
+    bool first = true;
+    for (int f = 0; f < PF__COUNT; f++) {
+        if (!(set & PF_BIT(f)))
+            continue;
+        s = arena_printf(a, "%s%s%s", s, first ? "" : ",", person_field_name((enum person_field)f));
+        first = false;
+    }
+    return s;
+}
+
 const char *person_field_label(enum person_field f)
 {
     return (unsigned)f < PF__COUNT ? fields[f].label : "";

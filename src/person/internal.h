@@ -129,6 +129,10 @@ json_t *person_json(arena *a, const struct person *p, bool reveal);
  */
 err person_from_json(json_t *b, struct person *p, person_fields *set_r) MUST_USE;
 
+/* "<prefix>fields=address,employer" of a field set, in field order, for an
+ * audit entry's detail (names only, never values), in arena a. */
+const char *person_fields_detail(arena *a, const char *prefix, person_fields set);
+
 /* "1990-01-01" from 19900101 into out (11 bytes); "" for 0. */
 void person_birth_format(int32_t birth, char out[11]);
 /* 19900101 from "1990-01-01"; 0 when malformed. */

@@ -156,20 +156,6 @@ static err reveal_param(struct req *r, bool *reveal_r)
     return E_OK;
 }
 
-/* "fields=address,employer" of a field set, for audit details. */
-static const char *fields_detail(arena *a, const char *prefix, person_fields set)
-{
-    const char *s = arena_printf(a, "%sfields=", prefix);
-    bool first = true;
-    for (int f = 0; f < PF__COUNT; f++) {
-        if (!(set & PF_BIT(f)))
-            continue;
-        s = arena_printf(a, "%s%s%s", s, first ? "" : ",", person_field_name((enum person_field)f));
-        first = false;
-    }
-    return s;
-}
-
 static err get_self(struct req *r)
 {
     bool reveal;
@@ -200,7 +186,7 @@ static err post_self(struct req *r)
     }
     bool bound = how == PERSON_SELF_BOUND;
     req_audit(r, "person.self_register", "person", p.id, "ok",
-              bound ? "bound" : fields_detail(r->a, "created ", set));
+              bound ? "bound" : person_fields_detail(r->a, "created ", set));
     if ((e = db_release(r->db, true)))
         return e;
     json_t *o = json_object();
@@ -225,7 +211,8 @@ static err patch_self(struct req *r)
         return audit_refusal(r->db, r->who, r->ip, "person.self_update", "person",
                              r->who->person_id, e, NULL);
     }
-    req_audit(r, "person.self_update", "person", p.id, "ok", fields_detail(r->a, "", changed));
+    req_audit(r, "person.self_update", "person", p.id, "ok",
+              person_fields_detail(r->a, "", changed));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_json(r, 200, person_json(r->a, &p, false));

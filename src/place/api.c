@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "http/export.h"
 #include "http/write.h"
 #include "base/time.h"
 #include "base/csv.h"
@@ -24,22 +25,6 @@
 #include "security/mask.h"
 
 /* ---- request helpers ------------------------------------------------------------ */
-
-/* `?reveal=1`: true when asked and allowed; E_FORBIDDEN when asked without
- * person.reveal, so a caller never mistakes masked values for full ones. */
-static err want_reveal(struct req *r, bool *reveal_r)
-{
-    *reveal_r = false;
-    const char *v = req_query(r, "reveal");
-    if (!v || !strcmp(v, "0") || !strcmp(v, "false"))
-        return E_OK;
-    if (strcmp(v, "1") && strcmp(v, "true"))
-        return err_set(E_INPUT, "invalid_parameter", "reveal", "参数 reveal 应为 1 或 0");
-    if (!principal_can(r->who, PERM_PERSON_REVEAL))
-        return err_set(E_FORBIDDEN, "reveal_forbidden", NULL, "您无权查看完整的个人信息");
-    *reveal_r = true;
-    return E_OK;
-}
 
 /* The query parameters every list shares. */
 struct list_query {
@@ -92,7 +77,8 @@ static void decimal_cell(struct csv_out *c, double v, int prec)
     csv_num(c, b);
 }
 
-static void export_begin(struct csv_out *c, struct req *r, const char *const *cols)
+/* Start a CSV reply with its header row (cols NULL-terminated). */
+static void csv_head(struct csv_out *c, struct req *r, const char *const *cols)
 {
     reply_csv_begin(r, c);
     for (size_t i = 0; cols[i]; i++)
@@ -158,7 +144,7 @@ static const char *const place_csv_cols[] = {
 static err place_csv(struct req *r, const struct place *items, size_t n)
 {
     struct csv_out c;
-    export_begin(&c, r, place_csv_cols);
+    csv_head(&c, r, place_csv_cols);
     for (size_t i = 0; i < n; i++) {
         const struct place *p = &items[i];
         char code[19];
@@ -227,7 +213,7 @@ static err get_place(struct req *r)
     struct place p;
     err e = req_param_id(r, 0, &id);
     if (!e)
-        e = want_reveal(r, &reveal);
+        e = req_reveal(r, &reveal);
     if (!e)
         e = place_find(r->db, r->a, &r->who->scope, id, &p);
     if (e)
@@ -353,7 +339,7 @@ static const char *const enterprise_csv_cols[] = {
 static err enterprise_csv(struct req *r, const struct enterprise *items, size_t n)
 {
     struct csv_out c;
-    export_begin(&c, r, enterprise_csv_cols);
+    csv_head(&c, r, enterprise_csv_cols);
     for (size_t i = 0; i < n; i++) {
         const struct enterprise *x = &items[i];
         char code[19];
@@ -412,7 +398,7 @@ static err get_enterprise(struct req *r)
     struct enterprise x;
     err e = req_param_id(r, 0, &id);
     if (!e)
-        e = want_reveal(r, &reveal);
+        e = req_reveal(r, &reveal);
     if (!e)
         e = enterprise_find(r->db, r->a, &r->who->scope, id, &x);
     if (e)

@@ -80,9 +80,12 @@ static err general_complete(db *d, arena *a, const struct principal *who, const 
     return E_OK;
 }
 
+#define GENERAL_NAME  "general"
+#define GENERAL_LABEL "一般任务"
+
 static const struct task_kind general_kind = {
-    .name = "general",
-    .label = "一般任务",
+    .name = GENERAL_NAME,
+    .label = GENERAL_LABEL,
     .complete = general_complete,
     .dispatchable = true,
 };
@@ -94,6 +97,9 @@ static const struct task_kind general_kind = {
  * app_routes still know it). */
 static const struct task_kind *kinds[KINDS_MAX] = {&general_kind};
 static size_t kinds_n = 1;
+/* The same kinds as a vocabulary (task_kind_vocab), kept with the table. */
+static struct vocab_word kind_words[KINDS_MAX] = {{GENERAL_NAME, GENERAL_LABEL}};
+static struct vocab kind_vocab = {"task_kinds", "任务类型", kind_words, 1};
 
 err task_kind_register(const struct task_kind *k)
 {
@@ -105,8 +111,15 @@ err task_kind_register(const struct task_kind *k)
         return err_set(E_INTERNAL, "task_kind", NULL, "任务类型重复登记：%s", k->name);
     if (kinds_n == KINDS_MAX)
         return err_set(E_INTERNAL, "task_kind", NULL, "任务类型过多");
+    kind_words[kinds_n] = (struct vocab_word){k->name, k->label};
     kinds[kinds_n++] = k;
+    kind_vocab.n = kinds_n;
     return E_OK;
+}
+
+const struct vocab *task_kind_vocab(void)
+{
+    return &kind_vocab;
 }
 
 const struct task_kind *task_kind_find(const char *name)

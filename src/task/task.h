@@ -84,6 +84,11 @@ struct task_kind {
 err task_kind_register(const struct task_kind *k) MUST_USE;
 const struct task_kind *task_kind_find(const char *name);
 
+/* The registered kinds as a vocabulary ("task_kinds", 任务类型: name and
+ * label of each, in the order they were registered), for GET
+ * /api/v1/vocabularies; complete once start-up has registered them. */
+const struct vocab *task_kind_vocab(void);
+
 #define TASK_TITLE_MAX 60 /* characters; no personal data beyond a masked name */
 #define TASK_NOTE_MAX  200
 

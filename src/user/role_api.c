@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "http/write.h"
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "base/time.h"
@@ -111,21 +112,6 @@ static err role_input_from(struct req *r, struct role_input *in)
     return E_OK;
 }
 
-/* "fields=name,permissions" for the audit detail. */
-static const char *changed_fields(struct req *r)
-{
-    char *out = arena_strdup(r->a, "fields=");
-    const char *key;
-    json_t *v;
-    bool first = true;
-    json_object_foreach(r->body, key, v)
-    {
-        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
-        first = false;
-    }
-    return out;
-}
-
 static err reply_role(struct req *r, int status, int64_t id)
 {
     struct role ro;
@@ -184,7 +170,7 @@ static err patch_role(struct req *r)
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "role.update", "role", id, e, NULL);
     }
-    const char *detail = changed_fields(r);
+    const char *detail = req_body_fields(r);
     if (in.has_perms) {
         /* which rights the role's users hold from now on */
         for (int p = 1; p < PERM__COUNT; p++)
@@ -442,7 +428,7 @@ static err patch_department(struct req *r)
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "department.update", "department", id, e, NULL);
     }
-    req_audit(r, "department.update", "department", id, "ok", changed_fields(r));
+    req_audit(r, "department.update", "department", id, "ok", req_body_fields(r));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_department(r, 200, id);

@@ -43,7 +43,7 @@ static json_t *vehicle_json(const struct vehicle *v)
     json_set_id(o, "owner_person_id", v->owner_person_id);
     if (v->owner_name) /* lists only: a person reads a name, not an id */
         json_object_set_new(o, "owner_name", json_string(v->owner_name));
-    json_set_region(o, v->region_code, NULL);
+    json_set_region(o, v->region_code, v->region_name); /* the name: lists only */
     json_object_set_new(o, "household_no", json_string(v->household_no));
     json_object_set_new(o, "note", json_string(v->note));
     json_object_set_new(o, "created_at", json_integer(v->created_at));

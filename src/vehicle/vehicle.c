@@ -238,7 +238,7 @@ static err vrow(arena *a, db_stmt *s, struct vehicle *v)
     v->created_by = db_col_int64(s, 7);
     v->created_at = db_col_int64(s, 8);
     v->updated_at = db_col_int64(s, 9);
-    v->owner_name = NULL;
+    v->owner_name = v->region_name = NULL;
     err e = open_sealed(a, s, 2, L_PLATE, &v->plate);
     return e ? e : open_sealed(a, s, 6, L_NOTE, &v->note);
 }
@@ -289,13 +289,14 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
     err e = query_count(d, q, total_r);
     if (e)
         return e;
-    /* the page, then its owners' names joined to it: one statement, no
-     * query per row (x.* keeps VCOLS' order) */
+    /* the page, then its owners' and regions' names joined to it: one
+     * statement, no query per row (x.* keeps VCOLS' order) */
     *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT x.*, p.name_enc FROM (SELECT " VCOLS);
+    query_sql(q, "SELECT x.*, p.name_enc, r.name FROM (SELECT " VCOLS);
     query_append(q, w);
     query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?) x LEFT JOIN persons p ON "
-                 "p.id = x.owner_person_id ORDER BY x.id DESC");
+                 "p.id = x.owner_person_id LEFT JOIN regions r ON r.code = x.region_code "
+                 "ORDER BY x.id DESC");
     query_int(q, page_size);
     query_int(q, paging_offset(page, page_size));
     db_stmt *s;
@@ -308,6 +309,7 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
         struct vehicle *v = &items[n++];
         if ((e = vrow(a, s, v)) || (e = person_name_masked_col(a, s, 10, &v->owner_name)))
             break;
+        v->region_name = arena_strdup(a, db_col_text(s, 11));
     }
     db_done(s);
     if (e)

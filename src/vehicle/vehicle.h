@@ -98,7 +98,8 @@ struct vehicle {
     const char *household_no;
     const char *note;
     int64_t created_by, created_at, updated_at;
-    const char *owner_name; /* masked; filled by vehicle_list only, NULL elsewhere */
+    const char *owner_name;  /* masked; filled by vehicle_list only, NULL elsewhere */
+    const char *region_name; /* the region's name; vehicle_list only, NULL elsewhere */
 };
 
 /*

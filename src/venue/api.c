@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "http/write.h"
 #include "base/time.h"
 #include "base/csv.h"
 #include "base/qr.h"
@@ -81,19 +82,6 @@ static err input_from(struct req *r, struct venue_input *in, const struct venue 
         in->set |= VF_LIMIT;
     }
     return E_OK;
-}
-
-static const char *fields_detail(struct req *r)
-{
-    const char *out = "fields=", *key;
-    json_t *v;
-    bool first = true;
-    json_object_foreach(r->body, key, v)
-    {
-        out = arena_printf(r->a, "%s%s%s", out, first ? "" : ",", key);
-        first = false;
-    }
-    return out;
 }
 
 /* ---- output --------------------------------------------------------------------------- */
@@ -191,9 +179,10 @@ static err post_venue(struct req *r)
         e = venue_create(r->db, r->a, &r->who->scope, &in, &id);
     if (e) {
         err_ignore(db_release(r->db, false));
-        return audit_refusal(r->db, r->who, r->ip, "venue.create", "venue", 0, e, fields_detail(r));
+        return audit_refusal(r->db, r->who, r->ip, "venue.create", "venue", 0, e,
+                             req_body_fields(r));
     }
-    req_audit(r, "venue.create", "venue", id, "ok", fields_detail(r));
+    req_audit(r, "venue.create", "venue", id, "ok", req_body_fields(r));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_venue(r, 201, id);
@@ -222,9 +211,9 @@ static err patch_venue(struct req *r)
     if (e) {
         err_ignore(db_release(r->db, false));
         return audit_refusal(r->db, r->who, r->ip, "venue.update", "venue", id, e,
-                             fields_detail(r));
+                             req_body_fields(r));
     }
-    req_audit(r, "venue.update", "venue", id, "ok", fields_detail(r));
+    req_audit(r, "venue.update", "venue", id, "ok", req_body_fields(r));
     if ((e = db_release(r->db, true)))
         return e;
     return reply_venue(r, 200, id);

@@ -14,9 +14,11 @@
 #include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "health/health.h"
 #include "person/person.h"
 #include "place/place.h"
 #include "security/rbac.h"
+#include "task/task.h"
 #include "vehicle/vehicle.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
@@ -31,7 +33,8 @@ static const struct vocab *const vocabs[] = {
     &case_source_vocab,       &observe_state_vocab,   &release_status_vocab,
     &room_state_vocab,        &case_severity_vocab,   &infection_route_vocab,
     &incident_category_vocab, &incident_state_vocab,  &incident_outcome_vocab,
-    &routing_action_vocab,    &case_action_vocab,
+    &routing_action_vocab,    &case_action_vocab,     &task_state_vocab,
+    &task_priority_vocab,     &check_by_vocab,        &symptom_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
@@ -67,6 +70,9 @@ json_t *vocab_document(void)
     for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++)
         json_object_set_new(doc, vocabs[i]->key, vocab_json(vocabs[i], NULL));
     json_object_set_new(doc, perm_vocab.key, vocab_json(&perm_vocab, perm_group));
+    /* registered by their owners at start-up, not one static table */
+    const struct vocab *kinds = task_kind_vocab();
+    json_object_set_new(doc, kinds->key, vocab_json(kinds, NULL));
     /* the person record's fields: the history and the forms name them */
     json_t *fields = json_array();
     for (int f = 0; f < PF__COUNT; f++)

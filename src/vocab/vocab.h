@@ -17,7 +17,8 @@
  * Each vocabulary is generated from the one C table its capability holds
  * (base/vocab.h: person/fields.c, base/validate.c, code/engine.c,
  * place/place.c, venue/venue.c, device/device.c, visitor/visitor.c,
- * vehicle/vehicle.c, alert/alert.c, security/rbac.c): adding a value there
+ * vehicle/vehicle.c, alert/alert.c, security/rbac.c, case/, task/task.c;
+ * task_kinds lists the kinds registered at start-up): adding a value there
  * adds it here, in the API's checks and in the pages at once.
  */
 #ifndef FK_VOCAB_VOCAB_H

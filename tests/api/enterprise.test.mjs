@@ -182,7 +182,7 @@ test('GET one: masked, reveal=1 for person.reveal only, audited', async () => {
   assert.equal(full.body.legal_rep, '王五六');
   assert.equal(full.body.legal_rep_phone, '13698765432');
   const inGrid = await create({ name: '网格企业', region_code: DC_S1_C1 });
-  expectError(await grid.get(`/api/v1/enterprises/${inGrid.id}?reveal=1`), 403, 'reveal_forbidden');
+  expectError(await grid.get(`/api/v1/enterprises/${inGrid.id}?reveal=1`), 403, 'reveal_forbidden', 'reveal');
   assert.equal((await grid.get(`/api/v1/enterprises/${inGrid.id}`)).body.contact_phone, '139****5678');
   assert.equal((await cc.get('/api/v1/enterprises/0')).status, 404);
   assert.equal((await cc.get('/api/v1/enterprises/99999')).status, 404);

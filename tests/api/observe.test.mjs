@@ -318,7 +318,7 @@ test('a region move carries the observations, rooms, status changes and timeline
     assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM ${t} WHERE region_code >= 110101002001000000 AND region_code < 110101002002000000`).trim(), '0', t);
 });
 
-test('a change of residence moves the open observation, its checks, the status row and open verify tasks, with the counters', async () => {
+test('a change of residence moves the open observation, its checks and their photos, the status row and open verify tasks, with the counters', async () => {
   // the new residence: the community the region-move test above renumbered,
   // whose staff (csOther) moved with it; outside cs's community
   const NEW = '110101001002';
@@ -328,7 +328,17 @@ test('a change of residence moves the open observation, its checks, the status r
   const task = (await ok(cc.get(`/api/v1/incidents/${rep.id}`))).task_id;
   assert.ok(task, 'a verify task');
   const o = await ok(cs.post('/api/v1/observations', { person_id: id, kind: 'home_isolation', source: 'cdc' }), 201);
-  const chk = await ok(cc.post(`/api/v1/observations/${o.id}/checks`, { symptoms: ['cough'], temperature: 37.9 }), 201);
+  // a check and a doctor's message, each with a photo
+  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, ...Buffer.alloc(64, 0x5a)]);
+  const photo = async () => (await ok(cc.post('/api/v1/attachments', JPEG, { 'content-type': 'image/jpeg' }), 201)).id;
+  const chk = await ok(cc.post(`/api/v1/observations/${o.id}/checks`, { symptoms: ['cough'], temperature: 37.9, attachments: [await photo()] }), 201);
+  const msg = await ok(cc.post(`/api/v1/observations/${o.id}/messages`, { text: '请拍照留存体温计读数', attachments: [await photo()] }), 201);
+  const photos = [chk.attachments[0].id, msg.items.at(-1).attachments[0].id];
+  // read under the check's region: the old street's staff, not the new one's
+  for (const a of photos) {
+    await ok(cs.get(`/api/v1/attachments/${a}/meta`));
+    expectError(await csOther.get(`/api/v1/attachments/${a}/meta`), 404, 'not_found');
+  }
   // a closed observation of earlier stays where it happened
   const byPerson = await ok(cs.get(`/api/v1/observations?person_id=${id}`));
   assert.deepEqual(byPerson.items.map((x) => x.id), [o.id]);
@@ -348,6 +358,12 @@ test('a change of residence moves the open observation, its checks, the status r
   assert.equal(moved.state, 'active');
   assert.deepEqual((await ok(csOther.get(`/api/v1/observations?person_id=${id}`))).items.map((x) => x.id), [o.id]);
   assert.deepEqual((await ok(csOther.get(`/api/v1/observations/${o.id}/checks`))).items.map((x) => x.id), [chk.id]);
+  // the photos followed their check and message
+  for (const a of photos) {
+    assert.equal((await ok(csOther.get(`/api/v1/attachments/${a}/meta`))).id, a);
+    expectError(await cs.get(`/api/v1/attachments/${a}/meta`), 404, 'not_found');
+  }
+  assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM attachments WHERE id IN (${photos.join(', ')}) AND region_code >= ${NEW}000000 AND region_code < ${NEW}999999`).trim(), '2', 'both photos at the new residence');
   assert.equal((await ok(csOther.get(`/api/v1/persons/${id}/status-changes`))).total, 1, 'the status row moved');
   assert.equal((await ok(cc.get(`/api/v1/tasks/${task}`))).region_code, NEW, 'the open verify task followed');
   const tl = await ok(csOther.get(`/api/v1/persons/${id}/timeline`));
@@ -363,7 +379,7 @@ test('a change of residence moves the open observation, its checks, the status r
   const v = ctx.fk(['stats', 'verify']);
   assert.equal(v.status, 0, v.stdout + v.stderr);
   const a = await auditEntries(auditor, 'case.residence_move', id);
-  assert.match(a[0].detail, /observation=\d+ checks=1 status_changes=1 tasks=1/);
+  assert.match(a[0].detail, /observation=\d+ checks=1 status_changes=1 tasks=1 attachments=2/);
   // bad person_id
   expectError(await cs.get('/api/v1/observations?person_id=abc'), 400, 'invalid_parameter', 'person_id');
   expectError(await cs.get('/api/v1/observations?person_id=-1'), 400, 'invalid_parameter', 'person_id');

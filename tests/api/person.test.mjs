@@ -426,6 +426,7 @@ test('search by document, phone, name, region and flags; sort and pages', async 
     ['region_code=999', 'region_code'],
     ['format=xml', 'format'],
     ['reveal=yes', 'reveal'],
+    ['reveal=', 'reveal'], // one rule for every list (req_reveal): an empty value is no answer
     ['name=' + encodeURIComponent('张'.repeat(51)), 'name'],
   ]) {
     const r = await cc.get('/api/v1/persons?' + q);

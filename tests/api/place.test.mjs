@@ -109,7 +109,7 @@ test('GET one place: masked by default, full with reveal=1 for person.reveal, au
   assert.equal(full.body.contact_phone, '13812345678');
   // a grid worker may read places but not reveal personal data
   const p2 = await create({ name: '网格内小区' });
-  expectError(await grid.get(`/api/v1/places/${p2.id}?reveal=1`), 403, 'reveal_forbidden');
+  expectError(await grid.get(`/api/v1/places/${p2.id}?reveal=1`), 403, 'reveal_forbidden', 'reveal');
   const g = await grid.get(`/api/v1/places/${p2.id}`);
   assert.equal(g.status, 200);
   assert.equal(g.body.contact_phone, '138****5678');

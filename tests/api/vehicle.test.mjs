@@ -56,7 +56,7 @@ test('staff register vehicles for persons in scope only', async () => {
   assert.ok(!(await ctx.gridOther.get('/api/v1/vehicles')).body.items.some((v) => v.plate === '京B88888'));
 });
 
-test('the vehicle list names the owner, masked, for staff and for the owner', async () => {
+test('the vehicle list names the owner, masked, and the region, for staff and for the owner', async () => {
   const named = await resident(ctx, undefined, '诸葛孔明');
   const r0 = await ctx.grid.post('/api/v1/vehicles', { plate: '京B66666', kind: 'car', owner_person_id: named.person.id });
   assert.equal(r0.status, 201, r0.text);
@@ -65,8 +65,11 @@ test('the vehicle list names the owner, masked, for staff and for the owner', as
   assert.equal(list.body.items.length, 1);
   assert.equal(list.body.items[0].owner_name, '诸**明');
   assert.ok(!list.text.includes('诸葛孔明'), list.text);
+  // a list shows names, never a bare region code (json_set_region)
+  assert.equal(list.body.items[0].region_name, '多福巷社区', list.text);
   const mine = await named.get('/api/v1/me/vehicles');
   assert.equal(mine.body.items[0].owner_name, '诸**明');
+  assert.equal(mine.body.items[0].region_name, '多福巷社区');
 });
 
 test('plate reads: registered in, unregistered out, visitor vehicles inside their window', async () => {

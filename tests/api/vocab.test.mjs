@@ -38,7 +38,7 @@ test('signed-in users get every vocabulary with Chinese names; strangers get 401
     'person_statuses', 'person_categories', 'genders', 'id_types', 'vulnerable_groups', 'person_sources',
     'code_colors', 'zone_kinds', 'place_kinds', 'venue_kinds', 'venue_directions', 'device_kinds',
     'visitor_statuses', 'vehicle_kinds', 'alert_kinds', 'alert_levels', 'permission_groups', 'permissions',
-    'person_fields',
+    'person_fields', 'task_kinds', 'task_states', 'task_priorities', 'check_methods', 'symptoms',
   ];
   for (const k of keys) {
     assert.ok(doc[k], `vocabulary ${k}`);
@@ -55,6 +55,20 @@ test('signed-in users get every vocabulary with Chinese names; strangers get 401
   assert.equal(label('vehicle_kinds', 'new_energy'), '新能源汽车');
   assert.equal(label('id_types', 'resident_id'), '居民身份证');
   assert.deepEqual(values('genders').sort(), ['female', 'male', 'unknown']);
+  // the task board's and the checks' lists (the console keeps no copy)
+  assert.deepEqual(values('task_states'), ['pending', 'accepted', 'done', 'returned', 'overdue', 'cancelled']);
+  assert.equal(label('task_states', 'pending'), '待接收');
+  assert.deepEqual(values('task_priorities'), ['urgent', 'high', 'normal']);
+  assert.equal(label('task_priorities', 'high'), '较急');
+  // every kind registered at start-up, the built-in one first
+  assert.equal(values('task_kinds')[0], 'general');
+  for (const k of ['verify', 'check', 'follow_up', 'transfer']) assert.ok(values('task_kinds').includes(k), k);
+  assert.equal(label('task_kinds', 'verify'), '入户核实');
+  assert.deepEqual(values('check_methods'), ['doctor', 'self']);
+  assert.equal(label('check_methods', 'self'), '本人自查');
+  // the symptoms of a declaration, a report and a check, in their bit order
+  assert.deepEqual(values('symptoms'), ['fever', 'cough', 'fatigue', 'shortness_of_breath', 'vomiting', 'diarrhoea', 'rash', 'headache', 'other']);
+  assert.equal(label('symptoms', 'shortness_of_breath'), '气促');
   // permissions carry their group, and every group has a name
   const perm = doc.permissions.items.find((x) => x.value === 'person.reveal');
   assert.equal(perm.label, '查看完整个人信息');

@@ -438,6 +438,16 @@ test('任务看板 and 事件受理: the exports hold the filtered rows', async 
   const titles = (await page.getByTestId('task-table').locator('tbody tr td:first-child').allTextContents()).map((t) => t.trim());
   assert.deepEqual(titles.sort(), ['导出核查任务乙', '导出核查任务甲']);
   await exportsHold(page, 'task-export', titles, ['别的任务丙']);
+  // the kinds and states to filter by are the server's vocabularies
+  // (task_kinds, task_states), not a copy in the page
+  await choose(page, 'task-filter-kind', '一般任务');
+  await choose(page, 'task-filter-state', '待接收');
+  await page.getByTestId('task-submit').click();
+  await page.waitForFunction(() => /[?&]kind=general/.test(location.hash) && /[?&]state=pending/.test(location.hash));
+  await page.getByTestId('task-table').getByText('导出核查任务乙').waitFor();
+  await choose(page, 'task-filter-state', '已完成');
+  await page.getByTestId('task-submit').click();
+  await page.getByTestId('task-table').getByText('导出核查任务乙').waitFor({ state: 'detached' });
   assertClean(page);
 
   for (const [name, phone] of [['孙导一', '13900007171'], ['周导二', '13900007272']]) {
@@ -488,6 +498,17 @@ test('健康监测记录: the checks of the scope by name, abnormal only, export
   assert.ok(names.includes('吴*热'));
   assert.deepEqual(new Set(await column(page, 'check-table', 'check-cell-result')), new Set(['异常']));
   await exportsHold(page, 'check-export', names, ['郑*常']);
+  // 核查方式: the server's check_methods; a doctor's check stays, self-checks only leave it
+  await choose(page, 'check-filter-by', '医生核查');
+  await page.getByTestId('check-submit').click();
+  await page.waitForFunction(() => /[?&]by=doctor/.test(location.hash));
+  assert.deepEqual(new Set(await column(page, 'check-table', 'check-cell-by')), new Set(['医生核查']));
+  await choose(page, 'check-filter-by', '本人自查');
+  await page.getByTestId('check-submit').click();
+  await table.locator('tbody tr', { hasText: '吴*热' }).waitFor({ state: 'detached' });
+  await choose(page, 'check-filter-by', '医生核查');
+  await page.getByTestId('check-submit').click();
+  await row.waitFor();
   await shot(page, 'case-checks');
 
   // the name opens the observation

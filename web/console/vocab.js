@@ -61,6 +61,11 @@ export const ALERT_KINDS = vocab('alert_kinds');
 export const ALERT_LEVELS = vocab('alert_levels');
 export const PERMISSIONS = vocab('permissions');
 export const PERMISSION_GROUPS = vocab('permission_groups');
+export const TASK_KINDS = vocab('task_kinds');
+export const TASK_STATES = vocab('task_states');
+export const TASK_PRIORITIES = vocab('task_priorities');
+export const CHECK_METHODS = vocab('check_methods');
+export const SYMPTOMS = vocab('symptoms');
 
 // The label of `value` in a list; the value itself when unknown, '—' for none.
 export function labelOf(list, value) {

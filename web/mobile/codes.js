@@ -1,13 +1,10 @@
 // Health-code and declaration vocabularies with the server's names
-// (src/health/health.c, src/code/engine.c) and their Chinese labels.
+// (src/health/health.c, src/code/engine.c) and their Chinese labels: the
+// symptoms are the server's vocabulary (vocab.js), re-exported here for the
+// forms that import them with the colours.
 import { COLOURS as CODE_COLOURS, label } from './vocab.js';
 
-export const SYMPTOMS = [
-  { value: 'fever', text: '发热' }, { value: 'cough', text: '咳嗽' }, { value: 'fatigue', text: '乏力' },
-  { value: 'shortness_of_breath', text: '气促' }, { value: 'vomiting', text: '呕吐' },
-  { value: 'diarrhoea', text: '腹泻' }, { value: 'rash', text: '皮疹' }, { value: 'headache', text: '头痛' },
-  { value: 'other', text: '其他' },
-];
+export { SYMPTOMS } from './vocab.js';
 
 // a colour's name from the server's vocabulary (vocab.js), its hue here
 const HEX = { green: '#07c160', yellow: '#f5a623', red: '#ee0a24' };

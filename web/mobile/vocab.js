@@ -50,6 +50,8 @@ export const VULNERABLE = vocab('vulnerable_groups');
 export const VEHICLE_KINDS = vocab('vehicle_kinds');
 export const VISITOR_STATUSES = vocab('visitor_statuses');
 export const COLOURS = vocab('code_colors');
+export const SYMPTOMS = vocab('symptoms');
+export const ALERT_LEVELS = vocab('alert_levels');
 
 // The Chinese name of `value` in a list; '—' when none or unknown.
 export function label(list, value) {
