@@ -312,7 +312,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_MESSAGE_ESCALATE", 30, 1, 1440, &escalate_min) ||
         env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s) ||
         env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s) ||
-        env_int("FK_EXPORT_SYNC_MAX", EXPORT_SYNC_MAX_DEFAULT, 1, 1000000, &export_sync) ||
+        env_int("FK_EXPORT_SYNC_MAX", EXPORT_SYNC_MAX_DEFAULT, 1, 100000000, &export_sync) ||
         env_int("FK_EXPORT_KEEP", EXPORT_KEEP_DEFAULT, 1, 30 * 86400, &export_keep_s) ||
         env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s))
         return 2;
