@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "base/regcode.h"
 #include "http/export.h"
 #include "job/export.h"
 #include "job/job.h"
@@ -83,10 +84,28 @@ static err post_export(struct req *r)
                                "%s 不是筛选条件：导出任务导出全部符合条件的记录", k);
         names = arena_printf(r->a, "%s%s%s", names, *names ? "," : "", k);
     }
+    /* filters.within narrows the scope as `within` narrows a GET (the
+     * console's header region), so the file holds what the list showed */
+    struct principal *who = arena_alloc(r->a, sizeof *who);
+    *who = *r->who;
+    const char *within = json_str(filters, "within");
+    if (within && *within) {
+        int64_t code = regcode_parse(within, NULL);
+        if (code <= 0)
+            return err_set(E_INPUT, "invalid_region", "filters.within", "区划代码格式不正确");
+        if (!scope_has(&who->scope, code))
+            return audit_refusal(r->db, r->who, r->ip, action, "job", 0,
+                                 err_set(E_NOT_FOUND, "not_found", "filters.within", "区划不存在"),
+                                 "within");
+        struct scope sub = scope_of(code);
+        if (sub.hi > who->scope.hi) /* never wider than the account's own */
+            sub.hi = who->scope.hi;
+        who->scope = sub;
+    }
     /* the list's own parser, now: a bad filter is answered here, no job made */
     struct req *fr;
     void *parsed;
-    err e = req_detached(r->a, r->db, r->who, filters, &fr);
+    err e = req_detached(r->a, r->db, who, filters, &fr);
     if (!e && (e = src->parse(fr, &parsed)))
         e = filter_error(e);
     if (e)
@@ -108,7 +127,7 @@ static err post_export(struct req *r)
                            names, reveal ? " reveal" : ""));
     if ((e = db_release(r->db, true)))
         return e;
-    if ((e = export_job_submit(r->db, job, r->who, r->ip, src, ftext, fmt, reveal))) {
+    if ((e = export_job_submit(r->db, job, who, r->ip, src, ftext, fmt, reveal))) {
         err_ignore(job_update(r->db, job, "failed", 0, 0,
                               "{\"error\":\"unavailable\",\"message\":\"导出任务排队已满\"}"));
         return e;

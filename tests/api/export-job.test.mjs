@@ -174,6 +174,14 @@ test('filters are the list\'s: the job exports what the filtered list shows', as
   const checks = await listItems(cc, `/api/v1/observations/${obsId}/checks`);
   const c = await exportJob(cc, { list: 'checks', format: 'csv', filters: { observation_id: obsId, abnormal: true } });
   assert.deepEqual(c.rows.slice(1).map((r) => r[0]), checks.filter((x) => x.abnormal).map((x) => String(x.id)));
+  // within: the header's region, as it narrows the list (景山街道 has none of these)
+  const w = await exportJob(cc, { list: 'observations', format: 'csv', filters: { within: '110101002000' } });
+  assert.equal(w.rows.length, 1, JSON.stringify(w.rows));
+  assert.equal((await ok(cc.get('/api/v1/observations?within=110101002000'))).total, 0);
+  const before = jobCount();
+  expectError(await cc.post('/api/v1/exports', { list: 'observations', filters: { within: '110102000000' } }), 404, 'not_found', 'filters.within');
+  expectError(await cc.post('/api/v1/exports', { list: 'observations', filters: { within: 'x' } }), 400, 'invalid_region', 'filters.within');
+  assert.equal(jobCount(), before);
 });
 
 test('reveal: full names, audited at the start and at the download; refused without person.reveal', async () => {
