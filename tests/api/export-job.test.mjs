@@ -112,6 +112,10 @@ before(async () => {
   }), 201);
   const p2 = await ok(cc.post('/api/v1/persons', { name: '孙小美', id_number: residentId('110101', '19900101', 413), region_code: COMMUNITY, phone: '13812345678' }), 201);
   await ok(doctor.post('/api/v1/reports', { source: 'doctor', category: 'symptoms', person_id: p2.id, symptoms: ['cough'] }), 201);
+  // a report about someone not registered: the name and phone are the incident's own
+  await ok(doctor.post('/api/v1/reports', {
+    source: 'doctor', category: 'symptoms', name: '赵六一', phone: '13900006161', region_code: COMMUNITY, address: '多福巷1号楼101', symptoms: ['fever'],
+  }), 201);
   // more observations than the synchronous cap: ended copies of the first
   copyObservations(o.id, SYNC_MAX + 2, 7000000000000000000n);
 });
@@ -157,7 +161,7 @@ for (const L of LISTS)
       const data = rows.slice(1);
       assert.deepEqual(data.map((r) => r[0]).sort(), items.map((i) => String(i.id)).sort());
       // masked: no full name or phone in the file
-      for (const full of ['钱多多', '孙小美', '13912345678', '13812345678']) assert.ok(!d.text.includes(full) && !JSON.stringify(rows).includes(full), `${full} in ${L.list}`);
+      for (const full of ['钱多多', '孙小美', '赵六一', '13912345678', '13812345678', '13900006161', '多福巷1号楼101']) assert.ok(!d.text.includes(full) && !JSON.stringify(rows).includes(full), `${full} in ${L.list}`);
       if (L.nameKey) {
         const byId = new Map(items.map((i) => [String(i.id), i]));
         for (const r of data) assert.equal(r[L.name], byId.get(r[0])[L.nameKey]);
