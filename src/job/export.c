@@ -229,7 +229,7 @@ static void *worker_main(void *arg)
         while (!w.n && !w.stop)
             pthread_cond_wait(&w.cv, &w.mu);
         if (w.stop)
-            break; /* queued jobs stay "queued": the server is going away */
+            break; /* the server is going away: the queued jobs fail below */
         struct export_job *j = w.q[w.head];
         w.head = (w.head + 1) % QUEUE_MAX;
         w.n--;
@@ -238,7 +238,12 @@ static void *worker_main(void *arg)
         job_free(j);
         pthread_mutex_lock(&w.mu);
     }
+    /* the queue is this process's memory: a job left in it would stay
+     * "queued" for ever, so it is marked failed, to be started again */
     while (w.n) {
+        err_ignore(job_update(
+            w.d, w.q[w.head]->job_id, "failed", 0, 0,
+            "{\"error\":\"unavailable\",\"message\":\"服务器重启，导出未进行，请重新导出\"}"));
         job_free(w.q[w.head]);
         w.head = (w.head + 1) % QUEUE_MAX;
         w.n--;
