@@ -291,4 +291,12 @@ test('the event loop answers while a 50,000-row export runs', async () => {
   assert.ok(whileRunning >= 3, `answered ${whileRunning} times while the job ran`);
   assert.ok(worst < 1000, `slowest answer ${worst} ms`);
   assert.ok(sawProgress, 'progress reported between 0 and total');
+  // the same as CSV: written in flushes of 256 KB, every row whole
+  const total = (await ok(cc.get('/api/v1/observations?page_size=1'))).total;
+  const { rows, job } = await exportJob(cc, { list: 'observations', format: 'csv' });
+  assert.equal(job.result.rows, total);
+  assert.equal(rows.length, total + 1);
+  assert.ok(job.result.size > 4 * 256 * 1024, `${job.result.size} bytes: several flushes`);
+  assert.equal(new Set(rows.map((r) => r.length)).size, 1, 'every row has the header\'s cells');
+  assert.equal(new Set(rows.slice(1).map((r) => r[0])).size, total, 'no row twice');
 });
