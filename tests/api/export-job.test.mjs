@@ -218,6 +218,9 @@ test('a bad filter or body is refused on its field, and no job is made', async (
   expectError(await cc.post('/api/v1/exports', { list: 'observations', filters: { state: ['active'] } }), 400, 'invalid_parameter', 'filters.state');
   expectError(await cc.post('/api/v1/exports', { list: 'persons' }), 400, 'invalid_value', 'list');
   expectError(await cc.post('/api/v1/exports', { list: 'tasks', format: 'pdf' }), 400, 'invalid_value', 'format');
+  // a list the caller may not read (a grid worker has no task.read): 403, audited
+  expectError(await grid.post('/api/v1/exports', { list: 'tasks' }), 403, 'forbidden', 'list');
+  assert.ok((await auditEntries(auditor, 'task.export_job')).some((e) => e.result === 'forbidden'));
   // another district's observation: 404, as the list answers it
   expectError(await ccXc.post('/api/v1/exports', { list: 'checks', filters: { observation_id: obsId } }), 404, 'not_found', 'filters.observation_id');
   assert.equal(jobCount(), before);
@@ -277,6 +280,11 @@ test('the event loop answers while a 50,000-row export runs', async () => {
     assert.equal(h.status, 200);
     const j = await ok(cc.get(`/api/v1/jobs/${r.job_id}`));
     if (j.status === 'running') {
+      if (!whileRunning) {
+        // no file yet, and not deleted while it runs
+        expectError(await cc.get(`/api/v1/jobs/${r.job_id}/file`), 409, 'job_not_done');
+        expectError(await cc.del(`/api/v1/jobs/${r.job_id}`), 409, 'job_not_done');
+      }
       whileRunning++;
       worst = Math.max(worst, dt);
       if (j.done > 0 && j.done < j.total) sawProgress = true;
