@@ -203,17 +203,13 @@ static err get_checks(struct req *r)
 
 /* ---- the export job's source (http/export.h) ------------------------------------------------ */
 
-struct source_filter {
-    struct check_filter f;
-};
-
 static err source_parse(struct req *r, void **filter_r)
 {
-    struct source_filter *sf = arena_alloc(r->a, sizeof *sf);
+    struct check_filter *f = arena_alloc(r->a, sizeof *f);
     enum export_format fmt;
     bool reveal;
-    *filter_r = sf;
-    err e = list_filter(r, &sf->f, &fmt, &reveal);
+    *filter_r = f;
+    err e = list_filter(r, f, &fmt, &reveal);
     /* /observations/{id}/checks: one observation, which must be in scope */
     int64_t obs = 0;
     if (!e)
@@ -221,7 +217,7 @@ static err source_parse(struct req *r, void **filter_r)
     if (!e && obs && (e = check_observation(r->db, &r->who->scope, obs, true, NULL, NULL)) &&
         e == E_NOT_FOUND)
         e = err_set(E_NOT_FOUND, "not_found", "observation_id", "隔离观察记录不存在");
-    sf->f.observation_id = obs;
+    f->observation_id = obs;
     return e;
 }
 
@@ -231,7 +227,7 @@ static err source_parse(struct req *r, void **filter_r)
 static err source_each(db *d, arena *a, const struct principal *who, const void *filter,
                        bool reveal, struct export_out *x)
 {
-    struct check_filter f = ((const struct source_filter *)filter)->f;
+    struct check_filter f = *(const struct check_filter *)filter;
     f.plain = reveal;
     f.page_size = SOURCE_PAGE;
     err e = E_OK;

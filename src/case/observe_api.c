@@ -331,7 +331,7 @@ static err export_row(void *ctx, const struct observation *o)
  * The list's rows streamed by keyset pages (case_observation_each) into
  * the export: the workbook goes to a temporary file row by row. A reply
  * stops at export_sync_max() rows (413 export_too_large); the export job
- * (observation_export_each) has no cap (docs/cases.md "Exports").
+ * (case_observation_export below) has no cap (docs/cases.md "Exports").
  */
 static err observations_export(struct req *r, const struct case_observe_filter *f,
                                enum export_format fmt, bool reveal)
@@ -384,6 +384,9 @@ static err list_filter(struct req *r, struct case_observe_filter *f)
         e = err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
     return e;
 }
+
+/* ---- the export job's source (http/export.h): the list's filters, its
+ * keyset walk in the job's scope, the row writer above ---- */
 
 static err source_parse(struct req *r, void **filter_r)
 {
