@@ -63,16 +63,21 @@ err export_jobs_purge(int64_t now, int64_t *n_r)
     if (!dp)
         return E_OK; /* no export yet */
     struct dirent *de;
-    /* a file's age is its last write: a .part still being written is
-     * touched every flush, so only an abandoned one (a crash) is this old */
+    /* a finished file's age is its last write (the job's end); a .part may go long
+     * unwritten while a workbook is assembled, so only one abandoned by a
+     * crash (older than a day, and than the keep time) goes */
     time_t old = (time_t)(now / 1000) - keep_s;
+    time_t old_part = (time_t)(now / 1000) - (keep_s > 86400 ? keep_s : 86400);
     while ((de = readdir(dp))) {
         char path[800];
         struct stat sb;
         if (de->d_name[0] == '.')
             continue;
+        size_t len = strlen(de->d_name);
+        bool part = len > 5 && !strcmp(de->d_name + len - 5, ".part");
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (!stat(path, &sb) && S_ISREG(sb.st_mode) && sb.st_mtime <= old && !unlink(path))
+        if (!stat(path, &sb) && S_ISREG(sb.st_mode) && sb.st_mtime <= (part ? old_part : old) &&
+            !unlink(path))
             (*n_r)++;
     }
     closedir(dp);
