@@ -238,6 +238,8 @@ test('the file is removed after FK_EXPORT_KEEP, and with its job', async () => {
   const dir = path.join(ctx.dir, 'exports');
   const a = await exportJob(cc, { list: 'incidents', format: 'xlsx' });
   assert.ok(fs.existsSync(path.join(dir, `${a.id}.xlsx`)));
+  assert.equal(fs.statSync(path.join(dir, `${a.id}.xlsx`)).mode & 0o777, 0o600, 'readable by the server only');
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
   assert.ok(a.job.result.expires_at > Date.now());
   // kept 2 s, purged every second
   for (let t = 0; t < 8000 && fs.existsSync(path.join(dir, `${a.id}.xlsx`)); t += 200) await sleep(200);
