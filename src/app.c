@@ -6,6 +6,7 @@
 #include "access/access.h"
 #include "case/case.h"
 #include "code/code.h"
+#include "http/export.h"
 #include "device/device.h"
 #include "health/health.h"
 #include "person/person.h"
@@ -88,5 +89,11 @@ err app_routes(void)
     /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
     HOOK(check_register());
     ADD(case_check);
+    /* the lists that export jobs write (http/export.h, job/export.h) */
+    HOOK(export_source_add(&case_observation_export));
+    HOOK(export_source_add(&task_export));
+    HOOK(export_source_add(&case_check_export));
+    HOOK(export_source_add(&case_incident_export));
+    ADD(export_job);
     return E_OK;
 }

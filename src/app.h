@@ -42,6 +42,13 @@ ROUTES(case_observe);
 ROUTES(case_import);
 ROUTES(case_release);
 ROUTES(case_check);
+ROUTES(export_job);
+
+/* The lists export jobs can write (http/export.h), each defined beside
+ * its list's handlers. */
+struct export_source;
+extern const struct export_source case_observation_export, task_export, case_check_export,
+    case_incident_export;
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "job/export.h"
 #include "person/person.h"
 #include "security/audit.h"
 #include "security/crypto.h"
@@ -282,6 +283,7 @@ static void stop_workers(void)
     task_worker_stop();
     case_import_worker_stop();
     case_release_worker_stop();
+    export_jobs_stop();
     alert_live_stop();
     access_writer_stop();
     static_free();
@@ -299,7 +301,7 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
-    int check_sweep_s, escalate_min, release_check_s;
+    int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -309,8 +311,13 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_CHECK_SWEEP", 300, 0, 86400, &check_sweep_s) ||
         env_int("FK_MESSAGE_ESCALATE", 30, 1, 1440, &escalate_min) ||
         env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s) ||
-        env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s))
+        env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s) ||
+        env_int("FK_EXPORT_SYNC_MAX", EXPORT_SYNC_MAX_DEFAULT, 1, 100000000, &export_sync) ||
+        env_int("FK_EXPORT_KEEP", EXPORT_KEEP_DEFAULT, 1, 30 * 86400, &export_keep_s) ||
+        env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s))
         return 2;
+    export_sync_max_set(export_sync);
+    export_jobs_configure(c.data_dir, export_keep_s);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
@@ -342,6 +349,8 @@ int cmd_serve(int argc, char **argv)
         what = "import worker";
     else if ((e = case_release_worker_start(c.db_url, release_check_s))) /* release tasks */
         what = "release worker";
+    else if ((e = export_jobs_start(c.db_url, export_purge_s))) /* export jobs, their purge */
+        what = "export worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -91,8 +91,29 @@ static const char *const export_cols[] = {
 };
 #define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
 
+/* One check of check_list as an export row (names masked unless the
+ * filter was plain): the one row writer of the reply and the job. */
+static void check_row(struct export_out *x, arena *a, json_t *o)
+{
+    const char *sy = "";
+    size_t j;
+    json_t *v;
+    json_array_foreach(json_object_get(o, "symptom_labels"), j, v) sy =
+        arena_printf(a, "%s%s%s", sy, j ? "、" : "", json_string_value(v));
+    export_text(x, json_str(o, "id"));
+    export_text(x, json_str(o, "person_name"));
+    export_text(x, json_str(o, "region_name"));
+    export_time(x, json_int(o, "at", 0));
+    export_text(x, json_str(o, "by_label"));
+    export_text(x, json_str(o, "checker_name"));
+    export_decimal(x, json_num(o, "temperature", 0), 1);
+    export_text(x, sy);
+    export_text(x, json_bool(o, "abnormal", false) ? "异常" : "正常");
+    export_row_end(x);
+}
+
 /* The checks as CSV or a workbook (http/export.h); items as check_list
- * gave them (names masked unless the filter was plain). */
+ * gave them. */
 static err checks_export(struct req *r, enum export_format fmt, json_t *items)
 {
     struct export_out x;
@@ -103,24 +124,7 @@ static err checks_export(struct req *r, enum export_format fmt, json_t *items)
     }
     size_t i;
     json_t *o;
-    json_array_foreach(items, i, o)
-    {
-        const char *sy = "";
-        size_t j;
-        json_t *v;
-        json_array_foreach(json_object_get(o, "symptom_labels"), j, v) sy =
-            arena_printf(r->a, "%s%s%s", sy, j ? "、" : "", json_string_value(v));
-        export_text(&x, json_str(o, "id"));
-        export_text(&x, json_str(o, "person_name"));
-        export_text(&x, json_str(o, "region_name"));
-        export_time(&x, json_int(o, "at", 0));
-        export_text(&x, json_str(o, "by_label"));
-        export_text(&x, json_str(o, "checker_name"));
-        export_decimal(&x, json_num(o, "temperature", 0), 1);
-        export_text(&x, sy);
-        export_text(&x, json_bool(o, "abnormal", false) ? "异常" : "正常");
-        export_row_end(&x);
-    }
+    json_array_foreach(items, i, o) check_row(&x, r->a, o);
     json_decref(items);
     return export_send(&x, E_OK, "checks");
 }
@@ -166,16 +170,23 @@ static err list_filter(struct req *r, struct check_filter *f, enum export_format
     return e;
 }
 
-/* The checks of the filter in the caller's scope: a page, or an export. */
+/* The checks of the filter in the caller's scope: a page, or an export
+ * of at most export_sync_max() rows (more: the export job). */
 static err list_reply(struct req *r, struct check_filter *f, enum export_format fmt, bool reveal)
 {
     int64_t page_size = f->page_size, total;
-    if (fmt)
-        f->page_size = 0;
+    if (fmt) {
+        f->page = 1;
+        f->page_size = export_sync_max() + 1;
+    }
     json_t *items;
     err e = check_list(r->db, r->a, &r->who->scope, f, &items, &total);
     if (e)
         return e;
+    if (fmt && (e = export_check_total(total))) {
+        json_decref(items);
+        return e;
+    }
     req_audit(
         r,
         !fmt     ? "check.list"
@@ -207,6 +218,70 @@ static err get_checks(struct req *r)
     f.observation_id = obs;
     return list_reply(r, &f, fmt, reveal);
 }
+
+/* ---- the export job's source (http/export.h) ------------------------------------------------ */
+
+static err source_parse(struct req *r, void **filter_r)
+{
+    struct check_filter *f = arena_alloc(r->a, sizeof *f);
+    enum export_format fmt;
+    bool reveal;
+    *filter_r = f;
+    err e = list_filter(r, f, &fmt, &reveal);
+    /* /observations/{id}/checks: one observation, which must be in scope */
+    int64_t obs = 0;
+    if (!e)
+        e = req_query_int64(r, "observation_id", 1, INT64_MAX, &obs);
+    if (!e && obs && (e = check_observation(r->db, &r->who->scope, obs, true, NULL, NULL)) &&
+        e == E_NOT_FOUND)
+        e = err_set(E_NOT_FOUND, "not_found", "observation_id", "隔离观察记录不存在");
+    f->observation_id = obs;
+    return e;
+}
+
+#define SOURCE_PAGE 1000
+
+/* check_list's pages in its order (time, then id, newest first) */
+static err source_each(db *d, arena *a, const struct principal *who, const void *filter,
+                       bool reveal, struct export_out *x)
+{
+    struct check_filter f = *(const struct check_filter *)filter;
+    f.plain = reveal;
+    f.page_size = SOURCE_PAGE;
+    err e = E_OK;
+    for (f.page = 1; !e; f.page++) {
+        json_t *items;
+        int64_t total;
+        arena_reset(a);
+        if ((e = check_list(d, a, &who->scope, &f, &items, &total)))
+            break;
+        x->total = total;
+        size_t i, n = json_array_size(items);
+        json_t *o;
+        json_array_foreach(items, i, o)
+        {
+            if ((e = export_room(x)))
+                break;
+            check_row(x, a, o);
+        }
+        json_decref(items);
+        if (n < SOURCE_PAGE)
+            break;
+    }
+    return e;
+}
+
+const struct export_source case_check_export = {
+    .list = "checks",
+    .kind = "export.checks",
+    .audit = "check",
+    .perm = PERM_CASE_READ,
+    .sheet = "体征核查",
+    .head = export_cols,
+    .ncols = EXPORT_NCOLS,
+    .parse = source_parse,
+    .each = source_each,
+};
 
 /* ---- self-checks ---------------------------------------------------------------------- */
 

@@ -471,7 +471,28 @@ static const char *const export_cols[] = {
 };
 #define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
 
-/* The inbox as CSV or a workbook (http/export.h), masked unless revealed. */
+/* One incident as an export row, masked unless revealed: the one row
+ * writer of the reply and the job. */
+static void incident_row_out(struct export_out *x, arena *a, const struct incident *v, bool reveal)
+{
+    export_int(x, v->id);
+    export_text(x, vocab_label(&case_source_vocab, v->source));
+    export_text(x, vocab_label(&incident_category_vocab, v->category));
+    export_text(x, vocab_label(&incident_state_vocab, v->state));
+    export_text(x, v->region_name);
+    export_text(x, reveal ? v->subject.name : mask_name(a, v->subject.name));
+    export_text(x, reveal ? v->subject.phone : mask_phone(a, v->subject.phone));
+    export_text(x, reveal ? v->subject.address : mask_address(a, v->subject.address));
+    if (v->temperature >= 0)
+        export_decimal(x, v->temperature, 1);
+    else
+        export_empty(x);
+    export_int(x, v->attachments);
+    export_time(x, v->created_at);
+    export_row_end(x);
+}
+
+/* The inbox as CSV or a workbook (http/export.h). */
 static err incidents_export(struct req *r, enum export_format fmt, const struct incident *items,
                             size_t n, bool reveal)
 {
@@ -479,26 +500,63 @@ static err incidents_export(struct req *r, enum export_format fmt, const struct 
     err e = export_begin(r, &x, fmt, "事件", export_cols, EXPORT_NCOLS);
     if (e)
         return e;
-    for (size_t i = 0; i < n; i++) {
-        const struct incident *v = &items[i];
-        export_int(&x, v->id);
-        export_text(&x, vocab_label(&case_source_vocab, v->source));
-        export_text(&x, vocab_label(&incident_category_vocab, v->category));
-        export_text(&x, vocab_label(&incident_state_vocab, v->state));
-        export_text(&x, v->region_name);
-        export_text(&x, reveal ? v->subject.name : mask_name(r->a, v->subject.name));
-        export_text(&x, reveal ? v->subject.phone : mask_phone(r->a, v->subject.phone));
-        export_text(&x, reveal ? v->subject.address : mask_address(r->a, v->subject.address));
-        if (v->temperature >= 0)
-            export_decimal(&x, v->temperature, 1);
-        else
-            export_empty(&x);
-        export_int(&x, v->attachments);
-        export_time(&x, v->created_at);
-        export_row_end(&x);
-    }
+    for (size_t i = 0; i < n; i++)
+        incident_row_out(&x, r->a, &items[i], reveal);
     return export_send(&x, E_OK, "incidents");
 }
+
+/* ---- the export job's source (http/export.h) ------------------------------------------------ */
+
+struct source_filter {
+    struct incident_filter f;
+    struct scope sc; /* the caller's scope under region_code */
+};
+
+static err source_parse(struct req *r, void **filter_r)
+{
+    struct source_filter *sf = arena_zalloc(r->a, sizeof *sf);
+    *filter_r = sf;
+    sf->sc = r->who->scope;
+    err e = filter_params(r, &sf->f);
+    return e ? e : region_param(r, &sf->sc);
+}
+
+#define SOURCE_PAGE 1000
+
+/* incident_list's pages in its order (newest first) */
+static err source_each(db *d, arena *a, const struct principal *who, const void *filter,
+                       bool reveal, struct export_out *x)
+{
+    (void)who; /* the filter's scope is already the caller's, narrowed */
+    const struct source_filter *sf = filter;
+    struct incident_filter f = sf->f;
+    f.page_size = SOURCE_PAGE;
+    err e = E_OK;
+    for (f.page = 1; !e; f.page++) {
+        struct incident *items;
+        size_t n;
+        arena_reset(a);
+        if ((e = incident_list(d, a, &sf->sc, &f, &items, &n, &x->total)))
+            break;
+        for (size_t i = 0; i < n && !(e = export_room(x)); i++)
+            incident_row_out(x, a, &items[i], reveal);
+        if (n < SOURCE_PAGE)
+            break;
+    }
+    return e;
+}
+
+const struct export_source case_incident_export = {
+    .list = "incidents",
+    .kind = "export.incidents",
+    .audit = "incident",
+    .perm = PERM_CASE_READ,
+    .sheet = "事件",
+    .head = export_cols,
+    .ncols = EXPORT_NCOLS,
+    .parse = source_parse,
+    .each = source_each,
+};
 
 static err list_incidents(struct req *r, bool mine)
 {
@@ -522,13 +580,17 @@ static err list_incidents(struct req *r, bool mine)
                                                     fmt ? "incident.export" : "incident.list",
                                                     "incident", 0, e, "reveal")
                                     : e;
-        if (fmt)
-            f.page_size = 0;
+        if (fmt) { /* at most export_sync_max() rows: more is the export job's */
+            f.page = 1;
+            f.page_size = export_sync_max() + 1;
+        }
     }
     struct incident *items;
     size_t n;
     int64_t total;
     if ((e = incident_list(r->db, r->a, &sc, &f, &items, &n, &total)))
+        return e;
+    if (fmt && (e = export_check_total(total)))
         return e;
     req_audit(r,
               mine     ? "incident.read_own"

@@ -291,10 +291,6 @@ static const char *const export_cols[] = {
 };
 #define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
 
-/* CSV is built in memory: past this many rows, the workbook (written to a
- * file page by page) is the export to ask for */
-#define CSV_MAX 10000
-
 struct export_ctx {
     struct export_out *x;
     arena *a;
@@ -305,9 +301,9 @@ static err export_row(void *ctx, const struct observation *o)
 {
     struct export_ctx *c = ctx;
     struct export_out *x = c->x;
-    if (x->format == EXPORT_CSV && x->rows >= CSV_MAX)
-        return err_set(E_INPUT, "export_too_large", "format",
-                       "导出的记录超过%d条，请缩小筛选范围或导出 Excel（format=xlsx）", CSV_MAX);
+    err e = export_room(x); /* the synchronous cap, or a job's stop */
+    if (e)
+        return e;
     export_int(x, o->id); /* text: a spreadsheet would round an 18-digit id */
     export_text(x, c->reveal ? o->person_name : mask_name(c->a, o->person_name));
     export_text(x, person_status_label(person_status_parse(o->person_status)));
@@ -333,8 +329,9 @@ static err export_row(void *ctx, const struct observation *o)
 
 /*
  * The list's rows streamed by keyset pages (case_observation_each) into
- * the export: the workbook goes to a temporary file row by row, so there
- * is no row cap on it (docs/cases.md "Import and export").
+ * the export: the workbook goes to a temporary file row by row. A reply
+ * stops at export_sync_max() rows (413 export_too_large); the export job
+ * (case_observation_export below) has no cap (docs/cases.md "Exports").
  */
 static err observations_export(struct req *r, const struct case_observe_filter *f,
                                enum export_format fmt, bool reveal)
@@ -360,34 +357,85 @@ static err observations_export(struct req *r, const struct case_observe_filter *
     return export_send(&x, E_OK, "observations");
 }
 
+/* The list's filters from the query (the list, its exports, the export job). */
+static err list_filter(struct req *r, struct case_observe_filter *f)
+{
+    int k;
+    memset(f, 0, sizeof *f);
+    err e = req_paging(r, &f->page, &f->page_size);
+    if (!e && !(e = query_word(r, "state", &observe_state_vocab, &k)))
+        f->state = k;
+    if (!e && !(e = query_word(r, "kind", &observe_kind_vocab, &k)))
+        f->kind = k;
+    if (!e && !(e = query_word(r, "source", &case_source_vocab, &k)))
+        f->source = k;
+    if (!e && !(e = query_word(r, "person_status", &person_status_vocab, &k)))
+        f->person_status = k;
+    if (!e)
+        e = req_query_int64(r, "planned_end_before", 1, TIME_MAX, &f->planned_end_before);
+    const char *site = req_query(r, "site_id");
+    if (!e && site && (f->site_id = id_parse(site)) <= 0)
+        e = err_set(E_INPUT, "invalid_parameter", "site_id", "参数 site_id 的取值不正确");
+    const char *person = req_query(r, "person_id");
+    if (!e && person && (f->person_id = id_parse(person)) <= 0)
+        e = err_set(E_INPUT, "invalid_parameter", "person_id", "参数 person_id 的取值不正确");
+    f->q = req_query(r, "q");
+    if (!e && f->q && (!utf8_valid_text(f->q) || utf8_len(f->q) > 50))
+        e = err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    return e;
+}
+
+/* ---- the export job's source (http/export.h): the list's filters, its
+ * keyset walk in the job's scope, the row writer above ---- */
+
+static err source_parse(struct req *r, void **filter_r)
+{
+    struct case_observe_filter *f = arena_alloc(r->a, sizeof *f);
+    *filter_r = f;
+    return list_filter(r, f);
+}
+
+static err source_each(db *d, arena *a, const struct principal *who, const void *filter,
+                       bool reveal, struct export_out *x)
+{
+    const struct case_observe_filter *f = filter;
+    struct case_observe_filter one = *f;
+    one.page = 1;
+    one.page_size = 1;
+    struct observation *items;
+    size_t n;
+    json_t *counts = NULL;
+    /* the total, for the progress bar only: a name search too wide to
+     * count leaves it unknown (0) */
+    if (case_observation_list(d, a, &who->scope, &one, &items, &n, &x->total, &counts))
+        x->total = 0;
+    json_decref(counts);
+    arena_reset(a);
+    struct export_ctx c = {.x = x, .a = a, .reveal = reveal};
+    int64_t rows;
+    return case_observation_each(d, a, &who->scope, f, export_row, &c, &rows);
+}
+
+const struct export_source case_observation_export = {
+    .list = "observations",
+    .kind = "export.observations",
+    .audit = "observation",
+    .perm = PERM_CASE_READ,
+    .sheet = "隔离观察名单",
+    .head = export_cols,
+    .ncols = EXPORT_NCOLS,
+    .parse = source_parse,
+    .each = source_each,
+};
+
 /* GET /observations, and its exports; `forced` is the format of the
  * /observations/export.xlsx alias (EXPORT_NONE: the query's). */
 static err list_observations(struct req *r, enum export_format forced)
 {
-    struct case_observe_filter f = {0};
+    struct case_observe_filter f;
     enum export_format fmt = forced;
     bool reveal = false;
-    int k;
-    err e = req_paging(r, &f.page, &f.page_size);
-    if (!e && !(e = query_word(r, "state", &observe_state_vocab, &k)))
-        f.state = k;
-    if (!e && !(e = query_word(r, "kind", &observe_kind_vocab, &k)))
-        f.kind = k;
-    if (!e && !(e = query_word(r, "source", &case_source_vocab, &k)))
-        f.source = k;
-    if (!e && !(e = query_word(r, "person_status", &person_status_vocab, &k)))
-        f.person_status = k;
-    if (!e)
-        e = req_query_int64(r, "planned_end_before", 1, TIME_MAX, &f.planned_end_before);
-    const char *site = req_query(r, "site_id");
-    if (!e && site && (f.site_id = id_parse(site)) <= 0)
-        e = err_set(E_INPUT, "invalid_parameter", "site_id", "参数 site_id 的取值不正确");
-    const char *person = req_query(r, "person_id");
-    if (!e && person && (f.person_id = id_parse(person)) <= 0)
-        e = err_set(E_INPUT, "invalid_parameter", "person_id", "参数 person_id 的取值不正确");
-    f.q = req_query(r, "q");
-    if (!e && f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
-        e = err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    err e = list_filter(r, &f);
     if (!e && !forced)
         e = req_export_format(r, &fmt);
     if (!e && (e = req_reveal(r, &reveal)) && e == E_FORBIDDEN)

@@ -32,6 +32,7 @@
 #include "base/error.h"
 #include "base/xlsx.h"
 #include "http/http.h"
+#include "security/rbac.h"
 
 enum export_format { EXPORT_NONE = 0, EXPORT_CSV, EXPORT_XLSX };
 
@@ -51,12 +52,47 @@ err req_export_format(struct req *r, enum export_format *f_r) MUST_USE;
 err req_reveal(struct req *r, bool *reveal_r) MUST_USE;
 
 struct export_out {
-    struct req *r;
+    struct req *r; /* the reply; NULL when writing a file (export_begin_file) */
     enum export_format format;
     struct csv_out csv; /* EXPORT_CSV */
-    xlsx_writer *x;     /* EXPORT_XLSX, until export_send */
+    xlsx_writer *x;     /* EXPORT_XLSX, until export_send or export_end_file */
     int64_t rows;       /* data rows written (the header not counted) */
+    int64_t max;        /* rows allowed (export_room), 0: no cap */
+    int64_t total;      /* rows expected, when the source knows (progress), else 0 */
+    int fd;             /* a file's CSV: flushed as it grows; -1 otherwise */
+    err werr;           /* the first failure of a flush or of progress: export_room returns it */
+    /* a file export's progress, every EXPORT_PROGRESS_ROWS rows; a
+     * non-E_OK return (the server stopping) stops the export */
+    err (*progress)(void *ctx, int64_t done, int64_t total);
+    void *progress_ctx;
 };
+
+#define EXPORT_PROGRESS_ROWS 1000
+
+/*
+ * The synchronous export's cap (FK_EXPORT_SYNC_MAX, default 10,000 rows):
+ * a reply built while its event loop waits must stay small; longer
+ * exports are background jobs (POST /api/v1/exports, docs/cases.md).
+ */
+#define EXPORT_SYNC_MAX_DEFAULT 10000
+void export_sync_max_set(int64_t n);
+int64_t export_sync_max(void);
+
+/*
+ * E_TOO_LARGE "export_too_large" (413) on field "format": a synchronous
+ * export of more than export_sync_max() rows; the message sends the user
+ * to 导出任务. export_check_total: that error when total exceeds the cap.
+ */
+err export_too_large(void) MUST_USE;
+err export_check_total(int64_t total) MUST_USE;
+
+/*
+ * Whether another row may be written: E_OK, or the error that must stop
+ * the export (the synchronous cap reached: export_too_large; a file
+ * export's write or progress failure). A streaming row callback calls it
+ * before each row.
+ */
+err export_room(const struct export_out *x) MUST_USE;
 
 /*
  * Start an export of `format` (EXPORT_CSV or EXPORT_XLSX) with its header
@@ -87,7 +123,62 @@ void export_row_end(struct export_out *x);
  */
 err export_send(struct export_out *x, err e, const char *basename) MUST_USE;
 
+/*
+ * An export written to the file `path` (the export jobs, job/export.h)
+ * instead of a reply; the row functions are the same. CSV is built in
+ * arena `a` and flushed to the file as it grows, a workbook in constant
+ * memory: both flat for any length. Errors: E_IO, E_NOMEM. After success,
+ * export_end_file must follow.
+ */
+err export_begin_file(arena *a, struct export_out *x, enum export_format format, const char *sheet,
+                      const char *const *head, size_t n, const char *path) MUST_USE;
+
+/* Finish the file (or, when `e` is set, remove it and return e). Always
+ * frees the writer and closes the file. */
+err export_end_file(struct export_out *x, err e, const char *path) MUST_USE;
+
 /* "format=csv" or "format=xlsx", for an audit entry's detail. */
 const char *export_format_name(enum export_format f);
+
+/*
+ * A list that can be exported by a background job (POST /api/v1/exports):
+ * each list's module defines one next to its synchronous export, with the
+ * same row writer, and src/app.c registers it. The job parses the filters
+ * with the list's own parser on a detached request (req_detached), then
+ * walks the rows in the principal's scope page by page.
+ */
+struct export_source {
+    const char *list;  /* the POST body's `list`: "observations" */
+    const char *kind;  /* the job kind: "export.observations" */
+    const char *audit; /* the audit object: "observation" (<audit>.export_job…) */
+    enum perm perm;    /* the permission of the list */
+    const char *sheet; /* the workbook's sheet */
+    const char *const *head;
+    size_t ncols;
+    /* The filters from r's query, parsed and checked as the list does
+     * (errors name the parameter); *filter_r lives in r->a. */
+    err (*parse)(struct req *r, void **filter_r);
+    /* Every row of the filter in who's scope into x, read page by page in
+     * arena a (reset between pages); sets x->total when it can. */
+    err (*each)(db *d, arena *a, const struct principal *who, const void *filter, bool reveal,
+                struct export_out *x);
+};
+
+/* Register a source (src/app.c); E_INTERNAL when the table is full. */
+err export_source_add(const struct export_source *s) MUST_USE;
+/* The source of list `list`, or NULL. */
+const struct export_source *export_source_find(const char *list);
+/* The source of job kind `kind`, or NULL. */
+const struct export_source *export_source_of_kind(const char *kind);
+
+/*
+ * A request tied to no connection, whose query parameters are the members
+ * of `params` (a JSON object of strings, integers or booleans; NULL: none),
+ * for a list's parser to read filters from off the event loop. Lives in
+ * arena a. E_INPUT "invalid_parameter" on field "filters.<name>" when a
+ * member is not a scalar.
+ */
+err req_detached(arena *a, db *d, const struct principal *who, const json_t *params,
+                 struct req **r_r) MUST_USE;
 
 #endif

@@ -122,6 +122,9 @@ err reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_
  */
 void reply_csv_begin(struct req *r, struct csv_out *c);
 err reply_csv(struct req *r, const struct csv_out *c, const char *filename) MUST_USE;
+/* A CSV export already written to a file (an export job's), sent from fd
+ * (taken, as reply_file) with the same type and disposition. */
+err reply_csv_file(struct req *r, int fd, int64_t size, const char *filename) MUST_USE;
 
 /* A query parameter, percent-decoded, or NULL. */
 const char *req_query(struct req *r, const char *name);

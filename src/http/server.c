@@ -196,6 +196,12 @@ err reply_csv(struct req *r, const struct csv_out *c, const char *filename)
     return reply_bytes(r, 200, "text/csv; charset=utf-8", c->p, c->n);
 }
 
+err reply_csv_file(struct req *r, int fd, int64_t size, const char *filename)
+{
+    r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
+    return reply_file(r, 200, "text/csv; charset=utf-8", fd, size);
+}
+
 err reply_empty(struct req *r)
 {
     r->status = 204;

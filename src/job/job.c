@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/id.h"
+#include "http/export.h"
 
 err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r)
 {
@@ -62,6 +63,10 @@ static const struct {
 
 static bool kind_allowed(const struct principal *who, const char *kind)
 {
+    /* an export job: the permission of the list it exports */
+    const struct export_source *src = export_source_of_kind(kind);
+    if (src)
+        return principal_can(who, src->perm);
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (!strcmp(kinds[i].kind, kind))
             return principal_can(who, kinds[i].perm);

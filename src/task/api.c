@@ -241,8 +241,41 @@ static const char *const export_cols[] = {
 };
 #define EXPORT_NCOLS (sizeof export_cols / sizeof export_cols[0])
 
-/* The board as CSV or a workbook (http/export.h): the address, phone and
- * person's name masked unless revealed. */
+/* One task of the board as an export row: the address, phone and
+ * person's name masked unless revealed. The one row writer of the reply
+ * and the job. */
+static void task_row_out(struct export_out *x, arena *a, const struct task_row *row, int64_t now,
+                         bool reveal)
+{
+    const struct task *t = &row->t;
+    char code[19];
+    regcode_format(t->region_code, code);
+    bool late = t->state == TASK_OVERDUE ||
+                ((t->state == TASK_PENDING || t->state == TASK_ACCEPTED) && t->deadline < now);
+    export_int(x, t->id);
+    export_text(x, task_kind_label(t->kind));
+    export_text(x, t->title);
+    export_text(x, code);
+    export_text(x, row->region_name);
+    export_text(x, vocab_label(&task_state_vocab, t->state));
+    export_text(x, vocab_label(&task_priority_vocab, t->priority));
+    export_time(x, t->deadline);
+    export_text(x, late ? "是" : "否");
+    export_text(x, t->assignee_user_id ? row->assignee_name
+                                       : arena_printf(a, "%s（待接收）", row->role_name));
+    export_text(x, !row->person_name ? ""
+                   : reveal          ? row->person_name
+                                     : mask_name(a, row->person_name));
+    export_text(x, !row->address ? "" : reveal ? row->address : mask_address(a, row->address));
+    export_text(x, !row->phone ? "" : reveal ? row->phone : mask_phone(a, row->phone));
+    export_text(x, t->created_by ? row->created_by_name : "系统");
+    export_time(x, t->created_at);
+    export_time(x, t->accepted_at);
+    export_time(x, t->done_at);
+    export_row_end(x);
+}
+
+/* The board as CSV or a workbook (http/export.h). */
 static err tasks_export(struct req *r, enum export_format fmt, const struct task_row *items,
                         size_t n, int64_t now, bool reveal)
 {
@@ -250,44 +283,16 @@ static err tasks_export(struct req *r, enum export_format fmt, const struct task
     err e = export_begin(r, &x, fmt, "任务", export_cols, EXPORT_NCOLS);
     if (e)
         return e;
-    for (size_t i = 0; i < n; i++) {
-        const struct task_row *row = &items[i];
-        const struct task *t = &row->t;
-        char code[19];
-        regcode_format(t->region_code, code);
-        bool late = t->state == TASK_OVERDUE ||
-                    ((t->state == TASK_PENDING || t->state == TASK_ACCEPTED) && t->deadline < now);
-        export_int(&x, t->id);
-        export_text(&x, task_kind_label(t->kind));
-        export_text(&x, t->title);
-        export_text(&x, code);
-        export_text(&x, row->region_name);
-        export_text(&x, vocab_label(&task_state_vocab, t->state));
-        export_text(&x, vocab_label(&task_priority_vocab, t->priority));
-        export_time(&x, t->deadline);
-        export_text(&x, late ? "是" : "否");
-        export_text(&x, t->assignee_user_id ? row->assignee_name
-                                            : arena_printf(r->a, "%s（待接收）", row->role_name));
-        export_text(&x, !row->person_name ? ""
-                        : reveal          ? row->person_name
-                                          : mask_name(r->a, row->person_name));
-        export_text(&x, !row->address ? ""
-                        : reveal      ? row->address
-                                      : mask_address(r->a, row->address));
-        export_text(&x, !row->phone ? "" : reveal ? row->phone : mask_phone(r->a, row->phone));
-        export_text(&x, t->created_by ? row->created_by_name : "系统");
-        export_time(&x, t->created_at);
-        export_time(&x, t->accepted_at);
-        export_time(&x, t->done_at);
-        export_row_end(&x);
-    }
+    for (size_t i = 0; i < n; i++)
+        task_row_out(&x, r->a, &items[i], now, reveal);
     return export_send(&x, E_OK, "tasks");
 }
 
-static err get_tasks(struct req *r)
+/* The board's filters from the query (the board, its exports, the export job). */
+static err list_filter(struct req *r, struct task_filter *f)
 {
-    struct task_filter f = {.overdue = -1};
-    err e = req_paging(r, &f.page, &f.page_size);
+    *f = (struct task_filter){.overdue = -1};
+    err e = req_paging(r, &f->page, &f->page_size);
     if (e)
         return e;
     const char *s;
@@ -295,22 +300,86 @@ static err get_tasks(struct req *r)
         int st = vocab_parse(&task_state_vocab, s);
         if (st <= 0)
             return err_set(E_INPUT, "invalid_parameter", "state", "任务状态的取值不正确");
-        f.state = (enum task_state)st;
+        f->state = (enum task_state)st;
     }
-    if ((s = req_query(r, "kind")) && !(f.kind = task_kind_find(s) ? s : NULL))
+    if ((s = req_query(r, "kind")) && !(f->kind = task_kind_find(s) ? s : NULL))
         return err_set(E_INPUT, "invalid_parameter", "kind", "任务类型不存在");
-    if ((s = req_query(r, "assignee_user_id")) && (f.assignee_user_id = id_parse(s)) <= 0)
+    if ((s = req_query(r, "assignee_user_id")) && (f->assignee_user_id = id_parse(s)) <= 0)
         return err_set(E_INPUT, "invalid_parameter", "assignee_user_id",
                        "参数 assignee_user_id 不正确");
     if ((s = req_query(r, "overdue"))) {
         if (strcmp(s, "0") && strcmp(s, "1"))
             return err_set(E_INPUT, "invalid_parameter", "overdue", "参数 overdue 应为 1 或 0");
-        f.overdue = s[0] == '1';
+        f->overdue = s[0] == '1';
     }
-    f.q = req_query(r, "q");
-    if (f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
+    f->q = req_query(r, "q");
+    if (f->q && (!utf8_valid_text(f->q) || utf8_len(f->q) > 50))
         return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
-    f.sort = req_query(r, "sort");
+    f->sort = req_query(r, "sort");
+    return E_OK;
+}
+
+/* ---- the export job's source (http/export.h) ------------------------------------------------ */
+
+#define SOURCE_PAGE 1000
+
+static err source_parse(struct req *r, void **filter_r)
+{
+    struct task_filter *f = arena_alloc(r->a, sizeof *f);
+    *filter_r = f;
+    err e = list_filter(r, f);
+    if (e)
+        return e;
+    /* the sort key is checked by the board's query: one row of it now */
+    struct task_filter one = *f;
+    one.page = 1;
+    one.page_size = 1;
+    struct task_row *items;
+    size_t n;
+    int64_t total;
+    return task_board(r->db, r->a, &r->who->scope, &one, now_ms(), &items, &n, &total);
+}
+
+/* the board's pages in its order; "late" as of the export's start */
+static err source_each(db *d, arena *a, const struct principal *who, const void *filter,
+                       bool reveal, struct export_out *x)
+{
+    struct task_filter f = *(const struct task_filter *)filter;
+    f.page_size = SOURCE_PAGE;
+    int64_t now = now_ms();
+    err e = E_OK;
+    for (f.page = 1; !e; f.page++) {
+        struct task_row *items;
+        size_t n;
+        arena_reset(a);
+        if ((e = task_board(d, a, &who->scope, &f, now, &items, &n, &x->total)))
+            break;
+        for (size_t i = 0; i < n && !(e = export_room(x)); i++)
+            task_row_out(x, a, &items[i], now, reveal);
+        if (n < SOURCE_PAGE)
+            break;
+    }
+    return e;
+}
+
+const struct export_source task_export = {
+    .list = "tasks",
+    .kind = "export.tasks",
+    .audit = "task",
+    .perm = PERM_TASK_READ,
+    .sheet = "任务",
+    .head = export_cols,
+    .ncols = EXPORT_NCOLS,
+    .parse = source_parse,
+    .each = source_each,
+};
+
+static err get_tasks(struct req *r)
+{
+    struct task_filter f;
+    err e = list_filter(r, &f);
+    if (e)
+        return e;
     enum export_format fmt;
     bool reveal = false;
     if ((e = req_export_format(r, &fmt)))
@@ -321,11 +390,15 @@ static err get_tasks(struct req *r)
                    ? audit_refusal(r->db, r->who, r->ip, "task.export", "task", 0, e, "reveal")
                    : e;
     int64_t page_size = f.page_size, now = now_ms(), total;
-    if (fmt)
-        f.page_size = 0;
+    if (fmt) { /* at most export_sync_max() rows: more is the export job's */
+        f.page = 1;
+        f.page_size = export_sync_max() + 1;
+    }
     struct task_row *items;
     size_t n;
     if ((e = task_board(r->db, r->a, &r->who->scope, &f, now, &items, &n, &total)))
+        return e;
+    if (fmt && (e = export_check_total(total)))
         return e;
     if (fmt)
         req_audit(r, reveal ? "task.export_reveal" : "task.export", "task", 0, "ok",

@@ -9,6 +9,8 @@
 // the state machine forbids (the page is stale: someone confirmed the person
 // meanwhile) shows the server's 409 message and changes nothing. Then the
 // Excel import (预检, import), the rules, and the sites with their rooms.
+// The lists' exports: the links (CSV, Excel) and, for 健康监测记录, the
+// background export job (导出任务) with its progress and download.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -510,6 +512,27 @@ test('健康监测记录: the checks of the scope by name, abnormal only, export
   await page.getByTestId('check-submit').click();
   await row.waitFor();
   await shot(page, 'case-checks');
+
+  // 导出任务: the same rows through a background export job (POST
+  // /api/v1/exports with the page's filters), its progress shown, the file
+  // downloaded when done and opened by another program
+  await page.getByTestId('check-export-job').click();
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30000 }), page.getByTestId('check-export-job-start').click()]);
+  assert.equal(await dl.failure(), null);
+  assert.match(dl.suggestedFilename(), /^checks-\d+\.xlsx$/);
+  const jobFile = path.join(ctx.dir, `job-${dl.suggestedFilename()}`);
+  await dl.saveAs(jobFile);
+  const jobRows = xlsxRows(jobFile).filter((r) => r.some((c) => c !== '')).slice(1);
+  assert.equal(jobRows.length, names.length, JSON.stringify(jobRows));
+  for (const t of names) assert.equal(jobRows.filter((r) => r.includes(t)).length, 1, `the job's file holds ${t}`);
+  assert.ok(!jobRows.some((r) => r.join('|').includes('郑*常')), 'the filter holds in the job');
+  assert.ok(!jobRows.some((r) => r.join('|').includes('吴发热')), 'masked');
+  await page.getByTestId('job-status').getByText(`共 ${names.length} 条`).waitFor();
+  assert.match(await page.getByTestId('job-progress').textContent(), /导出完成/);
+  await page.getByTestId('check-export-job-download').waitFor();
+  await shot(page, 'case-checks-export-job');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('check-export-job-start').waitFor({ state: 'hidden' });
 
   // the name opens the observation
   await row.getByTestId('check-cell-name').click();

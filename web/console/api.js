@@ -18,6 +18,7 @@ export const paths = {
   departments: `${V1}/departments`,
   devices: `${V1}/devices`,
   enterprises: `${V1}/enterprises`,
+  exports: `${V1}/exports`,
   jobs: `${V1}/jobs`,
   me: `${V1}/me`,
   permissions: `${V1}/permissions`,

@@ -2,7 +2,8 @@
 // the page's URL query, so a list can be linked to, reloaded and gone back
 // to as it was), the page, the rows, the loading and error states and the
 // export links of one list endpoint (`format=csv` / `format=xlsx` with the
-// same filters, so the file holds what the screen shows, unpaged). Reads
+// same filters, so the file holds what the screen shows, unpaged), and the
+// body of the same export as a background job (exportJob). Reads
 // go through the console's api.js, so the header's region narrows them; the
 // list reloads from its first page when that region changes.
 //
@@ -156,6 +157,19 @@ export function useList(path, initialFilters = {}, opts = {}) {
   const csvHref = computed(() => exportHref('csv'));
   const xlsxHref = computed(() => exportHref('xlsx'));
 
+  // The body of an export job of this list (POST /api/v1/exports, docs/
+  // cases.md "Export jobs") with the current filters and the header's
+  // region, or null for a list the server does not export in the
+  // background. The job has no row cap: the links above stop at 10,000.
+  function exportJob(format) {
+    const m = /^\/api\/v1\/(?:(observations|tasks|checks|incidents)|observations\/(\d+)\/checks)$/.exec(path);
+    if (!m) return null;
+    const f = m[2] ? { observation_id: m[2] } : {};
+    for (const [k, v] of Object.entries(params())) if (!empty(v)) f[k] = typeof v === 'number' ? v : String(v);
+    if (!f.within && narrow.regionCode) f.within = narrow.regionCode;
+    return { list: m[1] || 'checks', format, filters: f };
+  }
+
   // only a list that has loaded follows the header (a dialog's list loads
   // when it opens)
   watch(() => narrow.regionCode, () => loaded && search());
@@ -170,5 +184,5 @@ export function useList(path, initialFilters = {}, opts = {}) {
     });
   }
 
-  return { filters, paging, items, total, loading, error, reply, load, search, reset, exportHref, csvHref, xlsxHref };
+  return { filters, paging, items, total, loading, error, reply, load, search, reset, exportHref, csvHref, xlsxHref, exportJob };
 }
