@@ -861,6 +861,7 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
     err e = person_region_check(d, &who->scope, r->region, "region_code");
     if (e)
         return e;
+    bool created = false;
     struct case_observe_in in = {
         .kind = r->kind,
         .source = r->source,
@@ -885,17 +886,20 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
             return err_set(E_NOT_FOUND, "person_not_registered", "id_number",
                            "该人员尚未登记，您没有登记人员的权限：请先由有权限的人员登记");
         struct person p = r->p;
-        if ((e = in_batch ? person_create_in_tx(d, a, who, &p, r->given, NULL)
-                          : person_create(d, a, who, &p, r->given, NULL)))
+        bool taken = false; /* a self-registration taken over has a past */
+        if ((e = in_batch ? person_create_in_tx(d, a, who, &p, r->given, &taken)
+                          : person_create(d, a, who, &p, r->given, &taken)))
             return e;
         in.person_id = p.id;
+        created = !taken;
     } else if (e) {
         return e;
     } else {
         in.person_id = found.id;
     }
-    int64_t open;
-    if ((e = active_observation(d, in.person_id, &open)))
+    /* a person registered just now has no observation yet */
+    int64_t open = 0;
+    if (!created && (e = active_observation(d, in.person_id, &open)))
         return e;
     if (open) {
         if (!update)
