@@ -196,8 +196,8 @@ rule off   ${rc_off_s} s, ${rc_off_changed} codes changed
 OUT
 [ -n "${norecord:-}" ] && exit 1
 # the case workflow's row goes into its own table (docs/benchmarks.md)
-row=$(printf '| %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s / %s | %s | %s |' "$date" \
-    "$case_people" "$case_workflow" "$BENCH_IMPORT_ROWS_SHOWN" "$case_import_s" "$case_csv_s" \
+row=$(printf '| %s | %s | %s | %s | %s (CPU %s) / %s | %s | %s | %s | %s | %s / %s | %s | %s |' "$date" \
+    "$case_people" "$case_workflow" "$BENCH_IMPORT_ROWS_SHOWN" "$case_import_s" "$case_import_cpu_s" "$case_csv_s" \
     "$case_import_ratio" "$case_export_rows" "$case_export_s" "$case_export_rss_mb" \
     "$case_summary_ms" "$case_series_ms" "$case_me_ms" "$case_stats_ratio")
 sed -i "/^<!-- case workflow runs end -->/i\\$row" docs/benchmarks.md
