@@ -29,13 +29,14 @@
 #       10), the import and the export of the list it made (BENCH_EXPORT_ROWS
 #       default 0).
 # BENCH_CASES=import,export,stats picks the sections; BENCH_PERF=FILE
-# records the server with `perf record` during the import (a flat profile).
+# records the server with `perf record` during the import (a flat profile;
+# BENCH_PERF_OPTS="--call-graph dwarf" adds the callers).
 set -eu
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
-freeport() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 jsonfield() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);const v=process.argv[1].split(".").reduce((o,k)=>o&&o[k],j);console.log(typeof v==="object"?JSON.stringify(v):v??"")})' "$1"; }
 say() { echo "bench: $*" >&2; }
 
+. "$(dirname "$0")/lib.sh" # bench_serve, bench_login
 if [ $# -ge 5 ]; then
     BIN=$1 port=$2 cookie=$3 srv=$4 work=$5
     SECTIONS=${BENCH_CASES:-import,export,stats}
@@ -57,15 +58,8 @@ else
     unset FK_DB
     "$BIN" init >/dev/null
     "$BIN" demo --persons "${BENCH_PERSONS:-10}" --seed 1 >"$work/accounts.txt" 2>"$work/demo.log"
-    port=$(freeport)
-    FK_IDLE_TIMEOUT=${FK_IDLE_TIMEOUT:-900} "$BIN" serve --port "$port" 2>"$work/serve.log" &
-    srv=$!
-    for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-    user=$(awk '$1=="command_center" {print $2}' "$work/accounts.txt")
-    pass=$(awk '$1=="command_center" {print $3}' "$work/accounts.txt")
-    cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
-        -d "{\"username\":\"$user\",\"password\":\"$pass\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
-        sed -n 's/^[Ss]et-[Cc]ookie: \(fk_session=[0-9a-f]*\).*/\1/p')
+    bench_serve "$BIN" "$work/serve.log"
+    cookie=$(bench_login "$work/accounts.txt" command_center)
     [ -n "$cookie" ] || { say "could not sign in"; exit 1; }
 fi
 ROWS=${BENCH_IMPORT_ROWS:-100000}
