@@ -8,7 +8,8 @@
 #           time over the same span (utime + stime of the process, from
 #           /proc: the machine is shared, the CPU is the cost), as a ratio to
 #           `sqlite3 .import` of the same rows as CSV into a bare table, in
-#           the same run; with the job's own `import_timing` line;
+#           the same run; with the job's own `import_timing` line and the
+#           server's peak RSS during the import;
 #   export  the xlsx export of the observation list: up to BENCH_EXPORT_ROWS
 #           rows (goal <= 60 s at 1,000,000), released observations of people
 #           not on the list written in bulk by SQL to reach it (0: the list as
@@ -94,6 +95,7 @@ if has import; then
         perf=$!
         sleep 0.5
     fi
+    echo 5 >/proc/$srv/clear_refs # VmHWM from here: the import's peak
     c0=$(cpu_s)
     t0=$(date +%s.%N)
     job=$(curl -s -H "Cookie: $cookie" -H "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" \
@@ -107,6 +109,7 @@ if has import; then
     done
     t1=$(date +%s.%N)
     c1=$(cpu_s)
+    imp_hwm=$(awk '/VmHWM/ {print $2}' /proc/$srv/status)
     [ -n "${perf:-}" ] && { kill -INT "$perf"; wait "$perf" || true; }
     imp_s=$(calc "$t1 - $t0")
     imp_cpu=$(calc "$c1 - $c0")
@@ -118,7 +121,7 @@ if has import; then
     report="$report
 == Excel import (POST /api/v1/observations/import), $ROWS rows into a city of $people people
 fangkong   ${imp_s} s wall from the upload to the job's end, ${imp_cpu} s of the server's CPU (goal <= 10 s)
-job        ${timing} ms wall/cpu
+job        ${timing} ms wall/cpu; the server's peak RSS $((imp_hwm / 1024)) MB
 sqlite3    ${csv_s} s (.import of the same rows as CSV into a bare table)
 ratio      $(calc "$imp_s / $csv_s" 0)x wall, $(calc "$imp_cpu / $csv_s" 0)x CPU
 "
