@@ -486,7 +486,7 @@ static err note(int64_t person_id, const char *cause, int64_t user_id)
     }
     struct noted *x = &deferred.items[deferred.n];
     *x = (struct noted){person_id, user_id, deferred.n, ""};
-    snprintf(x->cause, sizeof x->cause, "%s", cause);
+    snprintf(x->cause, sizeof x->cause, "%s", cause ? cause : "");
     deferred.n++;
     return E_OK;
 }
