@@ -23,7 +23,7 @@ trap cleanup EXIT INT TERM
 export FK_DATA_DIR="$work/data"
 unset FK_DB
 
-freeport() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+. bench/lib.sh # freeport, bench_serve, bench_login
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 
 "$BIN" init >/dev/null
@@ -34,25 +34,13 @@ t1=$(date +%s.%N)
 demo_s=$(calc "$t1 - $t0" 1)
 echo "bench: demo build took ${demo_s}s"
 
-port=$(freeport)
 # the bench signs in as one account and looks up people by id number as fast
 # as it can: far beyond the hourly exact-search limit (docs/security.md §2),
 # which would answer 429. The counter itself is still hit on every request.
-# The xlsx export of bench/cases.sh runs on an event loop for as long as it
-# takes: past FK_IDLE_TIMEOUT (60 s) the client's connection would be
-# closed when the loop comes back (docs/benchmarks.md); the bench waits.
-# It measures the writer on one request, past the synchronous cap that
-# sends users to the export job (FK_EXPORT_SYNC_MAX, docs/cases.md).
-FK_EXPORT_SYNC_MAX=${FK_EXPORT_SYNC_MAX:-100000000} FK_EXACT_SEARCH_LIMIT=1000000 FK_IDLE_TIMEOUT=${FK_IDLE_TIMEOUT:-900} "$BIN" serve --port "$port" 2>"$work/serve.log" &
-srv=$!
-for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+bench_serve "$BIN" "$work/serve.log" FK_EXACT_SEARCH_LIMIT=1000000
 
 # sign in as the demo command centre account (no second factor)
-user=$(awk '$1=="command_center" {print $2}' "$work/accounts.txt")
-pass=$(awk '$1=="command_center" {print $3}' "$work/accounts.txt")
-cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
-    -d "{\"username\":\"$user\",\"password\":\"$pass\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
-    sed -n 's/^[Ss]et-[Cc]ookie: \(fk_session=[0-9a-f]*\).*/\1/p')
+cookie=$(bench_login "$work/accounts.txt" command_center)
 [ -n "$cookie" ] || { echo "bench: could not sign in" >&2; cat "$work/serve.log" >&2; exit 1; }
 
 first=$(head -n 1 "$work/ids.txt")
@@ -109,14 +97,8 @@ ng_rps=$1 ng_p99=$2
 # The staff scan path: verify the resident's token, look up the code, apply
 # the venue's policy and append the durable access record (group commit),
 # for a random token of a sample of 1,000 people on every request.
-login() {
-    curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
-        -d "{\"username\":\"$1\",\"password\":\"$2\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
-        sed -n 's/^[Ss]et-[Cc]ookie: \(fk_session=[0-9a-f]*\).*/\1/p'
-}
-cp_user=$(awk '$1=="checkpoint_staff" {print $2}' "$work/accounts.txt")
 cp_region=$(awk '$1=="checkpoint_staff" {print $4}' "$work/accounts.txt")
-cp_cookie=$(login "$cp_user" "$(awk '$1=="checkpoint_staff" {print $3}' "$work/accounts.txt")")
+cp_cookie=$(bench_login "$work/accounts.txt" checkpoint_staff)
 api() { # METHOD PATH [BODY] as the command centre
     curl -s -X "$1" -H "Cookie: $cookie" -H 'Content-Type: application/json' ${3:+-d "$3"} \
         "http://127.0.0.1:$port$2"
@@ -198,8 +180,8 @@ rule off   ${rc_off_s} s, ${rc_off_changed} codes changed
 OUT
 [ -n "${norecord:-}" ] && exit 1
 # the case workflow's row goes into its own table (docs/benchmarks.md)
-row=$(printf '| %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s / %s | %s | %s |' "$date" \
-    "$case_people" "$case_workflow" "$BENCH_IMPORT_ROWS_SHOWN" "$case_import_s" "$case_csv_s" \
+row=$(printf '| %s | %s | %s | %s | %s (CPU %s) / %s | %s | %s | %s | %s | %s / %s | %s | %s |' "$date" \
+    "$case_people" "$case_workflow" "$BENCH_IMPORT_ROWS_SHOWN" "$case_import_s" "$case_import_cpu_s" "$case_csv_s" \
     "$case_import_ratio" "$case_export_rows" "$case_export_s" "$case_export_rss_mb" \
     "$case_summary_ms" "$case_series_ms" "$case_me_ms" "$case_stats_ratio")
 sed -i "/^<!-- case workflow runs end -->/i\\$row" docs/benchmarks.md

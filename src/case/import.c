@@ -25,9 +25,11 @@
 #include "base/xlsx.h"
 #include "case/import.h"
 #include "case/internal.h"
+#include "code/code.h"
 #include "job/job.h"
 #include "person/person.h"
 #include "security/audit.h"
+#include "stats/stats.h"
 
 /* ---- the template's columns ------------------------------------------------------ */
 
@@ -237,6 +239,19 @@ struct failed {
  */
 enum pass { PASS_CHECK, PASS_PARSE, PASS_WRITE };
 
+/* A row of the second pass's batch: its cells copied. */
+struct brow {
+    long row;
+    size_t n;
+    struct xlsx_cell *cells;
+    bool bad; /* failed in a batch: written alone, in its own savepoint */
+};
+
+/* The rows written under one savepoint at most (docs/cases.md "The
+ * import"): a savepoint costs SQLite a copy of every page it changes, so
+ * hundreds of rows share one instead of a savepoint each. */
+#define BATCH_ROWS 256
+
 struct run {
     enum pass pass;
     arena *a;  /* the failed rows' copies, until the report is written */
@@ -255,6 +270,11 @@ struct run {
     bool update;
     size_t written, updated;
     err fatal; /* a database error that ends the job */
+    /* the second pass's batch: rows copied until written (see write_batch) */
+    arena *ba;
+    struct brow *batch;
+    size_t nbatch;
+    size_t step; /* rows per savepoint now: halved by a failing row, doubled back */
 };
 
 static void mark(arena *a, struct irow *r, int col, const char *msg)
@@ -449,7 +469,7 @@ static void parse_row(struct run *st, struct irow *r)
 }
 
 static err write_row(db *d, arena *a, const struct principal *who, struct irow *r, bool update,
-                     bool *updated_r);
+                     bool in_batch, bool *updated_r);
 
 /* Keep row r for the report: its cells and marks copied. */
 static err keep(struct run *st, const struct irow *r)
@@ -487,7 +507,7 @@ static err write_one(struct run *st, struct irow *r)
     if (e)
         return st->fatal = e;
     err_clear();
-    err re = write_row(st->d, st->ra, st->who, r, st->update, &upd);
+    err re = write_row(st->d, st->ra, st->who, r, st->update, false, &upd);
     if (re == E_INPUT || re == E_CONFLICT || re == E_NOT_FOUND) {
         mark_err(st->ra, r, re);
         db_rollback(st->d);
@@ -504,6 +524,149 @@ static err write_one(struct run *st, struct irow *r)
     else
         st->written++;
     return E_OK;
+}
+
+/* Row `row` read into r (the per-row arena reset): its checks' marks. */
+static void row_parse(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
+                      size_t n)
+{
+    arena_reset(st->ra);
+    memset(r, 0, sizeof *r);
+    r->row = row;
+    r->n = n;
+    r->cells = cells;
+    if (n > C__COUNT)
+        mark(st->ra, r, C__COUNT, "模板之外的列：请删除后再导入");
+    parse_row(st, r);
+}
+
+/* A row of the batch on its own: parsed again, kept when it fails its
+ * checks (it passed them in the first pass: never expected), else written
+ * in its own savepoint with the failure, if any, marked and kept. */
+static err write_alone(struct run *st, const struct brow *b)
+{
+    struct irow r;
+    row_parse(st, &r, b->row, b->cells, b->n);
+    return r.nmarks ? keep(st, &r) : write_one(st, &r);
+}
+
+/*
+ * Rows batch[from, to) under one savepoint, with the code refreshes and
+ * the counters of the rows deferred to its end (code_defer_*, stats_defer_*:
+ * once per person and per counter instead of once per row). Returns the
+ * index of the first row that failed (everything rolled back, nothing
+ * counted), or `to` when all were written; st->fatal on a database error.
+ */
+static size_t write_batch(struct run *st, size_t from, size_t to)
+{
+    db *d = st->d;
+    err e = db_begin(d);
+    if (e) {
+        st->fatal = e;
+        return from;
+    }
+    if ((e = code_defer_begin(d)) || (e = stats_defer_begin(d))) {
+        code_defer_end(d);
+        db_rollback(d);
+        st->fatal = e;
+        return from;
+    }
+    size_t i, written = 0, updated = 0;
+    for (i = from; i < to; i++) {
+        struct irow r;
+        bool upd;
+        row_parse(st, &r, st->batch[i].row, st->batch[i].cells, st->batch[i].n);
+        if (r.nmarks)
+            break;
+        err_clear();
+        err re = write_row(d, st->ra, st->who, &r, st->update, true, &upd);
+        if (re == E_INPUT || re == E_CONFLICT || re == E_NOT_FOUND)
+            break;
+        if (re) {
+            e = re;
+            break;
+        }
+        if (upd)
+            updated++;
+        else
+            written++;
+    }
+    if (!e && i == to) {
+        arena_reset(st->ra);
+        if (!(e = code_defer_flush(d, st->ra)) && !(e = stats_defer_flush(d)))
+            e = db_commit(d);
+    }
+    code_defer_end(d);
+    stats_defer_end(d);
+    if (e || i < to)
+        db_rollback(d);
+    if (e) {
+        st->fatal = e;
+        return from;
+    }
+    if (i == to) {
+        st->written += written;
+        st->updated += updated;
+    }
+    return i;
+}
+
+/*
+ * Write the batch in row order. Runs of rows share a savepoint
+ * (write_batch); a row that fails in a run rolls the run back and is then
+ * written alone (write_alone: its savepoint, its failure reported as
+ * before), the rows before it again as a run. The run length halves at
+ * each failure and doubles back after a run that passes, so a file of
+ * failing rows costs little more than one written row by row.
+ */
+static err batch_write(struct run *st)
+{
+    size_t i = 0, n = st->nbatch;
+    while (i < n && !st->fatal) {
+        if (st->batch[i].bad || st->step <= 1) {
+            err e = write_alone(st, &st->batch[i]);
+            if (e)
+                return e;
+            i++;
+            st->step = st->step < 2 ? 2 : st->step;
+            continue;
+        }
+        size_t end = i + st->step < n ? i + st->step : n;
+        for (size_t j = i + 1; j < end; j++)
+            if (st->batch[j].bad)
+                end = j;
+        size_t k = write_batch(st, i, end);
+        if (st->fatal)
+            break;
+        if (k == end) {
+            i = end;
+            st->step = st->step * 2 > BATCH_ROWS ? BATCH_ROWS : st->step * 2;
+        } else {
+            st->batch[k].bad = true;
+            st->step /= 2;
+        }
+    }
+    st->nbatch = 0;
+    arena_reset(st->ba);
+    return st->fatal;
+}
+
+/* Row `row` (it passed the first pass) into the batch; the batch written
+ * when full. */
+static err batch_add(struct run *st, long row, const struct xlsx_cell *cells, size_t n)
+{
+    if (!st->batch && !(st->batch = calloc(BATCH_ROWS, sizeof *st->batch)))
+        return E_NOMEM;
+    struct brow *b = &st->batch[st->nbatch++];
+    b->row = row;
+    b->n = n;
+    b->bad = false;
+    b->cells = arena_alloc(st->ba, (n ? n : 1) * sizeof *b->cells);
+    for (size_t i = 0; i < n; i++) {
+        b->cells[i] = cells[i];
+        b->cells[i].text = arena_strndup(st->ba, cells[i].text, cells[i].len);
+    }
+    return st->nbatch == BATCH_ROWS ? batch_write(st) : E_OK;
 }
 
 static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
@@ -529,17 +692,10 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
         st->next++; /* failed its checks in the first pass: already kept */
         return E_OK;
     }
-    arena_reset(st->ra);
-    struct irow r;
-    memset(&r, 0, sizeof r);
-    r.row = row;
-    r.n = n;
-    r.cells = cells;
-    if (n > C__COUNT)
-        mark(st->ra, &r, C__COUNT, "模板之外的列：请删除后再导入");
-    parse_row(st, &r);
     if (st->pass == PASS_WRITE)
-        return r.nmarks ? keep(st, &r) : write_one(st, &r);
+        return batch_add(st, row, cells, n);
+    struct irow r;
+    row_parse(st, &r, row, cells, n);
     err e = r.nmarks ? keep(st, &r) : E_OK;
     /* the first pass is the first half of the bar; the write, inside its
      * one transaction, cannot show progress to another connection */
@@ -694,15 +850,18 @@ static err active_observation(db *d, int64_t person_id, int64_t *id_r)
     return e;
 }
 
-/* One valid row, in a savepoint of the job's transaction. *updated_r
- * says whether it updated an open observation (duplicates=update). */
+/* One valid row, in a savepoint of the job's transaction: its own, or a
+ * batch's (in_batch: the person is registered without a savepoint of its
+ * own, the batch's rollback undoes a failure). *updated_r says whether it
+ * updated an open observation (duplicates=update). */
 static err write_row(db *d, arena *a, const struct principal *who, struct irow *r, bool update,
-                     bool *updated_r)
+                     bool in_batch, bool *updated_r)
 {
     *updated_r = false;
     err e = person_region_check(d, &who->scope, r->region, "region_code");
     if (e)
         return e;
+    bool created = false;
     struct case_observe_in in = {
         .kind = r->kind,
         .source = r->source,
@@ -727,16 +886,20 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
             return err_set(E_NOT_FOUND, "person_not_registered", "id_number",
                            "该人员尚未登记，您没有登记人员的权限：请先由有权限的人员登记");
         struct person p = r->p;
-        if ((e = person_create(d, a, who, &p, r->given, NULL)))
+        bool taken = false; /* a self-registration taken over has a past */
+        if ((e = in_batch ? person_create_in_tx(d, a, who, &p, r->given, &taken)
+                          : person_create(d, a, who, &p, r->given, &taken)))
             return e;
         in.person_id = p.id;
+        created = !taken;
     } else if (e) {
         return e;
     } else {
         in.person_id = found.id;
     }
-    int64_t open;
-    if ((e = active_observation(d, in.person_id, &open)))
+    /* a person registered just now has no observation yet */
+    int64_t open = 0;
+    if (!created && (e = active_observation(d, in.person_id, &open)))
         return e;
     if (open) {
         if (!update)
@@ -807,17 +970,21 @@ static void run_job(db *d, struct import_job *j)
     /* the job runs on its own thread: no caller's arena to take */
     arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
     arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
+    arena *batch = arena_new(1 << 16);   /* the second pass's batch of rows, reset per batch */
     struct run st = {.pass = PASS_PARSE,
                      .a = kept,
                      .ra = per_row,
+                     .ba = batch,
+                     .step = BATCH_ROWS,
                      .d = d,
                      .job_id = j->job_id,
                      .total = 2 * j->rows,
                      .who = &j->who,
                      .update = j->update};
     err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
-    err e = st.a && st.ra ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st)
-                          : E_NOMEM;
+    err e = st.a && st.ra && st.ba
+                ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st)
+                : E_NOMEM;
     if (e) {
         job_fail(d, j->job_id, e);
         goto out;
@@ -837,6 +1004,8 @@ static void run_job(db *d, struct import_job *j)
     st.header_ok = false;
     st.data_rows = 0;
     e = xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st);
+    if (!e && !st.fatal && st.nbatch)
+        e = batch_write(&st); /* the last rows */
     if (st.fatal)
         e = st.fatal;
     stamp_lap(&t, t_write);
@@ -890,6 +1059,8 @@ static void run_job(db *d, struct import_job *j)
     free(s);
 out:
     free(st.failed);
+    free(st.batch);
+    arena_free(&st.ba);
     arena_free(&st.ra);
     arena_free(&st.a);
 }

@@ -471,7 +471,7 @@ static err get_observations(struct req *r)
     return list_observations(r, EXPORT_NONE);
 }
 
-/* The workbook under its former address (bench/import.sh, bookmarks). */
+/* The workbook under its former address (bench/cases.sh, bookmarks). */
 static err get_observations_xlsx(struct req *r)
 {
     return list_observations(r, EXPORT_XLSX);

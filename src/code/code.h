@@ -177,6 +177,22 @@ err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user
  */
 err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t user_id) MUST_USE;
 
+/*
+ * Deferred refreshes, for a writer of many people in one transaction (the
+ * observation import, docs/cases.md): between code_defer_begin(d) and
+ * code_defer_end(d) on this thread, code_refresh(d, …) only notes the
+ * person. code_defer_flush recomputes every noted person once, as
+ * code_refresh would at that moment (a person noted twice is computed once
+ * and written with the last note's cause and user), with the rules and
+ * zones loaded once and the inputs of people with neighbouring ids read in
+ * one batch. The caller flushes before the transaction (or the savepoint
+ * the notes were taken in) commits; notes not flushed are dropped by
+ * code_defer_end, which a rollback of that work calls for.
+ */
+err code_defer_begin(db *d) MUST_USE;
+err code_defer_flush(db *d, arena *a) MUST_USE;
+void code_defer_end(db *d);
+
 /* code_refresh for every live person whose residence is in [lo, hi)
  * (a zone changed). Inside the caller's transaction. */
 err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause,

@@ -267,7 +267,8 @@ struct change {
     int64_t person_id, region_code;
     enum code_colour colour;
     const char *reasons;
-    int from; /* the stored colour (green when none was stored) */
+    int from;    /* the stored colour (green when none was stored) */
+    bool stored; /* a health_codes row was read */
 };
 
 struct ctx {
@@ -331,12 +332,14 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
             cursor_next(&cur);
         int old_c = CODE_GREEN;
         const char *old_r = "[]";
-        if (cur.row && db_col_int64(cur.s, 0) == id) {
+        bool stored = cur.row && db_col_int64(cur.s, 0) == id;
+        if (stored) {
             old_c = code_colour_parse(db_col_text(cur.s, 1));
             old_r = db_col_text(cur.s, 2);
         }
         if (old_c != (int)c || strcmp(old_r, reasons))
-            ch_r[(*n_ch_r)++] = (struct change){id, people[i].region_code, c, reasons, old_c};
+            ch_r[(*n_ch_r)++] =
+                (struct change){id, people[i].region_code, c, reasons, old_c, stored};
     }
     e = cur.e;
     db_done(cur.s);
@@ -348,11 +351,20 @@ static err write_change(db *d, const struct change *c, int64_t now, const char *
                         int64_t user_id)
 {
     db_stmt *s;
+    /* No row was read in this transaction: on SQLite, whose transaction
+     * holds the only writer from its BEGIN IMMEDIATE, none can have appeared
+     * since, and a plain INSERT spares the upsert's statement journal (a
+     * page copy per statement: a fifth of a new person's code write). On
+     * PostgreSQL another transaction may insert it meanwhile: the upsert. */
     err e = db_prepare(d,
-                       "INSERT INTO health_codes (person_id, region_code, colour, reasons, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET "
-                       "region_code = excluded.region_code, colour = excluded.colour, reasons = "
-                       "excluded.reasons, updated_at = excluded.updated_at",
+                       !c->stored && db_kind(d) == DB_SQLITE && db_in_tx(d)
+                           ? "INSERT INTO health_codes (person_id, region_code, colour, reasons, "
+                             "updated_at) VALUES (?, ?, ?, ?, ?)"
+                           : "INSERT INTO health_codes (person_id, region_code, colour, reasons, "
+                             "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (person_id) DO "
+                             "UPDATE SET region_code = excluded.region_code, colour = "
+                             "excluded.colour, reasons = excluded.reasons, updated_at = "
+                             "excluded.updated_at",
                        &s);
     if (e)
         return e;
@@ -430,8 +442,139 @@ static err people_after(db *d, int64_t after, int64_t lo_code, int64_t hi_code, 
     return e;
 }
 
+/* ---- deferred refreshes ------------------------------------------------------ */
+
+#define CAUSE_MAX 24
+
+struct noted {
+    int64_t person_id, user_id;
+    size_t seq; /* the order of the notes: the last cause of a person wins */
+    char cause[CAUSE_MAX];
+};
+
+/* The batch of this thread's bulk writer, for one connection. */
+static _Thread_local struct defer {
+    db *d;
+    struct noted *items;
+    size_t n, cap;
+} deferred;
+
+err code_defer_begin(db *d)
+{
+    deferred.d = d;
+    deferred.n = 0;
+    return E_OK;
+}
+
+void code_defer_end(db *d)
+{
+    if (deferred.d != d)
+        return;
+    free(deferred.items);
+    deferred = (struct defer){0};
+}
+
+static err note(int64_t person_id, const char *cause, int64_t user_id)
+{
+    if (deferred.n == deferred.cap) {
+        size_t cap = deferred.cap ? 2 * deferred.cap : 256;
+        struct noted *more = realloc(deferred.items, cap * sizeof *more);
+        if (!more)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
+        deferred.items = more;
+        deferred.cap = cap;
+    }
+    struct noted *x = &deferred.items[deferred.n];
+    *x = (struct noted){person_id, user_id, deferred.n, ""};
+    snprintf(x->cause, sizeof x->cause, "%s", cause ? cause : "");
+    deferred.n++;
+    return E_OK;
+}
+
+static int by_person_then_seq(const void *x, const void *y)
+{
+    const struct noted *a = x, *b = y;
+    if (a->person_id != b->person_id)
+        return (a->person_id > b->person_id) - (a->person_id < b->person_id);
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Ids further apart than this (4 ms of id_new) start a new run: a run's
+ * inputs are read as one range, which must not sweep the people between
+ * two far-apart ones (an import updating people registered long ago). */
+#define RUN_GAP ((int64_t)4 << 22)
+
+/* The live people among notes[0..n) (ascending, distinct ids, close
+ * together) into p_r; *n_r how many. */
+static err people_of(db *d, const struct noted *notes, size_t n, struct who_row *p_r, size_t *n_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, region_code, status FROM persons WHERE id >= ? AND id <= ? AND "
+                       "deleted_at = 0 ORDER BY id",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, notes[0].person_id);
+    db_bind_int64(s, 2, notes[n - 1].person_id);
+    size_t k = 0, i = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        int64_t id = db_col_int64(s, 0);
+        while (i < n && notes[i].person_id < id)
+            i++;
+        if (i < n && notes[i].person_id == id)
+            p_r[k++] =
+                (struct who_row){id, db_col_int64(s, 1), person_status_parse(db_col_text(s, 2))};
+    }
+    db_done(s);
+    *n_r = k;
+    return e;
+}
+
+err code_defer_flush(db *d, arena *a)
+{
+    if (deferred.d != d || !deferred.n)
+        return E_OK;
+    struct noted *v = deferred.items;
+    size_t n = deferred.n;
+    deferred.n = 0; /* taken, whatever happens below */
+    qsort(v, n, sizeof *v, by_person_then_seq);
+    size_t m = 0; /* distinct people, each with its last note */
+    for (size_t i = 0; i < n; i++) {
+        if (m && v[m - 1].person_id == v[i].person_id)
+            v[m - 1] = v[i];
+        else
+            v[m++] = v[i];
+    }
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    err e = ctx_load(d, a, rules, &cx);
+    struct who_row *people = arena_alloc(a, m * sizeof *people);
+    struct change *ch = arena_alloc(a, m * sizeof *ch);
+    for (size_t lo = 0; lo < m && !e;) {
+        size_t hi = lo + 1;
+        while (hi < m && v[hi].person_id - v[hi - 1].person_id <= RUN_GAP)
+            hi++;
+        size_t np, n_ch = 0;
+        if ((e = people_of(d, v + lo, hi - lo, people, &np)) ||
+            (e = compute(d, a, &cx, people, np, ch, &n_ch)))
+            break;
+        /* each change with its person's note (both in id order) */
+        for (size_t c = 0, j = lo; c < n_ch && !e; c++) {
+            while (v[j].person_id < ch[c].person_id)
+                j++;
+            e = write_change(d, &ch[c], cx.now, v[j].cause, v[j].user_id);
+        }
+        lo = hi;
+    }
+    return e;
+}
+
 err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t user_id)
 {
+    if (deferred.d == d && d)
+        return note(person_id, cause, user_id);
     db_stmt *s;
     err e = db_prepare(
         d, "SELECT id, region_code, status FROM persons WHERE id = ? AND deleted_at = 0", &s);

@@ -882,8 +882,11 @@ fail:
     return race ? duplicate_after_race(d, &who->scope, &nv, id) : e;
 }
 
-err person_create(db *d, arena *a, const struct principal *who, struct person *p,
-                  person_fields given, bool *taken_over_r)
+/* person_create's work; own_tx: in a savepoint of its own (person_create),
+ * else in the caller's transaction, rolled back by the caller on error
+ * (person_create_in_tx). */
+static err create(db *d, arena *a, const struct principal *who, struct person *p,
+                  person_fields given, bool *taken_over_r, bool own_tx)
 {
     if (taken_over_r)
         *taken_over_r = false;
@@ -914,11 +917,12 @@ err person_create(db *d, arena *a, const struct principal *who, struct person *p
      * what a concurrent create slips in between. */
     if ((e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
         return e;
-    if ((e = db_begin(d)))
+    if (own_tx && (e = db_begin(d)))
         return e;
     if ((e = person_insert_prepared(d, p, id, now))) {
         if (e == E_CONFLICT) {
-            db_rollback(d);
+            if (own_tx)
+                db_rollback(d);
             return duplicate_after_race(d, &who->scope, p, 0);
         }
         goto fail;
@@ -931,10 +935,25 @@ err person_create(db *d, arena *a, const struct principal *who, struct person *p
     json_decref(changes);
     if (e || (on_change && (e = on_change(d, a, id, who->user_id))))
         goto fail;
-    return db_commit(d);
+    return own_tx ? db_commit(d) : E_OK;
 fail:
-    db_rollback(d);
+    if (own_tx)
+        db_rollback(d);
     return e;
+}
+
+err person_create(db *d, arena *a, const struct principal *who, struct person *p,
+                  person_fields given, bool *taken_over_r)
+{
+    return create(d, a, who, p, given, taken_over_r, true);
+}
+
+err person_create_in_tx(db *d, arena *a, const struct principal *who, struct person *p,
+                        person_fields given, bool *taken_over_r)
+{
+    if (!db_in_tx(d))
+        return err_set(E_INTERNAL, NULL, NULL, "person_create_in_tx 须在调用者的事务中");
+    return create(d, a, who, p, given, taken_over_r, false);
 }
 
 static err version_conflict(void)

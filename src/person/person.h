@@ -317,6 +317,17 @@ err person_create(db *d, arena *a, const struct principal *who, struct person *p
                   person_fields given, bool *taken_over_r) MUST_USE;
 
 /*
+ * person_create inside a transaction the caller owns, without a savepoint
+ * of its own: a bulk writer (the observation import, docs/cases.md) that
+ * already wraps a batch of rows in one savepoint and rolls it all back when
+ * a row fails, so a failure here may leave part of the person written until
+ * the caller's rollback. The same checks, writes, history and change hook;
+ * E_INTERNAL outside a transaction.
+ */
+err person_create_in_tx(db *d, arena *a, const struct principal *who, struct person *p,
+                        person_fields given, bool *taken_over_r) MUST_USE;
+
+/*
  * Staff confirm they saw the identity document of person `id` (inside who's
  * scope): clears `unverified`, bumps the version, writes an "update" history
  * entry {verified: [false, true]}. E_CONFLICT "already_verified" when it was

@@ -90,6 +90,79 @@ static err upsert(db *d, const char *measure, int64_t region_code, int64_t day, 
     return db_run(s, NULL);
 }
 
+/* ---- deferred counters (a bulk writer's batch) ----------------------------------- */
+
+#define DEFER_SLOTS 4096 /* a power of two; a batch's distinct counters stay well below */
+
+struct pending {
+    const struct stats_measure *m; /* NULL: a free slot */
+    int64_t region_code, day, delta;
+};
+
+static _Thread_local struct {
+    db *d;
+    struct pending *slots; /* DEFER_SLOTS */
+    size_t n;
+} deferred;
+
+err stats_defer_begin(db *d)
+{
+    if (!deferred.slots && !(deferred.slots = calloc(DEFER_SLOTS, sizeof *deferred.slots)))
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    deferred.d = d;
+    return E_OK;
+}
+
+void stats_defer_end(db *d)
+{
+    if (deferred.d != d)
+        return;
+    free(deferred.slots);
+    deferred.slots = NULL;
+    deferred.d = NULL;
+    deferred.n = 0;
+}
+
+err stats_defer_flush(db *d)
+{
+    if (deferred.d != d || !deferred.n)
+        return E_OK;
+    err e = E_OK;
+    for (size_t i = 0; i < DEFER_SLOTS; i++) {
+        struct pending *p = &deferred.slots[i];
+        if (!p->m)
+            continue;
+        /* a net zero still upserts: the counter row exists as it would
+         * after the +1 and the -1 one by one */
+        if (!e)
+            e = upsert(d, p->m->name, p->region_code, p->day, p->delta);
+        *p = (struct pending){0};
+    }
+    deferred.n = 0;
+    return e;
+}
+
+/* Add delta to the batch's counter (room was checked: at most half full). */
+static void defer_add(const struct stats_measure *m, int64_t region_code, int64_t day,
+                      int64_t delta)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)m * 0x9E3779B97F4A7C15u) ^
+                 ((uint64_t)region_code * 0xC2B2AE3D27D4EB4Fu) ^
+                 ((uint64_t)day * 0x165667B19E3779F9u);
+    for (size_t i = (size_t)(h ^ (h >> 29)) & (DEFER_SLOTS - 1);; i = (i + 1) & (DEFER_SLOTS - 1)) {
+        struct pending *p = &deferred.slots[i];
+        if (!p->m) {
+            *p = (struct pending){m, region_code, day, delta};
+            deferred.n++;
+            return;
+        }
+        if (p->m == m && p->region_code == region_code && p->day == day) {
+            p->delta += delta;
+            return;
+        }
+    }
+}
+
 err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
 {
     const struct stats_measure *m = stats_measure_find(measure);
@@ -104,6 +177,13 @@ err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int6
         return err_set(E_INTERNAL, NULL, NULL, "统计计数必须在写入的事务中更新：%s", measure);
     if (!delta)
         return E_OK;
+    /* a batch's table half full: written at once (sums commute) */
+    if (deferred.d == d && d && deferred.n + 2 <= DEFER_SLOTS / 2) {
+        defer_add(m, region_code, day, delta);
+        if (!m->level)
+            defer_add(m, region_code, STATS_NOW, delta);
+        return E_OK;
+    }
     err e = upsert(d, measure, region_code, day, delta);
     /* a flow's total over every day, so a cumulative figure is one range
      * over the leaf regions rather than over all their days */

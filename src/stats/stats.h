@@ -73,6 +73,21 @@ size_t stats_measures(const struct stats_measure **out, size_t max);
  */
 err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta) MUST_USE;
 
+/*
+ * Deferred counters, for a writer of many rows in one transaction (the
+ * observation import, docs/cases.md): between stats_defer_begin(d) and
+ * stats_defer_end(d) on this thread, stats_add(d, …) checks its arguments
+ * as always but only sums the delta in memory, per counter; stats_defer_flush
+ * writes each summed counter with one upsert (a net zero too, so the rows
+ * are those the one-by-one upserts leave). The caller flushes before the
+ * transaction (or the savepoint the deltas belong to) commits; deltas not
+ * flushed are dropped by stats_defer_end, which a rollback of that work
+ * calls for. Counters read in between do not show the deltas yet.
+ */
+err stats_defer_begin(db *d) MUST_USE;
+err stats_defer_flush(db *d) MUST_USE;
+void stats_defer_end(db *d);
+
 /* Sum of measure over the region range [lo, hi) and days [day_from,
  * day_to] into *sum_r (0 when no counter; untouched on failure):
  * STATS_NOW, STATS_NOW for a level's value or a flow's total; a window of

@@ -289,6 +289,63 @@ test('duplicates=update updates the open observation; report leaves it', async (
   assert.equal(o.transport_no, 'D7');
 });
 
+// The write goes in batches of rows under one savepoint (docs/cases.md "The
+// import"): a row failing at write time rolls its batch back and is written
+// alone, the rows before it again. More rows than a batch, failures spread
+// over both: every other row written once, the failing ones reported, and
+// the deferred codes and counters as the row-by-row write left them.
+test('a file of several batches with rows failing at write time: the others written once, codes and counters as row by row', async () => {
+  const N = 300;
+  const ids = Array.from({ length: N }, (_, i) => residentId('110101', '19770707', 2 * i + 1));
+  const failing = [];
+  const rows = [HEAD];
+  for (let i = 0; i < N; i++) {
+    if (i % 37 === 5) {
+      rows.push(row({ name: '出界人', id: ids[i], region: XICHENG })); // outside scope
+      failing.push(i + 2);
+    } else if (i % 50 === 20) {
+      rows.push(row({ name: '重复人', id: ids[i - 1] })); // the row before's person: already on the list
+      failing.push(i + 2);
+    } else {
+      rows.push(row({ name: i % 2 ? '林黛玉' : '贾宝玉', id: ids[i], kind: i % 3 ? '居家隔离' : '居家医学观察' }));
+    }
+  }
+  const written = N - failing.length;
+  const t0 = Date.now();
+  const was = {
+    persons: count('SELECT COUNT(*) FROM persons'),
+    observations: count('SELECT COUNT(*) FROM observations'),
+    changes: count('SELECT COUNT(*) FROM status_changes'),
+    events: count('SELECT COUNT(*) FROM case_events'),
+    history: count('SELECT COUNT(*) FROM code_history'),
+  };
+  const up = await upload(cc, xlsx(rows));
+  assert.equal(up.status, 202, up.text);
+  const res = await jobDone(cc, up.body.job_id);
+  assert.deepEqual({ ...res }, { total: N, valid: written, written, updated: 0, failed: failing.length, dry_run: false, report: true });
+  // the report lists exactly the failing rows, with their reasons
+  const t = readXlsx((await download(cc, `/api/v1/jobs/${up.body.job_id}/errors.xlsx`)).buf);
+  assert.deepEqual(t.rows.slice(1).map((r) => Number(r[0])), failing);
+  for (const r of t.rows.slice(1)) assert.match(r.at(-1), r[1] === '出界人' ? /区划/ : /已在隔离观察名单/, JSON.stringify(r));
+  // each written row once: a person, an observation, a status change, its two events
+  assert.equal(count('SELECT COUNT(*) FROM persons') - was.persons, written);
+  assert.equal(count('SELECT COUNT(*) FROM observations') - was.observations, written);
+  assert.equal(count('SELECT COUNT(*) FROM status_changes') - was.changes, written);
+  assert.equal(count('SELECT COUNT(*) FROM case_events') - was.events, 2 * written);
+  // one code change a person, from its status change (the registration's
+  // refresh changes nothing for a new person), as the row-by-row write
+  assert.equal(count('SELECT COUNT(*) FROM code_history') - was.history, written);
+  assert.equal(sqlRun(ctx, `SELECT DISTINCT cause || ':' || colour FROM code_history WHERE at >= ${t0}`).trim(), 'status:red');
+  const obs = sqlRun(ctx, `SELECT person_id FROM observations WHERE created_at >= ${t0} ORDER BY id LIMIT 1`).trim();
+  assert.equal((await cc.get(`/api/v1/persons/${obs}/code`)).body.colour, 'red');
+  // the deferred counters: what a recount finds
+  const level = (st) => count(`SELECT COALESCE(SUM(n), 0) FROM counters WHERE measure = 'person.status.${st}' AND day = 0`);
+  for (const st of ['home_isolation', 'observation', 'normal'])
+    assert.equal(level(st), count(`SELECT COUNT(*) FROM persons WHERE deleted_at = 0 AND status = '${st}'`), st);
+  const v = ctx.fk(['stats', 'verify']);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+});
+
 test('bad uploads are refused at once with nothing queued', async () => {
   const jobs = count('SELECT COUNT(*) FROM jobs');
   expectError(await upload(cc, Buffer.from('姓名,证件号码\n张三,1\n')), 400, 'invalid_xlsx');

@@ -176,6 +176,57 @@ static void test_series(void **state)
     assert_int_equal(one[0], 100);
 }
 
+/* The counter rows of a measure (a net zero leaves its row). */
+static int64_t rows_of(const char *m)
+{
+    db_stmt *s;
+    assert_int_equal(db_prepare(D, "SELECT COUNT(*) FROM counters WHERE measure = ?", &s), E_OK);
+    db_bind_text(s, 1, m);
+    bool row;
+    assert_int_equal(db_row(s, &row), E_OK);
+    int64_t n = db_col_int64(s, 0);
+    db_done(s);
+    return n;
+}
+
+/* A bulk writer's batch: summed in memory, one upsert per counter at the
+ * flush, the same counters (net zeros included) as the adds one by one;
+ * what is not flushed is dropped. */
+static void test_defer(void **state)
+{
+    (void)state;
+    int64_t district = regcode_parent(street1);
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(stats_defer_begin(D), E_OK);
+    /* checked at once as always */
+    assert_int_equal(stats_add(D, "test.unknown", building1, STATS_NOW, 1), E_INTERNAL);
+    assert_int_equal(stats_add(D, level_m.name, building1, 20000, 1), E_INTERNAL);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(stats_add(D, level_m.name, building1, STATS_NOW, 1), E_OK);
+        assert_int_equal(stats_add(D, flow_m.name, community1, 20000 + i % 2, 2), E_OK);
+    }
+    assert_int_equal(stats_add(D, level_m.name, street2, STATS_NOW, 1), E_OK);
+    assert_int_equal(stats_add(D, level_m.name, street2, STATS_NOW, -1), E_OK);
+    /* nothing written before the flush */
+    assert_int_equal(rows_of(level_m.name) + rows_of(flow_m.name), 0);
+    assert_int_equal(stats_defer_flush(D), E_OK);
+    assert_int_equal(sum_of(level_m.name, building1, regcode_end(building1), 0, 0), 5);
+    assert_int_equal(sum_of(level_m.name, street2, regcode_end(street2), 0, 0), 0);
+    assert_int_equal(rows_of(level_m.name), 2); /* the net zero's row too */
+    assert_int_equal(sum_of(flow_m.name, district, regcode_end(district), 20000, 20000), 6);
+    assert_int_equal(sum_of(flow_m.name, district, regcode_end(district), 20001, 20001), 4);
+    assert_int_equal(sum_of(flow_m.name, district, regcode_end(district), STATS_NOW, STATS_NOW),
+                     10);
+    /* after a flush the batch starts again; unflushed deltas are dropped */
+    assert_int_equal(stats_add(D, level_m.name, building1, STATS_NOW, 7), E_OK);
+    stats_defer_end(D);
+    assert_int_equal(db_commit(D), E_OK);
+    assert_int_equal(sum_of(level_m.name, building1, regcode_end(building1), 0, 0), 5);
+    /* after the end, adds are written at once again */
+    add_ok(level_m.name, building1, STATS_NOW, 1);
+    assert_int_equal(sum_of(level_m.name, building1, regcode_end(building1), 0, 0), 6);
+}
+
 struct seen {
     int n;
     char measure[6][32];
@@ -323,7 +374,8 @@ int main(void)
         return 1;
 #define TESTS                                                                                      \
     cmocka_unit_test_setup(test_registry, reset), cmocka_unit_test_setup(test_add_and_sum, reset), \
-        cmocka_unit_test_setup(test_series, reset), cmocka_unit_test_setup(test_verify, reset)
+        cmocka_unit_test_setup(test_series, reset), cmocka_unit_test_setup(test_verify, reset),    \
+        cmocka_unit_test_setup(test_defer, reset)
     const struct CMUnitTest tests[] = {TESTS};
     int failed = cmocka_run_group_tests_name("stats/sqlite", tests, open_sqlite, close_sqlite);
     if (fixture_pg_wanted())

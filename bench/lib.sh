@@ -1,0 +1,32 @@
+# Shared by bench/run.sh and bench/cases.sh (sourced, POSIX sh): a free
+# port, the server started on it, and a demo account signed in.
+
+freeport() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# bench_serve BIN LOG [VAR=value...]: the server on a free port with those
+# variables, its log in LOG; sets $port and $srv (the server's pid), once it
+# answers /healthz. The xlsx export of bench/cases.sh runs on an event loop
+# for as long as it takes: past FK_IDLE_TIMEOUT (60 s) the client's
+# connection would be closed when the loop comes back (docs/benchmarks.md);
+# the benches wait, and time the writer on one request past the synchronous
+# cap that sends users to the export job (FK_EXPORT_SYNC_MAX, docs/cases.md).
+bench_serve() {
+    _bin=$1 _log=$2
+    shift 2
+    port=$(freeport)
+    env FK_IDLE_TIMEOUT="${FK_IDLE_TIMEOUT:-900}" \
+        FK_EXPORT_SYNC_MAX="${FK_EXPORT_SYNC_MAX:-100000000}" "$@" "$_bin" serve --port "$port" 2>"$_log" &
+    srv=$!
+    for _i in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+}
+
+# bench_login ACCOUNTS ROLE: the session cookie of the demo's account of
+# that role (accounts.txt as `fangkong demo` writes it: role user password
+# region); empty when refused.
+bench_login() {
+    _user=$(awk -v r="$2" '$1==r {print $2}' "$1")
+    _pass=$(awk -v r="$2" '$1==r {print $3}' "$1")
+    curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$_user\",\"password\":\"$_pass\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
+        sed -n 's/^[Ss]et-[Cc]ookie: \(fk_session=[0-9a-f]*\).*/\1/p'
+}
