@@ -88,5 +88,6 @@ err app_routes(void)
     /* checks: the task kinds "check", "transfer", "follow_up" and the routes */
     HOOK(check_register());
     ADD(case_check);
+    ADD(nat);
     return E_OK;
 }

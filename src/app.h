@@ -42,6 +42,7 @@ ROUTES(case_observe);
 ROUTES(case_import);
 ROUTES(case_release);
 ROUTES(case_check);
+ROUTES(nat);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
 #include "security/crypto.h"
@@ -275,6 +276,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    nat_worker_stop();
     device_mqtt_stop();
     device_worker_stop();
     attach_worker_stop();
@@ -299,7 +301,7 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
-    int check_sweep_s, escalate_min, release_check_s;
+    int check_sweep_s, escalate_min, release_check_s, nat_sweep_s, nat_radius_m;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -309,8 +311,11 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_CHECK_SWEEP", 300, 0, 86400, &check_sweep_s) ||
         env_int("FK_MESSAGE_ESCALATE", 30, 1, 1440, &escalate_min) ||
         env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s) ||
-        env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s))
+        env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s) ||
+        env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
+        env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m))
         return 2;
+    nat_set_clockin_radius(nat_radius_m);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
@@ -342,6 +347,8 @@ int cmd_serve(int argc, char **argv)
         what = "import worker";
     else if ((e = case_release_worker_start(c.db_url, release_check_s))) /* release tasks */
         what = "release worker";
+    else if ((e = nat_worker_start(c.db_url, nat_sweep_s))) /* unattended testing sites */
+        what = "nat worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

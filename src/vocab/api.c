@@ -14,6 +14,7 @@
 #include "case/case.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "nat/nat.h"
 #include "person/person.h"
 #include "place/place.h"
 #include "security/rbac.h"
@@ -31,7 +32,8 @@ static const struct vocab *const vocabs[] = {
     &case_source_vocab,       &observe_state_vocab,   &release_status_vocab,
     &room_state_vocab,        &case_severity_vocab,   &infection_route_vocab,
     &incident_category_vocab, &incident_state_vocab,  &incident_outcome_vocab,
-    &routing_action_vocab,    &case_action_vocab,
+    &routing_action_vocab,    &case_action_vocab,     &nat_site_kind_vocab,
+    &nat_site_state_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
