@@ -64,12 +64,14 @@ INSERT INTO nat_industries (id, name, sort, created_at, updated_at) VALUES
     (5, '建筑工地', 5, 0, 0), (6, '机关事业单位', 6, 0, 0), (7, '餐饮', 7, 0, 0),
     (8, '交通运输', 8, 0, 0), (9, '其他', 9, 0, 0);
 
--- Plans: a round of mass testing over a region (the creator's district).
+-- Plans: a round of mass testing over a region (the creator's). A plan is
+-- seen by every scope that overlaps its region (a street sees its district's).
 CREATE TABLE nat_plans (
     id          BIGINT PRIMARY KEY,
     number      TEXT NOT NULL,
     name        TEXT NOT NULL,
     region_code BIGINT NOT NULL,
+    region_end  BIGINT NOT NULL,                      -- regcode_end(region_code): overlap tests
     starts_at   BIGINT NOT NULL,
     ends_at     BIGINT NOT NULL,
     created_by  BIGINT NOT NULL,

@@ -89,5 +89,6 @@ err app_routes(void)
     HOOK(check_register());
     ADD(case_check);
     ADD(nat);
+    ADD(nat_plan);
     return E_OK;
 }

@@ -43,6 +43,7 @@ ROUTES(case_import);
 ROUTES(case_release);
 ROUTES(case_check);
 ROUTES(nat);
+ROUTES(nat_plan);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
