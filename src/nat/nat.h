@@ -277,7 +277,9 @@ err nat_industry_find(db *d, arena *a, int64_t id, struct nat_industry *i_r) MUS
  * (E_CONFLICT "duplicate_industry"). */
 err nat_industry_create(db *d, const char *name, int64_t sort, int64_t *id_r) MUST_USE;
 /* Rename (also in the enterprises naming the old name) and/or re-sort; a
- * NULL name keeps it, sort < 0 keeps it. */
+ * NULL name keeps it, sort < 0 keeps it. Industries are one list for the
+ * deployment (not regional): enterprises name theirs in their own
+ * `industry` text, which is what the registry derivation matches. */
 err nat_industry_update(db *d, int64_t id, const char *name, int64_t sort) MUST_USE;
 /* E_CONFLICT "industry_in_use" when a plan has figures for it. */
 err nat_industry_delete(db *d, int64_t id) MUST_USE;
@@ -304,16 +306,22 @@ struct nat_plan_input {
     int64_t starts_at, ends_at; /* 0: unchanged (update) */
 };
 
-/* number 1..40 of [A-Za-z0-9-_], unique (E_CONFLICT "duplicate_plan_number");
- * name 1..100; starts_at < ends_at. The plan's region is scope's root
- * (`region_code`). */
+/* number 1..40 of [A-Za-z0-9-_], unique across the deployment (E_CONFLICT
+ * "duplicate_plan_number"); name 1..100; starts_at < ends_at (E_INPUT
+ * naming the field). The plan's region is `region_code`, its creator's. */
 err nat_plan_create(db *d, int64_t region_code, int64_t user_id, const struct nat_plan_input *in,
                     int64_t *id_r) MUST_USE;
+/* Change the members `in` sets; only a scope holding the plan's region
+ * (E_NOT_FOUND otherwise); errors as create, "empty_update". */
 err nat_plan_update(db *d, const struct scope *scope, int64_t id,
                     const struct nat_plan_input *in) MUST_USE;
-/* Plans whose region overlaps scope: a street sees its district's plans. */
+/* A live plan whose region overlaps scope (a street sees its district's
+ * plans), with planned, actual and effective (corrected where corrected)
+ * summed over the residents' rows of the streets inside scope. */
 err nat_plan_find(db *d, arena *a, const struct scope *scope, int64_t id,
                   struct nat_plan *p_r) MUST_USE;
+/* Soft delete by a scope holding it; E_CONFLICT "plan_counted" once any
+ * actual figure is above 0 (samples name it). */
 err nat_plan_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
 /* Newest start first; q matches number or name. */
 err nat_plan_list(db *d, arena *a, const struct scope *scope, const char *q, int64_t page,
@@ -336,10 +344,11 @@ struct nat_figure {
 };
 
 /*
- * Set planned figures of plan `id` (inside scope): each row a street inside
- * scope and the plan's region (E_INPUT "invalid_region" on
- * "targets[i].region_code") and an industry (0 or a live one, else
- * "invalid_industry"), planned 0..10^9. Rows not named stay. With
+ * Set planned figures of plan `id` (a scope holding it): 1..NAT_PLAN_FIGURES_MAX
+ * rows, each a street inside scope and the plan's region (E_INPUT
+ * "invalid_region" on "targets[i].region_code") and an industry (0 or a
+ * live one, else "invalid_industry"), planned 0..10^9, no two rows alike
+ * ("duplicate_target"). All rows or none are written; rows not named stay. With
  * `derive`, planned is left out of the rows and taken from the registry
  * instead: industry 0 = live persons residing in the street; an industry =
  * the sum of `employees` of the live enterprises of that street whose

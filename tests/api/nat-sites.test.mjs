@@ -416,3 +416,23 @@ test('delete: refused while staff are on duty; then a soft delete (closed, clock
   assert.ok(audit.some((x) => x.result === 'ok'));
   assert.ok(audit.some((x) => x.result === 'site_on_duty'));
 });
+
+test('workbench: unattended sites and staff on duty in scope, for site staff and streets', async () => {
+  const count = async (c, key) => (await c.get('/api/v1/workbench')).body.entries.find((e) => e.key === key);
+  const s = await create({ name: '工作台点', hours: '00:00-24:00' });
+  const before1 = (await count(street1, 'nat_unattended')).count;
+  const before2 = (await count(street2, 'nat_unattended')).count;
+  const u = await count(staff1, 'nat_unattended');
+  assert.equal(u.title, '无人值守核酸点位');
+  assert.equal(u.todo, true);
+  assert.equal(u.console, '/nat/sites?unattended=1');
+  assert.equal(u.mobile, '/staff/nat');
+  const duty = (await count(staff1, 'nat_on_duty')).count;
+  const r = await staff1.post(`/api/v1/nat/sites/${s.id}/clock-in`, {});
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await count(street1, 'nat_unattended')).count, before1 - 1);
+  assert.equal((await count(street2, 'nat_unattended')).count, before2, "another street's count does not move");
+  assert.equal((await count(staff1, 'nat_on_duty')).count, duty + 1);
+  await staff1.post('/api/v1/nat/clock-out', {});
+  assert.equal((await count(street1, 'nat_unattended')).count, before1);
+});
