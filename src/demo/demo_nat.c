@@ -31,7 +31,8 @@ static const struct {
     {"沙河街道核酸采样点", "07:00-21:00", NAT_SITE_FIXED, 113.9745, 22.5397, 350},
 };
 
-#define NSITES (sizeof sites / sizeof sites[0])
+#define NSITES  (sizeof sites / sizeof sites[0])
+#define HOUR_MS 3600000LL
 
 err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
 {
@@ -77,8 +78,8 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
     int64_t plan = 0, now = now_ms();
     struct nat_plan_input pin = {.number = "NS-2026-R1",
                                  .name = "南山区第一轮区域核酸检测",
-                                 .starts_at = now - 6 * 3600000LL,
-                                 .ends_at = now + 18 * 3600000LL};
+                                 .starts_at = now - 6 * HOUR_MS,
+                                 .ends_at = now + 18 * HOUR_MS};
     if (!e)
         e = nat_plan_create(d, regcode_parse(DEMO_DISTRICT, NULL), w->command_user, &pin, &plan);
     const int64_t transport = 8, education = 1; /* the seeded industries (sql/024) */
