@@ -107,7 +107,7 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
                            f[i].planned * (60 + rng_below(&r, 39)) / 100);
     if (!e && nf) /* the first street stands by its own figure */
         e = nat_plan_correct(d, &all, plan, w->streets[0], 0, f[0].planned * 97 / 100,
-                             "外区检测人员已核实补录", w->street_user);
+                             "外区检测人员已核实补录", w->street_user, NULL);
     arena_free(&a);
     return e;
 }

@@ -375,10 +375,10 @@ err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry
                    int64_t delta) MUST_USE;
 
 /* A street's corrected actual figure with its reason (1..NAT_REASON_MAX):
- * the counted figure is kept beside it. E_NOT_FOUND for a row outside
- * scope. */
+ * the counted figure is kept beside it, and *actual_r (may be NULL) gets it
+ * for the caller's audit entry. E_NOT_FOUND for a row outside scope. */
 err nat_plan_correct(db *d, const struct scope *scope, int64_t plan_id, int64_t street_code,
-                     int64_t industry_id, int64_t corrected, const char *reason,
-                     int64_t user_id) MUST_USE;
+                     int64_t industry_id, int64_t corrected, const char *reason, int64_t user_id,
+                     int64_t *actual_r) MUST_USE;
 
 #endif

@@ -671,7 +671,8 @@ err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry
 }
 
 err nat_plan_correct(db *d, const struct scope *scope, int64_t plan_id, int64_t street_code,
-                     int64_t industry_id, int64_t corrected, const char *reason, int64_t user_id)
+                     int64_t industry_id, int64_t corrected, const char *reason, int64_t user_id,
+                     int64_t *actual_r)
 {
     err e = E_OK, x;
     err_collect_begin();
@@ -709,5 +710,21 @@ err nat_plan_correct(db *d, const struct scope *scope, int64_t plan_id, int64_t 
     int64_t changed;
     if ((e = db_run(s, &changed)))
         return e;
-    return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    if (!changed)
+        return err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    if (!actual_r)
+        return E_OK;
+    if ((e = db_prepare(d,
+                        "SELECT actual FROM nat_plan_figures WHERE plan_id = ? AND region_code = ? "
+                        "AND industry_id = ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, plan_id);
+    db_bind_int64(s, 2, street_code);
+    db_bind_int64(s, 3, industry_id);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        *actual_r = row ? db_col_int64(s, 0) : 0;
+    db_done(s);
+    return e;
 }

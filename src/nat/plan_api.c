@@ -488,17 +488,17 @@ static err post_correction(struct req *r)
         else if (!id_member(r->body, "industry_id", &industry))
             e = err_set(E_INPUT, "invalid_industry", "industry_id", "行业不存在");
     }
-    int64_t value = json_int(r->body, "actual", -1);
+    int64_t value = json_int(r->body, "actual", -1), counted = -1;
     db_hold(r->db);
     if (!e)
         e = nat_plan_correct(r->db, &r->who->scope, id, street, industry, value,
-                             json_str(r->body, "reason"), r->who->user_id);
+                             json_str(r->body, "reason"), r->who->user_id, &counted);
     char code[19] = "";
     if (street > 0)
         regcode_format(street, code);
     if ((e = finish(r, e, "nat.plan.correct", "nat_plan", id,
-                    arena_printf(r->a, "street=%s industry=%lld corrected=%lld", code,
-                                 (long long)industry, (long long)value))))
+                    arena_printf(r->a, "street=%s industry=%lld counted=%lld corrected=%lld", code,
+                                 (long long)industry, (long long)counted, (long long)value))))
         return e;
     return get_figures(r);
 }

@@ -287,7 +287,7 @@ test('actual counts, street corrections kept beside them, figures by street and 
   assert.ok(!csv.text.includes(S1), 'names, not codes');
   // audit: both figures recoverable (the row keeps the count; the entry the correction)
   const audit = await auditEntries(auditor, 'nat.plan.correct', p.id);
-  assert.ok(audit.some((x) => x.result === 'ok' && x.detail === `street=${S1} industry=0 corrected=95`));
+  assert.ok(audit.some((x) => x.result === 'ok' && x.detail === `street=${S1} industry=0 counted=90 corrected=95`));
   assert.ok(audit.some((x) => x.result === 'not_found'));
   // a counted plan cannot be deleted; a counted industry neither
   expectError(await cc.del(`/api/v1/nat/plans/${p.id}`), 409, 'plan_counted');
