@@ -467,8 +467,10 @@ err nat_site_push(db *d, arena *a, int64_t id, const char *change)
         free(text);
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }
-    /* the stream's event id is the site's: the push is a notice, no replay */
-    *p = (struct push){.id = id, .region = v.region_code, .text = text};
+    /* the event's id is a fresh one, not the site's: a stream resumed with
+     * Last-Event-ID skips events with smaller ids, and a site created
+     * long ago would have one (the data names the site) */
+    *p = (struct push){.id = id_new(), .region = v.region_code, .text = text};
     return db_after_commit(d, publish_after_commit, p);
 }
 

@@ -436,3 +436,24 @@ test('workbench: unattended sites and staff on duty in scope, for site staff and
   await staff1.post('/api/v1/nat/clock-out', {});
   assert.equal((await count(street1, 'nat_unattended')).count, before1);
 });
+
+test('the live push reaches a stream resumed with Last-Event-ID, whatever the age of the site', async () => {
+  const old = await create({ name: '老点位' });
+  const s1 = await openStream(ctx.url, street1);
+  let lastId;
+  try {
+    await create({ name: '新点位' });
+    assert.ok(await until(() => s1.events.some((e) => e.event === 'nat.site' && e.data.name === '新点位'), 3000), s1.raw);
+    lastId = s1.events[s1.events.length - 1].id;
+  } finally {
+    s1.close();
+  }
+  const s2 = await openStream(ctx.url, street1, { 'Last-Event-ID': lastId });
+  try {
+    assert.equal(s2.status, 200);
+    await cc.patch(`/api/v1/nat/sites/${old.id}`, { capacity: 77 });
+    assert.ok(await until(() => s2.events.some((e) => e.event === 'nat.site' && e.data.id === old.id && e.data.capacity === 77), 3000), s2.raw);
+  } finally {
+    s2.close();
+  }
+});
