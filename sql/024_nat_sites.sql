@@ -46,7 +46,9 @@ CREATE TABLE nat_clockins (
 );
 CREATE INDEX nat_clockins_site ON nat_clockins (site_id, in_at);
 CREATE INDEX nat_clockins_region ON nat_clockins (region_code, in_at);
-CREATE INDEX nat_clockins_user ON nat_clockins (user_id, out_at);
+-- one open shift per person, whatever two requests race to do
+CREATE UNIQUE INDEX nat_clockins_open ON nat_clockins (user_id) WHERE out_at = 0;
+CREATE INDEX nat_clockins_user ON nat_clockins (user_id, in_at);
 
 -- Industries: a maintained list; enterprises name theirs in their existing
 -- `industry` text column (renaming an industry renames it there too).

@@ -117,7 +117,9 @@ err nat_clock_in(db *d, const struct scope *scope, int64_t site_id, int64_t user
     bind_real(s, 7, lat);
     db_bind_int64(s, 8, dist);
     db_bind_int64(s, 9, dist > radius_m ? 1 : 0);
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) == E_CONFLICT) /* nat_clockins_open: a racing clock-in won */
+        return err_set(E_CONFLICT, "already_clocked_in", NULL, "您已在岗打卡，请先签退");
+    if (e)
         return e;
     if ((e = db_prepare(d, "UPDATE nat_sites SET on_duty = on_duty + 1 WHERE id = ?", &s)))
         return e;

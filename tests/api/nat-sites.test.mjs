@@ -457,3 +457,13 @@ test('the live push reaches a stream resumed with Last-Event-ID, whatever the ag
     s2.close();
   }
 });
+
+test('racing clock-ins of one person: one shift opens, the others are refused', async () => {
+  const s = await create({ name: '并发打卡点', region_code: '110101002001' });
+  const rs = await Promise.all(Array.from({ length: 6 }, () => staff2.post(`/api/v1/nat/sites/${s.id}/clock-in`, {})));
+  assert.equal(rs.filter((r) => r.status === 201).length, 1, rs.map((r) => r.text).join('\n'));
+  for (const r of rs.filter((x) => x.status !== 201)) expectError(r, 409, 'already_clocked_in');
+  assert.equal((await cc.get(`/api/v1/nat/sites/${s.id}`)).body.on_duty, 1);
+  assert.equal((await staff2.post('/api/v1/nat/clock-out', {})).status, 200);
+  assert.equal((await cc.get(`/api/v1/nat/sites/${s.id}`)).body.on_duty, 0);
+});
