@@ -467,3 +467,22 @@ test('racing clock-ins of one person: one shift opens, the others are refused', 
   assert.equal((await staff2.post('/api/v1/nat/clock-out', {})).status, 200);
   assert.equal((await cc.get(`/api/v1/nat/sites/${s.id}`)).body.on_duty, 0);
 });
+
+test('a community moved to another street takes its sites and clock-ins along', async () => {
+  const OLD = '110101002009';
+  const NEW = '110101001009';
+  let r = await cc.post('/api/v1/regions', { code: OLD, name: '迁移社区', level: 'community', parent_code: S2 });
+  assert.equal(r.status, 201, r.text);
+  const s = await create({ name: '迁移社区核酸点', region_code: OLD });
+  r = await staff2.post(`/api/v1/nat/sites/${s.id}/clock-in`, {});
+  assert.equal(r.status, 201, r.text);
+  const clock = r.body.id;
+  await staff2.post('/api/v1/nat/clock-out', {});
+  r = await cc.post(`/api/v1/regions/${OLD}/move`, { code: NEW });
+  assert.equal(r.status, 200, r.text);
+  r = await street1.get(`/api/v1/nat/sites/${s.id}`);
+  assert.equal(r.status, 200, 'the new street sees it');
+  assert.equal(r.body.region_code, NEW);
+  assert.equal((await street2.get(`/api/v1/nat/sites/${s.id}`)).status, 404, 'the old street no longer');
+  assert.equal((await street1.get(`/api/v1/nat/clockins/${clock}`)).body.region_code, NEW);
+});
