@@ -95,5 +95,7 @@ err app_routes(void)
     HOOK(export_source_add(&case_check_export));
     HOOK(export_source_add(&case_incident_export));
     ADD(export_job);
+    ADD(nat);
+    ADD(nat_plan);
     return E_OK;
 }

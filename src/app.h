@@ -49,6 +49,8 @@ ROUTES(export_job);
 struct export_source;
 extern const struct export_source case_observation_export, task_export, case_check_export,
     case_incident_export;
+ROUTES(nat);
+ROUTES(nat_plan);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -22,6 +22,7 @@
 #include "code/code.h"
 #include "device/device.h"
 #include "job/export.h"
+#include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
 #include "security/crypto.h"
@@ -276,6 +277,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    nat_worker_stop();
     device_mqtt_stop();
     device_worker_stop();
     attach_worker_stop();
@@ -302,6 +304,7 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
+    int nat_sweep_s, nat_radius_m;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -314,10 +317,13 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s) ||
         env_int("FK_EXPORT_SYNC_MAX", EXPORT_SYNC_MAX_DEFAULT, 1, 100000000, &export_sync) ||
         env_int("FK_EXPORT_KEEP", EXPORT_KEEP_DEFAULT, 1, 30 * 86400, &export_keep_s) ||
-        env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s))
+        env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s) ||
+        env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
+        env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m))
         return 2;
     export_sync_max_set(export_sync);
     export_jobs_configure(c.data_dir, export_keep_s);
+    nat_set_clockin_radius(nat_radius_m);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
@@ -351,6 +357,8 @@ int cmd_serve(int argc, char **argv)
         what = "release worker";
     else if ((e = export_jobs_start(c.db_url, export_purge_s))) /* export jobs, their purge */
         what = "export worker";
+    else if ((e = nat_worker_start(c.db_url, nat_sweep_s))) /* unattended testing sites */
+        what = "nat worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

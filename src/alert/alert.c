@@ -29,6 +29,7 @@ static const struct vocab_word kinds[] = {
     {"check_abnormal", "体征异常"},
     {"check_missed", "未按时核查"},
     {"message_unanswered", "隔离人员留言未回复"},
+    {"nat_unattended", "核酸点位无人值守"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

@@ -499,7 +499,9 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                                .community_user = user_of(rows, "community"),
                                .doctor_user = user_of(rows, "doctor"),
                                .district_doctor_user = user_of(rows, "cdcdoctor"),
-                               .grid_user = user_of(rows, "grid")};
+                               .grid_user = user_of(rows, "grid"),
+                               .street_user = user_of(rows, "street"),
+                               .site_user = user_of(rows, "site")};
         uint64_t t0 = mono_us();
         e = demo_case(d, &w, c->seed, c->persons);
         char took[32];
@@ -508,6 +510,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
         clock_shift(0); /* today's activity happens now */
         if (!e)
             e = demo_activity(d, &w, c->seed);
+        if (!e)
+            e = demo_nat(d, &w, c->seed);
     }
     clock_shift(0);
     for (size_t i = 0; i < n_out && !e; i++)

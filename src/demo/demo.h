@@ -58,6 +58,7 @@ struct demo_world {
     long nbuildings;
     int64_t command_user, checkpoint_user, community_user; /* who acts */
     int64_t doctor_user, district_doctor_user, grid_user;
+    int64_t street_user, site_user;
 };
 
 /*
@@ -67,6 +68,11 @@ struct demo_world {
  * through the capabilities' own functions.
  */
 err demo_activity(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
+/* Nucleic-acid testing (demo_nat.c): sites of every kind with queues, the
+ * demo site worker clocked in at one, and a running plan with targets
+ * derived and entered, counted actual figures and a street's correction. */
+err demo_nat(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 /*
  * The case workflow of the last DEMO_DAYS days (demo_case.c), lived through

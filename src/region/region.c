@@ -789,6 +789,19 @@ static const char *const referencing[] = {
     "UPDATE checks SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
     "UPDATE check_messages SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* nucleic-acid testing (nat/, sql/024): sites, clock-ins, a plan's
+     * figures by street, plans (their end first, while the code still
+     * selects them) */
+    "UPDATE nat_sites SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE nat_clockins SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE nat_plan_figures SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE nat_plans SET region_end = region_end + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE nat_plans SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 static err bad_move(const char *why)

@@ -61,6 +61,10 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_TASK_DISPATCH] = {"task.dispatch", "派遣任务"},
     [PERM_TASK_WORK] = {"task.work", "接收和办理任务"},
     [PERM_STATS_READ] = {"stats.read", "查看统计"},
+    [PERM_NAT_READ] = {"nat.read", "查看核酸点位、打卡和应检计划"},
+    [PERM_NAT_SITE] = {"nat.site", "维护核酸点位"},
+    [PERM_NAT_PLAN] = {"nat.plan", "维护应检计划和行业"},
+    [PERM_NAT_CORRECT] = {"nat.correct", "修改街道实检统计"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -141,7 +145,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_VENUE_READ, PERM_VENUE_WRITE, PERM_ACCESS_READ, PERM_ALERT_READ, PERM_ALERT_ACK,
             PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_VEHICLE_WRITE, PERM_DEVICE_READ,
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_CASE_MANAGE, PERM_CASE_STATUS, PERM_CERT_VERIFY,
-            PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ),
+            PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -150,11 +154,14 @@ const struct builtin_role builtin_roles[] = {
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_DEVICE_READ,
-            PERM_CASE_REPORT, PERM_CASE_READ, PERM_CERT_VERIFY, PERM_TASK_READ, PERM_STATS_READ),
+            PERM_CASE_REPORT, PERM_CASE_READ, PERM_CERT_VERIFY, PERM_TASK_READ, PERM_STATS_READ,
+            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_CORRECT),
      false},
+    /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
-     GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_NAT_WRITE, PERM_VENUE_READ), false},
-    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE), false},
+     GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_NAT_WRITE, PERM_VENUE_READ, PERM_NAT_READ),
+     false},
+    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE, PERM_NAT_READ), false},
     {"command_center", "指挥中心",
      GRANTS(PERM_REGION_READ, PERM_REGION_WRITE, PERM_PERSON_READ, PERM_PERSON_WRITE,
             PERM_PERSON_DELETE, PERM_PERSON_REVEAL, PERM_PLACE_READ, PERM_PLACE_WRITE,
@@ -165,12 +172,13 @@ const struct builtin_role builtin_roles[] = {
             PERM_VEHICLE_READ, PERM_VEHICLE_WRITE, PERM_VEHICLE_GATE, PERM_DEVICE_READ,
             PERM_DEVICE_WRITE, PERM_VENUE_READ, PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ,
             PERM_CASE_MANAGE, PERM_CASE_STATUS, PERM_CASE_RULES, PERM_CASE_IMPORT, PERM_CHECK_WRITE,
-            PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ),
+            PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
+            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
-            PERM_CASE_READ, PERM_TASK_READ, PERM_STATS_READ),
+            PERM_CASE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,

@@ -78,6 +78,10 @@ enum perm {
     PERM_TASK_DISPATCH, /* dispatch, reassign and cancel tasks */
     PERM_TASK_WORK,     /* receive tasks: my tasks, accept, complete, return */
     PERM_STATS_READ,    /* statistics of the scope (counters) */
+    PERM_NAT_READ,      /* testing sites, clock-ins, plans and their figures in scope */
+    PERM_NAT_SITE,      /* create, change and delete testing sites */
+    PERM_NAT_PLAN,      /* mass-testing plans, their planned figures, the industries list */
+    PERM_NAT_CORRECT,   /* a street's correction of a plan's actual figure */
     PERM__COUNT
 };
 

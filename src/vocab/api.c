@@ -15,6 +15,7 @@
 #include "code/code.h"
 #include "device/device.h"
 #include "health/health.h"
+#include "nat/nat.h"
 #include "person/person.h"
 #include "place/place.h"
 #include "security/rbac.h"
@@ -35,6 +36,7 @@ static const struct vocab *const vocabs[] = {
     &incident_category_vocab, &incident_state_vocab,  &incident_outcome_vocab,
     &routing_action_vocab,    &case_action_vocab,     &task_state_vocab,
     &task_priority_vocab,     &check_by_vocab,        &symptom_vocab,
+    &nat_site_kind_vocab,     &nat_site_state_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

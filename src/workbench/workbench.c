@@ -189,6 +189,28 @@ static const struct wb_def defs[WB__COUNT] = {
                           "SELECT COUNT(*) FROM tasks WHERE region_code >= ? AND region_code < ? "
                           "AND (state = 'overdue' OR (state IN ('pending', 'accepted') AND "
                           "deadline < ?))"},
+    [WB_NAT_UNATTENDED] =
+        {"nat_unattended",
+         "无人值守核酸点位",
+         "个",
+         true,
+         {PERM_NAT_READ},
+         "/nat/sites?unattended=1",
+         "/staff/nat",
+         {SCOPED},
+         "SELECT COUNT(*) FROM nat_sites WHERE region_code >= ? AND region_code < "
+         "? AND deleted_at = 0 AND unattended_since > 0"},
+    [WB_NAT_ON_DUTY] =
+        {"nat_on_duty",
+         "核酸点位在岗人员",
+         "人",
+         false,
+         {PERM_NAT_READ},
+         "/nat/clockins?open=1",
+         "/staff/nat",
+         {SCOPED},
+         "SELECT COUNT(*) FROM nat_clockins WHERE region_code >= ? AND region_code < ? "
+         "AND out_at = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

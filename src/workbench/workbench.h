@@ -39,8 +39,10 @@ enum workbench_item {
     WB_ENTERPRISES,           /* enterprises in scope (enterprise.read) */
     WB_USERS_LOCKED,          /* staff accounts locked now in scope (user.read) */
     WB_AUDIT_REFUSED_TODAY,   /* operations refused today (audit.read) */
-    WB_TASKS_MINE,    /* my open tasks: mine, or my role's in my scope not yet taken (task.work) */
-    WB_TASKS_OVERDUE, /* tasks in scope past their deadline, not done (task.read) */
+    WB_TASKS_MINE,     /* my open tasks: mine, or my role's in my scope not yet taken (task.work) */
+    WB_TASKS_OVERDUE,  /* tasks in scope past their deadline, not done (task.read) */
+    WB_NAT_UNATTENDED, /* testing sites open in their hours with nobody on duty (nat.read) */
+    WB_NAT_ON_DUTY,    /* site staff clocked in now at sites in scope (nat.read) */
     WB__COUNT
 };
 

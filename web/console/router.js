@@ -11,8 +11,9 @@ import adminRoutes from './routes-admin.js';
 import accessRoutes from './routes-access.js';
 import statsRoutes from './routes-stats.js';
 import caseRoutes from './routes-cases.js';
+import natRoutes from './routes-nat.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

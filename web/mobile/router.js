@@ -41,6 +41,7 @@ const router = createRouter({
     { path: '/staff/check', component: () => import('./views/CheckPage.vue'), meta: { kind: 'staff' } },
     { path: '/staff/observations/:id', component: () => import('./views/ObservationDetail.vue'), meta: { kind: 'staff' } },
     { path: '/staff/overview', component: () => import('./views/StaffOverview.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/nat', component: () => import('./views/StaffNat.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -17,6 +17,8 @@ export const STAFF_ENTRIES = [
   { key: 'alerts', title: '预警', icon: 'bell', perm: 'alert.read', to: '/staff/alerts' },
   { key: 'visitors', title: '访客审核', icon: 'friends-o', perm: 'visitor.confirm', to: '/staff/visitors' },
   { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },
+  // 点位打卡 and 排队上报 (issue 10): site staff at the testing sites of their scope
+  { key: 'nat-clockin', title: '点位打卡', icon: 'location-o', roles: ['site_staff'], to: '/staff/nat' },
   { key: 'sampling', title: '核酸采样', icon: 'bag-o', roles: ['site_staff'] },
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },

@@ -1,0 +1,57 @@
+/*
+ * Private to nat/: the field table of the testing site, shared by the
+ * storage (site.c) and the HTTP handlers (api.c).
+ */
+#ifndef FK_NAT_INTERNAL_H
+#define FK_NAT_INTERNAL_H
+
+#include <stddef.h>
+
+#include "db/fields.h"
+#include "nat/nat.h"
+
+/*
+ * THE field table of the site record (db/fields.h, the pattern of
+ * docs/architecture.md): one row per client-settable field in the API's
+ * order; row i is bit 1u << i of nat_site_input.set (NSF_*, nat.h). What is
+ * the site's own stays by hand: the region reference (site.c), the
+ * position pair and the opening hours (nat_site_input_check).
+ *
+ *   X(member, kind, JSON type, min, max, flags, vocabulary, mask, 中文名, column, bad slug)
+ */
+#define NAT_SITE_FIELDS(X)                                                                         \
+    X(name, FD_TEXT, J_STRING, 0, 100, FL_REQUIRED | FL_TRIM | FL_EMPTY, NULL, MK_NONE,            \
+      "点位名称", "name", NULL)                                                                    \
+    X(kind, FD_ENUM, J_STRING, 0, 0, FL_REQUIRED | FL_BY_NAME, &nat_site_kind_vocab, MK_NONE,      \
+      "点位类型", "kind", NULL)                                                                    \
+    X(region_code, FD_REGION, J_STRING, 0, 18, FL_REQUIRED, NULL, MK_NONE, "所属区划",             \
+      "region_code", NULL)                                                                         \
+    X(address, FD_TEXT, J_STRING, 0, 200, JF_NULLABLE | FL_TRIM | FL_EMPTY, NULL, MK_NONE, "地址", \
+      "address", NULL)                                                                             \
+    X(lng, FD_REAL, J_NUMBER, 0, 0, JF_NULLABLE, NULL, MK_NONE, "经度", "lng", NULL)               \
+    X(lat, FD_REAL, J_NUMBER, 0, 0, JF_NULLABLE, NULL, MK_NONE, "纬度", "lat", NULL)               \
+    X(hours, FD_TEXT, J_STRING, 0, 100, JF_NULLABLE | FL_TRIM | FL_EMPTY, NULL, MK_NONE,           \
+      "开放时间", "hours", NULL)                                                                   \
+    X(state, FD_ENUM, J_STRING, 0, 0, FL_BY_NAME, &nat_site_state_vocab, MK_NONE, "点位状态",      \
+      "state", NULL)                                                                               \
+    X(capacity, FD_INT, J_INT, 0, NAT_SITE_CAPACITY_MAX, 0, NULL, MK_NONE, "每小时采样能力",       \
+      "capacity", NULL)
+
+enum {
+    NAT_SITE_FIELD_COUNT = 0
+#define NSF_ONE(...) +1
+    NAT_SITE_FIELDS(NSF_ONE)
+#undef NSF_ONE
+};
+
+/* The table over struct nat_site (replies, row reads) and over struct
+ * nat_site_input (bodies, binds). */
+extern const struct field nat_site_rows[NAT_SITE_FIELD_COUNT];
+extern const struct field nat_site_input_rows[NAT_SITE_FIELD_COUNT];
+
+/* Re-evaluate the unattended flag of site `id` at `now` inside the
+ * caller's transaction; *flagged_r (may be NULL) says whether it was newly
+ * flagged (and an alert raised). */
+err nat_site_attend(db *d, int64_t id, int64_t now, bool *flagged_r) MUST_USE;
+
+#endif

@@ -1,0 +1,384 @@
+/*
+ * Nucleic-acid testing (核酸检测, issue 10; seed 004 一, 二1, 二2, 二4): the
+ * testing sites (核酸点位), the clock-ins of the staff on duty there (打卡),
+ * the industries (行业) and the mass-testing plans (大规模核酸应检计划) with
+ * their planned (应检) and actual (实检) figures per street and industry.
+ *
+ * The parts that follow (sampling with pooled tubes, transport, laboratory
+ * results, look-up) live in this folder too and hang off these records: a
+ * sample is taken at a site (nat_site.id) for a plan (nat_plan.id), and the
+ * sampling transaction calls nat_plan_count to add to the plan's actual
+ * figure of the person's street (and industry), so the figures are kept,
+ * never recounted from samples.
+ *
+ * Sites, clock-ins and plans are regional records: every function takes
+ * the caller's scope and binds it in the same statement; a record outside
+ * it is answered like an unknown one (E_NOT_FOUND). A plan's figures are
+ * keyed by street region code: a street sees its own rows. Nothing here
+ * knows HTTP; strings a function returns are allocated from its arena.
+ * Writes that change what the one-map and statistics show are pushed on
+ * the live channel at commit (event "nat.site"; nat_site_push).
+ */
+#ifndef FK_NAT_NAT_H
+#define FK_NAT_NAT_H
+
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/vocab.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* ---- sites ------------------------------------------------------------------------ */
+
+#define NAT_SITE_CAPACITY_MAX 100000 /* people per hour */
+#define NAT_QUEUE_MAX         100000 /* people waiting */
+#define NAT_HOURS_RANGES_MAX  6      /* ranges in an opening-hours text */
+#define NAT_EXPORT_MAX        10000
+
+enum nat_site_kind {
+    NAT_SITE_FIXED = 1,  /* 固定 */
+    NAT_SITE_TEMPORARY,  /* 临时 */
+    NAT_SITE_MOBILE,     /* 流动 */
+    NAT_SITE_COMMUNITY,  /* 社区内 */
+    NAT_SITE_KIND__COUNT /* the next free value */
+};
+extern const struct vocab nat_site_kind_vocab; /* fixed, temporary, mobile, community */
+
+enum nat_site_state {
+    NAT_OPEN = 1, /* 开放 */
+    NAT_PAUSED,   /* 暂停 */
+    NAT_CLOSED,   /* 关闭 */
+    NAT_SITE_STATE__COUNT
+};
+extern const struct vocab nat_site_state_vocab; /* open, paused, closed */
+
+struct nat_site {
+    int64_t id;
+    int64_t region_code; /* padded */
+    const char *region_name;
+    const char *name;
+    enum nat_site_kind kind;
+    const char *address;
+    double lng, lat;   /* NAN: no position */
+    const char *hours; /* "" all day */
+    enum nat_site_state state;
+    int64_t capacity; /* per hour, 0 not set */
+    int64_t queue_length, queue_at, queue_by;
+    const char *queue_by_name; /* the reporter's display name, "" when none */
+    int64_t on_duty;           /* staff clocked in now */
+    int64_t unattended_since;  /* 0: not flagged (无人值守) */
+    int64_t version, created_at, updated_at;
+};
+
+enum {
+    NSF_NAME = 1 << 0,
+    NSF_KIND = 1 << 1,
+    NSF_REGION = 1 << 2,
+    NSF_ADDRESS = 1 << 3,
+    NSF_LNG = 1 << 4,
+    NSF_LAT = 1 << 5,
+    NSF_HOURS = 1 << 6,
+    NSF_STATE = 1 << 7,
+    NSF_CAPACITY = 1 << 8,
+};
+
+/* The fields whose NSF_ bit is in `set`. A create needs name, kind and
+ * region; address "", no position, all day, open, no capacity otherwise.
+ * lng and lat go together (both or neither; NAN clears the position). */
+struct nat_site_input {
+    unsigned set;
+    const char *name;
+    enum nat_site_kind kind;
+    int64_t region_code; /* padded */
+    const char *address;
+    double lng, lat;
+    const char *hours;
+    enum nat_site_state state;
+    int64_t capacity;
+};
+
+/*
+ * Parse opening hours "08:00-12:00,14:00-18:00" into minute ranges of the
+ * day [from, to) (to may be 24:00 = 1440), ascending and not overlapping,
+ * at most NAT_HOURS_RANGES_MAX; "" is all day (one range 0-1440). *n_r
+ * gets the count. E_INPUT "invalid_hours" on field "hours" otherwise.
+ */
+err nat_hours_parse(const char *s, int from_r[NAT_HOURS_RANGES_MAX], int to_r[NAT_HOURS_RANGES_MAX],
+                    size_t *n_r) MUST_USE;
+
+/* Whether China time `ms` falls inside hours `s` (false when malformed). */
+bool nat_hours_open_at(const char *s, int64_t ms);
+
+/*
+ * Check the fields `in` sets without the database: name (1-100 characters),
+ * kind, region (> 0), address (<= 200), lng (73..136) and lat (3..54)
+ * together (China), hours (nat_hours_parse), state, capacity
+ * (0..NAT_SITE_CAPACITY_MAX). E_INPUT naming every field at fault.
+ */
+err nat_site_input_check(const struct nat_site_input *in, bool create) MUST_USE;
+
+/* Create a site inside scope: E_INPUT "invalid_region" (field region_code)
+ * when the region does not exist or lies outside scope. *id_r: the new id. */
+err nat_site_create(db *d, arena *a, const struct scope *scope, const struct nat_site_input *in,
+                    int64_t *id_r) MUST_USE;
+
+/* One live site inside scope; E_NOT_FOUND otherwise. */
+err nat_site_find(db *d, arena *a, const struct scope *scope, int64_t id,
+                  struct nat_site *s_r) MUST_USE;
+
+/* Update the fields `in` sets (E_INPUT "empty_update", errors as create,
+ * E_NOT_FOUND, E_CONFLICT "version_conflict" when `version` > 0 and the
+ * row moved on). Re-evaluates the unattended flag. */
+err nat_site_update(db *d, arena *a, const struct scope *scope, int64_t id, int64_t version,
+                    const struct nat_site_input *in) MUST_USE;
+
+/*
+ * Delete a site: a soft delete that also sets its state to closed, so its
+ * clock-ins (and later its samples) keep naming it; E_CONFLICT
+ * "site_on_duty" while staff are clocked in there; E_NOT_FOUND.
+ */
+err nat_site_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
+
+/* Record the queue length reported by `user_id` now (0..NAT_QUEUE_MAX,
+ * else E_INPUT "out_of_range" on "queue_length"); E_NOT_FOUND; E_CONFLICT
+ * "site_closed" for a closed site. */
+err nat_site_queue(db *d, const struct scope *scope, int64_t id, int64_t length,
+                   int64_t user_id) MUST_USE;
+
+/* Sort keys: "name", "kind", "state", "region_code", "queue_length",
+ * "created_at", "updated_at", optionally prefixed with "-". */
+struct nat_site_filter {
+    int64_t region_code; /* 0: the whole scope, else its subtree */
+    enum nat_site_kind kind;
+    enum nat_site_state state;
+    int unattended; /* -1 any, 1 flagged only, 0 not flagged */
+    const char *q;  /* name or address contains, literally */
+    const char *sort;
+    int64_t page, page_size; /* page_size 0: all up to NAT_EXPORT_MAX */
+};
+
+err nat_site_list(db *d, arena *a, const struct scope *scope, const struct nat_site_filter *f,
+                  struct nat_site **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* The site as the API writes it (names, never codes). A new reference. */
+json_t *nat_site_json(const struct nat_site *s);
+
+/*
+ * Push site `id` as it is inside the caller's transaction (or now when none
+ * is open) to the live streams whose scope holds its region, once the
+ * transaction commits: event "nat.site" on the alert channel, data the
+ * site's JSON plus "change" ("create", "update", "delete", "queue",
+ * "clock_in", "clock_out", "unattended"). Best effort: a push that cannot
+ * be read back is dropped (the lists are the truth).
+ */
+err nat_site_push(db *d, arena *a, int64_t id, const char *change) MUST_USE;
+
+/* ---- clock-ins ------------------------------------------------------------------- */
+
+#define NAT_RADIUS_DEFAULT 500 /* metres; FK_NAT_CLOCKIN_RADIUS */
+
+/* Positions farther than `metres` from the site are marked far (set once
+ * before serving; 10..100000). */
+void nat_set_clockin_radius(int metres);
+int nat_clockin_radius(void);
+
+/* Great-circle distance in metres between two positions. */
+double nat_distance_m(double lng1, double lat1, double lng2, double lat2);
+
+struct nat_clockin {
+    int64_t id, site_id;
+    const char *site_name;
+    int64_t region_code; /* the site's */
+    const char *region_name;
+    int64_t user_id;
+    const char *user_name; /* display name */
+    int64_t in_at;
+    double in_lng, in_lat; /* NAN: none sent */
+    int64_t in_distance;   /* metres, -1 unknown */
+    int64_t out_at;        /* 0: on duty */
+    double out_lng, out_lat;
+    int64_t out_distance;
+    bool in_far, out_far;
+};
+
+/*
+ * Clock `user_id` in at site `site_id` (inside scope) with the phone's
+ * position (NAN, NAN when the phone gave none: distance unknown). A site
+ * that is closed refuses (E_CONFLICT "site_closed"); a user already on duty
+ * anywhere refuses (E_CONFLICT "already_clocked_in"). A position beyond the
+ * radius is recorded as far, not refused. Clears the unattended flag.
+ * *id_r gets the clock-in's id.
+ */
+err nat_clock_in(db *d, const struct scope *scope, int64_t site_id, int64_t user_id, double lng,
+                 double lat, int64_t *id_r) MUST_USE;
+
+/* Clock `user_id` out of their open clock-in (E_CONFLICT "not_clocked_in"
+ * when none). *id_r gets its id. */
+err nat_clock_out(db *d, int64_t user_id, double lng, double lat, int64_t *id_r) MUST_USE;
+
+/* The open clock-in of `user_id`, if any: *found_r says. */
+err nat_clockin_current(db *d, arena *a, int64_t user_id, struct nat_clockin *c_r,
+                        bool *found_r) MUST_USE;
+
+err nat_clockin_find(db *d, arena *a, const struct scope *scope, int64_t id,
+                     struct nat_clockin *c_r) MUST_USE;
+
+struct nat_clockin_filter {
+    int64_t region_code; /* 0: the scope; a street: its sites */
+    int64_t site_id, user_id;
+    int open;         /* -1 any, 1 on duty, 0 clocked out */
+    int far;          /* -1 any, 1 far in or out */
+    int64_t from, to; /* in_at in [from, to); 0 open */
+    int64_t page, page_size;
+};
+
+/* Newest first. */
+err nat_clockin_list(db *d, arena *a, const struct scope *scope, const struct nat_clockin_filter *f,
+                     struct nat_clockin **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+json_t *nat_clockin_json(const struct nat_clockin *c);
+
+/*
+ * The unattended sweep (无人值守): every live open site inside its opening
+ * hours at `now` with nobody on duty is flagged (unattended_since = now)
+ * and an alert ALERT_NAT_UNATTENDED raised in its region, once per
+ * episode; a flagged site that is attended, out of hours or not open is
+ * cleared. Each site in its own transaction, claimed by its UPDATE (safe
+ * with several servers). *n_r counts the sites newly flagged.
+ */
+err nat_sweep_unattended(db *d, int64_t now, int64_t *n_r) MUST_USE;
+
+/* Run the sweep every `every_s` seconds (0: off; FK_NAT_SWEEP). */
+err nat_worker_start(const char *db_url, int every_s) MUST_USE;
+void nat_worker_stop(void);
+
+/* ---- industries ------------------------------------------------------------------ */
+
+#define NAT_INDUSTRY_NAME_MAX 30
+
+struct nat_industry {
+    int64_t id;
+    const char *name;
+    int64_t sort;
+    int64_t enterprises; /* live enterprises naming it */
+};
+
+/* Every live industry, by sort then name. */
+err nat_industry_list(db *d, arena *a, struct nat_industry **items_r, size_t *n_r) MUST_USE;
+err nat_industry_find(db *d, arena *a, int64_t id, struct nat_industry *i_r) MUST_USE;
+
+/* Name 1..NAT_INDUSTRY_NAME_MAX characters, unique among live ones
+ * (E_CONFLICT "duplicate_industry"). */
+err nat_industry_create(db *d, const char *name, int64_t sort, int64_t *id_r) MUST_USE;
+/* Rename (also in the enterprises naming the old name) and/or re-sort; a
+ * NULL name keeps it, sort < 0 keeps it. Industries are one list for the
+ * deployment (not regional): enterprises name theirs in their own
+ * `industry` text, which is what the registry derivation matches. */
+err nat_industry_update(db *d, int64_t id, const char *name, int64_t sort) MUST_USE;
+/* E_CONFLICT "industry_in_use" when a plan has figures for it. */
+err nat_industry_delete(db *d, int64_t id) MUST_USE;
+
+/* ---- plans ----------------------------------------------------------------------- */
+
+#define NAT_PLAN_NUMBER_MAX  40
+#define NAT_PLAN_FIGURES_MAX 2000 /* rows in one PUT of targets */
+#define NAT_REASON_MAX       200
+
+struct nat_plan {
+    int64_t id;
+    const char *number, *name;
+    int64_t region_code; /* the plan's region: its creator's scope */
+    const char *region_name;
+    int64_t starts_at, ends_at;
+    int64_t created_by;
+    int64_t planned, actual, effective; /* totals over its industry-0 rows */
+    int64_t version, created_at, updated_at;
+};
+
+struct nat_plan_input {
+    const char *number, *name;  /* NULL: unchanged (update) */
+    int64_t starts_at, ends_at; /* 0: unchanged (update) */
+};
+
+/* number 1..40 of [A-Za-z0-9-_], unique across the deployment (E_CONFLICT
+ * "duplicate_plan_number"); name 1..100; starts_at < ends_at (E_INPUT
+ * naming the field). The plan's region is `region_code`, its creator's. */
+err nat_plan_create(db *d, int64_t region_code, int64_t user_id, const struct nat_plan_input *in,
+                    int64_t *id_r) MUST_USE;
+/* Change the members `in` sets; only a scope holding the plan's region
+ * (E_NOT_FOUND otherwise); errors as create, "empty_update". */
+err nat_plan_update(db *d, const struct scope *scope, int64_t id,
+                    const struct nat_plan_input *in) MUST_USE;
+/* A live plan whose region overlaps scope (a street sees its district's
+ * plans), with planned, actual and effective (corrected where corrected)
+ * summed over the residents' rows of the streets inside scope. */
+err nat_plan_find(db *d, arena *a, const struct scope *scope, int64_t id,
+                  struct nat_plan *p_r) MUST_USE;
+/* Soft delete by a scope holding it; E_CONFLICT "plan_counted" once any
+ * actual figure is above 0 (samples name it). */
+err nat_plan_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
+/* Newest start first; q matches number or name. */
+err nat_plan_list(db *d, arena *a, const struct scope *scope, const char *q, int64_t page,
+                  int64_t page_size, struct nat_plan **items_r, size_t *n_r,
+                  int64_t *total_r) MUST_USE;
+
+struct nat_figure {
+    int64_t region_code; /* a street */
+    const char *region_name;
+    int64_t industry_id; /* 0: residents */
+    const char *industry_name;
+    int64_t planned;
+    const char *planned_source; /* "entered" | "registry" */
+    int64_t actual;             /* counted from samples */
+    bool corrected_set;
+    int64_t corrected; /* the street's figure when corrected_set */
+    const char *reason;
+    int64_t corrected_by, corrected_at;
+    const char *corrected_by_name;
+};
+
+/*
+ * Set planned figures of plan `id` (a scope holding it): 1..NAT_PLAN_FIGURES_MAX
+ * rows, each a street inside scope and the plan's region (E_INPUT
+ * "invalid_region" on "targets[i].region_code") and an industry (0 or a
+ * live one, else "invalid_industry"), planned 0..10^9, no two rows alike
+ * ("duplicate_target"). All rows or none are written; rows not named stay. With
+ * `derive`, planned is left out of the rows and taken from the registry
+ * instead: industry 0 = live persons residing in the street; an industry =
+ * the sum of `employees` of the live enterprises of that street whose
+ * industry text is the industry's name (planned_source "registry").
+ */
+struct nat_target {
+    int64_t region_code, industry_id, planned;
+};
+err nat_plan_set_targets(db *d, const struct scope *scope, int64_t id, const struct nat_target *t,
+                         size_t n, bool derive) MUST_USE;
+
+/* The figures of plan `id` inside scope, by street then industry. */
+err nat_plan_figures(db *d, arena *a, const struct scope *scope, int64_t id,
+                     struct nat_figure **items_r, size_t *n_r) MUST_USE;
+
+/*
+ * Add `delta` to the actual figure of (plan, street, industry) inside the
+ * caller's transaction, creating the row (planned 0) when missing: what
+ * the sampling part calls for every person sampled (industry 0 always,
+ * and the person's industry when known). No scope: the caller's checks
+ * placed the sample.
+ */
+err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry_id,
+                   int64_t delta) MUST_USE;
+
+/* A street's corrected actual figure with its reason (1..NAT_REASON_MAX):
+ * the counted figure is kept beside it, and *actual_r (may be NULL) gets it
+ * for the caller's audit entry. E_NOT_FOUND for a row outside scope. */
+err nat_plan_correct(db *d, const struct scope *scope, int64_t plan_id, int64_t street_code,
+                     int64_t industry_id, int64_t corrected, const char *reason, int64_t user_id,
+                     int64_t *actual_r) MUST_USE;
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * Unit tests of the pure parts of nat/ (nat.h): opening hours parsed and
+ * tested at the exact edges of their ranges in China time, the distance of
+ * a clock-in, and the site input check field by field.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/time.h"
+#include "nat/nat.h"
+
+#define MIN_MS 60000LL
+
+/* 2026-12-04 00:00 China time, as epoch ms, plus `minute` minutes. */
+static int64_t at(int minute)
+{
+    return 1796313600000LL + minute * MIN_MS;
+}
+
+static void hours_parse_forms(void **state)
+{
+    (void)state;
+    int from[NAT_HOURS_RANGES_MAX], to[NAT_HOURS_RANGES_MAX];
+    size_t n;
+    assert_int_equal(nat_hours_parse("", from, to, &n), E_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(from[0], 0);
+    assert_int_equal(to[0], 1440);
+    assert_int_equal(nat_hours_parse("08:00-12:00,14:00-24:00", from, to, &n), E_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(from[0], 480);
+    assert_int_equal(to[0], 720);
+    assert_int_equal(from[1], 840);
+    assert_int_equal(to[1], 1440);
+    /* spaces around ranges and the full-width comma */
+    assert_int_equal(nat_hours_parse(" 08:00-12:00 ， 12:00-13:00 ", from, to, &n), E_OK);
+    assert_int_equal(n, 2);
+    /* touching ranges are allowed, overlapping ones not */
+    assert_int_equal(nat_hours_parse("08:00-12:00,11:59-13:00", from, to, &n), E_INPUT);
+    const char *bad[] = {
+        "8:00-12:00",
+        "08:00-12:00,",
+        "08:00 - 12:00",
+        "12:00-08:00",
+        "08:00-08:00",
+        "24:00-24:00",
+        "08:00-24:01",
+        "08:60-09:00",
+        "08:00-12:00;13:00-14:00",
+        "x",
+        "08:00-12:00,14:00",
+        "00:00-01:00,01:00-02:00,02:00-03:00,03:00-04:00,04:00-05:00,05:00-06:00,06:00-07:00",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err e = nat_hours_parse(bad[i], from, to, &n);
+        assert_int_equal(e, E_INPUT);
+        assert_string_equal(err_last()->slug, "invalid_hours");
+        assert_string_equal(err_last()->field, "hours");
+    }
+}
+
+static void hours_open_at_edges(void **state)
+{
+    (void)state;
+    const char *h = "08:00-12:00,14:00-18:00";
+    assert_false(nat_hours_open_at(h, at(8 * 60) - 1));
+    assert_true(nat_hours_open_at(h, at(8 * 60)));
+    assert_true(nat_hours_open_at(h, at(12 * 60) - 1));
+    assert_false(nat_hours_open_at(h, at(12 * 60)));
+    assert_true(nat_hours_open_at(h, at(14 * 60)));
+    assert_false(nat_hours_open_at(h, at(18 * 60)));
+    /* all day, and to midnight */
+    assert_true(nat_hours_open_at("", at(0)));
+    assert_true(nat_hours_open_at("", at(1439)));
+    assert_true(nat_hours_open_at("20:00-24:00", at(1439)));
+    assert_false(nat_hours_open_at("20:00-24:00", at(1440)));
+    /* malformed hours are never open (the sweep does not flag on them) */
+    assert_false(nat_hours_open_at("junk", at(600)));
+}
+
+static void distance(void **state)
+{
+    (void)state;
+    /* 0.01° of latitude is about 1112 m everywhere */
+    double m = nat_distance_m(116.4, 39.91, 116.4, 39.92);
+    assert_true(m > 1111 && m < 1113);
+    assert_true(nat_distance_m(116.4, 39.91, 116.4, 39.91) < 0.001);
+    /* 0.001° of longitude at 40° north is about 85 m */
+    m = nat_distance_m(116.400, 40.0, 116.401, 40.0);
+    assert_true(m > 84 && m < 86);
+}
+
+static void site_input_check(void **state)
+{
+    (void)state;
+    struct nat_site_input ok = {.set = NSF_NAME | NSF_KIND | NSF_REGION,
+                                .name = "采样点",
+                                .kind = NAT_SITE_FIXED,
+                                .region_code = 110101001001000000LL};
+    assert_int_equal(nat_site_input_check(&ok, true), E_OK);
+    struct nat_site_input none = {0};
+    assert_int_equal(nat_site_input_check(&none, true), E_INPUT);
+    assert_string_equal(err_last()->slug, "required");
+    assert_int_equal(nat_site_input_check(&none, false), E_OK);
+    struct {
+        struct nat_site_input in;
+        const char *field, *slug;
+    } cases[] = {
+        {{.set = NSF_KIND, .kind = NAT_SITE_KIND__COUNT}, "kind", "invalid_value"},
+        {{.set = NSF_STATE, .state = 0}, "state", "invalid_value"},
+        {{.set = NSF_CAPACITY, .capacity = -1}, "capacity", "out_of_range"},
+        {{.set = NSF_CAPACITY, .capacity = NAT_SITE_CAPACITY_MAX + 1}, "capacity", "out_of_range"},
+        {{.set = NSF_LNG, .lng = 116.4}, "lat", "required"},
+        {{.set = NSF_LNG | NSF_LAT, .lng = 116.4, .lat = NAN}, "lat", "required"},
+        {{.set = NSF_LNG | NSF_LAT, .lng = 72.9, .lat = 39.9}, "lng", "out_of_range"},
+        {{.set = NSF_LNG | NSF_LAT, .lng = 116.4, .lat = 54.1}, "lat", "out_of_range"},
+        {{.set = NSF_LNG | NSF_LAT, .lng = INFINITY, .lat = 39.9}, "lng", "out_of_range"},
+        {{.set = NSF_HOURS, .hours = "8-9"}, "hours", "invalid_hours"},
+        {{.set = NSF_REGION, .region_code = 0}, "region_code", "invalid_region"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(nat_site_input_check(&cases[i].in, false), E_INPUT);
+        assert_string_equal(err_last()->field, cases[i].field);
+        assert_string_equal(err_last()->slug, cases[i].slug);
+    }
+    /* clearing the position: both NAN */
+    struct nat_site_input clear = {.set = NSF_LNG | NSF_LAT, .lng = NAN, .lat = NAN};
+    assert_int_equal(nat_site_input_check(&clear, false), E_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hours_parse_forms),
+        cmocka_unit_test(hours_open_at_edges),
+        cmocka_unit_test(distance),
+        cmocka_unit_test(site_input_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,10 @@
+// Where the nucleic-acid testing resources live (docs/nat.md), kept beside
+// the pages that use them; calls go through the console's api.js.
+const V1 = '/api/v1/nat';
+
+export const natPaths = {
+  sites: `${V1}/sites`,
+  clockins: `${V1}/clockins`,
+  plans: `${V1}/plans`,
+  industries: `${V1}/industries`,
+};
