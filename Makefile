@@ -96,14 +96,17 @@ unit: $(UNITBIN)
 unit-pg: $(UNITPG)
 	@set -e; for t in $(UNITPG); do echo "== $$t (PostgreSQL)"; scripts/with-postgres.sh $$t; done
 
-# The black-box suite, once per database driver. `make test` runs the SQLite pass only against
-# the sanitizer build (api-sqlite-san): the same suite on the same driver, plus ASan/UBSan, and
-# eight minutes less of CI. `make api-sqlite` stays for a quick run on the release build.
+# The black-box suite, once per database driver, API_JOBS files at a time (each file
+# has its own server, data directory and database: tests/api/lib.mjs). `make test` runs
+# the SQLite pass only against the sanitizer build (api-sqlite-san): the same suite on the
+# same driver, plus ASan/UBSan, and eight minutes less of CI. `make api-sqlite` stays for
+# a quick run on the release build.
+API_JOBS ?= 2
 api-sqlite: $(BUILD)/fangkong
-	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=1 tests/api/
+	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=$(API_JOBS) tests/api/
 
 api-pg: $(BUILD)/fangkong
-	FK_BIN=$(abspath $(BUILD)/fangkong) scripts/with-postgres.sh node --test --test-concurrency=1 tests/api/
+	FK_BIN=$(abspath $(BUILD)/fangkong) scripts/with-postgres.sh node --test --test-concurrency=$(API_JOBS) tests/api/
 
 api: api-sqlite api-pg
 
@@ -117,7 +120,8 @@ lint:
 san:
 	$(MAKE) SAN=1 unit
 
-# Builds and the fuzz runs use every core; the suites run one file at a time.
+# Builds and the fuzz runs use every core; the API suites run API_JOBS files at a
+# time, the browser suite one (one Chromium is already most of a core).
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 test: deps
 	$(MAKE) -j$(NPROC) all
@@ -131,7 +135,7 @@ test: deps
 	$(MAKE) -j$(NPROC) fuzz
 
 api-sqlite-san: $(BUILD)/fangkong
-	FK_BIN=$(abspath $(BUILD)/fangkong) FK_SAN=1 node --test --test-concurrency=1 tests/api/
+	FK_BIN=$(abspath $(BUILD)/fangkong) FK_SAN=1 node --test --test-concurrency=$(API_JOBS) tests/api/
 
 run: deps
 	$(MAKE) all
