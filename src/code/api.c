@@ -399,6 +399,7 @@ static const struct jfield test_body[] = {
     {"result", J_STRING, JF_REQUIRED, 0, 0, "检测结果", test_values},
     {"sampled_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "采样时间", NULL},
     {"reported_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "报告时间", NULL},
+    {"institution", J_STRING, 0, 1, 100, "检测机构", NULL},
     {NULL},
 };
 

@@ -118,10 +118,15 @@ const struct code_input_kind code_stays = {
 const struct code_input_kind code_tests = {
     "test-results",
     "test_result",
-    {{"result", CC_TEXT}, {"sampled_at", CC_INT}, {"reported_at", CC_INT}, {NULL, 0}},
+    {{"result", CC_TEXT},
+     {"sampled_at", CC_INT},
+     {"reported_at", CC_INT},
+     {"institution", CC_TEXT},
+     {NULL, 0}},
     "INSERT INTO test_results (id, person_id, region_code, user_id, created_at, result, "
-    "sampled_at, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "SELECT id, user_id, created_at, result, sampled_at, reported_at FROM test_results WHERE "
+    "sampled_at, reported_at, institution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "SELECT id, user_id, created_at, result, sampled_at, reported_at, institution FROM "
+    "test_results WHERE "
     "person_id = ? AND region_code >= ? AND region_code < ? ORDER BY id DESC LIMIT ? OFFSET ?",
     "SELECT COUNT(*) FROM test_results WHERE person_id = ? AND region_code >= ? AND "
     "region_code < ?",

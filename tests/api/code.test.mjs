@@ -398,6 +398,13 @@ test('a resident sees their own code with the masked name and the latest test', 
     const x = await site.post(`/api/v1/persons/${id}/test-results`, body);
     assert.deepEqual([x.status, errOf(x).code, errOf(x).field], [400, code_, field]);
   }
+  // the testing institution is optional, kept and listed; over 100 characters is refused
+  r = await site.post(`/api/v1/persons/${id}/test-results`, { result: 'negative', sampled_at: sampled + 1, reported_at: sampled + H, institution: '西城区疾控中心实验室' });
+  assert.equal(r.status, 201, r.text);
+  const long = await site.post(`/api/v1/persons/${id}/test-results`, { result: 'negative', sampled_at: sampled, reported_at: sampled, institution: '检'.repeat(101) });
+  assert.deepEqual([long.status, errOf(long).code, errOf(long).field], [400, 'too_long', 'institution']);
+  const listed = (await cc.get(`/api/v1/persons/${id}/test-results`)).body.items;
+  assert.deepEqual(listed.map((x) => x.institution), ['西城区疾控中心实验室', '']);
 });
 
 test('scope: another region sees nothing and writes nothing', async () => {
