@@ -310,107 +310,94 @@ static void score_one(const char *name, double lng, double lat, const struct dsi
     *n_r = n;
 }
 
-/* The decision of a run over the candidates. */
-static enum nat_match_state decide(const struct scored *best, size_t n)
+/* The outcome of matching one city site. */
+struct outcome {
+    struct scored best[NAT_CITY_CANDIDATES];
+    size_t n;
+    enum nat_match_state state;
+};
+
+/* Score one city site against the district's sites and decide: no
+ * candidate, unmatched; the best at or above auto_score and margin ahead
+ * of the second, auto; else to review. */
+static void match_one(const char *name, double lng, double lat, const struct dsite *ds, size_t nd,
+                      struct outcome *o)
 {
-    if (!n)
-        return NAT_MATCH_UNMATCHED;
-    double second = n > 1 ? best[1].score : 0;
-    if (best[0].score >= params.auto_score && best[0].score - second >= params.margin)
-        return NAT_MATCH_AUTO;
-    return NAT_MATCH_TO_REVIEW;
+    score_one(name, lng, lat, ds, nd, o->best, &o->n);
+    double second = o->n > 1 ? o->best[1].score : 0;
+    if (!o->n)
+        o->state = NAT_MATCH_UNMATCHED;
+    else if (o->best[0].score >= params.auto_score && o->best[0].score - second >= params.margin)
+        o->state = NAT_MATCH_AUTO;
+    else
+        o->state = NAT_MATCH_TO_REVIEW;
 }
 
-/* A city site to match. */
+static void count(struct nat_match_counts *c, const struct outcome *o)
+{
+    c->matched++;
+    c->auto_n += o->state == NAT_MATCH_AUTO;
+    c->to_review += o->state == NAT_MATCH_TO_REVIEW;
+    c->unmatched += o->state == NAT_MATCH_UNMATCHED;
+}
+
+/* Bind the outcome's state, site, region and score at i .. i+3. */
+static void bind_outcome(db_stmt *s, int i, const struct outcome *o)
+{
+    db_bind_text(s, i, vocab_name(&nat_match_state_vocab, (size_t)o->state));
+    db_bind_int64(s, i + 1, o->state == NAT_MATCH_AUTO ? o->best[0].site->id : 0);
+    db_bind_int64(s, i + 2, o->n ? o->best[0].site->region : 0);
+    db_bind_double(s, i + 3, o->n ? o->best[0].score : 0);
+}
+
+/* The candidates of city site `id` as the outcome has them, in one
+ * statement; `fresh`: a new city site, with none to remove first. */
+static err write_candidates(db *d, int64_t id, const struct outcome *o, bool fresh)
+{
+    db_stmt *s;
+    err e;
+    if (!fresh) {
+        if ((e = db_prepare(d, "DELETE FROM nat_city_candidates WHERE city_id = ?", &s)))
+            return e;
+        db_bind_int64(s, 1, id);
+        if ((e = db_run(s, NULL)))
+            return e;
+    }
+    static const char *const insert[NAT_CITY_CANDIDATES] = {
+        "INSERT INTO nat_city_candidates (city_id, pos, site_id, score, name_score, distance) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO nat_city_candidates (city_id, pos, site_id, score, name_score, distance) "
+        "VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO nat_city_candidates (city_id, pos, site_id, score, name_score, distance) "
+        "VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)",
+    };
+    if (!o->n)
+        return E_OK;
+    if ((e = db_prepare(d, insert[o->n - 1], &s)))
+        return e;
+    for (size_t i = 0; i < o->n; i++) {
+        int b = (int)i * 6;
+        db_bind_int64(s, b + 1, id);
+        db_bind_int64(s, b + 2, (int64_t)i + 1);
+        db_bind_int64(s, b + 3, o->best[i].site->id);
+        db_bind_double(s, b + 4, o->best[i].score);
+        db_bind_double(s, b + 5, o->best[i].name_score);
+        db_bind_int64(s, b + 6, o->best[i].distance);
+    }
+    return db_run(s, NULL);
+}
+
+/* A city site the re-run covers. */
 struct pending {
     int64_t id;
     const char *name;
     double lng, lat;
 };
 
-/* Write the run's outcome of one city site; a decided one (confirmed,
- * rejected) is left as it is. */
-static err write_match(db *d, const struct pending *p, const struct scored *best, size_t n,
-                       enum nat_match_state state, int64_t now, bool *written_r)
+/* Every undecided city site that needs a run: to review, unmatched, or
+ * auto with its district site since deleted. */
+static err pending_list(db *d, arena *a, struct pending **items_r, size_t *n_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "UPDATE nat_city_sites SET state = ?, site_id = ?, region_code = ?, "
-                       "score = ?, matched_at = ?, updated_at = ?, version = version + 1 "
-                       "WHERE id = ? AND state NOT IN ('confirmed', 'rejected')",
-                       &s);
-    if (e)
-        return e;
-    db_bind_text(s, 1, vocab_name(&nat_match_state_vocab, (size_t)state));
-    db_bind_int64(s, 2, state == NAT_MATCH_AUTO ? best[0].site->id : 0);
-    db_bind_int64(s, 3, n ? best[0].site->region : 0);
-    db_bind_double(s, 4, n ? best[0].score : 0);
-    db_bind_int64(s, 5, now);
-    db_bind_int64(s, 6, now);
-    db_bind_int64(s, 7, p->id);
-    int64_t changed = 0;
-    if ((e = db_run(s, &changed)) || !changed) {
-        *written_r = false;
-        return e;
-    }
-    *written_r = true;
-    if ((e = db_prepare(d, "DELETE FROM nat_city_candidates WHERE city_id = ?", &s)))
-        return e;
-    db_bind_int64(s, 1, p->id);
-    if ((e = db_run(s, NULL)))
-        return e;
-    for (size_t i = 0; i < n && !e; i++) {
-        if ((e = db_prepare(d,
-                            "INSERT INTO nat_city_candidates (city_id, pos, site_id, score, "
-                            "name_score, distance) VALUES (?, ?, ?, ?, ?, ?)",
-                            &s)))
-            return e;
-        db_bind_int64(s, 1, p->id);
-        db_bind_int64(s, 2, (int64_t)i + 1);
-        db_bind_int64(s, 3, best[i].site->id);
-        db_bind_double(s, 4, best[i].score);
-        db_bind_double(s, 5, best[i].name_score);
-        db_bind_int64(s, 6, best[i].distance);
-        e = db_run(s, NULL);
-    }
-    return e;
-}
-
-static void read_pending(db_stmt *s, arena *a, struct pending *p)
-{
-    p->id = db_col_int64(s, 0);
-    p->name = arena_strdup(a, db_col_text(s, 1));
-    p->lng = db_col_null(s, 2) ? NAN : db_col_double(s, 2);
-    p->lat = db_col_null(s, 3) ? NAN : db_col_double(s, 3);
-}
-
-/* The city sites a run covers: `ids`, or every undecided one that needs it. */
-static err pending_list(db *d, arena *a, const int64_t *ids, size_t n, struct pending **items_r,
-                        size_t *n_r)
-{
-    db_stmt *s;
-    err e;
-    size_t k = 0;
-    if (ids) {
-        struct pending *items = arena_alloc(a, (n ? n : 1) * sizeof *items);
-        for (size_t i = 0; i < n; i++) {
-            if ((e = db_prepare(d,
-                                "SELECT id, name, lng, lat FROM nat_city_sites WHERE id = ? AND "
-                                "state NOT IN ('confirmed', 'rejected')",
-                                &s)))
-                return e;
-            db_bind_int64(s, 1, ids[i]);
-            bool row;
-            if (!(e = db_row(s, &row)) && row)
-                read_pending(s, a, &items[k++]);
-            db_done(s);
-            if (e)
-                return e;
-        }
-        *items_r = items;
-        *n_r = k;
-        return E_OK;
-    }
     static const char *const where =
         " FROM nat_city_sites c WHERE c.state IN ('to_review', 'unmatched') OR (c.state = 'auto' "
         "AND NOT EXISTS (SELECT 1 FROM nat_sites s WHERE s.id = c.site_id AND s.deleted_at = 0))";
@@ -418,25 +405,33 @@ static err pending_list(db *d, arena *a, const int64_t *ids, size_t n, struct pe
     query_sql(&q, "SELECT COUNT(*)");
     query_sql(&q, where);
     int64_t total;
-    if ((e = query_count(d, &q, &total)))
+    err e = query_count(d, &q, &total);
+    if (e)
         return e;
     struct pending *items = arena_alloc(a, (size_t)(total ? total : 1) * sizeof *items);
     q = (struct query)QUERY_INIT;
     query_sql(&q, "SELECT c.id, c.name, c.lng, c.lat");
     query_sql(&q, where);
     query_sql(&q, " ORDER BY c.id");
+    db_stmt *s;
     if ((e = query_prepare(d, &q, &s)))
         return e;
     bool row;
-    while ((int64_t)k < total && !(e = db_row(s, &row)) && row)
-        read_pending(s, a, &items[k++]);
+    size_t k = 0;
+    while ((int64_t)k < total && !(e = db_row(s, &row)) && row) {
+        struct pending *p = &items[k++];
+        p->id = db_col_int64(s, 0);
+        p->name = arena_strdup(a, db_col_text(s, 1));
+        p->lng = db_col_null(s, 2) ? NAN : db_col_double(s, 2);
+        p->lat = db_col_null(s, 3) ? NAN : db_col_double(s, 3);
+    }
     db_done(s);
     *items_r = items;
     *n_r = k;
     return e;
 }
 
-err nat_city_match(db *d, arena *a, const int64_t *ids, size_t n, struct nat_match_counts *c_r)
+err nat_city_match(db *d, arena *a, struct nat_match_counts *c_r)
 {
     struct dsite *ds;
     struct pending *ps;
@@ -445,23 +440,31 @@ err nat_city_match(db *d, arena *a, const int64_t *ids, size_t n, struct nat_mat
     err e = db_begin(d);
     if (e)
         return e;
-    if ((e = district_sites(d, a, &ds, &nd)) || (e = pending_list(d, a, ids, n, &ps, &np)))
+    if ((e = district_sites(d, a, &ds, &nd)) || (e = pending_list(d, a, &ps, &np)))
         goto rollback;
     int64_t now = now_ms();
     for (size_t i = 0; i < np; i++) {
-        struct scored best[NAT_CITY_CANDIDATES];
-        size_t nb;
-        score_one(ps[i].name, ps[i].lng, ps[i].lat, ds, nd, best, &nb);
-        enum nat_match_state state = decide(best, nb);
-        bool written;
-        if ((e = write_match(d, &ps[i], best, nb, state, now, &written)))
+        struct outcome o;
+        match_one(ps[i].name, ps[i].lng, ps[i].lat, ds, nd, &o);
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "UPDATE nat_city_sites SET state = ?, site_id = ?, region_code = ?, "
+                            "score = ?, matched_at = ?, updated_at = ?, version = version + 1 "
+                            "WHERE id = ? AND state NOT IN ('confirmed', 'rejected')",
+                            &s)))
             goto rollback;
-        if (!written)
-            continue;
-        c.matched++;
-        c.auto_n += state == NAT_MATCH_AUTO;
-        c.to_review += state == NAT_MATCH_TO_REVIEW;
-        c.unmatched += state == NAT_MATCH_UNMATCHED;
+        bind_outcome(s, 1, &o);
+        db_bind_int64(s, 5, now);
+        db_bind_int64(s, 6, now);
+        db_bind_int64(s, 7, ps[i].id);
+        int64_t changed = 0;
+        if ((e = db_run(s, &changed)))
+            goto rollback;
+        if (!changed)
+            continue; /* decided by a person since it was read */
+        if ((e = write_candidates(d, ps[i].id, &o, false)))
+            goto rollback;
+        count(&c, &o);
     }
     if ((e = db_commit(d)))
         return e;
@@ -771,36 +774,48 @@ static err read_csv(struct upload *u, const char *data, size_t n)
 /* ---- the import --------------------------------------------------------------------------------
  */
 
-/* Create or update the city site of row r; *id_r its id, *created_r
- * whether it is new. */
-static err upsert(db *d, const struct crow *r, int64_t now, int64_t *id_r, bool *created_r)
+/* A city site already in the list: its code, id and whether a person
+ * decided its match. */
+struct known {
+    const char *code;
+    int64_t id;
+    bool decided;
+};
+
+static int by_code(const void *x, const void *y)
 {
+    return strcmp(((const struct known *)x)->code, ((const struct known *)y)->code);
+}
+
+/* Every city site's code, sorted, read once: an import looks rows up here
+ * instead of asking the database row by row. */
+static err known_list(db *d, arena *a, struct known **items_r, size_t *n_r)
+{
+    int64_t total;
+    err e = db_query_int64(d, "SELECT COUNT(*) FROM nat_city_sites", &total);
+    if (e)
+        return e;
+    struct known *items = arena_alloc(a, (size_t)(total ? total : 1) * sizeof *items);
     db_stmt *s;
-    err e = db_prepare(d, "SELECT id FROM nat_city_sites WHERE code = ?", &s);
-    if (e)
+    if ((e = db_prepare(d, "SELECT code, id, state FROM nat_city_sites", &s)))
         return e;
-    db_bind_text(s, 1, r->code);
+    size_t n = 0;
     bool row;
-    int64_t id = 0;
-    if (!(e = db_row(s, &row)) && row)
-        id = db_col_int64(s, 0);
-    db_done(s);
-    if (e)
-        return e;
-    if (id) {
-        e = db_prepare(d,
-                       "UPDATE nat_city_sites SET name = ?, area = ?, address = ?, lng = ?, lat = "
-                       "?, updated_at = ?, version = version + 1 WHERE id = ?",
-                       &s);
-    } else {
-        id = id_new();
-        e = db_prepare(d,
-                       "INSERT INTO nat_city_sites (name, area, address, lng, lat, updated_at, id, "
-                       "code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       &s);
+    while ((int64_t)n < total && !(e = db_row(s, &row)) && row) {
+        const char *state = db_col_text(s, 2);
+        items[n++] = (struct known){arena_strdup(a, db_col_text(s, 0)), db_col_int64(s, 1),
+                                    !strcmp(state, "confirmed") || !strcmp(state, "rejected")};
     }
-    if (e)
-        return e;
+    db_done(s);
+    qsort(items, n, sizeof *items, by_code);
+    *items_r = items;
+    *n_r = n;
+    return e;
+}
+
+/* Bind a row's own fields at 1 .. 6 (name, area, address, lng, lat, now). */
+static void bind_row(db_stmt *s, const struct crow *r, int64_t now)
+{
     db_bind_text(s, 1, r->name);
     db_bind_text(s, 2, r->area);
     db_bind_text(s, 3, r->address);
@@ -812,14 +827,57 @@ static err upsert(db *d, const struct crow *r, int64_t now, int64_t *id_r, bool 
         db_bind_double(s, 5, r->lat);
     }
     db_bind_int64(s, 6, now);
-    db_bind_int64(s, 7, id);
-    *created_r = !row;
-    if (!row) {
-        db_bind_text(s, 8, r->code);
-        db_bind_int64(s, 9, now);
+}
+
+/* Write row r: a new city site with its match, or the known one updated
+ * (and matched again unless a person decided it). */
+static err write_row(db *d, const struct crow *r, const struct known *k, const struct outcome *o,
+                     int64_t now)
+{
+    db_stmt *s;
+    err e;
+    if (!k) {
+        if ((e = db_prepare(
+                 d,
+                 "INSERT INTO nat_city_sites (name, area, address, lng, lat, updated_at, "
+                 "created_at, matched_at, state, site_id, region_code, score, id, code) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 &s)))
+            return e;
+        bind_row(s, r, now);
+        db_bind_int64(s, 7, now);
+        db_bind_int64(s, 8, now);
+        bind_outcome(s, 9, o);
+        int64_t id = id_new();
+        db_bind_int64(s, 13, id);
+        db_bind_text(s, 14, r->code);
+        if ((e = db_run(s, NULL)))
+            return e;
+        return write_candidates(d, id, o, true);
     }
-    *id_r = id;
-    return db_run(s, NULL);
+    if (k->decided) {
+        if ((e = db_prepare(d,
+                            "UPDATE nat_city_sites SET name = ?, area = ?, address = ?, lng = ?, "
+                            "lat = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                            &s)))
+            return e;
+        bind_row(s, r, now);
+        db_bind_int64(s, 7, k->id);
+        return db_run(s, NULL);
+    }
+    if ((e = db_prepare(d,
+                        "UPDATE nat_city_sites SET name = ?, area = ?, address = ?, lng = ?, lat = "
+                        "?, updated_at = ?, matched_at = ?, state = ?, site_id = ?, region_code = "
+                        "?, score = ?, version = version + 1 WHERE id = ?",
+                        &s)))
+        return e;
+    bind_row(s, r, now);
+    db_bind_int64(s, 7, now);
+    bind_outcome(s, 8, o);
+    db_bind_int64(s, 12, k->id);
+    if ((e = db_run(s, NULL)))
+        return e;
+    return write_candidates(d, k->id, o, false);
 }
 
 err nat_city_import(db *d, arena *a, const void *data, size_t n, json_t **result_r)
@@ -835,23 +893,26 @@ err nat_city_import(db *d, arena *a, const void *data, size_t n, json_t **result
         e = err_set(E_INPUT, "empty", NULL, "文件中没有数据：请按模板填写后再导入");
     int64_t created = 0, updated = 0;
     struct nat_match_counts c = {0};
-    int64_t *ids = NULL;
-    if (e)
+    struct dsite *ds;
+    struct known *ks;
+    size_t nd, nk;
+    if (e || (e = db_begin(d)))
         goto out;
-    ids = arena_alloc(u.a, (u.n ? u.n : 1) * sizeof *ids);
-    if ((e = db_begin(d)))
-        goto out;
+    if ((e = district_sites(d, a, &ds, &nd)) || (e = known_list(d, a, &ks, &nk)))
+        goto rollback;
     int64_t now = now_ms();
-    for (size_t i = 0; i < u.n && !e; i++) {
-        bool fresh;
-        if (!(e = upsert(d, &u.rows[i], now, &ids[i], &fresh)))
-            *(fresh ? &created : &updated) += 1;
-    }
-    if (!e)
-        e = nat_city_match(d, a, ids, u.n, &c); /* decided ones are skipped there */
-    if (e) {
-        db_rollback(d);
-        goto out;
+    for (size_t i = 0; i < u.n; i++) {
+        const struct crow *r = &u.rows[i];
+        struct known key = {.code = r->code};
+        const struct known *k = bsearch(&key, ks, nk, sizeof *ks, by_code);
+        struct outcome o = {.n = 0};
+        if (!k || !k->decided) {
+            match_one(r->name, r->lng, r->lat, ds, nd, &o);
+            count(&c, &o);
+        }
+        if ((e = write_row(d, r, k, &o, now)))
+            goto rollback;
+        *(k ? &updated : &created) += 1;
     }
     if ((e = db_commit(d)))
         goto out;
@@ -863,6 +924,9 @@ err nat_city_import(db *d, arena *a, const void *data, size_t n, json_t **result
     u.errors = NULL; /* the result owns it */
     if (!*result_r)
         e = err_set(E_NOMEM, NULL, NULL, NULL);
+    goto out;
+rollback:
+    db_rollback(d);
 out:
     json_decref(u.errors);
     return e;

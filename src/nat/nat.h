@@ -483,16 +483,15 @@ struct nat_match_counts {
 };
 
 /*
- * Match city sites by machine against the district's live sites, inside
- * the caller's transaction: with `ids` (n of them), those; with ids NULL,
- * every one that is to review, unmatched, or auto with its site since
- * deleted (the re-run after district sites changed). Confirmed and
- * rejected ones are never touched. Candidates replaced, state, site and
- * region set. The district's sites are read into `a` (about half a
- * kilobyte each). *c_r (may be NULL) gets the counts.
+ * The re-run after the district's sites changed: every city site that is
+ * to review, unmatched, or auto with its district site since deleted is
+ * matched again by machine against the district's live sites (in one
+ * transaction, a savepoint of the caller's). Confirmed and rejected ones
+ * are never touched. Candidates replaced, state, site and region set. The
+ * district's sites are read into `a` (about half a kilobyte each). *c_r
+ * (may be NULL) gets the counts.
  */
-err nat_city_match(db *d, arena *a, const int64_t *ids, size_t n,
-                   struct nat_match_counts *c_r) MUST_USE;
+err nat_city_match(db *d, arena *a, struct nat_match_counts *c_r) MUST_USE;
 
 /* The import template (xlsx, sheet 城市点位), to an unlinked temporary
  * file: *fd_r at offset 0. */
