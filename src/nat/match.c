@@ -717,6 +717,8 @@ static err on_xlsx_row(void *ctx, long row, const struct xlsx_cell *cells, size_
     }
     if (row == u->header_row + 1 && !strcmp(text[K_CODE], hints[K_CODE]))
         return E_OK; /* the hints row */
+    if (u->total >= NAT_CITY_ROWS_MAX)
+        return err_set(E_INPUT, "too_many_rows", NULL, "一次最多导入 %d 行", NAT_CITY_ROWS_MAX);
     return take_row(u, row, text, formula);
 }
 

@@ -310,6 +310,8 @@ test('a CSV upload in UTF-8 with the same header; whole-file faults change nothi
   expectError(await upload(xlsx([['名称', '编码'], ['某点', 'CS302']])), 400, 'invalid_xlsx');
   expectError(await upload(xlsx([HEAD])), 400, 'empty');
   expectError(await upload(Buffer.from('PK\x03\x04garbage')), 400, 'invalid_xlsx');
+  const many = [HEAD.join(','), ...Array.from({ length: 10001 }, (_, i) => `M${i},点位${i},,,,`)].join('\n');
+  expectError(await upload(many, cc, 'text/csv'), 400, 'too_many_rows');
   assert.equal((await cc.get('/api/v1/nat/city-sites')).body.total, total);
   const refused = await auditEntries(auditor, 'nat.city.import');
   assert.ok(refused.some((x) => x.result === 'ok' && /created=1/.test(x.detail)));
