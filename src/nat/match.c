@@ -514,12 +514,11 @@ err nat_city_template(int *fd_r, int64_t *size_r)
     return e ? e : e2;
 }
 
-/* The header as written: the template's, with or without its asterisks. */
+/* The header as written: the template's, with or without its asterisks
+ * (ASCII or full-width), blanks around it ignored. */
 static bool header_is(const char *got, const char *want)
 {
     size_t n = strlen(want);
-    if (want[n - 1] == '*' && !strcmp(got, want))
-        return true;
     if (want[n - 1] == '*')
         n--;
     while (*got == ' ')
@@ -527,6 +526,10 @@ static bool header_is(const char *got, const char *want)
     size_t g = strlen(got);
     while (g && got[g - 1] == ' ')
         g--;
+    if (g && got[g - 1] == '*')
+        g--;
+    else if (g >= 3 && !memcmp(got + g - 3, "＊", 3))
+        g -= 3;
     return g == n && !memcmp(got, want, n);
 }
 

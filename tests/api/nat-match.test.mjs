@@ -303,6 +303,10 @@ test('a CSV upload in UTF-8 with the same header; whole-file faults change nothi
   assert.deepEqual(r.body.errors.map((e) => `${e.row}:${e.field}:${e.code}`), ['3:name:required']);
   assert.equal((await byCode('CS201')).site_id, sites.duofu.id);
 
+  // the header without its asterisks, blanks around the names
+  const bare = await upload('点位编码, 点位名称 ,所属区/街道,地址,经度,纬度\nCS203,北新桥,,,,\n', cc, 'text/csv');
+  assert.equal(bare.status, 200, bare.text);
+  assert.equal(bare.body.created, 1);
   const total = (await cc.get('/api/v1/nat/city-sites')).body.total;
   expectError(await upload('', cc, 'text/csv'), 400, 'empty');
   expectError(await upload(Buffer.from([0x43, 0x53, 0xb5, 0xe3, 0x0a]), cc, 'text/csv'), 400, 'invalid_encoding');
