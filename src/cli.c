@@ -304,7 +304,7 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int nat_sweep_s, nat_radius_m;
+    int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -319,8 +319,23 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_EXPORT_KEEP", EXPORT_KEEP_DEFAULT, 1, 30 * 86400, &export_keep_s) ||
         env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s) ||
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
-        env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m))
+        env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
+        env_int("FK_NAT_MATCH_AUTO", 85, 1, 100, &match_auto) ||
+        env_int("FK_NAT_MATCH_MARGIN", 15, 0, 100, &match_margin) ||
+        env_int("FK_NAT_MATCH_MIN", 40, 1, 100, &match_min) ||
+        env_int("FK_NAT_MATCH_NEAR", 300, 10, 100000, &match_near) ||
+        env_int("FK_NAT_MATCH_FAR", 2000, 20, 1000000, &match_far))
         return 2;
+    if (match_min > match_auto || match_near >= match_far) {
+        fprintf(stderr, "fangkong serve: FK_NAT_MATCH_MIN must not exceed FK_NAT_MATCH_AUTO, "
+                        "and FK_NAT_MATCH_NEAR must be below FK_NAT_MATCH_FAR\n");
+        return 2;
+    }
+    nat_match_configure(&(struct nat_match_params){.auto_score = match_auto / 100.0,
+                                                   .margin = match_margin / 100.0,
+                                                   .min_score = match_min / 100.0,
+                                                   .near_m = match_near,
+                                                   .far_m = match_far});
     export_sync_max_set(export_sync);
     export_jobs_configure(c.data_dir, export_keep_s);
     nat_set_clockin_radius(nat_radius_m);

@@ -59,6 +59,7 @@ static const struct {
 } kinds[] = {
     {"code.recompute", PERM_CODE_RULES},
     {"case.import", PERM_CASE_IMPORT},
+    {"nat.city_import", PERM_NAT_SITE},
 };
 
 static bool kind_allowed(const struct principal *who, const char *kind)

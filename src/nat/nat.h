@@ -74,6 +74,7 @@ struct nat_site {
     int64_t on_duty;           /* staff clocked in now */
     int64_t unattended_since;  /* 0: not flagged (无人值守) */
     int64_t version, created_at, updated_at;
+    const char *city_code; /* the city's code matched to it (东软匹配), "" none */
 };
 
 enum {
@@ -380,5 +381,168 @@ err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry
 err nat_plan_correct(db *d, const struct scope *scope, int64_t plan_id, int64_t street_code,
                      int64_t industry_id, int64_t corrected, const char *reason, int64_t user_id,
                      int64_t *actual_r) MUST_USE;
+
+/* ---- the city's site list (东软匹配) ---- */
+
+/*
+ * The city's testing-site list (东软核酸数据匹配, seed 004 二2(2)): the city
+ * names its sites by its own codes; each city site is mapped to one
+ * district site (nat_sites) so that the city's data can later be ingested
+ * against the district's sites. The list is imported from the city's
+ * xlsx or CSV (re-import updates by code); every city site that is not
+ * decided by a person is matched by machine: a score from the names and
+ * the distance (nat_match_score), auto-accepted when clearly best, else
+ * left to review with its best three candidates. A confirm or a reject by
+ * a person is never overwritten by a later run.
+ *
+ * Scope: a city site belongs to the region of its matched district site
+ * (auto, confirmed) or of its best candidate (to review); one with no
+ * candidate belongs to no region and is seen by district-wide scopes
+ * only (the command centre). docs/nat.md "The city's site list".
+ */
+
+#define NAT_CITY_ROWS_MAX   10000 /* rows of one upload: the city lists a few thousand */
+#define NAT_CITY_CANDIDATES 3
+#define NAT_CITY_CODE_MAX   40
+
+enum nat_match_state {
+    NAT_MATCH_AUTO = 1,  /* 自动匹配: clearly best, by machine */
+    NAT_MATCH_CONFIRMED, /* 已确认: a person confirmed or picked the site */
+    NAT_MATCH_TO_REVIEW, /* 待审核: candidates, none clearly best */
+    NAT_MATCH_UNMATCHED, /* 未匹配: no candidate at the last run */
+    NAT_MATCH_REJECTED,  /* 无对应点位: a person said none of the district's */
+    NAT_MATCH_STATE__COUNT
+};
+extern const struct vocab
+    nat_match_state_vocab; /* auto, confirmed, to_review, unmatched, rejected */
+
+/* The thresholds (docs/nat.md; FK_NAT_MATCH_* in percent and metres). */
+struct nat_match_params {
+    double auto_score; /* the best is auto-accepted at or above this (0.85) */
+    double margin;     /* ... and at least this far ahead of the second (0.15) */
+    double min_score;  /* a candidate scores at least this (0.40) */
+    int near_m;        /* within: the position supports the match (300) */
+    int far_m;         /* beyond: the position rules the site out (2000) */
+};
+/* Set once before serving; values out of order are the caller's bug. */
+void nat_match_configure(const struct nat_match_params *p);
+struct nat_match_params nat_match_params_get(void);
+
+/*
+ * A site name as compared: full-width forms folded to ASCII, ASCII
+ * lower-cased, spaces, punctuation and brackets dropped (their contents
+ * kept), then the generic suffixes (核酸检测点, 采样点, 点位…) taken off the
+ * end while something is left. Writes at most `cap` code points to out;
+ * returns how many. Invalid UTF-8 bytes are dropped.
+ */
+size_t nat_name_normalise(const char *name, uint32_t *out, size_t cap);
+
+/* The names' similarity, 0..1: the Dice coefficient of the character
+ * bigrams of the normalised names (of the single characters when either
+ * has one); 1 for equal normalised names, 0 when either is empty. */
+double nat_name_score(const char *a, const char *b);
+
+/*
+ * The combined score, 0..1, of a name score and a distance in metres
+ * (negative: unknown, the name alone decides): within near_m the position
+ * adds 0.15 (at most 1); between near_m and far_m the name score is
+ * lowered by up to a quarter, linearly; beyond far_m the site is ruled
+ * out and the result is -1.
+ */
+double nat_match_score(double name_score, double distance_m);
+
+struct nat_city_candidate {
+    int64_t site_id;
+    const char *site_name, *region_name;
+    int64_t region_code;
+    double score, name_score;
+    int64_t distance; /* metres, -1 unknown */
+};
+
+struct nat_city_site {
+    int64_t id;
+    const char *code, *name, *area, *address;
+    double lng, lat; /* NAN: none */
+    enum nat_match_state state;
+    int64_t site_id; /* auto, confirmed: the district site; else 0 */
+    const char *site_name;
+    int64_t region_code; /* see above; 0 none */
+    const char *region_name;
+    double score;
+    int64_t matched_at, reviewed_by, reviewed_at;
+    const char *reviewed_by_name;
+    int64_t version, created_at, updated_at;
+    bool with_candidates; /* nat_city_find: cand holds the last run's best */
+    struct nat_city_candidate cand[NAT_CITY_CANDIDATES];
+    size_t n_cand;
+};
+
+/* Counts of a matching run. */
+struct nat_match_counts {
+    int64_t matched, auto_n, to_review, unmatched;
+};
+
+/*
+ * The re-run after the district's sites changed: every city site that is
+ * to review, unmatched, or auto with its district site since deleted is
+ * matched again by machine against the district's live sites (in one
+ * transaction, a savepoint of the caller's). Confirmed and rejected ones
+ * are never touched. Candidates replaced, state, site and region set. The
+ * district's sites are read into `a` (about half a kilobyte each). *c_r
+ * (may be NULL) gets the counts.
+ */
+err nat_city_match(db *d, arena *a, struct nat_match_counts *c_r) MUST_USE;
+
+/* The import template (xlsx, sheet 城市点位), to an unlinked temporary
+ * file: *fd_r at offset 0. */
+err nat_city_template(int *fd_r, int64_t *size_r) MUST_USE;
+
+/*
+ * Import the city's list: `n` bytes of xlsx (sheet 城市点位 or the first)
+ * or CSV (UTF-8, the template's header) inside the caller's transaction.
+ * Whole-file faults are E_INPUT with no change ("empty", "invalid_xlsx"…,
+ * "invalid_encoding", "invalid_header", "too_many_rows"). Each row is
+ * checked (code 1..40 of [A-Za-z0-9-_.], unique in the file; name 1..100;
+ * area <= 100; address <= 200; lng/lat together, in China); a bad row is
+ * reported, not written, and the others are. Rows upsert by code: a new
+ * code is created, a known one updated (its decided match kept), and
+ * every created or updated one not decided by a person is matched.
+ * *result_r: {"total","created","updated","failed","auto","to_review",
+ * "unmatched","errors":[{"row","field","column","code","message"}]} (the
+ * first 500 errors), a new reference.
+ */
+err nat_city_import(db *d, arena *a, const void *data, size_t n, json_t **result_r) MUST_USE;
+
+struct nat_city_filter {
+    enum nat_match_state state; /* 0 any */
+    const char *q;              /* code, name or address contains */
+    int64_t page, page_size;
+};
+
+/* City sites in scope, by code. */
+err nat_city_list(db *d, arena *a, const struct scope *scope, const struct nat_city_filter *f,
+                  struct nat_city_site **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* One city site in scope with its candidates; E_NOT_FOUND. */
+err nat_city_find(db *d, arena *a, const struct scope *scope, int64_t id,
+                  struct nat_city_site *c_r) MUST_USE;
+
+/* The city site of city code `code` in scope (the look-up the ingestion of
+ * the city's data uses); E_NOT_FOUND. */
+err nat_city_find_code(db *d, arena *a, const struct scope *scope, const char *code,
+                       struct nat_city_site *c_r) MUST_USE;
+
+/*
+ * A person's decision on city site `id` (in scope; E_NOT_FOUND): with
+ * site_id > 0, confirm that district site (a candidate or any live site in
+ * scope, else E_INPUT "invalid_site" on "site_id"); with 0, no district
+ * site corresponds (rejected). `version` > 0 must be the current one
+ * (E_CONFLICT "version_conflict"). Either is final for later runs.
+ */
+err nat_city_review(db *d, arena *a, const struct scope *scope, int64_t id, int64_t version,
+                    int64_t site_id, int64_t user_id) MUST_USE;
+
+/* The city site as the API writes it, with "candidates" after a find. */
+json_t *nat_city_json(const struct nat_city_site *c);
 
 #endif

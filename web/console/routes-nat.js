@@ -7,5 +7,6 @@ export default [
   { path: 'nat/sites', component: () => import('./views/nat/Sites.vue'), meta: { menu: '核酸点位', perm: 'nat.read', icon: 'Location', title: '核酸点位', ...nat } },
   { path: 'nat/clockins', component: () => import('./views/nat/Clockins.vue'), meta: { menu: '打卡记录', perm: 'nat.read', icon: 'Clock', title: '点位人员打卡记录', ...nat } },
   { path: 'nat/plans', component: () => import('./views/nat/Plans.vue'), meta: { menu: '应检计划', perm: 'nat.read', icon: 'Histogram', title: '大规模核酸应检计划', ...nat } },
+  { path: 'nat/city-sites', component: () => import('./views/nat/CitySites.vue'), meta: { menu: '城市点位匹配', perm: 'nat.read', icon: 'Connection', title: '城市点位匹配（东软核酸数据）', ...nat } },
   { path: 'nat/industries', component: () => import('./views/nat/Industries.vue'), meta: { menu: '行业', perm: 'nat.read', icon: 'CollectionTag', title: '行业', ...nat } },
 ];

@@ -7,4 +7,5 @@ export const natPaths = {
   clockins: `${V1}/clockins`,
   plans: `${V1}/plans`,
   industries: `${V1}/industries`,
+  citySites: `${V1}/city-sites`,
 };
