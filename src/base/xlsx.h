@@ -51,6 +51,9 @@
 
 /* ---- writer ------------------------------------------------------------- */
 
+/* The media type of a workbook, for replies and uploads. */
+#define XLSX_CONTENT_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 typedef struct xlsx_writer xlsx_writer;
 
 struct xlsx_write_opts {

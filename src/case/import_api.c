@@ -29,9 +29,6 @@
 
 #define UPLOAD_MAX (20u * 1024 * 1024)
 
-static const char *const XLSX_TYPE =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 static err get_template(struct req *r)
 {
     int fd;
@@ -40,7 +37,7 @@ static err get_template(struct req *r)
     if (e)
         return e;
     r->disposition = "attachment; filename=\"observation-template.xlsx\"";
-    return reply_file(r, 200, XLSX_TYPE, fd, size);
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
 }
 
 static err flag_param(struct req *r, const char *name, const char *a, const char *b, bool *is_a_r)
@@ -115,7 +112,7 @@ static err get_errors(struct req *r)
     req_audit(r, "observation.import_errors", "job", id, "ok", "");
     r->disposition =
         arena_printf(r->a, "attachment; filename=\"import-errors-%lld.xlsx\"", (long long)id);
-    return reply_file(r, 200, XLSX_TYPE, fd, (int64_t)sb.st_size);
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, (int64_t)sb.st_size);
 }
 
 const struct route case_import_routes[] = {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/time.h"
+#include "base/xlsx.h"
 #include "http/internal.h"
 #include "security/rbac.h"
 
@@ -53,9 +54,6 @@ err export_room(const struct export_out *x)
         return export_too_large();
     return E_OK;
 }
-
-static const char *const XLSX_TYPE =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 err req_export_format(struct req *r, enum export_format *f_r)
 {
@@ -364,5 +362,5 @@ err export_send(struct export_out *x, err e, const char *basename)
         return e ? e : e2;
     }
     r->disposition = arena_printf(r->a, "attachment; filename=\"%s.xlsx\"", basename);
-    return reply_file(r, 200, XLSX_TYPE, fd, size);
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
 }

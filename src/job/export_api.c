@@ -21,6 +21,7 @@
 
 #include "app.h"
 #include "base/regcode.h"
+#include "base/xlsx.h"
 #include "http/export.h"
 #include "job/export.h"
 #include "job/job.h"
@@ -191,8 +192,7 @@ static err get_file(struct req *r)
     if (fmt == EXPORT_CSV)
         return reply_csv_file(r, fd, (int64_t)sb.st_size, name);
     r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", name);
-    return reply_file(r, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                      fd, (int64_t)sb.st_size);
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, (int64_t)sb.st_size);
 }
 
 static err delete_job(struct req *r)

@@ -24,14 +24,12 @@
 #include <string.h>
 
 #include "app.h"
+#include "base/xlsx.h"
 #include "job/job.h"
 #include "nat/nat.h"
 #include "security/audit.h"
 
 #define UPLOAD_MAX (20u * 1024 * 1024)
-
-static const char *const XLSX_TYPE =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 static err get_template(struct req *r)
 {
@@ -41,7 +39,7 @@ static err get_template(struct req *r)
     if (e)
         return e;
     r->disposition = "attachment; filename=\"city-sites-template.xlsx\"";
-    return reply_file(r, 200, XLSX_TYPE, fd, size);
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
 }
 
 static err post_import(struct req *r)
