@@ -74,6 +74,7 @@ struct nat_site {
     int64_t on_duty;           /* staff clocked in now */
     int64_t unattended_since;  /* 0: not flagged (无人值守) */
     int64_t version, created_at, updated_at;
+    int64_t scans; /* samples taken there, all time (点位扫码人数) */
 };
 
 enum {
@@ -380,5 +381,152 @@ err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry
 err nat_plan_correct(db *d, const struct scope *scope, int64_t plan_id, int64_t street_code,
                      int64_t industry_id, int64_t corrected, const char *reason, int64_t user_id,
                      int64_t *actual_r) MUST_USE;
+
+/* ---- tubes and samples (part 2) ------------------------------------------------- */
+
+#define NAT_BARCODE_MIN 6
+#define NAT_BARCODE_MAX 32
+
+enum nat_tube_kind {
+    NAT_TUBE_SINGLE = 1, /* 单管 */
+    NAT_TUBE_POOL5,      /* 混采 5:1 */
+    NAT_TUBE_POOL10,     /* 混采 10:1 */
+    NAT_TUBE_POOL20,     /* 混采 20:1 */
+    NAT_TUBE_KIND__COUNT
+};
+extern const struct vocab nat_tube_kind_vocab; /* single, pool5, pool10, pool20 */
+int nat_tube_size(enum nat_tube_kind k);       /* 1, 5, 10, 20 */
+
+/* Later parts append: packed, in transit, received, resulted. */
+enum nat_tube_state {
+    NAT_TUBE_OPEN = 1, /* 采样中 */
+    NAT_TUBE_CLOSED,   /* 已封管 */
+    NAT_TUBE_STATE__COUNT
+};
+extern const struct vocab nat_tube_state_vocab;
+
+/* A barcode is 6..32 of [0-9A-Za-z-]. */
+bool nat_barcode_valid(const char *s);
+
+struct nat_tube {
+    int64_t id;
+    const char *barcode;
+    enum nat_tube_kind kind;
+    int64_t size, filled;
+    int64_t site_id;
+    const char *site_name;
+    int64_t region_code; /* the site's */
+    const char *region_name;
+    int64_t plan_id; /* 0: none */
+    const char *plan_name;
+    int64_t opened_by;
+    const char *opened_by_name;
+    enum nat_tube_state state;
+    int64_t opened_at, closed_at, closed_by;
+};
+
+/* How the person was named at sampling. */
+enum nat_sample_method { NAT_BY_CODE = 1, NAT_BY_ID_NUMBER, NAT_BY_VISITOR };
+
+struct nat_sample_input {
+    int64_t person_id;  /* resolved by the caller (code or id number), or 0 */
+    int64_t visitor_id; /* a checked visitor code's visitor, or 0 */
+    enum nat_sample_method method;
+    const char *barcode;
+    enum nat_tube_kind kind; /* used when the barcode opens a new tube; 0: single */
+    int64_t plan_id;         /* 0: none */
+    int64_t staff_id;        /* the caller: must be clocked in */
+};
+
+struct nat_sample_result {
+    int64_t id, tube_id, site_id;
+    int64_t filled, size;
+    bool opened;    /* this sample opened the tube */
+    bool closed;    /* this sample filled the tube and closed it */
+    bool duplicate; /* the person was already sampled in the plan (or day) */
+    int64_t scans;  /* the site's scans this hour, this one included */
+};
+
+/*
+ * Take a sample inside the caller's transaction: the staff's open
+ * clock-in names the site (E_CONFLICT "not_clocked_in"; "site_closed"
+ * when the site is closed or deleted). The barcode (E_INPUT
+ * "invalid_barcode" on "barcode") names an open tube of this site or a new
+ * one (opened with `kind` and the plan); E_CONFLICT "tube_used" when it
+ * belongs to another site or was closed before it was full, "tube_full"
+ * when it is full, "tube_plan_mismatch" (field plan_id) when it was opened
+ * for another plan. The plan: a live plan whose region overlaps the site's
+ * and running now (E_NOT_FOUND "unknown_plan" / E_CONFLICT
+ * "plan_not_running" on "plan_id"). A person sampled again in the same
+ * plan (the same China day without one) is accepted with duplicate set and
+ * not counted again; otherwise nat_plan_count adds 1 to the person's street
+ * (a visitor's: the site's) with industry 0 and with their employer's
+ * industry when the registry links one. Every sample adds 1 to the site's
+ * scans and to its hour, and the site is pushed ("sample").
+ */
+err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in,
+                    struct nat_sample_result *r) MUST_USE;
+
+/* Close an open tube of a site inside scope early (E_NOT_FOUND; E_CONFLICT
+ * "tube_closed" when not open; "tube_empty" when nothing is in it). */
+err nat_tube_close(db *d, arena *a, const struct scope *scope, const char *barcode, int64_t user_id,
+                   struct nat_tube *t_r) MUST_USE;
+
+err nat_tube_find(db *d, arena *a, const struct scope *scope, const char *barcode,
+                  struct nat_tube *t_r) MUST_USE;
+
+struct nat_tube_filter {
+    int64_t region_code, site_id, plan_id;
+    enum nat_tube_state state; /* 0 any */
+    int64_t from, to;          /* opened_at in [from, to) */
+    int64_t page, page_size;
+};
+err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_tube_filter *f,
+                  struct nat_tube **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+json_t *nat_tube_json(const struct nat_tube *t);
+
+struct nat_sample {
+    int64_t id, person_id, visitor_id, tube_id;
+    const char *barcode;
+    enum nat_tube_kind tube_kind;
+    const char *name; /* the person's or visitor's, decrypted: mask before replying */
+    const char *id_number;
+    int64_t site_id;
+    const char *site_name;
+    int64_t region_code; /* the site's */
+    const char *region_name;
+    int64_t plan_id;
+    const char *plan_name;
+    int64_t staff_id;
+    const char *staff_name;
+    enum nat_sample_method method;
+    int64_t at;
+    bool duplicate;
+};
+
+struct nat_sample_filter {
+    int64_t region_code, site_id, plan_id, tube_id, person_id;
+    int duplicate;    /* -1 any */
+    int64_t from, to; /* at in [from, to) */
+    int64_t page, page_size;
+};
+/* Newest first; names and id numbers decrypted (the caller masks). */
+err nat_sample_list(db *d, arena *a, const struct scope *scope, const struct nat_sample_filter *f,
+                    struct nat_sample **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+/* reveal: names and id numbers in full, else masked. */
+json_t *nat_sample_json(arena *a, const struct nat_sample *s, bool reveal);
+
+struct nat_site_hour {
+    int64_t site_id;
+    const char *site_name;
+    int64_t region_code;
+    const char *region_name;
+    int64_t hour; /* epoch ms of the hour's start */
+    int64_t n;
+};
+/* Scan counts per site and hour inside scope, newest hour first. */
+err nat_site_hours(db *d, arena *a, const struct scope *scope, int64_t region_code, int64_t site_id,
+                   int64_t from, int64_t to, int64_t page, int64_t page_size,
+                   struct nat_site_hour **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 #endif

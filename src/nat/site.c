@@ -217,7 +217,7 @@ static err check_region(db *d, const struct scope *scope, int64_t region)
 
 static struct {
     pthread_once_t once;
-    char insert[512], update[512], cols[768];
+    char insert[512], update[512], cols[1024];
 } st = {.once = PTHREAD_ONCE_INIT};
 
 static void storage_build(void)
@@ -229,7 +229,7 @@ static void storage_build(void)
     fields_sql_cols(nat_site_rows, n, "s.", st.cols, sizeof st.cols);
     fields_sql_put(st.cols, sizeof st.cols,
                    ", r.name, s.queue_length, s.queue_at, s.queue_by, u.display_name, s.on_duty, "
-                   "s.unattended_since, s.version, s.created_at, s.updated_at " SITE_FROM);
+                   "s.unattended_since, s.version, s.created_at, s.updated_at, s.scans " SITE_FROM);
 }
 
 static void storage_init(void)
@@ -248,7 +248,8 @@ enum {
     C_UNATTENDED,
     C_VERSION,
     C_CREATED_AT,
-    C_UPDATED_AT
+    C_UPDATED_AT,
+    C_SCANS
 };
 
 static err read_row(db_stmt *s, arena *a, struct nat_site *v)
@@ -268,6 +269,7 @@ static err read_row(db_stmt *s, arena *a, struct nat_site *v)
     v->version = db_col_int64(s, C_VERSION);
     v->created_at = db_col_int64(s, C_CREATED_AT);
     v->updated_at = db_col_int64(s, C_UPDATED_AT);
+    v->scans = db_col_int64(s, C_SCANS);
     return E_OK;
 }
 
@@ -275,7 +277,7 @@ static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct n
 {
     db_stmt *s;
     storage_init();
-    char sql[1024] = "";
+    char sql[1280] = "";
     fields_sql_put(sql, sizeof sql, st.cols);
     fields_sql_put(sql, sizeof sql,
                    "WHERE s.id = ? AND s.deleted_at = 0 AND s.region_code >= ? AND "
@@ -413,6 +415,7 @@ json_t *nat_site_json(const struct nat_site *v)
     json_object_set_new(o, "queue_by_name",
                         v->queue_at ? json_string(v->queue_by_name) : json_null());
     json_object_set_new(o, "on_duty", json_integer(v->on_duty));
+    json_object_set_new(o, "scans", json_integer(v->scans));
     json_object_set_new(o, "unattended", json_boolean(v->unattended_since > 0));
     json_object_set_new(o, "unattended_since",
                         v->unattended_since ? json_integer(v->unattended_since) : json_null());
@@ -443,7 +446,7 @@ err nat_site_push(db *d, arena *a, int64_t id, const char *change)
     /* read the row whatever its deletion: a deleted site is pushed too */
     db_stmt *s;
     storage_init();
-    char sql[1024] = "";
+    char sql[1280] = "";
     fields_sql_put(sql, sizeof sql, st.cols);
     fields_sql_put(sql, sizeof sql, "WHERE s.id = ?");
     err e = db_prepare(d, sql, &s);
