@@ -425,6 +425,26 @@ struct nat_tube {
     int64_t opened_at, closed_at, closed_by;
 };
 
+/*
+ * The rule of a sample meeting an existing tube (pure; nat_sample_take
+ * applies it to the row it read): E_OK when `t` (its site_id, plan_id,
+ * size, filled and state) takes a sample at `site_id` for `plan_id` (0:
+ * none). Otherwise E_CONFLICT, checked in this order: "tube_used" on
+ * "barcode" (another site's tube), "tube_full" on "barcode" (filled to its
+ * size), "tube_used" on "barcode" (closed before it was full),
+ * "tube_plan_mismatch" on "plan_id" (opened for another plan, or for none).
+ */
+err nat_tube_admit(const struct nat_tube *t, int64_t site_id, int64_t plan_id) MUST_USE;
+
+/*
+ * The duplicate rule (重复采样), pure: two samples of one person are in the
+ * same round when they share a plan, whatever the days; without a plan,
+ * when they fall on the same China day. This answers the day a sample taken
+ * at `at` for `plan_id` must share with an earlier one: 0 for a plan's
+ * sample (the plan alone decides), else china_day(at).
+ */
+int64_t nat_sample_round_day(int64_t plan_id, int64_t at);
+
 /* How the person was named at sampling. */
 enum nat_sample_method { NAT_BY_CODE = 1, NAT_BY_ID_NUMBER, NAT_BY_VISITOR };
 

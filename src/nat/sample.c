@@ -111,13 +111,28 @@ static err check_plan(db *d, arena *a, int64_t plan_id, int64_t site_region, int
     return E_OK;
 }
 
-/* The tube of `barcode` as the sample needs it; *found_r says. */
-struct tube_row {
-    int64_t id, site_id, plan_id, size, filled;
-    bool open;
-};
+err nat_tube_admit(const struct nat_tube *t, int64_t site_id, int64_t plan_id)
+{
+    if (t->site_id != site_id)
+        return err_set(E_CONFLICT, "tube_used", "barcode", "该试管条码已在其他点位使用");
+    if (t->filled >= t->size)
+        return err_set(E_CONFLICT, "tube_full", "barcode", "该试管已满（%lld/%lld），请换新试管",
+                       (long long)t->filled, (long long)t->size);
+    if (t->state != NAT_TUBE_OPEN)
+        return err_set(E_CONFLICT, "tube_used", "barcode", "该试管已封管，请换新试管");
+    if (t->plan_id != plan_id)
+        return err_set(E_CONFLICT, "tube_plan_mismatch", "plan_id",
+                       "该试管属于另一检测计划，请换新试管");
+    return E_OK;
+}
 
-static err tube_read(db *d, const char *barcode, struct tube_row *t, bool *found_r)
+int64_t nat_sample_round_day(int64_t plan_id, int64_t at)
+{
+    return plan_id ? 0 : china_day(at);
+}
+
+/* The tube of `barcode` as the sample needs it (no names); *found_r says. */
+static err tube_read(db *d, const char *barcode, struct nat_tube *t, bool *found_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -129,36 +144,32 @@ static err tube_read(db *d, const char *barcode, struct tube_row *t, bool *found
     db_bind_text(s, 1, barcode);
     bool row;
     if (!(e = db_row(s, &row)) && row)
-        *t = (struct tube_row){db_col_int64(s, 0), db_col_int64(s, 1),
-                               db_col_int64(s, 2), db_col_int64(s, 3),
-                               db_col_int64(s, 4), !strcmp(db_col_text(s, 5), "open")};
+        *t = (struct nat_tube){
+            .id = db_col_int64(s, 0),
+            .site_id = db_col_int64(s, 1),
+            .plan_id = db_col_int64(s, 2),
+            .size = db_col_int64(s, 3),
+            .filled = db_col_int64(s, 4),
+            .state = (enum nat_tube_state)vocab_parse(&nat_tube_state_vocab, db_col_text(s, 5)),
+        };
     db_done(s);
     if (!e)
         *found_r = row;
     return e;
 }
 
-static err tube_refusal(const struct tube_row *t, int64_t site)
-{
-    if (t->site_id != site)
-        return err_set(E_CONFLICT, "tube_used", "barcode", "该试管条码已在其他点位使用");
-    if (t->filled >= t->size)
-        return err_set(E_CONFLICT, "tube_full", "barcode", "该试管已满（%lld/%lld），请换新试管",
-                       (long long)t->filled, (long long)t->size);
-    return err_set(E_CONFLICT, "tube_used", "barcode", "该试管已封管，请换新试管");
-}
-
 /* Was the person (or visitor) sampled already in this plan, or today
  * without a plan? */
-static err is_duplicate(db *d, const struct nat_sample_input *in, int64_t day, bool *dup_r)
+static err is_duplicate(db *d, const struct nat_sample_input *in, int64_t now, bool *dup_r)
 {
+    int64_t day = nat_sample_round_day(in->plan_id, now);
     struct query q = QUERY_INIT;
     query_sql(&q, in->person_id ? "SELECT 1 FROM nat_samples WHERE person_id = ?"
                                 : "SELECT 1 FROM nat_samples WHERE visitor_id = ?");
     query_int(&q, in->person_id ? in->person_id : in->visitor_id);
     query_sql(&q, " AND plan_id = ?");
     query_int(&q, in->plan_id);
-    if (!in->plan_id) {
+    if (day) {
         query_sql(&q, " AND day = ?");
         query_int(&q, day);
     }
@@ -223,22 +234,19 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
         e = check_plan(d, a, in->plan_id, region, now);
     if (e)
         return e;
-    struct tube_row t;
+    struct nat_tube t;
     bool found;
     if ((e = tube_read(d, in->barcode, &t, &found)))
         return e;
-    if (found && (!t.open || t.site_id != site))
-        return tube_refusal(&t, site);
-    if (found && t.plan_id != in->plan_id)
-        return err_set(E_CONFLICT, "tube_plan_mismatch", "plan_id",
-                       "该试管属于另一检测计划，请换新试管");
+    if (found && (e = nat_tube_admit(&t, site, in->plan_id)))
+        return e;
     if (!found) {
         db_stmt *s;
-        t = (struct tube_row){.id = id_new(),
+        t = (struct nat_tube){.id = id_new(),
                               .site_id = site,
                               .plan_id = in->plan_id,
                               .size = nat_tube_size(kind),
-                              .open = true};
+                              .state = NAT_TUBE_OPEN};
         if ((e = db_prepare(d,
                             "INSERT INTO nat_tubes (id, barcode, kind, size, site_id, region_code, "
                             "plan_id, opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -268,14 +276,14 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
              "ELSE closed_at END WHERE id = ? AND state = 'open' AND filled < size",
              (int64_t[]){now, t.id}, 2, &changed)))
         return e;
-    if (!changed) {
+    if (!changed) { /* another phone took the last place (or closed it) in between */
         t.filled = t.size;
-        return tube_refusal(&t, site);
+        return nat_tube_admit(&t, site, in->plan_id);
     }
     r->filled = t.filled + 1;
     r->size = t.size;
     r->closed = r->filled >= t.size;
-    if ((e = is_duplicate(d, in, day, &r->duplicate)))
+    if ((e = is_duplicate(d, in, now, &r->duplicate)))
         return e;
     int64_t street = regcode_at_most(region, LEVEL_STREET), industry = 0;
     if (in->person_id && (e = person_counting(d, in->person_id, &street, &industry)))
