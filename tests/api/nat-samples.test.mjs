@@ -309,3 +309,17 @@ test('a site closed while staff are on duty refuses sampling', async () => {
   expectError(await sample(staff2, { id_number: p.id_number, barcode: 'CLOSED-01' }), 409, 'site_closed');
   assert.equal(counts(), before);
 });
+
+test('the workbench counts today\'s samples in scope (今日采样人次); tube states are a vocabulary', async () => {
+  const today = async (c) => (await c.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'nat_samples_today');
+  const start = Date.now() - (((Date.now() + 8 * H) % (24 * H)));
+  const inS1 = Number(one(`SELECT COUNT(*) FROM nat_samples WHERE region_code >= ${S1}000000 AND region_code < 110101002000000000 AND at >= ${start}`));
+  assert.ok(inS1 > 10);
+  const w = await today(street1);
+  assert.equal(w.count, inS1);
+  assert.equal(w.console, '/nat/samples');
+  assert.equal((await today(street2)).count, Number(one(`SELECT COUNT(*) FROM nat_samples WHERE region_code >= ${S2}000000 AND region_code < 110101003000000000 AND at >= ${start}`)));
+  const v = (await cc.get('/api/v1/vocabularies')).body;
+  assert.deepEqual(v.nat_tube_kinds.items.map((k) => k.value), ['single', 'pool5', 'pool10', 'pool20']);
+  assert.deepEqual(v.nat_tube_states.items.map((k) => k.label), ['采样中', '已封管']);
+});

@@ -7,4 +7,7 @@ export const natPaths = {
   clockins: `${V1}/clockins`,
   plans: `${V1}/plans`,
   industries: `${V1}/industries`,
+  samples: `${V1}/samples`,
+  tubes: `${V1}/tubes`,
+  scans: `${V1}/scans`,
 };
