@@ -260,6 +260,48 @@ test('a health code scanned (the checkpoint\'s token) names the resident', async
   assert.equal(r.body.items[0].method, 'code');
 });
 
+test('a visitor code names the visitor: masked, counted in the site\'s street, warned the second time; a cancelled booking\'s code refused', async () => {
+  const host = ctx.client();
+  const phone = '13900005678';
+  await host.post('/api/v1/auth/sms/send', { phone });
+  assert.equal((await host.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) })).status, 200);
+  await host.post('/api/v1/me/consent', { version: 'v1' });
+  let r = await host.post('/api/v1/me/person', { name: '接待居民', id_number: rid(), region_code: S1_C1, address: '多福巷2号' });
+  assert.equal(r.status, 201, r.text);
+  // the community saw the document (a self-registration hosts nobody before)
+  assert.equal((await cc.post(`/api/v1/persons/${r.body.person.id}/verify`, { document_checked: true })).status, 200);
+  r = await host.post('/api/v1/me/visitors', {
+    name: '赵访客', id_type: 'resident_id', id_number: residentId('110102', '19920315', 7), phone: '13912345678',
+    purpose: '探亲', valid_from: Date.now() - H, valid_to: Date.now() + 4 * H,
+  });
+  assert.equal(r.status, 201, r.text);
+  const v = r.body;
+  assert.equal((await cc.post(`/api/v1/visitors/${v.id}/confirm`, {})).status, 200);
+  const { token } = (await host.get(`/api/v1/visitors/${v.id}/code`)).body;
+  const f0 = await figures();
+  r = await sample(staff2, { code: token, barcode: 'VIS-00001', tube_kind: 'pool5', plan_id: plan.id });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.visitor, true);
+  assert.equal(r.body.person_id, null);
+  assert.equal(r.body.name, '赵*客');
+  assert.equal(r.body.duplicate, false);
+  // a visitor has no registry street: the site's (景山), residents' row only
+  let f = await figures();
+  assert.equal((f['景山街道/居民'] ?? 0) - (f0['景山街道/居民'] ?? 0), 1);
+  r = await sample(staff2, { code: token, barcode: 'VIS-00001', tube_kind: 'pool5', plan_id: plan.id });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.duplicate, true);
+  assert.deepEqual(await figures(), f, 'counted once');
+  r = await street2.get('/api/v1/nat/samples?barcode=VIS-00001');
+  assert.equal(r.body.total, 2);
+  assert.ok(r.body.items.every((x) => x.visitor && x.name === '赵*客' && x.method === 'visitor'), JSON.stringify(r.body.items));
+  // the booking cancelled: its code is void, refused, nothing written
+  assert.equal((await host.del(`/api/v1/me/visitors/${v.id}`)).status, 204);
+  const before = counts();
+  expectError(await sample(staff2, { code: token, barcode: 'VIS-00001', plan_id: plan.id }), 400, 'visitor_code_revoked', 'code');
+  assert.equal(counts(), before);
+});
+
 test('scope: another street\'s site\'s samples and tubes answer 404 or are not listed', async () => {
   let r = await street2.get('/api/v1/nat/tubes/PL10-0001');
   expectError(r, 404, 'not_found');
