@@ -216,7 +216,6 @@ const struct http_error_code http_error_codes[] = {
     {"totp_required_by_role", "The role requires TOTP; it cannot be turned off"},
     {"tree_too_large", "The region tree requested is too large"},
     {"tube_closed", "The tube is already closed"},
-    {"tube_empty", "An empty tube cannot be closed"},
     {"tube_full", "The tube is full (a pooled tube over its size)"},
     {"tube_plan_mismatch", "The tube was opened for another testing plan"},
     {"tube_used", "The tube barcode belongs to another site or to a tube closed early"},

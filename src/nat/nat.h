@@ -488,7 +488,8 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in,
                     struct nat_sample_result *r) MUST_USE;
 
 /* Close an open tube of a site inside scope early (E_NOT_FOUND; E_CONFLICT
- * "tube_closed" when not open; "tube_empty" when nothing is in it). */
+ * "tube_closed" when not open). A tube is never empty: its first sample
+ * opens it. *t_r (may be NULL) gets the tube as it was before closing. */
 err nat_tube_close(db *d, arena *a, const struct scope *scope, const char *barcode, int64_t user_id,
                    struct nat_tube *t_r) MUST_USE;
 

@@ -404,8 +404,7 @@ err nat_tube_close(db *d, arena *a, const struct scope *scope, const char *barco
         return e;
     if (t.state != NAT_TUBE_OPEN)
         return err_set(E_CONFLICT, "tube_closed", "barcode", "该试管已封管");
-    if (t.filled == 0)
-        return err_set(E_CONFLICT, "tube_empty", "barcode", "空试管不能封管");
+    /* never empty: a tube is opened by its first sample, in its transaction */
     db_stmt *s;
     if ((e = db_prepare(d,
                         "UPDATE nat_tubes SET state = 'closed', closed_at = ?, closed_by = ? "
