@@ -58,3 +58,7 @@ CREATE INDEX nat_site_hours_region ON nat_site_hours (region_code, hour);
 
 -- The site's scans over all time, pushed live with each sample.
 ALTER TABLE nat_sites ADD COLUMN scans BIGINT NOT NULL DEFAULT 0;
+
+-- A sample counts its person under their employer's industry: the employer
+-- text names an enterprise, looked up by name in the sampling transaction.
+CREATE INDEX enterprises_name ON enterprises (name) WHERE deleted_at = 0;
