@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, openPage, assertClean, shot, adoptSession, consolePage, y4mOf, residentId, smsCode } from './lib.mjs';
+import { launch, openPage, assertClean, shot, adoptSession, consolePage, y4mOf, residentId, smsCode, sleep } from './lib.mjs';
 import { startCityWith } from '../api/lib.mjs';
 
 const PW = 'Nat-sample-2026!';
@@ -18,6 +18,9 @@ const H = 3600000;
 let ctx, browser, camera, cc, staff, resident, site;
 
 before(async () => {
+  // the hourly counts asserted below: never straddle an hour's end
+  const left = H - (Date.now() % H);
+  if (left < 90000) await sleep(left + 1000);
   ctx = await startCityWith({ cc_dc: ['command_center', '110101000000'], staff_dc: ['site_staff', '110101001000'] }, PW);
   ({ cc_dc: cc, staff_dc: staff } = ctx.as);
   let r = await cc.post('/api/v1/nat/sites', {
@@ -71,6 +74,7 @@ test('a site worker clocks in, samples a scanned code into a pooled tube, is war
   await field(phone, 'nat-on-duty').waitFor();
   await phone.goto(ctx.url + '/mobile/#/staff/nat/sample');
   assert.equal(await value(phone, 'sample-site'), '多福巷核酸采样点');
+  assert.equal(await value(phone, 'sample-hour-scans'), '0');
   // the only plan running is chosen for them
   assert.equal(await field(phone, 'sample-plan').locator('input').inputValue(), '东城区第十二轮核酸');
   assert.equal(await field(phone, 'sample-tube').count(), 0, 'no open tube yet');
@@ -83,6 +87,7 @@ test('a site worker clocks in, samples a scanned code into a pooled tube, is war
   await field(phone, 'sample-kind-pool10').click();
   await field(phone, 'sample-submit').click();
   await field(phone, 'sample-barcode').locator('.van-field__error-message').filter({ hasText: '试管条码应为6到32位' }).waitFor();
+  await shot(phone, 'mobile-nat-sample-bad-barcode');
   await field(phone, 'sample-barcode').locator('input').fill('DC10-000001');
   await field(phone, 'sample-submit').click();
   await field(phone, 'sample-last').waitFor();
@@ -90,6 +95,7 @@ test('a site worker clocks in, samples a scanned code into a pooled tube, is war
   assert.equal(await value(phone, 'sample-last-fill'), 'DC10-000001（1/10）');
   assert.equal(await value(phone, 'sample-tube-barcode'), 'DC10-000001');
   assert.equal(await value(phone, 'sample-tube-fill'), '1/10');
+  assert.equal(await value(phone, 'sample-hour-scans'), '1');
   assert.equal(await field(phone, 'sample-warning-duplicate_sample').count(), 0);
   await shot(phone, 'mobile-nat-sample-first');
 
@@ -101,6 +107,7 @@ test('a site worker clocks in, samples a scanned code into a pooled tube, is war
   await field(phone, 'sample-submit').click();
   await field(phone, 'sample-warning-duplicate_sample').filter({ hasText: '重复采样' }).waitFor();
   assert.equal(await value(phone, 'sample-tube-fill'), '2/10');
+  assert.equal(await value(phone, 'sample-hour-scans'), '2');
   await shot(phone, 'mobile-nat-sample-duplicate');
 
   // 封管 before it is full
