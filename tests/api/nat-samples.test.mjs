@@ -213,6 +213,28 @@ test('every refusal changes nothing: not clocked in, bad barcode, another site\'
   expectError(await sample(staff1, { barcode: 'NEW-00001' }), 400, 'required', 'code');
   expectError(await sample(staff1, { code: 'FK1.X', id_number: p.id_number, barcode: 'NEW-00001' }), 400, 'required');
   expectError(await sample(staff1, { id_number: p.id_number, barcode: 'NEW-00001', tube_kind: 'pool7' }), 400, 'invalid_value', 'tube_kind');
+  // the body's types and sizes, checked before anything is read
+  for (const [body, f] of [
+    [{ id_number: p.id_number, barcode: 12345678 }, 'barcode'],
+    [{ id_number: p.id_number, barcode: 'X'.repeat(65) }, 'barcode'],
+    [{ id_number: p.id_number, barcode: 'NEW-00001', id_type: 'alien' }, 'id_type'],
+    [{ code: 'F'.repeat(201), barcode: 'NEW-00001' }, 'code'],
+    [{ id_number: 110101, barcode: 'NEW-00001' }, 'id_number'],
+    [{ id_number: p.id_number, barcode: 'NEW-00001', plan_id: 7 }, 'plan_id'],
+  ]) {
+    const r = await sample(staff1, body);
+    assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+    assert.equal(r.body.error.field, f, r.text);
+  }
+  const raw = await staff1.req('POST', '/api/v1/nat/samples', '{"barcode":', { 'content-type': 'application/json' });
+  assert.equal(raw.status, 400, raw.text);
+  // the lists' parameters
+  expectError(await cc.get('/api/v1/nat/samples?site_id=abc'), 400, 'invalid_parameter', 'site_id');
+  expectError(await cc.get('/api/v1/nat/samples?duplicate=2'), 400, 'invalid_parameter', 'duplicate');
+  expectError(await cc.get('/api/v1/nat/tubes?state=lost'), 400, 'invalid_parameter', 'state');
+  assert.equal((await cc.get('/api/v1/nat/scans?from=abc')).status, 400);
+  expectError(await cc.get('/api/v1/nat/samples?barcode=NO-SUCH-TUBE'), 404, 'unknown_tube', 'barcode');
+  expectError(await cc.get('/api/v1/nat/tubes/NO-SUCH-TUBE'), 404, 'not_found');
   expectError(await sample(staff1, { id_number: p.id_number, barcode: 'NEW-00001', plan_id: '99999' }), 404, 'unknown_plan', 'plan_id');
   expectError(await sample(staff1, { id_number: p.id_number, barcode: 'NEW-00001', plan_id: 'abc' }), 400, 'invalid_value', 'plan_id');
   // a tube opened for no plan takes no plan's sample
