@@ -195,6 +195,22 @@ test('the early close of a pooled tube; a closed tube is refused as used', async
   assert.ok(audit.some((x) => x.detail === 'filled=2/5'), JSON.stringify(audit));
 });
 
+test('three phones race for the last place of a pooled tube: exactly one wins, the others are told it is full', async () => {
+  const people = [];
+  for (let i = 0; i < 7; i++) people.push(await person(`抢位${i}号`));
+  for (let i = 0; i < 4; i++) assert.equal((await sample(staff1, { id_number: people[i].id_number, barcode: 'RACE-P5', tube_kind: 'pool5' })).status, 201);
+  const before = counts().split('|').map(Number);
+  const rs = await Promise.all(people.slice(4).map((p) => sample(staff1, { id_number: p.id_number, barcode: 'RACE-P5', tube_kind: 'pool5' })));
+  assert.deepEqual(rs.map((r) => r.status).sort(), [201, 409, 409], rs.map((r) => r.text).join('\n'));
+  for (const r of rs.filter((x) => x.status === 409)) expectError(r, 409, 'tube_full', 'barcode');
+  const won = rs.find((r) => r.status === 201).body;
+  assert.equal(won.filled, 5);
+  assert.equal(won.tube_closed, true);
+  const after = counts().split('|').map(Number);
+  assert.deepEqual(after, [before[0] + 1, before[1], before[2] + 1, before[3], before[4] + 1, before[5] + 1], 'one sample written');
+  assert.equal(one("SELECT filled || '/' || size || ' ' || state FROM nat_tubes WHERE barcode = 'RACE-P5'"), '5/5 closed');
+});
+
 test('every refusal changes nothing: not clocked in, bad barcode, another site\'s tube, unknown person, bad code, plan', async () => {
   const p = await person('拒绝测试');
   const q = await person('景山居民', S2_C1);
