@@ -39,12 +39,19 @@ CREATE TABLE nat_samples (
     method       TEXT NOT NULL,                    -- code | id_number | visitor
     at           BIGINT NOT NULL,
     day          INTEGER NOT NULL,                 -- china_day(at)
+    round_day    INTEGER NOT NULL,                 -- the duplicate rule's day: 0 in a plan, else day
     duplicate    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX nat_samples_tube ON nat_samples (tube_id, at);
 CREATE INDEX nat_samples_region ON nat_samples (region_code, at);
 CREATE INDEX nat_samples_person ON nat_samples (person_id, plan_id, day);
 CREATE INDEX nat_samples_visitor ON nat_samples (visitor_id, plan_id, day);
+-- The first sample of a person (or visitor) in a round (a plan, or a China
+-- day without one) is the only one not marked duplicate: the sampling
+-- INSERT's ON CONFLICT target, so two phones sampling one person at once
+-- count them once.
+CREATE UNIQUE INDEX nat_samples_first ON nat_samples (person_id, visitor_id, plan_id, round_day)
+    WHERE duplicate = 0;
 
 -- Scans per site and hour (the hour's first epoch ms): kept with every sample.
 CREATE TABLE nat_site_hours (

@@ -158,31 +158,6 @@ static err tube_read(db *d, const char *barcode, struct nat_tube *t, bool *found
     return e;
 }
 
-/* Was the person (or visitor) sampled already in this plan, or today
- * without a plan? */
-static err is_duplicate(db *d, const struct nat_sample_input *in, int64_t now, bool *dup_r)
-{
-    int64_t day = nat_sample_round_day(in->plan_id, now);
-    struct query q = QUERY_INIT;
-    query_sql(&q, in->person_id ? "SELECT 1 FROM nat_samples WHERE person_id = ?"
-                                : "SELECT 1 FROM nat_samples WHERE visitor_id = ?");
-    query_int(&q, in->person_id ? in->person_id : in->visitor_id);
-    query_sql(&q, " AND plan_id = ?");
-    query_int(&q, in->plan_id);
-    if (day) {
-        query_sql(&q, " AND day = ?");
-        query_int(&q, day);
-    }
-    query_sql(&q, " LIMIT 1");
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    e = db_row(s, dup_r);
-    db_done(s);
-    return e;
-}
-
 /* The person's street and their employer's industry (0 when the registry
  * links none: the employer text names no live enterprise, or its industry
  * text names no live industry). */
@@ -221,6 +196,50 @@ static err run_ints(db *d, const char *sql, const int64_t *args, int n, int64_t 
     return db_run(s, changed_r);
 }
 
+/* A sample row as nat_sample_take writes it. */
+struct sample_row {
+    const struct nat_sample_input *in;
+    int64_t id, tube_id, site, region, street, industry, at;
+};
+
+/* Insert x (a new id into x->id) as a duplicate or as the first of its
+ * round (nat_sample_round_day); a first that the partial unique index
+ * nat_samples_first already holds is not written: *changed_r (may be NULL)
+ * says 0. */
+static err sample_insert(db *d, struct sample_row *x, bool duplicate, int64_t *changed_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       duplicate ? "INSERT INTO nat_samples (id, person_id, visitor_id, tube_id, "
+                                   "site_id, region_code, plan_id, street_code, industry_id, "
+                                   "staff_id, method, at, day, round_day, duplicate) VALUES (?, ?, "
+                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+                                 : "INSERT INTO nat_samples (id, person_id, visitor_id, tube_id, "
+                                   "site_id, region_code, plan_id, street_code, industry_id, "
+                                   "staff_id, method, at, day, round_day, duplicate) VALUES (?, ?, "
+                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (person_id, "
+                                   "visitor_id, plan_id, round_day) WHERE duplicate = 0 DO NOTHING",
+                       &s);
+    if (e)
+        return e;
+    x->id = id_new();
+    db_bind_int64(s, 1, x->id);
+    db_bind_int64(s, 2, x->in->person_id);
+    db_bind_int64(s, 3, x->in->visitor_id);
+    db_bind_int64(s, 4, x->tube_id);
+    db_bind_int64(s, 5, x->site);
+    db_bind_int64(s, 6, x->region);
+    db_bind_int64(s, 7, x->in->plan_id);
+    db_bind_int64(s, 8, x->street);
+    db_bind_int64(s, 9, x->industry);
+    db_bind_int64(s, 10, x->in->staff_id);
+    db_bind_text(s, 11, methods[x->in->method]);
+    db_bind_int64(s, 12, x->at);
+    db_bind_int64(s, 13, china_day(x->at));
+    db_bind_int64(s, 14, nat_sample_round_day(x->in->plan_id, x->at));
+    return db_run(s, changed_r);
+}
+
 err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct nat_sample_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -228,7 +247,7 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
         return err_set(E_INPUT, "invalid_barcode", "barcode",
                        "试管条码应为6到32位数字、字母或连字符");
     enum nat_tube_kind kind = in->kind ? in->kind : NAT_TUBE_SINGLE;
-    int64_t site = 0, region = 0, now = now_ms(), day = china_day(now);
+    int64_t site = 0, region = 0, now = now_ms();
     err e = staff_site(d, in->staff_id, &site, &region);
     if (!e && in->plan_id)
         e = check_plan(d, a, in->plan_id, region, now);
@@ -283,41 +302,33 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
     r->filled = t.filled + 1;
     r->size = t.size;
     r->closed = r->filled >= t.size;
-    if ((e = is_duplicate(d, in, now, &r->duplicate)))
-        return e;
     int64_t street = regcode_at_most(region, LEVEL_STREET), industry = 0;
     if (in->person_id && (e = person_counting(d, in->person_id, &street, &industry)))
         return e;
+    /* The first sample of the round is the one the unique index admits as
+     * not a duplicate: a phone racing another for the same person waits
+     * for it and finds the place taken, so the person is counted once. */
+    struct sample_row x = {.in = in,
+                           .tube_id = t.id,
+                           .site = site,
+                           .region = region,
+                           .street = street,
+                           .industry = industry,
+                           .at = now};
+    int64_t first;
+    if ((e = sample_insert(d, &x, false, &first)))
+        return e;
+    r->duplicate = first == 0;
+    if (r->duplicate && (e = sample_insert(d, &x, true, NULL)))
+        return e;
+    r->id = x.id;
     if (in->plan_id && !r->duplicate) {
         if ((e = nat_plan_count(d, in->plan_id, street, 0, 1)))
             return e;
         if (industry && (e = nat_plan_count(d, in->plan_id, street, industry, 1)))
             return e;
     }
-    r->id = id_new();
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO nat_samples (id, person_id, visitor_id, tube_id, site_id, "
-                        "region_code, plan_id, street_code, industry_id, staff_id, method, at, "
-                        "day, duplicate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        &s)))
-        return e;
-    db_bind_int64(s, 1, r->id);
-    db_bind_int64(s, 2, in->person_id);
-    db_bind_int64(s, 3, in->visitor_id);
-    db_bind_int64(s, 4, t.id);
-    db_bind_int64(s, 5, site);
-    db_bind_int64(s, 6, region);
-    db_bind_int64(s, 7, in->plan_id);
-    db_bind_int64(s, 8, street);
-    db_bind_int64(s, 9, industry);
-    db_bind_int64(s, 10, in->staff_id);
-    db_bind_text(s, 11, methods[in->method]);
-    db_bind_int64(s, 12, now);
-    db_bind_int64(s, 13, day);
-    db_bind_int64(s, 14, r->duplicate ? 1 : 0);
-    if ((e = db_run(s, NULL)))
-        return e;
     /* China hours start on UTC hours (+8 h exactly), so the hour is a floor */
     int64_t hour = now - now % HOUR_MS;
     if ((e = run_ints(d,

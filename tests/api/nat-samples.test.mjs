@@ -211,6 +211,17 @@ test('three phones race for the last place of a pooled tube: exactly one wins, t
   assert.equal(one("SELECT filled || '/' || size || ' ' || state FROM nat_tubes WHERE barcode = 'RACE-P5'"), '5/5 closed');
 });
 
+test('three phones sample one person at once in a plan: one first sample, two duplicates, counted once', async () => {
+  const p = await person('同时采样');
+  const f0 = await figures();
+  const rs = await Promise.all(['RACE-S1', 'RACE-S2', 'RACE-S3'].map((barcode) => sample(staff1, { id_number: p.id_number, barcode, plan_id: plan.id })));
+  assert.deepEqual(rs.map((r) => r.status), [201, 201, 201], rs.map((r) => r.text).join('\n'));
+  assert.deepEqual(rs.map((r) => r.body.duplicate).sort(), [false, true, true]);
+  const f = await figures();
+  assert.equal(f['东华门街道/居民'] - (f0['东华门街道/居民'] ?? 0), 1);
+  assert.equal(one(`SELECT COUNT(*), SUM(duplicate) FROM nat_samples WHERE person_id = ${p.id}`), '3|2');
+});
+
 test('every refusal changes nothing: not clocked in, bad barcode, another site\'s tube, unknown person, bad code, plan', async () => {
   const p = await person('拒绝测试');
   const q = await person('景山居民', S2_C1);
