@@ -7,7 +7,10 @@
  * and state, the plan's actual figure (nat_plan_count), the site's scans
  * and its hour's count, so the statistics read counters, never samples.
  * The tube row is claimed by a conditional UPDATE (filled < size, state
- * open), so two phones filling the last place of one tube cannot both win.
+ * open), so two phones filling the last place of one tube cannot both win;
+ * the first sample of a person's round is the one the partial unique index
+ * nat_samples_first admits, so two phones sampling one person at once
+ * count them once.
  */
 #include <string.h>
 
