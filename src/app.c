@@ -98,5 +98,6 @@ err app_routes(void)
     ADD(nat);
     ADD(nat_plan);
     ADD(nat_match);
+    ADD(nat_sample);
     return E_OK;
 }

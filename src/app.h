@@ -52,6 +52,7 @@ extern const struct export_source case_observation_export, task_export, case_che
 ROUTES(nat);
 ROUTES(nat_plan);
 ROUTES(nat_match);
+ROUTES(nat_sample);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

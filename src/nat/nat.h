@@ -75,6 +75,7 @@ struct nat_site {
     int64_t unattended_since;  /* 0: not flagged (无人值守) */
     int64_t version, created_at, updated_at;
     const char *city_code; /* the city's code matched to it (东软匹配), "" none */
+    int64_t scans;         /* samples taken there, all time (点位扫码人数) */
 };
 
 enum {
@@ -544,5 +545,172 @@ err nat_city_review(db *d, arena *a, const struct scope *scope, int64_t id, int6
 
 /* The city site as the API writes it, with "candidates" after a find. */
 json_t *nat_city_json(const struct nat_city_site *c);
+/* ---- tubes and samples (part 2) ------------------------------------------------- */
+
+#define NAT_BARCODE_MIN 6
+#define NAT_BARCODE_MAX 32
+
+enum nat_tube_kind {
+    NAT_TUBE_SINGLE = 1, /* 单管 */
+    NAT_TUBE_POOL5,      /* 混采 5:1 */
+    NAT_TUBE_POOL10,     /* 混采 10:1 */
+    NAT_TUBE_POOL20,     /* 混采 20:1 */
+    NAT_TUBE_KIND__COUNT
+};
+extern const struct vocab nat_tube_kind_vocab; /* single, pool5, pool10, pool20 */
+int nat_tube_size(enum nat_tube_kind k);       /* 1, 5, 10, 20 */
+
+/* Later parts append: packed, in transit, received, resulted. */
+enum nat_tube_state {
+    NAT_TUBE_OPEN = 1, /* 采样中 */
+    NAT_TUBE_CLOSED,   /* 已封管 */
+    NAT_TUBE_STATE__COUNT
+};
+extern const struct vocab nat_tube_state_vocab;
+
+/* A barcode is 6..32 of [0-9A-Za-z-]. */
+bool nat_barcode_valid(const char *s);
+
+struct nat_tube {
+    int64_t id;
+    const char *barcode;
+    enum nat_tube_kind kind;
+    int64_t size, filled;
+    int64_t site_id;
+    const char *site_name;
+    int64_t region_code; /* the site's */
+    const char *region_name;
+    int64_t plan_id; /* 0: none */
+    const char *plan_name;
+    int64_t opened_by;
+    const char *opened_by_name;
+    enum nat_tube_state state;
+    int64_t opened_at, closed_at, closed_by;
+};
+
+/*
+ * The rule of a sample meeting an existing tube (pure; nat_sample_take
+ * applies it to the row it read): E_OK when `t` (its site_id, plan_id,
+ * size, filled and state) takes a sample at `site_id` for `plan_id` (0:
+ * none). Otherwise E_CONFLICT, checked in this order: "tube_used" on
+ * "barcode" (another site's tube), "tube_full" on "barcode" (filled to its
+ * size), "tube_used" on "barcode" (closed before it was full),
+ * "tube_plan_mismatch" on "plan_id" (opened for another plan, or for none).
+ */
+err nat_tube_admit(const struct nat_tube *t, int64_t site_id, int64_t plan_id) MUST_USE;
+
+/*
+ * The duplicate rule (重复采样), pure: two samples of one person are in the
+ * same round when they share a plan, whatever the days; without a plan,
+ * when they fall on the same China day. This answers the day a sample taken
+ * at `at` for `plan_id` must share with an earlier one: 0 for a plan's
+ * sample (the plan alone decides), else china_day(at).
+ */
+int64_t nat_sample_round_day(int64_t plan_id, int64_t at);
+
+/* How the person was named at sampling. */
+enum nat_sample_method { NAT_BY_CODE = 1, NAT_BY_ID_NUMBER, NAT_BY_VISITOR };
+
+struct nat_sample_input {
+    int64_t person_id;  /* resolved by the caller (code or id number), or 0 */
+    int64_t visitor_id; /* a checked visitor code's visitor, or 0 */
+    enum nat_sample_method method;
+    const char *barcode;
+    enum nat_tube_kind kind; /* used when the barcode opens a new tube; 0: single */
+    int64_t plan_id;         /* 0: none */
+    int64_t staff_id;        /* the caller: must be clocked in */
+};
+
+struct nat_sample_result {
+    int64_t id, tube_id, site_id;
+    int64_t filled, size;
+    bool opened;    /* this sample opened the tube */
+    bool closed;    /* this sample filled the tube and closed it */
+    bool duplicate; /* the person was already sampled in the plan (or day) */
+    int64_t scans;  /* the site's scans this hour, this one included */
+};
+
+/*
+ * Take a sample inside the caller's transaction: the staff's open
+ * clock-in names the site (E_CONFLICT "not_clocked_in"; "site_closed"
+ * when the site is closed or deleted). The barcode (E_INPUT
+ * "invalid_barcode" on "barcode") names an open tube of this site or a new
+ * one (opened with `kind` and the plan); E_CONFLICT "tube_used" when it
+ * belongs to another site or was closed before it was full, "tube_full"
+ * when it is full, "tube_plan_mismatch" (field plan_id) when it was opened
+ * for another plan. The plan: a live plan whose region overlaps the site's
+ * and running now (E_NOT_FOUND "unknown_plan" / E_CONFLICT
+ * "plan_not_running" on "plan_id"). A person sampled again in the same
+ * plan (the same China day without one) is accepted with duplicate set and
+ * not counted again; otherwise nat_plan_count adds 1 to the person's street
+ * (a visitor's: the site's) with industry 0 and with their employer's
+ * industry when the registry links one. Every sample adds 1 to the site's
+ * scans and to its hour, and the site is pushed ("sample").
+ */
+err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in,
+                    struct nat_sample_result *r) MUST_USE;
+
+/* Close an open tube of a site inside scope early (E_NOT_FOUND; E_CONFLICT
+ * "tube_closed" when not open). A tube is never empty: its first sample
+ * opens it. *t_r (may be NULL) gets the tube as it was before closing. */
+err nat_tube_close(db *d, arena *a, const struct scope *scope, const char *barcode, int64_t user_id,
+                   struct nat_tube *t_r) MUST_USE;
+
+err nat_tube_find(db *d, arena *a, const struct scope *scope, const char *barcode,
+                  struct nat_tube *t_r) MUST_USE;
+
+struct nat_tube_filter {
+    int64_t region_code, site_id, plan_id;
+    enum nat_tube_state state; /* 0 any */
+    int64_t from, to;          /* opened_at in [from, to) */
+    int64_t page, page_size;
+};
+err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_tube_filter *f,
+                  struct nat_tube **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+json_t *nat_tube_json(const struct nat_tube *t);
+
+struct nat_sample {
+    int64_t id, person_id, visitor_id, tube_id;
+    const char *barcode;
+    enum nat_tube_kind tube_kind;
+    const char *name; /* the person's or visitor's, decrypted: mask before replying */
+    const char *id_number;
+    int64_t site_id;
+    const char *site_name;
+    int64_t region_code; /* the site's */
+    const char *region_name;
+    int64_t plan_id;
+    const char *plan_name;
+    int64_t staff_id;
+    const char *staff_name;
+    enum nat_sample_method method;
+    int64_t at;
+    bool duplicate;
+};
+
+struct nat_sample_filter {
+    int64_t region_code, site_id, plan_id, tube_id, person_id;
+    int duplicate;    /* -1 any */
+    int64_t from, to; /* at in [from, to) */
+    int64_t page, page_size;
+};
+/* Newest first; names and id numbers decrypted (the caller masks). */
+err nat_sample_list(db *d, arena *a, const struct scope *scope, const struct nat_sample_filter *f,
+                    struct nat_sample **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+/* reveal: names and id numbers in full, else masked. */
+json_t *nat_sample_json(arena *a, const struct nat_sample *s, bool reveal);
+
+struct nat_site_hour {
+    int64_t site_id;
+    const char *site_name;
+    int64_t region_code;
+    const char *region_name;
+    int64_t hour; /* epoch ms of the hour's start */
+    int64_t n;
+};
+/* Scan counts per site and hour inside scope, newest hour first. */
+err nat_site_hours(db *d, arena *a, const struct scope *scope, int64_t region_code, int64_t site_id,
+                   int64_t from, int64_t to, int64_t page, int64_t page_size,
+                   struct nat_site_hour **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 #endif

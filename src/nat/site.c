@@ -229,7 +229,7 @@ static void storage_build(void)
     fields_sql_cols(nat_site_rows, n, "s.", st.cols, sizeof st.cols);
     fields_sql_put(st.cols, sizeof st.cols,
                    ", r.name, s.queue_length, s.queue_at, s.queue_by, u.display_name, s.on_duty, "
-                   "s.unattended_since, s.version, s.created_at, s.updated_at, "
+                   "s.unattended_since, s.version, s.created_at, s.updated_at, s.scans, "
                    "(SELECT MIN(c.code) FROM nat_city_sites c WHERE c.site_id = s.id AND "
                    "c.state IN ('auto', 'confirmed')) " SITE_FROM);
 }
@@ -251,6 +251,7 @@ enum {
     C_VERSION,
     C_CREATED_AT,
     C_UPDATED_AT,
+    C_SCANS,
     C_CITY_CODE /* the city's code matched to it (match.c) */
 };
 
@@ -271,6 +272,7 @@ static err read_row(db_stmt *s, arena *a, struct nat_site *v)
     v->version = db_col_int64(s, C_VERSION);
     v->created_at = db_col_int64(s, C_CREATED_AT);
     v->updated_at = db_col_int64(s, C_UPDATED_AT);
+    v->scans = db_col_int64(s, C_SCANS);
     v->city_code = arena_strdup(a, db_col_text(s, C_CITY_CODE));
     return E_OK;
 }
@@ -417,6 +419,7 @@ json_t *nat_site_json(const struct nat_site *v)
     json_object_set_new(o, "queue_by_name",
                         v->queue_at ? json_string(v->queue_by_name) : json_null());
     json_object_set_new(o, "on_duty", json_integer(v->on_duty));
+    json_object_set_new(o, "scans", json_integer(v->scans));
     json_object_set_new(o, "unattended", json_boolean(v->unattended_since > 0));
     json_object_set_new(o, "unattended_since",
                         v->unattended_since ? json_integer(v->unattended_since) : json_null());

@@ -36,7 +36,8 @@ static const struct vocab *const vocabs[] = {
     &incident_category_vocab, &incident_state_vocab,  &incident_outcome_vocab,
     &routing_action_vocab,    &case_action_vocab,     &task_state_vocab,
     &task_priority_vocab,     &check_by_vocab,        &symptom_vocab,
-    &nat_site_kind_vocab,     &nat_site_state_vocab,
+    &nat_site_kind_vocab,     &nat_site_state_vocab,  &nat_tube_kind_vocab,
+    &nat_tube_state_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

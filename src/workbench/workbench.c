@@ -211,6 +211,17 @@ static const struct wb_def defs[WB__COUNT] = {
          {SCOPED},
          "SELECT COUNT(*) FROM nat_clockins WHERE region_code >= ? AND region_code < ? "
          "AND out_at = 0"},
+    /* 点位扫码人数 today: the samples' own (region_code, at) index */
+    [WB_NAT_SAMPLES_TODAY] = {"nat_samples_today",
+                              "今日采样人次",
+                              "人次",
+                              false,
+                              {PERM_NAT_READ},
+                              "/nat/samples",
+                              NULL, /* sampling itself: the 核酸采样 entry (nat.write) */
+                              {SCOPED, B_DAY},
+                              "SELECT COUNT(*) FROM nat_samples WHERE region_code >= ? AND "
+                              "region_code < ? AND at >= ?"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -99,3 +99,33 @@ export async function shot(page, name) {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+// A Y4M video (YUV4MPEG2, I420) of a PNG centred on white, for Chromium's
+// --use-file-for-fake-video-capture (a fake camera showing a QR code: pass
+// the file to launch({ args }) with the fake-media switches). The PNG is
+// decoded by drawing it on a canvas in `page`.
+export async function y4mOf(page, png, file, W = 640, H = 480) {
+  const rgba = await page.evaluate(async ({ b64, W, H }) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = W;
+    c.height = H;
+    const g = c.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, W, H);
+    const s = Math.min(W, H) - 40;
+    g.imageSmoothingEnabled = false;
+    g.drawImage(img, (W - s) / 2, (H - s) / 2, s, s);
+    return Array.from(g.getImageData(0, 0, W, H).data);
+  }, { b64: Buffer.from(png).toString('base64'), W, H });
+  const y = Buffer.alloc(W * H);
+  for (let i = 0; i < W * H; i++) {
+    const [r, g, b] = [rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]];
+    y[i] = Math.round(16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255);
+  }
+  const chroma = Buffer.alloc((W / 2) * (H / 2), 128); // grey: the luminance is what a decoder reads
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), y, chroma, chroma]);
+  fs.writeFileSync(file, Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F10:1 Ip A1:1 C420jpeg\n`), ...Array(10).fill(frame)]));
+}

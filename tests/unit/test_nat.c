@@ -1,7 +1,9 @@
 /*
  * Unit tests of the pure parts of nat/ (nat.h): opening hours parsed and
  * tested at the exact edges of their ranges in China time, the distance of
- * a clock-in, and the site input check field by field.
+ * a clock-in, the site input check field by field, and the sampling rules:
+ * tube sizes, barcodes, a tube's admission of a sample and the duplicate
+ * round at the China midnight.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -135,13 +137,109 @@ static void site_input_check(void **state)
     assert_int_equal(nat_site_input_check(&clear, false), E_OK);
 }
 
+static void tube_sizes(void **state)
+{
+    (void)state;
+    assert_int_equal(nat_tube_size(NAT_TUBE_SINGLE), 1);
+    assert_int_equal(nat_tube_size(NAT_TUBE_POOL5), 5);
+    assert_int_equal(nat_tube_size(NAT_TUBE_POOL10), 10);
+    assert_int_equal(nat_tube_size(NAT_TUBE_POOL20), 20);
+    assert_int_equal(vocab_parse(&nat_tube_kind_vocab, "pool10"), NAT_TUBE_POOL10);
+    assert_true(vocab_parse(&nat_tube_kind_vocab, "pool7") <= 0);
+}
+
+static void barcodes(void **state)
+{
+    (void)state;
+    const char *good[] = {"ABC123", "SG-000001", "a-b-c-", "01234567890123456789012345678901"};
+    const char *bad[] = {NULL,      "",        "ABC12",      "012345678901234567890123456789012",
+                         "ABC 123", "AB_1234", "条码123456", "ABC123\n",
+                         "ABC/123"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_true(nat_barcode_valid(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(nat_barcode_valid(bad[i]));
+}
+
+static void tube_admission(void **state)
+{
+    (void)state;
+    const int64_t site = 7, plan = 9;
+    struct {
+        struct nat_tube t;
+        int64_t plan;
+        const char *slug, *field; /* NULL: admitted */
+    } cases[] = {
+        {{.site_id = site, .plan_id = plan, .size = 10, .filled = 9, .state = NAT_TUBE_OPEN},
+         plan,
+         NULL,
+         NULL},
+        {{.site_id = site, .size = 5, .filled = 0, .state = NAT_TUBE_OPEN}, 0, NULL, NULL},
+        /* another site's tube, even an open one with room */
+        {{.site_id = 8, .plan_id = plan, .size = 10, .filled = 1, .state = NAT_TUBE_OPEN},
+         plan,
+         "tube_used",
+         "barcode"},
+        /* full: whatever the plan asked */
+        {{.site_id = site, .size = 10, .filled = 10, .state = NAT_TUBE_CLOSED},
+         plan,
+         "tube_full",
+         "barcode"},
+        {{.site_id = site, .size = 1, .filled = 1, .state = NAT_TUBE_CLOSED},
+         0,
+         "tube_full",
+         "barcode"},
+        /* closed early by staff */
+        {{.site_id = site, .size = 20, .filled = 3, .state = NAT_TUBE_CLOSED},
+         0,
+         "tube_used",
+         "barcode"},
+        /* another plan, or a plan's sample into a tube of none and back */
+        {{.site_id = site, .plan_id = plan, .size = 10, .filled = 1, .state = NAT_TUBE_OPEN},
+         10,
+         "tube_plan_mismatch",
+         "plan_id"},
+        {{.site_id = site, .size = 10, .filled = 1, .state = NAT_TUBE_OPEN},
+         plan,
+         "tube_plan_mismatch",
+         "plan_id"},
+        {{.site_id = site, .plan_id = plan, .size = 10, .filled = 1, .state = NAT_TUBE_OPEN},
+         0,
+         "tube_plan_mismatch",
+         "plan_id"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        err e = nat_tube_admit(&cases[i].t, site, cases[i].plan);
+        if (!cases[i].slug) {
+            assert_int_equal(e, E_OK);
+            continue;
+        }
+        assert_int_equal(e, E_CONFLICT);
+        assert_string_equal(err_last()->slug, cases[i].slug);
+        assert_string_equal(err_last()->field, cases[i].field);
+    }
+}
+
+static void duplicate_round(void **state)
+{
+    (void)state;
+    /* without a plan: the China day, which turns at 16:00 UTC */
+    assert_int_equal(nat_sample_round_day(0, at(0)), nat_sample_round_day(0, at(1439)));
+    assert_int_equal(nat_sample_round_day(0, at(0) - 1) + 1, nat_sample_round_day(0, at(0)));
+    assert_int_equal(nat_sample_round_day(0, at(1440)), nat_sample_round_day(0, at(0)) + 1);
+    assert_true(nat_sample_round_day(0, at(0)) > 0);
+    /* with a plan: one round whatever the days */
+    assert_int_equal(nat_sample_round_day(9, at(0)), 0);
+    assert_int_equal(nat_sample_round_day(9, at(3 * 1440 + 5)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hours_parse_forms),
-        cmocka_unit_test(hours_open_at_edges),
-        cmocka_unit_test(distance),
-        cmocka_unit_test(site_input_check),
+        cmocka_unit_test(hours_parse_forms), cmocka_unit_test(hours_open_at_edges),
+        cmocka_unit_test(distance),          cmocka_unit_test(site_input_check),
+        cmocka_unit_test(tube_sizes),        cmocka_unit_test(barcodes),
+        cmocka_unit_test(tube_admission),    cmocka_unit_test(duplicate_round),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

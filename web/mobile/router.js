@@ -42,6 +42,7 @@ const router = createRouter({
     { path: '/staff/observations/:id', component: () => import('./views/ObservationDetail.vue'), meta: { kind: 'staff' } },
     { path: '/staff/overview', component: () => import('./views/StaffOverview.vue'), meta: { kind: 'staff' } },
     { path: '/staff/nat', component: () => import('./views/StaffNat.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/nat/sample', component: () => import('./views/StaffSample.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -19,7 +19,8 @@ export const STAFF_ENTRIES = [
   { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },
   // 点位打卡 and 排队上报 (issue 10): site staff at the testing sites of their scope
   { key: 'nat-clockin', title: '点位打卡', icon: 'location-o', roles: ['site_staff'], to: '/staff/nat' },
-  { key: 'sampling', title: '核酸采样', icon: 'bag-o', roles: ['site_staff'] },
+  // 核酸采样 (issue 10 part 2): health code then tube, at the site clocked in at
+  { key: 'sampling', title: '核酸采样', icon: 'bag-o', roles: ['site_staff'], to: '/staff/nat/sample' },
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },

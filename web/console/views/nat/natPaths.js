@@ -8,4 +8,7 @@ export const natPaths = {
   plans: `${V1}/plans`,
   industries: `${V1}/industries`,
   citySites: `${V1}/city-sites`,
+  samples: `${V1}/samples`,
+  tubes: `${V1}/tubes`,
+  scans: `${V1}/scans`,
 };
