@@ -560,10 +560,15 @@ enum nat_tube_kind {
 extern const struct vocab nat_tube_kind_vocab; /* single, pool5, pool10, pool20 */
 int nat_tube_size(enum nat_tube_kind k);       /* 1, 5, 10, 20 */
 
-/* Later parts append: packed, in transit, received, resulted. */
+/* A tube moves forward only: open → closed (full or 封管) → packed → in_transit
+ * → received (transport, nat.h "transport") → resulted (the laboratory). */
 enum nat_tube_state {
-    NAT_TUBE_OPEN = 1, /* 采样中 */
-    NAT_TUBE_CLOSED,   /* 已封管 */
+    NAT_TUBE_OPEN = 1,   /* 采样中 */
+    NAT_TUBE_CLOSED,     /* 已封管 */
+    NAT_TUBE_PACKED,     /* 已装箱: in a box at the site (transport) */
+    NAT_TUBE_IN_TRANSIT, /* 转运中: its box handed to a courier */
+    NAT_TUBE_RECEIVED,   /* 已签收: its box signed for by the laboratory */
+    NAT_TUBE_RESULTED,   /* 已出结果: the laboratory recorded its result */
     NAT_TUBE_STATE__COUNT
 };
 extern const struct vocab nat_tube_state_vocab;

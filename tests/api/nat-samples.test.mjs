@@ -412,5 +412,5 @@ test('the workbench counts today\'s samples in scope (今日采样人次); tube 
   assert.equal((await today(street2)).count, Number(one(`SELECT COUNT(*) FROM nat_samples WHERE region_code >= ${S2}000000 AND region_code < 110101003000000000 AND at >= ${start}`)));
   const v = (await cc.get('/api/v1/vocabularies')).body;
   assert.deepEqual(v.nat_tube_kinds.items.map((k) => k.value), ['single', 'pool5', 'pool10', 'pool20']);
-  assert.deepEqual(v.nat_tube_states.items.map((k) => k.label), ['采样中', '已封管']);
+  assert.deepEqual(v.nat_tube_states.items.map((k) => k.label), ['采样中', '已封管', '已装箱', '转运中', '已签收', '已出结果']);
 });
