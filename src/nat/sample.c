@@ -35,12 +35,9 @@ const struct vocab nat_tube_kind_vocab = VOCAB("nat_tube_kinds", "试管类型",
 _Static_assert(sizeof tube_kinds / sizeof tube_kinds[0] == NAT_TUBE_KIND__COUNT, "every kind");
 
 static const struct vocab_word tube_states[] = {
-    [NAT_TUBE_OPEN] = {"open", "采样中"},
-    [NAT_TUBE_CLOSED] = {"closed", "已封管"},
-    [NAT_TUBE_PACKED] = {"packed", "已装箱"},
-    [NAT_TUBE_IN_TRANSIT] = {"in_transit", "转运中"},
-    [NAT_TUBE_RECEIVED] = {"received", "已签收"},
-    [NAT_TUBE_RESULTED] = {"resulted", "已出结果"},
+    [NAT_TUBE_OPEN] = {"open", "采样中"},         [NAT_TUBE_CLOSED] = {"closed", "已封管"},
+    [NAT_TUBE_PACKED] = {"packed", "已装箱"},     [NAT_TUBE_IN_TRANSIT] = {"in_transit", "转运中"},
+    [NAT_TUBE_RECEIVED] = {"received", "已签收"}, [NAT_TUBE_RESULTED] = {"resulted", "已出结果"},
 };
 const struct vocab nat_tube_state_vocab = VOCAB("nat_tube_states", "试管状态", tube_states);
 _Static_assert(sizeof tube_states / sizeof tube_states[0] == NAT_TUBE_STATE__COUNT, "every state");
