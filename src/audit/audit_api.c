@@ -211,26 +211,18 @@ static err query(struct req *r, const struct audit_filter *f, int64_t page, int6
     return E_OK;
 }
 
-static void set_id_or_null(json_t *o, const char *key, int64_t id)
-{
-    if (id)
-        json_set_id(o, key, id);
-    else
-        json_object_set_new(o, key, json_null());
-}
-
 static json_t *entry_json(const struct entry *x)
 {
     json_t *o = json_object();
     json_set_id(o, "id", x->id);
     json_object_set_new(o, "at", json_integer(x->at));
-    set_id_or_null(o, "user_id", x->user_id);
+    json_set_id_or_null(o, "user_id", x->user_id);
     json_object_set_new(o, "username", json_string(x->username));
     json_object_set_new(o, "role", json_string(x->role));
     json_object_set_new(o, "ip", json_string(x->ip));
     json_object_set_new(o, "action", json_string(x->action));
     json_object_set_new(o, "object_type", json_string(x->object_type));
-    set_id_or_null(o, "object_id", x->object_id);
+    json_set_id_or_null(o, "object_id", x->object_id);
     json_object_set_new(o, "result", json_string(x->result));
     json_object_set_new(o, "detail", json_string(x->detail));
     json_object_set_new(o, "node", json_integer(x->node));

@@ -205,6 +205,14 @@ void json_set_id(json_t *obj, const char *key, int64_t id)
     json_object_set_new(obj, key, json_string(buf));
 }
 
+void json_set_id_or_null(json_t *obj, const char *key, int64_t id)
+{
+    if (id)
+        json_set_id(obj, key, id);
+    else
+        json_object_set_new(obj, key, json_null());
+}
+
 void json_set_region(json_t *obj, int64_t code, const char *name)
 {
     char buf[19];

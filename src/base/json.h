@@ -63,6 +63,9 @@ bool utf8_valid_text(const char *s);
 
 /* Add an int64 as a JSON string (ids exceed JavaScript's 2^53). */
 void json_set_id(json_t *obj, const char *key, int64_t id);
+/* The same, or null when id is 0: an optional reference (a report's task,
+ * a user's person) says "none" as null, never as the id "0". */
+void json_set_id_or_null(json_t *obj, const char *key, int64_t id);
 /* A record's region as every reply shows it: "region_code", the code as
  * regcode_format writes it, and "region_name" unless name is NULL. */
 void json_set_region(json_t *obj, int64_t code, const char *name);

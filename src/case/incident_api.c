@@ -280,11 +280,11 @@ static json_t *incident_json(arena *a, const struct incident *v, bool reveal, bo
     json_object_set_new(o, "id_type", json_string(sj->id_type ? id_type_name(sj->id_type) : ""));
     json_object_set_new(o, "id_number",
                         str_or_null(reveal ? sj->id_number : mask_id_number(a, sj->id_number)));
-    json_set_id(o, "person_id", v->person_id);
-    json_set_id(o, "venue_id", v->venue_id);
-    json_set_id(o, "access_id", v->access_id);
-    json_set_id(o, "task_id", v->task_id);
-    json_set_id(o, "observation_id", v->observation_id);
+    json_set_id_or_null(o, "person_id", v->person_id);
+    json_set_id_or_null(o, "venue_id", v->venue_id);
+    json_set_id_or_null(o, "access_id", v->access_id);
+    json_set_id_or_null(o, "task_id", v->task_id);
+    json_set_id_or_null(o, "observation_id", v->observation_id);
     json_object_set_new(o, "reporter_name", json_string(v->reporter_name ? v->reporter_name : ""));
     json_object_set_new(o, "version", json_integer(v->version));
     return o;

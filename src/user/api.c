@@ -23,14 +23,6 @@ static void set_str_or_null(json_t *o, const char *key, const char *v)
     json_object_set_new(o, key, v ? json_string(v) : json_null());
 }
 
-static void set_id_or_null(json_t *o, const char *key, int64_t id)
-{
-    if (id)
-        json_set_id(o, key, id);
-    else
-        json_object_set_new(o, key, json_null());
-}
-
 static json_t *roles_json(const struct user *u)
 {
     json_t *a = json_array();
@@ -50,11 +42,11 @@ static json_t *user_json(const struct user *u)
     json_object_set_new(o, "display_name", json_string(u->display_name));
     json_object_set_new(o, "kind", json_string(u->resident ? "resident" : "staff"));
     json_set_region(o, u->region_code, u->region_name);
-    set_id_or_null(o, "department_id", u->department_id);
+    json_set_id_or_null(o, "department_id", u->department_id);
     set_str_or_null(o, "department_name", u->department_name);
     json_object_set_new(o, "roles", roles_json(u));
     set_str_or_null(o, "phone", u->phone_masked);
-    set_id_or_null(o, "person_id", u->person_id);
+    json_set_id_or_null(o, "person_id", u->person_id);
     json_object_set_new(o, "must_change_password", json_boolean(u->must_change_password));
     json_object_set_new(o, "totp_enabled", json_boolean(u->totp_enabled));
     json_object_set_new(o, "totp_required", json_boolean(u->totp_required));
