@@ -9,6 +9,7 @@
 #include "http/export.h"
 #include "device/device.h"
 #include "health/health.h"
+#include "hotline/hotline.h"
 #include "person/person.h"
 #include "vehicle/vehicle.h"
 #include "visitor/visitor.h"
@@ -97,5 +98,8 @@ err app_routes(void)
     ADD(export_job);
     ADD(nat);
     ADD(nat_plan);
+    /* hotline tickets: their counters, then the routes */
+    HOOK(hotline_register());
+    ADD(hotline);
     return E_OK;
 }

@@ -59,6 +59,8 @@ static const struct {
 } kinds[] = {
     {"code.recompute", PERM_CODE_RULES},
     {"case.import", PERM_CASE_IMPORT},
+    {"hotline.import", PERM_HOTLINE_IMPORT},
+    {"hotline.rematch", PERM_HOTLINE_RULES},
 };
 
 static bool kind_allowed(const struct principal *who, const char *kind)
