@@ -5,14 +5,16 @@
  *   POST   /api/v1/hotline/import          an upload (xlsx; format=csv for CSV): 202 {job_id, rows}
  *          ?dry_run=1                      check and match only, nothing written
  *   GET    /api/v1/hotline/tickets         the list (street, rule_id, matched, category,
- *                                          from, to, q; paging; format=csv|xlsx; reveal=1)
+ *                                          from, to (epoch ms), q; paging; format=csv|xlsx;
+ *                                          reveal=1)
  *   GET    /api/v1/hotline/tickets/{id}    one ticket (reveal=1)
  *   GET    /api/v1/hotline/rules           the extraction rules
  *   POST   /api/v1/hotline/rules           a rule: 201 {rule, job_id} (the re-application)
  *   PATCH  /api/v1/hotline/rules/{id}      change it: 200 {rule, job_id}
  *   DELETE /api/v1/hotline/rules/{id}      delete it: 200 {job_id}
  *   GET    /api/v1/hotline/counts          tickets, matched tickets and matches per rule by
- *                                          street for from..to (format=csv|xlsx)
+ *                                          street for days from..to (yyyy-mm-dd, as the
+ *                                          statistics take them; format=csv|xlsx)
  *
  * (An import's failed rows: GET /api/v1/jobs/{id}/errors.xlsx, job/api.c.)
  * Callers' names and phones are masked unless the caller holds
@@ -162,10 +164,12 @@ static err filter_params(struct req *r, struct hotline_filter *f)
         e = street_query(r, &f->street_code);
     if (!e)
         e = req_query_int64(r, "matched", 0, 1, &matched);
+    /* epoch ms, as every list takes them (the console's day range gives
+     * the last millisecond of its end day) */
     if (!e)
-        e = date_query(r, "from", &f->from);
-    if (!e && !(e = date_query(r, "to", &f->to)) && f->to)
-        f->to += DAY_MS; /* the whole last day */
+        e = req_query_int64(r, "from", 0, INT64_MAX / 2, &f->from);
+    if (!e)
+        e = req_query_int64(r, "to", 0, INT64_MAX / 2, &f->to);
     if (e)
         return e;
     f->matched = (int)matched;

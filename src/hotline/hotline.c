@@ -371,7 +371,7 @@ err hotline_ticket_list(db *d, arena *a, const struct scope *sc, const struct ho
         query_int(&w, f->from);
     }
     if (f->to) {
-        query_sql(&w, " AND t.received_at < ?");
+        query_sql(&w, " AND t.received_at <= ?");
         query_int(&w, f->to);
     }
     if (f->q && *f->q) {

@@ -150,7 +150,7 @@ struct hotline_filter {
     int64_t rule_id;         /* 0 any; -1: matched by no rule */
     int matched;             /* -1 any, 1 matching some rule, 0 none */
     const char *category;    /* exact */
-    int64_t from, to;        /* received_at in [from, to); 0: open */
+    int64_t from, to;        /* received_at in [from, to], epoch ms; 0: open */
     const char *q;           /* ticket number, content or address contains, literally */
     int64_t page, page_size; /* page_size 0: every match, up to HOTLINE_EXPORT_MAX */
 };

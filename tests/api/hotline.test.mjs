@@ -242,11 +242,16 @@ test('an import: dry run writes nothing; then valid rows written, linked, matche
   assert.equal((await street.get('/api/v1/hotline/tickets?matched=0')).body.total, 1);
   assert.equal((await street.get(`/api/v1/hotline/tickets?category=${encodeURIComponent('市容环境')}`)).body.total, 1);
   assert.equal((await street.get(`/api/v1/hotline/tickets?q=${encodeURIComponent('垃圾')}`)).body.total, 1);
-  assert.equal((await street.get(`/api/v1/hotline/tickets?from=${day(1)}&to=${day(1)}`)).body.total, 3);
-  assert.equal((await street.get(`/api/v1/hotline/tickets?from=${day(0)}`)).body.total, 0);
+  // from / to: epoch ms, the end included (the console's day range)
+  const start = (n) => Date.parse(`${day(n)}T00:00:00+08:00`);
+  assert.equal((await street.get(`/api/v1/hotline/tickets?from=${start(1)}&to=${start(0) - 1}`)).body.total, 3);
+  assert.equal((await street.get(`/api/v1/hotline/tickets?from=${start(0)}`)).body.total, 0);
+  assert.equal((await street.get(`/api/v1/hotline/tickets?to=${start(1) + 10 * 3600e3 - 1}`)).body.total, 2);
+  assert.equal((await street.get(`/api/v1/hotline/tickets?to=${start(1) + 10 * 3600e3}`)).body.total, 3);
   assert.equal((await street.get(`/api/v1/hotline/tickets?street=${DONGHUAMEN}`)).body.total, 3);
   expectError(await street.get('/api/v1/hotline/tickets?street=110101002000'), 400, 'invalid_region', 'street');
   expectError(await street.get('/api/v1/hotline/tickets?from=2024-13-01'), 400, 'invalid_parameter', 'from');
+  expectError(await street.get('/api/v1/hotline/tickets?to=-1'), 400, 'invalid_parameter', 'to');
   expectError(await street.get('/api/v1/hotline/tickets?rule_id=abc'), 400, 'invalid_parameter', 'rule_id');
   expectError(await street.get('/api/v1/hotline/tickets?matched=2'), 400, 'invalid_parameter', 'matched');
 
