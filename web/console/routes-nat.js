@@ -1,11 +1,15 @@
 // 核酸检测 (issue 10, docs/nat.md): testing sites, the clock-ins of their
 // staff, mass-testing plans with planned vs actual per street and industry
-// and the streets' corrections, and the industries list.
+// and the streets' corrections, and the industries list; the hotline's
+// work orders (接诉即办, docs/hotline.md) with their rules and counts.
 const nat = { group: '核酸检测', groupIcon: 'Aim' };
 
 export default [
   { path: 'nat/sites', component: () => import('./views/nat/Sites.vue'), meta: { menu: '核酸点位', perm: 'nat.read', icon: 'Location', title: '核酸点位', ...nat } },
   { path: 'nat/clockins', component: () => import('./views/nat/Clockins.vue'), meta: { menu: '打卡记录', perm: 'nat.read', icon: 'Clock', title: '点位人员打卡记录', ...nat } },
   { path: 'nat/plans', component: () => import('./views/nat/Plans.vue'), meta: { menu: '应检计划', perm: 'nat.read', icon: 'Histogram', title: '大规模核酸应检计划', ...nat } },
+  { path: 'nat/hotline', component: () => import('./views/nat/hotline/Tickets.vue'), meta: { menu: '接诉即办', perm: 'hotline.read', icon: 'Phone', title: '接诉即办工单', ...nat } },
+  { path: 'nat/hotline-counts', component: () => import('./views/nat/hotline/Counts.vue'), meta: { menu: '接诉即办统计', perm: 'hotline.read', icon: 'DataAnalysis', title: '接诉即办统计', ...nat } },
+  { path: 'nat/hotline-rules', component: () => import('./views/nat/hotline/Rules.vue'), meta: { menu: '抽取规则', perm: 'hotline.read', icon: 'Filter', title: '接诉即办抽取规则', ...nat } },
   { path: 'nat/industries', component: () => import('./views/nat/Industries.vue'), meta: { menu: '行业', perm: 'nat.read', icon: 'CollectionTag', title: '行业', ...nat } },
 ];
