@@ -29,6 +29,9 @@ CREATE TABLE hotline_tickets (
 );
 CREATE UNIQUE INDEX hotline_tickets_no ON hotline_tickets (ticket_no);
 CREATE INDEX hotline_tickets_region ON hotline_tickets (region_code, received_at);
+-- the list's order (newest received first): a page of a district's tickets
+-- reads the newest rows instead of sorting them all
+CREATE INDEX hotline_tickets_received ON hotline_tickets (received_at, id);
 CREATE INDEX hotline_tickets_phone ON hotline_tickets (caller_phone_bidx);
 
 -- Extraction rules (抽取规则): lists as JSON arrays of strings.

@@ -132,6 +132,10 @@ struct run {
     struct links *lk;
     size_t written, updated, matched, persons, sites;
     err fatal;
+    /* regions already checked in scope (a file names few, row after row):
+     * one look-up each instead of one per row and pass */
+    int64_t regions_ok[64];
+    size_t nregions_ok;
 };
 
 static void mark(struct run *st, struct irow *r, int col, const char *msg)
@@ -255,11 +259,16 @@ static err stored_find(db *d, const char *no, struct stored *s_r)
  * importer's scope; a stored ticket of that number lies inside it too. */
 static err check_row_db(struct run *st, struct irow *r, struct stored *old_r)
 {
-    err e = person_region_check(st->d, &st->who->scope, r->region, "region_code");
+    bool known = false;
+    for (size_t i = 0; i < st->nregions_ok && !known; i++)
+        known = st->regions_ok[i] == r->region;
+    err e = known ? E_OK : person_region_check(st->d, &st->who->scope, r->region, "region_code");
     if (e == E_INPUT) {
         mark(st, r, C_REGION, "所属区划不存在或不在您的管辖范围内");
         return E_OK;
     }
+    if (!e && !known && st->nregions_ok < sizeof st->regions_ok / sizeof st->regions_ok[0])
+        st->regions_ok[st->nregions_ok++] = r->region;
     if (e || (e = stored_find(st->d, r->ticket_no, old_r)))
         return e;
     if (old_r->id && !scope_has(&st->who->scope, old_r->region))
@@ -290,14 +299,18 @@ static err ticket_count(db *d, int64_t region, int64_t day, bool matched, int64_
 /*
  * Replace the matches of ticket `id` with rules[hits[0..n)], taking back
  * the old matches' counters at their own region and day and adding the
- * new ones at (region, day).
+ * new ones at (region, day). `fresh`: a ticket inserted just now, which
+ * has no matches to take back.
  */
-static err matches_replace(db *d, const struct links *lk, int64_t id, int64_t region, int64_t day,
-                           const size_t *hits, size_t n)
+static err matches_replace(db *d, const struct links *lk, int64_t id, bool fresh, int64_t region,
+                           int64_t day, const size_t *hits, size_t n)
 {
     db_stmt *s;
-    err e = db_prepare(
-        d, "SELECT rule_id, region_code, day FROM hotline_matches WHERE ticket_id = ?", &s);
+    err e = E_OK;
+    if (fresh)
+        goto add;
+    e = db_prepare(d, "SELECT rule_id, region_code, day FROM hotline_matches WHERE ticket_id = ?",
+                   &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -317,6 +330,7 @@ static err matches_replace(db *d, const struct links *lk, int64_t id, int64_t re
     db_bind_int64(s, 1, id);
     if ((e = db_run(s, NULL)))
         return e;
+add:
     for (size_t i = 0; i < n && !e; i++) {
         if ((e = db_prepare(d,
                             "INSERT INTO hotline_matches (ticket_id, rule_id, region_code, day) "
@@ -431,7 +445,7 @@ static err write_row(struct run *st, struct irow *r, const struct stored *old)
         (e = ticket_count(d, old->region, china_day(old->received_at), old->matched > 0, -1)))
         return e;
     if ((e = ticket_count(d, r->region, day, nhits > 0, 1)) ||
-        (e = matches_replace(d, lk, id, r->region, day, hits, nhits)))
+        (e = matches_replace(d, lk, id, !old->id, r->region, day, hits, nhits)))
         return e;
     if (old->id)
         st->updated++;
@@ -735,7 +749,7 @@ static err rematch_one(db *d, struct links *lk, const struct page_row *t, size_t
     size_t hits[HOTLINE_RULES_MAX];
     size_t n = hotline_match(lk->m, t->category, texts, 2, hits, HOTLINE_RULES_MAX);
     int64_t day = china_day(t->received_at);
-    err e = matches_replace(d, lk, t->id, t->region, day, hits, n);
+    err e = matches_replace(d, lk, t->id, false, t->region, day, hits, n);
     if (!e && (t->matched > 0) != (n > 0))
         e = stats_add(d, HOTLINE_M_MATCHED, t->region, day, n > 0 ? 1 : -1);
     if (!e && t->matched != (int64_t)n) {
