@@ -4,6 +4,7 @@
 #include "base/time.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/id.h"
@@ -90,5 +91,14 @@ bool china_time_parse(const char *s, int64_t *ms_r)
         return false;
     *ms_r = civil_days(y, mo, d) * DAY_MS + ((int64_t)h * 3600 + mi * 60 + sec) * 1000 -
             CHINA_OFFSET_MS;
+    return true;
+}
+
+bool china_date_day(const char *s, int64_t *day_r)
+{
+    int64_t ms;
+    if (!s || strlen(s) != 10 || s[4] != '-' || !china_time_parse(s, &ms))
+        return false;
+    *day_r = china_day(ms);
     return true;
 }

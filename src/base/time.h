@@ -43,6 +43,10 @@ int64_t china_day_start(int64_t ms);
  */
 bool china_time_parse(const char *s, int64_t *ms_r);
 
+/* A date parameter "YYYY-MM-DD" exactly (an API's from / to) as its China
+ * day number (china_day of its midnight); false otherwise, *day_r untouched. */
+bool china_date_day(const char *s, int64_t *day_r);
+
 /* china_day of an epoch-ms column or expression, as SQL both databases run
  * (integer division: times from 1970 on), for recounts grouped by day
  * (stats/stats.h): CHINA_DAY_SQL("created_at"). */

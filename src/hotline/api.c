@@ -128,13 +128,11 @@ static json_t *ticket_json(arena *a, const struct hotline_ticket *t, bool reveal
     return o;
 }
 
-/* ?name=yyyy-mm-dd as the China midnight it starts (ms); *v_r kept when absent. */
-static err date_query(struct req *r, const char *name, int64_t *v_r)
+/* ?name=yyyy-mm-dd as a China day number; *day_r kept when absent. */
+static err date_query(struct req *r, const char *name, int64_t *day_r)
 {
     const char *s = req_query(r, name);
-    if (!s)
-        return E_OK;
-    if (strlen(s) != 10 || !china_time_parse(s, v_r))
+    if (s && !china_date_day(s, day_r))
         return err_set(E_INPUT, "invalid_parameter", name, "日期应为 yyyy-mm-dd 格式的有效日期");
     return E_OK;
 }
@@ -449,17 +447,16 @@ static err delete_rule(struct req *r)
 
 static err get_counts(struct req *r)
 {
-    int64_t to = china_day_start(now_ms()), from;
+    int64_t dto = china_day(now_ms()), dfrom;
     enum export_format fmt;
-    err e = date_query(r, "to", &to);
-    from = to - 29 * DAY_MS; /* a month by default */
+    err e = date_query(r, "to", &dto);
+    dfrom = dto - 29; /* a month by default */
     if (!e)
-        e = date_query(r, "from", &from);
+        e = date_query(r, "from", &dfrom);
     if (!e)
         e = req_export_format(r, &fmt);
     if (e)
         return e;
-    int64_t dfrom = china_day(from), dto = china_day(to);
     if (dfrom > dto)
         return err_set(E_INPUT, "invalid_parameter", "from", "开始日期不能晚于结束日期");
     if (dto - dfrom + 1 > COUNT_DAYS_MAX)
@@ -522,8 +519,8 @@ static err get_counts(struct req *r)
         matched += items[i].matched;
     }
     char f[CHINA_TIME_LEN], t[CHINA_TIME_LEN];
-    china_time(from, f);
-    china_time(to, t);
+    china_time(dfrom * DAY_MS - CHINA_OFFSET_MS, f); /* the day's China midnight */
+    china_time(dto * DAY_MS - CHINA_OFFSET_MS, t);
     f[10] = t[10] = 0;
     return reply_json(r, 200,
                       json_pack("{s:s,s:s,s:o,s:o,s:I,s:I}", "from", f, "to", t, "rules", jr,

@@ -101,6 +101,16 @@ static void test_parse(void **state)
         assert_int_equal(ms, 7);
     }
     assert_false(china_time_parse(NULL, &ms));
+    /* a date parameter: exactly yyyy-mm-dd, as its China day number */
+    int64_t day = -1;
+    assert_true(china_date_day("2024-05-01", &day));
+    assert_int_equal(day, china_day(MAY1_CN));
+    day = -1;
+    assert_false(china_date_day("2024-05-01 08:00", &day));
+    assert_false(china_date_day("2024/05/01", &day));
+    assert_false(china_date_day("2024-5-1", &day));
+    assert_false(china_date_day("2024-02-30", &day));
+    assert_int_equal(day, -1);
 }
 
 int main(void)
