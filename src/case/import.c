@@ -291,16 +291,6 @@ static const char *cell_text(const struct irow *r, int c)
     return *s ? s : NULL;
 }
 
-static int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
-}
-
 /* A date cell, or text yyyy-mm-dd: the China midnight it starts, in ms. */
 static bool cell_date(const struct irow *r, int c, int64_t *ms_r)
 {
@@ -309,13 +299,8 @@ static bool cell_date(const struct irow *r, int c, int64_t *ms_r)
         *ms_r = x->ms;
         return true;
     }
-    int y, m, d;
-    char tail;
-    if (x->type != XLSX_STRING || sscanf(x->text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
-        !date_valid(y * 10000 + m * 100 + d))
-        return false;
-    /* the Excel serial of that day, read as China time by the xlsx module */
-    return xlsx_serial_ms((double)(days_from_civil(y, (unsigned)m, (unsigned)d) + 25569), ms_r);
+    /* a day only (no time of day): its China midnight */
+    return x->type == XLSX_STRING && x->len <= 10 && china_time_parse(x->text, ms_r);
 }
 
 static bool cell_bool(struct run *st, struct irow *r, int c, bool *v_r, bool *given_r)
