@@ -51,6 +51,21 @@ for row in ws.iter_rows():
 print(json.dumps(out, ensure_ascii=False))
 `;
 
+const PY_MANY = `
+import sys, openpyxl
+wb = openpyxl.Workbook(write_only=True)
+ws = wb.create_sheet('工单')
+ws.append(${JSON.stringify(HEAD)})
+for i in range(100003):
+    ws.append(['N%d' % i, '2024-05-01', None, None, None, '${DUOFU}', '防疫', '内容'])
+wb.save(sys.argv[1])
+`;
+function manyXlsx() {
+  const name = 'many.xlsx';
+  py(PY_MANY, path.join(ctx.dir, name));
+  return name;
+}
+
 let seq = 0;
 function py(script, ...args) {
   const f = path.join(ctx.dir, `py-${script.length}.py`);
@@ -151,6 +166,10 @@ test('bad uploads are refused before a job: empty, not a zip, no data, wrong hea
   const many = [HEAD.join(',')];
   for (let i = 0; i < 100003; i++) many.push(`N${i},2024-05-01,,,,${DUOFU},防疫,内容,`);
   expectError(await upload(street, Buffer.from(many.join('\n')), '?format=csv'), 400, 'too_many_rows');
+  // the same cap for a workbook, and the route's body limit
+  expectError(await upload(street, fs.readFileSync(path.join(ctx.dir, manyXlsx()))), 400, 'too_many_rows');
+  const big = await upload(street, Buffer.alloc(20 * 1024 * 1024 + 1, 0x41));
+  assert.equal(big.status, 413, big.text);
   expectError(await leader.post('/api/v1/hotline/import', new Uint8Array(1), { 'content-type': XLSX }), 403, 'forbidden');
   assert.equal(count('SELECT COUNT(*) FROM jobs'), jobs, 'no job for a refused upload');
   assert.equal(count('SELECT COUNT(*) FROM hotline_tickets'), 0);
