@@ -7,13 +7,10 @@
  * The job runs on its own thread with its own connection (as the code
  * recompute), so a 100,000-row file never holds an event loop.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
