@@ -95,6 +95,7 @@ err app_routes(void)
     HOOK(export_source_add(&task_export));
     HOOK(export_source_add(&case_check_export));
     HOOK(export_source_add(&case_incident_export));
+    HOOK(export_source_add(&hotline_ticket_export));
     ADD(export_job);
     ADD(nat);
     ADD(nat_plan);

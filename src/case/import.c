@@ -7,7 +7,6 @@
  * The job runs on its own thread with its own connection (as the code
  * recompute), so a 100,000-row file never holds an event loop.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

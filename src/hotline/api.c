@@ -193,34 +193,93 @@ static const char *const ticket_head[] = {
     "问题分类", "诉求内容", "办理状态", "命中规则", "关联点位", "关联人员", "导入时间",
 };
 
+/* One ticket as an export row, masked unless revealed: the one row writer
+ * of the synchronous export and the export job. */
+static void ticket_row_out(struct export_out *x, arena *a, const struct hotline_ticket *t,
+                           bool reveal)
+{
+    export_text(x, t->ticket_no);
+    export_time(x, t->received_at);
+    export_text(x, reveal ? t->caller_name : mask_name(a, t->caller_name));
+    export_text(x, reveal ? t->caller_phone : mask_phone(a, t->caller_phone));
+    export_text(x, t->address);
+    export_text(x, t->street_name);
+    export_text(x, t->region_name);
+    export_text(x, t->category);
+    export_text(x, t->content);
+    export_text(x, t->state);
+    export_text(x, t->rules);
+    export_text(x, t->site_name);
+    export_text(x, t->person_name);
+    export_time(x, t->imported_at);
+    export_row_end(x);
+}
+
+#define TICKET_NCOLS (sizeof ticket_head / sizeof *ticket_head)
+
 static err tickets_export(struct req *r, enum export_format fmt, const struct hotline_ticket *items,
                           size_t n, bool reveal)
 {
     struct export_out x;
-    err e = export_begin(r, &x, fmt, "接诉即办工单", ticket_head,
-                         sizeof ticket_head / sizeof *ticket_head);
+    err e = export_begin(r, &x, fmt, "接诉即办工单", ticket_head, TICKET_NCOLS);
     if (e)
         return e;
-    for (size_t i = 0; i < n; i++) {
-        const struct hotline_ticket *t = &items[i];
-        export_text(&x, t->ticket_no);
-        export_time(&x, t->received_at);
-        export_text(&x, reveal ? t->caller_name : mask_name(r->a, t->caller_name));
-        export_text(&x, reveal ? t->caller_phone : mask_phone(r->a, t->caller_phone));
-        export_text(&x, t->address);
-        export_text(&x, t->street_name);
-        export_text(&x, t->region_name);
-        export_text(&x, t->category);
-        export_text(&x, t->content);
-        export_text(&x, t->state);
-        export_text(&x, t->rules);
-        export_text(&x, t->site_name);
-        export_text(&x, t->person_name);
-        export_time(&x, t->imported_at);
-        export_row_end(&x);
-    }
+    for (size_t i = 0; i < n; i++)
+        ticket_row_out(&x, r->a, &items[i], reveal);
     return export_send(&x, E_OK, "hotline-tickets");
 }
+
+/* ---- the export job's source (POST /api/v1/exports, list "hotline_tickets") ---- */
+
+struct source_filter {
+    struct hotline_filter f;
+    struct scope sc;
+};
+
+static err source_parse(struct req *r, void **filter_r)
+{
+    struct source_filter *sf = arena_zalloc(r->a, sizeof *sf);
+    *filter_r = sf;
+    sf->sc = r->who->scope; /* narrowed by filters.within already */
+    return filter_params(r, &sf->f);
+}
+
+#define SOURCE_PAGE 1000
+
+/* hotline_ticket_list's pages in its order (newest received first) */
+static err source_each(db *d, arena *a, const struct principal *who, const void *filter,
+                       bool reveal, struct export_out *x)
+{
+    (void)who; /* the filter's scope is already the caller's, narrowed */
+    const struct source_filter *sf = filter;
+    struct hotline_filter f = sf->f;
+    f.page_size = SOURCE_PAGE;
+    err e = E_OK;
+    for (f.page = 1; !e; f.page++) {
+        struct hotline_ticket *items;
+        size_t n;
+        arena_reset(a);
+        if ((e = hotline_ticket_list(d, a, &sf->sc, &f, &items, &n, &x->total)))
+            break;
+        for (size_t i = 0; i < n && !(e = export_room(x)); i++)
+            ticket_row_out(x, a, &items[i], reveal);
+        if (n < SOURCE_PAGE)
+            break;
+    }
+    return e;
+}
+
+const struct export_source hotline_ticket_export = {
+    .list = "hotline_tickets",
+    .kind = "export.hotline_tickets",
+    .audit = "hotline",
+    .perm = PERM_HOTLINE_READ,
+    .sheet = "接诉即办工单",
+    .head = ticket_head,
+    .ncols = TICKET_NCOLS,
+    .parse = source_parse,
+    .each = source_each,
+};
 
 static err get_tickets(struct req *r)
 {

@@ -421,6 +421,19 @@ test('scope: another street sees nothing and gets 404; masking, reveal and their
   assert.equal(readXlsx(xl.buf).rows.length, 4);
   assert.ok((await auditEntries(auditor, 'hotline.export')).length >= 2);
   expectError(await street.get('/api/v1/hotline/tickets?format=pdf'), 400, 'invalid_parameter', 'format');
+  // the same list as a background export job (POST /api/v1/exports): the
+  // list's filters, masked, scoped
+  const ej = await street.post('/api/v1/exports', { list: 'hotline_tickets', format: 'csv', filters: { matched: 1 } });
+  assert.equal(ej.status, 202, ej.text);
+  await jobDone(street, ej.body.job_id);
+  const file = await fetch(`${ctx.url}/api/v1/jobs/${ej.body.job_id}/file`, { headers: { cookie: street.cookie } });
+  assert.equal(file.status, 200);
+  const text = await file.text();
+  const matchedNow = (await street.get('/api/v1/hotline/tickets?matched=1')).body.total;
+  assert.equal(text.trim().split('\n').length, 1 + matchedNow, text);
+  assert.ok(!text.includes(CALLER));
+  expectError(await street.post('/api/v1/exports', { list: 'hotline_tickets', filters: { matched: '3' } }), 400, 'invalid_parameter', 'filters.matched');
+  expectError(await jingshan.get(`/api/v1/jobs/${ej.body.job_id}/file`), 404, 'not_found');
   // a ticket number another street owns cannot be taken over by an import
   const t = await upload(jingshan, xlsx([HEAD, row({ no: good1, region: LONGFU })]));
   const tr = await jobDone(jingshan, t.body.job_id);
