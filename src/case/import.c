@@ -662,13 +662,6 @@ err case_import_check(const void *data, size_t n, long *rows_r)
     return E_OK;
 }
 
-/* ---- the report ------------------------------------------------------------------------- */
-
-void case_import_report_path(int64_t job_id, char out[600])
-{
-    import_report_path(job_id, out);
-}
-
 /* ---- the job ---------------------------------------------------------------------------- */
 
 /* A live quarantine site or hospital place named `name` inside sc. */
