@@ -9,6 +9,7 @@
 #include "http/export.h"
 #include "device/device.h"
 #include "health/health.h"
+#include "hotline/hotline.h"
 #include "person/person.h"
 #include "vehicle/vehicle.h"
 #include "visitor/visitor.h"
@@ -94,10 +95,14 @@ err app_routes(void)
     HOOK(export_source_add(&task_export));
     HOOK(export_source_add(&case_check_export));
     HOOK(export_source_add(&case_incident_export));
+    HOOK(export_source_add(&hotline_ticket_export));
     ADD(export_job);
     ADD(nat);
     ADD(nat_plan);
     ADD(nat_match);
     ADD(nat_sample);
+    /* hotline tickets: their counters, then the routes */
+    HOOK(hotline_register());
+    ADD(hotline);
     return E_OK;
 }

@@ -48,11 +48,12 @@ ROUTES(export_job);
  * its list's handlers. */
 struct export_source;
 extern const struct export_source case_observation_export, task_export, case_check_export,
-    case_incident_export;
+    case_incident_export, hotline_ticket_export;
 ROUTES(nat);
 ROUTES(nat_plan);
 ROUTES(nat_match);
 ROUTES(nat_sample);
+ROUTES(hotline);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -22,6 +22,7 @@
 #include "code/code.h"
 #include "device/device.h"
 #include "job/export.h"
+#include "job/import.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -283,7 +284,7 @@ static void stop_workers(void)
     attach_worker_stop();
     check_worker_stop();
     task_worker_stop();
-    case_import_worker_stop();
+    import_worker_stop();
     case_release_worker_stop();
     export_jobs_stop();
     alert_live_stop();
@@ -366,7 +367,7 @@ int cmd_serve(int argc, char **argv)
         what = "check sweep";
     else if ((e = task_worker_start(c.db_url, task_check_s))) /* the overdue sweep */
         what = "task worker";
-    else if ((e = case_import_worker_start(c.db_url))) /* Excel imports of the observation list */
+    else if ((e = import_worker_start(c.db_url))) /* Excel/CSV imports (job/import.h) */
         what = "import worker";
     else if ((e = case_release_worker_start(c.db_url, release_check_s))) /* release tasks */
         what = "release worker";

@@ -7,6 +7,7 @@
 #ifndef FK_BASE_TIME_H
 #define FK_BASE_TIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The offset of China time from UTC. */
@@ -33,6 +34,18 @@ int64_t china_day(int64_t ms);
 
 /* The epoch milliseconds at which the China day of `ms` began. */
 int64_t china_day_start(int64_t ms);
+
+/*
+ * Parse China time text "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or
+ * "YYYY-MM-DD HH:MM:SS" (a '/' for '-' and a 'T' for the space accepted:
+ * how spreadsheets write dates) into epoch ms. False for anything else or
+ * a date that does not exist; *ms_r untouched then.
+ */
+bool china_time_parse(const char *s, int64_t *ms_r);
+
+/* A date parameter "YYYY-MM-DD" exactly (an API's from / to) as its China
+ * day number (china_day of its midnight); false otherwise, *day_r untouched. */
+bool china_date_day(const char *s, int64_t *day_r);
 
 /* china_day of an epoch-ms column or expression, as SQL both databases run
  * (integer division: times from 1970 on), for recounts grouped by day

@@ -380,10 +380,8 @@ err incident_register(void) MUST_USE;
 
 /* ---- import and export (import.c; docs/cases.md "Import and export") -------- */
 
-/* The thread that runs observation imports (jobs "case.import") on its own
- * connection; stop waits for the running import to end. */
-err case_import_worker_start(const char *db_url) MUST_USE;
-void case_import_worker_stop(void);
+/* Observation imports (jobs "case.import") run on the import worker of
+ * job/import.h, which the server starts. */
 
 /* ---- release and certificates (release.c) --------------------------------- */
 

@@ -7,13 +7,9 @@
  * The job runs on its own thread with its own connection (as the code
  * recompute), so a 100,000-row file never holds an event loop.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +22,7 @@
 #include "case/import.h"
 #include "case/internal.h"
 #include "code/code.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -194,18 +191,13 @@ err case_import_template(int *fd_r, int64_t *size_r)
 
 /* ---- rows ---------------------------------------------------------------------------- */
 
-#define MARKS_MAX 6
-
 /* One row while its callback runs: the cells are the reader's. */
 struct irow {
     long row;
     size_t n;
     const struct xlsx_cell *cells;
     int nmarks;
-    struct {
-        int col; /* -1: the row as a whole */
-        const char *msg;
-    } marks[MARKS_MAX];
+    struct import_mark marks[IMPORT_MARKS_MAX]; /* col -1: the row as a whole */
     /* parsed */
     struct person p;
     person_fields given;
@@ -216,18 +208,6 @@ struct irow {
     const char *site_name, *room_no;
     struct observation f;
     unsigned set;
-};
-
-/* A failed row, kept for the error report: its cells copied, its marks. */
-struct failed {
-    long row;
-    size_t n;
-    struct xlsx_cell *cells;
-    int nmarks;
-    struct {
-        int col;
-        const char *msg;
-    } marks[MARKS_MAX];
 };
 
 /*
@@ -254,12 +234,10 @@ struct brow {
 
 struct run {
     enum pass pass;
-    arena *a;  /* the failed rows' copies, until the report is written */
-    arena *ra; /* one row's, reset between rows */
-    struct failed *failed;
-    size_t nfailed, cap;
-    size_t parse_failed; /* failed[0..parse_failed): the first pass's, in row order */
-    size_t next;         /* the second pass: the next of those to skip */
+    struct import_failures fail; /* the failed rows, copied into fail.a until the report */
+    arena *ra;                   /* one row's, reset between rows */
+    size_t parse_failed;         /* fail.v[0..parse_failed): the first pass's, in row order */
+    size_t next;                 /* the second pass: the next of those to skip */
     bool header_ok;
     long header_row;
     long data_rows;
@@ -279,7 +257,7 @@ struct run {
 
 static void mark(arena *a, struct irow *r, int col, const char *msg)
 {
-    if (r->nmarks < MARKS_MAX) {
+    if (r->nmarks < IMPORT_MARKS_MAX) {
         r->marks[r->nmarks].col = col;
         r->marks[r->nmarks].msg = arena_strdup(a, msg);
         r->nmarks++;
@@ -309,16 +287,6 @@ static const char *cell_text(const struct irow *r, int c)
     return *s ? s : NULL;
 }
 
-static int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
-}
-
 /* A date cell, or text yyyy-mm-dd: the China midnight it starts, in ms. */
 static bool cell_date(const struct irow *r, int c, int64_t *ms_r)
 {
@@ -327,13 +295,8 @@ static bool cell_date(const struct irow *r, int c, int64_t *ms_r)
         *ms_r = x->ms;
         return true;
     }
-    int y, m, d;
-    char tail;
-    if (x->type != XLSX_STRING || sscanf(x->text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
-        !date_valid(y * 10000 + m * 100 + d))
-        return false;
-    /* the Excel serial of that day, read as China time by the xlsx module */
-    return xlsx_serial_ms((double)(days_from_civil(y, (unsigned)m, (unsigned)d) + 25569), ms_r);
+    /* a day only (no time of day): its China midnight */
+    return x->type == XLSX_STRING && x->len <= 10 && china_time_parse(x->text, ms_r);
 }
 
 static bool cell_bool(struct run *st, struct irow *r, int c, bool *v_r, bool *given_r)
@@ -474,28 +437,7 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
 /* Keep row r for the report: its cells and marks copied. */
 static err keep(struct run *st, const struct irow *r)
 {
-    if (st->nfailed == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 64;
-        struct failed *nf = realloc(st->failed, cap * sizeof *nf);
-        if (!nf)
-            return E_NOMEM;
-        st->failed = nf;
-        st->cap = cap;
-    }
-    struct failed *f = &st->failed[st->nfailed++];
-    f->row = r->row;
-    f->n = r->n;
-    f->cells = arena_alloc(st->a, (r->n ? r->n : 1) * sizeof *f->cells);
-    for (size_t i = 0; i < r->n; i++) {
-        f->cells[i] = r->cells[i];
-        f->cells[i].text = arena_strndup(st->a, r->cells[i].text, r->cells[i].len);
-    }
-    f->nmarks = r->nmarks;
-    for (int m = 0; m < r->nmarks; m++) {
-        f->marks[m].col = r->marks[m].col;
-        f->marks[m].msg = arena_strdup(st->a, r->marks[m].msg);
-    }
-    return E_OK;
+    return import_failures_keep(&st->fail, r->row, r->cells, r->n, r->marks, r->nmarks);
 }
 
 /* The second pass's work for a row the first passed: write it in a
@@ -688,7 +630,7 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
     st->data_rows++;
     if (st->pass == PASS_CHECK)
         return E_OK; /* the upload's check: structure only */
-    if (st->pass == PASS_WRITE && st->next < st->parse_failed && st->failed[st->next].row == row) {
+    if (st->pass == PASS_WRITE && st->next < st->parse_failed && st->fail.v[st->next].row == row) {
         st->next++; /* failed its checks in the first pass: already kept */
         return E_OK;
     }
@@ -718,93 +660,6 @@ err case_import_check(const void *data, size_t n, long *rows_r)
         return err_set(E_INPUT, "empty", NULL, "Excel 文件中没有数据：请按模板填写后再导入");
     *rows_r = st.data_rows;
     return E_OK;
-}
-
-/* ---- the report ------------------------------------------------------------------------- */
-
-static const char *report_dir(void)
-{
-    static char dir[512];
-    if (!dir[0]) {
-        const char *t = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/fangkong-import", t && *t ? t : "/tmp");
-    }
-    return dir;
-}
-
-void case_import_report_path(int64_t job_id, char out[600])
-{
-    snprintf(out, 600, "%s/%lld.xlsx", report_dir(), (long long)job_id);
-}
-
-/* Reports live a day (docs/cases.md): each job removes the older ones. */
-static void reports_prune(void)
-{
-    DIR *dir = opendir(report_dir());
-    if (!dir)
-        return;
-    struct dirent *de;
-    time_t old = time(NULL) - 86400;
-    while ((de = readdir(dir))) {
-        char path[800];
-        struct stat sb;
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", report_dir(), de->d_name);
-        if (!stat(path, &sb) && sb.st_mtime < old)
-            unlink(path);
-    }
-    closedir(dir);
-}
-
-static err write_report(int64_t job_id, struct run *st)
-{
-    mkdir(report_dir(), 0700);
-    char path[600];
-    case_import_report_path(job_id, path);
-    struct xlsx_write_opts opt = {.constant_memory = true};
-    xlsx_writer *w;
-    err e = xlsx_writer_open(path, &opt, &w);
-    if (e)
-        return e;
-    e = xlsx_sheet_add(w, CASE_IMPORT_SHEET);
-    const char *head[C__COUNT + 2];
-    head[0] = "行号";
-    for (int c = 0; c < C__COUNT; c++)
-        head[c + 1] = heads[c];
-    head[C__COUNT + 1] = "错误说明";
-    xlsx_row_header(w, head, C__COUNT + 2);
-    xlsx_col_width(w, C__COUNT + 1, 60);
-    for (size_t i = 0; i < st->nfailed && !e; i++) {
-        struct failed *r = &st->failed[i];
-        xlsx_cell_int(w, r->row);
-        for (int c = 0; c < C__COUNT; c++) {
-            if ((size_t)c < r->n)
-                xlsx_cell_from(w, &r->cells[c]);
-            else
-                xlsx_cell_empty(w);
-        }
-        char why[1024] = "";
-        size_t len = 0;
-        for (int m = 0; m < r->nmarks; m++) {
-            char colname[XLSX_COL_NAME] = "";
-            int c = r->marks[m].col;
-            if (c >= 0 && c < C__COUNT) {
-                xlsx_col_name(c, colname);
-                if (!e)
-                    e = xlsx_mark(w, c + 1, r->marks[m].msg);
-            }
-            len += (size_t)snprintf(why + len, len < sizeof why ? sizeof why - len : 0, "%s%s%s%s",
-                                    m ? "；" : "", c >= 0 && c < C__COUNT ? heads[c] : "",
-                                    c >= 0 && c < C__COUNT ? "：" : "", r->marks[m].msg);
-            if (len >= sizeof why)
-                break;
-        }
-        xlsx_cell_text(w, why);
-        xlsx_row_end(w);
-    }
-    err e2 = xlsx_close(&w);
-    return e ? e : e2;
 }
 
 /* ---- the job ---------------------------------------------------------------------------- */
@@ -925,14 +780,7 @@ struct import_job {
 
 static void job_fail(db *d, int64_t job_id, err e)
 {
-    const struct err_detail *x = err_last();
-    json_t *o = json_pack("{s:s,s:s}", "error", x->code == e && x->slug[0] ? x->slug : err_slug(e),
-                          "message", x->code == e && x->message[0] ? x->message : err_message(e));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    err_ignore(job_update(d, job_id, "failed", 0, 0, s)); /* the log line below says it too */
-    free(s);
-    log_event(LOG_ERROR, "job_failed", "kind", "case.import", "slug", err_slug(e), NULL);
+    import_job_fail(d, job_id, "case.import", e);
 }
 
 /* Wall and this thread's CPU time in ms, for the job's timing line. */
@@ -956,14 +804,9 @@ static void stamp_lap(struct stamp *t, char out[32])
     *t = n;
 }
 
-static int by_row(const void *x, const void *y)
+static void run_job(db *d, void *arg)
 {
-    long a = ((const struct failed *)x)->row, b = ((const struct failed *)y)->row;
-    return (a > b) - (a < b);
-}
-
-static void run_job(db *d, struct import_job *j)
-{
+    struct import_job *j = arg;
     /* where a job's time goes, for docs/benchmarks.md: wall/cpu ms per phase */
     char t_read[32] = "", t_write[32] = "", t_commit[32] = "", t_report[32] = "";
     struct stamp t = stamp_now();
@@ -972,7 +815,7 @@ static void run_job(db *d, struct import_job *j)
     arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
     arena *batch = arena_new(1 << 16);   /* the second pass's batch of rows, reset per batch */
     struct run st = {.pass = PASS_PARSE,
-                     .a = kept,
+                     .fail = {.a = kept},
                      .ra = per_row,
                      .ba = batch,
                      .step = BATCH_ROWS,
@@ -982,7 +825,7 @@ static void run_job(db *d, struct import_job *j)
                      .who = &j->who,
                      .update = j->update};
     err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
-    err e = st.a && st.ra && st.ba
+    err e = st.fail.a && st.ra && st.ba
                 ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st)
                 : E_NOMEM;
     if (e) {
@@ -1000,7 +843,7 @@ static void run_job(db *d, struct import_job *j)
         goto out;
     }
     st.pass = PASS_WRITE;
-    st.parse_failed = st.nfailed;
+    st.parse_failed = st.fail.n;
     st.header_ok = false;
     st.data_rows = 0;
     e = xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st);
@@ -1009,7 +852,7 @@ static void run_job(db *d, struct import_job *j)
     if (st.fatal)
         e = st.fatal;
     stamp_lap(&t, t_write);
-    size_t written = st.written, updated = st.updated, failed = st.nfailed, valid = total - failed;
+    size_t written = st.written, updated = st.updated, failed = st.fail.n, valid = total - failed;
     char detail[160];
     snprintf(detail, sizeof detail, "total=%zu valid=%zu written=%zu updated=%zu failed=%zu%s",
              total, valid, written, updated, failed, j->dry_run ? " dry_run" : "");
@@ -1040,9 +883,9 @@ static void run_job(db *d, struct import_job *j)
     }
     stamp_lap(&t, t_commit);
     /* the first pass's failures, then the second's: the report is in row order */
-    if (st.nfailed > 1) /* none failed: no array (qsort must not see NULL) */
-        qsort(st.failed, st.nfailed, sizeof *st.failed, by_row);
-    if (failed && (e = write_report(j->job_id, &st)))
+    import_failures_sort(&st.fail);
+    if (failed &&
+        (e = import_report_write(j->job_id, CASE_IMPORT_SHEET, heads, C__COUNT, &st.fail)))
         log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
     stamp_lap(&t, t_report);
     char nrows[24];
@@ -1058,81 +901,20 @@ static void run_job(db *d, struct import_job *j)
     err_ignore(job_update(d, j->job_id, "done", (int64_t)total, (int64_t)total, s)); /* display */
     free(s);
 out:
-    free(st.failed);
+    import_failures_free(&st.fail);
     free(st.batch);
     arena_free(&st.ba);
     arena_free(&st.ra);
-    arena_free(&st.a);
+    arena_free(&st.fail.a);
 }
 
 /* ---- the worker ---------------------------------------------------------------------------- */
 
-#define QUEUE_MAX 16
-
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    db *d;
-    struct import_job *q[QUEUE_MAX];
-    size_t head, n;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void job_free(struct import_job *j)
+static void job_free(void *arg)
 {
+    struct import_job *j = arg;
     free(j->data);
     free(j);
-}
-
-static void *worker_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&w.mu);
-    for (;;) {
-        while (!w.n && !w.stopping)
-            pthread_cond_wait(&w.cv, &w.mu);
-        if (!w.n && w.stopping)
-            break;
-        struct import_job *j = w.q[w.head];
-        w.head = (w.head + 1) % QUEUE_MAX;
-        w.n--;
-        pthread_mutex_unlock(&w.mu);
-        reports_prune();
-        run_job(w.d, j);
-        job_free(j);
-        pthread_mutex_lock(&w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
-}
-
-err case_import_worker_start(const char *db_url)
-{
-    err e = db_open(db_url, &w.d);
-    if (e)
-        return e;
-    w.stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, NULL, NULL, NULL);
-    }
-    pthread_setname_np(w.thread, "fk-import");
-    w.running = true;
-    return E_OK;
-}
-
-void case_import_worker_stop(void)
-{
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    db_close(&w.d);
-    w.running = false;
 }
 
 err case_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
@@ -1150,18 +932,5 @@ err case_import_submit(db *d, int64_t job_id, const struct principal *who, const
     j->who = *who;
     j->dry_run = dry_run;
     j->update = update;
-    pthread_mutex_lock(&w.mu);
-    bool queued = false;
-    if (w.running && w.n < QUEUE_MAX) {
-        w.q[(w.head + w.n) % QUEUE_MAX] = j;
-        w.n++;
-        queued = true;
-        pthread_cond_signal(&w.cv);
-    }
-    pthread_mutex_unlock(&w.mu);
-    if (!queued) { /* no worker (tools) or a full queue: run here */
-        run_job(d, j);
-        job_free(j);
-    }
-    return E_OK;
+    return import_worker_submit(d, run_job, job_free, j);
 }

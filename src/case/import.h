@@ -28,7 +28,7 @@ err case_import_check(const void *data, size_t n, long *rows_r) MUST_USE;
 err case_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                        size_t n, long rows, bool dry_run, bool update) MUST_USE;
 
-/* Where the row error report of job_id is kept (a day). */
-void case_import_report_path(int64_t job_id, char out[600]);
+/* The row error report: job/import.h (import_report_path), served by
+ * GET /api/v1/jobs/{id}/errors.xlsx (job/api.c). */
 
 #endif

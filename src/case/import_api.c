@@ -6,7 +6,7 @@
  *   POST /api/v1/observations/import          an upload: 202 {job_id}
  *        ?dry_run=1                           check only, nothing written
  *        &duplicates=update|report            an open observation: update it or report the row
- *   GET  /api/v1/jobs/{id}/errors.xlsx        the rows that failed, marked
+ * (The rows that failed: GET /api/v1/jobs/{id}/errors.xlsx, job/api.c.)
  * (The list's exports, GET /api/v1/observations?format=csv|xlsx, are in
  * observe_api.c.)
  */
@@ -88,39 +88,10 @@ static err post_import(struct req *r)
     return reply_json(r, 202, o);
 }
 
-static err get_errors(struct req *r)
-{
-    int64_t id;
-    struct job j;
-    err e = req_param_id(r, 0, &id);
-    if (e || (e = job_find(r->db, r->a, r->who, id, &j)))
-        return e;
-    if (strcmp(j.kind, "case.import"))
-        return E_NOT_FOUND;
-    /* the uploader, or case.import in scope (job_find checked both) */
-    char path[600];
-    case_import_report_path(id, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(E_NOT_FOUND, "not_found", NULL,
-                       "没有错误报告：导入尚未完成、没有错误行，或报告已超过一天被删除");
-    struct stat sb;
-    if (fstat(fd, &sb)) {
-        close(fd);
-        return err_set(E_IO, NULL, NULL, NULL);
-    }
-    req_audit(r, "observation.import_errors", "job", id, "ok", "");
-    r->disposition =
-        arena_printf(r->a, "attachment; filename=\"import-errors-%lld.xlsx\"", (long long)id);
-    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, (int64_t)sb.st_size);
-}
-
 const struct route case_import_routes[] = {
     {M_GET, "/api/v1/observations/template.xlsx", get_template, PERM_CASE_IMPORT, 0, NULL,
      "隔离观察名单导入模板（Excel）", "case", 0},
     {M_POST, "/api/v1/observations/import", post_import, PERM_CASE_IMPORT, ROUTE_RAW_BODY, NULL,
      "导入隔离观察名单（Excel；dry_run=1 只校验，duplicates=update|report）", "case", UPLOAD_MAX},
-    {M_GET, "/api/v1/jobs/{id}/errors.xlsx", get_errors, PERM_CASE_IMPORT, 0, NULL,
-     "导入错误报告（Excel，标出出错的单元格）", "case", 0},
 };
 const size_t case_import_routes_n = sizeof case_import_routes / sizeof case_import_routes[0];

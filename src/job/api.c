@@ -1,11 +1,20 @@
 /*
- * HTTP handler of background jobs:
+ * HTTP handlers of background jobs:
  *
- *   GET /api/v1/jobs/{id}   {id, kind, status, done, total, result, created_at, updated_at}
+ *   GET /api/v1/jobs/{id}               {id, kind, status, done, total, result, created_at,
+ * updated_at} GET /api/v1/jobs/{id}/errors.xlsx   an import job's failed rows, marked
+ * (job/import.h)
  *
  * Refusals (another kind's job, out of scope) are audited.
  */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "app.h"
+#include "base/xlsx.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "security/audit.h"
 
@@ -30,7 +39,48 @@ static err get_job(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* The import jobs with an error report, and the audit action of its download. */
+static const struct {
+    const char *kind, *action;
+} reports[] = {
+    {"case.import", "observation.import_errors"},
+    {"hotline.import", "hotline.import_errors"},
+};
+
+static err get_errors(struct req *r)
+{
+    int64_t id;
+    struct job j;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = job_find(r->db, r->a, r->who, id, &j)))
+        return audit_refusal(r->db, r->who, r->ip, "job.read", "job", id, e, "errors");
+    /* the uploader, or the permission of the job's kind in scope (job_find) */
+    const char *action = NULL;
+    for (size_t i = 0; i < sizeof reports / sizeof reports[0]; i++)
+        if (!strcmp(reports[i].kind, j.kind))
+            action = reports[i].action;
+    if (!action)
+        return E_NOT_FOUND;
+    char path[600];
+    import_report_path(id, path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(E_NOT_FOUND, "not_found", NULL,
+                       "没有错误报告：导入尚未完成、没有错误行，或报告已超过一天被删除");
+    struct stat sb;
+    if (fstat(fd, &sb)) {
+        close(fd);
+        return err_set(E_IO, NULL, NULL, NULL);
+    }
+    req_audit(r, action, "job", id, "ok", "");
+    r->disposition =
+        arena_printf(r->a, "attachment; filename=\"import-errors-%lld.xlsx\"", (long long)id);
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, (int64_t)sb.st_size);
+}
+
 const struct route job_routes[] = {
     {M_GET, "/api/v1/jobs/{id}", get_job, PERM_NONE, 0, NULL, "后台任务进度", "job", 0},
+    {M_GET, "/api/v1/jobs/{id}/errors.xlsx", get_errors, PERM_NONE, 0, NULL,
+     "导入错误报告（Excel，标出出错的单元格）", "job", 0},
 };
 const size_t job_routes_n = sizeof job_routes / sizeof job_routes[0];

@@ -57,9 +57,9 @@ static const struct {
     const char *kind;
     enum perm perm;
 } kinds[] = {
-    {"code.recompute", PERM_CODE_RULES},
-    {"case.import", PERM_CASE_IMPORT},
-    {"nat.city_import", PERM_NAT_SITE},
+    {"code.recompute", PERM_CODE_RULES},     {"case.import", PERM_CASE_IMPORT},
+    {"nat.city_import", PERM_NAT_SITE},      {"hotline.import", PERM_HOTLINE_IMPORT},
+    {"hotline.rematch", PERM_HOTLINE_RULES},
 };
 
 static bool kind_allowed(const struct principal *who, const char *kind)

@@ -633,6 +633,34 @@ err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
     return e;
 }
 
+err person_find_id_by_phone(db *d, const struct scope *sc, const char *phone, int64_t *id_r,
+                            int64_t *n_r)
+{
+    uint8_t bidx[BLIND_LEN];
+    blind_index(L_PHONE, phone ? phone : "", bidx);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id FROM persons WHERE phone_bidx = ? AND deleted_at = 0 AND "
+                       "region_code >= ? AND region_code < ? ORDER BY id LIMIT 2",
+                       &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int64_t id = 0, n = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
+        if (!n++)
+            id = db_col_int64(s, 0);
+    db_done(s);
+    if (e)
+        return e;
+    *id_r = id;
+    *n_r = n;
+    return n ? E_OK : E_NOT_FOUND;
+}
+
 err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,
                              const char *id_number, struct person *p_r)
 {

@@ -446,6 +446,17 @@ err person_region(db *d, const struct scope *sc, int64_t id, int64_t *region_r) 
  */
 err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r) MUST_USE;
 
+/*
+ * The live person inside the scope whose phone is `phone`, found through
+ * the phone's blind index (one index look-up, nothing decrypted): for
+ * another capability linking its records by a phone it holds (a hotline
+ * caller). *id_r the lowest such id and *n_r how many there are, 1 or 2
+ * (2: more than one share the phone; the caller decides whether that is a
+ * link); E_NOT_FOUND (no detail, outputs untouched) when none.
+ */
+err person_find_id_by_phone(db *d, const struct scope *sc, const char *phone, int64_t *id_r,
+                            int64_t *n_r) MUST_USE;
+
 /* A person by identity document inside the scope; E_NOT_FOUND otherwise.
  * `id_number` is normalised here. */
 err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_type type,

@@ -65,6 +65,9 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_NAT_SITE] = {"nat.site", "维护核酸点位"},
     [PERM_NAT_PLAN] = {"nat.plan", "维护应检计划和行业"},
     [PERM_NAT_CORRECT] = {"nat.correct", "修改街道实检统计"},
+    [PERM_HOTLINE_READ] = {"hotline.read", "查看接诉即办工单和统计"},
+    [PERM_HOTLINE_IMPORT] = {"hotline.import", "导入接诉即办工单"},
+    [PERM_HOTLINE_RULES] = {"hotline.rules", "维护接诉即办抽取规则"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -95,6 +98,7 @@ static const struct vocab_word areas[] = {
     {"vehicle", "车辆"},       {"device", "设备"},     {"alert", "预警"},
     {"self", "本人"},          {"case", "疫情事件"},   {"check", "体征核查"},
     {"cert", "解除隔离证明"},  {"task", "任务"},       {"stats", "统计"},
+    {"hotline", "接诉即办"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -155,7 +159,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_DEVICE_READ,
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_CERT_VERIFY, PERM_TASK_READ, PERM_STATS_READ,
-            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_CORRECT),
+            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -173,12 +177,13 @@ const struct builtin_role builtin_roles[] = {
             PERM_DEVICE_WRITE, PERM_VENUE_READ, PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ,
             PERM_CASE_MANAGE, PERM_CASE_STATUS, PERM_CASE_RULES, PERM_CASE_IMPORT, PERM_CHECK_WRITE,
             PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
-            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT),
+            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT, PERM_HOTLINE_READ,
+            PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
-            PERM_CASE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ),
+            PERM_CASE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_HOTLINE_READ),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,

@@ -82,6 +82,10 @@ enum perm {
     PERM_NAT_SITE,      /* create, change and delete testing sites */
     PERM_NAT_PLAN,      /* mass-testing plans, their planned figures, the industries list */
     PERM_NAT_CORRECT,   /* a street's correction of a plan's actual figure */
+    /* hotline tickets (接诉即办, docs/hotline.md) */
+    PERM_HOTLINE_READ,   /* tickets, their matches and counts in scope; the rules */
+    PERM_HOTLINE_IMPORT, /* import tickets (xlsx, CSV) in scope */
+    PERM_HOTLINE_RULES,  /* edit the extraction rules (re-applied to every ticket) */
     PERM__COUNT
 };
 

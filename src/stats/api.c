@@ -171,30 +171,18 @@ static err get_summary(struct req *r)
     return reply_json(r, 200, o);
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm): the
- * China day number of that date, as china_day counts. */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* ?name=yyyy-mm-dd as a China day number; *day_r keeps its default when
- * absent. E_INPUT "invalid_parameter" on `name`. */
+/* ?name=yyyy-mm-dd (2000 to 2100) as a China day number; *day_r keeps
+ * its default when absent. E_INPUT "invalid_parameter" on `name`. */
 static err date_param(struct req *r, const char *name, int64_t *day_r)
 {
     const char *v = req_query(r, name);
     if (!v)
         return E_OK;
-    int y, m, d, used = 0;
-    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
-        y < 2000 || y > 2100 || !date_valid(y * 10000 + m * 100 + d))
+    int64_t day, lo, hi;
+    if (!china_date_day(v, &day) || !china_date_day("2000-01-01", &lo) ||
+        !china_date_day("2100-12-31", &hi) || day < lo || day > hi)
         return err_set(E_INPUT, "invalid_parameter", name, "日期应为 yyyy-mm-dd 格式的有效日期");
-    *day_r = days_from_civil(y, m, d);
+    *day_r = day;
     return E_OK;
 }
 

@@ -6,6 +6,7 @@
 #include "stats/stats.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,31 @@ static const struct stats_measure *find_locked(const char *name)
         if (!strcmp(reg[i]->name, name))
             return reg[i];
     return NULL;
+}
+
+/* The family whose member `name` is ("<family>.<digits>"), its key in
+ * *key_r; NULL when none. */
+static const struct stats_measure *family_of(const char *name, int64_t *key_r)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || !dot[1] || strlen(dot + 1) > 18 || dot - name >= 64)
+        return NULL;
+    int64_t key = 0;
+    for (const char *p = dot + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return NULL;
+        key = key * 10 + (*p - '0');
+    }
+    char fam[64];
+    memcpy(fam, name, (size_t)(dot - name));
+    fam[dot - name] = 0;
+    pthread_mutex_lock(&reg_lock);
+    const struct stats_measure *m = find_locked(fam);
+    pthread_mutex_unlock(&reg_lock);
+    if (!m || !m->family)
+        return NULL;
+    *key_r = key;
+    return m;
 }
 
 err stats_measure_register(const struct stats_measure *m)
@@ -61,16 +87,24 @@ const struct stats_measure *stats_measure_find(const char *name)
     pthread_mutex_lock(&reg_lock);
     const struct stats_measure *m = find_locked(name);
     pthread_mutex_unlock(&reg_lock);
-    return m;
+    return m && !m->family ? m : NULL;
+}
+
+/* Every registered measure, families too (verify), or only the others. */
+static size_t measures_all(const struct stats_measure **out, size_t max, bool families)
+{
+    pthread_mutex_lock(&reg_lock);
+    size_t n = 0;
+    for (size_t i = 0; i < reg_n && n < max; i++)
+        if (families || !reg[i]->family)
+            out[n++] = reg[i];
+    pthread_mutex_unlock(&reg_lock);
+    return n;
 }
 
 size_t stats_measures(const struct stats_measure **out, size_t max)
 {
-    pthread_mutex_lock(&reg_lock);
-    size_t n = reg_n < max ? reg_n : max;
-    memcpy(out, reg, n * sizeof *out);
-    pthread_mutex_unlock(&reg_lock);
-    return n;
+    return measures_all(out, max, false);
 }
 
 static err upsert(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
@@ -96,6 +130,7 @@ static err upsert(db *d, const char *measure, int64_t region_code, int64_t day, 
 
 struct pending {
     const struct stats_measure *m; /* NULL: a free slot */
+    int64_t key;                   /* a family's member; 0 otherwise */
     int64_t region_code, day, delta;
 };
 
@@ -134,8 +169,11 @@ err stats_defer_flush(db *d)
             continue;
         /* a net zero still upserts: the counter row exists as it would
          * after the +1 and the -1 one by one */
+        char name[96];
+        if (p->m->family)
+            snprintf(name, sizeof name, "%s.%lld", p->m->name, (long long)p->key);
         if (!e)
-            e = upsert(d, p->m->name, p->region_code, p->day, p->delta);
+            e = upsert(d, p->m->family ? name : p->m->name, p->region_code, p->day, p->delta);
         *p = (struct pending){0};
     }
     deferred.n = 0;
@@ -143,20 +181,20 @@ err stats_defer_flush(db *d)
 }
 
 /* Add delta to the batch's counter (room was checked: at most half full). */
-static void defer_add(const struct stats_measure *m, int64_t region_code, int64_t day,
+static void defer_add(const struct stats_measure *m, int64_t key, int64_t region_code, int64_t day,
                       int64_t delta)
 {
     uint64_t h = ((uint64_t)(uintptr_t)m * 0x9E3779B97F4A7C15u) ^
                  ((uint64_t)region_code * 0xC2B2AE3D27D4EB4Fu) ^
-                 ((uint64_t)day * 0x165667B19E3779F9u);
+                 ((uint64_t)day * 0x165667B19E3779F9u) ^ ((uint64_t)key * 0x27D4EB2F165667C5u);
     for (size_t i = (size_t)(h ^ (h >> 29)) & (DEFER_SLOTS - 1);; i = (i + 1) & (DEFER_SLOTS - 1)) {
         struct pending *p = &deferred.slots[i];
         if (!p->m) {
-            *p = (struct pending){m, region_code, day, delta};
+            *p = (struct pending){m, key, region_code, day, delta};
             deferred.n++;
             return;
         }
-        if (p->m == m && p->region_code == region_code && p->day == day) {
+        if (p->m == m && p->key == key && p->region_code == region_code && p->day == day) {
             p->delta += delta;
             return;
         }
@@ -165,7 +203,10 @@ static void defer_add(const struct stats_measure *m, int64_t region_code, int64_
 
 err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
 {
+    int64_t key = 0;
     const struct stats_measure *m = stats_measure_find(measure);
+    if (!m && measure)
+        m = family_of(measure, &key);
     if (!m)
         return err_set(E_INTERNAL, NULL, NULL, "未注册的统计指标：%s",
                        measure ? measure : "(null)");
@@ -179,9 +220,9 @@ err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int6
         return E_OK;
     /* a batch's table half full: written at once (sums commute) */
     if (deferred.d == d && d && deferred.n + 2 <= DEFER_SLOTS / 2) {
-        defer_add(m, region_code, day, delta);
+        defer_add(m, key, region_code, day, delta);
         if (!m->level)
-            defer_add(m, region_code, STATS_NOW, delta);
+            defer_add(m, key, region_code, STATS_NOW, delta);
         return E_OK;
     }
     err e = upsert(d, measure, region_code, day, delta);
@@ -265,6 +306,7 @@ err stats_series(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day
 /* ---- verify ------------------------------------------------------------------ */
 
 struct cell {
+    int64_t key; /* a family's member; 0 otherwise */
     int64_t region, day, n;
 };
 
@@ -277,7 +319,7 @@ struct cells {
  * few years of one measure; past it verify fails rather than grow. */
 #define STATS_VERIFY_CELLS_MAX 50000000u
 
-static err cells_push(struct cells *c, int64_t region, int64_t day, int64_t n)
+static err cells_push(struct cells *c, int64_t key, int64_t region, int64_t day, int64_t n)
 {
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 256;
@@ -289,13 +331,15 @@ static err cells_push(struct cells *c, int64_t region, int64_t day, int64_t n)
         c->v = v;
         c->cap = cap;
     }
-    c->v[c->n++] = (struct cell){region, day, n};
+    c->v[c->n++] = (struct cell){key, region, day, n};
     return E_OK;
 }
 
 static int cell_cmp(const void *a, const void *b)
 {
     const struct cell *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
     if (x->region != y->region)
         return x->region < y->region ? -1 : 1;
     if (x->day != y->day)
@@ -303,22 +347,43 @@ static int cell_cmp(const void *a, const void *b)
     return 0;
 }
 
+/* The key of a family member's counter name "<family>.<key>" (0 when the
+ * text after the last dot is not a number: no member, never compared
+ * equal to a recount's positive key). */
+static int64_t key_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    int64_t k = 0;
+    for (const char *p = dot ? dot + 1 : ""; *p; p++) {
+        if (*p < '0' || *p > '9' || k > INT64_MAX / 10 - 10)
+            return 0;
+        k = k * 10 + (*p - '0');
+    }
+    return k;
+}
+
 /* Rows (region, day, n) of a prepared statement, summed per (region, day)
- * (a recount may give one cell in several rows), sorted. With `totals`
- * (a flow's recount) each region's total over its days is added at day
- * STATS_NOW, as stats_add keeps it. */
-static err cells_load(db_stmt *s, bool totals, struct cells *c)
+ * (a recount may give one cell in several rows), sorted. `keyed`: rows
+ * (key, region, day, n), a family's recount (key an integer) or its
+ * counters (key the counter's name). With `totals` (a flow's recount)
+ * each region's total over its days is added at day STATS_NOW, as
+ * stats_add keeps it. */
+static err cells_load(db_stmt *s, bool totals, int keyed, struct cells *c)
 {
     bool row;
     err e;
-    while (!(e = db_row(s, &row)) && row)
-        if ((e = cells_push(c, db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2))))
+    int o = keyed ? 1 : 0;
+    while (!(e = db_row(s, &row)) && row) {
+        int64_t key = keyed == 1 ? db_col_int64(s, 0) : keyed == 2 ? key_of(db_col_text(s, 0)) : 0;
+        if ((e = cells_push(c, key, db_col_int64(s, o), db_col_int64(s, o + 1),
+                            db_col_int64(s, o + 2))))
             break;
+    }
     db_done(s);
     if (e)
         return e;
     for (size_t i = 0, n = c->n; totals && i < n; i++)
-        if ((e = cells_push(c, c->v[i].region, STATS_NOW, c->v[i].n)))
+        if ((e = cells_push(c, c->v[i].key, c->v[i].region, STATS_NOW, c->v[i].n)))
             return e;
     if (c->n)
         qsort(c->v, c->n, sizeof *c->v, cell_cmp);
@@ -357,13 +422,23 @@ static err verify_one(db *d, const struct stats_measure *m, bool fix,
     db_stmt *s;
     err e = db_prepare(d, m->recount_sql, &s);
     if (!e)
-        e = cells_load(s, !m->level, &want);
-    if (!e && !(e = db_prepare(d,
-                               "SELECT region_code, day, n FROM counters WHERE measure = ? "
-                               "ORDER BY region_code, day",
-                               &s))) {
+        e = cells_load(s, !m->level, m->family ? 1 : 0, &want);
+    char prefix[80];
+    snprintf(prefix, sizeof prefix, "%s.", m->name);
+    if (!e && m->family &&
+        !(e = db_prepare(d,
+                         "SELECT measure, region_code, day, n FROM counters WHERE "
+                         "substr(measure, 1, ?) = ?",
+                         &s))) {
+        db_bind_int64(s, 1, (int64_t)strlen(prefix));
+        db_bind_text(s, 2, prefix);
+        e = cells_load(s, false, 2, &have);
+    } else if (!e && !(e = db_prepare(d,
+                                      "SELECT region_code, day, n FROM counters WHERE measure = ? "
+                                      "ORDER BY region_code, day",
+                                      &s))) {
         db_bind_text(s, 1, m->name);
-        e = cells_load(s, false, &have);
+        e = cells_load(s, false, 0, &have);
     }
     size_t i = 0, j = 0;
     while (!e && (i < have.n || j < want.n)) {
@@ -374,10 +449,12 @@ static err verify_one(db *d, const struct stats_measure *m, bool fix,
         if (h == w)
             continue;
         (*diff)++;
+        char name[96];
+        snprintf(name, sizeof name, "%s.%lld", m->name, (long long)k.key);
         if (report)
-            report(m->name, k.region, k.day, h, w, ctx);
+            report(m->family ? name : m->name, k.region, k.day, h, w, ctx);
         if (fix)
-            e = counter_set(d, m->name, k.region, k.day, w);
+            e = counter_set(d, m->family ? name : m->name, k.region, k.day, w);
     }
     free(want.v);
     free(have.v);
@@ -390,7 +467,7 @@ err stats_verify(db *d, bool fix,
                  void *ctx, int64_t *diff_r)
 {
     const struct stats_measure *ms[STATS_MEASURES_MAX];
-    size_t n = stats_measures(ms, STATS_MEASURES_MAX);
+    size_t n = measures_all(ms, STATS_MEASURES_MAX, true);
     bool outer = !db_in_tx(d);
     /* One transaction: the recount and the counters are read at the same
      * moment (SQLite: the write lock; PostgreSQL: one snapshot, so a

@@ -50,6 +50,15 @@ struct stats_measure {
      * for a flow: day STATS_NOW for a level), for `stats verify`.
      */
     const char *recount_sql;
+    /*
+     * A family of measures, one per key (the hotline's matches per
+     * extraction rule, docs/hotline.md): counters are kept under
+     * "<name>.<key>" for a key of decimal digits, which stats_add, stats_sum
+     * and stats_series take like any name; its recount_sql gives rows
+     * (key, region_code, day, n). A family is not a measure of its own:
+     * stats_measure_find and stats_measures leave it out.
+     */
+    bool family;
 };
 
 /* Register measure m (static storage) at start-up. E_INTERNAL for a
@@ -60,8 +69,8 @@ struct stats_measure {
 err stats_measure_register(const struct stats_measure *m) MUST_USE;
 const struct stats_measure *stats_measure_find(const char *name);
 
-/* The registered measures in registration order: up to max pointers into
- * out; returns how many. */
+/* The registered measures in registration order, families left out: up to
+ * max pointers into out; returns how many. */
 size_t stats_measures(const struct stats_measure **out, size_t max);
 
 /*

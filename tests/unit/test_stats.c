@@ -30,6 +30,11 @@ static const struct stats_measure flow_m = {
     "test.events.new", "测试新增", false,
     "SELECT region_code, day, COUNT(*) FROM t_events GROUP BY region_code, day"};
 
+/* A family: one flow per kind of t_kinds, counters "test.kind.<kind>". */
+static const struct stats_measure family_m = {
+    "test.kind", "测试分类", false,
+    "SELECT kind, region_code, day, COUNT(*) FROM t_kinds GROUP BY kind, region_code, day", true};
+
 /* Two streets of one district, a community and a building in the first. */
 static int64_t street1, street2, community1, building1;
 
@@ -103,9 +108,94 @@ static void test_registry(void **state)
     assert_int_equal(stats_measure_register(&no_sql), E_INTERNAL);
     const struct stats_measure *all[8];
     size_t n = stats_measures(all, 8);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 2); /* the family is not a measure of its own */
     assert_ptr_equal(all[0], &level_m);
     assert_ptr_equal(all[1], &flow_m);
+    assert_null(stats_measure_find("test.kind"));
+    assert_null(stats_measure_find("test.kind.7"));
+}
+
+struct seen {
+    int n;
+    char measure[6][32];
+    int64_t region[6], day[6], have[6], want[6];
+};
+
+static void seen_report(const char *measure, int64_t region, int64_t day, int64_t have,
+                        int64_t want, void *ctx)
+{
+    struct seen *s = ctx;
+    if (s->n < 6) {
+        snprintf(s->measure[s->n], sizeof s->measure[0], "%s", measure);
+        s->region[s->n] = region;
+        s->day[s->n] = day;
+        s->have[s->n] = have;
+        s->want[s->n] = want;
+    }
+    s->n++;
+}
+
+static void kind_row(int64_t kind, int64_t region, int64_t day)
+{
+    db_stmt *s;
+    assert_int_equal(
+        db_prepare(D, "INSERT INTO t_kinds (kind, region_code, day) VALUES (?, ?, ?)", &s), E_OK);
+    db_bind_int64(s, 1, kind);
+    db_bind_int64(s, 2, region);
+    db_bind_int64(s, 3, day);
+    assert_int_equal(db_run(s, NULL), E_OK);
+}
+
+/* A family's members are counters like any other (added, deferred, summed)
+ * and verified against the family's recount by key. */
+static void test_family(void **state)
+{
+    (void)state;
+    int64_t district = regcode_parent(street1);
+    assert_int_equal(db_begin(D), E_OK);
+    /* the family's own name, a key that is not a number, an unknown family */
+    assert_int_equal(stats_add(D, "test.kind", building1, 20000, 1), E_INTERNAL);
+    assert_int_equal(stats_add(D, "test.kind.x7", building1, 20000, 1), E_INTERNAL);
+    assert_int_equal(stats_add(D, "test.other.7", building1, 20000, 1), E_INTERNAL);
+    assert_int_equal(stats_add(D, "test.kind.7", building1, STATS_NOW, 1), E_INTERNAL);
+    kind_row(7, building1, 20000);
+    assert_int_equal(stats_add(D, "test.kind.7", building1, 20000, 1), E_OK);
+    assert_int_equal(stats_defer_begin(D), E_OK);
+    for (int i = 0; i < 3; i++) {
+        kind_row(12, street2, 20001);
+        assert_int_equal(stats_add(D, "test.kind.12", street2, 20001, 1), E_OK);
+        kind_row(7, community1, 20001);
+        assert_int_equal(stats_add(D, "test.kind.7", community1, 20001, 1), E_OK);
+    }
+    assert_int_equal(stats_defer_flush(D), E_OK);
+    stats_defer_end(D);
+    assert_int_equal(db_commit(D), E_OK);
+    assert_int_equal(sum_of("test.kind.7", district, regcode_end(district), 20000, 20001), 4);
+    assert_int_equal(sum_of("test.kind.7", street1, regcode_end(street1), 20001, 20001), 3);
+    assert_int_equal(sum_of("test.kind.12", district, regcode_end(district), STATS_NOW, STATS_NOW),
+                     3);
+    assert_int_equal(sum_of("test.kind.12", street1, regcode_end(street1), 1, 30000), 0);
+    int64_t diff = -1;
+    assert_int_equal(stats_verify(D, false, NULL, NULL, &diff), E_OK);
+    assert_int_equal(diff, 0);
+    /* a member off by one on a day, and a member no recount knows */
+    exec_ok("UPDATE counters SET n = n + 1 WHERE measure = 'test.kind.12' AND day = 20001");
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(stats_add(D, "test.kind.99", building1, 20003, 2), E_OK);
+    assert_int_equal(db_commit(D), E_OK);
+    struct seen s = {0};
+    assert_int_equal(stats_verify(D, false, seen_report, &s, &diff), E_OK);
+    assert_int_equal(diff, 3); /* 12's day; 99's day and total */
+    assert_string_equal(s.measure[0], "test.kind.12");
+    assert_int_equal(s.have[0], 4);
+    assert_int_equal(s.want[0], 3);
+    assert_string_equal(s.measure[1], "test.kind.99");
+    assert_int_equal(stats_verify(D, true, NULL, NULL, &diff), E_OK);
+    assert_int_equal(diff, 3);
+    assert_int_equal(sum_of("test.kind.12", district, regcode_end(district), 20001, 20001), 3);
+    assert_int_equal(sum_of("test.kind.99", district, regcode_end(district), 1, 30000), 0);
+    assert_int_equal(stats_verify(D, false, NULL, NULL, &diff), E_OK);
+    assert_int_equal(diff, 0);
 }
 
 static void test_add_and_sum(void **state)
@@ -227,26 +317,6 @@ static void test_defer(void **state)
     assert_int_equal(sum_of(level_m.name, building1, regcode_end(building1), 0, 0), 6);
 }
 
-struct seen {
-    int n;
-    char measure[6][32];
-    int64_t region[6], day[6], have[6], want[6];
-};
-
-static void seen_report(const char *measure, int64_t region, int64_t day, int64_t have,
-                        int64_t want, void *ctx)
-{
-    struct seen *s = ctx;
-    if (s->n < 6) {
-        snprintf(s->measure[s->n], sizeof s->measure[0], "%s", measure);
-        s->region[s->n] = region;
-        s->day[s->n] = day;
-        s->have[s->n] = have;
-        s->want[s->n] = want;
-    }
-    s->n++;
-}
-
 static void test_verify(void **state)
 {
     (void)state;
@@ -321,12 +391,15 @@ static int reset(void **state)
     exec_ok("DELETE FROM counters");
     exec_ok("DELETE FROM t_items");
     exec_ok("DELETE FROM t_events");
+    exec_ok("DELETE FROM t_kinds");
     return 0;
 }
 
 static int tables(void)
 {
     return db_exec(D, "CREATE TABLE t_items (region_code BIGINT NOT NULL)") ||
+                   db_exec(D, "CREATE TABLE t_kinds (kind BIGINT NOT NULL, region_code BIGINT "
+                              "NOT NULL, day BIGINT NOT NULL)") ||
                    db_exec(D, "CREATE TABLE t_events (region_code BIGINT NOT NULL, day BIGINT "
                               "NOT NULL)")
                ? -1
@@ -352,7 +425,8 @@ static int open_pg(void **state)
     if (fixture_pg_open(&D) || db_migrate(D) != E_OK)
         return -1;
     /* a database left by an earlier run of this program */
-    if (db_exec(D, "DROP TABLE IF EXISTS t_items") || db_exec(D, "DROP TABLE IF EXISTS t_events"))
+    if (db_exec(D, "DROP TABLE IF EXISTS t_items") || db_exec(D, "DROP TABLE IF EXISTS t_events") ||
+        db_exec(D, "DROP TABLE IF EXISTS t_kinds"))
         return -1;
     return tables();
 }
@@ -370,12 +444,13 @@ int main(void)
     street2 = code("110101002000");
     community1 = code("110101001001");
     building1 = code("110101001001001001");
-    if (stats_measure_register(&level_m) || stats_measure_register(&flow_m))
+    if (stats_measure_register(&level_m) || stats_measure_register(&flow_m) ||
+        stats_measure_register(&family_m))
         return 1;
 #define TESTS                                                                                      \
     cmocka_unit_test_setup(test_registry, reset), cmocka_unit_test_setup(test_add_and_sum, reset), \
         cmocka_unit_test_setup(test_series, reset), cmocka_unit_test_setup(test_verify, reset),    \
-        cmocka_unit_test_setup(test_defer, reset)
+        cmocka_unit_test_setup(test_defer, reset), cmocka_unit_test_setup(test_family, reset)
     const struct CMUnitTest tests[] = {TESTS};
     int failed = cmocka_run_group_tests_name("stats/sqlite", tests, open_sqlite, close_sqlite);
     if (fixture_pg_wanted())

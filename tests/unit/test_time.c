@@ -66,10 +66,58 @@ static void test_zone_independent(void **state)
     tzset();
 }
 
+/* Text a spreadsheet or a person writes, read as China time; anything else
+ * refused with the output untouched. */
+static void test_parse(void **state)
+{
+    (void)state;
+    int64_t ms = -1;
+    assert_true(china_time_parse("2024-05-01", &ms));
+    assert_int_equal(ms, MAY1_CN);
+    assert_true(china_time_parse("2024/05/01 08:01", &ms));
+    assert_int_equal(ms, MAY1_CN + 8 * 3600 * 1000LL + 60000);
+    assert_true(china_time_parse("2024-05-01T08:01:01", &ms));
+    assert_int_equal(ms, MAY1_CN + 8 * 3600 * 1000LL + 61000);
+    assert_true(china_time_parse("2024-04-30 23:59:59", &ms));
+    assert_int_equal(ms, MAY1_CN - 1000);
+    assert_true(china_time_parse("2024-02-29", &ms));
+    ms = 7;
+    static const char *const bad[] = {"2023-02-29",
+                                      "2024-13-01",
+                                      "2024-00-10",
+                                      "2024-04-31",
+                                      "2024-05-01 24:00",
+                                      "2024-05-01 08:60",
+                                      "2024-05-01 08",
+                                      "2024-05/01",
+                                      "2024-05-01x",
+                                      "昨天下午",
+                                      "",
+                                      "1969-12-31",
+                                      "2024-05-01 08:00:60",
+                                      "2100-02-29"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_false(china_time_parse(bad[i], &ms));
+        assert_int_equal(ms, 7);
+    }
+    assert_false(china_time_parse(NULL, &ms));
+    /* a date parameter: exactly yyyy-mm-dd, as its China day number */
+    int64_t day = -1;
+    assert_true(china_date_day("2024-05-01", &day));
+    assert_int_equal(day, china_day(MAY1_CN));
+    day = -1;
+    assert_false(china_date_day("2024-05-01 08:00", &day));
+    assert_false(china_date_day("2024/05/01", &day));
+    assert_false(china_date_day("2024-5-1", &day));
+    assert_false(china_date_day("2024-02-30", &day));
+    assert_int_equal(day, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_parse),
         cmocka_unit_test(test_dates_and_days),
         cmocka_unit_test(test_zone_independent),
     };

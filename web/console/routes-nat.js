@@ -1,7 +1,9 @@
 // 核酸检测 (issue 10, docs/nat.md): testing sites, the clock-ins of their
 // staff, mass-testing plans with planned vs actual per street and industry
-// and the streets' corrections, the industries list, and sampling: the
-// samples, the tubes and the scans per site and hour.
+// and the streets' corrections, the industries list, the city's site list
+// matched to the district's, and sampling: the samples, the tubes and the
+// scans per site and hour; the hotline's work orders (接诉即办,
+// docs/hotline.md) with their rules and counts.
 const nat = { group: '核酸检测', groupIcon: 'Aim' };
 
 export default [
@@ -12,5 +14,8 @@ export default [
   { path: 'nat/samples', component: () => import('./views/nat/Samples.vue'), meta: { menu: '采样记录', perm: 'nat.read', icon: 'Tickets', title: '采样记录', ...nat } },
   { path: 'nat/tubes', component: () => import('./views/nat/Tubes.vue'), meta: { menu: '试管', perm: 'nat.read', icon: 'Box', title: '试管', ...nat } },
   { path: 'nat/scans', component: () => import('./views/nat/Scans.vue'), meta: { menu: '点位扫码人数', perm: 'nat.read', icon: 'DataLine', title: '点位扫码人数（按小时）', ...nat } },
+  { path: 'nat/hotline', component: () => import('./views/nat/hotline/Tickets.vue'), meta: { menu: '接诉即办', perm: 'hotline.read', icon: 'Phone', title: '接诉即办工单', ...nat } },
+  { path: 'nat/hotline-counts', component: () => import('./views/nat/hotline/Counts.vue'), meta: { menu: '接诉即办统计', perm: 'hotline.read', icon: 'DataAnalysis', title: '接诉即办统计', ...nat } },
+  { path: 'nat/hotline-rules', component: () => import('./views/nat/hotline/Rules.vue'), meta: { menu: '抽取规则', perm: 'hotline.read', icon: 'Filter', title: '接诉即办抽取规则', ...nat } },
   { path: 'nat/industries', component: () => import('./views/nat/Industries.vue'), meta: { menu: '行业', perm: 'nat.read', icon: 'CollectionTag', title: '行业', ...nat } },
 ];

@@ -1,0 +1,318 @@
+/*
+ * The shared machinery of import jobs (job/import.h): reading xlsx or CSV
+ * through one row callback, the failed rows, the error report and the
+ * import worker thread.
+ */
+#include "job/import.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/csv.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "job/job.h"
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+#define CSV_COLS_MAX 256
+
+err import_read(const void *data, size_t n, bool csv, const char *sheet,
+                const struct xlsx_limits *lim, xlsx_row_fn fn, void *ctx)
+{
+    if (!csv)
+        return xlsx_read_buffer(data, n, sheet, lim, fn, ctx);
+    /* a job's thread, or a request's check that must not keep a file's
+     * worth of records in the request's arena: the reader's buffers die here */
+    arena *a = arena_new(1 << 16);
+    if (!a)
+        return E_NOMEM;
+    struct csv_limits cl = {.max_fields = CSV_COLS_MAX};
+    csv_reader *rd = csv_open_mem(a, data, n, &cl);
+    struct xlsx_cell *cells = arena_alloc(a, CSV_COLS_MAX * sizeof *cells);
+    long max_rows = lim && lim->max_rows ? lim->max_rows : 100000, rows = 0;
+    err e = rd && cells ? E_OK : E_NOMEM;
+    char **f;
+    size_t nf;
+    int res;
+    while (!e && (res = csv_next(rd, &f, &nf)) != CSV_END) {
+        long line = csv_line(rd);
+        if (res < 0) {
+            e = err_set(E_INPUT, "invalid_csv", NULL, "CSV 文件第 %ld 行格式不正确：%s", line,
+                        csv_strerror(res));
+            break;
+        }
+        if (++rows > max_rows) {
+            e = err_set(E_INPUT, "too_many_rows", NULL, "文件超过 %ld 行：请分成多个文件导入",
+                        max_rows);
+            break;
+        }
+        size_t last = 0; /* one past the last field with a value, as the xlsx reader gives */
+        for (size_t i = 0; i < nf; i++) {
+            if (!utf8_valid_text(f[i])) {
+                e = err_set(E_INPUT, "invalid_csv", NULL,
+                            "CSV 文件第 %ld 行不是 UTF-8 文本：请另存为“CSV UTF-8”", line);
+                break;
+            }
+            cells[i] = (struct xlsx_cell){.col = (int)i,
+                                          .type = f[i][0] ? XLSX_STRING : XLSX_EMPTY,
+                                          .text = f[i],
+                                          .len = strlen(f[i])};
+            if (f[i][0])
+                last = i + 1;
+        }
+        if (!e && last)
+            e = fn(ctx, line, cells, last);
+    }
+    arena_free(&a);
+    return e;
+}
+
+/* ---- failed rows -------------------------------------------------------------------- */
+
+err import_failures_keep(struct import_failures *f, long row, const struct xlsx_cell *cells,
+                         size_t n, const struct import_mark *marks, int nmarks)
+{
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        struct import_failed *v = realloc(f->v, cap * sizeof *v);
+        if (!v)
+            return E_NOMEM;
+        f->v = v;
+        f->cap = cap;
+    }
+    struct import_failed *r = &f->v[f->n];
+    r->row = row;
+    r->n = n;
+    r->cells = arena_alloc(f->a, (n ? n : 1) * sizeof *r->cells);
+    if (!r->cells)
+        return E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        r->cells[i] = cells[i];
+        r->cells[i].text = arena_strndup(f->a, cells[i].text, cells[i].len);
+    }
+    r->nmarks = nmarks < IMPORT_MARKS_MAX ? nmarks : IMPORT_MARKS_MAX;
+    for (int m = 0; m < r->nmarks; m++) {
+        r->marks[m].col = marks[m].col;
+        r->marks[m].msg = arena_strdup(f->a, marks[m].msg);
+    }
+    f->n++;
+    return E_OK;
+}
+
+static int by_row(const void *x, const void *y)
+{
+    long a = ((const struct import_failed *)x)->row, b = ((const struct import_failed *)y)->row;
+    return (a > b) - (a < b);
+}
+
+void import_failures_sort(struct import_failures *f)
+{
+    if (f->n > 1) /* none failed: no array (qsort must not see NULL) */
+        qsort(f->v, f->n, sizeof *f->v, by_row);
+}
+
+void import_failures_free(struct import_failures *f)
+{
+    free(f->v);
+    f->v = NULL;
+    f->n = f->cap = 0;
+}
+
+/* ---- the report ------------------------------------------------------------------------- */
+
+static const char *report_dir(void)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/fangkong-import", t && *t ? t : "/tmp");
+    }
+    return dir;
+}
+
+void import_report_path(int64_t job_id, char out[600])
+{
+    snprintf(out, 600, "%s/%lld.xlsx", report_dir(), (long long)job_id);
+}
+
+void import_reports_prune(void)
+{
+    DIR *dir = opendir(report_dir());
+    if (!dir)
+        return;
+    struct dirent *de;
+    time_t old = time(NULL) - 86400;
+    while ((de = readdir(dir))) {
+        char path[800];
+        struct stat sb;
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", report_dir(), de->d_name);
+        if (!stat(path, &sb) && sb.st_mtime < old)
+            unlink(path);
+    }
+    closedir(dir);
+}
+
+#define REPORT_COLS_MAX 64
+
+err import_report_write(int64_t job_id, const char *sheet, const char *const *heads, int ncols,
+                        const struct import_failures *f)
+{
+    if (ncols <= 0 || ncols > REPORT_COLS_MAX)
+        return err_set(E_INTERNAL, NULL, NULL, "导入模板的列数不正确");
+    mkdir(report_dir(), 0700);
+    char path[600];
+    import_report_path(job_id, path);
+    struct xlsx_write_opts opt = {.constant_memory = true};
+    xlsx_writer *w;
+    err e = xlsx_writer_open(path, &opt, &w);
+    if (e)
+        return e;
+    e = xlsx_sheet_add(w, sheet);
+    const char *head[REPORT_COLS_MAX + 2];
+    head[0] = "行号";
+    for (int c = 0; c < ncols; c++)
+        head[c + 1] = heads[c];
+    head[ncols + 1] = "错误说明";
+    xlsx_row_header(w, head, (size_t)ncols + 2);
+    xlsx_col_width(w, ncols + 1, 60);
+    for (size_t i = 0; i < f->n && !e; i++) {
+        const struct import_failed *r = &f->v[i];
+        xlsx_cell_int(w, r->row);
+        for (int c = 0; c < ncols; c++) {
+            if ((size_t)c < r->n)
+                xlsx_cell_from(w, &r->cells[c]);
+            else
+                xlsx_cell_empty(w);
+        }
+        char why[1024] = "";
+        size_t len = 0;
+        for (int m = 0; m < r->nmarks; m++) {
+            int c = r->marks[m].col;
+            bool named = c >= 0 && c < ncols;
+            if (named && !e)
+                e = xlsx_mark(w, c + 1, r->marks[m].msg);
+            len += (size_t)snprintf(why + len, len < sizeof why ? sizeof why - len : 0, "%s%s%s%s",
+                                    m ? "；" : "", named ? heads[c] : "", named ? "：" : "",
+                                    r->marks[m].msg);
+            if (len >= sizeof why)
+                break;
+        }
+        xlsx_cell_text(w, why);
+        xlsx_row_end(w);
+    }
+    err e2 = xlsx_close(&w);
+    return e ? e : e2;
+}
+
+/* ---- the job ---------------------------------------------------------------------------- */
+
+void import_job_fail(db *d, int64_t job_id, const char *kind, err e)
+{
+    const struct err_detail *x = err_last();
+    json_t *o = json_pack("{s:s,s:s}", "error", x->code == e && x->slug[0] ? x->slug : err_slug(e),
+                          "message", x->code == e && x->message[0] ? x->message : err_message(e));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    err_ignore(job_update(d, job_id, "failed", 0, 0, s)); /* the log line below says it too */
+    free(s);
+    log_event(LOG_ERROR, "job_failed", "kind", kind, "slug", err_slug(e), NULL);
+}
+
+/* ---- the worker ---------------------------------------------------------------------------- */
+
+#define QUEUE_MAX 16
+
+struct queued {
+    void (*run)(db *d, void *arg);
+    void (*free_fn)(void *arg);
+    void *arg;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool running, stopping;
+    db *d;
+    struct queued q[QUEUE_MAX];
+    size_t head, n;
+} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *worker_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&w.mu);
+    for (;;) {
+        while (!w.n && !w.stopping)
+            pthread_cond_wait(&w.cv, &w.mu);
+        if (!w.n && w.stopping)
+            break;
+        struct queued j = w.q[w.head];
+        w.head = (w.head + 1) % QUEUE_MAX;
+        w.n--;
+        pthread_mutex_unlock(&w.mu);
+        import_reports_prune();
+        j.run(w.d, j.arg);
+        j.free_fn(j.arg);
+        pthread_mutex_lock(&w.mu);
+    }
+    pthread_mutex_unlock(&w.mu);
+    return NULL;
+}
+
+err import_worker_start(const char *db_url)
+{
+    err e = db_open(db_url, &w.d);
+    if (e)
+        return e;
+    w.stopping = false;
+    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
+        db_close(&w.d);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
+    pthread_setname_np(w.thread, "fk-import");
+    w.running = true;
+    return E_OK;
+}
+
+void import_worker_stop(void)
+{
+    if (!w.running)
+        return;
+    pthread_mutex_lock(&w.mu);
+    w.stopping = true;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    pthread_join(w.thread, NULL);
+    db_close(&w.d);
+    w.running = false;
+}
+
+err import_worker_submit(db *d, void (*run)(db *d, void *arg), void (*free_fn)(void *arg),
+                         void *arg)
+{
+    pthread_mutex_lock(&w.mu);
+    bool queued = false;
+    if (w.running && w.n < QUEUE_MAX) {
+        w.q[(w.head + w.n) % QUEUE_MAX] = (struct queued){run, free_fn, arg};
+        w.n++;
+        queued = true;
+        pthread_cond_signal(&w.cv);
+    }
+    pthread_mutex_unlock(&w.mu);
+    if (!queued) { /* no worker (tools) or a full queue: run here */
+        run(d, arg);
+        free_fn(arg);
+    }
+    return E_OK;
+}

@@ -1,0 +1,113 @@
+/*
+ * The machinery every spreadsheet import job shares (the observation list,
+ * docs/cases.md "Import and export"; the hotline tickets, docs/hotline.md):
+ *
+ *   - reading an upload, xlsx or CSV, row by row through one callback
+ *     (import_read: a CSV record is handed over as cells of text, so a
+ *     row parser serves both formats);
+ *   - the rows that failed, kept with their cells and their marks (the
+ *     column at fault and why) for the error report, in bounded memory
+ *     (only failed rows are ever copied);
+ *   - the error report: the failed rows in row order as a workbook with
+ *     the cells at fault marked, kept a day under a path per job id, served
+ *     by GET /api/v1/jobs/{id}/errors.xlsx (job/api.c);
+ *   - a failed job's result, and the one worker thread (with its own
+ *     connection) that runs queued import jobs off the event loops.
+ *
+ * What a row means, and how it is written, stays the importer's.
+ */
+#ifndef FK_JOB_IMPORT_H
+#define FK_JOB_IMPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/xlsx.h"
+#include "db/db.h"
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+/*
+ * Read an upload: a workbook (sheet `sheet`, limits `lim`, errors as
+ * xlsx_read_buffer) or, when `csv`, RFC 4180 text whose records are handed
+ * to fn as cells of type XLSX_STRING (XLSX_EMPTY for an empty field), the
+ * record's line as the row number. A CSV past lim->max_rows records is
+ * E_INPUT "too_many_rows"; a malformed record (csv.h's refusals) or text
+ * that is not UTF-8 is E_INPUT "invalid_csv" naming its line.
+ */
+err import_read(const void *data, size_t n, bool csv, const char *sheet,
+                const struct xlsx_limits *lim, xlsx_row_fn fn, void *ctx) MUST_USE;
+
+/* ---- failed rows -------------------------------------------------------------------- */
+
+#define IMPORT_MARKS_MAX 6
+
+struct import_mark {
+    int col; /* 0-based column at fault; -1: the row as a whole */
+    const char *msg;
+};
+
+struct import_failed {
+    long row;
+    size_t n;
+    struct xlsx_cell *cells; /* copies */
+    int nmarks;
+    struct import_mark marks[IMPORT_MARKS_MAX];
+};
+
+/* The failed rows of one job. Zero-initialise with the arena the copies
+ * live in (owned by the caller); import_failures_free frees the array. */
+struct import_failures {
+    arena *a;
+    struct import_failed *v;
+    size_t n, cap;
+};
+
+/* Keep row `row`: its cells and marks are copied into f->a. E_NOMEM. */
+err import_failures_keep(struct import_failures *f, long row, const struct xlsx_cell *cells,
+                         size_t n, const struct import_mark *marks, int nmarks) MUST_USE;
+
+/* Sort the kept rows by row number (passes that keep out of order). */
+void import_failures_sort(struct import_failures *f);
+
+/* Free the array (not the arena). */
+void import_failures_free(struct import_failures *f);
+
+/* ---- the report ------------------------------------------------------------------------ */
+
+/* Where the error report of job_id is kept (a day). */
+void import_report_path(int64_t job_id, char out[600]);
+
+/* Remove reports older than a day (each worker run calls it). */
+void import_reports_prune(void);
+
+/*
+ * Write f's rows as the report of job_id: sheet `sheet`, a column 行号,
+ * the template's ncols columns `heads` with the marked cells in red and
+ * their message as a comment, and a column 错误说明 with every message.
+ * E_IO, E_NOMEM.
+ */
+err import_report_write(int64_t job_id, const char *sheet, const char *const *heads, int ncols,
+                        const struct import_failures *f) MUST_USE;
+
+/* ---- the job ------------------------------------------------------------------------------ */
+
+/* Mark job_id failed with e's slug and message as its result, and log it
+ * under `kind`. */
+void import_job_fail(db *d, int64_t job_id, const char *kind, err e);
+
+/*
+ * The import worker: one thread with its own connection to db_url, running
+ * queued jobs in order (at most 16 waiting). import_worker_submit queues
+ * run(d, arg) and then free_fn(arg) on it; with no worker (tools, unit
+ * tests) or a full queue they run here, on d, before it returns. E_NOMEM.
+ */
+err import_worker_start(const char *db_url) MUST_USE;
+void import_worker_stop(void);
+err import_worker_submit(db *d, void (*run)(db *d, void *arg), void (*free_fn)(void *arg),
+                         void *arg) MUST_USE;
+
+#endif
