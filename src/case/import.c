@@ -231,19 +231,22 @@ struct failed {
 };
 
 /*
- * The upload is read twice, so that only failed rows are ever kept (a
- * 100,000-row file held whole cost about 100 MB): the first pass checks
- * every row's form outside any transaction and shows progress; the second,
- * inside the job's transaction, parses each row again (the same result)
- * and writes the ones the first pass passed.
+ * The job reads the upload once, inside its transaction, so that only
+ * failed rows are ever kept (a 100,000-row file held whole cost about
+ * 100 MB): each row is parsed as it is read, kept for the report when its
+ * form is wrong, else copied into the batch that writes it. The request
+ * read it once before (PASS_CHECK: the structure and the row count, which
+ * is the progress bar's total).
  */
-enum pass { PASS_CHECK, PASS_PARSE, PASS_WRITE };
+enum pass { PASS_CHECK, PASS_WRITE };
 
-/* A row of the second pass's batch: its cells copied. */
+/* A row of the batch: its cells copied, and parsed (the parse's strings in
+ * the batch's arena). */
 struct brow {
     long row;
     size_t n;
     struct xlsx_cell *cells;
+    struct irow r;
     bool bad; /* failed in a batch: written alone, in its own savepoint */
 };
 
@@ -258,19 +261,17 @@ struct run {
     arena *ra; /* one row's, reset between rows */
     struct failed *failed;
     size_t nfailed, cap;
-    size_t parse_failed; /* failed[0..parse_failed): the first pass's, in row order */
-    size_t next;         /* the second pass: the next of those to skip */
     bool header_ok;
     long header_row;
     long data_rows;
-    db *d; /* the job's connection: progress while parsing, the rows while writing */
-    int64_t job_id, total;
-    /* the second pass */
+    db *d; /* the job's connection */
+    int64_t job_id;
+    /* the write */
     const struct principal *who;
     bool update;
     size_t written, updated;
     err fatal; /* a database error that ends the job */
-    /* the second pass's batch: rows copied until written (see write_batch) */
+    /* the batch: rows copied until written (see write_batch) */
     arena *ba;
     struct brow *batch;
     size_t nbatch;
@@ -526,11 +527,10 @@ static err write_one(struct run *st, struct irow *r)
     return E_OK;
 }
 
-/* Row `row` read into r (the per-row arena reset): its checks' marks. */
-static void row_parse(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
-                      size_t n)
+/* Row `row` read into r, its strings in st->ra: its checks' marks. */
+static void row_parse_keep(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
+                           size_t n)
 {
-    arena_reset(st->ra);
     memset(r, 0, sizeof *r);
     r->row = row;
     r->n = n;
@@ -540,9 +540,17 @@ static void row_parse(struct run *st, struct irow *r, long row, const struct xls
     parse_row(st, r);
 }
 
-/* A row of the batch on its own: parsed again, kept when it fails its
- * checks (it passed them in the first pass: never expected), else written
- * in its own savepoint with the failure, if any, marked and kept. */
+/* The same, the per-row arena reset first. */
+static void row_parse(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
+                      size_t n)
+{
+    arena_reset(st->ra);
+    row_parse_keep(st, r, row, cells, n);
+}
+
+/* A row of the batch on its own: parsed again (its marks go to the
+ * per-row arena), written in its own savepoint with the failure, if any,
+ * marked and kept. */
 static err write_alone(struct run *st, const struct brow *b)
 {
     struct irow r;
@@ -573,13 +581,10 @@ static size_t write_batch(struct run *st, size_t from, size_t to)
     }
     size_t i, written = 0, updated = 0;
     for (i = from; i < to; i++) {
-        struct irow r;
         bool upd;
-        row_parse(st, &r, st->batch[i].row, st->batch[i].cells, st->batch[i].n);
-        if (r.nmarks)
-            break;
+        arena_reset(st->ra);
         err_clear();
-        err re = write_row(d, st->ra, st->who, &r, st->update, true, &upd);
+        err re = write_row(d, st->ra, st->who, &st->batch[i].r, st->update, true, &upd);
         if (re == E_INPUT || re == E_CONFLICT || re == E_NOT_FOUND)
             break;
         if (re) {
@@ -651,8 +656,9 @@ static err batch_write(struct run *st)
     return st->fatal;
 }
 
-/* Row `row` (it passed the first pass) into the batch; the batch written
- * when full. */
+/* Row `row` into the batch: its cells copied and parsed there (the parse's
+ * strings in the batch's arena, for as long as the batch lives), or kept
+ * for the report when its form is wrong; the batch written when full. */
 static err batch_add(struct run *st, long row, const struct xlsx_cell *cells, size_t n)
 {
     if (!st->batch && !(st->batch = calloc(BATCH_ROWS, sizeof *st->batch)))
@@ -665,6 +671,14 @@ static err batch_add(struct run *st, long row, const struct xlsx_cell *cells, si
     for (size_t i = 0; i < n; i++) {
         b->cells[i] = cells[i];
         b->cells[i].text = arena_strndup(st->ba, cells[i].text, cells[i].len);
+    }
+    arena *ra = st->ra;
+    st->ra = st->ba;
+    row_parse_keep(st, &b->r, row, b->cells, n);
+    st->ra = ra;
+    if (b->r.nmarks) {
+        st->nbatch--; /* its copies stay in the batch's arena until the batch ends */
+        return keep(st, &b->r);
     }
     return st->nbatch == BATCH_ROWS ? batch_write(st) : E_OK;
 }
@@ -688,20 +702,7 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
     st->data_rows++;
     if (st->pass == PASS_CHECK)
         return E_OK; /* the upload's check: structure only */
-    if (st->pass == PASS_WRITE && st->next < st->parse_failed && st->failed[st->next].row == row) {
-        st->next++; /* failed its checks in the first pass: already kept */
-        return E_OK;
-    }
-    if (st->pass == PASS_WRITE)
-        return batch_add(st, row, cells, n);
-    struct irow r;
-    row_parse(st, &r, row, cells, n);
-    err e = r.nmarks ? keep(st, &r) : E_OK;
-    /* the first pass is the first half of the bar; the write, inside its
-     * one transaction, cannot show progress to another connection */
-    if (st->data_rows % 5000 == 0)
-        err_ignore(job_update(st->d, st->job_id, "running", st->data_rows, st->total, NULL));
-    return e;
+    return batch_add(st, row, cells, n);
 }
 
 static const struct xlsx_limits limits = {.max_rows = CASE_IMPORT_MAX_ROWS + 2};
@@ -878,24 +879,32 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
         return err_set(E_INPUT, "invalid_value", "room_no", "只有集中隔离可以填写房间号");
     /* a day's date starts at China midnight; today's may be in the future
      * of a start_at check only by hours, which case_observe allows */
-    struct person found;
-    e = person_find_by_id_number(d, a, &who->scope, r->p.id_type, r->p.id_number, &found);
-    if (e == E_NOT_FOUND) {
+    /* the document looked up once: in scope, the person; nobody's, a new
+     * person without the registration's own look-ups (parse_row ran
+     * person_check, the region was checked above); outside the scope, the
+     * registration's rules (a self-registration taken over, else a 409) */
+    int64_t holder, holder_region;
+    if ((e = person_document_holder(d, a, r->p.id_type, r->p.id_number, &holder, &holder_region)))
+        return e;
+    if (holder && scope_has(&who->scope, holder_region)) {
+        in.person_id = holder;
+    } else {
         /* registering people is person.write's, whatever case.import allows */
         if (!principal_can(who, PERM_PERSON_WRITE))
             return err_set(E_NOT_FOUND, "person_not_registered", "id_number",
                            "该人员尚未登记，您没有登记人员的权限：请先由有权限的人员登记");
         struct person p = r->p;
         bool taken = false; /* a self-registration taken over has a past */
-        if ((e = in_batch ? person_create_in_tx(d, a, who, &p, r->given, &taken)
-                          : person_create(d, a, who, &p, r->given, &taken)))
+        if (in_batch && !holder)
+            e = person_create_in_tx_new(d, a, who, &p, r->given);
+        else if (in_batch)
+            e = person_create_in_tx(d, a, who, &p, r->given, &taken);
+        else
+            e = person_create(d, a, who, &p, r->given, &taken);
+        if (e)
             return e;
         in.person_id = p.id;
         created = !taken;
-    } else if (e) {
-        return e;
-    } else {
-        in.person_id = found.id;
     }
     /* a person registered just now has no observation yet */
     int64_t open = 0;
@@ -970,40 +979,36 @@ static void run_job(db *d, struct import_job *j)
     /* the job runs on its own thread: no caller's arena to take */
     arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
     arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
-    arena *batch = arena_new(1 << 16);   /* the second pass's batch of rows, reset per batch */
-    struct run st = {.pass = PASS_PARSE,
+    arena *batch = arena_new(1 << 16);   /* the batch of rows, reset per batch */
+    struct run st = {.pass = PASS_WRITE,
                      .a = kept,
                      .ra = per_row,
                      .ba = batch,
                      .step = BATCH_ROWS,
                      .d = d,
                      .job_id = j->job_id,
-                     .total = 2 * j->rows,
                      .who = &j->who,
                      .update = j->update};
-    err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
-    err e = st.a && st.ra && st.ba
-                ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st)
-                : E_NOMEM;
+    /* the total is the request's count: the write, inside its one
+     * transaction, cannot show progress to another connection, so the bar
+     * shows the job running until it is done (display only) */
+    err_ignore(job_update(d, j->job_id, "running", 0, j->rows, NULL));
+    if (!st.a || !st.ra || !st.ba) {
+        job_fail(d, j->job_id, E_NOMEM);
+        goto out;
+    }
+    /* one transaction for every valid row: all of them or none (a crash
+     * halfway leaves nothing to clean up); a dry run is the same work
+     * rolled back, so it finds what the write would find */
+    err e = db_begin(d);
     if (e) {
         job_fail(d, j->job_id, e);
         goto out;
     }
     stamp_lap(&t, t_read);
-    size_t total = (size_t)st.data_rows;
-    err_ignore(job_update(d, j->job_id, "running", (int64_t)total, 2 * (int64_t)total, NULL));
-    /* one transaction for every valid row: all of them or none (a crash
-     * halfway leaves nothing to clean up); a dry run is the same work
-     * rolled back, so it finds what the write would find */
-    if ((e = db_begin(d))) {
-        job_fail(d, j->job_id, e);
-        goto out;
-    }
-    st.pass = PASS_WRITE;
-    st.parse_failed = st.nfailed;
-    st.header_ok = false;
-    st.data_rows = 0;
+    /* one reading: each row parsed, then written in its batch */
     e = xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st);
+    size_t total = (size_t)st.data_rows;
     if (!e && !st.fatal && st.nbatch)
         e = batch_write(&st); /* the last rows */
     if (st.fatal)
@@ -1039,7 +1044,8 @@ static void run_job(db *d, struct import_job *j)
         goto out;
     }
     stamp_lap(&t, t_commit);
-    /* the first pass's failures, then the second's: the report is in row order */
+    /* the rows failing their form as read, those failing their write after
+     * their batch: the report is in row order */
     if (st.nfailed > 1) /* none failed: no array (qsort must not see NULL) */
         qsort(st.failed, st.nfailed, sizeof *st.failed, by_row);
     if (failed && (e = write_report(j->job_id, &st)))

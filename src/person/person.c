@@ -656,6 +656,30 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
     return fetch_one(a, s, p_r);
 }
 
+err person_document_holder(db *d, arena *a, enum id_type type, const char *id_number, int64_t *id_r,
+                           int64_t *region_r)
+{
+    char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
+    uint8_t bidx[BLIND_LEN];
+    blind_index(L_ID, idn, bidx);
+    db_stmt *s;
+    /* Deliberately unscoped (see person.h): reads an id and a region only. */
+    err e = db_prepare(d,
+                       "SELECT id, region_code FROM persons WHERE id_number_bidx = ? AND "
+                       "id_type = ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, type);
+    bool found;
+    e = db_row(s, &found);
+    *id_r = !e && found ? db_col_int64(s, 0) : 0;
+    *region_r = !e && found ? db_col_int64(s, 1) : 0;
+    db_done(s);
+    return e;
+}
+
 /* ---- duplicates and history -------------------------------------------------- */
 
 /* Step a COUNT(*) once and give the statement back; 0 when no row. */
@@ -884,21 +908,22 @@ fail:
 
 /* person_create's work; own_tx: in a savepoint of its own (person_create),
  * else in the caller's transaction, rolled back by the caller on error
- * (person_create_in_tx). */
+ * (person_create_in_tx). known_new: checked, and no holder of the document
+ * (person_create_in_tx_new). */
 static err create(db *d, arena *a, const struct principal *who, struct person *p,
-                  person_fields given, bool *taken_over_r, bool own_tx)
+                  person_fields given, bool *taken_over_r, bool own_tx, bool known_new)
 {
     if (taken_over_r)
         *taken_over_r = false;
     /* only a resident's own registration starts unverified (self.c) */
     if (!who->resident)
         p->unverified = false;
-    err e = person_check(a, p, given);
-    if (!e)
+    err e = E_OK;
+    if (!known_new && !(e = person_check(a, p, given)))
         e = person_region_check(d, &who->scope, p->region_code, "region_code");
     if (e)
         return e;
-    if (!who->resident) {
+    if (!who->resident && !known_new) {
         int64_t claim;
         if ((e = self_claim_find(d, p->id_type, p->id_number, &claim)))
             return e;
@@ -915,7 +940,7 @@ static err create(db *d, arena *a, const struct principal *who, struct person *p
     /* The pre-check runs before the transaction so that the transaction's
      * first statement is a write (see lock_row); the unique index catches
      * what a concurrent create slips in between. */
-    if ((e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
+    if (!known_new && (e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
         return e;
     if (own_tx && (e = db_begin(d)))
         return e;
@@ -945,7 +970,7 @@ fail:
 err person_create(db *d, arena *a, const struct principal *who, struct person *p,
                   person_fields given, bool *taken_over_r)
 {
-    return create(d, a, who, p, given, taken_over_r, true);
+    return create(d, a, who, p, given, taken_over_r, true, false);
 }
 
 err person_create_in_tx(db *d, arena *a, const struct principal *who, struct person *p,
@@ -953,7 +978,15 @@ err person_create_in_tx(db *d, arena *a, const struct principal *who, struct per
 {
     if (!db_in_tx(d))
         return err_set(E_INTERNAL, NULL, NULL, "person_create_in_tx 须在调用者的事务中");
-    return create(d, a, who, p, given, taken_over_r, false);
+    return create(d, a, who, p, given, taken_over_r, false, false);
+}
+
+err person_create_in_tx_new(db *d, arena *a, const struct principal *who, struct person *p,
+                            person_fields given)
+{
+    if (!db_in_tx(d))
+        return err_set(E_INTERNAL, NULL, NULL, "person_create_in_tx_new 须在调用者的事务中");
+    return create(d, a, who, p, given, NULL, false, true);
 }
 
 static err version_conflict(void)
