@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -742,17 +743,13 @@ static err check_duplicate(db *d, const struct scope *sc, enum id_type type, con
     return E_OK;
 }
 
-/* Append a history entry; `changes` is the JSON object of {field:[old,new]}. */
-static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
-                         const char *action, json_t *changes)
+/* Append a history entry: `text` (n bytes) is the JSON object of
+ * {field:[old,new]}, sealed here. */
+static err history_write_text(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
+                              const char *action, const char *text, size_t n)
 {
-    char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
     uint8_t *ct;
-    size_t n;
-    err e = seal(a, L_CHANGES, text, strlen(text), &ct, &n);
-    free(text);
+    err e = seal(a, L_CHANGES, text, n, &ct, &n);
     if (e)
         return e;
     db_stmt *s;
@@ -768,6 +765,108 @@ static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t
     db_bind_text(s, 5, action);
     db_bind_blob(s, 6, ct, n);
     return db_run(s, NULL);
+}
+
+/* The same with `changes` as a JSON object. */
+static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
+                         const char *action, json_t *changes)
+{
+    char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    err e = history_write_text(d, a, person_id, at, user_id, action, text, strlen(text));
+    free(text);
+    return e;
+}
+
+/* The fields in name order (as JSON_SORT_KEYS writes them), and each
+ * field's value in an empty record: a new person's entry names the fields
+ * whose value differs from it. Built once; read-only afterwards. */
+static struct {
+    pthread_once_t once;
+    enum person_field order[PF__COUNT];
+    json_t *empty[PF__COUNT];
+} created = {.once = PTHREAD_ONCE_INIT};
+
+static int by_field_name(const void *x, const void *y)
+{
+    return strcmp(person_field_name(*(const enum person_field *)x),
+                  person_field_name(*(const enum person_field *)y));
+}
+
+static void created_build(void)
+{
+    const struct person none = {0};
+    for (int f = 0; f < PF__COUNT; f++) {
+        created.order[f] = (enum person_field)f;
+        created.empty[f] = person_field_json(&none, (enum person_field)f);
+    }
+    qsort(created.order, PF__COUNT, sizeof created.order[0], by_field_name);
+}
+
+/* Room for len more bytes at *buf's end (*used of *cap), in the arena. */
+static bool text_room(arena *a, char **buf, size_t *cap, size_t used, size_t len)
+{
+    if (used + len <= *cap)
+        return true;
+    size_t cap2 = (*cap + len) * 2;
+    char *b = arena_alloc(a, cap2);
+    if (!b)
+        return false;
+    memcpy(b, *buf, used);
+    *buf = b;
+    *cap = cap2;
+    return true;
+}
+
+char *person_created_changes(arena *a, const struct person *p, size_t *n_r)
+{
+    pthread_once(&created.once, created_build);
+    size_t cap = 1024, used = 0;
+    char *buf = arena_alloc(a, cap);
+    if (!buf)
+        return NULL;
+    buf[used++] = '{';
+    for (int i = 0; i < PF__COUNT; i++) {
+        enum person_field f = created.order[i];
+        json_t *v = person_field_json(p, f);
+        if (!v)
+            return NULL;
+        if (json_equal(v, created.empty[f])) {
+            json_decref(v);
+            continue;
+        }
+        const char *name = person_field_name(f);
+        size_t nn = strlen(name);
+        /* ,"name":[null,VALUE] */
+        if (!text_room(a, &buf, &cap, used, nn + 11)) {
+            json_decref(v);
+            return NULL;
+        }
+        if (used > 1)
+            buf[used++] = ',';
+        buf[used++] = '"';
+        memcpy(buf + used, name, nn);
+        used += nn;
+        memcpy(buf + used, "\":[null,", 8);
+        used += 8;
+        size_t vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (vn > cap - used) {
+            if (!text_room(a, &buf, &cap, used, vn))
+                vn = 0;
+            else
+                vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
+        }
+        json_decref(v);
+        if (!vn || !text_room(a, &buf, &cap, used + vn, 3))
+            return NULL;
+        used += vn;
+        buf[used++] = ']';
+    }
+    buf[used++] = '}';
+    buf[used] = '\0';
+    *n_r = used;
+    return buf;
 }
 
 /* {field: [old, new]} for the fields in `which` (old NULL: all null). */
@@ -955,9 +1054,10 @@ static err create(db *d, arena *a, const struct principal *who, struct person *p
     p->id = id;
     p->version = 1;
     p->created_at = p->updated_at = now;
-    json_t *changes = changes_of(NULL, p, diff(&(struct person){0}, p));
-    e = history_write(d, a, id, now, who->user_id, "create", changes);
-    json_decref(changes);
+    size_t n;
+    const char *changes = person_created_changes(a, p, &n);
+    e = changes ? history_write_text(d, a, id, now, who->user_id, "create", changes, n)
+                : err_set(E_NOMEM, NULL, NULL, NULL);
     if (e || (on_change && (e = on_change(d, a, id, who->user_id))))
         goto fail;
     return own_tx ? db_commit(d) : E_OK;
