@@ -819,6 +819,50 @@ static bool text_room(arena *a, char **buf, size_t *cap, size_t used, size_t len
     return true;
 }
 
+/*
+ * Is s (n bytes) a JSON string's contents as jansson writes them, byte for
+ * byte: valid UTF-8 (RFC 3629: no overlong form, no surrogate, nothing past
+ * U+10FFFF, as jansson checks) and nothing escaped (no control character,
+ * quote or backslash)? Anything else goes through jansson.
+ */
+static bool json_plain(const char *s, size_t *n_r)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            if (c < 0x20 || c == '"' || c == '\\')
+                return false;
+            p++;
+            continue;
+        }
+        unsigned lo = 0x80, hi = 0xBF;
+        int extra;
+        if (c >= 0xC2 && c <= 0xDF) {
+            extra = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            extra = 2;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            extra = 3;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return false;
+        }
+        p++;
+        if (*p < lo || *p > hi)
+            return false;
+        p++;
+        for (int i = 1; i < extra; i++, p++)
+            if ((*p & 0xC0) != 0x80)
+                return false;
+    }
+    *n_r = (size_t)(p - (const unsigned char *)s);
+    return true;
+}
+
 char *person_created_changes(arena *a, const struct person *p, size_t *n_r)
 {
     pthread_once(&created.once, created_build);
@@ -829,17 +873,31 @@ char *person_created_changes(arena *a, const struct person *p, size_t *n_r)
     buf[used++] = '{';
     for (int i = 0; i < PF__COUNT; i++) {
         enum person_field f = created.order[i];
-        json_t *v = person_field_json(p, f);
-        if (!v)
-            return NULL;
-        if (json_equal(v, created.empty[f])) {
-            json_decref(v);
-            continue;
+        const struct field *d = person_field_desc(f);
+        const char *text = NULL;
+        size_t vn = 0;
+        json_t *v = NULL;
+        if (d->kind == FD_TEXT) {
+            /* a text differs from the empty record's (null, or "") when it
+             * has a character; most are written as they are */
+            text = *(const char *const *)(const void *)((const char *)p + d->off);
+            if (!text || !*text)
+                continue;
+            if (!json_plain(text, &vn))
+                text = NULL;
+        }
+        if (!text) {
+            if (!(v = person_field_json(p, f)))
+                return NULL;
+            if (json_equal(v, created.empty[f])) {
+                json_decref(v);
+                continue;
+            }
         }
         const char *name = person_field_name(f);
         size_t nn = strlen(name);
         /* ,"name":[null,VALUE] */
-        if (!text_room(a, &buf, &cap, used, nn + 11)) {
+        if (!text_room(a, &buf, &cap, used, nn + 11 + (text ? vn + 2 : 0))) {
             json_decref(v);
             return NULL;
         }
@@ -850,17 +908,26 @@ char *person_created_changes(arena *a, const struct person *p, size_t *n_r)
         used += nn;
         memcpy(buf + used, "\":[null,", 8);
         used += 8;
-        size_t vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (vn > cap - used) {
-            if (!text_room(a, &buf, &cap, used, vn))
-                vn = 0;
-            else
-                vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (text) {
+            buf[used++] = '"';
+            memcpy(buf + used, text, vn);
+            used += vn;
+            buf[used++] = '"';
+        } else {
+            vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (vn > cap - used) {
+                if (!text_room(a, &buf, &cap, used, vn))
+                    vn = 0;
+                else
+                    vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
+            }
+            json_decref(v);
+            if (!vn)
+                return NULL;
+            used += vn;
         }
-        json_decref(v);
-        if (!vn || !text_room(a, &buf, &cap, used + vn, 3))
+        if (!text_room(a, &buf, &cap, used, 3))
             return NULL;
-        used += vn;
         buf[used++] = ']';
     }
     buf[used++] = '}';

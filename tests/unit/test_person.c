@@ -473,6 +473,13 @@ static void created_changes(void **state)
     size_t n;
     const char *got = person_created_changes(A, &p, &n);
     assert_non_null(strstr(got, "\"name\":[null,\"张三\"]"));
+    /* written as it is: three- and four-byte characters at the edges
+     * jansson accepts (U+D7FF, U+E000, U+10FFFF), DEL; and through jansson
+     * (escaped): a quote, a backslash, a control character */
+    p.household = "\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80 a\x7f/";
+    p.employer = "甲\"乙\\丙\x01";
+    p.work_address = "";
+    expect_created(&p);
     /* a value longer than the first buffer grows it */
     char big[3000];
     memset(big, 'x', sizeof big - 1);
