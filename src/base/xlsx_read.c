@@ -939,7 +939,11 @@ static void XMLCALL sh_start(void *ud, const XML_Char *name, const XML_Char **at
             return;
         }
         x->col = x->prev_col = col;
-        snprintf(x->ctype, sizeof x->ctype, "%s", t ? t : "n");
+        /* truncated as snprintf would (an over-long type is refused by
+         * cell_end either way); not snprintf: once a cell */
+        size_t tn = t ? strnlen(t, sizeof x->ctype - 1) : 1;
+        memcpy(x->ctype, t ? t : "n", tn);
+        x->ctype[tn] = '\0';
         if (!s || !parse_long(s, &x->style))
             x->style = -1;
         x->in_c = true;

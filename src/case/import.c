@@ -211,44 +211,48 @@ struct irow {
 };
 
 /*
- * The upload is read twice, so that only failed rows are ever kept (a
- * 100,000-row file held whole cost about 100 MB): the first pass checks
- * every row's form outside any transaction and shows progress; the second,
- * inside the job's transaction, parses each row again (the same result)
- * and writes the ones the first pass passed.
+ * The job reads the upload once, inside its transaction, so that only
+ * failed rows are ever kept (a 100,000-row file held whole cost about
+ * 100 MB): each row is parsed as it is read, kept for the report when its
+ * form is wrong, else copied into the batch that writes it. The request
+ * read it once before (PASS_CHECK: the structure and the row count, which
+ * is the progress bar's total).
  */
-enum pass { PASS_CHECK, PASS_PARSE, PASS_WRITE };
+enum pass { PASS_CHECK, PASS_WRITE };
 
-/* A row of the second pass's batch: its cells copied. */
+/* A row of the batch: its cells copied, and parsed (the parse's strings in
+ * the batch's arena). */
 struct brow {
     long row;
     size_t n;
     struct xlsx_cell *cells;
+    struct irow r;
     bool bad; /* failed in a batch: written alone, in its own savepoint */
 };
 
 /* The rows written under one savepoint at most (docs/cases.md "The
  * import"): a savepoint costs SQLite a copy of every page it changes, so
- * hundreds of rows share one instead of a savepoint each. */
-#define BATCH_ROWS 256
+ * a thousand rows share one instead of a savepoint each. The name tokens
+ * and blind indexes land on random pages of their B-trees: a longer run
+ * finds more of its pages already copied (256 rows a run cost 0.9 s of CPU
+ * more at 100,000 rows; 2,048 saved nothing more and held 8 MB more). */
+#define BATCH_ROWS 1024
 
 struct run {
     enum pass pass;
     struct import_failures fail; /* the failed rows, copied into fail.a until the report */
     arena *ra;                   /* one row's, reset between rows */
-    size_t parse_failed;         /* fail.v[0..parse_failed): the first pass's, in row order */
-    size_t next;                 /* the second pass: the next of those to skip */
     bool header_ok;
     long header_row;
     long data_rows;
-    db *d; /* the job's connection: progress while parsing, the rows while writing */
-    int64_t job_id, total;
-    /* the second pass */
+    db *d; /* the job's connection */
+    int64_t job_id;
+    /* the write */
     const struct principal *who;
     bool update;
     size_t written, updated;
     err fatal; /* a database error that ends the job */
-    /* the second pass's batch: rows copied until written (see write_batch) */
+    /* the batch: rows copied until written (see write_batch) */
     arena *ba;
     struct brow *batch;
     size_t nbatch;
@@ -468,11 +472,10 @@ static err write_one(struct run *st, struct irow *r)
     return E_OK;
 }
 
-/* Row `row` read into r (the per-row arena reset): its checks' marks. */
-static void row_parse(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
-                      size_t n)
+/* Row `row` read into r, its strings in st->ra: its checks' marks. */
+static void row_parse_keep(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
+                           size_t n)
 {
-    arena_reset(st->ra);
     memset(r, 0, sizeof *r);
     r->row = row;
     r->n = n;
@@ -482,9 +485,17 @@ static void row_parse(struct run *st, struct irow *r, long row, const struct xls
     parse_row(st, r);
 }
 
-/* A row of the batch on its own: parsed again, kept when it fails its
- * checks (it passed them in the first pass: never expected), else written
- * in its own savepoint with the failure, if any, marked and kept. */
+/* The same, the per-row arena reset first. */
+static void row_parse(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
+                      size_t n)
+{
+    arena_reset(st->ra);
+    row_parse_keep(st, r, row, cells, n);
+}
+
+/* A row of the batch on its own: parsed again (its marks go to the
+ * per-row arena), written in its own savepoint with the failure, if any,
+ * marked and kept. */
 static err write_alone(struct run *st, const struct brow *b)
 {
     struct irow r;
@@ -515,13 +526,10 @@ static size_t write_batch(struct run *st, size_t from, size_t to)
     }
     size_t i, written = 0, updated = 0;
     for (i = from; i < to; i++) {
-        struct irow r;
         bool upd;
-        row_parse(st, &r, st->batch[i].row, st->batch[i].cells, st->batch[i].n);
-        if (r.nmarks)
-            break;
+        arena_reset(st->ra);
         err_clear();
-        err re = write_row(d, st->ra, st->who, &r, st->update, true, &upd);
+        err re = write_row(d, st->ra, st->who, &st->batch[i].r, st->update, true, &upd);
         if (re == E_INPUT || re == E_CONFLICT || re == E_NOT_FOUND)
             break;
         if (re) {
@@ -593,8 +601,9 @@ static err batch_write(struct run *st)
     return st->fatal;
 }
 
-/* Row `row` (it passed the first pass) into the batch; the batch written
- * when full. */
+/* Row `row` into the batch: its cells copied and parsed there (the parse's
+ * strings in the batch's arena, for as long as the batch lives), or kept
+ * for the report when its form is wrong; the batch written when full. */
 static err batch_add(struct run *st, long row, const struct xlsx_cell *cells, size_t n)
 {
     if (!st->batch && !(st->batch = calloc(BATCH_ROWS, sizeof *st->batch)))
@@ -607,6 +616,14 @@ static err batch_add(struct run *st, long row, const struct xlsx_cell *cells, si
     for (size_t i = 0; i < n; i++) {
         b->cells[i] = cells[i];
         b->cells[i].text = arena_strndup(st->ba, cells[i].text, cells[i].len);
+    }
+    arena *ra = st->ra;
+    st->ra = st->ba;
+    row_parse_keep(st, &b->r, row, b->cells, n);
+    st->ra = ra;
+    if (b->r.nmarks) {
+        st->nbatch--; /* its copies stay in the batch's arena until the batch ends */
+        return keep(st, &b->r);
     }
     return st->nbatch == BATCH_ROWS ? batch_write(st) : E_OK;
 }
@@ -630,20 +647,7 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
     st->data_rows++;
     if (st->pass == PASS_CHECK)
         return E_OK; /* the upload's check: structure only */
-    if (st->pass == PASS_WRITE && st->next < st->parse_failed && st->fail.v[st->next].row == row) {
-        st->next++; /* failed its checks in the first pass: already kept */
-        return E_OK;
-    }
-    if (st->pass == PASS_WRITE)
-        return batch_add(st, row, cells, n);
-    struct irow r;
-    row_parse(st, &r, row, cells, n);
-    err e = r.nmarks ? keep(st, &r) : E_OK;
-    /* the first pass is the first half of the bar; the write, inside its
-     * one transaction, cannot show progress to another connection */
-    if (st->data_rows % 5000 == 0)
-        err_ignore(job_update(st->d, st->job_id, "running", st->data_rows, st->total, NULL));
-    return e;
+    return batch_add(st, row, cells, n);
 }
 
 static const struct xlsx_limits limits = {.max_rows = CASE_IMPORT_MAX_ROWS + 2};
@@ -733,24 +737,32 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
         return err_set(E_INPUT, "invalid_value", "room_no", "只有集中隔离可以填写房间号");
     /* a day's date starts at China midnight; today's may be in the future
      * of a start_at check only by hours, which case_observe allows */
-    struct person found;
-    e = person_find_by_id_number(d, a, &who->scope, r->p.id_type, r->p.id_number, &found);
-    if (e == E_NOT_FOUND) {
+    /* the document looked up once: in scope, the person; nobody's, a new
+     * person without the registration's own look-ups (parse_row ran
+     * person_check, the region was checked above); outside the scope, the
+     * registration's rules (a self-registration taken over, else a 409) */
+    int64_t holder, holder_region;
+    if ((e = person_document_holder(d, a, r->p.id_type, r->p.id_number, &holder, &holder_region)))
+        return e;
+    if (holder && scope_has(&who->scope, holder_region)) {
+        in.person_id = holder;
+    } else {
         /* registering people is person.write's, whatever case.import allows */
         if (!principal_can(who, PERM_PERSON_WRITE))
             return err_set(E_NOT_FOUND, "person_not_registered", "id_number",
                            "该人员尚未登记，您没有登记人员的权限：请先由有权限的人员登记");
         struct person p = r->p;
         bool taken = false; /* a self-registration taken over has a past */
-        if ((e = in_batch ? person_create_in_tx(d, a, who, &p, r->given, &taken)
-                          : person_create(d, a, who, &p, r->given, &taken)))
+        if (in_batch && !holder)
+            e = person_create_in_tx_new(d, a, who, &p, r->given);
+        else if (in_batch)
+            e = person_create_in_tx(d, a, who, &p, r->given, &taken);
+        else
+            e = person_create(d, a, who, &p, r->given, &taken);
+        if (e)
             return e;
         in.person_id = p.id;
         created = !taken;
-    } else if (e) {
-        return e;
-    } else {
-        in.person_id = found.id;
     }
     /* a person registered just now has no observation yet */
     int64_t open = 0;
@@ -813,40 +825,36 @@ static void run_job(db *d, void *arg)
     /* the job runs on its own thread: no caller's arena to take */
     arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
     arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
-    arena *batch = arena_new(1 << 16);   /* the second pass's batch of rows, reset per batch */
-    struct run st = {.pass = PASS_PARSE,
+    arena *batch = arena_new(1 << 16);   /* the batch of rows, reset per batch */
+    struct run st = {.pass = PASS_WRITE,
                      .fail = {.a = kept},
                      .ra = per_row,
                      .ba = batch,
                      .step = BATCH_ROWS,
                      .d = d,
                      .job_id = j->job_id,
-                     .total = 2 * j->rows,
                      .who = &j->who,
                      .update = j->update};
-    err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
-    err e = st.fail.a && st.ra && st.ba
-                ? xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st)
-                : E_NOMEM;
+    /* the total is the request's count: the write, inside its one
+     * transaction, cannot show progress to another connection, so the bar
+     * shows the job running until it is done (display only) */
+    err_ignore(job_update(d, j->job_id, "running", 0, j->rows, NULL));
+    if (!st.fail.a || !st.ra || !st.ba) {
+        job_fail(d, j->job_id, E_NOMEM);
+        goto out;
+    }
+    /* one transaction for every valid row: all of them or none (a crash
+     * halfway leaves nothing to clean up); a dry run is the same work
+     * rolled back, so it finds what the write would find */
+    err e = db_begin(d);
     if (e) {
         job_fail(d, j->job_id, e);
         goto out;
     }
     stamp_lap(&t, t_read);
-    size_t total = (size_t)st.data_rows;
-    err_ignore(job_update(d, j->job_id, "running", (int64_t)total, 2 * (int64_t)total, NULL));
-    /* one transaction for every valid row: all of them or none (a crash
-     * halfway leaves nothing to clean up); a dry run is the same work
-     * rolled back, so it finds what the write would find */
-    if ((e = db_begin(d))) {
-        job_fail(d, j->job_id, e);
-        goto out;
-    }
-    st.pass = PASS_WRITE;
-    st.parse_failed = st.fail.n;
-    st.header_ok = false;
-    st.data_rows = 0;
+    /* one reading: each row parsed, then written in its batch */
     e = xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st);
+    size_t total = (size_t)st.data_rows;
     if (!e && !st.fatal && st.nbatch)
         e = batch_write(&st); /* the last rows */
     if (st.fatal)
@@ -882,7 +890,8 @@ static void run_job(db *d, void *arg)
         goto out;
     }
     stamp_lap(&t, t_commit);
-    /* the first pass's failures, then the second's: the report is in row order */
+    /* the rows failing their form as read, then those failing their write
+     * after their batch: sorted, the report is in row order */
     import_failures_sort(&st.fail);
     if (failed &&
         (e = import_report_write(j->job_id, CASE_IMPORT_SHEET, heads, C__COUNT, &st.fail)))

@@ -573,15 +573,25 @@ err case_observe_full(db *d, arena *a, const struct principal *who,
         return e == E_CONFLICT ? err_set(E_CONFLICT, "already_observed", "person_id",
                                          "该人员已在隔离观察名单中")
                                : e;
-    json_t *detail = json_object();
-    json_set_id(detail, "observation_id", id);
-    json_object_set_new(detail, "kind", json_string(vocab_name(&observe_kind_vocab, in->kind)));
-    json_object_set_new(detail, "source", json_string(vocab_name(&case_source_vocab, in->source)));
-    if (in->kind == OBSERVE_CENTRAL) {
+    if (in->kind == OBSERVE_CENTRAL) { /* a room number is typed text: jansson escapes it */
+        json_t *detail = json_object();
+        json_set_id(detail, "observation_id", id);
+        json_object_set_new(detail, "kind", json_string(vocab_name(&observe_kind_vocab, in->kind)));
+        json_object_set_new(detail, "source",
+                            json_string(vocab_name(&case_source_vocab, in->source)));
         json_set_id(detail, "site_id", in->site_id);
         json_object_set_new(detail, "room_no", json_string(in->room_no));
+        e = event(d, who, in->incident_id, in->person_id, region, "observed", detail);
+    } else { /* ids and vocabulary names only: the same text without a JSON object (imports) */
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "{\"observation_id\":\"%lld\",\"kind\":\"%s\",\"source\":\"%s\"}", (long long)id,
+                 vocab_name(&observe_kind_vocab, in->kind),
+                 vocab_name(&case_source_vocab, in->source));
+        e = case_event_add(d, in->incident_id, in->person_id, region, "observed", detail,
+                           who->user_id);
     }
-    if ((e = event(d, who, in->incident_id, in->person_id, region, "observed", detail)))
+    if (e)
         return e;
     if ((e = case_count(d, "case.observe.new", region, china_day(now), 1)))
         return e;

@@ -276,22 +276,18 @@ err case_status_set(db *d, arena *a, const struct principal *who, const struct c
     if (in->to == PERSON_CURED &&
         (e = check_follow_up_plan(d, a, in->person_id, region, in->observation_id, now)))
         return e;
-    json_t *detail = json_object();
-    json_set_id(detail, "change_id", id);
-    json_object_set_new(detail, "from", json_string(person_status_name(from)));
-    json_object_set_new(detail, "to", json_string(person_status_name(in->to)));
+    /* the event's detail as text: ids as strings (as json_set_id), names
+     * from the vocabularies (plain identifiers, nothing to escape); one a
+     * row of an import, so no JSON object built and dumped */
+    char detail[256], sev[64] = "", obs[48] = "";
     if (in->severity)
-        json_object_set_new(detail, "severity",
-                            json_string(vocab_name(&case_severity_vocab, in->severity)));
+        snprintf(sev, sizeof sev, ",\"severity\":\"%s\"",
+                 vocab_name(&case_severity_vocab, in->severity));
     if (in->observation_id)
-        json_set_id(detail, "observation_id", in->observation_id);
-    char *text = json_dumps(detail, JSON_COMPACT);
-    json_decref(detail);
-    if (!text)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    e = case_event_add(d, 0, in->person_id, region, "status", text, who->user_id);
-    free(text);
-    if (e)
+        snprintf(obs, sizeof obs, ",\"observation_id\":\"%lld\"", (long long)in->observation_id);
+    snprintf(detail, sizeof detail, "{\"change_id\":\"%lld\",\"from\":\"%s\",\"to\":\"%s\"%s%s}",
+             (long long)id, person_status_name(from), person_status_name(in->to), sev, obs);
+    if ((e = case_event_add(d, 0, in->person_id, region, "status", detail, who->user_id)))
         return e;
     if ((e = case_status_count(d, region, from, in->to, route, now)))
         return e;

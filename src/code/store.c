@@ -306,6 +306,10 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
     cursor_next(&cur);
 
     struct code_input in;
+    /* neighbours mostly match the same rules: their reasons' text once */
+    uint8_t last_match[CODE_RULES_MAX];
+    size_t last_n = 0;
+    const char *last_reasons = NULL;
     for (size_t i = 0; i < n; i++) {
         int64_t id = people[i].id;
         memset(&in, 0, offsetof(struct code_input, isolations));
@@ -326,7 +330,12 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
         uint8_t match[CODE_RULES_MAX];
         size_t n_match;
         enum code_colour c = code_eval(cx->rules, cx->n_rules, &in, match, &n_match);
-        const char *reasons = code_reasons_text(a, cx->rules, match, n_match);
+        if (!last_reasons || n_match != last_n || memcmp(match, last_match, n_match)) {
+            last_reasons = code_reasons_text(a, cx->rules, match, n_match);
+            last_n = n_match;
+            memcpy(last_match, match, n_match);
+        }
+        const char *reasons = last_reasons;
 
         while (cur.row && db_col_int64(cur.s, 0) < id)
             cursor_next(&cur);

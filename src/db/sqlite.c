@@ -226,6 +226,29 @@ static err lite_exec(db *d, const char *sql)
     return E_OK;
 }
 
+/* sql with every `from` replaced by `to`; malloc'd. */
+static char *replace_all(const char *sql, const char *from, const char *to)
+{
+    size_t nf = strlen(from), nt = strlen(to), n = 0, len = strlen(sql);
+    for (const char *p = sql; (p = strstr(p, from)); p += nf)
+        n++;
+    char *out = malloc(len + n * nt + 1), *o = out; /* nt per match: enough either way */
+    if (!out)
+        return NULL;
+    for (const char *p = sql, *q; *p; p = q + nf) {
+        if (!(q = strstr(p, from))) {
+            memcpy(o, p, strlen(p) + 1);
+            return out;
+        }
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, to, nt);
+        o += nt;
+    }
+    *o = '\0';
+    return out;
+}
+
 /*
  * The script as SQLite should run it; malloc'd. A column declared "BIGINT
  * PRIMARY KEY" is created as "INTEGER PRIMARY KEY": only that spelling makes
@@ -234,28 +257,20 @@ static err lite_exec(db *d, const char *sql)
  * rows and a separate key index): a look-up by id is one descent and an
  * insert writes one page fewer, which the scan path (docs/benchmarks.md) and
  * every list feel.
+ *
+ * The same for a table whose key is not one integer: "/\*sqlite: WITHOUT
+ * ROWID*\/" after its closing parenthesis is a comment to PostgreSQL (whose
+ * tables are heaps either way) and "WITHOUT ROWID" here, the table stored
+ * in its key's B-tree (sql/025: the name tokens).
  */
 static char *sqlite_dialect(const char *sql)
 {
-    static const char from[] = "BIGINT PRIMARY KEY", to[] = "INTEGER PRIMARY KEY";
-    size_t n = 0, len = strlen(sql);
-    for (const char *p = sql; (p = strstr(p, from)); p += sizeof from - 1)
-        n++;
-    char *out = malloc(len + n * (sizeof to - sizeof from) + 1), *o = out;
-    if (!out)
+    char *a = replace_all(sql, "BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY");
+    if (!a)
         return NULL;
-    for (const char *p = sql, *q; *p; p = q + sizeof from - 1) {
-        if (!(q = strstr(p, from))) {
-            memcpy(o, p, strlen(p) + 1);
-            return out;
-        }
-        memcpy(o, p, (size_t)(q - p));
-        o += q - p;
-        memcpy(o, to, sizeof to - 1);
-        o += sizeof to - 1;
-    }
-    *o = '\0';
-    return out;
+    char *b = replace_all(a, "/*sqlite: WITHOUT ROWID*/", "WITHOUT ROWID");
+    free(a);
+    return b;
 }
 
 /* A migration script: in SQLite's dialect, every statement at once. */

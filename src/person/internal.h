@@ -108,6 +108,15 @@ void person_fields_copy(struct person *dst, const struct person *src, person_fie
 json_t *person_field_json(const struct person *p, enum person_field f);
 
 /*
+ * A new person's history entry: the JSON text of {field: [null, value]}
+ * for every field whose value differs from an empty record's, keys in name
+ * order, compact (what json_dumps of that object with JSON_SORT_KEYS |
+ * JSON_COMPACT writes), written straight into the arena; its length in
+ * *n_r. NULL when out of memory.
+ */
+char *person_created_changes(arena *a, const struct person *p, size_t *n_r);
+
+/*
  * The masked form of a field's JSON value `v` (borrowed): personal fields
  * by security/mask.h, the birth date to "****-**-**" (the reply shows the
  * age, and age plus year can give away the exact date that a masked

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -684,6 +685,30 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
     return fetch_one(a, s, p_r);
 }
 
+err person_document_holder(db *d, arena *a, enum id_type type, const char *id_number, int64_t *id_r,
+                           int64_t *region_r)
+{
+    char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
+    uint8_t bidx[BLIND_LEN];
+    blind_index(L_ID, idn, bidx);
+    db_stmt *s;
+    /* Deliberately unscoped (see person.h): reads an id and a region only. */
+    err e = db_prepare(d,
+                       "SELECT id, region_code FROM persons WHERE id_number_bidx = ? AND "
+                       "id_type = ? AND deleted_at = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, bidx, BLIND_LEN);
+    db_bind_int64(s, 2, type);
+    bool found;
+    e = db_row(s, &found);
+    *id_r = !e && found ? db_col_int64(s, 0) : 0;
+    *region_r = !e && found ? db_col_int64(s, 1) : 0;
+    db_done(s);
+    return e;
+}
+
 /* ---- duplicates and history -------------------------------------------------- */
 
 /* Step a COUNT(*) once and give the statement back; 0 when no row. */
@@ -746,17 +771,13 @@ static err check_duplicate(db *d, const struct scope *sc, enum id_type type, con
     return E_OK;
 }
 
-/* Append a history entry; `changes` is the JSON object of {field:[old,new]}. */
-static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
-                         const char *action, json_t *changes)
+/* Append a history entry: `text` (n bytes) is the JSON object of
+ * {field:[old,new]}, sealed here. */
+static err history_write_text(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
+                              const char *action, const char *text, size_t n)
 {
-    char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
     uint8_t *ct;
-    size_t n;
-    err e = seal(a, L_CHANGES, text, strlen(text), &ct, &n);
-    free(text);
+    err e = seal(a, L_CHANGES, text, n, &ct, &n);
     if (e)
         return e;
     db_stmt *s;
@@ -772,6 +793,175 @@ static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t
     db_bind_text(s, 5, action);
     db_bind_blob(s, 6, ct, n);
     return db_run(s, NULL);
+}
+
+/* The same with `changes` as a JSON object. */
+static err history_write(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
+                         const char *action, json_t *changes)
+{
+    char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    err e = history_write_text(d, a, person_id, at, user_id, action, text, strlen(text));
+    free(text);
+    return e;
+}
+
+/* The fields in name order (as JSON_SORT_KEYS writes them), and each
+ * field's value in an empty record: a new person's entry names the fields
+ * whose value differs from it. Built once; read-only afterwards. */
+static struct {
+    pthread_once_t once;
+    enum person_field order[PF__COUNT];
+    json_t *empty[PF__COUNT];
+} created = {.once = PTHREAD_ONCE_INIT};
+
+static int by_field_name(const void *x, const void *y)
+{
+    return strcmp(person_field_name(*(const enum person_field *)x),
+                  person_field_name(*(const enum person_field *)y));
+}
+
+static void created_build(void)
+{
+    const struct person none = {0};
+    for (int f = 0; f < PF__COUNT; f++) {
+        created.order[f] = (enum person_field)f;
+        created.empty[f] = person_field_json(&none, (enum person_field)f);
+    }
+    qsort(created.order, PF__COUNT, sizeof created.order[0], by_field_name);
+}
+
+/* Room for len more bytes at *buf's end (*used of *cap), in the arena. */
+static bool text_room(arena *a, char **buf, size_t *cap, size_t used, size_t len)
+{
+    if (used + len <= *cap)
+        return true;
+    size_t cap2 = (*cap + len) * 2;
+    char *b = arena_alloc(a, cap2);
+    if (!b)
+        return false;
+    memcpy(b, *buf, used);
+    *buf = b;
+    *cap = cap2;
+    return true;
+}
+
+/*
+ * Is s (n bytes) a JSON string's contents as jansson writes them, byte for
+ * byte: valid UTF-8 (RFC 3629: no overlong form, no surrogate, nothing past
+ * U+10FFFF, as jansson checks) and nothing escaped (no control character,
+ * quote or backslash)? Anything else goes through jansson.
+ */
+static bool json_plain(const char *s, size_t *n_r)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            if (c < 0x20 || c == '"' || c == '\\')
+                return false;
+            p++;
+            continue;
+        }
+        unsigned lo = 0x80, hi = 0xBF;
+        int extra;
+        if (c >= 0xC2 && c <= 0xDF) {
+            extra = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            extra = 2;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            extra = 3;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return false;
+        }
+        p++;
+        if (*p < lo || *p > hi)
+            return false;
+        p++;
+        for (int i = 1; i < extra; i++, p++)
+            if ((*p & 0xC0) != 0x80)
+                return false;
+    }
+    *n_r = (size_t)(p - (const unsigned char *)s);
+    return true;
+}
+
+char *person_created_changes(arena *a, const struct person *p, size_t *n_r)
+{
+    pthread_once(&created.once, created_build);
+    size_t cap = 1024, used = 0;
+    char *buf = arena_alloc(a, cap);
+    if (!buf)
+        return NULL;
+    buf[used++] = '{';
+    for (int i = 0; i < PF__COUNT; i++) {
+        enum person_field f = created.order[i];
+        const struct field *d = person_field_desc(f);
+        const char *text = NULL;
+        size_t vn = 0;
+        json_t *v = NULL;
+        if (d->kind == FD_TEXT) {
+            /* a text differs from the empty record's (null, or "") when it
+             * has a character; most are written as they are */
+            text = *(const char *const *)(const void *)((const char *)p + d->off);
+            if (!text || !*text)
+                continue;
+            if (!json_plain(text, &vn))
+                text = NULL;
+        }
+        if (!text) {
+            if (!(v = person_field_json(p, f)))
+                return NULL;
+            if (json_equal(v, created.empty[f])) {
+                json_decref(v);
+                continue;
+            }
+        }
+        const char *name = person_field_name(f);
+        size_t nn = strlen(name);
+        /* ,"name":[null,VALUE] */
+        if (!text_room(a, &buf, &cap, used, nn + 11 + (text ? vn + 2 : 0))) {
+            json_decref(v);
+            return NULL;
+        }
+        if (used > 1)
+            buf[used++] = ',';
+        buf[used++] = '"';
+        memcpy(buf + used, name, nn);
+        used += nn;
+        memcpy(buf + used, "\":[null,", 8);
+        used += 8;
+        if (text) {
+            buf[used++] = '"';
+            memcpy(buf + used, text, vn);
+            used += vn;
+            buf[used++] = '"';
+        } else {
+            vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (vn > cap - used) {
+                if (!text_room(a, &buf, &cap, used, vn))
+                    vn = 0;
+                else
+                    vn = json_dumpb(v, buf + used, cap - used, JSON_COMPACT | JSON_ENCODE_ANY);
+            }
+            json_decref(v);
+            if (!vn)
+                return NULL;
+            used += vn;
+        }
+        if (!text_room(a, &buf, &cap, used, 3))
+            return NULL;
+        buf[used++] = ']';
+    }
+    buf[used++] = '}';
+    buf[used] = '\0';
+    *n_r = used;
+    return buf;
 }
 
 /* {field: [old, new]} for the fields in `which` (old NULL: all null). */
@@ -912,21 +1102,22 @@ fail:
 
 /* person_create's work; own_tx: in a savepoint of its own (person_create),
  * else in the caller's transaction, rolled back by the caller on error
- * (person_create_in_tx). */
+ * (person_create_in_tx). known_new: checked, and no holder of the document
+ * (person_create_in_tx_new). */
 static err create(db *d, arena *a, const struct principal *who, struct person *p,
-                  person_fields given, bool *taken_over_r, bool own_tx)
+                  person_fields given, bool *taken_over_r, bool own_tx, bool known_new)
 {
     if (taken_over_r)
         *taken_over_r = false;
     /* only a resident's own registration starts unverified (self.c) */
     if (!who->resident)
         p->unverified = false;
-    err e = person_check(a, p, given);
-    if (!e)
+    err e = E_OK;
+    if (!known_new && !(e = person_check(a, p, given)))
         e = person_region_check(d, &who->scope, p->region_code, "region_code");
     if (e)
         return e;
-    if (!who->resident) {
+    if (!who->resident && !known_new) {
         int64_t claim;
         if ((e = self_claim_find(d, p->id_type, p->id_number, &claim)))
             return e;
@@ -943,7 +1134,7 @@ static err create(db *d, arena *a, const struct principal *who, struct person *p
     /* The pre-check runs before the transaction so that the transaction's
      * first statement is a write (see lock_row); the unique index catches
      * what a concurrent create slips in between. */
-    if ((e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
+    if (!known_new && (e = check_duplicate(d, &who->scope, p->id_type, p->id_number, 0)))
         return e;
     if (own_tx && (e = db_begin(d)))
         return e;
@@ -958,9 +1149,10 @@ static err create(db *d, arena *a, const struct principal *who, struct person *p
     p->id = id;
     p->version = 1;
     p->created_at = p->updated_at = now;
-    json_t *changes = changes_of(NULL, p, diff(&(struct person){0}, p));
-    e = history_write(d, a, id, now, who->user_id, "create", changes);
-    json_decref(changes);
+    size_t n;
+    const char *changes = person_created_changes(a, p, &n);
+    e = changes ? history_write_text(d, a, id, now, who->user_id, "create", changes, n)
+                : err_set(E_NOMEM, NULL, NULL, NULL);
     if (e || (on_change && (e = on_change(d, a, id, who->user_id))))
         goto fail;
     return own_tx ? db_commit(d) : E_OK;
@@ -973,7 +1165,7 @@ fail:
 err person_create(db *d, arena *a, const struct principal *who, struct person *p,
                   person_fields given, bool *taken_over_r)
 {
-    return create(d, a, who, p, given, taken_over_r, true);
+    return create(d, a, who, p, given, taken_over_r, true, false);
 }
 
 err person_create_in_tx(db *d, arena *a, const struct principal *who, struct person *p,
@@ -981,7 +1173,15 @@ err person_create_in_tx(db *d, arena *a, const struct principal *who, struct per
 {
     if (!db_in_tx(d))
         return err_set(E_INTERNAL, NULL, NULL, "person_create_in_tx 须在调用者的事务中");
-    return create(d, a, who, p, given, taken_over_r, false);
+    return create(d, a, who, p, given, taken_over_r, false, false);
+}
+
+err person_create_in_tx_new(db *d, arena *a, const struct principal *who, struct person *p,
+                            person_fields given)
+{
+    if (!db_in_tx(d))
+        return err_set(E_INTERNAL, NULL, NULL, "person_create_in_tx_new 须在调用者的事务中");
+    return create(d, a, who, p, given, NULL, false, true);
 }
 
 static err version_conflict(void)

@@ -328,6 +328,28 @@ err person_create_in_tx(db *d, arena *a, const struct principal *who, struct per
                         person_fields given, bool *taken_over_r) MUST_USE;
 
 /*
+ * The live person holding document (type, id_number), deployment-wide:
+ * *id_r its id, *region_r its region, 0 and 0 when none (one look-up, the
+ * identity index is unique). Unscoped like the duplicate rule: the caller
+ * decides with scope_has, and must not reveal an id outside the scope.
+ * `id_number` is normalised here.
+ */
+err person_document_holder(db *d, arena *a, enum id_type type, const char *id_number, int64_t *id_r,
+                           int64_t *region_r) MUST_USE;
+
+/*
+ * person_create_in_tx for a bulk writer that already did what it checks:
+ * p passed person_check with `given`, its region passed
+ * person_region_check for who, and person_document_holder found no holder
+ * of the document in this transaction (so no self-registration to take
+ * over, no duplicate: the unique index still answers a race with
+ * E_CONFLICT "duplicate_person"). Neither the checks nor the three
+ * look-ups by document are repeated (docs/cases.md "Batches").
+ */
+err person_create_in_tx_new(db *d, arena *a, const struct principal *who, struct person *p,
+                            person_fields given) MUST_USE;
+
+/*
  * Staff confirm they saw the identity document of person `id` (inside who's
  * scope): clears `unverified`, bumps the version, writes an "update" history
  * entry {verified: [false, true]}. E_CONFLICT "already_verified" when it was

@@ -482,6 +482,12 @@ static void test_rowid_keys(void **state)
     assert_int_equal(count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = "
                            "'sqlite_autoindex_persons_1'"),
                      0);
+    /* the marker of a table stored in its key (sql/025) is spelled out, and
+     * no marker is left as a comment */
+    assert_int_equal(count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'person_name_tokens' "
+                           "AND sql LIKE '%) WITHOUT ROWID'"),
+                     1);
+    assert_int_equal(count("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%/*sqlite:%'"), 0);
 }
 
 struct waiter {

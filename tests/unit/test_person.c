@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "person/internal.h"
@@ -416,6 +417,77 @@ static void masking_of_values(void **state)
     json_decref(v);
 }
 
+/* What the registration wrote before person_created_changes: the object
+ * of {field: [null, value]} for the fields that differ from an empty
+ * record, dumped by jansson with sorted keys. */
+static char *created_by_jansson(const struct person *p)
+{
+    const struct person none = {0};
+    json_t *o = json_object();
+    for (int f = 0; f < PF__COUNT; f++) {
+        json_t *x = person_field_json(&none, (enum person_field)f);
+        json_t *y = person_field_json(p, (enum person_field)f);
+        if (!json_equal(x, y))
+            json_object_set_new(o, person_field_name((enum person_field)f), json_pack("[no]", y));
+        else
+            json_decref(y);
+        json_decref(x);
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+static void expect_created(const struct person *p)
+{
+    size_t n = 0;
+    const char *got = person_created_changes(A, p, &n);
+    char *want = created_by_jansson(p);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    assert_int_equal(n, strlen(want));
+    free(want);
+}
+
+/* A new person's history entry is the text jansson wrote: the fields set,
+ * in name order, escapes and non-ASCII text as json_dumps writes them. */
+static void created_changes(void **state)
+{
+    (void)state;
+    struct person p = {0};
+    expect_created(&p); /* nothing set: {} */
+    p.name = "张三";
+    p.id_type = ID_RESIDENT;
+    p.id_number = "110101199003074514";
+    p.region_code = 110101001001;
+    p.gender = GENDER_MALE;
+    p.birth_date = 19900307;
+    p.phone = "13800138000";
+    p.address = "多福巷 \"3\" 号\n2 单元\t\\";
+    p.category = PERSON_RESIDENT;
+    p.vulnerable = VULN_PREGNANT | VULN_CHRONIC_DISEASE;
+    p.inbound = true;
+    p.source = "import";
+    p.consent_at = 1764000000000;
+    expect_created(&p);
+    size_t n;
+    const char *got = person_created_changes(A, &p, &n);
+    assert_non_null(strstr(got, "\"name\":[null,\"张三\"]"));
+    /* written as it is: three- and four-byte characters at the edges
+     * jansson accepts (U+D7FF, U+E000, U+10FFFF), DEL; and through jansson
+     * (escaped): a quote, a backslash, a control character */
+    p.household = "\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80 a\x7f/";
+    p.employer = "甲\"乙\\丙\x01";
+    p.work_address = "";
+    expect_created(&p);
+    /* a value longer than the first buffer grows it */
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    p.employer = big;
+    expect_created(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +512,7 @@ int main(void)
         cmocka_unit_test(vocabularies),
         cmocka_unit_test(ages_and_dates),
         cmocka_unit_test(masking_of_values),
+        cmocka_unit_test(created_changes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
