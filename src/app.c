@@ -97,5 +97,6 @@ err app_routes(void)
     ADD(export_job);
     ADD(nat);
     ADD(nat_plan);
+    ADD(nat_lookup);
     return E_OK;
 }

@@ -51,6 +51,7 @@ extern const struct export_source case_observation_export, task_export, case_che
     case_incident_export;
 ROUTES(nat);
 ROUTES(nat_plan);
+ROUTES(nat_lookup);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

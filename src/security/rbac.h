@@ -82,6 +82,7 @@ enum perm {
     PERM_NAT_SITE,      /* create, change and delete testing sites */
     PERM_NAT_PLAN,      /* mass-testing plans, their planned figures, the industries list */
     PERM_NAT_CORRECT,   /* a street's correction of a plan's actual figure */
+    PERM_NAT_LOOKUP,    /* results by id number, batch look-ups (批量查询) in scope */
     PERM__COUNT
 };
 
