@@ -7,4 +7,6 @@ export const natPaths = {
   clockins: `${V1}/clockins`,
   plans: `${V1}/plans`,
   industries: `${V1}/industries`,
+  results: `${V1}/results`,
+  batches: `${V1}/batches`,
 };
