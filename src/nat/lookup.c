@@ -409,6 +409,7 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
             ord[m++] = &st->e[i];
     qsort(ord, m, sizeof *ord, by_bidx);
     int64_t since = nat_recent_since(now);
+    uint32_t last_inst = 0;
     /* the worker's job: masked names, reset every 1,024 people */
     arena *a = arena_new(0);
     err e = a ? db_begin(d) : E_NOMEM; /* one read snapshot; SQLite: no lock per statement */
@@ -462,31 +463,43 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
             continue;
         if ((k & 1023) == 0)
             arena_reset(a);
+        /* the latest: one step back from the end of the person's range of
+         * test_results_person, one table row read */
         if ((e = db_prepare(d,
                             "SELECT result, sampled_at, reported_at, institution FROM "
-                            "test_results WHERE person_id = ? ORDER BY sampled_at DESC",
+                            "test_results WHERE person_id = ? ORDER BY sampled_at DESC LIMIT 1",
                             &s)))
             break;
         db_bind_int64(s, 1, pid);
-        bool first = true;
-        while (!(e = db_row(s, &row)) && row) {
-            int64_t at = db_col_int64(s, 1);
-            if (first) {
-                const char *res = db_col_text(s, 0);
-                x->result = !strcmp(res, "negative")   ? RES_NEGATIVE
-                            : !strcmp(res, "positive") ? RES_POSITIVE
-                                                       : RES_OTHER;
-                x->sampled_at = at;
-                x->reported_at = db_col_int64(s, 2);
-                const char *in = db_col_text(s, 3);
-                if ((x->inst = pool_add(&st->pool, in, strlen(in))) == UINT32_MAX)
-                    e = E_NOMEM;
-                first = false;
-            }
-            if (at < since)
-                break;
-            if (x->recent < UINT16_MAX)
-                x->recent++;
+        if (!(e = db_row(s, &row)) && row) {
+            const char *res = db_col_text(s, 0);
+            x->result = !strcmp(res, "negative")   ? RES_NEGATIVE
+                        : !strcmp(res, "positive") ? RES_POSITIVE
+                                                   : RES_OTHER;
+            x->sampled_at = db_col_int64(s, 1);
+            x->reported_at = db_col_int64(s, 2);
+            const char *in = db_col_text(s, 3);
+            size_t len = strlen(in);
+            /* most results name one of a few laboratories: the last one kept is reused */
+            if (last_inst && !strcmp(st->pool.p + last_inst, in))
+                x->inst = last_inst;
+            else if ((x->inst = last_inst = pool_add(&st->pool, in, len)) == UINT32_MAX)
+                e = E_NOMEM;
+        }
+        db_done(s);
+        if (e || !row || x->sampled_at < since)
+            continue;
+        /* the 3-day count from the index alone (no table rows read) */
+        if ((e = db_prepare(d,
+                            "SELECT COUNT(*) FROM test_results WHERE person_id = ? AND "
+                            "sampled_at >= ?",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, pid);
+        db_bind_int64(s, 2, since);
+        if (!(e = db_row(s, &row)) && row) {
+            int64_t n = db_col_int64(s, 0);
+            x->recent = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
         }
         db_done(s);
     }
