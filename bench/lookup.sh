@@ -118,6 +118,9 @@ c1=$(cpu_s)
 batch_s=$(calc "$t1 - $t0" 2)
 cpu=$(calc "$c1 - $c0" 2)
 rss_mb=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' /proc/$srv/status)
+# of which anonymous memory now (the rest of the peak: the database's pages
+# the worker maps, shared with the page cache)
+anon_mb=$(awk '/RssAnon/ { printf "%.0f", $2 / 1024 }' /proc/$srv/status)
 found=$(jsonfield found <"$lw/batch.json")
 notfound=$(jsonfield not_found <"$lw/batch.json")
 malformed=$(jsonfield malformed <"$lw/batch.json")
@@ -152,8 +155,8 @@ cat >&2 <<EOF
   batch:      ${batch_s}s wall from the upload to done (goal <= 10 s), server CPU ${cpu}s
               job: read ${read_ms} ms, look-up ${lookup_ms} ms, write ${write_ms} ms
               found $found, not found $notfound, malformed $malformed; result ${rsize} bytes
-  peak RSS:   ${rss_mb} MB (server, VmHWM reset at the upload)
+  peak RSS:   ${rss_mb} MB (server, VmHWM reset at the upload; anonymous after the run ${anon_mb} MB)
   vs seed:    $per_min ids/min = ${seed_ratio}x the seed's 10,000/min
   reference:  sqlite3 CSV import + join, plaintext ids, CSV out: ${ref_s}s; ratio ${ratio}
 EOF
-echo "lookup rows=$ROWS persons=$PERSONS results=$((per * PERSONS)) batch_s=$batch_s cpu_s=$cpu read_ms=$read_ms lookup_ms=$lookup_ms write_ms=$write_ms rss_mb=$rss_mb per_min=$per_min seed_ratio=$seed_ratio ref_s=$ref_s ratio=$ratio"
+echo "lookup rows=$ROWS persons=$PERSONS results=$((per * PERSONS)) batch_s=$batch_s cpu_s=$cpu read_ms=$read_ms lookup_ms=$lookup_ms write_ms=$write_ms rss_mb=$rss_mb anon_mb=$anon_mb per_min=$per_min seed_ratio=$seed_ratio ref_s=$ref_s ratio=$ratio"
