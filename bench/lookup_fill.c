@@ -35,7 +35,7 @@ static const char *const given[] = {"伟", "芳", "娜", "敏", "静", "丽", "�
 static void id_of(long i, bool other, char out[19])
 {
     int d = 1 + (int)(i % 28), m = 1 + (int)(i / 28 % 12), y = 1950 + (int)(i / 336 % 60);
-    snprintf(out, 19, "%s%04d%02d%02d%03d", other ? "110102" : "110101", y, m, d,
+    snprintf(out, 19, "%s%04d%02d%02d%03d", other ? "659004" : "659001", y, m, d,
              (int)((i / 20160) % 1000));
     out[17] = resident_id_check_char(out);
     out[18] = '\0';
