@@ -9,8 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { selectors } from 'playwright-core';
 import { launch, assertClean, shot, consolePage } from './lib.mjs';
 import { startCityWith, residentId } from '../api/lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
 
 const PW = 'Nat-lookup-2026!';
 const S1 = '110101001000';
@@ -74,7 +77,7 @@ print(json.dumps([['' if v is None else str(v) for v in r] for r in ws.iter_rows
 
 test('the personal look-up shows the masked name and the results', async () => {
   const page = await consolePage(browser, ctx, '/nat/lookup', street);
-  await page.getByTestId('nat-lookup-id').locator('input').fill(known);
+  await page.getByTestId('nat-lookup-id').fill(known);
   await page.getByTestId('nat-lookup-go').click();
   await page.getByTestId('nat-lookup-who').waitFor();
   assert.match(await page.getByTestId('nat-lookup-who').innerText(), /张\*丰/);
