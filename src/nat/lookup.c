@@ -1060,6 +1060,21 @@ err nat_lookup_start(const char *db_url)
         db_close(&w.d);
         return e;
     }
+    /* runs a stopped server left behind can neither finish nor be re-run
+     * while they read queued or running: they failed, and say why */
+    db_stmt *s;
+    if (!(e = db_prepare(w.d,
+                         "UPDATE nat_batches SET state = 'failed', error = ?, updated_at = ? "
+                         "WHERE state IN ('queued', 'running')",
+                         &s))) {
+        db_bind_text(s, 1, "服务重启，查询中断，请重新查询");
+        db_bind_int64(s, 2, now_ms());
+        e = db_run(s, NULL);
+    }
+    if (e) {
+        db_close(&w.d);
+        return e;
+    }
     w.stopping = false;
     if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
         db_close(&w.d);
