@@ -146,6 +146,9 @@ sqlite3 "$DB" ".timeout 60000" "ATTACH '$lw/ref.db' AS ref" "CREATE TEMP TABLE q
 t1=$(mono)
 ref_s=$(calc "$t1 - $t0" 2)
 ratio=$(calc "$batch_s / $ref_s" 2)
+# the same answer: as many ids found as the reference found
+ref_found=$(awk -F, '$3 != ""' "$lw/ref-out.csv" | wc -l)
+[ "$ref_found" = "$found" ] || { say "found $found ids, the reference $ref_found"; exit 1; }
 per_min=$(calc "$ROWS / $batch_s * 60" 0)
 seed_ratio=$(calc "$per_min / 10000" 0)
 

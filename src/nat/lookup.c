@@ -394,21 +394,36 @@ static int by_bidx(const void *x, const void *y)
 
 typedef void (*progress_fn)(void *ctx, size_t done);
 
-static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, int64_t now,
-                   progress_fn progress, void *pctx)
+/*
+ * Look up ord[0..m) (sorted by blind index) on connection d, keeping the
+ * texts in pool; progress (may be NULL) gets the count times `parts` (the
+ * ranges running side by side).
+ */
+struct range {
+    db *d;
+    struct pool *pool;
+    struct ent **ord;
+    size_t m;
+    const struct scope *sc;
+    bool reveal;
+    int64_t since;
+    progress_fn progress;
+    void *pctx;
+    size_t parts;
+    err e;
+};
+
+static err look_up_range(struct range *r)
 {
-    size_t m = 0;
-    for (size_t i = 0; i < st->n; i++)
-        m += st->e[i].state == ENT_NOT_FOUND;
-    struct ent **ord = malloc((m ? m : 1) * sizeof *ord);
-    if (!ord)
-        return E_NOMEM;
-    m = 0;
-    for (size_t i = 0; i < st->n; i++)
-        if (st->e[i].state == ENT_NOT_FOUND)
-            ord[m++] = &st->e[i];
-    qsort(ord, m, sizeof *ord, by_bidx);
-    int64_t since = nat_recent_since(now);
+    db *d = r->d;
+    struct pool *pool = r->pool;
+    struct ent **ord = r->ord;
+    size_t m = r->m, parts = r->parts;
+    const struct scope *sc = r->sc;
+    bool reveal = r->reveal;
+    int64_t since = r->since;
+    progress_fn progress = r->progress;
+    void *pctx = r->pctx;
     uint32_t last_inst = 0;
     /* the worker's job: masked names, reset every 1,024 people */
     arena *a = arena_new(0);
@@ -427,7 +442,7 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
             continue;
         }
         if (progress && k && !(k % PROGRESS_EVERY))
-            progress(pctx, k);
+            progress(pctx, k * parts);
         db_stmt *s;
         if ((e = db_prepare(d,
                             "SELECT id, name_enc FROM persons WHERE id_number_bidx = ? AND "
@@ -453,7 +468,7 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
                 e = err_set(E_CRYPTO, NULL, NULL, "name of person %lld", (long long)pid);
             if (!e) {
                 const char *shown = reveal ? name : mask_name(a, name);
-                if ((x->name = pool_add(&st->pool, shown, strlen(shown))) == UINT32_MAX)
+                if ((x->name = pool_add(pool, shown, strlen(shown))) == UINT32_MAX)
                     e = E_NOMEM;
             }
             x->state = ENT_FOUND;
@@ -481,9 +496,9 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
             const char *in = db_col_text(s, 3);
             size_t len = strlen(in);
             /* most results name one of a few laboratories: the last one kept is reused */
-            if (last_inst && !strcmp(st->pool.p + last_inst, in))
+            if (last_inst && !strcmp(pool->p + last_inst, in))
                 x->inst = last_inst;
-            else if ((x->inst = last_inst = pool_add(&st->pool, in, len)) == UINT32_MAX)
+            else if ((x->inst = last_inst = pool_add(pool, in, len)) == UINT32_MAX)
                 e = E_NOMEM;
         }
         db_done(s);
@@ -506,6 +521,86 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
     if (db_in_tx(d))
         db_rollback(d); /* read only */
     arena_free(&a);
+    return e;
+}
+
+static void *range_main(void *arg)
+{
+    struct range *r = arg;
+    r->e = look_up_range(r);
+    return NULL;
+}
+
+static char lookup_db_url[1024]; /* the worker's: a second connection for a second range */
+
+/* At least this many ids before a second range is worth its connection. */
+#define SPLIT_MIN 50000
+
+static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, int64_t now,
+                   progress_fn progress, void *pctx)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < st->n; i++)
+        m += st->e[i].state == ENT_NOT_FOUND;
+    struct ent **ord = malloc((m ? m : 1) * sizeof *ord);
+    if (!ord)
+        return E_NOMEM;
+    m = 0;
+    for (size_t i = 0; i < st->n; i++)
+        if (st->e[i].state == ENT_NOT_FOUND)
+            ord[m++] = &st->e[i];
+    qsort(ord, m, sizeof *ord, by_bidx);
+    struct range r1 = {d,        &st->pool, ord, m,   sc, reveal, nat_recent_since(now),
+                       progress, pctx,      1,   E_OK};
+    /* two ranges on two connections, side by side, when the worker can open
+     * one and the batch is large: the ids are independent; a repeated id
+     * never straddles the split (its copy reads the entry before it) */
+    size_t half = m / 2;
+    while (half && half < m && !memcmp(ord[half]->bidx, ord[half - 1]->bidx, BLIND_LEN))
+        half++;
+    db *d2 = NULL;
+    struct pool pool2 = {0};
+    if (m >= SPLIT_MIN && half < m && lookup_db_url[0] && !db_open(lookup_db_url, &d2)) {
+        if (db_kind(d2) == DB_SQLITE)
+            err_ignore(db_exec(d2, "PRAGMA mmap_size = 4294967296"));
+        if ((pool2.p = malloc(pool2.cap = 1 << 20))) {
+            pool2.p[0] = '\0';
+            pool2.n = 1;
+        }
+    }
+    err_clear();
+    pthread_t t;
+    bool split = d2 && pool2.p;
+    struct range r2 = r1;
+    if (split) {
+        r1.m = half;
+        r1.parts = 2;
+        r2 = (struct range){d2,       &pool2, ord + half, m - half, sc,  reveal,
+                            r1.since, NULL,   NULL,       2,        E_OK};
+        split = !pthread_create(&t, NULL, range_main, &r2);
+        if (!split)
+            r1.m = m;
+    }
+    err e = look_up_range(&r1);
+    if (split) {
+        pthread_join(t, NULL);
+        if (!e)
+            e = r2.e;
+        /* the second range's texts join the pool: its offsets move by the base */
+        size_t base = st->pool.n - 1;
+        if (!e && pool_add(&st->pool, pool2.p + 1, pool2.n > 1 ? pool2.n - 2 : 0) == UINT32_MAX &&
+            pool2.n > 1)
+            e = E_NOMEM;
+        for (size_t k = half; !e && k < m; k++) {
+            if (ord[k]->name)
+                ord[k]->name += (uint32_t)base;
+            if (ord[k]->inst)
+                ord[k]->inst += (uint32_t)base;
+        }
+    }
+    free(pool2.p);
+    if (d2)
+        db_close(&d2);
     free(ord);
     return e;
 }
@@ -1054,6 +1149,7 @@ err nat_lookup_start(const char *db_url)
     err e = dir_ready();
     if (e || (e = db_open(db_url, &w.d)))
         return e;
+    snprintf(lookup_db_url, sizeof lookup_db_url, "%s", db_url);
     /* a batch reads millions of index and table pages at random: mapped, they
      * are read without a system call each (measured: docs/benchmarks.md) */
     if (db_kind(w.d) == DB_SQLITE && (e = db_exec(w.d, "PRAGMA mmap_size = 4294967296"))) {

@@ -254,3 +254,37 @@ test('batch: names in full only with person.reveal, and the run says so in its a
   assert.equal((await auditEntries(auditor, 'nat.lookup.batch_run_reveal', b.id)).length, 1);
   assert.equal((await auditEntries(auditor, 'nat.lookup.batch_download_reveal', b.id)).length, 1);
 });
+
+test('batch: a large batch (two look-up ranges side by side) gives every found row its own name and result', async () => {
+  const names = ['赵一', '钱二', '孙三', '李四四', '周五', '吴六', '郑七', '王八', '冯九', '陈十'];
+  const known = [];
+  for (let i = 0; i < names.length; i++) {
+    const idn = residentId('110101', '19770707', 601 + 2 * i);
+    const r = await cc.post('/api/v1/persons', { name: names[i], id_number: idn, region_code: S1_C1 });
+    assert.equal(r.status, 201, r.text);
+    await result({ id: r.body.id }, i % 2 ? 'positive' : 'negative', Date.now() - (i + 1) * H, `检测所${i}`);
+    known.push(idn);
+  }
+  // 60,000 rows: unknown ids, the ten people at scattered rows
+  const lines = [];
+  const at = new Map();
+  for (let i = 0; i < 60000; i++) {
+    const k = i % 6000 === 17 ? (i - 17) / 6000 : -1;
+    if (k >= 0) at.set(i + 1, k);
+    const y = 1950 + (i % 50), m = String(1 + (i % 12)).padStart(2, '0'), d = String(1 + (i % 28)).padStart(2, '0');
+    lines.push(k >= 0 ? known[k] : residentId('110105', `${y}${m}${d}`, Math.floor(i / 1400) * 2 + 1));
+  }
+  const r = await upload(street1, Buffer.from(lines.join('\n') + '\n'), 'large.csv');
+  assert.equal(r.status, 202, r.text);
+  const b = await finished(street1, r.body.id);
+  assert.equal(b.state, 'done', JSON.stringify(b));
+  assert.equal(b.found, 10);
+  const book = readXlsx((await download(street1, `/api/v1/nat/batches/${b.id}/result.xlsx`)).buf);
+  assert.equal(book.rows.length, 60001);
+  for (const [row, k] of at) {
+    const x = book.rows[row]; // row 1 is the header
+    assert.equal(x[0], known[k]);
+    assert.equal(x[1], `${names[k][0]}*${names[k].length > 2 ? names[k].slice(-1) : ''}`.replace('**', '*'), `row ${row}`);
+    assert.deepEqual([x[2], x[5]], [k % 2 ? '阳性' : '阴性', `检测所${k}`]);
+  }
+});
