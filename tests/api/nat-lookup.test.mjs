@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startCityWith, CITY_STAFF, expectError, auditEntries, residentId, sleep } from './lib.mjs';
+import { startCityWith, CITY_STAFF, expectError, auditEntries, residentId, sleep, smsCode } from './lib.mjs';
 
 const PW = 'Nat-lookup-2024!';
 const S1 = '110101001000'; // 东华门街道
@@ -287,4 +287,29 @@ test('batch: a large batch (two look-up ranges side by side) gives every found r
     assert.equal(x[1], `${names[k][0]}*${names[k].length > 2 ? names[k].slice(-1) : ''}`.replace('**', '*'), `row ${row}`);
     assert.deepEqual([x[2], x[5]], [k % 2 ? '阳性' : '阴性', `检测所${k}`]);
   }
+});
+
+test("a resident's own results (我的核酸结果): none before real-name binding, then their own, newest first", async () => {
+  const c = ctx.client();
+  const phone = '13910009999';
+  let r = await c.post('/api/v1/auth/sms/send', { phone });
+  assert.equal(r.status, 200, r.text);
+  r = await c.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  assert.equal(r.status, 200, r.text);
+  r = await c.get('/api/v1/me/nat-results');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body, { items: [], registered: false });
+  assert.equal((await c.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  const idn = residentId('110101', '19900303', 801);
+  r = await c.post('/api/v1/me/person', { name: '居民甲', id_number: idn, region_code: S1_C1, address: '多福巷5号' });
+  assert.ok(r.status === 201 || r.status === 200, r.text);
+  const pid = r.body.person.id;
+  await result({ id: pid }, 'negative', Date.now() - 30 * H, '第一检测所');
+  await result({ id: pid }, 'positive', Date.now() - 5 * H, '第二检测所');
+  r = await c.get('/api/v1/me/nat-results');
+  assert.equal(r.body.registered, true);
+  assert.deepEqual(r.body.items.map((x) => [x.result_label, x.institution]), [['阳性', '第二检测所'], ['阴性', '第一检测所']]);
+  // staff have no such page; a resident has no look-up of others
+  expectError(await c.get(`/api/v1/nat/results?id_number=${people[0].idn}`), 403, 'forbidden');
+  assert.ok((await auditEntries(auditor, 'nat.lookup.own', pid)).length >= 1);
 });
