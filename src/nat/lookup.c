@@ -392,7 +392,7 @@ static int by_bidx(const void *x, const void *y)
     return memcmp(a->bidx, b->bidx, BLIND_LEN);
 }
 
-typedef void (*progress_fn)(void *ctx, size_t done);
+typedef void (*progress_fn)(void *ctx, size_t done, size_t total);
 
 /*
  * Look up ord[0..m) (sorted by blind index) on connection d, keeping the
@@ -409,7 +409,7 @@ struct range {
     int64_t since;
     progress_fn progress;
     void *pctx;
-    size_t parts;
+    size_t parts, total; /* total: the batch's rows, for progress */
     err e;
 };
 
@@ -442,7 +442,7 @@ static err look_up_range(struct range *r)
             continue;
         }
         if (progress && k && !(k % PROGRESS_EVERY))
-            progress(pctx, k * parts);
+            progress(pctx, k * parts, r->total);
         db_stmt *s;
         if ((e = db_prepare(d,
                             "SELECT id, name_enc FROM persons WHERE id_number_bidx = ? AND "
@@ -550,8 +550,8 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
         if (st->e[i].state == ENT_NOT_FOUND)
             ord[m++] = &st->e[i];
     qsort(ord, m, sizeof *ord, by_bidx);
-    struct range r1 = {d,        &st->pool, ord, m,   sc, reveal, nat_recent_since(now),
-                       progress, pctx,      1,   E_OK};
+    struct range r1 = {d,        &st->pool, ord, m,     sc,  reveal, nat_recent_since(now),
+                       progress, pctx,      1,   st->n, E_OK};
     /* two ranges on two connections, side by side, when the worker can open
      * one and the batch is large: the ids are independent; a repeated id
      * never straddles the split (its copy reads the entry before it) */
@@ -575,8 +575,8 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
     if (split) {
         r1.m = half;
         r1.parts = 2;
-        r2 = (struct range){d2,       &pool2, ord + half, m - half, sc,  reveal,
-                            r1.since, NULL,   NULL,       2,        E_OK};
+        r2 = (struct range){d2,       &pool2, ord + half, m - half, sc,    reveal,
+                            r1.since, NULL,   NULL,       2,        st->n, E_OK};
         split = !pthread_create(&t, NULL, range_main, &r2);
         if (!split)
             r1.m = m;
@@ -718,8 +718,9 @@ void nat_batch_path(const char *dir, int64_t id, enum nat_batch_file f, char out
 }
 
 err nat_batch_run_file(db *d, const char *dir, int64_t id, const struct scope *sc, bool xlsx,
-                       bool reveal, int64_t now, void (*progress)(void *ctx, size_t done),
-                       void *pctx, struct nat_batch_counts *c_r, struct nat_batch_timing *t_r)
+                       bool reveal, int64_t now,
+                       void (*progress)(void *ctx, size_t done, size_t total), void *pctx,
+                       struct nat_batch_counts *c_r, struct nat_batch_timing *t_r)
 {
     struct run st = {.col = -1};
     struct nat_batch_timing t = {0};
@@ -755,6 +756,8 @@ err nat_batch_run_file(db *d, const char *dir, int64_t id, const struct scope *s
     int64_t t1 = now_ms();
     if (!e && !st.n)
         e = err_set(E_INPUT, "empty", NULL, "文件中没有身份证号码");
+    if (!e && progress)
+        progress(pctx, 0, st.n); /* the rows are known: the bar can start */
     if (!e)
         e = look_up(d, &st, sc, reveal, now, progress, pctx);
     int64_t t2 = now_ms();
@@ -1003,17 +1006,20 @@ struct progress_ctx {
     int64_t id;
 };
 
-static void on_progress(void *ctx, size_t done)
+static void on_progress(void *ctx, size_t done, size_t total)
 {
     struct progress_ctx *p = ctx;
     db_stmt *s;
-    if (db_prepare(p->d, "UPDATE nat_batches SET done = ?, updated_at = ? WHERE id = ?", &s)) {
+    if (db_prepare(p->d,
+                   "UPDATE nat_batches SET done = ?, rows_total = ?, updated_at = ? WHERE id = ?",
+                   &s)) {
         err_clear();
         return;
     }
     db_bind_int64(s, 1, (int64_t)done);
-    db_bind_int64(s, 2, now_ms());
-    db_bind_int64(s, 3, p->id);
+    db_bind_int64(s, 2, (int64_t)total);
+    db_bind_int64(s, 3, now_ms());
+    db_bind_int64(s, 4, p->id);
     if (db_run(s, NULL))
         err_clear(); /* progress is a hint: the run goes on */
 }

@@ -463,14 +463,15 @@ struct nat_batch_timing {
 /*
  * One run of batch `id` from its uploaded file in dir: read, check, look
  * up in sc, write the result, not-found and malformed workbooks (replacing
- * the previous run's). `progress` (may be NULL) is called now and then with
- * the entries looked up. *t_r may be NULL. E_INPUT (the upload: "empty",
- * "invalid_xlsx", "too_many_rows", …), E_IO, E_NOMEM, E_DB.
+ * the previous run's). `progress` (may be NULL) is called once the rows are
+ * read (done 0) and now and then after with the entries looked up and the
+ * rows (total). *t_r may be NULL. E_INPUT (the
+ * upload: "empty", "invalid_xlsx", "too_many_rows", …), E_IO, E_NOMEM, E_DB.
  */
 err nat_batch_run_file(db *d, const char *dir, int64_t id, const struct scope *sc, bool xlsx,
-                       bool reveal, int64_t now, void (*progress)(void *ctx, size_t done),
-                       void *pctx, struct nat_batch_counts *c_r,
-                       struct nat_batch_timing *t_r) MUST_USE;
+                       bool reveal, int64_t now,
+                       void (*progress)(void *ctx, size_t done, size_t total), void *pctx,
+                       struct nat_batch_counts *c_r, struct nat_batch_timing *t_r) MUST_USE;
 
 struct nat_batch {
     int64_t id, region_code, user_id;
