@@ -67,6 +67,10 @@ $(BUILD)/libfk.a: $(OBJ)
 $(BUILD)/fangkong: $(BUILD)/src/main.o $(BUILD)/libfk.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# the batch look-up bench's registry and upload (bench/lookup.sh)
+$(BUILD)/bench_lookup_fill: bench/lookup_fill.c $(BUILD)/libfk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfk.a $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfk.a $(LDLIBS) -lcmocka

@@ -4,7 +4,8 @@
 # static file of the same size, measured in the same run with the same wrk
 # settings. Also prints the demo build time and the server's resident memory,
 # runs the staff scan and the health-code recompute, then the case workflow
-# (bench/cases.sh: Excel import, xlsx export, leaders' statistics), and
+# (bench/cases.sh: Excel import, xlsx export, leaders' statistics), the batch
+# look-up of nucleic-acid results (bench/lookup.sh), and
 # appends the figures to docs/benchmarks.md.
 set -eu
 BIN=$(readlink -f "${1:-build/fangkong}")
@@ -152,6 +153,11 @@ cases=$(sh bench/cases.sh "$BIN" "$port" "$cookie" "$srv" "$work" | sed -n 's/^c
 [ -n "$cases" ] || { echo "bench: the case workflow bench failed" >&2; tail -5 "$work/serve.log" >&2; exit 1; }
 for kv in $cases; do eval "case_${kv%%=*}=\${kv#*=}"; done
 
+# the batch look-up of nucleic-acid results (bench/lookup.sh): its own registry and results
+lookup=$(sh bench/lookup.sh "$BIN" "$port" "$cookie" "$srv" "$work" | sed -n 's/^lookup //p' || true)
+[ -n "$lookup" ] || { echo "bench: the batch look-up bench failed" >&2; tail -5 "$work/serve.log" >&2; exit 1; }
+for kv in $lookup; do eval "lookup_${kv%%=*}=\${kv#*=}"; done
+
 ratio=$(calc "$fk_rps / $ng_rps" 3)
 # a run with refused requests measured something else: say so, record nothing
 if [ "${errors:-0}" != 0 ] || [ "${scan_errors:-0}" != 0 ]; then
@@ -185,6 +191,12 @@ row=$(printf '| %s | %s | %s | %s | %s (CPU %s) / %s | %s | %s | %s | %s | %s / 
     "$case_import_ratio" "$case_export_rows" "$case_export_s" "$case_export_rss_mb" \
     "$case_summary_ms" "$case_series_ms" "$case_me_ms" "$case_stats_ratio")
 sed -i "/^<!-- case workflow runs end -->/i\\$row" docs/benchmarks.md
+# the batch look-up's row, in its table
+row=$(printf '| %s | %s | %s | %s | %s (CPU %s) | %s / %s / %s | %s | %s | %s | %s |' "$date" \
+    "$lookup_rows" "$lookup_persons" "$lookup_results" "$lookup_batch_s" "$lookup_cpu_s" \
+    "$lookup_read_ms" "$lookup_lookup_ms" "$lookup_write_ms" "$lookup_rss_mb" "$lookup_seed_ratio" \
+    "$lookup_ref_s" "$lookup_ratio")
+sed -i "/^<!-- lookup runs end -->/i\\$row" docs/benchmarks.md
 printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n' "$date" "$PERSONS" \
     "$fk_rps" "$fk_p99" "$ng_rps" "$ratio" "$rss_mb" "$demo_s" "$rc_on_s" "$rc_off_s" \
     "$scan_rps" "$scan_p99" "$scan_ratio" >>docs/benchmarks.md

@@ -104,5 +104,6 @@ err app_routes(void)
     /* hotline tickets: their counters, then the routes */
     HOOK(hotline_register());
     ADD(hotline);
+    ADD(nat_lookup);
     return E_OK;
 }

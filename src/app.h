@@ -54,6 +54,7 @@ ROUTES(nat_plan);
 ROUTES(nat_match);
 ROUTES(nat_sample);
 ROUTES(hotline);
+ROUTES(nat_lookup);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

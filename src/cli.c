@@ -279,6 +279,7 @@ static const char *web_dir(void)
 static void stop_workers(void)
 {
     nat_worker_stop();
+    nat_lookup_stop();
     device_mqtt_stop();
     device_worker_stop();
     attach_worker_stop();
@@ -339,6 +340,7 @@ int cmd_serve(int argc, char **argv)
                                                    .far_m = match_far});
     export_sync_max_set(export_sync);
     export_jobs_configure(c.data_dir, export_keep_s);
+    nat_lookup_configure(c.data_dir);
     nat_set_clockin_radius(nat_radius_m);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
@@ -375,6 +377,8 @@ int cmd_serve(int argc, char **argv)
         what = "export worker";
     else if ((e = nat_worker_start(c.db_url, nat_sweep_s))) /* unattended testing sites */
         what = "nat worker";
+    else if ((e = nat_lookup_start(c.db_url))) /* batch look-ups of test results */
+        what = "nat look-up worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

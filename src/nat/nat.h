@@ -717,5 +717,141 @@ struct nat_site_hour {
 err nat_site_hours(db *d, arena *a, const struct scope *scope, int64_t region_code, int64_t site_id,
                    int64_t from, int64_t to, int64_t page, int64_t page_size,
                    struct nat_site_hour **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+/* ---- result look-up (个人及批量查询) ---- */
+
+/*
+ * Results (test_results, written by the laboratory part) looked up by id
+ * number for one person, for a resident's own page, and in batches of up
+ * to NAT_LOOKUP_MAX_ROWS id numbers (lookup.c, docs/nat.md "Result
+ * look-up"). Only resident ids (GB 11643, checksum validated) are looked
+ * up. A person is found only inside the caller's scope (a batch: its
+ * region's, the creator's); outside it an id reads as not found.
+ */
+#define NAT_LOOKUP_MAX_ROWS    1000000
+#define NAT_LOOKUP_UPLOAD_MAX  (128u * 1024 * 1024) /* bytes of an upload */
+#define NAT_RECENT_DAYS        3   /* 近3天的核查次数: today and the two China days before */
+#define NAT_PERSON_RESULTS_MAX 200 /* newest first: a person's history shown */
+#define NAT_ID_NORMAL          19  /* an 18-character id and its NUL */
+
+enum nat_id_check { NAT_ID_OK, NAT_ID_EMPTY, NAT_ID_MALFORMED };
+
+/* An uploaded id number normalised into out (blanks dropped, letters
+ * upper-cased) and checked as a resident id; out holds at most 18
+ * characters and is undefined unless NAT_ID_OK. Pure; no error detail. */
+enum nat_id_check nat_lookup_id_check(const char *raw, char out[NAT_ID_NORMAL]);
+
+/* The epoch ms from which a test counts as recent at `now`: the start of
+ * the China day NAT_RECENT_DAYS - 1 days before now's. */
+int64_t nat_recent_since(int64_t now);
+
+/* "阴性" / "阳性" for a stored result; the value itself otherwise. */
+const char *nat_result_label(const char *result);
+
+struct nat_result {
+    const char *result; /* negative | positive */
+    int64_t sampled_at, reported_at;
+    const char *institution; /* "" when the writer did not say */
+};
+
+struct nat_person_results {
+    int64_t person_id;
+    const char *name;         /* masked unless reveal */
+    const char *id_number;    /* masked unless reveal */
+    struct nat_result *items; /* newest first, at most NAT_PERSON_RESULTS_MAX */
+    size_t n;
+};
+
+/*
+ * The results of the person with resident id `id_number` inside sc.
+ * E_INPUT "invalid_id_number" (field id_number) for a malformed id,
+ * E_NOT_FOUND "not_found" when nobody in scope has it; E_DB, E_CRYPTO.
+ */
+err nat_lookup_person(db *d, arena *a, const struct scope *sc, const char *id_number, bool reveal,
+                      struct nat_person_results *r_r) MUST_USE;
+
+/* A resident's own results (the caller has checked who it is). */
+err nat_lookup_own(db *d, arena *a, int64_t person_id, struct nat_result **items_r,
+                   size_t *n_r) MUST_USE;
+
+/* r as a workbook in an unlinked temporary file: *fd_r at offset 0. */
+err nat_lookup_person_xlsx(const struct nat_person_results *r, int *fd_r, int64_t *size_r) MUST_USE;
+
+/*
+ * The cheap checks of an upload before a batch is made: E_INPUT "empty"
+ * (no bytes), "invalid_xlsx" (xlsx that is not a zip), "too_many_rows"
+ * (a CSV of more than NAT_LOOKUP_MAX_ROWS data lines). An xlsx's rows are
+ * counted by the run, which fails with "too_many_rows" as soon as the
+ * reader passes the cap.
+ */
+err nat_lookup_probe(const void *data, size_t n, bool xlsx) MUST_USE;
+
+/* A batch's files under the batch directory. */
+enum nat_batch_file { NAT_FILE_RESULT, NAT_FILE_NOT_FOUND, NAT_FILE_MALFORMED, NAT_FILE_UPLOAD };
+void nat_batch_path(const char *dir, int64_t id, enum nat_batch_file f, char out[600]);
+
+struct nat_batch_counts {
+    int64_t rows, found, not_found, malformed;
+};
+struct nat_batch_timing {
+    int64_t read_ms, lookup_ms, write_ms;
+};
+
+/*
+ * One run of batch `id` from its uploaded file in dir: read, check, look
+ * up in sc, write the result, not-found and malformed workbooks (replacing
+ * the previous run's). `progress` (may be NULL) is called once the rows are
+ * read (done 0) and now and then after with the entries looked up and the
+ * rows (total). *t_r may be NULL. E_INPUT (the
+ * upload: "empty", "invalid_xlsx", "too_many_rows", …), E_IO, E_NOMEM, E_DB.
+ */
+err nat_batch_run_file(db *d, const char *dir, int64_t id, const struct scope *sc, bool xlsx,
+                       bool reveal, int64_t now,
+                       void (*progress)(void *ctx, size_t done, size_t total), void *pctx,
+                       struct nat_batch_counts *c_r, struct nat_batch_timing *t_r) MUST_USE;
+
+struct nat_batch {
+    int64_t id, region_code, user_id;
+    const char *region_name;        /* the creator's region, as people read it */
+    const char *user_name;          /* the creator's display name */
+    const char *file_name, *format; /* xlsx | csv */
+    bool reveal;
+    const char *state; /* queued | running | done | failed */
+    int64_t rows, done, found, not_found, malformed, runs, elapsed_ms;
+    const char *error; /* a failed run's message, else "" */
+    int64_t created_at, updated_at;
+};
+
+/* Where batch files go (<data_dir>/exports/nat-lookup, made 0700); before
+ * the worker starts. Then the worker, with its own connection. */
+void nat_lookup_configure(const char *data_dir);
+const char *nat_lookup_dir(void);
+err nat_lookup_start(const char *db_url) MUST_USE;
+void nat_lookup_stop(void);
+
+/*
+ * A new batch of who's region from an upload already probed: the bytes are
+ * written to its file, the row is inserted queued (in d's transaction if
+ * one is held) and *id_r gets its id. The caller queues it with
+ * nat_batch_submit after commit. E_IO, E_DB.
+ */
+err nat_batch_create(db *d, const struct principal *who, const char *file_name, bool xlsx,
+                     bool reveal, const void *data, size_t n, int64_t *id_r) MUST_USE;
+
+/* Queue a run of batch id (state queued) for who; without a worker or with
+ * a full queue it runs here. The run writes one audit entry with the counts
+ * ("nat.lookup.batch_run"). */
+err nat_batch_submit(db *d, int64_t id, const struct principal *who, const char *ip) MUST_USE;
+
+/* Batches in sc, newest first; page is 1-based. */
+err nat_batch_list(db *d, arena *a, const struct scope *sc, int64_t page, int64_t page_size,
+                   struct nat_batch **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+/* One batch in sc; E_NOT_FOUND outside it. */
+err nat_batch_find(db *d, arena *a, const struct scope *sc, int64_t id,
+                   struct nat_batch *b_r) MUST_USE;
+/* Mark a finished batch queued again (迭代); E_CONFLICT "job_not_done" while
+ * it is queued or running, E_NOT_FOUND outside sc. */
+err nat_batch_requeue(db *d, arena *a, const struct scope *sc, int64_t id) MUST_USE;
+/* Delete a finished batch's row and files; the same errors. */
+err nat_batch_delete(db *d, arena *a, const struct scope *sc, int64_t id) MUST_USE;
 
 #endif

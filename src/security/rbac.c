@@ -68,6 +68,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_HOTLINE_READ] = {"hotline.read", "查看接诉即办工单和统计"},
     [PERM_HOTLINE_IMPORT] = {"hotline.import", "导入接诉即办工单"},
     [PERM_HOTLINE_RULES] = {"hotline.rules", "维护接诉即办抽取规则"},
+    [PERM_NAT_LOOKUP] = {"nat.lookup", "查询核酸检测结果（个人及批量）"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -159,7 +160,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_DEVICE_READ,
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_CERT_VERIFY, PERM_TASK_READ, PERM_STATS_READ,
-            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT),
+            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT,
+            PERM_NAT_LOOKUP),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -178,7 +180,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CASE_MANAGE, PERM_CASE_STATUS, PERM_CASE_RULES, PERM_CASE_IMPORT, PERM_CHECK_WRITE,
             PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
             PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT, PERM_HOTLINE_READ,
-            PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES),
+            PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

@@ -86,6 +86,7 @@ enum perm {
     PERM_HOTLINE_READ,   /* tickets, their matches and counts in scope; the rules */
     PERM_HOTLINE_IMPORT, /* import tickets (xlsx, CSV) in scope */
     PERM_HOTLINE_RULES,  /* edit the extraction rules (re-applied to every ticket) */
+    PERM_NAT_LOOKUP,     /* results by id number, batch look-ups (批量查询) in scope */
     PERM__COUNT
 };
 

@@ -18,4 +18,5 @@ export default [
   { path: 'nat/hotline-counts', component: () => import('./views/nat/hotline/Counts.vue'), meta: { menu: '接诉即办统计', perm: 'hotline.read', icon: 'DataAnalysis', title: '接诉即办统计', ...nat } },
   { path: 'nat/hotline-rules', component: () => import('./views/nat/hotline/Rules.vue'), meta: { menu: '抽取规则', perm: 'hotline.read', icon: 'Filter', title: '接诉即办抽取规则', ...nat } },
   { path: 'nat/industries', component: () => import('./views/nat/Industries.vue'), meta: { menu: '行业', perm: 'nat.read', icon: 'CollectionTag', title: '行业', ...nat } },
+  { path: 'nat/lookup', component: () => import('./views/nat/Lookup.vue'), meta: { menu: '核酸结果查询', perm: 'nat.lookup', icon: 'Search', title: '核酸结果查询', ...nat } },
 ];

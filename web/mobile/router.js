@@ -21,6 +21,7 @@ const router = createRouter({
     { path: '/visitors', component: () => import('./views/MyVisitors.vue'), meta: { kind: 'resident' } },
     { path: '/visitors/new', component: () => import('./views/VisitorNew.vue'), meta: { kind: 'resident' } },
     { path: '/me/certificates', component: () => import('./views/MyCertificates.vue'), meta: { kind: 'resident' } },
+    { path: '/me/nat-results', component: () => import('./views/MyNatResults.vue'), meta: { kind: 'resident' } },
     { path: '/me/certificate/:id', component: () => import('./views/MyCertificate.vue'), meta: { kind: 'resident' } },
     { path: '/vehicles', component: () => import('./views/MyVehicles.vue'), meta: { kind: 'resident' } },
     { path: '/report', component: () => import('./views/Report.vue'), meta: { kind: 'resident' } },
