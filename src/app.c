@@ -99,5 +99,6 @@ err app_routes(void)
     ADD(nat_plan);
     ADD(nat_match);
     ADD(nat_sample);
+    ADD(nat_transport);
     return E_OK;
 }

@@ -532,6 +532,7 @@ err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_t
         return e;
     eq_filter(w, " AND t.site_id = ?", f->site_id);
     eq_filter(w, " AND t.plan_id = ?", f->plan_id);
+    eq_filter(w, " AND t.box_id = ?", f->box_id);
     eq_filter(w, " AND t.opened_at >= ?", f->from);
     eq_filter(w, " AND t.opened_at < ?", f->to);
     if (f->state) {

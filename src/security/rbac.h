@@ -82,6 +82,9 @@ enum perm {
     PERM_NAT_SITE,      /* create, change and delete testing sites */
     PERM_NAT_PLAN,      /* mass-testing plans, their planned figures, the industries list */
     PERM_NAT_CORRECT,   /* a street's correction of a plan's actual figure */
+    PERM_NAT_TRANSPORT, /* take boxes of tubes over from the sites of the scope (转运交接) */
+    PERM_NAT_RECEIVE,   /* sign for boxes of tubes at the laboratory (签收) */
+    PERM_NAT_INGEST,    /* post hand-over records of an outside system (转运数据接入) */
     PERM__COUNT
 };
 
