@@ -179,9 +179,12 @@ static err get_boxes(struct req *r)
                        "所属区划不存在或不在您的管辖范围内");
     if ((s = req_query(r, "site_id")) && (f.site_id = id_parse(s)) <= 0)
         return err_set(E_INPUT, "invalid_parameter", "site_id", "参数 site_id 不正确");
-    if ((s = req_query(r, "state")) &&
-        (f.state = (enum nat_box_state)vocab_parse(&nat_box_state_vocab, s)) <= 0)
-        return err_set(E_INPUT, "invalid_parameter", "state", "转运箱状态的取值不正确");
+    if ((s = req_query(r, "state"))) {
+        int v = vocab_parse(&nat_box_state_vocab, s);
+        if (v <= 0)
+            return err_set(E_INPUT, "invalid_parameter", "state", "转运箱状态的取值不正确");
+        f.state = (enum nat_box_state)v;
+    }
     if ((s = req_query(r, "overdue"))) {
         if (strcmp(s, "0") && strcmp(s, "1"))
             return err_set(E_INPUT, "invalid_parameter", "overdue", "参数 overdue 应为 1 或 0");
