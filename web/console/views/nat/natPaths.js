@@ -11,4 +11,5 @@ export const natPaths = {
   samples: `${V1}/samples`,
   tubes: `${V1}/tubes`,
   scans: `${V1}/scans`,
+  boxes: `${V1}/boxes`,
 };
