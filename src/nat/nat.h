@@ -821,6 +821,15 @@ struct nat_handover_input {
 };
 
 /*
+ * The rule of a hand-over meeting a box (pure; nat_box_handover applies it
+ * to the row it read): E_OK when box `b` may go to state `to`, else
+ * E_CONFLICT on "barcode", checked in this order: "box_received" (signed
+ * for already, whatever `to`); to in_transit: "box_in_transit" (handed
+ * over already), "box_not_sealed"; to received: "box_not_in_transit".
+ */
+err nat_box_admit(const struct nat_box *b, enum nat_box_state to) MUST_USE;
+
+/*
  * Record a hand-over of the box inside the caller's transaction. To a
  * courier: the box must be sealed and at its site (E_CONFLICT
  * "box_not_sealed"; "box_in_transit" when handed over already, the double

@@ -551,8 +551,7 @@ err nat_box_seal(db *d, arena *a, const struct scope *scope, const char *box, in
 
 /* ---- hand-overs --------------------------------------------------------------------------- */
 
-/* Why box `b` cannot go to `to` (E_OK when it can). */
-static err handover_admit(const struct nat_box *b, enum nat_box_state to)
+err nat_box_admit(const struct nat_box *b, enum nat_box_state to)
 {
     if (b->state == NAT_BOX_RECEIVED)
         return err_set(E_CONFLICT, "box_received", "barcode", "转运箱已由检测机构签收");
@@ -576,7 +575,7 @@ err nat_box_handover(db *d, arena *a, const struct scope *scope, const char *box
     struct nat_box b;
     err e = box_get(d, a, scope, box, &b);
     if (!e)
-        e = handover_admit(&b, in->to_state);
+        e = nat_box_admit(&b, in->to_state);
     if (e)
         return e;
     int64_t now = now_ms(), at = in->at ? in->at : now;
@@ -667,10 +666,12 @@ err nat_box_handover(db *d, arena *a, const struct scope *scope, const char *box
 static void batch_error(struct nat_batch_result *r, const struct nat_transport_record *x)
 {
     const struct err_detail *ed = err_last();
+    /* the box is the record's "box"; other fields keep their names */
+    const char *field = !*ed->field || !strcmp(ed->field, "barcode") ? "box" : ed->field;
     json_array_append_new(r->errors,
                           json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)x->index,
-                                    "record_id", x->record_id, "code", ed->slug, "field",
-                                    *ed->field ? ed->field : "box", "message", ed->message));
+                                    "record_id", x->record_id, "code", ed->slug, "field", field,
+                                    "message", ed->message));
 }
 
 err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t client_id,

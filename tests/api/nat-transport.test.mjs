@@ -225,6 +225,12 @@ test('scope: a box of another street answers 404 to its staff and couriers, and 
   assert.ok(!r.body.items.some((b) => b.barcode === 'BOX-0030'));
   assert.ok(r.body.items.some((b) => b.barcode === 'BOX-0001'));
   assert.equal((await courier2.post('/api/v1/nat/boxes/BOX-0030/take', {})).status, 200);
+  // the couriers' workbench: the boxes in transit of their own street
+  const inTransit = async (c) => (await c.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'nat_in_transit');
+  const w2 = await inTransit(courier2);
+  assert.equal(w2.count, 1, JSON.stringify(w2));
+  assert.equal(w2.mobile, '/staff/nat/transport');
+  assert.equal(await inTransit(street1), undefined, 'street staff neither take nor receive');
 });
 
 test('overdue: a box in transit past the limit raises one alert (the sweep, claimed once), is listed as overdue, pushed', async () => {
@@ -308,8 +314,8 @@ test('batch ingest: valid records applied, per-record errors, a repeated batch c
   assert.deepEqual(
     r.body.errors.map((e) => [e.index, e.code, e.field]),
     [
-      [2, 'box_received', 'barcode'],
-      [3, 'unknown_box', 'barcode'],
+      [2, 'box_received', 'box'],
+      [3, 'unknown_box', 'box'],
       [4, 'invalid_value', 'state'],
       [5, 'required', 'from'],
       [6, 'invalid_value', 'id'],

@@ -263,6 +263,30 @@ static void box_states(void **state)
     assert_true(vocab_parse(&nat_box_state_vocab, "lost") <= 0);
 }
 
+/* The hand-over rule, in its order: received first, then the double
+ * hand-over, then the seal; a receipt needs the box in transit. */
+static void box_admission(void **state)
+{
+    (void)state;
+    struct nat_box b = {.state = NAT_BOX_PACKED, .sealed_at = 0, .holder_name = "张三"};
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_not_sealed");
+    assert_string_equal(err_last()->field, "barcode");
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_RECEIVED), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_not_in_transit");
+    b.sealed_at = 1;
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_OK);
+    b.state = NAT_BOX_IN_TRANSIT;
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_in_transit");
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_RECEIVED), E_OK);
+    b.state = NAT_BOX_RECEIVED;
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_RECEIVED), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_received");
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_received");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +295,7 @@ int main(void)
         cmocka_unit_test(tube_sizes),        cmocka_unit_test(barcodes),
         cmocka_unit_test(tube_admission),    cmocka_unit_test(duplicate_round),
         cmocka_unit_test(transit_overdue),   cmocka_unit_test(box_states),
+        cmocka_unit_test(box_admission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
