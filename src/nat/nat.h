@@ -799,8 +799,8 @@ err nat_box_create(db *d, arena *a, const struct scope *scope, const char *barco
  * another site than the box's), "tube_packed" (in a box already, this one
  * or another); E_NOT_FOUND "unknown_tube" on "tube". The tube goes packed.
  */
-err nat_box_pack(db *d, arena *a, const struct scope *scope, const char *box, const char *tube,
-                 int64_t user_id) MUST_USE;
+err nat_box_pack(db *d, arena *a, const struct scope *scope, const char *box,
+                 const char *tube) MUST_USE;
 
 /* Seal the box (封箱): E_CONFLICT "box_empty" without tubes, "box_sealed"
  * when already sealed. */

@@ -461,10 +461,8 @@ static err tube_brief(db *d, const char *barcode, struct tube_brief *t)
     return e;
 }
 
-err nat_box_pack(db *d, arena *a, const struct scope *scope, const char *box, const char *tube,
-                 int64_t user_id)
+err nat_box_pack(db *d, arena *a, const struct scope *scope, const char *box, const char *tube)
 {
-    (void)user_id; /* the box records who started it; the audit who packed */
     struct nat_box b;
     struct tube_brief t = {0};
     err e = box_get(d, a, scope, box, &b);

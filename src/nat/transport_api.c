@@ -102,7 +102,7 @@ static err post_pack(struct req *r)
 {
     const char *box = r->params[0], *tube = json_str(r->body, "tube");
     db_hold(r->db);
-    err e = nat_box_pack(r->db, r->a, &r->who->scope, box, tube, r->who->user_id);
+    err e = nat_box_pack(r->db, r->a, &r->who->scope, box, tube); /* who: the audit */
     if ((e = write_end(r, e, "nat.box.pack", box, arena_printf(r->a, "tube=%s", tube))))
         return e;
     return reply_box(r, box, 200);
