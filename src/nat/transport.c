@@ -24,8 +24,7 @@
 #include "base/time.h"
 #include "db/periodic.h"
 #include "db/query.h"
-#include "http/http.h"
-#include "nat/nat.h"
+#include "nat/internal.h"
 
 static const struct vocab_word box_states[] = {
     [NAT_BOX_PACKED] = {"packed", "已装箱"},
@@ -58,18 +57,6 @@ bool nat_box_overdue(enum nat_box_state state, int64_t transit_at, int64_t now, 
 static const char *state_name(enum nat_box_state s)
 {
     return vocab_name(&nat_box_state_vocab, (size_t)s);
-}
-
-/* Run `sql` with its integer parameters. */
-static err run_ints(db *d, const char *sql, const int64_t *args, int n, int64_t *changed_r)
-{
-    db_stmt *s;
-    err e = db_prepare(d, sql, &s);
-    if (e)
-        return e;
-    for (int i = 0; i < n; i++)
-        db_bind_int64(s, i + 1, args[i]);
-    return db_run(s, changed_r);
 }
 
 /* A user's display name into the arena ("" for none). */
@@ -149,6 +136,11 @@ static err box_get(db *d, arena *a, const struct scope *scope, const char *barco
     return e;
 }
 
+static void box_read_any(db_stmt *s, arena *a, void *item)
+{
+    box_read(s, a, item);
+}
+
 err nat_box_find(db *d, arena *a, const struct scope *scope, const char *barcode,
                  struct nat_box *b_r)
 {
@@ -226,41 +218,12 @@ err nat_box_list(db *d, arena *a, const struct scope *scope, const struct nat_bo
         query_sql(w, " AND b.packed_at < ?");
         query_int(w, f->to);
     }
-    struct query *q = arena_alloc(a, sizeof *q);
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM nat_boxes b");
-    query_append(q, w);
-    int64_t total;
-    err e = query_count(d, q, &total);
-    if (e)
-        return e;
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, NAT_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct nat_box *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, BOX_COLS);
-        query_append(q, w);
-        query_sql(q, " ORDER BY b.packed_at DESC, b.id DESC LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            box_read(s, a, &items[n++]);
-        db_done(s);
-        if (e)
-            return e;
-    }
+    void *items;
+    err e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_boxes b", BOX_COLS, w,
+                        " ORDER BY b.packed_at DESC, b.id DESC", f->page, f->page_size,
+                        sizeof(struct nat_box), box_read_any, &items, n_r, total_r);
     *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    return e;
 }
 
 static json_t *time_or_null(int64_t t)
@@ -313,20 +276,6 @@ json_t *nat_handover_json(const struct nat_handover *h)
 
 /* ---- the live push ------------------------------------------------------------------------ */
 
-struct push {
-    int64_t id, region;
-    char *text;
-};
-
-static void publish_after_commit(void *ctx, bool committed)
-{
-    struct push *p = ctx;
-    if (committed)
-        http_stream_publish("alerts", p->region, p->id, "nat.box", p->text);
-    free(p->text);
-    free(p);
-}
-
 err nat_box_push(db *d, arena *a, int64_t id, const char *change)
 {
     db_stmt *s;
@@ -343,17 +292,7 @@ err nat_box_push(db *d, arena *a, int64_t id, const char *change)
         return e;
     json_t *o = nat_box_json(&b);
     json_object_set_new(o, "change", json_string(change));
-    struct push *p = malloc(sizeof *p);
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!p || !text) {
-        free(p);
-        free(text);
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    }
-    /* a fresh event id, as nat_site_push: a resumed stream skips smaller ones */
-    *p = (struct push){.id = id_new(), .region = b.region_code, .text = text};
-    return db_after_commit(d, publish_after_commit, p);
+    return nat_publish(d, b.region_code, "nat.box", o);
 }
 
 /* ---- packing ------------------------------------------------------------------------------ */
@@ -486,17 +425,19 @@ err nat_box_pack(db *d, arena *a, const struct scope *scope, const char *box, co
         return e;
     int64_t changed = 0;
     /* the box first: sealed by another phone in between loses here */
-    e = run_ints(d,
-                 "UPDATE nat_boxes SET tubes = tubes + 1, version = version + 1 WHERE id = ? AND "
-                 "sealed_at = 0 AND state = 'packed'",
-                 &b.id, 1, &changed);
+    e = nat_run_ints(
+        d,
+        "UPDATE nat_boxes SET tubes = tubes + 1, version = version + 1 WHERE id = ? AND "
+        "sealed_at = 0 AND state = 'packed'",
+        &b.id, 1, &changed);
     if (!e && !changed)
         e = err_set(E_CONFLICT, "box_sealed", "tube", "转运箱已封箱，不能再装入试管");
     if (!e)
-        e = run_ints(d,
-                     "UPDATE nat_tubes SET state = 'packed', box_id = ? WHERE id = ? AND state = "
-                     "'closed' AND box_id = 0",
-                     (int64_t[]){b.id, t.id}, 2, &changed);
+        e = nat_run_ints(
+            d,
+            "UPDATE nat_tubes SET state = 'packed', box_id = ? WHERE id = ? AND state = "
+            "'closed' AND box_id = 0",
+            (int64_t[]){b.id, t.id}, 2, &changed);
     if (!e && !changed)
         e = err_set(E_CONFLICT, "tube_packed", "tube", "该试管已装入其他转运箱");
     if (!e)
@@ -775,10 +716,10 @@ err nat_sweep_transit(db *d, int64_t now, int64_t *n_r)
             break;
         int64_t changed = 0;
         /* the claim: of several servers sweeping, one raises */
-        e = run_ints(d,
-                     "UPDATE nat_boxes SET overdue_at = ? WHERE id = ? AND overdue_at = 0 AND "
-                     "state = 'in_transit' AND transit_at < ?",
-                     (int64_t[]){now, ids[i], now - limit_ms}, 3, &changed);
+        e = nat_run_ints(d,
+                         "UPDATE nat_boxes SET overdue_at = ? WHERE id = ? AND overdue_at = 0 AND "
+                         "state = 'in_transit' AND transit_at < ?",
+                         (int64_t[]){now, ids[i], now - limit_ms}, 3, &changed);
         struct nat_box b;
         bool found = false;
         if (!e && changed && !(e = db_prepare(d, BOX_COLS " WHERE b.id = ?", &s))) {
