@@ -105,5 +105,6 @@ err app_routes(void)
     HOOK(hotline_register());
     ADD(hotline);
     ADD(nat_lookup);
+    ADD(nat_transport);
     return E_OK;
 }

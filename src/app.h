@@ -55,6 +55,7 @@ ROUTES(nat_match);
 ROUTES(nat_sample);
 ROUTES(hotline);
 ROUTES(nat_lookup);
+ROUTES(nat_transport);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

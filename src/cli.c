@@ -278,6 +278,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    nat_transit_worker_stop();
     nat_worker_stop();
     nat_lookup_stop();
     device_mqtt_stop();
@@ -306,7 +307,8 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far;
+    int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
+        transit_min;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -322,6 +324,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s) ||
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
+        env_int("FK_NAT_TRANSIT_LIMIT", NAT_TRANSIT_LIMIT_DEFAULT, 1, 7 * 1440, &transit_min) ||
         env_int("FK_NAT_MATCH_AUTO", 85, 1, 100, &match_auto) ||
         env_int("FK_NAT_MATCH_MARGIN", 15, 0, 100, &match_margin) ||
         env_int("FK_NAT_MATCH_MIN", 40, 1, 100, &match_min) ||
@@ -342,6 +345,7 @@ int cmd_serve(int argc, char **argv)
     export_jobs_configure(c.data_dir, export_keep_s);
     nat_lookup_configure(c.data_dir);
     nat_set_clockin_radius(nat_radius_m);
+    nat_set_transit_limit(transit_min);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
@@ -379,6 +383,8 @@ int cmd_serve(int argc, char **argv)
         what = "nat worker";
     else if ((e = nat_lookup_start(c.db_url))) /* batch look-ups of test results */
         what = "nat look-up worker";
+    else if ((e = nat_transit_worker_start(c.db_url, nat_sweep_s))) /* overdue transport */
+        what = "nat transit worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -30,6 +30,7 @@ static const struct vocab_word kinds[] = {
     {"check_missed", "未按时核查"},
     {"message_unanswered", "隔离人员留言未回复"},
     {"nat_unattended", "核酸点位无人值守"},
+    {"nat_transit_overdue", "核酸转运超时"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

@@ -365,6 +365,7 @@ static const struct account accounts[] = {
     {"checkpoint_staff", "checkpoint", "社区卡口", 2},
     {"site_staff", "site", "核酸点位", 1},
     {"lab", "lab", "检测机构", 0},
+    {"courier", "courier", "转运人员", 1},
     {"enterprise", "enterprise", "企业联络员", 2},
     {"exchange_client", "exchange", "数据交换", 0},
     {"system_admin", "sysadmin", "系统管理员", 0},

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "db/fields.h"
+#include "db/query.h"
 #include "nat/nat.h"
 
 /*
@@ -53,5 +54,24 @@ extern const struct field nat_site_input_rows[NAT_SITE_FIELD_COUNT];
  * caller's transaction; *flagged_r (may be NULL) says whether it was newly
  * flagged (and an alert raised). */
 err nat_site_attend(db *d, int64_t id, int64_t now, bool *flagged_r) MUST_USE;
+
+/* Run `sql` with its n integer parameters (sample.c, transport.c);
+ * *changed_r (may be NULL) gets the rows changed. */
+err nat_run_ints(db *d, const char *sql, const int64_t *args, int n, int64_t *changed_r) MUST_USE;
+
+/* The lists of nat/ (tubes, samples, scans, boxes): count `count_sql` + `w`,
+ * then read the page (paging_window, capped at NAT_EXPORT_MAX; page_size
+ * 0: all up to the cap) of `cols` + `w` + `order`, each row with read()
+ * into an array of item_size items from the arena. */
+typedef void (*nat_row_fn)(db_stmt *s, arena *a, void *item);
+err nat_page_of(db *d, arena *a, const char *count_sql, const char *cols, struct query *w,
+                const char *order, int64_t page, int64_t page_size, size_t item_size,
+                nat_row_fn read, void **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* Publish `o` (consumed) as `event` on the alert stream to `region` when
+ * the current transaction commits (nat.site, nat.box): a fresh event id,
+ * not the record's, since a stream resumed with Last-Event-ID skips
+ * smaller ids. E_NOMEM. */
+err nat_publish(db *d, int64_t region, const char *event, json_t *o) MUST_USE;
 
 #endif

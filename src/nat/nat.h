@@ -666,6 +666,7 @@ err nat_tube_find(db *d, arena *a, const struct scope *scope, const char *barcod
 
 struct nat_tube_filter {
     int64_t region_code, site_id, plan_id;
+    int64_t box_id;            /* 0 any (transport) */
     enum nat_tube_state state; /* 0 any */
     int64_t from, to;          /* opened_at in [from, to) */
     int64_t page, page_size;
@@ -853,5 +854,192 @@ err nat_batch_find(db *d, arena *a, const struct scope *sc, int64_t id,
 err nat_batch_requeue(db *d, arena *a, const struct scope *sc, int64_t id) MUST_USE;
 /* Delete a finished batch's row and files; the same errors. */
 err nat_batch_delete(db *d, arena *a, const struct scope *sc, int64_t id) MUST_USE;
+
+/* ---- transport (转运) ---- */
+
+/*
+ * A box (转运箱) carries closed tubes of one site to a laboratory. It is
+ * packed at the site (tubes go packed), sealed (封箱), handed to a courier
+ * (转运人员: the box and its tubes go in_transit) and signed for by the
+ * laboratory (签收: received). Each hand-over (交接) is a row of the box's
+ * chain (交接链): from whom, to whom, when, where. A box is a regional
+ * record by its site's region: every function takes the caller's scope; a
+ * box outside it is answered like an unknown one (E_NOT_FOUND). Each
+ * change is pushed on the alert stream at commit (event "nat.box").
+ */
+enum nat_box_state {
+    NAT_BOX_PACKED = 1, /* 已装箱: at the site (sealed or not) */
+    NAT_BOX_IN_TRANSIT, /* 转运中 */
+    NAT_BOX_RECEIVED,   /* 已签收 */
+    NAT_BOX_STATE__COUNT
+};
+extern const struct vocab nat_box_state_vocab; /* packed, in_transit, received */
+
+#define NAT_TRANSIT_LIMIT_DEFAULT 240   /* minutes; FK_NAT_TRANSIT_LIMIT */
+#define NAT_BATCH_MAX             10000 /* hand-over records in one ingest */
+#define NAT_PERSON_NAME_MAX       50    /* characters of a hand-over's from/to name */
+void nat_set_transit_limit(int minutes);
+int nat_transit_limit(void); /* minutes */
+
+struct nat_box {
+    int64_t id;
+    const char *barcode;
+    int64_t site_id;
+    const char *site_name;
+    int64_t region_code; /* the site's */
+    const char *region_name;
+    enum nat_box_state state;
+    int64_t tubes;
+    const char *packed_by_name;
+    int64_t packed_at;
+    const char *sealed_by_name;
+    int64_t sealed_at; /* 0: open for tubes */
+    int64_t holder_id; /* 0: an outside person (or none before the courier) */
+    const char *holder_name;
+    int64_t transit_at, received_at;
+    int64_t overdue_at; /* the overdue alert was raised then (0: not) */
+    bool overdue;       /* in transit longer than the limit now */
+};
+
+struct nat_handover {
+    int64_t id;
+    enum nat_box_state state; /* in_transit or received: what it made the box */
+    int64_t from_id, to_id;   /* users.id; 0: an outside person */
+    const char *from_name, *to_name;
+    int64_t at;
+    double lng, lat; /* NAN: no position */
+    bool batch;      /* recorded by an outside system (转运数据接入) */
+};
+
+/*
+ * Is a box overdue at `now` (pure)? In transit since `transit_at` for longer
+ * than `limit_min` minutes: strictly more, so a box is due at exactly the
+ * limit and overdue one millisecond after.
+ */
+bool nat_box_overdue(enum nat_box_state state, int64_t transit_at, int64_t now, int limit_min);
+
+/*
+ * Start a box `barcode` at a site inside scope (0: the user's open
+ * clock-in's). E_INPUT "invalid_barcode" on "barcode"; E_CONFLICT
+ * "box_used" on "barcode" (a box's barcode is unique for ever; the barcode
+ * of a tube is refused too, "tube_used"); E_NOT_FOUND "unknown_site" on
+ * "site_id"; E_CONFLICT "not_clocked_in" without a site and a clock-in.
+ */
+err nat_box_create(db *d, arena *a, const struct scope *scope, const char *barcode, int64_t site_id,
+                   int64_t user_id, int64_t *id_r) MUST_USE;
+
+/*
+ * Pack the tube `tube` into the box (E_NOT_FOUND for a box outside scope).
+ * E_CONFLICT on field "tube": "box_sealed" (the box is sealed or gone),
+ * "tube_open" (still being filled: 封管 first), "tube_other_site" (of
+ * another site than the box's), "tube_packed" (in a box already, this one
+ * or another); E_NOT_FOUND "unknown_tube" on "tube". The tube goes packed.
+ */
+err nat_box_pack(db *d, arena *a, const struct scope *scope, const char *box,
+                 const char *tube) MUST_USE;
+
+/* Seal the box (封箱): E_CONFLICT "box_empty" without tubes, "box_sealed"
+ * when already sealed. */
+err nat_box_seal(db *d, arena *a, const struct scope *scope, const char *box,
+                 int64_t user_id) MUST_USE;
+
+/* A hand-over as nat_box_handover applies it. */
+struct nat_handover_input {
+    enum nat_box_state to_state; /* in_transit: to a courier; received: to the laboratory */
+    int64_t from_id;             /* 0: the box's holder (the sealer for a courier) */
+    const char *from_name;       /* NULL: the holder's */
+    int64_t to_id;               /* the receiving user; 0: an outside person */
+    const char *to_name;         /* required when to_id is 0 */
+    int64_t at;                  /* 0: now */
+    double lng, lat;             /* NAN: none */
+    int64_t recorded_by;
+    bool batch;
+};
+
+/*
+ * The rule of a hand-over meeting a box (pure; nat_box_handover applies it
+ * to the row it read): E_OK when box `b` may go to state `to`, else
+ * E_CONFLICT on "barcode", checked in this order: "box_received" (signed
+ * for already, whatever `to`); to in_transit: "box_in_transit" (handed
+ * over already), "box_not_sealed"; to received: "box_not_in_transit".
+ */
+err nat_box_admit(const struct nat_box *b, enum nat_box_state to) MUST_USE;
+
+/*
+ * Record a hand-over of the box inside the caller's transaction. To a
+ * courier: the box must be sealed and at its site (E_CONFLICT
+ * "box_not_sealed"; "box_in_transit" when handed over already, the double
+ * hand-over; "box_received"); to the laboratory: the box must be in
+ * transit (E_CONFLICT "box_not_in_transit"; "box_received" when signed for
+ * already). The box is claimed by a conditional UPDATE first, so a refusal
+ * or a racing second hand-over writes nothing. Its tubes follow. The field
+ * of these errors is "barcode". *id_r (may be NULL) gets the hand-over.
+ */
+err nat_box_handover(db *d, arena *a, const struct scope *scope, const char *box,
+                     const struct nat_handover_input *in, int64_t *id_r) MUST_USE;
+
+err nat_box_find(db *d, arena *a, const struct scope *scope, const char *barcode,
+                 struct nat_box *b_r) MUST_USE;
+
+/* The box's chain, oldest first. */
+err nat_box_chain(db *d, arena *a, int64_t box_id, struct nat_handover **items_r,
+                  size_t *n_r) MUST_USE;
+/* The box's tubes: nat_tube_list with nat_tube_filter.box_id. */
+
+struct nat_box_filter {
+    int64_t region_code, site_id;
+    enum nat_box_state state; /* 0 any */
+    int overdue;              /* 1: in transit over the limit now; 0 any */
+    int64_t from, to;         /* packed_at in [from, to) */
+    int64_t page, page_size;
+};
+err nat_box_list(db *d, arena *a, const struct scope *scope, const struct nat_box_filter *f,
+                 struct nat_box **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+json_t *nat_box_json(const struct nat_box *b);
+json_t *nat_handover_json(const struct nat_handover *h);
+
+/* Push the box on the alert stream at commit (event "nat.box", the box's
+ * JSON with "change": "create", "pack", "seal", "in_transit", "received",
+ * "overdue"). */
+err nat_box_push(db *d, arena *a, int64_t id, const char *change) MUST_USE;
+
+/*
+ * The overdue sweep: every box in transit longer than the limit at `now`
+ * and not yet alerted raises one alert (nat_transit_overdue) on it; the
+ * claiming UPDATE (overdue_at = 0 → now) makes it once among several
+ * servers. *n_r (may be NULL) gets how many were raised.
+ */
+err nat_sweep_transit(db *d, int64_t now, int64_t *n_r) MUST_USE;
+
+/* One record of an outside system's batch (转运数据接入). */
+struct nat_transport_record {
+    size_t index;          /* its place in the caller's batch, for its errors */
+    const char *record_id; /* the caller's, 1..64 characters: once per caller */
+    const char *box;       /* barcode */
+    enum nat_box_state to_state;
+    const char *from_name, *to_name;
+    int64_t at;
+    double lng, lat;
+};
+
+struct nat_batch_result {
+    int64_t applied, repeated; /* repeated: a record id already applied, unchanged */
+    json_t *errors;            /* [{index, record_id, code, field, message}] */
+};
+
+/*
+ * Apply a batch of already-shaped records for caller `client_id` in one
+ * transaction of the caller's: each record is checked (a record id seen
+ * before is skipped as repeated) and applied with nat_box_handover, or its
+ * error appended to r->errors (a record's refusal writes nothing of it).
+ * Only a database failure fails the whole.
+ */
+err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t client_id,
+                        const struct nat_transport_record *recs, size_t n,
+                        struct nat_batch_result *r) MUST_USE;
+
+/* Run the overdue sweep every `every_s` seconds (0: off; FK_NAT_SWEEP). */
+err nat_transit_worker_start(const char *db_url, int every_s) MUST_USE;
+void nat_transit_worker_stop(void);
 
 #endif

@@ -188,8 +188,7 @@ static err person_counting(db *d, int64_t person, int64_t *street_r, int64_t *in
     return e;
 }
 
-/* Run `sql` with its integer parameters. */
-static err run_ints(db *d, const char *sql, const int64_t *args, int n, int64_t *changed_r)
+err nat_run_ints(db *d, const char *sql, const int64_t *args, int n, int64_t *changed_r)
 {
     db_stmt *s;
     err e = db_prepare(d, sql, &s);
@@ -292,7 +291,7 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
     }
     /* claim a place: the row's own condition decides a race for the last one */
     int64_t changed;
-    if ((e = run_ints(
+    if ((e = nat_run_ints(
              d,
              "UPDATE nat_tubes SET filled = filled + 1, state = CASE WHEN filled + 1 >= size "
              "THEN 'closed' ELSE state END, closed_at = CASE WHEN filled + 1 >= size THEN ? "
@@ -335,11 +334,13 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
     db_stmt *s;
     /* China hours start on UTC hours (+8 h exactly), so the hour is a floor */
     int64_t hour = now - now % HOUR_MS;
-    if ((e = run_ints(d,
-                      "INSERT INTO nat_site_hours (site_id, hour, region_code, n) VALUES (?, ?, "
-                      "?, 1) ON CONFLICT (site_id, hour) DO UPDATE SET n = nat_site_hours.n + 1",
-                      (int64_t[]){site, hour, region}, 3, NULL)) ||
-        (e = run_ints(d, "UPDATE nat_sites SET scans = scans + 1 WHERE id = ?", &site, 1, NULL)))
+    if ((e = nat_run_ints(
+             d,
+             "INSERT INTO nat_site_hours (site_id, hour, region_code, n) VALUES (?, ?, "
+             "?, 1) ON CONFLICT (site_id, hour) DO UPDATE SET n = nat_site_hours.n + 1",
+             (int64_t[]){site, hour, region}, 3, NULL)) ||
+        (e = nat_run_ints(d, "UPDATE nat_sites SET scans = scans + 1 WHERE id = ?", &site, 1,
+                          NULL)))
         return e;
     if ((e = db_prepare(d, "SELECT n FROM nat_site_hours WHERE site_id = ? AND hour = ?", &s)))
         return e;
@@ -472,12 +473,9 @@ static void eq_filter(struct query *w, const char *cond, int64_t v)
     }
 }
 
-/* Count, then read a page of `cols` + `w` + `order` with read(). */
-typedef void (*row_fn)(db_stmt *s, arena *a, void *item);
-
-static err page_of(db *d, arena *a, const char *count_sql, const char *cols, struct query *w,
-                   const char *order, int64_t page, int64_t page_size, size_t item_size,
-                   row_fn read, void **items_r, size_t *n_r, int64_t *total_r)
+err nat_page_of(db *d, arena *a, const char *count_sql, const char *cols, struct query *w,
+                const char *order, int64_t page, int64_t page_size, size_t item_size,
+                nat_row_fn read, void **items_r, size_t *n_r, int64_t *total_r)
 {
     struct query *q = arena_alloc(a, sizeof *q);
     *q = (struct query)QUERY_INIT;
@@ -532,6 +530,7 @@ err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_t
         return e;
     eq_filter(w, " AND t.site_id = ?", f->site_id);
     eq_filter(w, " AND t.plan_id = ?", f->plan_id);
+    eq_filter(w, " AND t.box_id = ?", f->box_id);
     eq_filter(w, " AND t.opened_at >= ?", f->from);
     eq_filter(w, " AND t.opened_at < ?", f->to);
     if (f->state) {
@@ -539,9 +538,9 @@ err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_t
         query_text(w, vocab_name(&nat_tube_state_vocab, (size_t)f->state));
     }
     void *items;
-    e = page_of(d, a, "SELECT COUNT(*) FROM nat_tubes t", TUBE_COLS, w,
-                " ORDER BY t.opened_at DESC, t.id DESC", f->page, f->page_size,
-                sizeof(struct nat_tube), tube_read_any, &items, n_r, total_r);
+    e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_tubes t", TUBE_COLS, w,
+                    " ORDER BY t.opened_at DESC, t.id DESC", f->page, f->page_size,
+                    sizeof(struct nat_tube), tube_read_any, &items, n_r, total_r);
     *items_r = items;
     return e;
 }
@@ -630,9 +629,9 @@ err nat_sample_list(db *d, arena *a, const struct scope *scope, const struct nat
     if (f->duplicate >= 0)
         query_sql(w, f->duplicate ? " AND x.duplicate = 1" : " AND x.duplicate = 0");
     void *items;
-    if ((e = page_of(d, a, "SELECT COUNT(*) FROM nat_samples x", SAMPLE_COLS, w,
-                     " ORDER BY x.at DESC, x.id DESC", f->page, f->page_size,
-                     sizeof(struct nat_sample), sample_read, &items, n_r, total_r)))
+    if ((e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_samples x", SAMPLE_COLS, w,
+                         " ORDER BY x.at DESC, x.id DESC", f->page, f->page_size,
+                         sizeof(struct nat_sample), sample_read, &items, n_r, total_r)))
         return e;
     struct nat_sample *xs = items;
     /* the names are sealed: one brief read per row (a page, or an export
@@ -719,9 +718,9 @@ err nat_site_hours(db *d, arena *a, const struct scope *scope, int64_t region_co
     eq_filter(w, " AND h.hour >= ?", from);
     eq_filter(w, " AND h.hour < ?", to);
     void *items;
-    e = page_of(d, a, "SELECT COUNT(*) FROM nat_site_hours h", HOUR_COLS, w,
-                " ORDER BY h.hour DESC, h.site_id", page, page_size, sizeof(struct nat_site_hour),
-                hour_read, &items, n_r, total_r);
+    e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_site_hours h", HOUR_COLS, w,
+                    " ORDER BY h.hour DESC, h.site_id", page, page_size,
+                    sizeof(struct nat_site_hour), hour_read, &items, n_r, total_r);
     *items_r = items;
     return e;
 }

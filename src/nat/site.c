@@ -435,6 +435,7 @@ json_t *nat_site_json(const struct nat_site *v)
 
 struct push {
     int64_t id, region;
+    const char *event; /* static */
     char *text;
 };
 
@@ -442,9 +443,26 @@ static void publish_after_commit(void *ctx, bool committed)
 {
     struct push *p = ctx;
     if (committed)
-        http_stream_publish("alerts", p->region, p->id, "nat.site", p->text);
+        http_stream_publish("alerts", p->region, p->id, p->event, p->text);
     free(p->text);
     free(p);
+}
+
+err nat_publish(db *d, int64_t region, const char *event, json_t *o)
+{
+    struct push *p = malloc(sizeof *p);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!p || !text) {
+        free(p);
+        free(text);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    /* the event's id is a fresh one, not the record's: a stream resumed
+     * with Last-Event-ID skips events with smaller ids, and a record
+     * created long ago would have one (the data names the record) */
+    *p = (struct push){.id = id_new(), .region = region, .event = event, .text = text};
+    return db_after_commit(d, publish_after_commit, p);
 }
 
 err nat_site_push(db *d, arena *a, int64_t id, const char *change)
@@ -468,19 +486,7 @@ err nat_site_push(db *d, arena *a, int64_t id, const char *change)
         return e;
     json_t *o = nat_site_json(&v);
     json_object_set_new(o, "change", json_string(change));
-    struct push *p = malloc(sizeof *p);
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!p || !text) {
-        free(p);
-        free(text);
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    }
-    /* the event's id is a fresh one, not the site's: a stream resumed with
-     * Last-Event-ID skips events with smaller ids, and a site created
-     * long ago would have one (the data names the site) */
-    *p = (struct push){.id = id_new(), .region = v.region_code, .text = text};
-    return db_after_commit(d, publish_after_commit, p);
+    return nat_publish(d, v.region_code, "nat.site", o);
 }
 
 /* ---- writing ----------------------------------------------------------------------- */

@@ -69,6 +69,9 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_HOTLINE_IMPORT] = {"hotline.import", "导入接诉即办工单"},
     [PERM_HOTLINE_RULES] = {"hotline.rules", "维护接诉即办抽取规则"},
     [PERM_NAT_LOOKUP] = {"nat.lookup", "查询核酸检测结果（个人及批量）"},
+    [PERM_NAT_TRANSPORT] = {"nat.transport", "核酸转运交接"},
+    [PERM_NAT_RECEIVE] = {"nat.receive", "核酸样本签收"},
+    [PERM_NAT_INGEST] = {"nat.ingest", "转运数据接入"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -167,7 +170,11 @@ const struct builtin_role builtin_roles[] = {
     {"site_staff", "核酸点位人员",
      GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_NAT_WRITE, PERM_VENUE_READ, PERM_NAT_READ),
      false},
-    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE, PERM_NAT_READ), false},
+    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE, PERM_NAT_READ, PERM_NAT_RECEIVE),
+     false},
+    /* couriers (转运人员) take sealed boxes over at the sites of their scope
+     * and hand them to the laboratory, which signs for them */
+    {"courier", "转运人员", GRANTS(PERM_REGION_READ, PERM_NAT_READ, PERM_NAT_TRANSPORT), false},
     {"command_center", "指挥中心",
      GRANTS(PERM_REGION_READ, PERM_REGION_WRITE, PERM_PERSON_READ, PERM_PERSON_WRITE,
             PERM_PERSON_DELETE, PERM_PERSON_REVEAL, PERM_PLACE_READ, PERM_PLACE_WRITE,
@@ -180,7 +187,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CASE_MANAGE, PERM_CASE_STATUS, PERM_CASE_RULES, PERM_CASE_IMPORT, PERM_CHECK_WRITE,
             PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
             PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT, PERM_HOTLINE_READ,
-            PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP),
+            PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP, PERM_NAT_TRANSPORT,
+            PERM_NAT_RECEIVE, PERM_NAT_INGEST),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
@@ -198,7 +206,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_ALERT_ACK),
      true},
     {"audit_admin", "审计管理员", GRANTS(PERM_AUDIT_READ), true},
-    {"exchange_client", "数据交换调用方", GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE), false},
+    {"exchange_client", "数据交换调用方",
+     GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE, PERM_NAT_INGEST), false},
     {NULL, NULL, NULL, false},
 };
 

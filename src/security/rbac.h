@@ -87,6 +87,9 @@ enum perm {
     PERM_HOTLINE_IMPORT, /* import tickets (xlsx, CSV) in scope */
     PERM_HOTLINE_RULES,  /* edit the extraction rules (re-applied to every ticket) */
     PERM_NAT_LOOKUP,     /* results by id number, batch look-ups (批量查询) in scope */
+    PERM_NAT_TRANSPORT,  /* take boxes of tubes over from the sites of the scope (转运交接) */
+    PERM_NAT_RECEIVE,    /* sign for boxes of tubes at the laboratory (签收) */
+    PERM_NAT_INGEST,     /* post hand-over records of an outside system (转运数据接入) */
     PERM__COUNT
 };
 

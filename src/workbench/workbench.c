@@ -222,6 +222,28 @@ static const struct wb_def defs[WB__COUNT] = {
                               {SCOPED, B_DAY},
                               "SELECT COUNT(*) FROM nat_samples WHERE region_code >= ? AND "
                               "region_code < ? AND at >= ?"},
+    /* transport (转运): the courier's and the laboratory's boxes on the way */
+    [WB_NAT_IN_TRANSIT] = {"nat_in_transit",
+                           "转运中的转运箱",
+                           "箱",
+                           false,
+                           {PERM_NAT_TRANSPORT, PERM_NAT_RECEIVE},
+                           "/nat/boxes?state=in_transit",
+                           "/staff/nat/transport",
+                           {SCOPED},
+                           "SELECT COUNT(*) FROM nat_boxes WHERE region_code >= ? AND "
+                           "region_code < ? AND state = 'in_transit'"},
+    /* those the overdue sweep raised an alert on (nat_sweep_transit) */
+    [WB_NAT_TRANSIT_OVERDUE] = {"nat_transit_overdue",
+                                "转运超时的转运箱",
+                                "箱",
+                                true,
+                                {PERM_NAT_READ},
+                                "/nat/boxes?overdue=1",
+                                NULL,
+                                {SCOPED},
+                                "SELECT COUNT(*) FROM nat_boxes WHERE region_code >= ? AND "
+                                "region_code < ? AND state = 'in_transit' AND overdue_at > 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -43,7 +43,9 @@ enum workbench_item {
     WB_TASKS_OVERDUE,  /* tasks in scope past their deadline, not done (task.read) */
     WB_NAT_UNATTENDED, /* testing sites open in their hours with nobody on duty (nat.read) */
     WB_NAT_ON_DUTY,    /* site staff clocked in now at sites in scope (nat.read) */
-    WB_NAT_SAMPLES_TODAY, /* samples taken today at sites in scope (nat.read) */
+    WB_NAT_SAMPLES_TODAY,   /* samples taken today at sites in scope (nat.read) */
+    WB_NAT_IN_TRANSIT,      /* boxes of tubes in transit in scope (nat.transport, nat.receive) */
+    WB_NAT_TRANSIT_OVERDUE, /* boxes in transit past the limit, alerted (nat.read) */
     WB__COUNT
 };
 

@@ -96,7 +96,7 @@ test('entries follow permissions: each role gets its own, residents none, strang
   assert.ok(gate.includes('scans_today') && gate.includes('refusals_today'), gate.join());
   assert.ok(!gate.includes('undeclared_today') && !gate.includes('visitors_pending'), gate.join());
   // testing staff see the results recorded today and their sites' duty (issue 10)
-  assert.deepEqual(await keys(site), ['tests_today', 'nat_unattended', 'nat_on_duty', 'nat_samples_today']);
+  assert.deepEqual(await keys(site), ['tests_today', 'nat_unattended', 'nat_on_duty', 'nat_samples_today', 'nat_transit_overdue']);
   const b = await bench(cs);
   const v = b.entries.find((e) => e.key === 'visitors_pending');
   assert.equal(v.title, '待审核访客');

@@ -233,6 +233,60 @@ static void duplicate_round(void **state)
     assert_int_equal(nat_sample_round_day(9, at(3 * 1440 + 5)), 0);
 }
 
+/* Overdue transit: strictly more than the limit, at its exact edge; only a
+ * box in transit; the limit knob and its fallback. */
+static void transit_overdue(void **state)
+{
+    (void)state;
+    int64_t t = 1700000000000LL, min = 60000;
+    assert_false(nat_box_overdue(NAT_BOX_IN_TRANSIT, t, t + 240 * min, 240));
+    assert_true(nat_box_overdue(NAT_BOX_IN_TRANSIT, t, t + 240 * min + 1, 240));
+    assert_false(nat_box_overdue(NAT_BOX_IN_TRANSIT, t, t, 1));
+    assert_true(nat_box_overdue(NAT_BOX_IN_TRANSIT, t, t + min + 1, 1));
+    assert_false(nat_box_overdue(NAT_BOX_PACKED, t, t + 10000 * min, 240));
+    assert_false(nat_box_overdue(NAT_BOX_RECEIVED, t, t + 10000 * min, 240));
+    assert_int_equal(nat_transit_limit(), NAT_TRANSIT_LIMIT_DEFAULT);
+    nat_set_transit_limit(30);
+    assert_int_equal(nat_transit_limit(), 30);
+    nat_set_transit_limit(0); /* not a limit: the default */
+    assert_int_equal(nat_transit_limit(), NAT_TRANSIT_LIMIT_DEFAULT);
+}
+
+/* The box states' words: what the lists and the push send. */
+static void box_states(void **state)
+{
+    (void)state;
+    assert_string_equal(vocab_name(&nat_box_state_vocab, NAT_BOX_PACKED), "packed");
+    assert_string_equal(vocab_name(&nat_box_state_vocab, NAT_BOX_IN_TRANSIT), "in_transit");
+    assert_string_equal(vocab_label(&nat_box_state_vocab, NAT_BOX_RECEIVED), "已签收");
+    assert_int_equal(vocab_parse(&nat_box_state_vocab, "in_transit"), NAT_BOX_IN_TRANSIT);
+    assert_true(vocab_parse(&nat_box_state_vocab, "lost") <= 0);
+}
+
+/* The hand-over rule, in its order: received first, then the double
+ * hand-over, then the seal; a receipt needs the box in transit. */
+static void box_admission(void **state)
+{
+    (void)state;
+    struct nat_box b = {.state = NAT_BOX_PACKED, .sealed_at = 0, .holder_name = "张三"};
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_not_sealed");
+    assert_string_equal(err_last()->field, "barcode");
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_RECEIVED), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_not_in_transit");
+    b.sealed_at = 1;
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_OK);
+    b.state = NAT_BOX_IN_TRANSIT;
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_in_transit");
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_RECEIVED), E_OK);
+    b.state = NAT_BOX_RECEIVED;
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_RECEIVED), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_received");
+    assert_int_equal(nat_box_admit(&b, NAT_BOX_IN_TRANSIT), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "box_received");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +294,8 @@ int main(void)
         cmocka_unit_test(distance),          cmocka_unit_test(site_input_check),
         cmocka_unit_test(tube_sizes),        cmocka_unit_test(barcodes),
         cmocka_unit_test(tube_admission),    cmocka_unit_test(duplicate_round),
+        cmocka_unit_test(transit_overdue),   cmocka_unit_test(box_states),
+        cmocka_unit_test(box_admission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 // 核酸检测 (issue 10, docs/nat.md): testing sites, the clock-ins of their
 // staff, mass-testing plans with planned vs actual per street and industry
 // and the streets' corrections, the industries list, the city's site list
-// matched to the district's, and sampling: the samples, the tubes and the
-// scans per site and hour; the hotline's work orders (接诉即办,
+// matched to the district's, sampling (the samples, the tubes and the scans
+// per site and hour), transport (the boxes with their tubes and chain of
+// hand-overs), the result look-ups, and the hotline's work orders (接诉即办,
 // docs/hotline.md) with their rules and counts.
 const nat = { group: '核酸检测', groupIcon: 'Aim' };
 
@@ -13,6 +14,7 @@ export default [
   { path: 'nat/city-sites', component: () => import('./views/nat/CitySites.vue'), meta: { menu: '城市点位匹配', perm: 'nat.read', icon: 'Connection', title: '城市点位匹配（东软核酸数据）', ...nat } },
   { path: 'nat/samples', component: () => import('./views/nat/Samples.vue'), meta: { menu: '采样记录', perm: 'nat.read', icon: 'Tickets', title: '采样记录', ...nat } },
   { path: 'nat/tubes', component: () => import('./views/nat/Tubes.vue'), meta: { menu: '试管', perm: 'nat.read', icon: 'Box', title: '试管', ...nat } },
+  { path: 'nat/boxes', component: () => import('./views/nat/Boxes.vue'), meta: { menu: '转运箱', perm: 'nat.read', icon: 'Van', title: '核酸转运箱', ...nat } },
   { path: 'nat/scans', component: () => import('./views/nat/Scans.vue'), meta: { menu: '点位扫码人数', perm: 'nat.read', icon: 'DataLine', title: '点位扫码人数（按小时）', ...nat } },
   { path: 'nat/hotline', component: () => import('./views/nat/hotline/Tickets.vue'), meta: { menu: '接诉即办', perm: 'hotline.read', icon: 'Phone', title: '接诉即办工单', ...nat } },
   { path: 'nat/hotline-counts', component: () => import('./views/nat/hotline/Counts.vue'), meta: { menu: '接诉即办统计', perm: 'hotline.read', icon: 'DataAnalysis', title: '接诉即办统计', ...nat } },

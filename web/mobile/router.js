@@ -44,6 +44,9 @@ const router = createRouter({
     { path: '/staff/overview', component: () => import('./views/StaffOverview.vue'), meta: { kind: 'staff' } },
     { path: '/staff/nat', component: () => import('./views/StaffNat.vue'), meta: { kind: 'staff' } },
     { path: '/staff/nat/sample', component: () => import('./views/StaffSample.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/nat/pack', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'pack' } },
+    { path: '/staff/nat/transport', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'take' } },
+    { path: '/staff/nat/receive', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'receive' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

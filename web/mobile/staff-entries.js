@@ -21,6 +21,10 @@ export const STAFF_ENTRIES = [
   { key: 'nat-clockin', title: '点位打卡', icon: 'location-o', roles: ['site_staff'], to: '/staff/nat' },
   // 核酸采样 (issue 10 part 2): health code then tube, at the site clocked in at
   { key: 'sampling', title: '核酸采样', icon: 'bag-o', roles: ['site_staff'], to: '/staff/nat/sample' },
+  // transport (issue 10 part 3): 装箱 at the site, 转运交接 by the courier, 签收 at the laboratory
+  { key: 'nat-pack', title: '核酸装箱', icon: 'bag', roles: ['site_staff'], to: '/staff/nat/pack' },
+  { key: 'nat-transport', title: '转运交接', icon: 'logistics', perm: 'nat.transport', to: '/staff/nat/transport' },
+  { key: 'nat-receive', title: '样本签收', icon: 'passed', perm: 'nat.receive', to: '/staff/nat/receive' },
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },

@@ -13,4 +13,5 @@ export const natPaths = {
   scans: `${V1}/scans`,
   results: `${V1}/results`,
   batches: `${V1}/batches`,
+  boxes: `${V1}/boxes`,
 };
