@@ -255,6 +255,7 @@ test('the rules: read, refused edits change nothing, an edit recomputes everyone
   assert.deepEqual(rules.map((x) => x.key), [
     'case', 'isolation_status', 'isolation', 'contact_1', 'contact_2', 'fever',
     'risk_area_high', 'risk_area_medium', 'no_negative_test', 'sealed_zone', 'controlled_zone',
+    'positive_test', 'pool_positive',
   ]);
   const nt = rules.find((x) => x.key === 'no_negative_test');
   assert.deepEqual([nt.kind, nt.enabled, nt.params.hours, nt.colour], ['no_negative_test_within_hours', false, 72, 'yellow']);
