@@ -53,6 +53,7 @@ ROUTES(nat);
 ROUTES(nat_plan);
 ROUTES(nat_match);
 ROUTES(nat_sample);
+ROUTES(nat_lab);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

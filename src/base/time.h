@@ -7,6 +7,7 @@
 #ifndef FK_BASE_TIME_H
 #define FK_BASE_TIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The offset of China time from UTC. */
@@ -33,6 +34,13 @@ int64_t china_day(int64_t ms);
 
 /* The epoch milliseconds at which the China day of `ms` began. */
 int64_t china_day_start(int64_t ms);
+
+/*
+ * Read China time text "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (a 'T'
+ * may stand for the space) into epoch milliseconds. false for any other
+ * form or a date or time that does not exist (2024-02-30, 24:00).
+ */
+bool china_time_parse(const char *s, int64_t *ms_r);
 
 /* china_day of an epoch-ms column or expression, as SQL both databases run
  * (integer division: times from 1970 on), for recounts grouped by day

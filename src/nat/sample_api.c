@@ -357,6 +357,8 @@ static err get_tubes(struct req *r)
         return err_set(E_INPUT, "invalid_parameter", "state", "试管状态的取值不正确");
     if (s)
         f.state = (enum nat_tube_state)vocab_parse(&nat_tube_state_vocab, s);
+    const char *aw = req_query(r, "awaiting");
+    f.awaiting = aw && !strcmp(aw, "1");
     int64_t page_size = f.page_size;
     if (fmt)
         f.page_size = 0;
@@ -479,7 +481,8 @@ const struct route nat_sample_routes[] = {
      "reveal=1 显示全名，可导出）",
      "nat", 0},
     {M_GET, "/api/v1/nat/tubes", get_tubes, PERM_NAT_READ, 0, NULL,
-     "试管列表（region_code、site_id、plan_id、state、from、to 筛选，可导出）", "nat", 0},
+     "试管列表（region_code、site_id、plan_id、state、from、to 筛选，awaiting=1 待出结果，可导出）",
+     "nat", 0},
     {M_GET, "/api/v1/nat/tubes/{barcode}", get_tube, PERM_NAT_READ, 0, NULL, "试管及其采样记录",
      "nat", 0},
     {M_POST, "/api/v1/nat/tubes/{barcode}/close", post_tube_close, PERM_NAT_WRITE, 0, NULL,

@@ -65,6 +65,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_NAT_SITE] = {"nat.site", "维护核酸点位"},
     [PERM_NAT_PLAN] = {"nat.plan", "维护应检计划和行业"},
     [PERM_NAT_CORRECT] = {"nat.correct", "修改街道实检统计"},
+    [PERM_NAT_RESULT] = {"nat.result", "录入核酸检测结果"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -161,7 +162,8 @@ const struct builtin_role builtin_roles[] = {
     {"site_staff", "核酸点位人员",
      GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_NAT_WRITE, PERM_VENUE_READ, PERM_NAT_READ),
      false},
-    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE, PERM_NAT_READ), false},
+    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE, PERM_NAT_READ, PERM_NAT_RESULT),
+     false},
     {"command_center", "指挥中心",
      GRANTS(PERM_REGION_READ, PERM_REGION_WRITE, PERM_PERSON_READ, PERM_PERSON_WRITE,
             PERM_PERSON_DELETE, PERM_PERSON_REVEAL, PERM_PLACE_READ, PERM_PLACE_WRITE,
@@ -173,7 +175,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_DEVICE_WRITE, PERM_VENUE_READ, PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ,
             PERM_CASE_MANAGE, PERM_CASE_STATUS, PERM_CASE_RULES, PERM_CASE_IMPORT, PERM_CHECK_WRITE,
             PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
-            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT),
+            PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT, PERM_NAT_RESULT),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

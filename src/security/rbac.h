@@ -82,6 +82,7 @@ enum perm {
     PERM_NAT_SITE,      /* create, change and delete testing sites */
     PERM_NAT_PLAN,      /* mass-testing plans, their planned figures, the industries list */
     PERM_NAT_CORRECT,   /* a street's correction of a plan's actual figure */
+    PERM_NAT_RESULT,    /* a laboratory's results of tubes (single, batch, upload) */
     PERM__COUNT
 };
 

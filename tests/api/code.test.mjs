@@ -267,7 +267,7 @@ test('the rules: read, refused edits change nothing, an edit recomputes everyone
     [{ rules: [] }, 'out_of_range', 'rules'],
     [{ rules: 'all' }, 'invalid_type', 'rules'],
     [{ rules, extra: 1 }, 'unknown_field', 'extra'],
-    [{ rules: [...rules, { ...rules[0] }] }, 'duplicate_rule', 'rules[11].key'],
+    [{ rules: [...rules, { ...rules[0] }] }, 'duplicate_rule', 'rules[13].key'],
     [{ rules: [{ key: 'x', kind: 'horoscope', colour: 'red' }] }, 'invalid_value', 'rules[0].kind'],
     [{ rules: [{ key: 'x', kind: 'fever_within_hours', colour: 'yellow', params: { hours: 0, threshold: 37.3 } }] }, 'out_of_range', 'rules[0].params.hours'],
     [{ rules: [{ key: 'x', kind: 'fever_within_hours', colour: 'yellow', params: { hours: 24, threshold: 36 } }] }, 'out_of_range', 'rules[0].params.threshold'],
