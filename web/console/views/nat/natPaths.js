@@ -11,4 +11,6 @@ export const natPaths = {
   samples: `${V1}/samples`,
   tubes: `${V1}/tubes`,
   scans: `${V1}/scans`,
+  results: `${V1}/results`,
+  retests: `${V1}/retests`,
 };
