@@ -608,6 +608,14 @@ err nat_result_batch(db *d, arena *a, const struct principal *who, const char *i
         json_decref(errors);
         return e;
     }
+    /* the codes of the batch's people are computed once, before the commit;
+     * a record rolled back leaves a note that recomputes an unchanged code,
+     * so unlike the counters (kept one by one) the notes need no care */
+    if ((e = code_defer_begin(d))) {
+        db_rollback(d);
+        json_decref(errors);
+        return e;
+    }
     for (size_t i = 0; i < n; i++) {
         struct nat_result_outcome o;
         /* each record alone: a failing one leaves nothing and the others go on */
@@ -626,6 +634,9 @@ err nat_result_batch(db *d, arena *a, const struct principal *who, const char *i
         retests += o.retests;
         reports += o.reports;
     }
+    if (!e && !dry_run)
+        e = code_defer_flush(d, a);
+    code_defer_end(d);
     if (!e && dry_run)
         db_rollback(d);
     else if (!e)

@@ -66,12 +66,36 @@ static void test_zone_independent(void **state)
     tzset();
 }
 
+/* China time text read back: both forms, the 'T', and impossible dates. */
+static void test_parse(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    assert_true(china_time_parse("2024-05-01 00:00", &ms));
+    assert_int_equal(ms, MAY1_CN);
+    assert_true(china_time_parse("2024-05-01T00:00:01", &ms));
+    assert_int_equal(ms, MAY1_CN + 1000);
+    assert_true(china_time_parse("2024-02-29 23:59:59", &ms));
+    char b[CHINA_TIME_LEN];
+    china_time(ms, b);
+    assert_string_equal(b, "2024-02-29 23:59:59");
+    ms = 7;
+    const char *bad[] = {
+        "2023-02-29 00:00",    "2024-05-01 24:00",  "2024-05-01", "2024/05/01 00:00",
+        "2024-05-01 00:00:60", "2024-05-01 00:00 ", "",           "2024-13-01 00:00",
+        "2024-05-01x00:00"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(china_time_parse(bad[i], &ms));
+    assert_int_equal(ms, 7); /* untouched */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_dates_and_days),
         cmocka_unit_test(test_zone_independent),
+        cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests_name("base/time", tests, NULL, NULL);
 }
