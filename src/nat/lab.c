@@ -7,6 +7,7 @@
  * single tube, the plan's figures and the counters. Also the batch and
  * upload paths over the one-record function, and the retest list.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,7 @@ struct srow {
     int64_t id, person_id, visitor_id, at, plan_id, street, industry, day;
     bool duplicate;
     int outcome;
+    bool open_retest; /* the person has an open retest or resample (retest_holders) */
 };
 
 #define SROW_COLS                                                                                  \
@@ -480,7 +482,8 @@ static err person_apply(db *d, arena *a, const struct principal *who, const char
                 return e;
             o->reports++;
         }
-        if ((e = retests_close(d, a, who, x, t->id, t->size, result, incident, o)))
+        if (x->open_retest &&
+            (e = retests_close(d, a, who, x, t->id, t->size, result, incident, o)))
             return e;
         if (t->size > 1 && result == NAT_RESULT_POSITIVE &&
             (e = retest_open(d, a, x, region, t->id, barcode, NAT_RETEST, o)))
@@ -489,6 +492,68 @@ static err person_apply(db *d, arena *a, const struct principal *who, const char
         return e;
     }
     return code_refresh(d, a, x->person_id, "test_result", who->user_id);
+}
+
+/* The first result of a tube: every sample gets the result and its
+ * outcome in one statement, and the counts move once per (plan, street,
+ * industry, day) rather than once per sample (a tube's samples mostly
+ * share them). A sample of a tube not yet resulted has no outcome: a
+ * retest sets the outcome of a resulted tube's sample only. */
+static err outcomes_first(db *d, const struct tube_row *t, struct srow *xs, size_t n,
+                          enum nat_result result, int to)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "UPDATE nat_samples SET result = ?, outcome = ? WHERE tube_id = ?", &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, vocab_name(&nat_result_vocab, (size_t)result));
+    db_bind_text(s, 2, vocab_name(&nat_outcome_vocab, (size_t)to));
+    db_bind_int64(s, 3, t->id);
+    if ((e = db_run(s, NULL)))
+        return e;
+    struct srow g[TUBE_SIZE_MAX];
+    int64_t count[TUBE_SIZE_MAX];
+    size_t ng = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert(!xs[i].outcome);
+        xs[i].outcome = to;
+        if (xs[i].duplicate)
+            continue;
+        size_t j = 0;
+        while (j < ng && !(g[j].plan_id == xs[i].plan_id && g[j].street == xs[i].street &&
+                           g[j].industry == xs[i].industry && g[j].day == xs[i].day))
+            j++;
+        if (j == ng) {
+            g[ng] = xs[i];
+            count[ng++] = 0;
+        }
+        count[j]++;
+    }
+    for (size_t j = 0; j < ng && !e; j++)
+        e = outcome_count(d, &g[j], to, count[j]);
+    return e;
+}
+
+/* Mark the samples whose person has an open retest or resample (one
+ * query per tube; most people have none). */
+static err retest_holders(db *d, int64_t tube_id, struct srow *xs, size_t n)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT DISTINCT r.person_id FROM nat_retests r JOIN nat_samples x ON "
+                       "x.person_id = r.person_id WHERE x.tube_id = ? AND x.person_id <> 0 AND "
+                       "r.state = 'open'",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, tube_id);
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
+        for (size_t i = 0; i < n; i++)
+            if (xs[i].person_id == db_col_int64(s, 0))
+                xs[i].open_retest = true;
+    db_done(s);
+    return e;
 }
 
 err nat_result_record(db *d, arena *a, const struct principal *who, const char *institution,
@@ -547,20 +612,14 @@ err nat_result_record(db *d, arena *a, const struct principal *who, const char *
     while (n < TUBE_SIZE_MAX && !(e = db_row(s, &row)) && row)
         srow_read(s, &xs[n++]);
     db_done(s);
-    if (e || (e = db_prepare(d, "UPDATE nat_samples SET result = ? WHERE tube_id = ?", &s)))
-        goto fail;
-    db_bind_text(s, 1, vocab_name(&nat_result_vocab, (size_t)in->result));
-    db_bind_int64(s, 2, t.id);
-    if ((e = db_run(s, NULL)))
-        goto fail;
     int to = nat_outcome_of(in->result, t.size);
-    for (size_t i = 0; i < n; i++) {
-        if ((e = outcome_set(d, &xs[i], to)))
-            goto fail;
+    if (e || (e = outcomes_first(d, &t, xs, n, in->result, to)) ||
+        (e = retest_holders(d, t.id, xs, n)))
+        goto fail;
+    for (size_t i = 0; i < n; i++)
         if (xs[i].person_id &&
             (e = person_apply(d, a, who, institution, &xs[i], &t, in->barcode, in->result, at, &o)))
             goto fail;
-    }
     o.samples = (int64_t)n;
 done:
     if ((e = db_commit(d)))
