@@ -305,6 +305,14 @@ test('an xlsx upload: a malformed row and an unknown tube reported with their ro
   // the sample list shows the result column
   r = await cc.get(`/api/v1/nat/samples?person_id=${ps[2].id}`);
   assert.deepEqual([r.body.items[0].result, r.body.items[0].outcome], ['positive', 'positive']);
+  // the exports carry the result (and the tube's institution)
+  r = await cc.get('/api/v1/nat/tubes?format=csv');
+  assert.equal(r.status, 200);
+  assert.match(r.text, /检测结果,检测机构/);
+  assert.match(r.text.split('\n').find((l) => l.includes('LAB-U0002')), /阳性,东城区疾控中心实验室/);
+  assert.match(r.text.split('\n').find((l) => l.includes('LAB-U0001')), /待检测,$/m);
+  r = await cc.get(`/api/v1/nat/samples?format=csv&person_id=${ps[0].id}`);
+  assert.match(r.text, /检测结果[\s\S]*阴性/);
   // whole-file faults: nothing written
   const mid = state();
   expectError(await upload(Buffer.alloc(0)), 400, 'empty');
