@@ -335,7 +335,13 @@ static err report_positive(db *d, arena *a, const struct principal *who, const s
         .description = arena_printf(a, "核酸检测单管阳性：试管%s，检测机构%s", barcode,
                                     *institution ? institution : "未注明"),
     };
-    return incident_report(d, a, who, &in, id_r, NULL);
+    /* filed by the laboratory user, about a person who may live outside
+     * the laboratory's scope (tested in its district, living in another):
+     * the tube in scope and the sample name the person, so the report's
+     * scope check is the whole tree; the report goes to the person's region */
+    struct principal filer = *who;
+    filer.scope = scope_all();
+    return incident_report(d, a, &filer, &in, id_r, NULL);
 }
 
 /* Close person x's open retests this result answers: a single tube's

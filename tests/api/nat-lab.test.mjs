@@ -324,6 +324,23 @@ test('an xlsx upload: a malformed row and an unknown tube reported with their ro
   assert.equal(r.status, 200);
 });
 
+test('a positive single tube of a person living in another district: the report is filed where they live', async () => {
+  const id_number = rid();
+  let r = await ctx.as.cc_xc.post('/api/v1/persons', { name: '西城居民', id_number, region_code: '110102001001' });
+  assert.equal(r.status, 201, r.text);
+  const pid = r.body.id;
+  r = await sample(staff1, { id_number, barcode: 'LAB-W0001' });
+  assert.equal(r.status, 201, r.text);
+  r = await lab.post('/api/v1/nat/results', { barcode: 'LAB-W0001', result: 'positive' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.outcome.reports, 1);
+  const inc = one(`SELECT id, region_code, source FROM incidents WHERE person_id = ${pid}`).split('|');
+  assert.deepEqual(inc.slice(1), ['110102001001000000', 'cdc']); // padded, as stored
+  assert.equal((await ctx.as.cc_xc.get(`/api/v1/incidents/${inc[0]}`)).status, 200);
+  const c = await ctx.as.cc_xc.get(`/api/v1/persons/${pid}/code`);
+  assert.equal(c.body.colour, 'red');
+});
+
 test('scope: a street sees the retests of its own people only; another district none; a batch over 10,000 refused', async () => {
   const p = await person('景山重采', S2_C1);
   assert.equal((await sample(staff2, { id_number: p.id_number, barcode: 'LAB-V0001' })).status, 201);
