@@ -50,3 +50,7 @@ CREATE TABLE nat_retests (
 CREATE INDEX nat_retests_person ON nat_retests (person_id, state);
 CREATE INDEX nat_retests_region ON nat_retests (region_code, created_at);
 CREATE INDEX nat_retests_tube ON nat_retests (tube_id);
+
+-- test_results.result (sql/004) now also holds 'pool_positive': the person's
+-- pooled tube was positive and the single-tube retest has not answered (the
+-- health-code rule pool_positive reads it). No schema change.
