@@ -169,6 +169,10 @@ test('the full round: 100 people in pools of 10 at two sites, a positive pool, 1
     assert.equal(t.status, 200, t.text);
     assert.deepEqual([t.body.kind, t.body.priority, t.body.region_code, t.body.person_id], ['nat_retest', 'urgent', S1_C1, x.person_id]);
   }
+  // the community's grid worker takes one; completing it by hand is refused: the result closes it
+  const first = r.body.items[0];
+  assert.equal((await ctx.as.grid_dc.post(`/api/v1/tasks/${first.task_id}/accept`)).status, 200);
+  expectError(await ctx.as.grid_dc.post(`/api/v1/tasks/${first.task_id}/complete`, {}), 409, 'retest_pending');
   for (const p of pool) {
     const c = await codeOf(p.id);
     assert.equal(c.colour, 'yellow', JSON.stringify(c));
