@@ -30,7 +30,6 @@
 #define MINUTE_MS     60000LL
 #define HOUR_MS       3600000LL
 #define RETEST_DUE_MS (24 * HOUR_MS) /* the retest task's deadline from now */
-#define ERRORS_MAX    500            /* row errors a report lists */
 #define TUBE_SIZE_MAX 20             /* samples in a tube (pool20) */
 
 static const struct vocab_word results[] = {
@@ -642,7 +641,7 @@ fail:
 
 static void error_add(json_t *errors, long row, const char *barcode, const struct err_detail *x)
 {
-    if (json_array_size(errors) >= ERRORS_MAX)
+    if (json_array_size(errors) >= NAT_RESULT_ERRORS_MAX)
         return;
     json_array_append_new(errors, json_pack("{s:I,s:s,s:s,s:s,s:s}", "row", (json_int_t)row,
                                             "barcode", barcode ? barcode : "", "code", x->slug,

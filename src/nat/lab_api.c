@@ -92,6 +92,8 @@ static bool record_take(json_t *v, size_t i, struct nat_result_input *in, json_t
         msg = "检测结果只能是 negative、positive 或 invalid";
     else if (at && !json_is_null(at) && (!json_is_integer(at) || json_integer_value(at) < 0))
         slug = "invalid_time", field = "at", msg = "报告时间应为毫秒时间戳";
+    if (slug && json_array_size(errors) >= NAT_RESULT_ERRORS_MAX)
+        return false; /* counted as failed, not listed */
     if (slug) {
         json_array_append_new(errors,
                               json_pack("{s:I,s:s,s:s,s:s,s:s}", "row", (json_int_t)i + 1,

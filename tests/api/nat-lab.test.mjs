@@ -369,4 +369,11 @@ test('scope: a street sees the retests of its own people only; another district 
   expectError(await labXc.get('/api/v1/nat/tubes/LAB-A01'), 404, 'not_found');
   const records = Array.from({ length: 10001 }, (_, i) => ({ barcode: `LAB-X${i}`, result: 'negative' }));
   expectError(await lab.post('/api/v1/nat/results/batch', { records }), 400, 'too_many_rows');
+  // 600 malformed records and an unknown tube: all counted, the first 500 listed by row
+  const bad = Array.from({ length: 600 }, (_, i) => ({ barcode: `LAB-X${i}`, result: 'perhaps' }));
+  bad.push({ barcode: 'LAB-NONE01', result: 'negative' });
+  r = await lab.post('/api/v1/nat/results/batch', { records: bad });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.total, r.body.applied, r.body.failed, r.body.errors.length], [601, 0, 601, 500]);
+  assert.deepEqual([r.body.errors[0].row, r.body.errors[0].code, r.body.errors[499].row], [1, 'invalid_value', 500]);
 });
