@@ -6,6 +6,7 @@
 #include "access/access.h"
 #include "case/case.h"
 #include "code/code.h"
+#include "nat/nat.h"
 #include "http/export.h"
 #include "device/device.h"
 #include "health/health.h"
@@ -106,5 +107,9 @@ err app_routes(void)
     ADD(hotline);
     ADD(nat_lookup);
     ADD(nat_transport);
+    /* laboratory results: the retest task kinds and the outcome counters */
+    HOOK(nat_task_kinds_register());
+    HOOK(nat_stats_register());
+    ADD(nat_lab);
     return E_OK;
 }

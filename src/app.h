@@ -56,6 +56,7 @@ ROUTES(nat_sample);
 ROUTES(hotline);
 ROUTES(nat_lookup);
 ROUTES(nat_transport);
+ROUTES(nat_lab);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

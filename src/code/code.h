@@ -48,6 +48,8 @@ enum code_kind {
     CK_RISK_AREA_STAY,   /* a stay in an area of level >= L within days */
     CK_NO_NEGATIVE_TEST, /* no negative test sampled within hours */
     CK_LIVES_IN_ZONE,    /* the residence lies in a zone of this kind, valid now */
+    CK_POSITIVE_TEST,    /* a positive test sampled within days */
+    CK_POOL_POSITIVE,    /* the newest test within days is a positive pool's, not retested yet */
     CK__COUNT
 };
 
@@ -74,9 +76,9 @@ struct code_rule {
     unsigned statuses; /* CK_CASE_STATUS: bit (1 << enum person_status) */
     int degree;        /* CK_CONTACT_DEGREE: 1 or 2 */
     int hours;         /* CK_FEVER, CK_NO_NEGATIVE_TEST */
-    int days;          /* CK_CONTACT_DEGREE, CK_RISK_AREA_STAY */
-    int level;         /* CK_RISK_AREA_STAY: 1 medium, 2 high (and above) */
-    double threshold;  /* CK_FEVER: °C, a reading at or above is fever */
+    int days;         /* CK_CONTACT_DEGREE, CK_RISK_AREA_STAY, CK_POSITIVE_TEST, CK_POOL_POSITIVE */
+    int level;        /* CK_RISK_AREA_STAY: 1 medium, 2 high (and above) */
+    double threshold; /* CK_FEVER: °C, a reading at or above is fever */
     enum zone_kind zone;
 };
 
@@ -106,8 +108,15 @@ struct code_stay {
     int level;                    /* of the area */
     int64_t valid_from, valid_to; /* of the area's risk level */
 };
+/* A test result as test_results.result holds it: "negative", "positive", or
+ * "pool_positive" (the person's pooled tube was positive and their
+ * single-tube retest has no result yet, nat.h "laboratory results"). */
+enum code_test_result { CODE_TEST_NEGATIVE = 1, CODE_TEST_POSITIVE, CODE_TEST_POOL_POSITIVE };
+/* The result's name parsed; 0 for anything else. */
+enum code_test_result code_test_result_parse(const char *s);
+
 struct code_test {
-    bool negative;
+    enum code_test_result result;
     int64_t sampled_at;
 };
 struct code_zone {

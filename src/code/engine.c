@@ -42,11 +42,25 @@ int code_colour_parse(const char *s)
 }
 
 static const char *const kinds[CK__COUNT] = {
-    [CK_CASE_STATUS] = "case_status",       [CK_IN_ISOLATION] = "in_isolation",
-    [CK_CONTACT_DEGREE] = "contact_degree", [CK_FEVER] = "fever_within_hours",
-    [CK_RISK_AREA_STAY] = "risk_area_stay", [CK_NO_NEGATIVE_TEST] = "no_negative_test_within_hours",
+    [CK_CASE_STATUS] = "case_status",
+    [CK_IN_ISOLATION] = "in_isolation",
+    [CK_CONTACT_DEGREE] = "contact_degree",
+    [CK_FEVER] = "fever_within_hours",
+    [CK_RISK_AREA_STAY] = "risk_area_stay",
+    [CK_NO_NEGATIVE_TEST] = "no_negative_test_within_hours",
     [CK_LIVES_IN_ZONE] = "lives_in_zone",
+    [CK_POSITIVE_TEST] = "positive_test_within_days",
+    [CK_POOL_POSITIVE] = "pool_positive_pending",
 };
+
+enum code_test_result code_test_result_parse(const char *s)
+{
+    return !s                            ? 0
+           : !strcmp(s, "negative")      ? CODE_TEST_NEGATIVE
+           : !strcmp(s, "positive")      ? CODE_TEST_POSITIVE
+           : !strcmp(s, "pool_positive") ? CODE_TEST_POOL_POSITIVE
+                                         : 0;
+}
 
 const char *code_kind_name(enum code_kind k)
 {
@@ -149,6 +163,20 @@ static const struct code_rule defaults[] = {
      .colour = CODE_YELLOW,
      .enabled = true,
      .zone = ZONE_CONTROLLED},
+    /* a positive single tube (or any positive result) is red for 14 days;
+     * the case workflow's report then keeps it red through the status */
+    {.key = "positive_test",
+     .kind = CK_POSITIVE_TEST,
+     .colour = CODE_RED,
+     .enabled = true,
+     .days = 14},
+    /* a positive pool marks its people yellow until their single-tube
+     * retest answers (nat.h "laboratory results") */
+    {.key = "pool_positive",
+     .kind = CK_POOL_POSITIVE,
+     .colour = CODE_YELLOW,
+     .enabled = true,
+     .days = 14},
 };
 
 const struct code_rule *code_rules_default(size_t *n_r)
@@ -243,10 +271,38 @@ static bool no_negative(const struct code_rule *r, const struct code_input *in)
 {
     int64_t since = in->now - (int64_t)r->hours * HOUR_MS;
     for (size_t i = 0; i < in->n_tests; i++)
-        if (in->tests[i].negative && in->tests[i].sampled_at >= since &&
+        if (in->tests[i].result == CODE_TEST_NEGATIVE && in->tests[i].sampled_at >= since &&
             in->tests[i].sampled_at <= in->now)
             return false;
     return true;
+}
+
+static bool positive(const struct code_rule *r, const struct code_input *in)
+{
+    int64_t since = in->now - (int64_t)r->days * DAY_MS;
+    for (size_t i = 0; i < in->n_tests; i++)
+        if (in->tests[i].result == CODE_TEST_POSITIVE && in->tests[i].sampled_at >= since &&
+            in->tests[i].sampled_at <= in->now)
+            return true;
+    return false;
+}
+
+/* The newest test sampled in the window decides: a retest sampled after
+ * the pool (negative or positive) ends the mark. Among tests sampled at
+ * the same instant the pool's mark loses (a retest cannot precede it). */
+static bool pool_positive(const struct code_rule *r, const struct code_input *in)
+{
+    int64_t since = in->now - (int64_t)r->days * DAY_MS;
+    const struct code_test *newest = NULL;
+    for (size_t i = 0; i < in->n_tests; i++) {
+        const struct code_test *t = &in->tests[i];
+        if (t->sampled_at < since || t->sampled_at > in->now)
+            continue;
+        if (!newest || t->sampled_at > newest->sampled_at ||
+            (t->sampled_at == newest->sampled_at && t->result != CODE_TEST_POOL_POSITIVE))
+            newest = t;
+    }
+    return newest && newest->result == CODE_TEST_POOL_POSITIVE;
 }
 
 static bool in_zone(const struct code_rule *r, const struct code_input *in)
@@ -275,6 +331,10 @@ static bool matches(const struct code_rule *r, const struct code_input *in)
         return no_negative(r, in);
     case CK_LIVES_IN_ZONE:
         return in_zone(r, in);
+    case CK_POSITIVE_TEST:
+        return positive(r, in);
+    case CK_POOL_POSITIVE:
+        return pool_positive(r, in);
     case CK__COUNT:
         break;
     }
@@ -340,6 +400,12 @@ void code_rule_text(const struct code_rule *r, char *out, size_t size)
     case CK_LIVES_IN_ZONE:
         snprintf(out, size, "居住在%s", zone_kind_label(r->zone));
         return;
+    case CK_POSITIVE_TEST:
+        snprintf(out, size, "%d天内核酸检测结果为阳性", r->days);
+        return;
+    case CK_POOL_POSITIVE:
+        snprintf(out, size, "混管检测阳性，待单管复核");
+        return;
     case CK__COUNT:
         break;
     }
@@ -398,6 +464,10 @@ json_t *code_rule_json(const struct code_rule *r)
     case CK_LIVES_IN_ZONE:
         json_object_set_new(p, "zone", json_string(zone_kind_name(r->zone)));
         break;
+    case CK_POSITIVE_TEST:
+    case CK_POOL_POSITIVE:
+        json_object_set_new(p, "days", json_integer(r->days));
+        break;
     default:
         break;
     }
@@ -450,7 +520,7 @@ static const char *const *kind_params(enum code_kind k)
                              *const ct[] = {"degree", "days", NULL},
                              *const fv[] = {"hours", "threshold", NULL},
                              *const rs[] = {"level", "days", NULL}, *const nt[] = {"hours", NULL},
-                             *const zn[] = {"zone", NULL};
+                             *const zn[] = {"zone", NULL}, *const dy[] = {"days", NULL};
     switch (k) {
     case CK_CASE_STATUS:
         return st;
@@ -464,6 +534,9 @@ static const char *const *kind_params(enum code_kind k)
         return nt;
     case CK_LIVES_IN_ZONE:
         return zn;
+    case CK_POSITIVE_TEST:
+    case CK_POOL_POSITIVE:
+        return dy;
     default:
         return none;
     }
@@ -529,6 +602,10 @@ static err params_from_json(json_t *p, size_t i, struct code_rule *r)
     case CK_NO_NEGATIVE_TEST:
         e = int_param(p, i, "hours", 1, 720, &r->hours);
         break;
+    case CK_POSITIVE_TEST:
+    case CK_POOL_POSITIVE:
+        e = int_param(p, i, "days", 1, 60, &r->days);
+        break;
     case CK_LIVES_IN_ZONE: {
         json_t *z = json_object_get(p, "zone");
         r->zone = json_is_string(z) ? zone_kind_parse(json_string_value(z)) : 0;
@@ -572,7 +649,8 @@ err code_rule_from_json(json_t *o, size_t i, struct code_rule *r_out)
     if (!json_is_string(v) || !(r.kind = code_kind_parse(json_string_value(v))))
         return bad(i, "kind", "invalid_value",
                    "规则类型只能是 case_status、in_isolation、contact_degree、fever_within_hours、"
-                   "risk_area_stay、no_negative_test_within_hours 或 lives_in_zone");
+                   "risk_area_stay、no_negative_test_within_hours、lives_in_zone、"
+                   "positive_test_within_days 或 pool_positive_pending");
     v = json_object_get(o, "colour");
     int c = json_is_string(v) ? code_colour_parse(json_string_value(v)) : -1;
     if (c != CODE_YELLOW && c != CODE_RED)

@@ -160,7 +160,7 @@ static void fill_test(db_stmt *s, struct code_input *in)
 {
     if (in->n_tests < CODE_INPUT_MAX)
         in->tests[in->n_tests++] =
-            (struct code_test){!strcmp(db_col_text(s, 1), "negative"), db_col_int64(s, 2)};
+            (struct code_test){code_test_result_parse(db_col_text(s, 1)), db_col_int64(s, 2)};
 }
 
 /* Column 0 is person_id; newest first inside a person, so the newest

@@ -79,7 +79,8 @@ int64_t nat_recent_since(int64_t now)
 
 /* ---- personal look-up ---------------------------------------------------------------------- */
 
-static err results_of(db *d, arena *a, int64_t person_id, struct nat_result **items_r, size_t *n_r)
+static err results_of(db *d, arena *a, int64_t person_id, struct nat_lookup_result **items_r,
+                      size_t *n_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -90,7 +91,7 @@ static err results_of(db *d, arena *a, int64_t person_id, struct nat_result **it
         return e;
     db_bind_int64(s, 1, person_id);
     db_bind_int64(s, 2, NAT_PERSON_RESULTS_MAX);
-    struct nat_result *items = arena_alloc(a, NAT_PERSON_RESULTS_MAX * sizeof *items);
+    struct nat_lookup_result *items = arena_alloc(a, NAT_PERSON_RESULTS_MAX * sizeof *items);
     size_t n = 0;
     bool row;
     while (!(e = db_row(s, &row)) && row) {
@@ -147,7 +148,8 @@ err nat_lookup_person(db *d, arena *a, const struct scope *sc, const char *id_nu
     return E_OK;
 }
 
-err nat_lookup_own(db *d, arena *a, int64_t person_id, struct nat_result **items_r, size_t *n_r)
+err nat_lookup_own(db *d, arena *a, int64_t person_id, struct nat_lookup_result **items_r,
+                   size_t *n_r)
 {
     return results_of(d, a, person_id, items_r, n_r);
 }

@@ -31,7 +31,7 @@ static const char *const XLSX_TYPE =
 
 /* ---- a person ------------------------------------------------------------------------------ */
 
-static json_t *result_json(const struct nat_result *x)
+static json_t *result_json(const struct nat_lookup_result *x)
 {
     return json_pack("{s:s,s:s,s:I,s:I,s:s}", "result", x->result, "result_label",
                      nat_result_label(x->result), "sampled_at", (json_int_t)x->sampled_at,
@@ -88,7 +88,7 @@ static err get_results_xlsx(struct req *r)
 
 static err get_own(struct req *r)
 {
-    struct nat_result *items = NULL;
+    struct nat_lookup_result *items = NULL;
     size_t n = 0;
     json_t *arr = json_array();
     if (r->who->person_id) {

@@ -343,6 +343,9 @@ struct nat_figure {
     const char *reason;
     int64_t corrected_by, corrected_at;
     const char *corrected_by_name;
+    /* the laboratory's outcomes of the counted samples (laboratory results,
+     * below); pending = actual - the four */
+    int64_t negative, positive, retest, invalid;
 };
 
 /*
@@ -591,6 +594,9 @@ struct nat_tube {
     const char *opened_by_name;
     enum nat_tube_state state;
     int64_t opened_at, closed_at, closed_by;
+    int result; /* enum nat_result (laboratory results, below); 0 none yet */
+    int64_t resulted_at;
+    const char *institution; /* the laboratory's name; "" none yet */
 };
 
 /*
@@ -670,6 +676,7 @@ struct nat_tube_filter {
     enum nat_tube_state state; /* 0 any */
     int64_t from, to;          /* opened_at in [from, to) */
     int64_t page, page_size;
+    bool awaiting; /* the laboratory's inbox: closed, packed, in transit or received */
 };
 err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_tube_filter *f,
                   struct nat_tube **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
@@ -692,6 +699,8 @@ struct nat_sample {
     enum nat_sample_method method;
     int64_t at;
     bool duplicate;
+    int result;  /* enum nat_result of its tube; 0 pending */
+    int outcome; /* enum nat_outcome: the person's result in the round; 0 pending */
 };
 
 struct nat_sample_filter {
@@ -748,7 +757,7 @@ int64_t nat_recent_since(int64_t now);
 /* "阴性" / "阳性" for a stored result; the value itself otherwise. */
 const char *nat_result_label(const char *result);
 
-struct nat_result {
+struct nat_lookup_result {
     const char *result; /* negative | positive */
     int64_t sampled_at, reported_at;
     const char *institution; /* "" when the writer did not say */
@@ -756,9 +765,9 @@ struct nat_result {
 
 struct nat_person_results {
     int64_t person_id;
-    const char *name;         /* masked unless reveal */
-    const char *id_number;    /* masked unless reveal */
-    struct nat_result *items; /* newest first, at most NAT_PERSON_RESULTS_MAX */
+    const char *name;                /* masked unless reveal */
+    const char *id_number;           /* masked unless reveal */
+    struct nat_lookup_result *items; /* newest first, at most NAT_PERSON_RESULTS_MAX */
     size_t n;
 };
 
@@ -771,7 +780,7 @@ err nat_lookup_person(db *d, arena *a, const struct scope *sc, const char *id_nu
                       struct nat_person_results *r_r) MUST_USE;
 
 /* A resident's own results (the caller has checked who it is). */
-err nat_lookup_own(db *d, arena *a, int64_t person_id, struct nat_result **items_r,
+err nat_lookup_own(db *d, arena *a, int64_t person_id, struct nat_lookup_result **items_r,
                    size_t *n_r) MUST_USE;
 
 /* r as a workbook in an unlinked temporary file: *fd_r at offset 0. */
@@ -1041,5 +1050,176 @@ err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t clie
 /* Run the overdue sweep every `every_s` seconds (0: off; FK_NAT_SWEEP). */
 err nat_transit_worker_start(const char *db_url, int every_s) MUST_USE;
 void nat_transit_worker_stop(void);
+
+/* ---- laboratory results (检测结果) ---- */
+
+/*
+ * The laboratory (检测机构, role lab) records a result per tube: negative,
+ * positive or invalid (无效, 需重采). A tube takes a result when it is
+ * closed, packed, in transit or received (a laboratory's system may report
+ * before any box scan) and moves to resulted; an open tube is refused, a
+ * resulted one takes the same result again as a no-op and refuses another.
+ *
+ * In the same transaction (nat_result_record):
+ *   - every sample of the tube gets the result, and its outcome (the
+ *     person's result in the round): a single tube's result; 'retest' for a
+ *     sample of a positive pool; 'invalid' for an invalid tube;
+ *   - every person (not a visitor) of a negative or positive tube gets a
+ *     test_results row (negative; positive for a single tube;
+ *     "pool_positive" for a pool: the health-code rule pool_positive reads
+ *     it as yellow) with the sample's time and the institution, and their
+ *     code is recomputed (code_refresh);
+ *   - a positive pool marks each person for a single-tube retest (复核): a
+ *     nat_retests row and an urgent task of kind "nat_retest" for the grid
+ *     workers of the person's community; an invalid tube a resample (重采),
+ *     task "nat_resample";
+ *   - a person's later result closes their open retest (a single tube's
+ *     only) or resample (any tube's): its task done, the original sample's
+ *     outcome set to the result; a positive single tube files a report in
+ *     the case workflow (incident_report, source cdc) and the rule
+ *     positive_test makes the code red;
+ *   - the plan's figures per street (and industry) and the counters
+ *     nat.outcome.* move with every outcome.
+ * The institution is the recording user's department name (users'
+ * department, set by the administrator), else their display name.
+ */
+
+enum nat_result {
+    NAT_RESULT_NEGATIVE = 1, /* 阴性 */
+    NAT_RESULT_POSITIVE,     /* 阳性 */
+    NAT_RESULT_INVALID,      /* 无效（需重采） */
+    NAT_RESULT__COUNT
+};
+extern const struct vocab nat_result_vocab; /* negative, positive, invalid */
+
+enum nat_outcome {
+    NAT_OUTCOME_NEGATIVE = 1, /* 阴性 */
+    NAT_OUTCOME_POSITIVE,     /* 阳性 */
+    NAT_OUTCOME_RETEST,       /* 混管阳性待复核 */
+    NAT_OUTCOME_INVALID,      /* 无效待重采 */
+    NAT_OUTCOME__COUNT
+};
+extern const struct vocab nat_outcome_vocab; /* negative, positive, retest, invalid */
+
+/*
+ * The outcome of a sample whose tube of `size` got `result` (pure): the
+ * result for a single tube; a positive pool's is NAT_OUTCOME_RETEST; an
+ * invalid tube's NAT_OUTCOME_INVALID; a negative pool's negative.
+ */
+enum nat_outcome nat_outcome_of(enum nat_result result, int64_t size);
+
+/*
+ * The rule of a result meeting a tube (pure): E_OK to record `result` on a
+ * tube in `state` whose current result is `current` (0 none); *repeat_r
+ * set when the tube already has that very result (nothing to do).
+ * E_CONFLICT "tube_open" (field barcode) for an open tube,
+ * "result_conflict" (field result) for a resulted tube with another.
+ */
+err nat_result_admit(enum nat_tube_state state, int current, enum nat_result result,
+                     bool *repeat_r) MUST_USE;
+
+#define NAT_RESULTS_MAX       10000 /* records of one batch or upload */
+#define NAT_RESULT_ERRORS_MAX 500   /* errors a report lists (the count covers all) */
+
+struct nat_result_input {
+    const char *barcode;
+    enum nat_result result;
+    int64_t at; /* the laboratory's reporting time; 0: now */
+};
+
+struct nat_result_outcome {
+    int64_t tube_id;
+    bool repeated;   /* the tube had this result already: nothing written */
+    int64_t samples; /* samples given the result */
+    int64_t retests; /* retests and resamples opened */
+    int64_t closed;  /* retests closed by this result */
+    int64_t reports; /* case reports filed (positive single tubes) */
+};
+
+/* The institution recorded for user_id's results (see above), into a. */
+err nat_lab_institution(db *d, arena *a, int64_t user_id, const char **name_r) MUST_USE;
+
+/*
+ * Record one result inside a savepoint of the caller's transaction, by
+ * `who` (the laboratory user: their scope holds the tube, their id is
+ * recorded, their principal files the case report) for `institution`.
+ * E_NOT_FOUND "unknown_tube" (field barcode) for a tube outside scope or
+ * none; E_INPUT "invalid_time" (field at) for a time after now plus five
+ * minutes or before the tube was opened; nat_result_admit's conflicts.
+ * Nothing is written on failure. *o_r (may be NULL) gets what it did.
+ */
+err nat_result_record(db *d, arena *a, const struct principal *who, const char *institution,
+                      const struct nat_result_input *in, struct nat_result_outcome *o_r) MUST_USE;
+
+/*
+ * Record up to NAT_RESULTS_MAX results, each alone (a failing one is
+ * reported and the others applied), inside the caller's transaction; with
+ * dry_run everything is rolled back after the report is made. rows (may be
+ * NULL) are the records' row numbers for the report (an upload's sheet
+ * rows), else their 1-based positions. prior (may be NULL, stolen) holds
+ * errors found before (an upload's unreadable rows) to merge by row.
+ * *report_r: {"total","applied","repeated","failed","retests","reports",
+ * "dry_run","errors":[{"row","barcode","code","field","message"}]} (the
+ * first 500 errors), a new reference.
+ */
+err nat_result_batch(db *d, arena *a, const struct principal *who, const char *institution,
+                     const struct nat_result_input *in, const long *rows, size_t n, bool dry_run,
+                     json_t *prior, int64_t prior_failed, json_t **report_r) MUST_USE;
+
+/*
+ * An upload of results (xlsx: sheet 检测结果 or the first):
+ * columns 试管条码, 检测结果 (阴性/阳性/无效 or negative/positive/invalid),
+ * 报告时间 (optional: a date-time cell or "YYYY-MM-DD HH:MM[:SS]", China
+ * time). Whole-file faults are E_INPUT with no change ("empty",
+ * "invalid_xlsx"…, also for a first row that is not the template's header,
+ * "too_many_rows"); a malformed row is reported with its row number and
+ * the others recorded as by
+ * nat_result_batch.
+ */
+err nat_result_upload(db *d, arena *a, const struct principal *who, const char *institution,
+                      const void *data, size_t n, bool dry_run, json_t **report_r) MUST_USE;
+
+/* The upload template (xlsx, sheet 检测结果) to an unlinked temporary file. */
+err nat_result_template(int *fd_r, int64_t *size_r) MUST_USE;
+
+enum nat_retest_kind { NAT_RETEST = 1, NAT_RESAMPLE };
+extern const struct vocab nat_retest_kind_vocab; /* retest 单管复核, resample 重新采样 */
+enum nat_retest_state { NAT_RETEST_OPEN = 1, NAT_RETEST_NEGATIVE, NAT_RETEST_POSITIVE };
+extern const struct vocab nat_retest_state_vocab; /* open, negative, positive */
+
+struct nat_retest {
+    int64_t id;
+    enum nat_retest_kind kind;
+    enum nat_retest_state state;
+    int64_t person_id;
+    const char *name; /* decrypted: mask before replying */
+    int64_t region_code;
+    const char *region_name;
+    int64_t tube_id;
+    const char *barcode;        /* the pool's (or invalid tube's) */
+    const char *result_barcode; /* the tube that closed it; "" open */
+    int64_t plan_id;
+    const char *plan_name;
+    int64_t task_id;
+    int task_state; /* enum task_state; 0 no task */
+    int64_t incident_id, created_at, closed_at;
+};
+
+struct nat_retest_filter {
+    int64_t region_code, plan_id;
+    enum nat_retest_kind kind;   /* 0 any */
+    enum nat_retest_state state; /* 0 any */
+    int64_t page, page_size;
+};
+/* Retests of people in scope (by residence), newest first. */
+err nat_retest_list(db *d, arena *a, const struct scope *scope, const struct nat_retest_filter *f,
+                    struct nat_retest **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+json_t *nat_retest_json(arena *a, const struct nat_retest *r, bool reveal);
+
+/* The task kinds nat_retest and nat_resample (app.c, before serving). */
+err nat_task_kinds_register(void) MUST_USE;
+/* The counters nat.outcome.{negative,positive,retest,invalid} (flows per
+ * street and sampling day, non-duplicate samples; docs/stats.md). */
+err nat_stats_register(void) MUST_USE;
 
 #endif

@@ -614,7 +614,8 @@ err nat_plan_figures(db *d, arena *a, const struct scope *scope, int64_t id,
     if ((e = db_prepare(d,
                         "SELECT f.region_code, r.name, f.industry_id, i.name, f.planned, "
                         "f.planned_source, f.actual, f.corrected, f.reason, f.corrected_by, "
-                        "f.corrected_at, u.display_name FROM nat_plan_figures f LEFT JOIN regions "
+                        "f.corrected_at, u.display_name, f.negative, f.positive, f.retest, "
+                        "f.invalid FROM nat_plan_figures f LEFT JOIN regions "
                         "r ON r.code = f.region_code LEFT JOIN nat_industries i ON i.id = "
                         "f.industry_id LEFT JOIN users u ON u.id = f.corrected_by WHERE f.plan_id "
                         "= ? AND f.region_code >= ? AND f.region_code < ? ORDER BY f.region_code, "
@@ -643,6 +644,10 @@ err nat_plan_figures(db *d, arena *a, const struct scope *scope, int64_t id,
             .corrected_by = db_col_int64(s, 9),
             .corrected_at = db_col_int64(s, 10),
             .corrected_by_name = arena_strdup(a, db_col_text(s, 11)),
+            .negative = db_col_int64(s, 12),
+            .positive = db_col_int64(s, 13),
+            .retest = db_col_int64(s, 14),
+            .invalid = db_col_int64(s, 15),
         };
     }
     db_done(s);

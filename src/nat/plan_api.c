@@ -361,6 +361,12 @@ static json_t *figure_json(const struct nat_figure *f)
                         f->corrected_set ? json_string(f->corrected_by_name) : json_null());
     json_object_set_new(o, "corrected_at",
                         f->corrected_set ? json_integer(f->corrected_at) : json_null());
+    json_object_set_new(o, "negative", json_integer(f->negative));
+    json_object_set_new(o, "positive", json_integer(f->positive));
+    json_object_set_new(o, "retest", json_integer(f->retest));
+    json_object_set_new(o, "invalid", json_integer(f->invalid));
+    json_object_set_new(
+        o, "pending", json_integer(f->actual - f->negative - f->positive - f->retest - f->invalid));
     return o;
 }
 
@@ -387,6 +393,10 @@ static size_t by_industry(arena *a, const struct nat_figure *in, size_t n,
         }
         out[j].planned += in[i].planned;
         out[j].actual += in[i].actual;
+        out[j].negative += in[i].negative;
+        out[j].positive += in[i].positive;
+        out[j].retest += in[i].retest;
+        out[j].invalid += in[i].invalid;
         /* the sum of what each street stands by: corrected where corrected */
         out[j].corrected += effective(&in[i]);
         out[j].corrected_set |= in[i].corrected_set;

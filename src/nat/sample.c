@@ -362,7 +362,9 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
 #define TUBE_COLS                                                                                  \
     "SELECT t.id, t.barcode, t.kind, t.size, t.filled, t.site_id, s.name, t.region_code, r.name, " \
     "t.plan_id, p.name, t.opened_by, u.display_name, t.state, t.opened_at, t.closed_at, "          \
-    "t.closed_by FROM nat_tubes t JOIN nat_sites s ON s.id = t.site_id LEFT JOIN regions r ON "    \
+    "t.closed_by, t.result, t.resulted_at, t.institution FROM nat_tubes t JOIN nat_sites s ON "    \
+    "s.id "                                                                                        \
+    "= t.site_id LEFT JOIN regions r ON "                                                          \
     "r.code = t.region_code LEFT JOIN nat_plans p ON p.id = t.plan_id LEFT JOIN users u ON u.id "  \
     "= t.opened_by"
 
@@ -386,7 +388,12 @@ static void tube_row_read(db_stmt *s, arena *a, struct nat_tube *t)
         .opened_at = db_col_int64(s, 14),
         .closed_at = db_col_int64(s, 15),
         .closed_by = db_col_int64(s, 16),
+        .result = vocab_parse(&nat_result_vocab, db_col_text(s, 17)),
+        .resulted_at = db_col_int64(s, 18),
+        .institution = arena_strdup(a, db_col_text(s, 19)),
     };
+    if (t->result < 0)
+        t->result = 0;
 }
 
 err nat_tube_find(db *d, arena *a, const struct scope *scope, const char *barcode,
@@ -537,6 +544,8 @@ err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_t
         query_sql(w, " AND t.state = ?");
         query_text(w, vocab_name(&nat_tube_state_vocab, (size_t)f->state));
     }
+    if (f->awaiting)
+        query_sql(w, " AND t.state <> 'open' AND t.state <> 'resulted'");
     void *items;
     e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_tubes t", TUBE_COLS, w,
                     " ORDER BY t.opened_at DESC, t.id DESC", f->page, f->page_size,
@@ -571,6 +580,15 @@ json_t *nat_tube_json(const struct nat_tube *t)
     json_object_set_new(o, "opened_at", json_integer(t->opened_at));
     json_object_set_new(o, "closed_at", t->closed_at ? json_integer(t->closed_at) : json_null());
     json_object_set_new(o, "closed_early", json_boolean(t->closed_by != 0));
+    json_object_set_new(o, "result",
+                        t->result ? json_string(vocab_name(&nat_result_vocab, (size_t)t->result))
+                                  : json_null());
+    json_object_set_new(
+        o, "result_label",
+        json_string(t->result ? vocab_label(&nat_result_vocab, (size_t)t->result) : "待检测"));
+    json_object_set_new(o, "resulted_at",
+                        t->resulted_at ? json_integer(t->resulted_at) : json_null());
+    json_object_set_new(o, "institution", json_string(t->institution));
     return o;
 }
 
@@ -579,7 +597,8 @@ json_t *nat_tube_json(const struct nat_tube *t)
 #define SAMPLE_COLS                                                                                \
     "SELECT x.id, x.person_id, x.visitor_id, x.tube_id, t.barcode, t.kind, x.site_id, s.name, "    \
     "x.region_code, r.name, x.plan_id, p.name, x.staff_id, u.display_name, x.method, x.at, "       \
-    "x.duplicate FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id JOIN nat_sites s ON "     \
+    "x.duplicate, x.result, x.outcome FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id "    \
+    "JOIN nat_sites s ON "                                                                         \
     "s.id "                                                                                        \
     "= x.site_id LEFT JOIN regions r ON r.code = x.region_code LEFT JOIN nat_plans p ON p.id = "   \
     "x.plan_id LEFT JOIN users u ON u.id = x.staff_id"
@@ -609,7 +628,13 @@ static void sample_read(db_stmt *s, arena *a, void *item)
                                             : NAT_BY_CODE,
         .at = db_col_int64(s, 15),
         .duplicate = db_col_int64(s, 16) != 0,
+        .result = vocab_parse(&nat_result_vocab, db_col_text(s, 17)),
+        .outcome = vocab_parse(&nat_outcome_vocab, db_col_text(s, 18)),
     };
+    if (x->result < 0)
+        x->result = 0;
+    if (x->outcome < 0)
+        x->outcome = 0;
 }
 
 err nat_sample_list(db *d, arena *a, const struct scope *scope, const struct nat_sample_filter *f,
@@ -683,6 +708,15 @@ json_t *nat_sample_json(arena *a, const struct nat_sample *x, bool reveal)
     json_object_set_new(o, "method", json_string(methods[x->method]));
     json_object_set_new(o, "at", json_integer(x->at));
     json_object_set_new(o, "duplicate", json_boolean(x->duplicate));
+    json_object_set_new(o, "result",
+                        x->result ? json_string(vocab_name(&nat_result_vocab, (size_t)x->result))
+                                  : json_null());
+    json_object_set_new(o, "outcome",
+                        x->outcome ? json_string(vocab_name(&nat_outcome_vocab, (size_t)x->outcome))
+                                   : json_null());
+    json_object_set_new(
+        o, "outcome_label",
+        json_string(x->outcome ? vocab_label(&nat_outcome_vocab, (size_t)x->outcome) : "待检测"));
     return o;
 }
 

@@ -241,8 +241,8 @@ static err time_query(struct req *r, const char *name, int64_t *v_r)
 }
 
 static const char *const sample_head[] = {
-    "姓名",     "试管条码", "试管类型", "点位",     "所属区划",
-    "检测计划", "采样人员", "方式",     "采样时间", "重复采样",
+    "姓名",     "试管条码", "试管类型", "点位",     "所属区划", "检测计划",
+    "采样人员", "方式",     "采样时间", "重复采样", "检测结果",
 };
 
 static const char *method_label(enum nat_sample_method m)
@@ -318,6 +318,8 @@ static err get_samples(struct req *r)
             export_text(&x, method_label(v->method));
             export_time(&x, v->at);
             export_text(&x, v->duplicate ? "是" : "否");
+            export_text(&x, v->outcome ? vocab_label(&nat_outcome_vocab, (size_t)v->outcome)
+                                       : "待检测");
             export_row_end(&x);
         }
         return export_send(&x, E_OK, "nat-samples");
@@ -329,8 +331,8 @@ static err get_samples(struct req *r)
 }
 
 static const char *const tube_head[] = {
-    "试管条码", "试管类型", "已采/容量", "点位",     "所属区划",
-    "检测计划", "开管人员", "状态",      "开管时间", "封管时间",
+    "试管条码", "试管类型", "已采/容量", "点位",     "所属区划", "检测计划",
+    "开管人员", "状态",     "开管时间",  "封管时间", "检测结果", "检测机构",
 };
 
 static err get_tubes(struct req *r)
@@ -357,6 +359,8 @@ static err get_tubes(struct req *r)
         return err_set(E_INPUT, "invalid_parameter", "state", "试管状态的取值不正确");
     if (s)
         f.state = (enum nat_tube_state)vocab_parse(&nat_tube_state_vocab, s);
+    const char *aw = req_query(r, "awaiting");
+    f.awaiting = aw && !strcmp(aw, "1");
     int64_t page_size = f.page_size;
     if (fmt)
         f.page_size = 0;
@@ -382,6 +386,9 @@ static err get_tubes(struct req *r)
             export_text(&x, vocab_label(&nat_tube_state_vocab, (size_t)t->state));
             export_time(&x, t->opened_at);
             export_time(&x, t->closed_at);
+            export_text(&x,
+                        t->result ? vocab_label(&nat_result_vocab, (size_t)t->result) : "待检测");
+            export_text(&x, t->institution);
             export_row_end(&x);
         }
         return export_send(&x, E_OK, "nat-tubes");
@@ -479,7 +486,8 @@ const struct route nat_sample_routes[] = {
      "reveal=1 显示全名，可导出）",
      "nat", 0},
     {M_GET, "/api/v1/nat/tubes", get_tubes, PERM_NAT_READ, 0, NULL,
-     "试管列表（region_code、site_id、plan_id、state、from、to 筛选，可导出）", "nat", 0},
+     "试管列表（region_code、site_id、plan_id、state、from、to 筛选，awaiting=1 待出结果，可导出）",
+     "nat", 0},
     {M_GET, "/api/v1/nat/tubes/{barcode}", get_tube, PERM_NAT_READ, 0, NULL, "试管及其采样记录",
      "nat", 0},
     {M_POST, "/api/v1/nat/tubes/{barcode}/close", post_tube_close, PERM_NAT_WRITE, 0, NULL,

@@ -72,6 +72,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_NAT_TRANSPORT] = {"nat.transport", "核酸转运交接"},
     [PERM_NAT_RECEIVE] = {"nat.receive", "核酸样本签收"},
     [PERM_NAT_INGEST] = {"nat.ingest", "转运数据接入"},
+    [PERM_NAT_RESULT] = {"nat.result", "录入核酸检测结果"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -170,7 +171,8 @@ const struct builtin_role builtin_roles[] = {
     {"site_staff", "核酸点位人员",
      GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_NAT_WRITE, PERM_VENUE_READ, PERM_NAT_READ),
      false},
-    {"lab", "检测机构", GRANTS(PERM_REGION_READ, PERM_NAT_WRITE, PERM_NAT_READ, PERM_NAT_RECEIVE),
+    {"lab", "检测机构",
+     GRANTS(PERM_REGION_READ, PERM_NAT_WRITE, PERM_NAT_READ, PERM_NAT_RECEIVE, PERM_NAT_RESULT),
      false},
     /* couriers (转运人员) take sealed boxes over at the sites of their scope
      * and hand them to the laboratory, which signs for them */
@@ -188,7 +190,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
             PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT, PERM_HOTLINE_READ,
             PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP, PERM_NAT_TRANSPORT,
-            PERM_NAT_RECEIVE, PERM_NAT_INGEST),
+            PERM_NAT_RECEIVE, PERM_NAT_INGEST, PERM_NAT_RESULT),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

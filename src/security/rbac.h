@@ -90,6 +90,7 @@ enum perm {
     PERM_NAT_TRANSPORT,  /* take boxes of tubes over from the sites of the scope (转运交接) */
     PERM_NAT_RECEIVE,    /* sign for boxes of tubes at the laboratory (签收) */
     PERM_NAT_INGEST,     /* post hand-over records of an outside system (转运数据接入) */
+    PERM_NAT_RESULT,     /* a laboratory's results of tubes (single, batch, upload) */
     PERM__COUNT
 };
 

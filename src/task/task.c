@@ -896,15 +896,17 @@ err task_cancel(db *d, arena *a, const struct principal *who, int64_t id, const 
     return finish(d, e);
 }
 
-err task_cancel_for(db *d, arena *a, const struct principal *who, const char *kind,
-                    int64_t subject_id, const char *note)
+/* Close the open tasks of `kind` about subject_id as `state` ("cancelled"
+ * or "done"), each with the event `action`, in batches: a closed task no
+ * longer matches, so each round reads the next ones until none is left. */
+static err close_for(db *d, arena *a, const struct principal *who, const char *kind,
+                     int64_t subject_id, bool done, const char *note)
 {
-    int64_t uid = who ? who->user_id : 0;
+    int64_t uid = who ? who->user_id : 0, now = now_ms();
+    const char *action = done ? "completed" : "cancelled";
     err e = db_begin(d);
     if (e)
         return e;
-    /* in batches: a cancelled task no longer matches, so each round reads
-     * the next ones until none is left */
     for (size_t n = CANCEL_BATCH; !e && n == CANCEL_BATCH;) {
         int64_t ids[CANCEL_BATCH];
         db_stmt *s;
@@ -922,19 +924,39 @@ err task_cancel_for(db *d, arena *a, const struct principal *who, const char *ki
         db_done(s);
         for (size_t i = 0; i < n && !e; i++) {
             if (!(e = db_prepare(d,
-                                 "UPDATE tasks SET state = 'cancelled', version = version + 1 "
-                                 "WHERE id = ?",
+                                 done
+                                     ? "UPDATE tasks SET state = 'done', done_by = ?, done_at = ?, "
+                                       "version = version + 1 WHERE id = ?"
+                                     : "UPDATE tasks SET state = 'cancelled', version = version "
+                                       "+ 1 WHERE id = ?",
                                  &s))) {
-                db_bind_int64(s, 1, ids[i]);
+                int k = 1;
+                if (done) {
+                    db_bind_int64(s, k++, uid);
+                    db_bind_int64(s, k++, now);
+                }
+                db_bind_int64(s, k, ids[i]);
                 e = db_run(s, NULL);
             }
             if (!e)
-                e = event_add(d, ids[i], uid, "cancelled", note);
+                e = event_add(d, ids[i], uid, action, note);
             if (!e)
-                e = push_at_commit(d, a, ids[i], "cancelled");
+                e = push_at_commit(d, a, ids[i], action);
         }
     }
     return finish(d, e);
+}
+
+err task_cancel_for(db *d, arena *a, const struct principal *who, const char *kind,
+                    int64_t subject_id, const char *note)
+{
+    return close_for(d, a, who, kind, subject_id, false, note);
+}
+
+err task_done_for(db *d, arena *a, const struct principal *who, const char *kind,
+                  int64_t subject_id, const char *note)
+{
+    return close_for(d, a, who, kind, subject_id, true, note);
 }
 
 err task_open_exists(db *d, const char *kind, int64_t subject_id, bool *yes_r)

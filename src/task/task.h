@@ -134,6 +134,13 @@ err task_find(db *d, arena *a, const struct scope *sc, int64_t id, struct task *
 err task_cancel_for(db *d, arena *a, const struct principal *who, const char *kind,
                     int64_t subject_id, const char *note) MUST_USE;
 
+/* Complete the open tasks of `kind` about subject_id (the owner's record
+ * reached the outcome they served, e.g. a retest's result arrived) inside
+ * the caller's transaction, done by who (NULL: the system), with the note
+ * on their timeline; no completion hook runs. */
+err task_done_for(db *d, arena *a, const struct principal *who, const char *kind,
+                  int64_t subject_id, const char *note) MUST_USE;
+
 /* Whether an open task of `kind` about subject_id exists (rules that must
  * not make a second one). */
 err task_open_exists(db *d, const char *kind, int64_t subject_id, bool *yes_r) MUST_USE;

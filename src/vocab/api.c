@@ -37,7 +37,8 @@ static const struct vocab *const vocabs[] = {
     &routing_action_vocab,    &case_action_vocab,     &task_state_vocab,
     &task_priority_vocab,     &check_by_vocab,        &symptom_vocab,
     &nat_site_kind_vocab,     &nat_site_state_vocab,  &nat_tube_kind_vocab,
-    &nat_tube_state_vocab,    &nat_box_state_vocab,
+    &nat_tube_state_vocab,    &nat_box_state_vocab,   &nat_result_vocab,
+    &nat_outcome_vocab,       &nat_retest_kind_vocab, &nat_retest_state_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -255,6 +255,7 @@ test('the rules: read, refused edits change nothing, an edit recomputes everyone
   assert.deepEqual(rules.map((x) => x.key), [
     'case', 'isolation_status', 'isolation', 'contact_1', 'contact_2', 'fever',
     'risk_area_high', 'risk_area_medium', 'no_negative_test', 'sealed_zone', 'controlled_zone',
+    'positive_test', 'pool_positive',
   ]);
   const nt = rules.find((x) => x.key === 'no_negative_test');
   assert.deepEqual([nt.kind, nt.enabled, nt.params.hours, nt.colour], ['no_negative_test_within_hours', false, 72, 'yellow']);
@@ -266,7 +267,7 @@ test('the rules: read, refused edits change nothing, an edit recomputes everyone
     [{ rules: [] }, 'out_of_range', 'rules'],
     [{ rules: 'all' }, 'invalid_type', 'rules'],
     [{ rules, extra: 1 }, 'unknown_field', 'extra'],
-    [{ rules: [...rules, { ...rules[0] }] }, 'duplicate_rule', 'rules[11].key'],
+    [{ rules: [...rules, { ...rules[0] }] }, 'duplicate_rule', 'rules[13].key'],
     [{ rules: [{ key: 'x', kind: 'horoscope', colour: 'red' }] }, 'invalid_value', 'rules[0].kind'],
     [{ rules: [{ key: 'x', kind: 'fever_within_hours', colour: 'yellow', params: { hours: 0, threshold: 37.3 } }] }, 'out_of_range', 'rules[0].params.hours'],
     [{ rules: [{ key: 'x', kind: 'fever_within_hours', colour: 'yellow', params: { hours: 24, threshold: 36 } }] }, 'out_of_range', 'rules[0].params.threshold'],

@@ -195,18 +195,67 @@ static void test_negative_test(void **state)
     R[k].enabled = true;
     struct code_input in = fresh();
     EXPECT(in, CODE_YELLOW, "no_negative_test");
-    in.tests[0] = (struct code_test){true, NOW - 72 * H};
+    in.tests[0] = (struct code_test){CODE_TEST_NEGATIVE, NOW - 72 * H};
     in.n_tests = 1;
     EXPECT(in, CODE_GREEN, "");
     in.tests[0].sampled_at = NOW - 72 * H - 1;
     EXPECT(in, CODE_YELLOW, "no_negative_test");
-    in.tests[0] = (struct code_test){false, NOW - H}; /* a positive one is no negative */
-    EXPECT(in, CODE_YELLOW, "no_negative_test");
+    in.tests[0] =
+        (struct code_test){CODE_TEST_POSITIVE, NOW - H}; /* a positive one is no negative */
+    EXPECT(in, CODE_RED, "no_negative_test,positive_test");
     R[k].hours = 48;
-    in.tests[0] = (struct code_test){true, NOW - 50 * H};
+    in.tests[0] = (struct code_test){CODE_TEST_NEGATIVE, NOW - 50 * H};
     EXPECT(in, CODE_YELLOW, "no_negative_test");
     R[k].hours = 72;
     R[k].enabled = false;
+}
+
+/* A positive result is red for `days` from its sampling, whatever follows. */
+static void test_positive_test(void **state)
+{
+    (void)state;
+    struct code_input in = fresh();
+    in.tests[0] = (struct code_test){CODE_TEST_POSITIVE, NOW - 14 * DAY};
+    in.n_tests = 1;
+    EXPECT(in, CODE_RED, "positive_test");
+    in.tests[0].sampled_at = NOW - 14 * DAY - 1;
+    EXPECT(in, CODE_GREEN, "");
+    in.tests[0].sampled_at = NOW + 1; /* sampled in the future: not yet */
+    EXPECT(in, CODE_GREEN, "");
+    /* a later negative does not clear a positive */
+    in.tests[0] = (struct code_test){CODE_TEST_NEGATIVE, NOW - H};
+    in.tests[1] = (struct code_test){CODE_TEST_POSITIVE, NOW - DAY};
+    in.n_tests = 2;
+    EXPECT(in, CODE_RED, "positive_test");
+}
+
+/* A positive pool is yellow until a test sampled after it answers: a
+ * negative retest ends it (green), a positive one turns it into red. */
+static void test_pool_positive(void **state)
+{
+    (void)state;
+    struct code_input in = fresh();
+    in.tests[0] = (struct code_test){CODE_TEST_POOL_POSITIVE, NOW - 14 * DAY};
+    in.n_tests = 1;
+    EXPECT(in, CODE_YELLOW, "pool_positive");
+    in.tests[0].sampled_at = NOW - 14 * DAY - 1; /* out of the window */
+    EXPECT(in, CODE_GREEN, "");
+    /* an earlier negative leaves the mark */
+    in.tests[0] = (struct code_test){CODE_TEST_POOL_POSITIVE, NOW - DAY};
+    in.tests[1] = (struct code_test){CODE_TEST_NEGATIVE, NOW - DAY - 1};
+    in.n_tests = 2;
+    EXPECT(in, CODE_YELLOW, "pool_positive");
+    /* the retest, sampled 1 ms after the pool, negative: back to green */
+    in.tests[1] = (struct code_test){CODE_TEST_NEGATIVE, NOW - DAY + 1};
+    EXPECT(in, CODE_GREEN, "");
+    /* sampled at the same instant: the retest still wins */
+    in.tests[1].sampled_at = NOW - DAY;
+    EXPECT(in, CODE_GREEN, "");
+    /* the retest positive: red by the positive rule, the pool mark gone */
+    in.tests[1] = (struct code_test){CODE_TEST_POSITIVE, NOW - DAY + 1};
+    EXPECT(in, CODE_RED, "positive_test");
+    assert_int_equal(code_test_result_parse("pool_positive"), CODE_TEST_POOL_POSITIVE);
+    assert_int_equal(code_test_result_parse("invalid"), 0);
 }
 
 static void test_zones(void **state)
@@ -363,6 +412,8 @@ int main(void)
         cmocka_unit_test(test_fever_window_edges),
         cmocka_unit_test(test_risk_area_stays),
         cmocka_unit_test(test_negative_test),
+        cmocka_unit_test(test_positive_test),
+        cmocka_unit_test(test_pool_positive),
         cmocka_unit_test(test_zones),
         cmocka_unit_test(test_worst_colour_and_order),
         cmocka_unit_test(test_reasons_text),

@@ -220,6 +220,47 @@ static void tube_admission(void **state)
     }
 }
 
+/* A result meeting a tube: every state, and the same result again. */
+static void result_admission(void **state)
+{
+    (void)state;
+    bool repeat = true;
+    assert_int_equal(nat_result_admit(NAT_TUBE_OPEN, 0, NAT_RESULT_NEGATIVE, &repeat), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "tube_open");
+    assert_string_equal(err_last()->field, "barcode");
+    assert_false(repeat);
+    const enum nat_tube_state ok[] = {NAT_TUBE_CLOSED, NAT_TUBE_PACKED, NAT_TUBE_IN_TRANSIT,
+                                      NAT_TUBE_RECEIVED};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        assert_int_equal(nat_result_admit(ok[i], 0, NAT_RESULT_POSITIVE, &repeat), E_OK);
+        assert_false(repeat);
+    }
+    /* resulted: the same again is a no-op, another refused */
+    assert_int_equal(
+        nat_result_admit(NAT_TUBE_RESULTED, NAT_RESULT_INVALID, NAT_RESULT_INVALID, &repeat), E_OK);
+    assert_true(repeat);
+    assert_int_equal(
+        nat_result_admit(NAT_TUBE_RESULTED, NAT_RESULT_NEGATIVE, NAT_RESULT_POSITIVE, &repeat),
+        E_CONFLICT);
+    assert_string_equal(err_last()->slug, "result_conflict");
+    assert_string_equal(err_last()->field, "result");
+    assert_false(repeat);
+}
+
+/* The person's outcome: a positive pool is a retest, a single tube its result. */
+static void outcomes(void **state)
+{
+    (void)state;
+    assert_int_equal(nat_outcome_of(NAT_RESULT_NEGATIVE, 1), NAT_OUTCOME_NEGATIVE);
+    assert_int_equal(nat_outcome_of(NAT_RESULT_NEGATIVE, 10), NAT_OUTCOME_NEGATIVE);
+    assert_int_equal(nat_outcome_of(NAT_RESULT_POSITIVE, 1), NAT_OUTCOME_POSITIVE);
+    assert_int_equal(nat_outcome_of(NAT_RESULT_POSITIVE, 5), NAT_OUTCOME_RETEST);
+    assert_int_equal(nat_outcome_of(NAT_RESULT_POSITIVE, 20), NAT_OUTCOME_RETEST);
+    assert_int_equal(nat_outcome_of(NAT_RESULT_INVALID, 1), NAT_OUTCOME_INVALID);
+    assert_int_equal(nat_outcome_of(NAT_RESULT_INVALID, 10), NAT_OUTCOME_INVALID);
+    assert_int_equal(nat_outcome_of((enum nat_result)0, 10), 0);
+}
+
 static void duplicate_round(void **state)
 {
     (void)state;
@@ -295,7 +336,8 @@ int main(void)
         cmocka_unit_test(tube_sizes),        cmocka_unit_test(barcodes),
         cmocka_unit_test(tube_admission),    cmocka_unit_test(duplicate_round),
         cmocka_unit_test(transit_overdue),   cmocka_unit_test(box_states),
-        cmocka_unit_test(box_admission),
+        cmocka_unit_test(box_admission),     cmocka_unit_test(result_admission),
+        cmocka_unit_test(outcomes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

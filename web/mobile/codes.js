@@ -13,7 +13,7 @@ export const COLOURS = Object.fromEntries(
 );
 export const colourHex = (c) => COLOURS[c]?.hex || '#969799';
 
-export const TEST_RESULTS = { negative: '阴性', positive: '阳性' };
+export const TEST_RESULTS = { negative: '阴性', positive: '阳性', pool_positive: '混管阳性，待复核' };
 
 export const DIRECTIONS = [
   { value: 'in', text: '进入' },

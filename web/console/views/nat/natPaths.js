@@ -14,4 +14,5 @@ export const natPaths = {
   results: `${V1}/results`,
   batches: `${V1}/batches`,
   boxes: `${V1}/boxes`,
+  retests: `${V1}/retests`,
 };
