@@ -278,7 +278,6 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
-    nat_transit_worker_stop();
     nat_worker_stop();
     nat_lookup_stop();
     device_mqtt_stop();
@@ -379,12 +378,10 @@ int cmd_serve(int argc, char **argv)
         what = "release worker";
     else if ((e = export_jobs_start(c.db_url, export_purge_s))) /* export jobs, their purge */
         what = "export worker";
-    else if ((e = nat_worker_start(c.db_url, nat_sweep_s))) /* unattended testing sites */
+    else if ((e = nat_worker_start(c.db_url, nat_sweep_s))) /* unattended sites, overdue boxes */
         what = "nat worker";
     else if ((e = nat_lookup_start(c.db_url))) /* batch look-ups of test results */
         what = "nat look-up worker";
-    else if ((e = nat_transit_worker_start(c.db_url, nat_sweep_s))) /* overdue transport */
-        what = "nat transit worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -256,7 +256,9 @@ json_t *nat_clockin_json(const struct nat_clockin *c);
  */
 err nat_sweep_unattended(db *d, int64_t now, int64_t *n_r) MUST_USE;
 
-/* Run the sweep every `every_s` seconds (0: off; FK_NAT_SWEEP). */
+/* Run the sweeps of what time alone changes every `every_s` seconds (0:
+ * off; FK_NAT_SWEEP): unattended sites, then overdue boxes
+ * (nat_sweep_transit). One worker, one connection, for both. */
 err nat_worker_start(const char *db_url, int every_s) MUST_USE;
 void nat_worker_stop(void);
 
@@ -1046,10 +1048,6 @@ struct nat_batch_result {
 err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t client_id,
                         const struct nat_transport_record *recs, size_t n,
                         struct nat_batch_result *r) MUST_USE;
-
-/* Run the overdue sweep every `every_s` seconds (0: off; FK_NAT_SWEEP). */
-err nat_transit_worker_start(const char *db_url, int every_s) MUST_USE;
-void nat_transit_worker_stop(void);
 
 /* ---- laboratory results (检测结果) ---- */
 

@@ -751,13 +751,19 @@ err nat_sweep_unattended(db *d, int64_t now, int64_t *n_r)
     return e;
 }
 
+/* *n_r: the sites flagged and the boxes found overdue */
 static err sweep_run(db *d, int64_t now, void *ctx, int64_t *n_r)
 {
     (void)ctx;
-    return nat_sweep_unattended(d, now, n_r);
+    int64_t sites = 0, boxes = 0;
+    err e = nat_sweep_unattended(d, now, &sites);
+    if (!e)
+        e = nat_sweep_transit(d, now, &boxes);
+    *n_r = sites + boxes;
+    return e;
 }
 
-static struct periodic sweeper = PERIODIC_INIT("nat_unattended", sweep_run, NULL);
+static struct periodic sweeper = PERIODIC_INIT("nat_sweep", sweep_run, NULL);
 
 err nat_worker_start(const char *db_url, int every_s)
 {

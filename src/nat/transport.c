@@ -22,7 +22,6 @@
 #include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
-#include "db/periodic.h"
 #include "db/query.h"
 #include "nat/internal.h"
 
@@ -757,22 +756,4 @@ err nat_sweep_transit(db *d, int64_t now, int64_t *n_r)
     if (n_r)
         *n_r = raised;
     return e;
-}
-
-static err sweep_run(db *d, int64_t now, void *ctx, int64_t *n_r)
-{
-    (void)ctx;
-    return nat_sweep_transit(d, now, n_r);
-}
-
-static struct periodic sweeper = PERIODIC_INIT("nat_transit", sweep_run, NULL);
-
-err nat_transit_worker_start(const char *db_url, int every_s)
-{
-    return periodic_start(&sweeper, db_url, every_s);
-}
-
-void nat_transit_worker_stop(void)
-{
-    periodic_stop(&sweeper);
 }
