@@ -3,7 +3,9 @@
  *
  *   POST /api/v1/nat/results                 one tube's result (the console)
  *   POST /api/v1/nat/results/batch           a laboratory system's batch (up to 10,000; dry_run)
- *   POST /api/v1/nat/results/upload          an xlsx with row errors (?dry_run=1), as a job
+ *   POST /api/v1/nat/results/upload          an xlsx (?dry_run=1): 202 {job_id, rows}, applied on
+ *                                            the import worker (row errors: the job's result
+ *                                            and GET /api/v1/jobs/{id}/errors.xlsx)
  *   GET  /api/v1/nat/results/template.xlsx   the upload template
  *   GET  /api/v1/nat/retests                 retests and resamples in scope (masked names)
  *
@@ -112,9 +114,9 @@ static const struct jfield batch_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static err reply_report(struct req *r, err e, const char *action, json_t *report, int64_t job)
+static err reply_report(struct req *r, err e, const char *action, json_t *report)
 {
-    if ((e = req_write_done(r, e, action, "job", job,
+    if ((e = req_write_done(r, e, action, "job", 0,
                             e ? NULL
                               : arena_printf(r->a,
                                              "total=%lld applied=%lld repeated=%lld failed=%lld "
@@ -129,8 +131,6 @@ static err reply_report(struct req *r, err e, const char *action, json_t *report
         json_decref(report);
         return e;
     }
-    if (job)
-        json_set_id(report, "job_id", job);
     return reply_json(r, 200, report);
 }
 
@@ -160,30 +160,38 @@ static err post_batch(struct req *r)
                              &report);
     else
         json_decref(errors);
-    return reply_report(r, e, "nat.result.batch", report, 0);
+    return reply_report(r, e, "nat.result.batch", report);
 }
 
+/* The upload is checked here (whole-file faults answer 400) and applied
+ * on the import worker: 202 {job_id, rows, dry_run}. */
 static err post_upload(struct req *r)
 {
+    int64_t dry = 0;
     size_t n;
     const char *body = req_raw_body(r, &n);
-    const char *dry = req_query(r, "dry_run");
-    bool dry_run = dry && !strcmp(dry, "1");
-    json_t *report = NULL;
-    int64_t job = 0;
-    const char *inst;
-    db_hold(r->db); /* the results, the job and the entry commit together */
-    err e = institution_of(r, &inst);
+    long rows = 0;
+    err e = req_query_int64(r, "dry_run", 0, 1, &dry);
     if (!e)
-        e = nat_result_upload(r->db, r->a, r->who, inst, body, n, dry_run, &report);
-    if (!e && !(e = job_create(r->db, r->who, "nat.result_upload", &job))) {
-        char *text = json_dumps(report, JSON_COMPACT);
-        int64_t total = json_int(report, "total", 0);
-        e = text ? job_update(r->db, job, "done", total, total, text)
-                 : err_set(E_NOMEM, NULL, NULL, NULL);
-        free(text);
+        e = nat_result_upload_check(body, n, &rows);
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "nat.result.upload", "job", 0, e,
+                             arena_printf(r->a, "bytes=%zu", n));
+    int64_t job;
+    db_hold(r->db); /* the job and its entry commit together */
+    if ((e = job_create(r->db, r->who, "nat.result_upload", &job))) {
+        err_ignore(db_release(r->db, false));
+        return e;
     }
-    return reply_report(r, e, "nat.result.upload", report, job);
+    req_audit(r, "nat.result.upload_queued", "job", job, "ok",
+              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, dry ? " dry_run" : ""));
+    if ((e = db_release(r->db, true)))
+        return e;
+    if ((e = nat_result_upload_submit(r->db, job, r->who, body, n, rows, dry)))
+        return e;
+    json_t *o = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "dry_run", dry != 0);
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
 }
 
 static err get_template(struct req *r)

@@ -1166,18 +1166,29 @@ err nat_result_batch(db *d, arena *a, const struct principal *who, const char *i
                      const struct nat_result_input *in, const long *rows, size_t n, bool dry_run,
                      json_t *prior, int64_t prior_failed, json_t **report_r) MUST_USE;
 
+#define NAT_RESULT_SHEET "检测结果"
+
 /*
- * An upload of results (xlsx: sheet 检测结果 or the first):
- * columns 试管条码, 检测结果 (阴性/阳性/无效 or negative/positive/invalid),
- * 报告时间 (optional: a date-time cell or "YYYY-MM-DD HH:MM[:SS]", China
- * time). Whole-file faults are E_INPUT with no change ("empty",
- * "invalid_xlsx"…, also for a first row that is not the template's header,
- * "too_many_rows"); a malformed row is reported with its row number and
- * the others recorded as by
- * nat_result_batch.
+ * An upload of results (xlsx: sheet 检测结果 or the first): columns
+ * 试管条码, 检测结果 (阴性/阳性/无效 or negative/positive/invalid), 报告时间
+ * (optional: a date-time cell or "YYYY-MM-DD HH:MM[:SS]", China time).
+ *
+ * nat_result_upload_check: the structure, before a job is queued. Whole-
+ * file faults are E_INPUT ("empty", "invalid_xlsx"…, also for a first row
+ * that is not the template's header, "too_many_rows" past
+ * NAT_RESULTS_MAX); *rows_r the data rows.
+ *
+ * nat_result_upload_submit: queue the upload (job "nat.result_upload"; the
+ * bytes are copied) on the import worker (job/import.h). A malformed row
+ * is reported with its row number and the others recorded as by
+ * nat_result_batch, with the audit entry nat.result.upload in the same
+ * transaction (a dry run rolls the results back). The job's result is
+ * the batch's report with "report": true when the failed rows, marked,
+ * are at GET /api/v1/jobs/{id}/errors.xlsx.
  */
-err nat_result_upload(db *d, arena *a, const struct principal *who, const char *institution,
-                      const void *data, size_t n, bool dry_run, json_t **report_r) MUST_USE;
+err nat_result_upload_check(const void *data, size_t n, long *rows_r) MUST_USE;
+err nat_result_upload_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                             size_t n, long rows, bool dry_run) MUST_USE;
 
 /* The upload template (xlsx, sheet 检测结果) to an unlinked temporary file. */
 err nat_result_template(int *fd_r, int64_t *size_r) MUST_USE;
