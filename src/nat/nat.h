@@ -517,6 +517,17 @@ err nat_city_template(int *fd_r, int64_t *size_r) MUST_USE;
  */
 err nat_city_import(db *d, arena *a, const void *data, size_t n, json_t **result_r) MUST_USE;
 
+/* The upload's structure before a job is queued: nat_city_import's
+ * whole-file faults (the rows are read into `a`, nothing is written);
+ * *rows_r the data rows. */
+err nat_city_import_check(arena *a, const void *data, size_t n, long *rows_r) MUST_USE;
+
+/* Queue nat_city_import (job "nat.city_import"; the bytes are copied) on
+ * the import worker (job/import.h), with the audit entry nat.city.import
+ * in its transaction; the job's result is nat_city_import's. */
+err nat_city_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                           size_t n, long rows) MUST_USE;
+
 struct nat_city_filter {
     enum nat_match_state state; /* 0 any */
     const char *q;              /* code, name or address contains */
