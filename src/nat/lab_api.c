@@ -2,7 +2,8 @@
  * HTTP handlers of laboratory results (检测结果; nat.h "laboratory results"):
  *
  *   POST /api/v1/nat/results                 one tube's result (the console)
- *   POST /api/v1/nat/results/batch           a laboratory system's batch (up to 10,000; dry_run)
+ *   POST /api/v1/nat/results/batch           a laboratory system's batch (up to 10,000, 1,000 on
+ *                                            PostgreSQL: it runs in the request; dry_run)
  *   POST /api/v1/nat/results/upload          an xlsx (?dry_run=1): 202 {job_id, rows}, applied on
  *                                            the import worker (row errors: the job's result
  *                                            and GET /api/v1/jobs/{id}/errors.xlsx)
@@ -138,6 +139,13 @@ static err post_batch(struct req *r)
 {
     json_t *records = json_object_get(r->body, "records"), *v;
     size_t n = json_array_size(records), i, k = 0;
+    if (db_kind(r->db) == DB_POSTGRES && n > NAT_RESULTS_MAX_PG)
+        return audit_refusal(
+            r->db, r->who, r->ip, "nat.result.batch", "job", 0,
+            err_set(E_INPUT, "too_many_rows", "records",
+                    "一次最多提交%d条检测结果：请分批提交，或上传 Excel（最多%d行）",
+                    NAT_RESULTS_MAX_PG, NAT_RESULTS_MAX),
+            arena_printf(r->a, "records=%zu", n));
     struct nat_result_input *in = arena_alloc(r->a, n * sizeof *in);
     long *rows = arena_alloc(r->a, n * sizeof *rows);
     json_t *errors = json_array(), *report = NULL;
@@ -248,8 +256,9 @@ const struct route nat_lab_routes[] = {
     {M_POST, "/api/v1/nat/results", post_result, PERM_NAT_RESULT, 0, result_fields,
      "录入一支试管的检测结果（阴性、阳性、无效）", "nat", 0},
     {M_POST, "/api/v1/nat/results/batch", post_batch, PERM_NAT_RESULT, 0, batch_fields,
-     "检测机构系统批量回传检测结果（每批最多10000条，幂等，逐条报错，dry_run 仅校验）", "nat",
-     BATCH_MAX},
+     "检测机构系统批量回传检测结果（每批最多10000条，PostgreSQL 上1000条，幂等，逐条报错，dry_run "
+     "仅校验）",
+     "nat", BATCH_MAX},
     {M_POST, "/api/v1/nat/results/upload", post_upload, PERM_NAT_RESULT, ROUTE_RAW_BODY, NULL,
      "上传检测结果 Excel（逐行报错，其余照常录入；dry_run=1 仅校验）", "nat", UPLOAD_MAX},
     {M_GET, "/api/v1/nat/results/template.xlsx", get_template, PERM_NAT_RESULT, 0, NULL,

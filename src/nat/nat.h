@@ -1129,8 +1129,12 @@ enum nat_outcome nat_outcome_of(enum nat_result result, int64_t size);
 err nat_result_admit(enum nat_tube_state state, int current, enum nat_result result,
                      bool *repeat_r) MUST_USE;
 
-#define NAT_RESULTS_MAX       10000 /* records of one batch or upload */
-#define NAT_RESULT_ERRORS_MAX 500   /* errors a report lists (the count covers all) */
+#define NAT_RESULTS_MAX 10000 /* records of one batch or upload */
+/* Records of one batch on PostgreSQL: the batch runs in the request (about
+ * 10 ms a tube there), so it holds its event loop 10 s at most; an upload
+ * runs on the import worker and keeps NAT_RESULTS_MAX. */
+#define NAT_RESULTS_MAX_PG    1000
+#define NAT_RESULT_ERRORS_MAX 500 /* errors a report lists (the count covers all) */
 
 struct nat_result_input {
     const char *barcode;

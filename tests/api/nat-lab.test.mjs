@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startCityWith, CITY_STAFF, expectError, auditEntries, sqlRun, residentId } from './lib.mjs';
+import { startCityWith, CITY_STAFF, expectError, auditEntries, sqlRun, residentId, onPostgres } from './lib.mjs';
 
 const PW = 'Nat-lab-2024!';
 const S1 = '110101001000'; // 东华门街道
@@ -414,6 +414,11 @@ test('scope: a street sees the retests of its own people only; another district 
   expectError(await labXc.get('/api/v1/nat/tubes/LAB-A01'), 404, 'not_found');
   const records = Array.from({ length: 10001 }, (_, i) => ({ barcode: `LAB-X${i}`, result: 'negative' }));
   expectError(await lab.post('/api/v1/nat/results/batch', { records }), 400, 'too_many_rows');
+  // on PostgreSQL the batch (run in the request) takes 1,000 at most; SQLite takes them
+  const big = Array.from({ length: 1001 }, (_, i) => ({ barcode: `LAB-Y${i}`, result: 'negative' }));
+  r = await lab.post('/api/v1/nat/results/batch', { records: big, dry_run: true });
+  if (onPostgres) expectError(r, 400, 'too_many_rows', 'records');
+  else assert.deepEqual([r.status, r.body.total, r.body.failed], [200, 1001, 1001]);
   // 600 malformed records and an unknown tube: all counted, the first 500 listed by row
   const bad = Array.from({ length: 600 }, (_, i) => ({ barcode: `LAB-X${i}`, result: 'perhaps' }));
   bad.push({ barcode: 'LAB-NONE01', result: 'negative' });
