@@ -45,6 +45,7 @@ static const struct {
 } reports[] = {
     {"case.import", "observation.import_errors"},
     {"hotline.import", "hotline.import_errors"},
+    {"nat.result_upload", "nat.result.upload_errors"},
 };
 
 static err get_errors(struct req *r)

@@ -14,6 +14,7 @@
 
 #include "base/id.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
@@ -21,8 +22,11 @@
 #include "case/case.h"
 #include "code/code.h"
 #include "db/query.h"
+#include "job/import.h"
+#include "job/job.h"
 #include "nat/nat.h"
 #include "person/person.h"
+#include "security/audit.h"
 #include "security/mask.h"
 #include "stats/stats.h"
 #include "task/task.h"
@@ -655,9 +659,14 @@ static int by_row(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-err nat_result_batch(db *d, arena *a, const struct principal *who, const char *institution,
+/* Told of each record that failed (its index and why): an upload keeps
+ * the row for its error report. */
+typedef void (*fail_fn)(void *ctx, size_t i, const struct err_detail *x);
+
+static err batch_run(db *d, arena *a, const struct principal *who, const char *institution,
                      const struct nat_result_input *in, const long *rows, size_t n, bool dry_run,
-                     json_t *prior, int64_t prior_failed, json_t **report_r)
+                     json_t *prior, int64_t prior_failed, fail_fn on_fail, void *ctx,
+                     json_t **report_r)
 {
     json_t *errors = prior ? prior : json_array();
     int64_t applied = 0, repeated = 0, failed = prior_failed, retests = 0, reports = 0;
@@ -687,6 +696,8 @@ err nat_result_batch(db *d, arena *a, const struct principal *who, const char *i
         if (e == E_INPUT || e == E_NOT_FOUND || e == E_CONFLICT) {
             const struct err_detail *x = err_last();
             error_add(errors, rows ? rows[i] : (long)i + 1, in[i].barcode, x);
+            if (on_fail)
+                on_fail(ctx, i, x);
             failed++;
             err_clear();
             e = E_OK;
@@ -735,23 +746,50 @@ err nat_result_batch(db *d, arena *a, const struct principal *who, const char *i
     return *report_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
 }
 
+err nat_result_batch(db *d, arena *a, const struct principal *who, const char *institution,
+                     const struct nat_result_input *in, const long *rows, size_t n, bool dry_run,
+                     json_t *prior, int64_t prior_failed, json_t **report_r)
+{
+    return batch_run(d, a, who, institution, in, rows, n, dry_run, prior, prior_failed, NULL, NULL,
+                     report_r);
+}
+
 /* ---- upload -------------------------------------------------------------------------------- */
 
 enum { C_BARCODE, C_RESULT, C_AT, C__COUNT };
 static const char *const heads[C__COUNT] = {"试管条码", "检测结果", "报告时间"};
 static const char *const col_fields[C__COUNT] = {"barcode", "result", "at"};
 
+enum pass { PASS_CHECK, PASS_PARSE };
+
 struct upload {
+    enum pass pass;
     arena *a;
     struct nat_result_input *in;
     long *rows;
+    struct xlsx_cell (*cells)[C__COUNT]; /* each record's cells, for the error report */
     size_t n, cap;
     json_t *errors;
     int64_t failed;
+    long data_rows;
     bool header_seen;
+    struct import_failures fail;
+    err fatal; /* keeping a failed row ran out of memory */
+    db *d;     /* the parse pass: progress of job_id */
+    int64_t job_id, total;
 };
 
-static void row_error(struct upload *u, long row, int col, const char *slug, const char *msg)
+static void keep(struct upload *u, long row, const struct xlsx_cell *cells, int col,
+                 const char *msg)
+{
+    struct import_mark m = {col, msg};
+    err e = import_failures_keep(&u->fail, row, cells, C__COUNT, &m, 1);
+    if (e && !u->fatal)
+        u->fatal = e;
+}
+
+static void row_error(struct upload *u, long row, const struct xlsx_cell *cells, int col,
+                      const char *slug, const char *msg)
 {
     struct err_detail x = {.code = E_INPUT};
     char name[XLSX_COL_NAME];
@@ -760,7 +798,19 @@ static void row_error(struct upload *u, long row, int col, const char *slug, con
     snprintf(x.field, sizeof x.field, "%s", col_fields[col]);
     snprintf(x.message, sizeof x.message, "第%ld行%s列（%s）：%s", row, name, heads[col], msg);
     error_add(u->errors, row, NULL, &x);
+    keep(u, row, cells, col, msg);
     u->failed++;
+}
+
+/* A record the batch refused: its row in the report, marked at its field. */
+static void record_failed(void *ctx, size_t i, const struct err_detail *x)
+{
+    struct upload *u = ctx;
+    int col = -1;
+    for (int c = 0; c < C__COUNT; c++)
+        if (!strcmp(x->field, col_fields[c]))
+            col = c;
+    keep(u, u->rows[i], u->cells[i], col, x->message);
 }
 
 static bool result_parse(const char *s, enum nat_result *r_r)
@@ -786,77 +836,216 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
 {
     struct upload *u = ctx;
     const struct xlsx_cell empty = {.type = XLSX_EMPTY, .text = ""};
-    const struct xlsx_cell *c[C__COUNT];
-    for (int i = 0; i < C__COUNT; i++)
-        c[i] = (size_t)i < n ? &cells[i] : &empty;
+    struct xlsx_cell c[C__COUNT];
+    for (int i = 0; i < C__COUNT; i++) {
+        c[i] = (size_t)i < n ? cells[i] : empty;
+        c[i].col = i;
+    }
     if (!u->header_seen) {
         u->header_seen = true;
-        if (strcmp(c[C_BARCODE]->text, heads[C_BARCODE]) ||
-            strcmp(c[C_RESULT]->text, heads[C_RESULT]))
+        if (strcmp(c[C_BARCODE].text, heads[C_BARCODE]) ||
+            strcmp(c[C_RESULT].text, heads[C_RESULT]))
             return err_set(E_INPUT, "invalid_xlsx", NULL,
                            "第%ld行应为表头：试管条码、检测结果、报告时间（请使用导入模板）", row);
         return E_OK;
     }
-    if (u->n == NAT_RESULTS_MAX)
+    if (u->data_rows++ == NAT_RESULTS_MAX)
         return err_set(E_INPUT, "too_many_rows", NULL, "一次最多导入%d条检测结果", NAT_RESULTS_MAX);
-    struct nat_result_input r = {.barcode = arena_strdup(u->a, c[C_BARCODE]->text)};
+    if (u->pass == PASS_CHECK)
+        return E_OK;
+    if (u->data_rows % 1000 == 0)
+        err_ignore(job_update(u->d, u->job_id, "running", u->data_rows, u->total, NULL));
+    struct nat_result_input r = {.barcode = arena_strdup(u->a, c[C_BARCODE].text)};
     if (!*r.barcode) {
-        row_error(u, row, C_BARCODE, "required", "请填写试管条码");
+        row_error(u, row, c, C_BARCODE, "required", "请填写试管条码");
         return E_OK;
     }
     if (!nat_barcode_valid(r.barcode)) {
-        row_error(u, row, C_BARCODE, "invalid_barcode", "试管条码应为6到32位字母、数字或连字符");
+        row_error(u, row, c, C_BARCODE, "invalid_barcode", "试管条码应为6到32位字母、数字或连字符");
         return E_OK;
     }
-    if (!result_parse(c[C_RESULT]->text, &r.result)) {
-        row_error(u, row, C_RESULT, *c[C_RESULT]->text ? "invalid_value" : "required",
+    if (!result_parse(c[C_RESULT].text, &r.result)) {
+        row_error(u, row, c, C_RESULT, *c[C_RESULT].text ? "invalid_value" : "required",
                   "检测结果只能是阴性、阳性或无效");
         return E_OK;
     }
-    if (c[C_AT]->type == XLSX_DATE)
-        r.at = c[C_AT]->ms;
-    else if (*c[C_AT]->text && !china_time_parse(c[C_AT]->text, &r.at)) {
-        row_error(u, row, C_AT, "invalid_time", "报告时间应为日期时间，如 2024-05-01 08:30");
+    if (c[C_AT].type == XLSX_DATE)
+        r.at = c[C_AT].ms;
+    else if (*c[C_AT].text && !china_time_parse(c[C_AT].text, &r.at)) {
+        row_error(u, row, c, C_AT, "invalid_time", "报告时间应为日期时间，如 2024-05-01 08:30");
         return E_OK;
     }
     if (u->n == u->cap) {
         size_t cap = u->cap ? 2 * u->cap : 256;
         struct nat_result_input *in = arena_alloc(u->a, cap * sizeof *in);
         long *rows = arena_alloc(u->a, cap * sizeof *rows);
+        struct xlsx_cell(*kept)[C__COUNT] = arena_alloc(u->a, cap * sizeof *kept);
         if (u->n) {
             memcpy(in, u->in, u->n * sizeof *in);
             memcpy(rows, u->rows, u->n * sizeof *rows);
+            memcpy(kept, u->cells, u->n * sizeof *kept);
         }
         u->in = in;
         u->rows = rows;
+        u->cells = kept;
         u->cap = cap;
+    }
+    for (int i = 0; i < C__COUNT; i++) {
+        u->cells[u->n][i] = c[i];
+        u->cells[u->n][i].text = arena_strdup(u->a, c[i].text);
     }
     u->rows[u->n] = row;
     u->in[u->n++] = r;
     return E_OK;
 }
 
-err nat_result_upload(db *d, arena *a, const struct principal *who, const char *institution,
-                      const void *data, size_t n, bool dry_run, json_t **report_r)
+/* The header and NAT_RESULTS_MAX rows; one more is too many. */
+static const struct xlsx_limits limits = {.max_rows = NAT_RESULTS_MAX + 2, .max_cols = 16};
+
+static err upload_read(const void *data, size_t n, struct upload *u)
+{
+    err e = xlsx_read_buffer(data, n, NAT_RESULT_SHEET, &limits, on_row, u);
+    if (e == E_INPUT && !strcmp(err_last()->slug, "xlsx_sheet_not_found"))
+        e = xlsx_read_buffer(data, n, NULL, &limits, on_row, u);
+    return e;
+}
+
+err nat_result_upload_check(const void *data, size_t n, long *rows_r)
 {
     if (!n)
         return err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 文件");
-    struct upload u = {.a = a, .errors = json_array()};
-    if (!u.errors)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    /* the header and NAT_RESULTS_MAX rows; one more is too many */
-    struct xlsx_limits lim = {.max_rows = NAT_RESULTS_MAX + 2, .max_cols = 16};
-    err e = xlsx_read_buffer(data, n, "检测结果", &lim, on_row, &u);
-    if (e == E_INPUT && !strcmp(err_last()->slug, "xlsx_sheet_not_found"))
-        e = xlsx_read_buffer(data, n, NULL, &lim, on_row, &u);
-    if (!e && !u.n && !u.failed)
+    struct upload u = {.pass = PASS_CHECK};
+    err e = upload_read(data, n, &u);
+    if (!e && !u.data_rows)
         e = err_set(E_INPUT, "empty", NULL, "文件中没有数据：请按模板填写后再导入");
-    if (e) {
-        json_decref(u.errors);
+    if (!e)
+        *rows_r = u.data_rows;
+    return e;
+}
+
+/* ---- the upload job ------------------------------------------------------------------------- */
+
+struct upload_job {
+    int64_t job_id;
+    struct principal who;
+    void *data;
+    size_t n;
+    long rows;
+    bool dry_run;
+};
+
+static void upload_job_free(void *arg)
+{
+    struct upload_job *j = arg;
+    free(j->data);
+    free(j);
+}
+
+/* The results and the audit entry in one transaction (the batch's is a
+ * savepoint of it; a dry run's is rolled back, its entry kept). */
+static err upload_apply(db *d, const struct upload_job *j, struct upload *u, json_t **report_r)
+{
+    const char *inst;
+    err e = nat_lab_institution(d, u->a, j->who.user_id, &inst);
+    if (e || (e = db_begin(d))) {
+        json_decref(u->errors);
         return e;
     }
-    return nat_result_batch(d, a, who, institution, u.in, u.rows, u.n, dry_run, u.errors, u.failed,
-                            report_r);
+    e = batch_run(d, u->a, &j->who, inst, u->in, u->rows, u->n, j->dry_run, u->errors, u->failed,
+                  record_failed, u, report_r);
+    if (!e && u->fatal)
+        e = u->fatal;
+    if (!e) {
+        json_t *rp = *report_r;
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "total=%lld applied=%lld repeated=%lld failed=%lld retests=%lld reports=%lld "
+                 "dry_run=%d",
+                 (long long)json_int(rp, "total", 0), (long long)json_int(rp, "applied", 0),
+                 (long long)json_int(rp, "repeated", 0), (long long)json_int(rp, "failed", 0),
+                 (long long)json_int(rp, "retests", 0), (long long)json_int(rp, "reports", 0),
+                 j->dry_run);
+        struct audit_entry ae = {.user_id = j->who.user_id,
+                                 .username = j->who.username,
+                                 .role = j->who.roles,
+                                 .ip = "",
+                                 .action = "nat.result.upload",
+                                 .object_type = "job",
+                                 .object_id = j->job_id,
+                                 .result = "ok",
+                                 .detail = detail};
+        if (!(e = audit_log(d, &ae)))
+            e = db_commit(d);
+    }
+    if (e) {
+        db_rollback(d);
+        json_decref(*report_r);
+        *report_r = NULL;
+    }
+    return e;
+}
+
+static void run_upload(db *d, void *arg)
+{
+    struct upload_job *j = arg;
+    /* the job runs on the import worker's thread: no caller's arena to take */
+    arena *a = arena_new(1 << 16);    /* the records and their cells */
+    arena *kept = arena_new(1 << 16); /* the failed rows, until the report is written */
+    struct upload u = {.pass = PASS_PARSE,
+                       .a = a,
+                       .errors = json_array(),
+                       .fail = {.a = kept},
+                       .d = d,
+                       .job_id = j->job_id,
+                       .total = 2 * (int64_t)j->rows};
+    json_t *report = NULL;
+    err_ignore(job_update(d, j->job_id, "running", 0, u.total, NULL)); /* display only */
+    err e = a && kept && u.errors ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+    if (!e)
+        e = upload_read(j->data, j->n, &u);
+    if (!e && u.fatal)
+        e = u.fatal;
+    if (!e) {
+        err_ignore(job_update(d, j->job_id, "running", j->rows, u.total, NULL));
+        e = upload_apply(d, j, &u, &report);
+    } else
+        json_decref(u.errors);
+    if (e) {
+        import_job_fail(d, j->job_id, "nat.result_upload", e);
+        goto out;
+    }
+    import_failures_sort(&u.fail);
+    bool written = false;
+    if (u.fail.n &&
+        !(e = import_report_write(j->job_id, NAT_RESULT_SHEET, heads, C__COUNT, &u.fail)))
+        written = true;
+    else if (u.fail.n)
+        log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
+    json_object_set_new(report, "report", json_boolean(written));
+    char *s = json_dumps(report, JSON_COMPACT);
+    json_decref(report);
+    err_ignore(job_update(d, j->job_id, "done", j->rows, j->rows, s)); /* display */
+    free(s);
+out:
+    import_failures_free(&u.fail);
+    arena_free(&kept);
+    arena_free(&a);
+}
+
+err nat_result_upload_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                             size_t n, long rows, bool dry_run)
+{
+    struct upload_job *j = calloc(1, sizeof *j);
+    void *copy = malloc(n ? n : 1);
+    if (!j || !copy) {
+        free(j);
+        free(copy);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    memcpy(copy, data, n);
+    *j = (struct upload_job){
+        .job_id = job_id, .who = *who, .data = copy, .n = n, .rows = rows, .dry_run = dry_run};
+    return import_worker_submit(d, run_upload, upload_job_free, j);
 }
 
 err nat_result_template(int *fd_r, int64_t *size_r)
@@ -865,7 +1054,7 @@ err nat_result_template(int *fd_r, int64_t *size_r)
     err e = xlsx_writer_open_temp(NULL, &w);
     if (e)
         return e;
-    if ((e = xlsx_sheet_add(w, "检测结果"))) {
+    if ((e = xlsx_sheet_add(w, NAT_RESULT_SHEET))) {
         err_ignore(xlsx_close(&w)); /* the first error is the one to report */
         return e;
     }

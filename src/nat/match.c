@@ -28,7 +28,10 @@
 #include "base/validate.h"
 #include "base/xlsx.h"
 #include "db/query.h"
+#include "job/import.h"
+#include "job/job.h"
 #include "nat/nat.h"
+#include "security/audit.h"
 
 /* ---- states and thresholds ------------------------------------------------------- */
 
@@ -935,6 +938,109 @@ rollback:
 out:
     json_decref(u.errors);
     return e;
+}
+
+err nat_city_import_check(arena *a, const void *data, size_t n, long *rows_r)
+{
+    if (!n)
+        return err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 或 CSV 文件");
+    struct upload u = {.a = a, .errors = json_array()};
+    if (!u.errors)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    bool xlsx = n >= 4 && !memcmp(data, "PK\3\4", 4);
+    err e = xlsx ? read_xlsx(&u, data, n) : read_csv(&u, data, n);
+    if (!e && !u.total)
+        e = err_set(E_INPUT, "empty", NULL, "文件中没有数据：请按模板填写后再导入");
+    json_decref(u.errors);
+    if (!e)
+        *rows_r = (long)u.total;
+    return e;
+}
+
+/* ---- the import job ------------------------------------------------------------------------- */
+
+struct city_job {
+    int64_t job_id;
+    struct principal who;
+    void *data;
+    size_t n;
+    long rows;
+};
+
+static void city_job_free(void *arg)
+{
+    struct city_job *j = arg;
+    free(j->data);
+    free(j);
+}
+
+/* The rows and the audit entry in one transaction (the import's own is a
+ * savepoint of it). */
+static err city_apply(db *d, arena *a, const struct city_job *j, json_t **res_r)
+{
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = nat_city_import(d, a, j->data, j->n, res_r))) {
+        db_rollback(d);
+        return e;
+    }
+    json_t *res = *res_r;
+    char detail[200];
+    snprintf(detail, sizeof detail, "bytes=%zu total=%lld created=%lld updated=%lld failed=%lld",
+             j->n, (long long)json_int(res, "total", 0), (long long)json_int(res, "created", 0),
+             (long long)json_int(res, "updated", 0), (long long)json_int(res, "failed", 0));
+    struct audit_entry ae = {.user_id = j->who.user_id,
+                             .username = j->who.username,
+                             .role = j->who.roles,
+                             .ip = "",
+                             .action = "nat.city.import",
+                             .object_type = "job",
+                             .object_id = j->job_id,
+                             .result = "ok",
+                             .detail = detail};
+    if (!(e = audit_log(d, &ae)) && !(e = db_commit(d)))
+        return E_OK;
+    db_rollback(d);
+    json_decref(res);
+    *res_r = NULL;
+    return e;
+}
+
+static void run_city(db *d, void *arg)
+{
+    struct city_job *j = arg;
+    /* the job runs on the import worker's thread: no caller's arena to take */
+    arena *a = arena_new(1 << 16);
+    json_t *res = NULL;
+    err_ignore(job_update(d, j->job_id, "running", 0, j->rows, NULL)); /* display only */
+    err e = a ? city_apply(d, a, j, &res) : err_set(E_NOMEM, NULL, NULL, NULL);
+    if (e) {
+        import_job_fail(d, j->job_id, "nat.city_import", e);
+        arena_free(&a);
+        return;
+    }
+    int64_t total = json_int(res, "total", 0);
+    char *text = json_dumps(res, JSON_COMPACT);
+    json_decref(res);
+    err_ignore(job_update(d, j->job_id, "done", total, total, text)); /* display */
+    free(text);
+    arena_free(&a);
+}
+
+err nat_city_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                           size_t n, long rows)
+{
+    struct city_job *j = calloc(1, sizeof *j);
+    void *copy = malloc(n ? n : 1);
+    if (!j || !copy) {
+        free(j);
+        free(copy);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    memcpy(copy, data, n);
+    *j = (struct city_job){.job_id = job_id, .who = *who, .data = copy, .n = n, .rows = rows};
+    return import_worker_submit(d, run_city, city_job_free, j);
 }
 
 /* ---- reading -------------------------------------------------------------------------------- */

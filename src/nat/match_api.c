@@ -3,21 +3,18 @@
  * district's sites (东软核酸数据匹配; nat.h "the city's site list"):
  *
  *   GET  /api/v1/nat/city-sites/template.xlsx   the import template
- *   POST /api/v1/nat/city-sites/import          xlsx or CSV: a job, done at once, with row errors
- *   GET  /api/v1/nat/city-sites                 the list in scope (state, q, paging)
- *   GET  /api/v1/nat/city-sites/lookup?code=    the district site of a city code
- *   GET  /api/v1/nat/city-sites/{id}            one, with its candidates
- *   POST /api/v1/nat/city-sites/{id}/review     confirm a site, or no match
- *   POST /api/v1/nat/city-sites/rematch         re-run matching for the undecided ones
+ *   POST /api/v1/nat/city-sites/import          xlsx or CSV: 202 {job_id, rows}, on the import
+ * worker GET  /api/v1/nat/city-sites                 the list in scope (state, q, paging) GET
+ * /api/v1/nat/city-sites/lookup?code=    the district site of a city code GET
+ * /api/v1/nat/city-sites/{id}            one, with its candidates POST
+ * /api/v1/nat/city-sites/{id}/review     confirm a site, or no match POST
+ * /api/v1/nat/city-sites/rematch         re-run matching for the undecided ones
  *
- * The import runs in the request, on the event loop that took it: the
- * city's list for a district is a few hundred to a few thousand rows
- * (NAT_CITY_ROWS_MAX at most; 10,000 rows against 500 district sites take
- * 0.65 s on SQLite and 2.4 s on PostgreSQL, docs/nat.md), and it is an
- * occasional task of the command centre, so it has no worker thread of
- * its own. It is recorded as a job ("nat.city_import") with its result
- * and row errors, so the console shows it as every import. City sites hold
- * no personal data: reads are not audited, every write is.
+ * The import is checked in the request (whole-file faults answer 400) and
+ * applied on the import worker (job/import.h) as the job "nat.city_import",
+ * whose result holds the counts and the row errors (the console polls it
+ * as every import). City sites hold no personal data: reads are not
+ * audited, every write is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,44 +39,32 @@ static err get_template(struct req *r)
     return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
 }
 
+/* Checked here (whole-file faults answer 400), applied on the import
+ * worker: 202 {job_id, rows}. */
 static err post_import(struct req *r)
 {
     size_t n;
     const char *body = req_raw_body(r, &n);
-    json_t *res = NULL;
-    int64_t job = 0;
-    db_hold(r->db); /* the rows, the job and the entry commit together */
-    err e = nat_city_import(r->db, r->a, body, n, &res);
-    if (e) {
-        err_ignore(db_release(r->db, false));
+    long rows = 0;
+    err e = nat_city_import_check(r->a, body, n, &rows);
+    if (e)
         return audit_refusal(r->db, r->who, r->ip, "nat.city.import", "job", 0, e,
                              arena_printf(r->a, "bytes=%zu", n));
-    }
-    int64_t total = json_int(res, "total", 0);
-    char *text = json_dumps(res, JSON_COMPACT);
-    if (!text)
-        e = err_set(E_NOMEM, NULL, NULL, NULL);
-    if (!e)
-        e = job_create(r->db, r->who, "nat.city_import", &job);
-    if (!e)
-        e = job_update(r->db, job, "done", total, total, text);
-    free(text);
-    if (e) {
-        json_decref(res);
+    int64_t job;
+    db_hold(r->db); /* the job and its entry commit together */
+    if ((e = job_create(r->db, r->who, "nat.city_import", &job))) {
         err_ignore(db_release(r->db, false));
         return e;
     }
-    req_audit(r, "nat.city.import", "job", job, "ok",
-              arena_printf(r->a, "bytes=%zu total=%lld created=%lld updated=%lld failed=%lld", n,
-                           (long long)total, (long long)json_int(res, "created", 0),
-                           (long long)json_int(res, "updated", 0),
-                           (long long)json_int(res, "failed", 0)));
-    if ((e = db_release(r->db, true))) {
-        json_decref(res);
+    req_audit(r, "nat.city.import_queued", "job", job, "ok",
+              arena_printf(r->a, "bytes=%zu rows=%ld", n, rows));
+    if ((e = db_release(r->db, true)))
         return e;
-    }
-    json_set_id(res, "job_id", job);
-    return reply_json(r, 200, res);
+    if ((e = nat_city_import_submit(r->db, job, r->who, body, n, rows)))
+        return e;
+    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
 }
 
 static err get_list(struct req *r)

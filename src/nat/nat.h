@@ -519,6 +519,17 @@ err nat_city_template(int *fd_r, int64_t *size_r) MUST_USE;
  */
 err nat_city_import(db *d, arena *a, const void *data, size_t n, json_t **result_r) MUST_USE;
 
+/* The upload's structure before a job is queued: nat_city_import's
+ * whole-file faults (the rows are read into `a`, nothing is written);
+ * *rows_r the data rows. */
+err nat_city_import_check(arena *a, const void *data, size_t n, long *rows_r) MUST_USE;
+
+/* Queue nat_city_import (job "nat.city_import"; the bytes are copied) on
+ * the import worker (job/import.h), with the audit entry nat.city.import
+ * in its transaction; the job's result is nat_city_import's. */
+err nat_city_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                           size_t n, long rows) MUST_USE;
+
 struct nat_city_filter {
     enum nat_match_state state; /* 0 any */
     const char *q;              /* code, name or address contains */
@@ -1116,8 +1127,12 @@ enum nat_outcome nat_outcome_of(enum nat_result result, int64_t size);
 err nat_result_admit(enum nat_tube_state state, int current, enum nat_result result,
                      bool *repeat_r) MUST_USE;
 
-#define NAT_RESULTS_MAX       10000 /* records of one batch or upload */
-#define NAT_RESULT_ERRORS_MAX 500   /* errors a report lists (the count covers all) */
+#define NAT_RESULTS_MAX 10000 /* records of one batch or upload */
+/* Records of one batch on PostgreSQL: the batch runs in the request (about
+ * 10 ms a tube there), so it holds its event loop 10 s at most; an upload
+ * runs on the import worker and keeps NAT_RESULTS_MAX. */
+#define NAT_RESULTS_MAX_PG    1000
+#define NAT_RESULT_ERRORS_MAX 500 /* errors a report lists (the count covers all) */
 
 struct nat_result_input {
     const char *barcode;
@@ -1164,18 +1179,29 @@ err nat_result_batch(db *d, arena *a, const struct principal *who, const char *i
                      const struct nat_result_input *in, const long *rows, size_t n, bool dry_run,
                      json_t *prior, int64_t prior_failed, json_t **report_r) MUST_USE;
 
+#define NAT_RESULT_SHEET "检测结果"
+
 /*
- * An upload of results (xlsx: sheet 检测结果 or the first):
- * columns 试管条码, 检测结果 (阴性/阳性/无效 or negative/positive/invalid),
- * 报告时间 (optional: a date-time cell or "YYYY-MM-DD HH:MM[:SS]", China
- * time). Whole-file faults are E_INPUT with no change ("empty",
- * "invalid_xlsx"…, also for a first row that is not the template's header,
- * "too_many_rows"); a malformed row is reported with its row number and
- * the others recorded as by
- * nat_result_batch.
+ * An upload of results (xlsx: sheet 检测结果 or the first): columns
+ * 试管条码, 检测结果 (阴性/阳性/无效 or negative/positive/invalid), 报告时间
+ * (optional: a date-time cell or "YYYY-MM-DD HH:MM[:SS]", China time).
+ *
+ * nat_result_upload_check: the structure, before a job is queued. Whole-
+ * file faults are E_INPUT ("empty", "invalid_xlsx"…, also for a first row
+ * that is not the template's header, "too_many_rows" past
+ * NAT_RESULTS_MAX); *rows_r the data rows.
+ *
+ * nat_result_upload_submit: queue the upload (job "nat.result_upload"; the
+ * bytes are copied) on the import worker (job/import.h). A malformed row
+ * is reported with its row number and the others recorded as by
+ * nat_result_batch, with the audit entry nat.result.upload in the same
+ * transaction (a dry run rolls the results back). The job's result is
+ * the batch's report with "report": true when the failed rows, marked,
+ * are at GET /api/v1/jobs/{id}/errors.xlsx.
  */
-err nat_result_upload(db *d, arena *a, const struct principal *who, const char *institution,
-                      const void *data, size_t n, bool dry_run, json_t **report_r) MUST_USE;
+err nat_result_upload_check(const void *data, size_t n, long *rows_r) MUST_USE;
+err nat_result_upload_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                             size_t n, long rows, bool dry_run) MUST_USE;
 
 /* The upload template (xlsx, sheet 检测结果) to an unlinked temporary file. */
 err nat_result_template(int *fd_r, int64_t *size_r) MUST_USE;

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startCityWith, CITY_STAFF, expectError, auditEntries, sqlRun, residentId } from './lib.mjs';
+import { startCityWith, CITY_STAFF, expectError, auditEntries, sqlRun, residentId, onPostgres } from './lib.mjs';
 
 const PW = 'Nat-lab-2024!';
 const S1 = '110101001000'; // 东华门街道
@@ -110,6 +110,39 @@ function xlsx(rows, sheet = '检测结果') {
   return fs.readFileSync(out);
 }
 const upload = (buf, query = '', client = lab) => client.post(`/api/v1/nat/results/upload${query}`, new Uint8Array(buf), { 'content-type': XLSX });
+// the upload is a job on the import worker: 202, then its result when done
+async function jobDone(client, id) {
+  let j;
+  for (let t = 0; t < 400; t++) {
+    j = (await client.get(`/api/v1/jobs/${id}`)).body;
+    if (j.status === 'done' || j.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(j.status, 'done', JSON.stringify(j));
+  return j.result;
+}
+async function uploadDone(buf, query = '', client = lab) {
+  const r = await upload(buf, query, client);
+  assert.equal(r.status, 202, r.text);
+  assert.ok(r.body.job_id);
+  return { job_id: r.body.job_id, rows: r.body.rows, body: await jobDone(client, r.body.job_id) };
+}
+function readXlsx(buf) {
+  const file = path.join(ctx.dir, `report-${++fileSeq}.xlsx`);
+  fs.writeFileSync(file, buf);
+  const py = `import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb[wb.sheetnames[0]]
+out = {'sheets': wb.sheetnames, 'rows': [], 'marks': []}
+for row in ws.iter_rows():
+    out['rows'].append([None if c.value is None else str(c.value) for c in row])
+    for c in row:
+        if c.comment:
+            out['marks'].append({'cell': c.coordinate, 'comment': c.comment.text})
+print(json.dumps(out, ensure_ascii=False))
+`;
+  return JSON.parse(execFileSync(PY, ['-c', py, file], { encoding: 'utf8' }));
+}
 
 test('the full round: 100 people in pools of 10 at two sites, a positive pool, 10 retests, one positive single tube → a report and a red code', async () => {
   // 60 people of 东华门 at site A (tubes A01..A06), 40 of 景山 at site B (B01..B04)
@@ -303,16 +336,28 @@ test('an xlsx upload: a malformed row and an unknown tube reported with their ro
     ['!!', '阴性', ''],
   ];
   const before = state();
-  let r = await upload(xlsx(rows), '?dry_run=1');
-  assert.equal(r.status, 200, r.text);
-  assert.deepEqual([r.body.total, r.body.applied, r.body.failed, r.body.dry_run], [5, 2, 3, true]);
+  let r = await uploadDone(xlsx(rows), '?dry_run=1');
+  assert.equal(r.rows, 5);
+  assert.deepEqual([r.body.total, r.body.applied, r.body.failed, r.body.dry_run, r.body.report], [5, 2, 3, true, true]);
   assert.equal(state(), before);
-  r = await upload(xlsx(rows));
-  assert.equal(r.status, 200, r.text);
+  r = await uploadDone(xlsx(rows));
   assert.deepEqual([r.body.total, r.body.applied, r.body.failed, r.body.reports], [5, 2, 3, 1]);
   assert.deepEqual(r.body.errors.map((e) => [e.row, e.code, e.field]), [[3, 'invalid_value', 'result'], [4, 'unknown_tube', 'barcode'], [6, 'invalid_barcode', 'barcode']]);
   assert.match(r.body.errors[0].message, /第3行/);
-  assert.ok(r.body.job_id);
+  // the failed rows as a workbook, the cells at fault marked (行号 is column A)
+  const rep = await fetch(`${ctx.url}/api/v1/jobs/${r.job_id}/errors.xlsx`, { headers: { cookie: lab.cookie } });
+  assert.equal(rep.status, 200);
+  const t = readXlsx(Buffer.from(await rep.arrayBuffer()));
+  assert.deepEqual(t.rows[0], ['行号', '试管条码', '检测结果', '报告时间', '错误说明']);
+  assert.deepEqual(t.rows.slice(1).map((x) => x.slice(0, 3)), [['3', 'LAB-U0001', '也许'], ['4', 'LAB-NOTHERE', '阴性'], ['6', '!!', '阴性']]);
+  assert.match(t.rows[2][4], /试管条码不存在/);
+  assert.deepEqual(t.marks.map((m) => m.cell).sort(), ['B3', 'B4', 'C2']);
+  // the job and its report are the laboratory's: another district's lab cannot read them
+  expectError(await labXc.get(`/api/v1/jobs/${r.job_id}`), 404, 'not_found');
+  expectError(await labXc.get(`/api/v1/jobs/${r.job_id}/errors.xlsx`), 404, 'not_found');
+  // the upload and its dry run are audited with their counts
+  const ups = await auditEntries(auditor, 'nat.result.upload');
+  assert.ok(ups.some((x) => /applied=2 .*dry_run=1/.test(x.detail)) && ups.some((x) => /applied=2 .*dry_run=0/.test(x.detail)), JSON.stringify(ups));
   r = await cc.get('/api/v1/nat/tubes/LAB-U0000');
   assert.deepEqual([r.body.result, r.body.resulted_at], ['negative', atMs]);
   assert.equal((await cc.get('/api/v1/nat/tubes/LAB-U0001')).body.state, 'closed');
@@ -369,6 +414,11 @@ test('scope: a street sees the retests of its own people only; another district 
   expectError(await labXc.get('/api/v1/nat/tubes/LAB-A01'), 404, 'not_found');
   const records = Array.from({ length: 10001 }, (_, i) => ({ barcode: `LAB-X${i}`, result: 'negative' }));
   expectError(await lab.post('/api/v1/nat/results/batch', { records }), 400, 'too_many_rows');
+  // on PostgreSQL the batch (run in the request) takes 1,000 at most; SQLite takes them
+  const big = Array.from({ length: 1001 }, (_, i) => ({ barcode: `LAB-Y${i}`, result: 'negative' }));
+  r = await lab.post('/api/v1/nat/results/batch', { records: big, dry_run: true });
+  if (onPostgres) expectError(r, 400, 'too_many_rows', 'records');
+  else assert.deepEqual([r.status, r.body.total, r.body.failed], [200, 1001, 1001]);
   // 600 malformed records and an unknown tube: all counted, the first 500 listed by row
   const bad = Array.from({ length: 600 }, (_, i) => ({ barcode: `LAB-X${i}`, result: 'perhaps' }));
   bad.push({ barcode: 'LAB-NONE01', result: 'negative' });

@@ -65,8 +65,22 @@ function xlsx(rows, sheet) {
   return fs.readFileSync(out);
 }
 
-const upload = (buf, client = cc, type = XLSX) =>
-  client.post('/api/v1/nat/city-sites/import', typeof buf === 'string' ? buf : new Uint8Array(buf), { 'content-type': type });
+// The import is a job on the import worker: 202 {job_id, rows}, then the
+// job's result (the counts and row errors) as `body`; a refusal as it came.
+async function upload(buf, client = cc, type = XLSX) {
+  const r = await client.post('/api/v1/nat/city-sites/import', typeof buf === 'string' ? buf : new Uint8Array(buf), { 'content-type': type });
+  if (r.status !== 202) return r;
+  assert.match(r.body.job_id, /^\d+$/);
+  let j;
+  for (let t = 0; t < 400; t++) {
+    j = (await client.get(`/api/v1/jobs/${r.body.job_id}`)).body;
+    if (j.status === 'done' || j.status === 'failed') break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.equal(j.status, 'done', JSON.stringify(j));
+  assert.equal(j.total, r.body.rows);
+  return { status: r.status, text: JSON.stringify(j), rows: r.body.rows, body: { ...j.result, job_id: r.body.job_id } };
+}
 
 async function byCode(code, client = cc) {
   const r = await client.get(`/api/v1/nat/city-sites?q=${encodeURIComponent(code)}`);
@@ -93,7 +107,7 @@ test('an xlsx import: exact names auto-match, a near name far away goes to revie
       ['CS005', '多福巷核酸点', '东城区', '', 116.5, 39.91],
     ]),
   );
-  assert.equal(r.status, 200, r.text);
+  assert.equal(r.status, 202, r.text);
   assert.match(r.body.job_id, /^\d+$/);
   assert.equal(r.body.total, 5);
   assert.equal(r.body.created, 5);
@@ -226,7 +240,7 @@ test('review: a confirm is kept across re-runs and re-imports; bad decisions cha
       ['CS005', '多福巷核酸点', '东城区', '', 116.5, 39.91],
     ]),
   );
-  assert.equal(again.status, 200, again.text);
+  assert.equal(again.status, 202, again.text);
   assert.equal(again.body.updated, 2);
   assert.equal(again.body.created, 0);
   const after2 = await byCode('CS002');
@@ -273,7 +287,7 @@ test('bad rows are reported by row and field, the others imported', async () => 
       ['CS107', '新点位乙', '', '', null, null],
     ]),
   );
-  assert.equal(r.status, 200, r.text);
+  assert.equal(r.status, 202, r.text);
   assert.equal(r.body.total, 9);
   assert.equal(r.body.created, 2);
   assert.equal(r.body.failed, 7);
@@ -297,7 +311,7 @@ test('bad rows are reported by row and field, the others imported', async () => 
 test('a CSV upload in UTF-8 with the same header; whole-file faults change nothing', async () => {
   const csv = '\ufeff' + [HEAD.join(','), 'CS201,"多福巷核酸点位",东城区,,116.4001,39.9101', 'CS202,,,,,'].join('\r\n') + '\r\n';
   const r = await upload(csv, cc, 'text/csv');
-  assert.equal(r.status, 200, r.text);
+  assert.equal(r.status, 202, r.text);
   assert.equal(r.body.created, 1);
   assert.equal(r.body.auto, 1);
   assert.deepEqual(r.body.errors.map((e) => `${e.row}:${e.field}:${e.code}`), ['3:name:required']);
@@ -305,7 +319,7 @@ test('a CSV upload in UTF-8 with the same header; whole-file faults change nothi
 
   // the header without its asterisks, blanks around the names
   const bare = await upload('点位编码, 点位名称 ,所属区/街道,地址,经度,纬度\nCS203,北新桥,,,,\n', cc, 'text/csv');
-  assert.equal(bare.status, 200, bare.text);
+  assert.equal(bare.status, 202, bare.text);
   assert.equal(bare.body.created, 1);
   const total = (await cc.get('/api/v1/nat/city-sites')).body.total;
   expectError(await upload('', cc, 'text/csv'), 400, 'empty');
@@ -331,6 +345,6 @@ test('the template opens with its header and a sheet of any name is read', async
   assert.deepEqual(JSON.parse(out), ['城市点位', HEAD]);
   // the template filled in, hints row kept, sheet renamed by the user
   const up = await upload(xlsx([HEAD, ['CS401', '隆福寺东口', '', '', null, null]], 'Sheet1'));
-  assert.equal(up.status, 200, up.text);
+  assert.equal(up.status, 202, up.text);
   assert.equal(up.body.created, 1);
 });

@@ -77,6 +77,9 @@ test('the laboratory uploads an xlsx of results: summary, the malformed row, tub
   const errs = field(page, 'nat-lab-row-errors');
   await errs.waitFor();
   assert.match(await errs.innerText(), /6\s+第6行B列（检测结果）：检测结果只能是阴性、阳性或无效/);
+  // the upload ran as a job: its progress finished, its failed rows downloadable
+  assert.match(await field(page, 'job-progress').innerText(), /录入完成/);
+  assert.match(await field(page, 'nat-lab-upload-errors').getAttribute('href'), /^\/api\/v1\/jobs\/\d+\/errors\.xlsx$/);
   await shot(page, 'console-nat-lab-upload');
   await page.locator('[data-test=nat-lab-upload-dialog]').getByRole('button', { name: '关闭', exact: true }).click();
   await table.locator('tbody tr').filter({ hasText: 'BR-P001' }).waitFor({ state: 'detached' });
