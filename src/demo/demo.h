@@ -58,7 +58,7 @@ struct demo_world {
     long nbuildings;
     int64_t command_user, checkpoint_user, community_user; /* who acts */
     int64_t doctor_user, district_doctor_user, grid_user;
-    int64_t street_user, site_user;
+    int64_t street_user, site_user, courier_user, lab_user;
 };
 
 /*

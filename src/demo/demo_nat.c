@@ -8,10 +8,12 @@
  * sampling part will count them (nat_plan_count) and one street's
  * correction with its reason. All through the capability's functions.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "base/id.h"
 #include "base/regcode.h"
+#include "base/time.h"
 #include "demo/demo.h"
 #include "demo/rng.h"
 #include "nat/nat.h"
@@ -34,6 +36,199 @@ static const struct {
 #define NSITES  (sizeof sites / sizeof sites[0])
 #define HOUR_MS 3600000LL
 
+/* ---- the round's tubes, boxes and results ---------------------------------------------- */
+
+#define MIN_MS    60000LL
+#define PER_SITE  100 /* people sampled at each of the first three sites */
+#define RETESTS   10  /* the positive pool's people */
+#define MAX_TUBES (PER_SITE + RETESTS)
+
+/* The process's clock at `at` (the real time R minus something). */
+static void clock_to(int64_t at)
+{
+    clock_shift(0);
+    clock_shift(at - now_ms());
+}
+
+struct flow {
+    db *d;
+    arena *a;
+    struct scope all;
+    struct principal lab;
+    const struct demo_world *w;
+    int64_t plan;
+};
+
+/* Up to `want` live people residing in community `comm` (past its first
+ * few, whom demo_activity and the demo resident use), by id. */
+static err people_of(db *d, int64_t comm, long want, int64_t *ids, long *n_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id FROM persons WHERE region_code >= ? AND region_code < ? AND "
+                       "deleted_at = 0 AND status = 'normal' ORDER BY id LIMIT ? OFFSET 3",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, comm);
+    db_bind_int64(s, 2, comm + 1000000LL);
+    db_bind_int64(s, 3, want);
+    long n = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
+        ids[n++] = db_col_int64(s, 0);
+    db_done(s);
+    *n_r = n;
+    return e;
+}
+
+/* The site worker samples `people` at `site` from `t` on, 10 s apart, into
+ * tubes of `kind` named prefix-site-number (the last one closed by hand),
+ * packs them into box `box` and seals it. tubes[] gets the barcodes. */
+static err sample_site(struct flow *f, int64_t site, double lng, double lat, int64_t t,
+                       const int64_t *people, long n, enum nat_tube_kind kind, const char *prefix,
+                       const char *box, char tubes[][24], long *ntubes_r)
+{
+    int64_t staff = f->w->site_user, clock;
+    clock_to(t);
+    err e = nat_clock_in(f->d, &f->all, site, staff, lng, lat, &clock);
+    long nt = 0;
+    bool open = false;
+    for (long i = 0; i < n && !e; i++) {
+        clock_to(t += 10000);
+        if (!open) {
+            snprintf(tubes[nt], 24, "%s%04ld", prefix, nt + 1);
+            nt++;
+        }
+        struct nat_sample_input in = {.person_id = people[i],
+                                      .method = NAT_BY_ID_NUMBER,
+                                      .barcode = tubes[nt - 1],
+                                      .kind = kind,
+                                      .plan_id = f->plan,
+                                      .staff_id = staff};
+        struct nat_sample_result r;
+        if (!(e = db_begin(f->d)))
+            e = nat_sample_take(f->d, f->a, &in, &r);
+        e = e ? (db_rollback(f->d), e) : db_commit(f->d);
+        open = !e && !r.closed;
+        arena_reset(f->a);
+    }
+    clock_to(t += 60000);
+    if (!e && open) /* the last tube is sealed short of full */
+        e = nat_tube_close(f->d, f->a, &f->all, tubes[nt - 1], staff, NULL);
+    if (!e)
+        e = nat_clock_out(f->d, staff, lng, lat, &clock);
+    int64_t box_id;
+    clock_to(t += 5 * MIN_MS);
+    if (!e)
+        e = nat_box_create(f->d, f->a, &f->all, box, site, staff, &box_id);
+    for (long i = 0; i < nt && !e; i++)
+        e = nat_box_pack(f->d, f->a, &f->all, box, tubes[i]);
+    if (!e)
+        e = nat_box_seal(f->d, f->a, &f->all, box, staff);
+    arena_reset(f->a);
+    *ntubes_r = nt;
+    return e;
+}
+
+/* Box `box` handed to the courier (to_state in_transit) or signed for by
+ * the laboratory (received) at `at`. */
+static err hand_over(struct flow *f, const char *box, enum nat_box_state to, int64_t at)
+{
+    clock_to(at);
+    int64_t who = to == NAT_BOX_IN_TRANSIT ? f->w->courier_user : f->w->lab_user;
+    struct nat_handover_input in = {
+        .to_state = to, .to_id = who, .lng = NAN, .lat = NAN, .recorded_by = who};
+    int64_t id;
+    err e = nat_box_handover(f->d, f->a, &f->all, box, &in, &id);
+    arena_reset(f->a);
+    return e;
+}
+
+/* The laboratory's results for tubes[0..n) from `at`, a minute apart:
+ * negative except tube `positive` (-1 none). */
+static err results(struct flow *f, const char *institution, char tubes[][24], long n, long positive,
+                   int64_t at)
+{
+    err e = E_OK;
+    for (long i = 0; i < n && !e; i++) {
+        clock_to(at + i * MIN_MS);
+        struct nat_result_input in = {.barcode = tubes[i],
+                                      .result = i == positive ? NAT_RESULT_POSITIVE
+                                                              : NAT_RESULT_NEGATIVE};
+        struct nat_result_outcome o;
+        e = nat_result_record(f->d, f->a, &f->lab, institution, &in, &o);
+        arena_reset(f->a);
+    }
+    return e;
+}
+
+/*
+ * The round so far, relative to the real time R: the first three sites
+ * sample their communities 5.5 hours ago (pooled 10:1, single, pooled 5:1),
+ * their boxes go to the courier an hour later; the laboratory signs for the
+ * first two and reports them negative but one pool of the first site; its
+ * ten people are sampled again in single tubes two hours ago and one of
+ * them is positive (a case report, a red code). The third box is still on
+ * the road past the transit limit: the sweep raises the overdue alert.
+ */
+static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
+{
+    static const enum nat_tube_kind kinds[3] = {NAT_TUBE_POOL10, NAT_TUBE_SINGLE, NAT_TUBE_POOL5};
+    static const char *const boxes[3] = {"DMBOX0001", "DMBOX0002", "DMBOX0003"};
+    static char tubes[3][MAX_TUBES][24];
+    long ntubes[3] = {0};
+    int64_t people[3][PER_SITE];
+    long npeople[3];
+    err e = E_OK;
+    for (int k = 0; k < 3 && !e; k++) {
+        long street = k / 2 % f->w->nstreets, per = f->w->ncomm / f->w->nstreets;
+        e = people_of(f->d, f->w->communities[street * per + k % 2 % per], PER_SITE, people[k],
+                      &npeople[k]);
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "DM%d", k + 1);
+        if (!e)
+            e = sample_site(f, site_ids[k], sites[k].lng, sites[k].lat,
+                            R - 330 * MIN_MS + k * 25 * MIN_MS, people[k], npeople[k], kinds[k],
+                            prefix, boxes[k], tubes[k], &ntubes[k]);
+    }
+    for (int k = 0; k < 3 && !e; k++)
+        e = hand_over(f, boxes[k], NAT_BOX_IN_TRANSIT, R - 250 * MIN_MS + k * MIN_MS);
+    for (int k = 0; k < 2 && !e; k++)
+        e = hand_over(f, boxes[k], NAT_BOX_RECEIVED, R - 210 * MIN_MS + k * MIN_MS);
+    const char *inst = "";
+    if (!e)
+        e = nat_lab_institution(f->d, f->a, f->w->lab_user, &inst);
+    char institution[128];
+    snprintf(institution, sizeof institution, "%s", inst);
+    /* the second pool of the first site is positive */
+    long pos = ntubes[0] > 1 ? 1 : 0;
+    if (!e)
+        e = results(f, institution, tubes[0], ntubes[0], pos, R - 180 * MIN_MS);
+    if (!e)
+        e = results(f, institution, tubes[1], ntubes[1], -1, R - 150 * MIN_MS);
+    /* its people again, one single tube each */
+    long from = pos * nat_tube_size(NAT_TUBE_POOL10), n = npeople[0] - from;
+    if (n > RETESTS)
+        n = RETESTS;
+    char retubes[RETESTS][24];
+    long nre = 0;
+    if (!e)
+        e = sample_site(f, site_ids[0], sites[0].lng, sites[0].lat, R - 120 * MIN_MS,
+                        people[0] + from, n, NAT_TUBE_SINGLE, "DMR", "DMBOX0004", retubes, &nre);
+    if (!e)
+        e = hand_over(f, "DMBOX0004", NAT_BOX_IN_TRANSIT, R - 100 * MIN_MS);
+    if (!e)
+        e = hand_over(f, "DMBOX0004", NAT_BOX_RECEIVED, R - 80 * MIN_MS);
+    if (!e) /* the fourth of them is positive */
+        e = results(f, institution, retubes, nre, nre > 3 ? 3 : 0, R - 60 * MIN_MS);
+    clock_shift(0);
+    int64_t overdue;
+    if (!e)
+        e = nat_sweep_transit(f->d, now_ms(), &overdue);
+    return e;
+}
+
 err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
 {
     struct rng r;
@@ -44,6 +239,8 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
     if (!a)
         return err_set(E_NOMEM, NULL, NULL, NULL);
     int64_t ids[NSITES] = {0};
+    int64_t R = now_ms(); /* the real time: the round started hours before */
+    clock_to(R - 7 * HOUR_MS);
     err e = E_OK;
     for (size_t i = 0; i < NSITES && !e; i++) {
         /* two sites a street, each in a community of it */
@@ -65,17 +262,11 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
             .capacity = sites[i].capacity,
         };
         e = nat_site_create(d, a, &all, &in, &ids[i]);
-        if (!e && i < 3)
-            e = nat_site_queue(d, &all, ids[i], 5 + rng_below(&r, 60), w->site_user);
         arena_reset(a);
     }
-    int64_t clock;
-    if (!e) /* the demo site worker is on duty at the first site, 30 m off */
-        e = nat_clock_in(d, &all, ids[0], w->site_user, sites[0].lng + 0.0003, sites[0].lat,
-                         &clock);
 
     /* the running plan */
-    int64_t plan = 0, now = now_ms();
+    int64_t plan = 0, now = R;
     struct nat_plan_input pin = {.number = "NS-2026-R1",
                                  .name = "南山区第一轮区域核酸检测",
                                  .starts_at = now - 6 * HOUR_MS,
@@ -108,6 +299,26 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
     if (!e && nf) /* the first street stands by its own figure */
         e = nat_plan_correct(d, &all, plan, w->streets[0], 0, f[0].planned * 97 / 100,
                              "外区检测人员已核实补录", w->street_user, NULL);
+    /* the command's own, reset after every step of the round */
+    arena *fa = e ? NULL : arena_new(1 << 16);
+    if (!e && !fa)
+        e = err_set(E_NOMEM, NULL, NULL, NULL);
+    struct flow fl = {.d = d,
+                      .a = fa,
+                      .all = all,
+                      .lab = {.user_id = w->lab_user, .scope = all},
+                      .w = w,
+                      .plan = plan};
+    if (!e)
+        e = round_flow(&fl, ids, R);
+    arena_free(&fa);
+    clock_shift(0); /* now: queues reported, the worker back on duty */
+    for (size_t i = 0; i < 3 && !e; i++)
+        e = nat_site_queue(d, &all, ids[i], 5 + rng_below(&r, 60), w->site_user);
+    int64_t clock;
+    if (!e) /* the demo site worker is on duty at the first site, 30 m off */
+        e = nat_clock_in(d, &all, ids[0], w->site_user, sites[0].lng + 0.0003, sites[0].lat,
+                         &clock);
     arena_free(&a);
     return e;
 }
