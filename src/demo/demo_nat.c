@@ -167,9 +167,9 @@ static err results(struct flow *f, const char *institution, char tubes[][24], lo
  * The round so far, relative to the real time R: the first three sites
  * sample their communities 5.5 hours ago (pooled 10:1, single, pooled 5:1),
  * their boxes go to the courier an hour later; the laboratory signs for the
- * first two and reports them negative but one pool of the first site; its
+ * first and third and reports them negative but one pool of the first site; its
  * ten people are sampled again in single tubes two hours ago and one of
- * them is positive (a case report, a red code). The third box is still on
+ * them is positive (a case report, a red code). The second box is still on
  * the road past the transit limit: the sweep raises the overdue alert.
  */
 static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
@@ -194,7 +194,7 @@ static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
     }
     for (int k = 0; k < 3 && !e; k++)
         e = hand_over(f, boxes[k], NAT_BOX_IN_TRANSIT, R - 250 * MIN_MS + k * MIN_MS);
-    for (int k = 0; k < 2 && !e; k++)
+    for (int k = 0; k < 3 && !e; k += 2) /* the second stays on the road (the courier's street) */
         e = hand_over(f, boxes[k], NAT_BOX_RECEIVED, R - 210 * MIN_MS + k * MIN_MS);
     const char *inst = "";
     if (!e)
@@ -206,7 +206,7 @@ static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
     if (!e)
         e = results(f, institution, tubes[0], ntubes[0], pos, R - 180 * MIN_MS);
     if (!e)
-        e = results(f, institution, tubes[1], ntubes[1], -1, R - 150 * MIN_MS);
+        e = results(f, institution, tubes[2], ntubes[2], -1, R - 150 * MIN_MS);
     /* its people again, one single tube each */
     long from = pos * nat_tube_size(NAT_TUBE_POOL10), n = npeople[0] - from;
     if (n > RETESTS)
