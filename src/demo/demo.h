@@ -74,6 +74,11 @@ err demo_activity(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
  * derived and entered, counted actual figures and a street's correction. */
 err demo_nat(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
+/* The hotline's work orders of the last week (demo_hotline.c), imported
+ * through the hotline's import: some name the demo's testing sites, some
+ * match the seeded rules, some none. */
+err demo_hotline(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
 /*
  * The case workflow of the last DEMO_DAYS days (demo_case.c), lived through
  * on the process's clock from DEMO_DAYS China days ago to now: rooms in

@@ -229,6 +229,32 @@ static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
     return e;
 }
 
+/* ---- the city's site list (东软匹配) --------------------------------------------------- */
+
+/* The city's names for the district's sites: some clearly one site (auto),
+ * some between two (to review), one the district does not have. */
+static const char city_csv[] =
+    "点位编码*,点位名称*,所属区/街道,地址,经度,纬度\n"
+    "SZ-NS-0001,南头街道核酸采样点（固定点）,南山区南头街道,深圳市南山区南头街道,113.9191,22.5447\n"
+    "SZ-NS-0002,沙河街道核酸检测点,南山区沙河街道,深圳市南山区沙河街道,113.9746,22.5398\n"
+    "SZ-NS-0003,南山街道流动采样车,南山区南山街道,,113.9362,22.5169\n"
+    "SZ-NS-0004,南山街道临时核酸点,南山区南山街道,,113.9305,22.5196\n"
+    "SZ-NS-0005,南头街道核酸点,南山区南头街道,,,\n"
+    "SZ-NS-0006,南头社区采样点,南山区南头街道,,113.9212,22.5430\n"
+    "SZ-NS-0007,蛇口港核酸采样点,南山区招商街道,深圳市南山区蛇口港,113.9150,22.4790\n";
+
+/* The city's list imported once the district's sites are there. */
+static err city_list(db *d, arena *a)
+{
+    json_t *result = NULL;
+    err e = db_begin(d);
+    if (!e)
+        e = nat_city_import(d, a, city_csv, sizeof city_csv - 1, &result);
+    e = e ? (db_rollback(d), e) : db_commit(d);
+    json_decref(result);
+    return e;
+}
+
 err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
 {
     struct rng r;
@@ -315,6 +341,8 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
     clock_shift(0); /* now: queues reported, the worker back on duty */
     for (size_t i = 0; i < 3 && !e; i++)
         e = nat_site_queue(d, &all, ids[i], 5 + rng_below(&r, 60), w->site_user);
+    if (!e)
+        e = city_list(d, a);
     int64_t clock;
     if (!e) /* the demo site worker is on duty at the first site, 30 m off */
         e = nat_clock_in(d, &all, ids[0], w->site_user, sites[0].lng + 0.0003, sites[0].lat,
