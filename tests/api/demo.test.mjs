@@ -308,3 +308,26 @@ test('the nucleic-acid round: tubes, boxes, results, a positive pool, its retest
   const lab = await wb('lab');
   assert.ok(lab.some((e) => e.count >= 1), JSON.stringify(lab));
 });
+
+// The city's site list (东软匹配) and a week of hotline work orders, imported
+// the real way: auto matches, some to review, one the district does not
+// have; tickets naming the demo's sites, matching the seeded rules, or none.
+test('the city site list and the hotline tickets', async () => {
+  const cc = (await staffClients()).command_center;
+  const city = async (state) => (await list(cc, `/api/v1/nat/city-sites?state=${state}&page_size=1`)).total;
+  assert.ok((await city('auto')) >= 3, 'auto matches');
+  assert.ok((await city('to_review')) >= 1, 'to review');
+  assert.equal(await city('unmatched'), 1);
+
+  const tickets = (await list(cc, '/api/v1/hotline/tickets?page_size=100')).items;
+  assert.ok(tickets.length >= 30, `${tickets.length} tickets`);
+  assert.ok(new Set(tickets.map((t) => t.category)).size >= 3, 'categories');
+  const matched = (await list(cc, '/api/v1/hotline/tickets?matched=1&page_size=1')).total;
+  assert.ok(matched >= 10 && matched < tickets.length, `${matched} matched of ${tickets.length}`);
+  const named = tickets.filter((t) => t.site_name);
+  assert.ok(named.length >= 5, 'tickets linked to testing sites');
+  assert.ok(named.every((t) => t.content.includes(t.site_name)), 'the site a ticket names');
+  // over the week, not all at once
+  const DAY_MS = 86400000;
+  assert.ok(new Set(tickets.map((t) => Math.floor((t.received_at + 8 * 3600000) / DAY_MS))).size >= 5, 'days');
+});
