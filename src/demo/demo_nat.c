@@ -17,6 +17,7 @@
 #include "demo/demo.h"
 #include "demo/rng.h"
 #include "nat/nat.h"
+#include "person/person.h"
 
 /* Nanshan district: positions of the sites, near its streets' centres */
 static const struct {
@@ -229,6 +230,45 @@ static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
     return e;
 }
 
+/* ---- a batch look-up (批量查询) -------------------------------------------------------- */
+
+/* The command centre looks up the first site's people of the round (and
+ * one malformed line) as an uploaded CSV; with no worker the run is done
+ * here, its workbooks under the data directory. */
+static err lookup_batch(db *d, arena *a, const struct demo_world *w, int64_t site, int64_t plan)
+{
+    struct principal who = {.user_id = w->command_user,
+                            .region_code = regcode_parse(DEMO_DISTRICT, NULL),
+                            .scope = scope_all()};
+    snprintf(who.username, sizeof who.username, "command");
+    snprintf(who.roles, sizeof who.roles, "command_center");
+    struct nat_sample_filter sf = {
+        .site_id = site, .plan_id = plan, .duplicate = 0, .page = 1, .page_size = 200};
+    struct nat_sample *items;
+    size_t n = 0;
+    int64_t total;
+    err e = nat_sample_list(d, a, &who.scope, &sf, &items, &n, &total);
+    size_t cap = 32 + n * 20, len = 0;
+    char *csv = e ? NULL : arena_alloc(a, cap);
+    if (!e) {
+        len += (size_t)snprintf(csv, cap, "身份证号\n");
+        for (size_t i = 0; i < n && !e; i++) {
+            struct person p;
+            if (!(e = person_find(d, a, &who.scope, items[i].person_id, &p)))
+                len += (size_t)snprintf(csv + len, cap - len, "%s\n", p.id_number);
+        }
+        len += (size_t)snprintf(csv + len, cap - len, "44030519900101\n");
+    }
+    int64_t id;
+    if (!e)
+        e = nat_lookup_probe(csv, len, false);
+    if (!e)
+        e = nat_batch_create(d, &who, "南头街道采样名单.csv", false, false, csv, len, &id);
+    if (!e)
+        e = nat_batch_submit(d, id, &who, NULL);
+    return e;
+}
+
 /* ---- the city's site list (东软匹配) --------------------------------------------------- */
 
 /* The city's names for the district's sites: some clearly one site (auto),
@@ -343,6 +383,9 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
         e = nat_site_queue(d, &all, ids[i], 5 + rng_below(&r, 60), w->site_user);
     if (!e)
         e = city_list(d, a);
+    arena_reset(a);
+    if (!e)
+        e = lookup_batch(d, a, w, ids[0], plan);
     int64_t clock;
     if (!e) /* the demo site worker is on duty at the first site, 30 m off */
         e = nat_clock_in(d, &all, ids[0], w->site_user, sites[0].lng + 0.0003, sites[0].lat,

@@ -307,6 +307,16 @@ test('the nucleic-acid round: tubes, boxes, results, a positive pool, its retest
   assert.ok(courier.find((e) => e.key === 'nat_transit_overdue')?.count >= 1, JSON.stringify(courier));
   const lab = await wb('lab');
   assert.ok(lab.some((e) => e.count >= 1), JSON.stringify(lab));
+
+  // a finished batch look-up of the first site's people, one line malformed, its workbook there
+  const batches = (await list(cc, '/api/v1/nat/batches')).items;
+  assert.equal(batches.length, 1);
+  const b = batches[0];
+  assert.equal(b.state, 'done');
+  assert.ok(b.found >= 50 && b.found === b.rows - 1, JSON.stringify(b));
+  assert.equal(b.malformed, 1);
+  const xlsx = await cc.get(`/api/v1/nat/batches/${b.id}/result.xlsx`);
+  assert.equal(xlsx.status, 200);
 });
 
 // The city's site list (东软匹配) and a week of hotline work orders, imported
