@@ -50,6 +50,12 @@ The demo's last seven days of the case workflow (docs/cases.md "The demo's week"
   doctor         check tasks of the first community (cdcdoctor: of the others)
   community      release and transfer tasks of the first community
 
+Nucleic-acid testing today (docs/nat.md "The demo's round"):
+  site           on duty at 南头街道核酸采样点（固定）; samples, tubes, boxes of three sites
+  courier        the box still on the road past the transit limit (转运超时 alert)
+  lab            results: one positive pool, its ten retests, one positive (a red code)
+  command        plan NS-2026-R1 figures, the city's site list to review, hotline tickets
+
 Demo accounts (also in $DATA/demo-accounts.txt):
 MSG
 cat "$DATA/demo-accounts.txt" 2>/dev/null || true

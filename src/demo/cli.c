@@ -13,6 +13,7 @@
 #include "base/id.h"
 #include "cli.h"
 #include "demo/demo.h"
+#include "nat/nat.h"
 
 int cmd_demo(int argc, char **argv)
 {
@@ -61,6 +62,7 @@ int cmd_demo(int argc, char **argv)
         fclose(file);
         return cli_fail(re, "routes");
     }
+    nat_lookup_configure(c.data_dir); /* the demo's batch look-up writes its workbooks */
     db *d;
     if (app_open(&c, &d)) {
         fclose(file);

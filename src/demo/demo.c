@@ -502,7 +502,9 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                                .district_doctor_user = user_of(rows, "cdcdoctor"),
                                .grid_user = user_of(rows, "grid"),
                                .street_user = user_of(rows, "street"),
-                               .site_user = user_of(rows, "site")};
+                               .site_user = user_of(rows, "site"),
+                               .courier_user = user_of(rows, "courier"),
+                               .lab_user = user_of(rows, "lab")};
         uint64_t t0 = mono_us();
         e = demo_case(d, &w, c->seed, c->persons);
         char took[32];
@@ -513,6 +515,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_activity(d, &w, c->seed);
         if (!e)
             e = demo_nat(d, &w, c->seed);
+        if (!e)
+            e = demo_hotline(d, &w, c->seed);
     }
     clock_shift(0);
     for (size_t i = 0; i < n_out && !e; i++)

@@ -58,7 +58,7 @@ struct demo_world {
     long nbuildings;
     int64_t command_user, checkpoint_user, community_user; /* who acts */
     int64_t doctor_user, district_doctor_user, grid_user;
-    int64_t street_user, site_user;
+    int64_t street_user, site_user, courier_user, lab_user;
 };
 
 /*
@@ -73,6 +73,11 @@ err demo_activity(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
  * demo site worker clocked in at one, and a running plan with targets
  * derived and entered, counted actual figures and a street's correction. */
 err demo_nat(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
+/* The hotline's work orders of the last week (demo_hotline.c), imported
+ * through the hotline's import: some name the demo's testing sites, some
+ * match the seeded rules, some none. */
+err demo_hotline(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 /*
  * The case workflow of the last DEMO_DAYS days (demo_case.c), lived through
