@@ -66,6 +66,16 @@ struct xlsx_write_opts {
      */
     bool constant_memory;
     const char *tmpdir; /* where libxlsxwriter keeps its temporary files; NULL: the system's */
+    /*
+     * Bulk rows (a million-row result): the sheet's XML is written here,
+     * buffered, with inline strings, and zipped with the fastest deflate
+     * level (libzip), instead of libxlsxwriter's per-cell formatting and
+     * default compression: 2.5 times less CPU, a file about 30% larger.
+     * Implies constant_memory. Only one sheet, no xlsx_mark and no
+     * xlsx_validation_list (both E_INTERNAL); text, numbers, dates, the
+     * header and hint rows and column widths as usual.
+     */
+    bool fast_rows;
 };
 
 /*

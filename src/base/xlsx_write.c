@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
+#include <zip.h>
 
 #include "base/csv.h"
 #include "base/log.h"
@@ -59,6 +60,16 @@ struct xlsx_writer {
     size_t next; /* the column the next cell call writes */
     char *text;
     size_t ntext, cap_text;
+
+    /* fast_rows: the sheet's rows go to `body` (a temporary file), its name
+     * and column widths are kept for the parts written at close. */
+    bool fast;
+    bool fast_sheet; /* the sheet was added */
+    FILE *body;
+    char *sheet_name;
+    char *tmpdir;
+    double *widths; /* per column, 0: default */
+    size_t nwidths;
 };
 
 /* Keep the first failure; the cells after it are ignored. */
@@ -114,7 +125,20 @@ static err open_at(const char *path, bool temp, const struct xlsx_write_opts *op
         return E_NOMEM;
     w->path = strdup(path);
     w->temp = temp;
-    w->constant_memory = opt && opt->constant_memory;
+    w->constant_memory = opt && (opt->constant_memory || opt->fast_rows);
+    w->fast = opt && opt->fast_rows;
+    if (w->fast) {
+        const char *dir = opt->tmpdir ? opt->tmpdir : getenv("TMPDIR");
+        w->tmpdir = strdup(dir && *dir ? dir : "/tmp");
+        if (!w->path || !w->tmpdir) {
+            free(w->path);
+            free(w->tmpdir);
+            free(w);
+            return E_NOMEM;
+        }
+        *w_r = w;
+        return E_OK;
+    }
     lxw_workbook_options o = {.constant_memory = w->constant_memory,
                               .tmpdir = opt ? (char *)opt->tmpdir : NULL,
                               /* a million rows of exports pass 4 GiB uncompressed */
@@ -172,9 +196,15 @@ err xlsx_writer_open_temp(const struct xlsx_write_opts *opt, xlsx_writer **w_r)
     return e;
 }
 
+static void fast_flush_row(xlsx_writer *w);
+
 /* Write the buffered row to libxlsxwriter and empty the buffer. */
 static void flush_row(xlsx_writer *w)
 {
+    if (w->fast) {
+        fast_flush_row(w);
+        return;
+    }
     for (size_t i = 0; i < w->ncells && w->e == E_OK; i++) {
         const struct wcell *c = &w->cells[i];
         lxw_col_t col = (lxw_col_t)i;
@@ -211,8 +241,12 @@ static void flush_row(xlsx_writer *w)
     w->ntext = 0;
 }
 
+static err fast_sheet_add(xlsx_writer *w, const char *name);
+
 err xlsx_sheet_add(xlsx_writer *w, const char *name)
 {
+    if (w->fast)
+        return fast_sheet_add(w, name);
     if (w->ws)
         flush_row(w);
     lxw_worksheet *ws = workbook_add_worksheet(w->wb, name);
@@ -232,7 +266,7 @@ static struct wcell *cell_at(xlsx_writer *w, size_t col)
 {
     if (w->e != E_OK)
         return NULL;
-    if (!w->ws) {
+    if (!w->ws && !w->fast_sheet) {
         fail(w, E_INTERNAL, "cell before xlsx_sheet_add", LXW_NO_ERROR);
         return NULL;
     }
@@ -394,7 +428,7 @@ void xlsx_cell_from(xlsx_writer *w, const struct xlsx_cell *c)
 
 void xlsx_row_end(xlsx_writer *w)
 {
-    if (!w->ws) {
+    if (!w->ws && !w->fast_sheet) {
         fail(w, E_INTERNAL, "row before xlsx_sheet_add", LXW_NO_ERROR);
         return;
     }
@@ -428,8 +462,23 @@ void xlsx_row_hints(xlsx_writer *w, const char *const *cells, size_t n)
 
 void xlsx_col_width(xlsx_writer *w, int col, double width)
 {
-    if (!w->ws || col < 0 || col >= MAX_COLS) {
+    if ((!w->ws && !w->fast_sheet) || col < 0 || col >= MAX_COLS) {
         fail(w, E_INTERNAL, "column width", LXW_NO_ERROR);
+        return;
+    }
+    if (w->fast) {
+        if ((size_t)col >= w->nwidths) {
+            double *p = realloc(w->widths, ((size_t)col + 1) * sizeof *p);
+            if (!p) {
+                fail(w, E_NOMEM, "column width", LXW_NO_ERROR);
+                return;
+            }
+            for (size_t i = w->nwidths; i <= (size_t)col; i++)
+                p[i] = 0;
+            w->widths = p;
+            w->nwidths = (size_t)col + 1;
+        }
+        w->widths[col] = width;
         return;
     }
     lxw_error le = worksheet_set_column(w->ws, (lxw_col_t)col, (lxw_col_t)col, width, NULL);
@@ -469,8 +518,8 @@ static err list_sheet(xlsx_writer *w, const char *const *values, size_t n, char 
 err xlsx_validation_list(xlsx_writer *w, int col, int first_row, int last_row,
                          const char *const *values, size_t n)
 {
-    if (!w->ws || !n || col < 0 || col >= MAX_COLS || first_row < 0 || last_row < first_row ||
-        last_row >= MAX_ROWS)
+    if (w->fast || !w->ws || !n || col < 0 || col >= MAX_COLS || first_row < 0 ||
+        last_row < first_row || last_row >= MAX_ROWS)
         return E_INTERNAL;
     size_t chars = n - 1;
     for (size_t i = 0; i < n; i++) {
@@ -518,7 +567,7 @@ err xlsx_mark(xlsx_writer *w, int col, const char *comment)
 {
     if (w->e != E_OK)
         return w->e;
-    if (col < 0 || col >= MAX_COLS)
+    if (w->fast || col < 0 || col >= MAX_COLS)
         return E_INTERNAL;
     struct wcell *c = cell_at(w, (size_t)col);
     if (!c)
@@ -533,6 +582,340 @@ err xlsx_mark(xlsx_writer *w, int col, const char *comment)
         }
     }
     return E_OK;
+}
+
+/* ---- fast_rows: the sheet's XML written here, zipped by libzip --------- */
+
+#define FAST_BUF (1u << 20)
+
+/* A new temporary file in w->tmpdir, already unlinked; NULL on failure. */
+static FILE *fast_temp(xlsx_writer *w)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/fk-xlsx-XXXXXX", w->tmpdir) >= sizeof path)
+        return NULL;
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    unlink(path);
+    FILE *f = fdopen(fd, "w+b");
+    if (!f) {
+        close(fd);
+        return NULL;
+    }
+    setvbuf(f, NULL, _IOFBF, FAST_BUF);
+    return f;
+}
+
+static err fast_sheet_add(xlsx_writer *w, const char *name)
+{
+    /* Excel's rules on a name, as libxlsxwriter checks them */
+    if (w->fast_sheet || !name || !*name || utf8_chars(name) > 31 || strpbrk(name, "[]:*?/\\")) {
+        fail(w, E_INTERNAL, "sheet", LXW_NO_ERROR);
+        return E_INTERNAL;
+    }
+    w->sheet_name = strdup(name);
+    w->body = fast_temp(w);
+    if (!w->sheet_name || !w->body) {
+        log_event(LOG_ERROR, "xlsx_write_failed", "what", "sheet", "detail", strerror(errno), NULL);
+        fail(w, E_IO, "sheet", LXW_NO_ERROR);
+        return E_IO;
+    }
+    w->fast_sheet = true;
+    w->row = 0;
+    w->style = S_PLAIN;
+    return E_OK;
+}
+
+/* s as XML character data (attr: inside double quotes too); characters XML
+ * cannot hold are written _xHHHH_, as Excel reads them. */
+static void xml_put(FILE *f, const char *s, bool attr)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *rep = NULL;
+        char hex[8];
+        if (c == '&')
+            rep = "&amp;";
+        else if (c == '<')
+            rep = "&lt;";
+        else if (c == '>')
+            rep = "&gt;";
+        else if (c == '"' && attr)
+            rep = "&quot;";
+        else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            snprintf(hex, sizeof hex, "_x%04X_", c);
+            rep = hex;
+        } else
+            continue;
+        fwrite(run, 1, (size_t)(s - run), f);
+        fputs(rep, f);
+        run = s + 1;
+    }
+    fwrite(run, 1, (size_t)(s - run), f);
+}
+
+/* "A1"-style reference of column col, row row (0-based) into buf. */
+static size_t cell_ref(char *buf, size_t col, uint32_t row)
+{
+    char letters[4];
+    size_t n = 0;
+    for (size_t c = col + 1; c; c = (c - 1) / 26)
+        letters[n++] = (char)('A' + (c - 1) % 26);
+    size_t k = 0;
+    while (n)
+        buf[k++] = letters[--n];
+    k += (size_t)snprintf(buf + k, 12, "%u", (unsigned)row + 1);
+    return k;
+}
+
+/* Append the n bytes at s to buf at *k. */
+static void put(char *buf, size_t *k, const char *s, size_t n)
+{
+    memcpy(buf + *k, s, n);
+    *k += n;
+}
+#define PUT(buf, k, lit) put(buf, k, lit, sizeof lit - 1)
+
+/* The cells' XML without fprintf: a million rows of seven cells cost
+ * seconds of format parsing otherwise. */
+static void fast_flush_row(xlsx_writer *w)
+{
+    FILE *f = w->body;
+    if (w->e == E_OK && f && w->ncells) {
+        int plain = w->style == S_HEADER ? 1 : w->style == S_HINT ? 2 : 0;
+        char b[160];
+        size_t k = 0;
+        PUT(b, &k, "<row r=\"");
+        k += (size_t)snprintf(b + k, 12, "%u", (unsigned)w->row + 1);
+        PUT(b, &k, "\">");
+        fwrite(b, 1, k, f);
+        for (size_t i = 0; i < w->ncells; i++) {
+            const struct wcell *c = &w->cells[i];
+            if (c->kind == K_NONE)
+                continue;
+            k = 0;
+            PUT(b, &k, "<c r=\"");
+            k += cell_ref(b + k, i, w->row);
+            int st = c->kind == K_DATE ? 3 : c->kind == K_DATETIME ? 4 : plain;
+            if (st) {
+                PUT(b, &k, "\" s=\"");
+                b[k++] = (char)('0' + st);
+            }
+            if (c->kind == K_TEXT) {
+                const char *t = w->text + c->off;
+                size_t n = strlen(t);
+                if (n && (t[0] == ' ' || t[n - 1] == ' '))
+                    PUT(b, &k, "\" t=\"inlineStr\"><is><t xml:space=\"preserve\">");
+                else
+                    PUT(b, &k, "\" t=\"inlineStr\"><is><t>");
+                fwrite(b, 1, k, f);
+                xml_put(f, t, false);
+                fputs("</t></is></c>", f);
+                continue;
+            }
+            PUT(b, &k, "\"><v>");
+            if (c->num == floor(c->num) && fabs(c->num) < 1e15)
+                k += (size_t)snprintf(b + k, 24, "%lld", (long long)c->num);
+            else
+                k += (size_t)snprintf(b + k, 32, "%.16g", c->num);
+            PUT(b, &k, "</v></c>");
+            fwrite(b, 1, k, f);
+        }
+        fputs("</row>", f);
+        if (ferror(f))
+            fail(w, E_IO, "row", LXW_NO_ERROR);
+    }
+    w->ncells = 0;
+    w->next = 0;
+    w->ntext = 0;
+}
+
+static const char CONTENT_TYPES[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+    "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
+    "<Default Extension=\"rels\" ContentType=\"application/"
+    "vnd.openxmlformats-package.relationships+xml\"/>"
+    "<Default Extension=\"xml\" ContentType=\"application/xml\"/>"
+    "<Override PartName=\"/xl/workbook.xml\" ContentType=\"application/"
+    "vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>"
+    "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
+    "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
+    "<Override PartName=\"/xl/styles.xml\" ContentType=\"application/"
+    "vnd.openxmlformats-officedocument.spreadsheetml.styles+xml\"/>"
+    "</Types>";
+
+static const char ROOT_RELS[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+    "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+    "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
+    "relationships/officeDocument\" Target=\"xl/workbook.xml\"/>"
+    "</Relationships>";
+
+static const char WORKBOOK_RELS[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+    "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+    "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
+    "relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+    "<Relationship Id=\"rId2\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
+    "relationships/styles\" Target=\"styles.xml\"/>"
+    "</Relationships>";
+
+/* The cell styles fast_flush_row refers to: 0 plain, 1 header (bold), 2 hint
+ * (grey italics, wrapped), 3 date, 4 date and time; as the other path's. */
+static const char STYLES[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+    "<styleSheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">"
+    "<numFmts count=\"2\"><numFmt numFmtId=\"164\" formatCode=\"yyyy-mm-dd\"/>"
+    "<numFmt numFmtId=\"165\" formatCode=\"yyyy-mm-dd hh:mm:ss\"/></numFmts>"
+    "<fonts count=\"3\"><font><sz val=\"11\"/><name val=\"Calibri\"/><family val=\"2\"/></font>"
+    "<font><b/><sz val=\"11\"/><name val=\"Calibri\"/><family val=\"2\"/></font>"
+    "<font><i/><sz val=\"11\"/><color rgb=\"FF808080\"/><name val=\"Calibri\"/>"
+    "<family val=\"2\"/></font></fonts>"
+    "<fills count=\"2\"><fill><patternFill patternType=\"none\"/></fill>"
+    "<fill><patternFill patternType=\"gray125\"/></fill></fills>"
+    "<borders count=\"1\"><border><left/><right/><top/><bottom/><diagonal/></border></borders>"
+    "<cellStyleXfs count=\"1\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\"/>"
+    "</cellStyleXfs>"
+    "<cellXfs count=\"5\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\"/>"
+    "<xf numFmtId=\"0\" fontId=\"1\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyFont=\"1\"/>"
+    "<xf numFmtId=\"0\" fontId=\"2\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyFont=\"1\" "
+    "applyAlignment=\"1\"><alignment wrapText=\"1\"/></xf>"
+    "<xf numFmtId=\"164\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" "
+    "applyNumberFormat=\"1\"/>"
+    "<xf numFmtId=\"165\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" "
+    "applyNumberFormat=\"1\"/></cellXfs>"
+    "<cellStyles count=\"1\"><cellStyle name=\"Normal\" xfId=\"0\" builtinId=\"0\"/></cellStyles>"
+    "</styleSheet>";
+
+static bool zip_add_text(zip_t *z, const char *name, const char *text, size_t n)
+{
+    zip_source_t *src = zip_source_buffer(z, text, n, 0);
+    if (!src)
+        return false;
+    zip_int64_t i = zip_file_add(z, name, src, ZIP_FL_ENC_UTF_8);
+    if (i < 0) {
+        zip_source_free(src);
+        return false;
+    }
+    return zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_DEFLATE, 1) == 0;
+}
+
+/* The sheet's part: its head (with the column widths, which may have been
+ * set after rows were written), the rows, its tail. */
+static FILE *fast_sheet_part(xlsx_writer *w)
+{
+    FILE *f = fast_temp(w);
+    if (!f)
+        return NULL;
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+          "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+          "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">",
+          f);
+    bool any = false;
+    for (size_t i = 0; i < w->nwidths; i++) {
+        if (w->widths[i] <= 0)
+            continue;
+        if (!any)
+            fputs("<cols>", f);
+        any = true;
+        /* Excel's stored width of `width` characters of the default font */
+        double stored = w->widths[i] + 0.7109375;
+        fprintf(f, "<col min=\"%zu\" max=\"%zu\" width=\"%.8g\" customWidth=\"1\"/>", i + 1, i + 1,
+                stored);
+    }
+    if (any)
+        fputs("</cols>", f);
+    fputs("<sheetData>", f);
+    rewind(w->body);
+    char *buf = malloc(FAST_BUF);
+    size_t n;
+    while (buf && (n = fread(buf, 1, FAST_BUF, w->body)) > 0)
+        fwrite(buf, 1, n, f);
+    bool bad = !buf || ferror(w->body);
+    free(buf);
+    fputs("</sheetData><pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" "
+          "header=\"0.3\" footer=\"0.3\"/></worksheet>",
+          f);
+    if (bad || fflush(f) != 0 || ferror(f)) {
+        fclose(f);
+        return NULL;
+    }
+    rewind(f);
+    return f;
+}
+
+static err fast_finish(xlsx_writer *w)
+{
+    if (w->fast_sheet && w->ncells)
+        flush_row(w);
+    if (!w->fast_sheet && w->e == E_OK)
+        fail(w, E_INTERNAL, "workbook without a sheet", LXW_NO_ERROR);
+    err e = w->e;
+    if (e == E_OK && (fflush(w->body) != 0 || ferror(w->body)))
+        e = E_IO;
+    FILE *part = NULL;
+    if (e == E_OK && !(part = fast_sheet_part(w)))
+        e = E_IO;
+    char *wb = NULL;
+    size_t wbn = 0;
+    if (e == E_OK) {
+        FILE *m = open_memstream(&wb, &wbn);
+        if (!m) {
+            e = E_NOMEM;
+        } else {
+            fputs("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+                  "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+                  "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
+                  "<sheets><sheet name=\"",
+                  m);
+            xml_put(m, w->sheet_name, true);
+            fputs("\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>", m);
+            if (fclose(m) != 0)
+                e = E_NOMEM;
+        }
+    }
+    if (e == E_OK) {
+        int ze = 0;
+        zip_t *z = zip_open(w->path, ZIP_CREATE | ZIP_TRUNCATE, &ze);
+        bool ok = z != NULL;
+        ok = ok && zip_add_text(z, "[Content_Types].xml", CONTENT_TYPES, sizeof CONTENT_TYPES - 1);
+        ok = ok && zip_add_text(z, "_rels/.rels", ROOT_RELS, sizeof ROOT_RELS - 1);
+        ok = ok && zip_add_text(z, "xl/workbook.xml", wb, wbn);
+        ok = ok &&
+             zip_add_text(z, "xl/_rels/workbook.xml.rels", WORKBOOK_RELS, sizeof WORKBOOK_RELS - 1);
+        ok = ok && zip_add_text(z, "xl/styles.xml", STYLES, sizeof STYLES - 1);
+        if (ok) {
+            zip_source_t *src = zip_source_filep(z, part, 0, -1);
+            zip_int64_t i = src ? zip_file_add(z, "xl/worksheets/sheet1.xml", src, 0) : -1;
+            if (src)
+                part = NULL; /* the source owns it now */
+            if (i < 0) {
+                zip_source_free(src);
+                ok = false;
+            } else {
+                ok = zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_DEFLATE, 1) == 0;
+            }
+        }
+        if (ok && zip_close(z) == 0)
+            z = NULL; /* written and freed */
+        else
+            ok = false;
+        if (!ok) {
+            log_event(LOG_ERROR, "xlsx_write_failed", "what", "close", "detail",
+                      z ? zip_strerror(z) : "zip_open", NULL);
+            if (z)
+                zip_discard(z);
+            e = E_IO;
+        }
+    }
+    free(wb);
+    if (part)
+        fclose(part);
+    if (e != E_OK)
+        unlink(w->path);
+    return e;
 }
 
 /*
@@ -560,6 +943,11 @@ const char *__lsan_default_suppressions(void)
 
 static void writer_free(xlsx_writer *w)
 {
+    if (w->body)
+        fclose(w->body);
+    free(w->sheet_name);
+    free(w->tmpdir);
+    free(w->widths);
     free(w->cells);
     free(w->text);
     free(w->path);
@@ -567,8 +955,12 @@ static void writer_free(xlsx_writer *w)
 }
 
 /* Write the workbook; the writer stays for the caller to free. */
+static err fast_finish(xlsx_writer *w);
+
 static err finish(xlsx_writer *w)
 {
+    if (w->fast)
+        return fast_finish(w);
     if (w->ws && w->ncells)
         flush_row(w);
     if (!w->ws && w->e == E_OK)

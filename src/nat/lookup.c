@@ -622,7 +622,7 @@ static err write_books(const struct run *st, const char *dir, int64_t id,
         nat_batch_path(dir, id, (enum nat_batch_file)i, path[i]);
         snprintf(tmp[i], sizeof tmp[i], "%.599s.tmp", path[i]);
     }
-    struct xlsx_write_opts o = {.constant_memory = true, .tmpdir = dir};
+    struct xlsx_write_opts o = {.constant_memory = true, .tmpdir = dir, .fast_rows = true};
     xlsx_writer *w[3] = {NULL, NULL, NULL};
     err e = E_OK;
     for (int i = 0; i < 3 && !e; i++)

@@ -269,10 +269,10 @@ static int teardown(void **state)
 
 /* ---- writer, read back --------------------------------------------------- */
 
-static void write_sample(const char *name, bool constant_memory)
+static void write_sample_opts(const char *name, const struct xlsx_write_opts *o_in)
 {
     xlsx_writer *w;
-    struct xlsx_write_opts o = {.constant_memory = constant_memory};
+    struct xlsx_write_opts o = *o_in;
     assert_int_equal(xlsx_writer_open(path_of(name), &o, &w), E_OK);
     assert_int_equal(xlsx_sheet_add(w, "名单"), E_OK);
     static const char *const head[] = {"姓名", "数量", "日期", "时间", "号码"};
@@ -298,11 +298,24 @@ static void write_sample(const char *name, bool constant_memory)
     xlsx_row_end(w);
     static const char *const plain[] = {"x", "y"};
     xlsx_row_strings(w, plain, 2);
-    assert_int_equal(xlsx_sheet_add(w, "第二页"), E_OK);
-    xlsx_cell_text(w, "second");
-    xlsx_row_end(w);
+    if (o.fast_rows) {
+        /* one sheet only, no marks, no lists: refused, the workbook stays good */
+        static const char *const kinds[] = {"a", "b"};
+        assert_int_equal(xlsx_mark(w, 0, "x"), E_INTERNAL);
+        assert_int_equal(xlsx_validation_list(w, 0, 1, 2, kinds, 2), E_INTERNAL);
+    } else {
+        assert_int_equal(xlsx_sheet_add(w, "第二页"), E_OK);
+        xlsx_cell_text(w, "second");
+        xlsx_row_end(w);
+    }
     assert_int_equal(xlsx_close(&w), E_OK);
     assert_null(w);
+}
+
+static void write_sample(const char *name, bool constant_memory)
+{
+    struct xlsx_write_opts o = {.constant_memory = constant_memory};
+    write_sample_opts(name, &o);
 }
 
 static const char SAMPLE[] =
@@ -332,6 +345,52 @@ static void round_trip_constant_memory(void **state)
                                "print('xl/sharedStrings.xml' in "
                                "zipfile.ZipFile('cm.xlsx').namelist())\n"),
                         "False");
+}
+
+/* fast_rows: the same cells read back, by us and by openpyxl (bold header,
+ * the date formats, the column width); a second sheet is refused. */
+static void round_trip_fast_rows(void **state)
+{
+    (void)state;
+    struct xlsx_write_opts o = {.fast_rows = true};
+    write_sample_opts("fast.xlsx", &o);
+    assert_string_equal(read_both("fast.xlsx", NULL), SAMPLE);
+    py("import openpyxl\n"
+       "ws = openpyxl.load_workbook('fast.xlsx').active\n"
+       "assert ws.title == '名单', ws.title\n"
+       "assert ws['A1'].value == '姓名' and ws['A1'].font.b\n"
+       "assert ws['B2'].value is None and ws['A2'].font.i\n"
+       "assert ws['C3'].number_format == 'yyyy-mm-dd', ws['C3'].number_format\n"
+       "assert str(ws['D3'].value) == '2024-05-01 08:30:15', ws['D3'].value\n"
+       "assert ws['E3'].value == '110101199001011234'\n"
+       "assert ws['C6'].value == 'a\"b<c>&d'\n"
+       "assert abs(ws.column_dimensions['A'].width - 20.7109375) < 0.01\n");
+    xlsx_writer *w;
+    assert_int_equal(xlsx_writer_open(path_of("fast2.xlsx"), &o, &w), E_OK);
+    assert_int_equal(xlsx_sheet_add(w, "一"), E_OK);
+    xlsx_cell_text(w, " 前后空格 ");
+    xlsx_cell_text(w, "a\x01"
+                      "b");
+    xlsx_cell_num(w, 0.1);
+    xlsx_row_end(w);
+    assert_int_equal(xlsx_sheet_add(w, "二"), E_INTERNAL);
+    assert_int_equal(xlsx_close(&w), E_INTERNAL);
+    assert_int_equal(access(path_of("fast2.xlsx"), F_OK), -1);
+    assert_int_equal(xlsx_writer_open(path_of("fast3.xlsx"), &o, &w), E_OK);
+    assert_int_equal(xlsx_sheet_add(w, "一"), E_OK);
+    xlsx_cell_text(w, "尾空格 ");
+    xlsx_cell_num(w, 0.1);
+    xlsx_cell_text(w, "a\x01"
+                      "b");
+    xlsx_row_end(w);
+    assert_int_equal(xlsx_close(&w), E_OK);
+    assert_string_equal(read_both("fast3.xlsx", NULL), "1:[s:尾空格 |n:0.1|s:a\x01"
+                                                       "b]");
+    assert_string_equal(
+        py_out("import zipfile\n"
+               "x = zipfile.ZipFile('fast3.xlsx').read('xl/worksheets/sheet1.xml')\n"
+               "print(b'a_x0001_b' in x and b'xml:space' in x)\n"),
+        "True");
 }
 
 static void to_temp_fd(void **state)
@@ -867,6 +926,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(round_trip_constant_memory),
+        cmocka_unit_test(round_trip_fast_rows),
         cmocka_unit_test(to_temp_fd),
         cmocka_unit_test(give_back),
         cmocka_unit_test(formula_guard),
