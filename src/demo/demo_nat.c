@@ -41,6 +41,7 @@ static const struct {
 
 #define MIN_MS    60000LL
 #define PER_SITE  100 /* people sampled at each of the first three sites */
+#define MIN_ROUND 20  /* fewer in one of their communities: no round (two pools and retests) */
 #define RETESTS   10  /* the positive pool's people */
 #define MAX_TUBES (PER_SITE + RETESTS)
 
@@ -186,12 +187,17 @@ static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
         long street = k / 2 % f->w->nstreets, per = f->w->ncomm / f->w->nstreets;
         e = people_of(f->d, f->w->communities[street * per + k % 2 % per], PER_SITE, people[k],
                       &npeople[k]);
+        /* a city too small for the round (a bench's ten people): no round,
+         * rather than boxes with nothing to seal */
+        if (!e && npeople[k] < MIN_ROUND)
+            return E_OK;
+    }
+    for (int k = 0; k < 3 && !e; k++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "DM%d", k + 1);
-        if (!e)
-            e = sample_site(f, site_ids[k], sites[k].lng, sites[k].lat,
-                            R - 330 * MIN_MS + k * 25 * MIN_MS, people[k], npeople[k], kinds[k],
-                            prefix, boxes[k], tubes[k], &ntubes[k]);
+        e = sample_site(f, site_ids[k], sites[k].lng, sites[k].lat,
+                        R - 330 * MIN_MS + k * 25 * MIN_MS, people[k], npeople[k], kinds[k], prefix,
+                        boxes[k], tubes[k], &ntubes[k]);
     }
     for (int k = 0; k < 3 && !e; k++)
         e = hand_over(f, boxes[k], NAT_BOX_IN_TRANSIT, R - 250 * MIN_MS + k * MIN_MS);
