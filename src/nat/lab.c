@@ -24,6 +24,7 @@
 #include "db/query.h"
 #include "job/import.h"
 #include "job/job.h"
+#include "nat/internal.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -1104,10 +1105,15 @@ static void retest_read(db_stmt *s, arena *a, struct nat_retest *r)
     };
 }
 
+static void retest_read_any(db_stmt *s, arena *a, void *item)
+{
+    retest_read(s, a, item);
+}
+
 err nat_retest_list(db *d, arena *a, const struct scope *scope, const struct nat_retest_filter *f,
                     struct nat_retest **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE r.region_code >= ? AND r.region_code < ?");
     query_int(w, scope->lo);
@@ -1132,33 +1138,14 @@ err nat_retest_list(db *d, arena *a, const struct scope *scope, const struct nat
         query_sql(w, " AND r.state = ?");
         query_text(w, vocab_name(&nat_retest_state_vocab, (size_t)f->state));
     }
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM nat_retests r");
-    query_append(q, w);
-    int64_t total, limit, offset, want;
-    err e = query_count(d, q, &total);
-    if (e ||
-        (e = paging_window(total, f->page, f->page_size, NAT_EXPORT_MAX, &limit, &offset, &want)))
+    void *page;
+    size_t n;
+    err e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_retests r", RETEST_COLS, w,
+                        " ORDER BY r.created_at DESC, r.id DESC", f->page, f->page_size,
+                        sizeof(struct nat_retest), retest_read_any, &page, &n, total_r);
+    if (e)
         return e;
-    struct nat_retest *items = want > 0 ? arena_alloc(a, (size_t)want * sizeof *items) : NULL;
-    size_t n = 0;
-    if (want > 0) {
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, RETEST_COLS);
-        query_append(q, w);
-        query_sql(q, " ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            retest_read(s, a, &items[n++]);
-        db_done(s);
-        if (e)
-            return e;
-    }
+    struct nat_retest *items = page;
     struct scope all = scope_all(); /* in scope by its own region_code */
     for (size_t i = 0; i < n; i++) {
         struct person p;
@@ -1169,7 +1156,6 @@ err nat_retest_list(db *d, arena *a, const struct scope *scope, const struct nat
     }
     *items_r = items;
     *n_r = n;
-    *total_r = total;
     return E_OK;
 }
 

@@ -30,6 +30,7 @@
 #include "db/query.h"
 #include "job/import.h"
 #include "job/job.h"
+#include "nat/internal.h"
 #include "nat/nat.h"
 #include "security/audit.h"
 
@@ -1093,10 +1094,15 @@ static void read_city(db_stmt *s, arena *a, struct nat_city_site *v)
     v->updated_at = db_col_int64(s, 19);
 }
 
+static void read_city_any(db_stmt *s, arena *a, void *item)
+{
+    read_city(s, a, item);
+}
+
 err nat_city_list(db *d, arena *a, const struct scope *scope, const struct nat_city_filter *f,
                   struct nat_city_site **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     where_scope(w, scope);
     if (f->state) {
@@ -1111,37 +1117,12 @@ err nat_city_list(db *d, arena *a, const struct scope *scope, const struct nat_c
         query_text(w, like);
         query_text(w, like);
     }
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM nat_city_sites c");
-    query_append(q, w);
-    int64_t total, limit, offset, want;
-    err e = query_count(d, q, &total);
-    if (e ||
-        (e = paging_window(total, f->page, f->page_size, NAT_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct nat_city_site *items = want > 0 ? arena_alloc(a, (size_t)want * sizeof *items) : NULL;
-    size_t n = 0;
-    if (want > 0) {
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, CITY_COLS);
-        query_append(q, w);
-        query_sql(q, " ORDER BY c.code LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            read_city(s, a, &items[n++]);
-        db_done(s);
-        if (e)
-            return e;
-    }
+    void *items;
+    err e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_city_sites c", CITY_COLS, w,
+                        " ORDER BY c.code", f->page, f->page_size, sizeof(struct nat_city_site),
+                        read_city_any, &items, n_r, total_r);
     *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    return e;
 }
 
 static err candidates(db *d, arena *a, struct nat_city_site *v)
