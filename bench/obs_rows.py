@@ -8,8 +8,10 @@ written per person, and a numbered name has twice a real one's.
 Usage: obs_rows.py N REGION[,REGION...] OUT.xlsx OUT.csv
 """
 import datetime
+import os
 import random
 import sys
+import zipfile
 
 import openpyxl
 
@@ -35,3 +37,15 @@ with open(csv, 'w') as f:
         ws.append(row)
         f.write(','.join(row) + '\n')
 wb.save(out)
+
+# The sheet's size declared as Excel and WPS declare it (<dimension>, which
+# openpyxl's write-only mode leaves out): the upload's check reads only the
+# first rows of a file that declares its size (docs/cases.md "The import").
+tmp = out + '.tmp'
+with zipfile.ZipFile(out) as zin, zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as zout:
+    for item in zin.infolist():
+        data = zin.read(item.filename)
+        if item.filename == 'xl/worksheets/sheet1.xml':
+            data = data.replace(b'</sheetPr>', b'</sheetPr><dimension ref="A1:I%d"/>' % (n + 1), 1)
+        zout.writestr(item, data)
+os.replace(tmp, out)

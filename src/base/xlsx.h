@@ -251,6 +251,22 @@ err xlsx_read_file(const char *path, const char *sheet, const struct xlsx_limits
 err xlsx_read_buffer(const void *data, size_t n, const char *sheet, const struct xlsx_limits *lim,
                      xlsx_row_fn fn, void *ctx) MUST_USE;
 
+/*
+ * An upload's cheap first look (the check a request makes before its job
+ * reads the whole file): the sheet's first `rows` rows with a value, handed
+ * to fn as xlsx_read_buffer would, then it stops (E_OK) without reading the
+ * rest; `declared` is the last row the sheet's <dimension> element names
+ * (0 when absent or unreadable). That is the writer's claim, not a count:
+ * good for a progress bar and for a full count when it is missing or too
+ * large, never for trusting what the job will read.
+ */
+struct xlsx_peek {
+    long rows;     /* in: rows with a value to read (at least 1) */
+    long declared; /* out */
+};
+err xlsx_peek_buffer(const void *data, size_t n, const char *sheet, const struct xlsx_limits *lim,
+                     struct xlsx_peek *peek, xlsx_row_fn fn, void *ctx) MUST_USE;
+
 /* The letters of 0-based column `col` ("A" for 0, "AA" for 26), for
  * messages such as "第 3 行 B 列". */
 #define XLSX_COL_NAME 8

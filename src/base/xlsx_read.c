@@ -97,6 +97,7 @@ struct reader {
 
     xlsx_row_fn fn;
     void *ctx;
+    struct xlsx_peek *peek; /* xlsx_peek_buffer's: stop after peek->rows rows */
 };
 
 /* The state of one part's parse. */
@@ -897,8 +898,12 @@ static void row_end(struct xp *x)
         if (x->cell_off[i] != SIZE_MAX)
             x->cells[i].text = x->rowtext.p + x->cell_off[i];
     err e = r->fn(r->ctx, x->row, x->cells, x->ncells);
-    if (e != E_OK)
+    if (e != E_OK) {
         stop(x, e);
+    } else if (r->peek && x->rows >= r->peek->rows) {
+        x->done = true; /* peeked: the rest is not read */
+        XML_StopParser(x->p, XML_FALSE);
+    }
 }
 
 static void XMLCALL sh_start(void *ud, const XML_Char *name, const XML_Char **atts)
@@ -908,8 +913,16 @@ static void XMLCALL sh_start(void *ud, const XML_Char *name, const XML_Char **at
         return;
     const char *l = local(name);
     if (!x->in_sheetdata) {
-        if (!strcmp(l, "sheetData"))
+        if (!strcmp(l, "sheetData")) {
             x->in_sheetdata = true;
+        } else if (x->r->peek && !strcmp(l, "dimension")) {
+            /* "A1:V100002", or "A1" for one cell: its last row */
+            const char *ref = attr(atts, "ref", NULL), *c = ref ? strchr(ref, ':') : NULL;
+            int col;
+            long row;
+            if (ref && parse_ref(c ? c + 1 : ref, &col, &row))
+                x->r->peek->declared = row;
+        }
         return;
     }
     if (!strcmp(l, "row")) {
@@ -1154,9 +1167,11 @@ static void set_limits(struct xlsx_limits *dst, const struct xlsx_limits *src)
 }
 
 static err read_all(zip_t *z, const char *sheet, const struct xlsx_limits *lim, xlsx_row_fn fn,
-                    void *ctx)
+                    void *ctx, struct xlsx_peek *peek)
 {
-    struct reader r = {.z = z, .want = sheet, .fn = fn, .ctx = ctx};
+    struct reader r = {.z = z, .want = sheet, .fn = fn, .ctx = ctx, .peek = peek};
+    if (peek)
+        peek->declared = 0;
     set_limits(&r.lim, lim);
     err e = (r.chunk = malloc(CHUNK)) ? E_OK : E_NOMEM;
     if (e == E_OK)
@@ -1218,13 +1233,14 @@ err xlsx_read_file(const char *path, const char *sheet, const struct xlsx_limits
         }
         return open_failed(code, head, n);
     }
-    err e = read_all(z, sheet, lim, fn, ctx);
+    err e = read_all(z, sheet, lim, fn, ctx, NULL);
     zip_discard(z);
     return e;
 }
 
-err xlsx_read_buffer(const void *data, size_t n, const char *sheet, const struct xlsx_limits *lim,
-                     xlsx_row_fn fn, void *ctx)
+/* A workbook in memory, read through read_all. */
+static err read_buffer(const void *data, size_t n, const char *sheet, const struct xlsx_limits *lim,
+                       xlsx_row_fn fn, void *ctx, struct xlsx_peek *peek)
 {
     if (!n)
         return invalid("%s", "文件为空");
@@ -1244,7 +1260,21 @@ err xlsx_read_buffer(const void *data, size_t n, const char *sheet, const struct
                            n);
     }
     zip_error_fini(&ze);
-    err e = read_all(z, sheet, lim, fn, ctx);
+    err e = read_all(z, sheet, lim, fn, ctx, peek);
     zip_discard(z); /* frees src too */
     return e;
+}
+
+err xlsx_read_buffer(const void *data, size_t n, const char *sheet, const struct xlsx_limits *lim,
+                     xlsx_row_fn fn, void *ctx)
+{
+    return read_buffer(data, n, sheet, lim, fn, ctx, NULL);
+}
+
+err xlsx_peek_buffer(const void *data, size_t n, const char *sheet, const struct xlsx_limits *lim,
+                     struct xlsx_peek *peek, xlsx_row_fn fn, void *ctx)
+{
+    if (peek->rows < 1)
+        peek->rows = 1;
+    return read_buffer(data, n, sheet, lim, fn, ctx, peek);
 }

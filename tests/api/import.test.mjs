@@ -71,6 +71,21 @@ for item in zin.infolist():
     zout.writestr(item, data)
 zout.close()
 `;
+// The sheet's <dimension> as Excel and WPS write it (openpyxl's write-only
+// mode leaves it out): argv[3] is the ref it declares.
+const PY_DIM = `
+import re, sys, zipfile
+src, out, ref = sys.argv[1], sys.argv[2], sys.argv[3]
+zin = zipfile.ZipFile(src)
+zout = zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED)
+for item in zin.infolist():
+    data = zin.read(item.filename)
+    if item.filename == 'xl/worksheets/sheet1.xml':
+        data = re.sub(rb'<dimension [^>]*/>', b'', data)
+        data = data.replace(b'</sheetPr>', b'</sheetPr><dimension ref="' + ref.encode() + b'"/>', 1)
+    zout.writestr(item, data)
+zout.close()
+`;
 const PY_MANY = `
 import sys, openpyxl
 wb = openpyxl.Workbook(write_only=True)
@@ -362,12 +377,37 @@ test('bad uploads are refused at once with nothing queued', async () => {
   const many = path.join(ctx.dir, 'many.xlsx');
   py(PY_MANY, many);
   expectError(await upload(cc, fs.readFileSync(many)), 400, 'too_many_rows');
+  // declaring its size, as Excel's files do: refused from the declaration
+  const declared = path.join(ctx.dir, 'many-declared.xlsx');
+  py(PY_DIM, many, declared, 'A1:C100003');
+  expectError(await upload(cc, fs.readFileSync(declared)), 400, 'too_many_rows');
   // bad parameters, and no permission
   expectError(await upload(cc, xlsx([HEAD, row()]), '?duplicates=merge'), 400, 'invalid_parameter', 'duplicates');
   expectError(await upload(cc, xlsx([HEAD, row()]), '?dry_run=yes'), 400, 'invalid_parameter', 'dry_run');
   expectError(await upload(leader, xlsx([HEAD, row()])), 403, 'forbidden');
   assert.equal(count('SELECT COUNT(*) FROM jobs'), jobs, 'no job for a refused upload');
   // an E_INPUT refusal changes and reveals nothing: not audited (security/audit.h)
+});
+
+test('a file declaring fewer rows than it holds: its job refuses it whole at the cap, nothing written', async () => {
+  // The upload's check reads the first rows and trusts the declared size for
+  // the progress bar; the job counts what it reads.
+  const many = path.join(ctx.dir, 'many-src.xlsx'), lying = path.join(ctx.dir, 'many-lying.xlsx');
+  py(PY_MANY.replace("['张三']", `['张三', '居民身份证', '${rid()}']`), many);
+  py(PY_DIM, many, lying, 'A1:C3');
+  const people = count('SELECT COUNT(*) FROM persons');
+  const up = await upload(cc, fs.readFileSync(lying));
+  assert.equal(up.status, 202, JSON.stringify(up.body));
+  assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'observation.import_upload' AND object_id = ${up.body.job_id} AND detail LIKE 'bytes=% rows=2%'`), 1,
+    'the declared rows counted at the upload');
+  let done;
+  for (let t = 0; t < 600 && (!done || done.status === 'queued' || done.status === 'running'); t++) {
+    if (done) await new Promise((r) => setTimeout(r, 50));
+    done = (await cc.get(`/api/v1/jobs/${up.body.job_id}`)).body;
+  }
+  assert.equal(done.status, 'failed');
+  assert.match(JSON.stringify(done.result), /too_many_rows/);
+  assert.equal(count('SELECT COUNT(*) FROM persons'), people, 'nothing written');
 });
 
 test('the xlsx export: opens in openpyxl, masked, a cell beginning with = neutralised, reveal audited', async () => {

@@ -881,6 +881,33 @@ static void callback_stops(void **state)
     assert_int_equal(s.rows, 2);
 }
 
+/* xlsx_peek_buffer: the first rows only, and the size the sheet declares
+ * (libxlsxwriter writes <dimension>; a package without it declares 0). */
+static void peek(void **state)
+{
+    (void)state;
+    write_sample("peek.xlsx", false);
+    size_t n;
+    char *data = slurp("peek.xlsx", &n);
+    struct sink s = {.quiet = true};
+    struct xlsx_peek pk = {.rows = 2};
+    assert_int_equal(xlsx_peek_buffer(data, n, NULL, NULL, &pk, on_row, &s), E_OK);
+    assert_int_equal(s.rows, 2);
+    struct sink all = {.quiet = true};
+    assert_int_equal(xlsx_read_buffer(data, n, NULL, NULL, on_row, &all), E_OK);
+    assert_true(all.rows > 2);
+    assert_true(pk.declared >= all.rows);
+    free(data);
+    package("nodim.xlsx", "", "<row r=\"1\"><c r=\"A1\"><v>1</v></c></row>", NULL, NULL);
+    data = slurp("nodim.xlsx", &n);
+    memset(&s, 0, sizeof s);
+    pk = (struct xlsx_peek){.rows = 5, .declared = 7};
+    assert_int_equal(xlsx_peek_buffer(data, n, NULL, NULL, &pk, on_row, &s), E_OK);
+    assert_int_equal(s.rows, 1);
+    assert_int_equal(pk.declared, 0);
+    free(data);
+}
+
 /* A million rows in constant_memory mode: the resident set does not grow
  * with the rows (it would by about 100 MB without the mode). */
 static void big_export_flat_memory(void **state)
@@ -943,6 +970,7 @@ int main(void)
         cmocka_unit_test(million_rows),
         cmocka_unit_test(limits),
         cmocka_unit_test(callback_stops),
+        cmocka_unit_test(peek),
         cmocka_unit_test(big_export_flat_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
