@@ -117,11 +117,11 @@ if has import; then
     say "import job $s: $result"
     echo "$result" | grep -q "\"written\":$ROWS," || { say "the import did not write every row"; exit 1; }
     timing=$(grep -h '"import_timing"' "$work/serve.log" | tail -1 |
-        sed 's/.*"read_ms":"\([^"]*\)","write_ms":"\([^"]*\)","commit_ms":"\([^"]*\)".*/read \1, write \2, commit \3/')
+        sed 's/.*"read_ms":"\([^"]*\)","write_ms":"\([^"]*\)","commit_ms":"\([^"]*\)".*"reader_writer_wait_ms":"\([^"]*\)".*/read \1, write \2 (both threads), commit \3 ms wall\/cpu; the reader and the writer waited \4 ms/')
     report="$report
 == Excel import (POST /api/v1/observations/import), $ROWS rows into a city of $people people
 fangkong   ${imp_s} s wall from the upload to the job's end, ${imp_cpu} s of the server's CPU (goal <= 10 s)
-job        ${timing} ms wall/cpu; the server's peak RSS $((imp_hwm / 1024)) MB
+job        ${timing}; the server's peak RSS $((imp_hwm / 1024)) MB
 sqlite3    ${csv_s} s (.import of the same rows as CSV into a bare table)
 ratio      $(calc "$imp_s / $csv_s" 0)x wall, $(calc "$imp_cpu / $csv_s" 0)x CPU
 "

@@ -7,6 +7,7 @@
  * The job runs on its own thread with its own connection (as the code
  * recompute), so a 100,000-row file never holds an event loop.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,24 +211,52 @@ struct irow {
     unsigned set;
 };
 
+/* Wall and this thread's CPU time in ms, for the job's timing line. */
+struct stamp {
+    double wall, cpu;
+};
+
+static struct stamp stamp_now(void)
+{
+    struct timespec w, c;
+    clock_gettime(CLOCK_MONOTONIC, &w);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
+    return (struct stamp){w.tv_sec * 1e3 + w.tv_nsec / 1e6, c.tv_sec * 1e3 + c.tv_nsec / 1e6};
+}
+
+/* "wall/cpu" ms since *t, and *t moved to now. */
+static void stamp_lap(struct stamp *t, char out[32])
+{
+    struct stamp n = stamp_now();
+    snprintf(out, 32, "%.0f/%.0f", n.wall - t->wall, n.cpu - t->cpu);
+    *t = n;
+}
+
 /*
  * The job reads the upload once, inside its transaction, so that only
  * failed rows are ever kept (a 100,000-row file held whole cost about
  * 100 MB): each row is parsed as it is read, kept for the report when its
  * form is wrong, else copied into the batch that writes it. The request
- * read it once before (PASS_CHECK: the structure and the row count, which
- * is the progress bar's total).
+ * looked at its first rows before (PASS_CHECK: the structure, and the
+ * count for the progress bar).
+ *
+ * Two threads share the work: the job's reads the upload, checks each row
+ * and seals the people of a batch ahead (person_seal_ahead), while a
+ * writer thread writes the batch before on the job's connection (one
+ * thread at a time uses it: the batch is handed over under a mutex). Two
+ * batches take turns: one filled, one written.
  */
 enum pass { PASS_CHECK, PASS_WRITE };
 
-/* A row of the batch: its cells copied, and parsed (the parse's strings in
+/* A row of a batch: its cells copied, and parsed (the parse's strings in
  * the batch's arena). */
 struct brow {
     long row;
     size_t n;
     struct xlsx_cell *cells;
     struct irow r;
-    bool bad; /* failed in a batch: written alone, in its own savepoint */
+    const struct person_sealed *sealed; /* NULL: sealed when written */
+    bool bad;                           /* failed in a run: written alone, in its own savepoint */
 };
 
 /* The rows written under one savepoint at most (docs/cases.md "The
@@ -238,25 +267,39 @@ struct brow {
  * more at 100,000 rows; 2,048 saved nothing more and held 8 MB more). */
 #define BATCH_ROWS 1024
 
+struct batch {
+    arena *a; /* the rows' copies, parses and seals; reset when refilled */
+    struct brow *rows;
+    size_t n;
+};
+
 struct run {
     enum pass pass;
+    pthread_mutex_t fail_mu;     /* both threads keep failed rows */
     struct import_failures fail; /* the failed rows, copied into fail.a until the report */
-    arena *ra;                   /* one row's, reset between rows */
     bool header_ok, hints;
     long header_row;
     long data_rows, last_row;
-    db *d; /* the job's connection */
-    int64_t job_id;
-    /* the write */
+    /* the reader's side */
+    struct batch b[2];
+    struct batch *cur; /* being filled */
+    /* the writer's side: its connection, its per-row arena */
+    db *d;
+    arena *ra;
     const struct principal *who;
     bool update;
     size_t written, updated;
-    err fatal; /* a database error that ends the job */
-    /* the batch: rows copied until written (see write_batch) */
-    arena *ba;
-    struct brow *batch;
-    size_t nbatch;
-    size_t step; /* rows per savepoint now: halved by a failing row, doubled back */
+    size_t step;         /* rows per savepoint now: halved by a failing row, doubled back */
+    err wfatal;          /* the writer's database error */
+    double wcpu;         /* the writer thread's CPU ms */
+    double rwait, wwait; /* ms each thread waited for the other */
+    /* the hand-over, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch *full; /* handed over, not taken yet */
+    struct batch *busy; /* being written */
+    bool end, cancel;
+    err fatal; /* the writer's error, seen by the reader */
 };
 
 static void mark(arena *a, struct irow *r, int col, const char *msg)
@@ -303,7 +346,7 @@ static bool cell_date(const struct irow *r, int c, int64_t *ms_r)
     return x->type == XLSX_STRING && x->len <= 10 && china_time_parse(x->text, ms_r);
 }
 
-static bool cell_bool(struct run *st, struct irow *r, int c, bool *v_r, bool *given_r)
+static bool cell_bool(arena *a, struct irow *r, int c, bool *v_r, bool *given_r)
 {
     const char *s = cell_text(r, c);
     *given_r = s != NULL;
@@ -317,19 +360,19 @@ static bool cell_bool(struct run *st, struct irow *r, int c, bool *v_r, bool *gi
         *v_r = false;
         return true;
     }
-    mark(st->ra, r, c, "应填写“是”或“否”");
+    mark(a, r, c, "应填写“是”或“否”");
     return false;
 }
 
 /* An optional one-line text of at most max characters into *dst. */
-static void cell_opt_text(struct run *st, struct irow *r, int c, size_t max, const char **dst,
+static void cell_opt_text(arena *a, struct irow *r, int c, size_t max, const char **dst,
                           unsigned bit)
 {
     const char *s = cell_text(r, c);
     if (!s)
         return;
     if (check_text(s, heads[c], heads[c], max, 0)) {
-        mark(st->ra, r, c, arena_printf(st->ra, "不能超过%zu个字符", max));
+        mark(a, r, c, arena_printf(a, "不能超过%zu个字符", max));
         return;
     }
     *dst = s;
@@ -338,9 +381,8 @@ static void cell_opt_text(struct run *st, struct irow *r, int c, size_t max, con
 
 /* The checks that need no database: every column's form, the identity
  * number's checksum, the phone, the dates, the lists. */
-static void parse_row(struct run *st, struct irow *r)
+static void parse_row(arena *a, struct irow *r)
 {
-    arena *a = st->ra;
     for (size_t c = 0; c < r->n && c < C__COUNT; c++)
         if (r->cells[c].formula)
             mark(a, r, (int)c, "单元格含有公式，请复制后“粘贴为数值”再导入");
@@ -407,17 +449,17 @@ static void parse_row(struct run *st, struct irow *r)
         else
             mark(a, r, C_ARRIVED, "何时来市应为日期，或 yyyy-mm-dd 格式的文字");
     }
-    cell_opt_text(st, r, C_TRANSPORT, 20, &f->arrival_transport, OBS_BIT(arrival_transport));
-    cell_opt_text(st, r, C_TRANSPORT_NO, 30, &f->transport_no, OBS_BIT(transport_no));
-    cell_opt_text(st, r, C_HOUSING, 20, &f->housing_type, OBS_BIT(housing_type));
-    cell_opt_text(st, r, C_NOTE, 500, &f->note, OBS_BIT(note));
-    cell_opt_text(st, r, C_HANDOVER, 50, &f->handover, OBS_BIT(handover));
+    cell_opt_text(a, r, C_TRANSPORT, 20, &f->arrival_transport, OBS_BIT(arrival_transport));
+    cell_opt_text(a, r, C_TRANSPORT_NO, 30, &f->transport_no, OBS_BIT(transport_no));
+    cell_opt_text(a, r, C_HOUSING, 20, &f->housing_type, OBS_BIT(housing_type));
+    cell_opt_text(a, r, C_NOTE, 500, &f->note, OBS_BIT(note));
+    cell_opt_text(a, r, C_HANDOVER, 50, &f->handover, OBS_BIT(handover));
     bool given;
-    if (cell_bool(st, r, C_RISK_AREA, &f->risk_area_stay, &given) && given)
+    if (cell_bool(a, r, C_RISK_AREA, &f->risk_area_stay, &given) && given)
         r->set |= OBS_BIT(risk_area_stay);
-    if (cell_bool(st, r, C_NOTICE, &f->notice_signed, &given) && given)
+    if (cell_bool(a, r, C_NOTICE, &f->notice_signed, &given) && given)
         r->set |= OBS_BIT(notice_signed);
-    if (cell_bool(st, r, C_GUIDE, &f->home_guide_issued, &given) && given)
+    if (cell_bool(a, r, C_GUIDE, &f->home_guide_issued, &given) && given)
         r->set |= OBS_BIT(home_guide_issued);
     const char *co = cell_text(r, C_CO_RESIDENTS);
     if (co) {
@@ -436,12 +478,15 @@ static void parse_row(struct run *st, struct irow *r)
 }
 
 static err write_row(db *d, arena *a, const struct principal *who, struct irow *r, bool update,
-                     bool in_batch, bool *updated_r);
+                     bool in_batch, const struct person_sealed *sealed, bool *updated_r);
 
 /* Keep row r for the report: its cells and marks copied. */
 static err keep(struct run *st, const struct irow *r)
 {
-    return import_failures_keep(&st->fail, r->row, r->cells, r->n, r->marks, r->nmarks);
+    pthread_mutex_lock(&st->fail_mu);
+    err e = import_failures_keep(&st->fail, r->row, r->cells, r->n, r->marks, r->nmarks);
+    pthread_mutex_unlock(&st->fail_mu);
+    return e;
 }
 
 /* The second pass's work for a row the first passed: write it in a
@@ -451,9 +496,9 @@ static err write_one(struct run *st, struct irow *r)
     bool upd;
     err e = db_begin(st->d);
     if (e)
-        return st->fatal = e;
+        return st->wfatal = e;
     err_clear();
-    err re = write_row(st->d, st->ra, st->who, r, st->update, false, &upd);
+    err re = write_row(st->d, st->ra, st->who, r, st->update, false, NULL, &upd);
     if (re == E_INPUT || re == E_CONFLICT || re == E_NOT_FOUND) {
         mark_err(st->ra, r, re);
         db_rollback(st->d);
@@ -461,10 +506,10 @@ static err write_one(struct run *st, struct irow *r)
     }
     if (re) {
         db_rollback(st->d);
-        return st->fatal = re;
+        return st->wfatal = re;
     }
     if ((e = db_commit(st->d)))
-        return st->fatal = e;
+        return st->wfatal = e;
     if (upd)
         st->updated++;
     else
@@ -472,8 +517,8 @@ static err write_one(struct run *st, struct irow *r)
     return E_OK;
 }
 
-/* Row `row` read into r, its strings in st->ra: its checks' marks. */
-static void row_parse_keep(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
+/* Row `row` read into r, its strings in a: its checks' marks. */
+static void row_parse_keep(arena *a, struct irow *r, long row, const struct xlsx_cell *cells,
                            size_t n)
 {
     memset(r, 0, sizeof *r);
@@ -481,16 +526,8 @@ static void row_parse_keep(struct run *st, struct irow *r, long row, const struc
     r->n = n;
     r->cells = cells;
     if (n > C__COUNT)
-        mark(st->ra, r, C__COUNT, "模板之外的列：请删除后再导入");
-    parse_row(st, r);
-}
-
-/* The same, the per-row arena reset first. */
-static void row_parse(struct run *st, struct irow *r, long row, const struct xlsx_cell *cells,
-                      size_t n)
-{
-    arena_reset(st->ra);
-    row_parse_keep(st, r, row, cells, n);
+        mark(a, r, C__COUNT, "模板之外的列：请删除后再导入");
+    parse_row(a, r);
 }
 
 /* A row of the batch on its own: parsed again (its marks go to the
@@ -499,7 +536,8 @@ static void row_parse(struct run *st, struct irow *r, long row, const struct xls
 static err write_alone(struct run *st, const struct brow *b)
 {
     struct irow r;
-    row_parse(st, &r, b->row, b->cells, b->n);
+    arena_reset(st->ra);
+    row_parse_keep(st->ra, &r, b->row, b->cells, b->n);
     return r.nmarks ? keep(st, &r) : write_one(st, &r);
 }
 
@@ -508,20 +546,20 @@ static err write_alone(struct run *st, const struct brow *b)
  * the counters of the rows deferred to its end (code_defer_*, stats_defer_*:
  * once per person and per counter instead of once per row). Returns the
  * index of the first row that failed (everything rolled back, nothing
- * counted), or `to` when all were written; st->fatal on a database error.
+ * counted), or `to` when all were written; st->wfatal on a database error.
  */
-static size_t write_batch(struct run *st, size_t from, size_t to)
+static size_t write_batch(struct run *st, struct batch *bt, size_t from, size_t to)
 {
     db *d = st->d;
     err e = db_begin(d);
     if (e) {
-        st->fatal = e;
+        st->wfatal = e;
         return from;
     }
     if ((e = code_defer_begin(d)) || (e = stats_defer_begin(d))) {
         code_defer_end(d);
         db_rollback(d);
-        st->fatal = e;
+        st->wfatal = e;
         return from;
     }
     size_t i, written = 0, updated = 0;
@@ -529,7 +567,8 @@ static size_t write_batch(struct run *st, size_t from, size_t to)
         bool upd;
         arena_reset(st->ra);
         err_clear();
-        err re = write_row(d, st->ra, st->who, &st->batch[i].r, st->update, true, &upd);
+        err re = write_row(d, st->ra, st->who, &bt->rows[i].r, st->update, true, bt->rows[i].sealed,
+                           &upd);
         if (re == E_INPUT || re == E_CONFLICT || re == E_NOT_FOUND)
             break;
         if (re) {
@@ -551,7 +590,7 @@ static size_t write_batch(struct run *st, size_t from, size_t to)
     if (e || i < to)
         db_rollback(d);
     if (e) {
-        st->fatal = e;
+        st->wfatal = e;
         return from;
     }
     if (i == to) {
@@ -562,19 +601,19 @@ static size_t write_batch(struct run *st, size_t from, size_t to)
 }
 
 /*
- * Write the batch in row order. Runs of rows share a savepoint
- * (write_batch); a row that fails in a run rolls the run back and is then
- * written alone (write_alone: its savepoint, its failure reported as
- * before), the rows before it again as a run. The run length halves at
- * each failure and doubles back after a run that passes, so a file of
- * failing rows costs little more than one written row by row.
+ * Write batch bt in row order (on the writer thread). Runs of rows share a
+ * savepoint (write_batch); a row that fails in a run rolls the run back
+ * and is then written alone (write_alone: its savepoint, its failure
+ * reported as before), the rows before it again as a run. The run length
+ * halves at each failure and doubles back after a run that passes, so a
+ * file of failing rows costs little more than one written row by row.
  */
-static err batch_write(struct run *st)
+static err batch_write(struct run *st, struct batch *bt)
 {
-    size_t i = 0, n = st->nbatch;
-    while (i < n && !st->fatal) {
-        if (st->batch[i].bad || st->step <= 1) {
-            err e = write_alone(st, &st->batch[i]);
+    size_t i = 0, n = bt->n;
+    while (i < n && !st->wfatal) {
+        if (bt->rows[i].bad || st->step <= 1) {
+            err e = write_alone(st, &bt->rows[i]);
             if (e)
                 return e;
             i++;
@@ -583,49 +622,106 @@ static err batch_write(struct run *st)
         }
         size_t end = i + st->step < n ? i + st->step : n;
         for (size_t j = i + 1; j < end; j++)
-            if (st->batch[j].bad)
+            if (bt->rows[j].bad)
                 end = j;
-        size_t k = write_batch(st, i, end);
-        if (st->fatal)
+        size_t k = write_batch(st, bt, i, end);
+        if (st->wfatal)
             break;
         if (k == end) {
             i = end;
             st->step = st->step * 2 > BATCH_ROWS ? BATCH_ROWS : st->step * 2;
         } else {
-            st->batch[k].bad = true;
+            bt->rows[k].bad = true;
             st->step /= 2;
         }
     }
-    st->nbatch = 0;
-    arena_reset(st->ba);
-    return st->fatal;
+    return st->wfatal;
 }
 
-/* Row `row` into the batch: its cells copied and parsed there (the parse's
- * strings in the batch's arena, for as long as the batch lives), or kept
- * for the report when its form is wrong; the batch written when full. */
+/* The writer thread: each batch handed over, written, given back. */
+static void *writer_main(void *arg)
+{
+    struct run *st = arg;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        struct stamp w0 = stamp_now();
+        while (!st->full && !st->end)
+            pthread_cond_wait(&st->cv, &st->mu);
+        st->wwait += stamp_now().wall - w0.wall;
+        if (!st->full)
+            break;
+        struct batch *bt = st->busy = st->full;
+        st->full = NULL;
+        bool skip = st->cancel || st->fatal;
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+        err e = skip ? E_OK : batch_write(st, bt);
+        pthread_mutex_lock(&st->mu);
+        st->busy = NULL;
+        if (e && !st->fatal)
+            st->fatal = e;
+        pthread_cond_broadcast(&st->cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+    struct timespec c;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
+    st->wcpu = c.tv_sec * 1e3 + c.tv_nsec / 1e6;
+    return NULL;
+}
+
+/* Hand the batch being filled to the writer and take the other one back
+ * once it is written: the writer's error, if it had one. */
+static err hand_over(struct run *st)
+{
+    struct batch *next = st->cur == &st->b[0] ? &st->b[1] : &st->b[0];
+    struct stamp w0 = stamp_now();
+    pthread_mutex_lock(&st->mu);
+    while (st->full && !st->fatal)
+        pthread_cond_wait(&st->cv, &st->mu);
+    if (!st->fatal) {
+        st->full = st->cur;
+        pthread_cond_broadcast(&st->cv);
+        while ((st->busy == next || st->full == next) && !st->fatal)
+            pthread_cond_wait(&st->cv, &st->mu);
+    }
+    err e = st->fatal;
+    pthread_mutex_unlock(&st->mu);
+    st->rwait += stamp_now().wall - w0.wall;
+    if (!e) {
+        arena_reset(next->a);
+        next->n = 0;
+        st->cur = next;
+    }
+    return e;
+}
+
+/* Row `row` into the batch being filled: its cells copied and parsed there
+ * (for as long as the batch lives), its person sealed ahead, or kept for
+ * the report when its form is wrong; the batch handed over when full. */
 static err batch_add(struct run *st, long row, const struct xlsx_cell *cells, size_t n)
 {
-    if (!st->batch && !(st->batch = calloc(BATCH_ROWS, sizeof *st->batch)))
-        return E_NOMEM;
-    struct brow *b = &st->batch[st->nbatch++];
+    struct batch *bt = st->cur;
+    struct brow *b = &bt->rows[bt->n];
     b->row = row;
     b->n = n;
     b->bad = false;
-    b->cells = arena_alloc(st->ba, (n ? n : 1) * sizeof *b->cells);
+    b->sealed = NULL;
+    b->cells = arena_alloc(bt->a, (n ? n : 1) * sizeof *b->cells);
+    if (!b->cells)
+        return E_NOMEM;
     for (size_t i = 0; i < n; i++) {
         b->cells[i] = cells[i];
-        b->cells[i].text = arena_strndup(st->ba, cells[i].text, cells[i].len);
+        b->cells[i].text = arena_strndup(bt->a, cells[i].text, cells[i].len);
     }
-    arena *ra = st->ra;
-    st->ra = st->ba;
-    row_parse_keep(st, &b->r, row, b->cells, n);
-    st->ra = ra;
-    if (b->r.nmarks) {
-        st->nbatch--; /* its copies stay in the batch's arena until the batch ends */
-        return keep(st, &b->r);
-    }
-    return st->nbatch == BATCH_ROWS ? batch_write(st) : E_OK;
+    row_parse_keep(bt->a, &b->r, row, b->cells, n);
+    if (b->r.nmarks)
+        return keep(st, &b->r); /* its copies stay in the batch's arena until it is refilled */
+    /* a refusal here is the insert's too: the row is then written unsealed
+     * and fails there, with its mark */
+    if (person_seal_ahead(bt->a, &b->r.p, &b->sealed) == E_NOMEM)
+        return E_NOMEM;
+    bt->n++;
+    return bt->n == BATCH_ROWS ? hand_over(st) : E_OK;
 }
 
 static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
@@ -731,10 +827,11 @@ static err active_observation(db *d, int64_t person_id, int64_t *id_r)
 
 /* One valid row, in a savepoint of the job's transaction: its own, or a
  * batch's (in_batch: the person is registered without a savepoint of its
- * own, the batch's rollback undoes a failure). *updated_r says whether it
+ * own, the batch's rollback undoes a failure; `sealed`: the new person's
+ * cryptography done ahead, or NULL). *updated_r says whether it
  * updated an open observation (duplicates=update). */
 static err write_row(db *d, arena *a, const struct principal *who, struct irow *r, bool update,
-                     bool in_batch, bool *updated_r)
+                     bool in_batch, const struct person_sealed *sealed, bool *updated_r)
 {
     *updated_r = false;
     err e = person_region_check(d, &who->scope, r->region, "region_code");
@@ -762,7 +859,9 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
      * person_check, the region was checked above); outside the scope, the
      * registration's rules (a self-registration taken over, else a 409) */
     int64_t holder, holder_region;
-    if ((e = person_document_holder(d, a, r->p.id_type, r->p.id_number, &holder, &holder_region)))
+    if ((e = sealed ? person_sealed_holder(d, sealed, &holder, &holder_region)
+                    : person_document_holder(d, a, r->p.id_type, r->p.id_number, &holder,
+                                             &holder_region)))
         return e;
     if (holder && scope_has(&who->scope, holder_region)) {
         in.person_id = holder;
@@ -774,7 +873,7 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
         struct person p = r->p;
         bool taken = false; /* a self-registration taken over has a past */
         if (in_batch && !holder)
-            e = person_create_in_tx_new(d, a, who, &p, r->given);
+            e = person_create_in_tx_new(d, a, who, &p, r->given, sealed);
         else if (in_batch)
             e = person_create_in_tx(d, a, who, &p, r->given, &taken);
         else
@@ -815,51 +914,59 @@ static void job_fail(db *d, int64_t job_id, err e)
     import_job_fail(d, job_id, "case.import", e);
 }
 
-/* Wall and this thread's CPU time in ms, for the job's timing line. */
-struct stamp {
-    double wall, cpu;
-};
-
-static struct stamp stamp_now(void)
+/* Read the upload into batches handed to a writer thread (the pipeline
+ * above): E_OK, the reader's error or the writer's. */
+static err read_and_write(struct run *st, const struct import_job *j)
 {
-    struct timespec w, c;
-    clock_gettime(CLOCK_MONOTONIC, &w);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
-    return (struct stamp){w.tv_sec * 1e3 + w.tv_nsec / 1e6, c.tv_sec * 1e3 + c.tv_nsec / 1e6};
-}
-
-/* "wall/cpu" ms since *t, and *t moved to now. */
-static void stamp_lap(struct stamp *t, char out[32])
-{
-    struct stamp n = stamp_now();
-    snprintf(out, 32, "%.0f/%.0f", n.wall - t->wall, n.cpu - t->cpu);
-    *t = n;
+    pthread_t writer;
+    if (pthread_create(&writer, NULL, writer_main, st))
+        return E_NOMEM;
+    err e = xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, st);
+    if (!e && st->cur->n)
+        e = hand_over(st); /* the last rows */
+    pthread_mutex_lock(&st->mu);
+    st->end = true;
+    st->cancel = e != E_OK; /* a batch still waiting is not written */
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(writer, NULL);
+    if (e && e == st->fatal) {
+        /* the writer's error, seen at a hand-over: its detail was the
+         * writer thread's (a database error's is logged there) */
+        return err_set(e, NULL, NULL, "%s", err_message(e));
+    }
+    return e ? e : st->fatal;
 }
 
 static void run_job(db *d, void *arg)
 {
     struct import_job *j = arg;
-    /* where a job's time goes, for docs/benchmarks.md: wall/cpu ms per phase */
+    /* where a job's time goes, for docs/benchmarks.md: wall/cpu ms per phase
+     * (the write's CPU is both threads') */
     char t_read[32] = "", t_write[32] = "", t_commit[32] = "", t_report[32] = "";
     struct stamp t = stamp_now();
     /* the job runs on its own thread: no caller's arena to take */
     arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
-    arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
-    arena *batch = arena_new(1 << 16);   /* the batch of rows, reset per batch */
+    arena *per_row = arena_new(1 << 16); /* the writer's: one row's write, reset between rows */
     struct run st = {.pass = PASS_WRITE,
                      .fail = {.a = kept},
                      .ra = per_row,
-                     .ba = batch,
+                     .b = {{.a = arena_new(1 << 16)}, {.a = arena_new(1 << 16)}},
                      .step = BATCH_ROWS,
                      .d = d,
-                     .job_id = j->job_id,
                      .who = &j->who,
                      .update = j->update};
+    st.cur = &st.b[0];
+    pthread_mutex_init(&st.fail_mu, NULL);
+    pthread_mutex_init(&st.mu, NULL);
+    pthread_cond_init(&st.cv, NULL);
     /* the total is the request's count: the write, inside its one
      * transaction, cannot show progress to another connection, so the bar
      * shows the job running until it is done (display only) */
     err_ignore(job_update(d, j->job_id, "running", 0, j->rows, NULL));
-    if (!st.fail.a || !st.ra || !st.ba) {
+    st.b[0].rows = calloc(BATCH_ROWS, sizeof *st.b[0].rows);
+    st.b[1].rows = calloc(BATCH_ROWS, sizeof *st.b[1].rows);
+    if (!st.fail.a || !st.ra || !st.b[0].a || !st.b[1].a || !st.b[0].rows || !st.b[1].rows) {
         job_fail(d, j->job_id, E_NOMEM);
         goto out;
     }
@@ -873,13 +980,14 @@ static void run_job(db *d, void *arg)
     }
     stamp_lap(&t, t_read);
     /* one reading: each row parsed, then written in its batch */
-    e = xlsx_read_buffer(j->data, j->n, CASE_IMPORT_SHEET, &limits, on_row, &st);
+    double cpu0 = stamp_now().cpu;
+    e = read_and_write(&st, j);
     size_t total = (size_t)st.data_rows;
-    if (!e && !st.fatal && st.nbatch)
-        e = batch_write(&st); /* the last rows */
-    if (st.fatal)
-        e = st.fatal;
-    stamp_lap(&t, t_write);
+    {
+        struct stamp n = stamp_now();
+        snprintf(t_write, sizeof t_write, "%.0f/%.0f", n.wall - t.wall, n.cpu - cpu0 + st.wcpu);
+        t = n;
+    }
     size_t written = st.written, updated = st.updated, failed = st.fail.n, valid = total - failed;
     char detail[160];
     snprintf(detail, sizeof detail, "total=%zu valid=%zu written=%zu updated=%zu failed=%zu%s",
@@ -919,8 +1027,10 @@ static void run_job(db *d, void *arg)
     stamp_lap(&t, t_report);
     char nrows[24];
     snprintf(nrows, sizeof nrows, "%zu", total);
+    char waits[48]; /* which side held the other up */
+    snprintf(waits, sizeof waits, "%.0f/%.0f", st.rwait, st.wwait);
     log_event(LOG_INFO, "import_timing", "rows", nrows, "read_ms", t_read, "write_ms", t_write,
-              "commit_ms", t_commit, "report_ms", t_report, NULL);
+              "commit_ms", t_commit, "report_ms", t_report, "reader_writer_wait_ms", waits, NULL);
     json_t *res =
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "total", (json_int_t)total, "valid",
                   (json_int_t)valid, "written", (json_int_t)written, "updated", (json_int_t)updated,
@@ -931,10 +1041,15 @@ static void run_job(db *d, void *arg)
     free(s);
 out:
     import_failures_free(&st.fail);
-    free(st.batch);
-    arena_free(&st.ba);
+    for (int i = 0; i < 2; i++) {
+        free(st.b[i].rows);
+        arena_free(&st.b[i].a);
+    }
     arena_free(&st.ra);
     arena_free(&st.fail.a);
+    pthread_cond_destroy(&st.cv);
+    pthread_mutex_destroy(&st.mu);
+    pthread_mutex_destroy(&st.fail_mu);
 }
 
 /* ---- the worker ---------------------------------------------------------------------------- */

@@ -423,24 +423,36 @@ static int bind_record(db_stmt *s, int i, const struct person *p, const struct s
     return i;
 }
 
-/* Insert (or delete) the blind-indexed tokens of `name` for person `id`. */
-static err tokens_write(db *d, const char *name, int64_t id, bool insert)
+/* The blind-indexed search tokens of a name: E_INPUT when it has none
+ * (too long). */
+struct name_tokens {
+    size_t n;
+    uint8_t mac[PERSON_TOKENS_MAX][BLIND_LEN];
+};
+
+static err name_tokens(const char *name, struct name_tokens *t)
 {
     char buf[PERSON_TOKEN_BUF];
     const char *tok[PERSON_TOKENS_MAX];
-    size_t n = person_name_tokens(name, buf, sizeof buf, tok, PERSON_TOKENS_MAX);
-    if (n == 0)
+    t->n = person_name_tokens(name, buf, sizeof buf, tok, PERSON_TOKENS_MAX);
+    if (t->n == 0)
         return err_set(E_INPUT, "too_long", "name", "姓名过长");
+    for (size_t i = 0; i < t->n; i++)
+        blind_index(L_TOKEN, tok[i], t->mac[i]);
+    return E_OK;
+}
+
+/* Insert (or delete) the tokens t of person `id`. */
+static err tokens_put(db *d, const struct name_tokens *t, int64_t id, bool insert)
+{
     const char *sql = insert ? "INSERT INTO person_name_tokens (token, person_id) VALUES (?, ?)"
                              : "DELETE FROM person_name_tokens WHERE token = ? AND person_id = ?";
-    for (size_t i = 0; i < n; i++) {
-        uint8_t t[BLIND_LEN];
-        blind_index(L_TOKEN, tok[i], t);
+    for (size_t i = 0; i < t->n; i++) {
         db_stmt *s;
         err e = db_prepare(d, sql, &s);
         if (e)
             return e;
-        db_bind_blob(s, 1, t, BLIND_LEN);
+        db_bind_blob(s, 1, t->mac[i], BLIND_LEN);
         db_bind_int64(s, 2, id);
         if ((e = db_run(s, NULL)))
             return e;
@@ -448,19 +460,73 @@ static err tokens_write(db *d, const char *name, int64_t id, bool insert)
     return E_OK;
 }
 
-err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now)
+/* Insert (or delete) the blind-indexed tokens of `name` for person `id`. */
+static err tokens_write(db *d, const char *name, int64_t id, bool insert)
 {
+    struct name_tokens t;
+    err e = name_tokens(name, &t);
+    return e ? e : tokens_put(d, &t, id, insert);
+}
+
+/* What person_seal_ahead computed: the sealed record (its buffer cut to
+ * what it holds) and the name's tokens. */
+struct person_sealed {
+    struct name_tokens tokens;
+    enum id_type id_type;
+    const uint8_t *changes; /* the "create" history entry's changes, sealed */
+    size_t nchanges;
+    struct sealed z; /* last: its buffer is allocated to `used` bytes */
+};
+
+err person_seal_ahead(arena *a, const struct person *p, const struct person_sealed **z_r)
+{
+    *z_r = NULL;
     struct sealed z;
     err e = seal_record(p, &z);
     if (e)
         return e;
     if (utf8_len(p->name) > PERSON_NAME_MAX)
         return err_set(E_INPUT, "too_long", "name", "姓名不能超过%d个字符", PERSON_NAME_MAX);
+    struct person_sealed *k = arena_alloc(a, offsetof(struct person_sealed, z.buf) + z.used);
+    if (!k)
+        return E_NOMEM;
+    if ((e = name_tokens(p->name, &k->tokens)))
+        return e;
+    size_t n;
+    uint8_t *ct;
+    const char *changes = person_created_changes(a, p, &n);
+    if (!changes)
+        return E_NOMEM;
+    if ((e = seal(a, L_CHANGES, changes, n, &ct, &k->nchanges)))
+        return e;
+    k->changes = ct;
+    k->id_type = p->id_type;
+    memcpy(&k->z, &z, offsetof(struct sealed, buf) + z.used);
+    for (int f = 0; f < PF__COUNT; f++) /* into the copy's buffer */
+        if (z.ct[f])
+            k->z.ct[f] = k->z.buf + (z.ct[f] - z.buf);
+    *z_r = k;
+    return E_OK;
+}
+
+/* person_insert_prepared, sealed ahead when k is not NULL. */
+static err insert_sealed(db *d, const struct person *p, int64_t id, int64_t now,
+                         const struct person_sealed *k)
+{
+    struct sealed mine;
+    const struct sealed *z = k ? &k->z : &mine;
+    err e;
+    if (!k) {
+        if ((e = seal_record(p, &mine)))
+            return e;
+        if (utf8_len(p->name) > PERSON_NAME_MAX)
+            return err_set(E_INPUT, "too_long", "name", "姓名不能超过%d个字符", PERSON_NAME_MAX);
+    }
     db_stmt *s;
     if ((e = db_prepare(d, st.insert, &s)))
         return e;
     db_bind_int64(s, 1, id);
-    int i = bind_record(s, 2, p, &z);
+    int i = bind_record(s, 2, p, z);
     db_bind_int64(s, i++, p->created_by);
     db_bind_int64(s, i++, p->created_by);
     db_bind_int64(s, i++, now);
@@ -469,7 +535,12 @@ err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t no
     counted.created_at = now;
     if ((e = db_run(s, NULL)) || (e = person_count(d, &counted, true, 1)))
         return e;
-    return tokens_write(d, p->name, id, true);
+    return k ? tokens_put(d, &k->tokens, id, true) : tokens_write(d, p->name, id, true);
+}
+
+err person_insert_prepared(db *d, const struct person *p, int64_t id, int64_t now)
+{
+    return insert_sealed(d, p, id, now, NULL);
 }
 
 /* ---- reading ------------------------------------------------------------------- */
@@ -685,12 +756,10 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
     return fetch_one(a, s, p_r);
 }
 
-err person_document_holder(db *d, arena *a, enum id_type type, const char *id_number, int64_t *id_r,
+/* The live holder of the document whose blind index is bidx. */
+static err holder_by_index(db *d, const uint8_t bidx[BLIND_LEN], enum id_type type, int64_t *id_r,
                            int64_t *region_r)
 {
-    char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
-    uint8_t bidx[BLIND_LEN];
-    blind_index(L_ID, idn, bidx);
     db_stmt *s;
     /* Deliberately unscoped (see person.h): reads an id and a region only. */
     err e = db_prepare(d,
@@ -707,6 +776,15 @@ err person_document_holder(db *d, arena *a, enum id_type type, const char *id_nu
     *region_r = !e && found ? db_col_int64(s, 1) : 0;
     db_done(s);
     return e;
+}
+
+err person_document_holder(db *d, arena *a, enum id_type type, const char *id_number, int64_t *id_r,
+                           int64_t *region_r)
+{
+    char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
+    uint8_t bidx[BLIND_LEN];
+    blind_index(L_ID, idn, bidx);
+    return holder_by_index(d, bidx, type, id_r, region_r);
 }
 
 /* ---- duplicates and history -------------------------------------------------- */
@@ -773,18 +851,16 @@ static err check_duplicate(db *d, const struct scope *sc, enum id_type type, con
 
 /* Append a history entry: `text` (n bytes) is the JSON object of
  * {field:[old,new]}, sealed here. */
-static err history_write_text(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
-                              const char *action, const char *text, size_t n)
+/* A history entry whose changes are sealed already (ct, n bytes). */
+static err history_insert(db *d, int64_t person_id, int64_t at, int64_t user_id, const char *action,
+                          const uint8_t *ct, size_t n)
 {
-    uint8_t *ct;
-    err e = seal(a, L_CHANGES, text, n, &ct, &n);
-    if (e)
-        return e;
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO person_history (id, person_id, at, user_id, action, "
-                        "changes_enc) VALUES (?, ?, ?, ?, ?, ?)",
-                        &s)))
+    err e = db_prepare(d,
+                       "INSERT INTO person_history (id, person_id, at, user_id, action, "
+                       "changes_enc) VALUES (?, ?, ?, ?, ?, ?)",
+                       &s);
+    if (e)
         return e;
     db_bind_int64(s, 1, id_new());
     db_bind_int64(s, 2, person_id);
@@ -793,6 +869,14 @@ static err history_write_text(db *d, arena *a, int64_t person_id, int64_t at, in
     db_bind_text(s, 5, action);
     db_bind_blob(s, 6, ct, n);
     return db_run(s, NULL);
+}
+
+static err history_write_text(db *d, arena *a, int64_t person_id, int64_t at, int64_t user_id,
+                              const char *action, const char *text, size_t n)
+{
+    uint8_t *ct;
+    err e = seal(a, L_CHANGES, text, n, &ct, &n);
+    return e ? e : history_insert(d, person_id, at, user_id, action, ct, n);
 }
 
 /* The same with `changes` as a JSON object. */
@@ -1105,7 +1189,8 @@ fail:
  * (person_create_in_tx). known_new: checked, and no holder of the document
  * (person_create_in_tx_new). */
 static err create(db *d, arena *a, const struct principal *who, struct person *p,
-                  person_fields given, bool *taken_over_r, bool own_tx, bool known_new)
+                  person_fields given, bool *taken_over_r, bool own_tx, bool known_new,
+                  const struct person_sealed *sealed)
 {
     if (taken_over_r)
         *taken_over_r = false;
@@ -1138,7 +1223,7 @@ static err create(db *d, arena *a, const struct principal *who, struct person *p
         return e;
     if (own_tx && (e = db_begin(d)))
         return e;
-    if ((e = person_insert_prepared(d, p, id, now))) {
+    if ((e = insert_sealed(d, p, id, now, sealed))) {
         if (e == E_CONFLICT) {
             if (own_tx)
                 db_rollback(d);
@@ -1149,10 +1234,14 @@ static err create(db *d, arena *a, const struct principal *who, struct person *p
     p->id = id;
     p->version = 1;
     p->created_at = p->updated_at = now;
-    size_t n;
-    const char *changes = person_created_changes(a, p, &n);
-    e = changes ? history_write_text(d, a, id, now, who->user_id, "create", changes, n)
-                : err_set(E_NOMEM, NULL, NULL, NULL);
+    if (sealed) {
+        e = history_insert(d, id, now, who->user_id, "create", sealed->changes, sealed->nchanges);
+    } else {
+        size_t n;
+        const char *changes = person_created_changes(a, p, &n);
+        e = changes ? history_write_text(d, a, id, now, who->user_id, "create", changes, n)
+                    : err_set(E_NOMEM, NULL, NULL, NULL);
+    }
     if (e || (on_change && (e = on_change(d, a, id, who->user_id))))
         goto fail;
     return own_tx ? db_commit(d) : E_OK;
@@ -1165,7 +1254,7 @@ fail:
 err person_create(db *d, arena *a, const struct principal *who, struct person *p,
                   person_fields given, bool *taken_over_r)
 {
-    return create(d, a, who, p, given, taken_over_r, true, false);
+    return create(d, a, who, p, given, taken_over_r, true, false, NULL);
 }
 
 err person_create_in_tx(db *d, arena *a, const struct principal *who, struct person *p,
@@ -1173,15 +1262,21 @@ err person_create_in_tx(db *d, arena *a, const struct principal *who, struct per
 {
     if (!db_in_tx(d))
         return err_set(E_INTERNAL, NULL, NULL, "person_create_in_tx 须在调用者的事务中");
-    return create(d, a, who, p, given, taken_over_r, false, false);
+    return create(d, a, who, p, given, taken_over_r, false, false, NULL);
+}
+
+err person_sealed_holder(db *d, const struct person_sealed *sealed, int64_t *id_r,
+                         int64_t *region_r)
+{
+    return holder_by_index(d, sealed->z.key[BI_ID], sealed->id_type, id_r, region_r);
 }
 
 err person_create_in_tx_new(db *d, arena *a, const struct principal *who, struct person *p,
-                            person_fields given)
+                            person_fields given, const struct person_sealed *sealed)
 {
     if (!db_in_tx(d))
         return err_set(E_INTERNAL, NULL, NULL, "person_create_in_tx_new 须在调用者的事务中");
-    return create(d, a, who, p, given, NULL, false, true);
+    return create(d, a, who, p, given, NULL, false, true, sealed);
 }
 
 static err version_conflict(void)

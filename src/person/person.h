@@ -344,10 +344,30 @@ err person_document_holder(db *d, arena *a, enum id_type type, const char *id_nu
  * of the document in this transaction (so no self-registration to take
  * over, no duplicate: the unique index still answers a race with
  * E_CONFLICT "duplicate_person"). Neither the checks nor the three
- * look-ups by document are repeated (docs/cases.md "Batches").
+ * look-ups by document are repeated (docs/cases.md "Batches"). `sealed`:
+ * person_seal_ahead's work for this p, or NULL to seal here.
  */
+struct person_sealed;
 err person_create_in_tx_new(db *d, arena *a, const struct principal *who, struct person *p,
-                            person_fields given) MUST_USE;
+                            person_fields given, const struct person_sealed *sealed) MUST_USE;
+
+/*
+ * The cryptography of a new person's insert done ahead, on another thread
+ * than the one writing: the sealed fields, the blind indexes and the name's
+ * search tokens of p (checked), allocated in a; p's strings are not kept.
+ * with the "create" history entry's changes sealed as well (they are p's
+ * fields alone). The import seals the next batch's rows while the batch
+ * before is written (docs/cases.md "The import"): about a fifth of the
+ * writing thread's work taken off it. E_INPUT "too_long" as the insert
+ * would refuse; E_NOMEM.
+ */
+err person_seal_ahead(arena *a, const struct person *p,
+                      const struct person_sealed **sealed_r) MUST_USE;
+
+/* person_document_holder of the document person_seal_ahead sealed (its
+ * blind index computed once). */
+err person_sealed_holder(db *d, const struct person_sealed *sealed, int64_t *id_r,
+                         int64_t *region_r) MUST_USE;
 
 /*
  * Staff confirm they saw the identity document of person `id` (inside who's
