@@ -948,10 +948,12 @@ static void run_job(db *d, void *arg)
     /* the job runs on its own thread: no caller's arena to take */
     arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
     arena *per_row = arena_new(1 << 16); /* the writer's: one row's write, reset between rows */
+    arena *b0 = arena_new(1 << 16);      /* the two batches' rows, reset when refilled */
+    arena *b1 = arena_new(1 << 16);      /* (the other batch) */
     struct run st = {.pass = PASS_WRITE,
                      .fail = {.a = kept},
                      .ra = per_row,
-                     .b = {{.a = arena_new(1 << 16)}, {.a = arena_new(1 << 16)}},
+                     .b = {{.a = b0}, {.a = b1}},
                      .step = BATCH_ROWS,
                      .d = d,
                      .who = &j->who,
