@@ -5,7 +5,7 @@
  * Owns: the name normaliser and the scorer (pure), the matching run
  * (every live district site read once, each city site scored against
  * them in memory, its best three kept as candidates), the import of the
- * city's list from xlsx or CSV (base/xlsx.h, base/csv.h) with its row
+ * city's list from xlsx or CSV (job/import.h's import_read) with its row
  * errors, and the reads and the review of the city sites.
  *
  * Matching is the deployment's own work, not a caller's: it reads every
@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/csv.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/paging.h"
@@ -549,6 +548,7 @@ struct crow {
 
 struct upload {
     arena *a;
+    bool csv;
     bool header_ok;
     long header_row;
     struct crow *rows;
@@ -706,7 +706,9 @@ static bool header_row(const char *const cells[K__COUNT])
     return true;
 }
 
-static err on_xlsx_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
+/* A row of either format (job/import.h's import_read hands a CSV record
+ * over as cells of text). */
+static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
 {
     struct upload *u = ctx;
     const char *text[K__COUNT];
@@ -717,7 +719,7 @@ static err on_xlsx_row(void *ctx, long row, const struct xlsx_cell *cells, size_
     }
     if (!u->header_ok) {
         if (!header_row(text))
-            return header_error(row, false);
+            return header_error(row, u->csv);
         u->header_ok = true;
         u->header_row = row;
         return E_OK;
@@ -729,55 +731,20 @@ static err on_xlsx_row(void *ctx, long row, const struct xlsx_cell *cells, size_
     return take_row(u, row, text, formula);
 }
 
-static err read_xlsx(struct upload *u, const void *data, size_t n)
+/* The upload, xlsx (the sheet by name when it has it, else the first) or
+ * CSV; a malformed CSV record refuses the file, naming its line. */
+static err read_upload(struct upload *u, const void *data, size_t n)
 {
-    /* the sheet by name when the upload has it, else the first */
     struct xlsx_limits lim = {.max_rows = NAT_CITY_ROWS_MAX + 2, .max_cols = 64};
-    err e = xlsx_read_buffer(data, n, CITY_SHEET, &lim, on_xlsx_row, u);
-    if (e == E_INPUT && !strcmp(err_last()->slug, "xlsx_sheet_not_found"))
-        e = xlsx_read_buffer(data, n, NULL, &lim, on_xlsx_row, u);
-    return e;
-}
-
-static err read_csv(struct upload *u, const char *data, size_t n)
-{
-    if (memchr(data, '\0', n) || !utf8_valid_text(arena_strndup(u->a, data, n)))
+    u->csv = !(n >= 4 && !memcmp(data, "PK\3\4", 4));
+    /* GBK, the usual mistake, told as such rather than as a bad record */
+    if (u->csv && (memchr(data, '\0', n) || !utf8_valid_text(arena_strndup(u->a, data, n))))
         return err_set(E_INPUT, "invalid_encoding", NULL,
                        "CSV 文件应为 UTF-8 编码：请在 Excel 中另存为“CSV UTF-8”后再导入");
-    csv_reader *r = csv_open_mem(u->a, data, n, NULL);
-    char **f;
-    size_t nf;
-    int res;
-    while ((res = csv_next(r, &f, &nf)) != CSV_END) {
-        long row = csv_line(r);
-        if (res != CSV_RECORD) {
-            if (!u->header_ok)
-                return header_error(row, true);
-            u->total++;
-            u->failed++;
-            row_error(u, row, K_CODE, "invalid_csv", "该行的 CSV 格式不正确（引号不匹配或过长）");
-            continue;
-        }
-        const char *text[K__COUNT];
-        static const bool no_formula[K__COUNT] = {false};
-        for (int c = 0; c < K__COUNT; c++)
-            text[c] = (size_t)c < nf ? f[c] : "";
-        if (!u->header_ok) {
-            if (!header_row(text))
-                return header_error(row, true);
-            u->header_ok = true;
-            u->header_row = row;
-            continue;
-        }
-        if (!strcmp(text[K_CODE], hints[K_CODE]))
-            continue;
-        if (u->total >= NAT_CITY_ROWS_MAX)
-            return err_set(E_INPUT, "too_many_rows", NULL, "一次最多导入 %d 行", NAT_CITY_ROWS_MAX);
-        err e = take_row(u, row, text, no_formula);
-        if (e)
-            return e;
-    }
-    return E_OK;
+    err e = import_read(data, n, u->csv, CITY_SHEET, &lim, on_row, u);
+    if (!u->csv && e == E_INPUT && !strcmp(err_last()->slug, "xlsx_sheet_not_found"))
+        e = import_read(data, n, false, NULL, &lim, on_row, u);
+    return e;
 }
 
 /* ---- the import --------------------------------------------------------------------------------
@@ -896,8 +863,7 @@ err nat_city_import(db *d, arena *a, const void *data, size_t n, json_t **result
     struct upload u = {.a = a, .errors = json_array()};
     if (!u.errors)
         return err_set(E_NOMEM, NULL, NULL, NULL);
-    bool xlsx = n >= 4 && !memcmp(data, "PK\3\4", 4);
-    err e = xlsx ? read_xlsx(&u, data, n) : read_csv(&u, data, n);
+    err e = read_upload(&u, data, n);
     if (!e && !u.total)
         e = err_set(E_INPUT, "empty", NULL, "文件中没有数据：请按模板填写后再导入");
     int64_t created = 0, updated = 0;
@@ -948,8 +914,7 @@ err nat_city_import_check(arena *a, const void *data, size_t n, long *rows_r)
     struct upload u = {.a = a, .errors = json_array()};
     if (!u.errors)
         return err_set(E_NOMEM, NULL, NULL, NULL);
-    bool xlsx = n >= 4 && !memcmp(data, "PK\3\4", 4);
-    err e = xlsx ? read_xlsx(&u, data, n) : read_csv(&u, data, n);
+    err e = read_upload(&u, data, n);
     if (!e && !u.total)
         e = err_set(E_INPUT, "empty", NULL, "文件中没有数据：请按模板填写后再导入");
     json_decref(u.errors);
