@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "base/time.h"
 #include "db/periodic.h"
 #include "job/job.h"
+#include "job/worker.h"
 #include "security/audit.h"
 
 static char dir[512] = "./data/exports";
@@ -208,53 +208,29 @@ out:
 
 /* ---- the worker ---------------------------------------------------------------------------- */
 
-#define QUEUE_MAX 32
+static struct job_worker *worker;
 
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stop;
-    db *d;
-    struct export_job *q[QUEUE_MAX];
-    size_t head, n;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void job_free(struct export_job *j)
+static void job_free(void *arg)
 {
+    struct export_job *j = arg;
     free(j->filters);
     free(j);
 }
 
-static void *worker_main(void *arg)
+static void task_run(db *d, void *arg)
 {
-    (void)arg;
-    pthread_mutex_lock(&w.mu);
-    for (;;) {
-        while (!w.n && !w.stop)
-            pthread_cond_wait(&w.cv, &w.mu);
-        if (w.stop)
-            break; /* the server is going away: the queued jobs fail below */
-        struct export_job *j = w.q[w.head];
-        w.head = (w.head + 1) % QUEUE_MAX;
-        w.n--;
-        pthread_mutex_unlock(&w.mu);
-        run_job(w.d, j);
-        job_free(j);
-        pthread_mutex_lock(&w.mu);
-    }
-    /* the queue is this process's memory: a job left in it would stay
-     * "queued" for ever, so it is marked failed, to be started again */
-    while (w.n) {
-        err_ignore(job_update(
-            w.d, w.q[w.head]->job_id, "failed", 0, 0,
-            "{\"error\":\"unavailable\",\"message\":\"服务器重启，导出未进行，请重新导出\"}"));
-        job_free(w.q[w.head]);
-        w.head = (w.head + 1) % QUEUE_MAX;
-        w.n--;
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
+    run_job(d, arg);
+}
+
+/* A job still queued when the server stops: the queue is this process's
+ * memory, so a job left in it would stay "queued" for ever; it is marked
+ * failed, to be started again. */
+static void task_drop(db *d, void *arg)
+{
+    struct export_job *j = arg;
+    err_ignore(job_update(
+        d, j->job_id, "failed", 0, 0,
+        "{\"error\":\"unavailable\",\"message\":\"服务器重启，导出未进行，请重新导出\"}"));
 }
 
 static err purge_run(db *d, int64_t now, void *ctx, int64_t *n_r)
@@ -270,16 +246,12 @@ err export_jobs_start(const char *db_url, int purge_s)
 {
     if (mkdir(dir, 0700) && errno != EEXIST)
         return err_set(E_IO, NULL, NULL, "cannot create %s: %s", dir, strerror(errno));
-    err e = db_open(db_url, &w.d);
+    static const struct job_worker_opts o = {
+        .name = "fk-export", .queue_max = 32, .drop = task_drop};
+    stopping = false;
+    err e = job_worker_start(&o, db_url, &worker);
     if (e)
         return e;
-    w.stop = stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, NULL, NULL, NULL);
-    }
-    pthread_setname_np(w.thread, "fk-export");
-    w.running = true;
     if ((e = periodic_start(&purger, db_url, purge_s))) {
         export_jobs_stop();
         return e;
@@ -290,15 +262,8 @@ err export_jobs_start(const char *db_url, int purge_s)
 void export_jobs_stop(void)
 {
     periodic_stop(&purger);
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stop = stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    db_close(&w.d);
-    w.running = false;
+    stopping = true; /* a running export gives up */
+    job_worker_stop(&worker);
 }
 
 err export_job_submit(db *d, int64_t job_id, const struct principal *who, const char *ip,
@@ -316,24 +281,9 @@ err export_job_submit(db *d, int64_t job_id, const struct principal *who, const 
     j->src = src;
     j->fmt = fmt;
     j->reveal = reveal;
-    pthread_mutex_lock(&w.mu);
-    bool queued = false, full = false;
-    if (w.running && w.n < QUEUE_MAX) {
-        w.q[(w.head + w.n) % QUEUE_MAX] = j;
-        w.n++;
-        queued = true;
-        pthread_cond_signal(&w.cv);
-    } else if (w.running) {
-        full = true;
-    }
-    pthread_mutex_unlock(&w.mu);
-    if (full) {
+    if (job_worker_submit(worker, d, task_run, job_free, j) == E_UNAVAILABLE) {
         job_free(j);
         return err_set(E_UNAVAILABLE, "unavailable", NULL, "导出任务排队已满，请稍后再试");
-    }
-    if (!queued) { /* no worker (tools): run here */
-        run_job(d, j);
-        job_free(j);
     }
     return E_OK;
 }

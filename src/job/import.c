@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "job/job.h"
+#include "job/worker.h"
 
 /* ---- reading ------------------------------------------------------------------------ */
 
@@ -230,88 +230,25 @@ void import_job_fail(db *d, int64_t job_id, const char *kind, err e)
 
 /* ---- the worker ---------------------------------------------------------------------------- */
 
-#define QUEUE_MAX 16
-
-struct queued {
-    void (*run)(db *d, void *arg);
-    void (*free_fn)(void *arg);
-    void *arg;
-};
-
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    db *d;
-    struct queued q[QUEUE_MAX];
-    size_t head, n;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void *worker_main(void *unused)
-{
-    (void)unused;
-    pthread_mutex_lock(&w.mu);
-    for (;;) {
-        while (!w.n && !w.stopping)
-            pthread_cond_wait(&w.cv, &w.mu);
-        if (!w.n && w.stopping)
-            break;
-        struct queued j = w.q[w.head];
-        w.head = (w.head + 1) % QUEUE_MAX;
-        w.n--;
-        pthread_mutex_unlock(&w.mu);
-        import_reports_prune();
-        j.run(w.d, j.arg);
-        j.free_fn(j.arg);
-        pthread_mutex_lock(&w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
-}
+static struct job_worker *worker;
 
 err import_worker_start(const char *db_url)
 {
-    err e = db_open(db_url, &w.d);
-    if (e)
-        return e;
-    w.stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, NULL, NULL, NULL);
-    }
-    pthread_setname_np(w.thread, "fk-import");
-    w.running = true;
-    return E_OK;
+    static const struct job_worker_opts o = {
+        .name = "fk-import", .queue_max = 16, .each = import_reports_prune};
+    return job_worker_start(&o, db_url, &worker);
 }
 
 void import_worker_stop(void)
 {
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    db_close(&w.d);
-    w.running = false;
+    job_worker_stop(&worker);
 }
 
 err import_worker_submit(db *d, void (*run)(db *d, void *arg), void (*free_fn)(void *arg),
                          void *arg)
 {
-    pthread_mutex_lock(&w.mu);
-    bool queued = false;
-    if (w.running && w.n < QUEUE_MAX) {
-        w.q[(w.head + w.n) % QUEUE_MAX] = (struct queued){run, free_fn, arg};
-        w.n++;
-        queued = true;
-        pthread_cond_signal(&w.cv);
-    }
-    pthread_mutex_unlock(&w.mu);
-    if (!queued) { /* no worker (tools) or a full queue: run here */
-        run(d, arg);
+    if (job_worker_submit(worker, d, run, free_fn, arg) == E_UNAVAILABLE) {
+        run(d, arg); /* a full queue: here, as with no worker */
         free_fn(arg);
     }
     return E_OK;
