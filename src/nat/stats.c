@@ -145,6 +145,14 @@ static void add_clockins(struct nat_street_stats *t, db_stmt *s)
     t->clockins += db_col_int64(s, 1);
 }
 
+/* The scans of hours [from, to) per region, driven from the sites of scope:
+ * each site's hours are one range of the (site_id, hour) key, so the cost
+ * follows the sites and the hours asked for, never the history kept. */
+#define SCANS_BY_REGION                                                                            \
+    "SELECT s.region_code, SUM(h.n) FROM nat_sites s JOIN nat_site_hours h ON h.site_id = s.id "   \
+    "WHERE s.region_code >= ? AND s.region_code < ? AND h.hour >= ? AND h.hour < ? GROUP BY "      \
+    "s.region_code"
+
 err nat_stats_streets(db *d, arena *a, const struct scope *scope, int64_t plan_id, int64_t day,
                       struct nat_street_stats **items_r, size_t *n_r)
 {
@@ -159,10 +167,7 @@ err nat_stats_streets(db *d, arena *a, const struct scope *scope, int64_t plan_i
                        "THEN 1 ELSE 0 END), SUM(on_duty) FROM nat_sites WHERE deleted_at = 0 AND "
                        "region_code >= ? AND region_code < ? GROUP BY region_code, state",
                        2, 0, 0, items, n, add_sites)) ||
-        (e = fold_rows(d, scope,
-                       "SELECT region_code, SUM(n) FROM nat_site_hours WHERE region_code >= ? AND "
-                       "region_code < ? AND hour >= ? AND hour < ? GROUP BY region_code",
-                       4, from, to, items, n, add_scans)) ||
+        (e = fold_rows(d, scope, SCANS_BY_REGION, 4, from, to, items, n, add_scans)) ||
         (e = fold_rows(d, scope,
                        "SELECT region_code, COUNT(*) FROM nat_clockins WHERE region_code >= ? AND "
                        "region_code < ? AND in_at >= ? AND in_at < ? GROUP BY region_code",
@@ -308,13 +313,10 @@ err nat_stats_scans(db *d, arena *a, const struct scope *scope, bool by_site, in
     struct nat_scan_stats *items;
     if (by_site) {
         struct query q = QUERY_INIT;
-        query_sql(&q, "SELECT COUNT(DISTINCT site_id) FROM nat_site_hours WHERE region_code >= ? "
-                      "AND region_code < ? AND hour >= ? AND hour < ?");
+        query_sql(&q, "SELECT COUNT(*) FROM nat_sites WHERE region_code >= ? AND region_code < ?");
         query_int(&q, scope->lo);
         query_int(&q, scope->hi);
-        query_int(&q, from);
-        query_int(&q, to);
-        int64_t total;
+        int64_t total; /* the sites, deleted ones too (their hours stay): at most a row each */
         if ((e = query_count(d, &q, &total)))
             return e;
         int64_t limit, offset;
@@ -324,11 +326,11 @@ err nat_stats_scans(db *d, arena *a, const struct scope *scope, bool by_site, in
         if (!items)
             return err_set(E_NOMEM, NULL, NULL, NULL);
         if ((e = db_prepare(d,
-                            "SELECT h.site_id, s.name, s.region_code, r.name, SUM(h.n) FROM "
-                            "nat_site_hours h JOIN nat_sites s ON s.id = h.site_id LEFT JOIN "
-                            "regions r ON r.code = s.region_code WHERE h.region_code >= ? AND "
-                            "h.region_code < ? AND h.hour >= ? AND h.hour < ? GROUP BY h.site_id, "
-                            "s.name, s.region_code, r.name",
+                            "SELECT s.id, s.name, s.region_code, r.name, SUM(h.n) FROM nat_sites s "
+                            "JOIN nat_site_hours h ON h.site_id = s.id LEFT JOIN regions r ON "
+                            "r.code = s.region_code WHERE s.region_code >= ? AND s.region_code < "
+                            "? AND h.hour >= ? AND h.hour < ? GROUP BY s.id, s.name, "
+                            "s.region_code, r.name",
                             &s)))
             return e;
         db_bind_int64(s, 1, scope->lo);
@@ -351,10 +353,7 @@ err nat_stats_scans(db *d, arena *a, const struct scope *scope, bool by_site, in
         struct nat_street_stats *streets;
         size_t ns;
         if ((e = streets_of(d, a, scope, &streets, &ns)) ||
-            (e = fold_rows(d, scope,
-                           "SELECT region_code, SUM(n) FROM nat_site_hours WHERE region_code >= "
-                           "? AND region_code < ? AND hour >= ? AND hour < ? GROUP BY region_code",
-                           4, from, to, streets, ns, add_scans)))
+            (e = fold_rows(d, scope, SCANS_BY_REGION, 4, from, to, streets, ns, add_scans)))
             return e;
         items = arena_zalloc(a, (ns + 1) * sizeof *items);
         if (!items)
