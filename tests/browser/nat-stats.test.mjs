@@ -45,13 +45,13 @@ after(async () => {
   await ctx?.stop();
 });
 
-const rowOf = (page, name) => page.getByTestId('nat-stats-table').locator('tbody tr').filter({ hasText: name });
-const cell = (row, id) => row.getByTestId(id).innerText();
+const rowOf = (page, name) => page.locator('[data-test=nat-stats-table]').locator('tbody tr').filter({ hasText: name });
+const cell = (row, id) => row.locator(`[data-test=${id}]`).innerText();
 
 test('the district: streets with sites, scans, planned, counted and corrected; the district summed; the industries; the Excel export', async () => {
   const page = await consolePage(browser, ctx, '/nat/stats', cc);
   const s1 = rowOf(page, '东华门街道');
-  await s1.getByTestId('nat-stats-planned').filter({ hasText: '100' }).waitFor();
+  await s1.locator('[data-test=nat-stats-planned]').filter({ hasText: '100' }).waitFor();
   assert.equal(await cell(s1, 'nat-stats-actual'), '90');
   assert.equal(await cell(s1, 'nat-stats-corrected'), '—');
   assert.equal(await cell(s1, 'nat-stats-sites'), '1');
@@ -60,13 +60,13 @@ test('the district: streets with sites, scans, planned, counted and corrected; t
   const s2 = rowOf(page, '景山街道');
   assert.equal(await cell(s2, 'nat-stats-actual'), '40');
   assert.equal(await cell(s2, 'nat-stats-corrected'), '45');
-  assert.match(await s2.getByTestId('nat-stats-progress').innerText(), /56%/);
-  const text = await page.getByTestId('nat-stats-table').innerText();
+  assert.match(await s2.locator('[data-test=nat-stats-progress]').innerText(), /56%/);
+  const text = await page.locator('[data-test=nat-stats-table]').innerText();
   assert.ok(!text.includes(S1) && !text.includes(S2), 'names, never codes');
   await shot(page, 'console-nat-stats-streets');
 
   // the Excel export of what is shown, opened by another program
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('nat-stats-export').click()]);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test=nat-stats-export]').click()]);
   assert.equal(await dl.failure(), null);
   const file = path.join(ctx.dir, `stats-${Date.now()}.xlsx`);
   await dl.saveAs(file);
@@ -80,23 +80,23 @@ print(json.dumps([[("" if v is None else str(v)) for v in r] for r in ws.iter_ro
 
   await page.getByRole('tab', { name: '区级统计' }).click();
   const d = rowOf(page, '东城区');
-  await d.getByTestId('nat-stats-planned').filter({ hasText: '180' }).waitFor();
+  await d.locator('[data-test=nat-stats-planned]').filter({ hasText: '180' }).waitFor();
   assert.equal(await cell(d, 'nat-stats-actual'), '130');
   assert.equal(await cell(d, 'nat-stats-corrected'), '135', 'what the streets stand by: 90 + 45');
   assert.match(await d.innerText(), /2 个街道/);
 
   await page.getByRole('tab', { name: '行业统计' }).click();
   const e = rowOf(page, '教育');
-  await e.getByTestId('nat-stats-planned').filter({ hasText: '20' }).waitFor();
+  await e.locator('[data-test=nat-stats-planned]').filter({ hasText: '20' }).waitFor();
   assert.equal(await cell(e, 'nat-stats-actual'), '12');
-  assert.match(await e.getByTestId('nat-stats-progress').innerText(), /60%/);
+  assert.match(await e.locator('[data-test=nat-stats-progress]').innerText(), /60%/);
   await shot(page, 'console-nat-stats-industries');
   assertClean(page);
 });
 
 test('a street sees its own row only', async () => {
   const page = await consolePage(browser, ctx, '/nat/stats', street);
-  await rowOf(page, '东华门街道').getByTestId('nat-stats-planned').filter({ hasText: '100' }).waitFor();
-  assert.equal(await page.getByTestId('nat-stats-table').locator('tbody tr').count(), 1);
+  await rowOf(page, '东华门街道').locator('[data-test=nat-stats-planned]').filter({ hasText: '100' }).waitFor();
+  assert.equal(await page.locator('[data-test=nat-stats-table]').locator('tbody tr').count(), 1);
   assertClean(page);
 });
