@@ -169,8 +169,9 @@ err nat_stats_streets(db *d, arena *a, const struct scope *scope, int64_t plan_i
                        2, 0, 0, items, n, add_sites)) ||
         (e = fold_rows(d, scope, SCANS_BY_REGION, 4, from, to, items, n, add_scans)) ||
         (e = fold_rows(d, scope,
-                       "SELECT region_code, COUNT(*) FROM nat_clockins WHERE region_code >= ? AND "
-                       "region_code < ? AND in_at >= ? AND in_at < ? GROUP BY region_code",
+                       "SELECT s.region_code, COUNT(*) FROM nat_sites s JOIN nat_clockins c ON "
+                       "c.site_id = s.id WHERE s.region_code >= ? AND s.region_code < ? AND "
+                       "c.in_at >= ? AND c.in_at < ? GROUP BY s.region_code",
                        4, from, to, items, n, add_clockins)))
         return e;
     if (plan_id) {
@@ -326,11 +327,11 @@ err nat_stats_scans(db *d, arena *a, const struct scope *scope, bool by_site, in
         if (!items)
             return err_set(E_NOMEM, NULL, NULL, NULL);
         if ((e = db_prepare(d,
-                            "SELECT s.id, s.name, s.region_code, r.name, SUM(h.n) FROM nat_sites s "
-                            "JOIN nat_site_hours h ON h.site_id = s.id LEFT JOIN regions r ON "
-                            "r.code = s.region_code WHERE s.region_code >= ? AND s.region_code < "
-                            "? AND h.hour >= ? AND h.hour < ? GROUP BY s.id, s.name, "
-                            "s.region_code, r.name",
+                            "SELECT s.id, s.name, s.region_code, r.name, t.n FROM (SELECT "
+                            "x.id, SUM(h.n) AS n FROM nat_sites x JOIN nat_site_hours h ON "
+                            "h.site_id = x.id WHERE x.region_code >= ? AND x.region_code < ? AND "
+                            "h.hour >= ? AND h.hour < ? GROUP BY x.id) t JOIN nat_sites s ON s.id "
+                            "= t.id LEFT JOIN regions r ON r.code = s.region_code",
                             &s)))
             return e;
         db_bind_int64(s, 1, scope->lo);
