@@ -5,7 +5,8 @@
 # settings. Also prints the demo build time and the server's resident memory,
 # runs the staff scan and the health-code recompute, then the case workflow
 # (bench/cases.sh: Excel import, xlsx export, leaders' statistics), the batch
-# look-up of nucleic-acid results (bench/lookup.sh), and
+# look-up of nucleic-acid results (bench/lookup.sh), the testing statistics
+# (bench/natstats.sh), and
 # appends the figures to docs/benchmarks.md.
 set -eu
 BIN=$(readlink -f "${1:-build/fangkong}")
@@ -158,6 +159,11 @@ lookup=$(sh bench/lookup.sh "$BIN" "$port" "$cookie" "$srv" "$work" | sed -n 's/
 [ -n "$lookup" ] || { echo "bench: the batch look-up bench failed" >&2; tail -5 "$work/serve.log" >&2; exit 1; }
 for kv in $lookup; do eval "lookup_${kv%%=*}=\${kv#*=}"; done
 
+# the testing statistics (bench/natstats.sh): 10,000,000 samples and their counters
+natstats=$(sh bench/natstats.sh "$BIN" "$port" "$cookie" "$srv" "$work" | sed -n 's/^natstats //p' || true)
+[ -n "$natstats" ] || { echo "bench: the testing statistics bench failed" >&2; tail -5 "$work/serve.log" >&2; exit 1; }
+for kv in $natstats; do eval "natstats_${kv%%=*}=\${kv#*=}"; done
+
 ratio=$(calc "$fk_rps / $ng_rps" 3)
 # a run with refused requests measured something else: say so, record nothing
 if [ "${errors:-0}" != 0 ] || [ "${scan_errors:-0}" != 0 ]; then
@@ -197,6 +203,11 @@ row=$(printf '| %s | %s | %s | %s | %s (CPU %s) | %s / %s / %s | %s | %s | %s | 
     "$lookup_read_ms" "$lookup_lookup_ms" "$lookup_write_ms" "$lookup_rss_mb" "$lookup_seed_ratio" \
     "$lookup_ref_s" "$lookup_ratio")
 sed -i "/^<!-- lookup runs end -->/i\\$row" docs/benchmarks.md
+# the testing statistics' row, in its table
+row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$date" "$natstats_samples" \
+    "$natstats_ref_ms" "$natstats_streets_ms" "$natstats_districts_ms" "$natstats_industries_ms" \
+    "$natstats_bureau_ms" "$natstats_scans_ms" "$natstats_fill_s / $natstats_counters_s")
+sed -i "/^<!-- natstats runs end -->/i\\$row" docs/benchmarks.md
 printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n' "$date" "$PERSONS" \
     "$fk_rps" "$fk_p99" "$ng_rps" "$ratio" "$rss_mb" "$demo_s" "$rc_on_s" "$rc_off_s" \
     "$scan_rps" "$scan_p99" "$scan_ratio" >>docs/benchmarks.md

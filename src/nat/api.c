@@ -431,5 +431,17 @@ const struct route nat_routes[] = {
      "打卡记录（site_id、region_code、user_id、open、far、from、to 筛选，可导出）", "nat", 0},
     {M_GET, "/api/v1/nat/clockins/{id}", get_clockin, PERM_NAT_READ, 0, NULL, "打卡记录详情", "nat",
      0},
+    {M_GET, "/api/v1/nat/stats/streets", nat_get_stats_streets, PERM_NAT_READ, 0, NULL,
+     "核酸街道统计（plan_id、day 当日；点位、扫码、打卡、应检实检；可导出）", "nat", 0},
+    {M_GET, "/api/v1/nat/stats/districts", nat_get_stats_districts, PERM_NAT_READ, 0, NULL,
+     "核酸区级统计（各街道按区汇总，参数同街道统计，可导出）", "nat", 0},
+    {M_GET, "/api/v1/nat/stats/industries", nat_get_stats_industries, PERM_NAT_READ, 0, NULL,
+     "核酸行业统计（plan_id 必填，按行业汇总本辖区各街道，可导出）", "nat", 0},
+    {M_GET, "/api/v1/nat/stats/scans", nat_get_stats_scans, PERM_NAT_READ, 0, NULL,
+     "扫码人数统计（by=street/site，from、to 日期，可导出）", "nat", 0},
+    {M_GET, "/api/v1/nat/bureau/streets", nat_get_bureau_streets, PERM_NAT_READ, 0, NULL,
+     "应急局：按街道核酸检测情况实时统计（进行中的计划或 plan_id）", "nat", 0},
+    {M_GET, "/api/v1/nat/bureau/industries", nat_get_bureau_industries, PERM_NAT_READ, 0, NULL,
+     "应急局：按行业核酸检测情况实时统计（进行中的计划或 plan_id）", "nat", 0},
 };
 const size_t nat_routes_n = sizeof nat_routes / sizeof nat_routes[0];

@@ -74,4 +74,13 @@ err nat_page_of(db *d, arena *a, const char *count_sql, const char *cols, struct
  * smaller ids. E_NOMEM. */
 err nat_publish(db *d, int64_t region, const char *event, json_t *o) MUST_USE;
 
+/* The statistics' handlers (stats_api.c), routed in nat_routes (api.c). */
+struct req;
+err nat_get_stats_streets(struct req *r) MUST_USE;
+err nat_get_stats_districts(struct req *r) MUST_USE;
+err nat_get_stats_industries(struct req *r) MUST_USE;
+err nat_get_stats_scans(struct req *r) MUST_USE;
+err nat_get_bureau_streets(struct req *r) MUST_USE;
+err nat_get_bureau_industries(struct req *r) MUST_USE;
+
 #endif

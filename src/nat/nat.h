@@ -371,6 +371,25 @@ err nat_plan_set_targets(db *d, const struct scope *scope, int64_t id, const str
 err nat_plan_figures(db *d, arena *a, const struct scope *scope, int64_t id,
                      struct nat_figure **items_r, size_t *n_r) MUST_USE;
 
+/* A plan as the API writes it (its state at the present time, totals,
+ * difference). A new reference. */
+json_t *nat_plan_json(const struct nat_plan *p);
+
+/* A figure row as the API writes it: names, the counted, corrected and
+ * effective figures, the difference (planned - effective), the outcomes and
+ * pending. Industry 0 is named 居民. A new reference. */
+json_t *nat_figure_json(const struct nat_figure *f);
+
+/*
+ * The industries' rows of `in` (n figures of nat_plan_figures) summed over
+ * the streets: one row per industry, in order of first appearance, region
+ * ""; `corrected` is the sum of what each street stands by (corrected where
+ * corrected, else counted) and corrected_set says whether any street
+ * corrected. *out_r (n + 1 rows from `a`) gets them; returns their count.
+ */
+size_t nat_figures_by_industry(arena *a, const struct nat_figure *in, size_t n,
+                               struct nat_figure **out_r);
+
 /*
  * Add `delta` to the actual figure of (plan, street, industry) inside the
  * caller's transaction, creating the row (planned 0) when missing: what
@@ -1245,5 +1264,84 @@ err nat_task_kinds_register(void) MUST_USE;
 /* The counters nat.outcome.{negative,positive,retest,invalid} (flows per
  * street and sampling day, non-duplicate samples; docs/stats.md). */
 err nat_stats_register(void) MUST_USE;
+
+/* ---- statistics (点位核酸街道统计、区级统计; 应急局) ------------------------------------------
+ */
+
+/*
+ * Read only from what the writes keep (site rows, the site-hour scan
+ * counters, the day's clock-ins, nat_plan_figures), never from the samples,
+ * so every answer costs the same with ten or ten million samples. The
+ * streets are those whose subtree meets scope (a street: itself; a
+ * district: all of its streets); every count is bound to scope.
+ */
+#define NAT_STATS_STREETS_MAX 2000
+#define NAT_BUREAU_PLANS_MAX  20
+
+struct nat_street_stats {
+    int64_t street_code; /* a district's code in a district row */
+    const char *street_name;
+    int64_t district_code;
+    const char *district_name;
+    int64_t streets;                                       /* district rows: streets summed */
+    int64_t sites, sites_open, sites_paused, sites_closed; /* live sites by state */
+    int64_t unattended;                                    /* flagged now (无人值守) */
+    int64_t on_duty;                                       /* staff clocked in now */
+    int64_t scans;                                         /* the day's, from nat_site_hours */
+    int64_t clockins;                                      /* clock-ins begun that day */
+    bool figured;             /* the plan has a residents' row for it */
+    struct nat_figure figure; /* that row (industry 0); zeros when !figured */
+};
+
+/*
+ * Per street inside scope, by code: sites, unattended, on duty now, the
+ * scans and clock-ins of China day `day` (china_day), and with plan_id > 0
+ * the plan's residents' figures (the caller has found the plan with
+ * nat_plan_find: E_NOT_FOUND otherwise). At most NAT_STATS_STREETS_MAX.
+ */
+err nat_stats_streets(db *d, arena *a, const struct scope *scope, int64_t plan_id, int64_t day,
+                      struct nat_street_stats **items_r, size_t *n_r) MUST_USE;
+
+/* The street rows summed per district (street_code = district_code,
+ * `streets` counted; figures summed as nat_figures_by_industry does).
+ * *out_r from `a`; returns the count. */
+size_t nat_stats_districts(arena *a, const struct nat_street_stats *in, size_t n,
+                           struct nat_street_stats **out_r);
+
+/* The plan's industries' rows summed over the streets inside scope: one
+ * row per live industry (zeros when the plan has none for it), in the
+ * list's order, then any deleted industry that still has figures. */
+err nat_stats_industries(db *d, arena *a, const struct scope *scope, int64_t plan_id,
+                         struct nat_figure **items_r, size_t *n_r) MUST_USE;
+
+struct nat_scan_stats {
+    int64_t id; /* the site's id, or the street's code */
+    const char *name;
+    int64_t region_code; /* the site's region, or the street's district */
+    const char *region_name;
+    int64_t n;
+};
+
+/* Scans with hours in [from, to) summed per site (by_site) or per street
+ * inside scope, most first. E_INPUT "export_too_large" past NAT_EXPORT_MAX
+ * sites. */
+err nat_stats_scans(db *d, arena *a, const struct scope *scope, bool by_site, int64_t from,
+                    int64_t to, struct nat_scan_stats **items_r, size_t *n_r) MUST_USE;
+
+/* One plan for the emergency bureau's screen (应急局): the plan with its
+ * totals, every figure row inside scope (streets x industries) and the
+ * newest change of them or of the plan (updated_at). */
+struct nat_bureau_plan {
+    struct nat_plan plan;
+    struct nat_figure *figures;
+    size_t n;
+    int64_t updated_at;
+};
+
+/* Plan `plan_id` (E_NOT_FOUND outside scope) or, with 0, every plan
+ * visible to scope running at `now` (newest start first, at most
+ * NAT_BUREAU_PLANS_MAX). */
+err nat_bureau_plans(db *d, arena *a, const struct scope *scope, int64_t plan_id, int64_t now,
+                     struct nat_bureau_plan **items_r, size_t *n_r) MUST_USE;
 
 #endif

@@ -577,9 +577,10 @@ err nat_plan_set_targets(db *d, const struct scope *scope, int64_t id, const str
         db_stmt *s;
         if ((e = db_prepare(d,
                             "INSERT INTO nat_plan_figures (plan_id, region_code, industry_id, "
-                            "planned, planned_source) VALUES (?, ?, ?, ?, ?) ON CONFLICT (plan_id, "
-                            "region_code, industry_id) DO UPDATE SET planned = excluded.planned, "
-                            "planned_source = excluded.planned_source",
+                            "planned, planned_source, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON "
+                            "CONFLICT (plan_id, region_code, industry_id) DO UPDATE SET planned = "
+                            "excluded.planned, planned_source = excluded.planned_source, "
+                            "updated_at = excluded.updated_at",
                             &s)))
             return e;
         db_bind_int64(s, 1, id);
@@ -587,6 +588,7 @@ err nat_plan_set_targets(db *d, const struct scope *scope, int64_t id, const str
         db_bind_int64(s, 3, t[i].industry_id);
         db_bind_int64(s, 4, planned);
         db_bind_text(s, 5, derive ? "registry" : "entered");
+        db_bind_int64(s, 6, now_ms());
         if ((e = db_run(s, NULL)))
             return e;
     }
@@ -658,13 +660,52 @@ err nat_plan_figures(db *d, arena *a, const struct scope *scope, int64_t id,
     return E_OK;
 }
 
+size_t nat_figures_by_industry(arena *a, const struct nat_figure *in, size_t n,
+                               struct nat_figure **out_r)
+{
+    struct nat_figure *out = arena_alloc(a, (n + 1) * sizeof *out);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in[i].industry_id)
+            continue;
+        size_t j = 0;
+        while (j < m && out[j].industry_id != in[i].industry_id)
+            j++;
+        if (j == m) {
+            out[m++] = (struct nat_figure){.industry_id = in[i].industry_id,
+                                           .industry_name = in[i].industry_name,
+                                           .region_name = "",
+                                           .planned_source = in[i].planned_source,
+                                           .reason = "",
+                                           .corrected_by_name = ""};
+        }
+        out[j].planned += in[i].planned;
+        out[j].actual += in[i].actual;
+        out[j].negative += in[i].negative;
+        out[j].positive += in[i].positive;
+        out[j].retest += in[i].retest;
+        out[j].invalid += in[i].invalid;
+        /* the sum of what each street stands by: corrected where corrected */
+        out[j].corrected += (in[i].corrected_set ? in[i].corrected : in[i].actual);
+        out[j].corrected_set |= in[i].corrected_set;
+        if (strcmp(out[j].planned_source, in[i].planned_source))
+            out[j].planned_source = "mixed";
+    }
+    for (size_t j = 0; j < m; j++)
+        if (!out[j].corrected_set)
+            out[j].corrected = 0;
+    *out_r = out;
+    return m;
+}
+
 err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry_id, int64_t delta)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "INSERT INTO nat_plan_figures (plan_id, region_code, industry_id, actual) "
-                       "VALUES (?, ?, ?, ?) ON CONFLICT (plan_id, region_code, industry_id) DO "
-                       "UPDATE SET actual = nat_plan_figures.actual + excluded.actual",
+                       "INSERT INTO nat_plan_figures (plan_id, region_code, industry_id, actual, "
+                       "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (plan_id, region_code, "
+                       "industry_id) DO UPDATE SET actual = nat_plan_figures.actual + "
+                       "excluded.actual, updated_at = excluded.updated_at",
                        &s);
     if (e)
         return e;
@@ -672,6 +713,7 @@ err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry
     db_bind_int64(s, 2, street_code);
     db_bind_int64(s, 3, industry_id);
     db_bind_int64(s, 4, delta);
+    db_bind_int64(s, 5, now_ms());
     return db_run(s, NULL);
 }
 
@@ -702,16 +744,19 @@ err nat_plan_correct(db *d, const struct scope *scope, int64_t plan_id, int64_t 
     if ((e = db_prepare(
              d,
              "UPDATE nat_plan_figures SET corrected = ?, reason = ?, corrected_by = ?, "
-             "corrected_at = ? WHERE plan_id = ? AND region_code = ? AND industry_id = ?",
+             "corrected_at = ?, updated_at = ? WHERE plan_id = ? AND region_code = ? AND "
+             "industry_id = ?",
              &s)))
         return e;
     db_bind_int64(s, 1, corrected);
     db_bind_text(s, 2, reason);
     db_bind_int64(s, 3, user_id);
-    db_bind_int64(s, 4, now_ms());
-    db_bind_int64(s, 5, plan_id);
-    db_bind_int64(s, 6, street_code);
-    db_bind_int64(s, 7, industry_id);
+    int64_t now = now_ms();
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, now);
+    db_bind_int64(s, 6, plan_id);
+    db_bind_int64(s, 7, street_code);
+    db_bind_int64(s, 8, industry_id);
     int64_t changed;
     if ((e = db_run(s, &changed)))
         return e;

@@ -116,7 +116,7 @@ static const char *plan_state(const struct nat_plan *p, int64_t now)
     return now < p->starts_at ? "upcoming" : now < p->ends_at ? "running" : "ended";
 }
 
-static json_t *plan_json(const struct nat_plan *p)
+json_t *nat_plan_json(const struct nat_plan *p)
 {
     json_t *o = json_object();
     json_set_id(o, "id", p->id);
@@ -158,7 +158,7 @@ static err reply_plan(struct req *r, int status, int64_t id)
 {
     struct nat_plan p;
     err e = nat_plan_find(r->db, r->a, &r->who->scope, id, &p);
-    return e ? e : reply_json(r, status, plan_json(&p));
+    return e ? e : reply_json(r, status, nat_plan_json(&p));
 }
 
 static err post_plan(struct req *r)
@@ -222,7 +222,7 @@ static err get_plans(struct req *r)
         return e;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, plan_json(&items[i]));
+        json_array_append_new(arr, nat_plan_json(&items[i]));
     return reply_page(r, arr, total, page, size);
 }
 
@@ -337,7 +337,7 @@ static int64_t effective(const struct nat_figure *f)
     return f->corrected_set ? f->corrected : f->actual;
 }
 
-static json_t *figure_json(const struct nat_figure *f)
+json_t *nat_figure_json(const struct nat_figure *f)
 {
     json_t *o = json_object();
     json_set_region(o, f->region_code, f->region_name);
@@ -370,46 +370,6 @@ static json_t *figure_json(const struct nat_figure *f)
     return o;
 }
 
-/* by=industry: the industries' rows summed over the streets (one row per
- * industry, region the plan's). */
-static size_t by_industry(arena *a, const struct nat_figure *in, size_t n,
-                          struct nat_figure **out_r)
-{
-    struct nat_figure *out = arena_alloc(a, (n + 1) * sizeof *out);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!in[i].industry_id)
-            continue;
-        size_t j = 0;
-        while (j < m && out[j].industry_id != in[i].industry_id)
-            j++;
-        if (j == m) {
-            out[m++] = (struct nat_figure){.industry_id = in[i].industry_id,
-                                           .industry_name = in[i].industry_name,
-                                           .region_name = "",
-                                           .planned_source = in[i].planned_source,
-                                           .reason = "",
-                                           .corrected_by_name = ""};
-        }
-        out[j].planned += in[i].planned;
-        out[j].actual += in[i].actual;
-        out[j].negative += in[i].negative;
-        out[j].positive += in[i].positive;
-        out[j].retest += in[i].retest;
-        out[j].invalid += in[i].invalid;
-        /* the sum of what each street stands by: corrected where corrected */
-        out[j].corrected += effective(&in[i]);
-        out[j].corrected_set |= in[i].corrected_set;
-        if (strcmp(out[j].planned_source, in[i].planned_source))
-            out[j].planned_source = "mixed";
-    }
-    for (size_t j = 0; j < m; j++)
-        if (!out[j].corrected_set)
-            out[j].corrected = 0;
-    *out_r = out;
-    return m;
-}
-
 static const char *const figure_head[] = {
     "计划编号",     "计划名称",       "开始时间", "街道",     "行业",   "应检",
     "实检（统计）", "街道修改后实检", "差值",     "修改原因", "修改人", "修改时间",
@@ -434,7 +394,7 @@ static err get_figures(struct req *r)
         (e = nat_plan_figures(r->db, r->a, &r->who->scope, id, &items, &n)))
         return e;
     if (by && !strcmp(by, "industry")) {
-        n = by_industry(r->a, items, n, &items);
+        n = nat_figures_by_industry(r->a, items, n, &items);
     } else if (by && !strcmp(by, "street")) {
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
@@ -470,9 +430,9 @@ static err get_figures(struct req *r)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, figure_json(&items[i]));
+        json_array_append_new(arr, nat_figure_json(&items[i]));
     json_t *o = json_object();
-    json_object_set_new(o, "plan", plan_json(&p));
+    json_object_set_new(o, "plan", nat_plan_json(&p));
     json_object_set_new(o, "by", json_string(by ? by : "all"));
     json_object_set_new(o, "items", arr);
     return reply_json(r, 200, o);
