@@ -38,6 +38,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,6 +480,12 @@ static void adopt(evutil_socket_t fd, short what, void *arg)
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
     int sfd = bufferevent_getfd(c->bev);
+    /* a reply leaves in more than one write (headers, then the body):
+     * with Nagle the last segment waits for the client's delayed ACK
+     * (40 ms on Linux) on a kept-alive connection */
+    int one = 1;
+    if (sfd >= 0)
+        (void)setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (sfd >= 0 && getpeername(sfd, (struct sockaddr *)&sa, &sl) == 0 &&
         sa.sin_family == AF_INET) {
         c->ip = sa.sin_addr.s_addr;
