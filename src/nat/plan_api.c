@@ -361,6 +361,9 @@ static json_t *figure_json(const struct nat_figure *f)
                         f->corrected_set ? json_string(f->corrected_by_name) : json_null());
     json_object_set_new(o, "corrected_at",
                         f->corrected_set ? json_integer(f->corrected_at) : json_null());
+    json_object_set_new(o, "reported", f->reported_set ? json_integer(f->reported) : json_null());
+    json_object_set_new(o, "reported_at",
+                        f->reported_set ? json_integer(f->reported_at) : json_null());
     json_object_set_new(o, "negative", json_integer(f->negative));
     json_object_set_new(o, "positive", json_integer(f->positive));
     json_object_set_new(o, "retest", json_integer(f->retest));
@@ -397,6 +400,8 @@ static size_t by_industry(arena *a, const struct nat_figure *in, size_t n,
         out[j].positive += in[i].positive;
         out[j].retest += in[i].retest;
         out[j].invalid += in[i].invalid;
+        out[j].reported += in[i].reported;
+        out[j].reported_set |= in[i].reported_set;
         /* the sum of what each street stands by: corrected where corrected */
         out[j].corrected += effective(&in[i]);
         out[j].corrected_set |= in[i].corrected_set;
