@@ -76,6 +76,7 @@ struct nat_site {
     int64_t version, created_at, updated_at;
     const char *city_code; /* the city's code matched to it (东软匹配), "" none */
     int64_t scans;         /* samples taken there, all time (点位扫码人数) */
+    const char *source_key; /* an outside system's key (接口接入), "" none */
 };
 
 enum {
