@@ -152,7 +152,11 @@ static err apply_plan(db *d, arena *a, const struct principal *who, const struct
         for (size_t i = 0; i < x->n; i++)
             t[i] = (struct nat_target){x->rows[i].region_code, x->rows[i].industry_id,
                                        x->rows[i].planned};
-        if ((e = nat_plan_set_targets(d, &who->scope, id, t, x->n, false)))
+        e = nat_plan_set_targets(d, &who->scope, id, t, x->n, false);
+        if (e == E_NOT_FOUND) /* visible to a street, but its district's to write */
+            return err_set(E_NOT_FOUND, "unknown_plan", "number", "计划编号“%s”不在管辖范围内",
+                           x->in.number);
+        if (e)
             return e;
         for (size_t i = 0; i < x->n && !e; i++)
             if (x->rows[i].reported_set)

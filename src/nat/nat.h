@@ -74,8 +74,8 @@ struct nat_site {
     int64_t on_duty;           /* staff clocked in now */
     int64_t unattended_since;  /* 0: not flagged (无人值守) */
     int64_t version, created_at, updated_at;
-    const char *city_code; /* the city's code matched to it (东软匹配), "" none */
-    int64_t scans;         /* samples taken there, all time (点位扫码人数) */
+    const char *city_code;  /* the city's code matched to it (东软匹配), "" none */
+    int64_t scans;          /* samples taken there, all time (点位扫码人数) */
     const char *source_key; /* an outside system's key (接口接入), "" none */
 };
 

@@ -227,11 +227,12 @@ static void storage_build(void)
                          st.update, sizeof st.update);
     fields_sql_put(st.cols, sizeof st.cols, "SELECT s.id, ");
     fields_sql_cols(nat_site_rows, n, "s.", st.cols, sizeof st.cols);
-    fields_sql_put(st.cols, sizeof st.cols,
-                   ", r.name, s.queue_length, s.queue_at, s.queue_by, u.display_name, s.on_duty, "
-                   "s.unattended_since, s.version, s.created_at, s.updated_at, s.scans, s.source_key, "
-                   "(SELECT MIN(c.code) FROM nat_city_sites c WHERE c.site_id = s.id AND "
-                   "c.state IN ('auto', 'confirmed')) " SITE_FROM);
+    fields_sql_put(
+        st.cols, sizeof st.cols,
+        ", r.name, s.queue_length, s.queue_at, s.queue_by, u.display_name, s.on_duty, "
+        "s.unattended_since, s.version, s.created_at, s.updated_at, s.scans, s.source_key, "
+        "(SELECT MIN(c.code) FROM nat_city_sites c WHERE c.site_id = s.id AND "
+        "c.state IN ('auto', 'confirmed')) " SITE_FROM);
 }
 
 static void storage_init(void)

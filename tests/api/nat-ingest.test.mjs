@@ -236,7 +236,7 @@ test('samples: added and deleted, every counter equal to a recount; a repeated b
 
   // deletes: p0's first sample (a1) goes, its duplicate (a3) becomes the first
   // and is counted; a4's single tube is emptied and goes; unknown ones refused
-  const street1Actual = () => one(`SELECT actual FROM nat_plan_figures WHERE plan_id = ${plan.id} AND region_code = ${S1} AND industry_id = 0`);
+  const street1Actual = () => one(`SELECT actual FROM nat_plan_figures WHERE plan_id = ${plan.id} AND region_code = ${S1}000000 AND industry_id = 0`);
   assert.equal(street1Actual(), '2');
   const a4 = one("SELECT x.id FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id WHERE t.barcode = 'ING-T3'");
   r = await exch.post('/api/v1/nat/samples/batch', {
@@ -399,7 +399,7 @@ test('a batch of 10,000 samples: applied in one request, counters right; repeate
   for (let i = 0; i < P; i += 20) {
     const batch = [];
     for (let k = i; k < i + 20; k++) {
-      const id_number = residentId('110101', '19920202', 2000 + k * 2);
+      const id_number = residentId('110101', `199202${String(1 + (k % 28)).padStart(2, '0')}`, 100 + Math.floor(k / 28) * 2);
       ids.push(id_number);
       batch.push(cc.post('/api/v1/persons', { name: `批量${k}号`, id_number, region_code: S1_C1 }));
     }
