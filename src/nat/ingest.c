@@ -207,10 +207,14 @@ static err added_by(db *d, int64_t client, const char *record_id, int64_t *id_r)
 }
 
 static err apply_sample(db *d, arena *a, const struct principal *who,
-                        const struct nat_sample_record *x, int64_t *target_r)
+                        const struct nat_sample_record *x, struct nat_sample_defer *df,
+                        int64_t *target_r)
 {
     err e;
     if (x->remove) {
+        /* the adds before it counted first: a delete takes out what they added */
+        if ((e = nat_sample_flush(d, a, df)))
+            return e;
         int64_t id = x->sample_id;
         if (x->of_record && (e = added_by(d, who->user_id, x->of_record, &id)))
             return e;
@@ -246,6 +250,7 @@ static err apply_sample(db *d, arena *a, const struct principal *who,
         .site_id = site,
         .at = x->at,
         .ingest = true,
+        .defer = df,
     };
     struct nat_sample_result res;
     if ((e = nat_sample_take(d, a, &in, &res)))
@@ -315,7 +320,7 @@ static err apply_clockin(db *d, arena *a, const struct principal *who,
 /* ---- the batch --------------------------------------------------------------------------- */
 
 static err apply(db *d, arena *a, const struct principal *who, enum nat_ingest_kind kind,
-                 const void *rec, int64_t *target_r)
+                 const void *rec, struct nat_sample_defer *df, int64_t *target_r)
 {
     switch (kind) {
     case NAT_INGEST_SITE:
@@ -323,7 +328,7 @@ static err apply(db *d, arena *a, const struct principal *who, enum nat_ingest_k
     case NAT_INGEST_PLAN:
         return apply_plan(d, a, who, rec, target_r);
     case NAT_INGEST_SAMPLE:
-        return apply_sample(d, a, who, rec, target_r);
+        return apply_sample(d, a, who, rec, df, target_r);
     case NAT_INGEST_CLOCKIN:
         return apply_clockin(d, a, who, rec, target_r);
     }
@@ -344,6 +349,7 @@ err nat_ingest_batch(db *d, arena *a, const struct principal *who, enum nat_inge
 {
     db_stmt *s;
     err e = E_OK;
+    struct nat_sample_defer df = {0}; /* the samples' counts, written once at the end */
     for (size_t i = 0; i < n && !e; i++) {
         const void *rec = (const char *)recs + i * size;
         const struct nat_ingest_head *h = rec;
@@ -367,7 +373,7 @@ err nat_ingest_batch(db *d, arena *a, const struct principal *who, enum nat_inge
         int64_t target = 0;
         if ((e = db_begin(d))) /* a savepoint: a refused record leaves nothing */
             break;
-        e = apply(d, a, who, kind, rec, &target);
+        e = apply(d, a, who, kind, rec, &df, &target);
         if (!e && !(e = db_prepare(d,
                                    "INSERT INTO nat_ingest_records (client_id, kind, record_id, "
                                    "target_id, at) VALUES (?, ?, ?, ?, ?)",
@@ -393,5 +399,8 @@ err nat_ingest_batch(db *d, arena *a, const struct principal *who, enum nat_inge
             break;
         r->applied++;
     }
+    if (!e)
+        e = nat_sample_flush(d, a, &df);
+    nat_sample_defer_free(&df);
     return e;
 }

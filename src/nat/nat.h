@@ -653,14 +653,31 @@ struct nat_sample_input {
     int64_t visitor_id; /* a checked visitor code's visitor, or 0 */
     enum nat_sample_method method;
     const char *barcode;
-    enum nat_tube_kind kind; /* used when the barcode opens a new tube; 0: single */
-    int64_t plan_id;         /* 0: none */
-    int64_t staff_id;        /* the caller: must be clocked in (unless site_id) */
-    int64_t site_id;         /* 0: the staff's clock-in names the site; else this live site
-                                (an outside system's sample: the caller checked its scope) */
-    int64_t at;              /* 0: now; else the sample's time (the ingest's `at`) */
-    bool ingest;             /* source 'ingest' (接口接入), else 'scan' */
+    enum nat_tube_kind kind;        /* used when the barcode opens a new tube; 0: single */
+    int64_t plan_id;                /* 0: none */
+    int64_t staff_id;               /* the caller: must be clocked in (unless site_id) */
+    int64_t site_id;                /* 0: the staff's clock-in names the site; else this live site
+                                       (an outside system's sample: the caller checked its scope) */
+    int64_t at;                     /* 0: now; else the sample's time (the ingest's `at`) */
+    bool ingest;                    /* source 'ingest' (接口接入), else 'scan' */
+    struct nat_sample_defer *defer; /* NULL: counts and push now; else added up there */
 };
+
+/*
+ * The counts of a batch of samples, added up and written once by
+ * nat_sample_flush (the ingest's): on PostgreSQL a row updated once per
+ * sample in one transaction keeps every version until it ends, so the
+ * plan's figure, the site's scans and its hour, written 10,000 times,
+ * cost quadratic time. The sums and the end state are the same.
+ */
+struct nat_sample_defer {
+    struct nat_defer_item *v;
+    size_t n, cap;
+};
+/* Write the counts added up (nat_plan_count, the site's hour and scans),
+ * push each site once ("sample"), and empty df, in the caller's transaction. */
+err nat_sample_flush(db *d, arena *a, struct nat_sample_defer *df) MUST_USE;
+void nat_sample_defer_free(struct nat_sample_defer *df);
 
 struct nat_sample_result {
     int64_t id, tube_id, site_id;

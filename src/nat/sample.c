@@ -12,6 +12,7 @@
  * nat_samples_first admits, so two phones sampling one person at once
  * count them once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -73,6 +74,9 @@ bool nat_barcode_valid(const char *s)
 #define HOUR_MS 3600000LL
 
 /* ---- taking a sample ------------------------------------------------------------------ */
+
+enum { DEFER_FIGURE, DEFER_HOUR }; /* a batch's counts (below) */
+static err defer_add(struct nat_sample_defer *df, int kind, int64_t k1, int64_t k2, int64_t k3);
 
 /* The site of the staff's open clock-in, with its state and region. */
 static err staff_site(db *d, int64_t staff, int64_t *site_r, int64_t *region_r)
@@ -349,6 +353,18 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
     if (r->duplicate && (e = sample_insert(d, &x, true, NULL)))
         return e;
     r->id = x.id;
+    r->tube_id = t.id;
+    r->site_id = site;
+    /* China hours start on UTC hours (+8 h exactly), so the hour is a floor */
+    int64_t hour = now - now % HOUR_MS;
+    if (in->defer) { /* a batch's: the same counts, written once by nat_sample_flush */
+        if ((in->plan_id && !r->duplicate &&
+             ((e = defer_add(in->defer, DEFER_FIGURE, in->plan_id, street, 0)) ||
+              (industry &&
+               (e = defer_add(in->defer, DEFER_FIGURE, in->plan_id, street, industry))))))
+            return e;
+        return defer_add(in->defer, DEFER_HOUR, site, hour, region);
+    }
     if (in->plan_id && !r->duplicate) {
         if ((e = nat_plan_count(d, in->plan_id, street, 0, 1)))
             return e;
@@ -356,8 +372,6 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
             return e;
     }
     db_stmt *s;
-    /* China hours start on UTC hours (+8 h exactly), so the hour is a floor */
-    int64_t hour = now - now % HOUR_MS;
     if ((e = nat_run_ints(
              d,
              "INSERT INTO nat_site_hours (site_id, hour, region_code, n) VALUES (?, ?, "
@@ -376,9 +390,73 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
     db_done(s);
     if (e)
         return e;
-    r->tube_id = t.id;
-    r->site_id = site;
     return nat_site_push(d, a, site, "sample");
+}
+
+/* ---- a batch's counts, written once ------------------------------------------------------- */
+
+struct nat_defer_item {
+    int kind;
+    int64_t k1, k2, k3; /* figure: plan, street, industry; hour: site, hour, region */
+    int64_t n;
+};
+
+static err defer_add(struct nat_sample_defer *df, int kind, int64_t k1, int64_t k2, int64_t k3)
+{
+    /* from the end: a batch's samples mostly repeat the last keys */
+    for (size_t i = df->n; i-- > 0;) {
+        struct nat_defer_item *x = &df->v[i];
+        if (x->kind == kind && x->k1 == k1 && x->k2 == k2 && x->k3 == k3) {
+            x->n++;
+            return E_OK;
+        }
+    }
+    if (df->n == df->cap) {
+        size_t cap = df->cap ? df->cap * 2 : 32;
+        struct nat_defer_item *grown = realloc(df->v, cap * sizeof *grown);
+        if (!grown)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
+        df->v = grown;
+        df->cap = cap;
+    }
+    df->v[df->n++] = (struct nat_defer_item){kind, k1, k2, k3, 1};
+    return E_OK;
+}
+
+err nat_sample_flush(db *d, arena *a, struct nat_sample_defer *df)
+{
+    err e = E_OK;
+    for (size_t i = 0; i < df->n && !e; i++) {
+        const struct nat_defer_item *x = &df->v[i];
+        if (x->kind == DEFER_FIGURE) {
+            e = nat_plan_count(d, x->k1, x->k2, x->k3, x->n);
+            continue;
+        }
+        if (!(e = nat_run_ints(d,
+                               "INSERT INTO nat_site_hours (site_id, hour, region_code, n) VALUES "
+                               "(?, ?, ?, ?) ON CONFLICT (site_id, hour) DO UPDATE SET n = "
+                               "nat_site_hours.n + excluded.n",
+                               (int64_t[]){x->k1, x->k2, x->k3, x->n}, 4, NULL)))
+            e = nat_run_ints(d, "UPDATE nat_sites SET scans = scans + ? WHERE id = ?",
+                             (int64_t[]){x->n, x->k1}, 2, NULL);
+    }
+    /* each site pushed once, as it stands after the batch */
+    for (size_t i = 0; i < df->n && !e; i++) {
+        const struct nat_defer_item *x = &df->v[i];
+        bool first = x->kind == DEFER_HOUR;
+        for (size_t j = 0; j < i && first; j++)
+            first = !(df->v[j].kind == DEFER_HOUR && df->v[j].k1 == x->k1);
+        if (first)
+            e = nat_site_push(d, a, x->k1, "sample");
+    }
+    df->n = 0;
+    return e;
+}
+
+void nat_sample_defer_free(struct nat_sample_defer *df)
+{
+    free(df->v);
+    *df = (struct nat_sample_defer){0};
 }
 
 /* ---- deleting a sample (an outside system's 取样数据删除) ---------------------------------- */

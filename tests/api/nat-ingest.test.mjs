@@ -33,6 +33,8 @@ before(async () => {
       staff1: ['site_staff', S1],
     },
     PW,
+    // the 10,000-sample batch runs past the default idle timeout (60 s) on PostgreSQL
+    { env: { FK_IDLE_TIMEOUT: '600' } },
   );
   ({ cc_dc: cc, exch, exch_street: exchStreet, staff1, auditor } = ctx.as);
   const now = Date.now();
@@ -288,6 +290,20 @@ test('samples: added and deleted, every counter equal to a recount; a repeated b
     ],
     r.text,
   );
+  recount();
+
+  // an add and its delete in one batch: the batch's counts are written once, after the adds
+  // before a delete, so the delete takes out what the add put in
+  r = await exch.post('/api/v1/nat/samples/batch', {
+    records: [
+      { id: 'm1', op: 'add', site: 'EXT-S2', id_number: persons[5], barcode: 'ING-T8', plan: 'ING-1', at: now - 60000 },
+      { id: 'm2', op: 'add', site: 'EXT-S2', id_number: persons[4], barcode: 'ING-T8b', plan: 'ING-1', at: now - 60000 },
+      { id: 'm3', op: 'delete', record: 'm1' },
+      { id: 'm4', op: 'add', site: 'EXT-S2', id_number: persons[5], barcode: 'ING-T8c', at: now - 30000 },
+    ],
+  });
+  assert.deepEqual([r.body.applied, r.body.rejected], [4, 0], r.text);
+  assert.equal(one("SELECT COUNT(*) FROM nat_tubes WHERE barcode = 'ING-T8'"), '0');
   recount();
 
   await refusals('/api/v1/nat/samples/batch', records[0]);
