@@ -33,7 +33,8 @@ before(async () => {
       staff1: ['site_staff', S1],
     },
     PW,
-    // the 10,000-sample batch runs past the default idle timeout (60 s) on PostgreSQL
+    // the 10,000-sample batch takes about 20 s on PostgreSQL here: a loaded
+    // machine must not bring it to the default idle timeout (60 s)
     { env: { FK_IDLE_TIMEOUT: '600' } },
   );
   ({ cc_dc: cc, exch, exch_street: exchStreet, staff1, auditor } = ctx.as);
