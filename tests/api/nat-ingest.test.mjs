@@ -69,6 +69,9 @@ async function refusals(path, good) {
   const many = Array.from({ length: 10001 }, (_, i) => ({ ...good, id: `many-${i}` }));
   expectError(await exch.post(path, { records: many }), 400, 'invalid_batch', 'records');
   expectError(await exch.post(path, {}), 400, 'required', 'records');
+  // the body's limit: 8 MiB
+  const big = [{ ...good, id: 'big', pad: 'x'.repeat(9 << 20) }];
+  expectError(await exch.post(path, { records: big }), 413, 'body_too_large');
   expectError(await staff1.post(path, { records: [good] }), 403, 'forbidden');
 }
 
