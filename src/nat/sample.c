@@ -513,12 +513,13 @@ static err promote_next(db *d, int64_t person, int64_t visitor, int64_t plan, in
 err nat_sample_delete(db *d, arena *a, const struct scope *scope, int64_t id, int64_t *site_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT x.person_id, x.visitor_id, x.tube_id, x.site_id, x.plan_id, "
-                       "x.street_code, x.industry_id, x.at, x.round_day, x.duplicate, t.state "
-                       "FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id WHERE x.id = ? "
-                       "AND x.region_code >= ? AND x.region_code < ?",
-                       &s);
+    err e = db_prepare(
+        d,
+        "SELECT x.person_id, x.visitor_id, x.tube_id, x.site_id, x.plan_id, "
+        "x.street_code, x.industry_id, x.at, x.round_day, x.duplicate, t.state, "
+        "x.result FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id WHERE x.id = ? "
+        "AND x.region_code >= ? AND x.region_code < ?",
+        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -535,8 +536,9 @@ err nat_sample_delete(db *d, arena *a, const struct scope *scope, int64_t id, in
     bool duplicate = db_col_int64(s, 9) != 0;
     enum nat_tube_state ts =
         (enum nat_tube_state)vocab_parse(&nat_tube_state_vocab, db_col_text(s, 10));
+    bool resulted = *db_col_text(s, 11) != '\0';
     db_done(s);
-    if (ts != NAT_TUBE_OPEN && ts != NAT_TUBE_CLOSED)
+    if ((ts != NAT_TUBE_OPEN && ts != NAT_TUBE_CLOSED) || resulted)
         return err_set(E_CONFLICT, "tube_packed", "sample", "该采样记录的试管已%s，不能删除",
                        vocab_label(&nat_tube_state_vocab, ts));
     /* the tube's place: claimed by its state, so a box packing it meanwhile wins */
