@@ -539,8 +539,8 @@ err nat_sample_delete(db *d, arena *a, const struct scope *scope, int64_t id, in
     bool resulted = *db_col_text(s, 11) != '\0';
     db_done(s);
     if ((ts != NAT_TUBE_OPEN && ts != NAT_TUBE_CLOSED) || resulted)
-        return err_set(E_CONFLICT, "tube_packed", "sample", "该采样记录的试管已%s，不能删除",
-                       vocab_label(&nat_tube_state_vocab, ts));
+        return err_set(E_CONFLICT, "tube_packed", "sample", "该采样记录的试管%s，不能删除",
+                       resulted ? "已出结果" : vocab_label(&nat_tube_state_vocab, ts));
     /* the tube's place: claimed by its state, so a box packing it meanwhile wins */
     int64_t changed;
     if ((e = nat_run_ints(d,

@@ -278,6 +278,7 @@ test('samples: added and deleted, every counter equal to a recount; a repeated b
   sqlRun(ctx, "UPDATE nat_tubes SET state = 'packed' WHERE barcode = 'ING-T4'");
   r = await exch.post('/api/v1/nat/samples/batch', { records: [{ id: 'd6', op: 'delete', record: 'a10' }] });
   assert.deepEqual(r.body.errors.map((e) => [e.code, e.field]), [['tube_packed', 'sample']], r.text);
+  assert.equal(r.body.errors[0].message, '该采样记录的试管已装箱，不能删除');
   sqlRun(ctx, "UPDATE nat_tubes SET state = 'open' WHERE barcode = 'ING-T4'");
   const a10 = one("SELECT x.id FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id WHERE t.barcode = 'ING-T4'");
   r = await exchStreet.post('/api/v1/nat/samples/batch', {
