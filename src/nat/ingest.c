@@ -78,13 +78,13 @@ static err apply_site(db *d, arena *a, const struct principal *who, const struct
     const struct scope *scope = &who->scope;
     int64_t id = 0;
     bool found;
-    err e = site_by_key(d, scope, x->key, "site.key", &id, &found);
+    err e = site_by_key(d, scope, x->key, "key", &id, &found);
     if (e)
         return e;
     if (x->remove) {
         if (!found)
-            return err_set(E_NOT_FOUND, "unknown_site", "site.key",
-                           "点位编码“%s”不存在或不在管辖范围内", x->key);
+            return err_set(E_NOT_FOUND, "unknown_site", "key", "点位编码“%s”不存在或不在管辖范围内",
+                           x->key);
         if ((e = nat_site_delete(d, scope, id)))
             return e;
         *target_r = id;
@@ -104,8 +104,7 @@ static err apply_site(db *d, arena *a, const struct principal *who, const struct
     db_bind_text(s, 1, x->key);
     db_bind_int64(s, 2, id);
     if ((e = db_run(s, NULL)) == E_CONFLICT) /* a racing batch created the key first */
-        return err_set(E_CONFLICT, "duplicate_site_key", "site.key", "点位编码“%s”已被使用",
-                       x->key);
+        return err_set(E_CONFLICT, "duplicate_site_key", "key", "点位编码“%s”已被使用", x->key);
     if (e)
         return e;
     *target_r = id;

@@ -94,7 +94,7 @@ test('sites: add, change and delete by the outside key; repeated, nothing change
     r.body.errors.map((e) => [e.index, e.record_id, e.code, e.field]),
     [
       [3, 's4', 'required', 'kind'],
-      [4, 's5', 'unknown_site', 'site.key'],
+      [4, 's5', 'unknown_site', 'key'],
       [5, 's6', 'invalid_value', 'op'],
       [8, 's9', 'invalid_region', 'region_code'],
     ],
