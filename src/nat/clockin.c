@@ -69,6 +69,17 @@ static err check_position(double lng, double lat)
 err nat_clock_in(db *d, const struct scope *scope, int64_t site_id, int64_t user_id, double lng,
                  double lat, int64_t *id_r)
 {
+    return nat_clock_in_from(d, scope, site_id, user_id, lng, lat, 0, false, id_r);
+}
+
+err nat_clock_out(db *d, int64_t user_id, double lng, double lat, int64_t *id_r)
+{
+    return nat_clock_out_from(d, user_id, lng, lat, 0, id_r);
+}
+
+err nat_clock_in_from(db *d, const struct scope *scope, int64_t site_id, int64_t user_id,
+                      double lng, double lat, int64_t at, bool ingest, int64_t *id_r)
+{
     err e = check_position(lng, lat);
     if (e)
         return e;
@@ -102,10 +113,11 @@ err nat_clock_in(db *d, const struct scope *scope, int64_t site_id, int64_t user
         return e;
     if (row)
         return err_set(E_CONFLICT, "already_clocked_in", NULL, "您已在岗打卡，请先签退");
-    int64_t dist = distance_of(slng, slat, lng, lat), id = id_new(), now = now_ms();
+    int64_t dist = distance_of(slng, slat, lng, lat), id = id_new(), now = at ? at : now_ms();
     if ((e = db_prepare(d,
                         "INSERT INTO nat_clockins (id, site_id, region_code, user_id, in_at, "
-                        "in_lng, in_lat, in_distance, far) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "in_lng, in_lat, in_distance, far, source) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                        "?, ?, ?)",
                         &s)))
         return e;
     db_bind_int64(s, 1, id);
@@ -117,6 +129,7 @@ err nat_clock_in(db *d, const struct scope *scope, int64_t site_id, int64_t user
     bind_real(s, 7, lat);
     db_bind_int64(s, 8, dist);
     db_bind_int64(s, 9, dist > radius_m ? 1 : 0);
+    db_bind_text(s, 10, ingest ? "ingest" : "phone");
     if ((e = db_run(s, NULL)) == E_CONFLICT) /* nat_clockins_open: a racing clock-in won */
         return err_set(E_CONFLICT, "already_clocked_in", NULL, "您已在岗打卡，请先签退");
     if (e)
@@ -124,21 +137,21 @@ err nat_clock_in(db *d, const struct scope *scope, int64_t site_id, int64_t user
     if ((e = db_prepare(d, "UPDATE nat_sites SET on_duty = on_duty + 1 WHERE id = ?", &s)))
         return e;
     db_bind_int64(s, 1, site_id);
-    if ((e = db_run(s, NULL)) || (e = nat_site_attend(d, site_id, now, NULL)))
+    if ((e = db_run(s, NULL)) || (e = nat_site_attend(d, site_id, now_ms(), NULL)))
         return e;
     *id_r = id;
     return E_OK;
 }
 
-err nat_clock_out(db *d, int64_t user_id, double lng, double lat, int64_t *id_r)
+err nat_clock_out_from(db *d, int64_t user_id, double lng, double lat, int64_t at, int64_t *id_r)
 {
     err e = check_position(lng, lat);
     if (e)
         return e;
     db_stmt *s;
     if ((e = db_prepare(d,
-                        "SELECT c.id, c.site_id, s.lng, s.lat FROM nat_clockins c JOIN nat_sites s "
-                        "ON s.id = c.site_id WHERE c.user_id = ? AND c.out_at = 0",
+                        "SELECT c.id, c.site_id, s.lng, s.lat, c.in_at FROM nat_clockins c JOIN "
+                        "nat_sites s ON s.id = c.site_id WHERE c.user_id = ? AND c.out_at = 0",
                         &s)))
         return e;
     db_bind_int64(s, 1, user_id);
@@ -150,8 +163,11 @@ err nat_clock_out(db *d, int64_t user_id, double lng, double lat, int64_t *id_r)
     int64_t id = db_col_int64(s, 0), site = db_col_int64(s, 1);
     double slng = db_col_null(s, 2) ? NAN : db_col_double(s, 2);
     double slat = db_col_null(s, 3) ? NAN : db_col_double(s, 3);
+    int64_t in_at = db_col_int64(s, 4);
     db_done(s);
-    int64_t dist = distance_of(slng, slat, lng, lat), now = now_ms(), changed;
+    int64_t dist = distance_of(slng, slat, lng, lat), now = at ? at : now_ms(), changed;
+    if (now < in_at)
+        return err_set(E_INPUT, "invalid_time", "at", "签退时间不能早于上岗打卡时间");
     if ((e = db_prepare(d,
                         "UPDATE nat_clockins SET out_at = ?, out_lng = ?, out_lat = ?, "
                         "out_distance = ?, far = far + ? WHERE id = ? AND out_at = 0",
@@ -171,7 +187,7 @@ err nat_clock_out(db *d, int64_t user_id, double lng, double lat, int64_t *id_r)
              d, "UPDATE nat_sites SET on_duty = on_duty - 1 WHERE id = ? AND on_duty > 0", &s)))
         return e;
     db_bind_int64(s, 1, site);
-    if ((e = db_run(s, NULL)) || (e = nat_site_attend(d, site, now, NULL)))
+    if ((e = db_run(s, NULL)) || (e = nat_site_attend(d, site, now_ms(), NULL)))
         return e;
     *id_r = id;
     return E_OK;
@@ -181,8 +197,9 @@ err nat_clock_out(db *d, int64_t user_id, double lng, double lat, int64_t *id_r)
 
 #define CLOCKIN_COLS                                                                               \
     "SELECT c.id, c.site_id, s.name, c.region_code, r.name, c.user_id, u.display_name, c.in_at, "  \
-    "c.in_lng, c.in_lat, c.in_distance, c.out_at, c.out_lng, c.out_lat, c.out_distance, c.far "    \
-    "FROM nat_clockins c JOIN nat_sites s ON s.id = c.site_id LEFT JOIN regions r ON r.code = "    \
+    "c.in_lng, c.in_lat, c.in_distance, c.out_at, c.out_lng, c.out_lat, c.out_distance, c.far, "   \
+    "c.source FROM nat_clockins c JOIN nat_sites s ON s.id = c.site_id LEFT JOIN regions r ON "    \
+    "r.code = "                                                                                    \
     "c.region_code LEFT JOIN users u ON u.id = c.user_id"
 
 static double real_col(db_stmt *s, int i)
@@ -211,6 +228,7 @@ static void read_row(db_stmt *s, arena *a, struct nat_clockin *c)
         .out_distance = db_col_int64(s, 14),
         .in_far = far & 1,
         .out_far = (far & 2) != 0,
+        .ingest = !strcmp(db_col_text(s, 16), "ingest"),
     };
 }
 
@@ -353,6 +371,7 @@ json_t *nat_clockin_json(const struct nat_clockin *c)
                         c->out_distance < 0 ? json_null() : json_integer(c->out_distance));
     json_object_set_new(o, "out_far", json_boolean(c->out_far));
     json_object_set_new(o, "on_duty", json_boolean(c->out_at == 0));
+    json_object_set_new(o, "source", json_string(c->ingest ? "ingest" : "phone"));
     json_object_set_new(o, "far", json_boolean(c->in_far || c->out_far));
     json_object_set_new(o, "radius", json_integer(radius_m));
     return o;

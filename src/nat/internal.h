@@ -68,6 +68,34 @@ err nat_page_of(db *d, arena *a, const char *count_sql, const char *cols, struct
                 const char *order, int64_t page, int64_t page_size, size_t item_size,
                 nat_row_fn read, void **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
+/* nat_clock_in and nat_clock_out at time `at` (0: now); the clock-in with
+ * its source (ingest: an outside system's record, 'ingest', else 'phone';
+ * the clock-out keeps it); a clock-out before its clock-in is E_INPUT
+ * "invalid_time" on "at". */
+err nat_clock_in_from(db *d, const struct scope *scope, int64_t site_id, int64_t user_id,
+                      double lng, double lat, int64_t at, bool ingest, int64_t *id_r) MUST_USE;
+err nat_clock_out_from(db *d, int64_t user_id, double lng, double lat, int64_t at,
+                       int64_t *id_r) MUST_USE;
+
+/* Who a sample names (sample_api.c, ingest_api.c): a person or a visitor. */
+struct nat_sampled {
+    int64_t person_id, visitor_id;
+    enum nat_sample_method method;
+    const char *name; /* in full; masked in a reply */
+};
+/* A code: a resident's health code, else a confirmed visitor's code in its
+ * window (E_NOT_FOUND "unknown_person" on "code", ...). */
+err nat_sampled_by_code(db *d, arena *a, const char *code, struct nat_sampled *w) MUST_USE;
+/* An identity number (type_name NULL: resident id) of a registered person
+ * (E_INPUT on "id_number", E_NOT_FOUND "unknown_person" on "id_number"). */
+err nat_sampled_by_id_number(db *d, arena *a, const char *typed, const char *type_name,
+                             struct nat_sampled *w) MUST_USE;
+
+/* Count the outcome of sample `id` (lab.c: the stats flow and the plan's
+ * outcome figures, as a sample not marked duplicate) by `delta`: a sample
+ * becoming the first of its round (nat_sample_delete). */
+err nat_sample_outcome_count(db *d, int64_t id, int64_t delta) MUST_USE;
+
 /* Publish `o` (consumed) as `event` on the alert stream to `region` when
  * the current transaction commits (nat.site, nat.box): a fresh event id,
  * not the record's, since a stream resumed with Last-Event-ID skips

@@ -192,6 +192,24 @@ static err outcome_count(db *d, const struct srow *x, int o, int64_t delta)
     return x->industry ? figure_add(d, x->plan_id, x->street, x->industry, o, delta) : E_OK;
 }
 
+err nat_sample_outcome_count(db *d, int64_t id, int64_t delta)
+{
+    db_stmt *s;
+    err e = db_prepare(d, SROW_COLS " WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    bool row;
+    struct srow x;
+    if (!(e = db_row(s, &row)) && row)
+        srow_read(s, &x);
+    db_done(s);
+    if (e || !row)
+        return e;
+    x.duplicate = false;
+    return outcome_count(d, &x, x.outcome, delta);
+}
+
 /* Move sample x's outcome to `to` (its row and its counts). */
 static err outcome_set(db *d, struct srow *x, int to)
 {

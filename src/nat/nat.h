@@ -74,8 +74,9 @@ struct nat_site {
     int64_t on_duty;           /* staff clocked in now */
     int64_t unattended_since;  /* 0: not flagged (无人值守) */
     int64_t version, created_at, updated_at;
-    const char *city_code; /* the city's code matched to it (东软匹配), "" none */
-    int64_t scans;         /* samples taken there, all time (点位扫码人数) */
+    const char *city_code;  /* the city's code matched to it (东软匹配), "" none */
+    int64_t scans;          /* samples taken there, all time (点位扫码人数) */
+    const char *source_key; /* an outside system's key (接口接入), "" none */
 };
 
 enum {
@@ -207,6 +208,7 @@ struct nat_clockin {
     double out_lng, out_lat;
     int64_t out_distance;
     bool in_far, out_far;
+    bool ingest; /* sent by an outside system (来源 接口接入), else the phone's */
 };
 
 /*
@@ -348,6 +350,10 @@ struct nat_figure {
     /* the laboratory's outcomes of the counted samples (laboratory results,
      * below); pending = actual - the four */
     int64_t negative, positive, retest, invalid;
+    /* the actual figure an outside system reported (实检报送), beside the
+     * counted one: reported_set false until one is reported */
+    bool reported_set;
+    int64_t reported, reported_at;
 };
 
 /*
@@ -399,6 +405,13 @@ size_t nat_figures_by_industry(arena *a, const struct nat_figure *in, size_t n,
  */
 err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry_id,
                    int64_t delta) MUST_USE;
+
+/* Set the reported actual figure (实检报送, an outside system's) of
+ * (plan, street, industry) in the caller's transaction, creating the row
+ * (planned 0) when missing; the counted `actual` is not touched. The
+ * caller checked the plan, the street and the industry. */
+err nat_plan_report(db *d, int64_t plan_id, int64_t street_code, int64_t industry_id,
+                    int64_t reported) MUST_USE;
 
 /* A street's corrected actual figure with its reason (1..NAT_REASON_MAX):
  * the counted figure is kept beside it, and *actual_r (may be NULL) gets it
@@ -659,10 +672,31 @@ struct nat_sample_input {
     int64_t visitor_id; /* a checked visitor code's visitor, or 0 */
     enum nat_sample_method method;
     const char *barcode;
-    enum nat_tube_kind kind; /* used when the barcode opens a new tube; 0: single */
-    int64_t plan_id;         /* 0: none */
-    int64_t staff_id;        /* the caller: must be clocked in */
+    enum nat_tube_kind kind;        /* used when the barcode opens a new tube; 0: single */
+    int64_t plan_id;                /* 0: none */
+    int64_t staff_id;               /* the caller: must be clocked in (unless site_id) */
+    int64_t site_id;                /* 0: the staff's clock-in names the site; else this live site
+                                       (an outside system's sample: the caller checked its scope) */
+    int64_t at;                     /* 0: now; else the sample's time (the ingest's `at`) */
+    bool ingest;                    /* source 'ingest' (接口接入), else 'scan' */
+    struct nat_sample_defer *defer; /* NULL: counts and push now; else added up there */
 };
+
+/*
+ * The counts of a batch of samples, added up and written once by
+ * nat_sample_flush (the ingest's): on PostgreSQL a row updated once per
+ * sample in one transaction keeps every version until it ends, so the
+ * plan's figure, the site's scans and its hour, written 10,000 times,
+ * cost quadratic time. The sums and the end state are the same.
+ */
+struct nat_sample_defer {
+    struct nat_defer_item *v;
+    size_t n, cap;
+};
+/* Write the counts added up (nat_plan_count, the site's hour and scans),
+ * push each site once ("sample"), and empty df, in the caller's transaction. */
+err nat_sample_flush(db *d, arena *a, struct nat_sample_defer *df) MUST_USE;
+void nat_sample_defer_free(struct nat_sample_defer *df);
 
 struct nat_sample_result {
     int64_t id, tube_id, site_id;
@@ -692,6 +726,21 @@ struct nat_sample_result {
  */
 err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in,
                     struct nat_sample_result *r) MUST_USE;
+
+/*
+ * Delete sample `id` (inside scope, else E_NOT_FOUND) and take it out of
+ * every counter it added to, in the caller's transaction: the plan's
+ * actual (nat_plan_count -1, street and industry) when it was counted, the
+ * site's scans and its hour, the tube's `filled` (a tube left empty is
+ * deleted, its barcode free again; a closed tube stays closed). When it was
+ * the first of its round, the next sample of the same round (by time)
+ * becomes the first and is counted instead (with its outcome, if any).
+ * E_CONFLICT "tube_packed" on "sample" when its tube is packed or later
+ * (in a box, in transit, received or resulted). The site is pushed
+ * ("sample"). *site_r (may be NULL) gets the sample's site.
+ */
+err nat_sample_delete(db *d, arena *a, const struct scope *scope, int64_t id,
+                      int64_t *site_r) MUST_USE;
 
 /* Close an open tube of a site inside scope early (E_NOT_FOUND; E_CONFLICT
  * "tube_closed" when not open). A tube is never empty: its first sample
@@ -733,6 +782,7 @@ struct nat_sample {
     bool duplicate;
     int result;  /* enum nat_result of its tube; 0 pending */
     int outcome; /* enum nat_outcome: the person's result in the round; 0 pending */
+    bool ingest; /* sent by an outside system (source 接口接入), else scanned */
 };
 
 struct nat_sample_filter {
@@ -1078,6 +1128,97 @@ struct nat_batch_result {
 err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t client_id,
                         const struct nat_transport_record *recs, size_t n,
                         struct nat_batch_result *r) MUST_USE;
+
+/* ---- ingest of outside systems (数据接入: sites, plans, samples, clock-ins) ---- */
+
+/*
+ * Batches of up to NAT_BATCH_MAX records, as the transport's: each record
+ * is applied in a savepoint of the batch's one transaction through the
+ * functions the console and the phone use (counters, scope, the live
+ * push); a refused record is reported {index, record_id, code, field,
+ * message} and leaves nothing; a record id already applied for this
+ * caller and kind is `repeated` and changes nothing (nat_ingest_records).
+ * An outside record's `at` lies within NAT_INGEST_PAST_DAYS before now and
+ * five minutes after (E_INPUT "invalid_time" on "at").
+ */
+#define NAT_INGEST_PAST_DAYS 7
+
+enum nat_ingest_kind {
+    NAT_INGEST_SITE = 1,
+    NAT_INGEST_PLAN,
+    NAT_INGEST_SAMPLE,
+    NAT_INGEST_CLOCKIN
+};
+
+/* The first member of every record below. */
+struct nat_ingest_head {
+    size_t index;          /* its place in the caller's batch, for its errors */
+    const char *record_id; /* the caller's, 1..64 characters: once per caller and kind */
+};
+
+#define NAT_SOURCE_KEY_MAX 64 /* characters of an outside system's site key */
+
+/* A site by its outside key (nat_sites.source_key, unique among live
+ * sites): upsert creates it (name, kind and region needed) or changes the
+ * fields `in` sets; remove deletes it (nat_site_delete). */
+struct nat_site_record {
+    struct nat_ingest_head h;
+    bool remove;
+    const char *key;
+    struct nat_site_input in;
+};
+
+/* One (street, industry) row of a plan record: planned (应检) always, the
+ * outside system's actual (实检报送) when reported_set. */
+struct nat_report_row {
+    int64_t region_code, industry_id, planned;
+    bool reported_set;
+    int64_t reported;
+};
+
+/* A plan by its number: created (the caller's region) or changed (the
+ * members `in` sets), then its rows (nat_plan_set_targets for planned,
+ * nat_plan_report for reported). */
+struct nat_plan_record {
+    struct nat_ingest_head h;
+    struct nat_plan_input in; /* number always */
+    const struct nat_report_row *rows;
+    size_t n;
+};
+
+/* A sample added (the person by identity number, or a visitor's code; the
+ * site by its key; the plan by its number) or deleted (by the record id of
+ * its add, or by the sample's id): nat_sample_take / nat_sample_delete. */
+struct nat_sample_record {
+    struct nat_ingest_head h;
+    bool remove;
+    const char *site_key;
+    const char *id_number, *id_type, *visitor_code; /* one of id_number and visitor_code */
+    const char *barcode;
+    enum nat_tube_kind kind;
+    const char *plan_number; /* NULL: none */
+    int64_t at;
+    const char *of_record; /* remove: the add's record id, or NULL */
+    int64_t sample_id;     /* remove: the sample's id, or 0 */
+};
+
+/* A staff member (a staff user by login name, inside scope) clocked in at a
+ * site (by key) or out of their open shift there, at `at`:
+ * nat_clock_in / nat_clock_out with source 'ingest'. */
+struct nat_clockin_record {
+    struct nat_ingest_head h;
+    bool out;
+    const char *site_key;
+    const char *staff;
+    int64_t at;
+    double lng, lat; /* NAN, NAN: none */
+};
+
+/* Apply the n records of `kind` at recs (each `size` bytes, starting with
+ * its nat_ingest_head) for client `who` (its scope; its region makes new
+ * plans). Only errors of the database end the batch. */
+err nat_ingest_batch(db *d, arena *a, const struct principal *who, enum nat_ingest_kind kind,
+                     const void *recs, size_t size, size_t n, struct nat_batch_result *r) MUST_USE;
 
 /* ---- laboratory results (检测结果) ---- */
 

@@ -617,7 +617,8 @@ err nat_plan_figures(db *d, arena *a, const struct scope *scope, int64_t id,
                         "SELECT f.region_code, r.name, f.industry_id, i.name, f.planned, "
                         "f.planned_source, f.actual, f.corrected, f.reason, f.corrected_by, "
                         "f.corrected_at, u.display_name, f.negative, f.positive, f.retest, "
-                        "f.invalid FROM nat_plan_figures f LEFT JOIN regions "
+                        "f.invalid, f.reported, f.reported_at FROM nat_plan_figures f LEFT JOIN "
+                        "regions "
                         "r ON r.code = f.region_code LEFT JOIN nat_industries i ON i.id = "
                         "f.industry_id LEFT JOIN users u ON u.id = f.corrected_by WHERE f.plan_id "
                         "= ? AND f.region_code >= ? AND f.region_code < ? ORDER BY f.region_code, "
@@ -650,6 +651,9 @@ err nat_plan_figures(db *d, arena *a, const struct scope *scope, int64_t id,
             .positive = db_col_int64(s, 13),
             .retest = db_col_int64(s, 14),
             .invalid = db_col_int64(s, 15),
+            .reported_set = !db_col_null(s, 16),
+            .reported = db_col_null(s, 16) ? 0 : db_col_int64(s, 16),
+            .reported_at = db_col_int64(s, 17),
         };
     }
     db_done(s);
@@ -685,6 +689,8 @@ size_t nat_figures_by_industry(arena *a, const struct nat_figure *in, size_t n,
         out[j].positive += in[i].positive;
         out[j].retest += in[i].retest;
         out[j].invalid += in[i].invalid;
+        out[j].reported += in[i].reported;
+        out[j].reported_set |= in[i].reported_set;
         /* the sum of what each street stands by: corrected where corrected */
         out[j].corrected += (in[i].corrected_set ? in[i].corrected : in[i].actual);
         out[j].corrected_set |= in[i].corrected_set;
@@ -713,6 +719,26 @@ err nat_plan_count(db *d, int64_t plan_id, int64_t street_code, int64_t industry
     db_bind_int64(s, 2, street_code);
     db_bind_int64(s, 3, industry_id);
     db_bind_int64(s, 4, delta);
+    db_bind_int64(s, 5, now_ms());
+    return db_run(s, NULL);
+}
+
+err nat_plan_report(db *d, int64_t plan_id, int64_t street_code, int64_t industry_id,
+                    int64_t reported)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO nat_plan_figures (plan_id, region_code, industry_id, reported, "
+                       "reported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (plan_id, region_code, "
+                       "industry_id) DO UPDATE SET reported = excluded.reported, reported_at = "
+                       "excluded.reported_at",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, plan_id);
+    db_bind_int64(s, 2, street_code);
+    db_bind_int64(s, 3, industry_id);
+    db_bind_int64(s, 4, reported);
     db_bind_int64(s, 5, now_ms());
     return db_run(s, NULL);
 }

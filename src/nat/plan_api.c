@@ -361,6 +361,9 @@ json_t *nat_figure_json(const struct nat_figure *f)
                         f->corrected_set ? json_string(f->corrected_by_name) : json_null());
     json_object_set_new(o, "corrected_at",
                         f->corrected_set ? json_integer(f->corrected_at) : json_null());
+    json_object_set_new(o, "reported", f->reported_set ? json_integer(f->reported) : json_null());
+    json_object_set_new(o, "reported_at",
+                        f->reported_set ? json_integer(f->reported_at) : json_null());
     json_object_set_new(o, "negative", json_integer(f->negative));
     json_object_set_new(o, "positive", json_integer(f->positive));
     json_object_set_new(o, "retest", json_integer(f->retest));

@@ -12,6 +12,7 @@
  * nat_samples_first admits, so two phones sampling one person at once
  * count them once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -74,6 +75,9 @@ bool nat_barcode_valid(const char *s)
 
 /* ---- taking a sample ------------------------------------------------------------------ */
 
+enum { DEFER_FIGURE, DEFER_HOUR }; /* a batch's counts (below) */
+static err defer_add(struct nat_sample_defer *df, int kind, int64_t k1, int64_t k2, int64_t k3);
+
 /* The site of the staff's open clock-in, with its state and region. */
 static err staff_site(db *d, int64_t staff, int64_t *site_r, int64_t *region_r)
 {
@@ -98,6 +102,28 @@ static err staff_site(db *d, int64_t staff, int64_t *site_r, int64_t *region_r)
     db_done(s);
     if (closed)
         return err_set(E_CONFLICT, "site_closed", NULL, "该点位已关闭，不能采样");
+    return E_OK;
+}
+
+/* The region of live site `site` that takes samples (an outside system's
+ * sample names its site; the caller checked its scope). */
+static err site_open(db *d, int64_t site, int64_t *region_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT region_code, state, deleted_at FROM nat_sites WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, site);
+    bool row, closed = false;
+    if (!(e = db_row(s, &row)) && row) {
+        *region_r = db_col_int64(s, 0);
+        closed = !strcmp(db_col_text(s, 1), "closed") || db_col_int64(s, 2) != 0;
+    }
+    db_done(s);
+    if (e)
+        return e;
+    if (!row || closed)
+        return err_set(E_CONFLICT, "site_closed", "site", "该点位已关闭，不能采样");
     return E_OK;
 }
 
@@ -212,17 +238,18 @@ struct sample_row {
 static err sample_insert(db *d, struct sample_row *x, bool duplicate, int64_t *changed_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       duplicate ? "INSERT INTO nat_samples (id, person_id, visitor_id, tube_id, "
-                                   "site_id, region_code, plan_id, street_code, industry_id, "
-                                   "staff_id, method, at, day, round_day, duplicate) VALUES (?, ?, "
-                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-                                 : "INSERT INTO nat_samples (id, person_id, visitor_id, tube_id, "
-                                   "site_id, region_code, plan_id, street_code, industry_id, "
-                                   "staff_id, method, at, day, round_day, duplicate) VALUES (?, ?, "
-                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (person_id, "
-                                   "visitor_id, plan_id, round_day) WHERE duplicate = 0 DO NOTHING",
-                       &s);
+    err e = db_prepare(
+        d,
+        duplicate ? "INSERT INTO nat_samples (id, person_id, visitor_id, tube_id, "
+                    "site_id, region_code, plan_id, street_code, industry_id, "
+                    "staff_id, method, at, day, round_day, source, duplicate) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+                  : "INSERT INTO nat_samples (id, person_id, visitor_id, tube_id, "
+                    "site_id, region_code, plan_id, street_code, industry_id, "
+                    "staff_id, method, at, day, round_day, source, duplicate) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (person_id, "
+                    "visitor_id, plan_id, round_day) WHERE duplicate = 0 DO NOTHING",
+        &s);
     if (e)
         return e;
     x->id = id_new();
@@ -240,6 +267,7 @@ static err sample_insert(db *d, struct sample_row *x, bool duplicate, int64_t *c
     db_bind_int64(s, 12, x->at);
     db_bind_int64(s, 13, china_day(x->at));
     db_bind_int64(s, 14, nat_sample_round_day(x->in->plan_id, x->at));
+    db_bind_text(s, 15, x->in->ingest ? "ingest" : "scan");
     return db_run(s, changed_r);
 }
 
@@ -250,8 +278,8 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
         return err_set(E_INPUT, "invalid_barcode", "barcode",
                        "试管条码应为6到32位数字、字母或连字符");
     enum nat_tube_kind kind = in->kind ? in->kind : NAT_TUBE_SINGLE;
-    int64_t site = 0, region = 0, now = now_ms();
-    err e = staff_site(d, in->staff_id, &site, &region);
+    int64_t site = in->site_id, region = 0, now = in->at ? in->at : now_ms();
+    err e = site ? site_open(d, site, &region) : staff_site(d, in->staff_id, &site, &region);
     if (!e && in->plan_id)
         e = check_plan(d, a, in->plan_id, region, now);
     if (e)
@@ -325,6 +353,18 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
     if (r->duplicate && (e = sample_insert(d, &x, true, NULL)))
         return e;
     r->id = x.id;
+    r->tube_id = t.id;
+    r->site_id = site;
+    /* China hours start on UTC hours (+8 h exactly), so the hour is a floor */
+    int64_t hour = now - now % HOUR_MS;
+    if (in->defer) { /* a batch's: the same counts, written once by nat_sample_flush */
+        if ((in->plan_id && !r->duplicate &&
+             ((e = defer_add(in->defer, DEFER_FIGURE, in->plan_id, street, 0)) ||
+              (industry &&
+               (e = defer_add(in->defer, DEFER_FIGURE, in->plan_id, street, industry))))))
+            return e;
+        return defer_add(in->defer, DEFER_HOUR, site, hour, region);
+    }
     if (in->plan_id && !r->duplicate) {
         if ((e = nat_plan_count(d, in->plan_id, street, 0, 1)))
             return e;
@@ -332,8 +372,6 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
             return e;
     }
     db_stmt *s;
-    /* China hours start on UTC hours (+8 h exactly), so the hour is a floor */
-    int64_t hour = now - now % HOUR_MS;
     if ((e = nat_run_ints(
              d,
              "INSERT INTO nat_site_hours (site_id, hour, region_code, n) VALUES (?, ?, "
@@ -352,8 +390,180 @@ err nat_sample_take(db *d, arena *a, const struct nat_sample_input *in, struct n
     db_done(s);
     if (e)
         return e;
-    r->tube_id = t.id;
-    r->site_id = site;
+    return nat_site_push(d, a, site, "sample");
+}
+
+/* ---- a batch's counts, written once ------------------------------------------------------- */
+
+struct nat_defer_item {
+    int kind;
+    int64_t k1, k2, k3; /* figure: plan, street, industry; hour: site, hour, region */
+    int64_t n;
+};
+
+static err defer_add(struct nat_sample_defer *df, int kind, int64_t k1, int64_t k2, int64_t k3)
+{
+    /* from the end: a batch's samples mostly repeat the last keys */
+    for (size_t i = df->n; i-- > 0;) {
+        struct nat_defer_item *x = &df->v[i];
+        if (x->kind == kind && x->k1 == k1 && x->k2 == k2 && x->k3 == k3) {
+            x->n++;
+            return E_OK;
+        }
+    }
+    if (df->n == df->cap) {
+        size_t cap = df->cap ? df->cap * 2 : 32;
+        struct nat_defer_item *grown = realloc(df->v, cap * sizeof *grown);
+        if (!grown)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
+        df->v = grown;
+        df->cap = cap;
+    }
+    df->v[df->n++] = (struct nat_defer_item){kind, k1, k2, k3, 1};
+    return E_OK;
+}
+
+err nat_sample_flush(db *d, arena *a, struct nat_sample_defer *df)
+{
+    err e = E_OK;
+    for (size_t i = 0; i < df->n && !e; i++) {
+        const struct nat_defer_item *x = &df->v[i];
+        if (x->kind == DEFER_FIGURE) {
+            e = nat_plan_count(d, x->k1, x->k2, x->k3, x->n);
+            continue;
+        }
+        if (!(e = nat_run_ints(d,
+                               "INSERT INTO nat_site_hours (site_id, hour, region_code, n) VALUES "
+                               "(?, ?, ?, ?) ON CONFLICT (site_id, hour) DO UPDATE SET n = "
+                               "nat_site_hours.n + excluded.n",
+                               (int64_t[]){x->k1, x->k2, x->k3, x->n}, 4, NULL)))
+            e = nat_run_ints(d, "UPDATE nat_sites SET scans = scans + ? WHERE id = ?",
+                             (int64_t[]){x->n, x->k1}, 2, NULL);
+    }
+    /* each site pushed once, as it stands after the batch */
+    for (size_t i = 0; i < df->n && !e; i++) {
+        const struct nat_defer_item *x = &df->v[i];
+        bool first = x->kind == DEFER_HOUR;
+        for (size_t j = 0; j < i && first; j++)
+            first = !(df->v[j].kind == DEFER_HOUR && df->v[j].k1 == x->k1);
+        if (first)
+            e = nat_site_push(d, a, x->k1, "sample");
+    }
+    df->n = 0;
+    return e;
+}
+
+void nat_sample_defer_free(struct nat_sample_defer *df)
+{
+    free(df->v);
+    *df = (struct nat_sample_defer){0};
+}
+
+/* ---- deleting a sample (an outside system's 取样数据删除) ---------------------------------- */
+
+/* Move the site's scans and the hour of `at` by -1 (an hour left at 0 goes). */
+static err scans_less(db *d, int64_t site, int64_t at)
+{
+    int64_t hour = at - at % HOUR_MS;
+    err e = nat_run_ints(d, "UPDATE nat_site_hours SET n = n - 1 WHERE site_id = ? AND hour = ?",
+                         (int64_t[]){site, hour}, 2, NULL);
+    if (!e)
+        e = nat_run_ints(d, "DELETE FROM nat_site_hours WHERE site_id = ? AND hour = ? AND n <= 0",
+                         (int64_t[]){site, hour}, 2, NULL);
+    if (!e)
+        e = nat_run_ints(d, "UPDATE nat_sites SET scans = scans - 1 WHERE id = ? AND scans > 0",
+                         &site, 1, NULL);
+    return e;
+}
+
+/* The first sample of the round deleted: the next one of the same round
+ * (by time) becomes the first, counted as nat_sample_take counts a first. */
+static err promote_next(db *d, int64_t person, int64_t visitor, int64_t plan, int64_t round_day)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, street_code, industry_id FROM nat_samples WHERE person_id = ? "
+                       "AND visitor_id = ? AND plan_id = ? AND round_day = ? AND duplicate = 1 "
+                       "ORDER BY at, id LIMIT 1",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person);
+    db_bind_int64(s, 2, visitor);
+    db_bind_int64(s, 3, plan);
+    db_bind_int64(s, 4, round_day);
+    bool row;
+    int64_t next = 0, street = 0, industry = 0;
+    if (!(e = db_row(s, &row)) && row) {
+        next = db_col_int64(s, 0);
+        street = db_col_int64(s, 1);
+        industry = db_col_int64(s, 2);
+    }
+    db_done(s);
+    if (e || !next)
+        return e;
+    if ((e = nat_run_ints(d, "UPDATE nat_samples SET duplicate = 0 WHERE id = ?", &next, 1, NULL)))
+        return e;
+    if (plan && ((e = nat_plan_count(d, plan, street, 0, 1)) ||
+                 (industry && (e = nat_plan_count(d, plan, street, industry, 1)))))
+        return e;
+    return nat_sample_outcome_count(d, next, 1);
+}
+
+err nat_sample_delete(db *d, arena *a, const struct scope *scope, int64_t id, int64_t *site_r)
+{
+    db_stmt *s;
+    err e = db_prepare(
+        d,
+        "SELECT x.person_id, x.visitor_id, x.tube_id, x.site_id, x.plan_id, "
+        "x.street_code, x.industry_id, x.at, x.round_day, x.duplicate, t.state, "
+        "x.result FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id WHERE x.id = ? "
+        "AND x.region_code >= ? AND x.region_code < ?",
+        &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
+    bool row;
+    if ((e = db_row(s, &row)) || !row) {
+        db_done(s);
+        return e ? e : err_set(E_NOT_FOUND, "unknown_sample", "sample", "采样记录不存在");
+    }
+    int64_t person = db_col_int64(s, 0), visitor = db_col_int64(s, 1), tube = db_col_int64(s, 2),
+            site = db_col_int64(s, 3), plan = db_col_int64(s, 4), street = db_col_int64(s, 5),
+            industry = db_col_int64(s, 6), at = db_col_int64(s, 7), round_day = db_col_int64(s, 8);
+    bool duplicate = db_col_int64(s, 9) != 0;
+    enum nat_tube_state ts =
+        (enum nat_tube_state)vocab_parse(&nat_tube_state_vocab, db_col_text(s, 10));
+    bool resulted = *db_col_text(s, 11) != '\0';
+    db_done(s);
+    if ((ts != NAT_TUBE_OPEN && ts != NAT_TUBE_CLOSED) || resulted)
+        return err_set(E_CONFLICT, "tube_packed", "sample", "该采样记录的试管%s，不能删除",
+                       resulted ? "已出结果" : vocab_label(&nat_tube_state_vocab, ts));
+    /* the tube's place: claimed by its state, so a box packing it meanwhile wins */
+    int64_t changed;
+    if ((e = nat_run_ints(d,
+                          "UPDATE nat_tubes SET filled = filled - 1 WHERE id = ? AND state IN "
+                          "('open', 'closed') AND filled > 0",
+                          &tube, 1, &changed)))
+        return e;
+    if (!changed)
+        return err_set(E_CONFLICT, "tube_packed", "sample", "该采样记录的试管已装箱，不能删除");
+    if ((e = nat_run_ints(d, "DELETE FROM nat_tubes WHERE id = ? AND filled = 0", &tube, 1,
+                          NULL)) ||
+        (e = nat_run_ints(d, "DELETE FROM nat_samples WHERE id = ?", &id, 1, NULL)) ||
+        (e = scans_less(d, site, at)))
+        return e;
+    if (!duplicate) {
+        if (plan && ((e = nat_plan_count(d, plan, street, 0, -1)) ||
+                     (industry && (e = nat_plan_count(d, plan, street, industry, -1)))))
+            return e;
+        if ((e = promote_next(d, person, visitor, plan, round_day)))
+            return e;
+    }
+    if (site_r)
+        *site_r = site;
     return nat_site_push(d, a, site, "sample");
 }
 
@@ -597,7 +807,8 @@ json_t *nat_tube_json(const struct nat_tube *t)
 #define SAMPLE_COLS                                                                                \
     "SELECT x.id, x.person_id, x.visitor_id, x.tube_id, t.barcode, t.kind, x.site_id, s.name, "    \
     "x.region_code, r.name, x.plan_id, p.name, x.staff_id, u.display_name, x.method, x.at, "       \
-    "x.duplicate, x.result, x.outcome FROM nat_samples x JOIN nat_tubes t ON t.id = x.tube_id "    \
+    "x.duplicate, x.result, x.outcome, x.source FROM nat_samples x JOIN nat_tubes t ON t.id = "    \
+    "x.tube_id "                                                                                   \
     "JOIN nat_sites s ON "                                                                         \
     "s.id "                                                                                        \
     "= x.site_id LEFT JOIN regions r ON r.code = x.region_code LEFT JOIN nat_plans p ON p.id = "   \
@@ -630,6 +841,7 @@ static void sample_read(db_stmt *s, arena *a, void *item)
         .duplicate = db_col_int64(s, 16) != 0,
         .result = vocab_parse(&nat_result_vocab, db_col_text(s, 17)),
         .outcome = vocab_parse(&nat_outcome_vocab, db_col_text(s, 18)),
+        .ingest = !strcmp(db_col_text(s, 19), "ingest"),
     };
     if (x->result < 0)
         x->result = 0;
@@ -708,6 +920,7 @@ json_t *nat_sample_json(arena *a, const struct nat_sample *x, bool reveal)
     json_object_set_new(o, "method", json_string(methods[x->method]));
     json_object_set_new(o, "at", json_integer(x->at));
     json_object_set_new(o, "duplicate", json_boolean(x->duplicate));
+    json_object_set_new(o, "source", json_string(x->ingest ? "ingest" : "scan"));
     json_object_set_new(o, "result",
                         x->result ? json_string(vocab_name(&nat_result_vocab, (size_t)x->result))
                                   : json_null());

@@ -20,6 +20,7 @@
 #include "base/time.h"
 #include "base/validate.h"
 #include "http/export.h"
+#include "nat/internal.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -50,28 +51,22 @@ static char *token_normalise(arena *a, const char *s)
     return out;
 }
 
-struct who_sampled {
-    int64_t person_id, visitor_id;
-    enum nat_sample_method method;
-    const char *name; /* in full; masked in the reply */
-};
-
 /* A code: a resident's health code, else a confirmed visitor's code in its
  * window. Anyone may be tested anywhere: no scope on the person. */
-static err by_code(struct req *r, const char *code, struct who_sampled *w)
+err nat_sampled_by_code(db *d, arena *a, const char *code, struct nat_sampled *w)
 {
-    const char *token = token_normalise(r->a, code);
+    const char *token = token_normalise(a, code);
     struct token t;
     struct scope all = scope_all();
     int64_t now = now_ms();
     err e = token_verify(token, TOKEN_HEALTH, now, &t);
     if (!e) {
         struct person p;
-        if ((e = person_find_brief(r->db, r->a, &all, t.subject, &p)) == E_NOT_FOUND)
+        if ((e = person_find_brief(d, a, &all, t.subject, &p)) == E_NOT_FOUND)
             return err_set(E_NOT_FOUND, "unknown_person", "code", "该健康码对应的人员不存在");
         if (e)
             return e;
-        *w = (struct who_sampled){p.id, 0, NAT_BY_CODE, p.name};
+        *w = (struct nat_sampled){p.id, 0, NAT_BY_CODE, p.name};
         return E_OK;
     }
     err he = e;
@@ -80,7 +75,7 @@ static err by_code(struct req *r, const char *code, struct who_sampled *w)
         return err_set(E_NOT_FOUND, "unknown_person", "code", "无法识别的健康码或访客码");
     }
     struct visitor v;
-    if ((e = visitor_find(r->db, r->a, &all, 0, t.subject, &v)) == E_NOT_FOUND)
+    if ((e = visitor_find(d, a, &all, 0, t.subject, &v)) == E_NOT_FOUND)
         return err_set(E_NOT_FOUND, "unknown_person", "code", "访客登记不存在");
     if (e)
         return e;
@@ -91,25 +86,25 @@ static err by_code(struct req *r, const char *code, struct who_sampled *w)
                        visitor_status_label(v.status));
     if ((e = visitor_window_admit(v.valid_from, v.valid_to, now)))
         return e;
-    *w = (struct who_sampled){0, v.id, NAT_BY_VISITOR, v.name};
+    *w = (struct nat_sampled){0, v.id, NAT_BY_VISITOR, v.name};
     return E_OK;
 }
 
-static err by_id_number(struct req *r, const char *typed, const char *type_name,
-                        struct who_sampled *w)
+err nat_sampled_by_id_number(db *d, arena *a, const char *typed, const char *type_name,
+                             struct nat_sampled *w)
 {
     enum id_type type = type_name ? id_type_parse(type_name) : ID_RESIDENT;
-    char *idn = person_id_normalise(arena_strdup(r->a, typed));
+    char *idn = person_id_normalise(arena_strdup(a, typed));
     err e = check_id_number(type, idn, "id_number");
     if (e)
         return e;
     struct person p;
     struct scope all = scope_all();
-    if ((e = person_find_by_id_number(r->db, r->a, &all, type, idn, &p)) == E_NOT_FOUND)
+    if ((e = person_find_by_id_number(d, a, &all, type, idn, &p)) == E_NOT_FOUND)
         return err_set(E_NOT_FOUND, "unknown_person", "id_number", "该证件号码对应的人员不存在");
     if (e)
         return e;
-    *w = (struct who_sampled){p.id, 0, NAT_BY_ID_NUMBER, p.name};
+    *w = (struct nat_sampled){p.id, 0, NAT_BY_ID_NUMBER, p.name};
     return E_OK;
 }
 
@@ -127,8 +122,9 @@ static err sample(struct req *r, int64_t *id_r)
     int64_t plan_id = 0;
     if (plan && (plan_id = id_parse(plan)) <= 0)
         return err_set(E_INPUT, "invalid_value", "plan_id", "检测计划编号不正确");
-    struct who_sampled w = {0};
-    err e = code ? by_code(r, code, &w) : by_id_number(r, idn, json_str(b, "id_type"), &w);
+    struct nat_sampled w = {0};
+    err e = code ? nat_sampled_by_code(r->db, r->a, code, &w)
+                 : nat_sampled_by_id_number(r->db, r->a, idn, json_str(b, "id_type"), &w);
     if (e)
         return e;
     const char *kind = json_str(b, "tube_kind");

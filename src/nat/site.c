@@ -227,11 +227,12 @@ static void storage_build(void)
                          st.update, sizeof st.update);
     fields_sql_put(st.cols, sizeof st.cols, "SELECT s.id, ");
     fields_sql_cols(nat_site_rows, n, "s.", st.cols, sizeof st.cols);
-    fields_sql_put(st.cols, sizeof st.cols,
-                   ", r.name, s.queue_length, s.queue_at, s.queue_by, u.display_name, s.on_duty, "
-                   "s.unattended_since, s.version, s.created_at, s.updated_at, s.scans, "
-                   "(SELECT MIN(c.code) FROM nat_city_sites c WHERE c.site_id = s.id AND "
-                   "c.state IN ('auto', 'confirmed')) " SITE_FROM);
+    fields_sql_put(
+        st.cols, sizeof st.cols,
+        ", r.name, s.queue_length, s.queue_at, s.queue_by, u.display_name, s.on_duty, "
+        "s.unattended_since, s.version, s.created_at, s.updated_at, s.scans, s.source_key, "
+        "(SELECT MIN(c.code) FROM nat_city_sites c WHERE c.site_id = s.id AND "
+        "c.state IN ('auto', 'confirmed')) " SITE_FROM);
 }
 
 static void storage_init(void)
@@ -252,6 +253,7 @@ enum {
     C_CREATED_AT,
     C_UPDATED_AT,
     C_SCANS,
+    C_SOURCE_KEY,
     C_CITY_CODE /* the city's code matched to it (match.c) */
 };
 
@@ -273,6 +275,7 @@ static err read_row(db_stmt *s, arena *a, struct nat_site *v)
     v->created_at = db_col_int64(s, C_CREATED_AT);
     v->updated_at = db_col_int64(s, C_UPDATED_AT);
     v->scans = db_col_int64(s, C_SCANS);
+    v->source_key = arena_strdup(a, db_col_text(s, C_SOURCE_KEY));
     v->city_code = arena_strdup(a, db_col_text(s, C_CITY_CODE));
     return E_OK;
 }
@@ -426,6 +429,8 @@ json_t *nat_site_json(const struct nat_site *v)
     json_object_set_new(o, "version", json_integer(v->version));
     json_object_set_new(o, "created_at", json_integer(v->created_at));
     json_object_set_new(o, "updated_at", json_integer(v->updated_at));
+    json_object_set_new(o, "source_key",
+                        v->source_key && *v->source_key ? json_string(v->source_key) : json_null());
     json_object_set_new(o, "city_code",
                         v->city_code && *v->city_code ? json_string(v->city_code) : json_null());
     return o;

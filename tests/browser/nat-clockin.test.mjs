@@ -86,3 +86,28 @@ test('clocking out on the phone leaves the site unattended in the console', asyn
   assert.equal(await row.locator('[data-test=nat-site-on-duty]').innerText(), '0');
   assertClean(page);
 });
+
+test('a site and a clock-in an outside system sent show their source (来源 接口接入)', async () => {
+  let r = await cc.post('/api/v1/nat/sites/batch', {
+    records: [{ id: 'b-1', op: 'upsert', key: 'EXT-77', site: { name: '外部接入采样点', kind: 'temporary', region_code: '110101001001' } }],
+  });
+  assert.equal(r.body.applied, 1, r.text);
+  r = await cc.post('/api/v1/nat/clockins/batch', {
+    records: [{ id: 'b-2', op: 'in', site: 'EXT-77', staff: 'staff_dc', at: Date.now() - 60000 }],
+  });
+  assert.equal(r.body.applied, 1, r.text);
+  const page = await consolePage(browser, ctx, '/nat/sites', cc);
+  const table = field(page, 'nat-site-table');
+  const ext = table.locator('tr').filter({ hasText: '外部接入采样点' });
+  await ext.waitFor();
+  assert.equal(await ext.locator('[data-test=nat-site-source]').innerText(), '接口接入（EXT-77）');
+  assert.equal(await table.locator('tr').filter({ hasText: '多福巷核酸采样点' }).locator('[data-test=nat-site-source]').innerText(), '控制台');
+  await page.goto(`${ctx.url}/console/#/nat/clockins`);
+  const rows = field(page, 'nat-clockin-table');
+  const c = rows.locator('tr').filter({ hasText: '外部接入采样点' });
+  await c.waitFor();
+  assert.equal(await c.locator('[data-test=nat-clockin-source]').innerText(), '接口接入');
+  assert.equal(await rows.locator('tr').filter({ hasText: '多福巷核酸采样点' }).locator('[data-test=nat-clockin-source]').innerText(), '手机打卡');
+  await shot(page, 'console-nat-clockins-ingest');
+  assertClean(page);
+});
