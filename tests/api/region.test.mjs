@@ -756,3 +756,24 @@ test('move: a community changes street with its grids, people, places and users;
   const a = await auditor.get(`/api/v1/audit?action=region.move&result=ok`);
   assert.ok(a.body.items.some((x) => x.detail === `from=${OLD} to=${NEW} records=3` && x.object_id === padded(NEW)), JSON.stringify(a.body.items));
 });
+
+test('move: a nucleic-acid plan of the moved region counts once in records_moved', async () => {
+  const OLD = '110101002008';
+  const NEW = '110101001008';
+  let r = await ccDc.post('/api/v1/regions', { code: OLD, name: '计划社区', level: 'community', parent_code: DC_S2 });
+  assert.equal(r.status, 201, r.text);
+  ctx.must(['user', 'add', '--username', 'cc_plan', '--password', PW, '--role', 'command_center', '--region', OLD]);
+  const ccPlan = await staff('cc_plan');
+  const now = Date.now();
+  r = await ccPlan.post('/api/v1/nat/plans', { number: 'MOVE-2024-1', name: '迁移社区核酸', starts_at: now - 3600000, ends_at: now + 3600000 });
+  assert.equal(r.status, 201, r.text);
+  const plan = r.body.id;
+
+  r = await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: NEW });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.records_moved, 2); // the user and the plan (its code and end, one record)
+  // the plan followed, whole: its owner still sees it
+  r = await ccPlan.get(`/api/v1/nat/plans/${plan}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.region_code, NEW);
+});
