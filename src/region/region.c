@@ -798,6 +798,14 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE nat_plan_figures SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* retests (sql/032), withdrawn results and the test results they
+     * took (sql/037) */
+    "UPDATE nat_retests SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE nat_withdrawals SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE test_results_withdrawn SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
     "UPDATE nat_plans SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
 };
