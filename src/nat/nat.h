@@ -767,7 +767,7 @@ enum nat_id_check nat_lookup_id_check(const char *raw, char out[NAT_ID_NORMAL]);
  * the China day NAT_RECENT_DAYS - 1 days before now's. */
 int64_t nat_recent_since(int64_t now);
 
-/* "阴性" / "阳性" for a stored result; the value itself otherwise. */
+/* "阴性" / "阳性" / "混管阳性待复核" for a stored result; the value itself otherwise. */
 const char *nat_result_label(const char *result);
 
 struct nat_lookup_result {
