@@ -259,3 +259,24 @@ test('withdraw: bad input, unknown tube, no result, final result, scope and perm
   // 200 characters are enough
   assert.equal((await withdraw('WD-X0001', { reason: '长'.repeat(200) })).status, 200);
 });
+
+test('withdraw an invalid tube: its resamples withdrawn and their tasks cancelled, the invalid counts back', async () => {
+  const ps = [await person('无效甲'), await person('无效乙')];
+  await sample({ id_number: ps[0].id_number, barcode: 'WD-I5001', tube_kind: 'pool5' });
+  await sample({ id_number: ps[1].id_number, barcode: 'WD-I5001' });
+  await closeTube('WD-I5001');
+  const f0 = await figures();
+  const inv0 = counter('nat.outcome.invalid');
+  const t = await result('WD-I5001', 'invalid');
+  assert.equal(t.outcome.retests, 2);
+  assert.equal(counter('nat.outcome.invalid') - inv0, 2);
+  const r = await withdraw('WD-I5001', { reason: '仪器故障，结果作废重测' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.withdrawal.result, r.body.withdrawal.tests, r.body.withdrawal.retests], ['invalid', 0, 2]);
+  const rs = (await cc.get(`/api/v1/nat/retests?kind=resample&state=withdrawn&page_size=50`)).body.items.filter((x) => x.barcode === 'WD-I5001');
+  assert.equal(rs.length, 2);
+  assert.ok(rs.every((x) => x.task_state === 'cancelled'));
+  assert.equal(counter('nat.outcome.invalid'), inv0);
+  assert.deepEqual(await figures(), f0);
+  verify();
+});
