@@ -265,7 +265,7 @@ err nat_lab_institution(db *d, arena *a, int64_t user_id, const char **name_r)
 }
 
 struct tube_row {
-    int64_t id, size, opened_at, plan_id, region_code, resulted_at, incident_id;
+    int64_t id, size, opened_at, plan_id, region_code, resulted_at, resulted_by, incident_id;
     const char *institution;
     enum nat_tube_state state;
     int result;
@@ -282,8 +282,8 @@ static err tube_get(db *d, arena *a, const struct scope *sc, const char *barcode
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT id, size, opened_at, plan_id, state, result, region_code, "
-                       "resulted_at, incident_id, institution FROM nat_tubes WHERE barcode = ? AND "
-                       "region_code >= ? AND region_code < ?",
+                       "resulted_at, incident_id, institution, resulted_by FROM nat_tubes WHERE "
+                       "barcode = ? AND region_code >= ? AND region_code < ?",
                        &s);
     if (e)
         return e;
@@ -304,6 +304,7 @@ static err tube_get(db *d, arena *a, const struct scope *sc, const char *barcode
             .resulted_at = db_col_int64(s, 7),
             .incident_id = db_col_int64(s, 8),
             .institution = arena_strdup(a, db_col_text(s, 9)),
+            .resulted_by = db_col_int64(s, 10),
         };
     }
     db_done(s);
@@ -861,19 +862,43 @@ err nat_result_withdraw(db *d, arena *a, const struct principal *who, const char
         goto fail;
     o.result = vocab_name(&nat_result_vocab, (size_t)t.result);
     o.withdrawal_id = id_new();
+    /* the tube first, on its result as read: of two withdrawals (or a
+     * withdrawal and a new result) at once, the second finds it changed
+     * (PostgreSQL: waits for the row, then matches nothing) */
     db_stmt *s;
+    int64_t changed;
+    if ((e = db_prepare(d,
+                        "UPDATE nat_tubes SET state = 'received', result = '', resulted_at = 0, "
+                        "resulted_by = 0, institution = '', incident_id = 0 WHERE id = ? AND state "
+                        "= 'resulted' AND result = ? AND resulted_at = ?",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, t.id);
+    db_bind_text(s, 2, o.result);
+    db_bind_int64(s, 3, t.resulted_at);
+    if ((e = db_run(s, &changed)))
+        goto fail;
+    if (!changed) {
+        e = err_set(E_CONFLICT, "no_result", NULL, "该试管的检测结果已被撤回或更改，请刷新后重试");
+        goto fail;
+    }
     if ((e = db_prepare(d,
                         "INSERT INTO nat_withdrawals (id, tube_id, region_code, result, "
                         "resulted_at, resulted_by, institution, reason, incident_id, user_id, "
-                        "created_at) SELECT ?, id, region_code, result, resulted_at, resulted_by, "
-                        "institution, ?, incident_id, ?, ? FROM nat_tubes WHERE id = ?",
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         &s)))
         goto fail;
     db_bind_int64(s, 1, o.withdrawal_id);
-    db_bind_text(s, 2, reason);
-    db_bind_int64(s, 3, who->user_id);
-    db_bind_int64(s, 4, now_ms());
-    db_bind_int64(s, 5, t.id);
+    db_bind_int64(s, 2, t.id);
+    db_bind_int64(s, 3, t.region_code);
+    db_bind_text(s, 4, o.result);
+    db_bind_int64(s, 5, t.resulted_at);
+    db_bind_int64(s, 6, t.resulted_by);
+    db_bind_text(s, 7, t.institution);
+    db_bind_text(s, 8, reason);
+    db_bind_int64(s, 9, t.incident_id);
+    db_bind_int64(s, 10, who->user_id);
+    db_bind_int64(s, 11, now_ms());
     if ((e = db_run(s, NULL)))
         goto fail;
     /* the samples: outcomes counted back, results cleared */
@@ -919,13 +944,7 @@ err nat_result_withdraw(db *d, arena *a, const struct principal *who, const char
         if (e || (e = code_refresh(d, a, xs[i].person_id, "test_result", who->user_id)))
             goto fail;
     }
-    if ((e = db_prepare(d,
-                        "UPDATE nat_tubes SET state = 'received', result = '', resulted_at = 0, "
-                        "resulted_by = 0, institution = '', incident_id = 0 WHERE id = ?",
-                        &s)))
-        goto fail;
-    db_bind_int64(s, 1, t.id);
-    if ((e = db_run(s, NULL)) || (e = db_commit(d)))
+    if ((e = db_commit(d)))
         goto fail;
     o.samples = (int64_t)n;
     if (o_r)

@@ -280,3 +280,16 @@ test('withdraw an invalid tube: its resamples withdrawn and their tasks cancelle
   assert.deepEqual(await figures(), f0);
   verify();
 });
+
+test('two withdrawals of one tube at once: one applies, the other answers no_result; the counts stay right', async () => {
+  const p = await person('并发甲');
+  await sample({ id_number: p.id_number, barcode: 'WD-C0001' });
+  const f0 = await figures();
+  await result('WD-C0001', 'negative');
+  const rs = await Promise.all([withdraw('WD-C0001', { reason: '并发一' }), withdraw('WD-C0001', { reason: '并发二' })]);
+  assert.deepEqual(rs.map((r) => r.status).sort(), [200, 409], rs.map((r) => r.text).join('\n'));
+  assert.equal(rs.find((r) => r.status === 409).body.error.code, 'no_result');
+  assert.equal(one(`SELECT COUNT(*) FROM nat_withdrawals w JOIN nat_tubes t ON t.id = w.tube_id WHERE t.barcode = 'WD-C0001'`), '1');
+  assert.deepEqual(await figures(), f0);
+  verify();
+});
