@@ -31,6 +31,7 @@
 #include "security/mask.h"
 #include "stats/stats.h"
 #include "task/task.h"
+#include "visitor/visitor.h"
 
 #define MINUTE_MS     60000LL
 #define HOUR_MS       3600000LL
@@ -62,6 +63,7 @@ static const struct vocab_word retest_states[] = {
     [NAT_RETEST_OPEN] = {"open", "待复核"},
     [NAT_RETEST_NEGATIVE] = {"negative", "复核阴性"},
     [NAT_RETEST_POSITIVE] = {"positive", "复核阳性"},
+    [NAT_RETEST_WITHDRAWN] = {"withdrawn", "结果已撤回"},
 };
 const struct vocab nat_retest_state_vocab = VOCAB("nat_retest_states", "复核状态", retest_states);
 
@@ -281,7 +283,8 @@ err nat_lab_institution(db *d, arena *a, int64_t user_id, const char **name_r)
 }
 
 struct tube_row {
-    int64_t id, size, opened_at, plan_id;
+    int64_t id, size, opened_at, plan_id, region_code, resulted_at, resulted_by, incident_id;
+    const char *institution;
     enum nat_tube_state state;
     int result;
 };
@@ -291,11 +294,13 @@ static err unknown_tube(void)
     return err_set(E_NOT_FOUND, "unknown_tube", "barcode", "试管条码不存在或不在您的管辖范围内");
 }
 
-static err tube_get(db *d, const struct scope *sc, const char *barcode, struct tube_row *t)
+static err tube_get(db *d, arena *a, const struct scope *sc, const char *barcode,
+                    struct tube_row *t)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT id, size, opened_at, plan_id, state, result FROM nat_tubes WHERE "
+                       "SELECT id, size, opened_at, plan_id, state, result, region_code, "
+                       "resulted_at, incident_id, institution, resulted_by FROM nat_tubes WHERE "
                        "barcode = ? AND region_code >= ? AND region_code < ?",
                        &s);
     if (e)
@@ -313,6 +318,11 @@ static err tube_get(db *d, const struct scope *sc, const char *barcode, struct t
             .plan_id = db_col_int64(s, 3),
             .state = (enum nat_tube_state)vocab_parse(&nat_tube_state_vocab, db_col_text(s, 4)),
             .result = r > 0 ? r : 0,
+            .region_code = db_col_int64(s, 6),
+            .resulted_at = db_col_int64(s, 7),
+            .incident_id = db_col_int64(s, 8),
+            .institution = arena_strdup(a, db_col_text(s, 9)),
+            .resulted_by = db_col_int64(s, 10),
         };
     }
     db_done(s);
@@ -381,14 +391,16 @@ static err retests_close(db *d, arena *a, const struct principal *who, const str
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT r.id, r.sample_id, r.kind FROM nat_retests r JOIN nat_samples x ON "
-                       "x.id = r.sample_id WHERE r.person_id = ? AND r.state = 'open' AND x.at <= "
+                       "x.id = r.sample_id WHERE (r.person_id = ? AND r.person_id <> 0 OR "
+                       "r.visitor_id = ? AND r.visitor_id <> 0) AND r.state = 'open' AND x.at <= "
                        "? AND (r.kind = 'resample' OR ? = 1) ORDER BY r.id LIMIT 8",
                        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, x->person_id);
-    db_bind_int64(s, 2, x->at);
-    db_bind_int64(s, 3, size == 1);
+    db_bind_int64(s, 2, x->person_id ? 0 : x->visitor_id);
+    db_bind_int64(s, 3, x->at);
+    db_bind_int64(s, 4, size == 1);
     bool row;
     while (n < 8 && !(e = db_row(s, &row)) && row) {
         int k = vocab_parse(&nat_retest_kind_vocab, db_col_text(s, 2));
@@ -433,18 +445,23 @@ static err retests_close(db *d, arena *a, const struct principal *who, const str
 }
 
 /* Open a retest (or resample) of person x, living in `region`, unless one
- * of that kind is open already, with its task to the person's community. */
+ * of that kind is open already, with its task to the person's community.
+ * A visitor's (x has no person): `region` is the site's community, whose
+ * community staff follow up by phone (the visitor lives elsewhere). */
 static err retest_open(db *d, arena *a, const struct srow *x, int64_t region, int64_t tube_id,
                        const char *barcode, enum nat_retest_kind kind, struct nat_result_outcome *o)
 {
+    bool visitor = !x->person_id;
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT 1 FROM nat_retests WHERE person_id = ? AND kind = ? AND state = "
-                       "'open'",
+                       visitor ? "SELECT 1 FROM nat_retests WHERE visitor_id = ? AND kind = ? AND "
+                                 "state = 'open'"
+                               : "SELECT 1 FROM nat_retests WHERE person_id = ? AND kind = ? AND "
+                                 "state = 'open'",
                        &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, x->person_id);
+    db_bind_int64(s, 1, visitor ? x->visitor_id : x->person_id);
     db_bind_text(s, 2, vocab_name(&nat_retest_kind_vocab, (size_t)kind));
     bool row;
     e = db_row(s, &row);
@@ -455,7 +472,7 @@ static err retest_open(db *d, arena *a, const struct srow *x, int64_t region, in
     struct task_new t = {
         .kind = kind == NAT_RETEST ? retest_kind.name : resample_kind.name,
         .region_code = region,
-        .assignee_role = "grid_worker",
+        .assignee_role = visitor ? "community_staff" : "grid_worker",
         .priority = kind == NAT_RETEST ? TASK_URGENT : TASK_HIGH,
         .deadline = now + RETEST_DUE_MS,
         .title = arena_printf(
@@ -463,13 +480,17 @@ static err retest_open(db *d, arena *a, const struct srow *x, int64_t region, in
             barcode),
         .person_id = x->person_id,
         .subject_id = id,
-        .note = kind == NAT_RETEST ? "该人员所在混管检测阳性，请组织其到点位进行单管复核采样"
-                                   : "该人员所在试管检测无效，请组织其重新采样",
+        .note = visitor ? (kind == NAT_RETEST
+                               ? "访客所在混管检测阳性，请电话联系其到点位进行单管复核采样"
+                               : "访客所在试管检测无效，请电话联系其重新采样")
+                : kind == NAT_RETEST ? "该人员所在混管检测阳性，请组织其到点位进行单管复核采样"
+                                     : "该人员所在试管检测无效，请组织其重新采样",
     };
     if ((e = task_create(d, &t, &task)) ||
         (e = db_prepare(d,
                         "INSERT INTO nat_retests (id, kind, person_id, region_code, sample_id, "
-                        "tube_id, plan_id, task_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "tube_id, plan_id, task_id, created_at, visitor_id) VALUES (?, ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?)",
                         &s)))
         return e;
     db_bind_int64(s, 1, id);
@@ -481,6 +502,7 @@ static err retest_open(db *d, arena *a, const struct srow *x, int64_t region, in
     db_bind_int64(s, 7, x->plan_id);
     db_bind_int64(s, 8, task);
     db_bind_int64(s, 9, now);
+    db_bind_int64(s, 10, visitor ? x->visitor_id : 0);
     if (!(e = db_run(s, NULL)))
         o->retests++;
     return e;
@@ -493,6 +515,7 @@ static err person_apply(db *d, arena *a, const struct principal *who, const char
 {
     struct scope all = scope_all(); /* the sample is in scope by its tube */
     int64_t region;
+    db_stmt *s;
     err e = person_lock(d, &all, x->person_id, &region);
     if (e == E_NOT_FOUND) /* deleted since sampling: the sample keeps its result */
         return E_OK;
@@ -509,6 +532,12 @@ static err person_apply(db *d, arena *a, const struct principal *who, const char
             if ((e = report_positive(d, a, who, x, barcode, institution, &incident)))
                 return e;
             o->reports++;
+            if ((e = db_prepare(d, "UPDATE nat_tubes SET incident_id = ? WHERE id = ?", &s)))
+                return e;
+            db_bind_int64(s, 1, incident);
+            db_bind_int64(s, 2, t->id);
+            if ((e = db_run(s, NULL)))
+                return e;
         }
         if (x->open_retest &&
             (e = retests_close(d, a, who, x, t->id, t->size, result, incident, o)))
@@ -520,6 +549,25 @@ static err person_apply(db *d, arena *a, const struct principal *who, const char
         return e;
     }
     return code_refresh(d, a, x->person_id, "test_result", who->user_id);
+}
+
+/* What the result means for the visitor of sample x (no person): no test
+ * result nor code (a visitor has none); a positive pool opens a retest and
+ * an invalid tube a resample, at the site's community; the visitor's next
+ * result closes them as a person's. */
+static err visitor_apply(db *d, arena *a, const struct principal *who, const struct srow *x,
+                         const struct tube_row *t, const char *barcode, enum nat_result result,
+                         struct nat_result_outcome *o)
+{
+    int64_t community = regcode_at_most(t->region_code, LEVEL_COMMUNITY);
+    err e = E_OK;
+    if (x->open_retest && result != NAT_RESULT_INVALID)
+        e = retests_close(d, a, who, x, t->id, t->size, result, 0, o);
+    if (!e && t->size > 1 && result == NAT_RESULT_POSITIVE)
+        e = retest_open(d, a, x, community, t->id, barcode, NAT_RETEST, o);
+    else if (!e && result == NAT_RESULT_INVALID)
+        e = retest_open(d, a, x, community, t->id, barcode, NAT_RESAMPLE, o);
+    return e;
 }
 
 /* The first result of a tube: every sample gets the result and its
@@ -581,6 +629,19 @@ static err retest_holders(db *d, int64_t tube_id, struct srow *xs, size_t n)
             if (xs[i].person_id == db_col_int64(s, 0))
                 xs[i].open_retest = true;
     db_done(s);
+    if (e ||
+        (e = db_prepare(d,
+                        "SELECT DISTINCT r.visitor_id FROM nat_retests r JOIN nat_samples x ON "
+                        "x.visitor_id = r.visitor_id WHERE x.tube_id = ? AND x.person_id = 0 "
+                        "AND x.visitor_id <> 0 AND r.state = 'open'",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, tube_id);
+    while (!(e = db_row(s, &row)) && row)
+        for (size_t i = 0; i < n; i++)
+            if (!xs[i].person_id && xs[i].visitor_id == db_col_int64(s, 0))
+                xs[i].open_retest = true;
+    db_done(s);
     return e;
 }
 
@@ -600,7 +661,7 @@ err nat_result_record(db *d, arena *a, const struct principal *who, const char *
         return e;
     struct tube_row t = {0};
     bool repeat = false;
-    if ((e = tube_get(d, &who->scope, in->barcode, &t)) ||
+    if ((e = tube_get(d, a, &who->scope, in->barcode, &t)) ||
         (e = nat_result_admit(t.state, t.result, in->result, &repeat)))
         goto fail;
     o.tube_id = t.id;
@@ -645,13 +706,265 @@ err nat_result_record(db *d, arena *a, const struct principal *who, const char *
         (e = retest_holders(d, t.id, xs, n)))
         goto fail;
     for (size_t i = 0; i < n; i++)
-        if (xs[i].person_id &&
-            (e = person_apply(d, a, who, institution, &xs[i], &t, in->barcode, in->result, at, &o)))
+        if (xs[i].person_id ? (e = person_apply(d, a, who, institution, &xs[i], &t, in->barcode,
+                                                in->result, at, &o))
+                            : xs[i].visitor_id && (e = visitor_apply(d, a, who, &xs[i], &t,
+                                                                     in->barcode, in->result, &o)))
             goto fail;
     o.samples = (int64_t)n;
 done:
     if ((e = db_commit(d)))
         return e;
+    if (o_r)
+        *o_r = o;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
+
+/* ---- withdrawing a result ------------------------------------------------------------------ */
+
+static err withdraw_refuse(const char *why)
+{
+    return err_set(E_CONFLICT, "result_final", NULL, "%s", why);
+}
+
+/* The bound: a result that closed retests, or whose retests were answered
+ * by later results, is part of other results' meaning: final. */
+static err withdraw_bound(db *d, int64_t tube_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT (SELECT COUNT(*) FROM nat_retests WHERE result_tube_id = ?), "
+                       "(SELECT COUNT(*) FROM nat_retests WHERE tube_id = ? AND state <> 'open' "
+                       "AND state <> 'withdrawn')",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, tube_id);
+    db_bind_int64(s, 2, tube_id);
+    bool row;
+    int64_t closed = 0, answered = 0;
+    if (!(e = db_row(s, &row)) && row) {
+        closed = db_col_int64(s, 0);
+        answered = db_col_int64(s, 1);
+    }
+    db_done(s);
+    if (e)
+        return e;
+    if (closed)
+        return withdraw_refuse("该结果已办结此前的复核或重采，不能撤回");
+    if (answered)
+        return withdraw_refuse("该结果引发的复核已有结果，不能撤回");
+    return E_OK;
+}
+
+/* Move person x's test result of tube t (its sampling and reporting time,
+ * its institution) to test_results_withdrawn. */
+static err test_result_take(db *d, int64_t withdrawal, const struct srow *x,
+                            const struct tube_row *t, int64_t *n_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO test_results_withdrawn (id, withdrawal_id, person_id, "
+                       "region_code, result, sampled_at, reported_at, user_id, created_at, "
+                       "institution) SELECT id, ?, person_id, region_code, result, sampled_at, "
+                       "reported_at, user_id, created_at, institution FROM test_results WHERE "
+                       "person_id = ? AND sampled_at = ? AND reported_at = ? AND institution = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, withdrawal);
+    db_bind_int64(s, 2, x->person_id);
+    db_bind_int64(s, 3, x->at);
+    db_bind_int64(s, 4, t->resulted_at);
+    db_bind_text(s, 5, t->institution);
+    if ((e = db_run(s, NULL)))
+        return e;
+    if ((e = db_prepare(d,
+                        "DELETE FROM test_results WHERE person_id = ? AND sampled_at = ? AND "
+                        "reported_at = ? AND institution = ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, x->person_id);
+    db_bind_int64(s, 2, x->at);
+    db_bind_int64(s, 3, t->resulted_at);
+    db_bind_text(s, 4, t->institution);
+    return db_run(s, n_r);
+}
+
+/* The open retests and resamples tube t opened: withdrawn, their tasks
+ * cancelled. */
+static err retests_withdraw(db *d, arena *a, const struct principal *who, int64_t tube_id,
+                            int64_t *n_r)
+{
+    struct {
+        int64_t id;
+        int kind;
+    } *open = arena_alloc(a, TUBE_SIZE_MAX * sizeof *open);
+    size_t n = 0;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, kind FROM nat_retests WHERE tube_id = ? AND state = 'open' "
+                       "ORDER BY id",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, tube_id);
+    bool row;
+    while (n < TUBE_SIZE_MAX && !(e = db_row(s, &row)) && row) {
+        open[n].id = db_col_int64(s, 0);
+        open[n++].kind = vocab_parse(&nat_retest_kind_vocab, db_col_text(s, 1));
+    }
+    db_done(s);
+    for (size_t i = 0; i < n && !e; i++) {
+        if (!(e = db_prepare(
+                  d, "UPDATE nat_retests SET state = 'withdrawn', closed_at = ? WHERE id = ?",
+                  &s))) {
+            db_bind_int64(s, 1, now_ms());
+            db_bind_int64(s, 2, open[i].id);
+            e = db_run(s, NULL);
+        }
+        if (!e)
+            e = task_cancel_for(
+                d, a, who, open[i].kind == NAT_RESAMPLE ? resample_kind.name : retest_kind.name,
+                open[i].id, "检测结果已撤回，无需复核");
+    }
+    if (!e)
+        *n_r = (int64_t)n;
+    return e;
+}
+
+/* Note the withdrawal on the case report tube t filed (the report stays:
+ * a case workflow record is never deleted). */
+static err report_note(db *d, const struct principal *who, const struct tube_row *t,
+                       int64_t person_id, int64_t withdrawal)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT region_code FROM incidents WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, t->incident_id);
+    bool row;
+    int64_t region = 0;
+    if (!(e = db_row(s, &row)) && row)
+        region = db_col_int64(s, 0);
+    db_done(s);
+    if (e || !row)
+        return e;
+    char detail[120];
+    snprintf(detail, sizeof detail, "{\"nat_withdrawal\":\"%lld\",\"tube_id\":\"%lld\"}",
+             (long long)withdrawal, (long long)t->id);
+    return case_event_add(d, t->incident_id, person_id, region, "note", detail, who->user_id);
+}
+
+err nat_result_withdraw(db *d, arena *a, const struct principal *who, const char *barcode,
+                        const char *reason, struct nat_withdraw_outcome *o_r)
+{
+    struct nat_withdraw_outcome o = {0};
+    if (!nat_barcode_valid(barcode))
+        return unknown_tube();
+    err e = db_begin(d);
+    if (e)
+        return e;
+    struct tube_row t = {0};
+    if ((e = tube_get(d, a, &who->scope, barcode, &t)))
+        goto fail;
+    o.tube_id = t.id;
+    if (!t.result) {
+        e = err_set(E_CONFLICT, "no_result", NULL, "该试管还没有检测结果，无需撤回");
+        goto fail;
+    }
+    if ((e = withdraw_bound(d, t.id)))
+        goto fail;
+    o.result = vocab_name(&nat_result_vocab, (size_t)t.result);
+    o.withdrawal_id = id_new();
+    /* the tube first, on its result as read: of two withdrawals (or a
+     * withdrawal and a new result) at once, the second finds it changed
+     * (PostgreSQL: waits for the row, then matches nothing) */
+    db_stmt *s;
+    int64_t changed;
+    if ((e = db_prepare(d,
+                        "UPDATE nat_tubes SET state = 'received', result = '', resulted_at = 0, "
+                        "resulted_by = 0, institution = '', incident_id = 0 WHERE id = ? AND state "
+                        "= 'resulted' AND result = ? AND resulted_at = ?",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, t.id);
+    db_bind_text(s, 2, o.result);
+    db_bind_int64(s, 3, t.resulted_at);
+    if ((e = db_run(s, &changed)))
+        goto fail;
+    if (!changed) {
+        e = err_set(E_CONFLICT, "no_result", NULL, "该试管的检测结果已被撤回或更改，请刷新后重试");
+        goto fail;
+    }
+    if ((e = db_prepare(d,
+                        "INSERT INTO nat_withdrawals (id, tube_id, region_code, result, "
+                        "resulted_at, resulted_by, institution, reason, incident_id, user_id, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, o.withdrawal_id);
+    db_bind_int64(s, 2, t.id);
+    db_bind_int64(s, 3, t.region_code);
+    db_bind_text(s, 4, o.result);
+    db_bind_int64(s, 5, t.resulted_at);
+    db_bind_int64(s, 6, t.resulted_by);
+    db_bind_text(s, 7, t.institution);
+    db_bind_text(s, 8, reason);
+    db_bind_int64(s, 9, t.incident_id);
+    db_bind_int64(s, 10, who->user_id);
+    db_bind_int64(s, 11, now_ms());
+    if ((e = db_run(s, NULL)))
+        goto fail;
+    /* the samples: outcomes counted back, results cleared */
+    struct srow xs[TUBE_SIZE_MAX];
+    size_t n = 0;
+    if ((e = db_prepare(d, SROW_COLS " WHERE tube_id = ? ORDER BY at, id", &s)))
+        goto fail;
+    db_bind_int64(s, 1, t.id);
+    bool row;
+    while (n < TUBE_SIZE_MAX && !(e = db_row(s, &row)) && row)
+        srow_read(s, &xs[n++]);
+    db_done(s);
+    if (e)
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        if ((e = outcome_set(d, &xs[i], 0)))
+            goto fail;
+    if ((e = db_prepare(d, "UPDATE nat_samples SET result = '' WHERE tube_id = ?", &s)))
+        goto fail;
+    db_bind_int64(s, 1, t.id);
+    if ((e = db_run(s, NULL)) || (e = retests_withdraw(d, a, who, t.id, &o.retests)))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (!xs[i].person_id)
+            continue;
+        int64_t taken = 0;
+        if ((e = test_result_take(d, o.withdrawal_id, &xs[i], &t, &taken)))
+            goto fail;
+        o.tests += taken;
+        if (t.incident_id) {
+            if ((e = report_note(d, who, &t, xs[i].person_id, o.withdrawal_id)))
+                goto fail;
+            o.reports++;
+        }
+        /* a deleted person keeps no code to recompute */
+        struct scope all = scope_all();
+        int64_t region;
+        e = person_lock(d, &all, xs[i].person_id, &region);
+        if (e == E_NOT_FOUND) {
+            err_clear();
+            continue;
+        }
+        if (e || (e = code_refresh(d, a, xs[i].person_id, "test_result", who->user_id)))
+            goto fail;
+    }
+    if ((e = db_commit(d)))
+        goto fail;
+    o.samples = (int64_t)n;
     if (o_r)
         *o_r = o;
     return E_OK;
@@ -1092,7 +1405,8 @@ err nat_result_template(int *fd_r, int64_t *size_r)
     "SELECT r.id, r.kind, r.state, r.person_id, r.region_code, g.name, r.tube_id, t.barcode, "     \
     "COALESCE(rt.barcode, ''), r.plan_id, COALESCE(p.name, ''), r.task_id, COALESCE(k.state, "     \
     "''), "                                                                                        \
-    "r.incident_id, r.created_at, r.closed_at FROM nat_retests r JOIN nat_tubes t ON t.id = "      \
+    "r.incident_id, r.created_at, r.closed_at, r.visitor_id FROM nat_retests r JOIN nat_tubes t "  \
+    "ON t.id = "                                                                                   \
     "r.tube_id LEFT JOIN nat_tubes rt ON rt.id = r.result_tube_id LEFT JOIN regions g ON g.code "  \
     "= r.region_code LEFT JOIN nat_plans p ON p.id = r.plan_id LEFT JOIN tasks k ON k.id = "       \
     "r.task_id"
@@ -1107,7 +1421,9 @@ static void retest_read(db_stmt *s, arena *a, struct nat_retest *r)
         .kind = k > 0 ? (enum nat_retest_kind)k : NAT_RETEST,
         .state = st > 0 ? (enum nat_retest_state)st : NAT_RETEST_OPEN,
         .person_id = db_col_int64(s, 3),
+        .visitor_id = db_col_int64(s, 16),
         .name = "",
+        .phone = "",
         .region_code = db_col_int64(s, 4),
         .region_name = arena_strdup(a, db_col_text(s, 5)),
         .tube_id = db_col_int64(s, 6),
@@ -1166,6 +1482,16 @@ err nat_retest_list(db *d, arena *a, const struct scope *scope, const struct nat
     struct nat_retest *items = page;
     struct scope all = scope_all(); /* in scope by its own region_code */
     for (size_t i = 0; i < n; i++) {
+        if (items[i].visitor_id) { /* the site's community calls them */
+            struct visitor v;
+            if (!(e = visitor_find(d, a, &all, 0, items[i].visitor_id, &v))) {
+                items[i].name = v.name;
+                items[i].phone = v.phone;
+            } else if (e != E_NOT_FOUND)
+                return e;
+            err_clear();
+            continue;
+        }
         struct person p;
         if (!(e = person_find_brief(d, a, &all, items[i].person_id, &p)))
             items[i].name = p.name;
@@ -1186,8 +1512,20 @@ json_t *nat_retest_json(arena *a, const struct nat_retest *r, bool reveal)
     json_object_set_new(o, "state", json_string(vocab_name(&nat_retest_state_vocab, r->state)));
     json_object_set_new(o, "state_label",
                         json_string(vocab_label(&nat_retest_state_vocab, r->state)));
-    json_set_id(o, "person_id", r->person_id);
+    if (r->person_id)
+        json_set_id(o, "person_id", r->person_id);
+    else
+        json_object_set_new(o, "person_id", json_null());
+    json_object_set_new(o, "visitor", json_boolean(r->visitor_id != 0));
+    if (r->visitor_id)
+        json_set_id(o, "visitor_id", r->visitor_id);
+    else
+        json_object_set_new(o, "visitor_id", json_null());
     json_object_set_new(o, "name", json_string(reveal ? r->name : mask_name(a, r->name)));
+    /* a visitor is called by the site's community (a person's phone is on their record) */
+    json_object_set_new(o, "phone",
+                        r->visitor_id ? json_string(reveal ? r->phone : mask_phone(a, r->phone))
+                                      : json_null());
     json_set_region(o, r->region_code, r->region_name);
     json_object_set_new(o, "barcode", json_string(r->barcode));
     json_object_set_new(o, "result_barcode",

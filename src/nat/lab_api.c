@@ -8,6 +8,7 @@
  *                                            the import worker (row errors: the job's result
  *                                            and GET /api/v1/jobs/{id}/errors.xlsx)
  *   GET  /api/v1/nat/results/template.xlsx   the upload template
+ *   POST /api/v1/nat/tubes/{barcode}/result/withdraw   withdraw a wrongly entered result {reason}
  *   GET  /api/v1/nat/retests                 retests and resamples in scope (masked names)
  *
  * The inbox is the tube list with ?awaiting=1 (sample_api.c). A result
@@ -202,6 +203,37 @@ static err post_upload(struct req *r)
     return reply_json(r, 202, o);
 }
 
+static const struct jfield withdraw_fields[] = {
+    {"reason", J_STRING, JF_REQUIRED, 1, NAT_WITHDRAW_REASON_MAX, "撤回原因", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_withdraw(struct req *r)
+{
+    const char *barcode = r->params[0];
+    struct nat_withdraw_outcome o = {0};
+    db_hold(r->db);
+    err e = nat_result_withdraw(r->db, r->a, r->who, barcode, json_str(r->body, "reason"), &o);
+    if ((e = req_write_done(r, e, "nat.result.withdraw", "nat_tube", o.tube_id,
+                            arena_printf(r->a,
+                                         "result=%s samples=%lld tests=%lld retests=%lld "
+                                         "reports=%lld",
+                                         o.result ? o.result : "", (long long)o.samples,
+                                         (long long)o.tests, (long long)o.retests,
+                                         (long long)o.reports))))
+        return e;
+    struct nat_tube t;
+    if ((e = nat_tube_find(r->db, r->a, &r->who->scope, barcode, &t)))
+        return e;
+    json_t *body = nat_tube_json(&t);
+    json_t *w = json_pack("{s:s,s:I,s:I,s:I,s:I}", "result", o.result, "samples",
+                          (json_int_t)o.samples, "tests", (json_int_t)o.tests, "retests",
+                          (json_int_t)o.retests, "reports", (json_int_t)o.reports);
+    json_set_id(w, "id", o.withdrawal_id);
+    json_object_set_new(body, "withdrawal", w);
+    return reply_json(r, 200, body);
+}
+
 static err get_template(struct req *r)
 {
     int fd;
@@ -261,6 +293,9 @@ const struct route nat_lab_routes[] = {
      "nat", BATCH_MAX},
     {M_POST, "/api/v1/nat/results/upload", post_upload, PERM_NAT_RESULT, ROUTE_RAW_BODY, NULL,
      "上传检测结果 Excel（逐行报错，其余照常录入；dry_run=1 仅校验）", "nat", UPLOAD_MAX},
+    {M_POST, "/api/v1/nat/tubes/{barcode}/result/withdraw", post_withdraw, PERM_NAT_RESULT, 0,
+     withdraw_fields, "撤回一支试管录错的检测结果（reason 必填；复核已有结果后不能撤回）", "nat",
+     0},
     {M_GET, "/api/v1/nat/results/template.xlsx", get_template, PERM_NAT_RESULT, 0, NULL,
      "检测结果导入模板（Excel）", "nat", 0},
     {M_GET, "/api/v1/nat/retests", get_retests, PERM_NAT_READ, 0, NULL,

@@ -187,6 +187,8 @@ const char *nat_result_label(const char *result)
         return "阴性";
     if (!strcmp(result, "positive"))
         return "阳性";
+    if (!strcmp(result, "pool_positive")) /* until the single-tube retest answers */
+        return "混管阳性待复核";
     return result;
 }
 

@@ -836,7 +836,7 @@ enum nat_id_check nat_lookup_id_check(const char *raw, char out[NAT_ID_NORMAL]);
  * the China day NAT_RECENT_DAYS - 1 days before now's. */
 int64_t nat_recent_since(int64_t now);
 
-/* "阴性" / "阳性" for a stored result; the value itself otherwise. */
+/* "阴性" / "阳性" / "混管阳性待复核" for a stored result; the value itself otherwise. */
 const char *nat_result_label(const char *result);
 
 struct nat_lookup_result {
@@ -1363,20 +1363,55 @@ err nat_result_upload_check(const void *data, size_t n, long *rows_r) MUST_USE;
 err nat_result_upload_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                              size_t n, long rows, bool dry_run) MUST_USE;
 
+#define NAT_WITHDRAW_REASON_MAX 200 /* characters */
+
+struct nat_withdraw_outcome {
+    int64_t tube_id, withdrawal_id;
+    const char *result; /* the withdrawn result's name */
+    int64_t samples;    /* samples whose result and outcome were undone */
+    int64_t tests;      /* persons' test results taken back */
+    int64_t retests;    /* open retests and resamples it opened, withdrawn (tasks cancelled) */
+    int64_t reports;    /* case reports noted (left in place) */
+};
+
+/*
+ * Withdraw (撤回) the result of the tube `barcode` inside a savepoint of
+ * the caller's transaction, by `who` for `reason` (1 to
+ * NAT_WITHDRAW_REASON_MAX characters, checked by the caller): the tube
+ * goes back to received with no result; its samples lose their result and
+ * outcome (counters and plan figures moved back); the persons' test
+ * results it wrote move to test_results_withdrawn and their codes are
+ * recomputed; the open retests and resamples it opened are marked
+ * withdrawn and their tasks cancelled; the case report of a positive
+ * single tube is left in place with a note on its timeline. The bound: a
+ * result whose retests were answered, or that answered retests, is final
+ * (E_CONFLICT "result_final"). E_NOT_FOUND "unknown_tube" outside scope;
+ * E_CONFLICT "no_result" for a tube without a result.
+ */
+err nat_result_withdraw(db *d, arena *a, const struct principal *who, const char *barcode,
+                        const char *reason, struct nat_withdraw_outcome *o_r) MUST_USE;
+
 /* The upload template (xlsx, sheet 检测结果) to an unlinked temporary file. */
 err nat_result_template(int *fd_r, int64_t *size_r) MUST_USE;
 
 enum nat_retest_kind { NAT_RETEST = 1, NAT_RESAMPLE };
 extern const struct vocab nat_retest_kind_vocab; /* retest 单管复核, resample 重新采样 */
-enum nat_retest_state { NAT_RETEST_OPEN = 1, NAT_RETEST_NEGATIVE, NAT_RETEST_POSITIVE };
-extern const struct vocab nat_retest_state_vocab; /* open, negative, positive */
+enum nat_retest_state {
+    NAT_RETEST_OPEN = 1,
+    NAT_RETEST_NEGATIVE,
+    NAT_RETEST_POSITIVE,
+    NAT_RETEST_WITHDRAWN /* the result that opened it was withdrawn */
+};
+extern const struct vocab nat_retest_state_vocab; /* open, negative, positive, withdrawn */
 
 struct nat_retest {
     int64_t id;
     enum nat_retest_kind kind;
     enum nat_retest_state state;
     int64_t person_id;
-    const char *name; /* decrypted: mask before replying */
+    int64_t visitor_id; /* a visitor's (person_id 0): routed to the site's community */
+    const char *name;   /* decrypted: mask before replying */
+    const char *phone;  /* a visitor's, decrypted ("" a person): mask before replying */
     int64_t region_code;
     const char *region_name;
     int64_t tube_id;

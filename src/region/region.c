@@ -790,19 +790,30 @@ static const char *const referencing[] = {
     "UPDATE check_messages SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     /* nucleic-acid testing (nat/, sql/024): sites, clock-ins, a plan's
-     * figures by street, plans (their end first, while the code still
-     * selects them) */
+     * figures by street, plans (their end moved before, by plan_end_move:
+     * the same rows, counted once) */
     "UPDATE nat_sites SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE nat_clockins SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE nat_plan_figures SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
-    "UPDATE nat_plans SET region_end = region_end + ? WHERE region_code >= ? AND "
+    /* retests (sql/032), withdrawn results and the test results they
+     * took (sql/037) */
+    "UPDATE nat_retests SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE nat_withdrawals SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE test_results_withdrawn SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE nat_plans SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
 };
+
+/* A plan's end moves with its code, first, while the code still selects
+ * it; its rows are the plans the list above counts, so not counted here. */
+static const char plan_end_move[] = "UPDATE nat_plans SET region_end = region_end + ? WHERE "
+                                    "region_code >= ? AND region_code < ?";
 
 static err bad_move(const char *why)
 {
@@ -877,6 +888,13 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
     db_bind_int64(s, 5, now);
     db_bind_int64(s, 6, code);
     db_bind_int64(s, 7, end);
+    if ((e = db_run(s, NULL)))
+        goto fail;
+    if ((e = db_prepare(d, plan_end_move, &s)))
+        goto fail;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, code);
+    db_bind_int64(s, 3, end);
     if ((e = db_run(s, NULL)))
         goto fail;
     int64_t moved = 0;

@@ -2,7 +2,7 @@
 // import with a row-level report, and the scope every user lives in.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, CITY_CSV, writeTmp, totpSecretFrom, sleep, residentId, waitForAudit, expectError, auditEntries, signedIn } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, totpSecretFrom, sleep, residentId, waitForAudit, expectError, auditEntries, signedIn, sqlRun } from './lib.mjs';
 
 const PW = 'Region-test-2024!';
 let ctx, cc, ccDc, grid, leader, auditor, anon;
@@ -755,4 +755,34 @@ test('move: a community changes street with its grids, people, places and users;
 
   const a = await auditor.get(`/api/v1/audit?action=region.move&result=ok`);
   assert.ok(a.body.items.some((x) => x.detail === `from=${OLD} to=${NEW} records=3` && x.object_id === padded(NEW)), JSON.stringify(a.body.items));
+});
+
+test('move: a nucleic-acid plan of the moved region counts once in records_moved', async () => {
+  const OLD = '110101002008';
+  const NEW = '110101001008';
+  let r = await ccDc.post('/api/v1/regions', { code: OLD, name: '计划社区', level: 'community', parent_code: DC_S2 });
+  assert.equal(r.status, 201, r.text);
+  ctx.must(['user', 'add', '--username', 'cc_plan', '--password', PW, '--role', 'command_center', '--region', OLD]);
+  const ccPlan = await staff('cc_plan');
+  const now = Date.now();
+  r = await ccPlan.post('/api/v1/nat/plans', { number: 'MOVE-2024-1', name: '迁移社区核酸', starts_at: now - 3600000, ends_at: now + 3600000 });
+  assert.equal(r.status, 201, r.text);
+  const plan = r.body.id;
+  // a retest, a withdrawn result and the test result it took back, kept by
+  // the region (their scope) as the laboratory wrote them
+  const at = padded(OLD);
+  sqlRun(ctx, `INSERT INTO nat_retests (id, kind, person_id, region_code, sample_id, tube_id, created_at) VALUES (990001, 'retest', 1, ${at}, 1, 1, 1)`);
+  sqlRun(ctx, `INSERT INTO nat_withdrawals (id, tube_id, region_code, result, resulted_at, resulted_by, institution, reason, user_id, created_at) VALUES (990002, 1, ${at}, 'negative', 1, 1, '', '错', 1, 1)`);
+  sqlRun(ctx, `INSERT INTO test_results_withdrawn (id, withdrawal_id, person_id, region_code, result, sampled_at, reported_at, user_id, created_at, institution) VALUES (990003, 990002, 1, ${at}, 'negative', 1, 1, 1, 1, '')`);
+
+  r = await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: NEW });
+  assert.equal(r.status, 200, r.text);
+  // the user, the plan (its code and end, one record), the retest, the withdrawal and its test result
+  assert.equal(r.body.records_moved, 5);
+  const to = padded(NEW);
+  assert.equal(sqlRun(ctx, `SELECT (SELECT region_code FROM nat_retests WHERE id = 990001) || ' ' || (SELECT region_code FROM nat_withdrawals WHERE id = 990002) || ' ' || (SELECT region_code FROM test_results_withdrawn WHERE id = 990003)`).trim(), `${to} ${to} ${to}`);
+  // the plan followed, whole: its owner still sees it
+  r = await ccPlan.get(`/api/v1/nat/plans/${plan}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.region_code, NEW);
 });

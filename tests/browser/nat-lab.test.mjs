@@ -104,3 +104,36 @@ test('the laboratory uploads an xlsx of results: summary, the malformed row, tub
   await shot(page, 'console-nat-retests');
   assertClean(page);
 });
+
+test('the laboratory withdraws the pool\'s wrong result with a reason: the tube back in the inbox, its retests withdrawn', async () => {
+  const page = await consolePage(browser, ctx, '/nat/lab', lab);
+  await field(page, 'nat-lab-total').filter({ hasText: '0' }).waitFor();
+  await field(page, 'nat-lab-withdraw-open').click();
+  const dialog = field(page, 'nat-lab-withdraw-dialog');
+  await field(page, 'nat-lab-withdraw-barcode').fill('BR-P001');
+  // no reason: refused in the form, nothing sent
+  await field(page, 'nat-lab-withdraw').click();
+  await dialog.getByText('请填写撤回原因').waitFor();
+  await field(page, 'nat-lab-withdraw-reason').fill('实验室复核原始数据，阳性为误录');
+  await shot(page, 'console-nat-lab-withdraw');
+  await field(page, 'nat-lab-withdraw').click();
+  await page.locator('.el-message--success').filter({ hasText: '已撤回试管 BR-P001 的「阳性」结果：5 人的结果收回，撤销复核 5 人' }).waitFor();
+  await dialog.waitFor({ state: 'hidden' });
+  // back in the inbox, received, awaiting the right result
+  const row = field(page, 'nat-lab-table').locator('tbody tr').filter({ hasText: 'BR-P001' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /已接收|已签收|接收/);
+  assert.equal(await field(page, 'nat-lab-total').innerText(), '1');
+  // a second withdrawal of the same tube: the server's reason shown
+  await field(page, 'nat-lab-withdraw-open').click();
+  await field(page, 'nat-lab-withdraw-barcode').fill('BR-P001');
+  await field(page, 'nat-lab-withdraw-reason').fill('重复操作');
+  await field(page, 'nat-lab-withdraw').click();
+  await page.locator('.el-message--error').filter({ hasText: '该试管还没有检测结果，无需撤回' }).waitFor();
+
+  await page.goto(`${ctx.url}/console/#/nat/retests`);
+  const retests = field(page, 'nat-retest-table');
+  await retests.locator('tbody tr').first().waitFor();
+  assert.deepEqual(await retests.getByTestId('nat-retest-state').allInnerTexts(), Array(5).fill('结果已撤回'));
+  assertClean(page);
+});

@@ -91,6 +91,7 @@ static void labels(void **state)
     (void)state;
     assert_string_equal(nat_result_label("negative"), "阴性");
     assert_string_equal(nat_result_label("positive"), "阳性");
+    assert_string_equal(nat_result_label("pool_positive"), "混管阳性待复核");
     assert_string_equal(nat_result_label("invalid"), "invalid");
 }
 
