@@ -65,6 +65,8 @@ err job_worker_start(const struct job_worker_opts *o, const char *db_url, struct
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     err e = db_open(db_url, &w->d);
+    if (!e && o->setup && (e = o->setup(w->d)))
+        db_close(&w->d);
     if (!e && pthread_create(&w->thread, NULL, worker_main, w)) {
         db_close(&w->d);
         e = err_set(E_INTERNAL, NULL, NULL, NULL);

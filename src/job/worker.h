@@ -20,6 +20,9 @@ struct job_worker_opts {
     const char *name;   /* the thread's name, "fk-import" (at most 15 characters) */
     size_t queue_max;   /* tasks waiting at most (16) */
     void (*each)(void); /* called before each task, on the worker (NULL: none) */
+    /* called once on the worker's new connection before its thread starts
+     * (NULL: none); an error fails job_worker_start */
+    err (*setup)(db *d);
     /* At stop, the tasks still queued: given to drop(d, arg) then freed when
      * set (a queue lives in this process's memory: an export marks its job
      * failed), else run before the worker ends. */
