@@ -71,9 +71,13 @@ struct xlsx_write_opts {
      * buffered, with inline strings, and zipped with the fastest deflate
      * level (libzip), instead of libxlsxwriter's per-cell formatting and
      * default compression: 2.5 times less CPU, a file about 30% larger.
-     * Implies constant_memory. Only one sheet, no xlsx_mark and no
-     * xlsx_validation_list (both E_INTERNAL); text, numbers, dates, the
-     * header and hint rows and column widths as usual.
+     * The zipping runs on a thread of its own from the first megabyte of
+     * rows on, while the next rows are written (no temporary files; the
+     * memory stays at a few megabytes). Implies constant_memory. Only one
+     * sheet, no xlsx_mark and no xlsx_validation_list (both E_INTERNAL);
+     * text, numbers, dates, the header and hint rows as usual; column widths
+     * before the first megabyte of rows (E_INTERNAL after: the sheet's head
+     * is already zipped). tmpdir is not used.
      */
     bool fast_rows;
 };

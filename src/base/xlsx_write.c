@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 #include <zip.h>
@@ -61,11 +63,14 @@ struct xlsx_writer {
     char *text;
     size_t ntext, cap_text;
 
-    /* fast_rows: the sheet's rows go to `body` (a temporary file), its name
-     * and column widths are kept for the parts written at close. */
+    /* fast_rows: the sheet's rows go to `buf`, handed a chunk at a time to
+     * the zip thread of `zs` (started with the first full chunk, or at
+     * close), which deflates while the next rows are written. */
     bool fast;
     bool fast_sheet; /* the sheet was added */
-    FILE *body;
+    char *buf;
+    size_t nbuf, cap_buf;
+    struct zstream *zs;
     char *sheet_name;
     char *tmpdir;
     double *widths; /* per column, 0: default */
@@ -467,6 +472,10 @@ void xlsx_col_width(xlsx_writer *w, int col, double width)
         return;
     }
     if (w->fast) {
+        if (w->zs) { /* the sheet's head is written */
+            fail(w, E_INTERNAL, "column width after the first rows", LXW_NO_ERROR);
+            return;
+        }
         if ((size_t)col >= w->nwidths) {
             double *p = realloc(w->widths, ((size_t)col + 1) * sizeof *p);
             if (!p) {
@@ -586,150 +595,132 @@ err xlsx_mark(xlsx_writer *w, int col, const char *comment)
 
 /* ---- fast_rows: the sheet's XML written here, zipped by libzip --------- */
 
-#define FAST_BUF (1u << 20)
+#define FAST_CHUNK (1u << 20) /* the rows' XML handed to the zip thread at a time */
+#define ZS_QUEUE   4          /* chunks waiting for it at most */
 
-/* A new temporary file in w->tmpdir, already unlinked; NULL on failure. */
-static FILE *fast_temp(xlsx_writer *w)
-{
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/fk-xlsx-XXXXXX", w->tmpdir) >= sizeof path)
-        return NULL;
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return NULL;
-    unlink(path);
-    FILE *f = fdopen(fd, "w+b");
-    if (!f) {
-        close(fd);
-        return NULL;
-    }
-    setvbuf(f, NULL, _IOFBF, FAST_BUF);
-    return f;
-}
+/* A growing buffer of XML. */
+struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool bad; /* out of memory: the buffer is incomplete */
+};
 
-static err fast_sheet_add(xlsx_writer *w, const char *name)
+static void sb_put(struct sbuf *b, const char *s, size_t n)
 {
-    /* Excel's rules on a name, as libxlsxwriter checks them */
-    if (w->fast_sheet || !name || !*name || utf8_chars(name) > 31 || strpbrk(name, "[]:*?/\\")) {
-        fail(w, E_INTERNAL, "sheet", LXW_NO_ERROR);
-        return E_INTERNAL;
-    }
-    w->sheet_name = strdup(name);
-    w->body = fast_temp(w);
-    if (!w->sheet_name || !w->body) {
-        log_event(LOG_ERROR, "xlsx_write_failed", "what", "sheet", "detail", strerror(errno), NULL);
-        fail(w, E_IO, "sheet", LXW_NO_ERROR);
-        return E_IO;
-    }
-    w->fast_sheet = true;
-    w->row = 0;
-    w->style = S_PLAIN;
-    return E_OK;
-}
-
-/* s as XML character data (attr: inside double quotes too); characters XML
- * cannot hold are written _xHHHH_, as Excel reads them. */
-static void xml_put(FILE *f, const char *s, bool attr)
-{
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        const char *rep = NULL;
-        char hex[8];
-        if (c == '&')
-            rep = "&amp;";
-        else if (c == '<')
-            rep = "&lt;";
-        else if (c == '>')
-            rep = "&gt;";
-        else if (c == '"' && attr)
-            rep = "&quot;";
-        else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-            snprintf(hex, sizeof hex, "_x%04X_", c);
-            rep = hex;
-        } else
-            continue;
-        fwrite(run, 1, (size_t)(s - run), f);
-        fputs(rep, f);
-        run = s + 1;
-    }
-    fwrite(run, 1, (size_t)(s - run), f);
-}
-
-/* "A1"-style reference of column col, row row (0-based) into buf. */
-static size_t cell_ref(char *buf, size_t col, uint32_t row)
-{
-    char letters[4];
-    size_t n = 0;
-    for (size_t c = col + 1; c; c = (c - 1) / 26)
-        letters[n++] = (char)('A' + (c - 1) % 26);
-    size_t k = 0;
-    while (n)
-        buf[k++] = letters[--n];
-    k += (size_t)snprintf(buf + k, 12, "%u", (unsigned)row + 1);
-    return k;
-}
-
-/* Append the n bytes at s to buf at *k. */
-static void put(char *buf, size_t *k, const char *s, size_t n)
-{
-    memcpy(buf + *k, s, n);
-    *k += n;
-}
-#define PUT(buf, k, lit) put(buf, k, lit, sizeof lit - 1)
-
-/* The cells' XML without fprintf: a million rows of seven cells cost
- * seconds of format parsing otherwise. */
-static void fast_flush_row(xlsx_writer *w)
-{
-    FILE *f = w->body;
-    if (w->e == E_OK && f && w->ncells) {
-        int plain = w->style == S_HEADER ? 1 : w->style == S_HINT ? 2 : 0;
-        char b[160];
-        size_t k = 0;
-        PUT(b, &k, "<row r=\"");
-        k += (size_t)snprintf(b + k, 12, "%u", (unsigned)w->row + 1);
-        PUT(b, &k, "\">");
-        fwrite(b, 1, k, f);
-        for (size_t i = 0; i < w->ncells; i++) {
-            const struct wcell *c = &w->cells[i];
-            if (c->kind == K_NONE)
-                continue;
-            k = 0;
-            PUT(b, &k, "<c r=\"");
-            k += cell_ref(b + k, i, w->row);
-            int st = c->kind == K_DATE ? 3 : c->kind == K_DATETIME ? 4 : plain;
-            if (st) {
-                PUT(b, &k, "\" s=\"");
-                b[k++] = (char)('0' + st);
-            }
-            if (c->kind == K_TEXT) {
-                const char *t = w->text + c->off;
-                size_t n = strlen(t);
-                if (n && (t[0] == ' ' || t[n - 1] == ' '))
-                    PUT(b, &k, "\" t=\"inlineStr\"><is><t xml:space=\"preserve\">");
-                else
-                    PUT(b, &k, "\" t=\"inlineStr\"><is><t>");
-                fwrite(b, 1, k, f);
-                xml_put(f, t, false);
-                fputs("</t></is></c>", f);
-                continue;
-            }
-            PUT(b, &k, "\"><v>");
-            if (c->num == floor(c->num) && fabs(c->num) < 1e15)
-                k += (size_t)snprintf(b + k, 24, "%lld", (long long)c->num);
-            else
-                k += (size_t)snprintf(b + k, 32, "%.16g", c->num);
-            PUT(b, &k, "</v></c>");
-            fwrite(b, 1, k, f);
+    if (b->bad)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->bad = true;
+            return;
         }
-        fputs("</row>", f);
-        if (ferror(f))
-            fail(w, E_IO, "row", LXW_NO_ERROR);
+        b->p = p;
+        b->cap = cap;
     }
-    w->ncells = 0;
-    w->next = 0;
-    w->ntext = 0;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+#define SB_LIT(b, lit) sb_put(b, lit, sizeof lit - 1)
+
+/*
+ * The zip thread: libzip writes the workbook (zip_close) while the writer
+ * is still producing rows; the sheet's part is a source reading the queued
+ * chunks in order, so deflating one chunk overlaps writing the next.
+ */
+struct zstream {
+    pthread_t t;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct sbuf q[ZS_QUEUE]; /* a ring of chunks */
+    size_t qhead, qn;
+    bool end;        /* the writer pushed the last chunk */
+    bool abort;      /* the writer failed: the part fails, nothing is kept */
+    bool done;       /* the thread returned: nothing reads any more */
+    struct sbuf cur; /* the chunk being read */
+    size_t cur_off;
+    zip_uint64_t size; /* the part's size when known at the start, else 0 */
+    zip_error_t ze;
+    const char *path;
+    struct sbuf wb; /* xl/workbook.xml */
+    err e;          /* the thread's */
+};
+
+static zip_int64_t zs_read(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    struct zstream *zs = ud;
+    switch (cmd) {
+    case ZIP_SOURCE_OPEN:
+    case ZIP_SOURCE_CLOSE:
+    case ZIP_SOURCE_FREE:
+        return 0;
+    case ZIP_SOURCE_STAT: {
+        zip_stat_t *st = data;
+        zip_stat_init(st);
+        st->mtime = time(NULL);
+        st->valid |= ZIP_STAT_MTIME;
+        if (zs->size) {
+            st->size = zs->size;
+            st->valid |= ZIP_STAT_SIZE;
+        }
+        return sizeof *st;
+    }
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&zs->ze, data, len);
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                              -1);
+    case ZIP_SOURCE_READ:
+        break;
+    default:
+        zip_error_set(&zs->ze, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+    if (zs->cur_off == zs->cur.n) {
+        free(zs->cur.p);
+        zs->cur = (struct sbuf){0};
+        zs->cur_off = 0;
+        pthread_mutex_lock(&zs->mu);
+        while (!zs->qn && !zs->end && !zs->abort)
+            pthread_cond_wait(&zs->cv, &zs->mu);
+        if (zs->abort) {
+            pthread_mutex_unlock(&zs->mu);
+            zip_error_set(&zs->ze, ZIP_ER_CANCELLED, 0);
+            return -1;
+        }
+        if (!zs->qn) { /* the end */
+            pthread_mutex_unlock(&zs->mu);
+            return 0;
+        }
+        zs->cur = zs->q[zs->qhead];
+        zs->qhead = (zs->qhead + 1) % ZS_QUEUE;
+        zs->qn--;
+        pthread_cond_broadcast(&zs->cv); /* room for the writer */
+        pthread_mutex_unlock(&zs->mu);
+    }
+    size_t n = zs->cur.n - zs->cur_off;
+    if (n > len)
+        n = (size_t)len;
+    memcpy(data, zs->cur.p + zs->cur_off, n);
+    zs->cur_off += n;
+    return (zip_int64_t)n;
+}
+
+static bool zip_add_text(zip_t *z, const char *name, const char *text, size_t n)
+{
+    zip_source_t *src = zip_source_buffer(z, text, n, 0);
+    if (!src)
+        return false;
+    zip_int64_t i = zip_file_add(z, name, src, ZIP_FL_ENC_UTF_8);
+    if (i < 0) {
+        zip_source_free(src);
+        return false;
+    }
+    return zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_DEFLATE, 1) == 0;
 }
 
 static const char CONTENT_TYPES[] =
@@ -789,61 +780,315 @@ static const char STYLES[] =
     "<cellStyles count=\"1\"><cellStyle name=\"Normal\" xfId=\"0\" builtinId=\"0\"/></cellStyles>"
     "</styleSheet>";
 
-static bool zip_add_text(zip_t *z, const char *name, const char *text, size_t n)
+static const char SHEET_TAIL[] =
+    "</sheetData><pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" "
+    "header=\"0.3\" footer=\"0.3\"/></worksheet>";
+
+static void *zs_main(void *arg)
 {
-    zip_source_t *src = zip_source_buffer(z, text, n, 0);
-    if (!src)
-        return false;
-    zip_int64_t i = zip_file_add(z, name, src, ZIP_FL_ENC_UTF_8);
-    if (i < 0) {
-        zip_source_free(src);
-        return false;
+    struct zstream *zs = arg;
+    int ze = 0;
+    zip_t *z = zip_open(zs->path, ZIP_CREATE | ZIP_TRUNCATE, &ze);
+    bool ok = z != NULL;
+    ok = ok && zip_add_text(z, "[Content_Types].xml", CONTENT_TYPES, sizeof CONTENT_TYPES - 1);
+    ok = ok && zip_add_text(z, "_rels/.rels", ROOT_RELS, sizeof ROOT_RELS - 1);
+    ok = ok && zip_add_text(z, "xl/workbook.xml", zs->wb.p, zs->wb.n);
+    ok = ok &&
+         zip_add_text(z, "xl/_rels/workbook.xml.rels", WORKBOOK_RELS, sizeof WORKBOOK_RELS - 1);
+    ok = ok && zip_add_text(z, "xl/styles.xml", STYLES, sizeof STYLES - 1);
+    if (ok) {
+        zip_source_t *src = zip_source_function(z, zs_read, zs);
+        zip_int64_t i = src ? zip_file_add(z, "xl/worksheets/sheet1.xml", src, 0) : -1;
+        if (i < 0) {
+            zip_source_free(src);
+            ok = false;
+        } else {
+            ok = zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_DEFLATE, 1) == 0;
+        }
     }
-    return zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_DEFLATE, 1) == 0;
+    if (ok && zip_close(z) == 0)
+        z = NULL; /* written and freed */
+    else
+        ok = false;
+    pthread_mutex_lock(&zs->mu);
+    bool aborted = zs->abort;
+    pthread_mutex_unlock(&zs->mu);
+    if (!ok) {
+        if (!aborted) /* the writer's own failure is logged where it happened */
+            log_event(LOG_ERROR, "xlsx_write_failed", "what", "close", "detail",
+                      z ? zip_strerror(z) : "zip_open", NULL);
+        if (z)
+            zip_discard(z);
+        zs->e = E_IO;
+    }
+    pthread_mutex_lock(&zs->mu);
+    zs->done = true;
+    pthread_cond_broadcast(&zs->cv);
+    pthread_mutex_unlock(&zs->mu);
+    return NULL;
 }
 
-/* The sheet's part: its head (with the column widths, which may have been
- * set after rows were written), the rows, its tail. */
-static FILE *fast_sheet_part(xlsx_writer *w)
+/* Queue the rows written so far (ownership passes); false: the thread
+ * is gone (it failed), the chunk is dropped. */
+static bool zs_push(struct zstream *zs, struct sbuf *b)
 {
-    FILE *f = fast_temp(w);
-    if (!f)
-        return NULL;
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
-          "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
-          "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">",
-          f);
+    pthread_mutex_lock(&zs->mu);
+    while (zs->qn == ZS_QUEUE && !zs->done)
+        pthread_cond_wait(&zs->cv, &zs->mu);
+    bool ok = !zs->done;
+    if (ok) {
+        zs->q[(zs->qhead + zs->qn) % ZS_QUEUE] = *b;
+        zs->qn++;
+        pthread_cond_broadcast(&zs->cv);
+    }
+    pthread_mutex_unlock(&zs->mu);
+    if (!ok)
+        free(b->p);
+    *b = (struct sbuf){0};
+    return ok;
+}
+
+/* s as XML character data (attr: inside double quotes too); characters XML
+ * cannot hold are written _xHHHH_, as Excel reads them. */
+static void xml_put(struct sbuf *b, const char *s, bool attr)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *rep = NULL;
+        char hex[8];
+        if (c == '&')
+            rep = "&amp;";
+        else if (c == '<')
+            rep = "&lt;";
+        else if (c == '>')
+            rep = "&gt;";
+        else if (c == '"' && attr)
+            rep = "&quot;";
+        else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            snprintf(hex, sizeof hex, "_x%04X_", c);
+            rep = hex;
+        } else
+            continue;
+        sb_put(b, run, (size_t)(s - run));
+        sb_put(b, rep, strlen(rep));
+        run = s + 1;
+    }
+    sb_put(b, run, (size_t)(s - run));
+}
+
+/*
+ * Start the zip thread: the sheet's head (its column widths: none can be
+ * set after this) goes first. known: the whole sheet is in w->buf, so the
+ * part's size is known (no zip64 record for a small workbook).
+ */
+static err zs_start(xlsx_writer *w, bool known)
+{
+    struct zstream *zs = calloc(1, sizeof *zs);
+    if (!zs)
+        return E_NOMEM;
+    zs->path = w->path;
+    SB_LIT(&zs->wb,
+           "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+           "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+           "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
+           "<sheets><sheet name=\"");
+    xml_put(&zs->wb, w->sheet_name, true);
+    SB_LIT(&zs->wb, "\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>");
+    struct sbuf head = {0};
+    SB_LIT(&head,
+           "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+           "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+           "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">");
     bool any = false;
     for (size_t i = 0; i < w->nwidths; i++) {
         if (w->widths[i] <= 0)
             continue;
         if (!any)
-            fputs("<cols>", f);
+            SB_LIT(&head, "<cols>");
         any = true;
         /* Excel's stored width of `width` characters of the default font */
         double stored = w->widths[i] + 0.7109375;
-        fprintf(f, "<col min=\"%zu\" max=\"%zu\" width=\"%.8g\" customWidth=\"1\"/>", i + 1, i + 1,
-                stored);
+        char col[128];
+        int k = snprintf(col, sizeof col,
+                         "<col min=\"%zu\" max=\"%zu\" width=\"%.8g\" customWidth=\"1\"/>", i + 1,
+                         i + 1, stored);
+        sb_put(&head, col, (size_t)k);
     }
     if (any)
-        fputs("</cols>", f);
-    fputs("<sheetData>", f);
-    rewind(w->body);
-    char *buf = malloc(FAST_BUF);
-    size_t n;
-    while (buf && (n = fread(buf, 1, FAST_BUF, w->body)) > 0)
-        fwrite(buf, 1, n, f);
-    bool bad = !buf || ferror(w->body);
-    free(buf);
-    fputs("</sheetData><pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" "
-          "header=\"0.3\" footer=\"0.3\"/></worksheet>",
-          f);
-    if (bad || fflush(f) != 0 || ferror(f)) {
-        fclose(f);
-        return NULL;
+        SB_LIT(&head, "</cols>");
+    SB_LIT(&head, "<sheetData>");
+    if (known)
+        zs->size = head.n + w->nbuf + sizeof SHEET_TAIL - 1;
+    zs->q[0] = head;
+    zs->qn = 1;
+    if (zs->wb.bad || head.bad) {
+        free(zs->wb.p);
+        free(head.p);
+        free(zs);
+        return E_NOMEM;
     }
-    rewind(f);
-    return f;
+    pthread_mutex_init(&zs->mu, NULL);
+    pthread_cond_init(&zs->cv, NULL);
+    if (pthread_create(&zs->t, NULL, zs_main, zs)) {
+        pthread_cond_destroy(&zs->cv);
+        pthread_mutex_destroy(&zs->mu);
+        free(zs->wb.p);
+        free(head.p);
+        free(zs);
+        return E_NOMEM;
+    }
+    w->zs = zs;
+    return E_OK;
+}
+
+/* The rows written so far to the zip thread (started now if need be). */
+static void zs_hand_over(xlsx_writer *w, bool known)
+{
+    if (w->e != E_OK)
+        return;
+    if (!w->zs) {
+        err e = zs_start(w, known);
+        if (e != E_OK) {
+            log_event(LOG_ERROR, "xlsx_write_failed", "what", "zip thread", "detail",
+                      strerror(errno), NULL);
+            fail(w, e, "zip thread", LXW_NO_ERROR);
+            return;
+        }
+    }
+    struct sbuf b = {.p = w->buf, .n = w->nbuf, .cap = w->cap_buf};
+    w->buf = NULL;
+    w->nbuf = w->cap_buf = 0;
+    if (b.n && !zs_push(w->zs, &b))
+        fail(w, E_IO, "zip thread", LXW_NO_ERROR);
+    free(b.p);
+}
+
+/* Wait for the zip thread: ok, the sheet ends here; else its part fails
+ * and nothing is kept. Its error, or E_OK. */
+static err zs_finish(xlsx_writer *w, bool ok)
+{
+    struct zstream *zs = w->zs;
+    w->zs = NULL;
+    if (ok) {
+        struct sbuf tail = {0};
+        SB_LIT(&tail, SHEET_TAIL);
+        ok = !tail.bad && zs_push(zs, &tail);
+    }
+    pthread_mutex_lock(&zs->mu);
+    zs->end = true;
+    zs->abort = !ok;
+    pthread_cond_broadcast(&zs->cv);
+    pthread_mutex_unlock(&zs->mu);
+    pthread_join(zs->t, NULL);
+    err e = ok ? zs->e : E_IO;
+    for (size_t i = 0; i < zs->qn; i++)
+        free(zs->q[(zs->qhead + i) % ZS_QUEUE].p);
+    free(zs->cur.p);
+    free(zs->wb.p);
+    pthread_cond_destroy(&zs->cv);
+    pthread_mutex_destroy(&zs->mu);
+    free(zs);
+    return e;
+}
+
+static err fast_sheet_add(xlsx_writer *w, const char *name)
+{
+    /* Excel's rules on a name, as libxlsxwriter checks them */
+    if (w->fast_sheet || !name || !*name || utf8_chars(name) > 31 || strpbrk(name, "[]:*?/\\")) {
+        fail(w, E_INTERNAL, "sheet", LXW_NO_ERROR);
+        return E_INTERNAL;
+    }
+    w->sheet_name = strdup(name);
+    if (!w->sheet_name) {
+        fail(w, E_NOMEM, "sheet", LXW_NO_ERROR);
+        return E_NOMEM;
+    }
+    w->fast_sheet = true;
+    w->row = 0;
+    w->style = S_PLAIN;
+    return E_OK;
+}
+
+/* "A1"-style reference of column col, row row (0-based) into buf. */
+static size_t cell_ref(char *buf, size_t col, uint32_t row)
+{
+    char letters[4];
+    size_t n = 0;
+    for (size_t c = col + 1; c; c = (c - 1) / 26)
+        letters[n++] = (char)('A' + (c - 1) % 26);
+    size_t k = 0;
+    while (n)
+        buf[k++] = letters[--n];
+    k += (size_t)snprintf(buf + k, 12, "%u", (unsigned)row + 1);
+    return k;
+}
+
+/* Append the n bytes at s to buf at *k. */
+static void put(char *buf, size_t *k, const char *s, size_t n)
+{
+    memcpy(buf + *k, s, n);
+    *k += n;
+}
+#define PUT(buf, k, lit) put(buf, k, lit, sizeof lit - 1)
+
+/* The cells' XML without fprintf: a million rows of seven cells cost
+ * seconds of format parsing otherwise. */
+static void fast_flush_row(xlsx_writer *w)
+{
+    if (w->e == E_OK && w->ncells) {
+        struct sbuf f = {.p = w->buf, .n = w->nbuf, .cap = w->cap_buf};
+        int plain = w->style == S_HEADER ? 1 : w->style == S_HINT ? 2 : 0;
+        char b[160];
+        size_t k = 0;
+        PUT(b, &k, "<row r=\"");
+        k += (size_t)snprintf(b + k, 12, "%u", (unsigned)w->row + 1);
+        PUT(b, &k, "\">");
+        sb_put(&f, b, k);
+        for (size_t i = 0; i < w->ncells; i++) {
+            const struct wcell *c = &w->cells[i];
+            if (c->kind == K_NONE)
+                continue;
+            k = 0;
+            PUT(b, &k, "<c r=\"");
+            k += cell_ref(b + k, i, w->row);
+            int st = c->kind == K_DATE ? 3 : c->kind == K_DATETIME ? 4 : plain;
+            if (st) {
+                PUT(b, &k, "\" s=\"");
+                b[k++] = (char)('0' + st);
+            }
+            if (c->kind == K_TEXT) {
+                const char *t = w->text + c->off;
+                size_t n = strlen(t);
+                if (n && (t[0] == ' ' || t[n - 1] == ' '))
+                    PUT(b, &k, "\" t=\"inlineStr\"><is><t xml:space=\"preserve\">");
+                else
+                    PUT(b, &k, "\" t=\"inlineStr\"><is><t>");
+                sb_put(&f, b, k);
+                xml_put(&f, t, false);
+                SB_LIT(&f, "</t></is></c>");
+                continue;
+            }
+            PUT(b, &k, "\"><v>");
+            if (c->num == floor(c->num) && fabs(c->num) < 1e15)
+                k += (size_t)snprintf(b + k, 24, "%lld", (long long)c->num);
+            else
+                k += (size_t)snprintf(b + k, 32, "%.16g", c->num);
+            PUT(b, &k, "</v></c>");
+            sb_put(&f, b, k);
+        }
+        SB_LIT(&f, "</row>");
+        w->buf = f.p;
+        w->nbuf = f.n;
+        w->cap_buf = f.cap;
+        if (f.bad)
+            fail(w, E_NOMEM, "row", LXW_NO_ERROR);
+        else if (w->nbuf >= FAST_CHUNK)
+            zs_hand_over(w, false);
+    }
+    w->ncells = 0;
+    w->next = 0;
+    w->ntext = 0;
 }
 
 static err fast_finish(xlsx_writer *w)
@@ -852,67 +1097,14 @@ static err fast_finish(xlsx_writer *w)
         flush_row(w);
     if (!w->fast_sheet && w->e == E_OK)
         fail(w, E_INTERNAL, "workbook without a sheet", LXW_NO_ERROR);
+    /* a small sheet starts (and ends) the thread here, its size known */
+    zs_hand_over(w, true);
     err e = w->e;
-    if (e == E_OK && (fflush(w->body) != 0 || ferror(w->body)))
-        e = E_IO;
-    FILE *part = NULL;
-    if (e == E_OK && !(part = fast_sheet_part(w)))
-        e = E_IO;
-    char *wb = NULL;
-    size_t wbn = 0;
-    if (e == E_OK) {
-        FILE *m = open_memstream(&wb, &wbn);
-        if (!m) {
-            e = E_NOMEM;
-        } else {
-            fputs("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
-                  "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
-                  "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
-                  "<sheets><sheet name=\"",
-                  m);
-            xml_put(m, w->sheet_name, true);
-            fputs("\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>", m);
-            if (fclose(m) != 0)
-                e = E_NOMEM;
-        }
+    if (w->zs) {
+        err e2 = zs_finish(w, e == E_OK);
+        if (e == E_OK)
+            e = e2;
     }
-    if (e == E_OK) {
-        int ze = 0;
-        zip_t *z = zip_open(w->path, ZIP_CREATE | ZIP_TRUNCATE, &ze);
-        bool ok = z != NULL;
-        ok = ok && zip_add_text(z, "[Content_Types].xml", CONTENT_TYPES, sizeof CONTENT_TYPES - 1);
-        ok = ok && zip_add_text(z, "_rels/.rels", ROOT_RELS, sizeof ROOT_RELS - 1);
-        ok = ok && zip_add_text(z, "xl/workbook.xml", wb, wbn);
-        ok = ok &&
-             zip_add_text(z, "xl/_rels/workbook.xml.rels", WORKBOOK_RELS, sizeof WORKBOOK_RELS - 1);
-        ok = ok && zip_add_text(z, "xl/styles.xml", STYLES, sizeof STYLES - 1);
-        if (ok) {
-            zip_source_t *src = zip_source_filep(z, part, 0, -1);
-            zip_int64_t i = src ? zip_file_add(z, "xl/worksheets/sheet1.xml", src, 0) : -1;
-            if (src)
-                part = NULL; /* the source owns it now */
-            if (i < 0) {
-                zip_source_free(src);
-                ok = false;
-            } else {
-                ok = zip_set_file_compression(z, (zip_uint64_t)i, ZIP_CM_DEFLATE, 1) == 0;
-            }
-        }
-        if (ok && zip_close(z) == 0)
-            z = NULL; /* written and freed */
-        else
-            ok = false;
-        if (!ok) {
-            log_event(LOG_ERROR, "xlsx_write_failed", "what", "close", "detail",
-                      z ? zip_strerror(z) : "zip_open", NULL);
-            if (z)
-                zip_discard(z);
-            e = E_IO;
-        }
-    }
-    free(wb);
-    if (part)
-        fclose(part);
     if (e != E_OK)
         unlink(w->path);
     return e;
@@ -943,8 +1135,7 @@ const char *__lsan_default_suppressions(void)
 
 static void writer_free(xlsx_writer *w)
 {
-    if (w->body)
-        fclose(w->body);
+    free(w->buf);
     free(w->sheet_name);
     free(w->tmpdir);
     free(w->widths);

@@ -393,6 +393,57 @@ static void round_trip_fast_rows(void **state)
         "True");
 }
 
+/* fast_rows past the first megabyte: the rows are zipped by the writer's
+ * thread while the next ones are written; all of them read back in order,
+ * a zip that Python checks; a column width after that point is refused and
+ * nothing is kept. */
+static void fast_rows_streamed(void **state)
+{
+    (void)state;
+    struct xlsx_write_opts o = {.fast_rows = true};
+    xlsx_writer *w;
+    assert_int_equal(xlsx_writer_open(path_of("stream.xlsx"), &o, &w), E_OK);
+    assert_int_equal(xlsx_sheet_add(w, "流"), E_OK);
+    static const char *const head[] = {"编号", "姓名"};
+    xlsx_row_header(w, head, 2);
+    xlsx_col_width(w, 1, 30);
+    for (int i = 0; i < 200000; i++) { /* about 15 MB of XML: many chunks, a full queue */
+        char b[32];
+        snprintf(b, sizeof b, "姓名%d", i);
+        xlsx_cell_int(w, i);
+        xlsx_cell_text(w, b);
+        xlsx_row_end(w);
+    }
+    assert_int_equal(xlsx_close(&w), E_OK);
+    static struct sink s;
+    memset(&s, 0, sizeof s);
+    s.quiet = true;
+    struct xlsx_limits lim = {.max_rows = 300000};
+    assert_int_equal(xlsx_read_file(path_of("stream.xlsx"), NULL, &lim, on_row, &s), E_OK);
+    assert_int_equal(s.rows, 200001);
+    assert_string_equal(
+        py_out(
+            "import zipfile, re\n"
+            "z = zipfile.ZipFile('stream.xlsx')\n"
+            "assert z.testzip() is None\n"
+            "x = z.read('xl/worksheets/sheet1.xml')\n"
+            "r = [int(m) for m in re.findall(rb'<row r=\"(\\d+)\"', x)]\n"
+            "print(r == list(range(1, 200002)), b'<col min=\"2\" max=\"2\" width=\"30.71' in x,\n"
+            "      x.endswith(b'</worksheet>'), '姓名199999'.encode() in x)\n"),
+        "True True True True");
+    /* a width once the rows are being zipped: refused, no file */
+    assert_int_equal(xlsx_writer_open(path_of("late.xlsx"), &o, &w), E_OK);
+    assert_int_equal(xlsx_sheet_add(w, "流"), E_OK);
+    for (int i = 0; i < 100000; i++) {
+        xlsx_cell_int(w, i);
+        xlsx_cell_text(w, "名字");
+        xlsx_row_end(w);
+    }
+    xlsx_col_width(w, 0, 20);
+    assert_int_equal(xlsx_close(&w), E_INTERNAL);
+    assert_int_equal(access(path_of("late.xlsx"), F_OK), -1);
+}
+
 static void to_temp_fd(void **state)
 {
     (void)state;
@@ -954,6 +1005,7 @@ int main(void)
         cmocka_unit_test(round_trip),
         cmocka_unit_test(round_trip_constant_memory),
         cmocka_unit_test(round_trip_fast_rows),
+        cmocka_unit_test(fast_rows_streamed),
         cmocka_unit_test(to_temp_fd),
         cmocka_unit_test(give_back),
         cmocka_unit_test(formula_guard),
