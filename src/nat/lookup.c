@@ -35,6 +35,7 @@
 #include "base/time.h"
 #include "base/validate.h"
 #include "base/xlsx.h"
+#include "job/worker.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -1121,92 +1122,48 @@ static void run_job(db *d, const struct batch_job *j)
     arena_free(&a);
 }
 
-#define QUEUE_MAX 16
+static struct job_worker *worker;
 
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running, stopping;
-    db *d;
-    struct batch_job *q[QUEUE_MAX];
-    size_t head, n;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void *worker_main(void *arg)
+static void task_run(db *d, void *arg)
 {
-    (void)arg;
-    pthread_mutex_lock(&w.mu);
-    for (;;) {
-        while (!w.n && !w.stopping)
-            pthread_cond_wait(&w.cv, &w.mu);
-        if (!w.n && w.stopping)
-            break;
-        struct batch_job *j = w.q[w.head];
-        w.head = (w.head + 1) % QUEUE_MAX;
-        w.n--;
-        pthread_mutex_unlock(&w.mu);
-        run_job(w.d, j);
-        free(j);
-        pthread_mutex_lock(&w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
-    return NULL;
+    run_job(d, arg);
+}
+
+/* The worker's connection: a batch reads millions of index and table pages
+ * at random: mapped, they are read without a system call each (measured:
+ * docs/benchmarks.md); runs a stopped server left behind can neither finish
+ * nor be re-run while they read queued or running: they failed, and say why. */
+static err worker_setup(db *d)
+{
+    err e;
+    if (db_kind(d) == DB_SQLITE && (e = db_exec(d, "PRAGMA mmap_size = 4294967296")))
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE nat_batches SET state = 'failed', error = ?, updated_at = ? "
+                        "WHERE state IN ('queued', 'running')",
+                        &s)))
+        return e;
+    db_bind_text(s, 1, "服务重启，查询中断，请重新查询");
+    db_bind_int64(s, 2, now_ms());
+    return db_run(s, NULL);
 }
 
 err nat_lookup_start(const char *db_url)
 {
     err e = dir_ready();
-    if (e || (e = db_open(db_url, &w.d)))
+    if (e)
         return e;
     snprintf(lookup_db_url, sizeof lookup_db_url, "%s", db_url);
-    /* a batch reads millions of index and table pages at random: mapped, they
-     * are read without a system call each (measured: docs/benchmarks.md) */
-    if (db_kind(w.d) == DB_SQLITE && (e = db_exec(w.d, "PRAGMA mmap_size = 4294967296"))) {
-        db_close(&w.d);
-        return e;
-    }
-    /* runs a stopped server left behind can neither finish nor be re-run
-     * while they read queued or running: they failed, and say why */
-    db_stmt *s;
-    if (!(e = db_prepare(w.d,
-                         "UPDATE nat_batches SET state = 'failed', error = ?, updated_at = ? "
-                         "WHERE state IN ('queued', 'running')",
-                         &s))) {
-        db_bind_text(s, 1, "服务重启，查询中断，请重新查询");
-        db_bind_int64(s, 2, now_ms());
-        e = db_run(s, NULL);
-    }
-    if (e) {
-        db_close(&w.d);
-        return e;
-    }
-    w.stopping = false;
-    if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
-        db_close(&w.d);
-        return err_set(E_INTERNAL, NULL, NULL, NULL);
-    }
-    pthread_setname_np(w.thread, "fk-natlookup");
-    w.running = true;
-    return E_OK;
+    /* a batch still queued at stop is dropped: the next start marks it failed */
+    static const struct job_worker_opts o = {
+        .name = "fk-natlookup", .queue_max = 16, .setup = worker_setup};
+    return job_worker_start(&o, db_url, &worker);
 }
 
 void nat_lookup_stop(void)
 {
-    if (!w.running)
-        return;
-    pthread_mutex_lock(&w.mu);
-    w.stopping = true;
-    pthread_cond_signal(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    while (w.n) {
-        free(w.q[w.head]);
-        w.head = (w.head + 1) % QUEUE_MAX;
-        w.n--;
-    }
-    db_close(&w.d);
-    w.running = false;
+    job_worker_stop(&worker);
 }
 
 err nat_batch_submit(db *d, int64_t id, const struct principal *who, const char *ip)
@@ -1217,17 +1174,8 @@ err nat_batch_submit(db *d, int64_t id, const struct principal *who, const char 
     j->id = id;
     j->who = *who;
     snprintf(j->ip, sizeof j->ip, "%s", ip ? ip : "");
-    pthread_mutex_lock(&w.mu);
-    bool queued = false;
-    if (w.running && w.n < QUEUE_MAX) {
-        w.q[(w.head + w.n) % QUEUE_MAX] = j;
-        w.n++;
-        queued = true;
-        pthread_cond_signal(&w.cv);
-    }
-    pthread_mutex_unlock(&w.mu);
-    if (!queued) { /* no worker (tools) or a full queue: run here */
-        run_job(d, j);
+    if (job_worker_submit(worker, d, task_run, free, j) == E_UNAVAILABLE) {
+        run_job(d, j); /* a full queue: here, as with no worker */
         free(j);
     }
     return E_OK;
