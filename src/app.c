@@ -111,5 +111,6 @@ err app_routes(void)
     HOOK(nat_task_kinds_register());
     HOOK(nat_stats_register());
     ADD(nat_lab);
+    ADD(nat_history);
     return E_OK;
 }

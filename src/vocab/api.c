@@ -39,6 +39,7 @@ static const struct vocab *const vocabs[] = {
     &nat_site_kind_vocab,     &nat_site_state_vocab,  &nat_tube_kind_vocab,
     &nat_tube_state_vocab,    &nat_box_state_vocab,   &nat_result_vocab,
     &nat_outcome_vocab,       &nat_retest_kind_vocab, &nat_retest_state_vocab,
+    &nat_round_kind_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
