@@ -112,5 +112,6 @@ err app_routes(void)
     HOOK(nat_stats_register());
     ADD(nat_lab);
     ADD(nat_history);
+    ADD(commission);
     return E_OK;
 }
