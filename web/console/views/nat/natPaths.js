@@ -15,4 +15,5 @@ export const natPaths = {
   batches: `${V1}/batches`,
   boxes: `${V1}/boxes`,
   retests: `${V1}/retests`,
+  rounds: `${V1}/rounds`,
 };
