@@ -401,6 +401,55 @@ err commission_relink(db *d, const struct scope *sc, int64_t *linked_r)
     return e;
 }
 
+err commission_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)
+{
+    (void)user_id;
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT 1 FROM commission_investigations WHERE person_id IS NULL LIMIT 1",
+                       &s);
+    if (e)
+        return e;
+    bool any;
+    e = db_row(s, &any);
+    db_done(s);
+    if (e || !any)
+        return e;
+    struct person p;
+    struct scope all = scope_all();
+    if ((e = person_find(d, a, &all, person_id, &p)))
+        return e == E_NOT_FOUND ? E_OK : e; /* deleted meanwhile: nothing to link */
+    uint8_t bid[BLIND_LEN];
+    blind_index(L_ID, p.id_number, bid);
+    if ((e = db_prepare(d,
+                        "SELECT id, region_code FROM commission_investigations WHERE "
+                        "id_number_bidx = ? AND id_type = ? AND person_id IS NULL ORDER BY id "
+                        "LIMIT 1000",
+                        &s)))
+        return e;
+    db_bind_blob(s, 1, bid, BLIND_LEN);
+    db_bind_int64(s, 2, p.id_type);
+    int64_t ids[1000];
+    size_t n = 0;
+    bool row;
+    while (n < 1000 && !(e = db_row(s, &row)) && row) {
+        struct scope within = scope_of(db_col_int64(s, 1));
+        if (scope_has(&within, p.region_code))
+            ids[n++] = db_col_int64(s, 0);
+    }
+    db_done(s);
+    for (size_t i = 0; i < n && !e; i++) {
+        if ((e = db_prepare(d,
+                            "UPDATE commission_investigations SET person_id = ? WHERE id = ? AND "
+                            "person_id IS NULL",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, person_id);
+        db_bind_int64(s, 2, ids[i]);
+        e = db_run(s, NULL);
+    }
+    return e;
+}
+
 /* ---- lists --------------------------------------------------------------------------------- */
 
 /* The scope and the filter's region (a subtree inside it). */

@@ -19,8 +19,9 @@
  * Linking: an investigation names its person by identity number; the
  * registry's person of that number (blind index, nothing decrypted) living
  * within the record's region is its person_id. None: kept with person_id
- * NULL, listed as unlinked, linked by commission_relink once the person
- * is registered (a repeated or updated record also tries again).
+ * NULL, listed as unlinked, linked when the person is registered (or
+ * moves into the record's region: commission_person_changed), by
+ * commission_relink, or when the record is sent again changed.
  *
  * Scope: a record is in a caller's scope by its region_code (where the
  * record says the person lives or the doctor works).
@@ -73,6 +74,15 @@ err commission_batch(db *d, arena *a, const struct principal *who, enum commissi
 /* Link every unlinked investigation in sc whose person is now registered;
  * *linked_r how many were. */
 err commission_relink(db *d, const struct scope *sc, int64_t *linked_r) MUST_USE;
+
+/*
+ * Link the unlinked investigations of person `person_id` (just registered,
+ * or moved) inside the caller's transaction: the records of the person's
+ * document whose region contains the person's residence. For the person
+ * capability's change hook (app.c chains it after the health code's); one
+ * indexed look-up when no investigation is unlinked, the common case.
+ */
+err commission_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id) MUST_USE;
 
 struct commission_doctor {
     int64_t id, region_code;

@@ -4,7 +4,7 @@
 // caller: a repeat changes nothing, a changed record updates; per-record
 // errors), investigations linked to the registry's person by identity
 // number within the record's region — an unknown person kept unlinked and
-// linked by the relink action once registered —, lists in scope, masked,
+// linked when they register (or by the relink action) —, lists in scope, masked,
 // reveal audited, and 403 without the permissions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,7 +96,7 @@ test('doctors: a batch with per-record errors; a repeat changes nothing; a chang
   assert.equal((await ctx.as.cc_xc.get('/api/v1/commission/doctors')).body.total, 0);
 });
 
-test('investigations: a registered person linked, an unknown one kept unlinked then linked by relink', async () => {
+test('investigations: a registered person linked, an unknown one kept unlinked, linked when registered, relink for the rest', async () => {
   let r = await hub.post('/api/v1/commission/investigations/batch', {
     records: [
       inv(),
@@ -123,15 +123,19 @@ test('investigations: a registered person linked, an unknown one kept unlinked t
   assert.deepEqual([r.body.items[0].name, r.body.items[0].exposure, r.body.items[0].notes], ['张伟明', '4月27日到访某超市', '发热38.5']);
   const reveals = await auditEntries(auditor, 'person.reveal', personA);
   assert.ok(reveals.some((e) => e.object_type === 'person' && /investigations=1/.test(e.detail)));
-  // the person registers; relink links them
+  // the person registers: the waiting record is linked in the same transaction
   r = await cc.post('/api/v1/persons', { name: '刘未登', id_number: idLater, region_code: '110101002001' });
   assert.equal(r.status, 201, r.text);
   const later = r.body.id;
+  r = await cc.get('/api/v1/commission/investigations?linked=0');
+  assert.deepEqual(r.body.items.map((i) => i.record_id), ['inv-5']);
+  r = await cc.get(`/api/v1/commission/investigations?person_id=${later}`);
+  assert.deepEqual(r.body.items.map((i) => i.record_id), ['inv-2']);
+  // a record left unlinked (data from before the link on registration): relink links it
+  sqlRun(ctx, "UPDATE commission_investigations SET person_id = NULL WHERE record_id = 'inv-2'");
   r = await hub.post('/api/v1/commission/investigations/relink', {});
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.linked, 1);
-  r = await cc.get('/api/v1/commission/investigations?linked=0');
-  assert.deepEqual(r.body.items.map((i) => i.record_id), ['inv-5']);
   r = await cc.get(`/api/v1/commission/investigations?person_id=${later}`);
   assert.deepEqual(r.body.items.map((i) => i.record_id), ['inv-2']);
   // relinking again links nothing more
