@@ -138,6 +138,9 @@ test('investigations: a registered person linked, an unknown one kept unlinked, 
   assert.equal(r.body.linked, 1);
   r = await cc.get(`/api/v1/commission/investigations?person_id=${later}`);
   assert.deepEqual(r.body.items.map((i) => i.record_id), ['inv-2']);
+  // the workbench counts the unlinked in scope as a to-do
+  const wb = (await cc.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'commission_unlinked');
+  assert.deepEqual([wb.count, wb.todo, wb.console], [1, true, '/commission?linked=0']);
   // relinking again links nothing more
   assert.equal((await hub.post('/api/v1/commission/investigations/relink', {})).body.linked, 0);
   // nothing sensitive in plain text
