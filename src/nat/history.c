@@ -295,7 +295,12 @@ err nat_round_figure_put(db *d, const struct principal *who, const struct nat_ro
         return e;
     if (created_r)
         *created_r = !id;
-    int64_t args[] = {now, r->id};
+    return E_OK;
+}
+
+err nat_round_touch(db *d, int64_t id)
+{
+    int64_t args[] = {now_ms(), id};
     return nat_run_ints(d, "UPDATE nat_rounds SET updated_at = ? WHERE id = ?", args, 2, NULL);
 }
 
@@ -473,7 +478,7 @@ static err apply_row(struct run *st, long row, const struct xlsx_cell *c)
     err e = nat_round_street(st->d, &st->who->scope, c[C_STREET].text, &f.street_code);
     bool created = false;
     if (!e) {
-        /* each row alone: a refused one leaves nothing, the others go on */
+        /* each row a savepoint: a refused one leaves nothing, the others go on */
         if (!(e = db_begin(st->d))) {
             e = nat_round_figure_put(st->d, st->who, st->round, &f, &created);
             if (e)
@@ -588,6 +593,9 @@ static void run_import(db *d, void *arg)
                      .errors = json_array()};
     err_ignore(job_update(d, j->job_id, "running", 0, st.total, NULL)); /* display only */
     err e = kept && per_row && st.errors ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+    /* one transaction (each row a savepoint in it): one commit however
+     * many rows, and a job that fails half-way leaves nothing */
+    bool began = !e && !(e = db_begin(d));
     if (!e) {
         e = read_all(j->data, j->n, j->csv, &st);
         if (e == E_INPUT && !j->csv && !strcmp(err_last()->slug, "xlsx_sheet_not_found")) {
@@ -609,12 +617,18 @@ static void run_import(db *d, void *arg)
                              .action = "nat.round.import",
                              .object_type = "nat_round",
                              .object_id = j->round.id,
-                             .result = e ? "error" : "ok",
+                             .result = "ok",
                              .detail = detail};
-    err ae_e = audit_log(d, &ae); /* the rows written are committed already */
-    if (!e)
-        e = ae_e;
+    if (!e && (st.created || st.replaced))
+        e = nat_round_touch(d, j->round.id);
+    if (!e && !(e = audit_log(d, &ae)))
+        e = db_commit(d);
     if (e) {
+        if (began)
+            db_rollback(d);
+        ae.result = "error"; /* nothing written: the attempt is still on record */
+        snprintf(detail, sizeof detail, "round=%lld slug=%s", (long long)j->round.id, err_slug(e));
+        err_ignore(audit_log(d, &ae));
         import_job_fail(d, j->job_id, "nat.round_import", e);
         json_decref(st.errors);
         goto out;

@@ -288,6 +288,8 @@ static err put_figures(struct req *r)
                         "第%zu项：%s", i + 1, x.message);
         }
     }
+    if (!e)
+        e = nat_round_touch(r->db, id);
     const char *detail = arena_printf(r->a, "units=%zu created=%lld replaced=%lld", n,
                                       (long long)created, (long long)replaced);
     if (e) {

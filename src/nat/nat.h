@@ -1328,6 +1328,10 @@ err nat_round_list(db *d, arena *a, const struct scope *sc, const struct nat_rou
 err nat_round_figure_put(db *d, const struct principal *who, const struct nat_round *r,
                          const struct nat_round_figure *f, bool *created_r) MUST_USE;
 
+/* Mark round `id` changed now (its updated_at): once per entry or import,
+ * after its figures, not once per unit. */
+err nat_round_touch(db *d, int64_t id) MUST_USE;
+
 /*
  * The street of `text` for an import row: a region code, or the name of a
  * street-level region in sc. E_INPUT "unknown_region", or "ambiguous_street"
