@@ -8,6 +8,9 @@
 // own street only; refusals (empty file, 403 without nat.plan).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startCityWith, CITY_STAFF, expectError, auditEntries } from './lib.mjs';
 
 const PW = 'Nat-history-2024!';
@@ -30,6 +33,21 @@ after(async () => {
 });
 
 const HEAD = '街道,学校,应检人数,已检人数,阳性人数,未检人数';
+const PY = process.env.FK_PYTHON || '/usr/bin/python3';
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+let fileSeq = 0;
+// a workbook of `rows` (numbers as numbers) on sheet `sheet`
+function xlsx(rows, sheet = '历史轮次') {
+  const py = path.join(ctx.dir, 'write.py');
+  fs.writeFileSync(
+    py,
+    `import json, sys, openpyxl\nspec = json.load(open(sys.argv[1], encoding='utf-8'))\nwb = openpyxl.Workbook()\nws = wb.active\nws.title = spec['sheet']\nfor row in spec['rows']:\n    ws.append(row)\nwb.save(spec['out'])\n`,
+  );
+  const out = path.join(ctx.dir, `round-${++fileSeq}.xlsx`);
+  fs.writeFileSync(`${out}.json`, JSON.stringify({ rows, sheet, out }));
+  execFileSync(PY, [py, `${out}.json`]);
+  return fs.readFileSync(out);
+}
 const importCsv = (client, id, text) =>
   client.post(`/api/v1/nat/rounds/${id}/import?format=csv`, Buffer.from(text), { 'content-type': 'text/csv' });
 async function jobDone(client, id) {
@@ -108,6 +126,26 @@ test('a CSV import: rows refused with their row numbers, the rest written; again
   assert.equal(r.body.units, 2);
   const entries = await auditEntries(auditor, 'nat.round.import', streetRound.id);
   assert.ok(entries.some((e) => /created=2 replaced=0 failed=4/.test(e.detail)), JSON.stringify(entries));
+});
+
+test('an xlsx import: numbers as number cells, a bad row reported with its row; the error report downloadable', async () => {
+  const r0 = await cc.post('/api/v1/nat/rounds', { name: '中小学核酸第二轮', kind: 'school', first_day: '2022-05-20' });
+  assert.equal(r0.status, 201, r0.text);
+  const buf = xlsx([
+    ['街道', '学校', '应检人数', '已检人数', '阳性人数', '未检人数'],
+    ['东华门街道', '东华门小学', 600, 598, 0, 2],
+    ['景山街道', '', 10, 10, 0, null],
+  ]);
+  const up = await cc.post(`/api/v1/nat/rounds/${r0.body.id}/import`, new Uint8Array(buf), { 'content-type': XLSX });
+  assert.equal(up.status, 202, up.text);
+  assert.equal(up.body.rows, 2);
+  const res = await jobDone(cc, up.body.job_id);
+  assert.deepEqual([res.created, res.failed], [1, 1]);
+  assert.deepEqual(res.errors.map((e) => [e.row, e.code, e.field]), [[3, 'required', 'school']]);
+  const rep = await fetch(`${ctx.url}/api/v1/jobs/${up.body.job_id}/errors.xlsx`, { headers: { cookie: cc.cookie } });
+  assert.equal(rep.status, 200);
+  const r = await cc.get(`/api/v1/nat/rounds/${r0.body.id}`);
+  assert.deepEqual(r.body.figures.map((f) => [f.school, f.planned, f.tested, f.untested]), [['东华门小学', 600, 598, 2]]);
 });
 
 test('whole-file refusals answer 400 and write nothing; importing needs nat.plan', async () => {
