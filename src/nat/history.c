@@ -407,6 +407,10 @@ err nat_round_compare(db *d, arena *a, const struct scope *sc, int64_t round_a, 
 enum { C_STREET, C_SCHOOL, C_PLANNED, C_TESTED, C_POSITIVE, C_UNTESTED, C__COUNT };
 static const char *const heads[C__COUNT] = {"街道",     "学校",     "应检人数",
                                             "已检人数", "阳性人数", "未检人数"};
+/* the template's grey second row; a file that keeps it is read without it */
+static const char *const hints[C__COUNT] = {
+    "必填：街道名称或12位区划代码", "中小学轮次必填，街道轮次留空", "必填，整数",
+    "必填，不多于应检人数",         "必填，不多于已检人数",         "选填"};
 static const char *const col_fields[C__COUNT] = {"region_code", "school",   "planned",
                                                  "tested",      "positive", "untested"};
 
@@ -521,7 +525,7 @@ static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
                                row);
         return E_OK;
     }
-    if (blank)
+    if (blank || !strcmp(c[C_STREET].text, hints[C_STREET]))
         return E_OK;
     if (st->data_rows++ == NAT_ROUND_ROWS_MAX)
         return err_set(E_INPUT, "too_many_rows", NULL, "一次最多导入%d行历史轮次数据",
@@ -652,6 +656,23 @@ out:
     import_failures_free(&st.fail);
     arena_free(&kept);
     arena_free(&per_row);
+}
+
+err nat_round_template(int *fd_r, int64_t *size_r)
+{
+    xlsx_writer *w;
+    err e = xlsx_writer_open_temp(NULL, &w);
+    if (e)
+        return e;
+    if ((e = xlsx_sheet_add(w, NAT_ROUND_SHEET))) {
+        err_ignore(xlsx_close(&w)); /* the first error is the one to report */
+        return e;
+    }
+    xlsx_row_header(w, heads, C__COUNT);
+    xlsx_row_hints(w, hints, C__COUNT);
+    for (int i = 0; i < C__COUNT; i++)
+        xlsx_col_width(w, i, 24);
+    return xlsx_close_fd(&w, fd_r, size_r);
 }
 
 err nat_round_import_submit(db *d, int64_t job_id, const struct principal *who,

@@ -4,6 +4,7 @@
  *
  *   GET  /api/v1/nat/rounds                    rounds (kind, from, to; paging)
  *   POST /api/v1/nat/rounds                    create a round
+ *   GET  /api/v1/nat/rounds/template.xlsx      the import template
  *   GET  /api/v1/nat/rounds/compare            two rounds per street (a, b; format=csv|xlsx)
  *   GET  /api/v1/nat/rounds/{id}               a round and its figures in scope, by=street|school,
  *                                              with their totals (format=csv|xlsx)
@@ -21,6 +22,7 @@
 #include "base/id.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "base/xlsx.h"
 #include "http/export.h"
 #include "http/write.h"
 #include "job/job.h"
@@ -342,6 +344,17 @@ static err post_import(struct req *r)
     return reply_json(r, 202, o);
 }
 
+static err get_template(struct req *r)
+{
+    int fd;
+    int64_t size;
+    err e = nat_round_template(&fd, &size);
+    if (e)
+        return e;
+    r->disposition = "attachment; filename=\"nat-rounds-template.xlsx\"";
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+}
+
 /* ---- comparison ---------------------------------------------------------------------------- */
 
 static const char *const compare_head[] = {"街道",     "甲轮应检", "甲轮已检", "甲轮阳性",
@@ -418,6 +431,8 @@ const struct route nat_history_routes[] = {
      "历史轮次列表（kind、from、to 筛选，分页）", "nat", 0},
     {M_POST, "/api/v1/nat/rounds", post_round, PERM_NAT_PLAN, 0, round_fields,
      "新建历史轮次（中小学或街道轮次）", "nat", 0},
+    {M_GET, "/api/v1/nat/rounds/template.xlsx", get_template, PERM_NAT_PLAN, 0, NULL,
+     "历史轮次导入模板（Excel）", "nat", 0},
     {M_GET, "/api/v1/nat/rounds/compare", get_compare, PERM_NAT_READ, 0, NULL,
      "两个历史轮次按街道对比（a、b，format=csv|xlsx 导出）", "nat", 0},
     {M_GET, "/api/v1/nat/rounds/{id}", get_round, PERM_NAT_READ, 0, NULL,

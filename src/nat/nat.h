@@ -1360,6 +1360,9 @@ err nat_round_compare(db *d, arena *a, const struct scope *sc, int64_t round_a, 
  * then applied on the import worker as job job_id (rows refused one by one
  * with their row numbers, the rest written). */
 err nat_round_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_USE;
+/* The import template (an xlsx: header, a hints row the import skips) as
+ * a temporary file: *fd_r (the caller's) and its size. E_IO, E_NOMEM. */
+err nat_round_template(int *fd_r, int64_t *size_r) MUST_USE;
 err nat_round_import_submit(db *d, int64_t job_id, const struct principal *who,
                             const struct nat_round *r, const void *data, size_t n, bool csv,
                             long rows) MUST_USE;

@@ -150,6 +150,11 @@ test('an xlsx import: numbers as number cells, a bad row reported with its row; 
 
 test('whole-file refusals answer 400 and write nothing; importing needs nat.plan', async () => {
   expectError(await importCsv(cc, streetRound.id, ''), 400, 'empty');
+  // the template as downloaded: its header and hints row, no data yet
+  const t = await fetch(`${ctx.url}/api/v1/nat/rounds/template.xlsx`, { headers: { cookie: cc.cookie } });
+  assert.equal(t.status, 200);
+  const tpl = new Uint8Array(await t.arrayBuffer());
+  expectError(await cc.post(`/api/v1/nat/rounds/${streetRound.id}/import`, tpl, { 'content-type': XLSX }), 400, 'empty');
   expectError(await importCsv(cc, streetRound.id, `${HEAD}\n`), 400, 'empty');
   expectError(await importCsv(cc, streetRound.id, '街区,人数\n东华门街道,1\n'), 400, 'invalid_xlsx');
   const many = [HEAD];
