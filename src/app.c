@@ -6,6 +6,7 @@
 #include "access/access.h"
 #include "case/case.h"
 #include "code/code.h"
+#include "commission/commission.h"
 #include "nat/nat.h"
 #include "http/export.h"
 #include "device/device.h"
@@ -14,6 +15,15 @@
 #include "person/person.h"
 #include "vehicle/vehicle.h"
 #include "visitor/visitor.h"
+
+/* A person created or changed: the health code first, then the health
+ * commission's investigations waiting for that person (person_on_change
+ * has one subscriber; this is it). */
+static err person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)
+{
+    err e = code_person_changed(d, a, person_id, user_id);
+    return e ? e : commission_person_changed(d, a, person_id, user_id);
+}
 
 /* each registration can fail (a table full, a hook taken): the first
  * failure ends app_routes, and the server refuses to start */
@@ -54,8 +64,9 @@ err app_routes(void)
     ADD(health);
     ADD(code);
     ADD(job);
-    /* a change of status or residence recomputes the person's code */
-    HOOK(person_on_change(code_person_changed));
+    /* a change of status or residence recomputes the person's code and
+     * links the commission's investigations waiting for the person */
+    HOOK(person_on_change(person_changed));
     /* a change of residence moves the open observation and tasks along */
     HOOK(person_on_move(case_person_moved));
     /* the people list filters and shows code colours by code's own table */
@@ -112,5 +123,7 @@ err app_routes(void)
     HOOK(nat_stats_register());
     ADD(nat_lab);
     ADD(nat_ingest);
+    ADD(nat_history);
+    ADD(commission);
     return E_OK;
 }

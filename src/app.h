@@ -58,6 +58,8 @@ ROUTES(nat_lookup);
 ROUTES(nat_transport);
 ROUTES(nat_lab);
 ROUTES(nat_ingest);
+ROUTES(nat_history);
+ROUTES(commission);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -46,6 +46,7 @@ static const struct {
     {"case.import", "observation.import_errors"},
     {"hotline.import", "hotline.import_errors"},
     {"nat.result_upload", "nat.result.upload_errors"},
+    {"nat.round_import", "nat.round.import_errors"},
 };
 
 static err get_errors(struct req *r)

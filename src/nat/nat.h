@@ -1519,5 +1519,125 @@ struct nat_bureau_plan {
  * NAT_BUREAU_PLANS_MAX). */
 err nat_bureau_plans(db *d, arena *a, const struct scope *scope, int64_t plan_id, int64_t now,
                      struct nat_bureau_plan **items_r, size_t *n_r) MUST_USE;
+/* ---- historical rounds (历史轮次; docs/nat.md "Historical rounds") ---------------------------
+ *
+ * Rounds held before the system or outside it (seed 004 二2(2): 中小学核酸检测,
+ * 街道轮次), with their figures per unit: a street (a street round) or a
+ * school of a street (a school round). A round is city-wide; its figures
+ * are scoped by their street, so a street's staff see their own rows and
+ * the totals of those rows. Figures are aggregates, not personal data:
+ * writes are audited, reads are not.
+ *
+ * A unit's figures are refused (never written) when a count is negative,
+ * tested > planned, positive > tested or untested > planned: historical
+ * figures that contradict themselves are corrected at the source rather
+ * than kept with a warning nobody reads. A unit is written once per round
+ * (street, school): importing or entering it again replaces its figures.
+ */
+enum nat_round_kind { NAT_ROUND_SCHOOL = 1, NAT_ROUND_STREET, NAT_ROUND_KIND__COUNT };
+extern const struct vocab nat_round_kind_vocab;
+
+#define NAT_ROUND_ROWS_MAX 10000 /* figures in one import */
+#define NAT_ROUND_SHEET    "历史轮次"
+
+struct nat_round_input {
+    const char *name;
+    enum nat_round_kind kind;
+    int64_t first_day, last_day; /* China day numbers, first <= last */
+    const char *source;          /* "" none */
+};
+
+struct nat_round {
+    int64_t id;
+    const char *name;
+    enum nat_round_kind kind;
+    int64_t first_day, last_day;
+    const char *source;
+    int64_t units; /* figures rows in the caller's scope */
+    int64_t created_at, updated_at;
+};
+
+/* One unit's figures. street_name is filled by reads only. */
+struct nat_round_figure {
+    int64_t street_code;
+    const char *street_name;
+    const char *school; /* "" for a street round */
+    int64_t planned, tested, positive;
+    int64_t untested; /* -1: not given */
+};
+
+/*
+ * The counts of f alone, the pure rules above: E_OK, or E_INPUT naming
+ * the field ("out_of_range" for a negative count, "tested_over_planned",
+ * "positive_over_tested", "untested_over_planned").
+ */
+err nat_round_figure_check(const struct nat_round_figure *f) MUST_USE;
+
+/* Create a round (validated by the caller: name, kind, days); *id_r. */
+err nat_round_create(db *d, const struct principal *who, const struct nat_round_input *in,
+                     int64_t *id_r) MUST_USE;
+
+/* Round `id` (E_NOT_FOUND "unknown_round"), its units counted in sc. */
+err nat_round_find(db *d, arena *a, const struct scope *sc, int64_t id,
+                   struct nat_round *r) MUST_USE;
+
+struct nat_round_filter {
+    enum nat_round_kind kind; /* 0 any */
+    int64_t from, to;         /* China days the round touches; 0 open */
+    int64_t page, page_size;
+};
+/* Rounds, newest first (by first day). */
+err nat_round_list(db *d, arena *a, const struct scope *sc, const struct nat_round_filter *f,
+                   struct nat_round **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/*
+ * Write f into round r (replacing the unit's figures): the street must be
+ * a street-level region in sc (E_INPUT "unknown_region" on field
+ * "region_code" otherwise), the school given for a school round and absent
+ * for a street round (E_INPUT "required" / "invalid_value" on "school"),
+ * the counts pass nat_round_figure_check. *created_r (may be NULL): a new
+ * unit rather than a replaced one.
+ */
+err nat_round_figure_put(db *d, const struct principal *who, const struct nat_round *r,
+                         const struct nat_round_figure *f, bool *created_r) MUST_USE;
+
+/* Mark round `id` changed now (its updated_at): once per entry or import,
+ * after its figures, not once per unit. */
+err nat_round_touch(db *d, int64_t id) MUST_USE;
+
+/*
+ * The street of `text` for an import row: a region code, or the name of a
+ * street-level region in sc. E_INPUT "unknown_region", or "ambiguous_street"
+ * when two streets of the scope have that name.
+ */
+err nat_round_street(db *d, const struct scope *sc, const char *text, int64_t *code_r) MUST_USE;
+
+/* Round r's figures in sc, by street then school; by_street sums a school
+ * round's schools per street (school ""). *total_r the sum of every row. */
+err nat_round_figures(db *d, arena *a, const struct scope *sc, int64_t round_id, bool by_street,
+                      struct nat_round_figure **items_r, size_t *n_r,
+                      struct nat_round_figure *total_r) MUST_USE;
+
+/* One street in two rounds (a and b summed per street; a street absent
+ * from one round has planned -1 there). */
+struct nat_round_pair {
+    int64_t street_code;
+    const char *street_name;
+    struct nat_round_figure a, b;
+};
+err nat_round_compare(db *d, arena *a, const struct scope *sc, int64_t round_a, int64_t round_b,
+                      struct nat_round_pair **items_r, size_t *n_r) MUST_USE;
+
+/* An upload of figures for round r: checked in the request (whole-file
+ * faults: E_INPUT "empty", "invalid_xlsx", "invalid_csv", "too_many_rows"),
+ * then applied on the import worker as job job_id (rows refused one by one
+ * with their row numbers, the rest written). */
+err nat_round_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_USE;
+/* The import template (an xlsx: header, a hints row the import skips) as
+ * a temporary file: *fd_r (the caller's) and its size. E_IO, E_NOMEM. */
+err nat_round_template(int *fd_r, int64_t *size_r) MUST_USE;
+err nat_round_import_submit(db *d, int64_t job_id, const struct principal *who,
+                            const struct nat_round *r, const void *data, size_t n, bool csv,
+                            long rows) MUST_USE;
 
 #endif

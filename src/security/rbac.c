@@ -73,6 +73,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_NAT_RECEIVE] = {"nat.receive", "核酸样本签收"},
     [PERM_NAT_INGEST] = {"nat.ingest", "转运数据接入"},
     [PERM_NAT_RESULT] = {"nat.result", "录入核酸检测结果"},
+    [PERM_COMMISSION_INGEST] = {"commission.ingest", "卫健数据接入（医生、流调）"},
+    [PERM_COMMISSION_READ] = {"commission.read", "查看卫健医生和流调信息"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -94,16 +96,21 @@ const char *perm_label(enum perm p)
 }
 
 static const struct vocab_word areas[] = {
-    {"region", "区划"},        {"person", "人员"},     {"place", "场所"},
-    {"enterprise", "企业"},    {"user", "用户和部门"}, {"role", "角色"},
-    {"audit", "审计"},         {"key", "密钥"},        {"config", "系统"},
-    {"health", "健康申报"},    {"code", "健康码"},     {"isolation", "隔离"},
-    {"trace", "密接和旅居"},   {"nat", "核酸检测"},    {"zone", "风险区域"},
-    {"venue", "场所码和卡口"}, {"access", "通行"},     {"visitor", "访客"},
-    {"vehicle", "车辆"},       {"device", "设备"},     {"alert", "预警"},
-    {"self", "本人"},          {"case", "疫情事件"},   {"check", "体征核查"},
-    {"cert", "解除隔离证明"},  {"task", "任务"},       {"stats", "统计"},
-    {"hotline", "接诉即办"},
+    {"region", "区划"},         {"person", "人员"},
+    {"place", "场所"},          {"enterprise", "企业"},
+    {"user", "用户和部门"},     {"role", "角色"},
+    {"audit", "审计"},          {"key", "密钥"},
+    {"config", "系统"},         {"health", "健康申报"},
+    {"code", "健康码"},         {"isolation", "隔离"},
+    {"trace", "密接和旅居"},    {"nat", "核酸检测"},
+    {"zone", "风险区域"},       {"venue", "场所码和卡口"},
+    {"access", "通行"},         {"visitor", "访客"},
+    {"vehicle", "车辆"},        {"device", "设备"},
+    {"alert", "预警"},          {"self", "本人"},
+    {"case", "疫情事件"},       {"check", "体征核查"},
+    {"cert", "解除隔离证明"},   {"task", "任务"},
+    {"stats", "统计"},          {"hotline", "接诉即办"},
+    {"commission", "卫健数据"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -136,7 +143,7 @@ const struct builtin_role builtin_roles[] = {
     {"doctor", "社区医生",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
             PERM_ISOLATION_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_CHECK_WRITE,
-            PERM_CERT_VERIFY, PERM_TASK_WORK),
+            PERM_CERT_VERIFY, PERM_TASK_WORK, PERM_COMMISSION_READ),
      false},
     /* checkpoints measure temperatures and see codes at the gate */
     {"checkpoint_staff", "卡口人员",
@@ -165,7 +172,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_DEVICE_READ,
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_CERT_VERIFY, PERM_TASK_READ, PERM_STATS_READ,
             PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT,
-            PERM_NAT_LOOKUP),
+            PERM_NAT_LOOKUP, PERM_COMMISSION_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -190,7 +197,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
             PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT, PERM_HOTLINE_READ,
             PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP, PERM_NAT_TRANSPORT,
-            PERM_NAT_RECEIVE, PERM_NAT_INGEST, PERM_NAT_RESULT),
+            PERM_NAT_RECEIVE, PERM_NAT_INGEST, PERM_NAT_RESULT, PERM_COMMISSION_INGEST,
+            PERM_COMMISSION_READ),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
@@ -209,7 +217,7 @@ const struct builtin_role builtin_roles[] = {
      true},
     {"audit_admin", "审计管理员", GRANTS(PERM_AUDIT_READ), true},
     {"exchange_client", "数据交换调用方",
-     GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE, PERM_NAT_INGEST), false},
+     GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE, PERM_NAT_INGEST, PERM_COMMISSION_INGEST), false},
     {NULL, NULL, NULL, false},
 };
 

@@ -91,6 +91,8 @@ enum perm {
     PERM_NAT_RECEIVE,    /* sign for boxes of tubes at the laboratory (签收) */
     PERM_NAT_INGEST,     /* post hand-over records of an outside system (转运数据接入) */
     PERM_NAT_RESULT,     /* a laboratory's results of tubes (single, batch, upload) */
+    PERM_COMMISSION_INGEST, /* post the health commission's doctors and investigations */
+    PERM_COMMISSION_READ,   /* the health commission's doctors and investigations in scope */
     PERM__COUNT
 };
 

@@ -244,6 +244,18 @@ static const struct wb_def defs[WB__COUNT] = {
                                 {SCOPED},
                                 "SELECT COUNT(*) FROM nat_boxes WHERE region_code >= ? AND "
                                 "region_code < ? AND state = 'in_transit' AND overdue_at > 0"},
+    /* the health commission's investigations waiting for their person
+     * (docs/commission.md): someone to register, or a record to correct */
+    [WB_COMMISSION_UNLINKED] = {"commission_unlinked",
+                                "未关联人员的流调记录",
+                                "条",
+                                true,
+                                {PERM_COMMISSION_READ},
+                                "/commission?linked=0",
+                                NULL,
+                                {SCOPED},
+                                "SELECT COUNT(*) FROM commission_investigations WHERE region_code "
+                                ">= ? AND region_code < ? AND person_id IS NULL"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

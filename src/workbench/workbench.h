@@ -46,6 +46,8 @@ enum workbench_item {
     WB_NAT_SAMPLES_TODAY,   /* samples taken today at sites in scope (nat.read) */
     WB_NAT_IN_TRANSIT,      /* boxes of tubes in transit in scope (nat.transport, nat.receive) */
     WB_NAT_TRANSIT_OVERDUE, /* boxes in transit past the limit, alerted (nat.read) */
+    WB_COMMISSION_UNLINKED, /* investigations in scope with no registered person (commission.read)
+                             */
     WB__COUNT
 };
 

@@ -328,6 +328,44 @@ static void box_admission(void **state)
     assert_string_equal(err_last()->slug, "box_received");
 }
 
+/* A historical round's unit: each rule at its exact edge, the field named. */
+static void round_figures(void **state)
+{
+    (void)state;
+    struct nat_round_figure f = {.planned = 10, .tested = 10, .positive = 10, .untested = -1};
+    assert_int_equal(nat_round_figure_check(&f), E_OK); /* every bound reached, none passed */
+    f.untested = 10;
+    assert_int_equal(nat_round_figure_check(&f), E_OK);
+    f.untested = 11;
+    assert_int_equal(nat_round_figure_check(&f), E_INPUT);
+    assert_string_equal(err_last()->slug, "untested_over_planned");
+    assert_string_equal(err_last()->field, "untested");
+    f.untested = -2;
+    assert_int_equal(nat_round_figure_check(&f), E_INPUT);
+    assert_string_equal(err_last()->slug, "out_of_range");
+    f.untested = -1;
+    f.tested = 11;
+    f.positive = 0;
+    assert_int_equal(nat_round_figure_check(&f), E_INPUT);
+    assert_string_equal(err_last()->slug, "tested_over_planned");
+    assert_string_equal(err_last()->field, "tested");
+    f.tested = 5;
+    f.positive = 6;
+    assert_int_equal(nat_round_figure_check(&f), E_INPUT);
+    assert_string_equal(err_last()->slug, "positive_over_tested");
+    assert_string_equal(err_last()->field, "positive");
+    f.positive = -1;
+    assert_int_equal(nat_round_figure_check(&f), E_INPUT);
+    assert_string_equal(err_last()->field, "positive");
+    f.positive = 0;
+    f.planned = -1;
+    assert_int_equal(nat_round_figure_check(&f), E_INPUT);
+    assert_string_equal(err_last()->slug, "out_of_range");
+    assert_string_equal(err_last()->field, "planned");
+    f = (struct nat_round_figure){.untested = -1};
+    assert_int_equal(nat_round_figure_check(&f), E_OK); /* an empty unit */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,7 +375,7 @@ int main(void)
         cmocka_unit_test(tube_admission),    cmocka_unit_test(duplicate_round),
         cmocka_unit_test(transit_overdue),   cmocka_unit_test(box_states),
         cmocka_unit_test(box_admission),     cmocka_unit_test(result_admission),
-        cmocka_unit_test(outcomes),
+        cmocka_unit_test(outcomes),          cmocka_unit_test(round_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

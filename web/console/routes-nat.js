@@ -4,7 +4,7 @@
 // matched to the district's, sampling (the samples, the tubes and the scans
 // per site and hour), transport (the boxes with their tubes and chain of
 // hand-overs), the laboratory's result entry and the retest list, the
-// result look-ups, and the hotline's work orders (接诉即办,
+// result look-ups, the historical rounds (schools, streets), and the hotline's work orders (接诉即办,
 // docs/hotline.md) with their rules and counts.
 const nat = { group: '核酸检测', groupIcon: 'Aim' };
 
@@ -19,6 +19,7 @@ export default [
   { path: 'nat/lab', component: () => import('./views/nat/Lab.vue'), meta: { menu: '检测结果录入', perm: 'nat.result', icon: 'EditPen', title: '检测结果录入（实验室）', ...nat } },
   { path: 'nat/retests', component: () => import('./views/nat/Retests.vue'), meta: { menu: '复核名单', perm: 'nat.read', icon: 'Warning', title: '单管复核与重新采样名单', ...nat } },
   { path: 'nat/stats', component: () => import('./views/nat/Stats.vue'), meta: { menu: '核酸统计', perm: 'nat.read', icon: 'PieChart', title: '核酸统计（街道、区级、行业）', ...nat } },
+  { path: 'nat/rounds', component: () => import('./views/nat/Rounds.vue'), meta: { menu: '历史轮次', perm: 'nat.read', icon: 'Calendar', title: '历史轮次（中小学及街道轮次核酸）', ...nat } },
   { path: 'nat/scans', component: () => import('./views/nat/Scans.vue'), meta: { menu: '点位扫码人数', perm: 'nat.read', icon: 'DataLine', title: '点位扫码人数（按小时）', ...nat } },
   { path: 'nat/hotline', component: () => import('./views/nat/hotline/Tickets.vue'), meta: { menu: '接诉即办', perm: 'hotline.read', icon: 'Phone', title: '接诉即办工单', ...nat } },
   { path: 'nat/hotline-counts', component: () => import('./views/nat/hotline/Counts.vue'), meta: { menu: '接诉即办统计', perm: 'hotline.read', icon: 'DataAnalysis', title: '接诉即办统计', ...nat } },

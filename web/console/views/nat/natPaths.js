@@ -16,4 +16,5 @@ export const natPaths = {
   boxes: `${V1}/boxes`,
   retests: `${V1}/retests`,
   stats: `${V1}/stats`,
+  rounds: `${V1}/rounds`,
 };
