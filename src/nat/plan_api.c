@@ -374,8 +374,9 @@ json_t *nat_figure_json(const struct nat_figure *f)
 }
 
 static const char *const figure_head[] = {
-    "计划编号",     "计划名称",       "开始时间", "街道",     "行业",   "应检",
-    "实检（统计）", "街道修改后实检", "差值",     "修改原因", "修改人", "修改时间",
+    "计划编号", "计划名称",     "开始时间",         "街道", "行业",
+    "应检",     "实检（统计）", "街道修改后实检",   "差值", "修改原因",
+    "修改人",   "修改时间",     "实检（接口报送）",
 };
 
 static err get_figures(struct req *r)
@@ -427,6 +428,10 @@ static err get_figures(struct req *r)
             export_text(&x, f->corrected_set ? f->reason : "");
             export_text(&x, f->corrected_set ? f->corrected_by_name : "");
             export_time(&x, f->corrected_set ? f->corrected_at : 0);
+            if (f->reported_set) /* an outside system's own figure (ingest) */
+                export_int(&x, f->reported);
+            else
+                export_empty(&x);
             export_row_end(&x);
         }
         return export_send(&x, E_OK, "nat-plan-figures");

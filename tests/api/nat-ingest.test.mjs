@@ -357,6 +357,12 @@ test('plans: planned and reported figures by plan number; the reported kept besi
   const g = await cc.get(`/api/v1/nat/plans/${plan.id}/figures?by=street`);
   const s1 = g.body.items.find((x) => x.region_code === S1);
   assert.deepEqual([s1.planned, s1.reported, s1.actual], [500, 3, 1]);
+  // the export carries the reported figure in its own last column
+  const csv = await cc.get(`/api/v1/nat/plans/${id}/figures?by=street&format=csv`);
+  assert.equal(csv.status, 200);
+  const lines = csv.text.replace(/^\ufeff/, '').trim().split(/\r?\n/);
+  assert.match(lines[0], /实检（接口报送）$/);
+  assert.ok(lines.slice(1).some((l) => l.endsWith(',40')), csv.text);
 
   const before = one("SELECT COUNT(*), SUM(planned), SUM(reported) FROM nat_plan_figures");
   r = await exch.post('/api/v1/nat/plans/batch', { records });
