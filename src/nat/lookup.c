@@ -418,36 +418,97 @@ struct range {
     err e;
 };
 
+/* A person found, for the results' pass: in person-id order, the index of
+ * test_results is walked forward instead of probed at random. */
+struct hit {
+    int64_t pid;
+    struct ent *x;
+};
+
+static int by_pid(const void *x, const void *y)
+{
+    int64_t a = ((const struct hit *)x)->pid, b = ((const struct hit *)y)->pid;
+    return (a > b) - (a < b);
+}
+
+/* The latest result and the recent count of h's person into h->x. */
+static err latest_of(db *d, struct pool *pool, const struct hit *h, int64_t since,
+                     uint32_t *last_inst)
+{
+    struct ent *x = h->x;
+    db_stmt *s;
+    /* the latest: one step back from the end of the person's range of
+     * test_results_person, one table row read */
+    err e = db_prepare(d,
+                       "SELECT result, sampled_at, reported_at, institution FROM "
+                       "test_results WHERE person_id = ? ORDER BY sampled_at DESC LIMIT 1",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, h->pid);
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
+        const char *res = db_col_text(s, 0);
+        x->result = !strcmp(res, "negative")   ? RES_NEGATIVE
+                    : !strcmp(res, "positive") ? RES_POSITIVE
+                                               : RES_OTHER;
+        x->sampled_at = db_col_int64(s, 1);
+        x->reported_at = db_col_int64(s, 2);
+        const char *in = db_col_text(s, 3);
+        size_t len = strlen(in);
+        /* most results name one of a few laboratories: the last one kept is reused */
+        if (*last_inst && !strcmp(pool->p + *last_inst, in))
+            x->inst = *last_inst;
+        else if ((x->inst = *last_inst = pool_add(pool, in, len)) == UINT32_MAX)
+            e = E_NOMEM;
+    }
+    db_done(s);
+    if (e || !row || x->sampled_at < since)
+        return e;
+    /* the 3-day count from the index alone (no table rows read) */
+    if ((e = db_prepare(d,
+                        "SELECT COUNT(*) FROM test_results WHERE person_id = ? AND "
+                        "sampled_at >= ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, h->pid);
+    db_bind_int64(s, 2, since);
+    if (!(e = db_row(s, &row)) && row) {
+        int64_t n = db_col_int64(s, 0);
+        x->recent = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+    }
+    db_done(s);
+    return e;
+}
+
+/*
+ * Two passes over ord[0..m): the people by blind index (ord's order, the
+ * identity index walked forward), then their results by person id (the
+ * results' index walked forward): probing the results in blind-index order
+ * read their pages at random.
+ */
 static err look_up_range(struct range *r)
 {
     db *d = r->d;
     struct pool *pool = r->pool;
     struct ent **ord = r->ord;
-    size_t m = r->m, parts = r->parts;
+    size_t m = r->m, parts = r->parts, nh = 0;
     const struct scope *sc = r->sc;
     bool reveal = r->reveal;
-    int64_t since = r->since;
     progress_fn progress = r->progress;
     void *pctx = r->pctx;
     uint32_t last_inst = 0;
     /* the worker's job: masked names, reset every 1,024 people */
     arena *a = arena_new(0);
-    err e = a ? db_begin(d) : E_NOMEM; /* one read snapshot; SQLite: no lock per statement */
+    struct hit *hits = malloc((m ? m : 1) * sizeof *hits);
+    err e =
+        a && hits ? db_begin(d) : E_NOMEM; /* one read snapshot; SQLite: no lock per statement */
     for (size_t k = 0; !e && k < m; k++) {
         struct ent *x = ord[k];
-        if (k && !memcmp(x->bidx, ord[k - 1]->bidx, BLIND_LEN)) { /* the same id twice */
-            struct ent *p = ord[k - 1];
-            x->state = p->state;
-            x->name = p->name;
-            x->result = p->result;
-            x->sampled_at = p->sampled_at;
-            x->reported_at = p->reported_at;
-            x->inst = p->inst;
-            x->recent = p->recent;
-            continue;
-        }
+        if (k && !memcmp(x->bidx, ord[k - 1]->bidx, BLIND_LEN))
+            continue; /* the same id twice: copied from the first after the results */
         if (progress && k && !(k % PROGRESS_EVERY))
-            progress(pctx, k * parts, r->total);
+            progress(pctx, k * parts / 2, r->total);
         db_stmt *s;
         if ((e = db_prepare(d,
                             "SELECT id, name_enc FROM persons WHERE id_number_bidx = ? AND "
@@ -460,9 +521,8 @@ static err look_up_range(struct range *r)
         db_bind_int64(s, 3, sc->lo);
         db_bind_int64(s, 4, sc->hi);
         bool row;
-        int64_t pid = 0;
         if (!(e = db_row(s, &row)) && row) {
-            pid = db_col_int64(s, 0);
+            int64_t pid = db_col_int64(s, 0);
             size_t cn;
             const void *ct = db_col_blob(s, 1, &cn);
             char name[256];
@@ -477,54 +537,32 @@ static err look_up_range(struct range *r)
                     e = E_NOMEM;
             }
             x->state = ENT_FOUND;
+            hits[nh++] = (struct hit){pid, x};
         }
         db_done(s);
-        if (e || !row)
-            continue;
         if ((k & 1023) == 0)
             arena_reset(a);
-        /* the latest: one step back from the end of the person's range of
-         * test_results_person, one table row read */
-        if ((e = db_prepare(d,
-                            "SELECT result, sampled_at, reported_at, institution FROM "
-                            "test_results WHERE person_id = ? ORDER BY sampled_at DESC LIMIT 1",
-                            &s)))
-            break;
-        db_bind_int64(s, 1, pid);
-        if (!(e = db_row(s, &row)) && row) {
-            const char *res = db_col_text(s, 0);
-            x->result = !strcmp(res, "negative")   ? RES_NEGATIVE
-                        : !strcmp(res, "positive") ? RES_POSITIVE
-                                                   : RES_OTHER;
-            x->sampled_at = db_col_int64(s, 1);
-            x->reported_at = db_col_int64(s, 2);
-            const char *in = db_col_text(s, 3);
-            size_t len = strlen(in);
-            /* most results name one of a few laboratories: the last one kept is reused */
-            if (last_inst && !strcmp(pool->p + last_inst, in))
-                x->inst = last_inst;
-            else if ((x->inst = last_inst = pool_add(pool, in, len)) == UINT32_MAX)
-                e = E_NOMEM;
-        }
-        db_done(s);
-        if (e || !row || x->sampled_at < since)
-            continue;
-        /* the 3-day count from the index alone (no table rows read) */
-        if ((e = db_prepare(d,
-                            "SELECT COUNT(*) FROM test_results WHERE person_id = ? AND "
-                            "sampled_at >= ?",
-                            &s)))
-            break;
-        db_bind_int64(s, 1, pid);
-        db_bind_int64(s, 2, since);
-        if (!(e = db_row(s, &row)) && row) {
-            int64_t n = db_col_int64(s, 0);
-            x->recent = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
-        }
-        db_done(s);
     }
+    qsort(hits, nh, sizeof *hits, by_pid);
+    for (size_t i = 0; !e && i < nh; i++) {
+        if (progress && i && !(i % PROGRESS_EVERY))
+            progress(pctx, (m + i * m / nh) * parts / 2, r->total);
+        e = latest_of(d, pool, &hits[i], r->since, &last_inst);
+    }
+    for (size_t k = 1; !e && k < m; k++) /* the repeated ids */
+        if (!memcmp(ord[k]->bidx, ord[k - 1]->bidx, BLIND_LEN)) {
+            struct ent *x = ord[k], *p = ord[k - 1];
+            x->state = p->state;
+            x->name = p->name;
+            x->result = p->result;
+            x->sampled_at = p->sampled_at;
+            x->reported_at = p->reported_at;
+            x->inst = p->inst;
+            x->recent = p->recent;
+        }
     if (db_in_tx(d))
         db_rollback(d); /* read only */
+    free(hits);
     arena_free(&a);
     return e;
 }
