@@ -481,11 +481,46 @@ static err latest_of(db *d, struct pool *pool, const struct hit *h, int64_t sinc
     return e;
 }
 
+/* The person of h in scope: its name (masked unless reveal) into h->x,
+ * found; outside sc it stays not found (as the first pass could not tell:
+ * the identity index holds no region). */
+static err person_of(db *d, arena *a, struct pool *pool, const struct hit *h,
+                     const struct scope *sc, bool reveal, bool *found_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT name_enc, region_code FROM persons WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, h->pid);
+    bool row;
+    *found_r = false;
+    if (!(e = db_row(s, &row)) && row && scope_has(sc, db_col_int64(s, 1))) {
+        size_t cn;
+        const void *ct = db_col_blob(s, 0, &cn);
+        char name[256];
+        size_t len = 0;
+        if (cn >= SEAL_OVERHEAD && cn - SEAL_OVERHEAD < sizeof name)
+            e = unseal_buf(L_NAME, ct, cn, name, &len);
+        else
+            e = err_set(E_CRYPTO, NULL, NULL, "name of person %lld", (long long)h->pid);
+        if (!e) {
+            const char *shown = reveal ? name : mask_name(a, name);
+            if ((h->x->name = pool_add(pool, shown, strlen(shown))) == UINT32_MAX)
+                e = E_NOMEM;
+        }
+        h->x->state = ENT_FOUND;
+        *found_r = true;
+    }
+    db_done(s);
+    return e;
+}
+
 /*
- * Two passes over ord[0..m): the people by blind index (ord's order, the
- * identity index walked forward), then their results by person id (the
- * results' index walked forward): probing the results in blind-index order
- * read their pages at random.
+ * Two passes over ord[0..m): the people's ids by blind index (ord's order,
+ * the identity index alone, walked forward), then in person-id order their
+ * rows and their results (the table and the results' index walked forward):
+ * the same reads in blind-index order fell on their pages at random (the
+ * look-up phase took 1.7 times as long).
  */
 static err look_up_range(struct range *r)
 {
@@ -493,8 +528,6 @@ static err look_up_range(struct range *r)
     struct pool *pool = r->pool;
     struct ent **ord = r->ord;
     size_t m = r->m, parts = r->parts, nh = 0;
-    const struct scope *sc = r->sc;
-    bool reveal = r->reveal;
     progress_fn progress = r->progress;
     void *pctx = r->pctx;
     uint32_t last_inst = 0;
@@ -506,48 +539,31 @@ static err look_up_range(struct range *r)
     for (size_t k = 0; !e && k < m; k++) {
         struct ent *x = ord[k];
         if (k && !memcmp(x->bidx, ord[k - 1]->bidx, BLIND_LEN))
-            continue; /* the same id twice: copied from the first after the results */
+            continue; /* the same id twice: copied from the first at the end */
         if (progress && k && !(k % PROGRESS_EVERY))
             progress(pctx, k * parts / 2, r->total);
         db_stmt *s;
         if ((e = db_prepare(d,
-                            "SELECT id, name_enc FROM persons WHERE id_number_bidx = ? AND "
-                            "id_type = ? AND deleted_at = 0 AND region_code >= ? AND "
-                            "region_code < ?",
+                            "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? AND "
+                            "deleted_at = 0",
                             &s)))
             break;
         db_bind_blob(s, 1, x->bidx, BLIND_LEN);
         db_bind_int64(s, 2, ID_RESIDENT);
-        db_bind_int64(s, 3, sc->lo);
-        db_bind_int64(s, 4, sc->hi);
         bool row;
-        if (!(e = db_row(s, &row)) && row) {
-            int64_t pid = db_col_int64(s, 0);
-            size_t cn;
-            const void *ct = db_col_blob(s, 1, &cn);
-            char name[256];
-            size_t len = 0;
-            if (cn >= SEAL_OVERHEAD && cn - SEAL_OVERHEAD < sizeof name)
-                e = unseal_buf(L_NAME, ct, cn, name, &len);
-            else
-                e = err_set(E_CRYPTO, NULL, NULL, "name of person %lld", (long long)pid);
-            if (!e) {
-                const char *shown = reveal ? name : mask_name(a, name);
-                if ((x->name = pool_add(pool, shown, strlen(shown))) == UINT32_MAX)
-                    e = E_NOMEM;
-            }
-            x->state = ENT_FOUND;
-            hits[nh++] = (struct hit){pid, x};
-        }
+        if (!(e = db_row(s, &row)) && row)
+            hits[nh++] = (struct hit){db_col_int64(s, 0), x};
         db_done(s);
-        if ((k & 1023) == 0)
-            arena_reset(a);
     }
     qsort(hits, nh, sizeof *hits, by_pid);
     for (size_t i = 0; !e && i < nh; i++) {
         if (progress && i && !(i % PROGRESS_EVERY))
             progress(pctx, (m + i * m / nh) * parts / 2, r->total);
-        e = latest_of(d, pool, &hits[i], r->since, &last_inst);
+        if ((i & 1023) == 0)
+            arena_reset(a);
+        bool found;
+        if (!(e = person_of(d, a, pool, &hits[i], r->sc, r->reveal, &found)) && found)
+            e = latest_of(d, pool, &hits[i], r->since, &last_inst);
     }
     for (size_t k = 1; !e && k < m; k++) /* the repeated ids */
         if (!memcmp(ord[k]->bidx, ord[k - 1]->bidx, BLIND_LEN)) {
