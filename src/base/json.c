@@ -236,3 +236,42 @@ int64_t id_parse(const char *s)
     }
     return v;
 }
+
+void json_batch_error(json_t *errors, err e, size_t index, const char *record_id, const char *field)
+{
+    const struct err_detail *ed = err_last();
+    bool own = ed->code == e;
+    json_array_append_new(errors,
+                          json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)index,
+                                    "record_id", record_id ? record_id : "", "code",
+                                    own && *ed->slug ? ed->slug : err_slug(e), "field",
+                                    field ? field
+                                    : own ? ed->field
+                                          : "",
+                                    "message", own && *ed->message ? ed->message : err_message(e)));
+}
+
+static int by_index(const void *x, const void *y)
+{
+    json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "index"));
+    json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "index"));
+    return (a > b) - (a < b);
+}
+
+json_t *json_batch_errors_sorted(json_t *errors)
+{
+    size_t n = json_array_size(errors);
+    json_t **v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v)
+        return errors; /* unsorted rather than lost */
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(errors, i);
+    if (n)
+        qsort(v, n, sizeof *v, by_index);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, v[i]);
+    free(v);
+    json_decref(errors);
+    return out;
+}

@@ -72,4 +72,16 @@ void json_set_region(json_t *obj, int64_t code, const char *name);
 /* Parse an id given as a string of digits; 0 if malformed. */
 int64_t id_parse(const char *s);
 
+/*
+ * The batch interfaces' refused record (nat transport and ingest, the
+ * commission's): {index, record_id, code, field, message} appended to
+ * errors for error e, from the last error's detail when it is e's (else,
+ * or without a slug or message, e's own); `field` overrides the detail's
+ * when not NULL.
+ */
+void json_batch_error(json_t *errors, err e, size_t index, const char *record_id,
+                      const char *field);
+/* errors (consumed) as a new array in the records' order ("index"). */
+json_t *json_batch_errors_sorted(json_t *errors);
+
 #endif

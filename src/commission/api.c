@@ -33,8 +33,6 @@ static const struct jfield batch_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static json_t *errors_in_order(json_t *errors);
-
 static err post_batch(struct req *r, enum commission_kind k, const char *action)
 {
     json_t *recs = json_object_get(r->body, "records");
@@ -70,35 +68,8 @@ static err post_batch(struct req *r, enum commission_kind k, const char *action)
     json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "created",
                           (json_int_t)res.created, "updated", (json_int_t)res.updated, "repeated",
                           (json_int_t)res.repeated, "linked", (json_int_t)res.linked, "rejected",
-                          (json_int_t)rejected, "errors", errors_in_order(res.errors));
+                          (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
     return reply_json(r, 200, o);
-}
-
-static int by_index(const void *x, const void *y)
-{
-    json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "index"));
-    json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "index"));
-    return (a > b) - (a < b);
-}
-
-/* Errors are appended in record order already; kept sorted for a reader
- * that relies on it. Consumes errors. */
-static json_t *errors_in_order(json_t *errors)
-{
-    size_t n = json_array_size(errors);
-    json_t *out = json_array();
-    json_t **v = n ? malloc(n * sizeof *v) : NULL;
-    if (n && !v)
-        return errors;
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(errors, i);
-    if (n)
-        qsort(v, n, sizeof *v, by_index);
-    for (size_t i = 0; i < n; i++)
-        json_array_append(out, v[i]);
-    free(v);
-    json_decref(errors);
-    return out;
 }
 
 static err post_doctors(struct req *r)

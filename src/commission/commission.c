@@ -265,13 +265,9 @@ static err investigation_write(db *d, arena *a, int64_t client, int64_t id, bool
     return db_run(s, NULL);
 }
 
-static void batch_error(struct commission_batch_result *r, size_t i, const char *record_id)
+static void batch_error(struct commission_batch_result *r, err e, size_t i, const char *record_id)
 {
-    const struct err_detail *ed = err_last();
-    json_array_append_new(r->errors,
-                          json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)i, "record_id",
-                                    record_id ? record_id : "", "code", ed->slug, "field",
-                                    ed->field, "message", ed->message));
+    json_batch_error(r->errors, e, i, record_id, NULL);
     err_clear();
 }
 
@@ -282,7 +278,7 @@ static err apply_one(db *d, arena *a, const struct principal *who, enum commissi
     struct rec x;
     err e = shape(d, a, &who->scope, k, j, &x);
     if (e == E_INPUT) {
-        batch_error(r, i, x.record_id);
+        batch_error(r, e, i, x.record_id);
         return E_OK;
     }
     if (e)
@@ -318,7 +314,7 @@ static err apply_one(db *d, arena *a, const struct principal *who, enum commissi
     if (e) {
         db_rollback(d);
         if (e == E_INPUT || e == E_CONFLICT) {
-            batch_error(r, i, x.record_id);
+            batch_error(r, e, i, x.record_id);
             return E_OK;
         }
         return e;

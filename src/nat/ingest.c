@@ -334,13 +334,9 @@ static err apply(db *d, arena *a, const struct principal *who, enum nat_ingest_k
     return err_set(E_INTERNAL, NULL, NULL, "unknown ingest kind");
 }
 
-static void record_error(struct nat_batch_result *r, const struct nat_ingest_head *h)
+static void record_error(struct nat_batch_result *r, err e, const struct nat_ingest_head *h)
 {
-    const struct err_detail *ed = err_last();
-    json_array_append_new(
-        r->errors, json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)h->index, "record_id",
-                             h->record_id, "code", *ed->slug ? ed->slug : "not_found", "field",
-                             ed->field, "message", *ed->message ? ed->message : "记录不存在"));
+    json_batch_error(r->errors, e, h->index, h->record_id, NULL);
 }
 
 err nat_ingest_batch(db *d, arena *a, const struct principal *who, enum nat_ingest_kind kind,
@@ -385,7 +381,7 @@ err nat_ingest_batch(db *d, arena *a, const struct principal *who, enum nat_inge
             e = db_run(s, NULL);
         }
         if (e == E_CONFLICT || e == E_NOT_FOUND || e == E_INPUT) {
-            record_error(r, h);
+            record_error(r, e, h);
             db_rollback(d);
             e = E_OK;
             continue;

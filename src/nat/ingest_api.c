@@ -241,27 +241,6 @@ static err clockin_shape(arena *a, json_t *j, size_t i, void *out)
 
 typedef err (*shape_fn)(arena *a, json_t *j, size_t i, void *out);
 
-static int by_index(const void *x, const void *y)
-{
-    json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "index"));
-    json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "index"));
-    return (a > b) - (a < b);
-}
-
-/* The errors in the order of the records: those of shape come first. */
-static json_t *errors_in_order(arena *a, json_t *errors)
-{
-    size_t n = json_array_size(errors);
-    json_t **v = arena_alloc(a, (n ? n : 1) * sizeof *v), *out = json_array();
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(errors, i);
-    qsort(v, n, sizeof *v, by_index);
-    for (size_t i = 0; i < n; i++)
-        json_array_append(out, v[i]);
-    json_decref(errors);
-    return out;
-}
-
 static err post_batch(struct req *r, enum nat_ingest_kind kind, shape_fn shape, size_t size,
                       const char *action, const char *type)
 {
@@ -275,13 +254,10 @@ static err post_batch(struct req *r, enum nat_ingest_kind kind, shape_fn shape, 
     struct nat_batch_result res = {.errors = json_array()};
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        if (shape(r->a, json_array_get(recs, i), i, one)) {
-            const struct err_detail *ed = err_last();
-            const struct nat_ingest_head *h = (const void *)one;
-            json_array_append_new(res.errors,
-                                  json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)i,
-                                            "record_id", h->record_id, "code", ed->slug, "field",
-                                            ed->field, "message", ed->message));
+        err se = shape(r->a, json_array_get(recs, i), i, one);
+        if (se) {
+            json_batch_error(res.errors, se, i, ((const struct nat_ingest_head *)one)->record_id,
+                             NULL);
             continue;
         }
         memcpy(xs + ok++ * size, one, size);
@@ -310,7 +286,7 @@ static err post_batch(struct req *r, enum nat_ingest_kind kind, shape_fn shape, 
     json_object_set_new(o, "applied", json_integer(res.applied));
     json_object_set_new(o, "repeated", json_integer(res.repeated));
     json_object_set_new(o, "rejected", json_integer((json_int_t)rejected));
-    json_object_set_new(o, "errors", errors_in_order(r->a, res.errors));
+    json_object_set_new(o, "errors", json_batch_errors_sorted(res.errors));
     return reply_json(r, 200, o);
 }
 

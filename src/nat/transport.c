@@ -601,15 +601,12 @@ err nat_box_handover(db *d, arena *a, const struct scope *scope, const char *box
 
 /* ---- an outside system's batch ------------------------------------------------------------ */
 
-static void batch_error(struct nat_batch_result *r, const struct nat_transport_record *x)
+static void batch_error(struct nat_batch_result *r, err e, const struct nat_transport_record *x)
 {
     const struct err_detail *ed = err_last();
     /* the box is the record's "box"; other fields keep their names */
-    const char *field = !*ed->field || !strcmp(ed->field, "barcode") ? "box" : ed->field;
-    json_array_append_new(r->errors,
-                          json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)x->index,
-                                    "record_id", x->record_id, "code", ed->slug, "field", field,
-                                    "message", ed->message));
+    json_batch_error(r->errors, e, x->index, x->record_id,
+                     !*ed->field || !strcmp(ed->field, "barcode") ? "box" : NULL);
 }
 
 err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t client_id,
@@ -661,7 +658,7 @@ err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t clie
             e = db_run(s, NULL);
         }
         if (e == E_CONFLICT || e == E_NOT_FOUND || e == E_INPUT) {
-            batch_error(r, x);
+            batch_error(r, e, x);
             db_rollback(d);
             e = E_OK;
             continue;

@@ -294,8 +294,6 @@ static err record_shape(arena *a, json_t *j, size_t i, struct nat_transport_reco
     return position(j, &x->lng, &x->lat);
 }
 
-static json_t *errors_in_order(arena *a, json_t *errors);
-
 static err post_batch(struct req *r)
 {
     json_t *recs = json_object_get(r->body, "records");
@@ -310,12 +308,9 @@ static err post_batch(struct req *r)
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
         struct nat_transport_record x;
-        if (record_shape(r->a, json_array_get(recs, i), i, &x)) {
-            const struct err_detail *ed = err_last();
-            json_array_append_new(res.errors,
-                                  json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)i,
-                                            "record_id", x.record_id, "code", ed->slug, "field",
-                                            ed->field, "message", ed->message));
+        err se = record_shape(r->a, json_array_get(recs, i), i, &x);
+        if (se) {
+            json_batch_error(res.errors, se, i, x.record_id, NULL);
             continue;
         }
         xs[ok++] = x;
@@ -344,29 +339,8 @@ static err post_batch(struct req *r)
     json_object_set_new(o, "applied", json_integer(res.applied));
     json_object_set_new(o, "repeated", json_integer(res.repeated));
     json_object_set_new(o, "rejected", json_integer((json_int_t)rejected));
-    json_object_set_new(o, "errors", errors_in_order(r->a, res.errors));
+    json_object_set_new(o, "errors", json_batch_errors_sorted(res.errors));
     return reply_json(r, 200, o);
-}
-
-static int by_index(const void *x, const void *y)
-{
-    json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "index"));
-    json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "index"));
-    return (a > b) - (a < b);
-}
-
-/* The errors in the order of the records: those of shape come first. */
-static json_t *errors_in_order(arena *a, json_t *errors)
-{
-    size_t n = json_array_size(errors);
-    json_t **v = arena_alloc(a, (n ? n : 1) * sizeof *v), *out = json_array();
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(errors, i);
-    qsort(v, n, sizeof *v, by_index);
-    for (size_t i = 0; i < n; i++)
-        json_array_append(out, v[i]);
-    json_decref(errors);
-    return out;
 }
 
 /* ---- routes -------------------------------------------------------------------------------- */
