@@ -101,12 +101,8 @@ if has import; then
     job=$(curl -s -H "Cookie: $cookie" -H "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" \
         --data-binary @"$work/up.xlsx" "$base/api/v1/observations/import" | jsonfield job_id)
     [ -n "$job" ] || { say "upload refused"; exit 1; }
-    while :; do
-        st=$(api GET "/api/v1/jobs/$job")
-        s=$(echo "$st" | jsonfield status)
-        [ "$s" = done ] || [ "$s" = failed ] && break
-        sleep 0.1
-    done
+    s=$(bench_poll "$base/api/v1/jobs/$job" "$cookie" status 'done|failed' "$work/job.json")
+    st=$(cat "$work/job.json")
     t1=$(date +%s.%N)
     c1=$(cpu_s)
     imp_hwm=$(awk '/VmHWM/ {print $2}' /proc/$srv/status)

@@ -30,3 +30,17 @@ bench_login() {
         -d "{\"username\":\"$_user\",\"password\":\"$_pass\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
         sed -n 's/^[Ss]et-[Cc]ookie: \(fk_session=[0-9a-f]*\).*/\1/p'
 }
+
+# bench_poll URL COOKIE FIELD FINAL OUT: GET URL every 0.1 s until the reply's
+# string FIELD matches the extended regular expression FINAL; the last reply
+# in OUT, its FIELD printed. Read with sed: a node started on every poll took
+# most of one of the machine's two cores from the server being measured.
+bench_poll() {
+    while :; do
+        curl -s -H "Cookie: $2" "$1" >"$5"
+        _v=$(sed -n "s/.*\"$3\":\"\([^\"]*\)\".*/\1/p" "$5")
+        echo "$_v" | grep -Eqx "$4" && break
+        sleep 0.1
+    done
+    echo "$_v"
+}

@@ -65,6 +65,7 @@ KEY=${FK_KEY_FILE:-$FK_DATA_DIR/keys/master.key}
 base="http://127.0.0.1:$port"
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' /proc/$srv/stat; }
 mono() { date +%s.%N; }
+majflt() { awk '{ print $12 }' /proc/$srv/stat; } # pages read from disk, not found in the page cache
 lw="$work/lookup"
 mkdir -p "$lw"
 
@@ -99,20 +100,16 @@ if [ -n "${BENCH_PERF:-}" ]; then
     perf_pid=$!
 fi
 c0=$(cpu_s)
+f0=$(majflt)
 t0=$(mono)
 curl -s -X POST -H "Cookie: $cookie" -H 'Content-Type: application/octet-stream' \
     --data-binary "@$lw/ids.xlsx" "$base/api/v1/nat/batches?file_name=ids.xlsx" >"$lw/post.json"
 id=$(jsonfield id <"$lw/post.json")
 [ -n "$id" ] || { say "upload refused: $(cat "$lw/post.json")"; exit 1; }
-state=queued
-while :; do
-    curl -s -H "Cookie: $cookie" "$base/api/v1/nat/batches/$id" >"$lw/batch.json"
-    state=$(jsonfield state <"$lw/batch.json")
-    case $state in done | failed) break ;; esac
-    sleep 0.05
-done
+state=$(bench_poll "$base/api/v1/nat/batches/$id" "$cookie" state 'done|failed' "$lw/batch.json")
 t1=$(mono)
 c1=$(cpu_s)
+faults=$(($(majflt) - f0))
 [ -n "${perf_pid:-}" ] && { kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" || true; }
 [ "$state" = done ] || { say "batch failed: $(cat "$lw/batch.json")"; exit 1; }
 batch_s=$(calc "$t1 - $t0" 2)
@@ -155,11 +152,11 @@ seed_ratio=$(calc "$per_min / 10000" 0)
 cat >&2 <<EOF
 == batch look-up (POST /api/v1/nat/batches, xlsx), $ROWS ids, $PERSONS people, $((per * PERSONS)) results
   data:       registry and files ${fill_s}s, results by SQL ${results_s}s
-  batch:      ${batch_s}s wall from the upload to done (goal <= 10 s), server CPU ${cpu}s
+  batch:      ${batch_s}s wall from the upload to done (goal <= 10 s), server CPU ${cpu}s, $faults major page faults
               job: read ${read_ms} ms, look-up ${lookup_ms} ms, write ${write_ms} ms
               found $found, not found $notfound, malformed $malformed; result ${rsize} bytes
   peak RSS:   ${rss_mb} MB (server, VmHWM reset at the upload; anonymous after the run ${anon_mb} MB)
   vs seed:    $per_min ids/min = ${seed_ratio}x the seed's 10,000/min
   reference:  sqlite3 CSV import + join, plaintext ids, CSV out: ${ref_s}s; ratio ${ratio}
 EOF
-echo "lookup rows=$ROWS persons=$PERSONS results=$((per * PERSONS)) batch_s=$batch_s cpu_s=$cpu read_ms=$read_ms lookup_ms=$lookup_ms write_ms=$write_ms rss_mb=$rss_mb anon_mb=$anon_mb per_min=$per_min seed_ratio=$seed_ratio ref_s=$ref_s ratio=$ratio"
+echo "lookup rows=$ROWS persons=$PERSONS results=$((per * PERSONS)) batch_s=$batch_s cpu_s=$cpu majflt=$faults read_ms=$read_ms lookup_ms=$lookup_ms write_ms=$write_ms rss_mb=$rss_mb anon_mb=$anon_mb per_min=$per_min seed_ratio=$seed_ratio ref_s=$ref_s ratio=$ratio"

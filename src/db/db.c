@@ -357,8 +357,23 @@ static err savepoint(db *d, const char *verb)
     return db_exec(d, sql);
 }
 
+err db_begin_read(db *d)
+{
+    const char *driver = d->kind == DB_SQLITE ? "sqlite" : "pg";
+    if (d->in_tx)
+        return db_fail(driver, "begin_read", "inside a transaction");
+    err e = db_exec(d, d->kind == DB_SQLITE ? "BEGIN DEFERRED"
+                                            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (!e)
+        d->in_tx = d->read_tx = true;
+    return e;
+}
+
 err db_begin(db *d)
 {
+    if (d->read_tx)
+        return db_fail(d->kind == DB_SQLITE ? "sqlite" : "pg", "begin",
+                       "inside a read-only transaction");
     if (d->in_tx) { /* nested: a savepoint inside the caller's transaction */
         if (d->depth >= DB_TX_DEPTH)
             return db_fail(d->kind == DB_SQLITE ? "sqlite" : "pg", "begin",
@@ -462,8 +477,9 @@ err db_commit(db *d)
         db_rollback(d);
     } else {
         d->in_tx = false;
-        if (d->wlock)
+        if (d->wlock && !d->read_tx)
             pthread_mutex_unlock(d->wlock);
+        d->read_tx = false;
         run_hooks(d, true);
     }
     return e;
@@ -485,8 +501,9 @@ void db_rollback(db *d)
     d->depth = 0;
     /* ending the transaction regardless: a failed ROLLBACK leaves nothing to undo */
     err_ignore(db_exec(d, "ROLLBACK"));
-    if (d->wlock)
+    if (d->wlock && !d->read_tx)
         pthread_mutex_unlock(d->wlock);
+    d->read_tx = false;
     run_hooks(d, false);
 }
 

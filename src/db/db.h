@@ -120,6 +120,18 @@ err db_exec_script(db *d, const char *sql) MUST_USE;
  */
 err db_begin(db *d) MUST_USE;
 err db_commit(db *d) MUST_USE;
+
+/*
+ * A read-only transaction, for long readers (a batch look-up): its reads
+ * see one snapshot and it holds no lock against writers. db_begin would
+ * hold the database's write lock for as long (SQLite: every other writer of
+ * the process waits, and a writer's connection reads no page through its
+ * memory map). SQLite: a deferred BEGIN without the writer lock, the
+ * snapshot taken at the first read; PostgreSQL: REPEATABLE READ, READ ONLY.
+ * Ended by db_rollback or db_commit. It does not nest: db_begin_read inside
+ * a transaction, or db_begin inside it, is E_DB; nothing may be written.
+ */
+err db_begin_read(db *d) MUST_USE;
 void db_rollback(db *d);
 
 /*

@@ -77,6 +77,7 @@ struct db {
     const struct db_ops *ops;
     enum db_kind kind;
     bool in_tx;
+    bool read_tx;  /* db_begin_read: no writer lock held */
     int wait_ms;   /* db_set_wait; DB_WAIT_DEFAULT_MS */
     bool poisoned; /* db_tx_poison: the transaction must not commit */
     /* SQLite: the file's in-process writer lock, held from db_begin to the

@@ -515,6 +515,16 @@ static err person_of(db *d, arena *a, struct pool *pool, const struct hit *h,
     return e;
 }
 
+/* Progress between reads: written outside the read-only transaction, which
+ * resumes after it. */
+static err report(struct range *r, size_t done)
+{
+    if (db_in_tx(r->d))
+        db_rollback(r->d);
+    r->progress(r->pctx, done, r->total);
+    return db_begin_read(r->d);
+}
+
 /*
  * Two passes over ord[0..m): the people's ids by blind index (ord's order,
  * the identity index alone, walked forward), then in person-id order their
@@ -528,20 +538,17 @@ static err look_up_range(struct range *r)
     struct pool *pool = r->pool;
     struct ent **ord = r->ord;
     size_t m = r->m, parts = r->parts, nh = 0;
-    progress_fn progress = r->progress;
-    void *pctx = r->pctx;
     uint32_t last_inst = 0;
     /* the worker's job: masked names, reset every 1,024 people */
     arena *a = arena_new(0);
     struct hit *hits = malloc((m ? m : 1) * sizeof *hits);
-    err e =
-        a && hits ? db_begin(d) : E_NOMEM; /* one read snapshot; SQLite: no lock per statement */
+    err e = a && hits ? db_begin_read(d) : E_NOMEM; /* SQLite: no lock per statement */
     for (size_t k = 0; !e && k < m; k++) {
         struct ent *x = ord[k];
         if (k && !memcmp(x->bidx, ord[k - 1]->bidx, BLIND_LEN))
             continue; /* the same id twice: copied from the first at the end */
-        if (progress && k && !(k % PROGRESS_EVERY))
-            progress(pctx, k * parts / 2, r->total);
+        if (r->progress && k && !(k % PROGRESS_EVERY) && (e = report(r, k * parts / 2)))
+            break;
         db_stmt *s;
         if ((e = db_prepare(d,
                             "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? AND "
@@ -557,8 +564,9 @@ static err look_up_range(struct range *r)
     }
     qsort(hits, nh, sizeof *hits, by_pid);
     for (size_t i = 0; !e && i < nh; i++) {
-        if (progress && i && !(i % PROGRESS_EVERY))
-            progress(pctx, (m + i * m / nh) * parts / 2, r->total);
+        if (r->progress && i && !(i % PROGRESS_EVERY) &&
+            (e = report(r, (m + i * m / nh) * parts / 2)))
+            break;
         if ((i & 1023) == 0)
             arena_reset(a);
         bool found;

@@ -593,6 +593,60 @@ static void test_busy_wait(void **state)
     assert_true(t.waited_ms >= 250 && t.waited_ms < 3000);
 }
 
+/* A read-only transaction holds no writer lock: another connection writes
+ * and commits meanwhile (at once, not after the reader ends), the reader
+ * keeps its snapshot until it ends, and nothing nests inside it. */
+static void *write_one_row(void *arg)
+{
+    struct busy_try *t = arg;
+    db *d2;
+    t->e = E_INTERNAL;
+    if (db_open(t->url, &d2))
+        return NULL;
+    db_set_wait(d2, 2000);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    db_stmt *s;
+    if (!(t->e = db_begin(d2)) &&
+        !(t->e = db_prepare(d2, "INSERT INTO dbtest_rows (id, name) VALUES (2, 'second')", &s)) &&
+        !(t->e = db_run(s, NULL)))
+        t->e = db_commit(d2);
+    if (t->e)
+        db_rollback(d2);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    t->waited_ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    db_close(&d2);
+    return NULL;
+}
+
+static void test_read_tx(void **state)
+{
+    (void)state;
+    insert(1, "first", NULL, 0, 0);
+    assert_int_equal(db_begin_read(D), E_OK);
+    assert_true(db_in_tx(D));
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 1); /* the snapshot */
+    struct busy_try t = {.url = db_kind(D) == DB_SQLITE ? F.path : getenv("FK_DB")};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, write_one_row, &t), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(t.e, E_OK);
+    assert_true(t.waited_ms < 1000);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 1); /* still the snapshot */
+    assert_int_equal(db_begin(D), E_DB);
+    assert_int_equal(db_begin_read(D), E_DB);
+    err_clear();
+    db_rollback(D);
+    assert_false(db_in_tx(D));
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 2);
+    /* the writer lock was never taken: a write transaction begins at once */
+    assert_int_equal(db_begin(D), E_OK);
+    db_rollback(D);
+    assert_int_equal(db_begin_read(D), E_OK);
+    assert_int_equal(db_commit(D), E_OK);
+    assert_false(db_in_tx(D));
+}
+
 /* A PostgreSQL deadlock aborts one of the two transactions: that one is
  * told "database_busy" (retry later), as after a lock timeout, never a
  * database failure (E_DB, a 500), and the other goes on. */
@@ -803,6 +857,7 @@ static void test_query_builder(void **state)
         cmocka_unit_test_setup(test_statement_cache, reset_tables),                                \
         cmocka_unit_test_setup(test_run_and_row, reset_tables),                                    \
         cmocka_unit_test_setup(test_busy_wait, reset_tables),                                      \
+        cmocka_unit_test_setup(test_read_tx, reset_tables),                                        \
         cmocka_unit_test_setup(test_query_builder, reset_tables), cmocka_unit_test(test_migrate)
 
 int main(void)
