@@ -1010,6 +1010,19 @@ static err fast_sheet_add(xlsx_writer *w, const char *name)
     return E_OK;
 }
 
+/* The decimal digits of v into buf; their count. */
+static size_t put_u32(char *buf, uint32_t v)
+{
+    char t[10];
+    size_t n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = t[n - 1 - i];
+    return n;
+}
+
 /* "A1"-style reference of column col, row row (0-based) into buf. */
 static size_t cell_ref(char *buf, size_t col, uint32_t row)
 {
@@ -1020,8 +1033,35 @@ static size_t cell_ref(char *buf, size_t col, uint32_t row)
     size_t k = 0;
     while (n)
         buf[k++] = letters[--n];
-    k += (size_t)snprintf(buf + k, 12, "%u", (unsigned)row + 1);
-    return k;
+    return k + put_u32(buf + k, row + 1);
+}
+
+/* A date-time serial of whole seconds (xlsx_cell_datetime) as its day, a
+ * point and eleven decimals (0.9 us), trailing zeros dropped: exact for
+ * every second, where "%.16g" cost a multi-precision division per cell. */
+static size_t put_serial(char *buf, double v)
+{
+    if (!(v >= 1 && v < 2958466)) /* outside 1900..9999 */
+        return (size_t)snprintf(buf, 32, "%.16g", v);
+    uint32_t day = (uint32_t)v;
+    int64_t sec = llround((v - day) * 86400);
+    if (sec >= 86400) {
+        day++;
+        sec -= 86400;
+    }
+    size_t k = put_u32(buf, day);
+    if (!sec)
+        return k;
+    int64_t frac = (sec * 100000000000 + 43200) / 86400;
+    char d[11];
+    for (int i = 10; i >= 0; i--, frac /= 10)
+        d[i] = (char)('0' + frac % 10);
+    size_t n = 11;
+    while (d[n - 1] == '0')
+        n--;
+    buf[k++] = '.';
+    memcpy(buf + k, d, n);
+    return k + n;
 }
 
 /* Append the n bytes at s to buf at *k. */
@@ -1042,7 +1082,7 @@ static void fast_flush_row(xlsx_writer *w)
         char b[160];
         size_t k = 0;
         PUT(b, &k, "<row r=\"");
-        k += (size_t)snprintf(b + k, 12, "%u", (unsigned)w->row + 1);
+        k += put_u32(b + k, w->row + 1);
         PUT(b, &k, "\">");
         sb_put(&f, b, k);
         for (size_t i = 0; i < w->ncells; i++) {
@@ -1070,7 +1110,9 @@ static void fast_flush_row(xlsx_writer *w)
                 continue;
             }
             PUT(b, &k, "\"><v>");
-            if (c->num == floor(c->num) && fabs(c->num) < 1e15)
+            if (c->kind == K_DATETIME)
+                k += put_serial(b + k, c->num);
+            else if (c->num == floor(c->num) && fabs(c->num) < 1e15)
                 k += (size_t)snprintf(b + k, 24, "%lld", (long long)c->num);
             else
                 k += (size_t)snprintf(b + k, 32, "%.16g", c->num);

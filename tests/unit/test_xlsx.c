@@ -393,6 +393,60 @@ static void round_trip_fast_rows(void **state)
         "True");
 }
 
+/* fast_rows writes date-times with its own formatter: every one of 100,000
+ * seconds spread over 1900..2099 (midnight, the last second of a day)
+ * reads back to the same second, by us and by openpyxl. */
+struct dt_sink {
+    int64_t want[100000];
+    long rows, bad;
+};
+
+static int64_t dt_sample(long i)
+{
+    static const int64_t first = -2177481600000LL; /* 1901-01-01 00:00 China time */
+    return first + (int64_t)i * 63115199 * 1000 + (i % 3 == 0 ? 0 : i % 3 == 1 ? 86399000 : 0);
+}
+
+static err on_dt_row(void *ctx, long row, const struct xlsx_cell *c, size_t n)
+{
+    struct dt_sink *s = ctx;
+    (void)row;
+    if (n != 1 || c[0].type != XLSX_DATE || c[0].ms != s->want[s->rows])
+        s->bad++;
+    s->rows++;
+    return E_OK;
+}
+
+static void fast_rows_datetimes(void **state)
+{
+    (void)state;
+    struct xlsx_write_opts o = {.fast_rows = true};
+    xlsx_writer *w;
+    static struct dt_sink s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(xlsx_writer_open(path_of("dt.xlsx"), &o, &w), E_OK);
+    assert_int_equal(xlsx_sheet_add(w, "时间"), E_OK);
+    for (long i = 0; i < 100000; i++) {
+        s.want[i] = dt_sample(i % 100) + (i / 100) * 86401000LL;
+        xlsx_cell_datetime(w, s.want[i]);
+        xlsx_row_end(w);
+    }
+    assert_int_equal(xlsx_close(&w), E_OK);
+    struct xlsx_limits lim = {.max_rows = 200000};
+    assert_int_equal(xlsx_read_file(path_of("dt.xlsx"), NULL, &lim, on_dt_row, &s), E_OK);
+    assert_int_equal(s.rows, 100000);
+    assert_int_equal(s.bad, 0);
+    char want[64];
+    struct tm tm;
+    time_t t = (time_t)(s.want[99999] / 1000 + 8 * 3600);
+    gmtime_r(&t, &tm);
+    strftime(want, sizeof want, "%Y-%m-%d %H:%M:%S", &tm);
+    assert_string_equal(py_out("import openpyxl\n"
+                               "ws = openpyxl.load_workbook('dt.xlsx', read_only=True).active\n"
+                               "print([r[0] for r in ws.iter_rows(values_only=True)][-1])\n"),
+                        want);
+}
+
 /* fast_rows past the first megabyte: the rows are zipped by the writer's
  * thread while the next ones are written; all of them read back in order,
  * a zip that Python checks; a column width after that point is refused and
@@ -1006,6 +1060,7 @@ int main(void)
         cmocka_unit_test(round_trip_constant_memory),
         cmocka_unit_test(round_trip_fast_rows),
         cmocka_unit_test(fast_rows_streamed),
+        cmocka_unit_test(fast_rows_datetimes),
         cmocka_unit_test(to_temp_fd),
         cmocka_unit_test(give_back),
         cmocka_unit_test(formula_guard),
