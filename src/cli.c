@@ -23,6 +23,7 @@
 #include "device/device.h"
 #include "job/export.h"
 #include "job/import.h"
+#include "job/offload.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -278,6 +279,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    job_offload_stop();
     nat_worker_stop();
     nat_lookup_stop();
     device_mqtt_stop();
@@ -382,6 +384,8 @@ int cmd_serve(int argc, char **argv)
         what = "nat worker";
     else if ((e = nat_lookup_start(c.db_url))) /* batch look-ups of test results */
         what = "nat look-up worker";
+    else if ((e = job_offload_start(c.db_url))) /* batches of outside systems (job/offload.h) */
+        what = "offload worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

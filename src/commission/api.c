@@ -23,6 +23,7 @@
 #include "commission/commission.h"
 #include "http/export.h"
 #include "http/write.h"
+#include "job/offload.h"
 #include "security/audit.h"
 #include "security/mask.h"
 
@@ -33,53 +34,68 @@ static const struct jfield batch_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static err post_batch(struct req *r, enum commission_kind k, const char *action)
+struct batch_kind {
+    enum commission_kind kind;
+    const char *action;
+};
+
+/* On the offload worker: the records and the audit entry of the counts in
+ * one transaction. */
+static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
 {
-    json_t *recs = json_object_get(r->body, "records");
+    const struct batch_kind *k = q->arg;
+    json_t *recs = json_object_get(q->body, "records");
     size_t n = json_array_size(recs);
+    struct commission_batch_result res = {.errors = json_array()};
+    err e = db_begin(q->d);
+    if (!e)
+        e = commission_batch(q->d, q->a, q->who, k->kind, recs, &res);
+    size_t rejected = json_array_size(res.errors);
+    if (!e)
+        e = offload_audit(q, k->action, "commission", 0,
+                          arena_printf(q->a,
+                                       "records=%zu created=%lld updated=%lld repeated=%lld "
+                                       "linked=%lld rejected=%zu",
+                                       n, (long long)res.created, (long long)res.updated,
+                                       (long long)res.repeated, (long long)res.linked, rejected));
+    if (!e)
+        e = db_commit(q->d);
+    if (e) {
+        db_rollback(q->d);
+        json_decref(res.errors);
+        return e;
+    }
+    *status_r = 200;
+    *reply_r = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "created",
+                         (json_int_t)res.created, "updated", (json_int_t)res.updated, "repeated",
+                         (json_int_t)res.repeated, "linked", (json_int_t)res.linked, "rejected",
+                         (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
+    return *reply_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+}
+
+/* On the loop: the batch's size (refused and audited here), then the rest
+ * on the offload worker. */
+static err post_batch(struct req *r, const struct batch_kind *k)
+{
+    size_t n = json_array_size(json_object_get(r->body, "records"));
     if (n == 0 || n > COMMISSION_BATCH_MAX) {
         err e = err_set(E_INPUT, "invalid_batch", "records", "每批记录应为1到%d条",
                         COMMISSION_BATCH_MAX);
-        return audit_refusal(r->db, r->who, r->ip, action, "commission", 0, e, NULL);
+        return audit_refusal(r->db, r->who, r->ip, k->action, "commission", 0, e, NULL);
     }
-    struct commission_batch_result res = {.errors = json_array()};
-    db_hold(r->db); /* the records written and the audit entry commit together */
-    err e = db_begin(r->db);
-    if (!e && (e = commission_batch(r->db, r->a, r->who, k, recs, &res)))
-        db_rollback(r->db);
-    else if (!e)
-        e = db_commit(r->db);
-    if (e) {
-        json_decref(res.errors);
-        err_ignore(db_release(r->db, false));
-        return e;
-    }
-    size_t rejected = json_array_size(res.errors);
-    req_audit(r, action, "commission", 0, "ok",
-              arena_printf(r->a,
-                           "records=%zu created=%lld updated=%lld repeated=%lld linked=%lld "
-                           "rejected=%zu",
-                           n, (long long)res.created, (long long)res.updated,
-                           (long long)res.repeated, (long long)res.linked, rejected));
-    if ((e = db_release(r->db, true))) {
-        json_decref(res.errors);
-        return e;
-    }
-    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "created",
-                          (json_int_t)res.created, "updated", (json_int_t)res.updated, "repeated",
-                          (json_int_t)res.repeated, "linked", (json_int_t)res.linked, "rejected",
-                          (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
-    return reply_json(r, 200, o);
+    return job_offload(r, run_batch, k);
 }
 
 static err post_doctors(struct req *r)
 {
-    return post_batch(r, COMMISSION_DOCTOR, "commission.doctor.batch");
+    static const struct batch_kind k = {COMMISSION_DOCTOR, "commission.doctor.batch"};
+    return post_batch(r, &k);
 }
 
 static err post_investigations(struct req *r)
 {
-    return post_batch(r, COMMISSION_INVESTIGATION, "commission.investigation.batch");
+    static const struct batch_kind k = {COMMISSION_INVESTIGATION, "commission.investigation.batch"};
+    return post_batch(r, &k);
 }
 
 static err post_relink(struct req *r)

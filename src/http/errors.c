@@ -181,7 +181,7 @@ const struct http_error_code http_error_codes[] = {
     {"positive_over_tested", "A historical round's unit has more positive than tested people"},
     {"protected_account", "The account holds an administrative role and is protected"},
     {"qr_too_long", "The QR content is empty or too long"},
-    {"queue_full", "A writer queue (scans, audit entries) is full; nothing was done; retry"},
+    {"queue_full", "A queue (scans, audit entries, outside batches) is full; nothing done; retry"},
     {"rate_limited", "Too many attempts (default of 429)"},
     {"region_exists", "The new region code is used by another region"},
     {"region_in_use", "The region still has children"},

@@ -3,9 +3,10 @@
  * "ingest"): POST /api/v1/nat/{sites,plans,samples,clockins}/batch with the
  * session of an exchange_client account (permission nat.ingest).
  *
- * A handler shapes each record without the database (a malformed record is
- * reported with its index and the others go on), then applies the batch in
- * one transaction (nat_ingest_batch) with one audit entry of its counts;
+ * A handler checks the batch's size; the offload worker (job/offload.h)
+ * shapes each record without the database (a malformed record is reported
+ * with its index and the others go on), then applies the batch in one
+ * transaction (nat_ingest_batch) with one audit entry of its counts;
  * the answer is the transport batch's: {received, applied, repeated,
  * rejected, errors} with the errors in the order of the records. Replies
  * carry no personal data.
@@ -19,6 +20,7 @@
 #include "base/regcode.h"
 #include "base/validate.h"
 #include "db/fields.h"
+#include "job/offload.h"
 #include "nat/internal.h"
 #include "nat/nat.h"
 #include "security/audit.h"
@@ -241,77 +243,96 @@ static err clockin_shape(arena *a, json_t *j, size_t i, void *out)
 
 typedef err (*shape_fn)(arena *a, json_t *j, size_t i, void *out);
 
-static err post_batch(struct req *r, enum nat_ingest_kind kind, shape_fn shape, size_t size,
-                      const char *action, const char *type)
+struct ingest_kind {
+    enum nat_ingest_kind kind;
+    shape_fn shape;
+    size_t size; /* of a shaped record */
+    const char *action, *type;
+};
+
+static const struct ingest_kind sites = {
+    NAT_INGEST_SITE, site_shape, sizeof(struct nat_site_record), "nat.ingest.sites", "nat_site"};
+static const struct ingest_kind plans = {
+    NAT_INGEST_PLAN, plan_shape, sizeof(struct nat_plan_record), "nat.ingest.plans", "nat_plan"};
+static const struct ingest_kind samples = {NAT_INGEST_SAMPLE, sample_shape,
+                                           sizeof(struct nat_sample_record), "nat.ingest.samples",
+                                           "nat_sample"};
+static const struct ingest_kind clockins = {NAT_INGEST_CLOCKIN, clockin_shape,
+                                            sizeof(struct nat_clockin_record),
+                                            "nat.ingest.clockins", "nat_clockin"};
+
+/* On the offload worker: shape every record, apply the good ones and the
+ * audit entry of the counts in one transaction. */
+static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
 {
-    json_t *recs = json_object_get(r->body, "records");
+    const struct ingest_kind *k = q->arg;
+    json_t *recs = json_object_get(q->body, "records");
     size_t n = json_array_size(recs);
-    if (n == 0 || n > NAT_BATCH_MAX) {
-        err e = err_set(E_INPUT, "invalid_batch", "records", "每批记录应为1到%d条", NAT_BATCH_MAX);
-        return audit_refusal(r->db, r->who, r->ip, action, type, 0, e, NULL);
-    }
-    char *xs = arena_alloc(r->a, n * size), *one = arena_alloc(r->a, size);
+    char *xs = arena_alloc(q->a, n * k->size), *one = arena_alloc(q->a, k->size);
     struct nat_batch_result res = {.errors = json_array()};
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        err se = shape(r->a, json_array_get(recs, i), i, one);
+        err se = k->shape(q->a, json_array_get(recs, i), i, one);
         if (se) {
             json_batch_error(res.errors, se, i, ((const struct nat_ingest_head *)one)->record_id,
                              NULL);
             continue;
         }
-        memcpy(xs + ok++ * size, one, size);
+        memcpy(xs + ok++ * k->size, one, k->size);
     }
-    db_hold(r->db); /* the records applied and the audit entry commit together */
-    err e = db_begin(r->db);
-    if (!e && (e = nat_ingest_batch(r->db, r->a, r->who, kind, xs, size, ok, &res)))
-        db_rollback(r->db);
-    else if (!e)
-        e = db_commit(r->db);
-    if (e) {
-        json_decref(res.errors);
-        err_ignore(db_release(r->db, false));
-        return e;
-    }
+    err e = db_begin(q->d);
+    if (!e)
+        e = nat_ingest_batch(q->d, q->a, q->who, k->kind, xs, k->size, ok, &res);
     size_t rejected = json_array_size(res.errors);
-    req_audit(r, action, type, 0, "ok",
-              arena_printf(r->a, "records=%zu applied=%lld repeated=%lld rejected=%zu", n,
-                           (long long)res.applied, (long long)res.repeated, rejected));
-    if ((e = db_release(r->db, true))) {
+    if (!e)
+        e = offload_audit(q, k->action, k->type, 0,
+                          arena_printf(q->a, "records=%zu applied=%lld repeated=%lld rejected=%zu",
+                                       n, (long long)res.applied, (long long)res.repeated,
+                                       rejected));
+    if (!e)
+        e = db_commit(q->d);
+    if (e) {
+        db_rollback(q->d);
         json_decref(res.errors);
         return e;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "received", json_integer((json_int_t)n));
-    json_object_set_new(o, "applied", json_integer(res.applied));
-    json_object_set_new(o, "repeated", json_integer(res.repeated));
-    json_object_set_new(o, "rejected", json_integer((json_int_t)rejected));
-    json_object_set_new(o, "errors", json_batch_errors_sorted(res.errors));
-    return reply_json(r, 200, o);
+    *status_r = 200;
+    *reply_r = json_pack("{s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "applied",
+                         (json_int_t)res.applied, "repeated", (json_int_t)res.repeated, "rejected",
+                         (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
+    return *reply_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+}
+
+/* On the loop: the batch's size (refused and audited here), then the rest
+ * on the offload worker. */
+static err post_batch(struct req *r, const struct ingest_kind *k)
+{
+    size_t n = json_array_size(json_object_get(r->body, "records"));
+    if (n == 0 || n > NAT_BATCH_MAX) {
+        err e = err_set(E_INPUT, "invalid_batch", "records", "每批记录应为1到%d条", NAT_BATCH_MAX);
+        return audit_refusal(r->db, r->who, r->ip, k->action, k->type, 0, e, NULL);
+    }
+    return job_offload(r, run_batch, k);
 }
 
 static err post_sites(struct req *r)
 {
-    return post_batch(r, NAT_INGEST_SITE, site_shape, sizeof(struct nat_site_record),
-                      "nat.ingest.sites", "nat_site");
+    return post_batch(r, &sites);
 }
 
 static err post_plans(struct req *r)
 {
-    return post_batch(r, NAT_INGEST_PLAN, plan_shape, sizeof(struct nat_plan_record),
-                      "nat.ingest.plans", "nat_plan");
+    return post_batch(r, &plans);
 }
 
 static err post_samples(struct req *r)
 {
-    return post_batch(r, NAT_INGEST_SAMPLE, sample_shape, sizeof(struct nat_sample_record),
-                      "nat.ingest.samples", "nat_sample");
+    return post_batch(r, &samples);
 }
 
 static err post_clockins(struct req *r)
 {
-    return post_batch(r, NAT_INGEST_CLOCKIN, clockin_shape, sizeof(struct nat_clockin_record),
-                      "nat.ingest.clockins", "nat_clockin");
+    return post_batch(r, &clockins);
 }
 
 /* ---- routes -------------------------------------------------------------------------------- */

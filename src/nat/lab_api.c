@@ -3,7 +3,8 @@
  *
  *   POST /api/v1/nat/results                 one tube's result (the console)
  *   POST /api/v1/nat/results/batch           a laboratory system's batch (up to 10,000, 1,000 on
- *                                            PostgreSQL: it runs in the request; dry_run)
+ *                                            PostgreSQL; dry_run), run on the offload worker
+ *                                            (job/offload.h) while the client waits
  *   POST /api/v1/nat/results/upload          an xlsx (?dry_run=1): 202 {job_id, rows}, applied on
  *                                            the import worker (row errors: the job's result
  *                                            and GET /api/v1/jobs/{id}/errors.xlsx)
@@ -25,6 +26,7 @@
 #include "base/xlsx.h"
 #include "http/export.h"
 #include "http/write.h"
+#include "job/offload.h"
 #include "job/job.h"
 #include "nat/nat.h"
 #include "security/audit.h"
@@ -116,39 +118,28 @@ static const struct jfield batch_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static err reply_report(struct req *r, err e, const char *action, json_t *report)
+/* The audit detail of a batch's or an upload's report. */
+static const char *report_detail(arena *a, json_t *report)
 {
-    if ((e = req_write_done(r, e, action, "job", 0,
-                            e ? NULL
-                              : arena_printf(r->a,
-                                             "total=%lld applied=%lld repeated=%lld failed=%lld "
-                                             "retests=%lld reports=%lld dry_run=%d",
-                                             (long long)json_int(report, "total", 0),
-                                             (long long)json_int(report, "applied", 0),
-                                             (long long)json_int(report, "repeated", 0),
-                                             (long long)json_int(report, "failed", 0),
-                                             (long long)json_int(report, "retests", 0),
-                                             (long long)json_int(report, "reports", 0),
-                                             json_is_true(json_object_get(report, "dry_run")))))) {
-        json_decref(report);
-        return e;
-    }
-    return reply_json(r, 200, report);
+    return arena_printf(
+        a,
+        "total=%lld applied=%lld repeated=%lld failed=%lld retests=%lld "
+        "reports=%lld dry_run=%d",
+        (long long)json_int(report, "total", 0), (long long)json_int(report, "applied", 0),
+        (long long)json_int(report, "repeated", 0), (long long)json_int(report, "failed", 0),
+        (long long)json_int(report, "retests", 0), (long long)json_int(report, "reports", 0),
+        json_is_true(json_object_get(report, "dry_run")));
 }
 
-static err post_batch(struct req *r)
+/* On the offload worker: the records (each alone: a failing one is reported
+ * and the others go on) and the audit entry in one transaction; a failure is
+ * a refusal, audited. */
+static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
 {
-    json_t *records = json_object_get(r->body, "records"), *v;
+    json_t *records = json_object_get(q->body, "records"), *v;
     size_t n = json_array_size(records), i, k = 0;
-    if (db_kind(r->db) == DB_POSTGRES && n > NAT_RESULTS_MAX_PG)
-        return audit_refusal(
-            r->db, r->who, r->ip, "nat.result.batch", "job", 0,
-            err_set(E_INPUT, "too_many_rows", "records",
-                    "一次最多提交%d条检测结果：请分批提交，或上传 Excel（最多%d行）",
-                    NAT_RESULTS_MAX_PG, NAT_RESULTS_MAX),
-            arena_printf(r->a, "records=%zu", n));
-    struct nat_result_input *in = arena_alloc(r->a, n * sizeof *in);
-    long *rows = arena_alloc(r->a, n * sizeof *rows);
+    struct nat_result_input *in = arena_alloc(q->a, n * sizeof *in);
+    long *rows = arena_alloc(q->a, n * sizeof *rows);
     json_t *errors = json_array(), *report = NULL;
     if (!errors)
         return err_set(E_NOMEM, NULL, NULL, NULL);
@@ -161,15 +152,41 @@ static err post_batch(struct req *r)
             bad++;
     }
     const char *inst;
-    db_hold(r->db);
-    err e = institution_of(r, &inst);
-    if (!e)
-        e = nat_result_batch(r->db, r->a, r->who, inst, in, rows, k,
-                             json_is_true(json_object_get(r->body, "dry_run")), errors, bad,
+    err e = db_begin(q->d);
+    if (!e && !(e = nat_lab_institution(q->d, q->a, q->who->user_id, &inst))) {
+        e = nat_result_batch(q->d, q->a, q->who, inst, in, rows, k,
+                             json_is_true(json_object_get(q->body, "dry_run")), errors, bad,
                              &report);
-    else
-        json_decref(errors);
-    return reply_report(r, e, "nat.result.batch", report);
+        errors = NULL; /* taken */
+    }
+    json_decref(errors);
+    if (!e)
+        e = offload_audit(q, "nat.result.batch", "job", 0, report_detail(q->a, report));
+    if (!e)
+        e = db_commit(q->d);
+    if (e) {
+        db_rollback(q->d);
+        json_decref(report);
+        return audit_refusal(q->d, q->who, q->ip, "nat.result.batch", "job", 0, e, NULL);
+    }
+    *status_r = 200;
+    *reply_r = report;
+    return E_OK;
+}
+
+/* On the loop: the batch's size on PostgreSQL (refused and audited here),
+ * then the rest on the offload worker. */
+static err post_batch(struct req *r)
+{
+    size_t n = json_array_size(json_object_get(r->body, "records"));
+    if (db_kind(r->db) == DB_POSTGRES && n > NAT_RESULTS_MAX_PG)
+        return audit_refusal(
+            r->db, r->who, r->ip, "nat.result.batch", "job", 0,
+            err_set(E_INPUT, "too_many_rows", "records",
+                    "一次最多提交%d条检测结果：请分批提交，或上传 Excel（最多%d行）",
+                    NAT_RESULTS_MAX_PG, NAT_RESULTS_MAX),
+            arena_printf(r->a, "records=%zu", n));
+    return job_offload(r, run_batch, NULL);
 }
 
 /* The upload is checked here (whole-file faults answer 400) and applied

@@ -1288,9 +1288,10 @@ err nat_result_admit(enum nat_tube_state state, int current, enum nat_result res
                      bool *repeat_r) MUST_USE;
 
 #define NAT_RESULTS_MAX 10000 /* records of one batch or upload */
-/* Records of one batch on PostgreSQL: the batch runs in the request (about
- * 10 ms a tube there), so it holds its event loop 10 s at most; an upload
- * runs on the import worker and keeps NAT_RESULTS_MAX. */
+/* Records of one batch on PostgreSQL: the batch runs on the offload worker
+ * while its client waits for the report (about 10 ms a tube there), so the
+ * reply comes within 10 s, well inside the connection's idle timeout; an
+ * upload runs on the import worker and keeps NAT_RESULTS_MAX. */
 #define NAT_RESULTS_MAX_PG    1000
 #define NAT_RESULT_ERRORS_MAX 500 /* errors a report lists (the count covers all) */
 

@@ -19,6 +19,7 @@
 #include "base/time.h"
 #include "base/validate.h"
 #include "http/export.h"
+#include "job/offload.h"
 #include "nat/nat.h"
 #include "security/audit.h"
 
@@ -294,53 +295,58 @@ static err record_shape(arena *a, json_t *j, size_t i, struct nat_transport_reco
     return position(j, &x->lng, &x->lat);
 }
 
-static err post_batch(struct req *r)
+/* On the offload worker: shape every record, apply the good ones and the
+ * audit entry of the counts in one transaction. */
+static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
 {
-    json_t *recs = json_object_get(r->body, "records");
+    json_t *recs = json_object_get(q->body, "records");
     size_t n = json_array_size(recs);
-    if (n == 0 || n > NAT_BATCH_MAX) {
-        err e =
-            err_set(E_INPUT, "invalid_batch", "records", "每批交接记录应为1到%d条", NAT_BATCH_MAX);
-        return audit_refusal(r->db, r->who, r->ip, "nat.transport.batch", "nat_box", 0, e, NULL);
-    }
-    struct nat_transport_record *xs = arena_alloc(r->a, n * sizeof *xs);
+    struct nat_transport_record *xs = arena_alloc(q->a, n * sizeof *xs);
     struct nat_batch_result res = {.errors = json_array()};
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
         struct nat_transport_record x;
-        err se = record_shape(r->a, json_array_get(recs, i), i, &x);
+        err se = record_shape(q->a, json_array_get(recs, i), i, &x);
         if (se) {
             json_batch_error(res.errors, se, i, x.record_id, NULL);
             continue;
         }
         xs[ok++] = x;
     }
-    db_hold(r->db); /* the records applied and the audit entry commit together */
-    err e = db_begin(r->db);
-    if (!e && (e = nat_transport_batch(r->db, r->a, &r->who->scope, r->who->user_id, xs, ok, &res)))
-        db_rollback(r->db);
-    else if (!e)
-        e = db_commit(r->db);
-    if (e) {
-        json_decref(res.errors);
-        err_ignore(db_release(r->db, false));
-        return e;
-    }
+    err e = db_begin(q->d);
+    if (!e)
+        e = nat_transport_batch(q->d, q->a, &q->who->scope, q->who->user_id, xs, ok, &res);
     size_t rejected = json_array_size(res.errors);
-    req_audit(r, "nat.transport.batch", "nat_box", 0, "ok",
-              arena_printf(r->a, "records=%zu applied=%lld repeated=%lld rejected=%zu", n,
-                           (long long)res.applied, (long long)res.repeated, rejected));
-    if ((e = db_release(r->db, true))) {
+    if (!e)
+        e = offload_audit(q, "nat.transport.batch", "nat_box", 0,
+                          arena_printf(q->a, "records=%zu applied=%lld repeated=%lld rejected=%zu",
+                                       n, (long long)res.applied, (long long)res.repeated,
+                                       rejected));
+    if (!e)
+        e = db_commit(q->d);
+    if (e) {
+        db_rollback(q->d);
         json_decref(res.errors);
         return e;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "received", json_integer((json_int_t)n));
-    json_object_set_new(o, "applied", json_integer(res.applied));
-    json_object_set_new(o, "repeated", json_integer(res.repeated));
-    json_object_set_new(o, "rejected", json_integer((json_int_t)rejected));
-    json_object_set_new(o, "errors", json_batch_errors_sorted(res.errors));
-    return reply_json(r, 200, o);
+    *status_r = 200;
+    *reply_r = json_pack("{s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "applied",
+                         (json_int_t)res.applied, "repeated", (json_int_t)res.repeated, "rejected",
+                         (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
+    return *reply_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+}
+
+/* On the loop: the batch's size (refused and audited here), then the rest
+ * on the offload worker. */
+static err post_batch(struct req *r)
+{
+    size_t n = json_array_size(json_object_get(r->body, "records"));
+    if (n == 0 || n > NAT_BATCH_MAX) {
+        err e =
+            err_set(E_INPUT, "invalid_batch", "records", "每批交接记录应为1到%d条", NAT_BATCH_MAX);
+        return audit_refusal(r->db, r->who, r->ip, "nat.transport.batch", "nat_box", 0, e, NULL);
+    }
+    return job_offload(r, run_batch, NULL);
 }
 
 /* ---- routes -------------------------------------------------------------------------------- */
