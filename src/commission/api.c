@@ -51,17 +51,13 @@ static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
     if (!e)
         e = commission_batch(q->d, q->a, q->who, k->kind, recs, &res);
     size_t rejected = json_array_size(res.errors);
-    if (!e)
-        e = offload_audit(q, k->action, "commission", 0,
-                          arena_printf(q->a,
-                                       "records=%zu created=%lld updated=%lld repeated=%lld "
-                                       "linked=%lld rejected=%zu",
-                                       n, (long long)res.created, (long long)res.updated,
-                                       (long long)res.repeated, (long long)res.linked, rejected));
-    if (!e)
-        e = db_commit(q->d);
-    if (e) {
-        db_rollback(q->d);
+    if ((e = offload_commit(q, e, k->action, "commission", 0,
+                            arena_printf(q->a,
+                                         "records=%zu created=%lld updated=%lld repeated=%lld "
+                                         "linked=%lld rejected=%zu",
+                                         n, (long long)res.created, (long long)res.updated,
+                                         (long long)res.repeated, (long long)res.linked,
+                                         rejected)))) {
         json_decref(res.errors);
         return e;
     }

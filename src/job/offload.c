@@ -50,9 +50,13 @@ static void task_run(db *d, void *arg)
     arena_free(&a);
 }
 
-err offload_audit(struct offload *q, const char *action, const char *object_type, int64_t object_id,
-                  const char *detail)
+err offload_commit(struct offload *q, err e, const char *action, const char *object_type,
+                   int64_t object_id, const char *detail)
 {
+    if (e) {
+        db_rollback(q->d);
+        return e;
+    }
     struct audit_entry ae = {.user_id = q->who->user_id,
                              .username = q->who->username,
                              .role = q->who->roles,
@@ -62,7 +66,11 @@ err offload_audit(struct offload *q, const char *action, const char *object_type
                              .object_id = object_id,
                              .result = "ok",
                              .detail = detail};
-    return audit_log(q->d, &ae);
+    if (!(e = audit_log(q->d, &ae)))
+        e = db_commit(q->d);
+    if (e)
+        db_rollback(q->d);
+    return e;
 }
 
 static void task_free(void *arg)

@@ -9,9 +9,9 @@
  * refused and audited there), then returns job_offload(r, run, arg). run(q)
  * executes on the worker with its own arena and copies of what it needs of
  * the request; its reply, or its error answered as a handler's would be, is
- * sent by the request's loop (http.h, req_defer). run writes its audit entry
- * with audit_log on q->d, inside its transaction, so the records and their
- * entry commit together.
+ * sent by the request's loop (http.h, req_defer). run ends its
+ * transaction with offload_commit, which writes the audit entry inside it,
+ * so the records and their entry commit together.
  *
  * Tasks run one at a time, in order (they write; on SQLite they would queue
  * for the write lock anyway). At stop, the tasks queued still run before the
@@ -42,10 +42,14 @@ struct offload {
 /* On the worker: E_OK with *reply_r (taken) and *status_r, or an error. */
 typedef err (*offload_fn)(struct offload *q, int *status_r, json_t **reply_r);
 
-/* On the worker: q's audit entry (result "ok"), in q->d's open transaction
- * (audit_log). */
-err offload_audit(struct offload *q, const char *action, const char *object_type, int64_t object_id,
-                  const char *detail) MUST_USE;
+/*
+ * On the worker, after a run's writes in the transaction it began on q->d:
+ * with e E_OK, the audit entry (result "ok", audit_log) and the commit; with
+ * e an error, or either of them failing, the rollback. Returns e or that
+ * failure.
+ */
+err offload_commit(struct offload *q, err e, const char *action, const char *object_type,
+                   int64_t object_id, const char *detail) MUST_USE;
 
 /* Start the worker (E_DB, E_NOMEM, E_INTERNAL) and register its stop with
  * http_on_stop; without it (the tools, the unit tests) job_offload runs

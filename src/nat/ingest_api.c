@@ -284,15 +284,10 @@ static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
     if (!e)
         e = nat_ingest_batch(q->d, q->a, q->who, k->kind, xs, k->size, ok, &res);
     size_t rejected = json_array_size(res.errors);
-    if (!e)
-        e = offload_audit(q, k->action, k->type, 0,
-                          arena_printf(q->a, "records=%zu applied=%lld repeated=%lld rejected=%zu",
-                                       n, (long long)res.applied, (long long)res.repeated,
-                                       rejected));
-    if (!e)
-        e = db_commit(q->d);
-    if (e) {
-        db_rollback(q->d);
+    if ((e = offload_commit(
+             q, e, k->action, k->type, 0,
+             arena_printf(q->a, "records=%zu applied=%lld repeated=%lld rejected=%zu", n,
+                          (long long)res.applied, (long long)res.repeated, rejected)))) {
         json_decref(res.errors);
         return e;
     }

@@ -160,12 +160,8 @@ static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
         errors = NULL; /* taken */
     }
     json_decref(errors);
-    if (!e)
-        e = offload_audit(q, "nat.result.batch", "job", 0, report_detail(q->a, report));
-    if (!e)
-        e = db_commit(q->d);
-    if (e) {
-        db_rollback(q->d);
+    if ((e = offload_commit(q, e, "nat.result.batch", "job", 0,
+                            e ? NULL : report_detail(q->a, report)))) {
         json_decref(report);
         return audit_refusal(q->d, q->who, q->ip, "nat.result.batch", "job", 0, e, NULL);
     }

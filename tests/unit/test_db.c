@@ -541,40 +541,47 @@ static void test_writer_lock(void **state)
     db_close(&d2);
 }
 
-/* A write that finds the database held past its wait is 503-busy, never a
- * database failure, and the wait is what db_set_wait said. */
+/* A write on a second connection, on its own thread: `sql` in a transaction
+ * committed (or rolled back: commit false) after a wait of wait_ms at most;
+ * its error, the error's slug and how long it took. */
 struct busy_try {
-    const char *url;
+    const char *url, *sql;
+    int wait_ms;
+    bool commit;
     err e;
     char slug[48]; /* the error detail is per thread: copied here */
     int64_t waited_ms;
 };
 
-static void *write_with_short_wait(void *arg)
+static void *write_on_second(void *arg)
 {
     struct busy_try *t = arg;
     db *d2;
     t->e = E_INTERNAL;
     if (db_open(t->url, &d2))
         return NULL;
-    db_set_wait(d2, 300);
+    db_set_wait(d2, t->wait_ms);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    t->e = db_begin(d2);
-    if (t->e == E_OK) {
-        db_stmt *s;
-        t->e = db_prepare(d2, "UPDATE dbtest_rows SET score = 2 WHERE id = 1", &s);
-        if (!t->e)
-            t->e = db_run(s, NULL);
-        db_rollback(d2);
-    }
+    db_stmt *s;
+    if (!(t->e = db_begin(d2)) && !(t->e = db_prepare(d2, t->sql, &s)) &&
+        !(t->e = db_run(s, NULL)) && t->commit)
+        t->e = db_commit(d2);
+    db_rollback(d2); /* after a commit: nothing */
     clock_gettime(CLOCK_MONOTONIC, &b);
     t->waited_ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-    snprintf(t->slug, sizeof t->slug, "%s", err_last()->slug);
+    snprintf(t->slug, sizeof t->slug, "%s", t->e ? err_last()->slug : "");
     db_close(&d2);
     return NULL;
 }
 
+static const char *url_of_d(void)
+{
+    return db_kind(D) == DB_SQLITE ? F.path : getenv("FK_DB");
+}
+
+/* A write that finds the database held past its wait is 503-busy, never a
+ * database failure, and the wait is what db_set_wait said. */
 static void test_busy_wait(void **state)
 {
     (void)state;
@@ -583,9 +590,10 @@ static void test_busy_wait(void **state)
     db_stmt *s;
     assert_int_equal(db_prepare(D, "UPDATE dbtest_rows SET score = 1 WHERE id = 1", &s), E_OK);
     assert_int_equal(db_run(s, NULL), E_OK);
-    struct busy_try t = {.url = db_kind(D) == DB_SQLITE ? F.path : getenv("FK_DB")};
+    struct busy_try t = {
+        .url = url_of_d(), .sql = "UPDATE dbtest_rows SET score = 2 WHERE id = 1", .wait_ms = 300};
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, write_with_short_wait, &t), 0);
+    assert_int_equal(pthread_create(&th, NULL, write_on_second, &t), 0);
     pthread_join(th, NULL);
     db_rollback(D);
     assert_int_equal(t.e, E_UNAVAILABLE);
@@ -596,29 +604,6 @@ static void test_busy_wait(void **state)
 /* A read-only transaction holds no writer lock: another connection writes
  * and commits meanwhile (at once, not after the reader ends), the reader
  * keeps its snapshot until it ends, and nothing nests inside it. */
-static void *write_one_row(void *arg)
-{
-    struct busy_try *t = arg;
-    db *d2;
-    t->e = E_INTERNAL;
-    if (db_open(t->url, &d2))
-        return NULL;
-    db_set_wait(d2, 2000);
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    db_stmt *s;
-    if (!(t->e = db_begin(d2)) &&
-        !(t->e = db_prepare(d2, "INSERT INTO dbtest_rows (id, name) VALUES (2, 'second')", &s)) &&
-        !(t->e = db_run(s, NULL)))
-        t->e = db_commit(d2);
-    if (t->e)
-        db_rollback(d2);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    t->waited_ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-    db_close(&d2);
-    return NULL;
-}
-
 static void test_read_tx(void **state)
 {
     (void)state;
@@ -626,9 +611,12 @@ static void test_read_tx(void **state)
     assert_int_equal(db_begin_read(D), E_OK);
     assert_true(db_in_tx(D));
     assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 1); /* the snapshot */
-    struct busy_try t = {.url = db_kind(D) == DB_SQLITE ? F.path : getenv("FK_DB")};
+    struct busy_try t = {.url = url_of_d(),
+                         .sql = "INSERT INTO dbtest_rows (id, name) VALUES (2, 'second')",
+                         .wait_ms = 2000,
+                         .commit = true};
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, write_one_row, &t), 0);
+    assert_int_equal(pthread_create(&th, NULL, write_on_second, &t), 0);
     pthread_join(th, NULL);
     assert_int_equal(t.e, E_OK);
     assert_true(t.waited_ms < 1000);
