@@ -375,11 +375,20 @@ err code_risk_area_delete(db *d, arena *a, int64_t id, const char **detail_r)
     if (n)
         return err_set(E_CONFLICT, "risk_area_in_use", NULL,
                        "该地区已有%lld条旅居记录引用，不能删除；请改为解除", (long long)n);
-    if ((e = db_prepare(d, "DELETE FROM risk_areas WHERE id = ?", &s)))
+    /* the stay test again in the statement: a stay written since the count keeps the area */
+    if ((e = db_prepare(d,
+                        "DELETE FROM risk_areas WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
+                        "stays WHERE area_id = ?)",
+                        &s)))
         return e;
     db_bind_int64(s, 1, id);
-    if ((e = db_run(s, NULL)))
+    db_bind_int64(s, 2, id);
+    int64_t gone = 0;
+    if ((e = db_run(s, &gone)))
         return e;
+    if (!gone)
+        return err_set(E_CONFLICT, "risk_area_in_use", NULL,
+                       "该地区已有旅居记录引用，不能删除；请改为解除");
     *detail_r = arena_printf(a, "name=%s level=%s", old.name, level_names[old.level]);
     return E_OK;
 }

@@ -133,6 +133,12 @@ test('create and read one: the region by name, the state, the reply compatible w
   assert.equal(far.region_name, '');
   const [entry] = await auditEntries(auditor, 'risk_area.create', a.id);
   assert.match(entry.detail, /name=朝阳区某街道 level=high region_code=110101001000/);
+  // the region cleared, then set again
+  let r = await cc.patch(`/api/v1/risk-areas/${a.id}`, { region_code: null });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.region_code, r.body.region_name], [null, '']);
+  r = await cc.patch(`/api/v1/risk-areas/${a.id}`, { region_code: '110101002000' });
+  assert.deepEqual([r.body.region_code, r.body.region_name], ['110101002000', '景山街道']);
 });
 
 test('the list: level, name, region, in force at an instant, state, paging, and export as csv and xlsx', async () => {
