@@ -23,6 +23,11 @@
 #include "job/job.h"
 #include "person/person.h"
 #include "security/mask.h"
+#include "security/audit.h"
+#include "http/export.h"
+#include "base/xlsx.h"
+
+#define UPLOAD_MAX (20u * 1024 * 1024)
 
 #define TIME_MAX 4102444800000LL /* 2100-01-01 */
 
@@ -414,31 +419,200 @@ static const struct jfield risk_area_body[] = {
     {NULL},
 };
 
-static err post_risk_area(struct req *r)
+static const struct jfield risk_area_patch[] = {
+    {"name", J_STRING, 0, 1, 100, "地区名称", NULL},
+    {"level", J_STRING, 0, 0, 0, "风险等级", levels},
+    {"region_code", J_STRING, JF_NULLABLE, 1, 18, "区划代码", NULL},
+    {"valid_from", J_INT, 0, 1, TIME_MAX, "生效时间", NULL},
+    {"valid_to", J_INT, 0, 0, TIME_MAX, "解除时间", NULL},
+    {NULL},
+};
+
+static err reply_area(struct req *r, int status, int64_t id)
 {
-    int64_t id;
-    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    err e = code_risk_area_add(r->db, r->who, r->body, &id);
+    json_t *o;
+    err e = code_risk_area_get(r->db, id, &o);
+    return e ? e : reply_json(r, status, o);
+}
+
+/* The end of a write: the refusal audited, or the entry committed with it. */
+static err area_done(struct req *r, err e, const char *action, int64_t id, const char *detail)
+{
     if (e) {
         err_ignore(db_release(r->db, false));
+        return audit_refusal(r->db, r->who, r->ip, action, "risk_area", id, e, detail);
+    }
+    req_audit(r, action, "risk_area", id, "ok", detail);
+    return db_release(r->db, true);
+}
+
+static err post_risk_area(struct req *r)
+{
+    int64_t id = 0;
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    err e = code_risk_area_add(r->db, r->who, r->body, &id);
+    const char *to = json_str(r->body, "region_code");
+    if ((e = area_done(r, e, "risk_area.create", id,
+                       arena_printf(r->a,
+                                    "name=%s level=%s region_code=%s valid_from=%lld "
+                                    "valid_to=%lld",
+                                    json_str(r->body, "name"), json_str(r->body, "level"),
+                                    to ? to : "", (long long)json_int(r->body, "valid_from", 0),
+                                    (long long)json_int(r->body, "valid_to", 0)))))
+        return e;
+    return reply_area(r, 201, id);
+}
+
+static const char *const area_head[] = {"地区名称", "风险等级", "所在区划",
+                                        "生效时间", "解除时间", "状态"};
+
+static err areas_export(struct req *r, enum export_format fmt, json_t *items)
+{
+    struct export_out x;
+    err e =
+        export_begin(r, &x, fmt, "中高风险地区", area_head, sizeof area_head / sizeof *area_head);
+    if (e) {
+        json_decref(items);
         return e;
     }
-    req_audit(r, "risk_area.create", "risk_area", id, "ok", NULL);
-    if ((e = db_release(r->db, true)))
-        return e;
-    json_t *o = json_deep_copy(r->body);
-    json_set_id(o, "id", id);
-    return reply_json(r, 201, o);
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+    {
+        const char *state = json_str(o, "state");
+        export_text(&x, json_str(o, "name"));
+        export_text(&x, json_str(o, "level_label"));
+        export_text(&x, json_str(o, "region_name"));
+        export_time(&x, json_int(o, "valid_from", 0));
+        if (json_int(o, "valid_to", 0))
+            export_time(&x, json_int(o, "valid_to", 0));
+        else
+            export_empty(&x);
+        export_text(&x, !strcmp(state, "ended")     ? "已解除"
+                        : !strcmp(state, "pending") ? "未生效"
+                                                    : "生效中");
+        export_row_end(&x);
+    }
+    json_decref(items);
+    return export_send(&x, E_OK, "risk-areas");
 }
 
 static err get_risk_areas(struct req *r)
 {
-    int64_t page, size, total;
+    struct code_risk_filter f = {0};
+    enum export_format fmt;
+    int64_t total;
     json_t *items;
-    err e = req_paging(r, &page, &size);
-    if (e || (e = code_risk_areas(r->db, page, size, &items, &total)))
+    const char *s;
+    err e = req_paging(r, &f.page, &f.page_size);
+    if (!e)
+        e = req_export_format(r, &fmt);
+    if (!e)
+        e = req_query_int64(r, "active_at", 1, TIME_MAX, &f.active_at);
+    if (e)
         return e;
-    return reply_page(r, items, total, page, size);
+    if ((s = req_query(r, "level")) && !(f.level = !strcmp(s, "high") ? 2 : !strcmp(s, "medium")))
+        return err_set(E_INPUT, "invalid_parameter", "level", "风险等级应为 medium 或 high");
+    if ((s = req_query(r, "state"))) {
+        if (!strcmp(s, "active"))
+            f.state = CODE_RISK_ACTIVE;
+        else if (!strcmp(s, "ended"))
+            f.state = CODE_RISK_ENDED;
+        else if (strcmp(s, "all"))
+            return err_set(E_INPUT, "invalid_parameter", "state", "状态应为 active、ended 或 all");
+    }
+    enum region_level lv;
+    if ((s = req_query(r, "region_code")) && (f.region_code = regcode_parse(s, &lv)) <= 0)
+        return err_set(E_INPUT, "invalid_region", "region_code", "区划代码格式不正确");
+    f.q = req_query(r, "q");
+    if (f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
+        return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    int64_t page_size = f.page_size;
+    if (fmt)
+        f.page_size = 0;
+    if ((e = code_risk_areas(r->db, r->a, &f, &items, &total)))
+        return e;
+    if (fmt)
+        return areas_export(r, fmt, items);
+    return reply_page(r, items, total, f.page, page_size);
+}
+
+static err get_risk_area(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    return e ? e : reply_area(r, 200, id);
+}
+
+static err patch_risk_area(struct req *r)
+{
+    int64_t id = 0;
+    const char *changed = "";
+    err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if (!e)
+        e = code_risk_area_update(r->db, r->a, r->who, id, r->body, &changed);
+    if ((e = area_done(r, e, "risk_area.update", id, changed)))
+        return e;
+    return reply_area(r, 200, id);
+}
+
+static err delete_risk_area(struct req *r)
+{
+    int64_t id = 0;
+    const char *detail = "";
+    err e = req_param_id(r, 0, &id);
+    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
+    if (!e)
+        e = code_risk_area_delete(r->db, r->a, id, &detail);
+    if ((e = area_done(r, e, "risk_area.delete", id, detail)))
+        return e;
+    return reply_empty(r);
+}
+
+static err get_risk_template(struct req *r)
+{
+    int fd;
+    int64_t size;
+    err e = code_risk_template(&fd, &size);
+    if (e)
+        return e;
+    r->disposition = "attachment; filename=\"risk-areas-template.xlsx\"";
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+}
+
+/* Checked here (whole-file faults answer 400), applied on the import
+ * worker: 202 {job_id, rows}. */
+static err post_risk_import(struct req *r)
+{
+    const char *fmt = req_query(r, "format");
+    err e = E_OK;
+    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
+        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
+    size_t n;
+    const char *body = req_raw_body(r, &n);
+    /* a CSV is told by the parameter or by not being a zip */
+    bool csv = (fmt && !strcmp(fmt, "csv")) || (!fmt && !(n >= 4 && !memcmp(body, "PK\3\4", 4)));
+    long rows = 0;
+    if (!e)
+        e = code_risk_import_check(body, n, csv, &rows);
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "risk_area.import", "job", 0, e,
+                             arena_printf(r->a, "bytes=%zu", n));
+    int64_t job;
+    db_hold(r->db); /* the job and its entry commit together */
+    if ((e = job_create(r->db, r->who, "risk_area.import", &job))) {
+        err_ignore(db_release(r->db, false));
+        return e;
+    }
+    req_audit(r, "risk_area.import_upload", "job", job, "ok",
+              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, csv ? " csv" : ""));
+    if ((e = db_release(r->db, true)) ||
+        (e = code_risk_import_submit(r->db, job, r->who, body, n, csv, rows)))
+        return e;
+    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
 }
 
 static const struct jfield zone_body[] = {
@@ -531,8 +705,18 @@ const struct route code_routes[] = {
      "核酸检测记录", "code", 0},
     {M_POST, "/api/v1/risk-areas", post_risk_area, PERM_ZONE_WRITE, 0, risk_area_body,
      "登记中高风险地区", "code", 0},
-    {M_GET, "/api/v1/risk-areas", get_risk_areas, PERM_CODE_READ, 0, NULL, "中高风险地区", "code",
-     0},
+    {M_GET, "/api/v1/risk-areas", get_risk_areas, PERM_CODE_READ, 0, NULL,
+     "中高风险地区（等级、名称、区划、生效状态筛选，可导出）", "code", 0},
+    {M_GET, "/api/v1/risk-areas/template.xlsx", get_risk_template, PERM_ZONE_WRITE, 0, NULL,
+     "中高风险地区导入模板（Excel）", "code", 0},
+    {M_POST, "/api/v1/risk-areas/import", post_risk_import, PERM_ZONE_WRITE, ROUTE_RAW_BODY, NULL,
+     "导入中高风险地区（Excel 或 CSV）", "code", UPLOAD_MAX},
+    {M_GET, "/api/v1/risk-areas/{id}", get_risk_area, PERM_CODE_READ, 0, NULL, "中高风险地区详情",
+     "code", 0},
+    {M_PATCH, "/api/v1/risk-areas/{id}", patch_risk_area, PERM_ZONE_WRITE, 0, risk_area_patch,
+     "修改、解除或重新启用中高风险地区（重新赋码）", "code", 0},
+    {M_DELETE, "/api/v1/risk-areas/{id}", delete_risk_area, PERM_ZONE_WRITE, 0, NULL,
+     "删除未被旅居记录引用的中高风险地区", "code", 0},
     {M_POST, "/api/v1/zones", post_zone, PERM_ZONE_WRITE, 0, zone_body,
      "划定封控区、管控区、防范区", "code", 0},
     {M_PATCH, "/api/v1/zones/{id}", patch_zone, PERM_ZONE_WRITE, 0, zone_patch, "解除区域", "code",

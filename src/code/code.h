@@ -321,11 +321,71 @@ err code_input_list(db *d, const struct scope *sc, const struct code_input_kind 
                     int64_t person_id, int64_t page, int64_t page_size, json_t **items_r,
                     int64_t *total_r) MUST_USE;
 
-/* Risk areas (public list, not scoped) and zones (scoped by the region
- * they cover). JSON in and out, as the API has them. */
+/* ---- risk areas (risk.c) ------------------------------------------------------ */
+
+/*
+ * Designated risk areas (中高风险地区): a published list, not scoped (any
+ * caller with code.read reads all of it, zone.write writes). JSON in and out
+ * as the API has them: {id, name, level: medium|high, region_code|null,
+ * region_name, valid_from, valid_to (0: open), state, created_at, updated_at}.
+ * An area is in force at t when valid_from <= t and (valid_to = 0 or t <
+ * valid_to); state is "active" (in force now), "ended" (valid_to set and
+ * past) or "pending" (valid_from still ahead).
+ *
+ * Every change of level or window recomputes, in the same transaction, the
+ * code of every person with a stay in the area (code_defer: one batch), so
+ * the risk_area_* rules see the new list at once. Creating an area needs no
+ * recompute: no stay can name it yet.
+ */
+/* The latest instant a time field accepts (2100-01-01), as the API's validators. */
+#define CODE_TIME_MAX 4102444800000LL
+
+enum code_risk_state { CODE_RISK_ALL = 0, CODE_RISK_ACTIVE, CODE_RISK_ENDED };
+
+struct code_risk_filter {
+    int level;           /* 0 any, 1 medium, 2 high */
+    const char *q;       /* part of the name */
+    int64_t region_code; /* 0 any; else the area's region is in this subtree */
+    int64_t active_at;   /* 0 any; else in force at that instant (ms) */
+    enum code_risk_state state;
+    int64_t page, page_size; /* page_size 0: every row (an export) */
+};
+
+/* Create from the checked POST body (region_code must be a region of the
+ * tree: E_INPUT "invalid_region"; valid_to >= valid_from: "invalid_time"). */
 err code_risk_area_add(db *d, const struct principal *who, json_t *body, int64_t *id_r) MUST_USE;
-err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r,
+err code_risk_areas(db *d, arena *a, const struct code_risk_filter *f, json_t **items_r,
                     int64_t *total_r) MUST_USE;
+/* One area; E_NOT_FOUND. */
+err code_risk_area_get(db *d, int64_t id, json_t **o_r) MUST_USE;
+/*
+ * Apply the checked PATCH body {name?, level?, region_code?, valid_from?,
+ * valid_to? (0 reopens)} and recompute the people with a stay in the area
+ * when level or window changed, in one transaction. *changed_r: what
+ * changed, "field=old->new …" for the audit ("" when nothing did).
+ */
+err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t id, json_t *body,
+                          const char **changed_r) MUST_USE;
+/* Delete an area no stay names (E_CONFLICT "risk_area_in_use" otherwise:
+ * lift it instead). *detail_r: the area's name and level for the audit. */
+err code_risk_area_delete(db *d, arena *a, int64_t id, const char **detail_r) MUST_USE;
+
+/* The import template (sheet 中高风险地区: 地区名称*, 风险等级*, 所在区划代码,
+ * 生效时间*, 解除时间) as a temporary file. */
+err code_risk_template(int *fd_r, int64_t *size_r) MUST_USE;
+/* The request's check of an upload (xlsx, or CSV when csv): the header and
+ * the row count; whole-file faults E_INPUT. */
+err code_risk_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_USE;
+/* Queue the import as job job_id on the import worker (job/import.h): each
+ * good row creates an area, a row naming an area already listed (same name,
+ * level and valid_from) changes nothing, bad rows are reported with their
+ * row numbers (result errors, and the report GET /api/v1/jobs/{id}/errors.xlsx). */
+err code_risk_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                            size_t n, bool csv, long rows) MUST_USE;
+
+/* ---- zones ---------------------------------------------------------------------- */
+
+/* Zones (scoped by the region they cover). JSON in and out, as the API has them. */
 
 /* A zone over region_code's subtree (inside who's scope, else E_INPUT
  * "invalid_region"); refreshes everyone living there. */

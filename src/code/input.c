@@ -245,45 +245,6 @@ err code_input_list(db *d, const struct scope *sc, const struct code_input_kind 
     return E_OK;
 }
 
-/* ---- risk areas ----------------------------------------------------------------- */
-
-static const char *const levels[] = {"", "medium", "high"};
-
-err code_risk_area_add(db *d, const struct principal *who, json_t *b, int64_t *id_r)
-{
-    const char *lv = json_str(b, "level");
-    int level = !strcmp(lv, "high") ? 2 : 1;
-    int64_t code = 0, from = json_int(b, "valid_from", 0), to = json_int(b, "valid_to", 0);
-    const char *rc = json_str(b, "region_code");
-    if (rc) {
-        enum region_level l;
-        if ((code = regcode_parse(rc, &l)) <= 0)
-            return err_set(E_INPUT, "invalid_region", "region_code", "区划代码格式不正确");
-    }
-    if (to && to < from)
-        return err_set(E_INPUT, "invalid_time", "valid_to", "结束时间不能早于开始时间");
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "INSERT INTO risk_areas (id, region_code, name, level, valid_from, "
-                       "valid_to, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       &s);
-    if (e)
-        return e;
-    int64_t id = id_new();
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, code);
-    db_bind_text(s, 3, json_str(b, "name"));
-    db_bind_int64(s, 4, level);
-    db_bind_int64(s, 5, from);
-    db_bind_int64(s, 6, to);
-    db_bind_int64(s, 7, who->user_id);
-    db_bind_int64(s, 8, now_ms());
-    if ((e = db_run(s, NULL)))
-        return e;
-    *id_r = id;
-    return E_OK;
-}
-
 static json_t *code_or_null(int64_t code)
 {
     if (!code)
@@ -291,41 +252,6 @@ static json_t *code_or_null(int64_t code)
     char out[19];
     regcode_format(code, out);
     return json_string(out);
-}
-
-err code_risk_areas(db *d, int64_t page, int64_t page_size, json_t **items_r, int64_t *total_r)
-{
-    int64_t total = 0;
-    err e = db_query_int64(d, "SELECT COUNT(*) FROM risk_areas", &total);
-    db_stmt *s;
-    if (e || (e = db_prepare(d,
-                             "SELECT id, region_code, name, level, valid_from, valid_to, "
-                             "created_at FROM risk_areas ORDER BY id DESC LIMIT ? OFFSET ?",
-                             &s)))
-        return e;
-    db_bind_int64(s, 1, page_size);
-    db_bind_int64(s, 2, paging_offset(page, page_size));
-    json_t *arr = json_array();
-    bool row;
-    while (!(e = db_row(s, &row)) && row) {
-        json_t *o = json_object();
-        json_set_id(o, "id", db_col_int64(s, 0));
-        json_object_set_new(o, "region_code", code_or_null(db_col_int64(s, 1)));
-        json_object_set_new(o, "name", json_string(db_col_text(s, 2)));
-        json_object_set_new(o, "level", json_string(levels[db_col_int64(s, 3) == 2 ? 2 : 1]));
-        json_object_set_new(o, "valid_from", json_integer(db_col_int64(s, 4)));
-        json_object_set_new(o, "valid_to", json_integer(db_col_int64(s, 5)));
-        json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 6)));
-        json_array_append_new(arr, o);
-    }
-    db_done(s);
-    if (e) {
-        json_decref(arr);
-        return e;
-    }
-    *items_r = arr;
-    *total_r = total;
-    return E_OK;
 }
 
 /* ---- zones ------------------------------------------------------------------------ */

@@ -192,6 +192,7 @@ const struct http_error_code http_error_codes[] = {
     {"result_final", "The tube's result answered retests, or was answered: not withdrawable"},
     {"retest_pending", "A retest task closes itself when the person's next result arrives"},
     {"reveal_forbidden", "The role may not see unmasked personal data"},
+    {"risk_area_in_use", "A stay names the risk area: lift it instead of deleting it"},
     {"role_grant_forbidden", "The caller may not grant or revoke this role"},
     {"role_in_use", "Users still hold the role"},
     {"role_not_found", "No such role"},

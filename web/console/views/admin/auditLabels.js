@@ -21,6 +21,7 @@ const WHOLE = {
   'code.rules': '修改赋码规则', 'venue.code_regenerate': '重新生成场所码', 'visitor.code': '查看访客码',
   'visitor.scan': '访客核验', 'device.secret_reset': '重置设备凭据', 'zone.end': '解除封控区域',
   'person.scan': '扫码打开人员信息', 'person.confirm': '核验人员信息无误',
+  'risk_area.import_upload': '上传风险地区导入文件', 'risk_area.import_errors': '下载风险地区导入错误报告',
 };
 
 export function actionLabel(action) {
