@@ -900,14 +900,7 @@ static err write_row(db *d, arena *a, const struct principal *who, struct irow *
     return case_observe_full(d, a, who, &in, &r->f, r->set, &id);
 }
 
-struct import_job {
-    int64_t job_id;
-    struct principal who;
-    void *data;
-    size_t n;
-    int64_t rows; /* data rows, from the upload's check */
-    bool dry_run, update;
-};
+#define OPT_UPDATE 1u /* import_upload.opt: rows of people on the list update them */
 
 static void job_fail(db *d, int64_t job_id, err e)
 {
@@ -916,7 +909,7 @@ static void job_fail(db *d, int64_t job_id, err e)
 
 /* Read the upload into batches handed to a writer thread (the pipeline
  * above): E_OK, the reader's error or the writer's. */
-static err read_and_write(struct run *st, const struct import_job *j)
+static err read_and_write(struct run *st, const struct import_upload *j)
 {
     pthread_t writer;
     if (pthread_create(&writer, NULL, writer_main, st))
@@ -938,9 +931,8 @@ static err read_and_write(struct run *st, const struct import_job *j)
     return e ? e : st->fatal;
 }
 
-static void run_job(db *d, void *arg)
+static void run_job(db *d, const struct import_upload *j)
 {
-    struct import_job *j = arg;
     /* where a job's time goes, for docs/benchmarks.md: wall/cpu ms per phase
      * (the write's CPU is both threads') */
     char t_read[32] = "", t_write[32] = "", t_commit[32] = "", t_report[32] = "";
@@ -957,7 +949,7 @@ static void run_job(db *d, void *arg)
                      .step = BATCH_ROWS,
                      .d = d,
                      .who = &j->who,
-                     .update = j->update};
+                     .update = (j->opt & OPT_UPDATE) != 0};
     st.cur = &st.b[0];
     pthread_mutex_init(&st.fail_mu, NULL);
     pthread_mutex_init(&st.mu, NULL);
@@ -1056,27 +1048,15 @@ out:
 
 /* ---- the worker ---------------------------------------------------------------------------- */
 
-static void job_free(void *arg)
-{
-    struct import_job *j = arg;
-    free(j->data);
-    free(j);
-}
-
 err case_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                        size_t n, long rows, bool dry_run, bool update)
 {
-    struct import_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->data = malloc(n ? n : 1))) {
-        free(j);
-        return E_NOMEM;
-    }
-    memcpy(j->data, data, n);
-    j->n = n;
-    j->job_id = job_id;
-    j->rows = rows;
-    j->who = *who;
-    j->dry_run = dry_run;
-    j->update = update;
-    return import_worker_submit(d, run_job, job_free, j);
+    struct import_upload u = {.job_id = job_id,
+                              .who = *who,
+                              .data = data,
+                              .n = n,
+                              .rows = rows,
+                              .dry_run = dry_run,
+                              .opt = update ? OPT_UPDATE : 0};
+    return import_upload_submit(d, &u, run_job);
 }

@@ -597,25 +597,8 @@ err code_risk_import_check(const void *data, size_t n, bool csv, long *rows_r)
     return e;
 }
 
-struct import_job {
-    int64_t job_id;
-    struct principal who;
-    void *data;
-    size_t n;
-    bool csv;
-    long rows;
-};
-
-static void job_free(void *arg)
+static void run_import(db *d, const struct import_upload *j)
 {
-    struct import_job *j = arg;
-    free(j->data);
-    free(j);
-}
-
-static void run_import(db *d, void *arg)
-{
-    struct import_job *j = arg;
     /* the job runs on the import worker's thread: no caller's arena to take */
     arena *kept = arena_new(1 << 16);
     arena *per_row = arena_new(1 << 12); /* one row's messages, reset between rows */
@@ -683,15 +666,7 @@ out:
 err code_risk_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                             size_t n, bool csv, long rows)
 {
-    struct import_job *j = calloc(1, sizeof *j);
-    void *copy = malloc(n ? n : 1);
-    if (!j || !copy) {
-        free(j);
-        free(copy);
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    }
-    memcpy(copy, data, n);
-    *j = (struct import_job){
-        .job_id = job_id, .who = *who, .data = copy, .n = n, .csv = csv, .rows = rows};
-    return import_worker_submit(d, run_import, job_free, j);
+    struct import_upload u = {
+        .job_id = job_id, .who = *who, .data = data, .n = n, .csv = csv, .rows = rows};
+    return import_upload_submit(d, &u, run_import);
 }

@@ -563,22 +563,6 @@ err hotline_import_check(const void *data, size_t n, bool csv, long *rows_r)
 
 /* ---- the import job ------------------------------------------------------------------------- */
 
-struct import_job {
-    int64_t job_id;
-    struct principal who;
-    void *data;
-    size_t n;
-    bool csv, dry_run, rematch;
-    long rows;
-};
-
-static void job_free(void *arg)
-{
-    struct import_job *j = arg;
-    free(j->data);
-    free(j);
-}
-
 /* The job's transaction ended with its audit entry: committed, or rolled
  * back for a dry run (whose entry is written after, as it read people). */
 static err finish_tx(db *d, struct audit_entry *ae, bool dry_run)
@@ -594,9 +578,8 @@ static err finish_tx(db *d, struct audit_entry *ae, bool dry_run)
     return e;
 }
 
-static void run_import(db *d, void *arg)
+static void run_import(db *d, const struct import_upload *j)
 {
-    struct import_job *j = arg;
     /* the job runs on the import worker's thread: no caller's arena to take */
     arena *links_a = arena_new(1 << 16); /* the rules and sites, for the whole job */
     arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
@@ -689,20 +672,14 @@ out:
 err hotline_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                           size_t n, bool csv, long rows, bool dry_run)
 {
-    struct import_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->data = malloc(n ? n : 1))) {
-        free(j);
-        return E_NOMEM;
-    }
-    memcpy(j->data, data, n);
-    *j = (struct import_job){.job_id = job_id,
-                             .who = *who,
-                             .data = j->data,
-                             .n = n,
-                             .csv = csv,
-                             .dry_run = dry_run,
-                             .rows = rows};
-    return import_worker_submit(d, run_import, job_free, j);
+    struct import_upload u = {.job_id = job_id,
+                              .who = *who,
+                              .data = data,
+                              .n = n,
+                              .csv = csv,
+                              .dry_run = dry_run,
+                              .rows = rows};
+    return import_upload_submit(d, &u, run_import);
 }
 
 /* ---- re-applying the rules ----------------------------------------------------------------------
@@ -764,9 +741,8 @@ static err rematch_one(db *d, struct links *lk, const struct page_row *t, size_t
     return e;
 }
 
-static void run_rematch(db *d, void *arg)
+static void run_rematch(db *d, const struct import_upload *j)
 {
-    struct import_job *j = arg;
     /* the job runs on the import worker's thread: no caller's arena to take */
     arena *a = arena_new(1 << 16);  /* the rules, for the whole job */
     arena *pa = arena_new(1 << 16); /* one page of tickets, reset between pages */
@@ -829,9 +805,6 @@ out:
 
 err hotline_rematch_submit(db *d, int64_t job_id, const struct principal *who)
 {
-    struct import_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return E_NOMEM;
-    *j = (struct import_job){.job_id = job_id, .who = *who, .rematch = true};
-    return import_worker_submit(d, run_rematch, job_free, j);
+    struct import_upload u = {.job_id = job_id, .who = *who}; /* no file */
+    return import_upload_submit(d, &u, run_rematch);
 }

@@ -244,12 +244,42 @@ void import_worker_stop(void)
     job_worker_stop(&worker);
 }
 
-err import_worker_submit(db *d, void (*run)(db *d, void *arg), void (*free_fn)(void *arg),
-                         void *arg)
+struct upload_task {
+    struct import_upload u;
+    void (*run)(db *d, const struct import_upload *u);
+};
+
+static void upload_run(db *d, void *arg)
 {
-    if (job_worker_submit(worker, d, run, free_fn, arg) == E_UNAVAILABLE) {
-        run(d, arg); /* a full queue: here, as with no worker */
-        free_fn(arg);
+    struct upload_task *t = arg;
+    t->run(d, &t->u);
+}
+
+static void upload_free(void *arg)
+{
+    struct upload_task *t = arg;
+    free((void *)t->u.data);
+    free(t);
+}
+
+err import_upload_submit(db *d, const struct import_upload *u,
+                         void (*run)(db *d, const struct import_upload *u))
+{
+    struct upload_task *t = calloc(1, sizeof *t);
+    void *copy = u->n ? malloc(u->n) : NULL;
+    if (!t || (u->n && !copy)) {
+        free(t);
+        free(copy);
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    }
+    if (u->n)
+        memcpy(copy, u->data, u->n);
+    t->u = *u;
+    t->u.data = copy;
+    t->run = run;
+    if (job_worker_submit(worker, d, upload_run, upload_free, t) == E_UNAVAILABLE) {
+        upload_run(d, t); /* a full queue: here, as with no worker */
+        upload_free(t);
     }
     return E_OK;
 }

@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "base/xlsx.h"
 #include "db/db.h"
+#include "security/auth.h"
 
 /* ---- reading ------------------------------------------------------------------------ */
 
@@ -100,14 +101,31 @@ err import_report_write(int64_t job_id, const char *sheet, const char *const *he
 void import_job_fail(db *d, int64_t job_id, const char *kind, err e);
 
 /*
+ * An upload's job: who uploaded what, and what the upload's check in the
+ * request found. The importers' own options ride in `ref` and `opt`.
+ */
+struct import_upload {
+    int64_t job_id;
+    struct principal who;
+    const void *data; /* the file (NULL, 0: a job without one, the hotline's rematch) */
+    size_t n;
+    bool csv;     /* else xlsx */
+    bool dry_run; /* every row checked, nothing written */
+    long rows;    /* data rows, from the upload's check */
+    int64_t ref;  /* what the rows go into (a historical round) */
+    unsigned opt; /* the importer's flags (the observation list: update) */
+};
+
+/*
  * The import worker: one thread with its own connection to db_url, running
- * queued jobs in order (at most 16 waiting). import_worker_submit queues
- * run(d, arg) and then free_fn(arg) on it; with no worker (tools, unit
- * tests) or a full queue they run here, on d, before it returns. E_NOMEM.
+ * queued jobs in order (at most 16 waiting). import_upload_submit queues
+ * run(d, u) on it with a copy of *u and of its file (the request's body
+ * dies with the request), freed after run; with no worker (tools, unit
+ * tests) or a full queue it runs here, on d, before it returns. E_NOMEM.
  */
 err import_worker_start(const char *db_url) MUST_USE;
 void import_worker_stop(void);
-err import_worker_submit(db *d, void (*run)(db *d, void *arg), void (*free_fn)(void *arg),
-                         void *arg) MUST_USE;
+err import_upload_submit(db *d, const struct import_upload *u,
+                         void (*run)(db *d, const struct import_upload *u)) MUST_USE;
 
 #endif

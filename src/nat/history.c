@@ -563,26 +563,10 @@ err nat_round_import_check(const void *data, size_t n, bool csv, long *rows_r)
     return e;
 }
 
-struct import_job {
-    int64_t job_id;
-    struct principal who;
-    struct nat_round round; /* its texts are not read by the job */
-    void *data;
-    size_t n;
-    bool csv;
-    long rows;
-};
-
-static void job_free(void *arg)
+static void run_import(db *d, const struct import_upload *j)
 {
-    struct import_job *j = arg;
-    free(j->data);
-    free(j);
-}
-
-static void run_import(db *d, void *arg)
-{
-    struct import_job *j = arg;
+    /* the round's id and kind: its texts are not read by the job */
+    const struct nat_round round = {.id = j->ref, .kind = (enum nat_round_kind)j->opt};
     /* the job runs on the import worker's thread: no caller's arena to take */
     arena *kept = arena_new(1 << 16);
     arena *per_row = arena_new(1 << 12); /* one row's messages, reset between rows */
@@ -590,7 +574,7 @@ static void run_import(db *d, void *arg)
                      .d = d,
                      .a = per_row,
                      .who = &j->who,
-                     .round = &j->round,
+                     .round = &round,
                      .job_id = j->job_id,
                      .total = j->rows,
                      .fail = {.a = kept},
@@ -612,7 +596,7 @@ static void run_import(db *d, void *arg)
         e = st.fatal;
     char detail[160];
     snprintf(detail, sizeof detail, "round=%lld total=%ld created=%lld replaced=%lld failed=%zu",
-             (long long)j->round.id, st.data_rows, (long long)st.created, (long long)st.replaced,
+             (long long)round.id, st.data_rows, (long long)st.created, (long long)st.replaced,
              st.fail.n);
     struct audit_entry ae = {.user_id = j->who.user_id,
                              .username = j->who.username,
@@ -620,18 +604,18 @@ static void run_import(db *d, void *arg)
                              .ip = "",
                              .action = "nat.round.import",
                              .object_type = "nat_round",
-                             .object_id = j->round.id,
+                             .object_id = round.id,
                              .result = "ok",
                              .detail = detail};
     if (!e && (st.created || st.replaced))
-        e = nat_round_touch(d, j->round.id);
+        e = nat_round_touch(d, round.id);
     if (!e && !(e = audit_log(d, &ae)))
         e = db_commit(d);
     if (e) {
         if (began)
             db_rollback(d);
         ae.result = "error"; /* nothing written: the attempt is still on record */
-        snprintf(detail, sizeof detail, "round=%lld slug=%s", (long long)j->round.id, err_slug(e));
+        snprintf(detail, sizeof detail, "round=%lld slug=%s", (long long)round.id, err_slug(e));
         err_ignore(audit_log(d, &ae));
         import_job_fail(d, j->job_id, "nat.round_import", e);
         json_decref(st.errors);
@@ -679,20 +663,13 @@ err nat_round_import_submit(db *d, int64_t job_id, const struct principal *who,
                             const struct nat_round *r, const void *data, size_t n, bool csv,
                             long rows)
 {
-    struct import_job *j = calloc(1, sizeof *j);
-    void *copy = malloc(n ? n : 1);
-    if (!j || !copy) {
-        free(j);
-        free(copy);
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    }
-    memcpy(copy, data, n);
-    *j = (struct import_job){.job_id = job_id,
-                             .who = *who,
-                             .round = {.id = r->id, .kind = r->kind},
-                             .data = copy,
-                             .n = n,
-                             .csv = csv,
-                             .rows = rows};
-    return import_worker_submit(d, run_import, job_free, j);
+    struct import_upload u = {.job_id = job_id,
+                              .who = *who,
+                              .data = data,
+                              .n = n,
+                              .csv = csv,
+                              .rows = rows,
+                              .ref = r->id,
+                              .opt = (unsigned)r->kind};
+    return import_upload_submit(d, &u, run_import);
 }

@@ -1257,25 +1257,9 @@ err nat_result_upload_check(const void *data, size_t n, long *rows_r)
 
 /* ---- the upload job ------------------------------------------------------------------------- */
 
-struct upload_job {
-    int64_t job_id;
-    struct principal who;
-    void *data;
-    size_t n;
-    long rows;
-    bool dry_run;
-};
-
-static void upload_job_free(void *arg)
-{
-    struct upload_job *j = arg;
-    free(j->data);
-    free(j);
-}
-
 /* The results and the audit entry in one transaction (the batch's is a
  * savepoint of it; a dry run's is rolled back, its entry kept). */
-static err upload_apply(db *d, const struct upload_job *j, struct upload *u, json_t **report_r)
+static err upload_apply(db *d, const struct import_upload *j, struct upload *u, json_t **report_r)
 {
     const char *inst;
     err e = nat_lab_institution(d, u->a, j->who.user_id, &inst);
@@ -1317,9 +1301,8 @@ static err upload_apply(db *d, const struct upload_job *j, struct upload *u, jso
     return e;
 }
 
-static void run_upload(db *d, void *arg)
+static void run_upload(db *d, const struct import_upload *j)
 {
-    struct upload_job *j = arg;
     /* the job runs on the import worker's thread: no caller's arena to take */
     arena *a = arena_new(1 << 16);    /* the records and their cells */
     arena *kept = arena_new(1 << 16); /* the failed rows, until the report is written */
@@ -1367,17 +1350,9 @@ out:
 err nat_result_upload_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                              size_t n, long rows, bool dry_run)
 {
-    struct upload_job *j = calloc(1, sizeof *j);
-    void *copy = malloc(n ? n : 1);
-    if (!j || !copy) {
-        free(j);
-        free(copy);
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    }
-    memcpy(copy, data, n);
-    *j = (struct upload_job){
-        .job_id = job_id, .who = *who, .data = copy, .n = n, .rows = rows, .dry_run = dry_run};
-    return import_worker_submit(d, run_upload, upload_job_free, j);
+    struct import_upload u = {
+        .job_id = job_id, .who = *who, .data = data, .n = n, .rows = rows, .dry_run = dry_run};
+    return import_upload_submit(d, &u, run_upload);
 }
 
 err nat_result_template(int *fd_r, int64_t *size_r)

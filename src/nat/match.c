@@ -925,24 +925,9 @@ err nat_city_import_check(arena *a, const void *data, size_t n, long *rows_r)
 
 /* ---- the import job ------------------------------------------------------------------------- */
 
-struct city_job {
-    int64_t job_id;
-    struct principal who;
-    void *data;
-    size_t n;
-    long rows;
-};
-
-static void city_job_free(void *arg)
-{
-    struct city_job *j = arg;
-    free(j->data);
-    free(j);
-}
-
 /* The rows and the audit entry in one transaction (the import's own is a
  * savepoint of it). */
-static err city_apply(db *d, arena *a, const struct city_job *j, json_t **res_r)
+static err city_apply(db *d, arena *a, const struct import_upload *j, json_t **res_r)
 {
     err e = db_begin(d);
     if (e)
@@ -973,9 +958,8 @@ static err city_apply(db *d, arena *a, const struct city_job *j, json_t **res_r)
     return e;
 }
 
-static void run_city(db *d, void *arg)
+static void run_city(db *d, const struct import_upload *j)
 {
-    struct city_job *j = arg;
     /* the job runs on the import worker's thread: no caller's arena to take */
     arena *a = arena_new(1 << 16);
     json_t *res = NULL;
@@ -997,16 +981,8 @@ static void run_city(db *d, void *arg)
 err nat_city_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                            size_t n, long rows)
 {
-    struct city_job *j = calloc(1, sizeof *j);
-    void *copy = malloc(n ? n : 1);
-    if (!j || !copy) {
-        free(j);
-        free(copy);
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    }
-    memcpy(copy, data, n);
-    *j = (struct city_job){.job_id = job_id, .who = *who, .data = copy, .n = n, .rows = rows};
-    return import_worker_submit(d, run_city, city_job_free, j);
+    struct import_upload u = {.job_id = job_id, .who = *who, .data = data, .n = n, .rows = rows};
+    return import_upload_submit(d, &u, run_city);
 }
 
 /* ---- reading -------------------------------------------------------------------------------- */
