@@ -125,5 +125,6 @@ err app_routes(void)
     ADD(nat_ingest);
     ADD(nat_history);
     ADD(commission);
+    ADD(trace);
     return E_OK;
 }

@@ -58,6 +58,7 @@ ROUTES(nat_lookup);
 ROUTES(nat_transport);
 ROUTES(nat_lab);
 ROUTES(nat_ingest);
+ROUTES(trace);
 ROUTES(nat_history);
 ROUTES(commission);
 
