@@ -12,8 +12,9 @@ import accessRoutes from './routes-access.js';
 import statsRoutes from './routes-stats.js';
 import caseRoutes from './routes-cases.js';
 import natRoutes from './routes-nat.js';
+import traceRoutes from './routes-trace.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
