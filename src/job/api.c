@@ -47,6 +47,7 @@ static const struct {
     {"hotline.import", "hotline.import_errors"},
     {"nat.result_upload", "nat.result.upload_errors"},
     {"nat.round_import", "nat.round.import_errors"},
+    {"trace.trip_import", "trace.trip.import_errors"},
 };
 
 static err get_errors(struct req *r)

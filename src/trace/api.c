@@ -11,6 +11,9 @@
  *   GET    /api/v1/persons/{id}/trips    a person's trips
  *   GET    /api/v1/me/trips              the resident's own
  *   POST   /api/v1/me/trips              the resident records one (source self)
+ *   GET    /api/v1/trips/template.xlsx   the import template
+ *   POST   /api/v1/trips/import          an upload (xlsx; format=csv for CSV): 202 {job_id, rows}
+ *                                        (its failed rows: GET /api/v1/jobs/{id}/errors.xlsx)
  *
  * Every read and write is audited (trace.trip.*), a reveal also as
  * person.reveal; names and id numbers leave masked unless revealed.
@@ -24,6 +27,7 @@
 #include "db/fields.h"
 #include "http/export.h"
 #include "http/write.h"
+#include "job/job.h"
 #include "person/person.h"
 #include "security/audit.h"
 #include "security/mask.h"
@@ -310,9 +314,63 @@ static err post_my_trip(struct req *r)
     return e ? e : create(r, &all, r->who->person_id, TRIP_SELF);
 }
 
+/* ---- import ------------------------------------------------------------------------------ */
+
+#define UPLOAD_MAX (20u * 1024 * 1024)
+
+static err get_template(struct req *r)
+{
+    int fd;
+    int64_t size;
+    err e = trip_import_template(&fd, &size);
+    if (e)
+        return e;
+    r->disposition = "attachment; filename=\"trips-template.xlsx\"";
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+}
+
+static err post_import(struct req *r)
+{
+    const char *fmt = req_query(r, "format");
+    err e = E_OK;
+    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
+        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
+    bool csv = fmt && !strcmp(fmt, "csv");
+    size_t n;
+    const char *body = req_raw_body(r, &n);
+    long rows = 0;
+    if (!e && !n)
+        e = err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 或 CSV 文件");
+    if (!e)
+        e = trip_import_check(body, n, csv, &rows);
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "trace.trip.import", "job", 0, e,
+                             arena_printf(r->a, "bytes=%zu", n));
+    int64_t job;
+    db_hold(r->db); /* the job and its entry commit together */
+    if ((e = job_create(r->db, r->who, "trace.trip_import", &job))) {
+        err_ignore(db_release(r->db, false));
+        return e;
+    }
+    req_audit(r, "trace.trip.import_upload", "job", job, "ok",
+              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, csv ? " csv" : ""));
+    if ((e = db_release(r->db, true)))
+        return e;
+    if ((e = trip_import_submit(r->db, job, r->who, body, n, csv, rows)))
+        return e;
+    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
+}
+
 /* ---- routes ------------------------------------------------------------------------------ */
 
 const struct route trace_routes[] = {
+    /* before /trips/{id}, which would take them */
+    {M_GET, "/api/v1/trips/template.xlsx", get_template, PERM_TRACE_WRITE, 0, NULL,
+     "出行记录导入模板（Excel）", "trace", 0},
+    {M_POST, "/api/v1/trips/import", post_import, PERM_TRACE_WRITE, ROUTE_RAW_BODY, NULL,
+     "导入出行记录（Excel，format=csv 为 CSV；错误行见任务的错误报告）", "trace", UPLOAD_MAX},
     {M_POST, "/api/v1/trips", post_trip, PERM_TRACE_WRITE, 0, trip_body, "登记重点人员出行记录",
      "trace", 0},
     {M_GET, "/api/v1/trips", get_trips, PERM_TRACE_READ, 0, NULL,

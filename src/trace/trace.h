@@ -183,4 +183,28 @@ err trip_list(db *d, arena *a, const struct scope *sc, const struct trip_filter 
  * reference. */
 json_t *trip_json(arena *a, const struct trip *t, bool reveal);
 
+/* ---- import (import.c; docs/tracing.md "Import") ------------------------------------ */
+
+#define TRIP_IMPORT_SHEET    "出行记录"
+#define TRIP_IMPORT_MAX_ROWS 100000
+
+/* The import template (xlsx: header, hints) as an open temporary file;
+ * the caller sends and closes it. E_IO, E_NOMEM. */
+err trip_import_template(int *fd_r, int64_t *size_r) MUST_USE;
+
+/* The upload's shape before a job is queued: readable, the template's
+ * header, at least one data row; *rows_r the data rows. E_INPUT. */
+err trip_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_USE;
+
+/*
+ * Queue the import of an upload (copied) as job job_id on the import
+ * worker: each row is a trip of a person named by resident id number in
+ * who's scope, checked as a POST /api/v1/trips body is; valid rows are
+ * written (source import) in one transaction with the audit entry
+ * "trace.trip.import", failed rows go to the job's error report with the
+ * column at fault. E_NOMEM.
+ */
+err trip_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                       size_t n, bool csv, long rows) MUST_USE;
+
 #endif

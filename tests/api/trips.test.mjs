@@ -5,6 +5,9 @@
 // the reveal audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { residentId, expectError, auditEntries, startCityWith, sqlRun, smsCode } from './lib.mjs';
 
 const PW = 'Passw0rd!trips';
@@ -23,6 +26,58 @@ async function ok(p, status = 200) {
 
 async function person(region = COMMUNITY, name = '孙出行', idNumber = rid()) {
   return (await ok(cc.post('/api/v1/persons', { name, id_number: idNumber, region_code: region }), 201)).id;
+}
+
+const PY = process.env.FK_PYTHON || '/usr/bin/python3';
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const HEAD = ['证件号码*', '出行日期*', '返回日期', '出发地', '目的地*', '去程交通*', '去程班次/车牌', '返程交通', '返程班次/车牌', '途径点', '备注'];
+const PY_WRITE = `
+import json, sys, openpyxl
+spec = json.load(open(sys.argv[1], encoding='utf-8'))
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = '出行记录'
+for row in spec['rows']:
+    ws.append(row)
+wb.save(spec['out'])
+`;
+const PY_READ = `
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb[wb.sheetnames[0]]
+out = {'rows': [], 'marks': []}
+for row in ws.iter_rows():
+    out['rows'].append([None if c.value is None else str(c.value) for c in row])
+    for c in row:
+        if c.comment:
+            out['marks'].append(c.coordinate)
+print(json.dumps(out, ensure_ascii=False))
+`;
+let pyN = 0;
+function py(script, ...args) {
+  const f = path.join(ctx.dir, `py-${++pyN}.py`);
+  fs.writeFileSync(f, script);
+  return execFileSync(PY, [f, ...args], { encoding: 'utf8' });
+}
+function xlsxOf(rows) {
+  const out = path.join(ctx.dir, `trips-${++pyN}.xlsx`), spec = `${out}.json`;
+  fs.writeFileSync(spec, JSON.stringify({ rows, out }));
+  py(PY_WRITE, spec);
+  return fs.readFileSync(out);
+}
+async function download(client, p) {
+  const r = await fetch(ctx.url + p, { headers: { cookie: client.cookie } });
+  return { status: r.status, type: r.headers.get('content-type'), buf: Buffer.from(await r.arrayBuffer()) };
+}
+async function jobDone(client, id) {
+  let j;
+  for (let t = 0; t < 400; t++) {
+    j = (await client.get(`/api/v1/jobs/${id}`)).body;
+    if (j.status === 'done' || j.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(j.status, 'done', JSON.stringify(j));
+  return j.result;
 }
 
 const count = () => Number(sqlRun(ctx, 'SELECT COUNT(*) FROM trips').trim());
@@ -222,4 +277,56 @@ test('the resident records and reads their own trips only', async () => {
   assert.ok((await ok(cs.get(`/api/v1/persons/${me}/trips`))).items.some((x) => x.id === mine.id));
   expectError(await res.get('/api/v1/trips'), 403, 'forbidden');
   expectError(await res.post('/api/v1/me/trips', { ...body, returned_on: '2026-01-01' }), 400, 'invalid_range', 'returned_on');
+});
+
+test('import: the valid rows written (source import), a bad row 3 reported with its cell marked', async () => {
+  const idA = rid(), idB = rid(), idOther = rid();
+  const a = await person(COMMUNITY, '冯导入', idA);
+  const b = await person(COMMUNITY, '陈导入', idB);
+  await person(OTHER_STREET, '褚别处', idOther);
+  const tpl = await download(grid, '/api/v1/trips/template.xlsx');
+  assert.equal(tpl.status, 200);
+  assert.equal(tpl.type, XLSX);
+  const before = count();
+  // file row 1 the header; rows 2, 4 valid; row 3 a train number of no known format;
+  // row 5 a person outside the grid worker's scope
+  const file = xlsxOf([
+    HEAD,
+    [idA, '2026-09-01', '2026-09-03', '北京', '杭州', '火车', 'G31', '飞机', 'MU5101', '商场/西湖银泰/60；公园/西湖/120', ''],
+    [idB, '2026-09-02', '', '北京', '天津', '火车', 'X31', '', '', '', ''],
+    [idB, '2026-09-05', '', '北京', '保定', '自驾', '京a12345', '', '', '', '探亲'],
+    [idOther, '2026-09-06', '', '北京', '廊坊', '火车', 'K1', '', '', '', ''],
+  ]);
+  const up = await grid.post('/api/v1/trips/import', new Uint8Array(file), { 'content-type': XLSX });
+  assert.equal(up.status, 202, up.text);
+  assert.equal(up.body.rows, 4);
+  const res = await jobDone(grid, up.body.job_id);
+  assert.deepEqual(res, { total: 4, written: 2, failed: 2, report: true });
+  assert.equal(count(), before + 2);
+  const mine = (await ok(cc.get(`/api/v1/trips?person_id=${a}`))).items;
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].source, 'import');
+  assert.equal(mine[0].back.number, 'MU5101');
+  const one = await ok(cc.get(`/api/v1/trips/${mine[0].id}`));
+  assert.deepEqual(one.waypoints.map((w) => [w.kind, w.place, w.stay_minutes]), [['mall', '西湖银泰', 60], ['park', '西湖', 120]]);
+  const car = (await ok(cc.get(`/api/v1/trips?person_id=${b}`))).items;
+  assert.deepEqual(car.map((t) => t.out.plate), ['京A12345']);
+
+  // the report: rows 3 and 5, the cells at fault marked
+  const rep = await download(grid, `/api/v1/jobs/${up.body.job_id}/errors.xlsx`);
+  assert.equal(rep.status, 200);
+  const f = path.join(ctx.dir, 'trip-report.xlsx');
+  fs.writeFileSync(f, rep.buf);
+  const t = JSON.parse(py(PY_READ, f));
+  assert.deepEqual(t.rows[0], ['行号', ...HEAD, '错误说明']);
+  assert.deepEqual(t.rows.slice(1).map((r) => r[0]), ['3', '5']);
+  assert.match(t.rows[1].at(-1), /车次格式不正确/);
+  assert.match(t.rows[2].at(-1), /不在您的管辖范围内/);
+  assert.deepEqual(t.marks.sort(), ['B3', 'H2'], 'column A is 行号: 去程班次 of row 3, 证件号码 of row 5');
+  assert.equal((await auditEntries(auditor, 'trace.trip.import', up.body.job_id)).length, 1);
+
+  // a file that is not the template, and a reader without trace.write: nothing queued
+  expectError(await grid.post('/api/v1/trips/import?format=csv', 'a,b\n1,2\n', { 'content-type': 'text/csv' }), 400, 'invalid_csv');
+  expectError(await cs.post('/api/v1/trips/import', new Uint8Array(file), { 'content-type': XLSX }), 403, 'forbidden');
+  assert.equal(count(), before + 2);
 });
