@@ -5,6 +5,8 @@
 // list (masked name, route, transport, waypoint count) and in the detail's
 // timeline; a resident adds a trip on the mobile page and sees it listed.
 import { test, before, after } from 'node:test';
+import fs from 'node:fs';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { launch, openPage, consolePage, assertClean, shot, residentId, smsCode, sleep, choose } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
@@ -143,5 +145,22 @@ test('a resident adds a trip on the mobile page and sees it', async () => {
   assert.match(text, /途径点 1 个/);
   assert.match(text, /本人填报/);
   await shot(page, 'mobile-my-trips');
+  assertClean(page);
+});
+
+test('staff import trips from a CSV: the valid row listed, the bad one offered as an error report', async () => {
+  const page = await consolePage(browser, ctx, '/trace/trips', cc);
+  await tid(page, 'trip-table').waitFor();
+  const head = '证件号码*,出行日期*,返回日期,出发地,目的地*,去程交通*,去程班次/车牌,返程交通,返程班次/车牌,途径点,备注';
+  const file = path.join(ctx.dir, 'trips.csv');
+  fs.writeFileSync(file, `${head}\n${idNumber},2026-10-10,,北京,成都,飞机,CA4102,,,餐馆/宽窄巷子/45,\n${idNumber},2026-10-12,2026-10-11,成都,北京,火车,G90,,,,\n`);
+  await tid(page, 'trip-import').click();
+  await tid(page, 'trip-import-dialog').waitFor();
+  await tid(page, 'trip-import-file').setInputFiles(file);
+  await tid(page, 'trip-import-run').click();
+  await tid(page, 'trip-import-errors').waitFor();
+  assert.match(await tid(page, 'trip-import-dialog').innerText(), /共 2 行，导入 1 行，出错 1 行/);
+  await page.keyboard.press('Escape');
+  await tid(page, 'trip-route').filter({ hasText: '北京 → 成都' }).waitFor();
   assertClean(page);
 });
