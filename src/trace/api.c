@@ -187,6 +187,11 @@ static err filter_from(struct req *r, struct trip_filter *f, bool *found_r)
             f->number = buf;
     }
     if (!e && (s = req_query(r, "id_number")) && *s) {
+        /* an exact search singles a person out: it counts against the
+         * caller's hourly limit as the person list's does (person.h) */
+        if ((e = person_search_hit(r->db, r->who, NULL)))
+            return audit_refusal(r->db, r->who, r->ip, "trace.trip.list", "trip", 0, e,
+                                 "field=id_number");
         struct person p;
         err x = person_find_by_id_number(r->db, r->a, &r->who->scope, ID_RESIDENT, s, &p);
         if (x == E_NOT_FOUND)

@@ -330,3 +330,16 @@ test('import: the valid rows written (source import), a bad row 3 reported with 
   expectError(await cs.post('/api/v1/trips/import', new Uint8Array(file), { 'content-type': XLSX }), 403, 'forbidden');
   assert.equal(count(), before + 2);
 });
+
+test('a search by id number counts against the hourly exact-search limit', async () => {
+  const c2 = await startCityWith({ x_cc: ['command_center', '110101000000'] }, PW, { env: { FK_EXACT_SEARCH_LIMIT: '2' } });
+  try {
+    const x = c2.as.x_cc;
+    for (let i = 0; i < 2; i++) assert.equal((await x.get(`/api/v1/trips?id_number=${rid()}`)).status, 200);
+    expectError(await x.get(`/api/v1/trips?id_number=${rid()}`), 429, 'search_rate_limited');
+    // the list without an exact filter is not limited
+    assert.equal((await x.get('/api/v1/trips')).status, 200);
+  } finally {
+    await c2.stop();
+  }
+});
