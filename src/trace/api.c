@@ -178,7 +178,7 @@ static err filter_from(struct req *r, struct trip_filter *f, bool *found_r)
             f->mode = (enum trip_mode)m;
     }
     if (!e && (s = req_query(r, "number")) && *s) {
-        char *buf = arena_alloc(r->a, TRIP_NUMBER_MAX + 13);
+        char *buf = arena_alloc(r->a, TRIP_NUMBER_OUT);
         /* a flight or a train number, whichever format it has */
         if (trip_number_normalise(TRIP_FLIGHT, s, "number", buf) &&
             trip_number_normalise(TRIP_TRAIN, s, "number", buf))
@@ -252,7 +252,8 @@ static err list(struct req *r, const struct scope *sc, struct trip_filter *f, co
     bool reveal = false, found;
     err e = req_export_format(r, &fmt);
     if (!e && (e = req_reveal(r, &reveal)) == E_FORBIDDEN)
-        return audit_refusal(r->db, r->who, r->ip, action, "trip", object, e, "reveal");
+        return audit_refusal(r->db, r->who, r->ip, action, object ? "person" : "trip", object, e,
+                             "reveal");
     if (!e)
         e = filter_from(r, f, &found);
     if (e)
@@ -265,7 +266,8 @@ static err list(struct req *r, const struct scope *sc, struct trip_filter *f, co
     int64_t total = 0;
     if (found && (e = trip_list(r->db, r->a, sc, f, &items, &n, &total)))
         return e;
-    req_audit(r, action, "trip", object, "ok",
+    /* one person's trips name the person as the object */
+    req_audit(r, action, object ? "person" : "trip", object, "ok",
               arena_printf(r->a, "count=%zu total=%lld%s%s%s", n, (long long)total, fmt ? " " : "",
                            fmt ? export_format_name(fmt) : "", reveal ? " reveal" : ""));
     if (reveal)

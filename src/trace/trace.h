@@ -43,12 +43,16 @@
 #include "security/auth.h"
 
 #define TRIP_WAYPOINTS_MAX 50
-#define TRIP_NUMBER_MAX    8 /* "CA1234A" or "G1234" and the NUL */
-#define TRIP_TEXT_MAX      100
-#define TRIP_SEAT_MAX      16
-#define TRIP_NOTE_MAX      200
-#define TRIP_STAY_MAX      1440
-#define TRIP_EXPORT_MAX    10000
+#define TRIP_NUMBER_MAX    8  /* "CA1234A" or "G1234" and the NUL */
+#define TRIP_NUMBER_TEXT   20 /* characters of another mode's number (a coach's "京沪线 08:30") */
+/* trip_number_normalise's output: TRIP_NUMBER_TEXT characters of up to
+ * four bytes each, and the NUL */
+#define TRIP_NUMBER_OUT (TRIP_NUMBER_TEXT * 4 + 1)
+#define TRIP_TEXT_MAX   100
+#define TRIP_SEAT_MAX   16
+#define TRIP_NOTE_MAX   200
+#define TRIP_STAY_MAX   1440
+#define TRIP_EXPORT_MAX 10000
 
 enum trip_mode {
     TRIP_MODE_NONE = 0, /* the return leg not recorded */
@@ -117,12 +121,12 @@ struct trip {
 
 /*
  * Check a flight (TRIP_FLIGHT) or train (TRIP_TRAIN) number and write it
- * upper-cased into out; other modes take any text up to 20 characters as
- * it is. "" is fine (not recorded) for every mode. E_INPUT
+ * upper-cased into out; other modes take any one-line text up to
+ * TRIP_NUMBER_TEXT characters as it is. "" is fine (not recorded) for every mode. E_INPUT
  * "invalid_number" on `field` otherwise; out is then untouched. Pure.
  */
 err trip_number_normalise(enum trip_mode mode, const char *in, const char *field,
-                          char out[TRIP_NUMBER_MAX + 13]) MUST_USE;
+                          char out[TRIP_NUMBER_OUT]) MUST_USE;
 
 /*
  * Apply the members present in a request body (POST or PATCH of a trip)

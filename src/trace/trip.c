@@ -91,7 +91,7 @@ static bool flight_ok(const char *s, size_t n)
 }
 
 err trip_number_normalise(enum trip_mode mode, const char *in, const char *field,
-                          char out[TRIP_NUMBER_MAX + 13])
+                          char out[TRIP_NUMBER_OUT])
 {
     size_t n = in ? strlen(in) : 0;
     if (!n) {
@@ -99,7 +99,11 @@ err trip_number_normalise(enum trip_mode mode, const char *in, const char *field
         return E_OK;
     }
     if (mode != TRIP_FLIGHT && mode != TRIP_TRAIN) {
-        err e = check_text(in, field, "班次/车次", 20, TEXT_ONE_LINE);
+        /* characters are counted, bytes copied: a character is up to four
+         * bytes (found by tests/fuzz/fuzz_trip.c) */
+        err e = check_text(in, field, "班次/车次", TRIP_NUMBER_TEXT, TEXT_ONE_LINE);
+        if (!e && n >= TRIP_NUMBER_OUT)
+            e = err_set(E_INPUT, "too_long", field, "班次/车次不能超过%d个字符", TRIP_NUMBER_TEXT);
         if (!e)
             memcpy(out, in, n + 1);
         return e;
@@ -163,9 +167,10 @@ static err leg_from(arena *a, json_t *o, const char *name, struct trip_leg *leg)
                        "请选择%s交通方式（飞机、火车、长途汽车、汽车、轮船或其他）", label);
     l.mode = (enum trip_mode)m;
     const char *number;
-    err e = text_member(a, o, "number", path_of(a, name, "number"), "班次/车次", 20, &number);
+    err e = text_member(a, o, "number", path_of(a, name, "number"), "班次/车次", TRIP_NUMBER_TEXT,
+                        &number);
     if (!e) {
-        char *buf = arena_alloc(a, TRIP_NUMBER_MAX + 13);
+        char *buf = arena_alloc(a, TRIP_NUMBER_OUT);
         if (!(e = trip_number_normalise(l.mode, number, path_of(a, name, "number"), buf)))
             l.number = buf;
     }
