@@ -230,6 +230,11 @@ test('bad input: 4xx with the field, nothing written', async () => {
   await bad(trip(p, { departed_on: '2026-02-30' }), 400, 'invalid_date', 'departed_on');
   await bad(trip(p, { destination: undefined }), 400, 'required', 'destination');
   await bad(trip(p, { origin: 'x'.repeat(101) }), 400, 'too_long', 'origin');
+  await bad(trip(p, { out: 'flight' }), 400, 'invalid_type', 'out');
+  await bad(trip(p, { waypoints: { kind: 'park' } }), 400, 'invalid_type', 'waypoints');
+  await bad(trip(p, { waypoints: [{ kind: 'park', place: '景山公园', stay_minutes: '30' }] }), 400, 'invalid_type', 'waypoints[0].stay_minutes');
+  await bad(trip(p, { person_id: 'abc' }), 400, 'invalid_value', 'person_id');
+  expectError(await cc.post('/api/v1/trips', '{"person_id":', { 'content-type': 'application/json' }), 400, 'invalid_json');
   // another region's person, for the community's grid worker: 404; the
   // community's staff read trips but do not write them (no trace.write)
   await bad(trip(other), 404, 'not_found', 'person_id', grid);
@@ -244,6 +249,8 @@ test('bad input: 4xx with the field, nothing written', async () => {
   const t2 = await ok(cc.post('/api/v1/trips', trip(other)), 201);
   expectError(await cc.patch(`/api/v1/trips/${t.id}`, { returned_on: '2026-01-01' }), 400, 'invalid_range', 'returned_on');
   expectError(await cc.patch(`/api/v1/trips/${t.id}`, { waypoints: many }), 400, 'too_many_waypoints', 'waypoints');
+  const r = await cc.patch(`/api/v1/trips/${t.id}`, { person_id: other });
+  assert.equal(r.status, 400, r.text);
   expectError(await grid.patch(`/api/v1/trips/${t2.id}`, { note: '改' }), 404, 'not_found');
   expectError(await grid.del(`/api/v1/trips/${t2.id}`), 404, 'not_found');
   assert.equal((await ok(cc.get(`/api/v1/trips/${t2.id}`))).note, '探亲', 'the other street\'s trip is untouched');
