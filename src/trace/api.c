@@ -206,44 +206,102 @@ static err filter_from(struct req *r, struct trip_filter *f, bool *found_r)
     return e;
 }
 
+#define TRIP_SHEET "重点人员行程"
+
 static const char *const trip_head[] = {
     "姓名",     "证件号码", "所属区划", "出行日期", "返回日期", "出发地", "目的地",
     "去程交通", "去程班次", "返程交通", "返程班次", "途径点数", "来源",   "备注",
 };
 
+/* One trip as a row of the export (the synchronous one and the job's). */
+static void trip_row_out(struct export_out *x, arena *a, const struct trip *t, bool reveal)
+{
+    char d1[11], d2[11];
+    field_date_format(t->departed_on, d1);
+    field_date_format(t->returned_on, d2);
+    const char *name = t->person_name ? t->person_name : "",
+               *idno = t->id_number ? t->id_number : "";
+    export_text(x, reveal ? name : mask_name(a, name));
+    export_text(x, reveal ? idno : mask_id_number(a, idno));
+    export_text(x, t->region_name);
+    export_text(x, d1);
+    export_text(x, d2);
+    export_text(x, t->origin);
+    export_text(x, t->destination);
+    export_text(x, vocab_label(&trip_mode_vocab, t->out.mode));
+    export_text(x, t->out.number);
+    export_text(x, vocab_label(&trip_mode_vocab, t->back.mode));
+    export_text(x, t->back.number);
+    export_int(x, (int64_t)t->n_waypoints);
+    export_text(x, vocab_label(&trip_source_vocab, t->source));
+    export_text(x, t->note);
+    export_row_end(x);
+}
+
 static err trips_export(struct req *r, enum export_format fmt, const struct trip *items, size_t n,
                         bool reveal)
 {
     struct export_out x;
-    err e =
-        export_begin(r, &x, fmt, "重点人员行程", trip_head, sizeof trip_head / sizeof *trip_head);
+    err e = export_begin(r, &x, fmt, TRIP_SHEET, trip_head, sizeof trip_head / sizeof *trip_head);
     if (e)
         return e;
-    for (size_t i = 0; i < n; i++) {
-        const struct trip *t = &items[i];
-        char d1[11], d2[11];
-        field_date_format(t->departed_on, d1);
-        field_date_format(t->returned_on, d2);
-        const char *name = t->person_name ? t->person_name : "",
-                   *idno = t->id_number ? t->id_number : "";
-        export_text(&x, reveal ? name : mask_name(r->a, name));
-        export_text(&x, reveal ? idno : mask_id_number(r->a, idno));
-        export_text(&x, t->region_name);
-        export_text(&x, d1);
-        export_text(&x, d2);
-        export_text(&x, t->origin);
-        export_text(&x, t->destination);
-        export_text(&x, vocab_label(&trip_mode_vocab, t->out.mode));
-        export_text(&x, t->out.number);
-        export_text(&x, vocab_label(&trip_mode_vocab, t->back.mode));
-        export_text(&x, t->back.number);
-        export_int(&x, (int64_t)t->n_waypoints);
-        export_text(&x, vocab_label(&trip_source_vocab, t->source));
-        export_text(&x, t->note);
-        export_row_end(&x);
-    }
+    for (size_t i = 0; i < n; i++)
+        trip_row_out(&x, r->a, &items[i], reveal);
     return export_send(&x, E_OK, "trips");
 }
+
+/* ---- the export job's source (POST /api/v1/exports, list "trips") ---- */
+
+struct source_filter {
+    struct trip_filter f;
+    struct scope sc;
+    bool found; /* false: an id number of nobody in scope, an empty file */
+};
+
+static err source_parse(struct req *r, void **filter_r)
+{
+    struct source_filter *sf = arena_zalloc(r->a, sizeof *sf);
+    *filter_r = sf;
+    sf->sc = r->who->scope; /* narrowed by filters.within already */
+    return filter_from(r, &sf->f, &sf->found);
+}
+
+#define SOURCE_PAGE 1000
+
+/* trip_list's pages in its order (newest departure first) */
+static err source_each(db *d, arena *a, const struct principal *who, const void *filter,
+                       bool reveal, struct export_out *x)
+{
+    (void)who; /* the filter's scope is already the caller's, narrowed */
+    const struct source_filter *sf = filter;
+    struct trip_filter f = sf->f;
+    f.page_size = SOURCE_PAGE;
+    err e = E_OK;
+    for (f.page = 1; sf->found && !e; f.page++) {
+        struct trip *items;
+        size_t n;
+        arena_reset(a);
+        if ((e = trip_list(d, a, &sf->sc, &f, &items, &n, &x->total)))
+            break;
+        for (size_t i = 0; i < n && !(e = export_room(x)); i++)
+            trip_row_out(x, a, &items[i], reveal);
+        if (n < SOURCE_PAGE)
+            break;
+    }
+    return e;
+}
+
+const struct export_source trip_export = {
+    .list = "trips",
+    .kind = "export.trips",
+    .audit = "trace.trip",
+    .perm = PERM_TRACE_READ,
+    .sheet = TRIP_SHEET,
+    .head = trip_head,
+    .ncols = sizeof trip_head / sizeof *trip_head,
+    .parse = source_parse,
+    .each = source_each,
+};
 
 static err list(struct req *r, const struct scope *sc, struct trip_filter *f, const char *action,
                 int64_t object)

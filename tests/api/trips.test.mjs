@@ -202,6 +202,21 @@ test('the list: filters by id number, region, dates, mode and number; CSV export
   assert.ok(!csv.text.includes(idA));
   assert.ok(csv.text.includes('多福巷社区'));
   assert.ok((await auditEntries(auditor, 'trace.trip.list')).length >= 1);
+  // the same list as a background export job (POST /api/v1/exports), masked
+  const job = await ok(cc.post('/api/v1/exports', { list: 'trips', format: 'csv', filters: { from: '2026-10-01', to: '2026-10-31' } }), 202);
+  let j;
+  for (let i = 0; i < 400; i++) {
+    j = await ok(cc.get(`/api/v1/jobs/${job.job_id}`));
+    if (j.status === 'done' || j.status === 'failed') break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.equal(j.status, 'done', JSON.stringify(j));
+  const file = await fetch(`${ctx.url}/api/v1/jobs/${job.job_id}/file`, { headers: { cookie: cc.cookie } });
+  assert.equal(file.status, 200);
+  const text = await file.text();
+  assert.equal(text.trim().split('\n').length, 3, text);
+  assert.ok(text.includes('周*') && !text.includes('周甲') && !text.includes(idA), text);
+  expectError(await cc.post('/api/v1/exports', { list: 'trips', format: 'csv', filters: { mode: 'rocket' } }), 400, 'invalid_parameter', 'filters.mode');
   // bad filters
   expectError(await cc.get('/api/v1/trips?mode=rocket'), 400, 'invalid_parameter', 'mode');
   expectError(await cc.get('/api/v1/trips?number=ABC'), 400, 'invalid_number', 'number');
