@@ -108,6 +108,7 @@ err app_routes(void)
     HOOK(export_source_add(&case_check_export));
     HOOK(export_source_add(&case_incident_export));
     HOOK(export_source_add(&hotline_ticket_export));
+    HOOK(export_source_add(&trip_export));
     ADD(export_job);
     ADD(nat);
     ADD(nat_plan);
@@ -125,5 +126,6 @@ err app_routes(void)
     ADD(nat_ingest);
     ADD(nat_history);
     ADD(commission);
+    ADD(trace);
     return E_OK;
 }

@@ -48,7 +48,7 @@ ROUTES(export_job);
  * its list's handlers. */
 struct export_source;
 extern const struct export_source case_observation_export, task_export, case_check_export,
-    case_incident_export, hotline_ticket_export;
+    case_incident_export, hotline_ticket_export, trip_export;
 ROUTES(nat);
 ROUTES(nat_plan);
 ROUTES(nat_match);
@@ -58,6 +58,7 @@ ROUTES(nat_lookup);
 ROUTES(nat_transport);
 ROUTES(nat_lab);
 ROUTES(nat_ingest);
+ROUTES(trace);
 ROUTES(nat_history);
 ROUTES(commission);
 

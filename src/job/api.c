@@ -48,6 +48,7 @@ static const struct {
     {"nat.result_upload", "nat.result.upload_errors"},
     {"nat.round_import", "nat.round.import_errors"},
     {"risk_area.import", "risk_area.import_errors"},
+    {"trace.trip_import", "trace.trip.import_errors"},
 };
 
 static err get_errors(struct req *r)

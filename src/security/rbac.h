@@ -93,6 +93,7 @@ enum perm {
     PERM_NAT_RESULT,     /* a laboratory's results of tubes (single, batch, upload) */
     PERM_COMMISSION_INGEST, /* post the health commission's doctors and investigations */
     PERM_COMMISSION_READ,   /* the health commission's doctors and investigations in scope */
+    PERM_TRACE_READ,        /* key persons' trips (and later contacts) in scope */
     PERM__COUNT
 };
 

@@ -21,26 +21,36 @@
 #include "place/place.h"
 #include "security/rbac.h"
 #include "task/task.h"
+#include "trace/trace.h"
 #include "vehicle/vehicle.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
 
 static const struct vocab *const vocabs[] = {
-    &person_status_vocab,     &person_category_vocab,  &person_gender_vocab,
-    &id_type_vocab,           &vulnerable_vocab,       &person_source_vocab,
-    &code_colour_vocab,       &zone_kind_vocab,        &place_kind_vocab,
-    &venue_kind_vocab,        &venue_direction_vocab,  &device_kind_vocab,
-    &visitor_status_vocab,    &vehicle_kind_vocab,     &alert_kind_vocab,
-    &alert_level_vocab,       &perm_area_vocab,        &observe_kind_vocab,
-    &case_source_vocab,       &observe_state_vocab,    &release_status_vocab,
-    &room_state_vocab,        &case_severity_vocab,    &infection_route_vocab,
-    &incident_category_vocab, &incident_state_vocab,   &incident_outcome_vocab,
-    &routing_action_vocab,    &case_action_vocab,      &task_state_vocab,
-    &task_priority_vocab,     &check_by_vocab,         &symptom_vocab,
-    &nat_site_kind_vocab,     &nat_site_state_vocab,   &nat_tube_kind_vocab,
-    &nat_tube_state_vocab,    &nat_box_state_vocab,    &nat_result_vocab,
-    &nat_outcome_vocab,       &nat_retest_kind_vocab,  &nat_retest_state_vocab,
+    &person_status_vocab,     &person_category_vocab,
+    &person_gender_vocab,     &id_type_vocab,
+    &vulnerable_vocab,        &person_source_vocab,
+    &code_colour_vocab,       &zone_kind_vocab,
+    &place_kind_vocab,        &venue_kind_vocab,
+    &venue_direction_vocab,   &device_kind_vocab,
+    &visitor_status_vocab,    &vehicle_kind_vocab,
+    &alert_kind_vocab,        &alert_level_vocab,
+    &perm_area_vocab,         &observe_kind_vocab,
+    &case_source_vocab,       &observe_state_vocab,
+    &release_status_vocab,    &room_state_vocab,
+    &case_severity_vocab,     &infection_route_vocab,
+    &incident_category_vocab, &incident_state_vocab,
+    &incident_outcome_vocab,  &routing_action_vocab,
+    &case_action_vocab,       &task_state_vocab,
+    &task_priority_vocab,     &check_by_vocab,
+    &symptom_vocab,           &nat_site_kind_vocab,
+    &nat_site_state_vocab,    &nat_tube_kind_vocab,
+    &nat_tube_state_vocab,    &nat_box_state_vocab,
+    &nat_result_vocab,        &nat_outcome_vocab,
+    &nat_retest_kind_vocab,   &nat_retest_state_vocab,
     &nat_round_kind_vocab,    &commission_class_vocab,
+    &trip_mode_vocab,         &trip_waypoint_kind_vocab,
+    &trip_source_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -256,6 +256,17 @@ static const struct wb_def defs[WB__COUNT] = {
                                 {SCOPED},
                                 "SELECT COUNT(*) FROM commission_investigations WHERE region_code "
                                 ">= ? AND region_code < ? AND person_id IS NULL"},
+    /* 重点人员行程 (docs/tracing.md): trips recorded since the start of the day six days ago */
+    [WB_TRIPS_WEEK] = {"trips_week",
+                       "近7日登记的出行记录",
+                       "条",
+                       false,
+                       {PERM_TRACE_READ},
+                       "/trace/trips",
+                       NULL,
+                       {SCOPED, B_DAY},
+                       "SELECT COUNT(*) FROM trips WHERE region_code >= ? AND region_code < ? "
+                       "AND deleted_at = 0 AND created_at >= ? - 6 * 86400000"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

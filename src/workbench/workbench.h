@@ -48,6 +48,7 @@ enum workbench_item {
     WB_NAT_TRANSIT_OVERDUE, /* boxes in transit past the limit, alerted (nat.read) */
     WB_COMMISSION_UNLINKED, /* investigations in scope with no registered person (commission.read)
                              */
+    WB_TRIPS_WEEK, /* key persons' trips departed in the last 7 days in scope (trace.read) */
     WB__COUNT
 };
 

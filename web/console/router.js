@@ -14,7 +14,7 @@ import caseRoutes from './routes-cases.js';
 import natRoutes from './routes-nat.js';
 import traceRoutes from './routes-trace.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...natRoutes, ...traceRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

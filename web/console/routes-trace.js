@@ -1,6 +1,10 @@
-// 流调溯源 (issue 11, docs/health-code.md "Risk areas"): the tracing pages.
+// 流调溯源 (issue 11, docs/tracing.md): the trips of key persons (出行记录:
+// dates, transport out and back, waypoints with their stays) and the
+// designated risk areas (docs/health-code.md "Risk areas"); contact tracing
+// and the itinerary join this group in later parts.
 const trace = { group: '流调溯源', groupIcon: 'Share' };
 
 export default [
+  { path: 'trace/trips', component: () => import('./views/trace/Trips.vue'), meta: { menu: '重点人员行程', perm: 'trace.read', icon: 'Guide', title: '重点人员行程', ...trace } },
   { path: 'trace/risk-areas', component: () => import('./views/trace/RiskAreas.vue'), meta: { menu: '中高风险地区', perm: 'code.read', icon: 'WarningFilled', title: '中高风险地区', ...trace } },
 ];

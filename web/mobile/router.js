@@ -24,6 +24,7 @@ const router = createRouter({
     { path: '/me/nat-results', component: () => import('./views/MyNatResults.vue'), meta: { kind: 'resident' } },
     { path: '/me/certificate/:id', component: () => import('./views/MyCertificate.vue'), meta: { kind: 'resident' } },
     { path: '/vehicles', component: () => import('./views/MyVehicles.vue'), meta: { kind: 'resident' } },
+    { path: '/me/trips', component: () => import('./views/MyTrips.vue'), meta: { kind: 'resident' } },
     { path: '/report', component: () => import('./views/Report.vue'), meta: { kind: 'resident' } },
     { path: '/my-reports', component: () => import('./views/MyReports.vue'), meta: { kind: 'resident' } },
     { path: '/my-reports/:id', component: () => import('./views/MyReportDetail.vue'), meta: { kind: 'resident' } },

@@ -162,7 +162,7 @@ export function useList(path, initialFilters = {}, opts = {}) {
   // region, or null for a list the server does not export in the
   // background. The job has no row cap: the links above stop at 10,000.
   function exportJob(format) {
-    const m = /^\/api\/v1\/(?:(observations|tasks|checks|incidents|hotline\/tickets)|observations\/(\d+)\/checks)$/.exec(path);
+    const m = /^\/api\/v1\/(?:(observations|tasks|checks|incidents|hotline\/tickets|trips)|observations\/(\d+)\/checks)$/.exec(path);
     if (!m) return null;
     const f = m[2] ? { observation_id: m[2] } : {};
     for (const [k, v] of Object.entries(params())) if (!empty(v)) f[k] = typeof v === 'number' ? v : String(v);

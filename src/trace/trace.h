@@ -1,0 +1,214 @@
+/*
+ * Tracing (流调溯源, issue 11; docs/tracing.md): this part holds the trips
+ * of key persons (重点人员出行记录, seed 000 §6.6; seed 001 rows 20-26):
+ * when a person left and came back, the transport each way (a flight or a
+ * train with its number, a coach, a car with its plate, a ship, other) and
+ * the places passed on the way (途径点: bus stops, malls, parks,
+ * restaurants, … or a venue of the registry) with the arrival time and the
+ * stay. Later parts add contacts and itineraries to this folder.
+ *
+ * Rules:
+ *   - A trip belongs to a person; its region is the person's residence,
+ *     copied when the trip is written, and every read and write binds the
+ *     caller's scope to it: another region's person or trip is E_NOT_FOUND.
+ *   - returned_on, when recorded, is never before departed_on
+ *     ("invalid_range" on returned_on).
+ *   - A flight number is a two-character airline code with a letter and
+ *     one to four digits, optionally one letter (CA1234, MU5101, 3U8888);
+ *     a train number is one of G D C Z T K Y L S and one to four digits, or
+ *     one to four digits (G123, D7, K1234, 1461). Stored upper-cased.
+ *     Anything else is "invalid_number" on "<leg>.number".
+ *   - A car's plate is checked and normalised as the vehicle registry
+ *     does (vehicle.h plate_normalise), stored sealed.
+ *   - At most TRIP_WAYPOINTS_MAX waypoints, each with a kind and a place
+ *     (text) or a venue id of a live venue ("unknown_venue"), a stay of
+ *     0..1440 minutes.
+ *
+ * Storage: sql/038_trips.sql (trips, trip_waypoints). Names and id numbers
+ * come from persons (sealed); the caller masks them (security/mask.h).
+ */
+#ifndef FK_TRACE_TRACE_H
+#define FK_TRACE_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/vocab.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+#define TRIP_WAYPOINTS_MAX 50
+#define TRIP_NUMBER_MAX    8  /* "CA1234A" or "G1234" and the NUL */
+#define TRIP_NUMBER_TEXT   20 /* characters of another mode's number (a coach's "京沪线 08:30") */
+/* trip_number_normalise's output: TRIP_NUMBER_TEXT characters of up to
+ * four bytes each, and the NUL */
+#define TRIP_NUMBER_OUT (TRIP_NUMBER_TEXT * 4 + 1)
+#define TRIP_TEXT_MAX   100
+#define TRIP_SEAT_MAX   16
+#define TRIP_NOTE_MAX   200
+#define TRIP_STAY_MAX   1440
+#define TRIP_EXPORT_MAX 10000
+
+enum trip_mode {
+    TRIP_MODE_NONE = 0, /* the return leg not recorded */
+    TRIP_FLIGHT,
+    TRIP_TRAIN,
+    TRIP_COACH,
+    TRIP_CAR,
+    TRIP_SHIP,
+    TRIP_OTHER,
+    TRIP_MODE__COUNT
+};
+
+enum trip_waypoint_kind {
+    TRIP_WP_NONE = 0,
+    TRIP_WP_BUS_STOP,
+    TRIP_WP_MALL,
+    TRIP_WP_PARK,
+    TRIP_WP_RESTAURANT,
+    TRIP_WP_STATION,
+    TRIP_WP_HOSPITAL,
+    TRIP_WP_VENUE,
+    TRIP_WP_OTHER,
+    TRIP_WP__COUNT
+};
+
+enum trip_source { TRIP_SOURCE_NONE = 0, TRIP_STAFF, TRIP_SELF, TRIP_IMPORT, TRIP_SOURCE__COUNT };
+
+/* The vocabularies (GET /api/v1/vocabularies: trip_modes,
+ * trip_waypoint_kinds, trip_sources). */
+extern const struct vocab trip_mode_vocab;
+extern const struct vocab trip_waypoint_kind_vocab;
+extern const struct vocab trip_source_vocab;
+
+/* One way of the journey. Text members are "" when not recorded. */
+struct trip_leg {
+    enum trip_mode mode;
+    const char *number; /* flights and trains: normalised */
+    const char *seat;
+    const char *plate; /* cars: normalised, unmasked */
+    const char *note;
+};
+
+struct trip_waypoint {
+    enum trip_waypoint_kind kind;
+    const char *place;      /* "" with a venue */
+    int64_t venue_id;       /* 0: a place named in text */
+    const char *venue_name; /* read back from venues */
+    int64_t arrived_at;     /* epoch ms, 0 not known */
+    int stay_minutes;
+};
+
+struct trip {
+    int64_t id, person_id, region_code;
+    const char *region_name;
+    const char *person_name, *id_number; /* unmasked: the caller masks */
+    int32_t departed_on, returned_on;    /* yyyymmdd; returned_on 0 not recorded */
+    const char *origin, *destination;
+    struct trip_leg out, back;
+    struct trip_waypoint *waypoints; /* only trip_find fills them */
+    size_t n_waypoints;              /* trip_list: the count, waypoints NULL */
+    enum trip_source source;
+    const char *note;
+    int64_t created_by;
+    int64_t version, created_at, updated_at;
+};
+
+/*
+ * Check a flight (TRIP_FLIGHT) or train (TRIP_TRAIN) number and write it
+ * upper-cased into out; other modes take any one-line text up to
+ * TRIP_NUMBER_TEXT characters as it is. "" is fine (not recorded) for every mode. E_INPUT
+ * "invalid_number" on `field` otherwise; out is then untouched. Pure.
+ */
+err trip_number_normalise(enum trip_mode mode, const char *in, const char *field,
+                          char out[TRIP_NUMBER_OUT]) MUST_USE;
+
+/*
+ * Apply the members present in a request body (POST or PATCH of a trip)
+ * onto t: person_id, departed_on, returned_on (null clears), origin,
+ * destination, out, back (null clears; an object replaces the leg),
+ * waypoints (an array replaces them all), note. Texts come from a.
+ * Shapes and values are checked here, at once: E_INPUT with the field
+ * ("out.number", "waypoints[2].stay_minutes"). Venues are checked by
+ * trip_create / trip_update.
+ */
+err trip_apply_json(arena *a, json_t *body, struct trip *t) MUST_USE;
+
+/* The whole trip's rules (required members, the range, legs, waypoints)
+ * on an applied record; E_INPUT naming the field. Pure. */
+err trip_check(const struct trip *t) MUST_USE;
+
+/*
+ * Write a new trip of t->person_id (a live person inside scope, else
+ * E_NOT_FOUND), source and creator as given, inside the caller's
+ * transaction. Checks t (trip_check) and the venues; *id_r the new id.
+ */
+err trip_create(db *d, arena *a, const struct scope *sc, struct trip *t, enum trip_source source,
+                int64_t user_id, int64_t *id_r) MUST_USE;
+
+/*
+ * Apply `body` to the stored trip `id` (inside scope) and write it back,
+ * waypoints replaced when given. `version` 0: not checked, else
+ * E_CONFLICT "version_conflict" when it is not the stored one. The person
+ * cannot change ("invalid_value" on person_id). Inside the caller's
+ * transaction.
+ */
+err trip_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t version,
+                json_t *body) MUST_USE;
+
+/* Mark the trip deleted; E_NOT_FOUND outside scope. */
+err trip_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
+
+/* One live trip inside scope with its waypoints; E_NOT_FOUND otherwise. */
+err trip_find(db *d, arena *a, const struct scope *sc, int64_t id, struct trip *t_r) MUST_USE;
+
+struct trip_filter {
+    int64_t person_id;       /* 0: any */
+    int64_t region_code;     /* 0: the whole scope; else narrows it (must lie inside) */
+    int32_t from, to;        /* departed_on between, inclusive; 0 open */
+    enum trip_mode mode;     /* either leg; 0 any */
+    const char *number;      /* either leg, normalised; NULL any */
+    int64_t page, page_size; /* page_size 0: all, up to TRIP_EXPORT_MAX */
+};
+
+/* Trips in scope matching f, newest departure first; waypoints not read
+ * (n_waypoints is their count). E_INPUT "invalid_region" on region_code
+ * outside scope. */
+err trip_list(db *d, arena *a, const struct scope *sc, const struct trip_filter *f,
+              struct trip **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* The trip as the API writes it: name and id number masked unless
+ * `reveal` (plates are shown as the vehicle registry shows them). A new
+ * reference. */
+json_t *trip_json(arena *a, const struct trip *t, bool reveal);
+
+/* ---- import (import.c; docs/tracing.md "Import") ------------------------------------ */
+
+#define TRIP_IMPORT_SHEET    "出行记录"
+#define TRIP_IMPORT_MAX_ROWS 100000
+
+/* The import template (xlsx: header, hints) as an open temporary file;
+ * the caller sends and closes it. E_IO, E_NOMEM. */
+err trip_import_template(int *fd_r, int64_t *size_r) MUST_USE;
+
+/* The upload's shape before a job is queued: readable, the template's
+ * header, at least one data row; *rows_r the data rows. E_INPUT. */
+err trip_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_USE;
+
+/*
+ * Queue the import of an upload (copied) as job job_id on the import
+ * worker: each row is a trip of a person named by resident id number in
+ * who's scope, checked as a POST /api/v1/trips body is; valid rows are
+ * written (source import) in one transaction with the audit entry
+ * "trace.trip.import", failed rows go to the job's error report with the
+ * column at fault. E_NOMEM.
+ */
+err trip_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                       size_t n, bool csv, long rows) MUST_USE;
+
+#endif
