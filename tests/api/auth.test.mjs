@@ -158,7 +158,7 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
       'case.read', 'case.report', 'case.status', 'cert.verify', 'code.read',
       'device.read', 'device.write',
       'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'person.read', 'person.write', 'place.read', 'region.read',
-      'task.work', 'trace.write',
+      'task.work', 'trace.read', 'trace.write',
       'vehicle.read', 'vehicle.write',
       'venue.read', 'venue.write',
       'visitor.confirm',
