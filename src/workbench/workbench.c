@@ -16,8 +16,10 @@
 #include "base/id.h"
 #include "base/time.h"
 
-/* What a statement's parameters are, in order (B_END after the last). */
-enum bind { B_END = 0, B_LO, B_HI, B_DAY, B_NOW, B_DAY_ID, B_USER };
+/* What a statement's parameters are, in order (B_END after the last):
+ * B_WEEK is the start of the China day six days ago (bound as computed:
+ * PostgreSQL types `? - n` by n, an integer too small for a time). */
+enum bind { B_END = 0, B_LO, B_HI, B_DAY, B_WEEK, B_NOW, B_DAY_ID, B_USER };
 #define SCOPED B_LO, B_HI
 
 struct wb_def {
@@ -264,9 +266,9 @@ static const struct wb_def defs[WB__COUNT] = {
                        {PERM_TRACE_READ},
                        "/trace/trips",
                        NULL,
-                       {SCOPED, B_DAY},
+                       {SCOPED, B_WEEK},
                        "SELECT COUNT(*) FROM trips WHERE region_code >= ? AND region_code < ? "
-                       "AND deleted_at = 0 AND created_at >= ? - 6 * 86400000"},
+                       "AND deleted_at = 0 AND created_at >= ?"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)
@@ -292,6 +294,7 @@ static err count(db *d, const struct wb_def *w, const struct principal *who, int
                       b == B_LO     ? sc->lo
                       : b == B_HI   ? sc->hi
                       : b == B_DAY  ? day
+                      : b == B_WEEK ? day - 6 * DAY_MS
                       : b == B_NOW  ? now
                       : b == B_USER ? who->user_id
                                     : id_min_at(day));
