@@ -412,20 +412,8 @@ static const struct xlsx_limits limits = {.max_rows = RISK_ROWS_MAX + 2, .max_co
 
 err code_risk_template(int *fd_r, int64_t *size_r)
 {
-    xlsx_writer *w;
-    err e = xlsx_writer_open_temp(NULL, &w);
-    if (e)
-        return e;
-    if ((e = xlsx_sheet_add(w, RISK_SHEET))) {
-        err_ignore(xlsx_close(&w)); /* the first error is the one to report */
-        return e;
-    }
     static const double widths[C__COUNT] = {30, 16, 20, 22, 22};
-    for (int i = 0; i < C__COUNT; i++)
-        xlsx_col_width(w, i, widths[i]);
-    xlsx_row_header(w, heads, C__COUNT);
-    xlsx_row_hints(w, hints, C__COUNT);
-    return xlsx_close_fd(&w, fd_r, size_r);
+    return import_template(RISK_SHEET, heads, hints, widths, C__COUNT, fd_r, size_r);
 }
 
 struct run {
@@ -537,14 +525,8 @@ static err apply_row(struct run *st, long row, const struct xlsx_cell *c)
 static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
 {
     struct run *st = ctx;
-    const struct xlsx_cell empty = {.type = XLSX_EMPTY, .text = ""};
     struct xlsx_cell c[C__COUNT];
-    bool blank = true;
-    for (int i = 0; i < C__COUNT; i++) {
-        c[i] = (size_t)i < n ? cells[i] : empty;
-        c[i].col = i;
-        blank = blank && !*c[i].text;
-    }
+    bool blank = import_cells(cells, n, c, C__COUNT);
     if (!st->header_seen) {
         st->header_seen = true;
         for (int i = 0; i < C__COUNT; i++) {

@@ -244,6 +244,37 @@ void import_worker_stop(void)
     job_worker_stop(&worker);
 }
 
+err import_template(const char *sheet, const char *const *heads, const char *const *hints,
+                    const double *widths, size_t n, int *fd_r, int64_t *size_r)
+{
+    xlsx_writer *w;
+    err e = xlsx_writer_open_temp(NULL, &w);
+    if (e)
+        return e;
+    if ((e = xlsx_sheet_add(w, sheet))) {
+        err_ignore(xlsx_close(&w)); /* the first error is the one to report */
+        return e;
+    }
+    for (size_t i = 0; i < n; i++)
+        xlsx_col_width(w, (int)i, widths ? widths[i] : 24);
+    xlsx_row_header(w, heads, n);
+    if (hints)
+        xlsx_row_hints(w, hints, n);
+    return xlsx_close_fd(&w, fd_r, size_r);
+}
+
+bool import_cells(const struct xlsx_cell *cells, size_t have, struct xlsx_cell *out, size_t n)
+{
+    const struct xlsx_cell empty = {.type = XLSX_EMPTY, .text = ""};
+    bool blank = true;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = i < have ? cells[i] : empty;
+        out[i].col = (int)i;
+        blank = blank && !*out[i].text;
+    }
+    return blank;
+}
+
 struct upload_task {
     struct import_upload u;
     void (*run)(db *d, const struct import_upload *u);

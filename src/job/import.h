@@ -94,6 +94,21 @@ void import_reports_prune(void);
 err import_report_write(int64_t job_id, const char *sheet, const char *const *heads, int ncols,
                         const struct import_failures *f) MUST_USE;
 
+/*
+ * An import's template, to a temporary file (*fd_r, *size_r): one sheet
+ * `sheet` with the n column heads (bold), a row of hints under them (NULL
+ * hints: none) and the columns' widths (NULL: 24 each).
+ */
+err import_template(const char *sheet, const char *const *heads, const char *const *hints,
+                    const double *widths, size_t n, int *fd_r, int64_t *size_r) MUST_USE;
+
+/*
+ * A row's cells as n columns into out[0..n): the row's, then empty ones for
+ * columns it does not reach, each with its column set. Whether all are
+ * empty (a blank row).
+ */
+bool import_cells(const struct xlsx_cell *cells, size_t have, struct xlsx_cell *out, size_t n);
+
 /* ---- the job ------------------------------------------------------------------------------ */
 
 /* Mark job_id failed with e's slug and message as its result, and log it

@@ -507,14 +507,8 @@ static err apply_row(struct run *st, long row, const struct xlsx_cell *c)
 static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
 {
     struct run *st = ctx;
-    const struct xlsx_cell empty = {.type = XLSX_EMPTY, .text = ""};
     struct xlsx_cell c[C__COUNT];
-    bool blank = true;
-    for (int i = 0; i < C__COUNT; i++) {
-        c[i] = (size_t)i < n ? cells[i] : empty;
-        c[i].col = i;
-        blank = blank && !*c[i].text;
-    }
+    bool blank = import_cells(cells, n, c, C__COUNT);
     if (!st->header_seen) {
         st->header_seen = true;
         for (int i = 0; i < C_UNTESTED; i++)
@@ -644,19 +638,7 @@ out:
 
 err nat_round_template(int *fd_r, int64_t *size_r)
 {
-    xlsx_writer *w;
-    err e = xlsx_writer_open_temp(NULL, &w);
-    if (e)
-        return e;
-    if ((e = xlsx_sheet_add(w, NAT_ROUND_SHEET))) {
-        err_ignore(xlsx_close(&w)); /* the first error is the one to report */
-        return e;
-    }
-    xlsx_row_header(w, heads, C__COUNT);
-    xlsx_row_hints(w, hints, C__COUNT);
-    for (int i = 0; i < C__COUNT; i++)
-        xlsx_col_width(w, i, 24);
-    return xlsx_close_fd(&w, fd_r, size_r);
+    return import_template(NAT_ROUND_SHEET, heads, hints, NULL, C__COUNT, fd_r, size_r);
 }
 
 err nat_round_import_submit(db *d, int64_t job_id, const struct principal *who,

@@ -1167,12 +1167,8 @@ static bool result_parse(const char *s, enum nat_result *r_r)
 static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
 {
     struct upload *u = ctx;
-    const struct xlsx_cell empty = {.type = XLSX_EMPTY, .text = ""};
     struct xlsx_cell c[C__COUNT];
-    for (int i = 0; i < C__COUNT; i++) {
-        c[i] = (size_t)i < n ? cells[i] : empty;
-        c[i].col = i;
-    }
+    (void)import_cells(cells, n, c, C__COUNT); /* a blank row is told by its barcode */
     if (!u->header_seen) {
         u->header_seen = true;
         if (strcmp(c[C_BARCODE].text, heads[C_BARCODE]) ||
@@ -1357,21 +1353,9 @@ err nat_result_upload_submit(db *d, int64_t job_id, const struct principal *who,
 
 err nat_result_template(int *fd_r, int64_t *size_r)
 {
-    xlsx_writer *w;
-    err e = xlsx_writer_open_temp(NULL, &w);
-    if (e)
-        return e;
-    if ((e = xlsx_sheet_add(w, NAT_RESULT_SHEET))) {
-        err_ignore(xlsx_close(&w)); /* the first error is the one to report */
-        return e;
-    }
-    xlsx_row_header(w, heads, C__COUNT);
     static const char *const hints[C__COUNT] = {"必填，6-32位字母数字", "阴性、阳性或无效",
                                                 "选填，如 2024-05-01 08:30，空为当前时间"};
-    xlsx_row_hints(w, hints, C__COUNT);
-    for (int i = 0; i < C__COUNT; i++)
-        xlsx_col_width(w, i, 24);
-    return xlsx_close_fd(&w, fd_r, size_r);
+    return import_template(NAT_RESULT_SHEET, heads, hints, NULL, C__COUNT, fd_r, size_r);
 }
 
 /* ---- retests ------------------------------------------------------------------------------- */

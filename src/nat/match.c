@@ -503,18 +503,8 @@ static const char *const hints[K__COUNT] = {
 
 err nat_city_template(int *fd_r, int64_t *size_r)
 {
-    xlsx_writer *w;
-    err e = xlsx_writer_open_temp(NULL, &w);
-    if (e)
-        return e;
-    e = xlsx_sheet_add(w, CITY_SHEET);
     static const double widths[K__COUNT] = {20, 30, 22, 36, 14, 14};
-    for (int c = 0; c < K__COUNT; c++)
-        xlsx_col_width(w, c, widths[c]);
-    xlsx_row_header(w, heads, K__COUNT);
-    xlsx_row_hints(w, hints, K__COUNT);
-    err e2 = xlsx_close_fd(&w, fd_r, size_r);
-    return e ? e : e2;
+    return import_template(CITY_SHEET, heads, hints, widths, K__COUNT, fd_r, size_r);
 }
 
 /* The header as written: the template's, with or without its asterisks

@@ -68,19 +68,7 @@ static const double widths[C__COUNT] = {22, 14, 14, 12, 12, 12, 18, 12, 18, 50, 
 
 err trip_import_template(int *fd_r, int64_t *size_r)
 {
-    xlsx_writer *w;
-    err e = xlsx_writer_open_temp(NULL, &w);
-    if (e)
-        return e;
-    e = xlsx_sheet_add(w, TRIP_IMPORT_SHEET);
-    xlsx_row_header(w, heads, C__COUNT);
-    xlsx_row_hints(w, hints, C__COUNT);
-    for (int c = 0; c < C__COUNT; c++)
-        xlsx_col_width(w, c, widths[c]);
-    err e2 = xlsx_close_fd(&w, fd_r, size_r);
-    if (e && !e2)
-        close(*fd_r);
-    return e ? e : e2;
+    return import_template(TRIP_IMPORT_SHEET, heads, hints, widths, C__COUNT, fd_r, size_r);
 }
 
 /* ---- rows -------------------------------------------------------------------------------- */
