@@ -76,6 +76,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_COMMISSION_INGEST] = {"commission.ingest", "卫健数据接入（医生、流调）"},
     [PERM_COMMISSION_READ] = {"commission.read", "查看卫健医生和流调信息"},
     [PERM_TRACE_READ] = {"trace.read", "查看重点人员行程与密接"},
+    [PERM_TRACE_RULES] = {"trace.rules", "编辑密接判定规则"},
+    [PERM_ITINERARY_VERIFY] = {"itinerary.verify", "核验行程卡"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -111,7 +113,7 @@ static const struct vocab_word areas[] = {
     {"case", "疫情事件"},       {"check", "体征核查"},
     {"cert", "解除隔离证明"},   {"task", "任务"},
     {"stats", "统计"},          {"hotline", "接诉即办"},
-    {"commission", "卫健数据"},
+    {"commission", "卫健数据"}, {"itinerary", "行程卡"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -139,7 +141,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ,
             PERM_VEHICLE_WRITE, PERM_DEVICE_READ, PERM_DEVICE_WRITE, PERM_VENUE_READ,
             PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_STATUS,
-            PERM_CERT_VERIFY, PERM_TASK_WORK),
+            PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_WORK),
      false},
     {"doctor", "社区医生",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
@@ -150,7 +152,7 @@ const struct builtin_role builtin_roles[] = {
     {"checkpoint_staff", "卡口人员",
      GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_HEALTH_WRITE, PERM_CODE_READ, PERM_VENUE_READ,
             PERM_ACCESS_SCAN, PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_SCAN, PERM_VEHICLE_READ,
-            PERM_CASE_REPORT, PERM_CERT_VERIFY),
+            PERM_CASE_REPORT, PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY),
      false},
     /* community staff (社区工作人员, seed 001 §4.1, seed 002 二(二)2-3, 二(三)1)
      * keep their community's registry, confirm visitors and vehicles, run
@@ -162,8 +164,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_VENUE_READ, PERM_VENUE_WRITE, PERM_ACCESS_READ, PERM_ALERT_READ, PERM_ALERT_ACK,
             PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_VEHICLE_WRITE, PERM_DEVICE_READ,
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_MANAGE, PERM_CASE_STATUS,
-            PERM_CERT_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH, PERM_TASK_WORK, PERM_STATS_READ,
-            PERM_NAT_READ),
+            PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH,
+            PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -172,9 +174,10 @@ const struct builtin_role builtin_roles[] = {
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_DEVICE_READ,
-            PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CERT_VERIFY, PERM_TASK_READ,
-            PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_CORRECT, PERM_HOTLINE_READ,
-            PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP, PERM_COMMISSION_READ),
+            PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CERT_VERIFY,
+            PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
+            PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
+            PERM_COMMISSION_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -200,7 +203,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT,
             PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP,
             PERM_NAT_TRANSPORT, PERM_NAT_RECEIVE, PERM_NAT_INGEST, PERM_NAT_RESULT,
-            PERM_COMMISSION_INGEST, PERM_COMMISSION_READ),
+            PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
@@ -220,7 +223,9 @@ const struct builtin_role builtin_roles[] = {
      true},
     {"audit_admin", "审计管理员", GRANTS(PERM_AUDIT_READ), true},
     {"exchange_client", "数据交换调用方",
-     GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE, PERM_NAT_INGEST, PERM_COMMISSION_INGEST), false},
+     GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE, PERM_NAT_INGEST, PERM_COMMISSION_INGEST,
+            PERM_ITINERARY_VERIFY),
+     false},
     {NULL, NULL, NULL, false},
 };
 

@@ -93,7 +93,9 @@ enum perm {
     PERM_NAT_RESULT,     /* a laboratory's results of tubes (single, batch, upload) */
     PERM_COMMISSION_INGEST, /* post the health commission's doctors and investigations */
     PERM_COMMISSION_READ,   /* the health commission's doctors and investigations in scope */
-    PERM_TRACE_READ,        /* key persons' trips (and later contacts) in scope */
+    PERM_TRACE_READ,        /* key persons' trips, traces, investigations and clusters in scope */
+    PERM_TRACE_RULES,       /* edit the contact-tracing rules (classification, windows) */
+    PERM_ITINERARY_VERIFY,  /* verify a resident's 14-day itinerary card (scan), or ask for one */
     PERM__COUNT
 };
 
