@@ -157,7 +157,7 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.deepEqual([...me.permissions].sort(), ['access.read', 'access.scan', 'alert.ack', 'alert.read',
       'case.read', 'case.report', 'case.status', 'cert.verify', 'code.read',
       'device.read', 'device.write',
-      'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'person.read', 'person.write', 'place.read', 'region.read',
+      'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'itinerary.verify', 'person.read', 'person.write', 'place.read', 'region.read',
       'task.work', 'trace.read', 'trace.write',
       'vehicle.read', 'vehicle.write',
       'venue.read', 'venue.write',
