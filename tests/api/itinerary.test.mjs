@@ -246,3 +246,18 @@ test('exchange: the card by id number (masked, no token), audited; unknown 404; 
   // a doctor holds no itinerary.verify
   expectError(await ctx.as.doctor_dc.post('/api/v1/exchange/itinerary', { id_number: idNumber }), 403, 'forbidden');
 });
+
+test('exchange: each ask by id number counts against the hourly exact-search limit (429, audited)', async () => {
+  const c2 = await startCityWith({ x_cc: ['command_center', '110101000000'], x_aud: ['audit_admin', '110000000000'] }, PW, { env: { FK_EXACT_SEARCH_LIMIT: '2' } });
+  try {
+    const x = c2.as.x_cc;
+    for (let i = 0; i < 2; i++) expectError(await x.post('/api/v1/exchange/itinerary', { id_number: rid() }), 404, 'not_found');
+    expectError(await x.post('/api/v1/exchange/itinerary', { id_number: rid() }), 429, 'search_rate_limited');
+    const refused = await waitForAudit(c2.as.x_aud, 'action=trace.itinerary.exchange', (e) => e.result === 'search_rate_limited');
+    assert.ok(refused.some((e) => e.result === 'search_rate_limited'));
+    // bad input is answered before the limit counts
+    expectError(await x.post('/api/v1/exchange/itinerary', { id_number: '123' }), 400, 'invalid_id_number', 'id_number');
+  } finally {
+    await c2.stop();
+  }
+});
