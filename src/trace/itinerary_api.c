@@ -29,7 +29,7 @@
 #include "security/mask.h"
 #include "trace/trace.h"
 
-#define CARD_NOTE "* 表示停留期间该城市存在中风险或高风险地区；结果仅供参考"
+#define CARD_NOTE "* 表示停留期间所到之处存在中风险或高风险地区；结果仅供参考"
 
 /* The card's content as staff, the resident and other systems see it. */
 static json_t *card_json(struct req *r, const struct person *p, const struct itinerary *it,
