@@ -225,14 +225,14 @@ err trip_import_submit(db *d, int64_t job_id, const struct principal *who, const
  *   - trips: the destination (a city outside the tree, by its name) from the
  *     departure day to the return day (today when not back), always a
  *     stay; a waypoint at a venue is a visit of its stay_minutes there;
- *   - declarations: each region of the travel history the person declared,
- *     always a stay, on the day of the declaration;
+ *   - declarations: each region the person declared passing through
+ *     (途经地区), a passage at the instant of the declaration;
  *   - nucleic-acid samples: a passage at the testing site's region.
  *
  * The stay rule: a place is a stay when one China day holds at least
  * stay_hours of visits in it (summed over its venues; a visit crossing
  * midnight counts on each day for its part), or when a span that is a stay
- * by its source (a trip, a declaration) lies in it. Everything else is a
+ * by its source (a trip) lies in it. Everything else is a
  * passage (途经): the staff's reply lists passages apart, the card shows
  * stays only, as the 通信行程卡 does.
  *
@@ -268,7 +268,7 @@ struct itinerary_span {
     const char *place;
     int64_t from, to; /* epoch ms; to == from: a passage of unknown length */
     unsigned source;  /* one enum itinerary_source */
-    bool stay;        /* a stay whatever its length (a trip, a declaration) */
+    bool stay;        /* a stay whatever its length (a trip's destination) */
 };
 
 /* A risk area as the engine reads it (code.h has the whole record). */

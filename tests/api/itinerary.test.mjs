@@ -261,3 +261,25 @@ test('exchange: each ask by id number counts against the hourly exact-search lim
     await c2.stop();
   }
 });
+
+test('a declared region passed through and a nucleic-acid sample are passages, marked when in a risk area', async () => {
+  const id = (await ok(cc.post('/api/v1/persons', { name: '冯途经', id_number: rid(), region_code: COMMUNITY }), 201)).id;
+  await areas(chinaMidnight(Date.now()) - DAY);
+  await ok(grid.post(`/api/v1/persons/${id}/declarations`, { temperature: 36.5, symptoms: [], contact: false, travel_regions: ['110102001000'] }), 201);
+  const at = Date.now() - H;
+  const day = Math.floor((at + 8 * H) / DAY);
+  sqlRun(ctx, `INSERT INTO nat_samples (id, person_id, tube_id, site_id, region_code, street_code, staff_id, method, at, day, round_day)
+               VALUES (${++recId}, ${id}, 1, 1, ${padded(COMMUNITY)}, ${padded('110101001000')}, 1, 'code', ${at}, ${day}, ${day})`);
+  const it = await ok(cc.get(`/api/v1/persons/${id}/itinerary`));
+  assert.deepEqual(it.stays, []);
+  assert.deepEqual(it.cities, []);
+  assert.equal(it.risk, false);
+  assert.deepEqual(it.passages.map((p) => [...brief(p), p.sources.join(',')]), [
+    ['city', '市辖区', 'high:东华门街道', 'declaration,nat'],
+    ['district', '东城区', 'high:东华门街道', 'nat'],
+    ['district', '西城区', null, 'declaration'],
+    ['street', '东华门街道', 'high:东华门街道', 'nat'],
+    ['street', '西长安街街道', null, 'declaration'],
+  ]);
+  assert.equal(it.passages[0].longest_minutes, 0);
+});
