@@ -3,10 +3,13 @@
 // since yesterday) and a trip to 上海市 opens 我的行程卡 from 我的信息 and
 // sees an orange card with 上海市，市辖区* and a QR that loads; a grid worker
 // opens 行程卡核验 on the workbench, pastes the code shown under the card
-// and reads the card valid with the same cities; a tampered code reads 无效.
+// and reads the card valid with the same cities; a tampered code reads 无效;
+// a checkpoint phone's camera (Chromium's fake capture device playing the
+// QR the resident's page shows) reads the same card.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, assertClean, shot, adoptSession, residentId, smsCode } from './lib.mjs';
+import path from 'node:path';
+import { launch, openPage, assertClean, shot, adoptSession, residentId, smsCode, y4mOf } from './lib.mjs';
 import { startCityWith, sqlRun } from '../api/lib.mjs';
 
 const PW = 'Itinerary-pages-2026!';
@@ -15,7 +18,7 @@ const H = 3600e3, DAY = 24 * H;
 let ctx, browser, grid, res;
 
 before(async () => {
-  ctx = await startCityWith({ grid_dc: ['grid_worker', COMMUNITY], cc_dc: ['command_center', '110101000000'] }, PW);
+  ctx = await startCityWith({ grid_dc: ['grid_worker', COMMUNITY], cc_dc: ['command_center', '110101000000'], gate_dc: ['checkpoint_staff', '110101000000'] }, PW);
   const { cc_dc: cc } = ctx.as;
   grid = ctx.as.grid_dc;
   res = ctx.client();
@@ -91,4 +94,40 @@ test('a resident opens their itinerary card and a staff phone verifies it', asyn
   assert.equal(await field(staff, 'pass-title').innerText(), '无效');
   await shot(staff, 'mobile-itinerary-verify-forged');
   assertClean(staff);
+});
+
+test('a checkpoint phone scans the card\'s QR with its camera', async () => {
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, res);
+  await page.goto(ctx.url + '/mobile/#/me/itinerary');
+  await page.waitForFunction(() => document.querySelector('[data-test=itin-qr]')?.naturalWidth > 0);
+  // the QR as the page draws it, on white, as a PNG the fake camera plays
+  const b64 = await page.evaluate(() => {
+    const img = document.querySelector('[data-test=itin-qr]');
+    const c = document.createElement('canvas');
+    c.width = c.height = 400;
+    const g = c.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, 400, 400);
+    g.imageSmoothingEnabled = false;
+    g.drawImage(img, 0, 0, 400, 400);
+    return c.toDataURL('image/png').split(',')[1];
+  });
+  const video = path.join(ctx.dir, 'itinerary.y4m');
+  await y4mOf(page, Buffer.from(b64, 'base64'), video);
+  assertClean(page);
+  const camera = await launch({ args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`] });
+  try {
+    const gate = await openPage(camera, { mobile: true });
+    await adoptSession(gate, ctx.as.gate_dc);
+    await gate.goto(ctx.url + '/mobile/#/staff');
+    await field(gate, 'entry-itinerary-verify').click();
+    await gate.waitForURL(/#\/staff\/itinerary\/verify$/);
+    await field(gate, 'itin-verdict').filter({ hasText: '行程卡有效' }).waitFor({ timeout: 20000 });
+    assert.equal(await field(gate, 'itin-verdict-name').locator('.van-cell__value').innerText(), '赵*程');
+    assert.equal(await field(gate, 'itin-verdict-cities').locator('.van-cell__label').innerText(), '上海市，市辖区*');
+    await shot(gate, 'mobile-itinerary-verify-camera');
+  } finally {
+    await camera.close();
+  }
 });
