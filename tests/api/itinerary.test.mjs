@@ -283,3 +283,16 @@ test('a declared region passed through and a nucleic-acid sample are passages, m
   ]);
   assert.equal(it.passages[0].longest_minutes, 0);
 });
+
+test('the itinerary routes are in the OpenAPI document with their permissions and bodies', async () => {
+  const doc = await (await fetch(ctx.url + '/api/v1/openapi.json')).json();
+  const perm = (p, m) => doc.paths[p]?.[m]?.['x-permission'];
+  assert.equal(perm('/api/v1/persons/{id}/itinerary', 'get'), 'trace.read');
+  assert.equal(perm('/api/v1/me/itinerary', 'get'), 'self');
+  assert.equal(perm('/api/v1/itinerary/verify', 'post'), 'itinerary.verify');
+  assert.equal(perm('/api/v1/exchange/itinerary', 'post'), 'itinerary.verify');
+  assert.equal(perm('/api/v1/itinerary/settings', 'put'), 'trace.rules');
+  const ex = doc.paths['/api/v1/exchange/itinerary'].post.requestBody.content['application/json'].schema;
+  assert.deepEqual(ex.required, ['id_number']);
+  assert.deepEqual(Object.keys(ex.properties).sort(), ['id_number', 'id_type']);
+});
