@@ -148,9 +148,9 @@ static struct acc *acc_find(arena *a, struct acc **accs, size_t *n, size_t *cap,
     return x;
 }
 
-err itinerary_compute(arena *a, const struct itinerary_span *spans, size_t n, int64_t from,
-                      int64_t to, int64_t stay_ms, const struct itinerary_area *areas,
-                      size_t n_areas, struct itinerary_place **places_r, size_t *n_r)
+void itinerary_compute(arena *a, const struct itinerary_span *spans, size_t n, int64_t from,
+                       int64_t to, int64_t stay_ms, const struct itinerary_area *areas,
+                       size_t n_areas, struct itinerary_place **places_r, size_t *n_r)
 {
     struct acc *accs = NULL;
     size_t na = 0, cap = 0;
@@ -209,7 +209,6 @@ err itinerary_compute(arena *a, const struct itinerary_span *spans, size_t n, in
     qsort(out, na, sizeof *out, place_cmp);
     *places_r = out;
     *n_r = na;
-    return E_OK;
 }
 
 /* ---- the setting ---------------------------------------------------------------------- */
@@ -537,11 +536,11 @@ err itinerary_build(db *d, arena *a, int64_t person_id, int days, int64_t now,
         e = read_samples(d, a, person_id, it.from, it.to, &sp);
     if (!e)
         e = read_areas(d, a, it.from, it.to, &it);
-    if (!e)
-        e = itinerary_compute(a, sp.v, sp.n, it.from, it.to, it.stay_hours * 3600000LL, it.areas,
-                              it.n_areas, &it.places, &it.n_places);
-    if (!e)
+    if (!e) {
+        itinerary_compute(a, sp.v, sp.n, it.from, it.to, it.stay_hours * 3600000LL, it.areas,
+                          it.n_areas, &it.places, &it.n_places);
         e = name_places(d, a, &it);
+    }
     if (!e)
         *it_r = it;
     return e;

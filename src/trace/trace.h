@@ -309,11 +309,11 @@ size_t itinerary_pair(arena *a, size_t n, const int64_t *venues, const int64_t *
  * places (names of tree regions left "" for the caller) in *places_r
  * (arena array of *n_r), cities first then districts then streets, each
  * level by first presence. Marks point into `areas`. Pure but for the
- * arena; E_NOMEM.
+ * arena (which aborts rather than fail), so it cannot fail.
  */
-err itinerary_compute(arena *a, const struct itinerary_span *spans, size_t n, int64_t from,
-                      int64_t to, int64_t stay_ms, const struct itinerary_area *areas,
-                      size_t n_areas, struct itinerary_place **places_r, size_t *n_r) MUST_USE;
+void itinerary_compute(arena *a, const struct itinerary_span *spans, size_t n, int64_t from,
+                       int64_t to, int64_t stay_ms, const struct itinerary_area *areas,
+                       size_t n_areas, struct itinerary_place **places_r, size_t *n_r);
 
 /* The stay rule's hours (settings "itinerary_stay_hours"; the default when
  * never set). */
