@@ -48,6 +48,10 @@ static err thermometer_in_scope(db *d, arena *a, const struct scope *sc, int64_t
     return e;
 }
 
+/* ---- the 14-day itinerary (trace/itinerary_api.c) ---- */
+ROUTES(trace_itinerary);
+/* ---- end of the itinerary's block ---- */
+
 err app_routes(void)
 {
     err e;
@@ -127,5 +131,6 @@ err app_routes(void)
     ADD(nat_history);
     ADD(commission);
     ADD(trace);
+    ADD(trace_itinerary); /* the 14-day itinerary */
     return E_OK;
 }

@@ -131,7 +131,7 @@ uint32_t token_day(int64_t ms)
 
 static bool rotating(enum token_kind k)
 {
-    return k == TOKEN_HEALTH;
+    return k == TOKEN_HEALTH || k == TOKEN_ITINERARY;
 }
 
 /* The signing key of a token: rotating kinds derive one per day from the
@@ -146,6 +146,9 @@ static void token_key(enum token_kind kind, uint32_t key_id, uint8_t out[SM3_LEN
         n += 3;
         put32(label + n, key_id);
         n += 4;
+        /* the health code's label predates the other rotating kinds */
+        if (kind != TOKEN_HEALTH)
+            label[n++] = (uint8_t)kind;
     } else {
         memcpy(label + n, "kind", 4);
         n += 4;
@@ -167,7 +170,8 @@ static void tag(enum token_kind kind, uint32_t key_id, const uint8_t *payload, s
 
 static bool kind_valid(int k)
 {
-    return k == TOKEN_HEALTH || k == TOKEN_VENUE || k == TOKEN_VISITOR || k == TOKEN_CERT;
+    return k == TOKEN_HEALTH || k == TOKEN_VENUE || k == TOKEN_VISITOR || k == TOKEN_CERT ||
+           k == TOKEN_ITINERARY;
 }
 
 /* ---- issue and verify --------------------------------------------------------------- */
@@ -176,14 +180,14 @@ err token_issue(const struct token *t, char out[TOKEN_MAX])
 {
     int64_t iat = t->issued_at / 1000, exp = t->expires_at / 1000;
     if (!kind_valid(t->kind) || t->subject <= 0 || iat <= 0 || iat > UINT32_MAX || exp < 0 ||
-        exp > UINT32_MAX || (t->kind == TOKEN_HEALTH && exp <= iat))
+        exp > UINT32_MAX || (rotating(t->kind) && exp <= iat))
         return err_set(E_INPUT, "invalid_token_input", NULL, "无法生成二维码");
     bool has_cc = t->credit_code[0] != '\0';
     err e;
     if (has_cc && (e = check_credit_code(t->credit_code, "credit_code")))
         return e;
     uint8_t p[PAYLOAD_CC];
-    uint32_t kid = t->kind == TOKEN_HEALTH ? token_day(t->issued_at) : t->key_id;
+    uint32_t kid = rotating(t->kind) ? token_day(t->issued_at) : t->key_id;
     p[0] = (uint8_t)t->kind;
     put32(p + 1, kid);
     put32(p + 5, (uint32_t)((uint64_t)t->subject >> 32));

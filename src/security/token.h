@@ -13,7 +13,7 @@
  *
  * Keys, all derived from the master key's KEY_TOKEN (crypto.h), never
  * stored, so every server holding the key file computes the same ones:
- *   - health codes: one key per China-time day (the key id is the day
+ *   - health codes and itinerary cards: one key per China-time day and kind (the key id is the day
  *     number); a token verifies only under today's or yesterday's key (the
  *     latter for codes issued just before midnight), so a screenshot taken
  *     yesterday fails today whatever its expiry says;
@@ -40,11 +40,13 @@
 #define TOKEN_SKEW_MS 300000LL
 
 enum token_kind {
-    TOKEN_HEALTH = 1,  /* a person's health code: rotating daily key */
-    TOKEN_VENUE = 2,   /* a venue's printed code: fixed key, key id = code version */
-    TOKEN_VISITOR = 3, /* a confirmed visitor's code: fixed key, key id = version */
-    TOKEN_CERT = 4     /* a release certificate (解除隔离通知书): fixed key, subject = the
-                          certificate, key id = its version (revoking bumps it) */
+    TOKEN_HEALTH = 1,   /* a person's health code: rotating daily key */
+    TOKEN_VENUE = 2,    /* a venue's printed code: fixed key, key id = code version */
+    TOKEN_VISITOR = 3,  /* a confirmed visitor's code: fixed key, key id = version */
+    TOKEN_CERT = 4,     /* a release certificate (解除隔离通知书): fixed key, subject = the
+                           certificate, key id = its version (revoking bumps it) */
+    TOKEN_ITINERARY = 5 /* a person's 14-day itinerary card (行程卡): rotating daily key of
+                           its own, subject = the person, expires at the end of the day */
 };
 
 struct token {
@@ -63,11 +65,10 @@ uint32_t token_day(int64_t ms);
 
 /*
  * Write the token for `t` into `out` (NUL-terminated, < TOKEN_MAX bytes).
- * TOKEN_HEALTH: the key id is set to token_day(t->issued_at) and a health
- * code must expire (expires_at > issued_at). A non-empty credit code must
- * be a valid USCC (E_INPUT "invalid_credit_code"). E_INPUT
- * "invalid_token_input" for an unknown kind, a subject <= 0 or times
- * outside 1970..2106.
+ * TOKEN_HEALTH, TOKEN_ITINERARY (the rotating kinds): the key id is set to
+ * token_day(t->issued_at) and the token must expire (expires_at > issued_at). A non-empty credit
+ * code must be a valid USCC (E_INPUT "invalid_credit_code"). E_INPUT "invalid_token_input" for an
+ * unknown kind, a subject <= 0 or times outside 1970..2106.
  */
 err token_issue(const struct token *t, char out[TOKEN_MAX]) MUST_USE;
 
@@ -79,7 +80,7 @@ err token_issue(const struct token *t, char out[TOKEN_MAX]) MUST_USE;
  *                       prefix, non-canonical base32, bad field values);
  *   "token_forged"      the tag does not match (constant-time compare);
  *   "token_wrong_kind"  a valid token of another kind;
- *   "token_key_expired" a health code signed under a key no longer
+ *   "token_key_expired" a rotating kind's token signed under a key no longer
  *                       accepted (another day: a replayed screenshot);
  *   "token_expired"     past its expiry.
  * Revocation by version is the caller's: compare t_r->key_id.

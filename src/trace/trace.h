@@ -211,4 +211,149 @@ err trip_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_U
 err trip_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                        size_t n, bool csv, long rows) MUST_USE;
 
+/* ---- the 14-day itinerary (itinerary.c; docs/tracing.md "The 14-day itinerary") ------ */
+
+/*
+ * Where a person was over the last N days (行程卡, seed 003): the places
+ * where they stayed, at city level everywhere, and at district and street
+ * level inside the region tree (the platform's own city).
+ *
+ * The evidence (struct itinerary_span) comes from four sources:
+ *   - access records: an "in" and the next "out" at the same venue within
+ *     ITINERARY_PAIR_MAX_MS are a visit with its duration; an "in" or "out"
+ *     without its pair is a passage (no duration); the venue's region;
+ *   - trips: the destination (a city outside the tree, by its name) from the
+ *     departure day to the return day (today when not back), always a
+ *     stay; a waypoint at a venue is a visit of its stay_minutes there;
+ *   - declarations: each region the person declared passing through
+ *     (途经地区), a passage at the instant of the declaration;
+ *   - nucleic-acid samples: a passage at the testing site's region.
+ *
+ * The stay rule: a place is a stay when one China day holds at least
+ * stay_hours of visits in it (summed over its venues; a visit crossing
+ * midnight counts on each day for its part), or when a span that is a stay
+ * by its source (a trip) lies in it. Everything else is a
+ * passage (途经): the staff's reply lists passages apart, the card shows
+ * stays only, as the 通信行程卡 does.
+ *
+ * Risk: a place is marked with the risk area (the highest level, then the
+ * latest start) whose window overlaps a span of the place that lies inside
+ * the area: by the tree for an area with a region (the span's region inside
+ * the area's), by name for an area without one and a place outside the tree
+ * (one name contains the other: "上海市" and "上海市浦东新区张江镇").
+ */
+
+#include "base/regcode.h"
+#include "security/token.h"
+
+#define ITINERARY_DAYS_DEFAULT   14
+#define ITINERARY_DAYS_MAX       30
+#define ITINERARY_STAY_HOURS     4 /* the setting's default */
+#define ITINERARY_STAY_HOURS_MIN 1
+#define ITINERARY_STAY_HOURS_MAX 24
+#define ITINERARY_PAIR_MAX_MS    (24 * 3600 * 1000LL) /* an "out" later than this is another visit */
+#define ITINERARY_SPANS_MAX      20000                /* evidence read for one person and window */
+
+enum itinerary_source {
+    ITIN_ACCESS = 1,
+    ITIN_TRIP = 2,
+    ITIN_DECLARATION = 4,
+    ITIN_NAT = 8,
+};
+
+/* One piece of evidence: a presence in a region of the tree (region_code)
+ * or in a place outside it named by text (region_code 0). */
+struct itinerary_span {
+    int64_t region_code;
+    const char *place;
+    int64_t from, to; /* epoch ms; to == from: a passage of unknown length */
+    unsigned source;  /* one enum itinerary_source */
+    bool stay;        /* a stay whatever its length (a trip's destination) */
+};
+
+/* A risk area as the engine reads it (code.h has the whole record). */
+struct itinerary_area {
+    int64_t id, region_code; /* 0: outside the tree, matched by name */
+    const char *name;
+    int level;                    /* 1 medium, 2 high */
+    int64_t valid_from, valid_to; /* valid_to 0: open */
+};
+
+struct itinerary_place {
+    enum region_level level; /* LEVEL_CITY, LEVEL_DISTRICT or LEVEL_STREET */
+    int64_t region_code;     /* 0: a city outside the tree, named by `name` */
+    const char *name;        /* outside: the place's text; inside: "" until named */
+    int64_t city_code;       /* the city the place lies in (0 outside the tree) */
+    bool stay;               /* false: a passage (途经) */
+    int64_t first_at, last_at;
+    int64_t longest_ms;                /* the most time on one China day (0 when only passages) */
+    int days;                          /* China days with a presence */
+    unsigned sources;                  /* enum itinerary_source bits */
+    const struct itinerary_area *risk; /* NULL: none */
+};
+
+/*
+ * Pair one person's access records, given in time order, into spans:
+ * venues[i], regions[i], in[i] (true: "in"), at[i]. An "in" followed by
+ * the next record of the person at the same venue being an "out" within
+ * ITINERARY_PAIR_MAX_MS gives [in, out]; any other record is a passage
+ * [at, at]. Writes at most n spans into out (an array of n), returns how
+ * many. Pure but for scratch memory from `a`.
+ */
+size_t itinerary_pair(arena *a, size_t n, const int64_t *venues, const int64_t *regions,
+                      const bool *in, const int64_t *at, struct itinerary_span *out);
+
+/*
+ * The stay rule and the risk marks over `spans` clipped to [from, to)
+ * (spans wholly outside are ignored), stay_ms the rule's threshold. The
+ * places (names of tree regions left "" for the caller) in *places_r
+ * (arena array of *n_r), cities first then districts then streets, each
+ * level by first presence. Marks point into `areas`. Pure but for the
+ * arena (which aborts rather than fail), so it cannot fail.
+ */
+void itinerary_compute(arena *a, const struct itinerary_span *spans, size_t n, int64_t from,
+                       int64_t to, int64_t stay_ms, const struct itinerary_area *areas,
+                       size_t n_areas, struct itinerary_place **places_r, size_t *n_r);
+
+/* The stay rule's hours (settings "itinerary_stay_hours"; the default when
+ * never set). */
+err itinerary_stay_hours(db *d, int *hours_r) MUST_USE;
+
+/* Change the stay rule (ITINERARY_STAY_HOURS_MIN..MAX, else E_INPUT
+ * "invalid_value" on stay_hours), inside the caller's transaction. */
+err itinerary_stay_hours_set(db *d, int hours) MUST_USE;
+
+struct itinerary {
+    int64_t person_id;
+    int days;
+    int64_t from, to; /* epoch ms: [from, to) */
+    int stay_hours;
+    struct itinerary_place *places;
+    size_t n_places;
+    struct itinerary_area *areas; /* the risk areas the marks point into */
+    size_t n_areas;
+};
+
+/*
+ * The itinerary of person_id over the `days` (1..ITINERARY_DAYS_MAX) days
+ * ending at `now`: the evidence read, the rule applied, the tree places
+ * named. The person is the caller's to check (scope, existence). From `a`.
+ */
+err itinerary_build(db *d, arena *a, int64_t person_id, int days, int64_t now,
+                    struct itinerary *it_r) MUST_USE;
+
+/* The card's token (security/token.h TOKEN_ITINERARY) of person_id issued
+ * at now, valid to the end of that China day; *valid_until_r its expiry. */
+err itinerary_token(int64_t person_id, int64_t now, char out[TOKEN_MAX],
+                    int64_t *valid_until_r) MUST_USE;
+
+/* The itinerary as the API writes it for staff: {days, from, to,
+ * stay_hours, stays: [...], passages: [...], cities: [...]}. */
+json_t *itinerary_json(const struct itinerary *it);
+
+/* The card's cities (14天内到访的城市): the cities with a stay, each
+ * {name, risk (the * mark), risk_level, risk_area}, by first presence;
+ * *risky_r true when one is marked. */
+json_t *itinerary_cities_json(const struct itinerary *it, bool *risky_r);
+
 #endif

@@ -48,6 +48,9 @@ const router = createRouter({
     { path: '/staff/nat/pack', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'pack' } },
     { path: '/staff/nat/transport', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'take' } },
     { path: '/staff/nat/receive', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'receive' } },
+    // the 14-day itinerary card (issue 11): the resident's own, staff verify
+    { path: '/me/itinerary', component: () => import('./views/MyItinerary.vue'), meta: { kind: 'resident' } },
+    { path: '/staff/itinerary/verify', component: () => import('./views/StaffItineraryVerify.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -27,6 +27,8 @@ export const STAFF_ENTRIES = [
   { key: 'nat-receive', title: '样本签收', icon: 'passed', perm: 'nat.receive', to: '/staff/nat/receive' },
   { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
+  // 行程卡核验 (issue 11): scan a resident's 14-day itinerary card
+  { key: 'itinerary-verify', title: '行程卡核验', icon: 'guide-o', perm: 'itinerary.verify', to: '/staff/itinerary/verify' },
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
   { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
   { key: 'overview', title: '防控概览', icon: 'chart-trending-o', perm: 'stats.read', to: '/staff/overview' },
