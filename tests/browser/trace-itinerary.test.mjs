@@ -9,13 +9,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, openPage, assertClean, shot, adoptSession, residentId, smsCode, y4mOf } from './lib.mjs';
+import { launch, openPage, consolePage, assertClean, shot, adoptSession, residentId, smsCode, y4mOf } from './lib.mjs';
 import { startCityWith, sqlRun } from '../api/lib.mjs';
 
 const PW = 'Itinerary-pages-2026!';
 const COMMUNITY = '110101001001';
 const H = 3600e3, DAY = 24 * H;
-let ctx, browser, grid, res;
+let ctx, browser, grid, res, pid;
 
 before(async () => {
   ctx = await startCityWith({ grid_dc: ['grid_worker', COMMUNITY], cc_dc: ['command_center', '110101000000'], gate_dc: ['checkpoint_staff', '110101000000'] }, PW);
@@ -29,7 +29,7 @@ before(async () => {
   await res.post('/api/v1/me/consent', { version: 'v1' });
   r = await res.post('/api/v1/me/person', { name: '赵行程', id_number: residentId('110101', '19900909', 91), region_code: COMMUNITY, address: '多福巷7号' });
   assert.equal(r.status, 201, r.text);
-  const pid = r.body.person.id;
+  pid = r.body.person.id;
   r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY });
   assert.equal(r.status, 201, r.text);
   r = await cc.post('/api/v1/venues', { name: '多福巷超市', kind: 'community_gate', place_id: r.body.id });
@@ -130,4 +130,18 @@ test('a checkpoint phone scans the card\'s QR with its camera', async () => {
   } finally {
     await camera.close();
   }
+});
+
+test('the console shows staff the same itinerary on the person page', async () => {
+  const page = await consolePage(browser, ctx, `/people/${pid}`, ctx.as.cc_dc);
+  await page.locator('.el-tabs__item', { hasText: '14天行程' }).click();
+  await field(page, 'itinerary-stays').waitFor();
+  await page.locator('[data-test=itinerary-stays] .el-table__row').first().waitFor();
+  const cities = await field(page, 'itinerary-city').allInnerTexts();
+  assert.deepEqual(cities.map((c) => c.trim().split(/\s|\*/)[0]), ['上海市', '市辖区']);
+  assert.match(cities[1], /\*（东华门街道）/, 'the own city carries the mark of the high-risk street');
+  const stays = await page.locator('[data-test=itinerary-stays] .el-table__row').allInnerTexts();
+  assert.ok(stays.some((r) => r.includes('东华门街道') && r.includes('5 小时') && r.includes('通行记录')), stays.join('\n'));
+  await shot(page, 'console-person-itinerary');
+  assertClean(page);
 });
