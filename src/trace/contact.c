@@ -1075,6 +1075,40 @@ static json_t *reasons_json(const struct trace_contact *c, int64_t *kinds_r)
     return a;
 }
 
+#define INSERT_CONTACTS                                                                            \
+    "INSERT INTO trace_contacts (id, run_id, person_id, region_code, degree, via_person_id, "      \
+    "class, class_rank, first_at, overlap_minutes, reasons, kinds) VALUES "
+#define STORE_COLS  12
+#define STORE_ROW   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define STORE_ROW4  STORE_ROW ", " STORE_ROW ", " STORE_ROW ", " STORE_ROW
+#define STORE_ROWS  STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4
+#define STORE_BATCH 16
+
+/* Bind contact c as the row whose first parameter follows `at`. */
+static err bind_contact(db_stmt *s, int at, int64_t run, const struct trace_contact *c)
+{
+    int64_t kinds;
+    json_t *rj = reasons_json(c, &kinds);
+    char *text = json_dumps(rj, JSON_COMPACT);
+    json_decref(rj);
+    if (!text)
+        return E_NOMEM;
+    db_bind_int64(s, at + 1, id_new());
+    db_bind_int64(s, at + 2, run);
+    db_bind_int64(s, at + 3, c->person_id);
+    db_bind_int64(s, at + 4, c->region_code);
+    db_bind_int64(s, at + 5, c->degree);
+    db_bind_int64(s, at + 6, c->via_person_id);
+    db_bind_text(s, at + 7, vocab_name(&trace_class_vocab, c->cls));
+    db_bind_int64(s, at + 8, class_rank(c->cls));
+    db_bind_int64(s, at + 9, c->first_at);
+    db_bind_int64(s, at + 10, c->overlap_minutes);
+    db_bind_text(s, at + 11, text); /* copied */
+    db_bind_int64(s, at + 12, kinds);
+    free(text);
+    return E_OK;
+}
+
 err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result *res,
                     enum trace_trigger trigger, int64_t run_id, int64_t user_id, int64_t elapsed_ms,
                     int64_t *id_r)
@@ -1124,35 +1158,19 @@ err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result
         e = db_run(s, NULL);
     }
     free(rules);
-    for (size_t i = 0; i < res->n && !e; i++) {
-        const struct trace_contact *c = &res->items[i];
-        int64_t kinds;
-        json_t *rj = reasons_json(c, &kinds);
-        char *text = json_dumps(rj, JSON_COMPACT);
-        json_decref(rj);
-        if (!text)
-            return E_NOMEM;
-        if (!(e = db_prepare(d,
-                             "INSERT INTO trace_contacts (id, run_id, person_id, region_code, "
-                             "degree, via_person_id, class, class_rank, first_at, "
-                             "overlap_minutes, reasons, kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                             "?, ?, ?, ?)",
-                             &s))) {
-            db_bind_int64(s, 1, id_new());
-            db_bind_int64(s, 2, id);
-            db_bind_int64(s, 3, c->person_id);
-            db_bind_int64(s, 4, c->region_code);
-            db_bind_int64(s, 5, c->degree);
-            db_bind_int64(s, 6, c->via_person_id);
-            db_bind_text(s, 7, vocab_name(&trace_class_vocab, c->cls));
-            db_bind_int64(s, 8, class_rank(c->cls));
-            db_bind_int64(s, 9, c->first_at);
-            db_bind_int64(s, 10, c->overlap_minutes);
-            db_bind_text(s, 11, text);
-            db_bind_int64(s, 12, kinds);
+    /* STORE_BATCH rows a statement (one round trip, one parse), the rest one by one */
+    size_t i = 0;
+    while (i < res->n && !e) {
+        size_t k = res->n - i >= STORE_BATCH ? STORE_BATCH : 1;
+        if ((e = db_prepare(
+                 d, k == STORE_BATCH ? INSERT_CONTACTS STORE_ROWS : INSERT_CONTACTS STORE_ROW, &s)))
+            break;
+        for (size_t j = 0; j < k && !e; j++, i++)
+            e = bind_contact(s, (int)j * STORE_COLS, id, &res->items[i]);
+        if (e)
+            db_done(s);
+        else
             e = db_run(s, NULL);
-        }
-        free(text);
     }
     if (!e)
         *id_r = id;

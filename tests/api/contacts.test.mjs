@@ -286,7 +286,10 @@ test('automatic warning: a confirmation is traced in the background and alerts t
   const now = Date.now();
   const csv = `venue_id,person_id,direction,at\n${ctx.venue.id},${y},in,${now - 3 * 3600000}\n${ctx.venue.id},${y},out,${now - 2 * 3600000}\n` +
     `${ctx.venue.id},${z},in,${now - 3 * 3600000 + 5 * MIN}\n${ctx.venue.id},${z},out,${now - 2 * 3600000 - 5 * MIN}\n`;
-  ctx.must(['trace', 'load-access', writeTmp(ctx, 'y.csv', csv)]);
+  // and a crowd passing by at the gate (general contacts: 18 stored, more than one batch of 16)
+  let crowd = '';
+  for (let i = 0; i < 17; i++) crowd += `${ctx.venue.id},${await person(cc, `crowd${i}`, COMMUNITY)},in,${now - 2 * 3600000 + 10 * MIN + i * 1000}\n`;
+  ctx.must(['trace', 'load-access', writeTmp(ctx, 'y.csv', csv + crowd)]);
   await suspect(cc, y);
   await ok(cc.post(`/api/v1/persons/${y}/status`, { to: 'confirmed', severity: 'mild', infection_route: 'local', reason: '核酸阳性' }));
   let found;
@@ -295,13 +298,16 @@ test('automatic warning: a confirmation is traced in the background and alerts t
     if (!found) await sleep(100);
   }
   assert.ok(found, 'an alert trace_contacts');
-  assert.match(found.message, /^确诊 张\* 追踪到密接 1 人、次密接 0 人、一般接触 0 人：多福巷社区 1 人$/);
+  assert.match(found.message, /^确诊 张\* 追踪到密接 1 人、次密接 0 人、一般接触 17 人：多福巷社区 18 人$/);
   const list = await ok(cc.get(`/api/v1/traces?person_id=${y}`));
   assert.equal(list.total, 1);
   assert.equal(list.items[0].trigger, 'auto');
   assert.equal(list.items[0].created_by_name, '系统自动');
   const run = await contactsOf(cc, list.items[0].id);
-  assert.deepEqual(Object.keys(run.by), ['Z']);
+  assert.deepEqual(Object.keys(run.by), ['Z', ...Array.from({ length: 17 }, (_, i) => `crowd${i}`)]);
+  assert.equal(run.by.Z.class, 'close');
+  assert.equal(run.by.crowd16.class, 'general');
+  assert.equal(run.by.crowd16.person.id, P.crowd16);
   // once per confirmation
   await sleep(1500);
   assert.equal((await ok(cc.get(`/api/v1/traces?person_id=${y}`))).total, 1);
