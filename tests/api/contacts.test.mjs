@@ -8,6 +8,9 @@
 // inputs; idempotent); the rules; the automatic warning after a confirmation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startCity, COMMUNITY, OTHER_COMMUNITY, WEST, alerts, auditWhere } from './devlib.mjs';
 import { residentId, expectError, writeTmp, sqlRun, sleep } from './lib.mjs';
 
@@ -197,9 +200,20 @@ test('a community user sees contacts outside the community only as counts', asyn
   assert.equal((await grid.get(`/api/v1/traces/${run.run.id}?reveal=1`)).status, 403);
   const revealed = await contactsOf(cc, run.run.id, '&reveal=1');
   assert.equal(revealed.by.A.person.name, '张A');
-  const x = await cc.get(`/api/v1/traces/${run.run.id}/export`);
-  assert.equal(x.status, 200);
-  assert.match(x.headers.get('content-type') || '', /spreadsheetml/);
+  // the export: both sheets; masked unless revealed (the revealed one is the positive control)
+  const xlsxText = async (q) => {
+    const r = await fetch(`${ctx.url}/api/v1/traces/${run.run.id}/export${q}`, { headers: { cookie: cc.cookie } });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') || '', /spreadsheetml/);
+    const f = path.join(ctx.dir, `trace-${q ? 'revealed' : 'masked'}.xlsx`);
+    fs.writeFileSync(f, Buffer.from(await r.arrayBuffer()));
+    return execFileSync('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print("\\n".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xml")))', f], { encoding: 'utf8' });
+  };
+  const masked = await xlsxText('');
+  assert.ok(masked.includes('密接人员') && masked.includes('传播关系'));
+  assert.ok(masked.includes('多福巷小区东门'));
+  assert.ok(!masked.includes('张A'));
+  assert.ok((await xlsxText('?reveal=1')).includes('张A'));
   const audit = await auditWhere(ctx, 'action=trace.contacts.read', (e) => e.object_id === run.run.id);
   assert.ok(audit.some((e) => e.object_id === run.run.id));
 });
