@@ -832,17 +832,28 @@ static int visit_cmp(const void *a, const void *b)
     return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
+/* A person's overlap with one close contact's visit, while a range is read. */
+struct acc {
+    int64_t ov, lo, hi;
+};
+
 /*
  * One range [lo, hi] of a venue read once: the people there (not the case,
  * not degree 1) whose overlap with one of the n close contacts' visits sv
- * reaches the close threshold are secondary, via the contact with the
- * longest overlap.
+ * (sorted by start) reaches the close threshold are secondary, via the
+ * contact with the longest overlap. A person's visit is compared only with
+ * the visits that can overlap it: those starting before it ends and at most
+ * the group's longest visit before it starts (a binary search), so a busy
+ * venue's day costs its rows, not rows × contacts. acc: n accumulators, zero.
  */
 static err group_read(struct search *s, const struct visit *sv, size_t n, int64_t lo, int64_t hi,
-                      struct vec *ps, struct vec *vs)
+                      struct vec *ps, struct vec *vs, struct acc *acc, size_t *touched)
 {
     struct trace_result *r = s->r;
-    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS;
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS, longest = 0;
+    for (size_t k = 0; k < n; k++)
+        if (sv[k].hi - sv[k].lo > longest)
+            longest = sv[k].hi - sv[k].lo;
     err e = venue_passages(s, sv[0].key, lo, hi, ps);
     const struct passage *p = ps->p;
     for (size_t i = 0; i < ps->n && !e;) {
@@ -856,33 +867,47 @@ static err group_read(struct search *s, const struct visit *sv, size_t n, int64_
             if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
                 break;
             const struct visit *v = vs->p;
-            int64_t best = 0, a = 0, b = 0;
-            size_t owner = 0;
-            for (size_t k = 0; k < n; k++) {
-                int64_t ov = 0, x = INT64_MAX, y = 0;
-                for (size_t m = 0; m < vs->n; m++) {
+            size_t nt = 0;
+            for (size_t m = 0; m < vs->n; m++) {
+                /* the first visit starting at or after v.lo - longest */
+                size_t a = 0, b = n;
+                while (a < b) {
+                    size_t mid = a + (b - a) / 2;
+                    if (sv[mid].lo < v[m].lo - longest)
+                        a = mid + 1;
+                    else
+                        b = mid;
+                }
+                for (size_t k = a; k < n && sv[k].lo < v[m].hi; k++) {
                     int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
                     if (!o)
                         continue;
-                    ov += o;
                     int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
                             h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
-                    if (l2 < x)
-                        x = l2;
-                    if (h2 > y)
-                        y = h2;
-                }
-                if (ov > best) {
-                    best = ov;
-                    owner = sv[k].owner;
-                    a = x;
-                    b = y;
+                    if (!acc[k].ov) {
+                        touched[nt++] = k;
+                        acc[k].lo = l2;
+                        acc[k].hi = h2;
+                    }
+                    acc[k].ov += o;
+                    if (l2 < acc[k].lo)
+                        acc[k].lo = l2;
+                    if (h2 > acc[k].hi)
+                        acc[k].hi = h2;
                 }
             }
-            if (best >= close_ms) {
-                struct trace_reason rs = venue_reason(sv[0].key, a, b, best);
-                e = found(s, p[i].key, 2, r->items[owner].person_id, TRACE_SECONDARY, &rs);
+            size_t best = SIZE_MAX;
+            for (size_t t = 0; t < nt; t++) {
+                if (best == SIZE_MAX || acc[touched[t]].ov > acc[best].ov)
+                    best = touched[t];
             }
+            if (best != SIZE_MAX && acc[best].ov >= close_ms) {
+                struct trace_reason rs =
+                    venue_reason(sv[0].key, acc[best].lo, acc[best].hi, acc[best].ov);
+                e = found(s, p[i].key, 2, r->items[sv[best].owner].person_id, TRACE_SECONDARY, &rs);
+            }
+            for (size_t t = 0; t < nt; t++)
+                acc[touched[t]] = (struct acc){0};
         }
         i = j;
     }
@@ -927,7 +952,9 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
     /* per venue, the visits widened by w merged into disjoint ranges
      * (sv is sorted by venue, then start: each range takes the next visits) */
     struct trace_interval *iv = src.n ? malloc(src.n * sizeof *iv) : NULL;
-    if (!e && src.n && !iv)
+    struct acc *acc = src.n ? calloc(src.n, sizeof *acc) : NULL;
+    size_t *touched = src.n ? malloc(src.n * sizeof *touched) : NULL;
+    if (!e && src.n && (!iv || !acc || !touched))
         e = E_NOMEM;
     for (size_t v0 = 0; v0 < src.n && !e;) {
         size_t v1 = v0;
@@ -940,12 +967,14 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
             size_t h = g;
             while (h < v1 && sv[h].lo - s->w_ms <= iv[m].hi)
                 h++;
-            e = group_read(s, sv + g, h - g, iv[m].lo, iv[m].hi, ps, vs);
+            e = group_read(s, sv + g, h - g, iv[m].lo, iv[m].hi, ps, vs, acc, touched);
             g = h;
         }
         v0 = v1;
     }
     free(iv);
+    free(acc);
+    free(touched);
     free(src.p);
     return e;
 }
