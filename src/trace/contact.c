@@ -1143,7 +1143,9 @@ err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result
                     int64_t *id_r)
 {
     int64_t now = now_ms(), id = run_id ? run_id : id_new();
-    char *rules = json_dumps(trace_rules_json(&p->rules), JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *rj = trace_rules_json(&p->rules);
+    char *rules = json_dumps(rj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rj);
     db_stmt *s;
     err e = rules ? E_OK : E_NOMEM;
     if (!e && !run_id &&
