@@ -649,24 +649,16 @@ static err household_of(struct search *s, int64_t person, int degree, int64_t vi
                         enum trace_class cls)
 {
     db_stmt *q;
-    err e = db_prepare(s->d, "SELECT household FROM persons WHERE id = ?", &q);
+    err e = db_prepare(s->d,
+                       "SELECT m.id FROM persons p JOIN persons m ON m.household = p.household "
+                       "WHERE p.id = ? AND p.household <> '' AND m.household <> '' AND "
+                       "m.deleted_at = 0",
+                       &q);
     if (e)
         return e;
     db_bind_int64(q, 1, person);
-    bool row;
-    char household[128] = "";
-    if (!(e = db_row(q, &row)) && row)
-        snprintf(household, sizeof household, "%s", db_col_text(q, 0));
-    db_done(q);
-    if (e || !*household)
-        return e;
-    if ((e = db_prepare(s->d,
-                        "SELECT id FROM persons WHERE household = ? AND household <> '' AND "
-                        "deleted_at = 0",
-                        &q)))
-        return e;
-    db_bind_text(q, 1, household);
     struct trace_reason rs = {.kind = TRACE_R_HOUSEHOLD};
+    bool row;
     while (!(e = db_row(q, &row)) && row) {
         int64_t id = db_col_int64(q, 0);
         if (id != person && (e = found(s, id, degree, via, cls, &rs)))
@@ -982,31 +974,57 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
 /* ---- the run ------------------------------------------------------------------------------ */
 
 /* Each contact's residence; people no longer live are dropped. */
+#define IDS8      "?, ?, ?, ?, ?, ?, ?, ?"
+#define IDS64     IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8
+#define IDS_BATCH 64
+
+static int contact_person_cmp(const void *a, const void *b)
+{
+    const struct trace_contact *x = a, *y = b;
+    return (x->person_id > y->person_id) - (x->person_id < y->person_id);
+}
+
+/* Each contact's residence, IDS_BATCH people a statement (one round trip
+ * each on PostgreSQL); people no longer live are dropped. Sorts r by person. */
 static err residences(struct search *s)
 {
     struct trace_result *r = s->r;
-    size_t k = 0;
     err e = E_OK;
-    for (size_t i = 0; i < r->n && !e; i++) {
+    if (r->n)
+        qsort(r->items, r->n, sizeof *r->items, contact_person_cmp);
+    for (size_t i = 0; i < r->n; i++)
+        r->items[i].region_code = 0;
+    for (size_t i = 0; i < r->n && !e; i += IDS_BATCH) {
         db_stmt *q;
-        if ((e = db_prepare(s->d, "SELECT region_code FROM persons WHERE id = ? AND deleted_at = 0",
+        if ((e = db_prepare(s->d,
+                            "SELECT id, region_code FROM persons WHERE deleted_at = 0 AND id IN "
+                            "(" IDS64 ") ORDER BY id",
                             &q)))
             break;
-        db_bind_int64(q, 1, r->items[i].person_id);
+        for (size_t k = 0; k < IDS_BATCH; k++)
+            db_bind_int64(q, (int)k + 1, i + k < r->n ? r->items[i + k].person_id : 0);
         bool row;
-        if (!(e = db_row(q, &row)) && row)
-            r->items[i].region_code = db_col_int64(q, 0);
+        size_t k = i;
+        while (!(e = db_row(q, &row)) && row) {
+            int64_t id = db_col_int64(q, 0);
+            while (k < r->n && r->items[k].person_id < id)
+                k++;
+            if (k < r->n && r->items[k].person_id == id)
+                r->items[k].region_code = db_col_int64(q, 1);
+        }
         db_done(q);
-        if (e)
-            break;
-        if (row)
+    }
+    if (e)
+        return e;
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->items[i].region_code)
             r->items[k++] = r->items[i];
         else
             free(r->items[i].reasons);
     }
-    if (!e)
-        r->n = k;
-    return e;
+    r->n = k;
+    return E_OK;
 }
 
 static int contact_cmp(const void *a, const void *b)
