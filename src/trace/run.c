@@ -823,7 +823,22 @@ err trace_commit(db *d, arena *a, const struct principal *who, const struct trac
             dup = cs[k].id == c->id;
         if (dup)
             continue;
-        if (c->incident_id) {
+        /* claimed first (-1 until its report exists): a commit running at
+         * the same time on PostgreSQL waits on the row and then finds it
+         * taken, so a contact is reported once */
+        int64_t claimed = 0;
+        if (!c->incident_id) {
+            db_stmt *q;
+            if ((e = db_prepare(d,
+                                "UPDATE trace_contacts SET incident_id = -1 WHERE id = ? AND "
+                                "incident_id = 0",
+                                &q)))
+                break;
+            db_bind_int64(q, 1, c->id);
+            if ((e = db_run(q, &claimed)))
+                break;
+        }
+        if (!claimed) {
             json_t *o = json_pack("{s:s}", "reason", "already_committed");
             json_set_id(o, "id", c->id);
             json_array_append_new(skipped, o);
