@@ -132,5 +132,7 @@ err app_routes(void)
     ADD(commission);
     ADD(trace);
     ADD(trace_itinerary); /* the 14-day itinerary */
+    /* contact tracing (issue 11, h18-contacts) */
+    ADD(trace_contact);
     return E_OK;
 }
