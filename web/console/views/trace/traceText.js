@@ -1,33 +1,29 @@
 // What the contact-tracing pages (Traces.vue, TraceRun.vue and their parts)
 // say about a run and its contacts: the classes' colours, the reasons as
 // readable Chinese ("XX超市 12-01 10:05–10:40 重叠35分钟") and the run's
-// state. The labels come from the server (class_label, kind_label,
-// status_label); only presentation lives here.
+// state. The labels come from the server (its vocabularies, class_label,
+// kind_label, status_label); only presentation lives here.
 import { fmtDate, fmtTime } from '@shared/format.js';
+import { labelOf, vocab } from '@console/vocab.js';
 
 export const TRACES = '/api/v1/traces';
 export const TRACE_RULES = '/api/v1/trace/rules';
 
-// the classes in the order the table sorts them, with the graph's colours
-export const CLASSES = [
-  { value: 'close', label: '密接', color: '#e6553a', tag: 'danger' },
-  { value: 'secondary', label: '次密接', color: '#f0a020', tag: 'warning' },
-  { value: 'general', label: '一般接触', color: '#4a90e2', tag: 'info' },
-];
-export const classOf = (v) => CLASSES.find((c) => c.value === v);
+// the classes (close, secondary, general) and the kinds of contact (the
+// reasons' `kind`: venue, household, …) with their names, as the server
+// has them (GET /api/v1/vocabularies)
+export const CLASSES = vocab('trace_classes');
+export const KINDS = vocab('trace_reason_kinds');
+export const kindLabel = (v) => labelOf(KINDS, v);
+// each class's colour in the graph and the map, and its tag in the table
+export const CLASS_STYLE = {
+  close: { color: '#e6553a', tag: 'danger' },
+  secondary: { color: '#f0a020', tag: 'warning' },
+  general: { color: '#4a90e2', tag: 'info' },
+};
 export const CASE_COLOR = '#a0142c';
 export const OUTSIDE_COLOR = '#909399';
-
-// the kinds of contact (the reasons' `kind`), for the filter and the graph's links
-export const KINDS = [
-  { value: 'venue', label: '同场所' },
-  { value: 'household', label: '同住' },
-  { value: 'building', label: '同楼栋' },
-  { value: 'travel', label: '同乘' },
-  { value: 'vehicle', label: '同车' },
-  { value: 'named', label: '指认' },
-];
-export const kindLabel = (v) => KINDS.find((k) => k.value === v)?.label || v;
+export const colourOf = (cls) => CLASS_STYLE[cls]?.color || OUTSIDE_COLOR;
 
 export const RUNNING = new Set(['queued', 'running']);
 export const STATUS_TAG = { queued: 'info', running: 'warning', done: 'success', failed: 'danger' };
