@@ -1,0 +1,138 @@
+// 密接追踪 in the console and the verification tasks it sends to the grid
+// (web/console/views/trace/Traces.vue, TraceRun.vue; docs/tracing.md
+// "Contact tracing"): a confirmed case visited a supermarket; two people of
+// the first grid were there at the same time and a third hours earlier.
+// The command centre starts a trace of the case from 发起追踪, sees the
+// graph (the case and the two contacts, not the third), selects both in the
+// table and turns them into verification tasks; the grid worker finds the
+// two tasks in 我的任务 on the phone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { launch, openPage, consolePage, adoptSession, assertClean, shot, residentId } from './lib.mjs';
+import { startCityWith, sqlRun } from '../api/lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Trace-contacts-2026!';
+const GRID = '110101001001001'; // 第一网格 of 多福巷社区
+const CASE_HOME = '110101002001'; // 隆福寺社区
+const MIN = 60000;
+let ctx, browser, cc, grid, caseIdNumber;
+
+// a passage written as a gate writes it, at a time in the past (the scan
+// API stamps "now"): the venue's region as the record's, a manual method
+let recordId = 424242000000001;
+function passage(venueId, personId, direction, at) {
+  const region = sqlRun(ctx, `SELECT region_code FROM venues WHERE id = ${venueId}`).trim();
+  sqlRun(ctx, `INSERT INTO access_records (id, venue_id, region_code, person_id, direction, at, colour, verdict, method, created_at)
+               VALUES (${recordId++}, ${venueId}, ${region}, ${personId}, '${direction}', ${at}, 'green', 'pass', 'manual', ${at})`);
+}
+
+before(async () => {
+  ctx = await startCityWith({ cc_dc: ['command_center', '110101000000'], grid_g1: ['grid_worker', GRID] }, PW);
+  ({ cc_dc: cc, grid_g1: grid } = ctx.as);
+  const person = async (name, idNumber, region) => {
+    const r = await cc.post('/api/v1/persons', { name, id_number: idNumber, region_code: region });
+    assert.equal(r.status, 201, r.text);
+    return r.body.id;
+  };
+  caseIdNumber = residentId('110101', '19820312', 51);
+  const caseId = await person('孙病例', caseIdNumber, CASE_HOME);
+  const a = await person('周密接', residentId('110101', '19850101', 53), GRID);
+  const b = await person('吴密接', residentId('110101', '19860202', 55), GRID);
+  const early = await person('郑早到', residentId('110101', '19870303', 57), GRID);
+  let r = await cc.post('/api/v1/places', { name: '多福巷商业街', kind: 'community', region_code: '110101001001' });
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post('/api/v1/venues', { name: '多福巷便民超市', kind: 'community_gate', place_id: r.body.id });
+  assert.equal(r.status, 201, r.text);
+  const venue = r.body.id;
+
+  // the case at the supermarket for an hour, three hours ago; the two
+  // contacts overlapping it by 40 and 20 minutes; the third left four
+  // hours before the case came
+  const t = Date.now() - 180 * MIN;
+  passage(venue, caseId, 'in', t);
+  passage(venue, caseId, 'out', t + 60 * MIN);
+  passage(venue, a, 'in', t + 10 * MIN);
+  passage(venue, a, 'out', t + 50 * MIN);
+  passage(venue, b, 'in', t + 40 * MIN);
+  passage(venue, b, 'out', t + 70 * MIN);
+  passage(venue, early, 'in', t - 300 * MIN);
+  passage(venue, early, 'out', t - 240 * MIN);
+
+  // the case is put under observation after the visit (the window's end)
+  // and confirmed
+  r = await cc.post('/api/v1/observations', { person_id: caseId, kind: 'home_isolation', source: 'cdc' });
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post(`/api/v1/persons/${caseId}/status`, { to: 'confirmed', reason: '核酸检测阳性', severity: 'mild', infection_route: 'local' });
+  assert.equal(r.status, 200, r.text);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+const tid = (page, name) => page.getByTestId(name);
+
+test('a trace of the case finds the two contacts, and 转为核查任务 sends them to the grid worker', async () => {
+  const page = await consolePage(browser, ctx, '/trace/contacts', cc);
+  await tid(page, 'trace-table').waitFor();
+
+  // 发起追踪: the case found by the full id number, the default window, degree 2
+  await tid(page, 'trace-start').click();
+  await tid(page, 'trace-start-dialog').waitFor();
+  await tid(page, 'trace-start-person').click();
+  await page.keyboard.type(caseIdNumber);
+  await tid(page, 'trace-start-person-option').filter({ hasText: '孙*例' }).first().click();
+  await tid(page, 'trace-start-submit').click();
+  await page.waitForURL(/#\/trace\/contacts\/\d+$/);
+
+  // the run: the case masked, two close contacts, the graph drawn by ECharts
+  // with the case and the two contacts (the early visitor is not one)
+  await tid(page, 'trace-run-case').waitFor();
+  assert.equal(await tid(page, 'trace-run-case').innerText(), '孙*例');
+  const graph = tid(page, 'trace-graph');
+  await graph.locator('canvas').first().waitFor();
+  await page.waitForFunction(() => Number(document.querySelector('[data-test=trace-graph]')?.dataset.nodes) > 0);
+  assert.equal(await graph.getAttribute('data-nodes'), '3', 'the case and its two contacts');
+  assert.equal(await tid(page, 'trace-run-count-close').innerText(), '2');
+  await shot(page, 'console-trace-graph');
+
+  // 列表: both contacts, masked, with the supermarket as the reason
+  await page.getByRole('tab', { name: '列表' }).click();
+  const names = tid(page, 'trace-contact-name');
+  await names.nth(1).waitFor();
+  assert.deepEqual((await names.allInnerTexts()).sort(), ['吴*接', '周*接']);
+  const reasons = await tid(page, 'trace-contact-reason').allInnerTexts();
+  assert.equal(reasons.length, 2);
+  for (const r of reasons) assert.match(r, /^多福巷便民超市 .* 重叠(40|20)分钟$/);
+  assert.ok(!(await tid(page, 'trace-contact-table').innerText()).includes('郑'), 'the early visitor is no contact');
+
+  // select both, 转为核查任务, confirm: two reports, the rows marked 已转交
+  const table = tid(page, 'trace-contact-table');
+  const boxes = table.locator('.el-table__body .el-checkbox');
+  for (let i = 0; i < 2; i++) await boxes.nth(i).click();
+  await tid(page, 'trace-commit').click();
+  await page.getByRole('button', { name: '确定转交' }).click();
+  await tid(page, 'trace-commit-result').waitFor();
+  assert.match(await tid(page, 'trace-commit-result').innerText(), /已转交 2 人，生成上报 2 条/);
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=trace-contact-committed]').length === 2);
+  assert.equal(await table.locator('.el-table__body .el-checkbox.is-disabled').count(), 2, 'committed rows cannot be selected again');
+  await shot(page, 'console-trace-committed');
+  assertClean(page);
+
+  // the grid worker's 我的任务: the two verification tasks
+  const phone = await openPage(browser, { mobile: true });
+  await adoptSession(phone, grid);
+  await phone.goto(ctx.url + '/mobile/#/staff');
+  await tid(phone, 'entry-tasks').click();
+  await phone.waitForURL(/#\/staff\/tasks$/);
+  await tid(phone, 'task-item').nth(1).waitFor();
+  const titles = await tid(phone, 'task-item').locator('.van-cell__title > span').allInnerTexts();
+  assert.equal(titles.length, 2, titles.join(' / '));
+  assert.deepEqual(titles.map((s) => s.replace(/[周吴]\*接/, 'X')).sort(), ['入户核实：密切接触 X', '入户核实：密切接触 X']);
+  await shot(phone, 'mobile-trace-tasks');
+  assertClean(phone);
+});
