@@ -49,3 +49,6 @@ export function reasonText(r) {
 
 // the run's window as text
 export const windowText = (run) => `${fmtTime(run.from)} 至 ${fmtTime(run.to)}`;
+
+// a contact already turned into a report (incident_id 0 or "0": not yet)
+export const committed = (c) => Boolean(c.incident_id) && String(c.incident_id) !== '0';
