@@ -24,9 +24,18 @@ export const CLASS_STYLE = {
 export const CASE_COLOR = '#a0142c';
 export const OUTSIDE_COLOR = '#909399';
 export const colourOf = (cls) => CLASS_STYLE[cls]?.color || OUTSIDE_COLOR;
+// a node of the graph in words: the case, a district outside the scope, or
+// a contact's degree and class
+export const nodeText = (n) => (n.class === 'case' ? '病例' : n.class === 'outside' ? '辖区外人员' : `${n.degree} 度 · ${labelOf(CLASSES, n.class)}`);
 
 export const RUNNING = new Set(['queued', 'running']);
-export const STATUS_TAG = { queued: 'info', running: 'warning', done: 'success', failed: 'danger' };
+// a run's state in words and as a tag (the server sends the name only)
+export const STATUS = {
+  queued: { label: '排队中', tag: 'info' },
+  running: { label: '追踪中', tag: 'warning' },
+  done: { label: '已完成', tag: 'success' },
+  failed: { label: '失败', tag: 'danger' },
+};
 
 // "12月1日 10:05" (the year is the run's)
 const md = (ms) => fmtTime(ms).replace(/^\d+年/, '');
