@@ -5,7 +5,9 @@
 // The command centre starts a trace of the case from 发起追踪, sees the
 // graph (the case and the two contacts, not the third), selects both in the
 // table and turns them into verification tasks; the grid worker finds the
-// two tasks in 我的任务 on the phone.
+// two tasks in 我的任务 on the phone. The automatic trace of the
+// confirmation raises an alert that opens its run, and the case's page
+// links to its traces with the start dialog ready for the case.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -18,7 +20,7 @@ const PW = 'Trace-contacts-2026!';
 const GRID = '110101001001001'; // 第一网格 of 多福巷社区
 const CASE_HOME = '110101002001'; // 隆福寺社区
 const MIN = 60000;
-let ctx, browser, cc, grid, caseIdNumber;
+let ctx, browser, cc, grid, caseId, caseIdNumber;
 
 // a passage written as a gate writes it, at a time in the past (the scan
 // API stamps "now"): the venue's region as the record's, a manual method
@@ -38,7 +40,7 @@ before(async () => {
     return r.body.id;
   };
   caseIdNumber = residentId('110101', '19820312', 51);
-  const caseId = await person('孙病例', caseIdNumber, CASE_HOME);
+  caseId = await person('孙病例', caseIdNumber, CASE_HOME);
   const a = await person('周密接', residentId('110101', '19850101', 53), GRID);
   const b = await person('吴密接', residentId('110101', '19860202', 55), GRID);
   const early = await person('郑早到', residentId('110101', '19870303', 57), GRID);
@@ -134,4 +136,32 @@ test('a trace of the case finds the two contacts, and 转为核查任务 sends t
   assert.deepEqual(titles, ['入户核实：密切接触', '入户核实：密切接触']);
   await shot(phone, 'mobile-trace-tasks');
   assertClean(phone);
+});
+
+test('the automatic trace\'s alert opens its run; the case\'s page opens the traces with the case chosen', async () => {
+  // the automatic warning's pass (the server's trace worker runs the same)
+  ctx.must(['trace', 'sweep']);
+  const page = await consolePage(browser, ctx, '/alerts', cc);
+  const link = tid(page, 'alert-trace-run');
+  await link.first().waitFor();
+  await link.first().click();
+  await page.waitForURL(/#\/trace\/contacts\/\d+$/);
+  await tid(page, 'trace-run-case').waitFor();
+  assert.equal(await tid(page, 'trace-run-case').innerText(), '孙*例');
+  assert.match(await tid(page, 'trace-run-summary').innerText(), /确诊时自动追踪/);
+  await tid(page, 'trace-graph').locator('canvas').first().waitFor();
+  assert.equal(await tid(page, 'trace-run-count-close').innerText(), '2');
+
+  // the person's page, 疫情处置: 密接追踪 opens the case's runs and the dialog with the case
+  await page.goto(`${ctx.url}/console/#/people/${caseId}`);
+  await page.getByRole('tab', { name: '疫情处置' }).click();
+  await tid(page, 'case-trace').click();
+  await page.waitForURL(/#\/trace\/contacts\?/);
+  await tid(page, 'trace-start-dialog').waitFor();
+  await shot(page, 'console-trace-start-from-person');
+  await tid(page, 'trace-start-person').filter({ hasText: '孙*例' }).waitFor();
+  await page.keyboard.press('Escape');
+  const names = await tid(page, 'trace-open').allInnerTexts();
+  assert.ok(names.length >= 2 && names.every((n) => n === '孙*例'), names.join(','));
+  assertClean(page);
 });
