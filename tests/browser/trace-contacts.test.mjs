@@ -7,7 +7,8 @@
 // table and turns them into verification tasks; the grid worker finds the
 // two tasks in 我的任务 on the phone. The automatic trace of the
 // confirmation raises an alert that opens its run, and the case's page
-// links to its traces with the start dialog ready for the case.
+// links to its traces with the start dialog ready for the case, where a
+// window over 60 days is refused under its field; the rules dialog saves.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -138,7 +139,7 @@ test('a trace of the case finds the two contacts, and 转为核查任务 sends t
   assertClean(phone);
 });
 
-test('the automatic trace\'s alert opens its run; the case\'s page opens the traces with the case chosen', async () => {
+test('the automatic trace\'s alert opens its run; the case\'s page opens the start dialog; a bad window and the rules', async () => {
   // the automatic warning's pass (the server's trace worker runs the same)
   ctx.must(['trace', 'sweep']);
   const page = await consolePage(browser, ctx, '/alerts', cc);
@@ -160,8 +161,29 @@ test('the automatic trace\'s alert opens its run; the case\'s page opens the tra
   await tid(page, 'trace-start-dialog').waitFor();
   await shot(page, 'console-trace-start-from-person');
   await tid(page, 'trace-start-person').filter({ hasText: '孙*例' }).waitFor();
+  const runs = await tid(page, 'trace-open').count();
+  assert.ok(runs >= 2, 'the manual and the automatic run');
+  assert.deepEqual([...new Set(await tid(page, 'trace-open').allInnerTexts())], ['孙*例']);
+
+  // a window over 60 days is refused under the window's field, and no run is made
+  const ends = tid(page, 'trace-start-window').locator('input');
+  await ends.nth(0).fill('2026-01-01 00:00:00');
+  await ends.nth(1).fill('2026-11-01 00:00:00');
+  await ends.nth(1).press('Enter');
+  await tid(page, 'trace-start-submit').click();
+  await tid(page, 'trace-start-dialog').locator('.el-form-item__error', { hasText: '追踪时间范围不能超过60天' }).waitFor();
   await page.keyboard.press('Escape');
-  const names = await tid(page, 'trace-open').allInnerTexts();
-  assert.ok(names.length >= 2 && names.every((n) => n === '孙*例'), names.join(','));
+  assert.equal((await cc.get(`/api/v1/traces?person_id=${caseId}`)).body.total, runs);
+
+  // 追踪规则: the close overlap changed to 30 minutes and stored
+  await tid(page, 'trace-rules').click();
+  const minutes = tid(page, 'trace-rule-close_overlap_minutes').locator('input');
+  await minutes.waitFor();
+  assert.equal(await minutes.inputValue(), '15');
+  await minutes.fill('30');
+  await minutes.blur();
+  await tid(page, 'trace-rules-save').click();
+  await tid(page, 'trace-rules-dialog').waitFor({ state: 'hidden' });
+  assert.equal((await cc.get('/api/v1/trace/rules')).body.close_overlap_minutes, 30);
   assertClean(page);
 });
