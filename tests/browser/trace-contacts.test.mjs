@@ -103,6 +103,12 @@ test('a trace of the case finds the two contacts, and 转为核查任务 sends t
   assert.equal(await tid(page, 'trace-run-count-close').innerText(), '2');
   await shot(page, 'console-trace-graph');
 
+  // 导出 Excel: the run's workbook, masked; the full one offered to person.reveal
+  const file = await cc.get(await tid(page, 'trace-export').getAttribute('href'));
+  assert.equal(file.status, 200);
+  assert.match(file.headers.get('content-type'), /spreadsheetml/);
+  assert.match(await tid(page, 'trace-export-reveal').getAttribute('href'), /\/export\?reveal=1$/);
+
   // 列表: both contacts, masked, with the supermarket as the reason
   await page.getByRole('tab', { name: '列表' }).click();
   const names = tid(page, 'trace-contact-name');
