@@ -833,6 +833,63 @@ static int visit_cmp(const void *a, const void *b)
 }
 
 /*
+ * One range [lo, hi] of a venue read once: the people there (not the case,
+ * not degree 1) whose overlap with one of the n close contacts' visits sv
+ * reaches the close threshold are secondary, via the contact with the
+ * longest overlap.
+ */
+static err group_read(struct search *s, const struct visit *sv, size_t n, int64_t lo, int64_t hi,
+                      struct vec *ps, struct vec *vs)
+{
+    struct trace_result *r = s->r;
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS;
+    err e = venue_passages(s, sv[0].key, lo, hi, ps);
+    const struct passage *p = ps->p;
+    for (size_t i = 0; i < ps->n && !e;) {
+        size_t j = i;
+        while (j < ps->n && p[j].key == p[i].key)
+            j++;
+        uint32_t *slot = people_slot(&s->seen, p[i].key);
+        bool known = *slot && (*slot == UINT32_MAX || r->items[*slot - 1].degree == 1);
+        if (!known) {
+            vs->n = 0;
+            if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
+                break;
+            const struct visit *v = vs->p;
+            int64_t best = 0, a = 0, b = 0;
+            size_t owner = 0;
+            for (size_t k = 0; k < n; k++) {
+                int64_t ov = 0, x = INT64_MAX, y = 0;
+                for (size_t m = 0; m < vs->n; m++) {
+                    int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
+                    if (!o)
+                        continue;
+                    ov += o;
+                    int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
+                            h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
+                    if (l2 < x)
+                        x = l2;
+                    if (h2 > y)
+                        y = h2;
+                }
+                if (ov > best) {
+                    best = ov;
+                    owner = sv[k].owner;
+                    a = x;
+                    b = y;
+                }
+            }
+            if (best >= close_ms) {
+                struct trace_reason rs = venue_reason(sv[0].key, a, b, best);
+                e = found(s, p[i].key, 2, r->items[owner].person_id, TRACE_SECONDARY, &rs);
+            }
+        }
+        i = j;
+    }
+    return e;
+}
+
+/*
  * The close degree-1 contacts' visits from their first exposure, per venue
  * in disjoint groups (each visit widened by w, overlapping ones merged);
  * each group's passages read once; a person whose overlap with one of the
@@ -867,62 +924,28 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
     struct visit *sv = src.p;
     if (!e && src.n)
         qsort(sv, src.n, sizeof *sv, visit_cmp);
-    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS;
-    for (size_t g = 0; g < src.n && !e;) {
-        /* one group: same venue, widened visits overlapping */
-        size_t h = g + 1;
-        int64_t lo = sv[g].lo - s->w_ms, hi = sv[g].hi + s->w_ms;
-        while (h < src.n && sv[h].key == sv[g].key && sv[h].lo - s->w_ms <= hi) {
-            if (sv[h].hi + s->w_ms > hi)
-                hi = sv[h].hi + s->w_ms;
-            h++;
+    /* per venue, the visits widened by w merged into disjoint ranges
+     * (sv is sorted by venue, then start: each range takes the next visits) */
+    struct trace_interval *iv = src.n ? malloc(src.n * sizeof *iv) : NULL;
+    if (!e && src.n && !iv)
+        e = E_NOMEM;
+    for (size_t v0 = 0; v0 < src.n && !e;) {
+        size_t v1 = v0;
+        while (v1 < src.n && sv[v1].key == sv[v0].key)
+            v1++;
+        for (size_t k = v0; k < v1; k++)
+            iv[k - v0] = (struct trace_interval){sv[k].lo - s->w_ms, sv[k].hi + s->w_ms};
+        size_t nr = trace_intervals_merge(iv, v1 - v0), g = v0;
+        for (size_t m = 0; m < nr && !e; m++) {
+            size_t h = g;
+            while (h < v1 && sv[h].lo - s->w_ms <= iv[m].hi)
+                h++;
+            e = group_read(s, sv + g, h - g, iv[m].lo, iv[m].hi, ps, vs);
+            g = h;
         }
-        if ((e = venue_passages(s, sv[g].key, lo, hi, ps)))
-            break;
-        const struct passage *p = ps->p;
-        for (size_t i = 0; i < ps->n && !e;) {
-            size_t j = i;
-            while (j < ps->n && p[j].key == p[i].key)
-                j++;
-            uint32_t *slot = people_slot(&s->seen, p[i].key);
-            bool known = *slot && (*slot == UINT32_MAX || r->items[*slot - 1].degree == 1);
-            if (!known) {
-                vs->n = 0;
-                if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
-                    break;
-                const struct visit *v = vs->p;
-                int64_t best = 0, a = 0, b = 0;
-                size_t owner = 0;
-                for (size_t k = g; k < h; k++) {
-                    int64_t ov = 0, x = INT64_MAX, y = 0;
-                    for (size_t m = 0; m < vs->n; m++) {
-                        int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
-                        if (!o)
-                            continue;
-                        ov += o;
-                        int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
-                                h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
-                        if (l2 < x)
-                            x = l2;
-                        if (h2 > y)
-                            y = h2;
-                    }
-                    if (ov > best) {
-                        best = ov;
-                        owner = sv[k].owner;
-                        a = x;
-                        b = y;
-                    }
-                }
-                if (best >= close_ms) {
-                    struct trace_reason rs = venue_reason(sv[g].key, a, b, best);
-                    e = found(s, p[i].key, 2, r->items[owner].person_id, TRACE_SECONDARY, &rs);
-                }
-            }
-            i = j;
-        }
-        g = h;
+        v0 = v1;
     }
+    free(iv);
     free(src.p);
     return e;
 }
