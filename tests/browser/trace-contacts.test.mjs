@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
 import { launch, openPage, consolePage, adoptSession, assertClean, shot, residentId } from './lib.mjs';
-import { startCityWith, sqlRun } from '../api/lib.mjs';
+import { startCityWith, writeTmp } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -22,15 +22,6 @@ const GRID = '110101001001001'; // 第一网格 of 多福巷社区
 const CASE_HOME = '110101002001'; // 隆福寺社区
 const MIN = 60000;
 let ctx, browser, cc, grid, caseId, caseIdNumber;
-
-// a passage written as a gate writes it, at a time in the past (the scan
-// API stamps "now"): the venue's region as the record's, a manual method
-let recordId = 424242000000001;
-function passage(venueId, personId, direction, at) {
-  const region = sqlRun(ctx, `SELECT region_code FROM venues WHERE id = ${venueId}`).trim();
-  sqlRun(ctx, `INSERT INTO access_records (id, venue_id, region_code, person_id, direction, at, colour, verdict, method, created_at)
-               VALUES (${recordId++}, ${venueId}, ${region}, ${personId}, '${direction}', ${at}, 'green', 'pass', 'manual', ${at})`);
-}
 
 before(async () => {
   ctx = await startCityWith({ cc_dc: ['command_center', '110101000000'], grid_g1: ['grid_worker', GRID] }, PW);
@@ -55,14 +46,14 @@ before(async () => {
   // contacts overlapping it by 40 and 20 minutes; the third left four
   // hours before the case came
   const t = Date.now() - 180 * MIN;
-  passage(venue, caseId, 'in', t);
-  passage(venue, caseId, 'out', t + 60 * MIN);
-  passage(venue, a, 'in', t + 10 * MIN);
-  passage(venue, a, 'out', t + 50 * MIN);
-  passage(venue, b, 'in', t + 40 * MIN);
-  passage(venue, b, 'out', t + 70 * MIN);
-  passage(venue, early, 'in', t - 300 * MIN);
-  passage(venue, early, 'out', t - 240 * MIN);
+  const rows = [
+    [caseId, 'in', t], [caseId, 'out', t + 60 * MIN],
+    [a, 'in', t + 10 * MIN], [a, 'out', t + 50 * MIN],
+    [b, 'in', t + 40 * MIN], [b, 'out', t + 70 * MIN],
+    [early, 'in', t - 300 * MIN], [early, 'out', t - 240 * MIN],
+  ];
+  // past passages go in through the command line (the scan API stamps "now")
+  ctx.must(['trace', 'load-access', writeTmp(ctx, 'passages.csv', `venue_id,person_id,direction,at\n${rows.map((r) => [venue, ...r].join(',')).join('\n')}\n`)]);
 
   // the case is put under observation after the visit (the window's end)
   // and confirmed
