@@ -5,7 +5,7 @@
 // The command centre starts a trace of the case from 发起追踪, sees the
 // graph (the case and the two contacts, not the third), selects both in the
 // table and turns them into verification tasks; the grid worker finds the
-// two tasks in 我的任务 on the phone. The automatic trace of the
+// two tasks in 我的任务 on the phone; the map shows the grid with two. The automatic trace of the
 // confirmation raises an alert that opens its run, and the case's page
 // links to its traces with the start dialog ready for the case, where a
 // window over 60 days is refused under its field; the rules dialog saves.
@@ -36,7 +36,10 @@ before(async () => {
   const a = await person('周密接', residentId('110101', '19850101', 53), GRID);
   const b = await person('吴密接', residentId('110101', '19860202', 55), GRID);
   const early = await person('郑早到', residentId('110101', '19870303', 57), GRID);
-  let r = await cc.post('/api/v1/places', { name: '多福巷商业街', kind: 'community', region_code: '110101001001' });
+  // the grid's centre, for the map
+  let r = await cc.patch(`/api/v1/regions/${GRID}`, { name: '第一网格', center: [116.4102, 39.9163] });
+  assert.equal(r.status, 200, r.text);
+  r = await cc.post('/api/v1/places', { name: '多福巷商业街', kind: 'community', region_code: '110101001001' });
   assert.equal(r.status, 201, r.text);
   r = await cc.post('/api/v1/venues', { name: '多福巷便民超市', kind: 'community_gate', place_id: r.body.id });
   assert.equal(r.status, 201, r.text);
@@ -121,6 +124,14 @@ test('a trace of the case finds the two contacts, and 转为核查任务 sends t
   await page.waitForFunction(() => document.querySelectorAll('[data-test=trace-contact-committed]').length === 2);
   assert.equal(await table.locator('.el-table__body .el-checkbox.is-disabled').count(), 2, 'committed rows cannot be selected again');
   await shot(page, 'console-trace-committed');
+
+  // 分布图: the grid at its centre on the chart and in the table with its two contacts
+  await page.getByRole('tab', { name: '分布图' }).click();
+  await tid(page, 'trace-map-grid').first().waitFor();
+  assert.deepEqual(await tid(page, 'trace-map-grid').allInnerTexts(), ['第一网格']);
+  assert.deepEqual(await tid(page, 'trace-map-total').allInnerTexts(), ['2']);
+  await page.waitForFunction(() => document.querySelector('[data-test=trace-map]')?.dataset.points === '1');
+  await tid(page, 'trace-map').locator('canvas').first().waitFor();
   assertClean(page);
 
   // the grid worker's 我的任务: the two verification tasks
