@@ -9,6 +9,7 @@
 // confirmation raises an alert that opens its run, and the case's page
 // links to its traces with the start dialog ready for the case, where a
 // window over 60 days is refused under its field; the rules dialog saves.
+// A leader (trace.read only) reads it all without the actions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -24,7 +25,7 @@ const MIN = 60000;
 let ctx, browser, cc, grid, caseId, caseIdNumber;
 
 before(async () => {
-  ctx = await startCityWith({ cc_dc: ['command_center', '110101000000'], grid_g1: ['grid_worker', GRID] }, PW);
+  ctx = await startCityWith({ cc_dc: ['command_center', '110101000000'], grid_g1: ['grid_worker', GRID], leader_dc: ['leader', '110101000000'] }, PW);
   ({ cc_dc: cc, grid_g1: grid } = ctx.as);
   const person = async (name, idNumber, region) => {
     const r = await cc.post('/api/v1/persons', { name, id_number: idNumber, region_code: region });
@@ -193,5 +194,28 @@ test('the automatic trace\'s alert opens its run; the case\'s page opens the sta
   await tid(page, 'trace-rules-save').click();
   await tid(page, 'trace-rules-dialog').waitFor({ state: 'hidden' });
   assert.equal((await cc.get('/api/v1/trace/rules')).body.close_overlap_minutes, 30);
+  assertClean(page);
+});
+
+test('a leader reads the runs, the graph and the list, without the actions of trace.write, case.report, person.reveal, trace.rules', async () => {
+  const runs = (await cc.get(`/api/v1/traces?person_id=${caseId}`)).body.items;
+  assert.ok(runs.length >= 1);
+  const page = await consolePage(browser, ctx, '/trace/contacts', ctx.as.leader_dc);
+  await tid(page, 'trace-open').first().waitFor();
+  assert.equal(await tid(page, 'trace-start').count(), 0, 'no 发起追踪');
+  await tid(page, 'trace-rules').click();
+  await tid(page, 'trace-rule-close_overlap_minutes').waitFor();
+  assert.ok(await tid(page, 'trace-rule-close_overlap_minutes').locator('input').isDisabled(), 'the rules read only');
+  assert.equal(await tid(page, 'trace-rules-save').count(), 0);
+  await page.keyboard.press('Escape');
+
+  await page.goto(`${ctx.url}/console/#/trace/contacts/${runs[runs.length - 1].id}`);
+  await tid(page, 'trace-graph').locator('canvas').first().waitFor();
+  await page.getByRole('tab', { name: '列表' }).click();
+  await tid(page, 'trace-contact-name').nth(1).waitFor();
+  assert.equal(await tid(page, 'trace-commit').count(), 0, 'no 转为核查任务');
+  assert.equal(await tid(page, 'trace-contact-table').locator('.el-checkbox').count(), 0, 'no selection');
+  assert.equal(await tid(page, 'trace-export').count(), 1);
+  assert.equal(await tid(page, 'trace-export-reveal').count(), 0, 'no full export');
   assertClean(page);
 });
