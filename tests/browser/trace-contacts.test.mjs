@@ -3,13 +3,14 @@
 // "Contact tracing"): a confirmed case visited a supermarket; two people of
 // the first grid were there at the same time and a third hours earlier.
 // The command centre starts a trace of the case from 发起追踪, sees the
-// graph (the case and the two contacts, not the third), selects both in the
-// table and turns them into verification tasks; the grid worker finds the
-// two tasks in 我的任务 on the phone; the map shows the grid with two. The automatic trace of the
-// confirmation raises an alert that opens its run, and the case's page
-// links to its traces with the start dialog ready for the case, where a
-// window over 60 days is refused under its field; the rules dialog saves.
-// A leader (trace.read only) reads it all without the actions.
+// graph (the case and the two contacts, not the third) and the map (the
+// grid with two), selects both in the table and turns them into
+// verification tasks; the grid worker finds the two tasks in 我的任务 on
+// the phone. The automatic trace of the confirmation raises an alert that
+// opens its run; the case's page links to its traces with the start dialog
+// ready for the case, where a window over 60 days is refused under its
+// field; the rules dialog saves. A leader (trace.read only) reads it all
+// without the actions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
