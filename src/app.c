@@ -127,5 +127,7 @@ err app_routes(void)
     ADD(nat_history);
     ADD(commission);
     ADD(trace);
+    /* investigations, case links and clusters (h18-clusters) */
+    ADD(investigation);
     return E_OK;
 }

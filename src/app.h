@@ -59,6 +59,8 @@ ROUTES(nat_transport);
 ROUTES(nat_lab);
 ROUTES(nat_ingest);
 ROUTES(trace);
+/* investigations, case links and clusters (h18-clusters) */
+ROUTES(investigation);
 ROUTES(nat_history);
 ROUTES(commission);
 

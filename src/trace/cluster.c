@@ -522,21 +522,20 @@ static err member_count(db *d, int64_t cluster_id, int delta)
     return db_run(s, NULL);
 }
 
-err cluster_member_add(db *d, arena *a, const struct scope *sc, int64_t cluster_id, int64_t person_id,
-                       int64_t user_id)
+err cluster_member_add(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
+                       int64_t person_id, int64_t user_id)
 {
     struct cluster c;
     err e = cluster_find(d, a, sc, cluster_id, &c);
     if (e)
         return e;
     if (c.member_count >= CLUSTER_MEMBERS_MAX)
-        return err_set(E_INPUT, "too_many_items", "person_id", "一个聚集性疫情最多%d个病例",
+        return err_set(E_INPUT, "too_many_members", "person_id", "一个聚集性疫情最多%d个病例",
                        CLUSTER_MEMBERS_MAX);
     if ((e = trace_case_region(d, sc, person_id, "person_id", NULL)))
         return e;
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "SELECT 1 FROM cluster_members WHERE cluster_id = ? AND person_id = ?",
+    if ((e = db_prepare(d, "SELECT 1 FROM cluster_members WHERE cluster_id = ? AND person_id = ?",
                         &s)))
         return e;
     db_bind_int64(s, 1, cluster_id);
@@ -562,7 +561,8 @@ err cluster_member_add(db *d, arena *a, const struct scope *sc, int64_t cluster_
     return member_count(d, cluster_id, 1);
 }
 
-err cluster_member_remove(db *d, arena *a, const struct scope *sc, int64_t cluster_id, int64_t person_id)
+err cluster_member_remove(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
+                          int64_t person_id)
 {
     struct cluster c;
     err e = cluster_find(d, a, sc, cluster_id, &c);
@@ -709,7 +709,8 @@ err case_link_graph(db *d, arena *a, const struct scope *sc, int64_t region_code
     struct scope within = *sc;
     if (region_code) {
         if (!scope_has(sc, region_code))
-            return err_set(E_INPUT, "invalid_region", "region", "所属区划不存在或不在您的管辖范围内");
+            return err_set(E_INPUT, "invalid_region", "region",
+                           "所属区划不存在或不在您的管辖范围内");
         within.lo = region_code;
         within.hi = regcode_end(region_code);
     }

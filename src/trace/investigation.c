@@ -108,8 +108,8 @@ static err contact_from(arena *a, json_t *o, size_t i, struct inv_contact *c)
     if (!json_is_object(o))
         return err_set(E_INPUT, "invalid_type", at, "第%zu个接触者应为对象", i + 1);
     struct inv_contact x = {0};
-    err e = text_member(a, o, "name", arena_printf(a, "%s.name", at), "接触者姓名",
-                        PERSON_NAME_MAX, TEXT_ONE_LINE | TEXT_REQUIRED, &x.name);
+    err e = text_member(a, o, "name", arena_printf(a, "%s.name", at), "接触者姓名", PERSON_NAME_MAX,
+                        TEXT_ONE_LINE | TEXT_REQUIRED, &x.name);
     if (!e)
         e = text_member(a, o, "phone", arena_printf(a, "%s.phone", at), "联系电话", 20,
                         TEXT_ONE_LINE, &x.phone);
@@ -119,8 +119,8 @@ static err contact_from(arena *a, json_t *o, size_t i, struct inv_contact *c)
     if (!e && *x.id_number)
         x.id_number = person_id_normalise(arena_strdup(a, x.id_number));
     if (!e)
-        e = text_member(a, o, "relation", arena_printf(a, "%s.relation", at), "关系",
-                        INV_TEXT_MAX, TEXT_ONE_LINE, &x.relation);
+        e = text_member(a, o, "relation", arena_printf(a, "%s.relation", at), "关系", INV_TEXT_MAX,
+                        TEXT_ONE_LINE, &x.relation);
     if (!e)
         e = time_member(o, "last_contact_at", arena_printf(a, "%s.last_contact_at", at),
                         "最后接触时间", false, &x.last_contact_at);
@@ -166,7 +166,8 @@ err investigation_apply_json(arena *a, json_t *body, struct investigation *v)
         if (json_is_null(m))
             x.onset_on = 0;
         else if (!json_is_string(m) || !(x.onset_on = field_date_parse(json_string_value(m))))
-            return err_set(E_INPUT, "invalid_date", "onset_on", "发病日期应为“2026-01-31”形式的日期");
+            return err_set(E_INPUT, "invalid_date", "onset_on",
+                           "发病日期应为“2026-01-31”形式的日期");
     }
     if ((m = json_object_get(body, "symptoms")) && (e = symptoms_from(m, &x.symptoms)))
         return e;
@@ -186,7 +187,7 @@ err investigation_apply_json(arena *a, json_t *body, struct investigation *v)
             return err_set(E_INPUT, "invalid_type", "places", "地点应为数组");
         size_t n = json_array_size(m);
         if (n > INV_PLACES_MAX)
-            return err_set(E_INPUT, "too_many_items", "places", "地点最多%d个", INV_PLACES_MAX);
+            return err_set(E_INPUT, "too_many_places", "places", "地点最多%d个", INV_PLACES_MAX);
         x.places = n ? arena_alloc(a, n * sizeof *x.places) : NULL;
         x.n_places = n;
         for (size_t i = 0; i < n; i++)
@@ -198,7 +199,7 @@ err investigation_apply_json(arena *a, json_t *body, struct investigation *v)
             return err_set(E_INPUT, "invalid_type", "contacts", "接触者应为数组");
         size_t n = json_array_size(m);
         if (n > INV_CONTACTS_MAX)
-            return err_set(E_INPUT, "too_many_items", "contacts", "接触者最多%d个",
+            return err_set(E_INPUT, "too_many_contacts", "contacts", "接触者最多%d个",
                            INV_CONTACTS_MAX);
         x.contacts = n ? arena_alloc(a, n * sizeof *x.contacts) : NULL;
         x.n_contacts = n;
@@ -224,9 +225,10 @@ err investigation_check(const struct investigation *v)
     if (v->symptoms & ~SYM_ALL)
         return err_set(E_INPUT, "invalid_value", "symptoms", "症状的取值不正确");
     if (v->n_places > INV_PLACES_MAX)
-        return err_set(E_INPUT, "too_many_items", "places", "地点最多%d个", INV_PLACES_MAX);
+        return err_set(E_INPUT, "too_many_places", "places", "地点最多%d个", INV_PLACES_MAX);
     if (v->n_contacts > INV_CONTACTS_MAX)
-        return err_set(E_INPUT, "too_many_items", "contacts", "接触者最多%d个", INV_CONTACTS_MAX);
+        return err_set(E_INPUT, "too_many_contacts", "contacts", "接触者最多%d个",
+                       INV_CONTACTS_MAX);
     for (size_t i = 0; i < v->n_places; i++) {
         const struct inv_place *p = &v->places[i];
         if (!p->place || !*p->place) {
@@ -271,7 +273,11 @@ static unsigned utf8_next(const char **s)
 {
     const unsigned char *p = (const unsigned char *)*s;
     unsigned c = p[0];
-    int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
+    int n = c < 0x80             ? 0
+            : (c & 0xE0) == 0xC0 ? 1
+            : (c & 0xF0) == 0xE0 ? 2
+            : (c & 0xF8) == 0xF0 ? 3
+                                 : 0;
     if (n)
         c &= 0x3F >> n;
     for (int i = 1; i <= n; i++) {
@@ -289,7 +295,8 @@ static bool dropped(unsigned c)
 {
     if (c < 0x80)
         return !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
-    return c == 0x3000 /* ideographic space */ || (c >= 0x3001 && c <= 0x3011) /* 、。〈〉《》「」 */
+    return c == 0x3000 /* ideographic space */ ||
+           (c >= 0x3001 && c <= 0x3011) /* 、。〈〉《》「」 */
            || (c >= 0x2010 && c <= 0x2027) /* dashes, quotes, … */ || c == 0x00B7 /* · */ ||
            c == 0x30FB /* ・ */;
 }
@@ -328,7 +335,7 @@ size_t investigation_name_normalise(const char *in, char *out, size_t size)
     return n;
 }
 
-#define NORM_MAX (INV_TEXT_MAX * 4 + 1)
+#define NORM_MAX         (INV_TEXT_MAX * 4 + 1)
 #define MATCH_CANDIDATES 200 /* venues read for one normalised comparison */
 
 static bool already(const struct venue_match *m, size_t n, int64_t id)
@@ -832,8 +839,9 @@ err investigation_find(db *d, arena *a, const struct scope *sc, int64_t id,
     return e;
 }
 
-err investigation_list(db *d, arena *a, const struct scope *sc, const struct investigation_filter *f,
-                       struct investigation **items_r, size_t *n_r, int64_t *total_r)
+err investigation_list(db *d, arena *a, const struct scope *sc,
+                       const struct investigation_filter *f, struct investigation **items_r,
+                       size_t *n_r, int64_t *total_r)
 {
     struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
     *w = (struct query)QUERY_INIT;
@@ -1037,10 +1045,10 @@ json_t *investigation_json(arena *a, const struct investigation *v, bool reveal)
         for (size_t i = 0; i < v->n_contacts; i++) {
             const struct inv_contact *c = &v->contacts[i];
             const char *cn = nz(c->name), *cp = nz(c->phone), *ci = nz(c->id_number);
-            json_t *x = json_pack(
-                "{s:s,s:s,s:s,s:s}", "name", reveal ? cn : mask_name(a, cn), "phone",
-                reveal || !*cp ? cp : mask_phone(a, cp), "id_number",
-                reveal || !*ci ? ci : mask_id_number(a, ci), "relation", nz(c->relation));
+            json_t *x =
+                json_pack("{s:s,s:s,s:s,s:s}", "name", reveal ? cn : mask_name(a, cn), "phone",
+                          reveal || !*cp ? cp : mask_phone(a, cp), "id_number",
+                          reveal || !*ci ? ci : mask_id_number(a, ci), "relation", nz(c->relation));
             json_object_set_new(x, "last_contact_at", ms_json(c->last_contact_at));
             json_set_id_or_null(x, "person_id", c->person_id);
             json_array_append_new(arr, x);

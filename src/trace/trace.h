@@ -336,8 +336,8 @@ err investigation_find(db *d, arena *a, const struct scope *sc, int64_t id,
                        struct investigation *v_r) MUST_USE;
 
 struct investigation_filter {
-    int64_t person_id;       /* 0 any */
-    int64_t region_code;     /* 0: the whole scope; else narrows it (must lie inside) */
+    int64_t person_id;        /* 0 any */
+    int64_t region_code;      /* 0: the whole scope; else narrows it (must lie inside) */
     int64_t from_day, to_day; /* China day numbers (china_date_day) of investigated_at,
                                  inclusive; 0 open */
     int64_t page, page_size;  /* page_size 0: all, up to INV_EXPORT_MAX */
@@ -346,8 +346,9 @@ struct investigation_filter {
 /* Records in sc matching f, newest investigation first; places and
  * contacts not read (n_places, n_contacts their counts). E_INPUT
  * "invalid_region" for a region_code outside scope. */
-err investigation_list(db *d, arena *a, const struct scope *sc, const struct investigation_filter *f,
-                       struct investigation **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+err investigation_list(db *d, arena *a, const struct scope *sc,
+                       const struct investigation_filter *f, struct investigation **items_r,
+                       size_t *n_r, int64_t *total_r) MUST_USE;
 
 /* The record as the API writes it: the case's name and id number, the
  * contacts' names, phones and id numbers masked unless `reveal`; the
@@ -376,8 +377,8 @@ struct investigation_visit {
 struct investigation_inputs {
     int32_t onset_on; /* the newest record's onset (by investigated_at), 0 none */
     struct investigation_visit *visits;
-    size_t n_visits;     /* the named places with a venue */
-    int64_t *contacts;   /* the named contacts' registered person ids, distinct */
+    size_t n_visits;   /* the named places with a venue */
+    int64_t *contacts; /* the named contacts' registered person ids, distinct */
     size_t n_contacts;
 };
 
@@ -459,9 +460,9 @@ err cluster_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
 err cluster_find(db *d, arena *a, const struct scope *sc, int64_t id, struct cluster *c_r) MUST_USE;
 
 struct cluster_filter {
-    int64_t region_code;     /* 0: the whole scope */
+    int64_t region_code; /* 0: the whole scope */
     enum cluster_status status;
-    int64_t person_id;       /* clusters having this member; 0 any */
+    int64_t person_id; /* clusters having this member; 0 any */
     int64_t page, page_size;
 };
 err cluster_list(db *d, arena *a, const struct scope *sc, const struct cluster_filter *f,
@@ -469,8 +470,8 @@ err cluster_list(db *d, arena *a, const struct scope *sc, const struct cluster_f
 
 /* Add a case of sc to the cluster (E_CONFLICT "already_member"), remove one
  * (E_NOT_FOUND when not a member). Inside the caller's transaction. */
-err cluster_member_add(db *d, arena *a, const struct scope *sc, int64_t cluster_id, int64_t person_id,
-                       int64_t user_id) MUST_USE;
+err cluster_member_add(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
+                       int64_t person_id, int64_t user_id) MUST_USE;
 err cluster_member_remove(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
                           int64_t person_id) MUST_USE;
 
@@ -504,6 +505,5 @@ err case_link_graph(db *d, arena *a, const struct scope *sc, int64_t region_code
  *  links: [{id, source, target, kind, kind_label}]} (source: the source
  * case, target: the case it infected). */
 json_t *case_graph_json(arena *a, const struct case_graph *g);
-
 
 #endif

@@ -50,7 +50,8 @@ static const struct vocab *const vocabs[] = {
     &nat_retest_kind_vocab,   &nat_retest_state_vocab,
     &nat_round_kind_vocab,    &commission_class_vocab,
     &trip_mode_vocab,         &trip_waypoint_kind_vocab,
-    &trip_source_vocab,
+    &trip_source_vocab,       &case_link_kind_vocab,
+    &cluster_status_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
