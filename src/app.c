@@ -127,6 +127,8 @@ err app_routes(void)
     ADD(nat_history);
     ADD(commission);
     ADD(trace);
+    /* contact tracing (issue 11, h18-contacts) */
+    ADD(trace_contact);
     /* investigations, case links and clusters (h18-clusters) */
     ADD(investigation);
     return E_OK;
