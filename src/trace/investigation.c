@@ -862,11 +862,11 @@ err investigation_list(db *d, arena *a, const struct scope *sc,
     }
     if (f->from_day) {
         query_sql(w, " AND i.investigated_at >= ?");
-        query_int(w, f->from_day * DAY_MS - CHINA_OFFSET_MS);
+        query_int(w, china_day_start(f->from_day * DAY_MS));
     }
     if (f->to_day) {
         query_sql(w, " AND i.investigated_at < ?");
-        query_int(w, (f->to_day + 1) * DAY_MS - CHINA_OFFSET_MS);
+        query_int(w, china_day_start((f->to_day + 1) * DAY_MS));
     }
     *q = (struct query)QUERY_INIT;
     query_sql(q, "SELECT COUNT(*) FROM investigations i");
@@ -907,9 +907,8 @@ err investigation_list(db *d, arena *a, const struct scope *sc,
 
 /* ---- the tracing engine's inputs ----------------------------------------------------- */
 
-err investigation_inputs(db *d, arena *a, int64_t case_person_id, struct investigation_inputs *r)
+err investigation_onset(db *d, int64_t case_person_id, int32_t *onset_r)
 {
-    struct investigation_inputs x = {0};
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT onset_on FROM investigations WHERE person_id = ? AND deleted_at = "
@@ -919,9 +918,18 @@ err investigation_inputs(db *d, arena *a, int64_t case_person_id, struct investi
         return e;
     db_bind_int64(s, 1, case_person_id);
     bool row;
-    if (!(e = db_row(s, &row)) && row)
-        x.onset_on = (int32_t)db_col_int64(s, 0);
+    if (!(e = db_row(s, &row)))
+        *onset_r = row ? (int32_t)db_col_int64(s, 0) : 0;
     db_done(s);
+    return e;
+}
+
+err investigation_inputs(db *d, arena *a, int64_t case_person_id, struct investigation_inputs *r)
+{
+    struct investigation_inputs x = {0};
+    db_stmt *s;
+    bool row;
+    err e = investigation_onset(d, case_person_id, &x.onset_on);
     if (e)
         return e;
     /* the places with a venue; a person has a handful of records of at most

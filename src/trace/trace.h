@@ -382,6 +382,10 @@ struct investigation_inputs {
     size_t n_contacts;
 };
 
+/* The onset of the newest record (by investigated_at) of the person that
+ * has one, yyyymmdd; 0 none. */
+err investigation_onset(db *d, int64_t case_person_id, int32_t *onset_r) MUST_USE;
+
 /* The inputs of person_id's investigations, from a. */
 err investigation_inputs(db *d, arena *a, int64_t case_person_id,
                          struct investigation_inputs *r) MUST_USE;
