@@ -226,6 +226,8 @@ err trace_warn_sweep(db *d, int64_t now, int64_t *n_r)
     while (!(e = db_row(s, &row)) && row && n < SWEEP_BATCH)
         cs[n++] = (struct confirmation){db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2)};
     db_done(s);
+    /* the sweep runs on its own thread, with no request arena: one per
+     * pass, reset between runs */
     arena *a = arena_new(0);
     if (!a)
         return E_NOMEM;
