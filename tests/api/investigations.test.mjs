@@ -7,7 +7,7 @@
 // permissions (403), and the inputs the contact-tracing engine takes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { residentId, expectError, auditEntries, startCityWith, sqlRun } from './lib.mjs';
+import { residentId, expectError, auditEntries, startCityWith, sqlRun, writeTmp } from './lib.mjs';
 
 const PW = 'Passw0rd!invest';
 const COMMUNITY = '110101001001'; // 多福巷社区, 东华门街道
@@ -226,4 +226,44 @@ test('the tracing engine\'s inputs come from the records (GET …/graph nodes sh
   const g = await ok(cc.get(`/api/v1/case-links/graph?region=${COMMUNITY}`));
   const node = g.nodes.find((n) => n.id === p);
   assert.equal(node.onset_on, '2026-11-19');
+});
+
+test('contact tracing takes the record: the onset opens the window, a named place finds a co-visitor, a named contact is close', async () => {
+  const MIN = 60000;
+  const T = Math.floor((Date.now() - 2 * 86400000) / MIN) * MIN; // two days ago
+  const chinaDay = (ms) => new Date(ms + 8 * H).toISOString().slice(0, 10);
+  const x = await person({ name: '冯病例' });
+  const coVisitor = await person({ name: '褚同场', status: 'normal' });
+  const farVisitor = await person({ name: '卫错时', status: 'normal' });
+  const namedId = rid();
+  const named = await person({ name: '蒋自述', id_number: namedId, status: 'normal' });
+  // x has no passage of its own: only the record says x was at the gate [T, T+60]
+  const csv = 'venue_id,person_id,direction,at\n' + [
+    [coVisitor, 'in', T + 10 * MIN], [coVisitor, 'out', T + 40 * MIN], // 30 minutes together
+    [farVisitor, 'in', T + 200 * MIN], // long after
+  ].map(([p, d, t]) => `${gate},${p},${d},${t}`).join('\n') + '\n';
+  ctx.must(['trace', 'load-access', writeTmp(ctx, 'inv-passages.csv', csv)]);
+  const onset = chinaDay(T - 86400000);
+  await ok(cc.post('/api/v1/investigations', record(x, {
+    onset_on: onset,
+    investigated_at: T + 2 * H,
+    places: [{ place: '多福巷小区东门', venue_id: gate, from_at: T, to_at: T + 60 * MIN }],
+    contacts: [{ name: '蒋自述', id_number: namedId, relation: '同事' }, { name: '无登记', phone: '13700009999' }],
+  })), 201);
+  const run = await ok(cc.post('/api/v1/traces', { person_id: x, degree: 1 }), 201);
+  // the default window opens lookback_days (4) before the onset's China midnight
+  assert.equal(run.run.from, Date.parse(`${onset}T00:00:00+08:00`) - 4 * 86400000);
+  const list = await ok(cc.get(`/api/v1/traces/${run.run.id}?page_size=100`));
+  const by = Object.fromEntries(list.items.map((c) => [c.person.id, c]));
+  assert.deepEqual(Object.keys(by).sort(), [coVisitor, named].sort(), 'the co-visitor and the named contact, nobody else');
+  assert.equal(by[coVisitor].class, 'close');
+  assert.equal(by[coVisitor].reasons[0].kind, 'venue');
+  assert.equal(by[coVisitor].reasons[0].overlap_minutes, 30);
+  assert.equal(by[named].class, 'close');
+  assert.deepEqual(by[named].reasons.map((r) => r.kind), ['named']);
+  assert.equal(by[named].reasons[0].kind_label, '病例自述');
+  // positive control: without the record's place, the gate finds nobody
+  const y = await person({ name: '沈无记录' });
+  const bare = await ok(cc.post('/api/v1/traces', { person_id: y, degree: 1, from: T - H, to: T + 2 * H }), 201);
+  assert.equal((await ok(cc.get(`/api/v1/traces/${bare.run.id}`))).items.length, 0);
 });
