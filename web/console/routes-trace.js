@@ -7,4 +7,7 @@ const trace = { group: '流调溯源', groupIcon: 'Share' };
 export default [
   { path: 'trace/trips', component: () => import('./views/trace/Trips.vue'), meta: { menu: '重点人员行程', perm: 'trace.read', icon: 'Guide', title: '重点人员行程', ...trace } },
   { path: 'trace/risk-areas', component: () => import('./views/trace/RiskAreas.vue'), meta: { menu: '中高风险地区', perm: 'code.read', icon: 'WarningFilled', title: '中高风险地区', ...trace } },
+  // investigations and transmission chains (h18-clusters)
+  { path: 'trace/investigations', component: () => import('./views/trace/Investigations.vue'), meta: { menu: '流调记录', perm: 'trace.read', icon: 'Document', title: '流调记录', ...trace } },
+  { path: 'trace/clusters', component: () => import('./views/trace/Clusters.vue'), meta: { menu: '传播链', perm: 'trace.read', icon: 'Connection', title: '传播链与聚集性疫情', ...trace } },
 ];
