@@ -457,10 +457,39 @@ static err post_cluster(struct req *r)
     return reply_cluster(r, 201, id);
 }
 
+static const char *const cluster_head[] = {"名称", "所属区划", "首例日期",
+                                           "状态", "病例数",   "备注"};
+
+static err clusters_export(struct req *r, enum export_format fmt, const struct cluster *items,
+                           size_t n)
+{
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "聚集性疫情", cluster_head,
+                         sizeof cluster_head / sizeof *cluster_head);
+    if (e)
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        char day[11] = "";
+        if (items[i].first_case_on)
+            field_date_format(items[i].first_case_on, day);
+        export_text(&x, items[i].name);
+        export_text(&x, items[i].region_name);
+        export_text(&x, day);
+        export_text(&x, vocab_label(&cluster_status_vocab, items[i].status));
+        export_int(&x, items[i].member_count);
+        export_text(&x, items[i].note);
+        export_row_end(&x);
+    }
+    return export_send(&x, E_OK, "clusters");
+}
+
 static err get_clusters(struct req *r)
 {
     struct cluster_filter f = {0};
-    err e = req_paging(r, &f.page, &f.page_size);
+    enum export_format fmt = EXPORT_NONE;
+    err e = req_export_format(r, &fmt);
+    if (!e)
+        e = req_paging(r, &f.page, &f.page_size);
     const char *s;
     if (!e && (s = req_query(r, "region_code"))) {
         enum region_level lv;
@@ -479,17 +508,22 @@ static err get_clusters(struct req *r)
         e = err_set(E_INPUT, "invalid_parameter", "person_id", "参数 person_id 不正确");
     struct cluster *items;
     size_t n = 0;
-    int64_t total = 0;
+    int64_t total = 0, page_size = f.page_size;
+    if (fmt)
+        f.page_size = 0;
     if (!e)
         e = cluster_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total);
     if (e)
         return e;
     req_audit(r, "trace.cluster.list", "cluster", 0, "ok",
-              arena_printf(r->a, "count=%zu total=%lld", n, (long long)total));
+              arena_printf(r->a, "count=%zu total=%lld%s%s", n, (long long)total, fmt ? " " : "",
+                           fmt ? export_format_name(fmt) : ""));
+    if (fmt)
+        return clusters_export(r, fmt, items, n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, cluster_json(&items[i]));
-    return reply_page(r, arr, total, f.page, f.page_size);
+    return reply_page(r, arr, total, f.page, page_size);
 }
 
 static err get_cluster(struct req *r)
@@ -611,7 +645,7 @@ const struct route investigation_routes[] = {
     {M_POST, "/api/v1/clusters", post_cluster, PERM_TRACE_WRITE, 0, cluster_body, "登记聚集性疫情",
      "trace", 0},
     {M_GET, "/api/v1/clusters", get_clusters, PERM_TRACE_READ, 0, NULL,
-     "聚集性疫情（region_code、status、person_id 筛选）", "trace", 0},
+     "聚集性疫情（region_code、status、person_id 筛选，format=csv/xlsx 导出）", "trace", 0},
     {M_GET, "/api/v1/clusters/{id}", get_cluster, PERM_TRACE_READ, 0, NULL, "聚集性疫情详情",
      "trace", 0},
     {M_PATCH, "/api/v1/clusters/{id}", patch_cluster, PERM_TRACE_WRITE, 0, cluster_patch_body,

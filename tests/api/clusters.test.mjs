@@ -117,6 +117,9 @@ test('clusters: create, members, graph, change, close, delete; scope and bad inp
   assert.ok((await ids('status=open')).includes(k.id));
   assert.deepEqual(await ids(`person_id=${a}`), [k.id]);
   assert.deepEqual(await ids(`person_id=${c}`), []);
+  const csv = await cc.get(`/api/v1/clusters?person_id=${a}&format=csv`);
+  assert.equal(csv.status, 200);
+  assert.match(csv.text, /多福巷超市聚集性疫情,多福巷社区,2026-11-15,处置中,2/);
   assert.ok(!(await ids('', gridOther)).includes(k.id), 'the other street does not see it');
   expectError(await gridOther.get(`/api/v1/clusters/${k.id}`), 404, 'not_found');
   expectError(await gridOther.get(`/api/v1/clusters/${k.id}/graph`), 404, 'not_found');
