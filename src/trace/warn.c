@@ -87,6 +87,15 @@ static bool append(char *buf, size_t n, const char *s)
     return true;
 }
 
+/* Characters (not bytes) of UTF-8 text. */
+static size_t chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 /* The alert's message and detail: the counts, then per community. */
 static err warn_alert(db *d, arena *a, const struct confirmation *c, int64_t run,
                       const struct trace_result *res)
@@ -145,9 +154,8 @@ static err warn_alert(db *d, arena *a, const struct confirmation *c, int64_t run
                                               "count", (json_int_t)counts[k]));
         snprintf(part, sizeof part, "%s%s %lld 人", k ? "，" : "：", *rn ? rn : "其他地区",
                  (long long)counts[k]);
-        /* the message stays under ALERT_MESSAGE_MAX characters (3 bytes each) */
-        if (strlen(msg) + strlen(part) > (ALERT_MESSAGE_MAX - 4) * 3 / 2 ||
-            !append(msg, sizeof msg, part)) {
+        /* the message stays within ALERT_MESSAGE_MAX characters, "…" included */
+        if (chars(msg) + chars(part) > ALERT_MESSAGE_MAX - 1 || !append(msg, sizeof msg, part)) {
             append(msg, sizeof msg, "…");
             break;
         }
@@ -237,6 +245,8 @@ err trace_warn_sweep(db *d, int64_t now, int64_t *n_r)
             continue;
         if (!(e = run_one(d, a, &cs[i], run)))
             ++*n_r;
+        else
+            err_ignore(mark_failed(d, run)); /* claimed: never left queued */
         arena_reset(a);
     }
     arena_free(&a);

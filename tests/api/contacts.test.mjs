@@ -8,6 +8,9 @@
 // inputs; idempotent); the rules; the automatic warning after a confirmation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startCity, COMMUNITY, OTHER_COMMUNITY, WEST, alerts, auditWhere } from './devlib.mjs';
 import { residentId, expectError, writeTmp, sqlRun, sleep } from './lib.mjs';
 
@@ -197,9 +200,20 @@ test('a community user sees contacts outside the community only as counts', asyn
   assert.equal((await grid.get(`/api/v1/traces/${run.run.id}?reveal=1`)).status, 403);
   const revealed = await contactsOf(cc, run.run.id, '&reveal=1');
   assert.equal(revealed.by.A.person.name, '张A');
-  const x = await cc.get(`/api/v1/traces/${run.run.id}/export`);
-  assert.equal(x.status, 200);
-  assert.match(x.headers.get('content-type') || '', /spreadsheetml/);
+  // the export: both sheets; masked unless revealed (the revealed one is the positive control)
+  const xlsxText = async (q) => {
+    const r = await fetch(`${ctx.url}/api/v1/traces/${run.run.id}/export${q}`, { headers: { cookie: cc.cookie } });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') || '', /spreadsheetml/);
+    const f = path.join(ctx.dir, `trace-${q ? 'revealed' : 'masked'}.xlsx`);
+    fs.writeFileSync(f, Buffer.from(await r.arrayBuffer()));
+    return execFileSync('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print("\\n".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xml")))', f], { encoding: 'utf8' });
+  };
+  const masked = await xlsxText('');
+  assert.ok(masked.includes('密接人员') && masked.includes('传播关系'));
+  assert.ok(masked.includes('多福巷小区东门'));
+  assert.ok(!masked.includes('张A'));
+  assert.ok((await xlsxText('?reveal=1')).includes('张A'));
   const audit = await auditWhere(ctx, 'action=trace.contacts.read', (e) => e.object_id === run.run.id);
   assert.ok(audit.some((e) => e.object_id === run.run.id));
 });
@@ -286,7 +300,10 @@ test('automatic warning: a confirmation is traced in the background and alerts t
   const now = Date.now();
   const csv = `venue_id,person_id,direction,at\n${ctx.venue.id},${y},in,${now - 3 * 3600000}\n${ctx.venue.id},${y},out,${now - 2 * 3600000}\n` +
     `${ctx.venue.id},${z},in,${now - 3 * 3600000 + 5 * MIN}\n${ctx.venue.id},${z},out,${now - 2 * 3600000 - 5 * MIN}\n`;
-  ctx.must(['trace', 'load-access', writeTmp(ctx, 'y.csv', csv)]);
+  // and a crowd passing by at the gate (general contacts: 18 stored, more than one batch of 16)
+  let crowd = '';
+  for (let i = 0; i < 17; i++) crowd += `${ctx.venue.id},${await person(cc, `crowd${i}`, COMMUNITY)},in,${now - 2 * 3600000 + 10 * MIN + i * 1000}\n`;
+  ctx.must(['trace', 'load-access', writeTmp(ctx, 'y.csv', csv + crowd)]);
   await suspect(cc, y);
   await ok(cc.post(`/api/v1/persons/${y}/status`, { to: 'confirmed', severity: 'mild', infection_route: 'local', reason: '核酸阳性' }));
   let found;
@@ -295,13 +312,16 @@ test('automatic warning: a confirmation is traced in the background and alerts t
     if (!found) await sleep(100);
   }
   assert.ok(found, 'an alert trace_contacts');
-  assert.match(found.message, /^确诊 张\* 追踪到密接 1 人、次密接 0 人、一般接触 0 人：多福巷社区 1 人$/);
+  assert.match(found.message, /^确诊 张\* 追踪到密接 1 人、次密接 0 人、一般接触 17 人：多福巷社区 18 人$/);
   const list = await ok(cc.get(`/api/v1/traces?person_id=${y}`));
   assert.equal(list.total, 1);
   assert.equal(list.items[0].trigger, 'auto');
   assert.equal(list.items[0].created_by_name, '系统自动');
   const run = await contactsOf(cc, list.items[0].id);
-  assert.deepEqual(Object.keys(run.by), ['Z']);
+  assert.deepEqual(Object.keys(run.by), ['Z', ...Array.from({ length: 17 }, (_, i) => `crowd${i}`)]);
+  assert.equal(run.by.Z.class, 'close');
+  assert.equal(run.by.crowd16.class, 'general');
+  assert.equal(run.by.crowd16.person.id, P.crowd16);
   // once per confirmation
   await sleep(1500);
   assert.equal((await ok(cc.get(`/api/v1/traces?person_id=${y}`))).total, 1);
