@@ -682,10 +682,13 @@ err cluster_graph(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
     if ((e = db_prepare(d,
                         NODE_SELECT ", m.added_at FROM cluster_members m JOIN persons p ON p.id = "
                                     "m.person_id LEFT JOIN regions r ON r.code = p.region_code "
-                                    "WHERE m.cluster_id = ? ORDER BY m.added_at, p.id",
+                                    "WHERE m.cluster_id = ? AND p.region_code >= ? AND "
+                                    "p.region_code < ? ORDER BY m.added_at, p.id",
                         &s)))
         return e;
     db_bind_int64(s, 1, cluster_id);
+    db_bind_int64(s, 2, sc->lo); /* a member who moved out of the scope is not shown */
+    db_bind_int64(s, 3, sc->hi);
     if ((e = node_rows(s, a, &g.nodes, &g.n_nodes, true)))
         return e;
     if ((e = db_prepare(d,

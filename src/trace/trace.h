@@ -496,7 +496,8 @@ struct case_graph {
     size_t n_links;
 };
 
-/* A cluster's members and the links between them; E_NOT_FOUND outside sc. */
+/* A cluster's members living inside sc and the links between them;
+ * E_NOT_FOUND for a cluster outside sc. */
 err cluster_graph(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
                   struct case_graph *g_r) MUST_USE;
 

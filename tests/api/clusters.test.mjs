@@ -111,6 +111,13 @@ test('clusters: create, members, graph, change, close, delete; scope and bad inp
   assert.deepEqual(g.links.map((l) => [l.source, l.target]), [[a, b]]);
   assert.equal(g.nodes.find((n) => n.id === a).name, '张*');
   assert.ok((await auditEntries(auditor, 'trace.cluster.graph', k.id)).length >= 1);
+  // a member who moved to another street leaves the community's graph (not the district's)
+  const mover = await kase('张迁');
+  await ok(cc.post(`/api/v1/clusters/${k.id}/members`, { person_id: mover }), 201);
+  await ok(cc.patch(`/api/v1/persons/${mover}`, { region_code: OTHER_STREET }));
+  assert.ok(!(await ok(grid.get(`/api/v1/clusters/${k.id}/graph`))).nodes.some((n) => n.id === mover));
+  assert.ok((await ok(cc.get(`/api/v1/clusters/${k.id}/graph`))).nodes.some((n) => n.id === mover));
+  await ok(cc.del(`/api/v1/clusters/${k.id}/members/${mover}`), 204);
 
   // the list, filters, the person's clusters
   const ids = async (q, who = cc) => (await ok(who.get(`/api/v1/clusters?${q}`))).items.map((x) => x.id);
@@ -135,7 +142,9 @@ test('clusters: create, members, graph, change, close, delete; scope and bad inp
   assert.equal(count('clusters'), n0);
 
   // change and close; the version is checked
-  const closed = await ok(cc.patch(`/api/v1/clusters/${k.id}`, { version: two.version, status: 'closed' }));
+  const latest = await ok(cc.get(`/api/v1/clusters/${k.id}`)); // members changed the version
+  assert.ok(latest.version > two.version);
+  const closed = await ok(cc.patch(`/api/v1/clusters/${k.id}`, { version: latest.version, status: 'closed' }));
   assert.equal(closed.status_label, '已结束');
   expectError(await cc.patch(`/api/v1/clusters/${k.id}`, { version: two.version, note: 'x' }), 409, 'version_conflict');
   // remove a member, then delete the cluster
