@@ -606,7 +606,7 @@ static err venue_passages(struct search *s, int64_t venue, int64_t from, int64_t
         *ps = (struct passage){person, db_col_int64(q, 1), !strcmp(db_col_text(q, 2), "in")};
     }
     db_done(q);
-    if (!e)
+    if (!e && out->n)
         qsort(out->p, out->n, sizeof(struct passage), passage_cmp);
     return e;
 }
@@ -937,7 +937,8 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
         mine.n = 0;
         if ((e = person_passages(s, r->items[i].person_id, from, s->p->to, &mine)))
             break;
-        qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
+        if (mine.n) /* a named contact may have no passage at all */
+            qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
         size_t before = src.n;
         if ((e = visits_of(mine.p, mine.n, s->w_ms, &src)))
             break;
@@ -1099,7 +1100,8 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
         goto out;
     /* the case's visits, per venue */
     if (!(e = person_passages(&s, p->person_id, p->from, p->to, &mine))) {
-        qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
+        if (mine.n) /* a case known only from its investigation has none */
+            qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
         e = visits_of(mine.p, mine.n, s.w_ms, &cvis);
     }
     /* the case's investigations (h18-clusters): the places named with a
