@@ -95,8 +95,7 @@ static const struct jfield member_body[] = {
 
 /* The record as the detail shows it: each place without a venue gets the
  * venues of the caller's scope its text matches, as suggestions. */
-static err reply_investigation(struct req *r, int status, int64_t id, bool reveal,
-                               struct investigation *v_r)
+static err reply_investigation(struct req *r, int status, int64_t id, bool reveal)
 {
     struct investigation v;
     err e = investigation_find(r->db, r->a, &r->who->scope, id, &v);
@@ -124,8 +123,6 @@ static err reply_investigation(struct req *r, int status, int64_t id, bool revea
         }
         json_object_set_new(json_array_get(places, i), "suggestions", arr);
     }
-    if (v_r)
-        *v_r = v;
     return reply_json(r, status, o);
 }
 
@@ -141,7 +138,7 @@ static err post_investigation(struct req *r)
     if ((e = req_write_done(r, e, "trace.investigation.create", "investigation", id,
                             req_body_fields(r))))
         return e;
-    return reply_investigation(r, 201, id, false, NULL);
+    return reply_investigation(r, 201, id, false);
 }
 
 static err get_investigation(struct req *r)
@@ -158,9 +155,15 @@ static err get_investigation(struct req *r)
     if (e)
         return e;
     req_audit(r, "trace.investigation.read", "investigation", id, "ok", "");
-    if (reveal)
+    if (reveal) {
         req_audit(r, "person.reveal", "person", v.person_id, "ok", "fields=investigation");
-    return reply_investigation(r, 200, id, reveal, NULL);
+        /* the named contacts who are registered persons are revealed too */
+        for (size_t i = 0; i < v.n_contacts; i++)
+            if (v.contacts[i].person_id)
+                req_audit(r, "person.reveal", "person", v.contacts[i].person_id, "ok",
+                          "fields=investigation_contact");
+    }
+    return reply_investigation(r, 200, id, reveal);
 }
 
 static err patch_investigation(struct req *r)
@@ -180,7 +183,7 @@ static err patch_investigation(struct req *r)
     if ((e = req_write_done(r, e, "trace.investigation.update", "investigation", id,
                             req_body_fields(r))))
         return e;
-    return reply_investigation(r, 200, id, false, NULL);
+    return reply_investigation(r, 200, id, false);
 }
 
 static err delete_investigation(struct req *r)

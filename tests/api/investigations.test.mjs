@@ -112,6 +112,7 @@ test('a record with places and named contacts: matched, sealed, masked, revealed
   assert.equal(full.person_name, '钱流调');
   assert.equal(full.contacts[1].phone, '13700001111');
   assert.ok((await auditEntries(auditor, 'person.reveal', p)).length >= 1);
+  assert.ok((await auditEntries(auditor, 'person.reveal', known)).some((e) => /investigation_contact/.test(e.detail)), 'a named contact revealed');
   assert.equal((await auditEntries(auditor, 'trace.investigation.create', v.id)).length, 1);
   assert.ok((await auditEntries(auditor, 'trace.investigation.read', v.id)).length >= 1);
 
