@@ -228,10 +228,13 @@ static err day_query(struct req *r, const char *name, int64_t *day_r)
     return E_OK;
 }
 
-static err inv_filter_from(struct req *r, struct investigation_filter *f)
+/* The list's filters from the query (the person of /persons/{id}/... given).
+ * *found_r false: an id number that names nobody in scope. */
+static err inv_filter_from(struct req *r, struct investigation_filter *f, bool *found_r)
 {
     err e = req_paging(r, &f->page, &f->page_size);
     const char *s;
+    *found_r = true;
     if (!e && (s = req_query(r, "region_code"))) {
         enum region_level lv;
         if ((f->region_code = regcode_parse(s, &lv)) <= 0)
@@ -246,6 +249,21 @@ static err inv_filter_from(struct req *r, struct investigation_filter *f)
         e = day_query(r, "to", &f->to_day);
     if (!e && f->from_day && f->to_day && f->to_day < f->from_day)
         e = err_set(E_INPUT, "invalid_range", "to", "结束日期不能早于开始日期");
+    if (!e && (s = req_query(r, "id_number")) && *s) {
+        /* an exact search singles a person out: it counts against the
+         * caller's hourly limit as the person list's does (person.h) */
+        if ((e = person_search_hit(r->db, r->who, NULL)))
+            return audit_refusal(r->db, r->who, r->ip, "trace.investigation.list", "investigation",
+                                 0, e, "field=id_number");
+        struct person p;
+        err x = person_find_by_id_number(r->db, r->a, &r->who->scope, ID_RESIDENT, s, &p);
+        if (x == E_NOT_FOUND || (!x && f->person_id && f->person_id != p.id))
+            *found_r = false;
+        else if (x)
+            e = x;
+        else
+            f->person_id = p.id;
+    }
     return e;
 }
 
@@ -299,8 +317,9 @@ static err inv_list(struct req *r, struct investigation_filter *f, int64_t objec
     if (!e && (e = req_reveal(r, &reveal)) == E_FORBIDDEN)
         return audit_refusal(r->db, r->who, r->ip, "trace.investigation.list", type, object, e,
                              "reveal");
+    bool found = true;
     if (!e)
-        e = inv_filter_from(r, f);
+        e = inv_filter_from(r, f, &found);
     if (e)
         return e;
     int64_t page_size = f->page_size;
@@ -309,7 +328,7 @@ static err inv_list(struct req *r, struct investigation_filter *f, int64_t objec
     struct investigation *items = NULL;
     size_t n = 0;
     int64_t total = 0;
-    if ((e = investigation_list(r->db, r->a, &r->who->scope, f, &items, &n, &total)))
+    if (found && (e = investigation_list(r->db, r->a, &r->who->scope, f, &items, &n, &total)))
         return e;
     req_audit(r, "trace.investigation.list", type, object, "ok",
               arena_printf(r->a, "count=%zu total=%lld%s%s%s", n, (long long)total, fmt ? " " : "",
@@ -625,7 +644,8 @@ const struct route investigation_routes[] = {
     {M_POST, "/api/v1/investigations", post_investigation, PERM_TRACE_WRITE, 0, inv_body,
      "登记流调记录", "trace", 0},
     {M_GET, "/api/v1/investigations", get_investigations, PERM_TRACE_READ, 0, NULL,
-     "流调记录（person_id、region_code、from、to 筛选，format=csv/xlsx 导出，reveal=1 "
+     "流调记录（person_id、id_number、region_code、from、to 筛选，format=csv/xlsx 导出，"
+     "reveal=1 "
      "查看完整信息）",
      "trace", 0},
     {M_GET, "/api/v1/investigations/{id}", get_investigation, PERM_TRACE_READ, 0, NULL,

@@ -198,6 +198,10 @@ test('the list: person, region, dates, paging, scope and the export', async () =
   assert.deepEqual(await ids('from=2026-10-04&to=2026-10-31'), [vb.id]);
   assert.deepEqual(await ids('from=2026-10-01&to=2026-10-03'), [va.id], 'to is inclusive');
   assert.deepEqual(await ids(`person_id=${a}`), [va.id]);
+  const idA = (await ok(cc.get(`/api/v1/persons/${a}?reveal=1`))).id_number;
+  assert.deepEqual(await ids(`id_number=${idA}`), [va.id], 'the exact id number');
+  assert.deepEqual(await ids(`id_number=${rid()}`), [], 'an id number of nobody: nothing');
+  assert.deepEqual(await ids(`id_number=${idA}`, csOther), [], 'nor somebody outside the scope');
   assert.deepEqual(await ids(`region_code=${OTHER_STREET}&from=2026-10-01&to=2026-10-31`), [vb.id]);
   assert.deepEqual(await ids('from=2026-10-01&to=2026-10-31', cs), [va.id], 'the community sees its own');
   assert.deepEqual(await ids('from=2026-10-01&to=2026-10-31', csOther), [vb.id]);
