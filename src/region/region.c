@@ -808,6 +808,11 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE nat_plans SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* contact tracing (h18-contacts): a run's case region, a contact's residence */
+    "UPDATE trace_runs SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE trace_contacts SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 /* A plan's end moves with its code, first, while the code still selects

@@ -302,6 +302,113 @@ static err outside_counts(db *d, arena *a, const struct scope *sc, int64_t run_i
     return E_OK;
 }
 
+/* Called with each contact as the API gives it (o borrowed; row: an arena
+ * reset after the call). */
+typedef err (*contact_fn)(void *ctx, arena *row, json_t *o);
+
+/*
+ * The run's contacts inside sc matching f, in the list's order, one by one
+ * to fn: each row's texts live in a scratch arena reset per row and its JSON
+ * is freed after fn, so an export of a large run stays flat in memory. The
+ * names of venues are looked up once each (cached in a).
+ */
+static err contacts_each(db *d, arena *a, const struct scope *sc, int64_t run_id,
+                         const struct trace_contact_filter *f, bool reveal, contact_fn fn,
+                         void *ctx)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT c.id, c.person_id, c.region_code, c.degree, c.via_person_id, "
+                       "c.class, c.reasons, c.incident_id, c.first_at, c.overlap_minutes, "
+                       "p.name_enc, p.id_number_enc, r.name, v.name_enc, v.region_code FROM "
+                       "trace_contacts c LEFT JOIN persons p ON p.id = c.person_id LEFT JOIN "
+                       "regions r ON r.code = c.region_code LEFT JOIN persons v ON v.id = "
+                       "c.via_person_id WHERE c.run_id = ? AND c.region_code >= ? AND "
+                       "c.region_code < ?" CFILTER
+                       " ORDER BY c.degree, c.class_rank, c.first_at, c.id LIMIT ? OFFSET ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, run_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    bind_filter(s, 4, f);
+    db_bind_int64(s, 10, f->page_size > 0 ? f->page_size : TRACE_CONTACTS_MAX);
+    db_bind_int64(s, 11, f->page_size > 0 ? paging_offset(f->page, f->page_size) : 0);
+    struct venue_names *vn = arena_zalloc(a, sizeof *vn);
+    /* per row, reset after each: an export's rows do not pile up in the request's */
+    arena *ra = arena_new(0);
+    if (!ra) {
+        db_done(s);
+        return E_NOMEM;
+    }
+    bool row;
+    while (!e && !(e = db_row(s, &row)) && row) {
+        arena_reset(ra);
+        int64_t region = db_col_int64(s, 2);
+        const char *name = "", *idno = "";
+        if (reveal) {
+            if (!db_col_null(s, 10) && !(e = unseal_col(ra, s, 10, "persons.name", &name)) &&
+                !db_col_null(s, 11))
+                e = unseal_col(ra, s, 11, "persons.id_number", &idno);
+        } else if (!(e = person_name_masked_col(ra, s, 10, &name)) && !db_col_null(s, 11) &&
+                   !(e = unseal_col(ra, s, 11, "persons.id_number", &idno)))
+            idno = mask_id_number(ra, idno);
+        int64_t grid = regcode_at_most(region, LEVEL_GRID);
+        const char *grid_name = "", *vname = "区外人员";
+        if (!e && regcode_level(grid) == LEVEL_GRID)
+            e = region_name(d, ra, grid, &grid_name);
+        int64_t via = db_col_int64(s, 4);
+        bool via_shown = via && scope_has(sc, db_col_int64(s, 14));
+        if (!e && via_shown)
+            e = person_name_masked_col(ra, s, 13, &vname);
+        json_t *rs = NULL;
+        if (!e)
+            e = reasons_out(d, a, vn, db_col_text(s, 6), &rs);
+        if (e)
+            break;
+        json_t *o = json_object();
+        json_set_id(o, "id", db_col_int64(s, 0));
+        json_t *p = json_pack("{s:s, s:s, s:s}", "name", name, "id_number", idno, "region_name",
+                              db_col_text(s, 12));
+        json_set_id(p, "id", db_col_int64(s, 1));
+        char code[19];
+        regcode_format(region, code);
+        json_object_set_new(p, "region_code", json_string(code));
+        json_object_set_new(p, "grid_name", json_string(grid_name));
+        json_object_set_new(o, "person", p);
+        json_object_set_new(o, "degree", json_integer(db_col_int64(s, 3)));
+        if (via) {
+            json_t *v = json_object();
+            if (via_shown)
+                json_set_id(v, "person_id", via);
+            else
+                json_object_set_new(v, "person_id", json_null());
+            json_object_set_new(v, "name", json_string(vname));
+            json_object_set_new(o, "via", v);
+        } else
+            json_object_set_new(o, "via", json_null());
+        const char *cls = db_col_text(s, 5);
+        json_object_set_new(o, "class", json_string(cls));
+        json_object_set_new(o, "class_label", json_string(vocab_label_of(&trace_class_vocab, cls)));
+        json_object_set_new(o, "first_at", json_integer(db_col_int64(s, 8)));
+        json_object_set_new(o, "overlap_minutes", json_integer(db_col_int64(s, 9)));
+        json_object_set_new(o, "reasons", rs);
+        json_set_id_or_null(o, "incident_id", db_col_int64(s, 7));
+        e = fn(ctx, ra, o);
+        json_decref(o);
+    }
+    db_done(s);
+    arena_free(&ra);
+    return e;
+}
+
+static err collect(void *ctx, arena *row, json_t *o)
+{
+    (void)row;
+    return json_array_append(ctx, o) ? E_NOMEM : E_OK;
+}
+
 err trace_contacts_read(db *d, arena *a, const struct scope *sc, int64_t run_id,
                         const struct trace_contact_filter *f, bool reveal, json_t **items_r,
                         int64_t *total_r, json_t **outside_r)
@@ -322,80 +429,9 @@ err trace_contacts_read(db *d, arena *a, const struct scope *sc, int64_t run_id,
     if (!(e = db_row(s, &row)))
         total = row ? db_col_int64(s, 0) : 0;
     db_done(s);
-    if (e || (e = db_prepare(d,
-                             "SELECT c.id, c.person_id, c.region_code, c.degree, c.via_person_id, "
-                             "c.class, c.reasons, c.incident_id, c.first_at, c.overlap_minutes, "
-                             "p.name_enc, p.id_number_enc, r.name, v.name_enc, v.region_code FROM "
-                             "trace_contacts c LEFT JOIN persons p ON p.id = c.person_id LEFT JOIN "
-                             "regions r ON r.code = c.region_code LEFT JOIN persons v ON v.id = "
-                             "c.via_person_id WHERE c.run_id = ? AND c.region_code >= ? AND "
-                             "c.region_code < ?" CFILTER
-                             " ORDER BY c.degree, c.class_rank, c.first_at, c.id LIMIT ? OFFSET ?",
-                             &s)))
-        return e;
-    db_bind_int64(s, 1, run_id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    bind_filter(s, 4, f);
-    db_bind_int64(s, 10, f->page_size > 0 ? f->page_size : TRACE_CONTACTS_MAX);
-    db_bind_int64(s, 11, f->page_size > 0 ? paging_offset(f->page, f->page_size) : 0);
-    json_t *items = json_array();
-    struct venue_names *vn = arena_zalloc(a, sizeof *vn);
-    while (!e && !(e = db_row(s, &row)) && row) {
-        json_t *o = json_object();
-        json_array_append_new(items, o);
-        json_set_id(o, "id", db_col_int64(s, 0));
-        int64_t region = db_col_int64(s, 2);
-        const char *name = "", *idno = "";
-        if (reveal) {
-            if (!db_col_null(s, 10) && !(e = unseal_col(a, s, 10, "persons.name", &name)) &&
-                !db_col_null(s, 11))
-                e = unseal_col(a, s, 11, "persons.id_number", &idno);
-        } else if (!(e = person_name_masked_col(a, s, 10, &name)) && !db_col_null(s, 11) &&
-                   !(e = unseal_col(a, s, 11, "persons.id_number", &idno)))
-            idno = mask_id_number(a, idno);
-        if (e)
-            break;
-        json_t *p = json_pack("{s:s, s:s, s:s}", "name", name, "id_number", idno, "region_name",
-                              db_col_text(s, 12));
-        json_set_id(p, "id", db_col_int64(s, 1));
-        char code[19];
-        regcode_format(region, code);
-        json_object_set_new(p, "region_code", json_string(code));
-        int64_t grid = regcode_at_most(region, LEVEL_GRID);
-        const char *grid_name = "";
-        if (regcode_level(grid) == LEVEL_GRID && (e = region_name(d, a, grid, &grid_name)))
-            break;
-        json_object_set_new(p, "grid_name", json_string(grid_name));
-        json_object_set_new(o, "person", p);
-        json_object_set_new(o, "degree", json_integer(db_col_int64(s, 3)));
-        int64_t via = db_col_int64(s, 4);
-        if (via) {
-            json_t *v = json_object();
-            const char *vname = "区外人员";
-            if (scope_has(sc, db_col_int64(s, 14))) {
-                json_set_id(v, "person_id", via);
-                if ((e = person_name_masked_col(a, s, 13, &vname)))
-                    break;
-            } else
-                json_object_set_new(v, "person_id", json_null());
-            json_object_set_new(v, "name", json_string(vname));
-            json_object_set_new(o, "via", v);
-        } else
-            json_object_set_new(o, "via", json_null());
-        const char *cls = db_col_text(s, 5);
-        json_object_set_new(o, "class", json_string(cls));
-        json_object_set_new(o, "class_label", json_string(vocab_label_of(&trace_class_vocab, cls)));
-        json_object_set_new(o, "first_at", json_integer(db_col_int64(s, 8)));
-        json_object_set_new(o, "overlap_minutes", json_integer(db_col_int64(s, 9)));
-        json_t *rs;
-        if ((e = reasons_out(d, a, vn, db_col_text(s, 6), &rs)))
-            break;
-        json_object_set_new(o, "reasons", rs);
-        json_set_id_or_null(o, "incident_id", db_col_int64(s, 7));
-    }
-    db_done(s);
-    json_t *outside = NULL;
+    json_t *items = json_array(), *outside = NULL;
+    if (!e)
+        e = contacts_each(d, a, sc, run_id, f, reveal, collect, items);
     if (!e && outside_r)
         e = outside_counts(d, a, sc, run_id, f, &outside);
     if (e) {
@@ -654,73 +690,78 @@ static const char *const contact_head[] = {
     "传播来源", "首次接触时间", "共同停留（分钟）", "接触原因", "已转核查"};
 static const char *const edge_head[] = {"传播来源", "接触者", "原因", "场所", "时间"};
 
+struct export_ctx {
+    xlsx_writer *w;
+    const char *case_name;
+};
+
+/* a row of 密接人员 */
+static err contact_row(void *ctx, arena *row, json_t *o)
+{
+    struct export_ctx *x = ctx;
+    json_t *p = json_object_get(o, "person"), *via = json_object_get(o, "via");
+    xlsx_cell_text(x->w, json_str(p, "name"));
+    xlsx_cell_text(x->w, json_str(p, "id_number"));
+    xlsx_cell_text(x->w, json_str(p, "region_name"));
+    xlsx_cell_text(x->w, json_str(p, "grid_name"));
+    xlsx_cell_int(x->w, json_int(o, "degree", 0));
+    xlsx_cell_text(x->w, json_str(o, "class_label"));
+    xlsx_cell_text(x->w, json_is_object(via) ? json_str(via, "name") : x->case_name);
+    xlsx_cell_datetime(x->w, json_int(o, "first_at", 0));
+    xlsx_cell_int(x->w, json_int(o, "overlap_minutes", 0));
+    const char *why = "";
+    size_t k;
+    json_t *r;
+    json_array_foreach(json_object_get(o, "reasons"), k, r) why =
+        arena_printf(row, "%s%s%s", why, k ? "；" : "", reason_text(row, r));
+    xlsx_cell_text(x->w, why);
+    xlsx_cell_text(x->w, json_is_string(json_object_get(o, "incident_id")) ? "是" : "否");
+    xlsx_row_end(x->w);
+    return E_OK;
+}
+
+/* the rows of 传播关系: one per reason */
+static err edge_rows(void *ctx, arena *row, json_t *o)
+{
+    (void)row;
+    struct export_ctx *x = ctx;
+    json_t *via = json_object_get(o, "via");
+    size_t k;
+    json_t *r;
+    json_array_foreach(json_object_get(o, "reasons"), k, r)
+    {
+        xlsx_cell_text(x->w, json_is_object(via) ? json_str(via, "name") : x->case_name);
+        xlsx_cell_text(x->w, json_str(json_object_get(o, "person"), "name"));
+        xlsx_cell_text(x->w, json_str(r, "kind_label"));
+        xlsx_cell_text(x->w, json_str(r, "venue_name"));
+        xlsx_cell_datetime(x->w, json_int(r, "from", 0));
+        xlsx_row_end(x->w);
+    }
+    return E_OK;
+}
+
 err trace_export(db *d, arena *a, const struct scope *sc, const struct trace_run *run, bool reveal,
                  int *fd_r, int64_t *size_r)
 {
     struct trace_contact_filter f = {0};
-    json_t *items;
-    int64_t total;
-    err e = trace_contacts_read(d, a, sc, run->id, &f, reveal, &items, &total, NULL);
+    struct xlsx_write_opts opt = {.constant_memory = true};
+    struct export_ctx x = {.case_name = run->person_name ? run->person_name : ""};
+    err e = xlsx_writer_open_temp(&opt, &x.w);
     if (e)
         return e;
-    xlsx_writer *w;
-    if ((e = xlsx_writer_open_temp(NULL, &w))) {
-        json_decref(items);
-        return e;
+    if (!(e = xlsx_sheet_add(x.w, "密接人员"))) {
+        xlsx_row_header(x.w, contact_head, sizeof contact_head / sizeof *contact_head);
+        e = contacts_each(d, a, sc, run->id, &f, reveal, contact_row, &x);
     }
-    const char *case_name = run->person_name ? run->person_name : "";
-    if (!(e = xlsx_sheet_add(w, "密接人员"))) {
-        xlsx_row_header(w, contact_head, sizeof contact_head / sizeof *contact_head);
-        size_t i;
-        json_t *o;
-        json_array_foreach(items, i, o)
-        {
-            json_t *p = json_object_get(o, "person"), *via = json_object_get(o, "via");
-            xlsx_cell_text(w, json_str(p, "name"));
-            xlsx_cell_text(w, json_str(p, "id_number"));
-            xlsx_cell_text(w, json_str(p, "region_name"));
-            xlsx_cell_text(w, json_str(p, "grid_name"));
-            xlsx_cell_int(w, json_int(o, "degree", 0));
-            xlsx_cell_text(w, json_str(o, "class_label"));
-            xlsx_cell_text(w, json_is_object(via) ? json_str(via, "name") : case_name);
-            xlsx_cell_datetime(w, json_int(o, "first_at", 0));
-            xlsx_cell_int(w, json_int(o, "overlap_minutes", 0));
-            const char *why = "";
-            size_t k;
-            json_t *r;
-            json_array_foreach(json_object_get(o, "reasons"), k, r) why =
-                arena_printf(a, "%s%s%s", why, k ? "；" : "", reason_text(a, r));
-            xlsx_cell_text(w, why);
-            xlsx_cell_text(w, json_is_string(json_object_get(o, "incident_id")) ? "是" : "否");
-            xlsx_row_end(w);
-        }
+    if (!e && !(e = xlsx_sheet_add(x.w, "传播关系"))) {
+        xlsx_row_header(x.w, edge_head, sizeof edge_head / sizeof *edge_head);
+        e = contacts_each(d, a, sc, run->id, &f, reveal, edge_rows, &x);
     }
-    if (!e && !(e = xlsx_sheet_add(w, "传播关系"))) {
-        xlsx_row_header(w, edge_head, sizeof edge_head / sizeof *edge_head);
-        size_t i;
-        json_t *o;
-        json_array_foreach(items, i, o)
-        {
-            json_t *via = json_object_get(o, "via");
-            size_t k;
-            json_t *r;
-            json_array_foreach(json_object_get(o, "reasons"), k, r)
-            {
-                xlsx_cell_text(w, json_is_object(via) ? json_str(via, "name") : case_name);
-                xlsx_cell_text(w, json_str(json_object_get(o, "person"), "name"));
-                xlsx_cell_text(w, json_str(r, "kind_label"));
-                xlsx_cell_text(w, json_str(r, "venue_name"));
-                xlsx_cell_datetime(w, json_int(r, "from", 0));
-                xlsx_row_end(w);
-            }
-        }
-    }
-    json_decref(items);
     if (e) {
-        err_ignore(xlsx_close(&w));
+        err_ignore(xlsx_close(&x.w));
         return e;
     }
-    return xlsx_close_fd(&w, fd_r, size_r);
+    return xlsx_close_fd(&x.w, fd_r, size_r);
 }
 
 /* ---- commit -----------------------------------------------------------------------------------
@@ -823,7 +864,22 @@ err trace_commit(db *d, arena *a, const struct principal *who, const struct trac
             dup = cs[k].id == c->id;
         if (dup)
             continue;
-        if (c->incident_id) {
+        /* claimed first (-1 until its report exists): a commit running at
+         * the same time on PostgreSQL waits on the row and then finds it
+         * taken, so a contact is reported once */
+        int64_t claimed = 0;
+        if (!c->incident_id) {
+            db_stmt *q;
+            if ((e = db_prepare(d,
+                                "UPDATE trace_contacts SET incident_id = -1 WHERE id = ? AND "
+                                "incident_id = 0",
+                                &q)))
+                break;
+            db_bind_int64(q, 1, c->id);
+            if ((e = db_run(q, &claimed)))
+                break;
+        }
+        if (!claimed) {
             json_t *o = json_pack("{s:s}", "reason", "already_committed");
             json_set_id(o, "id", c->id);
             json_array_append_new(skipped, o);

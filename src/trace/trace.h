@@ -5,7 +5,8 @@
  * train with its number, a coach, a car with its plate, a ship, other) and
  * the places passed on the way (途径点: bus stops, malls, parks,
  * restaurants, … or a venue of the registry) with the arrival time and the
- * stay. Later parts add contacts and itineraries to this folder.
+ * stay; and contact tracing (its own section at the end). Later parts add
+ * itineraries to this folder.
  *
  * Rules:
  *   - A trip belongs to a person; its region is the person's residence,

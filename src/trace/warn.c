@@ -219,11 +219,13 @@ err trace_warn_sweep(db *d, int64_t now, int64_t *n_r)
     if (e || !rules.automatic)
         return e;
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "SELECT c.id, c.person_id, c.region_code FROM status_changes c WHERE "
-                        "c.to_status = ? AND c.at >= ? AND NOT EXISTS (SELECT 1 FROM trace_runs "
-                        "t WHERE t.status_change_id = c.id) ORDER BY c.at LIMIT ?",
-                        &s)))
+    if ((e = db_prepare(
+             d,
+             "SELECT c.id, c.person_id, c.region_code FROM status_changes c WHERE "
+             "c.to_status = ? AND c.at >= ? AND NOT EXISTS (SELECT 1 FROM trace_runs "
+             "t WHERE t.status_change_id <> 0 AND t.status_change_id = c.id) ORDER BY c.at "
+             "LIMIT ?",
+             &s)))
         return e;
     db_bind_text(s, 1, person_status_name(PERSON_CONFIRMED));
     db_bind_int64(s, 2, now - TRACE_WARN_LOOKBACK_DAYS * DAY_MS);

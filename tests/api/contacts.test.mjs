@@ -273,6 +273,11 @@ test('commit: reports, verification tasks and code inputs in one go, once', asyn
   assert.equal(again.committed, 0);
   assert.deepEqual(again.skipped.map((s) => s.reason), ['already_committed', 'already_committed']);
   assert.equal(Number(sqlRun(ctx, 'SELECT COUNT(*) FROM incidents').trim()), incidents0 + 2);
+  // two commits of the same contacts at once: each contact reported once
+  const both = await Promise.all([0, 1].map(() => cc.post(`/api/v1/traces/${run.run.id}/commit`, { contact_ids: [by.B.id, by.D.id] })));
+  for (const r of both) assert.equal(r.status, 200, r.text);
+  assert.equal(both[0].body.committed + both[1].body.committed, 2);
+  assert.equal(Number(sqlRun(ctx, 'SELECT COUNT(*) FROM incidents').trim()), incidents0 + 4);
   const audit = await auditWhere(ctx, 'action=trace.commit', (e) => e.object_id === run.run.id && /count=2/.test(e.detail));
   assert.ok(audit.some((e) => /count=2/.test(e.detail)));
 });
