@@ -813,6 +813,13 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE trace_contacts SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* investigations, case links and clusters (h18-clusters, sql/041) */
+    "UPDATE investigations SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE case_links SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE clusters SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
 };
 
 /* A plan's end moves with its code, first, while the code still selects

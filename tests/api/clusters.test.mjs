@@ -160,3 +160,21 @@ test('clusters: create, members, graph, change, close, delete; scope and bad inp
   assert.ok(Array.isArray((await ok(cs.get('/api/v1/clusters'))).items));
   expectError(await cs.post('/api/v1/clusters', { name: '戊', region_code: COMMUNITY }), 403, 'forbidden');
 });
+
+test('a region\'s move carries its investigations, links and clusters with it', async () => {
+  const OLD = '110101002008', NEW = '110101001008';
+  await ok(cc.post('/api/v1/regions', { code: OLD, name: '迁移社区', level: 'community', parent_code: '110101002000' }), 201);
+  const mover = (await ok(cc.post('/api/v1/persons', { name: '秦迁移', id_number: rid(), region_code: OLD, status: 'confirmed' }), 201)).id;
+  const source = await kase('尤源头');
+  const inv = await ok(cc.post('/api/v1/investigations', { person_id: mover, investigated_at: Date.UTC(2026, 10, 20), onset_on: '2026-11-19' }), 201);
+  const l = await ok(link(mover, source), 201);
+  const k = await ok(cc.post('/api/v1/clusters', { name: '迁移社区聚集', region_code: OLD }), 201);
+  await ok(cc.post(`/api/v1/clusters/${k.id}/members`, { person_id: mover }), 201);
+  await ok(cc.post(`/api/v1/regions/${OLD}/move`, { code: NEW }));
+  assert.equal((await ok(cc.get(`/api/v1/investigations/${inv.id}`))).region_code, NEW);
+  assert.equal((await ok(cc.get(`/api/v1/clusters/${k.id}`))).region_code, NEW);
+  assert.deepEqual((await ok(cc.get(`/api/v1/clusters?region_code=${NEW}`))).items.map((x) => x.id), [k.id]);
+  const g = await ok(cc.get(`/api/v1/case-links/graph?region=${NEW}`));
+  assert.deepEqual(g.links.map((x) => x.id), [l.id], 'the link moved with its case');
+  assert.equal((await ok(cc.get(`/api/v1/case-links/graph?region=110101002000`))).links.some((x) => x.id === l.id), false);
+});
