@@ -132,7 +132,9 @@ err app_routes(void)
     ADD(commission);
     ADD(trace);
     ADD(trace_itinerary); /* the 14-day itinerary */
-    /* contact tracing (issue 11, h18-contacts) */
+    /* contact tracing (issue 11) */
     ADD(trace_contact);
+    /* investigations, case links and clusters */
+    ADD(investigation);
     return E_OK;
 }

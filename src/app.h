@@ -59,8 +59,10 @@ ROUTES(nat_transport);
 ROUTES(nat_lab);
 ROUTES(nat_ingest);
 ROUTES(trace);
-/* contact tracing (issue 11, h18-contacts) */
+/* contact tracing (issue 11) */
 ROUTES(trace_contact);
+/* investigations, case links and clusters */
+ROUTES(investigation);
 ROUTES(nat_history);
 ROUTES(commission);
 

@@ -280,7 +280,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
-    trace_worker_stop(); /* contact tracing's automatic warning (h18-contacts) */
+    trace_worker_stop(); /* contact tracing's automatic warning */
     job_offload_stop();
     nat_worker_stop();
     nat_lookup_stop();
@@ -310,7 +310,7 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int trace_sweep_s; /* contact tracing's automatic warning (h18-contacts) */
+    int trace_sweep_s; /* contact tracing's automatic warning */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||

@@ -89,7 +89,7 @@ static const struct command {
      "  Makes a release task (解除隔离) for every active observation whose planned end\n"
      "  has passed and that has none open, as the server does every FK_RELEASE_CHECK\n"
      "  seconds (default 300; 0: never).\n"},
-    /* contact tracing (h18-contacts) */
+    /* contact tracing */
     {"trace", "sweep", cmd_trace_sweep, "密接自动追踪 (trace new confirmations once)",
      "fangkong trace sweep\n"
      "  Traces each confirmation of the last days without a run (degree 2) and raises its\n"

@@ -808,10 +808,17 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE nat_plans SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
-    /* contact tracing (h18-contacts): a run's case region, a contact's residence */
+    /* contact tracing: a run's case region, a contact's residence */
     "UPDATE trace_runs SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE trace_contacts SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    /* investigations, case links and clusters (sql/041) */
+    "UPDATE investigations SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE case_links SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE clusters SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
 };
 

@@ -279,10 +279,20 @@ err trace_plan(db *d, const struct scope *sc, const struct trace_request *in, in
     p.from = in->from;
     if (!p.from) {
         int64_t onset = 0;
-        if ((e = min_time(d,
-                          "SELECT MIN(sampled_at) FROM test_results WHERE person_id = ? AND "
-                          "result = 'positive'",
-                          in->person_id, -1, &onset)))
+        /* the onset the investigation records, preferred over
+         * the first positive test */
+        int32_t day = 0;
+        if ((e = investigation_onset(d, in->person_id, &day)))
+            return e;
+        char text[11];
+        if (day)
+            field_date_format(day, text);
+        if (day && !china_time_parse(text, &onset))
+            onset = 0;
+        if (!onset && (e = min_time(d,
+                                    "SELECT MIN(sampled_at) FROM test_results WHERE person_id = ? "
+                                    "AND result = 'positive'",
+                                    in->person_id, -1, &onset)))
             return e;
         if (!onset) {
             db_stmt *q;
@@ -596,7 +606,7 @@ static err venue_passages(struct search *s, int64_t venue, int64_t from, int64_t
         *ps = (struct passage){person, db_col_int64(q, 1), !strcmp(db_col_text(q, 2), "in")};
     }
     db_done(q);
-    if (!e)
+    if (!e && out->n)
         qsort(out->p, out->n, sizeof(struct passage), passage_cmp);
     return e;
 }
@@ -927,7 +937,8 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
         mine.n = 0;
         if ((e = person_passages(s, r->items[i].person_id, from, s->p->to, &mine)))
             break;
-        qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
+        if (mine.n) /* a named contact may have no passage at all */
+            qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
         size_t before = src.n;
         if ((e = visits_of(mine.p, mine.n, s->w_ms, &src)))
             break;
@@ -1047,27 +1058,64 @@ void trace_result_free(struct trace_result *r)
     *r = (struct trace_result){0};
 }
 
+/* The case's investigation inputs (trace.h investigation_inputs) into
+ * *in_r, from a: the named places with a venue meeting the window appended
+ * to cvis as visits ([from, to], or [from, from + w] without a to). */
+static err named_inputs(struct search *s, arena *a, struct investigation_inputs *in_r,
+                        struct vec *cvis)
+{
+    err e = investigation_inputs(s->d, a, s->p->person_id, in_r);
+    for (size_t i = 0; !e && i < in_r->n_visits; i++) {
+        const struct investigation_visit *x = &in_r->visits[i];
+        int64_t lo = x->from_at, hi = x->to_at ? x->to_at : x->from_at + s->w_ms;
+        if (hi < s->p->from || lo > s->p->to)
+            continue;
+        struct visit *v = vec_push(cvis);
+        if (!v)
+            return E_NOMEM;
+        *v = (struct visit){.key = x->venue_id, .lo = lo, .hi = hi};
+    }
+    return e;
+}
+
 err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
 {
     struct trace_result r = {0};
     struct search s = {.d = d, .p = p, .r = &r, .w_ms = p->window_minutes * MINUTE_MS};
     struct vec mine = {.size = sizeof(struct passage)}, cvis = {.size = sizeof(struct visit)},
                ps = {.size = sizeof(struct passage)}, vs = {.size = sizeof(struct visit)};
+    /* for the investigation inputs: trace_compute also runs in the warning's
+     * worker, with no request arena */
+    arena *ia = arena_new(0);
+    if (!ia)
+        return E_NOMEM;
     err e = people_grow(&s.seen);
-    if (e)
+    if (e) {
+        arena_free(&ia);
         return e;
+    }
     *people_slot(&s.seen, p->person_id) = UINT32_MAX;
     s.seen.n = 1;
     if ((e = db_begin_read(d)))
         goto out;
     /* the case's visits, per venue */
     if (!(e = person_passages(&s, p->person_id, p->from, p->to, &mine))) {
-        qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
+        if (mine.n) /* a case known only from its investigation has none */
+            qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
         e = visits_of(mine.p, mine.n, s.w_ms, &cvis);
     }
+    /* the case's investigations: the places named with a
+     * venue are visits too, the registered contacts named are close */
+    struct investigation_inputs named = {0};
+    if (!e)
+        e = named_inputs(&s, ia, &named, &cvis);
     const struct visit *cv = cvis.p;
     for (size_t i = 0; !e && i < cvis.n; i++)
         e = co_visitors(&s, &cv[i], &ps, &vs);
+    for (size_t i = 0; !e && i < named.n_contacts; i++) {
+        struct trace_reason rs = {.kind = TRACE_R_NAMED};
+        e = found(&s, named.contacts[i], 1, 0, TRACE_CLOSE, &rs);
+    }
     if (!e)
         e = household_of(&s, p->person_id, 1, 0, TRACE_CLOSE);
     if (!e)
@@ -1082,6 +1130,7 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
         e = residences(&s);
     db_rollback(d);
 out:
+    arena_free(&ia);
     free(mine.p);
     free(cvis.p);
     free(ps.p);

@@ -356,6 +356,305 @@ json_t *itinerary_json(const struct itinerary *it);
  * {name, risk (the * mark), risk_level, risk_area}, by first presence;
  * *risky_r true when one is marked. */
 json_t *itinerary_cities_json(const struct itinerary *it, bool *risky_r);
+/* ---- investigations (investigation.c; docs/tracing.md "Investigations") ------------ */
+
+/*
+ * An epidemiological investigation record (流调记录) of a case person
+ * (suspected, confirmed or asymptomatic; cured or dead: a past case): the
+ * onset date, the symptoms (health.h's bit set), when and by whom it was
+ * investigated (the investigator is the user who records it), the
+ * institution, a summary (sealed), the places and times as the case tells
+ * them, and the contacts the case names.
+ *
+ * Rules:
+ *   - The person is a case inside the caller's scope (another region's
+ *     person is E_NOT_FOUND, a non-case E_INPUT "not_a_case" on
+ *     person_id); region_code is the person's residence, copied when the
+ *     record is written, and bound to the caller's scope on every read
+ *     and write.
+ *   - onset_on is never after the China date of investigated_at
+ *     ("invalid_range" on onset_on).
+ *   - A place: text (1..INV_TEXT_MAX), from_at required, to_at 0 or not
+ *     before from_at ("invalid_range" on "places[i].to_at"), venue_id 0
+ *     or a live venue of any region ("unknown_venue"). The venue is only
+ *     ever what the user accepted: investigation_venue_matches offers
+ *     candidates, nothing is matched silently.
+ *   - A contact: a name; a phone (check_phone) and a resident id number
+ *     (check_resident_id, "invalid_id_number" on "contacts[i].id_number")
+ *     when given; sealed, both with blind indexes. person_id is the
+ *     registered person inside the caller's scope with that id number,
+ *     else with that phone (only when exactly one has it), else 0; it is
+ *     recomputed on every write.
+ */
+#define INV_PLACES_MAX   100
+#define INV_CONTACTS_MAX 200
+#define INV_TEXT_MAX     100  /* a place, the institution, a relation */
+#define INV_NOTE_MAX     200  /* a place's note */
+#define INV_SUMMARY_MAX  2000 /* the summary */
+#define INV_EXPORT_MAX   10000
+#define INV_MATCHES_MAX  5 /* venue candidates offered for one place */
+
+struct inv_place {
+    const char *place;
+    int64_t venue_id;       /* 0: none accepted */
+    const char *venue_name; /* read back from venues */
+    int64_t from_at, to_at; /* epoch ms; to_at 0 not known */
+    const char *note;
+};
+
+struct inv_contact {
+    const char *name, *phone, *id_number; /* unmasked; "" when not given */
+    const char *relation;
+    int64_t last_contact_at; /* epoch ms, 0 not known */
+    int64_t person_id;       /* the matched registered person, 0 none */
+};
+
+struct investigation {
+    int64_t id, person_id, region_code;
+    const char *region_name;
+    const char *person_name, *id_number; /* unmasked: the caller masks */
+    int person_status;                   /* enum person_status */
+    int32_t onset_on;                    /* yyyymmdd, 0 not known */
+    unsigned symptoms;                   /* health.h enum symptom bits */
+    int64_t investigated_at;             /* epoch ms */
+    int64_t investigator_id;
+    const char *investigator_name;
+    const char *institution, *summary;
+    struct inv_place *places; /* only investigation_find fills them */
+    size_t n_places;          /* investigation_list: the count, places NULL */
+    struct inv_contact *contacts;
+    size_t n_contacts;
+    int64_t version, created_at, updated_at;
+};
+
+/*
+ * Is person `id` a case (suspected, confirmed, asymptomatic; cured or dead:
+ * a past case) inside sc? *region_r (may be NULL) its residence.
+ * E_NOT_FOUND "not_found" or E_INPUT "not_a_case", both naming `field`.
+ * Investigations, links and cluster members all take cases through it.
+ */
+err trace_case_region(db *d, const struct scope *sc, int64_t id, const char *field,
+                      int64_t *region_r) MUST_USE;
+
+/*
+ * Apply the members present in a body (POST or PATCH) onto v: person_id,
+ * onset_on (null clears), symptoms (an array of names), investigated_at,
+ * institution, summary, places and contacts (an array replaces them all).
+ * Shapes are checked here (E_INPUT naming the field, "places[1].from_at");
+ * texts come from a.
+ */
+err investigation_apply_json(arena *a, json_t *body, struct investigation *v) MUST_USE;
+
+/* The record's rules on an applied record (required members, the onset
+ * before the investigation, every place's range, every contact's phone
+ * and id number); E_INPUT naming the field. Pure. */
+err investigation_check(const struct investigation *v) MUST_USE;
+
+/*
+ * A name as the venue match compares it: ASCII letters lower-cased,
+ * full-width ASCII folded to half-width, white space and punctuation
+ * (ASCII and the CJK ones) dropped. Writes at most size - 1 bytes and the
+ * NUL; returns the length written. Pure.
+ */
+size_t investigation_name_normalise(const char *in, char *out, size_t size);
+
+/*
+ * Write a new investigation (investigator user_id) inside the caller's
+ * transaction; checks v, the person (a case in sc), the venues, and
+ * matches the contacts in sc. *id_r the new id.
+ */
+err investigation_create(db *d, arena *a, const struct scope *sc, struct investigation *v,
+                         int64_t user_id, int64_t *id_r) MUST_USE;
+
+/* Apply body to the stored record `id` in sc and write it back (places and
+ * contacts replaced when given, contacts re-matched). version 0 not
+ * checked, else E_CONFLICT "version_conflict"; the person cannot change
+ * ("invalid_value" on person_id). Inside the caller's transaction. */
+err investigation_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t version,
+                         json_t *body) MUST_USE;
+
+/* Mark it deleted; E_NOT_FOUND outside scope. */
+err investigation_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
+
+/* One live record in sc with its places and contacts; E_NOT_FOUND otherwise. */
+err investigation_find(db *d, arena *a, const struct scope *sc, int64_t id,
+                       struct investigation *v_r) MUST_USE;
+
+struct investigation_filter {
+    int64_t person_id;        /* 0 any */
+    int64_t region_code;      /* 0: the whole scope; else narrows it (must lie inside) */
+    int64_t from_day, to_day; /* China day numbers (china_date_day) of investigated_at,
+                                 inclusive; 0 open */
+    int64_t page, page_size;  /* page_size 0: all, up to INV_EXPORT_MAX */
+};
+
+/* Records in sc matching f, newest investigation first; places and
+ * contacts not read (n_places, n_contacts their counts). E_INPUT
+ * "invalid_region" for a region_code outside scope. */
+err investigation_list(db *d, arena *a, const struct scope *sc,
+                       const struct investigation_filter *f, struct investigation **items_r,
+                       size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* The record as the API writes it: the case's name and id number, the
+ * contacts' names, phones and id numbers masked unless `reveal`; the
+ * summary and the places' texts are shown (trace.read reads them). */
+json_t *investigation_json(arena *a, const struct investigation *v, bool reveal);
+
+struct venue_match {
+    int64_t id;
+    const char *name, *region_name;
+    bool exact; /* the same text; else the same normalised name, or one holds the other */
+};
+
+/* Live venues in sc whose name matches `text` (exact first, then the
+ * normalised name equal, then one containing the other), at most
+ * INV_MATCHES_MAX. None is not an error (*n_r 0). */
+err investigation_venue_matches(db *d, arena *a, const struct scope *sc, const char *text,
+                                struct venue_match **items_r, size_t *n_r) MUST_USE;
+
+/* What the contact-tracing engine takes from a case's investigations
+ * (every live record of the person, whatever the caller's scope: the
+ * engine has checked the case). */
+struct investigation_visit {
+    int64_t venue_id;
+    int64_t from_at, to_at; /* to_at 0 not known */
+};
+struct investigation_inputs {
+    int32_t onset_on; /* the newest record's onset (by investigated_at), 0 none */
+    struct investigation_visit *visits;
+    size_t n_visits;   /* the named places with a venue */
+    int64_t *contacts; /* the named contacts' registered person ids, distinct */
+    size_t n_contacts;
+};
+
+/* The onset of the newest record (by investigated_at) of the person that
+ * has one, yyyymmdd; 0 none. */
+err investigation_onset(db *d, int64_t case_person_id, int32_t *onset_r) MUST_USE;
+
+/* The inputs of person_id's investigations, from a. */
+err investigation_inputs(db *d, arena *a, int64_t case_person_id,
+                         struct investigation_inputs *r) MUST_USE;
+
+/* ---- transmission chains and clusters (cluster.c; docs/tracing.md) ------------------ */
+
+/*
+ * A case link (传播链): person_id was infected by source_id, kind certain
+ * (明确) or possible (可能). Both are cases (as for investigations) inside
+ * the caller's scope; a person is never its own source and a link never
+ * closes a cycle (E_INPUT "link_cycle" on source_id); a pair is linked
+ * once (E_CONFLICT "duplicate_link"). A cluster (聚集性疫情) has a name, a
+ * region in scope, the first case's date, a status (open/closed), a note
+ * and member cases in the caller's scope.
+ */
+enum case_link_kind { CASE_LINK_NONE = 0, CASE_LINK_CERTAIN, CASE_LINK_POSSIBLE, CASE_LINK__COUNT };
+extern const struct vocab case_link_kind_vocab;
+
+enum cluster_status { CLUSTER_NONE = 0, CLUSTER_OPEN, CLUSTER_CLOSED, CLUSTER_STATUS__COUNT };
+extern const struct vocab cluster_status_vocab;
+
+#define CLUSTER_NAME_MAX    50
+#define CLUSTER_NOTE_MAX    500
+#define CASE_LINK_NOTE_MAX  200
+#define CASE_CHAIN_MAX      10000 /* cases a cycle check or a graph walks at most */
+#define CLUSTER_MEMBERS_MAX 2000
+
+struct case_link {
+    int64_t id, person_id, source_id, region_code;
+    enum case_link_kind kind;
+    const char *note;
+    const char *person_name, *source_name; /* unmasked: the caller masks */
+    int64_t created_by, created_at;
+};
+
+/*
+ * Does walking from `from` to its sources, their sources, … reach `to`?
+ * sources(ctx, id, ids_r, n_r) gives a case's sources (from the caller's
+ * arena). E_CONFLICT "chain_too_long" past CASE_CHAIN_MAX cases. Pure but
+ * for what `sources` does.
+ */
+typedef err (*case_sources_fn)(void *ctx, int64_t id, int64_t **ids_r, size_t *n_r);
+err case_link_reaches(arena *a, case_sources_fn sources, void *ctx, int64_t from, int64_t to,
+                      bool *r) MUST_USE;
+
+/* Write a link (checks above) inside the caller's transaction; *id_r. */
+err case_link_create(db *d, arena *a, const struct scope *sc, const struct case_link *l,
+                     int64_t user_id, int64_t *id_r) MUST_USE;
+
+/* Remove a link of sc (its case inside sc); E_NOT_FOUND otherwise. */
+err case_link_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
+
+/* The links touching person_id (as case or source) inside sc, or all of sc
+ * when person_id is 0 (at most CASE_CHAIN_MAX). */
+err case_link_list(db *d, arena *a, const struct scope *sc, int64_t person_id,
+                   struct case_link **items_r, size_t *n_r) MUST_USE;
+
+struct cluster {
+    int64_t id, region_code;
+    const char *name, *region_name, *note;
+    int32_t first_case_on; /* yyyymmdd, 0 not known */
+    enum cluster_status status;
+    int64_t member_count, created_by, version, created_at, updated_at;
+};
+
+/* Apply name, region_code, first_case_on (null clears), status, note; shapes
+ * and values checked (E_INPUT with the field). */
+err cluster_apply_json(arena *a, json_t *body, struct cluster *c) MUST_USE;
+
+err cluster_create(db *d, arena *a, const struct scope *sc, struct cluster *c, int64_t user_id,
+                   int64_t *id_r) MUST_USE;
+err cluster_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t version,
+                   json_t *body) MUST_USE;
+/* Mark deleted with its members removed; E_NOT_FOUND outside scope. */
+err cluster_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
+err cluster_find(db *d, arena *a, const struct scope *sc, int64_t id, struct cluster *c_r) MUST_USE;
+
+struct cluster_filter {
+    int64_t region_code; /* 0: the whole scope */
+    enum cluster_status status;
+    int64_t person_id; /* clusters having this member; 0 any */
+    int64_t page, page_size;
+};
+err cluster_list(db *d, arena *a, const struct scope *sc, const struct cluster_filter *f,
+                 struct cluster **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* Add a case of sc to the cluster (E_CONFLICT "already_member"), remove one
+ * (E_NOT_FOUND when not a member). Inside the caller's transaction. */
+err cluster_member_add(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
+                       int64_t person_id, int64_t user_id) MUST_USE;
+err cluster_member_remove(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
+                          int64_t person_id) MUST_USE;
+
+json_t *cluster_json(const struct cluster *c);
+
+/* A case as a graph node (names unmasked: the caller masks). */
+struct case_node {
+    int64_t person_id, region_code;
+    const char *name, *region_name;
+    int status;       /* enum person_status */
+    int32_t onset_on; /* the newest investigation's onset, 0 none */
+    int64_t added_at; /* a cluster's member: when added */
+};
+struct case_graph {
+    struct case_node *nodes;
+    size_t n_nodes;
+    struct case_link *links; /* between the nodes */
+    size_t n_links;
+};
+
+/* A cluster's members living inside sc and the links between them;
+ * E_NOT_FOUND for a cluster outside sc. */
+err cluster_graph(db *d, arena *a, const struct scope *sc, int64_t cluster_id,
+                  struct case_graph *g_r) MUST_USE;
+
+/* The links of sc narrowed to region_code (0: all of sc; E_INPUT
+ * "invalid_region" outside) with the cases they join (those inside sc). */
+err case_link_graph(db *d, arena *a, const struct scope *sc, int64_t region_code,
+                    struct case_graph *g_r) MUST_USE;
+
+/* {nodes: [{id, name (masked), status, status_label, onset_on, region}],
+ *  links: [{id, source, target, kind, kind_label}]} (source: the source
+ * case, target: the case it infected). */
+json_t *case_graph_json(arena *a, const struct case_graph *g);
 
 /* ---- contact tracing (contact.c, run.c, contact_api.c, warn.c; docs/tracing.md
  *      "Contact tracing") -------------------------------------------------------------

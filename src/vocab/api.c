@@ -51,7 +51,8 @@ static const struct vocab *const vocabs[] = {
     &nat_round_kind_vocab,    &commission_class_vocab,
     &trip_mode_vocab,         &trip_waypoint_kind_vocab,
     &trip_source_vocab,       &trace_class_vocab,
-    &trace_reason_vocab,
+    &trace_reason_vocab,      &case_link_kind_vocab,
+    &cluster_status_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
