@@ -808,6 +808,11 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE nat_plans SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    /* key persons' trips (the person's residence, sql/038) and risk areas
+     * inside the tree (sql/004, sql/039) */
+    "UPDATE trips SET region_code = region_code + ? WHERE region_code >= ? AND region_code < ?",
+    "UPDATE risk_areas SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
     /* contact tracing: a run's case region, a contact's residence */
     "UPDATE trace_runs SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",

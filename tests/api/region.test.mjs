@@ -786,3 +786,18 @@ test('move: a nucleic-acid plan of the moved region counts once in records_moved
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.region_code, NEW);
 });
+
+test('move: a key person\'s trip and a risk area inside the moved region follow it', async () => {
+  const OLD = '110101002009';
+  const NEW = '110101001009';
+  let r = await ccDc.post('/api/v1/regions', { code: OLD, name: '行程社区', level: 'community', parent_code: DC_S2 });
+  assert.equal(r.status, 201, r.text);
+  const at = padded(OLD);
+  sqlRun(ctx, `INSERT INTO trips (id, person_id, region_code, departed_on, destination, out_mode, source, created_by, created_at, updated_at) VALUES (990011, 1, ${at}, 20261201, '上海市', 'train', 'staff', 1, 1, 1)`);
+  sqlRun(ctx, `INSERT INTO risk_areas (id, region_code, name, level, valid_from, user_id, created_at) VALUES (990012, ${at}, '行程社区', 2, 1, 1, 1)`);
+  r = await ccDc.post(`/api/v1/regions/${OLD}/move`, { code: NEW });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.records_moved, 2, JSON.stringify(r.body));
+  const to = padded(NEW);
+  assert.equal(sqlRun(ctx, `SELECT (SELECT region_code FROM trips WHERE id = 990011) || ' ' || (SELECT region_code FROM risk_areas WHERE id = 990012)`).trim(), `${to} ${to}`);
+});
