@@ -788,8 +788,8 @@ test('move: a nucleic-acid plan of the moved region counts once in records_moved
 });
 
 test('move: a key person\'s trip and a risk area inside the moved region follow it', async () => {
-  const OLD = '110101002009';
-  const NEW = '110101001009';
+  const OLD = '110101002019';
+  const NEW = '110101001019';
   let r = await ccDc.post('/api/v1/regions', { code: OLD, name: '行程社区', level: 'community', parent_code: DC_S2 });
   assert.equal(r.status, 201, r.text);
   const at = padded(OLD);
