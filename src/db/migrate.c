@@ -36,7 +36,8 @@ err db_migrate(db *d)
         if ((e = db_begin(d)))
             return e;
         /* a step for another driver only is recorded as seen, not run */
-        bool ours = !m->driver || !strcmp(m->driver, db_kind(d) == DB_POSTGRES ? "postgres" : "sqlite");
+        bool ours =
+            !m->driver || !strcmp(m->driver, db_kind(d) == DB_POSTGRES ? "postgres" : "sqlite");
         if (ours && (e = db_exec_script(d, m->sql))) {
             db_rollback(d);
             return e;
