@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access/access.h"
 #include "base/id.h"
 #include "base/validate.h"
 #include "db/db.h"
@@ -614,6 +615,9 @@ int main(int argc, char **argv)
     int64_t first_day0 = today0 - days * DAY_MS;
 
     uint64_t t0 = mono_us();
+    /* PostgreSQL: the months of the data (sql/049), before the load */
+    if (access_partitions_ensure(d, first_day0, now + ACCESS_PARTITIONS_AHEAD_MS, NULL))
+        return fail("partitions");
     if (drop_indexes(d, "persons") || drop_indexes(d, "access_records"))
         return fail("drop indexes");
     if (fill_venues(&k, now))
