@@ -127,5 +127,7 @@ err app_routes(void)
     ADD(nat_history);
     ADD(commission);
     ADD(trace);
+    /* contact tracing (issue 11, h18-contacts) */
+    ADD(trace_contact);
     return E_OK;
 }

@@ -59,6 +59,8 @@ ROUTES(nat_transport);
 ROUTES(nat_lab);
 ROUTES(nat_ingest);
 ROUTES(trace);
+/* contact tracing (issue 11, h18-contacts) */
+ROUTES(trace_contact);
 ROUTES(nat_history);
 ROUTES(commission);
 

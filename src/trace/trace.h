@@ -211,4 +211,246 @@ err trip_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_U
 err trip_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                        size_t n, bool csv, long rows) MUST_USE;
 
+/* ---- contact tracing (contact.c, run.c, contact_api.c, warn.c; docs/tracing.md
+ *      "Contact tracing") -------------------------------------------------------------
+ *
+ * For a case (a person suspected, confirmed or asymptomatic) and a window
+ * [from, to], the people with a possible exposure, each once with every
+ * reason and a proposed class:
+ *
+ *   degree 1  co-visitors: a passage at a venue of the case's visit within
+ *             [t_in - w, t_out + w]; the overlap with the visit decides:
+ *             >= close_overlap_minutes close (密接), else general (一般接触);
+ *             household (same persons.household): close;
+ *             building co-residents (rule `building`): general;
+ *             fellow travellers (same flight/train number and day): general,
+ *             close when both seats are known and their rows lie within
+ *             seat_rows;
+ *             passengers: an access record at the venue of a plate read of
+ *             the case's vehicle within ± passenger_minutes: close.
+ *   degree 2  from each degree-1 close contact, from their first exposure to
+ *             `to`: co-visitors with a close overlap and the household:
+ *             secondary (次密接). The case and degree-1 people are never
+ *             repeated.
+ *
+ * A visit is an `in` with the next `out` at the same venue, else the `in`
+ * plus w (window_minutes); a lone `out` is [out - w, out]. Degree 2 merges
+ * the degree-1 contacts' visits per venue into disjoint intervals and reads
+ * each once: the cost is bounded by the rows of those intervals, never by
+ * contacts × visits. All reads of a run share one read-only snapshot
+ * (db_begin_read).
+ */
+
+enum trace_class {
+    TRACE_CLASS_NONE = 0,
+    TRACE_CLOSE,
+    TRACE_SECONDARY,
+    TRACE_GENERAL,
+    TRACE_CLASS__COUNT
+};
+/* close 密接, secondary 次密接, general 一般接触 (GET /api/v1/vocabularies: trace_classes) */
+extern const struct vocab trace_class_vocab;
+
+enum trace_reason_kind {
+    TRACE_R_NONE = 0,
+    TRACE_R_VENUE,     /* 同场所停留 */
+    TRACE_R_HOUSEHOLD, /* 同户 */
+    TRACE_R_BUILDING,  /* 同楼栋 */
+    TRACE_R_TRAVEL,    /* 同航班/车次 */
+    TRACE_R_VEHICLE,   /* 同车 */
+    TRACE_R_NAMED,     /* 病例自述 (the investigation record's named contacts) */
+    TRACE_R__COUNT
+};
+extern const struct vocab trace_reason_vocab; /* trace_reason_kinds */
+
+enum trace_trigger { TRACE_MANUAL = 1, TRACE_AUTO };
+
+#define TRACE_WINDOW_MAX_DAYS 60     /* to - from */
+#define TRACE_CONTACTS_MAX    200000 /* people kept per run; beyond: truncated */
+#define TRACE_GRAPH_NODES     500
+#define TRACE_COMMIT_MAX      1000 /* contact ids per commit */
+
+/* The editable rules (GET/PUT /api/v1/trace/rules); ranges in contact.c's
+ * table (trace_rules_apply_json answers 400 with the field outside them). */
+struct trace_rules {
+    int lookback_days;         /* 1..21: the window opens this long before onset */
+    int window_minutes;        /* 1..240: w, the co-presence window */
+    int close_overlap_minutes; /* 1..240: an overlap from this long is close */
+    int seat_rows;             /* 0..30: fellow travellers within this many rows are close */
+    int passenger_minutes;     /* 1..60: a passage this close to a plate read is a passenger */
+    bool building;             /* building co-residents are general contacts */
+    bool automatic;            /* a confirmation starts a run (the warning) */
+};
+
+/* The rules stored (defaults seeded by sql/040). E_DB. */
+err trace_rules_load(db *d, struct trace_rules *r_r) MUST_USE;
+/* Members present in body replace r's, each range-checked: E_INPUT
+ * "out_of_range" / "invalid_type" with the member's name; r untouched then. */
+err trace_rules_apply_json(json_t *body, struct trace_rules *r) MUST_USE;
+/* Store every rule (inside the caller's transaction). */
+err trace_rules_save(db *d, const struct trace_rules *r, int64_t user_id) MUST_USE;
+json_t *trace_rules_json(const struct trace_rules *r);
+
+/* ---- pure parts (unit-tested) ---- */
+
+struct trace_interval {
+    int64_t lo, hi;
+};
+/* Sort iv by lo and merge overlapping or touching intervals in place; the
+ * number left. */
+size_t trace_intervals_merge(struct trace_interval *iv, size_t n);
+/* The row of a seat: "12A" → 12, "03F" → 3, "12" → 12; 0 when it does not
+ * start with digits (unknown: never close by seat). */
+int trace_seat_row(const char *seat);
+/* The length in ms that [lo1, hi1] and [lo2, hi2] share, 0 when apart. */
+int64_t trace_overlap_ms(int64_t lo1, int64_t hi1, int64_t lo2, int64_t hi2);
+
+/* ---- a run ---- */
+
+struct trace_request {
+    int64_t person_id;
+    int64_t from, to;   /* epoch ms; 0: the default */
+    int degree;         /* 1 or 2 */
+    int window_minutes; /* 0: the rule */
+};
+
+/* A request resolved: the window decided, the rules read. */
+struct trace_plan {
+    int64_t person_id, region_code;
+    int64_t from, to;
+    int degree, window_minutes;
+    struct trace_rules rules;
+};
+
+/*
+ * Resolve `in` for a case inside sc at time now: the person live inside sc
+ * (else E_NOT_FOUND), a case (else E_CONFLICT "not_a_case"); default from =
+ * lookback_days before the first positive test's sampled_at, else before
+ * the first change into a case status; default to = the start of the first
+ * isolation or observation after from, else now. E_INPUT "invalid_degree"
+ * (degree), "invalid_range" (from after to), "invalid_window" (to - from
+ * over TRACE_WINDOW_MAX_DAYS), "out_of_range" (window_minutes).
+ */
+err trace_plan(db *d, const struct scope *sc, const struct trace_request *in, int64_t now,
+               struct trace_plan *p_r) MUST_USE;
+
+struct trace_reason {
+    enum trace_reason_kind kind;
+    int64_t venue_id, from, to;
+    int overlap_minutes;
+    char number[TRIP_NUMBER_MAX];
+    char seat[TRIP_SEAT_MAX + 1];
+};
+
+struct trace_contact {
+    int64_t person_id, region_code, via_person_id, first_at;
+    int degree;
+    enum trace_class cls;
+    int overlap_minutes; /* the sum over venue reasons */
+    struct trace_reason *reasons;
+    size_t n_reasons, cap_reasons;
+};
+
+/* A run's findings, heap-owned (trace_result_free). */
+struct trace_result {
+    struct trace_contact *items;
+    size_t n, cap;
+    bool truncated;
+    int64_t counts[TRACE_CLASS__COUNT]; /* per class */
+    int64_t rows_read;                  /* access records read: the cost */
+};
+
+/* Find the contacts of plan p on d in one read-only snapshot (begun and
+ * ended here: call outside a transaction). E_DB, E_NOMEM; r is empty then. */
+err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r) MUST_USE;
+void trace_result_free(struct trace_result *r);
+
+/*
+ * Store a computed run inside the caller's transaction: run_id 0 inserts a
+ * new run (status done), else completes the queued run run_id. The contacts
+ * are written in the order they will be listed. *id_r the run.
+ */
+err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result *res,
+                    enum trace_trigger trigger, int64_t run_id, int64_t user_id, int64_t elapsed_ms,
+                    int64_t *id_r) MUST_USE;
+
+/* ---- reading runs (run.c) ---- */
+
+struct trace_run {
+    int64_t id, person_id, region_code, from, to, created_by, created_at, finished_at;
+    int degree, window_minutes;
+    const char *status, *trigger, *rules;
+    int64_t counts[TRACE_CLASS__COUNT];
+    bool truncated;
+    int64_t elapsed_ms;
+    const char *person_name; /* masked */
+    const char *region_name, *creator_name;
+};
+
+/* A run of a case inside sc; E_NOT_FOUND otherwise. */
+err trace_run_find(db *d, arena *a, const struct scope *sc, int64_t id,
+                   struct trace_run *r_r) MUST_USE;
+/* Runs of cases inside sc (person_id 0: any), newest first. */
+err trace_run_list(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
+                   int64_t page_size, struct trace_run **items_r, size_t *n_r,
+                   int64_t *total_r) MUST_USE;
+json_t *trace_run_json(const struct trace_run *r);
+
+struct trace_contact_filter {
+    int degree;                  /* 0 any */
+    enum trace_class cls;        /* 0 any */
+    enum trace_reason_kind kind; /* 0 any */
+    int64_t page, page_size;     /* page_size 0: all */
+};
+
+/*
+ * The run's contacts whose residence lies inside sc, as the API lists them
+ * ({id, person {id, name, id_number, region_name, grid_name}, degree, via,
+ * class, class_label, reasons, incident_id}), names masked unless reveal;
+ * *outside_r [{name, count}] the contacts outside sc per district (all
+ * filters applied). Sorted by degree, class, first_at.
+ */
+err trace_contacts_read(db *d, arena *a, const struct scope *sc, int64_t run_id,
+                        const struct trace_contact_filter *f, bool reveal, json_t **items_r,
+                        int64_t *total_r, json_t **outside_r) MUST_USE;
+/* {nodes, links, truncated}: the case and up to TRACE_GRAPH_NODES contacts
+ * inside sc, the others merged into one node per district. */
+err trace_graph(db *d, arena *a, const struct scope *sc, const struct trace_run *run,
+                json_t **graph_r) MUST_USE;
+/* [{region_code, name, level, center, close, secondary, general}] per grid
+ * (or the deepest region above it) inside sc. */
+err trace_grid_counts(db *d, arena *a, const struct scope *sc, int64_t run_id,
+                      json_t **items_r) MUST_USE;
+/* The xlsx (sheets 密接人员, 传播关系) of the contacts inside sc, masked
+ * unless reveal; an open temporary file the caller sends and closes. */
+err trace_export(db *d, arena *a, const struct scope *sc, const struct trace_run *run, bool reveal,
+                 int *fd_r, int64_t *size_r) MUST_USE;
+
+/*
+ * Turn contacts of run_id into reports of the case workflow inside the
+ * caller's transaction: each not yet committed becomes an incident
+ * (SOURCE_CONTACT, INCIDENT_CONTACT, a description of why) routed by its
+ * rule, a `contacts` code input and its code recomputed (deferred: once
+ * per person), incident_id recorded. E_NOT_FOUND "unknown_contact" when an
+ * id is not a contact of the run inside who's scope (nothing written).
+ * *reply_r {committed, incidents [ids], skipped [{id, reason}]}.
+ */
+err trace_commit(db *d, arena *a, const struct principal *who, const struct trace_run *run,
+                 const int64_t *ids, size_t n, json_t **reply_r) MUST_USE;
+
+/* ---- the automatic warning (warn.c) ---- */
+
+/*
+ * One pass: each confirmation (status_changes to confirmed, the last
+ * TRACE_WARN_LOOKBACK_DAYS) without a run gets one (claimed by its
+ * status_change_id, so several servers run it once), degree 2 with the
+ * default window, and an alert "trace_contacts" at the case's region with
+ * the counts per community. *n_r the runs made.
+ */
+#define TRACE_WARN_LOOKBACK_DAYS 3
+err trace_warn_sweep(db *d, int64_t now, int64_t *n_r) MUST_USE;
+/* The worker running trace_warn_sweep every every_s seconds (0: off). */
+err trace_worker_start(const char *db_url, int every_s) MUST_USE;
+void trace_worker_stop(void);
+
 #endif

@@ -1,0 +1,1137 @@
+/*
+ * The contact-tracing engine (trace.h "contact tracing"; docs/tracing.md):
+ * the rules, the window of a run (trace_plan), the search (trace_compute)
+ * and the writing of its findings (trace_run_store).
+ *
+ * The search is a handful of index range reads on one snapshot:
+ *   - the case's passages: access_records (person_id, at, venue_id, direction);
+ *   - each of the case's visits: the passages at its venue around it,
+ *     access_records (venue_id, at, person_id, direction);
+ *   - household (persons_household), building (persons_region), trips by
+ *     number and day (trips_out_number / trips_back_number), plate reads
+ *     (vehicle_passages_plate_bidx);
+ *   - degree 2: each close contact's passages, merged per venue into
+ *     disjoint intervals, each interval read once.
+ * Nothing here is per contact × visit: the people found go into one hash
+ * map (person id → contact), and the statements come from the
+ * connection's cache (prepared once, re-bound for each range).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/id.h"
+#include "base/json.h"
+#include "base/regcode.h"
+#include "base/time.h"
+#include "db/fields.h"
+#include "person/person.h"
+#include "trace/trace.h"
+
+/* ---- vocabularies -------------------------------------------------------------------- */
+
+static const struct vocab_word classes[] = {
+    [TRACE_CLOSE] = {"close", "密接"},
+    [TRACE_SECONDARY] = {"secondary", "次密接"},
+    [TRACE_GENERAL] = {"general", "一般接触"},
+};
+const struct vocab trace_class_vocab = VOCAB("trace_classes", "接触者分类", classes);
+_Static_assert(sizeof classes / sizeof classes[0] == TRACE_CLASS__COUNT, "a word for every class");
+
+static const struct vocab_word reason_kinds[] = {
+    [TRACE_R_VENUE] = {"venue", "同场所停留"},   [TRACE_R_HOUSEHOLD] = {"household", "同户"},
+    [TRACE_R_BUILDING] = {"building", "同楼栋"}, [TRACE_R_TRAVEL] = {"travel", "同航班/车次"},
+    [TRACE_R_VEHICLE] = {"vehicle", "同车"},     [TRACE_R_NAMED] = {"named", "病例自述"},
+};
+const struct vocab trace_reason_vocab = VOCAB("trace_reason_kinds", "接触原因", reason_kinds);
+_Static_assert(sizeof reason_kinds / sizeof reason_kinds[0] == TRACE_R__COUNT,
+               "a word for every reason kind");
+
+/* ---- rules ----------------------------------------------------------------------------- */
+
+static const struct rule_def {
+    const char *key;
+    size_t offset; /* of an int, or of a bool when is_bool */
+    bool is_bool;
+    int min, max;
+    const char *label;
+} rule_defs[] = {
+    {"lookback_days", offsetof(struct trace_rules, lookback_days), false, 1, 21, "追溯天数"},
+    {"window_minutes", offsetof(struct trace_rules, window_minutes), false, 1, 240,
+     "同时停留判定窗口（分钟）"},
+    {"close_overlap_minutes", offsetof(struct trace_rules, close_overlap_minutes), false, 1, 240,
+     "密接判定停留时长（分钟）"},
+    {"seat_rows", offsetof(struct trace_rules, seat_rows), false, 0, 30, "同航班/车次密接座位排数"},
+    {"passenger_minutes", offsetof(struct trace_rules, passenger_minutes), false, 1, 60,
+     "同车判定时间（分钟）"},
+    {"building", offsetof(struct trace_rules, building), true, 0, 1, "同楼栋居民列为一般接触"},
+    {"auto", offsetof(struct trace_rules, automatic), true, 0, 1, "确诊后自动追踪"},
+};
+#define N_RULES (sizeof rule_defs / sizeof rule_defs[0])
+
+static void rule_put(struct trace_rules *r, const struct rule_def *d, int64_t v)
+{
+    char *p = (char *)r + d->offset;
+    if (d->is_bool)
+        *(bool *)p = v != 0;
+    else
+        *(int *)p = (int)v;
+}
+
+static int64_t rule_get(const struct trace_rules *r, const struct rule_def *d)
+{
+    const char *p = (const char *)r + d->offset;
+    return d->is_bool ? *(const bool *)p : *(const int *)p;
+}
+
+err trace_rules_load(db *d, struct trace_rules *r_r)
+{
+    struct trace_rules r = {4, 30, 15, 3, 5, false, true};
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT key, value FROM trace_rules", &s);
+    if (e)
+        return e;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        const char *k = db_col_text(s, 0);
+        for (size_t i = 0; i < N_RULES; i++)
+            if (!strcmp(k, rule_defs[i].key))
+                rule_put(&r, &rule_defs[i], db_col_int64(s, 1));
+    }
+    db_done(s);
+    if (!e)
+        *r_r = r;
+    return e;
+}
+
+err trace_rules_apply_json(json_t *body, struct trace_rules *r)
+{
+    struct trace_rules n = *r;
+    for (size_t i = 0; i < N_RULES; i++) {
+        const struct rule_def *d = &rule_defs[i];
+        json_t *v = json_object_get(body, d->key);
+        if (!v)
+            continue;
+        int64_t x;
+        if (d->is_bool && json_is_boolean(v))
+            x = json_is_true(v);
+        else if (json_is_integer(v))
+            x = json_integer_value(v);
+        else
+            return err_set(E_INPUT, "invalid_type", d->key, "%s应为%s", d->label,
+                           d->is_bool ? "true 或 false" : "整数");
+        if (x < d->min || x > d->max)
+            return err_set(E_INPUT, "out_of_range", d->key, "%s应在%d到%d之间", d->label, d->min,
+                           d->max);
+        rule_put(&n, d, x);
+    }
+    *r = n;
+    return E_OK;
+}
+
+err trace_rules_save(db *d, const struct trace_rules *r, int64_t user_id)
+{
+    err e = E_OK;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < N_RULES && !e; i++) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "UPDATE trace_rules SET value = ?, updated_by = ?, updated_at = ? "
+                            "WHERE key = ?",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, rule_get(r, &rule_defs[i]));
+        db_bind_int64(s, 2, user_id);
+        db_bind_int64(s, 3, now);
+        db_bind_text(s, 4, rule_defs[i].key);
+        e = db_run(s, NULL);
+    }
+    return e;
+}
+
+json_t *trace_rules_json(const struct trace_rules *r)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < N_RULES; i++) {
+        const struct rule_def *d = &rule_defs[i];
+        json_object_set_new(
+            o, d->key, d->is_bool ? json_boolean(rule_get(r, d)) : json_integer(rule_get(r, d)));
+    }
+    return o;
+}
+
+/* ---- pure parts ----------------------------------------------------------------------- */
+
+static int interval_cmp(const void *a, const void *b)
+{
+    const struct trace_interval *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+size_t trace_intervals_merge(struct trace_interval *iv, size_t n)
+{
+    if (n < 2)
+        return n;
+    qsort(iv, n, sizeof *iv, interval_cmp);
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (iv[i].lo <= iv[k].hi) {
+            if (iv[i].hi > iv[k].hi)
+                iv[k].hi = iv[i].hi;
+        } else
+            iv[++k] = iv[i];
+    }
+    return k + 1;
+}
+
+int trace_seat_row(const char *seat)
+{
+    int row = 0, digits = 0;
+    for (; seat && *seat >= '0' && *seat <= '9' && digits < 4; seat++, digits++)
+        row = row * 10 + (*seat - '0');
+    return digits ? row : 0;
+}
+
+int64_t trace_overlap_ms(int64_t lo1, int64_t hi1, int64_t lo2, int64_t hi2)
+{
+    int64_t lo = lo1 > lo2 ? lo1 : lo2, hi = hi1 < hi2 ? hi1 : hi2;
+    return hi > lo ? hi - lo : 0;
+}
+
+/* ---- the window -------------------------------------------------------------------------- */
+
+#define MINUTE_MS 60000LL
+
+/* One int64 from a single-row query binding person_id (and `at` when at >= 0):
+ * 0 when NULL or no row. */
+static err min_time(db *d, const char *sql, int64_t person_id, int64_t at, int64_t *v_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, sql, &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person_id);
+    if (at >= 0)
+        db_bind_int64(s, 2, at);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        *v_r = row && !db_col_null(s, 0) ? db_col_int64(s, 0) : 0;
+    db_done(s);
+    return e;
+}
+
+static bool is_case_status(const char *st)
+{
+    return !strcmp(st, person_status_name(PERSON_SUSPECTED)) ||
+           !strcmp(st, person_status_name(PERSON_CONFIRMED)) ||
+           !strcmp(st, person_status_name(PERSON_ASYMPTOMATIC));
+}
+
+static err window_check(int64_t from, int64_t to)
+{
+    if (from > to)
+        return err_set(E_INPUT, "invalid_range", "to", "结束时间不能早于开始时间");
+    if (to - from > TRACE_WINDOW_MAX_DAYS * DAY_MS)
+        return err_set(E_INPUT, "invalid_window", "to", "追踪时间范围不能超过%d天",
+                       TRACE_WINDOW_MAX_DAYS);
+    return E_OK;
+}
+
+err trace_plan(db *d, const struct scope *sc, const struct trace_request *in, int64_t now,
+               struct trace_plan *p_r)
+{
+    struct trace_plan p = {.person_id = in->person_id, .degree = in->degree};
+    if (in->degree != 1 && in->degree != 2)
+        return err_set(E_INPUT, "invalid_degree", "degree", "追踪度数只能是 1 或 2");
+    if (in->window_minutes && (in->window_minutes < 1 || in->window_minutes > 240))
+        return err_set(E_INPUT, "out_of_range", "window_minutes",
+                       "同时停留判定窗口应在1到240分钟之间");
+    if (in->from < 0 || in->to < 0)
+        return err_set(E_INPUT, "invalid_time", in->from < 0 ? "from" : "to", "时间不正确");
+    err e;
+    if (in->from && in->to && (e = window_check(in->from, in->to)))
+        return e;
+    if ((e = trace_rules_load(d, &p.rules)))
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "SELECT region_code, status FROM persons WHERE id = ? AND deleted_at = 0 "
+                        "AND region_code >= ? AND region_code < ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, in->person_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    bool row, is_case = false;
+    if (!(e = db_row(s, &row)) && row) {
+        p.region_code = db_col_int64(s, 0);
+        is_case = is_case_status(db_col_text(s, 1));
+    }
+    db_done(s);
+    if (e)
+        return e;
+    if (!row)
+        return err_set(E_NOT_FOUND, "not_found", "person_id", "人员不存在或不在您的管辖范围内");
+    if (!is_case)
+        return err_set(E_CONFLICT, "not_a_case", "person_id",
+                       "该人员不是疑似、确诊或无症状感染者，不能发起密接追踪");
+    p.window_minutes = in->window_minutes ? in->window_minutes : p.rules.window_minutes;
+    p.from = in->from;
+    if (!p.from) {
+        int64_t onset = 0;
+        if ((e = min_time(d,
+                          "SELECT MIN(sampled_at) FROM test_results WHERE person_id = ? AND "
+                          "result = 'positive'",
+                          in->person_id, -1, &onset)))
+            return e;
+        if (!onset) {
+            db_stmt *q;
+            if ((e = db_prepare(d,
+                                "SELECT MIN(at) FROM status_changes WHERE person_id = ? AND "
+                                "to_status IN (?, ?, ?)",
+                                &q)))
+                return e;
+            db_bind_int64(q, 1, in->person_id);
+            db_bind_text(q, 2, person_status_name(PERSON_SUSPECTED));
+            db_bind_text(q, 3, person_status_name(PERSON_CONFIRMED));
+            db_bind_text(q, 4, person_status_name(PERSON_ASYMPTOMATIC));
+            if (!(e = db_row(q, &row)))
+                onset = row && !db_col_null(q, 0) ? db_col_int64(q, 0) : 0;
+            db_done(q);
+            if (e)
+                return e;
+        }
+        p.from = (onset ? onset : now) - p.rules.lookback_days * DAY_MS;
+    }
+    p.to = in->to;
+    if (!p.to) {
+        int64_t iso = 0, obs = 0;
+        if ((e = min_time(d,
+                          "SELECT MIN(start_at) FROM isolations WHERE person_id = ? AND "
+                          "start_at >= ?",
+                          in->person_id, p.from, &iso)) ||
+            (e = min_time(d,
+                          "SELECT MIN(start_at) FROM observations WHERE person_id = ? AND "
+                          "start_at >= ?",
+                          in->person_id, p.from, &obs)))
+            return e;
+        p.to = iso && (!obs || iso < obs) ? iso : obs;
+        if (!p.to || p.to > now)
+            p.to = now;
+    }
+    if ((e = window_check(p.from, p.to)))
+        return e;
+    *p_r = p;
+    return E_OK;
+}
+
+/* ---- the people found ------------------------------------------------------------------- */
+
+/* person id → index into r->items + 1 (0: empty slot); open addressing */
+struct people {
+    int64_t *keys;
+    uint32_t *vals;
+    size_t cap, n;
+};
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static err people_grow(struct people *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    int64_t *keys = calloc(cap, sizeof *keys);
+    uint32_t *vals = calloc(cap, sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return E_NOMEM;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->vals[i])
+            continue;
+        size_t j = mix((uint64_t)m->keys[i]) & (cap - 1);
+        while (vals[j])
+            j = (j + 1) & (cap - 1);
+        keys[j] = m->keys[i];
+        vals[j] = m->vals[i];
+    }
+    free(m->keys);
+    free(m->vals);
+    m->keys = keys;
+    m->vals = vals;
+    m->cap = cap;
+    return E_OK;
+}
+
+/* the slot of key: its value 0 when absent */
+static uint32_t *people_slot(struct people *m, int64_t key)
+{
+    size_t j = mix((uint64_t)key) & (m->cap - 1);
+    while (m->vals[j] && m->keys[j] != key)
+        j = (j + 1) & (m->cap - 1);
+    m->keys[j] = key;
+    return &m->vals[j];
+}
+
+static void people_free(struct people *m)
+{
+    free(m->keys);
+    free(m->vals);
+    *m = (struct people){0};
+}
+
+/* the search's state */
+struct search {
+    db *d;
+    const struct trace_plan *p;
+    struct trace_result *r;
+    struct people seen; /* every contact, and the case (value UINT32_MAX) */
+    int64_t w_ms;
+};
+
+static int class_rank(enum trace_class c)
+{
+    return c == TRACE_CLOSE ? 1 : c == TRACE_SECONDARY ? 2 : 3;
+}
+
+/*
+ * Record that `person` is a contact of degree `degree` (via: the degree-1
+ * contact behind a degree-2 one) of class cls for reason rs. A person
+ * already found keeps one entry: the reason is appended, the stronger class
+ * kept; the case and people of a lower degree are left as they are.
+ * E_NOMEM.
+ */
+static err found(struct search *s, int64_t person, int degree, int64_t via, enum trace_class cls,
+                 const struct trace_reason *rs)
+{
+    if (person <= 0)
+        return E_OK;
+    if ((s->seen.n + 1) * 2 > s->seen.cap) {
+        err e = people_grow(&s->seen);
+        if (e)
+            return e;
+    }
+    uint32_t *slot = people_slot(&s->seen, person);
+    struct trace_result *r = s->r;
+    struct trace_contact *c;
+    if (*slot == UINT32_MAX)
+        return E_OK; /* the case */
+    if (*slot) {
+        c = &r->items[*slot - 1];
+        if (c->degree < degree)
+            return E_OK;
+    } else {
+        if (r->n >= TRACE_CONTACTS_MAX) {
+            r->truncated = true;
+            return E_OK;
+        }
+        if (r->n == r->cap) {
+            size_t cap = r->cap ? r->cap * 2 : 256;
+            struct trace_contact *items = realloc(r->items, cap * sizeof *items);
+            if (!items)
+                return E_NOMEM;
+            r->items = items;
+            r->cap = cap;
+        }
+        c = &r->items[r->n++];
+        *c = (struct trace_contact){.person_id = person,
+                                    .degree = degree,
+                                    .via_person_id = via,
+                                    .cls = cls,
+                                    .first_at = rs->from};
+        *slot = (uint32_t)r->n;
+        s->seen.n++;
+    }
+    if (class_rank(cls) < class_rank(c->cls)) {
+        c->cls = cls;
+        if (degree == 2)
+            c->via_person_id = via;
+    }
+    if (rs->from && (!c->first_at || rs->from < c->first_at))
+        c->first_at = rs->from;
+    if (rs->kind == TRACE_R_VENUE)
+        c->overlap_minutes += rs->overlap_minutes;
+    if (c->n_reasons == c->cap_reasons) {
+        size_t cap = c->cap_reasons ? c->cap_reasons * 2 : 2;
+        struct trace_reason *v = realloc(c->reasons, cap * sizeof *v);
+        if (!v)
+            return E_NOMEM;
+        c->reasons = v;
+        c->cap_reasons = cap;
+    }
+    c->reasons[c->n_reasons++] = *rs;
+    return E_OK;
+}
+
+/* ---- passages and visits ------------------------------------------------------------------ */
+
+struct passage {
+    int64_t key; /* the venue (a person's passages) or the person (a venue's) */
+    int64_t at;
+    bool in;
+};
+
+struct visit {
+    int64_t key, lo, hi;
+    size_t owner; /* degree 2: the contact (index into r->items) */
+};
+
+struct vec {
+    void *p;
+    size_t n, cap, size;
+};
+
+static void *vec_push(struct vec *v)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        void *p = realloc(v->p, cap * v->size);
+        if (!p)
+            return NULL;
+        v->p = p;
+        v->cap = cap;
+    }
+    return (char *)v->p + v->size * v->n++;
+}
+
+static int passage_cmp(const void *a, const void *b)
+{
+    const struct passage *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+#define VISIT_MAX_MS (12 * 3600 * 1000LL) /* an out later than this closes no visit */
+
+/*
+ * Visits from passages sorted by (key, at): an `in` with the next `out` of
+ * the same key within VISIT_MAX_MS, else [in, in + w]; a lone `out` is
+ * [out - w, out]. Appended to out (struct visit, owner 0). E_NOMEM.
+ */
+static err visits_of(const struct passage *ps, size_t n, int64_t w_ms, struct vec *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct visit *v = vec_push(out);
+        if (!v)
+            return E_NOMEM;
+        *v = (struct visit){.key = ps[i].key};
+        if (!ps[i].in) {
+            v->lo = ps[i].at - w_ms;
+            v->hi = ps[i].at;
+        } else if (i + 1 < n && ps[i + 1].key == ps[i].key && !ps[i + 1].in &&
+                   ps[i + 1].at - ps[i].at <= VISIT_MAX_MS) {
+            v->lo = ps[i].at;
+            v->hi = ps[i + 1].at;
+            i++;
+        } else {
+            v->lo = ps[i].at;
+            v->hi = ps[i].at + w_ms;
+        }
+    }
+    return E_OK;
+}
+
+/* Passages of one person in [from, to] (key: the venue), appended to out. */
+static err person_passages(struct search *s, int64_t person, int64_t from, int64_t to,
+                           struct vec *out)
+{
+    db_stmt *q;
+    err e = db_prepare(s->d,
+                       "SELECT venue_id, at, direction FROM access_records WHERE person_id = ? "
+                       "AND at >= ? AND at <= ? ORDER BY at",
+                       &q);
+    if (e)
+        return e;
+    db_bind_int64(q, 1, person);
+    db_bind_int64(q, 2, from);
+    db_bind_int64(q, 3, to);
+    bool row;
+    while (!(e = db_row(q, &row)) && row) {
+        struct passage *ps = vec_push(out);
+        if (!ps) {
+            e = E_NOMEM;
+            break;
+        }
+        *ps = (struct passage){db_col_int64(q, 0), db_col_int64(q, 1),
+                               !strcmp(db_col_text(q, 2), "in")};
+        s->r->rows_read++;
+    }
+    db_done(q);
+    return e;
+}
+
+/* Passages at one venue in [from, to] (key: the person), into out (reset). */
+static err venue_passages(struct search *s, int64_t venue, int64_t from, int64_t to,
+                          struct vec *out)
+{
+    out->n = 0;
+    db_stmt *q;
+    err e = db_prepare(s->d,
+                       "SELECT person_id, at, direction FROM access_records WHERE venue_id = ? "
+                       "AND at >= ? AND at <= ?",
+                       &q);
+    if (e)
+        return e;
+    db_bind_int64(q, 1, venue);
+    db_bind_int64(q, 2, from);
+    db_bind_int64(q, 3, to);
+    bool row;
+    while (!(e = db_row(q, &row)) && row) {
+        int64_t person = db_col_int64(q, 0);
+        s->r->rows_read++;
+        if (!person)
+            continue; /* a passage without a person record */
+        struct passage *ps = vec_push(out);
+        if (!ps) {
+            e = E_NOMEM;
+            break;
+        }
+        *ps = (struct passage){person, db_col_int64(q, 1), !strcmp(db_col_text(q, 2), "in")};
+    }
+    db_done(q);
+    if (!e)
+        qsort(out->p, out->n, sizeof(struct passage), passage_cmp);
+    return e;
+}
+
+/* The reason "at venue v from lo to hi, overlapping `ov` ms" */
+static struct trace_reason venue_reason(int64_t venue, int64_t lo, int64_t hi, int64_t ov)
+{
+    return (struct trace_reason){.kind = TRACE_R_VENUE,
+                                 .venue_id = venue,
+                                 .from = lo,
+                                 .to = hi,
+                                 .overlap_minutes = (int)(ov / MINUTE_MS)};
+}
+
+/* ---- degree 1 --------------------------------------------------------------------------- */
+
+static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps, struct vec *vs)
+{
+    err e = venue_passages(s, cv->key, cv->lo - s->w_ms, cv->hi + s->w_ms, ps);
+    const struct passage *p = ps->p;
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS;
+    for (size_t i = 0; !e && i < ps->n;) {
+        size_t j = i;
+        while (j < ps->n && p[j].key == p[i].key)
+            j++;
+        vs->n = 0;
+        if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
+            break;
+        const struct visit *v = vs->p;
+        int64_t ov = 0, lo = INT64_MAX, hi = 0;
+        for (size_t k = 0; k < vs->n; k++) {
+            int64_t o = trace_overlap_ms(v[k].lo, v[k].hi, cv->lo, cv->hi);
+            ov += o;
+            int64_t a = o ? (v[k].lo > cv->lo ? v[k].lo : cv->lo) : v[k].lo,
+                    b = o ? (v[k].hi < cv->hi ? v[k].hi : cv->hi) : v[k].hi;
+            if (a < lo)
+                lo = a;
+            if (b > hi)
+                hi = b;
+        }
+        struct trace_reason rs = venue_reason(cv->key, lo, hi, ov);
+        e = found(s, p[i].key, 1, 0, ov >= close_ms ? TRACE_CLOSE : TRACE_GENERAL, &rs);
+        i = j;
+    }
+    return e;
+}
+
+/* The members of a household (not the person given). */
+static err household_of(struct search *s, int64_t person, int degree, int64_t via,
+                        enum trace_class cls)
+{
+    db_stmt *q;
+    err e = db_prepare(s->d, "SELECT household FROM persons WHERE id = ?", &q);
+    if (e)
+        return e;
+    db_bind_int64(q, 1, person);
+    bool row;
+    char household[128] = "";
+    if (!(e = db_row(q, &row)) && row)
+        snprintf(household, sizeof household, "%s", db_col_text(q, 0));
+    db_done(q);
+    if (e || !*household)
+        return e;
+    if ((e = db_prepare(s->d,
+                        "SELECT id FROM persons WHERE household = ? AND household <> '' AND "
+                        "deleted_at = 0",
+                        &q)))
+        return e;
+    db_bind_text(q, 1, household);
+    struct trace_reason rs = {.kind = TRACE_R_HOUSEHOLD};
+    while (!(e = db_row(q, &row)) && row) {
+        int64_t id = db_col_int64(q, 0);
+        if (id != person && (e = found(s, id, degree, via, cls, &rs)))
+            break;
+    }
+    db_done(q);
+    return e;
+}
+
+static err building_of(struct search *s)
+{
+    if (!s->p->rules.building || regcode_level(s->p->region_code) != LEVEL_BUILDING)
+        return E_OK;
+    db_stmt *q;
+    err e = db_prepare(s->d, "SELECT id FROM persons WHERE region_code = ? AND deleted_at = 0", &q);
+    if (e)
+        return e;
+    db_bind_int64(q, 1, s->p->region_code);
+    struct trace_reason rs = {.kind = TRACE_R_BUILDING};
+    bool row;
+    while (!(e = db_row(q, &row)) && row)
+        if ((e = found(s, db_col_int64(q, 0), 1, 0, TRACE_GENERAL, &rs)))
+            break;
+    db_done(q);
+    return e;
+}
+
+/* epoch ms of the China midnight that begins yyyymmdd */
+static int64_t day_ms(int32_t yyyymmdd)
+{
+    char t[11];
+    int64_t day = 0;
+    field_date_format(yyyymmdd, t);
+    if (!china_date_day(t, &day))
+        return 0;
+    return day * DAY_MS - CHINA_OFFSET_MS;
+}
+
+struct leg {
+    char number[TRIP_NUMBER_MAX];
+    char seat[TRIP_SEAT_MAX + 1];
+    int32_t day;
+};
+
+/* Fellow travellers of one leg: both directions of other trips. */
+static err fellows(struct search *s, const struct leg *l)
+{
+    static const char *const sql[2] = {
+        "SELECT person_id, out_seat FROM trips WHERE out_number = ? AND departed_on = ? AND "
+        "deleted_at = 0 AND out_mode IN ('flight', 'train')",
+        "SELECT person_id, back_seat FROM trips WHERE back_number = ? AND returned_on = ? AND "
+        "deleted_at = 0 AND back_mode IN ('flight', 'train')",
+    };
+    int my_row = trace_seat_row(l->seat);
+    err e = E_OK;
+    for (int k = 0; k < 2 && !e; k++) {
+        db_stmt *q;
+        if ((e = db_prepare(s->d, sql[k], &q)))
+            break;
+        db_bind_text(q, 1, l->number);
+        db_bind_int64(q, 2, l->day);
+        bool row;
+        while (!(e = db_row(q, &row)) && row) {
+            int64_t id = db_col_int64(q, 0);
+            if (id == s->p->person_id)
+                continue;
+            struct trace_reason rs = {.kind = TRACE_R_TRAVEL, .from = day_ms(l->day)};
+            snprintf(rs.number, sizeof rs.number, "%s", l->number);
+            snprintf(rs.seat, sizeof rs.seat, "%s", db_col_text(q, 1));
+            int row2 = trace_seat_row(rs.seat), dr = row2 - my_row;
+            bool close = my_row && row2 && (dr < 0 ? -dr : dr) <= s->p->rules.seat_rows;
+            if ((e = found(s, id, 1, 0, close ? TRACE_CLOSE : TRACE_GENERAL, &rs)))
+                break;
+        }
+        db_done(q);
+    }
+    return e;
+}
+
+static err travellers(struct search *s)
+{
+    int32_t d1 = china_date(s->p->from), d2 = china_date(s->p->to);
+    db_stmt *q;
+    err e = db_prepare(s->d,
+                       "SELECT out_mode, out_number, out_seat, departed_on, back_mode, "
+                       "back_number, back_seat, returned_on FROM trips WHERE person_id = ? AND "
+                       "deleted_at = 0 AND departed_on <= ?",
+                       &q);
+    if (e)
+        return e;
+    db_bind_int64(q, 1, s->p->person_id);
+    db_bind_int64(q, 2, d2);
+    struct leg legs[64];
+    size_t n = 0;
+    bool row;
+    while (!(e = db_row(q, &row)) && row) {
+        for (int k = 0; k < 2 && n < sizeof legs / sizeof *legs; k++) {
+            const char *mode = db_col_text(q, k * 4), *number = db_col_text(q, k * 4 + 1);
+            int32_t day = (int32_t)db_col_int64(q, k * 4 + 3);
+            if ((strcmp(mode, "flight") && strcmp(mode, "train")) || !*number || day < d1 ||
+                day > d2)
+                continue;
+            snprintf(legs[n].number, sizeof legs[n].number, "%s", number);
+            snprintf(legs[n].seat, sizeof legs[n].seat, "%s", db_col_text(q, k * 4 + 2));
+            legs[n++].day = day;
+        }
+    }
+    db_done(q);
+    for (size_t i = 0; i < n && !e; i++)
+        e = fellows(s, &legs[i]);
+    return e;
+}
+
+/* People passing the venue of a plate read of the case's vehicles within
+ * ± passenger_minutes. */
+static err passengers(struct search *s, struct vec *ps)
+{
+    db_stmt *q;
+    err e = db_prepare(s->d,
+                       "SELECT r.venue_id, r.at FROM vehicles v JOIN vehicle_passages r ON "
+                       "r.plate_bidx = v.plate_bidx WHERE v.owner_person_id = ? AND "
+                       "v.deleted_at = 0 AND v.plate_bidx IS NOT NULL AND r.at >= ? AND r.at <= ?",
+                       &q);
+    if (e)
+        return e;
+    db_bind_int64(q, 1, s->p->person_id);
+    db_bind_int64(q, 2, s->p->from);
+    db_bind_int64(q, 3, s->p->to);
+    struct vec reads = {.size = sizeof(struct visit)};
+    bool row;
+    while (!(e = db_row(q, &row)) && row) {
+        struct visit *v = vec_push(&reads);
+        if (!v) {
+            e = E_NOMEM;
+            break;
+        }
+        *v = (struct visit){.key = db_col_int64(q, 0), .lo = db_col_int64(q, 1)};
+    }
+    db_done(q);
+    int64_t p_ms = s->p->rules.passenger_minutes * MINUTE_MS;
+    const struct visit *v = reads.p;
+    for (size_t i = 0; i < reads.n && !e; i++) {
+        if ((e = venue_passages(s, v[i].key, v[i].lo - p_ms, v[i].lo + p_ms, ps)))
+            break;
+        const struct passage *p = ps->p;
+        struct trace_reason rs = {
+            .kind = TRACE_R_VEHICLE, .venue_id = v[i].key, .from = v[i].lo, .to = v[i].lo};
+        for (size_t k = 0; k < ps->n && !e; k++)
+            if (p[k].key != s->p->person_id)
+                e = found(s, p[k].key, 1, 0, TRACE_CLOSE, &rs);
+    }
+    free(reads.p);
+    return e;
+}
+
+/* ---- degree 2 --------------------------------------------------------------------------- */
+
+static int visit_cmp(const void *a, const void *b)
+{
+    const struct visit *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/*
+ * The close degree-1 contacts' visits from their first exposure, per venue
+ * in disjoint groups (each visit widened by w, overlapping ones merged);
+ * each group's passages read once; a person whose overlap with one of the
+ * group's visits reaches the close threshold is secondary, via the contact
+ * with the longest overlap.
+ */
+static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
+{
+    struct trace_result *r = s->r;
+    size_t n1 = r->n;
+    struct vec src = {.size = sizeof(struct visit)};
+    struct vec mine = {.size = sizeof(struct passage)};
+    err e = E_OK;
+    for (size_t i = 0; i < n1 && !e; i++) {
+        if (r->items[i].cls != TRACE_CLOSE)
+            continue;
+        int64_t from = r->items[i].first_at ? r->items[i].first_at : s->p->from;
+        mine.n = 0;
+        if ((e = person_passages(s, r->items[i].person_id, from, s->p->to, &mine)))
+            break;
+        qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
+        size_t before = src.n;
+        if ((e = visits_of(mine.p, mine.n, s->w_ms, &src)))
+            break;
+        for (size_t k = before; k < src.n; k++)
+            ((struct visit *)src.p)[k].owner = i;
+        /* the household of a close contact */
+        if ((e = household_of(s, r->items[i].person_id, 2, r->items[i].person_id, TRACE_SECONDARY)))
+            break;
+    }
+    free(mine.p);
+    struct visit *sv = src.p;
+    if (!e && src.n)
+        qsort(sv, src.n, sizeof *sv, visit_cmp);
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS;
+    for (size_t g = 0; g < src.n && !e;) {
+        /* one group: same venue, widened visits overlapping */
+        size_t h = g + 1;
+        int64_t lo = sv[g].lo - s->w_ms, hi = sv[g].hi + s->w_ms;
+        while (h < src.n && sv[h].key == sv[g].key && sv[h].lo - s->w_ms <= hi) {
+            if (sv[h].hi + s->w_ms > hi)
+                hi = sv[h].hi + s->w_ms;
+            h++;
+        }
+        if ((e = venue_passages(s, sv[g].key, lo, hi, ps)))
+            break;
+        const struct passage *p = ps->p;
+        for (size_t i = 0; i < ps->n && !e;) {
+            size_t j = i;
+            while (j < ps->n && p[j].key == p[i].key)
+                j++;
+            uint32_t *slot = people_slot(&s->seen, p[i].key);
+            bool known = *slot && (*slot == UINT32_MAX || r->items[*slot - 1].degree == 1);
+            if (!known) {
+                vs->n = 0;
+                if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
+                    break;
+                const struct visit *v = vs->p;
+                int64_t best = 0, a = 0, b = 0;
+                size_t owner = 0;
+                for (size_t k = g; k < h; k++) {
+                    int64_t ov = 0, x = INT64_MAX, y = 0;
+                    for (size_t m = 0; m < vs->n; m++) {
+                        int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
+                        if (!o)
+                            continue;
+                        ov += o;
+                        int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
+                                h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
+                        if (l2 < x)
+                            x = l2;
+                        if (h2 > y)
+                            y = h2;
+                    }
+                    if (ov > best) {
+                        best = ov;
+                        owner = sv[k].owner;
+                        a = x;
+                        b = y;
+                    }
+                }
+                if (best >= close_ms) {
+                    struct trace_reason rs = venue_reason(sv[g].key, a, b, best);
+                    e = found(s, p[i].key, 2, r->items[owner].person_id, TRACE_SECONDARY, &rs);
+                }
+            }
+            i = j;
+        }
+        g = h;
+    }
+    free(src.p);
+    return e;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+/* Each contact's residence; people no longer live are dropped. */
+static err residences(struct search *s)
+{
+    struct trace_result *r = s->r;
+    size_t k = 0;
+    err e = E_OK;
+    for (size_t i = 0; i < r->n && !e; i++) {
+        db_stmt *q;
+        if ((e = db_prepare(s->d, "SELECT region_code FROM persons WHERE id = ? AND deleted_at = 0",
+                            &q)))
+            break;
+        db_bind_int64(q, 1, r->items[i].person_id);
+        bool row;
+        if (!(e = db_row(q, &row)) && row)
+            r->items[i].region_code = db_col_int64(q, 0);
+        db_done(q);
+        if (e)
+            break;
+        if (row)
+            r->items[k++] = r->items[i];
+        else
+            free(r->items[i].reasons);
+    }
+    if (!e)
+        r->n = k;
+    return e;
+}
+
+static int contact_cmp(const void *a, const void *b)
+{
+    const struct trace_contact *x = a, *y = b;
+    if (x->degree != y->degree)
+        return x->degree - y->degree;
+    if (x->cls != y->cls)
+        return class_rank(x->cls) - class_rank(y->cls);
+    if (x->first_at != y->first_at)
+        return x->first_at < y->first_at ? -1 : 1;
+    return (x->person_id > y->person_id) - (x->person_id < y->person_id);
+}
+
+void trace_result_free(struct trace_result *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->items[i].reasons);
+    free(r->items);
+    *r = (struct trace_result){0};
+}
+
+err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
+{
+    struct trace_result r = {0};
+    struct search s = {.d = d, .p = p, .r = &r, .w_ms = p->window_minutes * MINUTE_MS};
+    struct vec mine = {.size = sizeof(struct passage)}, cvis = {.size = sizeof(struct visit)},
+               ps = {.size = sizeof(struct passage)}, vs = {.size = sizeof(struct visit)};
+    err e = people_grow(&s.seen);
+    if (e)
+        return e;
+    *people_slot(&s.seen, p->person_id) = UINT32_MAX;
+    s.seen.n = 1;
+    if ((e = db_begin_read(d)))
+        goto out;
+    /* the case's visits, per venue */
+    if (!(e = person_passages(&s, p->person_id, p->from, p->to, &mine))) {
+        qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
+        e = visits_of(mine.p, mine.n, s.w_ms, &cvis);
+    }
+    const struct visit *cv = cvis.p;
+    for (size_t i = 0; !e && i < cvis.n; i++)
+        e = co_visitors(&s, &cv[i], &ps, &vs);
+    if (!e)
+        e = household_of(&s, p->person_id, 1, 0, TRACE_CLOSE);
+    if (!e)
+        e = building_of(&s);
+    if (!e)
+        e = travellers(&s);
+    if (!e)
+        e = passengers(&s, &ps);
+    if (!e && p->degree == 2)
+        e = degree_two(&s, &ps, &vs);
+    if (!e)
+        e = residences(&s);
+    db_rollback(d);
+out:
+    free(mine.p);
+    free(cvis.p);
+    free(ps.p);
+    free(vs.p);
+    people_free(&s.seen);
+    if (e) {
+        trace_result_free(&r);
+        return e;
+    }
+    if (r.n)
+        qsort(r.items, r.n, sizeof *r.items, contact_cmp);
+    for (size_t i = 0; i < r.n; i++)
+        r.counts[r.items[i].cls]++;
+    *r_r = r;
+    return E_OK;
+}
+
+/* ---- storing ------------------------------------------------------------------------------ */
+
+static json_t *reasons_json(const struct trace_contact *c, int64_t *kinds_r)
+{
+    json_t *a = json_array();
+    *kinds_r = 0;
+    for (size_t i = 0; i < c->n_reasons; i++) {
+        const struct trace_reason *rs = &c->reasons[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "kind", json_string(vocab_name(&trace_reason_vocab, rs->kind)));
+        if (rs->venue_id)
+            json_set_id(o, "venue_id", rs->venue_id);
+        json_object_set_new(o, "from", json_integer(rs->from));
+        json_object_set_new(o, "to", json_integer(rs->to));
+        json_object_set_new(o, "overlap_minutes", json_integer(rs->overlap_minutes));
+        json_object_set_new(o, "number", json_string(rs->number));
+        json_object_set_new(o, "seat", json_string(rs->seat));
+        json_array_append_new(a, o);
+        *kinds_r |= 1LL << rs->kind;
+    }
+    return a;
+}
+
+err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result *res,
+                    enum trace_trigger trigger, int64_t run_id, int64_t user_id, int64_t elapsed_ms,
+                    int64_t *id_r)
+{
+    int64_t now = now_ms(), id = run_id ? run_id : id_new();
+    char *rules = json_dumps(trace_rules_json(&p->rules), JSON_COMPACT | JSON_SORT_KEYS);
+    db_stmt *s;
+    err e = rules ? E_OK : E_NOMEM;
+    if (!e && !run_id &&
+        !(e = db_prepare(d,
+                         "INSERT INTO trace_runs (id, person_id, region_code, "
+                         "from_at, to_at, degree, window_minutes, status, "
+                         "trigger_kind, created_by, created_at) VALUES (?, ?, "
+                         "?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                         &s))) {
+        db_bind_int64(s, 1, id);
+        db_bind_int64(s, 2, p->person_id);
+        db_bind_int64(s, 3, p->region_code);
+        db_bind_int64(s, 4, p->from);
+        db_bind_int64(s, 5, p->to);
+        db_bind_int64(s, 6, p->degree);
+        db_bind_int64(s, 7, p->window_minutes);
+        db_bind_text(s, 8, trigger == TRACE_AUTO ? "auto" : "manual");
+        db_bind_int64(s, 9, user_id);
+        db_bind_int64(s, 10, now);
+        e = db_run(s, NULL);
+    }
+    if (!e && !(e = db_prepare(d,
+                               "UPDATE trace_runs SET status = 'done', from_at = ?, to_at = ?, "
+                               "degree = ?, window_minutes = ?, region_code = ?, close_count = ?, "
+                               "secondary_count = ?, general_count = ?, truncated = ?, "
+                               "elapsed_ms = ?, rules = ?, finished_at = ? WHERE id = ?",
+                               &s))) {
+        db_bind_int64(s, 1, p->from);
+        db_bind_int64(s, 2, p->to);
+        db_bind_int64(s, 3, p->degree);
+        db_bind_int64(s, 4, p->window_minutes);
+        db_bind_int64(s, 5, p->region_code);
+        db_bind_int64(s, 6, res->counts[TRACE_CLOSE]);
+        db_bind_int64(s, 7, res->counts[TRACE_SECONDARY]);
+        db_bind_int64(s, 8, res->counts[TRACE_GENERAL]);
+        db_bind_int64(s, 9, res->truncated);
+        db_bind_int64(s, 10, elapsed_ms);
+        db_bind_text(s, 11, rules);
+        db_bind_int64(s, 12, now);
+        db_bind_int64(s, 13, id);
+        e = db_run(s, NULL);
+    }
+    free(rules);
+    for (size_t i = 0; i < res->n && !e; i++) {
+        const struct trace_contact *c = &res->items[i];
+        int64_t kinds;
+        json_t *rj = reasons_json(c, &kinds);
+        char *text = json_dumps(rj, JSON_COMPACT);
+        json_decref(rj);
+        if (!text)
+            return E_NOMEM;
+        if (!(e = db_prepare(d,
+                             "INSERT INTO trace_contacts (id, run_id, person_id, region_code, "
+                             "degree, via_person_id, class, class_rank, first_at, "
+                             "overlap_minutes, reasons, kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                             "?, ?, ?, ?)",
+                             &s))) {
+            db_bind_int64(s, 1, id_new());
+            db_bind_int64(s, 2, id);
+            db_bind_int64(s, 3, c->person_id);
+            db_bind_int64(s, 4, c->region_code);
+            db_bind_int64(s, 5, c->degree);
+            db_bind_int64(s, 6, c->via_person_id);
+            db_bind_text(s, 7, vocab_name(&trace_class_vocab, c->cls));
+            db_bind_int64(s, 8, class_rank(c->cls));
+            db_bind_int64(s, 9, c->first_at);
+            db_bind_int64(s, 10, c->overlap_minutes);
+            db_bind_text(s, 11, text);
+            db_bind_int64(s, 12, kinds);
+            e = db_run(s, NULL);
+        }
+        free(text);
+    }
+    if (!e)
+        *id_r = id;
+    return e;
+}
