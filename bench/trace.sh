@@ -110,16 +110,17 @@ trace() {
     curl -s -X POST -H "Cookie: $cookie" -H 'Content-Type: application/json' \
         -d "{\"person_id\":\"$1\",\"degree\":$2,\"from\":$from,\"to\":$to}" \
         "http://127.0.0.1:$port/api/v1/traces" >"$work/run.json"
-    id=$(jsonget id <"$work/run.json")
+    t1=$(mono)
+    id=$(jsonget run.id <"$work/run.json")
     [ -n "$id" ] || { say "trace refused: $(head -c 300 "$work/run.json")"; exit 1; }
-    st=$(jsonget status <"$work/run.json")
+    st=$(jsonget run.status <"$work/run.json")
     if [ "$st" != done ] && [ "$st" != failed ]; then
         st=$(bench_poll "http://127.0.0.1:$port/api/v1/traces/$id?page_size=1" "$cookie" status 'done|failed' "$work/run.json")
+        t1=$(mono)
     fi
-    t1=$(mono)
     [ "$st" = done ] || { say "trace $id: $st"; exit 1; }
     # the counts: the run's own (its first page is the contacts)
-    set -- $(jsonget close_count secondary_count general_count truncated elapsed_ms <"$work/run.json")
+    set -- $(jsonget run.counts.close run.counts.secondary run.counts.general run.truncated run.elapsed_ms <"$work/run.json")
     echo "$(calc "($t1 - $t0) * 1000" 0) ${5:-0} ${1:-0} ${2:-0} ${3:-0} ${4:-false}"
 }
 
@@ -203,7 +204,7 @@ cat >&2 <<EOF
   fill:       ${fill_records_per_s} records/s (persons ${fill_persons_s}s, records ${fill_records_s}s, indexes ${fill_index_s}s); database $size_gb GB
   worst case: degree 1+2 warm ${worst} ms, cold ${worst_cold} ms (goal <= 1000 ms); peak RSS $rss MB
 EOF
-cases=$(awk '{ printf "%s%s:d1=%s/cold=%s/warm=%s/close=%s/secondary=%s/ref1=%s/ref2=%s", NR > 1 ? "," : "", $1, $3, $4, $5, $9, $10, $14, $16 }' "$work/results.txt")
+cases=$(awk '{ printf "%s%s:d1=%s/cold=%s/warm=%s/close=%s/secondary=%s/ref1=%s/ref2=%s", (NR > 1 ? "," : ""), $1, $3, $4, $5, $9, $10, $14, $16 }' "$work/results.txt")
 line="trace driver=$driver persons=$PERSONS records=$records venues=$VENUES records_per_s=$fill_records_per_s index_s=$fill_index_s size_gb=$size_gb warm_ms=$worst cold_ms=$worst_cold rss_mb=$rss cases=$cases"
 if [ "${BENCH_TRACE_RECORD:-0}" = 1 ]; then
     date=$(date -u +%Y-%m-%d)
