@@ -77,7 +77,7 @@ if [ "$driver" = sqlite ]; then
     sql() { sqlite3 "$DB" ".timeout 60000" "$1"; }
 else
     size_b=$(psql -Atq "$DB" -c "SELECT pg_database_size(current_database())")
-    pgdata=$(psql -Atq "$DB" -c "SHOW data_directory")
+    pgdata=$(psql -Atq "$DB" -c "SHOW data_directory" 2>/dev/null || true)
     db_files=$(find "$pgdata/base" -type f 2>/dev/null | tr '\n' ' ')
     sql() { psql -Atq "$DB" -c "$1"; }
 fi

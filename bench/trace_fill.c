@@ -216,7 +216,10 @@ static err sink_open(struct sink *k, const char *table, const char *cols, const 
              "psql -q -v ON_ERROR_STOP=1 \"$FK_FILL_URL\" -c 'COPY %s (%s) FROM STDIN'", table,
              cols);
     k->copy = popen(cmd, "w");
-    return k->copy ? E_OK : E_IO;
+    if (!k->copy)
+        return E_IO;
+    setvbuf(k->copy, NULL, _IOFBF, 1 << 20); /* large writes to psql */
+    return E_OK;
 }
 
 static err sink_close(struct sink *k, err e)
@@ -260,7 +263,14 @@ static err drop_indexes(db *d, const char *table)
     bool row;
     while (!(e = db_row(s, &row)) && row && n_saved < 32) {
         snprintf(saved[n_saved].name, sizeof saved[0].name, "%s", db_col_text(s, 0));
-        snprintf(saved[n_saved].sql, sizeof saved[0].sql, "%s", db_col_text(s, 1));
+        /* PostgreSQL spells a partitioned table's index "ON ONLY t", which
+         * would make it for the parent alone: made again, it is for all */
+        const char *def = db_col_text(s, 1), *only = strstr(def, " ON ONLY ");
+        if (only)
+            snprintf(saved[n_saved].sql, sizeof saved[0].sql, "%.*s ON %s", (int)(only - def), def,
+                     only + strlen(" ON ONLY "));
+        else
+            snprintf(saved[n_saved].sql, sizeof saved[0].sql, "%s", def);
         n_saved++;
     }
     db_done(s);
@@ -632,7 +642,8 @@ int main(int argc, char **argv)
     uint64_t t2 = mono_us();
     fprintf(stderr, "fill: %ld records in %.1f s (%.0f/s)\n", written, (t2 - t1) / 1e6,
             written / ((t2 - t1) / 1e6));
-    if (create_indexes(d) || (!k.pg && db_exec(d, "PRAGMA analysis_limit=1000")) || db_exec(d, "ANALYZE"))
+    if (create_indexes(d) || (!k.pg && db_exec(d, "PRAGMA analysis_limit=1000")) ||
+        db_exec(d, "ANALYZE"))
         return fail("indexes");
     uint64_t t3 = mono_us();
     if (mark_cases(d, now))
