@@ -30,7 +30,9 @@
 #   scripts/with-postgres.sh bench/trace.sh  PostgreSQL (FK_DB set)
 # BENCH_QUICK=1: 100,000 people and 1,000,000 records (a minute);
 # BENCH_TRACE_RECORD=1 appends the row to docs/benchmarks.md ("Contact
-# tracing"); BENCH_TRACE_KEEP=1 keeps the data directory (printed).
+# tracing"); BENCH_TRACE_KEEP=1 keeps the data directory (printed);
+# BENCH_TRACE_SKIP_INDEXES=name,... leaves those indexes out after the load
+# (the ones tracing never reads, for a full-size run on a busy machine).
 # The last line of stdout: "trace key=value ..." for bench/run.sh.
 set -eu
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
@@ -67,7 +69,7 @@ FILL=$(dirname "$BIN")/bench_trace_fill
 "$BIN" init >/dev/null 2>"$work/init.log"
 "$BIN" demo --persons 10 --seed 1 >"$work/accounts.txt" 2>"$work/demo.log"
 say "$driver: filling $PERSONS people, $VENUES venues, $RECORDS access records..."
-"$FILL" "$FK_DATA_DIR/keys/master.key" "$DB" "$PERSONS" "$RECORDS" "$VENUES" >"$work/cases.txt" 2>"$work/fill.log" ||
+FK_FILL_SKIP_INDEXES=${BENCH_TRACE_SKIP_INDEXES:-} "$FILL" "$FK_DATA_DIR/keys/master.key" "$DB" "$PERSONS" "$RECORDS" "$VENUES" >"$work/cases.txt" 2>"$work/fill.log" ||
     { tail -5 "$work/fill.log" >&2; exit 1; }
 fill=$(sed -n 's/^fill persons=/persons=/p' "$work/fill.log")
 for kv in $fill; do eval "fill_${kv%%=*}=\${kv#*=}"; done
