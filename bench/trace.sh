@@ -194,6 +194,15 @@ while read -r _ kind pid; do
     say "$kind $pid: degree 1 ${d1_ms} ms (engine $d1_engine): close $d1_close general $d1_general; degree 1+2 cold ${cold_ms} ms (engine $cold_engine), warm ${best} ms (engine $best_engine): close $d2_close secondary $d2_secondary general $d2_general truncated $d2_trunc; peak RSS ${rss_mb} MB"
     say "  reference SQL: degree 1 cold ${ref1_cold} ms warm ${ref1_warm} ms ($ref1_n people), degree 2 warm ${ref2_warm} ms ($ref2_n people)"
     echo "$kind $pid $d1_ms $cold_ms $best $best_engine $d1_close $d1_general $d2_close $d2_secondary $d2_trunc $rss_mb $ref1_cold $ref1_warm $ref1_n $ref2_warm $ref2_n" >>"$work/results.txt"
+    # each case's row as soon as it is measured (a long run stopped keeps the others)
+    if [ "${BENCH_TRACE_RECORD:-0}" = 1 ]; then
+        [ "$d2_trunc" = true ] && d2_secondary="$d2_secondary (truncated)"
+        row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s / %s | %s | %s / %s (%s) | %s (%s) | %s |' \
+            "$(date -u +%Y-%m-%d)" "$driver${BENCH_TRACE_SKIP_INDEXES:+ (without $BENCH_TRACE_SKIP_INDEXES)}" "$PERSONS" "$fill_records" "$fill_records_per_s" "$size_gb" \
+            "$kind" "$d1_ms" "$cold_ms" "$best" "$best_engine" "$d1_close" "$d1_general" "$d2_secondary" \
+            "$ref1_cold" "$ref1_warm" "$ref1_n" "$ref2_warm" "$ref2_n" "$rss_mb")
+        sed -i "/^<!-- trace runs end -->/i\\$row" docs/benchmarks.md
+    fi
 done <"$work/cases.txt"
 
 # ---- the figures -------------------------------------------------------------------------------
@@ -208,13 +217,4 @@ cat >&2 <<EOF
 EOF
 cases=$(awk '{ printf "%s%s:d1=%s/cold=%s/warm=%s/close=%s/secondary=%s/ref1=%s/ref2=%s", (NR > 1 ? "," : ""), $1, $3, $4, $5, $9, $10, $14, $16 }' "$work/results.txt")
 line="trace driver=$driver persons=$PERSONS records=$records venues=$VENUES records_per_s=$fill_records_per_s index_s=$fill_index_s size_gb=$size_gb warm_ms=$worst cold_ms=$worst_cold rss_mb=$rss cases=$cases"
-if [ "${BENCH_TRACE_RECORD:-0}" = 1 ]; then
-    date=$(date -u +%Y-%m-%d)
-    while read -r kind _ d1 cold warm engine close general close2 secondary trunc rssk r1c r1w r1n r2w r2n; do
-        row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s / %s | %s | %s / %s (%s) | %s (%s) | %s |' \
-            "$date" "$driver" "$PERSONS" "$records" "$fill_records_per_s" "$size_gb" "$kind" "$d1" \
-            "$cold" "$warm" "$engine" "$close" "$general" "$secondary" "$r1c" "$r1w" "$r1n" "$r2w" "$r2n" "$rssk")
-        sed -i "/^<!-- trace runs end -->/i\\$row" docs/benchmarks.md
-    done <"$work/results.txt"
-fi
 echo "$line"
