@@ -45,6 +45,9 @@ int cmd_devices_broker_config(int argc, char **argv);
 int cmd_attach_purge(int argc, char **argv);
 int cmd_stats_verify(int argc, char **argv);
 int cmd_case_sweep(int argc, char **argv);
+/* contact tracing (trace/cli.c, h18-contacts) */
+int cmd_trace_sweep(int argc, char **argv);
+int cmd_trace_load_access(int argc, char **argv);
 int cmd_check_sweep(int argc, char **argv);
 int cmd_stats_verify(int argc, char **argv);
 

@@ -89,6 +89,16 @@ static const struct command {
      "  Makes a release task (解除隔离) for every active observation whose planned end\n"
      "  has passed and that has none open, as the server does every FK_RELEASE_CHECK\n"
      "  seconds (default 300; 0: never).\n"},
+    /* contact tracing (h18-contacts) */
+    {"trace", "sweep", cmd_trace_sweep, "密接自动追踪 (trace new confirmations once)",
+     "fangkong trace sweep\n"
+     "  Traces each confirmation of the last days without a run (degree 2) and raises its\n"
+     "  alert, as the server does every FK_TRACE_SWEEP seconds (default 30; 0: never).\n"},
+    {"trace", "load-access", cmd_trace_load_access,
+     "导入历史出入记录 (append access records from CSV)",
+     "fangkong trace load-access FILE.csv\n"
+     "  Appends access records (header, then venue_id,person_id,direction,at with at in epoch\n"
+     "  ms) in one transaction: past passages for a tracing scenario or an imported log.\n"},
     {"check", "sweep", cmd_check_sweep,
      "体征核查巡检 (due check tasks, missed checks, unanswered messages)",
      "fangkong check sweep\n"

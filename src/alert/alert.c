@@ -31,6 +31,7 @@ static const struct vocab_word kinds[] = {
     {"message_unanswered", "隔离人员留言未回复"},
     {"nat_unattended", "核酸点位无人值守"},
     {"nat_transit_overdue", "核酸转运超时"},
+    {"trace_contacts", "密接追踪"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

@@ -42,12 +42,13 @@ enum alert_kind {
     ALERT_MESSAGE_UNANSWERED, /* a message to the doctor went unanswered (隔离人员留言未回复) */
     ALERT_NAT_UNATTENDED, /* an open testing site in its hours with nobody clocked in (无人值守) */
     ALERT_NAT_TRANSIT_OVERDUE, /* a box of tubes in transit longer than the limit (转运超时) */
+    ALERT_TRACE_CONTACTS, /* contacts traced after a confirmation (密接追踪; trace/warn.c) */
     ALERT_KIND__COUNT
 };
 
 /* "fever", "entry_limit", "code_colour", "device_silent", "device_fever",
  * "security", "task_overdue", "check_abnormal", "check_missed", "message_unanswered",
- * "nat_unattended", "nat_transit_overdue",
+ * "nat_unattended", "nat_transit_overdue", "trace_contacts",
  * NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */

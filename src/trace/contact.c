@@ -649,24 +649,16 @@ static err household_of(struct search *s, int64_t person, int degree, int64_t vi
                         enum trace_class cls)
 {
     db_stmt *q;
-    err e = db_prepare(s->d, "SELECT household FROM persons WHERE id = ?", &q);
+    err e = db_prepare(s->d,
+                       "SELECT m.id FROM persons p JOIN persons m ON m.household = p.household "
+                       "WHERE p.id = ? AND p.household <> '' AND m.household <> '' AND "
+                       "m.deleted_at = 0",
+                       &q);
     if (e)
         return e;
     db_bind_int64(q, 1, person);
-    bool row;
-    char household[128] = "";
-    if (!(e = db_row(q, &row)) && row)
-        snprintf(household, sizeof household, "%s", db_col_text(q, 0));
-    db_done(q);
-    if (e || !*household)
-        return e;
-    if ((e = db_prepare(s->d,
-                        "SELECT id FROM persons WHERE household = ? AND household <> '' AND "
-                        "deleted_at = 0",
-                        &q)))
-        return e;
-    db_bind_text(q, 1, household);
     struct trace_reason rs = {.kind = TRACE_R_HOUSEHOLD};
+    bool row;
     while (!(e = db_row(q, &row)) && row) {
         int64_t id = db_col_int64(q, 0);
         if (id != person && (e = found(s, id, degree, via, cls, &rs)))
@@ -832,6 +824,88 @@ static int visit_cmp(const void *a, const void *b)
     return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
+/* A person's overlap with one close contact's visit, while a range is read. */
+struct acc {
+    int64_t ov, lo, hi;
+};
+
+/*
+ * One range [lo, hi] of a venue read once: the people there (not the case,
+ * not degree 1) whose overlap with one of the n close contacts' visits sv
+ * (sorted by start) reaches the close threshold are secondary, via the
+ * contact with the longest overlap. A person's visit is compared only with
+ * the visits that can overlap it: those starting before it ends and at most
+ * the group's longest visit before it starts (a binary search), so a busy
+ * venue's day costs its rows, not rows × contacts. acc: n accumulators, zero.
+ */
+static err group_read(struct search *s, const struct visit *sv, size_t n, int64_t lo, int64_t hi,
+                      struct vec *ps, struct vec *vs, struct acc *acc, size_t *touched)
+{
+    struct trace_result *r = s->r;
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS, longest = 0;
+    for (size_t k = 0; k < n; k++)
+        if (sv[k].hi - sv[k].lo > longest)
+            longest = sv[k].hi - sv[k].lo;
+    err e = venue_passages(s, sv[0].key, lo, hi, ps);
+    const struct passage *p = ps->p;
+    for (size_t i = 0; i < ps->n && !e;) {
+        size_t j = i;
+        while (j < ps->n && p[j].key == p[i].key)
+            j++;
+        uint32_t *slot = people_slot(&s->seen, p[i].key);
+        bool known = *slot && (*slot == UINT32_MAX || r->items[*slot - 1].degree == 1);
+        if (!known) {
+            vs->n = 0;
+            if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
+                break;
+            const struct visit *v = vs->p;
+            size_t nt = 0;
+            for (size_t m = 0; m < vs->n; m++) {
+                /* the first visit starting at or after v.lo - longest */
+                size_t a = 0, b = n;
+                while (a < b) {
+                    size_t mid = a + (b - a) / 2;
+                    if (sv[mid].lo < v[m].lo - longest)
+                        a = mid + 1;
+                    else
+                        b = mid;
+                }
+                for (size_t k = a; k < n && sv[k].lo < v[m].hi; k++) {
+                    int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
+                    if (!o)
+                        continue;
+                    int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
+                            h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
+                    if (!acc[k].ov) {
+                        touched[nt++] = k;
+                        acc[k].lo = l2;
+                        acc[k].hi = h2;
+                    }
+                    acc[k].ov += o;
+                    if (l2 < acc[k].lo)
+                        acc[k].lo = l2;
+                    if (h2 > acc[k].hi)
+                        acc[k].hi = h2;
+                }
+            }
+            size_t best = SIZE_MAX;
+            for (size_t t = 0; t < nt; t++) {
+                if (best == SIZE_MAX || acc[touched[t]].ov > acc[best].ov)
+                    best = touched[t];
+            }
+            if (best != SIZE_MAX && acc[best].ov >= close_ms) {
+                struct trace_reason rs =
+                    venue_reason(sv[0].key, acc[best].lo, acc[best].hi, acc[best].ov);
+                e = found(s, p[i].key, 2, r->items[sv[best].owner].person_id, TRACE_SECONDARY, &rs);
+            }
+            for (size_t t = 0; t < nt; t++)
+                acc[touched[t]] = (struct acc){0};
+        }
+        i = j;
+    }
+    return e;
+}
+
 /*
  * The close degree-1 contacts' visits from their first exposure, per venue
  * in disjoint groups (each visit widened by w, overlapping ones merged);
@@ -867,62 +941,32 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
     struct visit *sv = src.p;
     if (!e && src.n)
         qsort(sv, src.n, sizeof *sv, visit_cmp);
-    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS;
-    for (size_t g = 0; g < src.n && !e;) {
-        /* one group: same venue, widened visits overlapping */
-        size_t h = g + 1;
-        int64_t lo = sv[g].lo - s->w_ms, hi = sv[g].hi + s->w_ms;
-        while (h < src.n && sv[h].key == sv[g].key && sv[h].lo - s->w_ms <= hi) {
-            if (sv[h].hi + s->w_ms > hi)
-                hi = sv[h].hi + s->w_ms;
-            h++;
+    /* per venue, the visits widened by w merged into disjoint ranges
+     * (sv is sorted by venue, then start: each range takes the next visits) */
+    struct trace_interval *iv = src.n ? malloc(src.n * sizeof *iv) : NULL;
+    struct acc *acc = src.n ? calloc(src.n, sizeof *acc) : NULL;
+    size_t *touched = src.n ? malloc(src.n * sizeof *touched) : NULL;
+    if (!e && src.n && (!iv || !acc || !touched))
+        e = E_NOMEM;
+    for (size_t v0 = 0; v0 < src.n && !e;) {
+        size_t v1 = v0;
+        while (v1 < src.n && sv[v1].key == sv[v0].key)
+            v1++;
+        for (size_t k = v0; k < v1; k++)
+            iv[k - v0] = (struct trace_interval){sv[k].lo - s->w_ms, sv[k].hi + s->w_ms};
+        size_t nr = trace_intervals_merge(iv, v1 - v0), g = v0;
+        for (size_t m = 0; m < nr && !e; m++) {
+            size_t h = g;
+            while (h < v1 && sv[h].lo - s->w_ms <= iv[m].hi)
+                h++;
+            e = group_read(s, sv + g, h - g, iv[m].lo, iv[m].hi, ps, vs, acc, touched);
+            g = h;
         }
-        if ((e = venue_passages(s, sv[g].key, lo, hi, ps)))
-            break;
-        const struct passage *p = ps->p;
-        for (size_t i = 0; i < ps->n && !e;) {
-            size_t j = i;
-            while (j < ps->n && p[j].key == p[i].key)
-                j++;
-            uint32_t *slot = people_slot(&s->seen, p[i].key);
-            bool known = *slot && (*slot == UINT32_MAX || r->items[*slot - 1].degree == 1);
-            if (!known) {
-                vs->n = 0;
-                if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
-                    break;
-                const struct visit *v = vs->p;
-                int64_t best = 0, a = 0, b = 0;
-                size_t owner = 0;
-                for (size_t k = g; k < h; k++) {
-                    int64_t ov = 0, x = INT64_MAX, y = 0;
-                    for (size_t m = 0; m < vs->n; m++) {
-                        int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
-                        if (!o)
-                            continue;
-                        ov += o;
-                        int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
-                                h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
-                        if (l2 < x)
-                            x = l2;
-                        if (h2 > y)
-                            y = h2;
-                    }
-                    if (ov > best) {
-                        best = ov;
-                        owner = sv[k].owner;
-                        a = x;
-                        b = y;
-                    }
-                }
-                if (best >= close_ms) {
-                    struct trace_reason rs = venue_reason(sv[g].key, a, b, best);
-                    e = found(s, p[i].key, 2, r->items[owner].person_id, TRACE_SECONDARY, &rs);
-                }
-            }
-            i = j;
-        }
-        g = h;
+        v0 = v1;
     }
+    free(iv);
+    free(acc);
+    free(touched);
     free(src.p);
     return e;
 }
@@ -930,31 +974,57 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
 /* ---- the run ------------------------------------------------------------------------------ */
 
 /* Each contact's residence; people no longer live are dropped. */
+#define IDS8      "?, ?, ?, ?, ?, ?, ?, ?"
+#define IDS64     IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8
+#define IDS_BATCH 64
+
+static int contact_person_cmp(const void *a, const void *b)
+{
+    const struct trace_contact *x = a, *y = b;
+    return (x->person_id > y->person_id) - (x->person_id < y->person_id);
+}
+
+/* Each contact's residence, IDS_BATCH people a statement (one round trip
+ * each on PostgreSQL); people no longer live are dropped. Sorts r by person. */
 static err residences(struct search *s)
 {
     struct trace_result *r = s->r;
-    size_t k = 0;
     err e = E_OK;
-    for (size_t i = 0; i < r->n && !e; i++) {
+    if (r->n)
+        qsort(r->items, r->n, sizeof *r->items, contact_person_cmp);
+    for (size_t i = 0; i < r->n; i++)
+        r->items[i].region_code = 0;
+    for (size_t i = 0; i < r->n && !e; i += IDS_BATCH) {
         db_stmt *q;
-        if ((e = db_prepare(s->d, "SELECT region_code FROM persons WHERE id = ? AND deleted_at = 0",
+        if ((e = db_prepare(s->d,
+                            "SELECT id, region_code FROM persons WHERE deleted_at = 0 AND id IN "
+                            "(" IDS64 ") ORDER BY id",
                             &q)))
             break;
-        db_bind_int64(q, 1, r->items[i].person_id);
+        for (size_t k = 0; k < IDS_BATCH; k++)
+            db_bind_int64(q, (int)k + 1, i + k < r->n ? r->items[i + k].person_id : 0);
         bool row;
-        if (!(e = db_row(q, &row)) && row)
-            r->items[i].region_code = db_col_int64(q, 0);
+        size_t k = i;
+        while (!(e = db_row(q, &row)) && row) {
+            int64_t id = db_col_int64(q, 0);
+            while (k < r->n && r->items[k].person_id < id)
+                k++;
+            if (k < r->n && r->items[k].person_id == id)
+                r->items[k].region_code = db_col_int64(q, 1);
+        }
         db_done(q);
-        if (e)
-            break;
-        if (row)
+    }
+    if (e)
+        return e;
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->items[i].region_code)
             r->items[k++] = r->items[i];
         else
             free(r->items[i].reasons);
     }
-    if (!e)
-        r->n = k;
-    return e;
+    r->n = k;
+    return E_OK;
 }
 
 static int contact_cmp(const void *a, const void *b)
@@ -1052,12 +1122,48 @@ static json_t *reasons_json(const struct trace_contact *c, int64_t *kinds_r)
     return a;
 }
 
+#define INSERT_CONTACTS                                                                            \
+    "INSERT INTO trace_contacts (id, run_id, person_id, region_code, degree, via_person_id, "      \
+    "class, class_rank, first_at, overlap_minutes, reasons, kinds) VALUES "
+#define STORE_COLS  12
+#define STORE_ROW   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define STORE_ROW4  STORE_ROW ", " STORE_ROW ", " STORE_ROW ", " STORE_ROW
+#define STORE_ROWS  STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4
+#define STORE_BATCH 16
+
+/* Bind contact c as the row whose first parameter follows `at`. */
+static err bind_contact(db_stmt *s, int at, int64_t run, const struct trace_contact *c)
+{
+    int64_t kinds;
+    json_t *rj = reasons_json(c, &kinds);
+    char *text = json_dumps(rj, JSON_COMPACT);
+    json_decref(rj);
+    if (!text)
+        return E_NOMEM;
+    db_bind_int64(s, at + 1, id_new());
+    db_bind_int64(s, at + 2, run);
+    db_bind_int64(s, at + 3, c->person_id);
+    db_bind_int64(s, at + 4, c->region_code);
+    db_bind_int64(s, at + 5, c->degree);
+    db_bind_int64(s, at + 6, c->via_person_id);
+    db_bind_text(s, at + 7, vocab_name(&trace_class_vocab, c->cls));
+    db_bind_int64(s, at + 8, class_rank(c->cls));
+    db_bind_int64(s, at + 9, c->first_at);
+    db_bind_int64(s, at + 10, c->overlap_minutes);
+    db_bind_text(s, at + 11, text); /* copied */
+    db_bind_int64(s, at + 12, kinds);
+    free(text);
+    return E_OK;
+}
+
 err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result *res,
                     enum trace_trigger trigger, int64_t run_id, int64_t user_id, int64_t elapsed_ms,
                     int64_t *id_r)
 {
     int64_t now = now_ms(), id = run_id ? run_id : id_new();
-    char *rules = json_dumps(trace_rules_json(&p->rules), JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *rj = trace_rules_json(&p->rules);
+    char *rules = json_dumps(rj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rj);
     db_stmt *s;
     err e = rules ? E_OK : E_NOMEM;
     if (!e && !run_id &&
@@ -1101,35 +1207,19 @@ err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result
         e = db_run(s, NULL);
     }
     free(rules);
-    for (size_t i = 0; i < res->n && !e; i++) {
-        const struct trace_contact *c = &res->items[i];
-        int64_t kinds;
-        json_t *rj = reasons_json(c, &kinds);
-        char *text = json_dumps(rj, JSON_COMPACT);
-        json_decref(rj);
-        if (!text)
-            return E_NOMEM;
-        if (!(e = db_prepare(d,
-                             "INSERT INTO trace_contacts (id, run_id, person_id, region_code, "
-                             "degree, via_person_id, class, class_rank, first_at, "
-                             "overlap_minutes, reasons, kinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                             "?, ?, ?, ?)",
-                             &s))) {
-            db_bind_int64(s, 1, id_new());
-            db_bind_int64(s, 2, id);
-            db_bind_int64(s, 3, c->person_id);
-            db_bind_int64(s, 4, c->region_code);
-            db_bind_int64(s, 5, c->degree);
-            db_bind_int64(s, 6, c->via_person_id);
-            db_bind_text(s, 7, vocab_name(&trace_class_vocab, c->cls));
-            db_bind_int64(s, 8, class_rank(c->cls));
-            db_bind_int64(s, 9, c->first_at);
-            db_bind_int64(s, 10, c->overlap_minutes);
-            db_bind_text(s, 11, text);
-            db_bind_int64(s, 12, kinds);
+    /* STORE_BATCH rows a statement (one round trip, one parse), the rest one by one */
+    size_t i = 0;
+    while (i < res->n && !e) {
+        size_t k = res->n - i >= STORE_BATCH ? STORE_BATCH : 1;
+        if ((e = db_prepare(
+                 d, k == STORE_BATCH ? INSERT_CONTACTS STORE_ROWS : INSERT_CONTACTS STORE_ROW, &s)))
+            break;
+        for (size_t j = 0; j < k && !e; j++, i++)
+            e = bind_contact(s, (int)j * STORE_COLS, id, &res->items[i]);
+        if (e)
+            db_done(s);
+        else
             e = db_run(s, NULL);
-        }
-        free(text);
     }
     if (!e)
         *id_r = id;

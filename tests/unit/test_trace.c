@@ -2,7 +2,8 @@
  * Unit tests of trace/trace.h's pure rules: flight and train numbers at
  * the edges of their formats, and a trip body's checks (the return on the
  * day of departure and the day before, 50 and 51 waypoints, stays of 1440
- * and 1441 minutes, the field each error names).
+ * and 1441 minutes, the field each error names); contact tracing's seat
+ * rows, overlaps, interval merging and rule ranges.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -164,12 +165,81 @@ static void test_trip_rules(void **state)
     arena_free(&a);
 }
 
+/* ---- contact tracing's pure parts ---- */
+
+static void test_seat_rows(void **state)
+{
+    (void)state;
+    assert_int_equal(trace_seat_row("12A"), 12);
+    assert_int_equal(trace_seat_row("03F"), 3);
+    assert_int_equal(trace_seat_row("7"), 7);
+    assert_int_equal(trace_seat_row("112C"), 112);
+    assert_int_equal(trace_seat_row("A12"), 0); /* not a row first: unknown */
+    assert_int_equal(trace_seat_row(""), 0);
+    assert_int_equal(trace_seat_row(NULL), 0);
+    assert_int_equal(trace_seat_row("无座"), 0);
+}
+
+static void test_overlap(void **state)
+{
+    (void)state;
+    assert_int_equal(trace_overlap_ms(0, 10, 5, 20), 5);
+    assert_int_equal(trace_overlap_ms(5, 20, 0, 10), 5);
+    assert_int_equal(trace_overlap_ms(0, 10, 10, 20), 0); /* touching: nothing shared */
+    assert_int_equal(trace_overlap_ms(0, 10, 11, 20), 0);
+    assert_int_equal(trace_overlap_ms(0, 100, 20, 30), 10); /* inside */
+}
+
+static void test_intervals_merge(void **state)
+{
+    (void)state;
+    struct trace_interval iv[] = {{50, 60}, {0, 10},  {10, 20},   {30, 40},
+                                  {35, 45}, {44, 44}, {100, 200}, {150, 160}};
+    size_t n = trace_intervals_merge(iv, sizeof iv / sizeof *iv);
+    assert_int_equal(n, 4);
+    /* sorted, disjoint: touching ones merged, contained ones absorbed */
+    int64_t want[][2] = {{0, 20}, {30, 45}, {50, 60}, {100, 200}};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(iv[i].lo, want[i][0]);
+        assert_int_equal(iv[i].hi, want[i][1]);
+    }
+    struct trace_interval one = {5, 6};
+    assert_int_equal(trace_intervals_merge(&one, 1), 1);
+    assert_int_equal(trace_intervals_merge(NULL, 0), 0);
+}
+
+static void test_trace_rules_json(void **state)
+{
+    (void)state;
+    struct trace_rules r = {4, 30, 15, 3, 5, false, true}, before = r;
+    json_t *b = json_pack("{s:i}", "seat_rows", 31);
+    assert_int_equal(trace_rules_apply_json(b, &r), E_INPUT);
+    assert_string_equal(err_last()->slug, "out_of_range");
+    assert_string_equal(err_last()->field, "seat_rows");
+    assert_memory_equal(&r, &before, sizeof r);
+    json_decref(b);
+    b = json_pack("{s:i, s:b, s:i}", "seat_rows", 0, "building", 1, "window_minutes", 240);
+    assert_int_equal(trace_rules_apply_json(b, &r), E_OK);
+    assert_int_equal(r.seat_rows, 0);
+    assert_true(r.building);
+    assert_int_equal(r.window_minutes, 240);
+    json_decref(b);
+    b = json_pack("{s:s}", "lookback_days", "4");
+    assert_int_equal(trace_rules_apply_json(b, &r), E_INPUT);
+    assert_string_equal(err_last()->slug, "invalid_type");
+    json_decref(b);
+    b = json_pack("{s:i}", "window_minutes", 0);
+    assert_int_equal(trace_rules_apply_json(b, &r), E_INPUT);
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flights),
-        cmocka_unit_test(test_trains),
-        cmocka_unit_test(test_trip_rules),
+        cmocka_unit_test(test_flights),          cmocka_unit_test(test_trains),
+        cmocka_unit_test(test_trip_rules),       cmocka_unit_test(test_seat_rows),
+        cmocka_unit_test(test_overlap),          cmocka_unit_test(test_intervals_merge),
+        cmocka_unit_test(test_trace_rules_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
