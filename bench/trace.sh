@@ -32,7 +32,8 @@
 # BENCH_TRACE_RECORD=1 appends the row to docs/benchmarks.md ("Contact
 # tracing"); BENCH_TRACE_KEEP=1 keeps the data directory (printed);
 # BENCH_TRACE_SKIP_INDEXES=name,... leaves those indexes out after the load
-# (the ones tracing never reads, for a full-size run on a busy machine).
+# (the ones tracing never reads, for a full-size run on a busy machine);
+# BENCH_TRACE_LABEL=text goes into the row's driver column (e.g. the engine's commit).
 # The last line of stdout: "trace key=value ..." for bench/run.sh.
 set -eu
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
@@ -202,7 +203,7 @@ while read -r _ kind pid; do
     if [ "${BENCH_TRACE_RECORD:-0}" = 1 ]; then
         [ "$d2_trunc" = true ] && d2_secondary="$d2_secondary (truncated)"
         row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s / %s | %s | %s / %s (%s) | %s (%s) | %s |' \
-            "$(date -u +%Y-%m-%d)" "$driver$skipped" "$PERSONS" "$fill_records" "$fill_records_per_s" "$size_gb" \
+            "$(date -u +%Y-%m-%d)" "$driver${BENCH_TRACE_LABEL:+ ($BENCH_TRACE_LABEL)}$skipped" "$PERSONS" "$fill_records" "$fill_records_per_s" "$size_gb" \
             "$kind" "$d1_ms" "$cold_ms" "$best" "$best_engine" "$d1_close" "$d1_general" "$d2_secondary" \
             "$ref1_cold" "$ref1_warm" "$ref1_n" "$ref2_warm" "$ref2_n" "$rss_mb")
         sed -i "/^<!-- trace runs end -->/i\\$row" docs/benchmarks.md
