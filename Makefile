@@ -71,6 +71,10 @@ $(BUILD)/fangkong: $(BUILD)/src/main.o $(BUILD)/libfk.a
 $(BUILD)/bench_lookup_fill: bench/lookup_fill.c $(BUILD)/libfk.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfk.a $(LDLIBS)
 
+# the contact-tracing bench's synthetic city (bench/trace.sh)
+$(BUILD)/bench_trace_fill: bench/trace_fill.c $(BUILD)/libfk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfk.a $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfk.a $(LDLIBS) -lcmocka

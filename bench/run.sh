@@ -7,7 +7,9 @@
 # (bench/cases.sh: Excel import, xlsx export, leaders' statistics), the batch
 # look-up of nucleic-acid results (bench/lookup.sh), the testing statistics
 # (bench/natstats.sh), and
-# appends the figures to docs/benchmarks.md.
+# appends the figures to docs/benchmarks.md; last, contact tracing in a city
+# of its own (bench/trace.sh: 10,000,000 people, 100,000,000 passages),
+# which appends its rows itself.
 set -eu
 BIN=$(readlink -f "${1:-build/fangkong}")
 cd "$(dirname "$0")/.."
@@ -211,3 +213,9 @@ sed -i "/^<!-- natstats runs end -->/i\\$row" docs/benchmarks.md
 printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n' "$date" "$PERSONS" \
     "$fk_rps" "$fk_p99" "$ng_rps" "$ratio" "$rss_mb" "$demo_s" "$rc_on_s" "$rc_off_s" \
     "$scan_rps" "$scan_p99" "$scan_ratio" >>docs/benchmarks.md
+# contact tracing last (bench/trace.sh): its own city, database and server; the
+# look-up's server stopped first, so the two do not share the machine
+kill "$srv" 2>/dev/null || true
+srv=
+BENCH_TRACE_RECORD=1 sh bench/trace.sh "$BIN" | grep -q '^trace ' ||
+    { echo "bench: the contact-tracing bench failed" >&2; exit 1; }

@@ -294,6 +294,7 @@ static void stop_workers(void)
     export_jobs_stop();
     alert_live_stop();
     access_writer_stop();
+    access_partitions_stop();
     static_free();
     code_worker_stop();
     audit_stop();
@@ -367,6 +368,8 @@ int cmd_serve(int argc, char **argv)
         what = "code worker";
     else if ((e = access_writer_start(c.db_url))) /* scans: group commit, drained at stop */
         what = "access writer";
+    else if ((e = access_partitions_start(c.db_url, 86400))) /* PostgreSQL: months ahead */
+        what = "access partitions";
     else if ((e = alert_live_start(c.db_url))) /* alerts of other servers on one PostgreSQL */
         what = "alert listener";
     else if ((e = device_worker_start(c.db_url, device_check_s)) ||

@@ -1,7 +1,8 @@
 /*
  * Applies the embedded migrations that a database has not seen, each in its
  * own transaction, recording them in schema_migrations. Scripts are
- * written once; each driver's exec_script speaks its own dialect.
+ * written once; each driver's exec_script speaks its own dialect (a
+ * driver-only step: db/migrations.h).
  */
 #include "db/db_private.h"
 #include "db/migrations.h"
@@ -34,7 +35,10 @@ err db_migrate(db *d)
             return E_DB;
         if ((e = db_begin(d)))
             return e;
-        if ((e = db_exec_script(d, m->sql))) {
+        /* a step for another driver only is recorded as seen, not run */
+        bool ours =
+            !m->driver || !strcmp(m->driver, db_kind(d) == DB_POSTGRES ? "postgres" : "sqlite");
+        if (ours && (e = db_exec_script(d, m->sql))) {
             db_rollback(d);
             return e;
         }
