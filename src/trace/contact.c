@@ -930,7 +930,7 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
     struct vec src = {.size = sizeof(struct visit)};
     struct vec mine = {.size = sizeof(struct passage)};
     err e = E_OK;
-    for (size_t i = 0; i < n1 && !e; i++) {
+    for (size_t i = 0; i < n1 && !e && !r->truncated; i++) {
         if (r->items[i].cls != TRACE_CLOSE)
             continue;
         int64_t from = r->items[i].first_at ? r->items[i].first_at : s->p->from;
@@ -959,14 +959,15 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
     size_t *touched = src.n ? malloc(src.n * sizeof *touched) : NULL;
     if (!e && src.n && (!iv || !acc || !touched))
         e = E_NOMEM;
-    for (size_t v0 = 0; v0 < src.n && !e;) {
+    /* at the cap nobody more is kept: reading on would only cost time */
+    for (size_t v0 = 0; v0 < src.n && !e && !r->truncated;) {
         size_t v1 = v0;
         while (v1 < src.n && sv[v1].key == sv[v0].key)
             v1++;
         for (size_t k = v0; k < v1; k++)
             iv[k - v0] = (struct trace_interval){sv[k].lo - s->w_ms, sv[k].hi + s->w_ms};
         size_t nr = trace_intervals_merge(iv, v1 - v0), g = v0;
-        for (size_t m = 0; m < nr && !e; m++) {
+        for (size_t m = 0; m < nr && !e && !r->truncated; m++) {
             size_t h = g;
             while (h < v1 && sv[h].lo - s->w_ms <= iv[m].hi)
                 h++;
@@ -1124,7 +1125,7 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
         e = travellers(&s);
     if (!e)
         e = passengers(&s, &ps);
-    if (!e && p->degree == 2)
+    if (!e && p->degree == 2 && !r.truncated)
         e = degree_two(&s, &ps, &vs);
     if (!e)
         e = residences(&s);
