@@ -517,6 +517,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_nat(d, &w, c->seed);
         if (!e)
             e = demo_hotline(d, &w, c->seed);
+        if (!e)
+            e = demo_trace(d, &w, c->seed);
     }
     clock_shift(0);
     for (size_t i = 0; i < n_out && !e; i++)
