@@ -1,9 +1,10 @@
 /*
  * Tracing in the demo district (issue 11, demo_trace.c): what the 流调溯源
  * pages show on a fresh demo, all through the capabilities' own functions
- * after the case week (demo_case.c) has made its confirmed cases:
+ * after the case week (demo_case.c) has made its cases (suspected, confirmed,
+ * cured; the confirmed ones drive the automatic warning):
  *
- *   - every confirmed case had lunch at one restaurant (the cluster's
+ *   - every case had lunch at one restaurant (the cluster's
  *     venue) in its tracing window, with co-visitors: two staying long
  *     enough to be close contacts, two passing briefly (general); the
  *     first close contact went on to a supermarket where one more person
@@ -46,7 +47,7 @@
 
 #define HOUR_MS    3600000LL
 #define MIN_MS     60000LL
-#define CASES_MAX  12 /* confirmed cases given a tracing story */
+#define CASES_MAX  12 /* cases given a tracing story */
 #define COVISITORS 5  /* per case: two close, two general, one secondary */
 #define TRIPS      6
 
@@ -62,9 +63,9 @@ struct tctx {
 };
 
 struct tcase {
-    int64_t person, region, suspected_at, confirmed_at;
+    int64_t person, region, suspected_at, confirmed_at; /* confirmed_at 0: not (yet) */
     int32_t onset_on;
-    bool traceable;   /* still confirmed (a cured case is no longer traced) */
+    bool traceable;   /* a case now (a cured one is no longer traced) */
     int64_t visit_at; /* the lunch at the restaurant */
     int64_t people[COVISITORS];
     int n_people;
@@ -147,35 +148,38 @@ static err visit(struct tctx *c, bool restaurant, int64_t pid, int64_t in_at, in
     return e ? e : pass(c, v, reg, name, pid, ACCESS_OUT, out_at);
 }
 
-/* The confirmed cases of the case week, by confirmation (at most max). */
+/* The cases of the case week (suspected, confirmed, cured), by their
+ * suspicion (at most max). */
 static err cases_read(struct tctx *c, struct tcase *out, int max, int *n_r)
 {
     db_stmt *s;
     err e = db_prepare(c->d,
-                       "SELECT sc.person_id, p.region_code, sc.at, (SELECT MIN(s2.at) FROM "
-                       "status_changes s2 WHERE s2.person_id = sc.person_id AND s2.to_status = ?), "
-                       "p.status "
-                       "FROM status_changes sc JOIN persons p ON p.id = sc.person_id WHERE "
-                       "sc.to_status = ? AND p.deleted_at = 0 ORDER BY sc.at, sc.id",
+                       "SELECT p.id, p.region_code, p.status, MIN(sc.at), (SELECT MIN(cf.at) FROM "
+                       "status_changes cf WHERE cf.person_id = p.id AND cf.to_status = ?) FROM "
+                       "status_changes sc JOIN persons p ON p.id = sc.person_id WHERE "
+                       "sc.to_status = ? AND p.deleted_at = 0 AND p.status IN (?, ?, ?) GROUP BY "
+                       "p.id, p.region_code, p.status ORDER BY 4, 1",
                        &s);
     if (e)
         return e;
-    db_bind_text(s, 1, person_status_name(PERSON_SUSPECTED));
-    db_bind_text(s, 2, person_status_name(PERSON_CONFIRMED));
+    db_bind_text(s, 1, person_status_name(PERSON_CONFIRMED));
+    db_bind_text(s, 2, person_status_name(PERSON_SUSPECTED));
+    db_bind_text(s, 3, person_status_name(PERSON_SUSPECTED));
+    db_bind_text(s, 4, person_status_name(PERSON_CONFIRMED));
+    db_bind_text(s, 5, person_status_name(PERSON_CURED));
     int n = 0;
     bool row;
     while (n < max && !(e = db_row(s, &row)) && row) {
         struct tcase *k = &out[n++];
+        const char *st = db_col_text(s, 2);
         *k = (struct tcase){.person = db_col_int64(s, 0),
                             .region = db_col_int64(s, 1),
-                            .confirmed_at = db_col_int64(s, 2),
-                            .suspected_at = db_col_null(s, 3) ? 0 : db_col_int64(s, 3),
-                            .traceable =
-                                !strcmp(db_col_text(s, 4), person_status_name(PERSON_CONFIRMED))};
+                            .suspected_at = db_col_int64(s, 3),
+                            .confirmed_at = db_col_null(s, 4) ? 0 : db_col_int64(s, 4),
+                            .traceable = strcmp(st, person_status_name(PERSON_CURED)) != 0};
         /* the first abnormal check came two ticks (8 hours) before the
          * suspicion (demo_case.c) */
-        int64_t ill = (k->suspected_at ? k->suspected_at : k->confirmed_at) - 8 * HOUR_MS;
-        k->onset_on = china_date(ill);
+        k->onset_on = china_date(k->suspected_at - 8 * HOUR_MS);
     }
     db_done(s);
     *n_r = n;
@@ -235,7 +239,7 @@ static err investigation_of(struct tctx *c, const struct tcase *k, int i)
          .relation = "朋友",
          .last_contact_at = k->visit_at - DAY_MS},
     };
-    int64_t at = k->confirmed_at + 3 * HOUR_MS;
+    int64_t at = (k->confirmed_at ? k->confirmed_at : k->suspected_at) + 3 * HOUR_MS;
     clock_shift(0);
     if (at > now_ms() - MIN_MS)
         at = now_ms() - MIN_MS;
@@ -265,8 +269,7 @@ static err investigation_of(struct tctx *c, const struct tcase *k, int i)
 static err lunch(struct tctx *c, struct tcase *k)
 {
     if (!k->traceable) {
-        int64_t s = k->suspected_at ? k->suspected_at : k->confirmed_at;
-        k->visit_at = china_day_start(s - 2 * DAY_MS) + 12 * HOUR_MS;
+        k->visit_at = china_day_start(k->suspected_at - 2 * DAY_MS) + 12 * HOUR_MS;
         return E_OK;
     }
     struct trace_request rq = {.person_id = k->person, .degree = 2};
@@ -332,11 +335,13 @@ static err trips(struct tctx *c)
     db_stmt *s;
     err e = db_prepare(c->d,
                        "SELECT o.person_id FROM observations o JOIN persons p ON p.id = "
-                       "o.person_id WHERE p.status = 'normal' AND p.deleted_at = 0 GROUP BY "
+                       "o.person_id WHERE p.status IN (?, ?) AND p.deleted_at = 0 GROUP BY "
                        "o.person_id ORDER BY o.person_id",
                        &s);
     if (e)
         return e;
+    db_bind_text(s, 1, person_status_name(PERSON_NORMAL));
+    db_bind_text(s, 2, person_status_name(PERSON_OBSERVATION));
     int64_t ids[TRIPS];
     int n = 0;
     bool row;
