@@ -27,6 +27,7 @@
  * case.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "access/access.h"
@@ -47,8 +48,9 @@
 
 #define HOUR_MS    3600000LL
 #define MIN_MS     60000LL
-#define CASES_MAX  12 /* cases given a tracing story */
-#define COVISITORS 5  /* per case: two close, two general, one secondary */
+#define CASES_MAX  16  /* cases given a tracing story, the confirmed ones first */
+#define CASES_READ 512 /* cases considered */
+#define COVISITORS 5   /* per case: two close, two general, one secondary */
 #define TRIPS      6
 
 struct tctx {
@@ -148,10 +150,23 @@ static err visit(struct tctx *c, bool restaurant, int64_t pid, int64_t in_at, in
     return e ? e : pass(c, v, reg, name, pid, ACCESS_OUT, out_at);
 }
 
-/* The cases of the case week (suspected, confirmed, cured), by their
- * suspicion (at most max). */
+static int by_suspicion(const void *x, const void *y)
+{
+    const struct tcase *a = x, *b = y;
+    return a->suspected_at < b->suspected_at ? -1 : a->suspected_at > b->suspected_at;
+}
+
+/* Is the case confirmed now (the automatic warning traces these)? */
+static bool confirmed_now(const struct tcase *k)
+{
+    return k->traceable && k->confirmed_at;
+}
+
+/* The cases of the case week (suspected, confirmed, cured): at most max,
+ * the confirmed ones first, then by their suspicion. */
 static err cases_read(struct tctx *c, struct tcase *out, int max, int *n_r)
 {
+    struct tcase *all = arena_alloc(c->a, sizeof *all * CASES_READ);
     db_stmt *s;
     err e = db_prepare(c->d,
                        "SELECT p.id, p.region_code, p.status, MIN(sc.at), (SELECT MIN(cf.at) FROM "
@@ -169,8 +184,8 @@ static err cases_read(struct tctx *c, struct tcase *out, int max, int *n_r)
     db_bind_text(s, 5, person_status_name(PERSON_CURED));
     int n = 0;
     bool row;
-    while (n < max && !(e = db_row(s, &row)) && row) {
-        struct tcase *k = &out[n++];
+    while (n < CASES_READ && !(e = db_row(s, &row)) && row) {
+        struct tcase *k = &all[n++];
         const char *st = db_col_text(s, 2);
         *k = (struct tcase){.person = db_col_int64(s, 0),
                             .region = db_col_int64(s, 1),
@@ -182,7 +197,13 @@ static err cases_read(struct tctx *c, struct tcase *out, int max, int *n_r)
         k->onset_on = china_date(k->suspected_at - 8 * HOUR_MS);
     }
     db_done(s);
-    *n_r = n;
+    int m = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n && m < max; i++)
+            if (confirmed_now(&all[i]) == (pass == 0))
+                out[m++] = all[i];
+    qsort(out, (size_t)m, sizeof *out, by_suspicion);
+    *n_r = m;
     return e;
 }
 
