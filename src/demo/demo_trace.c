@@ -207,8 +207,8 @@ static err cases_read(struct tctx *c, struct tcase *out, int max, int *n_r)
     return e;
 }
 
-/* Up to `want` people of the case's street who are not cases, the k-th
- * slice of them (so the cases' co-visitors differ). */
+/* Up to COVISITORS people of the case's street who are not cases, from
+ * the slice-th stretch of them (so the cases' co-visitors differ). */
 static err covisitors(struct tctx *c, struct tcase *k, int slice)
 {
     int64_t street = regcode_at_most(k->region, LEVEL_STREET);
