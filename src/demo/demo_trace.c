@@ -215,7 +215,7 @@ static err covisitors(struct tctx *c, struct tcase *k, int slice)
     db_stmt *s;
     err e = db_prepare(c->d,
                        "SELECT id FROM persons WHERE region_code >= ? AND region_code < ? AND "
-                       "deleted_at = 0 AND status = 'normal' AND id <> ? ORDER BY id",
+                       "deleted_at = 0 AND status = 'normal' AND id <> ? ORDER BY id LIMIT ?",
                        &s);
     if (e)
         return e;
@@ -223,6 +223,7 @@ static err covisitors(struct tctx *c, struct tcase *k, int slice)
     db_bind_int64(s, 2, regcode_end(street));
     db_bind_int64(s, 3, k->person);
     long skip = 40 + (long)slice * 17, seen = 0;
+    db_bind_int64(s, 4, skip + 3 * COVISITORS + 3); /* every third after the skip */
     bool row;
     k->n_people = 0;
     while (k->n_people < COVISITORS && !(e = db_row(s, &row)) && row)
