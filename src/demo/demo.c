@@ -517,6 +517,12 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_nat(d, &w, c->seed);
         if (!e)
             e = demo_hotline(d, &w, c->seed);
+        if (!e) {
+            t0 = mono_us();
+            e = demo_trace(d, &w, c->seed);
+            snprintf(took, sizeof took, "%.2f", (double)(mono_us() - t0) / 1e6);
+            log_event(LOG_INFO, "demo_trace", "seconds", took, NULL);
+        }
     }
     clock_shift(0);
     for (size_t i = 0; i < n_out && !e; i++)

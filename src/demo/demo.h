@@ -91,4 +91,12 @@ err demo_hotline(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
  */
 err demo_case(db *d, const struct demo_world *w, uint64_t seed, long persons) MUST_USE;
 
+/* Tracing (demo_trace.c), after the case week and today's activity: the
+ * confirmed cases' exposures at a restaurant (close, general and, through
+ * a close contact, secondary co-visitors) as access records on their
+ * times, an investigation of each case, case links and one cluster of
+ * them, and trips of people on the observation list (three fellow
+ * travellers on one train). */
+err demo_trace(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
 #endif

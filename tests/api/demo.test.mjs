@@ -342,6 +342,43 @@ test('the city site list and the hotline tickets', async () => {
   assert.ok(new Set(tickets.map((t) => Math.floor((t.received_at + 8 * 3600000) / DAY_MS))).size >= 5, 'days');
 });
 
+// Tracing (demo_trace.c): trips of people on the observation list (three on
+// one train), an investigation of every case, links and a cluster of the
+// cases that shared a restaurant, and co-visitors there: a trace of the
+// confirmed case finds close and general contacts and, through a close
+// contact, a secondary one.
+test('tracing: trips, investigations, a cluster, and a trace of a confirmed case with close and general contacts', async () => {
+  const cc = (await staffClients()).command_center;
+  const trips = (await list(cc, '/api/v1/trips?page_size=100')).items;
+  assert.ok(trips.length >= 5, `${trips.length} trips`);
+  const byTrain = trips.filter((t) => t.back?.number === 'G79');
+  assert.equal(byTrain.length, 3, 'fellow travellers on G79');
+  assert.equal(new Set(byTrain.map((t) => t.returned_on)).size, 1, 'on the same day');
+  assert.ok(trips.some((t) => t.out?.mode === 'car' && t.out.plate && t.waypoint_count === 3), 'a car trip with waypoints');
+
+  const invs = (await list(cc, '/api/v1/investigations?page_size=100')).items;
+  const confirmed = (await list(cc, '/api/v1/persons?status=confirmed&page_size=10')).items;
+  assert.ok(confirmed.length >= 1, 'a confirmed case');
+  for (const p of confirmed) assert.ok(invs.some((v) => v.person_id === p.id), `an investigation of ${p.id}`);
+  const inv = await list(cc, `/api/v1/investigations/${invs[0].id}`);
+  assert.ok(inv.onset_on && inv.places.some((pl) => pl.venue_id), 'onset and a matched venue');
+  assert.ok(inv.contacts.some((c) => c.person_id) && inv.contacts.some((c) => !c.person_id), 'named contacts, one registered');
+
+  const clusters = (await list(cc, '/api/v1/clusters?page_size=10')).items;
+  assert.equal(clusters.length, 1);
+  assert.ok(clusters[0].member_count >= 2, 'the cases sharing the restaurant');
+  const links = await list(cc, '/api/v1/case-links');
+  assert.ok((links.items || links).length >= 1, 'case links');
+
+  const r = await cc.post('/api/v1/traces', { person_id: confirmed[0].id, degree: 2 });
+  assert.equal(r.status, 201, r.text);
+  const found = (await list(cc, `/api/v1/traces/${r.body.run.id}?page_size=200`)).items;
+  const atVenue = (cls) => found.filter((c) => c.class === cls && c.reasons.some((x) => x.kind === 'venue'));
+  assert.ok(atVenue('close').length >= 2, 'close co-visitors');
+  assert.ok(atVenue('general').length >= 2, 'general co-visitors');
+  assert.ok(atVenue('secondary').some((c) => c.degree === 2), 'a secondary contact through a close one');
+});
+
 test('a city of ten people (the benches\' own) is built too: too small for a testing round, so none, and its counters agree', async () => {
   let made, verify;
   const small = await startServer({
