@@ -11,8 +11,9 @@ CREATE INDEX access_records_venue_at ON access_records (venue_id, at, person_id,
 CREATE INDEX access_records_person_at ON access_records (person_id, at, venue_id, direction);
 DROP INDEX access_records_venue;
 
--- household members: one index read per household
-CREATE INDEX persons_household ON persons (household) WHERE household <> '';
+-- household members (the same household text in the same residence region):
+-- one index read per household
+CREATE INDEX persons_household ON persons (household, region_code) WHERE household <> '';
 
 -- the automatic warning finds new confirmations without a run
 CREATE INDEX status_changes_to ON status_changes (to_status, at);

@@ -654,7 +654,9 @@ static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps,
     return e;
 }
 
-/* The members of a household (not the person given). */
+/* The members of a household (not the person given): the same household
+ * text in the same residence region, since a household number such as
+ * "1单元1203" repeats in every community. */
 static err household_of(struct search *s, int64_t person, int degree, int64_t via,
                         enum trace_class cls)
 {
@@ -662,7 +664,7 @@ static err household_of(struct search *s, int64_t person, int degree, int64_t vi
     err e = db_prepare(s->d,
                        "SELECT m.id FROM persons p JOIN persons m ON m.household = p.household "
                        "WHERE p.id = ? AND p.household <> '' AND m.household <> '' AND "
-                       "m.deleted_at = 0",
+                       "m.region_code = p.region_code AND m.deleted_at = 0",
                        &q);
     if (e)
         return e;
