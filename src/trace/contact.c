@@ -655,22 +655,40 @@ static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps,
 }
 
 /* The members of a household (not the person given): the same household
- * text in the same residence region, since a household number such as
- * "1单元1203" repeats in every community. */
+ * text inside the same community, since a household number such as
+ * "1单元1203" repeats in every community while its members may be
+ * registered at the community, a grid or a building below it. */
 static err household_of(struct search *s, int64_t person, int degree, int64_t via,
                         enum trace_class cls)
 {
     db_stmt *q;
     err e = db_prepare(s->d,
-                       "SELECT m.id FROM persons p JOIN persons m ON m.household = p.household "
-                       "WHERE p.id = ? AND p.household <> '' AND m.household <> '' AND "
-                       "m.region_code = p.region_code AND m.deleted_at = 0",
+                       "SELECT household, region_code FROM persons WHERE id = ? AND "
+                       "household <> ''",
                        &q);
     if (e)
         return e;
     db_bind_int64(q, 1, person);
-    struct trace_reason rs = {.kind = TRACE_R_HOUSEHOLD};
     bool row;
+    char household[257] = ""; /* 64 characters (person.c) of up to 4 bytes */
+    int64_t region = 0;
+    if (!(e = db_row(q, &row)) && row) {
+        snprintf(household, sizeof household, "%s", db_col_text(q, 0));
+        region = db_col_int64(q, 1);
+    }
+    db_done(q);
+    if (e || !household[0])
+        return e;
+    int64_t lo = regcode_at_most(region, LEVEL_COMMUNITY);
+    if ((e = db_prepare(s->d,
+                        "SELECT id FROM persons WHERE household = ? AND region_code >= ? AND "
+                        "region_code < ? AND deleted_at = 0",
+                        &q)))
+        return e;
+    db_bind_text(q, 1, household);
+    db_bind_int64(q, 2, lo);
+    db_bind_int64(q, 3, regcode_end(lo));
+    struct trace_reason rs = {.kind = TRACE_R_HOUSEHOLD};
     while (!(e = db_row(q, &row)) && row) {
         int64_t id = db_col_int64(q, 0);
         if (id != person && (e = found(s, id, degree, via, cls, &rs)))

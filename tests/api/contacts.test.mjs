@@ -60,6 +60,7 @@ before(async () => {
   await person(cc, 'X', GRID, { household: 'H-X' });
   for (const k of ['A', 'B', 'C', 'D', 'E', 'G', 'J', 'K', 'L', 'M', 'N', 'Q']) await person(cc, k, COMMUNITY);
   await person(cc, 'H', COMMUNITY, { household: 'H-X' }); // X's household
+  await person(cc, 'S', OTHER_COMMUNITY, { household: 'H-X' }); // the same household number in another community: nobody's household
   await person(cc, 'R', COMMUNITY, { household: 'H-A' }); // A's household
   await ok(cc.patch(`/api/v1/persons/${P.A}`, { household: 'H-A' }));
   await person(cc, 'F', OTHER_COMMUNITY);
