@@ -680,9 +680,10 @@ static err household_of(struct search *s, int64_t person, int degree, int64_t vi
     if (e || !household[0])
         return e;
     int64_t lo = regcode_at_most(region, LEVEL_COMMUNITY);
+    /* `household <> ''` lets the partial index persons_household serve */
     if ((e = db_prepare(s->d,
-                        "SELECT id FROM persons WHERE household = ? AND region_code >= ? AND "
-                        "region_code < ? AND deleted_at = 0",
+                        "SELECT id FROM persons WHERE household = ? AND household <> '' AND "
+                        "region_code >= ? AND region_code < ? AND deleted_at = 0",
                         &q)))
         return e;
     db_bind_text(q, 1, household);
