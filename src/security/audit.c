@@ -517,6 +517,28 @@ static err append_retry(db *d, struct queued *list)
     return e;
 }
 
+/* append_in for one entry inside the caller's transaction, retried with a
+ * fresh id when its id is taken: a CLI command of the same node (a backup
+ * beside the server) makes the same first id of a millisecond. On
+ * PostgreSQL the failed insert would abort the caller's whole transaction,
+ * so each try runs in a savepoint; SQLite backs out only the statement. */
+static err append_in_retry(db *d, struct queued *q, int64_t *seq_r, uint8_t hash[SM3_LEN])
+{
+    bool pg = db_kind(d) == DB_POSTGRES;
+    err e;
+    for (int tries = 0;; tries++) {
+        if (pg && (e = db_begin(d)))
+            return e;
+        e = append_in(d, q, seq_r, hash);
+        if (pg)
+            e = e ? (db_rollback(d), e) : db_commit(d);
+        if (e != E_CONFLICT || tries == 4)
+            return e;
+        q->id = id_new();
+        q->at = id_time_ms(q->id);
+    }
+}
+
 static void free_list(struct queued *q)
 {
     while (q) {
@@ -547,7 +569,7 @@ err audit_log(db *d, const struct audit_entry *e)
         struct inline_head *h = malloc(sizeof *h);
         if (!h)
             abort();
-        err r = append_in(d, q, &h->seq, h->hash);
+        err r = append_in_retry(d, q, &h->seq, h->hash);
         if (!r)
             r = db_after_commit(d, inline_end, h);
         else

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/id.h"
 #include "security/audit.h"
 #include "security/crypto.h"
 
@@ -391,6 +392,44 @@ static void test_inline_failure_poisons(void **state)
     assert_false(db_in_tx(D));
     assert_int_equal(count_of("SELECT COUNT(*) FROM settings WHERE key = 'inline_probe'"), 0);
     assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log"), 0);
+}
+
+/* A CLI command of the same node (a backup beside the server) makes the
+ * same first ids of a millisecond: an entry whose id is taken gets a fresh
+ * one inside the caller's transaction, which commits with it. The next
+ * 300 ms of this node's first ids are taken here by another node's rows. */
+static void test_inline_id_taken_retries(void **state)
+{
+    (void)state;
+    int64_t t0 = now_ms();
+    db_stmt *s;
+    assert_int_equal(db_begin(D), E_OK);
+    for (int64_t k = 0; k < 300; k++)
+        for (int64_t q = 0; q < 3; q++) {
+            assert_int_equal(
+                db_prepare(D,
+                           "INSERT INTO audit_log (id, node, seq, at, user_id, username, role, "
+                           "ip, action, object_type, object_id, result, detail, prev_hash, hash) "
+                           "VALUES (?, 999, ?, ?, 0, 'cli', '', '', 'backup.create', '', 0, 'ok', "
+                           "'', ?, ?)",
+                           &s),
+                E_OK);
+            int64_t id = id_min_at(t0 + k) | ((int64_t)id_node() << 12) | q;
+            static const uint8_t zero[32];
+            db_bind_int64(s, 1, id);
+            db_bind_int64(s, 2, k * 3 + q + 1);
+            db_bind_int64(s, 3, t0 + k);
+            db_bind_blob(s, 4, zero, 32);
+            db_bind_blob(s, 5, zero, 32);
+            assert_int_equal(db_step(s), DB_DONE);
+            db_done(s);
+        }
+    assert_int_equal(db_commit(D), E_OK);
+    assert_int_equal(db_begin(D), E_OK);
+    write_with_entry("after a taken id");
+    assert_int_equal(db_commit(D), E_OK);
+    assert_int_equal(count_of("SELECT COUNT(*) FROM audit_log WHERE detail = 'after a taken id'"),
+                     1);
 }
 
 /* Reads of personal data on another thread, with its own connection (as
@@ -792,11 +831,12 @@ static int close_pg(void **state)
         T(test_long_detail_hashed_whole), T(test_gap), T(test_newest_removed),                     \
         T(test_restart_continues_chain), T(test_async_writer), T(test_join),                       \
         T(test_inline_rollback_and_commit), T(test_inline_failure_poisons),                        \
-        T(test_inline_interleaves_with_writer), T(test_queue_cap), T(test_hold_release),           \
-        T(test_nested_is_savepoint), T(test_rehashed_without_key_is_found),                        \
-        T(test_checkpoint_finds_cut_tail_and_wipe), T(test_prune_marker),                          \
-        T(test_oldest_removed_without_marker), T(test_upgrade_rekeys_legacy_chain),                \
-        T(test_upgrade_records_broken_legacy_chain), T(test_upgrade_refused_once_anchored)
+        T(test_inline_id_taken_retries), T(test_inline_interleaves_with_writer),                   \
+        T(test_queue_cap), T(test_hold_release), T(test_nested_is_savepoint),                      \
+        T(test_rehashed_without_key_is_found), T(test_checkpoint_finds_cut_tail_and_wipe),         \
+        T(test_prune_marker), T(test_oldest_removed_without_marker),                               \
+        T(test_upgrade_rekeys_legacy_chain), T(test_upgrade_records_broken_legacy_chain),          \
+        T(test_upgrade_refused_once_anchored)
 
 int main(void)
 {
