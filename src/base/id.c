@@ -41,6 +41,13 @@ uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The id after `id` in its millisecond; overflowing the sequence borrows the
+ * next millisecond. */
+static int64_t successor(int64_t id)
+{
+    return (id & 0xFFF) == 0xFFF ? (((id >> 22) + 1) << 22) | ((int64_t)node_no << 12) : id + 1;
+}
+
 int64_t id_new(void)
 {
     int64_t prev = atomic_load(&last_id);
@@ -50,11 +57,19 @@ int64_t id_new(void)
         /* same millisecond (or the clock stepped back): continue the sequence
          * of the last id; overflowing it borrows the next millisecond */
         if (next <= prev)
-            next = (prev & 0xFFF) == 0xFFF ? (((prev >> 22) + 1) << 22) | ((int64_t)node_no << 12)
-                                           : prev + 1;
+            next = successor(prev);
         if (atomic_compare_exchange_weak(&last_id, &prev, next))
             return next;
     }
+}
+
+int64_t id_after(int64_t taken)
+{
+    int64_t prev = atomic_load(&last_id), next;
+    do
+        next = successor(prev > taken ? prev : taken);
+    while (!atomic_compare_exchange_weak(&last_id, &prev, next));
+    return next;
 }
 
 int64_t id_min_at(int64_t ms)

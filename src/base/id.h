@@ -18,6 +18,9 @@ int id_node(void);
 
 /* A new id; thread-safe. */
 int64_t id_new(void);
+/* The next id above `taken` and every id handed out: another process of
+ * this node (a CLI command beside the server) took the ids up to `taken`. */
+int64_t id_after(int64_t taken);
 
 /* The creation time of an id, in epoch milliseconds. */
 int64_t id_time_ms(int64_t id);

@@ -517,11 +517,28 @@ static err append_retry(db *d, struct queued *list)
     return e;
 }
 
-/* append_in for one entry inside the caller's transaction, retried with a
- * fresh id when its id is taken: a CLI command of the same node (a backup
- * beside the server) makes the same first id of a millisecond. On
- * PostgreSQL the failed insert would abort the caller's whole transaction,
- * so each try runs in a savepoint; SQLite backs out only the statement. */
+/* The highest id this node's ids of `id`'s millisecond reached in the log. */
+static int64_t taken_in_ms(db *d, int64_t id)
+{
+    int64_t lo = (id & ~(int64_t)0x3FFFFF) | ((int64_t)id_node() << 12), top = id;
+    db_stmt *s;
+    if (db_prepare(d, "SELECT MAX(id) FROM audit_log WHERE id >= ? AND id < ?", &s))
+        return top;
+    db_bind_int64(s, 1, lo);
+    db_bind_int64(s, 2, lo + 0x1000);
+    if (db_step(s) == DB_ROW && !db_col_null(s, 0) && db_col_int64(s, 0) > top)
+        top = db_col_int64(s, 0);
+    db_done(s);
+    return top;
+}
+
+/* append_in for one entry inside the caller's transaction, retried when its
+ * id is taken: a CLI command of the same node (a backup beside the server)
+ * makes the same first ids of a millisecond. The retry takes an id above
+ * what that millisecond holds, so one retry is enough unless the other
+ * process keeps writing. On PostgreSQL the failed insert would abort the
+ * caller's whole transaction, so each try runs in a savepoint; SQLite backs
+ * out only the statement. */
 static err append_in_retry(db *d, struct queued *q, int64_t *seq_r, uint8_t hash[SM3_LEN])
 {
     bool pg = db_kind(d) == DB_POSTGRES;
@@ -532,9 +549,9 @@ static err append_in_retry(db *d, struct queued *q, int64_t *seq_r, uint8_t hash
         e = append_in(d, q, seq_r, hash);
         if (pg)
             e = e ? (db_rollback(d), e) : db_commit(d);
-        if (e != E_CONFLICT || tries == 4)
+        if (e != E_CONFLICT || tries == 9)
             return e;
-        q->id = id_new();
+        q->id = id_after(taken_in_ms(d, q->id));
         q->at = id_time_ms(q->id);
     }
 }
