@@ -526,7 +526,8 @@ static int64_t taken_in_ms(db *d, int64_t id)
         return top;
     db_bind_int64(s, 1, lo);
     db_bind_int64(s, 2, lo + 0x1000);
-    if (db_step(s) == DB_ROW && !db_col_null(s, 0) && db_col_int64(s, 0) > top)
+    bool row;
+    if (!db_row(s, &row) && row && !db_col_null(s, 0) && db_col_int64(s, 0) > top)
         top = db_col_int64(s, 0);
     db_done(s);
     return top;
