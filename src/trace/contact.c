@@ -16,6 +16,7 @@
  * map (person id → contact), and the statements come from the
  * connection's cache (prepared once, re-bound for each range).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@ static const struct rule_def {
      "同时停留判定窗口（分钟）"},
     {"close_overlap_minutes", offsetof(struct trace_rules, close_overlap_minutes), false, 1, 240,
      "密接判定停留时长（分钟）"},
+    {"close_crowd_max", offsetof(struct trace_rules, close_crowd_max), false, 0, 100000,
+     "密接判定同场人数上限"},
     {"seat_rows", offsetof(struct trace_rules, seat_rows), false, 0, 30, "同航班/车次密接座位排数"},
     {"passenger_minutes", offsetof(struct trace_rules, passenger_minutes), false, 1, 60,
      "同车判定时间（分钟）"},
@@ -86,7 +89,13 @@ static int64_t rule_get(const struct trace_rules *r, const struct rule_def *d)
 
 err trace_rules_load(db *d, struct trace_rules *r_r)
 {
-    struct trace_rules r = {4, 30, 15, 3, 5, false, true};
+    struct trace_rules r = {.lookback_days = 4,
+                            .window_minutes = 30,
+                            .close_overlap_minutes = 15,
+                            .close_crowd_max = 100,
+                            .seat_rows = 3,
+                            .passenger_minutes = 5,
+                            .automatic = true};
     db_stmt *s;
     err e = db_prepare(d, "SELECT key, value FROM trace_rules", &s);
     if (e)
@@ -623,11 +632,25 @@ static struct trace_reason venue_reason(int64_t venue, int64_t lo, int64_t hi, i
 
 /* ---- degree 1 --------------------------------------------------------------------------- */
 
-static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps, struct vec *vs)
+/* One co-visitor of a case's visit while its range is classified. */
+struct near {
+    int64_t person, ov, lo, hi;
+};
+
+/*
+ * The co-visitors of the case's visit cv: everyone with a passage at its
+ * venue within [lo - w, hi + w], with their overlap. Close when the overlap
+ * reaches close_overlap_minutes and no more than close_crowd_max people
+ * overlapped the visit at all (a station at rush hour is not proximity),
+ * else general. ps, vs: scratch.
+ */
+static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps, struct vec *vs,
+                       struct vec *near)
 {
     err e = venue_passages(s, cv->key, cv->lo - s->w_ms, cv->hi + s->w_ms, ps);
     const struct passage *p = ps->p;
-    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS;
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS, crowd = 0;
+    near->n = 0;
     for (size_t i = 0; !e && i < ps->n;) {
         size_t j = i;
         while (j < ps->n && p[j].key == p[i].key)
@@ -636,20 +659,33 @@ static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps,
         if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
             break;
         const struct visit *v = vs->p;
-        int64_t ov = 0, lo = INT64_MAX, hi = 0;
+        struct near x = {.person = p[i].key, .lo = INT64_MAX};
         for (size_t k = 0; k < vs->n; k++) {
             int64_t o = trace_overlap_ms(v[k].lo, v[k].hi, cv->lo, cv->hi);
-            ov += o;
+            x.ov += o;
             int64_t a = o ? (v[k].lo > cv->lo ? v[k].lo : cv->lo) : v[k].lo,
                     b = o ? (v[k].hi < cv->hi ? v[k].hi : cv->hi) : v[k].hi;
-            if (a < lo)
-                lo = a;
-            if (b > hi)
-                hi = b;
+            if (a < x.lo)
+                x.lo = a;
+            if (b > x.hi)
+                x.hi = b;
         }
-        struct trace_reason rs = venue_reason(cv->key, lo, hi, ov);
-        e = found(s, p[i].key, 1, 0, ov >= close_ms ? TRACE_CLOSE : TRACE_GENERAL, &rs);
+        if (x.person != s->p->person_id) {
+            crowd += x.ov > 0;
+            struct near *n = vec_push(near);
+            if (!n)
+                return E_NOMEM;
+            *n = x;
+        }
         i = j;
+    }
+    bool crowded = s->p->rules.close_crowd_max && crowd > s->p->rules.close_crowd_max;
+    const struct near *n = near->p;
+    for (size_t i = 0; !e && i < near->n; i++) {
+        struct trace_reason rs = venue_reason(cv->key, n[i].lo, n[i].hi, n[i].ov);
+        rs.crowd = (int)crowd;
+        e = found(s, n[i].person, 1, 0,
+                  n[i].ov >= close_ms && !crowded ? TRACE_CLOSE : TRACE_GENERAL, &rs);
     }
     return e;
 }
@@ -855,30 +891,71 @@ static int visit_cmp(const void *a, const void *b)
     return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-/* A person's overlap with one close contact's visit, while a range is read. */
+/* A person's overlap with one close contact's visit, while a range is read;
+ * crowd: the people whose visits overlap that visit (seen: the last person
+ * counted, so each once). */
 struct acc {
     int64_t ov, lo, hi;
+    int64_t crowd;
+    size_t seen;
 };
+
+/* The first of sv (n, sorted by start) starting at or after `from`: a visit
+ * of a person is compared only with the contacts' visits from the one
+ * starting `longest` (the longest of them) before it to the last starting
+ * before it ends, so a busy venue's day costs its rows, not rows × contacts. */
+static size_t first_from(const struct visit *sv, size_t n, int64_t from)
+{
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (sv[mid].lo < from)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a;
+}
 
 /*
  * One range [lo, hi] of a venue read once: the people there (not the case,
  * not degree 1) whose overlap with one of the n close contacts' visits sv
  * (sorted by start) reaches the close threshold are secondary, via the
- * contact with the longest overlap. A person's visit is compared only with
- * the visits that can overlap it: those starting before it ends and at most
- * the group's longest visit before it starts (a binary search), so a busy
- * venue's day costs its rows, not rows × contacts. acc: n accumulators, zero.
+ * contact with the longest overlap; a contact's visit with more than
+ * close_crowd_max people around it makes nobody secondary (the crowd rule of
+ * degree 1). Two passes over the rows read: the crowds, then the overlaps.
+ * acc: n accumulators, zero.
  */
 static err group_read(struct search *s, const struct visit *sv, size_t n, int64_t lo, int64_t hi,
                       struct vec *ps, struct vec *vs, struct acc *acc, size_t *touched)
 {
     struct trace_result *r = s->r;
-    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS, longest = 0;
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS, longest = 0,
+            crowd_max = s->p->rules.close_crowd_max;
     for (size_t k = 0; k < n; k++)
         if (sv[k].hi - sv[k].lo > longest)
             longest = sv[k].hi - sv[k].lo;
     err e = venue_passages(s, sv[0].key, lo, hi, ps);
     const struct passage *p = ps->p;
+    /* the crowds: everyone but the contact whose visit it is */
+    for (size_t i = 0; i < ps->n && !e && crowd_max;) {
+        size_t j = i;
+        while (j < ps->n && p[j].key == p[i].key)
+            j++;
+        vs->n = 0;
+        if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
+            break;
+        const struct visit *v = vs->p;
+        for (size_t m = 0; m < vs->n; m++)
+            for (size_t k = first_from(sv, n, v[m].lo - longest); k < n && sv[k].lo < v[m].hi; k++)
+                if (acc[k].seen != i + 1 &&
+                    trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi) &&
+                    r->items[sv[k].owner].person_id != p[i].key) {
+                    acc[k].seen = i + 1;
+                    acc[k].crowd++;
+                }
+        i = j;
+    }
     for (size_t i = 0; i < ps->n && !e;) {
         size_t j = i;
         while (j < ps->n && p[j].key == p[i].key)
@@ -891,19 +968,11 @@ static err group_read(struct search *s, const struct visit *sv, size_t n, int64_
                 break;
             const struct visit *v = vs->p;
             size_t nt = 0;
-            for (size_t m = 0; m < vs->n; m++) {
-                /* the first visit starting at or after v.lo - longest */
-                size_t a = 0, b = n;
-                while (a < b) {
-                    size_t mid = a + (b - a) / 2;
-                    if (sv[mid].lo < v[m].lo - longest)
-                        a = mid + 1;
-                    else
-                        b = mid;
-                }
-                for (size_t k = a; k < n && sv[k].lo < v[m].hi; k++) {
+            for (size_t m = 0; m < vs->n; m++)
+                for (size_t k = first_from(sv, n, v[m].lo - longest); k < n && sv[k].lo < v[m].hi;
+                     k++) {
                     int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
-                    if (!o)
+                    if (!o || (crowd_max && acc[k].crowd > crowd_max))
                         continue;
                     int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
                             h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
@@ -918,7 +987,6 @@ static err group_read(struct search *s, const struct visit *sv, size_t n, int64_
                     if (h2 > acc[k].hi)
                         acc[k].hi = h2;
                 }
-            }
             size_t best = SIZE_MAX;
             for (size_t t = 0; t < nt; t++) {
                 if (best == SIZE_MAX || acc[touched[t]].ov > acc[best].ov)
@@ -927,13 +995,18 @@ static err group_read(struct search *s, const struct visit *sv, size_t n, int64_
             if (best != SIZE_MAX && acc[best].ov >= close_ms) {
                 struct trace_reason rs =
                     venue_reason(sv[0].key, acc[best].lo, acc[best].hi, acc[best].ov);
+                rs.crowd = (int)acc[best].crowd;
                 e = found(s, p[i].key, 2, r->items[sv[best].owner].person_id, TRACE_SECONDARY, &rs);
             }
-            for (size_t t = 0; t < nt; t++)
-                acc[touched[t]] = (struct acc){0};
+            for (size_t t = 0; t < nt; t++) {
+                acc[touched[t]].ov = 0;
+                acc[touched[t]].lo = acc[touched[t]].hi = 0;
+            }
         }
         i = j;
     }
+    for (size_t k = 0; k < n; k++)
+        acc[k] = (struct acc){0};
     return e;
 }
 
@@ -1105,7 +1178,8 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
     struct trace_result r = {0};
     struct search s = {.d = d, .p = p, .r = &r, .w_ms = p->window_minutes * MINUTE_MS};
     struct vec mine = {.size = sizeof(struct passage)}, cvis = {.size = sizeof(struct visit)},
-               ps = {.size = sizeof(struct passage)}, vs = {.size = sizeof(struct visit)};
+               ps = {.size = sizeof(struct passage)}, vs = {.size = sizeof(struct visit)},
+               near = {.size = sizeof(struct near)};
     /* for the investigation inputs: trace_compute also runs in the warning's
      * worker, with no request arena */
     arena *ia = arena_new(0);
@@ -1133,7 +1207,7 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
         e = named_inputs(&s, ia, &named, &cvis);
     const struct visit *cv = cvis.p;
     for (size_t i = 0; !e && i < cvis.n; i++)
-        e = co_visitors(&s, &cv[i], &ps, &vs);
+        e = co_visitors(&s, &cv[i], &ps, &vs, &near);
     for (size_t i = 0; !e && i < named.n_contacts; i++) {
         struct trace_reason rs = {.kind = TRACE_R_NAMED};
         e = found(&s, named.contacts[i], 1, 0, TRACE_CLOSE, &rs);
@@ -1157,6 +1231,7 @@ out:
     free(cvis.p);
     free(ps.p);
     free(vs.p);
+    free(near.p);
     people_free(&s.seen);
     if (e) {
         trace_result_free(&r);
@@ -1172,25 +1247,69 @@ out:
 
 /* ---- storing ------------------------------------------------------------------------------ */
 
-static json_t *reasons_json(const struct trace_contact *c, int64_t *kinds_r)
+/* s as a JSON string body (what jansson writes: `"` `\` and control
+ * characters escaped, UTF-8 as is) at out, which has room for 6 bytes per
+ * byte of s and a NUL; returns the end. */
+static char *json_escape(char *out, const char *s)
 {
-    json_t *a = json_array();
+    static const char hex[] = "0123456789abcdef";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            *out++ = '\\';
+            *out++ = (char)ch;
+        } else if (ch < 0x20) {
+            memcpy(out, "\\u00", 4);
+            out[4] = hex[ch >> 4];
+            out[5] = hex[ch & 15];
+            out += 6;
+        } else {
+            *out++ = (char)ch;
+        }
+    }
+    *out = '\0';
+    return out;
+}
+
+/* Room for one reason's JSON object: the fixed members and numbers, the
+ * number and the seat escaped. */
+#define REASON_TEXT_MAX (200 + 6 * (TRIP_NUMBER_MAX + TRIP_SEAT_MAX))
+
+/*
+ * The reasons as the stored JSON array (the order and members of the API's
+ * reasons, venue_id a string), written by hand: a degree-2 run stores up to
+ * 200,000 contacts, and building a jansson tree for each cost more than the
+ * inserts. Returns a malloc'd text, NULL on E_NOMEM.
+ */
+static char *reasons_text(const struct trace_contact *c, int64_t *kinds_r)
+{
+    size_t cap = 3 + c->n_reasons * REASON_TEXT_MAX;
+    char *t = malloc(cap), *o = t, *end = t + cap;
+    if (!t)
+        return NULL;
     *kinds_r = 0;
+    *o++ = '[';
     for (size_t i = 0; i < c->n_reasons; i++) {
         const struct trace_reason *rs = &c->reasons[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "kind", json_string(vocab_name(&trace_reason_vocab, rs->kind)));
+        o += snprintf(o, (size_t)(end - o), "%s{\"kind\":\"%s\",", i ? "," : "",
+                      vocab_name(&trace_reason_vocab, rs->kind));
         if (rs->venue_id)
-            json_set_id(o, "venue_id", rs->venue_id);
-        json_object_set_new(o, "from", json_integer(rs->from));
-        json_object_set_new(o, "to", json_integer(rs->to));
-        json_object_set_new(o, "overlap_minutes", json_integer(rs->overlap_minutes));
-        json_object_set_new(o, "number", json_string(rs->number));
-        json_object_set_new(o, "seat", json_string(rs->seat));
-        json_array_append_new(a, o);
+            o += snprintf(o, (size_t)(end - o), "\"venue_id\":\"%" PRId64 "\",", rs->venue_id);
+        o +=
+            snprintf(o, (size_t)(end - o),
+                     "\"from\":%" PRId64 ",\"to\":%" PRId64 ",\"overlap_minutes\":%d,\"number\":\"",
+                     rs->from, rs->to, rs->overlap_minutes);
+        o = json_escape(o, rs->number);
+        o += snprintf(o, (size_t)(end - o), "\",\"seat\":\"");
+        o = json_escape(o, rs->seat);
+        if (rs->kind == TRACE_R_VENUE)
+            o += snprintf(o, (size_t)(end - o), "\",\"crowd\":%d}", rs->crowd);
+        else
+            o += snprintf(o, (size_t)(end - o), "\"}");
         *kinds_r |= 1LL << rs->kind;
     }
-    return a;
+    snprintf(o, (size_t)(end - o), "]");
+    return t;
 }
 
 #define INSERT_CONTACTS                                                                            \
@@ -1206,9 +1325,7 @@ static json_t *reasons_json(const struct trace_contact *c, int64_t *kinds_r)
 static err bind_contact(db_stmt *s, int at, int64_t run, const struct trace_contact *c)
 {
     int64_t kinds;
-    json_t *rj = reasons_json(c, &kinds);
-    char *text = json_dumps(rj, JSON_COMPACT);
-    json_decref(rj);
+    char *text = reasons_text(c, &kinds);
     if (!text)
         return E_NOMEM;
     db_bind_int64(s, at + 1, id_new());

@@ -671,8 +671,10 @@ static const char *reason_text(arena *a, json_t *r)
     if (kind && !strcmp(kind, "venue")) {
         char t[CHINA_TIME_LEN];
         china_time(json_int(r, "from", 0), t);
-        return arena_printf(a, "%s：%s %s，共同停留%lld分钟", label, json_str(r, "venue_name"), t,
-                            (long long)json_int(r, "overlap_minutes", 0));
+        int64_t crowd = json_int(r, "crowd", 0); /* runs before the crowd rule have none */
+        return arena_printf(a, "%s：%s %s，共同停留%lld分钟%s", label, json_str(r, "venue_name"), t,
+                            (long long)json_int(r, "overlap_minutes", 0),
+                            crowd ? arena_printf(a, "，同场%lld人", (long long)crowd) : "");
     }
     if (kind && !strcmp(kind, "travel"))
         return arena_printf(a, "%s：%s%s%s", label, json_str(r, "number"),

@@ -666,6 +666,9 @@ json_t *case_graph_json(arena *a, const struct case_graph *g);
  *   degree 1  co-visitors: a passage at a venue of the case's visit within
  *             [t_in - w, t_out + w]; the overlap with the visit decides:
  *             >= close_overlap_minutes close (密接), else general (一般接触);
+ *             but where more than close_crowd_max people overlapped the
+ *             visit (a station, a mall), co-presence says nothing of
+ *             proximity: general (时空伴随) whatever the overlap;
  *             household (same persons.household): close;
  *             building co-residents (rule `building`): general;
  *             fellow travellers (same flight/train number and day): general,
@@ -674,7 +677,8 @@ json_t *case_graph_json(arena *a, const struct case_graph *g);
  *             passengers: an access record at the venue of a plate read of
  *             the case's vehicle within ± passenger_minutes: close.
  *   degree 2  from each degree-1 close contact, from their first exposure to
- *             `to`: co-visitors with a close overlap and the household:
+ *             `to`: co-visitors with a close overlap (the same crowd rule,
+ *             counted around the contact's visit) and the household:
  *             secondary (次密接). The case and degree-1 people are never
  *             repeated.
  *
@@ -721,6 +725,7 @@ struct trace_rules {
     int lookback_days;         /* 1..21: the window opens this long before onset */
     int window_minutes;        /* 1..240: w, the co-presence window */
     int close_overlap_minutes; /* 1..240: an overlap from this long is close */
+    int close_crowd_max;       /* 0..100000: above this many people around a visit, general */
     int seat_rows;             /* 0..30: fellow travellers within this many rows are close */
     int passenger_minutes;     /* 1..60: a passage this close to a plate read is a passenger */
     bool building;             /* building co-residents are general contacts */
@@ -783,6 +788,7 @@ struct trace_reason {
     enum trace_reason_kind kind;
     int64_t venue_id, from, to;
     int overlap_minutes;
+    int crowd; /* venue: the other people whose visits overlapped the visit */
     char number[TRIP_NUMBER_MAX];
     char seat[TRIP_SEAT_MAX + 1];
 };

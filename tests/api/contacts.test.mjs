@@ -58,7 +58,7 @@ before(async () => {
   ({ cc, ccWest, grid } = ctx);
   // the case X (suspected: no automatic run) and the people around it
   await person(cc, 'X', GRID, { household: 'H-X' });
-  for (const k of ['A', 'B', 'C', 'D', 'E', 'G', 'J', 'K', 'L', 'M', 'N', 'Q']) await person(cc, k, COMMUNITY);
+  for (const k of ['A', 'B', 'C', 'D', 'E', 'G', 'J', 'K', 'L', 'M', 'N', 'Q', 'U1', 'U2', 'U3']) await person(cc, k, COMMUNITY);
   await person(cc, 'H', COMMUNITY, { household: 'H-X' }); // X's household
   await person(cc, 'S', OTHER_COMMUNITY, { household: 'H-X' }); // the same household number in another community: nobody's household
   await person(cc, 'R', COMMUNITY, { household: 'H-A' }); // A's household
@@ -86,6 +86,8 @@ before(async () => {
     [VW, 'A', 'in', at(300)], [VW, 'A', 'out', at(360)],
     [VW, 'P', 'in', at(310)], [VW, 'P', 'out', at(340)],
     [VW, 'Q', 'in', at(350)],
+    // three more around A's visit there, 5 minutes each (nobody's contacts: the crowd rule's test)
+    [VW, 'U1', 'in', at(355)], [VW, 'U2', 'in', at(355)], [VW, 'U3', 'in', at(355)],
     // by X's car at V2 (plate read at T+200): N within 5 min (close), O at +10 (not a passenger,
     // but 23 min with N: secondary)
     [V2, 'N', 'in', at(203)],
@@ -129,6 +131,7 @@ test('degree 1 and 2: exactly the expected people, classes, reasons and vias', a
     assert.equal(by[k].via, null);
   }
   assert.equal(by.A.reasons[0].overlap_minutes, 30);
+  assert.equal(by.A.reasons[0].crowd, 4); // A, B, F, G overlapped X's visit (D touched only its edge)
   assert.equal(by.A.reasons[0].venue_name, '多福巷小区东门');
   assert.equal(by.A.reasons[0].kind_label, '同场所停留');
   assert.equal(by.A.class_label, '密接');
@@ -285,8 +288,10 @@ test('commit: reports, verification tasks and code inputs in one go, once', asyn
 
 test('rules: read, changed with range checks, used by the next run', async () => {
   const r = await ok(cc.get('/api/v1/trace/rules'));
-  assert.deepEqual(r, { lookback_days: 4, window_minutes: 30, close_overlap_minutes: 15, seat_rows: 3, passenger_minutes: 5, building: false, auto: true });
+  assert.deepEqual(r, { lookback_days: 4, window_minutes: 30, close_overlap_minutes: 15, close_crowd_max: 100, seat_rows: 3, passenger_minutes: 5, building: false, auto: true });
   expectError(await cc.put('/api/v1/trace/rules', { seat_rows: 31 }), 400, 'out_of_range', 'seat_rows');
+  expectError(await cc.put('/api/v1/trace/rules', { close_crowd_max: -1 }), 400, 'out_of_range', 'close_crowd_max');
+  expectError(await cc.put('/api/v1/trace/rules', { close_crowd_max: '5' }), 400, 'invalid_type', 'close_crowd_max');
   expectError(await cc.put('/api/v1/trace/rules', { window_minutes: 0 }), 400, 'out_of_range', 'window_minutes');
   assert.equal((await grid.put('/api/v1/trace/rules', { seat_rows: 1 })).status, 403);
   assert.deepEqual(await ok(cc.get('/api/v1/trace/rules')), r);
@@ -298,6 +303,39 @@ test('rules: read, changed with range checks, used by the next run', async () =>
   assert.equal(by.G.class, 'general'); // 20 minutes < 25
   assert.equal(by.A.class, 'close');
   await ok(cc.put('/api/v1/trace/rules', r));
+});
+
+test('crowd rule: co-presence among more people than close_crowd_max is general, in both degrees', async () => {
+  const r = await ok(cc.get('/api/v1/trace/rules'));
+  try {
+    // 3: X's visit at V1 had 4 people around it, so A (30 min) and G (20) are general, and
+    // nobody is secondary through A (P, R); O stays secondary through N (1 person around)
+    await ok(cc.put('/api/v1/trace/rules', { close_crowd_max: 3 }));
+    let run = await ok(trace(cc, { degree: 2 }), 201);
+    let { by, outside_scope } = await contactsOf(cc, run.run.id);
+    assert.equal(by.A.class, 'general');
+    assert.equal(by.A.reasons[0].crowd, 4);
+    assert.equal(by.A.reasons[0].overlap_minutes, 30);
+    assert.equal(by.G.class, 'general');
+    assert.equal(by.R, undefined);
+    assert.equal(by.O.class, 'secondary');
+    assert.deepEqual(outside_scope, []);
+    // 4: A is close again (R, A's household, secondary), but A's visit at the western venue had 5
+    // around it (P, Q, U1-3): P is not secondary
+    await ok(cc.put('/api/v1/trace/rules', { close_crowd_max: 4 }));
+    run = await ok(trace(cc, { degree: 2 }), 201);
+    ({ by, outside_scope } = await contactsOf(cc, run.run.id));
+    assert.equal(by.A.class, 'close');
+    assert.equal(by.R.class, 'secondary');
+    assert.deepEqual(outside_scope, []);
+    // 0: no limit: P is secondary again (outside cc's scope: a count)
+    await ok(cc.put('/api/v1/trace/rules', { close_crowd_max: 0 }));
+    run = await ok(trace(cc, { degree: 2 }), 201);
+    ({ outside_scope } = await contactsOf(cc, run.run.id));
+    assert.deepEqual(outside_scope, [{ name: '西城区', count: 1 }]);
+  } finally {
+    await ok(cc.put('/api/v1/trace/rules', r));
+  }
 });
 
 test('automatic warning: a confirmation is traced in the background and alerts the region', async () => {

@@ -42,8 +42,8 @@ const md = (ms) => fmtTime(ms).replace(/^\d+年/, '');
 // "10:05"
 const hm = (ms) => fmtTime(ms).slice(-5);
 
-// one reason as a line: where and when, the overlap, the flight or train
-// and seat; a reason with neither place nor time says its kind
+// one reason as a line: where and when, the overlap, the people around, the
+// flight or train and seat; a reason with neither place nor time says its kind
 export function reasonText(r) {
   const parts = [];
   if (r.kind !== 'venue' || !r.venue_name) parts.push(r.kind_label || kindLabel(r.kind));
@@ -53,6 +53,7 @@ export function reasonText(r) {
   if (r.from && r.to) parts.push(fmtDate(r.from) === fmtDate(r.to) ? `${md(r.from)}–${hm(r.to)}` : `${md(r.from)}–${md(r.to)}`);
   else if (r.from) parts.push(md(r.from));
   if (r.overlap_minutes) parts.push(`重叠${r.overlap_minutes}分钟`);
+  if (r.crowd) parts.push(`同场${r.crowd}人`);
   return parts.join(' ');
 }
 
