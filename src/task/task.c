@@ -262,6 +262,29 @@ static err task_row_read(db_stmt *s, arena *a, void *item, void *ctx)
     return read_row(s, a, item);
 }
 
+/* A page of the tasks of w (a WHERE on tasks t) in `order`, or in order_q
+ * when the order binds values. */
+static err task_page(db *d, arena *a, const struct query *w, const char *order,
+                     const struct query *order_q, int64_t page, int64_t page_size,
+                     struct task_row **items_r, size_t *n_r, int64_t *total_r)
+{
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM tasks t",
+                                            .select = ROW_COLS ROW_FROM,
+                                            .order = order,
+                                            .order_q = order_q,
+                                            .page = page,
+                                            .page_size = page_size,
+                                            .max = TASK_EXPORT_MAX,
+                                            .size = sizeof(struct task_row),
+                                            .read = task_row_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
+}
+
 #define TASK_SORT(key, col)                                                                        \
     {                                                                                              \
         key, " ORDER BY " col " ASC, t.id ASC", " ORDER BY " col " DESC, t.id DESC"                \
@@ -313,20 +336,7 @@ err task_board(db *d, arena *a, const struct scope *sc, const struct task_filter
         query_sql(w, " AND lower(t.title) LIKE ? ESCAPE '\\'");
         query_text(w, query_like_contains(a, f->q, true));
     }
-    void *items;
-    err e = query_page(d, a, w,
-                       &(struct query_page){.count = "SELECT COUNT(*) FROM tasks t",
-                                            .select = ROW_COLS ROW_FROM,
-                                            .order = order,
-                                            .page = f->page,
-                                            .page_size = f->page_size,
-                                            .max = TASK_EXPORT_MAX,
-                                            .size = sizeof(struct task_row),
-                                            .read = task_row_read},
-                       &items, n_r, total_r);
-    if (!e)
-        *items_r = items;
-    return e;
+    return task_page(d, a, w, order, NULL, f->page, f->page_size, items_r, n_r, total_r);
 }
 
 err task_mine(db *d, arena *a, const struct principal *who, bool done, int64_t now, int64_t page,
@@ -346,20 +356,7 @@ err task_mine(db *d, arena *a, const struct principal *who, bool done, int64_t n
                      "END, t.priority ASC, t.deadline ASC, t.id ASC");
         query_int(q, now);
     }
-    void *items;
-    err e = query_page(d, a, w,
-                       &(struct query_page){.count = "SELECT COUNT(*) FROM tasks t",
-                                            .select = ROW_COLS ROW_FROM,
-                                            .order_q = q,
-                                            .page = page,
-                                            .page_size = page_size,
-                                            .max = TASK_EXPORT_MAX,
-                                            .size = sizeof(struct task_row),
-                                            .read = task_row_read},
-                       &items, n_r, total_r);
-    if (!e)
-        *items_r = items;
-    return e;
+    return task_page(d, a, w, NULL, q, page, page_size, items_r, n_r, total_r);
 }
 
 static const struct vocab_word actions[] = {
