@@ -20,7 +20,6 @@
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/time.h"
-#include "base/paging.h"
 #include "base/validate.h"
 #include "case/case.h"
 #include "case/internal.h"
@@ -263,6 +262,13 @@ static err incident_row(arena *a, db_stmt *s, struct incident *r)
     return E_OK;
 }
 
+/* incident_row as query_page reads a list's row. */
+static err incident_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return incident_row(a, s, item);
+}
+
 err incident_find(db *d, arena *a, const struct scope *sc, int64_t reporter_user_id, int64_t id,
                   struct incident *r_r)
 {
@@ -329,38 +335,20 @@ err incident_list(db *d, arena *a, const struct scope *sc, const struct incident
         query_blob(&w, nb, sizeof nb);
         query_blob(&w, pb, sizeof pb);
     }
-    struct query c = QUERY_INIT;
-    query_sql(&c, "SELECT COUNT(*)");
-    query_append(&c, &w);
-    int64_t total, limit, offset, want;
-    err e = query_count(d, &c, &total);
-    if (e || (e = paging_window(total, f->page, f->page_size, INCIDENT_EXPORT_MAX, &limit, &offset,
-                                &want)))
-        return e;
-    struct query q = QUERY_INIT;
-    query_sql(&q, "SELECT " INCIDENT_COLS);
-    query_append(&q, &w);
-    query_sql(&q, " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?");
-    query_int(&q, limit);
-    query_int(&q, offset);
-    struct incident *items = arena_alloc(a, sizeof *items * (size_t)(want ? want : 1));
-    size_t n = 0;
-    db_stmt *s;
-    if ((e = query_prepare(d, &q, &s)))
-        return e;
-    bool row;
-    while (!(e = db_row(s, &row)) && row && n < (size_t)want) {
-        if ((e = incident_row(a, s, &items[n])))
-            break;
-        n++;
-    }
-    db_done(s);
-    if (e)
-        return e;
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    void *items;
+    err e = query_page(d, a, &w,
+                       &(struct query_page){.count = "SELECT COUNT(*)",
+                                            .select = "SELECT " INCIDENT_COLS,
+                                            .order = " ORDER BY i.created_at DESC, i.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = INCIDENT_EXPORT_MAX,
+                                            .size = sizeof(struct incident),
+                                            .read = incident_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 err incident_timeline(db *d, int64_t id, json_t **items_r)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/paging.h"
 
 void query_sql(struct query *q, const char *frag)
 {
@@ -143,6 +144,52 @@ err query_count(db *d, const struct query *q, int64_t *n_r)
         *n_r = row ? db_col_int64(s, 0) : 0;
     db_done(s);
     return e;
+}
+
+err query_page(db *d, arena *a, const struct query *from_where, const struct query_page *p,
+               void **items_r, size_t *n_r, int64_t *total_r)
+{
+    struct query *q = arena_alloc(a, sizeof *q);
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, p->count);
+    query_append(q, from_where);
+    int64_t total, limit, offset, want;
+    err e = query_count(d, q, &total);
+    if (!e)
+        e = paging_window(total, p->page, p->page_size, p->max, &limit, &offset, &want);
+    if (e)
+        return e;
+    char *items = arena_zalloc(a, (size_t)(want > 0 ? want : 1) * p->size);
+    size_t n = 0;
+    if (want > 0) {
+        *q = (struct query)QUERY_INIT;
+        if (p->select_q)
+            query_append(q, p->select_q);
+        else
+            query_sql(q, p->select);
+        query_append(q, from_where);
+        if (p->order_q)
+            query_append(q, p->order_q);
+        else
+            query_sql(q, p->order);
+        query_sql(q, " LIMIT ? OFFSET ?");
+        query_int(q, limit);
+        query_int(q, offset);
+        db_stmt *s;
+        if ((e = query_prepare(d, q, &s)))
+            return e;
+        bool row;
+        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
+               !(e = p->read(s, a, items + n * p->size, p->ctx)))
+            n++;
+        db_done(s);
+        if (e)
+            return e;
+    }
+    *items_r = items;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
 }
 
 const char *query_like_contains(arena *a, const char *text, bool fold)

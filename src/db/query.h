@@ -82,4 +82,53 @@ err query_prepare(db *d, const struct query *q, db_stmt **s_r) __attribute__((wa
  * there is no row. */
 err query_count(db *d, const struct query *q, int64_t *n_r) __attribute__((warn_unused_result));
 
+/*
+ * One page of a list (or a whole export) of the rows `from_where` selects:
+ * its FROM, JOINs and WHERE with their bindings, shared by two statements.
+ *
+ *  1. `count` + from_where: the number of matches, *total_r.
+ *  2. paging_window(total, page, page_size, max): page_size > 0 asks for
+ *     page `page` (from 1); page_size <= 0 for every match, refused beyond
+ *     `max` (E_INPUT "export_too_large", base/paging.h).
+ *  3. Unless that window is empty (a page past the end): `select` +
+ *     from_where + `order` + " LIMIT ? OFFSET ?", each row read by read()
+ *     into the next of the window's items of `size` bytes, zeroed, from the
+ *     arena. read() returns E_OK or the error that stops the list.
+ *
+ * `count` and `select` are literals; `count` usually names only the table
+ * the WHERE needs, `select` adds the columns and the JOINs only the page
+ * needs. `select_q` and `order_q` stand instead of `select` and `order`
+ * when that part binds values (a scope bound among the columns, the time
+ * in an ORDER BY): their bindings go before and after from_where's.
+ *
+ *     void *items;
+ *     e = query_page(d, a, w, &(struct query_page){
+ *             .count = "SELECT COUNT(*) FROM trips t", .select = TRIP_SELECT TRIP_FROM,
+ *             .order = " ORDER BY t.departed_on DESC, t.id DESC", .page = f->page,
+ *             .page_size = f->page_size, .max = TRIP_EXPORT_MAX,
+ *             .size = sizeof(struct trip), .read = trip_read}, &items, n_r, total_r);
+ *     if (!e)
+ *         *items_r = items;
+ *
+ * On success *items_r (never NULL, even for no rows), *n_r (the rows read:
+ * the window's, or fewer when rows went between the two statements) and
+ * *total_r; on any error (the count, the window, the page, read()) they
+ * are untouched. It takes one struct query from the arena, none from the
+ * stack.
+ */
+typedef err (*query_row_fn)(db_stmt *s, arena *a, void *item, void *ctx);
+struct query_page {
+    const char *count;            /* "SELECT COUNT(*) FROM t x" */
+    const char *select;           /* "SELECT cols FROM t x JOIN ..." */
+    const struct query *select_q; /* instead of select, when it binds values */
+    const char *order;            /* " ORDER BY ..." (unique, so pages do not overlap) */
+    const struct query *order_q;  /* instead of order, when it binds values */
+    int64_t page, page_size, max; /* paging_window's */
+    size_t size;                  /* of an item */
+    query_row_fn read;
+    void *ctx; /* read()'s */
+};
+err query_page(db *d, arena *a, const struct query *from_where, const struct query_page *p,
+               void **items_r, size_t *n_r, int64_t *total_r) __attribute__((warn_unused_result));
+
 #endif

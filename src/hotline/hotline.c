@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "base/id.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "db/query.h"
@@ -319,6 +318,13 @@ static err ticket_read(db_stmt *s, arena *a, struct hotline_ticket *t)
     return e;
 }
 
+/* ticket_read as query_page reads a list's row. */
+static err ticket_read_item(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return ticket_read(s, a, item);
+}
+
 /* The names of the rules ticket t matches, joined by "、". */
 static err ticket_rules(db *d, arena *a, struct hotline_ticket *t)
 {
@@ -382,39 +388,23 @@ err hotline_ticket_list(db *d, arena *a, const struct scope *sc, const struct ho
         query_text(&w, like);
         query_text(&w, like);
     }
-    struct query c = QUERY_INIT;
-    query_sql(&c, "SELECT COUNT(*) FROM hotline_tickets t");
-    query_append(&c, &w);
-    int64_t total, limit, offset, want;
-    err e = query_count(d, &c, &total);
-    if (!e)
-        e = paging_window(total, f->page, f->page_size, HOTLINE_EXPORT_MAX, &limit, &offset, &want);
-    if (e)
-        return e;
-    struct query q = QUERY_INIT;
-    query_sql(&q, TICKET_COLS TICKET_FROM);
-    query_append(&q, &w);
-    query_sql(&q, " ORDER BY t.received_at DESC, t.id DESC LIMIT ? OFFSET ?");
-    query_int(&q, limit);
-    query_int(&q, offset);
-    db_stmt *s;
-    if ((e = query_prepare(d, &q, &s)))
-        return e;
-    struct hotline_ticket *v = arena_alloc(a, (size_t)(want ? want : 1) * sizeof *v);
-    size_t n = 0;
-    bool row;
-    while (!(e = db_row(s, &row)) && row && n < (size_t)want)
-        if ((e = ticket_read(s, a, &v[n++])))
-            break;
-    db_done(s);
-    for (size_t i = 0; i < n && !e; i++)
+    void *page;
+    err e = query_page(d, a, &w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM hotline_tickets t",
+                                            .select = TICKET_COLS TICKET_FROM,
+                                            .order = " ORDER BY t.received_at DESC, t.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = HOTLINE_EXPORT_MAX,
+                                            .size = sizeof(struct hotline_ticket),
+                                            .read = ticket_read_item},
+                       &page, n_r, total_r);
+    struct hotline_ticket *v = page;
+    for (size_t i = 0; !e && i < *n_r; i++)
         e = ticket_rules(d, a, &v[i]);
-    if (e)
-        return e;
-    *items_r = v;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    if (!e)
+        *items_r = v;
+    return e;
 }
 
 err hotline_ticket_find(db *d, arena *a, const struct scope *sc, int64_t id,

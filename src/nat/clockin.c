@@ -12,7 +12,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "db/query.h"
 #include "nat/internal.h"
@@ -232,6 +231,14 @@ static void read_row(db_stmt *s, arena *a, struct nat_clockin *c)
     };
 }
 
+/* read_row as query_page reads a list's row. */
+static err clockin_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    read_row(s, a, item);
+    return E_OK;
+}
+
 static err find_where(db *d, arena *a, const char *where, int64_t v, const struct scope *scope,
                       struct nat_clockin *c_r, bool *found_r)
 {
@@ -275,7 +282,7 @@ err nat_clockin_find(db *d, arena *a, const struct scope *scope, int64_t id,
 err nat_clockin_list(db *d, arena *a, const struct scope *scope, const struct nat_clockin_filter *f,
                      struct nat_clockin **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE c.region_code >= ? AND c.region_code < ?");
     query_int(w, scope->lo);
@@ -308,40 +315,20 @@ err nat_clockin_list(db *d, arena *a, const struct scope *scope, const struct na
         query_sql(w, " AND c.in_at < ?");
         query_int(w, f->to);
     }
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM nat_clockins c");
-    query_append(q, w);
-    int64_t total;
-    err e = query_count(d, q, &total);
-    if (e)
-        return e;
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, NAT_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct nat_clockin *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, CLOCKIN_COLS);
-        query_append(q, w);
-        query_sql(q, " ORDER BY c.in_at DESC, c.id DESC LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            read_row(s, a, &items[n++]);
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM nat_clockins c",
+                                            .select = CLOCKIN_COLS,
+                                            .order = " ORDER BY c.in_at DESC, c.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = NAT_EXPORT_MAX,
+                                            .size = sizeof(struct nat_clockin),
+                                            .read = clockin_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 static json_t *real_json(double v)

@@ -89,8 +89,9 @@ err nat_round_create(db *d, const struct principal *who, const struct nat_round_
 #define ROUND_COLS                                                                                 \
     "SELECT r.id, r.name, r.kind, r.first_day, r.last_day, r.source, r.created_at, r.updated_at"
 
-static void round_read(db_stmt *s, arena *a, void *item)
+static err round_read(db_stmt *s, arena *a, void *item, void *ctx)
 {
+    (void)ctx;
     struct nat_round *r = item;
     int k = vocab_parse(&nat_round_kind_vocab, db_col_text(s, 2));
     *r = (struct nat_round){
@@ -103,6 +104,7 @@ static void round_read(db_stmt *s, arena *a, void *item)
         .created_at = db_col_int64(s, 6),
         .updated_at = db_col_int64(s, 7),
     };
+    return E_OK;
 }
 
 /* r->units: round r's figures rows in sc. */
@@ -134,7 +136,7 @@ err nat_round_find(db *d, arena *a, const struct scope *sc, int64_t id, struct n
     db_bind_int64(s, 1, id);
     bool row;
     if (!(e = db_row(s, &row)) && row)
-        round_read(s, a, r);
+        e = round_read(s, a, r, NULL);
     db_done(s);
     if (!e && !row)
         e = unknown_round();
@@ -160,11 +162,18 @@ err nat_round_list(db *d, arena *a, const struct scope *sc, const struct nat_rou
         query_int(&w, f->to);
     }
     void *page;
-    err e = nat_page_of(d, a, "SELECT COUNT(*)", ROUND_COLS, &w,
-                        " ORDER BY r.first_day DESC, r.id DESC", f->page, f->page_size,
-                        sizeof(struct nat_round), round_read, &page, n_r, total_r);
+    err e = query_page(d, a, &w,
+                       &(struct query_page){.count = "SELECT COUNT(*)",
+                                            .select = ROUND_COLS,
+                                            .order = " ORDER BY r.first_day DESC, r.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = NAT_EXPORT_MAX,
+                                            .size = sizeof(struct nat_round),
+                                            .read = round_read},
+                       &page, n_r, total_r);
     struct nat_round *v = page;
-    for (size_t i = 0; i < *n_r && !e; i++)
+    for (size_t i = 0; !e && i < *n_r; i++)
         e = units_count(d, sc, &v[i]);
     if (!e)
         *items_r = v;

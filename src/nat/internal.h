@@ -59,15 +59,6 @@ err nat_site_attend(db *d, int64_t id, int64_t now, bool *flagged_r) MUST_USE;
  * *changed_r (may be NULL) gets the rows changed. */
 err nat_run_ints(db *d, const char *sql, const int64_t *args, int n, int64_t *changed_r) MUST_USE;
 
-/* The lists of nat/ (tubes, samples, scans, boxes): count `count_sql` + `w`,
- * then read the page (paging_window, capped at NAT_EXPORT_MAX; page_size
- * 0: all up to the cap) of `cols` + `w` + `order`, each row with read()
- * into an array of item_size items from the arena. */
-typedef void (*nat_row_fn)(db_stmt *s, arena *a, void *item);
-err nat_page_of(db *d, arena *a, const char *count_sql, const char *cols, struct query *w,
-                const char *order, int64_t page, int64_t page_size, size_t item_size,
-                nat_row_fn read, void **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
-
 /* nat_clock_in and nat_clock_out at time `at` (0: now); the clock-in with
  * its source (ingest: an outside system's record, 'ingest', else 'phone';
  * the clock-out keeps it); a clock-out before its clock-in is E_INPUT

@@ -15,7 +15,6 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/xlsx.h"
@@ -1398,9 +1397,11 @@ static void retest_read(db_stmt *s, arena *a, struct nat_retest *r)
     };
 }
 
-static void retest_read_any(db_stmt *s, arena *a, void *item)
+static err retest_read_any(db_stmt *s, arena *a, void *item, void *ctx)
 {
+    (void)ctx;
     retest_read(s, a, item);
+    return E_OK;
 }
 
 err nat_retest_list(db *d, arena *a, const struct scope *scope, const struct nat_retest_filter *f,
@@ -1433,9 +1434,16 @@ err nat_retest_list(db *d, arena *a, const struct scope *scope, const struct nat
     }
     void *page;
     size_t n;
-    err e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_retests r", RETEST_COLS, w,
-                        " ORDER BY r.created_at DESC, r.id DESC", f->page, f->page_size,
-                        sizeof(struct nat_retest), retest_read_any, &page, &n, total_r);
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM nat_retests r",
+                                            .select = RETEST_COLS,
+                                            .order = " ORDER BY r.created_at DESC, r.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = NAT_EXPORT_MAX,
+                                            .size = sizeof(struct nat_retest),
+                                            .read = retest_read_any},
+                       &page, &n, total_r);
     if (e)
         return e;
     struct nat_retest *items = page;

@@ -31,10 +31,10 @@
 #include "base/csv.h"
 #include "base/id.h"
 #include "base/log.h"
-#include "base/paging.h"
 #include "base/time.h"
 #include "base/validate.h"
 #include "base/xlsx.h"
+#include "db/query.h"
 #include "job/worker.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -1037,6 +1037,14 @@ static void batch_read(db_stmt *s, arena *a, struct nat_batch *b)
     b->region_name = arena_strdup(a, db_col_text(s, 19));
 }
 
+/* batch_read as query_page reads a list's row. */
+static err batch_read_item(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    batch_read(s, a, item);
+    return E_OK;
+}
+
 err nat_batch_find(db *d, arena *a, const struct scope *sc, int64_t id, struct nat_batch *b_r)
 {
     db_stmt *s;
@@ -1059,43 +1067,25 @@ err nat_batch_find(db *d, arena *a, const struct scope *sc, int64_t id, struct n
 err nat_batch_list(db *d, arena *a, const struct scope *sc, int64_t page, int64_t page_size,
                    struct nat_batch **items_r, size_t *n_r, int64_t *total_r)
 {
-    db_stmt *s;
-    err e = db_prepare(
-        d, "SELECT COUNT(*) FROM nat_batches WHERE region_code >= ? AND region_code < ?", &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    bool row;
-    int64_t total = 0;
-    if (!(e = db_row(s, &row)) && row)
-        total = db_col_int64(s, 0);
-    db_done(s);
-    int64_t limit, offset, want;
+    struct query *w = arena_alloc(a, sizeof *w);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " WHERE b.region_code >= ? AND b.region_code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM nat_batches b",
+                                            .select = "SELECT " BATCH_COLS,
+                                            .order = " ORDER BY b.id DESC",
+                                            .page = page,
+                                            .page_size = page_size,
+                                            .max = 0, /* pages only, never an export */
+                                            .size = sizeof(struct nat_batch),
+                                            .read = batch_read_item},
+                       &items, n_r, total_r);
     if (!e)
-        e = paging_window(total, page, page_size, 0, &limit, &offset, &want);
-    if (!e)
-        e = db_prepare(d,
-                       "SELECT " BATCH_COLS "WHERE b.region_code >= ? AND b.region_code < ? "
-                       "ORDER BY b.id DESC LIMIT ? OFFSET ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, limit);
-    db_bind_int64(s, 4, offset);
-    struct nat_batch *items = arena_zalloc(a, (size_t)(want ? want : 1) * sizeof *items);
-    size_t n = 0;
-    while (!(e = db_row(s, &row)) && row && n < (size_t)want)
-        batch_read(s, a, &items[n++]);
-    db_done(s);
-    if (e)
-        return e;
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+        *items_r = items;
+    return e;
 }
 
 /* The batch in sc, refused while queued or running. */

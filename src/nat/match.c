@@ -21,7 +21,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
@@ -1025,9 +1024,11 @@ static void read_city(db_stmt *s, arena *a, struct nat_city_site *v)
     v->updated_at = db_col_int64(s, 19);
 }
 
-static void read_city_any(db_stmt *s, arena *a, void *item)
+static err read_city_any(db_stmt *s, arena *a, void *item, void *ctx)
 {
+    (void)ctx;
     read_city(s, a, item);
+    return E_OK;
 }
 
 err nat_city_list(db *d, arena *a, const struct scope *scope, const struct nat_city_filter *f,
@@ -1049,10 +1050,18 @@ err nat_city_list(db *d, arena *a, const struct scope *scope, const struct nat_c
         query_text(w, like);
     }
     void *items;
-    err e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_city_sites c", CITY_COLS, w,
-                        " ORDER BY c.code", f->page, f->page_size, sizeof(struct nat_city_site),
-                        read_city_any, &items, n_r, total_r);
-    *items_r = items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM nat_city_sites c",
+                                            .select = CITY_COLS,
+                                            .order = " ORDER BY c.code",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = NAT_EXPORT_MAX,
+                                            .size = sizeof(struct nat_city_site),
+                                            .read = read_city_any},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
     return e;
 }
 

@@ -14,7 +14,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/validate.h"
 #include "db/query.h"
@@ -313,6 +312,14 @@ static void plan_read(db_stmt *s, arena *a, struct nat_plan *p)
     };
 }
 
+/* plan_read as query_page reads a list's row. */
+static err plan_read_item(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    plan_read(s, a, item);
+    return E_OK;
+}
+
 static void bind_scope3(struct query *q, const struct scope *scope)
 {
     for (int i = 0; i < 3; i++) {
@@ -362,40 +369,22 @@ err nat_plan_list(db *d, arena *a, const struct scope *scope, const char *q, int
         query_text(w, like);
     }
     *x = (struct query)QUERY_INIT;
-    query_sql(x, "SELECT COUNT(*) FROM nat_plans p");
-    query_append(x, w);
-    int64_t total;
-    err e = query_count(d, x, &total);
-    if (e)
-        return e;
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, page, page_size, NAT_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct nat_plan *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *x = (struct query)QUERY_INIT;
-        query_sql(x, PLAN_COLS);
-        bind_scope3(x, scope);
-        query_append(x, w);
-        query_sql(x, " ORDER BY p.starts_at DESC, p.id DESC LIMIT ? OFFSET ?");
-        query_int(x, limit);
-        query_int(x, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, x, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            plan_read(s, a, &items[n++]);
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    query_sql(x, PLAN_COLS);
+    bind_scope3(x, scope);
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM nat_plans p",
+                                            .select_q = x,
+                                            .order = " ORDER BY p.starts_at DESC, p.id DESC",
+                                            .page = page,
+                                            .page_size = page_size,
+                                            .max = NAT_EXPORT_MAX,
+                                            .size = sizeof(struct nat_plan),
+                                            .read = plan_read_item},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 /* The plan's region and times when the plan is one scope may change (its

@@ -17,7 +17,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "db/query.h"
@@ -690,51 +689,11 @@ static void eq_filter(struct query *w, const char *cond, int64_t v)
     }
 }
 
-err nat_page_of(db *d, arena *a, const char *count_sql, const char *cols, struct query *w,
-                const char *order, int64_t page, int64_t page_size, size_t item_size,
-                nat_row_fn read, void **items_r, size_t *n_r, int64_t *total_r)
+static err tube_read_any(db_stmt *s, arena *a, void *item, void *ctx)
 {
-    struct query *q = arena_alloc(a, sizeof *q);
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, count_sql);
-    query_append(q, w);
-    int64_t total;
-    err e = query_count(d, q, &total);
-    if (e)
-        return e;
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, page, page_size, NAT_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    char *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * item_size);
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, cols);
-        query_append(q, w);
-        query_sql(q, order);
-        query_sql(q, " LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            read(s, a, items + item_size * n++);
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
-}
-
-static void tube_read_any(db_stmt *s, arena *a, void *item)
-{
+    (void)ctx;
     tube_row_read(s, a, item);
+    return E_OK;
 }
 
 err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_tube_filter *f,
@@ -757,10 +716,18 @@ err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_t
     if (f->awaiting)
         query_sql(w, " AND t.state <> 'open' AND t.state <> 'resulted'");
     void *items;
-    e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_tubes t", TUBE_COLS, w,
-                    " ORDER BY t.opened_at DESC, t.id DESC", f->page, f->page_size,
-                    sizeof(struct nat_tube), tube_read_any, &items, n_r, total_r);
-    *items_r = items;
+    e = query_page(d, a, w,
+                   &(struct query_page){.count = "SELECT COUNT(*) FROM nat_tubes t",
+                                        .select = TUBE_COLS,
+                                        .order = " ORDER BY t.opened_at DESC, t.id DESC",
+                                        .page = f->page,
+                                        .page_size = f->page_size,
+                                        .max = NAT_EXPORT_MAX,
+                                        .size = sizeof(struct nat_tube),
+                                        .read = tube_read_any},
+                   &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
     return e;
 }
 
@@ -814,8 +781,9 @@ json_t *nat_tube_json(const struct nat_tube *t)
     "= x.site_id LEFT JOIN regions r ON r.code = x.region_code LEFT JOIN nat_plans p ON p.id = "   \
     "x.plan_id LEFT JOIN users u ON u.id = x.staff_id"
 
-static void sample_read(db_stmt *s, arena *a, void *item)
+static err sample_read(db_stmt *s, arena *a, void *item, void *ctx)
 {
+    (void)ctx;
     struct nat_sample *x = item;
     const char *m = db_col_text(s, 14);
     *x = (struct nat_sample){
@@ -847,6 +815,7 @@ static void sample_read(db_stmt *s, arena *a, void *item)
         x->result = 0;
     if (x->outcome < 0)
         x->outcome = 0;
+    return E_OK;
 }
 
 err nat_sample_list(db *d, arena *a, const struct scope *scope, const struct nat_sample_filter *f,
@@ -866,9 +835,16 @@ err nat_sample_list(db *d, arena *a, const struct scope *scope, const struct nat
     if (f->duplicate >= 0)
         query_sql(w, f->duplicate ? " AND x.duplicate = 1" : " AND x.duplicate = 0");
     void *items;
-    if ((e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_samples x", SAMPLE_COLS, w,
-                         " ORDER BY x.at DESC, x.id DESC", f->page, f->page_size,
-                         sizeof(struct nat_sample), sample_read, &items, n_r, total_r)))
+    if ((e = query_page(d, a, w,
+                        &(struct query_page){.count = "SELECT COUNT(*) FROM nat_samples x",
+                                             .select = SAMPLE_COLS,
+                                             .order = " ORDER BY x.at DESC, x.id DESC",
+                                             .page = f->page,
+                                             .page_size = f->page_size,
+                                             .max = NAT_EXPORT_MAX,
+                                             .size = sizeof(struct nat_sample),
+                                             .read = sample_read},
+                        &items, n_r, total_r)))
         return e;
     struct nat_sample *xs = items;
     /* the names are sealed: one brief read per row (a page, or an export
@@ -939,8 +915,9 @@ json_t *nat_sample_json(arena *a, const struct nat_sample *x, bool reveal)
     "SELECT h.site_id, s.name, h.region_code, r.name, h.hour, h.n FROM nat_site_hours h JOIN "     \
     "nat_sites s ON s.id = h.site_id LEFT JOIN regions r ON r.code = h.region_code"
 
-static void hour_read(db_stmt *s, arena *a, void *item)
+static err hour_read(db_stmt *s, arena *a, void *item, void *ctx)
 {
+    (void)ctx;
     struct nat_site_hour *h = item;
     *h = (struct nat_site_hour){
         .site_id = db_col_int64(s, 0),
@@ -950,6 +927,7 @@ static void hour_read(db_stmt *s, arena *a, void *item)
         .hour = db_col_int64(s, 4),
         .n = db_col_int64(s, 5),
     };
+    return E_OK;
 }
 
 err nat_site_hours(db *d, arena *a, const struct scope *scope, int64_t region_code, int64_t site_id,
@@ -965,9 +943,17 @@ err nat_site_hours(db *d, arena *a, const struct scope *scope, int64_t region_co
     eq_filter(w, " AND h.hour >= ?", from);
     eq_filter(w, " AND h.hour < ?", to);
     void *items;
-    e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_site_hours h", HOUR_COLS, w,
-                    " ORDER BY h.hour DESC, h.site_id", page, page_size,
-                    sizeof(struct nat_site_hour), hour_read, &items, n_r, total_r);
-    *items_r = items;
+    e = query_page(d, a, w,
+                   &(struct query_page){.count = "SELECT COUNT(*) FROM nat_site_hours h",
+                                        .select = HOUR_COLS,
+                                        .order = " ORDER BY h.hour DESC, h.site_id",
+                                        .page = page,
+                                        .page_size = page_size,
+                                        .max = NAT_EXPORT_MAX,
+                                        .size = sizeof(struct nat_site_hour),
+                                        .read = hour_read},
+                   &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
     return e;
 }

@@ -17,7 +17,6 @@
 #include "alert/alert.h"
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
@@ -280,6 +279,13 @@ static err read_row(db_stmt *s, arena *a, struct nat_site *v)
     return E_OK;
 }
 
+/* read_row as query_page reads a list's row. */
+static err site_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return read_row(s, a, item);
+}
+
 static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct nat_site *v_r)
 {
     db_stmt *s;
@@ -330,7 +336,7 @@ static const struct {
 err nat_site_list(db *d, arena *a, const struct scope *scope, const struct nat_site_filter *f,
                   struct nat_site **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE s.deleted_at = 0 AND s.region_code >= ? AND s.region_code < ?");
     query_int(w, scope->lo);
@@ -368,43 +374,21 @@ err nat_site_list(db *d, arena *a, const struct scope *scope, const struct nat_s
         query_text(w, like);
     }
 
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM nat_sites s");
-    query_append(q, w);
-    int64_t total;
-    err e = query_count(d, q, &total);
-    if (e)
-        return e;
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, NAT_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct nat_site *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        storage_init();
-        query_sql(q, st.cols);
-        query_append(q, w);
-        query_sql(q, order);
-        query_sql(q, " LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
-               !(e = read_row(s, a, &items[n])))
-            n++;
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    storage_init();
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM nat_sites s",
+                                            .select = st.cols,
+                                            .order = order,
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = NAT_EXPORT_MAX,
+                                            .size = sizeof(struct nat_site),
+                                            .read = site_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 json_t *nat_site_json(const struct nat_site *v)

@@ -19,7 +19,6 @@
 #include "alert/alert.h"
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "db/query.h"
@@ -135,9 +134,11 @@ static err box_get(db *d, arena *a, const struct scope *scope, const char *barco
     return e;
 }
 
-static void box_read_any(db_stmt *s, arena *a, void *item)
+static err box_read_any(db_stmt *s, arena *a, void *item, void *ctx)
 {
+    (void)ctx;
     box_read(s, a, item);
+    return E_OK;
 }
 
 err nat_box_find(db *d, arena *a, const struct scope *scope, const char *barcode,
@@ -218,10 +219,18 @@ err nat_box_list(db *d, arena *a, const struct scope *scope, const struct nat_bo
         query_int(w, f->to);
     }
     void *items;
-    err e = nat_page_of(d, a, "SELECT COUNT(*) FROM nat_boxes b", BOX_COLS, w,
-                        " ORDER BY b.packed_at DESC, b.id DESC", f->page, f->page_size,
-                        sizeof(struct nat_box), box_read_any, &items, n_r, total_r);
-    *items_r = items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM nat_boxes b",
+                                            .select = BOX_COLS,
+                                            .order = " ORDER BY b.packed_at DESC, b.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = NAT_EXPORT_MAX,
+                                            .size = sizeof(struct nat_box),
+                                            .read = box_read_any},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
     return e;
 }
 

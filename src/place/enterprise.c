@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "base/id.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/validate.h"
 #include "db/query.h"
@@ -146,6 +145,13 @@ static err read_row(db_stmt *s, arena *a, struct enterprise *x)
     return E_OK;
 }
 
+/* read_row as query_page reads a list's row. */
+static err enterprise_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return read_row(s, a, item);
+}
+
 /* The single row of a prepared, bound statement: E_NOT_FOUND without one. */
 static err one_row(db_stmt *s, arena *a, struct enterprise *e_r)
 {
@@ -261,8 +267,8 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
                     struct enterprise **items_r, size_t *n_r, int64_t *total_r)
 {
     err e;
-    /* the queries are large: arena, not stack */
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    /* the query is large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, "WHERE e.deleted_at = 0 AND e.region_code >= ? AND e.region_code < ?");
     query_int(w, scope->lo);
@@ -291,43 +297,21 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
     if ((e = pl_sort_sql(enterprise_sorts, f->sort, "-created_at", &order)))
         return e;
 
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM enterprises e ");
-    query_append(q, w);
-    int64_t total;
-    if ((e = query_count(d, q, &total)))
-        return e;
-
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, LIST_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct enterprise *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        storage_init();
-        query_sql(q, st.cols);
-        query_append(q, w);
-        query_sql(q, order);
-        query_sql(q, " LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
-               !(e = read_row(s, a, &items[n])))
-            n++;
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    storage_init();
+    void *items;
+    e = query_page(d, a, w,
+                   &(struct query_page){.count = "SELECT COUNT(*) FROM enterprises e ",
+                                        .select = st.cols,
+                                        .order = order,
+                                        .page = f->page,
+                                        .page_size = f->page_size,
+                                        .max = LIST_EXPORT_MAX,
+                                        .size = sizeof(struct enterprise),
+                                        .read = enterprise_read},
+                   &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 /* ---- writing ---------------------------------------------------------------------- */

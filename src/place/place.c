@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "base/id.h"
-#include "base/paging.h"
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/validate.h"
@@ -280,6 +279,13 @@ static err read_row(db_stmt *s, arena *a, struct place *p, int64_t *raw_enterpri
     return E_OK;
 }
 
+/* read_row as query_page reads a list's row. */
+static err place_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return read_row(s, a, item, NULL);
+}
+
 static err find(db *d, arena *a, const struct scope *scope, int64_t id, struct place *p,
                 int64_t *raw_enterprise_r)
 {
@@ -366,45 +372,26 @@ err place_list(db *d, arena *a, const struct scope *scope, const struct place_fi
         query_int(w, f->enterprise_id);
     }
 
+    /* the columns bind the scope (an enterprise out of it reads as none) */
     *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM places p ");
-    query_append(q, w);
-    int64_t total;
-    if ((e = query_count(d, q, &total)))
-        return e;
-
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, LIST_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct place *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        storage_init();
-        query_sql(q, st.cols);
-        query_int(q, scope->lo);
-        query_int(q, scope->hi);
-        query_append(q, w);
-        query_sql(q, order);
-        query_sql(q, " LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
-               !(e = read_row(s, a, &items[n], NULL)))
-            n++;
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    storage_init();
+    query_sql(q, st.cols);
+    query_int(q, scope->lo);
+    query_int(q, scope->hi);
+    void *items;
+    e = query_page(d, a, w,
+                   &(struct query_page){.count = "SELECT COUNT(*) FROM places p ",
+                                        .select_q = q,
+                                        .order = order,
+                                        .page = f->page,
+                                        .page_size = f->page_size,
+                                        .max = LIST_EXPORT_MAX,
+                                        .size = sizeof(struct place),
+                                        .read = place_read},
+                   &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 /* ---- writing ---------------------------------------------------------------------- */

@@ -18,7 +18,6 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "base/paging.h"
 #include "base/time.h"
 #include "base/validate.h"
 #include "db/query.h"
@@ -256,25 +255,34 @@ err task_find(db *d, arena *a, const struct scope *sc, int64_t id, struct task *
     return e;
 }
 
-/* Rows of q (at most want) into a new array. */
-static err rows_of(db *d, arena *a, const struct query *q, int64_t want, struct task_row **items_r,
-                   size_t *n_r)
+/* read_row as query_page reads a list's row. */
+static err task_row_read(db_stmt *s, arena *a, void *item, void *ctx)
 {
-    struct task_row *items = arena_zalloc(a, sizeof *items * (size_t)(want > 0 ? want : 1));
-    size_t n = 0;
-    db_stmt *s;
-    err e = query_prepare(d, q, &s);
-    if (e)
-        return e;
-    bool row;
-    while ((int64_t)n < want && !(e = db_row(s, &row)) && row && !(e = read_row(s, a, &items[n])))
-        n++;
-    db_done(s);
-    if (e)
-        return e;
-    *items_r = items;
-    *n_r = n;
-    return E_OK;
+    (void)ctx;
+    return read_row(s, a, item);
+}
+
+/* A page of the tasks of w (a WHERE on tasks t) in `order`, or in order_q
+ * when the order binds values. */
+static err task_page(db *d, arena *a, const struct query *w, const char *order,
+                     const struct query *order_q, int64_t page, int64_t page_size,
+                     struct task_row **items_r, size_t *n_r, int64_t *total_r)
+{
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM tasks t",
+                                            .select = ROW_COLS ROW_FROM,
+                                            .order = order,
+                                            .order_q = order_q,
+                                            .page = page,
+                                            .page_size = page_size,
+                                            .max = TASK_EXPORT_MAX,
+                                            .size = sizeof(struct task_row),
+                                            .read = task_row_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 #define TASK_SORT(key, col)                                                                        \
@@ -301,7 +309,7 @@ err task_board(db *d, arena *a, const struct scope *sc, const struct task_filter
             order = desc ? sorts[i].desc : sorts[i].asc;
     if (!order)
         return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE 1 = 1");
     view_where(w, NULL, sc, TASK_VIEW_SCOPE);
@@ -328,25 +336,7 @@ err task_board(db *d, arena *a, const struct scope *sc, const struct task_filter
         query_sql(w, " AND lower(t.title) LIKE ? ESCAPE '\\'");
         query_text(w, query_like_contains(a, f->q, true));
     }
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM tasks t");
-    query_append(q, w);
-    int64_t total, limit, offset, want;
-    err e = query_count(d, q, &total);
-    if (e ||
-        (e = paging_window(total, f->page, f->page_size, TASK_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, ROW_COLS ROW_FROM);
-    query_append(q, w);
-    query_sql(q, order);
-    query_sql(q, " LIMIT ? OFFSET ?");
-    query_int(q, limit);
-    query_int(q, offset);
-    if ((e = rows_of(d, a, q, want, items_r, n_r)))
-        return e;
-    *total_r = total;
-    return E_OK;
+    return task_page(d, a, w, order, NULL, f->page, f->page_size, items_r, n_r, total_r);
 }
 
 err task_mine(db *d, arena *a, const struct principal *who, bool done, int64_t now, int64_t page,
@@ -357,15 +347,6 @@ err task_mine(db *d, arena *a, const struct principal *who, bool done, int64_t n
     query_sql(w, done ? " WHERE t.state = 'done'" : " WHERE t.state IN " OPEN_STATES);
     view_where(w, who, &who->scope, TASK_VIEW_MINE);
     *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM tasks t");
-    query_append(q, w);
-    int64_t total, limit, offset, want;
-    err e = query_count(d, q, &total);
-    if (e || (e = paging_window(total, page, page_size, TASK_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, ROW_COLS ROW_FROM);
-    query_append(q, w);
     if (done) {
         query_sql(q, " ORDER BY t.done_at DESC, t.id DESC");
     } else {
@@ -375,13 +356,7 @@ err task_mine(db *d, arena *a, const struct principal *who, bool done, int64_t n
                      "END, t.priority ASC, t.deadline ASC, t.id ASC");
         query_int(q, now);
     }
-    query_sql(q, " LIMIT ? OFFSET ?");
-    query_int(q, limit);
-    query_int(q, offset);
-    if ((e = rows_of(d, a, q, want, items_r, n_r)))
-        return e;
-    *total_r = total;
-    return E_OK;
+    return task_page(d, a, w, NULL, q, page, page_size, items_r, n_r, total_r);
 }
 
 static const struct vocab_word actions[] = {

@@ -13,7 +13,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
@@ -426,6 +425,14 @@ static void cluster_row(db_stmt *s, arena *a, struct cluster *c)
     c->updated_at = db_col_int64(s, 11);
 }
 
+/* cluster_row as query_page reads a list's row. */
+static err cluster_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    cluster_row(s, a, item);
+    return E_OK;
+}
+
 err cluster_find(db *d, arena *a, const struct scope *sc, int64_t id, struct cluster *c_r)
 {
     db_stmt *s;
@@ -452,7 +459,7 @@ err cluster_find(db *d, arena *a, const struct scope *sc, int64_t id, struct clu
 err cluster_list(db *d, arena *a, const struct scope *sc, const struct cluster_filter *f,
                  struct cluster **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE c.deleted_at = 0 AND c.region_code >= ? AND c.region_code < ?");
     query_int(w, sc->lo);
@@ -473,38 +480,20 @@ err cluster_list(db *d, arena *a, const struct scope *sc, const struct cluster_f
         query_sql(w, " AND c.id IN (SELECT cluster_id FROM cluster_members WHERE person_id = ?)");
         query_int(w, f->person_id);
     }
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM clusters c");
-    query_append(q, w);
-    int64_t total, limit, offset, want;
-    err e = query_count(d, q, &total);
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM clusters c",
+                                            .select = CLUSTER_SELECT,
+                                            .order = " ORDER BY c.created_at DESC, c.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = INV_EXPORT_MAX,
+                                            .size = sizeof(struct cluster),
+                                            .read = cluster_read},
+                       &items, n_r, total_r);
     if (!e)
-        e = paging_window(total, f->page, f->page_size, INV_EXPORT_MAX, &limit, &offset, &want);
-    if (e)
-        return e;
-    struct cluster *items = arena_alloc(a, (size_t)(want > 0 ? want : 1) * sizeof *items);
-    size_t n = 0;
-    if (want > 0) {
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, CLUSTER_SELECT);
-        query_append(q, w);
-        query_sql(q, " ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row)
-            cluster_row(s, a, &items[n++]);
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+        *items_r = items;
+    return e;
 }
 
 static err member_count(db *d, int64_t cluster_id, int delta)

@@ -16,7 +16,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
@@ -752,6 +751,13 @@ static err read_row(db_stmt *s, arena *a, struct investigation *v)
     return e;
 }
 
+/* read_row as query_page reads a list's row. */
+static err investigation_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return read_row(s, a, item);
+}
+
 static err read_places(db *d, arena *a, struct investigation *v)
 {
     db_stmt *s;
@@ -843,7 +849,7 @@ err investigation_list(db *d, arena *a, const struct scope *sc,
                        const struct investigation_filter *f, struct investigation **items_r,
                        size_t *n_r, int64_t *total_r)
 {
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE i.deleted_at = 0 AND i.region_code >= ? AND i.region_code < ?");
     query_int(w, sc->lo);
@@ -868,41 +874,20 @@ err investigation_list(db *d, arena *a, const struct scope *sc,
         query_sql(w, " AND i.investigated_at < ?");
         query_int(w, china_day_start((f->to_day + 1) * DAY_MS));
     }
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM investigations i");
-    query_append(q, w);
-    int64_t total;
-    err e = query_count(d, q, &total);
-    if (e)
-        return e;
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, INV_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct investigation *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, INV_SELECT INV_FROM);
-        query_append(q, w);
-        query_sql(q, " ORDER BY i.investigated_at DESC, i.id DESC LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
-               !(e = read_row(s, a, &items[n])))
-            n++;
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM investigations i",
+                                            .select = INV_SELECT INV_FROM,
+                                            .order = " ORDER BY i.investigated_at DESC, i.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = INV_EXPORT_MAX,
+                                            .size = sizeof(struct investigation),
+                                            .read = investigation_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 /* ---- the tracing engine's inputs ----------------------------------------------------- */

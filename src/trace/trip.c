@@ -15,7 +15,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
@@ -572,6 +571,13 @@ static err read_row(db_stmt *s, arena *a, struct trip *t)
     return e;
 }
 
+/* read_row as query_page reads a list's row. */
+static err trip_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return read_row(s, a, item);
+}
+
 static err read_waypoints(db *d, arena *a, struct trip *t)
 {
     db_stmt *s;
@@ -631,7 +637,7 @@ err trip_find(db *d, arena *a, const struct scope *sc, int64_t id, struct trip *
 err trip_list(db *d, arena *a, const struct scope *sc, const struct trip_filter *f,
               struct trip **items_r, size_t *n_r, int64_t *total_r)
 {
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE t.deleted_at = 0 AND t.region_code >= ? AND t.region_code < ?");
     query_int(w, sc->lo);
@@ -666,41 +672,20 @@ err trip_list(db *d, arena *a, const struct scope *sc, const struct trip_filter 
         query_text(w, f->number);
         query_text(w, f->number);
     }
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM trips t");
-    query_append(q, w);
-    int64_t total;
-    err e = query_count(d, q, &total);
-    if (e)
-        return e;
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, TRIP_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct trip *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        query_sql(q, TRIP_SELECT TRIP_FROM);
-        query_append(q, w);
-        query_sql(q, " ORDER BY t.departed_on DESC, t.id DESC LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
-               !(e = read_row(s, a, &items[n])))
-            n++;
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM trips t",
+                                            .select = TRIP_SELECT TRIP_FROM,
+                                            .order = " ORDER BY t.departed_on DESC, t.id DESC",
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = TRIP_EXPORT_MAX,
+                                            .size = sizeof(struct trip),
+                                            .read = trip_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */

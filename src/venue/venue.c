@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "base/id.h"
-#include "base/paging.h"
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/validate.h"
@@ -255,6 +254,13 @@ static err read_row(db_stmt *s, arena *a, struct venue *v)
     return E_OK;
 }
 
+/* read_row as query_page reads a list's row. */
+static err venue_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    return read_row(s, a, item);
+}
+
 static err find_in(db *d, arena *a, int64_t lo, int64_t hi, int64_t id, struct venue *v_r)
 {
     db_stmt *s;
@@ -341,8 +347,8 @@ static const struct {
 err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_filter *f,
                struct venue **items_r, size_t *n_r, int64_t *total_r)
 {
-    /* the queries are large: arena, not stack */
-    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    /* the query is large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " WHERE v.deleted_at = 0 AND v.region_code >= ? AND v.region_code < ?");
     query_int(w, scope->lo);
@@ -379,44 +385,21 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
         query_int(w, f->enabled);
     }
 
-    *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT COUNT(*) FROM venues v");
-    query_append(q, w);
-    int64_t total;
-    err e = query_count(d, q, &total);
-    if (e)
-        return e;
-
-    int64_t limit, offset, want;
-    if ((e = paging_window(total, f->page, f->page_size, VENUE_EXPORT_MAX, &limit, &offset, &want)))
-        return e;
-    struct venue *items = NULL;
-    size_t n = 0;
-    if (want > 0) {
-        items = arena_alloc(a, (size_t)want * sizeof *items);
-        *q = (struct query)QUERY_INIT;
-        storage_init();
-        query_sql(q, st.cols);
-        query_append(q, w);
-        query_sql(q, order);
-        query_sql(q, " LIMIT ? OFFSET ?");
-        query_int(q, limit);
-        query_int(q, offset);
-        db_stmt *s;
-        if ((e = query_prepare(d, q, &s)))
-            return e;
-        bool row;
-        while ((int64_t)n < want && !(e = db_row(s, &row)) && row &&
-               !(e = read_row(s, a, &items[n])))
-            n++;
-        db_done(s);
-        if (e)
-            return e;
-    }
-    *items_r = items;
-    *n_r = n;
-    *total_r = total;
-    return E_OK;
+    storage_init();
+    void *items;
+    err e = query_page(d, a, w,
+                       &(struct query_page){.count = "SELECT COUNT(*) FROM venues v",
+                                            .select = st.cols,
+                                            .order = order,
+                                            .page = f->page,
+                                            .page_size = f->page_size,
+                                            .max = VENUE_EXPORT_MAX,
+                                            .size = sizeof(struct venue),
+                                            .read = venue_read},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
 }
 
 /* ---- writing ----------------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/arena.h"
 #include "db/db.h"
 #include "db/query.h"
 
@@ -834,6 +835,137 @@ static void test_query_builder(void **state)
     assert_int_equal(n, 5);
 }
 
+/* query_page's reader: the id into an int64_t item; ctx counts the calls
+ * and, when it holds a positive id, fails at that row. */
+struct page_ctx {
+    int calls;
+    int64_t fail_at;
+};
+
+static err read_id(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)a;
+    struct page_ctx *c = ctx;
+    c->calls++;
+    int64_t id = db_col_int64(s, 0);
+    if (c->fail_at && id == c->fail_at)
+        return err_set(E_CONFLICT, "read_failed", NULL, "读取失败");
+    *(int64_t *)item = id;
+    return E_OK;
+}
+
+/* One page of five rows (ids 1-5, newest id first) of `size` 2 from
+ * `page`, or every row (page_size 0) up to `max`. */
+static err page_of(arena *a, int64_t page, int64_t page_size, int64_t max, struct page_ctx *c,
+                   int64_t **items_r, size_t *n_r, int64_t *total_r)
+{
+    struct query w = QUERY_INIT;
+    query_sql(&w, " FROM dbtest_rows r WHERE r.id >= ?");
+    query_int(&w, 1);
+    void *items;
+    err e = query_page(D, a, &w,
+                       &(struct query_page){.count = "SELECT COUNT(*)",
+                                            .select = "SELECT r.id",
+                                            .order = " ORDER BY r.id DESC",
+                                            .page = page,
+                                            .page_size = page_size,
+                                            .max = max,
+                                            .size = sizeof(int64_t),
+                                            .read = read_id,
+                                            .ctx = c},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
+}
+
+/* query_page: the total, the window of a page, a page past the end, a whole
+ * export and its cap, a reader's error, and bindings in the SELECT and the
+ * ORDER BY around the WHERE's. */
+static void test_query_page(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 5; i++)
+        insert(i, i % 2 ? "odd" : "even", "", 0, i);
+    arena *a = arena_new(0);
+    int64_t *items = NULL, total = -1;
+    size_t n = 99;
+    struct page_ctx c = {0};
+
+    assert_int_equal(page_of(a, 1, 2, 100, &c, &items, &n, &total), E_OK);
+    assert_int_equal(total, 5);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0], 5);
+    assert_int_equal(items[1], 4);
+    assert_int_equal(page_of(a, 2, 2, 100, &c, &items, &n, &total), E_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0], 3);
+    assert_int_equal(items[1], 2);
+    assert_int_equal(page_of(a, 3, 2, 100, &c, &items, &n, &total), E_OK);
+    assert_int_equal(n, 1); /* the last page holds the rest */
+    assert_int_equal(items[0], 1);
+    assert_int_equal(c.calls, 5);
+
+    /* past the end: no row, the total still counted, an array all the same */
+    items = NULL;
+    assert_int_equal(page_of(a, 4, 2, 100, &c, &items, &n, &total), E_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 5);
+    assert_non_null(items);
+    assert_int_equal(c.calls, 5);
+
+    /* the whole export, up to its cap and not one beyond */
+    assert_int_equal(page_of(a, 1, 0, 5, &c, &items, &n, &total), E_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(items[4], 1);
+    items = NULL, n = 99, total = -1, c.calls = 0;
+    assert_int_equal(page_of(a, 1, 0, 4, &c, &items, &n, &total), E_INPUT);
+    assert_string_equal(err_last()->slug, "export_too_large");
+    assert_null(items);
+    assert_int_equal(n, 99);
+    assert_int_equal(total, -1);
+    assert_int_equal(c.calls, 0);
+
+    /* a reader's error stops the list and is the result */
+    c.fail_at = 3;
+    assert_int_equal(page_of(a, 1, 0, 5, &c, &items, &n, &total), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "read_failed");
+    assert_int_equal(c.calls, 3);
+    assert_null(items);
+    assert_int_equal(n, 99);
+    assert_int_equal(total, -1);
+
+    /* a SELECT and an ORDER BY that bind values: in order around the WHERE */
+    struct query w = QUERY_INIT, head = QUERY_INIT, order = QUERY_INIT;
+    query_sql(&w, " FROM dbtest_rows r WHERE r.name = ?");
+    query_text(&w, "odd");
+    query_sql(&head, "SELECT r.id * ?");
+    query_int(&head, 10);
+    query_sql(&order, " ORDER BY CASE WHEN r.id = ? THEN 0 ELSE 1 END, r.id DESC");
+    query_int(&order, 3);
+    c = (struct page_ctx){0};
+    void *page;
+    assert_int_equal(query_page(D, a, &w,
+                                &(struct query_page){.count = "SELECT COUNT(*)",
+                                                     .select_q = &head,
+                                                     .order_q = &order,
+                                                     .page = 1,
+                                                     .page_size = 10,
+                                                     .max = 100,
+                                                     .size = sizeof(int64_t),
+                                                     .read = read_id,
+                                                     .ctx = &c},
+                                &page, &n, &total),
+                     E_OK);
+    items = page;
+    assert_int_equal(total, 3);
+    assert_int_equal(n, 3);
+    assert_int_equal(items[0], 30);
+    assert_int_equal(items[1], 50);
+    assert_int_equal(items[2], 10);
+    arena_free(&a);
+}
+
 #define TESTS                                                                                      \
     cmocka_unit_test(test_kind), cmocka_unit_test_setup(test_roundtrip, reset_tables),             \
         cmocka_unit_test_setup(test_text_is_copied, reset_tables),                                 \
@@ -846,7 +978,8 @@ static void test_query_builder(void **state)
         cmocka_unit_test_setup(test_run_and_row, reset_tables),                                    \
         cmocka_unit_test_setup(test_busy_wait, reset_tables),                                      \
         cmocka_unit_test_setup(test_read_tx, reset_tables),                                        \
-        cmocka_unit_test_setup(test_query_builder, reset_tables), cmocka_unit_test(test_migrate)
+        cmocka_unit_test_setup(test_query_builder, reset_tables),                                  \
+        cmocka_unit_test_setup(test_query_page, reset_tables), cmocka_unit_test(test_migrate)
 
 int main(void)
 {
