@@ -34,6 +34,8 @@
 # BENCH_TRACE_SKIP_INDEXES=name,... leaves those indexes out after the load
 # (the ones tracing never reads, for a full-size run on a busy machine);
 # BENCH_TRACE_LABEL=text goes into the row's driver column (e.g. the engine's commit).
+# BENCH_TRACE_REUSE=DIR traces again on a city a run kept (BENCH_TRACE_KEEP=1): no fill,
+# the fill's figures those of the run that made it; DIR is kept.
 # The last line of stdout: "trace key=value ..." for bench/run.sh.
 set -eu
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
@@ -51,7 +53,11 @@ else
 fi
 VENUES=${BENCH_TRACE_VENUES:-50000}
 REF_MAX=${BENCH_TRACE_REF_MAX:-120}
-work=$(mktemp -d "${BENCH_TRACE_TMP:-/tmp}/fk-bench-trace.XXXXXX")
+if [ -n "${BENCH_TRACE_REUSE:-}" ]; then
+    work=$BENCH_TRACE_REUSE BENCH_TRACE_KEEP=1
+else
+    work=$(mktemp -d "${BENCH_TRACE_TMP:-/tmp}/fk-bench-trace.XXXXXX")
+fi
 log="$work/serve.log"
 cleanup() {
     st=$?
@@ -67,11 +73,13 @@ FILL=$(dirname "$BIN")/bench_trace_fill
 [ -x "$FILL" ] || make -s "$FILL" >&2
 
 # ---- the city ----------------------------------------------------------------------------------
-"$BIN" init >/dev/null 2>"$work/init.log"
-"$BIN" demo --persons 10 --seed 1 >"$work/accounts.txt" 2>"$work/demo.log"
-say "$driver: filling $PERSONS people, $VENUES venues, $RECORDS access records..."
-FK_FILL_SKIP_INDEXES=${BENCH_TRACE_SKIP_INDEXES:-} "$FILL" "$FK_DATA_DIR/keys/master.key" "$DB" "$PERSONS" "$RECORDS" "$VENUES" >"$work/cases.txt" 2>"$work/fill.log" ||
-    { tail -5 "$work/fill.log" >&2; exit 1; }
+if [ -z "${BENCH_TRACE_REUSE:-}" ]; then
+    "$BIN" init >/dev/null 2>"$work/init.log"
+    "$BIN" demo --persons 10 --seed 1 >"$work/accounts.txt" 2>"$work/demo.log"
+    say "$driver: filling $PERSONS people, $VENUES venues, $RECORDS access records..."
+    FK_FILL_SKIP_INDEXES=${BENCH_TRACE_SKIP_INDEXES:-} "$FILL" "$FK_DATA_DIR/keys/master.key" "$DB" "$PERSONS" "$RECORDS" "$VENUES" >"$work/cases.txt" 2>"$work/fill.log" ||
+        { tail -5 "$work/fill.log" >&2; exit 1; }
+fi # (reused: the server migrates the city to this binary's schema when it starts)
 fill=$(sed -n 's/^fill persons=/persons=/p' "$work/fill.log")
 for kv in $fill; do eval "fill_${kv%%=*}=\${kv#*=}"; done
 if [ "$driver" = sqlite ]; then
