@@ -63,7 +63,7 @@ static const struct rule_def {
     {"close_overlap_minutes", offsetof(struct trace_rules, close_overlap_minutes), false, 1, 240,
      "密接判定停留时长（分钟）"},
     {"close_crowd_max", offsetof(struct trace_rules, close_crowd_max), false, 0, 100000,
-     "密接判定同场人数上限"},
+     "密接判定同场出入人次上限"},
     {"seat_rows", offsetof(struct trace_rules, seat_rows), false, 0, 30, "同航班/车次密接座位排数"},
     {"passenger_minutes", offsetof(struct trace_rules, passenger_minutes), false, 1, 60,
      "同车判定时间（分钟）"},
@@ -92,7 +92,7 @@ err trace_rules_load(db *d, struct trace_rules *r_r)
     struct trace_rules r = {.lookback_days = 4,
                             .window_minutes = 30,
                             .close_overlap_minutes = 15,
-                            .close_crowd_max = 100,
+                            .close_crowd_max = 200,
                             .seat_rows = 3,
                             .passenger_minutes = 5,
                             .automatic = true};
@@ -412,6 +412,7 @@ struct search {
     struct trace_result *r;
     struct people seen; /* every contact, and the case (value UINT32_MAX) */
     int64_t w_ms;
+    struct vec *sort_tmp; /* passages_sort's scratch */
 };
 
 static int class_rank(enum trace_class c)
@@ -498,7 +499,8 @@ struct passage {
 
 struct visit {
     int64_t key, lo, hi;
-    size_t owner; /* degree 2: the contact (index into r->items) */
+    size_t owner;  /* degree 2: the contact (index into r->items) */
+    int64_t crowd; /* degree 2: others' passages there during it (the crowd rule) */
 };
 
 struct vec {
@@ -519,12 +521,56 @@ static void *vec_push(struct vec *v)
     return (char *)v->p + v->size * v->n++;
 }
 
-static int passage_cmp(const void *a, const void *b)
+/*
+ * Passages read in time order, sorted by key keeping that order (so by key,
+ * then time): a stable LSD radix sort over the bytes where the keys differ,
+ * insertion sort when short. The venue ranges of a run are sorted this way
+ * thousands of times; qsort's calls through a comparator were a third of a
+ * run. tmp: scratch, grown as needed. E_NOMEM.
+ */
+static err passages_sort(struct passage *p, size_t n, struct vec *tmp)
 {
-    const struct passage *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return (x->at > y->at) - (x->at < y->at);
+    if (n < 48) {
+        for (size_t i = 1; i < n; i++) {
+            struct passage x = p[i];
+            size_t j = i;
+            for (; j > 0 && p[j - 1].key > x.key; j--)
+                p[j] = p[j - 1];
+            p[j] = x;
+        }
+        return E_OK;
+    }
+    if (tmp->cap < n) {
+        void *q = realloc(tmp->p, n * sizeof *p);
+        if (!q)
+            return E_NOMEM;
+        tmp->p = q;
+        tmp->cap = n;
+    }
+    uint64_t all_or = 0, all_and = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        all_or |= (uint64_t)p[i].key;
+        all_and &= (uint64_t)p[i].key;
+    }
+    uint64_t differ = all_or ^ all_and;
+    struct passage *from = p, *to = tmp->p;
+    for (int shift = 0; shift < 64; shift += 8) {
+        if (!((differ >> shift) & 0xFF))
+            continue;
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(((uint64_t)from[i].key >> shift) & 0xFF) + 1]++;
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++)
+            to[count[((uint64_t)from[i].key >> shift) & 0xFF]++] = from[i];
+        struct passage *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != p)
+        memcpy(p, from, n * sizeof *p);
+    return E_OK;
 }
 
 #define VISIT_MAX_MS (12 * 3600 * 1000LL) /* an out later than this closes no visit */
@@ -594,7 +640,7 @@ static err venue_passages(struct search *s, int64_t venue, int64_t from, int64_t
     db_stmt *q;
     err e = db_prepare(s->d,
                        "SELECT person_id, at, direction FROM access_records WHERE venue_id = ? "
-                       "AND at >= ? AND at <= ?",
+                       "AND at >= ? AND at <= ? ORDER BY at",
                        &q);
     if (e)
         return e;
@@ -615,8 +661,8 @@ static err venue_passages(struct search *s, int64_t venue, int64_t from, int64_t
         *ps = (struct passage){person, db_col_int64(q, 1), !strcmp(db_col_text(q, 2), "in")};
     }
     db_done(q);
-    if (!e && out->n)
-        qsort(out->p, out->n, sizeof(struct passage), passage_cmp);
+    if (!e)
+        e = passages_sort(out->p, out->n, s->sort_tmp);
     return e;
 }
 
@@ -640,9 +686,10 @@ struct near {
 /*
  * The co-visitors of the case's visit cv: everyone with a passage at its
  * venue within [lo - w, hi + w], with their overlap. Close when the overlap
- * reaches close_overlap_minutes and no more than close_crowd_max people
- * overlapped the visit at all (a station at rush hour is not proximity),
- * else general. ps, vs: scratch.
+ * reaches close_overlap_minutes and the visit's crowd — the passages of
+ * others at the venue during it — is no more than close_crowd_max (a
+ * station at rush hour is not proximity), else general. ps, vs, near:
+ * scratch.
  */
 static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps, struct vec *vs,
                        struct vec *near)
@@ -655,27 +702,29 @@ static err co_visitors(struct search *s, const struct visit *cv, struct vec *ps,
         size_t j = i;
         while (j < ps->n && p[j].key == p[i].key)
             j++;
+        if (p[i].key == s->p->person_id) {
+            i = j;
+            continue;
+        }
+        for (size_t k = i; k < j; k++)
+            crowd += p[k].at >= cv->lo && p[k].at <= cv->hi;
         vs->n = 0;
         if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
             break;
         const struct visit *v = vs->p;
-        struct near x = {.person = p[i].key, .lo = INT64_MAX};
+        struct near *x = vec_push(near);
+        if (!x)
+            return E_NOMEM;
+        *x = (struct near){.person = p[i].key, .lo = INT64_MAX};
         for (size_t k = 0; k < vs->n; k++) {
             int64_t o = trace_overlap_ms(v[k].lo, v[k].hi, cv->lo, cv->hi);
-            x.ov += o;
+            x->ov += o;
             int64_t a = o ? (v[k].lo > cv->lo ? v[k].lo : cv->lo) : v[k].lo,
                     b = o ? (v[k].hi < cv->hi ? v[k].hi : cv->hi) : v[k].hi;
-            if (a < x.lo)
-                x.lo = a;
-            if (b > x.hi)
-                x.hi = b;
-        }
-        if (x.person != s->p->person_id) {
-            crowd += x.ov > 0;
-            struct near *n = vec_push(near);
-            if (!n)
-                return E_NOMEM;
-            *n = x;
+            if (a < x->lo)
+                x->lo = a;
+            if (b > x->hi)
+                x->hi = b;
         }
         i = j;
     }
@@ -891,13 +940,9 @@ static int visit_cmp(const void *a, const void *b)
     return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-/* A person's overlap with one close contact's visit, while a range is read;
- * crowd: the people whose visits overlap that visit (seen: the last person
- * counted, so each once). */
+/* A person's overlap with one close contact's visit, while a range is read. */
 struct acc {
     int64_t ov, lo, hi;
-    int64_t crowd;
-    size_t seen;
 };
 
 /* The first of sv (n, sorted by start) starting at or after `from`: a visit
@@ -920,42 +965,20 @@ static size_t first_from(const struct visit *sv, size_t n, int64_t from)
 /*
  * One range [lo, hi] of a venue read once: the people there (not the case,
  * not degree 1) whose overlap with one of the n close contacts' visits sv
- * (sorted by start) reaches the close threshold are secondary, via the
- * contact with the longest overlap; a contact's visit with more than
- * close_crowd_max people around it makes nobody secondary (the crowd rule of
- * degree 1). Two passes over the rows read: the crowds, then the overlaps.
- * acc: n accumulators, zero.
+ * (sorted by start; none crowded) reaches the close threshold are
+ * secondary, via the contact with the longest overlap. acc: n accumulators,
+ * zero, left zero.
  */
 static err group_read(struct search *s, const struct visit *sv, size_t n, int64_t lo, int64_t hi,
                       struct vec *ps, struct vec *vs, struct acc *acc, size_t *touched)
 {
     struct trace_result *r = s->r;
-    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS, longest = 0,
-            crowd_max = s->p->rules.close_crowd_max;
+    int64_t close_ms = s->p->rules.close_overlap_minutes * MINUTE_MS, longest = 0;
     for (size_t k = 0; k < n; k++)
         if (sv[k].hi - sv[k].lo > longest)
             longest = sv[k].hi - sv[k].lo;
     err e = venue_passages(s, sv[0].key, lo, hi, ps);
     const struct passage *p = ps->p;
-    /* the crowds: everyone but the contact whose visit it is */
-    for (size_t i = 0; i < ps->n && !e && crowd_max;) {
-        size_t j = i;
-        while (j < ps->n && p[j].key == p[i].key)
-            j++;
-        vs->n = 0;
-        if ((e = visits_of(p + i, j - i, s->w_ms, vs)))
-            break;
-        const struct visit *v = vs->p;
-        for (size_t m = 0; m < vs->n; m++)
-            for (size_t k = first_from(sv, n, v[m].lo - longest); k < n && sv[k].lo < v[m].hi; k++)
-                if (acc[k].seen != i + 1 &&
-                    trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi) &&
-                    r->items[sv[k].owner].person_id != p[i].key) {
-                    acc[k].seen = i + 1;
-                    acc[k].crowd++;
-                }
-        i = j;
-    }
     for (size_t i = 0; i < ps->n && !e;) {
         size_t j = i;
         while (j < ps->n && p[j].key == p[i].key)
@@ -972,7 +995,7 @@ static err group_read(struct search *s, const struct visit *sv, size_t n, int64_
                 for (size_t k = first_from(sv, n, v[m].lo - longest); k < n && sv[k].lo < v[m].hi;
                      k++) {
                     int64_t o = trace_overlap_ms(v[m].lo, v[m].hi, sv[k].lo, sv[k].hi);
-                    if (!o || (crowd_max && acc[k].crowd > crowd_max))
+                    if (!o)
                         continue;
                     int64_t l2 = v[m].lo > sv[k].lo ? v[m].lo : sv[k].lo,
                             h2 = v[m].hi < sv[k].hi ? v[m].hi : sv[k].hi;
@@ -995,27 +1018,52 @@ static err group_read(struct search *s, const struct visit *sv, size_t n, int64_
             if (best != SIZE_MAX && acc[best].ov >= close_ms) {
                 struct trace_reason rs =
                     venue_reason(sv[0].key, acc[best].lo, acc[best].hi, acc[best].ov);
-                rs.crowd = (int)acc[best].crowd;
+                rs.crowd = (int)sv[best].crowd;
                 e = found(s, p[i].key, 2, r->items[sv[best].owner].person_id, TRACE_SECONDARY, &rs);
             }
-            for (size_t t = 0; t < nt; t++) {
-                acc[touched[t]].ov = 0;
-                acc[touched[t]].lo = acc[touched[t]].hi = 0;
-            }
+            for (size_t t = 0; t < nt; t++)
+                acc[touched[t]] = (struct acc){0};
         }
         i = j;
     }
-    for (size_t k = 0; k < n; k++)
-        acc[k] = (struct acc){0};
     return e;
 }
 
 /*
- * The close degree-1 contacts' visits from their first exposure, per venue
- * in disjoint groups (each visit widened by w, overlapping ones merged);
- * each group's passages read once; a person whose overlap with one of the
- * group's visits reaches the close threshold is secondary, via the contact
- * with the longest overlap.
+ * The crowd rule for degree 2, asked before anything is read: the passages
+ * of others than `person` at `venue` in [lo, hi], counted by the database up
+ * to max + 1 (the index range is walked no further), so a visit to a busy
+ * venue costs max + 1 index entries instead of its hour's thousands of rows.
+ */
+static err crowd_of(struct search *s, int64_t venue, int64_t lo, int64_t hi, int64_t person,
+                    int64_t max, int64_t *n_r)
+{
+    db_stmt *q;
+    err e = db_prepare(s->d,
+                       "SELECT COUNT(*) FROM (SELECT 1 FROM access_records WHERE venue_id = ? "
+                       "AND at >= ? AND at <= ? AND person_id <> ? LIMIT ?) x",
+                       &q);
+    if (e)
+        return e;
+    db_bind_int64(q, 1, venue);
+    db_bind_int64(q, 2, lo);
+    db_bind_int64(q, 3, hi);
+    db_bind_int64(q, 4, person);
+    db_bind_int64(q, 5, max + 1);
+    bool row;
+    *n_r = 0;
+    if (!(e = db_row(q, &row)) && row)
+        *n_r = db_col_int64(q, 0);
+    db_done(q);
+    s->r->rows_read += *n_r;
+    return e;
+}
+
+/*
+ * The close degree-1 contacts' visits from their first exposure, the crowded
+ * ones left out (crowd_of), per venue in disjoint groups (each visit widened by w, overlapping ones
+ * merged); each group's passages read once; a person whose overlap with one of the group's visits
+ * reaches the close threshold is secondary, via the contact with the longest overlap.
  */
 static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
 {
@@ -1031,8 +1079,8 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
         mine.n = 0;
         if ((e = person_passages(s, r->items[i].person_id, from, s->p->to, &mine)))
             break;
-        if (mine.n) /* a named contact may have no passage at all */
-            qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
+        if ((e = passages_sort(mine.p, mine.n, s->sort_tmp)))
+            break;
         size_t before = src.n;
         if ((e = visits_of(mine.p, mine.n, s->w_ms, &src)))
             break;
@@ -1046,6 +1094,17 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
     struct visit *sv = src.p;
     if (!e && src.n)
         qsort(sv, src.n, sizeof *sv, visit_cmp);
+    /* the crowd rule: a crowded visit makes nobody secondary, so it is not read */
+    int64_t crowd_max = s->p->rules.close_crowd_max;
+    size_t kept = 0;
+    for (size_t k = 0; crowd_max && k < src.n && !e; k++) {
+        e = crowd_of(s, sv[k].key, sv[k].lo, sv[k].hi, r->items[sv[k].owner].person_id, crowd_max,
+                     &sv[k].crowd);
+        if (!e && sv[k].crowd <= crowd_max)
+            sv[kept++] = sv[k];
+    }
+    if (crowd_max && !e)
+        src.n = kept;
     /* per venue, the visits widened by w merged into disjoint ranges
      * (sv is sorted by venue, then start: each range takes the next visits) */
     struct trace_interval *iv = src.n ? malloc(src.n * sizeof *iv) : NULL;
@@ -1179,7 +1238,8 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
     struct search s = {.d = d, .p = p, .r = &r, .w_ms = p->window_minutes * MINUTE_MS};
     struct vec mine = {.size = sizeof(struct passage)}, cvis = {.size = sizeof(struct visit)},
                ps = {.size = sizeof(struct passage)}, vs = {.size = sizeof(struct visit)},
-               near = {.size = sizeof(struct near)};
+               near = {.size = sizeof(struct near)}, sort_tmp = {.size = sizeof(struct passage)};
+    s.sort_tmp = &sort_tmp;
     /* for the investigation inputs: trace_compute also runs in the warning's
      * worker, with no request arena */
     arena *ia = arena_new(0);
@@ -1196,9 +1256,8 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
         goto out;
     /* the case's visits, per venue */
     if (!(e = person_passages(&s, p->person_id, p->from, p->to, &mine))) {
-        if (mine.n) /* a case known only from its investigation has none */
-            qsort(mine.p, mine.n, sizeof(struct passage), passage_cmp);
-        e = visits_of(mine.p, mine.n, s.w_ms, &cvis);
+        if (!(e = passages_sort(mine.p, mine.n, s.sort_tmp)))
+            e = visits_of(mine.p, mine.n, s.w_ms, &cvis);
     }
     /* the case's investigations: the places named with a
      * venue are visits too, the registered contacts named are close */
@@ -1232,6 +1291,7 @@ out:
     free(ps.p);
     free(vs.p);
     free(near.p);
+    free(sort_tmp.p);
     people_free(&s.seen);
     if (e) {
         trace_result_free(&r);

@@ -46,7 +46,7 @@ static const struct jfield rules_body[] = {
     {"lookback_days", J_INT, 0, 0, 0, "追溯天数", NULL, NULL},
     {"window_minutes", J_INT, 0, 0, 0, "同时停留判定窗口", NULL, NULL},
     {"close_overlap_minutes", J_INT, 0, 0, 0, "密接判定停留时长", NULL, NULL},
-    {"close_crowd_max", J_INT, 0, 0, 0, "密接判定同场人数上限", NULL, NULL},
+    {"close_crowd_max", J_INT, 0, 0, 0, "密接判定同场出入人次上限", NULL, NULL},
     {"seat_rows", J_INT, 0, 0, 0, "座位排数", NULL, NULL},
     {"passenger_minutes", J_INT, 0, 0, 0, "同车判定时间", NULL, NULL},
     {"building", J_BOOL, 0, 0, 0, "同楼栋", NULL, NULL},

@@ -674,7 +674,7 @@ static const char *reason_text(arena *a, json_t *r)
         int64_t crowd = json_int(r, "crowd", 0); /* runs before the crowd rule have none */
         return arena_printf(a, "%s：%s %s，共同停留%lld分钟%s", label, json_str(r, "venue_name"), t,
                             (long long)json_int(r, "overlap_minutes", 0),
-                            crowd ? arena_printf(a, "，同场%lld人", (long long)crowd) : "");
+                            crowd ? arena_printf(a, "，同场出入%lld人次", (long long)crowd) : "");
     }
     if (kind && !strcmp(kind, "travel"))
         return arena_printf(a, "%s：%s%s%s", label, json_str(r, "number"),

@@ -666,9 +666,10 @@ json_t *case_graph_json(arena *a, const struct case_graph *g);
  *   degree 1  co-visitors: a passage at a venue of the case's visit within
  *             [t_in - w, t_out + w]; the overlap with the visit decides:
  *             >= close_overlap_minutes close (密接), else general (一般接触);
- *             but where more than close_crowd_max people overlapped the
- *             visit (a station, a mall), co-presence says nothing of
- *             proximity: general (时空伴随) whatever the overlap;
+ *             but where others passed the venue's door more than
+ *             close_crowd_max times during the visit (a station, a mall),
+ *             co-presence says nothing of proximity: general (时空伴随)
+ *             whatever the overlap;
  *             household (same persons.household): close;
  *             building co-residents (rule `building`): general;
  *             fellow travellers (same flight/train number and day): general,
@@ -725,7 +726,7 @@ struct trace_rules {
     int lookback_days;         /* 1..21: the window opens this long before onset */
     int window_minutes;        /* 1..240: w, the co-presence window */
     int close_overlap_minutes; /* 1..240: an overlap from this long is close */
-    int close_crowd_max;       /* 0..100000: above this many people around a visit, general */
+    int close_crowd_max;       /* 0..100000: above this many others' passages in a visit, general */
     int seat_rows;             /* 0..30: fellow travellers within this many rows are close */
     int passenger_minutes;     /* 1..60: a passage this close to a plate read is a passenger */
     bool building;             /* building co-residents are general contacts */
@@ -788,7 +789,7 @@ struct trace_reason {
     enum trace_reason_kind kind;
     int64_t venue_id, from, to;
     int overlap_minutes;
-    int crowd; /* venue: the other people whose visits overlapped the visit */
+    int crowd; /* venue: others' passages at the venue during the visit (the crowd rule) */
     char number[TRIP_NUMBER_MAX];
     char seat[TRIP_SEAT_MAX + 1];
 };

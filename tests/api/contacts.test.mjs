@@ -86,7 +86,7 @@ before(async () => {
     [VW, 'A', 'in', at(300)], [VW, 'A', 'out', at(360)],
     [VW, 'P', 'in', at(310)], [VW, 'P', 'out', at(340)],
     [VW, 'Q', 'in', at(350)],
-    // three more around A's visit there, 5 minutes each (nobody's contacts: the crowd rule's test)
+    // three more during A's visit there, 5 minutes each (nobody's contacts: the crowd rule's test)
     [VW, 'U1', 'in', at(355)], [VW, 'U2', 'in', at(355)], [VW, 'U3', 'in', at(355)],
     // by X's car at V2 (plate read at T+200): N within 5 min (close), O at +10 (not a passenger,
     // but 23 min with N: secondary)
@@ -131,7 +131,7 @@ test('degree 1 and 2: exactly the expected people, classes, reasons and vias', a
     assert.equal(by[k].via, null);
   }
   assert.equal(by.A.reasons[0].overlap_minutes, 30);
-  assert.equal(by.A.reasons[0].crowd, 4); // A, B, F, G overlapped X's visit (D touched only its edge)
+  assert.equal(by.A.reasons[0].crowd, 4); // others' passages during X's visit: A in and out, G out, F in
   assert.equal(by.A.reasons[0].venue_name, '多福巷小区东门');
   assert.equal(by.A.reasons[0].kind_label, '同场所停留');
   assert.equal(by.A.class_label, '密接');
@@ -288,7 +288,7 @@ test('commit: reports, verification tasks and code inputs in one go, once', asyn
 
 test('rules: read, changed with range checks, used by the next run', async () => {
   const r = await ok(cc.get('/api/v1/trace/rules'));
-  assert.deepEqual(r, { lookback_days: 4, window_minutes: 30, close_overlap_minutes: 15, close_crowd_max: 100, seat_rows: 3, passenger_minutes: 5, building: false, auto: true });
+  assert.deepEqual(r, { lookback_days: 4, window_minutes: 30, close_overlap_minutes: 15, close_crowd_max: 200, seat_rows: 3, passenger_minutes: 5, building: false, auto: true });
   expectError(await cc.put('/api/v1/trace/rules', { seat_rows: 31 }), 400, 'out_of_range', 'seat_rows');
   expectError(await cc.put('/api/v1/trace/rules', { close_crowd_max: -1 }), 400, 'out_of_range', 'close_crowd_max');
   expectError(await cc.put('/api/v1/trace/rules', { close_crowd_max: '5' }), 400, 'invalid_type', 'close_crowd_max');
@@ -305,11 +305,11 @@ test('rules: read, changed with range checks, used by the next run', async () =>
   await ok(cc.put('/api/v1/trace/rules', r));
 });
 
-test('crowd rule: co-presence among more people than close_crowd_max is general, in both degrees', async () => {
+test('crowd rule: co-presence in a visit others passed more than close_crowd_max times is general, in both degrees', async () => {
   const r = await ok(cc.get('/api/v1/trace/rules'));
   try {
-    // 3: X's visit at V1 had 4 people around it, so A (30 min) and G (20) are general, and
-    // nobody is secondary through A (P, R); O stays secondary through N (1 person around)
+    // 3: others passed V1 4 times during X's visit, so A (30 min) and G (20) are general, and
+    // nobody is secondary through A (P, R); O stays secondary through N (1 passage)
     await ok(cc.put('/api/v1/trace/rules', { close_crowd_max: 3 }));
     let run = await ok(trace(cc, { degree: 2 }), 201);
     let { by, outside_scope } = await contactsOf(cc, run.run.id);
@@ -320,8 +320,8 @@ test('crowd rule: co-presence among more people than close_crowd_max is general,
     assert.equal(by.R, undefined);
     assert.equal(by.O.class, 'secondary');
     assert.deepEqual(outside_scope, []);
-    // 4: A is close again (R, A's household, secondary), but A's visit at the western venue had 5
-    // around it (P, Q, U1-3): P is not secondary
+    // 4: A is close again (R, A's household, secondary), but others passed the western venue 6
+    // times during A's visit there (P twice, Q, U1-3): P is not secondary
     await ok(cc.put('/api/v1/trace/rules', { close_crowd_max: 4 }));
     run = await ok(trace(cc, { degree: 2 }), 201);
     ({ by, outside_scope } = await contactsOf(cc, run.run.id));
@@ -343,10 +343,11 @@ test('automatic warning: a confirmation is traced in the background and alerts t
   const z = await person(cc, 'Z', COMMUNITY);
   const now = Date.now();
   const csv = `venue_id,person_id,direction,at\n${ctx.venue.id},${y},in,${now - 3 * 3600000}\n${ctx.venue.id},${y},out,${now - 2 * 3600000}\n` +
-    `${ctx.venue.id},${z},in,${now - 3 * 3600000 + 5 * MIN}\n${ctx.venue.id},${z},out,${now - 2 * 3600000 - 5 * MIN}\n`;
-  // and a crowd passing by at the gate (general contacts: 18 stored, more than one batch of 16)
+    `${ctx.venue.id},${z},in,${now - 3 * 3600000 + 5 * MIN}\n${ctx.venue.id},${z},out,${now - 2 * 3600000 + 15 * MIN}\n`;
+  // and a crowd passing by at the gate (general contacts: 51 stored, more than one batch of 16;
+  // the gate's range, 54 passages, long enough for the engine's radix sort)
   let crowd = '';
-  for (let i = 0; i < 17; i++) crowd += `${ctx.venue.id},${await person(cc, `crowd${i}`, COMMUNITY)},in,${now - 2 * 3600000 + 10 * MIN + i * 1000}\n`;
+  for (let i = 0; i < 50; i++) crowd += `${ctx.venue.id},${await person(cc, `crowd${i}`, COMMUNITY)},in,${now - 2 * 3600000 + 10 * MIN + i * 1000}\n`;
   ctx.must(['trace', 'load-access', writeTmp(ctx, 'y.csv', csv + crowd)]);
   await suspect(cc, y);
   await ok(cc.post(`/api/v1/persons/${y}/status`, { to: 'confirmed', severity: 'mild', infection_route: 'local', reason: '核酸阳性' }));
@@ -356,16 +357,18 @@ test('automatic warning: a confirmation is traced in the background and alerts t
     if (!found) await sleep(100);
   }
   assert.ok(found, 'an alert trace_contacts');
-  assert.match(found.message, /^确诊 张\* 追踪到密接 1 人、次密接 0 人、一般接触 17 人：多福巷社区 18 人$/);
+  assert.match(found.message, /^确诊 张\* 追踪到密接 1 人、次密接 0 人、一般接触 50 人：多福巷社区 51 人$/);
   const list = await ok(cc.get(`/api/v1/traces?person_id=${y}`));
   assert.equal(list.total, 1);
   assert.equal(list.items[0].trigger, 'auto');
   assert.equal(list.items[0].created_by_name, '系统自动');
   const run = await contactsOf(cc, list.items[0].id);
-  assert.deepEqual(Object.keys(run.by), ['Z', ...Array.from({ length: 17 }, (_, i) => `crowd${i}`)]);
+  assert.deepEqual(Object.keys(run.by), ['Z', ...Array.from({ length: 50 }, (_, i) => `crowd${i}`)]);
   assert.equal(run.by.Z.class, 'close');
-  assert.equal(run.by.crowd16.class, 'general');
-  assert.equal(run.by.crowd16.person.id, P.crowd16);
+  // 55: Z's in and out paired across Y's out and the crowd's passages (kept apart: 30 + 15)
+  assert.equal(run.by.Z.reasons[0].overlap_minutes, 55);
+  assert.equal(run.by.crowd49.class, 'general');
+  assert.equal(run.by.crowd49.person.id, P.crowd49);
   // once per confirmation
   await sleep(1500);
   assert.equal((await ok(cc.get(`/api/v1/traces?person_id=${y}`))).total, 1);

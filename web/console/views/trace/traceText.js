@@ -42,7 +42,7 @@ const md = (ms) => fmtTime(ms).replace(/^\d+年/, '');
 // "10:05"
 const hm = (ms) => fmtTime(ms).slice(-5);
 
-// one reason as a line: where and when, the overlap, the people around, the
+// one reason as a line: where and when, the overlap, the passages around, the
 // flight or train and seat; a reason with neither place nor time says its kind
 export function reasonText(r) {
   const parts = [];
@@ -53,7 +53,7 @@ export function reasonText(r) {
   if (r.from && r.to) parts.push(fmtDate(r.from) === fmtDate(r.to) ? `${md(r.from)}–${hm(r.to)}` : `${md(r.from)}–${md(r.to)}`);
   else if (r.from) parts.push(md(r.from));
   if (r.overlap_minutes) parts.push(`重叠${r.overlap_minutes}分钟`);
-  if (r.crowd) parts.push(`同场${r.crowd}人`);
+  if (r.crowd) parts.push(`同场出入${r.crowd}人次`);
   return parts.join(' ');
 }
 
