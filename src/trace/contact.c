@@ -16,7 +16,7 @@
  * map (person id → contact), and the statements come from the
  * connection's cache (prepared once, re-bound for each range).
  */
-#include <inttypes.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,55 +522,67 @@ static void *vec_push(struct vec *v)
 }
 
 /*
- * Passages read in time order, sorted by key keeping that order (so by key,
- * then time): a stable LSD radix sort over the bytes where the keys differ,
- * insertion sort when short. The venue ranges of a run are sorted this way
- * thousands of times; qsort's calls through a comparator were a third of a
- * run. tmp: scratch, grown as needed. E_NOMEM.
+ * Items of `size` bytes whose first member is an int64_t key, sorted by key
+ * keeping their order among equal keys: a stable LSD radix sort over the
+ * bytes where the keys differ, insertion sort when short. Passages read in
+ * time order so come out by key, then time: the venue ranges of a run are
+ * sorted thousands of times, and qsort's calls through a comparator were a
+ * third of a run. tmp: scratch, grown as needed. E_NOMEM.
  */
-static err passages_sort(struct passage *p, size_t n, struct vec *tmp)
+static err sort_by_key(void *items, size_t n, size_t size, struct vec *tmp)
 {
+    char *p = items;
+    assert(size <= 64);
+#define KEY(x) (*(const int64_t *)(const void *)(x))
     if (n < 48) {
+        char x[64];
         for (size_t i = 1; i < n; i++) {
-            struct passage x = p[i];
+            memcpy(x, p + i * size, size);
             size_t j = i;
-            for (; j > 0 && p[j - 1].key > x.key; j--)
-                p[j] = p[j - 1];
-            p[j] = x;
+            for (; j > 0 && KEY(p + (j - 1) * size) > KEY(x); j--)
+                memcpy(p + j * size, p + (j - 1) * size, size);
+            memcpy(p + j * size, x, size);
         }
         return E_OK;
     }
-    if (tmp->cap < n) {
-        void *q = realloc(tmp->p, n * sizeof *p);
+    if (tmp->cap * tmp->size < n * size) {
+        void *q = realloc(tmp->p, n * size);
         if (!q)
             return E_NOMEM;
         tmp->p = q;
-        tmp->cap = n;
+        tmp->cap = n * size / tmp->size;
     }
     uint64_t all_or = 0, all_and = UINT64_MAX;
     for (size_t i = 0; i < n; i++) {
-        all_or |= (uint64_t)p[i].key;
-        all_and &= (uint64_t)p[i].key;
+        all_or |= (uint64_t)KEY(p + i * size);
+        all_and &= (uint64_t)KEY(p + i * size);
     }
     uint64_t differ = all_or ^ all_and;
-    struct passage *from = p, *to = tmp->p;
+    char *from = p, *to = tmp->p;
     for (int shift = 0; shift < 64; shift += 8) {
         if (!((differ >> shift) & 0xFF))
             continue;
         size_t count[257] = {0};
         for (size_t i = 0; i < n; i++)
-            count[(((uint64_t)from[i].key >> shift) & 0xFF) + 1]++;
+            count[(((uint64_t)KEY(from + i * size) >> shift) & 0xFF) + 1]++;
         for (int d = 0; d < 256; d++)
             count[d + 1] += count[d];
         for (size_t i = 0; i < n; i++)
-            to[count[((uint64_t)from[i].key >> shift) & 0xFF]++] = from[i];
-        struct passage *t = from;
+            memcpy(to + count[((uint64_t)KEY(from + i * size) >> shift) & 0xFF]++ * size,
+                   from + i * size, size);
+        char *t = from;
         from = to;
         to = t;
     }
+#undef KEY
     if (from != p)
-        memcpy(p, from, n * sizeof *p);
+        memcpy(p, from, n * size);
     return E_OK;
+}
+
+static err passages_sort(struct passage *p, size_t n, struct vec *tmp)
+{
+    return sort_by_key(p, n, sizeof *p, tmp);
 }
 
 #define VISIT_MAX_MS (12 * 3600 * 1000LL) /* an out later than this closes no visit */
@@ -1138,27 +1150,28 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-/* Each contact's residence; people no longer live are dropped. */
+/* IDS_BATCH ids bound in one statement */
 #define IDS8      "?, ?, ?, ?, ?, ?, ?, ?"
 #define IDS64     IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8
 #define IDS_BATCH 64
 
-static int contact_person_cmp(const void *a, const void *b)
-{
-    const struct trace_contact *x = a, *y = b;
-    return (x->person_id > y->person_id) - (x->person_id < y->person_id);
-}
-
 /* Each contact's residence, IDS_BATCH people a statement (one round trip
- * each on PostgreSQL); people no longer live are dropped. Sorts r by person. */
+ * each on PostgreSQL) in id order (neighbours share the table's pages);
+ * people no longer live are dropped. */
 static err residences(struct search *s)
 {
     struct trace_result *r = s->r;
-    err e = E_OK;
-    if (r->n)
-        qsort(r->items, r->n, sizeof *r->items, contact_person_cmp);
-    for (size_t i = 0; i < r->n; i++)
+    struct pid {
+        int64_t id; /* the sort key: first */
+        size_t i;
+    } *ids = r->n ? malloc(r->n * sizeof *ids) : NULL;
+    if (r->n && !ids)
+        return E_NOMEM;
+    for (size_t i = 0; i < r->n; i++) {
+        ids[i] = (struct pid){r->items[i].person_id, i};
         r->items[i].region_code = 0;
+    }
+    err e = sort_by_key(ids, r->n, sizeof *ids, s->sort_tmp);
     for (size_t i = 0; i < r->n && !e; i += IDS_BATCH) {
         db_stmt *q;
         if ((e = db_prepare(s->d,
@@ -1167,18 +1180,19 @@ static err residences(struct search *s)
                             &q)))
             break;
         for (size_t k = 0; k < IDS_BATCH; k++)
-            db_bind_int64(q, (int)k + 1, i + k < r->n ? r->items[i + k].person_id : 0);
+            db_bind_int64(q, (int)k + 1, i + k < r->n ? ids[i + k].id : 0);
         bool row;
         size_t k = i;
         while (!(e = db_row(q, &row)) && row) {
             int64_t id = db_col_int64(q, 0);
-            while (k < r->n && r->items[k].person_id < id)
+            while (k < r->n && ids[k].id < id)
                 k++;
-            if (k < r->n && r->items[k].person_id == id)
-                r->items[k].region_code = db_col_int64(q, 1);
+            if (k < r->n && ids[k].id == id)
+                r->items[ids[k].i].region_code = db_col_int64(q, 1);
         }
         db_done(q);
     }
+    free(ids);
     if (e)
         return e;
     size_t k = 0;
@@ -1336,40 +1350,102 @@ static char *json_escape(char *out, const char *s)
 #define REASON_TEXT_MAX (200 + 6 * (TRIP_NUMBER_MAX + TRIP_SEAT_MAX))
 
 /*
- * The reasons as the stored JSON array (the order and members of the API's
- * reasons, venue_id a string), written by hand: a degree-2 run stores up to
- * 200,000 contacts, and building a jansson tree for each cost more than the
- * inserts. Returns a malloc'd text, NULL on E_NOMEM.
+ * The reasons as stored: a JSON array of positional arrays, [kind,
+ * venue_id ("" without a venue), from, to, overlap_minutes, crowd] and, when
+ * there is a flight or train, number and seat — about 60 bytes where the
+ * API's objects take 140. A degree-2 run stores up to 200,000 contacts, so
+ * the reasons were half of what a large run wrote and committed; written by
+ * hand, since building a jansson tree for each cost more than the inserts.
+ * trace_reasons_parse reads it back. Returns a malloc'd text, NULL on
+ * E_NOMEM.
  */
+static char *put_text(char *o, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(o, s, n);
+    return o + n;
+}
+
+/* v in decimal at o (snprintf's format parsing was a tenth of a large run's
+ * storing); returns the end. */
+static char *put_int(char *o, int64_t v)
+{
+    char d[20];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        d[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *o++ = '-';
+    while (n)
+        *o++ = d[--n];
+    return o;
+}
+
 static char *reasons_text(const struct trace_contact *c, int64_t *kinds_r)
 {
-    size_t cap = 3 + c->n_reasons * REASON_TEXT_MAX;
-    char *t = malloc(cap), *o = t, *end = t + cap;
+    char *t = malloc(3 + c->n_reasons * REASON_TEXT_MAX), *o = t;
     if (!t)
         return NULL;
     *kinds_r = 0;
     *o++ = '[';
     for (size_t i = 0; i < c->n_reasons; i++) {
         const struct trace_reason *rs = &c->reasons[i];
-        o += snprintf(o, (size_t)(end - o), "%s{\"kind\":\"%s\",", i ? "," : "",
-                      vocab_name(&trace_reason_vocab, rs->kind));
+        o = put_text(o, i ? ",[\"" : "[\"");
+        o = put_text(o, vocab_name(&trace_reason_vocab, rs->kind));
+        o = put_text(o, "\",\"");
         if (rs->venue_id)
-            o += snprintf(o, (size_t)(end - o), "\"venue_id\":\"%" PRId64 "\",", rs->venue_id);
-        o +=
-            snprintf(o, (size_t)(end - o),
-                     "\"from\":%" PRId64 ",\"to\":%" PRId64 ",\"overlap_minutes\":%d,\"number\":\"",
-                     rs->from, rs->to, rs->overlap_minutes);
-        o = json_escape(o, rs->number);
-        o += snprintf(o, (size_t)(end - o), "\",\"seat\":\"");
-        o = json_escape(o, rs->seat);
-        if (rs->kind == TRACE_R_VENUE)
-            o += snprintf(o, (size_t)(end - o), "\",\"crowd\":%d}", rs->crowd);
-        else
-            o += snprintf(o, (size_t)(end - o), "\"}");
+            o = put_int(o, rs->venue_id);
+        o = put_text(o, "\",");
+        o = put_int(o, rs->from);
+        *o++ = ',';
+        o = put_int(o, rs->to);
+        *o++ = ',';
+        o = put_int(o, rs->overlap_minutes);
+        *o++ = ',';
+        o = put_int(o, rs->crowd);
+        if (rs->number[0] || rs->seat[0]) {
+            o = json_escape(put_text(o, ",\""), rs->number);
+            o = json_escape(put_text(o, "\",\""), rs->seat);
+            *o++ = '"';
+        }
+        *o++ = ']';
         *kinds_r |= 1LL << rs->kind;
     }
-    snprintf(o, (size_t)(end - o), "]");
+    *o++ = ']';
+    *o = '\0';
     return t;
+}
+
+json_t *trace_reasons_parse(const char *text)
+{
+    json_t *arr = json_loads(text ? text : "[]", 0, NULL), *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        if (json_is_object(x)) { /* a run stored before the positional form */
+            json_array_append(out, x);
+            continue;
+        }
+        const char *venue = json_string_value(json_array_get(x, 1)),
+                   *number = json_string_value(json_array_get(x, 6)),
+                   *seat = json_string_value(json_array_get(x, 7)),
+                   *kind = json_string_value(json_array_get(x, 0));
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "kind", kind ? kind : "", "from",
+                              json_integer_value(json_array_get(x, 2)), "to",
+                              json_integer_value(json_array_get(x, 3)), "overlap_minutes",
+                              json_integer_value(json_array_get(x, 4)), "number",
+                              number ? number : "", "seat", seat ? seat : "");
+        if (venue && *venue)
+            json_object_set_new(o, "venue_id", json_string(venue));
+        if (kind && !strcmp(kind, "venue"))
+            json_object_set_new(o, "crowd", json_integer(json_integer_value(json_array_get(x, 5))));
+        json_array_append_new(out, o);
+    }
+    json_decref(arr);
+    return out;
 }
 
 #define INSERT_CONTACTS                                                                            \

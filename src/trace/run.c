@@ -224,14 +224,10 @@ static void bind_filter(db_stmt *s, int i, const struct trace_contact_filter *f)
         db_bind_int64(s, i + k, v[k]);
 }
 
-/* The reasons stored (JSON text) as the API gives them: labels and venue names added. */
+/* The reasons stored as the API gives them: labels and venue names added. */
 static err reasons_out(db *d, arena *a, struct venue_names *vn, const char *text, json_t **out_r)
 {
-    json_t *arr = json_loads(text, 0, NULL);
-    if (!json_is_array(arr)) {
-        json_decref(arr);
-        arr = json_array();
-    }
+    json_t *arr = trace_reasons_parse(text);
     size_t i;
     json_t *o;
     json_array_foreach(arr, i, o)

@@ -794,6 +794,12 @@ struct trace_reason {
     char seat[TRIP_SEAT_MAX + 1];
 };
 
+/* The reasons a run stored (trace_contacts.reasons) as the API's objects:
+ * {kind, venue_id (with a venue), from, to, overlap_minutes, number, seat,
+ * crowd (a venue)}. A new array, never NULL (empty for text that is not
+ * the stored form). */
+json_t *trace_reasons_parse(const char *text);
+
 struct trace_contact {
     int64_t person_id, region_code, via_person_id, first_at;
     int degree;
