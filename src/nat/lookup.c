@@ -697,8 +697,6 @@ static err look_up(db *d, struct run *st, const struct scope *sc, bool reveal, i
     db *d2 = NULL;
     struct pool pool2 = {0};
     if (m >= SPLIT_MIN && half < m && lookup_db_url[0] && !db_open(lookup_db_url, &d2)) {
-        if (db_kind(d2) == DB_SQLITE)
-            err_ignore(db_exec(d2, "PRAGMA mmap_size = 4294967296"));
         if ((pool2.p = malloc(pool2.cap = 1 << 20))) {
             pool2.p[0] = '\0';
             pool2.n = 1;
@@ -1271,16 +1269,14 @@ static void task_run(db *d, void *arg)
     run_job(d, arg);
 }
 
-/* The worker's connection: a batch reads millions of index and table pages
- * at random: mapped, they are read without a system call each (measured:
- * docs/benchmarks.md); runs a stopped server left behind can neither finish
- * nor be re-run while they read queued or running: they failed, and say why. */
+/* The worker's connection: runs a stopped server left behind can neither
+ * finish nor be re-run while they read queued or running: they failed, and
+ * say why. (A batch reads millions of index and table pages at random: every
+ * SQLite connection maps the file's first 2 GiB, db/sqlite.c.) */
 static err worker_setup(db *d)
 {
-    err e;
-    if (db_kind(d) == DB_SQLITE && (e = db_exec(d, "PRAGMA mmap_size = 4294967296")))
-        return e;
     db_stmt *s;
+    err e;
     if ((e = db_prepare(d,
                         "UPDATE nat_batches SET state = 'failed', error = ?, updated_at = ? "
                         "WHERE state IN ('queued', 'running')",
