@@ -1153,7 +1153,8 @@ static err degree_two(struct search *s, struct vec *ps, struct vec *vs)
 /* IDS_BATCH ids bound in one statement */
 #define IDS8      "?, ?, ?, ?, ?, ?, ?, ?"
 #define IDS64     IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8 ", " IDS8
-#define IDS_BATCH 64
+#define IDS256    IDS64 ", " IDS64 ", " IDS64 ", " IDS64
+#define IDS_BATCH 256
 
 /* Each contact's residence, IDS_BATCH people a statement (one round trip
  * each on PostgreSQL) in id order (neighbours share the table's pages);
@@ -1176,7 +1177,7 @@ static err residences(struct search *s)
         db_stmt *q;
         if ((e = db_prepare(s->d,
                             "SELECT id, region_code FROM persons WHERE deleted_at = 0 AND id IN "
-                            "(" IDS64 ") ORDER BY id",
+                            "(" IDS256 ") ORDER BY id",
                             &q)))
             break;
         for (size_t k = 0; k < IDS_BATCH; k++)
@@ -1454,8 +1455,9 @@ json_t *trace_reasons_parse(const char *text)
 #define STORE_COLS  12
 #define STORE_ROW   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define STORE_ROW4  STORE_ROW ", " STORE_ROW ", " STORE_ROW ", " STORE_ROW
-#define STORE_ROWS  STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4
-#define STORE_BATCH 16
+#define STORE_ROW16 STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4 ", " STORE_ROW4
+#define STORE_ROWS  STORE_ROW16 ", " STORE_ROW16 ", " STORE_ROW16 ", " STORE_ROW16
+#define STORE_BATCH 64
 
 /* Bind contact c as the row whose first parameter follows `at`. */
 static err bind_contact(db_stmt *s, int at, int64_t run, const struct trace_contact *c)

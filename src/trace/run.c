@@ -306,7 +306,10 @@ typedef err (*contact_fn)(void *ctx, arena *row, json_t *o);
  * The run's contacts inside sc matching f, in the list's order, one by one
  * to fn: each row's texts live in a scratch arena reset per row and its JSON
  * is freed after fn, so an export of a large run stays flat in memory. The
- * names of venues are looked up once each (cached in a).
+ * names of venues are looked up once each (cached in a). The page is chosen
+ * before the joins: PostgreSQL's generic plan (the filters' "? = 0 OR"
+ * make it guess one row) otherwise joined every contact of a 40,000-contact
+ * run to persons and regions before its top-20 sort, 0.4 to 2 s.
  */
 static err contacts_each(db *d, arena *a, const struct scope *sc, int64_t run_id,
                          const struct trace_contact_filter *f, bool reveal, contact_fn fn,
@@ -317,11 +320,12 @@ static err contacts_each(db *d, arena *a, const struct scope *sc, int64_t run_id
                        "SELECT c.id, c.person_id, c.region_code, c.degree, c.via_person_id, "
                        "c.class, c.reasons, c.incident_id, c.first_at, c.overlap_minutes, "
                        "p.name_enc, p.id_number_enc, r.name, v.name_enc, v.region_code FROM "
-                       "trace_contacts c LEFT JOIN persons p ON p.id = c.person_id LEFT JOIN "
-                       "regions r ON r.code = c.region_code LEFT JOIN persons v ON v.id = "
-                       "c.via_person_id WHERE c.run_id = ? AND c.region_code >= ? AND "
-                       "c.region_code < ?" CFILTER
-                       " ORDER BY c.degree, c.class_rank, c.first_at, c.id LIMIT ? OFFSET ?",
+                       "(SELECT * FROM trace_contacts c WHERE c.run_id = ? AND c.region_code >= ? "
+                       "AND c.region_code < ?" CFILTER
+                       " ORDER BY c.degree, c.class_rank, c.first_at, c.id LIMIT ? OFFSET ?) c "
+                       "LEFT JOIN persons p ON p.id = c.person_id LEFT JOIN regions r ON r.code = "
+                       "c.region_code LEFT JOIN persons v ON v.id = c.via_person_id "
+                       "ORDER BY c.degree, c.class_rank, c.first_at, c.id",
                        &s);
     if (e)
         return e;

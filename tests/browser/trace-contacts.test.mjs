@@ -112,7 +112,7 @@ test('a trace of the case finds the two contacts, and 转为核查任务 sends t
   assert.deepEqual((await names.allInnerTexts()).sort(), ['吴*接', '周*接']);
   const reasons = await tid(page, 'trace-contact-reason').allInnerTexts();
   assert.equal(reasons.length, 2);
-  for (const r of reasons) assert.match(r, /^多福巷便民超市 .* 重叠(40|20)分钟$/);
+  for (const r of reasons) assert.match(r, /^多福巷便民超市 .* 重叠(40|20)分钟 同场出入\d+人次$/);
   assert.ok(!(await tid(page, 'trace-contact-table').innerText()).includes('郑'), 'the early visitor is no contact');
 
   // select both, 转为核查任务, confirm: two reports, the rows marked 已转交
@@ -192,9 +192,16 @@ test('the automatic trace\'s alert opens its run; the case\'s page opens the sta
   assert.equal(await minutes.inputValue(), '15');
   await minutes.fill('30');
   await minutes.blur();
+  // and the crowd rule: 200 passages by default, 500 now
+  const crowd = tid(page, 'trace-rule-close_crowd_max').locator('input');
+  assert.equal(await crowd.inputValue(), '200');
+  await crowd.fill('500');
+  await crowd.blur();
   await tid(page, 'trace-rules-save').click();
   await tid(page, 'trace-rules-dialog').waitFor({ state: 'hidden' });
-  assert.equal((await cc.get('/api/v1/trace/rules')).body.close_overlap_minutes, 30);
+  const rules = (await cc.get('/api/v1/trace/rules')).body;
+  assert.equal(rules.close_overlap_minutes, 30);
+  assert.equal(rules.close_crowd_max, 500);
   assertClean(page);
 });
 
