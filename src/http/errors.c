@@ -147,6 +147,7 @@ const struct http_error_code http_error_codes[] = {
     {"invalid_token_input", "A QR token cannot be made from this input"},
     {"invalid_transition", "A state machine (observation status, task) forbids this change"},
     {"invalid_type", "A field has the wrong JSON type"},
+    {"invalid_url", "A stream address is not an http, https or rtsp URL with a host"},
     {"invalid_username", "The user name has the wrong form"},
     {"invalid_note", "An alert's handling note is missing, blank or too long"},
     {"invalid_public_origin", "FK_PUBLIC_ORIGIN is not [http(s)://]host[:port] (start-up)"},

@@ -1,0 +1,203 @@
+// The camera ledger (/api/v1/cameras, docs/video.md): CRUD with audit, bad
+// input (URL schemes, positions, objects), scope (a street sees only its
+// cameras, another district none), permissions, search and CSV export, and
+// the near look-up's order and radius.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCityWith, CITY_STAFF, expectError, auditEntries } from './lib.mjs';
+
+const PW = 'Camera-test-2024!';
+const DC_S1 = '110101001000'; // 东华门街道
+const DC_S1_C1 = '110101001001'; // 多福巷社区
+const DC_S2_C1 = '110101002001'; // under 景山街道
+const XC_C1 = '110102001001'; // another district
+// 东华门 (lng, lat); one degree of latitude is 111.2 km
+const O = { lng: 116.4, lat: 39.9 };
+const north = (m) => ({ lng: O.lng, lat: O.lat + m / 111195 });
+
+let ctx, cc, ccWest, street, grid, auditor;
+
+before(async () => {
+  ctx = await startCityWith(
+    { ...CITY_STAFF, street_s1: ['street_staff', DC_S1] },
+    PW,
+  );
+  ({ cc_dc: cc, cc_xc: ccWest, grid_dc: grid, street_s1: street, auditor } = ctx.as);
+});
+
+after(async () => {
+  await ctx?.stop();
+});
+
+const base = () => ({
+  name: '多福巷东门枪机', code: '11010100001310000001', kind: 'bullet', region_code: DC_S1_C1,
+  ...O, stream_url: 'https://video.example.gov.cn/live/1.m3u8',
+});
+
+async function create(body = {}, client = cc) {
+  const r = await client.post('/api/v1/cameras', { ...base(), ...body });
+  assert.equal(r.status, 201, r.text);
+  return r.body;
+}
+
+test('create, read, update, delete, each write audited', async () => {
+  const c = await create({ object_kind: 'toilet', object_name: '多福巷公厕' });
+  assert.equal(c.name, '多福巷东门枪机');
+  assert.equal(c.kind_label, '枪机');
+  assert.equal(c.region_name, '多福巷社区');
+  assert.equal(c.object_label, '公共厕所');
+  assert.equal(c.state, 'unknown');
+  assert.equal(c.checked_at, null);
+  assert.equal(c.lng, O.lng);
+  let r = await cc.get(`/api/v1/cameras/${c.id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.stream_url, base().stream_url);
+  let audit = await auditEntries(auditor, 'camera.create', c.id);
+  assert.match(audit[0].detail, /fields=.*stream_url/);
+
+  r = await cc.patch(`/api/v1/cameras/${c.id}`, { kind: 'dome', stream_url: 'rtsp://10.0.0.8:554/ch1' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.kind, 'dome');
+  assert.equal(r.body.stream_url, 'rtsp://10.0.0.8:554/ch1');
+  assert.equal(r.body.version, 2);
+  audit = await auditEntries(auditor, 'camera.update', c.id);
+  assert.match(audit[0].detail, /fields=.*kind/);
+
+  r = await cc.del(`/api/v1/cameras/${c.id}`);
+  assert.equal(r.status, 204, r.text);
+  r = await cc.get(`/api/v1/cameras/${c.id}`);
+  assert.equal(r.status, 404);
+  await auditEntries(auditor, 'camera.delete', c.id);
+});
+
+test('bad input: 400 naming the field, nothing written', async () => {
+  const before = (await cc.get('/api/v1/cameras')).body.total;
+  for (const [body, code, field] of [
+    [{ stream_url: 'ftp://video.example.gov.cn/1.m3u8' }, 'invalid_url', 'stream_url'],
+    [{ stream_url: 'javascript:alert(1)' }, 'invalid_url', 'stream_url'],
+    [{ stream_url: 'https:///no-host' }, 'invalid_url', 'stream_url'],
+    [{ stream_url: 'https://a b/1.m3u8' }, 'invalid_url', 'stream_url'],
+    [{ stream_url: 'https://x/' + 'a'.repeat(600) }, undefined, 'stream_url'],
+    [{ lng: 180.5 }, 'out_of_range', 'lng'],
+    [{ lat: -91 }, 'out_of_range', 'lat'],
+    [{ lat: '39.9' }, undefined, 'lat'],
+    [{ kind: 'fisheye' }, undefined, 'kind'],
+    [{ name: '' }, undefined, 'name'],
+    [{ region_code: XC_C1 }, 'invalid_region', 'region_code'],
+    [{ object_kind: 'toilet', object_id: '123' }, 'invalid_value', 'object_id'],
+    [{ object_kind: 'nat_site' }, 'required', 'object_name'],
+    [{ object_name: '公厕' }, 'required', 'object_kind'],
+    [{ object_kind: 'castle', object_name: 'x' }, undefined, 'object_kind'],
+  ]) {
+    const r = await cc.post('/api/v1/cameras', { ...base(), ...body });
+    assert.equal(r.status, 400, JSON.stringify(body) + ' ' + r.text);
+    if (code) expectError(r, 400, code, field);
+    else assert.equal(r.body.error.field, field, JSON.stringify(body) + ' ' + r.text);
+  }
+  const { stream_url: _u, ...noUrl } = base();
+  expectError(await cc.post('/api/v1/cameras', noUrl), 400, 'required', 'stream_url');
+  // a positive control: the same body with a good URL is accepted
+  const ok = await create({ name: 'BAD_对照' });
+  const c = await create({ name: 'BAD_改' });
+  let r = await cc.patch(`/api/v1/cameras/${c.id}`, { stream_url: 'javascript:alert(1)' });
+  expectError(r, 400, 'invalid_url', 'stream_url');
+  r = await cc.get(`/api/v1/cameras/${c.id}`);
+  assert.equal(r.body.stream_url, base().stream_url);
+  assert.equal(r.body.version, 1);
+  expectError(await cc.patch(`/api/v1/cameras/${c.id}`, {}), 400, 'empty_update');
+  assert.equal((await cc.get('/api/v1/cameras')).body.total, before + 2);
+  await cc.del(`/api/v1/cameras/${ok.id}`);
+  await cc.del(`/api/v1/cameras/${c.id}`);
+});
+
+test('scope and permissions: a street sees only its cameras', async () => {
+  const mine = await create({ name: 'SCOPE_本街道', region_code: DC_S1_C1 });
+  const other = await create({ name: 'SCOPE_景山', region_code: DC_S2_C1 });
+  const west = await create({ name: 'SCOPE_西城', region_code: XC_C1 }, ccWest);
+  let r = await street.get('/api/v1/cameras?q=SCOPE_');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((c) => c.name), ['SCOPE_本街道']);
+  r = await cc.get('/api/v1/cameras?q=SCOPE_&sort=name');
+  assert.deepEqual(r.body.items.map((c) => c.name).sort(), ['SCOPE_景山', 'SCOPE_本街道']);
+  assert.equal((await street.get(`/api/v1/cameras/${other.id}`)).status, 404);
+  assert.equal((await cc.get(`/api/v1/cameras/${west.id}`)).status, 404);
+  assert.equal((await cc.patch(`/api/v1/cameras/${west.id}`, { name: 'x' })).status, 404);
+  assert.equal((await cc.del(`/api/v1/cameras/${west.id}`)).status, 404);
+  assert.equal((await ccWest.get(`/api/v1/cameras/${west.id}`)).body.name, 'SCOPE_西城');
+  // street staff read, never write; a grid worker has no camera permission
+  assert.equal((await street.post('/api/v1/cameras', base())).status, 403);
+  assert.equal((await street.patch(`/api/v1/cameras/${mine.id}`, { name: 'x' })).status, 403);
+  assert.equal((await grid.get('/api/v1/cameras')).status, 403);
+  r = await street.get(`/api/v1/cameras?region_code=${DC_S2_C1}`);
+  expectError(r, 400, 'invalid_region', 'region_code');
+  for (const c of [mine, other]) await cc.del(`/api/v1/cameras/${c.id}`);
+  await ccWest.del(`/api/v1/cameras/${west.id}`);
+});
+
+test('list: filters, search by name or code, paging, CSV export', async () => {
+  await create({ name: 'LIST_甲', code: 'LISTCODE-1', kind: 'dome' });
+  await create({ name: 'LIST_乙', code: 'X-2', kind: 'mini_dome', object_kind: 'place', object_name: '方舱医院' });
+  let r = await cc.get('/api/v1/cameras?q=listcode');
+  assert.deepEqual(r.body.items.map((c) => c.name), ['LIST_甲']);
+  r = await cc.get('/api/v1/cameras?q=LIST_&kind=mini_dome');
+  assert.deepEqual(r.body.items.map((c) => c.name), ['LIST_乙']);
+  r = await cc.get('/api/v1/cameras?q=LIST_&object_kind=place&state=unknown');
+  assert.deepEqual(r.body.items.map((c) => c.name), ['LIST_乙']);
+  r = await cc.get('/api/v1/cameras?q=LIST_&sort=name&page_size=1&page=2');
+  assert.equal(r.body.total, 2);
+  assert.deepEqual(r.body.items.map((c) => c.name), ['LIST_甲']); // 乙 (U+4E59) sorts before 甲 (U+7532)
+  for (const [q, field] of [['kind=fisheye', 'kind'], ['state=asleep', 'state'], ['sort=lng', 'sort'],
+    ['format=xml', 'format'], ['object_id=x', 'object_id'], ['object_kind=castle', 'object_kind']]) {
+    r = await cc.get('/api/v1/cameras?' + q);
+    assert.equal(r.status, 400, q);
+    assert.equal(r.body.error.field, field, q);
+  }
+  r = await cc.get('/api/v1/cameras?q=LIST_&format=csv&sort=name');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/csv/);
+  const lines = r.text.replace(/^\ufeff/, '').trim().split('\r\n');
+  assert.match(lines[0], /^编号,摄像头名称,视频网编号,摄像头类型/);
+  assert.equal(lines.length, 3);
+  assert.match(lines[1], /LIST_乙,X-2,半球,"\t110101001001",多福巷社区,116\.400000,39\.900000/);
+  assert.match(lines[1], /场所,方舱医院,未检测/);
+});
+
+test('near: inside the radius only, nearest first, in scope', async () => {
+  const at = async (name, m, extra = {}) => create({ name, ...north(m), ...extra });
+  const far = await at('NEAR_1200', 1200);
+  const mid = await at('NEAR_300', 300);
+  const near = await at('NEAR_50', 50);
+  const south = await at('NEAR_南100', -100);
+  const outside = await at('NEAR_6000', 6000);
+  const west = await create({ name: 'NEAR_西城', region_code: XC_C1, ...north(10) }, ccWest);
+  let r = await cc.get(`/api/v1/cameras/near?lng=${O.lng}&lat=${O.lat}&radius_m=1500`);
+  assert.equal(r.status, 200, r.text);
+  const got = r.body.items.filter((c) => c.name.startsWith('NEAR_'));
+  assert.deepEqual(got.map((c) => c.name), ['NEAR_50', 'NEAR_南100', 'NEAR_300', 'NEAR_1200']);
+  assert.ok(Math.abs(got[0].distance_m - 50) < 1, String(got[0].distance_m));
+  assert.ok(Math.abs(got[3].distance_m - 1200) < 2, String(got[3].distance_m));
+  r = await cc.get(`/api/v1/cameras/near?lng=${O.lng}&lat=${O.lat}&radius_m=200`);
+  assert.deepEqual(r.body.items.filter((c) => c.name.startsWith('NEAR_')).map((c) => c.name),
+    ['NEAR_50', 'NEAR_南100']);
+  r = await ccWest.get(`/api/v1/cameras/near?lng=${O.lng}&lat=${O.lat}&radius_m=5000`);
+  assert.deepEqual(r.body.items.map((c) => c.name), ['NEAR_西城']);
+  for (const [q, code, field] of [
+    ['lng=116.4&lat=39.9&radius_m=5001', 'out_of_range', 'radius_m'],
+    ['lng=116.4&lat=39.9&radius_m=0', 'out_of_range', 'radius_m'],
+    ['lng=181&lat=39.9&radius_m=100', 'out_of_range', 'lng'],
+    ['lng=116.4&lat=91&radius_m=100', 'out_of_range', 'lat'],
+    ['lng=116.4&radius_m=100', 'invalid_parameter', 'lat'],
+    ['lng=abc&lat=39.9&radius_m=100', 'invalid_parameter', 'lng'],
+    ['lng=116.4&lat=39.9&radius_m=1e400', 'invalid_parameter', 'radius_m'],
+  ]) expectError(await cc.get('/api/v1/cameras/near?' + q), 400, code, field);
+  for (const c of [far, mid, near, south, outside]) await cc.del(`/api/v1/cameras/${c.id}`);
+  await ccWest.del(`/api/v1/cameras/${west.id}`);
+});
+
+test('vocabularies: the camera kinds are served for the forms', async () => {
+  const r = await cc.get('/api/v1/vocabularies');
+  assert.equal(r.status, 200, r.text);
+  const kinds = r.body.camera_kinds;
+  assert.ok(kinds, Object.keys(r.body).join(','));
+  assert.deepEqual(kinds.items.map((w) => w.label), ['枪机', '球机', '半球', '其他']);
+});
