@@ -13,9 +13,12 @@
 
 #include "app.h"
 #include "base/csv.h"
+#include "base/xlsx.h"
 #include "base/regcode.h"
 #include "base/time.h"
 #include "http/write.h"
+#include "job/job.h"
+#include "security/audit.h"
 #include "video/internal.h"
 #include "video/video.h"
 
@@ -261,6 +264,55 @@ static err get_near(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* ---- import ------------------------------------------------------------------------------ */
+
+#define UPLOAD_MAX (20u * 1024 * 1024)
+
+static err get_template(struct req *r)
+{
+    int fd;
+    int64_t size;
+    err e = camera_import_template(&fd, &size);
+    if (e)
+        return e;
+    r->disposition = "attachment; filename=\"cameras-template.xlsx\"";
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+}
+
+static err post_import(struct req *r)
+{
+    const char *fmt = req_query(r, "format");
+    err e = E_OK;
+    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
+        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
+    bool csv = fmt && !strcmp(fmt, "csv");
+    size_t n;
+    const char *body = req_raw_body(r, &n);
+    long rows = 0;
+    if (!e && !n)
+        e = err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 或 CSV 文件");
+    if (!e)
+        e = camera_import_check(body, n, csv, &rows);
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "camera.import", "job", 0, e,
+                             arena_printf(r->a, "bytes=%zu", n));
+    int64_t job;
+    db_hold(r->db); /* the job and its entry commit together */
+    if ((e = job_create(r->db, r->who, "video.camera_import", &job))) {
+        err_ignore(db_release(r->db, false));
+        return e;
+    }
+    req_audit(r, "camera.import_upload", "job", job, "ok",
+              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, csv ? " csv" : ""));
+    if ((e = db_release(r->db, true)))
+        return e;
+    if ((e = camera_import_submit(r->db, job, r->who, body, n, csv, rows)))
+        return e;
+    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
+}
+
 /* ---- routes ------------------------------------------------------------------------------ */
 
 const struct route video_routes[] = {
@@ -269,7 +321,12 @@ const struct route video_routes[] = {
     {M_GET, "/api/v1/cameras", get_cameras, PERM_CAMERA_READ, 0, NULL,
      "摄像头台账（region_code、kind、state、object_kind、object_id、q 筛选，format=csv 导出）",
      "camera", 0},
-    /* before /cameras/{id}, which would take "near" */
+    /* before /cameras/{id}, which would take them */
+    {M_GET, "/api/v1/cameras/template.xlsx", get_template, PERM_CAMERA_WRITE, 0, NULL,
+     "摄像头台账导入模板（Excel）", "camera", 0},
+    {M_POST, "/api/v1/cameras/import", post_import, PERM_CAMERA_WRITE, ROUTE_RAW_BODY, NULL,
+     "导入线下摸排的摄像头台账（Excel，format=csv 为 CSV；错误行见任务的错误报告）", "camera",
+     UPLOAD_MAX},
     {M_GET, "/api/v1/cameras/near", get_near, PERM_CAMERA_READ, 0, NULL,
      "附近的摄像头（lng、lat、radius_m ≤ 5000 米，由近及远）", "camera", 0},
     {M_GET, "/api/v1/cameras/{id}", get_camera, PERM_CAMERA_READ, 0, NULL, "摄像头详情", "camera",

@@ -174,4 +174,28 @@ double camera_distance_m(double lng1, double lat1, double lng2, double lat2);
 err camera_near(db *d, arena *a, const struct scope *scope, double lng, double lat, double radius_m,
                 struct camera **items_r, size_t *n_r) MUST_USE;
 
+/* ---- import of an offline survey (import.c) ------------------------------------------ */
+
+#define CAMERA_IMPORT_SHEET    "摄像头台账"
+#define CAMERA_IMPORT_MAX_ROWS 50000
+
+/* The import template (xlsx) to a temporary file (job/import.h). */
+err camera_import_template(int *fd_r, int64_t *size_r) MUST_USE;
+
+/* An upload's check in the request: the template's header, the data rows
+ * counted (*rows_r). E_INPUT "invalid_xlsx" / "invalid_csv", "empty",
+ * "too_many_rows". */
+err camera_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_USE;
+
+/*
+ * Queue the import of an upload checked by camera_import_check as job
+ * job_id on the import worker: each row is checked as POST /api/v1/cameras
+ * checks a body, in who's scope; the valid rows and one audit entry
+ * ("camera.import") commit together, the others go to the job's error
+ * report with their cells marked. The result: {total, written, failed,
+ * report}.
+ */
+err camera_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
+                         size_t n, bool csv, long rows) MUST_USE;
+
 #endif

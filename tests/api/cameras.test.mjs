@@ -1,9 +1,13 @@
 // The camera ledger (/api/v1/cameras, docs/video.md): CRUD with audit, bad
 // input (URL schemes, positions, objects), scope (a street sees only its
 // cameras, another district none), permissions, search and CSV export, and
-// the near look-up's order and radius.
+// the near look-up's order and radius, the import of an offline survey
+// (xlsx, the rows at fault in the error report).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startCityWith, CITY_STAFF, expectError, auditEntries } from './lib.mjs';
 
 const PW = 'Camera-test-2024!';
@@ -200,4 +204,103 @@ test('vocabularies: the camera kinds are served for the forms', async () => {
   const kinds = r.body.camera_kinds;
   assert.ok(kinds, Object.keys(r.body).join(','));
   assert.deepEqual(kinds.items.map((w) => w.label), ['枪机', '球机', '半球', '其他']);
+});
+
+// ---- import ----------------------------------------------------------------
+
+const PY = process.env.FK_PYTHON || '/usr/bin/python3';
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const HEAD = ['摄像头名称*', '视频网编号', '摄像头类型*', '区划代码*', '经度*', '纬度*', '视频流地址*', '监控对象类型', '监控对象名称'];
+const PY_WRITE = `
+import json, sys, openpyxl
+spec = json.load(open(sys.argv[1], encoding='utf-8'))
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = '摄像头台账'
+for row in spec['rows']:
+    ws.append(row)
+wb.save(spec['out'])
+`;
+const PY_READ = `
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb[wb.sheetnames[0]]
+out = {'rows': [], 'marks': []}
+for row in ws.iter_rows():
+    out['rows'].append([None if c.value is None else str(c.value) for c in row])
+    for c in row:
+        if c.comment:
+            out['marks'].append(c.coordinate)
+print(json.dumps(out, ensure_ascii=False))
+`;
+let pyN = 0;
+function py(script, ...args) {
+  const f = path.join(ctx.dir, `py-${++pyN}.py`);
+  fs.writeFileSync(f, script);
+  return execFileSync(PY, [f, ...args], { encoding: 'utf8' });
+}
+function xlsxOf(rows) {
+  const out = path.join(ctx.dir, `cameras-${++pyN}.xlsx`), spec = `${out}.json`;
+  fs.writeFileSync(spec, JSON.stringify({ rows, out }));
+  py(PY_WRITE, spec);
+  return fs.readFileSync(out);
+}
+async function download(client, p) {
+  const r = await fetch(ctx.url + p, { headers: { cookie: client.cookie } });
+  return { status: r.status, type: r.headers.get('content-type'), buf: Buffer.from(await r.arrayBuffer()) };
+}
+async function jobDone(client, id) {
+  let j;
+  for (let t = 0; t < 400; t++) {
+    j = (await client.get(`/api/v1/jobs/${id}`)).body;
+    if (j.status === 'done' || j.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(j.status, 'done', JSON.stringify(j));
+  return j.result;
+}
+
+test('import: the valid rows written, the rows at fault reported with their cells marked', async () => {
+  const tpl = await download(cc, '/api/v1/cameras/template.xlsx');
+  assert.equal(tpl.status, 200);
+  assert.equal(tpl.type, XLSX);
+  const f0 = path.join(ctx.dir, 'camera-template.xlsx');
+  fs.writeFileSync(f0, tpl.buf);
+  assert.deepEqual(JSON.parse(py(PY_READ, f0)).rows[0], HEAD);
+  const before = (await cc.get('/api/v1/cameras')).body.total;
+  // file row 1 the header; rows 2, 5 valid; row 3 an ftp URL; row 4 a latitude past 90;
+  // row 6 a region of another district
+  const file = xlsxOf([
+    HEAD,
+    ['IMP_公厕东', 'V-001', '枪机', DC_S1_C1, 116.41, 39.91, 'https://video.example.gov.cn/a.m3u8', '公共厕所', '多福巷公厕'],
+    ['IMP_坏地址', '', '球机', DC_S1_C1, 116.41, 39.91, 'ftp://video.example.gov.cn/a.m3u8', '', ''],
+    ['IMP_坏纬度', '', 'dome', DC_S1_C1, 116.41, 95, 'rtsp://10.1.1.1/ch1', '', ''],
+    ['IMP_方舱', 'V-004', '半球', DC_S2_C1, 116.42, 39.92, 'rtsp://10.1.1.2/ch1', '场所', '方舱医院'],
+    ['IMP_西城', '', '其他', XC_C1, 116.36, 39.91, 'https://video.example.gov.cn/b.m3u8', '', ''],
+  ]);
+  const up = await cc.post('/api/v1/cameras/import', new Uint8Array(file), { 'content-type': XLSX });
+  assert.equal(up.status, 202, up.text);
+  assert.equal(up.body.rows, 5);
+  assert.deepEqual(await jobDone(cc, up.body.job_id), { total: 5, written: 2, failed: 3, report: true });
+  assert.equal((await cc.get('/api/v1/cameras')).body.total, before + 2);
+  const got = (await cc.get('/api/v1/cameras?q=IMP_&sort=name')).body.items;
+  assert.deepEqual(got.map((c) => [c.name, c.kind, c.object_kind, c.object_name]),
+    [['IMP_公厕东', 'bullet', 'toilet', '多福巷公厕'], ['IMP_方舱', 'mini_dome', 'place', '方舱医院']]);
+
+  const rep = await download(cc, `/api/v1/jobs/${up.body.job_id}/errors.xlsx`);
+  assert.equal(rep.status, 200);
+  const f = path.join(ctx.dir, 'camera-report.xlsx');
+  fs.writeFileSync(f, rep.buf);
+  const t = JSON.parse(py(PY_READ, f));
+  assert.deepEqual(t.rows[0], ['行号', ...HEAD, '错误说明']);
+  assert.deepEqual(t.rows.slice(1).map((r) => r[0]), ['3', '4', '6']);
+  assert.match(t.rows[1].at(-1), /视频流地址/);
+  assert.match(t.rows[2].at(-1), /纬度/);
+  assert.match(t.rows[3].at(-1), /管辖范围/);
+  assert.deepEqual(t.marks.sort(), ['E4', 'G3', 'H2'], 'column A is 行号: URL of row 3, latitude of row 4, region of row 6');
+  assert.equal((await auditEntries(auditor, 'camera.import', up.body.job_id)).length, 1);
+
+  // a file that is not the template, and a reader without camera.write: nothing queued
+  expectError(await cc.post('/api/v1/cameras/import?format=csv', 'a,b\n1,2\n', { 'content-type': 'text/csv' }), 400, 'invalid_csv');
+  expectError(await street.post('/api/v1/cameras/import', new Uint8Array(file), { 'content-type': XLSX }), 403, 'forbidden');
 });
