@@ -264,6 +264,44 @@ static err get_near(struct req *r)
     return reply_json(r, 200, o);
 }
 
+static err get_proposals(struct req *r)
+{
+    int k;
+    int64_t id = 0, radius = 300;
+    err e = query_word(r, "object_kind", &camera_object_vocab, &k);
+    const char *s = req_query(r, "object_id");
+    if (!e && (!s || (id = id_parse(s)) <= 0))
+        e = err_set(E_INPUT, "invalid_parameter", "object_id", "参数 object_id 不正确");
+    if (!e)
+        e = req_query_int64(r, "radius_m", 1, CAMERA_RADIUS_MAX, &radius);
+    struct camera_target t;
+    struct camera *items;
+    size_t n;
+    if (!e)
+        e = camera_proposals(r->db, r->a, &r->who->scope, (enum camera_object)k, id, (double)radius,
+                             &t, &items, &n);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = camera_json(&items[i]);
+        json_object_set_new(o, "distance_m", json_real(round(items[i].distance_m * 10) / 10));
+        json_object_set_new(
+            o, "bound", json_boolean(items[i].object_kind == t.kind && items[i].object_id == id));
+        json_array_append_new(arr, o);
+    }
+    json_t *obj = json_object();
+    json_object_set_new(obj, "kind", json_string(vocab_name(&camera_object_vocab, (size_t)t.kind)));
+    json_set_id(obj, "id", t.id);
+    json_object_set_new(obj, "name", json_string(t.name));
+    json_object_set_new(obj, "lng", json_real(t.lng));
+    json_object_set_new(obj, "lat", json_real(t.lat));
+    json_t *o = json_object();
+    json_object_set_new(o, "object", obj);
+    json_object_set_new(o, "items", arr);
+    return reply_json(r, 200, o);
+}
+
 /* ---- import ------------------------------------------------------------------------------ */
 
 #define UPLOAD_MAX (20u * 1024 * 1024)
@@ -327,6 +365,8 @@ const struct route video_routes[] = {
     {M_POST, "/api/v1/cameras/import", post_import, PERM_CAMERA_WRITE, ROUTE_RAW_BODY, NULL,
      "导入线下摸排的摄像头台账（Excel，format=csv 为 CSV；错误行见任务的错误报告）", "camera",
      UPLOAD_MAX},
+    {M_GET, "/api/v1/cameras/proposals", get_proposals, PERM_CAMERA_READ, 0, NULL,
+     "按距离推荐监控对象的摄像头（object_kind、object_id、radius_m，默认300米）", "camera", 0},
     {M_GET, "/api/v1/cameras/near", get_near, PERM_CAMERA_READ, 0, NULL,
      "附近的摄像头（lng、lat、radius_m ≤ 5000 米，由近及远）", "camera", 0},
     {M_GET, "/api/v1/cameras/{id}", get_camera, PERM_CAMERA_READ, 0, NULL, "摄像头详情", "camera",

@@ -20,6 +20,7 @@
 #include "base/regcode.h"
 #include "base/validate.h"
 #include "db/query.h"
+#include "nat/nat.h"
 #include "video/internal.h"
 
 /* ---- the field table (internal.h) ---------------------------------------------- */
@@ -162,6 +163,61 @@ static err object_check(const struct camera *c)
     if (!c->object_id && !named)
         return err_set(E_INPUT, "required", "object_name", "请填写监控对象或其名称");
     return E_OK;
+}
+
+/* The records a camera binds by id, read in the caller's scope: the name
+ * and, where the record has one, the position (NULL columns: none). */
+static const char *const object_sql[CAMERA_OBJ__COUNT] = {
+    [CAMERA_OBJ_NAT_SITE] = "SELECT name, lng, lat FROM nat_sites WHERE id = ? AND deleted_at = 0 "
+                            "AND region_code >= ? AND region_code < ?",
+    [CAMERA_OBJ_VENUE] = "SELECT name, NULL, NULL FROM venues WHERE id = ? AND deleted_at = 0 "
+                         "AND region_code >= ? AND region_code < ?",
+    [CAMERA_OBJ_PLACE] = "SELECT name, lng, lat FROM places WHERE id = ? AND deleted_at = 0 "
+                         "AND region_code >= ? AND region_code < ?",
+    [CAMERA_OBJ_ZONE] = "SELECT name, NULL, NULL FROM zones WHERE id = ? "
+                        "AND region_code >= ? AND region_code < ?",
+};
+
+err camera_object_find(db *d, arena *a, const struct scope *scope, enum camera_object kind,
+                       int64_t id, struct camera_target *t_r)
+{
+    if (!object_by_id(kind) || id <= 0)
+        return err_set(E_INPUT, "invalid_object", "object_id",
+                       "监控对象不存在或不在您的管辖范围内");
+    db_stmt *s;
+    err e = db_prepare(d, object_sql[kind], &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
+        bool pos = !db_col_null(s, 1) && !db_col_null(s, 2);
+        *t_r = (struct camera_target){.kind = kind,
+                                      .id = id,
+                                      .name = arena_strdup(a, db_col_text(s, 0)),
+                                      .has_position = pos,
+                                      .lng = pos ? db_col_double(s, 1) : NAN,
+                                      .lat = pos ? db_col_double(s, 2) : NAN};
+    } else if (!e) {
+        e = err_set(E_INPUT, "invalid_object", "object_id", "监控对象不存在或不在您的管辖范围内");
+    }
+    db_done(s);
+    return e;
+}
+
+/* A bound id names a record in scope; its name is stored with the camera
+ * (lists show names), unless the input names the object itself. */
+static err object_resolve(db *d, arena *a, const struct scope *scope, struct camera *c, bool named)
+{
+    if (!c->object_id)
+        return E_OK;
+    struct camera_target t;
+    err e = camera_object_find(d, a, scope, c->object_kind, c->object_id, &t);
+    if (!e && !named)
+        c->object_name = t.name;
+    return e;
 }
 
 /* The region exists and lies inside scope. */
@@ -347,16 +403,9 @@ err camera_list(db *d, arena *a, const struct scope *scope, const struct camera_
 
 /* ---- near ------------------------------------------------------------------------- */
 
+/* For the box around a circle only; distances are nat_distance_m's. */
 #define EARTH_RADIUS_M 6371008.8
 #define DEG            (M_PI / 180.0)
-
-double camera_distance_m(double lng1, double lat1, double lng2, double lat2)
-{
-    double dlat = (lat2 - lat1) * DEG, dlng = (lng2 - lng1) * DEG;
-    double h = sin(dlat / 2) * sin(dlat / 2) +
-               cos(lat1 * DEG) * cos(lat2 * DEG) * sin(dlng / 2) * sin(dlng / 2);
-    return 2 * EARTH_RADIUS_M * asin(sqrt(h < 1 ? h : 1));
-}
 
 static int by_distance(const void *x, const void *y)
 {
@@ -409,13 +458,30 @@ err camera_near(db *d, arena *a, const struct scope *scope, double lng, double l
     struct camera *v = items;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        v[i].distance_m = camera_distance_m(lng, lat, v[i].lng, v[i].lat);
+        v[i].distance_m = nat_distance_m(lng, lat, v[i].lng, v[i].lat);
         if (v[i].distance_m <= radius_m)
             v[k++] = v[i];
     }
     qsort(v, k, sizeof *v, by_distance);
     *items_r = v;
     *n_r = k < CAMERA_NEAR_MAX ? k : CAMERA_NEAR_MAX;
+    return E_OK;
+}
+
+err camera_proposals(db *d, arena *a, const struct scope *scope, enum camera_object kind,
+                     int64_t id, double radius_m, struct camera_target *t_r,
+                     struct camera **items_r, size_t *n_r)
+{
+    struct camera_target t;
+    err e = camera_object_find(d, a, scope, kind, id, &t);
+    if (e)
+        return e;
+    if (!t.has_position)
+        return err_set(E_INPUT, "no_position", "object_id",
+                       "该监控对象没有登记位置，无法按距离推荐摄像头");
+    if ((e = camera_near(d, a, scope, t.lng, t.lat, radius_m, items_r, n_r)))
+        return e;
+    *t_r = t;
     return E_OK;
 }
 
@@ -431,6 +497,9 @@ err camera_create(db *d, arena *a, const struct scope *scope, const struct camer
         e = object_check(&c);
     if (!e)
         e = region_check(d, scope, in->region_code);
+    if (!e)
+        e = object_resolve(d, a, scope, &c,
+                           in->set & CF_OBJECT_NAME && c.object_name && *c.object_name);
     if (e)
         return e;
     storage_init();
@@ -467,6 +536,10 @@ err camera_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if ((e = object_check(&cur)))
         return e;
     if (in->set & CF_REGION && (e = region_check(d, scope, cur.region_code)))
+        return e;
+    if (in->set & (CF_OBJECT_KIND | CF_OBJECT_ID) &&
+        (e = object_resolve(d, a, scope, &cur,
+                            in->set & CF_OBJECT_NAME && in->object_name && *in->object_name)))
         return e;
     storage_init();
     db_stmt *s;

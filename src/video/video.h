@@ -161,10 +161,6 @@ struct camera_filter {
 err camera_list(db *d, arena *a, const struct scope *scope, const struct camera_filter *f,
                 struct camera **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
-/* The great-circle distance in metres between two positions (haversine,
- * mean earth radius 6,371,008.8 m). */
-double camera_distance_m(double lng1, double lat1, double lng2, double lat2);
-
 /*
  * Live cameras inside scope within radius_m (1..CAMERA_RADIUS_MAX) of
  * (lng, lat), nearest first (the id breaking ties), at most
@@ -173,6 +169,34 @@ double camera_distance_m(double lng1, double lat1, double lng2, double lat2);
  */
 err camera_near(db *d, arena *a, const struct scope *scope, double lng, double lat, double radius_m,
                 struct camera **items_r, size_t *n_r) MUST_USE;
+
+/* An object a camera watches, bound by id. */
+struct camera_target {
+    enum camera_object kind;
+    int64_t id;
+    const char *name;
+    bool has_position;
+    double lng, lat; /* NAN without a position */
+};
+
+/*
+ * The record `id` of kind `kind` (nat_site, venue, place, zone) inside
+ * scope, with its position when it has one (testing sites and places).
+ * E_INPUT "invalid_object" (field object_id) when there is none, or for a
+ * kind bound by name. Creates and updates that bind an id check it here
+ * and store its name.
+ */
+err camera_object_find(db *d, arena *a, const struct scope *scope, enum camera_object kind,
+                       int64_t id, struct camera_target *t_r) MUST_USE;
+
+/*
+ * A proposal of bindings by distance: the object (camera_object_find) and
+ * the cameras inside scope within radius_m of its position, nearest first
+ * (camera_near's). E_INPUT "no_position" when the object has no position.
+ */
+err camera_proposals(db *d, arena *a, const struct scope *scope, enum camera_object kind,
+                     int64_t id, double radius_m, struct camera_target *t_r,
+                     struct camera **items_r, size_t *n_r) MUST_USE;
 
 /* ---- import of an offline survey (import.c) ------------------------------------------ */
 

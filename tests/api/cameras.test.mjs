@@ -198,6 +198,46 @@ test('near: inside the radius only, nearest first, in scope', async () => {
   await ccWest.del(`/api/v1/cameras/${west.id}`);
 });
 
+test('objects: a bound id must be in scope and gives its name; cameras of an object; proposals by distance', async () => {
+  let r = await cc.post('/api/v1/nat/sites', { name: '东华门核酸点', kind: 'fixed', region_code: DC_S1_C1, ...O });
+  assert.equal(r.status, 201, r.text);
+  const site = r.body;
+  r = await cc.post('/api/v1/nat/sites', { name: '无位置核酸点', kind: 'fixed', region_code: DC_S1_C1 });
+  assert.equal(r.status, 201, r.text);
+  const noPos = r.body;
+  r = await ccWest.post('/api/v1/nat/sites', { name: '西城核酸点', kind: 'fixed', region_code: XC_C1 });
+  assert.equal(r.status, 201, r.text);
+  const westSite = r.body;
+  const bound = await create({ name: 'OBJ_已绑定', object_kind: 'nat_site', object_id: site.id, ...north(120) });
+  assert.equal(bound.object_name, '东华门核酸点', 'the record\'s name is stored with the camera');
+  const free = await create({ name: 'OBJ_未绑定', ...north(40) });
+  const far = await create({ name: 'OBJ_远处', ...north(900) });
+  expectError(await cc.post('/api/v1/cameras', { ...base(), object_kind: 'nat_site', object_id: westSite.id }),
+    400, 'invalid_object', 'object_id');
+  expectError(await cc.patch(`/api/v1/cameras/${free.id}`, { object_kind: 'place', object_id: site.id }),
+    400, 'invalid_object', 'object_id');
+  // the cameras of an object
+  r = await cc.get(`/api/v1/cameras?object_kind=nat_site&object_id=${site.id}`);
+  assert.deepEqual(r.body.items.map((c) => c.name), ['OBJ_已绑定']);
+  // proposals: nearest first within the radius, the bound one marked
+  r = await cc.get(`/api/v1/cameras/proposals?object_kind=nat_site&object_id=${site.id}&radius_m=500`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.object.name, '东华门核酸点');
+  const got = r.body.items.filter((c) => c.name.startsWith('OBJ_'));
+  assert.deepEqual(got.map((c) => [c.name, c.bound]), [['OBJ_未绑定', false], ['OBJ_已绑定', true]]);
+  // binding the proposal by hand
+  r = await cc.patch(`/api/v1/cameras/${free.id}`, { object_kind: 'nat_site', object_id: site.id });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.object_name, '东华门核酸点');
+  r = await cc.get(`/api/v1/cameras?object_kind=nat_site&object_id=${site.id}&sort=name`);
+  assert.equal(r.body.total, 2);
+  expectError(await cc.get(`/api/v1/cameras/proposals?object_kind=nat_site&object_id=${noPos.id}`), 400, 'no_position', 'object_id');
+  expectError(await cc.get(`/api/v1/cameras/proposals?object_kind=nat_site&object_id=${westSite.id}`), 400, 'invalid_object', 'object_id');
+  expectError(await cc.get(`/api/v1/cameras/proposals?object_kind=toilet&object_id=${site.id}`), 400, 'invalid_object', 'object_id');
+  assert.equal((await cc.get(`/api/v1/cameras/proposals?object_kind=nat_site&object_id=${site.id}&radius_m=5001`)).status, 400);
+  for (const c of [bound, free, far]) await cc.del(`/api/v1/cameras/${c.id}`);
+});
+
 test('vocabularies: the camera kinds are served for the forms', async () => {
   const r = await cc.get('/api/v1/vocabularies');
   assert.equal(r.status, 200, r.text);
