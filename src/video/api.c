@@ -302,6 +302,37 @@ static err get_proposals(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* ---- stream check ------------------------------------------------------------------------ */
+
+static const struct jfield check_fields[] = {
+    {"camera_id", J_STRING, JF_NULLABLE, 0, 20, "摄像头", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_check(struct req *r)
+{
+    int64_t id = 0;
+    err e = E_OK;
+    const char *s = r->body ? json_str(r->body, "camera_id") : NULL;
+    struct camera c;
+    if (s && (id = id_parse(s)) <= 0)
+        e = err_set(E_INPUT, "invalid_value", "camera_id", "摄像头编号不正确");
+    else if (s && (e = camera_find(r->db, r->a, &r->who->scope, id, &c)) == E_NOT_FOUND)
+        e = err_set(E_INPUT, "invalid_value", "camera_id", "摄像头不存在或不在您的管辖范围内");
+    int64_t job = 0;
+    db_hold(r->db); /* the job and its entry commit together */
+    if (!e)
+        e = job_create(r->db, r->who, "video.camera_check", &job);
+    if ((e = req_write_done(r, e, "camera.check_start", "job", job,
+                            id ? arena_printf(r->a, "camera_id=%lld", (long long)id) : "")))
+        return e;
+    if ((e = camera_check_submit(r->db, job, r->who, id)))
+        return e;
+    json_t *o = json_object();
+    json_set_id(o, "job_id", job);
+    return reply_json(r, 202, o);
+}
+
 /* ---- import ------------------------------------------------------------------------------ */
 
 #define UPLOAD_MAX (20u * 1024 * 1024)
@@ -367,6 +398,8 @@ const struct route video_routes[] = {
      UPLOAD_MAX},
     {M_GET, "/api/v1/cameras/proposals", get_proposals, PERM_CAMERA_READ, 0, NULL,
      "按距离推荐监控对象的摄像头（object_kind、object_id、radius_m，默认300米）", "camera", 0},
+    {M_POST, "/api/v1/cameras/check", post_check, PERM_CAMERA_WRITE, 0, check_fields,
+     "检测视频流在线情况（线上线下一致性；camera_id 为空时检测管辖范围内全部摄像头）", "camera", 0},
     {M_GET, "/api/v1/cameras/near", get_near, PERM_CAMERA_READ, 0, NULL,
      "附近的摄像头（lng、lat、radius_m ≤ 5000 米，由近及远）", "camera", 0},
     {M_GET, "/api/v1/cameras/{id}", get_camera, PERM_CAMERA_READ, 0, NULL, "摄像头详情", "camera",

@@ -198,6 +198,18 @@ err camera_proposals(db *d, arena *a, const struct scope *scope, enum camera_obj
                      int64_t id, double radius_m, struct camera_target *t_r,
                      struct camera **items_r, size_t *n_r) MUST_USE;
 
+/*
+ * Queue the stream check (线上线下一致性) of the cameras inside who's scope
+ * (camera_id 0) or of one camera as job job_id on the import worker: each
+ * http stream's playlist is fetched (3 s, 1 MiB at most, 32 at a time); a
+ * 200 reply starting with #EXTM3U marks the camera online, anything else
+ * offline; rtsp and https streams are marked unchecked. The states and
+ * their time, and one audit entry ("camera.check"), commit together. The
+ * job's result: {total, online, offline, unchecked}.
+ */
+err camera_check_submit(db *d, int64_t job_id, const struct principal *who,
+                        int64_t camera_id) MUST_USE;
+
 /* ---- import of an offline survey (import.c) ------------------------------------------ */
 
 #define CAMERA_IMPORT_SHEET    "摄像头台账"

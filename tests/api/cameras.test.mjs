@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startCityWith, CITY_STAFF, expectError, auditEntries } from './lib.mjs';
@@ -343,4 +344,88 @@ test('import: the valid rows written, the rows at fault reported with their cell
   // a file that is not the template, and a reader without camera.write: nothing queued
   expectError(await cc.post('/api/v1/cameras/import?format=csv', 'a,b\n1,2\n', { 'content-type': 'text/csv' }), 400, 'invalid_csv');
   expectError(await street.post('/api/v1/cameras/import', new Uint8Array(file), { 'content-type': XLSX }), 403, 'forbidden');
+});
+
+// ---- stream check ----------------------------------------------------------
+
+// A local video network: a small HLS playlist (and its segment), a page that
+// is no playlist, a missing stream and a stream that never answers.
+const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\nseg0.ts\n#EXT-X-ENDLIST\n';
+async function videoNetwork() {
+  const srv = http.createServer((req, res) => {
+    if (req.url === '/live/ok.m3u8') {
+      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+      res.end(PLAYLIST);
+    } else if (req.url === '/live/html.m3u8') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>维护中</html>');
+    } else if (req.url === '/live/slow.m3u8') {
+      // never answers: the check's timeout decides
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  return srv;
+}
+
+test('stream check: a playlist is online, anything else offline, rtsp and https unchecked', async () => {
+  const srv = await videoNetwork();
+  const base = `http://127.0.0.1:${srv.address().port}`;
+  const closed = http.createServer();
+  await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = closed.address().port;
+  await new Promise((r) => closed.close(r));
+  try {
+    const mk = (name, url, region = DC_S1_C1) => create({ name, stream_url: url, region_code: region }, region === XC_C1 ? ccWest : cc);
+    const cams = {
+      ok: await mk('CHK_在线', `${base}/live/ok.m3u8`),
+      html: await mk('CHK_网页', `${base}/live/html.m3u8`),
+      missing: await mk('CHK_不存在', `${base}/live/none.m3u8`),
+      slow: await mk('CHK_超时', `${base}/live/slow.m3u8`),
+      refused: await mk('CHK_拒绝', `http://127.0.0.1:${closedPort}/live/ok.m3u8`),
+      rtsp: await mk('CHK_rtsp', 'rtsp://127.0.0.1:554/ch1'),
+      https: await mk('CHK_https', `https://127.0.0.1:${closedPort}/live/ok.m3u8`),
+    };
+    const west = await mk('CHK_西城', `${base}/live/ok.m3u8`, XC_C1);
+    // one camera
+    let r = await cc.post('/api/v1/cameras/check', { camera_id: cams.ok.id });
+    assert.equal(r.status, 202, r.text);
+    assert.deepEqual(await jobDone(cc, r.body.job_id), { total: 1, online: 1, offline: 0, unchecked: 0 });
+    r = await cc.get(`/api/v1/cameras/${cams.html.id}`);
+    assert.equal(r.body.state, 'unknown');
+    // the whole scope (other suites' cameras are gone: deleted at their end)
+    const t0 = Date.now();
+    r = await cc.post('/api/v1/cameras/check', {});
+    assert.equal(r.status, 202, r.text);
+    const job = r.body.job_id;
+    const res = await jobDone(cc, job);
+    assert.ok(Date.now() - t0 < 15000, 'the timeouts run in parallel');
+    const want = { ok: 'online', html: 'offline', missing: 'offline', slow: 'offline', refused: 'offline', rtsp: 'unchecked', https: 'unchecked' };
+    for (const [k, state] of Object.entries(want)) {
+      const c = (await cc.get(`/api/v1/cameras/${cams[k].id}`)).body;
+      assert.equal(c.state, state, k);
+      assert.ok(c.checked_at >= t0 - 1000, k);
+    }
+    r = await cc.get('/api/v1/cameras?q=CHK_&state=offline');
+    assert.equal(r.body.total, 4);
+    // every camera of the scope counted once: only CHK_在线 answers, the other
+    // suites' cameras left behind stream over https or rtsp (unchecked)
+    assert.equal(res.total, (await cc.get('/api/v1/cameras')).body.total);
+    assert.equal(res.online, 1);
+    assert.equal(res.offline, 4);
+    assert.equal(res.unchecked, res.total - 5);
+    // another district's camera was not checked
+    assert.equal((await ccWest.get(`/api/v1/cameras/${west.id}`)).body.state, 'unknown');
+    const audit = await auditEntries(auditor, 'camera.check', job);
+    assert.match(audit[0].detail, /online=1 offline=4/);
+    expectError(await cc.post('/api/v1/cameras/check', { camera_id: west.id }), 400, 'invalid_value', 'camera_id');
+    expectError(await street.post('/api/v1/cameras/check', {}), 403, 'forbidden');
+    for (const c of Object.values(cams)) await cc.del(`/api/v1/cameras/${c.id}`);
+    await ccWest.del(`/api/v1/cameras/${west.id}`);
+  } finally {
+    srv.closeAllConnections?.();
+    await new Promise((r) => srv.close(r));
+  }
 });
