@@ -4,17 +4,22 @@
  * every http camera in the caller's scope, at most CHECK_PARALLEL at a
  * time, each within CHECK_TIMEOUT_S seconds and CHECK_BODY_MAX bytes. A
  * 200 reply whose body starts with #EXTM3U is a playlist: online; any other
- * reply, a timeout or a refused connection: offline. rtsp and https
- * streams are marked unchecked (see docs/video.md: the server opens no TLS
- * or RTSP session). Redirects are not followed.
+ * reply, a timeout, a refused connection or (https) a certificate that
+ * does not verify for the host: offline. rtsp streams are marked unchecked
+ * (the server opens no RTSP session). Redirects are not followed.
  */
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/id.h"
 #include "base/json.h"
@@ -35,8 +40,26 @@ struct probe {
     enum camera_state state;
 };
 
+/* Certificates https streams are verified against besides the system's
+ * (camera_check_set_ca_file); "" none. Set once before serving. */
+static char ca_file[512];
+
+err camera_check_set_ca_file(const char *path)
+{
+    ca_file[0] = '\0';
+    if (!path || !*path)
+        return E_OK;
+    if (strlen(path) >= sizeof ca_file || access(path, R_OK))
+        return err_set(E_INPUT, "invalid_value", "FK_VIDEO_CA_FILE",
+                       "FK_VIDEO_CA_FILE 应为可读取的 PEM 证书文件");
+    snprintf(ca_file, sizeof ca_file, "%s", path);
+    return E_OK;
+}
+
 struct check {
     struct event_base *base;
+    struct evdns_base *dns; /* names resolved without blocking the loop */
+    SSL_CTX *tls;           /* https: peer and host name verified */
     struct probe *p;
     size_t n, next, running;
 };
@@ -75,7 +98,24 @@ static bool probe_start(struct probe *p)
         char target[CAMERA_URL_MAX + 2];
         snprintf(target, sizeof target, "%s%s%s", path && *path ? path : "/", query ? "?" : "",
                  query ? query : "");
-        p->conn = evhttp_connection_base_new(p->ck->base, NULL, host, port < 0 ? 80 : port);
+        bool tls = !strcasecmp(evhttp_uri_get_scheme(u), "https");
+        if (tls) {
+            SSL *ssl = p->ck->tls ? SSL_new(p->ck->tls) : NULL;
+            struct bufferevent *bev = NULL;
+            if (ssl && SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1)
+                bev =
+                    bufferevent_openssl_socket_new(p->ck->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+            else if (ssl)
+                SSL_free(ssl);
+            /* the bufferevent owns ssl, the connection the bufferevent */
+            p->conn = bev ? evhttp_connection_base_bufferevent_new(p->ck->base, p->ck->dns, bev,
+                                                                   host, port < 0 ? 443 : port)
+                          : NULL;
+        } else {
+            p->conn =
+                evhttp_connection_base_new(p->ck->base, p->ck->dns, host, port < 0 ? 80 : port);
+        }
         struct evhttp_request *req = p->conn ? evhttp_request_new(on_reply, p) : NULL;
         if (req) {
             evhttp_connection_set_timeout(p->conn, CHECK_TIMEOUT_S);
@@ -103,21 +143,41 @@ static void start_next(struct check *ck)
         else
             p->state = CAMERA_OFFLINE;
     }
+    /* the name server's events would keep the loop running */
+    if (!ck->running)
+        event_base_loopbreak(ck->base);
 }
 
 /* The state each camera's stream is in, into states[0..n). */
 static err probe_all(const struct camera *v, size_t n, enum camera_state *states)
 {
-    struct check ck = {.base = event_base_new(), .p = calloc(n ? n : 1, sizeof *ck.p), .n = n};
-    err e = ck.base && ck.p ? E_OK : E_NOMEM;
+    struct check ck = {.base = event_base_new(),
+                       .tls = SSL_CTX_new(TLS_client_method()),
+                       .p = calloc(n ? n : 1, sizeof *ck.p),
+                       .n = n};
+    err e = ck.base && ck.p && ck.tls ? E_OK : E_NOMEM;
+    /* resolv.conf and /etc/hosts; a name server that does not answer
+     * costs one 2 s attempt, within the request's own timeout */
+    if (!e && !(ck.dns = evdns_base_new(ck.base, EVDNS_BASE_INITIALIZE_NAMESERVERS)))
+        e = E_NOMEM;
+    if (!e) {
+        err_ignore(evdns_base_set_option(ck.dns, "timeout:", "2") ? E_INTERNAL : E_OK);
+        err_ignore(evdns_base_set_option(ck.dns, "attempts:", "1") ? E_INTERNAL : E_OK);
+        SSL_CTX_set_verify(ck.tls, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_min_proto_version(ck.tls, TLS1_2_VERSION);
+        if (SSL_CTX_set_default_verify_paths(ck.tls) != 1 ||
+            (*ca_file && SSL_CTX_load_verify_locations(ck.tls, ca_file, NULL) != 1))
+            log_event(LOG_WARN, "camera_check_ca", "file", ca_file, NULL);
+    }
     for (size_t i = 0; !e && i < n; i++) {
         ck.p[i] = (struct probe){.ck = &ck, .c = &v[i]};
-        if (strncasecmp(v[i].stream_url, "http://", 7))
-            ck.p[i].state = CAMERA_UNCHECKED; /* rtsp, https */
+        if (!strncasecmp(v[i].stream_url, "rtsp://", 7))
+            ck.p[i].state = CAMERA_UNCHECKED;
     }
     if (!e) {
         start_next(&ck);
-        event_base_dispatch(ck.base);
+        if (ck.running)
+            event_base_dispatch(ck.base);
         for (size_t i = 0; i < n; i++) {
             states[i] = ck.p[i].state == CAMERA_UNKNOWN ? CAMERA_OFFLINE : ck.p[i].state;
             if (ck.p[i].conn)
@@ -125,6 +185,10 @@ static err probe_all(const struct camera *v, size_t n, enum camera_state *states
         }
     }
     free(ck.p);
+    if (ck.dns)
+        evdns_base_free(ck.dns, 1);
+    if (ck.tls)
+        SSL_CTX_free(ck.tls);
     if (ck.base)
         event_base_free(ck.base);
     return e;

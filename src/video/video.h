@@ -203,12 +203,18 @@ err camera_proposals(db *d, arena *a, const struct scope *scope, enum camera_obj
  * (camera_id 0) or of one camera as job job_id on the import worker: each
  * http stream's playlist is fetched (3 s, 1 MiB at most, 32 at a time); a
  * 200 reply starting with #EXTM3U marks the camera online, anything else
- * offline; rtsp and https streams are marked unchecked. The states and
+ * offline (https: a certificate that does not verify for the host too);
+ * rtsp streams are marked unchecked. The states and
  * their time, and one audit entry ("camera.check"), commit together. The
  * job's result: {total, online, offline, unchecked}.
  */
 err camera_check_submit(db *d, int64_t job_id, const struct principal *who,
                         int64_t camera_id) MUST_USE;
+
+/* A PEM file of certificates https streams are verified against besides
+ * the system's (FK_VIDEO_CA_FILE: the video network's own CA); NULL or ""
+ * none. E_INPUT when it cannot be read. Called once before serving. */
+err camera_check_set_ca_file(const char *path) MUST_USE;
 
 /* ---- import of an offline survey (import.c) ------------------------------------------ */
 

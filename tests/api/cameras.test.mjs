@@ -7,6 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startCityWith, CITY_STAFF, expectError, auditEntries } from './lib.mjs';
@@ -22,16 +24,32 @@ const north = (m) => ({ lng: O.lng, lat: O.lat + m / 111195 });
 
 let ctx, cc, ccWest, street, grid, auditor;
 
+// The video network's own CA (FK_VIDEO_CA_FILE) and a stream server's
+// certificate for localhost signed by it; and a self-signed one, trusted by
+// nobody.
+const PKI = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-cameras-'));
+function pki() {
+  const o = (...args) => execFileSync('openssl', args, { cwd: PKI, stdio: ['ignore', 'ignore', 'pipe'] });
+  o('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=fangkong test video CA');
+  o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=localhost');
+  fs.writeFileSync(path.join(PKI, 'san.ext'), 'subjectAltName=DNS:localhost\n');
+  o('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'san.ext');
+  o('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'self.key', '-out', 'self.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost');
+}
+
 before(async () => {
+  pki();
   ctx = await startCityWith(
     { ...CITY_STAFF, street_s1: ['street_staff', DC_S1] },
     PW,
+    { env: { FK_VIDEO_CA_FILE: path.join(PKI, 'ca.pem') } },
   );
   ({ cc_dc: cc, cc_xc: ccWest, grid_dc: grid, street_s1: street, auditor } = ctx.as);
 });
 
 after(async () => {
   await ctx?.stop();
+  fs.rmSync(PKI, { recursive: true, force: true });
 });
 
 const base = () => ({
@@ -351,27 +369,34 @@ test('import: the valid rows written, the rows at fault reported with their cell
 // A local video network: a small HLS playlist (and its segment), a page that
 // is no playlist, a missing stream and a stream that never answers.
 const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\nseg0.ts\n#EXT-X-ENDLIST\n';
-async function videoNetwork() {
-  const srv = http.createServer((req, res) => {
-    if (req.url === '/live/ok.m3u8') {
-      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
-      res.end(PLAYLIST);
-    } else if (req.url === '/live/html.m3u8') {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end('<html>维护中</html>');
-    } else if (req.url === '/live/slow.m3u8') {
-      // never answers: the check's timeout decides
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+function serve(req, res) {
+  if (req.url === '/live/ok.m3u8') {
+    res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+    res.end(PLAYLIST);
+  } else if (req.url === '/live/html.m3u8') {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html>维护中</html>');
+  } else if (req.url === '/live/slow.m3u8') {
+    // never answers: the check's timeout decides
+  } else {
+    res.writeHead(404);
+    res.end();
+  }
+}
+// listen on every address: "localhost" may resolve to ::1 or 127.0.0.1
+async function listen(srv) {
+  await new Promise((r) => srv.listen(0, r));
   return srv;
 }
+const videoNetwork = () => listen(http.createServer(serve));
+const tlsNetwork = (name) => listen(https.createServer({
+  key: fs.readFileSync(path.join(PKI, `${name}.key`)), cert: fs.readFileSync(path.join(PKI, `${name}.pem`)),
+}, serve));
 
-test('stream check: a playlist is online, anything else offline, rtsp and https unchecked', async () => {
+test('stream check: a playlist is online, anything else offline, rtsp unchecked', async () => {
   const srv = await videoNetwork();
+  const tls = await tlsNetwork('srv');
+  const self = await tlsNetwork('self');
   const base = `http://127.0.0.1:${srv.address().port}`;
   const closed = http.createServer();
   await new Promise((r) => closed.listen(0, '127.0.0.1', r));
@@ -386,7 +411,9 @@ test('stream check: a playlist is online, anything else offline, rtsp and https 
       slow: await mk('CHK_超时', `${base}/live/slow.m3u8`),
       refused: await mk('CHK_拒绝', `http://127.0.0.1:${closedPort}/live/ok.m3u8`),
       rtsp: await mk('CHK_rtsp', 'rtsp://127.0.0.1:554/ch1'),
-      https: await mk('CHK_https', `https://127.0.0.1:${closedPort}/live/ok.m3u8`),
+      https: await mk('CHK_https', `https://localhost:${tls.address().port}/live/ok.m3u8`),
+      httpsSelf: await mk('CHK_自签名', `https://localhost:${self.address().port}/live/ok.m3u8`),
+      httpsClosed: await mk('CHK_https拒绝', `https://localhost:${closedPort}/live/ok.m3u8`),
     };
     const west = await mk('CHK_西城', `${base}/live/ok.m3u8`, XC_C1);
     // one camera
@@ -402,30 +429,36 @@ test('stream check: a playlist is online, anything else offline, rtsp and https 
     const job = r.body.job_id;
     const res = await jobDone(cc, job);
     assert.ok(Date.now() - t0 < 15000, 'the timeouts run in parallel');
-    const want = { ok: 'online', html: 'offline', missing: 'offline', slow: 'offline', refused: 'offline', rtsp: 'unchecked', https: 'unchecked' };
+    const want = {
+      ok: 'online', html: 'offline', missing: 'offline', slow: 'offline', refused: 'offline', rtsp: 'unchecked',
+      https: 'online', httpsSelf: 'offline', httpsClosed: 'offline',
+    };
     for (const [k, state] of Object.entries(want)) {
       const c = (await cc.get(`/api/v1/cameras/${cams[k].id}`)).body;
       assert.equal(c.state, state, k);
       assert.ok(c.checked_at >= t0 - 1000, k);
     }
     r = await cc.get('/api/v1/cameras?q=CHK_&state=offline');
-    assert.equal(r.body.total, 4);
-    // every camera of the scope counted once: only CHK_在线 answers, the other
-    // suites' cameras left behind stream over https or rtsp (unchecked)
-    assert.equal(res.total, (await cc.get('/api/v1/cameras')).body.total);
-    assert.equal(res.online, 1);
-    assert.equal(res.offline, 4);
-    assert.equal(res.unchecked, res.total - 5);
+    assert.equal(r.body.total, 6);
+    // every camera of the scope counted once; the other tests' cameras left
+    // behind stream from video.example.gov.cn (no such host: offline) or rtsp
+    const all = (await cc.get('/api/v1/cameras?page_size=100')).body;
+    assert.equal(res.total, all.total);
+    assert.equal(res.online, 2);
+    assert.equal(res.unchecked, all.items.filter((c) => c.stream_url.startsWith('rtsp:')).length);
+    assert.equal(res.offline, res.total - res.online - res.unchecked);
     // another district's camera was not checked
     assert.equal((await ccWest.get(`/api/v1/cameras/${west.id}`)).body.state, 'unknown');
     const audit = await auditEntries(auditor, 'camera.check', job);
-    assert.match(audit[0].detail, /online=1 offline=4/);
+    assert.match(audit[0].detail, new RegExp(`online=2 offline=${res.offline} `));
     expectError(await cc.post('/api/v1/cameras/check', { camera_id: west.id }), 400, 'invalid_value', 'camera_id');
     expectError(await street.post('/api/v1/cameras/check', {}), 403, 'forbidden');
     for (const c of Object.values(cams)) await cc.del(`/api/v1/cameras/${c.id}`);
     await ccWest.del(`/api/v1/cameras/${west.id}`);
   } finally {
-    srv.closeAllConnections?.();
-    await new Promise((r) => srv.close(r));
+    for (const x of [srv, tls, self]) {
+      x.closeAllConnections?.();
+      await new Promise((r) => x.close(r));
+    }
   }
 });
