@@ -223,14 +223,13 @@ static void run_check(db *d, const struct import_upload *j)
     size_t n = 0;
     int64_t total;
     struct camera_filter f = {.any_state = true, .sort = "created_at", .page_size = 0};
-    if (!e)
-        e = camera_list(d, a, &j->who.scope, &f, &v, &n, &total);
     if (!e && j->ref) { /* one camera */
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (v[i].id == j->ref)
-                v[k++] = v[i];
-        n = k;
+        if ((v = arena_alloc(a, sizeof *v)) == NULL)
+            e = E_NOMEM;
+        else if (!(e = camera_find(d, a, &j->who.scope, j->ref, v)))
+            n = 1;
+    } else if (!e) {
+        e = camera_list(d, a, &j->who.scope, &f, &v, &n, &total);
     }
     enum camera_state *states = NULL;
     if (!e && !(states = arena_alloc(a, (n ? n : 1) * sizeof *states)))
