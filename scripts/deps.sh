@@ -9,7 +9,8 @@ APT_PKGS="build-essential pkg-config xxd libevent-dev libjansson-dev libsqlite3-
  postgresql nginx-light wrk clang-format zbar-tools clang libclang-rt-14-dev chromium
  fonts-wqy-microhei poppler-utils poppler-data
  mosquitto mosquitto-clients libmosquitto-dev
- libxlsxwriter-dev libzip-dev libexpat1-dev python3-openpyxl"
+ libxlsxwriter-dev libzip-dev libexpat1-dev python3-openpyxl
+ ffmpeg"
 
 # Node.js 18+ with npm (Debian's nodejs, unless a newer one is already there)
 command -v node >/dev/null 2>&1 || APT_PKGS="$APT_PKGS nodejs npm"

@@ -81,6 +81,8 @@ err app_routes(void)
     /* temperatures name devices; the device registry depends on health */
     HOOK(health_on_device_check(thermometer_in_scope));
     ADD(venue);
+    /* the camera ledger (issue 12, docs/video.md) */
+    ADD(video);
     ADD(alert);
     ADD(access);
     ADD(visitor);

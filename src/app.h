@@ -27,6 +27,7 @@ ROUTES(health);
 ROUTES(code);
 ROUTES(job);
 ROUTES(venue);
+ROUTES(video);
 ROUTES(alert);
 ROUTES(access);
 ROUTES(visitor);

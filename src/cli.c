@@ -32,6 +32,7 @@
 #include "trace/trace.h"
 #include "vehicle/vehicle.h"
 #include "venue/venue.h"
+#include "video/video.h"
 #include "visitor/visitor.h"
 
 static const struct {
@@ -155,6 +156,11 @@ int config_load(int *argc, char **argv, struct config *c)
         return 1;
     auth_configure(&ac);
     if (venue_set_public_origin(getenv("FK_PUBLIC_ORIGIN"))) {
+        fprintf(stderr, "fangkong: %s\n", err_last()->message);
+        return 1;
+    }
+    /* the camera ledger's stream check: the video network's CA */
+    if (camera_check_set_ca_file(getenv("FK_VIDEO_CA_FILE"))) {
         fprintf(stderr, "fangkong: %s\n", err_last()->message);
         return 1;
     }

@@ -49,6 +49,7 @@ static const struct {
     {"nat.round_import", "nat.round.import_errors"},
     {"risk_area.import", "risk_area.import_errors"},
     {"trace.trip_import", "trace.trip.import_errors"},
+    {"video.camera_import", "camera.import_errors"},
 };
 
 static err get_errors(struct req *r)

@@ -57,11 +57,12 @@ static const struct {
     const char *kind;
     enum perm perm;
 } kinds[] = {
-    {"code.recompute", PERM_CODE_RULES},     {"case.import", PERM_CASE_IMPORT},
-    {"nat.city_import", PERM_NAT_SITE},      {"hotline.import", PERM_HOTLINE_IMPORT},
-    {"hotline.rematch", PERM_HOTLINE_RULES}, {"nat.result_upload", PERM_NAT_RESULT},
-    {"nat.round_import", PERM_NAT_PLAN},     {"risk_area.import", PERM_ZONE_WRITE},
-    {"trace.trip_import", PERM_TRACE_WRITE},
+    {"code.recompute", PERM_CODE_RULES},       {"case.import", PERM_CASE_IMPORT},
+    {"nat.city_import", PERM_NAT_SITE},        {"hotline.import", PERM_HOTLINE_IMPORT},
+    {"hotline.rematch", PERM_HOTLINE_RULES},   {"nat.result_upload", PERM_NAT_RESULT},
+    {"nat.round_import", PERM_NAT_PLAN},       {"risk_area.import", PERM_ZONE_WRITE},
+    {"trace.trip_import", PERM_TRACE_WRITE},   {"video.camera_import", PERM_CAMERA_WRITE},
+    {"video.camera_check", PERM_CAMERA_WRITE},
 };
 
 static bool kind_allowed(const struct principal *who, const char *kind)

@@ -38,6 +38,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_ZONE_WRITE] = {"zone.write", "划定封控区、管控区和风险地区"},
     [PERM_VENUE_READ] = {"venue.read", "查看场所码点位"},
     [PERM_VENUE_WRITE] = {"venue.write", "维护场所码点位"},
+    [PERM_CAMERA_READ] = {"camera.read", "查看视频监控台账"},
+    [PERM_CAMERA_WRITE] = {"camera.write", "维护视频监控台账"},
     [PERM_VISITOR_CONFIRM] = {"visitor.confirm", "审核访客"},
     [PERM_VISITOR_SCAN] = {"visitor.scan", "核验访客码"},
     [PERM_VEHICLE_READ] = {"vehicle.read", "查看车辆和车辆通行记录"},
@@ -114,6 +116,7 @@ static const struct vocab_word areas[] = {
     {"cert", "解除隔离证明"},   {"task", "任务"},
     {"stats", "统计"},          {"hotline", "接诉即办"},
     {"commission", "卫健数据"}, {"itinerary", "行程卡"},
+    {"camera", "视频监控"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -177,7 +180,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CERT_VERIFY,
             PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
-            PERM_COMMISSION_READ),
+            PERM_COMMISSION_READ, PERM_CAMERA_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -203,13 +206,14 @@ const struct builtin_role builtin_roles[] = {
             PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE, PERM_NAT_PLAN, PERM_NAT_CORRECT,
             PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP,
             PERM_NAT_TRANSPORT, PERM_NAT_RECEIVE, PERM_NAT_INGEST, PERM_NAT_RESULT,
-            PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY),
+            PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY,
+            PERM_CAMERA_READ, PERM_CAMERA_WRITE),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_CASE_READ, PERM_TRACE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ,
-            PERM_HOTLINE_READ),
+            PERM_HOTLINE_READ, PERM_CAMERA_READ),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,
