@@ -96,6 +96,8 @@ enum perm {
     PERM_TRACE_READ,        /* key persons' trips, traces, investigations and clusters in scope */
     PERM_TRACE_RULES,       /* edit the contact-tracing rules (classification, windows) */
     PERM_ITINERARY_VERIFY,  /* verify a resident's 14-day itinerary card (scan), or ask for one */
+    PERM_REPORT_DEFINE,     /* define, change, copy and delete custom reports */
+    PERM_REPORT_RUN,        /* run and export custom reports in scope */
     PERM__COUNT
 };
 
