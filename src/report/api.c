@@ -1,15 +1,18 @@
 /*
  * HTTP handlers of custom reports (report.h, docs/reports.md):
  *
- *   GET    /api/v1/reports/datasets     the datasets and their whitelists (for the editor)
- *   POST   /api/v1/reports              define a report (201)
- *   GET    /api/v1/reports              the defined reports
- *   GET    /api/v1/reports/{id}         one definition
- *   PATCH  /api/v1/reports/{id}         change it (the whole checked again)
- *   DELETE /api/v1/reports/{id}         delete it
- *   POST   /api/v1/reports/{id}/copy    a copy named "<name> 副本" (201)
- *   GET    /api/v1/reports/{id}/run     its rows in the caller's scope, paged
- *   GET    /api/v1/reports/{id}/export  ?format=xlsx|csv: the same rows, a title row first
+ *   GET    /api/v1/custom-reports/datasets     the datasets and their whitelists (for the editor)
+ *   POST   /api/v1/custom-reports              define a report (201)
+ *   GET    /api/v1/custom-reports              the defined reports
+ *   GET    /api/v1/custom-reports/{id}         one definition
+ *   PATCH  /api/v1/custom-reports/{id}         change it (the whole checked again)
+ *   DELETE /api/v1/custom-reports/{id}         delete it
+ *   POST   /api/v1/custom-reports/{id}/copy    a copy named "<name> 副本" (201)
+ *   GET    /api/v1/custom-reports/{id}/run     its rows in the caller's scope, paged
+ *   GET    /api/v1/custom-reports/{id}/export  ?format=xlsx|csv: the same rows, a title row first
+ *
+ * (POST /api/v1/reports is the staff's filing of an incident, case/, so
+ * the definitions live under custom-reports.)
  *
  * Definitions are report.define's; runs and exports report.run's. Runs and
  * exports are audited (a listing of a dataset of people is person-level).
@@ -279,20 +282,23 @@ static err get_export(struct req *r)
 }
 
 const struct route report_routes[] = {
-    {M_GET, "/api/v1/reports/datasets", get_datasets, PERM_REPORT_RUN, 0, NULL, "报表数据集和字段",
+    {M_GET, "/api/v1/custom-reports/datasets", get_datasets, PERM_REPORT_RUN, 0, NULL,
+     "报表数据集和字段", "report", 0},
+    {M_POST, "/api/v1/custom-reports", post_report, PERM_REPORT_DEFINE, 0, report_fields,
+     "新增报表", "report", 0},
+    {M_GET, "/api/v1/custom-reports", get_reports, PERM_REPORT_RUN, 0, NULL, "报表列表", "report",
+     0},
+    {M_GET, "/api/v1/custom-reports/{id}", get_report, PERM_REPORT_RUN, 0, NULL, "报表定义",
      "report", 0},
-    {M_POST, "/api/v1/reports", post_report, PERM_REPORT_DEFINE, 0, report_fields, "新增报表",
-     "report", 0},
-    {M_GET, "/api/v1/reports", get_reports, PERM_REPORT_RUN, 0, NULL, "报表列表", "report", 0},
-    {M_GET, "/api/v1/reports/{id}", get_report, PERM_REPORT_RUN, 0, NULL, "报表定义", "report", 0},
-    {M_PATCH, "/api/v1/reports/{id}", patch_report, PERM_REPORT_DEFINE, 0, report_fields,
+    {M_PATCH, "/api/v1/custom-reports/{id}", patch_report, PERM_REPORT_DEFINE, 0, report_fields,
      "修改报表", "report", 0},
-    {M_DELETE, "/api/v1/reports/{id}", delete_report, PERM_REPORT_DEFINE, 0, NULL, "删除报表",
+    {M_DELETE, "/api/v1/custom-reports/{id}", delete_report, PERM_REPORT_DEFINE, 0, NULL,
+     "删除报表", "report", 0},
+    {M_POST, "/api/v1/custom-reports/{id}/copy", post_copy, PERM_REPORT_DEFINE, 0, NULL, "复制报表",
      "report", 0},
-    {M_POST, "/api/v1/reports/{id}/copy", post_copy, PERM_REPORT_DEFINE, 0, NULL, "复制报表",
+    {M_GET, "/api/v1/custom-reports/{id}/run", get_run, PERM_REPORT_RUN, 0, NULL, "运行报表",
      "report", 0},
-    {M_GET, "/api/v1/reports/{id}/run", get_run, PERM_REPORT_RUN, 0, NULL, "运行报表", "report", 0},
-    {M_GET, "/api/v1/reports/{id}/export", get_export, PERM_REPORT_RUN, 0, NULL,
+    {M_GET, "/api/v1/custom-reports/{id}/export", get_export, PERM_REPORT_RUN, 0, NULL,
      "导出报表（xlsx 或 CSV）", "report", 0},
 };
 const size_t report_routes_n = sizeof report_routes / sizeof report_routes[0];

@@ -275,7 +275,7 @@ static const struct wb_def defs[WB__COUNT] = {
                     "张",
                     false,
                     {PERM_REPORT_DEFINE, PERM_REPORT_RUN},
-                    "/reports",
+                    "/custom-reports",
                     NULL,
                     {B_END},
                     "SELECT COUNT(*) FROM reports WHERE deleted_at = 0"},
