@@ -296,6 +296,23 @@ static err check_filters(json_t *arr, arena *a, struct report_def *d)
     return E_OK;
 }
 
+/* A copy of the items of `arr` (checked objects) with only the members in
+ * `keys`: what is stored holds nothing the check did not read. */
+static json_t *accepted(json_t *arr, const char *const *keys)
+{
+    json_t *out = json_array(), *o;
+    size_t i;
+    json_array_foreach(arr, i, o)
+    {
+        json_t *c = json_object();
+        for (int k = 0; keys[k]; k++)
+            if (json_object_get(o, keys[k]))
+                json_object_set(c, keys[k], json_object_get(o, keys[k]));
+        json_array_append_new(out, c);
+    }
+    return out;
+}
+
 static void json_release(void *p)
 {
     json_decref(p);
@@ -343,10 +360,14 @@ err report_check(json_t *body, arena *a, struct report_def *d)
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(d->name));
     json_object_set_new(o, "dataset", json_string(d->ds->name));
-    json_object_set_new(o, "fields", fields ? json_incref(fields) : json_array());
-    json_object_set_new(o, "filters", filters ? json_incref(filters) : json_array());
-    json_object_set_new(o, "group_by", groups ? json_incref(groups) : json_array());
-    json_object_set_new(o, "measures", measures ? json_incref(measures) : json_array());
+    static const char *const field_keys[] = {"name", "title", "decimals", "date_format", NULL};
+    static const char *const filter_keys[] = {"field", "op", "value", NULL};
+    static const char *const group_keys[] = {"field", "by", "title", NULL};
+    static const char *const measure_keys[] = {"fn", "field", "title", "decimals", NULL};
+    json_object_set_new(o, "fields", accepted(fields, field_keys));
+    json_object_set_new(o, "filters", accepted(filters, filter_keys));
+    json_object_set_new(o, "group_by", accepted(groups, group_keys));
+    json_object_set_new(o, "measures", accepted(measures, measure_keys));
     arena_on_free(a, json_release, o);
     d->json = o;
     return E_OK;

@@ -105,8 +105,12 @@ test('bad definitions are refused with their path and nothing is stored', async 
     assert.equal(r.body.error.field, field, r.text);
   }
   // a name that reads like SQL is only text: stored as written, runs as any
-  const s = await cc.post('/api/v1/custom-reports', { ...BY_STREET, name: "x'); DROP TABLE reports; --" });
+  const s = await cc.post('/api/v1/custom-reports', {
+    ...BY_STREET, name: "x'); DROP TABLE reports; --",
+    measures: [{ fn: 'count', sql: 'COUNT(*) FROM users --' }],
+  });
   assert.equal(s.status, 201, s.text);
+  assert.deepEqual(s.body.measures, [{ fn: 'count' }], 'members the check does not read are not stored');
   assert.equal((await cc.get(`/api/v1/custom-reports/${s.body.id}`)).body.name, "x'); DROP TABLE reports; --");
   assert.equal(await count(cc), n + 1);
   // a PATCH with an unknown field changes nothing
