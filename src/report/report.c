@@ -17,6 +17,7 @@
 #include "case/case.h"
 #include "db/query.h"
 #include "person/person.h"
+#include "task/task.h"
 
 /* A whitelist row: the JSON name, 中文, kind, vocabulary, flags, column. */
 #define RF(nm, lab, k, voc, fl, col)                                                               \
@@ -45,6 +46,25 @@ static const struct field ds_incident_fields[] = {
     RF("created_at", "上报时间", FD_TIME, NULL, 0, "x.created_at"),
 };
 
+static const struct field ds_observation_fields[] = {
+    RF("region_code", "所在区划", FD_REGION, NULL, 0, "x.region_code"),
+    RF("kind", "管控方式", FD_ENUM, &observe_kind_vocab, FL_BY_NAME, "x.kind"),
+    RF("source", "来源", FD_ENUM, &case_source_vocab, FL_BY_NAME, "x.source"),
+    RF("state", "观察状态", FD_ENUM, &observe_state_vocab, FL_BY_NAME, "x.state"),
+    RF("start_at", "开始时间", FD_TIME, NULL, 0, "x.start_at"),
+    RF("planned_end_at", "计划解除时间", FD_TIME, NULL, 0, "x.planned_end_at"),
+    RF("ended_at", "结束时间", FD_TIME, NULL, 0, "x.ended_at"),
+};
+
+static const struct field ds_task_fields[] = {
+    RF("region_code", "所在区划", FD_REGION, NULL, 0, "x.region_code"),
+    RF("state", "任务状态", FD_ENUM, &task_state_vocab, FL_BY_NAME, "x.state"),
+    RF("priority", "紧急程度", FD_ENUM, &task_priority_vocab, 0, "x.priority"),
+    RF("created_at", "派发时间", FD_TIME, NULL, 0, "x.created_at"),
+    RF("deadline", "截止时间", FD_TIME, NULL, 0, "x.deadline"),
+    RF("done_at", "完成时间", FD_TIME, NULL, 0, "x.done_at"),
+};
+
 #define N(t) (sizeof t / sizeof t[0])
 const struct report_dataset report_datasets[] = {
     {"persons", "人员", " FROM persons x",
@@ -53,6 +73,11 @@ const struct report_dataset report_datasets[] = {
     {"incidents", "疫情事件", " FROM incidents x",
      " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_incident_fields,
      N(ds_incident_fields)},
+    {"observations", "隔离观察", " FROM observations x",
+     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_observation_fields,
+     N(ds_observation_fields)},
+    {"tasks", "任务", " FROM tasks x", " WHERE x.region_code >= ? AND x.region_code < ?",
+     " ORDER BY x.id", ds_task_fields, N(ds_task_fields)},
 };
 const size_t report_datasets_n = N(report_datasets);
 

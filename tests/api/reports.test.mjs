@@ -177,3 +177,35 @@ print(json.dumps([[("" if v is None else str(v)) for v in r] for r in ws.iter_ro
   assert.match(text, /景山街道/);
   expectError(await cc.get(`/api/v1/custom-reports/${r.body.id}/export?format=pdf`), 400, 'invalid_parameter', 'format');
 });
+
+test('every dataset: a listing of all its fields and grouped runs by each way run on this database', async () => {
+  const ds = await cc.get('/api/v1/custom-reports/datasets');
+  assert.equal(ds.status, 200, ds.text);
+  assert.deepEqual(ds.body.items.map((d) => d.name), ['persons', 'incidents', 'observations', 'tasks']);
+  const BY = { region: ['district', 'street', 'community', 'grid'], time: ['day', 'week'], category: ['value'], bool: ['value'] };
+  for (const d of ds.body.items) {
+    const list = await cc.post('/api/v1/custom-reports', { name: `${d.label}明细`, dataset: d.name, fields: d.fields.map((f) => ({ name: f.name })) });
+    assert.equal(list.status, 201, list.text);
+    const run = await cc.get(`/api/v1/custom-reports/${list.body.id}/run`);
+    assert.equal(run.status, 200, run.text);
+    if (d.name === 'persons') assert.equal(run.body.total, 5);
+    const number = d.fields.find((f) => f.type === 'number');
+    for (const f of d.fields) {
+      for (const by of BY[f.type] || []) {
+        const g = await cc.post('/api/v1/custom-reports', {
+          name: `${d.label}按${f.label}`, dataset: d.name, group_by: [{ field: f.name, by }],
+          measures: [{ fn: 'count' }, ...(number ? [{ fn: 'avg', field: number.name }, { fn: 'sum', field: number.name }] : [])],
+        });
+        assert.equal(g.status, 201, g.text);
+        const gr = await cc.get(`/api/v1/custom-reports/${g.body.id}/run`);
+        assert.equal(gr.status, 200, `${d.name} ${f.name} ${by}: ${gr.text}`);
+        if (d.name === 'persons') assert.equal(gr.body.items.reduce((s, c) => s + c[1], 0), 5, `${f.name} ${by}`);
+      }
+    }
+  }
+  // a week is shown as its Monday
+  const w = await cc.post('/api/v1/custom-reports', { name: '按周', dataset: 'persons', group_by: [{ field: 'created_at', by: 'week' }] });
+  const wr = await cc.get(`/api/v1/custom-reports/${w.body.id}/run`);
+  const monday = wr.body.items[0][0];
+  assert.equal(new Date(`${monday}T00:00:00Z`).getUTCDay(), 1, monday);
+});
