@@ -623,23 +623,39 @@ static void from_where(struct query *w, const struct scope *sc, const struct rep
     }
 }
 
-static json_t *region_cell(db *d, int64_t code)
+/* Region names a run has looked up: a listing names the same few
+ * communities row after row. */
+#define NAMES_MAX 256
+struct names {
+    size_t n;
+    int64_t code[NAMES_MAX];
+    const char *name[NAMES_MAX];
+};
+
+static json_t *region_cell(db *d, arena *a, struct names *nm, int64_t code)
 {
+    for (size_t i = 0; i < nm->n; i++)
+        if (nm->code[i] == code)
+            return json_string(nm->name[i]);
     db_stmt *s;
-    json_t *v = NULL;
+    const char *name = NULL;
     if (!db_prepare(d, "SELECT name FROM regions WHERE code = ?", &s)) {
         db_bind_int64(s, 1, code);
         bool row;
         if (!db_row(s, &row) && row)
-            v = json_string(db_col_text(s, 0));
+            name = arena_strdup(a, db_col_text(s, 0));
         db_done(s);
     }
-    if (!v) { /* a code without its region: its written form */
+    if (!name) { /* a code without its region: its written form */
         char out[19];
         regcode_format(code, out);
-        v = json_string(out);
+        name = arena_strdup(a, out);
     }
-    return v;
+    if (name && nm->n < NAMES_MAX) {
+        nm->code[nm->n] = code;
+        nm->name[nm->n++] = name;
+    }
+    return json_string(name ? name : "");
 }
 
 static json_t *day_cell(int64_t day)
@@ -659,7 +675,8 @@ static json_t *number_cell(double v, int decimals)
 }
 
 /* Column i of the row as people read it. */
-static json_t *cell(db *d, db_stmt *s, int i, const struct report_col *c, bool grouped)
+static json_t *cell(db *d, arena *a, struct names *nm, db_stmt *s, int i,
+                    const struct report_col *c, bool grouped)
 {
     if (db_col_null(s, i))
         return json_null();
@@ -671,7 +688,7 @@ static json_t *cell(db *d, db_stmt *s, int i, const struct report_col *c, bool g
         return day_cell(c->by == BY_DAY ? db_col_int64(s, i) : db_col_int64(s, i) * 7 - 3);
     switch (f->kind) {
     case FD_REGION:
-        return region_cell(d, db_col_int64(s, i));
+        return region_cell(d, a, nm, db_col_int64(s, i));
     case FD_ENUM: {
         if (f->flags & FL_BY_NAME) {
             const char *l = vocab_label_of(f->vocab, db_col_text(s, i));
@@ -707,7 +724,8 @@ err report_run(db *d, arena *a, const struct scope *sc, const struct report_def 
                int64_t page_size, int64_t max, report_row_fn row, void *ctx, int64_t *total_r)
 {
     struct query *w = arena_zalloc(a, sizeof *w), *q = arena_zalloc(a, sizeof *q);
-    if (!w || !q)
+    struct names *nm = arena_zalloc(a, sizeof *nm);
+    if (!w || !q || !nm)
         return E_NOMEM;
     from_where(w, sc, r);
     /* the number of rows: of groups, or of matches */
@@ -753,7 +771,7 @@ err report_run(db *d, arena *a, const struct scope *sc, const struct report_def 
     while (!(e = db_row(s, &has)) && has) {
         json_t *cells = json_array();
         for (size_t i = 0; i < r->ncols; i++)
-            json_array_append_new(cells, cell(d, s, (int)i, &r->cols[i], r->grouped));
+            json_array_append_new(cells, cell(d, a, nm, s, (int)i, &r->cols[i], r->grouped));
         e = row(ctx, cells);
         json_decref(cells);
         if (e)

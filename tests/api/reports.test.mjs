@@ -133,6 +133,10 @@ test('a run counts the caller\'s scope only, with names for regions and statuses
   assert.ok(mine.body.items.length > 0);
   for (const c of mine.body.items) assert.equal(c[0], '东华门街道', JSON.stringify(mine.body.items));
   assert.equal(mine.body.items.reduce((s, c) => s + c[2], 0), 3);
+  // the header's region (within) narrows a run like every read
+  const narrowed = await cc.get(`/api/v1/custom-reports/${r.body.id}/run?within=${STREET}`);
+  assert.equal(narrowed.status, 200, narrowed.text);
+  assert.deepEqual([...new Set(narrowed.body.items.map((c) => c[0]))], ['东华门街道']);
   // a filter on a region and a listing of fields
   const l = await cc.post('/api/v1/custom-reports', {
     name: '密接明细', dataset: 'persons',
