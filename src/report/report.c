@@ -16,6 +16,8 @@
 #include "base/validate.h"
 #include "case/case.h"
 #include "db/query.h"
+#include "code/code.h"
+#include "nat/nat.h"
 #include "person/person.h"
 #include "task/task.h"
 
@@ -65,6 +67,34 @@ static const struct field ds_task_fields[] = {
     RF("done_at", "完成时间", FD_TIME, NULL, 0, "x.done_at"),
 };
 
+static const struct field ds_check_fields[] = {
+    RF("region_code", "所在区划", FD_REGION, NULL, 0, "x.region_code"),
+    RF("by_whom", "核查方式", FD_ENUM, &check_by_vocab, FL_BY_NAME, "x.by_whom"),
+    RF("at", "核查时间", FD_TIME, NULL, 0, "x.at"),
+    RF("temperature", "体温", FD_REAL, NULL, 0, "x.temperature"),
+    RF("abnormal", "异常", FD_BOOL, NULL, 0, "x.abnormal"),
+};
+
+static const struct field ds_access_fields[] = {
+    RF("region_code", "点位区划", FD_REGION, NULL, 0, "x.region_code"),
+    RF("colour", "健康码", FD_ENUM, &code_colour_vocab, FL_BY_NAME, "x.colour"),
+    RF("at", "通行时间", FD_TIME, NULL, 0, "x.at"),
+    RF("temperature", "体温", FD_REAL, NULL, 0, "x.temperature"),
+};
+
+static const struct field ds_sample_fields[] = {
+    RF("region_code", "采样点区划", FD_REGION, NULL, 0, "x.region_code"),
+    RF("at", "采样时间", FD_TIME, NULL, 0, "x.at"),
+    RF("duplicate", "重复采样", FD_BOOL, NULL, 0, "x.duplicate"),
+};
+
+static const struct field ds_result_fields[] = {
+    RF("region_code", "居住地", FD_REGION, NULL, 0, "x.region_code"),
+    RF("result", "检测结果", FD_ENUM, &nat_result_vocab, FL_BY_NAME, "x.result"),
+    RF("sampled_at", "采样时间", FD_TIME, NULL, 0, "x.sampled_at"),
+    RF("reported_at", "报告时间", FD_TIME, NULL, 0, "x.reported_at"),
+};
+
 #define N(t) (sizeof t / sizeof t[0])
 const struct report_dataset report_datasets[] = {
     {"persons", "人员", " FROM persons x",
@@ -78,6 +108,17 @@ const struct report_dataset report_datasets[] = {
      N(ds_observation_fields)},
     {"tasks", "任务", " FROM tasks x", " WHERE x.region_code >= ? AND x.region_code < ?",
      " ORDER BY x.id", ds_task_fields, N(ds_task_fields)},
+    {"checks", "体征核查", " FROM checks x", " WHERE x.region_code >= ? AND x.region_code < ?",
+     " ORDER BY x.id", ds_check_fields, N(ds_check_fields)},
+    {"access_records", "通行记录", " FROM access_records x",
+     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_access_fields,
+     N(ds_access_fields)},
+    {"samples", "核酸采样", " FROM nat_samples x",
+     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_sample_fields,
+     N(ds_sample_fields)},
+    {"test_results", "核酸检测结果", " FROM test_results x",
+     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_result_fields,
+     N(ds_result_fields)},
 };
 const size_t report_datasets_n = N(report_datasets);
 

@@ -185,7 +185,7 @@ print(json.dumps([[("" if v is None else str(v)) for v in r] for r in ws.iter_ro
 test('every dataset: a listing of all its fields and grouped runs by each way run on this database', async () => {
   const ds = await cc.get('/api/v1/custom-reports/datasets');
   assert.equal(ds.status, 200, ds.text);
-  assert.deepEqual(ds.body.items.map((d) => d.name), ['persons', 'incidents', 'observations', 'tasks']);
+  assert.deepEqual(ds.body.items.map((d) => d.name), ['persons', 'incidents', 'observations', 'tasks', 'checks', 'access_records', 'samples', 'test_results']);
   const BY = { region: ['district', 'street', 'community', 'grid'], time: ['day', 'week'], category: ['value'], bool: ['value'] };
   for (const d of ds.body.items) {
     const list = await cc.post('/api/v1/custom-reports', { name: `${d.label}明细`, dataset: d.name, fields: d.fields.map((f) => ({ name: f.name })) });
