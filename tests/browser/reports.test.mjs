@@ -49,6 +49,10 @@ test('console: define a report, run it, rename it and download it as Excel', asy
   await choose(page, 'report-group-field', '居住地');
   await choose(page, 'report-group-by', '按街道');
   await page.getByTestId('report-measure-add').click();
+  // a filter on a category chooses among the vocabulary's words
+  await page.getByTestId('report-filter-add').click();
+  await choose(page, 'report-filter-field', '人员状态');
+  await choose(page, 'report-filter-word', '正常');
   await page.getByTestId('report-save').click();
   // saved: it runs at once
   const rows = page.getByTestId('report-rows');
@@ -56,6 +60,8 @@ test('console: define a report, run it, rename it and download it as Excel', asy
   const text = await rows.textContent();
   assert.match(text, /东华门街道\s*2/);
   assert.match(text, /景山街道\s*1/);
+  const saved = (await (await fetch(`${ctx.url}/api/v1/custom-reports?page_size=1`, { headers: { cookie: cc.cookie } })).json()).items[0];
+  assert.deepEqual(saved.filters, [{ field: 'status', op: 'eq', value: 'normal' }]);
   await shot(page, 'custom-report');
   // rename through the editor
   await page.getByTestId('report-edit').filter({ visible: true }).first().click();
