@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startCityWith, CITY_STAFF, residentId, expectError } from './lib.mjs';
+import { startCityWith, CITY_STAFF, residentId, expectError, waitForAudit } from './lib.mjs';
 
 const PW = 'Passw0rd!reports';
 const COMMUNITY = '110101001001'; // 东华门街道 多福巷社区
@@ -16,7 +16,7 @@ const OTHER_COMMUNITY = '110101002001'; // 景山街道 隆福寺社区
 const STREET = '110101001000'; // 东华门街道
 const DISTRICT = '110101000000'; // 东城区
 
-let ctx, cc, street, leader, grid;
+let ctx, cc, street, leader, grid, auditor;
 let seq = 0;
 
 before(async () => {
@@ -24,12 +24,13 @@ before(async () => {
     {
       cc_dc: CITY_STAFF.cc_dc,
       grid_dc: CITY_STAFF.grid_dc,
+      auditor: CITY_STAFF.auditor,
       street: ['street_staff', STREET],
       leader: ['leader', DISTRICT],
     },
     PW,
   );
-  ({ cc_dc: cc, street, leader, grid_dc: grid } = ctx.as);
+  ({ cc_dc: cc, street, leader, grid_dc: grid, auditor } = ctx.as);
   // three people in 东华门街道, two in 景山街道
   for (const [region, status] of [
     [COMMUNITY, 'normal'], [COMMUNITY, 'normal'], [COMMUNITY, 'home_isolation'],
@@ -130,6 +131,11 @@ test('a run counts the caller\'s scope only, with names for regions and statuses
   assert.ok(rows.some((x) => x.startsWith('景山街道|')), 'positive control: the district sees the other street');
   const mine = await street.get(`/api/v1/custom-reports/${r.body.id}/run`);
   assert.equal(mine.status, 200, mine.text);
+  // every run is audited with its dataset and row count
+  const runs = await waitForAudit(auditor, `action=report.run&object_id=${r.body.id}`, (a) => a.username === 'street');
+  const entry = runs.find((a) => a.username === 'street');
+  assert.ok(entry, JSON.stringify(runs));
+  assert.equal(entry.detail, `dataset=persons,count=${mine.body.items.length}`);
   assert.ok(mine.body.items.length > 0);
   for (const c of mine.body.items) assert.equal(c[0], '东华门街道', JSON.stringify(mine.body.items));
   assert.equal(mine.body.items.reduce((s, c) => s + c[2], 0), 3);
