@@ -197,6 +197,7 @@ const struct http_error_code http_error_codes[] = {
     {"rate_limited", "Too many attempts (default of 429)"},
     {"region_exists", "The new region code is used by another region"},
     {"region_in_use", "The region still has children"},
+    {"report_broken", "A stored report definition no longer fits its dataset: edit it first"},
     {"request_timeout", "The client was too slow sending the request"},
     {"required", "A required field is missing"},
     {"residents_only", "Only resident accounts may use this"},

@@ -34,7 +34,8 @@ static json_t *definition_json(const struct report_def *d)
 {
     json_t *o = json_deep_copy(d->json);
     json_set_id(o, "id", d->id);
-    json_object_set_new(o, "dataset_label", json_string(d->ds->label));
+    json_object_set_new(o, "dataset_label", d->ds ? json_string(d->ds->label) : json_null());
+    json_object_set_new(o, "broken", json_boolean(d->broken));
     json_object_set_new(o, "version", json_integer(d->version));
     json_object_set_new(o, "created_at", json_integer(d->created_at));
     json_object_set_new(o, "updated_at", json_integer(d->updated_at));

@@ -441,10 +441,12 @@ err report_check(json_t *body, arena *a, struct report_def *d)
 
 /* ---- storage ---------------------------------------------------------------------------- */
 
-#define REPORT_COLS "id, definition, version, created_by, created_at, updated_at"
+#define REPORT_COLS "id, definition, version, created_by, created_at, updated_at, name"
 
-/* A stored row into *r: its definition checked again (the whitelist may
- * have shrunk since; E_INTERNAL is not right for that, so E_CONFLICT). */
+/* A stored row into *r, its definition checked again. One that no longer
+ * checks (a field since removed from its dataset's whitelist) is read as
+ * `broken`, its stored JSON kept: it is listed and shown for editing, and a
+ * run refuses it. */
 static err report_read(db_stmt *s, arena *a, void *item, void *ctx)
 {
     (void)ctx;
@@ -452,10 +454,15 @@ static err report_read(db_stmt *s, arena *a, void *item, void *ctx)
     json_t *j = json_loads(db_col_text(s, 1), 0, NULL);
     if (!j)
         return E_DB;
-    err e = report_check(j, a, r);
+    if (report_check(j, a, r)) {
+        memset(r, 0, sizeof *r);
+        r->broken = true;
+        r->name = arena_strdup(a, db_col_text(s, 6));
+        r->ds = report_dataset_find(json_str(j, "dataset"));
+        arena_on_free(a, json_release, json_incref(j));
+        r->json = j;
+    }
     json_decref(j);
-    if (e)
-        return err_set(E_CONFLICT, "invalid_value", NULL, "报表定义已不再有效，请重新编辑");
     r->id = db_col_int64(s, 0);
     r->version = db_col_int64(s, 2);
     r->created_by = db_col_int64(s, 3);
@@ -764,6 +771,8 @@ static json_t *cell(db *d, arena *a, struct names *nm, db_stmt *s, int i,
 err report_run(db *d, arena *a, const struct scope *sc, const struct report_def *r, int64_t page,
                int64_t page_size, int64_t max, report_row_fn row, void *ctx, int64_t *total_r)
 {
+    if (r->broken)
+        return err_set(E_CONFLICT, "report_broken", NULL, "报表定义已不再有效，请重新编辑后再运行");
     struct query *w = arena_zalloc(a, sizeof *w), *q = arena_zalloc(a, sizeof *q);
     struct names *nm = arena_zalloc(a, sizeof *nm);
     if (!w || !q || !nm)

@@ -92,6 +92,10 @@ struct report_def {
     size_t nfilters;
     json_t *json; /* the definition as accepted (borrowed from the caller or the arena) */
     int64_t version, created_by, created_at, updated_at;
+    /* read from storage, it no longer checks: name, json (as stored) and
+     * ds (NULL when the dataset is gone) only; report_run refuses it
+     * (E_CONFLICT "report_broken") */
+    bool broken;
 };
 
 /*

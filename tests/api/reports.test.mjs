@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startCityWith, CITY_STAFF, residentId, expectError, waitForAudit } from './lib.mjs';
+import { startCityWith, CITY_STAFF, residentId, expectError, waitForAudit, sqlRun } from './lib.mjs';
 
 const PW = 'Passw0rd!reports';
 const COMMUNITY = '110101001001'; // 东华门街道 多福巷社区
@@ -218,4 +218,22 @@ test('every dataset: a listing of all its fields and grouped runs by each way ru
   const wr = await cc.get(`/api/v1/custom-reports/${w.body.id}/run`);
   const monday = wr.body.items[0][0];
   assert.equal(new Date(`${monday}T00:00:00Z`).getUTCDay(), 1, monday);
+});
+
+test('a stored definition that no longer checks is listed as broken, refused by a run, and mended by an edit', async () => {
+  const r = await cc.post('/api/v1/custom-reports', { name: '将失效', dataset: 'persons', fields: [{ name: 'status' }] });
+  assert.equal(r.status, 201, r.text);
+  // as if a field had left the whitelist since the definition was stored
+  sqlRun(ctx, `UPDATE reports SET definition = '{"dataset":"persons","fields":[{"name":"retired"}],"filters":[],"group_by":[],"measures":[],"name":"将失效"}' WHERE id = ${r.body.id}`);
+  const list = await cc.get('/api/v1/custom-reports?page_size=100');
+  assert.equal(list.status, 200, list.text);
+  const item = list.body.items.find((x) => x.id === r.body.id);
+  assert.equal(item.broken, true);
+  assert.equal(item.name, '将失效');
+  assert.equal(list.body.items.find((x) => x.id !== r.body.id).broken, false, 'positive control: the others are not');
+  expectError(await cc.get(`/api/v1/custom-reports/${r.body.id}/run`), 409, 'report_broken');
+  const p = await cc.patch(`/api/v1/custom-reports/${r.body.id}`, { fields: [{ name: 'gender' }] });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.broken, false);
+  assert.equal((await cc.get(`/api/v1/custom-reports/${r.body.id}/run`)).status, 200);
 });
