@@ -140,8 +140,8 @@ static const struct field *field_of(const struct report_dataset *ds, const char 
 
 static const char *const ops[] = {"eq", "ne", "lt", "le", "gt", "ge", "within", NULL};
 static const char *const op_sql[] = {" = ?", " <> ?", " < ?", " <= ?", " > ?", " >= ?", NULL};
-static const char *const bys[] = {"value", "district", "street", "community",
-                                  "grid",  "day",      "week",   NULL};
+static const char *const bys[] = {"value", "district", "street", "community", "grid",
+                                  "day",   "week",     "month",  NULL};
 static const char *const fns[] = {"count", "sum", "avg", NULL};
 
 static int word_of(const char *const *words, const char *s)
@@ -245,9 +245,9 @@ static err check_groups(json_t *arr, arena *a, struct report_def *d)
                     : by <= BY_GRID ? k == FD_REGION
                                     : by > BY_GRID && k == FD_TIME;
         if (by < 0 || !fits)
-            return bad(a, "not_groupable", "group_by", i, by < 0 ? "by" : "field",
+            return bad(a, "not_groupable", "group_by", i, json_has(o, "by") ? "by" : "field",
                        "该字段不能按此方式分组：区划按 district/street/community/grid，时间按 "
-                       "day/week，类别按 value");
+                       "day/week/month，类别按 value");
         c->by = (enum report_by)by;
         c->decimals = -1;
         err e = title_of(o, a, "group_by", i, c->f->label, &c->title);
@@ -606,7 +606,7 @@ static const char *const level_sql[] = {
 };
 
 /* The SQL of column c: fixed fragments around the whitelisted column. */
-static void col_sql(struct query *q, const struct report_col *c, bool grouped)
+static void col_sql(struct query *q, enum db_kind k, const struct report_col *c, bool grouped)
 {
     if (c->measure) {
         if (!c->f) {
@@ -628,6 +628,15 @@ static void col_sql(struct query *q, const struct report_col *c, bool grouped)
         query_sql(q, level_sql[c->by]);
         return;
     }
+    if (c->by == BY_MONTH) { /* yyyymm of the China day's midnight, read as UTC */
+        query_sql(q, k == DB_POSTGRES ? "CAST(to_char(to_timestamp(" CHINA_DAY_SQL_OPEN
+                                      : "CAST(strftime('%Y%m', " CHINA_DAY_SQL_OPEN);
+        query_sql(q, c->f->column);
+        query_sql(q, k == DB_POSTGRES ? CHINA_DAY_SQL_CLOSE
+                         " * 86400) AT TIME ZONE 'UTC', 'YYYYMM') AS INTEGER)"
+                                      : CHINA_DAY_SQL_CLOSE " * 86400, 'unixepoch') AS INTEGER)");
+        return;
+    }
     /* the week: Monday-based, day 0 (1970-01-01) a Thursday */
     query_sql(q, c->by == BY_DAY ? CHINA_DAY_SQL_OPEN : "((" CHINA_DAY_SQL_OPEN);
     query_sql(q, c->f->column);
@@ -635,7 +644,8 @@ static void col_sql(struct query *q, const struct report_col *c, bool grouped)
 }
 
 /* FROM, WHERE with the scope and the filters, and GROUP BY. */
-static void from_where(struct query *w, const struct scope *sc, const struct report_def *r)
+static void from_where(struct query *w, enum db_kind k, const struct scope *sc,
+                       const struct report_def *r)
 {
     query_sql(w, r->ds->from);
     query_sql(w, r->ds->where);
@@ -666,7 +676,7 @@ static void from_where(struct query *w, const struct scope *sc, const struct rep
         for (size_t i = 0; i < r->ngroups; i++) {
             if (i)
                 query_sql(w, ", ");
-            col_sql(w, &r->cols[i], true);
+            col_sql(w, k, &r->cols[i], true);
         }
     }
 }
@@ -732,6 +742,10 @@ static json_t *cell(db *d, arena *a, struct names *nm, db_stmt *s, int i,
         return c->f ? number_cell(db_col_double(s, i), c->decimals)
                     : json_integer(db_col_int64(s, i));
     const struct field *f = c->f;
+    if (grouped && c->by == BY_MONTH) {
+        int64_t ym = db_col_int64(s, i);
+        return json_sprintf("%04lld-%02lld", (long long)(ym / 100), (long long)(ym % 100));
+    }
     if (grouped && c->by >= BY_DAY)
         return day_cell(c->by == BY_DAY ? db_col_int64(s, i) : db_col_int64(s, i) * 7 - 3);
     switch (f->kind) {
@@ -777,7 +791,7 @@ err report_run(db *d, arena *a, const struct scope *sc, const struct report_def 
     struct names *nm = arena_zalloc(a, sizeof *nm);
     if (!w || !q || !nm)
         return E_NOMEM;
-    from_where(w, sc, r);
+    from_where(w, db_kind(d), sc, r);
     /* the number of rows: of groups, or of matches */
     if (r->grouped && r->ngroups) {
         query_sql(q, "SELECT COUNT(*) FROM (SELECT 1 AS one");
@@ -801,13 +815,13 @@ err report_run(db *d, arena *a, const struct scope *sc, const struct report_def 
     for (size_t i = 0; i < r->ncols; i++) {
         if (i)
             query_sql(q, ", ");
-        col_sql(q, &r->cols[i], r->grouped);
+        col_sql(q, db_kind(d), &r->cols[i], r->grouped);
     }
     query_append(q, w);
     if (r->grouped && r->ngroups) {
         query_sql(q, " ORDER BY ");
         for (size_t i = 0; i < r->ngroups; i++)
-            query_sql(q, i ? ", " : ""), col_sql(q, &r->cols[i], true);
+            query_sql(q, i ? ", " : ""), col_sql(q, db_kind(d), &r->cols[i], true);
     } else if (!r->grouped) {
         query_sql(q, r->ds->order);
     }

@@ -8,7 +8,7 @@
  *             title and format (decimals of a number, date or date and time)
  *   filters   field, op (eq ne lt le gt ge, within for a region), value
  *   group_by  a region field at a level (district street community grid),
- *             a time field by day or week (China time), or a category field
+ *             a time field by day, week or month (China time), or a category field
  *   measures  count, or sum / avg of a numeric field
  * With measures or group_by the run is one row per group (count when no
  * measure is given); without, a listing of the fields.
@@ -58,7 +58,16 @@ extern const size_t report_datasets_n;
 const struct report_dataset *report_dataset_find(const char *name);
 
 enum report_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_WITHIN };
-enum report_by { BY_VALUE, BY_DISTRICT, BY_STREET, BY_COMMUNITY, BY_GRID, BY_DAY, BY_WEEK };
+enum report_by {
+    BY_VALUE,
+    BY_DISTRICT,
+    BY_STREET,
+    BY_COMMUNITY,
+    BY_GRID,
+    BY_DAY,
+    BY_WEEK,
+    BY_MONTH
+};
 enum report_fn { FN_COUNT, FN_SUM, FN_AVG };
 
 /* A column of the result: a field of a listing, a group or a measure. */

@@ -95,6 +95,8 @@ test('bad definitions are refused with their path and nothing is stored', async 
     [{ name: '明细', dataset: 'persons', fields: [{ name: 'status' }], filters: [{ field: 'status', op: 'like', value: 'normal' }] }, 'invalid_operator', 'filters[0].op'],
     [{ name: '明细', dataset: 'persons', fields: [{ name: 'status' }], filters: [{ field: 'status', op: 'eq', value: "normal' OR 1=1 --" }] }, 'invalid_value', 'filters[0].value'],
     [{ ...BY_STREET, group_by: [{ field: 'region_code', by: 'month' }] }, 'not_groupable', 'group_by[0].by'],
+    [{ ...BY_STREET, group_by: [{ field: 'created_at', by: 'year' }] }, 'not_groupable', 'group_by[0].by'],
+    [{ ...BY_STREET, group_by: [{ field: 'status' }, { field: 'created_at' }] }, 'not_groupable', 'group_by[1].field'],
     [{ ...BY_STREET, measures: [{ fn: 'sum', field: 'status' }] }, 'not_numeric', 'measures[0].field'],
     [{ ...BY_STREET, name: '报表\n换行' }, 'invalid_value', 'name'],
     [{ ...BY_STREET, name: 'x'.repeat(65) }, undefined, 'name'],
@@ -192,7 +194,7 @@ test('every dataset: a listing of all its fields and grouped runs by each way ru
   const ds = await cc.get('/api/v1/custom-reports/datasets');
   assert.equal(ds.status, 200, ds.text);
   assert.deepEqual(ds.body.items.map((d) => d.name), ['persons', 'incidents', 'observations', 'tasks', 'checks', 'access_records', 'samples', 'test_results']);
-  const BY = { region: ['district', 'street', 'community', 'grid'], time: ['day', 'week'], category: ['value'], bool: ['value'] };
+  const BY = { region: ['district', 'street', 'community', 'grid'], time: ['day', 'week', 'month'], category: ['value'], bool: ['value'] };
   for (const d of ds.body.items) {
     const list = await cc.post('/api/v1/custom-reports', { name: `${d.label}明细`, dataset: d.name, fields: d.fields.map((f) => ({ name: f.name })) });
     assert.equal(list.status, 201, list.text);
@@ -218,6 +220,10 @@ test('every dataset: a listing of all its fields and grouped runs by each way ru
   const wr = await cc.get(`/api/v1/custom-reports/${w.body.id}/run`);
   const monday = wr.body.items[0][0];
   assert.equal(new Date(`${monday}T00:00:00Z`).getUTCDay(), 1, monday);
+  // a month is shown as yyyy-mm, this China month for people registered now
+  const m = await cc.post('/api/v1/custom-reports', { name: '按月', dataset: 'persons', group_by: [{ field: 'created_at', by: 'month' }] });
+  const mr = await cc.get(`/api/v1/custom-reports/${m.body.id}/run`);
+  assert.deepEqual(mr.body.items, [[new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 7), 5]]);
 });
 
 test('a stored definition that no longer checks is listed as broken, refused by a run, and mended by an edit', async () => {
