@@ -138,5 +138,7 @@ err app_routes(void)
     ADD(trace_contact);
     /* investigations, case links and clusters */
     ADD(investigation);
+    /* custom reports (issue 12) */
+    ADD(report);
     return E_OK;
 }

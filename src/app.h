@@ -66,6 +66,8 @@ ROUTES(trace_contact);
 ROUTES(investigation);
 ROUTES(nat_history);
 ROUTES(commission);
+/* ---- custom reports (report/api.c) ---- */
+ROUTES(report);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

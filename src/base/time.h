@@ -50,6 +50,10 @@ bool china_date_day(const char *s, int64_t *day_r);
 /* china_day of an epoch-ms column or expression, as SQL both databases run
  * (integer division: times from 1970 on), for recounts grouped by day
  * (stats/stats.h): CHINA_DAY_SQL("created_at"). */
-#define CHINA_DAY_SQL(col) "((" col " + 28800000) / 86400000)"
+#define CHINA_DAY_SQL(col) CHINA_DAY_SQL_OPEN col CHINA_DAY_SQL_CLOSE
+/* Its two halves, around a column known only at run time (a report's
+ * whitelisted column, report/report.c). */
+#define CHINA_DAY_SQL_OPEN  "(("
+#define CHINA_DAY_SQL_CLOSE " + 28800000) / 86400000)"
 
 #endif

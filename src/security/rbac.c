@@ -63,6 +63,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_TASK_DISPATCH] = {"task.dispatch", "派遣任务"},
     [PERM_TASK_WORK] = {"task.work", "接收和办理任务"},
     [PERM_STATS_READ] = {"stats.read", "查看统计"},
+    [PERM_REPORT_DEFINE] = {"report.define", "配置自定义报表"},
+    [PERM_REPORT_RUN] = {"report.run", "运行和导出自定义报表"},
     [PERM_NAT_READ] = {"nat.read", "查看核酸点位、打卡和应检计划"},
     [PERM_NAT_SITE] = {"nat.site", "维护核酸点位"},
     [PERM_NAT_PLAN] = {"nat.plan", "维护应检计划和行业"},
@@ -116,7 +118,7 @@ static const struct vocab_word areas[] = {
     {"cert", "解除隔离证明"},   {"task", "任务"},
     {"stats", "统计"},          {"hotline", "接诉即办"},
     {"commission", "卫健数据"}, {"itinerary", "行程卡"},
-    {"camera", "视频监控"},
+    {"camera", "视频监控"},     {"report", "自定义报表"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -168,7 +170,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ, PERM_VEHICLE_WRITE, PERM_DEVICE_READ,
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_MANAGE, PERM_CASE_STATUS,
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH,
-            PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ),
+            PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ, PERM_REPORT_RUN),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -180,7 +182,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CERT_VERIFY,
             PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
-            PERM_COMMISSION_READ, PERM_CAMERA_READ),
+            PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -207,13 +209,13 @@ const struct builtin_role builtin_roles[] = {
             PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_HOTLINE_RULES, PERM_NAT_LOOKUP,
             PERM_NAT_TRANSPORT, PERM_NAT_RECEIVE, PERM_NAT_INGEST, PERM_NAT_RESULT,
             PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY,
-            PERM_CAMERA_READ, PERM_CAMERA_WRITE),
+            PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_CASE_READ, PERM_TRACE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ,
-            PERM_HOTLINE_READ, PERM_CAMERA_READ),
+            PERM_HOTLINE_READ, PERM_CAMERA_READ, PERM_REPORT_RUN),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,

@@ -269,6 +269,16 @@ static const struct wb_def defs[WB__COUNT] = {
                        {SCOPED, B_WEEK},
                        "SELECT COUNT(*) FROM trips WHERE region_code >= ? AND region_code < ? "
                        "AND deleted_at = 0 AND created_at >= ?"},
+    /* 自定义报表 (docs/reports.md): definitions hold no data, so the count is not scoped */
+    [WB_REPORTS] = {"reports",
+                    "自定义报表",
+                    "张",
+                    false,
+                    {PERM_REPORT_DEFINE, PERM_REPORT_RUN},
+                    "/custom-reports",
+                    NULL,
+                    {B_END},
+                    "SELECT COUNT(*) FROM reports WHERE deleted_at = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -49,6 +49,7 @@ enum workbench_item {
     WB_COMMISSION_UNLINKED, /* investigations in scope with no registered person (commission.read)
                              */
     WB_TRIPS_WEEK, /* key persons' trips departed in the last 7 days in scope (trace.read) */
+    WB_REPORTS,    /* custom reports defined (report.define, report.run) */
     WB__COUNT
 };
 

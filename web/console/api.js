@@ -15,6 +15,7 @@ export const paths = {
   audit: `${V1}/audit`,
   auth: `${V1}/auth`,
   codeRules: `${V1}/code-rules`,
+  customReports: `${V1}/custom-reports`,
   departments: `${V1}/departments`,
   devices: `${V1}/devices`,
   enterprises: `${V1}/enterprises`,
