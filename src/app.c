@@ -115,6 +115,7 @@ err app_routes(void)
     HOOK(export_source_add(&case_incident_export));
     HOOK(export_source_add(&hotline_ticket_export));
     HOOK(export_source_add(&trip_export));
+    HOOK(export_source_add(&report_export));
     ADD(export_job);
     ADD(nat);
     ADD(nat_plan);

@@ -49,7 +49,7 @@ ROUTES(export_job);
  * its list's handlers. */
 struct export_source;
 extern const struct export_source case_observation_export, task_export, case_check_export,
-    case_incident_export, hotline_ticket_export, trip_export;
+    case_incident_export, hotline_ticket_export, trip_export, report_export;
 ROUTES(nat);
 ROUTES(nat_plan);
 ROUTES(nat_match);

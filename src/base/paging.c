@@ -13,7 +13,7 @@ err paging_window(int64_t total, int64_t page, int64_t page_size, int64_t export
     int64_t limit = page_size, offset = 0;
     if (limit <= 0) {
         if (total > export_max)
-            return err_set(E_INPUT, "export_too_large", NULL,
+            return err_set(E_TOO_LARGE, "export_too_large", "format",
                            "一次最多导出%lld条记录，请缩小筛选范围", (long long)export_max);
         limit = export_max;
     } else {

@@ -155,6 +155,9 @@ struct export_source {
     const char *sheet; /* the workbook's sheet */
     const char *const *head;
     size_t ncols;
+    /* A header that depends on the parsed filter (a custom report's title)
+     * instead of head and ncols; NULL for a list's fixed header. */
+    void (*header)(const void *filter, const char *const **head_r, size_t *ncols_r);
     /* The filters from r's query, parsed and checked as the list does
      * (errors name the parameter); *filter_r lives in r->a. */
     err (*parse)(struct req *r, void **filter_r);

@@ -151,7 +151,11 @@ static void run_job(db *d, struct export_job *j)
     err_ignore(job_update(d, j->job_id, "running", 0, 0, NULL)); /* display only */
     struct run st = {.d = d, .job_id = j->job_id};
     struct export_out x = {.fd = -1};
-    if (!(e = export_begin_file(a, &x, j->fmt, j->src->sheet, j->src->head, j->src->ncols, tmp))) {
+    const char *const *head = j->src->head;
+    size_t ncols = j->src->ncols;
+    if (j->src->header)
+        j->src->header(filter, &head, &ncols);
+    if (!(e = export_begin_file(a, &x, j->fmt, j->src->sheet, head, ncols, tmp))) {
         x.progress = on_progress;
         x.progress_ctx = &st;
         e = j->src->each(d, pa, &j->who, filter, j->reveal, &x);

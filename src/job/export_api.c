@@ -27,8 +27,8 @@
 #include "job/job.h"
 #include "security/audit.h"
 
-static const char *const lists[] = {"observations",    "tasks", "checks", "incidents",
-                                    "hotline_tickets", "trips", NULL};
+static const char *const lists[] = {"observations",    "tasks", "checks",         "incidents",
+                                    "hotline_tickets", "trips", "custom_reports", NULL};
 static const char *const formats[] = {"csv", "xlsx", NULL};
 
 static const struct jfield export_body[] = {

@@ -98,27 +98,23 @@ static const struct field ds_result_fields[] = {
 #define N(t) (sizeof t / sizeof t[0])
 const struct report_dataset report_datasets[] = {
     {"persons", "人员", " FROM persons x",
-     " WHERE x.region_code >= ? AND x.region_code < ? AND x.deleted_at = 0", " ORDER BY x.id",
-     ds_person_fields, N(ds_person_fields)},
+     " WHERE x.region_code >= ? AND x.region_code < ? AND x.deleted_at = 0", ds_person_fields,
+     N(ds_person_fields)},
     {"incidents", "疫情事件", " FROM incidents x",
-     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_incident_fields,
-     N(ds_incident_fields)},
+     " WHERE x.region_code >= ? AND x.region_code < ?", ds_incident_fields, N(ds_incident_fields)},
     {"observations", "隔离观察", " FROM observations x",
-     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_observation_fields,
+     " WHERE x.region_code >= ? AND x.region_code < ?", ds_observation_fields,
      N(ds_observation_fields)},
     {"tasks", "任务", " FROM tasks x", " WHERE x.region_code >= ? AND x.region_code < ?",
-     " ORDER BY x.id", ds_task_fields, N(ds_task_fields)},
+     ds_task_fields, N(ds_task_fields)},
     {"checks", "体征核查", " FROM checks x", " WHERE x.region_code >= ? AND x.region_code < ?",
-     " ORDER BY x.id", ds_check_fields, N(ds_check_fields)},
+     ds_check_fields, N(ds_check_fields)},
     {"access_records", "通行记录", " FROM access_records x",
-     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_access_fields,
-     N(ds_access_fields)},
+     " WHERE x.region_code >= ? AND x.region_code < ?", ds_access_fields, N(ds_access_fields)},
     {"samples", "核酸采样", " FROM nat_samples x",
-     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_sample_fields,
-     N(ds_sample_fields)},
+     " WHERE x.region_code >= ? AND x.region_code < ?", ds_sample_fields, N(ds_sample_fields)},
     {"test_results", "核酸检测结果", " FROM test_results x",
-     " WHERE x.region_code >= ? AND x.region_code < ?", " ORDER BY x.id", ds_result_fields,
-     N(ds_result_fields)},
+     " WHERE x.region_code >= ? AND x.region_code < ?", ds_result_fields, N(ds_result_fields)},
 };
 const size_t report_datasets_n = N(report_datasets);
 
@@ -681,39 +677,44 @@ static void from_where(struct query *w, enum db_kind k, const struct scope *sc,
     }
 }
 
-/* Region names a run has looked up: a listing names the same few
- * communities row after row. */
-#define NAMES_MAX 256
+/* Region names a run has looked up, direct-mapped by code: a listing
+ * names the same few communities row after row, and an export of a
+ * million people spread over the city's buildings keeps a fixed size. */
+#define NAMES_SLOTS_EXPORT 16384 /* 2 MiB: a city's buildings */
+#define NAMES_SLOTS_PAGE   256
+#define NAMES_NAME_MAX     128
 struct names {
-    size_t n;
-    int64_t code[NAMES_MAX];
-    const char *name[NAMES_MAX];
+    size_t slots;
+    int64_t *code; /* 0: empty (no region has code 0) */
+    char (*name)[NAMES_NAME_MAX];
 };
 
-static json_t *region_cell(db *d, arena *a, struct names *nm, int64_t code)
+static json_t *region_cell(db *d, struct names *nm, int64_t code)
 {
-    for (size_t i = 0; i < nm->n; i++)
-        if (nm->code[i] == code)
-            return json_string(nm->name[i]);
+    size_t h = (size_t)(((uint64_t)code * 0x9E3779B97F4A7C15u) >> 40) % nm->slots;
+    if (code && nm->code[h] == code)
+        return json_string(nm->name[h]);
     db_stmt *s;
-    const char *name = NULL;
+    json_t *cell = NULL;
     if (!db_prepare(d, "SELECT name FROM regions WHERE code = ?", &s)) {
         db_bind_int64(s, 1, code);
         bool row;
-        if (!db_row(s, &row) && row)
-            name = arena_strdup(a, db_col_text(s, 0));
+        if (!db_row(s, &row) && row) {
+            const char *name = db_col_text(s, 0);
+            cell = json_string(name);
+            if (strlen(name) < NAMES_NAME_MAX) {
+                nm->code[h] = code;
+                memcpy(nm->name[h], name, strlen(name) + 1);
+            }
+        }
         db_done(s);
     }
-    if (!name) { /* a code without its region: its written form */
+    if (!cell) { /* a code without its region: its written form */
         char out[19];
         regcode_format(code, out);
-        name = arena_strdup(a, out);
+        cell = json_string(out);
     }
-    if (name && nm->n < NAMES_MAX) {
-        nm->code[nm->n] = code;
-        nm->name[nm->n++] = name;
-    }
-    return json_string(name ? name : "");
+    return cell;
 }
 
 static json_t *day_cell(int64_t day)
@@ -733,8 +734,8 @@ static json_t *number_cell(double v, int decimals)
 }
 
 /* Column i of the row as people read it. */
-static json_t *cell(db *d, arena *a, struct names *nm, db_stmt *s, int i,
-                    const struct report_col *c, bool grouped)
+static json_t *cell(db *d, struct names *nm, db_stmt *s, int i, const struct report_col *c,
+                    bool grouped)
 {
     if (db_col_null(s, i))
         return json_null();
@@ -750,7 +751,7 @@ static json_t *cell(db *d, arena *a, struct names *nm, db_stmt *s, int i,
         return day_cell(c->by == BY_DAY ? db_col_int64(s, i) : db_col_int64(s, i) * 7 - 3);
     switch (f->kind) {
     case FD_REGION:
-        return region_cell(d, a, nm, db_col_int64(s, i));
+        return region_cell(d, nm, db_col_int64(s, i));
     case FD_ENUM: {
         if (f->flags & FL_BY_NAME) {
             const char *l = vocab_label_of(f->vocab, db_col_text(s, i));
@@ -782,6 +783,9 @@ static json_t *cell(db *d, arena *a, struct names *nm, db_stmt *s, int i,
     }
 }
 
+/* Rows of an export read per statement. */
+#define RUN_PAGE 5000
+
 err report_run(db *d, arena *a, const struct scope *sc, const struct report_def *r, int64_t page,
                int64_t page_size, int64_t max, report_row_fn row, void *ctx, int64_t *total_r)
 {
@@ -789,7 +793,12 @@ err report_run(db *d, arena *a, const struct scope *sc, const struct report_def 
         return err_set(E_CONFLICT, "report_broken", NULL, "报表定义已不再有效，请重新编辑后再运行");
     struct query *w = arena_zalloc(a, sizeof *w), *q = arena_zalloc(a, sizeof *q);
     struct names *nm = arena_zalloc(a, sizeof *nm);
-    if (!w || !q || !nm)
+    if (nm) {
+        nm->slots = page_size <= 0 ? NAMES_SLOTS_EXPORT : NAMES_SLOTS_PAGE;
+        nm->code = arena_zalloc(a, nm->slots * sizeof *nm->code);
+        nm->name = arena_alloc(a, nm->slots * sizeof *nm->name);
+    }
+    if (!w || !q || !nm || !nm->code || !nm->name)
         return E_NOMEM;
     from_where(w, db_kind(d), sc, r);
     /* the number of rows: of groups, or of matches */
@@ -805,42 +814,63 @@ err report_run(db *d, arena *a, const struct scope *sc, const struct report_def 
     err e = query_count(d, q, &total);
     if (!e && r->grouped && !r->ngroups)
         total = 1; /* measures alone: one row, even over no match */
-    if (e || (e = paging_window(total, page, page_size, max, &limit, &offset, &want)))
+    if (e ||
+        (e = paging_window(total, page, page_size, max > 0 ? max : total, &limit, &offset, &want)))
         return e;
     *total_r = total;
     if (!want)
         return E_OK;
-    memset(q, 0, sizeof *q);
-    query_sql(q, "SELECT ");
-    for (size_t i = 0; i < r->ncols; i++) {
-        if (i)
-            query_sql(q, ", ");
-        col_sql(q, db_kind(d), &r->cols[i], r->grouped);
+    /* An export of a listing (no page) walks x.id in pages of
+     * RUN_PAGE: one statement over a million rows would hold its whole
+     * result in memory on PostgreSQL, and OFFSET would re-read what came
+     * before each page. Groups are few: one statement. */
+    bool walk = page_size <= 0 && !r->grouped;
+    int64_t after = 0;
+    for (;;) {
+        memset(q, 0, sizeof *q);
+        query_sql(q, "SELECT ");
+        for (size_t i = 0; i < r->ncols; i++) {
+            if (i)
+                query_sql(q, ", ");
+            col_sql(q, db_kind(d), &r->cols[i], r->grouped);
+        }
+        if (!r->grouped)
+            query_sql(q, ", x.id");
+        query_append(q, w);
+        if (walk) {
+            query_sql(q, " AND x.id > ?");
+            query_int(q, after);
+        }
+        if (r->grouped && r->ngroups) {
+            query_sql(q, " ORDER BY ");
+            for (size_t i = 0; i < r->ngroups; i++)
+                query_sql(q, i ? ", " : ""), col_sql(q, db_kind(d), &r->cols[i], true);
+        } else if (!r->grouped) {
+            query_sql(q, " ORDER BY x.id"); /* the walk's key */
+        }
+        query_sql(q, " LIMIT ? OFFSET ?");
+        query_int(q, walk ? (want < RUN_PAGE ? want : RUN_PAGE) : limit);
+        query_int(q, walk ? 0 : offset);
+        db_stmt *s;
+        if ((e = query_prepare(d, q, &s)))
+            return e;
+        bool has;
+        int64_t n = 0;
+        while (!(e = db_row(s, &has)) && has) {
+            json_t *cells = json_array();
+            for (size_t i = 0; i < r->ncols; i++)
+                json_array_append_new(cells, cell(d, nm, s, (int)i, &r->cols[i], r->grouped));
+            if (!r->grouped)
+                after = db_col_int64(s, (int)r->ncols);
+            e = row(ctx, cells);
+            json_decref(cells);
+            n++;
+            if (e)
+                break;
+        }
+        db_done(s);
+        want -= n;
+        if (e || !walk || n < RUN_PAGE || want <= 0)
+            return e;
     }
-    query_append(q, w);
-    if (r->grouped && r->ngroups) {
-        query_sql(q, " ORDER BY ");
-        for (size_t i = 0; i < r->ngroups; i++)
-            query_sql(q, i ? ", " : ""), col_sql(q, db_kind(d), &r->cols[i], true);
-    } else if (!r->grouped) {
-        query_sql(q, r->ds->order);
-    }
-    query_sql(q, " LIMIT ? OFFSET ?");
-    query_int(q, limit);
-    query_int(q, offset);
-    db_stmt *s;
-    if ((e = query_prepare(d, q, &s)))
-        return e;
-    bool has;
-    while (!(e = db_row(s, &has)) && has) {
-        json_t *cells = json_array();
-        for (size_t i = 0; i < r->ncols; i++)
-            json_array_append_new(cells, cell(d, a, nm, s, (int)i, &r->cols[i], r->grouped));
-        e = row(ctx, cells);
-        json_decref(cells);
-        if (e)
-            break;
-    }
-    db_done(s);
-    return e;
 }

@@ -48,7 +48,6 @@ struct report_dataset {
     const char *name, *label;
     const char *from;  /* " FROM persons x" (fixed) */
     const char *where; /* " WHERE x.region_code >= ? AND x.region_code < ? AND ..." */
-    const char *order; /* the listing's order, unique */
     const struct field *fields;
     size_t n;
 };
@@ -131,7 +130,8 @@ err report_list(db *d, arena *a, int64_t page, int64_t size, struct report_def *
  * A run: for each result row, row() gets the cells as JSON values (a new
  * array, strings for names and dates, numbers), rendered for people: region
  * names, vocabulary labels, China dates. page_size <= 0 runs every row
- * (an export), refused beyond `max`. *total_r gets the number of rows.
+ * (an export), refused beyond `max` (E_TOO_LARGE "export_too_large"; 0: no
+ * cap). *total_r gets the number of rows before the first row() call.
  */
 typedef err (*report_row_fn)(void *ctx, json_t *cells);
 err report_run(db *d, arena *a, const struct scope *sc, const struct report_def *r, int64_t page,

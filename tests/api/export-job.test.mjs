@@ -271,6 +271,35 @@ test('the synchronous export stops at FK_EXPORT_SYNC_MAX: 413 export_too_large, 
   assert.equal(csvRows(small.text).length, 2);
 });
 
+test('a custom report: the synchronous export stops at the cap (413); its export job has none, in the caller\'s scope', async () => {
+  const def = await ok(cc.post('/api/v1/custom-reports', {
+    name: '隔离观察明细', dataset: 'observations', fields: [{ name: 'region_code', title: '社区' }, { name: 'state' }, { name: 'start_at' }],
+  }), 201);
+  const total = (await ok(cc.get(`/api/v1/custom-reports/${def.id}/run`))).total;
+  assert.ok(total > SYNC_MAX, String(total));
+  for (const f of ['csv', 'xlsx']) {
+    const r = await cc.get(`/api/v1/custom-reports/${def.id}/export?format=${f}`);
+    expectError(r, 413, 'export_too_large', 'format');
+    assert.match(r.body.error.message, /导出任务/);
+  }
+  // the job: the report's title, its header, then every row
+  for (const format of ['xlsx', 'csv']) {
+    const { rows, job } = await exportJob(cc, { list: 'custom_reports', format, filters: { id: def.id } });
+    assert.deepEqual(rows[0].filter(Boolean), ['隔离观察明细']);
+    assert.deepEqual(rows[1], ['社区', '观察状态', '开始时间']);
+    assert.equal(rows.length, total + 2);
+    assert.equal(job.result.rows, total + 1);
+    assert.ok(rows.slice(2).every((r) => r[0] === '多福巷社区'), JSON.stringify(rows.slice(2, 4)));
+  }
+  // another district runs the same definition over its own scope: nothing of 东城区
+  const other = await exportJob(ccXc, { list: 'custom_reports', format: 'csv', filters: { id: def.id } });
+  assert.equal(other.rows.length, 2);
+  // a job needs the report's id
+  expectError(await cc.post('/api/v1/exports', { list: 'custom_reports', format: 'csv' }), 400, 'required', 'filters.id');
+  expectError(await cc.post('/api/v1/exports', { list: 'custom_reports', filters: { id: 'x1' } }), 400, 'invalid_parameter', 'filters.id');
+  expectError(await grid.post('/api/v1/exports', { list: 'custom_reports', filters: { id: def.id } }), 403, 'forbidden', 'list');
+});
+
 test('the event loop answers while a 50,000-row export runs', async () => {
   copyObservations(obsId, 50000, 7100000000000000000n);
   const r = await ok(cc.post('/api/v1/exports', { list: 'observations', format: 'xlsx' }), 202);

@@ -69,7 +69,7 @@ test('console: define a report, run it, rename it and download it as Excel', asy
   await page.getByTestId('report-save').click();
   await page.getByTestId('report-list').getByText('各街道登记人数（改）').waitFor();
   // the Excel file
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-xlsx').click()]);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-export-xlsx').click()]);
   assert.equal(await dl.failure(), null);
   const file = path.join(ctx.dir, 'custom-report.xlsx');
   await dl.saveAs(file);
@@ -82,5 +82,17 @@ print(json.dumps([[("" if v is None else str(v)) for v in r] for r in ws.iter_ro
   assert.equal(sheet[0][0], '各街道登记人数（改）');
   assert.deepEqual(sheet[1], ['居住地', '数量']);
   assert.deepEqual(sheet.slice(2).map((r) => r.join('|')).sort(), ['东华门街道|2', '景山街道|1']);
+  // the same through an export job (no row cap): started, followed, downloaded
+  await page.getByTestId('report-export-job').click();
+  const [job] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-export-job-start').click()]);
+  assert.equal(await job.failure(), null);
+  const jobFile = path.join(ctx.dir, 'custom-report-job.xlsx');
+  await job.saveAs(jobFile);
+  const jobSheet = JSON.parse(execFileSync('/usr/bin/python3', ['-c', `
+import json, sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1], read_only=True).worksheets[0]
+print(json.dumps([[("" if v is None else str(v)) for v in r] for r in ws.iter_rows(values_only=True)], ensure_ascii=False))
+`, jobFile], { encoding: 'utf8' }));
+  assert.deepEqual(jobSheet, sheet);
   assertClean(page);
 });

@@ -919,7 +919,7 @@ static void test_query_page(void **state)
     assert_int_equal(n, 5);
     assert_int_equal(items[4], 1);
     items = NULL, n = 99, total = -1, c.calls = 0;
-    assert_int_equal(page_of(a, 1, 0, 4, &c, &items, &n, &total), E_INPUT);
+    assert_int_equal(page_of(a, 1, 0, 4, &c, &items, &n, &total), E_TOO_LARGE);
     assert_string_equal(err_last()->slug, "export_too_large");
     assert_null(items);
     assert_int_equal(n, 99);
