@@ -4,7 +4,8 @@
 # static file of the same size, measured in the same run with the same wrk
 # settings. Also prints the demo build time and the server's resident memory,
 # runs the staff scan and the health-code recompute, then the case workflow
-# (bench/cases.sh: Excel import, xlsx export, leaders' statistics), the batch
+# (bench/cases.sh: Excel import, xlsx export, a custom report of every person
+# exported by a job, leaders' statistics), the batch
 # look-up of nucleic-acid results (bench/lookup.sh), the testing statistics
 # (bench/natstats.sh), and
 # appends the figures to docs/benchmarks.md; last, contact tracing in a city
@@ -199,6 +200,10 @@ row=$(printf '| %s | %s | %s | %s | %s (CPU %s) / %s | %s | %s | %s | %s | %s / 
     "$case_import_ratio" "$case_export_rows" "$case_export_s" "$case_export_rss_mb" \
     "$case_summary_ms" "$case_series_ms" "$case_me_ms" "$case_stats_ratio")
 sed -i "/^<!-- case workflow runs end -->/i\\$row" docs/benchmarks.md
+# the custom report's export (bench/cases.sh section report), its own table
+row=$(printf '| %s | %s | %s | %s | %s | %s |' "$date" "$case_report_rows" "$case_report_s" \
+    "$case_report_ref_s" "$(calc "$case_report_s / $case_report_ref_s" 1)" "$case_report_anon_mb")
+sed -i "/^<!-- report export runs end -->/i\\$row" docs/benchmarks.md
 # the batch look-up's row, in its table
 row=$(printf '| %s | %s | %s | %s | %s (CPU %s) | %s / %s / %s | %s | %s | %s | %s |' "$date" \
     "$lookup_rows" "$lookup_persons" "$lookup_results" "$lookup_batch_s" "$lookup_cpu_s" \
