@@ -98,7 +98,11 @@ enum perm {
     PERM_ITINERARY_VERIFY,  /* verify a resident's 14-day itinerary card (scan), or ask for one */
     /* the camera ledger (issue 12, docs/video.md) */
     PERM_CAMERA_READ,  /* cameras in scope, near look-ups */
-    PERM_CAMERA_WRITE, /* register, change and delete cameras */
+    PERM_CAMERA_WRITE, /* register, change and delete cameras; see stream addresses */
+    PERM_CAMERA_PLAY,  /* play a camera's stream (each play audited) */
+    /* play the public cameras near a home-isolated person's building
+     * (居家隔离视频核查; each look-up and play audited with the person) */
+    PERM_CAMERA_PLAY_ISOLATION,
     PERM__COUNT
 };
 
