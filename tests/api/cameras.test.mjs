@@ -10,8 +10,8 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { startCityWith, CITY_STAFF, expectError, auditEntries, waitForAudit, residentId } from './lib.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { startCityWith, CITY_STAFF, expectError, auditEntries, waitForAudit, residentId, BIN } from './lib.mjs';
 
 const PW = 'Camera-test-2024!';
 const DC_S1 = '110101001000'; // 东华门街道
@@ -44,7 +44,7 @@ before(async () => {
     { ...CITY_STAFF, street_s1: ['street_staff', DC_S1], comm_s1: ['community_staff', DC_S1_C1],
       comm_s2: ['community_staff', DC_S2_C1] },
     PW,
-    { env: { FK_VIDEO_CA_FILE: path.join(PKI, 'ca.pem') } },
+    { env: { FK_VIDEO_CA_FILE: path.join(PKI, 'ca.pem'), FK_VIDEO_ORIGINS: 'https://video.example.gov.cn, http://10.0.0.9:8080' } },
   );
   ({ cc_dc: cc, cc_xc: ccWest, grid_dc: grid, street_s1: street, auditor, comm_s1: comm, comm_s2: commOther } = ctx.as);
 });
@@ -375,6 +375,22 @@ test('playback: the stream address only through an audited play call, never in l
   audit = await waitForAudit(auditor, `action=camera.play&object_id=${c.id}`, (x) => x.result !== 'ok');
   assert.deepEqual(audit.map((x) => x.result).sort(), ['not_found', 'ok']);
   for (const x of [c, rtsp]) await cc.del(`/api/v1/cameras/${x.id}`);
+});
+
+test('the video network\'s origins (FK_VIDEO_ORIGINS) join the media and connect sources of the page policy, nothing else', async () => {
+  const r = await fetch(ctx.url + '/');
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /media-src 'self' blob: https:\/\/video\.example\.gov\.cn http:\/\/10\.0\.0\.9:8080;/);
+  assert.match(csp, /connect-src 'self' https:\/\/video\.example\.gov\.cn http:\/\/10\.0\.0\.9:8080(;|$)/);
+  assert.match(csp, /default-src 'self'/);
+  // a value that would widen the policy stops the server at start
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-origins-'));
+  for (const bad of ['https://*.example.gov.cn', 'https://video.example.gov.cn/live', "https://a'; script-src *", 'ftp://video']) {
+    const p = spawnSync(BIN, ['serve', '--port', '0', '--data-dir', dir], { env: { ...process.env, FK_VIDEO_ORIGINS: bad }, encoding: 'utf8', timeout: 10000 });
+    assert.ok(p.status > 0, `${bad}: exit ${p.status}`); // refused at start (null: it served)
+    assert.match(p.stderr, /FK_VIDEO_ORIGINS/, bad);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('home isolation checks: cameras near the building, playback for the roles allowed, every view audited with the person', async () => {
