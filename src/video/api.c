@@ -299,11 +299,12 @@ static json_t *near_json(struct req *r, const struct camera *items, size_t n)
     return arr;
 }
 
-/* Whether camera c watches the record (kind, id). */
-static bool watches(const struct camera *c, enum camera_object kind, int64_t id)
+/* Whether camera c watches record `id` (under any kind: a toilet may be
+ * bound as a place; ids are unique across tables). */
+static bool watches(const struct camera *c, int64_t id)
 {
     for (size_t i = 0; i < c->n_objects; i++)
-        if (c->objects[i].kind == kind && c->objects[i].object_id == id)
+        if (c->objects[i].object_id == id)
             return true;
     return false;
 }
@@ -347,7 +348,7 @@ static err get_proposals(struct req *r)
     for (size_t i = 0; i < n; i++) {
         json_t *o = camera_json(&items[i], shows_url(r));
         json_object_set_new(o, "distance_m", json_real(round(items[i].distance_m * 10) / 10));
-        json_object_set_new(o, "bound", json_boolean(watches(&items[i], t.kind, id)));
+        json_object_set_new(o, "bound", json_boolean(watches(&items[i], id)));
         json_array_append_new(arr, o);
     }
     json_t *obj = json_object();
@@ -367,7 +368,7 @@ static err get_proposals(struct req *r)
 static err post_object(struct req *r)
 {
     int64_t id, binding = 0;
-    struct camera_input in;
+    struct camera_input in = {0};
     err e = req_param_id(r, 0, &id);
     if (!e)
         e = input_from(r, &in);

@@ -297,12 +297,19 @@ static err camera_read(db_stmt *s, arena *a, void *item, void *ctx)
 #define ATTACH_CHUNK 40
 
 /* The objects of each of the n cameras v (a page, an export, a look-up),
- * ATTACH_CHUNK cameras a statement. */
+ * ATTACH_CHUNK cameras a statement: the rows of a chunk are read into one
+ * buffer (at most CAMERA_OBJECTS_MAX a camera), then each camera's run,
+ * contiguous in camera order, is copied to an array of its own size. */
 static err bindings_attach(db *d, arena *a, struct camera *v, size_t n)
 {
+    if (!n)
+        return E_OK;
     struct query *q = arena_alloc(a, sizeof *q);
+    const size_t cap = ATTACH_CHUNK * CAMERA_OBJECTS_MAX;
+    struct camera_binding *rows = arena_alloc(a, cap * sizeof *rows);
+    int64_t *owner = arena_alloc(a, cap * sizeof *owner);
     for (size_t at = 0; at < n; at += ATTACH_CHUNK) {
-        size_t k = n - at < ATTACH_CHUNK ? n - at : ATTACH_CHUNK;
+        size_t k = n - at < ATTACH_CHUNK ? n - at : ATTACH_CHUNK, m = 0;
         *q = (struct query)QUERY_INIT;
         query_sql(q, "SELECT camera_id, id, object_kind, object_id, object_name FROM "
                      "camera_objects WHERE camera_id IN (?");
@@ -316,12 +323,8 @@ static err bindings_attach(db *d, arena *a, struct camera *v, size_t n)
         err e = query_prepare(d, q, &s);
         if (e)
             return e;
-        /* at most CAMERA_OBJECTS_MAX a camera: rows gathered, then dealt */
-        size_t cap = k * CAMERA_OBJECTS_MAX, m = 0;
-        struct camera_binding *rows = arena_alloc(a, cap * sizeof *rows);
-        int64_t *owner = arena_alloc(a, cap * sizeof *owner);
         bool row;
-        while (!(e = db_row(s, &row)) && row && m < cap) {
+        while (m < cap && !(e = db_row(s, &row)) && row) {
             int kind = vocab_parse(&camera_object_vocab, db_col_text(s, 2));
             owner[m] = db_col_int64(s, 0);
             rows[m++] = (struct camera_binding){
@@ -335,13 +338,15 @@ static err bindings_attach(db *d, arena *a, struct camera *v, size_t n)
         if (e)
             return e;
         for (size_t i = at; i < at + k; i++) {
-            size_t first = m, count = 0;
-            for (size_t j = 0; j < m; j++)
-                if (owner[j] == v[i].id) {
-                    first = first < j ? first : j;
-                    count++;
-                }
-            v[i].objects = count ? rows + first : NULL; /* sorted by camera: contiguous */
+            size_t first = 0, count = 0;
+            while (first < m && owner[first] != v[i].id)
+                first++;
+            while (first + count < m && owner[first + count] == v[i].id)
+                count++;
+            struct camera_binding *mine = count ? arena_alloc(a, count * sizeof *mine) : NULL;
+            if (count)
+                memcpy(mine, rows + first, count * sizeof *mine);
+            v[i].objects = mine;
             v[i].n_objects = count;
         }
     }

@@ -2,9 +2,11 @@
  * The camera ledger (视频监控台账, issue 12 "Zones and cameras"; seed 004
  * 三, 二3, 二5; seed 002 二(一)2 d): the cameras of the public video
  * network, each with its position, its kind, the stream the network serves
- * (http(s) HLS or rtsp), the object it watches (a testing site, a venue, a
- * place, a zone, a public toilet, anything else by name) and the state its
- * last stream check found (线上线下一致性).
+ * (http(s) HLS or rtsp), the objects it watches (testing sites, venues,
+ * places, zones, public toilets, anything else by name) and the state its
+ * last stream check found (线上线下一致性); public toilets and their
+ * cameras; and the look-up of the cameras near a home-isolated person's
+ * building for checking on public video (居家隔离视频核查).
  *
  * Cameras are regional records: every function takes the caller's scope
  * and binds it in the same statement; a camera outside it is answered like

@@ -327,6 +327,16 @@ test('several objects per camera: by id and by name, no duplicate, unbound again
     [['多福巷公厕', '多福巷社区', ['MULTI_公厕枪机', 'MULTI_路口球机']], ['隆福寺公厕', '隆福寺社区', []]]);
   r = await street.get('/api/v1/cameras/toilets');
   assert.deepEqual(r.body.items.map((t) => t.name), ['多福巷公厕']);
+  // proposals around a toilet mark the cameras watching it, however bound
+  const asPlace = await create({ name: 'MULTI_按场所绑定', object_kind: 'place', object_id: toilet.id });
+  const unbound = await create({ name: 'MULTI_未绑定' });
+  r = await cc.get(`/api/v1/cameras/proposals?object_kind=toilet&object_id=${toilet.id}&radius_m=200`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.filter((c) => c.name.startsWith('MULTI_')).map((c) => [c.name, c.bound]).sort(),
+    [['MULTI_公厕枪机', true], ['MULTI_按场所绑定', true], ['MULTI_未绑定', false], ['MULTI_路口球机', true]]);
+  r = await cc.get('/api/v1/cameras/toilets');
+  assert.deepEqual(r.body.items[0].cameras.map((c) => c.name), ['MULTI_公厕枪机', 'MULTI_按场所绑定', 'MULTI_路口球机']);
+  for (const c of [asPlace, unbound]) await cc.del(`/api/v1/cameras/${c.id}`);
   assert.equal((await grid.get('/api/v1/cameras/toilets')).status, 403);
   // unbinding: audited, the camera no longer among the toilet's
   const b = (await cc.get(`/api/v1/cameras/${cam.id}`)).body.objects.find((o) => o.kind === 'toilet');
