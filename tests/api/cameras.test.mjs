@@ -439,6 +439,9 @@ test('home isolation checks: cameras near the building, playback for the roles a
   assert.equal(audit.length, 1);
   assert.equal(audit[0].object_type, 'person');
   assert.match(audit[0].detail, new RegExp(`camera=${door.id} observation=${obs.id} distance_m=40 purpose=home_isolation_check`));
+  r = await cc.get(`/api/v1/observations/${obs.id}/cameras`);
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.body.items.length === 2 && !r.text.includes('video.example.gov.cn'), 'no address in the look-up, even for the ledger\'s keepers');
   // the command centre may too; the permission is not a key to every camera
   assert.equal((await cc.post(`/api/v1/observations/${obs.id}/cameras/${road.id}/play`)).status, 200);
   expectError(await comm.post(`/api/v1/observations/${obs.id}/cameras/${far.id}/play`), 403, 'camera_not_near', 'camera_id');

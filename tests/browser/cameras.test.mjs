@@ -16,8 +16,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { launch, assertClean, shot, consolePage, openPage, adoptSession } from './lib.mjs';
+import { selectors } from 'playwright-core';
+import { launch, assertClean, shot, consolePage, openPage, adoptSession, choose } from './lib.mjs';
 import { startCityWith, residentId, auditEntries } from '../api/lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
 
 const PW = 'Cameras-ui-2026!';
 const COMMUNITY = '110101001001';
@@ -202,6 +205,42 @@ test('public toilets list their cameras', { skip: !haveFfmpeg && 'ffmpeg missing
   const row = field(page, 'toilet-table').locator('tr').filter({ hasText: '多福巷公厕' });
   await row.locator('[data-test=toilet-camera]').getByText('多福巷1号楼东门').waitFor();
   assertClean(page);
+});
+
+test('objects bound and removed in the drawer; a camera proposed near a toilet accepted', { skip: !haveFfmpeg && 'ffmpeg missing' }, async () => {
+  let r = await cc.post('/api/v1/cameras', { name: '多福巷北口枪机', kind: 'bullet', region_code: COMMUNITY, lng: HOME.lng, lat: HOME.lat + 0.001, stream_url: 'rtsp://10.9.9.9/ch1' });
+  assert.equal(r.status, 201, r.text);
+  const north = r.body;
+  const page = await consolePage(browser, ctx, '/cameras', cc);
+  const row = field(page, 'camera-table').locator('tr').filter({ hasText: '多福巷北口枪机' });
+  await row.locator('[data-test=camera-open]').click();
+  const drawer = field(page, 'camera-drawer');
+  await drawer.waitFor();
+  await choose(page, 'bind-kind', '其他');
+  await field(page, 'bind-name').fill('朝阳门菜市场');
+  await field(page, 'bind-save').click();
+  await field(page, 'camera-objects').getByText('朝阳门菜市场').waitFor();
+  await row.getByText('其他：朝阳门菜市场').waitFor(); // the list reloaded
+  // rtsp: the player says a browser cannot play it
+  await field(page, 'camera-start').click();
+  await field(page, 'camera-play-error').getByText('RTSP').waitFor();
+  await field(page, 'camera-unbind').click();
+  await page.getByRole('button', { name: '确定' }).filter({ visible: true }).click();
+  await field(page, 'camera-objects').getByText('暂无数据').waitFor();
+  await page.keyboard.press('Escape');
+
+  await page.getByRole('tab', { name: '公共厕所' }).click();
+  const toiletRow = field(page, 'toilet-table').locator('tr').filter({ hasText: '多福巷公厕' });
+  await toiletRow.locator('[data-test=toilet-propose]').click();
+  const proposal = field(page, 'toilet-proposals').locator('tr').filter({ hasText: '多福巷北口枪机' });
+  await proposal.locator('[data-test=toilet-accept]').click();
+  await proposal.getByText('已绑定').waitFor();
+  await toiletRow.locator('[data-test=toilet-camera]').getByText('多福巷北口枪机').waitFor();
+  r = await cc.get(`/api/v1/cameras/${north.id}`);
+  assert.deepEqual(r.body.objects.map((o) => [o.kind, o.name]), [['toilet', '多福巷公厕']]);
+  assert.equal((await auditEntries(auditor, 'camera.unbind', north.id)).length, 1);
+  assertClean(page);
+  await cc.del(`/api/v1/cameras/${north.id}`);
 });
 
 test('home isolation check: community staff play a camera near the building; audited with the person', { skip: !haveFfmpeg && 'ffmpeg missing' }, async () => {
