@@ -32,7 +32,7 @@ if (!haveFfmpeg) {
   console.error('\n#### SKIPPED: tests/browser/cameras.test.mjs needs ffmpeg to make a real HLS stream (scripts/deps.sh installs it) ####\n');
 }
 
-let ctx, browser, cc, comm, auditor, video, hlsDir, camera, observation, person;
+let ctx, browser, cc, comm, auditor, video, hlsDir, camera, observation, person, toilet;
 
 // The video network: the playlist and segments ffmpeg wrote, any origin
 // allowed (hls.js reads them with XHR from the console's origin).
@@ -72,7 +72,7 @@ before(async () => {
   assert.equal(r.status, 200, r.text);
   r = await cc.post('/api/v1/places', { name: '多福巷公厕', kind: 'toilet', region_code: COMMUNITY, lng: HOME.lng, lat: HOME.lat + 0.0005 });
   assert.equal(r.status, 201, r.text);
-  const toilet = r.body;
+  toilet = r.body;
   r = await cc.post('/api/v1/cameras', {
     name: '多福巷1号楼东门', kind: 'dome', region_code: COMMUNITY, lng: HOME.lng, lat: HOME.lat + 0.0004,
     stream_url: `${origin}/live/out.m3u8`, object_kind: 'toilet', object_id: toilet.id,
@@ -199,12 +199,20 @@ test('the same stream through hls.js, where the browser has no HLS of its own', 
   await playInDrawer(true);
 });
 
-test('public toilets list their cameras', { skip: !haveFfmpeg && 'ffmpeg missing' }, async () => {
-  const page = await consolePage(browser, ctx, '/cameras', cc);
+test('public toilets list their cameras; a link lists the cameras of one object', { skip: !haveFfmpeg && 'ffmpeg missing' }, async () => {
+  let page = await consolePage(browser, ctx, '/cameras', cc);
   await page.getByRole('tab', { name: '公共厕所' }).click();
   const row = field(page, 'toilet-table').locator('tr').filter({ hasText: '多福巷公厕' });
   await row.locator('[data-test=toilet-camera]').getByText('多福巷1号楼东门').waitFor();
   assertClean(page);
+  const r = await cc.post('/api/v1/cameras', { name: '别处的摄像头', kind: 'bullet', region_code: COMMUNITY, ...HOME, stream_url: 'rtsp://10.9.9.8/ch1' });
+  assert.equal(r.status, 201, r.text);
+  page = await consolePage(browser, ctx, `/cameras?object_kind=toilet&object_id=${toilet.id}`, cc);
+  await field(page, 'camera-object-filter').getByText('多福巷公厕').waitFor();
+  const names = await field(page, 'camera-table').locator('[data-test=camera-open]').allInnerTexts();
+  assert.deepEqual(names, ['多福巷1号楼东门']);
+  assertClean(page);
+  await cc.del(`/api/v1/cameras/${r.body.id}`);
 });
 
 test('objects bound and removed in the drawer; a camera proposed near a toilet accepted', { skip: !haveFfmpeg && 'ffmpeg missing' }, async () => {
