@@ -368,7 +368,7 @@ static err get_proposals(struct req *r)
 
 static err post_object(struct req *r)
 {
-    int64_t id, binding = 0;
+    int64_t id = 0, binding = 0;
     struct camera_input in = {0};
     err e = req_param_id(r, 0, &id);
     if (!e)
@@ -392,7 +392,7 @@ static err post_object(struct req *r)
 
 static err delete_object(struct req *r)
 {
-    int64_t id, binding;
+    int64_t id = 0, binding = 0;
     err e = req_param_id(r, 0, &id);
     if (!e)
         e = req_param_id(r, 1, &binding);

@@ -1,5 +1,8 @@
 /*
- * Cameras: vocabularies, checks, SQL and the near look-up (video.h).
+ * Cameras: vocabularies, checks, SQL, watched objects (camera_objects),
+ * the near look-up, public toilets, and the home of an isolated person as
+ * the video check sees it (read from observations and regions: the case
+ * workflow's records, by their region, in the caller's scope) (video.h).
  *
  * As for venues, every statement binds the caller's scope, writes are
  * single statements after every check has passed, and an update carries the
