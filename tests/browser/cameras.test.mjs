@@ -135,7 +135,7 @@ async function playInDrawer(forceHlsJs) {
     });
   }
   const hlsChunks = [];
-  page.on('request', (req) => { if (/\/assets\/hls-[^/]*\.js$/.test(new URL(req.url()).pathname)) hlsChunks.push(req.url()); });
+  page.on('request', (req) => { if (/\/assets\/hls[.-][^/]*\.js$/.test(new URL(req.url()).pathname)) hlsChunks.push(req.url()); });
   await page.goto(`${ctx.url}/console/#/cameras`);
   const row = field(page, 'camera-table').locator('tr').filter({ hasText: '多福巷1号楼东门' });
   await row.getByText('公共厕所：多福巷公厕').waitFor();
