@@ -3,6 +3,7 @@
  * whole program together: serve, init, routes.
  */
 #include "cli.h"
+#include "http/http.h"
 #include "http/static.h"
 
 #include <errno.h>
@@ -161,6 +162,11 @@ int config_load(int *argc, char **argv, struct config *c)
     }
     /* the camera ledger's stream check: the video network's CA */
     if (camera_check_set_ca_file(getenv("FK_VIDEO_CA_FILE"))) {
+        fprintf(stderr, "fangkong: %s\n", err_last()->message);
+        return 1;
+    }
+    /* the video network's stream origins the console may play (CSP) */
+    if (http_set_media_origins(getenv("FK_VIDEO_ORIGINS"))) {
         fprintf(stderr, "fangkong: %s\n", err_last()->message);
         return 1;
     }

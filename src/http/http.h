@@ -246,6 +246,17 @@ int64_t http_stream_count(void);
 err http_on_stop(void (*fn)(void)) MUST_USE;
 
 /*
+ * Origins besides the server's own whose media pages may load (the video
+ * network's HLS streams the console plays: docs/video.md), as a list
+ * separated by spaces or commas of "http://host[:port]" or
+ * "https://host[:port]" (FK_VIDEO_ORIGINS); NULL or "": none. They join
+ * media-src and connect-src of the Content-Security-Policy every reply
+ * carries. E_INPUT for anything else (a path, a wildcard, a quote), so a
+ * mistyped setting never widens the policy. Call before http_serve.
+ */
+err http_set_media_origins(const char *list) MUST_USE;
+
+/*
  * Count one event in a labelled counter family of /metrics:
  * `family{reason="…"} n` (family a static name like
  * "fangkong_scan_refused_total"; reason a slug). Thread-safe.

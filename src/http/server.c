@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -241,15 +242,76 @@ err req_audit_failed(struct req *r)
     return err_set(d->code, d->slug[0] ? d->slug : NULL, NULL, "%s", d->message);
 }
 
+/* The policy's fixed parts around the media origins (http_set_media_origins). */
+#define CSP_HEAD                                                                                   \
+    "default-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; "                      \
+    "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; "                       \
+    "frame-ancestors 'none'; form-action 'self'"
+#define CSP_MEDIA_ORIGINS_MAX 1024
+
+/* The Content-Security-Policy of every reply: written once before serving. */
+static char csp[sizeof CSP_HEAD + 2 * CSP_MEDIA_ORIGINS_MAX + 64] = CSP_HEAD;
+
+/* Whether s[0..n) is an origin the policy may name: http:// or https://,
+ * a host name of letters, digits, '.' and '-' or a bracketed IPv6 address,
+ * and an optional port of digits; nothing else (no path, no wildcard). */
+static bool origin_ok(const char *s, size_t n)
+{
+    size_t i = n > 7 && !strncmp(s, "http://", 7) ? 7 : n > 8 && !strncmp(s, "https://", 8) ? 8 : 0;
+    if (!i)
+        return false;
+    size_t host = i;
+    if (s[i] == '[') {
+        for (i++; i < n && (isxdigit((unsigned char)s[i]) || s[i] == ':' || s[i] == '.'); i++)
+            ;
+        if (i >= n || s[i++] != ']')
+            return false;
+    } else {
+        for (; i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-'); i++)
+            ;
+    }
+    if (i == host)
+        return false;
+    if (i < n && s[i] == ':') {
+        size_t port = ++i;
+        for (; i < n && isdigit((unsigned char)s[i]); i++)
+            ;
+        if (i == port || i - port > 5)
+            return false;
+    }
+    return i == n;
+}
+
+err http_set_media_origins(const char *list)
+{
+    char origins[CSP_MEDIA_ORIGINS_MAX] = "";
+    size_t len = 0;
+    for (const char *p = list ? list : ""; *p;) {
+        size_t sep = strspn(p, " ,"), n;
+        p += sep;
+        if (!*p)
+            break;
+        n = strcspn(p, " ,");
+        if (!origin_ok(p, n) || len + n + 2 > sizeof origins)
+            return err_set(E_INPUT, "invalid_value", "FK_VIDEO_ORIGINS",
+                           "FK_VIDEO_ORIGINS: each entry must be http(s)://host[:port]");
+        origins[len++] = ' ';
+        memcpy(origins + len, p, n);
+        len += n;
+        origins[len] = '\0';
+        p += n;
+    }
+    snprintf(csp, sizeof csp, "%s; media-src 'self' blob:%s; connect-src 'self'%s", CSP_HEAD,
+             origins, origins);
+    return E_OK;
+}
+
 void http_security_headers(struct evkeyvalq *h, bool api)
 {
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "X-Frame-Options", "DENY");
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(h, "Content-Security-Policy",
-                      "default-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; "
-                      "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; "
-                      "frame-ancestors 'none'; form-action 'self'");
+    evhttp_add_header(h, "Content-Security-Policy", csp);
     if (api)
         evhttp_add_header(h, "Cache-Control", "no-store");
 }

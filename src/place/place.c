@@ -142,6 +142,7 @@ static const struct vocab_word kinds[] = {
     {"office", "写字楼"},
     {"school", "学校"},
     {"hospital", "医院"},
+    {"toilet", "公共厕所"},
     {"other", "其他"},
 };
 const struct vocab place_kind_vocab = VOCAB("place_kinds", "场所类型", kinds);

@@ -57,6 +57,7 @@ enum place_kind {
     PLACE_OFFICE,           /* 写字楼 */
     PLACE_SCHOOL,           /* 学校 */
     PLACE_HOSPITAL,         /* 医院 */
+    PLACE_TOILET,           /* 公共厕所 (cameras watch them: docs/video.md) */
     PLACE_OTHER,            /* 其他 */
     PLACE_KIND__COUNT
 };

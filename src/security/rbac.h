@@ -97,8 +97,12 @@ enum perm {
     PERM_TRACE_RULES,       /* edit the contact-tracing rules (classification, windows) */
     PERM_ITINERARY_VERIFY,  /* verify a resident's 14-day itinerary card (scan), or ask for one */
     /* the camera ledger (issue 12, docs/video.md) */
-    PERM_CAMERA_READ,   /* cameras in scope, near look-ups */
-    PERM_CAMERA_WRITE,  /* register, change and delete cameras */
+    PERM_CAMERA_READ,  /* cameras in scope, near look-ups */
+    PERM_CAMERA_WRITE, /* register, change and delete cameras; see stream addresses */
+    PERM_CAMERA_PLAY,  /* play a camera's stream (each play audited) */
+    /* play the public cameras near a home-isolated person's building
+     * (居家隔离视频核查; each look-up and play audited with the person) */
+    PERM_CAMERA_PLAY_ISOLATION,
     PERM_REPORT_DEFINE, /* define, change, copy and delete custom reports */
     PERM_REPORT_RUN,    /* run and export custom reports in scope */
     PERM__COUNT

@@ -174,7 +174,7 @@ static err import_row(struct run *st, long row, const struct xlsx_cell *cells, s
         struct camera_input in = {0};
         int64_t id;
         if (!mark.msg) {
-            e = fields_from_json(camera_input_rows, CAMERA_FIELD_COUNT, b, a, &in, &in.set);
+            e = fields_from_json(camera_input_rows, CAMERA_INPUT_COUNT, b, a, &in, &in.set);
             if (!e)
                 e = camera_create(st->d, a, &st->who->scope, &in, &id);
         }

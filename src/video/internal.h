@@ -12,8 +12,10 @@
 
 /*
  * THE field table of the camera record (db/fields.h): one row per
- * client-settable field in the API's order; row i is bit 1u << i of
- * camera_input.set (CF_*, video.h).
+ * client-settable column in the API's order; row i is bit 1u << i of
+ * camera_input.set (CF_*, video.h). CAMERA_BINDING_FIELDS follow it in the
+ * input table only: the first watched object a create (or an import row)
+ * may name, stored in camera_objects, not in the cameras row.
  *
  *   X(member, kind, JSON type, min, max, flags, vocabulary, mask, 中文名, column, bad slug)
  */
@@ -29,7 +31,9 @@
     X(lng, FD_REAL, J_NUMBER, 0, 0, FL_REQUIRED, NULL, MK_NONE, "经度", "lng", NULL)               \
     X(lat, FD_REAL, J_NUMBER, 0, 0, FL_REQUIRED, NULL, MK_NONE, "纬度", "lat", NULL)               \
     X(stream_url, FD_TEXT, J_STRING, 0, CAMERA_URL_MAX, FL_REQUIRED | FL_TRIM, NULL, MK_NONE,      \
-      "视频流地址", "stream_url", NULL)                                                            \
+      "视频流地址", "stream_url", NULL)
+
+#define CAMERA_BINDING_FIELDS(X)                                                                   \
     X(object_kind, FD_ENUM, J_STRING, 0, 0, JF_NULLABLE | FL_BY_NAME, &camera_object_vocab,        \
       MK_NONE, "监控对象类型", "object_kind", NULL)                                                \
     X(object_id, FD_ID, J_STRING, 0, 20, JF_NULLABLE, NULL, MK_NONE, "监控对象", "object_id",      \
@@ -40,11 +44,14 @@
 enum {
     CAMERA_FIELD_COUNT = 0
 #define CF_ONE(...) +1
-    CAMERA_FIELDS(CF_ONE)
+    CAMERA_FIELDS(CF_ONE),
+    CAMERA_INPUT_COUNT = CAMERA_FIELD_COUNT CAMERA_BINDING_FIELDS(CF_ONE)
 #undef CF_ONE
 };
 
+/* The record's columns (storage, replies), and the input's rows (bodies,
+ * import rows): the columns, then the first binding's. */
 extern const struct field camera_rows[CAMERA_FIELD_COUNT];
-extern const struct field camera_input_rows[CAMERA_FIELD_COUNT];
+extern const struct field camera_input_rows[CAMERA_INPUT_COUNT];
 
 #endif

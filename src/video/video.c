@@ -1,5 +1,8 @@
 /*
- * Cameras: vocabularies, checks, SQL and the near look-up (video.h).
+ * Cameras: vocabularies, checks, SQL, watched objects (camera_objects),
+ * the near look-up, public toilets, and the home of an isolated person as
+ * the video check sees it (read from observations and regions: the case
+ * workflow's records, by their region, in the caller's scope) (video.h).
  *
  * As for venues, every statement binds the caller's scope, writes are
  * single statements after every check has passed, and an update carries the
@@ -16,6 +19,7 @@
 #include <strings.h>
 
 #include "base/id.h"
+#include "case/case.h"
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/validate.h"
@@ -28,10 +32,11 @@
 #define CAMERA_ROW(...)       FIELD_ROW_OF(struct camera, __VA_ARGS__)
 #define CAMERA_INPUT_ROW(...) FIELD_ROW_OF(struct camera_input, __VA_ARGS__)
 const struct field camera_rows[CAMERA_FIELD_COUNT] = {CAMERA_FIELDS(CAMERA_ROW)};
-const struct field camera_input_rows[CAMERA_FIELD_COUNT] = {CAMERA_FIELDS(CAMERA_INPUT_ROW)};
+const struct field camera_input_rows[CAMERA_INPUT_COUNT] = {
+    CAMERA_FIELDS(CAMERA_INPUT_ROW) CAMERA_BINDING_FIELDS(CAMERA_INPUT_ROW)};
 #undef CAMERA_ROW
 #undef CAMERA_INPUT_ROW
-_Static_assert(CAMERA_FIELD_COUNT == 10 && CF_OBJECT_NAME == 1 << 9,
+_Static_assert(CAMERA_FIELD_COUNT == 7 && CAMERA_INPUT_COUNT == 10 && CF_OBJECT_NAME == 1 << 9,
                "the CF_ bits are the rows of CAMERA_FIELDS");
 _Static_assert(sizeof(enum camera_kind) == sizeof(int) && sizeof(enum camera_object) == sizeof(int),
                "FD_ENUM members are read as int");
@@ -101,7 +106,7 @@ err camera_position_check(double lng, double lat)
 static bool object_by_id(enum camera_object k)
 {
     return k == CAMERA_OBJ_NAT_SITE || k == CAMERA_OBJ_VENUE || k == CAMERA_OBJ_PLACE ||
-           k == CAMERA_OBJ_ZONE;
+           k == CAMERA_OBJ_ZONE || k == CAMERA_OBJ_TOILET;
 }
 
 err camera_input_check(const struct camera_input *in, bool create)
@@ -147,20 +152,23 @@ err camera_input_check(const struct camera_input *in, bool create)
     return e;
 }
 
-/* The object as it will be stored: an id only for the kinds bound by id,
- * and an id or a name whenever a kind is given. */
-static err object_check(const struct camera *c)
+/* A binding as it will be stored: an id only for the kinds bound by id,
+ * and an id or a name whenever a kind is given (no kind, no id, no name:
+ * nothing to bind, E_OK). */
+static err object_check(enum camera_object kind, int64_t id, const char *name)
 {
-    bool named = c->object_name && *c->object_name;
-    if (!c->object_kind) {
-        if (c->object_id || named)
+    bool named = name && *name;
+    if (!kind) {
+        if (id || named)
             return err_set(E_INPUT, "required", "object_kind", "请选择监控对象类型");
         return E_OK;
     }
-    if (c->object_id && !object_by_id(c->object_kind))
+    if (!vocab_name(&camera_object_vocab, (size_t)kind)[0])
+        return err_set(E_INPUT, "invalid_value", "object_kind", "监控对象类型的取值不正确");
+    if (id && !object_by_id(kind))
         return err_set(E_INPUT, "invalid_value", "object_id",
-                       "公共厕所和其他监控对象请填写名称，不能填写编号");
-    if (!c->object_id && !named)
+                       "其他监控对象请填写名称，不能填写编号");
+    if (!id && !named)
         return err_set(E_INPUT, "required", "object_name", "请填写监控对象或其名称");
     return E_OK;
 }
@@ -176,6 +184,8 @@ static const char *const object_sql[CAMERA_OBJ__COUNT] = {
                          "AND region_code >= ? AND region_code < ?",
     [CAMERA_OBJ_ZONE] = "SELECT name, NULL, NULL FROM zones WHERE id = ? "
                         "AND region_code >= ? AND region_code < ?",
+    [CAMERA_OBJ_TOILET] = "SELECT name, lng, lat FROM places WHERE id = ? AND kind = 'toilet' "
+                          "AND deleted_at = 0 AND region_code >= ? AND region_code < ?",
 };
 
 err camera_object_find(db *d, arena *a, const struct scope *scope, enum camera_object kind,
@@ -204,19 +214,6 @@ err camera_object_find(db *d, arena *a, const struct scope *scope, enum camera_o
         e = err_set(E_INPUT, "invalid_object", "object_id", "监控对象不存在或不在您的管辖范围内");
     }
     db_done(s);
-    return e;
-}
-
-/* A bound id names a record in scope; its name is stored with the camera
- * (lists show names), unless the input names the object itself. */
-static err object_resolve(db *d, arena *a, const struct scope *scope, struct camera *c, bool named)
-{
-    if (!c->object_id)
-        return E_OK;
-    struct camera_target t;
-    err e = camera_object_find(d, a, scope, c->object_kind, c->object_id, &t);
-    if (!e && !named)
-        c->object_name = t.name;
     return e;
 }
 
@@ -298,6 +295,67 @@ static err camera_read(db_stmt *s, arena *a, void *item, void *ctx)
     return read_row(s, a, item);
 }
 
+/* Cameras whose objects one statement reads (bindings of ATTACH_CHUNK
+ * cameras: well inside QUERY_BINDS_MAX). */
+#define ATTACH_CHUNK 40
+
+/* The objects of each of the n cameras v (a page, an export, a look-up),
+ * ATTACH_CHUNK cameras a statement: the rows of a chunk are read into one
+ * buffer (at most CAMERA_OBJECTS_MAX a camera), then each camera's run,
+ * contiguous in camera order, is copied to an array of its own size. */
+static err bindings_attach(db *d, arena *a, struct camera *v, size_t n)
+{
+    if (!n)
+        return E_OK;
+    struct query *q = arena_alloc(a, sizeof *q);
+    const size_t cap = ATTACH_CHUNK * CAMERA_OBJECTS_MAX;
+    struct camera_binding *rows = arena_alloc(a, cap * sizeof *rows);
+    int64_t *owner = arena_alloc(a, cap * sizeof *owner);
+    for (size_t at = 0; at < n; at += ATTACH_CHUNK) {
+        size_t k = n - at < ATTACH_CHUNK ? n - at : ATTACH_CHUNK, m = 0;
+        *q = (struct query)QUERY_INIT;
+        query_sql(q, "SELECT camera_id, id, object_kind, object_id, object_name FROM "
+                     "camera_objects WHERE camera_id IN (?");
+        query_int(q, v[at].id);
+        for (size_t i = 1; i < k; i++) {
+            query_sql(q, ", ?");
+            query_int(q, v[at + i].id);
+        }
+        query_sql(q, ") ORDER BY camera_id, object_kind, object_name, id");
+        db_stmt *s;
+        err e = query_prepare(d, q, &s);
+        if (e)
+            return e;
+        bool row;
+        while (m < cap && !(e = db_row(s, &row)) && row) {
+            int kind = vocab_parse(&camera_object_vocab, db_col_text(s, 2));
+            owner[m] = db_col_int64(s, 0);
+            rows[m++] = (struct camera_binding){
+                .id = db_col_int64(s, 1),
+                .kind = kind > 0 ? (enum camera_object)kind : CAMERA_OBJ_OTHER,
+                .object_id = db_col_int64(s, 3),
+                .name = arena_strdup(a, db_col_text(s, 4)),
+            };
+        }
+        db_done(s);
+        if (e)
+            return e;
+        for (size_t i = at; i < at + k; i++) {
+            size_t first = 0, count = 0;
+            while (first < m && owner[first] != v[i].id)
+                first++;
+            while (first + count < m && owner[first + count] == v[i].id)
+                count++;
+            struct camera_binding *mine = count ? arena_alloc(a, count * sizeof *mine) : NULL;
+            if (count)
+                memcpy(mine, rows + first, count * sizeof *mine);
+            v[i].objects = mine;
+            v[i].n_objects = count;
+        }
+    }
+    return E_OK;
+}
+
 err camera_find(db *d, arena *a, const struct scope *scope, int64_t id, struct camera *c_r)
 {
     db_stmt *s;
@@ -318,6 +376,8 @@ err camera_find(db *d, arena *a, const struct scope *scope, int64_t id, struct c
     if (!(e = db_row(s, &row)))
         e = row ? read_row(s, a, &c) : err_set(E_NOT_FOUND, NULL, NULL, NULL);
     db_done(s);
+    if (!e)
+        e = bindings_attach(d, a, &c, 1);
     if (!e)
         *c_r = c;
     return e;
@@ -370,12 +430,18 @@ err camera_list(db *d, arena *a, const struct scope *scope, const struct camera_
         query_sql(w, " AND c.state = ?");
         query_text(w, vocab_name(&camera_state_vocab, (size_t)f->state));
     }
-    if (f->object_kind) {
-        query_sql(w, " AND c.object_kind = ?");
+    if (f->object_kind && f->object_id) {
+        query_sql(w, " AND EXISTS (SELECT 1 FROM camera_objects o WHERE o.camera_id = c.id AND "
+                     "o.object_kind = ? AND o.object_id = ?)");
         query_text(w, vocab_name(&camera_object_vocab, (size_t)f->object_kind));
-    }
-    if (f->object_id) {
-        query_sql(w, " AND c.object_id = ?");
+        query_int(w, f->object_id);
+    } else if (f->object_kind) {
+        query_sql(w, " AND EXISTS (SELECT 1 FROM camera_objects o WHERE o.camera_id = c.id AND "
+                     "o.object_kind = ?)");
+        query_text(w, vocab_name(&camera_object_vocab, (size_t)f->object_kind));
+    } else if (f->object_id) {
+        query_sql(w, " AND EXISTS (SELECT 1 FROM camera_objects o WHERE o.camera_id = c.id AND "
+                     "o.object_id = ?)");
         query_int(w, f->object_id);
     }
     if (f->q && *f->q) {
@@ -396,6 +462,8 @@ err camera_list(db *d, arena *a, const struct scope *scope, const struct camera_
                                             .size = sizeof(struct camera),
                                             .read = camera_read},
                        &items, n_r, total_r);
+    if (!e)
+        e = bindings_attach(d, a, items, *n_r);
     if (!e)
         *items_r = items;
     return e;
@@ -463,8 +531,11 @@ err camera_near(db *d, arena *a, const struct scope *scope, double lng, double l
             v[k++] = v[i];
     }
     qsort(v, k, sizeof *v, by_distance);
+    k = k < CAMERA_NEAR_MAX ? k : CAMERA_NEAR_MAX;
+    if ((e = bindings_attach(d, a, v, k)))
+        return e;
     *items_r = v;
-    *n_r = k < CAMERA_NEAR_MAX ? k : CAMERA_NEAR_MAX;
+    *n_r = k;
     return E_OK;
 }
 
@@ -472,7 +543,7 @@ err camera_proposals(db *d, arena *a, const struct scope *scope, enum camera_obj
                      int64_t id, double radius_m, struct camera_target *t_r,
                      struct camera **items_r, size_t *n_r)
 {
-    struct camera_target t;
+    struct camera_target t = {0};
     err e = camera_object_find(d, a, scope, kind, id, &t);
     if (e)
         return e;
@@ -487,19 +558,99 @@ err camera_proposals(db *d, arena *a, const struct scope *scope, enum camera_obj
 
 /* ---- writing ----------------------------------------------------------------------- */
 
+/* One row of camera_objects; *id_r (may be NULL) gets its id. A second
+ * binding of the same object is refused by the unique index too
+ * (camera_bind looks first, for the message). */
+static err binding_insert(db *d, int64_t camera_id, enum camera_object kind, int64_t object_id,
+                          const char *name, int64_t *id_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "INSERT INTO camera_objects (id, camera_id, object_kind, object_id, "
+                       "object_name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       &s);
+    if (e)
+        return e;
+    int64_t id = id_new();
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, camera_id);
+    db_bind_text(s, 3, vocab_name(&camera_object_vocab, (size_t)kind));
+    db_bind_int64(s, 4, object_id);
+    db_bind_text(s, 5, name);
+    db_bind_int64(s, 6, now_ms());
+    if ((e = db_run(s, NULL)))
+        return e;
+    if (id_r)
+        *id_r = id;
+    return E_OK;
+}
+
+err camera_bind(db *d, arena *a, const struct scope *scope, int64_t camera_id,
+                enum camera_object kind, int64_t object_id, const char *name, int64_t *binding_id_r)
+{
+    struct camera c;
+    err e = camera_find(d, a, scope, camera_id, &c);
+    if (e)
+        return e;
+    if (!kind)
+        return err_set(E_INPUT, "required", "object_kind", "请选择监控对象类型");
+    if (name && *name && (e = check_text(name, "object_name", "监控对象名称", 100, TEXT_ONE_LINE)))
+        return e;
+    if ((e = object_check(kind, object_id, name)))
+        return e;
+    struct camera_target t = {0};
+    if (object_id && (e = camera_object_find(d, a, scope, kind, object_id, &t)))
+        return e;
+    const char *stored = name && *name ? name : t.name;
+    for (size_t i = 0; i < c.n_objects; i++) {
+        const struct camera_binding *b = &c.objects[i];
+        if (b->kind == kind &&
+            (object_id ? b->object_id == object_id : !b->object_id && !strcmp(b->name, stored)))
+            return err_set(E_CONFLICT, "already_bound", "object_id", "该摄像头已绑定这个监控对象");
+    }
+    if (c.n_objects >= CAMERA_OBJECTS_MAX)
+        return err_set(E_CONFLICT, "too_many_objects", "object_id",
+                       "一个摄像头最多绑定%d个监控对象", CAMERA_OBJECTS_MAX);
+    return binding_insert(d, camera_id, kind, object_id, stored, binding_id_r);
+}
+
+err camera_unbind(db *d, const struct scope *scope, int64_t camera_id, int64_t binding_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "DELETE FROM camera_objects WHERE id = ? AND camera_id = ? AND camera_id IN "
+                       "(SELECT id FROM cameras WHERE id = ? AND deleted_at = 0 AND "
+                       "region_code >= ? AND region_code < ?)",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, binding_id);
+    db_bind_int64(s, 2, camera_id);
+    db_bind_int64(s, 3, camera_id);
+    db_bind_int64(s, 4, scope->lo);
+    db_bind_int64(s, 5, scope->hi);
+    int64_t changed;
+    if ((e = db_run(s, &changed)))
+        return e;
+    return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+}
+
 err camera_create(db *d, arena *a, const struct scope *scope, const struct camera_input *in,
                   int64_t *id_r)
 {
     err e = camera_input_check(in, true);
     struct camera c = {0};
     fields_copy(camera_rows, &c, camera_input_rows, in, CAMERA_FIELD_COUNT, in->set);
+    const char *object_name = in->set & CF_OBJECT_NAME ? in->object_name : NULL;
+    int64_t object_id = in->set & CF_OBJECT_ID ? in->object_id : 0;
+    enum camera_object object_kind = in->set & CF_OBJECT_KIND ? in->object_kind : 0;
+    struct camera_target t = {0};
     if (!e)
-        e = object_check(&c);
+        e = object_check(object_kind, object_id, object_name);
     if (!e)
         e = region_check(d, scope, in->region_code);
-    if (!e)
-        e = object_resolve(d, a, scope, &c,
-                           in->set & CF_OBJECT_NAME && c.object_name && *c.object_name);
+    if (!e && object_id)
+        e = camera_object_find(d, a, scope, object_kind, object_id, &t);
     if (e)
         return e;
     storage_init();
@@ -517,6 +668,10 @@ err camera_create(db *d, arena *a, const struct scope *scope, const struct camer
     db_bind_int64(s, i, now);
     if ((e = db_run(s, NULL)))
         return e;
+    if (object_kind &&
+        (e = binding_insert(d, id, object_kind, object_id,
+                            object_name && *object_name ? object_name : t.name, NULL)))
+        return e;
     *id_r = id;
     return E_OK;
 }
@@ -526,6 +681,9 @@ err camera_update(db *d, arena *a, const struct scope *scope, int64_t id,
 {
     if (!in->set)
         return err_set(E_INPUT, "empty_update", NULL, "请至少修改一个字段");
+    if (in->set & (CF_OBJECT_KIND | CF_OBJECT_ID | CF_OBJECT_NAME))
+        return err_set(E_INPUT, "invalid_value", "object_kind",
+                       "监控对象请在摄像头的“监控对象”中添加或移除");
     err e = camera_input_check(in, false);
     struct camera cur;
     if (!e)
@@ -533,13 +691,7 @@ err camera_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if (e)
         return e;
     fields_copy(camera_rows, &cur, camera_input_rows, in, CAMERA_FIELD_COUNT, in->set);
-    if ((e = object_check(&cur)))
-        return e;
     if (in->set & CF_REGION && (e = region_check(d, scope, cur.region_code)))
-        return e;
-    if (in->set & (CF_OBJECT_KIND | CF_OBJECT_ID) &&
-        (e = object_resolve(d, a, scope, &cur,
-                            in->set & CF_OBJECT_NAME && in->object_name && *in->object_name)))
         return e;
     storage_init();
     db_stmt *s;
@@ -582,4 +734,163 @@ err camera_delete(db *d, const struct scope *scope, int64_t id)
     if ((e = db_run(s, &changed)))
         return e;
     return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+}
+
+/* ---- public toilets ------------------------------------------------------------------- */
+
+static err toilet_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)ctx;
+    struct camera_toilet *t = item;
+    bool pos = !db_col_null(s, 5) && !db_col_null(s, 6);
+    *t = (struct camera_toilet){
+        .id = db_col_int64(s, 0),
+        .name = arena_strdup(a, db_col_text(s, 1)),
+        .address = arena_strdup(a, db_col_text(s, 2)),
+        .region_code = db_col_int64(s, 3),
+        .region_name = arena_strdup(a, db_col_text(s, 4)),
+        .has_position = pos,
+        .lng = pos ? db_col_double(s, 5) : NAN,
+        .lat = pos ? db_col_double(s, 6) : NAN,
+    };
+    return E_OK;
+}
+
+/* Ids are unique across tables, so a camera bound to the toilet's id
+ * watches it, whether bound as a toilet or as a place. */
+err camera_toilets(db *d, arena *a, const struct scope *scope, int64_t page, int64_t page_size,
+                   struct camera_toilet **items_r, size_t *n_r, int64_t *total_r)
+{
+    struct query *w = arena_alloc(a, sizeof *w);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " WHERE p.kind = 'toilet' AND p.deleted_at = 0 AND p.region_code >= ? AND "
+                 "p.region_code < ?");
+    query_int(w, scope->lo);
+    query_int(w, scope->hi);
+    void *items;
+    size_t n;
+    int64_t total;
+    err e = query_page(
+        d, a, w,
+        &(struct query_page){.count = "SELECT COUNT(*) FROM places p",
+                             .select = "SELECT p.id, p.name, p.address, p.region_code, r.name, "
+                                       "p.lng, p.lat FROM places p LEFT JOIN regions r ON "
+                                       "r.code = p.region_code",
+                             .order = " ORDER BY p.name, p.id",
+                             .page = page,
+                             .page_size = page_size,
+                             .max = CAMERA_EXPORT_MAX,
+                             .size = sizeof(struct camera_toilet),
+                             .read = toilet_read},
+        &items, &n, &total);
+    struct camera_toilet *v = items;
+    for (size_t i = 0; !e && i < n; i++) {
+        struct camera_filter f = {.any_state = true, .object_id = v[i].id, .sort = "name"};
+        int64_t cams;
+        e = camera_list(d, a, scope, &f, &v[i].cameras, &v[i].n_cameras, &cams);
+    }
+    if (e)
+        return e;
+    *items_r = v;
+    *n_r = n;
+    *total_r = total;
+    return E_OK;
+}
+
+/* ---- home isolation checks ------------------------------------------------------------- */
+
+err camera_isolation_find(db *d, arena *a, const struct scope *scope, int64_t observation_id,
+                          struct camera_isolation *iso_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT person_id, kind, state, region_code FROM observations WHERE id = ? "
+                       "AND region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, observation_id);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
+    bool row;
+    struct camera_isolation iso = {.observation_id = observation_id};
+    int kind = 0;
+    bool active = false;
+    if (!(e = db_row(s, &row)) && row) {
+        iso.person_id = db_col_int64(s, 0);
+        kind = vocab_parse(&observe_kind_vocab, db_col_text(s, 1));
+        active = !strcmp(db_col_text(s, 2), "active");
+        iso.region_code = db_col_int64(s, 3);
+    } else if (!e) {
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    }
+    db_done(s);
+    if (e)
+        return e;
+    if (!active || (kind != OBSERVE_HOME_ISOLATION && kind != OBSERVE_HOME_OBSERVATION))
+        return err_set(E_CONFLICT, "not_home_isolation", NULL,
+                       "只能核查正在居家隔离或居家医学观察的人员");
+    /* the building's centre, else the deepest region above it with one */
+    struct query *q = arena_alloc(a, sizeof *q);
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT code, name, level, center_lng, center_lat FROM regions WHERE "
+                 "center_lng IS NOT NULL AND center_lat IS NOT NULL AND code IN (?");
+    query_int(q, iso.region_code);
+    for (int64_t c = regcode_parent(iso.region_code); c > 0; c = regcode_parent(c)) {
+        query_sql(q, ", ?");
+        query_int(q, c);
+    }
+    query_sql(q, ") ORDER BY level DESC LIMIT 1");
+    if ((e = query_prepare(d, q, &s)))
+        return e;
+    if (!(e = db_row(s, &row)) && row) {
+        iso.region_code = db_col_int64(s, 0);
+        iso.region_name = arena_strdup(a, db_col_text(s, 1));
+        iso.region_level = (int)db_col_int64(s, 2);
+        iso.lng = db_col_double(s, 3);
+        iso.lat = db_col_double(s, 4);
+    } else if (!e) {
+        e = err_set(E_INPUT, "no_position", NULL,
+                    "该人员所在楼栋及上级区划均未登记中心位置，无法查找附近的摄像头");
+    }
+    db_done(s);
+    if (!e)
+        *iso_r = iso;
+    return e;
+}
+
+err camera_isolation_near(db *d, arena *a, const struct scope *scope, int64_t observation_id,
+                          double radius_m, struct camera_isolation *iso_r, struct camera **items_r,
+                          size_t *n_r)
+{
+    if (!(isfinite(radius_m) && radius_m >= 1 && radius_m <= CAMERA_ISOLATION_RADIUS_MAX))
+        return err_set(E_INPUT, "out_of_range", "radius_m", "查询半径应在1到%d米之间",
+                       CAMERA_ISOLATION_RADIUS_MAX);
+    struct camera_isolation iso;
+    err e = camera_isolation_find(d, a, scope, observation_id, &iso);
+    if (!e)
+        e = camera_near(d, a, scope, iso.lng, iso.lat, radius_m, items_r, n_r);
+    if (!e)
+        *iso_r = iso;
+    return e;
+}
+
+err camera_isolation_camera(db *d, arena *a, const struct scope *scope, int64_t observation_id,
+                            int64_t camera_id, struct camera_isolation *iso_r, struct camera *c_r)
+{
+    struct camera_isolation iso;
+    struct camera c;
+    err e = camera_isolation_find(d, a, scope, observation_id, &iso);
+    if (!e)
+        e = camera_find(d, a, scope, camera_id, &c);
+    if (e)
+        return e;
+    c.distance_m = nat_distance_m(iso.lng, iso.lat, c.lng, c.lat);
+    if (c.distance_m > CAMERA_ISOLATION_RADIUS_MAX)
+        return err_set(E_FORBIDDEN, "camera_not_near", "camera_id",
+                       "该摄像头距离隔离人员住址超过%d米，不能用于居家隔离核查",
+                       CAMERA_ISOLATION_RADIUS_MAX);
+    *iso_r = iso;
+    *c_r = c;
+    return E_OK;
 }

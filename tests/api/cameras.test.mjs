@@ -10,8 +10,8 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { startCityWith, CITY_STAFF, expectError, auditEntries } from './lib.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { startCityWith, CITY_STAFF, expectError, auditEntries, waitForAudit, residentId, BIN } from './lib.mjs';
 
 const PW = 'Camera-test-2024!';
 const DC_S1 = '110101001000'; // 东华门街道
@@ -22,7 +22,8 @@ const XC_C1 = '110102001001'; // another district
 const O = { lng: 116.4, lat: 39.9 };
 const north = (m) => ({ lng: O.lng, lat: O.lat + m / 111195 });
 
-let ctx, cc, ccWest, street, grid, auditor;
+const BUILDING = '110101001001001001'; // 1号楼 in 多福巷社区
+let ctx, cc, ccWest, street, grid, auditor, comm, commOther;
 
 // The video network's own CA (FK_VIDEO_CA_FILE) and a stream server's
 // certificate for localhost signed by it; and a self-signed one, trusted by
@@ -40,11 +41,12 @@ function pki() {
 before(async () => {
   pki();
   ctx = await startCityWith(
-    { ...CITY_STAFF, street_s1: ['street_staff', DC_S1] },
+    { ...CITY_STAFF, street_s1: ['street_staff', DC_S1], comm_s1: ['community_staff', DC_S1_C1],
+      comm_s2: ['community_staff', DC_S2_C1] },
     PW,
-    { env: { FK_VIDEO_CA_FILE: path.join(PKI, 'ca.pem') } },
+    { env: { FK_VIDEO_CA_FILE: path.join(PKI, 'ca.pem'), FK_VIDEO_ORIGINS: 'https://video.example.gov.cn, http://10.0.0.9:8080' } },
   );
-  ({ cc_dc: cc, cc_xc: ccWest, grid_dc: grid, street_s1: street, auditor } = ctx.as);
+  ({ cc_dc: cc, cc_xc: ccWest, grid_dc: grid, street_s1: street, auditor, comm_s1: comm, comm_s2: commOther } = ctx.as);
 });
 
 after(async () => {
@@ -68,7 +70,8 @@ test('create, read, update, delete, each write audited', async () => {
   assert.equal(c.name, '多福巷东门枪机');
   assert.equal(c.kind_label, '枪机');
   assert.equal(c.region_name, '多福巷社区');
-  assert.equal(c.object_label, '公共厕所');
+  assert.deepEqual(c.objects.map(({ id: _, ...o }) => o),
+    [{ kind: 'toilet', kind_label: '公共厕所', object_id: null, name: '多福巷公厕' }]);
   assert.equal(c.state, 'unknown');
   assert.equal(c.checked_at, null);
   assert.equal(c.lng, O.lng);
@@ -107,7 +110,8 @@ test('bad input: 400 naming the field, nothing written', async () => {
     [{ kind: 'fisheye' }, undefined, 'kind'],
     [{ name: '' }, undefined, 'name'],
     [{ region_code: XC_C1 }, 'invalid_region', 'region_code'],
-    [{ object_kind: 'toilet', object_id: '123' }, 'invalid_value', 'object_id'],
+    [{ object_kind: 'other', object_id: '123' }, 'invalid_value', 'object_id'],
+    [{ object_kind: 'toilet', object_id: '123' }, 'invalid_object', 'object_id'],
     [{ object_kind: 'nat_site' }, 'required', 'object_name'],
     [{ object_name: '公厕' }, 'required', 'object_kind'],
     [{ object_kind: 'castle', object_name: 'x' }, undefined, 'object_kind'],
@@ -182,7 +186,7 @@ test('list: filters, search by name or code, paging, CSV export', async () => {
   assert.match(lines[0], /^编号,摄像头名称,视频网编号,摄像头类型/);
   assert.equal(lines.length, 3);
   assert.match(lines[1], /LIST_乙,X-2,半球,"\t110101001001",多福巷社区,116\.400000,39\.900000/);
-  assert.match(lines[1], /场所,方舱医院,未检测/);
+  assert.match(lines[1], /,场所：方舱医院,未检测/);
 });
 
 test('near: inside the radius only, nearest first, in scope', async () => {
@@ -228,13 +232,15 @@ test('objects: a bound id must be in scope and gives its name; cameras of an obj
   assert.equal(r.status, 201, r.text);
   const westSite = r.body;
   const bound = await create({ name: 'OBJ_已绑定', object_kind: 'nat_site', object_id: site.id, ...north(120) });
-  assert.equal(bound.object_name, '东华门核酸点', 'the record\'s name is stored with the camera');
+  assert.equal(bound.objects[0].name, '东华门核酸点', 'the record\'s name is stored with the camera');
   const free = await create({ name: 'OBJ_未绑定', ...north(40) });
   const far = await create({ name: 'OBJ_远处', ...north(900) });
   expectError(await cc.post('/api/v1/cameras', { ...base(), object_kind: 'nat_site', object_id: westSite.id }),
     400, 'invalid_object', 'object_id');
-  expectError(await cc.patch(`/api/v1/cameras/${free.id}`, { object_kind: 'place', object_id: site.id }),
+  expectError(await cc.post(`/api/v1/cameras/${free.id}/objects`, { object_kind: 'place', object_id: site.id }),
     400, 'invalid_object', 'object_id');
+  // objects are bound through …/objects, never by a PATCH of the camera
+  assert.equal((await cc.patch(`/api/v1/cameras/${free.id}`, { object_kind: 'nat_site', object_id: site.id })).status, 400);
   // the cameras of an object
   r = await cc.get(`/api/v1/cameras?object_kind=nat_site&object_id=${site.id}`);
   assert.deepEqual(r.body.items.map((c) => c.name), ['OBJ_已绑定']);
@@ -244,12 +250,15 @@ test('objects: a bound id must be in scope and gives its name; cameras of an obj
   assert.equal(r.body.object.name, '东华门核酸点');
   const got = r.body.items.filter((c) => c.name.startsWith('OBJ_'));
   assert.deepEqual(got.map((c) => [c.name, c.bound]), [['OBJ_未绑定', false], ['OBJ_已绑定', true]]);
-  // binding the proposal by hand
-  r = await cc.patch(`/api/v1/cameras/${free.id}`, { object_kind: 'nat_site', object_id: site.id });
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.object_name, '东华门核酸点');
+  // accepting the proposal: the camera is bound, audited
+  r = await cc.post(`/api/v1/cameras/${free.id}/objects`, { object_kind: 'nat_site', object_id: site.id });
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual(r.body.objects.map((o) => o.name), ['东华门核酸点']);
+  assert.match((await auditEntries(auditor, 'camera.bind', free.id))[0].detail, /kind=nat_site/);
   r = await cc.get(`/api/v1/cameras?object_kind=nat_site&object_id=${site.id}&sort=name`);
   assert.equal(r.body.total, 2);
+  r = await cc.get(`/api/v1/cameras/proposals?object_kind=nat_site&object_id=${site.id}&radius_m=500`);
+  assert.ok(r.body.items.filter((c) => c.name.startsWith('OBJ_')).every((c) => c.bound));
   expectError(await cc.get(`/api/v1/cameras/proposals?object_kind=nat_site&object_id=${noPos.id}`), 400, 'no_position', 'object_id');
   expectError(await cc.get(`/api/v1/cameras/proposals?object_kind=nat_site&object_id=${westSite.id}`), 400, 'invalid_object', 'object_id');
   expectError(await cc.get(`/api/v1/cameras/proposals?object_kind=toilet&object_id=${site.id}`), 400, 'invalid_object', 'object_id');
@@ -263,6 +272,198 @@ test('vocabularies: the camera kinds are served for the forms', async () => {
   const kinds = r.body.camera_kinds;
   assert.ok(kinds, Object.keys(r.body).join(','));
   assert.deepEqual(kinds.items.map((w) => w.label), ['枪机', '球机', '半球', '其他']);
+});
+
+test('several objects per camera: by id and by name, no duplicate, unbound again; public toilets and their cameras', async () => {
+  let r = await cc.post('/api/v1/nat/sites', { name: '多福巷核酸点', kind: 'fixed', region_code: DC_S1_C1, ...O });
+  assert.equal(r.status, 201, r.text);
+  const site = r.body;
+  r = await cc.post('/api/v1/places', { name: '多福巷公厕', kind: 'toilet', region_code: DC_S1_C1, ...north(30) });
+  assert.equal(r.status, 201, r.text);
+  const toilet = r.body;
+  assert.equal(toilet.kind_label, '公共厕所', 'the place vocabulary has public toilets');
+  r = await cc.post('/api/v1/places', { name: '隆福寺公厕', kind: 'toilet', region_code: DC_S2_C1 });
+  const toilet2 = r.body;
+  r = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: DC_S1_C1 });
+  const notToilet = r.body;
+  const cam = await create({ name: 'MULTI_路口球机', kind: 'dome', object_kind: 'nat_site', object_id: site.id });
+  const cam2 = await create({ name: 'MULTI_公厕枪机' });
+  // a second and a third object: a toilet by id, a market by name
+  r = await cc.post(`/api/v1/cameras/${cam.id}/objects`, { object_kind: 'toilet', object_id: toilet.id });
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post(`/api/v1/cameras/${cam.id}/objects`, { object_kind: 'other', object_name: '朝阳门菜市场' });
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual(r.body.objects.map((o) => [o.kind, o.name]).sort(),
+    [['nat_site', '多福巷核酸点'], ['other', '朝阳门菜市场'], ['toilet', '多福巷公厕']]);
+  r = await cc.post(`/api/v1/cameras/${cam2.id}/objects`, { object_kind: 'toilet', object_id: toilet.id });
+  assert.equal(r.status, 201, r.text);
+  // bad bindings change nothing
+  for (const [body, status, code, field] of [
+    [{ object_kind: 'toilet', object_id: toilet.id }, 409, 'already_bound', 'object_id'],
+    [{ object_kind: 'other', object_name: '朝阳门菜市场' }, 409, 'already_bound', 'object_id'],
+    [{ object_kind: 'toilet', object_id: notToilet.id }, 400, 'invalid_object', 'object_id'],
+    [{ object_kind: 'other', object_id: toilet.id }, 400, 'invalid_value', 'object_id'],
+    [{ object_kind: 'toilet' }, 400, 'required', 'object_name'],
+    [{ object_name: '无类型' }, 400, 'required', 'object_kind'],
+    [{ object_kind: 'castle', object_name: 'x' }, 400, undefined, 'object_kind'],
+    [{ object_kind: 'other', object_name: 'x'.repeat(101) }, 400, undefined, 'object_name'],
+  ]) {
+    r = await cc.post(`/api/v1/cameras/${cam.id}/objects`, body);
+    if (code) expectError(r, status, code, field);
+    else assert.equal(r.body?.error?.field, field, JSON.stringify(body) + ' ' + r.text);
+  }
+  assert.equal((await cc.get(`/api/v1/cameras/${cam.id}`)).body.objects.length, 3);
+  assert.equal((await street.post(`/api/v1/cameras/${cam.id}/objects`, { object_kind: 'other', object_name: 'x' })).status, 403);
+  assert.equal((await ccWest.post(`/api/v1/cameras/${cam.id}/objects`, { object_kind: 'other', object_name: 'x' })).status, 404);
+  // the cameras of each object
+  const namesOf = async (q) => (await cc.get(`/api/v1/cameras?sort=name&${q}`)).body.items.map((c) => c.name);
+  assert.deepEqual(await namesOf(`object_kind=toilet&object_id=${toilet.id}`), ['MULTI_公厕枪机', 'MULTI_路口球机']);
+  assert.deepEqual(await namesOf(`object_kind=nat_site&object_id=${site.id}`), ['MULTI_路口球机']);
+  assert.deepEqual(await namesOf('q=MULTI_&object_kind=other'), ['MULTI_路口球机']);
+  // public toilets and their cameras: a street sees its own toilets only
+  r = await cc.get('/api/v1/cameras/toilets');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((t) => [t.name, t.region_name, t.cameras.map((c) => c.name)]),
+    [['多福巷公厕', '多福巷社区', ['MULTI_公厕枪机', 'MULTI_路口球机']], ['隆福寺公厕', '隆福寺社区', []]]);
+  r = await street.get('/api/v1/cameras/toilets');
+  assert.deepEqual(r.body.items.map((t) => t.name), ['多福巷公厕']);
+  // proposals around a toilet mark the cameras watching it, however bound
+  const asPlace = await create({ name: 'MULTI_按场所绑定', object_kind: 'place', object_id: toilet.id });
+  const unbound = await create({ name: 'MULTI_未绑定' });
+  r = await cc.get(`/api/v1/cameras/proposals?object_kind=toilet&object_id=${toilet.id}&radius_m=200`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.filter((c) => c.name.startsWith('MULTI_')).map((c) => [c.name, c.bound]).sort(),
+    [['MULTI_公厕枪机', true], ['MULTI_按场所绑定', true], ['MULTI_未绑定', false], ['MULTI_路口球机', true]]);
+  r = await cc.get('/api/v1/cameras/toilets');
+  assert.deepEqual(r.body.items[0].cameras.map((c) => c.name), ['MULTI_公厕枪机', 'MULTI_按场所绑定', 'MULTI_路口球机']);
+  for (const c of [asPlace, unbound]) await cc.del(`/api/v1/cameras/${c.id}`);
+  assert.equal((await grid.get('/api/v1/cameras/toilets')).status, 403);
+  // unbinding: audited, the camera no longer among the toilet's
+  const b = (await cc.get(`/api/v1/cameras/${cam.id}`)).body.objects.find((o) => o.kind === 'toilet');
+  assert.equal((await ccWest.del(`/api/v1/cameras/${cam.id}/objects/${b.id}`)).status, 404);
+  assert.equal((await cc.del(`/api/v1/cameras/${cam2.id}/objects/${b.id}`)).status, 404, 'a binding of another camera');
+  r = await cc.del(`/api/v1/cameras/${cam.id}/objects/${b.id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.objects.length, 2);
+  assert.match((await auditEntries(auditor, 'camera.unbind', cam.id))[0].detail, new RegExp(`binding=${b.id}`));
+  assert.deepEqual(await namesOf(`object_kind=toilet&object_id=${toilet.id}`), ['MULTI_公厕枪机']);
+  for (const c of [cam, cam2]) await cc.del(`/api/v1/cameras/${c.id}`);
+  for (const p of [toilet, toilet2, notToilet]) await cc.del(`/api/v1/places/${p.id}`);
+});
+
+test('playback: the stream address only through an audited play call, never in lists of roles without playback', async () => {
+  const c = await create({ name: 'PLAY_东门', stream_url: 'https://video.example.gov.cn/live/play.m3u8' });
+  const rtsp = await create({ name: 'PLAY_西门', stream_url: 'rtsp://10.0.0.9:554/ch1' });
+  // the ledger's keepers see addresses; a street (camera.read, camera.play) does not, in any reply
+  assert.equal((await cc.get(`/api/v1/cameras/${c.id}`)).body.stream_url, 'https://video.example.gov.cn/live/play.m3u8');
+  let r = await street.get('/api/v1/cameras?q=PLAY_');
+  assert.equal(r.body.items.length, 2);
+  assert.ok(!r.text.includes('video.example.gov.cn') && !r.text.includes('10.0.0.9'), r.text);
+  r = await street.get(`/api/v1/cameras/${c.id}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.stream_url, undefined);
+  assert.equal(r.body.name, 'PLAY_东门', 'a positive control: the reply is the camera');
+  r = await street.get(`/api/v1/cameras/near?lng=${O.lng}&lat=${O.lat}&radius_m=100`);
+  assert.ok(r.body.items.length >= 2 && !r.text.includes('video.example.gov.cn'));
+  r = await street.get('/api/v1/cameras?q=PLAY_&format=csv');
+  assert.ok(!r.text.includes('视频流地址') && !r.text.includes('video.example.gov.cn') && r.text.includes('PLAY_东门'), r.text);
+  // play: the address, audited with its purpose
+  r = await street.post(`/api/v1/cameras/${c.id}/play`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.url, r.body.hls, r.body.name], ['https://video.example.gov.cn/live/play.m3u8', true, 'PLAY_东门']);
+  let audit = await auditEntries(auditor, 'camera.play', c.id);
+  assert.equal(audit.length, 1);
+  assert.equal(audit[0].result, 'ok');
+  assert.match(audit[0].detail, /purpose=ledger/);
+  r = await street.post(`/api/v1/cameras/${rtsp.id}/play`);
+  assert.equal(r.body.hls, false, 'rtsp is not played in a browser');
+  // refused: no permission (a grid worker), or a camera outside scope; both audited
+  expectError(await grid.post(`/api/v1/cameras/${c.id}/play`), 403, 'forbidden');
+  assert.ok((await waitForAudit(auditor, 'action=route.refused', (x) => x.detail === '/api/v1/cameras/{id}/play'))
+    .some((x) => x.detail === '/api/v1/cameras/{id}/play'));
+  assert.equal((await ccWest.post(`/api/v1/cameras/${c.id}/play`)).status, 404);
+  audit = await waitForAudit(auditor, `action=camera.play&object_id=${c.id}`, (x) => x.result !== 'ok');
+  assert.deepEqual(audit.map((x) => x.result).sort(), ['not_found', 'ok']);
+  for (const x of [c, rtsp]) await cc.del(`/api/v1/cameras/${x.id}`);
+});
+
+test('the video network\'s origins (FK_VIDEO_ORIGINS) join the media and connect sources of the page policy, nothing else', async () => {
+  const r = await fetch(ctx.url + '/');
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /media-src 'self' blob: https:\/\/video\.example\.gov\.cn http:\/\/10\.0\.0\.9:8080;/);
+  assert.match(csp, /connect-src 'self' https:\/\/video\.example\.gov\.cn http:\/\/10\.0\.0\.9:8080(;|$)/);
+  assert.match(csp, /default-src 'self'/);
+  // a value that would widen the policy stops the server at start
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-origins-'));
+  for (const bad of ['https://*.example.gov.cn', 'https://video.example.gov.cn/live', "https://a'; script-src *", 'ftp://video']) {
+    const p = spawnSync(BIN, ['serve', '--port', '0', '--data-dir', dir], { env: { ...process.env, FK_VIDEO_ORIGINS: bad }, encoding: 'utf8', timeout: 10000 });
+    assert.ok(p.status > 0, `${bad}: exit ${p.status}`); // refused at start (null: it served)
+    assert.match(p.stderr, /FK_VIDEO_ORIGINS/, bad);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('home isolation checks: cameras near the building, playback for the roles allowed, every view audited with the person', async () => {
+  // the building's centre is the home's position, away from the other tests' cameras
+  const HOME = { lng: 116.45, lat: 39.95 };
+  const homeNorth = (m) => ({ lng: HOME.lng, lat: HOME.lat + m / 111195 });
+  let r = await cc.patch(`/api/v1/regions/${BUILDING}`, { center: [HOME.lng, HOME.lat] });
+  assert.equal(r.status, 200, r.text);
+  r = await cc.post('/api/v1/persons', { name: '居家甲', id_number: residentId(), region_code: BUILDING });
+  assert.equal(r.status, 201, r.text);
+  const person = r.body;
+  r = await comm.post('/api/v1/observations', { person_id: person.id, kind: 'home_isolation', source: 'grid_patrol' });
+  assert.equal(r.status, 201, r.text);
+  const obs = r.body;
+  const door = await create({ name: 'ISO_楼门', ...homeNorth(40) });
+  const road = await create({ name: 'ISO_路口', ...homeNorth(250) });
+  const far = await create({ name: 'ISO_远处', ...homeNorth(1500) });
+
+  r = await comm.get(`/api/v1/observations/${obs.id}/cameras?radius_m=300`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((c) => c.name), ['ISO_楼门', 'ISO_路口']);
+  assert.equal(r.body.home.region_name, '1号楼');
+  assert.equal(r.body.home.region_level, 'building');
+  assert.ok(!r.text.includes('居家甲') && !r.text.includes('video.example.gov.cn'), 'no name, no address in the look-up');
+  let audit = await auditEntries(auditor, 'camera.isolation_lookup', person.id);
+  assert.match(audit[0].detail, new RegExp(`observation=${obs.id} radius_m=300 cameras=2 purpose=home_isolation_check`));
+  r = await comm.get(`/api/v1/observations/${obs.id}/cameras?radius_m=1001`);
+  expectError(r, 400, 'invalid_parameter', 'radius_m');
+
+  // playback of a camera near the home: audited with the person, the camera and the purpose
+  r = await comm.post(`/api/v1/observations/${obs.id}/cameras/${door.id}/play`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.url, base().stream_url);
+  assert.ok(Math.abs(r.body.distance_m - 40) < 1);
+  audit = await auditEntries(auditor, 'camera.play_isolation', person.id);
+  assert.equal(audit.length, 1);
+  assert.equal(audit[0].object_type, 'person');
+  assert.match(audit[0].detail, new RegExp(`camera=${door.id} observation=${obs.id} distance_m=40 purpose=home_isolation_check`));
+  r = await cc.get(`/api/v1/observations/${obs.id}/cameras`);
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.body.items.length === 2 && !r.text.includes('video.example.gov.cn'), 'no address in the look-up, even for the ledger\'s keepers');
+  // the command centre may too; the permission is not a key to every camera
+  assert.equal((await cc.post(`/api/v1/observations/${obs.id}/cameras/${road.id}/play`)).status, 200);
+  expectError(await comm.post(`/api/v1/observations/${obs.id}/cameras/${far.id}/play`), 403, 'camera_not_near', 'camera_id');
+  // refused: roles without the permission, another community, another district
+  expectError(await street.get(`/api/v1/observations/${obs.id}/cameras`), 403, 'forbidden');
+  expectError(await street.post(`/api/v1/observations/${obs.id}/cameras/${door.id}/play`), 403, 'forbidden');
+  expectError(await grid.get(`/api/v1/observations/${obs.id}/cameras`), 403, 'forbidden');
+  assert.equal((await commOther.get(`/api/v1/observations/${obs.id}/cameras`)).status, 404);
+  assert.equal((await commOther.post(`/api/v1/observations/${obs.id}/cameras/${door.id}/play`)).status, 404);
+  assert.equal((await ccWest.post(`/api/v1/observations/${obs.id}/cameras/${door.id}/play`)).status, 404);
+  audit = await waitForAudit(auditor, `action=camera.play_isolation&object_id=${obs.id}`, (x) => x.result === 'not_found');
+  const refused = audit.filter((x) => x.object_type === 'observation');
+  assert.deepEqual(refused.map((x) => x.result).sort(), ['camera_not_near', 'not_found', 'not_found']);
+  assert.ok(refused.every((x) => /purpose=home_isolation_check/.test(x.detail)));
+  assert.ok((await waitForAudit(auditor, 'action=route.refused', (x) => x.detail === '/api/v1/observations/{id}/cameras'))
+    .some((x) => x.detail === '/api/v1/observations/{id}/cameras'));
+
+  // an ended observation is no longer checked
+  r = await comm.post(`/api/v1/observations/${obs.id}/end`, { how: 'released', reason: '期满' });
+  assert.equal(r.status, 200, r.text);
+  expectError(await comm.get(`/api/v1/observations/${obs.id}/cameras`), 409, 'not_home_isolation');
+  for (const c of [door, road, far]) await cc.del(`/api/v1/cameras/${c.id}`);
 });
 
 // ---- import ----------------------------------------------------------------
@@ -343,8 +544,8 @@ test('import: the valid rows written, the rows at fault reported with their cell
   assert.deepEqual(await jobDone(cc, up.body.job_id), { total: 5, written: 2, failed: 3, report: true });
   assert.equal((await cc.get('/api/v1/cameras')).body.total, before + 2);
   const got = (await cc.get('/api/v1/cameras?q=IMP_&sort=name')).body.items;
-  assert.deepEqual(got.map((c) => [c.name, c.kind, c.object_kind, c.object_name]),
-    [['IMP_公厕东', 'bullet', 'toilet', '多福巷公厕'], ['IMP_方舱', 'mini_dome', 'place', '方舱医院']]);
+  assert.deepEqual(got.map((c) => [c.name, c.kind, c.objects.map((o) => [o.kind, o.name])]),
+    [['IMP_公厕东', 'bullet', [['toilet', '多福巷公厕']]], ['IMP_方舱', 'mini_dome', [['place', '方舱医院']]]]);
 
   const rep = await download(cc, `/api/v1/jobs/${up.body.job_id}/errors.xlsx`);
   assert.equal(rep.status, 200);
