@@ -136,5 +136,7 @@ err app_routes(void)
     ADD(trace_contact);
     /* investigations, case links and clusters */
     ADD(investigation);
+    /* automatic monitoring rules and their breaches (monitor/monitor.h) */
+    ADD(monitor);
     return E_OK;
 }

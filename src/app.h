@@ -65,6 +65,8 @@ ROUTES(trace_contact);
 ROUTES(investigation);
 ROUTES(nat_history);
 ROUTES(commission);
+/* automatic monitoring rules (monitor/monitor.h) */
+ROUTES(monitor);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

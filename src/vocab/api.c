@@ -16,6 +16,7 @@
 #include "commission/commission.h"
 #include "device/device.h"
 #include "health/health.h"
+#include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "place/place.h"
@@ -52,7 +53,7 @@ static const struct vocab *const vocabs[] = {
     &trip_mode_vocab,         &trip_waypoint_kind_vocab,
     &trip_source_vocab,       &trace_class_vocab,
     &trace_reason_vocab,      &case_link_kind_vocab,
-    &cluster_status_vocab,
+    &cluster_status_vocab,    &monitor_kind_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
