@@ -59,7 +59,7 @@ CREATE INDEX monitor_breaches_day ON monitor_breaches (day, region_code);
 -- fever alerts of a day per venue (kind, at, venue_id);
 CREATE INDEX alerts_kind_at ON alerts (kind, at, venue_id);
 -- the open home observations and their regions (their checks of the day
--- through checks_observation);
-CREATE INDEX observations_active_kind ON observations (kind, region_code, id) WHERE state = 'active';
+-- through checks_observation): the open ones are one range of state;
+CREATE INDEX observations_state_kind ON observations (state, kind, region_code, id);
 -- the rooms of each site by state.
 CREATE INDEX quarantine_rooms_state ON quarantine_rooms (site_id, state);

@@ -337,7 +337,7 @@ static err read_occupancy(db *d, struct hits *h)
     return e;
 }
 
-/* unchecked: the open home observations (observations_active_kind) with no
+/* unchecked: the open home observations (observations_state_kind) with no
  * check since the day began (checks_observation, one probe each), per grid */
 static err read_unchecked(db *d, int64_t day_start, struct hits *h)
 {

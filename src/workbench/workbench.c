@@ -269,6 +269,20 @@ static const struct wb_def defs[WB__COUNT] = {
                        {SCOPED, B_WEEK},
                        "SELECT COUNT(*) FROM trips WHERE region_code >= ? AND region_code < ? "
                        "AND deleted_at = 0 AND created_at >= ?"},
+    /* 监测预警 (docs/monitor.md): today's breaches that still hold, of enabled rules
+     * (monitor_breaches_day); the day number from the day's start, as CHINA_DAY_SQL */
+    [WB_MONITOR_BREACHES] = {"monitor_breaches",
+                             "当前监测预警",
+                             "项",
+                             true,
+                             {PERM_MONITOR_READ},
+                             "/monitor",
+                             NULL,
+                             {B_DAY, SCOPED},
+                             "SELECT COUNT(*) FROM monitor_breaches b JOIN monitor_rules r ON "
+                             "r.id = b.rule_id AND r.enabled = 1 WHERE b.day = (CAST(? AS BIGINT) "
+                             "+ 28800000) / 86400000 AND b.region_code >= ? AND b.region_code < ? "
+                             "AND b.cleared_at = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

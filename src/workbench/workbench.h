@@ -49,6 +49,8 @@ enum workbench_item {
     WB_COMMISSION_UNLINKED, /* investigations in scope with no registered person (commission.read)
                              */
     WB_TRIPS_WEEK, /* key persons' trips departed in the last 7 days in scope (trace.read) */
+    /* ---- automatic monitoring (monitor/monitor.h) ---- */
+    WB_MONITOR_BREACHES, /* monitoring rules breached now in scope, today (monitor.read) */
     WB__COUNT
 };
 

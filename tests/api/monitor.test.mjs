@@ -277,6 +277,13 @@ test('breaches: region narrows within the scope; outside it 404, malformed 400; 
   const other = (await ok(cc.get(`/api/v1/monitor/breaches?region=${OTHER}`))).items;
   assert.deepEqual(other.map((b) => [b.kind, b.object_name]), [['unchecked', '隆福寺社区']]);
   expectError(await otherStreet.get(`/api/v1/monitor/breaches?region=${COMMUNITY}`), 404, 'not_found', 'region');
+  // the workbench counts the current breaches of the scope
+  const wb = async (c) => (await ok(c.get('/api/v1/workbench'))).entries.find((e) => e.key === 'monitor_breaches');
+  const mine = await wb(street);
+  assert.equal(mine.count, (await ok(street.get('/api/v1/monitor/breaches'))).total);
+  assert.equal(mine.console, '/monitor');
+  assert.equal((await wb(otherStreet)).count, 1);
+  assert.equal(await wb(grid), undefined, 'not for a grid worker (no monitor.read)');
   expectError(await cc.get('/api/v1/monitor/breaches?region=12x'), 400, 'invalid_region', 'region');
   expectError(await cc.get('/api/v1/monitor/breaches?all=2'), 400, 'invalid_parameter', 'all');
   await setRules({ fever: { enabled: false } });

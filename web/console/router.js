@@ -13,8 +13,10 @@ import statsRoutes from './routes-stats.js';
 import caseRoutes from './routes-cases.js';
 import natRoutes from './routes-nat.js';
 import traceRoutes from './routes-trace.js';
+// automatic monitoring rules and breaches (docs/monitor.md)
+import monitorRoutes from './routes-monitor.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...monitorRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
