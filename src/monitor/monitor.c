@@ -653,12 +653,17 @@ err monitor_breaches(db *d, const struct scope *sc, const struct monitor_filter 
         json_object_set_new(o, "level_label",
                             json_string(vocab_label_of(&alert_level_vocab, db_col_text(s, 4))));
         json_object_set_new(o, "object_type", json_string(kinds[k].object));
+        /* what the object is, in words: 社区 / 网格 (its level), 隔离点, 场所码点位 */
         if (!strcmp(kinds[k].object, "region")) {
             char code[19];
             regcode_format(db_col_int64(s, 5), code);
             json_object_set_new(o, "object_id", json_string(code));
+            json_object_set_new(o, "object_label",
+                                json_string(region_level_label(regcode_level(db_col_int64(s, 5)))));
         } else {
             json_set_id(o, "object_id", db_col_int64(s, 5));
+            json_object_set_new(o, "object_label",
+                                json_string(k == MONITOR_OCCUPANCY ? "隔离点" : "场所码点位"));
         }
         json_object_set_new(o, "object_name", json_string(db_col_text(s, 6)));
         json_set_region(o, db_col_int64(s, 7), db_col_text(s, 8));

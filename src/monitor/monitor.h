@@ -126,8 +126,8 @@ struct monitor_filter {
 /*
  * The breaches of f->day inside sc, of rules that exist and are enabled,
  * as JSON objects (rule_id, rule_label, kind, kind_label, level,
- * object_type, object_id, object_name, region_code, region_name, figure,
- * base, threshold, unit, alert_id, raised_at, seen_at, active), the most
+ * object_type, object_id, object_label (社区, 网格, 隔离点, 场所码点位), object_name, region_code,
+ * region_name, figure, base, threshold, unit, alert_id, raised_at, seen_at, active), the most
  * severe first then the newest: E_DB.
  */
 err monitor_breaches(db *d, const struct scope *sc, const struct monitor_filter *f,

@@ -158,6 +158,7 @@ test('reports: a community over its threshold raises one alert at the community,
   assert.equal(alerts.length, 1, 'not raised twice the same day');
   const [b] = await breachesOf(cc, 'reports');
   assert.equal(b.object_name, '多福巷社区');
+  assert.equal(b.object_label, '社区');
   assert.equal(b.object_id, COMMUNITY);
   assert.equal(b.region_name, '多福巷社区');
   assert.equal(b.figure, 3);
@@ -197,6 +198,7 @@ test('occupancy: a quarantine site at its percentage raises one alert naming the
   assert.equal(b.object_type, 'site');
   assert.equal(b.object_id, site);
   assert.equal(b.object_name, '东华门隔离酒店');
+  assert.equal(b.object_label, '隔离点');
   assert.deepEqual([b.figure, b.base, b.percent, b.threshold, b.unit], [3, 5, 60, 60, '%']);
   assert.equal((await breachesOf(otherStreet, 'occupancy')).length, 0);
   assert.equal((await alertsOf(otherStreet, 'monitor_occupancy')).length, 0);
@@ -226,6 +228,7 @@ test('unchecked: a grid with people on home isolation not checked today; checked
   }
   let [b] = await breachesOf(street, 'unchecked');
   assert.equal(b.object_name, '第一网格');
+  assert.equal(b.object_label, '网格');
   assert.equal(b.object_id, GRID);
   assert.equal(b.figure, 1);
   // the doctor checks the grid's resident: the breach clears at the next run
