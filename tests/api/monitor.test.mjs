@@ -9,7 +9,7 @@
 // disabled rule's breaches gone, the live push, and the background worker.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { residentId, expectError, startCityWith, openStream, until, auditEntries } from './lib.mjs';
+import { residentId, expectError, startCityWith, startPeer, openStream, until, auditEntries } from './lib.mjs';
 
 const PW = 'Passw0rd!monitor';
 const COMMUNITY = '110101001001'; // 多福巷社区, 东华门街道
@@ -306,6 +306,27 @@ test('a rule waits for its hour of the China day', async () => {
   const res = await run();
   assert.equal(res.rules, 3, 'the reports rule waits');
   await setRules({ reports: { from_hour: 0 } });
+});
+
+test('two servers evaluating at once raise one alert', async () => {
+  const peer = await startPeer(ctx);
+  try {
+    const pc = peer.client();
+    await pc.login('m_cc', PW);
+    const before_ = (await alertsOf(cc, 'monitor_occupancy')).length;
+    const site = (await ok(cc.post('/api/v1/places', { name: '景山隔离点', kind: 'quarantine_site', region_code: OTHER }), 201)).id;
+    await ok(cc.post(`/api/v1/quarantine-sites/${site}/rooms`, { rooms: ['1', '2'] }), 201);
+    await ok(cc.post('/api/v1/observations', { person_id: await person(OTHER), kind: 'central', source: 'grid_patrol', site_id: site, room_no: '1' }), 201);
+    await ok(cc.post('/api/v1/observations', { person_id: await person(OTHER), kind: 'central', source: 'grid_patrol', site_id: site, room_no: '2' }), 201);
+    const runs = await Promise.all([0, 1, 2, 3].map((i) => ok((i % 2 ? pc : cc).post('/api/v1/monitor/run'))));
+    assert.equal(runs.reduce((n, r) => n + r.raised, 0), 1, 'one of the runs raised it');
+    const alerts = await alertsOf(otherStreet, 'monitor_occupancy');
+    assert.equal(alerts.length, 1);
+    assert.match(alerts[0].message, /景山隔离点.*100%（2\/2间）/);
+    assert.equal((await alertsOf(cc, 'monitor_occupancy')).length, before_ + 1);
+  } finally {
+    await peer.stop();
+  }
 });
 
 test('the background worker evaluates on its own', async () => {
