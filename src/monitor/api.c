@@ -71,8 +71,9 @@ static err breaches(struct req *r, json_t **items_r)
         int64_t code = regcode_parse(v, &lv);
         if (code <= 0)
             return err_set(E_INPUT, "invalid_region", "region", "区划代码格式不正确");
-        if (!scope_has(&sc, code))
-            return err_set(E_NOT_FOUND, "not_found", "region", "区划不存在");
+        if (!scope_has(&sc, code)) /* refused like a record of another region, audited */
+            return audit_refusal(r->db, r->who, r->ip, "monitor.breaches", "region", 0,
+                                 err_set(E_NOT_FOUND, "not_found", "region", "区划不存在"), v);
         struct scope narrowed = scope_of(code);
         if (narrowed.hi > sc.hi)
             narrowed.hi = sc.hi;

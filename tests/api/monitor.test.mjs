@@ -9,7 +9,7 @@
 // disabled rule's breaches gone, the live push, and the background worker.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { residentId, expectError, startCityWith, startPeer, openStream, until, auditEntries } from './lib.mjs';
+import { residentId, expectError, startCityWith, startPeer, openStream, until, auditEntries, waitForAudit } from './lib.mjs';
 
 const PW = 'Passw0rd!monitor';
 const COMMUNITY = '110101001001'; // 多福巷社区, 东华门街道
@@ -280,6 +280,8 @@ test('breaches: region narrows within the scope; outside it 404, malformed 400; 
   const other = (await ok(cc.get(`/api/v1/monitor/breaches?region=${OTHER}`))).items;
   assert.deepEqual(other.map((b) => [b.kind, b.object_name]), [['unchecked', '隆福寺社区']]);
   expectError(await otherStreet.get(`/api/v1/monitor/breaches?region=${COMMUNITY}`), 404, 'not_found', 'region');
+  const refused = await waitForAudit(auditor, 'action=monitor.breaches', (e) => e.result === 'not_found');
+  assert.ok(refused.some((e) => e.result === 'not_found'), 'the refusal is audited');
   // the workbench counts the current breaches of the scope
   const wb = async (c) => (await ok(c.get('/api/v1/workbench'))).entries.find((e) => e.key === 'monitor_breaches');
   const mine = await wb(street);
