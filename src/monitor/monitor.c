@@ -406,6 +406,17 @@ static err name_object(db *d, arena *a, enum monitor_kind k, struct hit *h, bool
         h->name = arena_printf(a, "区划%s", code);
         row = true;
     }
+    /* grids are numbered within their community (第2网格 in every one of
+     * them): a grid is named with its community, 学府社区第2网格 */
+    if (!e && row && regcode_level(h->object_id) == LEVEL_GRID &&
+        (k == MONITOR_REPORTS || k == MONITOR_UNCHECKED) &&
+        !(e = db_prepare(d, "SELECT name FROM regions WHERE code = ?", &s))) {
+        db_bind_int64(s, 1, regcode_parent(h->object_id));
+        bool parent;
+        if (!(e = db_row(s, &parent)) && parent)
+            h->name = arena_printf(a, "%s%s", db_col_text(s, 0), h->name);
+        db_done(s);
+    }
     *found_r = row;
     return e;
 }

@@ -215,7 +215,7 @@ test('unchecked: a grid with people on home isolation not checked today; checked
     const mine = await alertsOf(street, 'monitor_unchecked');
     assert.equal(mine.length, 1);
     assert.equal(mine[0].region_code, padded(GRID));
-    assert.match(mine[0].message, /第一网格有1名居家隔离\/居家医学观察人员今日未核查，达到阈值1人/);
+    assert.match(mine[0].message, /多福巷社区第一网格有1名居家隔离\/居家医学观察人员今日未核查，达到阈值1人/);
     const theirs = await alertsOf(otherStreet, 'monitor_unchecked');
     assert.equal(theirs.length, 1);
     assert.equal(theirs[0].region_code, padded(OTHER));
@@ -227,7 +227,7 @@ test('unchecked: a grid with people on home isolation not checked today; checked
     stream.close();
   }
   let [b] = await breachesOf(street, 'unchecked');
-  assert.equal(b.object_name, '第一网格');
+  assert.equal(b.object_name, '多福巷社区第一网格', 'a grid is named with its community');
   assert.equal(b.object_label, '网格');
   assert.equal(b.object_id, GRID);
   assert.equal(b.figure, 1);
