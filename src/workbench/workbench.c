@@ -277,7 +277,7 @@ static const struct wb_def defs[WB__COUNT] = {
                              true,
                              {PERM_MONITOR_READ},
                              "/monitor",
-                             NULL,
+                             "/staff/monitor",
                              {B_DAY, SCOPED},
                              "SELECT COUNT(*) FROM monitor_breaches b JOIN monitor_rules r ON "
                              "r.id = b.rule_id AND r.enabled = 1 WHERE b.day = " CHINA_DAY_SQL(

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, assertClean, shot, CITY_CSV, writeTmp, residentId } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -99,5 +99,18 @@ test('run now from the page', async () => {
   await page.getByTestId('monitor-run').click();
   await page.getByText(/检测完成/).waitFor();
   await page.getByTestId('breach-object').filter({ hasText: '多福巷社区' }).waitFor();
+  assertClean(page);
+});
+
+test('mobile: the staff home links 监测预警, which lists the breach of the street', async () => {
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, street);
+  await page.goto(`${ctx.url}/mobile/#/staff`);
+  await page.getByText('监测预警').first().click();
+  await page.waitForURL(/#\/staff\/monitor/);
+  const item = page.getByTestId('monitor-breach').filter({ hasText: '多福巷社区' });
+  await item.waitFor();
+  assert.match(await item.getByTestId('monitor-figure').textContent(), /社区新增上报 2件，超过阈值 1件/);
+  await shot(page, 'monitor-mobile');
   assertClean(page);
 });
