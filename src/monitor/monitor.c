@@ -158,13 +158,20 @@ err monitor_rules_save(db *d, arena *a, struct monitor_rule *items, size_t n, in
     for (size_t i = 0; !e && i < n; i++) {
         if (!items[i].id)
             continue;
-        bool known = false;
-        for (size_t j = 0; j < old_n && !known; j++)
-            known = old[j].id == items[i].id;
-        if (!known) {
-            char field[32];
+        const struct monitor_rule *was = NULL;
+        for (size_t j = 0; j < old_n && !was; j++)
+            if (old[j].id == items[i].id)
+                was = &old[j];
+        char field[32];
+        if (!was) {
             snprintf(field, sizeof field, "rules[%zu].id", i);
             e = err_set(E_INPUT, "unknown_rule", field, "第%zu条规则不存在（可能已被删除）", i + 1);
+        } else if (was->kind != items[i].kind) {
+            /* a breach's object is the kind's (a region, a site, a venue): a
+             * rule keeps its kind, or today's breaches would change meaning */
+            snprintf(field, sizeof field, "rules[%zu].kind", i);
+            e = err_set(E_INPUT, "invalid_value", field,
+                        "第%zu条规则：监测内容不能修改，请新增一条规则", i + 1);
         }
     }
     db_stmt *s;

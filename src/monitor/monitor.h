@@ -88,7 +88,8 @@ err monitor_rules_parse(json_t *rules, arena *a, struct monitor_rule **items_r,
 /*
  * Replace the rules with items[0..n) inside the caller's transaction: a rule
  * with an id updates that rule (E_INPUT "unknown_rule" on rules[i].id when
- * there is none), one without is created (its id written back), the rules
+ * there is none, "invalid_value" on rules[i].kind when its kind would
+ * change), one without is created (its id written back), the rules
  * not given are deleted (their breaches leave the current list with them).
  * a: the stored rules are read into it.
  */

@@ -105,6 +105,7 @@ test('bad rules: 400 with the code and the field, nothing changed', async () => 
   expectError(await put(edit(0, { label: '   ' })), 400, 'required', 'rules[0].label');
   expectError(await put(edit(0, { colour: 'red' })), 400, 'unknown_field', 'rules[0].colour');
   expectError(await put(edit(0, { id: '12345' })), 400, 'unknown_rule', 'rules[0].id');
+  expectError(await put(edit(3, { kind: 'reports' })), 400, 'invalid_value', 'rules[3].kind'); // a rule keeps its kind
   expectError(await put([...base, base[0]]), 400, 'duplicate_rule', 'rules[4].id');
   expectError(await put([]), 400, 'out_of_range', 'rules');
   expectError(await cc.put('/api/v1/monitor/rules', {}), 400, 'required', 'rules');
