@@ -642,8 +642,14 @@ err monitor_breaches(db *d, const struct scope *sc, const struct monitor_filter 
         d,
         "SELECT b.id, b.rule_id, r.label, r.kind, r.level, b.object_id, b.object_name, "
         "b.region_code, COALESCE(g.name, ''), b.figure, b.base, b.threshold, b.alert_id, "
-        "b.raised_at, b.seen_at, b.cleared_at FROM monitor_breaches b JOIN monitor_rules r ON "
-        "r.id = b.rule_id AND r.enabled = 1 LEFT JOIN regions g ON g.code = b.region_code WHERE "
+        "b.raised_at, b.seen_at, b.cleared_at, COALESCE(og.center_lng, sp.lng, vp.lng), "
+        "COALESCE(og.center_lat, sp.lat, vp.lat) FROM monitor_breaches b JOIN monitor_rules r ON "
+        "r.id = b.rule_id AND r.enabled = 1 LEFT JOIN regions g ON g.code = b.region_code "
+        /* where the object is, for a map: a region's centre, a site's or a venue's place */
+        "LEFT JOIN regions og ON r.kind IN ('reports', 'unchecked') AND og.code = b.object_id "
+        "LEFT JOIN places sp ON r.kind = 'occupancy' AND sp.id = b.object_id "
+        "LEFT JOIN venues v ON r.kind = 'fever' AND v.id = b.object_id "
+        "LEFT JOIN places vp ON vp.id = v.place_id WHERE "
         "b.day = ? AND b.region_code >= ? AND b.region_code < ? AND (? = 1 OR b.cleared_at = 0) "
         "ORDER BY CASE r.level WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
         "b.raised_at DESC, b.id DESC LIMIT 1000",
@@ -696,6 +702,10 @@ err monitor_breaches(db *d, const struct scope *sc, const struct monitor_filter 
         json_object_set_new(o, "raised_at", json_integer(db_col_int64(s, 13)));
         json_object_set_new(o, "seen_at", json_integer(db_col_int64(s, 14)));
         json_object_set_new(o, "active", json_boolean(db_col_int64(s, 15) == 0));
+        json_object_set_new(o, "lng",
+                            db_col_null(s, 16) ? json_null() : json_real(db_col_double(s, 16)));
+        json_object_set_new(o, "lat",
+                            db_col_null(s, 17) ? json_null() : json_real(db_col_double(s, 17)));
         json_array_append_new(items, o);
     }
     db_done(s);

@@ -126,10 +126,12 @@ struct monitor_filter {
 
 /*
  * The breaches of f->day inside sc, of rules that exist and are enabled,
- * as JSON objects (rule_id, rule_label, kind, kind_label, level,
- * object_type, object_id, object_label (社区, 网格, 隔离点, 场所码点位), object_name, region_code,
- * region_name, figure, base, threshold, unit, alert_id, raised_at, seen_at, active), the most
- * severe first then the newest: E_DB.
+ * as JSON objects (rule_id, rule_label, kind, kind_label, level, object_type,
+ * object_id, object_label (社区, 网格, 隔离点, 场所码点位), object_name,
+ * region_code, region_name, figure, base, threshold, unit, alert_id,
+ * raised_at, seen_at, active, lng and lat: where the object is, a region's
+ * centre or the site's or venue's place, null when unknown), the most severe
+ * first then the newest, at most 1,000: E_DB.
  */
 err monitor_breaches(db *d, const struct scope *sc, const struct monitor_filter *f,
                      json_t **items_r) MUST_USE;

@@ -160,6 +160,7 @@ test('reports: a community over its threshold raises one alert at the community,
   const [b] = await breachesOf(cc, 'reports');
   assert.equal(b.object_name, '多福巷社区');
   assert.equal(b.object_label, '社区');
+  assert.equal(b.lng, null, 'a region without a centre has no position');
   assert.equal(b.object_id, COMMUNITY);
   assert.equal(b.region_name, '多福巷社区');
   assert.equal(b.figure, 3);
@@ -179,7 +180,7 @@ test('reports: a community over its threshold raises one alert at the community,
 });
 
 test('occupancy: a quarantine site at its percentage raises one alert naming the site and its rooms', async () => {
-  const site = (await ok(cc.post('/api/v1/places', { name: '东华门隔离酒店', kind: 'quarantine_site', region_code: COMMUNITY }), 201)).id;
+  const site = (await ok(cc.post('/api/v1/places', { name: '东华门隔离酒店', kind: 'quarantine_site', region_code: COMMUNITY, lng: 116.41, lat: 39.92 }), 201)).id;
   await ok(cs.post(`/api/v1/quarantine-sites/${site}/rooms`, { rooms: ['101', '102', '103', '104', '105', '106'] }), 201);
   await ok(cs.patch(`/api/v1/quarantine-sites/${site}/rooms/106`, { closed: true }), 204); // 5 rooms count
   const central = async (room) =>
@@ -201,6 +202,7 @@ test('occupancy: a quarantine site at its percentage raises one alert naming the
   assert.equal(b.object_name, '东华门隔离酒店');
   assert.equal(b.object_label, '隔离点');
   assert.deepEqual([b.figure, b.base, b.percent, b.threshold, b.unit], [3, 5, 60, 60, '%']);
+  assert.deepEqual([b.lng, b.lat], [116.41, 39.92], 'where the site is, for the map');
   assert.equal((await breachesOf(otherStreet, 'occupancy')).length, 0);
   assert.equal((await alertsOf(otherStreet, 'monitor_occupancy')).length, 0);
 });
