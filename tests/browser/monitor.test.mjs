@@ -69,6 +69,7 @@ test('the command centre edits a rule in the dialog; a refusal shows under the f
   await dialog.getByTestId('rule-save').click();
   await dialog.waitFor({ state: 'hidden' });
   await rules.locator('tr', { hasText: '社区新增上报超限' }).getByText('超过 1件').waitFor();
+  await shot(page, 'monitor-rules');
   const stored = (await cc.get('/api/v1/monitor/rules')).body.items.find((x) => x.kind === 'reports');
   assert.equal(stored.threshold, 1);
   assertClean(page);
