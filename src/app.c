@@ -141,5 +141,7 @@ err app_routes(void)
     ADD(investigation);
     /* custom reports (issue 12) */
     ADD(report);
+    /* automatic monitoring rules and their breaches (monitor/monitor.h) */
+    ADD(monitor);
     return E_OK;
 }

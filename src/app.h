@@ -68,6 +68,8 @@ ROUTES(nat_history);
 ROUTES(commission);
 /* ---- custom reports (report/api.c) ---- */
 ROUTES(report);
+/* automatic monitoring rules (monitor/monitor.h) */
+ROUTES(monitor);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

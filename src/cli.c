@@ -25,6 +25,7 @@
 #include "job/export.h"
 #include "job/import.h"
 #include "job/offload.h"
+#include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -292,7 +293,8 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
-    trace_worker_stop(); /* contact tracing's automatic warning */
+    monitor_worker_stop(); /* the monitoring rules' evaluation */
+    trace_worker_stop();   /* contact tracing's automatic warning */
     job_offload_stop();
     nat_worker_stop();
     nat_lookup_stop();
@@ -323,7 +325,8 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int trace_sweep_s; /* contact tracing's automatic warning */
+    int trace_sweep_s;   /* contact tracing's automatic warning */
+    int monitor_every_s; /* the monitoring rules' evaluation */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
@@ -341,6 +344,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s) ||
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
         env_int("FK_TRACE_SWEEP", 30, 0, 86400, &trace_sweep_s) ||
+        env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
         env_int("FK_NAT_TRANSIT_LIMIT", NAT_TRANSIT_LIMIT_DEFAULT, 1, 7 * 1440, &transit_min) ||
         env_int("FK_NAT_MATCH_AUTO", 85, 1, 100, &match_auto) ||
@@ -407,6 +411,8 @@ int cmd_serve(int argc, char **argv)
         what = "offload worker";
     else if ((e = trace_worker_start(c.db_url, trace_sweep_s))) /* confirmations traced */
         what = "trace worker";
+    else if ((e = monitor_worker_start(c.db_url, monitor_every_s))) /* monitoring rules */
+        what = "monitor worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -32,6 +32,10 @@ static const struct vocab_word kinds[] = {
     {"nat_unattended", "核酸点位无人值守"},
     {"nat_transit_overdue", "核酸转运超时"},
     {"trace_contacts", "密接追踪"},
+    {"monitor_reports", "社区新增上报预警"},
+    {"monitor_occupancy", "隔离点入住率预警"},
+    {"monitor_unchecked", "隔离人员未核查预警"},
+    {"monitor_fever", "场所发热告警预警"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 
@@ -63,6 +67,12 @@ enum alert_kind alert_kind_parse(const char *s)
 const char *alert_level_name(enum alert_level l)
 {
     return vocab_name(&alert_level_vocab, (size_t)l);
+}
+
+enum alert_level alert_level_parse(const char *s)
+{
+    int l = vocab_parse(&alert_level_vocab, s);
+    return l > 0 ? (enum alert_level)l : 0;
 }
 
 #define COLS                                                                                       \

@@ -43,12 +43,19 @@ enum alert_kind {
     ALERT_NAT_UNATTENDED, /* an open testing site in its hours with nobody clocked in (无人值守) */
     ALERT_NAT_TRANSIT_OVERDUE, /* a box of tubes in transit longer than the limit (转运超时) */
     ALERT_TRACE_CONTACTS, /* contacts traced after a confirmation (密接追踪; trace/warn.c) */
+    /* ---- automatic monitoring rules (monitor/monitor.h) ---- */
+    ALERT_MONITOR_REPORTS,   /* a community's new reports today over a rule's threshold */
+    ALERT_MONITOR_OCCUPANCY, /* a quarantine site's occupancy at a rule's percentage */
+    ALERT_MONITOR_UNCHECKED, /* a grid's people on home isolation not checked today */
+    ALERT_MONITOR_FEVER,     /* a venue's fever alerts today at a rule's threshold */
+    /* ---- end of the monitoring block ---- */
     ALERT_KIND__COUNT
 };
 
 /* "fever", "entry_limit", "code_colour", "device_silent", "device_fever",
  * "security", "task_overdue", "check_abnormal", "check_missed", "message_unanswered",
- * "nat_unattended", "nat_transit_overdue", "trace_contacts",
+ * "nat_unattended", "nat_transit_overdue", "trace_contacts", "monitor_reports",
+ * "monitor_occupancy", "monitor_unchecked", "monitor_fever",
  * NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
@@ -62,6 +69,7 @@ enum alert_level {
 };
 extern const struct vocab alert_level_vocab; /* info, warning, critical */
 const char *alert_level_name(enum alert_level l);
+enum alert_level alert_level_parse(const char *s); /* 0 when unknown */
 
 #define ALERT_MESSAGE_MAX 200 /* characters */
 

@@ -96,6 +96,9 @@ enum perm {
     PERM_TRACE_READ,        /* key persons' trips, traces, investigations and clusters in scope */
     PERM_TRACE_RULES,       /* edit the contact-tracing rules (classification, windows) */
     PERM_ITINERARY_VERIFY,  /* verify a resident's 14-day itinerary card (scan), or ask for one */
+    /* automatic monitoring (监测预警, docs/monitor.md) */
+    PERM_MONITOR_READ,  /* the monitoring rules and the breaches in scope */
+    PERM_MONITOR_WRITE, /* edit the rules, run them now */
     /* the camera ledger (issue 12, docs/video.md) */
     PERM_CAMERA_READ,  /* cameras in scope, near look-ups */
     PERM_CAMERA_WRITE, /* register, change and delete cameras; see stream addresses */

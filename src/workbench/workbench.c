@@ -279,6 +279,20 @@ static const struct wb_def defs[WB__COUNT] = {
                     NULL,
                     {B_END},
                     "SELECT COUNT(*) FROM reports WHERE deleted_at = 0"},
+    /* 监测预警 (docs/monitor.md): today's breaches that still hold, of enabled rules
+     * (monitor_breaches_day); the day number of the day's start */
+    [WB_MONITOR_BREACHES] = {"monitor_breaches",
+                             "当前监测预警",
+                             "项",
+                             true,
+                             {PERM_MONITOR_READ},
+                             "/monitor",
+                             "/staff/monitor",
+                             {B_DAY, SCOPED},
+                             "SELECT COUNT(*) FROM monitor_breaches b JOIN monitor_rules r ON "
+                             "r.id = b.rule_id AND r.enabled = 1 WHERE b.day = " CHINA_DAY_SQL(
+                                 "CAST(? AS BIGINT)") " AND b.region_code >= ? AND b.region_code "
+                                                      "< ? AND b.cleared_at = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

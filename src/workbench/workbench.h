@@ -50,6 +50,8 @@ enum workbench_item {
                              */
     WB_TRIPS_WEEK, /* key persons' trips departed in the last 7 days in scope (trace.read) */
     WB_REPORTS,    /* custom reports defined (report.define, report.run) */
+    /* ---- automatic monitoring (monitor/monitor.h) ---- */
+    WB_MONITOR_BREACHES, /* monitoring rules breached now in scope, today (monitor.read) */
     WB__COUNT
 };
 

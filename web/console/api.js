@@ -22,6 +22,7 @@ export const paths = {
   exports: `${V1}/exports`,
   jobs: `${V1}/jobs`,
   me: `${V1}/me`,
+  monitor: `${V1}/monitor`, // rules, run, breaches (docs/monitor.md)
   permissions: `${V1}/permissions`,
   persons: `${V1}/persons`,
   places: `${V1}/places`,

@@ -14,8 +14,10 @@ import caseRoutes from './routes-cases.js';
 import natRoutes from './routes-nat.js';
 import traceRoutes from './routes-trace.js';
 import videoRoutes from './routes-video.js';
+// automatic monitoring rules and breaches (docs/monitor.md)
+import monitorRoutes from './routes-monitor.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...monitorRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

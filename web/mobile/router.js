@@ -43,6 +43,8 @@ const router = createRouter({
     { path: '/staff/check', component: () => import('./views/CheckPage.vue'), meta: { kind: 'staff' } },
     { path: '/staff/observations/:id', component: () => import('./views/ObservationDetail.vue'), meta: { kind: 'staff' } },
     { path: '/staff/overview', component: () => import('./views/StaffOverview.vue'), meta: { kind: 'staff' } },
+    // automatic monitoring: today's breaches in scope (docs/monitor.md)
+    { path: '/staff/monitor', component: () => import('./views/StaffMonitor.vue'), meta: { kind: 'staff' } },
     { path: '/staff/nat', component: () => import('./views/StaffNat.vue'), meta: { kind: 'staff' } },
     { path: '/staff/nat/sample', component: () => import('./views/StaffSample.vue'), meta: { kind: 'staff' } },
     { path: '/staff/nat/pack', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'pack' } },

@@ -32,6 +32,8 @@ export const STAFF_ENTRIES = [
   { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
   { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
   { key: 'overview', title: '防控概览', icon: 'chart-trending-o', perm: 'stats.read', to: '/staff/overview' },
+  // 监测预警 (docs/monitor.md): the monitoring rules' breaches of today
+  { key: 'monitor', title: '监测预警', icon: 'warning-o', perm: 'monitor.read', to: '/staff/monitor' },
 ];
 
 export function entriesFor(me) {
