@@ -136,5 +136,9 @@ err app_routes(void)
     ADD(trace_contact);
     /* investigations, case links and clusters */
     ADD(investigation);
+    /* ---- publishing (docs/publish.md) ---- */
+    ADD(publish);
+    ADD(publish_public);
+    /* ---- end of publishing's block ---- */
     return E_OK;
 }

@@ -65,6 +65,9 @@ ROUTES(trace_contact);
 ROUTES(investigation);
 ROUTES(nat_history);
 ROUTES(commission);
+/* publishing: the console's routes and the public page's (docs/publish.md) */
+ROUTES(publish);
+ROUTES(publish_public);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
