@@ -260,7 +260,17 @@ static err get_versions(struct req *r)
     if (e || (e = req_param_id(r, 0, &id)) ||
         (e = publish_versions(r->db, r->a, &r->who->scope, id, &items)))
         return e;
-    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+    /* each as the public page showed it (the console's history) */
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v)
+    {
+        struct sbuf b;
+        sbuf_init(&b, r->a, PUBLISH_HTML_MAX);
+        publish_html_article(&b, json_object_get(v, "snapshot"));
+        json_object_set_new(v, "html", json_string(b.full ? "" : b.p));
+    }
+    return reply_json(r, 200, json_pack("{s:o,s:s}", "items", items, "css", publish_css));
 }
 
 /* ---- feeds ---------------------------------------------------------------------------------- */

@@ -344,7 +344,8 @@ static err get_page(struct req *r)
     sbuf_init(&b, r->a, PUBLISH_HTML_MAX);
     sbuf_puts(&b, "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                  "<title>疫情信息发布</title><style>body{margin:0;background:#f9fafb}");
+                  "<title>疫情信息发布</title><link rel=\"icon\" href=\"/favicon.svg\">"
+                  "<style>body{margin:0;background:#f9fafb}");
     sbuf_puts(&b, publish_css);
     sbuf_puts(&b, "</style></head><body><main class=\"fkp\"><h1>疫情信息发布</h1>"
                   "<p class=\"meta\">本页信息经审核后发布，数据为汇总统计，不含个人信息。</p>");

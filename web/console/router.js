@@ -13,8 +13,9 @@ import statsRoutes from './routes-stats.js';
 import caseRoutes from './routes-cases.js';
 import natRoutes from './routes-nat.js';
 import traceRoutes from './routes-trace.js';
+import publishRoutes from './routes-publish.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...publishRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
