@@ -49,6 +49,9 @@ enum workbench_item {
     WB_COMMISSION_UNLINKED, /* investigations in scope with no registered person (commission.read)
                              */
     WB_TRIPS_WEEK, /* key persons' trips departed in the last 7 days in scope (trace.read) */
+    /* publishing (docs/publish.md) */
+    WB_PUBLISH_PENDING, /* publications waiting for approval in scope (publish.approve) */
+    WB_FEED_PENDING,    /* news and opinion items waiting for approval in scope (publish.approve) */
     WB__COUNT
 };
 

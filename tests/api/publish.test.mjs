@@ -75,6 +75,13 @@ async function publicItems() {
   return r.body.items;
 }
 
+// The workbench count of entry `key` for a client, undefined without the entry.
+async function benchCount(c, key) {
+  const r = await c.get('/api/v1/workbench');
+  assert.equal(r.status, 200, r.text);
+  return r.body.entries.find((e) => e.key === key)?.count;
+}
+
 const figuresOf = (snap) => Object.fromEntries(snap.blocks.find((b) => b.kind === 'figures').items.map((f) => [f.label, f]));
 
 test('templates: each starts with blocks of registered measures; who may compose and read', async () => {
@@ -136,6 +143,10 @@ test('workflow: draft, preview, submit, self-approval refused, approval by a sec
   assert.equal(r.body.state, 'pending');
   assert.equal(r.body.submitted_by, street.id);
   expectError(await street.post(`/api/v1/publications/${p.id}/submit`), 409, 'invalid_transition');
+  // approvers find it on their workbench; composers have no such entry
+  assert.equal(await benchCount(leader, 'publish_pending'), 1);
+  assert.equal(await benchCount(ccWest, 'publish_pending'), 0, 'another district waits for nothing');
+  assert.equal(await benchCount(street, 'publish_pending'), undefined);
   // a street user cannot approve at all (no publish.approve)
   assert.equal((await street.post(`/api/v1/publications/${p.id}/approve`)).status, 403);
 
@@ -372,6 +383,7 @@ test('feeds: JSON batch, RSS and Atom imports, deduplicated, shown only once app
   const titles = await pub();
   assert.ok(titles.includes('东城区发布最新防控措施') && titles.includes('网民关注隔离点物资保障'), titles.join());
   assert.ok(!titles.includes('核酸检测点位调整') && !titles.includes('居民反映买菜难'));
+  assert.equal(await benchCount(leader, 'feed_pending'), 2, 'the street\'s two items still wait');
   const page = (await ctx.client().get('/public/')).text;
   assert.match(page, /<section class="feed-news"><h2>最新动态<\/h2>.*东城区发布最新防控措施/s);
   assert.match(page, /<section class="feed-opinion"><h2>舆情信息<\/h2>.*网民关注隔离点物资保障/s);
