@@ -1145,6 +1145,12 @@ err publish_rerender(db *d, int64_t now, int64_t *n_r)
             continue;
         e = publish_render(d, a, ls[i].region_code, ls[i].title, blocks, now, &snap);
         json_decref(blocks);
+        /* its region gone (deleted or moved): the version keeps its last
+         * figures; the others are rendered all the same */
+        if (e == E_NOT_FOUND) {
+            e = E_OK;
+            continue;
+        }
         const char *text = e ? NULL : dump(snap, a);
         json_decref(snap);
         if (e || !text ||

@@ -210,6 +210,8 @@ test('schedule: live versions get the figures of now, the text unchanged', async
   assert.deepEqual(snap.blocks[0], { kind: 'text', paragraphs: ['固定文字'] });
   const versions = (await street.get(`/api/v1/publications/${p.id}/versions`)).body.items;
   assert.equal(versions.length, 1, 'a render is no new version');
+  // the same by hand, as an operator would
+  assert.match(ctx.must(['publish', 'render']), /publish render: [1-9]\d* live version\(s\) rendered/);
   await cc.del(`/api/v1/persons/${r.body.id}`);
 });
 
