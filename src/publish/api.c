@@ -319,12 +319,15 @@ static err post_batch(struct req *r)
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(arr, i);
         const char *prefix = arena_printf(r->a, "items[%zu]", i);
+        if (!json_is_object(it))
+            return err_set(E_INPUT, "invalid_type", prefix, "第 %zu 条信息应为对象", i + 1);
         err e = json_check(it, item_fields, false);
         if (e) {
-            /* the field as the item's member */
+            /* the field as the item's member (copied: err_set writes over the detail) */
             const struct err_detail *dt = err_last();
-            return err_set(E_INPUT, dt->slug, arena_printf(r->a, "%s.%s", prefix, dt->field), "%s",
-                           dt->message);
+            const char *slug = arena_strdup(r->a, dt->slug), *msg = arena_strdup(r->a, dt->message);
+            return err_set(E_INPUT, slug, arena_printf(r->a, "%s.%s", prefix, dt->field), "%s",
+                           msg);
         }
         const char *at = json_str(it, "published_at");
         items[i] = (struct feed_input){

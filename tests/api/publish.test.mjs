@@ -410,6 +410,8 @@ test('feeds: a DOCTYPE or entity is refused, malformed or foreign XML and bad it
   expectError(await cc.post('/api/v1/feed-items/batch', { items: [{ kind: 'news', title: '好', link: 'https://a.example/ok' }, { kind: 'news', title: '坏', link: 'ftp://a.example/x' }] }), 400, 'invalid_value', 'items[1].link');
   expectError(await cc.post('/api/v1/feed-items/batch', { items: [{ kind: 'news', title: '无键' }] }), 400, 'required', 'items[0].link');
   expectError(await cc.post('/api/v1/feed-items/batch', { items: [{ kind: 'rumour', title: 'x', link: 'https://a.example/y' }] }), 400, 'invalid_value', 'items[0].kind');
+  expectError(await cc.post('/api/v1/feed-items/batch', { items: [{ kind: 'news', title: 'x', link: 'https://a.example/w', colour: 'red' }] }), 400, 'unknown_field', 'items[0].colour');
+  expectError(await cc.post('/api/v1/feed-items/batch', { items: ['新闻'] }), 400, 'invalid_type', 'items[0]');
   expectError(await cc.post('/api/v1/feed-items/batch', { items: [{ kind: 'news', title: 'x', link: 'https://a.example/z', published_at: '昨天' }] }), 400, 'invalid_value', 'items[0].published_at');
   assert.equal(count(), before);
   const refused = await auditEntries(auditor, 'feed.import');
