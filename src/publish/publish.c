@@ -126,15 +126,25 @@ void sbuf_html(struct sbuf *b, const char *s)
 
 /* ---- blocks ----------------------------------------------------------------------------- */
 
-struct block_kind {
-    const char *kind;
-    const char *members[4]; /* besides "kind" */
+static const struct vocab_word block_words[] = {
+    {NULL, NULL},
+    [PUBLISH_BLOCK_TITLE] = {"title", "标题"},
+    [PUBLISH_BLOCK_TEXT] = {"text", "文字"},
+    [PUBLISH_BLOCK_FIGURES] = {"figures", "数据指标"},
+    [PUBLISH_BLOCK_TREND] = {"trend", "趋势"},
+    [PUBLISH_BLOCK_REGIONS] = {"regions", "分区数据"},
+    [PUBLISH_BLOCK_MAP] = {"map", "疫情地图"},
 };
+const struct vocab publish_block_vocab = VOCAB("publish_blocks", "内容块", block_words);
 
-static const struct block_kind block_kinds[] = {
-    {"title", {"text"}},       {"text", {"text"}},
-    {"figures", {"measures"}}, {"trend", {"measure", "days", "cumulative"}},
-    {"regions", {"measures"}}, {"map", {"measure"}},
+/* The members each kind has besides "kind". */
+static const char *const block_members[][4] = {
+    [PUBLISH_BLOCK_TITLE] = {"text"},
+    [PUBLISH_BLOCK_TEXT] = {"text"},
+    [PUBLISH_BLOCK_FIGURES] = {"measures"},
+    [PUBLISH_BLOCK_TREND] = {"measure", "days", "cumulative"},
+    [PUBLISH_BLOCK_REGIONS] = {"measures"},
+    [PUBLISH_BLOCK_MAP] = {"measure"},
 };
 
 static err block_err(const char *slug, size_t i, const char *member, const char *fmt, ...)
@@ -200,19 +210,16 @@ static err check_block(json_t *b, size_t i)
     if (!json_is_object(b))
         return block_err("invalid_block", i, NULL, "内容块应为对象");
     const char *kind = json_string_value(json_object_get(b, "kind"));
-    const struct block_kind *bk = NULL;
-    for (size_t k = 0; kind && k < sizeof block_kinds / sizeof block_kinds[0]; k++)
-        if (!strcmp(kind, block_kinds[k].kind))
-            bk = &block_kinds[k];
-    if (!bk)
+    int bk = vocab_parse(&publish_block_vocab, kind);
+    if (bk <= 0)
         return block_err("unknown_block", i, "kind", "未知的内容块类型：%.32s", kind ? kind : "");
     const char *key;
     json_t *v;
     json_object_foreach(b, key, v)
     {
         bool known = !strcmp(key, "kind");
-        for (size_t k = 0; !known && k < 4 && bk->members[k]; k++)
-            known = !strcmp(key, bk->members[k]);
+        for (size_t k = 0; !known && k < 4 && block_members[bk][k]; k++)
+            known = !strcmp(key, block_members[bk][k]);
         if (!known)
             return block_err("invalid_block", i, NULL, "“%s”内容块没有“%.32s”项", kind, key);
     }

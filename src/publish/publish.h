@@ -82,6 +82,16 @@ enum publish_template {
 };
 extern const struct vocab publish_template_vocab;
 
+enum publish_block {
+    PUBLISH_BLOCK_TITLE = 1,
+    PUBLISH_BLOCK_TEXT,
+    PUBLISH_BLOCK_FIGURES,
+    PUBLISH_BLOCK_TREND,
+    PUBLISH_BLOCK_REGIONS,
+    PUBLISH_BLOCK_MAP,
+};
+extern const struct vocab publish_block_vocab;
+
 enum publish_state { PUBLISH_DRAFT = 1, PUBLISH_PENDING, PUBLISH_PUBLISHED };
 extern const struct vocab publish_state_vocab;
 

@@ -19,6 +19,7 @@
 #include "nat/nat.h"
 #include "person/person.h"
 #include "place/place.h"
+#include "publish/publish.h"
 #include "security/rbac.h"
 #include "task/task.h"
 #include "trace/trace.h"
@@ -52,7 +53,9 @@ static const struct vocab *const vocabs[] = {
     &trip_mode_vocab,         &trip_waypoint_kind_vocab,
     &trip_source_vocab,       &trace_class_vocab,
     &trace_reason_vocab,      &case_link_kind_vocab,
-    &cluster_status_vocab,
+    &cluster_status_vocab,    &publish_template_vocab,
+    &publish_block_vocab,     &publish_state_vocab,
+    &feed_kind_vocab,         &feed_state_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
