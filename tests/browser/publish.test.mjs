@@ -121,3 +121,34 @@ test('a phone without a session opens /public/ and sees the figures, map, trend 
   fs.copyFileSync(file, path.join('docs/screenshots', 'public.png'));
   assertClean(page);
 });
+
+test('versions, withdraw and an RSS upload from the console; the public page follows', async () => {
+  const page = await consolePage(browser, ctx, '/publish', approver);
+  const row = page.getByTestId('pub-table').locator('tr', { hasText: '东城区疫情速报' });
+  await row.getByTestId('pub-versions').click();
+  const list = page.getByTestId('pub-version-list');
+  await list.getByText('第 1 版').waitFor();
+  await list.getByText('公众可见').waitFor();
+  await page.keyboard.press('Escape');
+  await row.getByTestId('pub-withdraw').click();
+  await page.getByRole('button', { name: '确定' }).or(page.getByRole('button', { name: 'OK' })).click();
+  await row.getByTestId('pub-live').getByText('—').waitFor();
+  // the public page has nothing of it any more
+  let pub = await (await fetch(`${ctx.url}/public/`)).text();
+  assert.ok(!pub.includes('东城区疫情速报'));
+  assert.match(pub, /暂无发布内容/);
+
+  // an RSS file uploaded as 舆情, approved, on the public page
+  await page.goto(`${ctx.url}/console/#/publish/feed`);
+  await choose(page, 'feed-kind', '舆情');
+  const rss = '<?xml version="1.0"?><rss version="2.0"><channel><item><title>市民关注物资配送</title>' +
+    '<link>https://example.com/o/9</link><description>已回应</description></item></channel></rss>';
+  await page.getByTestId('feed-file').setInputFiles({ name: 'opinion.xml', mimeType: 'application/xml', buffer: Buffer.from(rss) });
+  await page.getByText('新增 1 条').waitFor();
+  const feedRow = page.getByTestId('feed-table').locator('tr', { hasText: '市民关注物资配送' });
+  await feedRow.getByTestId('feed-approve').click();
+  await page.getByText('已通过，公众页面可见').waitFor();
+  pub = await (await fetch(`${ctx.url}/public/`)).text();
+  assert.match(pub, /<section class="feed-opinion"><h2>舆情信息<\/h2>.*市民关注物资配送/s);
+  assertClean(page);
+});
