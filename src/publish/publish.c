@@ -1144,13 +1144,19 @@ err publish_rerender(db *d, int64_t now, int64_t *n_r)
                           arena_strdup(a, db_col_text(s, 2)), arena_strdup(a, db_col_text(s, 3))};
     }
     db_done(s);
-    if (!a)
+    /* one render's memory (outlines, texts), reset between versions: flat
+     * however many are live */
+    arena *w = a ? arena_new(0) : NULL;
+    if (!w) {
+        arena_free(&a);
         return E_NOMEM;
+    }
     for (size_t i = 0; i < n && !e; i++) {
+        arena_reset(w);
         json_t *blocks = json_loads(ls[i].blocks, 0, NULL), *snap = NULL;
         if (!blocks)
             continue;
-        e = publish_render(d, a, ls[i].region_code, ls[i].title, blocks, now, &snap);
+        e = publish_render(d, w, ls[i].region_code, ls[i].title, blocks, now, &snap);
         json_decref(blocks);
         /* its region gone (deleted or moved): the version keeps its last
          * figures; the others are rendered all the same */
@@ -1158,7 +1164,7 @@ err publish_rerender(db *d, int64_t now, int64_t *n_r)
             e = E_OK;
             continue;
         }
-        const char *text = e ? NULL : dump(snap, a);
+        const char *text = e ? NULL : dump(snap, w);
         json_decref(snap);
         if (e || !text ||
             (e = db_prepare(d,
@@ -1173,6 +1179,7 @@ err publish_rerender(db *d, int64_t now, int64_t *n_r)
         if (!(e = db_run(s, NULL)))
             ++*n_r;
     }
+    arena_free(&w);
     arena_free(&a);
     return e;
 }
