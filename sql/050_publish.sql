@@ -43,6 +43,8 @@ CREATE TABLE publication_versions (
 );
 CREATE UNIQUE INDEX publication_versions_number ON publication_versions (publication_id, version);
 CREATE INDEX publication_versions_live ON publication_versions (withdrawn_at, publication_id, version);
+-- the public replies' stamp (src/publish/public.c): the newest render
+CREATE INDEX publication_versions_rendered ON publication_versions (rendered_at);
 
 -- News and public-opinion items (最新动态, 舆情), imported by API or from an
 -- RSS 2.0 / Atom file, shown on the public page once approved. One item per
@@ -66,3 +68,4 @@ CREATE TABLE feed_items (
 CREATE UNIQUE INDEX feed_items_dedupe ON feed_items (dedupe_key);
 CREATE INDEX feed_items_region ON feed_items (region_code, state, id);
 CREATE INDEX feed_items_public ON feed_items (state, published_at);
+CREATE INDEX feed_items_decided ON feed_items (decided_at);

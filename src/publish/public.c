@@ -12,14 +12,17 @@
  *
  * They read only snapshots of approved versions and approved feed items,
  * which hold aggregates, region names and the texts approvers passed:
- * nothing here can reach a record of a person. Replies are cacheable
- * (Cache-Control public, a minute) with an ETag of the body, answered 304
- * when the client has it; each address is limited to FK_PUBLIC_RATE
+ * nothing here can reach a record of a person. Each reply is rendered once
+ * per change of what it shows and kept in the process (serve, below);
+ * replies are cacheable (Cache-Control public, a minute) with an ETag of
+ * the body, answered 304 when the client has it; each address is limited to FK_PUBLIC_RATE
  * requests a minute (429 public_rate_limited), counted through the shared
  * rate-limit table so every server behind a balancer counts the same.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -304,38 +307,111 @@ static err admit(struct req *r)
     return E_OK;
 }
 
-/* Send body (in the arena) as a cacheable reply with its ETag, or 304 when
- * the client holds the same. */
-static err reply_cacheable(struct req *r, const char *ctype, const char *body, size_t n)
+/*
+ * The replies are rendered once per change of what they show and kept in
+ * this process, keyed by a stamp of the tables they read: the versions
+ * (how many, the newest render, the newest withdrawal) and the approved
+ * feed items (how many, the newest decision). One small query tells
+ * whether the kept reply is still the one to send, whichever server wrote
+ * the change. The stamp is read before a render, so a reply kept under a
+ * stamp is never older than it; a change during the render only costs the
+ * next request a render of its own.
+ */
+enum cached_reply { CACHED_PAGE, CACHED_PUBLICATIONS, CACHED_FEED, CACHED__N };
+#define STAMP_N 5
+
+struct cached {
+    int64_t stamp[STAMP_N];
+    char *body; /* malloc'd, owned here */
+    size_t n;
+    char etag[24];
+};
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cached cache[CACHED__N];
+
+static err stamp_of(db *d, int64_t stamp[STAMP_N])
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)body[i]) * 1099511628211ULL;
-    const char *etag = arena_printf(r->a, "\"%016llx\"", (unsigned long long)h);
-    const char *inm = req_header(r, "If-None-Match");
-    r->etag = etag;
-    r->cache_control = "public, max-age=60";
-    if (inm && strstr(inm, etag))
-        return reply_bytes(r, 304, NULL, "", 0);
-    return reply_bytes(r, 200, ctype, body, n);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT (SELECT COUNT(*) FROM publication_versions), "
+                       "(SELECT MAX(rendered_at) FROM publication_versions), "
+                       "(SELECT MAX(withdrawn_at) FROM publication_versions), "
+                       "(SELECT COUNT(*) FROM feed_items WHERE state = ?), "
+                       "(SELECT MAX(decided_at) FROM feed_items)",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, vocab_name(&feed_state_vocab, FEED_APPROVED));
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
+        for (int i = 0; i < STAMP_N; i++)
+            stamp[i] = db_col_null(s, i) ? 0 : db_col_int64(s, i);
+    db_done(s);
+    return e ? e : row ? E_OK : err_set(E_INTERNAL, NULL, NULL, "stamp query gave no row");
 }
 
-static err reply_cacheable_json(struct req *r, json_t *v)
+/* The kept reply `which` under `stamp`: its ETag (and its body, unless the
+ * client holds it: `inm`) copied into the arena. False when none is kept. */
+static bool cache_get(enum cached_reply which, const int64_t stamp[STAMP_N], const char *inm,
+                      arena *a, const char **body_r, size_t *n_r, const char **etag_r)
+{
+    bool hit = false;
+    pthread_mutex_lock(&cache_mu);
+    struct cached *c = &cache[which];
+    if (c->body && !memcmp(c->stamp, stamp, sizeof c->stamp)) {
+        hit = true;
+        *etag_r = arena_strdup(a, c->etag);
+        bool held = inm && strstr(inm, c->etag);
+        *n_r = held ? 0 : c->n;
+        *body_r = held ? "" : arena_memdup(a, c->body, c->n);
+    }
+    pthread_mutex_unlock(&cache_mu);
+    return hit;
+}
+
+static void cache_put(enum cached_reply which, const int64_t stamp[STAMP_N], const char *body,
+                      size_t n, const char *etag)
+{
+    char *copy = malloc(n ? n : 1);
+    if (!copy)
+        return; /* nothing kept: the next request renders again */
+    memcpy(copy, body, n);
+    pthread_mutex_lock(&cache_mu);
+    struct cached *c = &cache[which];
+    free(c->body);
+    memcpy(c->stamp, stamp, sizeof c->stamp);
+    c->body = copy;
+    c->n = n;
+    snprintf(c->etag, sizeof c->etag, "%s", etag);
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* A strong ETag of a body: FNV-1a 64, in quotes. */
+static const char *etag_of(arena *a, const char *body, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)body[i]) * 1099511628211ULL;
+    return arena_printf(a, "\"%016llx\"", (unsigned long long)h);
+}
+
+static char *json_text(arena *a, json_t *v)
 {
     char *text = json_dumps(v, JSON_COMPACT);
     json_decref(v);
     if (!text)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    char *copy = arena_strdup(r->a, text);
+        return NULL;
+    char *copy = arena_strdup(a, text);
     free(text);
-    return reply_cacheable(r, "application/json; charset=utf-8", copy, strlen(copy));
+    return copy;
 }
 
-static err get_page(struct req *r)
+static err render_page(struct req *r, const char **body_r, size_t *n_r)
 {
     json_t *pubs = NULL, *feed = NULL;
-    err e = admit(r);
-    if (e || (e = publish_public_list(r->db, r->a, &pubs)) ||
+    err e;
+    if ((e = publish_public_list(r->db, r->a, &pubs)) ||
         (e = feed_public_list(r->db, r->a, PUBLIC_FEED_MAX, &feed))) {
         json_decref(pubs);
         return e;
@@ -361,7 +437,63 @@ static err get_page(struct req *r)
     json_decref(feed);
     if (b.full)
         return err_set(E_INTERNAL, NULL, NULL, "public page larger than PUBLISH_HTML_MAX");
-    return reply_cacheable(r, "text/html; charset=utf-8", b.p, b.n);
+    *body_r = b.p;
+    *n_r = b.n;
+    return E_OK;
+}
+
+static err render_publications(struct req *r, const char **body_r, size_t *n_r)
+{
+    json_t *items;
+    err e = publish_public_list(r->db, r->a, &items);
+    if (e)
+        return e;
+    if (!(*body_r = json_text(r->a, json_pack("{s:o}", "items", items))))
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    *n_r = strlen(*body_r);
+    return E_OK;
+}
+
+static err render_feed(struct req *r, const char **body_r, size_t *n_r)
+{
+    json_t *items;
+    err e = feed_public_list(r->db, r->a, PUBLIC_FEED_MAX, &items);
+    if (e)
+        return e;
+    if (!(*body_r = json_text(r->a, json_pack("{s:o}", "items", items))))
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    *n_r = strlen(*body_r);
+    return E_OK;
+}
+
+/* Answer reply `which`: admitted by the rate limit, the kept one when the
+ * stamp says it is current, else rendered (and kept); 304 when the client
+ * holds its ETag. Cacheable by anyone for a minute. */
+static err serve(struct req *r, enum cached_reply which, const char *ctype,
+                 err (*render)(struct req *r, const char **body_r, size_t *n_r))
+{
+    int64_t stamp[STAMP_N];
+    err e = admit(r);
+    if (e || (e = stamp_of(r->db, stamp)))
+        return e;
+    const char *inm = req_header(r, "If-None-Match"), *body, *etag;
+    size_t n;
+    if (!cache_get(which, stamp, inm, r->a, &body, &n, &etag)) {
+        if ((e = render(r, &body, &n)))
+            return e;
+        etag = etag_of(r->a, body, n);
+        cache_put(which, stamp, body, n, etag);
+    }
+    r->etag = etag;
+    r->cache_control = "public, max-age=60";
+    if (inm && strstr(inm, etag))
+        return reply_bytes(r, 304, NULL, "", 0);
+    return reply_bytes(r, 200, ctype, body, n);
+}
+
+static err get_page(struct req *r)
+{
+    return serve(r, CACHED_PAGE, "text/html; charset=utf-8", render_page);
 }
 
 static err get_page_bare(struct req *r)
@@ -372,20 +504,12 @@ static err get_page_bare(struct req *r)
 
 static err get_publications(struct req *r)
 {
-    json_t *items;
-    err e = admit(r);
-    if (e || (e = publish_public_list(r->db, r->a, &items)))
-        return e;
-    return reply_cacheable_json(r, json_pack("{s:o}", "items", items));
+    return serve(r, CACHED_PUBLICATIONS, "application/json; charset=utf-8", render_publications);
 }
 
 static err get_feed_items(struct req *r)
 {
-    json_t *items;
-    err e = admit(r);
-    if (e || (e = feed_public_list(r->db, r->a, PUBLIC_FEED_MAX, &items)))
-        return e;
-    return reply_cacheable_json(r, json_pack("{s:o}", "items", items));
+    return serve(r, CACHED_FEED, "application/json; charset=utf-8", render_feed);
 }
 
 const struct route publish_public_routes[] = {

@@ -7,7 +7,7 @@
 // changing nothing; each user inside their scope.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, startServer, CITY_STAFF, CITY_CSV, writeTmp, residentId, expectError, auditEntries, sqlRun, sleep } from './lib.mjs';
+import { startCityWith, startServer, startPeer, CITY_STAFF, CITY_CSV, writeTmp, residentId, expectError, auditEntries, sqlRun, sleep } from './lib.mjs';
 
 const PW = 'Passw0rd!publish';
 const BUILDING = '110101001001001001'; // 东华门街道 多福巷社区 第一网格 1号楼
@@ -472,6 +472,33 @@ test('the public replies: no sign-in, cacheable with an ETag, and NONE of a pers
   const bare = await fetch(`${ctx.url}/public`, { redirect: 'manual' });
   assert.equal(bare.status, 302);
   assert.equal(bare.headers.get('location'), '/public/');
+});
+
+test('a second server keeps its own copy of the page and sees every change the first one writes', async () => {
+  const peer = await startPeer(ctx);
+  try {
+    const page = async () => (await peer.client().get('/public/')).text;
+    const p = await create(cc, { template: 'local', title: '两台服务器', blocks: [{ kind: 'text', text: '甲版' }] });
+    assert.ok(!(await page()).includes('两台服务器'));
+    await cc.post(`/api/v1/publications/${p.id}/submit`);
+    assert.equal((await leader.post(`/api/v1/publications/${p.id}/approve`)).status, 200);
+    assert.match(await page(), /两台服务器.*甲版/s, 'an approval on the first server');
+    await cc.patch(`/api/v1/publications/${p.id}`, { blocks: [{ kind: 'text', text: '乙版' }] });
+    assert.match(await page(), /甲版/, 'a draft changes nothing public');
+    await cc.post(`/api/v1/publications/${p.id}/submit`);
+    await leader.post(`/api/v1/publications/${p.id}/approve`);
+    assert.match(await page(), /乙版/);
+    await leader.post(`/api/v1/publications/${p.id}/withdraw`);
+    assert.match(await page(), /甲版/, 'a withdrawal on the first server');
+    const r = await cc.post('/api/v1/feed-items/batch', { items: [{ kind: 'news', title: '两台服务器的动态', link: 'https://example.gov.cn/two' }] });
+    assert.equal(r.status, 200, r.text);
+    const item = (await cc.get('/api/v1/feed-items?state=pending&page_size=50')).body.items.find((i) => i.title === '两台服务器的动态');
+    assert.ok(!(await page()).includes('两台服务器的动态'));
+    await leader.post(`/api/v1/feed-items/${item.id}/approve`);
+    assert.ok((await page()).includes('两台服务器的动态'), 'a feed approval on the first server');
+  } finally {
+    await peer.stop();
+  }
 });
 
 test('rate limit: an address over FK_PUBLIC_RATE a minute gets 429', async () => {
