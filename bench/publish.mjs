@@ -70,7 +70,13 @@ http {
 }
 `);
   nginx = spawn('nginx', ['-c', path.join(work, 'nginx.conf'), '-p', work], { stdio: 'ignore' });
-  await sleep(500);
+  // up when it answers (a loaded machine takes its time)
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/index.html`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i === 100) throw new Error(`nginx did not start: ${fs.readFileSync(path.join(work, 'error.log'), 'utf8')}`);
+    await sleep(100);
+  }
 
   const ng = wrk(`http://127.0.0.1:${port}/index.html`);
   const pub = wrk(`${ctx.url}/public/`);
