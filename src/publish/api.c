@@ -7,6 +7,7 @@
  *                                                 blocks?}
  *   GET   /api/v1/publications/{id}               one, with its blocks
  *   PATCH /api/v1/publications/{id}               {title?, blocks?}: a draft again
+ *   DELETE /api/v1/publications/{id}              one the public does not see (409 while live)
  *   GET   /api/v1/publications/{id}/preview       {snapshot, html}: as the public would see it
  *   POST  /api/v1/publications/{id}/submit        draft → pending
  *   POST  /api/v1/publications/{id}/approve       pending → published, version n+1 (not by
@@ -171,6 +172,19 @@ static err patch_one(struct req *r)
                     blocks ? arena_printf(r->a, "blocks=%zu", json_array_size(blocks)) : "")))
         return e;
     return reply_publication(r, 200, id);
+}
+
+static err delete_one(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    db_hold(r->db);
+    e = publish_delete(r->db, r->a, r->who, id);
+    if ((e = finish(r, e, "publish.delete", "publication", id, "")))
+        return e;
+    return reply_empty(r);
 }
 
 static err get_preview(struct req *r)
@@ -423,6 +437,8 @@ const struct route publish_routes[] = {
     {M_GET, "/api/v1/publications/{id}", get_one, PERM_NONE, 0, NULL, "发布内容详情", "publish", 0},
     {M_PATCH, "/api/v1/publications/{id}", patch_one, PERM_PUBLISH_EDIT, 0, patch_fields,
      "编辑发布内容", "publish", 0},
+    {M_DELETE, "/api/v1/publications/{id}", delete_one, PERM_PUBLISH_EDIT, 0, NULL,
+     "删除发布内容（未在公众页面展示的）", "publish", 0},
     {M_GET, "/api/v1/publications/{id}/preview", get_preview, PERM_NONE, 0, NULL,
      "预览（与公众看到的一致）", "publish", 0},
     {M_POST, "/api/v1/publications/{id}/submit", post_submit, PERM_PUBLISH_EDIT, 0, NULL,

@@ -1017,6 +1017,29 @@ err publish_withdraw(db *d, arena *a, const struct principal *who, int64_t id, i
     return E_OK;
 }
 
+err publish_delete(db *d, arena *a, const struct principal *who, int64_t id)
+{
+    struct publication p;
+    err e = db_begin(d);
+    if (!e && !(e = publish_find(d, a, &who->scope, id, &p))) {
+        json_decref(p.blocks);
+        if (p.live_version)
+            e = err_set(E_CONFLICT, "invalid_transition", "state",
+                        "第 %lld 版正在公众页面展示，请先撤回再删除", (long long)p.live_version);
+    }
+    db_stmt *s;
+    if (!e && !(e = db_prepare(d, "UPDATE publications SET deleted_at = ? WHERE id = ?", &s))) {
+        db_bind_int64(s, 1, now_ms());
+        db_bind_int64(s, 2, id);
+        e = db_run(s, NULL);
+    }
+    if (e) {
+        db_rollback(d);
+        return e;
+    }
+    return db_commit(d);
+}
+
 err publish_versions(db *d, arena *a, const struct scope *sc, int64_t id, json_t **items_r)
 {
     struct publication p;

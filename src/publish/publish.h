@@ -193,6 +193,11 @@ err publish_reject(db *d, arena *a, const struct principal *who, int64_t id,
 err publish_withdraw(db *d, arena *a, const struct principal *who, int64_t id,
                      int64_t *version_r) MUST_USE;
 
+/* Delete a publication the public does not see (never approved, or every
+ * version withdrawn): it leaves every list; its versions stay stored for the
+ * record. E_CONFLICT "invalid_transition" while a version is live. */
+err publish_delete(db *d, arena *a, const struct principal *who, int64_t id) MUST_USE;
+
 /* Every version of a publication in sc, newest first: [{version, title,
  * blocks, snapshot, date, approved_by, approved_by_name, approved_at,
  * submitted_by_name, withdrawn_at, live}]. */

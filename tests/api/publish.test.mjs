@@ -262,6 +262,14 @@ test('versions are immutable; withdraw shows the previous approved version, then
   assert.ok(r.body.items.every((v) => v.withdrawn_at && !v.live));
   // a street user may not withdraw (publish.approve)
   assert.equal((await street.post(`/api/v1/publications/${p.id}/withdraw`)).status, 403);
+  // nothing live: it may be deleted, and leaves the lists; a live one may not
+  assert.equal((await cc.del(`/api/v1/publications/${p.id}`)).status, 204);
+  assert.equal((await cc.get(`/api/v1/publications/${p.id}`)).status, 404);
+  assert.ok(!(await cc.get('/api/v1/publications?page_size=100')).body.items.some((i) => i.id === p.id));
+  assert.ok((await auditEntries(auditor, 'publish.delete', p.id)).some((e) => e.result === 'ok'));
+  const live = (await publicItems())[0];
+  expectError(await cc.del(`/api/v1/publications/${live.id}`), 409, 'invalid_transition');
+  assert.equal((await grid.del(`/api/v1/publications/${live.id}`)).status, 403);
 });
 
 test('scope: a street sees and composes only in its street; another district sees nothing', async () => {

@@ -137,6 +137,11 @@ test('versions, withdraw and an RSS upload from the console; the public page fol
   let pub = await (await fetch(`${ctx.url}/public/`)).text();
   assert.ok(!pub.includes('东城区疫情速报'));
   assert.match(pub, /暂无发布内容/);
+  // nothing of it public any more: it may be deleted from the list
+  await row.getByTestId('pub-delete').click();
+  await page.getByRole('button', { name: '确定' }).or(page.getByRole('button', { name: 'OK' })).click();
+  await page.getByText('已删除').waitFor();
+  await row.waitFor({ state: 'detached' });
 
   // an RSS file uploaded as 舆情, approved, on the public page
   await page.goto(`${ctx.url}/console/#/publish/feed`);
