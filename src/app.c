@@ -143,5 +143,9 @@ err app_routes(void)
     ADD(report);
     /* automatic monitoring rules and their breaches (monitor/monitor.h) */
     ADD(monitor);
+    /* ---- publishing (docs/publish.md) ---- */
+    ADD(publish);
+    ADD(publish_public);
+    /* ---- end of publishing's block ---- */
     return E_OK;
 }

@@ -70,6 +70,9 @@ ROUTES(commission);
 ROUTES(report);
 /* automatic monitoring rules (monitor/monitor.h) */
 ROUTES(monitor);
+/* publishing: the console's routes and the public page's (docs/publish.md) */
+ROUTES(publish);
+ROUTES(publish_public);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

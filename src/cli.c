@@ -28,6 +28,7 @@
 #include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
+#include "publish/publish.h"
 #include "security/audit.h"
 #include "security/crypto.h"
 #include "task/task.h"
@@ -301,6 +302,7 @@ static void stop_workers(void)
     device_mqtt_stop();
     device_worker_stop();
     attach_worker_stop();
+    publish_worker_stop();
     check_worker_stop();
     task_worker_stop();
     import_worker_stop();
@@ -325,8 +327,9 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int trace_sweep_s;   /* contact tracing's automatic warning */
-    int monitor_every_s; /* the monitoring rules' evaluation */
+    int trace_sweep_s;                 /* contact tracing's automatic warning */
+    int monitor_every_s;               /* the monitoring rules' evaluation */
+    int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
@@ -345,6 +348,8 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
         env_int("FK_TRACE_SWEEP", 30, 0, 86400, &trace_sweep_s) ||
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
+        env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
+        env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
         env_int("FK_NAT_TRANSIT_LIMIT", NAT_TRANSIT_LIMIT_DEFAULT, 1, 7 * 1440, &transit_min) ||
         env_int("FK_NAT_MATCH_AUTO", 85, 1, 100, &match_auto) ||
@@ -368,6 +373,7 @@ int cmd_serve(int argc, char **argv)
     nat_lookup_configure(c.data_dir);
     nat_set_clockin_radius(nat_radius_m);
     nat_set_transit_limit(transit_min);
+    publish_public_configure(public_rate);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
@@ -413,6 +419,8 @@ int cmd_serve(int argc, char **argv)
         what = "trace worker";
     else if ((e = monitor_worker_start(c.db_url, monitor_every_s))) /* monitoring rules */
         what = "monitor worker";
+    else if ((e = publish_worker_start(c.db_url, publish_render_s))) /* published figures */
+        what = "publish worker";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -49,6 +49,8 @@ int cmd_case_sweep(int argc, char **argv);
 int cmd_trace_sweep(int argc, char **argv);
 int cmd_trace_load_access(int argc, char **argv);
 int cmd_check_sweep(int argc, char **argv);
+/* publishing (publish/cli.c) */
+int cmd_publish_render(int argc, char **argv);
 int cmd_stats_verify(int argc, char **argv);
 
 /* Print an error's detail to stderr as "fangkong: <message>". */

@@ -105,6 +105,11 @@ static const struct command {
      "  Creates the check tasks that are due, raises one alert per missed check period and\n"
      "  per message unanswered after FK_MESSAGE_ESCALATE minutes (default 30), as the server\n"
      "  does every FK_CHECK_SWEEP seconds (default 300; 0: never).\n"},
+    /* publishing */
+    {"publish", "render", cmd_publish_render, "刷新已发布的数据 (render live publications again)",
+     "fangkong publish render\n"
+     "  Renders every live publication's figures again from the counters (its text unchanged),\n"
+     "  as the server does every FK_PUBLISH_RENDER seconds (default 3600; 0: never).\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };

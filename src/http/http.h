@@ -52,6 +52,7 @@ struct req {
     const char *content_encoding; /* "gzip" for a precompressed file */
     const char *vary;
     const char *location; /* redirects */
+    const char *etag;     /* an ETag for a cacheable reply (the public page), or NULL */
     int file_fd;          /* reply_file: the file sent (http/ only) */
     int64_t file_len;
 

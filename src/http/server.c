@@ -327,6 +327,8 @@ const char *http_reason(int status)
         return "No Content";
     case 302:
         return "Found";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 401:
@@ -372,6 +374,8 @@ static void send_reply(struct req *r, struct req_ev *x)
         evhttp_add_header(h, "Vary", r->vary);
     if (r->location)
         evhttp_add_header(h, "Location", r->location);
+    if (r->etag)
+        evhttp_add_header(h, "ETag", r->etag);
     if (r->ctype)
         evhttp_add_header(h, "Content-Type", r->ctype);
     if (r->set_cookie)
@@ -693,7 +697,7 @@ static void handle(struct evhttp_request *ev, void *arg)
         /* an entry of this request could not be recorded: nothing it
          * would have served goes out (http.h, req_audit) */
         e = req_audit_failed(&r);
-        r.set_cookie = r.disposition = r.location = r.cache_control = NULL;
+        r.set_cookie = r.disposition = r.location = r.cache_control = r.etag = NULL;
         r.content_encoding = r.vary = NULL;
     }
     if (!e && (x.deferred || x.stream))

@@ -86,6 +86,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_ITINERARY_VERIFY] = {"itinerary.verify", "核验行程卡"},
     [PERM_MONITOR_READ] = {"monitor.read", "查看监测预警规则和预警"},
     [PERM_MONITOR_WRITE] = {"monitor.write", "维护监测预警规则"},
+    [PERM_PUBLISH_EDIT] = {"publish.edit", "编辑疫情发布内容"},
+    [PERM_PUBLISH_APPROVE] = {"publish.approve", "审核疫情发布内容"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -123,7 +125,7 @@ static const struct vocab_word areas[] = {
     {"stats", "统计"},          {"hotline", "接诉即办"},
     {"commission", "卫健数据"}, {"itinerary", "行程卡"},
     {"camera", "视频监控"},     {"report", "自定义报表"},
-    {"monitor", "监测预警"},
+    {"monitor", "监测预警"},    {"publish", "疫情发布"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -176,7 +178,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_MANAGE, PERM_CASE_STATUS,
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH,
             PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ, PERM_REPORT_RUN,
-            PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ),
+            PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -189,7 +191,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ),
+            PERM_MONITOR_READ, PERM_PUBLISH_EDIT),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -217,14 +219,15 @@ const struct builtin_role builtin_roles[] = {
             PERM_NAT_TRANSPORT, PERM_NAT_RECEIVE, PERM_NAT_INGEST, PERM_NAT_RESULT,
             PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY,
             PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN,
-            PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE),
+            PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
+            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_CASE_READ, PERM_TRACE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ,
             PERM_HOTLINE_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ),
+            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,

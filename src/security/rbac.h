@@ -96,6 +96,9 @@ enum perm {
     PERM_TRACE_READ,        /* key persons' trips, traces, investigations and clusters in scope */
     PERM_TRACE_RULES,       /* edit the contact-tracing rules (classification, windows) */
     PERM_ITINERARY_VERIFY,  /* verify a resident's 14-day itinerary card (scan), or ask for one */
+    /* publishing (docs/publish.md) */
+    PERM_PUBLISH_EDIT,    /* compose publications, submit them, import feed items */
+    PERM_PUBLISH_APPROVE, /* approve, reject and withdraw publications; decide feed items */
     /* automatic monitoring (监测预警, docs/monitor.md) */
     PERM_MONITOR_READ,  /* the monitoring rules and the breaches in scope */
     PERM_MONITOR_WRITE, /* edit the rules, run them now */

@@ -293,6 +293,27 @@ static const struct wb_def defs[WB__COUNT] = {
                              "r.id = b.rule_id AND r.enabled = 1 WHERE b.day = " CHINA_DAY_SQL(
                                  "CAST(? AS BIGINT)") " AND b.region_code >= ? AND b.region_code "
                                                       "< ? AND b.cleared_at = 0"},
+    /* 信息发布: what waits for a second person before the public sees it */
+    [WB_PUBLISH_PENDING] = {"publish_pending",
+                            "待审核的发布内容",
+                            "条",
+                            true,
+                            {PERM_PUBLISH_APPROVE},
+                            "/publish?state=pending",
+                            NULL,
+                            {SCOPED},
+                            "SELECT COUNT(*) FROM publications WHERE region_code >= ? AND "
+                            "region_code < ? AND deleted_at = 0 AND state = 'pending'"},
+    [WB_FEED_PENDING] = {"feed_pending",
+                         "待审核的动态和舆情",
+                         "条",
+                         true,
+                         {PERM_PUBLISH_APPROVE},
+                         "/publish/feed",
+                         NULL,
+                         {SCOPED},
+                         "SELECT COUNT(*) FROM feed_items WHERE region_code >= ? AND "
+                         "region_code < ? AND state = 'pending'"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -52,6 +52,9 @@ enum workbench_item {
     WB_REPORTS,    /* custom reports defined (report.define, report.run) */
     /* ---- automatic monitoring (monitor/monitor.h) ---- */
     WB_MONITOR_BREACHES, /* monitoring rules breached now in scope, today (monitor.read) */
+    /* publishing (docs/publish.md) */
+    WB_PUBLISH_PENDING, /* publications waiting for approval in scope (publish.approve) */
+    WB_FEED_PENDING,    /* news and opinion items waiting for approval in scope (publish.approve) */
     WB__COUNT
 };
 

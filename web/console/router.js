@@ -16,8 +16,9 @@ import traceRoutes from './routes-trace.js';
 import videoRoutes from './routes-video.js';
 // automatic monitoring rules and breaches (docs/monitor.md)
 import monitorRoutes from './routes-monitor.js';
+import publishRoutes from './routes-publish.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...monitorRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

@@ -16,7 +16,10 @@ export async function loadMe() {
   return session.me;
 }
 
+// perm: a permission name, or a list of them (any one will do: the
+// publishing pages open for composers and approvers alike)
 export function can(perm) {
+  if (Array.isArray(perm)) return perm.some((p) => can(p));
   return !perm || Boolean(session.me?.permissions?.includes(perm));
 }
 
