@@ -66,6 +66,8 @@ ROUTES(trace_contact);
 ROUTES(investigation);
 ROUTES(nat_history);
 ROUTES(commission);
+/* the one-map big screen (issue 12, docs/map.md) */
+ROUTES(map);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -24,6 +24,7 @@
 #include "job/export.h"
 #include "job/import.h"
 #include "job/offload.h"
+#include "map/map.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -286,6 +287,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    map_live_stop();     /* the one-map's live updates */
     trace_worker_stop(); /* contact tracing's automatic warning */
     job_offload_stop();
     nat_worker_stop();
@@ -401,6 +403,8 @@ int cmd_serve(int argc, char **argv)
         what = "offload worker";
     else if ((e = trace_worker_start(c.db_url, trace_sweep_s))) /* confirmations traced */
         what = "trace worker";
+    else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */
+        what = "map live updates";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))
