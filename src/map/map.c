@@ -219,7 +219,10 @@ static void add_point(struct layer_out *o, const char *kind, int64_t id, json_t 
         return;
     }
     json_object_set_new(props, "kind", json_string(kind));
-    json_object_set_new(props, "id", json_string(id_text(o->a, id)));
+    /* a region (a grid's point) is named by its code, like everywhere */
+    json_object_set_new(
+        props, "id",
+        json_string(!strcmp(kind, "region") ? code_text(o->a, id) : id_text(o->a, id)));
     json_array_append_new(o->features, feature(arena_printf(o->a, "%s-%lld", kind, (long long)id),
                                                props, point(lng, lat)));
 }

@@ -13,13 +13,16 @@ import statsRoutes from './routes-stats.js';
 import caseRoutes from './routes-cases.js';
 import natRoutes from './routes-nat.js';
 import traceRoutes from './routes-trace.js';
+import mapRoutes, { screenRoute } from './routes-map.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...accessRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...accessRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
   routes: [
     { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true } },
+    // the big screen fills the window: outside the console's frame
+    screenRoute,
     { path: '/', component: Layout, redirect: '/home', children: pageRoutes },
     { path: '/:rest(.*)*', redirect: '/home' },
   ],
