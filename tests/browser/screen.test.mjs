@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { startServer, launch, openPage, adoptSession, assertClean, shot } from './lib.mjs';
+import { startServer, launch, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp } from './lib.mjs';
 
 const PW = 'Demo-Screen-2026!';
 const LAYERS = ['controlled', 'isolated', 'venues', 'nat_sites', 'quarantine_sites', 'medical', 'zones', 'cameras'];
@@ -135,4 +135,30 @@ test('scaled to fit: a smaller window shows the whole stage', async () => {
   await page.locator('.el-menu-item', { hasText: '一张图大屏' }).click();
   await page.locator('[data-test=screen]').waitFor();
   assertClean(page);
+});
+
+test('regions without boundaries: the screen lists the children in a table', async () => {
+  const plain = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'plain_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
+    },
+  });
+  try {
+    const client = plain.client();
+    await client.login('plain_cc', PW);
+    const page = await openPage(browser, { viewport: { width: 1920, height: 1080 } });
+    await adoptSession(page, client);
+    await page.goto(`${plain.url}/console/#/screen`);
+    const table = page.locator('[data-test=screen-no-shapes]');
+    await table.waitFor();
+    assert.match(await table.innerText(), /东华门街道\s+0/);
+    assert.match(await table.innerText(), /景山街道\s+0/);
+    // the layers still answer (nothing to draw)
+    await page.locator('[data-test=layer-cameras]').click();
+    await page.locator('[data-test=layer-cameras]', { hasText: '（0）' }).waitFor();
+    assertClean(page);
+  } finally {
+    await plain.stop();
+  }
 });
