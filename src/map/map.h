@@ -116,8 +116,9 @@ void map_counter_moved(db *d, int64_t region_code);
  * Publish, once a second, one "changed" event per community marked since
  * the last one on the "map" channel ({"region_code": its code}), to the
  * streams whose scope holds it. Runs on its own thread (db/periodic.h);
- * map_live_stop ends it. On PostgreSQL with several servers, a server
- * publishes what its own writers changed (docs/map.md).
+ * map_live_stop ends it. On PostgreSQL it also tells the other servers
+ * (NOTIFY fk_map) and publishes what they tell it (db_listen_start; the
+ * listener ends with db_listen_stop).
  */
 err map_live_start(const char *db_url) MUST_USE;
 void map_live_stop(void);

@@ -7,7 +7,7 @@
 // its field; the map stream says which community's counters moved.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, residentId, expectError, openStream, until, sleep } from './lib.mjs';
+import { startCityWith, CITY_STAFF, residentId, expectError, openStream, until, sleep, startPeer, onPostgres } from './lib.mjs';
 
 const PW = 'Passw0rd!map';
 const DISTRICT = '110101000000'; // 东城区
@@ -305,5 +305,23 @@ test('live: a change of counters is pushed once per community, to the scopes tha
     all.close();
     mine.close();
     theirs.close();
+  }
+});
+
+// Several servers on one PostgreSQL database: a page connected to another
+// server hears the change too (NOTIFY fk_map).
+test('live across servers (PostgreSQL)', { skip: !onPostgres && 'one server per SQLite file' }, async () => {
+  const peer = await startPeer(ctx);
+  const onPeer = peer.client();
+  await onPeer.login('cc_dc', PW);
+  const s = await openStream(peer.url, onPeer, {}, '/api/v1/map/stream');
+  try {
+    assert.equal(s.status, 200);
+    await sleep(300);
+    await person(OTHER_COMMUNITY, 'suspected'); // written through the first server
+    assert.ok(await until(() => s.events.some((e) => e.data.region_code === OTHER_COMMUNITY), 5000), JSON.stringify(s.events));
+  } finally {
+    s.close();
+    await peer.stop();
   }
 });
