@@ -7,7 +7,7 @@
 // its field; the map stream says which community's counters moved.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, residentId, expectError, openStream, until, sleep, startPeer, onPostgres } from './lib.mjs';
+import { startCityWith, startServer, CITY_STAFF, residentId, expectError, openStream, until, sleep, startPeer, onPostgres } from './lib.mjs';
 
 const PW = 'Passw0rd!map';
 const DISTRICT = '110101000000'; // 东城区
@@ -323,5 +323,68 @@ test('live across servers (PostgreSQL)', { skip: !onPostgres && 'one server per 
   } finally {
     s.close();
     await peer.stop();
+  }
+});
+
+// The demo city's geography (docs/map.md "Demo geography"): every region
+// from the district down to the grid has a polygon, the children of a
+// region tile it (their areas add up to its area, each child's centre lies
+// inside it), and what stands in a region is drawn inside its polygon.
+test('the demo geography: children tile their parent, things stand inside their region', async () => {
+  const demo = await startServer({
+    setup: (c) => {
+      const r = c.fk(['demo', '--persons', '300', '--seed', '3', '--password', PW]);
+      if (r.status !== 0) throw new Error(r.stderr);
+    },
+  });
+  try {
+    const c = demo.client();
+    await c.login('command', PW);
+    const area = (ring) => ring.slice(0, -1).reduce((a, p, i) => a + (p[0] * ring[i + 1][1] - ring[i + 1][0] * p[1]), 0) / 2;
+    const inside = (ring, [x, y]) => {
+      let r = false;
+      for (let i = 0, j = ring.length - 2; i < ring.length - 1; j = i++) {
+        const [xi, yi] = ring[i];
+        const [xj, yj] = ring[j];
+        if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) r = !r;
+      }
+      return r;
+    };
+    const rings = {};
+    // the district, a street, a community: each tiled by its children
+    let code = '440305000000';
+    for (let depth = 0; depth < 3; depth++) {
+      const fc = await ok(c, `/api/v1/map/regions?region=${code}`);
+      const parent = fc.region.geometry.coordinates[0];
+      const kids = fc.features.map((f) => f.geometry.coordinates[0]);
+      assert.ok(kids.length >= 2, `${code}: ${kids.length} children`);
+      const sum = kids.reduce((a, k) => a + area(k), 0);
+      assert.ok(Math.abs(sum - area(parent)) < 1e-4 * area(parent), `${code}: ${sum} vs ${area(parent)}`);
+      for (const f of fc.features) {
+        rings[f.id] = f.geometry.coordinates[0];
+        const g = await ok(c, `/api/v1/regions/${f.id}`);
+        assert.ok(inside(parent, g.center), `${f.id}'s centre inside ${code}`);
+        assert.ok(inside(f.geometry.coordinates[0], g.center), `${f.id}'s centre inside itself`);
+      }
+      code = fc.features[0].id;
+    }
+    // positions inside their region: sites and cameras (the first street's
+    // communities, whose rings were read above, and the streets)
+    const within = async (items, what) => {
+      let n = 0;
+      for (const it of items) {
+        const ring = rings[it.region_code] || (await ok(c, `/api/v1/regions/${it.region_code}?with_boundary=1`)).boundary?.coordinates[0];
+        assert.ok(ring, `${what} ${it.name}: its region has a boundary`);
+        assert.ok(inside(ring, [it.lng, it.lat]), `${what} ${it.name} at ${it.lng},${it.lat} inside ${it.region_code}`);
+        n++;
+      }
+      assert.ok(n > 0, `some ${what}`);
+    };
+    await within((await ok(c, '/api/v1/nat/sites?page_size=100')).items, 'site');
+    await within((await ok(c, '/api/v1/cameras?page_size=100')).items, 'camera');
+    await within((await ok(c, '/api/v1/places?page_size=100&kind=quarantine_site')).items, 'quarantine site');
+    await within((await ok(c, '/api/v1/places?page_size=100&kind=hospital')).items, 'health centre');
+  } finally {
+    await demo.stop();
   }
 });
