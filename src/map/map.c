@@ -276,6 +276,29 @@ static const struct region *region_at(const struct region *rs, size_t n, int64_t
     return lo < n && rs[lo].code == code ? &rs[lo] : NULL;
 }
 
+/* Regions by code for the per-grid layers: the subtree read at once when
+ * it fits a tree reply, else each region read when asked for. */
+struct regions_at {
+    db *d;
+    const struct scope *sc;
+    arena *a;
+    struct region *rs;
+    size_t rn;
+    bool whole;
+};
+
+static const struct region *lookup(struct regions_at *x, int64_t code)
+{
+    if (x->whole)
+        return region_at(x->rs, x->rn, code);
+    struct region *g = arena_alloc(x->a, sizeof *g);
+    if (region_find(x->d, x->sc, code, false, x->a, g)) {
+        err_clear(); /* gone meanwhile: the point is unplaced */
+        return NULL;
+    }
+    return g;
+}
+
 static err per_grid(db *d, const struct scope *sc, int64_t code, const char *const *statuses,
                     struct layer_out *o)
 {
@@ -294,13 +317,17 @@ static err per_grid(db *d, const struct scope *sc, int64_t code, const char *con
     }
     if (!e && l.nomem)
         e = err_set(E_NOMEM, NULL, NULL, NULL);
-    /* the centres of the regions down to the grids */
-    struct region *rs = NULL;
-    size_t rn = 0;
+    /* the centres of the regions down to the grids: the tree at once, or
+     * (a city's scope larger than REGION_TREE_MAX_NODES) one by one */
+    struct regions_at x = {.d = d, .sc = sc, .a = o->a, .whole = true};
     enum region_level lv = regcode_level(code);
-    if (!e && l.n)
-        e = region_tree(d, sc, code, lv < LEVEL_GRID ? (int)(LEVEL_GRID - lv) : 0, false, o->a, &rs,
-                        &rn);
+    if (!e && l.n &&
+        (e = region_tree(d, sc, code, lv < LEVEL_GRID ? (int)(LEVEL_GRID - lv) : 0, false, o->a,
+                         &x.rs, &x.rn)) == E_INPUT) {
+        err_clear();
+        e = E_OK;
+        x.whole = false;
+    }
     if (e) {
         free(l.v);
         return e;
@@ -314,13 +341,13 @@ static err per_grid(db *d, const struct scope *sc, int64_t code, const char *con
         }
         if (total <= 0)
             continue;
-        const struct region *g = region_at(rs, rn, key);
+        const struct region *g = lookup(&x, key);
         json_t *props = json_object();
         json_object_set_new(props, "region_code", json_string(code_text(o->a, key)));
         if (g) {
             /* a grid is read with its community: "前海社区 · 第1网格" */
             const struct region *up =
-                g->level == LEVEL_GRID ? region_at(rs, rn, regcode_parent(g->code)) : NULL;
+                g->level == LEVEL_GRID ? lookup(&x, regcode_parent(g->code)) : NULL;
             json_object_set_new(
                 props, "name",
                 json_string(up ? arena_printf(o->a, "%s · %s", up->name, g->name) : g->name));
