@@ -115,7 +115,9 @@ test('the big screen: layers, a card, drill-down twice and back, live without re
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'updated in place, not reloaded');
   assert.match(await page.locator('[data-test=screen-live]').innerText(), /实时/);
 
-  // the screenshot for the docs: the district with every layer on
+  // the screenshot for the docs: the district with every layer on, once
+  // the refetched points have grown in (ECharts animates them)
+  await page.waitForTimeout(1500);
   const file = path.resolve('docs/screenshots/screen.png');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   await page.screenshot({ path: file });
