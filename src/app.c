@@ -12,6 +12,7 @@
 #include "device/device.h"
 #include "health/health.h"
 #include "hotline/hotline.h"
+#include "map/map.h"
 #include "person/person.h"
 #include "vehicle/vehicle.h"
 #include "visitor/visitor.h"
@@ -147,5 +148,9 @@ err app_routes(void)
     ADD(publish);
     ADD(publish_public);
     /* ---- end of publishing's block ---- */
+    /* the one-map big screen (issue 12, docs/map.md): its routes, and the
+     * counters' moves it pushes to the page */
+    ADD(map);
+    HOOK(stats_on_add(map_counter_moved));
     return E_OK;
 }

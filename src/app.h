@@ -73,6 +73,8 @@ ROUTES(monitor);
 /* publishing: the console's routes and the public page's (docs/publish.md) */
 ROUTES(publish);
 ROUTES(publish_public);
+/* the one-map big screen (issue 12, docs/map.md) */
+ROUTES(map);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -25,6 +25,7 @@
 #include "job/export.h"
 #include "job/import.h"
 #include "job/offload.h"
+#include "map/map.h"
 #include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -294,6 +295,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    map_live_stop();       /* the one-map's live updates */
     monitor_worker_stop(); /* the monitoring rules' evaluation */
     trace_worker_stop();   /* contact tracing's automatic warning */
     job_offload_stop();
@@ -421,6 +423,8 @@ int cmd_serve(int argc, char **argv)
         what = "monitor worker";
     else if ((e = publish_worker_start(c.db_url, publish_render_s))) /* published figures */
         what = "publish worker";
+    else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */
+        what = "map live updates";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

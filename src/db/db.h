@@ -193,9 +193,11 @@ void db_tx_poison(db *d);
  * its own connection that calls fn(payload, ctx) for each notification on
  * `channel` (lower-case letters and '_'), reconnecting when the database
  * goes away (what was sent meanwhile is not heard). Both are no-ops on
- * SQLite: one server per file, nobody else to tell. One listener per
- * process.
+ * SQLite: one server per file, nobody else to tell. Up to DB_LISTEN_MAX
+ * channels per process, each its own thread (E_INTERNAL for one more, or
+ * for a channel already heard); db_listen_stop ends them all.
  */
+#define DB_LISTEN_MAX 4
 err db_notify(db *d, const char *channel, const char *payload) MUST_USE;
 err db_listen_start(const char *url, const char *channel,
                     void (*fn)(const char *payload, void *ctx), void *ctx) MUST_USE;

@@ -645,7 +645,8 @@ static err db_pg_open(const char *url, db **r)
 
 /* ---- LISTEN: notifications from other processes --------------------------------- */
 
-static struct {
+/* One listener per channel, each with its own thread and connection. */
+struct listener {
     pthread_t thread;
     bool running;
     _Atomic bool stop;
@@ -653,20 +654,22 @@ static struct {
     char *url, *channel;
     void (*fn)(const char *payload, void *ctx);
     void *ctx;
-} ln = {.wake = {-1, -1}};
+};
 
-static PGconn *listen_connect(void)
+static struct listener lns[DB_LISTEN_MAX];
+
+static PGconn *listen_connect(struct listener *ln)
 {
-    PGconn *c = PQconnectdb(ln.url);
+    PGconn *c = PQconnectdb(ln->url);
     if (!c)
         return NULL;
     char sql[96];
-    snprintf(sql, sizeof sql, "LISTEN %s", ln.channel); /* a checked identifier */
+    snprintf(sql, sizeof sql, "LISTEN %s", ln->channel); /* a checked identifier */
     PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
     bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
-        log_event(LOG_WARN, "listen_failed", "channel", ln.channel, "detail", PQerrorMessage(c),
+        log_event(LOG_WARN, "listen_failed", "channel", ln->channel, "detail", PQerrorMessage(c),
                   NULL);
         PQfinish(c);
         return NULL;
@@ -677,30 +680,30 @@ static PGconn *listen_connect(void)
 
 /* Wait up to ms for fd (or only for the wake pipe when fd < 0); false when
  * woken to stop. */
-static bool listen_wait(int fd, int ms)
+static bool listen_wait(struct listener *ln, int fd, int ms)
 {
-    struct pollfd p[2] = {{ln.wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
+    struct pollfd p[2] = {{ln->wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
     while (poll(p, fd >= 0 ? 2 : 1, ms) < 0 && errno == EINTR) {
     }
-    return !(p[0].revents & POLLIN) && !ln.stop;
+    return !(p[0].revents & POLLIN) && !ln->stop;
 }
 
-static void *listener(void *arg)
+static void *listener_main(void *arg)
 {
-    (void)arg;
+    struct listener *ln = arg;
     PGconn *c = NULL;
-    while (!ln.stop) {
-        if (!c && !(c = listen_connect())) {
-            if (!listen_wait(-1, 1000)) /* the database is away: try again in a second */
+    while (!ln->stop) {
+        if (!c && !(c = listen_connect(ln))) {
+            if (!listen_wait(ln, -1, 1000)) /* the database is away: try again in a second */
                 break;
             continue;
         }
-        if (!listen_wait(PQsocket(c), -1))
+        if (!listen_wait(ln, PQsocket(c), -1))
             break;
         if (!PQconsumeInput(c)) {
             /* what was notified while reconnecting is not delivered: clients
              * still find it in the list and on resume (Last-Event-ID) */
-            log_event(LOG_WARN, "listen_lost", "channel", ln.channel, "detail", PQerrorMessage(c),
+            log_event(LOG_WARN, "listen_lost", "channel", ln->channel, "detail", PQerrorMessage(c),
                       NULL);
             PQfinish(c);
             c = NULL;
@@ -708,7 +711,7 @@ static void *listener(void *arg)
         }
         PGnotify *n;
         while ((n = PQnotifies(c))) {
-            ln.fn(n->extra, ln.ctx);
+            ln->fn(n->extra, ln->ctx);
             PQfreemem(n);
         }
     }
@@ -724,37 +727,47 @@ err db_listen_start(const char *url, const char *channel,
     size_t n = strlen(channel);
     if (!n || n > 63 || strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != n)
         return err_set(E_INTERNAL, NULL, NULL, "invalid channel");
-    if (ln.running)
-        return err_set(E_INTERNAL, NULL, NULL, "already listening");
-    if (pipe2(ln.wake, O_CLOEXEC) != 0)
+    struct listener *ln = NULL;
+    for (size_t i = 0; i < DB_LISTEN_MAX; i++) {
+        if (lns[i].running && !strcmp(lns[i].channel, channel))
+            return err_set(E_INTERNAL, NULL, NULL, "already listening");
+        if (!lns[i].running && !ln)
+            ln = &lns[i];
+    }
+    if (!ln)
+        return err_set(E_INTERNAL, NULL, NULL, "too many listeners");
+    if (pipe2(ln->wake, O_CLOEXEC) != 0)
         return err_set(E_IO, NULL, NULL, "pipe");
-    ln.url = strdup(url);
-    ln.channel = strdup(channel);
-    ln.fn = fn;
-    ln.ctx = ctx;
-    ln.stop = false;
-    if (!ln.url || !ln.channel || pthread_create(&ln.thread, NULL, listener, NULL)) {
-        free(ln.url);
-        free(ln.channel);
-        close(ln.wake[0]);
-        close(ln.wake[1]);
+    ln->url = strdup(url);
+    ln->channel = strdup(channel);
+    ln->fn = fn;
+    ln->ctx = ctx;
+    ln->stop = false;
+    if (!ln->url || !ln->channel || pthread_create(&ln->thread, NULL, listener_main, ln)) {
+        free(ln->url);
+        free(ln->channel);
+        close(ln->wake[0]);
+        close(ln->wake[1]);
         return err_set(E_INTERNAL, NULL, NULL, "listener");
     }
-    pthread_setname_np(ln.thread, "fk-listen");
-    ln.running = true;
+    pthread_setname_np(ln->thread, "fk-listen");
+    ln->running = true;
     return E_OK;
 }
 
 void db_listen_stop(void)
 {
-    if (!ln.running)
-        return;
-    ln.stop = true;
-    (void)!write(ln.wake[1], "x", 1);
-    pthread_join(ln.thread, NULL);
-    close(ln.wake[0]);
-    close(ln.wake[1]);
-    free(ln.url);
-    free(ln.channel);
-    ln.running = false;
+    for (size_t i = 0; i < DB_LISTEN_MAX; i++) {
+        struct listener *ln = &lns[i];
+        if (!ln->running)
+            continue;
+        ln->stop = true;
+        (void)!write(ln->wake[1], "x", 1);
+        pthread_join(ln->thread, NULL);
+        close(ln->wake[0]);
+        close(ln->wake[1]);
+        free(ln->url);
+        free(ln->channel);
+        ln->running = false;
+    }
 }

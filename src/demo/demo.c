@@ -36,10 +36,6 @@
 #define SLOTS      500   /* sequence numbers per gender */
 #define SAMPLE_IDS 1000
 
-/* Nanshan's bounding box, split into streets (columns), communities (rows),
- * grids (2 x 2) and buildings (a small square grid inside each grid). */
-static const double LNG0 = 113.880, LNG1 = 113.990, LAT0 = 22.480, LAT1 = 22.600;
-
 struct box {
     double x0, y0, x1, y1;
 };
@@ -69,23 +65,24 @@ static void put(struct buf *b, const char *fmt, ...)
     }
 }
 
+/* One region of the import document with polygon p as its boundary. */
 static void feature(struct buf *b, int64_t code, const char *name, enum region_level lv,
-                    struct box x)
+                    const struct demo_poly *p)
 {
     char w[19];
     regcode_format(code, w);
     put(b,
         "%s{\"type\":\"Feature\",\"properties\":{\"code\":\"%s\",\"name\":\"%s\",\"level\":\"%s\"},"
-        "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],"
-        "[%.6f,%.6f],[%.6f,%.6f]]]}}",
-        b->len > 40 ? "," : "", w, name, region_level_name(lv), x.x0, x.y0, x.x1, x.y0, x.x1, x.y1,
-        x.x0, x.y1, x.x0, x.y0);
+        "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[",
+        b->len > 40 ? "," : "", w, name, region_level_name(lv));
+    for (int i = 0; i <= p->n; i++)
+        put(b, "%s[%.6f,%.6f]", i ? "," : "", p->x[i % p->n], p->y[i % p->n]);
+    put(b, "]]}}");
 }
 
-static struct box shrink(struct box x, double f)
+static struct demo_poly box_poly(struct box x)
 {
-    double dx = (x.x1 - x.x0) * f, dy = (x.y1 - x.y0) * f;
-    return (struct box){x.x0 + dx, x.y0 + dy, x.x1 - dx, x.y1 - dy};
+    return (struct demo_poly){.n = 4, .x = {x.x0, x.x1, x.x1, x.x0}, .y = {x.y0, x.y0, x.y1, x.y1}};
 }
 
 /* The shape of the district for N people. */
@@ -125,22 +122,36 @@ static err build_regions(db *d, const struct demo_config *c, struct layout *L, a
     int64_t province = regcode_parse("440000000000", NULL);
     int64_t city = regcode_parse("440300000000", NULL);
     int64_t district = regcode_parse(DEMO_DISTRICT, NULL);
-    struct box all = {LNG0, LAT0, LNG1, LAT1};
-    struct box wide = {LNG0 - 0.5, LAT0 - 0.4, LNG1 + 0.6, LAT1 + 0.3};
-    feature(&b, province, "广东省", LEVEL_PROVINCE, (struct box){109.6, 20.2, 117.3, 25.5});
-    feature(&b, city, "深圳市", LEVEL_CITY, wide);
-    feature(&b, district, "南山区", LEVEL_DISTRICT, all);
-    double sw = (LNG1 - LNG0) / NSTREETS;
+    /* the map: the same seed draws the same one (docs/map.md "Demo geography") */
+    struct rng r;
+    rng_seed(&r, c->seed ^ 0x6d6170ull);
+    struct demo_poly prov = box_poly((struct box){109.6, 20.2, 117.3, 25.5});
+    /* Shenzhen, long from west to east; only Nanshan is built inside it */
+    struct demo_poly city_poly = {
+        .n = 10,
+        .x = {113.76, 113.92, 114.10, 114.35, 114.62, 114.58, 114.40, 114.10, 113.85, 113.75},
+        .y = {22.62, 22.44, 22.50, 22.52, 22.55, 22.66, 22.80, 22.86, 22.84, 22.75}};
+    struct demo_poly dist;
+    demo_geo_district(&dist);
+    feature(&b, province, "广东省", LEVEL_PROVINCE, &prov);
+    feature(&b, city, "深圳市", LEVEL_CITY, &city_poly);
+    feature(&b, district, "南山区", LEVEL_DISTRICT, &dist);
+    demo_geo_put(district, &dist);
+    struct demo_poly *streets = malloc(sizeof *streets * NSTREETS);
+    struct demo_poly *comms = malloc(sizeof *comms * (size_t)L->communities);
+    struct demo_poly grids[GRIDS];
+    if (!streets || !comms)
+        abort();
+    demo_poly_split(&dist, NSTREETS, &r, streets);
     for (long s = 0; s < NSTREETS; s++) {
         int64_t street = code_of(district, LEVEL_STREET, s + 1);
         L->street_codes[s] = street;
-        struct box sb = {LNG0 + sw * (double)s, LAT0, LNG0 + sw * (double)(s + 1), LAT1};
-        feature(&b, street, demo_streets[s], LEVEL_STREET, shrink(sb, 0.002));
-        double ch = (LAT1 - LAT0) / (double)L->communities;
+        feature(&b, street, demo_streets[s], LEVEL_STREET, &streets[s]);
+        demo_geo_put(street, &streets[s]);
+        demo_poly_split(&streets[s], (int)L->communities, &r, comms);
         for (long k = 0; k < L->communities; k++) {
             int64_t comm = code_of(street, LEVEL_COMMUNITY, k + 1);
             L->community_codes[s * L->communities + k] = comm;
-            struct box cb = {sb.x0, LAT0 + ch * (double)k, sb.x1, LAT0 + ch * (double)(k + 1)};
             char name[64];
             snprintf(name, sizeof name, "%s%s社区",
                      demo_community_words[(s * 7 + k) % DEMO_N(demo_community_words)],
@@ -148,31 +159,30 @@ static err build_regions(db *d, const struct demo_config *c, struct layout *L, a
                          ? (const char *[]){"一", "二", "三", "四", "五", "六", "七", "八", "九",
                                             "十"}[(k / DEMO_N(demo_community_words)) % 10]
                          : "");
-            feature(&b, comm, name, LEVEL_COMMUNITY, shrink(cb, 0.01));
+            feature(&b, comm, name, LEVEL_COMMUNITY, &comms[k]);
+            demo_geo_put(comm, &comms[k]);
+            demo_poly_split(&comms[k], GRIDS, &r, grids);
             for (long g = 0; g < GRIDS; g++) {
                 int64_t grid = code_of(comm, LEVEL_GRID, g + 1);
-                double gx = (cb.x1 - cb.x0) / 2, gy = (cb.y1 - cb.y0) / 2;
-                struct box gb = {cb.x0 + gx * (double)(g % 2), cb.y0 + gy * (double)(g / 2),
-                                 cb.x0 + gx * (double)(g % 2 + 1),
-                                 cb.y0 + gy * (double)(g / 2 + 1)};
                 snprintf(name, sizeof name, "第%ld网格", g + 1);
-                feature(&b, grid, name, LEVEL_GRID, shrink(gb, 0.02));
-                long side = 1;
-                while (side * side < L->buildings)
-                    side++;
+                feature(&b, grid, name, LEVEL_GRID, &grids[g]);
+                demo_geo_put(grid, &grids[g]);
                 for (long n = 0; n < L->buildings; n++) {
                     int64_t bld = code_of(grid, LEVEL_BUILDING, n + 1);
                     L->building_codes[L->nbuildings++] = bld;
-                    double bx = (gb.x1 - gb.x0) / (double)side, by = (gb.y1 - gb.y0) / (double)side;
-                    struct box bb = {
-                        gb.x0 + bx * (double)(n % side), gb.y0 + by * (double)(n / side),
-                        gb.x0 + bx * (double)(n % side + 1), gb.y0 + by * (double)(n / side + 1)};
+                    /* a building: its centre inside the grid and a footprint
+                     * of some 30 m around it */
+                    double x, y, h = 0.00015;
+                    demo_poly_point(&grids[g], &r, h, &x, &y);
                     snprintf(name, sizeof name, "%ld栋", n + 1);
-                    feature(&b, bld, name, LEVEL_BUILDING, shrink(bb, 0.2));
+                    struct demo_poly foot = box_poly((struct box){x - h, y - h, x + h, y + h});
+                    feature(&b, bld, name, LEVEL_BUILDING, &foot);
                 }
             }
         }
     }
+    free(streets);
+    free(comms);
     put(&b, "]}");
     struct scope all_scope = scope_all();
     struct region_import_report rep;
@@ -516,6 +526,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
         if (!e)
             e = demo_nat(d, &w, c->seed);
         if (!e)
+            e = demo_video(d, &w, c->seed);
+        if (!e)
             e = demo_hotline(d, &w, c->seed);
         if (!e) {
             t0 = mono_us();
@@ -525,6 +537,7 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
         }
     }
     clock_shift(0);
+    demo_geo_reset();
     for (size_t i = 0; i < n_out && !e; i++)
         print_accounts(out[i], rows, NACCOUNTS);
     if (db_kind(d) == DB_SQLITE)

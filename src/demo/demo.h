@@ -12,11 +12,13 @@
 #ifndef FK_DEMO_DEMO_H
 #define FK_DEMO_DEMO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "base/error.h"
 #include "db/db.h"
+#include "demo/rng.h"
 
 struct demo_config {
     long persons; /* people to create */
@@ -98,5 +100,48 @@ err demo_case(db *d, const struct demo_world *w, uint64_t seed, long persons) MU
  * them, and trips of people on the observation list (three fellow
  * travellers on one train). */
 err demo_trace(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
+/* Cameras of the video network (demo_video.c), after the sites and places
+ * they watch: one at each testing site, quarantine site, market and
+ * health centre, a public toilet and a street corner in every street. */
+err demo_video(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
+/* ---- the geography (demo_geo.c) ---------------------------------------------------- */
+
+/* Vertices of one polygon the demo draws. */
+#define DEMO_POLY_MAX 256
+
+/* A convex polygon, counter-clockwise, not closed (the first vertex is not
+ * repeated); x is the longitude, y the latitude. */
+struct demo_poly {
+    int n;
+    double x[DEMO_POLY_MAX], y[DEMO_POLY_MAX];
+};
+
+/* The district's outline. */
+void demo_geo_district(struct demo_poly *p);
+
+/* Split `parent` into n convex cells (out[0..n-1]) that tile it exactly:
+ * the Voronoi cells of n random sites, evened out by Lloyd steps, ordered
+ * south to north and west to east. */
+void demo_poly_split(const struct demo_poly *parent, int n, struct rng *r, struct demo_poly *out);
+
+/* Whether (x, y) lies strictly inside p. */
+bool demo_poly_contains(const struct demo_poly *p, double x, double y);
+
+/* A random point inside p with a square of half-side `margin` (degrees)
+ * around it inside too (the centroid when no such point is found). */
+void demo_poly_point(const struct demo_poly *p, struct rng *r, double margin, double *x_r,
+                     double *y_r);
+
+/* Remember the polygon of region `code`; codes are put in code order. */
+void demo_geo_put(int64_t code, const struct demo_poly *p);
+/* The polygon of `code`, or NULL. */
+const struct demo_poly *demo_geo_find(int64_t code);
+/* A random point inside region `code` (a building: inside its grid), false
+ * when the demo drew no polygon for it. */
+bool demo_geo_point(int64_t code, struct rng *r, double *lng_r, double *lat_r);
+/* Forget every polygon (the end of demo_build). */
+void demo_geo_reset(void);
 
 #endif

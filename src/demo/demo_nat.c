@@ -34,7 +34,13 @@ static const struct {
     {"沙河街道核酸采样点", "07:00-21:00", NAT_SITE_FIXED, 113.9745, 22.5397, 350},
 };
 
-#define NSITES  (sizeof sites / sizeof sites[0])
+#define NSITES (sizeof sites / sizeof sites[0])
+
+/* Where demo_nat put each site: inside its community (demo_geo_point),
+ * the table's position when the community has no polygon. */
+static struct {
+    double lng, lat;
+} site_pos[NSITES];
 #define HOUR_MS 3600000LL
 
 /* ---- the round's tubes, boxes and results ---------------------------------------------- */
@@ -195,7 +201,7 @@ static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
     for (int k = 0; k < 3 && !e; k++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "DM%d", k + 1);
-        e = sample_site(f, site_ids[k], sites[k].lng, sites[k].lat,
+        e = sample_site(f, site_ids[k], site_pos[k].lng, site_pos[k].lat,
                         R - 330 * MIN_MS + k * 25 * MIN_MS, people[k], npeople[k], kinds[k], prefix,
                         boxes[k], tubes[k], &ntubes[k]);
     }
@@ -221,7 +227,7 @@ static err round_flow(struct flow *f, const int64_t *site_ids, int64_t R)
     char retubes[RETESTS][24];
     long nre = 0;
     if (!e)
-        e = sample_site(f, site_ids[0], sites[0].lng, sites[0].lat, R - 120 * MIN_MS,
+        e = sample_site(f, site_ids[0], site_pos[0].lng, site_pos[0].lat, R - 120 * MIN_MS,
                         people[0] + from, n, NAT_TUBE_SINGLE, "DMR", "DMBOX0004", retubes, &nre);
     if (!e)
         e = hand_over(f, "DMBOX0004", NAT_BOX_IN_TRANSIT, R - 100 * MIN_MS);
@@ -278,24 +284,33 @@ static err lookup_batch(db *d, arena *a, const struct demo_world *w, int64_t sit
 /* ---- the city's site list (东软匹配) --------------------------------------------------- */
 
 /* The city's names for the district's sites: some clearly one site (auto),
- * some between two (to review), one the district does not have. */
-static const char city_csv[] =
-    "点位编码*,点位名称*,所属区/街道,地址,经度,纬度\n"
-    "SZ-NS-0001,南头街道核酸采样点（固定点）,南山区南头街道,深圳市南山区南头街道,113.9191,22.5447\n"
-    "SZ-NS-0002,沙河街道核酸检测点,南山区沙河街道,深圳市南山区沙河街道,113.9746,22.5398\n"
-    "SZ-NS-0003,南山街道流动采样车,南山区南山街道,,113.9362,22.5169\n"
-    "SZ-NS-0004,南山街道临时核酸点,南山区南山街道,,113.9305,22.5196\n"
-    "SZ-NS-0005,南头街道核酸点,南山区南头街道,,,\n"
-    "SZ-NS-0006,南头社区采样点,南山区南头街道,,113.9212,22.5430\n"
-    "SZ-NS-0007,蛇口港核酸采样点,南山区招商街道,深圳市南山区蛇口港,113.9150,22.4790\n";
-
-/* The city's list imported once the district's sites are there. */
+ * some between two (to review), one the district does not have. The
+ * city's positions are its own survey's: some metres from where the
+ * district put each site (site_pos). */
 static err city_list(db *d, arena *a)
 {
+    char csv[2048];
+    const double mid_lng = (site_pos[0].lng + site_pos[1].lng) / 2,
+                 mid_lat = (site_pos[0].lat + site_pos[1].lat) / 2;
+    int n = snprintf(
+        csv, sizeof csv,
+        "点位编码*,点位名称*,所属区/街道,地址,经度,纬度\n"
+        "SZ-NS-0001,南头街道核酸采样点（固定点）,南山区南头街道,深圳市南山区南头街道,%.4f,%.4f\n"
+        "SZ-NS-0002,沙河街道核酸检测点,南山区沙河街道,深圳市南山区沙河街道,%.4f,%.4f\n"
+        "SZ-NS-0003,南山街道流动采样车,南山区南山街道,,%.4f,%.4f\n"
+        "SZ-NS-0004,南山街道临时核酸点,南山区南山街道,,%.4f,%.4f\n"
+        "SZ-NS-0005,南头街道核酸点,南山区南头街道,,,\n"
+        "SZ-NS-0006,南头社区采样点,南山区南头街道,,%.4f,%.4f\n"
+        "SZ-NS-0007,蛇口港核酸采样点,南山区招商街道,深圳市南山区蛇口港,113.9150,22.4790\n",
+        site_pos[0].lng + 0.0001, site_pos[0].lat + 0.0001, site_pos[4].lng + 0.0001,
+        site_pos[4].lat + 0.0001, site_pos[3].lng + 0.0001, site_pos[3].lat + 0.0001,
+        site_pos[2].lng + 0.0001, site_pos[2].lat + 0.0001, mid_lng, mid_lat);
+    if (n < 0 || (size_t)n >= sizeof csv)
+        return err_set(E_INTERNAL, NULL, NULL, "演示点位清单过长");
     json_t *result = NULL;
     err e = db_begin(d);
     if (!e)
-        e = nat_city_import(d, a, city_csv, sizeof city_csv - 1, &result);
+        e = nat_city_import(d, a, csv, (size_t)n, &result);
     e = e ? (db_rollback(d), e) : db_commit(d);
     json_decref(result);
     return e;
@@ -321,6 +336,10 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
         int64_t region = w->communities[street * per + (long)(i % 2) % per];
         char address[128];
         snprintf(address, sizeof address, "广东省深圳市南山区%s旁", sites[i].name);
+        /* inside its community on the map (docs/map.md "Demo geography") */
+        site_pos[i].lng = sites[i].lng;
+        site_pos[i].lat = sites[i].lat;
+        demo_geo_point(region, &r, &site_pos[i].lng, &site_pos[i].lat);
         struct nat_site_input in = {
             .set = NSF_NAME | NSF_KIND | NSF_REGION | NSF_ADDRESS | NSF_LNG | NSF_LAT | NSF_HOURS |
                    NSF_CAPACITY,
@@ -328,8 +347,8 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
             .kind = sites[i].kind,
             .region_code = region,
             .address = address,
-            .lng = sites[i].lng,
-            .lat = sites[i].lat,
+            .lng = site_pos[i].lng,
+            .lat = site_pos[i].lat,
             .hours = sites[i].hours,
             .capacity = sites[i].capacity,
         };
@@ -394,7 +413,7 @@ err demo_nat(db *d, const struct demo_world *w, uint64_t seed)
         e = lookup_batch(d, a, w, ids[0], plan);
     int64_t clock;
     if (!e) /* the demo site worker is on duty at the first site, 30 m off */
-        e = nat_clock_in(d, &all, ids[0], w->site_user, sites[0].lng + 0.0003, sites[0].lat,
+        e = nat_clock_in(d, &all, ids[0], w->site_user, site_pos[0].lng + 0.0003, site_pos[0].lat,
                          &clock);
     arena_free(&a);
     return e;

@@ -1,8 +1,8 @@
 /*
  * Places and enterprises of the demo district: a residential compound and
- * rental housing in every community; a market, a factory and a quarantine
- * site in every street; enterprises with valid unified social credit codes,
- * each linked to an office place.
+ * rental housing in every community; a market, a factory, a quarantine
+ * site and a community health centre in every street; enterprises with valid unified social credit
+ * codes, each linked to an office place.
  */
 #include "demo/demo.h"
 
@@ -23,6 +23,8 @@ static err add_place(db *d, arena *a, const char *name, enum place_kind kind, in
              demo_given[rng_below(r, DEMO_N(demo_given))]);
     snprintf(phone, sizeof phone, "13%09u", (unsigned)rng_below(r, 1000000000u));
     struct scope all = scope_all();
+    double lng = 113.93, lat = 22.54;
+    demo_geo_point(region, r, &lng, &lat); /* inside its region on the map */
     struct place_input in = {
         .set = PL_NAME | PL_KIND | PL_REGION | PL_ADDRESS | PL_AREA | PL_HOUSEHOLDS | PL_BUILDINGS |
                PL_CONTACT_NAME | PL_CONTACT_PHONE | PL_POSITION | (enterprise ? PL_ENTERPRISE : 0),
@@ -36,8 +38,8 @@ static err add_place(db *d, arena *a, const char *name, enum place_kind kind, in
         .contact_name = contact,
         .contact_phone = phone,
         .has_position = true,
-        .lng = 113.88 + rng_below(r, 110000) / 1e6,
-        .lat = 22.48 + rng_below(r, 120000) / 1e6,
+        .lng = lng,
+        .lat = lat,
         .enterprise_id = enterprise,
     };
     int64_t id;
@@ -75,8 +77,10 @@ err demo_places(db *d, uint64_t seed, long persons, const int64_t *communities, 
             enum place_kind kind;
         } kinds[] = {{"农贸市场", PLACE_MARKET},
                      {"工业园厂房", PLACE_FACTORY},
-                     {"集中隔离点", PLACE_QUARANTINE_SITE}};
-        for (size_t k = 0; k < 3 && !e; k++) {
+                     {"集中隔离点", PLACE_QUARANTINE_SITE},
+                     /* the CDC resources layer of the big screen */
+                     {"社区健康服务中心", PLACE_HOSPITAL}};
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !e; k++) {
             snprintf(name, sizeof name, "%s%s", demo_streets[s % 8], kinds[k].suffix);
             snprintf(address, sizeof address, "深圳市南山区%s%zu号", demo_streets[s % 8], 100 + k);
             e = add_place(d, a, name, kinds[k].kind, streets[s], address, &r, 0,

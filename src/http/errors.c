@@ -287,6 +287,7 @@ const struct http_error_code http_error_codes[] = {
     {"unknown_device", "No such device in scope"},
     {"unknown_field", "A field the route does not accept"},
     {"unknown_kind", "No such task kind"},
+    {"unknown_layer", "No such layer of the one-map"},
     {"unknown_measure", "The statistics measure is not registered"},
     {"unknown_owner", "No such vehicle owner in scope"},
     {"unknown_person", "No such person (behind a code, or in scope)"},

@@ -201,6 +201,39 @@ static void defer_add(const struct stats_measure *m, int64_t key, int64_t region
     }
 }
 
+/* stats_on_add's subscriber: set once at start-up, before any writer */
+static void (*on_add)(db *d, int64_t region_code);
+
+err stats_on_add(void (*fn)(db *d, int64_t region_code))
+{
+    if (on_add && on_add != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "统计计数的订阅者已存在");
+    on_add = fn;
+    return E_OK;
+}
+
+err stats_leaves(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day,
+                 void (*fn)(int64_t region_code, int64_t n, void *ctx), void *ctx)
+{
+    db_stmt *s;
+    /* counters_by_day (measure, day, region_code, n): the index alone */
+    err e = db_prepare(d,
+                       "SELECT region_code, n FROM counters WHERE measure = ? AND day = ? AND "
+                       "region_code >= ? AND region_code < ? AND n <> 0 ORDER BY region_code",
+                       &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, measure);
+    db_bind_int64(s, 2, day);
+    db_bind_int64(s, 3, lo);
+    db_bind_int64(s, 4, hi);
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
+        fn(db_col_int64(s, 0), db_col_int64(s, 1), ctx);
+    db_done(s);
+    return e;
+}
+
 err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
 {
     int64_t key = 0;
@@ -218,6 +251,8 @@ err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int6
         return err_set(E_INTERNAL, NULL, NULL, "统计计数必须在写入的事务中更新：%s", measure);
     if (!delta)
         return E_OK;
+    if (on_add)
+        on_add(d, region_code);
     /* a batch's table half full: written at once (sums commute) */
     if (deferred.d == d && d && deferred.n + 2 <= DEFER_SLOTS / 2) {
         defer_add(m, key, region_code, day, delta);

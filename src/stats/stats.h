@@ -125,4 +125,24 @@ err stats_verify(db *d, bool fix,
                                 int64_t want, void *ctx),
                  void *ctx, int64_t *diff_r) MUST_USE;
 
+/* ---- for the one-map big screen (src/map/, docs/map.md) ---- */
+
+/*
+ * The one subscriber told of every counter stats_add moves (a non-zero
+ * delta, deferred or not): fn(d, region_code) runs inside the writer's
+ * transaction, on its thread, and must not fail or write; the map uses it
+ * to learn which areas changed (dependency inversion: stats never includes
+ * the map). E_INTERNAL when a subscriber is already set.
+ */
+err stats_on_add(void (*fn)(db *d, int64_t region_code)) MUST_USE;
+
+/*
+ * The counters of measure at `day` over the region range [lo, hi), one
+ * (leaf region, n) pair per region holding a non-zero count, in region
+ * order, to fn(region_code, n, ctx): the same index range as stats_sum,
+ * for a caller that groups leaves itself (a map's per-grid points).
+ */
+err stats_leaves(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day,
+                 void (*fn)(int64_t region_code, int64_t n, void *ctx), void *ctx) MUST_USE;
+
 #endif

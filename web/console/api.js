@@ -22,6 +22,7 @@ export const paths = {
   exports: `${V1}/exports`,
   feedItems: `${V1}/feed-items`,
   jobs: `${V1}/jobs`,
+  map: `${V1}/map`,
   me: `${V1}/me`,
   monitor: `${V1}/monitor`, // rules, run, breaches (docs/monitor.md)
   permissions: `${V1}/permissions`,
@@ -33,6 +34,7 @@ export const paths = {
   riskAreas: `${V1}/risk-areas`,
   statsMeasures: `${V1}/stats/measures`,
   roles: `${V1}/roles`,
+  stats: `${V1}/stats`,
   users: `${V1}/users`,
   vehiclePassages: `${V1}/vehicle-passages`,
   vehicles: `${V1}/vehicles`,

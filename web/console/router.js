@@ -17,13 +17,16 @@ import videoRoutes from './routes-video.js';
 // automatic monitoring rules and breaches (docs/monitor.md)
 import monitorRoutes from './routes-monitor.js';
 import publishRoutes from './routes-publish.js';
+import mapRoutes, { screenRoute } from './routes-map.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
   routes: [
     { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true } },
+    // the big screen fills the window: outside the console's frame
+    screenRoute,
     { path: '/', component: Layout, redirect: '/home', children: pageRoutes },
     { path: '/:rest(.*)*', redirect: '/home' },
   ],
