@@ -88,6 +88,8 @@ http {
   console.log(row('GET /public/', pub));
   console.log(row('GET /api/v1/public/publications', api));
   console.log(row('GET /public/ If-None-Match (304)', rev));
+  // one line for bench/run.sh
+  console.log(`publish nginx_rps=${Math.round(ng.rps)} public_rps=${Math.round(pub.rps)} api_rps=${Math.round(api.rps)} revalidate_rps=${Math.round(rev.rps)} public_ratio=${(pub.rps / ng.rps).toFixed(3)}`);
 } finally {
   nginx?.kill('SIGTERM');
   await ctx.stop();

@@ -218,9 +218,24 @@ sed -i "/^<!-- natstats runs end -->/i\\$row" docs/benchmarks.md
 printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n' "$date" "$PERSONS" \
     "$fk_rps" "$fk_p99" "$ng_rps" "$ratio" "$rss_mb" "$demo_s" "$rc_on_s" "$rc_off_s" \
     "$scan_rps" "$scan_p99" "$scan_ratio" >>docs/benchmarks.md
-# contact tracing last (bench/trace.sh): its own city, database and server; the
-# look-up's server stopped first, so the two do not share the machine
+# the public page against nginx (bench/publish.mjs) and the monitoring rules'
+# evaluation (bench/monitor.sh), each with its own city and server; the
+# look-up's server stopped first, so they do not share the machine
 kill "$srv" 2>/dev/null || true
 srv=
+pub=$(FK_BIN="$BIN" node bench/publish.mjs | sed -n 's/^publish //p')
+[ -n "$pub" ] || { echo "bench: the public page bench failed" >&2; exit 1; }
+for kv in $pub; do eval "pub_${kv%%=*}=\${kv#*=}"; done
+row=$(printf '| %s | %s | %s | %s | %s | %s |' "$date" "$pub_nginx_rps" "$pub_public_rps" \
+    "$pub_api_rps" "$pub_revalidate_rps" "$pub_public_ratio")
+sed -i "/^<!-- public page runs end -->/i\\$row" docs/benchmarks.md
+mon=$(sh bench/monitor.sh "$BIN" | sed -n 's/^monitor //p')
+[ -n "$mon" ] || { echo "bench: the monitoring bench failed" >&2; exit 1; }
+for kv in $mon; do eval "mon_${kv%%=*}=\${kv#*=}"; done
+row=$(printf '| %s | %s | %s | %s | %s | %s | %s |' "$date" "$mon_breaches" "$mon_first_ms" \
+    "$mon_run_ms" "$mon_me_ms" "$mon_ratio" "$mon_list_ms")
+sed -i "/^<!-- monitor runs end -->/i\\$row" docs/benchmarks.md
+# contact tracing last (bench/trace.sh): its own city, database and server; the
+# look-up's server stopped first, so the two do not share the machine
 BENCH_TRACE_RECORD=1 sh bench/trace.sh "$BIN" | grep -q '^trace ' ||
     { echo "bench: the contact-tracing bench failed" >&2; exit 1; }
