@@ -136,5 +136,8 @@ err app_routes(void)
     ADD(trace_contact);
     /* investigations, case links and clusters */
     ADD(investigation);
+    /* ---- zones drawn as polygons, previews, lifts, import (code/zone_api.c) ---- */
+    ADD(code_zone);
+    /* ---- end of the zones' block ---- */
     return E_OK;
 }

@@ -65,6 +65,9 @@ ROUTES(trace_contact);
 ROUTES(investigation);
 ROUTES(nat_history);
 ROUTES(commission);
+/* ---- zones drawn as polygons (code/zone_api.c) ---- */
+ROUTES(code_zone);
+/* ---- end of the zones' block ---- */
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -224,20 +224,64 @@ static err cursors_close(struct cursor *cs)
     return e;
 }
 
-/* Every active zone (few: a city has tens), checked against each residence. */
+/*
+ * The code ranges of every active zone: one per region zone, one per
+ * covered building of a drawn zone (a city's zones may cover thousands of
+ * buildings), sorted by their start. max_hi[i] is the largest end among
+ * rows 0..i, so the rows holding a residence are found by a binary search
+ * and a walk back that stops as soon as no earlier row reaches it.
+ */
 struct zone_row {
-    int64_t lo, hi;
+    int64_t lo, hi, zone_id;
     struct code_zone z;
 };
 
-static err zones_load(db *d, arena *a, int64_t now, struct zone_row **z_r, size_t *n_r)
+struct zone_set {
+    struct zone_row *rows;
+    int64_t *max_hi;
+    size_t n;
+};
+
+static int by_lo(const void *x, const void *y)
+{
+    const struct zone_row *a = x, *b = y;
+    return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+/* Sort the rows and build max_hi (in a). */
+static void zones_index(arena *a, struct zone_set *zs)
+{
+    qsort(zs->rows, zs->n, sizeof *zs->rows, by_lo);
+    zs->max_hi = arena_alloc(a, (zs->n ? zs->n : 1) * sizeof *zs->max_hi);
+    for (size_t i = 0; i < zs->n; i++)
+        zs->max_hi[i] =
+            i && zs->max_hi[i - 1] > zs->rows[i].hi ? zs->max_hi[i - 1] : zs->rows[i].hi;
+}
+
+/* The zones covering residence `code` into in->zones. */
+static void zones_match(const struct zone_set *zs, int64_t code, struct code_input *in)
+{
+    size_t lo = 0, hi = zs->n; /* the first row starting after code */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (zs->rows[mid].lo <= code)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0 && zs->max_hi[i] > code && in->n_zones < CODE_INPUT_MAX;)
+        if (code < zs->rows[i].hi)
+            in->zones[in->n_zones++] = zs->rows[i].z;
+}
+
+static err zones_load(db *d, arena *a, int64_t now, struct zone_set *zs)
 {
     db_stmt *s;
-    err e =
-        db_prepare(d,
-                   "SELECT region_code, region_code + span, kind, valid_from, valid_to FROM zones "
-                   "WHERE valid_to = 0 OR valid_to > ? ORDER BY id",
-                   &s);
+    err e = db_prepare(d,
+                       "SELECT r.region_code, r.region_code + r.span, z.kind, z.valid_from, "
+                       "z.valid_to, z.id FROM zone_regions r JOIN zones z ON z.id = r.zone_id "
+                       "WHERE z.valid_to = 0 OR z.valid_to > ?",
+                       &s);
     if (e)
         return e;
     db_bind_int64(s, 1, now);
@@ -254,12 +298,15 @@ static err zones_load(db *d, arena *a, int64_t now, struct zone_row **z_r, size_
         z[n++] = (struct zone_row){
             db_col_int64(s, 0),
             db_col_int64(s, 1),
+            db_col_int64(s, 5),
             {zone_kind_parse(db_col_text(s, 2)), db_col_int64(s, 3), db_col_int64(s, 4)}};
     }
     db_done(s);
-    *z_r = z;
-    *n_r = n;
-    return e;
+    if (e)
+        return e;
+    *zs = (struct zone_set){z, NULL, n};
+    zones_index(a, zs);
+    return E_OK;
 }
 
 /* A code that must be written. */
@@ -275,8 +322,7 @@ struct ctx {
     const struct code_rule *rules;
     size_t n_rules;
     int64_t now, since;
-    struct zone_row *zones;
-    size_t n_zones;
+    struct zone_set zones;
 };
 
 /*
@@ -323,9 +369,7 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
                 cursor_next(&cs[t]);
             }
         }
-        for (size_t z = 0; z < cx->n_zones && in.n_zones < CODE_INPUT_MAX; z++)
-            if (people[i].region_code >= cx->zones[z].lo && people[i].region_code < cx->zones[z].hi)
-                in.zones[in.n_zones++] = cx->zones[z].z;
+        zones_match(&cx->zones, people[i].region_code, &in);
 
         uint8_t match[CODE_RULES_MAX];
         size_t n_match;
@@ -410,7 +454,7 @@ static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
     cx->n_rules = n;
     cx->now = now_ms();
     cx->since = cx->now - code_inputs_window_ms(rules, n);
-    return zones_load(d, a, cx->now, &cx->zones, &cx->n_zones);
+    return zones_load(d, a, cx->now, &cx->zones);
 }
 
 /*
@@ -608,28 +652,204 @@ err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t 
     return n_ch ? write_change(d, &ch, cx.now, cause, user_id) : E_OK;
 }
 
-err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause, int64_t user_id)
+static int by_id(const void *x, const void *y)
+{
+    const struct who_row *a = x, *b = y;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/*
+ * The live people living in any of ranges[0..n), once each, in id order,
+ * into a malloc'd array (*p_r, the caller frees it; NULL when none).
+ */
+static err people_in_ranges(db *d, const struct code_range *ranges, size_t n_ranges,
+                            struct who_row **p_r, size_t *n_r)
+{
+    size_t n = 0, cap = 0;
+    struct who_row *p = NULL;
+    err e = E_OK;
+    for (size_t r = 0; r < n_ranges && !e; r++) {
+        int64_t after = 0;
+        for (;;) {
+            if (cap - n < 4096) {
+                size_t bigger = cap ? 2 * cap : 8192;
+                struct who_row *q = realloc(p, bigger * sizeof *q);
+                if (!q) {
+                    e = err_set(E_NOMEM, NULL, NULL, NULL);
+                    break;
+                }
+                p = q;
+                cap = bigger;
+            }
+            size_t got;
+            if ((e = people_after(d, after, ranges[r].lo, ranges[r].hi, p + n, 4096, &got)))
+                break;
+            n += got;
+            if (got < 4096)
+                break;
+            after = p[n - 1].id;
+        }
+    }
+    if (e) {
+        free(p);
+        return e;
+    }
+    qsort(p, n, sizeof *p, by_id);
+    size_t m = 0; /* ranges may overlap (nested region zones) */
+    for (size_t i = 0; i < n; i++)
+        if (!m || p[m - 1].id != p[i].id)
+            p[m++] = p[i];
+    *p_r = p;
+    *n_r = m;
+    return E_OK;
+}
+
+/* Compute people[0..n) (id order) against cx in batches, calling
+ * fn(ctx, person, change or NULL) for each person; change is NULL when the
+ * stored code stays. */
+static err compute_each(db *d, arena *a, const struct ctx *cx, const struct who_row *people,
+                        size_t n, err (*fn)(void *, const struct who_row *, const struct change *),
+                        void *fctx)
+{
+    struct change *ch = malloc(BATCH * sizeof *ch);
+    if (!ch)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    err e = E_OK;
+    for (size_t lo = 0; lo < n && !e; lo += BATCH) {
+        size_t k = n - lo < BATCH ? n - lo : BATCH, n_ch = 0;
+        if ((e = compute(d, a, cx, people + lo, k, ch, &n_ch)))
+            break;
+        for (size_t i = 0, c = 0; i < k && !e; i++) {
+            const struct change *x =
+                c < n_ch && ch[c].person_id == people[lo + i].id ? &ch[c++] : NULL;
+            e = fn(fctx, &people[lo + i], x);
+        }
+    }
+    free(ch);
+    return e;
+}
+
+struct writing {
+    db *d;
+    int64_t now, user_id;
+    const char *cause;
+};
+
+static err write_one(void *ctx, const struct who_row *p, const struct change *c)
+{
+    (void)p;
+    struct writing *w = ctx;
+    return c ? write_change(w->d, c, w->now, w->cause, w->user_id) : E_OK;
+}
+
+err code_refresh_ranges(db *d, arena *a, const struct code_range *ranges, size_t n,
+                        const char *cause, int64_t user_id)
 {
     struct code_rule rules[CODE_RULES_MAX];
     struct ctx cx;
+    struct who_row *people = NULL;
+    size_t np = 0;
+    err e = ctx_load(d, a, rules, &cx);
+    if (e || (e = people_in_ranges(d, ranges, n, &people, &np)))
+        return e;
+    struct writing w = {d, cx.now, user_id, cause};
+    e = compute_each(d, a, &cx, people, np, write_one, &w);
+    free(people);
+    return e;
+}
+
+/* ---- what a zone would do ------------------------------------------------------ */
+
+struct tally {
+    struct code_zone_effect *r;
+    struct code_effect_region *regions; /* one per residence, grown in place */
+    size_t n, cap;
+};
+
+static int by_region(const void *x, const void *y)
+{
+    const struct code_effect_region *a = x, *b = y;
+    return (a->region_code > b->region_code) - (a->region_code < b->region_code);
+}
+
+static err tally_one(void *ctx, const struct who_row *p, const struct change *c)
+{
+    struct tally *t = ctx;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        struct code_effect_region *more = realloc(t->regions, cap * sizeof *more);
+        if (!more)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
+        t->regions = more;
+        t->cap = cap;
+    }
+    /* one entry per person for now, folded by residence at the end */
+    struct code_effect_region *x = &t->regions[t->n++];
+    *x = (struct code_effect_region){.region_code = p->region_code, .people = 1};
+    t->r->total++;
+    if (!c)
+        return E_OK;
+    if (c->from == (int)c->colour) {
+        t->r->reasons_only++;
+    } else if (c->from >= CODE_GREEN && c->from <= CODE_RED) {
+        t->r->changes[c->from][c->colour]++;
+        t->r->changed++;
+        x->changes[c->from][c->colour]++;
+        x->changed++;
+    }
+    return E_OK;
+}
+
+err code_zone_effect(db *d, arena *a, const struct code_range *ranges, size_t n_ranges,
+                     const struct code_zone *draft, int64_t drop_zone, struct code_zone_effect *r)
+{
+    *r = (struct code_zone_effect){0};
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    struct who_row *people = NULL;
+    size_t np = 0;
     err e = ctx_load(d, a, rules, &cx);
     if (e)
         return e;
-    struct who_row *people = arena_alloc(a, 4096 * sizeof *people);
-    struct change *ch = arena_alloc(a, 4096 * sizeof *ch);
-    int64_t after = 0;
-    for (;;) {
-        size_t n, n_ch = 0;
-        if ((e = people_after(d, after, lo, hi, people, 4096, &n)) || !n)
-            return e;
-        if ((e = compute(d, a, &cx, people, n, ch, &n_ch)))
-            return e;
-        for (size_t i = 0; i < n_ch && !e; i++)
-            e = write_change(d, &ch[i], cx.now, cause, user_id);
-        if (e || n < 4096)
-            return e;
-        after = people[n - 1].id;
+    /* the zones in force with the lifted one left out and the new one added */
+    struct zone_set *zs = &cx.zones;
+    struct zone_row *rows = arena_alloc(a, (zs->n + n_ranges + 1) * sizeof *rows);
+    size_t n = 0;
+    for (size_t i = 0; i < zs->n; i++)
+        if (!drop_zone || zs->rows[i].zone_id != drop_zone)
+            rows[n++] = zs->rows[i];
+    for (size_t i = 0; draft && i < n_ranges; i++)
+        rows[n++] = (struct zone_row){ranges[i].lo, ranges[i].hi, 0, *draft};
+    *zs = (struct zone_set){rows, NULL, n};
+    zones_index(a, zs);
+    if ((e = people_in_ranges(d, ranges, n_ranges, &people, &np)))
+        return e;
+    struct tally t = {r, NULL, 0, 0};
+    e = compute_each(d, a, &cx, people, np, tally_one, &t);
+    free(people);
+    if (e) {
+        free(t.regions);
+        return e;
     }
+    qsort(t.regions, t.n, sizeof *t.regions, by_region);
+    size_t m = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        struct code_effect_region *x = &t.regions[i];
+        if (m && t.regions[m - 1].region_code == x->region_code) {
+            struct code_effect_region *y = &t.regions[m - 1];
+            y->people += x->people;
+            y->changed += x->changed;
+            for (int f = 0; f < 3; f++)
+                for (int k = 0; k < 3; k++)
+                    y->changes[f][k] += x->changes[f][k];
+        } else {
+            t.regions[m++] = *x;
+        }
+    }
+    r->regions = m ? arena_memdup(a, t.regions, m * sizeof *t.regions) : NULL;
+    r->n_regions = m;
+    free(t.regions);
+    return E_OK;
 }
 
 err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)
@@ -661,7 +881,7 @@ err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t
         size_t n, n_ch = 0;
         arena_reset(a);
         /* zones live in the arena: reload them after the reset */
-        if ((e = zones_load(d, a, cx.now, &cx.zones, &cx.n_zones)))
+        if ((e = zones_load(d, a, cx.now, &cx.zones)))
             break;
         /* read, compute and write a batch in one transaction, so an event
          * recorded meanwhile is either seen here or recomputes after */
@@ -718,7 +938,7 @@ err code_rules_dry_run(db *d, const struct code_rule *rules, size_t n_rules, str
     for (;;) {
         size_t n, n_ch = 0;
         arena_reset(a);
-        if ((e = zones_load(d, a, cx.now, &cx.zones, &cx.n_zones)) ||
+        if ((e = zones_load(d, a, cx.now, &cx.zones)) ||
             (e = people_after(d, after, 0, 0, people, BATCH, &n)) || !n ||
             (e = compute(d, a, &cx, people, n, ch, &n_ch)))
             break;

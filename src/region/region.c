@@ -741,6 +741,8 @@ static const char *const referencing[] = {
     "region_code < ?",
     "UPDATE zones SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
+    "UPDATE zone_regions SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
     "UPDATE health_codes SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE code_history SET region_code = region_code + ? WHERE region_code >= ? AND "

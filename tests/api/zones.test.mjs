@@ -1,0 +1,244 @@
+// Zones drawn as polygons (docs/zones.md): a polygon that is not closed,
+// crosses itself or has a hole outside is refused and saves nothing; the
+// preview counts whose codes would change and changes nothing; saving covers
+// the buildings whose centre is inside (only in the caller's scope) and turns
+// the people living there red; the zone's page lists buildings and places by
+// name; the people list is masked and audited; a lift needs a reason, is
+// previewed, audited, and restores the codes; a GeoJSON import with a bad
+// feature names it and saves nothing, a good one creates every zone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCityWith, residentId, errOf, waitForAudit } from './lib.mjs';
+
+const PW = 'Passw0rd!zones';
+const GRID = '110101001001001'; // 多福巷社区 · 第一网格
+const WEST_COMMUNITY = '110102001001';
+let ctx, cc, ccWest, grid, auditor;
+
+// Buildings: 2号楼 and 3号楼 inside the drawn square, 4号楼 outside it; the
+// west district's building lies inside the square too but outside the
+// east command centre's scope.
+const B2 = `${GRID}002`, B3 = `${GRID}003`, B4 = `${GRID}004`, BW = `${WEST_COMMUNITY}001001`;
+const square = (x0, y0, x1, y1) => ({
+  type: 'Polygon',
+  coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]],
+});
+const SQUARE = square(116.399, 39.899, 116.403, 39.901);
+const people = {};
+
+let seq = 0;
+const rid = () => residentId('110101', '19800202', 300 + ++seq * 2);
+
+async function ok(r, status = 200) {
+  assert.equal(r.status, status, r.text);
+  return r.body;
+}
+
+async function person(c, region) {
+  return (await ok(await c.post('/api/v1/persons', { name: '钱多多', id_number: rid(), region_code: region }), 201)).id;
+}
+
+async function colour(id, c = cc) {
+  return (await ok(await c.get(`/api/v1/persons/${id}/code`))).colour;
+}
+
+async function colours(ids, c = cc) {
+  return Promise.all(ids.map((id) => colour(id, c)));
+}
+
+const zonesTotal = async (c = cc) => (await ok(await c.get('/api/v1/zones?page_size=100'))).total;
+
+before(async () => {
+  ctx = await startCityWith(
+    {
+      k_cc: ['command_center', '110101000000'],
+      k_cc_west: ['command_center', '110102000000'],
+      k_grid: ['grid_worker', '110101001001'],
+      k_auditor: ['audit_admin', '110000000000'],
+    },
+    PW,
+  );
+  ({ k_cc: cc, k_cc_west: ccWest, k_grid: grid, k_auditor: auditor } = ctx.as);
+  for (const [code, name, center] of [
+    [B2, '2号楼', [116.4, 39.9]],
+    [B3, '3号楼', [116.402, 39.9]],
+    [B4, '4号楼', [116.41, 39.91]],
+  ])
+    await ok(await cc.post('/api/v1/regions', { code, name, level: 'building', parent_code: GRID, center }), 201);
+  await ok(await ccWest.post('/api/v1/regions', { code: `${WEST_COMMUNITY}001`, name: '西一网格', level: 'grid', parent_code: WEST_COMMUNITY }), 201);
+  await ok(await ccWest.post('/api/v1/regions', { code: BW, name: '西1号楼', level: 'building', parent_code: `${WEST_COMMUNITY}001`, center: [116.401, 39.9005] }), 201);
+  people.b2 = [await person(cc, B2), await person(cc, B2)];
+  people.b3 = [await person(cc, B3)];
+  people.b4 = [await person(cc, B4)];
+  people.west = [await person(ccWest, BW)];
+  await ok(await cc.post('/api/v1/places', { name: '多福巷菜市场', kind: 'community', region_code: '110101001001', lng: 116.4005, lat: 39.9002 }), 201);
+  await ok(await cc.post('/api/v1/places', { name: '远处小区', kind: 'community', region_code: '110101001001', lng: 116.42, lat: 39.92 }), 201);
+});
+after(async () => ctx?.stop());
+
+test('a polygon that is not closed, crosses itself or has a hole outside is refused and saves nothing', async () => {
+  const before_ = await zonesTotal();
+  const open = { type: 'Polygon', coordinates: [[[116.399, 39.899], [116.403, 39.899], [116.403, 39.901], [116.399, 39.901]]] };
+  const bowtie = { type: 'Polygon', coordinates: [[[116.399, 39.899], [116.403, 39.901], [116.403, 39.899], [116.399, 39.901], [116.399, 39.899]]] };
+  const holeOutside = { type: 'Polygon', coordinates: [SQUARE.coordinates[0], [[117, 40], [117.1, 40], [117.1, 40.1], [117, 40]]] };
+  const outOfRange = square(116.399, 39.899, 190, 39.901);
+  for (const [boundary, says] of [[open, '闭合'], [bowtie, '自相交'], [holeOutside, '外环之内'], [outOfRange, '经度']]) {
+    for (const url of ['/api/v1/zones', '/api/v1/zones/preview']) {
+      const r = await cc.post(url, { kind: 'sealed', name: '坏区域', boundary });
+      assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'invalid_boundary', 'boundary'], r.text);
+      assert.match(errOf(r).message, new RegExp(says));
+    }
+  }
+  // neither a region nor a polygon; a polygon over open ground; a bad kind
+  let r = await cc.post('/api/v1/zones', { kind: 'sealed' });
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'required', 'region_code']);
+  r = await cc.post('/api/v1/zones', { kind: 'sealed', boundary: square(100, 30, 100.01, 30.01) });
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'zone_empty', 'boundary']);
+  r = await cc.post('/api/v1/zones', { kind: 'lockdown', boundary: SQUARE });
+  assert.deepEqual([r.status, errOf(r).field], [400, 'kind']);
+  assert.equal(await zonesTotal(), before_);
+  assert.deepEqual(await colours([...people.b2, ...people.b3]), ['green', 'green', 'green']);
+});
+
+let sealed;
+
+test('the preview counts the codes a drawn zone would change, by building, and changes nothing', async () => {
+  const before_ = await zonesTotal();
+  const p = await ok(await cc.post('/api/v1/zones/preview', { kind: 'sealed', name: '多福巷封控区', boundary: SQUARE }));
+  assert.equal(p.total, 3);
+  assert.equal(p.changed, 3);
+  assert.deepEqual(p.transitions, [{ from: 'green', to: 'red', count: 3 }]);
+  assert.equal(p.buildings, 2);
+  assert.equal(p.places, 1);
+  assert.deepEqual(p.by_residence.map((x) => [x.region_name, x.people, x.changed]), [
+    ['多福巷社区 · 第一网格 · 2号楼', 2, 2],
+    ['多福巷社区 · 第一网格 · 3号楼', 1, 1],
+  ]);
+  assert.deepEqual(p.by_community.map((x) => [x.region_name, x.changed]), [['东华门街道 · 多福巷社区', 3]]);
+  // nothing saved, nobody's code moved
+  assert.equal(await zonesTotal(), before_);
+  assert.deepEqual(await colours([...people.b2, ...people.b3]), ['green', 'green', 'green']);
+  // a prevention zone has no rule by default: nobody would change
+  const q = await ok(await cc.post('/api/v1/zones/preview', { kind: 'prevention', boundary: SQUARE }));
+  assert.deepEqual([q.total, q.changed], [3, 0]);
+});
+
+test('a drawn sealed zone turns the people living inside red, only inside the caller\'s scope', async () => {
+  const z = await ok(await cc.post('/api/v1/zones', { kind: 'sealed', name: '多福巷封控区', boundary: SQUARE }), 201);
+  sealed = z.id;
+  assert.equal(z.drawn, true);
+  assert.equal(z.state, 'active');
+  assert.deepEqual([z.buildings, z.places, z.people], [2, 1, 3]);
+  // the lowest region holding what it covers: the market is registered at the community
+  assert.equal(z.region_code, '110101001001');
+  assert.deepEqual(await colours([...people.b2, ...people.b3]), ['red', 'red', 'red']);
+  const reasons = (await ok(await cc.get(`/api/v1/persons/${people.b2[0]}/code`))).reasons.map((x) => x.rule);
+  assert.deepEqual(reasons, ['sealed_zone']);
+  assert.equal(await colour(people.b4[0]), 'green');
+  // the west building's centre lies inside the square, but not in the east's scope
+  assert.equal(await colour(people.west[0], ccWest), 'green');
+  // someone registered afterwards in a covered building is red from the start
+  const late = await person(cc, B3);
+  assert.equal(await colour(late), 'red');
+  people.b3.push(late);
+
+  // the zone's page: buildings and places by name, people counted
+  const g = await ok(await cc.get(`/api/v1/zones/${sealed}`));
+  assert.deepEqual(g.building_list.map((b) => [b.region_name, b.people]), [
+    ['多福巷社区 · 第一网格 · 2号楼', 2],
+    ['多福巷社区 · 第一网格 · 3号楼', 2],
+  ]);
+  assert.deepEqual(g.place_list.map((p) => p.name), ['多福巷菜市场']);
+  assert.equal(g.people, 4);
+  assert.equal(g.boundary.type, 'Polygon');
+  const listed = (await ok(await cc.get('/api/v1/zones?state=active'))).items.find((x) => x.id === sealed);
+  assert.deepEqual([listed.kind_label, listed.buildings, listed.people], ['封控区', 2, 4]);
+});
+
+test('the people inside: masked, in scope, audited; another district sees no zone of ours', async () => {
+  const r = await ok(await cc.get(`/api/v1/zones/${sealed}/persons?page_size=10`));
+  assert.equal(r.total, 4);
+  for (const p of r.items) {
+    assert.equal(p.name, '钱*多');
+    assert.equal(p.colour, 'red');
+    assert.match(p.region_name, /号楼$/);
+  }
+  // the raw text must not carry the full name anywhere
+  assert.ok(!JSON.stringify(r).includes('钱多多'));
+  const audit = await waitForAudit(auditor, 'action=zone.persons', (e) => e.object_id === sealed);
+  assert.ok(audit.some((e) => e.object_id === sealed), JSON.stringify(audit));
+  // the grid worker of the community reads it too (health.read in scope), but cannot lift
+  assert.equal((await ok(await grid.get(`/api/v1/zones/${sealed}/persons`))).total, 4);
+  assert.equal((await grid.post(`/api/v1/zones/${sealed}/lift`, { reason: '不行' })).status, 403);
+  // the west district: the zone does not exist for it
+  for (const r2 of [
+    await ccWest.get(`/api/v1/zones/${sealed}`),
+    await ccWest.get(`/api/v1/zones/${sealed}/persons`),
+    await ccWest.get(`/api/v1/zones/${sealed}/lift-preview`),
+    await ccWest.post(`/api/v1/zones/${sealed}/lift`, { reason: '越权解除' }),
+  ])
+    assert.equal(r2.status, 404, r2.text);
+  assert.ok(!(await ok(await ccWest.get('/api/v1/zones'))).items.some((x) => x.id === sealed));
+  // a west polygon over our buildings covers only its own building
+  const w = await ok(await ccWest.post('/api/v1/zones/preview', { kind: 'sealed', boundary: SQUARE }));
+  assert.deepEqual([w.total, w.buildings], [1, 1]);
+});
+
+test('lifting: needs a reason, is previewed without effect, audited, and restores the codes', async () => {
+  let r = await cc.post(`/api/v1/zones/${sealed}/lift`, {});
+  assert.deepEqual([r.status, errOf(r).field], [400, 'reason']);
+  r = await cc.post(`/api/v1/zones/${sealed}/lift`, { reason: '   ' });
+  assert.deepEqual([r.status, errOf(r).field], [400, 'reason']);
+  const p = await ok(await cc.get(`/api/v1/zones/${sealed}/lift-preview`));
+  assert.deepEqual([p.total, p.changed, p.transitions], [4, 4, [{ from: 'red', to: 'green', count: 4 }]]);
+  assert.deepEqual(await colours(people.b3), ['red', 'red']);
+  const z = await ok(await cc.post(`/api/v1/zones/${sealed}/lift`, { reason: '连续14天无新增病例' }));
+  assert.equal(z.state, 'ended');
+  assert.equal(z.lift_reason, '连续14天无新增病例');
+  assert.deepEqual(await colours([...people.b2, ...people.b3]), ['green', 'green', 'green', 'green']);
+  const audit = await waitForAudit(auditor, 'action=zone.lift', (e) => e.object_id === sealed);
+  const entry = audit.find((e) => e.object_id === sealed);
+  assert.ok(entry && entry.detail.includes('连续14天无新增病例'), JSON.stringify(audit));
+  assert.ok((await ok(await cc.get('/api/v1/zones?state=ended'))).items.some((x) => x.id === sealed));
+});
+
+test('GeoJSON import: a bad feature is named and nothing is saved; a good collection creates every zone', async () => {
+  const before_ = await zonesTotal();
+  const feature = (name, kind, geometry, extra = {}) => ({ type: 'Feature', properties: { name, kind, ...extra }, geometry });
+  const bowtie = { type: 'Polygon', coordinates: [[[116.399, 39.899], [116.403, 39.901], [116.403, 39.899], [116.399, 39.901], [116.399, 39.899]]] };
+  let r = await cc.post('/api/v1/zones/import', JSON.stringify({
+    type: 'FeatureCollection',
+    features: [feature('二号楼管控区', 'controlled', square(116.3995, 39.8995, 116.4005, 39.9005)), feature('坏的', 'sealed', bowtie)],
+  }));
+  assert.deepEqual([r.status, errOf(r).code, errOf(r).field], [400, 'invalid_boundary', 'features[1].geometry'], r.text);
+  assert.match(errOf(r).message, /第 2 个区域/);
+  r = await cc.post('/api/v1/zones/import', JSON.stringify({
+    type: 'FeatureCollection',
+    features: [feature('二号楼管控区', 'controlled', square(116.3995, 39.8995, 116.4005, 39.9005)), feature('x', 'lockdown', SQUARE)],
+  }));
+  assert.deepEqual([r.status, errOf(r).field], [400, 'features[1].properties.kind'], r.text);
+  r = await cc.post('/api/v1/zones/import', '{"type":"FeatureCollection","features":[');
+  assert.deepEqual([r.status, errOf(r).code], [400, 'invalid_json']);
+  assert.equal(await zonesTotal(), before_);
+  assert.deepEqual(await colours(people.b2), ['green', 'green']);
+
+  // a file as GIS tools write it: times as China time text, extra properties
+  r = await cc.post('/api/v1/zones/import', JSON.stringify({
+    type: 'FeatureCollection',
+    features: [
+      feature('二号楼管控区', 'controlled', square(116.3995, 39.8995, 116.4005, 39.9005), { valid_from: '2020-01-01 08:00', fid: 7 }),
+      feature('三号楼防范区', 'prevention', square(116.4015, 39.8995, 116.4025, 39.9005)),
+    ],
+  }), { 'content-type': 'application/geo+json' });
+  const b = await ok(r, 201);
+  assert.equal(b.created, 2);
+  assert.deepEqual(b.items.map((x) => [x.index, x.name, x.kind, x.buildings]), [
+    [0, '二号楼管控区', 'controlled', 1],
+    [1, '三号楼防范区', 'prevention', 1],
+  ]);
+  assert.equal(await zonesTotal(), before_ + 2);
+  assert.deepEqual(await colours(people.b2), ['yellow', 'yellow']);
+  assert.deepEqual(await colours(people.b3), ['green', 'green']);
+  const z = await ok(await cc.get(`/api/v1/zones/${b.items[0].id}`));
+  assert.equal(z.valid_from, Date.UTC(2020, 0, 1, 0, 0));
+});
