@@ -274,17 +274,36 @@ static void zones_match(const struct zone_set *zs, int64_t code, struct code_inp
             in->zones[in->n_zones++] = zs->rows[i].z;
 }
 
-static err zones_load(db *d, arena *a, int64_t now, struct zone_set *zs)
+/*
+ * The zone rows in force at `now`: all of them, or, for one residence
+ * (`residence` not 0), only those that can hold it. A range holding a code
+ * starts at one of the code's ancestors (or the code itself), so that is
+ * seven index look-ups, however many buildings the city's zones cover: a
+ * single person's refresh (a temperature at a gate) reads a handful of rows.
+ */
+static err zones_load(db *d, arena *a, int64_t now, int64_t residence, struct zone_set *zs)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT r.region_code, r.region_code + r.span, z.kind, z.valid_from, "
-                       "z.valid_to, z.id FROM zone_regions r JOIN zones z ON z.id = r.zone_id "
-                       "WHERE z.valid_to = 0 OR z.valid_to > ?",
+                       residence
+                           ? "SELECT r.region_code, r.region_code + r.span, z.kind, z.valid_from, "
+                             "z.valid_to, z.id FROM zone_regions r JOIN zones z ON z.id = "
+                             "r.zone_id WHERE r.region_code IN (?, ?, ?, ?, ?, ?, ?) AND "
+                             "r.region_code + r.span > ? AND (z.valid_to = 0 OR z.valid_to > ?)"
+                           : "SELECT r.region_code, r.region_code + r.span, z.kind, z.valid_from, "
+                             "z.valid_to, z.id FROM zone_regions r JOIN zones z ON z.id = "
+                             "r.zone_id WHERE z.valid_to = 0 OR z.valid_to > ?",
                        &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, now);
+    if (residence) {
+        for (int lv = LEVEL_PROVINCE; lv <= LEVEL_BUILDING; lv++)
+            db_bind_int64(s, lv, regcode_at_most(residence, (enum region_level)lv));
+        db_bind_int64(s, 8, residence);
+        db_bind_int64(s, 9, now);
+    } else {
+        db_bind_int64(s, 1, now);
+    }
     size_t n = 0, cap = 16;
     struct zone_row *z = arena_alloc(a, cap * sizeof *z);
     bool row;
@@ -444,7 +463,9 @@ static err write_change(db *d, const struct change *c, int64_t now, const char *
     return db_run(s, NULL);
 }
 
-static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
+/* The rules, the clock and the zones in force (for one residence when
+ * `residence` is not 0, see zones_load). */
+static err ctx_load_for(db *d, arena *a, struct code_rule *rules, int64_t residence, struct ctx *cx)
 {
     size_t n;
     err e = code_rules_load(d, rules, &n);
@@ -454,7 +475,12 @@ static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
     cx->n_rules = n;
     cx->now = now_ms();
     cx->since = cx->now - code_inputs_window_ms(rules, n);
-    return zones_load(d, a, cx->now, &cx->zones);
+    return zones_load(d, a, cx->now, residence, &cx->zones);
+}
+
+static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
+{
+    return ctx_load_for(d, a, rules, 0, cx);
 }
 
 /*
@@ -647,7 +673,8 @@ err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t 
     struct ctx cx;
     struct change ch;
     size_t n_ch = 0;
-    if ((e = ctx_load(d, a, rules, &cx)) || (e = compute(d, a, &cx, &p, 1, &ch, &n_ch)))
+    if ((e = ctx_load_for(d, a, rules, p.region_code, &cx)) ||
+        (e = compute(d, a, &cx, &p, 1, &ch, &n_ch)))
         return e;
     return n_ch ? write_change(d, &ch, cx.now, cause, user_id) : E_OK;
 }
@@ -772,10 +799,39 @@ static int by_region(const void *x, const void *y)
     return (a->region_code > b->region_code) - (a->region_code < b->region_code);
 }
 
+/* Fold the entries of one residence together (sorting by residence);
+ * returns how many remain. */
+static size_t tally_fold(struct code_effect_region *v, size_t n)
+{
+    qsort(v, n, sizeof *v, by_region);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct code_effect_region *x = &v[i];
+        if (m && v[m - 1].region_code == x->region_code) {
+            struct code_effect_region *y = &v[m - 1];
+            y->people += x->people;
+            y->changed += x->changed;
+            for (int f = 0; f < 3; f++)
+                for (int k = 0; k < 3; k++)
+                    y->changes[f][k] += x->changes[f][k];
+        } else {
+            v[m++] = *x;
+        }
+    }
+    return m;
+}
+
 static err tally_one(void *ctx, const struct who_row *p, const struct change *c)
 {
     struct tally *t = ctx;
-    if (t->n == t->cap) {
+    /* people come in id order, not by residence: fold what was gathered
+     * before growing, so memory follows the residences, not the people */
+    bool grow = t->n == t->cap;
+    if (grow && t->cap >= 65536) {
+        t->n = tally_fold(t->regions, t->n);
+        grow = t->n > t->cap / 2;
+    }
+    if (grow) {
         size_t cap = t->cap ? 2 * t->cap : 64;
         struct code_effect_region *more = realloc(t->regions, cap * sizeof *more);
         if (!more)
@@ -783,7 +839,7 @@ static err tally_one(void *ctx, const struct who_row *p, const struct change *c)
         t->regions = more;
         t->cap = cap;
     }
-    /* one entry per person for now, folded by residence at the end */
+    /* one entry per person, folded by residence when full and at the end */
     struct code_effect_region *x = &t->regions[t->n++];
     *x = (struct code_effect_region){.region_code = p->region_code, .people = 1};
     t->r->total++;
@@ -831,21 +887,7 @@ err code_zone_effect(db *d, arena *a, const struct code_range *ranges, size_t n_
         free(t.regions);
         return e;
     }
-    qsort(t.regions, t.n, sizeof *t.regions, by_region);
-    size_t m = 0;
-    for (size_t i = 0; i < t.n; i++) {
-        struct code_effect_region *x = &t.regions[i];
-        if (m && t.regions[m - 1].region_code == x->region_code) {
-            struct code_effect_region *y = &t.regions[m - 1];
-            y->people += x->people;
-            y->changed += x->changed;
-            for (int f = 0; f < 3; f++)
-                for (int k = 0; k < 3; k++)
-                    y->changes[f][k] += x->changes[f][k];
-        } else {
-            t.regions[m++] = *x;
-        }
-    }
+    size_t m = tally_fold(t.regions, t.n);
     r->regions = m ? arena_memdup(a, t.regions, m * sizeof *t.regions) : NULL;
     r->n_regions = m;
     free(t.regions);
@@ -881,7 +923,7 @@ err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t
         size_t n, n_ch = 0;
         arena_reset(a);
         /* zones live in the arena: reload them after the reset */
-        if ((e = zones_load(d, a, cx.now, &cx.zones)))
+        if ((e = zones_load(d, a, cx.now, 0, &cx.zones)))
             break;
         /* read, compute and write a batch in one transaction, so an event
          * recorded meanwhile is either seen here or recomputes after */
@@ -938,7 +980,7 @@ err code_rules_dry_run(db *d, const struct code_rule *rules, size_t n_rules, str
     for (;;) {
         size_t n, n_ch = 0;
         arena_reset(a);
-        if ((e = zones_load(d, a, cx.now, &cx.zones)) ||
+        if ((e = zones_load(d, a, cx.now, 0, &cx.zones)) ||
             (e = people_after(d, after, 0, 0, people, BATCH, &n)) || !n ||
             (e = compute(d, a, &cx, people, n, ch, &n_ch)))
             break;

@@ -379,6 +379,22 @@ static err effect_json(db *d, arena *a, struct code_zone_effect *x, json_t **o_r
     return *o_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
 }
 
+/* COUNT(*) of `sql` over the range r (two bindings). */
+static err range_count(db *d, const char *sql, const struct code_range *r, int64_t *n_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, sql, &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, r->lo);
+    db_bind_int64(s, 2, r->hi);
+    bool row;
+    if (!(e = db_row(s, &row)))
+        *n_r = row ? db_col_int64(s, 0) : 0;
+    db_done(s);
+    return e;
+}
+
 err code_zone_preview(db *d, arena *a, const struct principal *who, json_t *b, json_t **o_r)
 {
     struct draft dr;
@@ -389,29 +405,21 @@ err code_zone_preview(db *d, arena *a, const struct principal *who, json_t *b, j
     if (e || (e = code_zone_effect(d, a, dr.ranges, dr.n_ranges, &z, 0, &x)) ||
         (e = effect_json(d, a, &x, &o)))
         return e;
-    int64_t buildings = (int64_t)dr.n_ranges;
-    if (!dr.boundary) {
-        db_stmt *s;
-        if ((e = db_prepare(
-                 d, "SELECT COUNT(*) FROM regions WHERE code >= ? AND code < ? AND level = ?",
-                 &s))) {
-            json_decref(o);
-            return e;
-        }
-        db_bind_int64(s, 1, dr.ranges[0].lo);
-        db_bind_int64(s, 2, dr.ranges[0].hi);
-        db_bind_int64(s, 3, LEVEL_BUILDING);
-        bool row;
-        if (!(e = db_row(s, &row)))
-            buildings = row ? db_col_int64(s, 0) : 0;
-        db_done(s);
-        if (e) {
-            json_decref(o);
-            return e;
-        }
+    int64_t buildings = (int64_t)dr.n_ranges, places = (int64_t)dr.n_places;
+    /* a region zone covers every building and place of the subtree */
+    if (!dr.boundary &&
+        ((e = range_count(d,
+                          "SELECT COUNT(*) FROM regions WHERE code >= ? AND code < ? AND level = 7",
+                          &dr.ranges[0], &buildings)) ||
+         (e = range_count(d,
+                          "SELECT COUNT(*) FROM places WHERE region_code >= ? AND region_code < ? "
+                          "AND deleted_at = 0",
+                          &dr.ranges[0], &places)))) {
+        json_decref(o);
+        return e;
     }
     json_object_set_new(o, "buildings", json_integer(buildings));
-    json_object_set_new(o, "places", json_integer((json_int_t)dr.n_places));
+    json_object_set_new(o, "places", json_integer(places));
     const char *name = "";
     if ((e = region_path(d, dr.anchor, LEVEL_DISTRICT, a, &name))) {
         json_decref(o);

@@ -242,3 +242,28 @@ test('GeoJSON import: a bad feature is named and nothing is saved; a good collec
   const z = await ok(await cc.get(`/api/v1/zones/${b.items[0].id}`));
   assert.equal(z.valid_from, Date.UTC(2020, 0, 1, 0, 0));
 });
+
+test('zones together: the worst wins, a lift previews and leaves the other zone in force; a region limits a polygon', async () => {
+  // the import above left 二号楼管控区 (drawn, controlled) over 2号楼
+  const region = await ok(await cc.post('/api/v1/zones', { kind: 'sealed', name: '第一网格封控', region_code: GRID }), 201);
+  assert.equal(region.drawn, false);
+  assert.equal(region.buildings, 4); // the city's 1号楼 (no centre: no polygon can take it) and 2-4号楼
+  assert.deepEqual(await colours(people.b2), ['red', 'red']);
+  const p = await ok(await cc.get(`/api/v1/zones/${region.id}/lift-preview`));
+  // 2号楼 falls back to the controlled zone (yellow), the others to green
+  assert.deepEqual(p.transitions, [{ from: 'red', to: 'green', count: 3 }, { from: 'red', to: 'yellow', count: 2 }]);
+  assert.deepEqual(await colours(people.b2), ['red', 'red']);
+  await ok(await cc.post(`/api/v1/zones/${region.id}/lift`, { reason: '调整为管控区' }));
+  assert.deepEqual(await colours(people.b2), ['yellow', 'yellow']);
+  assert.deepEqual(await colours([...people.b3, ...people.b4]), ['green', 'green', 'green']);
+  // a polygon limited to a region: only what lies inside both
+  const q = await ok(await cc.post('/api/v1/zones/preview', { kind: 'sealed', boundary: SQUARE, region_code: B3 }));
+  assert.deepEqual([q.buildings, q.total, q.region_code], [1, 2, B3]);
+  const r = await cc.post('/api/v1/zones/preview', { kind: 'sealed', boundary: SQUARE, region_code: B4 });
+  assert.deepEqual([r.status, errOf(r).code], [400, 'zone_empty']);
+  // the older PATCH still lifts, without a reason
+  const z = await ok(await cc.post('/api/v1/zones', { kind: 'sealed', region_code: B4 }), 201);
+  assert.equal(await colour(people.b4[0]), 'red');
+  assert.equal((await cc.patch(`/api/v1/zones/${z.id}`, { valid_to: 0 })).status, 204);
+  assert.equal(await colour(people.b4[0]), 'green');
+});
