@@ -687,7 +687,11 @@ static int by_id(const void *x, const void *y)
 
 /*
  * The live people living in any of ranges[0..n), once each, in id order,
- * into a malloc'd array (*p_r, the caller frees it; NULL when none).
+ * into a malloc'd array (*p_r, the caller frees it; NULL when none). Each
+ * range is read whole through the (region_code, id) index and sorted here:
+ * asked for in id order with a limit, the planner walks the primary key
+ * and filters the whole population once per range (a drawn zone has one
+ * range per building).
  */
 static err people_in_ranges(db *d, const struct code_range *ranges, size_t n_ranges,
                             struct who_row **p_r, size_t *n_r)
@@ -696,10 +700,18 @@ static err people_in_ranges(db *d, const struct code_range *ranges, size_t n_ran
     struct who_row *p = NULL;
     err e = E_OK;
     for (size_t r = 0; r < n_ranges && !e; r++) {
-        int64_t after = 0;
-        for (;;) {
-            if (cap - n < 4096) {
-                size_t bigger = cap ? 2 * cap : 8192;
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id, region_code, status FROM persons WHERE region_code >= ? "
+                            "AND region_code < ? AND deleted_at = 0",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, ranges[r].lo);
+        db_bind_int64(s, 2, ranges[r].hi);
+        bool row;
+        while (!(e = db_row(s, &row)) && row) {
+            if (n == cap) {
+                size_t bigger = cap ? 2 * cap : 4096;
                 struct who_row *q = realloc(p, bigger * sizeof *q);
                 if (!q) {
                     e = err_set(E_NOMEM, NULL, NULL, NULL);
@@ -708,14 +720,10 @@ static err people_in_ranges(db *d, const struct code_range *ranges, size_t n_ran
                 p = q;
                 cap = bigger;
             }
-            size_t got;
-            if ((e = people_after(d, after, ranges[r].lo, ranges[r].hi, p + n, 4096, &got)))
-                break;
-            n += got;
-            if (got < 4096)
-                break;
-            after = p[n - 1].id;
+            p[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
+                                      person_status_parse(db_col_text(s, 2))};
         }
+        db_done(s);
     }
     if (e) {
         free(p);

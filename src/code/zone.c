@@ -564,6 +564,19 @@ static const char *zone_state(int64_t from, int64_t to, int64_t now)
     return from > now ? "pending" : "active";
 }
 
+/*
+ * The people living in a zone, inside a scope. The scope is bound on the
+ * zone's ranges, never as a second range on persons.region_code: given two
+ * ranges on the one indexed column, the planner may take the scope's (a
+ * district: everyone) and filter it once per covered building. A range
+ * starting inside the scope lies wholly inside it (a range is a subtree).
+ * CROSS JOIN keeps the ranges as the outer loop on SQLite.
+ */
+#define PEOPLE_COUNT_SQL                                                                           \
+    "SELECT COUNT(*) FROM zone_regions r CROSS JOIN persons p WHERE r.zone_id = ? AND "            \
+    "r.region_code >= ? AND r.region_code < ? AND p.region_code >= r.region_code AND "             \
+    "p.region_code < r.region_code + r.span AND p.deleted_at = 0"
+
 /* One int64 from a statement with the zone id and a scope bound. */
 static err count_of(db *d, const char *sql, int64_t id, const struct scope *sc, int64_t *n_r)
 {
@@ -591,8 +604,8 @@ static err item_json(db *d, arena *a, const struct scope *sc, const struct zone_
     int64_t buildings, places, people;
     const char *region_name = "";
     err e = count_of(d,
-                     "SELECT COUNT(*) FROM zone_regions r JOIN regions g ON g.code >= "
-                     "r.region_code AND g.code < r.region_code + r.span WHERE r.zone_id = ? AND "
+                     "SELECT COUNT(*) FROM zone_regions r CROSS JOIN regions g WHERE r.zone_id "
+                     "= ? AND g.code >= r.region_code AND g.code < r.region_code + r.span AND "
                      "g.level = 7",
                      h->id, NULL, &buildings);
     if (!e)
@@ -600,16 +613,12 @@ static err item_json(db *d, arena *a, const struct scope *sc, const struct zone_
                      h->boundary
                          ? "SELECT COUNT(*) FROM zone_places z JOIN places p ON p.id = "
                            "z.place_id WHERE z.zone_id = ? AND p.deleted_at = 0"
-                         : "SELECT COUNT(*) FROM zone_regions r JOIN places p ON "
-                           "p.region_code >= r.region_code AND p.region_code < "
-                           "r.region_code + r.span WHERE r.zone_id = ? AND p.deleted_at = 0",
+                         : "SELECT COUNT(*) FROM zone_regions r CROSS JOIN places p WHERE "
+                           "r.zone_id = ? AND p.region_code >= r.region_code AND p.region_code "
+                           "< r.region_code + r.span AND p.deleted_at = 0",
                      h->id, NULL, &places);
     if (!e)
-        e = count_of(d,
-                     "SELECT COUNT(*) FROM zone_regions r JOIN persons p ON p.region_code >= "
-                     "r.region_code AND p.region_code < r.region_code + r.span WHERE r.zone_id = "
-                     "? AND p.region_code >= ? AND p.region_code < ? AND p.deleted_at = 0",
-                     h->id, sc, &people);
+        e = count_of(d, PEOPLE_COUNT_SQL, h->id, sc, &people);
     if (!e)
         e = region_path(d, h->anchor, LEVEL_DISTRICT, a, &region_name);
     if (e)
@@ -723,11 +732,11 @@ err code_zone_get(db *d, arena *a, const struct scope *sc, int64_t id, json_t **
     /* the buildings with their people (inside the scope) */
     db_stmt *s;
     if ((e = db_prepare(d,
-                        "SELECT g.code, COUNT(p.id) FROM zone_regions r JOIN regions g ON g.code "
-                        ">= r.region_code AND g.code < r.region_code + r.span AND g.level = 7 "
-                        "LEFT JOIN persons p ON p.region_code = g.code AND p.deleted_at = 0 AND "
-                        "p.region_code >= ? AND p.region_code < ? WHERE r.zone_id = ? GROUP BY "
-                        "g.code ORDER BY g.code LIMIT ?",
+                        "SELECT g.code, COUNT(p.id) FROM zone_regions r CROSS JOIN regions g "
+                        "LEFT JOIN persons p ON p.region_code = g.code AND p.deleted_at = 0 "
+                        "WHERE r.region_code >= ? AND r.region_code < ? AND r.zone_id = ? AND "
+                        "g.code >= r.region_code AND g.code < r.region_code + r.span AND g.level "
+                        "= 7 GROUP BY g.code ORDER BY g.code LIMIT ?",
                         &s)))
         goto fail;
     db_bind_int64(s, 1, sc->lo);
@@ -762,10 +771,10 @@ err code_zone_get(db *d, arena *a, const struct scope *sc, int64_t id, json_t **
                             ? "SELECT p.id, p.name, p.kind FROM zone_places z JOIN places p ON "
                               "p.id = z.place_id WHERE z.zone_id = ? AND p.deleted_at = 0 ORDER "
                               "BY p.id LIMIT ?"
-                            : "SELECT p.id, p.name, p.kind FROM zone_regions r JOIN places p ON "
-                              "p.region_code >= r.region_code AND p.region_code < r.region_code "
-                              "+ r.span WHERE r.zone_id = ? AND p.deleted_at = 0 ORDER BY p.id "
-                              "LIMIT ?",
+                            : "SELECT p.id, p.name, p.kind FROM zone_regions r CROSS JOIN "
+                              "places p WHERE r.zone_id = ? AND p.region_code >= r.region_code "
+                              "AND p.region_code < r.region_code + r.span AND p.deleted_at = 0 "
+                              "ORDER BY p.id LIMIT ?",
                         &s)))
         goto fail;
     db_bind_int64(s, 1, id);
@@ -793,20 +802,16 @@ err code_zone_people(db *d, arena *a, const struct scope *sc, int64_t id, int64_
     struct zone_head h;
     int64_t total;
     err e = head_find(d, a, sc, id, &h);
-    if (e || (e = count_of(d,
-                           "SELECT COUNT(*) FROM zone_regions r JOIN persons p ON p.region_code >= "
-                           "r.region_code AND p.region_code < r.region_code + r.span WHERE "
-                           "r.zone_id = ? AND p.region_code >= ? AND p.region_code < ? AND "
-                           "p.deleted_at = 0",
-                           id, sc, &total)))
+    if (e || (e = count_of(d, PEOPLE_COUNT_SQL, id, sc, &total)))
         return e;
     db_stmt *s;
     if ((e = db_prepare(d,
                         "SELECT p.id, p.region_code, p.name_enc, c.colour FROM zone_regions r "
-                        "JOIN persons p ON p.region_code >= r.region_code AND p.region_code < "
-                        "r.region_code + r.span LEFT JOIN health_codes c ON c.person_id = p.id "
-                        "WHERE r.zone_id = ? AND p.region_code >= ? AND p.region_code < ? AND "
-                        "p.deleted_at = 0 ORDER BY p.region_code, p.id LIMIT ? OFFSET ?",
+                        "CROSS JOIN persons p LEFT JOIN health_codes c ON c.person_id = p.id "
+                        "WHERE r.zone_id = ? AND r.region_code >= ? AND r.region_code < ? AND "
+                        "p.region_code >= r.region_code AND p.region_code < r.region_code + "
+                        "r.span AND p.deleted_at = 0 ORDER BY p.region_code, p.id LIMIT ? OFFSET "
+                        "?",
                         &s)))
         return e;
     db_bind_int64(s, 1, id);
