@@ -556,6 +556,23 @@ static err patch_risk_area(struct req *r)
     return reply_area(r, 200, id);
 }
 
+/* What a PATCH would do to codes, nothing saved (the console asks before
+ * it saves a change of level or window, or a lift). */
+static err post_risk_area_preview(struct req *r)
+{
+    int64_t id = 0;
+    const char *changed = "";
+    json_t *o = NULL;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = code_risk_area_preview(r->db, r->a, r->who, id, r->body, &changed, &o)))
+        return e;
+    req_audit(r, "risk_area.preview", "risk_area", id, "ok",
+              arena_printf(r->a, "%s total=%lld changed=%lld", changed,
+                           (long long)json_int(o, "total", 0),
+                           (long long)json_int(o, "changed", 0)));
+    return reply_json(r, 200, o);
+}
+
 static err delete_risk_area(struct req *r)
 {
     int64_t id = 0;
@@ -657,6 +674,8 @@ const struct route code_routes[] = {
      "code", 0},
     {M_PATCH, "/api/v1/risk-areas/{id}", patch_risk_area, PERM_ZONE_WRITE, 0, risk_area_patch,
      "修改、解除或重新启用中高风险地区（重新赋码）", "code", 0},
+    {M_POST, "/api/v1/risk-areas/{id}/preview", post_risk_area_preview, PERM_ZONE_WRITE, 0,
+     risk_area_patch, "预览修改或解除中高风险地区对健康码的影响（不保存）", "code", 0},
     {M_DELETE, "/api/v1/risk-areas/{id}", delete_risk_area, PERM_ZONE_WRITE, 0, NULL,
      "删除未被旅居记录引用的中高风险地区", "code", 0},
 };

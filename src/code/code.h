@@ -238,6 +238,21 @@ err code_zone_effect(db *d, arena *a, const struct code_range *ranges, size_t n,
                      const struct code_zone *draft, int64_t drop_zone,
                      struct code_zone_effect *r) MUST_USE;
 
+/*
+ * The same comparison for the people a statement selects: `people_sql`
+ * reads (id, region_code, status) of live persons and binds `param` once.
+ * Inside a transaction that has changed an input and will be rolled back,
+ * this is the preview of that change (a risk area's new level). Writes
+ * nothing.
+ */
+err code_effect_of(db *d, arena *a, const char *people_sql, int64_t param,
+                   struct code_zone_effect *r) MUST_USE;
+
+/* An effect as the previews answer it: {total, changed, reasons_only,
+ * transitions: [{from, to, count}], by_residence, by_community: [{region_code,
+ * region_name, people, changed, transitions}] (the 200 with most changes)}. */
+err code_effect_json(db *d, arena *a, struct code_zone_effect *x, json_t **o_r) MUST_USE;
+
 struct code_current {
     enum code_colour colour;
     const char *reasons; /* JSON text */
@@ -397,6 +412,12 @@ err code_risk_area_get(db *d, int64_t id, json_t **o_r) MUST_USE;
  */
 err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t id, json_t *body,
                           const char **changed_r) MUST_USE;
+/* What the PATCH body would do to the codes of the people with a stay in
+ * the area: the change is applied in a transaction that is rolled back,
+ * and the effect answered as code_effect_json (the same 400s as the
+ * update; *changed_r as there). Writes nothing. */
+err code_risk_area_preview(db *d, arena *a, const struct principal *who, int64_t id, json_t *body,
+                           const char **changed_r, json_t **o_r) MUST_USE;
 /* Delete an area no stay names (E_CONFLICT "risk_area_in_use" otherwise:
  * lift it instead). *detail_r: the area's name and level for the audit. */
 err code_risk_area_delete(db *d, arena *a, int64_t id, const char **detail_r) MUST_USE;

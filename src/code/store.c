@@ -864,6 +864,24 @@ static err tally_one(void *ctx, const struct who_row *p, const struct change *c)
     return E_OK;
 }
 
+/* Evaluate people[0..n) (id order) against cx and tally what would change
+ * into r (its regions in the arena). */
+static err effect_run(db *d, arena *a, const struct ctx *cx, const struct who_row *people, size_t n,
+                      struct code_zone_effect *r)
+{
+    struct tally t = {r, NULL, 0, 0};
+    err e = compute_each(d, a, cx, people, n, tally_one, &t);
+    if (e) {
+        free(t.regions);
+        return e;
+    }
+    size_t m = tally_fold(t.regions, t.n);
+    r->regions = m ? arena_memdup(a, t.regions, m * sizeof *t.regions) : NULL;
+    r->n_regions = m;
+    free(t.regions);
+    return E_OK;
+}
+
 err code_zone_effect(db *d, arena *a, const struct code_range *ranges, size_t n_ranges,
                      const struct code_zone *draft, int64_t drop_zone, struct code_zone_effect *r)
 {
@@ -888,18 +906,50 @@ err code_zone_effect(db *d, arena *a, const struct code_range *ranges, size_t n_
     zones_index(a, zs);
     if ((e = people_in_ranges(d, ranges, n_ranges, &people, &np)))
         return e;
-    struct tally t = {r, NULL, 0, 0};
-    e = compute_each(d, a, &cx, people, np, tally_one, &t);
+    e = effect_run(d, a, &cx, people, np, r);
     free(people);
-    if (e) {
-        free(t.regions);
+    return e;
+}
+
+err code_effect_of(db *d, arena *a, const char *people_sql, int64_t param,
+                   struct code_zone_effect *r)
+{
+    *r = (struct code_zone_effect){0};
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    err e = ctx_load(d, a, rules, &cx);
+    db_stmt *s;
+    if (e || (e = db_prepare(d, people_sql, &s)))
         return e;
+    db_bind_int64(s, 1, param);
+    size_t n = 0, cap = 0;
+    struct who_row *p = NULL;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        if (n == cap) {
+            size_t bigger = cap ? 2 * cap : 1024;
+            struct who_row *q = realloc(p, bigger * sizeof *q);
+            if (!q) {
+                e = err_set(E_NOMEM, NULL, NULL, NULL);
+                break;
+            }
+            p = q;
+            cap = bigger;
+        }
+        p[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
+                                  person_status_parse(db_col_text(s, 2))};
     }
-    size_t m = tally_fold(t.regions, t.n);
-    r->regions = m ? arena_memdup(a, t.regions, m * sizeof *t.regions) : NULL;
-    r->n_regions = m;
-    free(t.regions);
-    return E_OK;
+    db_done(s);
+    if (!e) {
+        qsort(p, n, sizeof *p, by_id);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!m || p[m - 1].id != p[i].id)
+                p[m++] = p[i];
+        e = effect_run(d, a, &cx, p, m, r);
+    }
+    free(p);
+    return e;
 }
 
 err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)

@@ -347,7 +347,7 @@ static err effect_regions_json(db *d, arena *a, struct code_effect_region *v, si
 
 /* The effect as the previews answer it: totals, transitions, by residence
  * and by community. */
-static err effect_json(db *d, arena *a, struct code_zone_effect *x, json_t **o_r)
+err code_effect_json(db *d, arena *a, struct code_zone_effect *x, json_t **o_r)
 {
     /* by community: the residences folded into their community (or kept,
      * when above one) */
@@ -403,7 +403,7 @@ err code_zone_preview(db *d, arena *a, const struct principal *who, json_t *b, j
     err e = draft_read(d, a, who, b, &plain, &dr);
     struct code_zone z = {dr.kind, dr.from, dr.to};
     if (e || (e = code_zone_effect(d, a, dr.ranges, dr.n_ranges, &z, 0, &x)) ||
-        (e = effect_json(d, a, &x, &o)))
+        (e = code_effect_json(d, a, &x, &o)))
         return e;
     int64_t buildings = (int64_t)dr.n_ranges, places = (int64_t)dr.n_places;
     /* a region zone covers every building and place of the subtree */
@@ -552,7 +552,7 @@ err code_zone_lift_preview(db *d, arena *a, const struct principal *who, int64_t
     if (e || (e = ranges_load(d, a, id, &r, &n)) ||
         (e = code_zone_effect(d, a, r, n, NULL, id, &x)))
         return e;
-    return effect_json(d, a, &x, o_r);
+    return code_effect_json(d, a, &x, o_r);
 }
 
 /* ---- lists ------------------------------------------------------------------------------ */

@@ -267,3 +267,29 @@ test('zones together: the worst wins, a lift previews and leaves the other zone 
   assert.equal((await cc.patch(`/api/v1/zones/${z.id}`, { valid_to: 0 })).status, 204);
   assert.equal(await colour(people.b4[0]), 'green');
 });
+
+test('risk areas: a change of level or a lift is previewed without effect, then saved', async () => {
+  const now = Date.now();
+  const area = await ok(await cc.post('/api/v1/risk-areas', { name: '某市某区预览街道', level: 'high', valid_from: now - 86400e3 }), 201);
+  const who = [await person(cc, B4), await person(cc, B4)];
+  for (const id of who)
+    await ok(await cc.post(`/api/v1/persons/${id}/stays`, { area_id: area.id, arrived_at: now - 3600e3 }), 201);
+  assert.deepEqual(await colours(who), ['red', 'red']);
+  let p = await ok(await cc.post(`/api/v1/risk-areas/${area.id}/preview`, { level: 'medium' }));
+  assert.deepEqual([p.total, p.changed, p.transitions], [2, 2, [{ from: 'red', to: 'yellow', count: 2 }]]);
+  assert.deepEqual(p.by_residence.map((x) => x.region_name), ['多福巷社区 · 第一网格 · 4号楼']);
+  p = await ok(await cc.post(`/api/v1/risk-areas/${area.id}/preview`, { valid_to: now - 7200e3 }));
+  assert.deepEqual([p.changed, p.transitions], [2, [{ from: 'red', to: 'green', count: 2 }]]);
+  // a name alone changes nobody's code; a bad window is refused like the PATCH
+  p = await ok(await cc.post(`/api/v1/risk-areas/${area.id}/preview`, { name: '改名' }));
+  assert.deepEqual([p.total, p.changed], [0, 0]);
+  const bad = await cc.post(`/api/v1/risk-areas/${area.id}/preview`, { valid_to: now - 3 * 86400e3 });
+  assert.deepEqual([bad.status, errOf(bad).field], [400, 'valid_to']);
+  assert.equal((await grid.post(`/api/v1/risk-areas/${area.id}/preview`, { level: 'medium' })).status, 403);
+  // nothing of it was saved
+  const still = await ok(await cc.get(`/api/v1/risk-areas/${area.id}`));
+  assert.deepEqual([still.level, still.valid_to, still.name], ['high', 0, '某市某区预览街道']);
+  assert.deepEqual(await colours(who), ['red', 'red']);
+  await ok(await cc.patch(`/api/v1/risk-areas/${area.id}`, { level: 'medium' }));
+  assert.deepEqual(await colours(who), ['yellow', 'yellow']);
+});

@@ -151,3 +151,40 @@ test('import GeoJSON: a bad feature is named and nothing saved; a good file crea
   await shot(page, 'console-zones');
   assertClean(page);
 });
+
+test('中高风险地区: a change of level and a lift say whose codes they change before they are saved', async () => {
+  const now = Date.now();
+  const area = await ok(await cc.post('/api/v1/risk-areas', { name: '某市预览街道', level: 'high', valid_from: now - 86400e3 }), 201);
+  const who = people.outside[0];
+  await ok(await cc.post(`/api/v1/persons/${who}/stays`, { area_id: area.id, arrived_at: now - 3600e3 }), 201);
+  assert.deepEqual(await colours([who]), ['red']);
+  const page = await consolePage(browser, ctx, '/trace/risk-areas', cc);
+  const row = field(page, 'risk-table').locator('tr').filter({ hasText: '某市预览街道' });
+  const box = page.locator('.el-message-box');
+  const edit = async () => {
+    await row.locator('[data-test=risk-edit]').click();
+    await field(page, 'risk-form-level-medium').click();
+    await field(page, 'risk-form-submit').click();
+    await box.waitFor();
+  };
+  await edit();
+  assert.match(await box.innerText(), /保存后将有 1 人的健康码发生变化（红→黄 1 人）/);
+  // cancelled: nothing saved
+  await box.getByRole('button', { name: '取消' }).click();
+  await box.waitFor({ state: 'hidden' });
+  assert.equal((await ok(await cc.get(`/api/v1/risk-areas/${area.id}`))).level, 'high');
+  assert.deepEqual(await colours([who]), ['red']);
+  await field(page, 'risk-dialog').getByRole('button', { name: '取消' }).click();
+  await edit();
+  await box.getByRole('button', { name: '确认' }).click();
+  await row.locator('[data-test=risk-level]').filter({ hasText: '中风险' }).waitFor();
+  assert.deepEqual(await colours([who]), ['yellow']);
+  // a lift now: who stayed there while it was listed keeps the reason for 14 days
+  await row.locator('[data-test=risk-lift]').click();
+  await box.waitFor();
+  assert.match(await box.innerText(), /不会改变任何人的健康码颜色/);
+  await box.getByRole('button', { name: '解除' }).click();
+  await row.locator('[data-test=risk-state]').filter({ hasText: '已解除' }).waitFor();
+  assert.deepEqual(await colours([who]), ['yellow']);
+  assertClean(page);
+});
