@@ -463,6 +463,70 @@ static err write_change(db *d, const struct change *c, int64_t now, const char *
     return db_run(s, NULL);
 }
 
+/* Rows of a batched write (PostgreSQL): 64 a statement. */
+#define WRITE_BATCH 64
+#define CODE_ROW    "(?, ?, ?, ?, ?)"
+#define CODE_ROW4   CODE_ROW ", " CODE_ROW ", " CODE_ROW ", " CODE_ROW
+#define CODE_ROW16  CODE_ROW4 ", " CODE_ROW4 ", " CODE_ROW4 ", " CODE_ROW4
+#define HIST_ROW    "(?, ?, ?, ?, ?, ?, ?, ?)"
+#define HIST_ROW4   HIST_ROW ", " HIST_ROW ", " HIST_ROW ", " HIST_ROW
+#define HIST_ROW16  HIST_ROW4 ", " HIST_ROW4 ", " HIST_ROW4 ", " HIST_ROW4
+
+/*
+ * Write changes c[0..n) (distinct people) as write_change does. On
+ * PostgreSQL every statement is a round trip, so a full batch of
+ * WRITE_BATCH goes as two statements of 64 rows (a zone over 100,000 people
+ * is 200,000 statements otherwise); SQLite, in process, keeps one row a
+ * statement and its plain INSERT for codes not stored yet.
+ */
+static err write_changes(db *d, const struct change *c, size_t n, int64_t now, const char *cause,
+                         int64_t user_id)
+{
+    err e = E_OK;
+    if (db_kind(d) != DB_POSTGRES || n != WRITE_BATCH) {
+        for (size_t i = 0; i < n && !e; i++)
+            e = write_change(d, &c[i], now, cause, user_id);
+        return e;
+    }
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO health_codes (person_id, region_code, colour, reasons, "
+                        "updated_at) VALUES " CODE_ROW16 ", " CODE_ROW16 ", " CODE_ROW16
+                        ", " CODE_ROW16 " ON CONFLICT (person_id) DO UPDATE SET region_code = "
+                        "excluded.region_code, colour = excluded.colour, reasons = "
+                        "excluded.reasons, updated_at = excluded.updated_at",
+                        &s)))
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i * 5;
+        db_bind_int64(s, at + 1, c[i].person_id);
+        db_bind_int64(s, at + 2, c[i].region_code);
+        db_bind_text(s, at + 3, code_colour_name(c[i].colour));
+        db_bind_text(s, at + 4, c[i].reasons);
+        db_bind_int64(s, at + 5, now);
+    }
+    if ((e = db_run(s, NULL)))
+        return e;
+    if ((e = db_prepare(d,
+                        "INSERT INTO code_history (id, person_id, region_code, at, colour, "
+                        "reasons, cause, user_id) VALUES " HIST_ROW16 ", " HIST_ROW16
+                        ", " HIST_ROW16 ", " HIST_ROW16,
+                        &s)))
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i * 8;
+        db_bind_int64(s, at + 1, id_new());
+        db_bind_int64(s, at + 2, c[i].person_id);
+        db_bind_int64(s, at + 3, c[i].region_code);
+        db_bind_int64(s, at + 4, now);
+        db_bind_text(s, at + 5, code_colour_name(c[i].colour));
+        db_bind_text(s, at + 6, c[i].reasons);
+        db_bind_text(s, at + 7, cause);
+        db_bind_int64(s, at + 8, user_id);
+    }
+    return db_run(s, NULL);
+}
+
 /* The rules, the clock and the zones in force (for one residence when
  * `residence` is not 0, see zones_load). */
 static err ctx_load_for(db *d, arena *a, struct code_rule *rules, int64_t residence, struct ctx *cx)
@@ -764,17 +828,26 @@ static err compute_each(db *d, arena *a, const struct ctx *cx, const struct who_
     return e;
 }
 
+/* The changes of a refresh, written WRITE_BATCH at a time. */
 struct writing {
     db *d;
     int64_t now, user_id;
     const char *cause;
+    size_t n;
+    struct change buf[WRITE_BATCH];
 };
 
 static err write_one(void *ctx, const struct who_row *p, const struct change *c)
 {
     (void)p;
     struct writing *w = ctx;
-    return c ? write_change(w->d, c, w->now, w->cause, w->user_id) : E_OK;
+    if (!c)
+        return E_OK;
+    w->buf[w->n++] = *c;
+    if (w->n < WRITE_BATCH)
+        return E_OK;
+    w->n = 0;
+    return write_changes(w->d, w->buf, WRITE_BATCH, w->now, w->cause, w->user_id);
 }
 
 err code_refresh_ranges(db *d, arena *a, const struct code_range *ranges, size_t n,
@@ -787,10 +860,11 @@ err code_refresh_ranges(db *d, arena *a, const struct code_range *ranges, size_t
     err e = ctx_load(d, a, rules, &cx);
     if (e || (e = people_in_ranges(d, ranges, n, &people, &np)))
         return e;
-    struct writing w = {d, cx.now, user_id, cause};
-    e = compute_each(d, a, &cx, people, np, write_one, &w);
+    struct writing *w = arena_alloc(a, sizeof *w);
+    *w = (struct writing){d, cx.now, user_id, cause, 0, {{0}}};
+    e = compute_each(d, a, &cx, people, np, write_one, w);
     free(people);
-    return e;
+    return e ? e : write_changes(d, w->buf, w->n, w->now, cause, user_id);
 }
 
 /* ---- what a zone would do ------------------------------------------------------ */
@@ -992,8 +1066,9 @@ err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t
             db_rollback(d);
             break;
         }
-        for (size_t i = 0; i < n_ch && !e; i++)
-            e = write_change(d, &ch[i], cx.now, "rules", user_id);
+        for (size_t i = 0; i < n_ch && !e; i += WRITE_BATCH)
+            e = write_changes(d, &ch[i], n_ch - i < WRITE_BATCH ? n_ch - i : WRITE_BATCH, cx.now,
+                              "rules", user_id);
         if (e || (e = db_commit(d))) {
             db_rollback(d);
             break;

@@ -293,3 +293,19 @@ test('risk areas: a change of level or a lift is previewed without effect, then 
   await ok(await cc.patch(`/api/v1/risk-areas/${area.id}`, { level: 'medium' }));
   assert.deepEqual(await colours(who), ['yellow', 'yellow']);
 });
+
+test('a zone over more people than one write batch (64 rows a statement on PostgreSQL): every code and its history', async () => {
+  const B5 = `${GRID}005`;
+  await ok(await cc.post('/api/v1/regions', { code: B5, name: '5号楼', level: 'building', parent_code: GRID, center: [116.43, 39.93] }), 201);
+  const many = [];
+  for (let i = 0; i < 150; i++) many.push(await person(cc, B5));
+  const z = await ok(await cc.post('/api/v1/zones', { kind: 'controlled', boundary: square(116.429, 39.929, 116.431, 39.931) }), 201);
+  assert.equal(z.people, 150);
+  assert.deepEqual([...new Set(await colours(many))], ['yellow']);
+  const first = (await ok(await cc.get(`/api/v1/persons/${many[0]}/code/history`))).items[0];
+  const last = (await ok(await cc.get(`/api/v1/persons/${many[149]}/code/history`))).items[0];
+  for (const h of [first, last]) assert.deepEqual([h.colour, h.cause], ['yellow', 'zone']);
+  await ok(await cc.post(`/api/v1/zones/${z.id}/lift`, { reason: '批量测试' }));
+  assert.deepEqual([...new Set(await colours(many))], ['green']);
+  assert.equal((await ok(await cc.get(`/api/v1/persons/${many[77]}/code/history`))).total, 2);
+});
