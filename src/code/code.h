@@ -479,10 +479,12 @@ err code_zone_preview(db *d, arena *a, const struct principal *who, json_t *body
                       json_t **o_r) MUST_USE;
 
 /*
- * Lift a zone at `valid_to` (0: now) for `reason` (may be "" only through
- * the older PATCH), inside who's scope (E_NOT_FOUND otherwise); refreshes
- * everyone living in what it covers. A lift before the zone's start is
- * "invalid_time".
+ * End a zone at `valid_to` (0: now; a zone not started yet then ends at
+ * its start, so it never takes effect) inside who's scope (E_NOT_FOUND
+ * otherwise); refreshes everyone living in what it covers. With a
+ * `reason` (the lift) a zone already ended is E_CONFLICT "zone_ended";
+ * without one (the older PATCH) any end may be set again. An end before
+ * the zone's start is "invalid_time".
  */
 err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int64_t valid_to,
                   const char *reason) MUST_USE;

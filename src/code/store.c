@@ -793,7 +793,8 @@ static err people_in_ranges(db *d, const struct code_range *ranges, size_t n_ran
         free(p);
         return e;
     }
-    qsort(p, n, sizeof *p, by_id);
+    if (n > 1)
+        qsort(p, n, sizeof *p, by_id);
     size_t m = 0; /* ranges may overlap (nested region zones) */
     for (size_t i = 0; i < n; i++)
         if (!m || p[m - 1].id != p[i].id)
@@ -885,7 +886,8 @@ static int by_region(const void *x, const void *y)
  * returns how many remain. */
 static size_t tally_fold(struct code_effect_region *v, size_t n)
 {
-    qsort(v, n, sizeof *v, by_region);
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_region);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         struct code_effect_region *x = &v[i];
@@ -1015,7 +1017,8 @@ err code_effect_of(db *d, arena *a, const char *people_sql, int64_t param,
     }
     db_done(s);
     if (!e) {
-        qsort(p, n, sizeof *p, by_id);
+        if (n > 1)
+            qsort(p, n, sizeof *p, by_id);
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
             if (!m || p[m - 1].id != p[i].id)

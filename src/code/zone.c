@@ -243,7 +243,8 @@ static err draft_insert(db *d, const struct principal *who, const struct draft *
     int64_t id = id_new();
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, dr->anchor);
-    db_bind_int64(s, 3, regcode_end(dr->anchor) - dr->anchor);
+    /* 0: what it covers spans provinces (an unscoped caller): every code */
+    db_bind_int64(s, 3, dr->anchor > 0 ? regcode_end(dr->anchor) - dr->anchor : REGCODE_SPACE);
     db_bind_text(s, 4, zone_kind_name(dr->kind));
     db_bind_text(s, 5, dr->name);
     db_bind_int64(s, 6, dr->from);
@@ -324,7 +325,8 @@ static int by_changed_then_people(const void *x, const void *y)
 static err effect_regions_json(db *d, arena *a, struct code_effect_region *v, size_t n,
                                enum region_level from, json_t **arr_r)
 {
-    qsort(v, n, sizeof *v, by_changed_then_people);
+    if (n)
+        qsort(v, n, sizeof *v, by_changed_then_people);
     json_t *arr = json_array();
     err e = E_OK;
     for (size_t i = 0; i < n && i < EFFECT_LIST_MAX && !e; i++) {
@@ -506,8 +508,7 @@ err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int6
                   const char *reason)
 {
     int64_t now = now_ms();
-    if (!valid_to)
-        valid_to = now;
+    bool lift = reason && *reason, at_now = !valid_to;
     err e = db_begin(d);
     if (e)
         return e;
@@ -517,6 +518,13 @@ err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int6
     db_stmt *s;
     if ((e = head_find(d, a, &who->scope, id, &h)))
         goto fail;
+    if (lift && h.to && (h.to <= now || h.to <= h.from)) {
+        e = err_set(E_CONFLICT, "zone_ended", NULL, "该区域已于此前解除");
+        goto fail;
+    }
+    /* lifting now a zone that has not started yet cancels it: it ends as it starts */
+    if (at_now)
+        valid_to = now < h.from ? h.from : now;
     if (valid_to < h.from) {
         e = err_set(E_INPUT, "invalid_time", "valid_to", "结束时间不能早于开始时间");
         goto fail;
@@ -557,9 +565,10 @@ err code_zone_lift_preview(db *d, arena *a, const struct principal *who, int64_t
 
 /* ---- lists ------------------------------------------------------------------------------ */
 
+/* A zone ending where it starts was cancelled before it started: ended. */
 static const char *zone_state(int64_t from, int64_t to, int64_t now)
 {
-    if (to && to <= now)
+    if (to && (to <= now || to <= from))
         return "ended";
     return from > now ? "pending" : "active";
 }
@@ -656,11 +665,10 @@ err code_zones(db *d, arena *a, const struct scope *sc, const char *state, int64
         query_int(&w, now);
         query_int(&w, now);
     } else if (state && !strcmp(state, "ended")) {
-        query_sql(&w, " AND valid_to <> 0 AND valid_to <= ?");
+        query_sql(&w, " AND valid_to <> 0 AND (valid_to <= ? OR valid_to <= valid_from)");
         query_int(&w, now);
     } else if (state && !strcmp(state, "pending")) {
-        query_sql(&w, " AND valid_from > ? AND (valid_to = 0 OR valid_to > ?)");
-        query_int(&w, now);
+        query_sql(&w, " AND valid_from > ? AND (valid_to = 0 OR valid_to > valid_from)");
         query_int(&w, now);
     }
     struct query q = QUERY_INIT;

@@ -309,3 +309,22 @@ test('a zone over more people than one write batch (64 rows a statement on Postg
   assert.deepEqual([...new Set(await colours(many))], ['green']);
   assert.equal((await ok(await cc.get(`/api/v1/persons/${many[77]}/code/history`))).total, 2);
 });
+
+test('a lift twice is refused; lifting a zone before its start cancels it', async () => {
+  const z = await ok(await cc.post('/api/v1/zones', { kind: 'controlled', region_code: B4 }), 201);
+  await ok(await cc.post(`/api/v1/zones/${z.id}/lift`, { reason: '第一次解除' }));
+  const again = await cc.post(`/api/v1/zones/${z.id}/lift`, { reason: '第二次解除' });
+  assert.deepEqual([again.status, errOf(again).code], [409, 'zone_ended']);
+  assert.equal((await ok(await cc.get(`/api/v1/zones/${z.id}`))).lift_reason, '第一次解除');
+  // a zone from tomorrow: pending, then cancelled (it ends where it starts) and listed as ended
+  const from = Date.now() + 86400e3;
+  const p = await ok(await cc.post('/api/v1/zones', { kind: 'sealed', region_code: B4, valid_from: from }), 201);
+  assert.equal(p.state, 'pending');
+  assert.ok((await ok(await cc.get('/api/v1/zones?state=pending'))).items.some((x) => x.id === p.id));
+  const c = await ok(await cc.post(`/api/v1/zones/${p.id}/lift`, { reason: '取消' }));
+  assert.deepEqual([c.state, c.valid_to], ['ended', from]);
+  assert.ok((await ok(await cc.get('/api/v1/zones?state=ended'))).items.some((x) => x.id === p.id));
+  assert.ok(!(await ok(await cc.get('/api/v1/zones?state=pending'))).items.some((x) => x.id === p.id));
+  assert.equal((await cc.post(`/api/v1/zones/${p.id}/lift`, { reason: '再取消' })).status, 409);
+  assert.equal((await cc.get('/api/v1/zones?state=soon')).status, 400);
+});
