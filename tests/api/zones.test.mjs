@@ -328,3 +328,21 @@ test('a lift twice is refused; lifting a zone before its start cancels it', asyn
   assert.equal((await cc.post(`/api/v1/zones/${p.id}/lift`, { reason: '再取消' })).status, 409);
   assert.equal((await cc.get('/api/v1/zones?state=soon')).status, 400);
 });
+
+test('a region moved elsewhere keeps its drawn zone: the covered buildings move with it', async () => {
+  const G = '110101001001009', B = `${G}001`;
+  await ok(await cc.post('/api/v1/regions', { code: G, name: '第九网格', level: 'grid', parent_code: '110101001001' }), 201);
+  await ok(await cc.post('/api/v1/regions', { code: B, name: '9号楼', level: 'building', parent_code: G, center: [116.45, 39.95] }), 201);
+  const who = await person(cc, B);
+  const z = await ok(await cc.post('/api/v1/zones', { kind: 'sealed', name: '九号楼封控', boundary: square(116.449, 39.949, 116.451, 39.951) }), 201);
+  assert.deepEqual([z.region_code, z.people], [B, 1]);
+  assert.equal(await colour(who), 'red');
+  // the grid moves to another community: codes shift, the zone follows
+  await ok(await cc.post(`/api/v1/regions/${G}/move`, { code: '110101002001009' }));
+  const moved = await ok(await cc.get(`/api/v1/zones/${z.id}`));
+  assert.deepEqual([moved.region_code, moved.people], ['110101002001009001', 1]);
+  assert.deepEqual(moved.building_list.map((b) => b.region_name), ['隆福寺社区 · 第九网格 · 9号楼']);
+  assert.equal(await colour(who), 'red');
+  await ok(await cc.post(`/api/v1/zones/${z.id}/lift`, { reason: '解除' }));
+  assert.equal(await colour(who), 'green');
+});
