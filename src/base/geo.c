@@ -10,29 +10,36 @@
 
 static err bad(const char *field, const char *why)
 {
-    return err_set(E_INPUT, "invalid_boundary", field, "边界不是有效的多边形：%s", why);
+    return err_set(E_INPUT, "invalid_boundary", field, "边界不是有效的 GeoJSON 多边形：%s", why);
 }
 
-/* One ring: an array of [x, y, …] positions, closed, at least 4. */
-static err ring_read(json_t *v, const char *field, arena *a, size_t *budget, struct geo_ring *r)
+/* One ring: an array of [x, y] or [x, y, z] positions in range, closed, at
+ * least 4; `budget` positions may still be read. */
+static err ring_read(json_t *v, const char *field, arena *a, size_t *budget, size_t cap,
+                     struct geo_ring *r)
 {
-    size_t n = json_is_array(v) ? json_array_size(v) : 0;
+    if (!json_is_array(v))
+        return bad(field, "环应为坐标数组");
+    size_t n = json_array_size(v);
     if (n < 4)
         return bad(field, "每个环至少需要 4 个坐标点");
     if (n > *budget)
-        return err_set(E_INPUT, "invalid_boundary", field, "多边形的坐标点不能超过 %d 个",
-                       GEO_VERTICES_MAX);
+        return err_set(E_INPUT, "invalid_boundary", field, "边界的坐标点不能超过 %zu 个", cap);
     *budget -= n;
     double *x = arena_alloc(a, 2 * n * sizeof *x), *y = x + n;
     for (size_t i = 0; i < n; i++) {
         json_t *p = json_array_get(v, i);
+        size_t dim = json_is_array(p) ? json_array_size(p) : 0;
         json_t *px = json_array_get(p, 0), *py = json_array_get(p, 1);
-        if (!json_is_number(px) || !json_is_number(py))
+        /* a third number, an altitude, is allowed and dropped */
+        if (dim < 2 || dim > 3 || !json_is_number(px) || !json_is_number(py) ||
+            (dim == 3 && !json_is_number(json_array_get(p, 2))))
             return bad(field, "坐标点应为 [经度, 纬度] 数字数组");
         x[i] = json_number_value(px);
         y[i] = json_number_value(py);
-        if (!isfinite(x[i]) || !isfinite(y[i]))
-            return bad(field, "坐标点应为 [经度, 纬度] 数字数组");
+        if (!isfinite(x[i]) || !isfinite(y[i]) || x[i] < -180 || x[i] > 180 || y[i] < -90 ||
+            y[i] > 90)
+            return bad(field, "经度应在 -180 到 180 之间，纬度应在 -90 到 90 之间");
     }
     if (x[0] != x[n - 1] || y[0] != y[n - 1])
         return bad(field, "环的首尾坐标点必须相同（闭合）");
@@ -40,7 +47,7 @@ static err ring_read(json_t *v, const char *field, arena *a, size_t *budget, str
     return E_OK;
 }
 
-static err polygon_read(json_t *v, const char *field, arena *a, size_t *budget,
+static err polygon_read(json_t *v, const char *field, arena *a, size_t *budget, size_t cap,
                         struct geo_polygon *p)
 {
     size_t n = json_is_array(v) ? json_array_size(v) : 0;
@@ -48,7 +55,7 @@ static err polygon_read(json_t *v, const char *field, arena *a, size_t *budget,
         return bad(field, "多边形应至少包含一个环");
     struct geo_ring *rings = arena_alloc(a, n * sizeof *rings);
     for (size_t i = 0; i < n; i++) {
-        err e = ring_read(json_array_get(v, i), field, a, budget, &rings[i]);
+        err e = ring_read(json_array_get(v, i), field, a, budget, cap, &rings[i]);
         if (e)
             return e;
     }
@@ -56,8 +63,10 @@ static err polygon_read(json_t *v, const char *field, arena *a, size_t *budget,
     return E_OK;
 }
 
-err geo_parse(json_t *g, const char *field, arena *a, struct geo_shape *s_r)
+err geo_parse(json_t *g, const char *field, size_t max_vertices, arena *a, struct geo_shape *s_r)
 {
+    if (!json_is_object(g))
+        return bad(field, "应为 GeoJSON 几何对象");
     const char *type = json_string_value(json_object_get(g, "type"));
     json_t *c = json_object_get(g, "coordinates");
     bool multi = type && !strcmp(type, "MultiPolygon");
@@ -67,14 +76,15 @@ err geo_parse(json_t *g, const char *field, arena *a, struct geo_shape *s_r)
     if (!np)
         return bad(field, "MultiPolygon 应至少包含一个多边形");
     struct geo_polygon *polys = arena_alloc(a, np * sizeof *polys);
-    size_t budget = GEO_VERTICES_MAX;
+    size_t budget = max_vertices;
     for (size_t i = 0; i < np; i++) {
-        err e = polygon_read(multi ? json_array_get(c, i) : c, field, a, &budget, &polys[i]);
+        err e = polygon_read(multi ? json_array_get(c, i) : c, field, a, &budget, max_vertices,
+                             &polys[i]);
         if (e)
             return e;
     }
-    struct geo_shape s = {np,        polys,    GEO_VERTICES_MAX - budget, INFINITY, INFINITY,
-                          -INFINITY, -INFINITY};
+    struct geo_shape s = {multi,    np,       polys,     max_vertices - budget,
+                          INFINITY, INFINITY, -INFINITY, -INFINITY};
     for (size_t i = 0; i < np; i++)
         for (size_t k = 0; k < polys[i].rings[0].n; k++) {
             const struct geo_ring *r = &polys[i].rings[0];
@@ -85,6 +95,31 @@ err geo_parse(json_t *g, const char *field, arena *a, struct geo_shape *s_r)
         }
     *s_r = s;
     return E_OK;
+}
+
+const char *geo_text(const struct geo_shape *s, arena *a)
+{
+    json_t *polys = json_array();
+    for (size_t p = 0; p < s->n_polygons; p++) {
+        json_t *rings = json_array();
+        for (size_t r = 0; r < s->polygons[p].n_rings; r++) {
+            const struct geo_ring *g = &s->polygons[p].rings[r];
+            json_t *ring = json_array();
+            for (size_t i = 0; i < g->n; i++)
+                json_array_append_new(ring, json_pack("[ff]", g->x[i], g->y[i]));
+            json_array_append_new(rings, ring);
+        }
+        json_array_append_new(polys, rings);
+    }
+    json_t *o = json_pack("{s:s,s:o}", "type", s->multi ? "MultiPolygon" : "Polygon", "coordinates",
+                          s->multi ? polys : json_incref(json_array_get(polys, 0)));
+    if (!s->multi)
+        json_decref(polys);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    const char *out = arena_strdup(a, text ? text : "");
+    free(text);
+    return out;
 }
 
 /* ---- simplicity ---------------------------------------------------------------- */
@@ -172,6 +207,9 @@ static bool ring_contains(const struct geo_ring *r, double x, double y)
 
 err geo_check(const struct geo_shape *s, const char *field)
 {
+    if (s->n_vertices > GEO_VERTICES_MAX)
+        return err_set(E_INPUT, "invalid_boundary", field, "绘制的区域坐标点不能超过 %d 个",
+                       GEO_VERTICES_MAX);
     size_t n = 0, ring = 0;
     struct edge *edges = malloc(s->n_vertices * sizeof *edges);
     if (!edges)

@@ -442,7 +442,7 @@ err code_risk_import_submit(db *d, int64_t job_id, const struct principal *who, 
  * A zone covers either a region's subtree (`region_code`) or what lies
  * inside a polygon drawn on the map (`boundary`, GeoJSON Polygon or
  * MultiPolygon in lng/lat, checked for closed rings, range, simplicity and
- * holes by region_boundary_check and base/geo.h): the buildings whose
+ * holes by base/geo.h): the buildings whose
  * centre and the places whose position are inside, looked up when the zone
  * is saved, within the caller's scope (and within `region_code`'s subtree
  * when both are given). Either way what it covers is stored as code ranges

@@ -61,30 +61,16 @@ static int64_t common_ancestor(int64_t a, int64_t b)
     return 0;
 }
 
-/* The geometry `g` checked (structure by region_boundary_check, simplicity
- * by geo_check) into *text_r (compact) and *shape_r. */
+/* The geometry `g` read and checked for simplicity (base/geo.h), into
+ * *shape_r and its compact text *text_r. */
 static err shape_read(json_t *g, const char *field, arena *a, const char **text_r,
                       struct geo_shape *shape_r)
 {
-    if (!json_is_object(g))
-        return err_set(E_INPUT, "invalid_boundary", field, "边界应为 GeoJSON 几何对象");
-    char *raw = json_dumps(g, JSON_COMPACT);
-    if (!raw)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    const char *norm;
-    double lng, lat;
-    err e = region_boundary_check(raw, field, a, &norm, &lng, &lat);
-    free(raw);
-    if (e)
-        return e;
-    json_t *n = json_loads(norm, 0, NULL);
-    if (!n)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    if (!(e = geo_parse(n, field, a, shape_r)))
-        e = geo_check(shape_r, field);
-    json_decref(n);
+    err e = geo_parse(g, field, GEO_VERTICES_MAX, a, shape_r);
     if (!e)
-        *text_r = norm;
+        e = geo_check(shape_r, field);
+    if (!e)
+        *text_r = geo_text(shape_r, a);
     return e;
 }
 

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
         return 0;
     arena *a = arena_new(4096);
     struct geo_shape s;
-    if (geo_parse(g, "boundary", a, &s) == E_OK) {
+    if (geo_parse(g, "boundary", GEO_VERTICES_MAX, a, &s) == E_OK) {
         err first = geo_check(&s, "boundary");
         if (geo_check(&s, "boundary") != first)
             abort();

@@ -25,7 +25,7 @@ static err shape(const char *text, struct geo_shape *s_r)
     json_t *g = json_loads(text, 0, NULL);
     assert_non_null(g);
     struct geo_shape s;
-    err e = geo_parse(g, "boundary", A, &s);
+    err e = geo_parse(g, "boundary", GEO_VERTICES_MAX, A, &s);
     json_decref(g);
     if (!e)
         e = geo_check(&s, "boundary");
