@@ -144,6 +144,7 @@ test('import GeoJSON: a bad feature is named and nothing saved; a good file crea
   await field(page, 'zone-import-run').click();
   await field(page, 'zone-import-result').getByText('二号楼管控区').waitFor();
   await dialog.locator('.el-dialog__footer').getByRole('button', { name: '关闭' }).click();
+  await dialog.waitFor({ state: 'hidden' });
   const row = field(page, 'zone-table').locator('tr').filter({ hasText: '二号楼管控区' });
   await row.waitFor();
   assert.match(await row.innerText(), /管控区[\s\S]*生效中/);
