@@ -346,3 +346,15 @@ test('a region moved elsewhere keeps its drawn zone: the covered buildings move 
   await ok(await cc.post(`/api/v1/zones/${z.id}/lift`, { reason: '解除' }));
   assert.equal(await colour(who), 'green');
 });
+
+test('the header\'s region narrows the list (within): a zone of another community is not listed', async () => {
+  const z = await ok(await cc.post('/api/v1/zones', { kind: 'prevention', name: '隆福寺防范区', region_code: '110101002001' }), 201);
+  const ours = (await ok(await cc.get('/api/v1/zones?page_size=100&within=110101001001'))).items;
+  assert.ok(ours.length > 0);
+  assert.ok(!ours.some((x) => x.id === z.id));
+  assert.ok(ours.every((x) => x.region_code.startsWith('110101001001')), JSON.stringify(ours.map((x) => x.region_code)));
+  const theirs = (await ok(await cc.get('/api/v1/zones?page_size=100&within=110101002001'))).items;
+  // with the zone the moved grid took along
+  assert.deepEqual(theirs.map((x) => x.name).sort(), ['九号楼封控', '隆福寺防范区'].sort());
+  assert.equal((await cc.get(`/api/v1/zones/${z.id}?within=110101001001`)).status, 404);
+});

@@ -100,6 +100,11 @@ test('draw a sealed zone on the map, preview, save, read it, lift it with a reas
   const detail = field(page, 'zone-detail');
   await detail.locator('[data-test=zone-detail-people] .el-table__row').first().waitFor();
   assert.match(await field(page, 'zone-detail-buildings').innerText(), /2号楼[\s\S]*3号楼/);
+  // the drawn polygon on the zone's map: its four vertices
+  await detail.locator('[data-test=zone-map][data-vertices="4"]').waitFor();
+  assert.equal(await detail.locator('.el-drawer__title').innerText(), '多福巷封控区');
+  await page.waitForTimeout(300); // the drawer's slide-in
+  await shot(page, 'console-zone-detail');
   const names = await field(page, 'zone-detail-people').locator('.el-table__row td:first-child').allInnerTexts();
   assert.deepEqual(names, ['孙*美', '孙*美', '孙*美']);
   await page.keyboard.press('Escape');
