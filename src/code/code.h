@@ -496,7 +496,7 @@ err code_zone_lift_preview(db *d, arena *a, const struct principal *who, int64_t
 /* A page of the zones inside the scope, newest first: {id, kind,
  * kind_label, name, region_code, region_name, drawn, valid_from, valid_to,
  * state: active|ended|pending, buildings, places, people, lift_reason,
- * created_at}; `state` filters when not NULL. */
+ * created_at}; `state` filters when not NULL; page_size 0: every zone. */
 err code_zones(db *d, arena *a, const struct scope *sc, const char *state, int64_t page,
                int64_t page_size, json_t **items_r, int64_t *total_r) MUST_USE;
 

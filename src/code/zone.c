@@ -670,18 +670,20 @@ err code_zones(db *d, arena *a, const struct scope *sc, const char *state, int64
     db_done(s);
     if (e)
         return e;
+    /* page_size 0: every zone (an export, its size checked by the caller) */
+    int64_t limit = page_size ? page_size : total;
     q = (struct query)QUERY_INIT;
     query_sql(&q, "SELECT id, region_code, span, valid_from, valid_to, user_id, created_at, "
                   "lifted_by, kind, name, boundary IS NOT NULL, lift_reason");
     query_append(&q, &w);
     query_sql(&q, " ORDER BY id DESC LIMIT ? OFFSET ?");
-    query_int(&q, page_size);
-    query_int(&q, paging_offset(page, page_size));
+    query_int(&q, limit);
+    query_int(&q, page_size ? paging_offset(page, page_size) : 0);
     if ((e = query_prepare(d, &q, &s)))
         return e;
     size_t n = 0;
-    struct zone_head *hs = arena_alloc(a, (size_t)(page_size > 0 ? page_size : 1) * sizeof *hs);
-    while (n < (size_t)page_size && !(e = db_row(s, &row)) && row)
+    struct zone_head *hs = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *hs);
+    while (n < (size_t)limit && !(e = db_row(s, &row)) && row)
         hs[n++] = (struct zone_head){db_col_int64(s, 0),
                                      db_col_int64(s, 1),
                                      db_col_int64(s, 2),

@@ -4,7 +4,7 @@
  *   POST  /api/v1/zones                   create over a region or a drawn polygon
  *   POST  /api/v1/zones/preview           what creating would do to codes (nothing saved)
  *   POST  /api/v1/zones/import            a GeoJSON FeatureCollection (file or body)
- *   GET   /api/v1/zones                   the list (state=active|ended|pending)
+ *   GET   /api/v1/zones                   the list (state=active|ended|pending, format=csv|xlsx)
  *   GET   /api/v1/zones/{id}              one, with its buildings and places
  *   GET   /api/v1/zones/{id}/persons      the people living there (masked, audited)
  *   GET   /api/v1/zones/{id}/lift-preview what lifting now would do
@@ -19,6 +19,7 @@
 #include "app.h"
 #include "base/json.h"
 #include "code/code.h"
+#include "http/export.h"
 #include "security/audit.h"
 
 #define TIME_MAX   4102444800000LL /* 2100-01-01 */
@@ -128,9 +129,48 @@ static err post_zone_import(struct req *r)
         json_pack("{s:o,s:I}", "items", items, "created", (json_int_t)json_array_size(items)));
 }
 
+static const char *const zone_head[] = {"类型",     "名称",   "所属区划", "划定方式", "生效时间",
+                                        "解除时间", "楼栋数", "居住人数", "状态",     "解除原因"};
+
+static err zones_export(struct req *r, enum export_format fmt, json_t *items)
+{
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "封控区管控区防范区", zone_head,
+                         sizeof zone_head / sizeof *zone_head);
+    if (e) {
+        json_decref(items);
+        return e;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+    {
+        const char *state = json_str(o, "state");
+        export_text(&x, json_str(o, "kind_label"));
+        export_text(&x, json_str(o, "name"));
+        export_text(&x, json_str(o, "region_name"));
+        export_text(&x, json_bool(o, "drawn", false) ? "地图绘制" : "按区划");
+        export_time(&x, json_int(o, "valid_from", 0));
+        if (json_int(o, "valid_to", 0))
+            export_time(&x, json_int(o, "valid_to", 0));
+        else
+            export_empty(&x);
+        export_int(&x, json_int(o, "buildings", 0));
+        export_int(&x, json_int(o, "people", 0));
+        export_text(&x, !strcmp(state, "ended")     ? "已解除"
+                        : !strcmp(state, "pending") ? "未生效"
+                                                    : "生效中");
+        export_text(&x, json_str(o, "lift_reason"));
+        export_row_end(&x);
+    }
+    json_decref(items);
+    return export_send(&x, E_OK, "zones");
+}
+
 static err get_zones(struct req *r)
 {
     int64_t page, size, total;
+    enum export_format fmt;
     json_t *items;
     const char *state = req_query(r, "state");
     if (state && !strcmp(state, "all"))
@@ -139,8 +179,16 @@ static err get_zones(struct req *r)
         return err_set(E_INPUT, "invalid_parameter", "state",
                        "状态应为 active、ended、pending 或 all");
     err e = req_paging(r, &page, &size);
-    if (e || (e = code_zones(r->db, r->a, &r->who->scope, state, page, size, &items, &total)))
+    if (e || (e = req_export_format(r, &fmt)) ||
+        (e = code_zones(r->db, r->a, &r->who->scope, state, page, fmt ? 0 : size, &items, &total)))
         return e;
+    if (fmt) {
+        if ((e = export_check_total(total))) {
+            json_decref(items);
+            return e;
+        }
+        return zones_export(r, fmt, items);
+    }
     return reply_page(r, items, total, page, size);
 }
 

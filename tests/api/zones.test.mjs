@@ -358,3 +358,17 @@ test('the header\'s region narrows the list (within): a zone of another communit
   assert.deepEqual(theirs.map((x) => x.name).sort(), ['九号楼封控', '隆福寺防范区'].sort());
   assert.equal((await cc.get(`/api/v1/zones/${z.id}?within=110101001001`)).status, 404);
 });
+
+test('the list exports as CSV and Excel with names, never codes', async () => {
+  const r = await cc.get('/api/v1/zones?format=csv&state=ended');
+  assert.equal(r.status, 200, r.text);
+  const lines = r.text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+  assert.equal(lines[0], '类型,名称,所属区划,划定方式,生效时间,解除时间,楼栋数,居住人数,状态,解除原因');
+  const row = lines.find((l) => l.includes('多福巷封控区'));
+  assert.ok(row, r.text);
+  assert.match(row, /^封控区,多福巷封控区,东城区 · 东华门街道 · 多福巷社区,地图绘制,.*,2,4,已解除,连续14天无新增病例$/);
+  assert.ok(!/1101010010/.test(r.text), 'no region codes in the file');
+  const x = await cc.get('/api/v1/zones?format=xlsx');
+  assert.equal(x.status, 200);
+  assert.match(x.headers.get('content-type'), /spreadsheetml/);
+});
