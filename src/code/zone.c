@@ -673,8 +673,9 @@ err code_zones(db *d, arena *a, const struct scope *sc, const char *state, int64
     /* page_size 0: every zone (an export, its size checked by the caller) */
     int64_t limit = page_size ? page_size : total;
     q = (struct query)QUERY_INIT;
-    query_sql(&q, "SELECT id, region_code, span, valid_from, valid_to, user_id, created_at, "
-                  "lifted_by, kind, name, boundary IS NOT NULL, lift_reason");
+    query_sql(&q,
+              "SELECT id, region_code, span, valid_from, valid_to, user_id, created_at, "
+              "lifted_by, kind, name, CASE WHEN boundary IS NULL THEN 0 ELSE 1 END, lift_reason");
     query_append(&q, &w);
     query_sql(&q, " ORDER BY id DESC LIMIT ? OFFSET ?");
     query_int(&q, limit);
