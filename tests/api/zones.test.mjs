@@ -152,7 +152,7 @@ test('a drawn sealed zone turns the people living inside red, only inside the ca
   assert.equal(g.people, 4);
   assert.equal(g.boundary.type, 'Polygon');
   const listed = (await ok(await cc.get('/api/v1/zones?state=active'))).items.find((x) => x.id === sealed);
-  assert.deepEqual([listed.kind_label, listed.buildings, listed.people], ['封控区', 2, 4]);
+  assert.deepEqual([listed.kind_label, listed.drawn, listed.buildings, listed.people], ['封控区', true, 2, 4]);
 });
 
 test('the people inside: masked, in scope, audited; another district sees no zone of ours', async () => {
