@@ -44,7 +44,9 @@ struct draft {
     size_t n_places;
 };
 
-/* The names of a body's members, plain or inside an import's feature. */
+/* The field names an error reports: a body's own (`plain`), or the
+ * member's place inside an import's file ("features[2].geometry"). The
+ * values are always read from a body with the plain names. */
 struct names {
     const char *kind, *name, *region, *boundary, *from, *to;
 };
@@ -162,7 +164,8 @@ static err cover(db *d, arena *a, const struct geo_shape *g, int64_t lo, int64_t
     return E_OK;
 }
 
-/* Read and check a zone's members (names in nm) from b, and what it covers. */
+/* Read and check a zone's members from b (errors name nm's fields), and
+ * look up what it covers. */
 static err draft_read(db *d, arena *a, const struct principal *who, json_t *b,
                       const struct names *nm, struct draft *dr)
 {
