@@ -152,5 +152,8 @@ err app_routes(void)
      * counters' moves it pushes to the page */
     ADD(map);
     HOOK(stats_on_add(map_counter_moved));
+    /* ---- zones drawn as polygons, previews, lifts, import (code/zone_api.c) ---- */
+    ADD(code_zone);
+    /* ---- end of the zones' block ---- */
     return E_OK;
 }

@@ -75,6 +75,9 @@ ROUTES(publish);
 ROUTES(publish_public);
 /* the one-map big screen (issue 12, docs/map.md) */
 ROUTES(map);
+/* ---- zones drawn as polygons (code/zone_api.c) ---- */
+ROUTES(code_zone);
+/* ---- end of the zones' block ---- */
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -7,7 +7,7 @@
  * ordered rules in force PUT  /api/v1/code-rules                  replace them; 202 with the
  * recompute job GET /api/v1/persons/{id}/isolations (written by the observation list,
  * src/case) POST/GET /api/v1/persons/{id}/{contacts|stays|test-results} POST/GET
- * /api/v1/risk-areas, POST/GET /api/v1/zones, PATCH /api/v1/zones/{id}
+ * /api/v1/risk-areas (zones: zone_api.c)
  *
  * Reads and writes about a person are audited with the person as object.
  */
@@ -385,7 +385,6 @@ INPUT_HANDLERS(tests)
 
 static const char *const test_values[] = {"negative", "positive", NULL};
 static const char *const levels[] = {"medium", "high", NULL};
-static const char *const zone_kinds[] = {"sealed", "controlled", "prevention", NULL};
 
 static const struct jfield contact_body[] = {
     {"degree", J_INT, JF_REQUIRED, 1, 2, "密接程度", NULL},
@@ -557,6 +556,23 @@ static err patch_risk_area(struct req *r)
     return reply_area(r, 200, id);
 }
 
+/* What a PATCH would do to codes, nothing saved (the console asks before
+ * it saves a change of level or window, or a lift). */
+static err post_risk_area_preview(struct req *r)
+{
+    int64_t id = 0;
+    const char *changed = "";
+    json_t *o = NULL;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = code_risk_area_preview(r->db, r->a, r->who, id, r->body, &changed, &o)))
+        return e;
+    req_audit(r, "risk_area.preview", "risk_area", id, "ok",
+              arena_printf(r->a, "%s total=%lld changed=%lld", changed,
+                           (long long)json_int(o, "total", 0),
+                           (long long)json_int(o, "changed", 0)));
+    return reply_json(r, 200, o);
+}
+
 static err delete_risk_area(struct req *r)
 {
     int64_t id = 0;
@@ -615,63 +631,6 @@ static err post_risk_import(struct req *r)
     return reply_json(r, 202, o);
 }
 
-static const struct jfield zone_body[] = {
-    {"region_code", J_STRING, JF_REQUIRED, 1, 18, "区划", NULL},
-    {"kind", J_STRING, JF_REQUIRED, 0, 0, "区域类型", zone_kinds},
-    {"name", J_STRING, 0, 0, 100, "名称", NULL},
-    {"valid_from", J_INT, 0, 1, TIME_MAX, "生效时间", NULL},
-    {"valid_to", J_INT, 0, 1, TIME_MAX, "解除时间", NULL},
-    {NULL},
-};
-
-static const struct jfield zone_patch[] = {
-    {"valid_to", J_INT, JF_REQUIRED, 0, TIME_MAX, "解除时间", NULL},
-    {NULL},
-};
-
-static err post_zone(struct req *r)
-{
-    int64_t id;
-    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    err e = code_zone_add(r->db, r->a, r->who, r->body, &id);
-    if (e) {
-        err_ignore(db_release(r->db, false));
-        return e;
-    }
-    req_audit(r, "zone.create", "zone", id, "ok",
-              arena_printf(r->a, "kind=%s", json_str(r->body, "kind")));
-    if ((e = db_release(r->db, true)))
-        return e;
-    json_t *o = json_deep_copy(r->body);
-    json_set_id(o, "id", id);
-    return reply_json(r, 201, o);
-}
-
-static err patch_zone(struct req *r)
-{
-    int64_t id;
-    err e = req_param_id(r, 0, &id);
-    db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if (e || (e = code_zone_end(r->db, r->a, r->who, id, json_int(r->body, "valid_to", 0)))) {
-        err_ignore(db_release(r->db, false));
-        return e;
-    }
-    req_audit(r, "zone.end", "zone", id, "ok", NULL);
-    if ((e = db_release(r->db, true)))
-        return e;
-    return reply_empty(r);
-}
-
-static err get_zones(struct req *r)
-{
-    int64_t page, size, total;
-    json_t *items;
-    err e = req_paging(r, &page, &size);
-    if (e || (e = code_zones(r->db, &r->who->scope, page, size, &items, &total)))
-        return e;
-    return reply_page(r, items, total, page, size);
-}
-
 const struct route code_routes[] = {
     {M_GET, "/api/v1/persons/{id}/code", get_code, PERM_CODE_READ, 0, NULL, "人员健康码", "code",
      0},
@@ -715,13 +674,9 @@ const struct route code_routes[] = {
      "code", 0},
     {M_PATCH, "/api/v1/risk-areas/{id}", patch_risk_area, PERM_ZONE_WRITE, 0, risk_area_patch,
      "修改、解除或重新启用中高风险地区（重新赋码）", "code", 0},
+    {M_POST, "/api/v1/risk-areas/{id}/preview", post_risk_area_preview, PERM_ZONE_WRITE, 0,
+     risk_area_patch, "预览修改或解除中高风险地区对健康码的影响（不保存）", "code", 0},
     {M_DELETE, "/api/v1/risk-areas/{id}", delete_risk_area, PERM_ZONE_WRITE, 0, NULL,
      "删除未被旅居记录引用的中高风险地区", "code", 0},
-    {M_POST, "/api/v1/zones", post_zone, PERM_ZONE_WRITE, 0, zone_body,
-     "划定封控区、管控区、防范区", "code", 0},
-    {M_PATCH, "/api/v1/zones/{id}", patch_zone, PERM_ZONE_WRITE, 0, zone_patch, "解除区域", "code",
-     0},
-    {M_GET, "/api/v1/zones", get_zones, PERM_CODE_READ, 0, NULL, "封控区、管控区、防范区", "code",
-     0},
 };
 const size_t code_routes_n = sizeof code_routes / sizeof code_routes[0];

@@ -202,10 +202,56 @@ err code_defer_begin(db *d) MUST_USE;
 err code_defer_flush(db *d, arena *a) MUST_USE;
 void code_defer_end(db *d);
 
-/* code_refresh for every live person whose residence is in [lo, hi)
- * (a zone changed). Inside the caller's transaction. */
-err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause,
-                       int64_t user_id) MUST_USE;
+/* A range of padded region codes, [lo, hi): a subtree, or one building. */
+struct code_range {
+    int64_t lo, hi;
+};
+
+/* code_refresh for every live person whose residence is in any of
+ * ranges[0..n) (a zone changed), each person once, the rules and zones
+ * loaded once. Inside the caller's transaction. */
+err code_refresh_ranges(db *d, arena *a, const struct code_range *ranges, size_t n,
+                        const char *cause, int64_t user_id) MUST_USE;
+
+/* What a zone change would do to the codes of the people it covers,
+ * residence by residence. */
+struct code_effect_region {
+    int64_t region_code; /* the residence (padded) */
+    int64_t people, changed;
+    int64_t changes[3][3]; /* [from][to] by enum code_colour */
+};
+struct code_zone_effect {
+    int64_t total, changed, reasons_only;
+    int64_t changes[3][3];
+    struct code_effect_region *regions; /* in the arena, by region code; NULL when none */
+    size_t n_regions;
+};
+
+/*
+ * The codes of the live people living in ranges[0..n) evaluated now with
+ * the zones in force, less every range of zone `drop_zone` (0: none; a lift
+ * previewed) and plus a zone `draft` over the ranges (NULL: none; a new
+ * zone previewed), compared with their stored codes as code_rules_dry_run
+ * does. Writes nothing. *r's arrays live in `a`.
+ */
+err code_zone_effect(db *d, arena *a, const struct code_range *ranges, size_t n,
+                     const struct code_zone *draft, int64_t drop_zone,
+                     struct code_zone_effect *r) MUST_USE;
+
+/*
+ * The same comparison for the people a statement selects: `people_sql`
+ * reads (id, region_code, status) of live persons and binds `param` once.
+ * Inside a transaction that has changed an input and will be rolled back,
+ * this is the preview of that change (a risk area's new level). Writes
+ * nothing.
+ */
+err code_effect_of(db *d, arena *a, const char *people_sql, int64_t param,
+                   struct code_zone_effect *r) MUST_USE;
+
+/* An effect as the previews answer it: {total, changed, reasons_only,
+ * transitions: [{from, to, count}], by_residence, by_community: [{region_code,
+ * region_name, people, changed, transitions}] (the 200 with most changes)}. */
+err code_effect_json(db *d, arena *a, struct code_zone_effect *x, json_t **o_r) MUST_USE;
 
 struct code_current {
     enum code_colour colour;
@@ -366,6 +412,12 @@ err code_risk_area_get(db *d, int64_t id, json_t **o_r) MUST_USE;
  */
 err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t id, json_t *body,
                           const char **changed_r) MUST_USE;
+/* What the PATCH body would do to the codes of the people with a stay in
+ * the area: the change is applied in a transaction that is rolled back,
+ * and the effect answered as code_effect_json (the same 400s as the
+ * update; *changed_r as there). Writes nothing. */
+err code_risk_area_preview(db *d, arena *a, const struct principal *who, int64_t id, json_t *body,
+                           const char **changed_r, json_t **o_r) MUST_USE;
 /* Delete an area no stay names (E_CONFLICT "risk_area_in_use" otherwise:
  * lift it instead). *detail_r: the area's name and level for the audit. */
 err code_risk_area_delete(db *d, arena *a, int64_t id, const char **detail_r) MUST_USE;
@@ -383,19 +435,93 @@ err code_risk_import_check(const void *data, size_t n, bool csv, long *rows_r) M
 err code_risk_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,
                             size_t n, bool csv, long rows) MUST_USE;
 
-/* ---- zones ---------------------------------------------------------------------- */
+/* ---- zones (zone.c) ------------------------------------------------------------- */
 
-/* Zones (scoped by the region they cover). JSON in and out, as the API has them. */
+/*
+ * Sealed, controlled and prevention zones (封控区/管控区/防范区), docs/zones.md.
+ * A zone covers either a region's subtree (`region_code`) or what lies
+ * inside a polygon drawn on the map (`boundary`, GeoJSON Polygon or
+ * MultiPolygon in lng/lat, checked for closed rings, range, simplicity and
+ * holes by base/geo.h): the buildings whose
+ * centre and the places whose position are inside, looked up when the zone
+ * is saved, within the caller's scope (and within `region_code`'s subtree
+ * when both are given). Either way what it covers is stored as code ranges
+ * (zone_regions), which the engine reads, so people living there get the
+ * zone's effect through the lives_in_zone rules. A zone is scoped by its
+ * anchor region (the region given, else the lowest region holding all
+ * that a polygon covers).
+ *
+ * JSON in and out as the API has them. Bodies reach these functions
+ * checked against the route's jfield table (types, lengths, kinds); the
+ * rules below are checked here, each refusal E_INPUT naming its field.
+ */
 
-/* A zone over region_code's subtree (inside who's scope, else E_INPUT
- * "invalid_region"); refreshes everyone living there. */
+/* Buildings a drawn zone may cover (E_INPUT "zone_too_large" past it). */
+#define ZONE_BUILDINGS_MAX 20000
+/* Features in one GeoJSON import. */
+#define ZONE_IMPORT_MAX 200
+
+/*
+ * Create from the body {kind, name?, region_code?, boundary?, valid_from?
+ * (default now), valid_to? (0: open)}: region_code (a region inside who's
+ * scope, else "invalid_region"), boundary ("invalid_boundary"; nothing
+ * inside: "zone_empty") or both; neither is "required" on region_code.
+ * Refreshes everyone living in what it covers, in the same transaction.
+ */
 err code_zone_add(db *d, arena *a, const struct principal *who, json_t *body,
                   int64_t *id_r) MUST_USE;
-/* Lift a zone at `valid_to` (0: now); refreshes everyone living there. */
-err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id,
-                  int64_t valid_to) MUST_USE;
-err code_zones(db *d, const struct scope *sc, int64_t page, int64_t page_size, json_t **items_r,
-               int64_t *total_r) MUST_USE;
+
+/* What code_zone_add of `body` would do: the same checks, nothing written.
+ * *o_r {total, changed, reasons_only, transitions: [{from, to, count}],
+ * buildings, places, regions: [{region_code, name, people, changed,
+ * transitions}]} (new reference). */
+err code_zone_preview(db *d, arena *a, const struct principal *who, json_t *body,
+                      json_t **o_r) MUST_USE;
+
+/*
+ * End a zone at `valid_to` (0: now; a zone not started yet then ends at
+ * its start, so it never takes effect) inside who's scope (E_NOT_FOUND
+ * otherwise); refreshes everyone living in what it covers. With a
+ * `reason` (the lift) a zone already ended is E_CONFLICT "zone_ended";
+ * without one (the older PATCH) any end may be set again. An end before
+ * the zone's start is "invalid_time".
+ */
+err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int64_t valid_to,
+                  const char *reason) MUST_USE;
+
+/* What lifting zone `id` now would do (the preview's reply shape). */
+err code_zone_lift_preview(db *d, arena *a, const struct principal *who, int64_t id,
+                           json_t **o_r) MUST_USE;
+
+/* A page of the zones inside the scope, newest first: {id, kind,
+ * kind_label, name, region_code, region_name, drawn, valid_from, valid_to,
+ * state: active|ended|pending, buildings, places, people, lift_reason,
+ * created_at}; `state` filters when not NULL; page_size 0: every zone. */
+err code_zones(db *d, arena *a, const struct scope *sc, const char *state, int64_t page,
+               int64_t page_size, json_t **items_r, int64_t *total_r) MUST_USE;
+
+/* One zone inside the scope, as a list item plus boundary (GeoJSON or
+ * null), buildings [{region_code, name, people}] (the first 2,000, by
+ * code), places [{id, name, kind}] and lifted_by; E_NOT_FOUND. People are
+ * counted inside the scope. */
+err code_zone_get(db *d, arena *a, const struct scope *sc, int64_t id, json_t **o_r) MUST_USE;
+
+/* The people living in zone `id` inside the scope, by residence then id:
+ * {id, name (masked), region_code, region_name, colour}. E_NOT_FOUND for a
+ * zone outside the scope. Personal data: the caller audits. */
+err code_zone_people(db *d, arena *a, const struct scope *sc, int64_t id, int64_t page,
+                     int64_t page_size, json_t **items_r, int64_t *total_r) MUST_USE;
+
+/*
+ * Create the zones of a GeoJSON FeatureCollection (`fc`), each feature
+ * {geometry: Polygon|MultiPolygon, properties: {name, kind, valid_from?,
+ * valid_to?, region_code?}} at most ZONE_IMPORT_MAX: every feature is
+ * checked first, and one at fault is E_INPUT naming "features[i].…" with
+ * nothing saved; else all are created in one transaction and *items_r gets
+ * [{index, id, name, kind, buildings, places}] (new reference).
+ */
+err code_zone_import(db *d, arena *a, const struct principal *who, json_t *fc,
+                     json_t **items_r) MUST_USE;
 
 /* The newest test result of a person ({result, sampled_at, reported_at},
  * the caller's reference) into *test_r, or NULL when there is none (no

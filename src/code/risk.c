@@ -294,8 +294,14 @@ static const char *change(arena *a, const char *acc, const char *field, int64_t 
                         (long long)now);
 }
 
-err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t id, json_t *b,
-                          const char **changed_r)
+/*
+ * Check the PATCH body against area `id` and, when something changed, write
+ * it, inside the caller's transaction. *changed_r: "field=old->new …" ("":
+ * nothing changed, nothing written); *rules_see_r: the level or the window
+ * changed (the rules read them).
+ */
+static err area_apply(db *d, arena *a, int64_t id, json_t *b, const char **changed_r,
+                      bool *rules_see_r)
 {
     struct area_row old, neu;
     err e = area_read(d, a, id, &old);
@@ -325,16 +331,15 @@ err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t 
     acc = change(a, acc, "valid_from", old.from, neu.from);
     acc = change(a, acc, "valid_to", old.to, neu.to);
     *changed_r = acc;
+    *rules_see_r = old.level != neu.level || old.from != neu.from || old.to != neu.to;
     if (!*acc)
         return E_OK;
-    if ((e = db_begin(d)))
-        return e;
     db_stmt *st;
     if ((e = db_prepare(d,
                         "UPDATE risk_areas SET name = ?, level = ?, region_code = ?, valid_from "
                         "= ?, valid_to = ?, updated_at = ? WHERE id = ?",
                         &st)))
-        goto fail;
+        return e;
     db_bind_text(st, 1, neu.name);
     db_bind_int64(st, 2, neu.level);
     db_bind_int64(st, 3, neu.region);
@@ -342,17 +347,42 @@ err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t 
     db_bind_int64(st, 5, neu.to);
     db_bind_int64(st, 6, now_ms());
     db_bind_int64(st, 7, id);
-    if ((e = db_run(st, NULL)))
-        goto fail;
-    bool rules_see = old.level != neu.level || old.from != neu.from || old.to != neu.to;
-    if (rules_see && (e = refresh_stayers(d, a, id, who->user_id)))
-        goto fail;
-    if ((e = db_commit(d)))
-        goto fail;
+    return db_run(st, NULL);
+}
+
+err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t id, json_t *b,
+                          const char **changed_r)
+{
+    bool rules_see = false;
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = area_apply(d, a, id, b, changed_r, &rules_see)) ||
+        (rules_see && (e = refresh_stayers(d, a, id, who->user_id))) || (e = db_commit(d))) {
+        db_rollback(d);
+        return e;
+    }
     return E_OK;
-fail:
+}
+
+err code_risk_area_preview(db *d, arena *a, const struct principal *who, int64_t id, json_t *b,
+                           const char **changed_r, json_t **o_r)
+{
+    (void)who; /* the list is national: anyone with zone.write may preview */
+    bool rules_see = false;
+    struct code_zone_effect x = {0};
+    err e = db_begin(d);
+    if (e)
+        return e;
+    /* the change is seen by the evaluation inside this transaction, and
+     * never committed */
+    if (!(e = area_apply(d, a, id, b, changed_r, &rules_see)) && rules_see)
+        e = code_effect_of(d, a,
+                           "SELECT id, region_code, status FROM persons WHERE deleted_at = 0 AND "
+                           "id IN (SELECT person_id FROM stays WHERE area_id = ?)",
+                           id, &x);
     db_rollback(d);
-    return e;
+    return e ? e : code_effect_json(d, a, &x, o_r);
 }
 
 err code_risk_area_delete(db *d, arena *a, int64_t id, const char **detail_r)

@@ -224,23 +224,86 @@ static err cursors_close(struct cursor *cs)
     return e;
 }
 
-/* Every active zone (few: a city has tens), checked against each residence. */
+/*
+ * The code ranges of every active zone: one per region zone, one per
+ * covered building of a drawn zone (a city's zones may cover thousands of
+ * buildings), sorted by their start. max_hi[i] is the largest end among
+ * rows 0..i, so the rows holding a residence are found by a binary search
+ * and a walk back that stops as soon as no earlier row reaches it.
+ */
 struct zone_row {
-    int64_t lo, hi;
+    int64_t lo, hi, zone_id;
     struct code_zone z;
 };
 
-static err zones_load(db *d, arena *a, int64_t now, struct zone_row **z_r, size_t *n_r)
+struct zone_set {
+    struct zone_row *rows;
+    int64_t *max_hi;
+    size_t n;
+};
+
+static int by_lo(const void *x, const void *y)
+{
+    const struct zone_row *a = x, *b = y;
+    return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+/* Sort the rows and build max_hi (in a). */
+static void zones_index(arena *a, struct zone_set *zs)
+{
+    qsort(zs->rows, zs->n, sizeof *zs->rows, by_lo);
+    zs->max_hi = arena_alloc(a, (zs->n ? zs->n : 1) * sizeof *zs->max_hi);
+    for (size_t i = 0; i < zs->n; i++)
+        zs->max_hi[i] =
+            i && zs->max_hi[i - 1] > zs->rows[i].hi ? zs->max_hi[i - 1] : zs->rows[i].hi;
+}
+
+/* The zones covering residence `code` into in->zones. */
+static void zones_match(const struct zone_set *zs, int64_t code, struct code_input *in)
+{
+    size_t lo = 0, hi = zs->n; /* the first row starting after code */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (zs->rows[mid].lo <= code)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0 && zs->max_hi[i] > code && in->n_zones < CODE_INPUT_MAX;)
+        if (code < zs->rows[i].hi)
+            in->zones[in->n_zones++] = zs->rows[i].z;
+}
+
+/*
+ * The zone rows in force at `now`: all of them, or, for one residence
+ * (`residence` not 0), only those that can hold it. A range holding a code
+ * starts at one of the code's ancestors (or the code itself), so that is
+ * seven index look-ups, however many buildings the city's zones cover: a
+ * single person's refresh (a temperature at a gate) reads a handful of rows.
+ */
+static err zones_load(db *d, arena *a, int64_t now, int64_t residence, struct zone_set *zs)
 {
     db_stmt *s;
-    err e =
-        db_prepare(d,
-                   "SELECT region_code, region_code + span, kind, valid_from, valid_to FROM zones "
-                   "WHERE valid_to = 0 OR valid_to > ? ORDER BY id",
-                   &s);
+    err e = db_prepare(d,
+                       residence
+                           ? "SELECT r.region_code, r.region_code + r.span, z.kind, z.valid_from, "
+                             "z.valid_to, z.id FROM zone_regions r JOIN zones z ON z.id = "
+                             "r.zone_id WHERE r.region_code IN (?, ?, ?, ?, ?, ?, ?) AND "
+                             "r.region_code + r.span > ? AND (z.valid_to = 0 OR z.valid_to > ?)"
+                           : "SELECT r.region_code, r.region_code + r.span, z.kind, z.valid_from, "
+                             "z.valid_to, z.id FROM zone_regions r JOIN zones z ON z.id = "
+                             "r.zone_id WHERE z.valid_to = 0 OR z.valid_to > ?",
+                       &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, now);
+    if (residence) {
+        for (int lv = LEVEL_PROVINCE; lv <= LEVEL_BUILDING; lv++)
+            db_bind_int64(s, lv, regcode_at_most(residence, (enum region_level)lv));
+        db_bind_int64(s, 8, residence);
+        db_bind_int64(s, 9, now);
+    } else {
+        db_bind_int64(s, 1, now);
+    }
     size_t n = 0, cap = 16;
     struct zone_row *z = arena_alloc(a, cap * sizeof *z);
     bool row;
@@ -254,12 +317,15 @@ static err zones_load(db *d, arena *a, int64_t now, struct zone_row **z_r, size_
         z[n++] = (struct zone_row){
             db_col_int64(s, 0),
             db_col_int64(s, 1),
+            db_col_int64(s, 5),
             {zone_kind_parse(db_col_text(s, 2)), db_col_int64(s, 3), db_col_int64(s, 4)}};
     }
     db_done(s);
-    *z_r = z;
-    *n_r = n;
-    return e;
+    if (e)
+        return e;
+    *zs = (struct zone_set){z, NULL, n};
+    zones_index(a, zs);
+    return E_OK;
 }
 
 /* A code that must be written. */
@@ -275,8 +341,7 @@ struct ctx {
     const struct code_rule *rules;
     size_t n_rules;
     int64_t now, since;
-    struct zone_row *zones;
-    size_t n_zones;
+    struct zone_set zones;
 };
 
 /*
@@ -323,9 +388,7 @@ static err compute(db *d, arena *a, const struct ctx *cx, const struct who_row *
                 cursor_next(&cs[t]);
             }
         }
-        for (size_t z = 0; z < cx->n_zones && in.n_zones < CODE_INPUT_MAX; z++)
-            if (people[i].region_code >= cx->zones[z].lo && people[i].region_code < cx->zones[z].hi)
-                in.zones[in.n_zones++] = cx->zones[z].z;
+        zones_match(&cx->zones, people[i].region_code, &in);
 
         uint8_t match[CODE_RULES_MAX];
         size_t n_match;
@@ -400,7 +463,73 @@ static err write_change(db *d, const struct change *c, int64_t now, const char *
     return db_run(s, NULL);
 }
 
-static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
+/* Rows of a batched write (PostgreSQL): 64 a statement. */
+#define WRITE_BATCH 64
+#define CODE_ROW    "(?, ?, ?, ?, ?)"
+#define CODE_ROW4   CODE_ROW ", " CODE_ROW ", " CODE_ROW ", " CODE_ROW
+#define CODE_ROW16  CODE_ROW4 ", " CODE_ROW4 ", " CODE_ROW4 ", " CODE_ROW4
+#define HIST_ROW    "(?, ?, ?, ?, ?, ?, ?, ?)"
+#define HIST_ROW4   HIST_ROW ", " HIST_ROW ", " HIST_ROW ", " HIST_ROW
+#define HIST_ROW16  HIST_ROW4 ", " HIST_ROW4 ", " HIST_ROW4 ", " HIST_ROW4
+
+/*
+ * Write changes c[0..n) (distinct people) as write_change does. On
+ * PostgreSQL every statement is a round trip, so a full batch of
+ * WRITE_BATCH goes as two statements of 64 rows (a zone over 100,000 people
+ * is 200,000 statements otherwise); SQLite, in process, keeps one row a
+ * statement and its plain INSERT for codes not stored yet.
+ */
+static err write_changes(db *d, const struct change *c, size_t n, int64_t now, const char *cause,
+                         int64_t user_id)
+{
+    err e = E_OK;
+    if (db_kind(d) != DB_POSTGRES || n != WRITE_BATCH) {
+        for (size_t i = 0; i < n && !e; i++)
+            e = write_change(d, &c[i], now, cause, user_id);
+        return e;
+    }
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO health_codes (person_id, region_code, colour, reasons, "
+                        "updated_at) VALUES " CODE_ROW16 ", " CODE_ROW16 ", " CODE_ROW16
+                        ", " CODE_ROW16 " ON CONFLICT (person_id) DO UPDATE SET region_code = "
+                        "excluded.region_code, colour = excluded.colour, reasons = "
+                        "excluded.reasons, updated_at = excluded.updated_at",
+                        &s)))
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i * 5;
+        db_bind_int64(s, at + 1, c[i].person_id);
+        db_bind_int64(s, at + 2, c[i].region_code);
+        db_bind_text(s, at + 3, code_colour_name(c[i].colour));
+        db_bind_text(s, at + 4, c[i].reasons);
+        db_bind_int64(s, at + 5, now);
+    }
+    if ((e = db_run(s, NULL)))
+        return e;
+    if ((e = db_prepare(d,
+                        "INSERT INTO code_history (id, person_id, region_code, at, colour, "
+                        "reasons, cause, user_id) VALUES " HIST_ROW16 ", " HIST_ROW16
+                        ", " HIST_ROW16 ", " HIST_ROW16,
+                        &s)))
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i * 8;
+        db_bind_int64(s, at + 1, id_new());
+        db_bind_int64(s, at + 2, c[i].person_id);
+        db_bind_int64(s, at + 3, c[i].region_code);
+        db_bind_int64(s, at + 4, now);
+        db_bind_text(s, at + 5, code_colour_name(c[i].colour));
+        db_bind_text(s, at + 6, c[i].reasons);
+        db_bind_text(s, at + 7, cause);
+        db_bind_int64(s, at + 8, user_id);
+    }
+    return db_run(s, NULL);
+}
+
+/* The rules, the clock and the zones in force (for one residence when
+ * `residence` is not 0, see zones_load). */
+static err ctx_load_for(db *d, arena *a, struct code_rule *rules, int64_t residence, struct ctx *cx)
 {
     size_t n;
     err e = code_rules_load(d, rules, &n);
@@ -410,7 +539,12 @@ static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
     cx->n_rules = n;
     cx->now = now_ms();
     cx->since = cx->now - code_inputs_window_ms(rules, n);
-    return zones_load(d, a, cx->now, &cx->zones, &cx->n_zones);
+    return zones_load(d, a, cx->now, residence, &cx->zones);
+}
+
+static err ctx_load(db *d, arena *a, struct code_rule *rules, struct ctx *cx)
+{
+    return ctx_load_for(d, a, rules, 0, cx);
 }
 
 /*
@@ -603,33 +737,296 @@ err code_refresh(db *d, arena *a, int64_t person_id, const char *cause, int64_t 
     struct ctx cx;
     struct change ch;
     size_t n_ch = 0;
-    if ((e = ctx_load(d, a, rules, &cx)) || (e = compute(d, a, &cx, &p, 1, &ch, &n_ch)))
+    if ((e = ctx_load_for(d, a, rules, p.region_code, &cx)) ||
+        (e = compute(d, a, &cx, &p, 1, &ch, &n_ch)))
         return e;
     return n_ch ? write_change(d, &ch, cx.now, cause, user_id) : E_OK;
 }
 
-err code_refresh_range(db *d, arena *a, int64_t lo, int64_t hi, const char *cause, int64_t user_id)
+static int by_id(const void *x, const void *y)
+{
+    const struct who_row *a = x, *b = y;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/*
+ * The live people living in any of ranges[0..n), once each, in id order,
+ * into a malloc'd array (*p_r, the caller frees it; NULL when none). Each
+ * range is read whole through the (region_code, id) index and sorted here:
+ * asked for in id order with a limit, the planner walks the primary key
+ * and filters the whole population once per range (a drawn zone has one
+ * range per building).
+ */
+static err people_in_ranges(db *d, const struct code_range *ranges, size_t n_ranges,
+                            struct who_row **p_r, size_t *n_r)
+{
+    size_t n = 0, cap = 0;
+    struct who_row *p = NULL;
+    err e = E_OK;
+    for (size_t r = 0; r < n_ranges && !e; r++) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id, region_code, status FROM persons WHERE region_code >= ? "
+                            "AND region_code < ? AND deleted_at = 0",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, ranges[r].lo);
+        db_bind_int64(s, 2, ranges[r].hi);
+        bool row;
+        while (!(e = db_row(s, &row)) && row) {
+            if (n == cap) {
+                size_t bigger = cap ? 2 * cap : 4096;
+                struct who_row *q = realloc(p, bigger * sizeof *q);
+                if (!q) {
+                    e = err_set(E_NOMEM, NULL, NULL, NULL);
+                    break;
+                }
+                p = q;
+                cap = bigger;
+            }
+            p[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
+                                      person_status_parse(db_col_text(s, 2))};
+        }
+        db_done(s);
+    }
+    if (e) {
+        free(p);
+        return e;
+    }
+    if (n > 1)
+        qsort(p, n, sizeof *p, by_id);
+    size_t m = 0; /* ranges may overlap (nested region zones) */
+    for (size_t i = 0; i < n; i++)
+        if (!m || p[m - 1].id != p[i].id)
+            p[m++] = p[i];
+    *p_r = p;
+    *n_r = m;
+    return E_OK;
+}
+
+/* Compute people[0..n) (id order) against cx in batches, calling
+ * fn(ctx, person, change or NULL) for each person; change is NULL when the
+ * stored code stays. */
+static err compute_each(db *d, arena *a, const struct ctx *cx, const struct who_row *people,
+                        size_t n, err (*fn)(void *, const struct who_row *, const struct change *),
+                        void *fctx)
+{
+    struct change *ch = malloc(BATCH * sizeof *ch);
+    if (!ch)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    err e = E_OK;
+    for (size_t lo = 0; lo < n && !e; lo += BATCH) {
+        size_t k = n - lo < BATCH ? n - lo : BATCH, n_ch = 0;
+        if ((e = compute(d, a, cx, people + lo, k, ch, &n_ch)))
+            break;
+        for (size_t i = 0, c = 0; i < k && !e; i++) {
+            const struct change *x =
+                c < n_ch && ch[c].person_id == people[lo + i].id ? &ch[c++] : NULL;
+            e = fn(fctx, &people[lo + i], x);
+        }
+    }
+    free(ch);
+    return e;
+}
+
+/* The changes of a refresh, written WRITE_BATCH at a time. */
+struct writing {
+    db *d;
+    int64_t now, user_id;
+    const char *cause;
+    size_t n;
+    struct change buf[WRITE_BATCH];
+};
+
+static err write_one(void *ctx, const struct who_row *p, const struct change *c)
+{
+    (void)p;
+    struct writing *w = ctx;
+    if (!c)
+        return E_OK;
+    w->buf[w->n++] = *c;
+    if (w->n < WRITE_BATCH)
+        return E_OK;
+    w->n = 0;
+    return write_changes(w->d, w->buf, WRITE_BATCH, w->now, w->cause, w->user_id);
+}
+
+err code_refresh_ranges(db *d, arena *a, const struct code_range *ranges, size_t n,
+                        const char *cause, int64_t user_id)
 {
     struct code_rule rules[CODE_RULES_MAX];
     struct ctx cx;
+    struct who_row *people = NULL;
+    size_t np = 0;
+    err e = ctx_load(d, a, rules, &cx);
+    if (e || (e = people_in_ranges(d, ranges, n, &people, &np)))
+        return e;
+    struct writing *w = arena_alloc(a, sizeof *w);
+    *w = (struct writing){d, cx.now, user_id, cause, 0, {{0}}};
+    e = compute_each(d, a, &cx, people, np, write_one, w);
+    free(people);
+    return e ? e : write_changes(d, w->buf, w->n, w->now, cause, user_id);
+}
+
+/* ---- what a zone would do ------------------------------------------------------ */
+
+struct tally {
+    struct code_zone_effect *r;
+    struct code_effect_region *regions; /* one per residence, grown in place */
+    size_t n, cap;
+};
+
+static int by_region(const void *x, const void *y)
+{
+    const struct code_effect_region *a = x, *b = y;
+    return (a->region_code > b->region_code) - (a->region_code < b->region_code);
+}
+
+/* Fold the entries of one residence together (sorting by residence);
+ * returns how many remain. */
+static size_t tally_fold(struct code_effect_region *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_region);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct code_effect_region *x = &v[i];
+        if (m && v[m - 1].region_code == x->region_code) {
+            struct code_effect_region *y = &v[m - 1];
+            y->people += x->people;
+            y->changed += x->changed;
+            for (int f = 0; f < 3; f++)
+                for (int k = 0; k < 3; k++)
+                    y->changes[f][k] += x->changes[f][k];
+        } else {
+            v[m++] = *x;
+        }
+    }
+    return m;
+}
+
+static err tally_one(void *ctx, const struct who_row *p, const struct change *c)
+{
+    struct tally *t = ctx;
+    /* people come in id order, not by residence: fold what was gathered
+     * before growing, so memory follows the residences, not the people */
+    bool grow = t->n == t->cap;
+    if (grow && t->cap >= 65536) {
+        t->n = tally_fold(t->regions, t->n);
+        grow = t->n > t->cap / 2;
+    }
+    if (grow) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        struct code_effect_region *more = realloc(t->regions, cap * sizeof *more);
+        if (!more)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
+        t->regions = more;
+        t->cap = cap;
+    }
+    /* one entry per person, folded by residence when full and at the end */
+    struct code_effect_region *x = &t->regions[t->n++];
+    *x = (struct code_effect_region){.region_code = p->region_code, .people = 1};
+    t->r->total++;
+    if (!c)
+        return E_OK;
+    if (c->from == (int)c->colour) {
+        t->r->reasons_only++;
+    } else if (c->from >= CODE_GREEN && c->from <= CODE_RED) {
+        t->r->changes[c->from][c->colour]++;
+        t->r->changed++;
+        x->changes[c->from][c->colour]++;
+        x->changed++;
+    }
+    return E_OK;
+}
+
+/* Evaluate people[0..n) (id order) against cx and tally what would change
+ * into r (its regions in the arena). */
+static err effect_run(db *d, arena *a, const struct ctx *cx, const struct who_row *people, size_t n,
+                      struct code_zone_effect *r)
+{
+    struct tally t = {r, NULL, 0, 0};
+    err e = compute_each(d, a, cx, people, n, tally_one, &t);
+    if (e) {
+        free(t.regions);
+        return e;
+    }
+    size_t m = tally_fold(t.regions, t.n);
+    r->regions = m ? arena_memdup(a, t.regions, m * sizeof *t.regions) : NULL;
+    r->n_regions = m;
+    free(t.regions);
+    return E_OK;
+}
+
+err code_zone_effect(db *d, arena *a, const struct code_range *ranges, size_t n_ranges,
+                     const struct code_zone *draft, int64_t drop_zone, struct code_zone_effect *r)
+{
+    *r = (struct code_zone_effect){0};
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    struct who_row *people = NULL;
+    size_t np = 0;
     err e = ctx_load(d, a, rules, &cx);
     if (e)
         return e;
-    struct who_row *people = arena_alloc(a, 4096 * sizeof *people);
-    struct change *ch = arena_alloc(a, 4096 * sizeof *ch);
-    int64_t after = 0;
-    for (;;) {
-        size_t n, n_ch = 0;
-        if ((e = people_after(d, after, lo, hi, people, 4096, &n)) || !n)
-            return e;
-        if ((e = compute(d, a, &cx, people, n, ch, &n_ch)))
-            return e;
-        for (size_t i = 0; i < n_ch && !e; i++)
-            e = write_change(d, &ch[i], cx.now, cause, user_id);
-        if (e || n < 4096)
-            return e;
-        after = people[n - 1].id;
+    /* the zones in force with the lifted one left out and the new one added */
+    struct zone_set *zs = &cx.zones;
+    struct zone_row *rows = arena_alloc(a, (zs->n + n_ranges + 1) * sizeof *rows);
+    size_t n = 0;
+    for (size_t i = 0; i < zs->n; i++)
+        if (!drop_zone || zs->rows[i].zone_id != drop_zone)
+            rows[n++] = zs->rows[i];
+    for (size_t i = 0; draft && i < n_ranges; i++)
+        rows[n++] = (struct zone_row){ranges[i].lo, ranges[i].hi, 0, *draft};
+    *zs = (struct zone_set){rows, NULL, n};
+    zones_index(a, zs);
+    if ((e = people_in_ranges(d, ranges, n_ranges, &people, &np)))
+        return e;
+    e = effect_run(d, a, &cx, people, np, r);
+    free(people);
+    return e;
+}
+
+err code_effect_of(db *d, arena *a, const char *people_sql, int64_t param,
+                   struct code_zone_effect *r)
+{
+    *r = (struct code_zone_effect){0};
+    struct code_rule rules[CODE_RULES_MAX];
+    struct ctx cx;
+    err e = ctx_load(d, a, rules, &cx);
+    db_stmt *s;
+    if (e || (e = db_prepare(d, people_sql, &s)))
+        return e;
+    db_bind_int64(s, 1, param);
+    size_t n = 0, cap = 0;
+    struct who_row *p = NULL;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        if (n == cap) {
+            size_t bigger = cap ? 2 * cap : 1024;
+            struct who_row *q = realloc(p, bigger * sizeof *q);
+            if (!q) {
+                e = err_set(E_NOMEM, NULL, NULL, NULL);
+                break;
+            }
+            p = q;
+            cap = bigger;
+        }
+        p[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
+                                  person_status_parse(db_col_text(s, 2))};
     }
+    db_done(s);
+    if (!e) {
+        if (n > 1)
+            qsort(p, n, sizeof *p, by_id);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!m || p[m - 1].id != p[i].id)
+                p[m++] = p[i];
+        e = effect_run(d, a, &cx, p, m, r);
+    }
+    free(p);
+    return e;
 }
 
 err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)
@@ -661,7 +1058,7 @@ err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t
         size_t n, n_ch = 0;
         arena_reset(a);
         /* zones live in the arena: reload them after the reset */
-        if ((e = zones_load(d, a, cx.now, &cx.zones, &cx.n_zones)))
+        if ((e = zones_load(d, a, cx.now, 0, &cx.zones)))
             break;
         /* read, compute and write a batch in one transaction, so an event
          * recorded meanwhile is either seen here or recomputes after */
@@ -672,8 +1069,9 @@ err code_recompute_all(db *d, int64_t user_id, void (*progress)(int64_t, int64_t
             db_rollback(d);
             break;
         }
-        for (size_t i = 0; i < n_ch && !e; i++)
-            e = write_change(d, &ch[i], cx.now, "rules", user_id);
+        for (size_t i = 0; i < n_ch && !e; i += WRITE_BATCH)
+            e = write_changes(d, &ch[i], n_ch - i < WRITE_BATCH ? n_ch - i : WRITE_BATCH, cx.now,
+                              "rules", user_id);
         if (e || (e = db_commit(d))) {
             db_rollback(d);
             break;
@@ -718,7 +1116,7 @@ err code_rules_dry_run(db *d, const struct code_rule *rules, size_t n_rules, str
     for (;;) {
         size_t n, n_ch = 0;
         arena_reset(a);
-        if ((e = zones_load(d, a, cx.now, &cx.zones, &cx.n_zones)) ||
+        if ((e = zones_load(d, a, cx.now, 0, &cx.zones)) ||
             (e = people_after(d, after, 0, 0, people, BATCH, &n)) || !n ||
             (e = compute(d, a, &cx, people, n, ch, &n_ch)))
             break;

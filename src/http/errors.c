@@ -328,5 +328,8 @@ const struct http_error_code http_error_codes[] = {
     {"xlsx_cell_too_long", "A cell of the spreadsheet is longer than the limit"},
     {"xlsx_sheet_not_found", "The spreadsheet has no sheet of the name asked for"},
     {"xlsx_too_large", "The spreadsheet expands past the size or ratio limit (zip bomb)"},
+    {"zone_empty", "The drawn zone holds no building or place"},
+    {"zone_ended", "The zone was already lifted"},
+    {"zone_too_large", "The drawn zone holds more buildings than a zone may cover"},
     {NULL, NULL},
 };

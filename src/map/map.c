@@ -495,7 +495,8 @@ static err rows_zones(db *d, int64_t lo, int64_t hi, struct layer_out *o)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT z.id, z.kind, z.name, z.valid_from, z.valid_to, g.name, g.boundary,"
+                       "SELECT z.id, z.kind, z.name, z.valid_from, z.valid_to, g.name, "
+                       "COALESCE(z.boundary, g.boundary),"
                        " g.center_lng, g.center_lat FROM zones z"
                        " LEFT JOIN regions g ON g.code = z.region_code"
                        " WHERE z.region_code < ? AND z.region_code + z.span > ?"

@@ -18,6 +18,7 @@
 #include "base/paging.h"
 #include "base/csv.h"
 #include "base/id.h"
+#include "base/geo.h"
 #include "base/json.h"
 #include "db/query.h"
 
@@ -38,163 +39,63 @@ static int64_t written_number(int64_t code)
 /* Step a statement that returns no rows, then return it to the cache. */
 /* ---- boundaries ----------------------------------------------------------- */
 
-/* Area moments of rings, relative to a reference point for precision. */
-struct moments {
-    bool have_ref;
-    double x0, y0;
-    double area, mx, my; /* signed sums: outer rings add, holes subtract */
-    double sx, sy;       /* vertex sums, for a degenerate polygon */
-    size_t nv;
-    size_t points;
-};
+/* The area centroid of a shape (outer rings add, holes subtract, whichever
+ * way they wind), its moments taken relative to the first position for
+ * precision; the vertex average for a shape of zero area. */
+static void centroid(const struct geo_shape *g, double *x_r, double *y_r)
+{
+    const double x0 = g->polygons[0].rings[0].x[0], y0 = g->polygons[0].rings[0].y[0];
+    double area = 0, mx = 0, my = 0, sx = 0, sy = 0;
+    size_t nv = 0;
+    for (size_t p = 0; p < g->n_polygons; p++)
+        for (size_t k = 0; k < g->polygons[p].n_rings; k++) {
+            const struct geo_ring *r = &g->polygons[p].rings[k];
+            double a = 0, rx = 0, ry = 0;
+            for (size_t i = 0; i + 1 < r->n; i++) {
+                double x = r->x[i] - x0, y = r->y[i] - y0;
+                double x1 = r->x[i + 1] - x0, y1 = r->y[i + 1] - y0;
+                double cross = x * y1 - x1 * y;
+                a += cross / 2;
+                rx += (x + x1) * cross / 6;
+                ry += (y + y1) * cross / 6;
+                sx += x;
+                sy += y;
+                nv++;
+            }
+            double sign = (a < 0 ? -1 : 1) * (k > 0 ? -1 : 1);
+            area += sign * a;
+            mx += sign * rx;
+            my += sign * ry;
+        }
+    if (fabs(area) > 1e-14) {
+        *x_r = mx / area + x0;
+        *y_r = my / area + y0;
+    } else {
+        *x_r = sx / (double)nv + x0;
+        *y_r = sy / (double)nv + y0;
+    }
+}
+
+/* Check a parsed geometry (base/geo.h reads it); see region_boundary_check. */
+static err boundary_check_json(json_t *g, const char *field, arena *a, const char **norm_r,
+                               double *lng_r, double *lat_r)
+{
+    struct geo_shape shape;
+    err e = geo_parse(g, field, REGION_BOUNDARY_POINTS, a, &shape);
+    if (e)
+        return e;
+    *norm_r = geo_text(&shape, a);
+    double x, y;
+    centroid(&shape, &x, &y);
+    /* a centre to about a centimetre is plenty, and reads well */
+    *lng_r = round(x * 1e7) / 1e7;
+    *lat_r = round(y * 1e7) / 1e7;
+    return E_OK;
+}
 
 static err bad_boundary(const char *field, const char *why)
 {
     return err_set(E_INPUT, "invalid_boundary", field, "边界不是有效的 GeoJSON 多边形：%s", why);
-}
-
-/* Check one linear ring and add its moments; `*out_r` gets the ring with
- * 2-D positions. */
-static err ring_check(json_t *ring, bool hole, const char *field, struct moments *m, json_t **out_r)
-{
-    if (!json_is_array(ring))
-        return bad_boundary(field, "环应为坐标数组");
-    size_t n = json_array_size(ring);
-    if (n < 4)
-        return bad_boundary(field, "每个环至少需要 4 个坐标点");
-    if (m->points + n > REGION_BOUNDARY_POINTS)
-        return err_set(E_INPUT, "invalid_boundary", field, "边界的坐标点不能超过 %d 个",
-                       REGION_BOUNDARY_POINTS);
-    m->points += n;
-    double *xs = malloc(n * 2 * sizeof *xs);
-    if (!xs)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    double *ys = xs + n;
-    for (size_t i = 0; i < n; i++) {
-        json_t *p = json_array_get(ring, i);
-        size_t dim = json_is_array(p) ? json_array_size(p) : 0;
-        if (dim < 2 || dim > 3 || !json_is_number(json_array_get(p, 0)) ||
-            !json_is_number(json_array_get(p, 1)) ||
-            (dim == 3 && !json_is_number(json_array_get(p, 2)))) {
-            free(xs);
-            return bad_boundary(field, "坐标点应为 [经度, 纬度] 数字数组");
-        }
-        xs[i] = json_number_value(json_array_get(p, 0));
-        ys[i] = json_number_value(json_array_get(p, 1));
-        if (!isfinite(xs[i]) || !isfinite(ys[i]) || xs[i] < -180 || xs[i] > 180 || ys[i] < -90 ||
-            ys[i] > 90) {
-            free(xs);
-            return bad_boundary(field, "经度应在 -180 到 180 之间，纬度应在 -90 到 90 之间");
-        }
-    }
-    if (xs[0] != xs[n - 1] || ys[0] != ys[n - 1]) {
-        free(xs);
-        return bad_boundary(field, "环的首尾坐标点必须相同（闭合）");
-    }
-    if (!m->have_ref) {
-        m->have_ref = true;
-        m->x0 = xs[0];
-        m->y0 = ys[0];
-    }
-    double a = 0, mx = 0, my = 0;
-    json_t *out = json_array();
-    for (size_t i = 0; i < n; i++) {
-        double x = xs[i] - m->x0, y = ys[i] - m->y0;
-        if (i + 1 < n) {
-            double x1 = xs[i + 1] - m->x0, y1 = ys[i + 1] - m->y0;
-            double cross = x * y1 - x1 * y;
-            a += cross / 2;
-            mx += (x + x1) * cross / 6;
-            my += (y + y1) * cross / 6;
-            m->sx += x;
-            m->sy += y;
-            m->nv++;
-        }
-        json_array_append_new(out, json_pack("[ff]", xs[i], ys[i]));
-    }
-    free(xs);
-    /* orientation is free in the input: the outer ring counts positive and
-     * each hole negative whichever way they wind */
-    double sign = (a < 0 ? -1 : 1) * (hole ? -1 : 1);
-    m->area += sign * a;
-    m->mx += sign * mx;
-    m->my += sign * my;
-    *out_r = out;
-    return E_OK;
-}
-
-/* A Polygon's coordinates: an array of rings, the first the outer one. */
-static err polygon_check(json_t *rings, const char *field, struct moments *m, json_t **out_r)
-{
-    if (!json_is_array(rings) || json_array_size(rings) == 0)
-        return bad_boundary(field, "多边形应至少包含一个环");
-    json_t *out = json_array();
-    for (size_t i = 0; i < json_array_size(rings); i++) {
-        json_t *ring = NULL;
-        err e = ring_check(json_array_get(rings, i), i > 0, field, m, &ring);
-        if (e) {
-            json_decref(out);
-            return e;
-        }
-        json_array_append_new(out, ring);
-    }
-    *out_r = out;
-    return E_OK;
-}
-
-/* Check a parsed geometry; see region_boundary_check. */
-static err boundary_check_json(json_t *g, const char *field, arena *a, const char **norm_r,
-                               double *lng_r, double *lat_r)
-{
-    if (!json_is_object(g))
-        return bad_boundary(field, "应为 GeoJSON 几何对象");
-    const char *type = json_string_value(json_object_get(g, "type"));
-    json_t *coords = json_object_get(g, "coordinates");
-    bool multi = type && !strcmp(type, "MultiPolygon");
-    if (!type || (!multi && strcmp(type, "Polygon")))
-        return bad_boundary(field, "类型应为 Polygon 或 MultiPolygon");
-    struct moments m = {0};
-    json_t *out = NULL;
-    err e;
-    if (!multi) {
-        e = polygon_check(coords, field, &m, &out);
-    } else if (!json_is_array(coords) || json_array_size(coords) == 0) {
-        e = bad_boundary(field, "MultiPolygon 应至少包含一个多边形");
-    } else {
-        out = json_array();
-        e = E_OK;
-        for (size_t i = 0; i < json_array_size(coords) && !e; i++) {
-            json_t *poly = NULL;
-            if (!(e = polygon_check(json_array_get(coords, i), field, &m, &poly)))
-                json_array_append_new(out, poly);
-        }
-    }
-    if (e) {
-        json_decref(out);
-        return e;
-    }
-    json_t *norm = json_object();
-    json_object_set_new(norm, "type", json_string(multi ? "MultiPolygon" : "Polygon"));
-    json_object_set_new(norm, "coordinates", out);
-    char *text = json_dumps(norm, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(norm);
-    if (!text)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    *norm_r = arena_strdup(a, text);
-    free(text);
-
-    double x, y;
-    if (fabs(m.area) > 1e-14) {
-        x = m.mx / m.area;
-        y = m.my / m.area;
-    } else {
-        x = m.sx / (double)m.nv;
-        y = m.sy / (double)m.nv;
-    }
-    /* a centre to about a centimetre is plenty, and reads well */
-    *lng_r = round((x + m.x0) * 1e7) / 1e7;
-    *lat_r = round((y + m.y0) * 1e7) / 1e7;
-    return E_OK;
 }
 
 err region_boundary_check(const char *text, const char *field, arena *a, const char **norm_r,
@@ -740,6 +641,8 @@ static const char *const referencing[] = {
     "UPDATE test_results SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE zones SET region_code = region_code + ? WHERE region_code >= ? AND "
+    "region_code < ?",
+    "UPDATE zone_regions SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",
     "UPDATE health_codes SET region_code = region_code + ? WHERE region_code >= ? AND "
     "region_code < ?",

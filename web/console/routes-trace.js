@@ -6,6 +6,9 @@ const trace = { group: '流调溯源', groupIcon: 'Share' };
 
 export default [
   { path: 'trace/trips', component: () => import('./views/trace/Trips.vue'), meta: { menu: '重点人员行程', perm: 'trace.read', icon: 'Guide', title: '重点人员行程', ...trace } },
+  // ---- zones (封控区/管控区/防范区, docs/zones.md) ----
+  { path: 'trace/zones', component: () => import('./views/trace/Zones.vue'), meta: { menu: '封控管控', perm: 'code.read', icon: 'Lock', title: '封控区、管控区、防范区', ...trace } },
+  // ---- end of the zones' block ----
   { path: 'trace/risk-areas', component: () => import('./views/trace/RiskAreas.vue'), meta: { menu: '中高风险地区', perm: 'code.read', icon: 'WarningFilled', title: '中高风险地区', ...trace } },
   // contact tracing: the runs, one run's page (from the list, a person's page or an alert)
   { path: 'trace/contacts', component: () => import('./views/trace/Traces.vue'), meta: { menu: '密接追踪', perm: 'trace.read', icon: 'Share', title: '密接追踪', ...trace } },
