@@ -235,6 +235,16 @@ for kv in $mon; do eval "mon_${kv%%=*}=\${kv#*=}"; done
 row=$(printf '| %s | %s | %s | %s | %s | %s | %s |' "$date" "$mon_breaches" "$mon_first_ms" \
     "$mon_run_ms" "$mon_me_ms" "$mon_ratio" "$mon_list_ms")
 sed -i "/^<!-- monitor runs end -->/i\\$row" docs/benchmarks.md
+# zones drawn as polygons (bench/zones.sh, its own city of 100,000 people):
+# the all-buildings polygon against the same people as a region zone
+zon=$(sh bench/zones.sh "$BIN")
+echo "$zon" | grep '^zones ' >&2
+zon_all=$(echo "$zon" | sed -n 's/^zones drawn-all: .*preview=\([0-9.]*\)s create=\([0-9.]*\)s .* lift=\([0-9.]*\)s$/\1 \2 \3/p')
+zon_ratio=$(echo "$zon" | sed -n 's/^zones ratio.*: //p')
+[ -n "$zon_all" ] && [ -n "$zon_ratio" ] || { echo "bench: the zones bench failed" >&2; exit 1; }
+set -- $zon_all
+row=$(printf '| %s | %s | %s | %s | %s |' "$date" "$1" "$2" "$3" "$zon_ratio")
+sed -i "/^<!-- zones runs end -->/i\\$row" docs/benchmarks.md
 # contact tracing last (bench/trace.sh): its own city, database and server; the
 # look-up's server stopped first, so the two do not share the machine
 BENCH_TRACE_RECORD=1 sh bench/trace.sh "$BIN" | grep -q '^trace ' ||
