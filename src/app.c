@@ -13,7 +13,9 @@
 #include "health/health.h"
 #include "hotline/hotline.h"
 #include "person/person.h"
+#include "place/place.h"
 #include "vehicle/vehicle.h"
+#include "venue/venue.h"
 #include "visitor/visitor.h"
 
 /* A person created or changed: the health code first, then the health
@@ -136,5 +138,11 @@ err app_routes(void)
     ADD(trace_contact);
     /* investigations, case links and clusters */
     ADD(investigation);
+    /* statistics across the platform (issue 12): the counters of places,
+     * venues and testing sites, and a deleted quarantine site's rooms */
+    HOOK(place_measures_register());
+    HOOK(venue_measures_register());
+    HOOK(nat_site_measures_register());
+    HOOK(place_on_delete(case_site_deleted));
     return E_OK;
 }

@@ -22,6 +22,7 @@
 #include "base/time.h"
 #include "case/internal.h"
 #include "person/person.h"
+#include "place/place.h"
 #include "stats/stats.h"
 
 #define DAY_OF(col) CHINA_DAY_SQL(col)
@@ -78,6 +79,54 @@ static const struct stats_measure release_new = {
                                               "'released' GROUP BY region_code, " DAY_OF(
                                                   "ended_at")};
 
+/* People under observation now by kind (居家隔离, 居家医学观察, 集中隔离,
+ * 定点医院): active observations at the person's residence (the
+ * observation's region_code, which moves with them, residence.c). */
+#define OBSERVING(k, label)                                                                        \
+    {"case.observing." k, label, true,                                                             \
+     "SELECT region_code, 0, COUNT(*) FROM observations WHERE state = 'active' AND kind = '" k     \
+     "' GROUP BY region_code"}
+
+/* Indexed by enum observe_kind. */
+static const struct stats_measure observing[] = {
+    [OBSERVE_HOME_ISOLATION] = OBSERVING("home_isolation", "居家隔离中"),
+    [OBSERVE_HOME_OBSERVATION] = OBSERVING("home_observation", "居家医学观察中"),
+    [OBSERVE_CENTRAL] = OBSERVING("central", "集中隔离中"),
+    [OBSERVE_HOSPITAL] = OBSERVING("hospital", "定点医院观察中"),
+};
+#define NOBSERVING (sizeof observing / sizeof observing[0])
+
+/* Close contacts under observation now (the source 确诊病例密切接触者). */
+static const struct stats_measure contacts = {
+    "case.contacts", "密切接触者（观察中）", true,
+    "SELECT region_code, 0, COUNT(*) FROM observations WHERE state = 'active' AND source = "
+    "'contact' GROUP BY region_code"};
+
+/* The rooms of live quarantine sites by state, at the room's region (the
+ * site's when the room was added), and the same per site: the families
+ * "case.site.<state>.<site id>", the quarantine-site level of the
+ * multi-level figures (GET /api/v1/stats/sites). An occupied room holds
+ * one observation, so occupied rooms are the people in the site. */
+#define ROOMS(st)                                                                                  \
+    "SELECT q.region_code, 0, COUNT(*) FROM quarantine_rooms q JOIN places p ON p.id = "           \
+    "q.site_id AND p.deleted_at = 0 WHERE q.state = '" st "' GROUP BY q.region_code"
+#define SITE_ROOMS(st)                                                                             \
+    "SELECT q.site_id, q.region_code, 0, COUNT(*) FROM quarantine_rooms q JOIN places p ON p.id "  \
+    "= q.site_id AND p.deleted_at = 0 WHERE q.state = '" st "' GROUP BY q.site_id, q.region_code"
+
+/* Indexed by enum room_state. */
+static const struct stats_measure rooms[] = {
+    [ROOM_FREE] = {"case.rooms.free", "隔离房间（空闲）", true, ROOMS("free")},
+    [ROOM_OCCUPIED] = {"case.rooms.occupied", "隔离房间（已入住）", true, ROOMS("occupied")},
+    [ROOM_CLOSED] = {"case.rooms.closed", "隔离房间（停用）", true, ROOMS("closed")},
+};
+static const struct stats_measure site_rooms[] = {
+    [ROOM_FREE] = {"case.site.free", "空闲房间", true, SITE_ROOMS("free"), true},
+    [ROOM_OCCUPIED] = {"case.site.occupied", "已入住房间", true, SITE_ROOMS("occupied"), true},
+    [ROOM_CLOSED] = {"case.site.closed", "停用房间", true, SITE_ROOMS("closed"), true},
+};
+#define NROOMS (sizeof rooms / sizeof rooms[0])
+
 /* set once every measure is registered, so a write registers no more */
 static atomic_bool registered;
 
@@ -96,8 +145,73 @@ err case_register(void)
         e = stats_measure_register(&enter[i]);
     for (size_t i = ROUTE_LOCAL; i < NROUTES && !e; i++)
         e = stats_measure_register(&by_route[i]);
+    for (size_t i = OBSERVE_HOME_ISOLATION; i < NOBSERVING && !e; i++)
+        e = stats_measure_register(&observing[i]);
+    if (!e)
+        e = stats_measure_register(&contacts);
+    for (size_t i = ROOM_FREE; i < NROOMS && !e; i++)
+        if (!(e = stats_measure_register(&rooms[i])))
+            e = stats_measure_register(&site_rooms[i]);
     if (!e)
         atomic_store(&registered, true);
+    return e;
+}
+
+err case_observing_count(db *d, enum observe_kind kind, enum case_source source, int64_t region,
+                         int64_t delta)
+{
+    err e = case_register();
+    if (!e && kind >= OBSERVE_HOME_ISOLATION && (size_t)kind < NOBSERVING)
+        e = stats_add(d, observing[kind].name, region, STATS_NOW, delta);
+    if (!e && source == SOURCE_CONTACT)
+        e = stats_add(d, contacts.name, region, STATS_NOW, delta);
+    return e;
+}
+
+err case_room_count(db *d, int64_t site_id, enum room_state state, int64_t region, int64_t delta)
+{
+    err e = case_register();
+    if (e || state < ROOM_FREE || (size_t)state >= NROOMS)
+        return e;
+    char name[64];
+    snprintf(name, sizeof name, "%s.%lld", site_rooms[state].name, (long long)site_id);
+    if (!(e = stats_add(d, rooms[state].name, region, STATS_NOW, delta)))
+        e = stats_add(d, name, region, STATS_NOW, delta);
+    return e;
+}
+
+err case_site_deleted(db *d, const struct place *p)
+{
+    if (p->kind != PLACE_QUARANTINE_SITE)
+        return E_OK;
+    /* its rooms leave the figures with it (the recount joins live sites) */
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT region_code, state, COUNT(*) FROM quarantine_rooms WHERE site_id = "
+                       "? GROUP BY region_code, state",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, p->id);
+    struct {
+        int64_t region, n;
+        int state;
+    } g[16];
+    size_t n = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        if (n == sizeof g / sizeof g[0]) { /* a site's rooms sit at one region or a few */
+            e = err_set(E_INTERNAL, NULL, NULL, "隔离点的房间分布在过多区划");
+            break;
+        }
+        g[n].region = db_col_int64(s, 0);
+        g[n].state = vocab_parse(&room_state_vocab, db_col_text(s, 1));
+        g[n++].n = db_col_int64(s, 2);
+    }
+    db_done(s);
+    for (size_t i = 0; i < n && !e; i++)
+        if (g[i].state > 0)
+            e = case_room_count(d, p->id, (enum room_state)g[i].state, g[i].region, -g[i].n);
     return e;
 }
 

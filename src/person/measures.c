@@ -4,7 +4,10 @@
  *     status now, at their region of residence (a level);
  *   - "person.registered", people registered per China day of their
  *     record's creation, at their region now, deleted ones left out (a
- *     flow whose cumulative total is the registry's head count, 人员总览).
+ *     flow whose cumulative total is the registry's head count, 人员总览);
+ *   - "person.category.<category>" and "person.vulnerable.<group>", live
+ *     people by category and by vulnerable group at their region (levels:
+ *     the areas of key persons).
  * person.c moves them in the transaction of every write that creates a
  * person, deletes one, or changes a status or a region; the recounts below
  * are what `fangkong stats verify` compares them with, and sql/018 filled
@@ -41,6 +44,33 @@ static const struct stats_measure registered = {
         "created_at") ", COUNT(*) FROM persons WHERE "
                       "deleted_at = 0 GROUP BY region_code, " CHINA_DAY_SQL("created_at")};
 
+/* People by category (常住 / 外来 / 返回 / 过境) and by vulnerable group
+ * (重点人群, one level per flag), live, at their residence: the areas of key
+ * persons. Indexed by enum person_category and by bit position. */
+#define CATEGORY(e, c, label)                                                                      \
+    [e] = {"person.category." c, label, true,                                                      \
+           "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND category = '" c   \
+           "' GROUP BY region_code"}
+static const struct stats_measure categories[] = {
+    CATEGORY(PERSON_RESIDENT, "resident", "常住人员"),
+    CATEGORY(PERSON_VISITOR, "visitor", "外来人员"),
+    CATEGORY(PERSON_RETURNEE, "returnee", "返回人员"),
+    CATEGORY(PERSON_TRANSIT, "transit", "过境人员"),
+};
+#define NCATEGORIES (sizeof categories / sizeof categories[0])
+
+#define VULNERABLE(bit, v, label)                                                                  \
+    {"person.vulnerable." v, label, true,                                                          \
+     "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND (vulnerable & " #bit    \
+     ") <> 0 GROUP BY region_code"}
+static const struct stats_measure vulnerables[] = {
+    VULNERABLE(1, "pregnant", "孕产妇"),         VULNERABLE(2, "elderly_alone", "独居老人"),
+    VULNERABLE(4, "chronic_disease", "慢性病患者"), VULNERABLE(8, "disabled", "残疾人"),
+    VULNERABLE(16, "child", "儿童"),
+};
+#define NVULNERABLE (sizeof vulnerables / sizeof vulnerables[0])
+_Static_assert(1u << NVULNERABLE == VULN_ALL + 1, "a measure for every vulnerable flag");
+
 /* set once every measure is registered, so a write registers no more */
 static atomic_bool done;
 
@@ -51,20 +81,32 @@ err person_measures_register(void)
     err e = stats_measure_register(&registered);
     for (size_t i = PERSON_NORMAL; i < NMEASURES && !e; i++)
         e = stats_measure_register(&measures[i]);
+    for (size_t i = PERSON_RESIDENT; i < NCATEGORIES && !e; i++)
+        e = stats_measure_register(&categories[i]);
+    for (size_t i = 0; i < NVULNERABLE && !e; i++)
+        e = stats_measure_register(&vulnerables[i]);
     if (!e)
         atomic_store(&done, true);
     return e;
 }
 
-err person_count(db *d, const struct person *p, bool whole, int64_t delta)
+err person_count(db *d, const struct person *p, unsigned what, int64_t delta)
 {
     /* writes also run where the server's start-up never ran (the demo,
      * unit tests): registering again is a no-op */
     err e = person_measures_register();
     /* a status person_check refuses is never stored: nothing to count */
-    if (!e && p->status >= PERSON_NORMAL && (size_t)p->status < NMEASURES)
+    if (!e && what & PERSON_COUNT_STATUS && p->status >= PERSON_NORMAL &&
+        (size_t)p->status < NMEASURES)
         e = stats_add(d, measures[p->status].name, p->region_code, STATS_NOW, delta);
-    if (!e && whole)
+    if (!e && what & PERSON_COUNT_REGISTERED)
         e = stats_add(d, registered.name, p->region_code, china_day(p->created_at), delta);
+    if (!e && what & PERSON_COUNT_GROUPS) {
+        if (p->category >= PERSON_RESIDENT && (size_t)p->category < NCATEGORIES)
+            e = stats_add(d, categories[p->category].name, p->region_code, STATS_NOW, delta);
+        for (size_t i = 0; i < NVULNERABLE && !e; i++)
+            if (p->vulnerable & 1u << i)
+                e = stats_add(d, vulnerables[i].name, p->region_code, STATS_NOW, delta);
+    }
     return e;
 }

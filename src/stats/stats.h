@@ -38,7 +38,7 @@
 #define STATS_NOW 0 /* the day of a level measure */
 
 /* Measures one process may register. */
-#define STATS_MEASURES_MAX 128
+#define STATS_MEASURES_MAX 256
 
 struct stats_measure {
     const char *name;  /* "case.status.confirmed": [a-z0-9_.] */

@@ -1,0 +1,60 @@
+-- Statistics across the platform (issue 12, docs/stats.md "Measures so
+-- far"): the counters of prevention resources, checkpoints, people under
+-- observation and key persons, filled here for what the database already
+-- holds from the same SQL as each measure's recount; the writes keep them
+-- from here on (place/measures.c, venue/venue.c, nat/site.c,
+-- case/measures.c, person/measures.c). All are levels (day 0).
+
+-- live places by kind, at the place's region
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'place.kind.' || kind, region_code, 0, COUNT(*) FROM places
+WHERE deleted_at = 0 GROUP BY kind, region_code;
+
+-- live venues by kind (卡口 among them), at the venue's region
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'venue.kind.' || kind, region_code, 0, COUNT(*) FROM venues
+WHERE deleted_at = 0 GROUP BY kind, region_code;
+
+-- live testing sites by state
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'nat.site.' || state, region_code, 0, COUNT(*) FROM nat_sites
+WHERE deleted_at = 0 GROUP BY state, region_code;
+
+-- active observations by kind, and those of close contacts, at the
+-- person's residence
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'case.observing.' || kind, region_code, 0, COUNT(*) FROM observations
+WHERE state = 'active' GROUP BY kind, region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'case.contacts', region_code, 0, COUNT(*) FROM observations
+WHERE state = 'active' AND source = 'contact' GROUP BY region_code;
+
+-- rooms of live quarantine sites by state, in all and per site
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'case.rooms.' || q.state, q.region_code, 0, COUNT(*) FROM quarantine_rooms q
+JOIN places p ON p.id = q.site_id AND p.deleted_at = 0
+GROUP BY q.state, q.region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'case.site.' || q.state || '.' || CAST(q.site_id AS TEXT), q.region_code, 0, COUNT(*)
+FROM quarantine_rooms q JOIN places p ON p.id = q.site_id AND p.deleted_at = 0
+GROUP BY q.state, q.site_id, q.region_code;
+
+-- live people by category and by vulnerable group, at their residence
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.category.' || category, region_code, 0, COUNT(*) FROM persons
+WHERE deleted_at = 0 GROUP BY category, region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.vulnerable.pregnant', region_code, 0, COUNT(*) FROM persons
+WHERE deleted_at = 0 AND (vulnerable & 1) <> 0 GROUP BY region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.vulnerable.elderly_alone', region_code, 0, COUNT(*) FROM persons
+WHERE deleted_at = 0 AND (vulnerable & 2) <> 0 GROUP BY region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.vulnerable.chronic_disease', region_code, 0, COUNT(*) FROM persons
+WHERE deleted_at = 0 AND (vulnerable & 4) <> 0 GROUP BY region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.vulnerable.disabled', region_code, 0, COUNT(*) FROM persons
+WHERE deleted_at = 0 AND (vulnerable & 8) <> 0 GROUP BY region_code;
+INSERT INTO counters (measure, region_code, day, n)
+SELECT 'person.vulnerable.child', region_code, 0, COUNT(*) FROM persons
+WHERE deleted_at = 0 AND (vulnerable & 16) <> 0 GROUP BY region_code;
