@@ -83,9 +83,11 @@ static const struct stats_measure release_new = {
  * 定点医院): active observations at the person's residence (the
  * observation's region_code, which moves with them, residence.c). */
 #define OBSERVING(k, label)                                                                        \
-    {"case.observing." k, label, true,                                                             \
-     "SELECT region_code, 0, COUNT(*) FROM observations WHERE state = 'active' AND kind = '" k     \
-     "' GROUP BY region_code"}
+    {                                                                                              \
+        "case.observing." k, label, true,                                                          \
+            "SELECT region_code, 0, COUNT(*) FROM observations WHERE state = 'active' AND kind = " \
+            "'" k "' GROUP BY region_code"                                                         \
+    }
 
 /* Indexed by enum observe_kind. */
 static const struct stats_measure observing[] = {

@@ -1295,8 +1295,8 @@ err case_room_set_closed(db *d, const struct scope *sc, int64_t site_id, const c
     /* taken or changed between the read and the write */
     if (n != 1)
         return err_set(E_CONFLICT, "room_occupied", "closed", "房间有人入住，不能停用或启用");
-    enum room_state was = vocab_parse(&room_state_vocab, state) == ROOM_CLOSED ? ROOM_CLOSED
-                                                                                : ROOM_FREE;
+    enum room_state was =
+        vocab_parse(&room_state_vocab, state) == ROOM_CLOSED ? ROOM_CLOSED : ROOM_FREE;
     enum room_state now = closed ? ROOM_CLOSED : ROOM_FREE;
     if (was == now)
         return E_OK;

@@ -49,7 +49,7 @@ static const struct stats_measure registered = {
  * persons. Indexed by enum person_category and by bit position. */
 #define CATEGORY(e, c, label)                                                                      \
     [e] = {"person.category." c, label, true,                                                      \
-           "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND category = '" c   \
+           "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND category = '" c  \
            "' GROUP BY region_code"}
 static const struct stats_measure categories[] = {
     CATEGORY(PERSON_RESIDENT, "resident", "常住人员"),
@@ -60,12 +60,16 @@ static const struct stats_measure categories[] = {
 #define NCATEGORIES (sizeof categories / sizeof categories[0])
 
 #define VULNERABLE(bit, v, label)                                                                  \
-    {"person.vulnerable." v, label, true,                                                          \
-     "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND (vulnerable & " #bit    \
-     ") <> 0 GROUP BY region_code"}
+    {                                                                                              \
+        "person.vulnerable." v, label, true,                                                       \
+            "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND (vulnerable "   \
+            "& " #bit ") <> 0 GROUP BY region_code"                                                \
+    }
 static const struct stats_measure vulnerables[] = {
-    VULNERABLE(1, "pregnant", "孕产妇"),         VULNERABLE(2, "elderly_alone", "独居老人"),
-    VULNERABLE(4, "chronic_disease", "慢性病患者"), VULNERABLE(8, "disabled", "残疾人"),
+    VULNERABLE(1, "pregnant", "孕产妇"),
+    VULNERABLE(2, "elderly_alone", "独居老人"),
+    VULNERABLE(4, "chronic_disease", "慢性病患者"),
+    VULNERABLE(8, "disabled", "残疾人"),
     VULNERABLE(16, "child", "儿童"),
 };
 #define NVULNERABLE (sizeof vulnerables / sizeof vulnerables[0])

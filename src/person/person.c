@@ -1478,7 +1478,8 @@ err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
         e = E_NOT_FOUND;
         goto fail;
     }
-    if ((e = tokens_write(d, cur.name, id, false)) || (e = person_count(d, &cur, PERSON_COUNT_ALL, -1)))
+    if ((e = tokens_write(d, cur.name, id, false)) ||
+        (e = person_count(d, &cur, PERSON_COUNT_ALL, -1)))
         goto fail;
     json_t *changes = json_object();
     e = history_write(d, a, id, now, who->user_id, "delete", changes);

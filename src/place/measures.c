@@ -13,7 +13,7 @@
 
 #define MEASURE(e, k, label)                                                                       \
     [e] = {"place.kind." k, label, true,                                                           \
-           "SELECT region_code, 0, COUNT(*) FROM places WHERE deleted_at = 0 AND kind = '" k        \
+           "SELECT region_code, 0, COUNT(*) FROM places WHERE deleted_at = 0 AND kind = '" k       \
            "' GROUP BY region_code"}
 
 /* Indexed by enum place_kind; names and labels are place_kind_vocab's. */

@@ -44,23 +44,23 @@
 /* ---- places ---------------------------------------------------------------- */
 
 enum place_kind {
-    PLACE_COMMUNITY = 1,    /* 小区 */
-    PLACE_URBAN_VILLAGE,    /* 城中村 */
-    PLACE_PARK,             /* 园区 */
-    PLACE_PROPERTY_COMPANY, /* 物业公司 */
-    PLACE_FACTORY,          /* 工厂/厂房 */
-    PLACE_RENTAL_HOUSING,   /* 出租屋 */
-    PLACE_APARTMENT,        /* 公寓楼 */
-    PLACE_DORMITORY,        /* 集体宿舍 */
-    PLACE_MARKET,           /* 农贸市场 */
-    PLACE_QUARANTINE_SITE,  /* 隔离点 */
-    PLACE_OFFICE,           /* 写字楼 */
-    PLACE_SCHOOL,           /* 学校 */
-    PLACE_HOSPITAL,         /* 医院 */
-    PLACE_FEVER_CLINIC,     /* 发热门诊 */
+    PLACE_COMMUNITY = 1,       /* 小区 */
+    PLACE_URBAN_VILLAGE,       /* 城中村 */
+    PLACE_PARK,                /* 园区 */
+    PLACE_PROPERTY_COMPANY,    /* 物业公司 */
+    PLACE_FACTORY,             /* 工厂/厂房 */
+    PLACE_RENTAL_HOUSING,      /* 出租屋 */
+    PLACE_APARTMENT,           /* 公寓楼 */
+    PLACE_DORMITORY,           /* 集体宿舍 */
+    PLACE_MARKET,              /* 农贸市场 */
+    PLACE_QUARANTINE_SITE,     /* 隔离点 */
+    PLACE_OFFICE,              /* 写字楼 */
+    PLACE_SCHOOL,              /* 学校 */
+    PLACE_HOSPITAL,            /* 医院 */
+    PLACE_FEVER_CLINIC,        /* 发热门诊 */
     PLACE_DESIGNATED_HOSPITAL, /* 定点医院 */
-    PLACE_CDC,              /* 疾控机构 */
-    PLACE_OTHER,            /* 其他 */
+    PLACE_CDC,                 /* 疾控机构 */
+    PLACE_OTHER,               /* 其他 */
     PLACE_KIND__COUNT
 };
 

@@ -412,7 +412,7 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
  * writes below in their transaction; sql/047 filled them. */
 #define KIND_MEASURE(e, k, label)                                                                  \
     [e] = {"venue.kind." k, label, true,                                                           \
-           "SELECT region_code, 0, COUNT(*) FROM venues WHERE deleted_at = 0 AND kind = '" k        \
+           "SELECT region_code, 0, COUNT(*) FROM venues WHERE deleted_at = 0 AND kind = '" k       \
            "' GROUP BY region_code"}
 
 static const struct stats_measure kind_measures[] = {
