@@ -50,6 +50,10 @@ static err thermometer_in_scope(db *d, arena *a, const struct scope *sc, int64_t
     return e;
 }
 
+/* ---- the quarantine-site level of the statistics (case/site_stats_api.c) ---- */
+ROUTES(case_site_stats);
+/* ---- end of the statistics' block ---- */
+
 /* ---- the 14-day itinerary (trace/itinerary_api.c) ---- */
 ROUTES(trace_itinerary);
 /* ---- end of the itinerary's block ---- */
@@ -144,5 +148,6 @@ err app_routes(void)
     HOOK(venue_measures_register());
     HOOK(nat_site_measures_register());
     HOOK(place_on_delete(case_site_deleted));
+    ADD(case_site_stats);
     return E_OK;
 }

@@ -18,11 +18,14 @@
  */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "base/json.h"
 #include "base/time.h"
 #include "case/internal.h"
 #include "person/person.h"
 #include "place/place.h"
+#include "security/mask.h"
 #include "stats/stats.h"
 
 #define DAY_OF(col) CHINA_DAY_SQL(col)
@@ -82,11 +85,15 @@ static const struct stats_measure release_new = {
 /* People under observation now by kind (居家隔离, 居家医学观察, 集中隔离,
  * 定点医院): active observations at the person's residence (the
  * observation's region_code, which moves with them, residence.c). */
+static err observing_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                          int64_t *total_r);
+
 #define OBSERVING(k, label)                                                                        \
     {                                                                                              \
         "case.observing." k, label, true,                                                          \
             "SELECT region_code, 0, COUNT(*) FROM observations WHERE state = 'active' AND kind = " \
-            "'" k "' GROUP BY region_code"                                                         \
+            "'" k "' GROUP BY region_code",                                                        \
+            .list = observing_list, .personal = true                                               \
     }
 
 /* Indexed by enum observe_kind. */
@@ -100,9 +107,13 @@ static const struct stats_measure observing[] = {
 
 /* Close contacts under observation now (the source 确诊病例密切接触者). */
 static const struct stats_measure contacts = {
-    "case.contacts", "密切接触者（观察中）", true,
+    "case.contacts",
+    "密切接触者（观察中）",
+    true,
     "SELECT region_code, 0, COUNT(*) FROM observations WHERE state = 'active' AND source = "
-    "'contact' GROUP BY region_code"};
+    "'contact' GROUP BY region_code",
+    .list = observing_list,
+    .personal = true};
 
 /* The rooms of live quarantine sites by state, at the room's region (the
  * site's when the room was added), and the same per site: the families
@@ -159,6 +170,51 @@ err case_register(void)
     return e;
 }
 
+/* The observations behind a figure: the observation list's active ones of
+ * the kind (or of close contacts), the person's name masked as that list
+ * masks it. */
+static err observing_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                          int64_t *total_r)
+{
+    struct case_observe_filter f = {
+        .state = OBS_ACTIVE, .page = q->page, .page_size = q->page_size};
+    if (q->measure == &contacts)
+        f.source = SOURCE_CONTACT;
+    else
+        f.kind = vocab_parse(&observe_kind_vocab, strrchr(q->measure->name, '.') + 1);
+    struct scope sc = {q->lo, q->hi};
+    struct observation *items;
+    size_t n;
+    json_t *counts = NULL;
+    err e = case_observation_list(d, a, &sc, &f, &items, &n, total_r, &counts);
+    json_decref(counts);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct observation *o = &items[i];
+        json_t *j = json_object();
+        json_set_id(j, "id", o->id);
+        json_set_id(j, "person_id", o->person_id);
+        json_object_set_new(j, "person_name",
+                            o->person_name ? json_string(mask_name(a, o->person_name))
+                                           : json_null());
+        json_object_set_new(j, "kind_label",
+                            json_string(vocab_label(&observe_kind_vocab, o->kind)));
+        json_object_set_new(j, "source_label",
+                            json_string(vocab_label(&case_source_vocab, o->source)));
+        json_object_set_new(j, "start_at", json_integer(o->start_at));
+        json_object_set_new(j, "site_name",
+                            o->site_id && o->site_name ? json_string(o->site_name) : json_null());
+        json_object_set_new(j, "room_no",
+                            o->room_no && *o->room_no ? json_string(o->room_no) : json_null());
+        json_set_region(j, o->region_code, o->region_name);
+        json_array_append_new(arr, j);
+    }
+    *items_r = arr;
+    return E_OK;
+}
+
 err case_observing_count(db *d, enum observe_kind kind, enum case_source source, int64_t region,
                          int64_t delta)
 {
@@ -184,9 +240,9 @@ err case_room_count(db *d, int64_t site_id, enum room_state state, int64_t regio
 
 err case_site_deleted(db *d, const struct place *p)
 {
-    if (p->kind != PLACE_QUARANTINE_SITE)
-        return E_OK;
-    /* its rooms leave the figures with it (the recount joins live sites) */
+    /* its rooms leave the figures with it (the recount joins live places):
+     * whatever its kind now, as a site's kind may have changed since its
+     * rooms were added */
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT region_code, state, COUNT(*) FROM quarantine_rooms WHERE site_id = "

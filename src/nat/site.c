@@ -489,11 +489,51 @@ err nat_site_push(db *d, arena *a, int64_t id, const char *change)
     "SELECT region_code, 0, COUNT(*) FROM nat_sites WHERE deleted_at = 0 AND state = '" st         \
     "' GROUP BY region_code"
 
+static err site_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                           int64_t *total_r);
+
 static const struct stats_measure site_measures[NAT_SITE_STATE__COUNT] = {
-    [NAT_OPEN] = {"nat.site.open", "核酸点位（开放）", true, SITE_RECOUNT("open")},
-    [NAT_PAUSED] = {"nat.site.paused", "核酸点位（暂停）", true, SITE_RECOUNT("paused")},
-    [NAT_CLOSED] = {"nat.site.closed", "核酸点位（关闭）", true, SITE_RECOUNT("closed")},
+    [NAT_OPEN] = {"nat.site.open", "核酸点位（开放）", true, SITE_RECOUNT("open"),
+                  .list = site_stats_list},
+    [NAT_PAUSED] = {"nat.site.paused", "核酸点位（暂停）", true, SITE_RECOUNT("paused"),
+                    .list = site_stats_list},
+    [NAT_CLOSED] = {"nat.site.closed", "核酸点位（关闭）", true, SITE_RECOUNT("closed"),
+                    .list = site_stats_list},
 };
+
+/* The sites behind a figure: the site list filtered by state. */
+static err site_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                           int64_t *total_r)
+{
+    const char *dot = strrchr(q->measure->name, '.');
+    struct nat_site_filter f = {.state = vocab_parse(&nat_site_state_vocab, dot ? dot + 1 : ""),
+                                .unattended = -1,
+                                .page = q->page,
+                                .page_size = q->page_size};
+    struct scope sc = {q->lo, q->hi};
+    struct nat_site *items;
+    size_t n;
+    err e = nat_site_list(d, a, &sc, &f, &items, &n, total_r);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct nat_site *v = &items[i];
+        json_t *o = json_object();
+        json_set_id(o, "id", v->id);
+        json_object_set_new(o, "name", json_string(v->name));
+        json_object_set_new(o, "kind_label",
+                            json_string(vocab_label(&nat_site_kind_vocab, (size_t)v->kind)));
+        json_object_set_new(o, "state_label",
+                            json_string(vocab_label(&nat_site_state_vocab, (size_t)v->state)));
+        json_object_set_new(o, "address", json_string(v->address ? v->address : ""));
+        json_object_set_new(o, "queue_length", json_integer(v->queue_length));
+        json_set_region(o, v->region_code, v->region_name);
+        json_array_append_new(arr, o);
+    }
+    *items_r = arr;
+    return E_OK;
+}
 
 static atomic_bool site_measures_done;
 

@@ -14,6 +14,7 @@
  * them for the people registered before it.
  */
 #include <stdatomic.h>
+#include <string.h>
 
 #include "base/time.h"
 #include "person/internal.h"
@@ -22,7 +23,11 @@
 #define RECOUNT(s)                                                                                 \
     "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND status = '" s           \
     "' GROUP BY region_code"
-#define MEASURE(e, s, label) [e] = {"person.status." s, label, true, RECOUNT(s)}
+#define MEASURE(e, s, label)                                                                       \
+    [e] = {"person.status." s, label, true, RECOUNT(s), .list = person_stats_list, .personal = true}
+
+static err person_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                             int64_t *total_r);
 
 /* Indexed by enum person_status; the names are person_status_vocab's. */
 static const struct stats_measure measures[] = {
@@ -39,18 +44,26 @@ static const struct stats_measure measures[] = {
 #define NMEASURES (sizeof measures / sizeof measures[0])
 
 static const struct stats_measure registered = {
-    "person.registered", "登记人员", false,
+    "person.registered",
+    "登记人员",
+    false,
     "SELECT region_code, " CHINA_DAY_SQL(
         "created_at") ", COUNT(*) FROM persons WHERE "
-                      "deleted_at = 0 GROUP BY region_code, " CHINA_DAY_SQL("created_at")};
+                      "deleted_at = 0 GROUP BY region_code, " CHINA_DAY_SQL("created_at"),
+    .list = person_stats_list,
+    .personal = true};
 
 /* People by category (常住 / 外来 / 返回 / 过境) and by vulnerable group
  * (重点人群, one level per flag), live, at their residence: the areas of key
  * persons. Indexed by enum person_category and by bit position. */
 #define CATEGORY(e, c, label)                                                                      \
-    [e] = {"person.category." c, label, true,                                                      \
+    [e] = {"person.category." c,                                                                   \
+           label,                                                                                  \
+           true,                                                                                   \
            "SELECT region_code, 0, COUNT(*) FROM persons WHERE deleted_at = 0 AND category = '" c  \
-           "' GROUP BY region_code"}
+           "' GROUP BY region_code",                                                               \
+           .list = person_stats_list,                                                              \
+           .personal = true}
 static const struct stats_measure categories[] = {
     CATEGORY(PERSON_RESIDENT, "resident", "常住人员"),
     CATEGORY(PERSON_VISITOR, "visitor", "外来人员"),
@@ -113,4 +126,38 @@ err person_count(db *d, const struct person *p, unsigned what, int64_t delta)
                 e = stats_add(d, vulnerables[i].name, p->region_code, STATS_NOW, delta);
     }
     return e;
+}
+
+/* s past prefix, or NULL when s does not begin with it. */
+static const char *after(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(s, prefix, n) ? NULL : s + n;
+}
+
+/* The people behind a figure: the person list's filter by status,
+ * category or group (all live people for the registrations), masked as
+ * the person list masks them. */
+static err person_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                             int64_t *total_r)
+{
+    const char *name = q->measure->name, *rest;
+    struct person_filter f = {.inbound = -1, .page = q->page, .page_size = q->page_size};
+    if ((rest = after(name, "person.status.")))
+        f.status = person_status_parse(rest);
+    else if ((rest = after(name, "person.category.")))
+        f.category = person_category_parse(rest);
+    else if ((rest = after(name, "person.vulnerable.")))
+        f.vulnerable = vulnerable_parse(rest);
+    struct scope sc = {q->lo, q->hi};
+    struct person *items;
+    size_t n;
+    err e = person_list(d, a, &sc, &f, &items, &n, total_r);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, person_json(a, &items[i], false));
+    *items_r = arr;
+    return E_OK;
 }

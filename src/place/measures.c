@@ -7,14 +7,20 @@
  * the region; sql/047 filled them for the places recorded before.
  */
 #include <stdatomic.h>
+#include <string.h>
 
+#include "base/json.h"
 #include "place/internal.h"
 #include "stats/stats.h"
 
 #define MEASURE(e, k, label)                                                                       \
     [e] = {"place.kind." k, label, true,                                                           \
            "SELECT region_code, 0, COUNT(*) FROM places WHERE deleted_at = 0 AND kind = '" k       \
-           "' GROUP BY region_code"}
+           "' GROUP BY region_code",                                                               \
+           .list = place_stats_list}
+
+static err place_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                            int64_t *total_r);
 
 /* Indexed by enum place_kind; names and labels are place_kind_vocab's. */
 static const struct stats_measure measures[] = {
@@ -61,4 +67,35 @@ err pl_count(db *d, enum place_kind kind, int64_t region_code, int64_t delta)
     if (!e && kind >= PLACE_COMMUNITY && kind < PLACE_KIND__COUNT)
         e = stats_add(d, measures[kind].name, region_code, STATS_NOW, delta);
     return e;
+}
+
+/* The places behind a figure: the place list filtered by kind, each with
+ * its name, kind, address and region (no contact: a figure's list is not
+ * the place record). */
+static err place_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                            int64_t *total_r)
+{
+    const char *dot = strrchr(q->measure->name, '.');
+    struct place_filter f = {
+        .kind = place_kind_parse(dot ? dot + 1 : ""), .page = q->page, .page_size = q->page_size};
+    struct scope sc = {q->lo, q->hi};
+    struct place *items;
+    size_t n;
+    err e = place_list(d, a, &sc, &f, &items, &n, total_r);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct place *p = &items[i];
+        json_t *o = json_object();
+        json_set_id(o, "id", p->id);
+        json_object_set_new(o, "name", json_string(p->name));
+        json_object_set_new(o, "kind", json_string(place_kind_name(p->kind)));
+        json_object_set_new(o, "kind_label", json_string(place_kind_label(p->kind)));
+        json_object_set_new(o, "address", json_string(p->address ? p->address : ""));
+        json_set_region(o, p->region_code, p->region_name);
+        json_array_append_new(arr, o);
+    }
+    *items_r = arr;
+    return E_OK;
 }

@@ -40,6 +40,26 @@
 /* Measures one process may register. */
 #define STATS_MEASURES_MAX 256
 
+struct stats_measure;
+
+/* What GET /api/v1/stats/list asks of a measure's list (the records behind
+ * a figure, docs/stats.md "Drill-down"). */
+struct stats_list_query {
+    const struct stats_measure *measure;
+    int64_t lo, hi;          /* the region range: inside the caller's scope */
+    int64_t page, page_size; /* a page (req_paging's), never an export */
+};
+
+/*
+ * The records behind a figure of q->measure over [q->lo, q->hi), as the
+ * capability's own list shows them (people masked as its list masks them):
+ * one page into *items_r (a new array of objects, each with its
+ * "region_code"; "region_name" is added by the caller when missing) and
+ * the number of matches into *total_r.
+ */
+typedef err (*stats_list_fn)(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                             int64_t *total_r);
+
 struct stats_measure {
     const char *name;  /* "case.status.confirmed": [a-z0-9_.] */
     const char *label; /* 确诊 */
@@ -59,6 +79,10 @@ struct stats_measure {
      * stats_measure_find and stats_measures leave it out.
      */
     bool family;
+    /* The list behind a level's figure (NULL: none, 400 from the API), and
+     * whether it lists people (the read is then audited as person.list). */
+    stats_list_fn list;
+    bool personal;
 };
 
 /* Register measure m (static storage) at start-up. E_INTERNAL for a
@@ -124,5 +148,13 @@ err stats_verify(db *d, bool fix,
                  void (*report)(const char *measure, int64_t region, int64_t day, int64_t have,
                                 int64_t want, void *ctx),
                  void *ctx, int64_t *diff_r) MUST_USE;
+
+/* ?<name>=<code> of a statistics request: a region inside the caller's
+ * scope (default: the scope's root) with its name into *g_r; E_INPUT
+ * "invalid_region" for a malformed code, E_NOT_FOUND "not_found" for one
+ * above or beside the scope or that does not exist (api.c). */
+struct req;
+struct region;
+err stats_region_param(struct req *r, const char *name, struct region *g_r) MUST_USE;
 
 #endif

@@ -413,7 +413,11 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
 #define KIND_MEASURE(e, k, label)                                                                  \
     [e] = {"venue.kind." k, label, true,                                                           \
            "SELECT region_code, 0, COUNT(*) FROM venues WHERE deleted_at = 0 AND kind = '" k       \
-           "' GROUP BY region_code"}
+           "' GROUP BY region_code",                                                               \
+           .list = venue_stats_list}
+
+static err venue_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                            int64_t *total_r);
 
 static const struct stats_measure kind_measures[] = {
     KIND_MEASURE(VENUE_COMMUNITY_GATE, "community_gate", "小区出入口"),
@@ -445,6 +449,38 @@ err venue_measures_register(void)
     if (!e)
         atomic_store(&measures_done, true);
     return e;
+}
+
+/* The venues behind a figure: the venue list filtered by kind. */
+static err venue_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                            int64_t *total_r)
+{
+    const char *dot = strrchr(q->measure->name, '.');
+    struct venue_filter f = {.kind = venue_kind_parse(dot ? dot + 1 : ""),
+                             .enabled = -1,
+                             .page = q->page,
+                             .page_size = q->page_size};
+    struct scope sc = {q->lo, q->hi};
+    struct venue *items;
+    size_t n;
+    err e = venue_list(d, a, &sc, &f, &items, &n, total_r);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct venue *v = &items[i];
+        json_t *o = json_object();
+        json_set_id(o, "id", v->id);
+        json_object_set_new(o, "name", json_string(v->name));
+        json_object_set_new(o, "kind", json_string(venue_kind_name(v->kind)));
+        json_object_set_new(o, "kind_label", json_string(venue_kind_label(v->kind)));
+        json_object_set_new(o, "address", json_string(v->address ? v->address : ""));
+        json_object_set_new(o, "enabled", json_boolean(v->enabled));
+        json_set_region(o, v->region_code, NULL);
+        json_array_append_new(arr, o);
+    }
+    *items_r = arr;
+    return E_OK;
 }
 
 static err kind_count(db *d, enum venue_kind k, int64_t region, int64_t delta)
