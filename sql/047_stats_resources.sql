@@ -4,6 +4,21 @@
 -- holds from the same SQL as each measure's recount; the writes keep them
 -- from here on (place/measures.c, venue/venue.c, nat/site.c,
 -- case/measures.c, person/measures.c). All are levels (day 0).
+--
+-- And the street rollup of every counter (stats/stats.h): each counter
+-- summed at its street (the ancestor at the street level, or the counter's
+-- own region when it lies at the street or above), kept by stats_add beside
+-- the leaf counter, so a figure of a street, a district or the city reads a
+-- row per street instead of one per building (a city of 10,000,000 people
+-- has some 127,000 buildings and a few hundred streets).
+CREATE TABLE street_counters (
+    measure     TEXT NOT NULL,
+    region_code BIGINT NOT NULL,
+    day         BIGINT NOT NULL,
+    n           BIGINT NOT NULL,
+    PRIMARY KEY (measure, region_code, day)
+);
+CREATE INDEX street_counters_by_day ON street_counters (measure, day, region_code, n);
 
 -- live places by kind, at the place's region
 INSERT INTO counters (measure, region_code, day, n)
@@ -58,3 +73,10 @@ WHERE deleted_at = 0 AND (vulnerable & 8) <> 0 GROUP BY region_code;
 INSERT INTO counters (measure, region_code, day, n)
 SELECT 'person.vulnerable.child', region_code, 0, COUNT(*) FROM persons
 WHERE deleted_at = 0 AND (vulnerable & 16) <> 0 GROUP BY region_code;
+
+-- the street rollup of every counter, the new ones above included (the
+-- street's digits: the first 9 of the padded 18; a code at the street or
+-- above has no digits below them)
+INSERT INTO street_counters (measure, region_code, day, n)
+SELECT measure, region_code / 1000000000 * 1000000000, day, SUM(n) FROM counters
+GROUP BY measure, region_code / 1000000000 * 1000000000, day;

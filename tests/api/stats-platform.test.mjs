@@ -216,13 +216,17 @@ test('comparisons: two regions side by side, two periods with the change, trends
   const now = Date.now();
   const today = Math.floor((now + 8 * 3600000) / DAY);
   const pad = (c) => c.padEnd(18, '0');
-  sqlRun(ctx, `INSERT INTO counters (measure, region_code, day, n) VALUES
-    ('case.observe.new', ${pad(COMMUNITY)}, ${today - 10}, 4), ('case.observe.new', ${pad(COMMUNITY)}, ${today - 9}, 2),
-    ('case.observe.new', ${pad(OTHER_COMMUNITY)}, ${today - 9}, 5)`);
-  // with the totals over all days that stats_add keeps beside them
-  sqlRun(ctx, `UPDATE counters SET n = n + 6 WHERE measure = 'case.observe.new' AND day = 0 AND region_code = ${pad(COMMUNITY)}`);
-  sqlRun(ctx, `INSERT INTO counters (measure, region_code, day, n) VALUES ('case.observe.new', ${pad(OTHER_COMMUNITY)}, 0, 5)
-    ON CONFLICT (measure, region_code, day) DO UPDATE SET n = counters.n + 5`);
+  // leaf rows and their streets' rollups, as stats_add keeps them
+  const plant = (region, day, n) => {
+    for (const [table, code] of [['counters', pad(region)], ['street_counters', pad(region.slice(0, 9))]])
+      sqlRun(ctx, `INSERT INTO ${table} (measure, region_code, day, n) VALUES ('case.observe.new', ${code}, ${day}, ${n})
+        ON CONFLICT (measure, region_code, day) DO UPDATE SET n = ${table}.n + ${n}`);
+  };
+  plant(COMMUNITY, today - 10, 4);
+  plant(COMMUNITY, today - 9, 2);
+  plant(COMMUNITY, 0, 6);
+  plant(OTHER_COMMUNITY, today - 9, 5);
+  plant(OTHER_COMMUNITY, 0, 5);
   const q = `from=${chinaDate(now - 10 * DAY)}&to=${chinaDate(now - 9 * DAY)}&from2=${chinaDate(now - 8 * DAY)}&to2=${chinaDate(now - 7 * DAY)}`;
   r = await ok(cc.get(`/api/v1/stats/compare/periods?measure=case.observe.new&${q}`));
   assert.equal(r.first.value, 11);
