@@ -7,9 +7,10 @@
 # (bench/cases.sh: Excel import, xlsx export, leaders' statistics), the batch
 # look-up of nucleic-acid results (bench/lookup.sh), the testing statistics
 # (bench/natstats.sh), and
-# appends the figures to docs/benchmarks.md; last, contact tracing in a city
-# of its own (bench/trace.sh: 10,000,000 people, 100,000,000 passages),
-# which appends its rows itself.
+# appends the figures to docs/benchmarks.md; then the leaders' dashboard in
+# a city of its own (bench/stats.sh: BENCH_STATS_PERSONS people, default
+# 1,000,000) and last contact tracing in another (bench/trace.sh: 10,000,000
+# people, 100,000,000 passages), which append their rows themselves.
 set -eu
 BIN=$(readlink -f "${1:-build/fangkong}")
 cd "$(dirname "$0")/.."
@@ -217,5 +218,7 @@ printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |\n' "$
 # look-up's server stopped first, so the two do not share the machine
 kill "$srv" 2>/dev/null || true
 srv=
+BENCH_STATS_RECORD=1 sh bench/stats.sh "$BIN" | grep -q '^stats ' ||
+    { echo "bench: the statistics dashboard bench failed" >&2; exit 1; }
 BENCH_TRACE_RECORD=1 sh bench/trace.sh "$BIN" | grep -q '^trace ' ||
     { echo "bench: the contact-tracing bench failed" >&2; exit 1; }
