@@ -4,7 +4,8 @@
  * by ?within=):
  *
  *   GET /api/v1/stats/measures   the registered measures
- *                                {items: [{name, label, kind: "level"|"flow"}]}
+ *                                {items: [{name, label, kind: "level"|"flow",
+ *                                 list: whether /stats/list has its records}]}
  *   GET /api/v1/stats/summary?measures=a,b
  *                                {region_code, region_name, day,
  *                                 items: [figure]}: a figure is {measure,
@@ -23,7 +24,22 @@
  *                                 items: [{region_code, region_name, level,
  *                                 has_children, figures}]} per child region
  *
- * Counters are aggregates, not personal data: these reads are not audited.
+ *   GET /api/v1/stats/list?measure=x&region=<code>&page=&page_size=
+ *                                the records behind a level's figure (people
+ *                                masked as the person list masks them, the
+ *                                read audited as person.list)
+ *   GET /api/v1/stats/compare/regions?measures=a,b&regions=c1,c2
+ *                                {date, items: [{region_code, region_name,
+ *                                 level, figures}]}, 2 to 6 regions
+ *   GET /api/v1/stats/compare/periods?measure=x&from=&to=&from2=&to2=&region=
+ *                                {measure, label, first, second: {from, to,
+ *                                 value, points}, change, percent}
+ *   GET /api/v1/stats/trends?measures=a,b|prefix=p&from=&to=&cumulative=&region=
+ *                                {from, to, cumulative, series: [{measure,
+ *                                 label, total, points}]}
+ *
+ * Counters are aggregates, not personal data: these reads are not audited
+ * (the list of people is).
  */
 #include <stdio.h>
 #include <string.h>
@@ -52,8 +68,9 @@ static err get_measures(struct req *r)
     size_t n = stats_measures(ms, STATS_MEASURES_MAX);
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, json_pack("{s:s,s:s,s:s}", "name", ms[i]->name, "label",
-                                               ms[i]->label, "kind", kind_of(ms[i])));
+        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:b}", "name", ms[i]->name, "label",
+                                               ms[i]->label, "kind", kind_of(ms[i]), "list",
+                                               ms[i]->list != NULL));
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 

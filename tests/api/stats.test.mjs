@@ -79,9 +79,9 @@ test('the registered measures, for stats.read only', async () => {
   const r = await leader.get('/api/v1/stats/measures');
   assert.equal(r.status, 200, r.text);
   const byName = Object.fromEntries(r.body.items.map((m) => [m.name, m]));
-  assert.deepEqual(byName['person.status.confirmed'], { name: 'person.status.confirmed', label: '确诊', kind: 'level' });
+  assert.deepEqual(byName['person.status.confirmed'], { name: 'person.status.confirmed', label: '确诊', kind: 'level', list: true });
   assert.equal(byName['person.status.dead'].label, '死亡');
-  assert.deepEqual(byName['person.registered'], { name: 'person.registered', label: '登记人员', kind: 'flow' });
+  assert.deepEqual(byName['person.registered'], { name: 'person.registered', label: '登记人员', kind: 'flow', list: true });
   // a grid worker has no stats.read; nobody signed in gets 401
   assert.equal((await grid.get('/api/v1/stats/measures')).status, 403);
   assert.equal((await grid.get('/api/v1/stats/summary?measures=person.registered')).status, 403);
