@@ -240,7 +240,7 @@ cat >&2 <<EOF
 EOF
 if [ "${BENCH_STATS_RECORD:-0}" = 1 ]; then
     label=${BENCH_STATS_LABEL:-$driver}
-    printf '| %s | %s | %s | %s | %s | %s / %s |%s | %s |\n' "$(date -u +%Y-%m-%d)" "$label" "$PERSONS" \
+    printf '| %s | %s | %s | %s | %s | %s / %s%s | %s |\n' "$(date -u +%Y-%m-%d)" "$label" "$PERSONS" \
         "$buildings" "$load" "$ref_med" "$ref_p99" "$row" "$counters_s / $verify_s" >"$work/row.txt"
     sed -i "/^<!-- stats runs end -->/e cat $work/row.txt" docs/benchmarks.md
 fi
