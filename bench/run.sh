@@ -8,9 +8,10 @@
 # exported by a job, leaders' statistics), the batch
 # look-up of nucleic-acid results (bench/lookup.sh), the testing statistics
 # (bench/natstats.sh), and
-# appends the figures to docs/benchmarks.md; last, contact tracing in a city
-# of its own (bench/trace.sh: 10,000,000 people, 100,000,000 passages),
-# which appends its rows itself.
+# appends the figures to docs/benchmarks.md; then the leaders' dashboard in
+# a city of its own (bench/stats.sh: BENCH_STATS_PERSONS people, default
+# 1,000,000) and last contact tracing in another (bench/trace.sh: 10,000,000
+# people, 100,000,000 passages), which append their rows themselves.
 set -eu
 BIN=$(readlink -f "${1:-build/fangkong}")
 cd "$(dirname "$0")/.."
@@ -245,6 +246,9 @@ zon_ratio=$(echo "$zon" | sed -n 's/^zones ratio.*: //p')
 set -- $zon_all
 row=$(printf '| %s | %s | %s | %s | %s |' "$date" "$1" "$2" "$3" "$zon_ratio")
 sed -i "/^<!-- zones runs end -->/i\\$row" docs/benchmarks.md
+# the statistics dashboard at BENCH_STATS_PERSONS (bench/stats.sh, its own city)
+BENCH_STATS_RECORD=1 sh bench/stats.sh "$BIN" | grep -q '^stats ' ||
+    { echo "bench: the statistics dashboard bench failed" >&2; exit 1; }
 # contact tracing last (bench/trace.sh): its own city, database and server; the
 # look-up's server stopped first, so the two do not share the machine
 BENCH_TRACE_RECORD=1 sh bench/trace.sh "$BIN" | grep -q '^trace ' ||

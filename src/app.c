@@ -14,7 +14,9 @@
 #include "hotline/hotline.h"
 #include "map/map.h"
 #include "person/person.h"
+#include "place/place.h"
 #include "vehicle/vehicle.h"
+#include "venue/venue.h"
 #include "visitor/visitor.h"
 
 /* A person created or changed: the health code first, then the health
@@ -48,6 +50,10 @@ static err thermometer_in_scope(db *d, arena *a, const struct scope *sc, int64_t
         e = E_NOT_FOUND;
     return e;
 }
+
+/* ---- the quarantine-site level of the statistics (case/site_stats_api.c) ---- */
+ROUTES(case_site_stats);
+/* ---- end of the statistics' block ---- */
 
 /* ---- the 14-day itinerary (trace/itinerary_api.c) ---- */
 ROUTES(trace_itinerary);
@@ -155,5 +161,12 @@ err app_routes(void)
     /* ---- zones drawn as polygons, previews, lifts, import (code/zone_api.c) ---- */
     ADD(code_zone);
     /* ---- end of the zones' block ---- */
+    /* statistics across the platform (issue 12): the counters of places,
+     * venues and testing sites, and a deleted quarantine site's rooms */
+    HOOK(place_measures_register());
+    HOOK(venue_measures_register());
+    HOOK(nat_site_measures_register());
+    HOOK(place_on_delete(case_site_deleted));
+    ADD(case_site_stats);
     return E_OK;
 }

@@ -95,6 +95,8 @@ extern const struct vocab observe_state_vocab;
 
 /* Quarantine room states. */
 extern const struct vocab room_state_vocab; /* free | occupied | closed */
+/* Indexed like room_state_vocab. */
+enum room_state { ROOM_FREE = 1, ROOM_OCCUPIED, ROOM_CLOSED };
 
 struct case_observe_in {
     int64_t person_id;   /* a live person inside who's scope */
@@ -199,6 +201,11 @@ err case_person_moved(db *d, arena *a, const struct principal *who, int64_t pers
  * docs/cases.md lists them.
  */
 err case_register(void) MUST_USE;
+
+/* The place_on_delete hook (app.c): a deleted quarantine site's rooms
+ * leave the room counters, in the deletion's transaction. */
+struct place;
+err case_site_deleted(db *d, const struct place *p) MUST_USE;
 
 /* ---- reports and routing (incident.c; docs/cases.md "Reports and routing") -- */
 

@@ -151,6 +151,16 @@ bool case_status_is_observation(int s);
  * case.h, registered by case_register. */
 err case_count(db *d, const char *measure, int64_t region, int64_t day, int64_t delta) MUST_USE;
 
+/* Move the levels of an active observation of `kind` from `source` at
+ * region (case.observing.<kind>, case.contacts) by delta. */
+err case_observing_count(db *d, enum observe_kind kind, enum case_source source, int64_t region,
+                         int64_t delta) MUST_USE;
+
+/* Move the levels of a room of site_id in `state` at region
+ * (case.rooms.<state> and the site's case.site.<state>.<site>) by delta. */
+err case_room_count(db *d, int64_t site_id, enum room_state state, int64_t region,
+                    int64_t delta) MUST_USE;
+
 /* ---- status (status.c) --------------------------------------------------------- */
 
 /* Is from -> to allowed by the state machine (docs/cases.md)? Pure. */

@@ -297,52 +297,89 @@ static err site_check(db *d, arena *a, const struct scope *sc, int64_t site_id, 
  * site has no such room. */
 static err room_take(db *d, int64_t site_id, const char *room_no, int64_t observation_id)
 {
+    /* the room's region and state, for its counters and the refusal */
     db_stmt *s;
     err e = db_prepare(d,
-                       "UPDATE quarantine_rooms SET state = 'occupied', observation_id = ?, "
-                       "updated_at = ? WHERE site_id = ? AND room_no = ? AND state = 'free'",
+                       "SELECT q.id, q.state, q.region_code FROM quarantine_rooms q JOIN places p "
+                       "ON p.id = q.site_id AND p.deleted_at = 0 WHERE q.site_id = ? AND "
+                       "q.room_no = ?",
                        &s);
     if (e)
-        return e;
-    db_bind_int64(s, 1, observation_id);
-    db_bind_int64(s, 2, now_ms());
-    db_bind_int64(s, 3, site_id);
-    db_bind_text(s, 4, room_no);
-    int64_t n = 0;
-    if ((e = db_run(s, &n)))
-        return e;
-    if (n == 1)
-        return E_OK;
-    if ((e = db_prepare(d, "SELECT state FROM quarantine_rooms WHERE site_id = ? AND room_no = ?",
-                        &s)))
         return e;
     db_bind_int64(s, 1, site_id);
     db_bind_text(s, 2, room_no);
     bool row;
-    if (!(e = db_row(s, &row))) {
-        if (!row)
-            e = err_set(E_INPUT, "invalid_room", "room_no", "该隔离点没有这个房间");
-        else if (!strcmp(db_col_text(s, 0), "closed"))
-            e = err_set(E_CONFLICT, "room_closed", "room_no", "该房间已停用");
-        else
-            e = err_set(E_CONFLICT, "room_taken", "room_no", "该房间已有人入住");
+    int64_t id = 0, region = 0;
+    char state[16] = "";
+    if (!(e = db_row(s, &row)) && row) {
+        id = db_col_int64(s, 0);
+        snprintf(state, sizeof state, "%s", db_col_text(s, 1));
+        region = db_col_int64(s, 2);
     }
     db_done(s);
-    return e;
+    if (e)
+        return e;
+    if (!row)
+        return err_set(E_INPUT, "invalid_room", "room_no", "该隔离点没有这个房间");
+    if (!strcmp(state, "closed"))
+        return err_set(E_CONFLICT, "room_closed", "room_no", "该房间已停用");
+    int64_t n = 0;
+    if (!strcmp(state, "free")) {
+        if ((e = db_prepare(d,
+                            "UPDATE quarantine_rooms SET state = 'occupied', observation_id = ?, "
+                            "updated_at = ? WHERE id = ? AND state = 'free'",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, observation_id);
+        db_bind_int64(s, 2, now_ms());
+        db_bind_int64(s, 3, id);
+        if ((e = db_run(s, &n)))
+            return e;
+    }
+    if (n != 1) /* occupied, or taken between the read and the write */
+        return err_set(E_CONFLICT, "room_taken", "room_no", "该房间已有人入住");
+    if ((e = case_room_count(d, site_id, ROOM_FREE, region, -1)))
+        return e;
+    return case_room_count(d, site_id, ROOM_OCCUPIED, region, 1);
 }
 
 static err room_free(db *d, int64_t observation_id)
 {
+    /* the room the observation holds (none for other kinds); a deleted
+     * site's rooms are no longer counted */
     db_stmt *s;
     err e = db_prepare(d,
-                       "UPDATE quarantine_rooms SET state = 'free', observation_id = 0, "
-                       "updated_at = ? WHERE observation_id = ? AND state = 'occupied'",
+                       "SELECT q.id, q.site_id, q.region_code, p.deleted_at FROM quarantine_rooms "
+                       "q JOIN places p ON p.id = q.site_id WHERE q.observation_id = ? AND "
+                       "q.state = 'occupied'",
                        &s);
     if (e)
         return e;
+    db_bind_int64(s, 1, observation_id);
+    bool row;
+    int64_t id = 0, site = 0, region = 0, deleted = 0;
+    if (!(e = db_row(s, &row)) && row) {
+        id = db_col_int64(s, 0);
+        site = db_col_int64(s, 1);
+        region = db_col_int64(s, 2);
+        deleted = db_col_int64(s, 3);
+    }
+    db_done(s);
+    if (e || !row)
+        return e;
+    if ((e = db_prepare(d,
+                        "UPDATE quarantine_rooms SET state = 'free', observation_id = 0, "
+                        "updated_at = ? WHERE id = ? AND state = 'occupied'",
+                        &s)))
+        return e;
     db_bind_int64(s, 1, now_ms());
-    db_bind_int64(s, 2, observation_id);
-    return db_run(s, NULL);
+    db_bind_int64(s, 2, id);
+    int64_t n = 0;
+    if ((e = db_run(s, &n)) || n != 1 || deleted)
+        return e;
+    if ((e = case_room_count(d, site, ROOM_OCCUPIED, region, -1)))
+        return e;
+    return case_room_count(d, site, ROOM_FREE, region, 1);
 }
 
 static err check_room_no(const char *room_no, const char *field)
@@ -593,7 +630,8 @@ err case_observe_full(db *d, arena *a, const struct principal *who,
     }
     if (e)
         return e;
-    if ((e = case_count(d, "case.observe.new", region, china_day(now), 1)))
+    if ((e = case_count(d, "case.observe.new", region, china_day(now), 1)) ||
+        (e = case_observing_count(d, in->kind, in->source, region, 1)))
         return e;
     /* the person's status: into the kind's observation state from normal
      * or cured, moved between observation states; a suspected or worse
@@ -660,7 +698,8 @@ static err close_one(db *d, arena *a, const struct principal *who, const struct 
     db_bind_int64(s, 2, o->isolation_id);
     if ((e = db_run(s, NULL)))
         return e;
-    if ((e = room_free(d, o->id)))
+    if ((e = room_free(d, o->id)) ||
+        (e = case_observing_count(d, o->kind, o->source, o->region_code, -1)))
         return e;
     /* nobody checks a person who is no longer observed */
     if ((e = task_cancel_for(d, a, who, "check", o->id, "隔离观察已结束")))
@@ -1159,6 +1198,8 @@ err case_rooms_add(db *d, arena *a, const struct scope *sc, int64_t site_id,
             return e;
         }
     }
+    if ((e = case_room_count(d, site_id, ROOM_FREE, region, (int64_t)n)))
+        return e;
     *added_r = (int64_t)n;
     return E_OK;
 }
@@ -1214,8 +1255,9 @@ err case_room_set_closed(db *d, const struct scope *sc, int64_t site_id, const c
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT state FROM quarantine_rooms WHERE site_id = ? AND room_no = ? AND "
-                       "region_code >= ? AND region_code < ?",
+                       "SELECT q.state, q.region_code FROM quarantine_rooms q JOIN places p ON "
+                       "p.id = q.site_id AND p.deleted_at = 0 WHERE q.site_id = ? AND q.room_no = "
+                       "? AND q.region_code >= ? AND q.region_code < ?",
                        &s);
     if (e)
         return e;
@@ -1225,8 +1267,11 @@ err case_room_set_closed(db *d, const struct scope *sc, int64_t site_id, const c
     db_bind_int64(s, 4, sc->hi);
     bool row;
     char state[16] = "";
-    if (!(e = db_row(s, &row)) && row)
+    int64_t region = 0;
+    if (!(e = db_row(s, &row)) && row) {
         snprintf(state, sizeof state, "%s", db_col_text(s, 0));
+        region = db_col_int64(s, 1);
+    }
     db_done(s);
     if (e)
         return e;
@@ -1236,19 +1281,28 @@ err case_room_set_closed(db *d, const struct scope *sc, int64_t site_id, const c
         return err_set(E_CONFLICT, "room_occupied", "closed", "房间有人入住，不能停用或启用");
     if ((e = db_prepare(d,
                         "UPDATE quarantine_rooms SET state = ?, updated_at = ? WHERE site_id = ? "
-                        "AND room_no = ? AND state <> 'occupied'",
+                        "AND room_no = ? AND state = ?",
                         &s)))
         return e;
     db_bind_text(s, 1, closed ? "closed" : "free");
     db_bind_int64(s, 2, now_ms());
     db_bind_int64(s, 3, site_id);
     db_bind_text(s, 4, room_no);
+    db_bind_text(s, 5, state); /* as read: its counters move from there */
     int64_t n = 0;
     if ((e = db_run(s, &n)))
         return e;
-    /* taken between the read and the write */
-    return n == 1 ? E_OK
-                  : err_set(E_CONFLICT, "room_occupied", "closed", "房间有人入住，不能停用或启用");
+    /* taken or changed between the read and the write */
+    if (n != 1)
+        return err_set(E_CONFLICT, "room_occupied", "closed", "房间有人入住，不能停用或启用");
+    enum room_state was =
+        vocab_parse(&room_state_vocab, state) == ROOM_CLOSED ? ROOM_CLOSED : ROOM_FREE;
+    enum room_state now = closed ? ROOM_CLOSED : ROOM_FREE;
+    if (was == now)
+        return E_OK;
+    if ((e = case_room_count(d, site_id, was, region, -1)))
+        return e;
+    return case_room_count(d, site_id, now, region, 1);
 }
 
 err case_sites(db *d, arena *a, const struct scope *sc, json_t **items_r)

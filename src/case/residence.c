@@ -92,8 +92,8 @@ static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, in
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT id FROM observations WHERE person_id = ? AND state = 'active' AND "
-                       "region_code = ?",
+                       "SELECT id, kind, source FROM observations WHERE person_id = ? AND state = "
+                       "'active' AND region_code = ?",
                        &s);
     if (e)
         return e;
@@ -101,8 +101,12 @@ static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, in
     db_bind_int64(s, 2, from);
     bool row;
     int64_t obs = 0;
-    if (!(e = db_row(s, &row)) && row)
+    int kind = 0, source = 0;
+    if (!(e = db_row(s, &row)) && row) {
         obs = db_col_int64(s, 0);
+        kind = vocab_parse(&observe_kind_vocab, db_col_text(s, 1));
+        source = vocab_parse(&case_source_vocab, db_col_text(s, 2));
+    }
     db_done(s);
     *obs_r = obs;
     *checks_r = *attachments_r = 0;
@@ -129,7 +133,9 @@ static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, in
                                                      "BY " DAY("m.alerted_at"),
                        obs, from, to)))
         return e;
-    if ((e = move_rows(d,
+    if ((e = case_observing_count(d, kind, source, from, -1)) ||
+        (e = case_observing_count(d, kind, source, to, 1)) ||
+        (e = move_rows(d,
                        "UPDATE observations SET region_code = ? WHERE id = ? AND region_code = ?",
                        obs, from, to, NULL)) ||
         (e = move_rows(d,

@@ -448,8 +448,8 @@ static err rows_nat_sites(db *d, int64_t lo, int64_t hi, struct layer_out *o)
 }
 
 /* Places of one kind; quarantine sites with their rooms. */
-static err rows_places(db *d, int64_t lo, int64_t hi, const char *kind, bool rooms,
-                       struct layer_out *o)
+static err rows_places_of(db *d, int64_t lo, int64_t hi, const char *kind, bool rooms,
+                          struct layer_out *o)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -487,6 +487,16 @@ static err rows_places(db *d, int64_t lo, int64_t hi, const char *kind, bool roo
                   db_col_double(s, 4));
     }
     db_done(s);
+    return e;
+}
+
+/* The places of every kind of `kinds` (NULL-terminated), kind by kind. */
+static err rows_places(db *d, int64_t lo, int64_t hi, const char *const *kinds, bool rooms,
+                       struct layer_out *o)
+{
+    err e = E_OK;
+    for (size_t i = 0; !e && kinds[i]; i++)
+        e = rows_places_of(d, lo, hi, kinds[i], rooms, o);
     return e;
 }
 
@@ -597,10 +607,15 @@ err map_layer(db *d, arena *a, const struct scope *sc, int64_t code, enum map_la
         e = rows_nat_sites(d, lo, hi, &o);
         break;
     case MAP_QUARANTINE:
-        e = rows_places(d, lo, hi, "quarantine_site", true, &o);
+        e = rows_places(d, lo, hi, (const char *const[]){"quarantine_site", NULL}, true, &o);
         break;
     case MAP_MEDICAL:
-        e = rows_places(d, lo, hi, "hospital", false, &o);
+        /* CDC and medical resources: hospitals, fever clinics, designated
+         * hospitals, CDC institutions */
+        e = rows_places(
+            d, lo, hi,
+            (const char *const[]){"hospital", "fever_clinic", "designated_hospital", "cdc", NULL},
+            false, &o);
         break;
     case MAP_ZONES:
         e = rows_zones(d, lo, hi, &o);

@@ -162,7 +162,7 @@ err monitor_rules_save(db *d, arena *a, struct monitor_rule *items, size_t n, in
         for (size_t j = 0; j < old_n && !was; j++)
             if (old[j].id == items[i].id)
                 was = &old[j];
-        char field[32];
+        char field[48];
         if (!was) {
             snprintf(field, sizeof field, "rules[%zu].id", i);
             e = err_set(E_INPUT, "unknown_rule", field, "第%zu条规则不存在（可能已被删除）", i + 1);

@@ -117,7 +117,7 @@ static const struct stats_measure measures[NAT_OUTCOME__COUNT] = {
 
 err nat_stats_register(void)
 {
-    err e = E_OK;
+    err e = nat_site_measures_register();
     for (int o = 1; o < NAT_OUTCOME__COUNT && !e; o++)
         e = stats_measure_register(&measures[o]);
     return e;

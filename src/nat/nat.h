@@ -1442,6 +1442,10 @@ err nat_task_kinds_register(void) MUST_USE;
  * street and sampling day, non-duplicate samples; docs/stats.md). */
 err nat_stats_register(void) MUST_USE;
 
+/* Register the testing sites' measures ("nat.site.<state>": live sites by
+ * state, docs/stats.md); nat_stats_register does, and the writes too. */
+err nat_site_measures_register(void) MUST_USE;
+
 /* ---- statistics (点位核酸街道统计、区级统计; 应急局) ------------------------------------------
  */
 

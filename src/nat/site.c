@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "db/query.h"
 #include "http/http.h"
 #include "nat/internal.h"
+#include "stats/stats.h"
 
 /* ---- the field table (internal.h) ---------------------------------------------- */
 
@@ -478,10 +480,88 @@ err nat_site_push(db *d, arena *a, int64_t id, const char *change)
     return nat_publish(d, v.region_code, "nat.site", o);
 }
 
+/* ---- counters ---------------------------------------------------------------------- */
+
+/* "nat.site.<state>": live testing sites in each state now, at the site's
+ * region (a level, docs/stats.md), moved by the writes below in their
+ * transaction; sql/047 filled them for the sites recorded before. */
+#define SITE_RECOUNT(st)                                                                           \
+    "SELECT region_code, 0, COUNT(*) FROM nat_sites WHERE deleted_at = 0 AND state = '" st         \
+    "' GROUP BY region_code"
+
+static err site_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                           int64_t *total_r);
+
+static const struct stats_measure site_measures[NAT_SITE_STATE__COUNT] = {
+    [NAT_OPEN] = {"nat.site.open", "核酸点位（开放）", true, SITE_RECOUNT("open"),
+                  .list = site_stats_list},
+    [NAT_PAUSED] = {"nat.site.paused", "核酸点位（暂停）", true, SITE_RECOUNT("paused"),
+                    .list = site_stats_list},
+    [NAT_CLOSED] = {"nat.site.closed", "核酸点位（关闭）", true, SITE_RECOUNT("closed"),
+                    .list = site_stats_list},
+};
+
+/* The sites behind a figure: the site list filtered by state. */
+static err site_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                           int64_t *total_r)
+{
+    const char *dot = strrchr(q->measure->name, '.');
+    struct nat_site_filter f = {.state = vocab_parse(&nat_site_state_vocab, dot ? dot + 1 : ""),
+                                .unattended = -1,
+                                .page = q->page,
+                                .page_size = q->page_size};
+    struct scope sc = {q->lo, q->hi};
+    struct nat_site *items;
+    size_t n;
+    err e = nat_site_list(d, a, &sc, &f, &items, &n, total_r);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct nat_site *v = &items[i];
+        json_t *o = json_object();
+        json_set_id(o, "id", v->id);
+        json_object_set_new(o, "name", json_string(v->name));
+        json_object_set_new(o, "kind_label",
+                            json_string(vocab_label(&nat_site_kind_vocab, (size_t)v->kind)));
+        json_object_set_new(o, "state_label",
+                            json_string(vocab_label(&nat_site_state_vocab, (size_t)v->state)));
+        json_object_set_new(o, "address", json_string(v->address ? v->address : ""));
+        json_object_set_new(o, "queue_length", json_integer(v->queue_length));
+        json_set_region(o, v->region_code, v->region_name);
+        json_array_append_new(arr, o);
+    }
+    *items_r = arr;
+    return E_OK;
+}
+
+static atomic_bool site_measures_done;
+
+err nat_site_measures_register(void)
+{
+    if (atomic_load(&site_measures_done))
+        return E_OK;
+    err e = E_OK;
+    for (int k = NAT_OPEN; k < NAT_SITE_STATE__COUNT && !e; k++)
+        e = stats_measure_register(&site_measures[k]);
+    if (!e)
+        atomic_store(&site_measures_done, true);
+    return e;
+}
+
+static err site_count(db *d, enum nat_site_state k, int64_t region, int64_t delta)
+{
+    /* the demo and the import write where start-up never ran */
+    err e = nat_site_measures_register();
+    if (!e && k >= NAT_OPEN && k < NAT_SITE_STATE__COUNT)
+        e = stats_add(d, site_measures[k].name, region, STATS_NOW, delta);
+    return e;
+}
+
 /* ---- writing ----------------------------------------------------------------------- */
 
-err nat_site_create(db *d, arena *a, const struct scope *scope, const struct nat_site_input *in,
-                    int64_t *id_r)
+static err create_tx(db *d, arena *a, const struct scope *scope, const struct nat_site_input *in,
+                     int64_t *id_r)
 {
     err e = nat_site_input_check(in, true);
     if (!e)
@@ -505,7 +585,7 @@ err nat_site_create(db *d, arena *a, const struct scope *scope, const struct nat
     }
     db_bind_int64(s, i++, now);
     db_bind_int64(s, i, now);
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) || (e = site_count(d, x.state, x.region_code, 1)))
         return e;
     if ((e = nat_site_attend(d, id, now, NULL)))
         return e;
@@ -513,8 +593,8 @@ err nat_site_create(db *d, arena *a, const struct scope *scope, const struct nat
     return E_OK;
 }
 
-err nat_site_update(db *d, arena *a, const struct scope *scope, int64_t id, int64_t version,
-                    const struct nat_site_input *in)
+static err update_tx(db *d, arena *a, const struct scope *scope, int64_t id, int64_t version,
+                     const struct nat_site_input *in)
 {
     if (!in->set)
         return err_set(E_INPUT, "empty_update", NULL, "请至少修改一个字段");
@@ -529,6 +609,8 @@ err nat_site_update(db *d, arena *a, const struct scope *scope, int64_t id, int6
     if (version > 0 && version != cur.version)
         return err_set(E_CONFLICT, "version_conflict", NULL,
                        "该记录已被他人修改或删除，请刷新后重试");
+    enum nat_site_state was_state = cur.state;
+    int64_t was_region = cur.region_code;
     fields_copy(nat_site_rows, &cur, nat_site_input_rows, in, NAT_SITE_FIELD_COUNT, in->set);
     storage_init();
     db_stmt *s;
@@ -551,40 +633,76 @@ err nat_site_update(db *d, arena *a, const struct scope *scope, int64_t id, int6
     if (!changed)
         return err_set(E_CONFLICT, "version_conflict", NULL,
                        "该记录已被他人修改或删除，请刷新后重试");
+    if ((cur.state != was_state || cur.region_code != was_region) &&
+        ((e = site_count(d, was_state, was_region, -1)) ||
+         (e = site_count(d, cur.state, cur.region_code, 1))))
+        return e;
     return nat_site_attend(d, id, now, NULL);
 }
 
-err nat_site_delete(db *d, const struct scope *scope, int64_t id)
+static err delete_tx(db *d, arena *a, const struct scope *scope, int64_t id)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "UPDATE nat_sites SET deleted_at = ?, updated_at = ?, state = 'closed', "
-                       "unattended_since = 0, version = version + 1 WHERE id = ? AND "
-                       "deleted_at = 0 AND on_duty = 0 AND region_code >= ? AND region_code < ?",
-                       &s);
+    /* the row as it was, for its counter; the version check below makes
+     * sure no update landed in between */
+    struct nat_site cur;
+    err e = nat_site_find(d, a, scope, id, &cur);
     if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE nat_sites SET deleted_at = ?, updated_at = ?, state = 'closed', "
+                        "unattended_since = 0, version = version + 1 WHERE id = ? AND "
+                        "deleted_at = 0 AND on_duty = 0 AND version = ?",
+                        &s)))
         return e;
     int64_t now = now_ms(), changed;
     db_bind_int64(s, 1, now);
     db_bind_int64(s, 2, now);
     db_bind_int64(s, 3, id);
-    db_bind_int64(s, 4, scope->lo);
-    db_bind_int64(s, 5, scope->hi);
+    db_bind_int64(s, 4, cur.version);
     if ((e = db_run(s, &changed)))
         return e;
     if (changed)
-        return E_OK;
-    /* not deleted: unknown, or staff on duty there */
+        return site_count(d, cur.state, cur.region_code, -1);
+    /* not deleted: staff on duty there, or an update landed meanwhile */
+    if (cur.on_duty > 0)
+        return err_set(E_CONFLICT, "site_on_duty", NULL,
+                       "该点位还有工作人员在岗（已打卡未签退），请先签退后再删除");
+    return err_set(E_CONFLICT, "version_conflict", NULL, "该记录已被他人修改或删除，请刷新后重试");
+}
+
+/* Each write in one transaction (a savepoint of the caller's): the
+ * counters commit with the row or not at all. */
+err nat_site_create(db *d, arena *a, const struct scope *scope, const struct nat_site_input *in,
+                    int64_t *id_r)
+{
+    err e = db_begin(d);
+    if (!e && (e = create_tx(d, a, scope, in, id_r)))
+        db_rollback(d);
+    return e ? e : db_commit(d);
+}
+
+err nat_site_update(db *d, arena *a, const struct scope *scope, int64_t id, int64_t version,
+                    const struct nat_site_input *in)
+{
+    err e = db_begin(d);
+    if (!e && (e = update_tx(d, a, scope, id, version, in)))
+        db_rollback(d);
+    return e ? e : db_commit(d);
+}
+
+err nat_site_delete(db *d, const struct scope *scope, int64_t id)
+{
     arena *a = arena_new(4096); /* a small private arena: this path reads one row */
     if (!a)
         return err_set(E_NOMEM, NULL, NULL, NULL);
-    struct nat_site cur;
-    e = nat_site_find(d, a, scope, id, &cur);
+    err e = db_begin(d);
+    if (!e && (e = delete_tx(d, a, scope, id)))
+        db_rollback(d);
+    else if (!e)
+        e = db_commit(d);
     arena_free(&a);
-    if (e)
-        return e;
-    return err_set(E_CONFLICT, "site_on_duty", NULL,
-                   "该点位还有工作人员在岗（已打卡未签退），请先签退后再删除");
+    return e;
 }
 
 err nat_site_queue(db *d, const struct scope *scope, int64_t id, int64_t length, int64_t user_id)

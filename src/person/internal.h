@@ -148,13 +148,19 @@ void person_birth_format(int32_t birth, char out[11]);
 int32_t person_birth_parse(const char *s);
 
 /*
- * Count person p (its status, region_code and created_at) in the
- * registry's counters (measures.c) by delta, inside the caller's write
- * transaction: +1 for a person who appears (created, or moved in), -1 for
- * one who disappears. The status level always; the registration flow
- * only when `whole` (a create, a delete, a move, not a change of status).
- * Errors: stats_add's.
+ * Count person p (its status, category, vulnerable groups, region_code and
+ * created_at) in the registry's counters (measures.c) by delta, inside the
+ * caller's write transaction: +1 for a person who appears (created, or
+ * moved in), -1 for one who disappears. `what` says which counters: the
+ * status level, the registration flow, the category and group levels (a
+ * create, a delete or a move counts all three). Errors: stats_add's.
  */
-err person_count(db *d, const struct person *p, bool whole, int64_t delta) MUST_USE;
+enum {
+    PERSON_COUNT_STATUS = 1u << 0,
+    PERSON_COUNT_REGISTERED = 1u << 1,
+    PERSON_COUNT_GROUPS = 1u << 2,
+    PERSON_COUNT_ALL = 7u,
+};
+err person_count(db *d, const struct person *p, unsigned what, int64_t delta) MUST_USE;
 
 #endif

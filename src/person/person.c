@@ -533,7 +533,7 @@ static err insert_sealed(db *d, const struct person *p, int64_t id, int64_t now,
     db_bind_int64(s, i, now);
     struct person counted = *p;
     counted.created_at = now;
-    if ((e = db_run(s, NULL)) || (e = person_count(d, &counted, true, 1)))
+    if ((e = db_run(s, NULL)) || (e = person_count(d, &counted, PERSON_COUNT_ALL, 1)))
         return e;
     return k ? tokens_put(d, &k->tokens, id, true) : tokens_write(d, p->name, id, true);
 }
@@ -1376,8 +1376,12 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
         ((e = tokens_write(d, cur.name, id, false)) || (e = tokens_write(d, nv.name, id, true))))
         return e;
     bool moved = changed & PF_BIT(PF_REGION_CODE);
-    if ((moved || (changed & PF_BIT(PF_STATUS))) &&
-        ((e = person_count(d, &cur, moved, -1)) || (e = person_count(d, &nv, moved, 1))))
+    unsigned what = moved ? PERSON_COUNT_ALL : 0;
+    if (changed & PF_BIT(PF_STATUS))
+        what |= PERSON_COUNT_STATUS;
+    if (changed & (PF_BIT(PF_CATEGORY) | PF_BIT(PF_VULNERABLE)))
+        what |= PERSON_COUNT_GROUPS;
+    if (what && ((e = person_count(d, &cur, what, -1)) || (e = person_count(d, &nv, what, 1))))
         return e;
     json_t *changes = changes_of(&cur, &nv, changed);
     if (flag_changed)
@@ -1474,7 +1478,8 @@ err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
         e = E_NOT_FOUND;
         goto fail;
     }
-    if ((e = tokens_write(d, cur.name, id, false)) || (e = person_count(d, &cur, true, -1)))
+    if ((e = tokens_write(d, cur.name, id, false)) ||
+        (e = person_count(d, &cur, PERSON_COUNT_ALL, -1)))
         goto fail;
     json_t *changes = json_object();
     e = history_write(d, a, id, now, who->user_id, "delete", changes);

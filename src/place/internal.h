@@ -122,4 +122,8 @@ err pl_sort_sql(const struct pl_sort *keys, const char *sort, const char *dflt,
 /* Upper-case ASCII letters of `s` into a copy from `a`; NULL stays NULL. */
 char *pl_upper(arena *a, const char *s);
 
+/* Move the counter of places of `kind` at region_code by delta, inside
+ * the write's transaction (measures.c). */
+err pl_count(db *d, enum place_kind kind, int64_t region_code, int64_t delta) MUST_USE;
+
 #endif

@@ -142,6 +142,9 @@ static const struct vocab_word kinds[] = {
     {"office", "写字楼"},
     {"school", "学校"},
     {"hospital", "医院"},
+    {"fever_clinic", "发热门诊"},
+    {"designated_hospital", "定点医院"},
+    {"cdc", "疾控机构"},
     {"toilet", "公共厕所"},
     {"other", "其他"},
 };
@@ -404,8 +407,8 @@ static void position_normalise(struct place_input *x)
         x->lng = x->lat = NAN;
 }
 
-err place_create(db *d, arena *a, const struct scope *scope, const struct place_input *in,
-                 int64_t *id_r)
+static err create_tx(db *d, arena *a, const struct scope *scope, const struct place_input *in,
+                     int64_t *id_r)
 {
     err e = place_input_check(in, true);
     if (!e)
@@ -432,14 +435,14 @@ err place_create(db *d, arena *a, const struct scope *scope, const struct place_
     }
     db_bind_int64(s, i++, now);
     db_bind_int64(s, i, now);
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) || (e = pl_count(d, x.kind, x.region_code, 1)))
         return e;
     *id_r = id;
     return E_OK;
 }
 
-err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
-                 const struct place_input *in)
+static err update_tx(db *d, arena *a, const struct scope *scope, int64_t id,
+                     const struct place_input *in)
 {
     if (!in->set)
         return err_set(E_INPUT, "empty_update", NULL, "请至少修改一个字段");
@@ -456,6 +459,8 @@ err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
     /* the row as it will be: the stored values (the stored enterprise link,
      * not the visible one) overlaid with the input */
     cur.enterprise_id = enterprise_id;
+    enum place_kind was_kind = cur.kind;
+    int64_t was_region = cur.region_code;
     struct place_input x = *in;
     position_normalise(&x);
     fields_copy(place_rows, &cur, place_input_rows, &x, PLACE_FIELD_COUNT, in->set);
@@ -480,26 +485,84 @@ err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if (changed == 0)
         return err_set(E_CONFLICT, "version_conflict", NULL,
                        "该记录已被他人修改或删除，请刷新后重试");
+    if (cur.kind != was_kind || cur.region_code != was_region)
+        e = pl_count(d, was_kind, was_region, -1);
+    if (!e && (cur.kind != was_kind || cur.region_code != was_region))
+        e = pl_count(d, cur.kind, cur.region_code, 1);
+    return e;
+}
+
+static place_delete_fn on_delete;
+
+err place_on_delete(place_delete_fn fn)
+{
+    if (on_delete && fn != on_delete)
+        return err_set(E_INTERNAL, NULL, NULL, "place_on_delete 已有订阅者：每个钩子只能注册一个");
+    on_delete = fn;
     return E_OK;
 }
 
-err place_delete(db *d, const struct scope *scope, int64_t id)
+static err delete_tx(db *d, arena *a, const struct scope *scope, int64_t id)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "UPDATE places SET deleted_at = ?, updated_at = ? WHERE id = ? AND "
-                       "deleted_at = 0 AND region_code >= ? AND region_code < ?",
-                       &s);
+    /* the row as it was, for its counters: the version check below makes
+     * sure no update landed in between */
+    struct place cur;
+    int64_t enterprise_id;
+    err e = find(d, a, scope, id, &cur, &enterprise_id);
     if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE places SET deleted_at = ?, updated_at = ? WHERE id = ? AND "
+                        "deleted_at = 0 AND version = ?",
+                        &s)))
         return e;
     int64_t now = now_ms();
     db_bind_int64(s, 1, now);
     db_bind_int64(s, 2, now);
     db_bind_int64(s, 3, id);
-    db_bind_int64(s, 4, scope->lo);
-    db_bind_int64(s, 5, scope->hi);
+    db_bind_int64(s, 4, cur.version);
     int64_t changed;
     if ((e = db_run(s, &changed)))
         return e;
-    return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    if (!changed)
+        return err_set(E_CONFLICT, "version_conflict", NULL,
+                       "该记录已被他人修改或删除，请刷新后重试");
+    if ((e = pl_count(d, cur.kind, cur.region_code, -1)))
+        return e;
+    return on_delete ? on_delete(d, &cur) : E_OK;
+}
+
+err place_create(db *d, arena *a, const struct scope *scope, const struct place_input *in,
+                 int64_t *id_r)
+{
+    /* one transaction (a savepoint of the caller's): the counter commits
+     * with the row or not at all */
+    err e = db_begin(d);
+    if (!e && (e = create_tx(d, a, scope, in, id_r)))
+        db_rollback(d);
+    return e ? e : db_commit(d);
+}
+
+err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
+                 const struct place_input *in)
+{
+    err e = db_begin(d);
+    if (!e && (e = update_tx(d, a, scope, id, in)))
+        db_rollback(d);
+    return e ? e : db_commit(d);
+}
+
+err place_delete(db *d, const struct scope *scope, int64_t id)
+{
+    arena *a = arena_new(4096); /* the one row read before the write */
+    if (!a)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    err e = db_begin(d);
+    if (!e && (e = delete_tx(d, a, scope, id)))
+        db_rollback(d);
+    else if (!e)
+        e = db_commit(d);
+    arena_free(&a);
+    return e;
 }

@@ -44,21 +44,24 @@
 /* ---- places ---------------------------------------------------------------- */
 
 enum place_kind {
-    PLACE_COMMUNITY = 1,    /* 小区 */
-    PLACE_URBAN_VILLAGE,    /* 城中村 */
-    PLACE_PARK,             /* 园区 */
-    PLACE_PROPERTY_COMPANY, /* 物业公司 */
-    PLACE_FACTORY,          /* 工厂/厂房 */
-    PLACE_RENTAL_HOUSING,   /* 出租屋 */
-    PLACE_APARTMENT,        /* 公寓楼 */
-    PLACE_DORMITORY,        /* 集体宿舍 */
-    PLACE_MARKET,           /* 农贸市场 */
-    PLACE_QUARANTINE_SITE,  /* 隔离点 */
-    PLACE_OFFICE,           /* 写字楼 */
-    PLACE_SCHOOL,           /* 学校 */
-    PLACE_HOSPITAL,         /* 医院 */
-    PLACE_TOILET,           /* 公共厕所 (cameras watch them: docs/video.md) */
-    PLACE_OTHER,            /* 其他 */
+    PLACE_COMMUNITY = 1,       /* 小区 */
+    PLACE_URBAN_VILLAGE,       /* 城中村 */
+    PLACE_PARK,                /* 园区 */
+    PLACE_PROPERTY_COMPANY,    /* 物业公司 */
+    PLACE_FACTORY,             /* 工厂/厂房 */
+    PLACE_RENTAL_HOUSING,      /* 出租屋 */
+    PLACE_APARTMENT,           /* 公寓楼 */
+    PLACE_DORMITORY,           /* 集体宿舍 */
+    PLACE_MARKET,              /* 农贸市场 */
+    PLACE_QUARANTINE_SITE,     /* 隔离点 */
+    PLACE_OFFICE,              /* 写字楼 */
+    PLACE_SCHOOL,              /* 学校 */
+    PLACE_HOSPITAL,            /* 医院 */
+    PLACE_FEVER_CLINIC,        /* 发热门诊 */
+    PLACE_DESIGNATED_HOSPITAL, /* 定点医院 */
+    PLACE_CDC,                 /* 疾控机构 */
+    PLACE_TOILET,              /* 公共厕所 (cameras watch them: docs/video.md) */
+    PLACE_OTHER,               /* 其他 */
     PLACE_KIND__COUNT
 };
 
@@ -147,7 +150,7 @@ err place_input_check(const struct place_input *in, bool create) MUST_USE;
  * "invalid_region" (field region_code) when the region does not exist or is
  * outside scope; E_INPUT "invalid_enterprise" (field enterprise_id) when the
  * enterprise is unknown, deleted or outside scope. *id_r gets the new id.
- * One statement: nothing is written when it fails.
+ * One transaction with its counters: nothing is written when it fails.
  */
 err place_create(db *d, arena *a, const struct scope *scope, const struct place_input *in,
                  int64_t *id_r) MUST_USE;
@@ -164,8 +167,22 @@ err place_find(db *d, arena *a, const struct scope *scope, int64_t id, struct pl
 err place_update(db *d, arena *a, const struct scope *scope, int64_t id,
                  const struct place_input *in) MUST_USE;
 
-/* Soft-delete a live place inside `scope`; E_NOT_FOUND otherwise. */
+/* Soft-delete a live place inside `scope`; E_NOT_FOUND otherwise,
+ * E_CONFLICT "version_conflict" when an update landed meanwhile. */
 err place_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
+
+/*
+ * A capability whose records hang on a place (the case workflow's rooms of
+ * a quarantine site, and their counters) registers one function, called
+ * inside the transaction of place_delete once the row is marked deleted,
+ * with the place as it was. One subscriber, set at start-up.
+ */
+typedef err (*place_delete_fn)(db *d, const struct place *p);
+err place_on_delete(place_delete_fn fn) MUST_USE;
+
+/* Register the places' measures ("place.kind.<kind>", docs/stats.md), at
+ * start-up; the writes register them too. */
+err place_measures_register(void) MUST_USE;
 
 /* The sort keys of place_list: "name", "kind", "region_code", "area",
  * "households", "buildings", "created_at", "updated_at", each optionally

@@ -740,6 +740,57 @@ static err bad_move(const char *why)
     return err_set(E_INPUT, "invalid_region_code", "code", "%s", why);
 }
 
+/*
+ * The street rollup of the counters (stats/stats.h) when the subtree
+ * [code, end) moves to new_code: a subtree at the street or above takes its
+ * streets' rows along (zero rows left at the new codes dropped first, as for
+ * the counters); one below a street takes its counters' sums out of the old
+ * street's rows into the new street's. Before the counters move.
+ */
+static err move_street_counters(db *d, int64_t code, int64_t end, int64_t new_code, int64_t delta)
+{
+    db_stmt *s;
+    err e;
+    if (regcode_level(code) <= LEVEL_STREET) {
+        if ((e = db_prepare(d,
+                            "DELETE FROM street_counters WHERE region_code >= ? AND region_code "
+                            "< ? AND n = 0",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, new_code);
+        db_bind_int64(s, 2, regcode_end(new_code));
+        if ((e = db_run(s, NULL)) ||
+            (e = db_prepare(d,
+                            "UPDATE street_counters SET region_code = region_code + ? WHERE "
+                            "region_code >= ? AND region_code < ?",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, delta);
+        db_bind_int64(s, 2, code);
+        db_bind_int64(s, 3, end);
+        return db_run(s, NULL);
+    }
+    int64_t from = regcode_at_most(code, LEVEL_STREET),
+            to = regcode_at_most(new_code, LEVEL_STREET);
+    for (int k = 0; k < 2 && from != to; k++) {
+        if ((e = db_prepare(d,
+                            "INSERT INTO street_counters (measure, region_code, day, n) "
+                            "SELECT measure, ?, day, CAST(SUM(n) * ? AS BIGINT) FROM counters "
+                            "WHERE region_code >= ? AND region_code < ? GROUP BY measure, day "
+                            "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = "
+                            "street_counters.n + excluded.n",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, k ? to : from);
+        db_bind_int64(s, 2, k ? 1 : -1);
+        db_bind_int64(s, 3, code);
+        db_bind_int64(s, 4, end);
+        if ((e = db_run(s, NULL)))
+            return e;
+    }
+    return E_OK;
+}
+
 err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, arena *a,
                 struct region *r_r, int64_t *moved_r)
 {
@@ -838,6 +889,8 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
     db_bind_int64(s, 1, new_code);
     db_bind_int64(s, 2, new_end);
     if ((e = db_run(s, NULL)))
+        goto fail;
+    if ((e = move_street_counters(d, code, end, new_code, delta)))
         goto fail;
     if ((e = db_prepare(d,
                         "UPDATE counters SET region_code = region_code + ? WHERE region_code >= ? "

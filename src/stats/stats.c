@@ -5,6 +5,8 @@
  */
 #include "stats/stats.h"
 
+#include "base/regcode.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,18 +109,31 @@ size_t stats_measures(const struct stats_measure **out, size_t max)
     return measures_all(out, max, false);
 }
 
-static err upsert(db *d, const char *measure, int64_t region_code, int64_t day, int64_t delta)
+/* A counter's street (the rollup's region, stats.h): its ancestor at the
+ * street level, or the code itself when it lies at the street or above. */
+static int64_t street_of(int64_t region_code)
+{
+    return regcode_at_most(region_code, LEVEL_STREET);
+}
+
+/* Add delta to a leaf counter, or (street) to the rollup row of its street. */
+static err upsert(db *d, bool street, const char *measure, int64_t region_code, int64_t day,
+                  int64_t delta)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = counters.n + "
-                       "excluded.n",
-                       &s);
+    err e = db_prepare(
+        d,
+        street ? "INSERT INTO street_counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = street_counters.n + "
+                 "excluded.n"
+               : "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = counters.n + "
+                 "excluded.n",
+        &s);
     if (e)
         return e;
     db_bind_text(s, 1, measure);
-    db_bind_int64(s, 2, region_code);
+    db_bind_int64(s, 2, street ? street_of(region_code) : region_code);
     db_bind_int64(s, 3, day);
     db_bind_int64(s, 4, delta);
     return db_run(s, NULL);
@@ -132,6 +147,7 @@ struct pending {
     const struct stats_measure *m; /* NULL: a free slot */
     int64_t key;                   /* a family's member; 0 otherwise */
     int64_t region_code, day, delta;
+    bool street; /* the street rollup (region_code the street's) */
 };
 
 static _Thread_local struct {
@@ -173,7 +189,8 @@ err stats_defer_flush(db *d)
         if (p->m->family)
             snprintf(name, sizeof name, "%s.%lld", p->m->name, (long long)p->key);
         if (!e)
-            e = upsert(d, p->m->family ? name : p->m->name, p->region_code, p->day, p->delta);
+            e = upsert(d, p->street, p->m->family ? name : p->m->name, p->region_code, p->day,
+                       p->delta);
         *p = (struct pending){0};
     }
     deferred.n = 0;
@@ -181,20 +198,23 @@ err stats_defer_flush(db *d)
 }
 
 /* Add delta to the batch's counter (room was checked: at most half full). */
-static void defer_add(const struct stats_measure *m, int64_t key, int64_t region_code, int64_t day,
-                      int64_t delta)
+static void defer_add(const struct stats_measure *m, int64_t key, bool street, int64_t region_code,
+                      int64_t day, int64_t delta)
 {
-    uint64_t h = ((uint64_t)(uintptr_t)m * 0x9E3779B97F4A7C15u) ^
+    if (street)
+        region_code = street_of(region_code);
+    uint64_t h = ((uint64_t)(uintptr_t)m * 0x9E3779B97F4A7C15u) ^ (uint64_t)street ^
                  ((uint64_t)region_code * 0xC2B2AE3D27D4EB4Fu) ^
                  ((uint64_t)day * 0x165667B19E3779F9u) ^ ((uint64_t)key * 0x27D4EB2F165667C5u);
     for (size_t i = (size_t)(h ^ (h >> 29)) & (DEFER_SLOTS - 1);; i = (i + 1) & (DEFER_SLOTS - 1)) {
         struct pending *p = &deferred.slots[i];
         if (!p->m) {
-            *p = (struct pending){m, key, region_code, day, delta};
+            *p = (struct pending){m, key, region_code, day, delta, street};
             deferred.n++;
             return;
         }
-        if (p->m == m && p->key == key && p->region_code == region_code && p->day == day) {
+        if (p->m == m && p->key == key && p->street == street && p->region_code == region_code &&
+            p->day == day) {
             p->delta += delta;
             return;
         }
@@ -254,37 +274,55 @@ err stats_add(db *d, const char *measure, int64_t region_code, int64_t day, int6
     if (on_add)
         on_add(d, region_code);
     /* a batch's table half full: written at once (sums commute) */
-    if (deferred.d == d && d && deferred.n + 2 <= DEFER_SLOTS / 2) {
-        defer_add(m, key, region_code, day, delta);
-        if (!m->level)
-            defer_add(m, key, region_code, STATS_NOW, delta);
+    if (deferred.d == d && d && deferred.n + 4 <= DEFER_SLOTS / 2) {
+        for (int street = 0; street < 2; street++) {
+            defer_add(m, key, street, region_code, day, delta);
+            if (!m->level)
+                defer_add(m, key, street, region_code, STATS_NOW, delta);
+        }
         return E_OK;
     }
-    err e = upsert(d, measure, region_code, day, delta);
-    /* a flow's total over every day, so a cumulative figure is one range
-     * over the leaf regions rather than over all their days */
-    if (!e && !m->level)
-        e = upsert(d, measure, region_code, STATS_NOW, delta);
+    err e = E_OK;
+    /* the leaf counter and its street's rollup; for a flow also the totals
+     * over every day, so a cumulative figure is one range over the leaf
+     * regions (or the streets) rather than over all their days */
+    for (int street = 0; street < 2 && !e; street++) {
+        e = upsert(d, street, measure, region_code, day, delta);
+        if (!e && !m->level)
+            e = upsert(d, street, measure, region_code, STATS_NOW, delta);
+    }
     return e;
+}
+
+/* Does [lo, hi) read from the street rollup? The range of one region at the
+ * street level or above: the streets' rows in it hold every leaf counter of
+ * it (a leaf below a street is rolled into that street, one at the street
+ * or above into itself), so it reads a row per street, not per leaf. */
+static bool by_street(int64_t lo, int64_t hi)
+{
+    enum region_level lv = regcode_level(lo);
+    return lv && lv <= LEVEL_STREET && hi == regcode_end(lo);
 }
 
 err stats_sum(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day_from, int64_t day_to,
               int64_t *sum_r)
 {
     db_stmt *s;
+    bool street = by_street(lo, hi);
     /* one range of counters_by_day (sql/018), which holds n: measure and
      * day fixed, region_code in [lo, hi), or a window of days whose
      * regions are filtered from the same entries */
-    err e = day_from == day_to
-                ? db_prepare(d,
-                             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE "
-                             "measure = ? AND day = ? AND region_code >= ? AND region_code < ?",
-                             &s)
-                : db_prepare(d,
-                             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE "
-                             "measure = ? AND day >= ? AND day <= ? AND region_code >= ? AND "
-                             "region_code < ?",
-                             &s);
+    static const char *const sql[2][2] = {
+        {"SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE measure = ? AND day = ? "
+         "AND region_code >= ? AND region_code < ?",
+         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counters WHERE measure = ? AND day >= ? "
+         "AND day <= ? AND region_code >= ? AND region_code < ?"},
+        {"SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM street_counters WHERE measure = ? AND "
+         "day = ? AND region_code >= ? AND region_code < ?",
+         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM street_counters WHERE measure = ? AND "
+         "day >= ? AND day <= ? AND region_code >= ? AND region_code < ?"},
+    };
+    err e = db_prepare(d, sql[street][day_from != day_to], &s);
     if (e)
         return e;
     int i = 1;
@@ -307,11 +345,14 @@ err stats_series(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day
     if (day_to < day_from)
         return err_set(E_INTERNAL, NULL, NULL, "统计区间的结束早于开始");
     db_stmt *s;
-    err e =
-        db_prepare(d,
-                   "SELECT day, CAST(SUM(n) AS BIGINT) FROM counters WHERE measure = ? AND "
-                   "region_code >= ? AND region_code < ? AND day >= ? AND day <= ? GROUP BY day",
-                   &s);
+    err e = db_prepare(
+        d,
+        by_street(lo, hi)
+            ? "SELECT day, CAST(SUM(n) AS BIGINT) FROM street_counters WHERE measure = ? AND "
+              "region_code >= ? AND region_code < ? AND day >= ? AND day <= ? GROUP BY day"
+            : "SELECT day, CAST(SUM(n) AS BIGINT) FROM counters WHERE measure = ? AND "
+              "region_code >= ? AND region_code < ? AND day >= ? AND day <= ? GROUP BY day",
+        &s);
     if (e)
         return e;
     db_bind_text(s, 1, measure);
@@ -397,6 +438,21 @@ static int64_t key_of(const char *name)
     return k;
 }
 
+/* Sort cells and merge those of one (key, region, day). */
+static void cells_merge(struct cells *c)
+{
+    if (c->n)
+        qsort(c->v, c->n, sizeof *c->v, cell_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (w && !cell_cmp(&c->v[w - 1], &c->v[i]))
+            c->v[w - 1].n += c->v[i].n;
+        else
+            c->v[w++] = c->v[i];
+    }
+    c->n = w;
+}
+
 /* Rows (region, day, n) of a prepared statement, summed per (region, day)
  * (a recount may give one cell in several rows), sorted. `keyed`: rows
  * (key, region, day, n), a family's recount (key an integer) or its
@@ -420,26 +476,21 @@ static err cells_load(db_stmt *s, bool totals, int keyed, struct cells *c)
     for (size_t i = 0, n = c->n; totals && i < n; i++)
         if ((e = cells_push(c, c->v[i].key, c->v[i].region, STATS_NOW, c->v[i].n)))
             return e;
-    if (c->n)
-        qsort(c->v, c->n, sizeof *c->v, cell_cmp);
-    size_t w = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        if (w && !cell_cmp(&c->v[w - 1], &c->v[i]))
-            c->v[w - 1].n += c->v[i].n;
-        else
-            c->v[w++] = c->v[i];
-    }
-    c->n = w;
+    cells_merge(c);
     return E_OK;
 }
 
-static err counter_set(db *d, const char *measure, int64_t region, int64_t day, int64_t n)
+static err counter_set(db *d, bool street, const char *measure, int64_t region, int64_t day,
+                       int64_t n)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = excluded.n",
-                       &s);
+    err e = db_prepare(
+        d,
+        street ? "INSERT INTO street_counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = excluded.n"
+               : "INSERT INTO counters (measure, region_code, day, n) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT (measure, region_code, day) DO UPDATE SET n = excluded.n",
+        &s);
     if (e)
         return e;
     db_bind_text(s, 1, measure);
@@ -449,50 +500,90 @@ static err counter_set(db *d, const char *measure, int64_t region, int64_t day, 
     return db_run(s, NULL);
 }
 
+/* The counters of m as stored, leaf (street false) or the street rollup. */
+static err have_load(db *d, const struct stats_measure *m, bool street, struct cells *have)
+{
+    static const char *const sql[2][2] = {
+        {"SELECT region_code, day, n FROM counters WHERE measure = ?",
+         "SELECT measure, region_code, day, n FROM counters WHERE substr(measure, 1, ?) = ?"},
+        {"SELECT region_code, day, n FROM street_counters WHERE measure = ?",
+         "SELECT measure, region_code, day, n FROM street_counters WHERE substr(measure, 1, ?) = "
+         "?"},
+    };
+    char prefix[80];
+    snprintf(prefix, sizeof prefix, "%s.", m->name);
+    db_stmt *s;
+    err e = db_prepare(d, sql[street][m->family], &s);
+    if (e)
+        return e;
+    if (m->family) {
+        db_bind_int64(s, 1, (int64_t)strlen(prefix));
+        db_bind_text(s, 2, prefix);
+    } else {
+        db_bind_text(s, 1, m->name);
+    }
+    return cells_load(s, false, m->family ? 2 : 0, have);
+}
+
+/* Compare the counters `have` with the recount `want` (both sorted), each
+ * difference reported and, with fix, rewritten. */
+static err compare(db *d, const struct stats_measure *m, bool street, const struct cells *have,
+                   const struct cells *want, bool fix,
+                   void (*report)(const char *, int64_t, int64_t, int64_t, int64_t, void *),
+                   void *ctx, int64_t *diff)
+{
+    err e = E_OK;
+    size_t i = 0, j = 0;
+    while (!e && (i < have->n || j < want->n)) {
+        int c = i == have->n ? 1 : j == want->n ? -1 : cell_cmp(&have->v[i], &want->v[j]);
+        struct cell k = c <= 0 ? have->v[i] : want->v[j];
+        int64_t h = c <= 0 ? have->v[i++].n : 0;
+        int64_t w = c >= 0 ? want->v[j++].n : 0;
+        if (h == w)
+            continue;
+        (*diff)++;
+        char name[96], shown[104];
+        if (m->family)
+            snprintf(name, sizeof name, "%s.%lld", m->name, (long long)k.key);
+        else
+            snprintf(name, sizeof name, "%s", m->name);
+        /* a rollup's difference names its table */
+        snprintf(shown, sizeof shown, "%s%s", name, street ? "@street" : "");
+        if (report)
+            report(shown, k.region, k.day, h, w, ctx);
+        if (fix)
+            e = counter_set(d, street, name, k.region, k.day, w);
+    }
+    return e;
+}
+
 static err verify_one(db *d, const struct stats_measure *m, bool fix,
                       void (*report)(const char *, int64_t, int64_t, int64_t, int64_t, void *),
                       void *ctx, int64_t *diff)
 {
-    struct cells want = {0}, have = {0};
+    struct cells want = {0}, have = {0}, street = {0};
     db_stmt *s;
     err e = db_prepare(d, m->recount_sql, &s);
     if (!e)
         e = cells_load(s, !m->level, m->family ? 1 : 0, &want);
-    char prefix[80];
-    snprintf(prefix, sizeof prefix, "%s.", m->name);
-    if (!e && m->family &&
-        !(e = db_prepare(d,
-                         "SELECT measure, region_code, day, n FROM counters WHERE "
-                         "substr(measure, 1, ?) = ?",
-                         &s))) {
-        db_bind_int64(s, 1, (int64_t)strlen(prefix));
-        db_bind_text(s, 2, prefix);
-        e = cells_load(s, false, 2, &have);
-    } else if (!e && !(e = db_prepare(d,
-                                      "SELECT region_code, day, n FROM counters WHERE measure = ? "
-                                      "ORDER BY region_code, day",
-                                      &s))) {
-        db_bind_text(s, 1, m->name);
-        e = cells_load(s, false, 0, &have);
+    if (!e)
+        e = have_load(d, m, false, &have);
+    if (!e)
+        e = compare(d, m, false, &have, &want, fix, report, ctx, diff);
+    /* the street rollup: the same recount summed per street */
+    for (size_t i = 0; !e && i < want.n; i++)
+        e = cells_push(&street, want.v[i].key, street_of(want.v[i].region), want.v[i].day,
+                       want.v[i].n);
+    if (!e) {
+        cells_merge(&street);
+        have.n = 0;
+        e = have_load(d, m, true, &have);
     }
-    size_t i = 0, j = 0;
-    while (!e && (i < have.n || j < want.n)) {
-        int c = i == have.n ? 1 : j == want.n ? -1 : cell_cmp(&have.v[i], &want.v[j]);
-        struct cell k = c <= 0 ? have.v[i] : want.v[j];
-        int64_t h = c <= 0 ? have.v[i++].n : 0;
-        int64_t w = c >= 0 ? want.v[j++].n : 0;
-        if (h == w)
-            continue;
-        (*diff)++;
-        char name[96];
-        snprintf(name, sizeof name, "%s.%lld", m->name, (long long)k.key);
-        if (report)
-            report(m->family ? name : m->name, k.region, k.day, h, w, ctx);
-        if (fix)
-            e = counter_set(d, m->family ? name : m->name, k.region, k.day, w);
-    }
+    if (!e)
+        e = compare(d, m, true, &have, &street, fix, report, ctx, diff);
     free(want.v);
     free(have.v);
+    free(street.v);
     return e;
 }
 

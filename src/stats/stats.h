@@ -17,6 +17,12 @@
  * code range [code, code + span) (base/regcode.h), one index range
  * (counters_by_day, sql/018), so a new level of the tree costs nothing
  * here; region_move shifts a moved subtree's counters with its records.
+ * Beside each leaf counter stats_add keeps its street's rollup
+ * (street_counters, sql/047: the sum at the street ancestor, or at the
+ * region itself when it lies at the street or above), and stats_sum and
+ * stats_series read the range of a region at the street level or above
+ * from the rollup: a row per street instead of one per building, which is
+ * what keeps a city's figures in milliseconds at 10,000,000 people.
  *
  * Each measure is described once (struct stats_measure): its name, label
  * and the SQL that recounts it from the source tables, so `fangkong stats
@@ -38,7 +44,27 @@
 #define STATS_NOW 0 /* the day of a level measure */
 
 /* Measures one process may register. */
-#define STATS_MEASURES_MAX 128
+#define STATS_MEASURES_MAX 256
+
+struct stats_measure;
+
+/* What GET /api/v1/stats/list asks of a measure's list (the records behind
+ * a figure, docs/stats.md "Drill-down"). */
+struct stats_list_query {
+    const struct stats_measure *measure;
+    int64_t lo, hi;          /* the region range: inside the caller's scope */
+    int64_t page, page_size; /* a page (req_paging's), never an export */
+};
+
+/*
+ * The records behind a figure of q->measure over [q->lo, q->hi), as the
+ * capability's own list shows them (people masked as its list masks them):
+ * one page into *items_r (a new array of objects, each with its
+ * "region_code"; "region_name" is added by the caller when missing) and
+ * the number of matches into *total_r.
+ */
+typedef err (*stats_list_fn)(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                             int64_t *total_r);
 
 struct stats_measure {
     const char *name;  /* "case.status.confirmed": [a-z0-9_.] */
@@ -59,6 +85,10 @@ struct stats_measure {
      * stats_measure_find and stats_measures leave it out.
      */
     bool family;
+    /* The list behind a level's figure (NULL: none, 400 from the API), and
+     * whether it lists people (the read is then audited as person.list). */
+    stats_list_fn list;
+    bool personal;
 };
 
 /* Register measure m (static storage) at start-up. E_INTERNAL for a
@@ -144,5 +174,13 @@ err stats_on_add(void (*fn)(db *d, int64_t region_code)) MUST_USE;
  */
 err stats_leaves(db *d, const char *measure, int64_t lo, int64_t hi, int64_t day,
                  void (*fn)(int64_t region_code, int64_t n, void *ctx), void *ctx) MUST_USE;
+
+/* ?<name>=<code> of a statistics request: a region inside the caller's
+ * scope (default: the scope's root) with its name into *g_r; E_INPUT
+ * "invalid_region" for a malformed code, E_NOT_FOUND "not_found" for one
+ * above or beside the scope or that does not exist (api.c). */
+struct req;
+struct region;
+err stats_region_param(struct req *r, const char *name, struct region *g_r) MUST_USE;
 
 #endif

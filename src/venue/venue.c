@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -20,6 +21,7 @@
 #include "base/validate.h"
 #include "db/query.h"
 #include "place/place.h"
+#include "stats/stats.h"
 #include "venue/internal.h"
 
 /* ---- the field table (internal.h) ---------------------------------------------- */
@@ -51,6 +53,7 @@ static const struct vocab_word kinds[] = {
     {"hospital", "医疗机构"},
     {"restaurant", "餐饮场所"},
     {"public", "公共场所"},
+    {"checkpoint", "卡口"},
     {"other", "其他"},
 };
 const struct vocab venue_kind_vocab = VOCAB("venue_kinds", "点位类型", kinds);
@@ -402,10 +405,97 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
     return e;
 }
 
+/* ---- counters ---------------------------------------------------------------------- */
+
+/* "venue.kind.<kind>": live venues of each kind now, at the venue's region
+ * (a level, docs/stats.md; the checkpoints 卡口 among them), moved by the
+ * writes below in their transaction; sql/047 filled them. */
+#define KIND_MEASURE(e, k, label)                                                                  \
+    [e] = {"venue.kind." k, label, true,                                                           \
+           "SELECT region_code, 0, COUNT(*) FROM venues WHERE deleted_at = 0 AND kind = '" k       \
+           "' GROUP BY region_code",                                                               \
+           .list = venue_stats_list}
+
+static err venue_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                            int64_t *total_r);
+
+static const struct stats_measure kind_measures[] = {
+    KIND_MEASURE(VENUE_COMMUNITY_GATE, "community_gate", "小区出入口"),
+    KIND_MEASURE(VENUE_BUILDING, "building", "楼栋点位"),
+    KIND_MEASURE(VENUE_MARKET, "market", "市场/商超"),
+    KIND_MEASURE(VENUE_SHOP, "shop", "商铺"),
+    KIND_MEASURE(VENUE_OFFICE, "office", "办公场所"),
+    KIND_MEASURE(VENUE_TESTING_SITE, "testing_site", "核酸采样点（场所码）"),
+    KIND_MEASURE(VENUE_TRANSPORT, "transport", "交通场站"),
+    KIND_MEASURE(VENUE_SCHOOL, "school", "学校（场所码）"),
+    KIND_MEASURE(VENUE_HOSPITAL, "hospital", "医疗机构（场所码）"),
+    KIND_MEASURE(VENUE_RESTAURANT, "restaurant", "餐饮场所"),
+    KIND_MEASURE(VENUE_PUBLIC, "public", "公共场所"),
+    KIND_MEASURE(VENUE_CHECKPOINT, "checkpoint", "卡口"),
+    KIND_MEASURE(VENUE_OTHER, "other", "其他点位"),
+};
+_Static_assert(sizeof kind_measures / sizeof kind_measures[0] == VENUE_KIND__COUNT,
+               "a measure for every venue kind");
+
+static atomic_bool measures_done;
+
+err venue_measures_register(void)
+{
+    if (atomic_load(&measures_done))
+        return E_OK;
+    err e = E_OK;
+    for (size_t k = VENUE_COMMUNITY_GATE; k < VENUE_KIND__COUNT && !e; k++)
+        e = stats_measure_register(&kind_measures[k]);
+    if (!e)
+        atomic_store(&measures_done, true);
+    return e;
+}
+
+/* The venues behind a figure: the venue list filtered by kind. */
+static err venue_stats_list(db *d, arena *a, const struct stats_list_query *q, json_t **items_r,
+                            int64_t *total_r)
+{
+    const char *dot = strrchr(q->measure->name, '.');
+    struct venue_filter f = {.kind = venue_kind_parse(dot ? dot + 1 : ""),
+                             .enabled = -1,
+                             .page = q->page,
+                             .page_size = q->page_size};
+    struct scope sc = {q->lo, q->hi};
+    struct venue *items;
+    size_t n;
+    err e = venue_list(d, a, &sc, &f, &items, &n, total_r);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct venue *v = &items[i];
+        json_t *o = json_object();
+        json_set_id(o, "id", v->id);
+        json_object_set_new(o, "name", json_string(v->name));
+        json_object_set_new(o, "kind", json_string(venue_kind_name(v->kind)));
+        json_object_set_new(o, "kind_label", json_string(venue_kind_label(v->kind)));
+        json_object_set_new(o, "address", json_string(v->address ? v->address : ""));
+        json_object_set_new(o, "enabled", json_boolean(v->enabled));
+        json_set_region(o, v->region_code, NULL);
+        json_array_append_new(arr, o);
+    }
+    *items_r = arr;
+    return E_OK;
+}
+
+static err kind_count(db *d, enum venue_kind k, int64_t region, int64_t delta)
+{
+    /* the demo writes where start-up never ran */
+    err e = venue_measures_register();
+    if (!e && k >= VENUE_COMMUNITY_GATE && k < VENUE_KIND__COUNT)
+        e = stats_add(d, kind_measures[k].name, region, STATS_NOW, delta);
+    return e;
+}
+
 /* ---- writing ----------------------------------------------------------------------- */
 
-err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_input *in,
-                 int64_t *id_r)
+static err create_tx(db *d, arena *a, const struct scope *scope, const struct venue_input *in,
+                     int64_t *id_r)
 {
     err e = venue_input_check(in, true);
     int64_t region;
@@ -435,14 +525,14 @@ err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_
     db_bind_int64(s, i++, now);
     db_bind_int64(s, i++, now);
     db_bind_int64(s, i, now);
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) || (e = kind_count(d, x.kind, x.region_code, 1)))
         return e;
     *id_r = id;
     return E_OK;
 }
 
-err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
-                 const struct venue_input *in)
+static err update_tx(db *d, arena *a, const struct scope *scope, int64_t id,
+                     const struct venue_input *in)
 {
     if (!in->set)
         return err_set(E_INPUT, "empty_update", NULL, "请至少修改一个字段");
@@ -453,6 +543,8 @@ err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if (e)
         return e;
     unsigned set = in->set;
+    enum venue_kind was_kind = cur.kind;
+    int64_t was_region = cur.region_code;
     if (set & (VF_PLACE | VF_REGION)) {
         /* a new place without a region moves the venue to the place's region */
         int64_t place = set & VF_PLACE ? in->place_id : cur.place_id;
@@ -486,27 +578,72 @@ err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if (!changed)
         return err_set(E_CONFLICT, "version_conflict", NULL,
                        "该记录已被他人修改或删除，请刷新后重试");
+    if ((cur.kind != was_kind || cur.region_code != was_region) &&
+        ((e = kind_count(d, was_kind, was_region, -1)) ||
+         (e = kind_count(d, cur.kind, cur.region_code, 1))))
+        return e;
     return E_OK;
 }
 
-err venue_delete(db *d, const struct scope *scope, int64_t id)
+static err delete_tx(db *d, arena *a, const struct scope *scope, int64_t id)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "UPDATE venues SET deleted_at = ?, updated_at = ? WHERE id = ? AND "
-                       "deleted_at = 0 AND region_code >= ? AND region_code < ?",
-                       &s);
+    /* the row as it was, for its counter; the version check below makes
+     * sure no update landed in between */
+    struct venue cur;
+    err e = venue_find(d, a, scope, id, &cur);
     if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE venues SET deleted_at = ?, updated_at = ? WHERE id = ? AND "
+                        "deleted_at = 0 AND version = ?",
+                        &s)))
         return e;
     int64_t now = now_ms(), changed;
     db_bind_int64(s, 1, now);
     db_bind_int64(s, 2, now);
     db_bind_int64(s, 3, id);
-    db_bind_int64(s, 4, scope->lo);
-    db_bind_int64(s, 5, scope->hi);
+    db_bind_int64(s, 4, cur.version);
     if ((e = db_run(s, &changed)))
         return e;
-    return changed ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    if (!changed)
+        return err_set(E_CONFLICT, "version_conflict", NULL,
+                       "该记录已被他人修改或删除，请刷新后重试");
+    return kind_count(d, cur.kind, cur.region_code, -1);
+}
+
+/* Each write in one transaction (a savepoint of the caller's): the
+ * counter commits with the row or not at all. */
+err venue_create(db *d, arena *a, const struct scope *scope, const struct venue_input *in,
+                 int64_t *id_r)
+{
+    err e = db_begin(d);
+    if (!e && (e = create_tx(d, a, scope, in, id_r)))
+        db_rollback(d);
+    return e ? e : db_commit(d);
+}
+
+err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
+                 const struct venue_input *in)
+{
+    err e = db_begin(d);
+    if (!e && (e = update_tx(d, a, scope, id, in)))
+        db_rollback(d);
+    return e ? e : db_commit(d);
+}
+
+err venue_delete(db *d, const struct scope *scope, int64_t id)
+{
+    arena *a = arena_new(4096); /* the one row read before the write */
+    if (!a)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    err e = db_begin(d);
+    if (!e && (e = delete_tx(d, a, scope, id)))
+        db_rollback(d);
+    else if (!e)
+        e = db_commit(d);
+    arena_free(&a);
+    return e;
 }
 
 /* ---- codes ----------------------------------------------------------------------------- */

@@ -49,6 +49,7 @@ enum venue_kind {
     VENUE_HOSPITAL,           /* 医疗机构 */
     VENUE_RESTAURANT,         /* 餐饮场所 */
     VENUE_PUBLIC,             /* 公共场所 */
+    VENUE_CHECKPOINT,         /* 卡口 */
     VENUE_OTHER,              /* 其他 */
     VENUE_KIND__COUNT
 };
@@ -157,6 +158,10 @@ err venue_update(db *d, arena *a, const struct scope *scope, int64_t id,
 /* Soft-delete; E_NOT_FOUND when not a live venue inside scope. Its codes
  * stop verifying (unknown venue). */
 err venue_delete(db *d, const struct scope *scope, int64_t id) MUST_USE;
+
+/* Register the venues' measures ("venue.kind.<kind>": live venues by kind,
+ * docs/stats.md), at start-up; the writes register them too. */
+err venue_measures_register(void) MUST_USE;
 
 /* Sort keys: "name", "kind", "region_code", "created_at", "updated_at",
  * optionally prefixed with "-". */

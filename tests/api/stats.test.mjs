@@ -27,6 +27,14 @@ const chinaDay = (ms) => Math.floor((ms + 8 * 3600000) / DAY);
 const TODAY = () => chinaDate(Date.now());
 // The padded code of a written one, as stored in region_code columns.
 const padded = (c) => c.padEnd(18, '0');
+// Plant n into a counter as stats_add keeps it: the leaf row and its street's
+// rollup row (the first 9 digits; sql/047).
+function plant(measure, region, day, n) {
+  const street = padded(region.slice(0, 9));
+  for (const [table, code] of [['counters', padded(region)], ['street_counters', street]])
+    sqlRun(ctx, `INSERT INTO ${table} (measure, region_code, day, n) VALUES ('${measure}', ${code}, ${day}, ${n})
+      ON CONFLICT (measure, region_code, day) DO UPDATE SET n = ${table}.n + ${n}`);
+}
 
 before(async () => {
   ctx = await startCityWith(
@@ -71,9 +79,9 @@ test('the registered measures, for stats.read only', async () => {
   const r = await leader.get('/api/v1/stats/measures');
   assert.equal(r.status, 200, r.text);
   const byName = Object.fromEntries(r.body.items.map((m) => [m.name, m]));
-  assert.deepEqual(byName['person.status.confirmed'], { name: 'person.status.confirmed', label: '确诊', kind: 'level' });
+  assert.deepEqual(byName['person.status.confirmed'], { name: 'person.status.confirmed', label: '确诊', kind: 'level', list: true });
   assert.equal(byName['person.status.dead'].label, '死亡');
-  assert.deepEqual(byName['person.registered'], { name: 'person.registered', label: '登记人员', kind: 'flow' });
+  assert.deepEqual(byName['person.registered'], { name: 'person.registered', label: '登记人员', kind: 'flow', list: true });
   // a grid worker has no stats.read; nobody signed in gets 401
   assert.equal((await grid.get('/api/v1/stats/measures')).status, 403);
   assert.equal((await grid.get('/api/v1/stats/summary?measures=person.registered')).status, 403);
@@ -186,11 +194,10 @@ test('series: daily and cumulative trend over China days, in scope', async () =>
   // 4 in the building three days ago, 6 in the west district two days
   // ago, each with the flow's total over all days (day 0) as stats_add
   // keeps it
-  sqlRun(ctx, `INSERT INTO counters (measure, region_code, day, n) VALUES
-    ('person.registered', ${padded(BUILDING)}, ${today - 3}, 4),
-    ('person.registered', ${padded(WEST)}, ${today - 2}, 6)`);
-  sqlRun(ctx, `UPDATE counters SET n = n + 4 WHERE measure = 'person.registered' AND day = 0 AND region_code = ${padded(BUILDING)}`);
-  sqlRun(ctx, `UPDATE counters SET n = n + 6 WHERE measure = 'person.registered' AND day = 0 AND region_code = ${padded(WEST)}`);
+  plant('person.registered', BUILDING, today - 3, 4);
+  plant('person.registered', BUILDING, 0, 4);
+  plant('person.registered', WEST, today - 2, 6);
+  plant('person.registered', WEST, 0, 6);
   const from = chinaDate(now - 4 * DAY), to = TODAY();
   let r = await cc.get(`/api/v1/stats/series?measure=person.registered&from=${from}&to=${to}`);
   assert.equal(r.status, 200, r.text);
@@ -268,7 +275,7 @@ test('a region move takes its counters along', async () => {
 test('stats verify: a planted difference is reported (exit 1), --fix repairs it (then exit 0)', async () => {
   // the counters planted by the series test have no registrations behind
   // them, and one more: a confirmed count nobody has
-  sqlRun(ctx, `INSERT INTO counters (measure, region_code, day, n) VALUES ('person.status.confirmed', ${padded(COMMUNITY)}, 0, 2)`);
+  plant('person.status.confirmed', COMMUNITY, 0, 2);
   let v = ctx.fk(['stats', 'verify']);
   assert.equal(v.status, 1, v.stderr);
   const lines = v.stdout.trim().split('\n');
@@ -276,7 +283,9 @@ test('stats verify: a planted difference is reported (exit 1), --fix repairs it 
   const day3 = chinaDate(Date.now() - 3 * DAY);
   assert.ok(lines.some((l) => l === `person.registered\t${BUILDING}\t${day3}\tcounter 4\trecount 0`), v.stdout);
   assert.ok(lines.some((l) => l === `person.registered\t${BUILDING}\tnow\tcounter 4\trecount 0`), v.stdout);
-  assert.match(v.stdout, /5 counter\(s\) differ/);
+  // and each one's street rollup
+  assert.ok(lines.some((l) => l === `person.status.confirmed@street\t${STREET}\tnow\tcounter 2\trecount 0`), v.stdout);
+  assert.match(v.stdout, /10 counter\(s\) differ/);
   // without --fix nothing changed
   assert.equal(await value(cc, 'person.status.confirmed'), 2);
   v = ctx.fk(['stats', 'verify', '--fix']);

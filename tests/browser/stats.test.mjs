@@ -35,6 +35,11 @@ before(async () => {
     const r = await cc.post('/api/v1/persons', { name: '统计页', id_number: residentId('110101', '19800101', 500 + seq * 2), region_code: region, status });
     assert.equal(r.status, 201, r.text);
   }
+  // a quarantine site with three rooms, one closed (防控资源)
+  const site = await cc.post('/api/v1/places', { name: '东华门隔离酒店', kind: 'quarantine_site', region_code: COMMUNITY });
+  assert.equal(site.status, 201, site.text);
+  assert.equal((await cc.post(`/api/v1/quarantine-sites/${site.body.id}/rooms`, { rooms: ['101', '102', '103'] })).status, 201);
+  assert.equal((await cc.patch(`/api/v1/quarantine-sites/${site.body.id}/rooms/103`, { closed: true })).status, 204);
   browser = await launch();
 });
 
@@ -78,6 +83,64 @@ test('console: figures, trend and the table by region with drill-down', async ()
   // back up by the breadcrumb
   await page.getByTestId('stats-path').getByText('东城区').click();
   await table.getByText('景山街道').waitFor();
+  assertClean(page);
+});
+
+test('console: the records behind a number (masked, names not codes), resources and quarantine sites', async () => {
+  const page = await openPage(browser);
+  await adoptSession(page, leader);
+  await page.goto(`${ctx.url}/console/#/stats`);
+  const res = (m) => page.getByTestId(`res-${m}`).getByTestId('res-value');
+  await res('place.kind.quarantine_site').waitFor();
+  assert.equal(await res('place.kind.quarantine_site').textContent(), '1');
+  assert.equal(await res('case.rooms.free').textContent(), '2');
+  assert.equal(await res('case.rooms.closed').textContent(), '1');
+  const sites = page.getByTestId('stats-site-table');
+  await sites.getByText('东华门隔离酒店').waitFor();
+  assert.match(await sites.textContent(), /多福巷社区/);
+  // a card opens the people it counts: masked names, region names
+  await page.getByTestId('fig-person.status.confirmed').click();
+  const list = page.getByTestId('stats-list-table');
+  await list.getByTestId('stats-list-name').first().waitFor();
+  assert.deepEqual((await list.getByTestId('stats-list-name').allTextContents()).sort(), ['统*页', '统*页']);
+  assert.deepEqual((await list.getByTestId('stats-list-region').allTextContents()).sort(), ['1号楼', '隆福寺社区']); // where each lives
+  const text = await page.getByTestId('stats-list').textContent();
+  assert.ok(!/\d{12}/.test(text), `no region code or id in the list: ${text}`);
+  await shot(page, 'stats-list');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('stats-list').waitFor({ state: 'hidden' });
+  // a cell of the table opens that street's records only
+  const table = page.getByTestId('stats-region-table');
+  await table.locator('tr', { hasText: '景山街道' }).getByTestId('cell-person.status.confirmed').click();
+  await page.getByTestId('stats-list-total').filter({ hasText: '共 1 条' }).waitFor();
+  assert.deepEqual(await list.getByTestId('stats-list-region').allTextContents(), ['隆福寺社区']);
+  // a place kind lists places by name
+  await page.keyboard.press('Escape');
+  await page.getByTestId('stats-list').waitFor({ state: 'hidden' });
+  await page.getByTestId('res-place.kind.quarantine_site').click();
+  await list.getByText('东华门隔离酒店').waitFor();
+  assertClean(page);
+});
+
+test('console: two periods compared and the trends of a category', async () => {
+  const page = await openPage(browser);
+  await adoptSession(page, leader);
+  await page.goto(`${ctx.url}/console/#/stats`);
+  await page.getByTestId('stats-compare-link').click();
+  await page.getByTestId('compare-tabs').getByText('时段对比').click();
+  await page.getByTestId('compare-flow').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: '登记人员' }).click();
+  await page.getByTestId('compare-periods-go').click();
+  await page.getByTestId('period-second').waitFor();
+  // the second window (the last 30 days) holds today's three registrations
+  assert.equal(await page.getByTestId('period-second').textContent(), '3');
+  assert.equal(await page.getByTestId('period-first').textContent(), '0');
+  assert.equal(await page.getByTestId('period-change').textContent(), '+3');
+  await page.getByTestId('compare-tabs').getByText('分类趋势').click();
+  await page.getByTestId('trends-go').click();
+  await page.getByTestId('trend-series').first().waitFor();
+  assert.ok((await page.getByTestId('trend-series').count()) >= 5); // 感染途径
+  await shot(page, 'stats-compare');
   assertClean(page);
 });
 
