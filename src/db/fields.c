@@ -309,6 +309,32 @@ void fields_sql_versioned(const char *table, const struct field *t, size_t n,
                    "deleted_at = 0 AND region_code >= ? AND region_code < ?");
 }
 
+err fields_update_versioned(db *d, arena *a, const char *update, const char *table,
+                            const struct field *t, size_t n, const void *rec, field_seal_fn seal,
+                            int64_t now, int64_t id, int64_t version, int64_t lo, int64_t hi)
+{
+    db_stmt *s;
+    err e = db_prepare(d, update, &s);
+    if (e)
+        return e;
+    int i;
+    if ((e = fields_bind(s, 1, a, table, t, n, rec, seal, &i))) {
+        db_done(s);
+        return e;
+    }
+    db_bind_int64(s, i++, now);
+    db_bind_int64(s, i++, id);
+    db_bind_int64(s, i++, version);
+    db_bind_int64(s, i++, lo);
+    db_bind_int64(s, i, hi);
+    int64_t changed;
+    if ((e = db_run(s, &changed)))
+        return e;
+    return changed ? E_OK
+                   : err_set(E_CONFLICT, "version_conflict", NULL,
+                             "该记录已被他人修改或删除，请刷新后重试");
+}
+
 void fields_sql_cols(const struct field *t, size_t n, const char *prefix, char *buf, size_t size)
 {
     for (size_t f = 0; f < n; f++) {

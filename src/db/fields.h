@@ -171,6 +171,20 @@ void fields_sql_versioned(const char *table, const struct field *t, size_t n,
                           const char *extra_cols, const char *extra_vals, char *insert,
                           size_t insert_size, char *update, size_t update_size);
 
+/*
+ * Run `update` (the UPDATE of fields_sql_versioned) for record rec of the
+ * table: its fields from parameter 1 (sealed ones through seal, under
+ * `table`'s labels; NULL for a table without sealed fields), then
+ * updated_at = now, the id, the version read and the range [lo, hi) the row
+ * must lie in. E_CONFLICT "version_conflict" when no row changed (changed or
+ * deleted since it was read, or outside the range); db_run's errors as they
+ * come (a unique index refusing the row: E_CONFLICT with another slug).
+ */
+err fields_update_versioned(db *d, arena *a, const char *update, const char *table,
+                            const struct field *t, size_t n, const void *rec, field_seal_fn seal,
+                            int64_t now, int64_t id, int64_t version, int64_t lo,
+                            int64_t hi) MUST_USE;
+
 /* Bind a field that is not sealed as parameter i. */
 void field_bind(db_stmt *s, int i, const struct field *d, const void *rec);
 /* Read column c into a field that is not sealed (text from `a`). */

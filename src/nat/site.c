@@ -613,26 +613,11 @@ static err update_tx(db *d, arena *a, const struct scope *scope, int64_t id, int
     int64_t was_region = cur.region_code;
     fields_copy(nat_site_rows, &cur, nat_site_input_rows, in, NAT_SITE_FIELD_COUNT, in->set);
     storage_init();
-    db_stmt *s;
-    if ((e = db_prepare(d, st.update, &s)))
+    int64_t now = now_ms();
+    if ((e = fields_update_versioned(d, a, st.update, "nat_sites", nat_site_rows,
+                                     NAT_SITE_FIELD_COUNT, &cur, NULL, now, id, cur.version,
+                                     scope->lo, scope->hi)))
         return e;
-    int i;
-    if ((e = fields_bind(s, 1, a, "nat_sites", nat_site_rows, NAT_SITE_FIELD_COUNT, &cur, NULL,
-                         &i))) {
-        db_done(s);
-        return e;
-    }
-    int64_t now = now_ms(), changed;
-    db_bind_int64(s, i++, now);
-    db_bind_int64(s, i++, id);
-    db_bind_int64(s, i++, cur.version);
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i, scope->hi);
-    if ((e = db_run(s, &changed)))
-        return e;
-    if (!changed)
-        return err_set(E_CONFLICT, "version_conflict", NULL,
-                       "该记录已被他人修改或删除，请刷新后重试");
     if ((cur.state != was_state || cur.region_code != was_region) &&
         ((e = site_count(d, was_state, was_region, -1)) ||
          (e = site_count(d, cur.state, cur.region_code, 1))))

@@ -378,30 +378,13 @@ err enterprise_update(db *d, arena *a, const struct scope *scope, int64_t id,
     fields_copy(enterprise_rows, &cur, enterprise_input_rows, in, ENTERPRISE_FIELD_COUNT, set);
     cur.credit_code = code;
     storage_init();
-    db_stmt *s;
-    if ((e = db_prepare(d, st.update, &s)))
-        return e;
-    int i;
-    if ((e = fields_bind(s, 1, a, "enterprises", enterprise_rows, ENTERPRISE_FIELD_COUNT, &cur,
-                         seal_bind, &i))) {
-        db_done(s);
-        return e;
-    }
-    db_bind_int64(s, i++, now_ms());
-    db_bind_int64(s, i++, id);
-    db_bind_int64(s, i++, cur.version);
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i, scope->hi);
-    int64_t changed;
-    e = db_run(s, &changed);
-    if (e == E_CONFLICT)
+    e = fields_update_versioned(d, a, st.update, "enterprises", enterprise_rows,
+                                ENTERPRISE_FIELD_COUNT, &cur, seal_bind, now_ms(), id, cur.version,
+                                scope->lo, scope->hi);
+    /* a conflict other than the version's: the credit code's unique index */
+    if (e == E_CONFLICT && strcmp(err_last()->slug, "version_conflict"))
         return duplicate_after_race(d, scope, cur.credit_code, id);
-    if (e)
-        return e;
-    if (changed == 0)
-        return err_set(E_CONFLICT, "version_conflict", NULL,
-                       "该记录已被他人修改或删除，请刷新后重试");
-    return E_OK;
+    return e;
 }
 
 err enterprise_delete(db *d, const struct scope *scope, int64_t id)

@@ -466,25 +466,9 @@ static err update_tx(db *d, arena *a, const struct scope *scope, int64_t id,
     fields_copy(place_rows, &cur, place_input_rows, &x, PLACE_FIELD_COUNT, in->set);
 
     storage_init();
-    db_stmt *s;
-    if ((e = db_prepare(d, st.update, &s)))
+    if ((e = fields_update_versioned(d, a, st.update, "places", place_rows, PLACE_FIELD_COUNT, &cur,
+                                     seal_bind, now_ms(), id, cur.version, scope->lo, scope->hi)))
         return e;
-    int i;
-    if ((e = fields_bind(s, 1, a, "places", place_rows, PLACE_FIELD_COUNT, &cur, seal_bind, &i))) {
-        db_done(s);
-        return e;
-    }
-    db_bind_int64(s, i++, now_ms());
-    db_bind_int64(s, i++, id);
-    db_bind_int64(s, i++, cur.version);
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i, scope->hi);
-    int64_t changed;
-    if ((e = db_run(s, &changed)))
-        return e;
-    if (changed == 0)
-        return err_set(E_CONFLICT, "version_conflict", NULL,
-                       "该记录已被他人修改或删除，请刷新后重试");
     if (cur.kind != was_kind || cur.region_code != was_region)
         e = pl_count(d, was_kind, was_region, -1);
     if (!e && (cur.kind != was_kind || cur.region_code != was_region))

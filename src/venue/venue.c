@@ -559,25 +559,9 @@ static err update_tx(db *d, arena *a, const struct scope *scope, int64_t id,
                 set & ~(unsigned)(VF_PLACE | VF_REGION));
 
     storage_init();
-    db_stmt *s;
-    if ((e = db_prepare(d, st.update, &s)))
+    if ((e = fields_update_versioned(d, a, st.update, "venues", venue_rows, VENUE_FIELD_COUNT, &cur,
+                                     NULL, now_ms(), id, cur.version, scope->lo, scope->hi)))
         return e;
-    int i;
-    if ((e = fields_bind(s, 1, a, "venues", venue_rows, VENUE_FIELD_COUNT, &cur, NULL, &i))) {
-        db_done(s);
-        return e;
-    }
-    db_bind_int64(s, i++, now_ms());
-    db_bind_int64(s, i++, id);
-    db_bind_int64(s, i++, cur.version);
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i, scope->hi);
-    int64_t changed;
-    if ((e = db_run(s, &changed)))
-        return e;
-    if (!changed)
-        return err_set(E_CONFLICT, "version_conflict", NULL,
-                       "该记录已被他人修改或删除，请刷新后重试");
     if ((cur.kind != was_kind || cur.region_code != was_region) &&
         ((e = kind_count(d, was_kind, was_region, -1)) ||
          (e = kind_count(d, cur.kind, cur.region_code, 1))))

@@ -694,26 +694,8 @@ err camera_update(db *d, arena *a, const struct scope *scope, int64_t id,
     if (in->set & CF_REGION && (e = region_check(d, scope, cur.region_code)))
         return e;
     storage_init();
-    db_stmt *s;
-    if ((e = db_prepare(d, st.update, &s)))
-        return e;
-    int i;
-    if ((e = fields_bind(s, 1, a, "cameras", camera_rows, CAMERA_FIELD_COUNT, &cur, NULL, &i))) {
-        db_done(s);
-        return e;
-    }
-    db_bind_int64(s, i++, now_ms());
-    db_bind_int64(s, i++, id);
-    db_bind_int64(s, i++, cur.version);
-    db_bind_int64(s, i++, scope->lo);
-    db_bind_int64(s, i, scope->hi);
-    int64_t changed;
-    if ((e = db_run(s, &changed)))
-        return e;
-    if (!changed)
-        return err_set(E_CONFLICT, "version_conflict", NULL,
-                       "该记录已被他人修改或删除，请刷新后重试");
-    return E_OK;
+    return fields_update_versioned(d, a, st.update, "cameras", camera_rows, CAMERA_FIELD_COUNT,
+                                   &cur, NULL, now_ms(), id, cur.version, scope->lo, scope->hi);
 }
 
 err camera_delete(db *d, const struct scope *scope, int64_t id)
