@@ -201,7 +201,12 @@ export function smsCode(ctx, phone) {
   const file = path.join(ctx.dir, 'sms.log');
   const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n') : [];
   for (let i = lines.length - 1; i >= 0; i--) {
-    const rec = JSON.parse(lines[i]);
+    let rec;
+    try {
+      rec = JSON.parse(lines[i]);
+    } catch {
+      continue; // the gateway's line still being written: the caller polls again
+    }
     if (rec.phone === phone) return rec.code;
   }
   return undefined;
