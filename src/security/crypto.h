@@ -111,4 +111,38 @@ bool hex_decode(const char *in, uint8_t *out, size_t n);
 /* Compare in time independent of where the inputs differ. */
 bool ct_equal(const void *a, const void *b, size_t n);
 
+/* ---- SM2 signatures (security/sm2.c) ----------------------------------------
+ *
+ * SM2 with SM3 and the default signer identity "1234567812345678" (GB/T
+ * 35276), as OpenSSL 3's command line (`openssl pkeyutl -sign -rawin
+ * -digest sm3`) and Node's crypto.sign("sm3", …) make them, so a caller may
+ * use either. Keys travel as PEM (PKCS#8 private, SubjectPublicKeyInfo
+ * public); signatures are DER (at most SM2_SIG_MAX bytes), sent as base64.
+ * A parsed key is immutable and may be shared by threads.
+ */
+#define SM2_SIG_MAX 80
+
+typedef struct sm2_key sm2_key;
+
+/* A new key pair as two NUL-terminated PEM texts in a. */
+err sm2_keygen(arena *a, char **priv_pem_r, char **pub_pem_r) MUST_USE;
+/* Parse a PEM key (private when want_private); E_INPUT "invalid_key" for
+ * anything that is not an SM2 key of that kind. Free with sm2_key_free. */
+err sm2_key_parse(const char *pem, size_t n, bool want_private, sm2_key **k_r) MUST_USE;
+void sm2_key_free(sm2_key *k);
+/* The public half of k as PEM in a. */
+err sm2_key_public_pem(arena *a, const sm2_key *k, char **pem_r) MUST_USE;
+/* Sign msg with private key k: sig gets up to SM2_SIG_MAX bytes. */
+err sm2_sign(const sm2_key *k, const void *msg, size_t n, uint8_t sig[SM2_SIG_MAX],
+             size_t *siglen_r) MUST_USE;
+/* True when sig is k's signature of msg (k private or public). */
+bool sm2_verify(const sm2_key *k, const void *msg, size_t n, const uint8_t *sig, size_t siglen);
+
+/* Standard base64 with padding. base64_encode writes 4*ceil(n/3)+1 bytes
+ * (NUL-terminated); base64_decode takes up to `cap` bytes of output and
+ * answers false on bad input (spaces and newlines are not skipped) and on
+ * input over 4096 characters: it is for short values (signatures, digests). */
+void base64_encode(const void *in, size_t n, char *out);
+bool base64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *n_r);
+
 #endif

@@ -1,0 +1,226 @@
+/*
+ * Data exchange (数据共享交换, seed 000 §6.3, §7.6; issue 13): the signed
+ * interface other systems call, the change cursors they read by, the
+ * outbox that delivers our changes to peers, the connectors, and the
+ * federation between fangkong instances. docs/exchange.md is the
+ * integrator's side of this contract.
+ *
+ * One call, whatever carries it (HTTP/JSON under /exchange/v1/, SOAP at
+ * /exchange/soap, MQTT for devices stays in device/):
+ *
+ *   front (api.c, soap.c)        parses its envelope into an exchange_request
+ *   exchange_handle()            verifies caller, key, timestamp, nonce and
+ *                                signature; rate limit; dataset and region
+ *                                grants; replays an idempotent write's first
+ *                                answer; runs the operation; counts the call;
+ *                                signs the answer
+ *   exchange_op.run()            the dataset's work, through the capability's
+ *                                own contract, in the caller's scope
+ *
+ * Signatures (sign.c). A call is signed with the caller's SM2 key over the
+ * canonical text of exchange_canonical(); the answer is signed with the
+ * server's own SM2 key over exchange_canonical_reply(), bound to the
+ * request's nonce so an answer cannot be replayed to another request. The
+ * seed's "encrypt the parameters with the public key to make the
+ * signature, verify with the private key" describes exactly this with the
+ * roles of the keys named loosely; docs/exchange.md gives the mapping.
+ */
+#ifndef FK_EXCHANGE_EXCHANGE_H
+#define FK_EXCHANGE_EXCHANGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "db/db.h"
+#include "security/auth.h"
+#include "security/crypto.h"
+
+/* ---- signatures (sign.c) ----------------------------------------------------- */
+
+/* The headers of a signed HTTP call, and the SOAP header fields of the same
+ * names without the prefix (Caller, Timestamp, Nonce, Signature,
+ * IdempotencyKey). */
+#define EXCHANGE_H_CALLER      "X-Fk-Caller"
+#define EXCHANGE_H_TIMESTAMP   "X-Fk-Timestamp"  /* epoch milliseconds, decimal */
+#define EXCHANGE_H_NONCE       "X-Fk-Nonce"      /* 16..64 of [A-Za-z0-9_-] */
+#define EXCHANGE_H_SIGNATURE   "X-Fk-Signature"  /* base64 of the DER SM2 signature */
+#define EXCHANGE_H_IDEMPOTENCY "Idempotency-Key" /* writes: 1..64 of [A-Za-z0-9_.:-] */
+
+#define EXCHANGE_NONCE_MIN 16
+#define EXCHANGE_NONCE_MAX 64
+
+/*
+ * The canonical text a caller signs (lines joined by "\n", no final
+ * newline):
+ *
+ *     FK-SM2-SM3
+ *     <METHOD>            upper case: GET, POST, PUT
+ *     <path>              as sent, without the query: /exchange/v1/persons
+ *     <query>             the query's name=value pairs exactly as sent
+ *                         (percent-encoding untouched), sorted bytewise and
+ *                         joined by "&"; empty when there is none
+ *     <body hash>         lower-case hex SM3 of the body's bytes (of the
+ *                         empty string when there is no body)
+ *     <caller>            the X-Fk-Caller value
+ *     <timestamp>         the X-Fk-Timestamp value
+ *     <nonce>             the X-Fk-Nonce value
+ *
+ * query may be NULL or "". The text is allocated in a.
+ */
+err exchange_canonical(arena *a, const char *method, const char *path, const char *query,
+                       const void *body, size_t body_len, const char *caller, const char *timestamp,
+                       const char *nonce, char **text_r, size_t *len_r) MUST_USE;
+
+/*
+ * The canonical text of an answer, signed by the server:
+ *
+ *     FK-SM2-SM3-REPLY
+ *     <status>            the HTTP status, decimal (SOAP: the status the
+ *                         same call would have had over HTTP)
+ *     <body hash>         lower-case hex SM3 of the reply body's bytes
+ *     <nonce>             the request's nonce ("" when the request had none)
+ *     <timestamp>         the reply's X-Fk-Timestamp
+ */
+err exchange_canonical_reply(arena *a, int status, const void *body, size_t body_len,
+                             const char *nonce, const char *timestamp, char **text_r,
+                             size_t *len_r) MUST_USE;
+
+/* ---- datasets ------------------------------------------------------------------ */
+
+/* What a caller may read or write, granted per caller and per direction.
+ * Names (exchange_dataset_name) are stable: they are stored, and they are
+ * the path segment /exchange/v1/<name>. */
+enum exchange_dataset {
+    DS_PERSONS,     /* persons: the registry record */
+    DS_RETURNS,     /* 返程信息: a person's return journey */
+    DS_CONTACTS,    /* 接触信息: close contacts of a case */
+    DS_ITINERARIES, /* 行程信息 */
+    DS_ISOLATIONS,  /* 居家隔离 and centralised quarantine records */
+    DS_CASES,       /* case status (read) */
+    DS_RESULTS,     /* nucleic-acid test results */
+    DS_NAT,         /* the nucleic-acid ingest: sites, plans, samples, transport, clock-ins */
+    DS_ZONES,       /* sealed and controlled zones */
+    DS_RISK_AREAS,  /* risk areas */
+    DS_STATS,       /* statistics (read) */
+    DS__COUNT
+};
+
+const char *exchange_dataset_name(enum exchange_dataset ds);
+/* -1 for an unknown name. */
+int exchange_dataset_of(const char *name);
+
+/* ---- callers -------------------------------------------------------------------- */
+
+#define EXCHANGE_REGIONS_MAX 8
+
+/* A verified caller, for the length of one call. */
+struct exchange_caller {
+    int64_t id;
+    int64_t user_id; /* its account (role exchange_client): audit entries name it */
+    char name[64];
+    int nregions;
+    int64_t regions[EXCHANGE_REGIONS_MAX]; /* padded codes of the granted subtrees */
+    uint32_t read_sets, write_sets;        /* bit (1u << dataset) */
+};
+
+/* True when region_code lies in one of the caller's granted subtrees. */
+bool exchange_caller_has_region(const struct exchange_caller *c, int64_t region_code);
+
+/* ---- operations ------------------------------------------------------------------ */
+
+/* What an operation runs with. */
+struct exchange_ctx {
+    db *d;
+    arena *a;
+    const struct exchange_caller *caller;
+    /* a principal standing for the caller inside capability contracts:
+     * user_id = caller->user_id, scope = the subtree of `region` (below),
+     * perms = those the operation needs */
+    struct principal who;
+    /* the region the call is about: the "region" parameter when given
+     * (it must lie in a granted subtree: 403 region_not_granted), else the
+     * caller's first region */
+    int64_t region_code;
+    const char *idempotency_key; /* writes; NULL on reads */
+};
+
+/*
+ * One operation, the same over HTTP and SOAP. `name` is the SOAP
+ * operation and the metrics label ("persons.put"); method and path are its
+ * HTTP form. `in` is the JSON body for writes, or for reads an object of
+ * the query parameters (strings); the operation answers a JSON object
+ * (stolen by the caller) or an err with its detail, like a handler.
+ */
+struct exchange_op {
+    const char *name;
+    const char *method; /* "GET", "POST", "PUT" */
+    const char *path;   /* "/exchange/v1/persons" */
+    enum exchange_dataset dataset;
+    bool write;
+    err (*run)(struct exchange_ctx *x, json_t *in, json_t **out_r);
+    const char *summary; /* Chinese, for the OpenAPI document and the WSDL */
+};
+
+/* Register operations (before serving; the table must outlive the server). */
+err exchange_ops_add(const struct exchange_op *ops, size_t n) MUST_USE;
+/* Every registered operation, in registration order. */
+const struct exchange_op *const *exchange_ops_all(size_t *n_r);
+const struct exchange_op *exchange_op_find(const char *method, const char *path);
+const struct exchange_op *exchange_op_named(const char *name);
+
+/* A call as a front received it. */
+struct exchange_request {
+    const char *front; /* "http" or "soap", for metrics */
+    const char *method, *path, *query;
+    const void *body;
+    size_t body_len;
+    const char *caller, *timestamp, *nonce, *signature, *idempotency_key;
+    const char *ip;
+};
+
+/* The answer: status, JSON body text (malloc'd in a), and the server's
+ * signature of it with its timestamp. */
+struct exchange_response {
+    int status;
+    char *body;
+    size_t body_len;
+    char timestamp[24];
+    char signature[4 * ((SM2_SIG_MAX + 2) / 3) + 1];
+};
+
+/*
+ * Handle one call end to end (see the file comment). Never fails as a C
+ * function: every refusal is a signed answer with its status and the
+ * usual {"error":{code,message,field}} body, and each verification failure
+ * has its own 401 code (docs/exchange.md lists them).
+ */
+void exchange_handle(db *d, arena *a, const struct exchange_request *rq,
+                     struct exchange_response *rs);
+
+/* ---- the server's own key --------------------------------------------------------- */
+
+/* Sign msg with the server's SM2 key (made on first use, kept sealed in the
+ * database so every server of a deployment signs with the same key). */
+err exchange_server_sign(db *d, const void *msg, size_t n, char *sig_b64, size_t cap) MUST_USE;
+/* The server's public key as PEM in a (GET /exchange/v1/server-key). */
+err exchange_server_public_pem(db *d, arena *a, char **pem_r) MUST_USE;
+
+/* ---- change log (changes.c) -------------------------------------------------------- */
+
+/*
+ * Record, inside the writer's transaction, that object_id of dataset ds in
+ * region_code changed (op "upsert" or "delete"). The change gets the next
+ * sequence number of its dataset; numbers of one dataset become visible in
+ * increasing order with no gaps, so a reader that has seen up to n never
+ * misses a change above n (on PostgreSQL the per-dataset counter row is
+ * locked until the writer commits). The outbox and the change cursors of
+ * /exchange/v1/<dataset>/changes read this log.
+ */
+err exchange_change(db *d, enum exchange_dataset ds, int64_t object_id, int64_t region_code,
+                    const char *op) MUST_USE;
+
+#endif
