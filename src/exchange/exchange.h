@@ -223,4 +223,75 @@ err exchange_server_public_pem(db *d, arena *a, char **pem_r) MUST_USE;
 err exchange_change(db *d, enum exchange_dataset ds, int64_t object_id, int64_t region_code,
                     const char *op) MUST_USE;
 
+/*
+ * The change log's tables (made by the migration of changes.c):
+ *   exchange_changes(dataset TEXT, seq BIGINT, object_id BIGINT,
+ *                    region_code BIGINT, op TEXT, at BIGINT,
+ *                    PRIMARY KEY (dataset, seq))
+ *   exchange_seq(dataset TEXT PRIMARY KEY, seq BIGINT)  -- last number given
+ * Readers page by (dataset, seq > cursor) in seq order.
+ */
+
+/*
+ * The current state of one record of a dataset as the exchange sends it
+ * (the same JSON the changes cursor and the outbox send; personal fields in
+ * full, since the receiving system is entitled to them by its grant, and
+ * each read is audited by the caller of this function). E_NOT_FOUND when
+ * the record is gone (a delete is sent as {"id", "deleted": true}).
+ */
+err exchange_record_json(db *d, arena *a, enum exchange_dataset ds, int64_t id,
+                         json_t **out_r) MUST_USE;
+
+/* ---- observing calls (observe.c) ---------------------------------------------------- */
+
+/* What one call did, inbound (a peer called us) or outbound (we called a
+ * peer: the outbox, a connector, the federation). */
+struct exchange_call_record {
+    const char *front; /* "http", "soap", "outbox", "connector" */
+    bool outbound;
+    int64_t caller_id;  /* inbound: the caller, 0 when unidentified */
+    const char *peer;   /* outbound: the peer's name */
+    const char *op;     /* the operation name, "" when none was reached */
+    int dataset;        /* enum exchange_dataset, -1 for none */
+    int status;         /* HTTP status (0: no answer) */
+    const char *result; /* "ok" or the error slug */
+    int64_t records;    /* records in the batch, 0 for none */
+    int64_t latency_us;
+};
+
+/* Register an observer of every call (before serving; at most 8). */
+err exchange_on_call(void (*fn)(const struct exchange_call_record *rec)) MUST_USE;
+/* Tell every observer; from any thread. */
+void exchange_record_call(const struct exchange_call_record *rec);
+
+/* ---- calling peers (peer.c) ------------------------------------------------------------ */
+
+/*
+ * A system we call: another fangkong instance, a government platform, a
+ * police service, ... Stored in exchange_peers (name, kind, base URL, our
+ * caller id at the peer, the private key we sign with there — sealed, or
+ * none to sign with the server's own key — and the peer's public key that
+ * its answers must verify under).
+ */
+struct exchange_peer;
+
+struct exchange_peer_reply {
+    int status; /* 0: no answer (connection refused, timeout) */
+    char *body; /* NUL-terminated, in a */
+    size_t len;
+    bool verified; /* the answer carried a valid signature of the peer */
+};
+
+/*
+ * One signed call to a peer (blocking the calling thread for at most the
+ * peer's timeout: call it from a background thread, never an event loop):
+ * method and path+query relative to the peer's base URL, a JSON body or
+ * NULL, an idempotency key or NULL. E_UNAVAILABLE "peer_unreachable" when
+ * no answer came; an answer whose signature does not verify is E_CRYPTO
+ * "peer_signature_invalid". Every call is recorded (exchange_record_call).
+ */
+err exchange_peer_call(db *d, arena *a, const struct exchange_peer *p, const char *method,
+                       const char *path_query, const char *body, const char *idempotency_key,
+                       struct exchange_peer_reply *reply_r) MUST_USE;
+
 #endif
