@@ -36,6 +36,10 @@ static const struct vocab_word kinds[] = {
     {"monitor_occupancy", "隔离点入住率预警"},
     {"monitor_unchecked", "隔离人员未核查预警"},
     {"monitor_fever", "场所发热告警预警"},
+    {"exchange_bad_signatures", "交换签名异常"},
+    {"exchange_anomaly", "交换调用异常"},
+    {"exchange_peer_failing", "对接系统故障"},
+    {"exchange_outbox_stale", "交换发件箱积压"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

@@ -49,6 +49,11 @@ enum alert_kind {
     ALERT_MONITOR_UNCHECKED, /* a grid's people on home isolation not checked today */
     ALERT_MONITOR_FEVER,     /* a venue's fever alerts today at a rule's threshold */
     /* ---- end of the monitoring block ---- */
+    /* ---- data exchange (exchange/exchange.h) ---- */
+    ALERT_EXCHANGE_BAD_SIGNATURES, /* a caller's repeated bad signatures: suspended (疑似攻击) */
+    ALERT_EXCHANGE_ANOMALY,        /* a caller's error rate or volume far from its usual */
+    ALERT_EXCHANGE_PEER_FAILING,   /* a peer (connector) failing longer than its threshold */
+    ALERT_EXCHANGE_OUTBOX_STALE,   /* the outbox holds a change older than its threshold */
     ALERT_KIND__COUNT
 };
 
@@ -56,7 +61,8 @@ enum alert_kind {
  * "security", "task_overdue", "check_abnormal", "check_missed", "message_unanswered",
  * "nat_unattended", "nat_transit_overdue", "trace_contacts", "monitor_reports",
  * "monitor_occupancy", "monitor_unchecked", "monitor_fever",
- * NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
+ * "exchange_bad_signatures", "exchange_anomaly", "exchange_peer_failing",
+ * "exchange_outbox_stale", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
 const char *alert_kind_label(enum alert_kind k); /* Chinese */

@@ -88,6 +88,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_MONITOR_WRITE] = {"monitor.write", "维护监测预警规则"},
     [PERM_PUBLISH_EDIT] = {"publish.edit", "编辑疫情发布内容"},
     [PERM_PUBLISH_APPROVE] = {"publish.approve", "审核疫情发布内容"},
+    [PERM_EXCHANGE_ADMIN] = {"exchange.admin", "管理数据交换调用方和对接系统"},
+    [PERM_EXCHANGE_READ] = {"exchange.read", "查看数据交换监控"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -126,6 +128,7 @@ static const struct vocab_word areas[] = {
     {"commission", "卫健数据"}, {"itinerary", "行程卡"},
     {"camera", "视频监控"},     {"report", "自定义报表"},
     {"monitor", "监测预警"},    {"publish", "疫情发布"},
+    {"exchange", "数据交换"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -220,7 +223,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY,
             PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
-            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE),
+            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
@@ -231,13 +234,13 @@ const struct builtin_role builtin_roles[] = {
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,
-            PERM_CONFIG),
+            PERM_CONFIG, PERM_EXCHANGE_READ),
      true},
     /* alerts: security events (an account over the exact-search limit)
      * are raised for this role to see and handle */
     {"security_admin", "安全管理员",
      GRANTS(PERM_ROLE_READ, PERM_ROLE_WRITE, PERM_KEY_ADMIN, PERM_USER_READ, PERM_ALERT_READ,
-            PERM_ALERT_ACK),
+            PERM_ALERT_ACK, PERM_EXCHANGE_ADMIN, PERM_EXCHANGE_READ),
      true},
     {"audit_admin", "审计管理员", GRANTS(PERM_AUDIT_READ), true},
     {"exchange_client", "数据交换调用方",

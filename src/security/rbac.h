@@ -111,6 +111,9 @@ enum perm {
     PERM_CAMERA_PLAY_ISOLATION,
     PERM_REPORT_DEFINE, /* define, change, copy and delete custom reports */
     PERM_REPORT_RUN,    /* run and export custom reports in scope */
+    /* data exchange (docs/exchange.md) */
+    PERM_EXCHANGE_ADMIN, /* register callers and their keys, peers and connectors */
+    PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
     PERM__COUNT
 };
 
