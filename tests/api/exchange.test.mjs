@@ -276,3 +276,109 @@ test('repeated bad signatures suspend the caller and raise the alert at its regi
   expectError(await a.client.get('/exchange/v1/ping', { headers: { [H.signature]: other } }), 401, 'signature_invalid');
   assert.equal((await a.client.get('/exchange/v1/ping')).status, 200);
 });
+
+test('scripts/exchange-curl.sh: one signed call with curl and the openssl command line, its answer verified', async () => {
+  const a = cliCaller('接入系统丑');
+  const run = (...args) => {
+    try {
+      return { status: 0, out: execFileSync('scripts/exchange-curl.sh', [ctx.url, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    } catch (e) {
+      return { status: e.status, out: e.stdout, err: e.stderr };
+    }
+  };
+  let r = run(a.id, a.keyFile, 'GET', '/exchange/v1/ping?b=2&a=1');
+  assert.equal(r.status, 0, r.err);
+  assert.equal(JSON.parse(r.out).caller, '接入系统丑');
+  const batch = path.join(ctx.dir, 'curl-batch.json');
+  fs.writeFileSync(batch, JSON.stringify({ records: [site('k1', 'X-K1')] }));
+  r = run(a.id, a.keyFile, 'POST', '/exchange/v1/nat/sites', batch, 'curl-1');
+  assert.equal(r.status, 0, r.err);
+  assert.equal(JSON.parse(r.out).applied, 1);
+  assert.equal(one("SELECT COUNT(*) FROM nat_sites WHERE source_key = 'X-K1'"), '1');
+  // positive control: another caller's key is refused, and the script says so
+  const b = cliCaller('接入系统寅');
+  r = run(a.id, b.keyFile, 'GET', '/exchange/v1/ping');
+  assert.equal(r.status, 1);
+  assert.equal(JSON.parse(r.out).error.code, 'signature_invalid');
+  assert.match(r.err, /HTTP 401 signature ok/);
+});
+
+test('the registry: register through the API (key once), bad input refused with its fields, list with search, paging and CSV, update, delete; all audited', async () => {
+  const good = { name: '区政务平台', organisation: '东城区政务服务局', contact_name: '王工', contact_phone: '13800138000', regions: [S1, S2_C1], read: ['persons', 'cases'], write: ['nat'], rate_per_min: 120 };
+  const n0 = one('SELECT COUNT(*) FROM exchange_callers');
+  const u0 = one('SELECT COUNT(*) FROM users');
+  // bad input: every field at fault at once, nothing written
+  let r = await sec.post('/api/v1/exchange/callers', { ...good, name: '', regions: ['12'], read: ['nope'], rate_per_min: 0 });
+  expectError(r, 400, 'invalid_value', 'name');
+  assert.deepEqual(new Set(r.body.error.fields.map((f) => f.field)), new Set(['name', 'regions', 'read', 'rate_per_min']));
+  expectError(await sec.post('/api/v1/exchange/callers', { ...good, regions: [] }), 400, 'out_of_range', 'regions');
+  expectError(await sec.post('/api/v1/exchange/callers', { ...good, regions: ['990000000000'] }), 400, 'invalid_region', 'regions');
+  expectError(await sec.post('/api/v1/exchange/callers', { ...good, contact_phone: 'call me' }), 400, 'invalid_phone', 'contact_phone');
+  expectError(await sec.post('/api/v1/exchange/callers', { ...good, extra: 1 }), 400, 'unknown_field', 'extra');
+  expectError(await sec.post('/api/v1/exchange/callers', { ...good, expires_at: 'soon' }), 400, 'invalid_time', 'expires_at');
+  assert.equal(one('SELECT COUNT(*) FROM exchange_callers'), n0);
+  assert.equal(one('SELECT COUNT(*) FROM users'), u0);
+  // others may not: the audit administrator lacks exchange.admin
+  expectError(await auditor.post('/api/v1/exchange/callers', good), 403, 'forbidden');
+
+  r = await sec.post('/api/v1/exchange/callers', good);
+  assert.equal(r.status, 201, r.text);
+  const c = r.body;
+  assert.match(c.private_key_pem, /BEGIN PRIVATE KEY/);
+  assert.deepEqual(c.regions, ['东华门街道', '隆福寺社区'], 'names, never codes');
+  assert.equal(c.contact_phone, '138****8000');
+  assert.deepEqual(c.read, ['persons', 'cases']);
+  assert.equal(c.state, 'active');
+  // the phone is sealed; the account exists with the caller's role and cannot sign in
+  assert.equal(one(`SELECT COUNT(*) FROM exchange_callers WHERE id = ${c.id} AND contact_phone_enc IS NOT NULL`), '1');
+  assert.equal(one(`SELECT COUNT(*) FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles ro ON ro.id = ur.role_id WHERE u.id = ${c.user_id} AND ro.key = 'exchange_client'`), '1');
+  expectError(await sec.post('/api/v1/exchange/callers', good), 409, 'duplicate_name', 'name');
+  // the downloaded key signs a ping that passes
+  const client = new ExchangeClient({ base: ctx.url, caller: c.id, privateKeyPem: c.private_key_pem });
+  let p = await client.get('/exchange/v1/ping');
+  assert.equal(p.status, 200, p.text);
+  assert.deepEqual(p.body.read, ['persons', 'cases']);
+  // region grants of the ping: region= narrows within a grant, else refused
+  p = await client.get('/exchange/v1/ping', { query: `region=${S2_C1}` });
+  assert.equal(p.status, 200, p.text);
+  expectError(await client.get('/exchange/v1/ping', { query: 'region=110101002000' }), 403, 'region_not_granted', 'region');
+
+  // list: search, paging, CSV
+  cliCaller('接入系统卯');
+  cliCaller('接入系统辰');
+  r = await sec.get('/api/v1/exchange/callers?q=' + encodeURIComponent('政务'));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((x) => x.name), ['区政务平台']);
+  assert.ok(!('private_key_pem' in r.body.items[0]));
+  r = await sec.get('/api/v1/exchange/callers?page=1&page_size=2');
+  assert.equal(r.body.items.length, 2);
+  assert.ok(r.body.total >= 3);
+  expectError(await sec.get('/api/v1/exchange/callers?state=gone'), 400, 'invalid_parameter', 'state');
+  r = await sec.get('/api/v1/exchange/callers?format=csv&q=' + encodeURIComponent('政务'));
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/csv/);
+  assert.match(r.text, /区政务平台.*东城区政务服务局.*王工.*138\*\*\*\*8000.*东华门街道、隆福寺社区/);
+  assert.ok(!r.text.includes('13800138000'));
+
+  // update: grants and name; bad input changes nothing
+  expectError(await sec.patch(`/api/v1/exchange/callers/${c.id}`, { rate_per_min: -1 }), 400, 'out_of_range', 'rate_per_min');
+  r = await sec.patch(`/api/v1/exchange/callers/${c.id}`, { read: [], write: ['nat'], name: '区政务平台二' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.name, '区政务平台二');
+  assert.deepEqual(r.body.read, []);
+  assert.equal(r.body.rate_per_min, 120, 'unchanged');
+  expectError(await sec.get('/api/v1/exchange/callers/123'), 404, 'caller_not_found');
+
+  // delete: disabled for good; its calls refused; the account disabled
+  r = await sec.del(`/api/v1/exchange/callers/${c.id}`);
+  assert.equal(r.status, 204, r.text);
+  expectError(await client.get('/exchange/v1/ping'), 401, 'unknown_caller');
+  assert.equal(one(`SELECT disabled FROM users WHERE id = ${c.user_id}`), '1');
+  expectError(await sec.post(`/api/v1/exchange/callers/${c.id}/resume`), 409, 'caller_deleted');
+
+  for (const action of ['exchange.caller.create', 'exchange.caller.update', 'exchange.caller.delete']) {
+    const entries = await auditEntries(auditor, action, c.id);
+    assert.ok(entries.length >= 1, action);
+    for (const e of entries) assert.ok(!/13800138000/.test(JSON.stringify(e)), 'no phone in the audit');
+  }
+});
