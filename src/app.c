@@ -10,6 +10,7 @@
 #include "nat/nat.h"
 #include "http/export.h"
 #include "device/device.h"
+#include "exchange/exchange.h"
 #include "health/health.h"
 #include "hotline/hotline.h"
 #include "map/map.h"
@@ -26,6 +27,13 @@ static err person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)
 {
     err e = code_person_changed(d, a, person_id, user_id);
     return e ? e : commission_person_changed(d, a, person_id, user_id);
+}
+
+/* person_on_write: every write of a person goes into the exchange's
+ * change log, in the writing transaction. */
+static err person_written(db *d, int64_t person_id, int64_t region_code, bool deleted)
+{
+    return exchange_change(d, DS_PERSONS, person_id, region_code, deleted ? "delete" : "upsert");
 }
 
 /* each registration can fail (a table full, a hook taken): the first
@@ -80,6 +88,8 @@ err app_routes(void)
     HOOK(person_on_change(person_changed));
     /* a change of residence moves the open observation and tasks along */
     HOOK(person_on_move(case_person_moved));
+    /* every write of a person is logged for the exchange's cursors and outbox */
+    HOOK(person_on_write(person_written));
     /* the people list filters and shows code colours by code's own table */
     person_code_colours_set(&code_colour_vocab);
     /* hooks instead of includes, so capabilities depend one way */

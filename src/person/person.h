@@ -35,6 +35,7 @@
 #ifndef FK_PERSON_PERSON_H
 #define FK_PERSON_PERSON_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -453,6 +454,25 @@ err person_on_change(person_change_fn fn) MUST_USE;
 typedef err (*person_move_fn)(db *d, arena *a, const struct principal *who, int64_t person_id,
                               int64_t from, int64_t to);
 err person_on_move(person_move_fn fn) MUST_USE;
+
+/*
+ * Every write of a person record, whatever changed (person_create and its
+ * in-transaction forms, person_update, person_consent_set, person_delete;
+ * not the demo generator's bulk person_insert_prepared): called inside the
+ * writing transaction with the record's region after the write and
+ * whether it was a deletion, so what it records commits with the write or
+ * not at all. The exchange's change log subscribes (src/app.c); one
+ * subscriber, rules as for person_on_change.
+ */
+typedef err (*person_write_fn)(db *d, int64_t person_id, int64_t region_code, bool deleted);
+err person_on_write(person_write_fn fn) MUST_USE;
+
+/*
+ * The whole record as the API replies it, masked unless `reveal` (the
+ * caller audits a revealed read), with the computed age: for another
+ * capability that sends a person on (the exchange). A new reference.
+ */
+json_t *person_json(arena *a, const struct person *p, bool reveal);
 
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r) MUST_USE;
