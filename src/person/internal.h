@@ -126,6 +126,12 @@ json_t *person_value_mask(arena *a, enum person_field f, json_t *v);
 
 /* person_json (the whole record as the API replies) is in person.h. */
 
+/* The bodies of a create and of a change (PATCH, with the version read),
+ * generated from the field table: person_body_check's checks and the
+ * routes' documentation. */
+extern const struct jfield person_create_fields[];
+extern const struct jfield person_patch_fields[];
+
 /*
  * The members of a request body `b` into *p; *set_r names the fields
  * present. Members of the wrong JSON type are skipped (the jfield check

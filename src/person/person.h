@@ -233,6 +233,19 @@ char *person_id_normalise(char *s);
 err person_check(arena *a, struct person *p, person_fields given) MUST_USE;
 
 /*
+ * A staff body (the JSON of POST /api/v1/persons, or of a PATCH when `cur`
+ * is the stored record) checked in one pass, every field at fault
+ * reported at once (base/error.h collect mode): the JSON checks generated
+ * from the field table, what only the resident may set (consent_at, source
+ * "self": "not_allowed"), the conversion into *p with the fields present
+ * in *set_r, and the record's own rules (person_check; a new region inside
+ * sc, person_region_check). A change is checked as cur with it applied.
+ * The people API and the exchange's batch writes both take bodies here.
+ */
+err person_body_check(db *d, arena *a, const struct scope *sc, json_t *body,
+                      const struct person *cur, struct person *p, person_fields *set_r) MUST_USE;
+
+/*
  * Is `code` an existing region inside the caller's scope? E_INPUT
  * "invalid_region" on field `field` otherwise.
  */

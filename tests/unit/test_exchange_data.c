@@ -18,6 +18,8 @@
 
 #include "app.h"
 #include "base/id.h"
+#include "base/json.h"
+#include "base/regcode.h"
 #include "exchange/exchange.h"
 #include "person/person.h"
 #include "security/crypto.h"
@@ -224,6 +226,224 @@ static void test_person_writes(void **state)
     assert_int_equal(changes(DS_PERSONS), 6);
 }
 
+/* ---- operations, called as exchange_handle calls them ---------------------------------- */
+
+/* A caller granted the East district (and, with two, West too). */
+static struct exchange_caller caller = {
+    .id = 1, .user_id = 99, .name = "市大数据局", .nregions = 1, .regions = {EAST, WEST}};
+
+static struct exchange_ctx ctx(int64_t region)
+{
+    struct exchange_ctx x = {.d = D, .a = A, .caller = &caller, .region_code = region};
+    x.who = (struct principal){.user_id = caller.user_id,
+                               .region_code = region,
+                               .scope = scope_of(region),
+                               .perms = staff.perms};
+    return x;
+}
+
+static const struct exchange_op *op(const char *name)
+{
+    size_t n;
+    const struct exchange_op *t = exchange_data_ops(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t[i].name, name))
+            return &t[i];
+    fail_msg("no operation %s", name);
+    return NULL;
+}
+
+static err run(const char *name, int64_t region, json_t *in, json_t **out_r)
+{
+    struct exchange_ctx x = ctx(region);
+    *out_r = NULL;
+    err e = op(name)->run(&x, in, out_r);
+    json_decref(in);
+    return e;
+}
+
+static json_t *result(json_t *out, size_t i)
+{
+    return json_array_get(json_object_get(out, "results"), i);
+}
+
+static const char *result_code(json_t *out, size_t i)
+{
+    return json_string_value(json_object_get(json_object_get(result(out, i), "error"), "code"));
+}
+
+static void test_person_batch(void **state)
+{
+    (void)state;
+    caller.nregions = 1;
+    json_t *out;
+    json_t *in = json_pack(
+        "{s:[{s:s,s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},i,{s:s,s:s,s:s,s:s},{s:s,s:s,s:s,s:s}]}",
+        "records",
+        /* 0: new, inside the grant */
+        "name", "王五", "id_number", "110101199001011237", "region_code", "110101001001", "address",
+        "多福巷3号",
+        /* 1: outside the grant */
+        "name", "赵六", "id_number", "110101198505050016", "region_code", "110102000000",
+        /* 2: a bad identity number */
+        "name", "钱七", "id_number", "110101199001011238", "region_code", "110101000000",
+        /* 3: not an object */
+        5,
+        /* 4: the same document again: a change of the same person */
+        "name", "王五", "id_number", "110101199001011237", "region_code", "110101001001", "address",
+        "多福巷4号",
+        /* 5: the resident's own declaration is not the exchange's to make */
+        "name", "孙八", "id_number", "110101199001011253", "region_code", "110101000000", "source",
+        "self");
+    assert_int_equal(run("persons.post", EAST, in, &out), E_OK);
+    assert_int_equal(json_integer_value(json_object_get(out, "accepted")), 2);
+    assert_int_equal(json_integer_value(json_object_get(out, "rejected")), 4);
+    assert_true(json_is_true(json_object_get(result(out, 0), "ok")));
+    const char *id0 = json_string_value(json_object_get(result(out, 0), "id"));
+    assert_non_null(id0);
+    assert_string_equal(result_code(out, 1), "region_not_granted");
+    assert_string_equal(result_code(out, 2), "invalid_id_number");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(result(out, 2), "error"), "field")),
+        "id_number");
+    assert_string_equal(result_code(out, 3), "invalid_record");
+    assert_true(json_is_true(json_object_get(result(out, 4), "ok")));
+    assert_string_equal(json_string_value(json_object_get(result(out, 4), "id")), id0);
+    assert_string_equal(result_code(out, 5), "not_allowed");
+    assert_int_equal(json_integer_value(json_object_get(result(out, 5), "index")), 5);
+    int64_t pid = id_parse(id0);
+    json_decref(out);
+    /* one person, two changes; the refused records wrote nothing */
+    assert_int_equal(q_i("SELECT COUNT(*) FROM persons WHERE deleted_at = 0", NULL), 1);
+    assert_int_equal(changes(DS_PERSONS), 2);
+    json_t *o;
+    assert_int_equal(exchange_record_json(D, A, DS_PERSONS, pid, &o), E_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "address")), "多福巷4号");
+    assert_string_equal(json_string_value(json_object_get(o, "source")), "exchange");
+    json_decref(o);
+
+    /* a document held in a region outside the grant: refused, no id given */
+    new_person("赵六", "110101198505050016", WEST);
+    in = json_pack("{s:[{s:s,s:s,s:s}]}", "records", "name", "赵六", "id_number",
+                   "110101198505050016", "region_code", "110101000000");
+    assert_int_equal(run("persons.post", EAST, in, &out), E_OK);
+    assert_string_equal(result_code(out, 0), "duplicate_person");
+    assert_null(json_object_get(result(out, 0), "id"));
+    json_decref(out);
+
+    /* the batch's own shape */
+    assert_int_equal(run("persons.post", EAST, json_pack("{s:[]}", "records"), &out), E_INPUT);
+    assert_string_equal(err_last()->slug, "invalid_records");
+    assert_int_equal(run("persons.post", EAST, json_pack("{s:i}", "records", 1), &out), E_INPUT);
+    json_t *big = json_array();
+    for (int i = 0; i < 1001; i++)
+        json_array_append_new(big, json_object());
+    assert_int_equal(run("persons.post", EAST, json_pack("{s:o}", "records", big), &out),
+                     E_TOO_LARGE);
+    assert_string_equal(err_last()->slug, "batch_too_large");
+    assert_int_equal(changes(DS_PERSONS), 3);
+}
+
+/* Page through persons.changes with `limit`, collecting the seqs seen. */
+static size_t read_all(int64_t region, bool with_region, int limit, int64_t *seqs, size_t cap)
+{
+    int64_t since = 0;
+    size_t n = 0;
+    for (;;) {
+        json_t *in = json_pack("{s:s,s:s}", "since", arena_printf(A, "%lld", (long long)since),
+                               "limit", arena_printf(A, "%d", limit));
+        if (with_region) {
+            char code[19];
+            regcode_format(region, code);
+            json_object_set_new(in, "region", json_string(code));
+        }
+        json_t *out;
+        assert_int_equal(run("persons.changes", region, in, &out), E_OK);
+        json_t *items = json_object_get(out, "items");
+        assert_true(json_array_size(items) <= (size_t)limit);
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            assert_true(n < cap);
+            seqs[n++] = json_integer_value(json_object_get(it, "seq"));
+        }
+        since = json_integer_value(json_object_get(out, "next"));
+        bool more = json_is_true(json_object_get(out, "more"));
+        json_decref(out);
+        if (!more)
+            return n;
+    }
+}
+
+static void test_changes_cursor(void **state)
+{
+    (void)state;
+    caller.nregions = 1; /* East only */
+    int64_t a = new_person("张三", "110101199001011237", COMMUNITY);
+    int64_t w = new_person("赵六", "110101198505050016", WEST);
+    int64_t b = new_person("李四", "110101199001011253", EAST);
+    assert_int_equal(person_delete(D, A, &staff, b), E_OK);
+    (void)w;
+    /* East's changes only: 1 (a), 3 (b), 4 (b deleted); not 2 (West) */
+    json_t *out;
+    assert_int_equal(run("persons.changes", EAST, json_pack("{s:s}", "since", "0"), &out), E_OK);
+    json_t *items = json_object_get(out, "items");
+    assert_int_equal(json_array_size(items), 3);
+    json_t *i0 = json_array_get(items, 0), *i2 = json_array_get(items, 2);
+    assert_int_equal(json_integer_value(json_object_get(i0, "seq")), 1);
+    assert_string_equal(json_string_value(json_object_get(i0, "op")), "upsert");
+    assert_int_equal(id_parse(json_string_value(json_object_get(i0, "id"))), a);
+    assert_string_equal(json_string_value(json_object_get(i0, "region")), "110101001001");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(i0, "record"), "name")),
+                        "张三");
+    /* b was deleted: its first change too reads as deleted now */
+    json_t *i1 = json_array_get(items, 1);
+    assert_true(json_is_true(json_object_get(json_object_get(i1, "record"), "deleted")));
+    assert_string_equal(json_string_value(json_object_get(i2, "op")), "delete");
+    assert_true(json_is_true(json_object_get(json_object_get(i2, "record"), "deleted")));
+    assert_int_equal(json_integer_value(json_object_get(out, "next")), 4);
+    assert_false(json_is_true(json_object_get(out, "more")));
+    json_decref(out);
+    /* nothing after the end: next stays */
+    assert_int_equal(run("persons.changes", EAST, json_pack("{s:s}", "since", "4"), &out), E_OK);
+    assert_int_equal(json_array_size(json_object_get(out, "items")), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "next")), 4);
+    json_decref(out);
+
+    /* pages of one: every change once, in order */
+    int64_t seqs[16];
+    size_t n = read_all(EAST, false, 1, seqs, 16);
+    assert_int_equal(n, 3);
+    assert_int_equal(seqs[0], 1);
+    assert_int_equal(seqs[1], 3);
+    assert_int_equal(seqs[2], 4);
+    /* the region parameter narrows to its subtree */
+    n = read_all(COMMUNITY, true, 2, seqs, 16);
+    assert_int_equal(n, 1);
+    assert_int_equal(seqs[0], 1);
+    /* both districts granted: all four */
+    caller.nregions = 2;
+    n = read_all(EAST, false, 3, seqs, 16);
+    assert_int_equal(n, 4);
+    caller.nregions = 1;
+
+    /* bad parameters */
+    static const char *const bad[][2] = {{"since", "-1"},
+                                         {"since", "x"},
+                                         {"since", ""},
+                                         {"limit", "0"},
+                                         {"limit", "1001"},
+                                         {"limit", "1e2"},
+                                         {"since", "99999999999999999999"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(
+            run("persons.changes", EAST, json_pack("{s:s}", bad[i][0], bad[i][1]), &out), E_INPUT);
+        assert_string_equal(err_last()->field, bad[i][0]);
+    }
+    assert_int_equal(run("persons.changes", EAST, json_pack("{s:i}", "since", 1), &out), E_INPUT);
+}
+
 static int open_sqlite(void **state)
 {
     (void)state;
@@ -256,8 +476,9 @@ static int close_pg(void **state)
     return 0;
 }
 
-#define T(f)  cmocka_unit_test_setup(f, reset)
-#define TESTS T(test_change_numbers), T(test_person_writes)
+#define T(f) cmocka_unit_test_setup(f, reset)
+#define TESTS                                                                                      \
+    T(test_change_numbers), T(test_person_writes), T(test_person_batch), T(test_changes_cursor)
 
 int main(void)
 {
