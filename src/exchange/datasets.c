@@ -22,7 +22,9 @@
 
 #include "base/json.h"
 #include "base/regcode.h"
+#include "code/code.h"
 #include "person/person.h"
+#include "trace/trace.h"
 #include "security/audit.h"
 
 #define CHANGES_LIMIT_DEFAULT 100
@@ -111,7 +113,11 @@ static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t
         return e;
     struct scope sc[EXCHANGE_REGIONS_MAX] = {{0, 0}};
     int n = 0;
-    if (json_object_get(in, "region"))
+    /* the risk areas are one national list (code/risk.c), most of them
+     * outside the region tree (region 0): every grantee reads all */
+    if (ds == DS_RISK_AREAS && !json_object_get(in, "region"))
+        sc[n++] = (struct scope){0, INT64_MAX};
+    else if (json_object_get(in, "region"))
         sc[n++] = scope_of(x->region_code); /* checked by exchange_handle */
     else
         for (; n < x->caller->nregions && n < EXCHANGE_REGIONS_MAX; n++)
@@ -204,6 +210,13 @@ static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t
         return changes_read(x, ds, in, out_r);                                                     \
     }
 CHANGES_RUN(persons, DS_PERSONS)
+CHANGES_RUN(returns, DS_RETURNS)
+CHANGES_RUN(contacts, DS_CONTACTS)
+CHANGES_RUN(isolations, DS_ISOLATIONS)
+CHANGES_RUN(cases, DS_CASES)
+CHANGES_RUN(results, DS_RESULTS)
+CHANGES_RUN(zones, DS_ZONES)
+CHANGES_RUN(risk_areas, DS_RISK_AREAS)
 
 /* ---- batch writes ------------------------------------------------------------------ */
 
@@ -352,13 +365,110 @@ static err persons_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
     return batch_write(x, in, person_write, out_r);
 }
 
+/* ---- records about a person ----------------------------------------------------------- */
+
+/*
+ * The person a record names ("person_id", an id string) when they live
+ * inside one of the caller's granted subtrees: *sc_r that subtree. A
+ * person outside every grant reads as missing, as the capabilities answer
+ * for another region's person (its existence is not the caller's to know).
+ */
+static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, struct scope *sc_r)
+{
+    const char *s = json_str(rec, "person_id");
+    int64_t pid = s ? id_parse(s) : 0, region = 0;
+    if (!pid)
+        return err_set(E_INPUT, "required", "person_id", "请填写人员编号 person_id");
+    struct scope all = scope_all();
+    err e = person_region(x->d, &all, pid, &region);
+    if (e && e != E_NOT_FOUND)
+        return e;
+    if (e || !granted_scope(x->caller, region, sc_r))
+        return err_set(E_NOT_FOUND, "not_found", "person_id",
+                       "人员不存在或不在本系统获准交换的范围内");
+    *pid_r = pid;
+    return E_OK;
+}
+
+/* 返程信息: one trip of a key person, checked and written by trace's
+ * own contract (trip_apply_json, trip_create), source "import" (data that
+ * came from another system, as a file import's). */
+static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t pid;
+    struct scope sc;
+    err e = person_granted(x, rec, &pid, &sc);
+    if (e)
+        return e;
+    struct trip t = {.person_id = pid};
+    if ((e = trip_apply_json(x->a, rec, &t)) || (e = db_begin(x->d)))
+        return e;
+    if ((e = trip_create(x->d, x->a, &sc, &t, TRIP_IMPORT, x->caller->user_id, id_r)) ||
+        (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, "trace.trip.create", "trip", *id_r, "ok", "via=exchange");
+    return E_OK;
+}
+
+static err returns_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, return_write, out_r);
+}
+
+/* A nucleic-acid test result of a person, as the code capability takes one
+ * (code_test_body, code_input_add of code_tests): the code is recomputed
+ * with it. */
+static err result_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t pid;
+    struct scope sc;
+    err e = person_granted(x, rec, &pid, &sc);
+    if (e)
+        return e;
+    json_t *body = json_copy(rec);
+    json_object_del(body, "person_id");
+    struct principal who = x->who;
+    who.scope = sc;
+    if (!(e = json_check(body, code_test_body, false)))
+        e = code_input_add(x->d, x->a, &who, &code_tests, pid, body, id_r);
+    json_decref(body);
+    if (!e)
+        audit_call(x, "test_result.create", "person", pid, "ok", "via=exchange");
+    return e;
+}
+
+static err results_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, result_write, out_r);
+}
+
 /* ---- the table --------------------------------------------------------------------- */
 
 static const struct exchange_op ops[] = {
     {"persons.changes", "GET", "/exchange/v1/persons/changes", DS_PERSONS, false, persons_changes,
      "按变更序号读取人员信息的变更"},
+    {"returns.changes", "GET", "/exchange/v1/returns/changes", DS_RETURNS, false, returns_changes,
+     "按变更序号读取返程信息的变更"},
+    {"contacts.changes", "GET", "/exchange/v1/contacts/changes", DS_CONTACTS, false,
+     contacts_changes, "按变更序号读取接触信息（流调密接排查结果）的变更"},
+    {"isolations.changes", "GET", "/exchange/v1/isolations/changes", DS_ISOLATIONS, false,
+     isolations_changes, "按变更序号读取隔离观察信息的变更"},
+    {"cases.changes", "GET", "/exchange/v1/cases/changes", DS_CASES, false, cases_changes,
+     "按变更序号读取病例状态变更"},
+    {"results.changes", "GET", "/exchange/v1/results/changes", DS_RESULTS, false, results_changes,
+     "按变更序号读取核酸检测结果的变更"},
+    {"zones.changes", "GET", "/exchange/v1/zones/changes", DS_ZONES, false, zones_changes,
+     "按变更序号读取封控区、管控区的变更"},
+    {"risk_areas.changes", "GET", "/exchange/v1/risk_areas/changes", DS_RISK_AREAS, false,
+     risk_areas_changes, "按变更序号读取中高风险地区的变更"},
     {"persons.post", "POST", "/exchange/v1/persons", DS_PERSONS, true, persons_post,
      "批量报送人员信息（按证件号码新增或更新）"},
+    {"returns.post", "POST", "/exchange/v1/returns", DS_RETURNS, true, returns_post,
+     "批量报送重点人员返程信息"},
+    {"results.post", "POST", "/exchange/v1/results", DS_RESULTS, true, results_post,
+     "批量报送核酸检测结果"},
 };
 
 const struct exchange_op *exchange_data_ops(size_t *n_r)

@@ -21,7 +21,10 @@
 #include "base/json.h"
 #include "base/regcode.h"
 #include "exchange/exchange.h"
+#include "case/case.h"
+#include "code/code.h"
 #include "person/person.h"
+#include "trace/trace.h"
 #include "security/crypto.h"
 #include "security/rbac.h"
 
@@ -224,6 +227,151 @@ static void test_person_writes(void **state)
                          .region_code = COMMUNITY};
     assert_int_equal(person_create(D, A, &staff, &dup, 0, NULL), E_CONFLICT);
     assert_int_equal(changes(DS_PERSONS), 6);
+}
+
+/* ---- the other capabilities' write paths ------------------------------------------ */
+
+/* Run `call` in a transaction of the test's own (the callers' contract for
+ * functions that write inside the caller's transaction). */
+#define IN_TX(call)                                                                                \
+    do {                                                                                           \
+        assert_int_equal(db_begin(D), E_OK);                                                       \
+        err e_ = (call);                                                                           \
+        if (e_)                                                                                    \
+            db_rollback(D);                                                                        \
+        else                                                                                       \
+            assert_int_equal(db_commit(D), E_OK);                                                  \
+        assert_int_equal(e_, E_OK);                                                                \
+    } while (0)
+
+static void test_trip_writes(void **state)
+{
+    (void)state;
+    int64_t pid = new_person("张三", "110101199001011237", COMMUNITY);
+    struct scope sc = scope_of(EAST);
+    json_t *b = json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "departed_on", "2026-11-01", "origin",
+                          "北京", "destination", "上海", "out", "mode", "train", "number", "G1");
+    struct trip t = {.person_id = pid};
+    assert_int_equal(trip_apply_json(A, b, &t), E_OK);
+    int64_t tid = 0;
+    IN_TX(trip_create(D, A, &sc, &t, TRIP_STAFF, 7, &tid));
+    assert_int_equal(changes(DS_RETURNS), 1);
+    json_t *ch = json_pack("{s:s}", "returned_on", "2026-11-05");
+    IN_TX(trip_update(D, A, &sc, tid, 0, ch));
+    assert_int_equal(changes(DS_RETURNS), 2);
+    json_t *o;
+    assert_int_equal(exchange_record_json(D, A, DS_RETURNS, tid, &o), E_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "destination")), "上海");
+    json_decref(o);
+    /* a refused change logs nothing */
+    json_t *bad = json_pack("{s:s}", "returned_on", "2026-10-01");
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(trip_update(D, A, &sc, tid, 0, bad), E_INPUT);
+    db_rollback(D);
+    assert_int_equal(changes(DS_RETURNS), 2);
+    IN_TX(trip_delete(D, &sc, tid));
+    int64_t seq, id, reg;
+    char op[8];
+    last_change(DS_RETURNS, &seq, &id, &reg, op);
+    assert_int_equal(seq, 3);
+    assert_int_equal(id, tid);
+    assert_int_equal(reg, COMMUNITY);
+    assert_string_equal(op, "delete");
+    assert_int_equal(exchange_record_json(D, A, DS_RETURNS, tid, &o), E_NOT_FOUND);
+    json_decref(b);
+    json_decref(ch);
+    json_decref(bad);
+}
+
+static void test_risk_area_writes(void **state)
+{
+    (void)state;
+    json_t *b = json_pack("{s:s,s:s,s:s,s:I}", "name", "东华门街道多福巷", "level", "high",
+                          "region_code", "110101001001", "valid_from", (json_int_t)1764547200000LL);
+    int64_t id = 0;
+    assert_int_equal(code_risk_area_add(D, &staff, b, &id), E_OK);
+    assert_int_equal(changes(DS_RISK_AREAS), 1);
+    const char *changed = NULL;
+    json_t *ch = json_pack("{s:s}", "level", "medium");
+    assert_int_equal(code_risk_area_update(D, A, &staff, id, ch, &changed), E_OK);
+    assert_int_equal(changes(DS_RISK_AREAS), 2);
+    json_t *o;
+    assert_int_equal(exchange_record_json(D, A, DS_RISK_AREAS, id, &o), E_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "level")), "medium");
+    json_decref(o);
+    const char *detail;
+    assert_int_equal(code_risk_area_delete(D, A, id, &detail), E_OK);
+    int64_t seq, oid, reg;
+    char op[8];
+    last_change(DS_RISK_AREAS, &seq, &oid, &reg, op);
+    assert_int_equal(seq, 3);
+    assert_string_equal(op, "delete");
+    assert_int_equal(reg, COMMUNITY);
+    /* a refused add (an end before the start) logs nothing */
+    json_t *bad = json_pack("{s:s,s:s,s:I,s:I}", "name", "某地", "level", "high", "valid_from",
+                            (json_int_t)1764547200000LL, "valid_to", (json_int_t)1764500000000LL);
+    assert_int_equal(code_risk_area_add(D, &staff, bad, &id), E_INPUT);
+    assert_int_equal(changes(DS_RISK_AREAS), 3);
+    json_decref(b);
+    json_decref(ch);
+    json_decref(bad);
+}
+
+static void test_result_writes(void **state)
+{
+    (void)state;
+    int64_t pid = new_person("张三", "110101199001011237", COMMUNITY);
+    json_t *b = json_pack("{s:s,s:I,s:I}", "result", "negative", "sampled_at",
+                          (json_int_t)1764547200000LL, "reported_at", (json_int_t)1764550000000LL);
+    int64_t id = 0;
+    assert_int_equal(code_input_add(D, A, &staff, &code_tests, pid, b, &id), E_OK);
+    assert_int_equal(changes(DS_RESULTS), 1);
+    json_t *o;
+    assert_int_equal(exchange_record_json(D, A, DS_RESULTS, id, &o), E_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "result")), "negative");
+    json_decref(o);
+    /* the other code inputs are not results */
+    json_t *iso = json_pack("{s:s,s:I}", "kind", "home", "start_at", (json_int_t)1764547200000LL);
+    int64_t iid;
+    assert_int_equal(code_input_add(D, A, &staff, &code_isolations, pid, iso, &iid), E_OK);
+    assert_int_equal(changes(DS_RESULTS), 1);
+    json_decref(b);
+    json_decref(iso);
+}
+
+static void test_case_writes(void **state)
+{
+    (void)state;
+    int64_t pid = new_person("张三", "110101199001011237", COMMUNITY);
+    int64_t persons0 = changes(DS_PERSONS);
+    struct case_observe_in in = {
+        .person_id = pid, .kind = OBSERVE_HOME_ISOLATION, .source = SOURCE_GRID_PATROL};
+    int64_t oid = 0;
+    IN_TX(case_observe(D, A, &staff, &in, &oid));
+    /* the observation, and the status change it makes (with the person) */
+    assert_int_equal(changes(DS_ISOLATIONS), 1);
+    assert_int_equal(changes(DS_CASES), 1);
+    assert_int_equal(changes(DS_PERSONS), persons0 + 1);
+    json_t *o;
+    assert_int_equal(exchange_record_json(D, A, DS_ISOLATIONS, oid, &o), E_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "kind")), "home_isolation");
+    assert_string_equal(json_string_value(json_object_get(o, "person_name")), "张三");
+    json_decref(o);
+    int64_t seq, cid, reg;
+    char op[8];
+    last_change(DS_CASES, &seq, &cid, &reg, op);
+    assert_int_equal(exchange_record_json(D, A, DS_CASES, cid, &o), E_OK);
+    json_decref(o);
+    /* a second observation is refused and logs nothing */
+    int64_t again;
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(case_observe(D, A, &staff, &in, &again), E_CONFLICT);
+    db_rollback(D);
+    assert_int_equal(changes(DS_ISOLATIONS), 1);
+    /* the end: the observation closed, the person back to normal */
+    IN_TX(case_observe_end(D, A, &staff, oid, OBSERVE_RELEASED, RELEASE_FREE, "期满解除"));
+    assert_true(changes(DS_ISOLATIONS) >= 2);
+    assert_int_equal(changes(DS_CASES), 2);
 }
 
 /* ---- operations, called as exchange_handle calls them ---------------------------------- */
@@ -478,11 +626,13 @@ static int close_pg(void **state)
 
 #define T(f) cmocka_unit_test_setup(f, reset)
 #define TESTS                                                                                      \
-    T(test_change_numbers), T(test_person_writes), T(test_person_batch), T(test_changes_cursor)
+    T(test_change_numbers), T(test_person_writes), T(test_person_batch), T(test_changes_cursor),   \
+        T(test_trip_writes), T(test_risk_area_writes), T(test_result_writes), T(test_case_writes)
 
 int main(void)
 {
-    staff.perms = PERMS(PERM_PERSON_READ, PERM_PERSON_WRITE);
+    staff.perms = PERMS(PERM_PERSON_READ, PERM_PERSON_WRITE, PERM_ZONE_WRITE, PERM_NAT_WRITE,
+                        PERM_CASE_MANAGE, PERM_CASE_STATUS, PERM_TRACE_WRITE);
     uint8_t master[32];
     for (int i = 0; i < 32; i++)
         master[i] = (uint8_t)(0x31 + i);
