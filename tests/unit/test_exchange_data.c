@@ -10,7 +10,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -592,6 +594,126 @@ static void test_changes_cursor(void **state)
     assert_int_equal(run("persons.changes", EAST, json_pack("{s:i}", "since", 1), &out), E_INPUT);
 }
 
+/* ---- the cursor under concurrent writes ---------------------------------------------- */
+
+#define WRITERS_N 120
+
+/* A resident id of birth 1990-01-01 with sequence n and its check digit. */
+static void resident_id(int n, char out[19])
+{
+    snprintf(out, 19, "11010119900101%03d", n);
+    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    int sum = 0;
+    for (int i = 0; i < 17; i++)
+        sum += (out[i] - '0') * w[i];
+    out[17] = "10X98765432"[sum % 11];
+    out[18] = '\0';
+}
+
+static const char *db_url(void);
+
+/* Staff writing people on a connection of their own while the caller pages. */
+static void *writer(void *arg)
+{
+    (void)arg;
+    db *w = NULL;
+    if (db_open(db_url(), &w) != E_OK)
+        return (void *)1;
+    arena *a = arena_new(0);
+    intptr_t bad = 0;
+    for (int i = 0; i < WRITERS_N && !bad; i++) {
+        char idn[19];
+        resident_id(i, idn);
+        struct person p = {.name = "并发",
+                           .id_type = ID_RESIDENT,
+                           .id_number = idn,
+                           .region_code = i % 3 ? COMMUNITY : WEST};
+        err e = person_create(w, a, &staff, &p, 0, NULL);
+        if (!e && i % 5 == 0) {
+            struct person_patch pt = {.v = {.address = "改"}, .set = PF_BIT(PF_ADDRESS)};
+            struct person nv;
+            e = person_update(w, a, &staff, p.id, &pt, &nv, NULL);
+        }
+        if (e == E_UNAVAILABLE) /* busy: try the same person again */
+            i--;
+        else if (e)
+            bad = 1;
+        arena_reset(a);
+    }
+    arena_free(&a);
+    db_close(&w);
+    return (void *)bad;
+}
+
+static void test_cursor_concurrent(void **state)
+{
+    (void)state;
+    caller.nregions = 1; /* East: two in three of the writes */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, writer, NULL), 0);
+    static int64_t seen[2 * WRITERS_N];
+    size_t n = 0;
+    int64_t since = 0;
+    bool done = false;
+    for (int rounds = 0; rounds < 100000; rounds++) {
+        json_t *in = json_pack("{s:s,s:s}", "since", arena_printf(A, "%lld", (long long)since),
+                               "limit", "7");
+        json_t *out;
+        assert_int_equal(run("persons.changes", EAST, in, &out), E_OK);
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(out, "items"), i, it)
+        {
+            assert_true(n < 2 * WRITERS_N);
+            seen[n++] = json_integer_value(json_object_get(it, "seq"));
+        }
+        since = json_integer_value(json_object_get(out, "next"));
+        bool more = json_is_true(json_object_get(out, "more"));
+        json_decref(out);
+        arena_reset(A);
+        if (!more && done)
+            break;
+        if (!more) {
+            /* the writer may still be going: one more pass after it ends */
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+            void *rv;
+            if (pthread_tryjoin_np(t, &rv) == 0) {
+                assert_null(rv);
+                done = true;
+            }
+        }
+    }
+    assert_true(done);
+    /* strictly increasing: no change twice, none out of order */
+    for (size_t i = 1; i < n; i++)
+        assert_true(seen[i] > seen[i - 1]);
+    /* and exactly East's changes: none missed */
+    db_stmt *s;
+    assert_int_equal(db_prepare(D,
+                                "SELECT seq FROM exchange_changes WHERE dataset = 'persons' AND "
+                                "region_code >= ? AND region_code < ? ORDER BY seq",
+                                &s),
+                     E_OK);
+    db_bind_int64(s, 1, EAST);
+    db_bind_int64(s, 2, WEST);
+    size_t k = 0;
+    while (db_step(s) == DB_ROW) {
+        assert_true(k < n);
+        assert_int_equal(db_col_int64(s, 0), seen[k]);
+        k++;
+    }
+    db_done(s);
+    assert_int_equal(k, n);
+    /* 80 creates and 16 changes in East */
+    assert_int_equal(n, 80 + 16);
+}
+
+static const char *db_url(void)
+{
+    return fixture_pg_wanted() && !F.path[0] ? getenv("FK_DB") : F.path;
+}
+
 static int open_sqlite(void **state)
 {
     (void)state;
@@ -606,6 +728,7 @@ static int close_sqlite(void **state)
 {
     (void)state;
     fixture_sqlite_close(&F, &D);
+    F.path[0] = '\0'; /* the PostgreSQL group next: db_url gives FK_DB */
     return 0;
 }
 
@@ -627,7 +750,8 @@ static int close_pg(void **state)
 #define T(f) cmocka_unit_test_setup(f, reset)
 #define TESTS                                                                                      \
     T(test_change_numbers), T(test_person_writes), T(test_person_batch), T(test_changes_cursor),   \
-        T(test_trip_writes), T(test_risk_area_writes), T(test_result_writes), T(test_case_writes)
+        T(test_trip_writes), T(test_risk_area_writes), T(test_result_writes), T(test_case_writes), \
+        T(test_cursor_concurrent)
 
 int main(void)
 {
