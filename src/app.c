@@ -212,5 +212,17 @@ err app_routes(void)
     HOOK(nat_site_measures_register());
     HOOK(place_on_delete(case_site_deleted));
     ADD(case_site_stats);
+    /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
+    ADD(exchange);
+    HOOK(exchange_register());
+    {
+        /* the dataset operations: change cursors, batch writes, reads */
+        size_t n;
+        const struct exchange_op *ops = exchange_data_ops(&n);
+        HOOK(exchange_ops_add(ops, n));
+    }
+    /* last: the signed front routes every operation registered above */
+    HOOK(exchange_front_routes());
+    /* ---- end of the exchange's block ---- */
     return E_OK;
 }

@@ -33,7 +33,6 @@
 
 #define CHANGES_LIMIT_DEFAULT 100
 #define CHANGES_LIMIT_MAX     1000
-#define BATCH_MAX             1000
 
 /* ---- shared pieces ------------------------------------------------------------ */
 
@@ -224,14 +223,13 @@ CHANGES_RUN(risk_areas, DS_RISK_AREAS)
 
 /* ---- batch writes ------------------------------------------------------------------ */
 
-/* The records of a batch body: {"records": [object, ...]} with 1..BATCH_MAX. */
+/* The records of a batch body: {"records": [object, ...]}; their number
+ * (1..EXCHANGE_BATCH_MAX) exchange_handle has checked when it is an array. */
 static err batch_records(json_t *in, json_t **records_r)
 {
     json_t *r = json_object_get(in, "records");
-    if (!json_is_array(r) || json_array_size(r) == 0)
+    if (!json_is_array(r))
         return err_set(E_INPUT, "invalid_batch", "records", "records 应为包含记录的数组");
-    if (json_array_size(r) > BATCH_MAX)
-        return err_set(E_TOO_LARGE, "batch_too_large", "records", "每批最多 %d 条记录", BATCH_MAX);
     *records_r = r;
     return E_OK;
 }
