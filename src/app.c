@@ -215,11 +215,12 @@ err app_routes(void)
     /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
     ADD(exchange);
     HOOK(exchange_register());
+    /* the datasets' operations (helper data's datasets.c): wired here by the
+     * monitoring's branch so its bench and tests reach them; one wiring only */
     {
-        /* the dataset operations: change cursors, batch writes, reads */
-        size_t n;
-        const struct exchange_op *ops = exchange_data_ops(&n);
-        HOOK(exchange_ops_add(ops, n));
+        size_t nops;
+        const struct exchange_op *ops = exchange_data_ops(&nops);
+        HOOK(exchange_ops_add(ops, nops));
     }
     /* last: the signed front routes every operation registered above */
     HOOK(exchange_front_routes());
