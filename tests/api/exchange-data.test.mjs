@@ -198,3 +198,26 @@ test('a deleted person comes as deleted; returns and results batches log their c
   assert.equal(res.items[0].record.result, 'negative');
   assert.equal(res.items[0].record.person_id, p2);
 });
+
+test('zones: an add and a lift are two changes of the zone, read inside the grant', async () => {
+  const c = caller('封控订阅系统', { read: 'zones,risk_areas,stats' });
+  const start = (await pageAll(c, 'zones')).next;
+  const z = await staff.post('/api/v1/zones', { kind: 'sealed', name: '交换测试封控区', region_code: S1_C1 });
+  assert.equal(z.status, 201, z.text);
+  const lift = await staff.post(`/api/v1/zones/${z.body.id}/lift`, { reason: '解除测试' });
+  assert.equal(lift.status, 200, lift.text);
+  const page = await pageAll(c, 'zones', { since: start });
+  assert.deepEqual(page.items.map((x) => [x.id, x.op]), [[z.body.id, 'upsert'], [z.body.id, 'upsert']]);
+  assert.equal(page.items[1].record.name, '交换测试封控区');
+  const list = await c.get('/exchange/v1/zones', { query: 'state=ended' });
+  assert.equal(list.status, 200, list.text);
+  assert.ok(list.body.items.some((x) => x.id === z.body.id));
+  // a caller of 西城区 never sees it
+  const west = caller('西城封控订阅', { region: '110102000000', read: 'zones' });
+  const w = await pageAll(west, 'zones', { since: start });
+  assert.equal(w.items.length, 0);
+  const st = await c.get('/exchange/v1/stats');
+  assert.equal(st.status, 200, st.text);
+  assert.equal(st.body.region_code, S1);
+  assert.ok(st.body.figures.some((f) => f.measure === 'person.status.normal' && f.value > 0), st.text);
+});

@@ -117,6 +117,8 @@ static int reset(void **state)
                                        "DELETE FROM status_changes",
                                        "DELETE FROM observations",
                                        "DELETE FROM isolations",
+                                       "DELETE FROM trace_runs",
+                                       "DELETE FROM trace_contacts",
                                        "DELETE FROM regions"};
     for (size_t i = 0; i < sizeof wipe / sizeof *wipe; i++)
         if (db_exec(D, wipe[i]))
@@ -598,6 +600,39 @@ static void test_changes_cursor(void **state)
     assert_int_equal(run("persons.changes", EAST, json_pack("{s:i}", "since", 1), &out), E_INPUT);
 }
 
+/* A stored contact-tracing run is one change of contacts, in the case's region. */
+static void test_contact_run_writes(void **state)
+{
+    (void)state;
+    int64_t pid = new_person("张三", "110101199001011237", COMMUNITY);
+    struct trace_plan p = {.person_id = pid,
+                           .region_code = COMMUNITY,
+                           .from = 1764547200000LL,
+                           .to = 1764633600000LL,
+                           .degree = 1,
+                           .window_minutes = 30};
+    assert_int_equal(trace_rules_load(D, &p.rules), E_OK);
+    struct trace_result res = {0};
+    int64_t run_id = 0;
+    IN_TX(trace_run_store(D, &p, &res, TRACE_MANUAL, 0, 7, 5, &run_id));
+    assert_int_equal(changes(DS_CONTACTS), 1);
+    int64_t seq, id, reg;
+    char op[8];
+    last_change(DS_CONTACTS, &seq, &id, &reg, op);
+    assert_int_equal(id, run_id);
+    assert_int_equal(reg, COMMUNITY);
+    json_t *o;
+    assert_int_equal(exchange_record_json(D, A, DS_CONTACTS, run_id, &o), E_OK);
+    assert_true(json_is_array(json_object_get(o, "contacts")));
+    assert_int_equal(json_array_size(json_object_get(o, "contacts")), 0);
+    json_decref(o);
+    /* a store rolled back logs nothing */
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(trace_run_store(D, &p, &res, TRACE_MANUAL, 0, 7, 5, &run_id), E_OK);
+    db_rollback(D);
+    assert_int_equal(changes(DS_CONTACTS), 1);
+}
+
 /* Batches of returns and results, and the reads. */
 static void test_other_batches_and_reads(void **state)
 {
@@ -855,7 +890,7 @@ static int close_pg(void **state)
 #define TESTS                                                                                      \
     T(test_change_numbers), T(test_person_writes), T(test_person_batch), T(test_changes_cursor),   \
         T(test_trip_writes), T(test_risk_area_writes), T(test_result_writes), T(test_case_writes), \
-        T(test_other_batches_and_reads), T(test_cursor_concurrent)
+        T(test_contact_run_writes), T(test_other_batches_and_reads), T(test_cursor_concurrent)
 
 int main(void)
 {
