@@ -129,6 +129,10 @@ err reply_csv_file(struct req *r, int fd, int64_t size, const char *filename) MU
 
 /* A query parameter, percent-decoded, or NULL. */
 const char *req_query(struct req *r, const char *name);
+/* The query string exactly as sent: no '?', percent-encoding untouched
+ * (what a signature covers, and a bare flag like "?wsdl" that req_query
+ * cannot name), or NULL when the URL has none. */
+const char *req_query_string(struct req *r);
 /* A request header, or NULL. */
 const char *req_header(struct req *r, const char *name);
 /* The session token the request carries (cookie or Bearer), or NULL. */

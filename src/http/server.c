@@ -92,6 +92,12 @@ const char *req_query(struct req *r, const char *name)
     return evhttp_find_header(x->query, name);
 }
 
+const char *req_query_string(struct req *r)
+{
+    struct req_ev *x = r->ev;
+    return evhttp_uri_get_query(evhttp_request_get_evhttp_uri(x->req));
+}
+
 /*
  * `within=<region code>` on a signed-in GET narrows the request's scope to
  * the subtree of that region, so every list, count, export and stream that
