@@ -10,6 +10,7 @@
 #include "nat/nat.h"
 #include "http/export.h"
 #include "device/device.h"
+#include "exchange/exchange.h"
 #include "health/health.h"
 #include "hotline/hotline.h"
 #include "map/map.h"
@@ -168,5 +169,13 @@ err app_routes(void)
     HOOK(nat_site_measures_register());
     HOOK(place_on_delete(case_site_deleted));
     ADD(case_site_stats);
+    /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
+    ADD(exchange);
+    HOOK(exchange_register());
+    /* last: the signed front routes every operation registered above */
+    HOOK(exchange_front_routes());
+    /* the SOAP front: the same operations in SOAP envelopes (soap_api.c) */
+    ADD(exchange_soap);
+    /* ---- end of the exchange's block ---- */
     return E_OK;
 }

@@ -37,7 +37,8 @@ static bool host_ok(const char *h)
 
 static err get_wsdl(struct req *r)
 {
-    const char *q = req_query_string(r);
+    const char *path, *q;
+    req_raw_uri(r, &path, &q);
     if (!q || strcasecmp(q, "wsdl"))
         return err_set(E_NOT_FOUND, "not_found", NULL, "SOAP 接口的描述请访问 /exchange/soap?wsdl");
     const char *host = req_header(r, "Host");
