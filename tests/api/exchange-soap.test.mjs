@@ -156,6 +156,12 @@ test('zeep calls Ping through the served WSDL; the answer verifies and the envel
   assert.ok(!verify(text(res.body.replace('SOAP', 'HTTP')), res.signature, serverKey));
   assert.ok(!verify(text(res.body, 201), res.signature, serverKey));
 
+  // the WSDL's SOAP 1.2 binding, through zeep too
+  const r12 = zeep({ operation: 'Ping', binding: 'ExchangeSoap12', auth: auth(PING) });
+  assert.equal(r12.status, 200, JSON.stringify(r12));
+  assert.match(r12.sent, /http:\/\/www\.w3\.org\/2003\/05\/soap-envelope/);
+  assert.equal(JSON.parse(r12.body).caller, 'SOAP接入系统');
+
   // the envelope zeep wrote, checked against the WSDL's schema by xmllint
   const dir = fs.mkdtempSync(path.join(ctx.dir, 'xsd-'));
   fs.writeFileSync(path.join(dir, 'exchange.wsdl'), await (await fetch(ctx.url + '/exchange/soap?wsdl')).text());
