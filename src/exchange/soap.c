@@ -589,7 +589,25 @@ static const struct exchange_op *op_by_ncname(const struct exchange_op *const *o
     return NULL;
 }
 
-/* A 1.1 SOAPAction, quotes removed, names this operation (or is empty). */
+/* The SOAP 1.2 action: the Content-Type's `action` parameter (quotes kept,
+ * action_matches removes them), in a; NULL when there is none. */
+static const char *ct_action(arena *a, const char *ct)
+{
+    for (const char *p = ct ? strchr(ct, ';') : NULL; p; p = strchr(p + 1, ';')) {
+        const char *q = p + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncasecmp(q, "action=", 7))
+            continue;
+        q += 7;
+        size_t n = *q == '"' ? strcspn(q + 1, "\"") + 2 : strcspn(q, "; \t");
+        return arena_strndup(a, q, n);
+    }
+    return NULL;
+}
+
+/* The action (a 1.1 SOAPAction, a 1.2 action parameter), quotes removed,
+ * names this operation (or is empty). */
 static bool action_matches(const char *action, const char *name)
 {
     if (!action)
@@ -621,8 +639,8 @@ static err parse_body(arena *a, const xmlNode *body, const char *action, enum so
                 : NULL;
     if (!c->op)
         return err_set(E_NOT_FOUND, "soap_operation_unknown", "Body", "请求的操作不存在");
-    if (v == SOAP_11 && !action_matches(action, name))
-        return err_set(E_INPUT, "soap_action_mismatch", "SOAPAction",
+    if (!action_matches(action, name))
+        return err_set(E_INPUT, "soap_action_mismatch", v == SOAP_11 ? "SOAPAction" : "action",
                        "SOAPAction 与正文中的操作不一致");
     const xmlNode *fields[3];
     if ((e = children(opn, name, fields, 2, &k)))
@@ -711,7 +729,8 @@ err soap_parse(arena *a, const char *content_type, const char *soap_action, cons
         e = err_set(E_INPUT, "xml_malformed", NULL, "SOAP 请求不是格式正确的 XML");
     struct soap_call c = {0};
     if (!e)
-        e = parse_envelope(a, doc, soap_action, v, ops, nops, &c);
+        e = parse_envelope(a, doc, v == SOAP_11 ? soap_action : ct_action(a, content_type), v, ops,
+                           nops, &c);
     xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
     if (!e)

@@ -98,8 +98,10 @@ err soap_wsdl(arena *a, const struct exchange_op *const *ops, size_t n, const ch
  *                                marked mustUnderstand
  *   401 soap_auth_missing        no fk:Auth header block (field Auth)
  *   404 soap_operation_unknown   the Body's element names no operation
- *   400 soap_action_mismatch     (1.1) a SOAPAction naming another
- *                                operation than the Body's element
+ *   400 soap_action_mismatch     an action naming another operation than
+ *                                the Body's element (1.1: soap_action, the
+ *                                SOAPAction header; 1.2: the Content-Type's
+ *                                action parameter)
  */
 err soap_parse(arena *a, const char *content_type, const char *soap_action, const void *xml,
                size_t n, const struct exchange_op *const *ops, size_t nops,

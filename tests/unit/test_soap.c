@@ -198,9 +198,26 @@ static void test_parse_good(void **state)
         "<env:Header><x:Trace xmlns:x=\"urn:other\">1</x:Trace>" AUTH "</env:Header>"
         "<env:Body><!-- read --><fk:RiskAreasChanges><fk:body><![CDATA[{\"a\":\"<&>\"}]]></fk:body>"
         "</fk:RiskAreasChanges></env:Body></env:Envelope>";
-    assert_string_equal(parse(a, "application/soap+xml; charset=utf-8; action=\"x\"", NULL, good12,
-                              strlen(good12), &c, &v),
+    assert_string_equal(parse(a,
+                              "application/soap+xml; charset=utf-8; "
+                              "action=\"urn:fangkong:exchange:1#RiskAreasChanges\"",
+                              NULL, good12, strlen(good12), &c, &v),
                         "ok");
+    /* the 1.2 action parameter naming another operation, quoted or not */
+    assert_string_equal(parse(a,
+                              "application/soap+xml;action=\"urn:fangkong:exchange:1#PersonsPut\"",
+                              NULL, good12, strlen(good12), &c, &v),
+                        "soap_action_mismatch");
+    assert_string_equal(err_last()->field, "action");
+    assert_string_equal(parse(a, "application/soap+xml; action=urn:fangkong:exchange:1#PersonsPut",
+                              NULL, good12, strlen(good12), &c, &v),
+                        "soap_action_mismatch");
+    assert_string_equal(
+        parse(
+            a,
+            "application/soap+xml; action=urn:fangkong:exchange:1#RiskAreasChanges; charset=utf-8",
+            NULL, good12, strlen(good12), &c, &v),
+        "ok");
     assert_int_equal(v, SOAP_12);
     assert_ptr_equal(c.op, &op_changes);
     assert_null(c.query);
