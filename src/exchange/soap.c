@@ -250,14 +250,15 @@ static void wsdl_types(struct xw *x, arena *a, const char *const *names, size_t 
     xw_end(x);
     xw_end(x);
 
-    /* the server's signature of its answer */
-    static const char *const srv_f[] = {"Timestamp", "Signature"};
-    static const char *const srv_t[] = {"xs:string", "xs:string"};
-    static const bool srv_o[] = {false, false};
+    /* the server's signature of its answer, and whether the answer is an
+     * idempotent write's first one replayed (HTTP: Idempotency-Replayed) */
+    static const char *const srv_f[] = {"Timestamp", "Signature", "Replayed"};
+    static const char *const srv_t[] = {"xs:string", "xs:string", "xs:boolean"};
+    static const bool srv_o[] = {false, false, true};
     xw_start(x, "xs:element");
     xw_attr(x, "name", "ServerAuth");
     xw_start(x, "xs:complexType");
-    xs_sequence(x, srv_f, srv_t, srv_o, 2);
+    xs_sequence(x, srv_f, srv_t, srv_o, 3);
     xw_end(x);
     xw_end(x);
 
@@ -752,7 +753,7 @@ static const char *env_prefix(enum soap_version v)
 
 /* <env:Envelope …><env:Header>fk:ServerAuth</env:Header>? <env:Body> */
 static void open_envelope(struct xw *x, arena *a, enum soap_version v, const char *timestamp,
-                          const char *signature)
+                          const char *signature, bool replayed)
 {
     const char *p = env_prefix(v);
     xw_start(x, arena_printf(a, "%s:Envelope", p));
@@ -763,6 +764,8 @@ static void open_envelope(struct xw *x, arena *a, enum soap_version v, const cha
         xw_start(x, "fk:ServerAuth");
         xw_text(x, "fk:Timestamp", timestamp);
         xw_text(x, "fk:Signature", signature);
+        if (replayed)
+            xw_text(x, "fk:Replayed", "true");
         xw_end(x);
         xw_end(x);
     }
@@ -848,7 +851,7 @@ err soap_fault(arena *a, enum soap_version v, int status, const char *code, cons
     struct xw x;
     if (!xw_open(&x, false))
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
-    open_envelope(&x, a, v, NULL, NULL);
+    open_envelope(&x, a, v, NULL, NULL, false);
     write_fault(&x, a, v, status, code ? code : "error", message ? message : "", field, NULL);
     xw_end(&x); /* Body */
     xw_end(&x); /* Envelope */
@@ -885,7 +888,7 @@ err soap_answer(arena *a, enum soap_version v, const struct exchange_op *op,
         json_decref(parsed);
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
     }
-    open_envelope(&x, a, v, rs->timestamp, rs->signature);
+    open_envelope(&x, a, v, rs->timestamp, rs->signature, rs->replayed);
     if (ok) {
         xw_start(&x, arena_printf(a, "fk:%sResponse", name));
         xw_text(&x, "fk:status", arena_printf(a, "%d", rs->status));

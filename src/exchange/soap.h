@@ -113,7 +113,8 @@ const char *soap_content_type(enum soap_version v);
 /*
  * The envelope answering a call that reached exchange_handle() with
  * response rs: its header carries fk:ServerAuth (the server's Timestamp
- * and Signature over exchange_canonical_reply of rs->status and rs->body);
+ * and Signature over exchange_canonical_reply of rs->status and rs->body,
+ * and Replayed true when rs->replayed, as HTTP's Idempotency-Replayed);
  * a 2xx is the operation's <NameResponse> with status and body; anything
  * else is a Fault whose detail (fk:Fault) holds the error's code, message
  * and field, the HTTP status and the signed body text. *http_status_r is

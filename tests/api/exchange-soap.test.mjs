@@ -188,6 +188,8 @@ test('zeep writes a batch of sites; the same idempotency key replays the first a
   const again = zeep({ operation: 'NatSites', body, auth: auth(SITES, { body, idempotencyKey: 'soap-sites-1' }) });
   assert.equal(again.status, 200);
   assert.equal(again.body, res.body);
+  assert.equal(again.replayed, true, 'fk:ServerAuth says it is replayed');
+  assert.equal(res.replayed, false, 'the first answer is not');
   assert.equal(siteCount(), before + 2);
 });
 

@@ -13,10 +13,11 @@ Input on stdin, one JSON object:
             "IdempotencyKey": ... or absent},
    "binding": "ExchangeSoap11" (default) or "ExchangeSoap12"}
 Output on stdout, one JSON object:
-  {"status", "body", "timestamp", "signature", "sent"}      for an answer
+  {"status", "body", "timestamp", "signature", "replayed", "sent"}  for an answer
   {"fault": {"code", "message", "field", "status", "body"}, "timestamp",
    "signature", "sent"}                                       for a Fault
-where timestamp and signature are the server's fk:ServerAuth, and sent is the
+where timestamp, signature and replayed (an idempotent write's first answer
+replayed) are the server's fk:ServerAuth, and sent is the
 request envelope zeep wrote (the test validates it against the WSDL's schema).
 
 With arguments `schema WSDL ENVELOPE DIR` it instead writes the WSDL's
@@ -79,6 +80,7 @@ def main():
         server = result.header.ServerAuth if result.header is not None else None
         out["timestamp"] = server.Timestamp if server is not None else None
         out["signature"] = server.Signature if server is not None else None
+        out["replayed"] = bool(server.Replayed) if server is not None else False
     except Fault as f:
         detail = f.detail.find("{%s}Fault" % NS) if f.detail is not None else None
         status = text(detail, "status")

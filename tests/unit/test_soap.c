@@ -426,7 +426,17 @@ static void test_answer(void **state)
     s = value(doc, "string(//fk:ServerAuth/fk:Timestamp)");
     assert_string_equal(s, "1700000000001");
     free(s);
+    assert_int_equal(count(doc, "//fk:ServerAuth/fk:Replayed"), 0);
     xmlFreeDoc(doc);
+    /* an idempotent write's first answer, replayed, says so */
+    rs.replayed = true;
+    assert_int_equal(soap_answer(a, SOAP_11, &op_put, &rs, &xml, &n, &hs), E_OK);
+    doc = read_back(xml, n);
+    s = value(doc, "string(//fk:ServerAuth/fk:Replayed)");
+    assert_string_equal(s, "true");
+    free(s);
+    xmlFreeDoc(doc);
+    rs.replayed = false;
 
     /* a refusal: a Fault whose detail is the JSON error, signed */
     rs.status = 401;
