@@ -88,7 +88,7 @@ export class ExchangeClient {
   // signature), raw (send this body string instead of JSON.stringify).
   // Answers {status, body, text, headers, verified, nonce}.
   async call(method, path, body, opts = {}) {
-    const text = body === undefined ? '' : opts.raw ?? JSON.stringify(body);
+    const text = opts.raw ?? (body === undefined ? '' : JSON.stringify(body));
     const query = opts.query || '';
     const signed = this.headers({ method, path, query, body: text, ...opts });
     const h = { ...signed, ...(text ? { 'content-type': 'application/json' } : {}), ...(opts.headers || {}) };

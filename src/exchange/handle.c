@@ -676,7 +676,10 @@ static err admit(struct call *c, json_t *in, struct exchange_ctx *x)
     json_t *recs = json_object_get(in, "records");
     if (op->write && json_is_array(recs)) {
         c->records = (int64_t)json_array_size(recs);
-        if (c->records == 0 || c->records > EXCHANGE_BATCH_MAX)
+        if (c->records == 0)
+            return err_set(E_INPUT, "invalid_batch", "records", "每批记录应为1到%d条",
+                           EXCHANGE_BATCH_MAX);
+        if (c->records > EXCHANGE_BATCH_MAX)
             return err_set(E_TOO_LARGE, "batch_too_large", "records", "每批记录应为1到%d条",
                            EXCHANGE_BATCH_MAX);
     }
