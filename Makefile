@@ -4,7 +4,7 @@
 SAN      ?= 0
 FUZZ     ?= 0
 BUILD    ?= build$(if $(filter 1,$(SAN)),-san,)$(if $(filter 1,$(FUZZ)),-fuzz,)
-PKGS     := libevent libevent_pthreads libevent_openssl libssl jansson sqlite3 libpq libcrypto liboath libqrencode libmosquitto xlsxwriter libzip expat
+PKGS     := libevent libevent_pthreads libevent_openssl libssl jansson sqlite3 libpq libcrypto liboath libqrencode libmosquitto xlsxwriter libzip expat libxml-2.0
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Isrc -I$(BUILD)/gen -MMD -MP \

@@ -10,6 +10,7 @@ APT_PKGS="build-essential pkg-config xxd libevent-dev libjansson-dev libsqlite3-
  fonts-wqy-microhei poppler-utils poppler-data
  mosquitto mosquitto-clients libmosquitto-dev
  libxlsxwriter-dev libzip-dev libexpat1-dev python3-openpyxl
+ libxml2-dev libxml2-utils python3-zeep
  ffmpeg"
 
 # Node.js 18+ with npm (Debian's nodejs, unless a newer one is already there)

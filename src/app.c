@@ -224,6 +224,8 @@ err app_routes(void)
     }
     /* last: the signed front routes every operation registered above */
     HOOK(exchange_front_routes());
+    /* the SOAP front: the same operations in SOAP envelopes (soap_api.c) */
+    ADD(exchange_soap);
     /* ---- end of the exchange's block ---- */
     return E_OK;
 }

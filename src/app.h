@@ -75,6 +75,9 @@ ROUTES(publish);
 ROUTES(publish_public);
 /* the one-map big screen (issue 12, docs/map.md) */
 ROUTES(map);
+/* ---- the exchange's SOAP front (exchange/soap_api.c) ---- */
+ROUTES(exchange_soap);
+/* ---- end of the SOAP front's block ---- */
 /* ---- zones drawn as polygons (code/zone_api.c) ---- */
 ROUTES(code_zone);
 /* ---- end of the zones' block ---- */
