@@ -198,6 +198,7 @@ const struct http_error_code http_error_codes[] = {
     {"parent_not_found", "The parent region does not exist"},
     {"password_change_required", "The password must be changed first"},
     {"password_too_common", "The password is too common"},
+    {"peer_answer_invalid", "A peer answered a batch without one result per record (outbox)"},
     {"peer_name_taken", "Another exchange peer has that name"},
     {"peer_not_found", "No such exchange peer, or outside the caller's scope"},
     {"peer_unreachable", "The exchange peer did not answer (down, refused or timed out)"},

@@ -3,10 +3,16 @@
 // audited, bad input refused with its field and nothing changed), signed
 // calls to a fake peer that verifies our signatures and signs its answers
 // (测试连接), an answer with a bad signature taken as a failure, the
-// peer's state on the list.
+// peer's state on the list; the outbox: changes made through the staff API
+// arrive in order and only inside the peer's region, a peer down for a
+// while then up loses nothing and receives nothing twice (a lost answer is
+// resent under the same Idempotency-Key and the peer replays it), a
+// record the peer refuses for good is recorded and passed, a bad answer
+// signature holds the cursor, and the failing and outbox-age alerts are
+// raised once per episode.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectError, startCityWith, auditEntries } from './lib.mjs';
+import { expectError, startCityWith, auditEntries, residentId, sleep } from './lib.mjs';
 import { startFakePeer, sm2Pair } from './fake-peer.mjs';
 
 const PW = 'Passw0rd!outbox';
@@ -23,9 +29,11 @@ before(async () => {
     {
       o_admin: ['security_admin', '110000000000'],
       o_cc: ['command_center', '110101000000'],
+      o_cc_xc: ['command_center', '110102000000'],
       o_auditor: ['audit_admin', '110000000000'],
     },
     PW,
+    { env: { FK_OUTBOX_EVERY: '1', FK_OUTBOX_BACKOFF_MAX_S: '1' } },
   );
   admin = ctx.as.o_admin;
   cc = ctx.as.o_cc;
@@ -34,7 +42,16 @@ before(async () => {
   gov = await startFakePeer({
     caller: 'fk-dongcheng',
     callerKey: ours.publicPem,
-    routes: { 'GET /exchange/v1/ping': (rq) => [200, { caller: rq.headers['x-fk-caller'], pong: true }] },
+    routes: {
+      'GET /exchange/v1/ping': (rq) => [200, { caller: rq.headers['x-fk-caller'], pong: true }],
+      // the government platform's batch write: each record accepted, but one named 拒收 refused
+      'POST /exchange/v1/persons': (rq) => {
+        const results = rq.body.records.map((r, index) =>
+          r.name === '拒收' ? { index, ok: false, error: { code: 'invalid_value', message: '姓名不合规', field: 'name' } } : { index, ok: true, id: r.id },
+        );
+        return [200, { results, accepted: results.filter((x) => x.ok).length, rejected: results.filter((x) => !x.ok).length }];
+      },
+    },
   });
 });
 
@@ -171,4 +188,135 @@ test('peers: delete, then 404', async () => {
   await ok(admin.del(`/api/v1/exchange/peers/${p.id}`), 204);
   expectError(await admin.get(`/api/v1/exchange/peers/${p.id}`), 404, 'peer_not_found');
   expectError(await admin.post(`/api/v1/exchange/peers/${p.id}/test`), 404, 'peer_not_found');
+});
+
+// ---- the outbox ----
+
+let seqNo = 0;
+const rid = () => residentId('110101', '19800303', 300 + ++seqNo * 2);
+const person = async (name, region = '110101001001') =>
+  (await ok((region.startsWith('110102') ? ctx.as.o_cc_xc : cc).post('/api/v1/persons', { name, id_number: rid(), region_code: region }), 201)).id;
+
+// The person records the peer accepted, in the order it received them
+// (first answers only: a replayed key is not a second delivery).
+const delivered = () =>
+  [...gov.byKey.values()].filter((b) => b.rq.path === '/exchange/v1/persons').flatMap((b) => b.rq.body.records);
+
+async function poll(fn, ms = 15000) {
+  for (let t = 0; t < ms; t += 100) {
+    if (await fn()) return true;
+    await sleep(100);
+  }
+  return fn();
+}
+
+const alertsOf = async (kind) => (await ok(cc.get(`/api/v1/alerts?kind=${kind}&page_size=200`))).items;
+
+test('outbox: changes made through the staff API arrive in order, signed, only inside the region', async () => {
+  const ids = [];
+  for (let i = 0; i < 5; i++) ids.push(await person(`外送${i}`));
+  const outside = await person('西城人', '110102001001');
+  assert.ok(await poll(() => ids.every((id) => delivered().some((r) => r.id === id))), 'all five arrive');
+  assert.ok(await poll(async () => (await ok(admin.get(`/api/v1/exchange/peers/${govId}`))).backlog === 0), 'the cursor moves past them');
+  const got = delivered().map((r) => r.id);
+  assert.deepEqual(got.filter((id) => ids.includes(id)), ids, 'in the order they were made');
+  assert.ok(!got.includes(outside), 'a change outside the peer region is not sent');
+  const rec = delivered().find((r) => r.id === ids[0]);
+  assert.equal(rec.name, '外送0', 'the record in full for the entitled peer');
+  const posts = gov.calls.filter((c) => c.path === '/exchange/v1/persons');
+  assert.ok(posts.every((c) => c.verified && c.headers['idempotency-key']?.startsWith('ob:')));
+  const p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+  const row = p.outbox.find((o) => o.dataset === 'persons');
+  assert.equal(row.backlog, 0);
+  assert.equal(p.backlog, 0);
+  // the records left audited
+  assert.ok((await auditEntries(auditor, 'exchange.outbox.send', govId)).length >= 1);
+});
+
+test('outbox: a record refused for good is recorded and passed; the next ones follow', async () => {
+  const bad = await person('拒收');
+  const next = await person('随后');
+  assert.ok(await poll(() => delivered().some((r) => r.id === next)));
+  assert.ok(await poll(async () => (await ok(admin.get(`/api/v1/exchange/peers/${govId}`))).backlog === 0));
+  const p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+  const rj = p.rejects.find((x) => x.object_id === bad);
+  assert.ok(rj, JSON.stringify(p.rejects));
+  assert.equal(rj.code, 'invalid_value');
+  assert.equal(rj.message, '姓名不合规');
+  assert.equal(p.backlog, 0);
+});
+
+test('outbox: the peer down for a while then up, an answer lost on the way: nothing lost, nothing twice', async () => {
+  gov.mode = 'down';
+  const during = [];
+  for (let i = 0; i < 4; i++) during.push(await person(`断线${i}`));
+  assert.ok(
+    await poll(async () => {
+      const p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+      return p.failing && p.outbox.find((o) => o.dataset === 'persons').attempts >= 2;
+    }),
+    'retried with back-off while down',
+  );
+  let p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+  assert.equal(p.backlog, 4);
+  assert.match(p.last_error, /无法连接|无应答/);
+  assert.ok(!during.some((id) => delivered().some((r) => r.id === id)));
+  // back, but the answer to the first batch is cut after the peer stored it
+  gov.loseAnswers = 1;
+  gov.mode = 'ok';
+  const dup0 = gov.duplicates;
+  assert.ok(await poll(() => during.every((id) => delivered().some((r) => r.id === id))));
+  assert.ok(await poll(async () => (await ok(admin.get(`/api/v1/exchange/peers/${govId}`))).backlog === 0));
+  assert.ok(gov.duplicates > dup0, 'the batch whose answer was lost came again, under the same key');
+  const all = delivered().map((r) => r.id);
+  assert.equal(new Set(all).size, all.length, 'no record stored twice');
+  assert.deepEqual(all.filter((id) => during.includes(id)), during, 'still in order');
+  p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+  assert.equal(p.failing, false);
+});
+
+test('outbox: an answer with a bad signature holds the cursor and is a failure', async () => {
+  gov.mode = 'bad_signature';
+  const id = await person('验签');
+  assert.ok(
+    await poll(async () => {
+      const p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+      return p.failing && /签名无效/.test(p.last_error);
+    }),
+  );
+  let p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+  assert.equal(p.backlog, 1, 'not counted as delivered although the peer stored it');
+  gov.mode = 'ok';
+  // the peer replays its stored answer (now signed right) for the same key
+  const r = await ok(admin.post(`/api/v1/exchange/peers/${govId}/flush`));
+  assert.equal(typeof r.sent, 'number');
+  assert.ok(await poll(async () => (await ok(admin.get(`/api/v1/exchange/peers/${govId}`))).backlog === 0));
+  assert.equal(delivered().filter((x) => x.id === id).length, 1);
+  p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
+  assert.equal(p.failing, false);
+});
+
+test('alerts: a peer failing past its threshold, and an outbox older than its threshold, each once per episode', async () => {
+  await ok(admin.patch(`/api/v1/exchange/peers/${govId}`, { fail_after_s: 1, stale_after_s: 2 }));
+  const failing0 = (await alertsOf('exchange_peer_failing')).length;
+  const stale0 = (await alertsOf('exchange_outbox_stale')).length;
+  gov.mode = 'down';
+  await person('告警');
+  assert.ok(await poll(async () => (await alertsOf('exchange_peer_failing')).length === failing0 + 1), 'failing alert');
+  assert.ok(await poll(async () => (await alertsOf('exchange_outbox_stale')).length === stale0 + 1), 'stale alert');
+  const a = (await alertsOf('exchange_peer_failing'))[0];
+  assert.match(a.message, /市政务服务平台/);
+  assert.equal(a.region_code, '110101000000000000');
+  await sleep(2500); // more rounds while still failing: no second alert
+  assert.equal((await alertsOf('exchange_peer_failing')).length, failing0 + 1);
+  assert.equal((await alertsOf('exchange_outbox_stale')).length, stale0 + 1);
+  // the episode ends when the peer is back; a new failure is a new episode
+  gov.mode = 'ok';
+  assert.ok(await poll(async () => (await ok(admin.get(`/api/v1/exchange/peers/${govId}`))).backlog === 0));
+  assert.equal((await ok(admin.get(`/api/v1/exchange/peers/${govId}`))).failing, false);
+  gov.mode = 'down';
+  await person('告警二'); // the outbox calls only when it has something to send
+  assert.ok(await poll(async () => (await alertsOf('exchange_peer_failing')).length === failing0 + 2), 'a second episode');
+  gov.mode = 'ok';
+  await ok(admin.patch(`/api/v1/exchange/peers/${govId}`, { fail_after_s: 600, stale_after_s: 1800 }));
 });

@@ -8,6 +8,7 @@
 //   const peer = await startFakePeer({ routes: { 'GET /exchange/v1/ping': (rq) => [200, {...}] } });
 //   peer.callerKey = ourPublicPem;   // verify calls under this key
 //   peer.mode = 'down' | 'bad_signature' | 'unsigned' | 'error503' | 'ok';
+//   peer.loseAnswers = 1;            // the next write is done but its answer lost
 //   await peer.close();
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -38,6 +39,7 @@ export async function startFakePeer(opts = {}) {
     callerKey: opts.callerKey || null, // the PEM our calls must verify under
     caller: opts.caller || 'fangkong-test',
     mode: 'ok',
+    loseAnswers: 0, // this many next answers to writes are dropped after the write (a cut line)
     calls: [], // every call: {method, path, query, headers, body, verified}
     byKey: new Map(), // idempotency key -> {count, status, body, records}
     duplicates: 0,
@@ -87,6 +89,10 @@ export async function startFakePeer(opts = {}) {
       const route = peer.routes[`${req.method} ${path}`] || peer.routes[`${req.method} *`];
       let [status, obj] = route ? route(rq, peer) : [404, { error: { code: 'not_found', message: '接口不存在' } }];
       if (idem && status >= 200 && status < 300) peer.byKey.set(idem, { count: 1, status, body: obj, rq });
+      if (idem && peer.loseAnswers > 0) {
+        peer.loseAnswers--;
+        return req.socket.destroy(); // done on our side, the answer never reaches the caller
+      }
       answer(res, status, obj, nonce);
     });
   });
