@@ -31,11 +31,6 @@ const struct vocab exchange_peer_kind_vocab =
 
 #define L_PEER_KEY "exchange_peers.key"
 
-/* Until helper core's server key is merged the symbol may be absent; a
- * peer without an uploaded key then cannot be called (weak reference). */
-err exchange_server_sign(db *d, const void *msg, size_t n, char *sig_b64, size_t cap)
-    __attribute__((weak));
-
 #define SELECT_PEER                                                                                \
     "SELECT id, name, kind, base_url, caller, key_enc, peer_key, ca_file, timeout_s, enabled, "    \
     "datasets, region_code, fail_after_s, stale_after_s FROM exchange_peers "
@@ -149,12 +144,8 @@ err exchange_peer_mark(db *d, int64_t peer_id, bool ok, const char *reason)
 static err sign_text(db *d, const struct exchange_peer *p, const char *text, size_t len,
                      char *sig_b64, size_t cap)
 {
-    if (!p->key_pem) {
-        if (!exchange_server_sign)
-            return err_set(E_UNAVAILABLE, "server_key_unavailable", NULL,
-                           "本平台密钥尚不可用，请为该对接系统上传签名私钥");
+    if (!p->key_pem) /* the server's own key: the peer knows our public PEM */
         return exchange_server_sign(d, text, len, sig_b64, cap);
-    }
     sm2_key *k;
     err e = sm2_key_parse(p->key_pem, strlen(p->key_pem), true, &k);
     if (e)

@@ -19,6 +19,7 @@ export const paths = {
   departments: `${V1}/departments`,
   devices: `${V1}/devices`,
   enterprises: `${V1}/enterprises`,
+  exchangeCallers: `${V1}/exchange/callers`, // the exchange's callers (docs/exchange.md)
   exports: `${V1}/exports`,
   feedItems: `${V1}/feed-items`,
   jobs: `${V1}/jobs`,
