@@ -299,8 +299,10 @@ err exchange_peer_call(db *d, arena *a, const struct exchange_peer *p, const cha
     const char *result = "ok", *reason = NULL;
     bool failing;
     if (ce) {
-        const char *why = err_last()->message;
-        reason = arena_strdup(a, why);
+        /* copied: err_set below rewrites the detail it points into */
+        const char *why = arena_strdup(a, err_last()->message);
+        reason = why ? why : "";
+        why = reason;
         failing = true;
         result = ce == E_INPUT ? "invalid_url" : "peer_unreachable";
         e = ce == E_INPUT ? err_set(E_INPUT, "invalid_url", "base_url", "%s", why)

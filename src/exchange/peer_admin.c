@@ -187,6 +187,11 @@ err exchange_peer_create(db *d, arena *a, const struct scope *sc, int64_t home, 
         err_collect_end();
     if (e)
         return e;
+    /* the government-affairs connector (seed 000 §6.3.1): a gov peer
+     * syncs persons, returns, contacts, itineraries and home isolation
+     * unless the administrator chose otherwise */
+    if (!strcmp(r.kind, "gov") && !json_object_get(in, "datasets"))
+        r.datasets = EXCHANGE_GOV_DATASETS;
     if ((e = check_name(d, r.name, 0)))
         return e;
     int64_t id = id_new(), now = now_ms();

@@ -14,6 +14,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectError, startCityWith, auditEntries, residentId, sleep } from './lib.mjs';
 import { startFakePeer, sm2Pair } from './fake-peer.mjs';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 const PW = 'Passw0rd!outbox';
 let ctx, admin, cc, auditor, gov, ours;
@@ -181,6 +184,64 @@ test('test connection: a bad answer signature, an unsigned answer, a refusal and
   assert.equal(r.ok, true, 'back to healthy');
   const p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
   assert.equal(p.failing, false);
+});
+
+test('the government-affairs connector: a gov peer is subscribed to its five datasets unless told otherwise', async () => {
+  const body = peerBody({ name: '区政务数据共享平台' });
+  delete body.datasets;
+  const p = await ok(admin.post('/api/v1/exchange/peers', body), 201);
+  assert.deepEqual(p.datasets, ['persons', 'returns', 'contacts', 'itineraries', 'isolations']);
+  const q = await ok(admin.post('/api/v1/exchange/peers', peerBody({ name: '区公安', kind: 'police', datasets: undefined })), 201);
+  assert.deepEqual(q.datasets, [], 'other kinds subscribe to nothing by default');
+  await ok(admin.del(`/api/v1/exchange/peers/${p.id}`), 204);
+  await ok(admin.del(`/api/v1/exchange/peers/${q.id}`), 204);
+});
+
+test('a peer without an uploaded key: calls signed with the server key', async () => {
+  const sk = await fetch(`${ctx.url}/exchange/v1/server-key`).then((r) => r.json());
+  const parent = await startFakePeer({
+    caller: 'child-dongcheng',
+    callerKey: sk.public_key_pem,
+    routes: { 'GET /exchange/v1/ping': () => [200, { pong: true }] },
+  });
+  try {
+    const p = await ok(admin.post('/api/v1/exchange/peers', peerBody({ name: '上级防控平台', kind: 'fangkong', base_url: parent.url, caller: 'child-dongcheng', key: null, peer_key: parent.keys.publicPem, datasets: [] })), 201);
+    assert.equal(p.key, 'server');
+    const r = await ok(admin.post(`/api/v1/exchange/peers/${p.id}/test`));
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(parent.calls.at(-1).verified, true);
+    await ok(admin.del(`/api/v1/exchange/peers/${p.id}`), 204);
+  } finally {
+    await parent.close();
+  }
+});
+
+test('https: the peer certificate checked against the CA file given, refused against the system store', async () => {
+  const dir = fs.mkdtempSync(path.join(ctx.dir, 'tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tlsPeer = await startFakePeer({
+    caller: 'fk-dongcheng',
+    callerKey: ours.publicPem,
+    tls: { key: fs.readFileSync(key), cert: fs.readFileSync(cert) },
+    routes: { 'GET /exchange/v1/ping': () => [200, { pong: 'tls' }] },
+  });
+  try {
+    const p = await ok(admin.post('/api/v1/exchange/peers', peerBody({ name: '加密对接', base_url: tlsPeer.url, peer_key: tlsPeer.keys.publicPem, datasets: [] })), 201);
+    let r = await ok(admin.post(`/api/v1/exchange/peers/${p.id}/test`));
+    assert.equal(r.ok, false, 'a self-signed certificate is not in the system store');
+    assert.equal(r.code, 'peer_unreachable');
+    assert.match(r.message, /证书/);
+    assert.equal(tlsPeer.calls.length, 0, 'nothing was sent over the unverified connection');
+    await ok(admin.patch(`/api/v1/exchange/peers/${p.id}`, { ca_file: cert }));
+    r = await ok(admin.post(`/api/v1/exchange/peers/${p.id}/test`));
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.deepEqual(r.answer, { pong: 'tls' });
+    await ok(admin.del(`/api/v1/exchange/peers/${p.id}`), 204);
+  } finally {
+    await tlsPeer.close();
+  }
 });
 
 test('peers: delete, then 404', async () => {

@@ -11,6 +11,7 @@
 //   peer.loseAnswers = 1;            // the next write is done but its answer lost
 //   await peer.close();
 import http from 'node:http';
+import https from 'node:https';
 import crypto from 'node:crypto';
 
 const sm3hex = (buf) => crypto.createHash('sm3').update(buf).digest('hex');
@@ -59,7 +60,7 @@ export async function startFakePeer(opts = {}) {
     res.end(body);
   };
 
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -95,14 +96,16 @@ export async function startFakePeer(opts = {}) {
       }
       answer(res, status, obj, nonce);
     });
-  });
+  };
+  // opts.tls = {key, cert}: the peer behind https
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   // 'down': connections are accepted and dropped at once, as a dead service behind a port would
   server.on('connection', (sock) => {
     if (peer.mode === 'down') sock.destroy();
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   peer.port = server.address().port;
-  peer.url = `http://127.0.0.1:${peer.port}`;
+  peer.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${peer.port}`;
   peer.close = () => new Promise((r) => server.close(r));
   return peer;
 }
