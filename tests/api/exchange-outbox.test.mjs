@@ -320,6 +320,12 @@ test('outbox: the peer down for a while then up, an answer lost on the way: noth
   );
   let p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
   assert.equal(p.backlog, 4);
+  // the workbench counts the failing peer, for the administrator only
+  const wb = async (c) => (await ok(c.get('/api/v1/workbench'))).entries.find((e) => e.key === 'exchange_peers_failing');
+  const entry = await wb(admin);
+  assert.equal(entry.count, 1);
+  assert.equal(entry.console, '/exchange/peers');
+  assert.equal(await wb(cc), undefined);
   assert.match(p.last_error, /无法连接|无应答/);
   assert.ok(!during.some((id) => delivered().some((r) => r.id === id)));
   // back, but the answer to the first batch is cut after the peer stored it
@@ -334,6 +340,7 @@ test('outbox: the peer down for a while then up, an answer lost on the way: noth
   assert.deepEqual(all.filter((id) => during.includes(id)), during, 'still in order');
   p = await ok(admin.get(`/api/v1/exchange/peers/${govId}`));
   assert.equal(p.failing, false);
+  assert.equal((await wb(admin)).count, 0);
 });
 
 test('outbox: an answer with a bad signature holds the cursor and is a failure', async () => {
