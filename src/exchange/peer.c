@@ -40,6 +40,12 @@ static err peer_not_found(void)
     return err_set(E_NOT_FOUND, "peer_not_found", NULL, "对接系统不存在");
 }
 
+/* The unsealed private key does not outlive its arena in memory. */
+static void wipe_text(void *p)
+{
+    explicit_bzero(p, strlen(p));
+}
+
 static err read_peer(arena *a, db_stmt *s, struct exchange_peer **p_r)
 {
     struct exchange_peer *p = arena_zalloc(a, sizeof *p);
@@ -55,6 +61,8 @@ static err read_peer(arena *a, db_stmt *s, struct exchange_peer **p_r)
     if (e)
         return e;
     p->key_pem = key && *key ? key : NULL;
+    if (p->key_pem)
+        arena_on_free(a, wipe_text, (void *)p->key_pem);
     p->peer_key = arena_strdup(a, db_col_text(s, 6));
     p->ca_file =
         db_col_null(s, 7) || !*db_col_text(s, 7) ? NULL : arena_strdup(a, db_col_text(s, 7));
