@@ -27,6 +27,7 @@
 #include "job/offload.h"
 #include "map/map.h"
 #include "monitor/monitor.h"
+#include "exchange/connect.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "publish/publish.h"
@@ -295,9 +296,10 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
-    map_live_stop();       /* the one-map's live updates */
-    monitor_worker_stop(); /* the monitoring rules' evaluation */
-    trace_worker_stop();   /* contact tracing's automatic warning */
+    map_live_stop();         /* the one-map's live updates */
+    monitor_worker_stop();   /* the monitoring rules' evaluation */
+    situation_worker_stop(); /* the situation feed (exchange/connect_situation.c) */
+    trace_worker_stop();     /* contact tracing's automatic warning */
     job_offload_stop();
     nat_worker_stop();
     nat_lookup_stop();
@@ -329,8 +331,9 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int trace_sweep_s;                 /* contact tracing's automatic warning */
-    int monitor_every_s;               /* the monitoring rules' evaluation */
+    int trace_sweep_s;                         /* contact tracing's automatic warning */
+    int monitor_every_s;                       /* the monitoring rules' evaluation */
+    int situation_every_s, telecom_interval_s; /* the connectors (exchange/connect.h) */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -350,6 +353,9 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
         env_int("FK_TRACE_SWEEP", 30, 0, 86400, &trace_sweep_s) ||
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
+        env_int("FK_SITUATION_EVERY", 3600, 0, 7 * 86400, &situation_every_s) ||
+        env_int("FK_TELECOM_INTERVAL", TELECOM_INTERVAL_DEFAULT, 1, 30 * 86400,
+                &telecom_interval_s) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
         env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
@@ -376,6 +382,7 @@ int cmd_serve(int argc, char **argv)
     nat_set_clockin_radius(nat_radius_m);
     nat_set_transit_limit(transit_min);
     publish_public_configure(public_rate);
+    connect_telecom_interval_set(telecom_interval_s);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
@@ -421,6 +428,8 @@ int cmd_serve(int argc, char **argv)
         what = "trace worker";
     else if ((e = monitor_worker_start(c.db_url, monitor_every_s))) /* monitoring rules */
         what = "monitor worker";
+    else if ((e = situation_worker_start(c.db_url, situation_every_s))) /* situation feed */
+        what = "situation worker";
     else if ((e = publish_worker_start(c.db_url, publish_render_s))) /* published figures */
         what = "publish worker";
     else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */

@@ -1,0 +1,303 @@
+// The connectors of the data exchange (docs/exchange.md "Connectors";
+// src/exchange/connect_*.c): police identity verification (the staff's
+// 公安核验 and the resident's real-name binding), the telecom visited-place
+// query, the national/provincial situation feed. Each runs against a fake
+// peer (connect-fake-peer.mjs) that verifies fangkong's SM2 signature and
+// signs its answers; unconfigured, unreachable, mis-signing and refusing
+// peers, and bad input.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep, expectError, waitForAudit } from './lib.mjs';
+import { startFakePeer, sm2Pair } from './connect-fake-peer.mjs';
+
+const PW = 'Conn-test-2024!';
+const COMMUNITY = '110101001001';
+let ctx, cc, ccWest, sec, auditor;
+const ours = sm2Pair(); // the key fangkong signs with at the peers
+const peers = [];
+let idSeq = 300;
+let phoneSeq = 0;
+
+async function staff(u, secret) {
+  const c = ctx.client();
+  await c.login(u, PW, secret);
+  return c;
+}
+
+before(async () => {
+  const secrets = {};
+  ctx = await startServer({
+    env: { FK_TELECOM_INTERVAL: '3600', FK_SITUATION_EVERY: '0' },
+    setup: async (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      const add = (u, role, region) => c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
+      add('cc_dc', 'command_center', '110101000000');
+      add('cc_west', 'command_center', '110102000000');
+      secrets.sec = totpSecretFrom(add('sec', 'security_admin', '110000000000'));
+      secrets.aud = totpSecretFrom(add('auditor', 'audit_admin', '110000000000'));
+    },
+  });
+  cc = await staff('cc_dc');
+  ccWest = await staff('cc_west');
+  sec = await staff('sec', secrets.sec);
+  auditor = await staff('auditor', secrets.aud);
+});
+
+after(async () => {
+  for (const p of peers) await p.stop();
+  await ctx?.stop();
+});
+
+// A fake peer of `kind` and its configuration in fangkong (数据交换 > 对接系统).
+async function configure(kind, handlers) {
+  const peer = await startFakePeer({ callerKey: ours.publicKey, caller: `fk-${kind}` });
+  Object.assign(peer.handlers, handlers);
+  peers.push(peer);
+  const r = await sec.post('/api/v1/exchange/peers', {
+    name: `${kind} 测试对接`, kind, base_url: peer.url, caller: `fk-${kind}`,
+    private_key: ours.privatePem, peer_key: peer.keys.publicPem, timeout_s: 3,
+  });
+  assert.equal(r.status, 201, r.text);
+  peer.id = r.body.id;
+  return peer;
+}
+
+// A resident signed in by SMS with consent given; .phone is theirs.
+async function residentAccount() {
+  const phone = '137' + String(20000000 + ++phoneSeq * 7919 + Math.floor(Math.random() * 1000)).slice(-8);
+  const c = ctx.client();
+  let r = await c.post('/api/v1/auth/sms/send', { phone });
+  assert.equal(r.status, 200, r.text);
+  r = await c.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await c.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  c.phone = phone;
+  return c;
+}
+
+const newId = () => residentId('110101', '19880202', (idSeq += 2));
+const bind = (c, name, id_number) =>
+  c.post('/api/v1/me/person', { name, id_number, region_code: COMMUNITY, address: '多福巷2号' });
+
+// ---- without any peer ------------------------------------------------------------
+
+test('unconfigured connectors say so in Chinese, and binding stays as it was', async () => {
+  let r = await cc.get('/api/v1/exchange/connectors');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((i) => [i.kind, i.configured]), [['police', false], ['telecom', false], ['situation', false]]);
+  const res = await residentAccount();
+  r = await bind(res, '赵一', newId());
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.person.verified, false, 'unverified: the community checks');
+  assert.equal(r.body.identity_check, undefined, 'no check was made');
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: r.body.person.id }), 503, 'connector_not_configured');
+  expectError(await res.post('/api/v1/me/telecom', { consent: true, version: '2026-12' }), 503, 'connector_not_configured');
+  expectError(await sec.post('/api/v1/exchange/situation/import'), 503, 'connector_not_configured');
+  r = await res.get('/api/v1/me/telecom');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.configured, false);
+  assert.match(r.body.consent.text, /运营商/);
+});
+
+// ---- police ------------------------------------------------------------------------
+
+test('police identity verification: staff button, binding, failures', async () => {
+  // the residents registered before the police peer exists are unverified
+  const early = await residentAccount();
+  const earlyId = newId();
+  let r = await bind(early, '钱二', earlyId);
+  assert.equal(r.status, 201, r.text);
+  const earlyPerson = r.body.person.id;
+  const wrong = await residentAccount();
+  r = await bind(wrong, '孙三', newId());
+  const wrongPerson = r.body.person.id;
+
+  const knownB = newId();
+  const known = new Map([[earlyId, '钱二'], [knownB, '李四']]);
+  const police = await configure('police', {
+    'POST /police/v1/identity': ({ body }) => ({ body: { match: known.get(body?.id_number) === body?.name } }),
+    'POST /police/v1/face': ({ body }) => {
+      const photo = Buffer.from(body?.photo || '', 'base64');
+      const ok = known.get(body?.id_number) === body?.name && photo[3] === 0xe0;
+      return { body: { match: ok, score: ok ? 93.5 : 12 } };
+    },
+  });
+  r = await cc.get('/api/v1/exchange/connectors');
+  assert.equal(r.body.items.find((i) => i.kind === 'police').configured, true);
+
+  // bad input, changing nothing
+  expectError(await cc.post('/api/v1/exchange/police-checks', {}), 400, 'missing_field', 'person_id');
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: 'x' }), 400, 'invalid_id', 'person_id');
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson, photo: Buffer.from('GIF89a-not-a-face').toString('base64') }), 400, 'invalid_photo', 'photo');
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson, photo: '!!!' }), 400, 'invalid_photo', 'photo');
+  // outside the scope: not found, and the police were not asked
+  const before = police.received.length;
+  assert.equal((await ccWest.post('/api/v1/exchange/police-checks', { person_id: earlyPerson })).status, 404);
+  assert.equal(police.received.length, before, 'nothing sent for a refused request');
+
+  // a mismatch: recorded, the person stays unverified
+  r = await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.match, false);
+  assert.equal(r.body.verified, false);
+  assert.equal(r.body.verified_now, false);
+
+  // a match with a face photo: the person is verified (the 核验身份 function)
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]).toString('base64');
+  r = await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson, photo: jpeg });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.match, true);
+  assert.equal(r.body.identity.result, 'match');
+  assert.equal(r.body.face.score, 93.5);
+  assert.equal(r.body.verified_now, true);
+  const sent = police.received.filter((x) => x.verified && x.path === '/police/v1/identity');
+  assert.ok(sent.some((x) => x.body.id_number === earlyId && x.body.name === '钱二'), 'the real name and number went, signed');
+  assert.equal(police.badSignatures, 0, 'every call carried our valid signature');
+  r = await cc.get(`/api/v1/persons/${earlyPerson}`);
+  assert.equal(r.body.verified, true);
+  r = await cc.get(`/api/v1/persons/${earlyPerson}/police-checks`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((i) => [i.kind, i.result]).sort(), [['face', 'match'], ['identity', 'match']]);
+  expectError(await ccWest.get(`/api/v1/persons/${earlyPerson}/police-checks`), 404, 'not_found');
+  let items = await waitForAudit(auditor, `action=person.police_check&object_id=${earlyPerson}`, () => true);
+  assert.match(items[0].detail, /identity=match face=match/);
+  items = await waitForAudit(auditor, `action=person.verify&object_id=${earlyPerson}`, () => true);
+  assert.equal(items[0].detail, 'police_check=match');
+  // already verified: a second match verifies nothing again
+  r = await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson });
+  assert.equal(r.body.match, true);
+  assert.equal(r.body.verified_now, false);
+
+  // the binding asks the police: a match is verified at once
+  const good = await residentAccount();
+  r = await bind(good, '李四', knownB);
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.identity_check.result, 'match');
+  assert.equal(r.body.person.verified, true);
+  // no match: refused, nothing registered
+  const liar = await residentAccount();
+  r = await bind(liar, '周五', knownB);
+  expectError(r, 400, 'police_identity_mismatch', 'id_number');
+  assert.equal((await liar.get('/api/v1/me/person')).status, 404, 'nothing was created');
+
+  // the answer signed by another key: not used
+  police.mode = 'bad_signature';
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson }), 503, 'peer_signature_invalid');
+  police.mode = 'ok';
+  // the service refusing (non-2xx)
+  police.handlers['POST /police/v1/identity'] = () => ({ status: 500, body: { error: { code: 'down' } } });
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson }), 503, 'peer_refused');
+  // an answer without a boolean "match"
+  police.handlers['POST /police/v1/identity'] = () => ({ body: { match: 'yes' } });
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson }), 503, 'peer_refused');
+  r = await cc.get(`/api/v1/persons/${wrongPerson}/police-checks`);
+  assert.equal(r.body.items.length, 1, 'failed checks are not recorded as results');
+
+  // unreachable: the binding goes on unverified and says why
+  await police.stop();
+  peers.splice(peers.indexOf(police), 1);
+  const later = await residentAccount();
+  r = await bind(later, '吴六', newId());
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.identity_check.result, 'unavailable');
+  assert.equal(r.body.person.verified, false);
+  assert.match(r.body.identity_check.message, /社区核验/);
+  expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson }), 503, 'peer_unreachable');
+});
+
+// ---- telecom ------------------------------------------------------------------------
+
+test('telecom visited places: consent, own phone, itinerary evidence, rate limit', async () => {
+  const res = await residentAccount();
+  let r = await bind(res, '郑七', newId());
+  assert.equal(r.status, 201, r.text);
+  const day = (d) => new Date(Date.now() + 8 * 3600e3 - d * 86400e3).toISOString().slice(0, 10);
+  let answer = { places: 'not a list' };
+  const telecom = await configure('telecom', { 'POST /telecom/v1/visited': () => ({ body: answer }) });
+
+  r = await res.get('/api/v1/me/telecom');
+  assert.equal(r.body.configured, true);
+  assert.equal(r.body.latest, null);
+  const version = r.body.consent.version;
+  expectError(await res.post('/api/v1/me/telecom', { consent: false, version }), 400, 'consent_required', 'consent');
+  expectError(await res.post('/api/v1/me/telecom', { consent: true, version: 'old' }), 400, 'consent_outdated', 'version');
+  expectError(await res.post('/api/v1/me/telecom', { version }), 400, 'missing_field', 'consent');
+  expectError(await cc.post('/api/v1/me/telecom', { consent: true, version }), 403);
+  assert.equal(telecom.received.length, 0, 'nothing asked for refused requests');
+
+  // a malformed answer: not used, and it does not count against the limit
+  expectError(await res.post('/api/v1/me/telecom', { consent: true, version }), 503, 'peer_refused');
+  answer = { places: [{ name: '上海市', from: day(5), to: day(3) }, { name: '杭州市', from: day(2), to: day(2) }] };
+  r = await res.post('/api/v1/me/telecom', { consent: true, version });
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual(r.body.places.map((p) => p.name), ['上海市', '杭州市']);
+  const last = telecom.received.at(-1);
+  assert.equal(last.verified, true);
+  assert.equal(last.body.phone, res.phone, 'only the resident\'s own phone is asked about');
+  assert.equal(last.body.days, 14);
+
+  // the evidence shows on the itinerary card
+  r = await res.get('/api/v1/me/itinerary');
+  assert.equal(r.status, 200, r.text);
+  const names = JSON.stringify(r.body);
+  assert.match(names, /上海市/);
+  assert.match(names, /杭州市/);
+  r = await res.get('/api/v1/me/telecom');
+  assert.equal(r.body.latest.places.length, 2);
+  assert.ok(r.body.next_at > Date.now());
+
+  // one query per interval
+  expectError(await res.post('/api/v1/me/telecom', { consent: true, version }), 429, 'telecom_rate_limited');
+  const items = await waitForAudit(auditor, 'action=telecom.query', () => true);
+  assert.ok(items.some((e) => /places=2/.test(e.detail) && !/上海/.test(e.detail)), 'audited, counting places, naming none');
+
+  // an answer for days never asked about is refused
+  const other = await residentAccount();
+  assert.equal((await bind(other, '冯八', newId())).status, 201);
+  answer = { places: [{ name: '广州市', from: '2019-01-01', to: '2019-01-02' }] };
+  expectError(await other.post('/api/v1/me/telecom', { consent: true, version }), 503, 'peer_refused');
+});
+
+// ---- situation --------------------------------------------------------------------------
+
+test('national and provincial situation: import idempotent per area and day', async () => {
+  const d1 = '2026-12-01', d2 = '2026-12-02';
+  let rows = [
+    { area: '000000', area_name: '全国', day: d1, confirmed: 100, suspected: 5, cured: 80, deaths: 1, asymptomatic: 7, new_confirmed: 3 },
+    { area: '000000', area_name: '全国', day: d2, confirmed: 104, suspected: 4, cured: 82, deaths: 1, asymptomatic: 8, new_confirmed: 4 },
+    { area: '110000', area_name: '北京市', day: d2, confirmed: 10, suspected: 0, cured: 9, deaths: 0, asymptomatic: 1, new_confirmed: 1 },
+    { area: '110101', area_name: '东城区', day: d2, confirmed: 1, suspected: 0, cured: 0, deaths: 0, asymptomatic: 0, new_confirmed: 0 },
+    { area: '310000', area_name: '上海市', day: '2026-13-01', confirmed: 1, suspected: 0, cured: 0, deaths: 0, asymptomatic: 0, new_confirmed: 0 },
+    { area: '310000', area_name: '上海市', day: d2, confirmed: -1, suspected: 0, cured: 0, deaths: 0, asymptomatic: 0, new_confirmed: 0 },
+  ];
+  const src = await configure('situation', { 'GET /situation/v1/daily': ({ query }) => ({ body: { source: '测试数据源', since: query, items: rows } }) });
+  expectError(await cc.post('/api/v1/exchange/situation/import'), 403);
+  let r = await sec.post('/api/v1/exchange/situation/import');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body, { stored: 3, skipped: 3 });
+  assert.match(src.received.at(-1).query, /^since=\d{4}-\d{2}-\d{2}$/);
+  r = await cc.get(`/api/v1/stats/situation?from=${d1}&to=${d2}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.items.length, 3);
+  // again, with a correction: the same rows, new figures
+  rows = rows.slice(0, 3);
+  rows[1] = { ...rows[1], confirmed: 105 };
+  r = await sec.post('/api/v1/exchange/situation/import');
+  assert.deepEqual(r.body, { stored: 3, skipped: 0 });
+  r = await cc.get(`/api/v1/stats/situation?area=000000&from=${d1}&to=${d2}`);
+  assert.deepEqual(r.body.items.map((i) => [i.day, i.confirmed]), [[d1, 100], [d2, 105]]);
+  assert.equal(r.body.items[0].area_name, '全国');
+  assert.equal(r.body.items[0].source, '测试数据源');
+  expectError(await cc.get('/api/v1/stats/situation?area=12'), 400, 'invalid_parameter', 'area');
+  expectError(await cc.get('/api/v1/stats/situation?from=2026-1-1'), 400, 'invalid_parameter', 'from');
+  expectError(await cc.get(`/api/v1/stats/situation?from=${d2}&to=${d1}`), 400, 'invalid_range', 'from');
+  const items = await waitForAudit(auditor, 'action=situation.import', () => true);
+  assert.ok(items.some((e) => e.detail === 'stored=3 skipped=3'));
+  // a source that signs with another key: nothing imported, nothing changed
+  src.mode = 'bad_signature';
+  rows = [{ ...rows[0], confirmed: 999 }];
+  expectError(await sec.post('/api/v1/exchange/situation/import'), 503, 'peer_signature_invalid');
+  r = await cc.get(`/api/v1/stats/situation?area=000000&from=${d1}&to=${d1}`);
+  assert.equal(r.body.items[0].confirmed, 100);
+  void sleep;
+});
