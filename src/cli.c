@@ -22,12 +22,12 @@
 #include "base/log.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "exchange/connect.h"
 #include "job/export.h"
 #include "job/import.h"
 #include "job/offload.h"
 #include "map/map.h"
 #include "monitor/monitor.h"
-#include "exchange/connect.h"
 #include "nat/nat.h"
 #include "person/person.h"
 #include "publish/publish.h"
@@ -296,10 +296,11 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
-    map_live_stop();         /* the one-map's live updates */
-    monitor_worker_stop();   /* the monitoring rules' evaluation */
-    situation_worker_stop(); /* the situation feed (exchange/connect_situation.c) */
-    trace_worker_stop();     /* contact tracing's automatic warning */
+    map_live_stop();       /* the one-map's live updates */
+    monitor_worker_stop(); /* the monitoring rules' evaluation */
+    trace_worker_stop();   /* contact tracing's automatic warning */
+    /* the situation feed (exchange/connect_situation.c) */
+    situation_worker_stop();
     job_offload_stop();
     nat_worker_stop();
     nat_lookup_stop();
@@ -331,9 +332,10 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int trace_sweep_s;                         /* contact tracing's automatic warning */
-    int monitor_every_s;                       /* the monitoring rules' evaluation */
-    int situation_every_s, telecom_interval_s; /* the connectors (exchange/connect.h) */
+    int trace_sweep_s;   /* contact tracing's automatic warning */
+    int monitor_every_s; /* the monitoring rules' evaluation */
+    /* the connectors (exchange/connect.h): the situation feed, telecom queries */
+    int situation_every_s, telecom_interval_s;
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
