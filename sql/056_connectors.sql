@@ -69,3 +69,22 @@ CREATE TABLE situation_daily (
     fetched_at    BIGINT NOT NULL,
     PRIMARY KEY (area, day)
 );
+
+-- An incident sent to the city's digital urban management system (数字城管,
+-- seed 000 §6.3.4; peer kind "urban") as one of its cases: the case number
+-- it answered, its last known state (the peer's code and Chinese label),
+-- when it was pushed and by whom, and when it was last asked. done: the
+-- peer reported a final state; the poll stops asking.
+CREATE TABLE urban_cases (
+    incident_id  BIGINT PRIMARY KEY,
+    region_code  BIGINT NOT NULL,
+    case_no      TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    state_label  TEXT NOT NULL,
+    done         INTEGER NOT NULL DEFAULT 0,
+    pushed_by    BIGINT NOT NULL,
+    pushed_at    BIGINT NOT NULL,
+    polled_at    BIGINT NOT NULL DEFAULT 0,
+    updated_at   BIGINT NOT NULL
+);
+CREATE INDEX urban_cases_open ON urban_cases (done, polled_at);

@@ -13,6 +13,8 @@
  *   connect_police.c     公安 identity verification: name + id number, face
  *   connect_telecom.c    运营商到访地查询: a resident's own visited places
  *   connect_situation.c  全国/各省疫情数据: daily figures on a schedule
+ *   connect_urban.c      数字城管: incidents sent as the city's cases, their
+ *                        state polled back onto the incident's timeline
  *   connect_api.c        the HTTP routes of all of them
  */
 #ifndef FK_EXCHANGE_CONNECT_H
@@ -33,6 +35,7 @@
 #define CONNECT_POLICE    "police"
 #define CONNECT_TELECOM   "telecom"
 #define CONNECT_SITUATION "situation"
+#define CONNECT_URBAN     "urban"
 
 /* ---- connect.c ------------------------------------------------------------------ */
 
@@ -157,5 +160,42 @@ void situation_worker_stop(void);
  * country and every province) over [from, to] (YYYY-MM-DD), by day. */
 err situation_json(db *d, const char *area, const char *from, const char *to,
                    json_t **out_r) MUST_USE;
+
+/* ---- digital urban management (connect_urban.c) -------------------------------------- */
+
+#define URBAN_NOTE_MAX 500 /* characters of the text sent with an incident */
+
+/* E_CONFLICT "urban_already_pushed" when incident_id was sent already. */
+err urban_push_check(db *d, int64_t incident_id) MUST_USE;
+
+/*
+ * Send incident incident_id (inside who's scope, else E_NOT_FOUND) as a
+ * case of the city's system (POST /urban/v1/cases {ref, category,
+ * category_label, region_code, region_name, description: note, reported_at,
+ * lat?, lng?} → {case_no, state?, state_label?}). On success a transaction
+ * is left OPEN holding the urban_cases row and the timeline step
+ * "urban_pushed": the caller adds its audit entry and commits (or rolls
+ * back). *out_r: urban_case_find's object. connect_call's errors;
+ * "peer_refused" for an answer without a usable case_no.
+ */
+err urban_push(db *d, arena *a, const struct principal *who, int64_t incident_id, const char *note,
+               json_t **out_r) MUST_USE;
+
+/* The incident's city case {case_no, state, state_label, done, pushed_at,
+ * polled_at, updated_at}, or JSON null when it was never sent. */
+err urban_case_find(db *d, arena *a, int64_t incident_id, json_t **out_r) MUST_USE;
+
+/*
+ * Ask the city's system about each open case (GET /urban/v1/cases/{case_no}
+ * → {state, state_label}), oldest asked first, at most 100 a run; a new
+ * state is stored and put on the incident's timeline ("urban_state"); the
+ * states closed, rejected and cancelled end the asking. *changed_r counts
+ * the cases whose state changed.
+ */
+err urban_poll(db *d, arena *a, int64_t now, int64_t *changed_r) MUST_USE;
+
+/* The periodic poll (FK_URBAN_POLL seconds; 0 off). */
+err urban_worker_start(const char *db_url, int every_s) MUST_USE;
+void urban_worker_stop(void);
 
 #endif

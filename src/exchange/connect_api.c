@@ -18,6 +18,9 @@
  *                                          figures ?area=&from=&to=
  *                                          (stats.read)
  *   POST /api/v1/exchange/situation/import import now (exchange.admin), audited
+ *   POST /api/v1/incidents/{id}/urban      推送数字城管 {note} (case.manage, in
+ *                                          scope), audited; the case number
+ *   GET  /api/v1/incidents/{id}/urban      the city's case and its state
  *
  * Every call to the outside runs on the offload worker (job/offload.h):
  * the handler refuses on its loop what it can (not configured, outside the
@@ -29,6 +32,7 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/time.h"
+#include "case/case.h"
 #include "exchange/connect.h"
 #include "http/write.h"
 #include "job/offload.h"
@@ -317,6 +321,64 @@ static err post_situation_import(struct req *r)
     return job_offload(r, run_situation, NULL);
 }
 
+/* ---- digital urban management ------------------------------------------------------------ */
+
+static const struct jfield urban_body[] = {
+    {"note", J_STRING, JF_REQUIRED, 1, URBAN_NOTE_MAX, "推送说明", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err run_urban(struct offload *q, int *status_r, json_t **reply_r)
+{
+    int64_t id = json_integer_value(json_object_get(q->body, "incident_id"));
+    json_t *o = NULL;
+    err e =
+        urban_push(q->d, q->a, q->who, id, json_string_value(json_object_get(q->body, "note")), &o);
+    if (e)
+        return audit_refusal(q->d, q->who, q->ip, "incident.urban_push", "incident", id, e, NULL);
+    const char *no = json_string_value(json_object_get(o, "case_no"));
+    if ((e = offload_commit(q, E_OK, "incident.urban_push", "incident", id,
+                            arena_printf(q->a, "case_no=%s", no)))) {
+        json_decref(o);
+        return e;
+    }
+    *reply_r = o;
+    *status_r = 201;
+    return E_OK;
+}
+
+static err post_urban(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    struct incident v;
+    if ((e = incident_find(r->db, r->a, &r->who->scope, 0, id, &v)) ||
+        (e = urban_push_check(r->db, id)))
+        return audit_refusal(r->db, r->who, r->ip, "incident.urban_push", "incident", id, e, NULL);
+    if (!connect_configured(r->db, CONNECT_URBAN))
+        return not_configured("数字城管系统");
+    /* the worker gets the body only: the path's id goes with it */
+    json_object_set_new(r->body, "incident_id", json_integer(id));
+    return job_offload(r, run_urban, NULL);
+}
+
+static err get_urban(struct req *r)
+{
+    int64_t id;
+    err e = req_param_id(r, 0, &id);
+    struct incident v;
+    if (e || (e = incident_find(r->db, r->a, &r->who->scope, 0, id, &v)))
+        return e;
+    json_t *o;
+    if ((e = urban_case_find(r->db, r->a, id, &o)))
+        return e;
+    return reply_json(
+        r, 200,
+        json_pack("{s:o,s:b}", "case", o, "configured", connect_configured(r->db, CONNECT_URBAN)));
+}
+
 const struct route connect_routes[] = {
     {M_GET, "/api/v1/exchange/connectors", get_connectors, PERM_EXCHANGE_READ, 0, NULL,
      "各对接功能（公安核验、运营商到访地、疫情数据源）是否已配置", "exchange", 0},
@@ -330,6 +392,10 @@ const struct route connect_routes[] = {
      "查询本人手机号码近14天到访地（居民，需勾选同意）", "self", 4096},
     {M_GET, "/api/v1/stats/situation", get_situation, PERM_STATS_READ, 0, NULL,
      "全国及各省疫情数据（按日）", "stats", 0},
+    {M_POST, "/api/v1/incidents/{id}/urban", post_urban, PERM_CASE_MANAGE, 0, urban_body,
+     "将事件推送至数字城管系统（附推送说明，不含当事人姓名、电话、证件号码）", "exchange", 0},
+    {M_GET, "/api/v1/incidents/{id}/urban", get_urban, PERM_CASE_READ, 0, NULL,
+     "事件在数字城管系统中的案件编号和处置状态", "exchange", 0},
     {M_POST, "/api/v1/exchange/situation/import", post_situation_import, PERM_EXCHANGE_ADMIN, 0,
      NULL, "立即从疫情数据源导入全国及各省疫情数据", "exchange", 0},
 };
