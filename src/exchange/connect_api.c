@@ -63,7 +63,8 @@ static err get_connectors(struct req *r)
         const char *kind, *label;
     } all[] = {{CONNECT_POLICE, "公安身份核验"},
                {CONNECT_TELECOM, "运营商到访地查询"},
-               {CONNECT_SITUATION, "全国及各省疫情数据"}};
+               {CONNECT_SITUATION, "全国及各省疫情数据"},
+               {CONNECT_URBAN, "数字城管"}};
     json_t *items = json_array();
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         json_array_append_new(items,

@@ -34,8 +34,10 @@ function canonicalReply(status, body, nonce, ts) {
 export async function startFakePeer(opts) {
   const peer = {
     keys: sm2Pair(),
+    // handlers['POST /police/v1/identity'] = ({body, query, path}) => ({status, body});
+    // 'GET /urban/v1/cases/*' answers any last segment
     received: [], // {method, path, query, body (parsed), verified}
-    handlers: {}, // 'POST /police/v1/identity' -> (req) => ({status, body})
+    handlers: {},
     mode: 'ok', // 'ok' | 'bad_signature' (answers signed by another key) | 'unsigned'
     badSignatures: 0,
   };
@@ -65,8 +67,9 @@ export async function startFakePeer(opts) {
         status = 401;
         answer = { error: { code: 'signature_invalid', message: '签名无效' } };
       } else {
-        const h = peer.handlers[`${req.method} ${path}`];
-        const out = h ? h({ body, query, headers: req.headers }) : { status: 404, body: { error: { code: 'not_found' } } };
+        // an exact path, else the path with its last segment as '*'
+        const h = peer.handlers[`${req.method} ${path}`] ?? peer.handlers[`${req.method} ${path.replace(/[^/]*$/, '*')}`];
+        const out = h ? h({ body, query, path, headers: req.headers }) : { status: 404, body: { error: { code: 'not_found' } } };
         status = out.status ?? 200;
         answer = out.body;
       }

@@ -27,7 +27,7 @@ async function staff(u, secret) {
 before(async () => {
   const secrets = {};
   ctx = await startServer({
-    env: { FK_TELECOM_INTERVAL: '3600', FK_SITUATION_EVERY: '0' },
+    env: { FK_TELECOM_INTERVAL: '3600', FK_SITUATION_EVERY: '0', FK_URBAN_POLL: '1' },
     setup: async (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       const add = (u, role, region) => c.must(['user', 'add', '--username', u, '--password', PW, '--role', role, '--region', region]);
@@ -84,7 +84,7 @@ const bind = (c, name, id_number) =>
 test('unconfigured connectors say so in Chinese, and binding stays as it was', async () => {
   let r = await cc.get('/api/v1/exchange/connectors');
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.body.items.map((i) => [i.kind, i.configured]), [['police', false], ['telecom', false], ['situation', false]]);
+  assert.deepEqual(r.body.items.map((i) => [i.kind, i.configured]), [['police', false], ['telecom', false], ['situation', false], ['urban', false]]);
   const res = await residentAccount();
   r = await bind(res, '赵一', newId());
   assert.equal(r.status, 201, r.text);
@@ -300,4 +300,74 @@ test('national and provincial situation: import idempotent per area and day', as
   r = await cc.get(`/api/v1/stats/situation?area=000000&from=${d1}&to=${d1}`);
   assert.equal(r.body.items[0].confirmed, 100);
   void sleep;
+});
+
+// ---- digital urban management ---------------------------------------------------------
+
+test('digital urban management: an incident pushed as a case, its state polled back', async () => {
+  const res = await residentAccount();
+  let r = await bind(res, '陈九', newId());
+  assert.equal(r.status, 201, r.text);
+  r = await cc.post('/api/v1/reports', { source: 'grid_patrol', category: 'contact', person_id: r.body.person.id });
+  assert.equal(r.status, 201, r.text);
+  const inc = r.body.id;
+  expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, { note: '楼道垃圾清运' }), 503, 'connector_not_configured');
+  r = await cc.get(`/api/v1/incidents/${inc}/urban`);
+  assert.deepEqual(r.body, { case: null, configured: false });
+
+  const cases = new Map();
+  let seq = 0;
+  const urban = await configure('urban', {
+    'POST /urban/v1/cases': ({ body }) => {
+      const no = `CG2026${String(++seq).padStart(4, '0')}`;
+      cases.set(no, { state: 'accepted', label: '已受理', body });
+      return { status: 201, body: { case_no: no, state: 'accepted', state_label: '已受理' } };
+    },
+  });
+  urban.handlers['GET /urban/v1/cases/*'] = ({ path }) => {
+    const no = path.split('/').pop();
+    const c = cases.get(no);
+    return c ? { body: { case_no: no, state: c.state, state_label: c.label } } : { status: 404 };
+  };
+
+  expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, {}), 400, 'missing_field', 'note');
+  expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, { note: 'x'.repeat(501) }), 400, 'too_long', 'note');
+  assert.equal((await ccWest.post(`/api/v1/incidents/${inc}/urban`, { note: '越权' })).status, 404);
+  assert.equal(urban.received.length, 0, 'nothing sent for refused requests');
+
+  r = await cc.post(`/api/v1/incidents/${inc}/urban`, { note: '楼道垃圾清运' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.case_no, 'CG20260001');
+  const sent = urban.received.at(-1);
+  assert.equal(sent.verified, true);
+  assert.equal(sent.body.description, '楼道垃圾清运');
+  assert.equal(sent.body.region_name, '多福巷社区');
+  assert.equal(sent.body.category, 'contact');
+  assert.doesNotMatch(JSON.stringify(sent.body), /陈九|137\d{8}/, 'no name or phone leaves');
+  expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, { note: '再推一次' }), 409, 'urban_already_pushed');
+
+  // the city handles it: the poll brings the state onto the timeline
+  cases.get('CG20260001').state = 'closed';
+  cases.get('CG20260001').label = '已办结';
+  let tl = [];
+  for (let i = 0; i < 60; i++) {
+    tl = (await cc.get(`/api/v1/incidents/${inc}`)).body.timeline;
+    if (tl.some((t) => t.action === 'urban_state')) break;
+    await sleep(100);
+  }
+  const step = tl.find((t) => t.action === 'urban_state');
+  assert.ok(step, JSON.stringify(tl));
+  assert.equal(step.action_label, '数字城管处置进展');
+  assert.equal(step.detail.label, '已办结');
+  assert.ok(tl.some((t) => t.action === 'urban_pushed' && t.detail.case_no === 'CG20260001'));
+  r = await cc.get(`/api/v1/incidents/${inc}/urban`);
+  assert.equal(r.body.case.state, 'closed');
+  assert.equal(r.body.case.done, true);
+  // a final state ends the asking
+  const asked = urban.received.length;
+  await sleep(1500);
+  assert.equal(urban.received.length, asked, 'a closed case is not polled again');
+  assert.equal(tl.filter((t) => t.action === 'urban_state').length, 1);
+  const items = await waitForAudit(auditor, `action=incident.urban_push&object_id=${inc}`, () => true);
+  assert.equal(items[0].detail, 'case_no=CG20260001');
 });
