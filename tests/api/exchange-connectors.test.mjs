@@ -126,7 +126,7 @@ test('police identity verification: staff button, binding, failures', async () =
   assert.equal(r.body.items.find((i) => i.kind === 'police').configured, true);
 
   // bad input, changing nothing
-  expectError(await cc.post('/api/v1/exchange/police-checks', {}), 400, 'missing_field', 'person_id');
+  expectError(await cc.post('/api/v1/exchange/police-checks', {}), 400, 'required', 'person_id');
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: 'x' }), 400, 'invalid_id', 'person_id');
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson, photo: Buffer.from('GIF89a-not-a-face').toString('base64') }), 400, 'invalid_photo', 'photo');
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson, photo: '!!!' }), 400, 'invalid_photo', 'photo');
@@ -221,7 +221,7 @@ test('telecom visited places: consent, own phone, itinerary evidence, rate limit
   const version = r.body.consent.version;
   expectError(await res.post('/api/v1/me/telecom', { consent: false, version }), 400, 'consent_required', 'consent');
   expectError(await res.post('/api/v1/me/telecom', { consent: true, version: 'old' }), 400, 'consent_outdated', 'version');
-  expectError(await res.post('/api/v1/me/telecom', { version }), 400, 'missing_field', 'consent');
+  expectError(await res.post('/api/v1/me/telecom', { version }), 400, 'required', 'consent');
   expectError(await cc.post('/api/v1/me/telecom', { consent: true, version }), 403);
   assert.equal(telecom.received.length, 0, 'nothing asked for refused requests');
 
@@ -330,7 +330,7 @@ test('digital urban management: an incident pushed as a case, its state polled b
     return c ? { body: { case_no: no, state: c.state, state_label: c.label } } : { status: 404 };
   };
 
-  expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, {}), 400, 'missing_field', 'note');
+  expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, {}), 400, 'required', 'note');
   expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, { note: 'x'.repeat(501) }), 400, 'too_long', 'note');
   assert.equal((await ccWest.post(`/api/v1/incidents/${inc}/urban`, { note: '越权' })).status, 404);
   assert.equal(urban.received.length, 0, 'nothing sent for refused requests');
