@@ -2,13 +2,13 @@
 // src/exchange/connect_*.c): police identity verification (the staff's
 // 公安核验 and the resident's real-name binding), the telecom visited-place
 // query, the national/provincial situation feed. Each runs against a fake
-// peer (connect-fake-peer.mjs) that verifies fangkong's SM2 signature and
+// peer (fake-peer.mjs) that verifies fangkong's SM2 signature and
 // signs its answers; unconfigured, unreachable, mis-signing and refusing
 // peers, and bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, CITY_CSV, writeTmp, residentId, smsCode, totpSecretFrom, sleep, expectError, waitForAudit } from './lib.mjs';
-import { startFakePeer, sm2Pair } from './connect-fake-peer.mjs';
+import { startFakePeer, sm2Pair } from './fake-peer.mjs';
 
 const PW = 'Conn-test-2024!';
 const COMMUNITY = '110101001001';
@@ -44,18 +44,18 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of peers) await p.stop();
+  for (const p of peers) await p.close();
   await ctx?.stop();
 });
 
 // A fake peer of `kind` and its configuration in fangkong (数据交换 > 对接系统).
-async function configure(kind, handlers) {
-  const peer = await startFakePeer({ callerKey: ours.publicKey, caller: `fk-${kind}` });
-  Object.assign(peer.handlers, handlers);
+// routes: {'POST /police/v1/identity': (rq) => [status, body]} (fake-peer.mjs).
+async function configure(kind, routes) {
+  const peer = await startFakePeer({ callerKey: ours.publicPem, caller: `fk-${kind}`, routes });
   peers.push(peer);
   const r = await sec.post('/api/v1/exchange/peers', {
     name: `${kind} 测试对接`, kind, base_url: peer.url, caller: `fk-${kind}`,
-    private_key: ours.privatePem, peer_key: peer.keys.publicPem, timeout_s: 3,
+    key: ours.privatePem, peer_key: peer.keys.publicPem, timeout_s: 3,
   });
   assert.equal(r.status, 201, r.text);
   peer.id = r.body.id;
@@ -115,11 +115,11 @@ test('police identity verification: staff button, binding, failures', async () =
   const knownB = newId();
   const known = new Map([[earlyId, '钱二'], [knownB, '李四']]);
   const police = await configure('police', {
-    'POST /police/v1/identity': ({ body }) => ({ body: { match: known.get(body?.id_number) === body?.name } }),
+    'POST /police/v1/identity': ({ body }) => [200, { match: known.get(body?.id_number) === body?.name }],
     'POST /police/v1/face': ({ body }) => {
       const photo = Buffer.from(body?.photo || '', 'base64');
       const ok = known.get(body?.id_number) === body?.name && photo[3] === 0xe0;
-      return { body: { match: ok, score: ok ? 93.5 : 12 } };
+      return [200, { match: ok, score: ok ? 93.5 : 12 }];
     },
   });
   r = await cc.get('/api/v1/exchange/connectors');
@@ -131,9 +131,9 @@ test('police identity verification: staff button, binding, failures', async () =
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson, photo: Buffer.from('GIF89a-not-a-face').toString('base64') }), 400, 'invalid_photo', 'photo');
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: earlyPerson, photo: '!!!' }), 400, 'invalid_photo', 'photo');
   // outside the scope: not found, and the police were not asked
-  const before = police.received.length;
+  const before = police.calls.length;
   assert.equal((await ccWest.post('/api/v1/exchange/police-checks', { person_id: earlyPerson })).status, 404);
-  assert.equal(police.received.length, before, 'nothing sent for a refused request');
+  assert.equal(police.calls.length, before, 'nothing sent for a refused request');
 
   // a mismatch: recorded, the person stays unverified
   r = await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson });
@@ -150,9 +150,9 @@ test('police identity verification: staff button, binding, failures', async () =
   assert.equal(r.body.identity.result, 'match');
   assert.equal(r.body.face.score, 93.5);
   assert.equal(r.body.verified_now, true);
-  const sent = police.received.filter((x) => x.verified && x.path === '/police/v1/identity');
+  const sent = police.calls.filter((x) => x.verified && x.path === '/police/v1/identity');
   assert.ok(sent.some((x) => x.body.id_number === earlyId && x.body.name === '钱二'), 'the real name and number went, signed');
-  assert.equal(police.badSignatures, 0, 'every call carried our valid signature');
+  assert.ok(police.calls.every((x) => x.verified), 'every call carried our valid signature');
   r = await cc.get(`/api/v1/persons/${earlyPerson}`);
   assert.equal(r.body.verified, true);
   r = await cc.get(`/api/v1/persons/${earlyPerson}/police-checks`);
@@ -185,17 +185,16 @@ test('police identity verification: staff button, binding, failures', async () =
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson }), 503, 'peer_signature_invalid');
   police.mode = 'ok';
   // the service refusing (non-2xx)
-  police.handlers['POST /police/v1/identity'] = () => ({ status: 500, body: { error: { code: 'down' } } });
+  police.routes['POST /police/v1/identity'] = () => [500, { error: { code: 'down', message: '内部错误' } }];
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson }), 503, 'peer_refused');
   // an answer without a boolean "match"
-  police.handlers['POST /police/v1/identity'] = () => ({ body: { match: 'yes' } });
+  police.routes['POST /police/v1/identity'] = () => [200, { match: 'yes' }];
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: wrongPerson }), 503, 'peer_refused');
   r = await cc.get(`/api/v1/persons/${wrongPerson}/police-checks`);
   assert.equal(r.body.items.length, 1, 'failed checks are not recorded as results');
 
   // unreachable: the binding goes on unverified and says why
-  await police.stop();
-  peers.splice(peers.indexOf(police), 1);
+  police.mode = 'down';
   const later = await residentAccount();
   r = await bind(later, '吴六', newId());
   assert.equal(r.status, 201, r.text);
@@ -213,7 +212,7 @@ test('telecom visited places: consent, own phone, itinerary evidence, rate limit
   assert.equal(r.status, 201, r.text);
   const day = (d) => new Date(Date.now() + 8 * 3600e3 - d * 86400e3).toISOString().slice(0, 10);
   let answer = { places: 'not a list' };
-  const telecom = await configure('telecom', { 'POST /telecom/v1/visited': () => ({ body: answer }) });
+  const telecom = await configure('telecom', { 'POST /telecom/v1/visited': () => [200, answer] });
 
   r = await res.get('/api/v1/me/telecom');
   assert.equal(r.body.configured, true);
@@ -223,7 +222,7 @@ test('telecom visited places: consent, own phone, itinerary evidence, rate limit
   expectError(await res.post('/api/v1/me/telecom', { consent: true, version: 'old' }), 400, 'consent_outdated', 'version');
   expectError(await res.post('/api/v1/me/telecom', { version }), 400, 'required', 'consent');
   expectError(await cc.post('/api/v1/me/telecom', { consent: true, version }), 403);
-  assert.equal(telecom.received.length, 0, 'nothing asked for refused requests');
+  assert.equal(telecom.calls.length, 0, 'nothing asked for refused requests');
 
   // a malformed answer: not used, and it does not count against the limit
   expectError(await res.post('/api/v1/me/telecom', { consent: true, version }), 503, 'peer_refused');
@@ -231,7 +230,7 @@ test('telecom visited places: consent, own phone, itinerary evidence, rate limit
   r = await res.post('/api/v1/me/telecom', { consent: true, version });
   assert.equal(r.status, 201, r.text);
   assert.deepEqual(r.body.places.map((p) => p.name), ['上海市', '杭州市']);
-  const last = telecom.received.at(-1);
+  const last = telecom.calls.at(-1);
   assert.equal(last.verified, true);
   assert.equal(last.body.phone, res.phone, 'only the resident\'s own phone is asked about');
   assert.equal(last.body.days, 14);
@@ -270,12 +269,12 @@ test('national and provincial situation: import idempotent per area and day', as
     { area: '310000', area_name: '上海市', day: '2026-13-01', confirmed: 1, suspected: 0, cured: 0, deaths: 0, asymptomatic: 0, new_confirmed: 0 },
     { area: '310000', area_name: '上海市', day: d2, confirmed: -1, suspected: 0, cured: 0, deaths: 0, asymptomatic: 0, new_confirmed: 0 },
   ];
-  const src = await configure('situation', { 'GET /situation/v1/daily': ({ query }) => ({ body: { source: '测试数据源', since: query, items: rows } }) });
+  const src = await configure('situation', { 'GET /situation/v1/daily': ({ query }) => [200, { source: '测试数据源', since: query, items: rows }] });
   expectError(await cc.post('/api/v1/exchange/situation/import'), 403);
   let r = await sec.post('/api/v1/exchange/situation/import');
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body, { stored: 3, skipped: 3 });
-  assert.match(src.received.at(-1).query, /^since=\d{4}-\d{2}-\d{2}$/);
+  assert.match(src.calls.at(-1).query, /^since=\d{4}-\d{2}-\d{2}$/);
   r = await cc.get(`/api/v1/stats/situation?from=${d1}&to=${d2}`);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.items.length, 3);
@@ -321,24 +320,25 @@ test('digital urban management: an incident pushed as a case, its state polled b
     'POST /urban/v1/cases': ({ body }) => {
       const no = `CG2026${String(++seq).padStart(4, '0')}`;
       cases.set(no, { state: 'accepted', label: '已受理', body });
-      return { status: 201, body: { case_no: no, state: 'accepted', state_label: '已受理' } };
+      return [201, { case_no: no, state: 'accepted', state_label: '已受理' }];
     },
   });
-  urban.handlers['GET /urban/v1/cases/*'] = ({ path }) => {
+  // the poll asks GET /urban/v1/cases/{case_no}: the fake answers 'GET *'
+  urban.routes['GET *'] = ({ path }) => {
     const no = path.split('/').pop();
     const c = cases.get(no);
-    return c ? { body: { case_no: no, state: c.state, state_label: c.label } } : { status: 404 };
+    return c ? [200, { case_no: no, state: c.state, state_label: c.label }] : [404, { error: { code: 'not_found', message: '无此案件' } }];
   };
 
   expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, {}), 400, 'required', 'note');
   expectError(await cc.post(`/api/v1/incidents/${inc}/urban`, { note: 'x'.repeat(501) }), 400, 'too_long', 'note');
   assert.equal((await ccWest.post(`/api/v1/incidents/${inc}/urban`, { note: '越权' })).status, 404);
-  assert.equal(urban.received.length, 0, 'nothing sent for refused requests');
+  assert.equal(urban.calls.length, 0, 'nothing sent for refused requests');
 
   r = await cc.post(`/api/v1/incidents/${inc}/urban`, { note: '楼道垃圾清运' });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.body.case_no, 'CG20260001');
-  const sent = urban.received.at(-1);
+  const sent = urban.calls.at(-1);
   assert.equal(sent.verified, true);
   assert.equal(sent.body.description, '楼道垃圾清运');
   assert.equal(sent.body.region_name, '多福巷社区');
@@ -364,9 +364,9 @@ test('digital urban management: an incident pushed as a case, its state polled b
   assert.equal(r.body.case.state, 'closed');
   assert.equal(r.body.case.done, true);
   // a final state ends the asking
-  const asked = urban.received.length;
+  const asked = urban.calls.length;
   await sleep(1500);
-  assert.equal(urban.received.length, asked, 'a closed case is not polled again');
+  assert.equal(urban.calls.length, asked, 'a closed case is not polled again');
   assert.equal(tl.filter((t) => t.action === 'urban_state').length, 1);
   const items = await waitForAudit(auditor, `action=incident.urban_push&object_id=${inc}`, () => true);
   assert.equal(items[0].detail, 'case_no=CG20260001');
