@@ -88,3 +88,18 @@ CREATE TABLE urban_cases (
     updated_at   BIGINT NOT NULL
 );
 CREATE INDEX urban_cases_open ON urban_cases (done, polled_at);
+
+-- Another epidemic platform's situation (其他疫情平台, seed 000 §6.3.3; peer
+-- kind "platform") as it answered, per (peer, its date): its name and
+-- region, and data, the JSON {figures: [{label, value}], trend: [{label,
+-- points: [{date, value}]}]} shown as 外部平台疫情. Figures only: a
+-- platform's answer carries no personal data we keep.
+CREATE TABLE platform_situation (
+    peer_id      BIGINT NOT NULL,
+    day          TEXT NOT NULL,
+    platform     TEXT NOT NULL,
+    region_name  TEXT NOT NULL,
+    data         TEXT NOT NULL,
+    fetched_at   BIGINT NOT NULL,
+    PRIMARY KEY (peer_id, day)
+);

@@ -299,9 +299,10 @@ static void stop_workers(void)
     map_live_stop();       /* the one-map's live updates */
     monitor_worker_stop(); /* the monitoring rules' evaluation */
     trace_worker_stop();   /* contact tracing's automatic warning */
-    /* the situation feed and the urban cases' poll (exchange/connect_*.c) */
+    /* the connectors' schedules (exchange/connect_*.c) */
     situation_worker_stop();
     urban_worker_stop();
+    platform_worker_stop();
     job_offload_stop();
     nat_worker_stop();
     nat_lookup_stop();
@@ -336,7 +337,7 @@ int cmd_serve(int argc, char **argv)
     int trace_sweep_s;   /* contact tracing's automatic warning */
     int monitor_every_s; /* the monitoring rules' evaluation */
     /* the connectors (exchange/connect.h): the situation feed, telecom queries */
-    int situation_every_s, telecom_interval_s, urban_poll_s;
+    int situation_every_s, telecom_interval_s, urban_poll_s, platform_every_s;
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -360,6 +361,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_TELECOM_INTERVAL", TELECOM_INTERVAL_DEFAULT, 1, 30 * 86400,
                 &telecom_interval_s) ||
         env_int("FK_URBAN_POLL", 300, 0, 86400, &urban_poll_s) ||
+        env_int("FK_PLATFORM_EVERY", 3600, 0, 7 * 86400, &platform_every_s) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
         env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
@@ -436,6 +438,8 @@ int cmd_serve(int argc, char **argv)
         what = "situation worker";
     else if ((e = urban_worker_start(c.db_url, urban_poll_s))) /* 数字城管 cases' state */
         what = "urban poll";
+    else if ((e = platform_worker_start(c.db_url, platform_every_s))) /* 其他疫情平台 */
+        what = "platform exchange";
     else if ((e = publish_worker_start(c.db_url, publish_render_s))) /* published figures */
         what = "publish worker";
     else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TEMP until h22-peer is merged: peer.c's loader */
+/* TEMP until h22-peer is merged: peer.h */
+struct exchange_peer {
+    bool enabled;
+};
 err exchange_peer_load(db *d, arena *a, int64_t id, struct exchange_peer **p_r);
 
 /* The first enabled peer of kind (lowest id: the first configured), 0 when
@@ -45,11 +48,20 @@ err connect_call(db *d, arena *a, const char *kind, const char *label, const cha
     err e = peer_of_kind(d, kind, &id);
     if (e)
         return e;
-    if (!id)
+    return connect_call_peer(d, a, id, label, method, path_query, body, out_r);
+}
+
+err connect_call_peer(db *d, arena *a, int64_t id, const char *label, const char *method,
+                      const char *path_query, json_t *body, json_t **out_r)
+{
+    struct exchange_peer *p = NULL;
+    err e = id ? exchange_peer_load(d, a, id, &p) : E_NOT_FOUND;
+    if (e == E_NOT_FOUND || (!e && !p->enabled)) {
+        err_clear();
         return err_set(E_UNAVAILABLE, "connector_not_configured", NULL,
                        "尚未配置%s（请在 数据交换 > 对接系统 中添加）", label);
-    struct exchange_peer *p;
-    if ((e = exchange_peer_load(d, a, id, &p)))
+    }
+    if (e)
         return e;
     char *text = NULL;
     if (body && !(text = json_dumps(body, JSON_COMPACT)))

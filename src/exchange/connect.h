@@ -13,6 +13,8 @@
  *   connect_police.c     公安 identity verification: name + id number, face
  *   connect_telecom.c    运营商到访地查询: a resident's own visited places
  *   connect_situation.c  全国/各省疫情数据: daily figures on a schedule
+ *   connect_platform.c   其他疫情平台: our situation, trends and key persons
+ *                        (masked) sent, theirs fetched, on a schedule
  *   connect_urban.c      数字城管: incidents sent as the city's cases, their
  *                        state polled back onto the incident's timeline
  *   connect_api.c        the HTTP routes of all of them
@@ -36,6 +38,7 @@
 #define CONNECT_TELECOM   "telecom"
 #define CONNECT_SITUATION "situation"
 #define CONNECT_URBAN     "urban"
+#define CONNECT_PLATFORM  "platform"
 
 /* ---- connect.c ------------------------------------------------------------------ */
 
@@ -56,6 +59,12 @@ bool connect_configured(db *d, const char *kind);
  */
 err connect_call(db *d, arena *a, const char *kind, const char *label, const char *method,
                  const char *path_query, json_t *body, json_t **out_r) MUST_USE;
+
+/* The same with peer peer_id (any kind: a connector with several peers of
+ * its kind, the platforms); "connector_not_configured" when it is gone or
+ * disabled. */
+err connect_call_peer(db *d, arena *a, int64_t peer_id, const char *label, const char *method,
+                      const char *path_query, json_t *body, json_t **out_r) MUST_USE;
 
 /* ---- police identity verification (connect_police.c) ------------------------------ */
 
@@ -197,5 +206,33 @@ err urban_poll(db *d, arena *a, int64_t now, int64_t *changed_r) MUST_USE;
 /* The periodic poll (FK_URBAN_POLL seconds; 0 off). */
 err urban_worker_start(const char *db_url, int every_s) MUST_USE;
 void urban_worker_stop(void);
+
+/* ---- other epidemic platforms (connect_platform.c) ------------------------------------ */
+
+#define PLATFORM_TREND_DAYS  14
+#define PLATFORM_PERSONS_MAX 1000
+
+/* What we send each platform: {date, generated_at, figures: [{measure,
+ * label, value}], trend: [{measure, label, points: [{date, value}]}],
+ * key_persons: [{name (masked), kind, kind_label, region_name, since}]}. */
+err platform_share_body(db *d, arena *a, int64_t now, json_t **body_r) MUST_USE;
+
+/*
+ * With every enabled platform peer: POST /platform/v1/situation (our
+ * platform_share_body), then GET /platform/v1/situation → {platform,
+ * region_name, date, figures: [{label, value}], trend?: [{label, points:
+ * [{date, value}]}]} kept per (peer, date) in platform_situation. A
+ * platform failing is counted in *failed_r (its reason is in its peer
+ * state), the others go on.
+ */
+err platform_sync(db *d, arena *a, int64_t now, int64_t *synced_r, int64_t *failed_r) MUST_USE;
+
+/* The periodic exchange (FK_PLATFORM_EVERY seconds; 0 off). */
+err platform_worker_start(const char *db_url, int every_s) MUST_USE;
+void platform_worker_stop(void);
+
+/* Each platform's latest situation: [{peer, platform, region_name, date,
+ * fetched_at, figures, trend}]. */
+err platform_situation_json(db *d, json_t **out_r) MUST_USE;
 
 #endif

@@ -18,6 +18,10 @@
  *                                          figures ?area=&from=&to=
  *                                          (stats.read)
  *   POST /api/v1/exchange/situation/import import now (exchange.admin), audited
+ *   GET  /api/v1/stats/platforms           外部平台疫情: each platform's latest
+ *                                          figures and trends (stats.read)
+ *   POST /api/v1/exchange/platforms/sync   exchange with every platform now
+ *                                          (exchange.admin), audited
  *   POST /api/v1/incidents/{id}/urban      推送数字城管 {note} (case.manage, in
  *                                          scope), audited; the case number
  *   GET  /api/v1/incidents/{id}/urban      the city's case and its state
@@ -64,7 +68,8 @@ static err get_connectors(struct req *r)
     } all[] = {{CONNECT_POLICE, "公安身份核验"},
                {CONNECT_TELECOM, "运营商到访地查询"},
                {CONNECT_SITUATION, "全国及各省疫情数据"},
-               {CONNECT_URBAN, "数字城管"}};
+               {CONNECT_URBAN, "数字城管"},
+               {CONNECT_PLATFORM, "其他疫情平台"}};
     json_t *items = json_array();
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         json_array_append_new(items,
@@ -380,6 +385,42 @@ static err get_urban(struct req *r)
         json_pack("{s:o,s:b}", "case", o, "configured", connect_configured(r->db, CONNECT_URBAN)));
 }
 
+/* ---- other epidemic platforms -------------------------------------------------------------- */
+
+static err get_platforms(struct req *r)
+{
+    json_t *items;
+    err e = platform_situation_json(r->db, &items);
+    if (e)
+        return e;
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:b}", "items", items, "configured",
+                                connect_configured(r->db, CONNECT_PLATFORM)));
+}
+
+static err run_platforms(struct offload *q, int *status_r, json_t **reply_r)
+{
+    int64_t synced = 0, failed = 0;
+    err e = platform_sync(q->d, q->a, now_ms(), &synced, &failed);
+    if (e)
+        return audit_refusal(q->d, q->who, q->ip, "platform.sync", "platform", 0, e, NULL);
+    if ((e = db_begin(q->d)) ||
+        (e = offload_commit(
+             q, E_OK, "platform.sync", "platform", 0,
+             arena_printf(q->a, "synced=%lld failed=%lld", (long long)synced, (long long)failed))))
+        return e;
+    *reply_r = json_pack("{s:I,s:I}", "synced", (json_int_t)synced, "failed", (json_int_t)failed);
+    *status_r = 200;
+    return E_OK;
+}
+
+static err post_platforms_sync(struct req *r)
+{
+    if (!connect_configured(r->db, CONNECT_PLATFORM))
+        return not_configured("其他疫情平台");
+    return job_offload(r, run_platforms, NULL);
+}
+
 const struct route connect_routes[] = {
     {M_GET, "/api/v1/exchange/connectors", get_connectors, PERM_EXCHANGE_READ, 0, NULL,
      "各对接功能（公安核验、运营商到访地、疫情数据源）是否已配置", "exchange", 0},
@@ -397,6 +438,10 @@ const struct route connect_routes[] = {
      "将事件推送至数字城管系统（附推送说明，不含当事人姓名、电话、证件号码）", "exchange", 0},
     {M_GET, "/api/v1/incidents/{id}/urban", get_urban, PERM_CASE_READ, 0, NULL,
      "事件在数字城管系统中的案件编号和处置状态", "exchange", 0},
+    {M_GET, "/api/v1/stats/platforms", get_platforms, PERM_STATS_READ, 0, NULL,
+     "外部平台疫情：各疫情平台最近一次提供的疫情数据和趋势", "stats", 0},
+    {M_POST, "/api/v1/exchange/platforms/sync", post_platforms_sync, PERM_EXCHANGE_ADMIN, 0, NULL,
+     "立即与其他疫情平台交换疫情数据（发送本平台数据，获取对方数据）", "exchange", 0},
     {M_POST, "/api/v1/exchange/situation/import", post_situation_import, PERM_EXCHANGE_ADMIN, 0,
      NULL, "立即从疫情数据源导入全国及各省疫情数据", "exchange", 0},
 };
