@@ -84,7 +84,7 @@ const bind = (c, name, id_number) =>
 test('unconfigured connectors say so in Chinese, and binding stays as it was', async () => {
   let r = await cc.get('/api/v1/exchange/connectors');
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.body.items.map((i) => [i.kind, i.configured]), [['police', false], ['telecom', false], ['situation', false], ['urban', false]]);
+  assert.deepEqual(r.body.items.map((i) => [i.kind, i.configured]), [['police', false], ['telecom', false], ['situation', false], ['urban', false], ['platform', false]]);
   const res = await residentAccount();
   r = await bind(res, '赵一', newId());
   assert.equal(r.status, 201, r.text);
@@ -93,6 +93,7 @@ test('unconfigured connectors say so in Chinese, and binding stays as it was', a
   expectError(await cc.post('/api/v1/exchange/police-checks', { person_id: r.body.person.id }), 503, 'connector_not_configured');
   expectError(await res.post('/api/v1/me/telecom', { consent: true, version: '2026-12' }), 503, 'connector_not_configured');
   expectError(await sec.post('/api/v1/exchange/situation/import'), 503, 'connector_not_configured');
+  expectError(await sec.post('/api/v1/exchange/platforms/sync'), 503, 'connector_not_configured');
   r = await res.get('/api/v1/me/telecom');
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.configured, false);
@@ -370,4 +371,60 @@ test('digital urban management: an incident pushed as a case, its state polled b
   assert.equal(tl.filter((t) => t.action === 'urban_state').length, 1);
   const items = await waitForAudit(auditor, `action=incident.urban_push&object_id=${inc}`, () => true);
   assert.equal(items[0].detail, 'case_no=CG20260001');
+});
+
+// ---- other epidemic platforms ----------------------------------------------------------
+
+test('other epidemic platforms: ours shared (key persons masked), theirs fetched', async () => {
+  // a key person: on home isolation now
+  const res = await residentAccount();
+  let r = await bind(res, '欧阳十', newId());
+  assert.equal(r.status, 201, r.text);
+  const pid = r.body.person.id;
+  r = await cc.post('/api/v1/observations', { person_id: pid, kind: 'home_isolation', source: 'grid_patrol' });
+  assert.equal(r.status, 201, r.text);
+
+  let theirs = { platform: '邻市疫情防控平台', region_name: '邻市', date: '2026-12-04', figures: [{ label: '确诊', value: 12 }], trend: [{ label: '新增确诊', points: [{ date: '2026-12-03', value: 1 }, { date: '2026-12-04', value: 2 }] }] };
+  const a = await configure('platform', {
+    'POST /platform/v1/situation': () => [200, { accepted: true }],
+    'GET /platform/v1/situation': () => [200, theirs],
+  });
+  const b = await configure('platform', {
+    'POST /platform/v1/situation': () => [200, { accepted: true }],
+    'GET /platform/v1/situation': () => [200, { platform: '', figures: 'bad' }],
+  });
+  expectError(await cc.post('/api/v1/exchange/platforms/sync'), 403);
+  r = await sec.post('/api/v1/exchange/platforms/sync');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body, { synced: 1, failed: 1 }, 'one malformed platform does not stop the other');
+  const shared = a.calls.find((c) => c.method === 'POST').body;
+  assert.ok(a.calls.every((c) => c.verified));
+  assert.ok(shared.figures.some((f) => f.label && Number.isInteger(f.value)), 'the figures go');
+  assert.ok(shared.trend.every((t) => t.points.length === 14), 'fourteen days of trend');
+  const kp = shared.key_persons.find((k) => k.kind === 'home_isolation');
+  assert.ok(kp, JSON.stringify(shared.key_persons));
+  assert.equal(kp.region_name, '多福巷社区');
+  assert.notEqual(kp.name, '欧阳十');
+  assert.match(kp.name, /^欧/, 'masked, not withheld');
+  const text = JSON.stringify(shared);
+  assert.doesNotMatch(text, /欧阳十/);
+  assert.doesNotMatch(text, new RegExp(res.phone));
+  assert.match(text, /多福巷社区/, 'positive control: the scan sees what is sent');
+
+  r = await cc.get('/api/v1/stats/platforms');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.items.length, 1);
+  assert.equal(r.body.items[0].platform, '邻市疫情防控平台');
+  assert.equal(r.body.items[0].figures[0].value, 12);
+  // the same day again: replaced, not added
+  theirs = { ...theirs, figures: [{ label: '确诊', value: 13 }] };
+  r = await sec.post('/api/v1/exchange/platforms/sync');
+  r = await cc.get('/api/v1/stats/platforms');
+  assert.equal(r.body.items.length, 1);
+  assert.equal(r.body.items[0].figures[0].value, 13);
+  b.mode = 'down';
+  r = await sec.post('/api/v1/exchange/platforms/sync');
+  assert.deepEqual(r.body, { synced: 1, failed: 1 });
+  const items = await waitForAudit(auditor, 'action=platform.sync', () => true);
+  assert.ok(items.some((e) => e.detail === 'synced=1 failed=1'));
 });
