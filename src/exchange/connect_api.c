@@ -253,7 +253,7 @@ static err post_telecom(struct req *r)
     if (!r->who->resident)
         return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
     if (!json_is_true(json_object_get(r->body, "consent")))
-        return err_set(E_INPUT, "consent_required", "consent",
+        return err_set(E_INPUT, "telecom_consent_required", "consent",
                        "请先阅读并勾选同意查询本人手机号码的到访地");
     if (strcmp(json_string_value(json_object_get(r->body, "version")), TELECOM_CONSENT_VERSION))
         return err_set(E_INPUT, "consent_outdated", "version", "告知内容已更新，请重新阅读并同意");

@@ -219,7 +219,7 @@ test('telecom visited places: consent, own phone, itinerary evidence, rate limit
   assert.equal(r.body.configured, true);
   assert.equal(r.body.latest, null);
   const version = r.body.consent.version;
-  expectError(await res.post('/api/v1/me/telecom', { consent: false, version }), 400, 'consent_required', 'consent');
+  expectError(await res.post('/api/v1/me/telecom', { consent: false, version }), 400, 'telecom_consent_required', 'consent');
   expectError(await res.post('/api/v1/me/telecom', { consent: true, version: 'old' }), 400, 'consent_outdated', 'version');
   expectError(await res.post('/api/v1/me/telecom', { version }), 400, 'required', 'consent');
   expectError(await cc.post('/api/v1/me/telecom', { consent: true, version }), 403);
