@@ -31,7 +31,9 @@
 
 /* ---- what we share ---------------------------------------------------------------------- */
 
-static err figures_json(db *d, int64_t today, json_t **figs_r, json_t **trend_r)
+/* today: china_day of now; today_start: the epoch ms its China day began. */
+static err figures_json(db *d, int64_t today, int64_t today_start, json_t **figs_r,
+                        json_t **trend_r)
 {
     const struct stats_measure *ms[STATS_MEASURES_MAX];
     size_t n = stats_measures(ms, STATS_MEASURES_MAX);
@@ -52,7 +54,7 @@ static err figures_json(db *d, int64_t today, json_t **figs_r, json_t **trend_r)
         json_t *pts = json_array();
         for (int k = 0; k < PLATFORM_TREND_DAYS; k++) {
             char day[CHINA_TIME_LEN];
-            china_time((from + k) * 86400000LL - 8 * 3600000LL + 12 * 3600000LL, day);
+            china_time(today_start - (int64_t)(PLATFORM_TREND_DAYS - 1 - k) * 86400000LL, day);
             day[10] = '\0';
             json_array_append_new(
                 pts, json_pack("{s:s,s:I}", "date", day, "value", (json_int_t)series[k]));
@@ -131,7 +133,7 @@ err platform_share_body(db *d, arena *a, int64_t now, json_t **body_r)
 {
     json_t *figs, *trend, *persons;
     int64_t today = china_day(now);
-    err e = figures_json(d, today, &figs, &trend);
+    err e = figures_json(d, today, china_day_start(now), &figs, &trend);
     if (e)
         return e;
     if ((e = key_persons_json(d, a, &persons))) {
@@ -276,6 +278,7 @@ err platform_sync(db *d, arena *a, int64_t now, int64_t *synced_r, int64_t *fail
 static err sync_run(db *d, int64_t now, void *ctx, int64_t *n_r)
 {
     (void)ctx;
+    /* the periodic thread\'s own: a sweep has no request */
     arena *a = arena_new(256 * 1024);
     if (!a)
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");

@@ -120,6 +120,7 @@ static err import_run(db *d, int64_t now, void *ctx, int64_t *n_r)
     *n_r = 0;
     if (!connect_configured(d, CONNECT_SITUATION))
         return E_OK; /* nothing to do until a source is configured */
+    /* the periodic thread\'s own: a sweep has no request */
     arena *a = arena_new(64 * 1024);
     if (!a)
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
