@@ -6,14 +6,10 @@
  */
 #include "exchange/connect.h"
 
+#include "exchange/peer.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-/* TEMP until h22-peer is merged: peer.h */
-struct exchange_peer {
-    bool enabled;
-};
-err exchange_peer_load(db *d, arena *a, int64_t id, struct exchange_peer **p_r);
 
 /* The first enabled peer of kind (lowest id: the first configured), 0 when
  * none. */
