@@ -6,10 +6,10 @@
  */
 #include "exchange/connect.h"
 
-#include "exchange/peer.h"
-
 #include <stdlib.h>
 #include <string.h>
+
+#include "exchange/peer.h"
 
 /* The first enabled peer of kind (lowest id: the first configured), 0 when
  * none. */
