@@ -131,6 +131,13 @@ struct telecom_answer {
  * of at most TELECOM_PLACES_MAX places {name, from, to} (dates
  * "YYYY-MM-DD", China days) inside the window.
  */
+/* The operator's answer's "places" checked and read (pure; the fuzzer's):
+ * at most TELECOM_PLACES_MAX of {name (1..100 bytes), from, to} with dates
+ * "YYYY-MM-DD" (China days, to inclusive, from <= to) touching [win_from,
+ * now]. False for anything else: the answer is then not used at all. */
+bool telecom_places_parse(arena *a, json_t *places, int64_t win_from, int64_t now,
+                          struct itinerary_span **spans_r, size_t *n_r);
+
 err telecom_fetch(db *d, arena *a, const struct principal *who, int64_t interval_s, int64_t now,
                   struct telecom_answer *ans_r) MUST_USE;
 
@@ -151,6 +158,19 @@ err telecom_latest_json(db *d, int64_t user_id, json_t **out_r) MUST_USE;
 
 #define SITUATION_NATIONAL "000000"
 #define SITUATION_ROWS_MAX 4000 /* rows taken from one answer */
+
+#define SITUATION_COUNTS 6 /* confirmed, suspected, cured, deaths, asymptomatic, new_confirmed */
+
+/* One row of the source's answer (pointers into r). */
+struct situation_row {
+    const char *area, *day, *area_name;
+    int64_t v[SITUATION_COUNTS];
+};
+
+/* Check and read one row (pure; the fuzzer's): area "000000" or a
+ * province "NN0000", day "YYYY-MM-DD", area_name 1..60 bytes, each count a
+ * non-negative integer. */
+bool situation_row_parse(json_t *r, struct situation_row *row_r);
 
 /*
  * Fetch GET /situation/v1/daily?since=YYYY-MM-DD from the situation peer
@@ -225,6 +245,11 @@ err platform_share_body(db *d, arena *a, int64_t now, json_t **body_r) MUST_USE;
  * platform failing is counted in *failed_r (its reason is in its peer
  * state), the others go on.
  */
+/* A platform's answer checked (pure; the fuzzer's): {platform (1..100
+ * bytes), region_name, date, figures: [{label, value}] (at most 100),
+ * trend?: [{label, points: [{date, value}]}] (at most 100 of 60)}. */
+bool platform_answer_ok(json_t *o);
+
 err platform_sync(db *d, arena *a, int64_t now, int64_t *synced_r, int64_t *failed_r) MUST_USE;
 
 /* The periodic exchange (FK_PLATFORM_EVERY seconds; 0 off). */

@@ -151,9 +151,7 @@ err platform_share_body(db *d, arena *a, int64_t now, json_t **body_r)
 
 /* ---- what we fetch ----------------------------------------------------------------------- */
 
-/* A platform's answer checked: {platform, region_name, date, figures:
- * [{label, value}], trend?: [{label, points: [{date, value}]}]}. */
-static bool answer_ok(json_t *o)
+bool platform_answer_ok(json_t *o)
 {
     const char *pf = json_string_value(json_object_get(o, "platform"));
     const char *rn = json_string_value(json_object_get(o, "region_name"));
@@ -255,7 +253,7 @@ err platform_sync(db *d, arena *a, int64_t now, int64_t *synced_r, int64_t *fail
         if (!pe)
             pe =
                 connect_call_peer(d, a, ids[i], LABEL, "GET", "/platform/v1/situation", NULL, &ans);
-        if (!pe && !answer_ok(ans))
+        if (!pe && !platform_answer_ok(ans))
             pe = err_set(E_UNAVAILABLE, "peer_refused", NULL, LABEL "的应答格式不正确，结果未采用");
         if (!pe) {
             if (!(pe = db_begin(d)) && !(pe = store(d, ids[i], ans, now)) && (pe = db_commit(d)))

@@ -21,6 +21,7 @@
 static const char *const counts[] = {"confirmed", "suspected",    "cured",
                                      "deaths",    "asymptomatic", "new_confirmed"};
 #define NCOUNTS (sizeof counts / sizeof counts[0])
+_Static_assert(NCOUNTS == SITUATION_COUNTS, "connect.h counts the figures");
 
 /* A 6-digit area code: the country, or a province (two digits then
  * "0000"). */
@@ -34,8 +35,29 @@ static bool area_ok(const char *s)
     return !strcmp(s + 2, "0000");
 }
 
+bool situation_row_parse(json_t *r, struct situation_row *row_r)
+{
+    const char *area = json_string_value(json_object_get(r, "area"));
+    const char *day = json_string_value(json_object_get(r, "day"));
+    const char *name = json_string_value(json_object_get(r, "area_name"));
+    int64_t dn;
+    if (!area_ok(area) || !day || strlen(day) != 10 || !china_date_day(day, &dn) || !name ||
+        !*name || strlen(name) > 60)
+        return false;
+    for (size_t k = 0; k < NCOUNTS; k++) {
+        json_t *x = json_object_get(r, counts[k]);
+        if (!json_is_integer(x) || json_integer_value(x) < 0)
+            return false;
+        row_r->v[k] = json_integer_value(x);
+    }
+    row_r->area = area;
+    row_r->day = day;
+    row_r->area_name = name;
+    return true;
+}
+
 static err upsert(db *d, const char *area, const char *day, const char *name,
-                  const int64_t v[NCOUNTS], const char *source, int64_t now)
+                  const int64_t v[SITUATION_COUNTS], const char *source, int64_t now)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -84,22 +106,14 @@ err situation_import(db *d, arena *a, int64_t now, int64_t *stored_r, int64_t *s
     }
     for (size_t i = 0; i < json_array_size(rows) && !e; i++) {
         json_t *r = json_array_get(rows, i);
-        const char *area = json_string_value(json_object_get(r, "area"));
-        const char *day = json_string_value(json_object_get(r, "day"));
-        const char *name = json_string_value(json_object_get(r, "area_name"));
-        int64_t dn, v[NCOUNTS];
-        bool ok = i < SITUATION_ROWS_MAX && area_ok(area) && day && china_date_day(day, &dn) &&
-                  name && *name && strlen(name) <= 60;
-        for (size_t k = 0; ok && k < NCOUNTS; k++) {
-            json_t *x = json_object_get(r, counts[k]);
-            ok = json_is_integer(x) && json_integer_value(x) >= 0;
-            v[k] = ok ? json_integer_value(x) : 0;
-        }
+        struct situation_row row;
+        bool ok = i < SITUATION_ROWS_MAX && situation_row_parse(r, &row);
         if (!ok) {
             skipped++;
             continue;
         }
-        e = upsert(d, area, day, name, v, source && strlen(source) <= 100 ? source : "", now);
+        e = upsert(d, row.area, row.day, row.area_name, row.v,
+                   source && strlen(source) <= 100 ? source : "", now);
         stored += !e;
     }
     json_decref(ans);

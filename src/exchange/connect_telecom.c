@@ -46,11 +46,8 @@ static err latest_at(db *d, int64_t user_id, int64_t *at_r)
     return e;
 }
 
-/* The operator's places as spans: {name, from, to} with dates
- * "YYYY-MM-DD" (China days, to inclusive) inside the query's window. False
- * for anything else: the answer is then not used at all. */
-static bool places_of(arena *a, json_t *places, int64_t win_from, int64_t now,
-                      struct itinerary_span **spans_r, size_t *n_r)
+bool telecom_places_parse(arena *a, json_t *places, int64_t win_from, int64_t now,
+                          struct itinerary_span **spans_r, size_t *n_r)
 {
     if (!json_is_array(places) || json_array_size(places) > TELECOM_PLACES_MAX)
         return false;
@@ -116,8 +113,9 @@ err telecom_fetch(db *d, arena *a, const struct principal *who, int64_t interval
     json_decref(body);
     if (e)
         return e;
-    bool ok = places_of(a, json_object_get(ans, "places"), now - TELECOM_DAYS * 24 * 3600 * 1000LL,
-                        now, &ans_r->spans, &ans_r->n);
+    bool ok = telecom_places_parse(a, json_object_get(ans, "places"),
+                                   now - TELECOM_DAYS * 24 * 3600 * 1000LL, now, &ans_r->spans,
+                                   &ans_r->n);
     json_decref(ans);
     if (!ok)
         return err_set(E_UNAVAILABLE, "peer_refused", NULL, LABEL "的应答格式不正确，结果未采用");
