@@ -31,6 +31,7 @@
 #include "db/db.h"
 #include "exchange/exchange.h"
 #include "security/auth.h"
+#include "region/region.h"
 #include "trace/trace.h"
 
 /* The peer kinds the connectors use (exchange_peers.kind). */
@@ -222,6 +223,23 @@ err urban_case_find(db *d, arena *a, int64_t incident_id, json_t **out_r) MUST_U
  * the cases whose state changed.
  */
 err urban_poll(db *d, arena *a, int64_t now, int64_t *changed_r) MUST_USE;
+
+#define URBAN_GRIDS_MAX 20000 /* grids one listing may carry */
+
+/*
+ * The city's grid division into the region tree: GET /urban/v1/grids → a
+ * GeoJSON FeatureCollection whose features carry properties {code, name,
+ * community_code (or parent_code): the community the grid lies in} and a
+ * Polygon/MultiPolygon geometry (or null). Each becomes a region of level
+ * grid through region_import (scope sc: each grid strictly inside it;
+ * upsert by code, so a repeated import updates names and boundaries). apply
+ * false: a preview — the same checks and report, nothing kept. *rep_r:
+ * region_import's report. connect_call's errors; "peer_refused" for a body
+ * that is not a list of features; region_import's E_INPUT for a document
+ * it cannot read.
+ */
+err urban_grids(db *d, arena *a, const struct scope *sc, bool apply,
+                struct region_import_report *rep_r) MUST_USE;
 
 /* The periodic poll (FK_URBAN_POLL seconds; 0 off). */
 err urban_worker_start(const char *db_url, int every_s) MUST_USE;

@@ -25,6 +25,9 @@
  *   POST /api/v1/incidents/{id}/urban      推送数字城管 {note} (case.manage, in
  *                                          scope), audited; the case number
  *   GET  /api/v1/incidents/{id}/urban      the city's case and its state
+ *   POST /api/v1/exchange/urban/grids      the city's grid division into the
+ *                                          region tree {apply}: preview or
+ *                                          import (region.write, in scope)
  *
  * Every call to the outside runs on the offload worker (job/offload.h):
  * the handler refuses on its loop what it can (not configured, outside the
@@ -370,6 +373,47 @@ static err post_urban(struct req *r)
     return job_offload(r, run_urban, NULL);
 }
 
+static const struct jfield grids_body[] = {
+    {"apply", J_BOOL, 0, 0, 0, "确认导入", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* The city's grid division: {apply: false} (the default) previews, {apply:
+ * true} imports; both answer region_import's report. */
+static err run_grids(struct offload *q, int *status_r, json_t **reply_r)
+{
+    bool apply = json_is_true(json_object_get(q->body, "apply"));
+    struct region_import_report rep;
+    err e = urban_grids(q->d, q->a, &q->who->scope, apply, &rep);
+    if (e)
+        return audit_refusal(q->d, q->who, q->ip, "region.import_urban", "region", 0, e, NULL);
+    if (apply && ((e = db_begin(q->d)) ||
+                  (e = offload_commit(q, E_OK, "region.import_urban", "region", 0,
+                                      arena_printf(q->a, "imported=%lld,updated=%lld,errors=%lld",
+                                                   (long long)rep.imported, (long long)rep.updated,
+                                                   (long long)rep.error_count)))))
+        return e;
+    json_t *errs = json_array();
+    for (size_t i = 0; i < rep.n_errors; i++) {
+        const struct region_import_error *x = &rep.errors[i];
+        json_array_append_new(errs,
+                              json_pack("{s:I,s:s,s:s,s:s}", "row", (json_int_t)x->row, "field",
+                                        x->field, "code", x->code, "message", x->message));
+    }
+    *reply_r = json_pack("{s:b,s:I,s:I,s:o,s:I}", "applied", apply, "imported",
+                         (json_int_t)rep.imported, "updated", (json_int_t)rep.updated, "errors",
+                         errs, "error_count", (json_int_t)rep.error_count);
+    *status_r = 200;
+    return E_OK;
+}
+
+static err post_grids(struct req *r)
+{
+    if (!connect_configured(r->db, CONNECT_URBAN))
+        return not_configured("数字城管系统");
+    return job_offload(r, run_grids, NULL);
+}
+
 static err get_urban(struct req *r)
 {
     int64_t id;
@@ -442,6 +486,8 @@ const struct route connect_routes[] = {
      "外部平台疫情：各疫情平台最近一次提供的疫情数据和趋势", "stats", 0},
     {M_POST, "/api/v1/exchange/platforms/sync", post_platforms_sync, PERM_EXCHANGE_ADMIN, 0, NULL,
      "立即与其他疫情平台交换疫情数据（发送本平台数据，获取对方数据）", "exchange", 0},
+    {M_POST, "/api/v1/exchange/urban/grids", post_grids, PERM_REGION_WRITE, 0, grids_body,
+     "从数字城管系统导入网格划分（apply=false 预览，apply=true 导入）", "exchange", 0},
     {M_POST, "/api/v1/exchange/situation/import", post_situation_import, PERM_EXCHANGE_ADMIN, 0,
      NULL, "立即从疫情数据源导入全国及各省疫情数据", "exchange", 0},
 };

@@ -307,3 +307,47 @@ void urban_worker_stop(void)
 {
     periodic_stop(&poller);
 }
+
+/* ---- the grid division ------------------------------------------------------------------ */
+
+err urban_grids(db *d, arena *a, const struct scope *sc, bool apply,
+                struct region_import_report *rep_r)
+{
+    json_t *ans = NULL;
+    err e = connect_call(d, a, CONNECT_URBAN, LABEL, "GET", "/urban/v1/grids", NULL, &ans);
+    if (e)
+        return e;
+    json_t *features = json_object_get(ans, "features"), *f;
+    if (!json_is_array(features) || json_array_size(features) > URBAN_GRIDS_MAX) {
+        json_decref(ans);
+        return err_set(E_UNAVAILABLE, "peer_refused", NULL, LABEL "的网格数据格式不正确，未导入");
+    }
+    /* the city's grids as the region tree's GeoJSON rows: level grid, the
+     * parent community from community_code (the city's name for it) */
+    size_t i;
+    json_array_foreach(features, i, f)
+    {
+        json_t *pr = json_object_get(f, "properties");
+        if (!json_is_object(pr))
+            continue; /* region_import reports the feature as invalid_row */
+        json_object_set_new(pr, "level", json_string("grid"));
+        json_t *cc = json_object_get(pr, "community_code");
+        if (cc && !json_object_get(pr, "parent_code"))
+            json_object_set(pr, "parent_code", cc);
+    }
+    char *text = json_dumps(ans, JSON_COMPACT);
+    json_decref(ans);
+    if (!text)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    /* a preview is the import itself, undone: the same checks, the same
+     * report, nothing kept */
+    if (!(e = db_begin(d))) {
+        e = region_import(d, sc, REGION_GEOJSON, text, strlen(text), a, rep_r);
+        if (!e && apply)
+            e = db_commit(d);
+        if (e || !apply)
+            db_rollback(d);
+    }
+    free(text);
+    return e;
+}

@@ -369,6 +369,32 @@ test('digital urban management: an incident pushed as a case, its state polled b
   await sleep(1500);
   assert.equal(urban.calls.length, asked, 'a closed case is not polled again');
   assert.equal(tl.filter((t) => t.action === 'urban_state').length, 1);
+  // the city's grid division into the region tree: preview, then import
+  const square = (x) => ({ type: 'Polygon', coordinates: [[[116.40 + x, 39.91], [116.41 + x, 39.91], [116.41 + x, 39.92], [116.40 + x, 39.92], [116.40 + x, 39.91]]] });
+  urban.routes['GET /urban/v1/grids'] = () => [200, { type: 'FeatureCollection', features: [
+    { type: 'Feature', properties: { code: '110101001001002', name: '城管第二网格', community_code: '110101001001' }, geometry: square(0) },
+    { type: 'Feature', properties: { code: '110101001001003', name: '城管第三网格', community_code: '110101001001' }, geometry: square(0.01) },
+    { type: 'Feature', properties: { code: '110102001001002', name: '西城网格', community_code: '110102001001' }, geometry: null },
+  ] }];
+  expectError(await res.post('/api/v1/exchange/urban/grids', {}), 403, 'forbidden');
+  r = await cc.post('/api/v1/exchange/urban/grids', {});
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.applied, false);
+  assert.equal(r.body.imported, 2);
+  assert.equal(r.body.error_count, 1, 'the grid outside the scope is refused');
+  assert.equal(r.body.errors[0].row, 3);
+  assert.equal((await cc.get('/api/v1/regions/110101001001002')).status, 404, 'a preview keeps nothing');
+  r = await cc.post('/api/v1/exchange/urban/grids', { apply: true });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.imported, 2);
+  r = await cc.get('/api/v1/regions/110101001001002');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.name, '城管第二网格');
+  assert.equal(r.body.level, 'grid');
+  r = await cc.post('/api/v1/exchange/urban/grids', { apply: true });
+  assert.deepEqual([r.body.imported, r.body.updated], [0, 2], 'again: updated, not added');
+  const gi = await waitForAudit(auditor, 'action=region.import_urban', () => true);
+  assert.ok(gi.some((e) => e.detail === 'imported=2,updated=0,errors=1'));
   const items = await waitForAudit(auditor, `action=incident.urban_push&object_id=${inc}`, (e) => e.result === 'ok');
   assert.deepEqual(items.filter((e) => e.result === 'ok').map((e) => e.detail), ['case_no=CG20260001']);
 });
