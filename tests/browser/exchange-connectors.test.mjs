@@ -149,3 +149,28 @@ test('推送数字城管 on an incident: the case number and its state', async (
   await shot(page, 'urban-pushed');
   assertClean(page);
 });
+
+test('全国及外部平台疫情: the imported national figures drawn, the platforms listed', async () => {
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  const yesterday = new Date(Date.now() + 8 * 3600e3 - 86400e3).toISOString().slice(0, 10);
+  const row = (day, n) => ({ area: '000000', area_name: '全国', day, confirmed: 100 + n, suspected: 1, cured: 50, deaths: 0, asymptomatic: 2, new_confirmed: n });
+  await configure('situation', { 'GET /situation/v1/daily': () => [200, { source: '测试源', items: [row(yesterday, 3), row(today, 7)] }] });
+  await configure('platform', {
+    'POST /platform/v1/situation': () => [200, {}],
+    'GET /platform/v1/situation': () => [200, { platform: '邻市平台', region_name: '邻市', date: today, figures: [{ label: '确诊', value: 42 }], trend: [] }],
+  });
+  // the security administrator imports (exchange.admin); the command centre reads (stats.read)
+  assert.deepEqual((await sec.post('/api/v1/exchange/situation/import')).body, { stored: 2, skipped: 0 });
+  assert.deepEqual((await sec.post('/api/v1/exchange/platforms/sync')).body, { synced: 1, failed: 0 });
+  const page = await consolePage(browser, ctx, '/stats/situation', cc);
+  await page.getByTestId('situation-trend').waitFor();
+  assert.equal(await page.getByTestId('situation-import').count(), 0, 'no import button without exchange.admin');
+  const bars = page.getByTestId('situation-trend').getByTestId('trend-bar');
+  assert.equal(await bars.count(), 2);
+  assert.equal(await bars.last().getAttribute('data-value'), '7', 'the latest day\'s new confirmed cases');
+  assert.match(await page.getByTestId('situation-table').textContent(), /全国.*107/);
+  await page.getByTestId('platform-card').waitFor();
+  assert.match(await page.getByTestId('platform-card').textContent(), /邻市平台[\s\S]*确诊[\s\S]*42/);
+  await shot(page, 'situation-page');
+  assertClean(page);
+});
