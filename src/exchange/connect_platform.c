@@ -24,6 +24,7 @@
 #include "case/case.h"
 #include "db/periodic.h"
 #include "person/person.h"
+#include "security/audit.h"
 #include "security/mask.h"
 #include "stats/stats.h"
 
@@ -247,8 +248,23 @@ err platform_sync(db *d, arena *a, int64_t now, int64_t *synced_r, int64_t *fail
         /* one platform failing does not keep the others waiting: its
          * failure is in its peer state (the peers page) and counted */
         json_t *ans = NULL;
-        err pe =
-            connect_call_peer(d, a, ids[i], LABEL, "POST", "/platform/v1/situation", body, &ans);
+        /* the key persons (masked) leave the platform: the disclosure is
+         * audited before it is made, or not made */
+        struct audit_entry ae = {
+            .username = "system",
+            .role = "",
+            .ip = "",
+            .action = "platform.share",
+            .object_type = "exchange_peer",
+            .object_id = ids[i],
+            .result = "ok",
+            .detail = arena_printf(a, "figures=%zu key_persons=%zu masked=1",
+                                   json_array_size(json_object_get(body, "figures")),
+                                   json_array_size(json_object_get(body, "key_persons")))};
+        err pe = audit_log(d, &ae);
+        if (!pe)
+            pe = connect_call_peer(d, a, ids[i], LABEL, "POST", "/platform/v1/situation", body,
+                                   &ans);
         json_decref(ans);
         if (!pe)
             pe =

@@ -453,4 +453,6 @@ test('other epidemic platforms: ours shared (key persons masked), theirs fetched
   assert.deepEqual(r.body, { synced: 1, failed: 1 });
   const items = await waitForAudit(auditor, 'action=platform.sync', () => true);
   assert.ok(items.some((e) => e.detail === 'synced=1 failed=1'));
+  const shares = await waitForAudit(auditor, `action=platform.share&object_id=${a.id}`, () => true);
+  assert.match(shares[0].detail, /key_persons=[1-9]\d* masked=1/);
 });
