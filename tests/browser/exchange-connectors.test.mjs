@@ -119,11 +119,14 @@ test('到访地查询: consent, the places, the itinerary card, the interval', a
   await page.getByTestId('visited-card').click();
   await page.getByTestId('itin-cities').waitFor();
   assert.match(await page.getByTestId('itin-cities').textContent(), /南京市/);
-  // again within the interval: refused in Chinese, nothing asked
+  // again within the interval: the button waits, showing when; the server refuses anyway
   await page.goto(ctx.url + '/mobile/#/me/visited');
   await page.getByTestId('visited-agree').click();
-  await page.getByTestId('visited-submit').click();
-  await page.getByText(/到访地查询过于频繁/).waitFor();
+  await page.getByTestId('visited-next').waitFor();
+  assert.equal(await page.getByTestId('visited-submit').isDisabled(), true);
+  const again = await res.post('/api/v1/me/telecom', { consent: true, version: '2026-12' });
+  assert.equal(again.status, 429, again.text);
+  assert.match(again.body.error.message, /到访地查询过于频繁/);
   assert.equal(telecom.calls.length, 1);
   assertClean(page);
 });
