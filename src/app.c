@@ -12,6 +12,7 @@
 #include "http/export.h"
 #include "device/device.h"
 #include "exchange/exchange.h"
+#include "exchange/connect.h"
 #include "health/health.h"
 #include "hotline/hotline.h"
 #include "map/map.h"
@@ -90,6 +91,18 @@ static err thermometer_in_scope(db *d, arena *a, const struct scope *sc, int64_t
         e = E_NOT_FOUND;
     return e;
 }
+
+/* ---- the connectors (exchange/connect_*.c) ---- */
+/* The police service's identity check, for the real-name binding
+ * (person_on_identity_check): a match recorded as the binding's check. */
+static err police_record(db *d, int64_t person_id, bool match, int64_t by_user)
+{
+    struct police_answer ans = {.match = match, .score = -1};
+    return police_check_store(d, person_id, POLICE_IDENTITY, &ans, "binding", by_user);
+}
+static const struct person_identity_check police_identity = {
+    .configured = police_configured, .check = police_binding_check, .record = police_record};
+/* ---- end of the connectors' block ---- */
 
 /* ---- the quarantine-site level of the statistics (case/site_stats_api.c) ---- */
 ROUTES(case_site_stats);
@@ -232,5 +245,9 @@ err app_routes(void)
     /* the SOAP front: the same operations in SOAP envelopes (soap_api.c) */
     ADD(exchange_soap);
     /* ---- end of the exchange's block ---- */
+    /* ---- the exchange's connectors (docs/exchange.md "Connectors") ---- */
+    ADD(connect);
+    HOOK(person_on_identity_check(&police_identity));
+    /* ---- end of the connectors' block ---- */
     return E_OK;
 }

@@ -18,6 +18,7 @@ ROUTES(auth);
 ROUTES(region);
 ROUTES(person);
 ROUTES(person_self);
+ROUTES(connect); /* the exchange's connectors (exchange/connect_api.c) */
 ROUTES(place);
 ROUTES(enterprise);
 ROUTES(user);

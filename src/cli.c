@@ -23,6 +23,7 @@
 #include "code/code.h"
 #include "device/device.h"
 #include "exchange/exchange.h"
+#include "exchange/connect.h"
 #include "job/export.h"
 #include "job/import.h"
 #include "job/offload.h"
@@ -297,6 +298,10 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    /* the connectors' schedules (exchange/connect_*.c) */
+    platform_worker_stop();
+    urban_worker_stop();
+    situation_worker_stop();
     exchange_worker_stop(); /* the exchange's nonce and idempotency purge */
     map_live_stop();        /* the one-map's live updates */
     monitor_worker_stop();  /* the monitoring rules' evaluation */
@@ -337,6 +342,8 @@ int cmd_serve(int argc, char **argv)
     int exchange_purge_s;                 /* the exchange's old nonces and idempotent answers */
     int monitor_every_s;                  /* the monitoring rules' evaluation */
     int outbox_every_s, outbox_backoff_s; /* the outbox's rounds and its longest back-off */
+    /* the connectors (exchange/connect.h): the situation feed, telecom queries */
+    int situation_every_s, telecom_interval_s, urban_poll_s, platform_every_s;
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -359,6 +366,11 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
         env_int("FK_OUTBOX_EVERY", 10, 0, 86400, &outbox_every_s) ||
         env_int("FK_OUTBOX_BACKOFF_MAX_S", 300, 1, 86400, &outbox_backoff_s) ||
+        env_int("FK_SITUATION_EVERY", 3600, 0, 7 * 86400, &situation_every_s) ||
+        env_int("FK_TELECOM_INTERVAL", TELECOM_INTERVAL_DEFAULT, 1, 30 * 86400,
+                &telecom_interval_s) ||
+        env_int("FK_URBAN_POLL", 300, 0, 86400, &urban_poll_s) ||
+        env_int("FK_PLATFORM_EVERY", 3600, 0, 7 * 86400, &platform_every_s) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
         env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
@@ -385,6 +397,7 @@ int cmd_serve(int argc, char **argv)
     nat_set_clockin_radius(nat_radius_m);
     nat_set_transit_limit(transit_min);
     publish_public_configure(public_rate);
+    connect_telecom_interval_set(telecom_interval_s);
     access_writer_set_queue_max((size_t)scan_queue);
     db *d;
     if (app_open(&c, &d))
@@ -434,6 +447,12 @@ int cmd_serve(int argc, char **argv)
         what = "monitor worker";
     else if ((e = exchange_outbox_start(c.db_url, outbox_every_s, outbox_backoff_s)))
         what = "exchange outbox";
+    else if ((e = situation_worker_start(c.db_url, situation_every_s))) /* situation feed */
+        what = "situation worker";
+    else if ((e = urban_worker_start(c.db_url, urban_poll_s))) /* 数字城管 cases' state */
+        what = "urban poll";
+    else if ((e = platform_worker_start(c.db_url, platform_every_s))) /* 其他疫情平台 */
+        what = "platform exchange";
     else if ((e = publish_worker_start(c.db_url, publish_render_s))) /* published figures */
         what = "publish worker";
     else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */

@@ -111,6 +111,9 @@ static const struct vocab_word actions[] = {
     {"note", "后续行为记录"},
     /* residence.c */
     {"residence_moved", "迁居"},
+    /* exchange/connect_urban.c: the incident as a case of 数字城管 */
+    {"urban_pushed", "推送数字城管"},
+    {"urban_state", "数字城管处置进展"},
 };
 const struct vocab case_action_vocab = VOCAB("case_actions", "处置步骤", actions);
 

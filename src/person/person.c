@@ -1117,6 +1117,22 @@ static err written(db *d, int64_t id, int64_t region_code, bool deleted)
 
 static person_move_fn on_move;
 
+static const struct person_identity_check *identity_check;
+
+err person_on_identity_check(const struct person_identity_check *c)
+{
+    if (c && identity_check && identity_check != c)
+        return err_set(E_INTERNAL, NULL, NULL,
+                       "person_on_identity_check 已有订阅者：每个钩子只能注册一个");
+    identity_check = c;
+    return E_OK;
+}
+
+const struct person_identity_check *person_identity_check(void)
+{
+    return identity_check;
+}
+
 err person_on_move(person_move_fn fn)
 {
     if (fn && on_move && on_move != fn)

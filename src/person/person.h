@@ -487,6 +487,32 @@ err person_on_write(person_write_fn fn) MUST_USE;
  */
 json_t *person_json(arena *a, const struct person *p, bool reveal);
 
+/*
+ * An outside identity authority consulted by the real-name binding (POST
+ * /api/v1/me/person) when configured: the police identity service
+ * (exchange/connect_police.c), registered at start-up (app_routes) so that
+ * person does not depend on the exchange. configured() is a cheap read the
+ * handler makes on its event loop; when true the binding runs on the
+ * offload worker, because check() waits for the outside service:
+ *   - check E_OK and no match: the binding is refused (400
+ *     "police_identity_mismatch" on id_number), nothing changes;
+ *   - check E_OK and a match: the binding proceeds, record() keeps the check
+ *     and the person is verified through person_verify, all in one
+ *     transaction;
+ *   - check failing (the service unreachable, misconfigured): the binding
+ *     proceeds as without one (unverified, the community checks) and the
+ *     reply says why in "identity_check".
+ * Rules as for person_on_change: one subscriber, set at start-up.
+ */
+struct person_identity_check {
+    bool (*configured)(db *d);
+    err (*check)(db *d, arena *a, const char *name, const char *id_number, bool *match_r);
+    err (*record)(db *d, int64_t person_id, bool match, int64_t by_user);
+};
+err person_on_identity_check(const struct person_identity_check *c) MUST_USE;
+/* The registered check, or NULL. */
+const struct person_identity_check *person_identity_check(void);
+
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r) MUST_USE;
 
@@ -788,6 +814,10 @@ enum person_self_result { PERSON_SELF_CREATED = 1, PERSON_SELF_BOUND };
 err person_self_register(db *d, arena *a, const struct principal *who, struct person *p,
                          person_fields given, struct person *p_r,
                          enum person_self_result *how_r) MUST_USE;
+
+/* The phone resident account user_id signed in with (unsealed, in a): the
+ * number that is the resident's own (the telecom query asks about it). */
+err person_account_phone(db *d, arena *a, int64_t user_id, const char **phone_r) MUST_USE;
 
 /* The resident's own record; E_NOT_FOUND "person_not_registered" when the
  * account is not bound to a live record. */

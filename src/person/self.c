@@ -88,7 +88,7 @@ static err bound_person(db *d, int64_t user_id, int64_t *id_r)
 }
 
 /* The phone a resident signed in with (users.phone_enc, sealed). */
-static err account_phone(db *d, arena *a, int64_t user_id, const char **phone_r)
+err person_account_phone(db *d, arena *a, int64_t user_id, const char **phone_r)
 {
     db_stmt *s;
     err e = db_prepare(d, "SELECT phone_enc FROM users WHERE id = ? AND kind = 'resident'", &s);
@@ -402,7 +402,7 @@ err person_self_register(db *d, arena *a, const struct principal *who, struct pe
             return e;
         /* the bound record was deleted by staff: register afresh */
     }
-    if ((e = account_phone(d, a, who->user_id, &phone)))
+    if ((e = person_account_phone(d, a, who->user_id, &phone)))
         return e;
 
     p->phone = phone;

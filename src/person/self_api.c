@@ -5,7 +5,9 @@
  *   POST   /api/v1/me/consent   consent to a version {"version"}
  *   DELETE /api/v1/me/consent   withdraw consent
  *   GET    /api/v1/me/person    one's own record, masked (?reveal=1: in full)
- *   POST   /api/v1/me/person    real-name binding / self-registration (201)
+ *   POST   /api/v1/me/person    real-name binding / self-registration (201); with a
+ *                                police peer the identity is checked first
+ *                                (person_on_identity_check)
  *   PATCH  /api/v1/me/person    change the self-editable fields
  *
  * Only resident accounts (users.kind 'resident') use them: the record they
@@ -17,6 +19,7 @@
 
 #include "app.h"
 #include "person/internal.h"
+#include "job/offload.h"
 #include "security/audit.h"
 
 static err residents_only(struct req *r)
@@ -169,6 +172,96 @@ static err get_self(struct req *r)
     return reply_json(r, 200, person_json(r->a, &p, reveal));
 }
 
+static json_t *register_reply(arena *a, enum person_self_result how, const struct person *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "result", json_string(how == PERSON_SELF_BOUND ? "bound" : "created"));
+    json_object_set_new(o, "person", person_json(a, p, false));
+    return o;
+}
+
+/*
+ * The binding with an outside identity check (person_on_identity_check), on
+ * the offload worker: the check first, outside any transaction (it waits
+ * for the outside service), then the binding, the check's record, the
+ * verification and the audit entries in one transaction.
+ */
+static err run_self_checked(struct offload *q, int *status_r, json_t **reply_r)
+{
+    const struct person_identity_check *ic = person_identity_check();
+    struct person in = {.id_type = ID_RESIDENT}, p;
+    person_fields set;
+    enum person_self_result how;
+    err e = person_from_json(q->body, &in, &set);
+    if (e)
+        return e;
+    char *idn = arena_strdup(q->a, in.id_number ? in.id_number : "");
+    bool match = false;
+    const char *unavailable = NULL;
+    if ((e = ic->check(q->d, q->a, in.name ? in.name : "", person_id_normalise(idn), &match))) {
+        if (e != E_UNAVAILABLE)
+            return e;
+        /* the service is down or not usable: the binding goes on as
+         * without it, and the resident is told why it stays unverified */
+        unavailable = arena_strdup(q->a, err_last()->message);
+        err_clear();
+    } else if (!match) {
+        e = err_set(
+            E_INPUT, "police_identity_mismatch", "id_number",
+            "姓名与证件号码经公安核验不一致，请核对后重新填写；如确认无误，请携带证件到社区核验");
+        return audit_refusal(q->d, q->who, q->ip, "person.self_register", "person", 0, e,
+                             "identity_check=no_match");
+    }
+    if ((e = db_begin(q->d)))
+        return e;
+    e = person_self_register(q->d, q->a, q->who, &in, set, &p, &how);
+    bool verified = false;
+    if (!e && !unavailable) {
+        e = ic->record(q->d, p.id, true, q->who->user_id);
+        if (!e && p.unverified) {
+            /* the police service's match stands for the community's look at
+             * the document: the same verification, in the person's region */
+            struct principal as = *q->who;
+            as.scope = scope_of(p.region_code);
+            if (!(e = person_verify(q->d, q->a, &as, p.id, &p))) {
+                struct audit_entry ae = {.user_id = q->who->user_id,
+                                         .username = q->who->username,
+                                         .role = q->who->roles,
+                                         .ip = q->ip,
+                                         .action = "person.verify",
+                                         .object_type = "person",
+                                         .object_id = p.id,
+                                         .result = "ok",
+                                         .detail = "police_check=match"};
+                e = audit_log(q->d, &ae);
+                verified = true;
+            }
+        }
+    }
+    if (e) {
+        db_rollback(q->d);
+        return audit_refusal(q->d, q->who, q->ip, "person.self_register", "person", 0, e, NULL);
+    }
+    const char *detail = arena_printf(
+        q->a, "%s identity_check=%s",
+        how == PERSON_SELF_BOUND ? "bound" : person_fields_detail(q->a, "created ", set),
+        unavailable ? "unavailable" : "match");
+    if ((e = offload_commit(q, E_OK, "person.self_register", "person", p.id, detail)))
+        return e;
+    json_t *o = register_reply(q->a, how, &p);
+    json_t *ck = json_object();
+    json_object_set_new(ck, "result", json_string(unavailable ? "unavailable" : "match"));
+    json_object_set_new(ck, "verified", json_boolean(verified));
+    json_object_set_new(ck, "message",
+                        json_string(unavailable
+                                        ? arena_printf(q->a, "%s；身份将由社区核验", unavailable)
+                                        : "姓名与证件号码经公安核验一致"));
+    json_object_set_new(o, "identity_check", ck);
+    *reply_r = o;
+    *status_r = 201;
+    return E_OK;
+}
+
 static err post_self(struct req *r)
 {
     err e = residents_only(r);
@@ -179,6 +272,9 @@ static err post_self(struct req *r)
     enum person_self_result how;
     if ((e = person_from_json(r->body, &in, &set)))
         return e;
+    const struct person_identity_check *ic = person_identity_check();
+    if (ic && ic->configured(r->db))
+        return job_offload(r, run_self_checked, NULL);
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = person_self_register(r->db, r->a, r->who, &in, set, &p, &how))) {
         err_ignore(db_release(r->db, false));
@@ -189,10 +285,7 @@ static err post_self(struct req *r)
               bound ? "bound" : person_fields_detail(r->a, "created ", set));
     if ((e = db_release(r->db, true)))
         return e;
-    json_t *o = json_object();
-    json_object_set_new(o, "result", json_string(bound ? "bound" : "created"));
-    json_object_set_new(o, "person", person_json(r->a, &p, false));
-    return reply_json(r, 201, o);
+    return reply_json(r, 201, register_reply(r->a, how, &p));
 }
 
 static err patch_self(struct req *r)

@@ -455,6 +455,55 @@ static err read_samples(db *d, arena *a, int64_t person, int64_t from, int64_t t
     return e;
 }
 
+/* The operator's visited places (itinerary_telecom_store): stays by name. */
+static err read_telecom(db *d, arena *a, int64_t person, int64_t from, int64_t to, struct spans *sp)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT place, from_at, to_at FROM itinerary_telecom WHERE person_id = ? "
+                       "AND to_at >= ? AND from_at < ? LIMIT ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, person);
+    db_bind_int64(s, 2, from);
+    db_bind_int64(s, 3, to);
+    db_bind_int64(s, 4, ITINERARY_SPANS_MAX);
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
+        spans_push(a, sp,
+                   (struct itinerary_span){.region_code = 0,
+                                           .place = arena_strdup(a, db_col_text(s, 0)),
+                                           .from = db_col_int64(s, 1),
+                                           .to = db_col_int64(s, 2),
+                                           .source = ITIN_TELECOM,
+                                           .stay = true});
+    db_done(s);
+    return e;
+}
+
+err itinerary_telecom_store(db *d, int64_t query_id, int64_t person_id,
+                            const struct itinerary_span *spans, size_t n)
+{
+    err e = E_OK;
+    for (size_t i = 0; i < n && !e; i++) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "INSERT INTO itinerary_telecom (query_id, seq, person_id, place, "
+                            "from_at, to_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, query_id);
+        db_bind_int64(s, 2, (int64_t)i);
+        db_bind_int64(s, 3, person_id);
+        db_bind_text(s, 4, spans[i].place);
+        db_bind_int64(s, 5, spans[i].from);
+        db_bind_int64(s, 6, spans[i].to);
+        e = db_run(s, NULL);
+    }
+    return e;
+}
+
 /* The risk areas whose window overlaps [from, to). */
 static err read_areas(db *d, arena *a, int64_t from, int64_t to, struct itinerary *it)
 {
@@ -535,6 +584,8 @@ err itinerary_build(db *d, arena *a, int64_t person_id, int days, int64_t now,
     if (!e)
         e = read_samples(d, a, person_id, it.from, it.to, &sp);
     if (!e)
+        e = read_telecom(d, a, person_id, it.from, it.to, &sp);
+    if (!e)
         e = read_areas(d, a, it.from, it.to, &it);
     if (!e) {
         itinerary_compute(a, sp.v, sp.n, it.from, it.to, it.stay_hours * 3600000LL, it.areas,
@@ -588,7 +639,8 @@ static json_t *sources_json(unsigned bits)
     } names[] = {{ITIN_ACCESS, "access"},
                  {ITIN_TRIP, "trip"},
                  {ITIN_DECLARATION, "declaration"},
-                 {ITIN_NAT, "nat"}};
+                 {ITIN_NAT, "nat"},
+                 {ITIN_TELECOM, "telecom"}};
     json_t *arr = json_array();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (bits & names[i].bit)

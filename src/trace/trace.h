@@ -245,7 +245,11 @@ err trip_import_submit(db *d, int64_t job_id, const struct principal *who, const
  *     stay; a waypoint at a venue is a visit of its stay_minutes there;
  *   - declarations: each region the person declared passing through
  *     (途经地区), a passage at the instant of the declaration;
- *   - nucleic-acid samples: a passage at the testing site's region.
+ *   - nucleic-acid samples: a passage at the testing site's region;
+ *   - the telecom operator's answer to the resident's own query (运营商到访地
+ *     查询, itinerary_telecom_store): each place named (outside the tree,
+ *     like a trip's destination) over the days the operator gives, a stay
+ *     (the operator lists only places where the phone stayed).
  *
  * The stay rule: a place is a stay when one China day holds at least
  * stay_hours of visits in it (summed over its venues; a visit crossing
@@ -277,6 +281,7 @@ enum itinerary_source {
     ITIN_TRIP = 2,
     ITIN_DECLARATION = 4,
     ITIN_NAT = 8,
+    ITIN_TELECOM = 16, /* the operator's visited places (exchange/connect_telecom.c) */
 };
 
 /* One piece of evidence: a presence in a region of the tree (region_code)
@@ -359,6 +364,14 @@ struct itinerary {
  */
 err itinerary_build(db *d, arena *a, int64_t person_id, int days, int64_t now,
                     struct itinerary *it_r) MUST_USE;
+
+/*
+ * Keep the telecom operator's answer to query query_id of person_id as
+ * evidence: spans[i].place (non-empty), .from, .to (from <= to); the other
+ * fields are ignored. Inside the caller's transaction.
+ */
+err itinerary_telecom_store(db *d, int64_t query_id, int64_t person_id,
+                            const struct itinerary_span *spans, size_t n) MUST_USE;
 
 /* The card's token (security/token.h TOKEN_ITINERARY) of person_id issued
  * at now, valid to the end of that China day; *valid_until_r its expiry. */

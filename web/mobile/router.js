@@ -52,6 +52,8 @@ const router = createRouter({
     { path: '/staff/nat/receive', component: () => import('./views/StaffBox.vue'), meta: { kind: 'staff', mode: 'receive' } },
     // the 14-day itinerary card (issue 11): the resident's own, staff verify
     { path: '/me/itinerary', component: () => import('./views/MyItinerary.vue'), meta: { kind: 'resident' } },
+    // the telecom operator's visited places, the resident's own (docs/exchange.md "Connectors")
+    { path: '/me/visited', component: () => import('./views/MyVisited.vue'), meta: { kind: 'resident' } },
     { path: '/staff/itinerary/verify', component: () => import('./views/StaffItineraryVerify.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
