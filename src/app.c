@@ -10,6 +10,7 @@
 #include "nat/nat.h"
 #include "http/export.h"
 #include "device/device.h"
+#include "exchange/exchange.h"
 #include "health/health.h"
 #include "hotline/hotline.h"
 #include "map/map.h"
@@ -168,5 +169,9 @@ err app_routes(void)
     HOOK(nat_site_measures_register());
     HOOK(place_on_delete(case_site_deleted));
     ADD(case_site_stats);
+    /* ---- exchange monitoring: its page's API, and the observer counting every call ---- */
+    ADD(exchange_watch);
+    HOOK(exchange_watch_register());
+    /* ---- end of the exchange monitoring's block ---- */
     return E_OK;
 }

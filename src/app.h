@@ -77,6 +77,8 @@ ROUTES(publish_public);
 ROUTES(map);
 /* ---- zones drawn as polygons (code/zone_api.c) ---- */
 ROUTES(code_zone);
+/* ---- exchange monitoring (exchange/watch_api.c) ---- */
+ROUTES(exchange_watch);
 /* ---- end of the zones' block ---- */
 
 /* Register every route table with the router, and wire the hooks between

@@ -26,6 +26,7 @@
 #include "job/import.h"
 #include "job/offload.h"
 #include "map/map.h"
+#include "exchange/exchange.h"
 #include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -295,6 +296,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    exchange_watch_stop(); /* the exchange's counts: the last flush */
     map_live_stop();       /* the one-map's live updates */
     monitor_worker_stop(); /* the monitoring rules' evaluation */
     trace_worker_stop();   /* contact tracing's automatic warning */
@@ -329,8 +331,10 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int trace_sweep_s;                 /* contact tracing's automatic warning */
-    int monitor_every_s;               /* the monitoring rules' evaluation */
+    int trace_sweep_s;   /* contact tracing's automatic warning */
+    int monitor_every_s; /* the monitoring rules' evaluation */
+    int exchange_flush_s, exchange_anomaly_s,
+        exchange_min_calls;            /* exchange counts to the database; anomalies */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -350,6 +354,9 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
         env_int("FK_TRACE_SWEEP", 30, 0, 86400, &trace_sweep_s) ||
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
+        env_int("FK_EXCHANGE_FLUSH", 5, 1, 3600, &exchange_flush_s) ||
+        env_int("FK_EXCHANGE_ANOMALY_EVERY", 60, 0, 86400, &exchange_anomaly_s) ||
+        env_int("FK_EXCHANGE_ANOMALY_MIN_CALLS", 20, 1, 1000000, &exchange_min_calls) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
         env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
@@ -425,6 +432,9 @@ int cmd_serve(int argc, char **argv)
         what = "publish worker";
     else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */
         what = "map live updates";
+    else if ((e = exchange_watch_start(c.db_url, exchange_flush_s, exchange_anomaly_s,
+                                       exchange_min_calls)))
+        what = "exchange monitoring"; /* counts to the database, the anomaly sweep */
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))
