@@ -649,7 +649,7 @@ static void code_add(struct code_sum *cs, int *n, const char *code, int64_t call
         if (*n == CODES_MAX)
             i = CODES_MAX - 1, code = "other";
         else
-            (*n)++;
+            cs[(*n)++].calls = 0;
         snprintf(cs[i].code, sizeof cs[i].code, "%s", code);
     }
     cs[i].calls += calls;

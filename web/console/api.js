@@ -19,6 +19,7 @@ export const paths = {
   departments: `${V1}/departments`,
   devices: `${V1}/devices`,
   enterprises: `${V1}/enterprises`,
+  exchangeMonitor: `${V1}/exchange/monitor`, // the exchange's calls (docs/exchange.md)
   exports: `${V1}/exports`,
   feedItems: `${V1}/feed-items`,
   jobs: `${V1}/jobs`,

@@ -18,8 +18,10 @@ import videoRoutes from './routes-video.js';
 import monitorRoutes from './routes-monitor.js';
 import publishRoutes from './routes-publish.js';
 import mapRoutes, { screenRoute } from './routes-map.js';
+// 数据交换 > 交换监控 (docs/exchange.md "Monitoring")
+import exchangeWatchRoutes from './routes-exchange-watch.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...exchangeWatchRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
