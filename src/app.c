@@ -8,6 +8,7 @@
 #include "code/code.h"
 #include "commission/commission.h"
 #include "nat/nat.h"
+#include "http/client.h"
 #include "http/export.h"
 #include "device/device.h"
 #include "exchange/exchange.h"
@@ -16,6 +17,7 @@
 #include "map/map.h"
 #include "person/person.h"
 #include "place/place.h"
+#include "trace/trace.h"
 #include "vehicle/vehicle.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
@@ -27,6 +29,43 @@ static err person_changed(db *d, arena *a, int64_t person_id, int64_t user_id)
 {
     err e = code_person_changed(d, a, person_id, user_id);
     return e ? e : commission_person_changed(d, a, person_id, user_id);
+}
+
+/* person_on_write: every write of a person goes into the exchange's
+ * change log, in the writing transaction. */
+static err person_written(db *d, int64_t person_id, int64_t region_code, bool deleted)
+{
+    return exchange_change(d, DS_PERSONS, person_id, region_code, deleted ? "delete" : "upsert");
+}
+
+/* trace_on_write: trips are the returns dataset (返程信息), a stored
+ * contact-tracing run the contacts dataset. */
+static err trace_written_log(db *d, enum trace_record kind, int64_t id, int64_t region_code,
+                             bool deleted)
+{
+    return exchange_change(d, kind == TRACE_REC_TRIP ? DS_RETURNS : DS_CONTACTS, id, region_code,
+                           deleted ? "delete" : "upsert");
+}
+
+/* code_on_write: zones, risk areas, test results. */
+static err code_written_log(db *d, enum code_record kind, int64_t id, int64_t region_code,
+                            bool deleted)
+{
+    enum exchange_dataset ds = kind == CODE_REC_ZONE        ? DS_ZONES
+                               : kind == CODE_REC_RISK_AREA ? DS_RISK_AREAS
+                                                            : DS_RESULTS;
+    return exchange_change(d, ds, id, region_code, deleted ? "delete" : "upsert");
+}
+
+/* case_on_write: observations are the isolations dataset; a status change
+ * is a cases change and changes the person's record (its status) too. */
+static err case_written_log(db *d, enum case_record kind, int64_t id, int64_t person_id,
+                            int64_t region_code)
+{
+    if (kind == CASE_REC_OBSERVATION)
+        return exchange_change(d, DS_ISOLATIONS, id, region_code, "upsert");
+    err e = exchange_change(d, DS_CASES, id, region_code, "upsert");
+    return e ? e : exchange_change(d, DS_PERSONS, person_id, region_code, "upsert");
 }
 
 /* each registration can fail (a table full, a hook taken): the first
@@ -81,6 +120,11 @@ err app_routes(void)
     HOOK(person_on_change(person_changed));
     /* a change of residence moves the open observation and tasks along */
     HOOK(person_on_move(case_person_moved));
+    /* every write of a person is logged for the exchange's cursors and outbox */
+    HOOK(person_on_write(person_written));
+    HOOK(trace_on_write(trace_written_log));
+    HOOK(code_on_write(code_written_log));
+    HOOK(case_on_write(case_written_log));
     /* the people list filters and shows code colours by code's own table */
     person_code_colours_set(&code_colour_vocab);
     /* hooks instead of includes, so capabilities depend one way */
@@ -151,6 +195,10 @@ err app_routes(void)
     ADD(report);
     /* automatic monitoring rules and their breaches (monitor/monitor.h) */
     ADD(monitor);
+    /* data exchange: the peers we call and the outbox (exchange/peer.h) */
+    ADD(exchange_peer);
+    /* the http SMS driver sends through the outbound client */
+    HOOK(auth_on_sms_http(http_client_post_json));
     /* ---- publishing (docs/publish.md) ---- */
     ADD(publish);
     ADD(publish_public);

@@ -188,6 +188,30 @@ err case_status_change(db *d, arena *a, const struct principal *who, int64_t per
 err case_person_moved(db *d, arena *a, const struct principal *who, int64_t person_id, int64_t from,
                       int64_t to) MUST_USE;
 
+/* ---- following writes -------------------------------------------------------- */
+
+/*
+ * Every committed write of an observation (居家隔离 / 集中隔离 records: the
+ * create, a change of its fields, its room, its end, its release notice,
+ * its move with the person's residence) or of a case status change (a row
+ * of status_changes, which also changes the person's status), for a
+ * capability that follows them (the exchange's change log, subscribed in
+ * src/app.c): called inside the writing transaction with the record's id,
+ * its person and its region after the write. One subscriber, set at
+ * start-up (another function is E_INTERNAL; NULL clears).
+ */
+enum case_record { CASE_REC_OBSERVATION = 1, CASE_REC_STATUS };
+
+/* The records case_on_write names, as the case API writes them and
+ * unmasked, for a capability that sends them on (the exchange, which
+ * audits the read): an observation, a status change. E_NOT_FOUND when
+ * there is none. */
+err case_observation_record(db *d, arena *a, int64_t id, json_t **o_r) MUST_USE;
+err case_status_change_json(db *d, arena *a, int64_t change_id, json_t **o_r) MUST_USE;
+typedef err (*case_write_fn)(db *d, enum case_record kind, int64_t id, int64_t person_id,
+                             int64_t region_code);
+err case_on_write(case_write_fn fn) MUST_USE;
+
 /* ---- measures (stats) ------------------------------------------------------ */
 
 /*

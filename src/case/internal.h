@@ -196,8 +196,7 @@ err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_
                         int64_t page, int64_t page_size, json_t **items_r,
                         int64_t *total_r) MUST_USE;
 
-/* One status change as JSON (the POST's reply). */
-err case_status_change_json(db *d, arena *a, int64_t change_id, json_t **o_r) MUST_USE;
+/* One status change as JSON (the POST's reply): case_status_change_json, case.h. */
 
 /* Move the counters of a status change from -> to at region, at time
  * `at` (measures.c): the status levels, the flow of entering `to`, and a
@@ -267,6 +266,10 @@ err case_rooms_list(db *d, arena *a, const struct scope *sc, int64_t site_id,
 err case_room_set_closed(db *d, const struct scope *sc, int64_t site_id, const char *room_no,
                          bool closed) MUST_USE;
 err case_sites(db *d, arena *a, const struct scope *sc, json_t **items_r) MUST_USE;
+
+/* Tell the subscriber of case_on_write (case's own files). */
+err case_written(db *d, enum case_record kind, int64_t id, int64_t person_id,
+                 int64_t region_code) MUST_USE;
 
 /* Periods: the days of each kind (14 by default; hospital 0). */
 err case_period_days(db *d, enum observe_kind kind, int64_t *days_r) MUST_USE;

@@ -610,6 +610,8 @@ err case_observe_full(db *d, arena *a, const struct principal *who,
         return e == E_CONFLICT ? err_set(E_CONFLICT, "already_observed", "person_id",
                                          "该人员已在隔离观察名单中")
                                : e;
+    if ((e = case_written(d, CASE_REC_OBSERVATION, id, in->person_id, region)))
+        return e;
     if (in->kind == OBSERVE_CENTRAL) { /* a room number is typed text: jansson escapes it */
         json_t *detail = json_object();
         json_set_id(detail, "observation_id", id);
@@ -663,6 +665,21 @@ err case_observe(db *d, arena *a, const struct principal *who, const struct case
 
 /* ---- the end ----------------------------------------------------------------------- */
 
+static case_write_fn on_write;
+
+err case_on_write(case_write_fn fn)
+{
+    if (fn && on_write && on_write != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "case_on_write 已有订阅者：每个钩子只能注册一个");
+    on_write = fn;
+    return E_OK;
+}
+
+err case_written(db *d, enum case_record kind, int64_t id, int64_t person_id, int64_t region_code)
+{
+    return on_write ? on_write(d, kind, id, person_id, region_code) : E_OK;
+}
+
 /* Close observation o (active) as `state`: the row, its isolations row,
  * its room, the timeline. */
 static err close_one(db *d, arena *a, const struct principal *who, const struct observation *o,
@@ -692,6 +709,8 @@ static err close_one(db *d, arena *a, const struct principal *who, const struct 
         return e;
     if (n != 1)
         return err_set(E_CONFLICT, "observation_closed", NULL, "该隔离观察已结束");
+    if ((e = case_written(d, CASE_REC_OBSERVATION, o->id, o->person_id, o->region_code)))
+        return e;
     if ((e = db_prepare(d, "UPDATE isolations SET end_at = ? WHERE id = ? AND end_at = 0", &s)))
         return e;
     db_bind_int64(s, 1, now);
@@ -819,6 +838,8 @@ err case_observation_update(db *d, arena *a, const struct principal *who, int64_
     if (n != 1)
         return err_set(E_CONFLICT, "version_conflict", "version",
                        "该记录已被他人修改，请刷新后重试");
+    if ((e = case_written(d, CASE_REC_OBSERVATION, id, o.person_id, o.region_code)))
+        return e;
     json_t *detail = json_object();
     json_set_id(detail, "observation_id", id);
     json_t *names = json_array();
@@ -1130,7 +1151,8 @@ err case_observe_move(db *d, arena *a, const struct principal *who, int64_t id, 
     db_bind_text(s, 2, room_no);
     db_bind_int64(s, 3, now_ms());
     db_bind_int64(s, 4, o.id);
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) ||
+        (e = case_written(d, CASE_REC_OBSERVATION, o.id, o.person_id, o.region_code)))
         return e;
     json_t *detail = json_object();
     json_set_id(detail, "observation_id", o.id);

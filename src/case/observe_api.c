@@ -58,14 +58,14 @@ static json_t *days_left(const struct observation *o, int64_t now)
     return json_integer(left <= 0 ? 0 : (left + DAY_MS - 1) / DAY_MS);
 }
 
-static json_t *observation_json(struct req *r, const struct observation *o, bool reveal)
+static json_t *observation_json(arena *a, const struct observation *o, bool reveal)
 {
     int64_t now = now_ms();
     json_t *j = json_object();
     json_set_id(j, "id", o->id);
     json_set_id(j, "person_id", o->person_id);
     json_object_set_new(j, "person_name",
-                        str_or_null(reveal ? o->person_name : mask_name(r->a, o->person_name)));
+                        str_or_null(reveal ? o->person_name : mask_name(a, o->person_name)));
     json_object_set_new(j, "person_status", json_string(o->person_status));
     json_object_set_new(j, "person_status_label",
                         json_string(person_status_label(person_status_parse(o->person_status))));
@@ -87,12 +87,12 @@ static json_t *observation_json(struct req *r, const struct observation *o, bool
                         json_integer(until > o->start_at ? (until - o->start_at) / DAY_MS : 0));
     json_object_set_new(j, "ended_at", o->ended_at ? json_integer(o->ended_at) : json_null());
     json_object_set_new(j, "end_reason",
-                        str_or_null(reveal ? o->end_reason : mask_address(r->a, o->end_reason)));
+                        str_or_null(reveal ? o->end_reason : mask_address(a, o->end_reason)));
     json_set_id(j, "site_id", o->site_id);
     json_object_set_new(j, "site_name", str_or_null(o->site_id ? o->site_name : NULL));
     json_object_set_new(j, "room_no", str_or_null(o->room_no));
     json_object_set_new(j, "hospital", str_or_null(o->hospital));
-    mask_fields_json(r->a, obs_rows, OBS_FIELD_COUNT, o, reveal, j);
+    mask_fields_json(a, obs_rows, OBS_FIELD_COUNT, o, reveal, j);
     json_object_set_new(j, "release_status_label",
                         o->release_status
                             ? json_string(vocab_label(&release_status_vocab, o->release_status))
@@ -103,13 +103,24 @@ static json_t *observation_json(struct req *r, const struct observation *o, bool
     return j;
 }
 
+err case_observation_record(db *d, arena *a, int64_t id, json_t **o_r)
+{
+    struct scope all = scope_all();
+    struct observation o;
+    err e = case_observation_find(d, a, &all, id, &o);
+    if (e)
+        return e;
+    *o_r = observation_json(a, &o, true);
+    return E_OK;
+}
+
 static err observation_reply(struct req *r, int status, int64_t id)
 {
     struct observation o;
     err e = case_observation_find(r->db, r->a, &r->who->scope, id, &o);
     if (e)
         return e;
-    return reply_json(r, status, observation_json(r, &o, false));
+    return reply_json(r, status, observation_json(r->a, &o, false));
 }
 
 /* A vocabulary word of the body (already checked by the router). */
@@ -200,7 +211,7 @@ static err get_observation(struct req *r)
     req_audit(r, "observation.read", "observation", id, "ok", "");
     if (reveal)
         req_audit(r, "person.reveal", "person", o.person_id, "ok", "fields=observation");
-    return reply_json(r, 200, observation_json(r, &o, reveal));
+    return reply_json(r, 200, observation_json(r->a, &o, reveal));
 }
 
 static err patch_observation(struct req *r)
@@ -456,7 +467,7 @@ static err list_observations(struct req *r, enum export_format forced)
         arena_printf(r->a, "count=%zu total=%lld%s", n, (long long)total, reveal ? " reveal" : ""));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, observation_json(r, &items[i], reveal));
+        json_array_append_new(arr, observation_json(r->a, &items[i], reveal));
     json_t *o = json_object();
     json_object_set_new(o, "items", arr);
     json_object_set_new(o, "total", json_integer(total));

@@ -100,7 +100,8 @@ static err issue(db *d, arena *a, const struct principal *who, const struct obse
         return e;
     db_bind_int64(s, 1, now);
     db_bind_int64(s, 2, o->id);
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) ||
+        (e = case_written(d, CASE_REC_OBSERVATION, o->id, o->person_id, o->region_code)))
         return e;
     char detail[160];
     snprintf(detail, sizeof detail, "{\"observation_id\":\"%lld\",\"certificate_id\":\"%lld\"}",

@@ -138,6 +138,7 @@ static err move_observation(db *d, arena *a, int64_t person_id, int64_t from, in
         (e = move_rows(d,
                        "UPDATE observations SET region_code = ? WHERE id = ? AND region_code = ?",
                        obs, from, to, NULL)) ||
+        (e = case_written(d, CASE_REC_OBSERVATION, obs, person_id, to)) ||
         (e = move_rows(d,
                        "UPDATE checks SET region_code = ? WHERE observation_id = ? AND "
                        "region_code = ?",

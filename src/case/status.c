@@ -262,7 +262,7 @@ err case_status_set(db *d, arena *a, const struct principal *who, const struct c
         db_done(s);
         return e;
     }
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) || (e = case_written(d, CASE_REC_STATUS, id, in->person_id, region)))
         return e;
     /* what the change does to an open observation: released with the
      * person back to normal; ended when the person becomes a confirmed

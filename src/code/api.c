@@ -383,7 +383,6 @@ INPUT_HANDLERS(contacts)
 INPUT_HANDLERS(stays)
 INPUT_HANDLERS(tests)
 
-static const char *const test_values[] = {"negative", "positive", NULL};
 static const char *const levels[] = {"medium", "high", NULL};
 
 static const struct jfield contact_body[] = {
@@ -397,13 +396,6 @@ static const struct jfield stay_body[] = {
     {"area_id", J_STRING, JF_REQUIRED, 1, 20, "风险地区", NULL},
     {"arrived_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "到达时间", NULL},
     {"left_at", J_INT, 0, 1, TIME_MAX, "离开时间", NULL},
-    {NULL},
-};
-static const struct jfield test_body[] = {
-    {"result", J_STRING, JF_REQUIRED, 0, 0, "检测结果", test_values},
-    {"sampled_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "采样时间", NULL},
-    {"reported_at", J_INT, JF_REQUIRED, 1, TIME_MAX, "报告时间", NULL},
-    {"institution", J_STRING, 0, 1, 100, "检测机构", NULL},
     {NULL},
 };
 
@@ -658,7 +650,7 @@ const struct route code_routes[] = {
      "登记中高风险地区旅居", "code", 0},
     {M_GET, "/api/v1/persons/{id}/stays", get_stays, PERM_HEALTH_READ, 0, NULL, "风险地区旅居记录",
      "code", 0},
-    {M_POST, "/api/v1/persons/{id}/test-results", post_tests, PERM_NAT_WRITE, 0, test_body,
+    {M_POST, "/api/v1/persons/{id}/test-results", post_tests, PERM_NAT_WRITE, 0, code_test_body,
      "登记核酸检测结果", "code", 0},
     {M_GET, "/api/v1/persons/{id}/test-results", get_tests, PERM_HEALTH_READ, 0, NULL,
      "核酸检测记录", "code", 0},

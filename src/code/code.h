@@ -25,6 +25,7 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "base/vocab.h"
+#include "base/json.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -353,6 +354,17 @@ struct code_input_kind {
 
 extern const struct code_input_kind code_isolations, code_contacts, code_stays, code_tests;
 
+/* The body of a test result (POST /api/v1/persons/{id}/test-results, and a
+ * record of the exchange's results batch): checked with json_check before
+ * code_input_add(code_tests). */
+extern const struct jfield code_test_body[];
+
+/* One test result (a row of code_tests' table, whoever wrote it: the
+ * input API or the laboratory) as {id, person_id, region_code, result,
+ * sampled_at, reported_at, institution, created_at}, for a capability that
+ * sends it on (the exchange). E_NOT_FOUND when there is none. */
+err code_test_result_json(db *d, int64_t id, json_t **o_r) MUST_USE;
+
 /*
  * Add a row of `k` for person_id inside who's scope from the checked body
  * (values of the columns, absent ones 0 or ""), then refresh the code, in
@@ -538,6 +550,24 @@ err code_latest_test(db *d, int64_t person_id, json_t **test_r) MUST_USE;
 /* Why a pass does not hold with a code of colour c (Chinese), or NULL for
  * green: a pass is valid only while the code is green. */
 const char *code_pass_refusal(enum code_colour c);
+
+/*
+ * Every committed write of a zone (add, import, end or lift: zone.c), a
+ * risk area (add, change, delete, import: risk.c) or a test result entered
+ * as a code input (code_input_add of code_tests), for a capability that
+ * follows them (the exchange's change log, subscribed in src/app.c):
+ * called inside the writing transaction with the record's region (a
+ * zone's anchor; a risk area's region, 0 for one outside the tree), so
+ * what the subscriber records commits with the write or not at all. One
+ * subscriber, rules as for code_on_pass.
+ */
+enum code_record { CODE_REC_ZONE = 1, CODE_REC_RISK_AREA, CODE_REC_TEST_RESULT };
+typedef err (*code_write_fn)(db *d, enum code_record kind, int64_t id, int64_t region_code,
+                             bool deleted);
+err code_on_write(code_write_fn fn) MUST_USE;
+/* Tell the subscriber (code's own files). */
+err code_written(db *d, enum code_record kind, int64_t id, int64_t region_code,
+                 bool deleted) MUST_USE;
 
 /*
  * The electronic pass of a person, answered by access (app.c wires

@@ -79,6 +79,17 @@ static err check_test(db *d, const struct scope *sc, json_t *b)
     return order(b, "sampled_at", "reported_at", "报告时间不能早于采样时间");
 }
 
+static const char *const test_values[] = {"negative", "positive", NULL};
+
+/* up to 2100-01-01 */
+const struct jfield code_test_body[] = {
+    {"result", J_STRING, JF_REQUIRED, 0, 0, "检测结果", test_values},
+    {"sampled_at", J_INT, JF_REQUIRED, 1, 4102444800000LL, "采样时间", NULL},
+    {"reported_at", J_INT, JF_REQUIRED, 1, 4102444800000LL, "报告时间", NULL},
+    {"institution", J_STRING, 0, 1, 100, "检测机构", NULL},
+    {NULL},
+};
+
 const struct code_input_kind code_isolations = {
     "isolations",
     "isolation",
@@ -165,7 +176,8 @@ err code_input_add(db *d, arena *a, const struct principal *who, const struct co
             break;
         }
     }
-    if ((e = db_run(s, NULL)) || (e = code_refresh(d, a, person_id, k->object, who->user_id)))
+    if ((e = db_run(s, NULL)) || (e = code_refresh(d, a, person_id, k->object, who->user_id)) ||
+        (k == &code_tests && (e = code_written(d, CODE_REC_TEST_RESULT, id, region, false))))
         goto fail;
     if ((e = db_commit(d)))
         goto fail;
@@ -265,5 +277,34 @@ err code_latest_test(db *d, int64_t person_id, json_t **test_r)
     db_done(s);
     if (!e)
         *test_r = o;
+    return e;
+}
+
+err code_test_result_json(db *d, int64_t id, json_t **o_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, person_id, region_code, result, sampled_at, reported_at, "
+                       "institution, created_at FROM test_results WHERE id = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    bool row;
+    if (!(e = db_row(s, &row)) && !row)
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    if (!e) {
+        json_t *o = json_object();
+        json_set_id(o, "id", db_col_int64(s, 0));
+        json_set_id(o, "person_id", db_col_int64(s, 1));
+        json_set_region(o, db_col_int64(s, 2), NULL);
+        json_object_set_new(o, "result", json_string(db_col_text(s, 3)));
+        json_object_set_new(o, "sampled_at", json_integer(db_col_int64(s, 4)));
+        json_object_set_new(o, "reported_at", json_integer(db_col_int64(s, 5)));
+        json_object_set_new(o, "institution", json_string(db_col_text(s, 6)));
+        json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 7)));
+        *o_r = o;
+    }
+    db_done(s);
     return e;
 }

@@ -96,7 +96,7 @@ static err insert_area(db *d, int64_t user_id, const char *name, int level, int6
     db_bind_int64(s, 7, user_id);
     db_bind_int64(s, 8, now);
     db_bind_int64(s, 9, now);
-    if ((e = db_run(s, NULL)))
+    if ((e = db_run(s, NULL)) || (e = code_written(d, CODE_REC_RISK_AREA, id, region, false)))
         return e;
     *id_r = id;
     return E_OK;
@@ -107,10 +107,14 @@ err code_risk_area_add(db *d, const struct principal *who, json_t *b, int64_t *i
     int64_t code = 0, from = json_int(b, "valid_from", 0), to = json_int(b, "valid_to", 0);
     const char *rc = json_str(b, "region_code");
     err e = rc ? region_known(d, rc, "region_code", &code) : E_OK;
-    if (e || (e = window_check(from, to, "valid_to")))
+    if (e || (e = window_check(from, to, "valid_to")) || (e = db_begin(d)))
         return e;
-    return insert_area(d, who->user_id, json_str(b, "name"), level_of(json_str(b, "level")), code,
-                       from, to, id_r);
+    /* one transaction: the area and its change-log entry (code_on_write) */
+    if ((e = insert_area(d, who->user_id, json_str(b, "name"), level_of(json_str(b, "level")), code,
+                         from, to, id_r)) ||
+        (e = db_commit(d)))
+        db_rollback(d);
+    return e;
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -347,7 +351,10 @@ static err area_apply(db *d, arena *a, int64_t id, json_t *b, const char **chang
     db_bind_int64(st, 5, neu.to);
     db_bind_int64(st, 6, now_ms());
     db_bind_int64(st, 7, id);
-    return db_run(st, NULL);
+    if ((e = db_run(st, NULL)))
+        return e;
+    /* a preview rolls this back with the change */
+    return code_written(d, CODE_REC_RISK_AREA, id, neu.region, false);
 }
 
 err code_risk_area_update(db *d, arena *a, const struct principal *who, int64_t id, json_t *b,
@@ -405,22 +412,32 @@ err code_risk_area_delete(db *d, arena *a, int64_t id, const char **detail_r)
     if (n)
         return err_set(E_CONFLICT, "risk_area_in_use", NULL,
                        "该地区已有%lld条旅居记录引用，不能删除；请改为解除", (long long)n);
-    /* the stay test again in the statement: a stay written since the count keeps the area */
+    /* the stay test again in the statement: a stay written since the count
+     * keeps the area; the delete and its change-log entry in one transaction */
+    if ((e = db_begin(d)))
+        return e;
     if ((e = db_prepare(d,
                         "DELETE FROM risk_areas WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
                         "stays WHERE area_id = ?)",
                         &s)))
-        return e;
+        goto fail;
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, id);
     int64_t gone = 0;
     if ((e = db_run(s, &gone)))
-        return e;
-    if (!gone)
-        return err_set(E_CONFLICT, "risk_area_in_use", NULL,
-                       "该地区已有旅居记录引用，不能删除；请改为解除");
+        goto fail;
+    if (!gone) {
+        e = err_set(E_CONFLICT, "risk_area_in_use", NULL,
+                    "该地区已有旅居记录引用，不能删除；请改为解除");
+        goto fail;
+    }
+    if ((e = code_written(d, CODE_REC_RISK_AREA, id, old.region, true)) || (e = db_commit(d)))
+        goto fail;
     *detail_r = arena_printf(a, "name=%s level=%s", old.name, level_names[old.level]);
     return E_OK;
+fail:
+    db_rollback(d);
+    return e;
 }
 
 /* ---- import ----------------------------------------------------------------------------- */

@@ -218,6 +218,21 @@ static err draft_read(db *d, arena *a, const struct principal *who, json_t *b,
 }
 
 /* Write the zone and what it covers (inside the caller's transaction). */
+static code_write_fn on_write;
+
+err code_on_write(code_write_fn fn)
+{
+    if (fn && on_write && on_write != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "code_on_write 已有订阅者：每个钩子只能注册一个");
+    on_write = fn;
+    return E_OK;
+}
+
+err code_written(db *d, enum code_record kind, int64_t id, int64_t region_code, bool deleted)
+{
+    return on_write ? on_write(d, kind, id, region_code, deleted) : E_OK;
+}
+
 static err draft_insert(db *d, const struct principal *who, const struct draft *dr, int64_t now,
                         int64_t *id_r)
 {
@@ -263,6 +278,8 @@ static err draft_insert(db *d, const struct principal *who, const struct draft *
         db_bind_int64(s, 2, dr->places[i]);
         e = db_run(s, NULL);
     }
+    if (!e)
+        e = code_written(d, CODE_REC_ZONE, id, dr->anchor, false);
     if (!e)
         *id_r = id;
     return e;
@@ -531,7 +548,8 @@ err code_zone_end(db *d, arena *a, const struct principal *who, int64_t id, int6
     db_bind_int64(s, 6, who->scope.lo);
     db_bind_int64(s, 7, who->scope.hi);
     if ((e = db_run(s, NULL)) || (e = ranges_load(d, a, id, &r, &n)) ||
-        (e = code_refresh_ranges(d, a, r, n, "zone", who->user_id)) || (e = db_commit(d)))
+        (e = code_refresh_ranges(d, a, r, n, "zone", who->user_id)) ||
+        (e = code_written(d, CODE_REC_ZONE, id, h.anchor, false)) || (e = db_commit(d)))
         goto fail;
     return E_OK;
 fail:

@@ -242,6 +242,17 @@ err exchange_change(db *d, enum exchange_dataset ds, int64_t object_id, int64_t 
 err exchange_record_json(db *d, arena *a, enum exchange_dataset ds, int64_t id,
                          json_t **out_r) MUST_USE;
 
+/* ---- dataset operations (datasets.c) ---------------------------------------------- */
+
+/*
+ * The dataset operations (docs/exchange.md "Datasets and cursors"): the
+ * change cursor GET /exchange/v1/<dataset>/changes of every logged
+ * dataset, the batch writes POST /exchange/v1/<dataset>, and the reads of
+ * cases, zones, risk areas and statistics. A static table: src/app.c
+ * registers it with exchange_ops_add.
+ */
+const struct exchange_op *exchange_data_ops(size_t *n_r);
+
 /* ---- observing calls (observe.c) ---------------------------------------------------- */
 
 /* What one call did, inbound (a peer called us) or outbound (we called a

@@ -37,17 +37,6 @@
 
 /* ---- request body ------------------------------------------------------------ */
 
-/* The body of a create and of a change: the field table's rows
- * (person/internal.h), and the version read for a change. */
-static const struct jfield create_fields[] = {
-    PERSON_FIELDS(PERSON_JFIELD){NULL},
-};
-
-static const struct jfield patch_fields[] = {
-    PERSON_FIELDS(PERSON_JFIELD){"version", J_INT, 0, 1, INT32_MAX, "版本号", NULL},
-    {NULL},
-};
-
 /* ---- shared helpers ------------------------------------------------------------- */
 
 static err reply_person(struct req *r, int status, const struct person *p, bool reveal,
@@ -60,61 +49,12 @@ static err reply_person(struct req *r, int status, const struct person *p, bool 
 
 /* ---- handlers ---------------------------------------------------------------- */
 
-/*
- * What only the resident may say (issue 8, security item 7): the consent
- * time is recorded when the resident gives consent on their own account,
- * and "self" means the resident declared the record. A staff body carrying
- * either is refused with its field; a null consent_at is dropped, so that
- * an edit form sending its empty field cannot erase a resident's consent.
- */
-static err staff_may_set(json_t *b)
+/* A staff body checked in one pass (person_body_check, person.h). The
+ * routes carry ROUTE_BODY_LATE, so the router left the JSON check here. */
+static err body_checked(struct req *r, const struct person *cur, struct person *p,
+                        person_fields *set_r)
 {
-    json_t *c = json_object_get(b, "consent_at");
-    if (c && json_is_null(c))
-        json_object_del(b, "consent_at");
-    else if (c)
-        return err_set(E_INPUT, "not_allowed", "consent_at",
-                       "同意采集时间由居民本人授权时记录，工作人员不能填写");
-    const char *src = json_str(b, "source");
-    if (src && !strcmp(src, "self"))
-        return err_set(E_INPUT, "not_allowed", "source",
-                       "信息来源“本人申报”只能由居民本人提交，请选择其他来源");
-    return E_OK;
-}
-
-/*
- * A staff body checked in one pass (issue 8): the JSON checks generated
- * from the field table, what only the resident may set, the conversion,
- * and the record's own rules (id number checksum, dates, phones, the
- * region inside the caller's scope), every field at fault answered at
- * once. A change of `cur` is checked as cur with the change applied.
- * The routes carry ROUTE_BODY_LATE, so the router left the JSON check here.
- */
-static err body_checked(struct req *r, const struct jfield *jf, const struct person *cur,
-                        struct person *p, person_fields *set_r)
-{
-    *set_r = 0;
-    err_collect_begin();
-    err e = json_check(r->body, jf, cur != NULL), x;
-    if (json_is_object(r->body)) {
-        x = staff_may_set(r->body);
-        e = e ? e : x;
-        x = person_from_json(r->body, p, set_r);
-        e = e ? e : x;
-        struct person m = *p;
-        if (cur) {
-            m = *cur;
-            person_fields_copy(&m, p, *set_r);
-        }
-        x = person_check(r->a, &m, *set_r);
-        e = e ? e : x;
-        if (m.region_code && (!cur || m.region_code != cur->region_code)) {
-            x = person_region_check(r->db, &r->who->scope, m.region_code, "region_code");
-            e = e ? e : x;
-        }
-    }
-    err_collect_end();
-    return e;
+    return person_body_check(r->db, r->a, &r->who->scope, r->body, cur, p, set_r);
 }
 
 static err post_person(struct req *r)
@@ -125,7 +65,7 @@ static err post_person(struct req *r)
         return e;
     struct person p = {.id_type = ID_RESIDENT};
     person_fields set;
-    if ((e = body_checked(r, create_fields, NULL, &p, &set)))
+    if ((e = body_checked(r, NULL, &p, &set)))
         return e;
     bool taken_over;
     db_hold(r->db); /* the entry commits with the record (security/audit.h) */
@@ -263,7 +203,7 @@ static err patch_person(struct req *r)
                                      "人员状态须通过“状态变更”办理（填写变更原因），不能直接修改"),
                              NULL);
     struct person_patch pt = {.version = json_int(r->body, "version", 0)};
-    if ((e = body_checked(r, patch_fields, &p, &pt.v, &pt.set)))
+    if ((e = body_checked(r, &p, &pt.v, &pt.set)))
         return e;
     person_fields changed = 0;
     db_hold(r->db);
@@ -575,15 +515,15 @@ static err list_persons(struct req *r)
 }
 
 const struct route person_routes[] = {
-    {M_POST, "/api/v1/persons", post_person, PERM_PERSON_WRITE, ROUTE_BODY_LATE, create_fields,
-     "登记人员", "person", 0},
+    {M_POST, "/api/v1/persons", post_person, PERM_PERSON_WRITE, ROUTE_BODY_LATE,
+     person_create_fields, "登记人员", "person", 0},
     {M_GET, "/api/v1/persons", list_persons, PERM_PERSON_READ, 0, NULL,
      "查询人员（姓名、证件号码、手机号码、区划、健康码颜色 code_color 等条件；format=csv "
      "导出，有 person.reveal 权限者加 reveal=1 导出完整信息）",
      "person", 0},
     {M_GET, "/api/v1/persons/{id}", get_person, PERM_PERSON_READ, 0, NULL, "查看人员", "person", 0},
     {M_PATCH, "/api/v1/persons/{id}", patch_person, PERM_PERSON_WRITE, ROUTE_BODY_LATE,
-     patch_fields, "修改人员", "person", 0},
+     person_patch_fields, "修改人员", "person", 0},
     {M_DELETE, "/api/v1/persons/{id}", delete_person, PERM_PERSON_DELETE, 0, NULL, "删除人员",
      "person", 0},
     {M_GET, "/api/v1/persons/{id}/history", get_history, PERM_PERSON_READ, 0, NULL,

@@ -124,9 +124,13 @@ char *person_created_changes(arena *a, const struct person *p, size_t *n_r);
  */
 json_t *person_value_mask(arena *a, enum person_field f, json_t *v);
 
-/* The whole record as the API replies, masked unless `reveal`, with the
- * computed age. A new reference. */
-json_t *person_json(arena *a, const struct person *p, bool reveal);
+/* person_json (the whole record as the API replies) is in person.h. */
+
+/* The bodies of a create and of a change (PATCH, with the version read),
+ * generated from the field table: person_body_check's checks and the
+ * routes' documentation. */
+extern const struct jfield person_create_fields[];
+extern const struct jfield person_patch_fields[];
 
 /*
  * The members of a request body `b` into *p; *set_r names the fields

@@ -1099,6 +1099,22 @@ err person_on_change(person_change_fn fn)
     return E_OK;
 }
 
+static person_write_fn on_write;
+
+err person_on_write(person_write_fn fn)
+{
+    if (fn && on_write && on_write != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "person_on_write 已有订阅者：每个钩子只能注册一个");
+    on_write = fn;
+    return E_OK;
+}
+
+/* Tell the subscriber of person_on_write, inside the writing transaction. */
+static err written(db *d, int64_t id, int64_t region_code, bool deleted)
+{
+    return on_write ? on_write(d, id, region_code, deleted) : E_OK;
+}
+
 static person_move_fn on_move;
 
 err person_on_move(person_move_fn fn)
@@ -1242,7 +1258,8 @@ static err create(db *d, arena *a, const struct principal *who, struct person *p
         e = changes ? history_write_text(d, a, id, now, who->user_id, "create", changes, n)
                     : err_set(E_NOMEM, NULL, NULL, NULL);
     }
-    if (e || (on_change && (e = on_change(d, a, id, who->user_id))))
+    if (e || (on_change && (e = on_change(d, a, id, who->user_id))) ||
+        (e = written(d, id, p->region_code, false)))
         goto fail;
     return own_tx ? db_commit(d) : E_OK;
 fail:
@@ -1393,6 +1410,8 @@ static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id
         e = on_move(d, a, who, id, cur.region_code, nv.region_code);
     if (!e && on_change && (changed & (PF_BIT(PF_STATUS) | PF_BIT(PF_REGION_CODE))))
         e = on_change(d, a, id, who->user_id);
+    if (!e)
+        e = written(d, id, nv.region_code, false);
     if (e)
         return e;
     nv.version = cur.version + 1;
@@ -1447,7 +1466,7 @@ err person_consent_set(db *d, arena *a, const struct principal *who, int64_t id,
     json_t *changes = changes_of(&cur, &nv, PF_BIT(PF_CONSENT_AT));
     e = history_write(d, a, id, now, who->user_id, "update", changes);
     json_decref(changes);
-    return e;
+    return e ? e : written(d, id, cur.region_code, false);
 }
 
 err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
@@ -1484,7 +1503,7 @@ err person_delete(db *d, arena *a, const struct principal *who, int64_t id)
     json_t *changes = json_object();
     e = history_write(d, a, id, now, who->user_id, "delete", changes);
     json_decref(changes);
-    if (e || (e = db_commit(d)))
+    if (e || (e = written(d, id, cur.region_code, true)) || (e = db_commit(d)))
         goto fail;
     return E_OK;
 fail:

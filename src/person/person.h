@@ -35,6 +35,7 @@
 #ifndef FK_PERSON_PERSON_H
 #define FK_PERSON_PERSON_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -230,6 +231,19 @@ char *person_id_normalise(char *s);
  * existence is person_region_check). Errors are E_INPUT naming the field.
  */
 err person_check(arena *a, struct person *p, person_fields given) MUST_USE;
+
+/*
+ * A staff body (the JSON of POST /api/v1/persons, or of a PATCH when `cur`
+ * is the stored record) checked in one pass, every field at fault
+ * reported at once (base/error.h collect mode): the JSON checks generated
+ * from the field table, what only the resident may set (consent_at, source
+ * "self": "not_allowed"), the conversion into *p with the fields present
+ * in *set_r, and the record's own rules (person_check; a new region inside
+ * sc, person_region_check). A change is checked as cur with it applied.
+ * The people API and the exchange's batch writes both take bodies here.
+ */
+err person_body_check(db *d, arena *a, const struct scope *sc, json_t *body,
+                      const struct person *cur, struct person *p, person_fields *set_r) MUST_USE;
 
 /*
  * Is `code` an existing region inside the caller's scope? E_INPUT
@@ -453,6 +467,25 @@ err person_on_change(person_change_fn fn) MUST_USE;
 typedef err (*person_move_fn)(db *d, arena *a, const struct principal *who, int64_t person_id,
                               int64_t from, int64_t to);
 err person_on_move(person_move_fn fn) MUST_USE;
+
+/*
+ * Every write of a person record, whatever changed (person_create and its
+ * in-transaction forms, person_update, person_consent_set, person_delete;
+ * not the demo generator's bulk person_insert_prepared): called inside the
+ * writing transaction with the record's region after the write and
+ * whether it was a deletion, so what it records commits with the write or
+ * not at all. The exchange's change log subscribes (src/app.c); one
+ * subscriber, rules as for person_on_change.
+ */
+typedef err (*person_write_fn)(db *d, int64_t person_id, int64_t region_code, bool deleted);
+err person_on_write(person_write_fn fn) MUST_USE;
+
+/*
+ * The whole record as the API replies it, masked unless `reveal` (the
+ * caller audits a revealed read), with the computed age: for another
+ * capability that sends a person on (the exchange). A new reference.
+ */
+json_t *person_json(arena *a, const struct person *p, bool reveal);
 
 /* A person by id inside the scope; E_NOT_FOUND (no detail set) otherwise. */
 err person_find(db *d, arena *a, const struct scope *sc, int64_t id, struct person *p_r) MUST_USE;

@@ -1548,6 +1548,8 @@ err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result
             e = db_run(s, NULL);
     }
     if (!e)
+        e = trace_written(d, TRACE_REC_RUN, id, p->region_code, false);
+    if (!e)
         *id_r = id;
     return e;
 }

@@ -188,6 +188,23 @@ err trip_list(db *d, arena *a, const struct scope *sc, const struct trip_filter 
  * reference. */
 json_t *trip_json(arena *a, const struct trip *t, bool reveal);
 
+/*
+ * Every committed write of a trace record, for a capability that follows
+ * them (the exchange's change log, subscribed in src/app.c): a trip's
+ * create, change and delete (trip.c) and a stored contact-tracing run
+ * (trace_run_store), called inside the writing transaction with the
+ * record's region after the write, so what the subscriber records commits
+ * with the write or not at all. One subscriber, set at start-up (a second,
+ * other function is E_INTERNAL; NULL clears).
+ */
+enum trace_record { TRACE_REC_TRIP = 1, TRACE_REC_RUN };
+typedef err (*trace_write_fn)(db *d, enum trace_record kind, int64_t id, int64_t region_code,
+                              bool deleted);
+err trace_on_write(trace_write_fn fn) MUST_USE;
+/* Tell the subscriber (trace's own files). */
+err trace_written(db *d, enum trace_record kind, int64_t id, int64_t region_code,
+                  bool deleted) MUST_USE;
+
 /* ---- import (import.c; docs/tracing.md "Import") ------------------------------------ */
 
 #define TRIP_IMPORT_SHEET    "出行记录"

@@ -408,6 +408,21 @@ static err bind_cols(db_stmt *s, arena *a, int i, const struct trip *t)
     return E_OK;
 }
 
+static trace_write_fn on_write;
+
+err trace_on_write(trace_write_fn fn)
+{
+    if (fn && on_write && on_write != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "trace_on_write 已有订阅者：每个钩子只能注册一个");
+    on_write = fn;
+    return E_OK;
+}
+
+err trace_written(db *d, enum trace_record kind, int64_t id, int64_t region_code, bool deleted)
+{
+    return on_write ? on_write(d, kind, id, region_code, deleted) : E_OK;
+}
+
 err trip_create(db *d, arena *a, const struct scope *sc, struct trip *t, enum trip_source source,
                 int64_t user_id, int64_t *id_r)
 {
@@ -443,7 +458,8 @@ err trip_create(db *d, arena *a, const struct scope *sc, struct trip *t, enum tr
         db_done(s);
         return e;
     }
-    if ((e = db_run(s, NULL)) || (e = write_waypoints(d, t, id)))
+    if ((e = db_run(s, NULL)) || (e = write_waypoints(d, t, id)) ||
+        (e = trace_written(d, TRACE_REC_TRIP, id, region, false)))
         return e;
     *id_r = id;
     return E_OK;
@@ -490,7 +506,9 @@ err trip_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t ver
     if (!n)
         return err_set(E_CONFLICT, "version_conflict", NULL,
                        "该记录已被他人修改或删除，请刷新后重试");
-    return json_has(body, "waypoints") ? write_waypoints(d, &t, id) : E_OK;
+    if (json_has(body, "waypoints") && (e = write_waypoints(d, &t, id)))
+        return e;
+    return trace_written(d, TRACE_REC_TRIP, id, t.region_code, false);
 }
 
 err trip_delete(db *d, const struct scope *sc, int64_t id)
@@ -498,7 +516,8 @@ err trip_delete(db *d, const struct scope *sc, int64_t id)
     db_stmt *s;
     err e = db_prepare(d,
                        "UPDATE trips SET deleted_at = ?, version = version + 1 WHERE id = ? AND "
-                       "deleted_at = 0 AND region_code >= ? AND region_code < ?",
+                       "deleted_at = 0 AND region_code >= ? AND region_code < ? RETURNING "
+                       "region_code",
                        &s);
     if (e)
         return e;
@@ -506,10 +525,16 @@ err trip_delete(db *d, const struct scope *sc, int64_t id)
     db_bind_int64(s, 2, id);
     db_bind_int64(s, 3, sc->lo);
     db_bind_int64(s, 4, sc->hi);
-    int64_t n = 0;
-    if ((e = db_run(s, &n)))
+    bool row = false;
+    int64_t region = 0;
+    if (!(e = db_row(s, &row)) && row)
+        region = db_col_int64(s, 0);
+    db_done(s);
+    if (e)
         return e;
-    return n ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    if (!row)
+        return err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    return trace_written(d, TRACE_REC_TRIP, id, region, true);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */

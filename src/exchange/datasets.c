@@ -1,0 +1,478 @@
+/*
+ * The dataset operations of the exchange (contract in exchange.h; the
+ * integrator's side in docs/exchange.md "Datasets and cursors"):
+ *
+ *   GET  /exchange/v1/<dataset>/changes   the change cursor of a dataset
+ *   POST /exchange/v1/<dataset>           a batch of records, each written
+ *                                         through its capability's contract
+ *
+ * exchange_handle() has already verified the caller, its dataset grant and
+ * the "region" parameter, and owns idempotency; an operation here checks
+ * its own input and keeps every record inside the caller's granted
+ * regions. Batch records are written one transaction (a savepoint, when
+ * the handler wraps the call in one) each: a bad record changes nothing of
+ * itself and does not stop the others.
+ */
+#include "exchange/exchange.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/regcode.h"
+#include "code/code.h"
+#include "person/person.h"
+#include "trace/trace.h"
+#include "security/audit.h"
+
+#define CHANGES_LIMIT_DEFAULT 100
+#define CHANGES_LIMIT_MAX     1000
+#define BATCH_MAX             1000
+
+/* ---- shared pieces ------------------------------------------------------------ */
+
+/* The caller's granted subtree holding `code` into *sc_r; false when none
+ * (the record lies outside every grant). */
+static bool granted_scope(const struct exchange_caller *c, int64_t code, struct scope *sc_r)
+{
+    for (int i = 0; i < c->nregions; i++) {
+        struct scope s = scope_of(c->regions[i]);
+        if (scope_has(&s, code)) {
+            *sc_r = s;
+            return true;
+        }
+    }
+    return false;
+}
+
+static err region_not_granted(void)
+{
+    return err_set(E_FORBIDDEN, "region_not_granted", "region_code",
+                   "该记录所属区划不在本系统获准交换的范围内");
+}
+
+/* A query parameter as a non-negative decimal integer in [lo, hi], or dflt
+ * when absent. E_INPUT "invalid_param" on the parameter otherwise. */
+static err param_int(json_t *in, const char *name, int64_t lo, int64_t hi, int64_t dflt,
+                     const char *label, int64_t *v_r)
+{
+    json_t *v = json_object_get(in, name);
+    *v_r = dflt;
+    if (!v)
+        return E_OK;
+    const char *s = json_string_value(v);
+    char *end = NULL;
+    errno = 0;
+    long long n = s && *s >= '0' && *s <= '9' ? strtoll(s, &end, 10) : -1;
+    if (!s || errno || !end || *end || n < lo || n > hi)
+        return err_set(E_INPUT, "invalid_param", name, "%s应为%lld到%lld之间的整数", label,
+                       (long long)lo, (long long)hi);
+    *v_r = n;
+    return E_OK;
+}
+
+/* An audit entry of the calling system (no personal data in detail). */
+static void audit_call(const struct exchange_ctx *x, const char *action, const char *object_type,
+                       int64_t object_id, const char *result, const char *detail)
+{
+    struct audit_entry en = {.user_id = x->caller->user_id,
+                             .username = x->caller->name,
+                             .role = "exchange_client",
+                             .action = action,
+                             .object_type = object_type,
+                             .object_id = object_id,
+                             .result = result,
+                             .detail = detail};
+    /* queued outside a transaction; a full queue is the one failure and
+     * the handler answers 503 for the whole call through the caller */
+    err_ignore(audit_log(x->d, &en));
+}
+
+/* ---- change cursors ------------------------------------------------------------- */
+
+/*
+ * One page of dataset ds's changes after `since` inside the region
+ * parameter's subtree (when given) or the caller's granted subtrees, in
+ * seq order. `next` is the last seq returned (since when none), so a
+ * reader passing it back sees every change once: numbers of a dataset
+ * become visible in increasing order (exchange_change), a page never
+ * skips one below its last.
+ */
+static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t *in,
+                        json_t **out_r)
+{
+    int64_t since, limit;
+    err e;
+    err_collect_begin();
+    e = param_int(in, "since", 0, INT64_MAX, 0, "since", &since);
+    err x2 = param_int(in, "limit", 1, CHANGES_LIMIT_MAX, CHANGES_LIMIT_DEFAULT, "limit", &limit);
+    err_collect_end();
+    if ((e = e ? e : x2))
+        return e;
+    struct scope sc[EXCHANGE_REGIONS_MAX] = {{0, 0}};
+    int n = 0;
+    /* the risk areas are one national list (code/risk.c), most of them
+     * outside the region tree (region 0): every grantee reads all */
+    if (ds == DS_RISK_AREAS && !json_object_get(in, "region"))
+        sc[n++] = (struct scope){0, INT64_MAX};
+    else if (json_object_get(in, "region"))
+        sc[n++] = scope_of(x->region_code); /* checked by exchange_handle */
+    else
+        for (; n < x->caller->nregions && n < EXCHANGE_REGIONS_MAX; n++)
+            sc[n] = scope_of(x->caller->regions[n]);
+    db_stmt *s;
+    if ((e = db_prepare(x->d,
+                        "SELECT seq, object_id, region_code, op FROM exchange_changes WHERE "
+                        "dataset = ? AND seq > ? AND ((region_code >= ? AND region_code < ?) OR "
+                        "(region_code >= ? AND region_code < ?) OR (region_code >= ? AND "
+                        "region_code < ?) OR (region_code >= ? AND region_code < ?) OR "
+                        "(region_code >= ? AND region_code < ?) OR (region_code >= ? AND "
+                        "region_code < ?) OR (region_code >= ? AND region_code < ?) OR "
+                        "(region_code >= ? AND region_code < ?)) ORDER BY seq LIMIT ?",
+                        &s)))
+        return e;
+    int b = 1;
+    db_bind_text(s, b++, exchange_dataset_name(ds));
+    db_bind_int64(s, b++, since);
+    for (int i = 0; i < EXCHANGE_REGIONS_MAX; i++) {
+        db_bind_int64(s, b++, sc[i].lo);
+        db_bind_int64(s, b++, sc[i].hi); /* unused slots: [0, 0), empty */
+    }
+    db_bind_int64(s, b, limit + 1);
+    struct row {
+        int64_t seq, id, region;
+        bool deleted;
+    } *rows = arena_alloc(x->a, (size_t)(limit + 1) * sizeof *rows);
+    size_t nr = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        rows[nr].seq = db_col_int64(s, 0);
+        rows[nr].id = db_col_int64(s, 1);
+        rows[nr].region = db_col_int64(s, 2);
+        rows[nr].deleted = !strcmp(db_col_text(s, 3), "delete");
+        nr++;
+    }
+    db_done(s);
+    if (e)
+        return e;
+    bool more = nr > (size_t)limit;
+    if (more)
+        nr = (size_t)limit;
+    json_t *items = json_array();
+    int64_t next = since;
+    for (size_t i = 0; i < nr && !e; i++) {
+        json_t *rec = NULL;
+        if (!rows[i].deleted &&
+            (e = exchange_record_json(x->d, x->a, ds, rows[i].id, &rec)) == E_NOT_FOUND) {
+            err_clear(); /* gone since: sent as deleted, as the contract says */
+            e = E_OK;
+        }
+        if (e)
+            break;
+        if (!rec) {
+            rec = json_object();
+            json_set_id(rec, "id", rows[i].id);
+            json_object_set_new(rec, "deleted", json_true());
+        }
+        char code[19];
+        regcode_format(rows[i].region, code);
+        json_t *it = json_object();
+        json_object_set_new(it, "seq", json_integer(rows[i].seq));
+        json_object_set_new(it, "op", json_string(rows[i].deleted ? "delete" : "upsert"));
+        json_set_id(it, "id", rows[i].id);
+        json_object_set_new(it, "region", json_string(code));
+        json_object_set_new(it, "record", rec);
+        json_array_append_new(items, it);
+        next = rows[i].seq;
+    }
+    if (e) {
+        json_decref(items);
+        return e;
+    }
+    if (nr)
+        audit_call(x, arena_printf(x->a, "exchange.%s.changes", exchange_dataset_name(ds)),
+                   exchange_dataset_name(ds), 0, "ok",
+                   arena_printf(x->a, "records=%zu seq=%lld..%lld", nr, (long long)rows[0].seq,
+                                (long long)next));
+    json_t *o = json_object();
+    json_object_set_new(o, "items", items);
+    json_object_set_new(o, "next", json_integer(next));
+    json_object_set_new(o, "more", json_boolean(more));
+    *out_r = o;
+    return E_OK;
+}
+
+#define CHANGES_RUN(name, ds)                                                                      \
+    static err name##_changes(struct exchange_ctx *x, json_t *in, json_t **out_r)                  \
+    {                                                                                              \
+        return changes_read(x, ds, in, out_r);                                                     \
+    }
+CHANGES_RUN(persons, DS_PERSONS)
+CHANGES_RUN(returns, DS_RETURNS)
+CHANGES_RUN(contacts, DS_CONTACTS)
+CHANGES_RUN(isolations, DS_ISOLATIONS)
+CHANGES_RUN(cases, DS_CASES)
+CHANGES_RUN(results, DS_RESULTS)
+CHANGES_RUN(zones, DS_ZONES)
+CHANGES_RUN(risk_areas, DS_RISK_AREAS)
+
+/* ---- batch writes ------------------------------------------------------------------ */
+
+/* The records of a batch body: {"records": [object, ...]} with 1..BATCH_MAX. */
+static err batch_records(json_t *in, json_t **records_r)
+{
+    json_t *r = json_object_get(in, "records");
+    if (!json_is_array(r) || json_array_size(r) == 0)
+        return err_set(E_INPUT, "invalid_records", "records", "records 应为包含记录的数组");
+    if (json_array_size(r) > BATCH_MAX)
+        return err_set(E_TOO_LARGE, "batch_too_large", "records", "每批最多 %d 条记录", BATCH_MAX);
+    *records_r = r;
+    return E_OK;
+}
+
+/* One record's outcome into the results array. */
+static void batch_result(json_t *results, size_t index, err e, int64_t id)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "index", json_integer((json_int_t)index));
+    json_object_set_new(o, "ok", json_boolean(!e));
+    if (!e) {
+        json_set_id(o, "id", id);
+    } else {
+        const struct err_detail *dt = err_last();
+        bool own = dt->code == e && dt->slug[0];
+        json_t *er = json_object();
+        json_object_set_new(er, "code", json_string(own ? dt->slug : err_slug(e)));
+        json_object_set_new(er, "message",
+                            json_string(own && dt->message[0] ? dt->message : err_message(e)));
+        if (own && dt->field[0])
+            json_object_set_new(er, "field", json_string(dt->field));
+        else
+            json_object_set_new(er, "field", json_null());
+        json_object_set_new(o, "error", er);
+    }
+    json_array_append_new(results, o);
+}
+
+/* A record writer: E_OK with *id_r, or the record's error (nothing of it
+ * written). Errors of the database itself end the batch. */
+typedef err (*record_write_fn)(struct exchange_ctx *x, json_t *rec, int64_t *id_r);
+
+static bool batch_fatal(err e)
+{
+    return e == E_DB || e == E_NOMEM || e == E_INTERNAL || e == E_UNAVAILABLE || e == E_CRYPTO;
+}
+
+static err batch_write(struct exchange_ctx *x, json_t *in, record_write_fn write, json_t **out_r)
+{
+    json_t *records;
+    err e = batch_records(in, &records);
+    if (e)
+        return e;
+    json_t *results = json_array();
+    int64_t ok = 0, bad = 0;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        int64_t id = 0;
+        err_clear();
+        e = json_is_object(rec) ? write(x, rec, &id)
+                                : err_set(E_INPUT, "invalid_record", NULL, "记录应为 JSON 对象");
+        if (batch_fatal(e)) {
+            json_decref(results);
+            return e;
+        }
+        batch_result(results, i, e, id);
+        if (e)
+            bad++;
+        else
+            ok++;
+    }
+    err_clear();
+    json_t *o = json_object();
+    json_object_set_new(o, "results", results);
+    json_object_set_new(o, "accepted", json_integer(ok));
+    json_object_set_new(o, "rejected", json_integer(bad));
+    *out_r = o;
+    return E_OK;
+}
+
+/* ---- persons ------------------------------------------------------------------------- */
+
+/*
+ * One person record, keyed by its identity document: a new document is a
+ * person_create, a document held by a person inside the caller's grants a
+ * person_update with the fields the record carries (the status only
+ * through the case workflow, as for staff). A document held outside the
+ * grants is refused as a duplicate without its id.
+ */
+static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    struct person p = {.id_type = ID_RESIDENT};
+    person_fields set = 0;
+    struct scope all = scope_all();
+    /* checked against the whole tree first: the grant is the next check,
+     * with its own code, so a region outside it is not "invalid_region" */
+    err e = person_body_check(x->d, x->a, &all, rec, NULL, &p, &set);
+    if (e)
+        return e;
+    struct principal who = x->who;
+    if (!granted_scope(x->caller, p.region_code, &who.scope))
+        return region_not_granted();
+    int64_t holder = 0, holder_region = 0;
+    if ((e = person_document_holder(x->d, x->a, p.id_type, p.id_number, &holder, &holder_region)))
+        return e;
+    if (!holder) {
+        if (!(set & PF_BIT(PF_SOURCE)))
+            p.source = "exchange";
+        if ((e = person_create(x->d, x->a, &who, &p, set, NULL)))
+            return e;
+        audit_call(x, "person.create", "person", p.id, "ok", "via=exchange");
+        *id_r = p.id;
+        return E_OK;
+    }
+    struct scope held;
+    if (!granted_scope(x->caller, holder_region, &held))
+        return err_set(E_CONFLICT, "duplicate_person", "id_number", "该证件号码的人员已登记");
+    struct person cur;
+    if ((e = person_find(x->d, x->a, &held, holder, &cur)))
+        return e;
+    if ((set & PF_BIT(PF_STATUS)) && p.status != cur.status)
+        return err_set(E_CONFLICT, "status_by_workflow", "status",
+                       "人员状态须通过“状态变更”办理，不能由交换数据直接修改");
+    struct person_patch pt = {0};
+    /* the record's region was checked against the grants above, so a
+     * move never hands the person to a region the caller cannot see */
+    who.scope = held;
+    if ((e = person_body_check(x->d, x->a, &all, rec, &cur, &pt.v, &pt.set)))
+        return e;
+    pt.set &= ~PF_BIT(PF_STATUS);
+    struct person nv;
+    person_fields changed = 0;
+    if ((e = person_update(x->d, x->a, &who, holder, &pt, &nv, &changed)))
+        return e;
+    if (changed)
+        audit_call(x, "person.update", "person", holder, "ok", "via=exchange");
+    *id_r = holder;
+    return E_OK;
+}
+
+static err persons_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, person_write, out_r);
+}
+
+/* ---- records about a person ----------------------------------------------------------- */
+
+/*
+ * The person a record names ("person_id", an id string) when they live
+ * inside one of the caller's granted subtrees: *sc_r that subtree. A
+ * person outside every grant reads as missing, as the capabilities answer
+ * for another region's person (its existence is not the caller's to know).
+ */
+static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, struct scope *sc_r)
+{
+    const char *s = json_str(rec, "person_id");
+    int64_t pid = s ? id_parse(s) : 0, region = 0;
+    if (!pid)
+        return err_set(E_INPUT, "required", "person_id", "请填写人员编号 person_id");
+    struct scope all = scope_all();
+    err e = person_region(x->d, &all, pid, &region);
+    if (e && e != E_NOT_FOUND)
+        return e;
+    if (e || !granted_scope(x->caller, region, sc_r))
+        return err_set(E_NOT_FOUND, "not_found", "person_id",
+                       "人员不存在或不在本系统获准交换的范围内");
+    *pid_r = pid;
+    return E_OK;
+}
+
+/* 返程信息: one trip of a key person, checked and written by trace's
+ * own contract (trip_apply_json, trip_create), source "import" (data that
+ * came from another system, as a file import's). */
+static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t pid;
+    struct scope sc;
+    err e = person_granted(x, rec, &pid, &sc);
+    if (e)
+        return e;
+    struct trip t = {.person_id = pid};
+    if ((e = trip_apply_json(x->a, rec, &t)) || (e = db_begin(x->d)))
+        return e;
+    if ((e = trip_create(x->d, x->a, &sc, &t, TRIP_IMPORT, x->caller->user_id, id_r)) ||
+        (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, "trace.trip.create", "trip", *id_r, "ok", "via=exchange");
+    return E_OK;
+}
+
+static err returns_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, return_write, out_r);
+}
+
+/* A nucleic-acid test result of a person, as the code capability takes one
+ * (code_test_body, code_input_add of code_tests): the code is recomputed
+ * with it. */
+static err result_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t pid;
+    struct scope sc;
+    err e = person_granted(x, rec, &pid, &sc);
+    if (e)
+        return e;
+    json_t *body = json_copy(rec);
+    json_object_del(body, "person_id");
+    struct principal who = x->who;
+    who.scope = sc;
+    if (!(e = json_check(body, code_test_body, false)))
+        e = code_input_add(x->d, x->a, &who, &code_tests, pid, body, id_r);
+    json_decref(body);
+    if (!e)
+        audit_call(x, "test_result.create", "person", pid, "ok", "via=exchange");
+    return e;
+}
+
+static err results_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, result_write, out_r);
+}
+
+/* ---- the table --------------------------------------------------------------------- */
+
+static const struct exchange_op ops[] = {
+    {"persons.changes", "GET", "/exchange/v1/persons/changes", DS_PERSONS, false, persons_changes,
+     "按变更序号读取人员信息的变更"},
+    {"returns.changes", "GET", "/exchange/v1/returns/changes", DS_RETURNS, false, returns_changes,
+     "按变更序号读取返程信息的变更"},
+    {"contacts.changes", "GET", "/exchange/v1/contacts/changes", DS_CONTACTS, false,
+     contacts_changes, "按变更序号读取接触信息（流调密接排查结果）的变更"},
+    {"isolations.changes", "GET", "/exchange/v1/isolations/changes", DS_ISOLATIONS, false,
+     isolations_changes, "按变更序号读取隔离观察信息的变更"},
+    {"cases.changes", "GET", "/exchange/v1/cases/changes", DS_CASES, false, cases_changes,
+     "按变更序号读取病例状态变更"},
+    {"results.changes", "GET", "/exchange/v1/results/changes", DS_RESULTS, false, results_changes,
+     "按变更序号读取核酸检测结果的变更"},
+    {"zones.changes", "GET", "/exchange/v1/zones/changes", DS_ZONES, false, zones_changes,
+     "按变更序号读取封控区、管控区的变更"},
+    {"risk_areas.changes", "GET", "/exchange/v1/risk_areas/changes", DS_RISK_AREAS, false,
+     risk_areas_changes, "按变更序号读取中高风险地区的变更"},
+    {"persons.post", "POST", "/exchange/v1/persons", DS_PERSONS, true, persons_post,
+     "批量报送人员信息（按证件号码新增或更新）"},
+    {"returns.post", "POST", "/exchange/v1/returns", DS_RETURNS, true, returns_post,
+     "批量报送重点人员返程信息"},
+    {"results.post", "POST", "/exchange/v1/results", DS_RESULTS, true, results_post,
+     "批量报送核酸检测结果"},
+};
+
+const struct exchange_op *exchange_data_ops(size_t *n_r)
+{
+    *n_r = sizeof ops / sizeof *ops;
+    return ops;
+}
