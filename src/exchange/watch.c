@@ -672,6 +672,88 @@ static json_t *time_json(int64_t ms)
     return json_string(t);
 }
 
+/* The outbox's backlog of peer id for dataset ds: changes past its cursor (0
+ * before the first delivery) inside the peer's region (0: all), and when the
+ * oldest of them was logged. */
+static err peer_backlog(db *d, int64_t peer_id, int ds, int64_t region, int64_t *n_r,
+                        int64_t *oldest_r)
+{
+    struct scope r = region > 0 ? scope_of(region) : scope_all();
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT COUNT(*), MIN(c.at) FROM exchange_changes c WHERE c.dataset = ? "
+                       "AND c.seq > COALESCE((SELECT o.sent_seq FROM exchange_outbox o WHERE "
+                       "o.peer_id = ? AND o.dataset = ?), 0) AND c.region_code >= ? AND "
+                       "c.region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    const char *name = exchange_dataset_name((enum exchange_dataset)ds);
+    db_bind_text(s, 1, name);
+    db_bind_int64(s, 2, peer_id);
+    db_bind_text(s, 3, name);
+    db_bind_int64(s, 4, r.lo);
+    db_bind_int64(s, 5, r.hi);
+    bool has;
+    if (!(e = db_row(s, &has)) && has) {
+        *n_r += db_col_int64(s, 0);
+        int64_t at = db_col_int64(s, 1);
+        if (at > 0 && (!*oldest_r || at < *oldest_r))
+            *oldest_r = at;
+    }
+    db_done(s);
+    return e;
+}
+
+/*
+ * The registered peers (exchange_peers, helper peer's registry) into
+ * `peers`: each with its window's calls from the aggregates (ps, matched by
+ * name, and marked taken), its state as the registry keeps it (last
+ * success and failure, the reason, failing since) and the outbox backlog.
+ * The deployment's, so shown whatever the reader's scope.
+ */
+static err peers_json(db *d, struct party_sum *ps, int nps, bool *taken, json_t *peers)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, name, kind, enabled, datasets, region_code, last_ok_at, "
+                       "last_fail_at, last_error, failing_since FROM exchange_peers ORDER BY name",
+                       &s);
+    if (e)
+        return e;
+    bool has;
+    while (!(e = db_row(s, &has)) && has) {
+        int64_t id = db_col_int64(s, 0), datasets = db_col_int64(s, 4);
+        const char *name = db_col_text(s, 1);
+        const struct party_sum *p = NULL;
+        for (int i = 0; i < nps && !p; i++)
+            if (ps[i].outbound && !strcmp(ps[i].name, name)) {
+                p = &ps[i];
+                taken[i] = true;
+            }
+        int64_t last_ok = db_col_int64(s, 6);
+        if (p && p->last_ok_at > last_ok)
+            last_ok = p->last_ok_at;
+        json_t *o = json_pack(
+            "{s:s, s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "name", name, "kind",
+            db_col_text(s, 2), "enabled", db_col_int64(s, 3) != 0, "calls",
+            (json_int_t)(p ? p->calls : 0), "errors", (json_int_t)(p ? p->errors : 0), "p99_ms",
+            p ? p99_json(p->b) : json_real(0), "last_at", time_json(p ? p->last_at : 0),
+            "last_ok_at", time_json(last_ok), "last_fail_at", time_json(db_col_int64(s, 7)),
+            "failing_since", time_json(db_col_int64(s, 9)), "last_error", db_col_text(s, 8),
+            "registered", json_true());
+        int64_t backlog = 0, oldest = 0, region = db_col_int64(s, 5);
+        for (int ds = 0; ds < DS__COUNT && !e; ds++)
+            if (datasets & (1ll << ds))
+                e = peer_backlog(d, id, ds, region, &backlog, &oldest);
+        json_object_set_new(o, "backlog", json_integer(backlog));
+        json_object_set_new(o, "oldest_pending_at", time_json(oldest));
+        json_array_append_new(peers, o);
+    }
+    db_done(s);
+    return e;
+}
+
 err exchange_monitor_summary(db *d, arena *a, const struct scope *sc, int64_t now, int minutes,
                              json_t **out_r)
 {
@@ -755,15 +837,27 @@ err exchange_monitor_summary(db *d, arena *a, const struct scope *sc, int64_t no
     qsort(ps, (size_t)nps, sizeof *ps, party_cmp);
     qsort(codes, (size_t)ncodes, sizeof *codes, code_cmp);
     json_t *callers = json_array(), *peers = json_array();
+    bool taken[PARTIES_MAX] = {0};
+    if ((e = peers_json(d, ps, nps, taken, peers))) {
+        json_decref(series);
+        json_decref(callers);
+        json_decref(peers);
+        free(per);
+        free(ps);
+        return e;
+    }
     for (int i = 0; i < nps; i++) {
         const struct party_sum *p = &ps[i];
+        if (taken[i])
+            continue;
         json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "name",
                               *p->name ? p->name : "（未识别的调用方）", "calls",
                               (json_int_t)p->calls, "errors", (json_int_t)p->errors, "rejected",
                               (json_int_t)p->rejected, "records", (json_int_t)p->records, "p99_ms",
                               p99_json(p->b), "last_at", time_json(p->last_at));
-        if (p->outbound) {
+        if (p->outbound) { /* a peer the registry does not hold (a connector's own) */
             json_object_set_new(o, "last_ok_at", time_json(p->last_ok_at));
+            json_object_set_new(o, "registered", json_false());
             json_array_append_new(peers, o);
         } else {
             json_object_set_new(o, "caller_id", json_integer(p->caller_id));

@@ -55,7 +55,7 @@ test('the summary shows the callers in scope by name, per minute, with their p99
   assert.deepEqual(r.body.callers.map((c) => [c.name, c.calls, c.errors, c.rejected]), [['东城区卫健委', 11, 3, 1]]);
   assert.ok(r.body.callers[0].last_at.startsWith(new Date().getFullYear().toString()));
   // the systems we call are the deployment's: every district sees them
-  assert.deepEqual(r.body.peers.map((p) => [p.name, p.calls, p.p99_ms]), [['省政务平台', 3, 50]]);
+  assert.deepEqual(r.body.peers.map((p) => [p.name, p.calls, p.p99_ms, p.registered]), [['省政务平台', 3, 50, false]]);
   assert.ok(r.body.peers[0].last_ok_at);
   assert.deepEqual(r.body.errors, [{ code: 'dataset_not_granted', calls: 2 }, { code: 'signature_invalid', calls: 1 }]);
   const last = r.body.series.at(-2); // the minute before this one
@@ -69,6 +69,30 @@ test('the summary shows the callers in scope by name, per minute, with their p99
   assert.equal(day.body.totals.calls, 111);
   // narrowed to a region outside the district by ?within=: refused like any list
   expectError(await dc.get('/api/v1/exchange/monitor?within=110102000000'), 404, 'not_found', 'within');
+});
+
+test('a registered peer shows its state and the outbox backlog', async () => {
+  const now = Date.now();
+  const m = minuteNow();
+  // the registry's row (helper peer's table), subscribed to persons and cases (bits 0 and 5)
+  sqlRun(ctx, `INSERT INTO exchange_peers (id, name, kind, base_url, caller, peer_key, datasets, last_ok_at, last_fail_at, last_error, failing_since, created_at, updated_at)
+               VALUES (9101, '市政务服务平台', 'gov', 'https://gov.example', 'fk', 'x', 33, ${now - 60000}, ${now - 5000}, '对方无应答', ${now - 5000}, ${now}, ${now})`);
+  // five changes of persons, three of them past the cursor; two of cases, none delivered yet
+  for (let i = 1; i <= 5; i++) sqlRun(ctx, `INSERT INTO exchange_changes (dataset, seq, object_id, region_code, op, at) VALUES ('persons', ${i}, ${i}, ${DC}, 'upsert', ${now - 100000 + i})`);
+  for (let i = 1; i <= 2; i++) sqlRun(ctx, `INSERT INTO exchange_changes (dataset, seq, object_id, region_code, op, at) VALUES ('cases', ${i}, ${i}, ${DC}, 'upsert', ${now - 200000 + i})`);
+  sqlRun(ctx, `INSERT INTO exchange_outbox (peer_id, dataset, sent_seq) VALUES (9101, 'persons', 2)`);
+  sqlRun(ctx, `INSERT INTO exchange_minutes (minute, direction, caller_id, party, dataset, result, region_code, calls, b4, last_at) VALUES (${m}, 'out', 0, '市政务服务平台', 'persons', 'peer_unreachable', 0, 4, 4, ${now})`);
+  const r = await xc.get('/api/v1/exchange/monitor?minutes=15');
+  assert.equal(r.status, 200, r.text);
+  const p = r.body.peers.find((x) => x.name === '市政务服务平台');
+  assert.ok(p, JSON.stringify(r.body.peers));
+  assert.equal(p.registered, true);
+  assert.equal(p.backlog, 5); // 3 persons + 2 cases
+  assert.equal(p.calls, 4);
+  assert.equal(p.errors, 4);
+  assert.equal(p.last_error, '对方无应答');
+  assert.ok(p.failing_since && p.last_ok_at && p.oldest_pending_at);
+  assert.ok(p.oldest_pending_at < p.last_ok_at); // the cases' changes, older
 });
 
 test('bad windows are refused with their field, and the page needs exchange.read', async () => {
