@@ -221,5 +221,11 @@ err app_routes(void)
     ADD(exchange_watch);
     HOOK(exchange_watch_register());
     /* ---- end of the exchange monitoring's block ---- */
+    /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
+    ADD(exchange);
+    HOOK(exchange_register());
+    /* last: the signed front routes every operation registered above */
+    HOOK(exchange_front_routes());
+    /* ---- end of the exchange's block ---- */
     return E_OK;
 }
