@@ -224,6 +224,13 @@ err app_routes(void)
     /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
     ADD(exchange);
     HOOK(exchange_register());
+    /* the datasets' operations (helper data's datasets.c): wired here by the
+     * monitoring's branch so its bench and tests reach them; one wiring only */
+    {
+        size_t nops;
+        const struct exchange_op *ops = exchange_data_ops(&nops);
+        HOOK(exchange_ops_add(ops, nops));
+    }
     /* last: the signed front routes every operation registered above */
     HOOK(exchange_front_routes());
     /* ---- end of the exchange's block ---- */
