@@ -64,7 +64,8 @@ async function pool(n, width, task) {
 
 const callers = [];
 const ctx = await startCityWith({ bx_cc: CITY_STAFF.cc_dc }, PW, {
-  env: { FK_EXCHANGE_ANOMALY_EVERY: '0' },
+  // writers queue for SQLite's one write lock: let them wait as a patient client would
+  env: { FK_EXCHANGE_ANOMALY_EVERY: '0', FK_WRITE_WAIT_MS: '60000', FK_IDLE_TIMEOUT: '900' },
   setup: (c) => {
     for (let k = 0; k < CALLERS; k++) {
       const keyFile = path.join(c.dir, `caller${k}.pem`);
@@ -81,13 +82,19 @@ try {
 
   // ---- batch writes over the exchange --------------------------------------------------
   say(`${CALLERS} callers x ${BATCHES} batches of ${BATCH} people...`);
-  let accepted = 0;
+  let accepted = 0, retries = 0;
   const t0 = performance.now();
   const xlat = await pool(CALLERS * BATCHES, CALLERS, async (i) => {
     const c = i % CALLERS, b = Math.floor(i / CALLERS);
     const base = (b * CALLERS + c) * BATCH;
     const records = Array.from({ length: BATCH }, (_, j) => person(base + j, '交换'));
-    const r = await clients[c].post('/exchange/v1/persons', { records }, { idempotencyKey: `bench-${c}-${b}` });
+    let r;
+    // a 503 (the database busy past the wait) is retried with the same key, as a caller does
+    for (;;) {
+      r = await clients[c].post('/exchange/v1/persons', { records }, { idempotencyKey: `bench-${c}-${b}` });
+      if (r.status !== 503) break;
+      retries++;
+    }
     if (r.status !== 200) throw new Error(`batch ${i}: ${r.status} ${r.text.slice(0, 300)}`);
     accepted += r.body.accepted;
   });
@@ -101,7 +108,12 @@ try {
   const offset = total + 1000;
   const t1 = performance.now();
   const slat = await pool(total, CALLERS, async (i) => {
-    const r = await cc.post('/api/v1/persons', person(offset + i, '员工'));
+    let r;
+    for (;;) {
+      r = await cc.post('/api/v1/persons', person(offset + i, '员工'));
+      if (r.status !== 503) break;
+      retries++;
+    }
     if (r.status !== 201) throw new Error(`staff ${i}: ${r.status} ${r.text.slice(0, 300)}`);
   });
   const ss = (performance.now() - t1) / 1000;
@@ -139,7 +151,7 @@ try {
     `exchange callers=${CALLERS} batch=${BATCH} records=${total} x_rps=${xRate.toFixed(0)} x_p99_ms=${p99(xlat).toFixed(0)} ` +
       `staff_rps=${sRate.toFixed(0)} staff_p99_ms=${p99(slat).toFixed(1)} write_ratio=${(xRate / sRate).toFixed(2)} ` +
       `ping_rps=${pingRate.toFixed(0)} health_rps=${healthRate.toFixed(0)} verify_ratio=${(pingRate / healthRate).toFixed(3)} ` +
-      `ping_bytes=${pingSize} health_bytes=${healthSize} verify_us=${perCallUs.toFixed(0)}`,
+      `ping_bytes=${pingSize} health_bytes=${healthSize} verify_us=${perCallUs.toFixed(0)} retries=${retries}`,
   );
 } finally {
   await ctx.stop();
