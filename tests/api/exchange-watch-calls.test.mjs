@@ -4,7 +4,8 @@
 // refused calls too (a forged signature counted under its caller, an
 // unknown caller under no one) — and, on PostgreSQL, two servers on one
 // database flush into the same rows, so the summary read from either shows
-// the sum of both.
+// the sum of both; and a caller whose every call is refused raises one
+// anomaly alert, end to end, at its region.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -21,12 +22,14 @@ function cliCaller(c, name, region = '110101001000') {
   return { id, privateKeyPem: fs.readFileSync(keyFile, 'utf8') };
 }
 
-let caller;
+let caller, failing;
 before(async () => {
   ctx = await startCityWith({ cc_dc: ['command_center', '110101000000'], cc_xc: ['command_center', '110102000000'] }, PW, {
-    env: { FK_EXCHANGE_FLUSH: '1', FK_EXCHANGE_ANOMALY_EVERY: '0' },
+    // the sweep every second with a low minimum (4 calls, 2 errors), for the end-to-end anomaly
+    env: { FK_EXCHANGE_FLUSH: '1', FK_EXCHANGE_ANOMALY_EVERY: '1', FK_EXCHANGE_ANOMALY_MIN_CALLS: '4' },
     setup: (c) => {
       caller = cliCaller(c, '监控测试系统');
+      failing = cliCaller(c, '越权读取系统', '110101002000'); // 景山街道
     },
   });
   cc = ctx.as.cc_dc;
@@ -81,7 +84,7 @@ test('signed calls, refused ones too, move /metrics at once and the summary afte
 });
 
 test('two servers on one PostgreSQL database add up in the same rows', { skip: !onPostgres && 'several servers share a PostgreSQL database only' }, async () => {
-  const peer = await startPeer(ctx, { FK_EXCHANGE_FLUSH: '1', FK_EXCHANGE_ANOMALY_EVERY: '0' });
+  const peer = await startPeer(ctx, { FK_EXCHANGE_FLUSH: '1' });
   try {
     const start = mine(await summary())?.calls ?? 0;
     const a = new ExchangeClient({ base: ctx.url, caller: caller.id, privateKeyPem: caller.privateKeyPem });
@@ -97,4 +100,28 @@ test('two servers on one PostgreSQL database add up in the same rows', { skip: !
   } finally {
     await peer.stop();
   }
+});
+
+test('a caller refused on every call raises one anomaly alert at its region, end to end', async () => {
+  const client = new ExchangeClient({ base: ctx.url, caller: failing.id, privateKeyPem: failing.privateKeyPem });
+  const anomalies = async (c) => (await c.get('/api/v1/alerts?kind=exchange_anomaly&page_size=50')).body.items.filter((a) => a.message.includes('越权读取系统'));
+  assert.equal((await anomalies(cc)).length, 0); // the control
+  // reads of a dataset it was not granted: 403 dataset_not_granted, six times
+  for (let i = 0; i < 6; i++) {
+    const r = await client.get('/exchange/v1/persons/changes', { query: 'after=0' });
+    assert.equal(r.status, 403, r.text);
+    assert.equal(r.body.error.code, 'dataset_not_granted');
+  }
+  let items = [];
+  for (let t = 0; t < 10000 && !items.length; t += 250) {
+    items = await anomalies(cc);
+    if (!items.length) await sleep(250);
+  }
+  assert.equal(items.length, 1);
+  assert.equal(items[0].region_code, '110101002000000000'); // 景山街道, the caller's region
+  // the sweep may judge after four or after all six were flushed: every one failed either way
+  assert.match(items[0].message, /越权读取系统」近10分钟调用[4-6]次，失败[4-6]次（失败率100.0%）/);
+  await sleep(2500); // more sweeps, the same hour: still one
+  assert.equal((await anomalies(cc)).length, 1);
+  assert.equal((await anomalies(ctx.as.cc_xc)).length, 0); // another district's staff: none
 });
