@@ -236,6 +236,15 @@ for kv in $mon; do eval "mon_${kv%%=*}=\${kv#*=}"; done
 row=$(printf '| %s | %s | %s | %s | %s | %s | %s |' "$date" "$mon_breaches" "$mon_first_ms" \
     "$mon_run_ms" "$mon_me_ms" "$mon_ratio" "$mon_list_ms")
 sed -i "/^<!-- monitor runs end -->/i\\$row" docs/benchmarks.md
+# the data exchange (bench/exchange.mjs): signed batch writes from 32 callers
+# against the staff API, and a signed no-op against /healthz
+xch=$(FK_BIN="$BIN" node bench/exchange.mjs | sed -n 's/^exchange //p')
+[ -n "$xch" ] || { echo "bench: the exchange bench failed" >&2; exit 1; }
+for kv in $xch; do eval "xch_${kv%%=*}=\${kv#*=}"; done
+row=$(printf '| %s | %s x %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$date" "$xch_callers" \
+    "$xch_batch" "$xch_x_rps" "$xch_x_p99_ms" "$xch_staff_rps" "$xch_staff_p99_ms" \
+    "$xch_write_ratio" "$xch_ping_rps" "$xch_health_rps" "$xch_verify_ratio")
+sed -i "/^<!-- exchange runs end -->/i\\$row" docs/benchmarks.md
 # zones drawn as polygons (bench/zones.sh, its own city of 100,000 people):
 # the all-buildings polygon against the same people as a region zone
 zon=$(sh bench/zones.sh "$BIN")

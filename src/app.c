@@ -230,6 +230,10 @@ err app_routes(void)
     HOOK(nat_site_measures_register());
     HOOK(place_on_delete(case_site_deleted));
     ADD(case_site_stats);
+    /* ---- exchange monitoring: its page's API, and the observer counting every call ---- */
+    ADD(exchange_watch);
+    HOOK(exchange_watch_register());
+    /* ---- end of the exchange monitoring's block ---- */
     /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
     ADD(exchange);
     HOOK(exchange_register());

@@ -83,6 +83,8 @@ ROUTES(exchange_soap);
 /* ---- end of the SOAP front's block ---- */
 /* ---- zones drawn as polygons (code/zone_api.c) ---- */
 ROUTES(code_zone);
+/* ---- exchange monitoring (exchange/watch_api.c) ---- */
+ROUTES(exchange_watch);
 /* ---- end of the zones' block ---- */
 
 /* the data exchange: the registry of callers (exchange/api.c) */

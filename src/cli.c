@@ -298,6 +298,7 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
+    exchange_watch_stop(); /* the exchange's counts: the last flush */
     /* the connectors' schedules (exchange/connect_*.c) */
     platform_worker_stop();
     urban_worker_stop();
@@ -344,6 +345,7 @@ int cmd_serve(int argc, char **argv)
     int outbox_every_s, outbox_backoff_s; /* the outbox's rounds and its longest back-off */
     /* the connectors (exchange/connect.h): the situation feed, telecom queries */
     int situation_every_s, telecom_interval_s, urban_poll_s, platform_every_s;
+    int exchange_flush_s, exchange_anomaly_s, exchange_min_calls; /* exchange counts; anomalies */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -371,6 +373,9 @@ int cmd_serve(int argc, char **argv)
                 &telecom_interval_s) ||
         env_int("FK_URBAN_POLL", 300, 0, 86400, &urban_poll_s) ||
         env_int("FK_PLATFORM_EVERY", 3600, 0, 7 * 86400, &platform_every_s) ||
+        env_int("FK_EXCHANGE_FLUSH", 5, 1, 3600, &exchange_flush_s) ||
+        env_int("FK_EXCHANGE_ANOMALY_EVERY", 60, 0, 86400, &exchange_anomaly_s) ||
+        env_int("FK_EXCHANGE_ANOMALY_MIN_CALLS", 20, 1, 1000000, &exchange_min_calls) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
         env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
@@ -457,6 +462,9 @@ int cmd_serve(int argc, char **argv)
         what = "publish worker";
     else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */
         what = "map live updates";
+    else if ((e = exchange_watch_start(c.db_url, exchange_flush_s, exchange_anomaly_s,
+                                       exchange_min_calls)))
+        what = "exchange monitoring"; /* counts to the database, the anomaly sweep */
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

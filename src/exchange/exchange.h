@@ -368,13 +368,17 @@ const struct exchange_op *exchange_data_ops(size_t *n_r);
 struct exchange_call_record {
     const char *front; /* "http", "soap", "outbox", "connector" */
     bool outbound;
-    int64_t caller_id;  /* inbound: the caller, 0 when unidentified */
-    const char *peer;   /* outbound: the peer's name */
-    const char *op;     /* the operation name, "" when none was reached */
-    int dataset;        /* enum exchange_dataset, -1 for none */
-    int status;         /* HTTP status (0: no answer) */
-    const char *result; /* "ok" or the error slug */
-    int64_t records;    /* records in the batch, 0 for none */
+    int64_t caller_id;       /* inbound: the caller, 0 when unidentified */
+    const char *caller_name; /* inbound: the caller's name (monitoring shows names), NULL or ""
+                                when unidentified */
+    int64_t region_code;     /* inbound: the caller's first granted region (who sees its
+                                figures, where its anomaly alerts go); 0 unidentified/outbound */
+    const char *peer;        /* outbound: the peer's name */
+    const char *op;          /* the operation name, "" when none was reached */
+    int dataset;             /* enum exchange_dataset, -1 for none */
+    int status;              /* HTTP status (0: no answer) */
+    const char *result;      /* "ok" or the error slug */
+    int64_t records;         /* records in the batch, 0 for none */
     int64_t latency_us;
 };
 
@@ -382,6 +386,120 @@ struct exchange_call_record {
 err exchange_on_call(void (*fn)(const struct exchange_call_record *rec)) MUST_USE;
 /* Tell every observer; from any thread. */
 void exchange_record_call(const struct exchange_call_record *rec);
+
+/* ---- monitoring (watch.c; docs/exchange.md "Monitoring") ------------------------------ */
+
+/*
+ * Every call reported to exchange_record_call() is counted, by the observer
+ * exchange_watch_register() installs, in two places, never blocking the
+ * event loop that reports it (a short mutex over memory):
+ *   /metrics     fangkong_exchange_call_seconds{direction,party,dataset,result}
+ *                (histogram: _count is the calls) and
+ *                fangkong_exchange_records_total{direction,party,dataset}; party is the
+ *                caller's name inbound (or "" unidentified), the peer's outbound;
+ *   the database per-minute aggregates (exchange_minutes, sql/057), written
+ *                by a thread every flush period and ADDED to the rows, so
+ *                several servers on one database sum up. The console page,
+ *                its API and the anomaly baselines read them.
+ * Rejected calls count like the others, under their error slug as result
+ * (a bad signature of a known caller under that caller).
+ */
+err exchange_watch_register(void) MUST_USE;
+
+/* Start the flusher (every flush_s seconds, default 5; FK_EXCHANGE_FLUSH) and
+ * the anomaly sweep (every sweep_s seconds, default 60; FK_EXCHANGE_ANOMALY_EVERY;
+ * 0: off) with the rule's min_calls (default 20, FK_EXCHANGE_ANOMALY_MIN_CALLS;
+ * min_errors is half of it), each on a thread and connection of its own. Stop
+ * flushes what memory still holds. */
+err exchange_watch_start(const char *db_url, int flush_s, int sweep_s, int min_calls) MUST_USE;
+void exchange_watch_stop(void);
+
+/* Write the counts held in memory to the aggregates now (the flusher's work;
+ * tests). Counts a failed write could not store stay in memory for the
+ * next flush. E_DB. */
+err exchange_watch_flush(db *d) MUST_USE;
+
+/* The p99 of latency bucket counts b[0..EXCHANGE_LAT_BUCKETS) over the bounds
+ * of /metrics (http_latency_bounds_ms; the last bucket is "above the last
+ * bound"): the upper bound of the bucket holding the 99th percentile, 0 with
+ * no calls, -1 when it lies above the last bound. */
+#define EXCHANGE_LAT_BUCKETS 13
+double exchange_p99_ms(const int64_t b[EXCHANGE_LAT_BUCKETS]);
+
+/*
+ * The anomaly rule (a pure function, unit-tested at its edges). A caller's
+ * last window (EXCHANGE_WINDOW_MIN minutes, the current one included) is
+ * compared with its baseline: the EXCHANGE_BASELINE_WINDOWS windows before
+ * it (24 hours), counted from the first window the caller was seen in (a new
+ * caller has a short baseline; windows without calls count as 0 calls).
+ *
+ *   errors       calls >= min_calls, errors >= min_errors, and the window's
+ *                error rate above the baseline's pooled rate (errors / calls,
+ *                0 without calls) by at least max(rate_rise, sigmas x the
+ *                deviation of the per-window rates of windows with calls);
+ *   volume_high  at least min_history baseline windows, calls >= min_calls,
+ *                and z = (calls - mean) / max(sd, sqrt(mean), 1) >= sigmas
+ *                (the square root: a count's own noise, so a steady caller's
+ *                sd of 0 does not make every wobble an anomaly);
+ *   volume_low   at least min_history windows, mean >= min_calls, z <= -sigmas.
+ * The first that holds, in that order. The figures go to *v either way.
+ */
+#define EXCHANGE_WINDOW_MIN       10
+#define EXCHANGE_BASELINE_WINDOWS 144
+
+enum exchange_anomaly_kind {
+    EXCHANGE_ANOMALY_NONE,
+    EXCHANGE_ANOMALY_ERRORS,      /* "errors": 失败率异常升高 */
+    EXCHANGE_ANOMALY_VOLUME_HIGH, /* "volume_high": 调用量异常升高 */
+    EXCHANGE_ANOMALY_VOLUME_LOW   /* "volume_low": 调用量异常下降 */
+};
+
+struct exchange_anomaly_rule {
+    int64_t min_calls;  /* 20 (FK_EXCHANGE_ANOMALY_MIN_CALLS) */
+    int64_t min_errors; /* 10 */
+    int min_history;    /* 6 windows: an hour */
+    double sigmas;      /* 4 */
+    double rate_rise;   /* 0.2: twenty points of error rate */
+};
+
+struct exchange_window {
+    int64_t calls, errors;
+};
+
+struct exchange_anomaly_verdict {
+    enum exchange_anomaly_kind kind;
+    double mean_calls, sd_calls; /* over the baseline windows */
+    double base_rate, sd_rate;   /* the baseline's pooled error rate, per-window deviation */
+    double rate, z;              /* the window's error rate and volume z */
+    int history;                 /* baseline windows */
+};
+
+/* Judge `now` against hist[0..nhist) (oldest first, nhist <= EXCHANGE_BASELINE_WINDOWS). */
+enum exchange_anomaly_kind exchange_anomaly_judge(const struct exchange_anomaly_rule *r,
+                                                  struct exchange_window now,
+                                                  const struct exchange_window *hist, int nhist,
+                                                  struct exchange_anomaly_verdict *v);
+const char *exchange_anomaly_name(enum exchange_anomaly_kind k); /* "" for none */
+
+/*
+ * The sweep at `now` (epoch ms): judge every inbound caller seen in the last
+ * day, and raise ALERT_EXCHANGE_ANOMALY (warning, at the caller's region, the
+ * figures in the message and detail) for a caller judged anomalous, at most
+ * once per caller and hour whichever server sweeps first (exchange_anomalies'
+ * unique key), each in its own transaction. *raised_r (may be NULL) counts
+ * the alerts raised. E_DB.
+ */
+err exchange_anomaly_sweep(db *d, int64_t now, const struct exchange_anomaly_rule *r,
+                           int64_t *raised_r) MUST_USE;
+
+/*
+ * The monitoring summary of the last `minutes` minutes before now (1..1440)
+ * inside scope sc (inbound rows of callers in sc, and the deployment's rows:
+ * outbound and unidentified), as GET /api/v1/exchange/monitor answers it:
+ * totals, a per-minute series, callers, peers, error codes (docs/exchange.md).
+ */
+err exchange_monitor_summary(db *d, arena *a, const struct scope *sc, int64_t now, int minutes,
+                             json_t **out_r) MUST_USE;
 
 /* ---- calling peers (peer.c) ------------------------------------------------------------ */
 

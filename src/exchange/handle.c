@@ -859,6 +859,9 @@ void exchange_handle(db *d, arena *a, const struct exchange_request *rq,
     struct exchange_call_record rec = {
         .front = rq->front ? rq->front : "http",
         .caller_id = c.known ? c.l.c.id : 0,
+        /* the monitoring shows callers by name and scopes them by region */
+        .caller_name = c.known ? c.l.c.name : NULL,
+        .region_code = c.known && c.l.c.nregions > 0 ? c.l.c.regions[0] : 0,
         .op = c.op ? c.op->name : "",
         .dataset = c.op && c.op->dataset != EXCHANGE_DS_NONE ? (int)c.op->dataset : -1,
         .status = rs->status,

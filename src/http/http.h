@@ -278,6 +278,37 @@ err http_set_media_origins(const char *list) MUST_USE;
  */
 void http_metric_inc(const char *family, const char *reason);
 
+/*
+ * A labelled metric family of /metrics for a capability that counts its own
+ * events (the exchange: calls by caller, dataset, direction and result),
+ * so http/ needs no special case per capability:
+ *
+ *     static const char *const labels[] = {"caller", "dataset", NULL};
+ *     f = http_metric_family("fangkong_x_seconds", "…", HTTP_METRIC_HISTOGRAM, labels);
+ *     http_metric_add(f, (const char *[]){"17", "persons"}, 0.012);
+ *
+ * A counter adds v to the series of those label values; a histogram
+ * observes v seconds into the buckets of the request-latency histogram
+ * (_bucket{…,le}, _sum, _count). Register before serving (names static, at
+ * most HTTP_METRIC_FAMILIES_MAX families of at most HTTP_METRIC_LABELS_MAX
+ * labels, NULL when full); http_metric_add is thread-safe and never waits
+ * for more than a short lock. A family holds at most HTTP_METRIC_SERIES_MAX
+ * series: values past that are counted under every label "_other" (label
+ * values come from callers, so their number must stay bounded). Values are
+ * escaped as Prometheus wants.
+ */
+#define HTTP_LATENCY_BOUNDS 12 /* the histograms' bucket bounds, milliseconds */
+extern const double http_latency_bounds_ms[HTTP_LATENCY_BOUNDS];
+#define HTTP_METRIC_FAMILIES_MAX 8
+#define HTTP_METRIC_LABELS_MAX   6
+#define HTTP_METRIC_SERIES_MAX   1024
+enum http_metric_kind { HTTP_METRIC_COUNTER, HTTP_METRIC_HISTOGRAM };
+struct http_metric_family;
+struct http_metric_family *http_metric_family(const char *name, const char *help,
+                                              enum http_metric_kind kind,
+                                              const char *const *labels);
+void http_metric_add(struct http_metric_family *f, const char *const *values, double v);
+
 /* The HTTP status of an error code (the one table, http/status.c). */
 int http_status(err code);
 

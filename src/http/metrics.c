@@ -16,8 +16,10 @@
 
 #define NSTATUS 600
 
-static const double bounds_ms[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
-#define NBOUNDS (sizeof bounds_ms / sizeof bounds_ms[0])
+const double http_latency_bounds_ms[HTTP_LATENCY_BOUNDS] = {0.5, 1,   2,   5,   10,   25,
+                                                            50,  100, 250, 500, 1000, 5000};
+#define bounds_ms http_latency_bounds_ms
+#define NBOUNDS   ((size_t)HTTP_LATENCY_BOUNDS)
 
 /* requests[route + 1][status]: route -1 (unmatched) lives in row 0. The
  * kernel maps the untouched (zero) pages lazily, so the size costs nothing. */
@@ -94,6 +96,8 @@ static const char *method_name(enum http_method m)
     return "";
 }
 
+static char *families_render(arena *a, char *out, size_t *len_r, size_t *cap_r);
+
 char *metrics_render(arena *a)
 {
     size_t n;
@@ -153,6 +157,195 @@ char *metrics_render(arena *a)
     }
     pthread_mutex_unlock(&labelled_mu);
 #undef EMIT
+    if (len >= cap) /* the fixed part was cut: never append after a cut line */
+        return out;
+    return families_render(a, out, &len, &cap);
+}
+
+/* ---- labelled families (http_metric_family) ----------------------------------------- */
+
+#define SERIES_KEY_MAX 256
+#define SERIES_SLOTS   (2 * HTTP_METRIC_SERIES_MAX) /* open addressing, at most half full */
+
+struct series {
+    char key[SERIES_KEY_MAX]; /* the label values joined by \x1f */
+    uint64_t buckets[NBOUNDS + 1];
+    double sum; /* counter: the total; histogram: the seconds observed */
+    uint64_t count;
+};
+
+struct http_metric_family {
+    const char *name, *help;
+    enum http_metric_kind kind;
+    const char *const *labels;
+    int nlabels;
+    pthread_mutex_t mu;
+    int nseries;
+    int16_t slot[SERIES_SLOTS]; /* series index + 1, 0 free */
+    struct series series[HTTP_METRIC_SERIES_MAX];
+    struct series other; /* every value past the table: labels "_other" */
+};
+
+/* Zero pages until a family is used: the kernel maps them lazily. */
+static struct http_metric_family families[HTTP_METRIC_FAMILIES_MAX];
+static int nfamilies;
+
+struct http_metric_family *http_metric_family(const char *name, const char *help,
+                                              enum http_metric_kind kind, const char *const *labels)
+{
+    int n = 0;
+    while (labels && labels[n])
+        n++;
+    if (nfamilies == HTTP_METRIC_FAMILIES_MAX || n > HTTP_METRIC_LABELS_MAX)
+        return NULL;
+    struct http_metric_family *f = &families[nfamilies++];
+    f->name = name;
+    f->help = help;
+    f->kind = kind;
+    f->labels = labels;
+    f->nlabels = n;
+    pthread_mutex_init(&f->mu, NULL);
+    return f;
+}
+
+static uint32_t key_hash(const char *k)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *k; k++)
+        h = (h ^ (uint8_t)*k) * 16777619u;
+    return h;
+}
+
+/* The series of key, made when new; &f->other when the table is full. */
+static struct series *series_of(struct http_metric_family *f, const char *key)
+{
+    uint32_t i = key_hash(key) % SERIES_SLOTS;
+    for (;; i = (i + 1) % SERIES_SLOTS) {
+        int ix = f->slot[i];
+        if (!ix)
+            break;
+        if (!strcmp(f->series[ix - 1].key, key))
+            return &f->series[ix - 1];
+    }
+    if (f->nseries == HTTP_METRIC_SERIES_MAX)
+        return &f->other;
+    struct series *sr = &f->series[f->nseries++];
+    snprintf(sr->key, sizeof sr->key, "%s", key);
+    f->slot[i] = (int16_t)f->nseries;
+    return sr;
+}
+
+void http_metric_add(struct http_metric_family *f, const char *const *values, double v)
+{
+    if (!f)
+        return;
+    char key[SERIES_KEY_MAX];
+    size_t len = 0;
+    bool fits = true;
+    for (int i = 0; i < f->nlabels && fits; i++) {
+        int w = snprintf(key + len, sizeof key - len, "%s%s", i ? "\x1f" : "",
+                         values[i] ? values[i] : "");
+        fits = w >= 0 && (size_t)w < sizeof key - len;
+        len += fits ? (size_t)w : 0;
+    }
+    size_t b = 0;
+    while (f->kind == HTTP_METRIC_HISTOGRAM && b < NBOUNDS && v * 1000.0 > bounds_ms[b])
+        b++;
+    pthread_mutex_lock(&f->mu);
+    struct series *sr = fits ? series_of(f, key) : &f->other;
+    sr->sum += v;
+    sr->count++;
+    if (f->kind == HTTP_METRIC_HISTOGRAM)
+        sr->buckets[b]++;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Write the label set of key (values separated by \x1f) as name="value",…
+ * escaping backslash, quote and newline; "_other" for every label of the
+ * overflow series (key NULL). */
+static size_t labels_text(const struct http_metric_family *f, const char *key, char *out,
+                          size_t cap)
+{
+    size_t len = 0;
+    const char *v = key;
+    for (int i = 0; i < f->nlabels; i++) {
+        len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s=\"", i ? "," : "",
+                                f->labels[i]);
+        const char *val = key ? v : "_other";
+        for (; *val && *val != '\x1f'; val++) {
+            const char *esc = *val == '\\'   ? "\\\\"
+                              : *val == '"'  ? "\\\""
+                              : *val == '\n' ? "\\n"
+                                             : NULL;
+            if (esc)
+                len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s", esc);
+            else if (len + 1 < cap)
+                out[len++] = *val;
+        }
+        if (key)
+            v = *val ? val + 1 : val;
+        len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "\"");
+    }
+    if (len >= cap)
+        len = cap - 1;
+    out[len] = '\0';
+    return len;
+}
+
+/* Render every family's series at the end of out (len, cap), growing it in a. */
+static char *families_render(arena *a, char *out, size_t *len_r, size_t *cap_r)
+{
+    size_t len = *len_r, cap = *cap_r;
+    for (int fi = 0; fi < nfamilies; fi++) {
+        struct http_metric_family *f = &families[fi];
+        pthread_mutex_lock(&f->mu);
+        int n = f->nseries + (f->other.count ? 1 : 0);
+        /* a series' lines stay under this: buckets, sum and count, each with its labels
+         * (names, quotes and values escaped to at most twice their length) */
+        size_t names = 0, need = strlen(f->name) * 2 + strlen(f->help) + 64;
+        for (int i = 0; i < f->nlabels; i++)
+            names += strlen(f->labels[i]) + 4;
+        for (int i = 0; i < n; i++) {
+            size_t key = i < f->nseries ? strlen(f->series[i].key) : (size_t)f->nlabels * 6;
+            need += (NBOUNDS + 3) * (strlen(f->name) + names + 2 * key + 64);
+        }
+        if (cap - len < need) {
+            char *bigger = arena_alloc(a, len + need);
+            memcpy(bigger, out, len);
+            out = bigger;
+            cap = len + need;
+        }
+        bool hist = f->kind == HTTP_METRIC_HISTOGRAM;
+        len += (size_t)snprintf(out + len, cap - len, "# HELP %s %s\n# TYPE %s %s\n", f->name,
+                                f->help, f->name, hist ? "histogram" : "counter");
+        char lab[SERIES_KEY_MAX * 2 + 512];
+        for (int i = 0; i < n; i++) {
+            const struct series *sr = i < f->nseries ? &f->series[i] : &f->other;
+            labels_text(f, i < f->nseries ? sr->key : NULL, lab, sizeof lab);
+            if (!hist) {
+                len +=
+                    (size_t)snprintf(out + len, cap - len, "%s{%s} %.15g\n", f->name, lab, sr->sum);
+                continue;
+            }
+            uint64_t cum = 0;
+            for (size_t b = 0; b <= NBOUNDS; b++) {
+                cum += sr->buckets[b];
+                char le[32];
+                if (b < NBOUNDS)
+                    snprintf(le, sizeof le, "%g", bounds_ms[b] / 1000.0);
+                else
+                    snprintf(le, sizeof le, "+Inf");
+                len += (size_t)snprintf(out + len, cap - len, "%s_bucket{%s,le=\"%s\"} %llu\n",
+                                        f->name, lab, le, (unsigned long long)cum);
+            }
+            len += (size_t)snprintf(out + len, cap - len, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n",
+                                    f->name, lab, sr->sum, f->name, lab,
+                                    (unsigned long long)sr->count);
+        }
+        pthread_mutex_unlock(&f->mu);
+    }
+    *len_r = len;
+    *cap_r = cap;
     return out;
 }
 

@@ -21,6 +21,7 @@ export const paths = {
   enterprises: `${V1}/enterprises`,
   exchangeCallers: `${V1}/exchange/callers`, // the exchange's callers (docs/exchange.md)
   exchangePeers: `${V1}/exchange/peers`, // the systems we call and their outbox (docs/exchange.md)
+  exchangeMonitor: `${V1}/exchange/monitor`, // the exchange's calls (docs/exchange.md)
   exports: `${V1}/exports`,
   feedItems: `${V1}/feed-items`,
   jobs: `${V1}/jobs`,

@@ -18,10 +18,12 @@ import videoRoutes from './routes-video.js';
 import monitorRoutes from './routes-monitor.js';
 import publishRoutes from './routes-publish.js';
 import mapRoutes, { screenRoute } from './routes-map.js';
-// the data exchange's callers (docs/exchange.md)
+// the data exchange's callers and peers (docs/exchange.md)
 import exchangeRoutes from './routes-exchange.js';
+// 数据交换 > 交换监控 (docs/exchange.md "Monitoring")
+import exchangeWatchRoutes from './routes-exchange-watch.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
