@@ -209,10 +209,12 @@ static struct {
     sm2_key *k;
 } key_slots[KEY_SLOTS];
 
-/* The parsed key of key id `id` (PEM pem); NULL when it does not parse.
- * Entries are never freed while the process runs (a key's PEM never
- * changes; a slot is only reused for another id, and the old key is kept
- * until then by no one else: the verification holds the lock). */
+/* Verify with key id `id` (PEM pem), parsed once per process: a slot is
+ * filled once and its key never freed while the process runs (a key's PEM
+ * never changes, and a verification uses it outside the lock). A key whose
+ * slot another key holds is parsed for the call and freed after it: a
+ * cost, never a wrong answer. Validity is not cached: caller_load reads
+ * it on every call. */
 static bool verify_with(int64_t id, const char *pem, const void *msg, size_t n, const uint8_t *sig,
                         size_t siglen)
 {
@@ -235,29 +237,10 @@ static bool verify_with(int64_t id, const char *pem, const void *msg, size_t n, 
         }
         pthread_mutex_unlock(&keys_mu);
     }
-    /* a slot's key is replaced only by exchange_keys_forget, under the
-     * lock, which no verification races: slots are filled once */
     bool ok = sm2_verify(k, msg, n, sig, siglen);
     if (mine)
         sm2_key_free(k);
     return ok;
-}
-
-void exchange_keys_forget(void)
-{
-    pthread_mutex_lock(&keys_mu);
-    for (size_t i = 0; i < KEY_SLOTS; i++) {
-        sm2_key_free(key_slots[i].k);
-        key_slots[i].k = NULL;
-        key_slots[i].id = 0;
-    }
-    pthread_mutex_unlock(&keys_mu);
-    pthread_mutex_lock(&server_mu);
-    sm2_key_free(server_key);
-    server_key = NULL;
-    free(server_pub);
-    server_pub = NULL;
-    pthread_mutex_unlock(&server_mu);
 }
 
 /* ---- loading the caller -------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * What the files of src/exchange/ share and nothing else includes: the
- * settings of verification, the region list of a caller row, the caches'
- * reset, the sweeps, and the operation tables registered at start.
+ * settings of verification, the pure parsers of a call, the region list
+ * of a caller row, and the sweep.
  */
 #ifndef FK_EXCHANGE_INTERNAL_H
 #define FK_EXCHANGE_INTERNAL_H
@@ -31,9 +31,6 @@ int exchange_regions_parse(const char *text, int64_t *out, int max);
 err exchange_region_names(db *d, const int64_t *codes, int n, json_t **out_r) MUST_USE;
 /* Dataset names of a grant's bits. */
 json_t *exchange_sets_json(uint32_t sets);
-
-/* Drop the parsed keys (tests; the server key is read again on next use). */
-void exchange_keys_forget(void);
 
 /* How long an idempotent write's first answer is kept. */
 #define EXCHANGE_IDEMPOTENCY_DAYS 7
