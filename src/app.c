@@ -8,6 +8,7 @@
 #include "code/code.h"
 #include "commission/commission.h"
 #include "nat/nat.h"
+#include "http/client.h"
 #include "http/export.h"
 #include "device/device.h"
 #include "exchange/exchange.h"
@@ -194,6 +195,10 @@ err app_routes(void)
     ADD(report);
     /* automatic monitoring rules and their breaches (monitor/monitor.h) */
     ADD(monitor);
+    /* data exchange: the peers we call and the outbox (exchange/peer.h) */
+    ADD(exchange_peer);
+    /* the http SMS driver sends through the outbound client */
+    HOOK(auth_on_sms_http(http_client_post_json));
     /* ---- publishing (docs/publish.md) ---- */
     ADD(publish);
     ADD(publish_public);

@@ -70,6 +70,8 @@ ROUTES(commission);
 ROUTES(report);
 /* automatic monitoring rules (monitor/monitor.h) */
 ROUTES(monitor);
+/* data exchange: the peers we call (exchange/peer.h) */
+ROUTES(exchange_peer);
 /* publishing: the console's routes and the public page's (docs/publish.md) */
 ROUTES(publish);
 ROUTES(publish_public);

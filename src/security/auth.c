@@ -6,9 +6,6 @@
 #include "security/ratelimit.h"
 
 #include <argon2.h>
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <liboath/oath.h>
@@ -1308,81 +1305,30 @@ static err sms_deliver_file(const char *phone, const char *code)
     return ok ? E_OK : sms_failed();
 }
 
-struct http_call {
-    struct event_base *base;
-    int status;
-};
+static auth_http_post_fn sms_http_post;
 
-static void http_done(struct evhttp_request *req, void *arg)
+err auth_on_sms_http(auth_http_post_fn fn)
 {
-    struct http_call *c = arg;
-    c->status = req ? evhttp_request_get_response_code(req) : 0;
-    event_base_loopexit(c->base, NULL);
+    sms_http_post = fn;
+    return E_OK;
 }
 
-/* POST {"phone","text"} to the gateway on a private event base, blocking
+/* POST {"phone","text"} to the gateway through the wired client, blocking
  * the calling thread for at most a few seconds. */
 static err sms_deliver_http(const char *phone, const char *code)
 {
-    struct evhttp_uri *uri = evhttp_uri_parse(cfg.sms_url);
-    const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
-    const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
-    if (!uri || !scheme || strcmp(scheme, "http") != 0 || !host || !*host) {
-        log_event(LOG_ERROR, "sms_http_bad_url", NULL);
-        if (uri)
-            evhttp_uri_free(uri);
-        return sms_failed();
-    }
-    int port = evhttp_uri_get_port(uri);
-    if (port < 0)
-        port = 80;
-    const char *path = evhttp_uri_get_path(uri);
-    const char *query = evhttp_uri_get_query(uri);
-    char target[512];
-    snprintf(target, sizeof target, "%s%s%s", path && *path ? path : "/", query ? "?" : "",
-             query ? query : "");
-    char hosthdr[300];
-    snprintf(hosthdr, sizeof hosthdr, port == 80 ? "%s" : "%s:%d", host, port);
-
     char body[256];
     snprintf(body, sizeof body,
              "{\"phone\":\"%s\",\"text\":\"【防控】您的验证码是%s，5分钟内有效。\"}", phone, code);
-
-    struct http_call call = {.base = event_base_new(), .status = 0};
-    struct evhttp_connection *conn = NULL;
-    struct evhttp_request *req = NULL;
-    bool sent = false;
-    if (call.base)
-        conn = evhttp_connection_base_new(call.base, NULL, host, (unsigned short)port);
-    if (conn) {
-        evhttp_connection_set_timeout(conn, 5);
-        evhttp_connection_set_retries(conn, 0);
-        req = evhttp_request_new(http_done, &call);
-    }
-    if (req) {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Host", hosthdr);
-        evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
-        evhttp_add_header(h, "Connection", "close");
-        evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
-        /* evhttp_make_request owns req from here, even when it fails */
-        sent = evhttp_make_request(conn, req, EVHTTP_REQ_POST, target) == 0;
-    }
-    if (sent) {
-        struct timeval backstop = {6, 0};
-        event_base_loopexit(call.base, &backstop);
-        event_base_dispatch(call.base);
-    }
-    if (conn)
-        evhttp_connection_free(conn);
-    if (call.base)
-        event_base_free(call.base);
-    evhttp_uri_free(uri);
+    int status = 0;
+    err e = sms_http_post ? sms_http_post(cfg.sms_url, body, 5, &status)
+                          : err_set(E_INTERNAL, "sms_http_unwired", NULL, "内部错误");
     explicit_bzero(body, sizeof body);
-    if (call.status < 200 || call.status > 299) {
+    if (e || status < 200 || status > 299) {
         char st[16];
-        snprintf(st, sizeof st, "%d", call.status);
-        log_event(LOG_ERROR, "sms_http_failed", "status", st, NULL);
+        snprintf(st, sizeof st, "%d", e ? 0 : status);
+        log_event(LOG_ERROR, "sms_http_failed", "status", st, "why", e ? err_last()->slug : "",
+                  NULL);
         return sms_failed();
     }
     return E_OK;

@@ -107,6 +107,12 @@ struct auth_config {
 void auth_configure(const struct auth_config *c);
 const struct auth_config *auth_get_config(void);
 
+/* How the http SMS driver POSTs its JSON to sms_url: the outbound client
+ * (http/client.h's http_client_post_json), a layer above this one, wired
+ * by src/app.c. Unwired, the http driver fails (logged). */
+typedef err (*auth_http_post_fn)(const char *url, const char *json, int timeout_s, int *status_r);
+err auth_on_sms_http(auth_http_post_fn fn) MUST_USE;
+
 #define TOKEN_HEX_LEN 64
 
 /* argon2id hash in the PHC string format into out (>= 128 bytes). */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/id.h"
+#include "http/client.h"
 #include "security/auth.h"
 #include "security/crypto.h"
 #include "security/ratelimit.h"
@@ -1128,6 +1129,10 @@ static void test_sms_http(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/sms/send?k=1", g.port);
     struct auth_config c = {.sms_driver = "http", .sms_url = url, .sms_file = sms_file};
     auth_configure(&c);
+    /* unwired (no client), the http driver fails rather than pretend */
+    assert_int_equal(auth_on_sms_http(NULL), E_OK);
+    expect_err(auth_sms_send(D, "13512345679", "10.0.2.6"), E_UNAVAILABLE, "sms_failed");
+    assert_int_equal(auth_on_sms_http(http_client_post_json), E_OK); /* as src/app.c wires it */
     assert_int_equal(auth_sms_send(D, "13512345678", "10.0.2.6"), E_OK);
     gateway_stop(&g, th);
     assert_string_equal(g.path, "/sms/send?k=1");
