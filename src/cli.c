@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "code/code.h"
 #include "device/device.h"
+#include "exchange/exchange.h"
 #include "job/export.h"
 #include "job/import.h"
 #include "job/offload.h"
@@ -297,6 +298,7 @@ static void stop_workers(void)
 {
     map_live_stop();       /* the one-map's live updates */
     monitor_worker_stop(); /* the monitoring rules' evaluation */
+    exchange_fed_stop();   /* the parent's zones and risk areas */
     trace_worker_stop();   /* contact tracing's automatic warning */
     job_offload_stop();
     nat_worker_stop();
@@ -331,6 +333,7 @@ int cmd_serve(int argc, char **argv)
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
     int trace_sweep_s;                 /* contact tracing's automatic warning */
     int monitor_every_s;               /* the monitoring rules' evaluation */
+    int fed_pull_s;                    /* federation: the parent's zones and risk areas */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -350,6 +353,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
         env_int("FK_TRACE_SWEEP", 30, 0, 86400, &trace_sweep_s) ||
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
+        env_int("FK_FED_PULL", 60, 0, 86400, &fed_pull_s) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
         env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
@@ -372,6 +376,7 @@ int cmd_serve(int argc, char **argv)
                                                    .far_m = match_far});
     export_sync_max_set(export_sync);
     export_jobs_configure(c.data_dir, export_keep_s);
+    exchange_fed_configure(getenv("FK_FED_PARENT")); /* the parent peer's name; unset: none */
     nat_lookup_configure(c.data_dir);
     nat_set_clockin_radius(nat_radius_m);
     nat_set_transit_limit(transit_min);
@@ -421,6 +426,8 @@ int cmd_serve(int argc, char **argv)
         what = "trace worker";
     else if ((e = monitor_worker_start(c.db_url, monitor_every_s))) /* monitoring rules */
         what = "monitor worker";
+    else if ((e = exchange_fed_start(c.db_url, fed_pull_s))) /* off without FK_FED_PARENT */
+        what = "federation puller";
     else if ((e = publish_worker_start(c.db_url, publish_render_s))) /* published figures */
         what = "publish worker";
     else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */
