@@ -219,5 +219,11 @@ err app_routes(void)
     HOOK(nat_site_measures_register());
     HOOK(place_on_delete(case_site_deleted));
     ADD(case_site_stats);
+    /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
+    ADD(exchange);
+    HOOK(exchange_register());
+    /* last: the signed front routes every operation registered above */
+    HOOK(exchange_front_routes());
+    /* ---- end of the exchange's block ---- */
     return E_OK;
 }

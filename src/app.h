@@ -83,6 +83,9 @@ ROUTES(map);
 ROUTES(code_zone);
 /* ---- end of the zones' block ---- */
 
+/* the data exchange: the registry of callers (exchange/api.c) */
+ROUTES(exchange);
+
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
  * table is full or a hook is taken: the server must not start with a

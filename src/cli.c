@@ -296,10 +296,11 @@ static const char *web_dir(void)
  * what did not start. */
 static void stop_workers(void)
 {
-    map_live_stop();       /* the one-map's live updates */
-    monitor_worker_stop(); /* the monitoring rules' evaluation */
-    exchange_fed_stop();   /* the parent's zones and risk areas */
-    trace_worker_stop();   /* contact tracing's automatic warning */
+    exchange_worker_stop(); /* the exchange's nonce and idempotency purge */
+    map_live_stop();        /* the one-map's live updates */
+    monitor_worker_stop();  /* the monitoring rules' evaluation */
+    exchange_fed_stop();    /* the parent's zones and risk areas */
+    trace_worker_stop();    /* contact tracing's automatic warning */
     job_offload_stop();
     nat_worker_stop();
     nat_lookup_stop();
@@ -332,6 +333,7 @@ int cmd_serve(int argc, char **argv)
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
     int trace_sweep_s;                 /* contact tracing's automatic warning */
+    int exchange_purge_s;              /* the exchange's old nonces and idempotent answers */
     int monitor_every_s;               /* the monitoring rules' evaluation */
     int fed_pull_s;                    /* federation: the parent's zones and risk areas */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
@@ -352,6 +354,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s) ||
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
         env_int("FK_TRACE_SWEEP", 30, 0, 86400, &trace_sweep_s) ||
+        env_int("FK_EXCHANGE_PURGE", 300, 0, 86400, &exchange_purge_s) ||
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
         env_int("FK_FED_PULL", 60, 0, 86400, &fed_pull_s) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
@@ -422,6 +425,8 @@ int cmd_serve(int argc, char **argv)
         what = "nat look-up worker";
     else if ((e = job_offload_start(c.db_url))) /* batches of outside systems (job/offload.h) */
         what = "offload worker";
+    else if ((e = exchange_worker_start(c.db_url, exchange_purge_s))) /* nonces, answers */
+        what = "exchange purge";
     else if ((e = trace_worker_start(c.db_url, trace_sweep_s))) /* confirmations traced */
         what = "trace worker";
     else if ((e = monitor_worker_start(c.db_url, monitor_every_s))) /* monitoring rules */

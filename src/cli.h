@@ -53,6 +53,9 @@ int cmd_check_sweep(int argc, char **argv);
 int cmd_publish_render(int argc, char **argv);
 int cmd_stats_verify(int argc, char **argv);
 
+/* the data exchange's callers (exchange/cli.c) */
+int cmd_exchange_caller(int argc, char **argv);
+
 /* Print an error's detail to stderr as "fangkong: <message>". */
 int cli_fail(err e, const char *what);
 

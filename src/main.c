@@ -110,6 +110,14 @@ static const struct command {
      "fangkong publish render\n"
      "  Renders every live publication's figures again from the counters (its text unchanged),\n"
      "  as the server does every FK_PUBLISH_RENDER seconds (default 3600; 0: never).\n"},
+    /* the data exchange */
+    {"exchange", "caller", cmd_exchange_caller, "登记数据交换调用方 (register an exchange caller)",
+     "fangkong exchange caller add --name NAME --org ORG --region CODE[,CODE] [--read DS,...]\n"
+     "       [--write DS,...] [--rate N] [--contact NAME] [--phone PHONE] [--expires MS]\n"
+     "       --key-out FILE\n"
+     "  Registers a caller of the signed exchange interface (docs/exchange.md) with a new\n"
+     "  SM2 key pair: prints the caller id (its X-Fk-Caller) and writes the private key PEM\n"
+     "  to FILE (mode 0600, never overwritten; the server keeps only the public key).\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
 };

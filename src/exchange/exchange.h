@@ -130,7 +130,98 @@ struct exchange_caller {
 /* True when region_code lies in one of the caller's granted subtrees. */
 bool exchange_caller_has_region(const struct exchange_caller *c, int64_t region_code);
 
+/* ---- the registry of callers (caller.c) --------------------------------------------
+ *
+ * Registered by the security administrator (exchange.admin), within the
+ * administrator's scope (a caller is listed by its first region). Each
+ * caller has an account of role exchange_client (no usable password; its
+ * sign-in is refused) that audit entries name, and at most
+ * EXCHANGE_KEYS_MAX valid SM2 keys: fangkong makes each pair, answers the
+ * private PEM once (never stored) and keeps the public one. A rotation
+ * makes a new pair and keeps the old one valid for an overlap of 0..30
+ * days (valid_until); a revocation ends a key at once.
+ */
+#define EXCHANGE_KEYS_MAX     2
+#define EXCHANGE_OVERLAP_DAYS 7   /* a rotation's default overlap */
+#define EXCHANGE_OVERLAP_MAX  30  /* days */
+#define EXCHANGE_RATE_DEFAULT 600 /* calls per minute */
+#define EXCHANGE_RATE_MAX     1000000
+#define EXCHANGE_NAME_MAX     64 /* characters of a caller's name or organisation */
+
+/* What the administrator gives (create: every member; update: the set ones). */
+enum {
+    EXCHANGE_SET_NAME = 1,
+    EXCHANGE_SET_ORG = 2,
+    EXCHANGE_SET_CONTACT = 4, /* contact_name and contact_phone */
+    EXCHANGE_SET_REGIONS = 8,
+    EXCHANGE_SET_SETS = 16, /* read_sets and write_sets */
+    EXCHANGE_SET_RATE = 32,
+    EXCHANGE_SET_EXPIRES = 64,
+};
+struct exchange_caller_input {
+    unsigned set;
+    const char *name, *organisation, *contact_name, *contact_phone;
+    int nregions;
+    int64_t regions[EXCHANGE_REGIONS_MAX]; /* padded codes */
+    uint32_t read_sets, write_sets;
+    int64_t rate_per_min;
+    int64_t expires_at; /* epoch ms, 0: never */
+};
+
+/*
+ * Parse a caller's JSON ({name, organisation, contact_name, contact_phone,
+ * regions: [codes], read: [dataset names], write: [...], rate_per_min,
+ * expires_at}) into *in (strings point into `b`), checking every field at
+ * once (E_INPUT with every field at fault). partial: an update (absent
+ * members are left unset).
+ */
+err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input *in) MUST_USE;
+
+/* Create a caller, its account and its first key, in one transaction, in
+ * by's scope (NULL: the command line, any region). E_INPUT
+ * "invalid_region" (field regions) for a region unknown or out of scope,
+ * E_CONFLICT "duplicate_name". *priv_pem_r: the private key (in a). */
+err exchange_caller_create(db *d, arena *a, const struct principal *by,
+                           const struct exchange_caller_input *in, int64_t *id_r,
+                           char **priv_pem_r) MUST_USE;
+err exchange_caller_update(db *d, arena *a, const struct principal *by, int64_t id,
+                           const struct exchange_caller_input *in) MUST_USE;
+/* active <-> suspended (reason for the list); a deleted caller cannot come
+ * back (E_CONFLICT "caller_deleted"). */
+err exchange_caller_set_state(db *d, const struct principal *by, int64_t id, bool suspended,
+                              const char *reason) MUST_USE;
+/* Delete: the caller is disabled for good, its keys revoked and its
+ * account disabled; the rows stay for the audit log. */
+err exchange_caller_delete(db *d, arena *a, const struct principal *by, int64_t id) MUST_USE;
+/* A new key; the valid keys other than the newest are revoked, the newest
+ * stays valid for overlap_days (0..EXCHANGE_OVERLAP_MAX). */
+err exchange_caller_rotate(db *d, arena *a, const struct principal *by, int64_t id,
+                           int overlap_days, int64_t *key_id_r, char **priv_pem_r) MUST_USE;
+/* Revoke key key_id of caller id at once (E_NOT_FOUND "key_not_found"). */
+err exchange_caller_revoke_key(db *d, const struct principal *by, int64_t id,
+                               int64_t key_id) MUST_USE;
+
+struct exchange_caller_filter {
+    const char *q;     /* name or organisation contains */
+    const char *state; /* active | suspended | expired | NULL: any but deleted */
+    int64_t page, page_size;
+};
+/* The callers in by's scope as JSON objects for the console (regions and
+ * datasets by name, the phone masked unless reveal). */
+err exchange_caller_list(db *d, arena *a, const struct principal *by,
+                         const struct exchange_caller_filter *f, json_t **items_r,
+                         int64_t *total_r) MUST_USE;
+/* One caller with its keys (E_NOT_FOUND "caller_not_found" outside scope). */
+err exchange_caller_get(db *d, arena *a, const struct principal *by, int64_t id,
+                        json_t **out_r) MUST_USE;
+
 /* ---- operations ------------------------------------------------------------------ */
+
+/* Records in one batch write ({"records": [...]}), 413 batch_too_large beyond. */
+#define EXCHANGE_BATCH_MAX 1000
+/* The dataset of an operation that touches none (ping): never granted or
+ * refused. */
+#define EXCHANGE_DS_NONE DS__COUNT
 
 /* What an operation runs with. */
 struct exchange_ctx {
@@ -190,6 +281,7 @@ struct exchange_response {
     size_t body_len;
     char timestamp[24];
     char signature[4 * ((SM2_SIG_MAX + 2) / 3) + 1];
+    bool replayed; /* an idempotent write's first answer, replayed (Idempotency-Replayed) */
 };
 
 /*
@@ -200,6 +292,21 @@ struct exchange_response {
  */
 void exchange_handle(db *d, arena *a, const struct exchange_request *rq,
                      struct exchange_response *rs);
+
+/* ---- wiring (app.c) ----------------------------------------------------------------- */
+
+/* Register the exchange's own operations (ping, the nucleic-acid ingest). */
+err exchange_register(void) MUST_USE;
+/* Add a route of the signed front for every operation registered so far,
+ * and GET /exchange/v1/server-key: call once, after every capability
+ * registered its operations. */
+err exchange_front_routes(void) MUST_USE;
+
+/* The purge of nonces past the window and idempotent answers past
+ * EXCHANGE_IDEMPOTENCY_DAYS every every_s seconds (FK_EXCHANGE_PURGE,
+ * 300; 0: never), on its own thread (db/periodic.h). */
+err exchange_worker_start(const char *db_url, int every_s) MUST_USE;
+void exchange_worker_stop(void);
 
 /* ---- the server's own key --------------------------------------------------------- */
 

@@ -26,6 +26,9 @@
 
 enum http_method { M_GET = 1, M_POST = 2, M_PATCH = 4, M_PUT = 8, M_DELETE = 16 };
 
+/* Headers a reply may add besides those struct req names (req_reply_header). */
+#define HTTP_EXTRA_HEADERS_MAX 4
+
 /* {name} segments a route pattern may have (router_add refuses more). */
 #define HTTP_PARAMS_MAX 4
 
@@ -53,7 +56,10 @@ struct req {
     const char *vary;
     const char *location; /* redirects */
     const char *etag;     /* an ETag for a cacheable reply (the public page), or NULL */
-    int file_fd;          /* reply_file: the file sent (http/ only) */
+    /* more headers of the reply (req_reply_header): name, value pairs */
+    const char *extra[2 * HTTP_EXTRA_HEADERS_MAX];
+    int nextra;
+    int file_fd; /* reply_file: the file sent (http/ only) */
     int64_t file_len;
 
     /* the first req_audit entry that could not be recorded (its error
@@ -129,6 +135,14 @@ err reply_csv_file(struct req *r, int fd, int64_t size, const char *filename) MU
 
 /* A query parameter, percent-decoded, or NULL. */
 const char *req_query(struct req *r, const char *name);
+/* The request's path and query as sent, percent-encoding untouched (what
+ * a signature covers); query NULL when there is none. */
+void req_raw_uri(struct req *r, const char **path_r, const char **query_r);
+/* Add a header to the reply (name and value static or in r->a): for a
+ * reply that carries its own fields, like the exchange's signature. At
+ * most HTTP_EXTRA_HEADERS_MAX; E_INTERNAL for one more. They are dropped
+ * when the server replaces the reply with an error (an audit failure). */
+err req_reply_header(struct req *r, const char *name, const char *value) MUST_USE;
 /* A request header, or NULL. */
 const char *req_header(struct req *r, const char *name);
 /* The session token the request carries (cookie or Bearer), or NULL. */

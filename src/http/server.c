@@ -129,6 +129,24 @@ const char *req_header(struct req *r, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(x->req), name);
 }
 
+void req_raw_uri(struct req *r, const char **path_r, const char **query_r)
+{
+    struct req_ev *x = r->ev;
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(x->req);
+    *path_r = u ? evhttp_uri_get_path(u) : NULL;
+    *query_r = u ? evhttp_uri_get_query(u) : NULL;
+}
+
+err req_reply_header(struct req *r, const char *name, const char *value)
+{
+    if (r->nextra == HTTP_EXTRA_HEADERS_MAX)
+        return err_set(E_INTERNAL, "too_many_headers", NULL, NULL);
+    r->extra[2 * r->nextra] = name;
+    r->extra[2 * r->nextra + 1] = value;
+    r->nextra++;
+    return E_OK;
+}
+
 const char *req_raw_body(struct req *r, size_t *n_r)
 {
     struct req_ev *x = r->ev;
@@ -376,6 +394,8 @@ static void send_reply(struct req *r, struct req_ev *x)
         evhttp_add_header(h, "Location", r->location);
     if (r->etag)
         evhttp_add_header(h, "ETag", r->etag);
+    for (int i = 0; i < r->nextra; i++)
+        evhttp_add_header(h, r->extra[2 * i], r->extra[2 * i + 1]);
     if (r->ctype)
         evhttp_add_header(h, "Content-Type", r->ctype);
     if (r->set_cookie)
@@ -699,6 +719,7 @@ static void handle(struct evhttp_request *ev, void *arg)
         e = req_audit_failed(&r);
         r.set_cookie = r.disposition = r.location = r.cache_control = r.etag = NULL;
         r.content_encoding = r.vary = NULL;
+        r.nextra = 0;
     }
     if (!e && (x.deferred || x.stream))
         return; /* replied later (deferred) or streaming (metrics counted there) */

@@ -261,18 +261,28 @@ static const struct ingest_kind clockins = {NAT_INGEST_CLOCKIN, clockin_shape,
                                             sizeof(struct nat_clockin_record),
                                             "nat.ingest.clockins", "nat_clockin"};
 
-/* On the offload worker: shape every record, apply the good ones and the
- * audit entry of the counts in one transaction. */
-static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
+static const struct ingest_kind *const kinds[] = {
+    [NAT_INGEST_SITE] = &sites,
+    [NAT_INGEST_PLAN] = &plans,
+    [NAT_INGEST_SAMPLE] = &samples,
+    [NAT_INGEST_CLOCKIN] = &clockins,
+};
+
+err nat_ingest_json(db *d, arena *a, const struct principal *who, enum nat_ingest_kind kind,
+                    json_t *recs, json_t **reply_r, const char **detail_r)
 {
-    const struct ingest_kind *k = q->arg;
-    json_t *recs = json_object_get(q->body, "records");
+    const struct ingest_kind *k =
+        (size_t)kind < sizeof kinds / sizeof kinds[0] ? kinds[kind] : NULL;
+    if (!k)
+        return err_set(E_INTERNAL, "invalid_kind", NULL, NULL);
     size_t n = json_array_size(recs);
-    char *xs = arena_alloc(q->a, n * k->size), *one = arena_alloc(q->a, k->size);
+    char *xs = arena_alloc(a, n * k->size + 1), *one = arena_alloc(a, k->size);
+    if (!xs || !one)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     struct nat_batch_result res = {.errors = json_array()};
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        err se = k->shape(q->a, json_array_get(recs, i), i, one);
+        err se = k->shape(a, json_array_get(recs, i), i, one);
         if (se) {
             json_batch_error(res.errors, se, i, ((const struct nat_ingest_head *)one)->record_id,
                              NULL);
@@ -280,22 +290,38 @@ static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
         }
         memcpy(xs + ok++ * k->size, one, k->size);
     }
-    err e = db_begin(q->d);
-    if (!e)
-        e = nat_ingest_batch(q->d, q->a, q->who, k->kind, xs, k->size, ok, &res);
-    size_t rejected = json_array_size(res.errors);
-    if ((e = offload_commit(
-             q, e, k->action, k->type, 0,
-             arena_printf(q->a, "records=%zu applied=%lld repeated=%lld rejected=%zu", n,
-                          (long long)res.applied, (long long)res.repeated, rejected)))) {
+    err e = nat_ingest_batch(d, a, who, k->kind, xs, k->size, ok, &res);
+    if (e) {
         json_decref(res.errors);
         return e;
     }
-    *status_r = 200;
+    size_t rejected = json_array_size(res.errors);
+    *detail_r = arena_printf(a, "records=%zu applied=%lld repeated=%lld rejected=%zu", n,
+                             (long long)res.applied, (long long)res.repeated, rejected);
     *reply_r = json_pack("{s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "applied",
                          (json_int_t)res.applied, "repeated", (json_int_t)res.repeated, "rejected",
                          (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
     return *reply_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+}
+
+/* On the offload worker: shape every record, apply the good ones and the
+ * audit entry of the counts in one transaction. */
+static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
+{
+    const struct ingest_kind *k = q->arg;
+    json_t *reply = NULL;
+    const char *detail = NULL;
+    err e = db_begin(q->d);
+    if (!e)
+        e = nat_ingest_json(q->d, q->a, q->who, k->kind, json_object_get(q->body, "records"),
+                            &reply, &detail);
+    if ((e = offload_commit(q, e, k->action, k->type, 0, detail))) {
+        json_decref(reply);
+        return e;
+    }
+    *status_r = 200;
+    *reply_r = reply;
+    return E_OK;
 }
 
 /* On the loop: the batch's size (refused and audited here), then the rest

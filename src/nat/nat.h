@@ -1128,6 +1128,11 @@ struct nat_batch_result {
 err nat_transport_batch(db *d, arena *a, const struct scope *scope, int64_t client_id,
                         const struct nat_transport_record *recs, size_t n,
                         struct nat_batch_result *r) MUST_USE;
+/* The same for hand-over records as JSON (POST /api/v1/nat/transport/batch
+ * and the exchange's nat.transport operation), inside the caller's open
+ * transaction, in who's scope. */
+err nat_transport_json(db *d, arena *a, const struct principal *who, json_t *records,
+                       json_t **reply_r, const char **detail_r) MUST_USE;
 
 /* ---- ingest of outside systems (数据接入: sites, plans, samples, clock-ins) ---- */
 
@@ -1219,6 +1224,17 @@ struct nat_clockin_record {
  * plans). Only errors of the database end the batch. */
 err nat_ingest_batch(db *d, arena *a, const struct principal *who, enum nat_ingest_kind kind,
                      const void *recs, size_t size, size_t n, struct nat_batch_result *r) MUST_USE;
+
+/*
+ * A batch given as JSON records (the body of POST /api/v1/nat/<kind>/batch
+ * and of the exchange's nat operations): each record shaped (a malformed
+ * one reported with its index, the others go on), the good ones applied by
+ * nat_ingest_batch inside the caller's open transaction. *reply_r:
+ * {received, applied, repeated, rejected, errors}; *detail_r: the counts,
+ * for the caller's audit entry (in a).
+ */
+err nat_ingest_json(db *d, arena *a, const struct principal *who, enum nat_ingest_kind kind,
+                    json_t *records, json_t **reply_r, const char **detail_r) MUST_USE;
 
 /* ---- laboratory results (检测结果) ---- */
 

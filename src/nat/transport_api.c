@@ -297,38 +297,53 @@ static err record_shape(arena *a, json_t *j, size_t i, struct nat_transport_reco
 
 /* On the offload worker: shape every record, apply the good ones and the
  * audit entry of the counts in one transaction. */
-static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
+err nat_transport_json(db *d, arena *a, const struct principal *who, json_t *recs, json_t **reply_r,
+                       const char **detail_r)
 {
-    json_t *recs = json_object_get(q->body, "records");
     size_t n = json_array_size(recs);
-    struct nat_transport_record *xs = arena_alloc(q->a, n * sizeof *xs);
+    struct nat_transport_record *xs = arena_alloc(a, n * sizeof *xs + 1);
+    if (!xs)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     struct nat_batch_result res = {.errors = json_array()};
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
         struct nat_transport_record x;
-        err se = record_shape(q->a, json_array_get(recs, i), i, &x);
+        err se = record_shape(a, json_array_get(recs, i), i, &x);
         if (se) {
             json_batch_error(res.errors, se, i, x.record_id, NULL);
             continue;
         }
         xs[ok++] = x;
     }
-    err e = db_begin(q->d);
-    if (!e)
-        e = nat_transport_batch(q->d, q->a, &q->who->scope, q->who->user_id, xs, ok, &res);
-    size_t rejected = json_array_size(res.errors);
-    if ((e = offload_commit(
-             q, e, "nat.transport.batch", "nat_box", 0,
-             arena_printf(q->a, "records=%zu applied=%lld repeated=%lld rejected=%zu", n,
-                          (long long)res.applied, (long long)res.repeated, rejected)))) {
+    err e = nat_transport_batch(d, a, &who->scope, who->user_id, xs, ok, &res);
+    if (e) {
         json_decref(res.errors);
         return e;
     }
-    *status_r = 200;
+    size_t rejected = json_array_size(res.errors);
+    *detail_r = arena_printf(a, "records=%zu applied=%lld repeated=%lld rejected=%zu", n,
+                             (long long)res.applied, (long long)res.repeated, rejected);
     *reply_r = json_pack("{s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "applied",
                          (json_int_t)res.applied, "repeated", (json_int_t)res.repeated, "rejected",
                          (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
     return *reply_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+}
+
+static err run_batch(struct offload *q, int *status_r, json_t **reply_r)
+{
+    json_t *reply = NULL;
+    const char *detail = NULL;
+    err e = db_begin(q->d);
+    if (!e)
+        e = nat_transport_json(q->d, q->a, q->who, json_object_get(q->body, "records"), &reply,
+                               &detail);
+    if ((e = offload_commit(q, e, "nat.transport.batch", "nat_box", 0, detail))) {
+        json_decref(reply);
+        return e;
+    }
+    *status_r = 200;
+    *reply_r = reply;
+    return E_OK;
 }
 
 /* On the loop: the batch's size (refused and audited here), then the rest

@@ -1,0 +1,35 @@
+/*
+ * What the files of src/exchange/ share and nothing else includes: the
+ * settings of verification, the region list of a caller row, the caches'
+ * reset, the sweeps, and the operation tables registered at start.
+ */
+#ifndef FK_EXCHANGE_INTERNAL_H
+#define FK_EXCHANGE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "exchange/exchange.h"
+
+/* The signing window either side of now, ms (FK_EXCHANGE_SKEW_S, 300 s). */
+int64_t exchange_skew_ms(void);
+
+/* Parse "code,code,..." into out (at most max); the count. */
+int exchange_regions_parse(const char *text, int64_t *out, int max);
+
+/* The names of n regions (one statement each: at most
+ * EXCHANGE_REGIONS_MAX), "（已删除的区划）" for one gone. */
+err exchange_region_names(db *d, const int64_t *codes, int n, json_t **out_r) MUST_USE;
+/* Dataset names of a grant's bits. */
+json_t *exchange_sets_json(uint32_t sets);
+
+/* Drop the parsed keys (tests; the server key is read again on next use). */
+void exchange_keys_forget(void);
+
+/* How long an idempotent write's first answer is kept. */
+#define EXCHANGE_IDEMPOTENCY_DAYS 7
+
+/* Remove nonces older than the window and idempotency rows older than
+ * EXCHANGE_IDEMPOTENCY_DAYS (a db/periodic.h run). */
+err exchange_purge(db *d, int64_t now, void *ctx, int64_t *count_r) MUST_USE;
+
+#endif
