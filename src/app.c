@@ -222,6 +222,14 @@ err app_routes(void)
     /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
     ADD(exchange);
     HOOK(exchange_register());
+    {
+        /* helper data's dataset operations (changes cursors, batch writes):
+         * not registered on h22-data itself; the federation needs them on
+         * the parent's front (see STATUS.md: the lead keeps one copy) */
+        size_t n_data_ops;
+        const struct exchange_op *data_ops = exchange_data_ops(&n_data_ops);
+        HOOK(exchange_ops_add(data_ops, n_data_ops));
+    }
     /* last: the signed front routes every operation registered above */
     HOOK(exchange_front_routes());
     /* ---- end of the exchange's block ---- */

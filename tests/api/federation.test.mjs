@@ -234,3 +234,52 @@ test('the periodic puller applies the parent changes without being asked', async
   assert.ok(found, 'pulled by the thread');
   assert.equal((await cursor('zones')).seq, seq);
 });
+
+test("a street instance pulls from the real district instance's signed front: what its grant covers, once", async () => {
+  // at the parent: the child registered as a caller whose region is its
+  // street and who reads the downward datasets; its key downloaded once
+  const caller = await ok(
+    await pAdmin.post('/api/v1/exchange/callers', {
+      name: '东华门街道防控平台', organisation: '东华门街道办事处', contact_name: '李工', contact_phone: '13800138001',
+      regions: ['110101001000'], read: ['zones', 'risk_areas'], write: [], rate_per_min: 600,
+    }),
+    201,
+  );
+  const serverKey = JSON.parse(await (await fetch(parent.url + '/exchange/v1/server-key')).text()).public_key_pem;
+  const street = await startCityWith(
+    { s_admin: ['security_admin', '110000000000'], s_cc: ['command_center', '110101000000'] },
+    PW,
+    { env: { FK_NODE: '13', FK_FED_PARENT: '东城区平台', FK_FED_PULL: '0' } },
+  );
+  try {
+    const { s_admin: sAdmin, s_cc: scc } = street.as;
+    // at the child: the parent peer with that key and the parent's public key
+    await ok(
+      await sAdmin.post('/api/v1/exchange/peers', {
+        name: '东城区平台', kind: 'fangkong', base_url: parent.url, caller: caller.id, key: caller.private_key_pem,
+        peer_key: serverKey, timeout_s: 5, region: '110101001000',
+      }),
+      201,
+    );
+    const pid = (await ok(await scc.post('/api/v1/persons', { name: '周一诺', id_number: residentId('110101', '19900909', 715), region_code: BUILDING }), 201)).id;
+    const col = async () => (await ok(await scc.get(`/api/v1/persons/${pid}/code`))).colour;
+    assert.equal(await col(), 'green');
+    const zone = await ok(await pcc.post('/api/v1/zones', { kind: 'sealed', name: '多福巷二次封控区', region_code: COMMUNITY }), 201);
+    const area = await ok(await pcc.post('/api/v1/risk-areas', { name: '某省某市高风险区', level: 'high', valid_from: Date.now() - 1000 }), 201);
+    const r = await ok(await sAdmin.post('/api/v1/exchange/federation/pull'));
+    assert.ok(r.applied >= 2, JSON.stringify(r));
+    const zones = (await ok(await scc.get('/api/v1/zones?page_size=100'))).items;
+    assert.equal(zones.filter((z) => z.name === '多福巷二次封控区').length, 1);
+    assert.ok(!zones.some((z) => z.name === '隆福寺管控区'), "outside the child's grant at the parent: not sent");
+    assert.equal((await ok(await scc.get('/api/v1/risk-areas?page_size=100'))).items.filter((x) => x.name === '某省某市高风险区').length, 1);
+    assert.equal(await col(), 'red');
+    assert.equal((await ok(await sAdmin.post('/api/v1/exchange/federation/pull'))).applied, 0, 'once');
+    await ok(await pcc.post(`/api/v1/zones/${zone.id}/lift`, { reason: '解封' }));
+    await ok(await pcc.patch(`/api/v1/risk-areas/${area.id}`, { level: 'medium' }));
+    assert.equal((await ok(await sAdmin.post('/api/v1/exchange/federation/pull'))).applied, 2);
+    assert.equal(await col(), 'green');
+    assert.equal((await ok(await scc.get('/api/v1/risk-areas?page_size=100'))).items.find((x) => x.name === '某省某市高风险区').level, 'medium');
+  } finally {
+    await street.stop();
+  }
+});
