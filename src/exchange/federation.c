@@ -511,6 +511,7 @@ static err pull_tick(db *d, int64_t now, void *ctx, int64_t *count_r)
     (void)ctx;
     if (!*parent_name)
         return E_OK;
+    /* a thread of its own has no request arena: one per pull, freed after */
     arena *a = arena_new(64 * 1024);
     if (!a)
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
