@@ -283,3 +283,24 @@ test("a street instance pulls from the real district instance's signed front: wh
     await street.stop();
   }
 });
+
+test('two servers of the child pulling at once apply each change once', async () => {
+  const other = await (await import('./lib.mjs')).startPeer(child, { FK_NODE: '14', FK_FED_PULL: '0' });
+  try {
+    const before_ = await cursor('zones');
+    const names = ['并发一', '并发二', '并发三', '并发四', '并发五'].map((n) => `${n}防范区`);
+    for (const name of names) await publish('zones', (await ok(await pcc.post('/api/v1/zones', { kind: 'prevention', name, region_code: '110101002001' }), 201)).id);
+    const otherAdmin = other.client();
+    // the other server shares the database, so the same session works there
+    otherAdmin.cookie = cAdmin.cookie;
+    const rs = await Promise.all([pull(), otherAdmin.post('/api/v1/exchange/federation/pull'), pull()]);
+    for (const r of rs) assert.equal(r.status, 200, r.text);
+    const after_ = await cursor('zones');
+    assert.equal(after_.seq, seq);
+    assert.equal(after_.applied - before_.applied, names.length, 'each change applied once, whoever pulled');
+    const zones = await childZones();
+    for (const name of names) assert.equal(zones.filter((z) => z.name === name).length, 1, name);
+  } finally {
+    await other.stop();
+  }
+});
