@@ -222,13 +222,12 @@ err app_routes(void)
     /* ---- the data exchange (issue 13, docs/exchange.md) ---- */
     ADD(exchange);
     HOOK(exchange_register());
+    /* the datasets' operations (helper data's datasets.c): wired here by the
+     * monitoring's branch so its bench and tests reach them; one wiring only */
     {
-        /* helper data's dataset operations (changes cursors, batch writes):
-         * not registered on h22-data itself; the federation needs them on
-         * the parent's front (see STATUS.md: the lead keeps one copy) */
-        size_t n_data_ops;
-        const struct exchange_op *data_ops = exchange_data_ops(&n_data_ops);
-        HOOK(exchange_ops_add(data_ops, n_data_ops));
+        size_t nops;
+        const struct exchange_op *ops = exchange_data_ops(&nops);
+        HOOK(exchange_ops_add(ops, nops));
     }
     /* last: the signed front routes every operation registered above */
     HOOK(exchange_front_routes());

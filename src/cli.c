@@ -27,6 +27,7 @@
 #include "job/import.h"
 #include "job/offload.h"
 #include "map/map.h"
+#include "exchange/peer.h"
 #include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -300,6 +301,7 @@ static void stop_workers(void)
     map_live_stop();        /* the one-map's live updates */
     monitor_worker_stop();  /* the monitoring rules' evaluation */
     exchange_fed_stop();    /* the parent's zones and risk areas */
+    exchange_outbox_stop(); /* the change log's delivery to peers */
     trace_worker_stop();    /* contact tracing's automatic warning */
     job_offload_stop();
     nat_worker_stop();
@@ -332,10 +334,11 @@ int cmd_serve(int argc, char **argv)
     }
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
-    int trace_sweep_s;                 /* contact tracing's automatic warning */
-    int exchange_purge_s;              /* the exchange's old nonces and idempotent answers */
-    int monitor_every_s;               /* the monitoring rules' evaluation */
-    int fed_pull_s;                    /* federation: the parent's zones and risk areas */
+    int trace_sweep_s;                    /* contact tracing's automatic warning */
+    int exchange_purge_s;                 /* the exchange's old nonces and idempotent answers */
+    int monitor_every_s;                  /* the monitoring rules' evaluation */
+    int outbox_every_s, outbox_backoff_s; /* the outbox's rounds and its longest back-off */
+    int fed_pull_s;                       /* federation: the parent's zones and risk areas */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -357,6 +360,8 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_EXCHANGE_PURGE", 300, 0, 86400, &exchange_purge_s) ||
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
         env_int("FK_FED_PULL", 60, 0, 86400, &fed_pull_s) ||
+        env_int("FK_OUTBOX_EVERY", 10, 0, 86400, &outbox_every_s) ||
+        env_int("FK_OUTBOX_BACKOFF_MAX_S", 300, 1, 86400, &outbox_backoff_s) ||
         env_int("FK_PUBLISH_RENDER", 3600, 0, 86400, &publish_render_s) ||
         env_int("FK_PUBLIC_RATE", 600, 1, 1000000, &public_rate) ||
         env_int("FK_NAT_CLOCKIN_RADIUS", NAT_RADIUS_DEFAULT, 10, 100000, &nat_radius_m) ||
@@ -433,6 +438,8 @@ int cmd_serve(int argc, char **argv)
         what = "monitor worker";
     else if ((e = exchange_fed_start(c.db_url, fed_pull_s))) /* off without FK_FED_PARENT */
         what = "federation puller";
+    else if ((e = exchange_outbox_start(c.db_url, outbox_every_s, outbox_backoff_s)))
+        what = "exchange outbox";
     else if ((e = publish_worker_start(c.db_url, publish_render_s))) /* published figures */
         what = "publish worker";
     else if ((e = map_live_start(c.db_url))) /* the one-map's changed areas, each second */

@@ -208,6 +208,11 @@ enum case_record { CASE_REC_OBSERVATION = 1, CASE_REC_STATUS };
  * there is none. */
 err case_observation_record(db *d, arena *a, int64_t id, json_t **o_r) MUST_USE;
 err case_status_change_json(db *d, arena *a, int64_t change_id, json_t **o_r) MUST_USE;
+/* The person's status changes inside sc, newest first, as JSON items;
+ * reasons masked unless `reveal`. */
+err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_id, bool reveal,
+                        int64_t page, int64_t page_size, json_t **items_r,
+                        int64_t *total_r) MUST_USE;
 typedef err (*case_write_fn)(db *d, enum case_record kind, int64_t id, int64_t person_id,
                              int64_t region_code);
 err case_on_write(case_write_fn fn) MUST_USE;

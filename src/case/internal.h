@@ -190,11 +190,7 @@ struct case_status_in {
 err case_status_set(db *d, arena *a, const struct principal *who, const struct case_status_in *in,
                     int64_t *change_id_r) MUST_USE;
 
-/* The person's status changes inside sc, newest first, as JSON items;
- * reasons masked unless `reveal`. */
-err case_status_changes(db *d, arena *a, const struct scope *sc, int64_t person_id, bool reveal,
-                        int64_t page, int64_t page_size, json_t **items_r,
-                        int64_t *total_r) MUST_USE;
+/* case_status_changes (a person's status changes) is in case.h. */
 
 /* One status change as JSON (the POST's reply): case_status_change_json, case.h. */
 

@@ -147,6 +147,27 @@ static err run_test(struct offload *q, int *status_r, json_t **reply_r)
     return E_OK;
 }
 
+static err run_flush(struct offload *q, int *status_r, json_t **reply_r)
+{
+    struct exchange_peer *p;
+    err e = task_peer(q, &p);
+    if (e)
+        return e;
+    int64_t sent = 0;
+    if ((e = exchange_outbox_run(q->d, now_ms(), p->id, &sent)))
+        return e;
+    if (!(e = db_begin(q->d)))
+        e = offload_commit(q, E_OK, "exchange.peer.flush", "exchange_peer", p->id,
+                           arena_printf(q->a, "sent=%lld", (long long)sent));
+    if (e)
+        return e;
+    json_t *o = json_object();
+    json_object_set_new(o, "sent", json_integer(sent));
+    *status_r = 200;
+    *reply_r = o;
+    return E_OK;
+}
+
 static void free_json(void *p)
 {
     json_decref(p);
@@ -176,6 +197,11 @@ static err test(struct req *r)
     return offload_call(r, run_test);
 }
 
+static err flush(struct req *r)
+{
+    return offload_call(r, run_flush);
+}
+
 const struct route exchange_peer_routes[] = {
     {M_GET, "/api/v1/exchange/peers", list, PERM_EXCHANGE_ADMIN, 0, NULL,
      "对接系统列表（含最近成功、最近失败及原因、待发积压）", "exchange", 0},
@@ -189,5 +215,7 @@ const struct route exchange_peer_routes[] = {
      "exchange", 0},
     {M_POST, "/api/v1/exchange/peers/{id}/test", test, PERM_EXCHANGE_ADMIN, 0, NULL,
      "测试连接：向对接系统发送签名的 ping 并校验应答签名", "exchange", 0},
+    {M_POST, "/api/v1/exchange/peers/{id}/flush", flush, PERM_EXCHANGE_ADMIN, 0, NULL,
+     "立即推送该对接系统的待发数据（不等退避）", "exchange", 0},
 };
 const size_t exchange_peer_routes_n = sizeof exchange_peer_routes / sizeof exchange_peer_routes[0];

@@ -134,10 +134,13 @@ err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input 
         if ((f = text_field(b, "organisation", "单位", 1, EXCHANGE_NAME_MAX, &in->organisation)))
             e = f;
     }
-    if (HAS("contact_name") || HAS("contact_phone")) {
+    if (HAS("contact_name")) {
         in->set |= EXCHANGE_SET_CONTACT;
         if ((f = text_field(b, "contact_name", "联系人", 1, 32, &in->contact_name)))
             e = f;
+    }
+    if (HAS("contact_phone")) {
+        in->set |= EXCHANGE_SET_PHONE;
         if ((f = text_field(b, "contact_phone", "联系电话", 5, 20, &in->contact_phone)))
             e = f;
         else if (strspn(in->contact_phone, "0123456789-+ ") != strlen(in->contact_phone))
@@ -391,17 +394,28 @@ err exchange_caller_update(db *d, arena *a, const struct principal *by, int64_t 
     }
     if (in->set & EXCHANGE_SET_CONTACT) {
         if ((e = db_prepare(d,
-                            "UPDATE exchange_callers SET contact_name = ?, contact_phone_enc = ?, "
-                            "updated_at = ? WHERE id = ?",
+                            "UPDATE exchange_callers SET contact_name = ?, updated_at = ? "
+                            "WHERE id = ?",
                             &s)))
             goto fail;
         db_bind_text(s, 1, in->contact_name);
-        if ((e = seal_bind(a, s, 2, "exchange_callers.contact_phone", in->contact_phone))) {
+        db_bind_int64(s, 2, now);
+        db_bind_int64(s, 3, id);
+        if ((e = db_run(s, NULL)))
+            goto fail;
+    }
+    if (in->set & EXCHANGE_SET_PHONE) {
+        if ((e = db_prepare(d,
+                            "UPDATE exchange_callers SET contact_phone_enc = ?, updated_at = ? "
+                            "WHERE id = ?",
+                            &s)))
+            goto fail;
+        if ((e = seal_bind(a, s, 1, "exchange_callers.contact_phone", in->contact_phone))) {
             db_done(s);
             goto fail;
         }
-        db_bind_int64(s, 3, now);
-        db_bind_int64(s, 4, id);
+        db_bind_int64(s, 2, now);
+        db_bind_int64(s, 3, id);
         if ((e = db_run(s, NULL)))
             goto fail;
     }

@@ -20,16 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
+#include "base/time.h"
+#include "case/case.h"
 #include "code/code.h"
 #include "person/person.h"
 #include "trace/trace.h"
 #include "security/audit.h"
+#include "stats/stats.h"
 
 #define CHANGES_LIMIT_DEFAULT 100
 #define CHANGES_LIMIT_MAX     1000
-#define BATCH_MAX             1000
 
 /* ---- shared pieces ------------------------------------------------------------ */
 
@@ -54,7 +57,7 @@ static err region_not_granted(void)
 }
 
 /* A query parameter as a non-negative decimal integer in [lo, hi], or dflt
- * when absent. E_INPUT "invalid_param" on the parameter otherwise. */
+ * when absent. E_INPUT "invalid_parameter" on the parameter otherwise. */
 static err param_int(json_t *in, const char *name, int64_t lo, int64_t hi, int64_t dflt,
                      const char *label, int64_t *v_r)
 {
@@ -67,7 +70,7 @@ static err param_int(json_t *in, const char *name, int64_t lo, int64_t hi, int64
     errno = 0;
     long long n = s && *s >= '0' && *s <= '9' ? strtoll(s, &end, 10) : -1;
     if (!s || errno || !end || *end || n < lo || n > hi)
-        return err_set(E_INPUT, "invalid_param", name, "%s应为%lld到%lld之间的整数", label,
+        return err_set(E_INPUT, "invalid_parameter", name, "%s应为%lld到%lld之间的整数", label,
                        (long long)lo, (long long)hi);
     *v_r = n;
     return E_OK;
@@ -220,14 +223,13 @@ CHANGES_RUN(risk_areas, DS_RISK_AREAS)
 
 /* ---- batch writes ------------------------------------------------------------------ */
 
-/* The records of a batch body: {"records": [object, ...]} with 1..BATCH_MAX. */
+/* The records of a batch body: {"records": [object, ...]}; their number
+ * (1..EXCHANGE_BATCH_MAX) exchange_handle has checked when it is an array. */
 static err batch_records(json_t *in, json_t **records_r)
 {
     json_t *r = json_object_get(in, "records");
-    if (!json_is_array(r) || json_array_size(r) == 0)
-        return err_set(E_INPUT, "invalid_records", "records", "records 应为包含记录的数组");
-    if (json_array_size(r) > BATCH_MAX)
-        return err_set(E_TOO_LARGE, "batch_too_large", "records", "每批最多 %d 条记录", BATCH_MAX);
+    if (!json_is_array(r))
+        return err_set(E_INPUT, "invalid_batch", "records", "records 应为包含记录的数组");
     *records_r = r;
     return E_OK;
 }
@@ -336,7 +338,8 @@ static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     }
     struct scope held;
     if (!granted_scope(x->caller, holder_region, &held))
-        return err_set(E_CONFLICT, "duplicate_person", "id_number", "该证件号码的人员已登记");
+        return err_set(E_CONFLICT, "duplicate_person", "id_number",
+                       "该证件号码的人员已在其他辖区登记，请联系上级部门核实");
     struct person cur;
     if ((e = person_find(x->d, x->a, &held, holder, &cur)))
         return e;
@@ -444,6 +447,139 @@ static err results_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
     return batch_write(x, in, result_write, out_r);
 }
 
+/* ---- reads ------------------------------------------------------------------------------ */
+
+#define READ_PAGE_MAX 100
+
+/* page (1..) and page_size (1..READ_PAGE_MAX, default 20) of a read. */
+static err page_params(json_t *in, int64_t *page_r, int64_t *size_r)
+{
+    err_collect_begin();
+    err e = param_int(in, "page", 1, INT32_MAX, 1, "page", page_r);
+    err x2 = param_int(in, "page_size", 1, READ_PAGE_MAX, 20, "page_size", size_r);
+    err_collect_end();
+    return e ? e : x2;
+}
+
+static json_t *page_reply(json_t *items, int64_t total, int64_t page, int64_t size)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "items", items);
+    json_object_set_new(o, "total", json_integer(total));
+    json_object_set_new(o, "page", json_integer(page));
+    json_object_set_new(o, "page_size", json_integer(size));
+    return o;
+}
+
+/* The zones inside the call's region (the "region" parameter, else the
+ * caller's first grant), as the code capability lists them; state
+ * active | ended | pending filters. */
+static err zones_get(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    int64_t page, size, total = 0;
+    err e = page_params(in, &page, &size);
+    if (e)
+        return e;
+    const char *state = json_str(in, "state");
+    if (state && strcmp(state, "active") && strcmp(state, "ended") && strcmp(state, "pending"))
+        return err_set(E_INPUT, "invalid_parameter", "state",
+                       "state 应为 active、ended 或 pending");
+    json_t *items = NULL;
+    if ((e = code_zones(x->d, x->a, &x->who.scope, state, page, size, &items, &total)))
+        return e;
+    audit_call(x, "exchange.zones.read", "zones", 0, "ok",
+               arena_printf(x->a, "records=%zu", json_array_size(items)));
+    *out_r = page_reply(items, total, page, size);
+    return E_OK;
+}
+
+/* The national list of risk areas (code/risk.c): level medium | high,
+ * state active | ended, region (a subtree) filter. */
+static err risk_areas_get(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    struct code_risk_filter f = {0};
+    err e = page_params(in, &f.page, &f.page_size);
+    if (e)
+        return e;
+    const char *level = json_str(in, "level"), *state = json_str(in, "state");
+    if (level && strcmp(level, "medium") && strcmp(level, "high"))
+        return err_set(E_INPUT, "invalid_parameter", "level", "level 应为 medium 或 high");
+    if (state && strcmp(state, "active") && strcmp(state, "ended"))
+        return err_set(E_INPUT, "invalid_parameter", "state", "state 应为 active 或 ended");
+    f.level = !level ? 0 : !strcmp(level, "medium") ? 1 : 2;
+    f.state = !state                     ? CODE_RISK_ALL
+              : !strcmp(state, "active") ? CODE_RISK_ACTIVE
+                                         : CODE_RISK_ENDED;
+    if (json_object_get(in, "region"))
+        f.region_code = x->region_code;
+    json_t *items = NULL;
+    int64_t total = 0;
+    if ((e = code_risk_areas(x->d, x->a, &f, &items, &total)))
+        return e;
+    *out_r = page_reply(items, total, f.page, f.page_size);
+    return E_OK;
+}
+
+/* A person's case: the status changes of person_id (inside the caller's
+ * grants), newest first, reasons in full. */
+static err cases_get(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    int64_t page, size, pid;
+    struct scope sc;
+    err e = page_params(in, &page, &size);
+    if (e || (e = person_granted(x, in, &pid, &sc)))
+        return e;
+    json_t *items = NULL;
+    int64_t total = 0;
+    if ((e = case_status_changes(x->d, x->a, &sc, pid, true, page, size, &items, &total)))
+        return e;
+    audit_call(x, "exchange.cases.read", "person", pid, "ok",
+               arena_printf(x->a, "records=%zu", json_array_size(items)));
+    *out_r = page_reply(items, total, page, size);
+    return E_OK;
+}
+
+/* The current figures of the call's region: every registered measure of
+ * the statistics (stats/), a level's value or a flow's total and today's
+ * count, over the region's subtree. */
+static err stats_get(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    (void)in;
+    const struct stats_measure *ms[256];
+    size_t n = stats_measures(ms, sizeof ms / sizeof *ms);
+    int64_t today = china_day(now_ms());
+    json_t *figures = json_array();
+    err e = E_OK;
+    for (size_t i = 0; i < n && !e; i++) {
+        int64_t v = 0, t = 0;
+        if ((e = stats_sum(x->d, ms[i]->name, x->who.scope.lo, x->who.scope.hi, STATS_NOW,
+                           STATS_NOW, &v)) ||
+            (!ms[i]->level && (e = stats_sum(x->d, ms[i]->name, x->who.scope.lo, x->who.scope.hi,
+                                             today, today, &t))))
+            break;
+        json_t *f = json_object();
+        json_object_set_new(f, "measure", json_string(ms[i]->name));
+        json_object_set_new(f, "label", json_string(ms[i]->label));
+        json_object_set_new(f, "kind", json_string(ms[i]->level ? "level" : "flow"));
+        json_object_set_new(f, "value", json_integer(v));
+        if (!ms[i]->level)
+            json_object_set_new(f, "today", json_integer(t));
+        json_array_append_new(figures, f);
+    }
+    if (e) {
+        json_decref(figures);
+        return e;
+    }
+    char code[19];
+    regcode_format(x->region_code, code);
+    json_t *o = json_object();
+    json_object_set_new(o, "region_code", json_string(code));
+    json_object_set_new(o, "at", json_integer(now_ms()));
+    json_object_set_new(o, "figures", figures);
+    *out_r = o;
+    return E_OK;
+}
+
 /* ---- the table --------------------------------------------------------------------- */
 
 static const struct exchange_op ops[] = {
@@ -469,6 +605,13 @@ static const struct exchange_op ops[] = {
      "批量报送重点人员返程信息"},
     {"results.post", "POST", "/exchange/v1/results", DS_RESULTS, true, results_post,
      "批量报送核酸检测结果"},
+    {"cases.get", "GET", "/exchange/v1/cases", DS_CASES, false, cases_get,
+     "查询人员的病例状态变更（person_id）"},
+    {"zones.get", "GET", "/exchange/v1/zones", DS_ZONES, false, zones_get,
+     "查询区划内的封控区、管控区"},
+    {"risk_areas.get", "GET", "/exchange/v1/risk_areas", DS_RISK_AREAS, false, risk_areas_get,
+     "查询中高风险地区"},
+    {"stats.get", "GET", "/exchange/v1/stats", DS_STATS, false, stats_get, "查询区划当前统计数据"},
 };
 
 const struct exchange_op *exchange_data_ops(size_t *n_r)

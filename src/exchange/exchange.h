@@ -152,11 +152,12 @@ bool exchange_caller_has_region(const struct exchange_caller *c, int64_t region_
 enum {
     EXCHANGE_SET_NAME = 1,
     EXCHANGE_SET_ORG = 2,
-    EXCHANGE_SET_CONTACT = 4, /* contact_name and contact_phone */
+    EXCHANGE_SET_CONTACT = 4, /* contact_name */
     EXCHANGE_SET_REGIONS = 8,
     EXCHANGE_SET_SETS = 16, /* read_sets and write_sets */
     EXCHANGE_SET_RATE = 32,
     EXCHANGE_SET_EXPIRES = 64,
+    EXCHANGE_SET_PHONE = 128, /* contact_phone */
 };
 struct exchange_caller_input {
     unsigned set;

@@ -333,6 +333,17 @@ static err caller_load(db *d, arena *a, int64_t id, int64_t now, struct loaded *
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
+bool exchange_timestamp_ok(const char *ts, int64_t now, int64_t skew_ms)
+{
+    /* decimal digits only: no sign, no spaces, no exponent, at most 15
+     * digits (epoch ms until the year 33658) so the value never overflows */
+    size_t n = strlen(ts);
+    if (n == 0 || n > 15 || strspn(ts, "0123456789") != n)
+        return false;
+    int64_t v = strtoll(ts, NULL, 10);
+    return v >= now - skew_ms && v <= now + skew_ms;
+}
+
 static bool nonce_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -374,9 +385,7 @@ static char *url_decode(arena *a, const char *s, size_t n)
     return o;
 }
 
-/* The query's parameters as a JSON object of strings (the last of a
- * repeated name wins); E_INPUT for one that is not UTF-8. */
-static err query_object(arena *a, const char *q, json_t **out_r)
+err exchange_query_object(arena *a, const char *q, json_t **out_r)
 {
     json_t *o = json_object();
     for (const char *p = q; p && *p;) {
@@ -394,7 +403,7 @@ static err query_object(arena *a, const char *q, json_t **out_r)
             json_t *js = json_string(v);
             if (!js || json_object_set_new(o, k, js)) {
                 json_decref(o);
-                return err_set(E_INPUT, "invalid_parameter", k, "参数不是有效的 UTF-8 文本");
+                return err_set(E_INPUT, "invalid_parameter", "query", "参数不是有效的 UTF-8 文本");
             }
         }
         p = amp ? amp + 1 : p + len;
@@ -605,10 +614,8 @@ static err verify(struct call *c, int64_t now)
         return err_set(E_AUTH, "caller_suspended", EXCHANGE_H_CALLER, "调用方已暂停");
     if (c->l.expires_at && c->l.expires_at <= now)
         return err_set(E_AUTH, "caller_expired", EXCHANGE_H_CALLER, "调用方已过期");
-    char *end;
-    long long ts = strtoll(rq->timestamp, &end, 10);
     int64_t skew = exchange_skew_ms();
-    if (*end || end == rq->timestamp || ts < now - skew || ts > now + skew)
+    if (!exchange_timestamp_ok(rq->timestamp, now, skew))
         return err_set(E_AUTH, "timestamp_out_of_window", EXCHANGE_H_TIMESTAMP,
                        "时间戳超出允许范围（±%lld秒）", (long long)(skew / 1000));
     uint8_t sig[SM2_SIG_MAX + 8];
@@ -825,7 +832,7 @@ void exchange_handle(db *d, arena *a, const struct exchange_request *rq,
                      !json_is_object(in))
                 e = err_set(E_INPUT, "invalid_body", NULL, "请求内容应为 JSON 对象");
         } else {
-            e = query_object(a, rq->query, &in);
+            e = exchange_query_object(a, rq->query, &in);
         }
     }
     if (!e)

@@ -6,12 +6,22 @@
 #ifndef FK_EXCHANGE_INTERNAL_H
 #define FK_EXCHANGE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "exchange/exchange.h"
 
 /* The signing window either side of now, ms (FK_EXCHANGE_SKEW_S, 300 s). */
 int64_t exchange_skew_ms(void);
+
+/* Whether X-Fk-Timestamp `ts` (decimal epoch ms) lies within skew_ms of
+ * now, both edges included. */
+bool exchange_timestamp_ok(const char *ts, int64_t now, int64_t skew_ms);
+
+/* A read's query (as sent) as a JSON object of strings, percent-decoded
+ * ('+' a space; the last of a repeated name wins; empty names dropped).
+ * E_INPUT "invalid_parameter" for a value that is not UTF-8. */
+err exchange_query_object(arena *a, const char *q, json_t **out_r) MUST_USE;
 
 /* Parse "code,code,..." into out (at most max); the count. */
 int exchange_regions_parse(const char *text, int64_t *out, int max);

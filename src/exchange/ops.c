@@ -14,6 +14,7 @@
 #include "base/regcode.h"
 #include "exchange/exchange.h"
 #include "exchange/internal.h"
+#include "commission/commission.h"
 #include "nat/nat.h"
 #include "security/audit.h"
 
@@ -112,6 +113,46 @@ static err nat_transport(struct exchange_ctx *x, json_t *in, json_t **out_r)
     return e;
 }
 
+/* The health commission's doctors and investigations (卫健数据接入): the
+ * records as the commission's own batch takes them. */
+static err commission(struct exchange_ctx *x, json_t *in, json_t **out_r, enum commission_kind k,
+                      const char *action)
+{
+    json_t *recs = NULL;
+    err e = records_of(in, &recs);
+    if (e)
+        return e;
+    struct commission_batch_result res = {.errors = json_array()};
+    if ((e = commission_batch(x->d, x->a, &x->who, k, recs, &res))) {
+        json_decref(res.errors);
+        return e;
+    }
+    size_t n = json_array_size(recs), rejected = json_array_size(res.errors);
+    const char *detail = arena_printf(
+        x->a, "records=%zu created=%lld updated=%lld repeated=%lld linked=%lld rejected=%zu", n,
+        (long long)res.created, (long long)res.updated, (long long)res.repeated,
+        (long long)res.linked, rejected);
+    if ((e = audit_batch(x, action, "commission", detail))) {
+        json_decref(res.errors);
+        return e;
+    }
+    *out_r = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "received", (json_int_t)n, "created",
+                       (json_int_t)res.created, "updated", (json_int_t)res.updated, "repeated",
+                       (json_int_t)res.repeated, "linked", (json_int_t)res.linked, "rejected",
+                       (json_int_t)rejected, "errors", json_batch_errors_sorted(res.errors));
+    return *out_r ? E_OK : err_set(E_NOMEM, NULL, NULL, NULL);
+}
+
+static err commission_doctors(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return commission(x, in, out_r, COMMISSION_DOCTOR, "exchange.commission.doctors");
+}
+
+static err commission_investigations(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return commission(x, in, out_r, COMMISSION_INVESTIGATION, "exchange.commission.investigations");
+}
+
 static const struct exchange_op core_ops[] = {
     {"ping", "GET", "/exchange/v1/ping", EXCHANGE_DS_NONE, false, ping,
      "连通性测试：返回调用方名称及其授权（区划、数据集）"},
@@ -125,6 +166,12 @@ static const struct exchange_op core_ops[] = {
      "核酸点位打卡数据接入（上岗、签退；每批至多1000条）"},
     {"nat.transport", "POST", "/exchange/v1/nat/transport", DS_NAT, true, nat_transport,
      "转运交接数据接入（每批至多1000条交接记录）"},
+    /* the brief files the commission's ingest under dataset nat, with the
+     * nucleic-acid ingest it came with (issue 10) */
+    {"commission.doctors", "POST", "/exchange/v1/commission/doctors", DS_NAT, true,
+     commission_doctors, "卫健医生信息接入（每批至多1000条，按记录编号幂等，逐条报错）"},
+    {"commission.investigations", "POST", "/exchange/v1/commission/investigations", DS_NAT, true,
+     commission_investigations, "卫健流调信息接入（每批至多1000条，按记录编号幂等，逐条报错）"},
 };
 
 err exchange_register(void)

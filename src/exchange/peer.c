@@ -31,11 +31,6 @@ const struct vocab exchange_peer_kind_vocab =
 
 #define L_PEER_KEY "exchange_peers.key"
 
-/* Until helper core's server key is merged the symbol may be absent; a
- * peer without an uploaded key then cannot be called (weak reference). */
-err exchange_server_sign(db *d, const void *msg, size_t n, char *sig_b64, size_t cap)
-    __attribute__((weak));
-
 #define SELECT_PEER                                                                                \
     "SELECT id, name, kind, base_url, caller, key_enc, peer_key, ca_file, timeout_s, enabled, "    \
     "datasets, region_code, fail_after_s, stale_after_s FROM exchange_peers "
@@ -43,6 +38,12 @@ err exchange_server_sign(db *d, const void *msg, size_t n, char *sig_b64, size_t
 static err peer_not_found(void)
 {
     return err_set(E_NOT_FOUND, "peer_not_found", NULL, "对接系统不存在");
+}
+
+/* The unsealed private key does not outlive its arena in memory. */
+static void wipe_text(void *p)
+{
+    explicit_bzero(p, strlen(p));
 }
 
 static err read_peer(arena *a, db_stmt *s, struct exchange_peer **p_r)
@@ -60,6 +61,8 @@ static err read_peer(arena *a, db_stmt *s, struct exchange_peer **p_r)
     if (e)
         return e;
     p->key_pem = key && *key ? key : NULL;
+    if (p->key_pem)
+        arena_on_free(a, wipe_text, (void *)p->key_pem);
     p->peer_key = arena_strdup(a, db_col_text(s, 6));
     p->ca_file =
         db_col_null(s, 7) || !*db_col_text(s, 7) ? NULL : arena_strdup(a, db_col_text(s, 7));
@@ -149,12 +152,8 @@ err exchange_peer_mark(db *d, int64_t peer_id, bool ok, const char *reason)
 static err sign_text(db *d, const struct exchange_peer *p, const char *text, size_t len,
                      char *sig_b64, size_t cap)
 {
-    if (!p->key_pem) {
-        if (!exchange_server_sign)
-            return err_set(E_UNAVAILABLE, "server_key_unavailable", NULL,
-                           "本平台密钥尚不可用，请为该对接系统上传签名私钥");
+    if (!p->key_pem) /* the server's own key: the peer knows our public PEM */
         return exchange_server_sign(d, text, len, sig_b64, cap);
-    }
     sm2_key *k;
     err e = sm2_key_parse(p->key_pem, strlen(p->key_pem), true, &k);
     if (e)
@@ -308,8 +307,10 @@ err exchange_peer_call(db *d, arena *a, const struct exchange_peer *p, const cha
     const char *result = "ok", *reason = NULL;
     bool failing;
     if (ce) {
-        const char *why = err_last()->message;
-        reason = arena_strdup(a, why);
+        /* copied: err_set below rewrites the detail it points into */
+        const char *why = arena_strdup(a, err_last()->message);
+        reason = why ? why : "";
+        why = reason;
         failing = true;
         result = ce == E_INPUT ? "invalid_url" : "peer_unreachable";
         e = ce == E_INPUT ? err_set(E_INPUT, "invalid_url", "base_url", "%s", why)

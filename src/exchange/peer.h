@@ -23,6 +23,12 @@ extern const struct vocab exchange_peer_kind_vocab;
 
 #define PEER_NAME_MAX 60 /* characters */
 
+/* What a government-affairs peer (kind gov) is subscribed to when created
+ * without a choice: persons, returns, contacts, itineraries, isolations. */
+#define EXCHANGE_GOV_DATASETS                                                                      \
+    ((1u << DS_PERSONS) | (1u << DS_RETURNS) | (1u << DS_CONTACTS) | (1u << DS_ITINERARIES) |      \
+     (1u << DS_ISOLATIONS))
+
 struct exchange_peer {
     int64_t id;
     char name[4 * PEER_NAME_MAX + 1];
@@ -87,8 +93,8 @@ extern const struct jfield exchange_peer_fields[];
  * checked and every field at fault answered at once (E_INPUT with field):
  * an unknown kind or dataset, a URL that is not http(s), a key that is not
  * an SM2 key of the right half, a CA file that cannot be read, a region
- * outside sc. E_CONFLICT "peer_name_taken". Runs in the caller's
- * transaction.
+ * outside sc. A gov peer created without datasets gets EXCHANGE_GOV_DATASETS. E_CONFLICT
+ * "peer_name_taken". Runs in the caller's transaction.
  */
 err exchange_peer_create(db *d, arena *a, const struct scope *sc, int64_t home, json_t *in,
                          int64_t user_id, int64_t *id_r) MUST_USE;

@@ -29,8 +29,8 @@ const struct jfield exchange_peer_fields[] = {
     {"enabled", J_BOOL, 0, 0, 0, "启用", NULL, NULL},
     {"datasets", J_ARRAY, 0, 0, 0, "推送的数据集", NULL, NULL},
     {"region", J_STRING, 0, 1, 20, "区划", NULL, NULL},
-    {"fail_after_s", J_INT, 0, 10, 7 * 86400, "连续失败告警阈值（秒）", NULL, NULL},
-    {"stale_after_s", J_INT, 0, 10, 7 * 86400, "待发数据积压告警阈值（秒）", NULL, NULL},
+    {"fail_after_s", J_INT, 0, 1, 7 * 86400, "连续失败告警阈值（秒）", NULL, NULL},
+    {"stale_after_s", J_INT, 0, 1, 7 * 86400, "待发数据积压告警阈值（秒）", NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -187,6 +187,11 @@ err exchange_peer_create(db *d, arena *a, const struct scope *sc, int64_t home, 
         err_collect_end();
     if (e)
         return e;
+    /* the government-affairs connector (seed 000 §6.3.1): a gov peer
+     * syncs persons, returns, contacts, itineraries and home isolation
+     * unless the administrator chose otherwise */
+    if (!strcmp(r.kind, "gov") && !json_object_get(in, "datasets"))
+        r.datasets = EXCHANGE_GOV_DATASETS;
     if ((e = check_name(d, r.name, 0)))
         return e;
     int64_t id = id_new(), now = now_ms();
@@ -397,9 +402,8 @@ static json_t *view_json(db_stmt *s)
     return o;
 }
 
-#define WITH_OUTBOX(d, a, o) ((void)(d), (void)(a), (void)(o), E_OK)
 /* Add the outbox's state (and its total backlog) to a peer's view. */
-__attribute__((unused)) static err with_outbox(db *d, arena *a, json_t *o)
+static err with_outbox(db *d, arena *a, json_t *o)
 {
     struct exchange_peer *p;
     err e = exchange_peer_load(d, a, id_parse(json_string_value(json_object_get(o, "id"))), &p);
@@ -434,7 +438,7 @@ err exchange_peer_list(db *d, arena *a, const struct scope *sc, json_t **items_r
     db_done(s);
     size_t i;
     json_t *x;
-    json_array_foreach(items, i, x) if (!e) e = WITH_OUTBOX(d, a, x);
+    json_array_foreach(items, i, x) if (!e) e = with_outbox(d, a, x);
     if (e) {
         json_decref(items);
         return e;
@@ -461,7 +465,7 @@ err exchange_peer_get(db *d, arena *a, const struct scope *sc, int64_t id, json_
         o = view_json(s);
     db_done(s);
     if (!e)
-        e = WITH_OUTBOX(d, a, o);
+        e = with_outbox(d, a, o);
     json_t *rej = json_array();
     if (!e && !(e = db_prepare(d,
                                "SELECT dataset, seq, object_id, code, message, at FROM "

@@ -238,9 +238,11 @@ const struct builtin_role builtin_roles[] = {
      true},
     /* alerts: security events (an account over the exact-search limit)
      * are raised for this role to see and handle */
+    /* region.read: the regions an exchange caller is granted are picked
+     * from the tree */
     {"security_admin", "安全管理员",
      GRANTS(PERM_ROLE_READ, PERM_ROLE_WRITE, PERM_KEY_ADMIN, PERM_USER_READ, PERM_ALERT_READ,
-            PERM_ALERT_ACK, PERM_EXCHANGE_ADMIN, PERM_EXCHANGE_READ),
+            PERM_ALERT_ACK, PERM_EXCHANGE_ADMIN, PERM_EXCHANGE_READ, PERM_REGION_READ),
      true},
     {"audit_admin", "审计管理员", GRANTS(PERM_AUDIT_READ), true},
     {"exchange_client", "数据交换调用方",

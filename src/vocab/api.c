@@ -17,6 +17,7 @@
 #include "commission/commission.h"
 #include "device/device.h"
 #include "health/health.h"
+#include "exchange/peer.h"
 #include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -87,6 +88,7 @@ static const struct vocab *const vocabs[] = {
     &camera_object_vocab,
     &camera_state_vocab,
     &monitor_kind_vocab,
+    &exchange_peer_kind_vocab,
     &publish_template_vocab,
     &publish_block_vocab,
     &publish_state_vocab,

@@ -314,6 +314,28 @@ static const struct wb_def defs[WB__COUNT] = {
                          {SCOPED},
                          "SELECT COUNT(*) FROM feed_items WHERE region_code >= ? AND "
                          "region_code < ? AND state = 'pending'"},
+    /* 数据交换: callers suspended (by hand, or after repeated bad signatures) */
+    [WB_EXCHANGE_SUSPENDED] = {"exchange_suspended",
+                               "已暂停的数据交换调用方",
+                               "个",
+                               true,
+                               {PERM_EXCHANGE_ADMIN},
+                               "/exchange/callers?state=suspended",
+                               NULL,
+                               {SCOPED},
+                               "SELECT COUNT(*) FROM exchange_callers WHERE region_code >= ? AND "
+                               "region_code < ? AND state = 'suspended'"},
+    /* 数据交换: peers we call that fail now (no success since their last failure) */
+    [WB_EXCHANGE_PEERS_FAILING] = {"exchange_peers_failing",
+                                   "连接异常的对接系统",
+                                   "个",
+                                   true,
+                                   {PERM_EXCHANGE_ADMIN},
+                                   "/exchange/peers",
+                                   NULL,
+                                   {SCOPED},
+                                   "SELECT COUNT(*) FROM exchange_peers WHERE region_code >= ? AND "
+                                   "region_code < ? AND enabled = 1 AND failing_since > 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -55,6 +55,9 @@ enum workbench_item {
     /* publishing (docs/publish.md) */
     WB_PUBLISH_PENDING, /* publications waiting for approval in scope (publish.approve) */
     WB_FEED_PENDING,    /* news and opinion items waiting for approval in scope (publish.approve) */
+    /* the data exchange (docs/exchange.md) */
+    WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
+    WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
     WB__COUNT
 };
 

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startCityWith, expectError, sqlRun, auditEntries, until } from './lib.mjs';
+import { startCityWith, expectError, sqlRun, auditEntries, until, residentId } from './lib.mjs';
 import { ExchangeClient, canonicalReply, verify, H } from '../../clients/exchange-client.mjs';
 
 const PW = 'Exchange-2024!pw';
@@ -381,4 +381,22 @@ test('the registry: register through the API (key once), bad input refused with 
     assert.ok(entries.length >= 1, action);
     for (const e of entries) assert.ok(!/13800138000/.test(JSON.stringify(e)), 'no phone in the audit');
   }
+});
+
+test('the commission ingest as a signed write: per-record errors, a repeat changes nothing, audited as the caller', async () => {
+  const a = cliCaller('卫健接入', { region: '110101000000', write: 'nat' });
+  const doc = { record_id: 'xdoc-1', name: '周医生', id_number: residentId('110101', '19800101', 17), phone: '13800138002', institution: '东城区医院', region_code: S1 };
+  const bad = { record_id: 'xdoc-2', name: '吴医生', id_number: '123', institution: '某医院', region_code: S1 };
+  const other = { record_id: 'xdoc-3', name: '郑医生', id_number: residentId('110101', '19800101', 33), institution: '某医院', region_code: '110102001000' };
+  let r = await a.client.post('/exchange/v1/commission/doctors', { records: [doc, bad, other] }, { idempotencyKey: 'doc-1' });
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.verified);
+  assert.deepEqual([r.body.received, r.body.created, r.body.rejected], [3, 1, 2]);
+  assert.deepEqual(r.body.errors.map((e) => [e.index, e.code, e.field]), [[1, 'invalid_id_number', 'id_number'], [2, 'invalid_region', 'region_code']]);
+  r = await a.client.post('/exchange/v1/commission/doctors', { records: [doc] }, { idempotencyKey: 'doc-2' });
+  assert.deepEqual([r.body.created, r.body.repeated], [0, 1]);
+  assert.equal(one('SELECT COUNT(*) FROM commission_doctors'), '1');
+  const entries = await auditEntries(auditor, 'exchange.commission.doctors');
+  assert.ok(entries.some((e) => /created=1 .*rejected=2/.test(e.detail)), JSON.stringify(entries));
+  for (const e of entries) assert.ok(!/周医生|13800138002/.test(JSON.stringify(e)));
 });

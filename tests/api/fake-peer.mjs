@@ -8,8 +8,10 @@
 //   const peer = await startFakePeer({ routes: { 'GET /exchange/v1/ping': (rq) => [200, {...}] } });
 //   peer.callerKey = ourPublicPem;   // verify calls under this key
 //   peer.mode = 'down' | 'bad_signature' | 'unsigned' | 'error503' | 'ok';
+//   peer.loseAnswers = 1;            // the next write is done but its answer lost
 //   await peer.close();
 import http from 'node:http';
+import https from 'node:https';
 import crypto from 'node:crypto';
 
 const sm3hex = (buf) => crypto.createHash('sm3').update(buf).digest('hex');
@@ -38,6 +40,7 @@ export async function startFakePeer(opts = {}) {
     callerKey: opts.callerKey || null, // the PEM our calls must verify under
     caller: opts.caller || 'fangkong-test',
     mode: 'ok',
+    loseAnswers: 0, // this many next answers to writes are dropped after the write (a cut line)
     calls: [], // every call: {method, path, query, headers, body, verified}
     byKey: new Map(), // idempotency key -> {count, status, body, records}
     duplicates: 0,
@@ -57,7 +60,7 @@ export async function startFakePeer(opts = {}) {
     res.end(body);
   };
 
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -87,16 +90,22 @@ export async function startFakePeer(opts = {}) {
       const route = peer.routes[`${req.method} ${path}`] || peer.routes[`${req.method} *`];
       let [status, obj] = route ? route(rq, peer) : [404, { error: { code: 'not_found', message: '接口不存在' } }];
       if (idem && status >= 200 && status < 300) peer.byKey.set(idem, { count: 1, status, body: obj, rq });
+      if (idem && peer.loseAnswers > 0) {
+        peer.loseAnswers--;
+        return req.socket.destroy(); // done on our side, the answer never reaches the caller
+      }
       answer(res, status, obj, nonce);
     });
-  });
+  };
+  // opts.tls = {key, cert}: the peer behind https
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   // 'down': connections are accepted and dropped at once, as a dead service behind a port would
   server.on('connection', (sock) => {
     if (peer.mode === 'down') sock.destroy();
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   peer.port = server.address().port;
-  peer.url = `http://127.0.0.1:${peer.port}`;
+  peer.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${peer.port}`;
   peer.close = () => new Promise((r) => server.close(r));
   return peer;
 }

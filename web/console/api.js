@@ -19,6 +19,8 @@ export const paths = {
   departments: `${V1}/departments`,
   devices: `${V1}/devices`,
   enterprises: `${V1}/enterprises`,
+  exchangeCallers: `${V1}/exchange/callers`, // the exchange's callers (docs/exchange.md)
+  exchangePeers: `${V1}/exchange/peers`, // the systems we call and their outbox (docs/exchange.md)
   exports: `${V1}/exports`,
   feedItems: `${V1}/feed-items`,
   jobs: `${V1}/jobs`,

@@ -18,8 +18,10 @@ import videoRoutes from './routes-video.js';
 import monitorRoutes from './routes-monitor.js';
 import publishRoutes from './routes-publish.js';
 import mapRoutes, { screenRoute } from './routes-map.js';
+// the data exchange's callers (docs/exchange.md)
+import exchangeRoutes from './routes-exchange.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...adminRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
