@@ -210,6 +210,8 @@ err app_routes(void)
     ADD(monitor);
     /* data exchange: the peers we call and the outbox (exchange/peer.h) */
     ADD(exchange_peer);
+    /* federation: the parent's zones and risk areas pulled (exchange.h) */
+    ADD(exchange_fed);
     /* the http SMS driver sends through the outbound client */
     HOOK(auth_on_sms_http(http_client_post_json));
     /* ---- publishing (docs/publish.md) ---- */

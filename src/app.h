@@ -73,6 +73,8 @@ ROUTES(report);
 ROUTES(monitor);
 /* data exchange: the peers we call (exchange/peer.h) */
 ROUTES(exchange_peer);
+/* data exchange: federation with the parent instance (exchange.h "federation") */
+ROUTES(exchange_fed);
 /* publishing: the console's routes and the public page's (docs/publish.md) */
 ROUTES(publish);
 ROUTES(publish_public);

@@ -306,6 +306,7 @@ static void stop_workers(void)
     exchange_worker_stop(); /* the exchange's nonce and idempotency purge */
     map_live_stop();        /* the one-map's live updates */
     monitor_worker_stop();  /* the monitoring rules' evaluation */
+    exchange_fed_stop();    /* the parent's zones and risk areas */
     exchange_outbox_stop(); /* the change log's delivery to peers */
     trace_worker_stop();    /* contact tracing's automatic warning */
     job_offload_stop();
@@ -346,6 +347,7 @@ int cmd_serve(int argc, char **argv)
     /* the connectors (exchange/connect.h): the situation feed, telecom queries */
     int situation_every_s, telecom_interval_s, urban_poll_s, platform_every_s;
     int exchange_flush_s, exchange_anomaly_s, exchange_min_calls; /* exchange counts; anomalies */
+    int fed_pull_s;                    /* federation: the parent's zones and risk areas */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
@@ -366,6 +368,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_TRACE_SWEEP", 30, 0, 86400, &trace_sweep_s) ||
         env_int("FK_EXCHANGE_PURGE", 300, 0, 86400, &exchange_purge_s) ||
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
+        env_int("FK_FED_PULL", 60, 0, 86400, &fed_pull_s) ||
         env_int("FK_OUTBOX_EVERY", 10, 0, 86400, &outbox_every_s) ||
         env_int("FK_OUTBOX_BACKOFF_MAX_S", 300, 1, 86400, &outbox_backoff_s) ||
         env_int("FK_SITUATION_EVERY", 3600, 0, 7 * 86400, &situation_every_s) ||
@@ -398,6 +401,7 @@ int cmd_serve(int argc, char **argv)
                                                    .far_m = match_far});
     export_sync_max_set(export_sync);
     export_jobs_configure(c.data_dir, export_keep_s);
+    exchange_fed_configure(getenv("FK_FED_PARENT")); /* the parent peer's name; unset: none */
     nat_lookup_configure(c.data_dir);
     nat_set_clockin_radius(nat_radius_m);
     nat_set_transit_limit(transit_min);
@@ -450,6 +454,8 @@ int cmd_serve(int argc, char **argv)
         what = "trace worker";
     else if ((e = monitor_worker_start(c.db_url, monitor_every_s))) /* monitoring rules */
         what = "monitor worker";
+    else if ((e = exchange_fed_start(c.db_url, fed_pull_s))) /* off without FK_FED_PARENT */
+        what = "federation puller";
     else if ((e = exchange_outbox_start(c.db_url, outbox_every_s, outbox_backoff_s)))
         what = "exchange outbox";
     else if ((e = situation_worker_start(c.db_url, situation_every_s))) /* situation feed */

@@ -531,4 +531,47 @@ err exchange_peer_call(db *d, arena *a, const struct exchange_peer *p, const cha
                        const char *path_query, const char *body, const char *idempotency_key,
                        struct exchange_peer_reply *reply_r) MUST_USE;
 
+/* ---- federation (federation.c; docs/exchange.md "Federation") ---------------------------- */
+
+/*
+ * Four-level federation (四级数据联通): an instance's parent is a peer of
+ * kind fangkong named by FK_FED_PARENT. Upward, the outbox delivers the
+ * subscribed datasets to it like to any peer. Downward, the puller reads
+ * the parent's zones and risk areas by change cursor
+ * (/exchange/v1/<dataset>/changes?since=) and applies each change here
+ * through code's zone and risk-area contracts, so the parent's zones move
+ * the codes of the people living here. The cursor and the map from the
+ * parent's record ids to ours (exchange_fed_cursors, exchange_fed_map)
+ * are written in the transaction that applies the page, with a
+ * compare-and-set on the cursor: a change is applied once, whichever
+ * server of a deployment pulls first, and again never after a crash.
+ */
+
+/* Name the parent peer (NULL or "": none; the puller then does nothing).
+ * Before serving. */
+void exchange_fed_configure(const char *parent_name);
+/* The configured parent's name, "" when none. */
+const char *exchange_fed_parent(void);
+
+/*
+ * One pull now on d: for zones then risk areas, page through the parent's
+ * changes after the stored cursor and apply them. *applied_r: changes
+ * applied (a change whose record we refuse, e.g. a region unknown here, is
+ * counted in the cursor's `rejected`, logged with its reason and passed).
+ * E_NOT_FOUND "fed_no_parent" without a parent; the peer's errors
+ * (E_UNAVAILABLE "peer_unreachable", E_CRYPTO "peer_signature_invalid") or
+ * E_UNAVAILABLE "fed_parent_refused" / "fed_bad_answer" when the parent
+ * answered but not with a page: the cursor stays, the reason is stored.
+ */
+err exchange_fed_pull(db *d, arena *a, int64_t *applied_r) MUST_USE;
+
+/* The puller's thread: a pull every every_s seconds (0: none) on its own
+ * connection (db/periodic.h). */
+err exchange_fed_start(const char *db_url, int every_s) MUST_USE;
+void exchange_fed_stop(void);
+
+/* {parent: {id, name, base_url} | null, cursors: [{dataset, seq, pulled_at,
+ * applied, rejected, last_error}]} for the console and the tests. */
+err exchange_fed_state(db *d, arena *a, json_t **out_r) MUST_USE;
+
 #endif

@@ -12,7 +12,7 @@
 // raised once per episode.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectError, startCityWith, auditEntries, residentId, sleep } from './lib.mjs';
+import { expectError, startCityWith, startPeer, auditEntries, residentId, sleep } from './lib.mjs';
 import { startFakePeer, sm2Pair } from './fake-peer.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -387,4 +387,28 @@ test('alerts: a peer failing past its threshold, and an outbox older than its th
   assert.ok(await poll(async () => (await alertsOf('exchange_peer_failing')).length === failing0 + 2), 'a second episode');
   gov.mode = 'ok';
   await ok(admin.patch(`/api/v1/exchange/peers/${govId}`, { fail_after_s: 600, stale_after_s: 1800 }));
+});
+
+test('two servers on one database: each batch sent once, in order (the lease)', async () => {
+  const second = await startPeer(ctx, { FK_OUTBOX_EVERY: '1' });
+  try {
+    const dup0 = gov.duplicates;
+    const posts0 = gov.calls.filter((c) => c.path === '/exchange/v1/persons').length;
+    const ids = [];
+    for (let i = 0; i < 12; i++) {
+      ids.push(await person(`双机${i}`));
+      if (i % 3 === 2) await sleep(400); // changes spread over several rounds of both servers
+    }
+    assert.ok(await poll(() => ids.every((id) => delivered().some((r) => r.id === id))));
+    assert.ok(await poll(async () => (await ok(admin.get(`/api/v1/exchange/peers/${govId}`))).backlog === 0));
+    assert.equal(gov.duplicates, dup0, 'no batch was sent twice');
+    const posts = gov.calls.filter((c) => c.path === '/exchange/v1/persons').slice(posts0);
+    const keys = posts.map((c) => c.headers['idempotency-key']);
+    assert.equal(new Set(keys).size, keys.length, 'every batch under its own key, once');
+    const all = delivered().map((r) => r.id);
+    assert.equal(new Set(all).size, all.length);
+    assert.deepEqual(all.filter((id) => ids.includes(id)), ids, 'in order across both servers');
+  } finally {
+    await second.stop();
+  }
 });

@@ -54,6 +54,8 @@ test('register a government peer, test the connection, then a failing peer is li
   await page.getByTestId('peer-caller').fill('fk-page');
   await page.getByTestId('peer-key').fill(ours.privatePem);
   await page.getByTestId('peer-peer-key').fill(gov.keys.publicPem);
+  // the kind from the server's vocabulary, government affairs first
+  assert.match(await page.getByTestId('peer-kind').innerText(), /政务服务平台/);
   // the government connector's datasets are ticked for a gov peer
   for (const label of ['人员信息', '返程信息', '接触信息', '行程信息', '隔离信息'])
     assert.ok(await page.getByTestId('peer-datasets').getByRole('checkbox', { name: label }).isChecked(), label);
