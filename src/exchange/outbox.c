@@ -34,7 +34,9 @@
 #define BACKOFF_BASE_MS 2000
 
 static int backoff_max_s = 300;
-static char owner[40]; /* this process, in lease_owner */
+/* who holds a lease: per thread (the sweep and the offload worker's "send now"
+ * of one server are two holders), random so servers never share one */
+static _Thread_local char owner[40];
 
 /* A per-record error that may pass: the record is sent again (in the next
  * batch, which starts at it) rather than recorded as refused. */
