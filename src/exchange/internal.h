@@ -39,4 +39,9 @@ json_t *exchange_sets_json(uint32_t sets);
  * EXCHANGE_IDEMPOTENCY_DAYS (a db/periodic.h run). */
 err exchange_purge(db *d, int64_t now, void *ctx, int64_t *count_r) MUST_USE;
 
+/* The writer of the signed front (api.c), started and stopped with the
+ * purge by exchange_worker_start/stop. */
+err exchange_writer_start(const char *db_url) MUST_USE;
+void exchange_writer_stop(void);
+
 #endif
