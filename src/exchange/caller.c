@@ -364,103 +364,55 @@ err exchange_caller_update(db *d, arena *a, const struct principal *by, int64_t 
     char state[16];
     if ((e = find_for_change(d, by, id, state, NULL)))
         goto fail;
-    /* one statement per group keeps every statement's text fixed */
+    /* one statement, its text fixed: each group of columns is written when
+     * its flag is bound 1 and kept otherwise */
+    static const char sql[] =
+        "UPDATE exchange_callers SET "
+        "name = CASE WHEN ? = 1 THEN ? ELSE name END, "
+        "organisation = CASE WHEN ? = 1 THEN ? ELSE organisation END, "
+        "contact_name = CASE WHEN ? = 1 THEN ? ELSE contact_name END, "
+        "contact_phone_enc = CASE WHEN ? = 1 THEN ? ELSE contact_phone_enc END, "
+        "region_code = CASE WHEN ? = 1 THEN ? ELSE region_code END, "
+        "regions = CASE WHEN ? = 1 THEN ? ELSE regions END, "
+        "read_sets = CASE WHEN ? = 1 THEN ? ELSE read_sets END, "
+        "write_sets = CASE WHEN ? = 1 THEN ? ELSE write_sets END, "
+        "rate_per_min = CASE WHEN ? = 1 THEN ? ELSE rate_per_min END, "
+        "expires_at = CASE WHEN ? = 1 THEN ? ELSE expires_at END, "
+        "updated_at = ? WHERE id = ?";
     db_stmt *s;
-    int64_t now = now_ms();
-    if (in->set & EXCHANGE_SET_NAME) {
-        if ((e = db_prepare(d, "UPDATE exchange_callers SET name = ?, updated_at = ? WHERE id = ?",
-                            &s)))
-            goto fail;
-        db_bind_text(s, 1, in->name);
-        db_bind_int64(s, 2, now);
-        db_bind_int64(s, 3, id);
-        if ((e = db_run(s, NULL))) {
-            if (e == E_CONFLICT)
-                e = duplicate_name();
-            goto fail;
-        }
+    if ((e = db_prepare(d, sql, &s)))
+        goto fail;
+    bool regions = in->set & EXCHANGE_SET_REGIONS, sets = in->set & EXCHANGE_SET_SETS;
+    db_bind_int64(s, 1, (in->set & EXCHANGE_SET_NAME) != 0);
+    db_bind_text(s, 2, in->name);
+    db_bind_int64(s, 3, (in->set & EXCHANGE_SET_ORG) != 0);
+    db_bind_text(s, 4, in->organisation);
+    db_bind_int64(s, 5, (in->set & EXCHANGE_SET_CONTACT) != 0);
+    db_bind_text(s, 6, in->contact_name);
+    db_bind_int64(s, 7, (in->set & EXCHANGE_SET_PHONE) != 0);
+    if ((e = seal_bind(a, s, 8, "exchange_callers.contact_phone",
+                       (in->set & EXCHANGE_SET_PHONE) ? in->contact_phone : NULL))) {
+        db_done(s);
+        goto fail;
     }
-    if (in->set & EXCHANGE_SET_ORG) {
-        if ((e = db_prepare(d,
-                            "UPDATE exchange_callers SET organisation = ?, updated_at = ? "
-                            "WHERE id = ?",
-                            &s)))
-            goto fail;
-        db_bind_text(s, 1, in->organisation);
-        db_bind_int64(s, 2, now);
-        db_bind_int64(s, 3, id);
-        if ((e = db_run(s, NULL)))
-            goto fail;
-    }
-    if (in->set & EXCHANGE_SET_CONTACT) {
-        if ((e = db_prepare(d,
-                            "UPDATE exchange_callers SET contact_name = ?, updated_at = ? "
-                            "WHERE id = ?",
-                            &s)))
-            goto fail;
-        db_bind_text(s, 1, in->contact_name);
-        db_bind_int64(s, 2, now);
-        db_bind_int64(s, 3, id);
-        if ((e = db_run(s, NULL)))
-            goto fail;
-    }
-    if (in->set & EXCHANGE_SET_PHONE) {
-        if ((e = db_prepare(d,
-                            "UPDATE exchange_callers SET contact_phone_enc = ?, updated_at = ? "
-                            "WHERE id = ?",
-                            &s)))
-            goto fail;
-        if ((e = seal_bind(a, s, 1, "exchange_callers.contact_phone", in->contact_phone))) {
-            db_done(s);
-            goto fail;
-        }
-        db_bind_int64(s, 2, now);
-        db_bind_int64(s, 3, id);
-        if ((e = db_run(s, NULL)))
-            goto fail;
-    }
-    if (in->set & EXCHANGE_SET_REGIONS) {
-        if ((e = db_prepare(d,
-                            "UPDATE exchange_callers SET region_code = ?, regions = ?, "
-                            "updated_at = ? WHERE id = ?",
-                            &s)))
-            goto fail;
-        db_bind_int64(s, 1, in->regions[0]);
-        db_bind_text(s, 2, regions_text(a, in->regions, in->nregions));
-        db_bind_int64(s, 3, now);
-        db_bind_int64(s, 4, id);
-        if ((e = db_run(s, NULL)))
-            goto fail;
-    }
-    if (in->set & EXCHANGE_SET_SETS) {
-        if ((e = db_prepare(d,
-                            "UPDATE exchange_callers SET read_sets = ?, write_sets = ?, "
-                            "updated_at = ? WHERE id = ?",
-                            &s)))
-            goto fail;
-        db_bind_int64(s, 1, in->read_sets);
-        db_bind_int64(s, 2, in->write_sets);
-        db_bind_int64(s, 3, now);
-        db_bind_int64(s, 4, id);
-        if ((e = db_run(s, NULL)))
-            goto fail;
-    }
-    if (in->set & (EXCHANGE_SET_RATE | EXCHANGE_SET_EXPIRES)) {
-        if ((e = db_prepare(d,
-                            "UPDATE exchange_callers SET "
-                            "rate_per_min = CASE WHEN ? = 1 THEN ? ELSE rate_per_min END, "
-                            "expires_at = CASE WHEN ? = 1 THEN ? ELSE expires_at END, "
-                            "updated_at = ? WHERE id = ?",
-                            &s)))
-            goto fail;
-        db_bind_int64(s, 1, (in->set & EXCHANGE_SET_RATE) ? 1 : 0);
-        db_bind_int64(s, 2, in->rate_per_min);
-        db_bind_int64(s, 3, (in->set & EXCHANGE_SET_EXPIRES) ? 1 : 0);
-        db_bind_int64(s, 4, in->expires_at);
-        db_bind_int64(s, 5, now);
-        db_bind_int64(s, 6, id);
-        if ((e = db_run(s, NULL)))
-            goto fail;
+    db_bind_int64(s, 9, regions);
+    db_bind_int64(s, 10, regions ? in->regions[0] : 0);
+    db_bind_int64(s, 11, regions);
+    db_bind_text(s, 12, regions ? regions_text(a, in->regions, in->nregions) : "");
+    db_bind_int64(s, 13, sets);
+    db_bind_int64(s, 14, in->read_sets);
+    db_bind_int64(s, 15, sets);
+    db_bind_int64(s, 16, in->write_sets);
+    db_bind_int64(s, 17, (in->set & EXCHANGE_SET_RATE) != 0);
+    db_bind_int64(s, 18, in->rate_per_min);
+    db_bind_int64(s, 19, (in->set & EXCHANGE_SET_EXPIRES) != 0);
+    db_bind_int64(s, 20, in->expires_at);
+    db_bind_int64(s, 21, now_ms());
+    db_bind_int64(s, 22, id);
+    if ((e = db_run(s, NULL))) {
+        if (e == E_CONFLICT)
+            e = duplicate_name(); /* the one unique column a change can collide on */
+        goto fail;
     }
     if ((e = db_commit(d)))
         goto fail;
