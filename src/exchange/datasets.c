@@ -311,7 +311,43 @@ static err batch_write(struct exchange_ctx *x, json_t *in, record_write_fn write
  * through the case workflow, as for staff). A document held outside the
  * grants is refused as a duplicate without its id.
  */
+/*
+ * The members of a person as exchange_record_json writes it (person_json)
+ * that a receiving instance does not take from the sender: its own id,
+ * version and timestamps, derived labels, and what only the resident may
+ * declare at their own instance (the consent time; "self" as the source,
+ * which becomes "exchange" here). Dropping them lets one fangkong's change
+ * cursor or outbox feed another's batch write (federation upward).
+ */
+static const char *const person_sender_only[] = {
+    "id",         "age",        "version",  "created_by", "updated_by",
+    "created_at", "updated_at", "verified", "masked",     "consent_at",
+};
+
+static json_t *person_record_in(json_t *rec)
+{
+    json_t *r = json_copy(rec);
+    for (size_t i = 0; r && i < sizeof person_sender_only / sizeof *person_sender_only; i++)
+        json_object_del(r, person_sender_only[i]);
+    const char *src = r ? json_str(r, "source") : NULL;
+    if (src && !strcmp(src, "self"))
+        json_object_del(r, "source");
+    return r;
+}
+
+static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r);
+
 static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    json_t *r = person_record_in(rec);
+    if (!r)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    err e = person_write_one(x, r, id_r);
+    json_decref(r);
+    return e;
+}
+
+static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     struct person p = {.id_type = ID_RESIDENT};
     person_fields set = 0;
