@@ -25,6 +25,7 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "case/case.h"
+#include "exchange/internal.h"
 #include "code/code.h"
 #include "person/person.h"
 #include "trace/trace.h"
@@ -337,13 +338,23 @@ static json_t *person_record_in(json_t *rec)
 
 static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r);
 
+/*
+ * A person from another fangkong (a child's outbox) carries the sender's
+ * id: remembered against the sending caller, so that the child's later
+ * records naming the person by that id (results: "person_id") find ours.
+ */
 static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
+    int64_t remote = id_parse(json_str(rec, "id"));
     json_t *r = person_record_in(rec);
     if (!r)
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
     err e = person_write_one(x, r, id_r);
     json_decref(r);
+    int64_t mapped = 0;
+    if (!e && remote &&
+        !(e = exchange_idmap_find(x->d, x->caller->id, "in:persons", remote, &mapped)) && !mapped)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:persons", remote, *id_r);
     return e;
 }
 
@@ -415,11 +426,17 @@ static err persons_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
 static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, struct scope *sc_r)
 {
     const char *s = json_str(rec, "person_id");
-    int64_t pid = s ? id_parse(s) : 0, region = 0;
+    int64_t pid = s ? id_parse(s) : 0, region = 0, ours = 0;
     if (!pid)
         return err_set(E_INPUT, "required", "person_id", "请填写人员编号 person_id");
+    /* a child names the person by its own id, mapped when it sent them */
+    err e = exchange_idmap_find(x->d, x->caller->id, "in:persons", pid, &ours);
+    if (e)
+        return e;
+    if (ours)
+        pid = ours;
     struct scope all = scope_all();
-    err e = person_region(x->d, &all, pid, &region);
+    e = person_region(x->d, &all, pid, &region);
     if (e && e != E_NOT_FOUND)
         return e;
     if (e || !granted_scope(x->caller, region, sc_r))
@@ -466,13 +483,28 @@ static err result_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     err e = person_granted(x, rec, &pid, &sc);
     if (e)
         return e;
+    /* a result from another fangkong carries the sender's id: one sent
+     * again (a re-sent outbox batch) is the one already written */
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    if (remote && (e = exchange_idmap_find(x->d, x->caller->id, "in:results", remote, &mapped)))
+        return e;
+    if (mapped) {
+        *id_r = mapped;
+        return E_OK;
+    }
     json_t *body = json_copy(rec);
-    json_object_del(body, "person_id");
+    /* the sender's own members (code_test_result_json) are not ours */
+    static const char *const sender_only[] = {"id", "person_id", "region_code", "region_name",
+                                              "created_at"};
+    for (size_t i = 0; i < sizeof sender_only / sizeof *sender_only; i++)
+        json_object_del(body, sender_only[i]);
     struct principal who = x->who;
     who.scope = sc;
     if (!(e = json_check(body, code_test_body, false)))
         e = code_input_add(x->d, x->a, &who, &code_tests, pid, body, id_r);
     json_decref(body);
+    if (!e && remote)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:results", remote, *id_r);
     if (!e)
         audit_call(x, "test_result.create", "person", pid, "ok", "via=exchange");
     return e;

@@ -65,7 +65,11 @@ async function startStreet(key, node, region, sqlite) {
   );
   const serverKey = JSON.parse(await (await fetch(parent.url + '/exchange/v1/server-key')).text()).public_key_pem;
   const ctx = await startCityWith(
-    { [`${key}_admin`]: ['security_admin', '110000000000'], [`${key}_cc`]: ['command_center', DISTRICT] },
+    {
+      [`${key}_admin`]: ['security_admin', '110000000000'],
+      [`${key}_cc`]: ['command_center', DISTRICT],
+      [`${key}_site`]: ['site_staff', DISTRICT],
+    },
     PW,
     { sqlite, env: { FK_NODE: node, FK_FED_PARENT: PARENT, FK_FED_PULL: '0', FK_OUTBOX_EVERY: '1', FK_OUTBOX_BACKOFF_MAX_S: '2' } },
   );
@@ -73,12 +77,12 @@ async function startStreet(key, node, region, sqlite) {
   const peer = await ok(
     await admin.post('/api/v1/exchange/peers', {
       name: PARENT, kind: 'fangkong', base_url: parent.url, caller: caller.id, key: caller.private_key_pem,
-      peer_key: serverKey, timeout_s: 3, datasets: ['persons'], region,
+      peer_key: serverKey, timeout_s: 3, datasets: ['persons', 'results'], region,
     }),
     201,
   );
   const client = new ExchangeClient({ base: parent.url, caller: caller.id, privateKeyPem: caller.private_key_pem, serverKeyPem: serverKey });
-  streets[key] = { ctx, admin, cc: ctx.as[`${key}_cc`], caller, peerId: peer.id, client, people: {} };
+  streets[key] = { ctx, admin, cc: ctx.as[`${key}_cc`], site: ctx.as[`${key}_site`], caller, peerId: peer.id, client, people: {} };
 }
 
 // A person registered at a street through its staff API.
@@ -143,6 +147,40 @@ test('people registered at both streets reach the district once; a later update 
   assert.equal(r.body.accepted, 1, r.text);
   assert.equal(r.body.results[0].id, yi.id, 'maps onto the same person');
   assert.equal((await atParent('上行乙')).length, 1);
+});
+
+test("a street's test results reach the district's person (the street's person id mapped); sent again, written once", async () => {
+  const parentId = (await atParent('上行丙'))[0].id;
+  const results = async () => (await ok(await pcc.get(`/api/v1/persons/${parentId}/test-results`))).items;
+  assert.equal((await results()).length, 0, 'positive control: none before');
+  const sampled = Date.now() - 3600e3;
+  const made = await ok(
+    await streets.A.site.post(`/api/v1/persons/${streets.A.people['上行丙'].id}/test-results`, { result: 'negative', sampled_at: sampled, reported_at: sampled + 600e3, institution: '东城区疾控中心' }),
+    201,
+  );
+  assert.ok(await eventually(async () => (await results()).length === 1), 'the result arrives');
+  const got = (await results())[0];
+  assert.equal(got.result, 'negative');
+  assert.equal(got.sampled_at, sampled);
+  // the same result sent again in the outbox's shape: the one already written
+  const again = await streets.A.client.post(
+    '/exchange/v1/results',
+    { records: [{ id: made.id, person_id: streets.A.people['上行丙'].id, region_code: COMM_A, result: 'negative', sampled_at: sampled, reported_at: sampled + 600e3, institution: '东城区疾控中心', created_at: Date.now() }] },
+    { idempotencyKey: key() },
+  );
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.body.results[0].ok, true, again.text);
+  assert.equal(again.body.results[0].id, got.id);
+  assert.equal((await results()).length, 1, 'written once');
+  // street B cannot name street A's person by street A's id
+  const other = await streets.B.client.post(
+    '/exchange/v1/results',
+    { records: [{ person_id: streets.A.people['上行丙'].id, result: 'positive', sampled_at: sampled, reported_at: sampled + 600e3 }] },
+    { idempotencyKey: key() },
+  );
+  assert.equal(other.body.results[0].ok, false, other.text);
+  assert.equal(other.body.results[0].error.code, 'not_found');
+  assert.equal((await results()).length, 1);
 });
 
 test("a street cannot write outside its region at the district; bad records are refused alone", async () => {
