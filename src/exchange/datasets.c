@@ -446,9 +446,38 @@ static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, s
     return E_OK;
 }
 
+/*
+ * A trip as another fangkong sends it (trip_json) made ours: the person is
+ * the one person_granted found (the sender's person_id dropped), and a
+ * waypoint at one of the sender's venues keeps the venue's name as its
+ * place (the venue id is the sender's).
+ */
+static json_t *return_record_in(json_t *rec)
+{
+    json_t *b = json_deep_copy(rec);
+    if (!b)
+        return NULL;
+    json_object_del(b, "person_id");
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(b, "waypoints"), i, w)
+    {
+        json_t *venue = json_object_get(w, "venue_id");
+        const char *name = json_str(w, "venue_name"), *place = json_str(w, "place");
+        if (!venue || json_is_null(venue))
+            continue;
+        if ((!place || !*place) && name)
+            json_object_set_new(w, "place", json_string(name));
+        json_object_del(w, "venue_id");
+    }
+    return b;
+}
+
 /* 返程信息: one trip of a key person, checked and written by trace's
  * own contract (trip_apply_json, trip_create), source "import" (data that
- * came from another system, as a file import's). */
+ * came from another system, as a file import's). A trip from another
+ * fangkong carries the sender's id: sent again or changed later, it
+ * updates the trip written the first time (trip_update). */
 static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     int64_t pid;
@@ -456,15 +485,36 @@ static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     err e = person_granted(x, rec, &pid, &sc);
     if (e)
         return e;
-    struct trip t = {.person_id = pid};
-    if ((e = trip_apply_json(x->a, rec, &t)) || (e = db_begin(x->d)))
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    if (remote && (e = exchange_idmap_find(x->d, x->caller->id, "in:returns", remote, &mapped)))
         return e;
-    if ((e = trip_create(x->d, x->a, &sc, &t, TRIP_IMPORT, x->caller->user_id, id_r)) ||
-        (e = db_commit(x->d))) {
+    json_t *body = return_record_in(rec);
+    if (!body)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    struct trip t = {.person_id = pid};
+    if (!mapped && (e = trip_apply_json(x->a, body, &t))) {
+        json_decref(body);
+        return e;
+    }
+    if ((e = db_begin(x->d))) {
+        json_decref(body);
+        return e;
+    }
+    if (mapped) {
+        *id_r = mapped;
+        e = trip_update(x->d, x->a, &sc, mapped, 0, body);
+    } else {
+        e = trip_create(x->d, x->a, &sc, &t, TRIP_IMPORT, x->caller->user_id, id_r);
+        if (!e && remote)
+            e = exchange_idmap_put(x->d, x->caller->id, "in:returns", remote, *id_r);
+    }
+    json_decref(body);
+    if (e || (e = db_commit(x->d))) {
         db_rollback(x->d);
         return e;
     }
-    audit_call(x, "trace.trip.create", "trip", *id_r, "ok", "via=exchange");
+    audit_call(x, mapped ? "trace.trip.update" : "trace.trip.create", "trip", *id_r, "ok",
+               "via=exchange");
     return E_OK;
 }
 

@@ -77,7 +77,7 @@ async function startStreet(key, node, region, sqlite) {
   const peer = await ok(
     await admin.post('/api/v1/exchange/peers', {
       name: PARENT, kind: 'fangkong', base_url: parent.url, caller: caller.id, key: caller.private_key_pem,
-      peer_key: serverKey, timeout_s: 3, datasets: ['persons', 'results'], region,
+      peer_key: serverKey, timeout_s: 3, datasets: ['persons', 'returns', 'results'], region,
     }),
     201,
   );
@@ -181,6 +181,27 @@ test("a street's test results reach the district's person (the street's person i
   assert.equal(other.body.results[0].ok, false, other.text);
   assert.equal(other.body.results[0].error.code, 'not_found');
   assert.equal((await results()).length, 1);
+});
+
+test("a street's trip (返程信息) reaches the district's person once; changed later, the same trip changes", async () => {
+  const parentId = (await atParent('景山乙'))[0].id;
+  const trips = async () => (await ok(await pcc.get(`/api/v1/trips?person_id=${parentId}&page_size=50`))).items;
+  assert.equal((await trips()).length, 0, 'positive control: none before');
+  const t = await ok(
+    await streets.B.cc.post('/api/v1/trips', {
+      person_id: streets.B.people['景山乙'].id, departed_on: '2026-11-20', origin: '北京', destination: '上海市',
+      out: { mode: 'train', number: 'G1' }, waypoints: [{ kind: 'other', place: '南京南站' }],
+    }),
+    201,
+  );
+  assert.ok(await eventually(async () => (await trips()).length === 1), 'the trip arrives');
+  const first = (await trips())[0];
+  assert.equal(first.destination, '上海市');
+  await ok(await streets.B.cc.patch(`/api/v1/trips/${t.id}`, { version: t.version, returned_on: '2026-11-25' }));
+  assert.ok(await eventually(async () => (await trips())[0]?.returned_on === '2026-11-25'), JSON.stringify(await trips()));
+  const now = await trips();
+  assert.equal(now.length, 1, 'updated, not duplicated');
+  assert.equal(now[0].id, first.id);
 });
 
 test("a street cannot write outside its region at the district; bad records are refused alone", async () => {
