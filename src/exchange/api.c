@@ -34,6 +34,7 @@
 #include "exchange/exchange.h"
 #include "exchange/internal.h"
 #include "http/write.h"
+#include "job/worker.h"
 #include "security/audit.h"
 
 /* 1,000 records of up to 16 KiB each: a full batch always fits, so the
@@ -71,6 +72,117 @@ static err send(struct req *r, const struct exchange_response *rs)
     return reply_bytes(r, rs->status, "application/json; charset=utf-8", rs->body, rs->body_len);
 }
 
+/* ---- the writer: signed writes off the event loops ----------------------------- */
+
+static struct job_worker *writer;
+
+/* A write waiting for the writer: copies of the request (its arena is
+ * gone by the time the writer runs it). */
+struct write_task {
+    struct http_deferred *df;
+    struct exchange_request rq;
+    char *copies[10];
+};
+
+static const char *keep(struct write_task *t, int i, const void *p, size_t n)
+{
+    if (!p)
+        return NULL;
+    char *c = malloc(n + 1);
+    if (c) {
+        memcpy(c, p, n);
+        c[n] = '\0';
+    }
+    t->copies[i] = c;
+    return c;
+}
+
+static void write_task_free(void *arg)
+{
+    struct write_task *t = arg;
+    for (size_t i = 0; i < sizeof t->copies / sizeof *t->copies; i++)
+        free(t->copies[i]);
+    free(t);
+}
+
+static void write_task_run(db *d, void *arg)
+{
+    struct write_task *t = arg;
+    arena *a = arena_new(0);
+    struct exchange_response rs = {0};
+    char *body = NULL;
+    if (a) {
+        exchange_handle(d, a, &t->rq, &rs);
+        body = malloc(rs.body_len ? rs.body_len : 1);
+    }
+    if (!body || !http_deferred_header(t->df, EXCHANGE_H_TIMESTAMP, rs.timestamp) ||
+        !http_deferred_header(t->df, EXCHANGE_H_SIGNATURE, rs.signature) ||
+        (rs.replayed && !http_deferred_header(t->df, "Idempotency-Replayed", "true"))) {
+        /* no memory: an unsigned 500, as any reply the server cannot build */
+        free(body);
+        int status;
+        size_t len;
+        char *text = http_error_text(err_set(E_NOMEM, NULL, NULL, NULL), &status, &len);
+        http_deferred_reply(t->df, status, "application/json; charset=utf-8", text, len);
+    } else {
+        if (rs.body_len)
+            memcpy(body, rs.body, rs.body_len);
+        http_deferred_reply(t->df, rs.status, "application/json; charset=utf-8", body, rs.body_len);
+    }
+    err_clear();
+    arena_free(&a);
+}
+
+/* Hand the write to the writer; E_OK when it will answer. Anything else
+ * (no memory, its queue full) leaves the request to the loop, which then
+ * runs the call itself: slower, never refused for being busy. */
+static err writer_submit(struct req *r, const struct exchange_request *rq)
+{
+    struct write_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return E_NOMEM;
+    t->rq = *rq;
+    const char *s[] = {rq->path,  rq->query,     rq->caller,          rq->timestamp,
+                       rq->nonce, rq->signature, rq->idempotency_key, rq->ip};
+    const char **dst[] = {&t->rq.path,  &t->rq.query,     &t->rq.caller,          &t->rq.timestamp,
+                          &t->rq.nonce, &t->rq.signature, &t->rq.idempotency_key, &t->rq.ip};
+    bool ok = true;
+    for (int i = 0; i < 8; i++)
+        if (s[i] && !(*dst[i] = keep(t, i, s[i], strlen(s[i]))))
+            ok = false;
+    if (rq->body && !(t->rq.body = keep(t, 8, rq->body, rq->body_len)))
+        ok = false;
+    if (!ok || !(t->df = req_defer(r))) {
+        write_task_free(t);
+        return E_NOMEM;
+    }
+    if (job_worker_submit(writer, r->db, write_task_run, write_task_free, t)) {
+        req_undefer(r, t->df);
+        write_task_free(t);
+        return E_UNAVAILABLE;
+    }
+    return E_OK;
+}
+
+static void writer_drain(void)
+{
+    job_worker_stop(&writer); /* the queued writes run first: their callers get answers */
+}
+
+err exchange_writer_start(const char *db_url)
+{
+    static const struct job_worker_opts o = {.name = "fk-exchange", .queue_max = 64};
+    err e = job_worker_start(&o, db_url, &writer);
+    if (!e && (e = http_on_stop(writer_drain)))
+        writer_drain();
+    return e;
+}
+
+void exchange_writer_stop(void)
+{
+    writer_drain();
+}
+
 static err front(struct req *r)
 {
     const char *path, *query;
@@ -91,6 +203,9 @@ static err front(struct req *r)
         .idempotency_key = req_header(r, EXCHANGE_H_IDEMPOTENCY),
         .ip = r->ip,
     };
+    const struct exchange_op *op = exchange_op_find(rq.method, rq.path);
+    if (op && op->write && writer && writer_submit(r, &rq) == E_OK)
+        return E_OK; /* answered by the writer */
     struct exchange_response rs;
     exchange_handle(r->db, r->a, &rq, &rs);
     return send(r, &rs);

@@ -866,10 +866,14 @@ static struct periodic purger = PERIODIC_INIT("exchange_purge", exchange_purge, 
 
 err exchange_worker_start(const char *db_url, int every_s)
 {
-    return periodic_start(&purger, db_url, every_s);
+    err e = exchange_writer_start(db_url);
+    if (!e && (e = periodic_start(&purger, db_url, every_s)))
+        exchange_writer_stop();
+    return e;
 }
 
 void exchange_worker_stop(void)
 {
     periodic_stop(&purger);
+    exchange_writer_stop();
 }

@@ -305,7 +305,11 @@ err exchange_front_routes(void) MUST_USE;
 
 /* The purge of nonces past the window and idempotent answers past
  * EXCHANGE_IDEMPOTENCY_DAYS every every_s seconds (FK_EXCHANGE_PURGE,
- * 300; 0: never), on its own thread (db/periodic.h). */
+ * 300; 0: never), on its own thread (db/periodic.h); and the writer: the
+ * signed writes of the HTTP front run on a thread of their own with its own
+ * connection (a batch of 1,000 records would otherwise hold an event loop,
+ * and every connection on it, for the batch's time), answered by the
+ * request's loop. Without it (tools, unit tests) they run on the loop. */
 err exchange_worker_start(const char *db_url, int every_s) MUST_USE;
 void exchange_worker_stop(void);
 

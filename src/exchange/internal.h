@@ -51,4 +51,9 @@ err exchange_idmap_find(db *d, int64_t owner, const char *ds, int64_t remote,
 err exchange_idmap_put(db *d, int64_t owner, const char *ds, int64_t remote,
                        int64_t local) MUST_USE;
 
+/* The writer of the signed front (api.c), started and stopped with the
+ * purge by exchange_worker_start/stop. */
+err exchange_writer_start(const char *db_url) MUST_USE;
+void exchange_writer_stop(void);
+
 #endif

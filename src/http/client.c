@@ -133,6 +133,11 @@ err http_client_call(arena *a, const struct http_client_request *rq,
             evhttp_uri_free(uri);
         return err_set(E_INPUT, "invalid_url", NULL, "地址格式不正确（应为 http:// 或 https://）");
     }
+    /* copied: the URI is freed before the TLS failure is logged */
+    if (!(host = arena_strdup(a, host))) {
+        evhttp_uri_free(uri);
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    }
     int port = evhttp_uri_get_port(uri);
     if (port < 0)
         port = https ? 443 : 80;

@@ -28,6 +28,8 @@ struct http_deferred {
     const char *ctype;
     char *body;
     size_t len;
+    char *hname[DEFERRED_HEADERS_MAX], *hvalue[DEFERRED_HEADERS_MAX]; /* http_deferred_header */
+    int nheaders;
     void (*call)(struct http_deferred *d, void *ctx); /* http_deferred_call */
     void *ctx;
     bool on_loop; /* inside call: reply at once */
@@ -64,6 +66,8 @@ static void deferred_send(struct http_deferred *d)
     http_security_headers(h, true);
     if (d->ctype)
         evhttp_add_header(h, "Content-Type", d->ctype);
+    for (int i = 0; i < d->nheaders; i++)
+        evhttp_add_header(h, d->hname[i], d->hvalue[i]);
     if (http_stopping())
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *out = evbuffer_new();
@@ -78,6 +82,10 @@ static void deferred_send(struct http_deferred *d)
     if (c)
         conn_request_done(c);
     metrics_observe(d->route_ix, d->status, mono_us() - d->t0, 0);
+    for (int i = 0; i < d->nheaders; i++) {
+        free(d->hname[i]);
+        free(d->hvalue[i]);
+    }
     free(d->body);
     free(d);
 }
@@ -116,6 +124,21 @@ static void inbox_cb(evutil_socket_t fd, short what, void *arg)
         }
         d = next;
     }
+}
+
+bool http_deferred_header(struct http_deferred *d, const char *name, const char *value)
+{
+    if (d->nheaders == DEFERRED_HEADERS_MAX)
+        return false;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return false;
+    }
+    d->hname[d->nheaders] = n;
+    d->hvalue[d->nheaders++] = v;
+    return true;
 }
 
 void http_deferred_reply(struct http_deferred *d, int status, const char *ctype, char *body,

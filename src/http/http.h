@@ -213,6 +213,15 @@ void http_deferred_reply(struct http_deferred *d, int status, const char *ctype,
                          size_t len);
 
 /*
+ * Add a header to the deferred reply of d, before http_deferred_reply, from
+ * the thread answering it (copied; at most DEFERRED_HEADERS_MAX, as
+ * req_reply_header allows a handler). False when there is no room or no
+ * memory: the caller answers an error instead.
+ */
+#define DEFERRED_HEADERS_MAX 4
+bool http_deferred_header(struct http_deferred *d, const char *name, const char *value);
+
+/*
  * From any thread: run fn(d, ctx) on the loop that owns d, where it must
  * call http_deferred_reply (which then sends at once). For work that
  * belongs on the loops rather than on the caller's thread: a group-commit

@@ -304,3 +304,57 @@ test('two servers of the child pulling at once apply each change once', async ()
     await other.stop();
   }
 });
+
+// The outbox sends exchange_record_json's person (with the street's id, version, created_at,
+// ...); the district's persons.post drops those members and upserts by identity document
+// (tests/api/federation-up.test.mjs runs the full three-instance version).
+test('upward: persons registered at a street reach the district through the outbox; the district down for a while loses and duplicates nothing', async () => {
+  const caller = await ok(
+    await pAdmin.post('/api/v1/exchange/callers', {
+      name: '景山街道防控平台', organisation: '景山街道办事处', contact_name: '赵工', contact_phone: '13800138002',
+      regions: ['110101002000'], read: [], write: ['persons'], rate_per_min: 600,
+    }),
+    201,
+  );
+  const serverKey = JSON.parse(await (await fetch(parent.url + '/exchange/v1/server-key')).text()).public_key_pem;
+  const street = await startCityWith(
+    { u_admin: ['security_admin', '110000000000'], u_cc: ['command_center', '110101000000'] },
+    PW,
+    { env: { FK_NODE: '15', FK_FED_PULL: '0', FK_OUTBOX_EVERY: '0' } },
+  );
+  try {
+    const { u_admin: uAdmin, u_cc: ucc } = street.as;
+    const peer = await ok(
+      await uAdmin.post('/api/v1/exchange/peers', {
+        name: '东城区平台', kind: 'fangkong', base_url: parent.url, caller: caller.id, key: caller.private_key_pem,
+        peer_key: serverKey, timeout_s: 3, datasets: ['persons'], region: '110101002000',
+      }),
+      201,
+    );
+    const flush = () => uAdmin.post(`/api/v1/exchange/peers/${peer.id}/flush`);
+    const ids = [residentId('110101', '19700101', 801), residentId('110101', '19700101', 803), residentId('110101', '19700101', 805)];
+    const mk = async (n, i) => (await ok(await ucc.post('/api/v1/persons', { name: n, id_number: ids[i], region_code: '110101002001' }), 201)).id;
+    const a = await mk('上行甲', 0);
+    await mk('上行乙', 1);
+    const fl = await ok(await flush());
+    const st = await ok(await uAdmin.get(`/api/v1/exchange/peers/${peer.id}`));
+    // the list masks names: revealed (the command centre holds person.reveal)
+    const atParent = async (name) => (await ok(await pcc.get('/api/v1/persons?page_size=100&reveal=1'))).items.filter((p) => p.name === name);
+    assert.equal((await atParent('上行甲')).length, 1, JSON.stringify([fl, st.outbox, st.rejects, st.last_error]));
+    assert.equal((await atParent('上行乙')).length, 1);
+    // the district goes down; the street keeps working
+    await parent.stop();
+    await ok(await ucc.patch(`/api/v1/persons/${a}`, { name: '上行甲改' }));
+    await mk('上行丙', 2);
+    const down = await flush();
+    assert.notEqual(down.status, 500, down.text);
+    await parent.restart();
+    await ok(await flush());
+    assert.equal((await atParent('上行甲')).length, 0, 'updated, not duplicated');
+    assert.equal((await atParent('上行甲改')).length, 1);
+    assert.equal((await atParent('上行乙')).length, 1);
+    assert.equal((await atParent('上行丙')).length, 1);
+  } finally {
+    await street.stop();
+  }
+});
