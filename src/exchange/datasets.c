@@ -306,19 +306,14 @@ static err batch_write(struct exchange_ctx *x, json_t *in, record_write_fn write
 /* ---- persons ------------------------------------------------------------------------- */
 
 /*
- * One person record, keyed by its identity document: a new document is a
- * person_create, a document held by a person inside the caller's grants a
- * person_update with the fields the record carries (the status only
- * through the case workflow, as for staff). A document held outside the
- * grants is refused as a duplicate without its id.
- */
-/*
- * The members of a person as exchange_record_json writes it (person_json)
- * that a receiving instance does not take from the sender: its own id,
- * version and timestamps, derived labels, and what only the resident may
- * declare at their own instance (the consent time; "self" as the source,
- * which becomes "exchange" here). Dropping them lets one fangkong's change
- * cursor or outbox feed another's batch write (federation upward).
+ * A person as another fangkong sends it (exchange_record_json: person_json,
+ * recognised by the sender's "id") carries members this instance does not
+ * take from the sender: its id, version and timestamps, derived labels,
+ * and what only the resident may declare at their own instance (the
+ * consent time; "self" as the source, which becomes "exchange" here).
+ * Dropping them lets one fangkong's outbox feed another's batch write
+ * (federation upward). A record without an id is a plain caller's: it is
+ * checked as it came (a consent time or "self" refused as for staff).
  */
 static const char *const person_sender_only[] = {
     "id",         "age",        "version",  "created_by", "updated_by",
@@ -328,9 +323,11 @@ static const char *const person_sender_only[] = {
 static json_t *person_record_in(json_t *rec)
 {
     json_t *r = json_copy(rec);
-    for (size_t i = 0; r && i < sizeof person_sender_only / sizeof *person_sender_only; i++)
+    if (!r || !json_object_get(r, "id"))
+        return r;
+    for (size_t i = 0; i < sizeof person_sender_only / sizeof *person_sender_only; i++)
         json_object_del(r, person_sender_only[i]);
-    const char *src = r ? json_str(r, "source") : NULL;
+    const char *src = json_str(r, "source");
     if (src && !strcmp(src, "self"))
         json_object_del(r, "source");
     return r;
@@ -358,6 +355,13 @@ static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     return e;
 }
 
+/*
+ * One person record, keyed by its identity document: a new document is a
+ * person_create, a document held by a person inside the caller's grants a
+ * person_update with the fields the record carries (the status only
+ * through the case workflow, as for staff). A document held outside the
+ * grants is refused as a duplicate without its id.
+ */
 static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     struct person p = {.id_type = ID_RESIDENT};

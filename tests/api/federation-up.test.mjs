@@ -211,8 +211,12 @@ test("a street cannot write outside its region at the district; bad records are 
       { name: '越界人员', id_number: idn, region_code: COMM_B },
       { name: '本街人员', id_number: nextId(), region_code: COMM_A, unknown_member: 1 },
       { name: '合规人员', id_number: nextId(), region_code: COMM_A },
+      // without the sender's id it is a plain caller's record: "self" is the resident's to say
+      { name: '自称本人', id_number: nextId(), region_code: COMM_A, source: 'self' },
     ],
   }, { idempotencyKey: key() });
+  assert.equal(r.body.results[3].ok, false, r.text);
+  assert.equal(r.body.results[3].error.code, 'not_allowed');
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.results[0].ok, false);
   assert.equal(r.body.results[0].error.code, 'region_not_granted');
