@@ -108,6 +108,8 @@ static void write_task_free(void *arg)
 static void write_task_run(db *d, void *arg)
 {
     struct write_task *t = arg;
+    /* the writer thread runs outside the request: no request arena to take,
+     * so the task's own, freed once the answer is copied out */
     arena *a = arena_new(0);
     struct exchange_response rs = {0};
     char *body = NULL;

@@ -25,6 +25,7 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "case/case.h"
+#include "exchange/internal.h"
 #include "code/code.h"
 #include "person/person.h"
 #include "trace/trace.h"
@@ -305,13 +306,63 @@ static err batch_write(struct exchange_ctx *x, json_t *in, record_write_fn write
 /* ---- persons ------------------------------------------------------------------------- */
 
 /*
+ * A person as another fangkong sends it (exchange_record_json: person_json,
+ * recognised by the sender's "id") carries members this instance does not
+ * take from the sender: its id, version and timestamps, derived labels,
+ * and what only the resident may declare at their own instance (the
+ * consent time; "self" as the source, which becomes "exchange" here).
+ * Dropping them lets one fangkong's outbox feed another's batch write
+ * (federation upward). A record without an id is a plain caller's: it is
+ * checked as it came (a consent time or "self" refused as for staff).
+ */
+static const char *const person_sender_only[] = {
+    "id",         "age",        "version",  "created_by", "updated_by",
+    "created_at", "updated_at", "verified", "masked",     "consent_at",
+};
+
+static json_t *person_record_in(json_t *rec)
+{
+    json_t *r = json_copy(rec);
+    if (!r || !json_object_get(r, "id"))
+        return r;
+    for (size_t i = 0; i < sizeof person_sender_only / sizeof *person_sender_only; i++)
+        json_object_del(r, person_sender_only[i]);
+    const char *src = json_str(r, "source");
+    if (src && !strcmp(src, "self"))
+        json_object_del(r, "source");
+    return r;
+}
+
+static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r);
+
+/*
+ * A person from another fangkong (a child's outbox) carries the sender's
+ * id: remembered against the sending caller, so that the child's later
+ * records naming the person by that id (results: "person_id") find ours.
+ */
+static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t remote = id_parse(json_str(rec, "id"));
+    json_t *r = person_record_in(rec);
+    if (!r)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    err e = person_write_one(x, r, id_r);
+    json_decref(r);
+    int64_t mapped = 0;
+    if (!e && remote &&
+        !(e = exchange_idmap_find(x->d, x->caller->id, "in:persons", remote, &mapped)) && !mapped)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:persons", remote, *id_r);
+    return e;
+}
+
+/*
  * One person record, keyed by its identity document: a new document is a
  * person_create, a document held by a person inside the caller's grants a
  * person_update with the fields the record carries (the status only
  * through the case workflow, as for staff). A document held outside the
  * grants is refused as a duplicate without its id.
  */
-static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     struct person p = {.id_type = ID_RESIDENT};
     person_fields set = 0;
@@ -379,11 +430,17 @@ static err persons_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
 static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, struct scope *sc_r)
 {
     const char *s = json_str(rec, "person_id");
-    int64_t pid = s ? id_parse(s) : 0, region = 0;
+    int64_t pid = s ? id_parse(s) : 0, region = 0, ours = 0;
     if (!pid)
         return err_set(E_INPUT, "required", "person_id", "请填写人员编号 person_id");
+    /* a child names the person by its own id, mapped when it sent them */
+    err e = exchange_idmap_find(x->d, x->caller->id, "in:persons", pid, &ours);
+    if (e)
+        return e;
+    if (ours)
+        pid = ours;
     struct scope all = scope_all();
-    err e = person_region(x->d, &all, pid, &region);
+    e = person_region(x->d, &all, pid, &region);
     if (e && e != E_NOT_FOUND)
         return e;
     if (e || !granted_scope(x->caller, region, sc_r))
@@ -393,9 +450,38 @@ static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, s
     return E_OK;
 }
 
+/*
+ * A trip as another fangkong sends it (trip_json) made ours: the person is
+ * the one person_granted found (the sender's person_id dropped), and a
+ * waypoint at one of the sender's venues keeps the venue's name as its
+ * place (the venue id is the sender's).
+ */
+static json_t *return_record_in(json_t *rec)
+{
+    json_t *b = json_deep_copy(rec);
+    if (!b)
+        return NULL;
+    json_object_del(b, "person_id");
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(b, "waypoints"), i, w)
+    {
+        json_t *venue = json_object_get(w, "venue_id");
+        const char *name = json_str(w, "venue_name"), *place = json_str(w, "place");
+        if (!venue || json_is_null(venue))
+            continue;
+        if ((!place || !*place) && name)
+            json_object_set_new(w, "place", json_string(name));
+        json_object_del(w, "venue_id");
+    }
+    return b;
+}
+
 /* 返程信息: one trip of a key person, checked and written by trace's
  * own contract (trip_apply_json, trip_create), source "import" (data that
- * came from another system, as a file import's). */
+ * came from another system, as a file import's). A trip from another
+ * fangkong carries the sender's id: sent again or changed later, it
+ * updates the trip written the first time (trip_update). */
 static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     int64_t pid;
@@ -403,15 +489,36 @@ static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     err e = person_granted(x, rec, &pid, &sc);
     if (e)
         return e;
-    struct trip t = {.person_id = pid};
-    if ((e = trip_apply_json(x->a, rec, &t)) || (e = db_begin(x->d)))
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    if (remote && (e = exchange_idmap_find(x->d, x->caller->id, "in:returns", remote, &mapped)))
         return e;
-    if ((e = trip_create(x->d, x->a, &sc, &t, TRIP_IMPORT, x->caller->user_id, id_r)) ||
-        (e = db_commit(x->d))) {
+    json_t *body = return_record_in(rec);
+    if (!body)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    struct trip t = {.person_id = pid};
+    if (!mapped && (e = trip_apply_json(x->a, body, &t))) {
+        json_decref(body);
+        return e;
+    }
+    if ((e = db_begin(x->d))) {
+        json_decref(body);
+        return e;
+    }
+    if (mapped) {
+        *id_r = mapped;
+        e = trip_update(x->d, x->a, &sc, mapped, 0, body);
+    } else {
+        e = trip_create(x->d, x->a, &sc, &t, TRIP_IMPORT, x->caller->user_id, id_r);
+        if (!e && remote)
+            e = exchange_idmap_put(x->d, x->caller->id, "in:returns", remote, *id_r);
+    }
+    json_decref(body);
+    if (e || (e = db_commit(x->d))) {
         db_rollback(x->d);
         return e;
     }
-    audit_call(x, "trace.trip.create", "trip", *id_r, "ok", "via=exchange");
+    audit_call(x, mapped ? "trace.trip.update" : "trace.trip.create", "trip", *id_r, "ok",
+               "via=exchange");
     return E_OK;
 }
 
@@ -430,13 +537,28 @@ static err result_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     err e = person_granted(x, rec, &pid, &sc);
     if (e)
         return e;
+    /* a result from another fangkong carries the sender's id: one sent
+     * again (a re-sent outbox batch) is the one already written */
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    if (remote && (e = exchange_idmap_find(x->d, x->caller->id, "in:results", remote, &mapped)))
+        return e;
+    if (mapped) {
+        *id_r = mapped;
+        return E_OK;
+    }
     json_t *body = json_copy(rec);
-    json_object_del(body, "person_id");
+    /* the sender's own members (code_test_result_json) are not ours */
+    static const char *const sender_only[] = {"id", "person_id", "region_code", "region_name",
+                                              "created_at"};
+    for (size_t i = 0; i < sizeof sender_only / sizeof *sender_only; i++)
+        json_object_del(body, sender_only[i]);
     struct principal who = x->who;
     who.scope = sc;
     if (!(e = json_check(body, code_test_body, false)))
         e = code_input_add(x->d, x->a, &who, &code_tests, pid, body, id_r);
     json_decref(body);
+    if (!e && remote)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:results", remote, *id_r);
     if (!e)
         audit_call(x, "test_result.create", "person", pid, "ok", "via=exchange");
     return e;

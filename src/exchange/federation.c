@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "code/code.h"
 #include "db/periodic.h"
+#include "exchange/internal.h"
 #include "exchange/peer.h"
 #include "security/audit.h"
 
@@ -135,9 +136,9 @@ static err cursor_done(db *d, int64_t peer_id, const char *ds, int64_t applied, 
     return db_run(s, NULL);
 }
 
-/* ---- the map of the parent's ids to ours ---------------------------------------------- */
+/* ---- the map of another instance's ids to ours (exchange/internal.h) ------------------ */
 
-static err map_find(db *d, int64_t peer_id, const char *ds, int64_t remote, int64_t *local_r)
+err exchange_idmap_find(db *d, int64_t peer_id, const char *ds, int64_t remote, int64_t *local_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -156,7 +157,7 @@ static err map_find(db *d, int64_t peer_id, const char *ds, int64_t remote, int6
     return e;
 }
 
-static err map_put(db *d, int64_t peer_id, const char *ds, int64_t remote, int64_t local)
+err exchange_idmap_put(db *d, int64_t peer_id, const char *ds, int64_t remote, int64_t local)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -235,7 +236,7 @@ static err zone_apply(struct puller *u, int64_t remote, bool deleted, json_t *re
 {
     const char *ds = exchange_dataset_name(DS_ZONES);
     int64_t local = 0;
-    err e = map_find(u->d, u->p->id, ds, remote, &local);
+    err e = exchange_idmap_find(u->d, u->p->id, ds, remote, &local);
     if (e)
         return e;
     *local_r = local;
@@ -250,7 +251,7 @@ static err zone_apply(struct puller *u, int64_t remote, bool deleted, json_t *re
     }
     if (!local) {
         if (!(e = code_zone_add(u->d, u->a, &u->who, b, &local)))
-            e = map_put(u->d, u->p->id, ds, remote, local);
+            e = exchange_idmap_put(u->d, u->p->id, ds, remote, local);
         json_decref(b);
         *local_r = local;
         return e;
@@ -275,7 +276,7 @@ static err area_apply(struct puller *u, int64_t remote, bool deleted, json_t *re
 {
     const char *ds = exchange_dataset_name(DS_RISK_AREAS);
     int64_t local = 0;
-    err e = map_find(u->d, u->p->id, ds, remote, &local);
+    err e = exchange_idmap_find(u->d, u->p->id, ds, remote, &local);
     if (e)
         return e;
     *local_r = local;
@@ -301,7 +302,7 @@ static err area_apply(struct puller *u, int64_t remote, bool deleted, json_t *re
             if (json_int(b, "valid_to", 0) == 0)
                 json_object_del(b, "valid_to");
             if (!(e = code_risk_area_add(u->d, &u->who, b, &local)))
-                e = map_put(u->d, u->p->id, ds, remote, local);
+                e = exchange_idmap_put(u->d, u->p->id, ds, remote, local);
             *local_r = local;
         } else {
             if (!json_object_get(b, "region_code"))

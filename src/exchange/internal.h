@@ -39,6 +39,18 @@ json_t *exchange_sets_json(uint32_t sets);
  * EXCHANGE_IDEMPOTENCY_DAYS (a db/periodic.h run). */
 err exchange_purge(db *d, int64_t now, void *ctx, int64_t *count_r) MUST_USE;
 
+/*
+ * exchange_fed_map: another instance's record id -> our copy's id, keyed
+ * by who sent it. Downward (federation.c) `owner` is the parent peer and
+ * `ds` the dataset; upward (datasets.c) `owner` is the sending child's
+ * caller id and `ds` "in:<dataset>" (peer and caller ids never collide:
+ * both come from id_next). find: *local_r 0 when not mapped.
+ */
+err exchange_idmap_find(db *d, int64_t owner, const char *ds, int64_t remote,
+                        int64_t *local_r) MUST_USE;
+err exchange_idmap_put(db *d, int64_t owner, const char *ds, int64_t remote,
+                       int64_t local) MUST_USE;
+
 /* The writer of the signed front (api.c), started and stopped with the
  * purge by exchange_worker_start/stop. */
 err exchange_writer_start(const char *db_url) MUST_USE;

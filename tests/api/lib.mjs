@@ -45,7 +45,8 @@ function checkSanitizer(what, stderr) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start a server. opts.env adds environment; opts.setup(fk) runs CLI
-// commands (e.g. user add) after init and before serve.
+// commands (e.g. user add) after init and before serve; opts.sqlite keeps
+// it on SQLite under scripts/with-postgres.sh.
 export async function startServer(opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-api-'));
   const port = await freePort();
@@ -56,7 +57,8 @@ export async function startServer(opts = {}) {
     FK_THREADS: '2',
     ...(opts.env || {}),
   };
-  const dbUrl = freshDbUrl();
+  // opts.sqlite: this server on SQLite even under with-postgres (a mixed federation)
+  const dbUrl = opts.sqlite ? undefined : freshDbUrl();
   if (dbUrl) env.FK_DB = dbUrl;
   else delete env.FK_DB;
   const fk = (args, o = {}) => {
