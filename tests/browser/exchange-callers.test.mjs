@@ -116,10 +116,10 @@ test('register a caller, download its key once, and a signed ping with it passes
   // suspend and resume from the list
   await row.getByTestId('caller-suspend').click();
   await page.getByRole('button', { name: '确定' }).filter({ visible: true }).click();
-  await row.getByText('已暂停').waitFor();
+  await row.getByTestId('caller-state-tag').filter({ hasText: '已暂停' }).waitFor();
   assert.equal((await newClient.get('/exchange/v1/ping')).body.error.code, 'caller_suspended');
   await row.getByTestId('caller-resume').click();
-  await row.getByText('正常').waitFor();
+  await row.getByTestId('caller-state-tag').filter({ hasText: '正常' }).waitFor();
   assert.equal((await newClient.get('/exchange/v1/ping')).status, 200);
   await shot(page, 'exchange-callers');
   assertClean(page);
