@@ -8,7 +8,7 @@ PKGS     := libevent libevent_pthreads libevent_openssl libssl jansson sqlite3 l
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Isrc -I$(BUILD)/gen -MMD -MP \
-            -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wall -Wextra -Werror -Wformat-security -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -largon2 -lpthread -lm

@@ -329,7 +329,7 @@ static bool record_refused(err e)
 
 static err bad_answer(const char *why)
 {
-    return err_set(E_UNAVAILABLE, "fed_bad_answer", NULL, why);
+    return err_set(E_UNAVAILABLE, "fed_bad_answer", NULL, "%s", why);
 }
 
 /* Check the page's shape before anything is applied: items in increasing
@@ -449,7 +449,7 @@ static err pull_dataset(struct puller *u, enum exchange_dataset ds, int64_t *app
                 snprintf(why, sizeof why, "上级平台拒绝（%d）：%s", rep.status,
                          msg ? msg : "无说明");
                 json_decref(j);
-                e = err_set(E_UNAVAILABLE, "fed_parent_refused", NULL, why);
+                e = err_set(E_UNAVAILABLE, "fed_parent_refused", NULL, "%s", why);
             } else if (!(page = json_loads(rep.body, 0, NULL)))
                 e = bad_answer("上级平台的应答不是 JSON");
             else
