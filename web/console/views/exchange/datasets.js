@@ -12,6 +12,8 @@ export const DATASETS = [
   ['zones', '封控区域'],
   ['risk_areas', '风险地区'],
   ['stats', '统计数据'],
+  ['codes', '健康码互认'],
+  ['code_rules', '赋码规则'],
 ];
 const LABEL = Object.fromEntries(DATASETS);
 export const datasetLabels = (names) => (names || []).map((n) => LABEL[n] || n).join('、') || '—';
