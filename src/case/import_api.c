@@ -24,6 +24,7 @@
 #include "case/internal.h"
 #include "person/person.h"
 #include "security/mask.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "security/audit.h"
 
@@ -56,6 +57,8 @@ static err flag_param(struct req *r, const char *name, const char *a, const char
 
 static err post_import(struct req *r)
 {
+    static const struct import_accept acc = {"observation.import", "observation.import_upload",
+                                             "case.import", NULL, 0};
     bool dry_run = false, update = false;
     err e = flag_param(r, "dry_run", "1", "0", &dry_run);
     if (!e)
@@ -63,29 +66,17 @@ static err post_import(struct req *r)
     size_t n;
     const char *body = req_raw_body(r, &n);
     long rows = 0;
+    int64_t job;
     if (!e && !n)
         e = err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 文件");
     if (!e)
         e = case_import_check(body, n, &rows);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "observation.import", "job", 0, e,
-                             arena_printf(r->a, "bytes=%zu", n));
-    int64_t job;
-    db_hold(r->db); /* the job and its entry commit together */
-    if ((e = job_create(r->db, r->who, "case.import", &job))) {
-        err_ignore(db_release(r->db, false));
+    const char *more =
+        arena_printf(r->a, "%s%s", dry_run ? " dry_run" : "", update ? " duplicates=update" : "");
+    if ((e = import_accept(r, e, &acc, n, rows, more, &job)) ||
+        (e = case_import_submit(r->db, job, r->who, body, n, rows, dry_run, update)))
         return e;
-    }
-    req_audit(r, "observation.import_upload", "job", job, "ok",
-              arena_printf(r->a, "bytes=%zu rows=%ld%s%s", n, rows, dry_run ? " dry_run" : "",
-                           update ? " duplicates=update" : ""));
-    if ((e = db_release(r->db, true)))
-        return e;
-    if ((e = case_import_submit(r->db, job, r->who, body, n, rows, dry_run, update)))
-        return e;
-    json_t *o = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "dry_run", dry_run);
-    json_set_id(o, "job_id", job);
-    return reply_json(r, 202, o);
+    return import_accepted(r, job, rows, json_pack("{s:b}", "dry_run", dry_run));
 }
 
 const struct route case_import_routes[] = {

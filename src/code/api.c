@@ -20,6 +20,7 @@
 #include "security/token.h"
 #include "code/code.h"
 #include "region/region.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "person/person.h"
 #include "security/mask.h"
@@ -593,34 +594,20 @@ static err get_risk_template(struct req *r)
  * worker: 202 {job_id, rows}. */
 static err post_risk_import(struct req *r)
 {
-    const char *fmt = req_query(r, "format");
-    err e = E_OK;
-    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
-        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
+    static const struct import_accept acc = {"risk_area.import", "risk_area.import_upload",
+                                             "risk_area.import", NULL, 0};
+    bool csv = false;
     size_t n;
     const char *body = req_raw_body(r, &n);
-    /* a CSV is told by the parameter or by not being a zip */
-    bool csv = (fmt && !strcmp(fmt, "csv")) || (!fmt && !(n >= 4 && !memcmp(body, "PK\3\4", 4)));
     long rows = 0;
+    int64_t job;
+    err e = import_format(r, true, &csv); /* a CSV is told by the parameter or by not being a zip */
     if (!e)
         e = code_risk_import_check(body, n, csv, &rows);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "risk_area.import", "job", 0, e,
-                             arena_printf(r->a, "bytes=%zu", n));
-    int64_t job;
-    db_hold(r->db); /* the job and its entry commit together */
-    if ((e = job_create(r->db, r->who, "risk_area.import", &job))) {
-        err_ignore(db_release(r->db, false));
-        return e;
-    }
-    req_audit(r, "risk_area.import_upload", "job", job, "ok",
-              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, csv ? " csv" : ""));
-    if ((e = db_release(r->db, true)) ||
+    if ((e = import_accept(r, e, &acc, n, rows, csv ? " csv" : "", &job)) ||
         (e = code_risk_import_submit(r->db, job, r->who, body, n, csv, rows)))
         return e;
-    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
-    json_set_id(o, "job_id", job);
-    return reply_json(r, 202, o);
+    return import_accepted(r, job, rows, NULL);
 }
 
 const struct route code_routes[] = {

@@ -30,6 +30,7 @@
 #include "base/xlsx.h"
 #include "hotline/hotline.h"
 #include "http/export.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "security/audit.h"
 #include "security/mask.h"
@@ -51,39 +52,25 @@ static err get_template(struct req *r)
 
 static err post_import(struct req *r)
 {
-    int64_t dry = 0;
+    static const struct import_accept acc = {"hotline.import", "hotline.import_upload",
+                                             "hotline.import", NULL, 0};
+    int64_t dry = 0, job;
     bool csv = false;
-    err e = req_query_int64(r, "dry_run", 0, 1, &dry);
-    const char *fmt = req_query(r, "format");
-    if (!e && fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
-        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
-    csv = fmt && !strcmp(fmt, "csv");
     size_t n;
     const char *body = req_raw_body(r, &n);
     long rows = 0;
+    err e = req_query_int64(r, "dry_run", 0, 1, &dry);
+    if (!e)
+        e = import_format(r, false, &csv);
     if (!e && !n)
         e = err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 或 CSV 文件");
     if (!e)
         e = hotline_import_check(body, n, csv, &rows);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "hotline.import", "job", 0, e,
-                             arena_printf(r->a, "bytes=%zu", n));
-    int64_t job;
-    db_hold(r->db); /* the job and its entry commit together */
-    if ((e = job_create(r->db, r->who, "hotline.import", &job))) {
-        err_ignore(db_release(r->db, false));
+    const char *more = arena_printf(r->a, "%s%s", csv ? " csv" : "", dry ? " dry_run" : "");
+    if ((e = import_accept(r, e, &acc, n, rows, more, &job)) ||
+        (e = hotline_import_submit(r->db, job, r->who, body, n, csv, rows, dry)))
         return e;
-    }
-    req_audit(r, "hotline.import_upload", "job", job, "ok",
-              arena_printf(r->a, "bytes=%zu rows=%ld%s%s", n, rows, csv ? " csv" : "",
-                           dry ? " dry_run" : ""));
-    if ((e = db_release(r->db, true)))
-        return e;
-    if ((e = hotline_import_submit(r->db, job, r->who, body, n, csv, rows, dry)))
-        return e;
-    json_t *o = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "dry_run", dry != 0);
-    json_set_id(o, "job_id", job);
-    return reply_json(r, 202, o);
+    return import_accepted(r, job, rows, json_pack("{s:b}", "dry_run", dry != 0));
 }
 
 /* ---- tickets -----------------------------------------------------------------------------------

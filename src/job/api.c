@@ -83,6 +83,46 @@ static err get_errors(struct req *r)
     return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, (int64_t)sb.st_size);
 }
 
+/* ---- accepting an upload (job/import.h) ------------------------------------------------------ */
+
+err import_format(struct req *r, bool sniff, bool *csv_r)
+{
+    const char *fmt = req_query(r, "format");
+    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
+        return err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
+    size_t n;
+    const char *body = req_raw_body(r, &n);
+    *csv_r = fmt ? !strcmp(fmt, "csv") : sniff && !(n >= 4 && !memcmp(body, "PK\3\4", 4));
+    return E_OK;
+}
+
+err import_accept(struct req *r, err e, const struct import_accept *a, size_t n, long rows,
+                  const char *more, int64_t *job_r)
+{
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, a->action,
+                             a->object_type ? a->object_type : "job", a->object_id, e,
+                             arena_printf(r->a, "bytes=%zu", n));
+    db_hold(r->db); /* the job and its entry commit together */
+    if ((e = job_create(r->db, r->who, a->kind, job_r))) {
+        err_ignore(db_release(r->db, false));
+        return e;
+    }
+    req_audit(r, a->queued_action, "job", *job_r, "ok",
+              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, more ? more : ""));
+    return db_release(r->db, true);
+}
+
+err import_accepted(struct req *r, int64_t job, long rows, json_t *extra)
+{
+    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
+    json_set_id(o, "job_id", job);
+    if (extra)
+        json_object_update(o, extra);
+    json_decref(extra);
+    return reply_json(r, 202, o);
+}
+
 const struct route job_routes[] = {
     {M_GET, "/api/v1/jobs/{id}", get_job, PERM_NONE, 0, NULL, "后台任务进度", "job", 0},
     {M_GET, "/api/v1/jobs/{id}/errors.xlsx", get_errors, PERM_NONE, 0, NULL,

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/arena.h"
 #include "base/error.h"
 #include "base/xlsx.h"
@@ -142,5 +144,39 @@ err import_worker_start(const char *db_url) MUST_USE;
 void import_worker_stop(void);
 err import_upload_submit(db *d, const struct import_upload *u,
                          void (*run)(db *d, const struct import_upload *u)) MUST_USE;
+
+/* ---- the upload's request (job/api.c) ------------------------------------------------------
+ *
+ * Every import handler reads its body (req_raw_body), checks the whole
+ * file in the request (whole-file faults answer 400 before any job
+ * exists), then accepts it: a job and the upload's audit entry committed
+ * together, the rows queued with import_upload_submit, and 202
+ * {job_id, rows}.
+ */
+struct req;
+
+/* ?format=xlsx|csv: xlsx when absent, or with `sniff` CSV when the body is
+ * not a zip. E_INPUT "invalid_parameter" (field format) otherwise. */
+err import_format(struct req *r, bool sniff, bool *csv_r) MUST_USE;
+
+struct import_accept {
+    const char *action;        /* a refusal's audit action ("trace.trip.import") */
+    const char *queued_action; /* the accepted upload's ("trace.trip.import_upload") */
+    const char *kind;          /* the job's kind ("trace.trip_import") */
+    const char *object_type;   /* a refusal's object; NULL: "job" */
+    int64_t object_id;
+};
+
+/*
+ * `e` is the outcome of the handler's parameters and check: when set, the
+ * refusal is audited (detail "bytes=N") and returned. Otherwise the job is
+ * created and the upload audited (detail "bytes=N rows=R" then `more`,
+ * e.g. " csv dry_run") in one commit; *job_r is its id.
+ */
+err import_accept(struct req *r, err e, const struct import_accept *a, size_t n, long rows,
+                  const char *more, int64_t *job_r) MUST_USE;
+
+/* 202 {job_id, rows} and the members of `extra` (taken; NULL for none). */
+err import_accepted(struct req *r, int64_t job, long rows, json_t *extra) MUST_USE;
 
 #endif

@@ -25,6 +25,7 @@
 #include "base/xlsx.h"
 #include "http/export.h"
 #include "http/write.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "nat/nat.h"
 #include "security/audit.h"
@@ -310,38 +311,25 @@ static err put_figures(struct req *r)
  * on the import worker: 202 {job_id, rows}. */
 static err post_import(struct req *r)
 {
-    int64_t id;
+    int64_t id, job;
     struct nat_round round;
     err e = round_of(r, &id, &round);
     if (e)
         return e;
-    const char *fmt = req_query(r, "format");
-    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
-        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
-    bool csv = fmt && !strcmp(fmt, "csv");
+    const struct import_accept acc = {"nat.round.import", "nat.round.import_upload",
+                                      "nat.round_import", "nat_round", id};
+    bool csv = false;
     size_t n;
     const char *body = req_raw_body(r, &n);
     long rows = 0;
+    e = import_format(r, false, &csv);
     if (!e)
         e = nat_round_import_check(body, n, csv, &rows);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "nat.round.import", "nat_round", id, e,
-                             arena_printf(r->a, "bytes=%zu", n));
-    int64_t job;
-    db_hold(r->db); /* the job and its entry commit together */
-    if ((e = job_create(r->db, r->who, "nat.round_import", &job))) {
-        err_ignore(db_release(r->db, false));
-        return e;
-    }
-    req_audit(r, "nat.round.import_upload", "job", job, "ok",
-              arena_printf(r->a, "round=%lld bytes=%zu rows=%ld%s", (long long)id, n, rows,
-                           csv ? " csv" : ""));
-    if ((e = db_release(r->db, true)) ||
+    const char *more = arena_printf(r->a, " round=%lld%s", (long long)id, csv ? " csv" : "");
+    if ((e = import_accept(r, e, &acc, n, rows, more, &job)) ||
         (e = nat_round_import_submit(r->db, job, r->who, &round, body, n, csv, rows)))
         return e;
-    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
-    json_set_id(o, "job_id", job);
-    return reply_json(r, 202, o);
+    return import_accepted(r, job, rows, NULL);
 }
 
 static err get_template(struct req *r)

@@ -27,6 +27,7 @@
 #include "http/export.h"
 #include "http/write.h"
 #include "job/offload.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "nat/nat.h"
 #include "security/audit.h"
@@ -189,31 +190,19 @@ static err post_batch(struct req *r)
  * on the import worker: 202 {job_id, rows, dry_run}. */
 static err post_upload(struct req *r)
 {
-    int64_t dry = 0;
+    static const struct import_accept acc = {"nat.result.upload", "nat.result.upload_queued",
+                                             "nat.result_upload", NULL, 0};
+    int64_t dry = 0, job;
     size_t n;
     const char *body = req_raw_body(r, &n);
     long rows = 0;
     err e = req_query_int64(r, "dry_run", 0, 1, &dry);
     if (!e)
         e = nat_result_upload_check(body, n, &rows);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "nat.result.upload", "job", 0, e,
-                             arena_printf(r->a, "bytes=%zu", n));
-    int64_t job;
-    db_hold(r->db); /* the job and its entry commit together */
-    if ((e = job_create(r->db, r->who, "nat.result_upload", &job))) {
-        err_ignore(db_release(r->db, false));
+    if ((e = import_accept(r, e, &acc, n, rows, dry ? " dry_run" : "", &job)) ||
+        (e = nat_result_upload_submit(r->db, job, r->who, body, n, rows, dry)))
         return e;
-    }
-    req_audit(r, "nat.result.upload_queued", "job", job, "ok",
-              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, dry ? " dry_run" : ""));
-    if ((e = db_release(r->db, true)))
-        return e;
-    if ((e = nat_result_upload_submit(r->db, job, r->who, body, n, rows, dry)))
-        return e;
-    json_t *o = json_pack("{s:I,s:b}", "rows", (json_int_t)rows, "dry_run", dry != 0);
-    json_set_id(o, "job_id", job);
-    return reply_json(r, 202, o);
+    return import_accepted(r, job, rows, json_pack("{s:b}", "dry_run", dry != 0));
 }
 
 static const struct jfield withdraw_fields[] = {

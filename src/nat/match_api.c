@@ -22,6 +22,7 @@
 
 #include "app.h"
 #include "base/xlsx.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "nat/nat.h"
 #include "security/audit.h"
@@ -43,28 +44,17 @@ static err get_template(struct req *r)
  * worker: 202 {job_id, rows}. */
 static err post_import(struct req *r)
 {
+    static const struct import_accept acc = {"nat.city.import", "nat.city.import_queued",
+                                             "nat.city_import", NULL, 0};
     size_t n;
     const char *body = req_raw_body(r, &n);
     long rows = 0;
-    err e = nat_city_import_check(r->a, body, n, &rows);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "nat.city.import", "job", 0, e,
-                             arena_printf(r->a, "bytes=%zu", n));
     int64_t job;
-    db_hold(r->db); /* the job and its entry commit together */
-    if ((e = job_create(r->db, r->who, "nat.city_import", &job))) {
-        err_ignore(db_release(r->db, false));
+    err e = nat_city_import_check(r->a, body, n, &rows);
+    if ((e = import_accept(r, e, &acc, n, rows, NULL, &job)) ||
+        (e = nat_city_import_submit(r->db, job, r->who, body, n, rows)))
         return e;
-    }
-    req_audit(r, "nat.city.import_queued", "job", job, "ok",
-              arena_printf(r->a, "bytes=%zu rows=%ld", n, rows));
-    if ((e = db_release(r->db, true)))
-        return e;
-    if ((e = nat_city_import_submit(r->db, job, r->who, body, n, rows)))
-        return e;
-    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
-    json_set_id(o, "job_id", job);
-    return reply_json(r, 202, o);
+    return import_accepted(r, job, rows, NULL);
 }
 
 static err get_list(struct req *r)

@@ -25,6 +25,7 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "http/write.h"
+#include "job/import.h"
 #include "job/job.h"
 #include "security/audit.h"
 #include "video/internal.h"
@@ -579,36 +580,22 @@ static err get_template(struct req *r)
 
 static err post_import(struct req *r)
 {
-    const char *fmt = req_query(r, "format");
-    err e = E_OK;
-    if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "xlsx"))
-        e = err_set(E_INPUT, "invalid_parameter", "format", "参数 format 应为 xlsx 或 csv");
-    bool csv = fmt && !strcmp(fmt, "csv");
+    static const struct import_accept acc = {"camera.import", "camera.import_upload",
+                                             "video.camera_import", NULL, 0};
+    bool csv = false;
     size_t n;
     const char *body = req_raw_body(r, &n);
     long rows = 0;
+    int64_t job;
+    err e = import_format(r, false, &csv);
     if (!e && !n)
         e = err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 或 CSV 文件");
     if (!e)
         e = camera_import_check(body, n, csv, &rows);
-    if (e)
-        return audit_refusal(r->db, r->who, r->ip, "camera.import", "job", 0, e,
-                             arena_printf(r->a, "bytes=%zu", n));
-    int64_t job;
-    db_hold(r->db); /* the job and its entry commit together */
-    if ((e = job_create(r->db, r->who, "video.camera_import", &job))) {
-        err_ignore(db_release(r->db, false));
+    if ((e = import_accept(r, e, &acc, n, rows, csv ? " csv" : "", &job)) ||
+        (e = camera_import_submit(r->db, job, r->who, body, n, csv, rows)))
         return e;
-    }
-    req_audit(r, "camera.import_upload", "job", job, "ok",
-              arena_printf(r->a, "bytes=%zu rows=%ld%s", n, rows, csv ? " csv" : ""));
-    if ((e = db_release(r->db, true)))
-        return e;
-    if ((e = camera_import_submit(r->db, job, r->who, body, n, csv, rows)))
-        return e;
-    json_t *o = json_pack("{s:I}", "rows", (json_int_t)rows);
-    json_set_id(o, "job_id", job);
-    return reply_json(r, 202, o);
+    return import_accepted(r, job, rows, NULL);
 }
 
 /* ---- routes ------------------------------------------------------------------------------ */
