@@ -1014,10 +1014,7 @@ static void run_job(db *d, const struct import_upload *j)
     stamp_lap(&t, t_commit);
     /* the rows failing their form as read, then those failing their write
      * after their batch: sorted, the report is in row order */
-    import_failures_sort(&st.fail);
-    if (failed &&
-        (e = import_report_write(j->job_id, CASE_IMPORT_SHEET, heads, C__COUNT, &st.fail)))
-        log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
+    bool report = import_report_done(j->job_id, CASE_IMPORT_SHEET, heads, C__COUNT, &st.fail);
     stamp_lap(&t, t_report);
     char nrows[24];
     snprintf(nrows, sizeof nrows, "%zu", total);
@@ -1028,11 +1025,8 @@ static void run_job(db *d, const struct import_upload *j)
     json_t *res =
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "total", (json_int_t)total, "valid",
                   (json_int_t)valid, "written", (json_int_t)written, "updated", (json_int_t)updated,
-                  "failed", (json_int_t)failed, "dry_run", j->dry_run, "report", failed > 0 && !e);
-    char *s = json_dumps(res, JSON_COMPACT);
-    json_decref(res);
-    err_ignore(job_update(d, j->job_id, "done", (int64_t)total, (int64_t)total, s)); /* display */
-    free(s);
+                  "failed", (json_int_t)failed, "dry_run", j->dry_run, "report", report);
+    import_job_done(d, j->job_id, (int64_t)total, res);
 out:
     import_failures_free(&st.fail);
     for (int i = 0; i < 2; i++) {

@@ -633,22 +633,15 @@ static void run_import(db *d, const struct import_upload *j)
         import_job_fail(d, j->job_id, "hotline.import", e);
         goto out;
     }
-    import_failures_sort(&st.fail);
-    if (failed &&
-        (e = import_report_write(j->job_id, HOTLINE_IMPORT_SHEET, heads, C__COUNT, &st.fail)))
-        log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
-    json_t *res =
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "total", (json_int_t)total, "written",
-                  (json_int_t)(j->dry_run ? 0 : st.written), "updated",
-                  (json_int_t)(j->dry_run ? 0 : st.updated), "failed", (json_int_t)failed,
-                  "matched", (json_int_t)st.matched, "persons", (json_int_t)st.persons, "sites",
-                  (json_int_t)st.sites, "dry_run", j->dry_run, "report", failed > 0 && !e);
+    bool report = import_report_done(j->job_id, HOTLINE_IMPORT_SHEET, heads, C__COUNT, &st.fail);
+    json_t *res = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "total", (json_int_t)total,
+                            "written", (json_int_t)(j->dry_run ? 0 : st.written), "updated",
+                            (json_int_t)(j->dry_run ? 0 : st.updated), "failed", (json_int_t)failed,
+                            "matched", (json_int_t)st.matched, "persons", (json_int_t)st.persons,
+                            "sites", (json_int_t)st.sites, "dry_run", j->dry_run, "report", report);
     /* what the write would do, for a dry run's summary */
     json_object_set_new(res, "valid", json_integer((json_int_t)(st.written + st.updated)));
-    char *s = json_dumps(res, JSON_COMPACT);
-    json_decref(res);
-    err_ignore(job_update(d, j->job_id, "done", (int64_t)total, (int64_t)total, s)); /* display */
-    free(s);
+    import_job_done(d, j->job_id, (int64_t)total, res);
 out:
     links_free(&lk);
     import_failures_free(&st.fail);

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "job/job.h"
 #include "job/worker.h"
+#include "security/audit.h"
 
 /* ---- reading ------------------------------------------------------------------------ */
 
@@ -226,6 +227,40 @@ void import_job_fail(db *d, int64_t job_id, const char *kind, err e)
     err_ignore(job_update(d, job_id, "failed", 0, 0, s)); /* the log line below says it too */
     free(s);
     log_event(LOG_ERROR, "job_failed", "kind", kind, "slug", err_slug(e), NULL);
+}
+
+err import_job_audit(db *d, const struct import_upload *j, const char *action, const char *detail)
+{
+    struct audit_entry ae = {.user_id = j->who.user_id,
+                             .username = j->who.username,
+                             .role = j->who.roles,
+                             .ip = "",
+                             .action = action,
+                             .object_type = "job",
+                             .object_id = j->job_id,
+                             .result = "ok",
+                             .detail = detail};
+    return audit_log(d, &ae);
+}
+
+bool import_report_done(int64_t job_id, const char *sheet, const char *const *heads, int ncols,
+                        struct import_failures *f)
+{
+    if (!f->n)
+        return false;
+    import_failures_sort(f);
+    err e = import_report_write(job_id, sheet, heads, ncols, f);
+    if (e)
+        log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
+    return !e;
+}
+
+void import_job_done(db *d, int64_t job_id, int64_t total, json_t *result)
+{
+    char *s = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    json_decref(result);
+    err_ignore(job_update(d, job_id, "done", total, total, s)); /* display only */
+    free(s);
 }
 
 /* ---- the worker ---------------------------------------------------------------------------- */

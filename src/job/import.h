@@ -117,6 +117,20 @@ bool import_cells(const struct xlsx_cell *cells, size_t have, struct xlsx_cell *
  * under `kind`. */
 void import_job_fail(db *d, int64_t job_id, const char *kind, err e);
 
+/* The audit entry of an import job by its uploader, in the job's
+ * transaction (so it commits with the rows): action on ("job", job id). */
+struct import_upload;
+err import_job_audit(db *d, const struct import_upload *j, const char *action,
+                     const char *detail) MUST_USE;
+
+/* The failed rows, sorted, as the job's error report: true when one was
+ * written (a failure to write it is logged; the job still succeeds). */
+bool import_report_done(int64_t job_id, const char *sheet, const char *const *heads, int ncols,
+                        struct import_failures *f);
+
+/* Mark the job done with `result` (taken) after `total` rows. */
+void import_job_done(db *d, int64_t job_id, int64_t total, json_t *result);
+
 /*
  * An upload's job: who uploaded what, and what the upload's check in the
  * request found. The importers' own options ride in `ref` and `opt`.

@@ -624,21 +624,12 @@ static void run_import(db *d, const struct import_upload *j)
         json_decref(st.errors);
         goto out;
     }
-    import_failures_sort(&st.fail);
-    bool written = false;
-    if (st.fail.n &&
-        !(e = import_report_write(j->job_id, NAT_ROUND_SHEET, heads, C__COUNT, &st.fail)))
-        written = true;
-    else if (st.fail.n)
-        log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
+    bool written = import_report_done(j->job_id, NAT_ROUND_SHEET, heads, C__COUNT, &st.fail);
     json_t *res =
         json_pack("{s:I,s:I,s:I,s:I,s:b,s:o}", "total", (json_int_t)st.data_rows, "created",
                   (json_int_t)st.created, "replaced", (json_int_t)st.replaced, "failed",
                   (json_int_t)st.fail.n, "report", written, "errors", st.errors);
-    char *s = res ? json_dumps(res, JSON_COMPACT) : NULL;
-    json_decref(res);
-    err_ignore(job_update(d, j->job_id, "done", st.data_rows, st.data_rows, s)); /* display */
-    free(s);
+    import_job_done(d, j->job_id, st.data_rows, res);
 out:
     import_failures_free(&st.fail);
     arena_free(&kept);

@@ -1301,16 +1301,7 @@ static err upload_apply(db *d, const struct import_upload *j, struct upload *u, 
                  (long long)json_int(rp, "repeated", 0), (long long)json_int(rp, "failed", 0),
                  (long long)json_int(rp, "retests", 0), (long long)json_int(rp, "reports", 0),
                  j->dry_run);
-        struct audit_entry ae = {.user_id = j->who.user_id,
-                                 .username = j->who.username,
-                                 .role = j->who.roles,
-                                 .ip = "",
-                                 .action = "nat.result.upload",
-                                 .object_type = "job",
-                                 .object_id = j->job_id,
-                                 .result = "ok",
-                                 .detail = detail};
-        if (!(e = audit_log(d, &ae)))
+        if (!(e = import_job_audit(d, j, "nat.result.upload", detail)))
             e = db_commit(d);
     }
     if (e) {

@@ -930,16 +930,7 @@ static err city_apply(db *d, arena *a, const struct import_upload *j, json_t **r
     snprintf(detail, sizeof detail, "bytes=%zu total=%lld created=%lld updated=%lld failed=%lld",
              j->n, (long long)json_int(res, "total", 0), (long long)json_int(res, "created", 0),
              (long long)json_int(res, "updated", 0), (long long)json_int(res, "failed", 0));
-    struct audit_entry ae = {.user_id = j->who.user_id,
-                             .username = j->who.username,
-                             .role = j->who.roles,
-                             .ip = "",
-                             .action = "nat.city.import",
-                             .object_type = "job",
-                             .object_id = j->job_id,
-                             .result = "ok",
-                             .detail = detail};
-    if (!(e = audit_log(d, &ae)) && !(e = db_commit(d)))
+    if (!(e = import_job_audit(d, j, "nat.city.import", detail)) && !(e = db_commit(d)))
         return E_OK;
     db_rollback(d);
     json_decref(res);
@@ -959,11 +950,7 @@ static void run_city(db *d, const struct import_upload *j)
         arena_free(&a);
         return;
     }
-    int64_t total = json_int(res, "total", 0);
-    char *text = json_dumps(res, JSON_COMPACT);
-    json_decref(res);
-    err_ignore(job_update(d, j->job_id, "done", total, total, text)); /* display */
-    free(text);
+    import_job_done(d, j->job_id, json_int(res, "total", 0), res);
     arena_free(&a);
 }
 

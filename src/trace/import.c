@@ -312,16 +312,7 @@ static void run_import(db *d, const struct import_upload *j)
         char detail[160];
         snprintf(detail, sizeof detail, "total=%ld written=%zu failed=%zu", st.data_rows,
                  st.written, st.fail.n);
-        struct audit_entry ae = {.user_id = j->who.user_id,
-                                 .username = j->who.username,
-                                 .role = j->who.roles,
-                                 .ip = "",
-                                 .action = "trace.trip.import",
-                                 .object_type = "job",
-                                 .object_id = j->job_id,
-                                 .result = "ok",
-                                 .detail = detail};
-        if (!e && !(e = audit_log(d, &ae)))
+        if (!e && !(e = import_job_audit(d, j, "trace.trip.import", detail)))
             e = db_commit(d);
         if (e)
             db_rollback(d);
@@ -330,20 +321,11 @@ static void run_import(db *d, const struct import_upload *j)
         import_job_fail(d, j->job_id, "trace.trip_import", e);
         goto out;
     }
-    import_failures_sort(&st.fail);
-    bool report = st.fail.n > 0;
-    if (report &&
-        (e = import_report_write(j->job_id, TRIP_IMPORT_SHEET, heads, C__COUNT, &st.fail))) {
-        log_event(LOG_WARN, "import_report_failed", "slug", err_slug(e), NULL);
-        report = false;
-    }
-    json_t *res =
-        json_pack("{s:I,s:I,s:I,s:b}", "total", (json_int_t)st.data_rows, "written",
-                  (json_int_t)st.written, "failed", (json_int_t)st.fail.n, "report", report);
-    char *s = json_dumps(res, JSON_COMPACT);
-    json_decref(res);
-    err_ignore(job_update(d, j->job_id, "done", st.data_rows, st.data_rows, s)); /* display */
-    free(s);
+    bool report = import_report_done(j->job_id, TRIP_IMPORT_SHEET, heads, C__COUNT, &st.fail);
+    import_job_done(d, j->job_id, st.data_rows,
+                    json_pack("{s:I,s:I,s:I,s:b}", "total", (json_int_t)st.data_rows, "written",
+                              (json_int_t)st.written, "failed", (json_int_t)st.fail.n, "report",
+                              report));
 out:
     import_failures_free(&st.fail);
     arena_free(&st.fail.a);

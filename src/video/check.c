@@ -245,16 +245,7 @@ static void run_check(db *d, const struct import_upload *j)
         char detail[160];
         snprintf(detail, sizeof detail, "total=%zu online=%zu offline=%zu unchecked=%zu", n,
                  count[CAMERA_ONLINE], count[CAMERA_OFFLINE], count[CAMERA_UNCHECKED]);
-        struct audit_entry ae = {.user_id = j->who.user_id,
-                                 .username = j->who.username,
-                                 .role = j->who.roles,
-                                 .ip = "",
-                                 .action = "camera.check",
-                                 .object_type = "job",
-                                 .object_id = j->job_id,
-                                 .result = "ok",
-                                 .detail = detail};
-        if (!e && !(e = audit_log(d, &ae)))
+        if (!e && !(e = import_job_audit(d, j, "camera.check", detail)))
             e = db_commit(d);
         if (e)
             db_rollback(d);
@@ -262,14 +253,11 @@ static void run_check(db *d, const struct import_upload *j)
     if (e) {
         import_job_fail(d, j->job_id, "video.camera_check", e);
     } else {
-        json_t *res = json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)n, "online",
-                                (json_int_t)count[CAMERA_ONLINE], "offline",
-                                (json_int_t)count[CAMERA_OFFLINE], "unchecked",
-                                (json_int_t)count[CAMERA_UNCHECKED]);
-        char *s = json_dumps(res, JSON_COMPACT);
-        json_decref(res);
-        err_ignore(job_update(d, j->job_id, "done", (int64_t)n, (int64_t)n, s));
-        free(s);
+        import_job_done(d, j->job_id, (int64_t)n,
+                        json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)n, "online",
+                                  (json_int_t)count[CAMERA_ONLINE], "offline",
+                                  (json_int_t)count[CAMERA_OFFLINE], "unchecked",
+                                  (json_int_t)count[CAMERA_UNCHECKED]));
     }
     arena_free(&a);
 }
