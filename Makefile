@@ -31,7 +31,7 @@ UNITBIN  := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
 # the unit programs with a PostgreSQL group (tests/unit/fixture.h)
 UNITPG   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(shell grep -l fixture_pg_wanted $(UNIT)))
 
-.PHONY: all deps run test unit unit-pg api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san web browser
+.PHONY: all deps run test unit unit-pg api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san web browser browser-api-pg api-sqlite-san
 
 all: $(BUILD)/fangkong web/dist/.built
 
@@ -119,8 +119,9 @@ api-pg: $(BUILD)/fangkong
 api: api-sqlite api-pg
 
 # Real Chromium (Debian's) driven by playwright-core against a real server.
+BROWSER_JOBS ?= 1
 browser: $(BUILD)/fangkong web/dist/.built
-	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=1 tests/browser/
+	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=$(BROWSER_JOBS) tests/browser/
 
 lint:
 	@scripts/lint.sh
@@ -129,18 +130,40 @@ san:
 	$(MAKE) SAN=1 unit
 
 # Builds and the fuzz runs use every core; the API suites run API_JOBS files at a
-# time, the browser suite one (one Chromium is already most of a core).
+# time. The browser suite mostly waits on pages (about a third of a core, two files
+# at a time), so it runs beside the PostgreSQL API suite, each into its own log
+# (build/logs/), printed when both have ended: that halves the longest part of CI.
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
+STAMP     = @date -u '+== %T $(1)'
 test: deps
+	$(call STAMP,build)
 	$(MAKE) -j$(NPROC) all
+	$(call STAMP,lint)
 	$(MAKE) lint
+	$(call STAMP,unit)
 	$(MAKE) -j$(NPROC) unit
+	$(call STAMP,san)
 	$(MAKE) -j$(NPROC) san
-	$(MAKE) browser
-	$(MAKE) api-pg
+	$(call STAMP,browser and api-pg)
+	$(MAKE) browser-api-pg
+	$(call STAMP,unit-pg)
 	$(MAKE) -j$(NPROC) unit-pg
+	$(call STAMP,api-sqlite-san)
 	$(MAKE) SAN=1 api-sqlite-san
+	$(call STAMP,fuzz)
 	$(MAKE) -j$(NPROC) fuzz
+	$(call STAMP,done)
+
+browser-api-pg: $(BUILD)/fangkong web/dist/.built
+	@mkdir -p build/logs; \
+	$(MAKE) --no-print-directory browser BROWSER_JOBS=2 > build/logs/browser.log 2>&1 & b=$$!; \
+	$(MAKE) --no-print-directory api-pg > build/logs/api-pg.log 2>&1; a=$$?; \
+	wait $$b; bs=$$?; \
+	for s in browser api-pg; do echo "== $$s (build/logs/$$s.log)"; cat build/logs/$$s.log; done; \
+	for s in browser:$$bs api-pg:$$a; do n=$${s%%:*}; \
+	  if [ "$${s##*:}" != 0 ]; then echo "== $$n FAILED:"; \
+	    grep -A25 '^not ok' build/logs/$$n.log | head -200; fi; done; \
+	echo "== browser exit $$bs, api-pg exit $$a"; [ $$bs = 0 ] && [ $$a = 0 ]
 
 api-sqlite-san: $(BUILD)/fangkong
 	FK_BIN=$(abspath $(BUILD)/fangkong) FK_SAN=1 node --test --test-concurrency=$(API_JOBS) tests/api/
