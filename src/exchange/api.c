@@ -33,6 +33,7 @@
 #include "base/time.h"
 #include "exchange/exchange.h"
 #include "exchange/internal.h"
+#include "exchange/soap.h"
 #include "http/write.h"
 #include "job/worker.h"
 #include "security/audit.h"
@@ -81,6 +82,8 @@ static struct job_worker *writer;
 struct write_task {
     struct http_deferred *df;
     struct exchange_request rq;
+    int soap; /* 0: the JSON front; else the envelope's enum soap_version */
+    const struct exchange_op *op;
     char *copies[10];
 };
 
@@ -105,6 +108,30 @@ static void write_task_free(void *arg)
     free(t);
 }
 
+/* An unsigned 500, as any reply the server cannot build. */
+static void reply_nomem(struct http_deferred *df)
+{
+    int status;
+    size_t len;
+    char *text = http_error_text(err_set(E_NOMEM, NULL, NULL, NULL), &status, &len);
+    http_deferred_reply(df, status, "application/json; charset=utf-8", text, len);
+}
+
+/* The answer of a SOAP write: the envelope carries the signature. */
+static void reply_soap(struct write_task *t, arena *a, const struct exchange_response *rs)
+{
+    char *xml, *copy;
+    size_t len;
+    int hs;
+    if (soap_answer(a, (enum soap_version)t->soap, t->op, rs, &xml, &len, &hs) ||
+        !(copy = malloc(len ? len : 1))) {
+        reply_nomem(t->df);
+        return;
+    }
+    memcpy(copy, xml, len);
+    http_deferred_reply(t->df, hs, soap_content_type((enum soap_version)t->soap), copy, len);
+}
+
 static void write_task_run(db *d, void *arg)
 {
     struct write_task *t = arg;
@@ -113,19 +140,16 @@ static void write_task_run(db *d, void *arg)
     arena *a = arena_new(0);
     struct exchange_response rs = {0};
     char *body = NULL;
-    if (a) {
+    if (a)
         exchange_handle(d, a, &t->rq, &rs);
-        body = malloc(rs.body_len ? rs.body_len : 1);
-    }
-    if (!body || !http_deferred_header(t->df, EXCHANGE_H_TIMESTAMP, rs.timestamp) ||
-        !http_deferred_header(t->df, EXCHANGE_H_SIGNATURE, rs.signature) ||
-        (rs.replayed && !http_deferred_header(t->df, "Idempotency-Replayed", "true"))) {
-        /* no memory: an unsigned 500, as any reply the server cannot build */
+    if (a && t->soap)
+        reply_soap(t, a, &rs);
+    else if (!a || !(body = malloc(rs.body_len ? rs.body_len : 1)) ||
+             !http_deferred_header(t->df, EXCHANGE_H_TIMESTAMP, rs.timestamp) ||
+             !http_deferred_header(t->df, EXCHANGE_H_SIGNATURE, rs.signature) ||
+             (rs.replayed && !http_deferred_header(t->df, "Idempotency-Replayed", "true"))) {
         free(body);
-        int status;
-        size_t len;
-        char *text = http_error_text(err_set(E_NOMEM, NULL, NULL, NULL), &status, &len);
-        http_deferred_reply(t->df, status, "application/json; charset=utf-8", text, len);
+        reply_nomem(t->df);
     } else {
         if (rs.body_len)
             memcpy(body, rs.body, rs.body_len);
@@ -135,15 +159,17 @@ static void write_task_run(db *d, void *arg)
     arena_free(&a);
 }
 
-/* Hand the write to the writer; E_OK when it will answer. Anything else
- * (no memory, its queue full) leaves the request to the loop, which then
- * runs the call itself: slower, never refused for being busy. */
-static err writer_submit(struct req *r, const struct exchange_request *rq)
+err exchange_writer_submit(struct req *r, const struct exchange_request *rq, int soap,
+                           const struct exchange_op *op)
 {
+    if (!writer)
+        return E_UNAVAILABLE;
     struct write_task *t = calloc(1, sizeof *t);
     if (!t)
         return E_NOMEM;
     t->rq = *rq;
+    t->soap = soap;
+    t->op = op;
     const char *s[] = {rq->path,  rq->query,     rq->caller,          rq->timestamp,
                        rq->nonce, rq->signature, rq->idempotency_key, rq->ip};
     const char **dst[] = {&t->rq.path,  &t->rq.query,     &t->rq.caller,          &t->rq.timestamp,
@@ -206,7 +232,7 @@ static err front(struct req *r)
         .ip = r->ip,
     };
     const struct exchange_op *op = exchange_op_find(rq.method, rq.path);
-    if (op && op->write && writer && writer_submit(r, &rq) == E_OK)
+    if (op && op->write && exchange_writer_submit(r, &rq, 0, op) == E_OK)
         return E_OK; /* answered by the writer */
     struct exchange_response rs;
     exchange_handle(r->db, r->a, &rq, &rs);

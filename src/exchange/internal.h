@@ -56,4 +56,13 @@ err exchange_idmap_put(db *d, int64_t owner, const char *ds, int64_t remote,
 err exchange_writer_start(const char *db_url) MUST_USE;
 void exchange_writer_stop(void);
 
+/* Hand a signed write to that writer, which answers r itself: E_OK when it
+ * will (r is then not answered here). `soap`: 0 for the JSON front, else
+ * the envelope's enum soap_version, the answer being an envelope for `op`.
+ * Anything else (no writer, no memory, its queue full) leaves the call to
+ * the loop: slower, never refused for being busy. */
+struct req;
+err exchange_writer_submit(struct req *r, const struct exchange_request *rq, int soap,
+                           const struct exchange_op *op) MUST_USE;
+
 #endif
