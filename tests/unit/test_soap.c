@@ -137,6 +137,14 @@ static char *value(xmlDocPtr doc, const char *xpath)
     return out;
 }
 
+/* The string value of xpath in doc is want (a macro: a failure names its line). */
+#define assert_xpath(doc, xpath, want)                                                             \
+    do {                                                                                           \
+        char *got_ = value(doc, xpath);                                                            \
+        assert_string_equal(got_, want);                                                           \
+        free(got_);                                                                                \
+    } while (0)
+
 static void test_wsdl(void **state)
 {
     arena *a = *state;
@@ -417,24 +425,17 @@ static void test_answer(void **state)
     char *s = value(doc, "string(/env11:Envelope/env11:Body/fk:PersonsPutResponse/fk:body)");
     assert_string_equal(s, rs.body);
     free(s);
-    s = value(doc, "string(//fk:PersonsPutResponse/fk:status)");
-    assert_string_equal(s, "200");
-    free(s);
-    s = value(doc, "string(/env11:Envelope/env11:Header/fk:ServerAuth/fk:Signature)");
-    assert_string_equal(s, "c2lnbmF0dXJl");
-    free(s);
-    s = value(doc, "string(//fk:ServerAuth/fk:Timestamp)");
-    assert_string_equal(s, "1700000000001");
-    free(s);
+    assert_xpath(doc, "string(//fk:PersonsPutResponse/fk:status)", "200");
+    assert_xpath(doc, "string(/env11:Envelope/env11:Header/fk:ServerAuth/fk:Signature)",
+                 "c2lnbmF0dXJl");
+    assert_xpath(doc, "string(//fk:ServerAuth/fk:Timestamp)", "1700000000001");
     assert_int_equal(count(doc, "//fk:ServerAuth/fk:Replayed"), 0);
     xmlFreeDoc(doc);
     /* an idempotent write's first answer, replayed, says so */
     rs.replayed = true;
     assert_int_equal(soap_answer(a, SOAP_11, &op_put, &rs, &xml, &n, &hs), E_OK);
     doc = read_back(xml, n);
-    s = value(doc, "string(//fk:ServerAuth/fk:Replayed)");
-    assert_string_equal(s, "true");
-    free(s);
+    assert_xpath(doc, "string(//fk:ServerAuth/fk:Replayed)", "true");
     xmlFreeDoc(doc);
     rs.replayed = false;
 
@@ -446,42 +447,23 @@ static void test_answer(void **state)
     assert_int_equal(soap_answer(a, SOAP_11, &op_put, &rs, &xml, &n, &hs), E_OK);
     assert_int_equal(hs, 500);
     doc = read_back(xml, n);
-    s = value(doc, "string(//env11:Fault/faultcode)");
-    assert_string_equal(s, "soap:Client");
-    free(s);
-    s = value(doc, "string(//env11:Fault/faultstring)");
-    assert_string_equal(s, "签名无效<");
-    free(s);
-    s = value(doc, "string(//env11:Fault/detail/fk:Fault/fk:code)");
-    assert_string_equal(s, "signature_invalid");
-    free(s);
-    s = value(doc, "string(//fk:Fault/fk:field)");
-    assert_string_equal(s, "X-Fk-Signature");
-    free(s);
-    s = value(doc, "string(//fk:Fault/fk:status)");
-    assert_string_equal(s, "401");
-    free(s);
-    s = value(doc, "string(//fk:Fault/fk:body)");
-    assert_string_equal(s, rs.body);
-    free(s);
-    s = value(doc, "string(//fk:ServerAuth/fk:Signature)");
-    assert_string_equal(s, "c2lnbmF0dXJl");
-    free(s);
+    assert_xpath(doc, "string(//env11:Fault/faultcode)", "soap:Client");
+    assert_xpath(doc, "string(//env11:Fault/faultstring)", "签名无效<");
+    assert_xpath(doc, "string(//env11:Fault/detail/fk:Fault/fk:code)", "signature_invalid");
+    assert_xpath(doc, "string(//fk:Fault/fk:field)", "X-Fk-Signature");
+    assert_xpath(doc, "string(//fk:Fault/fk:status)", "401");
+    assert_xpath(doc, "string(//fk:Fault/fk:body)", rs.body);
+    assert_xpath(doc, "string(//fk:ServerAuth/fk:Signature)", "c2lnbmF0dXJl");
     xmlFreeDoc(doc);
 
     /* 1.2: Sender with our code as the subcode, HTTP 400; a 503 is Receiver, 500 */
     assert_int_equal(soap_answer(a, SOAP_12, &op_put, &rs, &xml, &n, &hs), E_OK);
     assert_int_equal(hs, 400);
     doc = read_back(xml, n);
-    s = value(doc, "string(//env12:Fault/env12:Code/env12:Value)");
-    assert_string_equal(s, "env:Sender");
-    free(s);
-    s = value(doc, "string(//env12:Fault/env12:Code/env12:Subcode/env12:Value)");
-    assert_string_equal(s, "fk:signature_invalid");
-    free(s);
-    s = value(doc, "string(//env12:Fault/env12:Reason/env12:Text)");
-    assert_string_equal(s, "签名无效<");
-    free(s);
+    assert_xpath(doc, "string(//env12:Fault/env12:Code/env12:Value)", "env:Sender");
+    assert_xpath(doc, "string(//env12:Fault/env12:Code/env12:Subcode/env12:Value)",
+                 "fk:signature_invalid");
+    assert_xpath(doc, "string(//env12:Fault/env12:Reason/env12:Text)", "签名无效<");
     xmlFreeDoc(doc);
     rs.status = 503;
     rs.body = arena_strdup(a, "not json");
@@ -489,12 +471,8 @@ static void test_answer(void **state)
     assert_int_equal(soap_answer(a, SOAP_12, &op_put, &rs, &xml, &n, &hs), E_OK);
     assert_int_equal(hs, 500);
     doc = read_back(xml, n);
-    s = value(doc, "string(//env12:Fault/env12:Code/env12:Value)");
-    assert_string_equal(s, "env:Receiver");
-    free(s);
-    s = value(doc, "string(//fk:Fault/fk:code)");
-    assert_string_equal(s, "error");
-    free(s);
+    assert_xpath(doc, "string(//env12:Fault/env12:Code/env12:Value)", "env:Receiver");
+    assert_xpath(doc, "string(//fk:Fault/fk:code)", "error");
     xmlFreeDoc(doc);
 }
 
@@ -513,9 +491,7 @@ static void test_fault(void **state)
     char *s = value(doc, "string(//fk:Fault/fk:code)");
     assert_string_equal(s, "xml_doctype_forbidden");
     free(s);
-    s = value(doc, "string(//faultstring)");
-    assert_string_equal(s, "不允许 <!DOCTYPE>");
-    free(s);
+    assert_xpath(doc, "string(//faultstring)", "不允许 <!DOCTYPE>");
     assert_int_equal(count(doc, "//fk:Fault/fk:field"), 0);
     xmlFreeDoc(doc);
 
@@ -523,20 +499,14 @@ static void test_fault(void **state)
         soap_fault(a, SOAP_11, 400, "soap_version_mismatch", "版本", "Envelope", &xml, &n, &hs),
         E_OK);
     doc = read_back(xml, n);
-    s = value(doc, "string(//faultcode)");
-    assert_string_equal(s, "soap:VersionMismatch");
-    free(s);
+    assert_xpath(doc, "string(//faultcode)", "soap:VersionMismatch");
     xmlFreeDoc(doc);
     assert_int_equal(
         soap_fault(a, SOAP_12, 400, "soap_must_understand", "头", "Header", &xml, &n, &hs), E_OK);
     assert_int_equal(hs, 400);
     doc = read_back(xml, n);
-    s = value(doc, "string(//env12:Code/env12:Value)");
-    assert_string_equal(s, "env:MustUnderstand");
-    free(s);
-    s = value(doc, "string(//fk:Fault/fk:field)");
-    assert_string_equal(s, "Header");
-    free(s);
+    assert_xpath(doc, "string(//env12:Code/env12:Value)", "env:MustUnderstand");
+    assert_xpath(doc, "string(//fk:Fault/fk:field)", "Header");
     xmlFreeDoc(doc);
 }
 
