@@ -37,6 +37,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/json.h"
 #include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
@@ -173,6 +174,26 @@ extern const struct vocab infection_route_vocab;
  */
 err case_status_change(db *d, arena *a, const struct principal *who, int64_t person_id, int to,
                        enum case_severity severity, const char *reason) MUST_USE;
+
+struct case_status_in {
+    int64_t person_id;
+    int to;                      /* enum person_status */
+    enum case_severity severity; /* confirmed: required; else 0 */
+    enum infection_route route;  /* entering confirmed / asymptomatic: required */
+    const char *reason;          /* 1..200 characters */
+    int64_t observation_id;      /* the observation this change comes from, 0 none */
+};
+
+/* case_status_change with the infection route; *change_id_r (may be
+ * NULL) gets the status_changes row. Inside the caller's transaction.
+ * For the status API and for a whole status change another system sends
+ * (the exchange's batch write of cases). */
+err case_status_set(db *d, arena *a, const struct principal *who, const struct case_status_in *in,
+                    int64_t *change_id_r) MUST_USE;
+
+/* The body of a status change (to, severity, infection_route, reason), the
+ * status API's and the exchange's. */
+extern const struct jfield case_status_body[];
 
 /* ---- a change of residence (residence.c) ------------------------------------ */
 

@@ -490,14 +490,6 @@ static err get_observations_xlsx(struct req *r)
 
 /* ---- status ---------------------------------------------------------------------- */
 
-static const struct jfield status_body[] = {
-    {"to", J_STRING, JF_REQUIRED, 0, 0, "目标状态", NULL, &person_status_vocab},
-    {"severity", J_STRING, 0, 0, 0, "病情程度", NULL, &case_severity_vocab},
-    {"infection_route", J_STRING, 0, 0, 0, "感染途径", NULL, &infection_route_vocab},
-    {"reason", J_STRING, JF_REQUIRED, 1, 200, "变更原因", NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
-};
-
 static err post_status(struct req *r)
 {
     struct case_status_in in = {
@@ -731,7 +723,7 @@ const struct route case_observe_routes[] = {
      "解除隔离或转送", "case", 0},
     {M_POST, "/api/v1/observations/{id}/move", post_observation_move, PERM_CASE_MANAGE, 0,
      move_body, "调换隔离房间", "case", 0},
-    {M_POST, "/api/v1/persons/{id}/status", post_status, PERM_CASE_STATUS, 0, status_body,
+    {M_POST, "/api/v1/persons/{id}/status", post_status, PERM_CASE_STATUS, 0, case_status_body,
      "变更人员疫情状态", "case", 0},
     {M_GET, "/api/v1/persons/{id}/status-changes", get_status_changes, PERM_CASE_READ, 0, NULL,
      "人员状态变更记录（reveal=1 查看完整原因）", "case", 0},
