@@ -702,6 +702,76 @@ static err results_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
     return batch_write(x, in, result_write, NULL, out_r);
 }
 
+/* ---- isolations (the observation list) ------------------------------------------ */
+
+/* The members of an observation as another fangkong sends it
+ * (case_observation_record) that are the sender's own or derived: ids,
+ * names and labels, the planned end and counters, the site and room (its
+ * own places), version and times. */
+static const char *const isolation_sender_only[] = {
+    "id",          "person_id",      "person_name", "person_status",        "person_status_label",
+    "region_code", "region_name",    "incident_id", "kind_label",           "source_label",
+    "state_label", "planned_end_at", "days_left",   "observed_days",        "ended_at",
+    "site_id",     "site_name",      "room_no",     "release_status_label", "version",
+    "created_at",  "updated_at",
+};
+
+/*
+ * 隔离观察: an observation of a person, written through the case
+ * workflow's own contract (case_observation_put: put on the list, its
+ * fields changed, ended as the sender ended it; the person's status, the
+ * isolations row the code reads, the counters and the timeline as for
+ * staff). One from another fangkong carries the sender's id ("in:isolations"):
+ * sent again or changed later it updates the observation written the
+ * first time.
+ */
+static err isolation_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t pid;
+    struct scope sc;
+    err e = person_granted(x, rec, &pid, &sc);
+    if (e)
+        return e;
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    if (remote && (e = exchange_idmap_find(x->d, x->caller->id, "in:isolations", remote, &mapped)))
+        return e;
+    json_t *body = json_copy(rec);
+    if (!body)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    json_object_del(body, "person_id");
+    if (remote) {
+        for (size_t i = 0; i < sizeof isolation_sender_only / sizeof *isolation_sender_only; i++)
+            json_object_del(body, isolation_sender_only[i]);
+        /* the sender writes an absent hospital or end reason as null */
+        static const char *const nulls[] = {"hospital", "end_reason", "start_at"};
+        for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
+            if (json_is_null(json_object_get(body, nulls[i])))
+                json_object_del(body, nulls[i]);
+    }
+    struct principal who = x->who;
+    who.scope = sc;
+    if ((e = db_begin(x->d))) {
+        json_decref(body);
+        return e;
+    }
+    e = case_observation_put(x->d, x->a, &who, pid, mapped, body, id_r);
+    json_decref(body);
+    if (!e && remote && !mapped)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:isolations", remote, *id_r);
+    if (e || (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, mapped ? "observation.update" : "observation.create", "observation", *id_r, "ok",
+               "via=exchange");
+    return E_OK;
+}
+
+static err isolations_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, isolation_write, NULL, out_r);
+}
+
 /* ---- cases (status changes) ------------------------------------------------------- */
 
 /* The members of a status change as another fangkong sends it
@@ -953,6 +1023,8 @@ static const struct exchange_op ops[] = {
      "批量报送重点人员返程信息"},
     {"results.post", "POST", "/exchange/v1/results", DS_RESULTS, true, results_post,
      "批量报送核酸检测结果"},
+    {"isolations.post", "POST", "/exchange/v1/isolations", DS_ISOLATIONS, true, isolations_post,
+     "批量报送隔离观察信息（居家隔离、居家医学观察、定点医院）"},
     {"cases.post", "POST", "/exchange/v1/cases", DS_CASES, true, cases_post,
      "批量报送人员状态变更（经状态机办理）"},
     {"cases.get", "GET", "/exchange/v1/cases", DS_CASES, false, cases_get,
