@@ -11,6 +11,9 @@
 //   and change nothing;
 // - a person and a trip deleted at a street are deleted at the district;
 //   an unmapped or another street's id is a per-record not_found;
+// - a home isolation at a street arrives once, changes in place and ends
+//   as the street ended it; a plain caller's bad observations get their
+//   codes and change nothing;
 // - a test result is never kept without its id-map entry (a forced
 //   failure of the map write takes the result back).
 import { test, before, after } from 'node:test';
@@ -25,7 +28,7 @@ const COMM_A = '110101001001'; // 多福巷社区
 const STREET_B = '110101002000'; // 景山街道
 const COMM_B = '110101002001'; // 隆福寺社区
 const PARENT = '东城区防控平台';
-const UP = ['persons', 'returns', 'results', 'cases'];
+const UP = ['persons', 'returns', 'isolations', 'cases', 'results'];
 let parent, pAdmin, pcc;
 const streets = {}; // A, B: { ctx, admin, cc, site, client, peerId, people }
 let seq = 1200;
@@ -270,4 +273,83 @@ test('a test result is never kept without its id-map entry: a failed map write t
   const second = await A.client.post('/exchange/v1/results', { records: [rec] }, { idempotencyKey: key() });
   assert.equal(second.body.results[0].id, first.body.results[0].id);
   assert.equal((await results()).length, 1, 'written once');
+});
+
+test('a home isolation at a street arrives once at the district, changes in place and ends as the street ended it', async () => {
+  const B = streets.B;
+  const p = await registered('B', '隔离乙', COMM_B);
+  const list = async () => (await ok(await pcc.get(`/api/v1/observations?person_id=${p.parentId}&page_size=50&reveal=1`))).items;
+  assert.equal((await list()).length, 0, 'positive control: none before');
+  const obs = await ok(await B.cc.post('/api/v1/observations', { person_id: p.id, kind: 'home_isolation', source: 'grid_patrol', co_residents: 2, place: '隆福寺街1号' }), 201);
+  assert.ok(await eventually(async () => (await list()).length === 1), JSON.stringify(await rejects('B')));
+  const first = (await list())[0];
+  assert.equal(first.kind, 'home_isolation');
+  assert.equal(first.state, 'active');
+  assert.equal(first.co_residents, 2);
+  assert.equal(first.place, '隆福寺街1号');
+  assert.equal(first.start_at, obs.start_at, "the street's start");
+  assert.ok(await eventually(async () => (await parentPerson('隔离乙')).status === 'home_isolation'));
+  // changed at the street: the same observation changes
+  await ok(await B.cc.patch(`/api/v1/observations/${obs.id}`, { version: obs.version, co_residents: 3 }));
+  assert.ok(await eventually(async () => (await list())[0]?.co_residents === 3), JSON.stringify(await rejects('B')));
+  assert.equal((await list()).length, 1);
+  assert.equal((await list())[0].id, first.id, 'in place');
+  // released at the street: released at the district, the person back to normal
+  await ok(await B.cc.post(`/api/v1/observations/${obs.id}/end`, { how: 'released', reason: '观察期满解除', release_status: 'free' }));
+  assert.ok(await eventually(async () => (await list())[0]?.state === 'released'), JSON.stringify(await rejects('B')));
+  assert.ok(await eventually(async () => (await parentPerson('隔离乙')).status === 'normal'), JSON.stringify(await rejects('B')));
+  assert.equal((await list())[0].end_reason, '观察期满解除');
+  assert.deepEqual(await rejects('B'), [], 'nothing refused along the way');
+  // sent again in the outbox's shape: the same observation
+  const mine = await ok(await B.cc.get(`/api/v1/observations/${obs.id}?reveal=1`));
+  const again = await B.client.post('/exchange/v1/isolations', { records: [mine] }, { idempotencyKey: key() });
+  assert.equal(again.body.results[0].ok, true, again.text);
+  assert.equal(again.body.results[0].id, first.id);
+  assert.equal((await list()).length, 1);
+  // street A cannot name street B's person, by either id
+  for (const pid of [p.id, p.parentId]) {
+    const other = await streets.A.client.post('/exchange/v1/isolations', { records: [{ person_id: pid, kind: 'home_isolation', source: 'grid_patrol' }] }, { idempotencyKey: key() });
+    assert.equal(other.body.results[0].error.code, 'not_found', other.text);
+  }
+  assert.equal((await list()).length, 1);
+});
+
+test('a plain caller writes observations with the documented fields; bad input per field changes nothing', async () => {
+  const A = streets.A;
+  const made = await A.client.post('/exchange/v1/persons', { records: [{ name: '直报隔离', id_number: nextId(), region_code: COMM_A }] }, { idempotencyKey: key() });
+  assert.equal(made.body.accepted, 1, made.text);
+  const pid = made.body.results[0].id;
+  const list = async () => (await ok(await pcc.get(`/api/v1/observations?person_id=${pid}&page_size=50`))).items;
+  const send = async (rec) => (await A.client.post('/exchange/v1/isolations', { records: [rec] }, { idempotencyKey: key() })).body.results[0];
+  const base = { person_id: pid, kind: 'home_observation', source: 'grid_patrol' };
+  const cases = [
+    [{ kind: 'home_isolation', source: 'grid_patrol' }, 'required', 'person_id'],
+    [{ person_id: pid, source: 'grid_patrol' }, 'required', 'kind'],
+    [{ ...base, kind: 'flying' }, 'invalid_value', 'kind'],
+    [{ ...base, kind: 'central' }, 'not_allowed', 'kind'],
+    [{ ...base, source: 'rumour' }, 'invalid_value', 'source'],
+    [{ ...base, start_at: 'yesterday' }, 'invalid_type', 'start_at'],
+    [{ ...base, co_residents: 99 }, 'out_of_range', 'co_residents'],
+    [{ ...base, site_id: '1' }, 'unknown_field', 'site_id'],
+    [{ ...base, state: 'bogus' }, 'invalid_value', 'state'],
+    [{ ...base, state: 'released' }, 'required', 'end_reason'],
+    [{ ...base, hospital: 'x'.repeat(101) }, 'too_long', 'hospital'],
+  ];
+  for (const [rec, code, field] of cases) {
+    const r = await send(rec);
+    assert.equal(r.ok, false, JSON.stringify({ rec, r }));
+    assert.equal(r.error.code, code, JSON.stringify({ rec, r }));
+    assert.equal(r.error.field, field, JSON.stringify({ rec, r }));
+  }
+  assert.equal((await send({ id: '990000000000011', deleted: true })).error.code, 'not_allowed');
+  assert.equal((await list()).length, 0, 'nothing written');
+  const good = await send({ ...base, co_residents: 1 });
+  assert.equal(good.ok, true, JSON.stringify(good));
+  const l = await list();
+  assert.equal(l.length, 1);
+  assert.equal(l[0].id, good.id);
+  assert.equal((await parentPerson('直报隔离')).status, 'observation');
+  const twice = await send(base);
+  assert.equal(twice.error.code, 'already_observed', 'a plain caller cannot open a second one');
+  assert.equal((await list()).length, 1);
 });
