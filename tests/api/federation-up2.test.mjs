@@ -273,6 +273,12 @@ test('a test result is never kept without its id-map entry: a failed map write t
   const second = await A.client.post('/exchange/v1/results', { records: [rec] }, { idempotencyKey: key() });
   assert.equal(second.body.results[0].id, first.body.results[0].id);
   assert.equal((await results()).length, 1, 'written once');
+  // two batches with one new result at once (two servers of one street): written once, one id
+  const rec2 = { ...rec, id: '990000000000013', result: 'positive', sampled_at: sampled + 1000 };
+  const both = await Promise.all([0, 1, 2, 3].map(() => A.client.post('/exchange/v1/results', { records: [rec2] }, { idempotencyKey: key() })));
+  for (const r of both) assert.equal(r.body.results[0].ok, true, r.text);
+  assert.equal(new Set(both.map((r) => r.body.results[0].id)).size, 1, 'one id for all');
+  assert.equal((await results()).length, 2, 'the new one written once');
 });
 
 test('a home isolation at a street arrives once at the district, changes in place and ends as the street ended it', async () => {
