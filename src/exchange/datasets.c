@@ -697,9 +697,38 @@ static err result_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     return E_OK;
 }
 
+/* A result withdrawn at the sender (a laboratory's correction): our copy
+ * deleted (code_test_result_delete, inside the grant holding it, the code
+ * recomputed) and the map entry dropped, in one savepoint. */
+static err result_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
+{
+    int64_t rid = 0;
+    err e = exchange_idmap_find(x->d, x->caller->id, "in:results", remote, &rid);
+    if (e || !rid)
+        return e ? e : not_mapped();
+    if ((e = db_begin(x->d)))
+        return e;
+    e = E_NOT_FOUND;
+    for (int i = 0; i < x->caller->nregions && e == E_NOT_FOUND; i++) {
+        struct scope sc = scope_of(x->caller->regions[i]);
+        err_clear();
+        e = code_test_result_delete(x->d, x->a, &sc, rid, x->caller->user_id);
+    }
+    if (e == E_NOT_FOUND)
+        e = not_mapped();
+    if (e || (e = exchange_idmap_drop(x->d, x->caller->id, "in:results", remote)) ||
+        (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, "test_result.delete", "test_result", rid, "ok", "via=exchange");
+    *id_r = rid;
+    return E_OK;
+}
+
 static err results_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
 {
-    return batch_write(x, in, result_write, NULL, out_r);
+    return batch_write(x, in, result_write, result_remove, out_r);
 }
 
 /* ---- isolations (the observation list) ------------------------------------------ */

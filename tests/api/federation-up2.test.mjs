@@ -10,7 +10,8 @@
 //   name the person; a plain caller's bad status changes get their codes
 //   and change nothing;
 // - a person and a trip deleted at a street are deleted at the district;
-//   an unmapped or another street's id is a per-record not_found;
+//   an unmapped or another street's id is a per-record not_found; a
+//   withdrawn result is deleted too;
 // - a home isolation at a street arrives once, changes in place and ends
 //   as the street ended it; a plain caller's bad observations get their
 //   codes and change nothing;
@@ -279,6 +280,16 @@ test('a test result is never kept without its id-map entry: a failed map write t
   for (const r of both) assert.equal(r.body.results[0].ok, true, r.text);
   assert.equal(new Set(both.map((r) => r.body.results[0].id)).size, 1, 'one id for all');
   assert.equal((await results()).length, 2, 'the new one written once');
+  // withdrawn at the street (a laboratory's correction): deleted at the district, by A only
+  const del = async (client) => (await client.post('/exchange/v1/results', { records: [{ id: rec.id, deleted: true }] }, { idempotencyKey: key() })).body.results[0];
+  assert.equal((await del(streets.B.client)).error?.code, 'not_found', "another street's deletion");
+  assert.equal((await results()).length, 2);
+  const gone = await del(A.client);
+  assert.equal(gone.ok, true, JSON.stringify(gone));
+  assert.equal(gone.id, first.body.results[0].id);
+  const left = await results();
+  assert.deepEqual(left.map((x) => x.result), ['positive'], 'the withdrawn one is gone');
+  assert.equal((await del(A.client)).error?.code, 'not_found', 'its map entry went with it');
 });
 
 test('a home isolation at a street arrives once at the district, changes in place and ends as the street ended it', async () => {
