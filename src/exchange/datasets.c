@@ -264,10 +264,9 @@ static void batch_result(json_t *results, size_t index, err e, int64_t id)
 typedef err (*record_write_fn)(struct exchange_ctx *x, json_t *rec, int64_t *id_r);
 
 /* A deletion's remover: the local copy of the sender's record `remote`
- * (mapped for this caller under "in:<dataset>") removed, or ended where
- * the capability only ends, with its map entry, in one savepoint; *id_r
- * the local id. E_NOT_FOUND "not_found" when not mapped or outside the
- * grants. NULL: the dataset takes no deletions. */
+ * (mapped for this caller under "in:<dataset>") deleted through its
+ * capability, with its map entry, in one savepoint; *id_r the local id. E_NOT_FOUND "not_found"
+ * when not mapped or outside the grants. NULL: the dataset takes no deletions. */
 typedef err (*record_delete_fn)(struct exchange_ctx *x, int64_t remote, int64_t *id_r);
 
 /* A deletion as another fangkong sends one: {"id", "deleted": true} and
