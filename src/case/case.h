@@ -37,6 +37,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/json.h"
 #include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
@@ -148,6 +149,25 @@ err case_observe_end(db *d, arena *a, const struct principal *who, int64_t obser
                      enum observe_end how, enum release_status release_status,
                      const char *reason) MUST_USE;
 
+/*
+ * A whole observation as another system sends it (the exchange's batch
+ * write of isolations), inside the caller's transaction. observation_id 0
+ * puts person_id (inside who's scope) on the list as case_observe does,
+ * from body's kind, source, start_at, hospital and §5.1 fields (the
+ * observation API's names); otherwise the §5.1 fields body carries update
+ * observation_id (its version not checked: the sender's word; kind,
+ * source, start and hospital stay as they started). body's "state"
+ * (active | released | transferred | ended; default active, end_reason
+ * 1..200 required otherwise) ends an active observation as the sender
+ * did: released or transferred through case_observe_end, ended as a
+ * status change ends one. A central quarantine is refused (E_INPUT
+ * "not_allowed", kind): its site and room are the sender's. E_INPUT with
+ * the member for bad input; case_observe's and case_observe_end's errors.
+ * *id_r the observation.
+ */
+err case_observation_put(db *d, arena *a, const struct principal *who, int64_t person_id,
+                         int64_t observation_id, json_t *body, int64_t *id_r) MUST_USE;
+
 /* ---- status (status.c) ------------------------------------------------------ */
 
 /* Severity of a confirmed case (轻症 / 重症 / 危重); 0 none. */
@@ -173,6 +193,26 @@ extern const struct vocab infection_route_vocab;
  */
 err case_status_change(db *d, arena *a, const struct principal *who, int64_t person_id, int to,
                        enum case_severity severity, const char *reason) MUST_USE;
+
+struct case_status_in {
+    int64_t person_id;
+    int to;                      /* enum person_status */
+    enum case_severity severity; /* confirmed: required; else 0 */
+    enum infection_route route;  /* entering confirmed / asymptomatic: required */
+    const char *reason;          /* 1..200 characters */
+    int64_t observation_id;      /* the observation this change comes from, 0 none */
+};
+
+/* case_status_change with the infection route; *change_id_r (may be
+ * NULL) gets the status_changes row. Inside the caller's transaction.
+ * For the status API and for a whole status change another system sends
+ * (the exchange's batch write of cases). */
+err case_status_set(db *d, arena *a, const struct principal *who, const struct case_status_in *in,
+                    int64_t *change_id_r) MUST_USE;
+
+/* The body of a status change (to, severity, infection_route, reason), the
+ * status API's and the exchange's. */
+extern const struct jfield case_status_body[];
 
 /* ---- a change of residence (residence.c) ------------------------------------ */
 

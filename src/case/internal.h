@@ -176,19 +176,8 @@ bool case_status_allowed(int from, int to);
 err case_status_targets_json(db *d, const struct scope *sc, int64_t person_id,
                              json_t **o_r) MUST_USE;
 
-struct case_status_in {
-    int64_t person_id;
-    int to;                      /* enum person_status */
-    enum case_severity severity; /* confirmed: required; else 0 */
-    enum infection_route route;  /* entering confirmed / asymptomatic: required */
-    const char *reason;          /* 1..200 characters */
-    int64_t observation_id;      /* the observation this change comes from, 0 none */
-};
-
-/* case_status_change with the infection route; *change_id_r (may be
- * NULL) gets the status_changes row. Inside the caller's transaction. */
-err case_status_set(db *d, arena *a, const struct principal *who, const struct case_status_in *in,
-                    int64_t *change_id_r) MUST_USE;
+/* struct case_status_in and case_status_set are in case.h (the exchange
+ * writes a whole status change through them). */
 
 /* case_status_changes (a person's status changes) is in case.h. */
 

@@ -143,15 +143,19 @@ static err body_id(struct req *r, const char *key, int64_t *id_r)
 
 /* ---- observations -------------------------------------------------------------- */
 
-#define OBSERVE_HEAD_FIELDS                                                                        \
-    {"person_id", J_STRING, JF_REQUIRED, 1, 20, "人员", NULL, NULL},                               \
-        {"kind", J_STRING, JF_REQUIRED, 0, 0, "隔离观察方式", NULL, &observe_kind_vocab},          \
+/* what an observation is, fixed when it starts (the API's and a whole
+ * record's from another system, case_observation_put) */
+#define OBSERVE_KIND_FIELDS                                                                        \
+    {"kind", J_STRING, JF_REQUIRED, 0, 0, "隔离观察方式", NULL, &observe_kind_vocab},              \
         {"source", J_STRING, JF_REQUIRED, 0, 0, "隔离信息报送来源", NULL, &case_source_vocab},     \
         {"start_at", J_INT, 0, 1, TIME_MAX, "隔离起始时间", NULL, NULL},                           \
-        {"incident_id", J_STRING, 0, 1, 20, "事件", NULL, NULL},                                   \
-        {"site_id", J_STRING, 0, 1, 20, "隔离点", NULL, NULL},                                     \
-        {"room_no", J_STRING, 0, 1, 20, "房间号", NULL, NULL},                                     \
         {"hospital", J_STRING, 0, 1, 100, "定点医院", NULL, NULL},
+
+#define OBSERVE_HEAD_FIELDS                                                                        \
+    {"person_id", J_STRING, JF_REQUIRED, 1, 20, "人员", NULL, NULL},                               \
+        OBSERVE_KIND_FIELDS{"incident_id", J_STRING, 0, 1, 20, "事件", NULL, NULL},                \
+        {"site_id", J_STRING, 0, 1, 20, "隔离点", NULL, NULL},                                     \
+        {"room_no", J_STRING, 0, 1, 20, "房间号", NULL, NULL},
 
 static const struct jfield observe_body[] = {
     OBSERVE_HEAD_FIELDS OBS_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL, NULL},
@@ -256,6 +260,64 @@ static err post_observation_end(struct req *r)
                             h == OBSERVE_RELEASED ? "how=released" : "how=transferred")))
         return e;
     return observation_reply(r, 200, id);
+}
+
+/* ---- a whole observation from another system --------------------------------------- */
+
+/* A whole record: what it is (kind, source, start, hospital), where it
+ * stands (state; end_reason once ended) and the §5.1 fields. No site or
+ * room: a quarantine site's rooms are the sending system's own. */
+static const struct jfield put_body[] = {
+    OBSERVE_KIND_FIELDS{"state", J_STRING, 0, 0, 0, "隔离观察状态", NULL, &observe_state_vocab},
+    {"end_reason", J_STRING, 0, 1, 200, "结束原因", NULL, NULL},
+    OBS_FIELDS(FIELD_JFIELD){NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+err case_observation_put(db *d, arena *a, const struct principal *who, int64_t person_id,
+                         int64_t observation_id, json_t *body, int64_t *id_r)
+{
+    err e = json_check(body, put_body, observation_id != 0);
+    if (e)
+        return e;
+    int state = json_str(body, "state") ? vocab_parse(&observe_state_vocab, json_str(body, "state"))
+                                        : OBS_ACTIVE;
+    const char *reason = json_str(body, "end_reason");
+    if (state != OBS_ACTIVE && !reason)
+        return err_set(E_INPUT, "required", "end_reason", "已结束的隔离观察须填写结束原因");
+    struct observation f;
+    unsigned set = 0;
+    memset(&f, 0, sizeof f);
+    if ((e = fields_from_json(obs_rows, OBS_FIELD_COUNT, body, a, &f, &set)))
+        return e;
+    if (!observation_id) {
+        struct case_observe_in in = {
+            .person_id = person_id,
+            .kind = vocab_parse(&observe_kind_vocab, json_str(body, "kind")),
+            .source = vocab_parse(&case_source_vocab, json_str(body, "source")),
+            .start_at = json_int(body, "start_at", 0),
+            .hospital = json_str(body, "hospital"),
+        };
+        if (in.kind == OBSERVE_CENTRAL)
+            return err_set(E_INPUT, "not_allowed", "kind",
+                           "集中隔离的隔离点和房间属于报送方，不能交换，请报送人员状态");
+        if ((e = case_observe_full(d, a, who, &in, &f, set, &observation_id)))
+            return e;
+    } else if (set && (e = case_observation_update(d, a, who, observation_id, 0, &f, set))) {
+        return e;
+    }
+    *id_r = observation_id;
+    if (state == OBS_ACTIVE)
+        return E_OK;
+    /* ended at the sender: ended here too, unless it already is (a status
+     * change that arrived first ends it with the person's status) */
+    struct observation o;
+    if ((e = case_observation_find(d, a, &who->scope, observation_id, &o)) || o.state != OBS_ACTIVE)
+        return e;
+    if (state == OBS_ENDED)
+        return case_observe_close_open(d, a, who, o.person_id, OBS_ENDED);
+    return case_observe_end(d, a, who, observation_id,
+                            state == OBS_RELEASED ? OBSERVE_RELEASED : OBSERVE_TRANSFERRED,
+                            o.release_status, reason);
 }
 
 static const struct jfield move_body[] = {
@@ -490,14 +552,6 @@ static err get_observations_xlsx(struct req *r)
 
 /* ---- status ---------------------------------------------------------------------- */
 
-static const struct jfield status_body[] = {
-    {"to", J_STRING, JF_REQUIRED, 0, 0, "目标状态", NULL, &person_status_vocab},
-    {"severity", J_STRING, 0, 0, 0, "病情程度", NULL, &case_severity_vocab},
-    {"infection_route", J_STRING, 0, 0, 0, "感染途径", NULL, &infection_route_vocab},
-    {"reason", J_STRING, JF_REQUIRED, 1, 200, "变更原因", NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
-};
-
 static err post_status(struct req *r)
 {
     struct case_status_in in = {
@@ -731,7 +785,7 @@ const struct route case_observe_routes[] = {
      "解除隔离或转送", "case", 0},
     {M_POST, "/api/v1/observations/{id}/move", post_observation_move, PERM_CASE_MANAGE, 0,
      move_body, "调换隔离房间", "case", 0},
-    {M_POST, "/api/v1/persons/{id}/status", post_status, PERM_CASE_STATUS, 0, status_body,
+    {M_POST, "/api/v1/persons/{id}/status", post_status, PERM_CASE_STATUS, 0, case_status_body,
      "变更人员疫情状态", "case", 0},
     {M_GET, "/api/v1/persons/{id}/status-changes", get_status_changes, PERM_CASE_READ, 0, NULL,
      "人员状态变更记录（reveal=1 查看完整原因）", "case", 0},

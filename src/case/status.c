@@ -166,6 +166,14 @@ static err last_route(db *d, int64_t person_id, enum infection_route *r_r)
     return e;
 }
 
+const struct jfield case_status_body[] = {
+    {"to", J_STRING, JF_REQUIRED, 0, 0, "目标状态", NULL, &person_status_vocab},
+    {"severity", J_STRING, 0, 0, 0, "病情程度", NULL, &case_severity_vocab},
+    {"infection_route", J_STRING, 0, 0, 0, "感染途径", NULL, &infection_route_vocab},
+    {"reason", J_STRING, JF_REQUIRED, 1, 200, "变更原因", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
 /* ---- the change ---------------------------------------------------------------------- */
 
 static err check_in(const struct case_status_in *in)

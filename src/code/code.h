@@ -365,6 +365,13 @@ extern const struct jfield code_test_body[];
  * sends it on (the exchange). E_NOT_FOUND when there is none. */
 err code_test_result_json(db *d, int64_t id, json_t **o_r) MUST_USE;
 
+/* Delete test result id inside sc (a result withdrawn by the system that
+ * sent it: the exchange's deletion of a results record), tell the
+ * followers (code_written, deleted) and recompute the person's code, in
+ * one transaction. E_NOT_FOUND outside sc or when gone. */
+err code_test_result_delete(db *d, arena *a, const struct scope *sc, int64_t id,
+                            int64_t user_id) MUST_USE;
+
 /*
  * Add a row of `k` for person_id inside who's scope from the checked body
  * (values of the columns, absent ones 0 or ""), then refresh the code, in

@@ -280,6 +280,38 @@ err code_latest_test(db *d, int64_t person_id, json_t **test_r)
     return e;
 }
 
+err code_test_result_delete(db *d, arena *a, const struct scope *sc, int64_t id, int64_t user_id)
+{
+    err e = db_begin(d);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "DELETE FROM test_results WHERE id = ? AND region_code >= ? AND "
+                        "region_code < ? RETURNING person_id, region_code",
+                        &s)))
+        goto fail;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    int64_t person = 0, region = 0;
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
+        person = db_col_int64(s, 0);
+        region = db_col_int64(s, 1);
+    }
+    db_done(s);
+    if (!e && !person)
+        e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    if (e || (e = code_written(d, CODE_REC_TEST_RESULT, id, region, true)) ||
+        (e = code_refresh(d, a, person, code_tests.object, user_id)) || (e = db_commit(d)))
+        goto fail;
+    return E_OK;
+fail:
+    db_rollback(d);
+    return e;
+}
+
 err code_test_result_json(db *d, int64_t id, json_t **o_r)
 {
     db_stmt *s;

@@ -263,12 +263,42 @@ static void batch_result(json_t *results, size_t index, err e, int64_t id)
  * written). Errors of the database itself end the batch. */
 typedef err (*record_write_fn)(struct exchange_ctx *x, json_t *rec, int64_t *id_r);
 
+/* A deletion's remover: the local copy of the sender's record `remote`
+ * (mapped for this caller under "in:<dataset>") deleted through its
+ * capability, with its map entry, in one savepoint; *id_r the local id. E_NOT_FOUND "not_found"
+ * when not mapped or outside the grants. NULL: the dataset takes no deletions. */
+typedef err (*record_delete_fn)(struct exchange_ctx *x, int64_t remote, int64_t *id_r);
+
+/* A deletion as another fangkong sends one: {"id", "deleted": true} and
+ * nothing else. *remote_r 0 when the record is not a deletion. */
+static err deletion_of(json_t *rec, int64_t *remote_r)
+{
+    *remote_r = 0;
+    json_t *del = json_object_get(rec, "deleted");
+    if (!del)
+        return E_OK;
+    if (!json_is_true(del) || json_object_size(rec) != 2)
+        return err_set(E_INPUT, "invalid_record", "deleted",
+                       "删除记录应只包含 id 和 \"deleted\": true");
+    int64_t remote = id_parse(json_str(rec, "id"));
+    if (!remote)
+        return err_set(E_INPUT, "required", "id", "删除记录须填写原记录编号 id");
+    *remote_r = remote;
+    return E_OK;
+}
+
+static err not_mapped(void)
+{
+    return err_set(E_NOT_FOUND, "not_found", "id", "记录不存在或不在本系统获准交换的范围内");
+}
+
 static bool batch_fatal(err e)
 {
     return e == E_DB || e == E_NOMEM || e == E_INTERNAL || e == E_UNAVAILABLE || e == E_CRYPTO;
 }
 
-static err batch_write(struct exchange_ctx *x, json_t *in, record_write_fn write, json_t **out_r)
+static err batch_write(struct exchange_ctx *x, json_t *in, record_write_fn write,
+                       record_delete_fn remove, json_t **out_r)
 {
     json_t *records;
     err e = batch_records(in, &records);
@@ -280,10 +310,15 @@ static err batch_write(struct exchange_ctx *x, json_t *in, record_write_fn write
     json_t *rec;
     json_array_foreach(records, i, rec)
     {
-        int64_t id = 0;
+        int64_t id = 0, remote = 0;
         err_clear();
-        e = json_is_object(rec) ? write(x, rec, &id)
-                                : err_set(E_INPUT, "invalid_record", NULL, "记录应为 JSON 对象");
+        if (!json_is_object(rec))
+            e = err_set(E_INPUT, "invalid_record", NULL, "记录应为 JSON 对象");
+        else if ((e = deletion_of(rec, &remote)) || !remote)
+            e = e ? e : write(x, rec, &id);
+        else
+            e = remove ? remove(x, remote, &id)
+                       : err_set(E_INPUT, "not_allowed", "deleted", "该数据集不接受删除记录");
         if (batch_fatal(e)) {
             json_decref(results);
             return e;
@@ -333,7 +368,7 @@ static json_t *person_record_in(json_t *rec)
     return r;
 }
 
-static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r);
+static err person_write_one(struct exchange_ctx *x, json_t *rec, bool fed, int64_t *id_r);
 
 /*
  * A person from another fangkong (a child's outbox) carries the sender's
@@ -346,7 +381,7 @@ static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     json_t *r = person_record_in(rec);
     if (!r)
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
-    err e = person_write_one(x, r, id_r);
+    err e = person_write_one(x, r, remote != 0, id_r);
     json_decref(r);
     int64_t mapped = 0;
     if (!e && remote &&
@@ -361,8 +396,15 @@ static err person_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
  * person_update with the fields the record carries (the status only
  * through the case workflow, as for staff). A document held outside the
  * grants is refused as a duplicate without its id.
+ *
+ * fed: the record is another fangkong's (it carries the sender's id). A
+ * new person arrives in the sender's current status (its workflow's word
+ * up to then); later, the status member is ignored rather than refused:
+ * the sender's status changes arrive one by one as its "cases" records
+ * and go through this instance's workflow (case_write), so the parent's
+ * state machine, counters and codes follow them.
  */
-static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+static err person_write_one(struct exchange_ctx *x, json_t *rec, bool fed, int64_t *id_r)
 {
     struct person p = {.id_type = ID_RESIDENT};
     person_fields set = 0;
@@ -394,7 +436,7 @@ static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     struct person cur;
     if ((e = person_find(x->d, x->a, &held, holder, &cur)))
         return e;
-    if ((set & PF_BIT(PF_STATUS)) && p.status != cur.status)
+    if (!fed && (set & PF_BIT(PF_STATUS)) && p.status != cur.status)
         return err_set(E_CONFLICT, "status_by_workflow", "status",
                        "人员状态须通过“状态变更”办理，不能由交换数据直接修改");
     struct person_patch pt = {0};
@@ -414,9 +456,45 @@ static err person_write_one(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     return E_OK;
 }
 
+/* The caller's granted subtree holding local person pid; E_NOT_FOUND
+ * "not_found" when gone or outside every grant. */
+static err person_held(struct exchange_ctx *x, int64_t pid, struct scope *sc_r)
+{
+    struct scope all = scope_all();
+    int64_t region = 0;
+    err e = person_region(x->d, &all, pid, &region);
+    if (e && e != E_NOT_FOUND)
+        return e;
+    if (e || !granted_scope(x->caller, region, sc_r))
+        return not_mapped();
+    return E_OK;
+}
+
+/* A person deleted at the sender: our copy deleted (person_delete) and
+ * the map entry dropped, in one savepoint. */
+static err person_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
+{
+    int64_t pid = 0;
+    struct principal who = x->who;
+    err e = exchange_idmap_find(x->d, x->caller->id, "in:persons", remote, &pid);
+    if (e || !pid)
+        return e ? e : not_mapped();
+    if ((e = person_held(x, pid, &who.scope)) || (e = db_begin(x->d)))
+        return e;
+    if ((e = person_delete(x->d, x->a, &who, pid)) ||
+        (e = exchange_idmap_drop(x->d, x->caller->id, "in:persons", remote)) ||
+        (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, "person.delete", "person", pid, "ok", "via=exchange");
+    *id_r = pid;
+    return E_OK;
+}
+
 static err persons_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
 {
-    return batch_write(x, in, person_write, out_r);
+    return batch_write(x, in, person_write, person_remove, out_r);
 }
 
 /* ---- records about a person ----------------------------------------------------------- */
@@ -522,9 +600,39 @@ static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     return E_OK;
 }
 
+/* A trip deleted at the sender: our copy deleted (trip_delete, inside the
+ * grant holding it) and the map entry dropped, in one savepoint. */
+static err return_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
+{
+    int64_t tid = 0;
+    err e = exchange_idmap_find(x->d, x->caller->id, "in:returns", remote, &tid);
+    if (e || !tid)
+        return e ? e : not_mapped();
+    if ((e = db_begin(x->d)))
+        return e;
+    /* the trip lies in one of the grants: trip_delete answers not found
+     * in the others */
+    e = E_NOT_FOUND;
+    for (int i = 0; i < x->caller->nregions && e == E_NOT_FOUND; i++) {
+        struct scope sc = scope_of(x->caller->regions[i]);
+        err_clear();
+        e = trip_delete(x->d, &sc, tid);
+    }
+    if (e == E_NOT_FOUND)
+        e = not_mapped();
+    if (e || (e = exchange_idmap_drop(x->d, x->caller->id, "in:returns", remote)) ||
+        (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, "trace.trip.delete", "trip", tid, "ok", "via=exchange");
+    *id_r = tid;
+    return E_OK;
+}
+
 static err returns_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
 {
-    return batch_write(x, in, return_write, out_r);
+    return batch_write(x, in, return_write, return_remove, out_r);
 }
 
 /* A nucleic-acid test result of a person, as the code capability takes one
@@ -554,19 +662,235 @@ static err result_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
         json_object_del(body, sender_only[i]);
     struct principal who = x->who;
     who.scope = sc;
-    if (!(e = json_check(body, code_test_body, false)))
-        e = code_input_add(x->d, x->a, &who, &code_tests, pid, body, id_r);
+    if ((e = json_check(body, code_test_body, false))) {
+        json_decref(body);
+        return e;
+    }
+    /* the result and its map entry in one savepoint: a result is never
+     * kept without the entry that makes a resend find it */
+    if ((e = db_begin(x->d))) {
+        json_decref(body);
+        return e;
+    }
+    e = code_input_add(x->d, x->a, &who, &code_tests, pid, body, id_r);
     json_decref(body);
     if (!e && remote)
         e = exchange_idmap_put(x->d, x->caller->id, "in:results", remote, *id_r);
-    if (!e)
-        audit_call(x, "test_result.create", "person", pid, "ok", "via=exchange");
-    return e;
+    if (e || (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        /* the same result sent concurrently (two batches at once) and
+         * mapped first by the other: it is the one already written */
+        if (e == E_CONFLICT && remote && !strcmp(err_last()->slug, "duplicate")) {
+            err_clear();
+            if (!(e = exchange_idmap_find(x->d, x->caller->id, "in:results", remote, &mapped)) &&
+                mapped) {
+                *id_r = mapped;
+                return E_OK;
+            }
+            if (!e)
+                e = err_set(E_CONFLICT, "duplicate", "id", "该记录正在写入，请稍后重试");
+        }
+        return e;
+    }
+    audit_call(x, "test_result.create", "person", pid, "ok", "via=exchange");
+    return E_OK;
+}
+
+/* A result withdrawn at the sender (a laboratory's correction): our copy
+ * deleted (code_test_result_delete, inside the grant holding it, the code
+ * recomputed) and the map entry dropped, in one savepoint. */
+static err result_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
+{
+    int64_t rid = 0;
+    err e = exchange_idmap_find(x->d, x->caller->id, "in:results", remote, &rid);
+    if (e || !rid)
+        return e ? e : not_mapped();
+    if ((e = db_begin(x->d)))
+        return e;
+    e = E_NOT_FOUND;
+    for (int i = 0; i < x->caller->nregions && e == E_NOT_FOUND; i++) {
+        struct scope sc = scope_of(x->caller->regions[i]);
+        err_clear();
+        e = code_test_result_delete(x->d, x->a, &sc, rid, x->caller->user_id);
+    }
+    if (e == E_NOT_FOUND)
+        e = not_mapped();
+    if (e || (e = exchange_idmap_drop(x->d, x->caller->id, "in:results", remote)) ||
+        (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, "test_result.delete", "test_result", rid, "ok", "via=exchange");
+    *id_r = rid;
+    return E_OK;
 }
 
 static err results_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
 {
-    return batch_write(x, in, result_write, out_r);
+    return batch_write(x, in, result_write, result_remove, out_r);
+}
+
+/* ---- isolations (the observation list) ------------------------------------------ */
+
+/* The members of an observation as another fangkong sends it
+ * (case_observation_record) that are the sender's own or derived: ids,
+ * names and labels, the planned end and counters, the site and room (its
+ * own places), version and times. */
+static const char *const isolation_sender_only[] = {
+    "id",          "person_id",      "person_name", "person_status",        "person_status_label",
+    "region_code", "region_name",    "incident_id", "kind_label",           "source_label",
+    "state_label", "planned_end_at", "days_left",   "observed_days",        "ended_at",
+    "site_id",     "site_name",      "room_no",     "release_status_label", "version",
+    "created_at",  "updated_at",
+};
+
+/*
+ * 隔离观察: an observation of a person, written through the case
+ * workflow's own contract (case_observation_put: put on the list, its
+ * fields changed, ended as the sender ended it; the person's status, the
+ * isolations row the code reads, the counters and the timeline as for
+ * staff). One from another fangkong carries the sender's id ("in:isolations"):
+ * sent again or changed later it updates the observation written the
+ * first time.
+ */
+static err isolation_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t pid;
+    struct scope sc;
+    err e = person_granted(x, rec, &pid, &sc);
+    if (e)
+        return e;
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    if (remote && (e = exchange_idmap_find(x->d, x->caller->id, "in:isolations", remote, &mapped)))
+        return e;
+    json_t *body = json_copy(rec);
+    if (!body)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    json_object_del(body, "person_id");
+    if (remote) {
+        for (size_t i = 0; i < sizeof isolation_sender_only / sizeof *isolation_sender_only; i++)
+            json_object_del(body, isolation_sender_only[i]);
+        /* the sender writes an absent hospital or end reason as null */
+        static const char *const nulls[] = {"hospital", "end_reason", "start_at"};
+        for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
+            if (json_is_null(json_object_get(body, nulls[i])))
+                json_object_del(body, nulls[i]);
+    }
+    struct principal who = x->who;
+    who.scope = sc;
+    if ((e = db_begin(x->d))) {
+        json_decref(body);
+        return e;
+    }
+    e = case_observation_put(x->d, x->a, &who, pid, mapped, body, id_r);
+    json_decref(body);
+    if (!e && remote && !mapped)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:isolations", remote, *id_r);
+    if (e || (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, mapped ? "observation.update" : "observation.create", "observation", *id_r, "ok",
+               "via=exchange");
+    return E_OK;
+}
+
+static err isolations_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, isolation_write, NULL, out_r);
+}
+
+/* ---- cases (status changes) ------------------------------------------------------- */
+
+/* The members of a status change as another fangkong sends it
+ * (case_status_change_json) that are the sender's own: its id, the
+ * status it came from, labels, time and author. */
+static const char *const case_sender_only[] = {
+    "id", "from",    "from_label", "to_label", "severity_label", "infection_route_label",
+    "at", "user_id", "user_name",
+};
+
+/*
+ * 病例状态变更: a status change of a person, written through the case
+ * workflow (case_status_set: the state machine, the status_changes row,
+ * the counters, the observation closed where the change closes one, the
+ * code recomputed), as a status change of the staff API with the body
+ * {to, severity, infection_route, reason}. A change from another fangkong
+ * (the sender's "id") is remembered ("in:cases"): sent again it is the
+ * one written. Its person may already show it, when the person arrived
+ * after the change in its current status: a change whose target the
+ * person already has (and the state machine refuses again) is accepted
+ * as applied, nothing written, the result's id then the person's.
+ */
+static err case_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t pid;
+    struct scope sc;
+    err e = person_granted(x, rec, &pid, &sc);
+    if (e)
+        return e;
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    if (remote && (e = exchange_idmap_find(x->d, x->caller->id, "in:cases", remote, &mapped)))
+        return e;
+    if (mapped) {
+        *id_r = mapped;
+        return E_OK;
+    }
+    json_t *body = json_copy(rec);
+    if (!body)
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    json_object_del(body, "person_id");
+    if (remote) {
+        for (size_t i = 0; i < sizeof case_sender_only / sizeof *case_sender_only; i++)
+            json_object_del(body, case_sender_only[i]);
+        /* the sender writes an absent severity or route as null */
+        if (json_is_null(json_object_get(body, "severity")))
+            json_object_del(body, "severity");
+        if (json_is_null(json_object_get(body, "infection_route")))
+            json_object_del(body, "infection_route");
+    }
+    if ((e = json_check(body, case_status_body, false))) {
+        json_decref(body);
+        return e;
+    }
+    const char *sev = json_str(body, "severity"), *route = json_str(body, "infection_route");
+    struct case_status_in in = {
+        .person_id = pid,
+        .to = person_status_parse(json_str(body, "to")),
+        .severity = sev ? (enum case_severity)vocab_parse(&case_severity_vocab, sev) : 0,
+        .route = route ? (enum infection_route)vocab_parse(&infection_route_vocab, route) : 0,
+        .reason = arena_strdup(x->a, json_str(body, "reason")),
+    };
+    json_decref(body);
+    struct principal who = x->who;
+    who.scope = sc;
+    int64_t change = 0;
+    if ((e = db_begin(x->d)))
+        return e;
+    if (!(e = case_status_set(x->d, x->a, &who, &in, &change)) && remote)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:cases", remote, change);
+    if (e || (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        if (e != E_CONFLICT || !remote || strcmp(err_last()->slug, "invalid_transition"))
+            return e;
+        /* already applied: the person shows the change's target */
+        struct person cur;
+        err e2 = person_find(x->d, x->a, &sc, pid, &cur);
+        if (e2 || (int)cur.status != in.to)
+            return e2 ? e2 : e;
+        err_clear();
+        *id_r = pid;
+        return E_OK;
+    }
+    audit_call(x, "person.status", "person", pid, "ok",
+               arena_printf(x->a, "to=%s via=exchange", person_status_name(in.to)));
+    *id_r = change;
+    return E_OK;
+}
+
+static err cases_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, case_write, NULL, out_r);
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */
@@ -727,6 +1051,10 @@ static const struct exchange_op ops[] = {
      "批量报送重点人员返程信息"},
     {"results.post", "POST", "/exchange/v1/results", DS_RESULTS, true, results_post,
      "批量报送核酸检测结果"},
+    {"isolations.post", "POST", "/exchange/v1/isolations", DS_ISOLATIONS, true, isolations_post,
+     "批量报送隔离观察信息（居家隔离、居家医学观察、定点医院）"},
+    {"cases.post", "POST", "/exchange/v1/cases", DS_CASES, true, cases_post,
+     "批量报送人员状态变更（经状态机办理）"},
     {"cases.get", "GET", "/exchange/v1/cases", DS_CASES, false, cases_get,
      "查询人员的病例状态变更（person_id）"},
     {"zones.get", "GET", "/exchange/v1/zones", DS_ZONES, false, zones_get,

@@ -173,7 +173,7 @@ err exchange_idmap_put(db *d, int64_t peer_id, const char *ds, int64_t remote, i
     return db_run(s, NULL);
 }
 
-static err map_drop(db *d, int64_t peer_id, const char *ds, int64_t remote)
+err exchange_idmap_drop(db *d, int64_t peer_id, const char *ds, int64_t remote)
 {
     db_stmt *s;
     err e = db_prepare(
@@ -294,7 +294,7 @@ static err area_apply(struct puller *u, int64_t remote, bool deleted, json_t *re
             json_decref(b);
             return e;
         }
-        return e ? e : map_drop(u->d, u->p->id, ds, remote);
+        return e ? e : exchange_idmap_drop(u->d, u->p->id, ds, remote);
     }
     json_t *b = pick(rec, area_fields);
     if (!(e = json_check(b, area_fields, false))) {

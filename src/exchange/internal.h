@@ -50,6 +50,8 @@ err exchange_idmap_find(db *d, int64_t owner, const char *ds, int64_t remote,
                         int64_t *local_r) MUST_USE;
 err exchange_idmap_put(db *d, int64_t owner, const char *ds, int64_t remote,
                        int64_t local) MUST_USE;
+/* Forget remote's entry (the record was deleted). */
+err exchange_idmap_drop(db *d, int64_t owner, const char *ds, int64_t remote) MUST_USE;
 
 /* The writer of the signed front (api.c), started and stopped with the
  * purge by exchange_worker_start/stop. */
