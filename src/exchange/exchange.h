@@ -126,11 +126,20 @@ struct exchange_caller {
     char name[64];
     int nregions;
     int64_t regions[EXCHANGE_REGIONS_MAX]; /* padded codes of the granted subtrees */
-    uint32_t read_sets, write_sets;        /* bit (1u << dataset) */
+    /* subtrees granted for reading only, besides regions (a street child
+     * reading its district's zones): every read path reads in regions and
+     * read_regions, every write checks regions alone */
+    int nread_regions;
+    int64_t read_regions[EXCHANGE_REGIONS_MAX];
+    uint32_t read_sets, write_sets; /* bit (1u << dataset) */
 };
 
-/* True when region_code lies in one of the caller's granted subtrees. */
+/* True when region_code lies in one of the caller's granted subtrees (the
+ * write grant: regions). */
 bool exchange_caller_has_region(const struct exchange_caller *c, int64_t region_code);
+/* True when region_code lies in a subtree the caller may read: regions or
+ * read_regions. */
+bool exchange_caller_reads_region(const struct exchange_caller *c, int64_t region_code);
 
 /* ---- the registry of callers (caller.c) --------------------------------------------
  *
@@ -159,13 +168,16 @@ enum {
     EXCHANGE_SET_SETS = 16, /* read_sets and write_sets */
     EXCHANGE_SET_RATE = 32,
     EXCHANGE_SET_EXPIRES = 64,
-    EXCHANGE_SET_PHONE = 128, /* contact_phone */
+    EXCHANGE_SET_PHONE = 128,        /* contact_phone */
+    EXCHANGE_SET_READ_REGIONS = 256, /* read_regions */
 };
 struct exchange_caller_input {
     unsigned set;
     const char *name, *organisation, *contact_name, *contact_phone;
     int nregions;
     int64_t regions[EXCHANGE_REGIONS_MAX]; /* padded codes */
+    int nread_regions;                     /* 0..EXCHANGE_REGIONS_MAX */
+    int64_t read_regions[EXCHANGE_REGIONS_MAX];
     uint32_t read_sets, write_sets;
     int64_t rate_per_min;
     int64_t expires_at; /* epoch ms, 0: never */
@@ -173,8 +185,9 @@ struct exchange_caller_input {
 
 /*
  * Parse a caller's JSON ({name, organisation, contact_name, contact_phone,
- * regions: [codes], read: [dataset names], write: [...], rate_per_min,
- * expires_at}) into *in (strings point into `b`), checking every field at
+ * regions: [codes], read_regions: [codes] (optional, may be empty: the
+ * subtrees granted for reading only), read: [dataset names], write: [...],
+ * rate_per_min, expires_at}) into *in (strings point into `b`), checking every field at
  * once (E_INPUT with every field at fault). partial: an update (absent
  * members are left unset).
  */
@@ -182,7 +195,8 @@ err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input 
 
 /* Create a caller, its account and its first key, in one transaction, in
  * by's scope (NULL: the command line, any region). E_INPUT
- * "invalid_region" (field regions) for a region unknown or out of scope,
+ * "invalid_region" (field regions or read_regions) for a region unknown or
+ * out of scope,
  * E_CONFLICT "duplicate_name". *priv_pem_r: the private key (in a). */
 err exchange_caller_create(db *d, arena *a, const struct principal *by,
                            const struct exchange_caller_input *in, int64_t *id_r,
