@@ -560,7 +560,13 @@ err exchange_peer_call(db *d, arena *a, const struct exchange_peer *p, const cha
  * the parent's zones and risk areas by change cursor
  * (/exchange/v1/<dataset>/changes?since=) and applies each change here
  * through code's zone and risk-area contracts, so the parent's zones move
- * the codes of the people living here. The cursor and the map from the
+ * the codes of the people living here. A zone anchored above this
+ * instance's root (the parent peer's region: a district-wide zone at a
+ * street) is copied anchored at the root, keeping its name, kind, window
+ * and boundary. With code_rules_followed() (FK_FED_RULES=1) the puller
+ * then reads the parent's rules (GET /exchange/v1/code_rules) and, when
+ * their version changed, saves them with code_rules_save and queues the
+ * recompute of everyone. The cursor and the map from the
  * parent's record ids to ours (exchange_fed_cursors, exchange_fed_map)
  * are written in the transaction that applies the page, with a
  * compare-and-set on the cursor: a change is applied once, whichever
@@ -575,7 +581,8 @@ const char *exchange_fed_parent(void);
 
 /*
  * One pull now on d: for zones then risk areas, page through the parent's
- * changes after the stored cursor and apply them. *applied_r: changes
+ * changes after the stored cursor and apply them; then, when following,
+ * the code rules (a version taken counts as one applied change). *applied_r: changes
  * applied (a change whose record we refuse, e.g. a region unknown here, is
  * counted in the cursor's `rejected`, logged with its reason and passed).
  * E_NOT_FOUND "fed_no_parent" without a parent; the peer's errors
@@ -590,8 +597,10 @@ err exchange_fed_pull(db *d, arena *a, int64_t *applied_r) MUST_USE;
 err exchange_fed_start(const char *db_url, int every_s) MUST_USE;
 void exchange_fed_stop(void);
 
-/* {parent: {id, name, base_url} | null, cursors: [{dataset, seq, pulled_at,
- * applied, rejected, last_error}]} for the console and the tests. */
+/* {parent: {id, name, base_url} | null, rules_followed, cursors: [{dataset,
+ * seq, pulled_at, applied, rejected, last_error}]} for the console and the
+ * tests (code_rules' seq: the version of the parent's rules taken, -1
+ * before the first). */
 err exchange_fed_state(db *d, arena *a, json_t **out_r) MUST_USE;
 
 #endif

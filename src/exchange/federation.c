@@ -690,6 +690,7 @@ err exchange_fed_state(db *d, arena *a, json_t **out_r)
 {
     json_t *o = json_object(), *cursors = json_array();
     json_object_set_new(o, "cursors", cursors);
+    json_object_set_new(o, "rules_followed", json_boolean(code_rules_followed()));
     struct exchange_peer *p = NULL;
     err e = E_OK;
     if (*parent_name && (e = exchange_peer_named(d, a, parent_name, &p)) == E_NOT_FOUND) {
