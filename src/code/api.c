@@ -249,9 +249,9 @@ static err get_rules(struct req *r)
     err e = code_rules_load(r->db, rules, &n);
     if (e)
         return e;
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:b}", "rules", rules_json(rules, n), "followed",
-                                code_rules_followed()));
+    return reply_json(
+        r, 200,
+        json_pack("{s:o,s:b}", "rules", rules_json(rules, n), "followed", code_rules_followed()));
 }
 
 static const struct jfield rules_body[] = {

@@ -114,9 +114,8 @@ err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input 
     if (!json_is_object(b))
         return err_set(E_INPUT, "invalid_json", NULL, "请求内容应为 JSON 对象");
     static const char *const known[] = {
-        "name",         "organisation", "contact_name", "contact_phone", "regions",
-        "read_regions", "read",         "write",        "rate_per_min",  "expires_at",
-        NULL};
+        "name", "organisation", "contact_name", "contact_phone", "regions", "read_regions",
+        "read", "write",        "rate_per_min", "expires_at",    NULL};
     const char *k;
     json_t *v;
     json_object_foreach(b, k, v)

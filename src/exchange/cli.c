@@ -70,14 +70,13 @@ int cmd_exchange_caller(int argc, char **argv)
     if (argc < 1 || strcmp(argv[0], "add"))
         return usage_error("expected 'add'", argc ? argv[0] : NULL);
     const char *name = NULL, *org = NULL, *region = NULL, *rd = "", *wr = "", *rate = NULL,
-               *contact = NULL, *phone = NULL, *expires = NULL, *key_out = NULL,
-               *read_region = "";
+               *contact = NULL, *phone = NULL, *expires = NULL, *key_out = NULL, *read_region = "";
     /* --read-region: subtrees granted for reading only (docs/exchange.md "Federation") */
     static const char *const flags[] = {"--name",    "--org",     "--region",     "--read",
                                         "--write",   "--rate",    "--contact",    "--phone",
                                         "--expires", "--key-out", "--read-region"};
-    const char **slots[] = {&name,    &org,     &region,  &rd,     &wr,         &rate,
-                            &contact, &phone,   &expires, &key_out, &read_region};
+    const char **slots[] = {&name,    &org,   &region,  &rd,      &wr,         &rate,
+                            &contact, &phone, &expires, &key_out, &read_region};
     for (int i = 1; i < argc; i++) {
         size_t k = 0;
         while (k < sizeof flags / sizeof flags[0] && strcmp(argv[i], flags[k]))

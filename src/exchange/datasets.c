@@ -164,8 +164,8 @@ static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t
     char *sql = arena_printf(x->a, "SELECT seq, object_id, region_code, op FROM exchange_changes "
                                    "WHERE dataset = ? AND seq > ? AND (");
     for (int i = 0; i < n; i++)
-        sql = arena_printf(x->a, "%s%s(region_code >= ? AND region_code < ?)", sql,
-                           i ? " OR " : "");
+        sql =
+            arena_printf(x->a, "%s%s(region_code >= ? AND region_code < ?)", sql, i ? " OR " : "");
     for (int i = 0; i < na; i++)
         sql = arena_printf(x->a, "%s OR region_code = ?", sql);
     sql = arena_printf(x->a, "%s) ORDER BY seq LIMIT ?", sql);
@@ -481,8 +481,8 @@ static err person_granted(struct exchange_ctx *x, json_t *rec, bool reading, int
     e = person_region(x->d, &all, pid, &region);
     if (e && e != E_NOT_FOUND)
         return e;
-    if (e || !(reading ? read_scope(x->caller, region, sc_r)
-                       : granted_scope(x->caller, region, sc_r)))
+    if (e ||
+        !(reading ? read_scope(x->caller, region, sc_r) : granted_scope(x->caller, region, sc_r)))
         return err_set(E_NOT_FOUND, "not_found", "person_id",
                        "人员不存在或不在本系统获准交换的范围内");
     *pid_r = pid;

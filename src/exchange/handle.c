@@ -300,8 +300,8 @@ static err caller_load(db *d, arena *a, int64_t id, int64_t now, struct loaded *
             l->rate = db_col_int64(s, 5);
             snprintf(l->state, sizeof l->state, "%s", db_col_text(s, 6));
             l->expires_at = db_col_int64(s, 7);
-            l->c.nread_regions = exchange_regions_parse(db_col_text(s, 10), l->c.read_regions,
-                                                        EXCHANGE_REGIONS_MAX);
+            l->c.nread_regions =
+                exchange_regions_parse(db_col_text(s, 10), l->c.read_regions, EXCHANGE_REGIONS_MAX);
         }
         if (!db_col_null(s, 8) && l->nkeys < (int)(sizeof l->key_ids / sizeof l->key_ids[0])) {
             l->key_ids[l->nkeys] = db_col_int64(s, 8);
