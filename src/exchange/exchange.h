@@ -106,8 +106,8 @@ enum exchange_dataset {
     DS_ZONES,       /* sealed and controlled zones */
     DS_RISK_AREAS,  /* risk areas */
     DS_STATS,       /* statistics (read) */
-    DS_CODES,       /* 共享互认: a health code issued here, verified for another instance's gate */
-    DS_CODE_RULES,  /* the health-code rules a parent publishes to its children (read) */
+    DS_CODES, /* 共享互认: a health code issued here, verified for another instance's gate */
+    DS_CODE_RULES, /* the health-code rules a parent publishes to its children (read) */
     DS__COUNT
 };
 

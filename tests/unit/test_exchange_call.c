@@ -184,10 +184,8 @@ static void test_caller_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timestamp_window),
-        cmocka_unit_test(test_query_object),
-        cmocka_unit_test(test_regions_parse),
-        cmocka_unit_test(test_caller_parse),
+        cmocka_unit_test(test_timestamp_window), cmocka_unit_test(test_query_object),
+        cmocka_unit_test(test_regions_parse),    cmocka_unit_test(test_caller_parse),
         cmocka_unit_test(test_read_regions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
