@@ -250,7 +250,9 @@ static err get_rules(struct req *r)
     err e = code_rules_load(r->db, rules, &n);
     if (e)
         return e;
-    return reply_json(r, 200, json_pack("{s:o}", "rules", rules_json(rules, n)));
+    return reply_json(
+        r, 200,
+        json_pack("{s:o,s:b}", "rules", rules_json(rules, n), "followed", code_rules_followed()));
 }
 
 static const struct jfield rules_body[] = {
@@ -309,6 +311,13 @@ static err post_rules_dry_run(struct req *r)
 
 static err put_rules(struct req *r)
 {
+    /* the parent's rules are in force here (docs/exchange.md "Federation"):
+     * an edit would be overwritten by the next pull, so it is refused */
+    if (code_rules_followed())
+        return audit_refusal(r->db, r->who, r->ip, "code.rules", "code_rules", 0,
+                             err_set(E_CONFLICT, "rules_follow_parent", "rules",
+                                     "本平台的赋码规则由上级平台统一下发，不能在本平台修改"),
+                             NULL);
     struct code_rule rules[CODE_RULES_MAX];
     size_t n;
     err e = rules_parse(r, rules, &n);

@@ -179,6 +179,22 @@ err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r) MUST_USE;
  * "duplicate_rule"). Own transaction. */
 err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user_id) MUST_USE;
 
+/* The version of the rules in force: the time (epoch ms) they were last
+ * saved, 0 while the defaults are in force. A parent publishes it with its
+ * rules (GET /exchange/v1/code_rules) so a child saves them only when they
+ * changed. */
+err code_rules_version(db *d, int64_t *version_r) MUST_USE;
+
+/*
+ * Following the parent's rules (docs/exchange.md "Federation": FK_FED_RULES=1
+ * with a parent, FK_FED_PARENT). While on, the federation's puller saves the
+ * parent's rules here, and the rules API refuses edits (409
+ * "rules_follow_parent"; GET answers "followed": true so the console shows
+ * the editor read-only). Set before serving.
+ */
+void code_rules_set_followed(bool on);
+bool code_rules_followed(void);
+
 /*
  * Recompute person `person_id` now, inside the caller's transaction, after
  * `cause` ("declaration", "temperature", "status", …) was recorded by

@@ -62,6 +62,32 @@ err code_rules_load(db *d, struct code_rule *rules_r, size_t *n_r)
     return E_OK;
 }
 
+err code_rules_version(db *d, int64_t *version_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT COALESCE(MAX(updated_at), 0) FROM code_rules", &s);
+    if (e)
+        return e;
+    bool row;
+    if (!(e = db_row(s, &row)))
+        *version_r = row ? db_col_int64(s, 0) : 0;
+    db_done(s);
+    return e;
+}
+
+/* Written once before serving, read by every thread after. */
+static bool rules_followed;
+
+void code_rules_set_followed(bool on)
+{
+    rules_followed = on;
+}
+
+bool code_rules_followed(void)
+{
+    return rules_followed;
+}
+
 err code_rules_save(db *d, const struct code_rule *rules, size_t n, int64_t user_id)
 {
     for (size_t i = 0; i < n; i++)

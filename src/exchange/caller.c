@@ -78,27 +78,34 @@ static err sets_field(json_t *b, const char *name, uint32_t *out_r)
     return E_OK;
 }
 
-static err regions_field(json_t *b, struct exchange_caller_input *in)
+/* A list of region codes (regions: 1..EXCHANGE_REGIONS_MAX; read_regions:
+ * 0..EXCHANGE_REGIONS_MAX), each well formed and given once. */
+static err codes_field(json_t *b, const char *name, int min, int *n_r, int64_t *out)
 {
-    json_t *v = json_object_get(b, "regions");
+    json_t *v = json_object_get(b, name);
     if (!json_is_array(v))
-        return err_set(E_INPUT, v ? "invalid_type" : "required", "regions", "请选择授权区划");
+        return err_set(E_INPUT, v ? "invalid_type" : "required", name, "请选择授权区划");
     size_t n = json_array_size(v);
-    if (n < 1 || n > EXCHANGE_REGIONS_MAX)
-        return err_set(E_INPUT, "out_of_range", "regions", "授权区划应为1到%d个",
-                       EXCHANGE_REGIONS_MAX);
-    in->nregions = 0;
+    if (n < (size_t)min || n > EXCHANGE_REGIONS_MAX)
+        return err_set(E_INPUT, "out_of_range", name, "%s应为%d到%d个",
+                       min ? "授权区划" : "只读区划", min, EXCHANGE_REGIONS_MAX);
+    *n_r = 0;
     for (size_t i = 0; i < n; i++) {
         const char *s = json_string_value(json_array_get(v, i));
         int64_t code = s ? regcode_parse(s, NULL) : -1;
         if (code <= 0)
-            return err_set(E_INPUT, "invalid_region", "regions", "区划代码格式不正确");
-        for (int k = 0; k < in->nregions; k++)
-            if (in->regions[k] == code)
-                return err_set(E_INPUT, "invalid_region", "regions", "授权区划重复");
-        in->regions[in->nregions++] = code;
+            return err_set(E_INPUT, "invalid_region", name, "区划代码格式不正确");
+        for (int k = 0; k < *n_r; k++)
+            if (out[k] == code)
+                return err_set(E_INPUT, "invalid_region", name, "授权区划重复");
+        out[(*n_r)++] = code;
     }
     return E_OK;
+}
+
+static err regions_field(json_t *b, struct exchange_caller_input *in)
+{
+    return codes_field(b, "regions", 1, &in->nregions, in->regions);
 }
 
 err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input *in)
@@ -107,7 +114,7 @@ err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input 
     if (!json_is_object(b))
         return err_set(E_INPUT, "invalid_json", NULL, "请求内容应为 JSON 对象");
     static const char *const known[] = {
-        "name", "organisation", "contact_name", "contact_phone", "regions",
+        "name", "organisation", "contact_name", "contact_phone", "regions", "read_regions",
         "read", "write",        "rate_per_min", "expires_at",    NULL};
     const char *k;
     json_t *v;
@@ -151,6 +158,14 @@ err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input 
         if ((f = regions_field(b, in)))
             e = f;
     }
+    /* optional on create too: most callers read where they write */
+    if (json_object_get(b, "read_regions")) {
+        in->set |= EXCHANGE_SET_READ_REGIONS;
+        if ((f = codes_field(b, "read_regions", 0, &in->nread_regions, in->read_regions)))
+            e = f;
+    } else if (!partial) {
+        in->set |= EXCHANGE_SET_READ_REGIONS;
+    }
     if (HAS("read") || HAS("write")) {
         in->set |= EXCHANGE_SET_SETS;
         if ((f = sets_field(b, "read", &in->read_sets)))
@@ -186,15 +201,16 @@ err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input 
 
 /* ---- writing ------------------------------------------------------------------------ */
 
-static err check_regions(db *d, const struct scope *sc, const struct exchange_caller_input *in)
+static err check_codes(db *d, const struct scope *sc, const int64_t *codes, int n,
+                       const char *field)
 {
-    for (int i = 0; i < in->nregions; i++) {
+    for (int i = 0; i < n; i++) {
         db_stmt *s;
         err e =
             db_prepare(d, "SELECT 1 FROM regions WHERE code = ? AND code >= ? AND code < ?", &s);
         if (e)
             return e;
-        db_bind_int64(s, 1, in->regions[i]);
+        db_bind_int64(s, 1, codes[i]);
         db_bind_int64(s, 2, sc->lo);
         db_bind_int64(s, 3, sc->hi);
         bool found;
@@ -203,9 +219,21 @@ static err check_regions(db *d, const struct scope *sc, const struct exchange_ca
         if (e)
             return e;
         if (!found)
-            return err_set(E_INPUT, "invalid_region", "regions", "授权区划不存在或不在管辖范围内");
+            return err_set(E_INPUT, "invalid_region", field, "授权区划不存在或不在管辖范围内");
     }
     return E_OK;
+}
+
+/* The regions the input sets exist and lie in the administrator's scope
+ * (read-only ones too: an administrator grants nothing beyond its own). */
+static err check_regions(db *d, const struct scope *sc, const struct exchange_caller_input *in)
+{
+    err e = E_OK;
+    if (in->set & EXCHANGE_SET_REGIONS)
+        e = check_codes(d, sc, in->regions, in->nregions, "regions");
+    if (!e && (in->set & EXCHANGE_SET_READ_REGIONS))
+        e = check_codes(d, sc, in->read_regions, in->nread_regions, "read_regions");
+    return e;
 }
 
 static char *regions_text(arena *a, const int64_t *codes, int n)
@@ -286,7 +314,8 @@ err exchange_caller_create(db *d, arena *a, const struct principal *by,
              "INSERT INTO exchange_callers (id, name, organisation, contact_name, "
              "contact_phone_enc, region_code, regions, read_sets, write_sets, "
              "rate_per_min, state, expires_at, user_id, created_by, created_at, "
-             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)",
+             "updated_at, read_regions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, "
+             "?, ?, ?)",
              &s)))
         goto fail;
     db_bind_int64(s, 1, id);
@@ -307,6 +336,7 @@ err exchange_caller_create(db *d, arena *a, const struct principal *by,
     db_bind_int64(s, 13, by ? by->user_id : 0);
     db_bind_int64(s, 14, now);
     db_bind_int64(s, 15, now);
+    db_bind_text(s, 16, regions_text(a, in->read_regions, in->nread_regions));
     if ((e = db_run(s, NULL))) {
         if (e == E_CONFLICT)
             e = duplicate_name();
@@ -357,7 +387,7 @@ err exchange_caller_update(db *d, arena *a, const struct principal *by, int64_t 
                            const struct exchange_caller_input *in)
 {
     err e;
-    if ((in->set & EXCHANGE_SET_REGIONS) && (e = check_regions(d, scope_by(by), in)))
+    if ((e = check_regions(d, scope_by(by), in)))
         return e;
     if ((e = db_begin(d)))
         return e;
@@ -378,6 +408,7 @@ err exchange_caller_update(db *d, arena *a, const struct principal *by, int64_t 
         "write_sets = CASE WHEN ? = 1 THEN ? ELSE write_sets END, "
         "rate_per_min = CASE WHEN ? = 1 THEN ? ELSE rate_per_min END, "
         "expires_at = CASE WHEN ? = 1 THEN ? ELSE expires_at END, "
+        "read_regions = CASE WHEN ? = 1 THEN ? ELSE read_regions END, "
         "updated_at = ? WHERE id = ?";
     db_stmt *s;
     if ((e = db_prepare(d, sql, &s)))
@@ -407,8 +438,11 @@ err exchange_caller_update(db *d, arena *a, const struct principal *by, int64_t 
     db_bind_int64(s, 18, in->rate_per_min);
     db_bind_int64(s, 19, (in->set & EXCHANGE_SET_EXPIRES) != 0);
     db_bind_int64(s, 20, in->expires_at);
-    db_bind_int64(s, 21, now_ms());
-    db_bind_int64(s, 22, id);
+    bool reads = in->set & EXCHANGE_SET_READ_REGIONS;
+    db_bind_int64(s, 21, reads);
+    db_bind_text(s, 22, reads ? regions_text(a, in->read_regions, in->nread_regions) : "");
+    db_bind_int64(s, 23, now_ms());
+    db_bind_int64(s, 24, id);
     if ((e = db_run(s, NULL))) {
         if (e == E_CONFLICT)
             e = duplicate_name(); /* the one unique column a change can collide on */
@@ -624,7 +658,7 @@ err exchange_region_names(db *d, const int64_t *codes, int n, json_t **out_r)
 
 #define CALLER_COLUMNS                                                                             \
     "id, name, organisation, contact_name, contact_phone_enc, regions, read_sets, write_sets, "    \
-    "rate_per_min, state, state_reason, expires_at, created_at, updated_at "
+    "rate_per_min, state, state_reason, expires_at, created_at, updated_at, read_regions "
 
 /* One row as JSON: the phone masked; regions by name. */
 static err caller_json(db *d, arena *a, db_stmt *s, int64_t now, json_t **out_r)
@@ -648,6 +682,12 @@ static err caller_json(db *d, arena *a, db_stmt *s, int64_t now, json_t **out_r)
         return e;
     }
     json_object_set_new(o, "regions", names);
+    nc = exchange_regions_parse(db_col_text(s, 14), codes, EXCHANGE_REGIONS_MAX);
+    if ((e = exchange_region_names(d, codes, nc, &names))) {
+        json_decref(o);
+        return e;
+    }
+    json_object_set_new(o, "read_regions", names);
     json_object_set_new(o, "read", exchange_sets_json((uint32_t)db_col_int64(s, 6)));
     json_object_set_new(o, "write", exchange_sets_json((uint32_t)db_col_int64(s, 7)));
     json_object_set_new(o, "rate_per_min", json_integer(db_col_int64(s, 8)));
@@ -737,11 +777,12 @@ err exchange_caller_get(db *d, arena *a, const struct principal *by, int64_t id,
     db_bind_int64(s, 3, sc->hi);
     bool row;
     json_t *o = NULL;
-    char regions[EXCHANGE_REGIONS_MAX * 21 + 1] = "";
+    char regions[EXCHANGE_REGIONS_MAX * 21 + 1] = "", reads[EXCHANGE_REGIONS_MAX * 21 + 1] = "";
     if (!(e = db_row(s, &row)) && row) {
         snprintf(regions, sizeof regions, "%s", db_col_text(s, 5));
+        snprintf(reads, sizeof reads, "%s", db_col_text(s, 14));
         if (!(e = caller_json(d, a, s, now, &o)))
-            json_set_id(o, "user_id", db_col_int64(s, 14));
+            json_set_id(o, "user_id", db_col_int64(s, 15));
     }
     db_done(s);
     if (e)
@@ -758,6 +799,14 @@ err exchange_caller_get(db *d, arena *a, const struct principal *by, int64_t id,
         json_array_append_new(cv, json_string(c));
     }
     json_object_set_new(o, "region_codes", cv);
+    n = exchange_regions_parse(reads, codes, EXCHANGE_REGIONS_MAX);
+    cv = json_array();
+    for (int i = 0; i < n; i++) {
+        char c[19];
+        regcode_format(codes[i], c);
+        json_array_append_new(cv, json_string(c));
+    }
+    json_object_set_new(o, "read_region_codes", cv);
     if ((e = db_prepare(d,
                         "SELECT id, created_at, valid_until, revoked_at FROM exchange_caller_keys "
                         "WHERE caller_id = ? ORDER BY id DESC LIMIT 20",

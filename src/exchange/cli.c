@@ -22,7 +22,8 @@ static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "fangkong exchange caller add: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
     fputs("用法: fangkong exchange caller add --name NAME --org ORGANISATION --region CODE[,CODE]\n"
-          "       [--read DATASET,...] [--write DATASET,...] [--rate N] [--contact NAME]\n"
+          "       [--read-region CODE[,CODE]] [--read DATASET,...] [--write DATASET,...]\n"
+          "       [--rate N] [--contact NAME]\n"
           "       [--phone PHONE] [--expires EPOCH_MS] --key-out FILE\n",
           stderr);
     return 2;
@@ -69,12 +70,13 @@ int cmd_exchange_caller(int argc, char **argv)
     if (argc < 1 || strcmp(argv[0], "add"))
         return usage_error("expected 'add'", argc ? argv[0] : NULL);
     const char *name = NULL, *org = NULL, *region = NULL, *rd = "", *wr = "", *rate = NULL,
-               *contact = NULL, *phone = NULL, *expires = NULL, *key_out = NULL;
-    static const char *const flags[] = {"--name",    "--org",    "--region",  "--read",
-                                        "--write",   "--rate",   "--contact", "--phone",
-                                        "--expires", "--key-out"};
-    const char **slots[] = {&name, &org,     &region, &rd,      &wr,
-                            &rate, &contact, &phone,  &expires, &key_out};
+               *contact = NULL, *phone = NULL, *expires = NULL, *key_out = NULL, *read_region = "";
+    /* --read-region: subtrees granted for reading only (docs/exchange.md "Federation") */
+    static const char *const flags[] = {"--name",    "--org",     "--region",     "--read",
+                                        "--write",   "--rate",    "--contact",    "--phone",
+                                        "--expires", "--key-out", "--read-region"};
+    const char **slots[] = {&name,    &org,   &region,  &rd,      &wr,         &rate,
+                            &contact, &phone, &expires, &key_out, &read_region};
     for (int i = 1; i < argc; i++) {
         size_t k = 0;
         while (k < sizeof flags / sizeof flags[0] && strcmp(argv[i], flags[k]))
@@ -101,6 +103,7 @@ int cmd_exchange_caller(int argc, char **argv)
     json_object_set_new(b, "contact_name", json_string(contact ? contact : "运维人员"));
     json_object_set_new(b, "contact_phone", json_string(phone ? phone : "00000000"));
     json_object_set_new(b, "regions", list_json(region));
+    json_object_set_new(b, "read_regions", list_json(read_region));
     json_object_set_new(b, "read", list_json(rd));
     json_object_set_new(b, "write", list_json(wr));
     if (rate)

@@ -40,3 +40,15 @@ bool exchange_caller_has_region(const struct exchange_caller *c, int64_t region_
     }
     return false;
 }
+
+bool exchange_caller_reads_region(const struct exchange_caller *c, int64_t region_code)
+{
+    if (exchange_caller_has_region(c, region_code))
+        return true;
+    for (int i = 0; i < c->nread_regions; i++) {
+        struct scope s = scope_of(c->read_regions[i]);
+        if (scope_has(&s, region_code))
+            return true;
+    }
+    return false;
+}

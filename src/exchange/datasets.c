@@ -51,6 +51,22 @@ static bool granted_scope(const struct exchange_caller *c, int64_t code, struct 
     return false;
 }
 
+/* The same over the subtrees the caller reads (its regions, then its
+ * read-only ones): the reads' check. */
+static bool read_scope(const struct exchange_caller *c, int64_t code, struct scope *sc_r)
+{
+    if (granted_scope(c, code, sc_r))
+        return true;
+    for (int i = 0; i < c->nread_regions; i++) {
+        struct scope s = scope_of(c->read_regions[i]);
+        if (scope_has(&s, code)) {
+            *sc_r = s;
+            return true;
+        }
+    }
+    return false;
+}
+
 static err region_not_granted(void)
 {
     return err_set(E_FORBIDDEN, "region_not_granted", "region_code",
@@ -115,35 +131,56 @@ static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t
     err_collect_end();
     if ((e = e ? e : x2))
         return e;
-    struct scope sc[EXCHANGE_REGIONS_MAX] = {{0, 0}};
+    /* the subtrees read: the region parameter's, or every region the
+     * caller reads (its regions and its read-only ones) */
+    struct scope sc[2 * EXCHANGE_REGIONS_MAX];
     int n = 0;
+    /* zones anchored above a subtree read cover all of it (a district-wide
+     * zone covers each of its streets): their anchors are sent too */
+    int64_t above[2 * EXCHANGE_REGIONS_MAX * 6];
+    int na = 0;
     /* the risk areas are one national list (code/risk.c), most of them
      * outside the region tree (region 0): every grantee reads all */
     if (ds == DS_RISK_AREAS && !json_object_get(in, "region"))
         sc[n++] = (struct scope){0, INT64_MAX};
     else if (json_object_get(in, "region"))
         sc[n++] = scope_of(x->region_code); /* checked by exchange_handle */
-    else
-        for (; n < x->caller->nregions && n < EXCHANGE_REGIONS_MAX; n++)
-            sc[n] = scope_of(x->caller->regions[n]);
+    else {
+        for (int i = 0; i < x->caller->nregions; i++)
+            sc[n++] = scope_of(x->caller->regions[i]);
+        for (int i = 0; i < x->caller->nread_regions; i++)
+            sc[n++] = scope_of(x->caller->read_regions[i]);
+    }
+    if (ds == DS_ZONES)
+        for (int i = 0; i < n; i++)
+            for (int64_t up = regcode_parent(sc[i].lo); up > 0; up = regcode_parent(up)) {
+                int k = 0;
+                while (k < na && above[k] != up)
+                    k++;
+                if (k == na && na < (int)(sizeof above / sizeof *above))
+                    above[na++] = up;
+            }
+    /* the statement's text depends only on the counts (fixed fragments) */
+    char *sql = arena_printf(x->a, "SELECT seq, object_id, region_code, op FROM exchange_changes "
+                                   "WHERE dataset = ? AND seq > ? AND (");
+    for (int i = 0; i < n; i++)
+        sql =
+            arena_printf(x->a, "%s%s(region_code >= ? AND region_code < ?)", sql, i ? " OR " : "");
+    for (int i = 0; i < na; i++)
+        sql = arena_printf(x->a, "%s OR region_code = ?", sql);
+    sql = arena_printf(x->a, "%s) ORDER BY seq LIMIT ?", sql);
     db_stmt *s;
-    if ((e = db_prepare(x->d,
-                        "SELECT seq, object_id, region_code, op FROM exchange_changes WHERE "
-                        "dataset = ? AND seq > ? AND ((region_code >= ? AND region_code < ?) OR "
-                        "(region_code >= ? AND region_code < ?) OR (region_code >= ? AND "
-                        "region_code < ?) OR (region_code >= ? AND region_code < ?) OR "
-                        "(region_code >= ? AND region_code < ?) OR (region_code >= ? AND "
-                        "region_code < ?) OR (region_code >= ? AND region_code < ?) OR "
-                        "(region_code >= ? AND region_code < ?)) ORDER BY seq LIMIT ?",
-                        &s)))
+    if ((e = db_prepare(x->d, sql, &s)))
         return e;
     int b = 1;
     db_bind_text(s, b++, exchange_dataset_name(ds));
     db_bind_int64(s, b++, since);
-    for (int i = 0; i < EXCHANGE_REGIONS_MAX; i++) {
+    for (int i = 0; i < n; i++) {
         db_bind_int64(s, b++, sc[i].lo);
-        db_bind_int64(s, b++, sc[i].hi); /* unused slots: [0, 0), empty */
+        db_bind_int64(s, b++, sc[i].hi);
     }
+    for (int i = 0; i < na; i++)
+        db_bind_int64(s, b++, above[i]);
     db_bind_int64(s, b, limit + 1);
     struct row {
         int64_t seq, id, region;
@@ -505,7 +542,8 @@ static err persons_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
  * person outside every grant reads as missing, as the capabilities answer
  * for another region's person (its existence is not the caller's to know).
  */
-static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, struct scope *sc_r)
+static err person_granted(struct exchange_ctx *x, json_t *rec, bool reading, int64_t *pid_r,
+                          struct scope *sc_r)
 {
     const char *s = json_str(rec, "person_id");
     int64_t pid = s ? id_parse(s) : 0, region = 0, ours = 0;
@@ -521,7 +559,8 @@ static err person_granted(struct exchange_ctx *x, json_t *rec, int64_t *pid_r, s
     e = person_region(x->d, &all, pid, &region);
     if (e && e != E_NOT_FOUND)
         return e;
-    if (e || !granted_scope(x->caller, region, sc_r))
+    if (e ||
+        !(reading ? read_scope(x->caller, region, sc_r) : granted_scope(x->caller, region, sc_r)))
         return err_set(E_NOT_FOUND, "not_found", "person_id",
                        "人员不存在或不在本系统获准交换的范围内");
     *pid_r = pid;
@@ -564,7 +603,7 @@ static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     int64_t pid;
     struct scope sc;
-    err e = person_granted(x, rec, &pid, &sc);
+    err e = person_granted(x, rec, false, &pid, &sc);
     if (e)
         return e;
     int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
@@ -642,7 +681,7 @@ static err result_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     int64_t pid;
     struct scope sc;
-    err e = person_granted(x, rec, &pid, &sc);
+    err e = person_granted(x, rec, false, &pid, &sc);
     if (e)
         return e;
     /* a result from another fangkong carries the sender's id: one sent
@@ -973,7 +1012,7 @@ static err cases_get(struct exchange_ctx *x, json_t *in, json_t **out_r)
     int64_t page, size, pid;
     struct scope sc;
     err e = page_params(in, &page, &size);
-    if (e || (e = person_granted(x, in, &pid, &sc)))
+    if (e || (e = person_granted(x, in, true, &pid, &sc)))
         return e;
     json_t *items = NULL;
     int64_t total = 0;
@@ -1026,6 +1065,28 @@ static err stats_get(struct exchange_ctx *x, json_t *in, json_t **out_r)
     return E_OK;
 }
 
+/* The health-code rules in force here, with their version (code_rules_version:
+ * the time they were last saved, 0 for the defaults): what a child following
+ * its parent's rules pulls (docs/exchange.md "Federation"). Not regional: the
+ * rules are one list per instance. */
+static err code_rules_get(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    (void)in;
+    struct code_rule rules[CODE_RULES_MAX];
+    size_t n;
+    int64_t version;
+    err e = code_rules_load(x->d, rules, &n);
+    if (e || (e = code_rules_version(x->d, &version)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, code_rule_json(&rules[i]));
+    audit_call(x, "exchange.code_rules.read", "code_rules", 0, "ok",
+               arena_printf(x->a, "rules=%zu version=%lld", n, (long long)version));
+    *out_r = json_pack("{s:I,s:o}", "version", (json_int_t)version, "rules", arr);
+    return E_OK;
+}
+
 /* ---- the table --------------------------------------------------------------------- */
 
 static const struct exchange_op ops[] = {
@@ -1062,6 +1123,8 @@ static const struct exchange_op ops[] = {
     {"risk_areas.get", "GET", "/exchange/v1/risk_areas", DS_RISK_AREAS, false, risk_areas_get,
      "查询中高风险地区"},
     {"stats.get", "GET", "/exchange/v1/stats", DS_STATS, false, stats_get, "查询区划当前统计数据"},
+    {"code_rules.get", "GET", "/exchange/v1/code_rules", DS_CODE_RULES, false, code_rules_get,
+     "查询本平台现行的健康码赋码规则及其版本（下级平台同步上级规则）"},
 };
 
 const struct exchange_op *exchange_data_ops(size_t *n_r)

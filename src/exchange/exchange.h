@@ -126,11 +126,20 @@ struct exchange_caller {
     char name[64];
     int nregions;
     int64_t regions[EXCHANGE_REGIONS_MAX]; /* padded codes of the granted subtrees */
-    uint32_t read_sets, write_sets;        /* bit (1u << dataset) */
+    /* subtrees granted for reading only, besides regions (a street child
+     * reading its district's zones): every read path reads in regions and
+     * read_regions, every write checks regions alone */
+    int nread_regions;
+    int64_t read_regions[EXCHANGE_REGIONS_MAX];
+    uint32_t read_sets, write_sets; /* bit (1u << dataset) */
 };
 
-/* True when region_code lies in one of the caller's granted subtrees. */
+/* True when region_code lies in one of the caller's granted subtrees (the
+ * write grant: regions). */
 bool exchange_caller_has_region(const struct exchange_caller *c, int64_t region_code);
+/* True when region_code lies in a subtree the caller may read: regions or
+ * read_regions. */
+bool exchange_caller_reads_region(const struct exchange_caller *c, int64_t region_code);
 
 /* ---- the registry of callers (caller.c) --------------------------------------------
  *
@@ -159,13 +168,16 @@ enum {
     EXCHANGE_SET_SETS = 16, /* read_sets and write_sets */
     EXCHANGE_SET_RATE = 32,
     EXCHANGE_SET_EXPIRES = 64,
-    EXCHANGE_SET_PHONE = 128, /* contact_phone */
+    EXCHANGE_SET_PHONE = 128,        /* contact_phone */
+    EXCHANGE_SET_READ_REGIONS = 256, /* read_regions */
 };
 struct exchange_caller_input {
     unsigned set;
     const char *name, *organisation, *contact_name, *contact_phone;
     int nregions;
     int64_t regions[EXCHANGE_REGIONS_MAX]; /* padded codes */
+    int nread_regions;                     /* 0..EXCHANGE_REGIONS_MAX */
+    int64_t read_regions[EXCHANGE_REGIONS_MAX];
     uint32_t read_sets, write_sets;
     int64_t rate_per_min;
     int64_t expires_at; /* epoch ms, 0: never */
@@ -173,8 +185,9 @@ struct exchange_caller_input {
 
 /*
  * Parse a caller's JSON ({name, organisation, contact_name, contact_phone,
- * regions: [codes], read: [dataset names], write: [...], rate_per_min,
- * expires_at}) into *in (strings point into `b`), checking every field at
+ * regions: [codes], read_regions: [codes] (optional, may be empty: the
+ * subtrees granted for reading only), read: [dataset names], write: [...],
+ * rate_per_min, expires_at}) into *in (strings point into `b`), checking every field at
  * once (E_INPUT with every field at fault). partial: an update (absent
  * members are left unset).
  */
@@ -182,7 +195,8 @@ err exchange_caller_parse(json_t *b, bool partial, struct exchange_caller_input 
 
 /* Create a caller, its account and its first key, in one transaction, in
  * by's scope (NULL: the command line, any region). E_INPUT
- * "invalid_region" (field regions) for a region unknown or out of scope,
+ * "invalid_region" (field regions or read_regions) for a region unknown or
+ * out of scope,
  * E_CONFLICT "duplicate_name". *priv_pem_r: the private key (in a). */
 err exchange_caller_create(db *d, arena *a, const struct principal *by,
                            const struct exchange_caller_input *in, int64_t *id_r,
@@ -546,7 +560,13 @@ err exchange_peer_call(db *d, arena *a, const struct exchange_peer *p, const cha
  * the parent's zones and risk areas by change cursor
  * (/exchange/v1/<dataset>/changes?since=) and applies each change here
  * through code's zone and risk-area contracts, so the parent's zones move
- * the codes of the people living here. The cursor and the map from the
+ * the codes of the people living here. A zone anchored above this
+ * instance's root (the parent peer's region: a district-wide zone at a
+ * street) is copied anchored at the root, keeping its name, kind, window
+ * and boundary. With code_rules_followed() (FK_FED_RULES=1) the puller
+ * then reads the parent's rules (GET /exchange/v1/code_rules) and, when
+ * their version changed, saves them with code_rules_save and queues the
+ * recompute of everyone. The cursor and the map from the
  * parent's record ids to ours (exchange_fed_cursors, exchange_fed_map)
  * are written in the transaction that applies the page, with a
  * compare-and-set on the cursor: a change is applied once, whichever
@@ -561,7 +581,8 @@ const char *exchange_fed_parent(void);
 
 /*
  * One pull now on d: for zones then risk areas, page through the parent's
- * changes after the stored cursor and apply them. *applied_r: changes
+ * changes after the stored cursor and apply them; then, when following,
+ * the code rules (a version taken counts as one applied change). *applied_r: changes
  * applied (a change whose record we refuse, e.g. a region unknown here, is
  * counted in the cursor's `rejected`, logged with its reason and passed).
  * E_NOT_FOUND "fed_no_parent" without a parent; the peer's errors
@@ -576,8 +597,10 @@ err exchange_fed_pull(db *d, arena *a, int64_t *applied_r) MUST_USE;
 err exchange_fed_start(const char *db_url, int every_s) MUST_USE;
 void exchange_fed_stop(void);
 
-/* {parent: {id, name, base_url} | null, cursors: [{dataset, seq, pulled_at,
- * applied, rejected, last_error}]} for the console and the tests. */
+/* {parent: {id, name, base_url} | null, rules_followed, cursors: [{dataset,
+ * seq, pulled_at, applied, rejected, last_error}]} for the console and the
+ * tests (code_rules' seq: the version of the parent's rules taken, -1
+ * before the first). */
 err exchange_fed_state(db *d, arena *a, json_t **out_r) MUST_USE;
 
 #endif

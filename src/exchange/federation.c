@@ -21,10 +21,12 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/regcode.h"
 #include "code/code.h"
 #include "db/periodic.h"
 #include "exchange/internal.h"
 #include "exchange/peer.h"
+#include "job/job.h"
 #include "security/audit.h"
 
 /* Changes asked for per page, and pages per dataset per pull (the rest
@@ -50,17 +52,19 @@ static const enum exchange_dataset pulled[] = {DS_ZONES, DS_RISK_AREAS};
 
 /* ---- the cursor ------------------------------------------------------------------- */
 
-static err cursor_read(db *d, int64_t peer_id, const char *ds, int64_t *seq_r)
+/* The stored cursor of ds, made at `first` when there is none yet. */
+static err cursor_read(db *d, int64_t peer_id, const char *ds, int64_t first, int64_t *seq_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "INSERT INTO exchange_fed_cursors (peer_id, dataset) VALUES (?, ?) "
+                       "INSERT INTO exchange_fed_cursors (peer_id, dataset, seq) VALUES (?, ?, ?) "
                        "ON CONFLICT (peer_id, dataset) DO NOTHING",
                        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, peer_id);
     db_bind_text(s, 2, ds);
+    db_bind_int64(s, 3, first);
     if ((e = db_run(s, NULL)) ||
         (e = db_prepare(d, "SELECT seq FROM exchange_fed_cursors WHERE peer_id = ? AND dataset = ?",
                         &s)))
@@ -232,6 +236,27 @@ struct puller {
     struct principal who; /* the puller inside code's contracts: the whole tree */
 };
 
+/*
+ * A zone the parent anchored above this instance's root (the parent peer's
+ * region: a district-wide zone seen by a street) covers all of the root,
+ * and the root is all of it that lies here: the copy is anchored at the
+ * root, with the parent's name, kind, window and boundary (a drawn zone
+ * then covers what of its polygon lies inside the root; none of it:
+ * "zone_empty", refused like any bad record). A zone anchored inside the
+ * root, or elsewhere, keeps its anchor.
+ */
+static void anchor_below(struct puller *u, json_t *b)
+{
+    int64_t root = u->p->region_code;
+    const char *rc = json_str(b, "region_code");
+    int64_t anchor = rc ? regcode_parse(rc, NULL) : 0;
+    if (root <= 0 || anchor <= 0 || anchor == root || !regcode_within(root, anchor))
+        return;
+    char code[19];
+    regcode_format(root, code);
+    json_object_set_new(b, "region_code", json_string(code));
+}
+
 static err zone_apply(struct puller *u, int64_t remote, bool deleted, json_t *rec, int64_t *local_r)
 {
     const char *ds = exchange_dataset_name(DS_ZONES);
@@ -249,6 +274,8 @@ static err zone_apply(struct puller *u, int64_t remote, bool deleted, json_t *re
         json_decref(b);
         return e;
     }
+    if (!local)
+        anchor_below(u, b);
     if (!local) {
         if (!(e = code_zone_add(u->d, u->a, &u->who, b, &local)))
             e = exchange_idmap_put(u->d, u->p->id, ds, remote, local);
@@ -373,7 +400,9 @@ static err audit_change(struct puller *u, const char *ds, int64_t local, int64_t
                              .role = "",
                              .ip = "",
                              .action = action,
-                             .object_type = !strcmp(ds, "zones") ? "zone" : "risk_area",
+                             .object_type = !strcmp(ds, "zones")        ? "zone"
+                                            : !strcmp(ds, "code_rules") ? "job"
+                                                                        : "risk_area",
                              .object_id = local,
                              .result = result,
                              .detail = detail};
@@ -425,39 +454,58 @@ fail:
     return e;
 }
 
+/* GET path_query of the parent as JSON into *out_r (a new reference). The
+ * parent's refusal, an answer that is not JSON and an answer whose
+ * signature fails are the pull's errors; nothing of them is applied. */
+static err parent_get(struct puller *u, const char *path_query, json_t **out_r)
+{
+    struct exchange_peer_reply rep;
+    *out_r = NULL;
+    err e = exchange_peer_call(u->d, u->a, u->p, "GET", path_query, NULL, NULL, &rep);
+    if (e == E_CRYPTO) /* the parent's word cannot be trusted: nothing from it applies */
+        return err_set(E_UNAVAILABLE, "fed_parent_unverified", NULL,
+                       "上级平台的应答签名无效，未采用其数据");
+    if (e)
+        return e;
+    if (rep.status != 200) {
+        json_t *j = json_loads(rep.body ? rep.body : "", 0, NULL);
+        const char *msg = json_str(json_object_get(j, "error"), "message");
+        char why[200];
+        snprintf(why, sizeof why, "上级平台拒绝（%d）：%s", rep.status, msg ? msg : "无说明");
+        json_decref(j);
+        return err_set(E_UNAVAILABLE, "fed_parent_refused", NULL, "%s", why);
+    }
+    if (!(*out_r = json_loads(rep.body, 0, NULL)))
+        return bad_answer("上级平台的应答不是 JSON");
+    return E_OK;
+}
+
+/* A failed pull of ds: the reason stored on its cursor for the operator,
+ * the error (with its detail) the pull's. */
+static err pull_failed(struct puller *u, const char *ds, err e)
+{
+    struct err_detail keep = *err_last();
+    cursor_fail(u->d, u->p->id, ds, *keep.message ? keep.message : "上级平台暂不可用（无应答）");
+    return err_set(e, keep.slug, keep.field[0] ? keep.field : NULL, "%s", keep.message);
+}
+
 /* Pull dataset ds: pages until the parent has no more (or FED_PAGES). */
 static err pull_dataset(struct puller *u, enum exchange_dataset ds, int64_t *applied_r)
 {
     const char *name = exchange_dataset_name(ds);
     for (int pg = 0; pg < FED_PAGES; pg++) {
         int64_t since;
-        err e = cursor_read(u->d, u->p->id, name, &since);
+        err e = cursor_read(u->d, u->p->id, name, 0, &since);
         if (e)
             return e;
         char path[96];
         snprintf(path, sizeof path, "/exchange/v1/%s/changes?since=%lld&limit=%d", name,
                  (long long)since, FED_PAGE);
-        struct exchange_peer_reply rep;
         json_t *page = NULL;
         int64_t next = 0;
         bool more = false;
-        if (!(e = exchange_peer_call(u->d, u->a, u->p, "GET", path, NULL, NULL, &rep))) {
-            if (rep.status != 200) {
-                json_t *j = json_loads(rep.body ? rep.body : "", 0, NULL);
-                const char *msg = json_str(json_object_get(j, "error"), "message");
-                char why[200];
-                snprintf(why, sizeof why, "上级平台拒绝（%d）：%s", rep.status,
-                         msg ? msg : "无说明");
-                json_decref(j);
-                e = err_set(E_UNAVAILABLE, "fed_parent_refused", NULL, "%s", why);
-            } else if (!(page = json_loads(rep.body, 0, NULL)))
-                e = bad_answer("上级平台的应答不是 JSON");
-            else
-                e = page_check(page, since, &next, &more);
-        }
-        if (e == E_CRYPTO) /* the parent's word cannot be trusted: nothing from it applies */
-            e = err_set(E_UNAVAILABLE, "fed_parent_unverified", NULL,
-                        "上级平台的应答签名无效，未采用其数据");
+        if (!(e = parent_get(u, path, &page)))
+            e = page_check(page, since, &next, &more);
         if (!e && next > since)
             e = page_apply(u, ds, page, since, next, applied_r);
         else if (!e) /* nothing new: the pull is good, its time and a clean state stored */
@@ -468,16 +516,118 @@ static err pull_dataset(struct puller *u, enum exchange_dataset ds, int64_t *app
                 err_clear(); /* another server took this page: go on from its cursor */
                 continue;
             }
-            /* the reason is stored for the operator; the error is the pull's */
-            struct err_detail keep = *err_last();
-            cursor_fail(u->d, u->p->id, name,
-                        *keep.message ? keep.message : "上级平台暂不可用（无应答）");
-            return err_set(e, keep.slug, keep.field[0] ? keep.field : NULL, "%s", keep.message);
+            return pull_failed(u, name, e);
         }
         if (!more)
             return E_OK;
     }
     return E_OK;
+}
+
+/* ---- the code rules ---------------------------------------------------------------------- */
+
+/* The parent's rules out of its answer {version, rules: [...]}, checked as
+ * the rules API checks a PUT body. E_INPUT (the rule and field at fault)
+ * for rules this instance will not take; E_UNAVAILABLE "fed_bad_answer" for
+ * an answer of another shape. */
+static err rules_parse(json_t *o, struct code_rule rules[CODE_RULES_MAX], size_t *n_r,
+                       int64_t *version_r)
+{
+    json_t *v = json_object_get(o, "version"), *arr = json_object_get(o, "rules");
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || !json_is_array(arr))
+        return bad_answer("上级平台的赋码规则应答格式不正确");
+    *version_r = json_integer_value(v);
+    size_t n = json_array_size(arr);
+    if (n < 1 || n > CODE_RULES_MAX)
+        return err_set(E_INPUT, "out_of_range", "rules", "规则应有1到%d条", CODE_RULES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        err e = code_rule_from_json(json_array_get(arr, i), i, &rules[i]);
+        if (e)
+            return e;
+    }
+    *n_r = n;
+    return E_OK;
+}
+
+/*
+ * Follow the parent's rules (code_rules_followed): read them with their
+ * version and, when it differs from the version last taken (the cursor's
+ * seq; -1 before the first pull, so following starts by taking the
+ * parent's rules even when they are its defaults), save them through
+ * code_rules_save and queue the recompute of everyone (a job, as the rules
+ * editor's save does), the cursor, the job and the audit entry in one
+ * transaction. Rules this instance refuses are audited with the reason and
+ * counted in `rejected`; the version is then passed (the parent's next
+ * save is tried again).
+ */
+static err pull_rules(struct puller *u, int64_t *applied_r)
+{
+    const char *name = exchange_dataset_name(DS_CODE_RULES);
+    int64_t seen;
+    err e = cursor_read(u->d, u->p->id, name, -1, &seen);
+    if (e)
+        return e;
+    json_t *o = NULL;
+    struct code_rule rules[CODE_RULES_MAX];
+    size_t n = 0;
+    int64_t version = 0;
+    if ((e = parent_get(u, "/exchange/v1/code_rules", &o)))
+        return pull_failed(u, name, e);
+    err refused = rules_parse(o, rules, &n, &version);
+    json_decref(o);
+    if (refused == E_UNAVAILABLE)
+        return pull_failed(u, name, refused);
+    if (version == seen) /* unchanged: a good pull, nothing to save */
+        return cursor_done(u->d, u->p->id, name, 0, 0);
+    int64_t job = 0;
+    if ((e = db_begin(u->d)))
+        return e;
+    if ((e = cursor_claim(u->d, u->p->id, name, seen, version)))
+        goto fail;
+    if (!refused) {
+        /* a savepoint: rules it refuses (duplicate keys) undo only themselves */
+        refused = code_rules_save(u->d, rules, n, 0);
+        if (refused && refused != E_INPUT) {
+            e = refused;
+            goto fail;
+        }
+        if (!refused && (e = job_create(u->d, &u->who, "code.recompute", &job)))
+            goto fail;
+    }
+    char detail[400], result[64];
+    snprintf(detail, sizeof detail, "parent=%s version=%lld rules=%zu", u->p->name,
+             (long long)version, n);
+    snprintf(result, sizeof result, "%s", refused ? err_last()->slug : "ok");
+    if (refused)
+        log_event(LOG_WARN, "exchange_fed_refused", "dataset", name, "slug", result, "message",
+                  err_last()->message, NULL);
+    struct audit_entry ae = {.username = "federation",
+                             .role = "",
+                             .ip = "",
+                             .action = "exchange.fed.code_rules",
+                             .object_type = "job",
+                             .object_id = job,
+                             .result = result,
+                             .detail = detail};
+    if ((e = audit_log(u->d, &ae)))
+        goto fail;
+    if (refused)
+        err_clear();
+    if ((e = cursor_done(u->d, u->p->id, name, refused ? 0 : 1, refused ? 1 : 0)) ||
+        (e = db_commit(u->d)))
+        goto fail;
+    if (job)
+        code_worker_submit(u->d, job, 0); /* once the job is committed */
+    if (!refused)
+        (*applied_r)++;
+    return E_OK;
+fail:
+    db_rollback(u->d);
+    if (e == E_CONFLICT && !strcmp(err_last()->slug, "fed_cursor_moved")) {
+        err_clear(); /* another server took this version meanwhile */
+        return E_OK;
+    }
+    return pull_failed(u, name, e);
 }
 
 err exchange_fed_pull(db *d, arena *a, int64_t *applied_r)
@@ -501,7 +651,8 @@ err exchange_fed_pull(db *d, arena *a, int64_t *applied_r)
     for (size_t i = 0; i < sizeof pulled / sizeof pulled[0]; i++)
         if ((e = pull_dataset(&u, pulled[i], applied_r)))
             return e;
-    return E_OK;
+    /* after the zones: a new rule about zones then sees the parent's zones */
+    return code_rules_followed() ? pull_rules(&u, applied_r) : E_OK;
 }
 
 /* ---- the thread ------------------------------------------------------------------------ */
@@ -539,6 +690,7 @@ err exchange_fed_state(db *d, arena *a, json_t **out_r)
 {
     json_t *o = json_object(), *cursors = json_array();
     json_object_set_new(o, "cursors", cursors);
+    json_object_set_new(o, "rules_followed", json_boolean(code_rules_followed()));
     struct exchange_peer *p = NULL;
     err e = E_OK;
     if (*parent_name && (e = exchange_peer_named(d, a, parent_name, &p)) == E_NOT_FOUND) {

@@ -275,7 +275,8 @@ static err caller_load(db *d, arena *a, int64_t id, int64_t now, struct loaded *
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT c.user_id, c.name, c.regions, c.read_sets, c.write_sets, "
-                       "c.rate_per_min, c.state, c.expires_at, k.id, k.public_pem "
+                       "c.rate_per_min, c.state, c.expires_at, k.id, k.public_pem, "
+                       "c.read_regions "
                        "FROM exchange_callers c LEFT JOIN exchange_caller_keys k "
                        "ON k.caller_id = c.id AND k.revoked_at = 0 "
                        "AND (k.valid_until = 0 OR k.valid_until > ?) "
@@ -299,6 +300,8 @@ static err caller_load(db *d, arena *a, int64_t id, int64_t now, struct loaded *
             l->rate = db_col_int64(s, 5);
             snprintf(l->state, sizeof l->state, "%s", db_col_text(s, 6));
             l->expires_at = db_col_int64(s, 7);
+            l->c.nread_regions =
+                exchange_regions_parse(db_col_text(s, 10), l->c.read_regions, EXCHANGE_REGIONS_MAX);
         }
         if (!db_col_null(s, 8) && l->nkeys < (int)(sizeof l->key_ids / sizeof l->key_ids[0])) {
             l->key_ids[l->nkeys] = db_col_int64(s, 8);
@@ -659,7 +662,9 @@ static err admit(struct call *c, json_t *in, struct exchange_ctx *x)
         int64_t code = v ? regcode_parse(v, NULL) : -1;
         if (code <= 0)
             return err_set(E_INPUT, "invalid_region", "region", "区划代码格式不正确");
-        if (!exchange_caller_has_region(&c->l.c, code))
+        /* a read may name a read-only region; a write only a written one */
+        if (op->write ? !exchange_caller_has_region(&c->l.c, code)
+                      : !exchange_caller_reads_region(&c->l.c, code))
             return err_set(E_FORBIDDEN, "region_not_granted", "region", "未授权该区划");
         x->region_code = code;
     }

@@ -264,6 +264,7 @@ const struct http_error_code http_error_codes[] = {
     {"room_closed", "The room is closed"},
     {"room_occupied", "The room is occupied, so it cannot be closed or reopened"},
     {"room_taken", "The room is occupied by someone else"},
+    {"rules_follow_parent", "The code rules follow the parent instance's: edit them at the parent"},
     {"same_password", "The new password equals the old one"},
     {"scope_root", "The caller's own scope root cannot be changed"},
     {"search_rate_limited", "Too many exact searches this hour"},

@@ -9,10 +9,14 @@
 // person, a street cannot write outside its region; the district stopped
 // for a while and restarted on the same data loses and duplicates nothing,
 // and its persons figure of each street equals the streets' own.
-// Downward: a zone the district draws changes the codes in both streets.
+// Downward: a zone the district draws changes the codes in both streets; a
+// district-wide zone (anchored above both streets) reaches both and its
+// lift lifts it; street B follows the district's code rules (FK_FED_RULES=1):
+// a rule the district turns on recolours B's people after a pull, A (not
+// following) keeps its own, and an edit at B is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, residentId, sleep, onPostgres } from './lib.mjs';
+import { startCityWith, residentId, sleep, onPostgres, sqlRun, expectError } from './lib.mjs';
 import { ExchangeClient } from '../../clients/exchange-client.mjs';
 
 const PW = 'Passw0rd!fedup';
@@ -55,11 +59,11 @@ async function perStreet(cc) {
   return Object.fromEntries(st.items.map((i) => [i.region_code, i.figures[0].value]));
 }
 
-async function startStreet(key, node, region, sqlite) {
+async function startStreet(key, node, region, sqlite, extraEnv = {}) {
   const caller = await ok(
     await pAdmin.post('/api/v1/exchange/callers', {
       name: `${key === 'A' ? '东华门' : '景山'}街道防控平台`, organisation: '街道办事处', contact_name: '王工', contact_phone: '13800138009',
-      regions: [region], read: ['zones', 'risk_areas'], write: ['persons', 'returns', 'results'], rate_per_min: 6000,
+      regions: [region], read: ['zones', 'risk_areas', 'code_rules'], write: ['persons', 'returns', 'results'], rate_per_min: 6000,
     }),
     201,
   );
@@ -71,7 +75,7 @@ async function startStreet(key, node, region, sqlite) {
       [`${key}_site`]: ['site_staff', DISTRICT],
     },
     PW,
-    { sqlite, env: { FK_NODE: node, FK_FED_PARENT: PARENT, FK_FED_PULL: '0', FK_OUTBOX_EVERY: '1', FK_OUTBOX_BACKOFF_MAX_S: '2' } },
+    { sqlite, env: { FK_NODE: node, FK_FED_PARENT: PARENT, FK_FED_PULL: '0', FK_OUTBOX_EVERY: '1', FK_OUTBOX_BACKOFF_MAX_S: '2', ...extraEnv } },
   );
   const admin = ctx.as[`${key}_admin`];
   const peer = await ok(
@@ -102,7 +106,7 @@ before(async () => {
   );
   ({ p_admin: pAdmin, p_cc: pcc } = parent.as);
   await startStreet('A', '32', STREET_A, true);
-  await startStreet('B', '33', STREET_B, false); // on PostgreSQL under with-postgres
+  await startStreet('B', '33', STREET_B, false, { FK_FED_RULES: '1' }); // on PostgreSQL under with-postgres; follows the district's rules
 });
 
 after(async () => {
@@ -274,4 +278,79 @@ test('a zone the district draws changes the codes in both streets', async () => 
   const names = async (key) => (await ok(await streets[key].cc.get('/api/v1/zones?page_size=100'))).items.map((z) => z.name);
   assert.deepEqual(await names('A'), ['多福巷封控区']);
   assert.deepEqual(await names('B'), ['隆福寺封控区']);
+});
+
+const colourOf = async (key, id) => (await ok(await streets[key].cc.get(`/api/v1/persons/${id}/code`))).colour;
+const pullAt = async (key) => ok(await streets[key].admin.post('/api/v1/exchange/federation/pull'));
+
+test('a district-wide zone reaches both streets (anchored at each street) and its lift lifts it in both', async () => {
+  // living at the street itself: outside the communities sealed above
+  const a = await register('A', '全域甲', STREET_A);
+  const b = await register('B', '全域乙', STREET_B);
+  assert.equal(await colourOf('A', a.id), 'green', 'positive control');
+  assert.equal(await colourOf('B', b.id), 'green', 'positive control');
+  const zone = await ok(await pcc.post('/api/v1/zones', { kind: 'controlled', name: '东城区全域管控区', region_code: DISTRICT }), 201);
+  for (const key of ['A', 'B']) assert.ok((await pullAt(key)).applied >= 1);
+  assert.equal(await colourOf('A', a.id), 'yellow');
+  assert.equal(await colourOf('B', b.id), 'yellow');
+  // the copies keep the district's name and kind, anchored at the street each holds
+  for (const [key, street] of [['A', STREET_A], ['B', STREET_B]]) {
+    const copy = (await ok(await streets[key].cc.get('/api/v1/zones?page_size=100'))).items.find((z) => z.name === '东城区全域管控区');
+    assert.equal(copy.kind, 'controlled');
+    assert.equal(copy.region_code, street);
+  }
+  // the lift at the district lifts both copies
+  await ok(await pcc.post(`/api/v1/zones/${zone.id}/lift`, { reason: '全域解除' }));
+  for (const key of ['A', 'B']) assert.equal((await pullAt(key)).applied, 1);
+  assert.equal(await colourOf('A', a.id), 'green');
+  assert.equal(await colourOf('B', b.id), 'green');
+});
+
+test("street B follows the district's code rules: a rule turned on at the district recolours B after a pull; A keeps its own; an edit at B is refused", async () => {
+  const a = await register('A', '规则甲', STREET_A);
+  const b = await register('B', '规则乙', STREET_B);
+  // the district publishes its rules with a version (its defaults: 0)
+  const pub = await streets.A.client.get('/exchange/v1/code_rules');
+  assert.equal(pub.status, 200, pub.text);
+  assert.ok(pub.verified);
+  assert.equal(pub.body.version, 0);
+  const rules = (await ok(await pcc.get('/api/v1/code-rules'))).rules;
+  assert.deepEqual(pub.body.rules, rules);
+  // the first pull at B takes them (even the defaults); A does not follow
+  assert.equal((await ok(await streets.B.cc.get('/api/v1/code-rules'))).followed, true);
+  assert.equal((await ok(await streets.A.cc.get('/api/v1/code-rules'))).followed, false);
+  await pullAt('B');
+  let st = await ok(await streets.B.admin.get('/api/v1/exchange/federation'));
+  let cur = st.cursors.find((c) => c.dataset === 'code_rules');
+  assert.deepEqual([cur.seq, cur.applied, cur.last_error], [0, 1, ''], JSON.stringify(st));
+  assert.equal((await ok(await streets.A.admin.get('/api/v1/exchange/federation'))).cursors.find((c) => c.dataset === 'code_rules'), undefined);
+  // an edit at B is refused, whatever the body; A may edit its own
+  const on = rules.map((r) => (r.key === 'no_negative_test' ? { ...r, enabled: true } : r));
+  assert.ok(on.some((r) => r.key === 'no_negative_test'));
+  expectError(await streets.B.cc.put('/api/v1/code-rules', { rules: on }), 409, 'rules_follow_parent', 'rules');
+  assert.equal((await ok(await streets.B.cc.get('/api/v1/code-rules'))).rules.find((r) => r.key === 'no_negative_test').enabled, false, 'nothing changed');
+  assert.equal(await colourOf('B', b.id), 'green');
+  // the district turns the rule on (no negative test within 72 hours: yellow)
+  await ok(await pcc.put('/api/v1/code-rules', { rules: on }), 202);
+  const version = (await streets.A.client.get('/exchange/v1/code_rules')).body.version;
+  assert.ok(version > 0);
+  await pullAt('A');
+  await pullAt('B');
+  const yellow = await eventually(async () => (await colourOf('B', b.id)) === 'yellow');
+  assert.ok(yellow, 'B recoloured by the recompute the pull queued');
+  assert.equal(await colourOf('A', a.id), 'green', 'A keeps its own rules');
+  st = await ok(await streets.B.admin.get('/api/v1/exchange/federation'));
+  cur = st.cursors.find((c) => c.dataset === 'code_rules');
+  assert.deepEqual([cur.seq, cur.applied], [version, 2]);
+  // pulled again: the same version is not saved twice
+  await pullAt('B');
+  cur = (await ok(await streets.B.admin.get('/api/v1/exchange/federation'))).cursors.find((c) => c.dataset === 'code_rules');
+  assert.equal(cur.applied, 2);
+  const audited = await eventually(async () => Number(sqlRun(streets.B.ctx, "SELECT COUNT(*) FROM audit_log WHERE action = 'exchange.fed.code_rules' AND result = 'ok'").trim()) === 2);
+  assert.ok(audited, 'each rules change taken is audited');
+  assert.ok(Number(sqlRun(streets.B.ctx, "SELECT COUNT(*) FROM audit_log WHERE action = 'code.rules' AND result = 'rules_follow_parent'").trim()) >= 1, 'the refused edit is audited');
+  // back to the defaults at the district: B green again after a pull
+  await ok(await pcc.put('/api/v1/code-rules', { rules }), 202);
+  await pullAt('B');
+  assert.ok(await eventually(async () => (await colourOf('B', b.id)) === 'green'));
 });

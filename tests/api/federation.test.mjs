@@ -9,7 +9,8 @@
 // them green, a change sent twice or updated later maps onto the same copy,
 // a bad record is passed and counted while the rest of the page applies, a
 // bad page, a forged or unsigned answer and a dead parent change nothing
-// and leave the reason; the periodic puller does it alone.
+// and leave the reason; the periodic puller does it alone; a district-wide
+// zone reaches the street child anchored at the child's root.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCityWith, residentId, expectError, waitForAudit, sleep } from './lib.mjs';
@@ -356,5 +357,37 @@ test('upward: persons registered at a street reach the district through the outb
     assert.equal((await atParent('上行丙')).length, 1);
   } finally {
     await street.stop();
+  }
+});
+
+test("a district-wide zone reaches the street child anchored at the child's root; lifted at the parent, lifted at the child", async () => {
+  // the child is a street here: its root (the parent peer's region) is the street
+  await ok(await cAdmin.patch(`/api/v1/exchange/peers/${parentPeerId}`, { region: '110101001000' }));
+  try {
+    const pid = (await ok(await ccc.post('/api/v1/persons', { name: '全域居民', id_number: residentId('110101', '19860606', 713), region_code: BUILDING }), 201)).id;
+    assert.equal(await colour(pid), 'green', 'positive control: green before');
+    const zone = await ok(await pcc.post('/api/v1/zones', { kind: 'sealed', name: '东城区全域封控', region_code: '110101000000' }), 201);
+    await publish('zones', zone.id);
+    assert.equal(feed.zones.at(-1).record.region_code, '110101000000', 'anchored at the district at the parent');
+    assert.equal((await ok(await pull())).applied, 1);
+    const copy = (await childZones()).find((z) => z.name === '东城区全域封控');
+    assert.equal(copy.kind, 'sealed', "the parent's kind");
+    assert.equal(copy.region_code, '110101001000', "anchored at the child's root");
+    assert.equal(await colour(pid), 'red', 'the district-wide zone moves the codes in the street');
+    await ok(await pcc.post(`/api/v1/zones/${zone.id}/lift`, { reason: '全域解除' }));
+    await publish('zones', zone.id);
+    assert.equal((await ok(await pull())).applied, 1);
+    assert.equal((await childZones()).find((z) => z.name === '东城区全域封控').state, 'ended');
+    assert.equal(await colour(pid), 'green');
+    // a zone anchored inside the root keeps its anchor (not moved up or down)
+    const inside = await ok(await pcc.post('/api/v1/zones', { kind: 'controlled', name: '多福巷管控', region_code: COMMUNITY }), 201);
+    await publish('zones', inside.id);
+    assert.equal((await ok(await pull())).applied, 1);
+    assert.equal((await childZones()).find((z) => z.name === '多福巷管控').region_code, COMMUNITY);
+    await ok(await pcc.post(`/api/v1/zones/${inside.id}/lift`, { reason: '解除' }));
+    await publish('zones', inside.id);
+    assert.equal((await ok(await pull())).applied, 1);
+  } finally {
+    await ok(await cAdmin.patch(`/api/v1/exchange/peers/${parentPeerId}`, { region: '110101000000' }));
   }
 });

@@ -91,6 +91,51 @@ static json_t *caller(void)
                      "nat", "rate_per_min", 60);
 }
 
+/* Read-only regions: optional (0..8, distinct, codes), set on a create
+ * even when absent (none), only when named on an update; a reader's check
+ * covers them, a writer's does not. */
+static void test_read_regions(void **state)
+{
+    (void)state;
+    struct exchange_caller_input in;
+    json_t *b = caller();
+    assert_int_equal(exchange_caller_parse(b, false, &in), E_OK);
+    assert_true(in.set & EXCHANGE_SET_READ_REGIONS);
+    assert_int_equal(in.nread_regions, 0);
+    json_object_set_new(b, "read_regions", json_pack("[s,s]", "110101000000", "110102000000"));
+    assert_int_equal(exchange_caller_parse(b, false, &in), E_OK);
+    assert_int_equal(in.nread_regions, 2);
+    assert_int_equal(in.read_regions[1], 110102000000000000LL);
+    json_object_set_new(b, "read_regions", json_pack("[s,s]", "110101000000", "110101000000"));
+    assert_int_equal(exchange_caller_parse(b, false, &in), E_INPUT);
+    assert_string_equal(err_last()->field, "read_regions");
+    json_object_set_new(b, "read_regions", json_pack("[i]", 110101));
+    assert_int_equal(exchange_caller_parse(b, false, &in), E_INPUT);
+    assert_string_equal(err_last()->slug, "invalid_region");
+    json_object_set_new(b, "read_regions", json_string("110101000000"));
+    assert_int_equal(exchange_caller_parse(b, false, &in), E_INPUT);
+    assert_string_equal(err_last()->slug, "invalid_type");
+    json_decref(b);
+    b = json_pack("{s:i}", "rate_per_min", 5);
+    assert_int_equal(exchange_caller_parse(b, true, &in), E_OK);
+    assert_false(in.set & EXCHANGE_SET_READ_REGIONS);
+    json_object_set_new(b, "read_regions", json_pack("[]"));
+    assert_int_equal(exchange_caller_parse(b, true, &in), E_OK);
+    assert_true(in.set & EXCHANGE_SET_READ_REGIONS);
+    json_decref(b);
+    /* the checks of a call */
+    struct exchange_caller c = {.nregions = 1,
+                                .regions = {110101001000000000LL},
+                                .nread_regions = 1,
+                                .read_regions = {110101000000000000LL}};
+    assert_true(exchange_caller_has_region(&c, 110101001001000000LL));
+    assert_true(exchange_caller_reads_region(&c, 110101001001000000LL));
+    assert_false(exchange_caller_has_region(&c, 110101002001000000LL)); /* read-only */
+    assert_true(exchange_caller_reads_region(&c, 110101002001000000LL));
+    assert_false(exchange_caller_reads_region(&c, 110102001001000000LL)); /* neither */
+    assert_false(exchange_caller_reads_region(&c, 110100000000000000LL)); /* above */
+}
+
 static void test_caller_parse(void **state)
 {
     (void)state;
@@ -139,10 +184,9 @@ static void test_caller_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timestamp_window),
-        cmocka_unit_test(test_query_object),
-        cmocka_unit_test(test_regions_parse),
-        cmocka_unit_test(test_caller_parse),
+        cmocka_unit_test(test_timestamp_window), cmocka_unit_test(test_query_object),
+        cmocka_unit_test(test_regions_parse),    cmocka_unit_test(test_caller_parse),
+        cmocka_unit_test(test_read_regions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

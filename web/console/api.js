@@ -22,6 +22,7 @@ export const paths = {
   exchangeCallers: `${V1}/exchange/callers`, // the exchange's callers (docs/exchange.md)
   exchangePeers: `${V1}/exchange/peers`, // the systems we call and their outbox (docs/exchange.md)
   exchangeMonitor: `${V1}/exchange/monitor`, // the exchange's calls (docs/exchange.md)
+  exchangeFederation: `${V1}/exchange/federation`, // the parent and the downward pull (docs/exchange.md "Federation")
   exports: `${V1}/exports`,
   feedItems: `${V1}/feed-items`,
   jobs: `${V1}/jobs`,
