@@ -56,4 +56,10 @@ err exchange_idmap_put(db *d, int64_t owner, const char *ds, int64_t remote,
 err exchange_writer_start(const char *db_url) MUST_USE;
 void exchange_writer_stop(void);
 
+/* 共享互认's answer cache (share.c), open to its unit test: a copy of the
+ * answer kept for token and valid at now, or NULL; keep one until `until`
+ * (evicting the least recently used of its set). */
+json_t *exchange_share_cache_get(const char *token, int64_t now);
+void exchange_share_cache_put(const char *token, json_t *answer, int64_t until);
+
 #endif

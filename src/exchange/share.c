@@ -158,7 +158,7 @@ static struct slot *set_of(const char *token)
 }
 
 /* A copy of the answer cached for token and still valid at now, or NULL. */
-static json_t *cache_get(const char *token, int64_t now)
+json_t *exchange_share_cache_get(const char *token, int64_t now)
 {
     json_t *v = NULL;
     pthread_mutex_lock(&cache_mu);
@@ -173,7 +173,7 @@ static json_t *cache_get(const char *token, int64_t now)
     return v;
 }
 
-static void cache_put(const char *token, json_t *answer, int64_t until)
+void exchange_share_cache_put(const char *token, json_t *answer, int64_t until)
 {
     if (strlen(token) >= TOKEN_MAX)
         return;
@@ -388,7 +388,7 @@ static err route(db *d, arena *a, const char *token, int64_t hops, const int *vi
     if (node == id_node()) /* ours, and it failed here: the issuer's word is final */
         return err_set(E_INPUT, "token_forged", "token", "二维码无效（签名不符），可能是伪造的");
     int64_t now = now_ms();
-    if ((*out_r = cache_get(token, now)))
+    if ((*out_r = exchange_share_cache_get(token, now)))
         return E_OK;
     struct exchange_peer *p;
     if ((e = next_hop(d, a, node, via, nvia, &p)))
@@ -426,7 +426,7 @@ static err route(db *d, arena *a, const char *token, int64_t hops, const int *vi
     }
     int64_t until = min64(json_integer_value(json_object_get(o, "valid_until")),
                           now_ms() + cache_s * 1000LL);
-    cache_put(token, o, until);
+    exchange_share_cache_put(token, o, until);
     *out_r = o;
     return E_OK;
 }
