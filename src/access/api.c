@@ -288,8 +288,8 @@ static err shared_scan_run(struct offload *q, int *status_r, json_t **reply_r)
 }
 
 /* Hand the scan of another instance's code to the offload worker. */
-static err shared_scan(struct req *r, const struct venue *v, const char *token,
-                       enum access_dir dir, double temp)
+static err shared_scan(struct req *r, const struct venue *v, const char *token, enum access_dir dir,
+                       double temp)
 {
     json_t *task = json_pack("{s:I,s:s,s:i,s:f}", "venue_id", (json_int_t)v->id, "token", token,
                              "direction", (int)dir, "temperature", temp);

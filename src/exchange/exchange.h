@@ -106,8 +106,8 @@ enum exchange_dataset {
     DS_ZONES,       /* sealed and controlled zones */
     DS_RISK_AREAS,  /* risk areas */
     DS_STATS,       /* statistics (read) */
-    DS_CODES,       /* 共享互认: a health code issued here, verified for another instance's gate */
-    DS_CODE_RULES,  /* the health-code rules a parent publishes to its children (read) */
+    DS_CODES, /* 共享互认: a health code issued here, verified for another instance's gate */
+    DS_CODE_RULES, /* the health-code rules a parent publishes to its children (read) */
     DS__COUNT
 };
 
@@ -598,9 +598,9 @@ err exchange_fed_state(db *d, arena *a, json_t **out_r) MUST_USE;
  * {person_id, name (masked), colour, label, reasons, region_name (the
  * person's street), issuer (node), valid_until}.
  */
-#define SHARE_HOPS_MAX  4
-#define SHARE_CACHE_MAX 4096 /* answers kept in memory per instance */
-#define EXCHANGE_NODES_MAX 120 /* characters of a peer's node list */
+#define SHARE_HOPS_MAX     4
+#define SHARE_CACHE_MAX    4096 /* answers kept in memory per instance */
+#define EXCHANGE_NODES_MAX 120  /* characters of a peer's node list */
 
 /*
  * Check and normalise a node list: FK_NODE numbers (0..1023) and ranges,

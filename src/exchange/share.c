@@ -278,7 +278,8 @@ static bool answer_ok(json_t *o)
 
 static err unavailable(void)
 {
-    return err_set(E_UNAVAILABLE, "share_unavailable", NULL, "无法向上级平台核验该健康码，请稍后重试");
+    return err_set(E_UNAVAILABLE, "share_unavailable", NULL,
+                   "无法向上级平台核验该健康码，请稍后重试");
 }
 
 /* A peer's refusal as ours: a token's reason, an unknown issuer or person,
@@ -369,7 +370,8 @@ static err next_hop(db *d, arena *a, int node, const int *via, size_t nvia,
     if ((e = exchange_peer_named(d, a, parent, &p)))
         return e == E_NOT_FOUND ? (err_clear(), E_OK) : e;
     bool back;
-    if (!p->enabled || strcmp(p->kind, "fangkong") || (e = peer_visited(d, p->id, via, nvia, &back)))
+    if (!p->enabled || strcmp(p->kind, "fangkong") ||
+        (e = peer_visited(d, p->id, via, nvia, &back)))
         return e;
     if (!back)
         *p_r = p;
@@ -403,8 +405,8 @@ static err route(db *d, arena *a, const char *token, int64_t hops, const int *vi
     for (size_t i = 0; i < nvia; i++)
         json_array_append_new(v, json_integer(via[i]));
     json_array_append_new(v, json_integer(id_node()));
-    json_t *body = json_pack("{s:s,s:I,s:o}", "token", token, "hops", (json_int_t)(hops + 1),
-                             "via", v);
+    json_t *body =
+        json_pack("{s:s,s:I,s:o}", "token", token, "hops", (json_int_t)(hops + 1), "via", v);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text)
@@ -424,8 +426,8 @@ static err route(db *d, arena *a, const char *token, int64_t hops, const int *vi
         log_event(LOG_WARN, "share_bad_answer", "peer", p->name, NULL);
         return unavailable();
     }
-    int64_t until = min64(json_integer_value(json_object_get(o, "valid_until")),
-                          now_ms() + cache_s * 1000LL);
+    int64_t until =
+        min64(json_integer_value(json_object_get(o, "valid_until")), now_ms() + cache_s * 1000LL);
     exchange_share_cache_put(token, o, until);
     *out_r = o;
     return E_OK;
@@ -489,8 +491,7 @@ static err body_of(json_t *in, const char **token_r, int64_t *hops_r, int *via, 
            *v = json_object_get(in, "via");
     if (!json_is_string(t) || !json_string_length(t) || json_string_length(t) >= TOKEN_MAX)
         return err_set(E_INPUT, t ? "invalid_value" : "required", "token", "token 应为健康码文本");
-    if (h && (!json_is_integer(h) || json_integer_value(h) < 0 ||
-              json_integer_value(h) > 100))
+    if (h && (!json_is_integer(h) || json_integer_value(h) < 0 || json_integer_value(h) > 100))
         return err_set(E_INPUT, "invalid_value", "hops", "hops 应为非负整数");
     size_t n = 0, i;
     json_t *x;

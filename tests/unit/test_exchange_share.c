@@ -35,7 +35,7 @@ static void test_nodes_parse(void **state)
     }
     assert_int_equal(exchange_nodes_parse(NULL, out), E_OK);
     assert_string_equal(out, "");
-    static const char *const bad[] = {"abc", "40-32", "1024", "3,,4", "-1", "3,",   ",3",
+    static const char *const bad[] = {"abc", "40-32", "1024", "3,,4", "-1",          "3,", ",3",
                                       "3-",  "3-4-5", "+3",   "3;4",  "99999999999", NULL};
     for (int i = 0; bad[i]; i++) {
         assert_int_equal(exchange_nodes_parse(bad[i], out), E_INPUT);

@@ -269,8 +269,8 @@ static void test_decode_untrusted(void **state)
      * checked as token_verify checks it */
     s[strlen(s) - 1] = s[strlen(s) - 1] == 'A' ? 'B' : 'A';
     assert_int_equal(token_decode_untrusted(s, &out), E_OK);
-    static const char *const bad[] = {"",       "FK1.",         "FK2.AAAA.BBBB", "FK1.AAAA",
-                                      "FK1.A.B", "FK1.!!!!.AAAA", NULL};
+    static const char *const bad[] = {
+        "", "FK1.", "FK2.AAAA.BBBB", "FK1.AAAA", "FK1.A.B", "FK1.!!!!.AAAA", NULL};
     for (int i = 0; bad[i]; i++) {
         assert_int_equal(token_decode_untrusted(bad[i], &out), E_INPUT);
         assert_string_equal(err_last()->slug, "token_malformed");
