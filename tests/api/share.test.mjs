@@ -8,85 +8,12 @@
 // read grant, peers both ways with their nodes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, residentId, smsCode, sleep, onPostgres, waitForAudit } from './lib.mjs';
+import { sleep, onPostgres, waitForAudit } from './lib.mjs';
+import { startShare, ok, caller, serverKey, COMM_A, COMM_B, DISTRICT } from './share-lib.mjs';
 import { ExchangeClient } from '../../clients/exchange-client.mjs';
 
-const PW = 'Passw0rd!share';
-const DISTRICT = '110101000000';
-const STREET_A = '110101001000'; // 东华门街道
-const COMM_A = '110101001001';
-const STREET_B = '110101002000'; // 景山街道
-const COMM_B = '110101002001';
-const PARENT = '东城区防控平台';
 const CACHE_S = 2; // street A's FK_SHARE_CACHE_S: how stale a remote colour may be
-let parent, pAdmin;
-const st = {}; // A, B: { ctx, admin, cc, gate, site, peerAtParent }
-let seq = 700;
-
-async function ok(r, status = 200) {
-  assert.equal(r.status, status, r.text);
-  return r.body;
-}
-
-const serverKey = async (url) => JSON.parse(await (await fetch(url + '/exchange/v1/server-key')).text()).public_key_pem;
-
-async function caller(admin, name, regions, read) {
-  return ok(await admin.post('/api/v1/exchange/callers', {
-    name, organisation: '防控办', contact_name: '王工', contact_phone: '13800138009', regions, read, write: [], rate_per_min: 6000,
-  }), 201);
-}
-
-async function startStreet(key, node, sqlite, env = {}) {
-  const ctx = await startCityWith(
-    {
-      [`${key}_admin`]: ['security_admin', '110000000000'],
-      [`${key}_cc`]: ['command_center', DISTRICT],
-      [`${key}_gate`]: ['checkpoint_staff', DISTRICT],
-      [`${key}_site`]: ['site_staff', DISTRICT],
-      [`${key}_audit`]: ['audit_admin', '110000000000'],
-    },
-    PW,
-    { sqlite, env: { FK_NODE: node, FK_FED_PARENT: PARENT, FK_FED_PULL: '0', FK_OUTBOX_EVERY: '0', ...env } },
-  );
-  st[key] = { ctx, admin: ctx.as[`${key}_admin`], cc: ctx.as[`${key}_cc`], gate: ctx.as[`${key}_gate`], site: ctx.as[`${key}_site`], audit: ctx.as[`${key}_audit`] };
-}
-
-// Wire street key to the district both ways: the street calls the district
-// (its parent peer) and the district calls the street (a child peer holding
-// the street's node).
-async function wire(key, node, region) {
-  const s = st[key];
-  const up = await caller(pAdmin, `${key}街道平台`, [DISTRICT], ['codes']);
-  s.upCaller = up;
-  s.parentPeer = await ok(await s.admin.post('/api/v1/exchange/peers', {
-    name: PARENT, kind: 'fangkong', base_url: parent.url, caller: up.id, key: up.private_key_pem,
-    peer_key: await serverKey(parent.url), timeout_s: 3, region, nodes: '31',
-  }), 201);
-  const down = await caller(s.admin, '东城区平台', [region], ['codes']);
-  s.peerAtParent = await ok(await pAdmin.post('/api/v1/exchange/peers', {
-    name: `${key}街道`, kind: 'fangkong', base_url: s.ctx.url, caller: down.id, key: down.private_key_pem,
-    peer_key: await serverKey(s.ctx.url), timeout_s: 3, region: DISTRICT, nodes: ` ${node} `,
-  }), 201);
-  assert.equal(s.peerAtParent.nodes, node, 'the node list is kept normalised');
-}
-
-// A resident registered at street key (self-registration, verified by staff).
-async function resident(key, name, region) {
-  const s = st[key];
-  const c = s.ctx.client();
-  const phone = `139${String(++seq).padStart(8, '0')}`;
-  await c.post('/api/v1/auth/sms/send', { phone });
-  await ok(await c.post('/api/v1/auth/sms/login', { phone, code: smsCode(s.ctx, phone) }));
-  await c.post('/api/v1/me/consent', { version: 'v1' });
-  const r = await ok(await c.post('/api/v1/me/person', { name, id_number: residentId('110101', '19800101', (seq += 2)), region_code: region, address: '1号' }), 201);
-  c.personId = r.person.id;
-  await ok(await s.cc.post(`/api/v1/persons/${c.personId}/verify`, { document_checked: true }));
-  return c;
-}
-const tokenOf = async (c) => (await ok(await c.get('/api/v1/me/code/token'))).token;
-
-let venueB, jia, yi;
-const scanB = (token, extra = {}) => st.B.gate.post('/api/v1/scans', { venue_id: venueB.id, token, direction: 'in', ...extra });
+let fed, parent, pAdmin, st, venueB, tokenOf, scanB, jia, yi;
 const recordsB = async () => (await ok(await st.B.cc.get(`/api/v1/access-records?venue_id=${venueB.id}&page_size=100`))).items;
 
 // A well-formed health token whose subject carries `node` (tag random): the
@@ -114,21 +41,14 @@ function tokenOfNode(node) {
 }
 
 before(async () => {
-  parent = await startCityWith({ p_admin: ['security_admin', '110000000000'] }, PW, { sqlite: true, env: { FK_NODE: '31', FK_OUTBOX_EVERY: '0' } });
-  pAdmin = parent.as.p_admin;
-  await startStreet('A', '32', true, { FK_SHARE_CACHE_S: String(CACHE_S) });
-  await startStreet('B', '33', false); // PostgreSQL under with-postgres
-  await wire('A', '32', STREET_A);
-  await wire('B', '33', STREET_B);
-  const place = await ok(await st.B.cc.post('/api/v1/places', { name: '隆福寺小区', kind: 'community', region_code: COMM_B }), 201);
-  venueB = await ok(await st.B.cc.post('/api/v1/venues', { name: '隆福寺小区南门', kind: 'community_gate', place_id: place.id }), 201);
-  jia = await resident('A', '张三丰', COMM_A);
-  yi = await resident('B', '李四光', COMM_B);
+  fed = await startShare({ envA: { FK_SHARE_CACHE_S: String(CACHE_S) } });
+  ({ parent, pAdmin, st, venueB, tokenOf, scanB } = fed);
+  jia = await fed.resident('A', '张三丰', COMM_A);
+  yi = await fed.resident('B', '李四光', COMM_B);
 });
 
 after(async () => {
-  for (const s of Object.values(st)) await s.ctx?.stop();
-  await parent?.stop();
+  await fed?.stop();
 });
 
 test("a street A resident passes street B's gate with A's colour; the record at B names them masked with A's street", async () => {
