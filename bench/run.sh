@@ -245,6 +245,15 @@ row=$(printf '| %s | %s x %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$date" 
     "$xch_batch" "$xch_x_rps" "$xch_x_p99_ms" "$xch_staff_rps" "$xch_staff_p99_ms" \
     "$xch_write_ratio" "$xch_ping_rps" "$xch_health_rps" "$xch_verify_ratio")
 sed -i "/^<!-- exchange runs end -->/i\\$row" docs/benchmarks.md
+# 共享互认 at the gate (bench/share.mjs): a street's code scanned at another
+# street's gate through the district, cold and cached, against a local scan
+shr=$(FK_BIN="$BIN" node bench/share.mjs | sed -n 's/^share //p')
+[ -n "$shr" ] || { echo "bench: the shared recognition bench failed" >&2; exit 1; }
+for kv in $shr; do eval "shr_${kv%%=*}=\${kv#*=}"; done
+row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$date" "$shr_cold" \
+    "$shr_local_p50_ms" "$shr_local_p99_ms" "$shr_cold_p50_ms" "$shr_cold_p99_ms" \
+    "$shr_cached_p50_ms" "$shr_cached_p99_ms" "$shr_cold_ratio" "$shr_cached_ratio")
+sed -i "/^<!-- share runs end -->/i\\$row" docs/benchmarks.md
 # zones drawn as polygons (bench/zones.sh, its own city of 100,000 people):
 # the all-buildings polygon against the same people as a region zone
 zon=$(sh bench/zones.sh "$BIN")

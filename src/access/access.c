@@ -219,7 +219,7 @@ err access_apply(db *d, arena *a, struct access_scan *sc)
         sc->record_id = id_new();
     sc->n_alerts = 0;
     err e;
-    if (sc->temperature >= 0 && sc->person_id > 0) {
+    if (sc->temperature >= 0 && sc->person_id > 0 && !sc->remote) {
         struct reading rd = {.person_id = sc->person_id,
                              .celsius = sc->temperature,
                              .at = sc->at,
@@ -231,7 +231,9 @@ err access_apply(db *d, arena *a, struct access_scan *sc)
             return e;
     }
     struct code_current c = {CODE_GREEN, "[]", 0};
-    if (sc->person_id > 0 && (e = code_of(d, a, sc->person_id, &c))) /* found by the handler */
+    if (sc->remote) /* the issuer's answer (共享互认) */
+        c = (struct code_current){sc->remote_colour, sc->remote_reasons, 0};
+    else if (sc->person_id > 0 && (e = code_of(d, a, sc->person_id, &c))) /* found by the handler */
         return e;
     sc->colour = c.colour;
     sc->reasons = c.reasons;
@@ -306,7 +308,8 @@ json_t *access_scan_json(const struct access_scan *sc)
 
 #define ACOLS                                                                                      \
     "a.id, a.venue_id, a.region_code, a.person_id, a.direction, a.at, a.temperature, a.colour, "   \
-    "a.verdict, a.reason, a.method, a.operator_user_id, a.device_id, v.name, p.name_enc"
+    "a.verdict, a.reason, a.method, a.operator_user_id, a.device_id, v.name, p.name_enc, "         \
+    "sp.masked_name, sp.region_name"
 #define AWHERE                                                                                     \
     " WHERE a.region_code >= ? AND a.region_code < ? AND (CAST(? AS BIGINT) = 0 "                  \
     "OR a.venue_id = ?) "                                                                          \
@@ -319,7 +322,8 @@ json_t *access_scan_json(const struct access_scan *sc)
  * only guards against a row that a purge removed. */
 #define AFROM                                                                                      \
     " FROM access_records a LEFT JOIN venues v ON v.id = a.venue_id "                              \
-    "LEFT JOIN persons p ON p.id = a.person_id"
+    "LEFT JOIN persons p ON p.id = a.person_id "                                                   \
+    "LEFT JOIN exchange_share_people sp ON sp.person_id = a.person_id"
 
 static void bind_filter(db_stmt *s, const struct scope *sc, const struct access_filter *f)
 {
@@ -384,6 +388,8 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
             json_decref(o);
             break;
         }
+        if (!*name && !db_col_null(s, 15)) /* someone of another instance (共享互认) */
+            name = arena_printf(a, "%s（外区：%s）", db_col_text(s, 15), db_col_text(s, 16));
         json_object_set_new(o, "person_name", json_string(name));
         json_array_append_new(arr, o);
     }

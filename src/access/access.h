@@ -108,6 +108,12 @@ struct access_scan {
     enum access_method method;
     int64_t operator_user_id, device_id;
     int64_t record_id; /* in: 0, or the id the record is to have; out: its id */
+    /* in: a code another instance verified (共享互认, exchange.h): its colour
+     * and reasons stand for the local code, and no temperature reading is
+     * kept (the person is not ours; the record keeps the temperature) */
+    bool remote;
+    enum code_colour remote_colour;
+    const char *remote_reasons; /* JSON text */
     /* out */
     int64_t at;
     enum code_colour colour;
@@ -168,7 +174,8 @@ struct access_filter {
 };
 
 /* Records inside scope, newest first, as JSON objects; *total_r counts all.
- * Each carries venue_name and person_name (masked; "" for none). */
+ * Each carries venue_name and person_name (masked; "" for none; a person of
+ * another instance seen through 共享互认 as "张*（外区：某某街道）"). */
 err access_list(db *d, arena *a, const struct scope *sc, const struct access_filter *f,
                 json_t **items_r, int64_t *total_r) MUST_USE;
 

@@ -232,7 +232,7 @@ static err front(struct req *r)
         .ip = r->ip,
     };
     const struct exchange_op *op = exchange_op_find(rq.method, rq.path);
-    if (op && op->write && exchange_writer_submit(r, &rq, 0, op) == E_OK)
+    if (op && (op->write || op->offload) && exchange_writer_submit(r, &rq, 0, op) == E_OK)
         return E_OK; /* answered by the writer */
     struct exchange_response rs;
     exchange_handle(r->db, r->a, &rq, &rs);

@@ -796,7 +796,7 @@ static err isolation_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     int64_t pid;
     struct scope sc;
-    err e = person_granted(x, rec, &pid, &sc);
+    err e = person_granted(x, rec, false, &pid, &sc);
     if (e)
         return e;
     int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
@@ -865,7 +865,7 @@ static err case_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
 {
     int64_t pid;
     struct scope sc;
-    err e = person_granted(x, rec, &pid, &sc);
+    err e = person_granted(x, rec, false, &pid, &sc);
     if (e)
         return e;
     int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;

@@ -271,6 +271,10 @@ struct exchange_op {
     bool write;
     err (*run)(struct exchange_ctx *x, json_t *in, json_t **out_r);
     const char *summary; /* Chinese, for the OpenAPI document and the WSDL */
+    /* a read that takes a JSON body (`in`) and may call another instance
+     * (共享互认's verify): run on the exchange worker like a write, never on
+     * an event loop, without an idempotency key */
+    bool offload;
 };
 
 /* Register operations (before serving; the table must outlive the server). */
@@ -602,5 +606,62 @@ void exchange_fed_stop(void);
  * tests (code_rules' seq: the version of the parent's rules taken, -1
  * before the first). */
 err exchange_fed_state(db *d, arena *a, json_t **out_r) MUST_USE;
+
+/* ---- shared recognition, 共享互认 (share.c; docs/exchange.md "Shared recognition") ---------
+ *
+ * A health code issued by another instance of the federation is verified by
+ * its issuer: a token that fails token_verify here as "token_forged" names
+ * (untrusted, token_decode_untrusted) a subject whose id carries the
+ * issuer's node (base/id.h); the call goes to the child peer whose `nodes`
+ * hold that node, else up to the parent (FK_FED_PARENT), at most
+ * SHARE_HOPS_MAX hops and never back to an instance it came through. Each
+ * hop signs the issuer's answer again (exchange_handle) and caches it until
+ * its valid_until. The operation is POST /exchange/v1/codes/verify (dataset
+ * codes, read grant), body {token, hops?, via?: [nodes passed]}; it answers
+ * {person_id, name (masked), colour, label, reasons, region_name (the
+ * person's street), issuer (node), valid_until}.
+ */
+#define SHARE_HOPS_MAX     4
+#define SHARE_CACHE_MAX    4096 /* answers kept in memory per instance */
+#define EXCHANGE_NODES_MAX 120  /* characters of a peer's node list */
+
+/*
+ * Check and normalise a node list: FK_NODE numbers (0..1023) and ranges,
+ * comma-separated ("32", "32,40-47"; spaces ignored; "" none). E_INPUT
+ * "invalid_nodes" (field "nodes") for anything else, a range running
+ * backwards, or more than EXCHANGE_NODES_MAX characters. Pure.
+ */
+err exchange_nodes_parse(const char *s, char out[EXCHANGE_NODES_MAX + 1]) MUST_USE;
+/* Does a list exchange_nodes_parse accepted hold node? Pure. */
+bool exchange_nodes_has(const char *list, int node);
+
+/* How long an answer of ours may be cached (FK_SHARE_CACHE_S, default 60;
+ * a code turning red here is seen at another gate within this). Before
+ * serving. */
+void exchange_share_configure(int cache_s);
+
+/* The operation (registered by exchange_register). */
+err exchange_share_register(void) MUST_USE;
+
+/* Can this instance ask anyone (a parent, or a child peer with nodes)? */
+bool exchange_share_enabled(db *d);
+
+/*
+ * What a gate asks for a token it cannot verify: the issuer's answer (as
+ * above), from the cache or by calling a peer. Blocking: never on an event
+ * loop. Errors: the issuer's token_* refusals (E_INPUT, field "token"),
+ * E_NOT_FOUND "share_issuer_unknown" / "unknown_person", E_CONFLICT
+ * "share_too_many_hops", E_UNAVAILABLE "share_unavailable" (no answer, an
+ * unsigned or unusable one). *out_r is the caller's (json_decref).
+ */
+err exchange_share_lookup(db *d, arena *a, const char *token, json_t **out_r) MUST_USE;
+
+/* Remember a remote person an answer named (exchange_share_people), so
+ * the access lists show "张*（外区：某某街道）"; in the caller's transaction. */
+err exchange_share_seen(db *d, json_t *answer) MUST_USE;
+
+/* The cache (for the tests and the bench): drop every entry / count them. */
+void exchange_share_cache_clear(void);
+size_t exchange_share_cache_size(void);
 
 #endif

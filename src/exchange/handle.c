@@ -819,6 +819,9 @@ void exchange_handle(db *d, arena *a, const struct exchange_request *rq,
             else if ((e = json_parse_body(rq->body, rq->body_len, &in)) == E_OK &&
                      !json_is_object(in))
                 e = err_set(E_INPUT, "invalid_body", NULL, "请求内容应为 JSON 对象");
+        } else if (c.op->offload) { /* a read with a body: no idempotency to keep */
+            if ((e = json_parse_body(rq->body, rq->body_len, &in)) == E_OK && !json_is_object(in))
+                e = err_set(E_INPUT, "invalid_body", NULL, "请求内容应为 JSON 对象");
         } else {
             e = exchange_query_object(a, rq->query, &in);
         }

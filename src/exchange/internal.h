@@ -66,5 +66,10 @@ void exchange_writer_stop(void);
 struct req;
 err exchange_writer_submit(struct req *r, const struct exchange_request *rq, int soap,
                            const struct exchange_op *op) MUST_USE;
+/* 共享互认's answer cache (share.c), open to its unit test: a copy of the
+ * answer kept for token and valid at now, or NULL; keep one until `until`
+ * (evicting the least recently used of its set). */
+json_t *exchange_share_cache_get(const char *token, int64_t now);
+void exchange_share_cache_put(const char *token, json_t *answer, int64_t until);
 
 #endif

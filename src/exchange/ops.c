@@ -176,5 +176,6 @@ static const struct exchange_op core_ops[] = {
 
 err exchange_register(void)
 {
-    return exchange_ops_add(core_ops, sizeof core_ops / sizeof core_ops[0]);
+    err e = exchange_ops_add(core_ops, sizeof core_ops / sizeof core_ops[0]);
+    return e ? e : exchange_share_register(); /* 共享互认 (share.c) */
 }

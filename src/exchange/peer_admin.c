@@ -31,6 +31,7 @@ const struct jfield exchange_peer_fields[] = {
     {"region", J_STRING, 0, 1, 20, "区划", NULL, NULL},
     {"fail_after_s", J_INT, 0, 1, 7 * 86400, "连续失败告警阈值（秒）", NULL, NULL},
     {"stale_after_s", J_INT, 0, 1, 7 * 86400, "待发数据积压告警阈值（秒）", NULL, NULL},
+    {"nodes", J_STRING, 0, 0, 4 * EXCHANGE_NODES_MAX, "节点编号（共享互认）", NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -40,6 +41,7 @@ struct row {
     const char *key; /* the private PEM to store; NULL: keep (update) or none */
     bool key_given;  /* the body had "key" */
     int64_t timeout_s, enabled, datasets, region_code, fail_after_s, stale_after_s;
+    char *nodes; /* normalised (exchange_nodes_parse); NULL: not given */
 };
 
 static bool is_http_url(const char *u)
@@ -112,6 +114,14 @@ static err take(db *d, arena *a, const struct scope *sc, json_t *in, struct row 
         r->fail_after_s = json_int(in, "fail_after_s", 600);
     if (json_has(in, "stale_after_s"))
         r->stale_after_s = json_int(in, "stale_after_s", 1800);
+    if ((v = json_str(in, "nodes"))) { /* 共享互认: the FK_NODE numbers behind the peer */
+        char *n = arena_alloc(a, EXCHANGE_NODES_MAX + 1);
+        err ne = exchange_nodes_parse(v, n);
+        if (ne) /* collected with the other fields (err_collect_begin) */
+            e = ne;
+        else
+            r->nodes = n;
+    }
     json_t *ds = json_object_get(in, "datasets");
     if (ds) {
         r->datasets = 0;
@@ -147,7 +157,6 @@ static err take(db *d, arena *a, const struct scope *sc, json_t *in, struct row 
             e = err_add(e, E_INPUT, "region_out_of_scope", "region", "区划不在您的管辖范围内");
         r->region_code = code;
     }
-    (void)a;
     return e;
 }
 
@@ -199,8 +208,8 @@ err exchange_peer_create(db *d, arena *a, const struct scope *sc, int64_t home, 
     if ((e = db_prepare(d,
                         "INSERT INTO exchange_peers (id, name, kind, base_url, caller, key_enc, "
                         "peer_key, ca_file, timeout_s, enabled, datasets, region_code, "
-                        "fail_after_s, stale_after_s, created_by, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "fail_after_s, stale_after_s, created_by, created_at, updated_at, nodes) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         &s)))
         return e;
     db_bind_int64(s, 1, id);
@@ -226,6 +235,7 @@ err exchange_peer_create(db *d, arena *a, const struct scope *sc, int64_t home, 
     db_bind_int64(s, 15, user_id);
     db_bind_int64(s, 16, now);
     db_bind_int64(s, 17, now);
+    db_bind_text(s, 18, r.nodes ? r.nodes : "");
     if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
@@ -320,6 +330,13 @@ err exchange_peer_update(db *d, arena *a, const struct scope *sc, int64_t id, js
         return e;
     }
     db_bind_int64(s, i, id);
+    if ((e = db_run(s, NULL)) || !r.nodes)
+        return e;
+    /* the node list (共享互认, sql/059) by its own statement, when given */
+    if ((e = db_prepare(d, "UPDATE exchange_peers SET nodes = ? WHERE id = ?", &s)))
+        return e;
+    db_bind_text(s, 1, r.nodes);
+    db_bind_int64(s, 2, id);
     return db_run(s, NULL);
 }
 
@@ -366,7 +383,7 @@ static void set_time(json_t *o, const char *key, int64_t ms)
 #define VIEW_COLS                                                                                  \
     "p.id, p.name, p.kind, p.base_url, p.caller, p.key_enc IS NOT NULL, p.peer_key, p.ca_file, "   \
     "p.timeout_s, p.enabled, p.datasets, p.region_code, g.name, p.fail_after_s, "                  \
-    "p.stale_after_s, p.last_ok_at, p.last_fail_at, p.last_error, p.failing_since "                \
+    "p.stale_after_s, p.last_ok_at, p.last_fail_at, p.last_error, p.failing_since, p.nodes "       \
     "FROM exchange_peers p LEFT JOIN regions g ON g.code = p.region_code "
 
 static json_t *view_json(db_stmt *s)
@@ -399,6 +416,7 @@ static json_t *view_json(db_stmt *s)
     json_object_set_new(o, "last_error", json_string(db_col_text(s, 17)));
     json_object_set_new(o, "failing", json_boolean(db_col_int64(s, 18) > 0));
     set_time(o, "failing_since", db_col_int64(s, 18));
+    json_object_set_new(o, "nodes", json_string(db_col_text(s, 19)));
     return o;
 }
 

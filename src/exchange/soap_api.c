@@ -108,7 +108,7 @@ static err post_call(struct req *r)
                                   .signature = c.signature,
                                   .idempotency_key = c.idempotency_key,
                                   .ip = r->ip};
-    if (c.op->write && exchange_writer_submit(r, &rq, v, c.op) == E_OK)
+    if ((c.op->write || c.op->offload) && exchange_writer_submit(r, &rq, v, c.op) == E_OK)
         return E_OK; /* answered by the writer, as the JSON front's writes */
     struct exchange_response rs = {0};
     exchange_handle(r->db, r->a, &rq, &rs);

@@ -216,9 +216,11 @@ static err bad(const char *slug, const char *msg)
     return err_set(E_INPUT, slug, "token", "%s", msg);
 }
 
-err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r)
+static const char malformed[] = "二维码无法识别";
+
+/* Split and decode the text of a token: its payload (n bytes) and tag. */
+static err split(const char *s, uint8_t p[PAYLOAD_CC], size_t *n_r, uint8_t got[TOKEN_TAG_LEN])
 {
-    static const char malformed[] = "二维码无法识别";
     size_t len = s ? strnlen(s, TOKEN_MAX) : 0;
     if (len < PREFIX_LEN || len >= TOKEN_MAX || memcmp(s, TOKEN_PREFIX, PREFIX_LEN))
         return bad("token_malformed", malformed);
@@ -229,21 +231,51 @@ err token_verify(const char *s, enum token_kind want, int64_t now, struct token 
     size_t n = plen == b32_len(PAYLOAD_BASE) ? PAYLOAD_BASE
                : plen == b32_len(PAYLOAD_CC) ? PAYLOAD_CC
                                              : 0;
-    uint8_t p[PAYLOAD_CC], got[TOKEN_TAG_LEN], mac[SM3_LEN];
     if (!n || !b32_decode(body, plen, p, n) || !b32_decode(dot + 1, tlen, got, TOKEN_TAG_LEN) ||
         !kind_valid(p[0]))
         return bad("token_malformed", malformed);
+    *n_r = n;
+    return E_OK;
+}
 
-    struct token t = {.kind = (enum token_kind)p[0], .key_id = get32(p + 1)};
-    tag(t.kind, t.key_id, p, n, mac);
+/* The fields of a payload split() accepted. */
+static bool fields(const uint8_t *p, size_t n, struct token *t)
+{
+    *t = (struct token){.kind = (enum token_kind)p[0], .key_id = get32(p + 1)};
+    t->subject = (int64_t)((uint64_t)get32(p + 5) << 32 | get32(p + 9));
+    t->issued_at = (int64_t)get32(p + 13) * 1000;
+    t->expires_at = (int64_t)get32(p + 17) * 1000;
+    return n != PAYLOAD_CC || cc_unpack(p + PAYLOAD_BASE, t->credit_code);
+}
+
+err token_decode_untrusted(const char *s, struct token *t_r)
+{
+    uint8_t p[PAYLOAD_CC], got[TOKEN_TAG_LEN];
+    size_t n;
+    struct token t;
+    err e = split(s, p, &n, got);
+    if (e)
+        return e;
+    if (!fields(p, n, &t) || t.subject <= 0)
+        return bad("token_malformed", malformed);
+    *t_r = t;
+    return E_OK;
+}
+
+err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r)
+{
+    uint8_t p[PAYLOAD_CC], got[TOKEN_TAG_LEN], mac[SM3_LEN];
+    size_t n;
+    err e = split(s, p, &n, got);
+    if (e)
+        return e;
+    tag((enum token_kind)p[0], get32(p + 1), p, n, mac);
     if (!ct_equal(mac, got, TOKEN_TAG_LEN))
         return bad("token_forged", "二维码无效（签名不符），可能是伪造的");
 
     /* authentic from here: the fields are the server's own */
-    t.subject = (int64_t)((uint64_t)get32(p + 5) << 32 | get32(p + 9));
-    t.issued_at = (int64_t)get32(p + 13) * 1000;
-    t.expires_at = (int64_t)get32(p + 17) * 1000;
-    if (n == PAYLOAD_CC && !cc_unpack(p + PAYLOAD_BASE, t.credit_code))
+    struct token t;
+    if (!fields(p, n, &t))
         return bad("token_malformed", malformed);
     if (t.kind != want)
         return bad("token_wrong_kind", "这不是此处可用的二维码");

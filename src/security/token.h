@@ -87,4 +87,15 @@ err token_issue(const struct token *t, char out[TOKEN_MAX]) MUST_USE;
  */
 err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r) MUST_USE;
 
+/*
+ * UNTRUSTED: ROUTING ONLY. Decode `s` without checking its tag, for a token
+ * another instance issued (its key is not ours, so token_verify answers
+ * "token_forged"): the subject's id names the node that made it (base/id.h),
+ * which says where to ask (共享互认, src/exchange/share.c). Nothing decoded
+ * here may be shown, stored or acted on as true: the issuer verifies. Only
+ * the format is checked: E_INPUT "token_malformed" (field "token") as
+ * token_verify answers it; E_OK with *t_r filled otherwise.
+ */
+err token_decode_untrusted(const char *s, struct token *t_r) MUST_USE;
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * Unit tests of security/token.h: round trips of every kind, every
  * single-character tamper refused, expiry edges, daily key rotation with a
- * simulated clock, kinds kept apart, and the QR-friendly alphabet.
+ * simulated clock, kinds kept apart, the QR-friendly alphabet, and the
+ * untrusted decode that routes another instance's code (共享互认).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,12 +246,49 @@ static void test_kinds(void **state)
     assert_string_not_equal(slug_of(forged, TOKEN_CERT, T0), "ok");
 }
 
+/* Another instance's token (another master key) is forged here, yet its
+ * subject decodes untrusted, for routing by the subject's node; a broken
+ * token does not decode at all. */
+static void test_decode_untrusted(void **state)
+{
+    (void)state;
+    char s[TOKEN_MAX];
+    struct token h = health(T0), out;
+    uint8_t other[32] = {5};
+    keys_set_master(other);
+    assert_int_equal(token_issue(&h, s), E_OK);
+    setup(NULL);
+    assert_string_equal(slug_of(s, TOKEN_HEALTH, T0), "token_forged");
+    assert_int_equal(token_decode_untrusted(s, &out), E_OK);
+    assert_int_equal(out.kind, TOKEN_HEALTH);
+    assert_int_equal(out.subject, h.subject);
+    assert_int_equal(out.issued_at, T0 / 1000 * 1000);
+    assert_int_equal(out.expires_at, h.expires_at);
+    assert_int_equal((out.subject >> 12) & 1023, (384649373482483712LL >> 12) & 1023);
+    /* a tampered tag still decodes (nothing is trusted); the format is
+     * checked as token_verify checks it */
+    s[strlen(s) - 1] = s[strlen(s) - 1] == 'A' ? 'B' : 'A';
+    assert_int_equal(token_decode_untrusted(s, &out), E_OK);
+    static const char *const bad[] = {
+        "", "FK1.", "FK2.AAAA.BBBB", "FK1.AAAA", "FK1.A.B", "FK1.!!!!.AAAA", NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(token_decode_untrusted(bad[i], &out), E_INPUT);
+        assert_string_equal(err_last()->slug, "token_malformed");
+    }
+    assert_int_equal(token_decode_untrusted(NULL, &out), E_INPUT);
+    /* a payload of a kind that does not exist */
+    char k[TOKEN_MAX];
+    assert_int_equal(token_issue(&h, k), E_OK);
+    k[4] = '7'; /* the first 5 bits of the kind byte: 11111 */
+    assert_int_equal(token_decode_untrusted(k, &out), E_INPUT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_expiry),     cmocka_unit_test(test_rotation),
-        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_kinds),      cmocka_unit_test(test_decode_untrusted),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
