@@ -811,14 +811,13 @@ static err contact_person(struct exchange_ctx *x, const char *s, const char *fie
     return E_OK;
 }
 
-/* The id string of a person member: "<name>_id", else "<name>": {"id"}
- * (as the sender writes a contact's person) or {"person_id"} (its via). */
-static const char *person_ref(json_t *o, const char *name, const char *inner)
+/* The id string of a person member: `flat` (a plain caller's), else
+ * `obj`.`inner` (as the sender writes a contact's person {"id"} and its
+ * via {"person_id"}). */
+static const char *person_ref(json_t *o, const char *flat, const char *obj, const char *inner)
 {
-    char key[32];
-    snprintf(key, sizeof key, "%s_id", name);
-    const char *s = json_str(o, key);
-    return s ? s : json_str(json_object_get(o, name), inner);
+    const char *s = json_str(o, flat);
+    return s ? s : json_str(json_object_get(o, obj), inner);
 }
 
 /* One reason of a contact into *r (place in the arena). */
@@ -882,9 +881,9 @@ static err contacts_in(struct exchange_ctx *x, json_t *list, bool fed, int64_t c
         at = arena_printf(x->a, "contacts[%zu].", i);
         struct trace_contact *t = &res->items[res->n++];
         int64_t degree, first, ov;
-        err e =
-            contact_person(x, person_ref(c, "person", "id"), arena_printf(x->a, "%sperson_id", at),
-                           fed, &t->person_id, &t->region_code);
+        err e = contact_person(x, person_ref(c, "person_id", "person", "id"),
+                               arena_printf(x->a, "%sperson_id", at), fed, &t->person_id,
+                               &t->region_code);
         if (e)
             return e;
         if (t->person_id == case_pid)
@@ -902,7 +901,7 @@ static err contacts_in(struct exchange_ctx *x, json_t *list, bool fed, int64_t c
         if (k <= 0)
             return err_set(E_INPUT, "invalid_value", arena_printf(x->a, "%sclass", at),
                            "接触分类应为 close（密接）、secondary（次密接）或 general（一般接触）");
-        const char *via = person_ref(c, "via", "person_id");
+        const char *via = person_ref(c, "via_person_id", "via", "person_id");
         if (via) {
             int64_t region;
             if ((e = contact_person(x, via, arena_printf(x->a, "%svia_person_id", at), fed,
@@ -959,7 +958,7 @@ static err contact_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     bool fed = remote != 0;
     struct trace_plan p = {0};
     struct scope sc;
-    err e = person_granted_id(x, person_ref(rec, "person", "id"), &p.person_id, &sc);
+    err e = person_granted_id(x, person_ref(rec, "person_id", "person", "id"), &p.person_id, &sc);
     if (e)
         return e;
     struct scope all = scope_all();
@@ -979,7 +978,7 @@ static err contact_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
                         &window)))
         return e;
     if (p.from > p.to)
-        return err_set(E_INPUT, "invalid_range", "from", "开始时间不能晚于结束时间");
+        return err_set(E_INPUT, "invalid_range", "to", "结束时间不能早于开始时间");
     if (p.to - p.from > (int64_t)TRACE_WINDOW_MAX_DAYS * 86400000)
         return err_set(E_INPUT, "invalid_window", "to", "追踪时间范围不能超过%d天",
                        TRACE_WINDOW_MAX_DAYS);
