@@ -867,7 +867,8 @@ static err contacts_in(struct exchange_ctx *x, json_t *list, bool fed, int64_t c
         return err_set(E_INPUT, "required", "contacts", "contacts 应为接触人员数组");
     size_t n = json_array_size(list);
     if (n > TRACE_CONTACTS_MAX)
-        return err_set(E_INPUT, "too_many", "contacts", "接触人员不能超过%d人", TRACE_CONTACTS_MAX);
+        return err_set(E_INPUT, "out_of_range", "contacts", "接触人员不能超过%d人",
+                       TRACE_CONTACTS_MAX);
     if (n && !(res->items = calloc(n, sizeof *res->items)))
         return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
     res->cap = n;

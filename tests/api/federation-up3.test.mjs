@@ -7,7 +7,8 @@
 //   arrives once at the district, the case and the contact made the
 //   district's people; sent again it is the same run;
 // - sent changed (the outbox's shape, a class and a venue reason changed),
-//   it is updated in place, the street's venue kept by its name;
+//   it is updated in place, the street's venue kept by its name (its case
+//   cannot change);
 // - a contact the street never sent is refused alone with its code;
 // - another street can neither name nor delete it; a deletion from its
 //   street removes it with its map entry;
@@ -158,12 +159,14 @@ test('changed at the street, the run is updated in place; the street venue is ke
   const unsent = structuredClone(run);
   unsent.id = '990000000000033';
   unsent.contacts[0].person = { id: '990000000000035', name: '未报送' };
-  const r = await A.client.post('/exchange/v1/contacts', { records: [changed, unsent] }, { idempotencyKey: key() });
+  const otherCase = { ...structuredClone(changed), person: { id: A.people['同户密接乙'].id } };
+  const r = await A.client.post('/exchange/v1/contacts', { records: [changed, unsent, otherCase] }, { idempotencyKey: key() });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.results[0].ok, true, r.text);
   assert.equal(r.body.results[0].id, parentRun, 'in place');
   assert.equal(r.body.results[1].error.code, 'contact_not_received', r.text);
   assert.equal(r.body.results[1].error.field, 'contacts[0].person_id');
+  assert.equal(r.body.results[2].error.code, 'person_changed', 'a run keeps its case');
   assert.equal((await runsOf(x.parentId)).length, 1, 'the refused one wrote nothing');
   const c = (await contactsOf(parentRun))['同户密接乙'];
   assert.equal(c.class, 'general');
