@@ -542,10 +542,19 @@ static err persons_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
  * person outside every grant reads as missing, as the capabilities answer
  * for another region's person (its existence is not the caller's to know).
  */
+static err person_granted_id(struct exchange_ctx *x, const char *s, bool reading, int64_t *pid_r,
+                             struct scope *sc_r);
+
 static err person_granted(struct exchange_ctx *x, json_t *rec, bool reading, int64_t *pid_r,
                           struct scope *sc_r)
 {
-    const char *s = json_str(rec, "person_id");
+    return person_granted_id(x, json_str(rec, "person_id"), reading, pid_r, sc_r);
+}
+
+/* person_granted of the id string s (NULL: absent). */
+static err person_granted_id(struct exchange_ctx *x, const char *s, bool reading, int64_t *pid_r,
+                             struct scope *sc_r)
+{
     int64_t pid = s ? id_parse(s) : 0, region = 0, ours = 0;
     if (!pid)
         return err_set(E_INPUT, "required", "person_id", "请填写人员编号 person_id");
@@ -767,6 +776,324 @@ static err result_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
 static err results_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
 {
     return batch_write(x, in, result_write, result_remove, out_r);
+}
+
+/* ---- contacts (a contact-tracing run and the contacts it found) ------------------ */
+
+/* An integer member of o in [lo, hi]: dflt when absent (or null), E_INPUT
+ * on field `at`.name when not an integer in range or absent and required. */
+static err member_int(struct exchange_ctx *x, json_t *o, const char *at, const char *name,
+                      int64_t lo, int64_t hi, bool required, int64_t dflt, int64_t *v_r)
+{
+    json_t *v = json_object_get(o, name);
+    const char *field = arena_printf(x->a, "%s%s", at, name);
+    *v_r = dflt;
+    if (!v || json_is_null(v))
+        return required ? err_set(E_INPUT, "required", field, "请填写%s", field) : E_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return err_set(E_INPUT, "out_of_range", field, "%s应为%lld到%lld之间的整数", field,
+                       (long long)lo, (long long)hi);
+    *v_r = json_integer_value(v);
+    return E_OK;
+}
+
+/* A string member of o of at most max bytes (characters when chars), NULL
+ * when absent or null; E_INPUT on field `at`.name otherwise. */
+static err member_str(struct exchange_ctx *x, json_t *o, const char *at, const char *name,
+                      size_t max, bool chars, const char **s_r)
+{
+    json_t *v = json_object_get(o, name);
+    *s_r = NULL;
+    if (!v || json_is_null(v))
+        return E_OK;
+    const char *field = arena_printf(x->a, "%s%s", at, name);
+    if (!json_is_string(v))
+        return err_set(E_INPUT, "invalid_type", field, "%s应为文本", field);
+    const char *s = json_string_value(v);
+    if ((chars ? utf8_len(s) : strlen(s)) > max)
+        return err_set(E_INPUT, "too_long", field, "%s不能超过%zu个字符", field, max);
+    *s_r = s;
+    return E_OK;
+}
+
+/*
+ * A person a contacts record names by the id string s on field `field`,
+ * made ours: a record from another fangkong (fed) names the sender's
+ * person, found through "in:persons" — one the sender has not sent yet is
+ * refused with "contact_not_received" (the sender's outbox sends persons
+ * before contacts; the record, refused, stays in its list of refusals);
+ * a plain caller names our own person. Either way the person must live
+ * inside one of the caller's grants. *region_r their residence.
+ */
+static err contact_person(struct exchange_ctx *x, const char *s, const char *field, bool fed,
+                          int64_t *pid_r, int64_t *region_r)
+{
+    int64_t pid = s ? id_parse(s) : 0, ours = 0;
+    if (!pid)
+        return err_set(E_INPUT, "required", field, "请填写人员编号 %s", field);
+    if (fed) {
+        err e = exchange_idmap_find(x->d, x->caller->id, "in:persons", pid, &ours);
+        if (e)
+            return e;
+        if (!ours)
+            return err_set(E_CONFLICT, "contact_not_received", field,
+                           "接触人员尚未报送到本系统，请先报送该人员信息");
+        pid = ours;
+    }
+    struct scope all = scope_all(), sc;
+    err e = person_region(x->d, &all, pid, region_r);
+    if (e && e != E_NOT_FOUND)
+        return e;
+    if (e || !granted_scope(x->caller, *region_r, &sc))
+        return err_set(E_NOT_FOUND, "not_found", field, "人员不存在或不在本系统获准交换的范围内");
+    *pid_r = pid;
+    return E_OK;
+}
+
+/* The id string of a person member: `flat` (a plain caller's), else
+ * `obj`.`inner` (as the sender writes a contact's person {"id"} and its
+ * via {"person_id"}). */
+static const char *person_ref(json_t *o, const char *flat, const char *obj, const char *inner)
+{
+    const char *s = json_str(o, flat);
+    return s ? s : json_str(json_object_get(o, obj), inner);
+}
+
+/* One reason of a contact into *r (place in the arena). */
+static err contact_reason(struct exchange_ctx *x, json_t *o, const char *at, struct trace_reason *r)
+{
+    if (!json_is_object(o))
+        return err_set(E_INPUT, "invalid_type", at, "%s应为对象", at);
+    at = arena_printf(x->a, "%s.", at);
+    const char *kind, *number, *seat, *place;
+    int64_t from, to, ov, crowd;
+    err e;
+    if ((e = member_str(x, o, at, "kind", 32, false, &kind)))
+        return e;
+    int k = vocab_parse(&trace_reason_vocab, kind);
+    if (k <= 0)
+        return err_set(E_INPUT, "invalid_value", arena_printf(x->a, "%skind", at),
+                       "接触原因类型不正确");
+    if ((e = member_int(x, o, at, "from", 0, INT64_MAX, true, 0, &from)) ||
+        (e = member_int(x, o, at, "to", from, INT64_MAX, false, from, &to)) ||
+        (e = member_int(x, o, at, "overlap_minutes", 0, 1000000, false, 0, &ov)) ||
+        (e = member_int(x, o, at, "crowd", 0, INT32_MAX, false, 0, &crowd)) ||
+        (e = member_str(x, o, at, "number", TRIP_NUMBER_MAX - 1, false, &number)) ||
+        (e = member_str(x, o, at, "seat", TRIP_SEAT_MAX, false, &seat)))
+        return e;
+    /* the sender's venue ids are not ours: its name is kept ("venue_name"
+     * as the sender lists it, "place" as a plain caller may write it) */
+    if ((e = member_str(x, o, at, "venue_name", TRACE_PLACE_MAX, true, &place)) ||
+        (!place && (e = member_str(x, o, at, "place", TRACE_PLACE_MAX, true, &place))))
+        return e;
+    *r = (struct trace_reason){.kind = (enum trace_reason_kind)k,
+                               .from = from,
+                               .to = to,
+                               .overlap_minutes = (int)ov,
+                               .crowd = (int)crowd,
+                               .place = place && *place ? arena_strdup(x->a, place) : NULL};
+    snprintf(r->number, sizeof r->number, "%s", number ? number : "");
+    snprintf(r->seat, sizeof r->seat, "%s", seat ? seat : "");
+    return E_OK;
+}
+
+/* The contacts of a record into res (items and reasons on the heap:
+ * trace_result_free; places in the arena); case_pid the index case, never a contact. */
+static err contacts_in(struct exchange_ctx *x, json_t *list, bool fed, int64_t case_pid,
+                       struct trace_result *res)
+{
+    if (!json_is_array(list))
+        return err_set(E_INPUT, "required", "contacts", "contacts 应为接触人员数组");
+    size_t n = json_array_size(list);
+    if (n > TRACE_CONTACTS_MAX)
+        return err_set(E_INPUT, "out_of_range", "contacts", "接触人员不能超过%d人",
+                       TRACE_CONTACTS_MAX);
+    if (n && !(res->items = calloc(n, sizeof *res->items)))
+        return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+    res->cap = n;
+    size_t i;
+    json_t *c;
+    json_array_foreach(list, i, c)
+    {
+        const char *at = arena_printf(x->a, "contacts[%zu]", i);
+        if (!json_is_object(c))
+            return err_set(E_INPUT, "invalid_type", at, "%s应为对象", at);
+        at = arena_printf(x->a, "contacts[%zu].", i);
+        struct trace_contact *t = &res->items[res->n++];
+        int64_t degree, first, ov;
+        err e = contact_person(x, person_ref(c, "person_id", "person", "id"),
+                               arena_printf(x->a, "%sperson_id", at), fed, &t->person_id,
+                               &t->region_code);
+        if (e)
+            return e;
+        if (t->person_id == case_pid)
+            return err_set(E_INPUT, "invalid_value", arena_printf(x->a, "%sperson_id", at),
+                           "接触人员不能是病例本人");
+        for (size_t j = 0; j + 1 < res->n; j++)
+            if (res->items[j].person_id == t->person_id)
+                return err_set(E_INPUT, "duplicate_contact", arena_printf(x->a, "%sperson_id", at),
+                               "同一接触人员只能出现一次");
+        const char *cls;
+        if ((e = member_int(x, c, at, "degree", 1, 2, true, 0, &degree)) ||
+            (e = member_str(x, c, at, "class", 32, false, &cls)))
+            return e;
+        int k = vocab_parse(&trace_class_vocab, cls);
+        if (k <= 0)
+            return err_set(E_INPUT, "invalid_value", arena_printf(x->a, "%sclass", at),
+                           "接触分类应为 close（密接）、secondary（次密接）或 general（一般接触）");
+        const char *via = person_ref(c, "via_person_id", "via", "person_id");
+        if (via) {
+            int64_t region;
+            if ((e = contact_person(x, via, arena_printf(x->a, "%svia_person_id", at), fed,
+                                    &t->via_person_id, &region)))
+                return e;
+        }
+        json_t *rs = json_object_get(c, "reasons");
+        if (rs && !json_is_array(rs))
+            return err_set(E_INPUT, "invalid_type", arena_printf(x->a, "%sreasons", at),
+                           "接触原因应为数组");
+        size_t nr = json_array_size(rs), j;
+        json_t *r;
+        int64_t sum = 0, earliest = 0;
+        /* on the heap, as trace_result_free releases them */
+        if (nr && !(t->reasons = calloc(nr, sizeof *t->reasons)))
+            return err_set(E_NOMEM, "out_of_memory", NULL, "内存不足");
+        json_array_foreach(rs, j, r)
+        {
+            if ((e = contact_reason(x, r, arena_printf(x->a, "%sreasons[%zu]", at, j),
+                                    &t->reasons[j])))
+                return e;
+            sum += t->reasons[j].overlap_minutes;
+            if (!earliest || t->reasons[j].from < earliest)
+                earliest = t->reasons[j].from;
+        }
+        t->n_reasons = nr;
+        if ((e = member_int(x, c, at, "first_at", 0, INT64_MAX, !earliest, earliest, &first)) ||
+            (e = member_int(x, c, at, "overlap_minutes", 0, INT32_MAX, false, sum, &ov)))
+            return e;
+        t->degree = (int)degree;
+        t->cls = (enum trace_class)k;
+        t->first_at = first;
+        t->overlap_minutes = (int)ov;
+        res->counts[t->cls]++;
+    }
+    return E_OK;
+}
+
+/*
+ * 接触信息: a contact-tracing run of a case and the close (密接),
+ * secondary (次密接) and general contacts it found, stored through
+ * trace's own contract (trace_run_store, as a run computed here is) so
+ * the staff pages list, map, export and commit it. The case and every
+ * contact are people this instance holds inside the caller's grants
+ * (contact_person); the rules in force are ours with the sender's
+ * "rules" over them. A run from another fangkong carries the sender's id
+ * ("in:contacts"): sent again or changed later it replaces the findings
+ * of the run written the first time (a contact's committed report is
+ * then no longer linked to it).
+ */
+static err contact_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
+{
+    int64_t remote = id_parse(json_str(rec, "id")), mapped = 0;
+    bool fed = remote != 0;
+    struct trace_plan p = {0};
+    struct scope sc;
+    err e = person_granted_id(x, person_ref(rec, "person_id", "person", "id"), false, &p.person_id,
+                              &sc);
+    if (e)
+        return e;
+    struct scope all = scope_all();
+    int64_t degree, window;
+    if ((e = person_region(x->d, &all, p.person_id, &p.region_code)) ||
+        (e = trace_rules_load(x->d, &p.rules)))
+        return e;
+    json_t *rules = json_object_get(rec, "rules");
+    if (rules && !json_is_object(rules))
+        return err_set(E_INPUT, "invalid_type", "rules", "rules 应为对象");
+    if (rules && (e = trace_rules_apply_json(rules, &p.rules)))
+        return e;
+    if ((e = member_int(x, rec, "", "from", 0, INT64_MAX, true, 0, &p.from)) ||
+        (e = member_int(x, rec, "", "to", 0, INT64_MAX, true, 0, &p.to)) ||
+        (e = member_int(x, rec, "", "degree", 1, 2, false, 2, &degree)) ||
+        (e = member_int(x, rec, "", "window_minutes", 1, 240, false, p.rules.window_minutes,
+                        &window)))
+        return e;
+    if (p.from > p.to)
+        return err_set(E_INPUT, "invalid_range", "to", "结束时间不能早于开始时间");
+    if (p.to - p.from > (int64_t)TRACE_WINDOW_MAX_DAYS * 86400000)
+        return err_set(E_INPUT, "invalid_window", "to", "追踪时间范围不能超过%d天",
+                       TRACE_WINDOW_MAX_DAYS);
+    p.degree = (int)degree;
+    p.window_minutes = (int)window;
+    const char *trigger = json_str(rec, "trigger");
+    if (trigger && strcmp(trigger, "manual") && strcmp(trigger, "auto"))
+        return err_set(E_INPUT, "invalid_value", "trigger", "trigger 应为 manual 或 auto");
+    json_t *tr = json_object_get(rec, "truncated");
+    if (tr && !json_is_boolean(tr))
+        return err_set(E_INPUT, "invalid_type", "truncated", "truncated 应为 true 或 false");
+    if (fed && (e = exchange_idmap_find(x->d, x->caller->id, "in:contacts", remote, &mapped)))
+        return e;
+    if (mapped) {
+        struct trace_run run;
+        if ((e = trace_run_find(x->d, x->a, &sc, mapped, &run)))
+            return e == E_NOT_FOUND ? not_mapped() : e;
+        if (run.person_id != p.person_id)
+            return err_set(E_CONFLICT, "person_changed", "person_id", "同一追踪记录的病例不能更换");
+    }
+    struct trace_result res = {.truncated = json_is_true(tr)};
+    if ((e = contacts_in(x, json_object_get(rec, "contacts"), fed, p.person_id, &res)) ||
+        (e = db_begin(x->d))) {
+        trace_result_free(&res);
+        return e;
+    }
+    e = trace_run_store(x->d, &p, &res,
+                        trigger && !strcmp(trigger, "auto") ? TRACE_AUTO : TRACE_MANUAL, mapped,
+                        x->caller->user_id, json_int(rec, "elapsed_ms", 0), id_r);
+    trace_result_free(&res);
+    if (!e && fed && !mapped)
+        e = exchange_idmap_put(x->d, x->caller->id, "in:contacts", remote, *id_r);
+    if (e || (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, mapped ? "trace.run.update" : "trace.run.create", "trace_run", *id_r, "ok",
+               arena_printf(x->a, "contacts=%zu via=exchange",
+                            json_array_size(json_object_get(rec, "contacts"))));
+    return E_OK;
+}
+
+/* A run deleted at the sender: our copy and its contacts deleted
+ * (trace_run_delete, inside the grant holding it) and the map entry
+ * dropped, in one savepoint. */
+static err contact_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
+{
+    int64_t rid = 0;
+    err e = exchange_idmap_find(x->d, x->caller->id, "in:contacts", remote, &rid);
+    if (e || !rid)
+        return e ? e : not_mapped();
+    if ((e = db_begin(x->d)))
+        return e;
+    e = E_NOT_FOUND;
+    for (int i = 0; i < x->caller->nregions && e == E_NOT_FOUND; i++) {
+        struct scope sc = scope_of(x->caller->regions[i]);
+        err_clear();
+        e = trace_run_delete(x->d, &sc, rid);
+    }
+    if (e == E_NOT_FOUND)
+        e = not_mapped();
+    if (e || (e = exchange_idmap_drop(x->d, x->caller->id, "in:contacts", remote)) ||
+        (e = db_commit(x->d))) {
+        db_rollback(x->d);
+        return e;
+    }
+    audit_call(x, "trace.run.delete", "trace_run", rid, "ok", "via=exchange");
+    *id_r = rid;
+    return E_OK;
+}
+
+static err contacts_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
+{
+    return batch_write(x, in, contact_write, contact_remove, out_r);
 }
 
 /* ---- isolations (the observation list) ------------------------------------------ */
@@ -1112,6 +1439,8 @@ static const struct exchange_op ops[] = {
      "批量报送重点人员返程信息"},
     {"results.post", "POST", "/exchange/v1/results", DS_RESULTS, true, results_post,
      "批量报送核酸检测结果"},
+    {"contacts.post", "POST", "/exchange/v1/contacts", DS_CONTACTS, true, contacts_post,
+     "批量报送流调接触信息（病例的密接、次密接与一般接触人员）"},
     {"isolations.post", "POST", "/exchange/v1/isolations", DS_ISOLATIONS, true, isolations_post,
      "批量报送隔离观察信息（居家隔离、居家医学观察、定点医院）"},
     {"cases.post", "POST", "/exchange/v1/cases", DS_CASES, true, cases_post,

@@ -1353,7 +1353,8 @@ static char *json_escape(char *out, const char *s)
 /*
  * The reasons as stored: a JSON array of positional arrays, [kind,
  * venue_id ("" without a venue), from, to, overlap_minutes, crowd] and, when
- * there is a flight or train, number and seat — about 60 bytes where the
+ * there is a flight or train, number and seat, then a venue's name when it
+ * is known by name only (place) — about 60 bytes where the
  * API's objects take 140. A degree-2 run stores up to 200,000 contacts, so
  * the reasons were half of what a large run wrote and committed; written by
  * hand, since building a jansson tree for each cost more than the inserts.
@@ -1386,7 +1387,10 @@ static char *put_int(char *o, int64_t v)
 
 static char *reasons_text(const struct trace_contact *c, int64_t *kinds_r)
 {
-    char *t = malloc(3 + c->n_reasons * REASON_TEXT_MAX), *o = t;
+    size_t places = 0;
+    for (size_t i = 0; i < c->n_reasons; i++)
+        places += c->reasons[i].place ? 6 * strlen(c->reasons[i].place) + 4 : 0;
+    char *t = malloc(3 + c->n_reasons * REASON_TEXT_MAX + places), *o = t;
     if (!t)
         return NULL;
     *kinds_r = 0;
@@ -1406,9 +1410,13 @@ static char *reasons_text(const struct trace_contact *c, int64_t *kinds_r)
         o = put_int(o, rs->overlap_minutes);
         *o++ = ',';
         o = put_int(o, rs->crowd);
-        if (rs->number[0] || rs->seat[0]) {
+        if (rs->number[0] || rs->seat[0] || rs->place) {
             o = json_escape(put_text(o, ",\""), rs->number);
             o = json_escape(put_text(o, "\",\""), rs->seat);
+            *o++ = '"';
+        }
+        if (rs->place) {
+            o = json_escape(put_text(o, ",\""), rs->place);
             *o++ = '"';
         }
         *o++ = ']';
@@ -1441,6 +1449,9 @@ json_t *trace_reasons_parse(const char *text)
                               number ? number : "", "seat", seat ? seat : "");
         if (venue && *venue)
             json_object_set_new(o, "venue_id", json_string(venue));
+        const char *place = json_string_value(json_array_get(x, 8));
+        if (place)
+            json_object_set_new(o, "place", json_string(place));
         if (kind && !strcmp(kind, "venue"))
             json_object_set_new(o, "crowd", json_integer(json_integer_value(json_array_get(x, 5))));
         json_array_append_new(out, o);
@@ -1533,6 +1544,11 @@ err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result
         e = db_run(s, NULL);
     }
     free(rules);
+    /* a run received again replaces its findings (a queued run has none) */
+    if (!e && run_id && !(e = db_prepare(d, "DELETE FROM trace_contacts WHERE run_id = ?", &s))) {
+        db_bind_int64(s, 1, id);
+        e = db_run(s, NULL);
+    }
     /* STORE_BATCH rows a statement (one round trip, one parse), the rest one by one */
     size_t i = 0;
     while (i < res->n && !e) {

@@ -131,6 +131,36 @@ err trace_run_find(db *d, arena *a, const struct scope *sc, int64_t id, struct t
     return e;
 }
 
+err trace_run_delete(db *d, const struct scope *sc, int64_t id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT region_code FROM trace_runs WHERE id = ? AND region_code >= ? AND "
+                       "region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    bool row;
+    int64_t region = 0;
+    if (!(e = db_row(s, &row)) && row)
+        region = db_col_int64(s, 0);
+    db_done(s);
+    if (!e && !row)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "追踪记录不存在或不在您的管辖范围内");
+    if (!e && !(e = db_prepare(d, "DELETE FROM trace_contacts WHERE run_id = ?", &s))) {
+        db_bind_int64(s, 1, id);
+        e = db_run(s, NULL);
+    }
+    if (!e && !(e = db_prepare(d, "DELETE FROM trace_runs WHERE id = ?", &s))) {
+        db_bind_int64(s, 1, id);
+        e = db_run(s, NULL);
+    }
+    return e ? e : trace_written(d, TRACE_REC_RUN, id, region, true);
+}
+
 err trace_run_list(db *d, arena *a, const struct scope *sc, int64_t person_id, int64_t page,
                    int64_t page_size, struct trace_run **items_r, size_t *n_r, int64_t *total_r)
 {
@@ -236,7 +266,8 @@ static err reasons_out(db *d, arena *a, struct venue_names *vn, const char *text
         json_object_set_new(o, "kind_label",
                             json_string(k ? vocab_label_of(&trace_reason_vocab, k) : ""));
         const char *v = json_str(o, "venue_id");
-        const char *name = "";
+        /* a venue of another instance's run is known by its name */
+        const char *name = json_str(o, "place") ? json_str(o, "place") : "";
         if (v) {
             err e = venue_name(d, a, vn, id_parse(v), &name);
             if (e) {

@@ -822,12 +822,16 @@ struct trace_reason {
     int crowd; /* venue: others' passages at the venue during the visit (the crowd rule) */
     char number[TRIP_NUMBER_MAX];
     char seat[TRIP_SEAT_MAX + 1];
+    /* a venue known by its name only (a run received from another
+     * instance, whose venue ids are not ours): NULL otherwise; not owned */
+    const char *place;
 };
+#define TRACE_PLACE_MAX 100 /* characters of a place */
 
 /* The reasons a run stored (trace_contacts.reasons) as the API's objects:
  * {kind, venue_id (with a venue), from, to, overlap_minutes, number, seat,
- * crowd (a venue)}. A new array, never NULL (empty for text that is not
- * the stored form). */
+ * crowd (a venue), place (a venue known by name only)}. A new array, never NULL (empty for text
+ * that is not the stored form). */
 json_t *trace_reasons_parse(const char *text);
 
 struct trace_contact {
@@ -855,8 +859,10 @@ void trace_result_free(struct trace_result *r);
 
 /*
  * Store a computed run inside the caller's transaction: run_id 0 inserts a
- * new run (status done), else completes the queued run run_id. The contacts
- * are written in the order they will be listed. *id_r the run.
+ * new run (status done), else completes the queued run run_id or replaces
+ * the findings of run run_id (its contacts before deleted: a run received
+ * again from another instance). The contacts are written in the order they
+ * will be listed. *id_r the run.
  */
 err trace_run_store(db *d, const struct trace_plan *p, const struct trace_result *res,
                     enum trace_trigger trigger, int64_t run_id, int64_t user_id, int64_t elapsed_ms,
@@ -883,6 +889,10 @@ err trace_run_list(db *d, arena *a, const struct scope *sc, int64_t person_id, i
                    int64_t page_size, struct trace_run **items_r, size_t *n_r,
                    int64_t *total_r) MUST_USE;
 json_t *trace_run_json(const struct trace_run *r);
+/* Delete run id of a case inside sc with its contacts, inside the caller's
+ * transaction (a run deleted at the instance that sent it); E_NOT_FOUND
+ * otherwise. */
+err trace_run_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
 
 struct trace_contact_filter {
     int degree;                  /* 0 any */
