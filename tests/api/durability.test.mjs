@@ -27,6 +27,13 @@ after(async () => {
   await ctx?.stop();
 });
 
+// Wait until count() has grown by n (at most 60 s: a server that acknowledges nothing fails the
+// test's own count check afterwards).
+async function progress(count, n) {
+  const from = count(), until = Date.now() + 60_000;
+  while (count() - from < n && Date.now() < until) await sleep(10);
+}
+
 test('every acknowledged scan survives kill -9', async () => {
   // sessions live in the database, so the same clients work after each restart
   const cc = ctx.client();
@@ -60,7 +67,10 @@ test('every acknowledged scan survives kill -9', async () => {
         }
       }
     });
-    await sleep(150 + Math.random() * 400);
+    // the kill lands while scans are in flight, once this round has some acknowledged (a
+    // loaded machine is slow to start), at a random moment after that
+    await progress(() => acked.size, 8);
+    await sleep(Math.random() * 300);
     await ctx.stop('SIGKILL');
     stop = true;
     await Promise.all(senders);
@@ -103,7 +113,8 @@ test('every acknowledged write keeps its audit entry through kill -9', async () 
         }
       }
     });
-    await sleep(200 + Math.random() * 300);
+    await progress(() => acked.length, 4);
+    await sleep(Math.random() * 300);
     await ctx.stop('SIGKILL');
     stop = true;
     await Promise.all(senders);
