@@ -648,34 +648,42 @@ static err return_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     return E_OK;
 }
 
-/* A trip deleted at the sender: our copy deleted (trip_delete, inside the
- * grant holding it) and the map entry dropped, in one savepoint. */
-static err return_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
+/*
+ * A record deleted at the sender: our copy deleted by del (inside the grant
+ * holding it: del answers not found in the others) and the map entry of
+ * dataset ds dropped, in one savepoint; audited as `action` on type.
+ */
+static err mapped_remove(struct exchange_ctx *x, int64_t remote, const char *ds,
+                         err (*del)(db *d, const struct scope *sc, int64_t id), const char *action,
+                         const char *type, int64_t *id_r)
 {
-    int64_t tid = 0;
-    err e = exchange_idmap_find(x->d, x->caller->id, "in:returns", remote, &tid);
-    if (e || !tid)
+    int64_t id = 0;
+    err e = exchange_idmap_find(x->d, x->caller->id, ds, remote, &id);
+    if (e || !id)
         return e ? e : not_mapped();
     if ((e = db_begin(x->d)))
         return e;
-    /* the trip lies in one of the grants: trip_delete answers not found
-     * in the others */
     e = E_NOT_FOUND;
     for (int i = 0; i < x->caller->nregions && e == E_NOT_FOUND; i++) {
         struct scope sc = scope_of(x->caller->regions[i]);
         err_clear();
-        e = trip_delete(x->d, &sc, tid);
+        e = del(x->d, &sc, id);
     }
     if (e == E_NOT_FOUND)
         e = not_mapped();
-    if (e || (e = exchange_idmap_drop(x->d, x->caller->id, "in:returns", remote)) ||
-        (e = db_commit(x->d))) {
+    if (e || (e = exchange_idmap_drop(x->d, x->caller->id, ds, remote)) || (e = db_commit(x->d))) {
         db_rollback(x->d);
         return e;
     }
-    audit_call(x, "trace.trip.delete", "trip", tid, "ok", "via=exchange");
-    *id_r = tid;
+    audit_call(x, action, type, id, "ok", "via=exchange");
+    *id_r = id;
     return E_OK;
+}
+
+/* A trip deleted at the sender (trip_delete). */
+static err return_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
+{
+    return mapped_remove(x, remote, "in:returns", trip_delete, "trace.trip.delete", "trip", id_r);
 }
 
 static err returns_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
@@ -1062,33 +1070,11 @@ static err contact_write(struct exchange_ctx *x, json_t *rec, int64_t *id_r)
     return E_OK;
 }
 
-/* A run deleted at the sender: our copy and its contacts deleted
- * (trace_run_delete, inside the grant holding it) and the map entry
- * dropped, in one savepoint. */
+/* A run deleted at the sender: our copy and its contacts (trace_run_delete). */
 static err contact_remove(struct exchange_ctx *x, int64_t remote, int64_t *id_r)
 {
-    int64_t rid = 0;
-    err e = exchange_idmap_find(x->d, x->caller->id, "in:contacts", remote, &rid);
-    if (e || !rid)
-        return e ? e : not_mapped();
-    if ((e = db_begin(x->d)))
-        return e;
-    e = E_NOT_FOUND;
-    for (int i = 0; i < x->caller->nregions && e == E_NOT_FOUND; i++) {
-        struct scope sc = scope_of(x->caller->regions[i]);
-        err_clear();
-        e = trace_run_delete(x->d, &sc, rid);
-    }
-    if (e == E_NOT_FOUND)
-        e = not_mapped();
-    if (e || (e = exchange_idmap_drop(x->d, x->caller->id, "in:contacts", remote)) ||
-        (e = db_commit(x->d))) {
-        db_rollback(x->d);
-        return e;
-    }
-    audit_call(x, "trace.run.delete", "trace_run", rid, "ok", "via=exchange");
-    *id_r = rid;
-    return E_OK;
+    return mapped_remove(x, remote, "in:contacts", trace_run_delete, "trace.run.delete",
+                         "trace_run", id_r);
 }
 
 static err contacts_post(struct exchange_ctx *x, json_t *in, json_t **out_r)
