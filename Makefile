@@ -22,7 +22,7 @@ CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer 
             -fno-sanitize-recover=undefined
 endif
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 5
 
 SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o

@@ -34,6 +34,7 @@
 #include "person/person.h"
 #include "publish/publish.h"
 #include "security/audit.h"
+#include "security/auth.h"
 #include "security/crypto.h"
 #include "task/task.h"
 #include "trace/trace.h"
@@ -125,10 +126,14 @@ int config_load(int *argc, char **argv, struct config *c)
         }
         c->audit_anchors = anchor_path;
     }
-    int checkpoint_s, audit_queue;
+    int checkpoint_s, audit_queue, pw_kib, pw_passes;
     if (env_int("FK_AUDIT_CHECKPOINT", 60, 1, 3600, &checkpoint_s) ||
-        env_int("FK_AUDIT_QUEUE", 100000, 1, 10000000, &audit_queue))
+        env_int("FK_AUDIT_QUEUE", 100000, 1, 10000000, &audit_queue) ||
+        /* the argon2id cost of new password hashes (security/auth.h) */
+        env_int("FK_PASSWORD_MEMORY_KIB", 19456, 8, 4 * 1024 * 1024, &pw_kib) ||
+        env_int("FK_PASSWORD_PASSES", 2, 1, 100, &pw_passes))
         return 1;
+    password_cost_set((unsigned)pw_kib, (unsigned)pw_passes);
     audit_configure(c->audit_anchors, checkpoint_s);
     audit_set_queue_max((size_t)audit_queue);
     const char *b = getenv("FK_BIND");
@@ -403,6 +408,11 @@ int cmd_serve(int argc, char **argv)
                                                    .min_score = match_min / 100.0,
                                                    .near_m = match_near,
                                                    .far_m = match_far});
+    if (password_cost_weak())
+        log_event(
+            LOG_WARN, "weak_password_hash", "detail",
+            "FK_PASSWORD_MEMORY_KIB or FK_PASSWORD_PASSES below the default: test suites only",
+            NULL);
     export_sync_max_set(export_sync);
     export_jobs_configure(c.data_dir, export_keep_s);
     exchange_fed_configure(getenv("FK_FED_PARENT")); /* the parent peer's name; unset: none */

@@ -133,12 +133,14 @@ static void usage(FILE *f)
                  commands[i].sub ? commands[i].sub : "");
         fprintf(f, "  %-16s %s\n", name, commands[i].summary);
     }
-    fputs("\nRun `fangkong <command> --help` for a command's options.\n"
-          "Environment: FK_DB, FK_PORT, FK_BIND, FK_DATA_DIR, FK_KEY_FILE, FK_THREADS, FK_NODE,\n"
-          "FK_SESSION_IDLE, FK_SESSION_MAX, FK_COOKIE_SECURE, FK_IDLE_TIMEOUT, FK_SMS_DRIVER, "
-          "FK_SMS_URL, FK_LOG,\n"
-          "FK_AUDIT_ANCHORS, FK_AUDIT_CHECKPOINT, FK_AUDIT_RETENTION_DAYS.\n",
-          f);
+    fputs(
+        "\nRun `fangkong <command> --help` for a command's options.\n"
+        "Environment: FK_DB, FK_PORT, FK_BIND, FK_DATA_DIR, FK_KEY_FILE, FK_THREADS, FK_NODE,\n"
+        "FK_SESSION_IDLE, FK_SESSION_MAX, FK_COOKIE_SECURE, FK_IDLE_TIMEOUT, FK_SMS_DRIVER, "
+        "FK_SMS_URL, FK_LOG,\n"
+        "FK_AUDIT_ANCHORS, FK_AUDIT_CHECKPOINT, FK_AUDIT_RETENTION_DAYS, FK_PASSWORD_MEMORY_KIB,\n"
+        "FK_PASSWORD_PASSES.\n",
+        f);
 }
 
 int main(int argc, char **argv)

@@ -24,7 +24,7 @@
 #include "base/validate.h"
 #include "security/crypto.h"
 
-#define ARGON_T    2
+#define ARGON_T    2     /* the defaults: OWASP's argon2id minimum (m=19 MiB, t=2, p=1) */
 #define ARGON_M    19456 /* KiB */
 #define ARGON_P    1
 #define SALT_LEN   16
@@ -163,22 +163,47 @@ bool scope_has(const struct scope *s, int64_t region_code)
 
 /* ---- passwords ----------------------------------------------------------- */
 
+/* The cost new hashes get (password_cost_set); verification always uses
+ * the parameters stored in the hash itself. */
+static uint32_t argon_t = ARGON_T, argon_m = ARGON_M;
+
 /* Verified against when the user name is unknown, so that answer takes as
- * long as a wrong password (same parameters as password_hash). */
-static const char dummy_hash[] = "$argon2id$v=19$m=19456,t=2,p=1$ZmFuZ2tvbmctZHVtbXkhIQ$"
-                                 "rS5vIdxSJcN+W+vDQrB2WYIkPVU49hRDKWyVU6Zx0mU";
+ * long as a wrong password: made at the first sign-in with the current
+ * cost, so it stays equal to a real hash's after password_cost_set. */
+static char dummy_hash[160];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_make(void)
+{
+    if (password_hash("fangkong-dummy-password", dummy_hash, sizeof dummy_hash))
+        dummy_hash[0] = 0; /* password_verify then refuses at once: logged by password_hash */
+}
+
+bool password_cost_set(unsigned memory_kib, unsigned passes)
+{
+    if (memory_kib < 8 * ARGON_P || passes < 1)
+        return false;
+    argon_m = memory_kib;
+    argon_t = passes;
+    return true;
+}
+
+bool password_cost_weak(void)
+{
+    return argon_m < ARGON_M || argon_t < ARGON_T;
+}
 
 err password_hash(const char *password, char *out, size_t outlen)
 {
     uint8_t salt[SALT_LEN];
     if (!password)
         return err_set(E_INTERNAL, NULL, NULL, NULL);
-    if (outlen < argon2_encodedlen(ARGON_T, ARGON_M, ARGON_P, SALT_LEN, HASH_LEN, Argon2_id))
+    if (outlen < argon2_encodedlen(argon_t, argon_m, ARGON_P, SALT_LEN, HASH_LEN, Argon2_id))
         return err_set(E_INTERNAL, NULL, NULL, NULL);
     err e = random_bytes(salt, sizeof salt);
     if (e)
         return e;
-    int rc = argon2id_hash_encoded(ARGON_T, ARGON_M, ARGON_P, password, strlen(password), salt,
+    int rc = argon2id_hash_encoded(argon_t, argon_m, ARGON_P, password, strlen(password), salt,
                                    sizeof salt, HASH_LEN, out, outlen);
     if (rc != ARGON2_OK) {
         log_event(LOG_ERROR, "argon2_failed", "detail", argon2_error_message(rc), NULL);
@@ -192,6 +217,14 @@ bool password_verify(const char *encoded, const char *password)
     if (!encoded || !*encoded || !password)
         return false;
     return argon2id_verify(encoded, password, strlen(password)) == ARGON2_OK;
+}
+
+bool password_needs_rehash(const char *encoded)
+{
+    char want[64];
+    snprintf(want, sizeof want, "$argon2id$v=%d$m=%u,t=%u,p=%d$", ARGON2_VERSION_NUMBER, argon_m,
+             argon_t, ARGON_P);
+    return !encoded || strncmp(encoded, want, strlen(want)) != 0;
 }
 
 err password_policy(const char *password, const char *field)
@@ -1088,7 +1121,13 @@ static err login(db *d, const char *username, const char *password, const char *
         return e;
     /* an unknown name takes as long as a wrong password, and is counted the
      * same way */
+    pthread_once(&dummy_once, dummy_make);
     bool verified = password_verify(row ? hash : dummy_hash, password) && row;
+    /* a hash of another cost than the configured one is replaced below;
+     * hashed here, before the write the caller may hold */
+    char rehash[160] = "";
+    if (verified && password_needs_rehash(hash) && password_hash(password, rehash, sizeof rehash))
+        rehash[0] = 0; /* logged by password_hash; the stored hash keeps working */
     if (hold)
         db_hold(d); /* what follows writes the outcome (auth_login_held) */
     if (!verified)
@@ -1139,6 +1178,14 @@ static err login(db *d, const char *username, const char *password, const char *
         return e;
     if (!changed)
         return err_set(E_AUTH, "bad_totp", "totp", "动态验证码错误");
+    if (*rehash) {
+        if ((e = db_prepare(d, "UPDATE users SET password_hash = ? WHERE id = ?", &s)))
+            return e;
+        db_bind_text(s, 1, rehash);
+        db_bind_int64(s, 2, user_id);
+        if ((e = db_run(s, NULL)))
+            return e;
+    }
     /* the pair starts again from nothing */
     if ((e = db_prepare(d, "DELETE FROM login_failures WHERE account = ? AND ip = ?", &s)))
         return e;

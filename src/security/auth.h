@@ -115,9 +115,19 @@ err auth_on_sms_http(auth_http_post_fn fn) MUST_USE;
 
 #define TOKEN_HEX_LEN 64
 
-/* argon2id hash in the PHC string format into out (>= 128 bytes). */
+/* argon2id hash in the PHC string format into out (>= 128 bytes), at the
+ * cost of password_cost_set (default m=19456 KiB, t=2, p=1). */
 err password_hash(const char *password, char *out, size_t outlen) MUST_USE;
 bool password_verify(const char *encoded, const char *password);
+/* The cost of new hashes (FK_PASSWORD_MEMORY_KIB, FK_PASSWORD_PASSES, read
+ * by config_load for every command). false when below argon2's minimum.
+ * A cost below the default is for test suites only: serve logs it at
+ * start (password_cost_weak), and a sign-in re-hashes a password whose
+ * stored cost differs from the configured one (password_needs_rehash), so
+ * restoring the default upgrades every account at its next sign-in. */
+bool password_cost_set(unsigned memory_kib, unsigned passes);
+bool password_cost_weak(void);
+bool password_needs_rehash(const char *encoded);
 /* 8+ characters from at least 3 of: lower, upper, digit, other
  * (E_INPUT "weak_password"), and not in the list of common passwords
  * (E_INPUT "password_too_common"), both on `field`. */

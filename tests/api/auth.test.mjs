@@ -780,6 +780,32 @@ describe('idle sessions expire; the address limit', () => {
   });
 });
 
+describe('the password hash cost (FK_PASSWORD_MEMORY_KIB, FK_PASSWORD_PASSES)', () => {
+  test('new hashes take the configured cost; a sign-in re-hashes one of another cost', async () => {
+    const ctx = await server([['plain', 'grid_worker', '110101001001']]); // the suite's test cost
+    try {
+      const cost = () => /\$m=(\d+),t=(\d+),p=1\$/.exec(sqlRun(ctx, "SELECT password_hash FROM users WHERE username = 'plain'")).slice(1).join(',');
+      assert.equal(cost(), '64,1');
+      assert.match(ctx.stderr, /weak_password_hash/, 'a cost below the default is logged at start');
+      Object.assign(ctx.env, { FK_PASSWORD_MEMORY_KIB: '19456', FK_PASSWORD_PASSES: '2' });
+      await ctx.restart();
+      assert.doesNotMatch(ctx.stderr, /weak_password_hash/);
+      let r = await postFrom(ctx, '127.0.2.1', LOGIN, { username: 'plain', password: 'Wrong-passw0rd' });
+      assert.equal(r.status, 401);
+      assert.equal(cost(), '64,1', 'a wrong password changes nothing');
+      r = await postFrom(ctx, '127.0.2.1', LOGIN, { username: 'plain', password: PW });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(cost(), '19456,2', 'the right password was re-hashed at the configured cost');
+      r = await postFrom(ctx, '127.0.2.2', LOGIN, { username: 'plain', password: PW });
+      assert.equal(r.status, 200, 'the new hash verifies');
+      assert.throws(() => execFileSync(BIN, ['init'], { env: { ...ctx.env, FK_PASSWORD_MEMORY_KIB: '4' }, stdio: 'pipe' }),
+        (e) => /FK_PASSWORD_MEMORY_KIB must be a number from 8/.test(e.stderr), 'a cost below argon2\'s minimum is refused');
+    } finally {
+      await ctx.stop();
+    }
+  });
+});
+
 describe('failed sign-ins: slow-down and lock per (name, address), the same for unknown names', () => {
   let ctx;
   before(async () => {
@@ -788,7 +814,10 @@ describe('failed sign-ins: slow-down and lock per (name, address), the same for 
       ['boss', 'security_admin', '110000000000'],
       ['plain', 'grid_worker', '110101001001'],
       ['camera', 'exchange_client', '110101001001'],
-    ], { env: { FK_LOGIN_BACKOFF_MS: '300', FK_LOGIN_IP_FAILURES: '12' } });
+    ], {
+      // the default argon2id cost: the dummy-hash timing below means nothing at the test cost
+      env: { FK_LOGIN_BACKOFF_MS: '300', FK_LOGIN_IP_FAILURES: '12', FK_PASSWORD_MEMORY_KIB: '19456', FK_PASSWORD_PASSES: '2' },
+    });
   });
   after(async () => ctx?.stop());
 

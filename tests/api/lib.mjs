@@ -55,6 +55,11 @@ export async function startServer(opts = {}) {
     FK_DATA_DIR: dir,
     FK_PORT: String(port),
     FK_THREADS: '2',
+    // argon2id at a test cost (64 KiB, one pass), not the default 19 MiB x 2:
+    // password hashing was a fifth of the suites' CPU. The cost is stored in
+    // each hash; auth.test.mjs covers the default cost and the re-hash.
+    FK_PASSWORD_MEMORY_KIB: '64',
+    FK_PASSWORD_PASSES: '1',
     ...(opts.env || {}),
   };
   // opts.sqlite: this server on SQLite even under with-postgres (a mixed federation)
