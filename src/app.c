@@ -255,5 +255,8 @@ err app_routes(void)
     ADD(connect);
     HOOK(person_on_identity_check(&police_identity));
     /* ---- end of the connectors' block ---- */
+    /* ---- community services: emergency calls, duty (service/service.h) ---- */
+    ADD(service);
+    /* ---- end of the community services' block ---- */
     return E_OK;
 }
