@@ -11,6 +11,7 @@
  *   GET    /api/v1/service/duty               duty roster in scope; region=, all=1 with past
  *   POST   /api/v1/service/duty               add {region_code, user_id, from, to}
  *   DELETE /api/v1/service/duty/{id}          remove an entry
+ *   GET    /api/v1/service/duty/candidates    staff who may be on duty for ?region= (a community)
  *
  * Calls name people (masked) and where they live: reads are audited, full
  * values as person.reveal. Every write is audited with its refusals.
@@ -167,6 +168,20 @@ static err get_duty(struct req *r)
     return reply_json(r, 200, o);
 }
 
+static err get_candidates(struct req *r)
+{
+    enum region_level lv;
+    const char *v = req_query(r, "region");
+    int64_t code = v ? regcode_parse(v, &lv) : -1;
+    json_t *items;
+    err e = service_duty_candidates(r->db, &r->who->scope, code, &items);
+    if (e)
+        return e;
+    json_t *o = json_object();
+    json_object_set_new(o, "items", items);
+    return reply_json(r, 200, o);
+}
+
 static const struct jfield duty_body[] = {
     {"region_code", J_STRING, JF_REQUIRED, 1, 18, "社区", NULL, NULL},
     {"user_id", J_STRING, JF_REQUIRED, 1, 20, "值班人员", NULL, NULL},
@@ -228,6 +243,8 @@ const struct route service_routes[] = {
      "社区值班表（region 社区，all=1 含已结束）", "service", 0},
     {M_POST, "/api/v1/service/duty", post_duty, PERM_SERVICE_MANAGE, 0, duty_body, "添加值班",
      "service", 0},
+    {M_GET, "/api/v1/service/duty/candidates", get_candidates, PERM_SERVICE_MANAGE, 0, NULL,
+     "可排班的工作人员（region 社区）", "service", 0},
     {M_DELETE, "/api/v1/service/duty/{id}", delete_duty, PERM_SERVICE_MANAGE, 0, NULL, "删除值班",
      "service", 0},
 };

@@ -92,13 +92,14 @@ err service_duty_list(db *d, const struct scope *sc, int64_t region_code, int64_
                       int64_t now, json_t **items_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT t.id, t.region_code, COALESCE(g.name, ''), t.user_id, "
-                       "COALESCE(u.display_name, ''), t.from_at, t.to_at FROM service_duty t "
-                       "LEFT JOIN regions g ON g.code = t.region_code LEFT JOIN users u ON u.id = "
-                       "t.user_id WHERE t.region_code >= ? AND t.region_code < ? AND (? = 0 OR "
-                       "t.region_code = ?) AND t.to_at > ? ORDER BY t.from_at, t.id LIMIT 500",
-                       &s);
+    err e = db_prepare(
+        d,
+        "SELECT t.id, t.region_code, COALESCE(g.name, ''), t.user_id, "
+        "COALESCE(u.display_name, ''), t.from_at, t.to_at FROM service_duty t "
+        "LEFT JOIN regions g ON g.code = t.region_code LEFT JOIN users u ON u.id = "
+        "t.user_id WHERE t.region_code >= ? AND t.region_code < ? AND (CAST(? AS BIGINT) = 0 OR "
+        "t.region_code = ?) AND t.to_at > ? ORDER BY t.from_at, t.id LIMIT 500",
+        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, sc->lo);
@@ -121,6 +122,43 @@ err service_duty_list(db *d, const struct scope *sc, int64_t region_code, int64_
         json_object_set_new(o, "from", json_integer(from));
         json_object_set_new(o, "to", json_integer(to));
         json_object_set_new(o, "on_duty", json_boolean(from <= now && now < to));
+        json_array_append_new(items, o);
+    }
+    db_done(s);
+    if (e) {
+        json_decref(items);
+        return e;
+    }
+    *items_r = items;
+    return E_OK;
+}
+
+err service_duty_candidates(db *d, const struct scope *sc, int64_t community, json_t **items_r)
+{
+    if (community <= 0 || regcode_level(community) != LEVEL_COMMUNITY || !scope_has(sc, community))
+        return err_set(E_INPUT, "invalid_region", "region", "请选择辖区内的社区");
+    /* the community and its four ancestors (street, district, city, province) */
+    int64_t up[5] = {community, 0, 0, 0, 0};
+    for (int i = 1; i < 5; i++)
+        up[i] = regcode_parent(up[i - 1]);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT u.id, u.display_name, COALESCE(g.name, '') FROM users u LEFT JOIN "
+                       "regions g ON g.code = u.region_code WHERE u.kind = 'staff' AND u.disabled "
+                       "= 0 AND u.region_code IN (?, ?, ?, ?, ?) ORDER BY u.region_code DESC, "
+                       "u.display_name, u.id LIMIT 500",
+                       &s);
+    if (e)
+        return e;
+    for (int i = 0; i < 5; i++)
+        db_bind_int64(s, i + 1, up[i]);
+    json_t *items = json_array();
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        json_t *o = json_object();
+        json_set_id(o, "id", db_col_int64(s, 0));
+        json_object_set_new(o, "name", json_string(db_col_text(s, 1)));
+        json_object_set_new(o, "region_name", json_string(db_col_text(s, 2)));
         json_array_append_new(items, o);
     }
     db_done(s);

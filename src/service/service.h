@@ -62,6 +62,13 @@ err service_duty_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
 err service_duty_list(db *d, const struct scope *sc, int64_t region_code, int64_t after,
                       int64_t now, json_t **items_r) MUST_USE;
 
+/* The staff who may be put on duty for `community` (inside sc): enabled
+ * staff accounts whose region is the community or one of its ancestors, as
+ * {id, name, region_name}, by name; E_INPUT "invalid_region" (field
+ * "region") unless a community inside sc. */
+err service_duty_candidates(db *d, const struct scope *sc, int64_t community,
+                            json_t **items_r) MUST_USE;
+
 /* ---- emergency call ------------------------------------------------------------ */
 
 /*
