@@ -85,7 +85,7 @@ test('an emergency call from the phone appears live on the console; the outcome 
   await card.getByTestId('emergency-handle').click();
   await desk.getByTestId('emergency-handle-save').click();
   await desk.getByText('请填写处置结果').waitFor();
-  await desk.getByTestId('emergency-note-input').locator('textarea').fill('已电话联系家属并上门查看，老人平安');
+  await desk.locator('textarea[data-test=emergency-note-input], [data-test=emergency-note-input] textarea').fill('已电话联系家属并上门查看，老人平安');
   await desk.getByTestId('emergency-handle-save').click();
   await desk.getByTestId('emergency-live').getByText('暂无待处置的紧急呼叫').waitFor();
   await desk.getByTestId('emergency-all').getByText('已电话联系家属并上门查看，老人平安').waitFor();
