@@ -33,3 +33,35 @@ CREATE TABLE emergency_calls (
 );
 CREATE INDEX emergency_calls_person ON emergency_calls (person_id, id);
 CREATE INDEX emergency_calls_region ON emergency_calls (region_code, id);
+
+-- Elderly health monitoring (健康监测): who is enrolled beyond the default
+-- (every person flagged elderly_alone, persons.vulnerable bit 2, is
+-- enrolled unless a row here says active = 0), daily check-ins (今日平安)
+-- by the resident or by staff on their behalf, and the missed days a sweep
+-- turned into tasks (one per person and day, whoever sweeps first).
+CREATE TABLE care_enrolments (
+    person_id   BIGINT PRIMARY KEY,
+    region_code BIGINT NOT NULL,       -- the person's residence when changed (scope of the row)
+    active      INTEGER NOT NULL,      -- 1 enrolled by staff, 0 removed by staff
+    updated_by  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+CREATE TABLE care_checkins (
+    id          BIGINT PRIMARY KEY,
+    person_id   BIGINT NOT NULL,
+    region_code BIGINT NOT NULL,       -- the person's residence then (scope)
+    day         BIGINT NOT NULL,       -- China day number (base/time.h china_day)
+    at          BIGINT NOT NULL,
+    by_user     BIGINT NOT NULL,
+    by_staff    INTEGER NOT NULL DEFAULT 0,
+    temperature DOUBLE PRECISION,      -- °C, optional
+    feeling     TEXT NOT NULL DEFAULT 'good'  -- good | fair | unwell
+);
+CREATE UNIQUE INDEX care_checkins_day ON care_checkins (person_id, day);
+CREATE INDEX care_checkins_region ON care_checkins (region_code, day);
+CREATE TABLE care_missed (
+    person_id   BIGINT NOT NULL,
+    day         BIGINT NOT NULL,
+    task_id     BIGINT NOT NULL,
+    PRIMARY KEY (person_id, day)
+);

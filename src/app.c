@@ -22,6 +22,7 @@
 #include "vehicle/vehicle.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
+#include "service/service.h" /* community services: task kinds */
 
 /* A person created or changed: the health code first, then the health
  * commission's investigations waiting for that person (person_on_change
@@ -257,6 +258,7 @@ err app_routes(void)
     /* ---- end of the connectors' block ---- */
     /* ---- community services: emergency calls, duty (service/service.h) ---- */
     ADD(service);
+    HOOK(service_task_kinds_register());
     /* ---- end of the community services' block ---- */
     return E_OK;
 }

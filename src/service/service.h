@@ -29,6 +29,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -109,5 +110,81 @@ err service_emergency_get(db *d, arena *a, const struct scope *sc, int64_t id, b
  */
 err service_emergency_handle(db *d, arena *a, const struct scope *sc, int64_t id, int64_t user_id,
                              const char *note) MUST_USE;
+
+/* ---- elderly health monitoring (checkin.c) ------------------------------------ */
+
+/*
+ * Enrolled (纳入健康监测): every live person flagged elderly_alone, unless
+ * staff removed them, and whoever staff added. Each enrolled person checks
+ * in once a China day (今日平安, optionally a temperature and how they
+ * feel), on their phone or through staff recording it for them. A day that
+ * ends without a check-in becomes a task "care_missed" for the grid
+ * workers of the person's region (one per person and day), made by the
+ * sweep (service_care_sweep) that the server runs periodically over the
+ * previous day.
+ */
+#define SERVICE_TASK_CARE_MISSED "care_missed"
+
+/* Register the task kinds of this capability (app.c, at start-up). */
+err service_task_kinds_register(void) MUST_USE;
+
+enum care_feeling { CARE_GOOD = 1, CARE_FAIR, CARE_UNWELL };
+extern const struct vocab care_feeling_vocab; /* "good" 良好, "fair" 一般, "unwell" 不适 */
+
+struct care_checkin_new {
+    int64_t person_id;  /* staff: the person; residents: 0 (their own record) */
+    double temperature; /* °C in [35, 42], or 0: not taken */
+    int feeling;        /* enum care_feeling; 0: good */
+    int64_t by_user;
+    bool by_staff;
+};
+
+/*
+ * Record today's check-in of the person (inside sc for staff; the
+ * resident's own record for residents, sc NULL). E_NOT_FOUND for a person
+ * outside sc (residents: "person_not_registered"), E_CONFLICT
+ * "not_enrolled" for one not enrolled, E_INPUT "invalid_temperature".
+ * Already checked in today: *created_r false and nothing changes. *item_r
+ * the day's check-in as JSON.
+ */
+err service_care_checkin(db *d, arena *a, const struct scope *sc, const struct principal *who,
+                         const struct care_checkin_new *n, int64_t now, json_t **item_r,
+                         bool *created_r) MUST_USE;
+
+/* The resident's own state: {enrolled, today (check-in or null), recent
+ * (the last 7 check-ins)}. */
+err service_care_mine(db *d, const struct principal *who, int64_t now, json_t **o_r) MUST_USE;
+
+struct care_filter {
+    int state;   /* -1 any, 0 not checked in on `day`, 1 checked in */
+    int64_t day; /* China day number */
+    int64_t page, page_size;
+};
+
+/* Enrolled people inside sc with their check-in of f->day, names and
+ * addresses masked, by region then id. */
+err service_care_people(db *d, arena *a, const struct scope *sc, const struct care_filter *f,
+                        json_t **items_r, int64_t *total_r) MUST_USE;
+
+/* Enrol (active) or remove person_id inside sc, by user_id. E_NOT_FOUND
+ * outside sc. */
+err service_care_enrol(db *d, const struct scope *sc, int64_t person_id, bool active,
+                       int64_t user_id) MUST_USE;
+
+/* Per community inside sc on `day`: {region_code, region_name, enrolled,
+ * checked, missing}. */
+err service_care_stats(db *d, const struct scope *sc, int64_t day, json_t **items_r) MUST_USE;
+
+/*
+ * Make the tasks of `day` (a China day number, not after today's): one
+ * "care_missed" task per enrolled person enrolled before the day ended
+ * with no check-in that day and no task for it yet, for the grid workers
+ * of their region, due a day later. One transaction; *n_r the tasks made.
+ */
+err service_care_sweep(db *d, int64_t day, int64_t now, int64_t *n_r) MUST_USE;
+
+/* The thread that sweeps the previous day every `every_s` seconds (0: never). */
+err service_worker_start(const char *db_url, int every_s) MUST_USE;
+void service_worker_stop(void);
 
 #endif
