@@ -381,8 +381,7 @@ static err get_care_stats(struct req *r)
     if (e || (e = service_care_stats(r->db, &r->who->scope, day, &items)))
         return e;
     char date[CHINA_TIME_LEN];
-    china_time(day * 86400000LL - 8 * 3600000LL, date);
-    date[10] = '\0';
+    service_day_text(day, date);
     return reply_json(r, 200, json_pack("{s:s,s:o}", "date", date, "items", items));
 }
 

@@ -34,9 +34,17 @@ const struct vocab care_feeling_vocab = VOCAB("care_feelings", "身体状况", f
 #define ENROLLED   "(((p.vulnerable & 2) <> 0 AND COALESCE(e.active, 1) = 1) OR e.active = 1)"
 #define ENROL_JOIN " LEFT JOIN care_enrolments e ON e.person_id = p.id"
 
-static void day_text(int64_t day, char out[CHINA_TIME_LEN])
+/* The epoch ms at which China day number `day` began (base/time.h has the
+ * offset; China keeps no daylight saving, so days are DAY_MS apart). */
+static int64_t day_start(int64_t day)
 {
-    china_time(day * DAY_MS - 8 * 3600000LL, out);
+    int64_t now = now_ms();
+    return china_day_start(now) - (china_day(now) - day) * DAY_MS;
+}
+
+void service_day_text(int64_t day, char out[CHINA_TIME_LEN])
+{
+    china_time(day_start(day), out);
     out[10] = '\0';
 }
 
@@ -45,7 +53,7 @@ static json_t *checkin_json(db_stmt *s, int col)
     /* columns: id, day, at, by_staff, temperature (NULL), feeling */
     json_t *o = json_object();
     char date[CHINA_TIME_LEN];
-    day_text(db_col_int64(s, col + 1), date);
+    service_day_text(db_col_int64(s, col + 1), date);
     json_set_id(o, "id", db_col_int64(s, col));
     json_object_set_new(o, "date", json_string(date));
     json_object_set_new(o, "at", json_integer(db_col_int64(s, col + 2)));
@@ -360,8 +368,8 @@ err service_care_sweep(db *d, int64_t day, int64_t now, int64_t *n_r)
 {
     if (day > china_day(now))
         return err_set(E_INPUT, "invalid_day", "day", "不能检查今天之后的日期");
-    int64_t end = (day + 1) * DAY_MS - 8 * 3600000LL; /* the day's end, epoch ms */
-    arena *a = arena_new(8192);                       /* the sweep's thread has no request arena */
+    int64_t end = day_start(day + 1); /* the day's end, epoch ms */
+    arena *a = arena_new(8192);       /* the sweep's thread has no request arena */
     if (!a)
         return err_set(E_NOMEM, "no_memory", NULL, "内存不足");
     int64_t made = 0;
@@ -393,7 +401,7 @@ err service_care_sweep(db *d, int64_t day, int64_t now, int64_t *n_r)
         db_done(s);
     }
     char date[CHINA_TIME_LEN];
-    day_text(day, date);
+    service_day_text(day, date);
     const struct scope all = {0, REGCODE_SPACE}; /* the system's sweep: every region */
     for (size_t i = 0; !e && i < n; i++) {
         struct person p;

@@ -29,6 +29,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/time.h"
 #include "base/vocab.h"
 #include "db/db.h"
 #include "security/auth.h"
@@ -182,6 +183,9 @@ err service_care_stats(db *d, const struct scope *sc, int64_t day, json_t **item
  * of their region, due a day later. One transaction; *n_r the tasks made.
  */
 err service_care_sweep(db *d, int64_t day, int64_t now, int64_t *n_r) MUST_USE;
+
+/* China day number `day` as "YYYY-MM-DD" (CHINA_TIME_LEN bytes). */
+void service_day_text(int64_t day, char out[CHINA_TIME_LEN]);
 
 /* The thread that sweeps the previous day every `every_s` seconds (0: never). */
 err service_worker_start(const char *db_url, int every_s) MUST_USE;
