@@ -32,7 +32,7 @@ before(async () => {
   assert.equal((await resident.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) })).status, 200);
   assert.equal((await resident.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
   const r = await resident.post('/api/v1/me/person', {
-    name: '王秀英', id_number: residentId('110101', '19420315', 91, false), region_code: BUILDING,
+    name: '王秀英', id_number: residentId('110101', '19420315', 91, false), region_code: BUILDING, vulnerable: ['elderly_alone'],
     address: '多福巷3号院2单元101', emergency_contact_name: '王建国', emergency_contact_phone: '13811112222',
   });
   assert.equal(r.status, 201, r.text);
@@ -97,4 +97,32 @@ test('an emergency call from the phone appears live on the console; the outcome 
   await shot(phone, 'emergency-phone-handled');
   assertClean(desk);
   assertClean(phone);
+});
+
+test('an elderly resident reports 今日平安 on the phone; 健康监测 on the console shows it', async () => {
+  const phone = await openPage(browser, { mobile: true });
+  await adoptSession(phone, resident);
+  await phone.goto(ctx.url + '/mobile/#/me');
+  const care = phone.getByTestId('care');
+  await care.waitFor();
+  // a temperature out of range is refused under the field
+  await care.getByTestId('care-temperature').locator('input').fill('45');
+  await care.getByTestId('care-checkin').click();
+  await care.getByText('体温应在35-42℃之间').waitFor();
+  await care.getByTestId('care-temperature').locator('input').fill('36.5');
+  await care.getByText('一般').click();
+  await care.getByTestId('care-checkin').click();
+  await care.getByTestId('care-done').waitFor();
+  assert.match(await care.getByTestId('care-done').textContent(), /一般，36.5℃/);
+  await shot(phone, 'care-phone');
+
+  const desk = await consolePage(browser, ctx, '/service', staff);
+  await desk.getByRole('tab', { name: '健康监测' }).click();
+  const row = desk.getByTestId('care-list').locator('tr', { hasText: '王*英' });
+  await row.getByText('已报平安').waitFor();
+  assert.match(await row.textContent(), /一般\s*36.5℃/);
+  assert.match(await desk.getByTestId('care-stats').textContent(), /监测 1 人，已报平安 1，未报 0/);
+  await shot(desk, 'care-console');
+  assertClean(phone);
+  assertClean(desk);
 });
