@@ -22,6 +22,7 @@
 #include "vehicle/vehicle.h"
 #include "venue/venue.h"
 #include "visitor/visitor.h"
+#include "service/service.h" /* community services: task kinds */
 
 /* A person created or changed: the health code first, then the health
  * commission's investigations waiting for that person (person_on_change
@@ -255,5 +256,9 @@ err app_routes(void)
     ADD(connect);
     HOOK(person_on_identity_check(&police_identity));
     /* ---- end of the connectors' block ---- */
+    /* ---- community services: emergency calls, duty (service/service.h) ---- */
+    ADD(service);
+    HOOK(service_task_kinds_register());
+    /* ---- end of the community services' block ---- */
     return E_OK;
 }

@@ -114,6 +114,10 @@ enum perm {
     /* data exchange (docs/exchange.md) */
     PERM_EXCHANGE_ADMIN, /* register callers and their keys, peers and connectors */
     PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
+    /* community services for residents (居民服务, docs/community-services.md) */
+    PERM_SERVICE_READ,   /* emergency calls, duty roster, check-ins, help requests in scope */
+    PERM_SERVICE_MANAGE, /* keep the duty roster, enrolments, inspection objects */
+    PERM_ASSIST_WORK,    /* handle help requests assigned to one (staff, volunteers) */
     PERM__COUNT
 };
 

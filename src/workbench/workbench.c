@@ -336,6 +336,19 @@ static const struct wb_def defs[WB__COUNT] = {
                                    {SCOPED},
                                    "SELECT COUNT(*) FROM exchange_peers WHERE region_code >= ? AND "
                                    "region_code < ? AND enabled = 1 AND failing_since > 0"},
+    /* 紧急呼叫 (docs/community-services.md): open while none of its alerts is acknowledged */
+    [WB_EMERGENCY_OPEN] = {"emergency_open",
+                           "待处置的紧急呼叫",
+                           "个",
+                           true,
+                           {PERM_SERVICE_READ},
+                           "/service",
+                           NULL,
+                           {SCOPED},
+                           "SELECT COUNT(*) FROM emergency_calls c JOIN alerts a ON a.id = "
+                           "c.alert_id LEFT JOIN alerts x ON x.id = c.street_alert_id AND "
+                           "c.street_alert_id <> 0 WHERE c.region_code >= ? AND c.region_code < ? "
+                           "AND a.acked_at = 0 AND COALESCE(x.acked_at, 0) = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

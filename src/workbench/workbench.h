@@ -58,6 +58,8 @@ enum workbench_item {
     /* the data exchange (docs/exchange.md) */
     WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
+    /* community services (service/service.h) */
+    WB_EMERGENCY_OPEN, /* residents' emergency calls in scope not yet handled (service.read) */
     WB__COUNT
 };
 

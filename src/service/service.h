@@ -1,0 +1,194 @@
+/*
+ * Community services for residents (居民服务, issue 14, seed 002 二(五)-二(六);
+ * docs/community-services.md): the emergency call of the elderly and other
+ * vulnerable residents, and the duty roster it reads.
+ *
+ * Emergency call (紧急呼叫): a resident presses the button on the phone; the
+ * call raises an alert of kind "emergency_call" (ALERT_CRITICAL) on the
+ * resident's community, carrying where (region names and the address,
+ * masked) and whom to call (the emergency contact, masked) and naming the
+ * staff on duty now. With nobody on duty a second alert is raised on the
+ * street, so the street's staff see it too. The call has no state of its
+ * own: it is open while none of its alerts is acknowledged, and handled by
+ * whoever acknowledged one first (their name, time and note are the
+ * outcome the resident sees). One open call per person: a second press
+ * while one is open returns the open one.
+ *
+ * Duty roster (值班表): per community, staff accounts whose scope holds the
+ * community, each with a from/to window.
+ *
+ * Scope: calls by the person's residence, duty by the community, bound in
+ * the same statement as every other regional record.
+ */
+#ifndef FK_SERVICE_SERVICE_H
+#define FK_SERVICE_SERVICE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/time.h"
+#include "base/vocab.h"
+#include "db/db.h"
+#include "security/auth.h"
+
+/* ---- duty roster ------------------------------------------------------------ */
+
+#define SERVICE_DUTY_MAX_MS (31LL * 24 * 3600 * 1000) /* one entry covers at most a month */
+
+struct service_duty_new {
+    int64_t region_code; /* padded; a community inside the caller's scope */
+    int64_t user_id;     /* an enabled staff account whose scope holds it */
+    int64_t from_at, to_at;
+    int64_t created_by;
+};
+
+/*
+ * Add an entry. E_INPUT "invalid_region" (field region_code) unless a
+ * community inside sc; "invalid_user" (user_id) for no such enabled staff
+ * account or one whose scope does not hold the community; "invalid_period"
+ * (to) when to <= from, to is past, or longer than SERVICE_DUTY_MAX_MS.
+ * *id_r the new id.
+ */
+err service_duty_add(db *d, const struct scope *sc, const struct service_duty_new *n,
+                     int64_t *id_r) MUST_USE;
+
+/* Delete entry id inside sc; E_NOT_FOUND otherwise. */
+err service_duty_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
+
+/* Entries inside sc (region_code > 0: that community only) whose window
+ * ends after `after` (0: all), soonest first, as JSON objects {id,
+ * region_code, region_name, user_id, user_name, from, to, on_duty}. */
+err service_duty_list(db *d, const struct scope *sc, int64_t region_code, int64_t after,
+                      int64_t now, json_t **items_r) MUST_USE;
+
+/* The staff who may be put on duty for `community` (inside sc): enabled
+ * staff accounts whose region is the community or one of its ancestors, as
+ * {id, name, region_name}, by name; E_INPUT "invalid_region" (field
+ * "region") unless a community inside sc. */
+err service_duty_candidates(db *d, const struct scope *sc, int64_t community,
+                            json_t **items_r) MUST_USE;
+
+/* ---- emergency call ------------------------------------------------------------ */
+
+/*
+ * Resident `who` calls for help. Inside one transaction (the person's row
+ * locked first, so two presses are one call): an open call of the person
+ * is returned as it is (*created_r false); else the call and its alerts
+ * are written (*created_r true). E_NOT_FOUND "person_not_registered" when
+ * the account is bound to no live record. *id_r the call's id.
+ */
+err service_emergency_call(db *d, arena *a, const struct principal *who, int64_t now, int64_t *id_r,
+                           bool *created_r) MUST_USE;
+
+/* The newest call of resident `who` as the resident sees it (no personal
+ * data but their own state): {id, at, state, on_duty, handled_by_name,
+ * handled_at, note}, or NULL when none. */
+err service_emergency_mine(db *d, const struct principal *who, json_t **item_r) MUST_USE;
+
+struct emergency_filter {
+    int state; /* -1 any, 0 open, 1 handled */
+    int64_t page, page_size;
+};
+
+/* Calls inside sc, newest first, as JSON objects with the person's name,
+ * address and emergency contact masked unless `reveal`. */
+err service_emergency_list(db *d, arena *a, const struct scope *sc,
+                           const struct emergency_filter *f, bool reveal, json_t **items_r,
+                           int64_t *total_r) MUST_USE;
+
+/* One call inside sc as in the list; E_NOT_FOUND outside it. */
+err service_emergency_get(db *d, arena *a, const struct scope *sc, int64_t id, bool reveal,
+                          json_t **item_r) MUST_USE;
+
+/*
+ * Handle call id inside sc: acknowledge its community alert with `note`
+ * (the outcome, 1..ALERT_NOTE_MAX characters) by user_id, and its street
+ * alert too when one is open, in one transaction. E_NOT_FOUND outside sc,
+ * E_CONFLICT "already_handled" when it was, E_INPUT "invalid_note".
+ */
+err service_emergency_handle(db *d, arena *a, const struct scope *sc, int64_t id, int64_t user_id,
+                             const char *note) MUST_USE;
+
+/* ---- elderly health monitoring (checkin.c) ------------------------------------ */
+
+/*
+ * Enrolled (纳入健康监测): every live person flagged elderly_alone, unless
+ * staff removed them, and whoever staff added. Each enrolled person checks
+ * in once a China day (今日平安, optionally a temperature and how they
+ * feel), on their phone or through staff recording it for them. A day that
+ * ends without a check-in becomes a task "care_missed" for the grid
+ * workers of the person's region (one per person and day), made by the
+ * sweep (service_care_sweep) that the server runs periodically over the
+ * previous day.
+ */
+#define SERVICE_TASK_CARE_MISSED "care_missed"
+
+/* Register the task kinds of this capability (app.c, at start-up). */
+err service_task_kinds_register(void) MUST_USE;
+
+enum care_feeling { CARE_GOOD = 1, CARE_FAIR, CARE_UNWELL };
+extern const struct vocab care_feeling_vocab; /* "good" 良好, "fair" 一般, "unwell" 不适 */
+
+struct care_checkin_new {
+    int64_t person_id;  /* staff: the person; residents: 0 (their own record) */
+    double temperature; /* °C in [35, 42], or 0: not taken */
+    int feeling;        /* enum care_feeling; 0: good */
+    int64_t by_user;
+    bool by_staff;
+};
+
+/*
+ * Record today's check-in of the person (inside sc for staff; the
+ * resident's own record for residents, sc NULL). E_NOT_FOUND for a person
+ * outside sc (residents: "person_not_registered"), E_CONFLICT
+ * "not_enrolled" for one not enrolled, E_INPUT "invalid_temperature".
+ * Already checked in today: *created_r false and nothing changes. *item_r
+ * the day's check-in as JSON.
+ */
+err service_care_checkin(db *d, arena *a, const struct scope *sc, const struct principal *who,
+                         const struct care_checkin_new *n, int64_t now, json_t **item_r,
+                         bool *created_r) MUST_USE;
+
+/* The resident's own state: {enrolled, today (check-in or null), recent
+ * (the last 7 check-ins)}. */
+err service_care_mine(db *d, const struct principal *who, int64_t now, json_t **o_r) MUST_USE;
+
+struct care_filter {
+    int state;   /* -1 any, 0 not checked in on `day`, 1 checked in */
+    int64_t day; /* China day number */
+    int64_t page, page_size;
+};
+
+/* Enrolled people inside sc with their check-in of f->day, names and
+ * addresses masked, by region then id. */
+err service_care_people(db *d, arena *a, const struct scope *sc, const struct care_filter *f,
+                        json_t **items_r, int64_t *total_r) MUST_USE;
+
+/* Enrol (active) or remove person_id inside sc, by user_id. E_NOT_FOUND
+ * outside sc. */
+err service_care_enrol(db *d, const struct scope *sc, int64_t person_id, bool active,
+                       int64_t user_id) MUST_USE;
+
+/* Per community inside sc on `day`: {region_code, region_name, enrolled,
+ * checked, missing}. */
+err service_care_stats(db *d, const struct scope *sc, int64_t day, json_t **items_r) MUST_USE;
+
+/*
+ * Make the tasks of `day` (a China day number, not after today's): one
+ * "care_missed" task per enrolled person enrolled before the day ended
+ * with no check-in that day and no task for it yet, for the grid workers
+ * of their region, due a day later. One transaction; *n_r the tasks made.
+ */
+err service_care_sweep(db *d, int64_t day, int64_t now, int64_t *n_r) MUST_USE;
+
+/* China day number `day` as "YYYY-MM-DD" (CHINA_TIME_LEN bytes). */
+void service_day_text(int64_t day, char out[CHINA_TIME_LEN]);
+
+/* The thread that sweeps the previous day every `every_s` seconds (0: never). */
+err service_worker_start(const char *db_url, int every_s) MUST_USE;
+void service_worker_stop(void);
+
+#endif
