@@ -274,7 +274,7 @@ static const struct {
 } synonyms[] = {{"b", T_STRONG}, {"i", T_EM}, {"div", T_P}};
 
 /* elements dropped with everything inside them */
-static const char *const dropped[] = {"script", "style",   "iframe", "object",   "embed",
+static const char *const dropped[] = {"script", "style",   "iframe", "object",
                                       "svg",    "math",    "template", "noscript", "textarea",
                                       "title",  "select",  "xmp",    "noembed",  "noframes",
                                       "head",   "frameset"};

@@ -12,8 +12,9 @@
  *   img  src only as /api/v1/attachments/<digits> (this instance's
  *        attachments), alt; an img without such a src is dropped
  * The editors' synonyms are mapped: b -> strong, i -> em, div -> p.
- * Dropped with their content: script style iframe object embed svg math
- * template noscript textarea title select xmp noembed noframes head;
+ * Dropped with their content: script style iframe object svg math
+ * template noscript textarea title select xmp noembed noframes head (embed,
+ * a void element, is simply dropped);
  * comments, <!...> (doctype, CDATA) and <?...?> are dropped too.
  *
  * Output: every tag it opens is closed (a close tag closes the open
