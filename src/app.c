@@ -255,5 +255,8 @@ err app_routes(void)
     ADD(connect);
     HOOK(person_on_identity_check(&police_identity));
     /* ---- end of the connectors' block ---- */
+    /* ---- notices with read receipts (docs/community.md) ---- */
+    ADD(notice);
+    /* ---- end of the notices' block ---- */
     return E_OK;
 }

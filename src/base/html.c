@@ -588,8 +588,13 @@ char *html_text(arena *a, const char *html, size_t max_chars)
             const char *e = strchr(p, '>');
             if (!e)
                 break;
-            if (o.len && o.p[o.len - 1] != ' ' &&
-                (p[1] == '/' || !strncmp(p, "<br", 3) || !strncmp(p, "<li", 3)))
+            /* block ends and line breaks separate words; inline tags do not */
+            static const char *const breaks[] = {"</p>", "</li>", "</h3>", "</h4>",
+                                                 "</blockquote>", "<br>"};
+            bool brk = false;
+            for (size_t k = 0; k < sizeof breaks / sizeof breaks[0]; k++)
+                brk = brk || !strncmp(p, breaks[k], strlen(breaks[k]));
+            if (o.len && o.p[o.len - 1] != ' ' && brk)
                 put(&o, " ", 1);
             p = e + 1;
             continue;

@@ -90,6 +90,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_PUBLISH_APPROVE] = {"publish.approve", "审核疫情发布内容"},
     [PERM_EXCHANGE_ADMIN] = {"exchange.admin", "管理数据交换调用方和对接系统"},
     [PERM_EXCHANGE_READ] = {"exchange.read", "查看数据交换监控"},
+    [PERM_NOTICE_READ] = {"notice.read", "查看通知和阅读回执"},
+    [PERM_NOTICE_WRITE] = {"notice.write", "发布、修改、撤回通知和提醒未读"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -129,6 +131,7 @@ static const struct vocab_word areas[] = {
     {"camera", "视频监控"},     {"report", "自定义报表"},
     {"monitor", "监测预警"},    {"publish", "疫情发布"},
     {"exchange", "数据交换"},
+    {"notice", "社区通知"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -181,7 +184,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_MANAGE, PERM_CASE_STATUS,
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH,
             PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ, PERM_REPORT_RUN,
-            PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT),
+            PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_NOTICE_READ,
+            PERM_NOTICE_WRITE),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -194,7 +198,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_EDIT),
+            PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_NOTICE_READ, PERM_NOTICE_WRITE),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -223,7 +227,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY,
             PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
-            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ),
+            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_NOTICE_READ,
+            PERM_NOTICE_WRITE),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

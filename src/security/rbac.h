@@ -114,6 +114,9 @@ enum perm {
     /* data exchange (docs/exchange.md) */
     PERM_EXCHANGE_ADMIN, /* register callers and their keys, peers and connectors */
     PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
+    /* notices to residents with read receipts (docs/community.md) */
+    PERM_NOTICE_READ,  /* notices in scope and their receipts */
+    PERM_NOTICE_WRITE, /* publish, edit, withdraw notices and remind the unread */
     PERM__COUNT
 };
 

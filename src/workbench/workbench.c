@@ -336,6 +336,17 @@ static const struct wb_def defs[WB__COUNT] = {
                                    {SCOPED},
                                    "SELECT COUNT(*) FROM exchange_peers WHERE region_code >= ? AND "
                                    "region_code < ? AND enabled = 1 AND failing_since > 0"},
+    /* 社区通知 (docs/community.md): notices published in scope, not withdrawn */
+    [WB_NOTICES] = {"notices",
+                    "已发布的通知",
+                    "条",
+                    false,
+                    {PERM_NOTICE_READ, PERM_NOTICE_WRITE},
+                    "/notices",
+                    NULL,
+                    {SCOPED},
+                    "SELECT COUNT(*) FROM notices WHERE region_code >= ? AND region_code < ? AND "
+                    "state = 'published'"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)
