@@ -23,7 +23,9 @@ import exchangeRoutes from './routes-exchange.js';
 // 数据交换 > 交换监控 (docs/exchange.md "Monitoring")
 import exchangeWatchRoutes from './routes-exchange-watch.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes];
+// 社区互动 > 社区通知 (docs/community.md)
+import noticeRoutes from './routes-notice.js';
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...noticeRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
