@@ -64,12 +64,23 @@ static void put_cp(struct out *o, uint32_t cp)
     if (cp == 0x7F)
         return;
     switch (cp) {
-    case '&': puts_(o, "&amp;"); return;
-    case '<': puts_(o, "&lt;"); return;
-    case '>': puts_(o, "&gt;"); return;
-    case '"': puts_(o, "&quot;"); return;
-    case '\'': puts_(o, "&#39;"); return;
-    default: break;
+    case '&':
+        puts_(o, "&amp;");
+        return;
+    case '<':
+        puts_(o, "&lt;");
+        return;
+    case '>':
+        puts_(o, "&gt;");
+        return;
+    case '"':
+        puts_(o, "&quot;");
+        return;
+    case '\'':
+        puts_(o, "&#39;");
+        return;
+    default:
+        break;
     }
     if (cp < 0x80) {
         b[0] = (char)cp;
@@ -145,10 +156,10 @@ static int lower(int c)
 static const struct {
     const char *name;
     uint32_t cp;
-} named[] = {{"amp", '&'},     {"lt", '<'},      {"gt", '>'},      {"quot", '"'},
-             {"apos", '\''},   {"nbsp", 0xA0},   {"middot", 0xB7}, {"mdash", 0x2014},
+} named[] = {{"amp", '&'},      {"lt", '<'},        {"gt", '>'},       {"quot", '"'},
+             {"apos", '\''},    {"nbsp", 0xA0},     {"middot", 0xB7},  {"mdash", 0x2014},
              {"ndash", 0x2013}, {"hellip", 0x2026}, {"ldquo", 0x201C}, {"rdquo", 0x201D},
-             {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"times", 0xD7},  {"copy", 0xA9}};
+             {"lsquo", 0x2018}, {"rsquo", 0x2019},  {"times", 0xD7},   {"copy", 0xA9}};
 
 /*
  * A character reference at s[i] == '&': its code point and length, or
@@ -262,9 +273,18 @@ enum tag {
 };
 
 static const char *const tag_names[] = {
-    [T_P] = "p",         [T_BR] = "br", [T_STRONG] = "strong",         [T_EM] = "em",
-    [T_U] = "u",         [T_H3] = "h3", [T_H4] = "h4",                 [T_UL] = "ul",
-    [T_OL] = "ol",       [T_LI] = "li", [T_BLOCKQUOTE] = "blockquote", [T_A] = "a",
+    [T_P] = "p",
+    [T_BR] = "br",
+    [T_STRONG] = "strong",
+    [T_EM] = "em",
+    [T_U] = "u",
+    [T_H3] = "h3",
+    [T_H4] = "h4",
+    [T_UL] = "ul",
+    [T_OL] = "ol",
+    [T_LI] = "li",
+    [T_BLOCKQUOTE] = "blockquote",
+    [T_A] = "a",
     [T_IMG] = "img",
 };
 
@@ -274,10 +294,9 @@ static const struct {
 } synonyms[] = {{"b", T_STRONG}, {"i", T_EM}, {"div", T_P}};
 
 /* elements dropped with everything inside them */
-static const char *const dropped[] = {"script", "style",   "iframe", "object",
-                                      "svg",    "math",    "template", "noscript", "textarea",
-                                      "title",  "select",  "xmp",    "noembed",  "noframes",
-                                      "head",   "frameset"};
+static const char *const dropped[] = {
+    "script",   "style", "iframe", "object", "svg",     "math",     "template", "noscript",
+    "textarea", "title", "select", "xmp",    "noembed", "noframes", "head",     "frameset"};
 
 static bool name_is(const char *name, size_t n, const char *lit)
 {
@@ -366,8 +385,7 @@ static bool parse_attrs(arena *a, const char *s, size_t n, size_t *ip, enum tag 
             return true;
         }
         size_t ns = i;
-        while (i < n && !is_space((unsigned char)s[i]) && s[i] != '>' && s[i] != '/' &&
-               s[i] != '=')
+        while (i < n && !is_space((unsigned char)s[i]) && s[i] != '>' && s[i] != '/' && s[i] != '=')
             i++;
         if (i == ns) /* a lone '=' */
             i++;
@@ -589,8 +607,8 @@ char *html_text(arena *a, const char *html, size_t max_chars)
             if (!e)
                 break;
             /* block ends and line breaks separate words; inline tags do not */
-            static const char *const breaks[] = {"</p>", "</li>", "</h3>", "</h4>",
-                                                 "</blockquote>", "<br>"};
+            static const char *const breaks[] = {"</p>",  "</li>",         "</h3>",
+                                                 "</h4>", "</blockquote>", "<br>"};
             bool brk = false;
             for (size_t k = 0; k < sizeof breaks / sizeof breaks[0]; k++)
                 brk = brk || !strncmp(p, breaks[k], strlen(breaks[k]));

@@ -72,8 +72,8 @@ static err input_of(struct req *r, bool full, struct notice_input *in)
         in->region_code = regcode_parse(json_str(r->body, "region_code"), &lv);
         if (in->region_code <= 0)
             return err_set(E_INPUT, "invalid_region", "region_code", "区划代码格式不正确");
-        in->audience =
-            (enum notice_audience)vocab_parse(&notice_audience_vocab, json_str(r->body, "audience"));
+        in->audience = (enum notice_audience)vocab_parse(&notice_audience_vocab,
+                                                         json_str(r->body, "audience"));
         const char *v = json_str(r->body, "vulnerable");
         if (in->audience == NOTICE_VULNERABLE) {
             in->vulnerable = v ? vulnerable_parse(v) : 0;
@@ -103,7 +103,8 @@ static err list_notices(struct req *r)
     const char *all = req_query(r, "all");
     if (all && *all && strcmp(all, "0") && strcmp(all, "1"))
         return err_set(E_INPUT, "invalid_parameter", "all", "all 只能为 0 或 1");
-    struct notice_filter f = {.with_withdrawn = all && *all == '1', .page = page, .page_size = size};
+    struct notice_filter f = {
+        .with_withdrawn = all && *all == '1', .page = page, .page_size = size};
     struct notice *items;
     size_t n;
     int64_t total;
@@ -293,9 +294,9 @@ static err get_receipts(struct req *r)
         json_object_set_new(o, "read", json_boolean(items[i].read_at > 0));
         json_object_set_new(o, "read_at",
                             items[i].read_at ? json_integer(items[i].read_at) : json_null());
-        json_object_set_new(o, "reminded_at", items[i].reminded_at
-                                                  ? json_integer(items[i].reminded_at)
-                                                  : json_null());
+        json_object_set_new(o, "reminded_at",
+                            items[i].reminded_at ? json_integer(items[i].reminded_at)
+                                                 : json_null());
         json_array_append_new(arr, o);
     }
     return reply_page(r, arr, total, f.page, f.page_size);
@@ -361,10 +362,10 @@ const struct route notice_routes[] = {
     {M_GET, "/api/v1/notices/{id}", get_notice, PERM_NOTICE_READ, 0, NULL, "通知详情", "notice", 0},
     {M_PATCH, "/api/v1/notices/{id}", patch_notice, PERM_NOTICE_WRITE, 0, edit_body,
      "修改通知（尚无人阅读时）", "notice", 300000},
-    {M_POST, "/api/v1/notices/{id}/withdraw", post_withdraw, PERM_NOTICE_WRITE, 0, NULL,
-     "撤回通知", "notice", 0},
-    {M_POST, "/api/v1/notices/{id}/remind", post_remind, PERM_NOTICE_WRITE, 0, NULL,
-     "提醒未读居民", "notice", 0},
+    {M_POST, "/api/v1/notices/{id}/withdraw", post_withdraw, PERM_NOTICE_WRITE, 0, NULL, "撤回通知",
+     "notice", 0},
+    {M_POST, "/api/v1/notices/{id}/remind", post_remind, PERM_NOTICE_WRITE, 0, NULL, "提醒未读居民",
+     "notice", 0},
     {M_GET, "/api/v1/notices/{id}/receipts", get_receipts, PERM_NOTICE_READ, 0, NULL,
      "阅读回执（state=read|unread，building 筛选，format=csv|xlsx 导出）", "notice", 0},
     {M_GET, "/api/v1/me/notices", get_mine, PERM_SELF, 0, NULL, "我的通知（置顶在前，标记未读）",

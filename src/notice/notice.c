@@ -55,7 +55,7 @@ err notice_body_clean(arena *a, const char *raw, const char **out_r)
     "n.state, n.recipients, (SELECT COUNT(*) FROM notice_recipients x WHERE x.notice_id = n.id "   \
     "AND x.read_at > 0), n.author_name, n.published_at, n.updated_at, n.withdrawn_at, "            \
     "n.reminded_at"
-#define NOTICE_FROM " FROM notices n LEFT JOIN regions rg ON rg.code = n.region_code"
+#define NOTICE_FROM  " FROM notices n LEFT JOIN regions rg ON rg.code = n.region_code"
 #define NOTICE_NCOLS 16
 
 static err notice_read(db_stmt *s, arena *a, void *item, void *ctx)

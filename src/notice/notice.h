@@ -41,18 +41,18 @@
 #include "security/auth.h"
 
 enum notice_audience {
-    NOTICE_ALL = 1,      /* 全体居民 */
-    NOTICE_BUILDING,     /* 指定楼栋 */
-    NOTICE_VULNERABLE,   /* 重点人群 */
-    NOTICE_OBSERVATION,  /* 隔离观察人员 */
+    NOTICE_ALL = 1,     /* 全体居民 */
+    NOTICE_BUILDING,    /* 指定楼栋 */
+    NOTICE_VULNERABLE,  /* 重点人群 */
+    NOTICE_OBSERVATION, /* 隔离观察人员 */
     NOTICE_AUDIENCE__COUNT
 };
 
 /* "all", "building", "vulnerable", "observation" (slot 0 a hole). */
 extern const struct vocab notice_audience_vocab;
 
-#define NOTICE_TITLE_MAX 100    /* characters */
-#define NOTICE_BODY_MAX  65536  /* bytes of the sanitised body */
+#define NOTICE_TITLE_MAX           100   /* characters */
+#define NOTICE_BODY_MAX            65536 /* bytes of the sanitised body */
 #define NOTICE_RECEIPTS_EXPORT_MAX 50000
 
 /* A notice as written (the checked input of a publication or an edit). */
@@ -134,7 +134,7 @@ struct notice_receipt {
 
 struct notice_receipt_filter {
     enum notice_receipt_state state;
-    int64_t building; /* a region code (padded) the recipient's lies in; 0 any */
+    int64_t building;        /* a region code (padded) the recipient's lies in; 0 any */
     int64_t page, page_size; /* page_size <= 0: all, up to NOTICE_RECEIPTS_EXPORT_MAX */
 };
 

@@ -58,7 +58,7 @@ enum workbench_item {
     /* the data exchange (docs/exchange.md) */
     WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
-    WB_NOTICES, /* notices published in scope (notice.read or notice.write) */
+    WB_NOTICES,                /* notices published in scope (notice.read or notice.write) */
     WB__COUNT
 };
 

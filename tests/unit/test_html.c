@@ -98,8 +98,8 @@ static void test_cases(void **state)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const char *out;
         size_t n;
-        assert_int_equal(
-            html_sanitize(A, cases[k].in, strlen(cases[k].in), 4096, "body", &out, &n), E_OK);
+        assert_int_equal(html_sanitize(A, cases[k].in, strlen(cases[k].in), 4096, "body", &out, &n),
+                         E_OK);
         if (strcmp(out, cases[k].out))
             fail_msg("case %zu: %s\n  got  %s\n  want %s", k, cases[k].in, out, cases[k].out);
         assert_int_equal(n, strlen(out));
