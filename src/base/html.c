@@ -436,13 +436,19 @@ static bool parse_attrs(arena *a, const char *s, size_t n, size_t *ip, enum tag 
     }
 }
 
-/* An attribute's raw value written escaped. */
+/* An attribute's decoded value written escaped: character by character,
+ * never decoded a second time (an "&amp;quot;" must stay what it says). */
 static void put_attr(struct out *o, const char *name, const char *v)
 {
+    size_t n = strlen(v);
     puts_(o, " ");
     puts_(o, name);
     puts_(o, "=\"");
-    put_text(o, v, strlen(v));
+    for (size_t i = 0; i < n;) {
+        size_t l;
+        put_cp(o, utf8_next((const unsigned char *)v, i, n, &l));
+        i += l;
+    }
     puts_(o, "\"");
 }
 

@@ -79,6 +79,9 @@ static const struct {
     {"<em><u>x</em>y</u>", "<em><u>x</u></em>y"},
     {"</p></li>x</strong>", "x"},
     {"<p unclosed", ""},
+    /* an attribute decoded once, escaped once (found by fuzz_html) */
+    {"<img src=\"/api/v1/attachments/1\" alt=\"a&amp;quot;b&quo\x17t;\">",
+     "<img src=\"/api/v1/attachments/1\" alt=\"a&amp;quot;b&amp;quot;\">"},
     {"<p title=\"never closed>x", ""},
     /* unknown tags dropped, text kept and escaped */
     {"<span class=x>s</span><font>f</font>", "sf"},
