@@ -260,5 +260,8 @@ err app_routes(void)
     ADD(service);
     HOOK(service_task_kinds_register());
     /* ---- end of the community services' block ---- */
+    /* ---- notices with read receipts (docs/community.md) ---- */
+    ADD(notice);
+    /* ---- end of the notices' block ---- */
     return E_OK;
 }

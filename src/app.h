@@ -94,6 +94,9 @@ ROUTES(exchange);
 /* community services for residents (service/service.h) */
 ROUTES(service);
 
+/* ---- notices with read receipts (notice/api.c) ---- */
+ROUTES(notice);
+
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
  * table is full or a hook is taken: the server must not start with a

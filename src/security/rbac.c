@@ -93,6 +93,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_SERVICE_READ] = {"service.read", "查看居民服务（紧急呼叫、值班、帮扶）"},
     [PERM_SERVICE_MANAGE] = {"service.manage", "维护值班表和居民服务"},
     [PERM_ASSIST_WORK] = {"assist.work", "处理求助"},
+    [PERM_NOTICE_READ] = {"notice.read", "查看通知和阅读回执"},
+    [PERM_NOTICE_WRITE] = {"notice.write", "发布、修改、撤回通知和提醒未读"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -132,7 +134,7 @@ static const struct vocab_word areas[] = {
     {"camera", "视频监控"},     {"report", "自定义报表"},
     {"monitor", "监测预警"},    {"publish", "疫情发布"},
     {"exchange", "数据交换"},   {"service", "居民服务"},
-    {"assist", "帮扶"},
+    {"assist", "帮扶"},         {"notice", "社区通知"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -187,7 +189,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH,
             PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ,
-            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK),
+            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -200,7 +202,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ),
+            PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
+            PERM_NOTICE_WRITE),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -230,7 +233,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
             PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_SERVICE_READ,
-            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK),
+            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

@@ -118,6 +118,9 @@ enum perm {
     PERM_SERVICE_READ,   /* emergency calls, duty roster, check-ins, help requests in scope */
     PERM_SERVICE_MANAGE, /* keep the duty roster, enrolments, inspection objects */
     PERM_ASSIST_WORK,    /* handle help requests assigned to one (staff, volunteers) */
+    /* notices to residents with read receipts (docs/community.md) */
+    PERM_NOTICE_READ,  /* notices in scope and their receipts */
+    PERM_NOTICE_WRITE, /* publish, edit, withdraw notices and remind the unread */
     PERM__COUNT
 };
 

@@ -20,6 +20,7 @@
 #include "exchange/peer.h"
 #include "monitor/monitor.h"
 #include "nat/nat.h"
+#include "notice/notice.h"
 #include "person/person.h"
 #include "place/place.h"
 #include "publish/publish.h"
@@ -94,6 +95,8 @@ static const struct vocab *const vocabs[] = {
     &publish_state_vocab,
     &feed_kind_vocab,
     &feed_state_vocab,
+    /* notices (docs/community.md) */
+    &notice_audience_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -349,6 +349,17 @@ static const struct wb_def defs[WB__COUNT] = {
                            "c.alert_id LEFT JOIN alerts x ON x.id = c.street_alert_id AND "
                            "c.street_alert_id <> 0 WHERE c.region_code >= ? AND c.region_code < ? "
                            "AND a.acked_at = 0 AND COALESCE(x.acked_at, 0) = 0"},
+    /* 社区通知 (docs/community.md): notices published in scope, not withdrawn */
+    [WB_NOTICES] = {"notices",
+                    "已发布的通知",
+                    "条",
+                    false,
+                    {PERM_NOTICE_READ, PERM_NOTICE_WRITE},
+                    "/notices",
+                    NULL,
+                    {SCOPED},
+                    "SELECT COUNT(*) FROM notices WHERE region_code >= ? AND region_code < ? AND "
+                    "state = 'published'"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -60,6 +60,7 @@ enum workbench_item {
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
     /* community services (service/service.h) */
     WB_EMERGENCY_OPEN, /* residents' emergency calls in scope not yet handled (service.read) */
+    WB_NOTICES,        /* notices published in scope (notice.read or notice.write) */
     WB__COUNT
 };
 

@@ -25,7 +25,9 @@ import exchangeWatchRoutes from './routes-exchange-watch.js';
 // community services: emergency calls, duty roster (docs/community-services.md)
 import serviceRoutes from './routes-service.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes];
+// 社区互动 > 社区通知 (docs/community.md)
+import noticeRoutes from './routes-notice.js';
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

@@ -58,6 +58,7 @@ export const DEVICE_KINDS = vocab('device_kinds');
 export const VISITOR_STATUSES = vocab('visitor_statuses');
 export const VEHICLE_KINDS = vocab('vehicle_kinds');
 export const ALERT_KINDS = vocab('alert_kinds');
+export const NOTICE_AUDIENCES = vocab('notice_audiences');
 export const ALERT_LEVELS = vocab('alert_levels');
 export const PERMISSIONS = vocab('permissions');
 export const PERMISSION_GROUPS = vocab('permission_groups');

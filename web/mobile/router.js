@@ -55,6 +55,9 @@ const router = createRouter({
     // the telecom operator's visited places, the resident's own (docs/exchange.md "Connectors")
     { path: '/me/visited', component: () => import('./views/MyVisited.vue'), meta: { kind: 'resident' } },
     { path: '/staff/itinerary/verify', component: () => import('./views/StaffItineraryVerify.vue'), meta: { kind: 'staff' } },
+    // 社区通知: the notices addressed to the resident (docs/community.md "Notices")
+    { path: '/notices', component: () => import('./views/Notices.vue'), meta: { kind: 'resident' } },
+    { path: '/notices/:id', component: () => import('./views/NoticeDetail.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

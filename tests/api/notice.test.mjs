@@ -1,0 +1,229 @@
+// Notices with read receipts (docs/community.md "Notices"): publishing to
+// each audience with the body sanitised on the server, bad input for every
+// field, a resident's list and opening (idempotent), someone else's notice,
+// a staff user outside scope, exact receipts with masked names and their
+// CSV, editing before and after a reading, remind the rest, withdrawing.
+// One server; the tests build on each other's data in order.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { residentId, smsCode, startCityWith, expectError } from './lib.mjs';
+
+const PW = 'Notice-test-2024!';
+const COMMUNITY = '110101001001';
+const BUILDING = '110101001001001001';
+const OTHER_COMMUNITY = '110101002001';
+const WEST = '110102001001';
+let ctx, cc, ccWest, comm, grid;
+let resA, resB, resC, personD;
+let seq = 0;
+const rid = () => residentId('110101', '19600505', 500 + ++seq * 2);
+
+async function resident(phone, body) {
+  const c = ctx.client();
+  await c.post('/api/v1/auth/sms/send', { phone });
+  const r0 = await c.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  assert.equal(r0.status, 200, r0.text);
+  await c.post('/api/v1/me/consent', { version: 'v1' });
+  const r = await c.post('/api/v1/me/person', { id_number: rid(), address: '多福巷1号', ...body });
+  assert.equal(r.status, 201, r.text);
+  c.personId = r.body.person.id;
+  return c;
+}
+
+before(async () => {
+  ctx = await startCityWith({
+    cc_dc: ['command_center', '110101000000'],
+    cc_west: ['command_center', '110102000000'],
+    comm_dc: ['community_staff', COMMUNITY],
+    grid_dc: ['grid_worker', COMMUNITY],
+  }, PW);
+  ({ cc_dc: cc, cc_west: ccWest, comm_dc: comm, grid_dc: grid } = ctx.as);
+  // A lives in the building and is an elderly person living alone; B in the
+  // community; C in another community; D (no account) in the building, on
+  // home isolation
+  resA = await resident('13900000001', { name: '张三丰', region_code: BUILDING, vulnerable: ['elderly_alone'] });
+  resB = await resident('13900000002', { name: '李四海', region_code: COMMUNITY });
+  resC = await resident('13900000003', { name: '王五岳', region_code: OTHER_COMMUNITY });
+  const d = await cc.post('/api/v1/persons', { name: '赵六合', id_number: rid(), region_code: BUILDING });
+  assert.equal(d.status, 201, d.text);
+  personD = d.body.id;
+  const o = await cc.post('/api/v1/observations', { person_id: personD, kind: 'home_isolation', source: 'grid_patrol' });
+  assert.equal(o.status, 201, o.text);
+});
+
+after(async () => {
+  await ctx?.stop();
+});
+
+const good = { region_code: COMMUNITY, audience: 'all', title: '核酸检测通知', body: '<p>明天上午检测</p>' };
+let allNotice, buildingNotice;
+
+test('bad input is refused, field by field, and writes nothing', async () => {
+  expectError(await comm.post('/api/v1/notices', { ...good, title: undefined }), 400, 'required', 'title');
+  expectError(await comm.post('/api/v1/notices', { ...good, title: '   ' }), 400, 'required', 'title');
+  expectError(await comm.post('/api/v1/notices', { ...good, title: '长'.repeat(101) }), 400, 'too_long', 'title');
+  expectError(await comm.post('/api/v1/notices', { ...good, audience: 'everyone' }), 400, 'invalid_value', 'audience');
+  expectError(await comm.post('/api/v1/notices', { ...good, region_code: 'abc' }), 400, 'invalid_region', 'region_code');
+  expectError(await comm.post('/api/v1/notices', { ...good, pinned: 'yes' }), 400, 'invalid_type', 'pinned');
+  expectError(await comm.post('/api/v1/notices', { ...good, colour: 'red' }), 400, 'unknown_field', 'colour');
+  expectError(await comm.post('/api/v1/notices', { ...good, audience: 'vulnerable' }), 400, 'required', 'vulnerable');
+  expectError(await comm.post('/api/v1/notices', { ...good, audience: 'vulnerable', vulnerable: 'giants' }), 400, 'invalid_value', 'vulnerable');
+  expectError(await comm.post('/api/v1/notices', { ...good, vulnerable: 'pregnant' }), 400, 'invalid_value', 'vulnerable');
+  expectError(await comm.post('/api/v1/notices', { ...good, audience: 'building' }), 400, 'invalid_value', 'audience');
+  // nothing but markup that the sanitiser drops
+  expectError(await comm.post('/api/v1/notices', { ...good, body: '<script>alert(1)</script><p> </p>' }), 400, 'required', 'body');
+  expectError(await comm.post('/api/v1/notices', { ...good, attachments: [123] }), 400, 'invalid_attachment', 'attachments[0]');
+  // a region outside the author's scope is as if it did not exist
+  expectError(await comm.post('/api/v1/notices', { ...good, region_code: OTHER_COMMUNITY }), 404, 'not_found', 'region_code');
+  expectError(await comm.post('/api/v1/notices', { ...good, region_code: '110101001009' }), 404, 'not_found', 'region_code');
+  // an audience that holds nobody (nobody pregnant)
+  expectError(await comm.post('/api/v1/notices', { ...good, audience: 'vulnerable', vulnerable: 'pregnant' }), 409, 'no_recipients', 'audience');
+  // no permission
+  assert.equal((await grid.post('/api/v1/notices', good)).status, 403);
+  assert.equal((await resA.post('/api/v1/notices', good)).status, 403);
+  const list = await cc.get('/api/v1/notices?all=1');
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.body.total, 0);
+});
+
+test('publishing sanitises the body and resolves each audience into exact recipients', async () => {
+  const r = await comm.post('/api/v1/notices', {
+    ...good,
+    pinned: true,
+    body: '<p onclick="steal()" style="color:red">请<strong>注意</strong><script>alert(1)</script>' +
+      '<img src=x onerror=alert(1)><a href="java&#x09;script:alert(1)">链接</a>' +
+      '<a href="https://example.cn/a">说明</a></p><iframe src="//evil"></iframe>',
+  });
+  assert.equal(r.status, 201, r.text);
+  allNotice = r.body;
+  assert.equal(allNotice.body,
+    '<p>请<strong>注意</strong><a rel="noopener">链接</a><a href="https://example.cn/a" rel="noopener">说明</a></p>');
+  assert.equal(allNotice.recipients, 3); // A, B and D; not C of another community
+  assert.equal(allNotice.read, 0);
+  assert.equal(allNotice.region_name, '多福巷社区');
+  assert.equal(allNotice.pinned, true);
+  assert.equal(allNotice.editable, true);
+  // the stored body is the sanitised one
+  const again = await comm.get(`/api/v1/notices/${allNotice.id}`);
+  assert.equal(again.body.body, allNotice.body);
+  assert.ok(!again.text.includes('script') && !again.text.includes('onerror') && !again.text.includes('onclick'));
+
+  const b = await comm.post('/api/v1/notices', { ...good, region_code: BUILDING, audience: 'building', title: '1号楼停水通知' });
+  assert.equal(b.status, 201, b.text);
+  buildingNotice = b.body;
+  assert.equal(buildingNotice.recipients, 2); // A and D
+  const v = await comm.post('/api/v1/notices', { ...good, audience: 'vulnerable', vulnerable: 'elderly_alone', title: '独居老人关怀' });
+  assert.equal(v.status, 201, v.text);
+  assert.equal(v.body.recipients, 1);
+  assert.equal(v.body.vulnerable_label, '独居老人');
+  const o = await comm.post('/api/v1/notices', { ...good, audience: 'observation', title: '居家隔离须知' });
+  assert.equal(o.status, 201, o.text);
+  assert.equal(o.body.recipients, 1); // D only
+  const rc = await comm.get(`/api/v1/notices/${o.body.id}/receipts`);
+  assert.equal(rc.body.items.length, 1);
+  assert.equal(rc.body.items[0].person_id, personD);
+});
+
+test('a resident sees the notices addressed to them, pinned first, and opens one once', async () => {
+  let r = await resA.get('/api/v1/me/notices');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 3); // all, building, vulnerable
+  assert.equal(r.body.unread, 3);
+  assert.equal(r.body.items[0].id, allNotice.id); // pinned first
+  assert.equal(r.body.items[0].read, false);
+  assert.equal(r.body.items[0].summary, '请注意链接说明');
+  assert.equal((await resB.get('/api/v1/me/notices')).body.total, 1);
+  assert.equal((await resC.get('/api/v1/me/notices')).body.total, 0);
+
+  r = await resA.get(`/api/v1/me/notices/${allNotice.id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.body, allNotice.body);
+  assert.equal(r.body.read, true);
+  const firstRead = r.body.read_at;
+  assert.ok(firstRead > 0);
+  r = await resA.get(`/api/v1/me/notices/${allNotice.id}`);
+  assert.equal(r.body.read_at, firstRead); // idempotent
+  r = await resA.get('/api/v1/me/notices');
+  assert.equal(r.body.unread, 2);
+
+  // someone else's notice, an unknown one, a bad id; staff on the resident's path
+  expectError(await resC.get(`/api/v1/me/notices/${allNotice.id}`), 404, 'not_found');
+  expectError(await resB.get(`/api/v1/me/notices/${buildingNotice.id}`), 404, 'not_found');
+  assert.equal((await resA.get('/api/v1/me/notices/999')).status, 404);
+  assert.equal((await resA.get('/api/v1/me/notices/abc')).status, 404);
+  assert.equal((await comm.get('/api/v1/me/notices')).status, 403); // staff hold no self permission
+  // a resident on the staff paths
+  assert.equal((await resA.get(`/api/v1/notices/${allNotice.id}/receipts`)).status, 403);
+});
+
+test('receipts are exact, masked, filterable and exportable', async () => {
+  let r = await comm.get(`/api/v1/notices/${allNotice.id}`);
+  assert.equal(r.body.read, 1);
+  assert.equal(r.body.unread, 2);
+  assert.equal(r.body.editable, false);
+  r = await comm.get(`/api/v1/notices/${allNotice.id}/receipts?state=read`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 1);
+  assert.equal(r.body.items[0].name, '张*丰');
+  assert.equal(r.body.items[0].region_name, '1号楼');
+  assert.ok(r.body.items[0].read_at > 0);
+  r = await comm.get(`/api/v1/notices/${allNotice.id}/receipts?state=unread`);
+  assert.equal(r.body.total, 2);
+  assert.ok(!r.text.includes('李四海') && !r.text.includes('赵六合'));
+  r = await comm.get(`/api/v1/notices/${allNotice.id}/receipts?building=${BUILDING}`);
+  assert.equal(r.body.total, 2); // A and D live in 1号楼
+  expectError(await comm.get(`/api/v1/notices/${allNotice.id}/receipts?state=maybe`), 400, 'invalid_parameter', 'state');
+  expectError(await comm.get(`/api/v1/notices/${allNotice.id}/receipts?building=x`), 400, 'invalid_region', 'building');
+  expectError(await comm.get(`/api/v1/notices/${allNotice.id}/receipts?building=${WEST}`), 400, 'invalid_region', 'building');
+  expectError(await comm.get(`/api/v1/notices/${allNotice.id}/receipts?format=pdf`), 400, 'invalid_parameter', 'format');
+  const csv = await comm.get(`/api/v1/notices/${allNotice.id}/receipts?format=csv`);
+  assert.equal(csv.status, 200);
+  assert.match(csv.text, /姓名,楼栋,状态,阅读时间,提醒时间/);
+  assert.match(csv.text, /张\*丰,1号楼,已读/);
+  assert.ok(!csv.text.includes('张三丰'));
+  assert.equal(csv.text.trim().split('\n').length, 4);
+  const xlsx = await comm.get(`/api/v1/notices/${allNotice.id}/receipts?format=xlsx`);
+  assert.equal(xlsx.status, 200);
+  assert.match(xlsx.headers.get('content-type'), /spreadsheetml/);
+  // a command centre of another district: as if it did not exist
+  expectError(await ccWest.get(`/api/v1/notices/${allNotice.id}`), 404, 'not_found');
+  expectError(await ccWest.get(`/api/v1/notices/${allNotice.id}/receipts`), 404, 'not_found');
+  expectError(await ccWest.post(`/api/v1/notices/${allNotice.id}/remind`), 404, 'not_found');
+  expectError(await ccWest.post(`/api/v1/notices/${allNotice.id}/withdraw`), 404, 'not_found');
+  assert.equal((await ccWest.get('/api/v1/notices')).body.total, 0);
+  // the district's command centre sees its communities' notices
+  assert.equal((await cc.get('/api/v1/notices')).body.total, 4);
+});
+
+test('editing only while unread; remind the rest', async () => {
+  expectError(await comm.patch(`/api/v1/notices/${allNotice.id}`, { title: '改', body: '<p>改</p>' }), 409, 'notice_already_read');
+  let r = await comm.patch(`/api/v1/notices/${buildingNotice.id}`, { title: '1号楼停水通知（更正）', body: '<p>下午<em>两点</em></p><script>x</script>', pinned: true });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.body, '<p>下午<em>两点</em></p>');
+  assert.equal(r.body.title, '1号楼停水通知（更正）');
+  expectError(await comm.patch(`/api/v1/notices/${buildingNotice.id}`, { title: '', body: '<p>x</p>' }), 400, 'required', 'title');
+
+  r = await comm.post(`/api/v1/notices/${allNotice.id}/remind`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.reminded, 2); // B and D, not A who read it
+  const mine = await resB.get('/api/v1/me/notices');
+  assert.equal(mine.body.items[0].reminded, true);
+  const a = await resA.get('/api/v1/me/notices');
+  assert.equal(a.body.items.find((n) => n.id === allNotice.id).reminded, false);
+});
+
+test('withdrawing hides the notice from residents, once', async () => {
+  let r = await comm.post(`/api/v1/notices/${allNotice.id}/withdraw`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.state, 'withdrawn');
+  expectError(await comm.post(`/api/v1/notices/${allNotice.id}/withdraw`), 409, 'notice_withdrawn');
+  expectError(await comm.post(`/api/v1/notices/${allNotice.id}/remind`), 409, 'notice_withdrawn');
+  expectError(await resA.get(`/api/v1/me/notices/${allNotice.id}`), 404, 'not_found');
+  assert.ok(!(await resA.get('/api/v1/me/notices')).body.items.some((n) => n.id === allNotice.id));
+  assert.equal((await resB.get('/api/v1/me/notices')).body.total, 0);
+  // staff still see it with all=1, and its receipts
+  assert.equal((await comm.get('/api/v1/notices')).body.total, 3);
+  assert.equal((await comm.get('/api/v1/notices?all=1')).body.total, 4);
+  expectError(await comm.get('/api/v1/notices?all=2'), 400, 'invalid_parameter', 'all');
+  assert.equal((await comm.get(`/api/v1/notices/${allNotice.id}/receipts`)).body.total, 3);
+});

@@ -1,0 +1,99 @@
+// 社区通知 in Chromium (docs/community.md "Notices"): community staff publish
+// a notice on the console with the editor (bold text kept, a script typed
+// as text shown as text); the resident sees the unread badge on the phone's
+// home, opens the notice; the console's receipt drawer, open meanwhile,
+// turns that resident to 已读 on its next refresh (every 5 s, no stream).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Passw0rd!noticepage';
+const COMMUNITY = '110101001001'; // 多福巷社区
+const BUILDING = '110101001001001001'; // 1号楼
+let ctx, browser, comm, resident;
+
+before(async () => {
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'np_comm', '--password', PW, '--role', 'community_staff', '--region', COMMUNITY]);
+    },
+  });
+  comm = ctx.client();
+  await comm.login('np_comm', PW);
+  resident = ctx.client();
+  const phone = '13700000011';
+  await resident.post('/api/v1/auth/sms/send', { phone });
+  const r0 = await resident.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) });
+  assert.equal(r0.status, 200, r0.text);
+  await resident.post('/api/v1/me/consent', { version: 'v1' });
+  const r = await resident.post('/api/v1/me/person', { name: '孙七星', id_number: residentId('110101', '19700101', 801), region_code: BUILDING, address: '多福巷1号楼' });
+  assert.equal(r.status, 201, r.text);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+test('a notice published on the console is read on a phone and shows as read in the receipts', async () => {
+  const page = await consolePage(browser, ctx, '/notices', comm);
+  await page.getByTestId('notice-new').click();
+  const dialog = page.getByTestId('notice-dialog');
+  await dialog.waitFor();
+  await dialog.getByTestId('notice-region').click();
+  await page.getByTestId(`region-${COMMUNITY}`).filter({ visible: true }).click();
+  await dialog.getByTestId('notice-title').fill('核酸检测安排');
+  const area = dialog.getByTestId('notice-body');
+  await area.click();
+  await page.keyboard.type('请居民 ');
+  await dialog.getByTitle('加粗').dispatchEvent('mousedown');
+  await page.keyboard.type('明早八点');
+  await dialog.getByTitle('加粗').dispatchEvent('mousedown');
+  await page.keyboard.type(' 到楼下检测<script>alert(1)</script>');
+  await dialog.getByTestId('notice-save').click();
+  await dialog.waitFor({ state: 'hidden' });
+  const row = page.getByTestId('notice-list').locator('tr', { hasText: '核酸检测安排' });
+  await row.waitFor();
+  assert.equal((await row.getByTestId('notice-row-read').textContent()).trim(), '0 / 1');
+  // the stored body: the bold kept as strong, the typed script as text
+  const stored = (await comm.get('/api/v1/notices')).body.items[0];
+  const detail = (await comm.get(`/api/v1/notices/${stored.id}`)).body;
+  assert.match(detail.body, /<strong>明早八点<\/strong>/);
+  assert.match(detail.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.ok(!detail.body.includes('<script'));
+
+  // the receipts drawer stays open while the resident reads
+  await row.getByTestId('notice-receipts').click();
+  const drawer = page.getByTestId('notice-receipts-drawer');
+  await drawer.getByTestId('receipts-list').locator('tr', { hasText: '1号楼' }).getByText('未读').waitFor();
+  await shot(page, 'notice-receipts-unread');
+
+  const phone = await openPage(browser, { mobile: true });
+  await adoptSession(phone, resident);
+  await phone.goto(ctx.url + '/mobile/#/me');
+  assert.equal((await phone.getByTestId('my-notices-unread').textContent()).trim(), '1');
+  await phone.getByTestId('my-notices').click();
+  const item = phone.getByTestId('notice-item').filter({ hasText: '核酸检测安排' });
+  await item.getByTestId('notice-unread').waitFor();
+  await shot(phone, 'notice-mobile-list');
+  await item.click();
+  await phone.getByTestId('notice-detail-title').filter({ hasText: '核酸检测安排' }).waitFor();
+  const body = phone.getByTestId('notice-body');
+  assert.equal(await body.locator('strong').textContent(), '明早八点');
+  assert.match(await body.textContent(), /<script>alert\(1\)<\/script>/); // shown as text, never run
+  await shot(phone, 'notice-mobile-detail');
+  await phone.goto(ctx.url + '/mobile/#/notices');
+  await phone.getByTestId('notice-item').filter({ hasText: '核酸检测安排' }).getByText('已读').waitFor();
+
+  // the console's drawer, on its next refresh
+  await drawer.getByTestId('receipts-list').locator('tr', { hasText: '1号楼' }).getByText('已读').waitFor({ timeout: 12000 });
+  assert.equal((await drawer.getByTestId('receipts-read').textContent()).replace(/\D/g, ''), '1');
+  await shot(page, 'notice-receipts-read');
+  assertClean(page);
+  assertClean(phone);
+});
