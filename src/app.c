@@ -255,5 +255,7 @@ err app_routes(void)
     ADD(connect);
     HOOK(person_on_identity_check(&police_identity));
     /* ---- end of the connectors' block ---- */
+    /* ---- daily goods: shops, goods and orders (issue 14, shop/shop.h) ---- */
+    ADD(shop);
     return E_OK;
 }

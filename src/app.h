@@ -91,6 +91,8 @@ ROUTES(exchange_watch);
 
 /* the data exchange: the registry of callers (exchange/api.c) */
 ROUTES(exchange);
+/* daily goods: shops, goods and orders (issue 14, shop/shop.h) */
+ROUTES(shop);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

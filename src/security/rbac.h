@@ -114,6 +114,9 @@ enum perm {
     /* data exchange (docs/exchange.md) */
     PERM_EXCHANGE_ADMIN, /* register callers and their keys, peers and connectors */
     PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
+    /* daily goods (issue 14, docs/community-life.md) */
+    PERM_SHOP_MANAGE, /* create shops and their accounts in scope; orders in scope, group orders */
+    PERM_SHOP_SELL,   /* a shop's own goods, stock and orders */
     PERM__COUNT
 };
 
