@@ -46,6 +46,9 @@ export const paths = {
   visitors: `${V1}/visitors`,
   vocabularies: `${V1}/vocabularies`,
   workbench: `${V1}/workbench`,
+  // daily goods (issue 14, docs/community-life.md)
+  shops: `${V1}/shops`,
+  shopOrders: `${V1}/shop-orders`,
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

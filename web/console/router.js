@@ -22,8 +22,10 @@ import mapRoutes, { screenRoute } from './routes-map.js';
 import exchangeRoutes from './routes-exchange.js';
 // 数据交换 > 交换监控 (docs/exchange.md "Monitoring")
 import exchangeWatchRoutes from './routes-exchange-watch.js';
+// community life: shops and orders (issue 14, docs/community-life.md)
+import lifeRoutes from './routes-life.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...lifeRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

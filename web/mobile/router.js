@@ -55,6 +55,11 @@ const router = createRouter({
     // the telecom operator's visited places, the resident's own (docs/exchange.md "Connectors")
     { path: '/me/visited', component: () => import('./views/MyVisited.vue'), meta: { kind: 'resident' } },
     { path: '/staff/itinerary/verify', component: () => import('./views/StaffItineraryVerify.vue'), meta: { kind: 'staff' } },
+    // daily goods (issue 14, docs/community-life.md): residents order, the shop's account sells
+    { path: '/shop', component: () => import('./views/LifeShops.vue'), meta: { kind: 'resident' } },
+    { path: '/shop/:id', component: () => import('./views/LifeShop.vue'), meta: { kind: 'resident' } },
+    { path: '/my-orders', component: () => import('./views/MyOrders.vue'), meta: { kind: 'resident' } },
+    { path: '/staff/shop', component: () => import('./views/StaffShop.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
