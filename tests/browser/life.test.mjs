@@ -1,0 +1,118 @@
+// Daily goods in Chromium (issue 14, docs/community-life.md): a resident
+// orders on the phone (the cart's stepper, contactless delivery), the shop's
+// account confirms and delivers on its phone page, the resident confirms
+// receipt; community staff see the order's state on the console's order
+// page and the shop on the shops page. One browser, one server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { startServer, launch, openPage, adoptSession, assertClean, shot, smsCode, residentId, CITY_CSV, writeTmp, consolePage } from './lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Passw0rd!life';
+const COMMUNITY = '110101001001';
+let ctx, browser, staff, shop, resident, rice;
+
+before(async () => {
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'life_cs', '--password', PW, '--role', 'community_staff', '--region', COMMUNITY, '--name', '周社区']);
+    },
+  });
+  staff = ctx.client();
+  await staff.login('life_cs', PW);
+  let r = await staff.post('/api/v1/shops', { name: '多福巷便民超市', region_code: COMMUNITY, address: '多福巷3号', phone: '010-65123456', username: 'life_shop', password: PW });
+  assert.equal(r.status, 201, r.text);
+  shop = ctx.client();
+  await shop.login('life_shop', PW);
+  r = await shop.post('/api/v1/shop/goods', { name: '东北大米', unit: '袋', price: 5990, stock: 5 });
+  assert.equal(r.status, 201, r.text);
+  rice = r.body;
+
+  resident = ctx.client();
+  const phone = '13811114444';
+  assert.equal((await resident.post('/api/v1/auth/sms/send', { phone })).status, 200);
+  assert.equal((await resident.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) })).status, 200);
+  assert.equal((await resident.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  r = await resident.post('/api/v1/me/person', { name: '张三', id_number: residentId('110101', '19900101', 79), region_code: COMMUNITY, address: '多福巷1号' });
+  assert.equal(r.status, 201, r.text);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+async function phone(client, hash) {
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, client);
+  await page.goto(`${ctx.url}/mobile/#${hash}`);
+  return page;
+}
+
+test('a resident orders on the phone, the shop confirms and delivers, the resident confirms receipt', async () => {
+  // the resident: home -> 生活物资 -> the shop -> two bags -> submit
+  const rp = await phone(resident, '/me');
+  await rp.getByTestId('my-shop').click();
+  await rp.getByTestId('shop-row').filter({ hasText: '多福巷便民超市' }).click();
+  const line = rp.getByTestId(`goods-${rice.id}`);
+  await assert.doesNotReject(line.waitFor());
+  assert.match(await line.textContent(), /库存 5/);
+  await line.locator('.van-stepper__plus').click();
+  await line.locator('.van-stepper__plus').click();
+  await rp.getByTestId('order-note').locator('input').fill('放门口');
+  await rp.getByTestId('order-submit').locator('button').click();
+  await rp.waitForURL(/#\/my-orders$/);
+  const card = rp.locator('[data-order]').first();
+  await assert.doesNotReject(card.getByTestId('order-status').filter({ hasText: '待确认' }).waitFor());
+  assert.match(await card.textContent(), /¥119\.80/);
+  await shot(rp, 'life-resident-ordered');
+
+  // the shop: its phone page lists the order with the full address; confirm, then deliver
+  const sp = await phone(shop, '/staff');
+  await sp.getByTestId('entry-shop').click();
+  const order = sp.locator('[data-shop-order]').first();
+  await assert.doesNotReject(order.waitFor());
+  const text = await order.textContent();
+  assert.match(text, /张三/);
+  assert.match(text, /多福巷1号/);
+  assert.match(text, /东北大米/);
+  await order.getByTestId('shop-order-confirm').click();
+  await assert.doesNotReject(sp.getByTestId('shop-order-empty').waitFor());
+  await sp.locator('.status-tabs .van-tab').filter({ hasText: '待配送' }).click();
+  await sp.locator('[data-shop-order]').first().getByTestId('shop-order-deliver').click();
+  await sp.locator('.status-tabs .van-tab').filter({ hasText: '已送达' }).click();
+  await assert.doesNotReject(sp.locator('[data-shop-order]').first().waitFor());
+  // the stock went down by the two bags
+  await sp.locator('[data-test=shop-tabs] .van-tab').filter({ hasText: '商品库存' }).first().click();
+  assert.equal(await sp.getByTestId(`shop-goods-${rice.id}`).locator('input').inputValue(), '3');
+  await shot(sp, 'life-shop-delivered');
+  assertClean(sp);
+
+  // the resident confirms receipt
+  await rp.reload();
+  const again = rp.locator('[data-order]').first();
+  await again.getByTestId('order-receive').click();
+  await assert.doesNotReject(again.getByTestId('order-status').filter({ hasText: '已收货' }).waitFor());
+  assert.match(await again.textContent(), /已付款/);
+  assertClean(rp);
+});
+
+test('community staff see the shop and the received order in the console, recipient masked', async () => {
+  const page = await consolePage(browser, ctx, '/life/orders', staff);
+  const table = page.getByTestId('order-table');
+  await assert.doesNotReject(table.getByText('已收货').waitFor());
+  const row = await table.locator('.el-table__row').first().textContent();
+  assert.match(row, /多福巷便民超市/);
+  assert.match(row, /张\*/);
+  assert.doesNotMatch(row, /张三/);
+  await page.goto(`${ctx.url}/console/#/life/shops`);
+  await assert.doesNotReject(page.getByTestId('shop-table').getByText('life_shop').waitFor());
+  await page.getByTestId('shop-goods').first().click();
+  await assert.doesNotReject(page.getByTestId('shop-goods-table').getByText('东北大米').waitFor());
+  await shot(page, 'life-console-shops');
+  assertClean(page);
+});
