@@ -58,6 +58,9 @@ enum workbench_item {
     /* the data exchange (docs/exchange.md) */
     WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
+    /* daily goods (issue 14, docs/community-life.md) */
+    WB_SHOP_GROUP_DELIVERED, /* group orders delivered to buildings in scope, to distribute */
+    WB_SHOP_ORDERS_PENDING,  /* the shop's own orders waiting for its confirmation (shop.sell) */
     WB__COUNT
 };
 

@@ -17,6 +17,13 @@ function expectField(r, status, field) {
   assert.equal(r.body.error.field, field, r.text);
 }
 
+// a workbench entry's count (undefined when the entry is not shown)
+async function wb(client, key) {
+  const r = await client.get('/api/v1/workbench');
+  assert.equal(r.status, 200, r.text);
+  return r.body.entries.find((e) => e.key === key)?.count;
+}
+
 let ctx, cs, csOther, shopA, shopB, shopAId, shopBId, rice, oil, res, resOther;
 
 before(async () => {
@@ -123,6 +130,9 @@ test('a resident sees the shops of their community and orders; above the stock 4
   assert.equal(r.status, 201, r.text);
   assert.equal(r.body.total, 3 * 5800);
   assert.equal(r.body.status, 'pending');
+  // the shop's workbench counts it, the other shop's not
+  assert.equal(await wb(shopA, 'shop_orders_pending'), 1);
+  assert.equal(await wb(shopB, 'shop_orders_pending'), 0);
   assert.equal((await shopA.get('/api/v1/shop/goods')).body.items.find((g) => g.id === rice.id).stock, 7);
   // the address is sealed at rest
   const raw = sqlRun(ctx, `SELECT COUNT(*) FROM shop_orders WHERE address_enc IS NOT NULL AND id = ${r.body.id}`).trim();
@@ -202,6 +212,9 @@ test('group orders for a sealed building: per household, delivered to the buildi
   await shopA.post(`/api/v1/shop/orders/${g.id}/confirm`, {});
   await shopA.post(`/api/v1/shop/orders/${g.id}/deliver`, {});
   expectError(await res.post(`/api/v1/me/orders/${g.id}/receive`, {}), 404, 'order_not_found');
+  // the workbench: staff have one group order to distribute, the other community none
+  assert.equal(await wb(cs, 'shop_group_delivered'), 1);
+  assert.equal(await wb(csOther, 'shop_group_delivered'), 0);
   r = await cs.post(`/api/v1/shop-orders/${g.id}/receive`, {});
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.status, 'received');
