@@ -79,3 +79,27 @@ CREATE TABLE shop_order_items (
     qty       BIGINT NOT NULL,
     PRIMARY KEY (order_id, goods_id)
 );
+
+-- Parcels and take-away arrivals (快递外卖, src/parcel/): recorded by a
+-- delivery account (role delivery) at a building of its scope with the
+-- locker and pick-up code; the recipient's phone is sealed, and its blind
+-- index is the one users.phone_bidx uses, so the resident signed in with
+-- that phone sees the parcel (even one recorded before they signed up).
+-- status: waiting -> picked.
+CREATE TABLE parcels (
+    id           BIGINT PRIMARY KEY,
+    region_code  BIGINT NOT NULL,
+    kind         TEXT NOT NULL,              -- parcel | takeaway
+    carrier      TEXT NOT NULL DEFAULT '',
+    locker       TEXT NOT NULL DEFAULT '',
+    code_enc     BYTEA,                      -- the pick-up code, sealed
+    phone_enc    BYTEA NOT NULL,
+    phone_bidx   BYTEA NOT NULL,
+    status       TEXT NOT NULL,
+    recorded_by  BIGINT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    picked_at    BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX parcels_phone ON parcels (phone_bidx, status);
+CREATE INDEX parcels_region ON parcels (region_code, status, created_at);
+CREATE INDEX parcels_recorder ON parcels (recorded_by, created_at);

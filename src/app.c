@@ -257,5 +257,7 @@ err app_routes(void)
     /* ---- end of the connectors' block ---- */
     /* ---- daily goods: shops, goods and orders (issue 14, shop/shop.h) ---- */
     ADD(shop);
+    /* ---- parcels and take-away notices (issue 14, parcel/parcel.h) ---- */
+    ADD(parcel);
     return E_OK;
 }

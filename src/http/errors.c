@@ -409,5 +409,7 @@ const struct http_error_code http_error_codes[] = {
     {"region_not_found", "The region is unknown or outside your scope"},
     {"shop_not_found", "No such shop (in scope, in your community, or open)"},
     {"shop_not_linked", "The account holds the shop role but no shop was created with it"},
+    {"parcel_not_found", "No such parcel for your phone"},
+    {"parcel_picked", "The parcel was already picked up"},
     {NULL, NULL},
 };
