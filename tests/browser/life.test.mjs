@@ -2,7 +2,9 @@
 // orders on the phone (the cart's stepper, contactless delivery), the shop's
 // account confirms and delivers on its phone page, the resident confirms
 // receipt; community staff see the order's state on the console's order
-// page and the shop on the shops page. One browser, one server.
+// page and the shop on the shops page. A parcel recorded by the courier on
+// the phone appears on the resident's home and is picked up. One browser,
+// one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -12,13 +14,14 @@ selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!life';
 const COMMUNITY = '110101001001';
-let ctx, browser, staff, shop, resident, rice;
+let ctx, browser, staff, shop, resident, courier, rice;
 
 before(async () => {
   ctx = await startServer({
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       c.must(['user', 'add', '--username', 'life_cs', '--password', PW, '--role', 'community_staff', '--region', COMMUNITY, '--name', '周社区']);
+      c.must(['user', 'add', '--username', 'life_kd', '--password', PW, '--role', 'delivery', '--region', COMMUNITY, '--name', '吴快递']);
     },
   });
   staff = ctx.client();
@@ -38,6 +41,8 @@ before(async () => {
   assert.equal((await resident.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
   r = await resident.post('/api/v1/me/person', { name: '张三', id_number: residentId('110101', '19900101', 79), region_code: COMMUNITY, address: '多福巷1号' });
   assert.equal(r.status, 201, r.text);
+  courier = ctx.client();
+  await courier.login('life_kd', PW);
   browser = await launch();
 });
 
@@ -115,4 +120,33 @@ test('community staff see the shop and the received order in the console, recipi
   await assert.doesNotReject(page.getByTestId('shop-goods-table').getByText('东北大米').waitFor());
   await shot(page, 'life-console-shops');
   assertClean(page);
+});
+
+test('a parcel recorded by the courier on the phone appears on the resident\'s home and is picked up', async () => {
+  const cp = await phone(courier, '/staff');
+  await cp.getByTestId('entry-parcel').click();
+  await cp.getByTestId('pc-building-select').selectOption({ label: '1号楼' });
+  await cp.getByTestId('pc-carrier').locator('input').fill('顺丰');
+  await cp.getByTestId('pc-locker').locator('input').fill('B-07');
+  await cp.getByTestId('pc-code').locator('input').fill('552031');
+  // a bad phone is told under its field
+  await cp.getByTestId('pc-phone').locator('input').fill('123');
+  await cp.getByTestId('pc-save').click();
+  await assert.doesNotReject(cp.getByTestId('pc-phone').locator('.van-field__error-message').waitFor());
+  await cp.getByTestId('pc-phone').locator('input').fill('13811114444');
+  await cp.getByTestId('pc-save').click();
+  await assert.doesNotReject(cp.getByTestId('pc-row').filter({ hasText: 'B-07' }).waitFor());
+  await shot(cp, 'life-parcel-recorded');
+  assertClean(cp);
+
+  const rp = await phone(resident, '/me');
+  const card = rp.getByTestId('my-parcels');
+  await assert.doesNotReject(card.waitFor());
+  await assert.doesNotReject(rp.getByText('您有快递待取').waitFor());
+  assert.match(await card.textContent(), /B-07/);
+  assert.match(await card.textContent(), /552031/);
+  await shot(rp, 'life-parcel-home');
+  await rp.getByTestId('my-parcel-pickup').click();
+  await assert.doesNotReject(card.waitFor({ state: 'detached' }));
+  assertClean(rp);
 });

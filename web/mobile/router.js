@@ -60,6 +60,7 @@ const router = createRouter({
     { path: '/shop/:id', component: () => import('./views/LifeShop.vue'), meta: { kind: 'resident' } },
     { path: '/my-orders', component: () => import('./views/MyOrders.vue'), meta: { kind: 'resident' } },
     { path: '/staff/shop', component: () => import('./views/StaffShop.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/parcel', component: () => import('./views/StaffParcel.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
