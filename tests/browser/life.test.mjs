@@ -146,6 +146,15 @@ test('a parcel recorded by the courier on the phone appears on the resident\'s h
   assert.match(await card.textContent(), /B-07/);
   assert.match(await card.textContent(), /552031/);
   await shot(rp, 'life-parcel-home');
+  // staff: the building's uncollected count on the console before the pick-up
+  const page = await consolePage(browser, ctx, '/life/parcels', staff);
+  const row = page.getByTestId('parcel-counts').locator('.el-table__row').filter({ hasText: '1号楼' });
+  await assert.doesNotReject(row.waitFor());
+  assert.match(await page.getByTestId('parcel-sum').textContent(), /待取 1 件/);
+  await assert.doesNotReject(page.getByTestId('parcel-table').getByText('B-07').waitFor()); // positive control
+  assert.doesNotMatch(await page.getByTestId('parcel-table').textContent(), /13811114444|552031/, 'phone masked, code hidden');
+  assertClean(page);
+
   await rp.getByTestId('my-parcel-pickup').click();
   await assert.doesNotReject(card.waitFor({ state: 'detached' }));
   assertClean(rp);

@@ -49,6 +49,7 @@ export const paths = {
   // daily goods (issue 14, docs/community-life.md)
   shops: `${V1}/shops`,
   shopOrders: `${V1}/shop-orders`,
+  parcels: `${V1}/parcels`,
 };
 
 // `path` with the header's region as `within`, unless the caller asks for
