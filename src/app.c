@@ -263,5 +263,9 @@ err app_routes(void)
     /* ---- notices with read receipts (docs/community.md) ---- */
     ADD(notice);
     /* ---- end of the notices' block ---- */
+    /* ---- daily goods: shops, goods and orders (issue 14, shop/shop.h) ---- */
+    ADD(shop);
+    /* ---- parcels and take-away notices (issue 14, parcel/parcel.h) ---- */
+    ADD(parcel);
     return E_OK;
 }

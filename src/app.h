@@ -96,6 +96,10 @@ ROUTES(service);
 
 /* ---- notices with read receipts (notice/api.c) ---- */
 ROUTES(notice);
+/* daily goods: shops, goods and orders (issue 14, shop/shop.h) */
+ROUTES(shop);
+/* parcels and take-away notices (issue 14, parcel/parcel.h) */
+ROUTES(parcel);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

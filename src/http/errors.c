@@ -408,5 +408,17 @@ const struct http_error_code http_error_codes[] = {
     {"zone_empty", "The drawn zone holds no building or place"},
     {"zone_ended", "The zone was already lifted"},
     {"zone_too_large", "The drawn zone holds more buildings than a zone may cover"},
+    /* daily goods (issue 14, docs/community-life.md) */
+    {"duplicate_goods", "The same goods appear twice in one order"},
+    {"goods_not_found", "No such goods on sale at this shop"},
+    {"insufficient_stock", "An order line asks for more than the stock; nothing was ordered"},
+    {"not_group_order", "Only group orders (for sealed buildings) are handled by staff"},
+    {"order_not_found", "No such order for you (another resident's, shop's or region's)"},
+    {"order_state", "The order's state does not allow this step"},
+    {"region_not_found", "The region is unknown or outside your scope"},
+    {"shop_not_found", "No such shop (in scope, in your community, or open)"},
+    {"shop_not_linked", "The account holds the shop role but no shop was created with it"},
+    {"parcel_not_found", "No such parcel for your phone"},
+    {"parcel_picked", "The parcel was already picked up"},
     {NULL, NULL},
 };

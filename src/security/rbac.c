@@ -95,6 +95,10 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_ASSIST_WORK] = {"assist.work", "处理求助"},
     [PERM_NOTICE_READ] = {"notice.read", "查看通知和阅读回执"},
     [PERM_NOTICE_WRITE] = {"notice.write", "发布、修改、撤回通知和提醒未读"},
+    [PERM_SHOP_MANAGE] = {"shop.manage", "管理生活物资商户和订单、代订团购"},
+    [PERM_SHOP_SELL] = {"shop.sell", "商户：维护商品库存、处理订单"},
+    [PERM_PARCEL_RECORD] = {"parcel.record", "登记快递外卖到达"},
+    [PERM_PARCEL_READ] = {"parcel.read", "查看辖区快递外卖待取情况"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -135,6 +139,7 @@ static const struct vocab_word areas[] = {
     {"monitor", "监测预警"},    {"publish", "疫情发布"},
     {"exchange", "数据交换"},   {"service", "居民服务"},
     {"assist", "帮扶"},         {"notice", "社区通知"},
+    {"shop", "生活物资"},       {"parcel", "快递外卖"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -189,7 +194,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH,
             PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ,
-            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE),
+            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
+            PERM_SHOP_MANAGE, PERM_PARCEL_READ),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -203,7 +209,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
-            PERM_NOTICE_WRITE),
+            PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -233,7 +239,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
             PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_SERVICE_READ,
-            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE),
+            PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
+            PERM_SHOP_MANAGE, PERM_PARCEL_READ),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
@@ -259,6 +266,12 @@ const struct builtin_role builtin_roles[] = {
      GRANTS(PERM_REGION_READ, PERM_VEHICLE_GATE, PERM_NAT_INGEST, PERM_COMMISSION_INGEST,
             PERM_ITINERARY_VERIFY),
      false},
+    /* a daily-goods shop (商户, issue 14): its own goods and orders; the
+     * account is created with the shop by community or street staff */
+    {"shop", "商户", GRANTS(PERM_SHOP_SELL), false},
+    /* parcels and take-away (快递外卖员, issue 14): records arrivals at the
+     * buildings of its scope; not the courier of nucleic-acid boxes */
+    {"delivery", "快递外卖员", GRANTS(PERM_REGION_READ, PERM_PARCEL_RECORD), false},
     {NULL, NULL, NULL, false},
 };
 

@@ -121,6 +121,12 @@ enum perm {
     /* notices to residents with read receipts (docs/community.md) */
     PERM_NOTICE_READ,  /* notices in scope and their receipts */
     PERM_NOTICE_WRITE, /* publish, edit, withdraw notices and remind the unread */
+    /* daily goods (issue 14, docs/community-life.md) */
+    PERM_SHOP_MANAGE, /* create shops and their accounts in scope; orders in scope, group orders */
+    PERM_SHOP_SELL,   /* a shop's own goods, stock and orders */
+    /* parcels and take-away notices (issue 14) */
+    PERM_PARCEL_RECORD, /* record arrivals at buildings of the scope (role delivery) */
+    PERM_PARCEL_READ,   /* uncollected parcels per building in scope, the list masked */
     PERM__COUNT
 };
 

@@ -360,6 +360,30 @@ static const struct wb_def defs[WB__COUNT] = {
                     {SCOPED},
                     "SELECT COUNT(*) FROM notices WHERE region_code >= ? AND region_code < ? AND "
                     "state = 'published'"},
+    /* 生活物资: group orders the shop delivered to a building, for staff to
+     * confirm and distribute (shop_orders_region) */
+    [WB_SHOP_GROUP_DELIVERED] = {"shop_group_delivered",
+                                 "待分发的团购订单",
+                                 "单",
+                                 true,
+                                 {PERM_SHOP_MANAGE},
+                                 "/life/orders?group=1&status=delivered",
+                                 NULL,
+                                 {SCOPED},
+                                 "SELECT COUNT(*) FROM shop_orders WHERE region_code >= ? AND "
+                                 "region_code < ? AND grp = 1 AND status = 'delivered'"},
+    /* 商户接单: the shop's orders to confirm (shops_user, then shop_orders_shop) */
+    [WB_SHOP_ORDERS_PENDING] =
+        {"shop_orders_pending",
+         "待确认的订单",
+         "单",
+         true,
+         {PERM_SHOP_SELL},
+         NULL,
+         "/staff/shop",
+         {B_USER},
+         "SELECT COUNT(*) FROM shop_orders o JOIN shops s ON s.id = o.shop_id "
+         "WHERE s.user_id = ? AND o.status = 'pending'"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

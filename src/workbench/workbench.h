@@ -61,6 +61,9 @@ enum workbench_item {
     /* community services (service/service.h) */
     WB_EMERGENCY_OPEN, /* residents' emergency calls in scope not yet handled (service.read) */
     WB_NOTICES,        /* notices published in scope (notice.read or notice.write) */
+    /* daily goods (issue 14, docs/community-life.md) */
+    WB_SHOP_GROUP_DELIVERED, /* group orders delivered to buildings in scope, to distribute */
+    WB_SHOP_ORDERS_PENDING,  /* the shop's own orders waiting for its confirmation (shop.sell) */
     WB__COUNT
 };
 

@@ -79,6 +79,7 @@ export async function resident(ctx, region = COMMUNITY, name = '王五') {
   r = await staff.post(`/api/v1/persons/${r.body.person.id}/verify`, { document_checked: true });
   assert.equal(r.status, 200, r.text);
   c.person = r.body;
+  c.phoneNumber = phone; // the account's phone (parcels are sent to it)
   return c;
 }
 

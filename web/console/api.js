@@ -47,6 +47,10 @@ export const paths = {
   vocabularies: `${V1}/vocabularies`,
   workbench: `${V1}/workbench`,
   notices: `${V1}/notices`, // notices and their read receipts (docs/community.md)
+  // daily goods (issue 14, docs/community-life.md)
+  shops: `${V1}/shops`,
+  shopOrders: `${V1}/shop-orders`,
+  parcels: `${V1}/parcels`,
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -27,7 +27,11 @@ import serviceRoutes from './routes-service.js';
 
 // 社区互动 > 社区通知 (docs/community.md)
 import noticeRoutes from './routes-notice.js';
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes];
+
+// community life: shops and orders (issue 14, docs/community-life.md)
+import lifeRoutes from './routes-life.js';
+
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

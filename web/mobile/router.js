@@ -58,6 +58,12 @@ const router = createRouter({
     // 社区通知: the notices addressed to the resident (docs/community.md "Notices")
     { path: '/notices', component: () => import('./views/Notices.vue'), meta: { kind: 'resident' } },
     { path: '/notices/:id', component: () => import('./views/NoticeDetail.vue'), meta: { kind: 'resident' } },
+    // daily goods (issue 14, docs/community-life.md): residents order, the shop's account sells
+    { path: '/shop', component: () => import('./views/LifeShops.vue'), meta: { kind: 'resident' } },
+    { path: '/shop/:id', component: () => import('./views/LifeShop.vue'), meta: { kind: 'resident' } },
+    { path: '/my-orders', component: () => import('./views/MyOrders.vue'), meta: { kind: 'resident' } },
+    { path: '/staff/shop', component: () => import('./views/StaffShop.vue'), meta: { kind: 'staff' } },
+    { path: '/staff/parcel', component: () => import('./views/StaffParcel.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -34,6 +34,10 @@ export const STAFF_ENTRIES = [
   { key: 'overview', title: '防控概览', icon: 'chart-trending-o', perm: 'stats.read', to: '/staff/overview' },
   // 监测预警 (docs/monitor.md): the monitoring rules' breaches of today
   { key: 'monitor', title: '监测预警', icon: 'warning-o', perm: 'monitor.read', to: '/staff/monitor' },
+  // 商户接单 (issue 14, docs/community-life.md): a daily-goods shop's orders and stock
+  { key: 'shop', title: '商户接单', icon: 'shop-o', perm: 'shop.sell', to: '/staff/shop' },
+  // 快递外卖登记 (issue 14): the delivery role records arrivals per building
+  { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
 ];
 
 export function entriesFor(me) {
