@@ -11,6 +11,7 @@
 #include "http/client.h"
 #include "http/export.h"
 #include "device/device.h"
+#include "face/face.h"
 #include "exchange/exchange.h"
 #include "exchange/connect.h"
 #include "health/health.h"
@@ -255,5 +256,9 @@ err app_routes(void)
     ADD(connect);
     HOOK(person_on_identity_check(&police_identity));
     /* ---- end of the connectors' block ---- */
+    /* ---- face access with consent (face/face.h): routes, terminal topics ---- */
+    ADD(face);
+    HOOK(face_register());
+    /* ---- end of the face block ---- */
     return E_OK;
 }

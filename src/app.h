@@ -98,4 +98,7 @@ ROUTES(exchange);
  * route or a hook missing. */
 err app_routes(void) MUST_USE;
 
+/* ---- face access with consent (face/face.h) ---- */
+ROUTES(face);
+
 #endif

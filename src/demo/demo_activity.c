@@ -376,6 +376,11 @@ static err community(struct ctx *c, long i)
     if (i == 0 &&
         ((e = device_at(c, &gate, "北门人脸识别闸机", DEVICE_GATE, DEVICE_HEARTBEAT_MIN, &dgate))))
         return e;
+    /* 人脸识别通行 (docs/face.md): a face terminal that residents' consented photos go to */
+    struct device face;
+    if (i == 0 && ((e = device_at(c, &gate, "东门人脸识别终端", DEVICE_FACE, DEVICE_HEARTBEAT_MAX,
+                                  &face))))
+        return e;
     if ((e = declarations(c, people, n)) || (e = test_result(c, people, n)) ||
         (e = colours(c, i, people, n)))
         return e;

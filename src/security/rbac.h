@@ -114,6 +114,8 @@ enum perm {
     /* data exchange (docs/exchange.md) */
     PERM_EXCHANGE_ADMIN, /* register callers and their keys, peers and connectors */
     PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
+    /* face access with consent (docs/face.md) */
+    PERM_FACE_MANAGE, /* enrolments in scope, their terminals, photos (audited), staff enrol */
     PERM__COUNT
 };
 

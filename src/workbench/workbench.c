@@ -336,6 +336,17 @@ static const struct wb_def defs[WB__COUNT] = {
                                    {SCOPED},
                                    "SELECT COUNT(*) FROM exchange_peers WHERE region_code >= ? AND "
                                    "region_code < ? AND enabled = 1 AND failing_since > 0"},
+    /* 人脸识别通行: withdrawals some terminal has not confirmed yet (docs/face.md) */
+    [WB_FACE_WITHDRAWING] = {"face_withdrawing",
+                             "人脸照片待终端确认删除",
+                             "人",
+                             true,
+                             {PERM_FACE_MANAGE},
+                             "/face?state=withdrawing",
+                             NULL,
+                             {SCOPED},
+                             "SELECT COUNT(*) FROM face_enrolments WHERE region_code >= ? AND "
+                             "region_code < ? AND state = 'withdrawing'"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

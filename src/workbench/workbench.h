@@ -58,6 +58,7 @@ enum workbench_item {
     /* the data exchange (docs/exchange.md) */
     WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
+    WB_FACE_WITHDRAWING, /* face enrolments withdrawn, terminals not all acked (face.manage) */
     WB__COUNT
 };
 

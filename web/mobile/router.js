@@ -55,6 +55,8 @@ const router = createRouter({
     // the telecom operator's visited places, the resident's own (docs/exchange.md "Connectors")
     { path: '/me/visited', component: () => import('./views/MyVisited.vue'), meta: { kind: 'resident' } },
     { path: '/staff/itinerary/verify', component: () => import('./views/StaffItineraryVerify.vue'), meta: { kind: 'staff' } },
+    // face access with consent (docs/face.md)
+    { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
