@@ -830,6 +830,8 @@ static void on_seen(db *d, arena *a, const struct device *dev)
     err e = face_send_pending(d, a, 0, dev->id, now_ms() - retry_ms, &sent);
     if (e)
         log_event(LOG_ERROR, "face_resend_failed", "slug", err_slug(e), NULL);
+    else if (sent)
+        log_event(LOG_INFO, "face_resent", "count", arena_printf(a, "%lld", (long long)sent), NULL);
     err_clear();
 }
 
