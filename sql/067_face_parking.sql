@@ -55,3 +55,53 @@ CREATE TABLE face_flags (
     at           BIGINT NOT NULL
 );
 CREATE INDEX face_flags_enrolment ON face_flags (enrolment_id, id);
+
+-- Parking guidance and garage monitoring (停车引导, seed 002 二(二)3;
+-- docs/parking.md, src/parking/). A garage of a community: its spaces
+-- (total, reserved for fixed holders), the cars inside now (occupied,
+-- moved by plate reads at its gates, corrected by a recount), and the
+-- token of its public display page.
+CREATE TABLE parking_garages (
+    id          BIGINT PRIMARY KEY,
+    region_code BIGINT NOT NULL,
+    name        TEXT NOT NULL,
+    total       BIGINT NOT NULL,
+    reserved    BIGINT NOT NULL DEFAULT 0,
+    occupied    BIGINT NOT NULL DEFAULT 0,
+    token       TEXT NOT NULL,
+    created_by  BIGINT NOT NULL DEFAULT 0,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    deleted_at  BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX parking_garages_token ON parking_garages (token);
+CREATE INDEX parking_garages_region ON parking_garages (region_code, id);
+
+-- A garage's gates: venues whose plate reads move its count; a venue is
+-- the gate of one garage at most.
+CREATE TABLE parking_gates (
+    venue_id   BIGINT PRIMARY KEY,
+    garage_id  BIGINT NOT NULL,
+    direction  TEXT NOT NULL            -- in | out | both
+);
+CREATE INDEX parking_gates_garage ON parking_gates (garage_id);
+
+-- The cars inside now, by the plate's blind index (the plate sealed).
+CREATE TABLE parking_cars (
+    garage_id  BIGINT NOT NULL,
+    plate_bidx BYTEA NOT NULL,
+    plate_enc  BYTEA NOT NULL,
+    entered_at BIGINT NOT NULL,
+    PRIMARY KEY (garage_id, plate_bidx)
+);
+
+-- Every change of a garage's count: in, out, recount; `occupied` after it.
+CREATE TABLE parking_moves (
+    id         BIGINT PRIMARY KEY,
+    garage_id  BIGINT NOT NULL,
+    at         BIGINT NOT NULL,
+    delta      BIGINT NOT NULL,
+    occupied   BIGINT NOT NULL,
+    reason     TEXT NOT NULL            -- in | out | recount
+);
+CREATE INDEX parking_moves_garage ON parking_moves (garage_id, at);

@@ -12,6 +12,7 @@
 #include "http/export.h"
 #include "device/device.h"
 #include "face/face.h"
+#include "parking/parking.h"
 #include "exchange/exchange.h"
 #include "exchange/connect.h"
 #include "health/health.h"
@@ -260,5 +261,9 @@ err app_routes(void)
     ADD(face);
     HOOK(face_register());
     /* ---- end of the face block ---- */
+    /* ---- parking guidance (parking/parking.h): routes, plate reads at garage gates ---- */
+    ADD(parking);
+    HOOK(vehicle_on_passage(parking_on_plate_read));
+    /* ---- end of the parking block ---- */
     return E_OK;
 }

@@ -100,5 +100,7 @@ err app_routes(void) MUST_USE;
 
 /* ---- face access with consent (face/face.h) ---- */
 ROUTES(face);
+/* ---- parking guidance (parking/parking.h) ---- */
+ROUTES(parking);
 
 #endif

@@ -91,6 +91,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_EXCHANGE_ADMIN] = {"exchange.admin", "管理数据交换调用方和对接系统"},
     [PERM_EXCHANGE_READ] = {"exchange.read", "查看数据交换监控"},
     [PERM_FACE_MANAGE] = {"face.manage", "管理人脸识别通行录入"},
+    [PERM_PARKING_READ] = {"parking.read", "查看车库与车位"},
+    [PERM_PARKING_WRITE] = {"parking.write", "维护车库与盘点车位"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -157,7 +159,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_CONFIRM, PERM_VEHICLE_READ,
             PERM_VEHICLE_WRITE, PERM_DEVICE_READ, PERM_DEVICE_WRITE, PERM_VENUE_READ,
             PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_STATUS,
-            PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_WORK, PERM_FACE_MANAGE),
+            PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_WORK, PERM_FACE_MANAGE,
+            PERM_PARKING_READ),
      false},
     {"doctor", "社区医生",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
@@ -182,7 +185,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_MANAGE, PERM_CASE_STATUS,
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_TASK_DISPATCH,
             PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ, PERM_REPORT_RUN,
-            PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_FACE_MANAGE),
+            PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_FACE_MANAGE,
+            PERM_PARKING_READ, PERM_PARKING_WRITE),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -195,7 +199,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_EDIT),
+            PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_PARKING_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -224,7 +228,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY,
             PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
-            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_FACE_MANAGE),
+            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_FACE_MANAGE,
+            PERM_PARKING_READ, PERM_PARKING_WRITE),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

@@ -116,6 +116,9 @@ enum perm {
     PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
     /* face access with consent (docs/face.md) */
     PERM_FACE_MANAGE, /* enrolments in scope, their terminals, photos (audited), staff enrol */
+    /* parking guidance (docs/parking.md) */
+    PERM_PARKING_READ,  /* garages in scope, occupancy, the cars inside (masked) */
+    PERM_PARKING_WRITE, /* register and change garages, recount */
     PERM__COUNT
 };
 

@@ -347,6 +347,17 @@ static const struct wb_def defs[WB__COUNT] = {
                              {SCOPED},
                              "SELECT COUNT(*) FROM face_enrolments WHERE region_code >= ? AND "
                              "region_code < ? AND state = 'withdrawing'"},
+    /* 停车引导: garages full now (docs/parking.md) */
+    [WB_PARKING_FULL] = {"parking_full",
+                         "车位已满的车库",
+                         "个",
+                         true,
+                         {PERM_PARKING_READ},
+                         "/parking",
+                         NULL,
+                         {SCOPED},
+                         "SELECT COUNT(*) FROM parking_garages WHERE region_code >= ? AND "
+                         "region_code < ? AND deleted_at = 0 AND occupied + reserved >= total"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

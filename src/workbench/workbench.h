@@ -59,6 +59,7 @@ enum workbench_item {
     WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
     WB_FACE_WITHDRAWING, /* face enrolments withdrawn, terminals not all acked (face.manage) */
+    WB_PARKING_FULL,     /* garages with no free space now in scope (parking.read) */
     WB__COUNT
 };
 

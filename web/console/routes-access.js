@@ -11,5 +11,7 @@ export default [
   { path: 'devices', component: () => import('./views/access/Devices.vue'), meta: { menu: '设备', perm: 'device.read', icon: 'Cpu', ...access } },
   // 人脸识别通行: enrolments and their terminals (docs/face.md)
   { path: 'face', component: () => import('./views/face/FaceEnrolments.vue'), meta: { menu: '人脸识别通行', perm: 'face.manage', icon: 'Camera', ...access } },
+  // 停车引导: garages, free spaces, cars inside (docs/parking.md)
+  { path: 'parking', component: () => import('./views/parking/Garages.vue'), meta: { menu: '停车引导', perm: 'parking.read', icon: 'Van', ...access } },
   { path: 'alerts', component: () => import('./views/access/Alerts.vue'), meta: { menu: '预警', perm: 'alert.read', icon: 'Bell', ...access } },
 ];

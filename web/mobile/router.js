@@ -57,6 +57,8 @@ const router = createRouter({
     { path: '/staff/itinerary/verify', component: () => import('./views/StaffItineraryVerify.vue'), meta: { kind: 'staff' } },
     // face access with consent (docs/face.md)
     { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
+    // parking guidance: the community's garages' free spaces (docs/parking.md)
+    { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
