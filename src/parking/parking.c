@@ -422,14 +422,13 @@ err parking_today(db *d, arena *a, const struct parking_garage *g, json_t **hour
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT (at - ?) / 3600000, MAX(occupied), COUNT(*) FROM parking_moves "
-                       "WHERE garage_id = ? AND at >= ? GROUP BY (at - ?) / 3600000 ORDER BY 1",
+                       "WHERE garage_id = ? AND at >= ? GROUP BY 1 ORDER BY 1",
                        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, start);
     db_bind_int64(s, 2, g->id);
     db_bind_int64(s, 3, start);
-    db_bind_int64(s, 4, start);
     json_t *hours = json_array(), *cars = json_array();
     bool row;
     while (!(e = db_row(s, &row)) && row) {

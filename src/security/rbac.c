@@ -132,6 +132,8 @@ static const struct vocab_word areas[] = {
     {"camera", "视频监控"},     {"report", "自定义报表"},
     {"monitor", "监测预警"},    {"publish", "疫情发布"},
     {"exchange", "数据交换"},
+    {"face", "人脸识别通行"},
+    {"parking", "停车引导"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
