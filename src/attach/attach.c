@@ -462,7 +462,8 @@ err attach_read_owned(db *d, arena *a, int64_t id, const char *owner_kind, int64
     db_stmt *s;
     bool row = false;
     err e = db_prepare(
-        d, "SELECT mime, data_enc FROM attachments WHERE id = ? AND owner_kind = ? AND owner_id = ?",
+        d,
+        "SELECT mime, data_enc FROM attachments WHERE id = ? AND owner_kind = ? AND owner_id = ?",
         &s);
     if (e)
         return e;

@@ -379,8 +379,8 @@ static err community(struct ctx *c, long i)
         return e;
     /* 人脸识别通行 (docs/face.md): a face terminal that residents' consented photos go to */
     struct device face;
-    if (i == 0 && ((e = device_at(c, &gate, "东门人脸识别终端", DEVICE_FACE, DEVICE_HEARTBEAT_MAX,
-                                  &face))))
+    if (i == 0 &&
+        ((e = device_at(c, &gate, "东门人脸识别终端", DEVICE_FACE, DEVICE_HEARTBEAT_MAX, &face))))
         return e;
     /* 停车引导 (docs/parking.md): a garage whose gate is the community's east gate */
     if (i == 0) {

@@ -98,8 +98,8 @@ static err enrol(struct req *r, const struct scope *sc, int64_t person_id, int64
     err e;
     db_hold(r->db);
     if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, face_enrol(r->db, r->a, r->who, sc, person_id, attachment, f,
-                                     &terminals));
+        e = req_tx_end(r,
+                       face_enrol(r->db, r->a, r->who, sc, person_id, attachment, f, &terminals));
     if ((e = req_write_done(r, e, "face.enrol", "face_enrolment", e ? 0 : f->id,
                             arena_printf(r->a, "terminals=%lld", (long long)terminals))))
         return e;
@@ -267,8 +267,8 @@ static err post_staff_withdraw(struct req *r)
 }
 
 const struct route face_routes[] = {
-    {M_GET, "/api/v1/me/face", get_me_face, PERM_SELF, 0, NULL, "人脸识别通行：授权书与本人录入状态",
-     "face", 0},
+    {M_GET, "/api/v1/me/face", get_me_face, PERM_SELF, 0, NULL,
+     "人脸识别通行：授权书与本人录入状态", "face", 0},
     {M_POST, "/api/v1/me/face/consent", post_me_consent, PERM_SELF, 0, consent_body,
      "同意人脸识别通行授权书", "face", 0},
     {M_POST, "/api/v1/me/face/photo", post_me_photo, PERM_SELF, 0, photo_body,

@@ -427,18 +427,18 @@ err face_send_pending(db *d, arena *a, int64_t enrolment_id, int64_t device_id, 
         }
         /* the platform read the photo to send it: audited, as a person's read is */
         if (!e && !strcmp(cmds[i].op, "enrol"))
-            e = audit_log(d, &(struct audit_entry){
-                                 .user_id = 0,
-                                 .username = "",
-                                 .role = "",
-                                 .ip = "",
-                                 .action = "face.photo_send",
-                                 .object_type = "face_enrolment",
-                                 .object_id = cmds[i].enrolment_id,
-                                 .result = "ok",
-                                 .detail = arena_printf(a, "device=%lld command=%lld",
-                                                        (long long)cmds[i].device_id,
-                                                        (long long)cmds[i].id)});
+            e = audit_log(
+                d, &(struct audit_entry){.user_id = 0,
+                                         .username = "",
+                                         .role = "",
+                                         .ip = "",
+                                         .action = "face.photo_send",
+                                         .object_type = "face_enrolment",
+                                         .object_id = cmds[i].enrolment_id,
+                                         .result = "ok",
+                                         .detail = arena_printf(a, "device=%lld command=%lld",
+                                                                (long long)cmds[i].device_id,
+                                                                (long long)cmds[i].id)});
     }
     if (!e && sent_r)
         *sent_r = sent;
@@ -524,8 +524,8 @@ err face_json(db *d, arena *a, const struct face_enrolment *f, bool staff, json_
         }
         json_set_id(o, "person_id", f->person_id);
         int64_t flags = 0;
-        if (!e && !(e = db_prepare(d, "SELECT COUNT(*) FROM face_flags WHERE enrolment_id = ?",
-                                   &s))) {
+        if (!e &&
+            !(e = db_prepare(d, "SELECT COUNT(*) FROM face_flags WHERE enrolment_id = ?", &s))) {
             db_bind_int64(s, 1, f->id);
             if (!(e = db_row(s, &row)) && row)
                 flags = db_col_int64(s, 0);
@@ -719,8 +719,9 @@ static err flag(db *d, arena *a, const struct device *dev, const struct face_enr
                             .region_code = dev->region_code,
                             .venue_id = dev->venue_id,
                             .device_id = dev->id,
-                            .message = arena_printf(a, "人脸识别终端“%s”识别出已撤回授权的人员，"
-                                                       "终端未删除其照片",
+                            .message = arena_printf(a,
+                                                    "人脸识别终端“%s”识别出已撤回授权的人员，"
+                                                    "终端未删除其照片",
                                                     dev->name),
                             .detail = arena_printf(a, "{\"face_id\":\"%lld\"}", (long long)f->id),
                         },

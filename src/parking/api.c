@@ -79,8 +79,8 @@ static err post_garage(struct req *r)
         return err_set(E_INPUT, "invalid_region", "region_code", "区划代码格式不正确");
     db_hold(r->db);
     if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, parking_create(r->db, r->a, &r->who->scope, r->who->user_id, &g, gates,
-                                         n));
+        e = req_tx_end(r,
+                       parking_create(r->db, r->a, &r->who->scope, r->who->user_id, &g, gates, n));
     if ((e = req_write_done(r, e, "parking.create", "parking_garage", e ? 0 : g.id,
                             req_body_fields(r))))
         return e;
@@ -153,7 +153,7 @@ static err patch_garage(struct req *r)
         return err_set(E_INPUT, "empty_update", NULL, "没有要修改的内容");
     db_hold(r->db);
     if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, parking_update(r->db, &r->who->scope, id, json_str(r->body, "name"),
+        e = req_tx_end(r, parking_update(r->db, r->a, &r->who->scope, id, json_str(r->body, "name"),
                                          json_int(r->body, "total", -1),
                                          json_int(r->body, "reserved", -1)));
     if ((e = req_write_done(r, e, "parking.update", "parking_garage", id, req_body_fields(r))))
@@ -175,7 +175,7 @@ static err post_recount(struct req *r)
         return e;
     db_hold(r->db);
     if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, parking_recount(r->db, &r->who->scope, id, occupied));
+        e = req_tx_end(r, parking_recount(r->db, r->a, &r->who->scope, id, occupied));
     if ((e = req_write_done(r, e, "parking.recount", "parking_garage", id,
                             arena_printf(r->a, "occupied=%lld", (long long)occupied))))
         return e;

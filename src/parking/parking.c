@@ -185,12 +185,9 @@ err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
     return e;
 }
 
-err parking_update(db *d, const struct scope *sc, int64_t id, const char *name, int64_t total,
-                   int64_t reserved)
+err parking_update(db *d, arena *a, const struct scope *sc, int64_t id, const char *name,
+                   int64_t total, int64_t reserved)
 {
-    arena *a = arena_new(0);
-    if (!a)
-        return E_NOMEM;
     struct parking_garage g;
     err e = parking_find(d, a, sc, id, &g);
     if (!e)
@@ -207,15 +204,11 @@ err parking_update(db *d, const struct scope *sc, int64_t id, const char *name, 
         db_bind_int64(s, 5, id);
         e = db_run(s, NULL);
     }
-    arena_free(&a);
     return e;
 }
 
-err parking_recount(db *d, const struct scope *sc, int64_t id, int64_t occupied)
+err parking_recount(db *d, arena *a, const struct scope *sc, int64_t id, int64_t occupied)
 {
-    arena *a = arena_new(0);
-    if (!a)
-        return E_NOMEM;
     struct parking_garage g;
     err e = parking_find(d, a, sc, id, &g);
     if (!e && (occupied < 0 || occupied > g.total))
@@ -232,7 +225,6 @@ err parking_recount(db *d, const struct scope *sc, int64_t id, int64_t occupied)
     }
     if (!e)
         e = move(d, id, occupied - g.occupied, occupied, "recount");
-    arena_free(&a);
     return e;
 }
 

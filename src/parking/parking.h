@@ -55,12 +55,12 @@ err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
 
 /* Change name (non-NULL), total and reserved (>= 0; -1 keep) of a live garage
  * inside sc; the same checks. */
-err parking_update(db *d, const struct scope *sc, int64_t id, const char *name, int64_t total,
-                   int64_t reserved) MUST_USE;
+err parking_update(db *d, arena *a, const struct scope *sc, int64_t id, const char *name,
+                   int64_t total, int64_t reserved) MUST_USE;
 
 /* Set the occupancy to `occupied` (0..total) as staff counted it; a move
  * "recount" with the difference. */
-err parking_recount(db *d, const struct scope *sc, int64_t id, int64_t occupied) MUST_USE;
+err parking_recount(db *d, arena *a, const struct scope *sc, int64_t id, int64_t occupied) MUST_USE;
 
 /* A live garage inside sc; E_NOT_FOUND otherwise. */
 err parking_find(db *d, arena *a, const struct scope *sc, int64_t id,

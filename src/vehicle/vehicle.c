@@ -469,7 +469,8 @@ static vehicle_passage_fn passage_hook;
 err vehicle_on_passage(vehicle_passage_fn fn)
 {
     if (fn && passage_hook && passage_hook != fn)
-        return err_set(E_INTERNAL, NULL, NULL, "vehicle_on_passage 已有订阅者：每个钩子只能注册一个");
+        return err_set(E_INTERNAL, NULL, NULL,
+                       "vehicle_on_passage 已有订阅者：每个钩子只能注册一个");
     passage_hook = fn;
     return E_OK;
 }
