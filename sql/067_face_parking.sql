@@ -35,7 +35,7 @@ CREATE TABLE face_commands (
     enrolment_id BIGINT NOT NULL,
     device_id    BIGINT NOT NULL,
     op           TEXT NOT NULL,             -- enrol | delete
-    state        TEXT NOT NULL,             -- pending | acked
+    state        TEXT NOT NULL,             -- pending | acked | cancelled (an enrol dropped by a withdrawal)
     attempts     INTEGER NOT NULL DEFAULT 0,
     sent_at      BIGINT NOT NULL DEFAULT 0,
     acked_at     BIGINT NOT NULL DEFAULT 0,

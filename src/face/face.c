@@ -269,11 +269,11 @@ err face_withdraw(db *d, struct face_enrolment *f, int64_t *pending_r)
     if (e)
         return e;
     /* every terminal that was sent the photo (acknowledged or not) is told to delete it;
-     * an enrol still pending is dropped first, so a retry cannot resend it */
+     * every enrol still pending is dropped, so a retry can never resend it */
     db_stmt *s;
     if ((e = db_prepare(d,
                         "UPDATE face_commands SET state = 'cancelled' WHERE enrolment_id = ? AND "
-                        "op = 'enrol' AND state = 'pending' AND sent_at = 0",
+                        "op = 'enrol' AND state = 'pending'",
                         &s)))
         return e;
     db_bind_int64(s, 1, f->id);
@@ -283,7 +283,7 @@ err face_withdraw(db *d, struct face_enrolment *f, int64_t *pending_r)
     size_t nt = 0;
     if ((e = db_prepare(d,
                         "SELECT DISTINCT device_id FROM face_commands WHERE enrolment_id = ? AND "
-                        "op = 'enrol' AND state <> 'cancelled' ORDER BY device_id",
+                        "op = 'enrol' AND (state = 'acked' OR sent_at > 0) ORDER BY device_id",
                         &s)))
         return e;
     db_bind_int64(s, 1, f->id);
