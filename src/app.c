@@ -11,6 +11,8 @@
 #include "http/client.h"
 #include "http/export.h"
 #include "device/device.h"
+#include "face/face.h"
+#include "parking/parking.h"
 #include "exchange/exchange.h"
 #include "exchange/connect.h"
 #include "health/health.h"
@@ -267,5 +269,13 @@ err app_routes(void)
     ADD(shop);
     /* ---- parcels and take-away notices (issue 14, parcel/parcel.h) ---- */
     ADD(parcel);
+    /* ---- face access with consent (face/face.h): routes, terminal topics ---- */
+    ADD(face);
+    HOOK(face_register());
+    /* ---- end of the face block ---- */
+    /* ---- parking guidance (parking/parking.h): routes, plate reads at garage gates ---- */
+    ADD(parking);
+    HOOK(vehicle_on_passage(parking_on_plate_read));
+    /* ---- end of the parking block ---- */
     return E_OK;
 }

@@ -107,4 +107,9 @@ ROUTES(parcel);
  * route or a hook missing. */
 err app_routes(void) MUST_USE;
 
+/* ---- face access with consent (face/face.h) ---- */
+ROUTES(face);
+/* ---- parking guidance (parking/parking.h) ---- */
+ROUTES(parking);
+
 #endif

@@ -56,6 +56,8 @@ enum alert_kind {
     ALERT_EXCHANGE_OUTBOX_STALE,   /* the outbox holds a change older than its threshold */
     /* ---- community services (service/service.h) ---- */
     ALERT_EMERGENCY_CALL, /* a resident pressed the emergency call (紧急呼叫) */
+    /* ---- face access (face/face.h) ---- */
+    ALERT_FACE_WITHDRAWN, /* a face terminal recognised a person whose consent was withdrawn */
     ALERT_KIND__COUNT
 };
 
@@ -65,6 +67,7 @@ enum alert_kind {
  * "monitor_occupancy", "monitor_unchecked", "monitor_fever",
  * "exchange_bad_signatures", "exchange_anomaly", "exchange_peer_failing",
  * "exchange_outbox_stale", "emergency_call", NULL-terminated, in enum order from index 0 =
+ * "exchange_outbox_stale", "face_withdrawn", NULL-terminated, in enum order from index 0 =
  * ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */

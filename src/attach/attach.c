@@ -453,3 +453,54 @@ err attach_rate_check(db *d, const struct principal *who, size_t n, int64_t now)
                        "一小时内上传附件超过 %lld MB，请稍后再试", (long long)(limit_bytes >> 20));
     return E_OK;
 }
+
+/* ---- records that hold their photo themselves ---------------------------------------- */
+
+err attach_read_owned(db *d, arena *a, int64_t id, const char *owner_kind, int64_t owner_id,
+                      const char **mime_r, const void **bytes_r, size_t *n_r)
+{
+    db_stmt *s;
+    bool row = false;
+    err e = db_prepare(
+        d,
+        "SELECT mime, data_enc FROM attachments WHERE id = ? AND owner_kind = ? AND owner_id = ?",
+        &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, owner_kind);
+    db_bind_int64(s, 3, owner_id);
+    char field[48], *plain = NULL;
+    size_t n = 0;
+    seal_field(id, field);
+    if (!(e = db_row(s, &row)) && row) {
+        *mime_r = arena_strdup(a, db_col_text(s, 0));
+        size_t cn;
+        const void *ct = db_col_blob(s, 1, &cn);
+        e = unseal(a, field, ct, cn, &plain, &n);
+    }
+    db_done(s);
+    if (e)
+        return e;
+    if (!row)
+        return err_set(E_NOT_FOUND, NULL, NULL, NULL);
+    *bytes_r = plain;
+    *n_r = n;
+    return E_OK;
+}
+
+err attach_delete_owned(db *d, const char *owner_kind, int64_t owner_id, int64_t *n_r)
+{
+    db_stmt *s;
+    int64_t n = 0;
+    err e = db_prepare(d, "DELETE FROM attachments WHERE owner_kind = ? AND owner_id = ?", &s);
+    if (e)
+        return e;
+    db_bind_text(s, 1, owner_kind);
+    db_bind_int64(s, 2, owner_id);
+    if ((e = db_run(s, &n)))
+        return e;
+    if (n_r)
+        *n_r = n;
+    return E_OK;
+}

@@ -132,4 +132,18 @@ void attach_limits_set(int uploads_per_hour, int64_t bytes_per_hour);
 err attach_worker_start(const char *db_url, int every_s) MUST_USE;
 void attach_worker_stop(void);
 
+/* ---- records that hold their photo themselves (face enrolments, face.h) ---- */
+
+/* The decrypted bytes of attachment `id` when the record owner_kind /
+ * owner_id holds it: the owning module's own read (a face photo sent to
+ * the terminals), not a person's; the caller audits it. E_NOT_FOUND
+ * otherwise (also once deleted). */
+err attach_read_owned(db *d, arena *a, int64_t id, const char *owner_kind, int64_t owner_id,
+                      const char **mime_r, const void **bytes_r, size_t *n_r) MUST_USE;
+
+/* Delete at once, in the caller's transaction, every attachment the record
+ * owner_kind / owner_id holds (a withdrawn consent); *n_r (may be NULL)
+ * counts them. */
+err attach_delete_owned(db *d, const char *owner_kind, int64_t owner_id, int64_t *n_r) MUST_USE;
+
 #endif

@@ -32,6 +32,7 @@
 #include "demo/names.h"
 #include "demo/rng.h"
 #include "device/device.h"
+#include "parking/parking.h"
 #include "health/health.h"
 #include "person/person.h"
 #include "security/mask.h"
@@ -376,6 +377,19 @@ static err community(struct ctx *c, long i)
     if (i == 0 &&
         ((e = device_at(c, &gate, "北门人脸识别闸机", DEVICE_GATE, DEVICE_HEARTBEAT_MIN, &dgate))))
         return e;
+    /* 人脸识别通行 (docs/face.md): a face terminal that residents' consented photos go to */
+    struct device face;
+    if (i == 0 &&
+        ((e = device_at(c, &gate, "东门人脸识别终端", DEVICE_FACE, DEVICE_HEARTBEAT_MAX, &face))))
+        return e;
+    /* 停车引导 (docs/parking.md): a garage whose gate is the community's east gate */
+    if (i == 0) {
+        struct parking_garage pg = {
+            .name = "东门地下车库", .region_code = gate.region_code, .total = 120, .reserved = 20};
+        struct parking_gate pgate = {gate.id, "both"};
+        if ((e = parking_create(c->d, c->a, &c->all, 0, &pg, &pgate, 1)))
+            return e;
+    }
     if ((e = declarations(c, people, n)) || (e = test_result(c, people, n)) ||
         (e = colours(c, i, people, n)))
         return e;

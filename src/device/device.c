@@ -28,6 +28,7 @@ static const struct vocab_word kinds[] = {
     [DEVICE_THERMOMETER] = {"thermometer", "测温设备"},
     [DEVICE_GATE] = {"gate", "门禁闸机"},
     [DEVICE_CAMERA] = {"camera", "车牌识别摄像机"},
+    [DEVICE_FACE] = {"face", "人脸识别终端"},
 };
 const struct vocab device_kind_vocab = VOCAB("device_kinds", "设备类型", kinds);
 

@@ -43,8 +43,8 @@
 #define DEVICE_TOPIC_PREFIX  "fk/devices/"
 #define DEVICE_PAYLOAD_MAX   4096
 
-enum device_kind { DEVICE_THERMOMETER = 1, DEVICE_GATE, DEVICE_CAMERA };
-extern const struct vocab device_kind_vocab; /* thermometer, gate, camera */
+enum device_kind { DEVICE_THERMOMETER = 1, DEVICE_GATE, DEVICE_CAMERA, DEVICE_FACE };
+extern const struct vocab device_kind_vocab; /* thermometer, gate, camera, face */
 enum device_kind device_kind_parse(const char *s);
 const char *device_kind_name(enum device_kind k);
 const char *device_kind_label(enum device_kind k); /* Chinese; "" when invalid */
@@ -155,5 +155,30 @@ void device_broker_sync(db *d);
  */
 err device_mqtt_start(const char *url, const char *db_url) MUST_USE;
 void device_mqtt_stop(void);
+
+/* ---- messages to devices, and topics other modules handle --------------------------- */
+
+/*
+ * Publish `json` to device `device_id` on fk/devices/<id>/commands (QoS 1;
+ * the broker's ACL lets a device read only its own). E_UNAVAILABLE
+ * "mqtt_unavailable" when MQTT is off or not connected: the caller keeps
+ * the command pending and sends it again later. Any thread.
+ */
+err device_command_publish(int64_t device_id, const char *json) MUST_USE;
+
+/* A handler of fk/devices/<id>/<what> from an enabled, live device, on the
+ * MQTT thread with its own connection `d` (it refuses and counts what it
+ * cannot use: device_refused). */
+typedef void (*device_topic_fn)(db *d, arena *a, const struct device *dev, const char *payload,
+                                size_t n);
+/* Subscribe to fk/devices/+/<what> too and hand its messages to fn. Call
+ * before device_mqtt_start; at most 4 topics. E_INTERNAL otherwise. */
+err device_on_topic(const char *what, device_topic_fn fn) MUST_USE;
+
+/* Called on the MQTT thread after every message of an enabled device (a
+ * reading, a heartbeat, a registered topic): a device back after a
+ * reconnect gets what is still unacknowledged for it. At most 4. */
+typedef void (*device_seen_fn)(db *d, arena *a, const struct device *dev);
+err device_on_seen(device_seen_fn fn) MUST_USE;
 
 #endif

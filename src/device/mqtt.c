@@ -6,11 +6,16 @@
  *   fk/devices/<device id>/readings   {person_token? | person_id?, temperature, at?}
  *   fk/devices/<device id>/heartbeat  {} or {"at": ms} or empty
  *
+ * and the topics other modules register (device_on_topic: a face terminal's
+ * acks and passages). Commands go the other way on
+ * fk/devices/<device id>/commands (device_command_publish).
+ *
  * The broker has authenticated the publisher and its ACL lets a device
  * publish only under its own id, so the id in the topic is the device.
  * Anything refused is counted and logged; nothing here stops the thread.
  */
 #include <mosquitto.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +31,56 @@ static struct {
     struct mosquitto *m;
     db *d;
     bool running;
+    atomic_bool connected;
 } q;
+
+/* topics and hooks other modules register before serving (device_on_topic,
+ * device_on_seen); read-only while the MQTT thread runs */
+#define TOPICS_MAX 4
+static struct {
+    char what[24];
+    device_topic_fn fn;
+} topics[TOPICS_MAX];
+static size_t n_topics;
+static device_seen_fn seen_hooks[TOPICS_MAX];
+static size_t n_seen;
+
+err device_on_topic(const char *what, device_topic_fn fn)
+{
+    if (!what || strlen(what) >= sizeof topics[0].what || n_topics == TOPICS_MAX || !fn)
+        return err_set(E_INTERNAL, "internal", NULL, "设备消息主题注册失败");
+    snprintf(topics[n_topics].what, sizeof topics[0].what, "%s", what);
+    topics[n_topics++].fn = fn;
+    return E_OK;
+}
+
+err device_on_seen(device_seen_fn fn)
+{
+    if (!fn || n_seen == TOPICS_MAX)
+        return err_set(E_INTERNAL, "internal", NULL, "设备消息钩子注册失败");
+    seen_hooks[n_seen++] = fn;
+    return E_OK;
+}
+
+static device_topic_fn topic_handler(const char *what)
+{
+    for (size_t i = 0; i < n_topics; i++)
+        if (!strcmp(topics[i].what, what))
+            return topics[i].fn;
+    return NULL;
+}
+
+err device_command_publish(int64_t device_id, const char *json)
+{
+    if (!q.running || !atomic_load(&q.connected))
+        return err_set(E_UNAVAILABLE, "mqtt_unavailable", NULL, "设备通道未连接");
+    char topic[64];
+    snprintf(topic, sizeof topic, DEVICE_TOPIC_PREFIX "%lld/commands", (long long)device_id);
+    int rc = mosquitto_publish(q.m, NULL, topic, (int)strlen(json), json, 1, false);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return err_set(E_UNAVAILABLE, "mqtt_unavailable", NULL, "设备通道未连接");
+    return E_OK;
+}
 
 static void on_connect(struct mosquitto *m, void *ud, int rc)
 {
@@ -37,7 +91,21 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
     }
     mosquitto_subscribe(m, NULL, DEVICE_TOPIC_PREFIX "+/readings", 1);
     mosquitto_subscribe(m, NULL, DEVICE_TOPIC_PREFIX "+/heartbeat", 1);
+    for (size_t i = 0; i < n_topics; i++) {
+        char sub[64];
+        snprintf(sub, sizeof sub, DEVICE_TOPIC_PREFIX "+/%s", topics[i].what);
+        mosquitto_subscribe(m, NULL, sub, 1);
+    }
+    atomic_store(&q.connected, true);
     log_event(LOG_INFO, "mqtt_connected", NULL);
+}
+
+static void on_disconnect(struct mosquitto *m, void *ud, int rc)
+{
+    (void)m;
+    (void)ud;
+    (void)rc;
+    atomic_store(&q.connected, false);
 }
 
 static void refuse(enum device_refusal why, const char *slug)
@@ -69,7 +137,8 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
     const char *what = "";
     int64_t id = topic_device(msg->topic, &what);
     bool reading = !strcmp(what, "readings"), heartbeat = !strcmp(what, "heartbeat");
-    if (id <= 0 || (!reading && !heartbeat)) {
+    device_topic_fn other = reading || heartbeat ? NULL : topic_handler(what);
+    if (id <= 0 || (!reading && !heartbeat && !other)) {
         refuse(DEVREF_BAD_TOPIC, "bad_topic");
         return;
     }
@@ -88,6 +157,9 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
         log_event(LOG_ERROR, "device_lookup_failed", "slug", err_slug(e), NULL);
     } else if (!dev.enabled) {
         refuse(DEVREF_DISABLED, "disabled");
+    } else if (other) {
+        /* the handler refuses (and counts) what it cannot use */
+        other(q.d, a, &dev, payload, n);
     } else if (heartbeat) {
         if (device_heartbeat_parse(payload, n))
             refuse(DEVREF_MALFORMED, "malformed");
@@ -105,6 +177,11 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
                 log_event(LOG_ERROR, "device_reading_failed", "slug", err_slug(e), NULL);
         }
     }
+    /* a device heard from (back after a reconnect, perhaps): modules with
+     * commands still unacknowledged for it send them again */
+    if (!e && dev.enabled)
+        for (size_t i = 0; i < n_seen; i++)
+            seen_hooks[i](q.d, a, &dev);
     arena_free(&a);
 }
 
@@ -124,6 +201,7 @@ err device_mqtt_start(const char *url, const char *db_url)
         goto fail;
     mosquitto_connect_callback_set(q.m, on_connect);
     mosquitto_message_callback_set(q.m, on_message);
+    mosquitto_disconnect_callback_set(q.m, on_disconnect);
     mosquitto_reconnect_delay_set(q.m, 1, 30, true);
     if (u.user[0] && mosquitto_username_pw_set(q.m, u.user, u.pass[0] ? u.pass : NULL))
         goto fail;
@@ -150,6 +228,7 @@ void device_mqtt_stop(void)
         return;
     mosquitto_disconnect(q.m);
     mosquitto_loop_stop(q.m, true);
+    atomic_store(&q.connected, false);
     mosquitto_destroy(q.m);
     q.m = NULL;
     mosquitto_lib_cleanup();

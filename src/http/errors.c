@@ -420,5 +420,19 @@ const struct http_error_code http_error_codes[] = {
     {"shop_not_linked", "The account holds the shop role but no shop was created with it"},
     {"parcel_not_found", "No such parcel for your phone"},
     {"parcel_picked", "The parcel was already picked up"},
+    /* ---- face access (docs/face.md) ---- */
+    {"already_enrolled", "The face enrolment already holds a photo"},
+    {"consent_exists", "The person already consented to face access"},
+    {"consent_version_stale", "The consent was given to another version of the consent text"},
+    {"invalid_config", "A setting of the environment is out of its range"},
+    {"no_consent", "The person has not consented to face access"},
+    {"no_photo", "The face enrolment holds no photo (withdrawn or not enrolled)"},
+    {"not_in_community", "The residence is above community level: no face terminals serve it"},
+    {"withdrawn", "The face consent was already withdrawn"},
+    /* ---- parking guidance (docs/parking.md) ---- */
+    {"gate_taken", "The venue is already a gate of another garage"},
+    {"invalid_gates", "A garage needs 1-8 gates, each {venue_id, direction: in|out|both}"},
+    {"reserved_over_total", "Reserved spaces exceed the garage's total"},
+    {"wrong_direction", "A plate read against the direction of a garage's gate"},
     {NULL, NULL},
 };

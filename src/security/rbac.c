@@ -99,6 +99,9 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_SHOP_SELL] = {"shop.sell", "商户：维护商品库存、处理订单"},
     [PERM_PARCEL_RECORD] = {"parcel.record", "登记快递外卖到达"},
     [PERM_PARCEL_READ] = {"parcel.read", "查看辖区快递外卖待取情况"},
+    [PERM_FACE_MANAGE] = {"face.manage", "管理人脸识别通行录入"},
+    [PERM_PARKING_READ] = {"parking.read", "查看车库与车位"},
+    [PERM_PARKING_WRITE] = {"parking.write", "维护车库与盘点车位"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -140,6 +143,7 @@ static const struct vocab_word areas[] = {
     {"exchange", "数据交换"},   {"service", "居民服务"},
     {"assist", "帮扶"},         {"notice", "社区通知"},
     {"shop", "生活物资"},       {"parcel", "快递外卖"},
+    {"face", "人脸识别通行"},   {"parking", "停车引导"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -168,7 +172,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_VEHICLE_WRITE, PERM_DEVICE_READ, PERM_DEVICE_WRITE, PERM_VENUE_READ,
             PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_STATUS,
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_WORK, PERM_SERVICE_READ,
-            PERM_ASSIST_WORK),
+            PERM_ASSIST_WORK, PERM_FACE_MANAGE, PERM_PARKING_READ),
      false},
     {"doctor", "社区医生",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
@@ -195,7 +199,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_TASK_WORK, PERM_STATS_READ, PERM_NAT_READ, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
-            PERM_SHOP_MANAGE, PERM_PARCEL_READ),
+            PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
+            PERM_PARKING_WRITE),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -209,7 +214,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
-            PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ),
+            PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -240,7 +245,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
             PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
-            PERM_SHOP_MANAGE, PERM_PARCEL_READ),
+            PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
+            PERM_PARKING_WRITE),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

@@ -127,6 +127,11 @@ enum perm {
     /* parcels and take-away notices (issue 14) */
     PERM_PARCEL_RECORD, /* record arrivals at buildings of the scope (role delivery) */
     PERM_PARCEL_READ,   /* uncollected parcels per building in scope, the list masked */
+    /* face access with consent (docs/face.md) */
+    PERM_FACE_MANAGE, /* enrolments in scope, their terminals, photos (audited), staff enrol */
+    /* parking guidance (docs/parking.md) */
+    PERM_PARKING_READ,  /* garages in scope, occupancy, the cars inside (masked) */
+    PERM_PARKING_WRITE, /* register and change garages, recount */
     PERM__COUNT
 };
 

@@ -464,6 +464,17 @@ err vehicle_on_visitor_plate(vehicle_visitor_fn fn)
     return E_OK;
 }
 
+static vehicle_passage_fn passage_hook;
+
+err vehicle_on_passage(vehicle_passage_fn fn)
+{
+    if (fn && passage_hook && passage_hook != fn)
+        return err_set(E_INTERNAL, NULL, NULL,
+                       "vehicle_on_passage 已有订阅者：每个钩子只能注册一个");
+    passage_hook = fn;
+    return E_OK;
+}
+
 err vehicle_read(db *d, arena *a, const struct scope *sc, struct vehicle_passage *p)
 {
     int64_t now = now_ms();
@@ -530,7 +541,9 @@ err vehicle_read(db *d, arena *a, const struct scope *sc, struct vehicle_passage
     db_bind_int64(s, 11, p->visitor_id);
     db_bind_int64(s, 12, p->reader_user_id);
     db_bind_int64(s, 13, p->device_id);
-    return db_run(s, NULL);
+    if ((e = db_run(s, NULL)))
+        return e;
+    return passage_hook ? passage_hook(d, a, p, bidx) : E_OK;
 }
 
 err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, int64_t page,

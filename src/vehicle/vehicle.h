@@ -176,4 +176,16 @@ err vehicle_passages(db *d, arena *a, const struct scope *sc, int64_t venue_id, 
 
 const char *vehicle_reason_label(const char *reason); /* Chinese */
 
+/*
+ * Who else acts on a plate read: called inside vehicle_read's transaction
+ * after the passage row was written, with the plate's blind index (the
+ * parking garages count cars in and out at their gates: parking.h). An
+ * error refuses the read and undoes it (a read against a garage gate's
+ * direction). One subscriber, as vehicle_on_visitor_plate; app.c wires
+ * parking_on_plate_read.
+ */
+typedef err (*vehicle_passage_fn)(db *d, arena *a, const struct vehicle_passage *p,
+                                  const uint8_t plate_bidx[BLIND_LEN]);
+err vehicle_on_passage(vehicle_passage_fn fn) MUST_USE;
+
 #endif

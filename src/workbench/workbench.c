@@ -384,6 +384,28 @@ static const struct wb_def defs[WB__COUNT] = {
          {B_USER},
          "SELECT COUNT(*) FROM shop_orders o JOIN shops s ON s.id = o.shop_id "
          "WHERE s.user_id = ? AND o.status = 'pending'"},
+    /* 人脸识别通行: withdrawals some terminal has not confirmed yet (docs/face.md) */
+    [WB_FACE_WITHDRAWING] = {"face_withdrawing",
+                             "人脸照片待终端确认删除",
+                             "人",
+                             true,
+                             {PERM_FACE_MANAGE},
+                             "/face?state=withdrawing",
+                             NULL,
+                             {SCOPED},
+                             "SELECT COUNT(*) FROM face_enrolments WHERE region_code >= ? AND "
+                             "region_code < ? AND state = 'withdrawing'"},
+    /* 停车引导: garages full now (docs/parking.md) */
+    [WB_PARKING_FULL] = {"parking_full",
+                         "车位已满的车库",
+                         "个",
+                         true,
+                         {PERM_PARKING_READ},
+                         "/parking",
+                         NULL,
+                         {SCOPED},
+                         "SELECT COUNT(*) FROM parking_garages WHERE region_code >= ? AND "
+                         "region_code < ? AND deleted_at = 0 AND occupied + reserved >= total"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -64,6 +64,8 @@ enum workbench_item {
     /* daily goods (issue 14, docs/community-life.md) */
     WB_SHOP_GROUP_DELIVERED, /* group orders delivered to buildings in scope, to distribute */
     WB_SHOP_ORDERS_PENDING,  /* the shop's own orders waiting for its confirmation (shop.sell) */
+    WB_FACE_WITHDRAWING,     /* face enrolments withdrawn, terminals not all acked (face.manage) */
+    WB_PARKING_FULL,         /* garages with no free space now in scope (parking.read) */
     WB__COUNT
 };
 
