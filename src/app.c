@@ -255,5 +255,8 @@ err app_routes(void)
     ADD(connect);
     HOOK(person_on_identity_check(&police_identity));
     /* ---- end of the connectors' block ---- */
+    /* ---- supplies and dispatch (supply/supply.h, docs/supplies.md) ---- */
+    ADD(supply);
+    /* ---- end of the supplies' block ---- */
     return E_OK;
 }

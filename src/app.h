@@ -91,6 +91,8 @@ ROUTES(exchange_watch);
 
 /* the data exchange: the registry of callers (exchange/api.c) */
 ROUTES(exchange);
+/* supplies and dispatch (supply/supply.h) */
+ROUTES(supply);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

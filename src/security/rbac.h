@@ -114,6 +114,11 @@ enum perm {
     /* data exchange (docs/exchange.md) */
     PERM_EXCHANGE_ADMIN, /* register callers and their keys, peers and connectors */
     PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
+    /* supplies and dispatch (docs/supplies.md) */
+    PERM_SUPPLY_READ,     /* catalogue, warehouses, stock, reports, requests, balance in scope */
+    PERM_SUPPLY_REPORT,   /* report stock, production, needs; file requests; sign receipts */
+    PERM_SUPPLY_DISPATCH, /* dispatch requests, place orders, move deliveries, add products
+                             and warehouses */
     PERM__COUNT
 };
 

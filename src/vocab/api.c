@@ -30,6 +30,7 @@
 #include "venue/venue.h"
 #include "video/video.h"
 #include "visitor/visitor.h"
+#include "supply/supply.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -94,6 +95,13 @@ static const struct vocab *const vocabs[] = {
     &publish_state_vocab,
     &feed_kind_vocab,
     &feed_state_vocab,
+    /* supplies and dispatch */
+    &supply_category_vocab,
+    &supply_requester_vocab,
+    &supply_urgency_vocab,
+    &supply_request_state_vocab,
+    &supply_delivery_state_vocab,
+    &supply_report_kind_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
