@@ -154,7 +154,8 @@ static const struct jfield warehouse_body[] = {
 static err post_warehouse(struct req *r)
 {
     json_t *b = r->body;
-    struct supply_warehouse_in in = {.name = json_str(b, "name"), .address = json_str(b, "address")};
+    struct supply_warehouse_in in = {.name = json_str(b, "name"),
+                                     .address = json_str(b, "address")};
     int64_t id = 0;
     err e = region_member(b, "region_code", &in.region_code);
     if (!e)
@@ -165,8 +166,7 @@ static err post_warehouse(struct req *r)
         e = check_text(in.address, "address", "地址", 100, TEXT_ONE_LINE);
     db_hold(r->db);
     if (!e && !(e = db_begin(r->db)))
-        e = req_tx_end(r,
-                       supply_warehouse_add(r->db, &r->who->scope, &in, r->who->user_id, &id));
+        e = req_tx_end(r, supply_warehouse_add(r->db, &r->who->scope, &in, r->who->user_id, &id));
     if ((e = req_write_done(r, e, "supply.warehouse.create", "supply_warehouse", id,
                             req_body_fields(r))))
         return e;
@@ -316,8 +316,8 @@ static err get_requests(struct req *r)
     int64_t page, size, total = 0;
     err e = req_paging(r, &page, &size);
     json_t *items;
-    if (e || (e = supply_requests(r->db, &r->who->scope, state && *state ? state : NULL, page,
-                                  size, &items, &total)))
+    if (e || (e = supply_requests(r->db, &r->who->scope, state && *state ? state : NULL, page, size,
+                                  &items, &total)))
         return e;
     return reply_page(r, items, total, page, size);
 }
@@ -410,8 +410,8 @@ static err post_dispatch(struct req *r)
         e = check_text(in.vehicle, "vehicle", "车牌号", 12, TEXT_ONE_LINE);
     db_hold(r->db);
     if (!e && !(e = db_begin(r->db)))
-        e = req_tx_end(r, supply_dispatch(r->db, r->a, &r->who->scope, id, &in, r->who->user_id,
-                                          &made));
+        e = req_tx_end(
+            r, supply_dispatch(r->db, r->a, &r->who->scope, id, &in, r->who->user_id, &made));
     if ((e = req_write_done(
              r, e, "supply.request.dispatch", "supply_request", id,
              arena_printf(r->a, "allocations=%zu orders=%zu", in.n_allocs, in.n_orders))))
@@ -498,8 +498,8 @@ static err post_receipt(struct req *r)
     }
     db_hold(r->db);
     if (!e && !(e = db_begin(r->db)))
-        e = req_tx_end(r, supply_receipt(r->db, &r->who->scope, id, in, n, r->who->user_id,
-                                         &request_id));
+        e = req_tx_end(
+            r, supply_receipt(r->db, &r->who->scope, id, in, n, r->who->user_id, &request_id));
     if ((e = req_write_done(r, e, "supply.delivery.receipt", "supply_delivery", id,
                             arena_printf(r->a, "lines=%zu", n))))
         return e;

@@ -84,7 +84,8 @@ err supply_request_file(db *d, const struct scope *sc, const struct supply_reque
     "q.id, q.region_code, r.name, q.requester, q.site_name, q.urgency, q.needed_by, q.note, "      \
     "q.state, COALESCE(u.display_name, ''), q.created_at, q.updated_at, "                          \
     "(SELECT COUNT(*) FROM supply_request_lines l WHERE l.request_id = q.id), "                    \
-    "(SELECT COALESCE(SUM(l.quantity), 0) FROM supply_request_lines l WHERE l.request_id = q.id), " \
+    "(SELECT COALESCE(SUM(l.quantity), 0) FROM supply_request_lines l WHERE l.request_id = "       \
+    "q.id), "                                                                                      \
     "(SELECT COALESCE(SUM(l.allocated + l.ordered), 0) FROM supply_request_lines l "               \
     "WHERE l.request_id = q.id), "                                                                 \
     "(SELECT COALESCE(SUM(l.received), 0) FROM supply_request_lines l WHERE l.request_id = q.id) " \
@@ -106,8 +107,9 @@ static json_t *request_json(db_stmt *s)
     json_object_set_new(o, "needed_by", json_integer(db_col_int64(s, 6)));
     json_object_set_new(o, "note", json_string(db_col_text(s, 7)));
     json_object_set_new(o, "state", json_string(db_col_text(s, 8)));
-    json_object_set_new(o, "state_label", json_string(vocab_label_of(&supply_request_state_vocab,
-                                                                     db_col_text(s, 8))));
+    json_object_set_new(
+        o, "state_label",
+        json_string(vocab_label_of(&supply_request_state_vocab, db_col_text(s, 8))));
     json_object_set_new(o, "created_by_name", json_string(db_col_text(s, 9)));
     json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 10)));
     json_object_set_new(o, "updated_at", json_integer(db_col_int64(s, 11)));
@@ -118,8 +120,8 @@ static json_t *request_json(db_stmt *s)
     return o;
 }
 
-err supply_requests(db *d, const struct scope *sc, const char *state, int64_t page,
-                    int64_t size, json_t **items_r, int64_t *total_r)
+err supply_requests(db *d, const struct scope *sc, const char *state, int64_t page, int64_t size,
+                    json_t **items_r, int64_t *total_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -137,12 +139,12 @@ err supply_requests(db *d, const struct scope *sc, const char *state, int64_t pa
     if (!(e = db_row(s, &has)) && has)
         total = db_col_int64(s, 0);
     db_done(s);
-    if (e || (e = db_prepare(d,
-                             "SELECT " REQUEST_COLS
-                             "WHERE q.region_code >= ? AND q.region_code < ? "
-                             "AND (? = '' OR q.state = ?) ORDER BY q.created_at DESC, q.id DESC "
-                             "LIMIT ? OFFSET ?",
-                             &s)))
+    if (e ||
+        (e = db_prepare(d,
+                        "SELECT " REQUEST_COLS "WHERE q.region_code >= ? AND q.region_code < ? "
+                        "AND (? = '' OR q.state = ?) ORDER BY q.created_at DESC, q.id DESC "
+                        "LIMIT ? OFFSET ?",
+                        &s)))
         return e;
     db_bind_int64(s, 1, sc->lo);
     db_bind_int64(s, 2, sc->hi);
@@ -195,8 +197,8 @@ static json_t *line_json(db_stmt *s, arena *a, err *e_r)
     json_object_set_new(o, "allocated", json_integer(db_col_int64(s, 7)));
     json_object_set_new(o, "ordered", json_integer(db_col_int64(s, 8)));
     json_object_set_new(o, "received", json_integer(db_col_int64(s, 9)));
-    json_object_set_new(o, "remaining", json_integer(db_col_int64(s, 6) - db_col_int64(s, 7) -
-                                                     db_col_int64(s, 8)));
+    json_object_set_new(o, "remaining",
+                        json_integer(db_col_int64(s, 6) - db_col_int64(s, 7) - db_col_int64(s, 8)));
     return o;
 }
 
@@ -212,8 +214,9 @@ static json_t *delivery_json(db_stmt *s, arena *a, err *e_r)
                         json_string(!strcmp(db_col_text(s, 1), "order") ? "电子订货" : "仓库调拨"));
     json_object_set_new(o, "source_name", json_string(db_col_text(s, 2)));
     json_object_set_new(o, "state", json_string(db_col_text(s, 3)));
-    json_object_set_new(o, "state_label", json_string(vocab_label_of(&supply_delivery_state_vocab,
-                                                                     db_col_text(s, 3))));
+    json_object_set_new(
+        o, "state_label",
+        json_string(vocab_label_of(&supply_delivery_state_vocab, db_col_text(s, 3))));
     json_object_set_new(o, "carrier", json_string(db_col_text(s, 4)));
     json_object_set_new(o, "vehicle", json_string(db_col_text(s, 5)));
     json_object_set_new(o, "shortfall", json_integer(db_col_int64(s, 6)));
@@ -232,8 +235,8 @@ static json_t *event_json(db_stmt *s, arena *a, err *e_r)
     (void)e_r;
     static const struct {
         const char *action, *label;
-    } labels[] = {{"filed", "提交需求"},   {"allocated", "仓库调拨"}, {"ordered", "电子订货"},
-                  {"shipping", "发货"},    {"arrived", "送达"},       {"signed", "签收"},
+    } labels[] = {{"filed", "提交需求"}, {"allocated", "仓库调拨"}, {"ordered", "电子订货"},
+                  {"shipping", "发货"},  {"arrived", "送达"},       {"signed", "签收"},
                   {"cancelled", "取消"}};
     const char *action = db_col_text(s, 1), *label = action;
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
@@ -252,10 +255,9 @@ static json_t *event_json(db_stmt *s, arena *a, err *e_r)
 err supply_request_get(db *d, arena *a, const struct scope *sc, int64_t id, json_t **item_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " REQUEST_COLS
-                       "WHERE q.id = ? AND q.region_code >= ? AND q.region_code < ?",
-                       &s);
+    err e = db_prepare(
+        d, "SELECT " REQUEST_COLS "WHERE q.id = ? AND q.region_code >= ? AND q.region_code < ?",
+        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -274,12 +276,13 @@ err supply_request_get(db *d, arena *a, const struct scope *sc, int64_t id, json
     json_object_set_new(o, "lines", lines);
     json_object_set_new(o, "deliveries", deliveries);
     json_object_set_new(o, "chain", chain);
-    if (!(e = db_prepare(d,
-                         "SELECT l.id, l.product_id, p.name, p.spec, p.unit, p.category, "
-                         "l.quantity, l.allocated, l.ordered, l.received FROM supply_request_lines l "
-                         "JOIN supply_products p ON p.id = l.product_id WHERE l.request_id = ? "
-                         "ORDER BY l.id",
-                         &s))) {
+    if (!(e = db_prepare(
+              d,
+              "SELECT l.id, l.product_id, p.name, p.spec, p.unit, p.category, "
+              "l.quantity, l.allocated, l.ordered, l.received FROM supply_request_lines l "
+              "JOIN supply_products p ON p.id = l.product_id WHERE l.request_id = ? "
+              "ORDER BY l.id",
+              &s))) {
         db_bind_int64(s, 1, id);
         e = rows_into(s, lines, line_json, a);
     }
@@ -442,8 +445,8 @@ static err check_allocs(db *d, const struct scope *sc, struct line *lines, size_
  * lines' allocated (or ordered) figures, and the chain's event. */
 static err make_deliveries(db *d, arena *a, int64_t request_id, int64_t region,
                            const struct supply_alloc_in *v, size_t n, bool orders,
-                           const struct supply_dispatch_in *in, int64_t user_id,
-                           struct line *lines, size_t n_lines, int64_t *made_r)
+                           const struct supply_dispatch_in *in, int64_t user_id, struct line *lines,
+                           size_t n_lines, int64_t *made_r)
 {
     err e = E_OK;
     for (size_t i = 0; !e && i < n; i++) {
@@ -613,12 +616,13 @@ err supply_delivery_move(db *d, arena *a, const struct scope *sc, int64_t id, co
                        shipping ? "只有待发货的配送单可以发货" : "只有运输中的配送单可以送达");
     db_stmt *s;
     if ((e = db_prepare(d,
-                        shipping ? "UPDATE supply_deliveries SET state = 'shipping', shipped_at = ?, "
-                                   "carrier = CASE WHEN ? = '' THEN carrier ELSE ? END, "
-                                   "vehicle = CASE WHEN ? = '' THEN vehicle ELSE ? END, "
-                                   "driver_phone_enc = COALESCE(?, driver_phone_enc) WHERE id = ?"
-                                 : "UPDATE supply_deliveries SET state = 'arrived', arrived_at = ? "
-                                   "WHERE id = ?",
+                        shipping
+                            ? "UPDATE supply_deliveries SET state = 'shipping', shipped_at = ?, "
+                              "carrier = CASE WHEN ? = '' THEN carrier ELSE ? END, "
+                              "vehicle = CASE WHEN ? = '' THEN vehicle ELSE ? END, "
+                              "driver_phone_enc = COALESCE(?, driver_phone_enc) WHERE id = ?"
+                            : "UPDATE supply_deliveries SET state = 'arrived', arrived_at = ? "
+                              "WHERE id = ?",
                         &s)))
         return e;
     db_bind_int64(s, 1, now_ms());
@@ -704,9 +708,8 @@ err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct suppl
         db_bind_int64(s, 2, id);
         db_bind_int64(s, 3, ids[j]);
         if ((e = db_run(s, NULL)) ||
-            (e = db_prepare(d,
-                            "UPDATE supply_request_lines SET received = received + ? WHERE id = ?",
-                            &s)))
+            (e = db_prepare(
+                 d, "UPDATE supply_request_lines SET received = received + ? WHERE id = ?", &s)))
             return e;
         db_bind_int64(s, 1, got[j]);
         db_bind_int64(s, 2, ids[j]);

@@ -25,8 +25,7 @@ static const struct vocab_word category_words[] = {
     {"living", "生活保障物资"},
     {"other", "其他"},
 };
-const struct vocab supply_category_vocab =
-    VOCAB("supply_categories", "物资类别", category_words);
+const struct vocab supply_category_vocab = VOCAB("supply_categories", "物资类别", category_words);
 
 static const struct vocab_word requester_words[] = {
     {NULL, NULL},
@@ -46,21 +45,15 @@ static const struct vocab_word urgency_words[] = {
 const struct vocab supply_urgency_vocab = VOCAB("supply_urgencies", "紧急程度", urgency_words);
 
 static const struct vocab_word request_state_words[] = {
-    {NULL, NULL},
-    {"open", "待调度"},
-    {"dispatched", "已调度"},
-    {"received", "已签收"},
-    {"cancelled", "已取消"},
+    {NULL, NULL},           {"open", "待调度"},      {"dispatched", "已调度"},
+    {"received", "已签收"}, {"cancelled", "已取消"},
 };
 const struct vocab supply_request_state_vocab =
     VOCAB("supply_request_states", "物资需求状态", request_state_words);
 
 static const struct vocab_word delivery_state_words[] = {
-    {NULL, NULL},
-    {"pending", "待发货"},
-    {"shipping", "运输中"},
-    {"arrived", "已送达"},
-    {"signed", "已签收"},
+    {NULL, NULL},          {"pending", "待发货"}, {"shipping", "运输中"},
+    {"arrived", "已送达"}, {"signed", "已签收"},
 };
 const struct vocab supply_delivery_state_vocab =
     VOCAB("supply_delivery_states", "物流状态", delivery_state_words);
@@ -114,10 +107,11 @@ err supply_warehouse_check(db *d, const struct scope *sc, int64_t id, const char
                            int64_t *region_r)
 {
     db_stmt *s;
-    err e = db_prepare(
-        d, "SELECT region_code FROM supply_warehouses WHERE id = ? AND region_code >= ? "
-           "AND region_code < ?",
-        &s);
+    err e =
+        db_prepare(d,
+                   "SELECT region_code FROM supply_warehouses WHERE id = ? AND region_code >= ? "
+                   "AND region_code < ?",
+                   &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -211,8 +205,7 @@ static err shortage_check(db *d, int64_t w, int64_t p, int64_t before)
     return e;
 }
 
-err supply_stock_take(db *d, int64_t warehouse_id, int64_t product_id, int64_t n,
-                      const char *field)
+err supply_stock_take(db *d, int64_t warehouse_id, int64_t product_id, int64_t n, const char *field)
 {
     db_stmt *s;
     err e = db_prepare(d,
@@ -395,17 +388,17 @@ err supply_warehouse_add(db *d, const struct scope *sc, const struct supply_ware
 err supply_warehouses(db *d, const struct scope *sc, json_t **items_r)
 {
     db_stmt *s;
-    err e = db_prepare(
-        d,
-        "SELECT w.id, w.region_code, r.name, w.name, w.address, w.enterprise_id, "
-        "COALESCE(en.name, ''), t.product_id, p.name, p.unit, p.category, t.quantity, "
-        "t.threshold FROM supply_warehouses w JOIN regions r ON r.code = w.region_code "
-        "LEFT JOIN enterprises en ON en.id = w.enterprise_id "
-        "LEFT JOIN supply_stock t ON t.warehouse_id = w.id "
-        "LEFT JOIN supply_products p ON p.id = t.product_id "
-        "WHERE w.region_code >= ? AND w.region_code < ? ORDER BY w.region_code, w.id, "
-        "t.product_id LIMIT 20000",
-        &s);
+    err e =
+        db_prepare(d,
+                   "SELECT w.id, w.region_code, r.name, w.name, w.address, w.enterprise_id, "
+                   "COALESCE(en.name, ''), t.product_id, p.name, p.unit, p.category, t.quantity, "
+                   "t.threshold FROM supply_warehouses w JOIN regions r ON r.code = w.region_code "
+                   "LEFT JOIN enterprises en ON en.id = w.enterprise_id "
+                   "LEFT JOIN supply_stock t ON t.warehouse_id = w.id "
+                   "LEFT JOIN supply_products p ON p.id = t.product_id "
+                   "WHERE w.region_code >= ? AND w.region_code < ? ORDER BY w.region_code, w.id, "
+                   "t.product_id LIMIT 20000",
+                   &s);
     if (e)
         return e;
     db_bind_int64(s, 1, sc->lo);
@@ -436,9 +429,9 @@ err supply_warehouses(db *d, const struct scope *sc, json_t **items_r)
         json_object_set_new(l, "product_name", json_string(db_col_text(s, 8)));
         json_object_set_new(l, "unit", json_string(db_col_text(s, 9)));
         json_object_set_new(l, "category", json_string(db_col_text(s, 10)));
-        json_object_set_new(l, "category_name",
-                            json_string(vocab_label_of(&supply_category_vocab,
-                                                       db_col_text(s, 10))));
+        json_object_set_new(
+            l, "category_name",
+            json_string(vocab_label_of(&supply_category_vocab, db_col_text(s, 10))));
         json_object_set_new(l, "quantity", json_integer(q));
         json_object_set_new(l, "threshold", json_integer(t));
         json_object_set_new(l, "short", json_boolean(t > 0 && q < t));
@@ -459,8 +452,8 @@ err supply_warehouses(db *d, const struct scope *sc, json_t **items_r)
 
 /* ---- reports (填报) --------------------------------------------------------------- */
 
-err supply_report(db *d, const struct scope *sc, const struct supply_report_in *in,
-                  int64_t user_id, int64_t *id_r)
+err supply_report(db *d, const struct scope *sc, const struct supply_report_in *in, int64_t user_id,
+                  int64_t *id_r)
 {
     int64_t region = 0;
     err e = supply_product_check(d, in->product_id, "product_id");
@@ -553,8 +546,9 @@ err supply_reports(db *d, const struct scope *sc, const char *kind, json_t **ite
         json_t *o = json_object();
         json_set_id(o, "id", db_col_int64(s, 0));
         json_object_set_new(o, "kind", json_string(db_col_text(s, 1)));
-        json_object_set_new(o, "kind_label", json_string(vocab_label_of(&supply_report_kind_vocab,
-                                                                        db_col_text(s, 1))));
+        json_object_set_new(
+            o, "kind_label",
+            json_string(vocab_label_of(&supply_report_kind_vocab, db_col_text(s, 1))));
         json_set_region(o, db_col_int64(s, 2), db_col_text(s, 3));
         json_object_set_new(o, "warehouse_name", json_string(db_col_text(s, 4)));
         json_object_set_new(o, "enterprise_name", json_string(db_col_text(s, 5)));

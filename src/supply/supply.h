@@ -60,10 +60,10 @@ extern const struct vocab supply_delivery_state_vocab;
 /* stock, production, need */
 extern const struct vocab supply_report_kind_vocab;
 
-#define SUPPLY_NAME_MAX   60 /* characters: products, warehouses, sites, carriers */
-#define SUPPLY_NOTE_MAX   200
-#define SUPPLY_LINES_MAX  50   /* lines of a request, allocations of a dispatch */
-#define SUPPLY_QTY_MAX    100000000
+#define SUPPLY_NAME_MAX  60 /* characters: products, warehouses, sites, carriers */
+#define SUPPLY_NOTE_MAX  200
+#define SUPPLY_LINES_MAX 50 /* lines of a request, allocations of a dispatch */
+#define SUPPLY_QTY_MAX   100000000
 
 /* ---- catalogue -------------------------------------------------------------- */
 
@@ -99,13 +99,13 @@ err supply_warehouses(db *d, const struct scope *sc, json_t **items_r) MUST_USE;
 /* ---- reports (填报) ---------------------------------------------------------- */
 
 struct supply_report_in {
-    const char *kind; /* stock | production | need */
+    const char *kind;      /* stock | production | need */
     int64_t warehouse_id;  /* stock */
     int64_t enterprise_id; /* production */
     int64_t region_code;   /* need: the site's region (padded) */
     int64_t product_id;
-    int64_t quantity;  /* stock: counted (sets the stock); need: per day */
-    int64_t threshold; /* stock: -1 keeps the current one */
+    int64_t quantity;         /* stock: counted (sets the stock); need: per day */
+    int64_t threshold;        /* stock: -1 keeps the current one */
     int64_t capacity, output; /* production */
     const char *note;
 };
@@ -113,8 +113,8 @@ struct supply_report_in {
  * the warehouse's stock (and may raise the shortage alert). E_NOT_FOUND
  * for a warehouse or enterprise outside sc, E_INPUT "invalid_product",
  * "invalid_region". */
-err supply_report(db *d, const struct scope *sc, const struct supply_report_in *in,
-                  int64_t user_id, int64_t *id_r) MUST_USE;
+err supply_report(db *d, const struct scope *sc, const struct supply_report_in *in, int64_t user_id,
+                  int64_t *id_r) MUST_USE;
 
 /* The reports in sc, newest first, of `kind` (NULL: all), at most 500,
  * with names: E_DB. */
@@ -140,8 +140,8 @@ err supply_request_file(db *d, const struct scope *sc, const struct supply_reque
 
 /* Requests in sc (state NULL: all), newest first, paged, with region_name,
  * lines summary and figures: E_DB. */
-err supply_requests(db *d, const struct scope *sc, const char *state, int64_t page,
-                    int64_t size, json_t **items_r, int64_t *total_r) MUST_USE;
+err supply_requests(db *d, const struct scope *sc, const char *state, int64_t page, int64_t size,
+                    json_t **items_r, int64_t *total_r) MUST_USE;
 
 /* One request with its lines, deliveries (lines, masked driver phone) and
  * chain (events in order, with user names): E_NOT_FOUND outside sc. */
