@@ -399,5 +399,13 @@ const struct http_error_code http_error_codes[] = {
     {"zone_empty", "The drawn zone holds no building or place"},
     {"zone_ended", "The zone was already lifted"},
     {"zone_too_large", "The drawn zone holds more buildings than a zone may cover"},
+    /* ---- supplies and dispatch (supply/supply.h) ---- */
+    {"duplicate_line", "A dispatch gives the same request line twice for one source"},
+    {"duplicate_product", "A request lists the same product on two lines"},
+    {"insufficient_stock", "The warehouse holds fewer units than asked: nothing dispatched"},
+    {"invalid_line", "No such line in the request or delivery"},
+    {"invalid_product", "No such product in the supplies catalogue"},
+    {"invalid_warehouse", "The warehouse does not exist or is out of scope"},
+    {"over_quantity", "More than the request line still needs, or than the delivery sent"},
     {NULL, NULL},
 };

@@ -9,6 +9,7 @@
 
 #include "base/id.h"
 #include "base/json.h"
+#include "base/paging.h"
 #include "base/regcode.h"
 #include "security/crypto.h"
 #include "security/mask.h"
@@ -151,7 +152,7 @@ err supply_requests(db *d, const struct scope *sc, const char *state, int64_t pa
     db_bind_text(s, 3, state ? state : "");
     db_bind_text(s, 4, state ? state : "");
     db_bind_int64(s, 5, size);
-    db_bind_int64(s, 6, (page - 1) * size);
+    db_bind_int64(s, 6, paging_offset(page, size));
     json_t *items = json_array();
     while (!(e = db_row(s, &has)) && has)
         json_array_append_new(items, request_json(s));
