@@ -46,6 +46,7 @@ export const paths = {
   visitors: `${V1}/visitors`,
   vocabularies: `${V1}/vocabularies`,
   workbench: `${V1}/workbench`,
+  supply: `${V1}/supply`, // supplies and dispatch (docs/supplies.md)
 };
 
 // `path` with the header's region as `within`, unless the caller asks for
