@@ -58,6 +58,9 @@ enum workbench_item {
     /* the data exchange (docs/exchange.md) */
     WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
+    /* supplies and dispatch (docs/supplies.md) */
+    WB_SUPPLY_REQUESTS_OPEN, /* supply requests in scope waiting for dispatch (supply.read) */
+    WB_SUPPLY_SHORT,         /* stock lines under their threshold in scope (supply.read) */
     WB__COUNT
 };
 

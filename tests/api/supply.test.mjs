@@ -358,3 +358,12 @@ test('balance per category: stock, on order, open needs; region narrows it; outs
   expectError(await leader.get(`/api/v1/supply/balance?region=${WEST}`), 404, 'not_found');
   expectError(await ccWest.get('/api/v1/supply/requests?page=0'), 400, 'invalid_parameter', 'page');
 });
+
+test('the workbench counts open requests and short stock lines in scope', async () => {
+  const wb = async (c) => Object.fromEntries((await ok(c.get('/api/v1/workbench'))).entries.filter((e) => e.key.startsWith('supply_')).map((e) => [e.key, e.count]));
+  // open: the quarantine site's, the race's loser, the ventilators; short: the street's masks (90 < 100)
+  assert.deepEqual(await wb(cc), { supply_requests_open: 3, supply_short: 1 });
+  assert.deepEqual(await wb(cs), { supply_requests_open: 3, supply_short: 0 });
+  assert.deepEqual(await wb(csOther), { supply_requests_open: 0, supply_short: 0 });
+  assert.deepEqual(await wb(ccWest), { supply_requests_open: 0, supply_short: 0 });
+});
