@@ -44,6 +44,8 @@ err demo_supply(db *d, const struct demo_world *w, uint64_t seed)
     int64_t district = regcode_parse(DEMO_DISTRICT, &lv), user = w->command_user, id;
     /* a private arena: demo steps get none from their caller (demo_video's way) */
     arena *a = arena_new(4096);
+    if (!a)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     int64_t wh[1 + 16] = {0};
     long nst = w->nstreets < 16 ? w->nstreets : 16;
     err e = E_OK;
