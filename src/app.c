@@ -277,5 +277,8 @@ err app_routes(void)
     ADD(parking);
     HOOK(vehicle_on_passage(parking_on_plate_read));
     /* ---- end of the parking block ---- */
+    /* ---- supplies and dispatch (supply/supply.h, docs/supplies.md) ---- */
+    ADD(supply);
+    /* ---- end of the supplies' block ---- */
     return E_OK;
 }

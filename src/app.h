@@ -100,6 +100,8 @@ ROUTES(notice);
 ROUTES(shop);
 /* parcels and take-away notices (issue 14, parcel/parcel.h) */
 ROUTES(parcel);
+/* supplies and dispatch (supply/supply.h) */
+ROUTES(supply);
 
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a

@@ -42,6 +42,7 @@ static const struct vocab_word kinds[] = {
     {"exchange_outbox_stale", "交换发件箱积压"},
     {"emergency_call", "紧急呼叫"},
     {"face_withdrawn", "人脸终端未删除已撤回人员"},
+    {"supply_shortage", "物资库存不足"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

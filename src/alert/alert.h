@@ -58,6 +58,8 @@ enum alert_kind {
     ALERT_EMERGENCY_CALL, /* a resident pressed the emergency call (紧急呼叫) */
     /* ---- face access (face/face.h) ---- */
     ALERT_FACE_WITHDRAWN, /* a face terminal recognised a person whose consent was withdrawn */
+    /* ---- supplies (supply/supply.h) ---- */
+    ALERT_SUPPLY_SHORTAGE, /* a warehouse's stock of a product fell under its threshold */
     ALERT_KIND__COUNT
 };
 
@@ -68,6 +70,7 @@ enum alert_kind {
  * "exchange_bad_signatures", "exchange_anomaly", "exchange_peer_failing",
  * "exchange_outbox_stale", "emergency_call", NULL-terminated, in enum order from index 0 =
  * "exchange_outbox_stale", "face_withdrawn", NULL-terminated, in enum order from index 0 =
+ * "exchange_outbox_stale", "supply_shortage", NULL-terminated, in enum order from index 0 =
  * ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */

@@ -106,6 +106,10 @@ err demo_trace(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
  * health centre, a public toilet and a street corner in every street. */
 err demo_video(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
+/* Supplies (demo_supply.c): warehouses with stock, one street short of
+ * masks, three communities' requests (received, shipped, waiting). */
+err demo_supply(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
 /* ---- the geography (demo_geo.c) ---------------------------------------------------- */
 
 /* Vertices of one polygon the demo draws. */

@@ -434,5 +434,13 @@ const struct http_error_code http_error_codes[] = {
     {"invalid_gates", "A garage needs 1-8 gates, each {venue_id, direction: in|out|both}"},
     {"reserved_over_total", "Reserved spaces exceed the garage's total"},
     {"wrong_direction", "A plate read against the direction of a garage's gate"},
+    /* ---- supplies and dispatch (supply/supply.h) ---- */
+    {"duplicate_line", "A dispatch gives the same request line twice for one source"},
+    {"duplicate_product", "A request lists the same product on two lines"},
+    {"insufficient_stock", "The warehouse holds fewer units than asked: nothing dispatched"},
+    {"invalid_line", "No such line in the request or delivery"},
+    {"invalid_product", "No such product in the supplies catalogue"},
+    {"invalid_warehouse", "The warehouse does not exist or is out of scope"},
+    {"over_quantity", "More than the request line still needs, or than the delivery sent"},
     {NULL, NULL},
 };

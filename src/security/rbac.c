@@ -102,6 +102,9 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_FACE_MANAGE] = {"face.manage", "管理人脸识别通行录入"},
     [PERM_PARKING_READ] = {"parking.read", "查看车库与车位"},
     [PERM_PARKING_WRITE] = {"parking.write", "维护车库与盘点车位"},
+    [PERM_SUPPLY_READ] = {"supply.read", "查看物资目录、仓库库存、需求和供需平衡"},
+    [PERM_SUPPLY_REPORT] = {"supply.report", "填报物资库存、产能和需求，提交需求和签收"},
+    [PERM_SUPPLY_DISPATCH] = {"supply.dispatch", "物资调度、电子订货和物流跟踪"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -144,6 +147,7 @@ static const struct vocab_word areas[] = {
     {"assist", "帮扶"},         {"notice", "社区通知"},
     {"shop", "生活物资"},       {"parcel", "快递外卖"},
     {"face", "人脸识别通行"},   {"parking", "停车引导"},
+    {"supply", "物资保障"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -161,7 +165,8 @@ const struct builtin_role builtin_roles[] = {
     /* region.read: residents choose their community from the tree; regions
      * hold no personal data, and a resident's scope is the root region */
     {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
-    {"enterprise", "企事业单位", GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ), false},
+    {"enterprise", "企事业单位",
+     GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT), false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
     {"grid_worker", "网格员",
@@ -200,7 +205,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
-            PERM_PARKING_WRITE),
+            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -214,7 +219,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
-            PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ),
+            PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ,
+            PERM_SUPPLY_READ, PERM_SUPPLY_REPORT),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -246,14 +252,14 @@ const struct builtin_role builtin_roles[] = {
             PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
-            PERM_PARKING_WRITE),
+            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_CASE_READ, PERM_TRACE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ,
             PERM_HOTLINE_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE),
+            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE, PERM_SUPPLY_READ),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,

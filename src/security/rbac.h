@@ -132,6 +132,11 @@ enum perm {
     /* parking guidance (docs/parking.md) */
     PERM_PARKING_READ,  /* garages in scope, occupancy, the cars inside (masked) */
     PERM_PARKING_WRITE, /* register and change garages, recount */
+    /* supplies and dispatch (docs/supplies.md) */
+    PERM_SUPPLY_READ,     /* catalogue, warehouses, stock, reports, requests, balance in scope */
+    PERM_SUPPLY_REPORT,   /* report stock, production, needs; file requests; sign receipts */
+    PERM_SUPPLY_DISPATCH, /* dispatch requests, place orders, move deliveries, add products
+                             and warehouses */
     PERM__COUNT
 };
 

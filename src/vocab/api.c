@@ -31,6 +31,7 @@
 #include "venue/venue.h"
 #include "video/video.h"
 #include "visitor/visitor.h"
+#include "supply/supply.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -97,6 +98,13 @@ static const struct vocab *const vocabs[] = {
     &feed_state_vocab,
     /* notices (docs/community.md) */
     &notice_audience_vocab,
+    /* supplies and dispatch */
+    &supply_category_vocab,
+    &supply_requester_vocab,
+    &supply_urgency_vocab,
+    &supply_request_state_vocab,
+    &supply_delivery_state_vocab,
+    &supply_report_kind_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

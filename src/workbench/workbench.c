@@ -406,6 +406,29 @@ static const struct wb_def defs[WB__COUNT] = {
                          {SCOPED},
                          "SELECT COUNT(*) FROM parking_garages WHERE region_code >= ? AND "
                          "region_code < ? AND deleted_at = 0 AND occupied + reserved >= total"},
+    /* 物资调度 (docs/supplies.md): requests not yet dispatched, by the request's region */
+    [WB_SUPPLY_REQUESTS_OPEN] = {"supply_requests_open",
+                                 "待调度的物资需求",
+                                 "条",
+                                 true,
+                                 {PERM_SUPPLY_READ},
+                                 "/supply",
+                                 NULL,
+                                 {SCOPED},
+                                 "SELECT COUNT(*) FROM supply_requests WHERE region_code >= ? AND "
+                                 "region_code < ? AND state = 'open'"},
+    /* warehouses' stock lines under their threshold (the shortage alert's condition) */
+    [WB_SUPPLY_SHORT] = {"supply_short",
+                         "库存不足的物资",
+                         "项",
+                         true,
+                         {PERM_SUPPLY_READ},
+                         "/supply",
+                         NULL,
+                         {SCOPED},
+                         "SELECT COUNT(*) FROM supply_stock t JOIN supply_warehouses w ON w.id = "
+                         "t.warehouse_id WHERE w.region_code >= ? AND w.region_code < ? AND "
+                         "t.threshold > 0 AND t.quantity < t.threshold"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -66,6 +66,9 @@ enum workbench_item {
     WB_SHOP_ORDERS_PENDING,  /* the shop's own orders waiting for its confirmation (shop.sell) */
     WB_FACE_WITHDRAWING,     /* face enrolments withdrawn, terminals not all acked (face.manage) */
     WB_PARKING_FULL,         /* garages with no free space now in scope (parking.read) */
+    /* supplies and dispatch (docs/supplies.md) */
+    WB_SUPPLY_REQUESTS_OPEN, /* supply requests in scope waiting for dispatch (supply.read) */
+    WB_SUPPLY_SHORT,         /* stock lines under their threshold in scope (supply.read) */
     WB__COUNT
 };
 

@@ -51,6 +51,7 @@ export const paths = {
   shops: `${V1}/shops`,
   shopOrders: `${V1}/shop-orders`,
   parcels: `${V1}/parcels`,
+  supply: `${V1}/supply`, // supplies and dispatch (docs/supplies.md)
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -31,7 +31,11 @@ import noticeRoutes from './routes-notice.js';
 // community life: shops and orders (issue 14, docs/community-life.md)
 import lifeRoutes from './routes-life.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes];
+
+// 物资调度 (docs/supplies.md)
+import supplyRoutes from './routes-supply.js';
+
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes, ...supplyRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

@@ -1,0 +1,128 @@
+// 物资调度 in Chromium (docs/supplies.md): a community's staff files a request
+// in the dialog; the district's command centre opens it, dispatches it from a
+// warehouse (a short warehouse's refusal shown in the dialog first), ships
+// it and marks it arrived; the community signs for it with a shortfall; the
+// chain in the drawer shows every step, and the warehouse's stock fell.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { startServer, launch, consolePage, assertClean, shot, CITY_CSV, writeTmp } from './lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Passw0rd!supplypage';
+let ctx, browser, cc, cs;
+let main, small; // warehouses: 1000 masks, 10 masks
+
+const ok = async (p, status = 200) => {
+  const r = await p;
+  assert.equal(r.status, status, r.text);
+  return r.body;
+};
+
+before(async () => {
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'sp_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
+      c.must(['user', 'add', '--username', 'sp_cs', '--password', PW, '--role', 'community_staff', '--region', '110101001001']);
+    },
+  });
+  cc = ctx.client();
+  await cc.login('sp_cc', PW);
+  cs = ctx.client();
+  await cs.login('sp_cs', PW);
+  main = (await ok(cc.post('/api/v1/supply/warehouses', { region_code: '110101000000', name: '东城区应急物资储备库' }), 201)).id;
+  small = (await ok(cc.post('/api/v1/supply/warehouses', { region_code: '110101001000', name: '东华门街道物资仓' }), 201)).id;
+  await ok(cc.post('/api/v1/supply/reports', { kind: 'stock', warehouse_id: main, product_id: '1', quantity: 1000, threshold: 100 }), 201);
+  await ok(cc.post('/api/v1/supply/reports', { kind: 'stock', warehouse_id: small, product_id: '1', quantity: 10 }), 201);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+// an option of the select under testId whose label starts with `label`
+async function pick(page, testId, label) {
+  await page.getByTestId(testId).click();
+  await page.getByRole('option', { name: label }).filter({ visible: true }).first().click();
+}
+
+test('a community files a request, the district dispatches it, the community signs for it; the chain shows every step', async () => {
+  // ---- the community files the request ----
+  const community = await consolePage(browser, ctx, '/supply', cs);
+  await community.getByTestId('supply-new-request').click();
+  const dlg = community.getByTestId('request-dialog');
+  await dlg.waitFor();
+  await pick(community, 'request-product-0', '医用外科口罩');
+  await dlg.getByTestId('request-quantity-0').locator('input').fill('200');
+  // without a needed-by time the server refuses, shown under the field
+  await dlg.getByTestId('request-save').click();
+  await dlg.getByText('需求时间').first().waitFor();
+  const input = dlg.locator('.el-date-editor input');
+  await input.fill('2030-01-02 18:00');
+  await input.press('Enter');
+  await dlg.getByTestId('request-save').click();
+  await dlg.waitFor({ state: 'hidden' });
+  const drawer = community.getByTestId('request-drawer');
+  await drawer.getByTestId('drawer-state').getByText('待调度').waitFor();
+  assert.equal((await community.getByTestId('request-dispatch').count()), 0, 'a community does not dispatch');
+  const [req] = (await ok(cs.get('/api/v1/supply/requests'))).items;
+  assert.equal(req.quantity, 200);
+  assert.equal(req.region_name, '多福巷社区');
+  await shot(community, 'supply-request-filed');
+
+  // ---- the district dispatches ----
+  const district = await consolePage(browser, ctx, '/supply', cc);
+  const row = district.getByTestId('supply-requests').locator('tr', { hasText: '多福巷社区' });
+  await row.getByTestId('request-state').getByText('待调度').waitFor();
+  await row.getByTestId('request-open').click();
+  const dd = district.getByTestId('request-drawer');
+  await dd.getByTestId('request-dispatch').click();
+  const disp = district.getByTestId('dispatch-dialog');
+  await disp.waitFor();
+  // the street's warehouse holds 10: refused, nothing dispatched
+  await pick(district, 'dispatch-source-0', '东华门街道物资仓');
+  await disp.getByTestId('dispatch-save').click();
+  await disp.getByTestId('dispatch-error').getByText('库存不足').waitFor();
+  assert.equal((await ok(cc.get(`/api/v1/supply/requests/${req.id}`))).state, 'open');
+  await pick(district, 'dispatch-source-0', '东城区应急物资储备库');
+  await disp.getByTestId('dispatch-carrier').fill('顺丰速运');
+  await disp.getByTestId('dispatch-save').click();
+  await disp.waitFor({ state: 'hidden' });
+  await dd.getByTestId('drawer-state').getByText('已调度').waitFor();
+  const delivery = dd.getByTestId('delivery');
+  await delivery.getByTestId('delivery-state').getByText('待发货').waitFor();
+  await delivery.getByTestId('delivery-ship').click();
+  await delivery.getByTestId('delivery-state').getByText('运输中').waitFor();
+  await delivery.getByTestId('delivery-arrive').click();
+  await delivery.getByTestId('delivery-state').getByText('已送达').waitFor();
+  await shot(district, 'supply-dispatched');
+  assertClean(district);
+
+  // ---- the community signs for it: 195 of 200 ----
+  await community.reload();
+  await community.getByTestId('supply-requests').locator('tr', { hasText: '多福巷社区' }).getByTestId('request-open').click();
+  const cd = community.getByTestId('request-drawer');
+  await cd.getByTestId('delivery-receipt').click();
+  const rec = community.getByTestId('receipt-dialog');
+  await rec.getByTestId('receipt-received').locator('input').fill('195');
+  await rec.getByTestId('receipt-save').click();
+  await rec.waitFor({ state: 'hidden' });
+  await cd.getByTestId('drawer-state').getByText('已签收').waitFor();
+  await cd.getByTestId('delivery').getByText('短缺 5 件').waitFor();
+  const steps = await cd.getByTestId('chain-step').allTextContents();
+  assert.deepEqual(steps, ['提交需求', '仓库调拨', '发货', '送达', '签收']);
+  await shot(community, 'supply-chain');
+  assertClean(community);
+
+  // the stock fell by what was dispatched; the balance tab says so
+  const w = (await ok(cc.get('/api/v1/supply/warehouses'))).items.find((x) => x.id === main);
+  assert.equal(w.stock[0].quantity, 800);
+  await district.keyboard.press('Escape');
+  await dd.waitFor({ state: 'hidden' });
+  await district.getByRole('tab', { name: '供需平衡' }).click();
+  await district.getByTestId('supply-balance').locator('tr', { hasText: '防护用品' }).getByText('810').waitFor();
+});
