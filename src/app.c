@@ -255,5 +255,7 @@ err app_routes(void)
     ADD(connect);
     HOOK(person_on_identity_check(&police_identity));
     /* ---- end of the connectors' block ---- */
+    /* ---- enterprises resuming work (docs/enterprise.md) ---- */
+    ADD(enterprise_work);
     return E_OK;
 }

@@ -92,6 +92,9 @@ ROUTES(exchange_watch);
 /* the data exchange: the registry of callers (exchange/api.c) */
 ROUTES(exchange);
 
+/* ---- enterprises resuming work (enterprise/api.c, docs/enterprise.md) ---- */
+ROUTES(enterprise_work);
+
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
  * table is full or a hook is taken: the server must not start with a

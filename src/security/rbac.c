@@ -90,6 +90,9 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_PUBLISH_APPROVE] = {"publish.approve", "审核疫情发布内容"},
     [PERM_EXCHANGE_ADMIN] = {"exchange.admin", "管理数据交换调用方和对接系统"},
     [PERM_EXCHANGE_READ] = {"exchange.read", "查看数据交换监控"},
+    [PERM_EMPLOYEE_READ] = {"employee.read", "查看企业员工和复工申请"},
+    [PERM_EMPLOYEE_WRITE] = {"employee.write", "维护企业员工、提交复工申请"},
+    [PERM_ENTERPRISE_REVIEW] = {"enterprise.review", "审核企业复工申请"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -129,6 +132,7 @@ static const struct vocab_word areas[] = {
     {"camera", "视频监控"},     {"report", "自定义报表"},
     {"monitor", "监测预警"},    {"publish", "疫情发布"},
     {"exchange", "数据交换"},
+    {"employee", "企业员工"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -146,7 +150,10 @@ const struct builtin_role builtin_roles[] = {
     /* region.read: residents choose their community from the tree; regions
      * hold no personal data, and a resident's scope is the root region */
     {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
-    {"enterprise", "企事业单位", GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ), false},
+    {"enterprise", "企事业单位",
+     GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_EMPLOYEE_READ,
+            PERM_EMPLOYEE_WRITE),
+     false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
     {"grid_worker", "网格员",
@@ -194,7 +201,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_ITINERARY_VERIFY, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ, PERM_NAT_SITE,
             PERM_NAT_CORRECT, PERM_HOTLINE_READ, PERM_HOTLINE_IMPORT, PERM_NAT_LOOKUP,
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_EDIT),
+            PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -223,7 +230,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_COMMISSION_INGEST, PERM_COMMISSION_READ, PERM_TRACE_RULES, PERM_ITINERARY_VERIFY,
             PERM_CAMERA_READ, PERM_CAMERA_WRITE, PERM_REPORT_DEFINE, PERM_REPORT_RUN,
             PERM_CAMERA_PLAY, PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_MONITOR_WRITE,
-            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ),
+            PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_EMPLOYEE_READ,
+            PERM_ENTERPRISE_REVIEW),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

@@ -1,0 +1,492 @@
+/*
+ * HTTP handlers of enterprises resuming work (enterprise.h; docs/enterprise.md):
+ *
+ *   POST  /api/v1/enterprise-accounts              bind an enterprise account (enterprise.write)
+ *   GET   /api/v1/employees?enterprise_id=…        an enterprise's employees, masked
+ *   POST  /api/v1/employees                        add one (found or created in the registry)
+ *   GET   /api/v1/employees/{id}                   one, masked
+ *   PATCH /api/v1/employees/{id}                   department, post, shift
+ *   DELETE /api/v1/employees/{id}                  the employee leaves
+ *   GET   /api/v1/resume-applications              applications in reach, newest first
+ *   POST  /api/v1/resume-applications              submit (plan, staff, date, materials)
+ *   GET   /api/v1/resume-applications/{id}         one, with its materials
+ *   POST  /api/v1/resume-applications/{id}/review  approve or return with reasons
+ *   GET   /api/v1/resume-enterprises               enterprises in scope with their status
+ *
+ * An enterprise account is held to its own enterprise (ent_reach): asking
+ * for another's is answered 404 like an unknown record and audited as a
+ * refusal. Reads of employees carry personal data (masked) and are
+ * audited; writes are audited with field names only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "attach/attach.h"
+#include "base/json.h"
+#include "base/time.h"
+#include "base/validate.h"
+#include "enterprise/enterprise.h"
+#include "http/write.h"
+#include "security/audit.h"
+#include "security/mask.h"
+
+/* The enterprise the request names (?enterprise_id= or the body's), as
+ * ent_reach allows it; a refusal is audited under `action`. */
+static err reach(struct req *r, int64_t enterprise_id, const char *action, struct enterprise *ent)
+{
+    err e = ent_reach(r->db, r->a, r->who, enterprise_id, ent);
+    if (e == E_NOT_FOUND)
+        return audit_refusal(r->db, r->who, r->ip, action, "enterprise", enterprise_id, e, NULL);
+    return e;
+}
+
+static err query_enterprise(struct req *r, int64_t *id_r)
+{
+    *id_r = 0;
+    const char *v = req_query(r, "enterprise_id");
+    if (v && *v && !(*id_r = id_parse(v)))
+        return err_set(E_INPUT, "invalid_parameter", "enterprise_id", "企业编号格式不正确");
+    return E_OK;
+}
+
+static err body_enterprise(struct req *r, int64_t *id_r)
+{
+    *id_r = 0;
+    const char *v = json_str(r->body, "enterprise_id");
+    if (v && !(*id_r = id_parse(v)))
+        return err_set(E_INPUT, "invalid_value", "enterprise_id", "企业编号格式不正确");
+    return E_OK;
+}
+
+/* ---- accounts -------------------------------------------------------------------------------- */
+
+static const struct jfield account_body[] = {
+    {"user_id", J_STRING, JF_REQUIRED, 1, 20, "账号", NULL, NULL},
+    {"enterprise_id", J_STRING, JF_REQUIRED, 1, 20, "企业", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_account(struct req *r)
+{
+    int64_t user_id = id_parse(json_str(r->body, "user_id"));
+    int64_t ent_id = id_parse(json_str(r->body, "enterprise_id"));
+    err e = E_OK;
+    if (!user_id)
+        e = err_set(E_INPUT, "invalid_user", "user_id", "账号不存在或不是企事业单位账号");
+    else if (!ent_id)
+        e = err_set(E_INPUT, "invalid_value", "enterprise_id", "企业编号格式不正确");
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, ent_account_bind(r->db, &r->who->scope, r->who->user_id, user_id,
+                                           ent_id));
+    if ((e = req_write_done(r, e, "enterprise.account", "enterprise", ent_id,
+                            arena_printf(r->a, "user=%lld", (long long)user_id))))
+        return e;
+    json_t *o = json_object();
+    json_set_id(o, "user_id", user_id);
+    json_set_id(o, "enterprise_id", ent_id);
+    return reply_json(r, 200, o);
+}
+
+/* ---- employees ------------------------------------------------------------------------------- */
+
+static json_t *employee_json(struct req *r, const struct employee *x)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", x->id);
+    json_set_id(o, "enterprise_id", x->enterprise_id);
+    json_set_id(o, "person_id", x->person_id);
+    json_object_set_new(o, "name", json_string(x->name ? mask_name(r->a, x->name) : ""));
+    json_object_set_new(o, "phone", x->phone ? json_string(mask_phone(r->a, x->phone)) : json_null());
+    json_object_set_new(o, "id_number",
+                        json_string(x->id_number ? mask_id_number(r->a, x->id_number) : ""));
+    json_object_set_new(o, "department", json_string(x->department));
+    json_object_set_new(o, "post", json_string(x->post));
+    json_object_set_new(o, "shift", json_string(x->shift));
+    json_object_set_new(o, "code_colour", json_string(x->code_colour));
+    json_object_set_new(o, "created_at", json_integer(x->created_at));
+    json_object_set_new(o, "updated_at", json_integer(x->updated_at));
+    return o;
+}
+
+static err get_employees(struct req *r)
+{
+    int64_t ent_id;
+    struct employee_filter f = {0};
+    err e;
+    if ((e = query_enterprise(r, &ent_id)) || (e = req_paging(r, &f.page, &f.page_size)))
+        return e;
+    f.department = req_query(r, "department");
+    if (f.department && utf8_len(f.department) > EMPLOYEE_TEXT_MAX)
+        return err_set(E_INPUT, "invalid_parameter", "department", "部门不能超过%d个字符",
+                       EMPLOYEE_TEXT_MAX);
+    struct enterprise ent;
+    if ((e = reach(r, ent_id, "employee.list", &ent)))
+        return e;
+    struct employee *items;
+    size_t n;
+    int64_t total;
+    if ((e = employee_list(r->db, r->a, ent.id, &f, &items, &n, &total)))
+        return e;
+    req_audit(r, "employee.list", "enterprise", ent.id, "ok",
+              arena_printf(r->a, "rows=%zu", n));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, employee_json(r, &items[i]));
+    return reply_page(r, arr, total, f.page, f.page_size);
+}
+
+static const struct jfield employee_body[] = {
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"id_number", J_STRING, JF_REQUIRED, 1, 30, "身份证号码", NULL, NULL},
+    {"name", J_STRING, JF_REQUIRED, 1, 50, "姓名", NULL, NULL},
+    {"phone", J_STRING, JF_NULLABLE, 0, 20, "手机号码", NULL, NULL},
+    {"department", J_STRING, 0, 0, EMPLOYEE_TEXT_MAX, "部门", NULL, NULL},
+    {"post", J_STRING, 0, 0, EMPLOYEE_TEXT_MAX, "岗位", NULL, NULL},
+    {"shift", J_STRING, 0, 0, EMPLOYEE_TEXT_MAX, "班次", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_employee(struct req *r)
+{
+    struct employee_input in = {
+        .id_number = json_str(r->body, "id_number"),
+        .name = field_trim(r->a, json_str(r->body, "name")),
+        .phone = json_str(r->body, "phone"),
+        .department = json_str(r->body, "department"),
+        .post = json_str(r->body, "post"),
+        .shift = json_str(r->body, "shift"),
+    };
+    int64_t ent_id, id = 0;
+    struct enterprise ent;
+    err e;
+    if ((e = body_enterprise(r, &ent_id)) || (e = employee_input_check(&in, true)))
+        return e;
+    if ((e = reach(r, ent_id, "employee.create", &ent)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, employee_add(r->db, r->a, r->who, &ent, &in, &id));
+    if ((e = req_write_done(r, e, "employee.create", "employee", id, req_body_fields(r))))
+        return e;
+    struct employee x;
+    if ((e = employee_find(r->db, r->a, ent.id, id, &x)))
+        return e;
+    return reply_json(r, 201, employee_json(r, &x));
+}
+
+/* The employee of path parameter 0 in an enterprise the caller reaches. */
+static err employee_path(struct req *r, const char *action, struct enterprise *ent,
+                         int64_t *id_r)
+{
+    err e = req_param_id(r, 0, id_r);
+    if (e)
+        return e;
+    int64_t ent_id = 0;
+    if ((e = employee_enterprise(r->db, *id_r, &ent_id)))
+        return e == E_NOT_FOUND ? audit_refusal(r->db, r->who, r->ip, action, "employee", *id_r,
+                                                e, NULL)
+                                : e;
+    if ((e = ent_reach(r->db, r->a, r->who, ent_id, ent)))
+        return e == E_NOT_FOUND ? audit_refusal(r->db, r->who, r->ip, action, "employee", *id_r,
+                                                err_set(E_NOT_FOUND, "not_found", NULL,
+                                                        "员工不存在"),
+                                                NULL)
+                                : e;
+    return E_OK;
+}
+
+static err get_employee(struct req *r)
+{
+    struct enterprise ent;
+    int64_t id;
+    struct employee x;
+    err e = employee_path(r, "employee.read", &ent, &id);
+    if (e || (e = employee_find(r->db, r->a, ent.id, id, &x)))
+        return e;
+    req_audit(r, "employee.read", "employee", id, "ok", NULL);
+    return reply_json(r, 200, employee_json(r, &x));
+}
+
+static const struct jfield employee_patch[] = {
+    {"department", J_STRING, 0, 0, EMPLOYEE_TEXT_MAX, "部门", NULL, NULL},
+    {"post", J_STRING, 0, 0, EMPLOYEE_TEXT_MAX, "岗位", NULL, NULL},
+    {"shift", J_STRING, 0, 0, EMPLOYEE_TEXT_MAX, "班次", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err patch_employee(struct req *r)
+{
+    struct employee_input in = {
+        .department = json_str(r->body, "department"),
+        .post = json_str(r->body, "post"),
+        .shift = json_str(r->body, "shift"),
+    };
+    err e;
+    if (!in.department && !in.post && !in.shift)
+        return err_set(E_INPUT, "empty_update", NULL, "没有要修改的内容");
+    if ((e = employee_input_check(&in, false)))
+        return e;
+    struct enterprise ent;
+    int64_t id;
+    if ((e = employee_path(r, "employee.update", &ent, &id)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, employee_update(r->db, ent.id, id, &in));
+    if ((e = req_write_done(r, e, "employee.update", "employee", id, req_body_fields(r))))
+        return e;
+    struct employee x;
+    if ((e = employee_find(r->db, r->a, ent.id, id, &x)))
+        return e;
+    return reply_json(r, 200, employee_json(r, &x));
+}
+
+static err delete_employee(struct req *r)
+{
+    struct enterprise ent;
+    int64_t id;
+    err e = employee_path(r, "employee.delete", &ent, &id);
+    if (e)
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, employee_remove(r->db, ent.id, id));
+    if ((e = req_write_done(r, e, "employee.delete", "employee", id, NULL)))
+        return e;
+    return reply_empty(r);
+}
+
+/* ---- resume-work applications ---------------------------------------------------------------- */
+
+static json_t *status_json(enum resume_status st)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(vocab_name(&resume_status_vocab, st)));
+    json_object_set_new(o, "status_label", json_string(vocab_label(&resume_status_vocab, st)));
+    return o;
+}
+
+static void set_date(json_t *o, const char *key, int32_t ymd)
+{
+    char buf[16];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d", ymd / 10000, ymd / 100 % 100, ymd % 100);
+    json_object_set_new(o, key, json_string(buf));
+}
+
+static json_t *app_json(const struct application *x)
+{
+    json_t *o = status_json(x->status);
+    json_set_id(o, "id", x->id);
+    json_set_id(o, "enterprise_id", x->enterprise_id);
+    json_object_set_new(o, "enterprise_name", json_string(x->enterprise_name));
+    json_object_set_new(o, "region_name", json_string(x->region_name));
+    json_object_set_new(o, "industry", json_string(x->industry ? x->industry : ""));
+    json_object_set_new(o, "plan", json_string(x->plan));
+    json_object_set_new(o, "staff_count", json_integer(x->staff_count));
+    set_date(o, "resume_date", x->resume_date);
+    json_object_set_new(o, "reasons", json_string(x->reasons));
+    json_object_set_new(o, "submitted_at", json_integer(x->submitted_at));
+    json_object_set_new(o, "reviewed_at", json_integer(x->reviewed_at));
+    return o;
+}
+
+/* The scope of applications a caller lists: a bound account its own
+ * enterprise's (every region), staff their scope. */
+static err app_reach(struct req *r, int64_t *own_r, struct scope *sc)
+{
+    err e = ent_account_of(r->db, r->who->user_id, own_r);
+    if (e)
+        return e;
+    *sc = *own_r ? scope_all() : r->who->scope;
+    return E_OK;
+}
+
+static err get_apps(struct req *r)
+{
+    struct app_filter f = {0};
+    err e;
+    if ((e = query_enterprise(r, &f.enterprise_id)) || (e = req_paging(r, &f.page, &f.page_size)))
+        return e;
+    const char *st = req_query(r, "status");
+    if (st && *st) {
+        int k = vocab_parse(&resume_status_vocab, st);
+        if (k <= 0)
+            return err_set(E_INPUT, "invalid_parameter", "status", "复工状态不正确");
+        f.status = (enum resume_status)k;
+    }
+    int64_t own;
+    struct scope sc;
+    if ((e = app_reach(r, &own, &sc)))
+        return e;
+    if (own) {
+        if (f.enterprise_id && f.enterprise_id != own)
+            return audit_refusal(r->db, r->who, r->ip, "resume.list", "enterprise",
+                                 f.enterprise_id,
+                                 err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"),
+                                 NULL);
+        f.enterprise_id = own;
+    }
+    struct application *items;
+    size_t n;
+    int64_t total;
+    if ((e = app_list(r->db, r->a, &sc, &f, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, app_json(&items[i]));
+    return reply_page(r, arr, total, f.page, f.page_size);
+}
+
+static const struct jfield app_body[] = {
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"plan", J_STRING, JF_REQUIRED, 1, RESUME_PLAN_MAX, "疫情防控方案", NULL, NULL},
+    {"staff_count", J_INT, JF_REQUIRED, 0, RESUME_STAFF_MAX, "复工人数", NULL, NULL},
+    {"resume_date", J_STRING, JF_REQUIRED, 10, 10, "复工日期", NULL, NULL},
+    {"attachments", J_ARRAY, 0, 0, 0, "申请材料", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_app(struct req *r)
+{
+    int64_t ms, ent_id, id = 0;
+    if (!china_time_parse(json_str(r->body, "resume_date"), &ms))
+        return err_set(E_INPUT, "invalid_date", "resume_date", "请填写复工日期（年-月-日）");
+    err e;
+    if ((e = body_enterprise(r, &ent_id)))
+        return e;
+    struct enterprise ent;
+    if ((e = reach(r, ent_id, "resume.submit", &ent)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db))) {
+        e = app_submit(r->db, r->who->user_id, &ent, json_str(r->body, "plan"),
+                       json_integer_value(json_object_get(r->body, "staff_count")),
+                       china_date(ms), &id);
+        if (!e)
+            e = attach_claim_all(r->db, r->who, json_object_get(r->body, "attachments"),
+                                 "enterprise_application", id, ent.region_code);
+        e = req_tx_end(r, e);
+    }
+    if ((e = req_write_done(r, e, "resume.submit", "enterprise_application", id,
+                            req_body_fields(r))))
+        return e;
+    struct application x;
+    struct scope all = scope_all();
+    if ((e = app_find(r->db, r->a, &all, id, &x)))
+        return e;
+    return reply_json(r, 201, app_json(&x));
+}
+
+static err get_app(struct req *r)
+{
+    int64_t id, own;
+    struct scope sc;
+    err e;
+    if ((e = req_param_id(r, 0, &id)) || (e = app_reach(r, &own, &sc)))
+        return e;
+    struct application x;
+    e = app_find(r->db, r->a, &sc, id, &x);
+    if (!e && own && x.enterprise_id != own)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "复工申请不存在");
+    if (e)
+        return e == E_NOT_FOUND ? audit_refusal(r->db, r->who, r->ip, "resume.read",
+                                                "enterprise_application", id, e, NULL)
+                                : e;
+    json_t *att;
+    if ((e = attach_list(r->db, "enterprise_application", id, &att)))
+        return e;
+    json_t *o = app_json(&x);
+    json_object_set_new(o, "attachments", att);
+    return reply_json(r, 200, o);
+}
+
+static const char *const decisions[] = {"approve", "return", NULL};
+static const struct jfield review_body[] = {
+    {"decision", J_STRING, JF_REQUIRED, 0, 0, "审核结论", decisions, NULL},
+    {"reasons", J_STRING, 0, 0, RESUME_REASONS_MAX, "退回理由", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_review(struct req *r)
+{
+    int64_t id, ent_id = 0;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    bool approve = !strcmp(json_str(r->body, "decision"), "approve");
+    const char *reasons = field_trim(r->a, json_str(r->body, "reasons"));
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, app_review(r->db, &r->who->scope, r->who->user_id, id, approve,
+                                     reasons, &ent_id));
+    if ((e = req_write_done(r, e, approve ? "resume.approve" : "resume.return",
+                            "enterprise_application", id, NULL)))
+        return e;
+    struct application x;
+    if ((e = app_find(r->db, r->a, &r->who->scope, id, &x)))
+        return e;
+    return reply_json(r, 200, app_json(&x));
+}
+
+/* Enterprises in scope with their resume-work status: the street's list. */
+static err get_resume_enterprises(struct req *r)
+{
+    struct enterprise_filter f = {0};
+    err e = req_paging(r, &f.page, &f.page_size);
+    if (e)
+        return e;
+    f.q = field_trim(r->a, req_query(r, "q"));
+    if (f.q && utf8_len(f.q) > 50)
+        return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    f.sort = "name";
+    struct enterprise *items;
+    size_t n;
+    int64_t total;
+    if ((e = enterprise_list(r->db, r->a, &r->who->scope, &f, &items, &n, &total)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        enum resume_status st;
+        if ((e = resume_status_of(r->db, items[i].id, &st))) {
+            json_decref(arr);
+            return e;
+        }
+        json_t *o = status_json(st);
+        json_set_id(o, "id", items[i].id);
+        json_object_set_new(o, "name", json_string(items[i].name));
+        json_set_region(o, items[i].region_code, items[i].region_name);
+        json_object_set_new(o, "industry",
+                            json_string(items[i].industry ? items[i].industry : ""));
+        json_array_append_new(arr, o);
+    }
+    return reply_page(r, arr, total, f.page, f.page_size);
+}
+
+const struct route enterprise_work_routes[] = {
+    {M_POST, "/api/v1/enterprise-accounts", post_account, PERM_ENTERPRISE_WRITE, 0, account_body,
+     "绑定企事业单位账号与企业", "enterprise_work", 0},
+    {M_GET, "/api/v1/employees", get_employees, PERM_EMPLOYEE_READ, 0, NULL,
+     "企业员工列表（脱敏）", "enterprise_work", 0},
+    {M_POST, "/api/v1/employees", post_employee, PERM_EMPLOYEE_WRITE, 0, employee_body,
+     "添加企业员工（关联人口库）", "enterprise_work", 0},
+    {M_GET, "/api/v1/employees/{id}", get_employee, PERM_EMPLOYEE_READ, 0, NULL, "企业员工详情",
+     "enterprise_work", 0},
+    {M_PATCH, "/api/v1/employees/{id}", patch_employee, PERM_EMPLOYEE_WRITE, 0, employee_patch,
+     "修改员工部门、岗位、班次", "enterprise_work", 0},
+    {M_DELETE, "/api/v1/employees/{id}", delete_employee, PERM_EMPLOYEE_WRITE, 0, NULL,
+     "员工离职", "enterprise_work", 0},
+    {M_GET, "/api/v1/resume-applications", get_apps, PERM_EMPLOYEE_READ, 0, NULL,
+     "复工申请列表", "enterprise_work", 0},
+    {M_POST, "/api/v1/resume-applications", post_app, PERM_EMPLOYEE_WRITE, 0, app_body,
+     "提交复工申请", "enterprise_work", 0},
+    {M_GET, "/api/v1/resume-applications/{id}", get_app, PERM_EMPLOYEE_READ, 0, NULL,
+     "复工申请详情", "enterprise_work", 0},
+    {M_POST, "/api/v1/resume-applications/{id}/review", post_review, PERM_ENTERPRISE_REVIEW, 0,
+     review_body, "审核复工申请（通过或退回）", "enterprise_work", 0},
+    {M_GET, "/api/v1/resume-enterprises", get_resume_enterprises, PERM_EMPLOYEE_READ, 0, NULL,
+     "辖区企业及复工状态", "enterprise_work", 0},
+};
+const size_t enterprise_work_routes_n =
+    sizeof enterprise_work_routes / sizeof enterprise_work_routes[0];

@@ -1,0 +1,211 @@
+// Enterprises resuming work (docs/enterprise.md): enterprise accounts bound
+// to an enterprise, employees linked to the registry (masked, sealed, an
+// enterprise never sees another's), resume-work applications reviewed by
+// the street (return needs reasons, resubmission, the status per
+// enterprise). One server; the tests build on each other's data.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCityWith, CITY_STAFF, creditCode, residentId, expectError, auditEntries } from './lib.mjs';
+
+const PW = 'Enterprise-work-2024!';
+let ctx, cc, entA, entB, street1, street2, grid, auditor;
+let A, B; // the enterprises
+const S1_C1 = '110101001001'; // 多福巷社区, 东华门街道
+const S2_C1 = '110101002001'; // 隆福寺社区, 景山街道
+
+before(async () => {
+  ctx = await startCityWith(
+    {
+      ...CITY_STAFF,
+      ent_a: ['enterprise', S1_C1],
+      ent_b: ['enterprise', S2_C1],
+      street_1: ['street_staff', '110101001000'],
+      street_2: ['street_staff', '110101002000'],
+    },
+    PW,
+  );
+  ({ cc_dc: cc, ent_a: entA, ent_b: entB, street_1: street1, street_2: street2, grid_dc: grid, auditor } = ctx.as);
+  const mk = async (name, region, n) => {
+    const r = await cc.post('/api/v1/enterprises', {
+      name, credit_code: creditCode('91110101MA000000' + n), region_code: region, industry: '制造业',
+    });
+    assert.equal(r.status, 201, r.text);
+    return r.body;
+  };
+  A = await mk('东华门精密机械有限公司', S1_C1, '1');
+  B = await mk('景山食品有限公司', S2_C1, '2');
+});
+
+after(async () => {
+  if (process.env.FK_DEBUG) console.error(ctx?.stderr?.slice(-3000));
+  await ctx?.stop();
+});
+
+test('accounts: binding needs an enterprise account and an enterprise in scope', async () => {
+  // before the binding an enterprise account acts for none
+  expectError(await entA.get('/api/v1/employees'), 400, 'required', 'enterprise_id');
+  expectError(await cc.post('/api/v1/enterprise-accounts', { user_id: grid.id, enterprise_id: A.id }), 400, 'invalid_user', 'user_id');
+  expectError(await cc.post('/api/v1/enterprise-accounts', { user_id: 'x', enterprise_id: A.id }), 400, 'invalid_user', 'user_id');
+  expectError(await cc.post('/api/v1/enterprise-accounts', { user_id: entA.id }), 400, 'required', 'enterprise_id');
+  assert.equal((await cc.post('/api/v1/enterprise-accounts', { user_id: entA.id, enterprise_id: '999' })).status, 404);
+  assert.equal((await entA.post('/api/v1/enterprise-accounts', { user_id: entA.id, enterprise_id: A.id })).status, 403);
+  for (const [u, e] of [[entA, A], [entB, B]]) {
+    const r = await cc.post('/api/v1/enterprise-accounts', { user_id: u.id, enterprise_id: e.id });
+    assert.equal(r.status, 200, r.text);
+  }
+});
+
+let empA1, empA2;
+const ID1 = residentId('110101', '19850301', 11);
+const ID2 = residentId('110101', '19920715', 12, false);
+
+test('employees: added through the registry, masked, bad input refused', async () => {
+  const bad = [
+    [{ name: '张三' }, 'required', 'id_number'],
+    [{ id_number: ID1 }, 'required', 'name'],
+    [{ id_number: '110101198503011234', name: '张三' }, 'invalid_id_number', 'id_number'],
+    [{ id_number: ID1, name: '张三', phone: '123' }, 'invalid_phone', 'phone'],
+    [{ id_number: ID1, name: '张三', department: 'x'.repeat(51) }, 'too_long', 'department'],
+    [{ id_number: ID1, name: '张三', salary: 1 }, 'unknown_field', 'salary'],
+    [{ id_number: ID1, name: '张三', enterprise_id: 'abc' }, 'invalid_value', 'enterprise_id'],
+  ];
+  for (const [body, code, field] of bad) expectError(await entA.post('/api/v1/employees', body), 400, code, field);
+  assert.equal((await entA.get('/api/v1/employees')).body.total, 0, 'nothing half-written');
+
+  let r = await entA.post('/api/v1/employees', { id_number: ID1, name: '张三丰', phone: '13800001111', department: '生产部', post: '车工', shift: '早班' });
+  assert.equal(r.status, 201, r.text);
+  empA1 = r.body;
+  assert.equal(empA1.name, '张*丰', 'masked name');
+  assert.match(empA1.phone, /^138\*+1111$/);
+  assert.ok(!empA1.id_number.includes('19850301'), 'masked id number');
+  assert.equal(empA1.code_colour, 'green');
+  // the person is in the registry, in the enterprise's community
+  const p = await cc.get(`/api/v1/persons/${empA1.person_id}`);
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.region_code, S1_C1);
+
+  // an existing person is linked, not duplicated; a wrong name is refused
+  expectError(await entB.post('/api/v1/employees', { id_number: ID1, name: '李四' }), 400, 'name_mismatch', 'name');
+  r = await entB.post('/api/v1/employees', { id_number: ID1, name: '张三丰' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.person_id, empA1.person_id);
+  expectError(await entA.post('/api/v1/employees', { id_number: ID1, name: '张三丰' }), 409, 'duplicate_employee');
+
+  r = await entA.post('/api/v1/employees', { id_number: ID2, name: '王小丽', department: '行政部' });
+  assert.equal(r.status, 201, r.text);
+  empA2 = r.body;
+  r = await entA.get('/api/v1/employees?department=' + encodeURIComponent('生产部'));
+  assert.equal(r.body.total, 1);
+  assert.equal((await entA.get('/api/v1/employees')).body.total, 2);
+  // the plaintext is sealed: the list reply never holds the full number
+  assert.ok(!JSON.stringify((await entA.get('/api/v1/employees')).body).includes(ID1));
+});
+
+test('employees: another enterprise is refused (404) and the refusal audited', async () => {
+  expectError(await entB.get(`/api/v1/employees/${empA2.id}`), 404, 'not_found');
+  expectError(await entB.patch(`/api/v1/employees/${empA2.id}`, { post: '经理' }), 404, 'not_found');
+  expectError(await entB.del(`/api/v1/employees/${empA2.id}`), 404, 'not_found');
+  expectError(await entB.get(`/api/v1/employees?enterprise_id=${A.id}`), 404, 'not_found');
+  expectError(await entB.post('/api/v1/employees', { enterprise_id: A.id, id_number: ID2, name: '王小丽' }), 404, 'not_found');
+  const audit = await auditEntries(auditor, 'employee.read', empA2.id);
+  assert.ok(audit.some((e) => e.result === 'not_found'), JSON.stringify(audit));
+  const listAudit = await auditEntries(auditor, 'employee.list', A.id);
+  assert.ok(listAudit.some((e) => e.result === 'not_found'));
+  // positive control: the owner reads it
+  assert.equal((await entA.get(`/api/v1/employees/${empA2.id}`)).status, 200);
+});
+
+test('employees: street scope, change and leave', async () => {
+  // the street of A sees A's employees; the other street does not
+  let r = await street1.get(`/api/v1/employees?enterprise_id=${A.id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 2);
+  expectError(await street2.get(`/api/v1/employees?enterprise_id=${A.id}`), 404, 'not_found');
+  expectError(await street1.get('/api/v1/employees'), 400, 'required', 'enterprise_id');
+  expectError(await street1.get('/api/v1/employees?enterprise_id=x'), 400, 'invalid_parameter', 'enterprise_id');
+  // the street reads but never writes employees
+  assert.equal((await street1.post('/api/v1/employees', { enterprise_id: A.id, id_number: ID2, name: '王小丽' })).status, 403);
+
+  expectError(await entA.patch(`/api/v1/employees/${empA2.id}`, {}), 400, 'empty_update');
+  expectError(await entA.patch(`/api/v1/employees/${empA2.id}`, { shift: 'x'.repeat(51) }), 400, 'too_long', 'shift');
+  r = await entA.patch(`/api/v1/employees/${empA2.id}`, { shift: '晚班' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.shift, '晚班');
+  assert.equal(r.body.department, '行政部', 'unchanged fields kept');
+  assert.equal((await entA.del(`/api/v1/employees/${empA2.id}`)).status, 204);
+  expectError(await entA.get(`/api/v1/employees/${empA2.id}`), 404, 'not_found');
+  assert.equal((await entA.get('/api/v1/employees')).body.total, 1);
+});
+
+let app1;
+test('resume work: submit, bad input, return without reasons refused, resubmit, approve', async () => {
+  let r = await street1.get('/api/v1/resume-enterprises');
+  assert.equal(r.status, 200, r.text);
+  const st = (list, id) => list.items.find((x) => x.id === id)?.status;
+  assert.equal(st(r.body, A.id), 'none');
+  assert.equal(r.body.items.find((x) => x.id === A.id).status_label, '未申请');
+  assert.equal(st(r.body, B.id), undefined, 'another street: not listed');
+
+  const good = { plan: '每日测温、错峰上下班、食堂分餐。', staff_count: 80, resume_date: '2026-12-10' };
+  const bad = [
+    [{ ...good, plan: '' }, 'too_long', 'plan'],
+    [{ ...good, staff_count: -1 }, 'out_of_range', 'staff_count'],
+    [{ ...good, staff_count: '8' }, 'invalid_type', 'staff_count'],
+    [{ ...good, resume_date: '2026-13-40' }, 'invalid_date', 'resume_date'],
+    [{ ...good, attachments: ['123'] }, 'invalid_attachment', 'attachments[0]'],
+  ];
+  for (const [body, code, field] of bad) {
+    const x = await entA.post('/api/v1/resume-applications', body);
+    assert.equal(x.status, 400, x.text);
+    if (code !== 'too_long') assert.equal(x.body.error.code, code, x.text);
+    assert.equal(x.body.error.field, field, x.text);
+  }
+  assert.equal((await entA.get('/api/v1/resume-applications')).body.total, 0, 'nothing half-written');
+
+  r = await entA.post('/api/v1/resume-applications', good);
+  assert.equal(r.status, 201, r.text);
+  app1 = r.body;
+  assert.equal(app1.status, 'pending');
+  assert.equal(app1.resume_date, '2026-12-10');
+  expectError(await entA.post('/api/v1/resume-applications', good), 409, 'already_pending');
+  // the enterprise may not review; the other street does not see it
+  assert.equal((await entA.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'approve' })).status, 403);
+  expectError(await street2.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'approve' }), 404, 'not_found');
+  expectError(await entB.get(`/api/v1/resume-applications/${app1.id}`), 404, 'not_found');
+
+  expectError(await street1.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'return' }), 400, 'required', 'reasons');
+  expectError(await street1.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'return', reasons: '   ' }), 400, 'required', 'reasons');
+  expectError(await street1.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'maybe' }), 400, 'invalid_value', 'decision');
+  assert.equal((await entA.get(`/api/v1/resume-applications/${app1.id}`)).body.status, 'pending', 'unchanged');
+
+  r = await street1.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'return', reasons: '缺少员工健康监测台账' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'returned');
+  assert.equal(r.body.status_label, '已退回');
+  expectError(await street1.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'approve' }), 409, 'not_pending');
+  r = await street1.get('/api/v1/resume-enterprises');
+  assert.equal(st(r.body, A.id), 'returned');
+
+  r = await entA.post('/api/v1/resume-applications', { ...good, plan: good.plan + '附员工健康监测台账。' });
+  assert.equal(r.status, 201, r.text);
+  const app2 = r.body;
+  r = await street1.post(`/api/v1/resume-applications/${app2.id}/review`, { decision: 'approve' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'approved');
+  expectError(await entA.post('/api/v1/resume-applications', good), 409, 'already_approved');
+
+  // the whole history, newest first, for the enterprise and the street
+  r = await entA.get('/api/v1/resume-applications');
+  assert.deepEqual(r.body.items.map((x) => x.status), ['approved', 'returned']);
+  assert.equal(r.body.items[1].reasons, '缺少员工健康监测台账');
+  r = await street1.get(`/api/v1/resume-applications?enterprise_id=${A.id}&status=approved`);
+  assert.equal(r.body.total, 1);
+  expectError(await street1.get('/api/v1/resume-applications?status=done'), 400, 'invalid_parameter', 'status');
+  expectError(await entB.get(`/api/v1/resume-applications?enterprise_id=${A.id}`), 404, 'not_found');
+  assert.equal((await entB.get('/api/v1/resume-applications')).body.total, 0);
+  r = await street1.get('/api/v1/resume-enterprises');
+  assert.equal(st(r.body, A.id), 'approved');
+  assert.equal(r.body.items.find((x) => x.id === A.id).status_label, '已复工');
+  const audit = await auditEntries(auditor, 'resume.return', app1.id);
+  assert.ok(audit.some((e) => e.result === 'ok'));
+});
