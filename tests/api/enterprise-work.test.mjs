@@ -168,6 +168,13 @@ test('resume work: submit, bad input, return without reasons refused, resubmit, 
   assert.equal(app1.status, 'pending');
   assert.equal(app1.resume_date, '2026-12-10');
   expectError(await entA.post('/api/v1/resume-applications', good), 409, 'already_pending');
+  // the workbench: the street has one to decide, the other street none; the enterprise its employees
+  const wb = async (c, key) => (await c.get('/api/v1/workbench')).body.entries.find((x) => x.key === key)?.count;
+  assert.equal(await wb(street1, 'resume_pending'), 1);
+  assert.equal(await wb(street2, 'resume_pending'), 0);
+  assert.equal(await wb(entA, 'resume_pending'), undefined, 'not the enterprise\'s entry');
+  assert.equal(await wb(entA, 'own_employees'), 1);
+  assert.equal(await wb(entB, 'own_employees'), 1);
   // the enterprise may not review; the other street does not see it
   assert.equal((await entA.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'approve' })).status, 403);
   expectError(await street2.post(`/api/v1/resume-applications/${app1.id}/review`, { decision: 'approve' }), 404, 'not_found');

@@ -46,6 +46,9 @@ export const paths = {
   visitors: `${V1}/visitors`,
   vocabularies: `${V1}/vocabularies`,
   workbench: `${V1}/workbench`,
+  employees: `${V1}/employees`, // an enterprise's employees (docs/enterprise.md)
+  resumeApplications: `${V1}/resume-applications`, // 复工申请 and their review
+  resumeEnterprises: `${V1}/resume-enterprises`, // enterprises of the scope with their status
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -22,8 +22,10 @@ import mapRoutes, { screenRoute } from './routes-map.js';
 import exchangeRoutes from './routes-exchange.js';
 // 数据交换 > 交换监控 (docs/exchange.md "Monitoring")
 import exchangeWatchRoutes from './routes-exchange-watch.js';
+// 企业复工: employees and resume-work applications (docs/enterprise.md)
+import enterpriseWorkRoutes from './routes-enterprise-work.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...enterpriseWorkRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),
