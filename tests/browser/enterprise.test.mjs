@@ -37,6 +37,13 @@ before(async () => {
   browser = await launch();
 });
 
+// Element Plus puts a field's attributes on its <input> or <textarea>, a
+// number or date field's on the wrapper: fill whichever it is.
+async function fillIn(loc, value) {
+  const tag = await loc.evaluate((e) => e.tagName);
+  await (tag === 'INPUT' || tag === 'TEXTAREA' ? loc : loc.locator('input')).fill(value);
+}
+
 after(async () => {
   await browser?.close();
   await ctx?.stop();
@@ -48,13 +55,13 @@ test('the enterprise adds an employee and submits; the street returns, then appr
   await page.getByRole('tab', { name: '企业员工' }).click();
   await page.getByTestId('employee-add-open').click();
   const add = page.getByTestId('employee-add-dialog');
-  await add.getByTestId('employee-name').locator('input').fill('赵大伟');
-  await add.getByTestId('employee-id-number').locator('input').fill('110101199001011234');
+  await fillIn(add.getByTestId('employee-name'), '赵大伟');
+  await fillIn(add.getByTestId('employee-id-number'), '110101199001011234');
   await add.getByTestId('employee-save').click();
-  await add.getByText('身份证号码').first().waitFor();
-  await page.locator('.el-form-item__error').first().waitFor(); // a bad number: refused under its field
-  await add.getByTestId('employee-id-number').locator('input').fill(residentId('110101', '19900101', 21));
-  await add.getByTestId('employee-department').locator('input').fill('裁剪车间');
+  await add.locator('.el-form-item__error').waitFor(); // a bad check digit: refused under its field
+  assert.equal((await ent.get('/api/v1/employees')).body.total, 0);
+  await fillIn(add.getByTestId('employee-id-number'), residentId('110101', '19900101', 21));
+  await fillIn(add.getByTestId('employee-department'), '裁剪车间');
   await add.getByTestId('employee-save').click();
   const emps = page.getByTestId('employees');
   await emps.locator('tr', { hasText: '裁剪车间' }).waitFor();
@@ -65,10 +72,10 @@ test('the enterprise adds an employee and submits; the street returns, then appr
   await page.getByRole('tab', { name: '复工申请' }).click();
   await page.getByTestId('resume-submit-open').click();
   const dlg = page.getByTestId('resume-submit-dialog');
-  await dlg.getByTestId('resume-plan').locator('textarea').fill('员工每日健康打卡，分批错峰到岗。');
-  await dlg.getByTestId('resume-date').locator('input').fill('2026-12-20');
-  await dlg.getByTestId('resume-date').locator('input').press('Enter');
-  await dlg.getByTestId('resume-staff').locator('input').fill('35');
+  await fillIn(dlg.getByTestId('resume-plan'), '员工每日健康打卡，分批错峰到岗。');
+  await fillIn(dlg.getByTestId('resume-date'), '2026-12-20');
+  await page.keyboard.press('Enter');
+  await fillIn(dlg.getByTestId('resume-staff'), '35');
   await dlg.getByTestId('resume-submit').click();
   const apps = page.getByTestId('resume-apps');
   await apps.getByTestId('resume-status').filter({ hasText: '审核中' }).waitFor();
@@ -83,7 +90,7 @@ test('the enterprise adds an employee and submits; the street returns, then appr
   await ret.getByTestId('resume-return-confirm').click();
   await ret.locator('.el-form-item__error').waitFor();
   assert.match(await ret.locator('.el-form-item__error').textContent(), /退回理由/);
-  await ret.getByTestId('resume-reasons').locator('textarea').fill('请补充食堂分餐安排');
+  await fillIn(ret.getByTestId('resume-reasons'), '请补充食堂分餐安排');
   await ret.getByTestId('resume-return-confirm').click();
   await sapps.getByTestId('resume-status').filter({ hasText: '已退回' }).waitFor();
   await sp.getByRole('tab', { name: '辖区企业复工状态' }).click();
