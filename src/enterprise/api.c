@@ -23,9 +23,11 @@
 
 #include "app.h"
 #include "attach/attach.h"
+#include "base/id.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "base/validate.h"
+#include "db/fields.h"
 #include "enterprise/enterprise.h"
 #include "http/write.h"
 #include "security/audit.h"
@@ -176,25 +178,25 @@ static err post_employee(struct req *r)
     return reply_json(r, 201, employee_json(r, &x));
 }
 
-/* The employee of path parameter 0 in an enterprise the caller reaches. */
+/* Employee id in an enterprise the caller reaches; a refusal is audited
+ * under `action`, answered like an unknown employee. */
+static err employee_reach(struct req *r, int64_t id, const char *action, struct enterprise *ent)
+{
+    int64_t ent_id = 0;
+    err e = employee_enterprise(r->db, id, &ent_id);
+    if (!e && (e = ent_reach(r->db, r->a, r->who, ent_id, ent)) == E_NOT_FOUND)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "员工不存在");
+    if (e == E_NOT_FOUND)
+        return audit_refusal(r->db, r->who, r->ip, action, "employee", id, e, NULL);
+    return e;
+}
+
+/* The employee of path parameter 0 (employee_reach). */
 static err employee_path(struct req *r, const char *action, struct enterprise *ent,
                          int64_t *id_r)
 {
     err e = req_param_id(r, 0, id_r);
-    if (e)
-        return e;
-    int64_t ent_id = 0;
-    if ((e = employee_enterprise(r->db, *id_r, &ent_id)))
-        return e == E_NOT_FOUND ? audit_refusal(r->db, r->who, r->ip, action, "employee", *id_r,
-                                                e, NULL)
-                                : e;
-    if ((e = ent_reach(r->db, r->a, r->who, ent_id, ent)))
-        return e == E_NOT_FOUND ? audit_refusal(r->db, r->who, r->ip, action, "employee", *id_r,
-                                                err_set(E_NOT_FOUND, "not_found", NULL,
-                                                        "员工不存在"),
-                                                NULL)
-                                : e;
-    return E_OK;
+    return e ? e : employee_reach(r, *id_r, action, ent);
 }
 
 static err get_employee(struct req *r)
@@ -430,6 +432,159 @@ static err post_review(struct req *r)
     return reply_json(r, 200, app_json(&x));
 }
 
+/* ---- returning-staff declarations ------------------------------------------------------------ */
+
+static json_t *decl_json(struct req *r, const struct declaration *x)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", x->id);
+    json_set_id(o, "enterprise_id", x->enterprise_id);
+    json_set_id(o, "employee_id", x->employee_id);
+    json_object_set_new(o, "name", json_string(x->name ? mask_name(r->a, x->name) : ""));
+    json_object_set_new(o, "id_number",
+                        json_string(x->id_number ? mask_id_number(r->a, x->id_number) : ""));
+    /* a resident id's 17th digit: odd for men (GB 11643) */
+    const char *g = "";
+    if (x->id_number && strlen(x->id_number) == 18 && x->id_number[16] >= '0' &&
+        x->id_number[16] <= '9')
+        g = (x->id_number[16] - '0') % 2 ? "男" : "女";
+    json_object_set_new(o, "gender_label", json_string(g));
+    json_object_set_new(o, "phone", json_string(x->phone ? mask_phone(r->a, x->phone) : ""));
+    json_t *travel = x->travel ? json_loads(x->travel, 0, NULL) : NULL;
+    json_object_set_new(o, "travel", travel ? travel : json_array());
+    json_object_set_new(o, "native_place", json_string(x->native_place ? x->native_place : ""));
+    set_date(o, "return_date", x->return_date);
+    json_object_set_new(o, "transport_kind", json_string(x->transport_kind));
+    int k = vocab_parse(&decl_transport_vocab, x->transport_kind);
+    json_object_set_new(o, "transport_label",
+                        json_string(k >= 0 ? vocab_label(&decl_transport_vocab, (size_t)k) : ""));
+    json_object_set_new(o, "transport_no", json_string(x->transport_no ? x->transport_no : ""));
+    json_object_set_new(o, "school", json_string(x->school ? x->school : ""));
+    json_object_set_new(o, "grade", json_string(x->grade ? x->grade : ""));
+    json_object_set_new(o, "class", json_string(x->class_name ? x->class_name : ""));
+    json_object_set_new(o, "code_colour", json_string(x->code_colour));
+    json_object_set_new(o, "flagged", json_boolean(x->flag_reasons && *x->flag_reasons));
+    json_t *why = json_array();
+    if (x->flag_reasons && strstr(x->flag_reasons, "risk_area"))
+        json_array_append_new(why, json_string("途经中高风险地区"));
+    if (x->flag_reasons && strstr(x->flag_reasons, "code_colour"))
+        json_array_append_new(why, json_string("健康码非绿码"));
+    json_object_set_new(o, "flag_labels", why);
+    json_object_set_new(o, "created_at", json_integer(x->created_at));
+    return o;
+}
+
+static const struct jfield decl_body[] = {
+    {"employee_id", J_STRING, 0, 1, 20, "员工", NULL, NULL},
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"phone", J_STRING, JF_REQUIRED, 1, 20, "手机号码", NULL, NULL},
+    {"sms_code", J_STRING, JF_REQUIRED, 1, 10, "短信验证码", NULL, NULL},
+    {"travel", J_ARRAY, 0, 0, 0, "旅居史", NULL, NULL},
+    {"native_place", J_STRING, 0, 0, DECL_TEXT_MAX, "籍贯", NULL, NULL},
+    {"return_date", J_STRING, JF_REQUIRED, 1, 10, "计划返岗日期", NULL, NULL},
+    {"transport_kind", J_STRING, JF_REQUIRED, 0, 0, "交通方式", NULL, &decl_transport_vocab},
+    {"transport_no", J_STRING, 0, 0, DECL_TRANSPORT_NO, "车次/航班/车牌号", NULL, NULL},
+    {"school", J_STRING, 0, 0, DECL_TEXT_MAX, "学校", NULL, NULL},
+    {"grade", J_STRING, 0, 0, DECL_TEXT_MAX, "年级", NULL, NULL},
+    {"class", J_STRING, 0, 0, DECL_TEXT_MAX, "班级", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* Whose declaration: an employee the enterprise names (employee.write), or
+ * the signed-in resident's own employment. */
+static err decl_employee(struct req *r, struct enterprise *ent, struct employee *emp)
+{
+    const char *eid = json_str(r->body, "employee_id");
+    err e;
+    if (eid) {
+        if (!principal_can(r->who, PERM_EMPLOYEE_WRITE))
+            return err_set(E_FORBIDDEN, "forbidden", "employee_id", "无权代员工申报");
+        int64_t id = id_parse(eid);
+        if (!id)
+            return err_set(E_INPUT, "invalid_value", "employee_id", "员工编号格式不正确");
+        if ((e = employee_reach(r, id, "declaration.create", ent)))
+            return e;
+        return employee_find(r->db, r->a, ent->id, id, emp);
+    }
+    if (!r->who->resident || !r->who->person_id)
+        return err_set(E_INPUT, "required", "employee_id", "请选择员工");
+    int64_t ent_id;
+    if ((e = body_enterprise(r, &ent_id)))
+        return e;
+    e = employee_of_person(r->db, r->a, r->who->person_id, ent_id, emp);
+    if (e == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "not_employee", NULL, "您不是登记在册的企业员工，请联系单位");
+    struct scope all = scope_all();
+    return e ? e : enterprise_find(r->db, r->a, &all, emp->enterprise_id, ent);
+}
+
+static err post_decl(struct req *r)
+{
+    struct declaration x;
+    err e;
+    if ((e = decl_parse(r->a, r->body, &x)))
+        return e;
+    x.phone = json_str(r->body, "phone");
+    if ((e = check_phone(x.phone, "phone")))
+        return e;
+    struct enterprise ent;
+    struct employee emp;
+    if ((e = decl_employee(r, &ent, &emp)))
+        return e;
+    /* the phone is proven before anything is written; a wrong code spends a
+     * try whatever happens next */
+    if ((e = auth_sms_verify(r->db, x.phone, json_str(r->body, "sms_code"), "sms_code")))
+        return e;
+    int64_t id = 0;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, decl_create(r->db, r->a, r->who->user_id, &ent, &emp, &x, &id));
+    if ((e = req_write_done(r, e, "declaration.create", "enterprise_declaration", id,
+                            req_body_fields(r))))
+        return e;
+    x.name = emp.name;
+    x.id_number = emp.id_number;
+    x.enterprise_id = ent.id;
+    x.employee_id = emp.id;
+    x.created_at = now_ms();
+    return reply_json(r, 201, decl_json(r, &x));
+}
+
+static err get_decls(struct req *r)
+{
+    struct decl_filter f = {0};
+    err e;
+    if ((e = query_enterprise(r, &f.enterprise_id)) || (e = req_paging(r, &f.page, &f.page_size)))
+        return e;
+    const char *fl = req_query(r, "flagged");
+    if (fl && *fl && strcmp(fl, "0") && strcmp(fl, "1"))
+        return err_set(E_INPUT, "invalid_parameter", "flagged", "flagged 只能为 0 或 1");
+    f.flagged_only = fl && *fl == '1';
+    int64_t own;
+    struct scope sc;
+    if ((e = app_reach(r, &own, &sc)))
+        return e;
+    if (own) {
+        if (f.enterprise_id && f.enterprise_id != own)
+            return audit_refusal(r->db, r->who, r->ip, "declaration.list", "enterprise",
+                                 f.enterprise_id,
+                                 err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"),
+                                 NULL);
+        f.enterprise_id = own;
+    }
+    struct declaration *items;
+    size_t n;
+    int64_t total;
+    if ((e = decl_list(r->db, r->a, &sc, &f, &items, &n, &total)))
+        return e;
+    req_audit(r, "declaration.list", "enterprise", f.enterprise_id, "ok",
+              arena_printf(r->a, "rows=%zu", n));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, decl_json(r, &items[i]));
+    return reply_page(r, arr, total, f.page, f.page_size);
+}
+
 /* Enterprises in scope with their resume-work status: the street's list. */
 static err get_resume_enterprises(struct req *r)
 {
@@ -487,6 +642,10 @@ const struct route enterprise_work_routes[] = {
      review_body, "审核复工申请（通过或退回）", "enterprise_work", 0},
     {M_GET, "/api/v1/resume-enterprises", get_resume_enterprises, PERM_EMPLOYEE_READ, 0, NULL,
      "辖区企业及复工状态", "enterprise_work", 0},
+    {M_POST, "/api/v1/return-declarations", post_decl, PERM_SELF, 0, decl_body,
+     "返岗申报（员工本人或企业代报，手机号短信验证）", "enterprise_work", 0},
+    {M_GET, "/api/v1/return-declarations", get_decls, PERM_EMPLOYEE_READ, 0, NULL,
+     "返岗申报列表（flagged=1 仅异常）", "enterprise_work", 0},
 };
 const size_t enterprise_work_routes_n =
     sizeof enterprise_work_routes / sizeof enterprise_work_routes[0];

@@ -1,8 +1,8 @@
 /*
  * Enterprises resuming work (复工复产, issue 14 "Enterprises", seed 001
- * §4.1.5, seed 003; docs/enterprise.md): the employees of an enterprise
- * and the enterprise's resume-work applications (复工申请) reviewed by its
- * street.
+ * §4.1.5, seed 003; docs/enterprise.md): the employees of an enterprise,
+ * their returning-staff declarations (返岗申报) and the enterprise's
+ * resume-work applications (复工申请) reviewed by its street.
  *
  * The enterprise record is place.h's (enterprises); this capability hangs
  * its records on it. Who may act on an enterprise (ent_reach):
@@ -121,6 +121,58 @@ struct employee_filter {
 };
 err employee_list(db *d, arena *a, int64_t enterprise_id, const struct employee_filter *f,
                   struct employee **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* ---- returning-staff declarations (返岗申报, seed 001 §4.1.5) ------------------------------- */
+
+#define DECL_TRAVEL_MAX   20  /* places of a travel history */
+#define DECL_PLACE_MAX    100 /* characters of a place */
+#define DECL_TEXT_MAX     50  /* native place, school, grade, class */
+#define DECL_TRANSPORT_NO 30  /* characters of a train or flight number, a plate */
+
+/* The transport kinds: "car", "train", "plane", "bus", "ship", "other". */
+extern const struct vocab decl_transport_vocab;
+
+struct declaration {
+    int64_t id, enterprise_id, employee_id, person_id;
+    const char *name, *id_number; /* the person's, plain (the API masks them) */
+    const char *phone;            /* the phone checked by SMS, plain */
+    const char *travel;           /* JSON [{place, from, to}] (dates YYYY-MM-DD) */
+    const char *native_place;
+    int32_t return_date; /* yyyymmdd */
+    const char *transport_kind, *transport_no;
+    const char *school, *grade, *class_name; /* the school variant; "" otherwise */
+    const char *code_colour;                 /* the person's code when declaring */
+    const char *flag_reasons;                /* "", "risk_area", "code_colour" or both */
+    int64_t created_at;
+};
+
+/*
+ * Check a declaration body (the API's JSON, already json_check'ed for
+ * types) into x: travel (at most DECL_TRAVEL_MAX objects {place, from,
+ * to}, place 1..DECL_PLACE_MAX characters, dates YYYY-MM-DD, from <= to:
+ * E_INPUT on "travel[i].<member>"), return_date (YYYY-MM-DD,
+ * "invalid_date"), transport_kind (decl_transport_vocab), grade and class
+ * only with a school ("required" on school). Pure; strings from a.
+ */
+err decl_parse(arena *a, json_t *body, struct declaration *x) MUST_USE;
+
+/*
+ * Record declaration x of employee emp (its phone proven by SMS by the
+ * caller): flagged "risk_area" when a travel place names a risk area in
+ * force now (code.h), "code_colour" when the person's code is not green.
+ * Inside the caller's transaction; *id_r the new id.
+ */
+err decl_create(db *d, arena *a, int64_t by, const struct enterprise *ent,
+                const struct employee *emp, struct declaration *x, int64_t *id_r) MUST_USE;
+
+struct decl_filter {
+    int64_t enterprise_id; /* 0: every enterprise in scope */
+    bool flagged_only;
+    int64_t page, page_size;
+};
+/* Declarations of enterprises whose region is inside sc, newest first. */
+err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter *f,
+              struct declaration **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /* ---- resume-work applications (复工申请) --------------------------------------------------- */
 

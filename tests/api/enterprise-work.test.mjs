@@ -5,7 +5,7 @@
 // enterprise). One server; the tests build on each other's data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, creditCode, residentId, expectError, auditEntries } from './lib.mjs';
+import { startCityWith, CITY_STAFF, creditCode, residentId, expectError, auditEntries, smsCode, sleep } from './lib.mjs';
 
 const PW = 'Enterprise-work-2024!';
 let ctx, cc, entA, entB, street1, street2, grid, auditor;
@@ -23,6 +23,7 @@ before(async () => {
       street_2: ['street_staff', '110101002000'],
     },
     PW,
+    { env: { FK_SMS_RESEND: '1' } },
   );
   ({ cc_dc: cc, ent_a: entA, ent_b: entB, street_1: street1, street_2: street2, grid_dc: grid, auditor } = ctx.as);
   const mk = async (name, region, n) => {
@@ -215,4 +216,94 @@ test('resume work: submit, bad input, return without reasons refused, resubmit, 
   assert.equal(r.body.items.find((x) => x.id === A.id).status_label, '已复工');
   const audit = await auditEntries(auditor, 'resume.return', app1.id);
   assert.ok(audit.some((e) => e.result === 'ok'));
+});
+
+// A fresh SMS code for a phone: sends until the resend interval lets it
+// (FK_SMS_RESEND=1), then reads what the file gateway wrote.
+async function freshCode(client, phone) {
+  for (let i = 0; i < 60; i++) {
+    const r = await client.post('/api/v1/auth/sms/send', { phone });
+    if (r.status === 200) break;
+    assert.equal(r.body.error.code, 'rate_limited', r.text);
+    await sleep(50); // the resend interval (1 s here) is what is awaited
+  }
+  return smsCode(ctx, phone);
+}
+
+test('returning-staff declarations: SMS-checked phone, flags, scope, bad input', async () => {
+  // a resident who registered herself, then added by her enterprise
+  const PHONE = '13700002222';
+  const ID3 = residentId('110101', '19880808', 31, false);
+  const me = ctx.client();
+  await me.post('/api/v1/auth/sms/send', { phone: PHONE });
+  assert.equal((await me.post('/api/v1/auth/sms/login', { phone: PHONE, code: smsCode(ctx, PHONE) })).status, 200);
+  await me.post('/api/v1/me/consent', { version: 'v1' });
+  const reg = await me.post('/api/v1/me/person', { name: '钱多多', id_number: ID3, region_code: S1_C1, address: '多福巷2号' });
+  assert.equal(reg.status, 201, reg.text);
+  const notYet = await me.post('/api/v1/return-declarations', { phone: PHONE, sms_code: '123456', return_date: '2026-12-12', transport_kind: 'train' });
+  expectError(notYet, 404, 'not_employee');
+  let r = await entA.post('/api/v1/employees', { id_number: ID3, name: '钱多多', department: '质检部' });
+  assert.equal(r.status, 201, r.text);
+  const emp3 = r.body;
+
+  const risk = await cc.post('/api/v1/risk-areas', { name: '某市某区某街道', level: 'high', valid_from: Date.now() - 86400000 });
+  assert.equal(risk.status, 201, risk.text);
+
+  const good = {
+    phone: PHONE, travel: [{ place: '湖北省某市某区某街道', from: '2026-11-20', to: '2026-11-28' }],
+    native_place: '湖北省武汉市', return_date: '2026-12-12', transport_kind: 'train', transport_no: 'G507',
+  };
+  const bad = [
+    [{ ...good }, 'required', 'sms_code'],
+    [{ ...good, sms_code: '1', travel: [{ place: '', from: '2026-11-20', to: '2026-11-28' }] }, 'too_long', 'travel[0].place'],
+    [{ ...good, sms_code: '1', travel: [{ place: '上海', from: '2026-11-29', to: '2026-11-28' }] }, 'invalid_date', 'travel[0].to'],
+    [{ ...good, sms_code: '1', travel: ['上海'] }, 'invalid_type', 'travel[0]'],
+    [{ ...good, sms_code: '1', return_date: '12/12' }, 'invalid_date', 'return_date'],
+    [{ ...good, sms_code: '1', transport_kind: 'rocket' }, 'invalid_value', 'transport_kind'],
+    [{ ...good, sms_code: '1', grade: '三年级' }, 'required', 'school'],
+    [{ ...good, sms_code: '1', phone: '12345' }, 'invalid_phone', 'phone'],
+    [{ ...good, sms_code: '000000' }, 'bad_sms_code', 'sms_code'],
+  ];
+  for (const [body, code, field] of bad) {
+    const x = await me.post('/api/v1/return-declarations', body);
+    assert.equal(x.status, 400, x.text);
+    if (code !== 'too_long') assert.equal(x.body.error.code, code, x.text);
+    assert.equal(x.body.error.field, field, x.text);
+  }
+  assert.equal((await entA.get('/api/v1/return-declarations')).body.total, 0, 'nothing written');
+
+  // the employee declares on the phone: the travel names a high-risk area, flagged
+  r = await me.post('/api/v1/return-declarations', { ...good, sms_code: await freshCode(me, PHONE) });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.flagged, true);
+  assert.deepEqual(r.body.flag_labels, ['途经中高风险地区']);
+  assert.equal(r.body.gender_label, '女');
+  assert.equal(r.body.name, '钱*多');
+  assert.equal(r.body.transport_label, '火车');
+  // the code is spent: the same one again is refused
+  expectError(await me.post('/api/v1/return-declarations', { ...good, sms_code: smsCode(ctx, PHONE) }), 400, 'bad_sms_code', 'sms_code');
+
+  // the enterprise declares on behalf of another employee (school variant), not flagged
+  const onBehalf = { phone: '13800001111', return_date: '2026-12-15', transport_kind: 'car', transport_no: '京A12345', school: '东城区第一中学', grade: '初二', class: '3班' };
+  expectError(await entB.post('/api/v1/return-declarations', { ...onBehalf, employee_id: empA1.id, sms_code: '111111' }), 404, 'not_found');
+  expectError(await entA.post('/api/v1/return-declarations', { ...onBehalf, employee_id: 'x', sms_code: '111111' }), 400, 'invalid_value', 'employee_id');
+  assert.equal((await street1.post('/api/v1/return-declarations', { ...onBehalf, employee_id: empA1.id, sms_code: '111111' })).status, 403);
+  r = await entA.post('/api/v1/return-declarations', { ...onBehalf, employee_id: empA1.id, sms_code: await freshCode(entA, '13800001111') });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.flagged, false, 'positive control: green code, no travel');
+  assert.equal(r.body.school, '东城区第一中学');
+  assert.equal(r.body.class, '3班');
+
+  // the enterprise and its street see them; the other street and enterprise do not
+  r = await entA.get('/api/v1/return-declarations');
+  assert.equal(r.body.total, 2);
+  assert.equal((await entA.get('/api/v1/return-declarations?flagged=1')).body.items[0].employee_id, emp3.id);
+  assert.ok(!JSON.stringify(r.body).includes(PHONE), 'phones masked');
+  assert.equal((await street1.get('/api/v1/return-declarations?flagged=1')).body.total, 1);
+  assert.equal((await street2.get('/api/v1/return-declarations')).body.total, 0);
+  assert.equal((await entB.get('/api/v1/return-declarations')).body.total, 0);
+  expectError(await entB.get(`/api/v1/return-declarations?enterprise_id=${A.id}`), 404, 'not_found');
+  expectError(await street1.get('/api/v1/return-declarations?flagged=yes'), 400, 'invalid_parameter', 'flagged');
+  const audit = await auditEntries(auditor, 'declaration.create');
+  assert.ok(audit.some((e) => e.result === 'not_found'), 'the refused on-behalf declaration is audited');
 });
