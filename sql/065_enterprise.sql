@@ -87,3 +87,25 @@ CREATE TABLE enterprise_applications (
 );
 CREATE INDEX enterprise_applications_enterprise ON enterprise_applications (enterprise_id, id);
 CREATE INDEX enterprise_applications_region ON enterprise_applications (region_code, status, id);
+
+-- Staff health clock-in (员工健康打卡): one per employee and China day
+-- (day: days since 1970-01-01 in China time). The temperature, the symptoms
+-- (comma-separated names), the person's code colour at the clock-in, and
+-- whether it was abnormal (a fever >= 37.3 or a non-green code), with the
+-- alert that raised.
+CREATE TABLE enterprise_clockins (
+    id            BIGINT PRIMARY KEY,
+    enterprise_id BIGINT NOT NULL,
+    region_code   BIGINT NOT NULL,
+    employee_id   BIGINT NOT NULL,
+    person_id     BIGINT NOT NULL,
+    day           BIGINT NOT NULL,
+    temperature   DOUBLE PRECISION NOT NULL,
+    symptoms      TEXT NOT NULL DEFAULT '',
+    code_colour   TEXT NOT NULL,
+    abnormal      INTEGER NOT NULL DEFAULT 0,
+    alert_id      BIGINT NOT NULL DEFAULT 0,
+    created_at    BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX enterprise_clockins_day ON enterprise_clockins (employee_id, day);
+CREATE INDEX enterprise_clockins_enterprise ON enterprise_clockins (enterprise_id, day);

@@ -40,6 +40,7 @@ static const struct vocab_word kinds[] = {
     {"exchange_anomaly", "交换调用异常"},
     {"exchange_peer_failing", "对接系统故障"},
     {"exchange_outbox_stale", "交换发件箱积压"},
+    {"clockin_abnormal", "员工打卡异常"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

@@ -54,6 +54,8 @@ enum alert_kind {
     ALERT_EXCHANGE_ANOMALY,        /* a caller's error rate or volume far from its usual */
     ALERT_EXCHANGE_PEER_FAILING,   /* a peer (connector) failing longer than its threshold */
     ALERT_EXCHANGE_OUTBOX_STALE,   /* the outbox holds a change older than its threshold */
+    /* enterprises resuming work (docs/enterprise.md) */
+    ALERT_CLOCKIN_ABNORMAL, /* a staff clock-in with a fever or a non-green code (员工打卡异常) */
     ALERT_KIND__COUNT
 };
 
@@ -62,7 +64,7 @@ enum alert_kind {
  * "nat_unattended", "nat_transit_overdue", "trace_contacts", "monitor_reports",
  * "monitor_occupancy", "monitor_unchecked", "monitor_fever",
  * "exchange_bad_signatures", "exchange_anomaly", "exchange_peer_failing",
- * "exchange_outbox_stale", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
+ * "exchange_outbox_stale", "clockin_abnormal", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
 const char *alert_kind_label(enum alert_kind k); /* Chinese */

@@ -585,6 +585,131 @@ static err get_decls(struct req *r)
     return reply_page(r, arr, total, f.page, f.page_size);
 }
 
+/* ---- staff health clock-in --------------------------------------------------------------------- */
+
+static const struct jfield clockin_body[] = {
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"temperature", J_NUMBER, JF_REQUIRED, 0, 0, "体温", NULL, NULL},
+    {"symptoms", J_ARRAY, 0, 0, 0, "症状", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* The symptoms array as comma-separated vocabulary names. */
+static err symptoms_of(struct req *r, const char **out_r)
+{
+    json_t *arr = json_object_get(r->body, "symptoms");
+    *out_r = "";
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *name = json_string_value(v);
+        if (vocab_parse(&clockin_symptom_vocab, name) < 0)
+            return err_set(E_INPUT, "invalid_value", arena_printf(r->a, "symptoms[%zu]", i),
+                           "症状不正确");
+        if (strstr(*out_r, name)) /* each once */
+            continue;
+        *out_r = **out_r ? arena_printf(r->a, "%s,%s", *out_r, name) : name;
+    }
+    return E_OK;
+}
+
+static json_t *symptom_labels(const char *list)
+{
+    json_t *arr = json_array();
+    for (size_t k = 0; list && *list && k < CLOCKIN_SYMPTOMS; k++) {
+        const char *name = vocab_name(&clockin_symptom_vocab, k);
+        if (name && *name && strstr(list, name))
+            json_array_append_new(arr, json_string(vocab_label(&clockin_symptom_vocab, k)));
+    }
+    return arr;
+}
+
+static json_t *clockin_json(const struct clockin *c)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", c->id);
+    json_object_set_new(o, "temperature", json_real(c->temperature));
+    json_object_set_new(o, "symptoms", symptom_labels(c->symptoms));
+    json_object_set_new(o, "code_colour", json_string(c->code_colour));
+    json_object_set_new(o, "abnormal", json_boolean(c->abnormal));
+    json_object_set_new(o, "at", json_integer(c->created_at));
+    return o;
+}
+
+static err post_clockin(struct req *r)
+{
+    if (!r->who->resident || !r->who->person_id)
+        return err_set(E_FORBIDDEN, "forbidden", NULL, "请使用员工本人的手机账号打卡");
+    double t = json_number_value(json_object_get(r->body, "temperature"));
+    const char *syms;
+    int64_t ent_id;
+    err e;
+    if ((e = symptoms_of(r, &syms)) || (e = body_enterprise(r, &ent_id)))
+        return e;
+    if (!(t >= CLOCKIN_TEMP_MIN && t <= CLOCKIN_TEMP_MAX))
+        return err_set(E_INPUT, "out_of_range", "temperature", "体温应在%.1f到%.1f℃之间",
+                       CLOCKIN_TEMP_MIN, CLOCKIN_TEMP_MAX);
+    struct employee emp;
+    e = employee_of_person(r->db, r->a, r->who->person_id, ent_id, &emp);
+    if (e == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "not_employee", NULL, "您不是登记在册的企业员工，请联系单位");
+    struct enterprise ent;
+    struct scope all = scope_all();
+    if (e || (e = enterprise_find(r->db, r->a, &all, emp.enterprise_id, &ent)))
+        return e;
+    struct clockin c;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, clockin_create(r->db, r->a, &ent, &emp, t, syms, &c));
+    if ((e = req_write_done(r, e, "clockin.create", "enterprise_clockin", e ? 0 : c.id,
+                            req_body_fields(r))))
+        return e;
+    json_t *o = clockin_json(&c);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    return reply_json(r, 201, o);
+}
+
+static err get_clockin_today(struct req *r)
+{
+    int64_t ent_id;
+    err e = query_enterprise(r, &ent_id);
+    if (e)
+        return e;
+    struct enterprise ent;
+    if ((e = reach(r, ent_id, "clockin.day", &ent)))
+        return e;
+    int64_t now = now_ms();
+    struct clockin_row *rows;
+    size_t n;
+    if ((e = clockin_day(r->db, r->a, ent.id, china_day(now), &rows, &n)))
+        return e;
+    req_audit(r, "clockin.day", "enterprise", ent.id, "ok", arena_printf(r->a, "rows=%zu", n));
+    json_t *arr = json_array();
+    int64_t done = 0, abnormal = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = employee_json(r, &rows[i].emp);
+        json_object_set_new(o, "clocked_in", json_boolean(rows[i].ci.id != 0));
+        json_object_set_new(o, "clockin", rows[i].ci.id ? clockin_json(&rows[i].ci) : json_null());
+        done += rows[i].ci.id != 0;
+        abnormal += rows[i].ci.abnormal;
+        json_array_append_new(arr, o);
+    }
+    char date[CHINA_TIME_LEN];
+    china_time(now, date);
+    date[10] = '\0';
+    json_t *o = json_object();
+    json_object_set_new(o, "date", json_string(date));
+    json_set_id(o, "enterprise_id", ent.id);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    json_object_set_new(o, "employees", json_integer((json_int_t)n));
+    json_object_set_new(o, "clocked_in", json_integer(done));
+    json_object_set_new(o, "missing", json_integer((json_int_t)n - done));
+    json_object_set_new(o, "abnormal", json_integer(abnormal));
+    json_object_set_new(o, "items", arr);
+    return reply_json(r, 200, o);
+}
+
 /* Enterprises in scope with their resume-work status: the street's list. */
 static err get_resume_enterprises(struct req *r)
 {
@@ -646,6 +771,10 @@ const struct route enterprise_work_routes[] = {
      "返岗申报（员工本人或企业代报，手机号短信验证）", "enterprise_work", 0},
     {M_GET, "/api/v1/return-declarations", get_decls, PERM_EMPLOYEE_READ, 0, NULL,
      "返岗申报列表（flagged=1 仅异常）", "enterprise_work", 0},
+    {M_POST, "/api/v1/staff-clockins", post_clockin, PERM_SELF, 0, clockin_body,
+     "员工健康打卡（本人，每日一次，关联健康码）", "enterprise_work", 0},
+    {M_GET, "/api/v1/staff-clockins/today", get_clockin_today, PERM_EMPLOYEE_READ, 0, NULL,
+     "企业今日打卡情况（已打卡、未打卡、异常）", "enterprise_work", 0},
 };
 const size_t enterprise_work_routes_n =
     sizeof enterprise_work_routes / sizeof enterprise_work_routes[0];

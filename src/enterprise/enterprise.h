@@ -174,6 +174,48 @@ struct decl_filter {
 err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter *f,
               struct declaration **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
+/* ---- staff health clock-in (员工健康打卡) ----------------------------------------------------- */
+
+#define CLOCKIN_FEVER    37.3 /* °C: at or above is a fever */
+#define CLOCKIN_TEMP_MIN 34.0
+#define CLOCKIN_TEMP_MAX 43.0
+
+/* The symptoms a clock-in may name: "cough", "fatigue", "sore_throat",
+ * "short_breath", "diarrhea", "taste_loss" (干咳, 乏力, 咽痛, 气促, 腹泻,
+ * 嗅味觉减退). */
+extern const struct vocab clockin_symptom_vocab;
+#define CLOCKIN_SYMPTOMS 6 /* its words */
+
+struct clockin {
+    int64_t id, employee_id;
+    double temperature;
+    const char *symptoms; /* comma-separated names, "" for none */
+    const char *code_colour;
+    bool abnormal;
+    int64_t created_at;
+};
+
+/*
+ * Employee emp of ent clocks in for today (China day): temperature
+ * CLOCKIN_TEMP_MIN..MAX (E_INPUT "out_of_range"), symptoms already checked
+ * against clockin_symptom_vocab. The person's code colour now is recorded
+ * with it; a fever or a non-green code makes it abnormal and raises one
+ * alert clockin_abnormal at the enterprise's region (the street and the
+ * enterprise's daily view see it). E_CONFLICT "already_clocked_in" the
+ * second time a day. Inside the caller's transaction.
+ */
+err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct employee *emp,
+                   double temperature, const char *symptoms, struct clockin *x) MUST_USE;
+
+/* The enterprise's day: every live employee (masked by the API) with its
+ * clock-in of China day `day` (id 0: none yet), by department and id. */
+struct clockin_row {
+    struct employee emp;
+    struct clockin ci;
+};
+err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct clockin_row **rows_r,
+                size_t *n_r) MUST_USE;
+
 /* ---- resume-work applications (复工申请) --------------------------------------------------- */
 
 enum resume_status {
