@@ -80,8 +80,8 @@ static err post_account(struct req *r)
         e = err_set(E_INPUT, "invalid_value", "enterprise_id", "企业编号格式不正确");
     db_hold(r->db);
     if (!e && !(e = db_begin(r->db)))
-        e = req_tx_end(r, ent_account_bind(r->db, &r->who->scope, r->who->user_id, user_id,
-                                           ent_id));
+        e = req_tx_end(
+            r, ent_account_bind(r->db, r->a, &r->who->scope, r->who->user_id, user_id, ent_id));
     if ((e = req_write_done(r, e, "enterprise.account", "enterprise", ent_id,
                             arena_printf(r->a, "user=%lld", (long long)user_id))))
         return e;
@@ -100,7 +100,8 @@ static json_t *employee_json(struct req *r, const struct employee *x)
     json_set_id(o, "enterprise_id", x->enterprise_id);
     json_set_id(o, "person_id", x->person_id);
     json_object_set_new(o, "name", json_string(x->name ? mask_name(r->a, x->name) : ""));
-    json_object_set_new(o, "phone", x->phone ? json_string(mask_phone(r->a, x->phone)) : json_null());
+    json_object_set_new(o, "phone",
+                        x->phone ? json_string(mask_phone(r->a, x->phone)) : json_null());
     json_object_set_new(o, "id_number",
                         json_string(x->id_number ? mask_id_number(r->a, x->id_number) : ""));
     json_object_set_new(o, "department", json_string(x->department));
@@ -131,8 +132,7 @@ static err get_employees(struct req *r)
     int64_t total;
     if ((e = employee_list(r->db, r->a, ent.id, &f, &items, &n, &total)))
         return e;
-    req_audit(r, "employee.list", "enterprise", ent.id, "ok",
-              arena_printf(r->a, "rows=%zu", n));
+    req_audit(r, "employee.list", "enterprise", ent.id, "ok", arena_printf(r->a, "rows=%zu", n));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, employee_json(r, &items[i]));
@@ -192,8 +192,7 @@ static err employee_reach(struct req *r, int64_t id, const char *action, struct 
 }
 
 /* The employee of path parameter 0 (employee_reach). */
-static err employee_path(struct req *r, const char *action, struct enterprise *ent,
-                         int64_t *id_r)
+static err employee_path(struct req *r, const char *action, struct enterprise *ent, int64_t *id_r)
 {
     err e = req_param_id(r, 0, id_r);
     return e ? e : employee_reach(r, *id_r, action, ent);
@@ -324,8 +323,7 @@ static err get_apps(struct req *r)
         return e;
     if (own) {
         if (f.enterprise_id && f.enterprise_id != own)
-            return audit_refusal(r->db, r->who, r->ip, "resume.list", "enterprise",
-                                 f.enterprise_id,
+            return audit_refusal(r->db, r->who, r->ip, "resume.list", "enterprise", f.enterprise_id,
                                  err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"),
                                  NULL);
         f.enterprise_id = own;
@@ -364,8 +362,8 @@ static err post_app(struct req *r)
     db_hold(r->db);
     if (!(e = db_begin(r->db))) {
         e = app_submit(r->db, r->who->user_id, &ent, json_str(r->body, "plan"),
-                       json_integer_value(json_object_get(r->body, "staff_count")),
-                       china_date(ms), &id);
+                       json_integer_value(json_object_get(r->body, "staff_count")), china_date(ms),
+                       &id);
         if (!e)
             e = attach_claim_all(r->db, r->who, json_object_get(r->body, "attachments"),
                                  "enterprise_application", id, ent.region_code);
@@ -421,8 +419,8 @@ static err post_review(struct req *r)
     const char *reasons = field_trim(r->a, json_str(r->body, "reasons"));
     db_hold(r->db);
     if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, app_review(r->db, &r->who->scope, r->who->user_id, id, approve,
-                                     reasons, &ent_id));
+        e = req_tx_end(
+            r, app_review(r->db, &r->who->scope, r->who->user_id, id, approve, reasons, &ent_id));
     if ((e = req_write_done(r, e, approve ? "resume.approve" : "resume.return",
                             "enterprise_application", id, NULL)))
         return e;
@@ -566,10 +564,9 @@ static err get_decls(struct req *r)
         return e;
     if (own) {
         if (f.enterprise_id && f.enterprise_id != own)
-            return audit_refusal(r->db, r->who, r->ip, "declaration.list", "enterprise",
-                                 f.enterprise_id,
-                                 err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"),
-                                 NULL);
+            return audit_refusal(
+                r->db, r->who, r->ip, "declaration.list", "enterprise", f.enterprise_id,
+                err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"), NULL);
         f.enterprise_id = own;
     }
     struct declaration *items;
@@ -585,7 +582,8 @@ static err get_decls(struct req *r)
     return reply_page(r, arr, total, f.page, f.page_size);
 }
 
-/* ---- staff health clock-in --------------------------------------------------------------------- */
+/* ---- staff health clock-in ---------------------------------------------------------------------
+ */
 
 static const struct jfield clockin_body[] = {
     {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
@@ -737,8 +735,7 @@ static err get_resume_enterprises(struct req *r)
         json_set_id(o, "id", items[i].id);
         json_object_set_new(o, "name", json_string(items[i].name));
         json_set_region(o, items[i].region_code, items[i].region_name);
-        json_object_set_new(o, "industry",
-                            json_string(items[i].industry ? items[i].industry : ""));
+        json_object_set_new(o, "industry", json_string(items[i].industry ? items[i].industry : ""));
         json_array_append_new(arr, o);
     }
     return reply_page(r, arr, total, f.page, f.page_size);
@@ -747,18 +744,18 @@ static err get_resume_enterprises(struct req *r)
 const struct route enterprise_work_routes[] = {
     {M_POST, "/api/v1/enterprise-accounts", post_account, PERM_ENTERPRISE_WRITE, 0, account_body,
      "绑定企事业单位账号与企业", "enterprise_work", 0},
-    {M_GET, "/api/v1/employees", get_employees, PERM_EMPLOYEE_READ, 0, NULL,
-     "企业员工列表（脱敏）", "enterprise_work", 0},
+    {M_GET, "/api/v1/employees", get_employees, PERM_EMPLOYEE_READ, 0, NULL, "企业员工列表（脱敏）",
+     "enterprise_work", 0},
     {M_POST, "/api/v1/employees", post_employee, PERM_EMPLOYEE_WRITE, 0, employee_body,
      "添加企业员工（关联人口库）", "enterprise_work", 0},
     {M_GET, "/api/v1/employees/{id}", get_employee, PERM_EMPLOYEE_READ, 0, NULL, "企业员工详情",
      "enterprise_work", 0},
     {M_PATCH, "/api/v1/employees/{id}", patch_employee, PERM_EMPLOYEE_WRITE, 0, employee_patch,
      "修改员工部门、岗位、班次", "enterprise_work", 0},
-    {M_DELETE, "/api/v1/employees/{id}", delete_employee, PERM_EMPLOYEE_WRITE, 0, NULL,
-     "员工离职", "enterprise_work", 0},
-    {M_GET, "/api/v1/resume-applications", get_apps, PERM_EMPLOYEE_READ, 0, NULL,
-     "复工申请列表", "enterprise_work", 0},
+    {M_DELETE, "/api/v1/employees/{id}", delete_employee, PERM_EMPLOYEE_WRITE, 0, NULL, "员工离职",
+     "enterprise_work", 0},
+    {M_GET, "/api/v1/resume-applications", get_apps, PERM_EMPLOYEE_READ, 0, NULL, "复工申请列表",
+     "enterprise_work", 0},
     {M_POST, "/api/v1/resume-applications", post_app, PERM_EMPLOYEE_WRITE, 0, app_body,
      "提交复工申请", "enterprise_work", 0},
     {M_GET, "/api/v1/resume-applications/{id}", get_app, PERM_EMPLOYEE_READ, 0, NULL,

@@ -14,7 +14,7 @@
 #include "security/mask.h"
 
 static const struct vocab_word symptoms[] = {
-    {"cough", "干咳"},         {"fatigue", "乏力"},  {"sore_throat", "咽痛"},
+    {"cough", "干咳"},        {"fatigue", "乏力"},  {"sore_throat", "咽痛"},
     {"short_breath", "气促"}, {"diarrhea", "腹泻"}, {"taste_loss", "嗅味觉减退"},
 };
 const struct vocab clockin_symptom_vocab = VOCAB("clockin_symptoms", "症状", symptoms);
@@ -28,7 +28,8 @@ err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct e
                        CLOCKIN_TEMP_MIN, CLOCKIN_TEMP_MAX);
     int64_t now = now_ms(), day = china_day(now);
     db_stmt *s;
-    err e = db_prepare(d, "SELECT 1 FROM enterprise_clockins WHERE employee_id = ? AND day = ?", &s);
+    err e =
+        db_prepare(d, "SELECT 1 FROM enterprise_clockins WHERE employee_id = ? AND day = ?", &s);
     if (e)
         return e;
     db_bind_int64(s, 1, emp->id);
@@ -64,17 +65,19 @@ err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct e
     if (x->abnormal) {
         /* no personal data beyond a masked name in an alert's message */
         const char *who = emp->name ? mask_name(a, emp->name) : "";
-        const char *why = fever && coloured ? arena_printf(a, "体温%.1f℃，健康码非绿码", temperature)
-                          : fever           ? arena_printf(a, "体温%.1f℃", temperature)
-                                            : "健康码非绿码";
+        const char *why = fever && coloured
+                              ? arena_printf(a, "体温%.1f℃，健康码非绿码", temperature)
+                          : fever ? arena_printf(a, "体温%.1f℃", temperature)
+                                  : "健康码非绿码";
         struct alert_new al = {
             .kind = ALERT_CLOCKIN_ABNORMAL,
             .level = ALERT_CRITICAL,
             .region_code = ent->region_code,
             .person_id = emp->person_id,
             .message = arena_printf(a, "%s员工%s健康打卡异常：%s", ent->name, who, why),
-            .detail = arena_printf(a, "{\"temperature\":%.1f,\"code_colour\":\"%s\",\"enterprise_id\":\"%lld\"}",
-                                   temperature, colour, (long long)ent->id),
+            .detail = arena_printf(
+                a, "{\"temperature\":%.1f,\"code_colour\":\"%s\",\"enterprise_id\":\"%lld\"}",
+                temperature, colour, (long long)ent->id),
             .at = now,
         };
         if ((e = alert_raise(d, &al, &alert_id)))
@@ -101,7 +104,8 @@ err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct e
     db_bind_int64(s, 12, now);
     /* the unique index settles two clock-ins racing: the second is refused */
     e = db_run(s, NULL);
-    return e == E_CONFLICT ? err_set(E_CONFLICT, "already_clocked_in", NULL, "今天已经打过卡了") : e;
+    return e == E_CONFLICT ? err_set(E_CONFLICT, "already_clocked_in", NULL, "今天已经打过卡了")
+                           : e;
 }
 
 err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct clockin_row **rows_r,
@@ -127,8 +131,8 @@ err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct cloc
         return e;
     db_bind_int64(s, 1, enterprise_id);
     db_bind_int64(s, 2, day);
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
         int64_t emp_id = db_col_int64(s, 1);
         for (size_t i = 0; i < n; i++)
             if (rows[i].emp.id == emp_id) {
@@ -142,7 +146,6 @@ err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct cloc
                 c->created_at = db_col_int64(s, 6);
             }
     }
-    e = rc == DB_DONE ? E_OK : db_step_err(s);
     db_done(s);
     if (e)
         return e;

@@ -30,10 +30,10 @@ const struct vocab decl_transport_vocab = VOCAB("transport_kinds", "交通方式
 /* "YYYY-MM-DD" exactly, as yyyymmdd; 0 otherwise. */
 static int32_t ymd_of(const char *s)
 {
-    int64_t day;
-    if (!s || !china_date_day(s, &day))
+    int64_t day, ms;
+    if (!s || !china_date_day(s, &day) || !china_time_parse(s, &ms))
         return 0;
-    return china_date(day * 86400000LL - 28800000LL + 43200000LL);
+    return china_date(ms);
 }
 
 static err check_travel(arena *a, json_t *arr, const char **json_r)
@@ -72,7 +72,8 @@ static err check_travel(arena *a, json_t *arr, const char **json_r)
             json_decref(out);
             return e;
         }
-        json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "place", place, "from", from, "to", to));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:s}", "place", place, "from", from, "to", to));
     }
     char *text = json_dumps(out, JSON_COMPACT);
     json_decref(out);
@@ -123,7 +124,8 @@ static err travel_in_risk_area(db *d, arena *a, const char *travel_json, bool *h
     *hit_r = false;
     json_t *areas;
     int64_t total;
-    err e = code_risk_areas(d, a, &(struct code_risk_filter){.active_at = now_ms()}, &areas, &total);
+    err e =
+        code_risk_areas(d, a, &(struct code_risk_filter){.active_at = now_ms()}, &areas, &total);
     if (e)
         return e;
     json_t *travel = json_loads(travel_json, 0, NULL);
@@ -244,17 +246,17 @@ err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter 
     if (f->flagged_only)
         query_sql(w, " AND dc.flag_reasons <> ''");
     void *items;
-    err e = query_page(d, a, w,
-                       &(struct query_page){.count =
-                                                "SELECT COUNT(*) FROM enterprise_declarations dc",
-                                            .select = DECL_SELECT,
-                                            .order = " ORDER BY dc.id DESC",
-                                            .page = f->page,
-                                            .page_size = f->page_size,
-                                            .max = EMPLOYEE_LIST_MAX,
-                                            .size = sizeof(struct declaration),
-                                            .read = decl_read},
-                       &items, n_r, total_r);
+    err e =
+        query_page(d, a, w,
+                   &(struct query_page){.count = "SELECT COUNT(*) FROM enterprise_declarations dc",
+                                        .select = DECL_SELECT,
+                                        .order = " ORDER BY dc.id DESC",
+                                        .page = f->page,
+                                        .page_size = f->page_size,
+                                        .max = EMPLOYEE_LIST_MAX,
+                                        .size = sizeof(struct declaration),
+                                        .read = decl_read},
+                   &items, n_r, total_r);
     if (!e)
         *items_r = items;
     return e;

@@ -19,7 +19,7 @@
 
 /* ---- accounts ---------------------------------------------------------------------------- */
 
-err ent_account_bind(db *d, const struct scope *scope, int64_t by, int64_t user_id,
+err ent_account_bind(db *d, arena *a, const struct scope *scope, int64_t by, int64_t user_id,
                      int64_t enterprise_id)
 {
     db_stmt *s;
@@ -41,10 +41,7 @@ err ent_account_bind(db *d, const struct scope *scope, int64_t by, int64_t user_
     if (!n)
         return err_set(E_INPUT, "invalid_user", "user_id", "账号不存在或不是企事业单位账号");
     struct enterprise ent;
-    arena *a = arena_new(1024);
-    e = enterprise_find(d, a, scope, enterprise_id, &ent);
-    arena_free(&a);
-    if (e)
+    if ((e = enterprise_find(d, a, scope, enterprise_id, &ent)))
         return e;
     if ((e = db_prepare(d, "DELETE FROM enterprise_accounts WHERE user_id = ?", &s)))
         return e;
@@ -115,9 +112,10 @@ err employee_input_check(const struct employee_input *in, bool add)
         if (!in->id_number || !*in->id_number)
             return err_set(E_INPUT, "required", "id_number", "请填写身份证号码");
         char id[64];
-        if (strlen(in->id_number) >= sizeof id)
+        size_t len = strlen(in->id_number);
+        if (len >= sizeof id)
             return err_set(E_INPUT, "invalid_id_number", "id_number", "身份证号码格式不正确");
-        strcpy(id, in->id_number);
+        memcpy(id, in->id_number, len + 1);
         if ((e = check_resident_id(person_id_normalise(id), "id_number", NULL, NULL)))
             return e;
         if (in->phone && *in->phone && (e = check_phone(in->phone, "phone")))
@@ -183,8 +181,7 @@ err employee_add(db *d, arena *a, const struct principal *who, const struct ente
     if (row) {
         int64_t old = db_col_int64(s, 0);
         db_done(s);
-        return err_set_ref(E_CONFLICT, "duplicate_employee", old,
-                           "该人员已是本企业员工");
+        return err_set_ref(E_CONFLICT, "duplicate_employee", old, "该人员已是本企业员工");
     }
     if ((e = db_prepare(d,
                         "INSERT INTO enterprise_employees (id, enterprise_id, region_code, "
@@ -289,8 +286,7 @@ err employee_of_person(db *d, arena *a, int64_t person_id, int64_t enterprise_id
         return emp_one(d, a,
                        "WHERE ee.person_id = ? AND ee.enterprise_id = ? AND ee.deleted_at = 0",
                        person_id, enterprise_id, x);
-    return emp_one(d, a,
-                   "WHERE ee.person_id = ? AND ee.deleted_at = 0 ORDER BY ee.id LIMIT 1",
+    return emp_one(d, a, "WHERE ee.person_id = ? AND ee.deleted_at = 0 ORDER BY ee.id LIMIT 1",
                    person_id, 0, x);
 }
 

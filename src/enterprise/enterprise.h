@@ -43,7 +43,7 @@
  * replaces the old. E_INPUT "invalid_user" (field user_id) for an unknown
  * account or one without that role, E_NOT_FOUND for the enterprise.
  */
-err ent_account_bind(db *d, const struct scope *scope, int64_t by, int64_t user_id,
+err ent_account_bind(db *d, arena *a, const struct scope *scope, int64_t by, int64_t user_id,
                      int64_t enterprise_id) MUST_USE;
 
 /* The enterprise account user_id acts for; 0 when none. */
@@ -116,7 +116,7 @@ err employee_update(db *d, int64_t enterprise_id, int64_t id,
 err employee_remove(db *d, int64_t enterprise_id, int64_t id) MUST_USE;
 
 struct employee_filter {
-    const char *department; /* exact, NULL: any */
+    const char *department;  /* exact, NULL: any */
     int64_t page, page_size; /* page_size 0: all up to EMPLOYEE_LIST_MAX */
 };
 err employee_list(db *d, arena *a, int64_t enterprise_id, const struct employee_filter *f,
@@ -174,7 +174,8 @@ struct decl_filter {
 err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter *f,
               struct declaration **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
-/* ---- staff health clock-in (员工健康打卡) ----------------------------------------------------- */
+/* ---- staff health clock-in (员工健康打卡) -----------------------------------------------------
+ */
 
 #define CLOCKIN_FEVER    37.3 /* °C: at or above is a fever */
 #define CLOCKIN_TEMP_MIN 34.0

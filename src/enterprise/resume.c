@@ -160,9 +160,8 @@ static err app_read(db_stmt *s, arena *a, void *item, void *ctx)
 err app_find(db *d, arena *a, const struct scope *scope, int64_t id, struct application *x)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       APP_SELECT "WHERE ap.id = ? AND ap.region_code >= ? AND ap.region_code < ?",
-                       &s);
+    err e = db_prepare(
+        d, APP_SELECT "WHERE ap.id = ? AND ap.region_code >= ? AND ap.region_code < ?", &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -198,17 +197,17 @@ err app_list(db *d, arena *a, const struct scope *scope, const struct app_filter
         query_text(w, vocab_name(&resume_status_vocab, (size_t)f->status));
     }
     void *items;
-    err e = query_page(d, a, w,
-                       &(struct query_page){.count =
-                                                "SELECT COUNT(*) FROM enterprise_applications ap",
-                                            .select = APP_SELECT,
-                                            .order = " ORDER BY ap.id DESC",
-                                            .page = f->page,
-                                            .page_size = f->page_size,
-                                            .max = 10000,
-                                            .size = sizeof(struct application),
-                                            .read = app_read},
-                       &items, n_r, total_r);
+    err e =
+        query_page(d, a, w,
+                   &(struct query_page){.count = "SELECT COUNT(*) FROM enterprise_applications ap",
+                                        .select = APP_SELECT,
+                                        .order = " ORDER BY ap.id DESC",
+                                        .page = f->page,
+                                        .page_size = f->page_size,
+                                        .max = 10000,
+                                        .size = sizeof(struct application),
+                                        .read = app_read},
+                   &items, n_r, total_r);
     if (!e)
         *items_r = items;
     return e;
