@@ -64,7 +64,8 @@ enum alert_kind {
  * "nat_unattended", "nat_transit_overdue", "trace_contacts", "monitor_reports",
  * "monitor_occupancy", "monitor_unchecked", "monitor_fever",
  * "exchange_bad_signatures", "exchange_anomaly", "exchange_peer_failing",
- * "exchange_outbox_stale", "clockin_abnormal", NULL-terminated, in enum order from index 0 = ALERT_FEVER. */
+ * "exchange_outbox_stale", "clockin_abnormal", NULL-terminated, in enum order from index 0 =
+ * ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
 const char *alert_kind_label(enum alert_kind k); /* Chinese */

@@ -131,8 +131,7 @@ static const struct vocab_word areas[] = {
     {"commission", "卫健数据"}, {"itinerary", "行程卡"},
     {"camera", "视频监控"},     {"report", "自定义报表"},
     {"monitor", "监测预警"},    {"publish", "疫情发布"},
-    {"exchange", "数据交换"},
-    {"employee", "企业员工"},
+    {"exchange", "数据交换"},   {"employee", "企业员工"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);

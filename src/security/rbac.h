@@ -115,9 +115,9 @@ enum perm {
     PERM_EXCHANGE_ADMIN, /* register callers and their keys, peers and connectors */
     PERM_EXCHANGE_READ,  /* the exchange monitoring: calls, errors, peers, outbox */
     /* enterprises resuming work (docs/enterprise.md) */
-    PERM_EMPLOYEE_READ,      /* employees of the reached enterprises, applications */
-    PERM_EMPLOYEE_WRITE,     /* add/change employees, submit resume-work applications */
-    PERM_ENTERPRISE_REVIEW,  /* approve or return resume-work applications in scope */
+    PERM_EMPLOYEE_READ,     /* employees of the reached enterprises, applications */
+    PERM_EMPLOYEE_WRITE,    /* add/change employees, submit resume-work applications */
+    PERM_ENTERPRISE_REVIEW, /* approve or return resume-work applications in scope */
     PERM__COUNT
 };
 

@@ -59,8 +59,9 @@ enum workbench_item {
     WB_EXCHANGE_SUSPENDED,     /* exchange callers suspended in scope (exchange.admin) */
     WB_EXCHANGE_PEERS_FAILING, /* enabled peers failing now in scope (exchange.admin) */
     /* enterprises resuming work (docs/enterprise.md) */
-    WB_RESUME_PENDING,  /* resume-work applications waiting for review in scope (enterprise.review) */
-    WB_OWN_EMPLOYEES,   /* the employees of the enterprise the account acts for (employee.write) */
+    WB_RESUME_PENDING, /* resume-work applications waiting for review in scope (enterprise.review)
+                        */
+    WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
     WB__COUNT
 };
 
