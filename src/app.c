@@ -280,5 +280,7 @@ err app_routes(void)
     /* ---- supplies and dispatch (supply/supply.h, docs/supplies.md) ---- */
     ADD(supply);
     /* ---- end of the supplies' block ---- */
+    /* ---- enterprises resuming work (docs/enterprise.md) ---- */
+    ADD(enterprise_work);
     return E_OK;
 }

@@ -103,6 +103,9 @@ ROUTES(parcel);
 /* supplies and dispatch (supply/supply.h) */
 ROUTES(supply);
 
+/* ---- enterprises resuming work (enterprise/api.c, docs/enterprise.md) ---- */
+ROUTES(enterprise_work);
+
 /* Register every route table with the router, and wire the hooks between
  * capabilities. Fails (E_INTERNAL, with a message for the operator) when a
  * table is full or a hook is taken: the server must not start with a

@@ -43,6 +43,7 @@ static const struct vocab_word kinds[] = {
     {"emergency_call", "紧急呼叫"},
     {"face_withdrawn", "人脸终端未删除已撤回人员"},
     {"supply_shortage", "物资库存不足"},
+    {"clockin_abnormal", "员工打卡异常"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

@@ -1682,6 +1682,19 @@ err auth_sms_login(db *d, const char *phone, const char *code, const char *ip,
     return E_OK;
 }
 
+err auth_sms_verify(db *d, const char *phone, const char *code, const char *field)
+{
+    err e = check_phone(phone, "phone");
+    if (e)
+        return e;
+    uint8_t bidx[BLIND_LEN];
+    blind_index("users.phone", phone, bidx);
+    bool ok;
+    if ((e = sms_consume(d, bidx, code, &ok)))
+        return e;
+    return ok ? E_OK : err_set(E_INPUT, "bad_sms_code", field, "验证码错误或已过期");
+}
+
 /* ---- housekeeping ------------------------------------------------------- */
 
 err auth_sweep(db *d)

@@ -251,6 +251,13 @@ err auth_sms_send(db *d, const char *phone, const char *ip) MUST_USE;
 err auth_sms_login(db *d, const char *phone, const char *code, const char *ip,
                    char token_r[TOKEN_HEX_LEN + 1], struct principal *p_r) MUST_USE;
 
+/* Prove a phone with the code auth_sms_send sent it, outside sign-in (a
+ * form asking for a checked phone: the returning-staff declaration,
+ * docs/enterprise.md). Spends one try as sign-in does, and a match is
+ * consumed. E_INPUT "bad_sms_code" on `field` when wrong, used up or
+ * expired (not E_AUTH: the caller's session is not in question). */
+err auth_sms_verify(db *d, const char *phone, const char *code, const char *field) MUST_USE;
+
 /* Delete sessions idle too long or past their lifetime, stale rate-limit
  * rows and spent sign-in failures (housekeeping). */
 err auth_sweep(db *d) MUST_USE;

@@ -105,6 +105,9 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_SUPPLY_READ] = {"supply.read", "查看物资目录、仓库库存、需求和供需平衡"},
     [PERM_SUPPLY_REPORT] = {"supply.report", "填报物资库存、产能和需求，提交需求和签收"},
     [PERM_SUPPLY_DISPATCH] = {"supply.dispatch", "物资调度、电子订货和物流跟踪"},
+    [PERM_EMPLOYEE_READ] = {"employee.read", "查看企业员工和复工申请"},
+    [PERM_EMPLOYEE_WRITE] = {"employee.write", "维护企业员工、提交复工申请"},
+    [PERM_ENTERPRISE_REVIEW] = {"enterprise.review", "审核企业复工申请"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -147,7 +150,7 @@ static const struct vocab_word areas[] = {
     {"assist", "帮扶"},         {"notice", "社区通知"},
     {"shop", "生活物资"},       {"parcel", "快递外卖"},
     {"face", "人脸识别通行"},   {"parking", "停车引导"},
-    {"supply", "物资保障"},
+    {"supply", "物资保障"},     {"employee", "企业员工"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -161,12 +164,17 @@ const char *perm_area_label(const char *prefix)
 /* a role's grants: a list, so a set of any size initialises statically */
 #define GRANTS(...) ((const enum perm[]){__VA_ARGS__, PERM_NONE})
 
-const struct builtin_role builtin_roles[] = {
-    /* region.read: residents choose their community from the tree; regions
-     * hold no personal data, and a resident's scope is the root region */
-    {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
-    {"enterprise", "企事业单位",
-     GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT), false},
+const struct builtin_role
+    builtin_roles[] =
+        {
+            /* region.read: residents choose their community from the tree; regions
+             * hold no personal data, and a resident's scope is the root region */
+            {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
+            {"enterprise", "企事业单位",
+             GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT), false},
+            GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_EMPLOYEE_READ,
+                   PERM_EMPLOYEE_WRITE),
+            false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
     {"grid_worker", "网格员",
@@ -220,7 +228,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
             PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ,
-            PERM_SUPPLY_READ, PERM_SUPPLY_REPORT),
+            PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -252,7 +260,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_PUBLISH_EDIT, PERM_PUBLISH_APPROVE, PERM_EXCHANGE_READ, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
-            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH),
+            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH,
+            PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
@@ -285,7 +294,8 @@ const struct builtin_role builtin_roles[] = {
      * buildings of its scope; not the courier of nucleic-acid boxes */
     {"delivery", "快递外卖员", GRANTS(PERM_REGION_READ, PERM_PARCEL_RECORD), false},
     {NULL, NULL, NULL, false},
-};
+}
+;
 
 perm_set perm_set_of(const enum perm *list)
 {

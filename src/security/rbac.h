@@ -137,6 +137,10 @@ enum perm {
     PERM_SUPPLY_REPORT,   /* report stock, production, needs; file requests; sign receipts */
     PERM_SUPPLY_DISPATCH, /* dispatch requests, place orders, move deliveries, add products
                              and warehouses */
+    /* enterprises resuming work (docs/enterprise.md) */
+    PERM_EMPLOYEE_READ,     /* employees of the reached enterprises, applications */
+    PERM_EMPLOYEE_WRITE,    /* add/change employees, submit resume-work applications */
+    PERM_ENTERPRISE_REVIEW, /* approve or return resume-work applications in scope */
     PERM__COUNT
 };
 

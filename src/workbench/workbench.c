@@ -429,6 +429,29 @@ static const struct wb_def defs[WB__COUNT] = {
                          "SELECT COUNT(*) FROM supply_stock t JOIN supply_warehouses w ON w.id = "
                          "t.warehouse_id WHERE w.region_code >= ? AND w.region_code < ? AND "
                          "t.threshold > 0 AND t.quantity < t.threshold"},
+    /* 企业复工 (docs/enterprise.md): applications the street has to decide */
+    [WB_RESUME_PENDING] = {"resume_pending",
+                           "待审核复工申请",
+                           "件",
+                           true,
+                           {PERM_ENTERPRISE_REVIEW},
+                           "/enterprise/resume",
+                           NULL,
+                           {SCOPED},
+                           "SELECT COUNT(*) FROM enterprise_applications WHERE region_code >= ? "
+                           "AND region_code < ? AND status = 'pending'"},
+    /* an enterprise account's own employees: by its binding, not its scope */
+    [WB_OWN_EMPLOYEES] = {"own_employees",
+                          "本企业员工",
+                          "人",
+                          false,
+                          {PERM_EMPLOYEE_WRITE},
+                          "/enterprise/resume",
+                          NULL,
+                          {B_USER},
+                          "SELECT COUNT(*) FROM enterprise_employees ee JOIN enterprise_accounts "
+                          "ea ON ea.enterprise_id = ee.enterprise_id WHERE ea.user_id = ? AND "
+                          "ee.deleted_at = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -52,6 +52,9 @@ export const paths = {
   shopOrders: `${V1}/shop-orders`,
   parcels: `${V1}/parcels`,
   supply: `${V1}/supply`, // supplies and dispatch (docs/supplies.md)
+  employees: `${V1}/employees`, // an enterprise's employees (docs/enterprise.md)
+  resumeApplications: `${V1}/resume-applications`, // 复工申请 and their review
+  resumeEnterprises: `${V1}/resume-enterprises`, // enterprises of the scope with their status
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

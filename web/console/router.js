@@ -35,7 +35,11 @@ import lifeRoutes from './routes-life.js';
 // 物资调度 (docs/supplies.md)
 import supplyRoutes from './routes-supply.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes, ...supplyRoutes];
+
+// 企业复工: employees and resume-work applications (docs/enterprise.md)
+import enterpriseWorkRoutes from './routes-enterprise-work.js';
+
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes, ...supplyRoutes, ...enterpriseWorkRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

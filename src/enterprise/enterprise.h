@@ -1,0 +1,281 @@
+/*
+ * Enterprises resuming work (复工复产, issue 14 "Enterprises", seed 001
+ * §4.1.5, seed 003; docs/enterprise.md): the employees of an enterprise,
+ * their returning-staff declarations (返岗申报) and the enterprise's
+ * resume-work applications (复工申请) reviewed by its street.
+ *
+ * The enterprise record is place.h's (enterprises); this capability hangs
+ * its records on it. Who may act on an enterprise (ent_reach):
+ *   - an account bound to an enterprise (enterprise_accounts; role
+ *     `enterprise` 企事业单位) reaches exactly that enterprise, wherever its
+ *     scope is: another enterprise is answered E_NOT_FOUND, like an unknown
+ *     one, and the API audits the refusal;
+ *   - any other account reaches the enterprises inside its scope (the
+ *     street's staff: the enterprises of their street).
+ *
+ * Employees are people of the registry (person.h): adding one finds the
+ * holder of the identity document deployment-wide or creates the person in
+ * the enterprise's region, so names, numbers and phones stay sealed in
+ * persons and leave the server masked. Every function here takes the
+ * enterprise already reached, and binds its id in the same statement.
+ *
+ * Nothing here knows HTTP (api.c). Strings returned come from the arena.
+ */
+#ifndef FK_ENTERPRISE_ENTERPRISE_H
+#define FK_ENTERPRISE_ENTERPRISE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/vocab.h"
+#include "db/db.h"
+#include "place/place.h"
+#include "security/auth.h"
+
+/* ---- who acts for an enterprise ---------------------------------------------------------- */
+
+/*
+ * Bind account user_id (an existing account holding the role `enterprise`)
+ * to enterprise_id, a live enterprise inside `scope`; a new binding
+ * replaces the old. E_INPUT "invalid_user" (field user_id) for an unknown
+ * account or one without that role, E_NOT_FOUND for the enterprise.
+ */
+err ent_account_bind(db *d, arena *a, const struct scope *scope, int64_t by, int64_t user_id,
+                     int64_t enterprise_id) MUST_USE;
+
+/* The enterprise account user_id acts for; 0 when none. */
+err ent_account_of(db *d, int64_t user_id, int64_t *enterprise_id_r) MUST_USE;
+
+/*
+ * The enterprise `who` may act on (see the top): E_NOT_FOUND for another
+ * enterprise of a bound account, or one outside a staff account's scope.
+ * enterprise_id 0 asks for a bound account's own (E_INPUT "required",
+ * field enterprise_id, for staff).
+ */
+err ent_reach(db *d, arena *a, const struct principal *who, int64_t enterprise_id,
+              struct enterprise *e_r) MUST_USE;
+
+/* ---- employees --------------------------------------------------------------------------- */
+
+#define EMPLOYEE_TEXT_MAX 50 /* department, post, shift: characters */
+#define EMPLOYEE_LIST_MAX 10000
+
+struct employee {
+    int64_t id;
+    int64_t enterprise_id;
+    int64_t person_id;
+    const char *name, *phone, *id_number; /* plain (the API masks them) */
+    const char *department, *post, *shift;
+    const char *code_colour; /* the person's health code now ("green" when none) */
+    int64_t created_at, updated_at;
+};
+
+/* What an add or a change writes. An add needs id_number and name (phone
+ * optional, a mainland mobile); a change sets department, post and shift
+ * only (the person's own fields are the registry's). */
+struct employee_input {
+    const char *id_number, *name, *phone;
+    const char *department, *post, *shift;
+};
+
+/* Check the input without the database; E_INPUT naming the field
+ * ("required", "too_long", "invalid_id_number", "invalid_phone"). */
+err employee_input_check(const struct employee_input *in, bool add) MUST_USE;
+
+/*
+ * Add an employee to ent: the live holder of the resident id (anywhere),
+ * whose name must be `name` (E_INPUT "name_mismatch" on name otherwise:
+ * a typo must not link a stranger), or a new person created in ent's
+ * region with this name and phone, by `who`. E_CONFLICT
+ * "duplicate_employee" when the person already works there. Inside the
+ * caller's transaction.
+ */
+err employee_add(db *d, arena *a, const struct principal *who, const struct enterprise *ent,
+                 const struct employee_input *in, int64_t *id_r) MUST_USE;
+
+/* One live employee of ent; E_NOT_FOUND otherwise. */
+err employee_find(db *d, arena *a, int64_t enterprise_id, int64_t id, struct employee *x) MUST_USE;
+
+/* The enterprise of live employee id (before ent_reach decides whether the
+ * caller may see it); E_NOT_FOUND. */
+err employee_enterprise(db *d, int64_t id, int64_t *enterprise_id_r) MUST_USE;
+
+/* The live employee row of person_id at enterprise_id (0: any enterprise,
+ * the oldest); E_NOT_FOUND when the person works at none. */
+err employee_of_person(db *d, arena *a, int64_t person_id, int64_t enterprise_id,
+                       struct employee *x) MUST_USE;
+
+/* Set department, post and shift (NULL: unchanged). E_NOT_FOUND. */
+err employee_update(db *d, int64_t enterprise_id, int64_t id,
+                    const struct employee_input *in) MUST_USE;
+
+/* The employee leaves (soft delete). E_NOT_FOUND. */
+err employee_remove(db *d, int64_t enterprise_id, int64_t id) MUST_USE;
+
+struct employee_filter {
+    const char *department;  /* exact, NULL: any */
+    int64_t page, page_size; /* page_size 0: all up to EMPLOYEE_LIST_MAX */
+};
+err employee_list(db *d, arena *a, int64_t enterprise_id, const struct employee_filter *f,
+                  struct employee **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* ---- returning-staff declarations (返岗申报, seed 001 §4.1.5) ------------------------------- */
+
+#define DECL_TRAVEL_MAX   20  /* places of a travel history */
+#define DECL_PLACE_MAX    100 /* characters of a place */
+#define DECL_TEXT_MAX     50  /* native place, school, grade, class */
+#define DECL_TRANSPORT_NO 30  /* characters of a train or flight number, a plate */
+
+/* The transport kinds: "car", "train", "plane", "bus", "ship", "other". */
+extern const struct vocab decl_transport_vocab;
+
+struct declaration {
+    int64_t id, enterprise_id, employee_id, person_id;
+    const char *name, *id_number; /* the person's, plain (the API masks them) */
+    const char *phone;            /* the phone checked by SMS, plain */
+    const char *travel;           /* JSON [{place, from, to}] (dates YYYY-MM-DD) */
+    const char *native_place;
+    int32_t return_date; /* yyyymmdd */
+    const char *transport_kind, *transport_no;
+    const char *school, *grade, *class_name; /* the school variant; "" otherwise */
+    const char *code_colour;                 /* the person's code when declaring */
+    const char *flag_reasons;                /* "", "risk_area", "code_colour" or both */
+    int64_t created_at;
+};
+
+/*
+ * Check a declaration body (the API's JSON, already json_check'ed for
+ * types) into x: travel (at most DECL_TRAVEL_MAX objects {place, from,
+ * to}, place 1..DECL_PLACE_MAX characters, dates YYYY-MM-DD, from <= to:
+ * E_INPUT on "travel[i].<member>"), return_date (YYYY-MM-DD,
+ * "invalid_date"), transport_kind (decl_transport_vocab), grade and class
+ * only with a school ("required" on school). Pure; strings from a.
+ */
+err decl_parse(arena *a, json_t *body, struct declaration *x) MUST_USE;
+
+/*
+ * Record declaration x of employee emp (its phone proven by SMS by the
+ * caller): flagged "risk_area" when a travel place names a risk area in
+ * force now (code.h), "code_colour" when the person's code is not green.
+ * Inside the caller's transaction; *id_r the new id.
+ */
+err decl_create(db *d, arena *a, int64_t by, const struct enterprise *ent,
+                const struct employee *emp, struct declaration *x, int64_t *id_r) MUST_USE;
+
+struct decl_filter {
+    int64_t enterprise_id; /* 0: every enterprise in scope */
+    bool flagged_only;
+    int64_t page, page_size;
+};
+/* Declarations of enterprises whose region is inside sc, newest first. */
+err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter *f,
+              struct declaration **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* ---- staff health clock-in (员工健康打卡) -----------------------------------------------------
+ */
+
+#define CLOCKIN_FEVER    37.3 /* °C: at or above is a fever */
+#define CLOCKIN_TEMP_MIN 34.0
+#define CLOCKIN_TEMP_MAX 43.0
+
+/* The symptoms a clock-in may name: "cough", "fatigue", "sore_throat",
+ * "short_breath", "diarrhea", "taste_loss" (干咳, 乏力, 咽痛, 气促, 腹泻,
+ * 嗅味觉减退). */
+extern const struct vocab clockin_symptom_vocab;
+#define CLOCKIN_SYMPTOMS 6 /* its words */
+
+struct clockin {
+    int64_t id, employee_id;
+    double temperature;
+    const char *symptoms; /* comma-separated names, "" for none */
+    const char *code_colour;
+    bool abnormal;
+    int64_t created_at;
+};
+
+/*
+ * Employee emp of ent clocks in for today (China day): temperature
+ * CLOCKIN_TEMP_MIN..MAX (E_INPUT "out_of_range"), symptoms already checked
+ * against clockin_symptom_vocab. The person's code colour now is recorded
+ * with it; a fever or a non-green code makes it abnormal and raises one
+ * alert clockin_abnormal at the enterprise's region (the street and the
+ * enterprise's daily view see it). E_CONFLICT "already_clocked_in" the
+ * second time a day. Inside the caller's transaction.
+ */
+err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct employee *emp,
+                   double temperature, const char *symptoms, struct clockin *x) MUST_USE;
+
+/* The enterprise's day: every live employee (masked by the API) with its
+ * clock-in of China day `day` (id 0: none yet), by department and id. */
+struct clockin_row {
+    struct employee emp;
+    struct clockin ci;
+};
+err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct clockin_row **rows_r,
+                size_t *n_r) MUST_USE;
+
+/* ---- resume-work applications (复工申请) --------------------------------------------------- */
+
+enum resume_status {
+    RESUME_NONE = 0, /* 未申请: no application */
+    RESUME_PENDING,  /* 审核中 */
+    RESUME_RETURNED, /* 已退回 */
+    RESUME_APPROVED, /* 已复工 */
+};
+/* "none", "pending", "returned", "approved" with their Chinese labels. */
+extern const struct vocab resume_status_vocab;
+
+#define RESUME_PLAN_MAX    5000 /* characters of the prevention plan */
+#define RESUME_REASONS_MAX 500
+#define RESUME_STAFF_MAX   1000000
+
+struct application {
+    int64_t id, enterprise_id;
+    const char *enterprise_name, *region_name, *industry;
+    const char *plan;
+    int64_t staff_count;
+    int32_t resume_date; /* yyyymmdd */
+    enum resume_status status;
+    const char *reasons;
+    int64_t submitted_by, submitted_at, reviewed_by, reviewed_at;
+};
+
+/*
+ * Submit an application for ent (plan 1..RESUME_PLAN_MAX characters, staff
+ * 0..RESUME_STAFF_MAX, resume_date yyyymmdd): E_CONFLICT "already_pending"
+ * while one is under review, "already_approved" once approved. Inside the
+ * caller's transaction; the attachments are the caller's (attach_claim_all
+ * with owner "enterprise_application").
+ */
+err app_submit(db *d, int64_t by, const struct enterprise *ent, const char *plan,
+               int64_t staff_count, int32_t resume_date, int64_t *id_r) MUST_USE;
+
+/*
+ * Review a pending application inside `scope`: approve, or return with
+ * reasons (1..RESUME_REASONS_MAX characters, E_INPUT "required" on reasons
+ * without). E_NOT_FOUND outside scope; E_CONFLICT "not_pending" when it
+ * was decided already. *enterprise_id_r: whose it is.
+ */
+err app_review(db *d, const struct scope *scope, int64_t by, int64_t id, bool approve,
+               const char *reasons, int64_t *enterprise_id_r) MUST_USE;
+
+/* One application inside scope; E_NOT_FOUND. */
+err app_find(db *d, arena *a, const struct scope *scope, int64_t id,
+             struct application *x) MUST_USE;
+
+struct app_filter {
+    int64_t enterprise_id;     /* 0: any */
+    enum resume_status status; /* 0: any */
+    int64_t page, page_size;
+};
+/* Applications inside scope, newest first (an enterprise's: its history). */
+err app_list(db *d, arena *a, const struct scope *scope, const struct app_filter *f,
+             struct application **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* The resume-work status of an enterprise: its newest application's. */
+err resume_status_of(db *d, int64_t enterprise_id, enum resume_status *st_r) MUST_USE;
+
+#endif

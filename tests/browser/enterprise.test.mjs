@@ -1,0 +1,116 @@
+// 企业复工 in Chromium (docs/enterprise.md): an enterprise account adds an
+// employee (shown masked) and submits a resume-work application on the
+// console page; the street's staff return it without reasons (refused under
+// the field), with reasons, then approve the resubmission, and the
+// enterprise's status in the street's list follows.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { startServer, launch, consolePage, assertClean, shot, CITY_CSV, writeTmp, residentId } from './lib.mjs';
+import { creditCode } from '../api/lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Passw0rd!enterprisepage';
+let ctx, browser, cc, ent, street;
+
+before(async () => {
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'ep_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
+      c.must(['user', 'add', '--username', 'ep_ent', '--password', PW, '--role', 'enterprise', '--region', '110101001001']);
+      c.must(['user', 'add', '--username', 'ep_street', '--password', PW, '--role', 'street_staff', '--region', '110101001000']);
+    },
+  });
+  cc = ctx.client();
+  await cc.login('ep_cc', PW);
+  ent = ctx.client();
+  await ent.login('ep_ent', PW);
+  street = ctx.client();
+  await street.login('ep_street', PW);
+  const e = await cc.post('/api/v1/enterprises', { name: '多福巷服装厂', credit_code: creditCode('91110101MA0000001'), region_code: '110101001001', industry: '制造业' });
+  assert.equal(e.status, 201, e.text);
+  const me = await ent.get('/api/v1/me');
+  const b = await cc.post('/api/v1/enterprise-accounts', { user_id: me.body.id, enterprise_id: e.body.id });
+  assert.equal(b.status, 200, b.text);
+  browser = await launch();
+});
+
+// Element Plus puts a field's attributes on its <input> or <textarea>, a
+// number or date field's on the wrapper: fill whichever it is.
+async function fillIn(loc, value) {
+  const tag = await loc.evaluate((e) => e.tagName);
+  await (tag === 'INPUT' || tag === 'TEXTAREA' ? loc : loc.locator('input')).fill(value);
+}
+
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+test('the enterprise adds an employee and submits; the street returns, then approves', async () => {
+  const page = await consolePage(browser, ctx, '/enterprise/resume', ent);
+  // employees: added through the dialog, listed masked
+  await page.getByRole('tab', { name: '企业员工' }).click();
+  await page.getByTestId('employee-add-open').click();
+  const add = page.getByTestId('employee-add-dialog');
+  await fillIn(add.getByTestId('employee-name'), '赵大伟');
+  await fillIn(add.getByTestId('employee-id-number'), '110101199001011234');
+  await add.getByTestId('employee-save').click();
+  await add.locator('.el-form-item__error').waitFor(); // a bad check digit: refused under its field
+  assert.equal((await ent.get('/api/v1/employees')).body.total, 0);
+  await fillIn(add.getByTestId('employee-id-number'), residentId('110101', '19900101', 21));
+  await fillIn(add.getByTestId('employee-department'), '裁剪车间');
+  await add.getByTestId('employee-save').click();
+  const emps = page.getByTestId('employees');
+  await emps.locator('tr', { hasText: '裁剪车间' }).waitFor();
+  assert.match(await emps.textContent(), /赵\*伟/);
+  assert.doesNotMatch(await emps.textContent(), /赵大伟/);
+
+  // the application
+  await page.getByRole('tab', { name: '复工申请' }).click();
+  await page.getByTestId('resume-submit-open').click();
+  const dlg = page.getByTestId('resume-submit-dialog');
+  await fillIn(dlg.getByTestId('resume-plan'), '员工每日健康打卡，分批错峰到岗。');
+  await fillIn(dlg.getByTestId('resume-date'), '2026-12-20');
+  await page.keyboard.press('Enter');
+  await fillIn(dlg.getByTestId('resume-staff'), '35');
+  await dlg.getByTestId('resume-submit').click();
+  const apps = page.getByTestId('resume-apps');
+  await apps.getByTestId('resume-status').filter({ hasText: '审核中' }).waitFor();
+  await shot(page, 'enterprise-submitted');
+  assertClean(page);
+
+  // the street: returns without reasons (refused), with reasons, then approves the resubmission
+  const sp = await consolePage(browser, ctx, '/enterprise/resume', street);
+  const sapps = sp.getByTestId('resume-apps');
+  await sapps.locator('tr', { hasText: '多福巷服装厂' }).getByTestId('resume-return').click();
+  const ret = sp.getByTestId('resume-return-dialog');
+  await ret.getByTestId('resume-return-confirm').click();
+  await ret.locator('.el-form-item__error').waitFor();
+  assert.match(await ret.locator('.el-form-item__error').textContent(), /退回理由/);
+  await fillIn(ret.getByTestId('resume-reasons'), '请补充食堂分餐安排');
+  await ret.getByTestId('resume-return-confirm').click();
+  await sapps.getByTestId('resume-status').filter({ hasText: '已退回' }).waitFor();
+  await sp.getByRole('tab', { name: '辖区企业复工状态' }).click();
+  await sp.getByTestId('resume-enterprises').locator('tr', { hasText: '多福巷服装厂' }).getByText('已退回').waitFor();
+
+  // the enterprise sees the reasons and submits again
+  await page.reload();
+  await page.getByTestId('resume-apps').getByText('请补充食堂分餐安排').waitFor();
+  const again = await ent.post('/api/v1/resume-applications', { plan: '员工每日健康打卡，分批错峰到岗，食堂分餐。', staff_count: 35, resume_date: '2026-12-21' });
+  assert.equal(again.status, 201, again.text);
+
+  await sp.reload();
+  await sp.getByRole('tab', { name: '复工申请' }).click();
+  await sp.getByTestId('resume-apps').locator('tr', { hasText: '食堂分餐。' }).getByTestId('resume-approve').click();
+  await sp.getByTestId('resume-apps').getByTestId('resume-status').filter({ hasText: '已复工' }).waitFor();
+  await sp.getByRole('tab', { name: '辖区企业复工状态' }).click();
+  await sp.getByTestId('resume-enterprises').locator('tr', { hasText: '多福巷服装厂' }).getByText('已复工').waitFor();
+  // the employees of the enterprise, masked, from the street's list
+  await sp.getByTestId('resume-enterprises').locator('tr', { hasText: '多福巷服装厂' }).getByTestId('resume-employees-of').click();
+  await sp.getByTestId('employees').locator('tr', { hasText: '赵*伟' }).waitFor();
+  await shot(sp, 'street-approved');
+  assertClean(sp);
+});
