@@ -164,17 +164,14 @@ const char *perm_area_label(const char *prefix)
 /* a role's grants: a list, so a set of any size initialises statically */
 #define GRANTS(...) ((const enum perm[]){__VA_ARGS__, PERM_NONE})
 
-const struct builtin_role
-    builtin_roles[] =
-        {
-            /* region.read: residents choose their community from the tree; regions
-             * hold no personal data, and a resident's scope is the root region */
-            {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
-            {"enterprise", "企事业单位",
-             GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT), false},
-            GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_EMPLOYEE_READ,
-                   PERM_EMPLOYEE_WRITE),
-            false},
+const struct builtin_role builtin_roles[] = {
+    /* region.read: residents choose their community from the tree; regions
+     * hold no personal data, and a resident's scope is the root region */
+    {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
+    {"enterprise", "企事业单位",
+     GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT,
+            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE),
+     false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
     {"grid_worker", "网格员",
@@ -294,8 +291,7 @@ const struct builtin_role
      * buildings of its scope; not the courier of nucleic-acid boxes */
     {"delivery", "快递外卖员", GRANTS(PERM_REGION_READ, PERM_PARCEL_RECORD), false},
     {NULL, NULL, NULL, false},
-}
-;
+};
 
 perm_set perm_set_of(const enum perm *list)
 {
