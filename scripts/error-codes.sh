@@ -236,6 +236,11 @@ case "${1:-}" in
     sent | cut -f1 | sort -u >"$tmp.src"
     table >"$tmp.tab"
     st=0
+    dups=$(sed -n 's/^ *{"\([a-z0-9_]*\)", ".*"},$/\1/p' src/http/errors.c | sort | uniq -d)
+    if [ -n "$dups" ]; then
+        echo "error codes listed twice in src/http/errors.c (one row each, one meaning):" $dups >&2
+        st=1
+    fi
     missing=$(comm -23 "$tmp.src" "$tmp.tab")
     extra=$(comm -13 "$tmp.src" "$tmp.tab")
     if [ -n "$missing" ]; then
