@@ -155,10 +155,10 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.equal(me.kind, 'staff');
     assert.deepEqual(me.roles, [{ key: 'grid_worker', name: '网格员' }]);
     assert.deepEqual([...me.permissions].sort(), ['access.read', 'access.scan', 'alert.ack', 'alert.read',
-      'case.read', 'case.report', 'case.status', 'cert.verify', 'code.read',
+      'assist.work', 'case.read', 'case.report', 'case.status', 'cert.verify', 'code.read',
       'device.read', 'device.write',
-      'enterprise.read', 'health.read', 'health.write', 'isolation.write', 'itinerary.verify', 'person.read', 'person.write', 'place.read', 'region.read',
-      'task.work', 'trace.read', 'trace.write',
+      'enterprise.read', 'face.manage', 'health.read', 'health.write', 'isolation.write', 'itinerary.verify', 'parking.read', 'person.read', 'person.write', 'place.read', 'region.read',
+      'service.read', 'task.work', 'trace.read', 'trace.write',
       'vehicle.read', 'vehicle.write',
       'venue.read', 'venue.write',
       'visitor.confirm',
