@@ -221,7 +221,7 @@ static err resident_person(struct req *r, int64_t *person_r)
 
 static err get_mine(struct req *r)
 {
-    int64_t person, page, size;
+    int64_t person = 0, page, size;
     err e = resident_person(r, &person);
     if (e || (e = req_paging(r, &page, &size)))
         return e;
@@ -242,7 +242,7 @@ static err get_mine(struct req *r)
 
 static err mine_one(struct req *r, struct article *x)
 {
-    int64_t person, id;
+    int64_t person = 0, id;
     err e = resident_person(r, &person);
     if (e || (e = req_param_id(r, 0, &id)))
         return e;

@@ -37,7 +37,7 @@ static err q_err(const char *slug, size_t i, const char *member, const char *msg
 {
     char field[64];
     snprintf(field, sizeof field, "questions[%zu]%s%s", i, member ? "." : "", member ? member : "");
-    return err_set(E_INPUT, slug, field, msg);
+    return err_set(E_INPUT, slug, field, "%s", msg);
 }
 
 /* a trimmed non-empty string of at most max characters, or NULL */
@@ -370,7 +370,7 @@ static err a_err(size_t i, const char *msg)
 {
     char field[32];
     snprintf(field, sizeof field, "answers[%zu]", i);
-    return err_set(E_INPUT, "invalid_value", field, msg);
+    return err_set(E_INPUT, "invalid_value", field, "%s", msg);
 }
 
 /* answer i checked against question q */

@@ -260,7 +260,7 @@ static json_t *mine_json(const struct poll *p, bool with_questions)
 
 static err get_mine(struct req *r)
 {
-    int64_t person;
+    int64_t person = 0;
     err e = resident_person(r, &person);
     if (e)
         return e;
@@ -306,7 +306,7 @@ static err mine_reply(struct req *r, int status, struct poll *p)
 
 static err get_mine_one(struct req *r)
 {
-    int64_t person, id;
+    int64_t person = 0, id;
     struct poll p;
     err e = resident_person(r, &person);
     if (e || (e = req_param_id(r, 0, &id)) ||
@@ -317,7 +317,7 @@ static err get_mine_one(struct req *r)
 
 static err post_answer(struct req *r)
 {
-    int64_t person, id, now = now_ms();
+    int64_t person = 0, id, now = now_ms();
     struct poll p;
     err e = resident_person(r, &person);
     if (e || (e = req_param_id(r, 0, &id)) ||
