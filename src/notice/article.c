@@ -45,7 +45,7 @@ err article_body_clean(arena *a, const char *raw, const char **out_r)
 }
 
 #define ARTICLE_COLS                                                                               \
-    "x.id, x.region_code, rg.name, x.kind, x.title, x.body, x.cover_id, x.state, x.author_name, " \
+    "x.id, x.region_code, rg.name, x.kind, x.title, x.body, x.cover_id, x.state, x.author_name, "  \
     "x.created_at, x.updated_at, x.published_at"
 #define ARTICLE_FROM " FROM articles x LEFT JOIN regions rg ON rg.code = x.region_code"
 
@@ -159,8 +159,8 @@ err article_update(db *d, const struct scope *sc, int64_t id, const struct artic
 err article_delete(db *d, const struct scope *sc, int64_t id)
 {
     db_stmt *s;
-    err e = db_prepare(d, "DELETE FROM articles WHERE id = ? AND region_code >= ? AND region_code < ?",
-                       &s);
+    err e = db_prepare(
+        d, "DELETE FROM articles WHERE id = ? AND region_code >= ? AND region_code < ?", &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
@@ -228,7 +228,7 @@ err article_list(db *d, arena *a, const struct scope *sc, const struct article_f
 
 /* the resident's region inside the article's subtree, in the statement */
 #define MINE_WHERE                                                                                 \
-    " WHERE x.state = 'published' AND EXISTS (SELECT 1 FROM persons p WHERE p.id = ? AND "        \
+    " WHERE x.state = 'published' AND EXISTS (SELECT 1 FROM persons p WHERE p.id = ? AND "         \
     "p.deleted_at = 0 AND p.region_code >= x.region_code AND p.region_code < x.region_hi)"
 
 err article_mine(db *d, arena *a, int64_t person_id, enum article_kind kind, int64_t page,

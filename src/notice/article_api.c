@@ -77,15 +77,25 @@ static err claim_cover(struct req *r, int64_t article, int64_t region, int64_t c
     return attach_claim(r->db, r->who, cover, "article", article, region, "cover_id");
 }
 
+/* the kind= filter: 0 when absent */
+static err kind_of(struct req *r, enum article_kind *kind_r)
+{
+    const char *k = req_query(r, "kind");
+    int v = k && *k ? vocab_parse(&article_kind_vocab, k) : 0;
+    if (v < 0 || (k && *k && v == 0))
+        return err_set(E_INPUT, "invalid_parameter", "kind", "文章类别不正确");
+    *kind_r = (enum article_kind)v;
+    return E_OK;
+}
+
 static err list_articles(struct req *r)
 {
     struct article_filter f = {0};
     err e = req_paging(r, &f.page, &f.page_size);
     if (e)
         return e;
-    const char *k = req_query(r, "kind");
-    if (k && *k && (f.kind = (enum article_kind)vocab_parse(&article_kind_vocab, k)) <= 0)
-        return err_set(E_INPUT, "invalid_parameter", "kind", "文章类别不正确");
+    if ((e = kind_of(r, &f.kind)))
+        return e;
     const char *st = req_query(r, "state");
     if (st && *st) {
         if (!strcmp(st, "published"))
@@ -93,7 +103,8 @@ static err list_articles(struct req *r)
         else if (!strcmp(st, "draft"))
             f.state = 2;
         else
-            return err_set(E_INPUT, "invalid_parameter", "state", "state 只能为 published 或 draft");
+            return err_set(E_INPUT, "invalid_parameter", "state",
+                           "state 只能为 published 或 draft");
     }
     struct article *items;
     size_t n;
@@ -226,9 +237,8 @@ static err get_mine(struct req *r)
     if (e || (e = req_paging(r, &page, &size)))
         return e;
     enum article_kind kind = 0;
-    const char *k = req_query(r, "kind");
-    if (k && *k && (kind = (enum article_kind)vocab_parse(&article_kind_vocab, k)) <= 0)
-        return err_set(E_INPUT, "invalid_parameter", "kind", "文章类别不正确");
+    if ((e = kind_of(r, &kind)))
+        return e;
     struct article *items = NULL;
     size_t n = 0;
     int64_t total = 0;

@@ -197,8 +197,7 @@ err notice_publish(db *d, arena *a, const struct principal *who, const struct no
     /* the recipients first: an empty audience writes nothing */
     int64_t n = 0;
     db_stmt *s;
-    e = notice_audience_fill(d, RCPT_NOTICE, id, in->region_code, in->audience, in->vulnerable,
-                             &n);
+    e = notice_audience_fill(d, RCPT_NOTICE, id, in->region_code, in->audience, in->vulnerable, &n);
     if (!e && n == 0)
         e = err_set(E_CONFLICT, "no_recipients", "audience", "所选范围内没有符合条件的居民");
     if (!e && !(e = db_prepare(d,

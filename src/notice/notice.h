@@ -324,15 +324,15 @@ err poll_questions_check(json_t *q, json_t **clean_r) MUST_USE;
 
 /* Publish in the caller's transaction (notice_target_check first);
  * E_CONFLICT "no_recipients" on an empty audience. */
-err poll_publish(db *d, const struct principal *who, const struct poll_input *in,
-                 int64_t now, int64_t *id_r, int64_t *recipients_r) MUST_USE;
+err poll_publish(db *d, const struct principal *who, const struct poll_input *in, int64_t now,
+                 int64_t *id_r, int64_t *recipients_r) MUST_USE;
 
 err poll_find(db *d, arena *a, const struct scope *sc, int64_t id, int64_t now,
               struct poll *p_r) MUST_USE;
 
 /* Staff: polls in sc, newest first (the items' questions not loaded). */
-err poll_list(db *d, arena *a, const struct scope *sc, int64_t now, int64_t page,
-              int64_t page_size, struct poll **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+err poll_list(db *d, arena *a, const struct scope *sc, int64_t now, int64_t page, int64_t page_size,
+              struct poll **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
 /* Close now: E_NOT_FOUND outside sc, E_CONFLICT "poll_closed" twice. */
 err poll_close(db *d, const struct scope *sc, int64_t id, int64_t now) MUST_USE;
@@ -355,8 +355,7 @@ err poll_answer(db *d, int64_t person_id, const struct poll *p, json_t *answers,
 /* The results: {questions:[{text,type,answered,options:[{label,count}],
  * texts:[..]}], buildings:[{region_code,region_name,answered,questions:
  * [[count per option]]}]} (texts only when with_texts). */
-err poll_results(db *d, arena *a, const struct poll *p, bool with_texts,
-                 json_t **out_r) MUST_USE;
+err poll_results(db *d, arena *a, const struct poll *p, bool with_texts, json_t **out_r) MUST_USE;
 
 json_t *poll_json(const struct poll *p, bool with_questions);
 

@@ -145,7 +145,7 @@ err poll_questions_check(json_t *q, json_t **clean_r)
 /* ---- reading ---- */
 
 #define POLL_COLS                                                                                  \
-    "p.id, p.region_code, rg.name, p.audience, p.vulnerable, p.title, p.description, "            \
+    "p.id, p.region_code, rg.name, p.audience, p.vulnerable, p.title, p.description, "             \
     "p.show_results, p.state, p.recipients, (SELECT COUNT(*) FROM poll_recipients x WHERE "        \
     "x.poll_id = p.id AND x.answered_at > 0), p.author_name, p.created_at, p.closes_at, "          \
     "p.closed_at, p.questions"
@@ -262,8 +262,8 @@ err poll_find(db *d, arena *a, const struct scope *sc, int64_t id, int64_t now, 
     return E_OK;
 }
 
-err poll_list(db *d, arena *a, const struct scope *sc, int64_t now, int64_t page,
-              int64_t page_size, struct poll **items_r, size_t *n_r, int64_t *total_r)
+err poll_list(db *d, arena *a, const struct scope *sc, int64_t now, int64_t page, int64_t page_size,
+              struct poll **items_r, size_t *n_r, int64_t *total_r)
 {
     struct query w = QUERY_INIT;
     query_sql(&w, " WHERE p.region_code >= ? AND p.region_code < ?");
@@ -309,8 +309,8 @@ err poll_close(db *d, const struct scope *sc, int64_t id, int64_t now)
 
 /* ---- the resident's side ---- */
 
-#define MINE_COLS POLL_COLS ", r.answered_at"
-#define MINE_FROM POLL_FROM " JOIN poll_recipients r ON r.poll_id = p.id"
+#define MINE_COLS     POLL_COLS ", r.answered_at"
+#define MINE_FROM     POLL_FROM " JOIN poll_recipients r ON r.poll_id = p.id"
 #define POLL_MINE_MAX 100
 
 err poll_mine(db *d, arena *a, int64_t person_id, int64_t now, struct poll **items_r, size_t *n_r)
@@ -390,9 +390,12 @@ static err answer_check(size_t i, json_t *q, json_t *v)
         {
             if (!json_is_integer(o) || json_integer_value(o) < 0 || json_integer_value(o) >= nopt)
                 return a_err(i, "选项不存在");
-            json_array_foreach(v, k, o2) if (k < j && json_integer_value(o2) ==
-                                                          json_integer_value(o)) return a_err(
-                i, "选项重复");
+            /* at most POLL_OPTIONS_MAX items: the quadratic check is cheap */
+            for (k = 0; k < j; k++) {
+                o2 = json_array_get(v, k);
+                if (json_integer_value(o2) == json_integer_value(o))
+                    return a_err(i, "选项重复");
+            }
         }
     } else {
         if (!json_is_string(v) || utf8_len(json_string_value(v)) > POLL_TEXT_MAX ||
@@ -606,7 +609,8 @@ json_t *poll_json(const struct poll *p, bool with_questions)
     json_t *o = json_object();
     json_set_id(o, "id", p->id);
     json_set_region(o, p->region_code, p->region_name);
-    json_object_set_new(o, "audience", json_string(vocab_name(&notice_audience_vocab, p->audience)));
+    json_object_set_new(o, "audience",
+                        json_string(vocab_name(&notice_audience_vocab, p->audience)));
     json_object_set_new(o, "audience_label",
                         json_string(vocab_label(&notice_audience_vocab, p->audience)));
     json_object_set_new(o, "title", json_string(p->title));

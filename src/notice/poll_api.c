@@ -35,7 +35,7 @@ static const struct jfield publish_body[] = {
     {"title", J_STRING, JF_REQUIRED, 1, POLL_TITLE_MAX, "标题", NULL, NULL},
     {"description", J_STRING, JF_NULLABLE, 0, POLL_DESC_MAX, "说明", NULL, NULL},
     {"questions", J_ARRAY, JF_REQUIRED, 0, 0, "问题", NULL, NULL},
-    {"closes_at", J_INT, JF_REQUIRED, 1, 0, "截止时间", NULL, NULL},
+    {"closes_at", J_INT, JF_REQUIRED, 0, 0, "截止时间", NULL, NULL},
     {"show_results", J_BOOL, 0, 0, 0, "向居民公开结果", NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
@@ -167,8 +167,7 @@ static err post_close(struct req *r)
 
 /* the results as rows: 楼栋, 问题, 选项, 票数 (the total first, then each
  * building), and the text answers */
-static err export_results(struct req *r, enum export_format fmt, const struct poll *p,
-                          json_t *res)
+static err export_results(struct req *r, enum export_format fmt, const struct poll *p, json_t *res)
 {
     struct export_out x;
     static const char *const head[] = {"楼栋", "问题", "选项", "票数"};
@@ -201,8 +200,8 @@ static err export_results(struct req *r, enum export_format fmt, const struct po
     json_t *t;
     json_array_foreach(json_object_get(res, "texts"), ti, t)
     {
-        json_t *q = json_array_get(p->questions, (size_t)json_integer_value(
-                                                     json_object_get(t, "question")));
+        json_t *q = json_array_get(p->questions,
+                                   (size_t)json_integer_value(json_object_get(t, "question")));
         export_text(&x, "全部");
         export_text(&x, json_string_value(json_object_get(q, "text")));
         export_text(&x, json_string_value(json_object_get(t, "text")));
@@ -320,8 +319,7 @@ static err post_answer(struct req *r)
     int64_t person = 0, id, now = now_ms();
     struct poll p;
     err e = resident_person(r, &person);
-    if (e || (e = req_param_id(r, 0, &id)) ||
-        (e = poll_mine_one(r->db, r->a, person, id, now, &p)))
+    if (e || (e = req_param_id(r, 0, &id)) || (e = poll_mine_one(r->db, r->a, person, id, now, &p)))
         return e;
     db_hold(r->db);
     if (!(e = db_begin(r->db)))

@@ -64,7 +64,7 @@ test('articles: bad input is refused field by field and writes nothing', async (
   expectError(await comm.post('/api/v1/articles', { ...good, cover_id: 'abc' }), 400, 'invalid_attachment', 'cover_id');
   expectError(await comm.post('/api/v1/articles', { ...good, cover_id: '123456' }), 400, 'invalid_attachment', 'cover_id');
   expectError(await comm.post('/api/v1/articles', { ...good, region_code: OTHER_COMMUNITY }), 404, 'not_found', 'region_code');
-  expectError(await grid.post('/api/v1/articles', good), 403);
+  expectError(await grid.post('/api/v1/articles', good), 403, 'forbidden');
   expectError(await comm.get('/api/v1/articles?kind=gossip'), 400, 'invalid_parameter', 'kind');
   expectError(await comm.get('/api/v1/articles?state=gone'), 400, 'invalid_parameter', 'state');
   const l = await comm.get('/api/v1/articles');
@@ -108,15 +108,15 @@ test('articles: published news is sanitised and reaches the residents of the sub
   assert.equal((await resA.get('/api/v1/me/articles?kind=guide')).body.total, 0);
   expectError(await resA.get(`/api/v1/me/articles/${draft.id}`), 404, 'not_found');
   expectError(await resA.get('/api/v1/me/articles?kind=gossip'), 400, 'invalid_parameter', 'kind');
-  expectError(await comm.get('/api/v1/me/articles'), 403, 'residents_only');
+  expectError(await comm.get('/api/v1/me/articles'), 403, 'forbidden');
   const one = await resA.get(`/api/v1/me/articles/${news.id}`);
   assert.equal(one.status, 200, one.text);
   assert.equal(one.body.body, news.body);
   const cover = await resA.get(`/api/v1/me/articles/${news.id}/cover`);
   assert.equal(cover.status, 200);
   assert.equal(cover.headers.get('content-type'), 'image/jpeg');
-  expectError(await resC.get(`/api/v1/me/articles/${news.id}/cover`), 404);
-  expectError(await resA.get(`/api/v1/me/articles/${draft.id}/cover`), 404);
+  expectError(await resC.get(`/api/v1/me/articles/${news.id}/cover`), 404, 'not_found');
+  expectError(await resA.get(`/api/v1/me/articles/${draft.id}/cover`), 404, 'not_found');
 });
 
 test('articles: staff filters, publishing a draft, outside scope, delete', async () => {
@@ -140,8 +140,8 @@ test('articles: staff filters, publishing a draft, outside scope, delete', async
   assert.equal(g.status, 200);
   const del = await comm.del(`/api/v1/articles/${news.id}`);
   assert.equal(del.status, 204, del.text);
-  expectError(await resA.get(`/api/v1/me/articles/${news.id}`), 404);
-  expectError(await comm.del(`/api/v1/articles/${news.id}`), 404);
+  expectError(await resA.get(`/api/v1/me/articles/${news.id}`), 404, 'not_found');
+  expectError(await comm.del(`/api/v1/articles/${news.id}`), 404, 'not_found');
 });
 
 const QUESTIONS = [
@@ -170,7 +170,7 @@ test('polls: bad input is refused field by field and writes nothing', async () =
   expectError(await comm.post('/api/v1/polls', { ...pg, title: ' ' }), 400, 'required', 'title');
   expectError(await comm.post('/api/v1/polls', { ...pg, region_code: OTHER_COMMUNITY }), 404, 'not_found', 'region_code');
   expectError(await comm.post('/api/v1/polls', { ...pg, audience: 'observation' }), 409, 'no_recipients', 'audience');
-  expectError(await grid.post('/api/v1/polls', pg), 403);
+  expectError(await grid.post('/api/v1/polls', pg), 403, 'forbidden');
   assert.equal((await comm.get('/api/v1/polls')).body.total, 0);
   const r = await comm.post('/api/v1/polls', pg);
   assert.equal(r.status, 201, r.text);
@@ -205,7 +205,7 @@ test('polls: one answer per resident, results per option and per building', asyn
   expectError(await resA.post(url, { answers: [0, [0], 5] }), 400, 'invalid_value', 'answers[2]');
   expectError(await resA.post(url, { answers: [0, [0], '长'.repeat(501)] }), 400, 'invalid_value', 'answers[2]');
   expectError(await resA.post(url, { answers: [0, [0], ''], extra: 1 }), 400, 'unknown_field', 'extra');
-  expectError(await comm.post(url, { answers: [0, [0], ''] }), 403, 'residents_only');
+  expectError(await comm.post(url, { answers: [0, [0], ''] }), 403, 'forbidden');
   assert.equal((await comm.get(`/api/v1/polls/${poll.id}`)).body.answered, 0);
 
   const a = await resA.post(url, { answers: [0, [0, 2], '希望<b>早点</b>开放'] });
@@ -237,7 +237,7 @@ test('polls: one answer per resident, results per option and per building', asyn
   const xlsx = await comm.get(`/api/v1/polls/${poll.id}/results?format=xlsx`);
   assert.equal(xlsx.status, 200);
   assert.match(xlsx.headers.get('content-type'), /spreadsheetml/);
-  expectError(await comm.get(`/api/v1/polls/${poll.id}/results?format=pdf`), 400);
+  expectError(await comm.get(`/api/v1/polls/${poll.id}/results?format=pdf`), 400, 'invalid_parameter');
 });
 
 test('polls: hidden results, closing, answering after closing', async () => {
