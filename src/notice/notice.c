@@ -465,6 +465,25 @@ err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, str
     return E_OK;
 }
 
+err notice_addressed(db *d, int64_t person_id, int64_t id)
+{
+    db_stmt *s;
+    bool has;
+    err e = db_prepare(d,
+                       "SELECT 1 FROM notice_recipients r JOIN notices n ON n.id = r.notice_id "
+                       "WHERE r.notice_id = ? AND r.person_id = ? AND n.state = 'published'",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, person_id);
+    e = db_row(s, &has);
+    db_done(s);
+    if (!e && !has)
+        e = err_set(E_NOT_FOUND, "not_found", "id", "通知不存在");
+    return e;
+}
+
 /* ---- replies ---- */
 
 static json_t *ms_or_null(int64_t ms)

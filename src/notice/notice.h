@@ -155,6 +155,10 @@ err notice_mine(db *d, arena *a, int64_t person_id, struct notice **items_r, siz
 err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, struct notice *n_r,
                 bool *first_r) MUST_USE;
 
+/* E_NOT_FOUND "not_found" unless notice id is published and addressed to
+ * person_id (reading its attachments; the reading itself is not marked). */
+err notice_addressed(db *d, int64_t person_id, int64_t id) MUST_USE;
+
 /* A notice as staff see it (body, counts, audience labels). */
 json_t *notice_json(const struct notice *n, bool with_body);
 /* As a resident sees it: no counts, read and reminded flags. */

@@ -1,7 +1,7 @@
 // 社区通知 in Chromium (docs/community.md "Notices"): community staff publish
 // a notice on the console with the editor (bold text kept, a script typed
 // as text shown as text); the resident sees the unread badge on the phone's
-// home, opens the notice; the console's receipt drawer, open meanwhile,
+// home, opens the notice and sees its attachment; the console's receipt drawer, open meanwhile,
 // turns that resident to 已读 on its next refresh (every 5 s, no stream).
 // Then (docs/community.md "Knowledge and news", "Polls"): staff publish a
 // poll on the console; the resident sees the news carousel and the poll
@@ -17,6 +17,7 @@ selectors.setTestIdAttribute('data-test');
 const PW = 'Passw0rd!noticepage';
 const COMMUNITY = '110101001001'; // 多福巷社区
 const BUILDING = '110101001001001001'; // 1号楼
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 let ctx, browser, comm, resident;
 
 before(async () => {
@@ -59,6 +60,9 @@ test('a notice published on the console is read on a phone and shows as read in 
   await page.keyboard.type('明早八点');
   await dialog.getByTitle('加粗').dispatchEvent('mousedown');
   await page.keyboard.type(' 到楼下检测<script>alert(1)</script>');
+  // an attachment, uploaded as it is picked (a real 1x1 PNG)
+  await dialog.getByTestId('notice-files').setInputFiles({ name: '检测点.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
+  await dialog.getByTestId('notice-file').filter({ hasText: '检测点.png' }).waitFor();
   await dialog.getByTestId('notice-save').click();
   await dialog.waitFor({ state: 'hidden' });
   const row = page.getByTestId('notice-list').locator('tr', { hasText: '核酸检测安排' });
@@ -90,6 +94,10 @@ test('a notice published on the console is read on a phone and shows as read in 
   const body = phone.getByTestId('notice-body');
   assert.equal(await body.locator('strong').textContent(), '明早八点');
   assert.match(await body.textContent(), /<script>alert\(1\)<\/script>/); // shown as text, never run
+  // the attachment, read through the notice's route by its recipient
+  const img = phone.getByTestId('notice-attachment-img');
+  await img.waitFor();
+  await phone.waitForFunction((el) => el.complete && el.naturalWidth === 1, await img.elementHandle());
   await shot(phone, 'notice-mobile-detail');
   await phone.goto(ctx.url + '/mobile/#/notices');
   await phone.getByTestId('notice-item').filter({ hasText: '核酸检测安排' }).getByText('已读').waitFor();
