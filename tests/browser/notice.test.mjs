@@ -6,7 +6,9 @@
 // Then (docs/community.md "Knowledge and news", "Polls"): staff publish a
 // poll on the console; the resident sees the news carousel and the poll
 // badge on the phone's home, answers the poll and sees the totals; the
-// console's results drawer counts that answer, in the resident's building.
+// console's results drawer counts that answer, in the resident's building;
+// the news, edited back to a draft on the console's articles page, leaves
+// the residents' list.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -157,6 +159,20 @@ test('a poll answered on the phone shows in the results; the news carousel on th
   assert.equal((await drawer.getByTestId('poll-answered').textContent()).trim(), '1');
   await drawer.getByTestId('poll-buildings').locator('tr', { hasText: '1号楼' }).waitFor();
   await shot(page, 'poll-results');
+
+  // the console's articles page lists the news; its editor shows the
+  // sanitised body; saved back as a draft, the residents no longer see it
+  await page.goto(`${ctx.url}/console/#/articles`);
+  const arow = page.getByTestId('article-list').locator('tr', { hasText: '社区菜市场周末开放' });
+  assert.equal((await arow.getByTestId('article-row-state').textContent()).trim(), '已发布');
+  await arow.getByTestId('article-edit').click();
+  const adialog = page.getByTestId('article-dialog');
+  assert.equal(await adialog.getByTestId('article-body').locator('strong').textContent(), '开放');
+  await adialog.getByTestId('article-published').click();
+  await adialog.getByTestId('article-save').click();
+  await adialog.waitFor({ state: 'hidden' });
+  await arow.getByTestId('article-row-state').filter({ hasText: '草稿' }).waitFor();
+  assert.equal((await resident.get('/api/v1/me/articles?kind=news')).body.total, 0);
   assertClean(page);
   assertClean(phone);
 });
