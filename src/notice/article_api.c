@@ -168,6 +168,10 @@ static err put_article(struct req *r)
     db_hold(r->db);
     if (!(e = db_begin(r->db))) {
         e = article_update(r->db, &r->who->scope, x.id, &in, now_ms());
+        /* a changed or removed cover: the old one goes (the article owns
+         * nothing else), then the new one is claimed */
+        if (!e && in.cover_id != x.cover_id && x.cover_id)
+            e = attach_delete_owned(r->db, "article", x.id, NULL);
         if (!e)
             e = claim_cover(r, x.id, in.region_code, in.cover_id, x.cover_id);
         e = req_tx_end(r, e);

@@ -138,6 +138,11 @@ test('articles: staff filters, publishing a draft, outside scope, delete', async
   assert.equal((await resB.get('/api/v1/me/articles?kind=guide')).body.total, 0);
   const g = await comm.get(`/api/v1/articles/${news.id}/cover`);
   assert.equal(g.status, 200);
+  // the cover removed: gone for residents too
+  const nc = await comm.put(`/api/v1/articles/${news.id}`, { ...good, cover_id: null });
+  assert.equal(nc.status, 200, nc.text);
+  assert.equal(nc.body.cover_id, null);
+  expectError(await resA.get(`/api/v1/me/articles/${news.id}/cover`), 404, 'not_found');
   const del = await comm.del(`/api/v1/articles/${news.id}`);
   assert.equal(del.status, 204, del.text);
   expectError(await resA.get(`/api/v1/me/articles/${news.id}`), 404, 'not_found');
@@ -260,4 +265,10 @@ test('polls: hidden results, closing, answering after closing', async () => {
   const seen = await resB.get(`/api/v1/me/polls/${p.body.id}`);
   assert.deepEqual(seen.body.results, [[0, 0]]);
   assert.equal((await resB.get('/api/v1/me/polls')).body.to_answer, 0);
+  // the workbench counts the one poll still open (the first), in scope only
+  const wb = (await comm.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'polls_open');
+  assert.equal(wb.count, 1);
+  assert.equal(wb.console, '/polls');
+  const west = (await ccWest.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'polls_open');
+  assert.equal(west.count, 0);
 });
