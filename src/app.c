@@ -264,6 +264,9 @@ err app_routes(void)
     /* ---- end of the community services' block ---- */
     /* ---- notices with read receipts (docs/community.md) ---- */
     ADD(notice);
+    /* articles (knowledge, news, the guide) and polls (notice.h) */
+    ADD(article);
+    ADD(poll);
     /* ---- end of the notices' block ---- */
     /* ---- daily goods: shops, goods and orders (issue 14, shop/shop.h) ---- */
     ADD(shop);

@@ -96,6 +96,9 @@ ROUTES(service);
 
 /* ---- notices with read receipts (notice/api.c) ---- */
 ROUTES(notice);
+/* articles and polls for residents (notice/article_api.c, notice/poll_api.c) */
+ROUTES(article);
+ROUTES(poll);
 /* daily goods: shops, goods and orders (issue 14, shop/shop.h) */
 ROUTES(shop);
 /* parcels and take-away notices (issue 14, parcel/parcel.h) */

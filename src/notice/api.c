@@ -11,6 +11,12 @@
  *                                          unread, building=<code>, paged; format=csv|xlsx
  *   GET   /api/v1/me/notices               a resident's notices, unread count
  *   GET   /api/v1/me/notices/{id}          open one (marks it read)
+ *   GET   /api/v1/notices/{id}/attachments/{aid}     one attachment (notice.read)
+ *   GET   /api/v1/me/notices/{id}/attachments/{aid}  one, for a recipient
+ *
+ * The attachments are served by the notice's routes (attach_read_owned,
+ * owner "notice") to whoever may read the notice: the attach module's own
+ * reading rule admits only the uploader and case staff, not residents.
  *
  * Receipts name people: masked, and each read audited like any list of
  * people. A notice outside the caller's scope, or not addressed to the
@@ -354,6 +360,42 @@ static err get_mine_one(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* attachment {aid} of notice id, audited as read by who the caller is */
+static err attachment_reply(struct req *r, int64_t id, const char *action)
+{
+    int64_t aid;
+    err e = req_param_id(r, 1, &aid);
+    if (e)
+        return e;
+    const char *mime;
+    const void *bytes;
+    size_t n;
+    if ((e = attach_read_owned(r->db, r->a, aid, "notice", id, &mime, &bytes, &n)))
+        return e;
+    req_audit(r, action, "notice", id, "ok", arena_printf(r->a, "attachment=%lld", (long long)aid));
+    if ((e = reply_bytes(r, 200, mime, bytes, n)))
+        return e;
+    r->disposition = "inline";
+    r->cache_control = "private, no-store";
+    return E_OK;
+}
+
+static err get_attachment(struct req *r)
+{
+    struct notice n;
+    err e = find_or_refuse(r, "notice.attachment", &n);
+    return e ? e : attachment_reply(r, n.id, "notice.attachment");
+}
+
+static err get_mine_attachment(struct req *r)
+{
+    int64_t person = 0, id;
+    err e = resident_person(r, &person);
+    if (e || (e = req_param_id(r, 0, &id)) || (e = notice_addressed(r->db, person, id)))
+        return e;
+    return attachment_reply(r, id, "notice.attachment");
+}
+
 const struct route notice_routes[] = {
     {M_GET, "/api/v1/notices", list_notices, PERM_NOTICE_READ, 0, NULL,
      "辖区内通知（all=1 含已撤回）", "notice", 0},
@@ -372,5 +414,9 @@ const struct route notice_routes[] = {
      "notice", 0},
     {M_GET, "/api/v1/me/notices/{id}", get_mine_one, PERM_SELF, 0, NULL, "阅读通知（标记已读）",
      "notice", 0},
+    {M_GET, "/api/v1/notices/{id}/attachments/{aid}", get_attachment, PERM_NOTICE_READ, 0, NULL,
+     "通知附件", "notice", 0},
+    {M_GET, "/api/v1/me/notices/{id}/attachments/{aid}", get_mine_attachment, PERM_SELF, 0, NULL,
+     "通知附件（收到通知的居民）", "notice", 0},
 };
 const size_t notice_routes_n = sizeof notice_routes / sizeof notice_routes[0];

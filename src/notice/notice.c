@@ -135,17 +135,17 @@ err notice_list(db *d, arena *a, const struct scope *sc, const struct notice_fil
 
 /* ---- publishing and changing ---- */
 
-err notice_publish(db *d, arena *a, const struct principal *who, const struct notice_input *in,
-                   struct notice *n_r)
+err notice_target_check(db *d, const struct principal *who, int64_t region_code,
+                        enum notice_audience au)
 {
-    if (!scope_has(&who->scope, in->region_code))
+    if (!scope_has(&who->scope, region_code))
         return err_set(E_NOT_FOUND, "not_found", "region_code", "区划不存在");
     db_stmt *s;
     bool has;
     err e = db_prepare(d, "SELECT level FROM regions WHERE code = ?", &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, in->region_code);
+    db_bind_int64(s, 1, region_code);
     int64_t level = 0;
     if (!(e = db_row(s, &has)) && has)
         level = db_col_int64(s, 0);
@@ -154,31 +154,50 @@ err notice_publish(db *d, arena *a, const struct principal *who, const struct no
         return e;
     if (!has)
         return err_set(E_NOT_FOUND, "not_found", "region_code", "区划不存在");
-    if (in->audience == NOTICE_BUILDING && level != LEVEL_BUILDING)
+    if (au == NOTICE_BUILDING && level != LEVEL_BUILDING)
         return err_set(E_INPUT, "invalid_value", "audience", "指定楼栋时所选区划须为楼栋");
+    return E_OK;
+}
 
-    int64_t id = id_new(), now = id_time_ms(id);
-    struct scope target = scope_of(in->region_code);
-    if ((e = db_begin(d)))
-        return e;
-    /* the recipients first: an empty audience writes nothing */
+err notice_audience_fill(db *d, enum notice_rcpt_table table, int64_t id, int64_t region_code,
+                         enum notice_audience au, unsigned vulnerable, int64_t *n_r)
+{
+    struct scope target = scope_of(region_code);
     struct query q = QUERY_INIT;
-    query_sql(&q, "INSERT INTO notice_recipients (notice_id, person_id, region_code) "
-                  "SELECT ?, p.id, p.region_code FROM persons p "
+    query_sql(&q, table == RCPT_POLL
+                      ? "INSERT INTO poll_recipients (poll_id, person_id, region_code) "
+                      : "INSERT INTO notice_recipients (notice_id, person_id, region_code) ");
+    query_sql(&q, "SELECT ?, p.id, p.region_code FROM persons p "
                   "WHERE p.region_code >= ? AND p.region_code < ? AND p.deleted_at = 0");
     query_int(&q, id);
     query_int(&q, target.lo);
     query_int(&q, target.hi);
-    if (in->audience == NOTICE_VULNERABLE) {
+    if (au == NOTICE_VULNERABLE) {
         query_sql(&q, " AND (p.vulnerable & ?) <> 0");
-        query_int(&q, (int64_t)in->vulnerable);
-    } else if (in->audience == NOTICE_OBSERVATION) {
+        query_int(&q, (int64_t)vulnerable);
+    } else if (au == NOTICE_OBSERVATION) {
         query_sql(&q, " AND EXISTS (SELECT 1 FROM observations o WHERE o.person_id = p.id "
                       "AND o.state = 'active')");
     }
+    db_stmt *s;
+    *n_r = 0;
+    err e = query_prepare(d, &q, &s);
+    return e ? e : db_run(s, n_r);
+}
+
+err notice_publish(db *d, arena *a, const struct principal *who, const struct notice_input *in,
+                   struct notice *n_r)
+{
+    err e = notice_target_check(d, who, in->region_code, in->audience);
+    if (e)
+        return e;
+    int64_t id = id_new(), now = id_time_ms(id);
+    if ((e = db_begin(d)))
+        return e;
+    /* the recipients first: an empty audience writes nothing */
     int64_t n = 0;
-    if (!(e = query_prepare(d, &q, &s)))
-        e = db_run(s, &n);
+    db_stmt *s;
+    e = notice_audience_fill(d, RCPT_NOTICE, id, in->region_code, in->audience, in->vulnerable, &n);
     if (!e && n == 0)
         e = err_set(E_CONFLICT, "no_recipients", "audience", "所选范围内没有符合条件的居民");
     if (!e && !(e = db_prepare(d,
@@ -444,6 +463,25 @@ err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, str
     *n_r = n;
     *first_r = changed > 0;
     return E_OK;
+}
+
+err notice_addressed(db *d, int64_t person_id, int64_t id)
+{
+    db_stmt *s;
+    bool has;
+    err e = db_prepare(d,
+                       "SELECT 1 FROM notice_recipients r JOIN notices n ON n.id = r.notice_id "
+                       "WHERE r.notice_id = ? AND r.person_id = ? AND n.state = 'published'",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, person_id);
+    e = db_row(s, &has);
+    db_done(s);
+    if (!e && !has)
+        e = err_set(E_NOT_FOUND, "not_found", "id", "通知不存在");
+    return e;
 }
 
 /* ---- replies ---- */

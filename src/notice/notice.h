@@ -155,9 +155,212 @@ err notice_mine(db *d, arena *a, int64_t person_id, struct notice **items_r, siz
 err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, struct notice *n_r,
                 bool *first_r) MUST_USE;
 
+/* E_NOT_FOUND "not_found" unless notice id is published and addressed to
+ * person_id (reading its attachments; the reading itself is not marked). */
+err notice_addressed(db *d, int64_t person_id, int64_t id) MUST_USE;
+
 /* A notice as staff see it (body, counts, audience labels). */
 json_t *notice_json(const struct notice *n, bool with_body);
 /* As a resident sees it: no counts, read and reminded flags. */
 json_t *notice_mine_json(arena *a, const struct notice *n, bool with_body);
+
+/* ---- the audience, shared by notices and polls ---- */
+
+/* The target of a publication: E_NOT_FOUND "not_found" on region_code
+ * when the region does not exist or lies outside who's scope; E_INPUT
+ * "invalid_value" on audience when a building audience names a region
+ * that is not a building. */
+err notice_target_check(db *d, const struct principal *who, int64_t region_code,
+                        enum notice_audience au) MUST_USE;
+
+enum notice_rcpt_table { RCPT_NOTICE, RCPT_POLL };
+
+/* Resolve the audience into one row per person of `table`
+ * (notice_recipients or poll_recipients) for record id, in the caller's
+ * transaction; *n_r how many (0: the caller refuses "no_recipients"). */
+err notice_audience_fill(db *d, enum notice_rcpt_table table, int64_t id, int64_t region_code,
+                         enum notice_audience au, unsigned vulnerable, int64_t *n_r) MUST_USE;
+
+/* ================================================================
+ * Articles: knowledge, propaganda, news, self-check guide (article.c;
+ * docs/community.md "Knowledge and news").
+ *
+ * Staff with notice.write write articles of a kind for the residents of a
+ * region's subtree in their scope; a draft is seen by staff only, a
+ * published article by every resident living in that subtree (news, kind
+ * "news", is the carousel of the resident's home; the others are the list
+ * by kind). The body is sanitised like a notice's; the cover an image
+ * attachment the author uploaded (owner_kind "article"), served to
+ * residents by the article's own route. Staff queries are scoped in the
+ * statement; a resident's query is bounded by their own region.
+ * ================================================================ */
+
+enum article_kind {
+    ARTICLE_KNOWLEDGE = 1, /* 防疫知识 */
+    ARTICLE_SCIENCE,       /* 医疗科普 */
+    ARTICLE_HOME,          /* 居家隔离防护 */
+    ARTICLE_PREVENTION,    /* 个人预防 */
+    ARTICLE_POLICY,        /* 政策措施 */
+    ARTICLE_NEWS,          /* 要闻播报 */
+    ARTICLE_GUIDE,         /* 自查指引 */
+    ARTICLE_KIND__COUNT
+};
+extern const struct vocab article_kind_vocab; /* "article_kinds" */
+
+#define ARTICLE_TITLE_MAX 100
+#define ARTICLE_BODY_MAX  131072
+
+struct article {
+    int64_t id;
+    int64_t region_code;
+    const char *region_name;
+    enum article_kind kind;
+    const char *title, *body;
+    int64_t cover_id;
+    bool published;
+    const char *author_name;
+    int64_t created_at, updated_at, published_at;
+};
+
+/* The checked input of a creation or an edit. */
+struct article_input {
+    int64_t region_code; /* inside the author's scope */
+    enum article_kind kind;
+    const char *title; /* trimmed, 1..ARTICLE_TITLE_MAX characters */
+    const char *body;  /* sanitised (article_body_clean) */
+    int64_t cover_id;  /* 0 none; claimed by the caller (attach_claim) */
+    bool published;
+};
+
+/* notice_body_clean with ARTICLE_BODY_MAX. */
+err article_body_clean(arena *a, const char *raw, const char **out_r) MUST_USE;
+
+/* Create in the caller's transaction; E_NOT_FOUND "not_found" on
+ * region_code outside who's scope or unknown. *id_r the new id. */
+err article_create(db *d, const struct principal *who, const struct article_input *in,
+                   int64_t *id_r) MUST_USE;
+
+/* Replace every field (region inside sc) in the caller's transaction;
+ * E_NOT_FOUND outside sc. published_at is set on the first publication. */
+err article_update(db *d, const struct scope *sc, int64_t id, const struct article_input *in,
+                   int64_t now) MUST_USE;
+
+/* Delete (staff, scope): E_NOT_FOUND outside sc. */
+err article_delete(db *d, const struct scope *sc, int64_t id) MUST_USE;
+
+err article_find(db *d, arena *a, const struct scope *sc, int64_t id, struct article *a_r) MUST_USE;
+
+struct article_filter {
+    enum article_kind kind; /* 0 any */
+    int state;              /* 0 any, 1 published, 2 draft */
+    int64_t page, page_size;
+};
+
+/* Staff: articles in sc, newest change first. */
+err article_list(db *d, arena *a, const struct scope *sc, const struct article_filter *f,
+                 struct article **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* A resident: the published articles whose region holds person_id's
+ * region, newest first; kind 0 any. */
+err article_mine(db *d, arena *a, int64_t person_id, enum article_kind kind, int64_t page,
+                 int64_t page_size, struct article **items_r, size_t *n_r,
+                 int64_t *total_r) MUST_USE;
+
+/* One published article for person_id; E_NOT_FOUND otherwise. */
+err article_mine_one(db *d, arena *a, int64_t person_id, int64_t id, struct article *a_r) MUST_USE;
+
+json_t *article_json(arena *a, const struct article *x, bool with_body);
+
+/* ================================================================
+ * Polls and surveys (协商; poll.c; docs/community.md "Polls").
+ *
+ * Staff with notice.write publish a poll to an audience like a notice's
+ * (resolved at publication into poll_recipients), with questions of three
+ * types (single, multiple, text) and a closing time. A recipient answers
+ * once: the answer is every question's at once; a second is 409
+ * "already_voted", an answer after closing 409 "poll_closed", and neither
+ * changes anything. The answers are stored without the person (only their
+ * building), so the results per option and per building cannot name a
+ * resident. Residents see the results after answering, or after closing,
+ * when the poll says so.
+ * ================================================================ */
+
+enum poll_qtype { POLL_SINGLE = 1, POLL_MULTIPLE, POLL_TEXT, POLL_QTYPE__COUNT };
+extern const struct vocab poll_qtype_vocab; /* "poll_question_types" */
+
+#define POLL_TITLE_MAX     100
+#define POLL_DESC_MAX      2000
+#define POLL_QUESTIONS_MAX 20
+#define POLL_OPTIONS_MAX   20
+#define POLL_TEXT_MAX      500 /* characters of a text answer, of a question, of an option */
+
+struct poll_input {
+    int64_t region_code;
+    enum notice_audience audience;
+    unsigned vulnerable;
+    const char *title, *description;
+    json_t *questions; /* checked by poll_questions_check; borrowed */
+    int64_t closes_at;
+    bool show_results;
+};
+
+struct poll {
+    int64_t id;
+    int64_t region_code;
+    const char *region_name;
+    enum notice_audience audience;
+    unsigned vulnerable;
+    const char *title, *description;
+    json_t *questions; /* owned: json_decref by poll_free */
+    bool show_results;
+    bool closed; /* closed early, or closes_at passed */
+    bool closed_early;
+    int64_t recipients, answered;
+    const char *author_name;
+    int64_t created_at, closes_at, closed_at;
+    int64_t my_answered_at; /* a resident's view */
+};
+void poll_free(struct poll *p);
+
+/* The questions as sent, checked: E_INPUT on "questions[i].text" etc.
+ * *clean_r a new array with only the known members, trimmed. */
+err poll_questions_check(json_t *q, json_t **clean_r) MUST_USE;
+
+/* Publish in the caller's transaction (notice_target_check first);
+ * E_CONFLICT "no_recipients" on an empty audience. */
+err poll_publish(db *d, const struct principal *who, const struct poll_input *in, int64_t now,
+                 int64_t *id_r, int64_t *recipients_r) MUST_USE;
+
+err poll_find(db *d, arena *a, const struct scope *sc, int64_t id, int64_t now,
+              struct poll *p_r) MUST_USE;
+
+/* Staff: polls in sc, newest first (the items' questions not loaded). */
+err poll_list(db *d, arena *a, const struct scope *sc, int64_t now, int64_t page, int64_t page_size,
+              struct poll **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+
+/* Close now: E_NOT_FOUND outside sc, E_CONFLICT "poll_closed" twice. */
+err poll_close(db *d, const struct scope *sc, int64_t id, int64_t now) MUST_USE;
+
+/* The polls addressed to person_id, open first, newest first (no questions). */
+err poll_mine(db *d, arena *a, int64_t person_id, int64_t now, struct poll **items_r,
+              size_t *n_r) MUST_USE;
+
+/* One poll addressed to person_id, with its questions; E_NOT_FOUND. */
+err poll_mine_one(db *d, arena *a, int64_t person_id, int64_t id, int64_t now,
+                  struct poll *p_r) MUST_USE;
+
+/* Answer poll p (found by poll_mine_one) in the caller's transaction:
+ * answers the body's array, one item per question: a number (single), an
+ * array of numbers (multiple), a string (text). E_INPUT on "answers[i]";
+ * E_CONFLICT "poll_closed", "already_voted". */
+err poll_answer(db *d, int64_t person_id, const struct poll *p, json_t *answers,
+                int64_t now) MUST_USE;
+
+/* The results: {questions:[{text,type,answered,options:[{label,count}],
+ * texts:[..]}], buildings:[{region_code,region_name,answered,questions:
+ * [[count per option]]}]} (texts only when with_texts). */
+err poll_results(db *d, arena *a, const struct poll *p, bool with_texts, json_t **out_r) MUST_USE;
+
+json_t *poll_json(const struct poll *p, bool with_questions);
 
 #endif

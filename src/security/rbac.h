@@ -119,8 +119,8 @@ enum perm {
     PERM_SERVICE_MANAGE, /* keep the duty roster, enrolments, inspection objects */
     PERM_ASSIST_WORK,    /* handle help requests assigned to one (staff, volunteers) */
     /* notices to residents with read receipts (docs/community.md) */
-    PERM_NOTICE_READ,  /* notices in scope and their receipts */
-    PERM_NOTICE_WRITE, /* publish, edit, withdraw notices and remind the unread */
+    PERM_NOTICE_READ,  /* notices in scope and their receipts; articles; poll results */
+    PERM_NOTICE_WRITE, /* publish notices, articles and polls; withdraw; remind the unread */
     /* daily goods (issue 14, docs/community-life.md) */
     PERM_SHOP_MANAGE, /* create shops and their accounts in scope; orders in scope, group orders */
     PERM_SHOP_SELL,   /* a shop's own goods, stock and orders */

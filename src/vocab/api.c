@@ -105,6 +105,9 @@ static const struct vocab *const vocabs[] = {
     &supply_request_state_vocab,
     &supply_delivery_state_vocab,
     &supply_report_kind_vocab,
+    /* articles and polls (docs/community.md) */
+    &article_kind_vocab,
+    &poll_qtype_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -452,6 +452,17 @@ static const struct wb_def defs[WB__COUNT] = {
                           "SELECT COUNT(*) FROM enterprise_employees ee JOIN enterprise_accounts "
                           "ea ON ea.enterprise_id = ee.enterprise_id WHERE ea.user_id = ? AND "
                           "ee.deleted_at = 0"},
+    /* 社区协商 (docs/community.md "Polls"): polls still open for answers */
+    [WB_POLLS_OPEN] = {"polls_open",
+                       "进行中的问卷",
+                       "份",
+                       false,
+                       {PERM_NOTICE_READ, PERM_NOTICE_WRITE},
+                       "/polls",
+                       NULL,
+                       {SCOPED, B_NOW},
+                       "SELECT COUNT(*) FROM polls WHERE region_code >= ? AND region_code < ? AND "
+                       "state = 'open' AND closes_at > ?"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -73,6 +73,8 @@ enum workbench_item {
     WB_RESUME_PENDING, /* resume-work applications waiting for review in scope (enterprise.review)
                         */
     WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
+    /* articles and polls (docs/community.md) */
+    WB_POLLS_OPEN, /* polls in scope still open for answers (notice.read or notice.write) */
     WB__COUNT
 };
 

@@ -227,3 +227,28 @@ test('withdrawing hides the notice from residents, once', async () => {
   expectError(await comm.get('/api/v1/notices?all=2'), 400, 'invalid_parameter', 'all');
   assert.equal((await comm.get(`/api/v1/notices/${allNotice.id}/receipts`)).body.total, 3);
 });
+
+test('a recipient reads a notice\'s attachment through the notice; nobody else does', async () => {
+  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, ...Buffer.alloc(64, 0x5a)]);
+  const up = await comm.post('/api/v1/attachments', JPEG, { 'content-type': 'image/jpeg' });
+  assert.equal(up.status, 201, up.text);
+  const r = await comm.post('/api/v1/notices', { ...good, region_code: BUILDING, audience: 'building', title: '1号楼消杀安排', attachments: [up.body.id] });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.attachments.length, 1);
+  const id = r.body.id;
+  const own = `/api/v1/me/notices/${id}/attachments/${up.body.id}`;
+  // A lives in the building: a recipient; the bytes are the upload's
+  const a = await resA.get(own);
+  assert.equal(a.status, 200);
+  assert.equal(a.headers.get('content-type'), 'image/jpeg');
+  assert.equal(Number(a.headers.get('content-length')), JPEG.length);
+  expectError(await resB.get(own), 404, 'not_found'); // not in the building
+  expectError(await resA.get(`/api/v1/me/notices/${allNotice.id}/attachments/${up.body.id}`), 404, 'not_found'); // another notice
+  expectError(await resA.get(`/api/v1/me/notices/${id}/attachments/123`), 404, 'not_found');
+  expectError(await resA.get(`/api/v1/me/notices/${id}/attachments/x`), 404, 'not_found'); // not an id
+  assert.equal((await comm.get(`/api/v1/notices/${id}/attachments/${up.body.id}`)).status, 200);
+  expectError(await ccWest.get(`/api/v1/notices/${id}/attachments/${up.body.id}`), 404, 'not_found');
+  // withdrawn: the residents' route closes with the notice
+  assert.equal((await comm.post(`/api/v1/notices/${id}/withdraw`)).status, 200);
+  expectError(await resA.get(own), 404, 'not_found');
+});

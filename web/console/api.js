@@ -55,6 +55,8 @@ export const paths = {
   employees: `${V1}/employees`, // an enterprise's employees (docs/enterprise.md)
   resumeApplications: `${V1}/resume-applications`, // 复工申请 and their review
   resumeEnterprises: `${V1}/resume-enterprises`, // enterprises of the scope with their status
+  articles: `${V1}/articles`, // knowledge, news, the self-check guide (docs/community.md)
+  polls: `${V1}/polls`, // polls and surveys, their results
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -68,6 +68,11 @@ const router = createRouter({
     { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
     // parking guidance: the community's garages' free spaces (docs/parking.md)
     { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
+    // knowledge, news and the self-check guide; polls (docs/community.md "Knowledge and news", "Polls")
+    { path: '/articles', component: () => import('./views/Articles.vue'), meta: { kind: 'resident' } },
+    { path: '/articles/:id', component: () => import('./views/ArticleDetail.vue'), meta: { kind: 'resident' } },
+    { path: '/polls', component: () => import('./views/Polls.vue'), meta: { kind: 'resident' } },
+    { path: '/polls/:id', component: () => import('./views/PollDetail.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
