@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "base/paging.h"
 #include "base/regcode.h"
+#include "db/query.h"
 #include "person/person.h"
 #include "region/region.h"
 #include "security/crypto.h"
@@ -436,42 +437,38 @@ err service_emergency_mine(db *d, const struct principal *who, json_t **item_r)
     return e;
 }
 
-#define CALL_WHERE                                                                                 \
-    " WHERE c.region_code >= ? AND c.region_code < ? AND (? < 0 OR (? = 0 AND " CALL_OPEN          \
-    ") OR (? = 1 AND NOT " CALL_OPEN "))"
-
-static void bind_where(db_stmt *s, const struct scope *sc, int state)
-{
-    db_bind_int64(s, 1, sc->lo);
-    db_bind_int64(s, 2, sc->hi);
-    db_bind_int64(s, 3, state);
-    db_bind_int64(s, 4, state);
-    db_bind_int64(s, 5, state);
-}
-
 err service_emergency_list(db *d, arena *a, const struct scope *sc,
                            const struct emergency_filter *f, bool reveal, json_t **items_r,
                            int64_t *total_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT COUNT(*)" CALL_FROM CALL_WHERE, &s);
-    if (e)
-        return e;
-    bind_where(s, sc, f->state);
-    bool row;
+    /* the state filter adds its own fragment (open, handled or either);
+     * the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, CALL_FROM " WHERE c.region_code >= ? AND c.region_code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
+    if (f->state == 0)
+        query_sql(w, " AND " CALL_OPEN);
+    else if (f->state == 1)
+        query_sql(w, " AND NOT " CALL_OPEN);
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT COUNT(*)");
+    query_append(q, w);
     int64_t total = 0;
-    if (!(e = db_row(s, &row)) && row)
-        total = db_col_int64(s, 0);
-    db_done(s);
+    err e = query_count(d, q, &total);
     if (e)
         return e;
-    if ((e = db_prepare(
-             d, "SELECT " CALL_COLS CALL_FROM CALL_WHERE " ORDER BY c.id DESC LIMIT ? OFFSET ?",
-             &s)))
+    *q = (struct query)QUERY_INIT;
+    query_sql(q, "SELECT " CALL_COLS);
+    query_append(q, w);
+    query_sql(q, " ORDER BY c.id DESC LIMIT ? OFFSET ?");
+    query_int(q, f->page_size);
+    query_int(q, paging_offset(f->page, f->page_size));
+    db_stmt *s;
+    if ((e = query_prepare(d, q, &s)))
         return e;
-    bind_where(s, sc, f->state);
-    db_bind_int64(s, 6, f->page_size);
-    db_bind_int64(s, 7, paging_offset(f->page, f->page_size));
+    bool row;
     json_t *items = json_array();
     while (!(e = db_row(s, &row)) && row) {
         json_t *o;
