@@ -7,6 +7,8 @@
 #include "http/static.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +347,16 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "fangkong serve: unexpected argument '%s'\n", argv[0]);
         return 2;
     }
+    /* SIGTERM and SIGINT blocked before the first thread starts, so every
+     * thread inherits the mask and http_serve's sigwait is their only
+     * receiver: a signal that reached a background thread started here
+     * unblocked killed the process without its graceful stop. One that
+     * arrives during start-up waits, pending, for that sigwait. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     int idle_s, sweep_s, device_check_s, task_check_s, write_wait_ms, scan_queue, attach_purge_s;
     int check_sweep_s, escalate_min, release_check_s, export_sync, export_keep_s, export_purge_s;
     int trace_sweep_s;                    /* contact tracing's automatic warning */

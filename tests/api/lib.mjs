@@ -4,7 +4,7 @@
 // configuration, and offers a small cookie-keeping HTTP client.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -26,11 +26,71 @@ async function freePort() {
 // True when the suite runs under scripts/with-postgres.sh.
 export const onPostgres = (process.env.FK_DB || '').startsWith('postgres');
 
+// A migrated, empty database made once per binary and copied for every
+// server of the run: `init` applying every migration was most of a server's
+// start (1-3 s; the suites start a few hundred), a copy takes milliseconds.
+// `init` still runs on the copy: it makes the server's own key and finds
+// nothing to migrate. Nothing key-dependent is in a fresh database (the
+// template holds only the seeded rules, roles and catalogues), so copies
+// with keys of their own are sound.
+const TEMPLATE = (() => {
+  try {
+    const st = fs.statSync(BIN);
+    return createHash('sha1').update(`${BIN}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+  } catch {
+    return null; // no binary: startServer fails on it with its own message
+  }
+})();
+
+function initEnv(extra) {
+  const env = { ...process.env, ...extra };
+  if (!extra.FK_DB) delete env.FK_DB;
+  return env;
+}
+
+// SQLite: the template file beside the temporary folders, published with a
+// hard link (atomic: two files building it at once keep one).
+function sqliteTemplate() {
+  const file = path.join(os.tmpdir(), `fk-template-${TEMPLATE}.db`);
+  if (fs.existsSync(file)) return file;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-template-'));
+  execFileSync(BIN, ['init'], { env: initEnv({ FK_DATA_DIR: dir }), stdio: 'pipe' });
+  try {
+    fs.linkSync(path.join(dir, 'fangkong.db'), file);
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw e;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return file;
+}
+
+const psql = (sql) => execFileSync('psql', ['-X', '-q', '-d', 'postgres', '-c', sql], { stdio: 'pipe' });
+
+// PostgreSQL: a template database in the run's cluster, renamed into place
+// when complete (two files building it at once keep one).
+function pgTemplate() {
+  const name = `tpl_${TEMPLATE}`;
+  const found = execFileSync('psql', ['-X', '-tA', '-d', 'postgres', '-c', `SELECT 1 FROM pg_database WHERE datname = '${name}'`], { encoding: 'utf8' });
+  if (found.trim() === '1') return name;
+  const tmp = 'tpb_' + randomBytes(6).toString('hex');
+  execFileSync('createdb', [tmp], { stdio: 'inherit' });
+  const { PGHOST, PGPORT, PGUSER } = process.env;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-template-'));
+  execFileSync(BIN, ['init'], { env: initEnv({ FK_DATA_DIR: dir, FK_DB: `postgres://${PGUSER}@${PGHOST}:${PGPORT}/${tmp}` }), stdio: 'pipe' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    psql(`ALTER DATABASE ${tmp} RENAME TO ${name}`);
+  } catch {
+    psql(`DROP DATABASE ${tmp}`); // another file's template won
+  }
+  return name;
+}
+
 function freshDbUrl() {
   // under scripts/with-postgres.sh every server gets its own database
   if (!onPostgres) return undefined;
   const name = 't_' + randomBytes(6).toString('hex');
-  execFileSync('createdb', [name], { stdio: 'inherit' });
+  execFileSync('createdb', ['-T', pgTemplate(), name], { stdio: 'inherit' });
   const { PGHOST, PGPORT, PGUSER } = process.env;
   return `postgres://${PGUSER}@${PGHOST}:${PGPORT}/${name}`;
 }
@@ -65,7 +125,10 @@ export async function startServer(opts = {}) {
   // opts.sqlite: this server on SQLite even under with-postgres (a mixed federation)
   const dbUrl = opts.sqlite ? undefined : freshDbUrl();
   if (dbUrl) env.FK_DB = dbUrl;
-  else delete env.FK_DB;
+  else {
+    delete env.FK_DB;
+    fs.copyFileSync(sqliteTemplate(), path.join(dir, 'fangkong.db'));
+  }
   const fk = (args, o = {}) => {
     try {
       const stdout = execFileSync(BIN, args, { env, encoding: 'utf8', input: o.input, stdio: ['pipe', 'pipe', 'pipe'] });
