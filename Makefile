@@ -119,7 +119,10 @@ api-pg: $(BUILD)/fangkong
 api: api-sqlite api-pg
 
 # Real Chromium (Debian's) driven by playwright-core against a real server.
-BROWSER_JOBS ?= 1
+# Two files at a time: a browser file mostly waits (for pages, pushes and
+# polls); its CPU, server and Chromium together, is about a fifth of its
+# wall time.
+BROWSER_JOBS ?= 2
 browser: $(BUILD)/fangkong web/dist/.built
 	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=$(BROWSER_JOBS) tests/browser/
 
@@ -130,8 +133,8 @@ san:
 	$(MAKE) SAN=1 unit
 
 # Builds and the fuzz runs use every core; the API suites run API_JOBS files at a
-# time, the browser suite one (one Chromium is already most of a core: run beside the
-# PostgreSQL suite on two cores it saved nothing and made timing-bound tests flaky).
+# time, the browser suite BROWSER_JOBS (run beside the PostgreSQL suite on two cores
+# it saved nothing and made timing-bound tests flaky: the phases stay in sequence).
 # Each phase prints its start time, so a slow run says where it went.
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 STAMP     = @date -u '+== %T $(1)'
