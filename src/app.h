@@ -116,5 +116,7 @@ err app_routes(void) MUST_USE;
 ROUTES(face);
 /* ---- parking guidance (parking/parking.h) ---- */
 ROUTES(parking);
+/* ---- help requests (service/help_api.c) ---- */
+ROUTES(service_help);
 
 #endif

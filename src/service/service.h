@@ -191,4 +191,109 @@ void service_day_text(int64_t day, char out[CHINA_TIME_LEN]);
 err service_worker_start(const char *db_url, int every_s) MUST_USE;
 void service_worker_stop(void);
 
+/* ---- help requests (help.c) ------------------------------------------------------ */
+
+/*
+ * Help requests (求助): a resident asks the community for help of a kind
+ * (help_kind_vocab) in their own words, with photos (src/attach, owner
+ * kind "help_request"). The request has its own state:
+ *
+ *   submitted --assign--> assigned --start--> in_progress --done--> done
+ *   submitted/assigned/in_progress --cancel (staff, with a reason)--> cancelled
+ *   submitted/assigned --cancel (the resident)--> cancelled
+ *   assigned/in_progress --assign--> the same state, another handler
+ *
+ * Staff with service.manage assign it to a staff account that holds
+ * assist.work and whose region is the request's community or one of its
+ * ancestors; start and done are the handler's (or a manager's), each with
+ * an optional note (done and a staff cancel need one) that the resident
+ * reads. Scope is the person's residence when they asked, bound in the
+ * same statement; the text is sealed.
+ */
+#define HELP_TEXT_MAX 500 /* characters */
+#define HELP_NOTE_MAX 200
+
+enum help_kind {
+    HELP_MEDICINE = 1,
+    HELP_GOODS,
+    HELP_DOCTOR,
+    HELP_COUNSEL,
+    HELP_CHILDCARE,
+    HELP_OTHER
+};
+extern const struct vocab help_kind_vocab;  /* medicine 药品, goods 生活物资, … */
+extern const struct vocab help_state_vocab; /* submitted 待受理, assigned 已指派, … */
+
+enum help_state { HELP_SUBMITTED = 1, HELP_ASSIGNED, HELP_IN_PROGRESS, HELP_DONE, HELP_CANCELLED };
+
+/*
+ * Resident `who` asks for help: kind (enum help_kind), text (1..HELP_TEXT_MAX
+ * characters), attachments (a JSON array of their own upload ids, or NULL).
+ * One transaction: the request and its photos, or nothing (a photo not
+ * theirs: E_INPUT "invalid_attachment"). E_NOT_FOUND "person_not_registered"
+ * for an account bound to no live record. *id_r the new id.
+ */
+err service_help_submit(db *d, arena *a, const struct principal *who, int kind, const char *text,
+                        json_t *attachments, int64_t now, int64_t *id_r) MUST_USE;
+
+/* The resident's own requests, newest first ({id, kind, kind_label, text,
+ * state, state_label, assignee_name, note, created_at, updated_at}), or
+ * one of them with its attachments (E_NOT_FOUND when it is not theirs). */
+err service_help_mine(db *d, arena *a, const struct principal *who, int64_t page, int64_t page_size,
+                      json_t **items_r, int64_t *total_r) MUST_USE;
+err service_help_mine_get(db *d, arena *a, const struct principal *who, int64_t id,
+                          json_t **item_r) MUST_USE;
+
+struct help_filter {
+    int state;        /* enum help_state, 0 any; -1 open (submitted, assigned, in_progress) */
+    int kind;         /* enum help_kind, 0 any */
+    int64_t region;   /* padded region inside the scope (its subtree), 0 the whole scope */
+    int64_t assignee; /* a user id, 0 anyone */
+    int64_t page, page_size;
+};
+
+/* One row of the staff list or export (help_each's callback). */
+struct help_row {
+    int64_t id, person_id, region_code, assignee_id, created_at, updated_at, closed_at;
+    const char *person_name; /* masked unless reveal */
+    const char *phone;       /* masked unless reveal */
+    const char *region_name, *kind, *state, *text, *assignee_name, *note;
+};
+
+/* Requests inside sc matching f, newest first, page by page, each handed to
+ * fn (stops at its first error). *total_r the number matching. */
+err service_help_each(db *d, arena *a, const struct scope *sc, const struct help_filter *f,
+                      bool reveal, err (*fn)(void *ctx, const struct help_row *h), void *ctx,
+                      int64_t *total_r) MUST_USE;
+
+/* A row as the JSON object the staff list and detail show. */
+json_t *service_help_json(const struct help_row *h);
+
+/* One request inside sc with its attachments; E_NOT_FOUND outside it. */
+err service_help_get(db *d, arena *a, const struct scope *sc, int64_t id, bool reveal,
+                     json_t **item_r) MUST_USE;
+
+/*
+ * Change request id inside sc (E_NOT_FOUND outside it) by user `by`:
+ * action "assign" (assignee: an enabled staff account holding assist.work
+ * whose region holds the request's community, else E_INPUT "invalid_user"
+ * on "assignee_id"; needs `manage`), "start", "done", "cancel". start and
+ * done are the assignee's or a manager's (E_FORBIDDEN "forbidden").
+ * A change the state forbids: E_CONFLICT "invalid_transition". done and
+ * cancel need a note (E_INPUT "required" on "note"). One statement guarded
+ * by the state read, so two staff acting at once change it once.
+ */
+err service_help_act(db *d, const struct scope *sc, int64_t id, const char *action,
+                     int64_t assignee, const char *note, int64_t by, bool manage,
+                     int64_t now) MUST_USE;
+
+/* The resident cancels their own request while nobody has started it
+ * (E_CONFLICT "invalid_transition" after; E_NOT_FOUND when not theirs). */
+err service_help_cancel_mine(db *d, const struct principal *who, int64_t id, int64_t now) MUST_USE;
+
+/* Staff who may be assigned requests of `community` (inside sc): as
+ * service_duty_candidates, holding assist.work. */
+err service_help_assignees(db *d, const struct scope *sc, int64_t community,
+                           json_t **items_r) MUST_USE;
+
 #endif

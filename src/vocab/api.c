@@ -32,6 +32,7 @@
 #include "video/video.h"
 #include "visitor/visitor.h"
 #include "supply/supply.h"
+#include "service/service.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -105,6 +106,10 @@ static const struct vocab *const vocabs[] = {
     &supply_request_state_vocab,
     &supply_delivery_state_vocab,
     &supply_report_kind_vocab,
+    /* community services: help requests, elderly check-in (docs/community-services.md) */
+    &help_kind_vocab,
+    &help_state_vocab,
+    &care_feeling_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
