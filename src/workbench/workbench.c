@@ -452,6 +452,17 @@ static const struct wb_def defs[WB__COUNT] = {
                           "SELECT COUNT(*) FROM enterprise_employees ee JOIN enterprise_accounts "
                           "ea ON ea.enterprise_id = ee.enterprise_id WHERE ea.user_id = ? AND "
                           "ee.deleted_at = 0"},
+    /* 求助 (docs/community-services.md): open help requests in scope */
+    [WB_HELP_OPEN] = {"help_open",
+                      "待办结的求助",
+                      "件",
+                      true,
+                      {PERM_SERVICE_READ},
+                      "/service?tab=help",
+                      NULL,
+                      {SCOPED},
+                      "SELECT COUNT(*) FROM help_requests WHERE region_code >= ? AND region_code "
+                      "< ? AND closed_at = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -73,6 +73,8 @@ enum workbench_item {
     WB_RESUME_PENDING, /* resume-work applications waiting for review in scope (enterprise.review)
                         */
     WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
+    /* help requests (docs/community-services.md) */
+    WB_HELP_OPEN, /* residents' help requests in scope not yet done or cancelled (service.read) */
     WB__COUNT
 };
 

@@ -68,6 +68,8 @@ const router = createRouter({
     { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
     // parking guidance: the community's garages' free spaces (docs/parking.md)
     { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
+    // 我要求助: a resident's help requests (docs/community-services.md)
+    { path: '/me/help', component: () => import('./views/MyHelp.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
