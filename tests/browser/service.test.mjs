@@ -166,7 +166,7 @@ test('a help request from the phone to the console and back', async () => {
   await drawer.getByTestId('help-detail-state').getByText('已指派').waitFor();
   await drawer.getByTestId('help-done').click();
   await drawer.getByText('请填写处理结果').waitFor();
-  await drawer.getByTestId('help-note').locator('textarea').fill('已送药上门，老人签收');
+  await drawer.locator('textarea[data-test=help-note], [data-test=help-note] textarea').fill('已送药上门，老人签收');
   await drawer.getByTestId('help-done').click();
   await drawer.getByTestId('help-detail-state').getByText('已完成').waitFor();
   await row.getByText('已完成').waitFor();
