@@ -262,6 +262,7 @@ err app_routes(void)
     ADD(service);
     HOOK(service_task_kinds_register());
     ADD(service_help); /* help requests (service/help_api.c) */
+    ADD(service_clue); /* environment clues (service/clue_api.c) */
     /* ---- end of the community services' block ---- */
     /* ---- notices with read receipts (docs/community.md) ---- */
     ADD(notice);

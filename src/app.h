@@ -118,5 +118,6 @@ ROUTES(face);
 ROUTES(parking);
 /* ---- help requests (service/help_api.c) ---- */
 ROUTES(service_help);
+ROUTES(service_clue); /* environment clues (service/clue_api.c) */
 
 #endif

@@ -456,7 +456,8 @@ static const struct task_kind care_missed_kind = {
 
 err service_task_kinds_register(void)
 {
-    return task_kind_register(&care_missed_kind);
+    err e = task_kind_register(&care_missed_kind);
+    return e ? e : service_clue_task_kind_register();
 }
 
 static err sweep_run(db *d, int64_t now, void *ctx, int64_t *n_r)

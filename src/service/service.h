@@ -296,4 +296,51 @@ err service_help_cancel_mine(db *d, const struct principal *who, int64_t id, int
 err service_help_assignees(db *d, const struct scope *sc, int64_t community,
                            json_t **items_r) MUST_USE;
 
+/* ---- environment clues (clue.c) --------------------------------------------------- */
+
+/*
+ * Environment clues (线索): a resident reports a problem they saw — a
+ * category (clue_category_vocab), text, photos (owner kind "env_clue"), the
+ * phone's position (optional) — and the clue becomes a task of kind
+ * "env_clue" for the community staff (role community_staff) of the
+ * resident's region, due in SERVICE_CLUE_DUE_MS. Completing the task with
+ * {result: {text}} records the result on the clue (state done), which the
+ * resident reads; a cancelled task closes it (state cancelled).
+ */
+#define SERVICE_TASK_ENV_CLUE "env_clue"
+#define SERVICE_CLUE_DUE_MS   (3LL * 24 * 3600 * 1000)
+#define CLUE_TEXT_MAX         500
+
+extern const struct vocab clue_category_vocab; /* road 公共道路, space 公共空间, … */
+
+struct clue_new {
+    int category; /* index into clue_category_vocab */
+    const char *text;
+    bool has_pos;
+    double lat, lng;
+    json_t *attachments; /* the resident's upload ids, or NULL */
+};
+
+/* Register the "env_clue" task kind (service_task_kinds_register). */
+err service_clue_task_kind_register(void) MUST_USE;
+
+/* File resident who's clue and its task in one transaction. E_INPUT
+ * "invalid_value" (category), "invalid_position" (lat/lng), "invalid_attachment";
+ * E_NOT_FOUND "person_not_registered". *id_r the clue. */
+err service_clue_submit(db *d, arena *a, const struct principal *who, const struct clue_new *n,
+                        int64_t now, int64_t *id_r) MUST_USE;
+
+/* The resident's own clues, newest first ({id, category, category_label,
+ * text, state, state_label, result, result_at, created_at}); one with
+ * attachments (E_NOT_FOUND when not theirs). */
+err service_clue_mine(db *d, arena *a, const struct principal *who, int64_t page, int64_t page_size,
+                      json_t **items_r, int64_t *total_r) MUST_USE;
+err service_clue_mine_get(db *d, arena *a, const struct principal *who, int64_t id,
+                          json_t **item_r) MUST_USE;
+
+/* Clues inside sc (state "" any, else open|done|cancelled; category 0 any),
+ * newest first, with the reporter masked, the task id and its state. */
+err service_clue_list(db *d, arena *a, const struct scope *sc, const char *state, int category,
+                      int64_t page, int64_t page_size, json_t **items_r, int64_t *total_r) MUST_USE;
+
 #endif

@@ -110,6 +110,7 @@ static const struct vocab *const vocabs[] = {
     &help_kind_vocab,
     &help_state_vocab,
     &care_feeling_vocab,
+    &clue_category_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`
