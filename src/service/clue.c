@@ -301,8 +301,8 @@ static err clue_complete(db *d, arena *a, const struct principal *who, const str
     const char *text = json_is_object(result) ? json_str(result, "text") : NULL;
     if (!text || !*text)
         return err_set(E_INPUT, "required", "result.text", "请填写处理结果");
-    if (!utf8_valid_text(text) || utf8_len(text) > TASK_NOTE_MAX)
-        return err_set(E_INPUT, "too_long", "result.text", "处理结果不能超过200个字");
+    if (!utf8_valid_text(text) || utf8_len(text) > CLUE_TEXT_MAX)
+        return err_set(E_INPUT, "too_long", "result.text", "处理结果不能超过500个字");
     return close_clue(d, who, t, "done", text);
 }
 

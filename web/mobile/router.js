@@ -70,6 +70,8 @@ const router = createRouter({
     { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
     // 我要求助: a resident's help requests (docs/community-services.md)
     { path: '/me/help', component: () => import('./views/MyHelp.vue'), meta: { kind: 'resident' } },
+    // 环境线索: a resident's reports of problems in the community (docs/community-services.md)
+    { path: '/me/clues', component: () => import('./views/MyClues.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
