@@ -180,3 +180,35 @@ test('a help request from the phone to the console and back', async () => {
   assertClean(desk);
   assertClean(phone);
 });
+
+test('an environment clue from the phone appears on the console with its task; the result goes back', async () => {
+  const phone = await openPage(browser, { mobile: true });
+  await adoptSession(phone, resident);
+  await phone.goto(ctx.url + '/mobile/#/me');
+  await phone.getByTestId('my-clues').click();
+  const form = phone.getByTestId('clue-form');
+  await form.getByText('集贸市场').click();
+  await phone.getByTestId('clue-text').locator('textarea').fill('菜市场东门污水外溢');
+  await phone.getByTestId('clue-submit').click();
+  const item = phone.getByTestId('clue-item').first();
+  await item.getByText('菜市场东门污水外溢').waitFor();
+  assert.equal(await item.getByTestId('clue-item-state').textContent(), '处理中');
+
+  const desk = await consolePage(browser, ctx, '/service?tab=clues', staff);
+  const row = desk.getByTestId('clue-list').locator('tr', { hasText: '菜市场东门污水外溢' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /王\*英.*集贸市场.*待接收.*处理中/s);
+  // the staff complete the task (as 我的任务 on the phone does); the console and the phone show the result
+  const clue = (await staff.get('/api/v1/service/clues')).body.items[0];
+  assert.equal((await staff.post(`/api/v1/tasks/${clue.task_id}/accept`)).status, 200);
+  assert.equal((await staff.post(`/api/v1/tasks/${clue.task_id}/complete`, { result: { text: '已通知市场管理方清理' } })).status, 200);
+  await desk.reload();
+  await desk.getByTestId('clue-list').getByText('已通知市场管理方清理').waitFor();
+  await phone.reload();
+  await phone.getByTestId('clue-item-result').first().getByText('处理结果：已通知市场管理方清理').waitFor();
+  assert.equal(await phone.getByTestId('clue-item-state').first().textContent(), '已处理');
+  await shot(phone, 'clue-phone-done');
+  await shot(desk, 'clue-console-done');
+  assertClean(desk);
+  assertClean(phone);
+});
