@@ -118,6 +118,7 @@ ROUTES(face);
 ROUTES(parking);
 /* ---- help requests (service/help_api.c) ---- */
 ROUTES(service_help);
-ROUTES(service_clue); /* environment clues (service/clue_api.c) */
+ROUTES(service_clue);    /* environment clues (service/clue_api.c) */
+ROUTES(service_inspect); /* disinfection and inspection (service/inspect_api.c) */
 
 #endif

@@ -343,4 +343,105 @@ err service_clue_mine_get(db *d, arena *a, const struct principal *who, int64_t 
 err service_clue_list(db *d, arena *a, const struct scope *sc, const char *state, int category,
                       int64_t page, int64_t page_size, json_t **items_r, int64_t *total_r) MUST_USE;
 
+/* ---- disinfection and inspection records (inspect.c) ------------------------------ */
+
+/*
+ * Disinfection and inspection (消杀与巡查): the objects a community looks
+ * after on a schedule (a public space, a market, a group of stalls), each
+ * with one schedule — every N hours or days a record of one kind (消杀
+ * disinfect | 巡查 patrol) is due. Staff holding assist.work (community
+ * staff, grid workers) record one with a result, notes and photos (owner
+ * kind "inspect_record"); the next due time is the record's time plus the
+ * period. service.manage adds objects. A periodic sweep raises one task
+ * "inspect_overdue" (role community_staff, the object's community) per
+ * object past due and none while that task is open; the next record
+ * completes it. Objects are places, not people: nothing here is sealed.
+ */
+#define SERVICE_TASK_INSPECT "inspect_overdue"
+#define INSPECT_NAME_MAX     40 /* characters: the overdue task's title holds it */
+#define INSPECT_NOTES_MAX    500
+#define INSPECT_HOURS_MAX    168 /* every 1..168 hours */
+#define INSPECT_DAYS_MAX     90  /* every 1..90 days */
+#define INSPECT_SWEEP_MAX    200 /* objects one sweep raises tasks for; the next run goes on */
+#define INSPECT_RECENT       20  /* records the detail shows */
+
+extern const struct vocab inspect_object_kind_vocab; /* space 公共空间, market 集贸市场, … */
+extern const struct vocab inspect_record_kind_vocab; /* disinfect 消杀, patrol 巡查 */
+extern const struct vocab inspect_result_vocab;      /* ok 正常, issue 发现问题 */
+extern const struct vocab inspect_unit_vocab;        /* hour 小时, day 天 */
+
+struct inspect_object_new {
+    int64_t region; /* padded community code, inside the caller's scope */
+    const char *name;
+    int kind, record_kind, unit; /* indexes into the vocabularies above */
+    int every_n;
+    int64_t place_id; /* a place inside the community, 0 none */
+    bool has_pos;
+    double lat, lng;
+    int64_t last_at; /* when it was last done before being entered, 0 unknown */
+};
+
+/* Add an object inside sc. E_INPUT on "region" (not a community in scope),
+ * "name", "kind", "record_kind", "every_unit", "every_n" (out of range),
+ * "place_id" (no such place in the community), "lat" (position),
+ * "last_at" (in the future or over a year ago). */
+err service_inspect_object_add(db *d, const struct scope *sc, const struct inspect_object_new *n,
+                               int64_t by, int64_t now, int64_t *id_r) MUST_USE;
+
+struct inspect_filter {
+    int64_t region; /* padded region inside sc (its subtree), 0 the whole scope */
+    int kind;       /* inspect_object_kind_vocab index, 0 any */
+    bool overdue;   /* only those past due at `now` */
+    int64_t page, page_size;
+};
+
+/* Objects inside sc, the most overdue first ({id, name, kind, kind_label,
+ * record_kind(_label), every_n, every_unit, every_label, region_code,
+ * region_name, place_name, lat, lng, last_at, last_result(_label),
+ * last_by_name, due_at, overdue, task_id}). */
+err service_inspect_objects(db *d, const struct scope *sc, const struct inspect_filter *f,
+                            int64_t now, json_t **items_r, int64_t *total_r) MUST_USE;
+
+/* One object inside sc (E_NOT_FOUND outside it) with its latest
+ * INSPECT_RECENT records, each with its photos ("records"). */
+err service_inspect_object_get(db *d, const struct scope *sc, int64_t id, int64_t now,
+                               json_t **item_r) MUST_USE;
+
+struct inspect_record_new {
+    int kind;   /* inspect_record_kind_vocab index; 0: the schedule's kind */
+    int result; /* inspect_result_vocab index, required */
+    const char *notes;
+    json_t *attachments; /* the recorder's upload ids, or NULL */
+};
+
+/* Record one for object id inside who's scope (E_NOT_FOUND outside it), in
+ * one transaction: the record, its photos, the object's last/due times,
+ * and the open overdue task completed. E_INPUT on "result", "kind",
+ * "notes" (an issue needs notes), "attachments". */
+err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t id,
+                           const struct inspect_record_new *n, int64_t now,
+                           int64_t *record_r) MUST_USE;
+
+/* Per community inside sc with objects: the counts at `now`. */
+struct inspect_stat {
+    int64_t region_code;
+    const char *region_name;
+    int64_t objects, records_week, overdue; /* records: today and the six China days before */
+};
+err service_inspect_stats(db *d, const struct scope *sc, int64_t now,
+                          err (*fn)(void *ctx, const struct inspect_stat *st), void *ctx) MUST_USE;
+
+/* Raise an "inspect_overdue" task for each object past due at `now` with
+ * none open (at most INSPECT_SWEEP_MAX a run), claiming each row first so
+ * that servers sweeping one database raise it once. *n_r the tasks. */
+err service_inspect_sweep(db *d, int64_t now, int64_t *n_r) MUST_USE;
+
+/* Register the "inspect_overdue" task kind (service_task_kinds_register). */
+err service_inspect_task_kind_register(void) MUST_USE;
+
+/* The sweep's thread every every_s seconds (0: none); stopped at shutdown
+ * (service_worker_start / service_worker_stop start and stop it). */
+err service_inspect_worker_start(const char *db_url, int every_s) MUST_USE;
+void service_inspect_worker_stop(void);
+
 #endif

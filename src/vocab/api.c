@@ -111,6 +111,11 @@ static const struct vocab *const vocabs[] = {
     &help_state_vocab,
     &care_feeling_vocab,
     &clue_category_vocab,
+    /* disinfection and inspection */
+    &inspect_object_kind_vocab,
+    &inspect_record_kind_vocab,
+    &inspect_result_vocab,
+    &inspect_unit_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

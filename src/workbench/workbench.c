@@ -463,6 +463,17 @@ static const struct wb_def defs[WB__COUNT] = {
                       {SCOPED},
                       "SELECT COUNT(*) FROM help_requests WHERE region_code >= ? AND region_code "
                       "< ? AND closed_at = 0"},
+    /* 消杀巡查 (docs/community-services.md): objects whose record is past due */
+    [WB_INSPECT_OVERDUE] = {"inspect_overdue",
+                            "逾期未消杀巡查",
+                            "处",
+                            true,
+                            {PERM_SERVICE_READ},
+                            "/service?tab=inspect",
+                            "/staff/inspect",
+                            {SCOPED, B_NOW},
+                            "SELECT COUNT(*) FROM inspect_objects WHERE region_code >= ? AND "
+                            "region_code < ? AND due_at < ?"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -75,6 +75,7 @@ enum workbench_item {
     WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
     /* help requests (docs/community-services.md) */
     WB_HELP_OPEN, /* residents' help requests in scope not yet done or cancelled (service.read) */
+    WB_INSPECT_OVERDUE, /* disinfection/inspection objects past due in scope (service.read) */
     WB__COUNT
 };
 
