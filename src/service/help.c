@@ -224,16 +224,24 @@ err service_help_cancel_mine(db *d, const struct principal *who, int64_t id, int
 
 /* ---- staff ------------------------------------------------------------------------ */
 
+/* the requester is on the observation list now (any active observation,
+ * centralised or at home), read with the request in the same statement */
+#define OBSERVED_SQL                                                                               \
+    "(CASE WHEN EXISTS (SELECT 1 FROM observations ob WHERE ob.person_id = p.id AND ob.state = "   \
+    "'active') THEN 1 ELSE 0 END)"
 #define STAFF_COLS                                                                                 \
     "h.id, h.person_id, h.region_code, COALESCE((SELECT name FROM regions g WHERE g.code = "       \
     "h.region_code), ''), p.name_enc, p.phone_enc, h.kind, h.state, h.text_enc, h.assignee_id, "   \
-    "COALESCE(u.display_name, ''), h.note, h.created_at, h.updated_at, h.closed_at"
+    "COALESCE(u.display_name, ''), h.note, h.created_at, h.updated_at, h.closed_at, "              \
+    "p.vulnerable, " OBSERVED_SQL
 #define STAFF_FROM                                                                                 \
     " FROM help_requests h JOIN persons p ON p.id = h.person_id LEFT JOIN users u ON u.id = "      \
     "h.assignee_id WHERE h.region_code >= ? AND h.region_code < ?"
 #define STAFF_FILTER                                                                               \
     " AND (CAST(? AS TEXT) = '' OR h.state = ?) AND (CAST(? AS BIGINT) = 0 OR " OPEN_SQL ")"       \
-    " AND (CAST(? AS TEXT) = '' OR h.kind = ?) AND (CAST(? AS BIGINT) = 0 OR h.assignee_id = ?)"
+    " AND (CAST(? AS TEXT) = '' OR h.kind = ?) AND (CAST(? AS BIGINT) = 0 OR h.assignee_id = ?)"   \
+    " AND (CAST(? AS BIGINT) = 0 OR p.vulnerable <> 0) AND (CAST(? AS BIGINT) = 0 "                \
+    "OR " OBSERVED_SQL " = 1)"
 
 static err row_of(arena *a, db_stmt *s, bool reveal, struct help_row *h)
 {
@@ -250,6 +258,8 @@ static err row_of(arena *a, db_stmt *s, bool reveal, struct help_row *h)
         .created_at = db_col_int64(s, 12),
         .updated_at = db_col_int64(s, 13),
         .closed_at = db_col_int64(s, 14),
+        .vulnerable = db_col_int64(s, 15) != 0,
+        .observed = db_col_int64(s, 16) != 0,
     };
     const char *phone = NULL, *text = NULL;
     err e;
@@ -289,6 +299,8 @@ json_t *service_help_json(const struct help_row *h)
         json_object_set_new(o, "assignee_id", json_null());
     json_object_set_new(o, "assignee_name", json_string(h->assignee_name));
     json_object_set_new(o, "note", json_string(h->note));
+    json_object_set_new(o, "vulnerable", json_boolean(h->vulnerable));
+    json_object_set_new(o, "observed", json_boolean(h->observed));
     json_object_set_new(o, "created_at", json_integer(h->created_at));
     json_object_set_new(o, "updated_at", json_integer(h->updated_at));
     json_object_set_new(o, "closed_at", h->closed_at ? json_integer(h->closed_at) : json_null());
@@ -308,6 +320,8 @@ static void bind_filter(db_stmt *s, const struct scope *in, const struct help_fi
     db_bind_text(s, 7, k);
     db_bind_int64(s, 8, f->assignee);
     db_bind_int64(s, 9, f->assignee);
+    db_bind_int64(s, 10, f->vulnerable ? 1 : 0);
+    db_bind_int64(s, 11, f->observed ? 1 : 0);
 }
 
 err service_help_each(db *d, arena *a, const struct scope *sc, const struct help_filter *f,
@@ -338,8 +352,8 @@ err service_help_each(db *d, arena *a, const struct scope *sc, const struct help
                              &s)))
         return e;
     bind_filter(s, &in, f);
-    db_bind_int64(s, 10, f->page_size);
-    db_bind_int64(s, 11, paging_offset(f->page, f->page_size));
+    db_bind_int64(s, 12, f->page_size);
+    db_bind_int64(s, 13, paging_offset(f->page, f->page_size));
     while (!(e = db_row(s, &row)) && row) {
         struct help_row h;
         if ((e = row_of(a, s, reveal, &h)) || (e = fn(ctx, &h)))

@@ -130,6 +130,16 @@ static err list_filter(struct req *r, struct help_filter *f)
     }
     if ((v = req_query(r, "assignee_id")) && *v && (f->assignee = id_parse(v)) <= 0)
         return err_set(E_INPUT, "invalid_parameter", "assignee_id", "参数 assignee_id 不正确");
+    if ((v = req_query(r, "vulnerable")) && *v) {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+            return err_set(E_INPUT, "invalid_parameter", "vulnerable", "vulnerable 只能为 0 或 1");
+        f->vulnerable = *v == '1';
+    }
+    if ((v = req_query(r, "observed")) && *v) {
+        if (strcmp(v, "0") && strcmp(v, "1"))
+            return err_set(E_INPUT, "invalid_parameter", "observed", "observed 只能为 0 或 1");
+        f->observed = *v == '1';
+    }
     if ((v = req_query(r, "mine")) && *v) {
         if (strcmp(v, "0") && strcmp(v, "1"))
             return err_set(E_INPUT, "invalid_parameter", "mine", "mine 只能为 0 或 1");
@@ -147,7 +157,7 @@ static err to_array(void *ctx, const struct help_row *h)
 
 static const char *const export_head[] = {"编号",     "提交时间", "求助人",   "联系电话",
                                           "所在区域", "类型",     "求助内容", "状态",
-                                          "处理人",   "处理说明", "办结时间"};
+                                          "处理人",   "处理说明", "办结时间", "重点关注"};
 
 static err to_export(void *ctx, const struct help_row *h)
 {
@@ -166,6 +176,10 @@ static err to_export(void *ctx, const struct help_row *h)
     export_text(x, h->assignee_name);
     export_text(x, h->note);
     export_time(x, h->closed_at);
+    export_text(x, h->vulnerable && h->observed ? "重点人群、隔离观察"
+                   : h->vulnerable              ? "重点人群"
+                   : h->observed                ? "隔离观察"
+                                                : "");
     export_row_end(x);
     return E_OK;
 }

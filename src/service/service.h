@@ -249,6 +249,8 @@ struct help_filter {
     int kind;         /* enum help_kind, 0 any */
     int64_t region;   /* padded region inside the scope (its subtree), 0 the whole scope */
     int64_t assignee; /* a user id, 0 anyone */
+    bool vulnerable;  /* only requesters in a vulnerable group (persons.vulnerable) */
+    bool observed;    /* only requesters on the observation list now (an active observation) */
     int64_t page, page_size;
 };
 
@@ -258,6 +260,7 @@ struct help_row {
     const char *person_name; /* masked unless reveal */
     const char *phone;       /* masked unless reveal */
     const char *region_name, *kind, *state, *text, *assignee_name, *note;
+    bool vulnerable, observed; /* the requester in a vulnerable group / on observation now */
 };
 
 /* Requests inside sc matching f, newest first, page by page, each handed to

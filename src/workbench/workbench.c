@@ -474,6 +474,19 @@ static const struct wb_def defs[WB__COUNT] = {
                             {SCOPED, B_NOW},
                             "SELECT COUNT(*) FROM inspect_objects WHERE region_code >= ? AND "
                             "region_code < ? AND due_at < ?"},
+    /* 分配给我的求助: the assignee learns of a request as soon as it is theirs
+     * (docs/community-services.md "Help requests"); the console's link is
+     * the help tab with mine=1 */
+    [WB_HELP_MINE] = {"help_mine",
+                      "分配给我的求助",
+                      "件",
+                      true,
+                      {PERM_ASSIST_WORK},
+                      "/service?tab=help&mine=1",
+                      NULL,
+                      {SCOPED, B_USER},
+                      "SELECT COUNT(*) FROM help_requests WHERE region_code >= ? AND region_code "
+                      "< ? AND assignee_id = ? AND state IN ('assigned', 'in_progress')"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

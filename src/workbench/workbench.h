@@ -76,6 +76,7 @@ enum workbench_item {
     /* help requests (docs/community-services.md) */
     WB_HELP_OPEN, /* residents' help requests in scope not yet done or cancelled (service.read) */
     WB_INSPECT_OVERDUE, /* disinfection/inspection objects past due in scope (service.read) */
+    WB_HELP_MINE,       /* help requests assigned to the user, not yet done (assist.work) */
     WB__COUNT
 };
 

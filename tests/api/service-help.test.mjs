@@ -242,3 +242,38 @@ test('cancelling: the resident before work starts, staff with a reason', async (
   assert.equal((await bob.get('/api/v1/me/help?page_size=1')).body.items.length, 1);
   assert.equal((await bob.get('/api/v1/me/help?page=0')).status, 400);
 });
+
+test('the staff list flags requesters in a vulnerable group or on observation, as filters; the assignee sees theirs on the workbench', async () => {
+  const mine = async (c) => (await c.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'help_mine');
+  const before = (await mine(gw2)).count;
+  assert.equal((await mine(cs)).console, '/service?tab=help&mine=1');
+  assert.equal((await street.get('/api/v1/workbench')).body.entries.some((e) => e.key === 'help_mine'), false, 'only for holders of assist.work');
+  // bob asks; alice is put on home observation
+  let r = await bob.post('/api/v1/me/help', { kind: 'goods', text: '需要代买米面' });
+  assert.equal(r.status, 201, r.text);
+  const bobs = r.body;
+  const alicePerson = (await cs.get(`/api/v1/service/help/${first.id}`)).body.person_id;
+  r = await cs.post('/api/v1/observations', { person_id: alicePerson, kind: 'home_isolation', source: 'grid_patrol' });
+  assert.equal(r.status, 201, r.text);
+  r = await cs.get('/api/v1/service/help?page_size=100');
+  const byId = Object.fromEntries(r.body.items.map((h) => [h.id, h]));
+  assert.equal(byId[first.id].observed, true);
+  assert.equal(byId[first.id].vulnerable, true);
+  assert.equal(byId[bobs.id].observed, false, 'bob is not under observation');
+  assert.equal(byId[bobs.id].vulnerable, true);
+  r = await cs.get('/api/v1/service/help?observed=1&page_size=100');
+  assert.ok(r.body.items.length >= 1 && r.body.items.every((h) => h.observed), 'the filter keeps only the observed');
+  assert.ok(!r.body.items.some((h) => h.id === bobs.id));
+  assert.equal((await cs.get('/api/v1/service/help?vulnerable=1&observed=1')).body.total, r.body.total);
+  expectError(await cs.get('/api/v1/service/help?observed=yes'), 400, 'invalid_parameter', 'observed');
+  expectError(await cs.get('/api/v1/service/help?vulnerable=2'), 400, 'invalid_parameter', 'vulnerable');
+  r = await cs.get('/api/v1/service/help?format=csv&observed=1');
+  assert.match(r.text, /重点关注/);
+  assert.match(r.text, /重点人群、隔离观察/);
+  // assignment: the assignee's workbench counts it at once
+  r = await cs.post(`/api/v1/service/help/${bobs.id}/assign`, { assignee_id: gw2.id });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await mine(gw2)).count, before + 1);
+  assert.equal((await cs.post(`/api/v1/service/help/${bobs.id}/cancel`, { note: '已由家属代买' })).status, 200);
+  assert.equal((await mine(gw2)).count, before, 'a closed request leaves the count');
+});
