@@ -155,6 +155,7 @@ test('a help request from the phone to the console and back', async () => {
   await row.waitFor();
   assert.match(await row.textContent(), /王\*英/);
   assert.match(await row.textContent(), /待受理/);
+  await row.getByTestId('help-flag-vulnerable').waitFor(); // 独居老人: the 重点关注 column
   await row.getByTestId('help-open').click();
   const drawer = desk.getByTestId('help-detail');
   await drawer.getByTestId('help-text').getByText('降压药吃完了').waitFor();
