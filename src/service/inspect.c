@@ -337,7 +337,7 @@ err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t
     db_stmt *s;
     bool row;
     err e = db_prepare(d,
-                       "SELECT region_code, record_kind, every_n, every_unit, task_id FROM "
+                       "SELECT region_code, record_kind, every_n, every_unit FROM "
                        "inspect_objects WHERE id = ? AND region_code >= ? AND region_code < ?",
                        &s);
     if (e)
@@ -345,14 +345,13 @@ err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, who->scope.lo);
     db_bind_int64(s, 3, who->scope.hi);
-    int64_t region = 0, every = 0, task = 0;
+    int64_t region = 0, every = 0;
     char kind[16] = "", unit[8] = "";
     if (!(e = db_row(s, &row)) && row) {
         region = db_col_int64(s, 0);
         snprintf(kind, sizeof kind, "%s", db_col_text(s, 1));
         every = db_col_int64(s, 2);
         snprintf(unit, sizeof unit, "%s", db_col_text(s, 3));
-        task = db_col_int64(s, 4);
     }
     db_done(s);
     if (e)
@@ -394,9 +393,10 @@ err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t
     db_bind_int64(s, 4, now);
     if ((e = db_run(s, NULL)))
         goto out;
-    if (task > 0)
-        e = task_done_for(d, a, who, SERVICE_TASK_INSPECT, id,
-                          !strcmp(kind, "disinfect") ? "已登记消杀记录" : "已登记巡查记录");
+    /* complete the overdue task, if any (read in this transaction: a
+     * sweep may have raised one since the object was read) */
+    e = task_done_for(d, a, who, SERVICE_TASK_INSPECT, id,
+                      !strcmp(kind, "disinfect") ? "已登记消杀记录" : "已登记巡查记录");
 out:
     if (e) {
         db_rollback(d);
@@ -522,7 +522,12 @@ err service_inspect_sweep(db *d, int64_t now, int64_t *n_r)
         }
         if (e) {
             db_rollback(d);
-            break;
+            if (e != E_INPUT)
+                break;
+            /* a task the task module refuses (an object's data it will not
+             * take): skip that object rather than stall every run on it */
+            e = E_OK;
+            continue;
         }
         if ((e = db_commit(d)))
             break;
