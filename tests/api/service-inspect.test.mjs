@@ -192,3 +192,19 @@ test('statistics per community, exported; refused for what the role lacks', asyn
   assert.equal(r.body.error.field, 'format');
   assert.equal((await gw.post('/api/v1/service/inspect/sweep')).status, 403);
 });
+
+test('a task ended on the task board without a record frees the object: the next sweep raises a new one', async () => {
+  let r = await cs.post('/api/v1/service/inspect/objects', { region: COMMUNITY, name: '多福巷便民摊点', kind: 'stall', record_kind: 'patrol', every_n: 1, every_unit: 'hour', last_at: Date.now() - 2 * HOUR });
+  assert.equal(r.status, 201, r.text);
+  const stall = r.body;
+  assert.equal((await cs.post('/api/v1/service/inspect/sweep')).body.tasks, 1);
+  const task = (await cs.get(`/api/v1/service/inspect/objects/${stall.id}`)).body.task_id;
+  assert.equal((await cs.get(`/api/v1/tasks/${task}`)).body.title, '巡查逾期：多福巷便民摊点');
+  assert.equal((await cs.post(`/api/v1/tasks/${task}/accept`)).status, 200);
+  r = await cs.post(`/api/v1/tasks/${task}/complete`, { result: { text: '已安排' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await cs.get(`/api/v1/service/inspect/objects/${stall.id}`)).body.task_id, null, 'the object is free');
+  assert.equal((await cs.get(`/api/v1/service/inspect/objects/${stall.id}`)).body.overdue, true, 'and still overdue: no record was made');
+  assert.equal((await cs.post('/api/v1/service/inspect/sweep')).body.tasks, 1, 'so the next sweep raises it again');
+  assert.notEqual((await cs.get(`/api/v1/service/inspect/objects/${stall.id}`)).body.task_id, task);
+});
