@@ -261,6 +261,9 @@ err app_routes(void)
     /* ---- community services: emergency calls, duty (service/service.h) ---- */
     ADD(service);
     HOOK(service_task_kinds_register());
+    ADD(service_help);    /* help requests (service/help_api.c) */
+    ADD(service_clue);    /* environment clues (service/clue_api.c) */
+    ADD(service_inspect); /* disinfection and inspection (service/inspect_api.c) */
     /* ---- end of the community services' block ---- */
     /* ---- notices with read receipts (docs/community.md) ---- */
     ADD(notice);

@@ -119,5 +119,9 @@ err app_routes(void) MUST_USE;
 ROUTES(face);
 /* ---- parking guidance (parking/parking.h) ---- */
 ROUTES(parking);
+/* ---- help requests (service/help_api.c) ---- */
+ROUTES(service_help);
+ROUTES(service_clue);    /* environment clues (service/clue_api.c) */
+ROUTES(service_inspect); /* disinfection and inspection (service/inspect_api.c) */
 
 #endif

@@ -456,7 +456,10 @@ static const struct task_kind care_missed_kind = {
 
 err service_task_kinds_register(void)
 {
-    return task_kind_register(&care_missed_kind);
+    err e = task_kind_register(&care_missed_kind);
+    if (!e)
+        e = service_clue_task_kind_register();
+    return e ? e : service_inspect_task_kind_register();
 }
 
 static err sweep_run(db *d, int64_t now, void *ctx, int64_t *n_r)
@@ -469,10 +472,13 @@ static struct periodic sweeper = PERIODIC_INIT("care_sweep", sweep_run, NULL);
 
 err service_worker_start(const char *db_url, int every_s)
 {
-    return periodic_start(&sweeper, db_url, every_s);
+    /* the overdue disinfection/inspection sweep shares the period */
+    err e = periodic_start(&sweeper, db_url, every_s);
+    return e ? e : service_inspect_worker_start(db_url, every_s);
 }
 
 void service_worker_stop(void)
 {
+    service_inspect_worker_stop();
     periodic_stop(&sweeper);
 }

@@ -191,4 +191,260 @@ void service_day_text(int64_t day, char out[CHINA_TIME_LEN]);
 err service_worker_start(const char *db_url, int every_s) MUST_USE;
 void service_worker_stop(void);
 
+/* ---- help requests (help.c) ------------------------------------------------------ */
+
+/*
+ * Help requests (求助): a resident asks the community for help of a kind
+ * (help_kind_vocab) in their own words, with photos (src/attach, owner
+ * kind "help_request"). The request has its own state:
+ *
+ *   submitted --assign--> assigned --start--> in_progress --done--> done
+ *   submitted/assigned/in_progress --cancel (staff, with a reason)--> cancelled
+ *   submitted/assigned --cancel (the resident)--> cancelled
+ *   assigned/in_progress --assign--> the same state, another handler
+ *
+ * Staff with service.manage assign it to a staff account that holds
+ * assist.work and whose region is the request's community or one of its
+ * ancestors; start and done are the handler's (or a manager's), each with
+ * an optional note (done and a staff cancel need one) that the resident
+ * reads. Scope is the person's residence when they asked, bound in the
+ * same statement; the text is sealed.
+ */
+#define HELP_TEXT_MAX 500 /* characters */
+#define HELP_NOTE_MAX 200
+
+enum help_kind {
+    HELP_MEDICINE = 1,
+    HELP_GOODS,
+    HELP_DOCTOR,
+    HELP_COUNSEL,
+    HELP_CHILDCARE,
+    HELP_OTHER
+};
+extern const struct vocab help_kind_vocab;  /* medicine 药品, goods 生活物资, … */
+extern const struct vocab help_state_vocab; /* submitted 待受理, assigned 已指派, … */
+
+enum help_state { HELP_SUBMITTED = 1, HELP_ASSIGNED, HELP_IN_PROGRESS, HELP_DONE, HELP_CANCELLED };
+
+/*
+ * Resident `who` asks for help: kind (enum help_kind), text (1..HELP_TEXT_MAX
+ * characters), attachments (a JSON array of their own upload ids, or NULL).
+ * One transaction: the request and its photos, or nothing (a photo not
+ * theirs: E_INPUT "invalid_attachment"). E_NOT_FOUND "person_not_registered"
+ * for an account bound to no live record. *id_r the new id.
+ */
+err service_help_submit(db *d, arena *a, const struct principal *who, int kind, const char *text,
+                        json_t *attachments, int64_t now, int64_t *id_r) MUST_USE;
+
+/* The resident's own requests, newest first ({id, kind, kind_label, text,
+ * state, state_label, assignee_name, note, created_at, updated_at}), or
+ * one of them with its attachments (E_NOT_FOUND when it is not theirs). */
+err service_help_mine(db *d, arena *a, const struct principal *who, int64_t page, int64_t page_size,
+                      json_t **items_r, int64_t *total_r) MUST_USE;
+err service_help_mine_get(db *d, arena *a, const struct principal *who, int64_t id,
+                          json_t **item_r) MUST_USE;
+
+struct help_filter {
+    int state;        /* enum help_state, 0 any; -1 open (submitted, assigned, in_progress) */
+    int kind;         /* enum help_kind, 0 any */
+    int64_t region;   /* padded region inside the scope (its subtree), 0 the whole scope */
+    int64_t assignee; /* a user id, 0 anyone */
+    bool vulnerable;  /* only requesters in a vulnerable group (persons.vulnerable) */
+    bool observed;    /* only requesters on the observation list now (an active observation) */
+    int64_t page, page_size;
+};
+
+/* One row of the staff list or export (help_each's callback). */
+struct help_row {
+    int64_t id, person_id, region_code, assignee_id, created_at, updated_at, closed_at;
+    const char *person_name; /* masked unless reveal */
+    const char *phone;       /* masked unless reveal */
+    const char *region_name, *kind, *state, *text, *assignee_name, *note;
+    bool vulnerable, observed; /* the requester in a vulnerable group / on observation now */
+};
+
+/* Requests inside sc matching f, newest first, page by page, each handed to
+ * fn (stops at its first error). *total_r the number matching. */
+err service_help_each(db *d, arena *a, const struct scope *sc, const struct help_filter *f,
+                      bool reveal, err (*fn)(void *ctx, const struct help_row *h), void *ctx,
+                      int64_t *total_r) MUST_USE;
+
+/* A row as the JSON object the staff list and detail show. */
+json_t *service_help_json(const struct help_row *h);
+
+/* One request inside sc with its attachments; E_NOT_FOUND outside it. */
+err service_help_get(db *d, arena *a, const struct scope *sc, int64_t id, bool reveal,
+                     json_t **item_r) MUST_USE;
+
+/*
+ * Change request id inside sc (E_NOT_FOUND outside it) by user `by`:
+ * action "assign" (assignee: an enabled staff account holding assist.work
+ * whose region holds the request's community, else E_INPUT "invalid_user"
+ * on "assignee_id"; needs `manage`), "start", "done", "cancel". start and
+ * done are the assignee's or a manager's (E_FORBIDDEN "forbidden").
+ * A change the state forbids: E_CONFLICT "invalid_transition". done and
+ * cancel need a note (E_INPUT "required" on "note"). One statement guarded
+ * by the state read, so two staff acting at once change it once.
+ */
+err service_help_act(db *d, const struct scope *sc, int64_t id, const char *action,
+                     int64_t assignee, const char *note, int64_t by, bool manage,
+                     int64_t now) MUST_USE;
+
+/* The resident cancels their own request while nobody has started it
+ * (E_CONFLICT "invalid_transition" after; E_NOT_FOUND when not theirs). */
+err service_help_cancel_mine(db *d, const struct principal *who, int64_t id, int64_t now) MUST_USE;
+
+/* Staff who may be assigned requests of `community` (inside sc): as
+ * service_duty_candidates, holding assist.work. */
+err service_help_assignees(db *d, const struct scope *sc, int64_t community,
+                           json_t **items_r) MUST_USE;
+
+/* ---- environment clues (clue.c) --------------------------------------------------- */
+
+/*
+ * Environment clues (线索): a resident reports a problem they saw — a
+ * category (clue_category_vocab), text, photos (owner kind "env_clue"), the
+ * phone's position (optional) — and the clue becomes a task of kind
+ * "env_clue" for the community staff (role community_staff) of the
+ * resident's region, due in SERVICE_CLUE_DUE_MS. Completing the task with
+ * {result: {text}} records the result on the clue (state done), which the
+ * resident reads; a cancelled task closes it (state cancelled).
+ */
+#define SERVICE_TASK_ENV_CLUE "env_clue"
+#define SERVICE_CLUE_DUE_MS   (3LL * 24 * 3600 * 1000)
+#define CLUE_TEXT_MAX         500
+
+extern const struct vocab clue_category_vocab; /* road 公共道路, space 公共空间, … */
+
+struct clue_new {
+    int category; /* index into clue_category_vocab */
+    const char *text;
+    bool has_pos;
+    double lat, lng;
+    json_t *attachments; /* the resident's upload ids, or NULL */
+};
+
+/* Register the "env_clue" task kind (service_task_kinds_register). */
+err service_clue_task_kind_register(void) MUST_USE;
+
+/* File resident who's clue and its task in one transaction. E_INPUT
+ * "invalid_value" (category), "invalid_position" (lat/lng), "invalid_attachment";
+ * E_NOT_FOUND "person_not_registered". *id_r the clue. */
+err service_clue_submit(db *d, arena *a, const struct principal *who, const struct clue_new *n,
+                        int64_t now, int64_t *id_r) MUST_USE;
+
+/* The resident's own clues, newest first ({id, category, category_label,
+ * text, state, state_label, result, result_at, created_at}); one with
+ * attachments (E_NOT_FOUND when not theirs). */
+err service_clue_mine(db *d, arena *a, const struct principal *who, int64_t page, int64_t page_size,
+                      json_t **items_r, int64_t *total_r) MUST_USE;
+err service_clue_mine_get(db *d, arena *a, const struct principal *who, int64_t id,
+                          json_t **item_r) MUST_USE;
+
+/* Clues inside sc (state "" any, else open|done|cancelled; category 0 any),
+ * newest first, with the reporter masked, the task id and its state. */
+err service_clue_list(db *d, arena *a, const struct scope *sc, const char *state, int category,
+                      int64_t page, int64_t page_size, json_t **items_r, int64_t *total_r) MUST_USE;
+
+/* ---- disinfection and inspection records (inspect.c) ------------------------------ */
+
+/*
+ * Disinfection and inspection (消杀与巡查): the objects a community looks
+ * after on a schedule (a public space, a market, a group of stalls), each
+ * with one schedule — every N hours or days a record of one kind (消杀
+ * disinfect | 巡查 patrol) is due. Staff holding assist.work (community
+ * staff, grid workers) record one with a result, notes and photos (owner
+ * kind "inspect_record"); the next due time is the record's time plus the
+ * period. service.manage adds objects. A periodic sweep raises one task
+ * "inspect_overdue" (role community_staff, the object's community) per
+ * object past due and none while that task is open; the next record
+ * completes it. Objects are places, not people: nothing here is sealed.
+ */
+#define SERVICE_TASK_INSPECT "inspect_overdue"
+#define INSPECT_NAME_MAX     40 /* characters: the overdue task's title holds it */
+#define INSPECT_NOTES_MAX    500
+#define INSPECT_HOURS_MAX    168 /* every 1..168 hours */
+#define INSPECT_DAYS_MAX     90  /* every 1..90 days */
+#define INSPECT_SWEEP_MAX    200 /* objects one sweep raises tasks for; the next run goes on */
+#define INSPECT_RECENT       20  /* records the detail shows */
+
+extern const struct vocab inspect_object_kind_vocab; /* space 公共空间, market 集贸市场, … */
+extern const struct vocab inspect_record_kind_vocab; /* disinfect 消杀, patrol 巡查 */
+extern const struct vocab inspect_result_vocab;      /* ok 正常, issue 发现问题 */
+extern const struct vocab inspect_unit_vocab;        /* hour 小时, day 天 */
+
+struct inspect_object_new {
+    int64_t region; /* padded community code, inside the caller's scope */
+    const char *name;
+    int kind, record_kind, unit; /* indexes into the vocabularies above */
+    int every_n;
+    int64_t place_id; /* a place inside the community, 0 none */
+    bool has_pos;
+    double lat, lng;
+    int64_t last_at; /* when it was last done before being entered, 0 unknown */
+};
+
+/* Add an object inside sc. E_INPUT on "region" (not a community in scope),
+ * "name", "kind", "record_kind", "every_unit", "every_n" (out of range),
+ * "place_id" (no such place in the community), "lat" (position),
+ * "last_at" (in the future or over a year ago). */
+err service_inspect_object_add(db *d, const struct scope *sc, const struct inspect_object_new *n,
+                               int64_t by, int64_t now, int64_t *id_r) MUST_USE;
+
+struct inspect_filter {
+    int64_t region; /* padded region inside sc (its subtree), 0 the whole scope */
+    int kind;       /* inspect_object_kind_vocab index, 0 any */
+    bool overdue;   /* only those past due at `now` */
+    int64_t page, page_size;
+};
+
+/* Objects inside sc, the most overdue first ({id, name, kind, kind_label,
+ * record_kind(_label), every_n, every_unit, every_label, region_code,
+ * region_name, place_name, lat, lng, last_at, last_result(_label),
+ * last_by_name, due_at, overdue, task_id}). */
+err service_inspect_objects(db *d, const struct scope *sc, const struct inspect_filter *f,
+                            int64_t now, json_t **items_r, int64_t *total_r) MUST_USE;
+
+/* One object inside sc (E_NOT_FOUND outside it) with its latest
+ * INSPECT_RECENT records, each with its photos ("records"). */
+err service_inspect_object_get(db *d, const struct scope *sc, int64_t id, int64_t now,
+                               json_t **item_r) MUST_USE;
+
+struct inspect_record_new {
+    int kind;   /* inspect_record_kind_vocab index; 0: the schedule's kind */
+    int result; /* inspect_result_vocab index, required */
+    const char *notes;
+    json_t *attachments; /* the recorder's upload ids, or NULL */
+};
+
+/* Record one for object id inside who's scope (E_NOT_FOUND outside it), in
+ * one transaction: the record, its photos, the object's last/due times,
+ * and the open overdue task completed. E_INPUT on "result", "kind",
+ * "notes" (an issue needs notes), "attachments". */
+err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t id,
+                           const struct inspect_record_new *n, int64_t now,
+                           int64_t *record_r) MUST_USE;
+
+/* Per community inside sc with objects: the counts at `now`. */
+struct inspect_stat {
+    int64_t region_code;
+    const char *region_name;
+    int64_t objects, records_week, overdue; /* records: today and the six China days before */
+};
+err service_inspect_stats(db *d, const struct scope *sc, int64_t now,
+                          err (*fn)(void *ctx, const struct inspect_stat *st), void *ctx) MUST_USE;
+
+/* Raise an "inspect_overdue" task for each object past due at `now` with
+ * none open (at most INSPECT_SWEEP_MAX a run), claiming each row first so
+ * that servers sweeping one database raise it once. *n_r the tasks. */
+err service_inspect_sweep(db *d, int64_t now, int64_t *n_r) MUST_USE;
+
+/* Register the "inspect_overdue" task kind (service_task_kinds_register). */
+err service_inspect_task_kind_register(void) MUST_USE;
+
+/* The sweep's thread every every_s seconds (0: none); stopped at shutdown
+ * (service_worker_start / service_worker_stop start and stop it). */
+err service_inspect_worker_start(const char *db_url, int every_s) MUST_USE;
+void service_inspect_worker_stop(void);
+
 #endif

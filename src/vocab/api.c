@@ -32,6 +32,7 @@
 #include "video/video.h"
 #include "visitor/visitor.h"
 #include "supply/supply.h"
+#include "service/service.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -108,6 +109,16 @@ static const struct vocab *const vocabs[] = {
     /* articles and polls (docs/community.md) */
     &article_kind_vocab,
     &poll_qtype_vocab,
+    /* community services: help requests, elderly check-in (docs/community-services.md) */
+    &help_kind_vocab,
+    &help_state_vocab,
+    &care_feeling_vocab,
+    &clue_category_vocab,
+    /* disinfection and inspection */
+    &inspect_object_kind_vocab,
+    &inspect_record_kind_vocab,
+    &inspect_result_vocab,
+    &inspect_unit_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

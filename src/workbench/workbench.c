@@ -463,6 +463,41 @@ static const struct wb_def defs[WB__COUNT] = {
                        {SCOPED, B_NOW},
                        "SELECT COUNT(*) FROM polls WHERE region_code >= ? AND region_code < ? AND "
                        "state = 'open' AND closes_at > ?"},
+    /* 求助 (docs/community-services.md): open help requests in scope */
+    [WB_HELP_OPEN] = {"help_open",
+                      "待办结的求助",
+                      "件",
+                      true,
+                      {PERM_SERVICE_READ},
+                      "/service?tab=help",
+                      NULL,
+                      {SCOPED},
+                      "SELECT COUNT(*) FROM help_requests WHERE region_code >= ? AND region_code "
+                      "< ? AND closed_at = 0"},
+    /* 消杀巡查 (docs/community-services.md): objects whose record is past due */
+    [WB_INSPECT_OVERDUE] = {"inspect_overdue",
+                            "逾期未消杀巡查",
+                            "处",
+                            true,
+                            {PERM_SERVICE_READ},
+                            "/service?tab=inspect",
+                            "/staff/inspect",
+                            {SCOPED, B_NOW},
+                            "SELECT COUNT(*) FROM inspect_objects WHERE region_code >= ? AND "
+                            "region_code < ? AND due_at < ?"},
+    /* 分配给我的求助: the assignee learns of a request as soon as it is theirs
+     * (docs/community-services.md "Help requests"); the console's link is
+     * the help tab with mine=1 */
+    [WB_HELP_MINE] = {"help_mine",
+                      "分配给我的求助",
+                      "件",
+                      true,
+                      {PERM_ASSIST_WORK},
+                      "/service?tab=help&mine=1",
+                      NULL,
+                      {SCOPED, B_USER},
+                      "SELECT COUNT(*) FROM help_requests WHERE region_code >= ? AND region_code "
+                      "< ? AND assignee_id = ? AND state IN ('assigned', 'in_progress')"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -75,6 +75,10 @@ enum workbench_item {
     WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
     /* articles and polls (docs/community.md) */
     WB_POLLS_OPEN, /* polls in scope still open for answers (notice.read or notice.write) */
+    /* help requests (docs/community-services.md) */
+    WB_HELP_OPEN, /* residents' help requests in scope not yet done or cancelled (service.read) */
+    WB_INSPECT_OVERDUE, /* disinfection/inspection objects past due in scope (service.read) */
+    WB_HELP_MINE,       /* help requests assigned to the user, not yet done (assist.work) */
     WB__COUNT
 };
 

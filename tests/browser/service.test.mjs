@@ -126,3 +126,90 @@ test('an elderly resident reports 今日平安 on the phone; 健康监测 on the
   assertClean(phone);
   assertClean(desk);
 });
+
+test('a help request from the phone to the console and back', async () => {
+  const phone = await openPage(browser, { mobile: true });
+  await adoptSession(phone, resident);
+  await phone.goto(ctx.url + '/mobile/#/me');
+  await phone.getByTestId('my-help').click();
+  const form = phone.getByTestId('help-form');
+  await form.waitFor();
+  // nothing chosen: the server's message under the field, nothing sent
+  await phone.getByTestId('help-submit').click();
+  await phone.getByText('请选择求助类型').or(phone.getByText('请填写求助类型')).first().waitFor();
+  assert.equal((await resident.get('/api/v1/me/help')).body.total, 0, 'a refused form writes nothing');
+  await form.getByText('药品').click();
+  await phone.getByTestId('help-text').locator('textarea').fill('降压药吃完了，行动不便，请帮忙代购');
+  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, ...Buffer.alloc(64, 0x5a)]);
+  await phone.getByTestId('help-photos').locator('input[type=file]').setInputFiles({ name: 'med.jpg', mimeType: 'image/jpeg', buffer: JPEG });
+  await phone.getByTestId('help-photos').locator('.van-uploader__preview').waitFor();
+  await phone.getByTestId('help-submit').click();
+  const item = phone.getByTestId('help-item').first();
+  await item.getByText('降压药吃完了').waitFor();
+  assert.equal(await item.getByTestId('help-item-state').textContent(), '待受理');
+  await shot(phone, 'help-phone-submitted');
+
+  // the console: the request in the 求助 tab, masked, with its photo
+  const desk = await consolePage(browser, ctx, '/service?tab=help', staff);
+  const row = desk.getByTestId('help-list').locator('tr', { hasText: '降压药吃完了' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /王\*英/);
+  assert.match(await row.textContent(), /待受理/);
+  await row.getByTestId('help-flag-vulnerable').waitFor(); // 独居老人: the 重点关注 column
+  await row.getByTestId('help-open').click();
+  const drawer = desk.getByTestId('help-detail');
+  await drawer.getByTestId('help-text').getByText('降压药吃完了').waitFor();
+  await drawer.getByTestId('help-photos').locator('img').waitFor();
+  // assign to the staff member themselves, then finish; an empty outcome is refused
+  await drawer.getByTestId('help-assignee').click();
+  await desk.locator('.el-select-dropdown__item', { hasText: 'sv_staff' }).first().click();
+  await drawer.getByTestId('help-assign').click();
+  await drawer.getByTestId('help-detail-state').getByText('已指派').waitFor();
+  await drawer.getByTestId('help-done').click();
+  await drawer.getByText('请填写处理结果').waitFor();
+  await drawer.locator('textarea[data-test=help-note], [data-test=help-note] textarea').fill('已送药上门，老人签收');
+  await drawer.getByTestId('help-done').click();
+  await drawer.getByTestId('help-detail-state').getByText('已完成').waitFor();
+  await row.getByText('已完成').waitFor();
+  await shot(desk, 'help-console-done');
+
+  // back on the phone, without a reload: the handler and the outcome
+  await item.getByTestId('help-item-note').getByText('已送药上门，老人签收').waitFor({ timeout: 15000 });
+  assert.equal(await item.getByTestId('help-item-state').textContent(), '已完成');
+  assert.match(await item.getByTestId('help-item-handler').textContent(), /处理人：sv_staff/);
+  await shot(phone, 'help-phone-done');
+  assertClean(desk);
+  assertClean(phone);
+});
+
+test('an environment clue from the phone appears on the console with its task; the result goes back', async () => {
+  const phone = await openPage(browser, { mobile: true });
+  await adoptSession(phone, resident);
+  await phone.goto(ctx.url + '/mobile/#/me');
+  await phone.getByTestId('my-clues').click();
+  const form = phone.getByTestId('clue-form');
+  await form.getByText('集贸市场').click();
+  await phone.getByTestId('clue-text').locator('textarea').fill('菜市场东门污水外溢');
+  await phone.getByTestId('clue-submit').click();
+  const item = phone.getByTestId('clue-item').first();
+  await item.getByText('菜市场东门污水外溢').waitFor();
+  assert.equal(await item.getByTestId('clue-item-state').textContent(), '处理中');
+
+  const desk = await consolePage(browser, ctx, '/service?tab=clues', staff);
+  const row = desk.getByTestId('clue-list').locator('tr', { hasText: '菜市场东门污水外溢' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /王\*英.*集贸市场.*待接收.*处理中/s);
+  // the staff complete the task (as 我的任务 on the phone does); the console and the phone show the result
+  const clue = (await staff.get('/api/v1/service/clues')).body.items[0];
+  assert.equal((await staff.post(`/api/v1/tasks/${clue.task_id}/accept`)).status, 200);
+  assert.equal((await staff.post(`/api/v1/tasks/${clue.task_id}/complete`, { result: { text: '已通知市场管理方清理' } })).status, 200);
+  await desk.reload();
+  await desk.getByTestId('clue-list').getByText('已通知市场管理方清理').waitFor();
+  await phone.reload();
+  await phone.getByTestId('clue-item-result').first().getByText('处理结果：已通知市场管理方清理').waitFor();
+  assert.equal(await phone.getByTestId('clue-item-state').first().textContent(), '已处理');
+  await shot(phone, 'clue-phone-done');
+  await shot(desk, 'clue-console-done');
+  assertClean(desk);
+  assertClean(phone);
+});

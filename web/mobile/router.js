@@ -64,6 +64,8 @@ const router = createRouter({
     { path: '/my-orders', component: () => import('./views/MyOrders.vue'), meta: { kind: 'resident' } },
     { path: '/staff/shop', component: () => import('./views/StaffShop.vue'), meta: { kind: 'staff' } },
     { path: '/staff/parcel', component: () => import('./views/StaffParcel.vue'), meta: { kind: 'staff' } },
+    // 消杀巡查 (issue 14, docs/community-services.md): staff record a disinfection or patrol
+    { path: '/staff/inspect', component: () => import('./views/StaffInspect.vue'), meta: { kind: 'staff' } },
     // face access with consent (docs/face.md)
     { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
     // parking guidance: the community's garages' free spaces (docs/parking.md)
@@ -73,6 +75,10 @@ const router = createRouter({
     { path: '/articles/:id', component: () => import('./views/ArticleDetail.vue'), meta: { kind: 'resident' } },
     { path: '/polls', component: () => import('./views/Polls.vue'), meta: { kind: 'resident' } },
     { path: '/polls/:id', component: () => import('./views/PollDetail.vue'), meta: { kind: 'resident' } },
+    // 我要求助: a resident's help requests (docs/community-services.md)
+    { path: '/me/help', component: () => import('./views/MyHelp.vue'), meta: { kind: 'resident' } },
+    // 环境线索: a resident's reports of problems in the community (docs/community-services.md)
+    { path: '/me/clues', component: () => import('./views/MyClues.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -38,6 +38,8 @@ export const STAFF_ENTRIES = [
   { key: 'shop', title: '商户接单', icon: 'shop-o', perm: 'shop.sell', to: '/staff/shop' },
   // 快递外卖登记 (issue 14): the delivery role records arrivals per building
   { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
+  // 消杀巡查 (issue 14, docs/community-services.md): record a disinfection or patrol with photos
+  { key: 'inspect', title: '消杀巡查', icon: 'shield-o', perm: 'assist.work', to: '/staff/inspect' },
 ];
 
 export function entriesFor(me) {

@@ -1,0 +1,91 @@
+// 消杀巡查 in Chromium (docs/community-services.md "Disinfection and
+// inspection"): an object past due shows as overdue on the console tab and
+// on the staff's phone workbench; the staff member records a disinfection
+// on the phone with a photo (an empty form refused, nothing written); the
+// console then shows the record, its photo, and the overdue flag cleared.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from 'playwright-core';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp } from './lib.mjs';
+
+selectors.setTestIdAttribute('data-test');
+
+const PW = 'Passw0rd!inspectpage';
+const COMMUNITY = '110101001001'; // 多福巷社区
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, ...Buffer.alloc(64, 0x5a)]);
+let ctx, browser, staff, market;
+
+before(async () => {
+  ctx = await startServer({
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      c.must(['user', 'add', '--username', 'ins_staff', '--password', PW, '--role', 'community_staff', '--region', COMMUNITY]);
+    },
+  });
+  staff = ctx.client();
+  await staff.login('ins_staff', PW);
+  // disinfected 30 hours ago, due every day: overdue, and the sweep gives it a task
+  const r = await staff.post('/api/v1/service/inspect/objects', {
+    region: COMMUNITY, name: '多福巷菜市场', kind: 'market', record_kind: 'disinfect', every_n: 1, every_unit: 'day', last_at: Date.now() - 30 * 3600_000,
+  });
+  assert.equal(r.status, 201, r.text);
+  market = r.body;
+  assert.equal((await staff.post('/api/v1/service/inspect/sweep')).body.tasks, 1);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await ctx?.stop();
+});
+
+test('staff record a disinfection on the phone; the console shows it and the overdue flag clears', async () => {
+  const desk = await consolePage(browser, ctx, '/service?tab=inspect', staff);
+  const row = desk.getByTestId('inspect-list').locator('tr', { hasText: '多福巷菜市场' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /集贸市场.*多福巷社区.*每天消杀.*尚无记录.*逾期/s);
+  assert.equal(await desk.getByTestId('inspect-stat-overdue').textContent(), '1');
+
+  // the phone: the workbench's overdue entry leads to the page
+  const phone = await openPage(browser, { mobile: true });
+  await adoptSession(phone, staff);
+  await phone.goto(ctx.url + '/mobile/#/staff');
+  const todo = phone.getByTestId('todo-inspect_overdue');
+  await todo.waitFor();
+  assert.equal(await todo.getByTestId('todo-count').textContent(), '1');
+  await todo.click();
+  const obj = phone.getByTestId('inspect-object').filter({ hasText: '多福巷菜市场' });
+  await obj.getByTestId('inspect-object-overdue').waitFor();
+  await obj.click();
+  await phone.getByTestId('inspect-form').waitFor();
+  // no result chosen: the server's message under the field, nothing written
+  await phone.getByTestId('inspect-submit').click();
+  await phone.getByText('请选择结果').or(phone.getByText('请填写结果')).first().waitFor();
+  assert.equal((await staff.get(`/api/v1/service/inspect/objects/${market.id}`)).body.records.length, 0, 'a refused form writes nothing');
+  await phone.getByTestId('inspect-form-result').getByText('正常').click();
+  await phone.getByTestId('inspect-form-notes').locator('textarea').fill('摊位及通道已全面喷洒消毒');
+  await phone.getByTestId('inspect-form-photos').locator('input[type=file]').setInputFiles({ name: 'spray.jpg', mimeType: 'image/jpeg', buffer: JPEG });
+  await phone.getByTestId('inspect-form-photos').locator('.van-uploader__preview').waitFor();
+  await phone.getByTestId('inspect-submit').click();
+  // back on the list, the flag gone
+  await phone.getByTestId('inspect-objects').waitFor();
+  await phone.getByTestId('inspect-object').filter({ hasText: '多福巷菜市场' }).getByText('上次').waitFor();
+  assert.equal(await phone.getByTestId('inspect-object-overdue').count(), 0);
+  await shot(phone, 'inspect-phone-recorded');
+
+  // the console: the record, the flag cleared, the photo in the detail
+  await desk.reload();
+  await row.getByText('正常').first().waitFor();
+  assert.match(await row.textContent(), /正常（ins_staff）/);
+  assert.equal(await row.getByTestId('inspect-state').textContent(), '正常');
+  assert.equal(await desk.getByTestId('inspect-stat-overdue').textContent(), '0');
+  await row.click();
+  const detail = desk.getByTestId('inspect-detail');
+  await detail.getByText('摊位及通道已全面喷洒消毒').waitFor();
+  assert.equal(await detail.getByTestId('inspect-photo').count(), 1);
+  const tasks = (await staff.get('/api/v1/tasks?kind=inspect_overdue')).body.items;
+  assert.equal(tasks[0].state, 'done', 'the record completed the overdue task');
+  await shot(desk, 'inspect-console-recorded');
+  assertClean(desk);
+  assertClean(phone);
+});
