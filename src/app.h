@@ -116,5 +116,7 @@ err app_routes(void) MUST_USE;
 ROUTES(face);
 /* ---- parking guidance (parking/parking.h) ---- */
 ROUTES(parking);
+/* ---- volunteers and service projects (volunteer/volunteer.h) ---- */
+ROUTES(volunteer);
 
 #endif

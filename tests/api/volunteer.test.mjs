@@ -1,0 +1,208 @@
+// Volunteers (issue 14, docs/community-life.md "Volunteers"): a resident
+// applies (bound to their person record), community staff approve and the
+// account gains the role `volunteer` (assist.work); staff publish a project,
+// volunteers of the community sign up, never more than the places (two at
+// once for the last place: exactly one), staff record the service time, the
+// volunteer sees history and total. Bad input on every endpoint, other
+// communities refused, names masked for staff.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCity, resident, expectError, auditWhere, PW, COMMUNITY, OTHER_COMMUNITY } from './devlib.mjs';
+import { sqlRun, smsCode } from './lib.mjs';
+
+const H = 3600000;
+let ctx, cs, csOther, a, b, c, outsider, bare, vA, project, soon;
+
+before(async () => {
+  ctx = await startCity({
+    setup: async (x) => {
+      x.must(['user', 'add', '--username', 'cstaff', '--password', PW, '--role', 'community_staff', '--region', COMMUNITY]);
+      x.must(['user', 'add', '--username', 'cs_other', '--password', PW, '--role', 'community_staff', '--region', OTHER_COMMUNITY]);
+    },
+  });
+  cs = ctx.client();
+  await cs.login('cstaff', PW);
+  csOther = ctx.client();
+  await csOther.login('cs_other', PW);
+  a = await resident(ctx, COMMUNITY, '张三');
+  b = await resident(ctx, COMMUNITY, '李四');
+  c = await resident(ctx, COMMUNITY, '赵六');
+  outsider = await resident(ctx, OTHER_COMMUNITY, '钱七');
+  // a resident signed in but not registered: no real name to bind to
+  bare = ctx.client();
+  const phone = '13799990001';
+  assert.equal((await bare.post('/api/v1/auth/sms/send', { phone })).status, 200);
+  assert.equal((await bare.post('/api/v1/auth/sms/login', { phone, code: smsCode(ctx, phone) })).status, 200);
+});
+after(async () => {
+  await ctx?.stop();
+});
+
+test('residents apply bound to their person record; bad input refused, nothing written', async () => {
+  const body = { skills: '驾驶、心理疏导', availability: '周末全天' };
+  let r = await a.get('/api/v1/me/volunteer');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.application, null);
+  expectError(await a.post('/api/v1/me/volunteer', { ...body, skills: '' }), 400, 'required', 'skills');
+  expectError(await a.post('/api/v1/me/volunteer', { ...body, availability: 'a\nb' }), 400, 'invalid_value', 'availability');
+  expectError(await a.post('/api/v1/me/volunteer', { ...body, skills: 'x'.repeat(201) }), 400, 'too_long', 'skills');
+  expectError(await a.post('/api/v1/me/volunteer', { ...body, extra: 1 }), 400, 'unknown_field', 'extra');
+  expectError(await bare.post('/api/v1/me/volunteer', body), 404, 'person_not_registered');
+  expectError(await cs.post('/api/v1/me/volunteer', body), 403, 'residents_only');
+  assert.equal(sqlRun(ctx, 'SELECT COUNT(*) FROM volunteers').trim(), '0', 'nothing written');
+  r = await a.post('/api/v1/me/volunteer', body);
+  assert.equal(r.status, 201, r.text);
+  vA = r.body;
+  assert.equal(vA.status, 'pending');
+  assert.equal(vA.name, '张三', 'the real name of the person record');
+  assert.equal(vA.region_name, '多福巷社区');
+  expectError(await a.post('/api/v1/me/volunteer', body), 409, 'volunteer_applied');
+  assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM volunteers WHERE person_id = ${a.person.person?.id ?? a.person.id}`).trim(), '1', 'bound to the person');
+  for (const x of [b, c, outsider]) assert.equal((await x.post('/api/v1/me/volunteer', body)).status, 201);
+  // not yet approved: no projects
+  expectError(await a.get('/api/v1/me/volunteer/projects'), 403, 'volunteer_not_approved');
+  expectError(await bare.get('/api/v1/me/volunteer/projects'), 404, 'person_not_registered');
+});
+
+test('staff see their community masked, approve (role volunteer) and reject', async () => {
+  let r = await cs.get('/api/v1/volunteers?status=pending');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 3, 'the other community\'s applicant is not listed');
+  const mine = r.body.items.find((x) => x.id === vA.id);
+  assert.equal(mine.name, '张*');
+  assert.ok(mine.phone.includes('****'));
+  expectError(await cs.get('/api/v1/volunteers?status=gone'), 400, 'invalid_parameter', 'status');
+  r = await cs.get('/api/v1/volunteers?format=csv');
+  assert.equal(r.status, 200);
+  assert.ok(r.text.includes('张*') && !r.text.includes('张三'), 'the export is masked');
+  expectError(await csOther.get(`/api/v1/volunteers/${vA.id}`), 404, 'volunteer_not_found');
+  expectError(await csOther.post(`/api/v1/volunteers/${vA.id}/approve`, {}), 404, 'volunteer_not_found');
+  expectError(await a.get('/api/v1/volunteers'), 403, 'forbidden');
+  expectError(await a.post(`/api/v1/volunteers/${vA.id}/approve`, {}), 403, 'forbidden');
+  // the role before and after, as the account sees it
+  assert.ok(!(await a.get('/api/v1/me')).body.roles?.includes('volunteer'));
+  r = await cs.post(`/api/v1/volunteers/${vA.id}/approve`, {});
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'approved');
+  expectError(await cs.post(`/api/v1/volunteers/${vA.id}/approve`, {}), 409, 'volunteer_state');
+  const me = (await a.get('/api/v1/me')).body;
+  assert.ok(JSON.stringify(me).includes('volunteer'), 'the account holds the role');
+  assert.ok(JSON.stringify(me).includes('assist.work'), 'the role grants assist.work');
+  r = await cs.get('/api/v1/volunteers?status=pending');
+  const ids = Object.fromEntries(r.body.items.map((x) => [x.name, x.id]));
+  assert.equal((await cs.post(`/api/v1/volunteers/${ids['李*']}/approve`, {})).status, 200);
+  assert.equal((await cs.post(`/api/v1/volunteers/${ids['赵*']}/approve`, {})).status, 200);
+  // reject: a reason is required; the resident may apply again
+  const oid = (await csOther.get('/api/v1/volunteers')).body.items[0].id;
+  expectError(await csOther.post(`/api/v1/volunteers/${oid}/reject`, {}), 400, 'required', 'note');
+  expectError(await csOther.post(`/api/v1/volunteers/${oid}/reject`, { note: '' }), 400, 'required', 'note');
+  r = await csOther.post(`/api/v1/volunteers/${oid}/reject`, { note: '暂不需要' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'rejected');
+  r = await outsider.get('/api/v1/me/volunteer');
+  assert.equal(r.body.application.note, '暂不需要');
+  r = await outsider.post('/api/v1/me/volunteer', { skills: '搬运', availability: '晚上' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.status, 'pending');
+  assert.equal(r.body.id, oid, 'the rejected application is reopened');
+  expectError(await cs.post('/api/v1/volunteers/abc/approve', {}), 404, 'not_found');
+});
+
+test('staff publish projects; bad input refused', async () => {
+  const now = Date.now();
+  const body = { region_code: COMMUNITY, title: '核酸检测秩序维护', place: '多福巷社区广场', content: '引导排队', starts_at: now + 2 * H, ends_at: now + 5 * H, places: 2 };
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, title: '' }), 400, 'required', 'title');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, place: 'a\tb' }), 400, 'invalid_value', 'place');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, places: 0 }), 400, 'out_of_range', 'places');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, places: 1001 }), 400, 'out_of_range', 'places');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, places: '2' }), 400, 'invalid_type', 'places');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, ends_at: body.starts_at }), 400, 'invalid_period', 'ends_at');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, starts_at: now - 5 * H, ends_at: now - H }), 400, 'invalid_period', 'ends_at');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, ends_at: body.starts_at + 32 * 24 * H }), 400, 'invalid_period', 'ends_at');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, region_code: OTHER_COMMUNITY }), 400, 'invalid_region', 'region_code');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, region_code: '110101001' }), 400, 'invalid_region', 'region_code');
+  expectError(await cs.post('/api/v1/volunteer-projects', { ...body, region_code: 'x' }), 400, 'invalid_region', 'region_code');
+  expectError(await a.post('/api/v1/volunteer-projects', body), 403, 'forbidden');
+  assert.equal(sqlRun(ctx, 'SELECT COUNT(*) FROM volunteer_projects').trim(), '0', 'nothing written');
+  let r = await cs.post('/api/v1/volunteer-projects', body);
+  assert.equal(r.status, 201, r.text);
+  project = r.body;
+  assert.equal(project.region_name, '多福巷社区');
+  assert.equal(project.taken, 0);
+  // a project already running, for the service hours
+  r = await cs.post('/api/v1/volunteer-projects', { ...body, title: '物资配送', starts_at: now - H, ends_at: now + H, places: 5 });
+  assert.equal(r.status, 201, r.text);
+  soon = r.body;
+  r = await cs.get('/api/v1/volunteer-projects');
+  assert.equal(r.body.total, 2);
+  assert.equal((await csOther.get('/api/v1/volunteer-projects')).body.total, 0);
+});
+
+test('sign-up: the last place goes to exactly one of two at once; full, twice, other community', async () => {
+  let r = await a.get('/api/v1/me/volunteer/projects');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((x) => x.title).sort(), ['物资配送', '核酸检测秩序维护'].sort());
+  assert.equal(r.body.items[0].signed_up, false);
+  r = await a.post(`/api/v1/me/volunteer/projects/${project.id}/signup`, {});
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.taken, 1);
+  assert.equal(r.body.signed_up, true);
+  expectError(await a.post(`/api/v1/me/volunteer/projects/${project.id}/signup`, {}), 409, 'already_signed_up');
+  // b and c race for the last place
+  const [rb, rc] = await Promise.all([
+    b.post(`/api/v1/me/volunteer/projects/${project.id}/signup`, {}),
+    c.post(`/api/v1/me/volunteer/projects/${project.id}/signup`, {}),
+  ]);
+  const codes = [rb.status, rc.status].sort();
+  assert.deepEqual(codes, [201, 409], rb.text + rc.text);
+  const loser = rb.status === 409 ? rb : rc;
+  expectError(loser, 409, 'project_full');
+  assert.equal(sqlRun(ctx, `SELECT taken, (SELECT COUNT(*) FROM volunteer_signups WHERE project_id = ${project.id}) FROM volunteer_projects WHERE id = ${project.id}`).trim(), '2|2');
+  // the outsider (another community, not approved) and unknown ids
+  expectError(await outsider.post(`/api/v1/me/volunteer/projects/${project.id}/signup`, {}), 403, 'volunteer_not_approved');
+  expectError(await a.post('/api/v1/me/volunteer/projects/123/signup', {}), 404, 'project_not_found');
+  expectError(await a.post('/api/v1/me/volunteer/projects/x/signup', {}), 404, 'not_found');
+  // withdraw before the start returns the place; a started one cannot be withdrawn
+  r = await a.del(`/api/v1/me/volunteer/projects/${project.id}/signup`);
+  assert.equal(r.status, 200, r.text);
+  expectError(await a.del(`/api/v1/me/volunteer/projects/${project.id}/signup`), 404, 'signup_not_found');
+  const third = rb.status === 409 ? b : c;
+  assert.equal((await third.post(`/api/v1/me/volunteer/projects/${project.id}/signup`, {})).status, 201, 'the place came back');
+  assert.equal((await a.post(`/api/v1/me/volunteer/projects/${soon.id}/signup`, {})).status, 201);
+  expectError(await a.del(`/api/v1/me/volunteer/projects/${soon.id}/signup`), 409, 'project_started');
+});
+
+test('staff record service hours; the volunteer sees history and total', async () => {
+  let r = await csOther.get(`/api/v1/volunteer-projects/${soon.id}/signups`);
+  expectError(r, 404, 'project_not_found');
+  r = await cs.get(`/api/v1/volunteer-projects/${soon.id}/signups`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.items.length, 1);
+  const sg = r.body.items[0];
+  assert.equal(sg.name, '张*');
+  expectError(await cs.post(`/api/v1/volunteer-signups/${sg.id}/hours`, { minutes: 0 }), 400, 'out_of_range', 'minutes');
+  expectError(await cs.post(`/api/v1/volunteer-signups/${sg.id}/hours`, { minutes: 1441 }), 400, 'out_of_range', 'minutes');
+  expectError(await cs.post(`/api/v1/volunteer-signups/${sg.id}/hours`, { minutes: 121 }), 400, 'out_of_range', 'minutes');
+  expectError(await cs.post(`/api/v1/volunteer-signups/${sg.id}/hours`, {}), 400, 'required', 'minutes');
+  expectError(await csOther.post(`/api/v1/volunteer-signups/${sg.id}/hours`, { minutes: 60 }), 404, 'signup_not_found');
+  expectError(await a.post(`/api/v1/volunteer-signups/${sg.id}/hours`, { minutes: 60 }), 403, 'forbidden');
+  // the project not started yet: no hours
+  const pending = (await cs.get(`/api/v1/volunteer-projects/${project.id}/signups`)).body.items[0];
+  expectError(await cs.post(`/api/v1/volunteer-signups/${pending.id}/hours`, { minutes: 60 }), 409, 'project_not_started');
+  assert.equal(sqlRun(ctx, 'SELECT COUNT(*) FROM volunteer_signups WHERE minutes > 0').trim(), '0', 'nothing written');
+  r = await cs.post(`/api/v1/volunteer-signups/${sg.id}/hours`, { minutes: 90 });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.minutes, 90);
+  r = await a.get('/api/v1/me/volunteer');
+  assert.equal(r.body.minutes, 90);
+  assert.deepEqual(r.body.items.map((x) => [x.title, x.minutes]), [['物资配送', 90]]);
+  r = await cs.get(`/api/v1/volunteers/${vA.id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.minutes, 90);
+  assert.equal(r.body.history.length, 1);
+  r = await cs.get('/api/v1/volunteers?status=approved');
+  assert.equal(r.body.items.find((x) => x.id === vA.id).minutes, 90);
+  // the audit trail: the write, and the refused one of the other community
+  const ok = (x) => String(x.object_id) === String(sg.id) && x.result === 'ok';
+  assert.ok((await auditWhere(ctx, 'action=volunteer.hours', ok)).some(ok), 'the write is audited');
+});
