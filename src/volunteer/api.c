@@ -44,8 +44,7 @@ static json_t *volunteer_json(arena *a, const struct volunteer *v, bool full)
     json_object_set_new(o, "phone", json_string(full ? v->phone : mask_phone(a, v->phone)));
     json_object_set_new(o, "skills", json_string(v->skills));
     json_object_set_new(o, "availability", json_string(v->availability));
-    json_object_set_new(o, "status",
-                        json_string(vocab_name(&volunteer_status_vocab, v->status)));
+    json_object_set_new(o, "status", json_string(vocab_name(&volunteer_status_vocab, v->status)));
     json_object_set_new(o, "status_label",
                         json_string(vocab_label(&volunteer_status_vocab, v->status)));
     json_object_set_new(o, "note", json_string(v->note));
@@ -113,9 +112,11 @@ static err approved_volunteer(struct req *r, const char *action, struct voluntee
         return e;
     e = volunteer_of_user(r->db, r->a, r->who->user_id, v);
     if (!e && v->status != VOL_APPROVED)
-        e = err_set(E_FORBIDDEN, "volunteer_not_approved", NULL, "您还不是志愿者，请先申请并等待审核");
+        e = err_set(E_FORBIDDEN, "volunteer_not_approved", NULL,
+                    "您还不是志愿者，请先申请并等待审核");
     else if (e == E_NOT_FOUND)
-        e = err_set(E_FORBIDDEN, "volunteer_not_approved", NULL, "您还不是志愿者，请先申请并等待审核");
+        e = err_set(E_FORBIDDEN, "volunteer_not_approved", NULL,
+                    "您还不是志愿者，请先申请并等待审核");
     if (e)
         return audit_refusal(r->db, r->who, r->ip, action, "volunteer", 0, e, NULL);
     *sc_r = scope_of(regcode_at_most(p.region_code, LEVEL_COMMUNITY));
@@ -268,9 +269,9 @@ static err get_volunteers(struct req *r)
         return e;
     req_audit(r, "volunteer.list", "volunteer", 0, "ok", arena_printf(r->a, "rows=%zu", n));
     if (fmt) {
-        static const char *const head[] = {"申请时间", "姓名",     "手机号", "社区",
-                                           "特长技能", "可服务时间", "状态", "参加项目数",
-                                           "服务时长（分钟）"};
+        static const char *const head[] = {"申请时间", "姓名",       "手机号",
+                                           "社区",     "特长技能",   "可服务时间",
+                                           "状态",     "参加项目数", "服务时长（分钟）"};
         struct export_out x;
         if ((e = export_begin(r, &x, fmt, "志愿者", head, sizeof head / sizeof *head)))
             return e;
@@ -368,14 +369,14 @@ static const struct jfield project_body[] = {
 static err post_project(struct req *r)
 {
     enum region_level lv;
-    struct volunteer_project p = {
-        .region_code = regcode_parse(json_str(r->body, "region_code"), &lv),
-        .title = json_str(r->body, "title"),
-        .place = json_str(r->body, "place"),
-        .content = json_str(r->body, "content"),
-        .starts_at = json_int(r->body, "starts_at", 0),
-        .ends_at = json_int(r->body, "ends_at", 0),
-        .places = json_int(r->body, "places", 0)};
+    struct volunteer_project p = {.region_code =
+                                      regcode_parse(json_str(r->body, "region_code"), &lv),
+                                  .title = json_str(r->body, "title"),
+                                  .place = json_str(r->body, "place"),
+                                  .content = json_str(r->body, "content"),
+                                  .starts_at = json_int(r->body, "starts_at", 0),
+                                  .ends_at = json_int(r->body, "ends_at", 0),
+                                  .places = json_int(r->body, "places", 0)};
     err e = check_text(p.title, "title", "项目名称", VOLUNTEER_TITLE_MAX,
                        TEXT_REQUIRED | TEXT_ONE_LINE);
     e = e ? e
@@ -386,8 +387,8 @@ static err post_project(struct req *r)
         return e;
     db_hold(r->db);
     e = volunteer_project_create(r->db, r->a, &r->who->scope, r->who->user_id, &p);
-    if ((e = req_write_done(r, e, "volunteer.project.create", "volunteer_project",
-                            e ? 0 : p.id, "")))
+    if ((e = req_write_done(r, e, "volunteer.project.create", "volunteer_project", e ? 0 : p.id,
+                            "")))
         return e;
     return reply_json(r, 201, project_json(&p, false));
 }
@@ -419,8 +420,8 @@ static err get_signups(struct req *r)
     if (e)
         return e;
     if ((e = volunteer_signup_list(r->db, r->a, &r->who->scope, id, &items, &n)))
-        return audit_refusal(r->db, r->who, r->ip, "volunteer.signup.list", "volunteer_project",
-                             id, e, NULL);
+        return audit_refusal(r->db, r->who, r->ip, "volunteer.signup.list", "volunteer_project", id,
+                             e, NULL);
     req_audit(r, "volunteer.signup.list", "volunteer_project", id, "ok",
               arena_printf(r->a, "rows=%zu", n));
     json_t *arr = json_array();
@@ -477,8 +478,8 @@ const struct route volunteer_routes[] = {
      "发布志愿服务项目", "volunteer", 0},
     {M_GET, "/api/v1/volunteer-projects", get_projects, PERM_VOLUNTEER_MANAGE, 0, NULL,
      "辖区内的志愿服务项目（分页）", "volunteer", 0},
-    {M_GET, "/api/v1/volunteer-projects/{id}/signups", get_signups, PERM_VOLUNTEER_MANAGE, 0,
-     NULL, "项目报名名单", "volunteer", 0},
+    {M_GET, "/api/v1/volunteer-projects/{id}/signups", get_signups, PERM_VOLUNTEER_MANAGE, 0, NULL,
+     "项目报名名单", "volunteer", 0},
     {M_POST, "/api/v1/volunteer-signups/{id}/hours", post_hours, PERM_VOLUNTEER_MANAGE, 0,
      hours_body, "登记志愿服务时长", "volunteer", 0},
 };

@@ -16,7 +16,8 @@
 
 static const struct vocab_word status_words[] = {
     {"", ""}, {"pending", "待审核"}, {"approved", "已通过"}, {"rejected", "未通过"}};
-const struct vocab volunteer_status_vocab = VOCAB("volunteer_status", "志愿者审核状态", status_words);
+const struct vocab volunteer_status_vocab =
+    VOCAB("volunteer_status", "志愿者审核状态", status_words);
 
 static err not_found(void)
 {
@@ -222,11 +223,13 @@ static err grant_role(db *d, int64_t user_id)
         return e;
     db_bind_int64(s, 1, user_id);
     db_bind_int64(s, 2, role);
-    return db_run(s, NULL);
+    if (!(e = db_run(s, NULL)))
+        auth_changed_at_commit(d); /* cached principals reload with the new role */
+    return e;
 }
 
-err volunteer_review(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by,
-                     bool approve, const char *note, struct volunteer *v_r)
+err volunteer_review(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool approve,
+                     const char *note, struct volunteer *v_r)
 {
     struct volunteer v;
     err e = volunteer_find(d, a, sc, id, &v);
@@ -325,9 +328,9 @@ static err proj_read(db_stmt *s, arena *a, void *item, void *ctx)
     return E_OK;
 }
 
-err volunteer_project_list(db *d, arena *a, const struct volunteer_project_viewer *v,
-                           int64_t page, int64_t page_size, struct volunteer_project **items_r,
-                           size_t *n_r, int64_t *total_r)
+err volunteer_project_list(db *d, arena *a, const struct volunteer_project_viewer *v, int64_t page,
+                           int64_t page_size, struct volunteer_project **items_r, size_t *n_r,
+                           int64_t *total_r)
 {
     struct query *w = arena_zalloc(a, sizeof *w), *sel = arena_zalloc(a, sizeof *sel);
     if (!w || !sel)
@@ -467,9 +470,8 @@ err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id, int
         return err_set(E_NOT_FOUND, "signup_not_found", NULL, "报名记录不存在");
     if (starts <= now)
         return err_set(E_CONFLICT, "project_started", NULL, "项目已开始，不能取消报名");
-    if ((e = db_prepare(d,
-                        "DELETE FROM volunteer_signups WHERE project_id = ? AND volunteer_id = ?",
-                        &s)))
+    if ((e = db_prepare(
+             d, "DELETE FROM volunteer_signups WHERE project_id = ? AND volunteer_id = ?", &s)))
         return e;
     db_bind_int64(s, 1, project_id);
     db_bind_int64(s, 2, volunteer_id);

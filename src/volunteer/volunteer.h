@@ -29,18 +29,18 @@
 #include "db/db.h"
 #include "security/auth.h"
 
-#define VOLUNTEER_SKILLS_MAX   200 /* characters */
-#define VOLUNTEER_AVAIL_MAX    100
-#define VOLUNTEER_NOTE_MAX     200
-#define VOLUNTEER_TITLE_MAX    60
-#define VOLUNTEER_PLACE_MAX    100
-#define VOLUNTEER_CONTENT_MAX  1000
-#define VOLUNTEER_PLACES_MAX   1000
-#define VOLUNTEER_SPAN_MAX_MS  (31LL * 86400000LL) /* a project lasts at most 31 days */
-#define VOLUNTEER_MINUTES_MAX  1440               /* service time of one sign-up */
-#define VOLUNTEER_HISTORY_MAX  500
-#define VOLUNTEER_EXPORT_MAX   10000
-#define VOLUNTEER_ROLE         "volunteer"
+#define VOLUNTEER_SKILLS_MAX  200 /* characters */
+#define VOLUNTEER_AVAIL_MAX   100
+#define VOLUNTEER_NOTE_MAX    200
+#define VOLUNTEER_TITLE_MAX   60
+#define VOLUNTEER_PLACE_MAX   100
+#define VOLUNTEER_CONTENT_MAX 1000
+#define VOLUNTEER_PLACES_MAX  1000
+#define VOLUNTEER_SPAN_MAX_MS (31LL * 86400000LL) /* a project lasts at most 31 days */
+#define VOLUNTEER_MINUTES_MAX 1440                /* service time of one sign-up */
+#define VOLUNTEER_HISTORY_MAX 500
+#define VOLUNTEER_EXPORT_MAX  10000
+#define VOLUNTEER_ROLE        "volunteer"
 
 enum volunteer_status { VOL_PENDING = 1, VOL_APPROVED, VOL_REJECTED, VOL_STATUS__COUNT };
 /* pending 待审核, approved 已通过, rejected 未通过 */
@@ -90,8 +90,8 @@ err volunteer_list(db *d, arena *a, const struct scope *sc, const struct volunte
  * `volunteer`) or reject with `note`. Only a pending one: E_CONFLICT
  * "volunteer_state" otherwise. Call inside a transaction; v_r is the result.
  */
-err volunteer_review(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by,
-                     bool approve, const char *note, struct volunteer *v_r) MUST_USE;
+err volunteer_review(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool approve,
+                     const char *note, struct volunteer *v_r) MUST_USE;
 
 struct volunteer_project {
     int64_t id;
@@ -123,9 +123,9 @@ struct volunteer_project_viewer {
     int64_t now;          /* for a volunteer: hides ended projects not signed up for */
 };
 
-err volunteer_project_list(db *d, arena *a, const struct volunteer_project_viewer *v,
-                           int64_t page, int64_t page_size, struct volunteer_project **items_r,
-                           size_t *n_r, int64_t *total_r) MUST_USE;
+err volunteer_project_list(db *d, arena *a, const struct volunteer_project_viewer *v, int64_t page,
+                           int64_t page_size, struct volunteer_project **items_r, size_t *n_r,
+                           int64_t *total_r) MUST_USE;
 
 /* Project `id` inside sc: E_NOT_FOUND "project_not_found". */
 err volunteer_project_find(db *d, arena *a, const struct scope *sc, int64_t id,
@@ -143,8 +143,7 @@ err volunteer_signup(db *d, arena *a, const struct scope *sc, int64_t volunteer_
 /* Withdraw the sign-up before the project starts (its place returned):
  * E_NOT_FOUND "signup_not_found", E_CONFLICT "project_started". In a
  * transaction. */
-err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id,
-                            int64_t now) MUST_USE;
+err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id, int64_t now) MUST_USE;
 
 struct volunteer_signup {
     int64_t id, project_id, volunteer_id;

@@ -48,7 +48,7 @@ test('residents apply bound to their person record; bad input refused, nothing w
   expectError(await a.post('/api/v1/me/volunteer', { ...body, skills: 'x'.repeat(201) }), 400, 'too_long', 'skills');
   expectError(await a.post('/api/v1/me/volunteer', { ...body, extra: 1 }), 400, 'unknown_field', 'extra');
   expectError(await bare.post('/api/v1/me/volunteer', body), 404, 'person_not_registered');
-  expectError(await cs.post('/api/v1/me/volunteer', body), 403, 'residents_only');
+  expectError(await cs.post('/api/v1/me/volunteer', body), 403, 'forbidden');
   assert.equal(sqlRun(ctx, 'SELECT COUNT(*) FROM volunteers').trim(), '0', 'nothing written');
   r = await a.post('/api/v1/me/volunteer', body);
   assert.equal(r.status, 201, r.text);
