@@ -55,6 +55,10 @@ export const paths = {
   employees: `${V1}/employees`, // an enterprise's employees (docs/enterprise.md)
   resumeApplications: `${V1}/resume-applications`, // 复工申请 and their review
   resumeEnterprises: `${V1}/resume-enterprises`, // enterprises of the scope with their status
+  // volunteers and service projects (issue 14, docs/community-life.md)
+  volunteers: `${V1}/volunteers`,
+  volunteerProjects: `${V1}/volunteer-projects`,
+  volunteerSignups: `${V1}/volunteer-signups`,
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -68,6 +68,8 @@ const router = createRouter({
     { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
     // parking guidance: the community's garages' free spaces (docs/parking.md)
     { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
+    // volunteers: apply, sign up for projects, service hours (docs/community-life.md "Volunteers")
+    { path: '/me/volunteer', component: () => import('./views/LifeVolunteer.vue'), meta: { kind: 'resident' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
