@@ -3,8 +3,10 @@
 // account confirms and delivers on its phone page, the resident confirms
 // receipt; community staff see the order's state on the console's order
 // page and the shop on the shops page. A parcel recorded by the courier on
-// the phone appears on the resident's home and is picked up. One browser,
-// one server.
+// the phone appears on the resident's home and is picked up. A resident
+// applies as a volunteer on the phone, staff approve on the console, the
+// volunteer signs up for a project and staff record the service time the
+// volunteer then sees. One browser, one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -157,5 +159,60 @@ test('a parcel recorded by the courier on the phone appears on the resident\'s h
 
   await rp.getByTestId('my-parcel-pickup').click();
   await assert.doesNotReject(card.waitFor({ state: 'detached' }));
+  assertClean(rp);
+});
+
+test('a resident applies as a volunteer, staff approve, the volunteer signs up and sees the hours', async () => {
+  // the resident applies on the phone; an empty field is told under it
+  const rp = await phone(resident, '/me');
+  await rp.getByTestId('my-volunteer').click();
+  await rp.getByTestId('vol-availability').locator('input').fill('周末全天');
+  await rp.getByTestId('vol-submit').click();
+  await assert.doesNotReject(rp.getByTestId('vol-skills').locator('.van-field__error-message').waitFor());
+  await rp.getByTestId('vol-skills').locator('textarea').fill('驾驶、搬运');
+  await rp.getByTestId('vol-submit').click();
+  await assert.doesNotReject(rp.getByTestId('vol-app-status').filter({ hasText: '待审核' }).waitFor());
+
+  // staff approve on the console: the name masked
+  const page = await consolePage(browser, ctx, '/life/volunteers', staff);
+  const row = page.getByTestId('vol-table').locator('.el-table__row').filter({ hasText: '驾驶、搬运' });
+  await assert.doesNotReject(row.waitFor());
+  assert.match(await row.textContent(), /张\*/);
+  assert.doesNotMatch(await row.textContent(), /张三/);
+  await row.getByTestId('vol-approve').click();
+  await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+  await assert.doesNotReject(row.getByText('已通过').waitFor());
+
+  // a project running now (published over the API: the date picker is the console's own)
+  const now = Date.now();
+  const r = await staff.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '物资分发', place: '多福巷社区服务站', starts_at: now - 3600000, ends_at: now + 3600000, places: 1 });
+  assert.equal(r.status, 201, r.text);
+
+  // the volunteer signs up on the phone; the only place is then taken
+  await rp.reload();
+  const proj = rp.getByTestId('vol-project').filter({ hasText: '物资分发' });
+  await assert.doesNotReject(proj.waitFor());
+  await proj.getByTestId('vol-signup').click();
+  await assert.doesNotReject(proj.filter({ hasText: '已报名 1/1' }).waitFor());
+  await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '待登记' }).waitFor());
+
+  // staff record 90 minutes in the project's sign-ups
+  await page.locator('.el-tabs__item').filter({ hasText: '服务项目' }).click();
+  const prow = page.getByTestId('vp-table').locator('.el-table__row').filter({ hasText: '物资分发' });
+  await assert.doesNotReject(prow.getByText('1 / 1').waitFor());
+  await prow.getByTestId('vp-signups').click();
+  const srow = page.getByTestId('vp-signup-table').locator('.el-table__row').first();
+  await assert.doesNotReject(srow.getByText('张*').waitFor());
+  await srow.getByTestId('vs-minutes').locator('input').fill('90');
+  await srow.getByTestId('vs-save').click();
+  await assert.doesNotReject(page.getByText('服务时长已登记').waitFor());
+  await shot(page, 'life-console-volunteers');
+  assertClean(page);
+
+  // the volunteer sees the time and the total
+  await rp.reload();
+  await assert.doesNotReject(rp.getByTestId('vol-total').filter({ hasText: '1小时30分' }).waitFor());
+  await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '1小时30分' }).waitFor());
+  await shot(rp, 'life-volunteer-hours');
   assertClean(rp);
 });
