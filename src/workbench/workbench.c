@@ -452,6 +452,30 @@ static const struct wb_def defs[WB__COUNT] = {
                           "SELECT COUNT(*) FROM enterprise_employees ee JOIN enterprise_accounts "
                           "ea ON ea.enterprise_id = ee.enterprise_id WHERE ea.user_id = ? AND "
                           "ee.deleted_at = 0"},
+    /* 快递外卖: parcels waiting longer than PARCEL_OVERDUE_DAYS (3) days, the
+     * flag of the parcels page (parcels_region); the arithmetic is on the
+     * column so the bound value stays a plain integer on both drivers */
+    [WB_PARCELS_OVERDUE] = {"parcels_overdue",
+                            "超期未取的快递",
+                            "件",
+                            true,
+                            {PERM_PARCEL_READ},
+                            "/life/parcels",
+                            NULL,
+                            {SCOPED, B_NOW},
+                            "SELECT COUNT(*) FROM parcels WHERE region_code >= ? AND region_code "
+                            "< ? AND status = 'waiting' AND created_at + 259200000 < ?"},
+    /* 志愿者: applications waiting for review (volunteers_region) */
+    [WB_VOLUNTEERS_PENDING] = {"volunteers_pending",
+                               "待审核的志愿者申请",
+                               "人",
+                               true,
+                               {PERM_VOLUNTEER_MANAGE},
+                               "/life/volunteers",
+                               NULL,
+                               {SCOPED},
+                               "SELECT COUNT(*) FROM volunteers WHERE region_code >= ? AND "
+                               "region_code < ? AND status = 'pending'"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -73,6 +73,9 @@ enum workbench_item {
     WB_RESUME_PENDING, /* resume-work applications waiting for review in scope (enterprise.review)
                         */
     WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
+    /* parcels and volunteers (issue 14, docs/community-life.md) */
+    WB_PARCELS_OVERDUE,    /* parcels in scope waiting over 3 days (parcel.read) */
+    WB_VOLUNTEERS_PENDING, /* volunteer applications in scope to review (volunteer.manage) */
     WB__COUNT
 };
 

@@ -65,6 +65,9 @@ test('residents apply bound to their person record; bad input refused, nothing w
 });
 
 test('staff see their community masked, approve (role volunteer) and reject', async () => {
+  const wb = async (cl) => (await cl.get('/api/v1/workbench')).body.entries.find((x) => x.key === 'volunteers_pending')?.count;
+  assert.equal(await wb(cs), 3, 'the workbench counts the community\'s pending applications');
+  assert.equal(await wb(csOther), 1);
   let r = await cs.get('/api/v1/volunteers?status=pending');
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.total, 3, 'the other community\'s applicant is not listed');
@@ -92,6 +95,7 @@ test('staff see their community masked, approve (role volunteer) and reject', as
   const ids = Object.fromEntries(r.body.items.map((x) => [x.name, x.id]));
   assert.equal((await cs.post(`/api/v1/volunteers/${ids['李*']}/approve`, {})).status, 200);
   assert.equal((await cs.post(`/api/v1/volunteers/${ids['赵*']}/approve`, {})).status, 200);
+  assert.equal(await wb(cs), 0, 'reviewed: off the workbench');
   // reject: a reason is required; the resident may apply again
   const oid = (await csOther.get('/api/v1/volunteers')).body.items[0].id;
   expectError(await csOther.post(`/api/v1/volunteers/${oid}/reject`, {}), 400, 'required', 'note');
