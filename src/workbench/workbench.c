@@ -476,6 +476,18 @@ static const struct wb_def defs[WB__COUNT] = {
                                {SCOPED},
                                "SELECT COUNT(*) FROM volunteers WHERE region_code >= ? AND "
                                "region_code < ? AND status = 'pending'"},
+    /* 快递外卖登记: what the delivery account left that is still waiting
+     * (parcels_recorder) */
+    [WB_PARCELS_MINE_WAITING] = {"parcels_mine_waiting",
+                                 "我登记的待取快递",
+                                 "件",
+                                 false,
+                                 {PERM_PARCEL_RECORD},
+                                 NULL,
+                                 "/staff/parcel",
+                                 {B_USER},
+                                 "SELECT COUNT(*) FROM parcels WHERE recorded_by = ? AND status = "
+                                 "'waiting'"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

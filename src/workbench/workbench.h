@@ -74,8 +74,10 @@ enum workbench_item {
                         */
     WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
     /* parcels and volunteers (issue 14, docs/community-life.md) */
-    WB_PARCELS_OVERDUE,    /* parcels in scope waiting over 3 days (parcel.read) */
-    WB_VOLUNTEERS_PENDING, /* volunteer applications in scope to review (volunteer.manage) */
+    WB_PARCELS_OVERDUE,      /* parcels in scope waiting over 3 days (parcel.read) */
+    WB_VOLUNTEERS_PENDING,   /* volunteer applications in scope to review (volunteer.manage) */
+    WB_PARCELS_MINE_WAITING, /* parcels the delivery account recorded, still waiting (parcel.record)
+                              */
     WB__COUNT
 };
 
