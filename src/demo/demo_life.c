@@ -51,6 +51,7 @@ err demo_life(db *d, const struct demo_world *w, uint64_t seed)
     for (long i = 0; i < w->nbuildings && !building; i++)
         if (regcode_within(w->buildings[i], comm))
             building = w->buildings[i];
+    /* a private arena: demo steps get none from their caller (demo_video's way) */
     arena *a = arena_new(4096);
     if (!a)
         return err_set(E_NOMEM, NULL, NULL, NULL);
