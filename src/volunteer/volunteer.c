@@ -195,6 +195,33 @@ err volunteer_list(db *d, arena *a, const struct scope *sc, const struct volunte
 }
 
 /* Give user `user_id` the built-in role `volunteer` unless it holds it. */
+err volunteer_region(db *d, const struct principal *p, int64_t *region_r)
+{
+    *region_r = 0;
+    if (!p->resident)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT region_code FROM volunteers WHERE user_id = ? AND "
+                       "status = 'approved'",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, p->user_id);
+    bool row;
+    int64_t region = 0;
+    if (!(e = db_row(s, &row)) && row)
+        region = db_col_int64(s, 0);
+    db_done(s);
+    if (e)
+        return e;
+    if (region <= 0)
+        return err_set(E_FORBIDDEN, "volunteer_not_approved", NULL,
+                       "您还不是志愿者，请先申请并等待审核");
+    *region_r = regcode_at_most(region, LEVEL_COMMUNITY);
+    return E_OK;
+}
+
 static err grant_role(db *d, int64_t user_id)
 {
     db_stmt *s;

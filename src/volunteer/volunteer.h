@@ -170,4 +170,17 @@ err volunteer_hours_record(db *d, arena *a, const struct scope *sc, int64_t sign
 err volunteer_history(db *d, arena *a, int64_t volunteer_id, struct volunteer_project **items_r,
                       size_t *n_r, int64_t *minutes_r) MUST_USE;
 
+/*
+ * Where the principal may act as a volunteer (the other modules call this
+ * before a scope-only check on a permission the role `volunteer` grants,
+ * e.g. assist.work): a resident account's scope is the root region, so a
+ * volunteer must be narrowed to the community they applied from.
+ *   staff account (not a resident): *region_r = 0, E_OK; use p->scope.
+ *   approved volunteer: *region_r = the community (padded code) of
+ *     volunteers.region_code; use scope_of(*region_r).
+ *   any other resident: E_FORBIDDEN "volunteer_not_approved" (fail closed).
+ * One indexed read (volunteers_user); no transaction needed.
+ */
+err volunteer_region(db *d, const struct principal *p, int64_t *region_r) MUST_USE;
+
 #endif

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCity, resident, expectError, auditWhere, PW, COMMUNITY, OTHER_COMMUNITY } from './devlib.mjs';
-import { sqlRun, smsCode } from './lib.mjs';
+import { sqlRun, smsCode, residentId } from './lib.mjs';
 
 const H = 3600000;
 let ctx, cs, csOther, a, b, c, outsider, bare, vA, project, soon;
@@ -209,4 +209,31 @@ test('staff record service hours; the volunteer sees history and total', async (
   // the audit trail: the write, and the refused one of the other community
   const ok = (x) => String(x.object_id) === String(sg.id) && x.result === 'ok';
   assert.ok((await auditWhere(ctx, 'action=volunteer.hours', ok)).some(ok), 'the write is audited');
+});
+
+test('a volunteer checks in for the elderly of their own community only (assist.work narrowed)', async () => {
+  // one elderly person living alone (enrolled by default) in each community
+  const elder = async (cl, region, name, n) => {
+    const r = await cl.post('/api/v1/persons', { name, id_number: residentId('110101', '19400101', n), region_code: region, address: '多福巷9号', vulnerable: ['elderly_alone'] });
+    assert.equal(r.status, 201, r.text);
+    return String(r.body.id);
+  };
+  const here = await elder(cs, COMMUNITY, '孙奶奶', 901);
+  const there = await elder(csOther, OTHER_COMMUNITY, '周爷爷', 903);
+  const count = () => sqlRun(ctx, `SELECT COUNT(*) FROM care_checkins WHERE person_id IN (${here}, ${there})`).trim();
+  // the volunteer's account scope is the whole city: the other community's
+  // person must not be found, nothing written, the refusal audited
+  expectError(await a.post('/api/v1/service/care/checkins', { person_id: there }), 404, 'not_found', 'person_id');
+  assert.equal(count(), '0', 'nothing written');
+  const refused = (x) => String(x.object_id) === there && x.result === 'not_found';
+  assert.ok((await auditWhere(ctx, 'action=care.checkin', refused)).some(refused), 'the refusal is audited');
+  // positive control: their own community's person
+  let r = await a.post('/api/v1/service/care/checkins', { person_id: here, feeling: 'good' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(count(), '1');
+  // staff of the other community still reach theirs (staff: their own scope)
+  r = await csOther.post('/api/v1/service/care/checkins', { person_id: there });
+  assert.equal(r.status, 201, r.text);
+  // a resident who is not a volunteer holds no assist.work at all
+  expectError(await outsider.post('/api/v1/service/care/checkins', { person_id: there }), 403, 'forbidden');
 });
