@@ -14,8 +14,13 @@
  *   GET    /api/v1/volunteers/{id}                       staff: one, with the history
  *   POST   /api/v1/volunteers/{id}/approve               staff: approve (role volunteer)
  *   POST   /api/v1/volunteers/{id}/reject                staff: reject with a reason
+ *   POST   /api/v1/volunteers/{id}/revoke                staff: revoke an approved one
+ *                                                        (the role removed, future
+ *                                                        sign-ups dropped)
  *   POST   /api/v1/volunteer-projects                    staff: publish a project (201)
  *   GET    /api/v1/volunteer-projects                    staff: projects in scope (paging)
+ *   PATCH  /api/v1/volunteer-projects/{id}                staff: edit (not cancelled/ended)
+ *   POST   /api/v1/volunteer-projects/{id}/cancel         staff: cancel with a reason
  *   GET    /api/v1/volunteer-projects/{id}/signups       staff: its sign-ups
  *   POST   /api/v1/volunteer-signups/{id}/hours          staff: record the service time
  *
@@ -68,6 +73,9 @@ static json_t *project_json(const struct volunteer_project *p, bool mine)
     json_object_set_new(o, "places", json_integer(p->places));
     json_object_set_new(o, "taken", json_integer(p->taken));
     json_object_set_new(o, "created_at", json_integer(p->created_at));
+    json_object_set_new(o, "cancelled", json_boolean(p->cancelled_at != 0));
+    json_object_set_new(o, "cancelled_at", json_integer(p->cancelled_at));
+    json_object_set_new(o, "cancel_note", json_string(p->cancel_note ? p->cancel_note : ""));
     if (mine) {
         json_object_set_new(o, "signed_up", json_boolean(p->signup_id != 0));
         json_object_set_new(o, "minutes", json_integer(p->minutes));
@@ -86,6 +94,7 @@ static json_t *signup_json(arena *a, const struct volunteer_signup *g)
     json_object_set_new(o, "minutes", json_integer(g->minutes));
     json_object_set_new(o, "recorded_at", json_integer(g->recorded_at));
     json_object_set_new(o, "created_at", json_integer(g->created_at));
+    json_object_set_new(o, "cancelled", json_boolean(g->cancelled_at != 0));
     return o;
 }
 
@@ -355,6 +364,23 @@ static err post_reject(struct req *r)
     return review(r, false);
 }
 
+static err post_revoke(struct req *r)
+{
+    int64_t id;
+    const char *note = json_str(r->body, "note");
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = check_text(note, "note", "原因", VOLUNTEER_NOTE_MAX, TEXT_REQUIRED)))
+        return e;
+    struct volunteer v;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, volunteer_revoke(r->db, r->a, &r->who->scope, id, r->who->user_id, note,
+                                           now_ms(), &v));
+    if ((e = req_write_done(r, e, "volunteer.revoke", "volunteer", id, "")))
+        return e;
+    return reply_json(r, 200, volunteer_json(r->a, &v, false));
+}
+
 static const struct jfield project_body[] = {
     {"region_code", J_STRING, JF_REQUIRED, 1, 20, "社区", NULL, NULL},
     {"title", J_STRING, JF_REQUIRED, 1, VOLUNTEER_TITLE_MAX, "项目名称", NULL, NULL},
@@ -391,6 +417,69 @@ static err post_project(struct req *r)
                             "")))
         return e;
     return reply_json(r, 201, project_json(&p, false));
+}
+
+static const struct jfield project_edit_body[] = {
+    {"title", J_STRING, 0, 1, VOLUNTEER_TITLE_MAX, "项目名称", NULL, NULL},
+    {"place", J_STRING, 0, 1, VOLUNTEER_PLACE_MAX, "服务地点", NULL, NULL},
+    {"content", J_STRING, JF_NULLABLE, 0, VOLUNTEER_CONTENT_MAX, "服务内容", NULL, NULL},
+    {"starts_at", J_INT, 0, 1, INT64_MAX / 2, "开始时间", NULL, NULL},
+    {"ends_at", J_INT, 0, 1, INT64_MAX / 2, "结束时间", NULL, NULL},
+    {"places", J_INT, 0, 1, VOLUNTEER_PLACES_MAX, "招募人数", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* Edit: the fields given replace the stored ones, then the whole is checked
+ * as a new project is. */
+static err patch_project(struct req *r)
+{
+    int64_t id;
+    struct volunteer_project p;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    db_hold(r->db);
+    if ((e = volunteer_project_find(r->db, r->a, &r->who->scope, id, &p)))
+        return req_write_done(r, e, "volunteer.project.update", "volunteer_project", id, NULL);
+    json_t *b = r->body;
+    if (json_object_get(b, "title"))
+        p.title = json_str(b, "title");
+    if (json_object_get(b, "place"))
+        p.place = json_str(b, "place");
+    if (json_object_get(b, "content"))
+        p.content = json_str(b, "content");
+    p.starts_at = json_int(b, "starts_at", p.starts_at);
+    p.ends_at = json_int(b, "ends_at", p.ends_at);
+    p.places = json_int(b, "places", p.places);
+    e = check_text(p.title, "title", "项目名称", VOLUNTEER_TITLE_MAX,
+                   TEXT_REQUIRED | TEXT_ONE_LINE);
+    e = e ? e
+          : check_text(p.place, "place", "服务地点", VOLUNTEER_PLACE_MAX,
+                       TEXT_REQUIRED | TEXT_ONE_LINE);
+    e = e ? e : check_text(p.content, "content", "服务内容", VOLUNTEER_CONTENT_MAX, 0);
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r, volunteer_project_update(r->db, r->a, &r->who->scope, now_ms(), &p));
+    if ((e = req_write_done(r, e, "volunteer.project.update", "volunteer_project", id,
+                            req_body_fields(r))))
+        return e;
+    return reply_json(r, 200, project_json(&p, false));
+}
+
+static err post_project_cancel(struct req *r)
+{
+    int64_t id;
+    const char *note = json_str(r->body, "note");
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = check_text(note, "note", "原因", VOLUNTEER_NOTE_MAX, TEXT_REQUIRED)))
+        return e;
+    struct volunteer_project p;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, volunteer_project_cancel(r->db, r->a, &r->who->scope, id, r->who->user_id,
+                                                   note, now_ms(), &p));
+    if ((e = req_write_done(r, e, "volunteer.project.cancel", "volunteer_project", id, "")))
+        return e;
+    return reply_json(r, 200, project_json(&p, false));
 }
 
 static err get_projects(struct req *r)
@@ -482,5 +571,11 @@ const struct route volunteer_routes[] = {
      "项目报名名单", "volunteer", 0},
     {M_POST, "/api/v1/volunteer-signups/{id}/hours", post_hours, PERM_VOLUNTEER_MANAGE, 0,
      hours_body, "登记志愿服务时长", "volunteer", 0},
+    {M_POST, "/api/v1/volunteers/{id}/revoke", post_revoke, PERM_VOLUNTEER_MANAGE, 0, reject_body,
+     "撤销志愿者资格（移除志愿者角色，取消未开始项目的报名）", "volunteer", 0},
+    {M_PATCH, "/api/v1/volunteer-projects/{id}", patch_project, PERM_VOLUNTEER_MANAGE, 0,
+     project_edit_body, "修改志愿服务项目", "volunteer", 0},
+    {M_POST, "/api/v1/volunteer-projects/{id}/cancel", post_project_cancel, PERM_VOLUNTEER_MANAGE,
+     0, reject_body, "取消志愿服务项目（报名标记为已取消）", "volunteer", 0},
 };
 const size_t volunteer_routes_n = sizeof volunteer_routes / sizeof volunteer_routes[0];

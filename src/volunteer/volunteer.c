@@ -14,8 +14,11 @@
 #include "security/crypto.h"
 #include "volunteer/volunteer.h"
 
-static const struct vocab_word status_words[] = {
-    {"", ""}, {"pending", "待审核"}, {"approved", "已通过"}, {"rejected", "未通过"}};
+static const struct vocab_word status_words[] = {{"", ""},
+                                                 {"pending", "待审核"},
+                                                 {"approved", "已通过"},
+                                                 {"rejected", "未通过"},
+                                                 {"revoked", "已撤销"}};
 const struct vocab volunteer_status_vocab =
     VOCAB("volunteer_status", "志愿者审核状态", status_words);
 
@@ -48,16 +51,16 @@ err volunteer_apply(db *d, struct volunteer *v)
     db_done(s);
     if (e)
         return e;
-    if (id && st != VOL_REJECTED)
+    if (id && st != VOL_REJECTED && st != VOL_REVOKED)
         return err_set(E_CONFLICT, "volunteer_applied", NULL,
                        st == VOL_APPROVED ? "您已是志愿者" : "您的志愿者申请正在审核中");
     int64_t now = now_ms();
-    if (id) /* a rejected application is reopened with the new details */
+    if (id) /* a rejected or revoked one is reopened with the new details */
         e = db_prepare(d,
                        "UPDATE volunteers SET person_id = ?, region_code = ?, skills = ?, "
                        "availability = ?, status = 'pending', note = '', reviewed_by = 0, "
                        "reviewed_at = 0, created_at = ?, updated_at = ? WHERE id = ? AND "
-                       "status = 'rejected'",
+                       "status IN ('rejected', 'revoked')",
                        &s);
     else
         e = db_prepare(d,
@@ -96,7 +99,8 @@ err volunteer_apply(db *d, struct volunteer *v)
 #define VOL_COLS                                                                                   \
     "v.id, v.user_id, v.person_id, v.region_code, COALESCE(r.name, ''), p.name_enc, p.phone_enc, " \
     "v.skills, v.availability, v.status, v.note, v.reviewed_at, v.created_at, (SELECT COUNT(*) "   \
-    "FROM volunteer_signups g WHERE g.volunteer_id = v.id), (SELECT COALESCE(SUM(g.minutes), 0) "  \
+    "FROM volunteer_signups g WHERE g.volunteer_id = v.id AND g.cancelled_at = 0), (SELECT "       \
+    "COALESCE(SUM(g.minutes), 0) "                                                                 \
     "FROM volunteer_signups g WHERE g.volunteer_id = v.id)"
 #define VOL_FROM                                                                                   \
     " FROM volunteers v LEFT JOIN persons p ON p.id = v.person_id LEFT JOIN regions r ON r.code "  \
@@ -285,7 +289,85 @@ err volunteer_review(db *d, arena *a, const struct scope *sc, int64_t id, int64_
     return volunteer_find(d, a, sc, id, v_r);
 }
 
+err volunteer_revoke(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by,
+                     const char *note, int64_t now, struct volunteer *v_r)
+{
+    struct volunteer v;
+    err e = volunteer_find(d, a, sc, id, &v);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE volunteers SET status = 'revoked', note = ?, reviewed_by = ?, "
+                        "reviewed_at = ?, updated_at = ? WHERE id = ? AND status = 'approved'",
+                        &s)))
+        return e;
+    db_bind_text(s, 1, note);
+    db_bind_int64(s, 2, by);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, id);
+    int64_t n;
+    if ((e = db_run(s, &n)))
+        return e;
+    if (n == 0)
+        return err_set(E_CONFLICT, "volunteer_state", "status", "只能撤销已通过的志愿者");
+    /* the role first: the next request of the account no longer holds it */
+    if ((e = db_prepare(d,
+                        "DELETE FROM user_roles WHERE user_id = ? AND role_id IN (SELECT id FROM "
+                        "roles WHERE key = ?)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, v.user_id);
+    db_bind_text(s, 2, VOLUNTEER_ROLE);
+    if ((e = db_run(s, NULL)))
+        return e;
+    auth_changed_at_commit(d);
+    /* sign-ups for projects not started (nor cancelled) are dropped and
+     * their places returned; the rest is history */
+    if ((e = db_prepare(d,
+                        "UPDATE volunteer_projects SET taken = taken - 1, updated_at = ? WHERE "
+                        "starts_at > ? AND cancelled_at = 0 AND taken > 0 AND id IN (SELECT "
+                        "project_id FROM volunteer_signups WHERE volunteer_id = ?)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    if ((e = db_run(s, NULL)))
+        return e;
+    if ((e = db_prepare(d,
+                        "DELETE FROM volunteer_signups WHERE volunteer_id = ? AND project_id IN "
+                        "(SELECT id FROM volunteer_projects WHERE starts_at > ? AND cancelled_at "
+                        "= 0)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, now);
+    if ((e = db_run(s, NULL)))
+        return e;
+    return volunteer_find(d, a, sc, id, v_r);
+}
+
 /* ---- projects -------------------------------------------------------------- */
+
+/* The period and the places of a new or edited project. */
+static err check_project(const struct volunteer_project *p, int64_t now)
+{
+    if (p->ends_at <= p->starts_at || p->ends_at <= now ||
+        p->ends_at - p->starts_at > VOLUNTEER_SPAN_MAX_MS)
+        return err_set(E_INPUT, "invalid_period", "ends_at",
+                       "服务时间不正确：结束时间须晚于开始时间和当前时间，且不超过31天");
+    if (p->places < 1 || p->places > VOLUNTEER_PLACES_MAX)
+        return err_set(E_INPUT, "out_of_range", "places", "招募人数应为 1 到 %d",
+                       VOLUNTEER_PLACES_MAX);
+    return E_OK;
+}
+
+static err project_cancelled(void)
+{
+    return err_set(E_CONFLICT, "project_cancelled", NULL, "该志愿服务项目已取消");
+}
 
 err volunteer_project_create(db *d, arena *a, const struct scope *sc, int64_t by,
                              struct volunteer_project *p)
@@ -295,19 +377,15 @@ err volunteer_project_create(db *d, arena *a, const struct scope *sc, int64_t by
         !scope_has(sc, p->region_code) || region_find(d, sc, p->region_code, false, a, &reg))
         return err_set(E_INPUT, "invalid_region", "region_code", "请选择辖区内的社区或楼栋");
     int64_t now = now_ms();
-    if (p->ends_at <= p->starts_at || p->ends_at <= now ||
-        p->ends_at - p->starts_at > VOLUNTEER_SPAN_MAX_MS)
-        return err_set(E_INPUT, "invalid_period", "ends_at",
-                       "服务时间不正确：结束时间须晚于开始时间和当前时间，且不超过31天");
-    if (p->places < 1 || p->places > VOLUNTEER_PLACES_MAX)
-        return err_set(E_INPUT, "out_of_range", "places", "招募人数应为 1 到 %d",
-                       VOLUNTEER_PLACES_MAX);
+    err e = check_project(p, now);
+    if (e)
+        return e;
     db_stmt *s;
-    err e = db_prepare(d,
-                       "INSERT INTO volunteer_projects (id, region_code, title, place, content, "
-                       "starts_at, ends_at, places, taken, created_by, created_at, updated_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                       &s);
+    e = db_prepare(d,
+                   "INSERT INTO volunteer_projects (id, region_code, title, place, content, "
+                   "starts_at, ends_at, places, taken, created_by, created_at, updated_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                   &s);
     if (e)
         return e;
     p->id = id_new();
@@ -330,7 +408,7 @@ err volunteer_project_create(db *d, arena *a, const struct scope *sc, int64_t by
 
 #define PROJ_COLS                                                                                  \
     "j.id, j.region_code, COALESCE(r.name, ''), j.title, j.place, j.content, j.starts_at, "        \
-    "j.ends_at, j.places, j.taken, j.created_at"
+    "j.ends_at, j.places, j.taken, j.created_at, j.cancelled_at, j.cancel_note"
 
 static err proj_read(db_stmt *s, arena *a, void *item, void *ctx)
 {
@@ -348,9 +426,11 @@ static err proj_read(db_stmt *s, arena *a, void *item, void *ctx)
     p->places = db_col_int64(s, 8);
     p->taken = db_col_int64(s, 9);
     p->created_at = db_col_int64(s, 10);
+    p->cancelled_at = db_col_int64(s, 11);
+    p->cancel_note = arena_strdup(a, db_col_text(s, 12));
     if (mine) {
-        p->signup_id = db_col_null(s, 11) ? 0 : db_col_int64(s, 11);
-        p->minutes = db_col_null(s, 12) ? 0 : db_col_int64(s, 12);
+        p->signup_id = db_col_null(s, 13) ? 0 : db_col_int64(s, 13);
+        p->minutes = db_col_null(s, 14) ? 0 : db_col_int64(s, 14);
     }
     return E_OK;
 }
@@ -367,8 +447,8 @@ err volunteer_project_list(db *d, arena *a, const struct volunteer_project_viewe
         query_sql(sel, ", g.id, g.minutes");
         query_sql(w, " FROM volunteer_projects j LEFT JOIN regions r ON r.code = j.region_code "
                      "LEFT JOIN volunteer_signups g ON g.project_id = j.id AND g.volunteer_id = ? "
-                     "WHERE j.region_code >= ? AND j.region_code < ? AND (j.ends_at > ? OR g.id "
-                     "IS NOT NULL)");
+                     "WHERE j.region_code >= ? AND j.region_code < ? AND ((j.ends_at > ? AND "
+                     "j.cancelled_at = 0) OR g.id IS NOT NULL)");
         query_int(w, v->volunteer_id);
         query_int(w, v->scope->lo);
         query_int(w, v->scope->hi);
@@ -417,6 +497,89 @@ err volunteer_project_find(db *d, arena *a, const struct scope *sc, int64_t id,
     return e;
 }
 
+/* A project staff may still change: not cancelled, not ended. */
+static err project_open(db *d, arena *a, const struct scope *sc, int64_t id, int64_t now,
+                        struct volunteer_project *p)
+{
+    err e = volunteer_project_find(d, a, sc, id, p);
+    if (e)
+        return e;
+    if (p->cancelled_at)
+        return project_cancelled();
+    if (p->ends_at <= now)
+        return err_set(E_CONFLICT, "project_ended", NULL, "该志愿服务项目已结束");
+    return E_OK;
+}
+
+err volunteer_project_update(db *d, arena *a, const struct scope *sc, int64_t now,
+                             struct volunteer_project *p)
+{
+    struct volunteer_project old;
+    err e = project_open(d, a, sc, p->id, now, &old);
+    if (e || (e = check_project(p, now)))
+        return e;
+    if (p->places < old.taken)
+        return err_set(E_INPUT, "out_of_range", "places", "招募人数不能少于已报名的 %lld 人",
+                       (long long)old.taken);
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE volunteer_projects SET title = ?, place = ?, content = ?, "
+                        "starts_at = ?, ends_at = ?, places = ?, updated_at = ? WHERE id = ? AND "
+                        "cancelled_at = 0 AND taken <= ?",
+                        &s)))
+        return e;
+    db_bind_text(s, 1, p->title);
+    db_bind_text(s, 2, p->place ? p->place : "");
+    db_bind_text(s, 3, p->content ? p->content : "");
+    db_bind_int64(s, 4, p->starts_at);
+    db_bind_int64(s, 5, p->ends_at);
+    db_bind_int64(s, 6, p->places);
+    db_bind_int64(s, 7, now);
+    db_bind_int64(s, 8, p->id);
+    db_bind_int64(s, 9, p->places);
+    int64_t n;
+    if ((e = db_run(s, &n)))
+        return e;
+    if (n == 0) /* a sign-up took the place since the read */
+        return err_set(E_INPUT, "out_of_range", "places", "招募人数不能少于已报名人数");
+    return volunteer_project_find(d, a, sc, p->id, p);
+}
+
+err volunteer_project_cancel(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by,
+                             const char *note, int64_t now, struct volunteer_project *p_r)
+{
+    struct volunteer_project p;
+    err e = project_open(d, a, sc, id, now, &p);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE volunteer_projects SET cancelled_at = ?, cancelled_by = ?, "
+                        "cancel_note = ?, updated_at = ? WHERE id = ? AND cancelled_at = 0",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, by);
+    db_bind_text(s, 3, note);
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, id);
+    int64_t n;
+    if ((e = db_run(s, &n)))
+        return e;
+    if (n == 0) /* cancelled by someone else since the read */
+        return project_cancelled();
+    if ((e = db_prepare(d,
+                        "UPDATE volunteer_signups SET cancelled_at = ? WHERE project_id = ? AND "
+                        "cancelled_at = 0",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, id);
+    if ((e = db_run(s, NULL)))
+        return e;
+    return volunteer_project_find(d, a, sc, id, p_r);
+}
+
 err volunteer_signup(db *d, arena *a, const struct scope *sc, int64_t volunteer_id, int64_t id,
                      int64_t now, struct volunteer_project *p_r)
 {
@@ -424,6 +587,8 @@ err volunteer_signup(db *d, arena *a, const struct scope *sc, int64_t volunteer_
     err e = volunteer_project_find(d, a, sc, id, &p);
     if (e)
         return e;
+    if (p.cancelled_at)
+        return project_cancelled();
     if (p.ends_at <= now)
         return err_set(E_CONFLICT, "project_ended", NULL, "该志愿服务项目已结束");
     db_stmt *s;
@@ -479,22 +644,27 @@ err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id, int
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT j.starts_at FROM volunteer_signups g JOIN volunteer_projects j ON "
-                       "j.id = g.project_id WHERE g.project_id = ? AND g.volunteer_id = ?",
+                       "SELECT j.starts_at, j.cancelled_at FROM volunteer_signups g JOIN "
+                       "volunteer_projects j ON j.id = g.project_id WHERE g.project_id = ? AND "
+                       "g.volunteer_id = ?",
                        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, project_id);
     db_bind_int64(s, 2, volunteer_id);
     bool row;
-    int64_t starts = -1;
-    if (!(e = db_row(s, &row)) && row)
+    int64_t starts = -1, cancelled = 0;
+    if (!(e = db_row(s, &row)) && row) {
         starts = db_col_int64(s, 0);
+        cancelled = db_col_int64(s, 1);
+    }
     db_done(s);
     if (e)
         return e;
     if (starts < 0)
         return err_set(E_NOT_FOUND, "signup_not_found", NULL, "报名记录不存在");
+    if (cancelled)
+        return project_cancelled();
     if (starts <= now)
         return err_set(E_CONFLICT, "project_started", NULL, "项目已开始，不能取消报名");
     if ((e = db_prepare(
@@ -519,7 +689,7 @@ err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id, int
 
 #define SIGNUP_COLS                                                                                \
     "g.id, g.project_id, g.volunteer_id, p.name_enc, p.phone_enc, g.minutes, g.recorded_at, "      \
-    "g.created_at"
+    "g.created_at, g.cancelled_at"
 #define SIGNUP_FROM                                                                                \
     " FROM volunteer_signups g JOIN volunteer_projects j ON j.id = g.project_id JOIN volunteers "  \
     "v ON v.id = g.volunteer_id LEFT JOIN persons p ON p.id = v.person_id"
@@ -540,6 +710,7 @@ static err signup_read(db_stmt *s, arena *a, struct volunteer_signup *g)
     g->minutes = db_col_int64(s, 5);
     g->recorded_at = db_col_int64(s, 6);
     g->created_at = db_col_int64(s, 7);
+    g->cancelled_at = db_col_int64(s, 8);
     return E_OK;
 }
 
@@ -584,8 +755,8 @@ err volunteer_hours_record(db *d, arena *a, const struct scope *sc, int64_t sign
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT j.starts_at, j.ends_at FROM volunteer_signups g JOIN "
-                       "volunteer_projects j ON j.id = g.project_id WHERE g.id = ? AND "
+                       "SELECT j.starts_at, j.ends_at, j.cancelled_at FROM volunteer_signups g "
+                       "JOIN volunteer_projects j ON j.id = g.project_id WHERE g.id = ? AND "
                        "j.region_code >= ? AND j.region_code < ?",
                        &s);
     if (e)
@@ -594,16 +765,19 @@ err volunteer_hours_record(db *d, arena *a, const struct scope *sc, int64_t sign
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     bool row;
-    int64_t starts = -1, ends = 0;
+    int64_t starts = -1, ends = 0, cancelled = 0;
     if (!(e = db_row(s, &row)) && row) {
         starts = db_col_int64(s, 0);
         ends = db_col_int64(s, 1);
+        cancelled = db_col_int64(s, 2);
     }
     db_done(s);
     if (e)
         return e;
     if (starts < 0)
         return err_set(E_NOT_FOUND, "signup_not_found", NULL, "报名记录不存在");
+    if (cancelled)
+        return project_cancelled();
     if (starts > now)
         return err_set(E_CONFLICT, "project_not_started", NULL, "项目尚未开始，不能登记服务时长");
     int64_t span = (ends - starts + 59999) / 60000;

@@ -42,8 +42,14 @@
 #define VOLUNTEER_EXPORT_MAX  10000
 #define VOLUNTEER_ROLE        "volunteer"
 
-enum volunteer_status { VOL_PENDING = 1, VOL_APPROVED, VOL_REJECTED, VOL_STATUS__COUNT };
-/* pending 待审核, approved 已通过, rejected 未通过 */
+enum volunteer_status {
+    VOL_PENDING = 1,
+    VOL_APPROVED,
+    VOL_REJECTED,
+    VOL_REVOKED,
+    VOL_STATUS__COUNT
+};
+/* pending 待审核, approved 已通过, rejected 未通过, revoked 已撤销 */
 extern const struct vocab volunteer_status_vocab;
 
 struct volunteer {
@@ -62,9 +68,8 @@ struct volunteer {
 /*
  * The resident `v->user_id` (bound to person v->person_id living in
  * v->region_code) applies with v->skills and v->availability (checked by the
- * caller). A rejected application is reopened; a pending or approved one is
- * E_CONFLICT "volunteer_applied". Call inside a transaction. v gets id,
- * status and times.
+ * caller). A rejected or revoked application is reopened (its history kept); a pending or approved
+ * one is E_CONFLICT "volunteer_applied". Call inside a transaction. v gets id, status and times.
  */
 err volunteer_apply(db *d, struct volunteer *v) MUST_USE;
 
@@ -93,6 +98,17 @@ err volunteer_list(db *d, arena *a, const struct scope *sc, const struct volunte
 err volunteer_review(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool approve,
                      const char *note, struct volunteer *v_r) MUST_USE;
 
+/*
+ * Revoke approved volunteer `id` inside sc (撤销志愿者资格) with `note`, the
+ * reason the resident sees: status revoked, the role `volunteer` removed
+ * from the account (cached principals reload at commit), their sign-ups for
+ * projects not started yet dropped (places returned); past sign-ups and
+ * their hours stay as history. E_CONFLICT "volunteer_state" unless approved.
+ * Call inside a transaction; v_r is the result.
+ */
+err volunteer_revoke(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by,
+                     const char *note, int64_t now, struct volunteer *v_r) MUST_USE;
+
 struct volunteer_project {
     int64_t id;
     int64_t region_code; /* a community of the publisher's scope, or lower */
@@ -101,8 +117,10 @@ struct volunteer_project {
     int64_t starts_at, ends_at; /* ms */
     int64_t places, taken;
     int64_t created_at;
-    int64_t signup_id; /* reads for a volunteer: their sign-up, 0 if none */
-    int64_t minutes;   /* reads for a volunteer: the time recorded for it */
+    int64_t cancelled_at;    /* 0: not cancelled */
+    const char *cancel_note; /* the reason, when cancelled */
+    int64_t signup_id;       /* reads for a volunteer: their sign-up, 0 if none */
+    int64_t minutes;         /* reads for a volunteer: the time recorded for it */
 };
 
 /*
@@ -113,6 +131,25 @@ struct volunteer_project {
  */
 err volunteer_project_create(db *d, arena *a, const struct scope *sc, int64_t by,
                              struct volunteer_project *p) MUST_USE;
+
+/*
+ * Edit project p->id inside sc: the fields of p as for a new one (region
+ * unchanged), places not below the sign-ups (E_INPUT "out_of_range").
+ * E_NOT_FOUND "project_not_found", E_CONFLICT "project_cancelled" or
+ * "project_ended". Call inside a transaction; p gets the stored project.
+ */
+err volunteer_project_update(db *d, arena *a, const struct scope *sc, int64_t now,
+                             struct volunteer_project *p) MUST_USE;
+
+/*
+ * Cancel project `id` inside sc with `note`: it stays listed as cancelled,
+ * its sign-ups are marked cancelled (nobody is notified; a volunteer sees
+ * 已取消), no more sign-ups, withdrawals or hours. E_NOT_FOUND
+ * "project_not_found", E_CONFLICT "project_cancelled" or "project_ended".
+ * Call inside a transaction; p_r is the result.
+ */
+err volunteer_project_cancel(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by,
+                             const char *note, int64_t now, struct volunteer_project *p_r) MUST_USE;
 
 /* Who reads projects: staff (scope, every project inside it) or a
  * volunteer (volunteer_id and the scope of their community: projects not
@@ -149,6 +186,7 @@ struct volunteer_signup {
     int64_t id, project_id, volunteer_id;
     const char *name, *phone; /* the volunteer's, unsealed */
     int64_t minutes, recorded_at, created_at;
+    int64_t cancelled_at; /* the project was cancelled: 0 otherwise */
 };
 
 /* The sign-ups of project `id` inside sc, in sign-up order. */

@@ -237,3 +237,89 @@ test('a volunteer checks in for the elderly of their own community only (assist.
   // a resident who is not a volunteer holds no assist.work at all
   expectError(await outsider.post('/api/v1/service/care/checkins', { person_id: there }), 403, 'forbidden');
 });
+
+let fut;
+test('revoking a volunteer: role removed at once, future sign-ups dropped, history kept', async () => {
+  const now = Date.now();
+  let r = await cs.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '楼道消杀', place: '多福巷1号楼', starts_at: now + 24 * H, ends_at: now + 26 * H, places: 3 });
+  assert.equal(r.status, 201, r.text);
+  fut = r.body;
+  for (const x of [a, b, c]) assert.equal((await x.post(`/api/v1/me/volunteer/projects/${fut.id}/signup`, {})).status, 201);
+  expectError(await cs.post(`/api/v1/volunteers/${vA.id}/revoke`, {}), 400, 'required', 'note');
+  expectError(await cs.post(`/api/v1/volunteers/${vA.id}/revoke`, { note: 'x'.repeat(201) }), 400, 'too_long', 'note');
+  expectError(await csOther.post(`/api/v1/volunteers/${vA.id}/revoke`, { note: '缺勤' }), 404, 'volunteer_not_found');
+  expectError(await a.post(`/api/v1/volunteers/${vA.id}/revoke`, { note: '缺勤' }), 403, 'forbidden');
+  const pendingId = (await csOther.get('/api/v1/volunteers?status=pending')).body.items[0].id;
+  expectError(await csOther.post(`/api/v1/volunteers/${pendingId}/revoke`, { note: '缺勤' }), 409, 'volunteer_state');
+  assert.equal(sqlRun(ctx, `SELECT status FROM volunteers WHERE id = ${vA.id}`).trim(), 'approved', 'nothing written');
+  r = await cs.post(`/api/v1/volunteers/${vA.id}/revoke`, { note: '多次无故缺勤' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'revoked');
+  assert.equal(r.body.status_label, '已撤销');
+  expectError(await cs.post(`/api/v1/volunteers/${vA.id}/revoke`, { note: '再次' }), 409, 'volunteer_state');
+  // the very next request of the account no longer holds the role
+  const me = (await a.get('/api/v1/me')).body;
+  assert.ok(!JSON.stringify(me).includes('assist.work'), 'assist.work gone');
+  const elder = sqlRun(ctx, `SELECT person_id FROM care_checkins WHERE by_user <> 0 LIMIT 1`).trim();
+  expectError(await a.post('/api/v1/service/care/checkins', { person_id: elder }), 403, 'forbidden');
+  expectError(await a.get('/api/v1/me/volunteer/projects'), 403, 'volunteer_not_approved');
+  // the future sign-up dropped with its place, the past one kept with its hours
+  assert.equal(sqlRun(ctx, `SELECT taken FROM volunteer_projects WHERE id = ${fut.id}`).trim(), '2');
+  assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM volunteer_signups WHERE volunteer_id = ${vA.id} AND project_id = ${fut.id}`).trim(), '0');
+  r = await a.get('/api/v1/me/volunteer');
+  assert.equal(r.body.application.status, 'revoked');
+  assert.equal(r.body.application.note, '多次无故缺勤');
+  assert.deepEqual(r.body.items.map((x) => [x.title, x.minutes]), [['物资配送', 90]], 'history kept');
+  assert.equal((await cs.get('/api/v1/volunteers?status=revoked')).body.total, 1);
+  const audited = (x) => String(x.object_id) === String(vA.id) && x.result === 'ok';
+  assert.ok((await auditWhere(ctx, 'action=volunteer.revoke', audited)).some(audited), 'audited');
+  // a revoked resident may apply again (staff review it anew)
+  r = await a.post('/api/v1/me/volunteer', { skills: '驾驶', availability: '周末' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.id, vA.id);
+  assert.equal(r.body.status, 'pending');
+});
+
+test('staff edit and cancel a project; sign-ups marked cancelled, the volunteer sees 已取消', async () => {
+  const path = `/api/v1/volunteer-projects/${fut.id}`;
+  expectError(await cs.patch(path, { places: 1 }), 400, 'out_of_range', 'places'); // 2 signed up
+  expectError(await cs.patch(path, { places: 0 }), 400, 'out_of_range', 'places');
+  expectError(await cs.patch(path, { title: '' }), 400, 'too_short', 'title');
+  expectError(await cs.patch(path, { ends_at: fut.starts_at - H }), 400, 'invalid_period', 'ends_at');
+  expectError(await cs.patch(path, { region_code: OTHER_COMMUNITY }), 400, 'unknown_field', 'region_code');
+  expectError(await csOther.patch(path, { title: '改' }), 404, 'project_not_found');
+  expectError(await b.patch(path, { title: '改' }), 403, 'forbidden');
+  expectError(await cs.patch('/api/v1/volunteer-projects/123', { title: '改' }), 404, 'project_not_found');
+  assert.equal(sqlRun(ctx, `SELECT title, places FROM volunteer_projects WHERE id = ${fut.id}`).trim(), '楼道消杀|3', 'nothing written');
+  let r = await cs.patch(path, { title: '楼道消杀（二期）', places: 4 });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.title, '楼道消杀（二期）');
+  assert.equal(r.body.places, 4);
+  assert.equal(r.body.taken, 2);
+  // c withdraws: still sees the project, not signed up
+  assert.equal((await c.del(`${path.replace('/api/v1/volunteer-projects', '/api/v1/me/volunteer/projects')}/signup`)).status, 200);
+  const mineOf = async (x) => (await x.get('/api/v1/me/volunteer/projects')).body.items.find((p) => p.id === fut.id);
+  assert.equal((await mineOf(c))?.signed_up, false);
+  // cancel
+  expectError(await cs.post(`${path}/cancel`, {}), 400, 'required', 'note');
+  expectError(await csOther.post(`${path}/cancel`, { note: '天气' }), 404, 'project_not_found');
+  expectError(await b.post(`${path}/cancel`, { note: '天气' }), 403, 'forbidden');
+  r = await cs.post(`${path}/cancel`, { note: '暴雨预警' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.cancelled, true);
+  assert.equal(r.body.cancel_note, '暴雨预警');
+  expectError(await cs.post(`${path}/cancel`, { note: '再次' }), 409, 'project_cancelled');
+  expectError(await cs.patch(path, { title: '改' }), 409, 'project_cancelled');
+  assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM volunteer_signups WHERE project_id = ${fut.id} AND cancelled_at > 0`).trim(), '1', 'b\'s sign-up marked');
+  r = await cs.get(`${path}/signups`);
+  assert.deepEqual(r.body.items.map((x) => x.cancelled), [true]);
+  expectError(await cs.post(`/api/v1/volunteer-signups/${r.body.items[0].id}/hours`, { minutes: 30 }), 409, 'project_cancelled');
+  // the signed-up volunteer sees it cancelled; the others no longer see it
+  const seen = await mineOf(b);
+  assert.equal(seen.cancelled, true);
+  assert.equal(seen.signed_up, true);
+  assert.equal(await mineOf(c), undefined);
+  expectError(await c.post(`/api/v1/me/volunteer/projects/${fut.id}/signup`, {}), 409, 'project_cancelled');
+  expectError(await b.del(`/api/v1/me/volunteer/projects/${fut.id}/signup`), 409, 'project_cancelled');
+  assert.ok((await b.get('/api/v1/me/volunteer')).body.items.some((x) => x.id === fut.id && x.cancelled), 'in the history, cancelled');
+});
