@@ -6,7 +6,9 @@
 // the phone appears on the resident's home and is picked up. A resident
 // applies as a volunteer on the phone, staff approve on the console, the
 // volunteer signs up for a project and staff record the service time the
-// volunteer then sees. One browser, one server.
+// volunteer then sees; staff edit and cancel a project (the volunteer sees
+// 已取消) and revoke the volunteer (the phone shows the reason). One browser,
+// one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -214,5 +216,56 @@ test('a resident applies as a volunteer, staff approve, the volunteer signs up a
   await assert.doesNotReject(rp.getByTestId('vol-total').filter({ hasText: '1小时30分' }).waitFor());
   await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '1小时30分' }).waitFor());
   await shot(rp, 'life-volunteer-hours');
+  assertClean(rp);
+});
+
+test('staff edit and cancel a project (the volunteer sees 已取消), then revoke the volunteer', async () => {
+  const now = Date.now();
+  let r = await staff.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '防疫宣传', place: '多福巷口', starts_at: now + 86400000, ends_at: now + 90000000, places: 3 });
+  assert.equal(r.status, 201, r.text);
+  r = await resident.post(`/api/v1/me/volunteer/projects/${r.body.id}/signup`, {});
+  assert.equal(r.status, 201, r.text);
+
+  // edit the title in the dialog, then cancel with a reason
+  const page = await consolePage(browser, ctx, '/life/volunteers', staff);
+  await page.locator('.el-tabs__item').filter({ hasText: '服务项目' }).click();
+  let prow = page.getByTestId('vp-table').locator('.el-table__row').filter({ hasText: '防疫宣传' });
+  await prow.getByTestId('vp-edit').click();
+  const title = page.getByTestId('vpf-title');
+  assert.equal(await title.inputValue(), '防疫宣传', 'the dialog holds the project');
+  await title.fill('防疫知识宣传');
+  await page.getByTestId('vpf-save').click();
+  await assert.doesNotReject(page.getByText('项目已修改').waitFor());
+  prow = page.getByTestId('vp-table').locator('.el-table__row').filter({ hasText: '防疫知识宣传' });
+  await assert.doesNotReject(prow.waitFor());
+  await prow.getByTestId('vp-cancel').click();
+  await page.locator('.el-message-box input').fill('天气原因');
+  await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+  await assert.doesNotReject(prow.getByTestId('vp-cancelled').waitFor());
+  assert.match(await prow.textContent(), /天气原因/);
+  assert.equal(await prow.getByTestId('vp-edit').count(), 0, 'a cancelled project is not edited');
+
+  // the volunteer's phone: 已取消 with the reason
+  const rp = await phone(resident, '/me/volunteer');
+  const proj = rp.getByTestId('vol-project').filter({ hasText: '防疫知识宣传' });
+  await assert.doesNotReject(proj.getByTestId('vol-cancelled').waitFor());
+  assert.match(await proj.textContent(), /天气原因/);
+
+  // revoke the volunteer on the console
+  await page.locator('.el-tabs__item').filter({ hasText: '志愿者' }).first().click();
+  const row = page.getByTestId('vol-table').locator('.el-table__row').filter({ hasText: '驾驶、搬运' });
+  await row.getByTestId('vol-revoke').click();
+  await page.locator('.el-message-box input').fill('长期未参加服务');
+  await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+  await assert.doesNotReject(row.getByText('已撤销').waitFor());
+  assert.equal(await row.getByTestId('vol-revoke').count(), 0);
+  assertClean(page);
+
+  // the resident sees the reason and may apply again
+  await rp.reload();
+  await assert.doesNotReject(rp.getByTestId('vol-app-status').filter({ hasText: '已撤销' }).waitFor());
+  assert.match(await rp.getByTestId('vol-app-note').textContent(), /长期未参加服务/);
+  await assert.doesNotReject(rp.getByTestId('vol-apply').waitFor());
+  assert.ok(!JSON.stringify((await resident.get('/api/v1/me')).body).includes('assist.work'));
   assertClean(rp);
 });
