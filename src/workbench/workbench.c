@@ -488,6 +488,21 @@ static const struct wb_def defs[WB__COUNT] = {
                                  {B_USER},
                                  "SELECT COUNT(*) FROM parcels WHERE recorded_by = ? AND status = "
                                  "'waiting'"},
+    /* 志愿服务时长登记: sign-ups of projects that started (not cancelled)
+     * with no time recorded yet; community staff record them on the phone */
+    [WB_VOLUNTEER_HOURS_DUE] =
+        {"volunteer_hours_due",
+         "待登记的志愿服务时长",
+         "人次",
+         true,
+         {PERM_VOLUNTEER_MANAGE},
+         "/life/volunteers",
+         "/staff/volunteer-hours",
+         {SCOPED, B_NOW},
+         "SELECT COUNT(*) FROM volunteer_signups g JOIN volunteer_projects j "
+         "ON j.id = g.project_id WHERE j.region_code >= ? AND j.region_code "
+         "< ? AND j.starts_at <= ? AND j.cancelled_at = 0 AND g.cancelled_at "
+         "= 0 AND g.minutes = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

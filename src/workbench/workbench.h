@@ -78,6 +78,8 @@ enum workbench_item {
     WB_VOLUNTEERS_PENDING,   /* volunteer applications in scope to review (volunteer.manage) */
     WB_PARCELS_MINE_WAITING, /* parcels the delivery account recorded, still waiting (parcel.record)
                               */
+    WB_VOLUNTEER_HOURS_DUE,  /* sign-ups of started projects in scope with no service time
+                              * recorded yet (volunteer.manage) */
     WB__COUNT
 };
 

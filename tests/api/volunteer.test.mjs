@@ -194,8 +194,14 @@ test('staff record service hours; the volunteer sees history and total', async (
   const pending = (await cs.get(`/api/v1/volunteer-projects/${project.id}/signups`)).body.items[0];
   expectError(await cs.post(`/api/v1/volunteer-signups/${pending.id}/hours`, { minutes: 60 }), 409, 'project_not_started');
   assert.equal(sqlRun(ctx, 'SELECT COUNT(*) FROM volunteer_signups WHERE minutes > 0').trim(), '0', 'nothing written');
+  const due = async (cl) => (await cl.get('/api/v1/workbench')).body.entries.find((x) => x.key === 'volunteer_hours_due');
+  let d = await due(cs);
+  assert.equal(d.count, 1, 'the started project\'s sign-up waits for its time (the future one does not)');
+  assert.equal(d.mobile, '/staff/volunteer-hours');
+  assert.equal((await due(csOther)).count, 0);
   r = await cs.post(`/api/v1/volunteer-signups/${sg.id}/hours`, { minutes: 90 });
   assert.equal(r.status, 200, r.text);
+  assert.equal((await due(cs)).count, 0, 'recorded: off the workbench');
   assert.equal(r.body.minutes, 90);
   r = await a.get('/api/v1/me/volunteer');
   assert.equal(r.body.minutes, 90);

@@ -269,3 +269,31 @@ test('staff edit and cancel a project (the volunteer sees 已取消), then revok
   assert.ok(!JSON.stringify((await resident.get('/api/v1/me')).body).includes('assist.work'));
   assertClean(rp);
 });
+
+test('community staff record a sign-up\'s service time on the phone, from the workbench to-do', async () => {
+  // the resident volunteers again and signs up for a project running now
+  let r = await resident.post('/api/v1/me/volunteer', { skills: '驾驶', availability: '周末' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await staff.post(`/api/v1/volunteers/${r.body.id}/approve`, {})).status, 200);
+  const now = Date.now();
+  r = await staff.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '核酸引导', place: '多福巷社区广场', starts_at: now - 1800000, ends_at: now + 7200000, places: 2 });
+  assert.equal(r.status, 201, r.text);
+  const pid = r.body.id;
+  assert.equal((await resident.post(`/api/v1/me/volunteer/projects/${pid}/signup`, {})).status, 201);
+
+  const sp = await phone(staff, '/staff');
+  const todo = sp.getByTestId('todo-volunteer_hours_due');
+  await assert.doesNotReject(todo.getByTestId('todo-count').filter({ hasText: '1' }).waitFor());
+  await todo.click();
+  await sp.getByTestId('vh-project-select').selectOption(String(pid));
+  const row = sp.getByTestId('vh-row').first();
+  await assert.doesNotReject(row.filter({ hasText: '待登记' }).waitFor());
+  assert.match(await row.textContent(), /张\*/);
+  await row.getByTestId('vh-minutes').locator('input').fill('45');
+  await row.getByTestId('vh-save').click();
+  await assert.doesNotReject(row.filter({ hasText: '已登记 0小时45分' }).waitFor());
+  await shot(sp, 'life-staff-volunteer-hours');
+  assertClean(sp);
+  const mine = (await resident.get('/api/v1/me/volunteer')).body.items.find((x) => x.id === pid);
+  assert.equal(mine.minutes, 45, 'recorded through the same endpoint');
+});

@@ -70,6 +70,8 @@ const router = createRouter({
     { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
     // volunteers: apply, sign up for projects, service hours (docs/community-life.md "Volunteers")
     { path: '/me/volunteer', component: () => import('./views/LifeVolunteer.vue'), meta: { kind: 'resident' } },
+    // community staff record volunteers' service time on the phone (docs/community-life.md "Volunteers")
+    { path: '/staff/volunteer-hours', component: () => import('./views/StaffVolunteerHours.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

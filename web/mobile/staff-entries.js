@@ -38,6 +38,8 @@ export const STAFF_ENTRIES = [
   { key: 'shop', title: '商户接单', icon: 'shop-o', perm: 'shop.sell', to: '/staff/shop' },
   // 快递外卖登记 (issue 14): the delivery role records arrivals per building
   { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
+  // 志愿服务时长登记 (issue 14): community staff record the time of a project's sign-ups
+  { key: 'volunteer-hours', title: '志愿服务时长', icon: 'clock-o', perm: 'volunteer.manage', to: '/staff/volunteer-hours' },
 ];
 
 export function entriesFor(me) {
