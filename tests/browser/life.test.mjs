@@ -266,6 +266,7 @@ test('staff edit and cancel a project (the volunteer sees 已取消), then revok
   await assert.doesNotReject(rp.getByTestId('vol-app-status').filter({ hasText: '已撤销' }).waitFor());
   assert.match(await rp.getByTestId('vol-app-note').textContent(), /长期未参加服务/);
   await assert.doesNotReject(rp.getByTestId('vol-apply').waitFor());
+  await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '1小时30分' }).waitFor(), 'the history is kept');
   assert.ok(!JSON.stringify((await resident.get('/api/v1/me')).body).includes('assist.work'));
   assertClean(rp);
 });
