@@ -288,5 +288,7 @@ err app_routes(void)
     /* ---- end of the supplies' block ---- */
     /* ---- enterprises resuming work (docs/enterprise.md) ---- */
     ADD(enterprise_work);
+    /* ---- volunteers and service projects (volunteer/volunteer.h) ---- */
+    ADD(volunteer);
     return E_OK;
 }

@@ -123,5 +123,7 @@ ROUTES(parking);
 ROUTES(service_help);
 ROUTES(service_clue);    /* environment clues (service/clue_api.c) */
 ROUTES(service_inspect); /* disinfection and inspection (service/inspect_api.c) */
+/* ---- volunteers and service projects (volunteer/volunteer.h) ---- */
+ROUTES(volunteer);
 
 #endif

@@ -381,6 +381,7 @@ static const struct account accounts[] = {
     {"system_admin", "sysadmin", "系统管理员", 0},
     {"security_admin", "secadmin", "安全管理员", 0},
     {"audit_admin", "auditor", "审计管理员", 0},
+    {"delivery", "kuaidi", "快递外卖员", 2}, /* parcels (demo_life.c) */
 };
 
 #define NACCOUNTS (DEMO_N(accounts) + 1) /* and the resident */
@@ -514,7 +515,9 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                                .street_user = user_of(rows, "street"),
                                .site_user = user_of(rows, "site"),
                                .courier_user = user_of(rows, "courier"),
-                               .lab_user = user_of(rows, "lab")};
+                               .lab_user = user_of(rows, "lab"),
+                               .delivery_user = user_of(rows, "kuaidi"),
+                               .password = c->password};
         uint64_t t0 = mono_us();
         e = demo_case(d, &w, c->seed, c->persons);
         char took[32];
@@ -531,6 +534,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_hotline(d, &w, c->seed);
         if (!e)
             e = demo_supply(d, &w, c->seed); /* supplies (docs/supplies.md) */
+        if (!e)
+            e = demo_life(d, &w, c->seed); /* shop, parcels, volunteer projects */
         if (!e) {
             t0 = mono_us();
             e = demo_trace(d, &w, c->seed);

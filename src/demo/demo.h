@@ -61,6 +61,10 @@ struct demo_world {
     int64_t command_user, checkpoint_user, community_user; /* who acts */
     int64_t doctor_user, district_doctor_user, grid_user;
     int64_t street_user, site_user, courier_user, lab_user;
+    /* community life (demo_life.c): the parcels' recorder, and the demo
+     * password the shop's own account is created with */
+    int64_t delivery_user;
+    const char *password;
 };
 
 /*
@@ -109,6 +113,10 @@ err demo_video(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 /* Supplies (demo_supply.c): warehouses with stock, one street short of
  * masks, three communities' requests (received, shipped, waiting). */
 err demo_supply(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
+/* Community life (demo_life.c): a shop with goods and its account `shop`,
+ * parcels (one for the demo resident, one overdue), volunteer projects. */
+err demo_life(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 /* ---- the geography (demo_geo.c) ---------------------------------------------------- */
 

@@ -450,5 +450,18 @@ const struct http_error_code http_error_codes[] = {
     {"invalid_product", "No such product in the supplies catalogue"},
     {"invalid_warehouse", "The warehouse does not exist or is out of scope"},
     {"over_quantity", "More than the request line still needs, or than the delivery sent"},
+    /* ---- volunteers (volunteer/volunteer.h) ---- */
+    {"already_signed_up", "The volunteer already signed up for the project"},
+    {"project_cancelled", "The volunteer project was cancelled"},
+    {"project_ended", "The volunteer project has ended"},
+    {"project_full", "Every place of the volunteer project is taken: nothing written"},
+    {"project_not_found", "No such volunteer project in scope or in your community"},
+    {"project_not_started", "Service time is recorded once the project has started"},
+    {"project_started", "A sign-up is withdrawn only before the project starts"},
+    {"signup_not_found", "No such sign-up (in scope, or of yours)"},
+    {"volunteer_applied", "The resident already applied or is a volunteer"},
+    {"volunteer_not_approved", "Only an approved volunteer may do this"},
+    {"volunteer_not_found", "No such volunteer application in scope"},
+    {"volunteer_state", "The application was already reviewed, or is not approved (revoke)"},
     {NULL, NULL},
 };

@@ -108,6 +108,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_EMPLOYEE_READ] = {"employee.read", "查看企业员工和复工申请"},
     [PERM_EMPLOYEE_WRITE] = {"employee.write", "维护企业员工、提交复工申请"},
     [PERM_ENTERPRISE_REVIEW] = {"enterprise.review", "审核企业复工申请"},
+    [PERM_VOLUNTEER_MANAGE] = {"volunteer.manage", "审核志愿者、发布志愿服务项目、登记服务时长"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -151,6 +152,7 @@ static const struct vocab_word areas[] = {
     {"shop", "生活物资"},       {"parcel", "快递外卖"},
     {"face", "人脸识别通行"},   {"parking", "停车引导"},
     {"supply", "物资保障"},     {"employee", "企业员工"},
+    {"volunteer", "志愿者"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -210,7 +212,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
-            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT),
+            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_VOLUNTEER_MANAGE),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -225,7 +227,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
             PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ,
-            PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW),
+            PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW,
+            PERM_VOLUNTEER_MANAGE),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -258,7 +261,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
             PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH,
-            PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW),
+            PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW, PERM_VOLUNTEER_MANAGE),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
@@ -290,6 +293,10 @@ const struct builtin_role builtin_roles[] = {
     /* parcels and take-away (快递外卖员, issue 14): records arrivals at the
      * buildings of its scope; not the courier of nucleic-acid boxes */
     {"delivery", "快递外卖员", GRANTS(PERM_REGION_READ, PERM_PARCEL_RECORD), false},
+    /* a resident whose volunteer application community staff approved
+     * (志愿者, issue 14): works the help requests assigned to them; the
+     * resident keeps the citizen role for everything else */
+    {"volunteer", "志愿者", GRANTS(PERM_ASSIST_WORK), false},
     {NULL, NULL, NULL, false},
 };
 

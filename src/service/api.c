@@ -39,6 +39,7 @@
 #include "http/write.h"
 #include "security/audit.h"
 #include "service/service.h"
+#include "volunteer/volunteer.h"
 
 static err residents_only(struct req *r)
 {
@@ -309,9 +310,14 @@ static err post_staff_checkin(struct req *r)
     bool created = false;
     err e = n.person_id > 0 ? E_OK : err_set(E_INPUT, "required", "person_id", "请选择人员");
     db_hold(r->db);
+    /* A volunteer (a resident: root scope) acts only in their own community:
+     * a person elsewhere is not found, as outside a staff member's scope. */
+    int64_t community = 0;
     if (!e)
-        e = service_care_checkin(r->db, r->a, &r->who->scope, r->who, &n, now_ms(), &item,
-                                 &created);
+        e = volunteer_region(r->db, r->who, &community);
+    struct scope sc = community ? scope_of(community) : r->who->scope;
+    if (!e)
+        e = service_care_checkin(r->db, r->a, &sc, r->who, &n, now_ms(), &item, &created);
     if ((e = req_write_done(r, e, "care.checkin", "person", n.person_id,
                             created ? "staff" : "staff unchanged"))) {
         json_decref(item);

@@ -498,6 +498,57 @@ static const struct wb_def defs[WB__COUNT] = {
                       {SCOPED, B_USER},
                       "SELECT COUNT(*) FROM help_requests WHERE region_code >= ? AND region_code "
                       "< ? AND assignee_id = ? AND state IN ('assigned', 'in_progress')"},
+    /* 快递外卖: parcels waiting longer than PARCEL_OVERDUE_DAYS (3) days, the
+     * flag of the parcels page (parcels_region); the arithmetic is on the
+     * column so the bound value stays a plain integer on both drivers */
+    [WB_PARCELS_OVERDUE] = {"parcels_overdue",
+                            "超期未取的快递",
+                            "件",
+                            true,
+                            {PERM_PARCEL_READ},
+                            "/life/parcels",
+                            NULL,
+                            {SCOPED, B_NOW},
+                            "SELECT COUNT(*) FROM parcels WHERE region_code >= ? AND region_code "
+                            "< ? AND status = 'waiting' AND created_at + 259200000 < ?"},
+    /* 志愿者: applications waiting for review (volunteers_region) */
+    [WB_VOLUNTEERS_PENDING] = {"volunteers_pending",
+                               "待审核的志愿者申请",
+                               "人",
+                               true,
+                               {PERM_VOLUNTEER_MANAGE},
+                               "/life/volunteers",
+                               NULL,
+                               {SCOPED},
+                               "SELECT COUNT(*) FROM volunteers WHERE region_code >= ? AND "
+                               "region_code < ? AND status = 'pending'"},
+    /* 快递外卖登记: what the delivery account left that is still waiting
+     * (parcels_recorder) */
+    [WB_PARCELS_MINE_WAITING] = {"parcels_mine_waiting",
+                                 "我登记的待取快递",
+                                 "件",
+                                 false,
+                                 {PERM_PARCEL_RECORD},
+                                 NULL,
+                                 "/staff/parcel",
+                                 {B_USER},
+                                 "SELECT COUNT(*) FROM parcels WHERE recorded_by = ? AND status = "
+                                 "'waiting'"},
+    /* 志愿服务时长登记: sign-ups of projects that started (not cancelled)
+     * with no time recorded yet; community staff record them on the phone */
+    [WB_VOLUNTEER_HOURS_DUE] =
+        {"volunteer_hours_due",
+         "待登记的志愿服务时长",
+         "人次",
+         true,
+         {PERM_VOLUNTEER_MANAGE},
+         "/life/volunteers",
+         "/staff/volunteer-hours",
+         {SCOPED, B_NOW},
+         "SELECT COUNT(*) FROM volunteer_signups g JOIN volunteer_projects j "
+         "ON j.id = g.project_id WHERE j.region_code >= ? AND j.region_code "
+         "< ? AND j.starts_at <= ? AND j.cancelled_at = 0 AND g.cancelled_at "
+         "= 0 AND g.minutes = 0"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -79,6 +79,13 @@ enum workbench_item {
     WB_HELP_OPEN, /* residents' help requests in scope not yet done or cancelled (service.read) */
     WB_INSPECT_OVERDUE, /* disinfection/inspection objects past due in scope (service.read) */
     WB_HELP_MINE,       /* help requests assigned to the user, not yet done (assist.work) */
+    /* parcels and volunteers (issue 14, docs/community-life.md) */
+    WB_PARCELS_OVERDUE,      /* parcels in scope waiting over 3 days (parcel.read) */
+    WB_VOLUNTEERS_PENDING,   /* volunteer applications in scope to review (volunteer.manage) */
+    WB_PARCELS_MINE_WAITING, /* parcels the delivery account recorded, still waiting (parcel.record)
+                              */
+    WB_VOLUNTEER_HOURS_DUE,  /* sign-ups of started projects in scope with no service time
+                              * recorded yet (volunteer.manage) */
     WB__COUNT
 };
 

@@ -102,6 +102,27 @@ test('every demo role has at least one workbench entry', async () => {
   assert.ok(silent >= 1, 'a silent device');
 });
 
+test('community life: a shop with goods, parcels (one overdue), volunteer projects, their accounts', async () => {
+  const clients = await staffClients();
+  const cs = clients.community_staff;
+  const shops = (await list(cs, '/api/v1/shops')).items;
+  assert.equal(shops.length, 1, JSON.stringify(shops));
+  assert.equal(shops[0].username, 'shop');
+  assert.ok((await list(cs, `/api/v1/shops/${shops[0].id}/goods`)).items.length >= 5);
+  const shop = ctx.client();
+  await shop.login('shop', PASSWORD);
+  assert.ok((await list(shop, '/api/v1/shop/goods')).items.some((g) => g.stock > 0), 'the shop signs in with the demo password');
+  const counts = await list(cs, '/api/v1/parcels/counts');
+  assert.equal(counts.waiting, 2);
+  assert.equal(counts.overdue, 1);
+  const wb = (await cs.get('/api/v1/workbench')).body.entries;
+  assert.equal(wb.find((e) => e.key === 'parcels_overdue')?.count, 1);
+  assert.equal((await clients.delivery.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'parcels_mine_waiting')?.count, 2);
+  const projects = (await list(cs, '/api/v1/volunteer-projects')).items;
+  assert.deepEqual(projects.map((p) => p.title).sort(), ['封控楼栋生活物资配送', '核酸检测现场秩序维护'].sort());
+  assert.ok(projects.every((p) => p.starts_at > Date.now() && p.places > 0));
+});
+
 async function list(c, url) {
   const r = await c.get(url);
   assert.equal(r.status, 200, `${url}: ${r.text}`);

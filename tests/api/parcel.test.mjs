@@ -93,7 +93,12 @@ test('the resident sees it with locker and code and picks it up; another residen
 test('older than N days flagged: an arrival recorded four days ago is overdue at 3 days', async () => {
   const r = await courier.post('/api/v1/parcels', { region_code: BUILDING, kind: 'takeaway', carrier: '美团', locker: '门卫室', phone: res.phoneNumber });
   assert.equal(r.status, 201, r.text);
+  const wb = async (cl) => (await cl.get('/api/v1/workbench')).body.entries.find((x) => x.key === 'parcels_overdue')?.count;
+  assert.equal(await wb(cs), 0, 'not overdue yet');
   sqlRun(ctx, `UPDATE parcels SET created_at = created_at - ${4 * 86400000} WHERE id = ${r.body.id}`);
+  assert.equal(await wb(cs), 1, 'the workbench entry counts it');
+  assert.equal(await wb(csOther), 0, 'another community: none');
+  assert.equal(await wb(courier), undefined, 'not the courier\'s entry');
   let c = await cs.get('/api/v1/parcels/counts');
   assert.equal(c.body.overdue, 1);
   c = await cs.get('/api/v1/parcels/counts?days=5');

@@ -3,7 +3,11 @@
 // account confirms and delivers on its phone page, the resident confirms
 // receipt; community staff see the order's state on the console's order
 // page and the shop on the shops page. A parcel recorded by the courier on
-// the phone appears on the resident's home and is picked up. One browser,
+// the phone appears on the resident's home and is picked up. A resident
+// applies as a volunteer on the phone, staff approve on the console, the
+// volunteer signs up for a project and staff record the service time the
+// volunteer then sees; staff edit and cancel a project (the volunteer sees
+// 已取消) and revoke the volunteer (the phone shows the reason). One browser,
 // one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,4 +162,139 @@ test('a parcel recorded by the courier on the phone appears on the resident\'s h
   await rp.getByTestId('my-parcel-pickup').click();
   await assert.doesNotReject(card.waitFor({ state: 'detached' }));
   assertClean(rp);
+});
+
+test('a resident applies as a volunteer, staff approve, the volunteer signs up and sees the hours', async () => {
+  // the resident applies on the phone; an empty field is told under it
+  const rp = await phone(resident, '/me');
+  await rp.getByTestId('my-volunteer').click();
+  await rp.getByTestId('vol-availability').locator('input').fill('周末全天');
+  await rp.getByTestId('vol-submit').click();
+  await assert.doesNotReject(rp.getByTestId('vol-skills').locator('.van-field__error-message').waitFor());
+  await rp.getByTestId('vol-skills').locator('textarea').fill('驾驶、搬运');
+  await rp.getByTestId('vol-submit').click();
+  await assert.doesNotReject(rp.getByTestId('vol-app-status').filter({ hasText: '待审核' }).waitFor());
+
+  // staff approve on the console: the name masked
+  const page = await consolePage(browser, ctx, '/life/volunteers', staff);
+  const row = page.getByTestId('vol-table').locator('.el-table__row').filter({ hasText: '驾驶、搬运' });
+  await assert.doesNotReject(row.waitFor());
+  assert.match(await row.textContent(), /张\*/);
+  assert.doesNotMatch(await row.textContent(), /张三/);
+  await row.getByTestId('vol-approve').click();
+  await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+  await assert.doesNotReject(row.getByText('已通过').waitFor());
+
+  // a project running now (published over the API: the date picker is the console's own)
+  const now = Date.now();
+  const r = await staff.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '物资分发', place: '多福巷社区服务站', starts_at: now - 3600000, ends_at: now + 3600000, places: 1 });
+  assert.equal(r.status, 201, r.text);
+
+  // the volunteer signs up on the phone; the only place is then taken
+  await rp.reload();
+  const proj = rp.getByTestId('vol-project').filter({ hasText: '物资分发' });
+  await assert.doesNotReject(proj.waitFor());
+  await proj.getByTestId('vol-signup').click();
+  await assert.doesNotReject(proj.filter({ hasText: '已报名 1/1' }).waitFor());
+  await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '待登记' }).waitFor());
+
+  // staff record 90 minutes in the project's sign-ups
+  await page.locator('.el-tabs__item').filter({ hasText: '服务项目' }).click();
+  const prow = page.getByTestId('vp-table').locator('.el-table__row').filter({ hasText: '物资分发' });
+  await assert.doesNotReject(prow.getByText('1 / 1').waitFor());
+  await prow.getByTestId('vp-signups').click();
+  const srow = page.getByTestId('vp-signup-table').locator('.el-table__row').first();
+  await assert.doesNotReject(srow.getByText('张*').waitFor());
+  await srow.getByTestId('vs-minutes').locator('input').fill('90');
+  await srow.getByTestId('vs-save').click();
+  await assert.doesNotReject(page.getByText('服务时长已登记').waitFor());
+  await shot(page, 'life-console-volunteers');
+  assertClean(page);
+
+  // the volunteer sees the time and the total
+  await rp.reload();
+  await assert.doesNotReject(rp.getByTestId('vol-total').filter({ hasText: '1小时30分' }).waitFor());
+  await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '1小时30分' }).waitFor());
+  await shot(rp, 'life-volunteer-hours');
+  assertClean(rp);
+});
+
+test('staff edit and cancel a project (the volunteer sees 已取消), then revoke the volunteer', async () => {
+  const now = Date.now();
+  let r = await staff.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '防疫宣传', place: '多福巷口', starts_at: now + 86400000, ends_at: now + 90000000, places: 3 });
+  assert.equal(r.status, 201, r.text);
+  r = await resident.post(`/api/v1/me/volunteer/projects/${r.body.id}/signup`, {});
+  assert.equal(r.status, 201, r.text);
+
+  // edit the title in the dialog, then cancel with a reason
+  const page = await consolePage(browser, ctx, '/life/volunteers', staff);
+  await page.locator('.el-tabs__item').filter({ hasText: '服务项目' }).click();
+  let prow = page.getByTestId('vp-table').locator('.el-table__row').filter({ hasText: '防疫宣传' });
+  await prow.getByTestId('vp-edit').click();
+  const title = page.getByTestId('vpf-title');
+  assert.equal(await title.inputValue(), '防疫宣传', 'the dialog holds the project');
+  await title.fill('防疫知识宣传');
+  await page.getByTestId('vpf-save').click();
+  await assert.doesNotReject(page.getByText('项目已修改').waitFor());
+  prow = page.getByTestId('vp-table').locator('.el-table__row').filter({ hasText: '防疫知识宣传' });
+  await assert.doesNotReject(prow.waitFor());
+  await prow.getByTestId('vp-cancel').click();
+  await page.locator('.el-message-box input').fill('天气原因');
+  await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+  await assert.doesNotReject(prow.getByTestId('vp-cancelled').waitFor());
+  assert.match(await prow.textContent(), /天气原因/);
+  assert.equal(await prow.getByTestId('vp-edit').count(), 0, 'a cancelled project is not edited');
+
+  // the volunteer's phone: 已取消 with the reason
+  const rp = await phone(resident, '/me/volunteer');
+  const proj = rp.getByTestId('vol-project').filter({ hasText: '防疫知识宣传' });
+  await assert.doesNotReject(proj.getByTestId('vol-cancelled').waitFor());
+  assert.match(await proj.textContent(), /天气原因/);
+
+  // revoke the volunteer on the console
+  await page.locator('.el-tabs__item').filter({ hasText: '志愿者' }).first().click();
+  const row = page.getByTestId('vol-table').locator('.el-table__row').filter({ hasText: '驾驶、搬运' });
+  await row.getByTestId('vol-revoke').click();
+  await page.locator('.el-message-box input').fill('长期未参加服务');
+  await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+  await assert.doesNotReject(row.getByText('已撤销').waitFor());
+  assert.equal(await row.getByTestId('vol-revoke').count(), 0);
+  assertClean(page);
+
+  // the resident sees the reason and may apply again
+  await rp.reload();
+  await assert.doesNotReject(rp.getByTestId('vol-app-status').filter({ hasText: '已撤销' }).waitFor());
+  assert.match(await rp.getByTestId('vol-app-note').textContent(), /长期未参加服务/);
+  await assert.doesNotReject(rp.getByTestId('vol-apply').waitFor());
+  await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '1小时30分' }).waitFor(), 'the history is kept');
+  assert.ok(!JSON.stringify((await resident.get('/api/v1/me')).body).includes('assist.work'));
+  assertClean(rp);
+});
+
+test('community staff record a sign-up\'s service time on the phone, from the workbench to-do', async () => {
+  // the resident volunteers again and signs up for a project running now
+  let r = await resident.post('/api/v1/me/volunteer', { skills: '驾驶', availability: '周末' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await staff.post(`/api/v1/volunteers/${r.body.id}/approve`, {})).status, 200);
+  const now = Date.now();
+  r = await staff.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '核酸引导', place: '多福巷社区广场', starts_at: now - 1800000, ends_at: now + 7200000, places: 2 });
+  assert.equal(r.status, 201, r.text);
+  const pid = r.body.id;
+  assert.equal((await resident.post(`/api/v1/me/volunteer/projects/${pid}/signup`, {})).status, 201);
+
+  const sp = await phone(staff, '/staff');
+  const todo = sp.getByTestId('todo-volunteer_hours_due');
+  await assert.doesNotReject(todo.getByTestId('todo-count').filter({ hasText: '1' }).waitFor());
+  await todo.click();
+  await sp.getByTestId('vh-project-select').selectOption(String(pid));
+  const row = sp.getByTestId('vh-row').first();
+  await assert.doesNotReject(row.filter({ hasText: '待登记' }).waitFor());
+  assert.match(await row.textContent(), /张\*/);
+  await row.getByTestId('vh-minutes').locator('input').fill('45');
+  await row.getByTestId('vh-save').click();
+  await assert.doesNotReject(row.filter({ hasText: '已登记 0小时45分' }).waitFor());
+  await shot(sp, 'life-staff-volunteer-hours');
+  assertClean(sp);
+  const mine = (await resident.get('/api/v1/me/volunteer')).body.items.find((x) => x.id === pid);
+  assert.equal(mine.minutes, 45, 'recorded through the same endpoint');
 });

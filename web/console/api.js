@@ -57,6 +57,10 @@ export const paths = {
   resumeEnterprises: `${V1}/resume-enterprises`, // enterprises of the scope with their status
   articles: `${V1}/articles`, // knowledge, news, the self-check guide (docs/community.md)
   polls: `${V1}/polls`, // polls and surveys, their results
+  // volunteers and service projects (issue 14, docs/community-life.md)
+  volunteers: `${V1}/volunteers`,
+  volunteerProjects: `${V1}/volunteer-projects`,
+  volunteerSignups: `${V1}/volunteer-signups`,
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -79,6 +79,10 @@ const router = createRouter({
     { path: '/me/help', component: () => import('./views/MyHelp.vue'), meta: { kind: 'resident' } },
     // 环境线索: a resident's reports of problems in the community (docs/community-services.md)
     { path: '/me/clues', component: () => import('./views/MyClues.vue'), meta: { kind: 'resident' } },
+    // volunteers: apply, sign up for projects, service hours (docs/community-life.md "Volunteers")
+    { path: '/me/volunteer', component: () => import('./views/LifeVolunteer.vue'), meta: { kind: 'resident' } },
+    // community staff record volunteers' service time on the phone (docs/community-life.md "Volunteers")
+    { path: '/staff/volunteer-hours', component: () => import('./views/StaffVolunteerHours.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -40,6 +40,8 @@ export const STAFF_ENTRIES = [
   { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
   // 消杀巡查 (issue 14, docs/community-services.md): record a disinfection or patrol with photos
   { key: 'inspect', title: '消杀巡查', icon: 'shield-o', perm: 'assist.work', to: '/staff/inspect' },
+  // 志愿服务时长登记 (issue 14): community staff record the time of a project's sign-ups
+  { key: 'volunteer-hours', title: '志愿服务时长', icon: 'clock-o', perm: 'volunteer.manage', to: '/staff/volunteer-hours' },
 ];
 
 export function entriesFor(me) {
