@@ -43,6 +43,7 @@
 #include "video/video.h"
 #include "visitor/visitor.h"
 #include "service/service.h" /* community services: the check-in sweep */
+#include "notice/notice.h"   /* notices: live read receipts of other servers */
 
 static const struct {
     const char *flag;
@@ -494,6 +495,8 @@ int cmd_serve(int argc, char **argv)
         what = "exchange monitoring"; /* counts to the database, the anomaly sweep */
     else if ((e = service_worker_start(c.db_url, care_sweep_s))) /* missed check-ins */
         what = "care sweep";
+    else if ((e = notice_live_start(c.db_url))) /* receipts read on other servers */
+        what = "notice listener";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

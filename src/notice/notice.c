@@ -444,6 +444,8 @@ err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, str
     db_bind_int64(s, 3, person_id);
     if ((e = db_run(s, &changed)))
         return e;
+    if (changed && (e = notice_live_read(d, id))) /* the drawers open on it, after the commit */
+        return e;
     if ((e = db_prepare(d,
                         "SELECT " MINE_COLS MINE_FROM
                         " WHERE n.id = ? AND r.person_id = ? AND n.state = 'published'",

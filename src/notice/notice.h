@@ -155,6 +155,20 @@ err notice_mine(db *d, arena *a, int64_t person_id, struct notice **items_r, siz
 err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, struct notice *n_r,
                 bool *first_r) MUST_USE;
 
+/* ---- live receipts (live.c) ---- */
+
+/* The SSE channel of receipt events (GET /api/v1/notices/stream). */
+#define NOTICE_STREAM "notices"
+
+/* A first reading of notice id, in the reader's transaction: after the
+ * commit, `event: receipt` {"notice_id","read","recipients"} (counts only)
+ * to the streams whose scope holds the notice's region, on every server
+ * (NOTIFY fk_notices on PostgreSQL). notice_open calls it. */
+err notice_live_read(db *d, int64_t id) MUST_USE;
+
+/* Hear the other servers' readings (cmd_serve; ended by db_listen_stop). */
+err notice_live_start(const char *db_url) MUST_USE;
+
 /* E_NOT_FOUND "not_found" unless notice id is published and addressed to
  * person_id (reading its attachments; the reading itself is not marked). */
 err notice_addressed(db *d, int64_t person_id, int64_t id) MUST_USE;
