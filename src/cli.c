@@ -357,6 +357,7 @@ int cmd_serve(int argc, char **argv)
     int exchange_flush_s, exchange_anomaly_s, exchange_min_calls; /* exchange counts; anomalies */
     int fed_pull_s;                    /* federation: the parent's zones and risk areas */
     int fed_rules;                     /* 1: the code rules follow the parent's */
+    int fed_notices;                   /* 1: the parent's notices are published here */
     int share_cache_s;                 /* 共享互认: FK_SHARE_CACHE_S */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int care_sweep_s;                  /* community services: the missed check-in sweep */
@@ -381,6 +382,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
         env_int("FK_FED_PULL", 60, 0, 86400, &fed_pull_s) ||
         env_int("FK_FED_RULES", 0, 0, 1, &fed_rules) ||
+        env_int("FK_FED_NOTICES", 0, 0, 1, &fed_notices) ||
         env_int("FK_SHARE_CACHE_S", 60, 1, 3600, &share_cache_s) ||
         env_int("FK_OUTBOX_EVERY", 10, 0, 86400, &outbox_every_s) ||
         env_int("FK_OUTBOX_BACKOFF_MAX_S", 300, 1, 86400, &outbox_backoff_s) ||
@@ -423,6 +425,7 @@ int cmd_serve(int argc, char **argv)
     exchange_fed_configure(getenv("FK_FED_PARENT")); /* the parent peer's name; unset: none */
     /* following needs a parent to follow */
     code_rules_set_followed(fed_rules == 1 && *exchange_fed_parent());
+    exchange_fed_take_notices(fed_notices == 1);
     exchange_share_configure(share_cache_s); /* 共享互认: how long our answers may be cached */
     nat_lookup_configure(c.data_dir);
     nat_set_clockin_radius(nat_radius_m);
