@@ -399,10 +399,11 @@ static err notice_apply(struct puller *u, int64_t remote, bool deleted, json_t *
         int64_t root = u->p->region_code;
         int64_t anchor = regcode_parse(json_str(b, "region_code"), NULL);
         if (root <= 0 || anchor <= 0 || !(anchor == root || regcode_within(root, anchor)))
-            e = err_set(E_INPUT, "invalid_value", "region_code", "上级通知的发布范围不包含本平台辖区");
+            e = err_set(E_INPUT, "invalid_value", "region_code",
+                        "上级通知的发布范围不包含本平台辖区");
         else if (!(e = notice_fed_publish(u->d, u->a, &u->who, root, json_str(b, "title"),
-                                          json_str(b, "body"), json_is_true(json_object_get(b, "pinned")),
-                                          &local)))
+                                          json_str(b, "body"),
+                                          json_is_true(json_object_get(b, "pinned")), &local)))
             e = exchange_idmap_put(u->d, u->p->id, ds, remote, local);
         *local_r = local;
     }
