@@ -25,6 +25,7 @@
 #include "venue/venue.h"
 #include "visitor/visitor.h"
 #include "service/service.h" /* community services: task kinds */
+#include "notice/notice.h"   /* notices: the exchange's log of notices to all residents */
 
 /* A person created or changed: the health code first, then the health
  * commission's investigations waiting for that person (person_on_change
@@ -70,6 +71,13 @@ static err case_written_log(db *d, enum case_record kind, int64_t id, int64_t pe
         return exchange_change(d, DS_ISOLATIONS, id, region_code, "upsert");
     err e = exchange_change(d, DS_CASES, id, region_code, "upsert");
     return e ? e : exchange_change(d, DS_PERSONS, person_id, region_code, "upsert");
+}
+
+/* notice_on_write: a notice to all residents published or withdrawn; the
+ * record sent carries its state, so both are an upsert. */
+static err notice_written_log(db *d, int64_t id, int64_t region_code)
+{
+    return exchange_change(d, DS_NOTICES, id, region_code, "upsert");
 }
 
 /* each registration can fail (a table full, a hook taken): the first
@@ -270,6 +278,8 @@ err app_routes(void)
     /* articles (knowledge, news, the guide) and polls (notice.h) */
     ADD(article);
     ADD(poll);
+    /* notices to all residents go into the exchange's log (children pull them) */
+    HOOK(notice_on_write(notice_written_log));
     /* ---- end of the notices' block ---- */
     /* ---- daily goods: shops, goods and orders (issue 14, shop/shop.h) ---- */
     ADD(shop);

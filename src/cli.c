@@ -45,6 +45,7 @@
 #include "video/video.h"
 #include "visitor/visitor.h"
 #include "service/service.h" /* community services: the check-in sweep */
+#include "notice/notice.h"   /* notices: live read receipts of other servers */
 
 static const struct {
     const char *flag;
@@ -368,6 +369,7 @@ int cmd_serve(int argc, char **argv)
     int exchange_flush_s, exchange_anomaly_s, exchange_min_calls; /* exchange counts; anomalies */
     int fed_pull_s;                    /* federation: the parent's zones and risk areas */
     int fed_rules;                     /* 1: the code rules follow the parent's */
+    int fed_notices;                   /* 1: the parent's notices are published here */
     int share_cache_s;                 /* 共享互认: FK_SHARE_CACHE_S */
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int care_sweep_s;                  /* community services: the missed check-in sweep */
@@ -392,6 +394,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_MONITOR_EVERY", 60, 0, 86400, &monitor_every_s) ||
         env_int("FK_FED_PULL", 60, 0, 86400, &fed_pull_s) ||
         env_int("FK_FED_RULES", 0, 0, 1, &fed_rules) ||
+        env_int("FK_FED_NOTICES", 0, 0, 1, &fed_notices) ||
         env_int("FK_SHARE_CACHE_S", 60, 1, 3600, &share_cache_s) ||
         env_int("FK_OUTBOX_EVERY", 10, 0, 86400, &outbox_every_s) ||
         env_int("FK_OUTBOX_BACKOFF_MAX_S", 300, 1, 86400, &outbox_backoff_s) ||
@@ -434,6 +437,7 @@ int cmd_serve(int argc, char **argv)
     exchange_fed_configure(getenv("FK_FED_PARENT")); /* the parent peer's name; unset: none */
     /* following needs a parent to follow */
     code_rules_set_followed(fed_rules == 1 && *exchange_fed_parent());
+    exchange_fed_take_notices(fed_notices == 1);
     exchange_share_configure(share_cache_s); /* 共享互认: how long our answers may be cached */
     nat_lookup_configure(c.data_dir);
     nat_set_clockin_radius(nat_radius_m);
@@ -506,6 +510,8 @@ int cmd_serve(int argc, char **argv)
         what = "exchange monitoring"; /* counts to the database, the anomaly sweep */
     else if ((e = service_worker_start(c.db_url, care_sweep_s))) /* missed check-ins */
         what = "care sweep";
+    else if ((e = notice_live_start(c.db_url))) /* receipts read on other servers */
+        what = "notice listener";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

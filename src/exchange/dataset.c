@@ -15,7 +15,7 @@ static const char *const names[DS__COUNT] = {
     [DS_RESULTS] = "results",       [DS_NAT] = "nat",
     [DS_ZONES] = "zones",           [DS_RISK_AREAS] = "risk_areas",
     [DS_STATS] = "stats",           [DS_CODES] = "codes",
-    [DS_CODE_RULES] = "code_rules",
+    [DS_CODE_RULES] = "code_rules", [DS_NOTICES] = "notices",
 };
 
 const char *exchange_dataset_name(enum exchange_dataset ds)

@@ -137,7 +137,7 @@ static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t
     int n = 0;
     /* zones anchored above a subtree read cover all of it (a district-wide
      * zone covers each of its streets): their anchors are sent too */
-    int64_t above[2 * EXCHANGE_REGIONS_MAX * 6];
+    int64_t above[2 * EXCHANGE_REGIONS_MAX * 7]; /* each level, the region itself too */
     int na = 0;
     /* the risk areas are one national list (code/risk.c), most of them
      * outside the region tree (region 0): every grantee reads all */
@@ -151,9 +151,14 @@ static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t
         for (int i = 0; i < x->caller->nread_regions; i++)
             sc[n++] = scope_of(x->caller->read_regions[i]);
     }
-    if (ds == DS_ZONES)
+    /* notices: only those to a whole subtree read or to a region above it
+     * (they cover all of it); one inside it is for that part's residents,
+     * who are the child's, not this instance's audience */
+    bool at_or_above = ds == DS_NOTICES;
+    if (ds == DS_ZONES || at_or_above)
         for (int i = 0; i < n; i++)
-            for (int64_t up = regcode_parent(sc[i].lo); up > 0; up = regcode_parent(up)) {
+            for (int64_t up = at_or_above ? sc[i].lo : regcode_parent(sc[i].lo); up > 0;
+                 up = regcode_parent(up)) {
                 int k = 0;
                 while (k < na && above[k] != up)
                     k++;
@@ -161,13 +166,17 @@ static err changes_read(struct exchange_ctx *x, enum exchange_dataset ds, json_t
                     above[na++] = up;
             }
     /* the statement's text depends only on the counts (fixed fragments) */
+    if (at_or_above)
+        n = 0; /* the anchors alone */
     char *sql = arena_printf(x->a, "SELECT seq, object_id, region_code, op FROM exchange_changes "
                                    "WHERE dataset = ? AND seq > ? AND (");
     for (int i = 0; i < n; i++)
         sql =
             arena_printf(x->a, "%s%s(region_code >= ? AND region_code < ?)", sql, i ? " OR " : "");
     for (int i = 0; i < na; i++)
-        sql = arena_printf(x->a, "%s OR region_code = ?", sql);
+        sql = arena_printf(x->a, "%s%sregion_code = ?", sql, n || i ? " OR " : "");
+    if (!n && !na)
+        sql = arena_printf(x->a, "%s1 = 0", sql); /* nothing read */
     sql = arena_printf(x->a, "%s) ORDER BY seq LIMIT ?", sql);
     db_stmt *s;
     if ((e = db_prepare(x->d, sql, &s)))
@@ -258,6 +267,7 @@ CHANGES_RUN(cases, DS_CASES)
 CHANGES_RUN(results, DS_RESULTS)
 CHANGES_RUN(zones, DS_ZONES)
 CHANGES_RUN(risk_areas, DS_RISK_AREAS)
+CHANGES_RUN(notices, DS_NOTICES)
 
 /* ---- batch writes ------------------------------------------------------------------ */
 
@@ -1419,6 +1429,8 @@ static const struct exchange_op ops[] = {
      "按变更序号读取封控区、管控区的变更"},
     {"risk_areas.changes", "GET", "/exchange/v1/risk_areas/changes", DS_RISK_AREAS, false,
      risk_areas_changes, "按变更序号读取中高风险地区的变更"},
+    {"notices.changes", "GET", "/exchange/v1/notices/changes", DS_NOTICES, false, notices_changes,
+     "按变更序号读取发往本级辖区全体居民的社区通知（发布与撤回，下级平台同步）"},
     {"persons.post", "POST", "/exchange/v1/persons", DS_PERSONS, true, persons_post,
      "批量报送人员信息（按证件号码新增或更新）"},
     {"returns.post", "POST", "/exchange/v1/returns", DS_RETURNS, true, returns_post,

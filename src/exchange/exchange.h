@@ -108,6 +108,7 @@ enum exchange_dataset {
     DS_STATS,       /* statistics (read) */
     DS_CODES, /* 共享互认: a health code issued here, verified for another instance's gate */
     DS_CODE_RULES, /* the health-code rules a parent publishes to its children (read) */
+    DS_NOTICES,    /* notices to all residents of a region, for the children below it (read) */
     DS__COUNT
 };
 
@@ -583,6 +584,13 @@ void exchange_fed_configure(const char *parent_name);
 /* The configured parent's name, "" when none. */
 const char *exchange_fed_parent(void);
 
+/* Take the parent's notices (FK_FED_NOTICES=1; before serving): the
+ * puller then reads dataset "notices" after the risk areas and publishes
+ * here the parent's notices to all residents of a region covering this
+ * instance's root (docs/exchange.md "Notices downward"). Off by default:
+ * the parent's caller must also grant read "notices". */
+void exchange_fed_take_notices(bool on);
+
 /*
  * One pull now on d: for zones then risk areas, page through the parent's
  * changes after the stored cursor and apply them; then, when following,
@@ -601,7 +609,7 @@ err exchange_fed_pull(db *d, arena *a, int64_t *applied_r) MUST_USE;
 err exchange_fed_start(const char *db_url, int every_s) MUST_USE;
 void exchange_fed_stop(void);
 
-/* {parent: {id, name, base_url} | null, rules_followed, cursors: [{dataset,
+/* {parent: {id, name, base_url} | null, rules_followed, notices_taken, cursors: [{dataset,
  * seq, pulled_at, applied, rejected, last_error}]} for the console and the
  * tests (code_rules' seq: the version of the parent's rules taken, -1
  * before the first). */

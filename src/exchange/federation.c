@@ -6,7 +6,10 @@
  * reads the parent's zones and risk areas by change cursor and applies
  * them here through code's own contracts (code_zone_add / code_zone_end,
  * code_risk_area_add / _update / _delete), so the engine refreshes the
- * codes of the people they cover exactly as when staff draw a zone here.
+ * codes of the people they cover exactly as when staff draw a zone here;
+ * and, when taken (FK_FED_NOTICES=1), the parent's notices to all
+ * residents of a region covering this instance's root, published here
+ * through notice's contract (notice_fed_publish / notice_fed_withdraw).
  *
  * A page of changes is applied in one transaction that also moves the
  * cursor by compare-and-set (the cursor row is locked first): two servers
@@ -27,6 +30,7 @@
 #include "exchange/internal.h"
 #include "exchange/peer.h"
 #include "job/job.h"
+#include "notice/notice.h"
 #include "security/audit.h"
 
 /* Changes asked for per page, and pages per dataset per pull (the rest
@@ -47,8 +51,16 @@ const char *exchange_fed_parent(void)
 }
 
 /* The datasets pulled from the parent, in this order (zones before risk
- * areas: neither names the other, the order only makes runs repeatable). */
-static const enum exchange_dataset pulled[] = {DS_ZONES, DS_RISK_AREAS};
+ * areas: neither names the other, the order only makes runs repeatable);
+ * the notices last, when taken. */
+static const enum exchange_dataset pulled[] = {DS_ZONES, DS_RISK_AREAS, DS_NOTICES};
+
+static bool notices_taken;
+
+void exchange_fed_take_notices(bool on)
+{
+    notices_taken = on;
+}
 
 /* ---- the cursor ------------------------------------------------------------------- */
 
@@ -344,6 +356,61 @@ static err area_apply(struct puller *u, int64_t remote, bool deleted, json_t *re
     return e;
 }
 
+static const char *const notice_audiences[] = {"all", NULL};
+static const char *const notice_states[] = {"published", "withdrawn", NULL};
+
+/* the API's sizes (notice/api.c); the body is sanitised again here */
+static const struct jfield notice_fields[] = {
+    {"region_code", J_STRING, JF_REQUIRED, 1, 18, "发布范围", NULL, NULL},
+    {"audience", J_STRING, JF_REQUIRED, 0, 0, "通知对象", notice_audiences, NULL},
+    {"title", J_STRING, JF_REQUIRED, 1, NOTICE_TITLE_MAX, "标题", NULL, NULL},
+    {"body", J_STRING, JF_REQUIRED, 1, 262144, "内容", NULL, NULL},
+    {"pinned", J_BOOL, 0, 0, 0, "置顶", NULL, NULL},
+    {"state", J_STRING, JF_REQUIRED, 0, 0, "状态", notice_states, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/*
+ * A notice the parent published to all residents of a region covering
+ * this instance's root (the parent's changes feed sends no other) is
+ * published here once, to all residents of the root, with the parent's
+ * title, body (sanitised again) and pin; its receipts are this instance's.
+ * The parent's withdrawal (state "withdrawn", or the record gone)
+ * withdraws the copy. A later change of the text is not carried (a notice
+ * already read here keeps what was read). Attachments are not carried:
+ * the parent's files are not this instance's to serve.
+ */
+static err notice_apply(struct puller *u, int64_t remote, bool deleted, json_t *rec,
+                        int64_t *local_r)
+{
+    const char *ds = exchange_dataset_name(DS_NOTICES);
+    int64_t local = 0;
+    err e = exchange_idmap_find(u->d, u->p->id, ds, remote, &local);
+    if (e)
+        return e;
+    *local_r = local;
+    const char *state = json_str(rec, "state");
+    if (deleted || (state && !strcmp(state, "withdrawn")))
+        return local ? notice_fed_withdraw(u->d, local, now_ms()) : E_OK;
+    if (local) /* copied already: a change sent again, or an edit (not carried) */
+        return E_OK;
+    json_t *b = pick(rec, notice_fields);
+    if (!(e = json_check(b, notice_fields, false))) {
+        int64_t root = u->p->region_code;
+        int64_t anchor = regcode_parse(json_str(b, "region_code"), NULL);
+        if (root <= 0 || anchor <= 0 || !(anchor == root || regcode_within(root, anchor)))
+            e = err_set(E_INPUT, "invalid_value", "region_code",
+                        "上级通知的发布范围不包含本平台辖区");
+        else if (!(e = notice_fed_publish(u->d, u->a, &u->who, root, json_str(b, "title"),
+                                          json_str(b, "body"),
+                                          json_is_true(json_object_get(b, "pinned")), &local)))
+            e = exchange_idmap_put(u->d, u->p->id, ds, remote, local);
+        *local_r = local;
+    }
+    json_decref(b);
+    return e;
+}
+
 /* Refusals of one record (its fields, a region unknown here, a state code
  * will not take): the change is passed and counted, never retried, so one
  * bad record cannot stop the flow. Anything else fails the page. */
@@ -402,6 +469,7 @@ static err audit_change(struct puller *u, const char *ds, int64_t local, int64_t
                              .action = action,
                              .object_type = !strcmp(ds, "zones")        ? "zone"
                                             : !strcmp(ds, "code_rules") ? "job"
+                                            : !strcmp(ds, "notices")    ? "notice"
                                                                         : "risk_area",
                              .object_id = local,
                              .result = result,
@@ -429,8 +497,9 @@ static err page_apply(struct puller *u, enum exchange_dataset ds, json_t *page, 
         json_t *rec = json_object_get(it, "record");
         const char *op = json_str(it, "op");
         bool deleted = !strcmp(op, "delete") || json_is_true(json_object_get(rec, "deleted"));
-        e = ds == DS_ZONES ? zone_apply(u, remote, deleted, rec, &local)
-                           : area_apply(u, remote, deleted, rec, &local);
+        e = ds == DS_ZONES     ? zone_apply(u, remote, deleted, rec, &local)
+            : ds == DS_NOTICES ? notice_apply(u, remote, deleted, rec, &local)
+                               : area_apply(u, remote, deleted, rec, &local);
         if (e && record_refused(e)) {
             const struct err_detail *x = err_last();
             log_event(LOG_WARN, "exchange_fed_refused", "dataset", name, "slug", x->slug, "message",
@@ -648,8 +717,14 @@ err exchange_fed_pull(db *d, arena *a, int64_t *applied_r)
     perm_set_add(&u.who.perms, PERM_ZONE_WRITE);
     perm_set_add(&u.who.perms, PERM_CODE_READ);
     snprintf(u.who.username, sizeof u.who.username, "federation");
+    /* a copied notice's author, as residents and staff read it */
+    if (strlen(p->name) + sizeof "上级平台（）" <= sizeof u.who.display_name)
+        snprintf(u.who.display_name, sizeof u.who.display_name, "上级平台（%s）", p->name);
+    else /* never cut a name inside a character */
+        snprintf(u.who.display_name, sizeof u.who.display_name, "上级平台");
     for (size_t i = 0; i < sizeof pulled / sizeof pulled[0]; i++)
-        if ((e = pull_dataset(&u, pulled[i], applied_r)))
+        if ((pulled[i] != DS_NOTICES || notices_taken) &&
+            (e = pull_dataset(&u, pulled[i], applied_r)))
             return e;
     /* after the zones: a new rule about zones then sees the parent's zones */
     return code_rules_followed() ? pull_rules(&u, applied_r) : E_OK;
@@ -691,6 +766,7 @@ err exchange_fed_state(db *d, arena *a, json_t **out_r)
     json_t *o = json_object(), *cursors = json_array();
     json_object_set_new(o, "cursors", cursors);
     json_object_set_new(o, "rules_followed", json_boolean(code_rules_followed()));
+    json_object_set_new(o, "notices_taken", json_boolean(notices_taken && *parent_name));
     struct exchange_peer *p = NULL;
     err e = E_OK;
     if (*parent_name && (e = exchange_peer_named(d, a, parent_name, &p)) == E_NOT_FOUND) {

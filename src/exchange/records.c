@@ -10,6 +10,7 @@
 
 #include "case/case.h"
 #include "code/code.h"
+#include "notice/notice.h"
 #include "person/person.h"
 #include "trace/trace.h"
 
@@ -88,11 +89,17 @@ static err risk_area_record(db *d, arena *a, int64_t id, json_t **out_r)
     return code_risk_area_get(d, id, out_r);
 }
 
+static err notice_record(db *d, arena *a, int64_t id, json_t **out_r)
+{
+    return notice_exchange_json(d, a, id, out_r);
+}
+
 static const record_fn readers[DS__COUNT] = {
     [DS_PERSONS] = person_record,    [DS_RETURNS] = return_record,
     [DS_CONTACTS] = contacts_record, [DS_ISOLATIONS] = isolation_record,
     [DS_CASES] = case_record,        [DS_RESULTS] = result_record,
     [DS_ZONES] = zone_record,        [DS_RISK_AREAS] = risk_area_record,
+    [DS_NOTICES] = notice_record,
 };
 
 err exchange_record_json(db *d, arena *a, enum exchange_dataset ds, int64_t id, json_t **out_r)

@@ -3,6 +3,7 @@
  *
  *   GET   /api/v1/notices                  notices in scope (notice.read); all=1 with withdrawn
  *   POST  /api/v1/notices                  publish (notice.write), audited
+ *   GET   /api/v1/notices/stream           live receipts in scope (notice.read, SSE): counts only
  *   GET   /api/v1/notices/{id}             one, with its body and attachments (notice.read)
  *   PATCH /api/v1/notices/{id}             edit title/body/pinned while unread (notice.write)
  *   POST  /api/v1/notices/{id}/withdraw    withdraw (notice.write)
@@ -360,6 +361,16 @@ static err get_mine_one(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* The receipt events of the notices in the caller's scope (live.c): ids
+ * and counts, nothing to replay (a drawer re-reads its list on opening). */
+static err get_stream(struct req *r)
+{
+    /* audited before anything is sent: a stream that cannot be audited
+     * does not open (req_stream_open refuses) */
+    req_audit(r, "notice.stream", "notice", 0, "ok", NULL);
+    return req_stream_open(r, NOTICE_STREAM, &r->who->scope, 0);
+}
+
 /* attachment {aid} of notice id, audited as read by who the caller is */
 static err attachment_reply(struct req *r, int64_t id, const char *action)
 {
@@ -401,6 +412,9 @@ const struct route notice_routes[] = {
      "辖区内通知（all=1 含已撤回）", "notice", 0},
     {M_POST, "/api/v1/notices", post_notice, PERM_NOTICE_WRITE, 0, publish_body,
      "发布通知（对象在发布时确定，生成阅读回执）", "notice", 300000},
+    /* before {id}: the first pattern that matches wins */
+    {M_GET, "/api/v1/notices/stream", get_stream, PERM_NOTICE_READ, ROUTE_STREAM, NULL,
+     "通知阅读回执实时推送（Server-Sent Events，仅含计数）", "notice", 0},
     {M_GET, "/api/v1/notices/{id}", get_notice, PERM_NOTICE_READ, 0, NULL, "通知详情", "notice", 0},
     {M_PATCH, "/api/v1/notices/{id}", patch_notice, PERM_NOTICE_WRITE, 0, edit_body,
      "修改通知（尚无人阅读时）", "notice", 300000},

@@ -185,6 +185,16 @@ err notice_audience_fill(db *d, enum notice_rcpt_table table, int64_t id, int64_
     return e ? e : db_run(s, n_r);
 }
 
+static notice_write_fn on_write;
+
+err notice_on_write(notice_write_fn fn)
+{
+    if (fn && on_write && on_write != fn)
+        return err_set(E_INTERNAL, NULL, NULL, "notice_on_write 已有订阅者：每个钩子只能注册一个");
+    on_write = fn;
+    return E_OK;
+}
+
 err notice_publish(db *d, arena *a, const struct principal *who, const struct notice_input *in,
                    struct notice *n_r)
 {
@@ -220,6 +230,8 @@ err notice_publish(db *d, arena *a, const struct principal *who, const struct no
         db_bind_int64(s, 12, now);
         e = db_run(s, NULL);
     }
+    if (!e && in->audience == NOTICE_ALL && on_write) /* the exchange's log, same transaction */
+        e = on_write(d, id, in->region_code);
     if (e) {
         db_rollback(d);
         return e;
@@ -285,21 +297,73 @@ err notice_edit(db *d, const struct scope *sc, int64_t id, const struct notice_i
     return E_OK;
 }
 
-err notice_withdraw(db *d, const struct scope *sc, int64_t id, int64_t now)
+/* withdraw a published notice (already found) and tell the exchange's log
+ * when it was to all residents; *n_r 0 when it was withdrawn already */
+static err withdraw(db *d, int64_t id, int64_t now, int64_t *n_r)
 {
-    err e = live_in_scope(d, sc, id);
-    if (e)
-        return e;
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "UPDATE notices SET state = 'withdrawn', withdrawn_at = ?, updated_at = ? "
-                        "WHERE id = ? AND state = 'published'",
-                        &s)))
+    err e = db_prepare(d,
+                       "UPDATE notices SET state = 'withdrawn', withdrawn_at = ?, updated_at = ? "
+                       "WHERE id = ? AND state = 'published'",
+                       &s);
+    if (e)
         return e;
     db_bind_int64(s, 1, now);
     db_bind_int64(s, 2, now);
     db_bind_int64(s, 3, id);
-    return db_run(s, NULL);
+    if ((e = db_run(s, n_r)) || !*n_r || !on_write)
+        return e;
+    if ((e = db_prepare(d, "SELECT region_code, audience FROM notices WHERE id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    bool has;
+    int64_t region = 0;
+    bool all = false;
+    if (!(e = db_row(s, &has)) && has) {
+        region = db_col_int64(s, 0);
+        all = !strcmp(db_col_text(s, 1), vocab_name(&notice_audience_vocab, NOTICE_ALL));
+    }
+    db_done(s);
+    return e || !all ? e : on_write(d, id, region);
+}
+
+err notice_withdraw(db *d, const struct scope *sc, int64_t id, int64_t now)
+{
+    err e = live_in_scope(d, sc, id);
+    int64_t n = 0;
+    return e ? e : withdraw(d, id, now, &n);
+}
+
+err notice_fed_withdraw(db *d, int64_t id, int64_t now)
+{
+    int64_t n = 0;
+    return withdraw(d, id, now, &n);
+}
+
+err notice_fed_publish(db *d, arena *a, const struct principal *who, int64_t region_code,
+                       const char *title, const char *raw_body, bool pinned, int64_t *id_r)
+{
+    /* title and body checked by the caller's field table (json_check), as
+     * the API's; the body is sanitised again here: the parent's sanitiser
+     * may be another version, ours decides what residents are shown */
+    size_t len = title ? strlen(title) : 0;
+    while (len && (title[len - 1] == ' ' || title[len - 1] == '\t'))
+        len--;
+    while (len && (*title == ' ' || *title == '\t'))
+        title++, len--;
+    if (!len)
+        return err_set(E_INPUT, "required", "title", "请填写通知标题");
+    struct notice_input in = {.region_code = region_code,
+                              .audience = NOTICE_ALL,
+                              .title = arena_strndup(a, title, len),
+                              .pinned = pinned};
+    if (!raw_body)
+        return err_set(E_INPUT, "required", "body", "通知内容不能为空");
+    err e = notice_body_clean(a, raw_body, &in.body);
+    struct notice n;
+    if (!e && !(e = notice_publish(d, a, who, &in, &n)))
+        *id_r = n.id;
+    return e;
 }
 
 err notice_remind(db *d, const struct scope *sc, int64_t id, int64_t now, int64_t *n_r)
@@ -444,6 +508,8 @@ err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, str
     db_bind_int64(s, 3, person_id);
     if ((e = db_run(s, &changed)))
         return e;
+    if (changed && (e = notice_live_read(d, id))) /* the drawers open on it, after the commit */
+        return e;
     if ((e = db_prepare(d,
                         "SELECT " MINE_COLS MINE_FROM
                         " WHERE n.id = ? AND r.person_id = ? AND n.state = 'published'",
@@ -482,6 +548,29 @@ err notice_addressed(db *d, int64_t person_id, int64_t id)
     if (!e && !has)
         e = err_set(E_NOT_FOUND, "not_found", "id", "通知不存在");
     return e;
+}
+
+err notice_exchange_json(db *d, arena *a, int64_t id, json_t **out_r)
+{
+    struct notice n;
+    struct scope all = scope_all();
+    err e = notice_find(d, a, &all, id, &n);
+    if (e)
+        return e;
+    json_t *o = json_object();
+    json_set_id(o, "id", n.id);
+    char code[19];
+    regcode_format(n.region_code, code);
+    json_object_set_new(o, "region_code", json_string(code));
+    json_object_set_new(o, "audience", json_string(vocab_name(&notice_audience_vocab, n.audience)));
+    json_object_set_new(o, "title", json_string(n.title));
+    json_object_set_new(o, "body", json_string(n.body));
+    json_object_set_new(o, "pinned", json_boolean(n.pinned));
+    json_object_set_new(o, "state", json_string(n.withdrawn ? "withdrawn" : "published"));
+    json_object_set_new(o, "published_at", json_integer(n.published_at));
+    json_object_set_new(o, "withdrawn_at", json_integer(n.withdrawn_at));
+    *out_r = o;
+    return E_OK;
 }
 
 /* ---- replies ---- */

@@ -155,6 +155,48 @@ err notice_mine(db *d, arena *a, int64_t person_id, struct notice **items_r, siz
 err notice_open(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, struct notice *n_r,
                 bool *first_r) MUST_USE;
 
+/* ---- the exchange's change log (federation downward; docs/exchange.md
+ * "Notices downward") ---- */
+
+/* Told, inside the writing transaction, of every publication and
+ * withdrawal of a notice to ALL residents of its region (the other
+ * audiences name groups resolved from this instance's records, so they
+ * stay here): the exchange logs it as dataset "notices" (src/app.c). One
+ * subscriber. */
+typedef err (*notice_write_fn)(db *d, int64_t id, int64_t region_code);
+err notice_on_write(notice_write_fn fn) MUST_USE;
+
+/* The notice as the exchange sends it: {id, region_code, audience, title,
+ * body, pinned, state, published_at, withdrawn_at} (no counts, no author,
+ * no attachments); E_NOT_FOUND. */
+err notice_exchange_json(db *d, arena *a, int64_t id, json_t **out_r) MUST_USE;
+
+/* A parent platform's notice copied here by the federation puller, in its
+ * transaction: published by `who` to all residents of region_code (the
+ * root it covers); title and body of the sizes the API takes (the caller
+ * checks them), the title trimmed, the body sanitised again here.
+ * E_INPUT on a bad field, E_CONFLICT "no_recipients". *id_r the copy. */
+err notice_fed_publish(db *d, arena *a, const struct principal *who, int64_t region_code,
+                       const char *title, const char *raw_body, bool pinned,
+                       int64_t *id_r) MUST_USE;
+
+/* Withdraw the copy id (any scope); already withdrawn is no change. */
+err notice_fed_withdraw(db *d, int64_t id, int64_t now) MUST_USE;
+
+/* ---- live receipts (live.c) ---- */
+
+/* The SSE channel of receipt events (GET /api/v1/notices/stream). */
+#define NOTICE_STREAM "notices"
+
+/* A first reading of notice id, in the reader's transaction: after the
+ * commit, `event: receipt` {"notice_id","read","recipients"} (counts only)
+ * to the streams whose scope holds the notice's region, on every server
+ * (NOTIFY fk_notices on PostgreSQL). notice_open calls it. */
+err notice_live_read(db *d, int64_t id) MUST_USE;
+
+/* Hear the other servers' readings (cmd_serve; ended by db_listen_stop). */
+err notice_live_start(const char *db_url) MUST_USE;
+
 /* E_NOT_FOUND "not_found" unless notice id is published and addressed to
  * person_id (reading its attachments; the reading itself is not marked). */
 err notice_addressed(db *d, int64_t person_id, int64_t id) MUST_USE;

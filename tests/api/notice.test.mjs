@@ -2,11 +2,12 @@
 // each audience with the body sanitised on the server, bad input for every
 // field, a resident's list and opening (idempotent), someone else's notice,
 // a staff user outside scope, exact receipts with masked names and their
-// CSV, editing before and after a reading, remind the rest, withdrawing.
+// CSV, editing before and after a reading, remind the rest, withdrawing;
+// live receipts over SSE (counts only, in scope; another server on PostgreSQL).
 // One server; the tests build on each other's data in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { residentId, smsCode, startCityWith, expectError } from './lib.mjs';
+import { residentId, smsCode, startCityWith, expectError, openStream, until, startPeer, onPostgres } from './lib.mjs';
 
 const PW = 'Notice-test-2024!';
 const COMMUNITY = '110101001001';
@@ -251,4 +252,71 @@ test('a recipient reads a notice\'s attachment through the notice; nobody else d
   // withdrawn: the residents' route closes with the notice
   assert.equal((await comm.post(`/api/v1/notices/${id}/withdraw`)).status, 200);
   expectError(await resA.get(own), 404, 'not_found');
+});
+
+// Live receipts (live.c): the console's drawer hears a first reading as an
+// event of counts only, in the staff member's scope; nobody else hears it.
+test('a first reading is pushed to the staff streams in scope, counts only', async () => {
+  const r = await comm.post('/api/v1/notices', { ...good, title: '楼道消毒时间' });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  const mine = await openStream(ctx.url, comm, {}, '/api/v1/notices/stream');
+  const city = await openStream(ctx.url, cc, {}, '/api/v1/notices/stream');
+  const west = await openStream(ctx.url, ccWest, {}, '/api/v1/notices/stream');
+  try {
+    assert.equal(mine.status, 200);
+    assert.match(mine.type, /^text\/event-stream/);
+    assert.equal(west.status, 200);
+    // no notice.read: neither a resident nor a grid worker opens it
+    assert.equal((await openStream(ctx.url, resA, {}, '/api/v1/notices/stream')).status, 403);
+    assert.equal((await openStream(ctx.url, grid, {}, '/api/v1/notices/stream')).status, 403);
+    assert.equal(mine.events.length, 0);
+
+    assert.equal((await resB.get(`/api/v1/me/notices/${id}`)).status, 200);
+    assert.ok(await until(() => mine.events.length >= 1 && city.events.length >= 1), 'heard in scope');
+    const ev = mine.events[0];
+    assert.equal(ev.event, 'receipt');
+    assert.deepEqual(ev.data, { notice_id: id, read: 1, recipients: r.body.recipients });
+    assert.deepEqual(Object.keys(ev.data).sort(), ['notice_id', 'read', 'recipients']); // no person
+    assert.ok(!mine.raw.includes('李四海') && !mine.raw.includes(resB.personId));
+    assert.deepEqual(city.events[0].data, ev.data);
+
+    // opening it again is not a reading: nothing more; a second reader counts 2
+    assert.equal((await resB.get(`/api/v1/me/notices/${id}`)).status, 200);
+    assert.equal((await resA.get(`/api/v1/me/notices/${id}`)).status, 200);
+    assert.ok(await until(() => mine.events.length >= 2));
+    assert.equal(mine.events.length, 2);
+    assert.equal(mine.events[1].data.read, 2);
+    // the drawer's re-read agrees with the event
+    assert.equal((await comm.get(`/api/v1/notices/${id}`)).body.read, 2);
+    // another district's command centre heard nothing of it
+    assert.equal(west.events.length, 0);
+  } finally {
+    mine.close();
+    city.close();
+    west.close();
+  }
+});
+
+// Two servers on one PostgreSQL database: a reading on one reaches the
+// drawer of a console connected to the other (NOTIFY fk_notices), once.
+test('a reading on one server reaches the streams of another on the same database', { skip: !onPostgres && 'several servers share a PostgreSQL database only' }, async () => {
+  const r = await comm.post('/api/v1/notices', { ...good, title: '垃圾分类宣传' });
+  assert.equal(r.status, 201, r.text);
+  const peer = await startPeer(ctx);
+  try {
+    const commPeer = peer.client();
+    await commPeer.login('comm_dc', PW);
+    const there = await openStream(peer.url, commPeer, {}, '/api/v1/notices/stream');
+    const here = await openStream(ctx.url, comm, {}, '/api/v1/notices/stream');
+    assert.equal(there.status, 200);
+    assert.equal((await resB.get(`/api/v1/me/notices/${r.body.id}`)).status, 200);
+    assert.ok(await until(() => there.events.length >= 1 && here.events.length >= 1), 'heard on both servers');
+    assert.deepEqual(there.events[0].data, { notice_id: r.body.id, read: 1, recipients: r.body.recipients });
+    assert.equal(here.events.length, 1); // its own server did not publish it twice
+    there.close();
+    here.close();
+  } finally {
+    await peer.stop();
+  }
 });

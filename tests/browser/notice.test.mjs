@@ -2,7 +2,8 @@
 // a notice on the console with the editor (bold text kept, a script typed
 // as text shown as text); the resident sees the unread badge on the phone's
 // home, opens the notice and sees its attachment; the console's receipt drawer, open meanwhile,
-// turns that resident to 已读 on its next refresh (every 5 s, no stream).
+// turns that resident to 已读 when the reading is pushed (SSE, no reload, no
+// poll: the receipts are read once on opening and once on the event).
 // Then (docs/community.md "Knowledge and news", "Polls"): staff publish a
 // poll on the console; the resident sees the news carousel and the poll
 // badge on the phone's home, answers the poll and sees the totals; the
@@ -77,7 +78,13 @@ test('a notice published on the console is read on a phone and shows as read in 
   assert.match(detail.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   assert.ok(!detail.body.includes('<script'));
 
-  // the receipts drawer stays open while the resident reads
+  // the receipts drawer stays open while the resident reads; every read of
+  // the receipts is counted, and a mark on the window proves no reload
+  const receiptReads = [];
+  page.on('request', (q) => {
+    if (/\/api\/v1\/notices\/\d+\/receipts/.test(q.url())) receiptReads.push(Date.now());
+  });
+  await page.evaluate(() => { window.__noReload = true; });
   await row.getByTestId('notice-receipts').click();
   const drawer = page.getByTestId('notice-receipts-drawer');
   await drawer.getByTestId('receipts-list').locator('tr', { hasText: '1号楼' }).getByText('未读').waitFor();
@@ -104,9 +111,14 @@ test('a notice published on the console is read on a phone and shows as read in 
   await phone.goto(ctx.url + '/mobile/#/notices');
   await phone.getByTestId('notice-item').filter({ hasText: '核酸检测安排' }).getByText('已读').waitFor();
 
-  // the console's drawer, on its next refresh
-  await drawer.getByTestId('receipts-list').locator('tr', { hasText: '1号楼' }).getByText('已读').waitFor({ timeout: 12000 });
+  // the console's drawer, pushed: the row turns 已读 with the counts, the
+  // list's counts follow, and the receipts were read exactly twice (on
+  // opening, on the event) over the whole journey: no poll, no reload
+  await drawer.getByTestId('receipts-list').locator('tr', { hasText: '1号楼' }).getByText('已读').waitFor({ timeout: 4000 });
   assert.equal((await drawer.getByTestId('receipts-read').textContent()).replace(/\D/g, ''), '1');
+  assert.equal((await row.getByTestId('notice-row-read').textContent()).trim(), '1 / 1');
+  assert.equal(receiptReads.length, 2, `receipts read ${receiptReads.length} times`);
+  assert.equal(await page.evaluate(() => window.__noReload), true);
   await shot(page, 'notice-receipts-read');
   assertClean(page);
   assertClean(phone);

@@ -14,6 +14,7 @@ export const DATASETS = [
   ['stats', '统计数据'],
   ['codes', '健康码互认'],
   ['code_rules', '赋码规则'],
+  ['notices', '社区通知'],
 ];
 const LABEL = Object.fromEntries(DATASETS);
 export const datasetLabels = (names) => (names || []).map((n) => LABEL[n] || n).join('、') || '—';
