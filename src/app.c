@@ -282,5 +282,7 @@ err app_routes(void)
     /* ---- end of the supplies' block ---- */
     /* ---- enterprises resuming work (docs/enterprise.md) ---- */
     ADD(enterprise_work);
+    /* ---- medical resources (medical/medical.h, docs/supplies.md) ---- */
+    ADD(medical);
     return E_OK;
 }

@@ -108,6 +108,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_EMPLOYEE_READ] = {"employee.read", "查看企业员工和复工申请"},
     [PERM_EMPLOYEE_WRITE] = {"employee.write", "维护企业员工、提交复工申请"},
     [PERM_ENTERPRISE_REVIEW] = {"enterprise.review", "审核企业复工申请"},
+    [PERM_MEDICAL_READ] = {"medical.read", "查看医疗机构床位、ICU和检测能力及转送建议"},
+    [PERM_MEDICAL_REPORT] = {"medical.report", "填报医疗机构床位、ICU和检测能力"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -151,6 +153,7 @@ static const struct vocab_word areas[] = {
     {"shop", "生活物资"},       {"parcel", "快递外卖"},
     {"face", "人脸识别通行"},   {"parking", "停车引导"},
     {"supply", "物资保障"},     {"employee", "企业员工"},
+    {"medical", "医疗资源"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -182,12 +185,13 @@ const struct builtin_role builtin_roles[] = {
             PERM_VEHICLE_WRITE, PERM_DEVICE_READ, PERM_DEVICE_WRITE, PERM_VENUE_READ,
             PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_STATUS,
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_WORK, PERM_SERVICE_READ,
-            PERM_ASSIST_WORK, PERM_FACE_MANAGE, PERM_PARKING_READ),
+            PERM_ASSIST_WORK, PERM_FACE_MANAGE, PERM_PARKING_READ, PERM_MEDICAL_READ),
      false},
     {"doctor", "社区医生",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
             PERM_ISOLATION_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ,
-            PERM_CHECK_WRITE, PERM_CERT_VERIFY, PERM_TASK_WORK, PERM_COMMISSION_READ),
+            PERM_CHECK_WRITE, PERM_CERT_VERIFY, PERM_TASK_WORK, PERM_COMMISSION_READ,
+            PERM_MEDICAL_READ),
      false},
     /* checkpoints measure temperatures and see codes at the gate */
     {"checkpoint_staff", "卡口人员",
@@ -210,7 +214,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
-            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT),
+            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_MEDICAL_READ),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -225,7 +229,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_COMMISSION_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
             PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ,
-            PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW),
+            PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW,
+            PERM_MEDICAL_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -258,14 +263,14 @@ const struct builtin_role builtin_roles[] = {
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
             PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH,
-            PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW),
+            PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW, PERM_MEDICAL_READ, PERM_MEDICAL_REPORT),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_CASE_READ, PERM_TRACE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ,
             PERM_HOTLINE_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE, PERM_SUPPLY_READ),
+            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE, PERM_SUPPLY_READ, PERM_MEDICAL_READ),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,
@@ -290,6 +295,11 @@ const struct builtin_role builtin_roles[] = {
     /* parcels and take-away (快递外卖员, issue 14): records arrivals at the
      * buildings of its scope; not the courier of nucleic-acid boxes */
     {"delivery", "快递外卖员", GRANTS(PERM_REGION_READ, PERM_PARCEL_RECORD), false},
+    /* hospital staff (医院工作人员, issue 14): report the beds, ICU beds and
+     * testing capacity of the institutions of their scope (their hospital's
+     * region), see the others' figures */
+    {"hospital_staff", "医院工作人员",
+     GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_MEDICAL_READ, PERM_MEDICAL_REPORT), false},
     {NULL, NULL, NULL, false},
 };
 

@@ -141,6 +141,9 @@ enum perm {
     PERM_EMPLOYEE_READ,     /* employees of the reached enterprises, applications */
     PERM_EMPLOYEE_WRITE,    /* add/change employees, submit resume-work applications */
     PERM_ENTERPRISE_REVIEW, /* approve or return resume-work applications in scope */
+    /* medical resources (docs/supplies.md "Medical resources") */
+    PERM_MEDICAL_READ,   /* institutions, beds and their history in scope; transfer proposals */
+    PERM_MEDICAL_REPORT, /* report an institution's beds, ICU beds and testing capacity */
     PERM__COUNT
 };
 

@@ -32,6 +32,7 @@
 #include "video/video.h"
 #include "visitor/visitor.h"
 #include "supply/supply.h"
+#include "medical/medical.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -105,6 +106,9 @@ static const struct vocab *const vocabs[] = {
     &supply_request_state_vocab,
     &supply_delivery_state_vocab,
     &supply_report_kind_vocab,
+    /* medical resources */
+    &medical_kind_vocab,
+    &medical_level_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

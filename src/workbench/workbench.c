@@ -452,6 +452,28 @@ static const struct wb_def defs[WB__COUNT] = {
                           "SELECT COUNT(*) FROM enterprise_employees ee JOIN enterprise_accounts "
                           "ea ON ea.enterprise_id = ee.enterprise_id WHERE ea.user_id = ? AND "
                           "ee.deleted_at = 0"},
+    /* 医疗资源 (docs/supplies.md): institutions whose last report left no bed free */
+    [WB_MEDICAL_FULL] = {"medical_full",
+                         "床位已满的医疗机构",
+                         "家",
+                         true,
+                         {PERM_MEDICAL_READ},
+                         "/medical",
+                         NULL,
+                         {SCOPED},
+                         "SELECT COUNT(*) FROM medical_institutions WHERE region_code >= ? AND "
+                         "region_code < ? AND beds_total > 0 AND beds_occupied >= beds_total"},
+    /* the hospital staff's daily report (填报) not made yet today */
+    [WB_MEDICAL_UNREPORTED] = {"medical_unreported",
+                               "今日未填报床位的医疗机构",
+                               "家",
+                               true,
+                               {PERM_MEDICAL_REPORT},
+                               "/medical",
+                               NULL,
+                               {SCOPED, B_DAY},
+                               "SELECT COUNT(*) FROM medical_institutions WHERE region_code >= ? "
+                               "AND region_code < ? AND reported_at < ?"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -73,6 +73,9 @@ enum workbench_item {
     WB_RESUME_PENDING, /* resume-work applications waiting for review in scope (enterprise.review)
                         */
     WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
+    /* medical resources (docs/supplies.md "Medical resources") */
+    WB_MEDICAL_FULL,       /* institutions in scope without a free bed (medical.read) */
+    WB_MEDICAL_UNREPORTED, /* institutions in scope not reported today (medical.report) */
     WB__COUNT
 };
 
