@@ -531,6 +531,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_hotline(d, &w, c->seed);
         if (!e)
             e = demo_supply(d, &w, c->seed); /* supplies (docs/supplies.md) */
+        if (!e)
+            e = demo_medical(d, &w, c->seed); /* medical resources (docs/supplies.md) */
         if (!e) {
             t0 = mono_us();
             e = demo_trace(d, &w, c->seed);

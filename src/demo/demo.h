@@ -110,6 +110,11 @@ err demo_video(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
  * masks, three communities' requests (received, shipped, waiting). */
 err demo_supply(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
+/* Medical resources (demo_medical.c): a designated hospital (tight), a
+ * fangcang hospital (ample) and the first streets' fever clinics (the
+ * first full), registered and reported. */
+err demo_medical(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
 /* ---- the geography (demo_geo.c) ---------------------------------------------------- */
 
 /* Vertices of one polygon the demo draws. */
