@@ -50,6 +50,7 @@ err demo_medical(db *d, const struct demo_world *w, uint64_t seed)
     rng_seed(&r, seed ^ 0x6d65646963616cull);
     enum region_level lv;
     int64_t district = regcode_parse(DEMO_DISTRICT, &lv);
+    /* a private arena: demo steps get none from their caller (demo_video's way) */
     arena *a = arena_new(4096);
     if (!a)
         return err_set(E_NOMEM, NULL, NULL, NULL);
@@ -68,8 +69,8 @@ err demo_medical(db *d, const struct demo_world *w, uint64_t seed)
         snprintf(name, sizeof name, "%s发热门诊", demo_streets[s % 8]);
         /* the first street's clinic is full: the red marker and the workbench count */
         struct medical_figures clinic = {20, s == 0 ? 20 : 6 + s, 0, 0, 1500, "日常填报"};
-        e = institution(d, a, &r, w->streets[s], name, PLACE_FEVER_CLINIC, "fever_clinic",
-                        &clinic, w->command_user);
+        e = institution(d, a, &r, w->streets[s], name, PLACE_FEVER_CLINIC, "fever_clinic", &clinic,
+                        w->command_user);
     }
     arena_free(&a);
     if (e) {

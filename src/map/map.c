@@ -548,9 +548,9 @@ static err rows_medical(db *d, int64_t lo, int64_t hi, struct layer_out *o)
             json_object_set_new(props, "level", json_string(level));
             json_object_set_new(props, "level_label",
                                 json_string(vocab_label_of(&medical_level_vocab, level)));
-            json_object_set_new(props, "reported_at", db_col_int64(s, 13)
-                                                          ? json_integer(db_col_int64(s, 13))
-                                                          : json_null());
+            json_object_set_new(props, "reported_at",
+                                db_col_int64(s, 13) ? json_integer(db_col_int64(s, 13))
+                                                    : json_null());
         }
         add_point(o, "place", db_col_int64(s, 0), props, !db_col_null(s, 3) && !db_col_null(s, 4),
                   db_col_double(s, 3), db_col_double(s, 4));
@@ -843,7 +843,8 @@ static err card_record(db *d, arena *a, const struct scope *sc, enum map_card_ki
             int64_t free = total > used ? total - used : 0, at = db_col_int64(s, 13);
             const char *level = medical_level(total, free);
             json_object_set_new(card, "level", json_string(level));
-            row(rows, "机构类型", json_string(vocab_label_of(&medical_kind_vocab, db_col_text(s, 7))));
+            row(rows, "机构类型",
+                json_string(vocab_label_of(&medical_kind_vocab, db_col_text(s, 7))));
             row(rows, "总床位", json_integer(total));
             row(rows, "空床位", json_integer(free));
             row(rows, "ICU空闲/总数",

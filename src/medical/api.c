@@ -72,8 +72,8 @@ static const struct jfield report_body[] = {
 static err post_report(struct req *r)
 {
     json_t *b = r->body;
-    struct medical_figures f = {json_int(b, "beds_total", 0), json_int(b, "beds_occupied", 0),
-                                json_int(b, "icu_total", 0),  json_int(b, "icu_free", 0),
+    struct medical_figures f = {json_int(b, "beds_total", 0),      json_int(b, "beds_occupied", 0),
+                                json_int(b, "icu_total", 0),       json_int(b, "icu_free", 0),
                                 json_int(b, "testing_per_day", 0), json_str(b, "note")};
     int64_t place = 0, id = 0;
     err e = req_param_id(r, 0, &place);

@@ -24,11 +24,8 @@ static const struct vocab_word kind_words[] = {
 const struct vocab medical_kind_vocab = VOCAB("medical_kinds", "医疗机构类型", kind_words);
 
 static const struct vocab_word level_words[] = {
-    {NULL, NULL},
-    {"ample", "床位充足"},
-    {"tight", "床位紧张"},
-    {"full", "床位已满"},
-    {"unknown", "未填报"},
+    {NULL, NULL},         {"ample", "床位充足"}, {"tight", "床位紧张"},
+    {"full", "床位已满"}, {"unknown", "未填报"},
 };
 const struct vocab medical_level_vocab = VOCAB("medical_levels", "床位余量", level_words);
 
@@ -44,10 +41,10 @@ const char *medical_level(int64_t total, int64_t free)
 /* The columns every institution reply reads, from m (medical_institutions),
  * p (places) and g (the institution's region). */
 #define INSTITUTION_COLS                                                                           \
-    "p.id, p.name, m.kind, m.region_code, COALESCE(g.name, ''), p.address, m.beds_total, "       \
-    "m.beds_occupied, m.icu_total, m.icu_free, m.testing_per_day, m.reported_at, "                \
-    "COALESCE(p.lng, g.center_lng), COALESCE(p.lat, g.center_lat) "                              \
-    "FROM medical_institutions m JOIN places p ON p.id = m.place_id AND p.deleted_at = 0 "        \
+    "p.id, p.name, m.kind, m.region_code, COALESCE(g.name, ''), p.address, m.beds_total, "         \
+    "m.beds_occupied, m.icu_total, m.icu_free, m.testing_per_day, m.reported_at, "                 \
+    "COALESCE(p.lng, g.center_lng), COALESCE(p.lat, g.center_lat) "                                \
+    "FROM medical_institutions m JOIN places p ON p.id = m.place_id AND p.deleted_at = 0 "         \
     "LEFT JOIN regions g ON g.code = m.region_code "
 
 /* One row of INSTITUTION_COLS as its JSON item. */
@@ -139,8 +136,8 @@ err medical_institution_add(db *d, const struct scope *sc, int64_t place_id, con
     return db_run(s, NULL);
 }
 
-err medical_report(db *d, const struct scope *sc, int64_t place_id,
-                   const struct medical_figures *f, int64_t user_id, int64_t *id_r)
+err medical_report(db *d, const struct scope *sc, int64_t place_id, const struct medical_figures *f,
+                   int64_t user_id, int64_t *id_r)
 {
     err e = E_OK;
     if (f->beds_occupied > f->beds_total)
@@ -259,8 +256,8 @@ err medical_history(db *d, const struct scope *sc, int64_t place_id, json_t **it
 
 struct proposal {
     json_t *item;
-    double km;      /* < 0: no position */
-    int64_t ratio;  /* free beds per hundred */
+    double km;     /* < 0: no position */
+    int64_t ratio; /* free beds per hundred */
     int64_t free;
 };
 
@@ -325,8 +322,7 @@ err medical_proposals(db *d, const struct scope *sc, int64_t region_code, json_t
         return e;
     int64_t district = regcode_at_most(region_code, LEVEL_DISTRICT);
     if ((e = db_prepare(d,
-                        "SELECT " INSTITUTION_COLS
-                        "WHERE m.region_code >= ? AND m.region_code < ?"
+                        "SELECT " INSTITUTION_COLS "WHERE m.region_code >= ? AND m.region_code < ?"
                         " AND m.beds_total > m.beds_occupied ORDER BY p.id LIMIT 2000",
                         &s)))
         return e;
@@ -366,8 +362,7 @@ err medical_proposals(db *d, const struct scope *sc, int64_t region_code, json_t
         if (!e && i < MEDICAL_PROPOSALS) {
             /* a tenth of a kilometre is what a dispatcher reads */
             json_object_set_new(ps[i].item, "distance_km",
-                                ps[i].km < 0 ? json_null()
-                                             : json_real(round(ps[i].km * 10) / 10));
+                                ps[i].km < 0 ? json_null() : json_real(round(ps[i].km * 10) / 10));
             json_array_append(items, ps[i].item);
         }
         json_decref(ps[i].item);

@@ -46,12 +46,12 @@ extern const struct vocab medical_kind_vocab;
 /* ample, tight, full, unknown: the free-bed level */
 extern const struct vocab medical_level_vocab;
 
-#define MEDICAL_BEDS_MAX     100000  /* beds or ICU beds of one institution */
-#define MEDICAL_TESTING_MAX  10000000 /* tests per day */
-#define MEDICAL_NOTE_MAX     200
-#define MEDICAL_AMPLE_PCT    30 /* free-bed ratio from which an institution is "ample" */
-#define MEDICAL_PROPOSALS    10 /* proposals returned at most */
-#define MEDICAL_HISTORY_MAX  200 /* reports of one institution returned at most */
+#define MEDICAL_BEDS_MAX    100000   /* beds or ICU beds of one institution */
+#define MEDICAL_TESTING_MAX 10000000 /* tests per day */
+#define MEDICAL_NOTE_MAX    200
+#define MEDICAL_AMPLE_PCT   30  /* free-bed ratio from which an institution is "ample" */
+#define MEDICAL_PROPOSALS   10  /* proposals returned at most */
+#define MEDICAL_HISTORY_MAX 200 /* reports of one institution returned at most */
 
 /* The level name of `free` of `total` beds ("unknown" when total is 0). */
 const char *medical_level(int64_t total, int64_t free);
@@ -70,8 +70,8 @@ struct medical_figures {
  * a history row and the current figures. E_NOT_FOUND outside sc; E_INPUT
  * "out_of_range" on beds_occupied (more than beds_total) or icu_free (more
  * than icu_total). *id_r the report's id. */
-err medical_report(db *d, const struct scope *sc, int64_t place_id,
-                   const struct medical_figures *f, int64_t user_id, int64_t *id_r) MUST_USE;
+err medical_report(db *d, const struct scope *sc, int64_t place_id, const struct medical_figures *f,
+                   int64_t user_id, int64_t *id_r) MUST_USE;
 
 /* The institutions in sc (kind NULL: every kind), by region and name:
  * [{id (the place's), name, kind, kind_name, region_code, region_name,
