@@ -186,6 +186,6 @@ test('medical resources: a report on the page, the map layer by free-bed level, 
   await proposals.first().waitFor();
   assert.deepEqual(await proposals.allInnerTexts(), ['东城定点医院（空床 45）']); // the full clinic is not proposed
   await proposals.first().click();
-  assert.equal(await od.getByTestId('observe-hospital').locator('input').inputValue(), '东城定点医院');
+  assert.equal(await od.getByTestId('observe-hospital').inputValue(), '东城定点医院');
   assertClean(obs);
 });
