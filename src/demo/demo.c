@@ -381,6 +381,8 @@ static const struct account accounts[] = {
     {"system_admin", "sysadmin", "系统管理员", 0},
     {"security_admin", "secadmin", "安全管理员", 0},
     {"audit_admin", "auditor", "审计管理员", 0},
+    /* reports the demo institutions' beds (docs/supplies.md "Medical resources") */
+    {"hospital_staff", "hospital", "南山区人民医院", 0},
 };
 
 #define NACCOUNTS (DEMO_N(accounts) + 1) /* and the resident */
