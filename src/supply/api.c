@@ -12,6 +12,8 @@
  *   GET  /api/v1/supply/requests                  requests in scope; state=, paged (supply.read)
  *   GET  /api/v1/supply/requests/{id}             one with lines, deliveries, chain (supply.read)
  *   POST /api/v1/supply/requests/{id}/dispatch    allocate and order (supply.dispatch)
+ *   POST /api/v1/supply/requests/{id}/cancel      cancel one nothing of which was dispatched
+ *                                                 (supply.report)
  *   POST /api/v1/supply/deliveries/{id}/ship      pending → shipping (supply.dispatch)
  *   POST /api/v1/supply/deliveries/{id}/arrive    shipping → arrived (supply.dispatch)
  *   POST /api/v1/supply/deliveries/{id}/receipt   the requester's receipt (supply.report)
@@ -422,6 +424,34 @@ static err post_dispatch(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* ---- cancellation ------------------------------------------------------------------------ */
+
+static const struct jfield cancel_body[] = {
+    {"reason", J_STRING, JF_REQUIRED, 1, SUPPLY_NOTE_MAX, "取消原因", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_cancel(struct req *r)
+{
+    int64_t id = 0;
+    const char *reason = json_str(r->body, "reason");
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = check_text(reason, "reason", "取消原因", SUPPLY_NOTE_MAX,
+                       TEXT_REQUIRED | TEXT_ONE_LINE);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r,
+                       supply_request_cancel(r->db, &r->who->scope, id, reason, r->who->user_id));
+    if ((e = req_write_done(r, e, "supply.request.cancel", "supply_request", id,
+                            req_body_fields(r))))
+        return e;
+    json_t *o;
+    if ((e = supply_request_get(r->db, r->a, &r->who->scope, id, &o)))
+        return e;
+    return reply_json(r, 200, o);
+}
+
 /* ---- deliveries ------------------------------------------------------------------------ */
 
 static const struct jfield ship_body[] = {
@@ -558,6 +588,8 @@ const struct route supply_routes[] = {
      "物资需求详情：明细、配送单和全链路", "supply", 0},
     {M_POST, "/api/v1/supply/requests/{id}/dispatch", post_dispatch, PERM_SUPPLY_DISPATCH, 0,
      dispatch_body, "调度：仓库调拨和电子订货（库存不足时整单不调度）", "supply", 0},
+    {M_POST, "/api/v1/supply/requests/{id}/cancel", post_cancel, PERM_SUPPLY_REPORT, 0, cancel_body,
+     "取消尚未调度的物资需求（填写原因）", "supply", 0},
     {M_POST, "/api/v1/supply/deliveries/{id}/ship", post_ship, PERM_SUPPLY_DISPATCH, 0, ship_body,
      "配送单发货", "supply", 0},
     {M_POST, "/api/v1/supply/deliveries/{id}/arrive", post_arrive, PERM_SUPPLY_DISPATCH, 0, NULL,

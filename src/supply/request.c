@@ -563,16 +563,66 @@ err supply_dispatch(db *d, arena *a, const struct scope *sc, int64_t id,
     for (size_t i = 0; i < n_lines; i++)
         covered &= lines[i].allocated + lines[i].ordered + lines[i].adding >= lines[i].quantity;
     db_stmt *s;
-    if ((e = db_prepare(d, "UPDATE supply_requests SET state = ?, updated_at = ? WHERE id = ?",
+    /* still open: a cancellation that landed meanwhile wins (supply_request_cancel) */
+    if ((e = db_prepare(d,
+                        "UPDATE supply_requests SET state = ?, updated_at = ? WHERE id = ?"
+                        " AND state = 'open'",
                         &s)))
         return e;
     db_bind_text(s, 1, covered ? "dispatched" : "open");
     db_bind_int64(s, 2, now_ms());
     db_bind_int64(s, 3, id);
-    if ((e = db_run(s, NULL)))
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
+    if (changed != 1)
+        return err_set(E_CONFLICT, "invalid_transition", "state", "该需求已调度或已结束");
     *deliveries_r = made;
     return E_OK;
+}
+
+err supply_request_cancel(db *d, const struct scope *sc, int64_t id, const char *reason,
+                          int64_t user_id)
+{
+    int64_t region = 0;
+    char state[16] = "";
+    err e = request_find(d, sc, id, &region, state);
+    if (e)
+        return e;
+    if (strcmp(state, "open"))
+        return err_set(E_CONFLICT, "invalid_transition", "state", "该需求已调度或已结束，不能取消");
+    db_stmt *s;
+    if ((e = db_prepare(
+             d,
+             "UPDATE supply_requests SET state = 'cancelled', updated_at = ? WHERE id = ?"
+             " AND state = 'open'",
+             &s)))
+        return e;
+    db_bind_int64(s, 1, now_ms());
+    db_bind_int64(s, 2, id);
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
+        return e;
+    if (changed != 1)
+        return err_set(E_CONFLICT, "invalid_transition", "state", "该需求已调度或已结束，不能取消");
+    /* read after the row is ours: a dispatch committed before is seen */
+    if ((e = db_prepare(d,
+                        "SELECT COALESCE(SUM(allocated + ordered), 0) FROM supply_request_lines"
+                        " WHERE request_id = ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    bool row = false;
+    int64_t covered = 0;
+    if (!(e = db_row(s, &row)) && row)
+        covered = db_col_int64(s, 0);
+    db_done(s);
+    if (e)
+        return e;
+    if (covered > 0)
+        return err_set(E_CONFLICT, "invalid_transition", "state",
+                       "该需求已部分调度，不能取消；请签收已发出的物资");
+    return supply_event(d, id, 0, "cancelled", reason, user_id);
 }
 
 /* ---- deliveries ------------------------------------------------------------------- */

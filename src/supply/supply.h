@@ -177,6 +177,18 @@ err supply_dispatch(db *d, arena *a, const struct scope *sc, int64_t id,
                     const struct supply_dispatch_in *in, int64_t user_id,
                     int64_t *deliveries_r) MUST_USE;
 
+/*
+ * Cancel request id (in sc, else E_NOT_FOUND) inside the caller's
+ * transaction, with `reason` in its chain. Only an open request nothing of
+ * which was dispatched or ordered can be: else E_CONFLICT
+ * "invalid_transition" (deliveries under way are received, not undone).
+ * The state changes by a conditional UPDATE and the lines are read after
+ * it, and a dispatch changes the state the same way, so of a cancel and a
+ * dispatch racing exactly one wins.
+ */
+err supply_request_cancel(db *d, const struct scope *sc, int64_t id, const char *reason,
+                          int64_t user_id) MUST_USE;
+
 /* Move delivery id on (shipping or arrived; carrier, vehicle, driver_phone
  * may be given with shipping). E_NOT_FOUND outside sc, E_CONFLICT
  * "invalid_transition" for a step that is not the next. */
