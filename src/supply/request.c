@@ -808,7 +808,7 @@ err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct suppl
 
 err supply_balance(db *d, const struct scope *sc, json_t **items_r)
 {
-    enum { STOCK, ON_ORDER, IN_TRANSIT, NEED, N_FIG };
+    enum { STOCK, ON_ORDER, IN_TRANSIT, NEED, DAILY, N_FIG };
     static const char *const sql[N_FIG] = {
         [STOCK] = "SELECT p.category, COALESCE(SUM(t.quantity), 0) FROM supply_stock t "
                   "JOIN supply_warehouses w ON w.id = t.warehouse_id "
@@ -828,6 +828,14 @@ err supply_balance(db *d, const struct scope *sc, json_t **items_r)
                  "FROM supply_request_lines l JOIN supply_requests q ON q.id = l.request_id "
                  "JOIN supply_products p ON p.id = l.product_id WHERE q.region_code >= ? "
                  "AND q.region_code < ? AND q.state = 'open' GROUP BY p.category",
+        /* the daily need: each site's (region's) latest need report per product */
+        [DAILY] = "SELECT p.category, COALESCE(SUM(r.quantity), 0) FROM supply_reports r "
+                  "JOIN supply_products p ON p.id = r.product_id WHERE r.kind = 'need' "
+                  "AND r.region_code >= ? AND r.region_code < ? AND NOT EXISTS (SELECT 1 "
+                  "FROM supply_reports n WHERE n.kind = 'need' AND n.region_code = "
+                  "r.region_code AND n.product_id = r.product_id AND (n.reported_at > "
+                  "r.reported_at OR (n.reported_at = r.reported_at AND n.id > r.id))) "
+                  "GROUP BY p.category",
     };
     int64_t fig[16][N_FIG] = {{0}};
     for (int f = 0; f < N_FIG; f++) {
@@ -858,8 +866,16 @@ err supply_balance(db *d, const struct scope *sc, json_t **items_r)
         json_object_set_new(o, "in_transit", json_integer(fig[k][IN_TRANSIT]));
         json_object_set_new(o, "open_need", json_integer(fig[k][NEED]));
         int64_t gap = fig[k][NEED] - fig[k][STOCK] - fig[k][ON_ORDER];
+        int64_t daily = fig[k][DAILY], stock = fig[k][STOCK];
+        /* days of cover: the warehouses' stock over the daily need, a tenth of a
+         * day rounded down; null without a need reported */
+        bool cover_short = daily > 0 && stock < daily * SUPPLY_COVER_DAYS;
         json_object_set_new(o, "gap", json_integer(gap > 0 ? gap : 0));
-        json_object_set_new(o, "short", json_boolean(gap > 0));
+        json_object_set_new(o, "daily_need", json_integer(daily));
+        json_object_set_new(o, "days_of_cover",
+                            daily > 0 ? json_real((double)(stock * 10 / daily) / 10) : json_null());
+        json_object_set_new(o, "cover_short", json_boolean(cover_short));
+        json_object_set_new(o, "short", json_boolean(gap > 0 || cover_short));
         json_array_append_new(items, o);
     }
     *items_r = items;

@@ -60,10 +60,11 @@ extern const struct vocab supply_delivery_state_vocab;
 /* stock, production, need */
 extern const struct vocab supply_report_kind_vocab;
 
-#define SUPPLY_NAME_MAX  60 /* characters: products, warehouses, sites, carriers */
-#define SUPPLY_NOTE_MAX  200
-#define SUPPLY_LINES_MAX 50 /* lines of a request, allocations of a dispatch */
-#define SUPPLY_QTY_MAX   100000000
+#define SUPPLY_NAME_MAX   60 /* characters: products, warehouses, sites, carriers */
+#define SUPPLY_NOTE_MAX   200
+#define SUPPLY_LINES_MAX  50 /* lines of a request, allocations of a dispatch */
+#define SUPPLY_QTY_MAX    100000000
+#define SUPPLY_COVER_DAYS 3 /* stock for fewer days of the reported need is short */
 
 /* ---- catalogue -------------------------------------------------------------- */
 
@@ -213,7 +214,10 @@ err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct suppl
 /* Supply and demand per category inside sc: stock (warehouses), on_order
  * (order deliveries not signed), in_transit (warehouse deliveries not
  * signed), open_need (open request lines not yet covered), gap =
- * open_need - stock - on_order (>0: short): E_DB. */
+ * open_need - stock - on_order, daily_need (the sum of each region's latest
+ * `need` report per product), days_of_cover = stock / daily_need (null
+ * without a need), cover_short (fewer than SUPPLY_COVER_DAYS), and short
+ * (a gap, or cover_short): E_DB. */
 err supply_balance(db *d, const struct scope *sc, json_t **items_r) MUST_USE;
 
 #endif

@@ -351,6 +351,19 @@ test('balance per category: stock, on order, open needs; region narrows it; outs
   const prot = b.find((x) => x.category === 'protective');
   // 600 + 90 masks in stock; the quarantine request's 20 suits are open
   assert.deepEqual([prot.stock, prot.open_need, prot.short], [690, 20, false]);
+  // days of cover: the community needs 300 antigen kits a day (its need report), the
+  // warehouses hold fewer than three days' worth; no need reported: null
+  const kits = b.find((x) => x.category === 'testing');
+  assert.equal(kits.daily_need, 300);
+  assert.equal(kits.days_of_cover, Math.floor((kits.stock * 10) / 300) / 10);
+  assert.ok(kits.stock < 900, `${kits.stock}`);
+  assert.deepEqual([kits.cover_short, kits.short], [true, true]);
+  assert.deepEqual([prot.daily_need, prot.days_of_cover, prot.cover_short], [0, null, false]);
+  // a newer report replaces the site's figure: 1 a day is covered for days
+  await ok(cs.post('/api/v1/supply/reports', { kind: 'need', region_code: COMMUNITY, product_id: '31', quantity: 1 }), 201);
+  const kits2 = (await ok(leader.get('/api/v1/supply/balance'))).items.find((x) => x.category === 'testing');
+  assert.equal(kits2.daily_need, 1);
+  assert.equal(kits2.cover_short, kits2.stock < 3);
   const comm = (await ok(leader.get(`/api/v1/supply/balance?region=${COMMUNITY}`))).items;
   assert.equal(comm.find((x) => x.category === 'disinfection').stock, 10);
   assert.equal(comm.find((x) => x.category === 'protective').stock, 0);
