@@ -4,11 +4,10 @@
 -- beds and daily testing capacity, and every report of those figures.
 --
 -- An institution is a place of the registry (places) with a medical kind:
--- no second list of names, addresses or positions. region_code copies the
--- place's region so scope filters need no join.
+-- no second list of names, addresses or positions, and its region (the
+-- scope filters') is the place's own, so moving the place moves it.
 CREATE TABLE medical_institutions (
     place_id        BIGINT PRIMARY KEY,
-    region_code     BIGINT NOT NULL,
     kind            TEXT NOT NULL,            -- designated_hospital | fever_clinic | fangcang
     beds_total      INTEGER NOT NULL DEFAULT 0,
     beds_occupied   INTEGER NOT NULL DEFAULT 0,
@@ -20,7 +19,6 @@ CREATE TABLE medical_institutions (
     created_by      BIGINT NOT NULL,
     created_at      BIGINT NOT NULL
 );
-CREATE INDEX medical_institutions_region ON medical_institutions (region_code, place_id);
 
 -- The history: one row per report, the figures as reported.
 CREATE TABLE medical_reports (

@@ -41,11 +41,11 @@ const char *medical_level(int64_t total, int64_t free)
 /* The columns every institution reply reads, from m (medical_institutions),
  * p (places) and g (the institution's region). */
 #define INSTITUTION_COLS                                                                           \
-    "p.id, p.name, m.kind, m.region_code, COALESCE(g.name, ''), p.address, m.beds_total, "         \
+    "p.id, p.name, m.kind, p.region_code, COALESCE(g.name, ''), p.address, m.beds_total, "         \
     "m.beds_occupied, m.icu_total, m.icu_free, m.testing_per_day, m.reported_at, "                 \
     "COALESCE(p.lng, g.center_lng), COALESCE(p.lat, g.center_lat) "                                \
     "FROM medical_institutions m JOIN places p ON p.id = m.place_id AND p.deleted_at = 0 "         \
-    "LEFT JOIN regions g ON g.code = m.region_code "
+    "LEFT JOIN regions g ON g.code = p.region_code "
 
 /* One row of INSTITUTION_COLS as its JSON item. */
 static json_t *institution_json(db_stmt *s)
@@ -80,8 +80,8 @@ static err institution_check(db *d, const struct scope *sc, int64_t place_id)
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT 1 FROM medical_institutions m JOIN places p ON p.id = m.place_id"
-                       " AND p.deleted_at = 0 WHERE m.place_id = ? AND m.region_code >= ?"
-                       " AND m.region_code < ?",
+                       " AND p.deleted_at = 0 WHERE m.place_id = ? AND p.region_code >= ?"
+                       " AND p.region_code < ?",
                        &s);
     if (e)
         return e;
@@ -101,7 +101,7 @@ err medical_institution_add(db *d, const struct scope *sc, int64_t place_id, con
 {
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT region_code, (SELECT COUNT(*) FROM medical_institutions m"
+                       "SELECT (SELECT COUNT(*) FROM medical_institutions m"
                        " WHERE m.place_id = p.id) FROM places p WHERE p.id = ?"
                        " AND p.deleted_at = 0 AND p.region_code >= ? AND p.region_code < ?",
                        &s);
@@ -111,11 +111,9 @@ err medical_institution_add(db *d, const struct scope *sc, int64_t place_id, con
     db_bind_int64(s, 2, sc->lo);
     db_bind_int64(s, 3, sc->hi);
     bool found = false;
-    int64_t region = 0, already = 0;
-    if (!(e = db_row(s, &found)) && found) {
-        region = db_col_int64(s, 0);
-        already = db_col_int64(s, 1);
-    }
+    int64_t already = 0;
+    if (!(e = db_row(s, &found)) && found)
+        already = db_col_int64(s, 0);
     db_done(s);
     if (e)
         return e;
@@ -124,15 +122,14 @@ err medical_institution_add(db *d, const struct scope *sc, int64_t place_id, con
     if (already)
         return err_set(E_CONFLICT, "duplicate", "place_id", "该场所已登记为医疗机构");
     if ((e = db_prepare(d,
-                        "INSERT INTO medical_institutions (place_id, region_code, kind,"
-                        " created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO medical_institutions (place_id, kind, created_by, created_at)"
+                        " VALUES (?, ?, ?, ?)",
                         &s)))
         return e;
     db_bind_int64(s, 1, place_id);
-    db_bind_int64(s, 2, region);
-    db_bind_text(s, 3, kind);
-    db_bind_int64(s, 4, user_id);
-    db_bind_int64(s, 5, now_ms());
+    db_bind_text(s, 2, kind);
+    db_bind_int64(s, 3, user_id);
+    db_bind_int64(s, 4, now_ms());
     return db_run(s, NULL);
 }
 
@@ -191,8 +188,8 @@ err medical_institutions(db *d, const struct scope *sc, const char *kind, json_t
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT " INSTITUTION_COLS
-                       "WHERE m.region_code >= ? AND m.region_code < ? AND (? = '' OR m.kind = ?)"
-                       " ORDER BY m.region_code, p.name, p.id LIMIT 2000",
+                       "WHERE p.region_code >= ? AND p.region_code < ? AND (? = '' OR m.kind = ?)"
+                       " ORDER BY p.region_code, p.name, p.id LIMIT 2000",
                        &s);
     if (e)
         return e;
@@ -322,7 +319,7 @@ err medical_proposals(db *d, const struct scope *sc, int64_t region_code, json_t
         return e;
     int64_t district = regcode_at_most(region_code, LEVEL_DISTRICT);
     if ((e = db_prepare(d,
-                        "SELECT " INSTITUTION_COLS "WHERE m.region_code >= ? AND m.region_code < ?"
+                        "SELECT " INSTITUTION_COLS "WHERE p.region_code >= ? AND p.region_code < ?"
                         " AND m.beds_total > m.beds_occupied ORDER BY p.id LIMIT 2000",
                         &s)))
         return e;
@@ -353,7 +350,7 @@ err medical_proposals(db *d, const struct scope *sc, int64_t region_code, json_t
         for (size_t i = 0; ps && i < n; i++)
             json_decref(ps[i].item);
         free(ps);
-        return err_set(E_INTERNAL, NULL, NULL, "内存不足");
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     }
     if (!e)
         qsort(ps, n, sizeof *ps, proposal_cmp);

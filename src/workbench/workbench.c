@@ -461,8 +461,10 @@ static const struct wb_def defs[WB__COUNT] = {
                          "/medical",
                          NULL,
                          {SCOPED},
-                         "SELECT COUNT(*) FROM medical_institutions WHERE region_code >= ? AND "
-                         "region_code < ? AND beds_total > 0 AND beds_occupied >= beds_total"},
+                         "SELECT COUNT(*) FROM medical_institutions m JOIN places p ON p.id = "
+                         "m.place_id AND p.deleted_at = 0 WHERE p.region_code >= ? AND "
+                         "p.region_code < ? AND m.beds_total > 0 AND m.beds_occupied >= "
+                         "m.beds_total"},
     /* the hospital staff's daily report (填报) not made yet today */
     [WB_MEDICAL_UNREPORTED] = {"medical_unreported",
                                "今日未填报床位的医疗机构",
@@ -472,8 +474,9 @@ static const struct wb_def defs[WB__COUNT] = {
                                "/medical",
                                NULL,
                                {SCOPED, B_DAY},
-                               "SELECT COUNT(*) FROM medical_institutions WHERE region_code >= ? "
-                               "AND region_code < ? AND reported_at < ?"},
+                               "SELECT COUNT(*) FROM medical_institutions m JOIN places p ON "
+                               "p.id = m.place_id AND p.deleted_at = 0 WHERE p.region_code >= ? "
+                               "AND p.region_code < ? AND m.reported_at < ?"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -26,6 +26,7 @@ async function ok(p, status = 200) {
 const place = async (name, kind, region, pos) =>
   (await ok(cc.post('/api/v1/places', { name, kind, region_code: region, ...(pos ? { lng: pos[0], lat: pos[1] } : {}) }), 201)).id;
 const figures = (total, occupied, extra = {}) => ({ beds_total: total, beds_occupied: occupied, icu_total: 10, icu_free: 2, testing_per_day: 2000, ...extra });
+const wb = async (c) => Object.fromEntries((await ok(c.get('/api/v1/workbench'))).entries.filter((e) => e.key.startsWith('medical_')).map((e) => [e.key, e.count]));
 const listed = async (client, q = '') => (await ok(client.get(`/api/v1/medical/institutions${q}`))).items;
 
 before(async () => {
@@ -79,6 +80,10 @@ test('places registered as institutions; bad input, duplicates, scope and permis
   // scope: the hospital staff of 东华门街道 see its two; another district none
   assert.deepEqual((await listed(hs)).map((i) => i.id).sort(), [P.near, P.twin].sort());
   assert.equal((await listed(ccWest)).length, 0);
+  // the workbench: none reported yet
+  assert.deepEqual(await wb(cc), { medical_full: 0, medical_unreported: 4 });
+  assert.deepEqual(await wb(hs), { medical_full: 0, medical_unreported: 2 });
+  assert.deepEqual(await wb(leader), { medical_full: 0 }); // reads, does not report
   const audits = await auditEntries(auditor, 'medical.institution.create', P.near);
   assert.equal(audits.filter((a) => a.result === 'ok').length, 1);
 });
@@ -127,6 +132,9 @@ test('hospital staff report beds, ICU beds and testing capacity with history; ba
   assert.equal(hist[0].reported_by, 'm_hs');
   expectError(await ccWest.get(url), 404, 'not_found');
   expectError(await hs.get(`/api/v1/medical/institutions/${P.clinic}/reports`), 404, 'not_found');
+  // the workbench: the full clinic; everything reported today
+  assert.deepEqual(await wb(cc), { medical_full: 1, medical_unreported: 0 });
+  assert.deepEqual(await wb(hs), { medical_full: 0, medical_unreported: 0 });
   const audits = await auditEntries(auditor, 'medical.report', P.near);
   assert.ok(audits.filter((a) => a.result === 'ok').length >= 2);
 });
