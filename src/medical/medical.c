@@ -71,6 +71,8 @@ static json_t *institution_json(db_stmt *s)
     json_object_set_new(o, "level", json_string(level));
     json_object_set_new(o, "level_name", json_string(vocab_label_of(&medical_level_vocab, level)));
     json_object_set_new(o, "reported_at", at ? json_integer(at) : json_null());
+    /* the staff's phone page asks for today's report (China day) */
+    json_object_set_new(o, "reported_today", json_boolean(at && at >= china_day_start(now_ms())));
     return o;
 }
 

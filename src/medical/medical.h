@@ -77,7 +77,8 @@ err medical_report(db *d, const struct scope *sc, int64_t place_id, const struct
  * [{id (the place's), name, kind, kind_name, region_code, region_name,
  * address, beds_total, beds_occupied, beds_free, icu_total, icu_free,
  * testing_per_day, free_ratio (percent, null without beds), level,
- * level_name, reported_at (null before the first report)}]. E_DB. */
+ * level_name, reported_at (null before the first report),
+ * reported_today (a report since China midnight)}]. E_DB. */
 err medical_institutions(db *d, const struct scope *sc, const char *kind,
                          json_t **items_r) MUST_USE;
 

@@ -110,6 +110,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_ENTERPRISE_REVIEW] = {"enterprise.review", "审核企业复工申请"},
     [PERM_MEDICAL_READ] = {"medical.read", "查看医疗机构床位、ICU和检测能力及转送建议"},
     [PERM_MEDICAL_REPORT] = {"medical.report", "填报医疗机构床位、ICU和检测能力"},
+    [PERM_SUPPLY_FULFIL] = {"supply.fulfil", "供应商接单发货（本企业的电子订货）"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -173,7 +174,7 @@ const struct builtin_role builtin_roles[] = {
     {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
     {"enterprise", "企事业单位",
      GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT,
-            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE),
+            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE, PERM_SUPPLY_FULFIL),
      false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */

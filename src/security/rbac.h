@@ -144,6 +144,7 @@ enum perm {
     /* medical resources (docs/supplies.md "Medical resources") */
     PERM_MEDICAL_READ,   /* institutions, beds and their history in scope; transfer proposals */
     PERM_MEDICAL_REPORT, /* report an institution's beds, ICU beds and testing capacity */
+    PERM_SUPPLY_FULFIL,  /* the bound supplier's electronic orders: list, accept, ship */
     PERM__COUNT
 };
 

@@ -15,13 +15,6 @@
 #include "security/mask.h"
 #include "supply/supply_private.h"
 
-#define L_DRIVER_PHONE "supply_deliveries.driver_phone"
-
-static json_t *time_json(int64_t ms)
-{
-    return ms ? json_integer(ms) : json_null();
-}
-
 /* ---- filing ------------------------------------------------------------------- */
 
 err supply_request_file(db *d, const struct scope *sc, const struct supply_request_in *in,
@@ -223,9 +216,9 @@ static json_t *delivery_json(db_stmt *s, arena *a, err *e_r)
     json_object_set_new(o, "shortfall", json_integer(db_col_int64(s, 6)));
     json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 7)));
     json_object_set_new(o, "driver_phone", phone ? json_string(mask_phone(a, phone)) : json_null());
-    json_object_set_new(o, "shipped_at", time_json(db_col_int64(s, 9)));
-    json_object_set_new(o, "arrived_at", time_json(db_col_int64(s, 10)));
-    json_object_set_new(o, "signed_at", time_json(db_col_int64(s, 11)));
+    json_object_set_new(o, "shipped_at", supply_time_json(db_col_int64(s, 9)));
+    json_object_set_new(o, "arrived_at", supply_time_json(db_col_int64(s, 10)));
+    json_object_set_new(o, "signed_at", supply_time_json(db_col_int64(s, 11)));
     json_object_set_new(o, "lines", json_array());
     return o;
 }
@@ -238,7 +231,7 @@ static json_t *event_json(db_stmt *s, arena *a, err *e_r)
         const char *action, *label;
     } labels[] = {{"filed", "提交需求"}, {"allocated", "仓库调拨"}, {"ordered", "电子订货"},
                   {"shipping", "发货"},  {"arrived", "送达"},       {"signed", "签收"},
-                  {"cancelled", "取消"}};
+                  {"cancelled", "取消"}, {"accepted", "供应商接单"}};
     const char *action = db_col_text(s, 1), *label = action;
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
         if (!strcmp(labels[i].action, action))
@@ -661,20 +654,36 @@ err supply_delivery_move(db *d, arena *a, const struct scope *sc, int64_t id, co
     err e = delivery_find(d, sc, id, &request_id, cur);
     if (e)
         return e;
+    if ((e = supply_delivery_step(d, a, id, request_id, cur, state, carrier, vehicle, driver_phone,
+                                  user_id)))
+        return e;
+    *request_id_r = request_id;
+    return E_OK;
+}
+
+err supply_delivery_step(db *d, arena *a, int64_t id, int64_t request_id, const char *cur,
+                         const char *state, const char *carrier, const char *vehicle,
+                         const char *driver_phone, int64_t user_id)
+{
     bool shipping = !strcmp(state, "shipping");
-    if (strcmp(cur, shipping ? "pending" : "shipping"))
-        return err_set(E_CONFLICT, "invalid_transition", "state",
+    const char *from = shipping ? "pending" : "shipping";
+    if (strcmp(cur, from))
+        return err_set(E_CONFLICT, "invalid_transition", "state", "%s",
                        shipping ? "只有待发货的配送单可以发货" : "只有运输中的配送单可以送达");
+    /* conditional on the state read: of two movers (the district and the
+     * supplier) racing, one moves it and the other is refused */
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        shipping
-                            ? "UPDATE supply_deliveries SET state = 'shipping', shipped_at = ?, "
+    err e =
+        db_prepare(d,
+                   shipping ? "UPDATE supply_deliveries SET state = 'shipping', shipped_at = ?, "
                               "carrier = CASE WHEN ? = '' THEN carrier ELSE ? END, "
                               "vehicle = CASE WHEN ? = '' THEN vehicle ELSE ? END, "
-                              "driver_phone_enc = COALESCE(?, driver_phone_enc) WHERE id = ?"
+                              "driver_phone_enc = COALESCE(?, driver_phone_enc) "
+                              "WHERE id = ? AND state = 'pending'"
                             : "UPDATE supply_deliveries SET state = 'arrived', arrived_at = ? "
-                              "WHERE id = ?",
-                        &s)))
+                              "WHERE id = ? AND state = 'shipping'",
+                   &s);
+    if (e)
         return e;
     db_bind_int64(s, 1, now_ms());
     if (shipping) {
@@ -690,15 +699,16 @@ err supply_delivery_move(db *d, arena *a, const struct scope *sc, int64_t id, co
     } else {
         db_bind_int64(s, 2, id);
     }
-    if ((e = db_run(s, NULL)))
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
+    if (!changed)
+        return err_set(E_CONFLICT, "invalid_transition", "state", "%s",
+                       shipping ? "只有待发货的配送单可以发货" : "只有运输中的配送单可以送达");
     const char *detail = shipping && carrier && *carrier
                              ? arena_printf(a, "承运：%s %s", carrier, vehicle ? vehicle : "")
                              : "";
-    if ((e = supply_event(d, request_id, id, state, detail, user_id)))
-        return e;
-    *request_id_r = request_id;
-    return E_OK;
+    return supply_event(d, request_id, id, state, detail, user_id);
 }
 
 err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct supply_receipt_in *in,

@@ -209,6 +209,47 @@ struct supply_receipt_in {
 err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct supply_receipt_in *in,
                    size_t n, int64_t user_id, int64_t *request_id_r) MUST_USE;
 
+/* ---- deliveries from outside a request (delivery.c) ------------------------------ */
+
+#define SUPPLY_LIST_MAX    200 /* deliveries a list returns at most, newest first */
+#define SUPPLY_RECENT_DAYS 7   /* signed deliveries stay on the lists this long */
+
+/*
+ * The electronic orders (deliveries of source "order") placed with
+ * enterprise_id, the supplier the caller's account is bound to (the API
+ * reads the binding, enterprise/enterprise.h): the unsigned ones and those
+ * signed in the last SUPPLY_RECENT_DAYS, newest first, each {id,
+ * request_id, state, state_label, accepted (bool), accepted_at, region_code,
+ * region_name, site_name, urgency, urgency_label, needed_by, carrier,
+ * vehicle, shortfall, created_at, shipped_at, arrived_at, signed_at, lines:
+ * [{line_id, product_name, spec, unit, quantity, received}]}. E_DB.
+ */
+err supply_orders(db *d, int64_t enterprise_id, json_t **items_r) MUST_USE;
+
+/*
+ * The supplier accepts (接单) its order delivery id inside the caller's
+ * transaction: a mark and a chain event, the delivery stays pending.
+ * E_NOT_FOUND for a delivery not ordered from enterprise_id (another
+ * supplier's looks like none); E_CONFLICT "invalid_transition" unless it
+ * is pending and not yet accepted.
+ */
+err supply_order_accept(db *d, int64_t enterprise_id, int64_t id, int64_t user_id,
+                        int64_t *request_id_r) MUST_USE;
+
+/* The supplier ships its accepted order delivery id (pending → shipping),
+ * as supply_delivery_move does for the district. E_NOT_FOUND as above;
+ * E_CONFLICT "not_accepted" before acceptance, "invalid_transition" when
+ * it is no longer pending. */
+err supply_order_ship(db *d, arena *a, int64_t enterprise_id, int64_t id, const char *carrier,
+                      const char *vehicle, const char *driver_phone, int64_t user_id,
+                      int64_t *request_id_r) MUST_USE;
+
+/* The deliveries to the regions of sc (the requesters' side, who sign the
+ * receipts): unsigned ones and those signed in the last SUPPLY_RECENT_DAYS,
+ * newest first, items as supply_orders' plus source, source_label and
+ * source_name (the warehouse or supplier). E_DB. */
+err supply_deliveries_to(db *d, const struct scope *sc, json_t **items_r) MUST_USE;
+
 /* ---- balance ----------------------------------------------------------------- */
 
 /* Supply and demand per category inside sc: stock (warehouses), on_order

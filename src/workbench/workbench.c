@@ -459,7 +459,7 @@ static const struct wb_def defs[WB__COUNT] = {
                          true,
                          {PERM_MEDICAL_READ},
                          "/medical",
-                         NULL,
+                         "/staff/medical",
                          {SCOPED},
                          "SELECT COUNT(*) FROM medical_institutions m JOIN places p ON p.id = "
                          "m.place_id AND p.deleted_at = 0 WHERE p.region_code >= ? AND "
@@ -472,7 +472,7 @@ static const struct wb_def defs[WB__COUNT] = {
                                true,
                                {PERM_MEDICAL_REPORT},
                                "/medical",
-                               NULL,
+                               "/staff/medical",
                                {SCOPED, B_DAY},
                                "SELECT COUNT(*) FROM medical_institutions m JOIN places p ON "
                                "p.id = m.place_id AND p.deleted_at = 0 WHERE p.region_code >= ? "

@@ -75,6 +75,7 @@ test('places registered as institutions; bad input, duplicates, scope and permis
   assert.equal(fc.level, 'unknown');
   assert.equal(fc.free_ratio, null);
   assert.equal(fc.reported_at, null);
+  assert.equal(fc.reported_today, false);
   assert.deepEqual((await listed(leader, '?kind=fever_clinic')).map((i) => i.name), ['景山发热门诊']);
   expectError(await leader.get('/api/v1/medical/institutions?kind=clinic'), 400, 'invalid_parameter', 'kind');
   // scope: the hospital staff of 东华门街道 see its two; another district none
@@ -84,6 +85,14 @@ test('places registered as institutions; bad input, duplicates, scope and permis
   assert.deepEqual(await wb(cc), { medical_full: 0, medical_unreported: 4 });
   assert.deepEqual(await wb(hs), { medical_full: 0, medical_unreported: 2 });
   assert.deepEqual(await wb(leader), { medical_full: 0 }); // reads, does not report
+  // the phone (床位填报, web/mobile StaffMedical.vue): hospital staff hold medical.report, the
+  // page's entry, and the to-do leads to it
+  const me = (await ok(hs.get('/api/v1/me')));
+  assert.ok(me.permissions.includes('medical.report'));
+  assert.deepEqual(me.roles.map((r) => r.key), ['hospital_staff']);
+  const todo = (await ok(hs.get('/api/v1/workbench'))).entries.find((e) => e.key === 'medical_unreported');
+  assert.equal(todo.mobile, '/staff/medical');
+  assert.equal(todo.title, '今日未填报床位的医疗机构');
   const audits = await auditEntries(auditor, 'medical.institution.create', P.near);
   assert.equal(audits.filter((a) => a.result === 'ok').length, 1);
 });
@@ -123,6 +132,7 @@ test('hospital staff report beds, ICU beds and testing capacity with history; ba
   assert.equal(near.level, 'ample');
   assert.equal(near.level_name, '床位充足');
   assert.ok(near.reported_at > 0);
+  assert.equal(near.reported_today, true); // the phone page's 今日已填报
   const levels = Object.fromEntries((await listed(cc)).map((i) => [i.name, i.level]));
   assert.deepEqual(levels, { 东华门定点医院: 'ample', 东华门第二医院: 'ample', 东城方舱医院: 'tight', 景山发热门诊: 'full' });
 

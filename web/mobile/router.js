@@ -68,6 +68,8 @@ const router = createRouter({
     { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
     // parking guidance: the community's garages' free spaces (docs/parking.md)
     { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
+    // 床位填报: hospital staff report their institution's figures (docs/supplies.md "Medical resources")
+    { path: '/staff/medical', component: () => import('./views/StaffMedical.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

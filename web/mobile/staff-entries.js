@@ -38,6 +38,8 @@ export const STAFF_ENTRIES = [
   { key: 'shop', title: '商户接单', icon: 'shop-o', perm: 'shop.sell', to: '/staff/shop' },
   // 快递外卖登记 (issue 14): the delivery role records arrivals per building
   { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
+  // 床位填报 (docs/supplies.md "Medical resources"): hospital staff's beds, ICU and testing figures
+  { key: 'medical-report', title: '床位填报', icon: 'hotel-o', perm: 'medical.report', to: '/staff/medical' },
 ];
 
 export function entriesFor(me) {
