@@ -448,5 +448,8 @@ const struct http_error_code http_error_codes[] = {
     {"invalid_product", "No such product in the supplies catalogue"},
     {"invalid_warehouse", "The warehouse does not exist or is out of scope"},
     {"over_quantity", "More than the request line still needs, or than the delivery sent"},
+    /* the supplier's own orders (docs/supplies.md "The supplier's orders") */
+    {"enterprise_unbound", "The enterprise account is bound to no enterprise yet"},
+    {"not_accepted", "The supplier ships an order only after accepting it"},
     {NULL, NULL},
 };

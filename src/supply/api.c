@@ -569,7 +569,8 @@ static err own_supplier(struct req *r, struct enterprise *ent_r)
     if (e)
         return e;
     if (!own)
-        return err_set(E_FORBIDDEN, "not_bound", NULL, "账号尚未绑定企业，请联系街道工作人员");
+        return err_set(E_FORBIDDEN, "enterprise_unbound", NULL,
+                       "账号尚未绑定企业，请联系街道工作人员");
     return ent_reach(r->db, r->a, r->who, own, ent_r);
 }
 

@@ -80,7 +80,7 @@ test('a supplier lists only its own orders; an unbound account and other roles a
   assert.equal(o.urgency_label, '紧急');
   assert.deepEqual(o.lines.map((l) => [l.product_name, l.quantity, l.unit]), [['新型冠状病毒抗原检测试剂盒', 60, '盒']]);
   assert.deepEqual((await ok(entB.get('/api/v1/supply/orders'))).items.map((x) => x.id), [dB]);
-  expectError(await entLoose.get('/api/v1/supply/orders'), 403, 'not_bound');
+  expectError(await entLoose.get('/api/v1/supply/orders'), 403, 'enterprise_unbound');
   expectError(await cs.get('/api/v1/supply/orders'), 403, 'forbidden');
   expectError(await cc.post(`/api/v1/supply/orders/${dA}/accept`), 403, 'forbidden');
 });
@@ -95,7 +95,7 @@ test('accept then ship: the order moves 待发货 → 运输中 with both steps 
   expectError(await entA.post(`/api/v1/supply/orders/${dB}/ship`, {}), 404, 'not_found');
   const refused = await auditEntries(auditor, 'supply.order.accept', dB);
   assert.ok(refused.length >= 1 && refused.every((a) => a.result !== 'ok'), JSON.stringify(refused));
-  expectError(await entLoose.post(`/api/v1/supply/orders/${dA}/accept`), 403, 'not_bound');
+  expectError(await entLoose.post(`/api/v1/supply/orders/${dA}/accept`), 403, 'enterprise_unbound');
   assert.equal((await ok(cc.get(`/api/v1/supply/requests/${req.id}`))).chain.some((c) => c.action === 'accepted'), false);
 
   const acc = await ok(entA.post(`/api/v1/supply/orders/${dA}/accept`));

@@ -7,11 +7,13 @@
 // centre reports a hospital's beds on 医疗资源 (a bad figure refused under its
 // field first), the one-map's medical layer counts the institutions per
 // free-bed level, and the 纳入隔离观察 dialog proposes the hospitals with a
-// free bed, a click filling in the name.
+// free bed, a click filling in the name. On the phone, hospital staff see
+// their institutions with today's state and report one (a bad figure
+// refused under its field first).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, assertClean, shot, CITY_CSV, writeTmp } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -32,6 +34,7 @@ before(async () => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       c.must(['user', 'add', '--username', 'sp_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
       c.must(['user', 'add', '--username', 'sp_cs', '--password', PW, '--role', 'community_staff', '--region', '110101001001']);
+      c.must(['user', 'add', '--username', 'sp_hs', '--password', PW, '--role', 'hospital_staff', '--region', '110101002000']);
     },
   });
   cc = ctx.client();
@@ -188,4 +191,39 @@ test('medical resources: a report on the page, the map layer by free-bed level, 
   await proposals.first().click();
   assert.equal(await od.getByTestId('observe-hospital').inputValue(), '东城定点医院');
   assertClean(obs);
+});
+
+test("hospital staff on the phone: today's state per institution, a bad figure under its field, then reported", async () => {
+  // 景山街道 has the reported clinic and a fangcang hospital not reported today
+  const fc = (await ok(cc.post('/api/v1/places', { name: '景山方舱医院', kind: 'hospital', region_code: '110101002000', lng: 116.39, lat: 39.93 }), 201)).id;
+  await ok(cc.post('/api/v1/medical/institutions', { place_id: fc, kind: 'fangcang' }), 201);
+  const hs = ctx.client();
+  await hs.login('sp_hs', PW);
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, hs);
+  await page.goto(`${ctx.url}/mobile/#/staff`);
+  await page.getByTestId('todo-medical_unreported').getByTestId('todo-count').getByText('1').waitFor();
+  await page.getByTestId('entry-medical-report').click();
+  const clinicCard = page.getByTestId(`md-inst-${clinic}`);
+  await clinicCard.getByTestId('md-today').getByText('今日已填报').waitFor();
+  assert.match(await clinicCard.getByTestId('md-level').innerText(), /床位已满/);
+  const card = page.getByTestId(`md-inst-${fc}`);
+  assert.equal(await card.getByTestId('md-today').innerText(), '今日未填报');
+  await card.getByTestId('md-inst').click();
+  const form = page.getByTestId('md-form');
+  await form.getByTestId('md-beds-total').locator('input').fill('200');
+  await form.getByTestId('md-beds-occupied').locator('input').fill('250');
+  await form.getByTestId('md-icu-total').locator('input').fill('0');
+  await form.getByTestId('md-icu-free').locator('input').fill('0');
+  await form.getByTestId('md-testing-input').locator('input').fill('5000');
+  await page.getByTestId('md-save').click();
+  await form.getByTestId('md-beds-occupied').getByText('在用床位不能多于总床位').waitFor();
+  assert.equal((await ok(hs.get(`/api/v1/medical/institutions/${fc}/reports`))).items.length, 0);
+  await form.getByTestId('md-beds-occupied').locator('input').fill('150');
+  await page.getByTestId('md-save').click();
+  await card.getByTestId('md-today').getByText('今日已填报').waitFor();
+  assert.equal(await card.getByTestId('md-beds').locator('.van-cell__value').innerText(), '150 / 200');
+  assert.match(await card.getByTestId('md-level').innerText(), /床位紧张/);
+  await shot(page, 'medical-phone');
+  assertClean(page);
 });

@@ -40,6 +40,10 @@ export const STAFF_ENTRIES = [
   { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
   // 床位填报 (docs/supplies.md "Medical resources"): hospital staff's beds, ICU and testing figures
   { key: 'medical-report', title: '床位填报', icon: 'hotel-o', perm: 'medical.report', to: '/staff/medical' },
+  // 电子订货接单 (docs/supplies.md): the bound supplier accepts and ships its orders
+  { key: 'supply-orders', title: '电子订货接单', icon: 'logistics', perm: 'supply.fulfil', to: '/staff/supply-orders' },
+  // 物资签收 (docs/supplies.md): the requester's receipt of a delivery, with the shortfall
+  { key: 'supply-receipts', title: '物资签收', icon: 'sign', roles: ['community_staff', 'street_staff'], to: '/staff/receipts' },
 ];
 
 export function entriesFor(me) {
