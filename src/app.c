@@ -300,5 +300,7 @@ err app_routes(void)
     ADD(enterprise_work);
     /* ---- volunteers and service projects (volunteer/volunteer.h) ---- */
     ADD(volunteer);
+    /* ---- medical resources (medical/medical.h, docs/supplies.md) ---- */
+    ADD(medical);
     return E_OK;
 }

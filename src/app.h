@@ -105,6 +105,8 @@ ROUTES(shop);
 ROUTES(parcel);
 /* supplies and dispatch (supply/supply.h) */
 ROUTES(supply);
+/* medical resources (medical/medical.h) */
+ROUTES(medical);
 
 /* ---- enterprises resuming work (enterprise/api.c, docs/enterprise.md) ---- */
 ROUTES(enterprise_work);

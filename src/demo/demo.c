@@ -382,6 +382,8 @@ static const struct account accounts[] = {
     {"security_admin", "secadmin", "安全管理员", 0},
     {"audit_admin", "auditor", "审计管理员", 0},
     {"delivery", "kuaidi", "快递外卖员", 2}, /* parcels (demo_life.c) */
+    /* reports the demo institutions' beds (docs/supplies.md "Medical resources") */
+    {"hospital_staff", "hospital", "南山区人民医院", 0},
 };
 
 #define NACCOUNTS (DEMO_N(accounts) + 1) /* and the resident */
@@ -536,6 +538,7 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_supply(d, &w, c->seed); /* supplies (docs/supplies.md) */
         if (!e)
             e = demo_life(d, &w, c->seed); /* shop, parcels, volunteer projects */
+        e = demo_medical(d, &w, c->seed);  /* medical resources (docs/supplies.md) */
         if (!e) {
             t0 = mono_us();
             e = demo_trace(d, &w, c->seed);

@@ -117,6 +117,10 @@ err demo_supply(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 /* Community life (demo_life.c): a shop with goods and its account `shop`,
  * parcels (one for the demo resident, one overdue), volunteer projects. */
 err demo_life(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+/* Medical resources (demo_medical.c): a designated hospital (tight), a
+ * fangcang hospital (ample) and the first streets' fever clinics (the
+ * first full), registered and reported. */
+err demo_medical(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 /* ---- the geography (demo_geo.c) ---------------------------------------------------- */
 

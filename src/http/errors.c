@@ -463,5 +463,8 @@ const struct http_error_code http_error_codes[] = {
     {"volunteer_not_approved", "Only an approved volunteer may do this"},
     {"volunteer_not_found", "No such volunteer application in scope"},
     {"volunteer_state", "The application was already reviewed, or is not approved (revoke)"},
+    /* the supplier's own orders (docs/supplies.md "The supplier's orders") */
+    {"enterprise_unbound", "The enterprise account is bound to no enterprise yet"},
+    {"not_accepted", "The supplier ships an order only after accepting it"},
     {NULL, NULL},
 };

@@ -15,6 +15,7 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "code/code.h"
+#include "medical/medical.h"
 #include "region/region.h"
 #include "nat/nat.h"
 #include "place/place.h"
@@ -500,6 +501,64 @@ static err rows_places(db *d, int64_t lo, int64_t hi, const char *const *kinds, 
     return e;
 }
 
+/* The medical layer: hospitals, fever clinics, designated hospitals and
+ * CDC institutions of the registry, and every place registered as a
+ * medical institution (src/medical), with its reported beds, ICU beds and
+ * testing capacity and the free-bed level the page colours it by. */
+static err rows_medical(db *d, int64_t lo, int64_t hi, struct layer_out *o)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT p.id, p.name, p.kind, COALESCE(p.lng, g.center_lng),"
+                       " COALESCE(p.lat, g.center_lat), g.name, p.address, m.kind,"
+                       " m.beds_total, m.beds_occupied, m.icu_total, m.icu_free,"
+                       " m.testing_per_day, m.reported_at"
+                       " FROM places p LEFT JOIN regions g ON g.code = p.region_code"
+                       " LEFT JOIN medical_institutions m ON m.place_id = p.id"
+                       " WHERE p.deleted_at = 0 AND p.region_code >= ? AND p.region_code < ?"
+                       " AND (m.place_id IS NOT NULL OR p.kind IN ('hospital', 'fever_clinic',"
+                       " 'designated_hospital', 'cdc')) ORDER BY p.region_code, p.id LIMIT ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, lo);
+    db_bind_int64(s, 2, hi);
+    db_bind_int64(s, 3, MAP_POINTS_MAX + 1);
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        const char *kind = db_col_text(s, 2);
+        json_t *props =
+            json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", db_col_text(s, 1), "place_kind", kind,
+                      "place_kind_label", place_kind_label(place_kind_parse(kind)), "region_name",
+                      db_col_text(s, 5), "address", db_col_text(s, 6));
+        if (!db_col_null(s, 7)) {
+            int64_t total = db_col_int64(s, 8), used = db_col_int64(s, 9);
+            int64_t free = total > used ? total - used : 0;
+            const char *mk = db_col_text(s, 7), *level = medical_level(total, free);
+            json_object_set_new(props, "medical_kind", json_string(mk));
+            json_object_set_new(props, "medical_kind_label",
+                                json_string(vocab_label_of(&medical_kind_vocab, mk)));
+            json_object_set_new(props, "beds_total", json_integer(total));
+            json_object_set_new(props, "beds_free", json_integer(free));
+            json_object_set_new(props, "icu_total", json_integer(db_col_int64(s, 10)));
+            json_object_set_new(props, "icu_free", json_integer(db_col_int64(s, 11)));
+            json_object_set_new(props, "testing_per_day", json_integer(db_col_int64(s, 12)));
+            json_object_set_new(props, "free_ratio",
+                                total ? json_integer(free * 100 / total) : json_null());
+            json_object_set_new(props, "level", json_string(level));
+            json_object_set_new(props, "level_label",
+                                json_string(vocab_label_of(&medical_level_vocab, level)));
+            json_object_set_new(props, "reported_at",
+                                db_col_int64(s, 13) ? json_integer(db_col_int64(s, 13))
+                                                    : json_null());
+        }
+        add_point(o, "place", db_col_int64(s, 0), props, !db_col_null(s, 3) && !db_col_null(s, 4),
+                  db_col_double(s, 3), db_col_double(s, 4));
+    }
+    db_done(s);
+    return e;
+}
+
 /* Zones in force that reach into [lo, hi): their region's outline. */
 static err rows_zones(db *d, int64_t lo, int64_t hi, struct layer_out *o)
 {
@@ -610,12 +669,8 @@ err map_layer(db *d, arena *a, const struct scope *sc, int64_t code, enum map_la
         e = rows_places(d, lo, hi, (const char *const[]){"quarantine_site", NULL}, true, &o);
         break;
     case MAP_MEDICAL:
-        /* CDC and medical resources: hospitals, fever clinics, designated
-         * hospitals, CDC institutions */
-        e = rows_places(
-            d, lo, hi,
-            (const char *const[]){"hospital", "fever_clinic", "designated_hospital", "cdc", NULL},
-            false, &o);
+        /* CDC and medical resources, with their beds (src/medical) */
+        e = rows_medical(d, lo, hi, &o);
         break;
     case MAP_ZONES:
         e = rows_zones(d, lo, hi, &o);
@@ -758,8 +813,11 @@ static err card_record(db *d, arena *a, const struct scope *sc, enum map_card_ki
                           " (SELECT COUNT(*) FROM quarantine_rooms q WHERE q.site_id = p.id"
                           "  AND q.state = 'occupied'),"
                           " (SELECT COUNT(*) FROM quarantine_rooms q WHERE q.site_id = p.id"
-                          "  AND q.state = 'free')"
+                          "  AND q.state = 'free'),"
+                          " m.kind, m.beds_total, m.beds_occupied, m.icu_total, m.icu_free,"
+                          " m.testing_per_day, m.reported_at"
                           " FROM places p LEFT JOIN regions g ON g.code = p.region_code"
+                          " LEFT JOIN medical_institutions m ON m.place_id = p.id"
                           " WHERE p.id = ? AND p.deleted_at = 0 AND p.region_code >= ?"
                           " AND p.region_code < ?",
                           id, sc, &s)))
@@ -778,6 +836,26 @@ static err card_record(db *d, arena *a, const struct scope *sc, enum map_card_ki
             row(rows, "入住率",
                 json_string(total ? arena_printf(a, "%lld%%", (long long)(used * 100 / total))
                                   : "—"));
+        }
+        if (!db_col_null(s, 7)) {
+            /* a medical institution: its reported figures (src/medical) */
+            int64_t total = db_col_int64(s, 8), used = db_col_int64(s, 9);
+            int64_t free = total > used ? total - used : 0, at = db_col_int64(s, 13);
+            const char *level = medical_level(total, free);
+            json_object_set_new(card, "level", json_string(level));
+            row(rows, "机构类型",
+                json_string(vocab_label_of(&medical_kind_vocab, db_col_text(s, 7))));
+            row(rows, "总床位", json_integer(total));
+            row(rows, "空床位", json_integer(free));
+            row(rows, "ICU空闲/总数",
+                json_string(arena_printf(a, "%lld/%lld", (long long)db_col_int64(s, 11),
+                                         (long long)db_col_int64(s, 10))));
+            row(rows, "日检测能力", json_integer(db_col_int64(s, 12)));
+            row(rows, "床位余量", json_string(vocab_label_of(&medical_level_vocab, level)));
+            char when[CHINA_TIME_LEN] = "未填报";
+            if (at)
+                china_time(at, when);
+            row(rows, "填报时间", json_string(when));
         }
         row(rows, "所属区划", json_string(db_col_text(s, 3)));
         row(rows, "地址", json_string(db_col_text(s, 2)));

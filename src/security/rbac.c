@@ -109,6 +109,9 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_EMPLOYEE_WRITE] = {"employee.write", "维护企业员工、提交复工申请"},
     [PERM_ENTERPRISE_REVIEW] = {"enterprise.review", "审核企业复工申请"},
     [PERM_VOLUNTEER_MANAGE] = {"volunteer.manage", "审核志愿者、发布志愿服务项目、登记服务时长"},
+    [PERM_MEDICAL_READ] = {"medical.read", "查看医疗机构床位、ICU和检测能力及转送建议"},
+    [PERM_MEDICAL_REPORT] = {"medical.report", "填报医疗机构床位、ICU和检测能力"},
+    [PERM_SUPPLY_FULFIL] = {"supply.fulfil", "供应商接单发货（本企业的电子订货）"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -152,7 +155,7 @@ static const struct vocab_word areas[] = {
     {"shop", "生活物资"},       {"parcel", "快递外卖"},
     {"face", "人脸识别通行"},   {"parking", "停车引导"},
     {"supply", "物资保障"},     {"employee", "企业员工"},
-    {"volunteer", "志愿者"},
+    {"volunteer", "志愿者"},    {"medical", "医疗资源"},
 };
 
 const struct vocab perm_area_vocab = VOCAB("permission_groups", "权限分组", areas);
@@ -172,7 +175,7 @@ const struct builtin_role builtin_roles[] = {
     {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
     {"enterprise", "企事业单位",
      GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT,
-            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE),
+            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE, PERM_SUPPLY_FULFIL),
      false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
@@ -184,12 +187,13 @@ const struct builtin_role builtin_roles[] = {
             PERM_VEHICLE_WRITE, PERM_DEVICE_READ, PERM_DEVICE_WRITE, PERM_VENUE_READ,
             PERM_VENUE_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ, PERM_CASE_STATUS,
             PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_TASK_WORK, PERM_SERVICE_READ,
-            PERM_ASSIST_WORK, PERM_FACE_MANAGE, PERM_PARKING_READ),
+            PERM_ASSIST_WORK, PERM_FACE_MANAGE, PERM_PARKING_READ, PERM_MEDICAL_READ),
      false},
     {"doctor", "社区医生",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_HEALTH_READ, PERM_HEALTH_WRITE, PERM_CODE_READ,
             PERM_ISOLATION_WRITE, PERM_CASE_REPORT, PERM_CASE_READ, PERM_TRACE_READ,
-            PERM_CHECK_WRITE, PERM_CERT_VERIFY, PERM_TASK_WORK, PERM_COMMISSION_READ),
+            PERM_CHECK_WRITE, PERM_CERT_VERIFY, PERM_TASK_WORK, PERM_COMMISSION_READ,
+            PERM_MEDICAL_READ),
      false},
     /* checkpoints measure temperatures and see codes at the gate */
     {"checkpoint_staff", "卡口人员",
@@ -212,7 +216,8 @@ const struct builtin_role builtin_roles[] = {
             PERM_CAMERA_PLAY_ISOLATION, PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ,
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
-            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_VOLUNTEER_MANAGE),
+            PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_VOLUNTEER_MANAGE,
+            PERM_MEDICAL_READ),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -228,7 +233,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
             PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ,
             PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW,
-            PERM_VOLUNTEER_MANAGE),
+            PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -261,14 +266,15 @@ const struct builtin_role builtin_roles[] = {
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
             PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH,
-            PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW, PERM_VOLUNTEER_MANAGE),
+            PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW, PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ,
+            PERM_MEDICAL_REPORT),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_CASE_READ, PERM_TRACE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ,
             PERM_HOTLINE_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE, PERM_SUPPLY_READ),
+            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE, PERM_SUPPLY_READ, PERM_MEDICAL_READ),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,
@@ -297,6 +303,11 @@ const struct builtin_role builtin_roles[] = {
      * (志愿者, issue 14): works the help requests assigned to them; the
      * resident keeps the citizen role for everything else */
     {"volunteer", "志愿者", GRANTS(PERM_ASSIST_WORK), false},
+    /* hospital staff (医院工作人员, issue 14): report the beds, ICU beds and
+     * testing capacity of the institutions of their scope (their hospital's
+     * region), see the others' figures */
+    {"hospital_staff", "医院工作人员",
+     GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_MEDICAL_READ, PERM_MEDICAL_REPORT), false},
     {NULL, NULL, NULL, false},
 };
 

@@ -12,10 +12,19 @@
  *   GET  /api/v1/supply/requests                  requests in scope; state=, paged (supply.read)
  *   GET  /api/v1/supply/requests/{id}             one with lines, deliveries, chain (supply.read)
  *   POST /api/v1/supply/requests/{id}/dispatch    allocate and order (supply.dispatch)
+ *   POST /api/v1/supply/requests/{id}/cancel      cancel one nothing of which was dispatched
+ *                                                 (supply.report)
  *   POST /api/v1/supply/deliveries/{id}/ship      pending → shipping (supply.dispatch)
  *   POST /api/v1/supply/deliveries/{id}/arrive    shipping → arrived (supply.dispatch)
  *   POST /api/v1/supply/deliveries/{id}/receipt   the requester's receipt (supply.report)
  *   GET  /api/v1/supply/balance                   supply and demand per category; region=
+ *   GET  /api/v1/supply/deliveries                deliveries to the scope's regions, to sign
+ *                                                 on a phone (supply.report)
+ *   GET  /api/v1/supply/orders                    the bound supplier's electronic orders
+ *   POST /api/v1/supply/orders/{id}/accept        the supplier accepts one (接单)
+ *   POST /api/v1/supply/orders/{id}/ship          the supplier ships an accepted one
+ *                                                 (all three supply.fulfil; another
+ *                                                 supplier's order is 404, audited)
  *
  * Every write is audited with its transaction; the reads of a request are
  * audited too (its deliveries carry a masked driver's phone). The bodies
@@ -32,6 +41,7 @@
 #include "base/time.h"
 #include "base/validate.h"
 #include "http/write.h"
+#include "enterprise/enterprise.h"
 #include "security/audit.h"
 #include "supply/supply.h"
 
@@ -422,6 +432,34 @@ static err post_dispatch(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* ---- cancellation ------------------------------------------------------------------------ */
+
+static const struct jfield cancel_body[] = {
+    {"reason", J_STRING, JF_REQUIRED, 1, SUPPLY_NOTE_MAX, "取消原因", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_cancel(struct req *r)
+{
+    int64_t id = 0;
+    const char *reason = json_str(r->body, "reason");
+    err e = req_param_id(r, 0, &id);
+    if (!e)
+        e = check_text(reason, "reason", "取消原因", SUPPLY_NOTE_MAX,
+                       TEXT_REQUIRED | TEXT_ONE_LINE);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r,
+                       supply_request_cancel(r->db, &r->who->scope, id, reason, r->who->user_id));
+    if ((e = req_write_done(r, e, "supply.request.cancel", "supply_request", id,
+                            req_body_fields(r))))
+        return e;
+    json_t *o;
+    if ((e = supply_request_get(r->db, r->a, &r->who->scope, id, &o)))
+        return e;
+    return reply_json(r, 200, o);
+}
+
 /* ---- deliveries ------------------------------------------------------------------------ */
 
 static const struct jfield ship_body[] = {
@@ -509,6 +547,100 @@ static err post_receipt(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* ---- the requester's deliveries and the supplier's orders ------------------------------- */
+
+static err get_deliveries(struct req *r)
+{
+    json_t *items;
+    err e = supply_deliveries_to(r->db, &r->who->scope, &items);
+    if (e)
+        return e;
+    json_t *o = json_object();
+    json_object_set_new(o, "items", items);
+    return reply_json(r, 200, o);
+}
+
+/* The supplier the account acts for: its binding (enterprise/enterprise.h),
+ * never the scope, so another supplier's orders stay out of reach. */
+static err own_supplier(struct req *r, struct enterprise *ent_r)
+{
+    int64_t own = 0;
+    err e = ent_account_of(r->db, r->who->user_id, &own);
+    if (e)
+        return e;
+    if (!own)
+        return err_set(E_FORBIDDEN, "enterprise_unbound", NULL,
+                       "账号尚未绑定企业，请联系街道工作人员");
+    return ent_reach(r->db, r->a, r->who, own, ent_r);
+}
+
+static err get_orders(struct req *r)
+{
+    struct enterprise ent;
+    json_t *items;
+    err e = own_supplier(r, &ent);
+    if (e || (e = supply_orders(r->db, ent.id, &items)))
+        return e;
+    json_t *o = json_object(), *en = json_object();
+    json_set_id(en, "id", ent.id);
+    json_object_set_new(en, "name", json_string(ent.name));
+    json_object_set_new(o, "enterprise", en);
+    json_object_set_new(o, "items", items);
+    return reply_json(r, 200, o);
+}
+
+/* Accept or ship order {id} as the bound supplier; the reply is the order
+ * as its list shows it. */
+static err order_step(struct req *r, bool ship)
+{
+    int64_t id = 0, request_id = 0;
+    json_t *b = r->body;
+    const char *carrier = b ? json_str(b, "carrier") : NULL,
+               *vehicle = b ? json_str(b, "vehicle") : NULL,
+               *phone = b ? json_str(b, "driver_phone") : NULL;
+    struct enterprise ent = {0};
+    err e = req_param_id(r, 0, &id);
+    if (!e && ship && phone && *phone)
+        e = check_phone(phone, "driver_phone");
+    if (!e && ship)
+        e = check_text(carrier, "carrier", "承运单位", SUPPLY_NAME_MAX, TEXT_ONE_LINE);
+    if (!e && ship)
+        e = check_text(vehicle, "vehicle", "车牌号", 12, TEXT_ONE_LINE);
+    if (!e)
+        e = own_supplier(r, &ent);
+    db_hold(r->db);
+    if (!e && !(e = db_begin(r->db)))
+        e = req_tx_end(r,
+                       ship ? supply_order_ship(r->db, r->a, ent.id, id, carrier, vehicle, phone,
+                                                r->who->user_id, &request_id)
+                            : supply_order_accept(r->db, ent.id, id, r->who->user_id, &request_id));
+    if ((e = req_write_done(r, e, ship ? "supply.order.ship" : "supply.order.accept",
+                            "supply_delivery", id, NULL)))
+        return e;
+    json_t *items, *o = NULL;
+    if ((e = supply_orders(r->db, ent.id, &items)))
+        return e;
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v)
+    {
+        if (id_parse(json_string_value(json_object_get(v, "id"))) == id)
+            o = json_incref(v);
+    }
+    json_decref(items);
+    return reply_json(r, 200, o ? o : json_object());
+}
+
+static err post_order_accept(struct req *r)
+{
+    return order_step(r, false);
+}
+
+static err post_order_ship(struct req *r)
+{
+    return order_step(r, true);
+}
+
 /* ---- balance ------------------------------------------------------------------------------ */
 
 static err get_balance(struct req *r)
@@ -558,6 +690,8 @@ const struct route supply_routes[] = {
      "物资需求详情：明细、配送单和全链路", "supply", 0},
     {M_POST, "/api/v1/supply/requests/{id}/dispatch", post_dispatch, PERM_SUPPLY_DISPATCH, 0,
      dispatch_body, "调度：仓库调拨和电子订货（库存不足时整单不调度）", "supply", 0},
+    {M_POST, "/api/v1/supply/requests/{id}/cancel", post_cancel, PERM_SUPPLY_REPORT, 0, cancel_body,
+     "取消尚未调度的物资需求（填写原因）", "supply", 0},
     {M_POST, "/api/v1/supply/deliveries/{id}/ship", post_ship, PERM_SUPPLY_DISPATCH, 0, ship_body,
      "配送单发货", "supply", 0},
     {M_POST, "/api/v1/supply/deliveries/{id}/arrive", post_arrive, PERM_SUPPLY_DISPATCH, 0, NULL,
@@ -566,5 +700,13 @@ const struct route supply_routes[] = {
      receipt_body, "需求方签收（按行填写实收数量，记录短缺）", "supply", 0},
     {M_GET, "/api/v1/supply/balance", get_balance, PERM_SUPPLY_READ, 0, NULL,
      "分类供需平衡（库存、在途、订货与未满足需求；region 筛选）", "supply", 0},
+    {M_GET, "/api/v1/supply/deliveries", get_deliveries, PERM_SUPPLY_REPORT, 0, NULL,
+     "辖区内待签收及近期签收的配送单（手机签收）", "supply", 0},
+    {M_GET, "/api/v1/supply/orders", get_orders, PERM_SUPPLY_FULFIL, 0, NULL,
+     "本企业收到的电子订货（供应商账号）", "supply", 0},
+    {M_POST, "/api/v1/supply/orders/{id}/accept", post_order_accept, PERM_SUPPLY_FULFIL, 0, NULL,
+     "供应商接单", "supply", 0},
+    {M_POST, "/api/v1/supply/orders/{id}/ship", post_order_ship, PERM_SUPPLY_FULFIL, 0, ship_body,
+     "供应商发货（待发货 → 运输中）", "supply", 0},
 };
 const size_t supply_routes_n = sizeof supply_routes / sizeof supply_routes[0];

@@ -15,13 +15,6 @@
 #include "security/mask.h"
 #include "supply/supply_private.h"
 
-#define L_DRIVER_PHONE "supply_deliveries.driver_phone"
-
-static json_t *time_json(int64_t ms)
-{
-    return ms ? json_integer(ms) : json_null();
-}
-
 /* ---- filing ------------------------------------------------------------------- */
 
 err supply_request_file(db *d, const struct scope *sc, const struct supply_request_in *in,
@@ -223,9 +216,9 @@ static json_t *delivery_json(db_stmt *s, arena *a, err *e_r)
     json_object_set_new(o, "shortfall", json_integer(db_col_int64(s, 6)));
     json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 7)));
     json_object_set_new(o, "driver_phone", phone ? json_string(mask_phone(a, phone)) : json_null());
-    json_object_set_new(o, "shipped_at", time_json(db_col_int64(s, 9)));
-    json_object_set_new(o, "arrived_at", time_json(db_col_int64(s, 10)));
-    json_object_set_new(o, "signed_at", time_json(db_col_int64(s, 11)));
+    json_object_set_new(o, "shipped_at", supply_time_json(db_col_int64(s, 9)));
+    json_object_set_new(o, "arrived_at", supply_time_json(db_col_int64(s, 10)));
+    json_object_set_new(o, "signed_at", supply_time_json(db_col_int64(s, 11)));
     json_object_set_new(o, "lines", json_array());
     return o;
 }
@@ -238,7 +231,7 @@ static json_t *event_json(db_stmt *s, arena *a, err *e_r)
         const char *action, *label;
     } labels[] = {{"filed", "提交需求"}, {"allocated", "仓库调拨"}, {"ordered", "电子订货"},
                   {"shipping", "发货"},  {"arrived", "送达"},       {"signed", "签收"},
-                  {"cancelled", "取消"}};
+                  {"cancelled", "取消"}, {"accepted", "供应商接单"}};
     const char *action = db_col_text(s, 1), *label = action;
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
         if (!strcmp(labels[i].action, action))
@@ -563,16 +556,66 @@ err supply_dispatch(db *d, arena *a, const struct scope *sc, int64_t id,
     for (size_t i = 0; i < n_lines; i++)
         covered &= lines[i].allocated + lines[i].ordered + lines[i].adding >= lines[i].quantity;
     db_stmt *s;
-    if ((e = db_prepare(d, "UPDATE supply_requests SET state = ?, updated_at = ? WHERE id = ?",
+    /* still open: a cancellation that landed meanwhile wins (supply_request_cancel) */
+    if ((e = db_prepare(d,
+                        "UPDATE supply_requests SET state = ?, updated_at = ? WHERE id = ?"
+                        " AND state = 'open'",
                         &s)))
         return e;
     db_bind_text(s, 1, covered ? "dispatched" : "open");
     db_bind_int64(s, 2, now_ms());
     db_bind_int64(s, 3, id);
-    if ((e = db_run(s, NULL)))
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
+    if (changed != 1)
+        return err_set(E_CONFLICT, "invalid_transition", "state", "该需求已调度或已结束");
     *deliveries_r = made;
     return E_OK;
+}
+
+err supply_request_cancel(db *d, const struct scope *sc, int64_t id, const char *reason,
+                          int64_t user_id)
+{
+    int64_t region = 0;
+    char state[16] = "";
+    err e = request_find(d, sc, id, &region, state);
+    if (e)
+        return e;
+    if (strcmp(state, "open"))
+        return err_set(E_CONFLICT, "invalid_transition", "state", "该需求已调度或已结束，不能取消");
+    db_stmt *s;
+    if ((e = db_prepare(
+             d,
+             "UPDATE supply_requests SET state = 'cancelled', updated_at = ? WHERE id = ?"
+             " AND state = 'open'",
+             &s)))
+        return e;
+    db_bind_int64(s, 1, now_ms());
+    db_bind_int64(s, 2, id);
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
+        return e;
+    if (changed != 1)
+        return err_set(E_CONFLICT, "invalid_transition", "state", "该需求已调度或已结束，不能取消");
+    /* read after the row is ours: a dispatch committed before is seen */
+    if ((e = db_prepare(d,
+                        "SELECT COALESCE(SUM(allocated + ordered), 0) FROM supply_request_lines"
+                        " WHERE request_id = ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    bool row = false;
+    int64_t covered = 0;
+    if (!(e = db_row(s, &row)) && row)
+        covered = db_col_int64(s, 0);
+    db_done(s);
+    if (e)
+        return e;
+    if (covered > 0)
+        return err_set(E_CONFLICT, "invalid_transition", "state",
+                       "该需求已部分调度，不能取消；请签收已发出的物资");
+    return supply_event(d, id, 0, "cancelled", reason, user_id);
 }
 
 /* ---- deliveries ------------------------------------------------------------------- */
@@ -611,20 +654,36 @@ err supply_delivery_move(db *d, arena *a, const struct scope *sc, int64_t id, co
     err e = delivery_find(d, sc, id, &request_id, cur);
     if (e)
         return e;
+    if ((e = supply_delivery_step(d, a, id, request_id, cur, state, carrier, vehicle, driver_phone,
+                                  user_id)))
+        return e;
+    *request_id_r = request_id;
+    return E_OK;
+}
+
+err supply_delivery_step(db *d, arena *a, int64_t id, int64_t request_id, const char *cur,
+                         const char *state, const char *carrier, const char *vehicle,
+                         const char *driver_phone, int64_t user_id)
+{
     bool shipping = !strcmp(state, "shipping");
-    if (strcmp(cur, shipping ? "pending" : "shipping"))
-        return err_set(E_CONFLICT, "invalid_transition", "state",
+    const char *from = shipping ? "pending" : "shipping";
+    if (strcmp(cur, from))
+        return err_set(E_CONFLICT, "invalid_transition", "state", "%s",
                        shipping ? "只有待发货的配送单可以发货" : "只有运输中的配送单可以送达");
+    /* conditional on the state read: of two movers (the district and the
+     * supplier) racing, one moves it and the other is refused */
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        shipping
-                            ? "UPDATE supply_deliveries SET state = 'shipping', shipped_at = ?, "
+    err e =
+        db_prepare(d,
+                   shipping ? "UPDATE supply_deliveries SET state = 'shipping', shipped_at = ?, "
                               "carrier = CASE WHEN ? = '' THEN carrier ELSE ? END, "
                               "vehicle = CASE WHEN ? = '' THEN vehicle ELSE ? END, "
-                              "driver_phone_enc = COALESCE(?, driver_phone_enc) WHERE id = ?"
+                              "driver_phone_enc = COALESCE(?, driver_phone_enc) "
+                              "WHERE id = ? AND state = 'pending'"
                             : "UPDATE supply_deliveries SET state = 'arrived', arrived_at = ? "
-                              "WHERE id = ?",
-                        &s)))
+                              "WHERE id = ? AND state = 'shipping'",
+                   &s);
+    if (e)
         return e;
     db_bind_int64(s, 1, now_ms());
     if (shipping) {
@@ -640,15 +699,16 @@ err supply_delivery_move(db *d, arena *a, const struct scope *sc, int64_t id, co
     } else {
         db_bind_int64(s, 2, id);
     }
-    if ((e = db_run(s, NULL)))
+    int64_t changed = 0;
+    if ((e = db_run(s, &changed)))
         return e;
+    if (!changed)
+        return err_set(E_CONFLICT, "invalid_transition", "state", "%s",
+                       shipping ? "只有待发货的配送单可以发货" : "只有运输中的配送单可以送达");
     const char *detail = shipping && carrier && *carrier
                              ? arena_printf(a, "承运：%s %s", carrier, vehicle ? vehicle : "")
                              : "";
-    if ((e = supply_event(d, request_id, id, state, detail, user_id)))
-        return e;
-    *request_id_r = request_id;
-    return E_OK;
+    return supply_event(d, request_id, id, state, detail, user_id);
 }
 
 err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct supply_receipt_in *in,
@@ -758,7 +818,7 @@ err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct suppl
 
 err supply_balance(db *d, const struct scope *sc, json_t **items_r)
 {
-    enum { STOCK, ON_ORDER, IN_TRANSIT, NEED, N_FIG };
+    enum { STOCK, ON_ORDER, IN_TRANSIT, NEED, DAILY, N_FIG };
     static const char *const sql[N_FIG] = {
         [STOCK] = "SELECT p.category, COALESCE(SUM(t.quantity), 0) FROM supply_stock t "
                   "JOIN supply_warehouses w ON w.id = t.warehouse_id "
@@ -778,6 +838,14 @@ err supply_balance(db *d, const struct scope *sc, json_t **items_r)
                  "FROM supply_request_lines l JOIN supply_requests q ON q.id = l.request_id "
                  "JOIN supply_products p ON p.id = l.product_id WHERE q.region_code >= ? "
                  "AND q.region_code < ? AND q.state = 'open' GROUP BY p.category",
+        /* the daily need: each site's (region's) latest need report per product */
+        [DAILY] = "SELECT p.category, COALESCE(SUM(r.quantity), 0) FROM supply_reports r "
+                  "JOIN supply_products p ON p.id = r.product_id WHERE r.kind = 'need' "
+                  "AND r.region_code >= ? AND r.region_code < ? AND NOT EXISTS (SELECT 1 "
+                  "FROM supply_reports n WHERE n.kind = 'need' AND n.region_code = "
+                  "r.region_code AND n.product_id = r.product_id AND (n.reported_at > "
+                  "r.reported_at OR (n.reported_at = r.reported_at AND n.id > r.id))) "
+                  "GROUP BY p.category",
     };
     int64_t fig[16][N_FIG] = {{0}};
     for (int f = 0; f < N_FIG; f++) {
@@ -808,8 +876,16 @@ err supply_balance(db *d, const struct scope *sc, json_t **items_r)
         json_object_set_new(o, "in_transit", json_integer(fig[k][IN_TRANSIT]));
         json_object_set_new(o, "open_need", json_integer(fig[k][NEED]));
         int64_t gap = fig[k][NEED] - fig[k][STOCK] - fig[k][ON_ORDER];
+        int64_t daily = fig[k][DAILY], stock = fig[k][STOCK];
+        /* days of cover: the warehouses' stock over the daily need, a tenth of a
+         * day rounded down; null without a need reported */
+        bool cover_short = daily > 0 && stock < daily * SUPPLY_COVER_DAYS;
         json_object_set_new(o, "gap", json_integer(gap > 0 ? gap : 0));
-        json_object_set_new(o, "short", json_boolean(gap > 0));
+        json_object_set_new(o, "daily_need", json_integer(daily));
+        json_object_set_new(o, "days_of_cover",
+                            daily > 0 ? json_real((double)(stock * 10 / daily) / 10) : json_null());
+        json_object_set_new(o, "cover_short", json_boolean(cover_short));
+        json_object_set_new(o, "short", json_boolean(gap > 0 || cover_short));
         json_array_append_new(items, o);
     }
     *items_r = items;

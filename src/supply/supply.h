@@ -60,10 +60,11 @@ extern const struct vocab supply_delivery_state_vocab;
 /* stock, production, need */
 extern const struct vocab supply_report_kind_vocab;
 
-#define SUPPLY_NAME_MAX  60 /* characters: products, warehouses, sites, carriers */
-#define SUPPLY_NOTE_MAX  200
-#define SUPPLY_LINES_MAX 50 /* lines of a request, allocations of a dispatch */
-#define SUPPLY_QTY_MAX   100000000
+#define SUPPLY_NAME_MAX   60 /* characters: products, warehouses, sites, carriers */
+#define SUPPLY_NOTE_MAX   200
+#define SUPPLY_LINES_MAX  50 /* lines of a request, allocations of a dispatch */
+#define SUPPLY_QTY_MAX    100000000
+#define SUPPLY_COVER_DAYS 3 /* stock for fewer days of the reported need is short */
 
 /* ---- catalogue -------------------------------------------------------------- */
 
@@ -177,6 +178,18 @@ err supply_dispatch(db *d, arena *a, const struct scope *sc, int64_t id,
                     const struct supply_dispatch_in *in, int64_t user_id,
                     int64_t *deliveries_r) MUST_USE;
 
+/*
+ * Cancel request id (in sc, else E_NOT_FOUND) inside the caller's
+ * transaction, with `reason` in its chain. Only an open request nothing of
+ * which was dispatched or ordered can be: else E_CONFLICT
+ * "invalid_transition" (deliveries under way are received, not undone).
+ * The state changes by a conditional UPDATE and the lines are read after
+ * it, and a dispatch changes the state the same way, so of a cancel and a
+ * dispatch racing exactly one wins.
+ */
+err supply_request_cancel(db *d, const struct scope *sc, int64_t id, const char *reason,
+                          int64_t user_id) MUST_USE;
+
 /* Move delivery id on (shipping or arrived; carrier, vehicle, driver_phone
  * may be given with shipping). E_NOT_FOUND outside sc, E_CONFLICT
  * "invalid_transition" for a step that is not the next. */
@@ -196,12 +209,56 @@ struct supply_receipt_in {
 err supply_receipt(db *d, const struct scope *sc, int64_t id, const struct supply_receipt_in *in,
                    size_t n, int64_t user_id, int64_t *request_id_r) MUST_USE;
 
+/* ---- deliveries from outside a request (delivery.c) ------------------------------ */
+
+#define SUPPLY_LIST_MAX    200 /* deliveries a list returns at most, newest first */
+#define SUPPLY_RECENT_DAYS 7   /* signed deliveries stay on the lists this long */
+
+/*
+ * The electronic orders (deliveries of source "order") placed with
+ * enterprise_id, the supplier the caller's account is bound to (the API
+ * reads the binding, enterprise/enterprise.h): the unsigned ones and those
+ * signed in the last SUPPLY_RECENT_DAYS, newest first, each {id,
+ * request_id, state, state_label, accepted (bool), accepted_at, region_code,
+ * region_name, site_name, urgency, urgency_label, needed_by, carrier,
+ * vehicle, shortfall, created_at, shipped_at, arrived_at, signed_at, lines:
+ * [{line_id, product_name, spec, unit, quantity, received}]}. E_DB.
+ */
+err supply_orders(db *d, int64_t enterprise_id, json_t **items_r) MUST_USE;
+
+/*
+ * The supplier accepts (接单) its order delivery id inside the caller's
+ * transaction: a mark and a chain event, the delivery stays pending.
+ * E_NOT_FOUND for a delivery not ordered from enterprise_id (another
+ * supplier's looks like none); E_CONFLICT "invalid_transition" unless it
+ * is pending and not yet accepted.
+ */
+err supply_order_accept(db *d, int64_t enterprise_id, int64_t id, int64_t user_id,
+                        int64_t *request_id_r) MUST_USE;
+
+/* The supplier ships its accepted order delivery id (pending → shipping),
+ * as supply_delivery_move does for the district. E_NOT_FOUND as above;
+ * E_CONFLICT "not_accepted" before acceptance, "invalid_transition" when
+ * it is no longer pending. */
+err supply_order_ship(db *d, arena *a, int64_t enterprise_id, int64_t id, const char *carrier,
+                      const char *vehicle, const char *driver_phone, int64_t user_id,
+                      int64_t *request_id_r) MUST_USE;
+
+/* The deliveries to the regions of sc (the requesters' side, who sign the
+ * receipts): unsigned ones and those signed in the last SUPPLY_RECENT_DAYS,
+ * newest first, items as supply_orders' plus source, source_label and
+ * source_name (the warehouse or supplier). E_DB. */
+err supply_deliveries_to(db *d, const struct scope *sc, json_t **items_r) MUST_USE;
+
 /* ---- balance ----------------------------------------------------------------- */
 
 /* Supply and demand per category inside sc: stock (warehouses), on_order
  * (order deliveries not signed), in_transit (warehouse deliveries not
  * signed), open_need (open request lines not yet covered), gap =
- * open_need - stock - on_order (>0: short): E_DB. */
+ * open_need - stock - on_order, daily_need (the sum of each region's latest
+ * `need` report per product), days_of_cover = stock / daily_need (null
+ * without a need), cover_short (fewer than SUPPLY_COVER_DAYS), and short
+ * (a gap, or cover_short): E_DB. */
 err supply_balance(db *d, const struct scope *sc, json_t **items_r) MUST_USE;
 
 #endif

@@ -43,4 +43,24 @@ err supply_stock_set(db *d, int64_t warehouse_id, int64_t product_id, int64_t qu
 err supply_event(db *d, int64_t request_id, int64_t delivery_id, const char *action,
                  const char *detail, int64_t user_id) MUST_USE;
 
+/*
+ * Move delivery id of request_id, now in state `cur`, on to `state`
+ * (shipping or arrived) inside the caller's transaction, with its chain
+ * event: the one step both the district (supply_delivery_move) and the
+ * supplier (supply_order_ship) take. E_CONFLICT "invalid_transition" for a
+ * step that is not the next, also when another mover got there first.
+ */
+err supply_delivery_step(db *d, arena *a, int64_t id, int64_t request_id, const char *cur,
+                         const char *state, const char *carrier, const char *vehicle,
+                         const char *driver_phone, int64_t user_id) MUST_USE;
+
+/* A time of a step (epoch ms) as JSON: null before the step. */
+static inline json_t *supply_time_json(int64_t ms)
+{
+    return ms ? json_integer(ms) : json_null();
+}
+
+/* The sealed driver's phone of a delivery (seal_bind/unseal_col label). */
+#define L_DRIVER_PHONE "supply_deliveries.driver_phone"
+
 #endif

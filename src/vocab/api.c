@@ -33,6 +33,7 @@
 #include "visitor/visitor.h"
 #include "supply/supply.h"
 #include "service/service.h"
+#include "medical/medical.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -119,6 +120,9 @@ static const struct vocab *const vocabs[] = {
     &inspect_record_kind_vocab,
     &inspect_result_vocab,
     &inspect_unit_vocab,
+    /* medical resources */
+    &medical_kind_vocab,
+    &medical_level_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -549,6 +549,31 @@ static const struct wb_def defs[WB__COUNT] = {
          "ON j.id = g.project_id WHERE j.region_code >= ? AND j.region_code "
          "< ? AND j.starts_at <= ? AND j.cancelled_at = 0 AND g.cancelled_at "
          "= 0 AND g.minutes = 0"},
+    /* 医疗资源 (docs/supplies.md): institutions whose last report left no bed free */
+    [WB_MEDICAL_FULL] = {"medical_full",
+                         "床位已满的医疗机构",
+                         "家",
+                         true,
+                         {PERM_MEDICAL_READ},
+                         "/medical",
+                         "/staff/medical",
+                         {SCOPED},
+                         "SELECT COUNT(*) FROM medical_institutions m JOIN places p ON p.id = "
+                         "m.place_id AND p.deleted_at = 0 WHERE p.region_code >= ? AND "
+                         "p.region_code < ? AND m.beds_total > 0 AND m.beds_occupied >= "
+                         "m.beds_total"},
+    /* the hospital staff's daily report (填报) not made yet today */
+    [WB_MEDICAL_UNREPORTED] = {"medical_unreported",
+                               "今日未填报床位的医疗机构",
+                               "家",
+                               true,
+                               {PERM_MEDICAL_REPORT},
+                               "/medical",
+                               "/staff/medical",
+                               {SCOPED, B_DAY},
+                               "SELECT COUNT(*) FROM medical_institutions m JOIN places p ON "
+                               "p.id = m.place_id AND p.deleted_at = 0 WHERE p.region_code >= ? "
+                               "AND p.region_code < ? AND m.reported_at < ?"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -86,6 +86,9 @@ enum workbench_item {
                               */
     WB_VOLUNTEER_HOURS_DUE,  /* sign-ups of started projects in scope with no service time
                               * recorded yet (volunteer.manage) */
+    /* medical resources (docs/supplies.md "Medical resources") */
+    WB_MEDICAL_FULL,       /* institutions in scope without a free bed (medical.read) */
+    WB_MEDICAL_UNREPORTED, /* institutions in scope not reported today (medical.report) */
     WB__COUNT
 };
 

@@ -351,6 +351,19 @@ test('balance per category: stock, on order, open needs; region narrows it; outs
   const prot = b.find((x) => x.category === 'protective');
   // 600 + 90 masks in stock; the quarantine request's 20 suits are open
   assert.deepEqual([prot.stock, prot.open_need, prot.short], [690, 20, false]);
+  // days of cover: the community needs 300 antigen kits a day (its need report), the
+  // warehouses hold fewer than three days' worth; no need reported: null
+  const kits = b.find((x) => x.category === 'testing');
+  assert.equal(kits.daily_need, 300);
+  assert.equal(kits.days_of_cover, Math.floor((kits.stock * 10) / 300) / 10);
+  assert.ok(kits.stock < 900, `${kits.stock}`);
+  assert.deepEqual([kits.cover_short, kits.short], [true, true]);
+  assert.deepEqual([prot.daily_need, prot.days_of_cover, prot.cover_short], [0, null, false]);
+  // a newer report replaces the site's figure: 1 a day is covered for days
+  await ok(cs.post('/api/v1/supply/reports', { kind: 'need', region_code: COMMUNITY, product_id: '31', quantity: 1 }), 201);
+  const kits2 = (await ok(leader.get('/api/v1/supply/balance'))).items.find((x) => x.category === 'testing');
+  assert.equal(kits2.daily_need, 1);
+  assert.equal(kits2.cover_short, kits2.stock < 3);
   const comm = (await ok(leader.get(`/api/v1/supply/balance?region=${COMMUNITY}`))).items;
   assert.equal(comm.find((x) => x.category === 'disinfection').stock, 10);
   assert.equal(comm.find((x) => x.category === 'protective').stock, 0);
@@ -366,4 +379,55 @@ test('the workbench counts open requests and short stock lines in scope', async 
   assert.deepEqual(await wb(cs), { supply_requests_open: 3, supply_short: 0 });
   assert.deepEqual(await wb(csOther), { supply_requests_open: 0, supply_short: 0 });
   assert.deepEqual(await wb(ccWest), { supply_requests_open: 0, supply_short: 0 });
+});
+
+test('cancellation: an open request nothing was dispatched for, with its reason; others refused; a race with a dispatch gives one', async () => {
+  const fresh = async (lines = [{ product_id: '1', quantity: 5 }]) => (await ok(file(cs, lines), 201));
+  const cancel = (client, id, body = { reason: '已由街道直接配发' }) => client.post(`/api/v1/supply/requests/${id}/cancel`, body);
+  const r = await fresh();
+  expectError(await cancel(cs, r.id, {}), 400, 'required', 'reason');
+  expectError(await cancel(cs, r.id, { reason: '' }), 400, 'required', 'reason');
+  const twoLines = await cancel(cs, r.id, { reason: '第一行\n第二行' });
+  assert.deepEqual([twoLines.status, twoLines.body.error.field], [400, 'reason']);
+  expectError(await cancel(cs, r.id, { reason: 'x'.repeat(201) }), 400, 'too_long', 'reason');
+  expectError(await cancel(csOther, r.id), 404, 'not_found');
+  expectError(await cancel(ccWest, r.id), 404, 'not_found');
+  expectError(await cancel(leader, r.id), 403, 'forbidden');
+  assert.equal((await ok(cs.get(`/api/v1/supply/requests/${r.id}`))).state, 'open'); // the refusals changed nothing
+
+  const done = await ok(cancel(cs, r.id));
+  assert.equal(done.state, 'cancelled');
+  assert.equal(done.state_label, '已取消');
+  const last = done.chain[done.chain.length - 1];
+  assert.deepEqual([last.action_label, last.detail], ['取消', '已由街道直接配发']);
+  expectError(await cancel(cs, r.id), 409, 'invalid_transition', 'state');
+  expectError(await cc.post(`/api/v1/supply/requests/${r.id}/dispatch`, { allocations: [{ line_id: done.lines[0].id, warehouse_id: W.district, quantity: 5 }] }), 409, 'invalid_transition');
+  expectError(await cancel(cs, req1.id), 409, 'invalid_transition', 'state'); // received long ago
+
+  // partly dispatched: deliveries are under way, so no cancellation
+  const part = await fresh([{ product_id: '1', quantity: 10 }]);
+  await ok(cc.post(`/api/v1/supply/requests/${part.id}/dispatch`, { allocations: [{ line_id: part.lines[0].id, warehouse_id: W.district, quantity: 4 }] }));
+  expectError(await cancel(cs, part.id), 409, 'invalid_transition', 'state');
+  assert.equal((await ok(cs.get(`/api/v1/supply/requests/${part.id}`))).state, 'open');
+
+  // a cancel and a dispatch at once: exactly one wins, and the stock says which
+  const before = await stockOf(cc, W.district, '1');
+  const race = await fresh([{ product_id: '1', quantity: 3 }]);
+  const [c, d] = await Promise.all([
+    cancel(cs, race.id),
+    cc.post(`/api/v1/supply/requests/${race.id}/dispatch`, { allocations: [{ line_id: race.lines[0].id, warehouse_id: W.district, quantity: 3 }] }),
+  ]);
+  assert.deepEqual([c.status, d.status].sort(), [200, 409], `${c.text} ${d.text}`);
+  const after = await stockOf(cc, W.district, '1');
+  const final = await ok(cc.get(`/api/v1/supply/requests/${race.id}`));
+  if (c.status === 200) {
+    assert.equal(final.state, 'cancelled');
+    assert.equal(after, before);
+    assert.equal(final.deliveries.length, 0);
+  } else {
+    assert.equal(final.state, 'dispatched');
+    assert.equal(after, before - 3);
+  }
+  const audits = await auditEntries(auditor, 'supply.request.cancel', r.id);
+  assert.ok(audits.some((a) => a.result === 'ok'));
 });

@@ -61,6 +61,7 @@ export const paths = {
   volunteers: `${V1}/volunteers`,
   volunteerProjects: `${V1}/volunteer-projects`,
   volunteerSignups: `${V1}/volunteer-signups`,
+  medical: `${V1}/medical`, // medical resources (docs/supplies.md)
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -38,8 +38,9 @@ import supplyRoutes from './routes-supply.js';
 
 // 企业复工: employees and resume-work applications (docs/enterprise.md)
 import enterpriseWorkRoutes from './routes-enterprise-work.js';
+import medicalRoutes from './routes-medical.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes, ...supplyRoutes, ...enterpriseWorkRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes, ...supplyRoutes, ...enterpriseWorkRoutes, ...medicalRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

@@ -83,6 +83,12 @@ const router = createRouter({
     { path: '/me/volunteer', component: () => import('./views/LifeVolunteer.vue'), meta: { kind: 'resident' } },
     // community staff record volunteers' service time on the phone (docs/community-life.md "Volunteers")
     { path: '/staff/volunteer-hours', component: () => import('./views/StaffVolunteerHours.vue'), meta: { kind: 'staff' } },
+    // 床位填报: hospital staff report their institution's figures (docs/supplies.md "Medical resources")
+    { path: '/staff/medical', component: () => import('./views/StaffMedical.vue'), meta: { kind: 'staff' } },
+    // 电子订货接单: the supplier's own orders (docs/supplies.md "The supplier's orders")
+    { path: '/staff/supply-orders', component: () => import('./views/StaffSupplyOrders.vue'), meta: { kind: 'staff' } },
+    // 物资签收: deliveries to the staff's region, signed with the shortfall (docs/supplies.md)
+    { path: '/staff/receipts', component: () => import('./views/StaffReceipts.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -42,6 +42,12 @@ export const STAFF_ENTRIES = [
   { key: 'inspect', title: '消杀巡查', icon: 'shield-o', perm: 'assist.work', to: '/staff/inspect' },
   // 志愿服务时长登记 (issue 14): community staff record the time of a project's sign-ups
   { key: 'volunteer-hours', title: '志愿服务时长', icon: 'clock-o', perm: 'volunteer.manage', to: '/staff/volunteer-hours' },
+  // 床位填报 (docs/supplies.md "Medical resources"): hospital staff's beds, ICU and testing figures
+  { key: 'medical-report', title: '床位填报', icon: 'hotel-o', perm: 'medical.report', to: '/staff/medical' },
+  // 电子订货接单 (docs/supplies.md): the bound supplier accepts and ships its orders
+  { key: 'supply-orders', title: '电子订货接单', icon: 'logistics', perm: 'supply.fulfil', to: '/staff/supply-orders' },
+  // 物资签收 (docs/supplies.md): the requester's receipt of a delivery, with the shortfall
+  { key: 'supply-receipts', title: '物资签收', icon: 'sign', roles: ['community_staff', 'street_staff'], to: '/staff/receipts' },
 ];
 
 export function entriesFor(me) {
