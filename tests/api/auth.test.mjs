@@ -157,7 +157,7 @@ describe('password sign-in, /me, sign-out and TOTP', () => {
     assert.deepEqual([...me.permissions].sort(), ['access.read', 'access.scan', 'alert.ack', 'alert.read',
       'assist.work', 'case.read', 'case.report', 'case.status', 'cert.verify', 'code.read',
       'device.read', 'device.write',
-      'enterprise.read', 'face.manage', 'health.read', 'health.write', 'isolation.write', 'itinerary.verify', 'parking.read', 'person.read', 'person.write', 'place.read', 'region.read',
+      'enterprise.read', 'face.manage', 'health.read', 'health.write', 'isolation.write', 'itinerary.verify', 'medical.read', 'parking.read', 'person.read', 'person.write', 'place.read', 'region.read',
       'service.read', 'task.work', 'trace.read', 'trace.write',
       'vehicle.read', 'vehicle.write',
       'venue.read', 'venue.write',
