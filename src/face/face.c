@@ -916,21 +916,27 @@ static err drop_terminal(db *d, int64_t device_id)
     db_bind_int64(s, 1, device_id);
     if ((e = db_run(s, NULL)))
         return e;
-    if ((e = db_prepare(d,
-                        "SELECT DISTINCT f.id FROM face_enrolments f JOIN face_commands c ON "
-                        "c.enrolment_id = f.id WHERE f.state = 'withdrawing' AND c.device_id = ? "
-                        "ORDER BY f.id",
-                        &s)))
-        return e;
-    db_bind_int64(s, 1, device_id);
-    int64_t ids[256];
-    size_t n = 0;
-    bool row;
-    while (!(e = db_row(s, &row)) && row && n < sizeof ids / sizeof ids[0])
-        ids[n++] = db_col_int64(s, 0);
-    db_done(s);
-    for (size_t i = 0; !e && i < n; i++)
-        e = settle(d, ids[i]);
+    /* in batches after the last id seen: one may stay withdrawing (another
+     * terminal still owes its ack) and must not be read again */
+    int64_t ids[256], last = 0;
+    size_t n;
+    do {
+        if ((e = db_prepare(d,
+                            "SELECT DISTINCT f.id FROM face_enrolments f JOIN face_commands c ON "
+                            "c.enrolment_id = f.id WHERE f.state = 'withdrawing' AND "
+                            "c.device_id = ? AND f.id > ? ORDER BY f.id LIMIT 256",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, device_id);
+        db_bind_int64(s, 2, last);
+        n = 0;
+        bool row;
+        while (!(e = db_row(s, &row)) && row && n < sizeof ids / sizeof ids[0])
+            ids[n++] = db_col_int64(s, 0);
+        db_done(s);
+        for (size_t i = 0; !e && i < n; i++)
+            e = settle(d, last = ids[i]);
+    } while (!e && n == sizeof ids / sizeof ids[0]);
     return e;
 }
 
@@ -940,7 +946,7 @@ static err on_device_change(db *d, int64_t device_id, enum device_change what)
         return drop_terminal(d, device_id);
     if (what == DEVICE_DISABLED) /* a pause: its commands wait for it */
         return E_OK;
-    arena *a = arena_new(1024);
+    arena *a = arena_new(1024); /* the registry hook is given no arena: one device row */
     if (!a)
         return err_set(E_NOMEM, NULL, NULL, NULL);
     struct device dev;
@@ -1061,47 +1067,59 @@ static err sweep_failures(db *d, arena *a, int64_t now, int64_t *n_r)
 err face_sweep(db *d, int64_t now, int64_t *n_r)
 {
     *n_r = 0;
-    arena *a = arena_new(4096);
-    if (!a)
-        return err_set(E_NOMEM, NULL, NULL, NULL);
-    /* every live face terminal: what it misses is queued (a terminal added by
-     * a path that does not tell the registry's hooks), then what is due sent */
-    int64_t ids[256];
-    size_t n = 0;
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM devices WHERE kind = 'face' AND deleted_at = 0 AND "
-                       "enabled = 1 ORDER BY id",
-                       &s);
-    bool row;
-    if (!e) {
+    /* every live face terminal, in batches by id: what it misses is queued
+     * (a terminal added by a path that does not tell the registry's hooks),
+     * then what is due sent */
+    int64_t ids[256], last = 0;
+    size_t n;
+    err e = E_OK;
+    do {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id FROM devices WHERE kind = 'face' AND deleted_at = 0 AND "
+                            "enabled = 1 AND id > ? ORDER BY id LIMIT 256",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, last);
+        n = 0;
+        bool row;
         while (!(e = db_row(s, &row)) && row && n < sizeof ids / sizeof ids[0])
             ids[n++] = db_col_int64(s, 0);
         db_done(s);
-    }
-    for (size_t i = 0; !e && i < n; i++) {
-        struct device dev;
-        int64_t queued = 0, sent = 0;
-        if ((e = device_get(d, a, ids[i], &dev))) {
-            if (e != E_NOT_FOUND) /* deleted meanwhile: nothing to do */
-                break;
-            err_clear();
-            e = E_OK;
-            continue;
+        for (size_t i = 0; !e && i < n; i++) {
+            /* the sweep's thread has no request arena; one per terminal, since
+             * its commands carry photos */
+            arena *a = arena_new(4096);
+            if (!a)
+                return err_set(E_NOMEM, NULL, NULL, NULL);
+            struct device dev;
+            int64_t queued = 0, sent = 0;
+            last = ids[i];
+            if ((e = device_get(d, a, ids[i], &dev)) == E_NOT_FOUND) {
+                err_clear(); /* deleted meanwhile: nothing to do */
+                e = E_OK;
+                arena_free(&a);
+                continue;
+            }
+            if (!e && !(e = db_begin(d))) {
+                if (!(e = sync_terminal(d, &dev, &queued)))
+                    e = db_commit(d);
+                else
+                    db_rollback(d);
+            }
+            if (!e)
+                e = face_send_pending(d, a, 0, dev.id, now - resend_ms, &sent);
+            *n_r += queued + sent;
+            arena_free(&a);
         }
-        if (!(e = db_begin(d))) {
-            if (!(e = sync_terminal(d, &dev, &queued)))
-                e = db_commit(d);
-            else
-                db_rollback(d);
-        }
-        if (!e)
-            e = face_send_pending(d, a, 0, dev.id, now - resend_ms, &sent);
-        *n_r += queued + sent;
-    }
-    if (!e)
+    } while (!e && n == sizeof ids / sizeof ids[0]);
+    if (!e) {
+        arena *a = arena_new(4096); /* the sweep's thread has no request arena */
+        if (!a)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
         e = sweep_failures(d, a, now, n_r);
-    arena_free(&a);
+        arena_free(&a);
+    }
     return e;
 }
 
