@@ -44,6 +44,7 @@ static const struct vocab_word kinds[] = {
     {"face_withdrawn", "人脸终端未删除已撤回人员"},
     {"supply_shortage", "物资库存不足"},
     {"clockin_abnormal", "员工打卡异常"},
+    {"face_failed", "人脸终端指令下发失败"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 

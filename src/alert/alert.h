@@ -62,6 +62,8 @@ enum alert_kind {
     ALERT_SUPPLY_SHORTAGE, /* a warehouse's stock of a product fell under its threshold */
     /* enterprises resuming work (docs/enterprise.md) */
     ALERT_CLOCKIN_ABNORMAL, /* a staff clock-in with a fever or a non-green code (员工打卡异常) */
+    /* face access, wave 3 (face/face.h) */
+    ALERT_FACE_FAILED, /* a face terminal left a command unacknowledged after every resend */
     ALERT_KIND__COUNT
 };
 
@@ -74,6 +76,7 @@ enum alert_kind {
  * "exchange_outbox_stale", "face_withdrawn", NULL-terminated, in enum order from index 0 =
  * "exchange_outbox_stale", "supply_shortage", NULL-terminated, in enum order from index 0 =
  * "exchange_outbox_stale", "clockin_abnormal", NULL-terminated, in enum order from index 0 =
+ * "exchange_outbox_stale", "face_failed", NULL-terminated, in enum order from index 0 =
  * ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */

@@ -90,7 +90,8 @@ static err post_device(struct req *r)
     if (v.venue_id <= 0)
         return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if ((e = device_create(r->db, r->a, &r->who->scope, &v, secret))) {
+    if ((e = device_create(r->db, r->a, &r->who->scope, &v, secret)) ||
+        (e = device_changed(r->db, v.id, DEVICE_ADDED))) {
         err_ignore(db_release(r->db, false));
         return e;
     }
@@ -149,7 +150,9 @@ static err patch_device(struct req *r)
     int enabled = json_has(b, "enabled") ? json_bool(b, "enabled", true) : -1;
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
     if ((e = device_update(r->db, &r->who->scope, id, json_str(b, "name"),
-                           json_int(b, "heartbeat_s", 0), enabled))) {
+                           json_int(b, "heartbeat_s", 0), enabled)) ||
+        (enabled >= 0 &&
+         (e = device_changed(r->db, id, enabled ? DEVICE_ENABLED : DEVICE_DISABLED)))) {
         err_ignore(db_release(r->db, false));
         return e;
     }
@@ -165,7 +168,8 @@ static err delete_device(struct req *r)
     int64_t id;
     err e = req_param_id(r, 0, &id);
     db_hold(r->db); /* the entry commits with the write (security/audit.h) */
-    if (e || (e = device_delete(r->db, &r->who->scope, id))) {
+    if (e || (e = device_delete(r->db, &r->who->scope, id)) ||
+        (e = device_changed(r->db, id, DEVICE_REMOVED))) {
         err_ignore(db_release(r->db, false));
         return e;
     }

@@ -270,6 +270,26 @@ err device_delete(db *d, const struct scope *sc, int64_t id)
     return changed ? E_OK : not_found();
 }
 
+/* modules following the registry (device_on_change); read-only once serving */
+static device_change_fn change_hooks[4];
+static size_t n_change;
+
+err device_on_change(device_change_fn fn)
+{
+    if (!fn || n_change == sizeof change_hooks / sizeof change_hooks[0])
+        return err_set(E_INTERNAL, "internal", NULL, "设备变更钩子注册失败");
+    change_hooks[n_change++] = fn;
+    return E_OK;
+}
+
+err device_changed(db *d, int64_t device_id, enum device_change what)
+{
+    err e = E_OK;
+    for (size_t i = 0; !e && i < n_change; i++)
+        e = change_hooks[i](d, device_id, what);
+    return e;
+}
+
 err device_secret_reset(db *d, const struct scope *sc, int64_t id,
                         char secret_r[DEVICE_SECRET_HEX + 1])
 {

@@ -181,4 +181,18 @@ err device_on_topic(const char *what, device_topic_fn fn) MUST_USE;
 typedef void (*device_seen_fn)(db *d, arena *a, const struct device *dev);
 err device_on_seen(device_seen_fn fn) MUST_USE;
 
+/* ---- modules that follow the registry ------------------------------------------------- */
+
+/* What happened to a device: registered, enabled again, disabled, deleted. */
+enum device_change { DEVICE_ADDED = 1, DEVICE_ENABLED, DEVICE_DISABLED, DEVICE_REMOVED };
+/* Called in the transaction of the registry's change (the HTTP handlers
+ * hold it), after the row changed: a module with per-device work (face
+ * terminals' enrolments) queues or drops it there. An error rolls the
+ * change back. */
+typedef err (*device_change_fn)(db *d, int64_t device_id, enum device_change what);
+/* Register fn; before serving, at most 4. E_INTERNAL otherwise. */
+err device_on_change(device_change_fn fn) MUST_USE;
+/* Tell every registered module (the registry's handlers call it). */
+err device_changed(db *d, int64_t device_id, enum device_change what) MUST_USE;
+
 #endif

@@ -18,6 +18,7 @@
 #include "base/paging.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "db/periodic.h"
 #include "device/device.h"
 #include "person/person.h"
 #include "security/audit.h"
@@ -268,12 +269,13 @@ err face_withdraw(db *d, struct face_enrolment *f, int64_t *pending_r)
     err e = attach_delete_owned(d, FACE_OWNER_KIND, f->id, NULL);
     if (e)
         return e;
-    /* every terminal that was sent the photo (acknowledged or not) is told to delete it;
-     * every enrol still pending is dropped, so a retry can never resend it */
+    /* every live terminal that was sent the photo (acknowledged or not) is told to delete
+     * it (a deleted terminal is not waited for: docs/face.md); every enrol still pending
+     * or failed is dropped, so a retry can never resend it */
     db_stmt *s;
     if ((e = db_prepare(d,
                         "UPDATE face_commands SET state = 'cancelled' WHERE enrolment_id = ? AND "
-                        "op = 'enrol' AND state = 'pending'",
+                        "op = 'enrol' AND state IN ('pending', 'failed')",
                         &s)))
         return e;
     db_bind_int64(s, 1, f->id);
@@ -282,8 +284,10 @@ err face_withdraw(db *d, struct face_enrolment *f, int64_t *pending_r)
     int64_t ids[256];
     size_t nt = 0;
     if ((e = db_prepare(d,
-                        "SELECT DISTINCT device_id FROM face_commands WHERE enrolment_id = ? AND "
-                        "op = 'enrol' AND (state = 'acked' OR sent_at > 0) ORDER BY device_id",
+                        "SELECT DISTINCT c.device_id FROM face_commands c JOIN devices v ON "
+                        "v.id = c.device_id AND v.deleted_at = 0 WHERE c.enrolment_id = ? AND "
+                        "c.op = 'enrol' AND (c.state = 'acked' OR c.sent_at > 0) ORDER BY "
+                        "c.device_id",
                         &s)))
         return e;
     db_bind_int64(s, 1, f->id);
@@ -374,6 +378,11 @@ static err command_text(db *d, arena *a, int64_t command_id, const char *op, int
     return E_OK;
 }
 
+/* the resends (face_register): the least age of an unacknowledged command
+ * before the sweep sends it again, and the sends a command gets at most */
+static int64_t resend_ms = 600000;
+static int64_t max_attempts = 5;
+
 err face_send_pending(db *d, arena *a, int64_t enrolment_id, int64_t device_id, int64_t before,
                       int64_t *sent_r)
 {
@@ -390,13 +399,16 @@ err face_send_pending(db *d, arena *a, int64_t enrolment_id, int64_t device_id, 
                              &s)
                 : db_prepare(d,
                              "SELECT id, enrolment_id, device_id, op FROM face_commands WHERE "
-                             "device_id = ? AND state = 'pending' AND sent_at < ? ORDER BY id",
+                             "device_id = ? AND state = 'pending' AND sent_at < ? AND attempts < "
+                             "? ORDER BY id",
                              &s);
     if (e)
         return e;
     db_bind_int64(s, 1, enrolment_id ? enrolment_id : device_id);
-    if (!enrolment_id)
+    if (!enrolment_id) {
         db_bind_int64(s, 2, before);
+        db_bind_int64(s, 3, max_attempts);
+    }
     bool row;
     while (!(e = db_row(s, &row)) && row && n < sizeof cmds / sizeof cmds[0]) {
         cmds[n] = (struct pending){db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2), ""};
@@ -447,12 +459,21 @@ err face_send_pending(db *d, arena *a, int64_t enrolment_id, int64_t device_id, 
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static const char *terminal_state(const char *op, const char *state, const char **label_r)
+static const char *terminal_state(const char *op, const char *state, bool removed,
+                                  const char **label_r)
 {
     bool enrol = !strcmp(op, "enrol"), acked = !strcmp(state, "acked");
     if (!strcmp(state, "cancelled")) {
         *label_r = "未下发";
         return "cancelled";
+    }
+    if (removed || !strcmp(state, "dropped")) { /* the terminal was deleted */
+        *label_r = "终端已删除";
+        return "removed";
+    }
+    if (!strcmp(state, "failed")) { /* every resend went unanswered */
+        *label_r = enrol ? "下发失败" : "删除失败";
+        return enrol ? "enrol_failed" : "delete_failed";
     }
     *label_r = enrol ? (acked ? "已持有" : "下发中") : (acked ? "已删除" : "删除中");
     return enrol ? (acked ? "holds" : "pending_enrol") : (acked ? "deleted" : "pending_delete");
@@ -474,7 +495,8 @@ err face_json(db *d, arena *a, const struct face_enrolment *f, bool staff, json_
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT c.device_id, c.op, c.state, c.attempts, c.sent_at, c.acked_at, "
-                       "COALESCE(v.name, ''), COALESCE(n.name, '') FROM face_commands c "
+                       "COALESCE(v.name, ''), COALESCE(n.name, ''), COALESCE(v.deleted_at, 1) "
+                       "FROM face_commands c "
                        "LEFT JOIN devices v ON v.id = c.device_id "
                        "LEFT JOIN venues n ON n.id = v.venue_id "
                        "WHERE c.enrolment_id = ? AND c.id = (SELECT MAX(x.id) FROM face_commands "
@@ -487,13 +509,15 @@ err face_json(db *d, arena *a, const struct face_enrolment *f, bool staff, json_
     }
     db_bind_int64(s, 1, f->id);
     json_t *terms = json_array();
-    int64_t holding = 0, pending = 0, deleted = 0;
+    int64_t holding = 0, pending = 0, deleted = 0, failed = 0;
     bool row;
     while (!(e = db_row(s, &row)) && row) {
-        const char *label, *st = terminal_state(db_col_text(s, 1), db_col_text(s, 2), &label);
+        const char *label, *st = terminal_state(db_col_text(s, 1), db_col_text(s, 2),
+                                                db_col_int64(s, 8) != 0, &label);
         holding += !strcmp(st, "holds");
         pending += !strncmp(st, "pending", 7);
         deleted += !strcmp(st, "deleted");
+        failed += strstr(st, "_failed") != NULL;
         if (!staff)
             continue;
         json_t *t = json_object();
@@ -511,6 +535,7 @@ err face_json(db *d, arena *a, const struct face_enrolment *f, bool staff, json_
     json_object_set_new(o, "terminals_holding", json_integer(holding));
     json_object_set_new(o, "terminals_pending", json_integer(pending));
     json_object_set_new(o, "terminals_deleted", json_integer(deleted));
+    json_object_set_new(o, "terminals_failed", json_integer(failed));
     if (staff) {
         json_object_set_new(o, "terminals", terms);
         struct person p;
@@ -626,7 +651,7 @@ static err settle(db *d, int64_t enrolment_id)
                        "UPDATE face_enrolments SET state = 'deleted', deleted_at = ?, updated_at = "
                        "? WHERE id = ? AND state = 'withdrawing' AND NOT EXISTS (SELECT 1 FROM "
                        "face_commands c WHERE c.enrolment_id = ? AND c.op = 'delete' AND c.state "
-                       "= 'pending')",
+                       "IN ('pending', 'failed'))",
                        &s);
     if (e)
         return e;
@@ -671,7 +696,7 @@ static void on_ack(db *d, arena *a, const struct device *dev, const char *payloa
     err e = db_begin(d);
     if (!e && !(e = db_prepare(d,
                                "UPDATE face_commands SET state = 'acked', acked_at = ? WHERE id = "
-                               "? AND device_id = ? AND state = 'pending'",
+                               "? AND device_id = ? AND state IN ('pending', 'failed')",
                                &s))) {
         db_bind_int64(s, 1, now_ms());
         db_bind_int64(s, 2, cmd);
@@ -836,6 +861,286 @@ static void on_seen(db *d, arena *a, const struct device *dev)
     err_clear();
 }
 
+/* ---- terminals that join or leave (device_on_change) ------------------------------------ */
+
+/* A live, enabled face terminal gets an enrol command for every enrolled
+ * face of its community it has none for (a terminal registered, or enabled
+ * again, after the enrolments). What it holds or failed to take is not
+ * queued again; withdrawn faces are never sent. *queued_r the commands. */
+static err sync_terminal(db *d, const struct device *dev, int64_t *queued_r)
+{
+    *queued_r = 0;
+    if (dev->kind != DEVICE_FACE || !dev->enabled)
+        return E_OK;
+    struct scope cs = scope_of(access_community(dev->region_code));
+    if (!access_community(dev->region_code))
+        return E_OK;
+    db_stmt *s;
+    err e =
+        db_prepare(d,
+                   "SELECT f.id FROM face_enrolments f WHERE f.state = 'enrolled' AND "
+                   "f.community >= ? AND f.community < ? AND NOT EXISTS (SELECT 1 FROM "
+                   "face_commands c WHERE c.enrolment_id = f.id AND c.device_id = ? AND "
+                   "c.op = 'enrol' AND c.state IN ('pending', 'acked', 'failed')) ORDER BY f.id",
+                   &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, cs.lo);
+    db_bind_int64(s, 2, cs.hi);
+    db_bind_int64(s, 3, dev->id);
+    int64_t ids[256];
+    size_t n = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row && n < sizeof ids / sizeof ids[0])
+        ids[n++] = db_col_int64(s, 0);
+    db_done(s);
+    for (size_t i = 0; !e && i < n; i++)
+        e = command_add(d, ids[i], dev->id, "enrol");
+    if (!e)
+        *queued_r = (int64_t)n;
+    return e;
+}
+
+/* A deleted terminal: its pending and failed commands are dropped and every
+ * withdrawal that waited for it settles (it can no longer answer; its
+ * credentials are gone from the broker, docs/face.md). */
+static err drop_terminal(db *d, int64_t device_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE face_commands SET state = 'dropped' WHERE device_id = ? AND "
+                       "state IN ('pending', 'failed')",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, device_id);
+    if ((e = db_run(s, NULL)))
+        return e;
+    /* in batches after the last id seen: one may stay withdrawing (another
+     * terminal still owes its ack) and must not be read again */
+    int64_t ids[256], last = 0;
+    size_t n;
+    do {
+        if ((e = db_prepare(d,
+                            "SELECT DISTINCT f.id FROM face_enrolments f JOIN face_commands c ON "
+                            "c.enrolment_id = f.id WHERE f.state = 'withdrawing' AND "
+                            "c.device_id = ? AND f.id > ? ORDER BY f.id LIMIT 256",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, device_id);
+        db_bind_int64(s, 2, last);
+        n = 0;
+        bool row;
+        while (!(e = db_row(s, &row)) && row && n < sizeof ids / sizeof ids[0])
+            ids[n++] = db_col_int64(s, 0);
+        db_done(s);
+        for (size_t i = 0; !e && i < n; i++)
+            e = settle(d, last = ids[i]);
+    } while (!e && n == sizeof ids / sizeof ids[0]);
+    return e;
+}
+
+static err on_device_change(db *d, int64_t device_id, enum device_change what)
+{
+    if (what == DEVICE_REMOVED)
+        return drop_terminal(d, device_id);
+    if (what == DEVICE_DISABLED) /* a pause: its commands wait for it */
+        return E_OK;
+    arena *a = arena_new(1024); /* the registry hook is given no arena: one device row */
+    if (!a)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    struct device dev;
+    int64_t queued = 0;
+    err e = device_get(d, a, device_id, &dev);
+    if (!e)
+        e = sync_terminal(d, &dev, &queued);
+    arena_free(&a);
+    return e;
+}
+
+/* ---- the sweep: resends, failures, terminals missed ----------------------------------------- */
+
+/* one face_failed alert for an enrolment whose command `cmd` just failed,
+ * claimed by failed_alert_id so a second failure or server raises none */
+static err fail_alert(db *d, arena *a, int64_t enrolment_id, int64_t device_id)
+{
+    db_stmt *s;
+    int64_t changed = 0, region = 0, venue = 0;
+    err e = db_prepare(d,
+                       "UPDATE face_enrolments SET failed_alert_id = -1 WHERE id = ? AND "
+                       "failed_alert_id = 0",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, enrolment_id);
+    if ((e = db_run(s, &changed)) || !changed)
+        return e;
+    if ((e = db_prepare(d, "SELECT region_code FROM face_enrolments WHERE id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, enrolment_id);
+    bool row;
+    if (!(e = db_row(s, &row)) && row)
+        region = db_col_int64(s, 0);
+    db_done(s);
+    const char *name = "";
+    if (!e && !(e = db_prepare(d, "SELECT name, venue_id FROM devices WHERE id = ?", &s))) {
+        db_bind_int64(s, 1, device_id);
+        if (!(e = db_row(s, &row)) && row) {
+            name = arena_strdup(a, db_col_text(s, 0));
+            venue = db_col_int64(s, 1);
+        }
+        db_done(s);
+    }
+    int64_t alert_id = 0;
+    if (!e)
+        e = alert_raise(
+            d,
+            &(struct alert_new){
+                .kind = ALERT_FACE_FAILED,
+                .level = ALERT_WARNING,
+                .region_code = region,
+                .venue_id = venue,
+                .device_id = device_id,
+                .message = arena_printf(a,
+                                        "人脸识别终端“%s”多次未确认人脸照片指令，已按失败处理，"
+                                        "请检查终端",
+                                        name),
+                .detail = arena_printf(a, "{\"face_id\":\"%lld\"}", (long long)enrolment_id),
+            },
+            &alert_id);
+    if (!e &&
+        !(e = db_prepare(d, "UPDATE face_enrolments SET failed_alert_id = ? WHERE id = ?", &s))) {
+        db_bind_int64(s, 1, alert_id);
+        db_bind_int64(s, 2, enrolment_id);
+        e = db_run(s, NULL);
+    }
+    return e;
+}
+
+/* commands still unacknowledged after their last send: failed, each in its
+ * own transaction (claimed by state), with the enrolment's one alert */
+static err sweep_failures(db *d, arena *a, int64_t now, int64_t *n_r)
+{
+    struct {
+        int64_t id, enrolment_id, device_id;
+    } cmds[64];
+    size_t n = 0;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, enrolment_id, device_id FROM face_commands WHERE state = "
+                       "'pending' AND attempts >= ? AND sent_at > 0 AND sent_at < ? ORDER BY id",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, max_attempts);
+    db_bind_int64(s, 2, now - resend_ms);
+    bool row;
+    while (!(e = db_row(s, &row)) && row && n < sizeof cmds / sizeof cmds[0]) {
+        cmds[n].id = db_col_int64(s, 0);
+        cmds[n].enrolment_id = db_col_int64(s, 1);
+        cmds[n].device_id = db_col_int64(s, 2);
+        n++;
+    }
+    db_done(s);
+    for (size_t i = 0; !e && i < n; i++) {
+        int64_t changed = 0;
+        if ((e = db_begin(d)))
+            break;
+        if (!(e = db_prepare(d,
+                             "UPDATE face_commands SET state = 'failed' WHERE id = ? AND state = "
+                             "'pending'",
+                             &s))) {
+            db_bind_int64(s, 1, cmds[i].id);
+            e = db_run(s, &changed);
+        }
+        if (!e && changed)
+            e = fail_alert(d, a, cmds[i].enrolment_id, cmds[i].device_id);
+        if (!e)
+            e = db_commit(d);
+        else
+            db_rollback(d);
+        *n_r += changed;
+    }
+    return e;
+}
+
+err face_sweep(db *d, int64_t now, int64_t *n_r)
+{
+    *n_r = 0;
+    /* every live face terminal, in batches by id: what it misses is queued
+     * (a terminal added by a path that does not tell the registry's hooks),
+     * then what is due sent */
+    int64_t ids[256], last = 0;
+    size_t n;
+    err e = E_OK;
+    do {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id FROM devices WHERE kind = 'face' AND deleted_at = 0 AND "
+                            "enabled = 1 AND id > ? ORDER BY id LIMIT 256",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, last);
+        n = 0;
+        bool row;
+        while (!(e = db_row(s, &row)) && row && n < sizeof ids / sizeof ids[0])
+            ids[n++] = db_col_int64(s, 0);
+        db_done(s);
+        for (size_t i = 0; !e && i < n; i++) {
+            /* the sweep's thread has no request arena; one per terminal, since
+             * its commands carry photos */
+            arena *a = arena_new(4096);
+            if (!a)
+                return err_set(E_NOMEM, NULL, NULL, NULL);
+            struct device dev;
+            int64_t queued = 0, sent = 0;
+            last = ids[i];
+            if ((e = device_get(d, a, ids[i], &dev)) == E_NOT_FOUND) {
+                err_clear(); /* deleted meanwhile: nothing to do */
+                e = E_OK;
+                arena_free(&a);
+                continue;
+            }
+            if (!e && !(e = db_begin(d))) {
+                if (!(e = sync_terminal(d, &dev, &queued)))
+                    e = db_commit(d);
+                else
+                    db_rollback(d);
+            }
+            if (!e)
+                e = face_send_pending(d, a, 0, dev.id, now - resend_ms, &sent);
+            *n_r += queued + sent;
+            arena_free(&a);
+        }
+    } while (!e && n == sizeof ids / sizeof ids[0]);
+    if (!e) {
+        arena *a = arena_new(4096); /* the sweep's thread has no request arena */
+        if (!a)
+            return err_set(E_NOMEM, NULL, NULL, NULL);
+        e = sweep_failures(d, a, now, n_r);
+        arena_free(&a);
+    }
+    return e;
+}
+
+static err sweep_run(db *d, int64_t now, void *ctx, int64_t *n_r)
+{
+    (void)ctx;
+    return face_sweep(d, now, n_r);
+}
+
+static struct periodic sweeper = PERIODIC_INIT("face_sweep", sweep_run, NULL);
+
+err face_worker_start(const char *db_url, int every_s)
+{
+    return periodic_start(&sweeper, db_url, every_s);
+}
+
+void face_worker_stop(void)
+{
+    periodic_stop(&sweeper);
+}
+
 err face_register(void)
 {
     const char *v = getenv("FK_FACE_RETRY_S");
@@ -843,10 +1148,24 @@ err face_register(void)
     if (retry_s < 1 || retry_s > 3600)
         return err_set(E_INPUT, "invalid_config", "FK_FACE_RETRY_S", "FK_FACE_RETRY_S 须为 1–3600");
     retry_ms = (int)retry_s * 1000;
+    v = getenv("FK_FACE_RESEND_S");
+    long resend_s = v && *v ? strtol(v, NULL, 10) : 600;
+    if (resend_s < 1 || resend_s > 86400)
+        return err_set(E_INPUT, "invalid_config", "FK_FACE_RESEND_S",
+                       "FK_FACE_RESEND_S 须为 1–86400");
+    resend_ms = (int64_t)resend_s * 1000;
+    v = getenv("FK_FACE_ATTEMPTS");
+    long attempts = v && *v ? strtol(v, NULL, 10) : 5;
+    if (attempts < 1 || attempts > 100)
+        return err_set(E_INPUT, "invalid_config", "FK_FACE_ATTEMPTS",
+                       "FK_FACE_ATTEMPTS 须为 1–100");
+    max_attempts = attempts;
     err e = device_on_topic("acks", on_ack);
     if (!e)
         e = device_on_topic("passages", on_passage);
     if (!e)
         e = device_on_seen(on_seen);
+    if (!e)
+        e = device_on_change(on_device_change);
     return e;
 }

@@ -14,7 +14,12 @@
  * stays "withdrawing" (撤回中) until every one of them acknowledged the
  * deletion, then "deleted" (已删除). A command not acknowledged is sent
  * again when its terminal is next heard from (a heartbeat after a
- * reconnect), at most once per FK_FACE_RETRY_S seconds.
+ * reconnect), at most once per FK_FACE_RETRY_S seconds, and by a periodic
+ * sweep once it is FK_FACE_RESEND_S old; after FK_FACE_ATTEMPTS sends it
+ * is "failed" (下发失败 / 删除失败 on the console) and the enrolment raises
+ * one face_failed alert. A terminal registered or enabled after enrolments
+ * exist is sent every enrolled face of its community; a terminal deleted
+ * has its pending commands dropped and no withdrawal waits for it.
  *
  * Terminals report passages with the enrolment they recognised; a passage
  * of a consenting person is an access record of the terminal's venue
@@ -122,9 +127,27 @@ err face_list(db *d, arena *a, const struct scope *sc, enum face_state state, in
 err face_photo(db *d, arena *a, const struct face_enrolment *f, const char **mime_r,
                const void **bytes_r, size_t *n_r) MUST_USE;
 
-/* Register the terminal topics (acks, passages) and the retry hook with
- * the device channel; call before device_mqtt_start. FK_FACE_RETRY_S
- * (1..3600, default 30): the least time between two sends of a command. */
+/* Register the terminal topics (acks, passages), the retry hook and the
+ * registry hook (terminals added, enabled, deleted) with the device
+ * channel; call before device_mqtt_start. FK_FACE_RETRY_S (1..3600,
+ * default 30): the least time between two sends of a command when its
+ * terminal is heard from; FK_FACE_RESEND_S (1..86400, default 600): the
+ * age of an unacknowledged send the sweep sends again; FK_FACE_ATTEMPTS
+ * (1..100, default 5): the sends of a command before it is failed. */
 err face_register(void) MUST_USE;
+
+/*
+ * One sweep at `now` (the worker's, or a test's): every live face terminal
+ * gets the enrolments of its community it misses; pending commands sent
+ * FK_FACE_RESEND_S ago or never, with sends left, are sent again; those
+ * sent FK_FACE_ATTEMPTS times and unanswered FK_FACE_RESEND_S after the
+ * last are failed, each enrolment raising one face_failed alert. Every row
+ * is claimed in its own transaction. *n_r counts commands queued, sent and
+ * failed.
+ */
+err face_sweep(db *d, int64_t now, int64_t *n_r) MUST_USE;
+/* The sweep's thread every every_s seconds (FK_FACE_SWEEP; 0: off). */
+err face_worker_start(const char *db_url, int every_s) MUST_USE;
+void face_worker_stop(void);
 
 #endif

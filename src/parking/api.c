@@ -6,6 +6,8 @@
  *   GET   /api/v1/parking/garages/{id}          one, with today's occupancy and the cars inside
  *   PATCH /api/v1/parking/garages/{id}          name, total, reserved (parking.write)
  *   POST  /api/v1/parking/garages/{id}/recount  {occupied}: staff counted (parking.write)
+ *   PUT   /api/v1/parking/garages/{id}/gates    {gates}: the gates replaced (parking.write)
+ *   DELETE /api/v1/parking/garages/{id}         gates detached, cars dropped (parking.write)
  *   GET   /api/v1/me/parking                    the resident's community's garages
  *   GET   /api/v1/public/parking/{token}        the counts, no sign-in
  *   GET   /public/parking/{token}               the gate's display page, no sign-in
@@ -182,6 +184,41 @@ static err post_recount(struct req *r)
     return reply_garage(r, id);
 }
 
+static const struct jfield gates_body[] = {
+    {"gates", J_ARRAY, JF_REQUIRED, 0, 0, "出入口", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err put_gates(struct req *r)
+{
+    int64_t id = 0;
+    struct parking_gate *gates = NULL;
+    size_t n = 0;
+    err e = req_param_id(r, 0, &id);
+    if (e || (e = parse_gates(r, &gates, &n)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, parking_set_gates(r->db, r->a, &r->who->scope, id, gates, n));
+    if ((e = req_write_done(r, e, "parking.gates", "parking_garage", id, req_body_fields(r))))
+        return e;
+    return reply_garage(r, id);
+}
+
+static err delete_garage(struct req *r)
+{
+    int64_t id = 0;
+    err e = req_param_id(r, 0, &id);
+    if (e)
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, parking_delete(r->db, r->a, &r->who->scope, id));
+    if ((e = req_write_done(r, e, "parking.delete", "parking_garage", id, "")))
+        return e;
+    return reply_empty(r);
+}
+
 static err get_me_parking(struct req *r)
 {
     if (!r->who->resident)
@@ -289,6 +326,10 @@ const struct route parking_routes[] = {
      "修改车库", "parking", 0},
     {M_POST, "/api/v1/parking/garages/{id}/recount", post_recount, PERM_PARKING_WRITE, 0,
      recount_body, "人工盘点在场车辆数", "parking", 0},
+    {M_PUT, "/api/v1/parking/garages/{id}/gates", put_gates, PERM_PARKING_WRITE, 0, gates_body,
+     "修改车库出入口", "parking", 0},
+    {M_DELETE, "/api/v1/parking/garages/{id}", delete_garage, PERM_PARKING_WRITE, 0, NULL,
+     "删除车库（解除出入口）", "parking", 0},
     {M_GET, "/api/v1/me/parking", get_me_parking, PERM_SELF, 0, NULL, "本社区车库空余车位",
      "parking", 0},
     {M_GET, "/api/v1/public/parking/{token}", get_public_json, PERM_NONE, ROUTE_PUBLIC, NULL,

@@ -101,30 +101,29 @@ static err move(db *d, int64_t garage, int64_t delta, int64_t occupied, const ch
     return db_run(s, NULL);
 }
 
-err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
-                   struct parking_garage *g, const struct parking_gate *gates, size_t n_gates)
+/* gates (1..PARKING_GATES_MAX live venues inside sc and the garage's
+ * community, distinct, none another garage's than `garage`) */
+static err check_gates(db *d, arena *a, const struct scope *sc, int64_t garage, int64_t region_code,
+                       const struct parking_gate *gates, size_t n_gates)
 {
-    err e = check_spaces(g->total, g->reserved);
-    if (e)
-        return e;
-    if (!scope_has(sc, g->region_code) || regcode_level(g->region_code) < LEVEL_COMMUNITY)
-        return err_set(E_INPUT, "invalid_region", "region_code",
-                       "车库须属于您管辖范围内的社区（或其下的网格、楼栋）");
     if (n_gates < 1 || n_gates > PARKING_GATES_MAX)
         return err_set(E_INPUT, "invalid_gates", "gates", "车库须有 1–%d 个出入口",
                        PARKING_GATES_MAX);
-    struct scope community = scope_of(access_community(g->region_code));
+    struct scope community = scope_of(access_community(region_code));
     db_stmt *s;
+    err e;
     for (size_t i = 0; i < n_gates; i++) {
         const char *field = arena_printf(a, "gates[%zu]", i);
         int64_t region = 0, taken = 0;
         bool row = false;
         if ((e = db_prepare(d,
                             "SELECT v.region_code, (SELECT COUNT(*) FROM parking_gates g WHERE "
-                            "g.venue_id = v.id) FROM venues v WHERE v.id = ? AND v.deleted_at = 0",
+                            "g.venue_id = v.id AND g.garage_id <> ?) FROM venues v WHERE v.id = ? "
+                            "AND v.deleted_at = 0",
                             &s)))
             return e;
-        db_bind_int64(s, 1, gates[i].venue_id);
+        db_bind_int64(s, 1, garage);
+        db_bind_int64(s, 2, gates[i].venue_id);
         if (!(e = db_row(s, &row)) && row) {
             region = db_col_int64(s, 0);
             taken = db_col_int64(s, 1);
@@ -140,6 +139,42 @@ err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
             if (gates[j].venue_id == gates[i].venue_id)
                 return err_set(E_INPUT, "invalid_gates", field, "出入口重复");
     }
+    return E_OK;
+}
+
+static err insert_gates(db *d, arena *a, int64_t garage, const struct parking_gate *gates,
+                        size_t n_gates)
+{
+    err e = E_OK;
+    db_stmt *s;
+    for (size_t i = 0; i < n_gates && !e; i++) {
+        if ((e = db_prepare(d,
+                            "INSERT INTO parking_gates (venue_id, garage_id, direction) VALUES "
+                            "(?, ?, ?)",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, gates[i].venue_id);
+        db_bind_int64(s, 2, garage);
+        db_bind_text(s, 3, gates[i].direction);
+        e = db_run(s, NULL);
+        if (e == E_CONFLICT) /* two garages racing for one venue */
+            e = err_set(E_CONFLICT, "gate_taken", arena_printf(a, "gates[%zu]", i),
+                        "该点位已是其他车库的出入口");
+    }
+    return e;
+}
+
+err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
+                   struct parking_garage *g, const struct parking_gate *gates, size_t n_gates)
+{
+    err e = check_spaces(g->total, g->reserved);
+    if (e)
+        return e;
+    if (!scope_has(sc, g->region_code) || regcode_level(g->region_code) < LEVEL_COMMUNITY)
+        return err_set(E_INPUT, "invalid_region", "region_code",
+                       "车库须属于您管辖范围内的社区（或其下的网格、楼栋）");
+    if ((e = check_gates(d, a, sc, 0, g->region_code, gates, n_gates)))
+        return e;
     uint8_t raw[PARKING_TOKEN_HEX / 2];
     if ((e = random_bytes(raw, sizeof raw)))
         return e;
@@ -151,6 +186,7 @@ err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
     g->occupied = 0;
     g->free = g->total - g->reserved;
     g->updated_at = now;
+    db_stmt *s;
     if ((e = db_prepare(d,
                         "INSERT INTO parking_garages (id, region_code, name, total, reserved, "
                         "token, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
@@ -168,21 +204,60 @@ err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
     db_bind_int64(s, 9, now);
     if ((e = db_run(s, NULL)))
         return e;
-    for (size_t i = 0; i < n_gates && !e; i++) {
-        if ((e = db_prepare(d,
-                            "INSERT INTO parking_gates (venue_id, garage_id, direction) VALUES "
-                            "(?, ?, ?)",
-                            &s)))
+    return insert_gates(d, a, g->id, gates, n_gates);
+}
+
+err parking_set_gates(db *d, arena *a, const struct scope *sc, int64_t id,
+                      const struct parking_gate *gates, size_t n_gates)
+{
+    struct parking_garage g;
+    err e = parking_find(d, a, sc, id, &g);
+    if (e || (e = check_gates(d, a, sc, id, g.region_code, gates, n_gates)))
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d, "DELETE FROM parking_gates WHERE garage_id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, id);
+    if ((e = db_run(s, NULL)) || (e = insert_gates(d, a, id, gates, n_gates)))
+        return e;
+    if ((e = db_prepare(d, "UPDATE parking_garages SET updated_at = ? WHERE id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, now_ms());
+    db_bind_int64(s, 2, id);
+    return db_run(s, NULL);
+}
+
+err parking_delete(db *d, arena *a, const struct scope *sc, int64_t id)
+{
+    struct parking_garage g;
+    err e = parking_find(d, a, sc, id, &g);
+    if (e)
+        return e;
+    /* the gates are detached (their venues free for another garage, their
+     * reads moving nothing), the cars' sealed plates deleted; the moves
+     * (counts only) stay as the garage's history */
+    static const char *const sql[] = {
+        "DELETE FROM parking_gates WHERE garage_id = ?",
+        "DELETE FROM parking_cars WHERE garage_id = ?",
+    };
+    db_stmt *s;
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        if ((e = db_prepare(d, sql[i], &s)))
             return e;
-        db_bind_int64(s, 1, gates[i].venue_id);
-        db_bind_int64(s, 2, g->id);
-        db_bind_text(s, 3, gates[i].direction);
-        e = db_run(s, NULL);
-        if (e == E_CONFLICT) /* two garages racing for one venue */
-            e = err_set(E_CONFLICT, "gate_taken", arena_printf(a, "gates[%zu]", i),
-                        "该点位已是其他车库的出入口");
+        db_bind_int64(s, 1, id);
+        if ((e = db_run(s, NULL)))
+            return e;
     }
-    return e;
+    if ((e = db_prepare(d,
+                        "UPDATE parking_garages SET deleted_at = ?, updated_at = ? WHERE id = ? "
+                        "AND deleted_at = 0",
+                        &s)))
+        return e;
+    int64_t now = now_ms();
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    return db_run(s, NULL);
 }
 
 err parking_update(db *d, arena *a, const struct scope *sc, int64_t id, const char *name,

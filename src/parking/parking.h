@@ -58,6 +58,18 @@ err parking_create(db *d, arena *a, const struct scope *sc, int64_t user_id,
 err parking_update(db *d, arena *a, const struct scope *sc, int64_t id, const char *name,
                    int64_t total, int64_t reserved) MUST_USE;
 
+/* Replace the gates of a live garage inside sc by `gates` (the checks of
+ * parking_create; a venue may stay a gate of this garage). E_CONFLICT
+ * "gate_taken" for another garage's gate. In the caller's transaction. */
+err parking_set_gates(db *d, arena *a, const struct scope *sc, int64_t id,
+                      const struct parking_gate *gates, size_t n_gates) MUST_USE;
+
+/* Delete a live garage inside sc: its gates are detached (the venues may
+ * be another garage's gates; their reads move nothing), the cars inside
+ * (sealed plates) deleted, the public display gone (404); the moves stay.
+ * In the caller's transaction. */
+err parking_delete(db *d, arena *a, const struct scope *sc, int64_t id) MUST_USE;
+
 /* Set the occupancy to `occupied` (0..total) as staff counted it; a move
  * "recount" with the difference. */
 err parking_recount(db *d, arena *a, const struct scope *sc, int64_t id, int64_t occupied) MUST_USE;

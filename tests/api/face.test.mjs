@@ -9,123 +9,20 @@
 // person flags the terminal. Bad input on every endpoint; scope.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
 import { sleep, sqlRun } from './lib.mjs';
-import { startCity, resident, alerts, auditWhere, expectError, COMMUNITY, OTHER_COMMUNITY } from './devlib.mjs';
+import { resident, alerts, auditWhere, expectError, COMMUNITY, OTHER_COMMUNITY } from './devlib.mjs';
+import { startFaceCity, until, image, JPEG, upload } from './facelib.mjs';
 
-let ctx, broker, brokerPort;
-const SERVER_USER = 'fangkong-server';
-const SERVER_PASS = 'srv-' + Math.random().toString(36).slice(2);
-const subs = [];
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(pred, ms = 8000) {
-  for (let t = 0; t < ms; t += 100) {
-    if (await pred()) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
+let f, ctx;
+// FK_FACE_SWEEP off: here resends happen only when a terminal is heard from
+// (the sweep has its own suite, face-terminals.test.mjs)
 before(async () => {
-  brokerPort = await freePort();
-  ctx = await startCity({
-    env: { FK_MQTT_URL: `mqtt://${SERVER_USER}:${SERVER_PASS}@127.0.0.1:${brokerPort}`, FK_FACE_RETRY_S: '1' },
-    setup: async (c) => {
-      const dir = path.join(c.dir, 'broker');
-      c.env.FK_MQTT_BROKER_DIR = dir;
-      c.must(['devices', 'broker-config', dir]);
-      broker = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-      for (let i = 0; i < 100; i++) {
-        const ok = await new Promise((res) => {
-          const s = net.connect(brokerPort, '127.0.0.1', () => { s.end(); res(true); });
-          s.on('error', () => res(false));
-        });
-        if (ok) break;
-        await sleep(50);
-      }
-    },
-  });
-  for (let i = 0; i < 100 && !/mqtt_connected/.test(ctx.stderr); i++) await sleep(50);
-  assert.match(ctx.stderr, /mqtt_connected/);
+  f = await startFaceCity({ FK_FACE_RETRY_S: '1', FK_FACE_SWEEP: '0' });
+  ctx = f.ctx;
 });
-
-after(async () => {
-  if (process.env.FACE_DEBUG) console.log(ctx?.stderr.split("\n").filter((l) => /face|device|mqtt/.test(l)).slice(-40).join("\n"));
-  for (const s of subs) s.kill('SIGTERM');
-  await ctx?.stop();
-  broker?.kill('SIGTERM');
-});
-
-// A fake face terminal: registered, listening to its commands (when online).
-async function terminal(venue, name) {
-  const r = await ctx.cc.post('/api/v1/devices', { name, kind: 'face', venue_id: venue.id, heartbeat_s: 60 });
-  assert.equal(r.status, 201, r.text);
-  await sleep(300); // the broker reloads its files on SIGHUP
-  const t = { ...r.body, commands: [], sub: null };
-  t.online = async () => {
-    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(brokerPort), '-u', t.mqtt.username, '-P', t.mqtt.password,
-      '-t', `fk/devices/${t.id}/commands`, '-q', '1', '-i', 'term-' + Math.random().toString(36).slice(2)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    subs.push(sub);
-    let buf = '';
-    sub.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        t.commands.push(JSON.parse(buf.slice(0, i)));
-        buf = buf.slice(i + 1);
-      }
-    });
-    t.sub = sub;
-    await sleep(400); // subscribed
-  };
-  t.offline = () => { t.sub?.kill('SIGTERM'); t.sub = null; };
-  t.pub = (topic, msg) => {
-    const p = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(brokerPort), '-u', t.mqtt.username, '-P', t.mqtt.password,
-      '-t', `fk/devices/${t.id}/${topic}`, '-m', typeof msg === 'string' ? msg : JSON.stringify(msg), '-q', '1'], { encoding: 'utf8', timeout: 10000 });
-    assert.equal(p.status, 0, p.stderr);
-  };
-  // heard from (a heartbeat) until the platform sends op again: it resends at most once a second
-  t.heardUntil = async (op) => {
-    assert.ok(await until(async () => {
-      t.pub('heartbeat', '{}');
-      await sleep(200);
-      return t.commands.some((c) => c.op === op);
-    }), `${name} was sent a ${op} again`);
-    return t.next(op);
-  };
-  t.ack = (cmd) => t.pub('acks', { command_id: cmd.command_id, ok: true });
-  t.next = async (op) => {
-    assert.ok(await until(async () => t.commands.some((c) => c.op === op)), `${name} got a ${op} command`);
-    const i = t.commands.findIndex((c) => c.op === op);
-    return t.commands.splice(i, 1)[0];
-  };
-  return t;
-}
-
-function image(head, size) {
-  const b = Buffer.alloc(size, 0x5a);
-  Buffer.from(head).copy(b, 0);
-  return b;
-}
-const JPEG = [0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1];
+after(async () => { await f?.stop(); });
+const terminal = (venue, name) => f.terminal(venue, name);
 const WEBP = [...Buffer.from('RIFF'), 0x24, 0, 0, 0, ...Buffer.from('WEBPVP8 ')];
-const upload = async (c, body, type) => {
-  const r = await c.post('/api/v1/attachments', body, { 'content-type': type });
-  assert.equal(r.status, 201, r.text);
-  return r.body.id;
-};
 
 let me, other, termA, termB, enrolment, photoId;
 

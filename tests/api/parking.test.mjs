@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCity, resident, expectError, COMMUNITY, OTHER_COMMUNITY } from './devlib.mjs';
+import { sqlRun } from './lib.mjs';
 
 let ctx, garage, exitVenue, owner;
 
@@ -130,4 +131,77 @@ test('scope: staff of another community see no garage', async () => {
   expectError(await ctx.ccWest.post(`/api/v1/parking/garages/${garage.id}/recount`, { occupied: 1 }), 404, 'not_found');
   assert.equal((await owner.get('/api/v1/parking/garages')).status, 403);
   assert.equal(await free(), 5, 'unchanged');
+});
+
+test("a garage's gates are edited after creation; bad gates change nothing", async () => {
+  const url = `/api/v1/parking/garages/${garage.id}/gates`;
+  const gates = async () => (await ctx.cc.get(`/api/v1/parking/garages/${garage.id}`)).body.gates.map((g) => `${g.venue_id}:${g.direction}`).sort();
+  const before = await gates();
+  // a third venue of the community, and one that is another garage's gate
+  let r = await ctx.cc.post('/api/v1/venues', { name: '多福巷车库侧门', kind: 'community_gate', place_id: ctx.venue.place_id });
+  assert.equal(r.status, 201, r.text);
+  const side = r.body;
+  r = await ctx.cc.post('/api/v1/venues', { name: '多福巷地面停车场入口', kind: 'community_gate', place_id: ctx.venue.place_id });
+  const lotGate = r.body;
+  r = await ctx.cc.post('/api/v1/parking/garages', body({ name: '多福巷地面停车场', gates: [{ venue_id: lotGate.id, direction: 'both' }] }));
+  assert.equal(r.status, 201, r.text);
+  const lot = r.body;
+
+  expectError(await ctx.cc.put(url, { gates: [] }), 400, 'invalid_gates', 'gates');
+  expectError(await ctx.cc.put(url, {}), 400, 'required', 'gates');
+  expectError(await ctx.cc.put(url, { gates: [{ venue_id: side.id, direction: 'sideways' }] }), 400, 'invalid_gates', 'gates[0]');
+  expectError(await ctx.cc.put(url, { gates: [{ venue_id: side.id, direction: 'in' }, { venue_id: side.id, direction: 'out' }] }), 400, 'invalid_gates', 'gates[1]');
+  expectError(await ctx.cc.put(url, { gates: [{ venue_id: ctx.venueOther.id, direction: 'in' }] }), 400, 'unknown_venue', 'gates[0]');
+  expectError(await ctx.cc.put(url, { gates: [{ venue_id: side.id, direction: 'in' }, { venue_id: lotGate.id, direction: 'out' }] }), 409, 'gate_taken', 'gates[1]');
+  expectError(await ctx.cc.put(url, { gates: Array.from({ length: 9 }, () => ({ venue_id: side.id, direction: 'in' })) }), 400, 'invalid_gates', 'gates');
+  expectError(await ctx.ccWest.put(url, { gates: [{ venue_id: side.id, direction: 'in' }] }), 404, 'not_found');
+  assert.equal((await ctx.grid.put(url, { gates: [{ venue_id: side.id, direction: 'in' }] })).status, 403);
+  assert.deepEqual(await gates(), before, 'nothing changed');
+
+  // the entrance stays (now both ways), the exit goes, the side door comes
+  r = await ctx.cc.put(url, { gates: [{ venue_id: ctx.venue.id, direction: 'both' }, { venue_id: side.id, direction: 'in' }] });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.gates.map((g) => `${g.venue_name}:${g.direction}`).sort(), ['多福巷小区东门:both', '多福巷车库侧门:in']);
+  const plate = '京C' + String(10000 + Math.floor(Math.random() * 89999));
+  assert.equal((await owner.post('/api/v1/me/vehicles', { plate, kind: 'car' })).status, 201);
+  const f0 = await free();
+  // the old exit moves nothing now; the side door counts
+  assert.equal((await read(exitVenue, plate, 'out')).status, 200);
+  assert.equal(await free(), f0, 'a former gate moves nothing');
+  assert.equal((await read(side, plate, 'in')).status, 200);
+  assert.equal(await free(), f0 - 1, 'the side door counts the car');
+  expectError(await read(side, plate, 'out'), 400, 'wrong_direction', 'direction');
+  // the former exit is free for another garage
+  r = await ctx.cc.put(`/api/v1/parking/garages/${lot.id}/gates`, { gates: [{ venue_id: lotGate.id, direction: 'in' }, { venue_id: exitVenue.id, direction: 'out' }] });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.gates.length, 2);
+  garage.lot = lot;
+});
+
+test('deleting a garage detaches its gates and drops its cars and display', async () => {
+  const lot = garage.lot;
+  expectError(await ctx.ccWest.del(`/api/v1/parking/garages/${lot.id}`), 404, 'not_found');
+  assert.equal((await ctx.grid.del(`/api/v1/parking/garages/${lot.id}`)).status, 403);
+  assert.equal((await ctx.cc.del('/api/v1/parking/garages/abc')).status, 404, 'not an id');
+  assert.equal((await fetch(`${ctx.url}/api/v1/public/parking/${lot.token}`)).status, 200, 'a positive control');
+  // a car inside the lot
+  const plate = '京B' + String(10000 + Math.floor(Math.random() * 89999));
+  assert.equal((await owner.post('/api/v1/me/vehicles', { plate, kind: 'car' })).status, 201);
+  assert.equal((await read({ id: (await ctx.cc.get(`/api/v1/parking/garages/${lot.id}`)).body.gates.find((g) => g.direction === 'in').venue_id }, plate, 'in')).status, 200);
+  assert.equal((await ctx.cc.get(`/api/v1/parking/garages/${lot.id}`)).body.cars.length, 1);
+
+  const r = await ctx.cc.del(`/api/v1/parking/garages/${lot.id}`);
+  assert.equal(r.status, 204, r.text);
+  expectError(await ctx.cc.get(`/api/v1/parking/garages/${lot.id}`), 404, 'not_found');
+  expectError(await ctx.cc.del(`/api/v1/parking/garages/${lot.id}`), 404, 'not_found');
+  assert.equal((await fetch(`${ctx.url}/api/v1/public/parking/${lot.token}`)).status, 404);
+  assert.ok(!(await ctx.cc.get('/api/v1/parking/garages')).body.items.some((g) => g.id === lot.id));
+  assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM parking_cars WHERE garage_id = ${lot.id}`).trim(), '0', 'the sealed plates are gone');
+  assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM parking_gates WHERE garage_id = ${lot.id}`).trim(), '0');
+  // its gates are free again: a read there moves nothing, the venue can be a gate anew
+  assert.equal((await read(exitVenue, plate, 'out')).status, 200, 'no wrong_direction: no garage there');
+  const again = await ctx.cc.put(`/api/v1/parking/garages/${garage.id}/gates`, { gates: [{ venue_id: ctx.venue.id, direction: 'both' }, { venue_id: exitVenue.id, direction: 'out' }] });
+  assert.equal(again.status, 200, again.text);
+  const audit = await ctx.auditor.get('/api/v1/audit?action=parking.delete');
+  assert.ok(audit.body.items.some((x) => x.object_id === lot.id));
 });

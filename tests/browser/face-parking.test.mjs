@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
 import { launch, openPage, consolePage, adoptSession, assertClean, shot } from './lib.mjs';
 import { startCity, resident, COMMUNITY } from '../api/devlib.mjs';
+import { sqlRun } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -19,7 +20,9 @@ const PNG = Buffer.from(
 let ctx, browser, me, phone;
 
 before(async () => {
-  ctx = await startCity();
+  // the face sweep every second (no broker here: nothing is ever sent, so
+  // nothing fails unless a test says a command was sent its last time)
+  ctx = await startCity({ env: { FK_FACE_SWEEP: '1', FK_FACE_RESEND_S: '1' } });
   const r = await ctx.cc.post('/api/v1/devices', { name: '东门人脸终端', kind: 'face', venue_id: ctx.venue.id });
   assert.equal(r.status, 201, r.text);
   me = await resident(ctx, COMMUNITY, '吴桐');
@@ -61,6 +64,26 @@ test('a resident consents and enrols a photo on the phone; staff see the termina
   await page.context().close();
 });
 
+test('an enrolment whose terminal never acknowledged after the last resend shows as failed', async () => {
+  // as if the terminal had been sent the photo its 5 times (docs/face.md): the sweep fails it
+  sqlRun(ctx, `UPDATE face_commands SET attempts = 5, sent_at = 1 WHERE state = 'pending'`);
+  const page = await consolePage(browser, ctx, '/face', ctx.grid);
+  const row = page.getByTestId('face-table').locator('tr', { hasText: '吴*' });
+  for (let i = 0; i < 50 && !(await row.getByTestId('face-row-failed').count()); i++) {
+    await page.getByTestId('face-refresh').click();
+    await page.waitForTimeout(200);
+  }
+  assert.equal((await row.getByTestId('face-row-failed').textContent()).trim(), '下发失败');
+  assert.match(await row.getByTestId('face-row-terminals').textContent(), /失败 1/);
+  await row.click();
+  const drawer = page.getByTestId('face-detail');
+  await drawer.getByTestId('face-detail-failed').waitFor();
+  assert.equal((await drawer.getByTestId('face-terminal-state').textContent()).trim(), '下发失败');
+  await shot(page, 'face-failed');
+  assertClean(page);
+  await page.context().close();
+});
+
 test("the garage's free spaces on the resident's page follow the plate reads", async () => {
   const g = await ctx.cc.post('/api/v1/parking/garages', {
     name: '多福巷地下车库', region_code: COMMUNITY, total: 10, reserved: 2, gates: [{ venue_id: ctx.venue.id, direction: 'both' }],
@@ -84,5 +107,21 @@ test("the garage's free spaces on the resident's page follow the plate reads", a
   assert.equal((await grow.getByTestId('garage-free').textContent()).trim(), '7');
   await grow.click();
   await page.getByTestId('garage-cars').getByText(plate.slice(0, 2) + '***' + plate.slice(-2)).waitFor();
+
+  // staff add the garage's exit as a second gate, then delete the garage
+  const exit = await ctx.cc.post('/api/v1/venues', { name: '多福巷车库出口', kind: 'community_gate', place_id: ctx.venue.place_id });
+  assert.equal(exit.status, 201, exit.text);
+  await page.getByTestId('garage-gates-edit').click();
+  await page.getByTestId('garage-gate-add').click();
+  await page.getByTestId('garage-gate-row').nth(1).getByTestId('garage-gate-venue').click();
+  await page.getByRole('option', { name: '多福巷车库出口', exact: true }).filter({ visible: true }).click();
+  await page.getByTestId('garage-gates-save').click();
+  await grow.getByText('多福巷车库出口').waitFor();
+  assert.equal((await ctx.cc.get(`/api/v1/parking/garages/${g.body.id}`)).body.gates.length, 2);
+  await shot(page, 'parking-gates');
+  await page.getByTestId('garage-delete').click();
+  await page.locator('.el-popconfirm').getByRole('button', { name: '确定' }).filter({ visible: true }).click();
+  await grow.waitFor({ state: 'detached' });
+  assert.equal((await ctx.cc.get(`/api/v1/parking/garages/${g.body.id}`)).status, 404);
   assertClean(page);
 });
