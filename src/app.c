@@ -282,5 +282,7 @@ err app_routes(void)
     /* ---- end of the supplies' block ---- */
     /* ---- enterprises resuming work (docs/enterprise.md) ---- */
     ADD(enterprise_work);
+    /* ---- resume-work monitoring (docs/enterprise.md) ---- */
+    ADD(enterprise_monitor);
     return E_OK;
 }

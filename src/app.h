@@ -117,4 +117,7 @@ ROUTES(face);
 /* ---- parking guidance (parking/parking.h) ---- */
 ROUTES(parking);
 
+/* ---- resume-work monitoring (enterprise/monitor_api.c, docs/enterprise.md) ---- */
+ROUTES(enterprise_monitor);
+
 #endif

@@ -12,6 +12,7 @@
  *   GET   /api/v1/resume-applications/{id}         one, with its materials
  *   POST  /api/v1/resume-applications/{id}/review  approve or return with reasons
  *   GET   /api/v1/resume-enterprises               enterprises in scope with their status
+ *   GET   /api/v1/me/employment                    the resident's own employer, today's clock-in
  *
  * An enterprise account is held to its own enterprise (ent_reach): asking
  * for another's is answered 404 like an unknown record and audited as a
@@ -708,6 +709,34 @@ static err get_clockin_today(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* The signed-in resident's own employment: the enterprise and today's
+ * clock-in, what the phone's clock-in page shows before and after. A
+ * resident who works nowhere is answered 404 not_employee. */
+static err get_my_employment(struct req *r)
+{
+    if (!r->who->resident || !r->who->person_id)
+        return err_set(E_FORBIDDEN, "forbidden", NULL, "请使用员工本人的手机账号");
+    struct employee emp;
+    err e = employee_of_person(r->db, r->a, r->who->person_id, 0, &emp);
+    if (e == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "not_employee", NULL, "您不是登记在册的企业员工，请联系单位");
+    struct enterprise ent;
+    struct scope all = scope_all();
+    if (e || (e = enterprise_find(r->db, r->a, &all, emp.enterprise_id, &ent)))
+        return e;
+    struct clockin c;
+    e = clockin_of(r->db, r->a, emp.id, china_day(now_ms()), &c);
+    if (e && e != E_NOT_FOUND)
+        return e;
+    bool done = e == E_OK;
+    req_audit(r, "employment.self", "enterprise_employee", emp.id, "ok", NULL);
+    json_t *o = employee_json(r, &emp);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    json_object_set_new(o, "clocked_in", json_boolean(done));
+    json_object_set_new(o, "clockin", done ? clockin_json(&c) : json_null());
+    return reply_json(r, 200, o);
+}
+
 /* Enterprises in scope with their resume-work status: the street's list. */
 static err get_resume_enterprises(struct req *r)
 {
@@ -772,6 +801,8 @@ const struct route enterprise_work_routes[] = {
      "员工健康打卡（本人，每日一次，关联健康码）", "enterprise_work", 0},
     {M_GET, "/api/v1/staff-clockins/today", get_clockin_today, PERM_EMPLOYEE_READ, 0, NULL,
      "企业今日打卡情况（已打卡、未打卡、异常）", "enterprise_work", 0},
+    {M_GET, "/api/v1/me/employment", get_my_employment, PERM_SELF, 0, NULL,
+     "本人就职企业及今日打卡", "enterprise_work", 0},
 };
 const size_t enterprise_work_routes_n =
     sizeof enterprise_work_routes / sizeof enterprise_work_routes[0];

@@ -108,6 +108,37 @@ err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct e
                            : e;
 }
 
+err clockin_of(db *d, arena *a, int64_t employee_id, int64_t day, struct clockin *x)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, temperature, symptoms, code_colour, abnormal, created_at FROM "
+                       "enterprise_clockins WHERE employee_id = ? AND day = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, employee_id);
+    db_bind_int64(s, 2, day);
+    bool row;
+    if ((e = db_row(s, &row)))
+        return e;
+    if (!row) {
+        db_done(s);
+        return err_set(E_NOT_FOUND, "not_found", NULL, "今天还没有打卡");
+    }
+    *x = (struct clockin){
+        .id = db_col_int64(s, 0),
+        .employee_id = employee_id,
+        .temperature = db_col_double(s, 1),
+        .symptoms = arena_strdup(a, db_col_text(s, 2)),
+        .code_colour = arena_strdup(a, db_col_text(s, 3)),
+        .abnormal = db_col_int64(s, 4) != 0,
+        .created_at = db_col_int64(s, 5),
+    };
+    db_done(s);
+    return E_OK;
+}
+
 err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct clockin_row **rows_r,
                 size_t *n_r)
 {

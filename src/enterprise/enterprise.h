@@ -32,6 +32,7 @@
 #include "base/error.h"
 #include "base/vocab.h"
 #include "db/db.h"
+#include "enterprise/vocab.h"
 #include "place/place.h"
 #include "security/auth.h"
 
@@ -129,8 +130,7 @@ err employee_list(db *d, arena *a, int64_t enterprise_id, const struct employee_
 #define DECL_TEXT_MAX     50  /* native place, school, grade, class */
 #define DECL_TRANSPORT_NO 30  /* characters of a train or flight number, a plate */
 
-/* The transport kinds: "car", "train", "plane", "bus", "ship", "other". */
-extern const struct vocab decl_transport_vocab;
+/* decl_transport_vocab: enterprise/vocab.h */
 
 struct declaration {
     int64_t id, enterprise_id, employee_id, person_id;
@@ -181,10 +181,7 @@ err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter 
 #define CLOCKIN_TEMP_MIN 34.0
 #define CLOCKIN_TEMP_MAX 43.0
 
-/* The symptoms a clock-in may name: "cough", "fatigue", "sore_throat",
- * "short_breath", "diarrhea", "taste_loss" (干咳, 乏力, 咽痛, 气促, 腹泻,
- * 嗅味觉减退). */
-extern const struct vocab clockin_symptom_vocab;
+/* clockin_symptom_vocab: enterprise/vocab.h */
 #define CLOCKIN_SYMPTOMS 6 /* its words */
 
 struct clockin {
@@ -208,6 +205,9 @@ struct clockin {
 err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct employee *emp,
                    double temperature, const char *symptoms, struct clockin *x) MUST_USE;
 
+/* The clock-in of employee_id on China day `day`; E_NOT_FOUND when none. */
+err clockin_of(db *d, arena *a, int64_t employee_id, int64_t day, struct clockin *x) MUST_USE;
+
 /* The enterprise's day: every live employee (masked by the API) with its
  * clock-in of China day `day` (id 0: none yet), by department and id. */
 struct clockin_row {
@@ -225,8 +225,7 @@ enum resume_status {
     RESUME_RETURNED, /* 已退回 */
     RESUME_APPROVED, /* 已复工 */
 };
-/* "none", "pending", "returned", "approved" with their Chinese labels. */
-extern const struct vocab resume_status_vocab;
+/* resume_status_vocab: enterprise/vocab.h */
 
 #define RESUME_PLAN_MAX    5000 /* characters of the prevention plan */
 #define RESUME_REASONS_MAX 500
@@ -277,5 +276,52 @@ err app_list(db *d, arena *a, const struct scope *scope, const struct app_filter
 
 /* The resume-work status of an enterprise: its newest application's. */
 err resume_status_of(db *d, int64_t enterprise_id, enum resume_status *st_r) MUST_USE;
+
+/* ---- resume-work monitoring (复工复产监测, seed 003) ----------------------------------------- */
+
+#define MONITOR_ENTERPRISES_MAX 50000 /* enterprises one monitoring answer may cover */
+
+/* The figures of a group of enterprises (or of one) for China day `day`:
+ * `returned` counts the live employees with a returning-staff declaration
+ * whose planned return date is today or earlier. */
+struct resume_figures {
+    int64_t enterprises, resumed; /* resumed: newest application approved */
+    int64_t staff, returned;      /* live employees; of them, returned */
+    int64_t clocked_in, abnormal; /* clock-ins of the day; abnormal ones */
+};
+
+/* One row: a street, an industry, or (drilled down) an enterprise. */
+struct resume_monitor_row {
+    int64_t code;      /* the street's padded code, the enterprise's id; 0 for an industry */
+    const char *label; /* street name, industry ("" for none), enterprise name */
+    int64_t street_code;                /* an enterprise row's street (padded) */
+    const char *industry, *street_name; /* an enterprise row's */
+    enum resume_status status;          /* an enterprise row's */
+    struct resume_figures f;
+};
+
+enum resume_monitor_by {
+    MONITOR_BY_STREET = 1,
+    MONITOR_BY_INDUSTRY,
+    MONITOR_BY_ENTERPRISE, /* the drill-down */
+};
+
+struct resume_monitor_query {
+    enum resume_monitor_by by;
+    int64_t street_code;  /* padded street code: only its enterprises (0: any) */
+    const char *industry; /* only this industry ("": none given; NULL: any) */
+    int64_t day;          /* China day number of the clock-ins */
+    int32_t today;        /* its yyyymmdd, for the planned return dates */
+};
+
+/*
+ * Monitoring of the enterprises whose region is inside sc, grouped by q->by
+ * (streets in code order, industries by name, enterprises by street and
+ * name), with the totals of every row in *total_r. E_INPUT "too_many" when
+ * more than MONITOR_ENTERPRISES_MAX enterprises match (narrow by street).
+ */
+err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_monitor_query *q,
+                   struct resume_monitor_row **rows_r, size_t *n_r,
+                   struct resume_figures *total_r) MUST_USE;
 
 #endif

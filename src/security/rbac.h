@@ -141,6 +141,7 @@ enum perm {
     PERM_EMPLOYEE_READ,     /* employees of the reached enterprises, applications */
     PERM_EMPLOYEE_WRITE,    /* add/change employees, submit resume-work applications */
     PERM_ENTERPRISE_REVIEW, /* approve or return resume-work applications in scope */
+    PERM_ENTERPRISE_MONITOR, /* resume-work monitoring per street and industry in scope */
     PERM__COUNT
 };
 

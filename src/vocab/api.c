@@ -32,6 +32,7 @@
 #include "video/video.h"
 #include "visitor/visitor.h"
 #include "supply/supply.h"
+#include "enterprise/vocab.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -105,6 +106,10 @@ static const struct vocab *const vocabs[] = {
     &supply_request_state_vocab,
     &supply_delivery_state_vocab,
     &supply_report_kind_vocab,
+    /* enterprises resuming work (docs/enterprise.md) */
+    &clockin_symptom_vocab,
+    &decl_transport_vocab,
+    &resume_status_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

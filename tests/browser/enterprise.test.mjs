@@ -6,16 +6,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, assertClean, shot, CITY_CSV, writeTmp, residentId } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
 import { creditCode } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!enterprisepage';
-let ctx, browser, cc, ent, street;
+let ctx, browser, cc, ent, street, entId;
 
 before(async () => {
   ctx = await startServer({
+    env: { FK_SMS_RESEND: '1' },
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       c.must(['user', 'add', '--username', 'ep_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
@@ -34,6 +35,7 @@ before(async () => {
   const me = await ent.get('/api/v1/me');
   const b = await cc.post('/api/v1/enterprise-accounts', { user_id: me.body.id, enterprise_id: e.body.id });
   assert.equal(b.status, 200, b.text);
+  entId = e.body.id;
   browser = await launch();
 });
 
@@ -113,4 +115,80 @@ test('the enterprise adds an employee and submits; the street returns, then appr
   await sp.getByTestId('employees').locator('tr', { hasText: '赵*伟' }).waitFor();
   await shot(sp, 'street-approved');
   assertClean(sp);
+});
+
+// The phone pages (docs/enterprise.md "Staff health clock-in"): the
+// employee clocks in with a fever on the phone and declares the return with
+// the SMS step; the enterprise account's phone shows the day with the
+// employee abnormal, and the declaration reaches the enterprise.
+async function phone(client, hash) {
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, client);
+  await page.goto(`${ctx.url}/mobile/#${hash}`);
+  return page;
+}
+
+test('an employee clocks in on the phone and the enterprise\'s daily view shows it', async () => {
+  const emp = ctx.client();
+  const tel = '13911112222';
+  assert.equal((await emp.post('/api/v1/auth/sms/send', { phone: tel })).status, 200);
+  assert.equal((await emp.post('/api/v1/auth/sms/login', { phone: tel, code: smsCode(ctx, tel) })).status, 200);
+  assert.equal((await emp.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  const idn = residentId('110101', '19880808', 33);
+  let r = await emp.post('/api/v1/me/person', { name: '孙晓梅', id_number: idn, region_code: '110101001001', address: '多福巷5号' });
+  assert.equal(r.status, 201, r.text);
+
+  // not yet an employee: the page says so
+  const ep = await phone(emp, '/me');
+  await ep.getByTestId('my-clockin').click();
+  await ep.getByTestId('clockin-not-employee').waitFor();
+  r = await ent.post('/api/v1/employees', { id_number: idn, name: '孙晓梅', department: '缝纫车间', post: '车工' });
+  assert.equal(r.status, 201, r.text);
+
+  // the clock-in: an empty temperature refused on the page, then a fever
+  await ep.reload();
+  assert.match(await ep.getByTestId('clockin-enterprise').textContent(), /多福巷服装厂/);
+  await ep.getByTestId('clockin-submit').click();
+  await ep.getByText('请填写体温').waitFor();
+  await ep.getByTestId('clockin-temperature').locator('input').fill('37.9');
+  await ep.getByTestId('clockin-symptoms').getByText('乏力').click();
+  await ep.getByTestId('clockin-submit').click();
+  await ep.getByTestId('clockin-result').filter({ hasText: '异常，已通知单位' }).waitFor();
+  assert.match(await ep.getByTestId('clockin-done').textContent(), /37\.9℃[\s\S]*乏力[\s\S]*绿码/);
+  await shot(ep, 'enterprise-phone-clockin');
+
+  // the returning-staff declaration with its SMS step (another phone)
+  await ep.getByTestId('clockin-declare').click();
+  const decl = '13922223333';
+  await ep.getByTestId('decl-phone').locator('input').fill(decl);
+  await ep.getByTestId('decl-sms-send').click();
+  await ep.getByText('验证码已发送').waitFor();
+  await ep.getByTestId('decl-sms-code').locator('input').fill('000000');
+  await ep.getByTestId('decl-return-date').locator('input').fill('2026-12-20');
+  await ep.getByTestId('decl-transport').selectOption('train');
+  await ep.getByTestId('decl-transport-no').locator('input').fill('G102');
+  await ep.getByTestId('decl-submit').click();
+  await ep.getByTestId('decl-sms-code').locator('.van-field__error-message').waitFor(); // a wrong code, under its field
+  assert.equal((await ent.get('/api/v1/return-declarations')).body.total, 0, 'nothing written');
+  await ep.getByTestId('decl-sms-code').locator('input').fill(smsCode(ctx, decl));
+  await ep.getByTestId('decl-submit').click();
+  await ep.getByTestId('decl-flag').filter({ hasText: '无异常' }).waitFor();
+  assertClean(ep);
+
+  // the enterprise's phone: the day shows her abnormal
+  const xp = await phone(ent, '/staff');
+  await xp.getByTestId('entry-employees-today').click();
+  await xp.getByTestId('today-abnormal').filter({ hasText: '异常 1' }).waitFor();
+  const row = xp.getByTestId('today-row').filter({ hasText: '孙*梅' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /37\.9℃ · 绿码 · 乏力/);
+  assert.doesNotMatch(await xp.getByTestId('today-list').textContent(), /孙晓梅/);
+  await xp.getByRole('tab', { name: /未打卡/ }).click();
+  await xp.getByTestId('today-row').filter({ hasText: '赵*伟' }).waitFor(); // the first test's employee
+  await shot(xp, 'enterprise-phone-today');
+  assertClean(xp);
+  const d = (await ent.get('/api/v1/return-declarations')).body;
+  assert.equal(d.total, 1);
+  assert.equal(d.items[0].transport_no, 'G102');
+  assert.equal(entId, d.items[0].enterprise_id);
 });

@@ -68,6 +68,11 @@ const router = createRouter({
     { path: '/me/face', component: () => import('./views/MyFace.vue'), meta: { kind: 'resident' } },
     // parking guidance: the community's garages' free spaces (docs/parking.md)
     { path: '/me/parking', component: () => import('./views/MyParking.vue'), meta: { kind: 'resident' } },
+    // enterprise staff (docs/enterprise.md): the employee's clock-in and declaration,
+    // the enterprise account's day
+    { path: '/me/clockin', component: () => import('./views/MyClockin.vue'), meta: { kind: 'resident' } },
+    { path: '/me/return-declaration', component: () => import('./views/MyReturnDecl.vue'), meta: { kind: 'resident' } },
+    { path: '/staff/employees-today', component: () => import('./views/StaffEmployeesToday.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

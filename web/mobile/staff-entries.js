@@ -38,6 +38,8 @@ export const STAFF_ENTRIES = [
   { key: 'shop', title: '商户接单', icon: 'shop-o', perm: 'shop.sell', to: '/staff/shop' },
   // 快递外卖登记 (issue 14): the delivery role records arrivals per building
   { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
+  // 员工今日打卡 (issue 14, docs/enterprise.md): the enterprise account's employees today
+  { key: 'employees-today', title: '员工今日打卡', icon: 'friends-o', roles: ['enterprise'], to: '/staff/employees-today' },
 ];
 
 export function entriesFor(me) {
