@@ -192,3 +192,26 @@ test('an employee clocks in on the phone and the enterprise\'s daily view shows 
   assert.equal(d.items[0].transport_no, 'G102');
   assert.equal(entId, d.items[0].enterprise_id);
 });
+
+// 复工复产监测 on the console: the street's row with today's figures of the
+// journeys above, drilled down to the enterprise, and the Excel export.
+test('the street\'s resume-work monitoring shows the day and drills down', async () => {
+  const page = await consolePage(browser, ctx, '/enterprise/monitor', street);
+  const table = page.getByTestId('monitor-table');
+  const row = table.locator('tr', { hasText: '东华门街道' });
+  await row.waitFor();
+  // 1 enterprise, resumed, 2 staff, 1 clocked in (of 2: 50%), 1 abnormal
+  assert.match((await row.textContent()).replace(/\s+/g, ' '), /东华门街道\s*1\s*1\s*100\.0%\s*2\s*0\s*1\s*50\.0%\s*1/);
+  await row.getByTestId('monitor-drill').click();
+  await page.getByTestId('monitor-crumb').getByText('东华门街道').waitFor();
+  const ent1 = table.locator('tr', { hasText: '多福巷服装厂' });
+  await ent1.getByText('已复工').waitFor();
+  assert.equal(await ent1.getByTestId('monitor-abnormal').textContent(), '1');
+  assert.match(await page.getByTestId('monitor-xlsx').getAttribute('href'), /resume-monitor\?street=110101001000&format=xlsx/);
+  const x = await street.get('/api/v1/resume-monitor?street=110101001000&format=xlsx');
+  assert.deepEqual([x.status, x.text.slice(0, 2)], [200, 'PK']);
+  await page.getByTestId('monitor-by').getByText('按行业').click();
+  await table.locator('tr', { hasText: '制造业' }).waitFor();
+  await shot(page, 'enterprise-monitor');
+  assertClean(page);
+});

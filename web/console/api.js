@@ -55,6 +55,7 @@ export const paths = {
   employees: `${V1}/employees`, // an enterprise's employees (docs/enterprise.md)
   resumeApplications: `${V1}/resume-applications`, // 复工申请 and their review
   resumeEnterprises: `${V1}/resume-enterprises`, // enterprises of the scope with their status
+  resumeMonitor: `${V1}/resume-monitor`, // 复工复产监测 per street / industry, drill-down, exports
 };
 
 // `path` with the header's region as `within`, unless the caller asks for
