@@ -13,6 +13,10 @@
  *   POST  /api/v1/resume-applications/{id}/review  approve or return with reasons
  *   GET   /api/v1/resume-enterprises               enterprises in scope with their status
  *   GET   /api/v1/me/employment                    the resident's own employer, today's clock-in
+ *   GET/POST /api/v1/enterprise-shifts, DELETE …/{id}  shifts (排班)
+ *   GET/POST /api/v1/enterprise-rosters             who is on which shift on a date
+ *   GET   /api/v1/me/staff-pass                     the employee's pass (signed token) now
+ *   POST  /api/v1/staff-passes/verify               the gate's check of a pass
  *
  * An enterprise account is held to its own enterprise (ent_reach): asking
  * for another's is answered 404 like an unknown record and audited as a
@@ -33,6 +37,7 @@
 #include "http/write.h"
 #include "security/audit.h"
 #include "security/mask.h"
+#include "security/token.h"
 
 /* The enterprise the request names (?enterprise_id= or the body's), as
  * ent_reach allows it; a refusal is audited under `action`. */
@@ -770,6 +775,237 @@ static err get_resume_enterprises(struct req *r)
     return reply_page(r, arr, total, f.page, f.page_size);
 }
 
+/* ---- shifts, rosters and the enterprise pass ------------------------------------------------
+ */
+
+static json_t *shift_json(const struct shift *x)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", x->id);
+    json_object_set_new(o, "name", json_string(x->name));
+    char t[8];
+    snprintf(t, sizeof t, "%02d:%02d", x->start_min / 60 % 24, x->start_min % 60);
+    json_object_set_new(o, "start", json_string(t));
+    snprintf(t, sizeof t, "%02d:%02d", x->end_min / 60 % 24, x->end_min % 60);
+    json_object_set_new(o, "end", json_string(t));
+    json_object_set_new(o, "overnight", json_boolean(x->end_min <= x->start_min));
+    return o;
+}
+
+static err get_shifts(struct req *r)
+{
+    int64_t ent_id;
+    struct enterprise ent;
+    err e = query_enterprise(r, &ent_id);
+    if (e || (e = reach(r, ent_id, "shift.list", &ent)))
+        return e;
+    struct shift *v;
+    size_t n;
+    if ((e = shift_list(r->db, r->a, ent.id, &v, &n)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, shift_json(&v[i]));
+    return reply_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+static const struct jfield shift_body[] = {
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"name", J_STRING, JF_REQUIRED, 0, 0, "班次名称", NULL, NULL},
+    {"start", J_STRING, JF_REQUIRED, 0, 0, "开始时间", NULL, NULL},
+    {"end", J_STRING, JF_REQUIRED, 0, 0, "结束时间", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_shift(struct req *r)
+{
+    int64_t ent_id, id = 0;
+    struct enterprise ent;
+    err e = body_enterprise(r, &ent_id);
+    if (e || (e = reach(r, ent_id, "shift.create", &ent)))
+        return e;
+    const char *name = field_trim(r->a, json_str(r->body, "name"));
+    int32_t start = shift_minutes(json_str(r->body, "start"));
+    int32_t end = shift_minutes(json_str(r->body, "end"));
+    if (start < 0)
+        return err_set(E_INPUT, "invalid_value", "start", "开始时间格式应为 HH:MM");
+    if (end < 0)
+        return err_set(E_INPUT, "invalid_value", "end", "结束时间格式应为 HH:MM");
+    e = shift_create(r->db, r->who->user_id, ent.id, name, start, end, &id);
+    if ((e = req_write_done(r, e, "shift.create", "enterprise_shift", id, req_body_fields(r))))
+        return e;
+    struct shift x = {.id = id, .enterprise_id = ent.id, .name = name, .start_min = start,
+                      .end_min = end};
+    return reply_json(r, 201, shift_json(&x));
+}
+
+static err delete_shift(struct req *r)
+{
+    int64_t ent_id, id;
+    struct enterprise ent;
+    err e = query_enterprise(r, &ent_id);
+    if (e || (e = req_param_id(r, 0, &id)) || (e = reach(r, ent_id, "shift.remove", &ent)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, shift_remove(r->db, ent.id, id, china_day(now_ms())));
+    if ((e = req_write_done(r, e, "shift.remove", "enterprise_shift", id, NULL)))
+        return e;
+    return reply_empty(r);
+}
+
+/* ?date= or the body's date (YYYY-MM-DD, default today) as a China day. */
+static err day_of(const char *v, const char *field, int64_t *day_r)
+{
+    *day_r = china_day(now_ms());
+    if (v && *v && !china_date_day(v, day_r))
+        return err_set(E_INPUT, "invalid_date", field, "日期格式应为 YYYY-MM-DD");
+    return E_OK;
+}
+
+static err get_rosters(struct req *r)
+{
+    int64_t ent_id, day;
+    struct enterprise ent;
+    err e = query_enterprise(r, &ent_id);
+    if (e || (e = day_of(req_query(r, "date"), "date", &day)) ||
+        (e = reach(r, ent_id, "roster.day", &ent)))
+        return e;
+    struct roster_row *rows;
+    size_t n;
+    if ((e = roster_day(r->db, r->a, ent.id, day, &rows, &n)))
+        return e;
+    req_audit(r, "roster.day", "enterprise", ent.id, "ok", arena_printf(r->a, "rows=%zu", n));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = employee_json(r, &rows[i].emp);
+        json_object_set_new(o, "roster", rows[i].shift.id ? shift_json(&rows[i].shift) : json_null());
+        json_array_append_new(arr, o);
+    }
+    return reply_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+static const struct jfield roster_body[] = {
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"date", J_STRING, JF_REQUIRED, 0, 0, "日期", NULL, NULL},
+    {"shift_id", J_STRING, JF_NULLABLE, 0, 20, "班次", NULL, NULL},
+    {"employee_ids", J_ARRAY, JF_REQUIRED, 0, 0, "员工", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_roster(struct req *r)
+{
+    int64_t ent_id, day, shift_id = 0;
+    struct enterprise ent;
+    err e = body_enterprise(r, &ent_id);
+    if (e || (e = day_of(json_str(r->body, "date"), "date", &day)))
+        return e;
+    const char *sid = json_str(r->body, "shift_id");
+    if (sid && *sid && !(shift_id = id_parse(sid)))
+        return err_set(E_INPUT, "invalid_value", "shift_id", "班次编号格式不正确");
+    json_t *arr = json_object_get(r->body, "employee_ids");
+    size_t n = json_array_size(arr);
+    if (!n)
+        return err_set(E_INPUT, "required", "employee_ids", "请选择员工");
+    if (n > ROSTER_BATCH)
+        return err_set(E_INPUT, "too_many", "employee_ids", "一次最多排班%d人", ROSTER_BATCH);
+    int64_t *ids = arena_alloc(r->a, n * sizeof *ids);
+    if (!ids)
+        return err_set(E_NOMEM, "no_memory", NULL, "内存不足");
+    for (size_t i = 0; i < n; i++)
+        if (!(ids[i] = id_parse(json_string_value(json_array_get(arr, i)))))
+            return err_set(E_INPUT, "invalid_value", arena_printf(r->a, "employee_ids[%zu]", i),
+                           "员工编号格式不正确");
+    if ((e = reach(r, ent_id, "roster.assign", &ent)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, roster_assign(r->db, r->a, r->who->user_id, ent.id, day, shift_id, ids, n));
+    if ((e = req_write_done(r, e, "roster.assign", "enterprise", ent.id, req_body_fields(r))))
+        return e;
+    return reply_json(r, 200, json_pack("{s:I}", "assigned", (json_int_t)n));
+}
+
+static const struct vocab_word pass_reasons[] = {
+    {"not_on_shift", "今天没有排班"},    {"off_shift_hours", "不在当班时间内"},
+    {"not_clocked_in", "当天尚未健康打卡"}, {"clockin_abnormal", "当天健康打卡异常"},
+    {"code_not_green", "健康码非绿码"},
+};
+
+/* The resident's own pass: a signed token (TOKEN_STAFF_PASS) valid until
+ * the shift's end, or 409 saying why none may be issued now. */
+static err get_my_pass(struct req *r)
+{
+    if (!r->who->resident || !r->who->person_id)
+        return err_set(E_FORBIDDEN, "forbidden", NULL, "请使用员工本人的手机账号");
+    struct employee emp;
+    err e = employee_of_person(r->db, r->a, r->who->person_id, 0, &emp);
+    if (e == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "not_employee", NULL, "您不是登记在册的企业员工，请联系单位");
+    struct enterprise ent;
+    struct scope all = scope_all();
+    if (e || (e = enterprise_find(r->db, r->a, &all, emp.enterprise_id, &ent)))
+        return e;
+    int64_t now = now_ms();
+    struct pass_check c;
+    if ((e = pass_check(r->db, r->a, &emp, now, &c)))
+        return e;
+    struct token t = {.kind = TOKEN_STAFF_PASS, .subject = emp.id, .issued_at = now,
+                      .expires_at = c.closes_at};
+    char tok[TOKEN_MAX];
+    if ((e = token_issue(&t, tok)))
+        return e;
+    req_audit(r, "staffpass.issue", "enterprise_employee", emp.id, "ok", NULL);
+    json_t *o = employee_json(r, &emp);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    json_object_set_new(o, "token", json_string(tok));
+    json_object_set_new(o, "shift", shift_json(&c.shift));
+    json_object_set_new(o, "opens_at", json_integer(c.opens_at));
+    json_object_set_new(o, "expires_at", json_integer(c.closes_at));
+    return reply_json(r, 200, o);
+}
+
+static const struct jfield verify_body[] = {
+    {"token", J_STRING, JF_REQUIRED, 1, TOKEN_MAX, "通行证", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* At the gate: a forged or expired token is refused with the token's code
+ * (400); a genuine one is answered with the verdict now, since the holder
+ * may have left the shift or turned non-green since it was issued. */
+static err post_verify_pass(struct req *r)
+{
+    struct token t;
+    int64_t now = now_ms();
+    err e = token_verify(json_str(r->body, "token"), TOKEN_STAFF_PASS, now, &t);
+    if (e) {
+        req_audit(r, "staffpass.verify", "token", 0, "refused", err_last()->slug);
+        return e;
+    }
+    struct enterprise ent;
+    struct employee emp;
+    if ((e = employee_reach(r, t.subject, "staffpass.verify", &ent)) ||
+        (e = employee_find(r->db, r->a, ent.id, t.subject, &emp)))
+        return e;
+    struct pass_check c;
+    e = pass_check(r->db, r->a, &emp, now, &c);
+    if (e && e != E_CONFLICT)
+        return e;
+    const char *why = e ? arena_strdup(r->a, err_last()->slug) : NULL;
+    req_audit(r, "staffpass.verify", "enterprise_employee", emp.id, e ? "refused" : "ok", why);
+    json_t *o = employee_json(r, &emp);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    json_object_set_new(o, "valid", json_boolean(!e));
+    json_object_set_new(o, "reason", why ? json_string(why) : json_null());
+    const char *label = NULL;
+    for (size_t i = 0; why && i < sizeof pass_reasons / sizeof pass_reasons[0]; i++)
+        if (!strcmp(pass_reasons[i].name, why))
+            label = pass_reasons[i].label;
+    json_object_set_new(o, "reason_label", label ? json_string(label) : json_null());
+    json_object_set_new(o, "shift", e ? json_null() : shift_json(&c.shift));
+    return reply_json(r, 200, o);
+}
+
 const struct route enterprise_work_routes[] = {
     {M_POST, "/api/v1/enterprise-accounts", post_account, PERM_ENTERPRISE_WRITE, 0, account_body,
      "绑定企事业单位账号与企业", "enterprise_work", 0},
@@ -803,6 +1039,20 @@ const struct route enterprise_work_routes[] = {
      "企业今日打卡情况（已打卡、未打卡、异常）", "enterprise_work", 0},
     {M_GET, "/api/v1/me/employment", get_my_employment, PERM_SELF, 0, NULL,
      "本人就职企业及今日打卡", "enterprise_work", 0},
+    {M_GET, "/api/v1/enterprise-shifts", get_shifts, PERM_EMPLOYEE_READ, 0, NULL, "企业班次列表",
+     "enterprise_work", 0},
+    {M_POST, "/api/v1/enterprise-shifts", post_shift, PERM_EMPLOYEE_WRITE, 0, shift_body,
+     "新增班次（名称、开始、结束时间）", "enterprise_work", 0},
+    {M_DELETE, "/api/v1/enterprise-shifts/{id}", delete_shift, PERM_EMPLOYEE_WRITE, 0, NULL,
+     "停用班次（今天起的排班一并取消）", "enterprise_work", 0},
+    {M_GET, "/api/v1/enterprise-rosters", get_rosters, PERM_EMPLOYEE_READ, 0, NULL,
+     "某日排班（date，默认今天）", "enterprise_work", 0},
+    {M_POST, "/api/v1/enterprise-rosters", post_roster, PERM_EMPLOYEE_WRITE, 0, roster_body,
+     "排班：指定日期、班次和员工（shift_id 为空即取消）", "enterprise_work", 0},
+    {M_GET, "/api/v1/me/staff-pass", get_my_pass, PERM_SELF, 0, NULL,
+     "本人企业通行证（当班且当天绿码打卡时签发）", "enterprise_work", 0},
+    {M_POST, "/api/v1/staff-passes/verify", post_verify_pass, PERM_STAFF_PASS_VERIFY, 0,
+     verify_body, "企业门岗核验员工通行证", "enterprise_work", 0},
 };
 const size_t enterprise_work_routes_n =
     sizeof enterprise_work_routes / sizeof enterprise_work_routes[0];

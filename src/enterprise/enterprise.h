@@ -217,6 +217,77 @@ struct clockin_row {
 err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct clockin_row **rows_r,
                 size_t *n_r) MUST_USE;
 
+/* ---- shifts (排班) and the enterprise pass (通行证) ----------------------------------------- */
+
+#define SHIFT_NAME_MAX  20 /* characters */
+#define SHIFTS_MAX      50 /* live shifts of an enterprise */
+#define ROSTER_BATCH    500 /* employees one roster call may assign */
+#define PASS_EARLY_MS   (60 * 60000LL) /* a pass opens an hour before its shift */
+#define MINUTES_PER_DAY 1440
+
+/* A shift: start_min and end_min are minutes after China midnight; an end
+ * at or before the start runs past midnight. */
+struct shift {
+    int64_t id, enterprise_id;
+    const char *name;
+    int32_t start_min, end_min;
+    int64_t created_at;
+};
+
+/* "HH:MM" (00:00..23:59) as minutes after midnight; -1 otherwise. */
+int32_t shift_minutes(const char *hhmm);
+
+/* A new shift of enterprise_id: name 1..SHIFT_NAME_MAX characters (E_INPUT
+ * "required"/"too_long" on name), start and end 0..MINUTES_PER_DAY-1 and
+ * different ("invalid_value" on end). E_CONFLICT "duplicate_shift" for a
+ * live shift of that name, E_INPUT "too_many" past SHIFTS_MAX. */
+err shift_create(db *d, int64_t by, int64_t enterprise_id, const char *name, int32_t start_min,
+                 int32_t end_min, int64_t *id_r) MUST_USE;
+
+/* Retire a shift and its rosters from today on. E_NOT_FOUND. */
+err shift_remove(db *d, int64_t enterprise_id, int64_t id, int64_t today) MUST_USE;
+
+/* The live shifts of an enterprise, by start and name. */
+err shift_list(db *d, arena *a, int64_t enterprise_id, struct shift **items_r,
+               size_t *n_r) MUST_USE;
+
+/*
+ * Roster employees (ids of enterprise_id's live employees; E_INPUT
+ * "not_employee" on "employee_ids[i]" otherwise) on shift_id for China day
+ * `day`, replacing their shift of that day; shift_id 0 takes them off.
+ * E_NOT_FOUND "shift_not_found" (field shift_id) for a shift not the
+ * enterprise's. Inside the caller's transaction.
+ */
+err roster_assign(db *d, arena *a, int64_t by, int64_t enterprise_id, int64_t day, int64_t shift_id,
+                  const int64_t *employee_ids, size_t n) MUST_USE;
+
+/* The enterprise's live employees with their shift on `day` (shift.id 0:
+ * none), by department and id. */
+struct roster_row {
+    struct employee emp;
+    struct shift shift;
+};
+err roster_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct roster_row **rows_r,
+               size_t *n_r) MUST_USE;
+
+/* Whether employee emp may pass the gate at `now`: */
+struct pass_check {
+    struct shift shift;         /* the shift the pass is for */
+    int64_t day;                /* its roster day */
+    int64_t opens_at, closes_at; /* epoch ms: PASS_EARLY_MS before its start, its end */
+    const char *code_colour;    /* the person's code now */
+};
+/*
+ * E_OK and *c when emp is rostered on a shift whose window contains now
+ * (today's, or yesterday's running past midnight), clocked in that day
+ * without anything abnormal, and their code is green now. Otherwise
+ * E_CONFLICT, slug and Chinese message saying which: "not_on_shift" (no
+ * shift today), "off_shift_hours" (outside its hours), "not_clocked_in",
+ * "clockin_abnormal", "code_not_green".
+ */
+err pass_check(db *d, arena *a, const struct employee *emp, int64_t now,
+               struct pass_check *c) MUST_USE;
+
 /* ---- resume-work applications (复工申请) --------------------------------------------------- */
 
 enum resume_status {

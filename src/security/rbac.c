@@ -109,6 +109,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_EMPLOYEE_WRITE] = {"employee.write", "维护企业员工、提交复工申请"},
     [PERM_ENTERPRISE_REVIEW] = {"enterprise.review", "审核企业复工申请"},
     [PERM_ENTERPRISE_MONITOR] = {"enterprise.monitor", "查看复工复产监测"},
+    [PERM_STAFF_PASS_VERIFY] = {"employee.pass_verify", "核验企业员工通行证"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -171,7 +172,7 @@ const struct builtin_role builtin_roles[] = {
     {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
     {"enterprise", "企事业单位",
      GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT,
-            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE),
+            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE, PERM_STAFF_PASS_VERIFY),
      false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
@@ -194,7 +195,7 @@ const struct builtin_role builtin_roles[] = {
     {"checkpoint_staff", "卡口人员",
      GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_HEALTH_WRITE, PERM_CODE_READ, PERM_VENUE_READ,
             PERM_ACCESS_SCAN, PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_SCAN, PERM_VEHICLE_READ,
-            PERM_CASE_REPORT, PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY),
+            PERM_CASE_REPORT, PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_STAFF_PASS_VERIFY),
      false},
     /* community staff (社区工作人员, seed 001 §4.1, seed 002 二(二)2-3, 二(三)1)
      * keep their community's registry, confirm visitors and vehicles, run

@@ -142,6 +142,7 @@ enum perm {
     PERM_EMPLOYEE_WRITE,    /* add/change employees, submit resume-work applications */
     PERM_ENTERPRISE_REVIEW, /* approve or return resume-work applications in scope */
     PERM_ENTERPRISE_MONITOR, /* resume-work monitoring per street and industry in scope */
+    PERM_STAFF_PASS_VERIFY,  /* verify enterprise passes at a reached enterprise's gate */
     PERM__COUNT
 };
 

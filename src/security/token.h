@@ -45,8 +45,10 @@ enum token_kind {
     TOKEN_VISITOR = 3,  /* a confirmed visitor's code: fixed key, key id = version */
     TOKEN_CERT = 4,     /* a release certificate (解除隔离通知书): fixed key, subject = the
                            certificate, key id = its version (revoking bumps it) */
-    TOKEN_ITINERARY = 5 /* a person's 14-day itinerary card (行程卡): rotating daily key of
+    TOKEN_ITINERARY = 5, /* a person's 14-day itinerary card (行程卡): rotating daily key of
                            its own, subject = the person, expires at the end of the day */
+    TOKEN_STAFF_PASS = 6 /* an enterprise pass (通行证, enterprise.h): rotating daily key of
+                            its own, subject = the employee, expires at the shift's end */
 };
 
 struct token {

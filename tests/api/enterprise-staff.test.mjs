@@ -6,10 +6,10 @@
 // server; the tests build on each other's data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, creditCode, residentId, expectError, smsCode, sleep } from './lib.mjs';
+import { startCityWith, CITY_STAFF, creditCode, residentId, expectError, smsCode, sleep, waitForAudit } from './lib.mjs';
 
 const PW = 'Enterprise-staff-2024!';
-let ctx, cc, entA, entB, street1, street2, lead;
+let ctx, cc, entA, entB, street1, street2, lead, gate, auditor;
 let A, B, C; // the enterprises
 const S1 = '110101001000'; // 东华门街道
 const S1_C1 = '110101001001'; // 多福巷社区
@@ -32,7 +32,7 @@ before(async () => {
     PW,
     { env: { FK_SMS_RESEND: '1' } },
   );
-  ({ cc_dc: cc, ent_a: entA, ent_b: entB, street_1: street1, street_2: street2, lead } = ctx.as);
+  ({ cc_dc: cc, ent_a: entA, ent_b: entB, street_1: street1, street_2: street2, lead, gate_dc: gate, auditor } = ctx.as);
   const mk = async (name, region, n, industry) => {
     const r = await cc.post('/api/v1/enterprises', { name, credit_code: creditCode('91110101MA000010' + n), region_code: region, industry });
     assert.equal(r.status, 201, r.text);
@@ -177,4 +177,109 @@ test('resume-work monitoring: per street, per industry, drilled down, exported, 
   assert.match(r.headers.get('content-type'), /spreadsheetml/);
   assert.equal(r.text.slice(0, 2), 'PK');
   assert.ok(C.id);
+});
+
+// "HH:MM" of China time now plus `min` minutes, wrapped to the day.
+const hhmm = (min) => {
+  const t = new Date(Date.now() + 8 * 3600e3);
+  const m = (((t.getUTCHours() * 60 + t.getUTCMinutes() + min) % 1440) + 1440) % 1440;
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+};
+const nowMin = () => { const t = new Date(Date.now() + 8 * 3600e3); return t.getUTCHours() * 60 + t.getUTCMinutes(); };
+
+test('shifts, rosters and the pass: on shift and green that day, verified at the gate', async () => {
+  // shifts: bad input first, nothing written
+  const bad = [
+    [{ start: '08:00', end: '17:00' }, 400, 'required', 'name'],
+    [{ name: '早班', start: '8:00', end: '17:00' }, 400, 'invalid_value', 'start'],
+    [{ name: '早班', start: '08:00', end: '24:00' }, 400, 'invalid_value', 'end'],
+    [{ name: '早班', start: '08:00', end: '08:00' }, 400, 'invalid_value', 'end'],
+    [{ name: '班'.repeat(21), start: '08:00', end: '17:00' }, 400, 'too_long', 'name'],
+  ];
+  for (const [body, st, code, field] of bad) expectError(await entA.post('/api/v1/enterprise-shifts', body), st, code, field);
+  assert.deepEqual((await entA.get('/api/v1/enterprise-shifts')).body.items, []);
+  // the shift running now (from 30 min ago, or midnight, for two hours) and one later on
+  const start = nowMin() >= 30 ? hhmm(-30) : '00:00';
+  let r = await entA.post('/api/v1/enterprise-shifts', { name: '当前班', start, end: hhmm(120) });
+  assert.equal(r.status, 201, r.text);
+  const cur = r.body;
+  r = await entA.post('/api/v1/enterprise-shifts', { name: '晚些班', start: hhmm(240), end: hhmm(300) });
+  assert.equal(r.status, 201, r.text);
+  const later = r.body;
+  expectError(await entA.post('/api/v1/enterprise-shifts', { name: '当前班', start: '08:00', end: '09:00' }), 409, 'duplicate_shift', 'name');
+  assert.equal((await entA.get('/api/v1/enterprise-shifts')).body.items.length, 2);
+  // another enterprise's shifts: refused like unknown, audited
+  assert.equal((await entB.get(`/api/v1/enterprise-shifts?enterprise_id=${A.id}`)).status, 404);
+  const refusals = await waitForAudit(auditor, `action=shift.list&object_id=${A.id}`, (x) => x.result === 'not_found');
+  assert.ok(refusals.some((x) => x.result === 'not_found'), JSON.stringify(refusals));
+
+  // a third employee, with an account: 周明
+  const zhou = await resident('13600003333', '周明', residentId('110101', '19950505', 43));
+  r = await entA.post('/api/v1/employees', { id_number: residentId('110101', '19950505', 43), name: '周明', department: '仓储' });
+  assert.equal(r.status, 201, r.text);
+  const zhouEmp = r.body.id;
+  const li = (await entA.get('/api/v1/employees')).body.items.find((x) => x.name === '李*');
+  const other = (await entB.post('/api/v1/employees', { id_number: residentId('110101', '19991111', 44), name: '赵六' })).body;
+
+  // rosters: bad input
+  const badRoster = [
+    [{ date: 'x', shift_id: cur.id, employee_ids: [zhouEmp] }, 400, 'invalid_date', 'date'],
+    [{ date: TODAY, shift_id: cur.id, employee_ids: [] }, 400, 'required', 'employee_ids'],
+    [{ date: TODAY, shift_id: cur.id, employee_ids: ['x'] }, 400, 'invalid_value', 'employee_ids[0]'],
+    [{ date: TODAY, shift_id: cur.id, employee_ids: [zhouEmp, other.id] }, 400, 'not_employee', 'employee_ids[1]'],
+    [{ date: TODAY, shift_id: '123', employee_ids: [zhouEmp] }, 404, 'shift_not_found', 'shift_id'],
+  ];
+  for (const [body, st, code, field] of badRoster) expectError(await entA.post('/api/v1/enterprise-rosters', body), st, code, field);
+  assert.ok((await entA.get('/api/v1/enterprise-rosters')).body.items.every((x) => x.roster === null), 'nothing written');
+
+  // no shift today, then a shift later on, then the one running now without a clock-in
+  expectError(await zhou.get('/api/v1/me/staff-pass'), 409, 'not_on_shift');
+  assert.equal((await entA.post('/api/v1/enterprise-rosters', { date: TODAY, shift_id: later.id, employee_ids: [zhouEmp] })).status, 200);
+  expectError(await zhou.get('/api/v1/me/staff-pass'), 409, 'off_shift_hours');
+  r = await entA.post('/api/v1/enterprise-rosters', { date: TODAY, shift_id: cur.id, employee_ids: [zhouEmp, li.id] });
+  assert.deepEqual([r.status, r.body.assigned], [200, 2]);
+  expectError(await zhou.get('/api/v1/me/staff-pass'), 409, 'not_clocked_in');
+  const roster = (await entA.get(`/api/v1/enterprise-rosters?date=${TODAY}`)).body.items;
+  assert.equal(roster.find((x) => x.id === zhouEmp).roster.name, '当前班');
+  // 李红: her clock-in today was abnormal (a red code)
+  expectError(await emp.get('/api/v1/me/staff-pass'), 409, 'clockin_abnormal');
+
+  // 周明 clocks in green: his pass
+  assert.equal((await zhou.post('/api/v1/staff-clockins', { temperature: 36.5 })).status, 201);
+  r = await zhou.get('/api/v1/me/staff-pass');
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.body.token, /^FK1\./);
+  assert.deepEqual([r.body.shift.name, r.body.enterprise_name, r.body.name], ['当前班', A.name, '周*']);
+  assert.ok(r.body.expires_at > Date.now());
+  const token = r.body.token;
+
+  // the gate: the enterprise and the district's checkpoint accept it; another enterprise cannot see it
+  for (const g of [entA, gate]) {
+    r = await g.post('/api/v1/staff-passes/verify', { token });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.body.valid, r.body.reason, r.body.shift.name, r.body.name], [true, null, '当前班', '周*']);
+  }
+  assert.equal((await entB.post('/api/v1/staff-passes/verify', { token })).status, 404);
+  assert.equal((await street1.post('/api/v1/staff-passes/verify', { token })).status, 403);
+  // forged, of another kind, malformed: the token's own codes
+  const forged = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
+  expectError(await entA.post('/api/v1/staff-passes/verify', { token: forged }), 400, 'token_forged', 'token');
+  const health = (await zhou.get('/api/v1/me/code/token')).body.token;
+  expectError(await entA.post('/api/v1/staff-passes/verify', { token: health }), 400, 'token_wrong_kind', 'token');
+  expectError(await entA.post('/api/v1/staff-passes/verify', { token: 'abc' }), 400, 'token_malformed', 'token');
+  expectError(await entA.post('/api/v1/staff-passes/verify', {}), 400, 'required', 'token');
+
+  // his code turns red: the same pass is refused at the gate, no new one
+  r = await cc.post(`/api/v1/persons/${zhou.personId}/status`, { to: 'home_isolation', reason: '密接' });
+  assert.equal(r.status, 200, r.text);
+  r = await entA.post('/api/v1/staff-passes/verify', { token });
+  assert.deepEqual([r.status, r.body.valid, r.body.reason, r.body.reason_label], [200, false, 'code_not_green', '健康码非绿码']);
+  expectError(await zhou.get('/api/v1/me/staff-pass'), 409, 'code_not_green');
+
+  // retiring the later shift; taking 李红 off today's
+  assert.equal((await entA.del(`/api/v1/enterprise-shifts/${later.id}`)).status, 204);
+  assert.equal((await entA.del(`/api/v1/enterprise-shifts/${later.id}`)).status, 404);
+  assert.deepEqual((await entA.get('/api/v1/enterprise-shifts')).body.items.map((x) => x.name), ['当前班']);
+  assert.equal((await entA.post('/api/v1/enterprise-rosters', { date: TODAY, shift_id: null, employee_ids: [li.id] })).status, 200);
+  expectError(await emp.get('/api/v1/me/staff-pass'), 409, 'not_on_shift');
 });
