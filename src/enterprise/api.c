@@ -15,7 +15,7 @@
  *   GET   /api/v1/me/employment                    the resident's own employer, today's clock-in
  *   GET/POST /api/v1/enterprise-shifts, DELETE …/{id}  shifts (排班)
  *   GET/POST /api/v1/enterprise-rosters             who is on which shift on a date
- *   GET   /api/v1/me/staff-pass                     the employee's pass (signed token) now
+ *   GET   /api/v1/me/staff-pass[/qr.svg]            the employee's pass (signed token) now
  *   POST  /api/v1/staff-passes/verify               the gate's check of a pass
  *
  * An enterprise account is held to its own enterprise (ent_reach): asking
@@ -29,6 +29,7 @@
 #include "app.h"
 #include "attach/attach.h"
 #include "base/id.h"
+#include "base/qr.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "base/validate.h"
@@ -932,28 +933,35 @@ static const struct vocab_word pass_reasons[] = {
     {"code_not_green", "健康码非绿码"},
 };
 
-/* The resident's own pass: a signed token (TOKEN_STAFF_PASS) valid until
- * the shift's end, or 409 saying why none may be issued now. */
-static err get_my_pass(struct req *r)
+/* The resident's own pass now: their employment, the shift, and a signed
+ * token (TOKEN_STAFF_PASS) valid until the shift's end; 409 saying why
+ * none may be issued now. */
+static err my_pass(struct req *r, struct employee *emp, struct enterprise *ent,
+                   struct pass_check *c, char tok[TOKEN_MAX])
 {
     if (!r->who->resident || !r->who->person_id)
         return err_set(E_FORBIDDEN, "forbidden", NULL, "请使用员工本人的手机账号");
-    struct employee emp;
-    err e = employee_of_person(r->db, r->a, r->who->person_id, 0, &emp);
+    err e = employee_of_person(r->db, r->a, r->who->person_id, 0, emp);
     if (e == E_NOT_FOUND)
         return err_set(E_NOT_FOUND, "not_employee", NULL, "您不是登记在册的企业员工，请联系单位");
-    struct enterprise ent;
     struct scope all = scope_all();
-    if (e || (e = enterprise_find(r->db, r->a, &all, emp.enterprise_id, &ent)))
-        return e;
     int64_t now = now_ms();
-    struct pass_check c;
-    if ((e = pass_check(r->db, r->a, &emp, now, &c)))
+    if (e || (e = enterprise_find(r->db, r->a, &all, emp->enterprise_id, ent)) ||
+        (e = pass_check(r->db, r->a, emp, now, c)))
         return e;
-    struct token t = {.kind = TOKEN_STAFF_PASS, .subject = emp.id, .issued_at = now,
-                      .expires_at = c.closes_at};
+    struct token t = {.kind = TOKEN_STAFF_PASS, .subject = emp->id, .issued_at = now,
+                      .expires_at = c->closes_at};
+    return token_issue(&t, tok);
+}
+
+static err get_my_pass(struct req *r)
+{
+    struct employee emp;
+    struct enterprise ent;
+    struct pass_check c;
     char tok[TOKEN_MAX];
-    if ((e = token_issue(&t, tok)))
+    err e = my_pass(r, &emp, &ent, &c, tok);
+    if (e)
         return e;
     req_audit(r, "staffpass.issue", "enterprise_employee", emp.id, "ok", NULL);
     json_t *o = employee_json(r, &emp);
@@ -963,6 +971,21 @@ static err get_my_pass(struct req *r)
     json_object_set_new(o, "opens_at", json_integer(c.opens_at));
     json_object_set_new(o, "expires_at", json_integer(c.closes_at));
     return reply_json(r, 200, o);
+}
+
+/* The same pass as a QR image for the phone page. */
+static err get_my_pass_qr(struct req *r)
+{
+    struct employee emp;
+    struct enterprise ent;
+    struct pass_check c;
+    char tok[TOKEN_MAX], *svg;
+    size_t n;
+    err e = my_pass(r, &emp, &ent, &c, tok);
+    if (e || (e = qr_svg_color(r->a, tok, QR_GREEN, &svg, &n)))
+        return e;
+    req_audit(r, "staffpass.issue", "enterprise_employee", emp.id, "ok", "qr");
+    return reply_bytes(r, 200, "image/svg+xml", svg, n);
 }
 
 static const struct jfield verify_body[] = {
@@ -1051,6 +1074,8 @@ const struct route enterprise_work_routes[] = {
      "排班：指定日期、班次和员工（shift_id 为空即取消）", "enterprise_work", 0},
     {M_GET, "/api/v1/me/staff-pass", get_my_pass, PERM_SELF, 0, NULL,
      "本人企业通行证（当班且当天绿码打卡时签发）", "enterprise_work", 0},
+    {M_GET, "/api/v1/me/staff-pass/qr.svg", get_my_pass_qr, PERM_SELF, 0, NULL,
+     "本人企业通行证二维码", "enterprise_work", 0},
     {M_POST, "/api/v1/staff-passes/verify", post_verify_pass, PERM_STAFF_PASS_VERIFY, 0,
      verify_body, "企业门岗核验员工通行证", "enterprise_work", 0},
 };

@@ -12,7 +12,7 @@ import { creditCode } from '../api/lib.mjs';
 selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!enterprisepage';
-let ctx, browser, cc, ent, street, entId;
+let ctx, browser, cc, ent, street, entId, sun;
 
 before(async () => {
   ctx = await startServer({
@@ -129,7 +129,7 @@ async function phone(client, hash) {
 }
 
 test('an employee clocks in on the phone and the enterprise\'s daily view shows it', async () => {
-  const emp = ctx.client();
+  const emp = (sun = ctx.client());
   const tel = '13911112222';
   assert.equal((await emp.post('/api/v1/auth/sms/send', { phone: tel })).status, 200);
   assert.equal((await emp.post('/api/v1/auth/sms/login', { phone: tel, code: smsCode(ctx, tel) })).status, 200);
@@ -214,4 +214,57 @@ test('the street\'s resume-work monitoring shows the day and drills down', async
   await table.locator('tr', { hasText: '制造业' }).waitFor();
   await shot(page, 'enterprise-monitor');
   assertClean(page);
+});
+
+// 企业通行证: an employee on today's shift who clocked in green shows the QR
+// on the phone; the enterprise's phone verifies the code below it at the
+// gate; an employee whose clock-in was abnormal gets no pass, told why.
+test('the enterprise pass: shown on the phone on shift and green, verified at the gate', async () => {
+  let r = await ent.post('/api/v1/enterprise-shifts', { name: '全天班', start: '00:00', end: '23:59' });
+  assert.equal(r.status, 201, r.text);
+  const shift = r.body;
+  const w = ctx.client();
+  const tel = '13933334444';
+  assert.equal((await w.post('/api/v1/auth/sms/send', { phone: tel })).status, 200);
+  assert.equal((await w.post('/api/v1/auth/sms/login', { phone: tel, code: smsCode(ctx, tel) })).status, 200);
+  assert.equal((await w.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  const idn = residentId('110101', '19900909', 35);
+  assert.equal((await w.post('/api/v1/me/person', { name: '钱明亮', id_number: idn, region_code: '110101001001', address: '多福巷6号' })).status, 201);
+  r = await ent.post('/api/v1/employees', { id_number: idn, name: '钱明亮', department: '后勤' });
+  assert.equal(r.status, 201, r.text);
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  const all = (await ent.get('/api/v1/employees')).body.items.map((x) => x.id);
+  assert.equal((await ent.post('/api/v1/enterprise-rosters', { date: today, shift_id: shift.id, employee_ids: all })).status, 200);
+  assert.equal((await w.post('/api/v1/staff-clockins', { temperature: 36.6 })).status, 201);
+
+  // his pass: the QR, the shift, the code to type
+  const wp = await phone(w, '/me/clockin');
+  await wp.getByTestId('clockin-pass').click();
+  await wp.getByTestId('pass-qr').waitFor();
+  assert.match(await wp.getByTestId('pass-shift').textContent(), /全天班 00:00-23:59/);
+  assert.ok(await wp.getByTestId('pass-qr').evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR image loads');
+  const token = (await wp.getByTestId('pass-token').textContent()).trim();
+  assert.match(token, /^FK1\./);
+  await shot(wp, 'enterprise-phone-pass');
+  assertClean(wp);
+
+  // the gate: the enterprise's phone verifies it
+  const gp = await phone(ent, '/staff');
+  await gp.getByTestId('entry-pass-verify').click();
+  await gp.getByTestId('spv-token-input').locator('textarea').fill(token);
+  await gp.getByTestId('spv-submit').click();
+  await gp.getByTestId('spv-verdict').filter({ hasText: '当班且当天绿码打卡' }).waitFor();
+  assert.match(await gp.getByTestId('spv-name').textContent(), /钱\*亮/);
+  assert.match(await gp.getByTestId('pass-title').textContent(), /准予通行/);
+  // a forged one: refused in words
+  await gp.getByText('继续核验').click();
+  await gp.getByTestId('spv-token-input').locator('textarea').fill(token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA'));
+  await gp.getByTestId('spv-submit').click();
+  await gp.getByTestId('spv-verdict').filter({ hasText: '疑似伪造' }).waitFor();
+  assertClean(gp);
+
+  // 孙晓梅 clocked in with a fever today: no pass, and why
+  const sp = await phone(sun, '/me/staff-pass');
+  await sp.getByTestId('pass-refused').filter({ hasText: '当天健康打卡异常' }).waitFor();
+  assertClean(sp);
 });

@@ -73,6 +73,8 @@ const router = createRouter({
     { path: '/me/clockin', component: () => import('./views/MyClockin.vue'), meta: { kind: 'resident' } },
     { path: '/me/return-declaration', component: () => import('./views/MyReturnDecl.vue'), meta: { kind: 'resident' } },
     { path: '/staff/employees-today', component: () => import('./views/StaffEmployeesToday.vue'), meta: { kind: 'staff' } },
+    { path: '/me/staff-pass', component: () => import('./views/MyStaffPass.vue'), meta: { kind: 'resident' } },
+    { path: '/staff/pass-verify', component: () => import('./views/StaffPassVerify.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -40,6 +40,8 @@ export const STAFF_ENTRIES = [
   { key: 'parcel', title: '快递外卖登记', icon: 'logistics', perm: 'parcel.record', to: '/staff/parcel' },
   // 员工今日打卡 (issue 14, docs/enterprise.md): the enterprise account's employees today
   { key: 'employees-today', title: '员工今日打卡', icon: 'friends-o', roles: ['enterprise'], to: '/staff/employees-today' },
+  // 通行证核验: the enterprise's gate checks an employee's pass (on shift, green today)
+  { key: 'pass-verify', title: '通行证核验', icon: 'scan', perm: 'employee.pass_verify', to: '/staff/pass-verify' },
 ];
 
 export function entriesFor(me) {
