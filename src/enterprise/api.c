@@ -835,8 +835,8 @@ static err post_shift(struct req *r)
     e = shift_create(r->db, r->who->user_id, ent.id, name, start, end, &id);
     if ((e = req_write_done(r, e, "shift.create", "enterprise_shift", id, req_body_fields(r))))
         return e;
-    struct shift x = {.id = id, .enterprise_id = ent.id, .name = name, .start_min = start,
-                      .end_min = end};
+    struct shift x = {
+        .id = id, .enterprise_id = ent.id, .name = name, .start_min = start, .end_min = end};
     return reply_json(r, 201, shift_json(&x));
 }
 
@@ -880,7 +880,8 @@ static err get_rosters(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = employee_json(r, &rows[i].emp);
-        json_object_set_new(o, "roster", rows[i].shift.id ? shift_json(&rows[i].shift) : json_null());
+        json_object_set_new(o, "roster",
+                            rows[i].shift.id ? shift_json(&rows[i].shift) : json_null());
         json_array_append_new(arr, o);
     }
     return reply_json(r, 200, json_pack("{s:o}", "items", arr));
@@ -921,14 +922,15 @@ static err post_roster(struct req *r)
         return e;
     db_hold(r->db);
     if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, roster_assign(r->db, r->a, r->who->user_id, ent.id, day, shift_id, ids, n));
+        e = req_tx_end(r,
+                       roster_assign(r->db, r->a, r->who->user_id, ent.id, day, shift_id, ids, n));
     if ((e = req_write_done(r, e, "roster.assign", "enterprise", ent.id, req_body_fields(r))))
         return e;
     return reply_json(r, 200, json_pack("{s:I}", "assigned", (json_int_t)n));
 }
 
 static const struct vocab_word pass_reasons[] = {
-    {"not_on_shift", "今天没有排班"},    {"off_shift_hours", "不在当班时间内"},
+    {"not_on_shift", "今天没有排班"},       {"off_shift_hours", "不在当班时间内"},
     {"not_clocked_in", "当天尚未健康打卡"}, {"clockin_abnormal", "当天健康打卡异常"},
     {"code_not_green", "健康码非绿码"},
 };
@@ -949,8 +951,8 @@ static err my_pass(struct req *r, struct employee *emp, struct enterprise *ent,
     if (e || (e = enterprise_find(r->db, r->a, &all, emp->enterprise_id, ent)) ||
         (e = pass_check(r->db, r->a, emp, now, c)))
         return e;
-    struct token t = {.kind = TOKEN_STAFF_PASS, .subject = emp->id, .issued_at = now,
-                      .expires_at = c->closes_at};
+    struct token t = {
+        .kind = TOKEN_STAFF_PASS, .subject = emp->id, .issued_at = now, .expires_at = c->closes_at};
     return token_issue(&t, tok);
 }
 

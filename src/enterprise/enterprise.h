@@ -219,9 +219,9 @@ err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct cloc
 
 /* ---- shifts (排班) and the enterprise pass (通行证) ----------------------------------------- */
 
-#define SHIFT_NAME_MAX  20 /* characters */
-#define SHIFTS_MAX      50 /* live shifts of an enterprise */
-#define ROSTER_BATCH    500 /* employees one roster call may assign */
+#define SHIFT_NAME_MAX  20             /* characters */
+#define SHIFTS_MAX      50             /* live shifts of an enterprise */
+#define ROSTER_BATCH    500            /* employees one roster call may assign */
 #define PASS_EARLY_MS   (60 * 60000LL) /* a pass opens an hour before its shift */
 #define MINUTES_PER_DAY 1440
 
@@ -272,10 +272,10 @@ err roster_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct roste
 
 /* Whether employee emp may pass the gate at `now`: */
 struct pass_check {
-    struct shift shift;         /* the shift the pass is for */
-    int64_t day;                /* its roster day */
+    struct shift shift;          /* the shift the pass is for */
+    int64_t day;                 /* its roster day */
     int64_t opens_at, closes_at; /* epoch ms: PASS_EARLY_MS before its start, its end */
-    const char *code_colour;    /* the person's code now */
+    const char *code_colour;     /* the person's code now */
 };
 /*
  * E_OK and *c when emp is rostered on a shift whose window contains now
@@ -363,9 +363,9 @@ struct resume_figures {
 
 /* One row: a street, an industry, or (drilled down) an enterprise. */
 struct resume_monitor_row {
-    int64_t code;      /* the street's padded code, the enterprise's id; 0 for an industry */
-    const char *label; /* street name, industry ("" for none), enterprise name */
-    int64_t street_code;                /* an enterprise row's street (padded) */
+    int64_t code;        /* the street's padded code, the enterprise's id; 0 for an industry */
+    const char *label;   /* street name, industry ("" for none), enterprise name */
+    int64_t street_code; /* an enterprise row's street (padded) */
     const char *industry, *street_name; /* an enterprise row's */
     enum resume_status status;          /* an enterprise row's */
     struct resume_figures f;

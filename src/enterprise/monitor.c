@@ -58,8 +58,8 @@ err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_
 {
     const char *where = where_of(a, q);
     db_stmt *s;
-    err e = db_prepare(d, arena_printf(a, "SELECT COUNT(*) FROM enterprises e WHERE %s", where),
-                       &s);
+    err e =
+        db_prepare(d, arena_printf(a, "SELECT COUNT(*) FROM enterprises e WHERE %s", where), &s);
     if (e)
         return e;
     bind_where(s, 1, sc, q);
@@ -149,9 +149,9 @@ err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_
         return err_set(E_NOMEM, "no_memory", NULL, "内存不足");
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        bool same = m > 0 && (q->by == MONITOR_BY_STREET
-                                  ? rows[m - 1].code == ents[i].street_code
-                                  : !strcmp(rows[m - 1].label, ents[i].label));
+        bool same =
+            m > 0 && (q->by == MONITOR_BY_STREET ? rows[m - 1].code == ents[i].street_code
+                                                 : !strcmp(rows[m - 1].label, ents[i].label));
         if (!same) {
             rows[m] = (struct resume_monitor_row){
                 .code = q->by == MONITOR_BY_STREET ? ents[i].street_code : 0,

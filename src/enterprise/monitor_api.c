@@ -76,8 +76,9 @@ static err export_rows(struct req *r, enum export_format fmt, const struct resum
     struct export_out x;
     err e = q->by == MONITOR_BY_ENTERPRISE
                 ? export_begin(r, &x, fmt, "复工复产监测", head_enterprise, 11)
-            : q->by == MONITOR_BY_INDUSTRY ? export_begin(r, &x, fmt, "复工复产监测", head_industry, 8)
-                                           : export_begin(r, &x, fmt, "复工复产监测", head_street, 8);
+            : q->by == MONITOR_BY_INDUSTRY
+                ? export_begin(r, &x, fmt, "复工复产监测", head_industry, 8)
+                : export_begin(r, &x, fmt, "复工复产监测", head_street, 8);
     if (e)
         return e;
     for (size_t i = 0; i < n && !(e = export_room(&x)); i++) {
@@ -130,7 +131,8 @@ static err get_monitor(struct req *r)
     else if (!strcmp(by, "enterprise"))
         q.by = MONITOR_BY_ENTERPRISE;
     else
-        return err_set(E_INPUT, "invalid_parameter", "by", "参数 by 应为 street、industry 或 enterprise");
+        return err_set(E_INPUT, "invalid_parameter", "by",
+                       "参数 by 应为 street、industry 或 enterprise");
     int64_t now = now_ms();
     q.day = china_day(now);
     q.today = china_date(now);
@@ -158,7 +160,8 @@ static err get_monitor(struct req *r)
             json_set_region(o, rows[i].street_code, rows[i].street_name);
             json_object_set_new(o, "industry", json_string(rows[i].industry));
             json_object_set_new(o, "industry_label", json_string(industry_label(rows[i].industry)));
-            json_object_set_new(o, "status", json_string(vocab_name(&resume_status_vocab, rows[i].status)));
+            json_object_set_new(o, "status",
+                                json_string(vocab_name(&resume_status_vocab, rows[i].status)));
             json_object_set_new(o, "status_label",
                                 json_string(vocab_label(&resume_status_vocab, rows[i].status)));
         }

@@ -34,7 +34,8 @@ err shift_create(db *d, int64_t by, int64_t enterprise_id, const char *name, int
     if (start_min < 0 || start_min >= MINUTES_PER_DAY)
         return err_set(E_INPUT, "invalid_value", "start", "开始时间格式应为 HH:MM");
     if (end_min < 0 || end_min >= MINUTES_PER_DAY || end_min == start_min)
-        return err_set(E_INPUT, "invalid_value", "end", "结束时间格式应为 HH:MM，且不能等于开始时间");
+        return err_set(E_INPUT, "invalid_value", "end",
+                       "结束时间格式应为 HH:MM，且不能等于开始时间");
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT COUNT(*), SUM(CASE WHEN name = ? THEN 1 ELSE 0 END) FROM "

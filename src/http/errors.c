@@ -448,5 +448,12 @@ const struct http_error_code http_error_codes[] = {
     {"invalid_product", "No such product in the supplies catalogue"},
     {"invalid_warehouse", "The warehouse does not exist or is out of scope"},
     {"over_quantity", "More than the request line still needs, or than the delivery sent"},
+    /* ---- enterprise shifts and passes (docs/enterprise.md) ---- */
+    {"clockin_abnormal", "No enterprise pass: the employee's clock-in that day was abnormal"},
+    {"code_not_green", "No enterprise pass: the employee's health code is not green now"},
+    {"duplicate_shift", "The enterprise already has a live shift of that name"},
+    {"not_on_shift", "No enterprise pass: the employee has no shift today"},
+    {"off_shift_hours", "No enterprise pass: outside the hours of the employee's shift"},
+    {"shift_not_found", "No such shift of the enterprise"},
     {NULL, NULL},
 };

@@ -138,9 +138,9 @@ enum perm {
     PERM_SUPPLY_DISPATCH, /* dispatch requests, place orders, move deliveries, add products
                              and warehouses */
     /* enterprises resuming work (docs/enterprise.md) */
-    PERM_EMPLOYEE_READ,     /* employees of the reached enterprises, applications */
-    PERM_EMPLOYEE_WRITE,    /* add/change employees, submit resume-work applications */
-    PERM_ENTERPRISE_REVIEW, /* approve or return resume-work applications in scope */
+    PERM_EMPLOYEE_READ,      /* employees of the reached enterprises, applications */
+    PERM_EMPLOYEE_WRITE,     /* add/change employees, submit resume-work applications */
+    PERM_ENTERPRISE_REVIEW,  /* approve or return resume-work applications in scope */
     PERM_ENTERPRISE_MONITOR, /* resume-work monitoring per street and industry in scope */
     PERM_STAFF_PASS_VERIFY,  /* verify enterprise passes at a reached enterprise's gate */
     PERM__COUNT
