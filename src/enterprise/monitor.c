@@ -25,26 +25,21 @@ static void add(struct resume_figures *t, const struct resume_figures *f)
     t->abnormal += f->abnormal;
 }
 
-/* The WHERE of both statements: live, in scope, on the query's filters. */
-static const char *where_of(arena *a, const struct resume_monitor_query *q)
-{
-    return arena_printf(a, "e.deleted_at = 0 AND e.region_code >= ? AND e.region_code < ?%s%s",
-                        q->street_code ? " AND e.region_code >= ? AND e.region_code < ?" : "",
-                        q->industry ? " AND e.industry = ?" : "");
-}
+/* The WHERE of both statements: live, in scope, in the street asked for
+ * (the scope again when none), of the industry asked for (any when NULL). */
+#define MONITOR_WHERE                                                                              \
+    "e.deleted_at = 0 AND e.region_code >= ? AND e.region_code < ? AND e.region_code >= ? "        \
+    "AND e.region_code < ? AND (? = 1 OR e.industry = ?)"
 
-static int bind_where(db_stmt *s, int i, const struct scope *sc,
-                      const struct resume_monitor_query *q)
+static void bind_where(db_stmt *s, int i, const struct scope *sc,
+                       const struct resume_monitor_query *q)
 {
     db_bind_int64(s, i++, sc->lo);
     db_bind_int64(s, i++, sc->hi);
-    if (q->street_code) {
-        db_bind_int64(s, i++, q->street_code);
-        db_bind_int64(s, i++, regcode_end(q->street_code));
-    }
-    if (q->industry)
-        db_bind_text(s, i++, q->industry);
-    return i;
+    db_bind_int64(s, i++, q->street_code ? q->street_code : sc->lo);
+    db_bind_int64(s, i++, q->street_code ? regcode_end(q->street_code) : sc->hi);
+    db_bind_int64(s, i++, q->industry ? 0 : 1);
+    db_bind_text(s, i, q->industry ? q->industry : "");
 }
 
 static int by_label(const void *x, const void *y)
@@ -56,10 +51,8 @@ static int by_label(const void *x, const void *y)
 err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_monitor_query *q,
                    struct resume_monitor_row **rows_r, size_t *n_r, struct resume_figures *total_r)
 {
-    const char *where = where_of(a, q);
     db_stmt *s;
-    err e =
-        db_prepare(d, arena_printf(a, "SELECT COUNT(*) FROM enterprises e WHERE %s", where), &s);
+    err e = db_prepare(d, "SELECT COUNT(*) FROM enterprises e WHERE " MONITOR_WHERE, &s);
     if (e)
         return e;
     bind_where(s, 1, sc, q);
@@ -73,8 +66,7 @@ err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_
                        MONITOR_ENTERPRISES_MAX);
     /* each enterprise with its figures; the counts of employees exclude
      * those who left, as the daily view does */
-    const char *sql = arena_printf(
-        a,
+    static const char sql[] =
         "SELECT e.id, e.name, e.region_code, e.industry, "
         "(SELECT status FROM enterprise_applications p WHERE p.enterprise_id = e.id ORDER BY "
         "p.id DESC LIMIT 1), "
@@ -86,8 +78,7 @@ err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_
         "(SELECT COUNT(*) FROM enterprise_clockins c WHERE c.enterprise_id = e.id AND c.day = ?), "
         "(SELECT COUNT(*) FROM enterprise_clockins c WHERE c.enterprise_id = e.id AND c.day = ? "
         "AND c.abnormal = 1) "
-        "FROM enterprises e WHERE %s ORDER BY e.region_code, e.name, e.id",
-        where);
+        "FROM enterprises e WHERE " MONITOR_WHERE " ORDER BY e.region_code, e.name, e.id";
     if ((e = db_prepare(d, sql, &s)))
         return e;
     db_bind_int64(s, 1, q->today);
