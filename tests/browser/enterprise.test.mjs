@@ -220,9 +220,6 @@ test('the street\'s resume-work monitoring shows the day and drills down', async
 // on the phone; the enterprise's phone verifies the code below it at the
 // gate; an employee whose clock-in was abnormal gets no pass, told why.
 test('the enterprise pass: shown on the phone on shift and green, verified at the gate', async () => {
-  let r = await ent.post('/api/v1/enterprise-shifts', { name: '全天班', start: '00:00', end: '23:59' });
-  assert.equal(r.status, 201, r.text);
-  const shift = r.body;
   const w = ctx.client();
   const tel = '13933334444';
   assert.equal((await w.post('/api/v1/auth/sms/send', { phone: tel })).status, 200);
@@ -230,11 +227,27 @@ test('the enterprise pass: shown on the phone on shift and green, verified at th
   assert.equal((await w.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
   const idn = residentId('110101', '19900909', 35);
   assert.equal((await w.post('/api/v1/me/person', { name: '钱明亮', id_number: idn, region_code: '110101001001', address: '多福巷6号' })).status, 201);
-  r = await ent.post('/api/v1/employees', { id_number: idn, name: '钱明亮', department: '后勤' });
+  let r = await ent.post('/api/v1/employees', { id_number: idn, name: '钱明亮', department: '后勤' });
   assert.equal(r.status, 201, r.text);
-  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
-  const all = (await ent.get('/api/v1/employees')).body.items.map((x) => x.id);
-  assert.equal((await ent.post('/api/v1/enterprise-rosters', { date: today, shift_id: shift.id, employee_ids: all })).status, 200);
+
+  // the enterprise's console: a shift (a bad time refused under its field), today's roster
+  const cp = await consolePage(browser, ctx, '/enterprise/shifts', ent);
+  await fillIn(cp.getByTestId('shift-name'), '全天班');
+  await fillIn(cp.getByTestId('shift-start'), '0点');
+  await fillIn(cp.getByTestId('shift-end'), '23:59');
+  await cp.getByTestId('shift-add').click();
+  await cp.getByTestId('shift-form').locator('.el-form-item__error').filter({ hasText: '开始时间' }).waitFor();
+  await fillIn(cp.getByTestId('shift-start'), '00:00');
+  await cp.getByTestId('shift-add').click();
+  await cp.getByTestId('shifts').locator('tr', { hasText: '全天班' }).waitFor();
+  for (const who of ['钱*亮', '孙*梅']) {
+    const row = cp.getByTestId('roster').locator('tr', { hasText: who });
+    await row.getByTestId('roster-shift').click();
+    await cp.getByRole('option', { name: '全天班 00:00–23:59' }).filter({ visible: true }).click();
+    await cp.getByTestId('roster').locator('tr', { hasText: who }).locator('.el-select__selected-item', { hasText: '全天班' }).first().waitFor();
+  }
+  await shot(cp, 'enterprise-shifts');
+  assertClean(cp);
   assert.equal((await w.post('/api/v1/staff-clockins', { temperature: 36.6 })).status, 201);
 
   // his pass: the QR, the shift, the code to type

@@ -56,6 +56,8 @@ export const paths = {
   resumeApplications: `${V1}/resume-applications`, // 复工申请 and their review
   resumeEnterprises: `${V1}/resume-enterprises`, // enterprises of the scope with their status
   resumeMonitor: `${V1}/resume-monitor`, // 复工复产监测 per street / industry, drill-down, exports
+  enterpriseShifts: `${V1}/enterprise-shifts`, // 排班: an enterprise's shifts
+  enterpriseRosters: `${V1}/enterprise-rosters`, // who is on which shift on a date
 };
 
 // `path` with the header's region as `within`, unless the caller asks for
