@@ -1003,10 +1003,8 @@ static err post_verify_pass(struct req *r)
     struct token t;
     int64_t now = now_ms();
     err e = token_verify(json_str(r->body, "token"), TOKEN_STAFF_PASS, now, &t);
-    if (e) {
-        req_audit(r, "staffpass.verify", "token", 0, "refused", err_last()->slug);
-        return e;
-    }
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "staffpass.verify", "token", 0, e, NULL);
     struct enterprise ent;
     struct employee emp;
     if ((e = employee_reach(r, t.subject, "staffpass.verify", &ent)) ||
@@ -1016,8 +1014,9 @@ static err post_verify_pass(struct req *r)
     e = pass_check(r->db, r->a, &emp, now, &c);
     if (e && e != E_CONFLICT)
         return e;
+    /* a genuine pass refused now: the verdict, audited as one */
     const char *why = e ? arena_strdup(r->a, err_last()->slug) : NULL;
-    req_audit(r, "staffpass.verify", "enterprise_employee", emp.id, e ? "refused" : "ok", why);
+    req_audit(r, "staffpass.verify", "enterprise_employee", emp.id, e ? "invalid" : "ok", why);
     json_t *o = employee_json(r, &emp);
     json_object_set_new(o, "enterprise_name", json_string(ent.name));
     json_object_set_new(o, "valid", json_boolean(!e));
