@@ -452,6 +452,17 @@ static const struct wb_def defs[WB__COUNT] = {
                           "SELECT COUNT(*) FROM enterprise_employees ee JOIN enterprise_accounts "
                           "ea ON ea.enterprise_id = ee.enterprise_id WHERE ea.user_id = ? AND "
                           "ee.deleted_at = 0"},
+    /* 复工复产监测 (docs/enterprise.md): today's abnormal staff clock-ins in scope */
+    [WB_CLOCKIN_ABNORMAL] = {"clockin_abnormal_today",
+                             "今日员工打卡异常",
+                             "人",
+                             true,
+                             {PERM_ENTERPRISE_MONITOR},
+                             "/enterprise/monitor",
+                             NULL,
+                             {SCOPED, B_DAY},
+                             "SELECT COUNT(*) FROM enterprise_clockins WHERE region_code >= ? AND "
+                             "region_code < ? AND created_at >= ? AND abnormal = 1"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

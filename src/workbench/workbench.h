@@ -70,9 +70,10 @@ enum workbench_item {
     WB_SUPPLY_REQUESTS_OPEN, /* supply requests in scope waiting for dispatch (supply.read) */
     WB_SUPPLY_SHORT,         /* stock lines under their threshold in scope (supply.read) */
     /* enterprises resuming work (docs/enterprise.md) */
-    WB_RESUME_PENDING, /* resume-work applications waiting for review in scope (enterprise.review)
-                        */
-    WB_OWN_EMPLOYEES,  /* the employees of the enterprise the account acts for (employee.write) */
+    WB_RESUME_PENDING,   /* resume-work applications waiting for review in scope (enterprise.review)
+                          */
+    WB_OWN_EMPLOYEES,    /* the employees of the enterprise the account acts for (employee.write) */
+    WB_CLOCKIN_ABNORMAL, /* abnormal staff clock-ins today in scope (enterprise.monitor) */
     WB__COUNT
 };
 

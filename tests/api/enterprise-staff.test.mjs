@@ -145,6 +145,10 @@ test('resume-work monitoring: per street, per industry, drilled down, exported, 
   assert.deepEqual([s2.enterprises, s2.resumed, s2.staff, s2.clockin_rate], [1, 0, 0, null]);
   assert.deepEqual([r.body.total.enterprises, r.body.total.staff, r.body.total.abnormal], [3, 2, 1]);
   assert.equal((await lead.get('/api/v1/resume-monitor')).body.total.enterprises, 3);
+  // the workbench: today's abnormal clock-ins of the scope (李红), none in the other street
+  const wb = async (c) => (await c.get('/api/v1/workbench')).body.entries.find((x) => x.key === 'clockin_abnormal_today');
+  assert.deepEqual([(await wb(street1)).count, (await wb(street2)).count], [1, 0]);
+  assert.equal(await wb(entA), undefined);
 
   // per industry, the missing one named
   r = await cc.get('/api/v1/resume-monitor?by=industry');
