@@ -514,7 +514,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                                .street_user = user_of(rows, "street"),
                                .site_user = user_of(rows, "site"),
                                .courier_user = user_of(rows, "courier"),
-                               .lab_user = user_of(rows, "lab")};
+                               .lab_user = user_of(rows, "lab"),
+                               .enterprise_user = user_of(rows, "enterprise")};
         uint64_t t0 = mono_us();
         e = demo_case(d, &w, c->seed, c->persons);
         char took[32];
@@ -531,6 +532,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_hotline(d, &w, c->seed);
         if (!e)
             e = demo_supply(d, &w, c->seed); /* supplies (docs/supplies.md) */
+        if (!e)
+            e = demo_enterprise(d, &w, c->seed); /* resume work (docs/enterprise.md) */
         if (!e) {
             t0 = mono_us();
             e = demo_trace(d, &w, c->seed);

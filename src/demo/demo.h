@@ -61,6 +61,7 @@ struct demo_world {
     int64_t command_user, checkpoint_user, community_user; /* who acts */
     int64_t doctor_user, district_doctor_user, grid_user;
     int64_t street_user, site_user, courier_user, lab_user;
+    int64_t enterprise_user; /* the demo `enterprise` account */
 };
 
 /*
@@ -109,6 +110,13 @@ err demo_video(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 /* Supplies (demo_supply.c): warehouses with stock, one street short of
  * masks, three communities' requests (received, shipped, waiting). */
 err demo_supply(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+
+/* Enterprises resuming work (demo_enterprise.c): the `enterprise` account
+ * bound to its community's first enterprise, employees (demo persons),
+ * shifts and today's roster, clock-ins (one abnormal, one missing),
+ * declarations (one flagged), resume-work applications in three streets
+ * (approved, submitted, returned). */
+err demo_enterprise(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 /* ---- the geography (demo_geo.c) ---------------------------------------------------- */
 

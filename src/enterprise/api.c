@@ -930,8 +930,10 @@ static err post_roster(struct req *r)
 }
 
 static const struct vocab_word pass_reasons[] = {
-    {"not_on_shift", "今天没有排班"},       {"off_shift_hours", "不在当班时间内"},
-    {"not_clocked_in", "当天尚未健康打卡"}, {"clockin_abnormal", "当天健康打卡异常"},
+    {"not_on_shift", "今天没有排班"},
+    {"off_shift_hours", "不在当班时间内"},
+    {"pass_not_clocked_in", "当天尚未健康打卡"},
+    {"clockin_abnormal", "当天健康打卡异常"},
     {"code_not_green", "健康码非绿码"},
 };
 

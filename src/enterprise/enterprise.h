@@ -282,7 +282,7 @@ struct pass_check {
  * (today's, or yesterday's running past midnight), clocked in that day
  * without anything abnormal, and their code is green now. Otherwise
  * E_CONFLICT, slug and Chinese message saying which: "not_on_shift" (no
- * shift today), "off_shift_hours" (outside its hours), "not_clocked_in",
+ * shift today), "off_shift_hours" (outside its hours), "pass_not_clocked_in",
  * "clockin_abnormal", "code_not_green".
  */
 err pass_check(db *d, arena *a, const struct employee *emp, int64_t now,

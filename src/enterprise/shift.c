@@ -289,7 +289,7 @@ err pass_check(db *d, arena *a, const struct employee *emp, int64_t now, struct 
     struct clockin ci;
     err e = clockin_of(d, a, emp->id, c->day, &ci);
     if (e == E_NOT_FOUND)
-        return err_set(E_CONFLICT, "not_clocked_in", NULL, "当天尚未健康打卡");
+        return err_set(E_CONFLICT, "pass_not_clocked_in", NULL, "当天尚未健康打卡");
     if (e)
         return e;
     if (ci.abnormal)

@@ -454,6 +454,7 @@ const struct http_error_code http_error_codes[] = {
     {"duplicate_shift", "The enterprise already has a live shift of that name"},
     {"not_on_shift", "No enterprise pass: the employee has no shift today"},
     {"off_shift_hours", "No enterprise pass: outside the hours of the employee's shift"},
+    {"pass_not_clocked_in", "No enterprise pass: no health clock-in that day"},
     {"shift_not_found", "No such shift of the enterprise"},
     {NULL, NULL},
 };

@@ -242,7 +242,7 @@ test('shifts, rosters and the pass: on shift and green that day, verified at the
   expectError(await zhou.get('/api/v1/me/staff-pass'), 409, 'off_shift_hours');
   r = await entA.post('/api/v1/enterprise-rosters', { date: TODAY, shift_id: cur.id, employee_ids: [zhouEmp, li.id] });
   assert.deepEqual([r.status, r.body.assigned], [200, 2]);
-  expectError(await zhou.get('/api/v1/me/staff-pass'), 409, 'not_clocked_in');
+  expectError(await zhou.get('/api/v1/me/staff-pass'), 409, 'pass_not_clocked_in');
   const roster = (await entA.get(`/api/v1/enterprise-rosters?date=${TODAY}`)).body.items;
   assert.equal(roster.find((x) => x.id === zhouEmp).roster.name, '当前班');
   // 李红: her clock-in today was abnormal (a red code)
