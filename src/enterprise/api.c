@@ -13,6 +13,9 @@
  *   POST  /api/v1/resume-applications/{id}/review  approve or return with reasons
  *   GET   /api/v1/resume-enterprises               enterprises in scope with their status
  *   GET   /api/v1/me/employment                    the resident's own employer, today's clock-in
+ *   GET   /api/v1/return-declarations[?flagged=&format=]  declarations in reach (CSV/xlsx too)
+ *   GET   /api/v1/return-declarations/{id}         one declaration, masked
+ *   GET   /api/v1/staff-clockins?date=…            the enterprise's clock-ins of a day
  *   GET/POST /api/v1/enterprise-shifts, DELETE …/{id}  shifts (排班)
  *   GET/POST /api/v1/enterprise-rosters             who is on which shift on a date
  *   GET   /api/v1/me/staff-pass[/qr.svg]            the employee's pass (signed token) now
@@ -35,6 +38,7 @@
 #include "base/validate.h"
 #include "db/fields.h"
 #include "enterprise/enterprise.h"
+#include "http/export.h"
 #include "http/write.h"
 #include "security/audit.h"
 #include "security/mask.h"
@@ -445,6 +449,8 @@ static json_t *decl_json(struct req *r, const struct declaration *x)
     json_set_id(o, "id", x->id);
     json_set_id(o, "enterprise_id", x->enterprise_id);
     json_set_id(o, "employee_id", x->employee_id);
+    json_object_set_new(o, "enterprise_name",
+                        json_string(x->enterprise_name ? x->enterprise_name : ""));
     json_object_set_new(o, "name", json_string(x->name ? mask_name(r->a, x->name) : ""));
     json_object_set_new(o, "id_number",
                         json_string(x->id_number ? mask_id_number(r->a, x->id_number) : ""));
@@ -555,38 +561,136 @@ static err post_decl(struct req *r)
     return reply_json(r, 201, decl_json(r, &x));
 }
 
+/* Where the declarations of a request may come from: a bound account's
+ * own enterprise (another's named is a refusal, audited), or the
+ * enterprises of the caller's scope. */
+static err decl_reach(struct req *r, struct decl_filter *f, struct scope *sc, const char *action)
+{
+    int64_t own;
+    err e = app_reach(r, &own, sc);
+    if (e || !own)
+        return e;
+    if (f->enterprise_id && f->enterprise_id != own)
+        return audit_refusal(r->db, r->who, r->ip, action, "enterprise", f->enterprise_id,
+                             err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"),
+                             NULL);
+    f->enterprise_id = own;
+    return E_OK;
+}
+
+/* The travel history as one cell: "place from~to; …". */
+static const char *travel_text(struct req *r, const char *travel)
+{
+    json_t *t = travel ? json_loads(travel, 0, NULL) : NULL;
+    const char *out = "";
+    for (size_t i = 0; i < json_array_size(t); i++) {
+        json_t *x = json_array_get(t, i);
+        out = arena_printf(r->a, "%s%s%s %s~%s", out, i ? "；" : "", json_str(x, "place"),
+                           json_str(x, "from"), json_str(x, "to"));
+    }
+    json_decref(t);
+    return out;
+}
+
+static const char *const decl_head[] = {"企业",           "姓名",   "身份证号码",   "性别",
+                                        "手机号码",       "籍贯",   "计划返岗日期", "交通方式",
+                                        "车次/航班/车牌", "途经地", "申报时健康码", "异常标记",
+                                        "申报时间"};
+#define DECL_COLS (sizeof decl_head / sizeof decl_head[0])
+
+/* The declarations as CSV or xlsx, masked as on the page. */
+static err export_decls(struct req *r, enum export_format fmt, const struct declaration *items,
+                        size_t n)
+{
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "返岗申报", decl_head, DECL_COLS);
+    if (e)
+        return e;
+    for (size_t i = 0; i < n && !(e = export_room(&x)); i++) {
+        json_t *o = decl_json(r, &items[i]);
+        const char *labels = "";
+        json_t *why = json_object_get(o, "flag_labels");
+        for (size_t k = 0; k < json_array_size(why); k++)
+            labels = arena_printf(r->a, "%s%s%s", labels, k ? "、" : "",
+                                  json_string_value(json_array_get(why, k)));
+        export_text(&x, items[i].enterprise_name);
+        export_text(&x, json_str(o, "name"));
+        export_text(&x, json_str(o, "id_number"));
+        export_text(&x, json_str(o, "gender_label"));
+        export_text(&x, json_str(o, "phone"));
+        export_text(&x, json_str(o, "native_place"));
+        export_text(&x, json_str(o, "return_date"));
+        export_text(&x, json_str(o, "transport_label"));
+        export_text(&x, json_str(o, "transport_no"));
+        export_text(&x, travel_text(r, items[i].travel));
+        export_text(&x, items[i].code_colour);
+        export_text(&x, labels);
+        export_time(&x, items[i].created_at);
+        export_row_end(&x);
+        json_decref(o);
+    }
+    return export_send(&x, e, "return-declarations");
+}
+
+/* The list, filtered flagged=1 (flagged only) or 0 (not flagged); with
+ * format=csv|xlsx the whole filtered list as a file. */
 static err get_decls(struct req *r)
 {
     struct decl_filter f = {0};
+    enum export_format fmt;
     err e;
-    if ((e = query_enterprise(r, &f.enterprise_id)) || (e = req_paging(r, &f.page, &f.page_size)))
+    if ((e = query_enterprise(r, &f.enterprise_id)) || (e = req_paging(r, &f.page, &f.page_size)) ||
+        (e = req_export_format(r, &fmt)))
         return e;
     const char *fl = req_query(r, "flagged");
     if (fl && *fl && strcmp(fl, "0") && strcmp(fl, "1"))
         return err_set(E_INPUT, "invalid_parameter", "flagged", "flagged 只能为 0 或 1");
-    f.flagged_only = fl && *fl == '1';
-    int64_t own;
+    f.flagged = !fl || !*fl ? DECL_ANY : *fl == '1' ? DECL_FLAGGED : DECL_UNFLAGGED;
+    if (fmt != EXPORT_NONE)
+        f.page = 1,
+        f.page_size = export_sync_max() < EMPLOYEE_LIST_MAX ? export_sync_max() : EMPLOYEE_LIST_MAX;
     struct scope sc;
-    if ((e = app_reach(r, &own, &sc)))
+    if ((e = decl_reach(r, &f, &sc, "declaration.list")))
         return e;
-    if (own) {
-        if (f.enterprise_id && f.enterprise_id != own)
-            return audit_refusal(
-                r->db, r->who, r->ip, "declaration.list", "enterprise", f.enterprise_id,
-                err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"), NULL);
-        f.enterprise_id = own;
-    }
     struct declaration *items;
     size_t n;
     int64_t total;
     if ((e = decl_list(r->db, r->a, &sc, &f, &items, &n, &total)))
         return e;
-    req_audit(r, "declaration.list", "enterprise", f.enterprise_id, "ok",
-              arena_printf(r->a, "rows=%zu", n));
+    /* a file holds the whole filtered list, or is refused (导出任务) */
+    if (fmt != EXPORT_NONE && total > f.page_size)
+        return export_too_large();
+    req_audit(r, fmt != EXPORT_NONE ? "declaration.export" : "declaration.list", "enterprise",
+              f.enterprise_id, "ok", arena_printf(r->a, "rows=%zu", n));
+    if (fmt != EXPORT_NONE)
+        return export_decls(r, fmt, items, n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, decl_json(r, &items[i]));
     return reply_page(r, arr, total, f.page, f.page_size);
+}
+
+/* One declaration in reach; another enterprise's (for a bound account) or
+ * one outside the scope is 404, audited as a refusal. */
+static err get_decl(struct req *r)
+{
+    struct decl_filter f = {.page = 1, .page_size = 1};
+    struct scope sc;
+    err e = req_param_id(r, 0, &f.id);
+    if (!e)
+        e = decl_reach(r, &f, &sc, "declaration.read");
+    struct declaration *items;
+    size_t n = 0;
+    int64_t total;
+    if (!e && (e = decl_list(r->db, r->a, &sc, &f, &items, &n, &total)))
+        return e;
+    if (!e && !n)
+        return audit_refusal(r->db, r->who, r->ip, "declaration.read", "enterprise_declaration",
+                             f.id, err_set(E_NOT_FOUND, "not_found", NULL, "申报记录不存在"), NULL);
+    if (e)
+        return e;
+    req_audit(r, "declaration.read", "enterprise_declaration", f.id, "ok", NULL);
+    return reply_json(r, 200, decl_json(r, &items[0]));
 }
 
 /* ---- staff health clock-in ---------------------------------------------------------------------
@@ -675,7 +779,9 @@ static err post_clockin(struct req *r)
     return reply_json(r, 201, o);
 }
 
-static err get_clockin_today(struct req *r)
+/* The enterprise's clock-ins of China day `day` (date: its text): every
+ * live employee, masked, with the counts the phone's 员工今日打卡 shows. */
+static err clockin_day_reply(struct req *r, int64_t day, const char *date)
 {
     int64_t ent_id;
     err e = query_enterprise(r, &ent_id);
@@ -684,12 +790,12 @@ static err get_clockin_today(struct req *r)
     struct enterprise ent;
     if ((e = reach(r, ent_id, "clockin.day", &ent)))
         return e;
-    int64_t now = now_ms();
     struct clockin_row *rows;
     size_t n;
-    if ((e = clockin_day(r->db, r->a, ent.id, china_day(now), &rows, &n)))
+    if ((e = clockin_day(r->db, r->a, ent.id, day, &rows, &n)))
         return e;
-    req_audit(r, "clockin.day", "enterprise", ent.id, "ok", arena_printf(r->a, "rows=%zu", n));
+    req_audit(r, "clockin.day", "enterprise", ent.id, "ok",
+              arena_printf(r->a, "date=%s rows=%zu", date, n));
     json_t *arr = json_array();
     int64_t done = 0, abnormal = 0;
     for (size_t i = 0; i < n; i++) {
@@ -700,9 +806,6 @@ static err get_clockin_today(struct req *r)
         abnormal += rows[i].ci.abnormal;
         json_array_append_new(arr, o);
     }
-    char date[CHINA_TIME_LEN];
-    china_time(now, date);
-    date[10] = '\0';
     json_t *o = json_object();
     json_object_set_new(o, "date", json_string(date));
     json_set_id(o, "enterprise_id", ent.id);
@@ -713,6 +816,30 @@ static err get_clockin_today(struct req *r)
     json_object_set_new(o, "abnormal", json_integer(abnormal));
     json_object_set_new(o, "items", arr);
     return reply_json(r, 200, o);
+}
+
+static err get_clockin_today(struct req *r)
+{
+    int64_t now = now_ms();
+    char date[CHINA_TIME_LEN];
+    china_time(now, date);
+    date[10] = '\0';
+    return clockin_day_reply(r, china_day(now), date);
+}
+
+/* A day's clock-ins (?date=YYYY-MM-DD, default today; not after today):
+ * the console's 员工每日打卡 with its date picker. */
+static err get_clockin_date(struct req *r)
+{
+    const char *date = req_query(r, "date");
+    if (!date || !*date)
+        return get_clockin_today(r);
+    int64_t day;
+    if (!china_date_day(date, &day))
+        return err_set(E_INPUT, "invalid_parameter", "date", "日期格式应为 YYYY-MM-DD");
+    if (day > china_day(now_ms()))
+        return err_set(E_INPUT, "invalid_parameter", "date", "不能查看今天以后的打卡");
+    return clockin_day_reply(r, day, date);
 }
 
 /* The signed-in resident's own employment: the enterprise and today's
@@ -1058,11 +1185,15 @@ const struct route enterprise_work_routes[] = {
     {M_POST, "/api/v1/return-declarations", post_decl, PERM_SELF, 0, decl_body,
      "返岗申报（员工本人或企业代报，手机号短信验证）", "enterprise_work", 0},
     {M_GET, "/api/v1/return-declarations", get_decls, PERM_EMPLOYEE_READ, 0, NULL,
-     "返岗申报列表（flagged=1 仅异常）", "enterprise_work", 0},
+     "返岗申报列表（flagged=1 仅异常，0 仅无异常；format=csv/xlsx 导出）", "enterprise_work", 0},
+    {M_GET, "/api/v1/return-declarations/{id}", get_decl, PERM_EMPLOYEE_READ, 0, NULL,
+     "返岗申报详情（脱敏）", "enterprise_work", 0},
     {M_POST, "/api/v1/staff-clockins", post_clockin, PERM_SELF, 0, clockin_body,
      "员工健康打卡（本人，每日一次，关联健康码）", "enterprise_work", 0},
     {M_GET, "/api/v1/staff-clockins/today", get_clockin_today, PERM_EMPLOYEE_READ, 0, NULL,
      "企业今日打卡情况（已打卡、未打卡、异常）", "enterprise_work", 0},
+    {M_GET, "/api/v1/staff-clockins", get_clockin_date, PERM_EMPLOYEE_READ, 0, NULL,
+     "企业某日打卡情况（date=YYYY-MM-DD）", "enterprise_work", 0},
     {M_GET, "/api/v1/me/employment", get_my_employment, PERM_SELF, 0, NULL,
      "本人就职企业及今日打卡", "enterprise_work", 0},
     {M_GET, "/api/v1/enterprise-shifts", get_shifts, PERM_EMPLOYEE_READ, 0, NULL, "企业班次列表",

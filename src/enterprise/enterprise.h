@@ -144,6 +144,7 @@ struct declaration {
     const char *code_colour;                 /* the person's code when declaring */
     const char *flag_reasons;                /* "", "risk_area", "code_colour" or both */
     int64_t created_at;
+    const char *enterprise_name; /* read back by decl_list */
 };
 
 /*
@@ -165,9 +166,11 @@ err decl_parse(arena *a, json_t *body, struct declaration *x) MUST_USE;
 err decl_create(db *d, arena *a, int64_t by, const struct enterprise *ent,
                 const struct employee *emp, struct declaration *x, int64_t *id_r) MUST_USE;
 
+enum decl_flagged { DECL_ANY = 0, DECL_FLAGGED, DECL_UNFLAGGED };
 struct decl_filter {
     int64_t enterprise_id; /* 0: every enterprise in scope */
-    bool flagged_only;
+    int64_t id;            /* 0: any; else that one declaration (the detail) */
+    enum decl_flagged flagged;
     int64_t page, page_size;
 };
 /* Declarations of enterprises whose region is inside sc, newest first. */
