@@ -106,14 +106,14 @@ static err hire(db *d, arena *a, const struct principal *who, const struct enter
     return e;
 }
 
-/* Employee id of ent clocks in today; fever: 38.2 ℃ with a cough. */
+/* Employee id of ent clocks in today; fever: 38.2 ℃ and a dry cough. */
 static err clock_in(db *d, arena *a, const struct enterprise *ent, int64_t id, bool fever)
 {
     struct employee emp;
     struct clockin c;
     err e = employee_find(d, a, ent->id, id, &emp);
     if (!e && !(e = db_begin(d)))
-        e = tx(d, clockin_create(d, a, ent, &emp, fever ? 38.2 : 36.5, fever ? "咳嗽" : "", &c));
+        e = tx(d, clockin_create(d, a, ent, &emp, fever ? 38.2 : 36.5, fever ? "cough" : "", &c));
     return e;
 }
 

@@ -394,6 +394,7 @@ test('enterprises: the enterprise account staff, roster, clock-ins, declarations
   assert.ok(day.items.every((x) => /\*/.test(x.name) && x.code_colour), 'masked registry persons');
   const fever = day.items.find((x) => x.clockin?.abnormal);
   assert.ok(fever.clockin.temperature >= 37.3, JSON.stringify(fever));
+  assert.deepEqual(fever.clockin.symptoms, ['干咳']);
   const shifts = (await list(ent, '/api/v1/enterprise-shifts')).items;
   assert.deepEqual(shifts.map((x) => x.name).sort(), ['中班', '夜班', '早班']);
   const roster = (await list(ent, '/api/v1/enterprise-rosters')).items;

@@ -216,6 +216,36 @@ test('the street\'s resume-work monitoring shows the day and drills down', async
   assertClean(page);
 });
 
+// 企业复工's console tabs for the street: the returning-staff declarations
+// (filtered, the detail drawer, the export link) and the enterprise's
+// clock-ins of the day with the date picker.
+test('the street reads declarations and an enterprise\'s daily clock-ins on the console', async () => {
+  const page = await consolePage(browser, ctx, '/enterprise/resume', street);
+  await page.getByRole('tab', { name: '返岗申报' }).click();
+  const decls = page.getByTestId('decls');
+  const row = decls.locator('tr', { hasText: '孙*梅' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /多福巷服装厂[\s\S]*2026-12-20[\s\S]*无异常/);
+  await page.getByTestId('decl-filter').getByText('异常', { exact: true }).click();
+  await decls.getByText('暂无返岗申报').waitFor();
+  assert.match(await page.getByTestId('decl-xlsx').getAttribute('href'), /return-declarations\?flagged=1&format=xlsx/);
+  await page.getByTestId('decl-filter').getByText('无异常').click();
+  await row.getByTestId('decl-open').click();
+  const drawer = page.getByTestId('decl-detail');
+  await drawer.getByText('G102').waitFor();
+  assert.doesNotMatch(await drawer.textContent(), /孙晓梅|13922223333/);
+  await drawer.getByRole('button', { name: /close|关闭/i }).click().catch(() => page.keyboard.press('Escape'));
+
+  await page.getByRole('tab', { name: '辖区企业复工状态' }).click();
+  await page.getByTestId('resume-enterprises').locator('tr', { hasText: '多福巷服装厂' }).getByTestId('resume-employees-of').click();
+  await page.getByRole('tab', { name: '员工每日打卡' }).click();
+  await page.getByTestId('clockin-abnormal').filter({ hasText: '异常 1' }).waitFor();
+  const sun = page.getByTestId('clockins').locator('tr', { hasText: '孙*梅' });
+  assert.match(await sun.textContent(), /37\.9[\s\S]*乏力[\s\S]*异常/);
+  await shot(page, 'enterprise-console-clockins');
+  assertClean(page);
+});
+
 // 企业通行证: an employee on today's shift who clocked in green shows the QR
 // on the phone; the enterprise's phone verifies the code below it at the
 // gate; an employee whose clock-in was abnormal gets no pass, told why.
