@@ -177,6 +177,7 @@ err demo_enterprise(db *d, const struct demo_world *w, uint64_t seed)
 {
     (void)seed;
     struct scope all = scope_all();
+    /* a private arena: demo steps get none from their caller (demo_video's way) */
     arena *a = arena_new(1 << 16);
     if (!a)
         return err_set(E_NOMEM, NULL, NULL, NULL);

@@ -152,8 +152,13 @@ err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct cloc
     struct clockin_row *rows = arena_zalloc(a, (n ? n : 1) * sizeof *rows);
     if (!rows)
         return err_set(E_NOMEM, "no_memory", NULL, "内存不足");
+    /* a past day lists the employees already hired by its end */
+    int64_t day_end = (day + 1) * DAY_MS - CHINA_OFFSET_MS;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        rows[i].emp = emps[i];
+        if (emps[i].created_at < day_end)
+            rows[k++].emp = emps[i];
+    n = k;
     db_stmt *s;
     if ((e = db_prepare(d,
                         "SELECT id, employee_id, temperature, symptoms, code_colour, abnormal, "

@@ -211,8 +211,9 @@ err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct e
 /* The clock-in of employee_id on China day `day`; E_NOT_FOUND when none. */
 err clockin_of(db *d, arena *a, int64_t employee_id, int64_t day, struct clockin *x) MUST_USE;
 
-/* The enterprise's day: every live employee (masked by the API) with its
- * clock-in of China day `day` (id 0: none yet), by department and id. */
+/* The enterprise's day: every live employee hired by the end of China day
+ * `day` (masked by the API) with its clock-in of that day (id 0: none), by
+ * department and id. */
 struct clockin_row {
     struct employee emp;
     struct clockin ci;
