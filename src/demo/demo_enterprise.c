@@ -128,12 +128,12 @@ static err declare(db *d, arena *a, const struct enterprise *ent, int64_t id, in
         return e;
     int64_t now = now_ms();
     /* China dates "YYYY-MM-DD": the first ten characters of a China time */
-    char from[CHINA_TIME_LEN], to[CHINA_TIME_LEN], back[CHINA_TIME_LEN], phone[12];
+    char from[CHINA_TIME_LEN], to[CHINA_TIME_LEN], back[CHINA_TIME_LEN], phone[24];
     china_time(now - 10 * DAY_MS, from);
     china_time(now - 3 * DAY_MS, to);
     china_time(now - (k % 2) * DAY_MS, back);
     from[10] = to[10] = back[10] = '\0';
-    snprintf(phone, sizeof phone, "1380013%04ld", 8100 + k);
+    snprintf(phone, sizeof phone, "1380013%04ld", 8100 + k); /* k < 100 */
     json_t *body = json_pack("{s:[{s:s,s:s,s:s}],s:s,s:s,s:s,s:s}", "travel", "place", place,
                              "from", from, "to", to, "native_place", "湖南省长沙市", "return_date",
                              back, "transport_kind", "train", "transport_no", "G6011");
