@@ -302,5 +302,7 @@ err app_routes(void)
     ADD(volunteer);
     /* ---- medical resources (medical/medical.h, docs/supplies.md) ---- */
     ADD(medical);
+    /* ---- resume-work monitoring (docs/enterprise.md) ---- */
+    ADD(enterprise_monitor);
     return E_OK;
 }

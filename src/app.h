@@ -128,4 +128,7 @@ ROUTES(service_inspect); /* disinfection and inspection (service/inspect_api.c) 
 /* ---- volunteers and service projects (volunteer/volunteer.h) ---- */
 ROUTES(volunteer);
 
+/* ---- resume-work monitoring (enterprise/monitor_api.c, docs/enterprise.md) ---- */
+ROUTES(enterprise_monitor);
+
 #endif

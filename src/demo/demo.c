@@ -519,7 +519,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
                                .courier_user = user_of(rows, "courier"),
                                .lab_user = user_of(rows, "lab"),
                                .delivery_user = user_of(rows, "kuaidi"),
-                               .password = c->password};
+                               .password = c->password,
+                               .enterprise_user = user_of(rows, "enterprise")};
         uint64_t t0 = mono_us();
         e = demo_case(d, &w, c->seed, c->persons);
         char took[32];
@@ -538,7 +539,10 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_supply(d, &w, c->seed); /* supplies (docs/supplies.md) */
         if (!e)
             e = demo_life(d, &w, c->seed); /* shop, parcels, volunteer projects */
-        e = demo_medical(d, &w, c->seed);  /* medical resources (docs/supplies.md) */
+        if (!e)
+            e = demo_medical(d, &w, c->seed); /* medical resources (docs/supplies.md) */
+        if (!e)
+            e = demo_enterprise(d, &w, c->seed); /* resume work (docs/enterprise.md) */
         if (!e) {
             t0 = mono_us();
             e = demo_trace(d, &w, c->seed);

@@ -65,6 +65,7 @@ struct demo_world {
      * password the shop's own account is created with */
     int64_t delivery_user;
     const char *password;
+    int64_t enterprise_user; /* the demo `enterprise` account */
 };
 
 /*
@@ -121,6 +122,12 @@ err demo_life(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
  * fangcang hospital (ample) and the first streets' fever clinics (the
  * first full), registered and reported. */
 err demo_medical(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+/* Enterprises resuming work (demo_enterprise.c): the `enterprise` account
+ * bound to its community's first enterprise, employees (demo persons),
+ * shifts and today's roster, clock-ins (one abnormal, one missing),
+ * declarations (one flagged), resume-work applications in three streets
+ * (approved, submitted, returned). */
+err demo_enterprise(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 /* ---- the geography (demo_geo.c) ---------------------------------------------------- */
 

@@ -12,6 +12,14 @@
  *   GET   /api/v1/resume-applications/{id}         one, with its materials
  *   POST  /api/v1/resume-applications/{id}/review  approve or return with reasons
  *   GET   /api/v1/resume-enterprises               enterprises in scope with their status
+ *   GET   /api/v1/me/employment                    the resident's own employer, today's clock-in
+ *   GET   /api/v1/return-declarations[?flagged=&format=]  declarations in reach (CSV/xlsx too)
+ *   GET   /api/v1/return-declarations/{id}         one declaration, masked
+ *   GET   /api/v1/staff-clockins?date=…            the enterprise's clock-ins of a day
+ *   GET/POST /api/v1/enterprise-shifts, DELETE …/{id}  shifts (排班)
+ *   GET/POST /api/v1/enterprise-rosters             who is on which shift on a date
+ *   GET   /api/v1/me/staff-pass[/qr.svg]            the employee's pass (signed token) now
+ *   POST  /api/v1/staff-passes/verify               the gate's check of a pass
  *
  * An enterprise account is held to its own enterprise (ent_reach): asking
  * for another's is answered 404 like an unknown record and audited as a
@@ -24,14 +32,17 @@
 #include "app.h"
 #include "attach/attach.h"
 #include "base/id.h"
+#include "base/qr.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "base/validate.h"
 #include "db/fields.h"
 #include "enterprise/enterprise.h"
+#include "http/export.h"
 #include "http/write.h"
 #include "security/audit.h"
 #include "security/mask.h"
+#include "security/token.h"
 
 /* The enterprise the request names (?enterprise_id= or the body's), as
  * ent_reach allows it; a refusal is audited under `action`. */
@@ -438,6 +449,8 @@ static json_t *decl_json(struct req *r, const struct declaration *x)
     json_set_id(o, "id", x->id);
     json_set_id(o, "enterprise_id", x->enterprise_id);
     json_set_id(o, "employee_id", x->employee_id);
+    json_object_set_new(o, "enterprise_name",
+                        json_string(x->enterprise_name ? x->enterprise_name : ""));
     json_object_set_new(o, "name", json_string(x->name ? mask_name(r->a, x->name) : ""));
     json_object_set_new(o, "id_number",
                         json_string(x->id_number ? mask_id_number(r->a, x->id_number) : ""));
@@ -548,38 +561,136 @@ static err post_decl(struct req *r)
     return reply_json(r, 201, decl_json(r, &x));
 }
 
+/* Where the declarations of a request may come from: a bound account's
+ * own enterprise (another's named is a refusal, audited), or the
+ * enterprises of the caller's scope. */
+static err decl_reach(struct req *r, struct decl_filter *f, struct scope *sc, const char *action)
+{
+    int64_t own;
+    err e = app_reach(r, &own, sc);
+    if (e || !own)
+        return e;
+    if (f->enterprise_id && f->enterprise_id != own)
+        return audit_refusal(r->db, r->who, r->ip, action, "enterprise", f->enterprise_id,
+                             err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"),
+                             NULL);
+    f->enterprise_id = own;
+    return E_OK;
+}
+
+/* The travel history as one cell: "place from~to; …". */
+static const char *travel_text(struct req *r, const char *travel)
+{
+    json_t *t = travel ? json_loads(travel, 0, NULL) : NULL;
+    const char *out = "";
+    for (size_t i = 0; i < json_array_size(t); i++) {
+        json_t *x = json_array_get(t, i);
+        out = arena_printf(r->a, "%s%s%s %s~%s", out, i ? "；" : "", json_str(x, "place"),
+                           json_str(x, "from"), json_str(x, "to"));
+    }
+    json_decref(t);
+    return out;
+}
+
+static const char *const decl_head[] = {"企业",           "姓名",   "身份证号码",   "性别",
+                                        "手机号码",       "籍贯",   "计划返岗日期", "交通方式",
+                                        "车次/航班/车牌", "途经地", "申报时健康码", "异常标记",
+                                        "申报时间"};
+#define DECL_COLS (sizeof decl_head / sizeof decl_head[0])
+
+/* The declarations as CSV or xlsx, masked as on the page. */
+static err export_decls(struct req *r, enum export_format fmt, const struct declaration *items,
+                        size_t n)
+{
+    struct export_out x;
+    err e = export_begin(r, &x, fmt, "返岗申报", decl_head, DECL_COLS);
+    if (e)
+        return e;
+    for (size_t i = 0; i < n && !(e = export_room(&x)); i++) {
+        json_t *o = decl_json(r, &items[i]);
+        const char *labels = "";
+        json_t *why = json_object_get(o, "flag_labels");
+        for (size_t k = 0; k < json_array_size(why); k++)
+            labels = arena_printf(r->a, "%s%s%s", labels, k ? "、" : "",
+                                  json_string_value(json_array_get(why, k)));
+        export_text(&x, items[i].enterprise_name);
+        export_text(&x, json_str(o, "name"));
+        export_text(&x, json_str(o, "id_number"));
+        export_text(&x, json_str(o, "gender_label"));
+        export_text(&x, json_str(o, "phone"));
+        export_text(&x, json_str(o, "native_place"));
+        export_text(&x, json_str(o, "return_date"));
+        export_text(&x, json_str(o, "transport_label"));
+        export_text(&x, json_str(o, "transport_no"));
+        export_text(&x, travel_text(r, items[i].travel));
+        export_text(&x, items[i].code_colour);
+        export_text(&x, labels);
+        export_time(&x, items[i].created_at);
+        export_row_end(&x);
+        json_decref(o);
+    }
+    return export_send(&x, e, "return-declarations");
+}
+
+/* The list, filtered flagged=1 (flagged only) or 0 (not flagged); with
+ * format=csv|xlsx the whole filtered list as a file. */
 static err get_decls(struct req *r)
 {
     struct decl_filter f = {0};
+    enum export_format fmt;
     err e;
-    if ((e = query_enterprise(r, &f.enterprise_id)) || (e = req_paging(r, &f.page, &f.page_size)))
+    if ((e = query_enterprise(r, &f.enterprise_id)) || (e = req_paging(r, &f.page, &f.page_size)) ||
+        (e = req_export_format(r, &fmt)))
         return e;
     const char *fl = req_query(r, "flagged");
     if (fl && *fl && strcmp(fl, "0") && strcmp(fl, "1"))
         return err_set(E_INPUT, "invalid_parameter", "flagged", "flagged 只能为 0 或 1");
-    f.flagged_only = fl && *fl == '1';
-    int64_t own;
+    f.flagged = !fl || !*fl ? DECL_ANY : *fl == '1' ? DECL_FLAGGED : DECL_UNFLAGGED;
+    if (fmt != EXPORT_NONE)
+        f.page = 1,
+        f.page_size = export_sync_max() < EMPLOYEE_LIST_MAX ? export_sync_max() : EMPLOYEE_LIST_MAX;
     struct scope sc;
-    if ((e = app_reach(r, &own, &sc)))
+    if ((e = decl_reach(r, &f, &sc, "declaration.list")))
         return e;
-    if (own) {
-        if (f.enterprise_id && f.enterprise_id != own)
-            return audit_refusal(
-                r->db, r->who, r->ip, "declaration.list", "enterprise", f.enterprise_id,
-                err_set(E_NOT_FOUND, "not_found", "enterprise_id", "企业不存在"), NULL);
-        f.enterprise_id = own;
-    }
     struct declaration *items;
     size_t n;
     int64_t total;
     if ((e = decl_list(r->db, r->a, &sc, &f, &items, &n, &total)))
         return e;
-    req_audit(r, "declaration.list", "enterprise", f.enterprise_id, "ok",
-              arena_printf(r->a, "rows=%zu", n));
+    /* a file holds the whole filtered list, or is refused (导出任务) */
+    if (fmt != EXPORT_NONE && total > f.page_size)
+        return export_too_large();
+    req_audit(r, fmt != EXPORT_NONE ? "declaration.export" : "declaration.list", "enterprise",
+              f.enterprise_id, "ok", arena_printf(r->a, "rows=%zu", n));
+    if (fmt != EXPORT_NONE)
+        return export_decls(r, fmt, items, n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, decl_json(r, &items[i]));
     return reply_page(r, arr, total, f.page, f.page_size);
+}
+
+/* One declaration in reach; another enterprise's (for a bound account) or
+ * one outside the scope is 404, audited as a refusal. */
+static err get_decl(struct req *r)
+{
+    struct decl_filter f = {.page = 1, .page_size = 1};
+    struct scope sc;
+    err e = req_param_id(r, 0, &f.id);
+    if (!e)
+        e = decl_reach(r, &f, &sc, "declaration.read");
+    struct declaration *items;
+    size_t n = 0;
+    int64_t total;
+    if (!e && (e = decl_list(r->db, r->a, &sc, &f, &items, &n, &total)))
+        return e;
+    if (!e && !n)
+        return audit_refusal(r->db, r->who, r->ip, "declaration.read", "enterprise_declaration",
+                             f.id, err_set(E_NOT_FOUND, "not_found", NULL, "申报记录不存在"), NULL);
+    if (e)
+        return e;
+    req_audit(r, "declaration.read", "enterprise_declaration", f.id, "ok", NULL);
+    return reply_json(r, 200, decl_json(r, &items[0]));
 }
 
 /* ---- staff health clock-in ---------------------------------------------------------------------
@@ -668,7 +779,9 @@ static err post_clockin(struct req *r)
     return reply_json(r, 201, o);
 }
 
-static err get_clockin_today(struct req *r)
+/* The enterprise's clock-ins of China day `day` (date: its text): every
+ * live employee, masked, with the counts the phone's 员工今日打卡 shows. */
+static err clockin_day_reply(struct req *r, int64_t day, const char *date)
 {
     int64_t ent_id;
     err e = query_enterprise(r, &ent_id);
@@ -677,12 +790,12 @@ static err get_clockin_today(struct req *r)
     struct enterprise ent;
     if ((e = reach(r, ent_id, "clockin.day", &ent)))
         return e;
-    int64_t now = now_ms();
     struct clockin_row *rows;
     size_t n;
-    if ((e = clockin_day(r->db, r->a, ent.id, china_day(now), &rows, &n)))
+    if ((e = clockin_day(r->db, r->a, ent.id, day, &rows, &n)))
         return e;
-    req_audit(r, "clockin.day", "enterprise", ent.id, "ok", arena_printf(r->a, "rows=%zu", n));
+    req_audit(r, "clockin.day", "enterprise", ent.id, "ok",
+              arena_printf(r->a, "date=%s rows=%zu", date, n));
     json_t *arr = json_array();
     int64_t done = 0, abnormal = 0;
     for (size_t i = 0; i < n; i++) {
@@ -693,9 +806,6 @@ static err get_clockin_today(struct req *r)
         abnormal += rows[i].ci.abnormal;
         json_array_append_new(arr, o);
     }
-    char date[CHINA_TIME_LEN];
-    china_time(now, date);
-    date[10] = '\0';
     json_t *o = json_object();
     json_object_set_new(o, "date", json_string(date));
     json_set_id(o, "enterprise_id", ent.id);
@@ -705,6 +815,58 @@ static err get_clockin_today(struct req *r)
     json_object_set_new(o, "missing", json_integer((json_int_t)n - done));
     json_object_set_new(o, "abnormal", json_integer(abnormal));
     json_object_set_new(o, "items", arr);
+    return reply_json(r, 200, o);
+}
+
+static err get_clockin_today(struct req *r)
+{
+    int64_t now = now_ms();
+    char date[CHINA_TIME_LEN];
+    china_time(now, date);
+    date[10] = '\0';
+    return clockin_day_reply(r, china_day(now), date);
+}
+
+/* A day's clock-ins (?date=YYYY-MM-DD, default today; not after today):
+ * the console's 员工每日打卡 with its date picker. */
+static err get_clockin_date(struct req *r)
+{
+    const char *date = req_query(r, "date");
+    if (!date || !*date)
+        return get_clockin_today(r);
+    int64_t day;
+    if (!china_date_day(date, &day))
+        return err_set(E_INPUT, "invalid_parameter", "date", "日期格式应为 YYYY-MM-DD");
+    if (day > china_day(now_ms()))
+        return err_set(E_INPUT, "invalid_parameter", "date", "不能查看今天以后的打卡");
+    return clockin_day_reply(r, day, date);
+}
+
+/* The signed-in resident's own employment: the enterprise and today's
+ * clock-in, what the phone's clock-in page shows before and after. A
+ * resident who works nowhere is answered 404 not_employee. */
+static err get_my_employment(struct req *r)
+{
+    if (!r->who->resident || !r->who->person_id)
+        return err_set(E_FORBIDDEN, "forbidden", NULL, "请使用员工本人的手机账号");
+    struct employee emp;
+    err e = employee_of_person(r->db, r->a, r->who->person_id, 0, &emp);
+    if (e == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "not_employee", NULL, "您不是登记在册的企业员工，请联系单位");
+    struct enterprise ent;
+    struct scope all = scope_all();
+    if (e || (e = enterprise_find(r->db, r->a, &all, emp.enterprise_id, &ent)))
+        return e;
+    struct clockin c;
+    e = clockin_of(r->db, r->a, emp.id, china_day(now_ms()), &c);
+    if (e && e != E_NOT_FOUND)
+        return e;
+    bool done = e == E_OK;
+    req_audit(r, "employment.self", "enterprise_employee", emp.id, "ok", NULL);
+    json_t *o = employee_json(r, &emp);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    json_object_set_new(o, "clocked_in", json_boolean(done));
+    json_object_set_new(o, "clockin", done ? clockin_json(&c) : json_null());
     return reply_json(r, 200, o);
 }
 
@@ -741,6 +903,262 @@ static err get_resume_enterprises(struct req *r)
     return reply_page(r, arr, total, f.page, f.page_size);
 }
 
+/* ---- shifts, rosters and the enterprise pass ------------------------------------------------
+ */
+
+static json_t *shift_json(const struct shift *x)
+{
+    json_t *o = json_object();
+    json_set_id(o, "id", x->id);
+    json_object_set_new(o, "name", json_string(x->name));
+    char t[8];
+    snprintf(t, sizeof t, "%02d:%02d", x->start_min / 60 % 24, x->start_min % 60);
+    json_object_set_new(o, "start", json_string(t));
+    snprintf(t, sizeof t, "%02d:%02d", x->end_min / 60 % 24, x->end_min % 60);
+    json_object_set_new(o, "end", json_string(t));
+    json_object_set_new(o, "overnight", json_boolean(x->end_min <= x->start_min));
+    return o;
+}
+
+static err get_shifts(struct req *r)
+{
+    int64_t ent_id;
+    struct enterprise ent;
+    err e = query_enterprise(r, &ent_id);
+    if (e || (e = reach(r, ent_id, "shift.list", &ent)))
+        return e;
+    struct shift *v;
+    size_t n;
+    if ((e = shift_list(r->db, r->a, ent.id, &v, &n)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, shift_json(&v[i]));
+    return reply_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+static const struct jfield shift_body[] = {
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"name", J_STRING, JF_REQUIRED, 0, 0, "班次名称", NULL, NULL},
+    {"start", J_STRING, JF_REQUIRED, 0, 0, "开始时间", NULL, NULL},
+    {"end", J_STRING, JF_REQUIRED, 0, 0, "结束时间", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_shift(struct req *r)
+{
+    int64_t ent_id, id = 0;
+    struct enterprise ent;
+    err e = body_enterprise(r, &ent_id);
+    if (e || (e = reach(r, ent_id, "shift.create", &ent)))
+        return e;
+    const char *name = field_trim(r->a, json_str(r->body, "name"));
+    int32_t start = shift_minutes(json_str(r->body, "start"));
+    int32_t end = shift_minutes(json_str(r->body, "end"));
+    if (start < 0)
+        return err_set(E_INPUT, "invalid_value", "start", "开始时间格式应为 HH:MM");
+    if (end < 0)
+        return err_set(E_INPUT, "invalid_value", "end", "结束时间格式应为 HH:MM");
+    e = shift_create(r->db, r->who->user_id, ent.id, name, start, end, &id);
+    if ((e = req_write_done(r, e, "shift.create", "enterprise_shift", id, req_body_fields(r))))
+        return e;
+    struct shift x = {
+        .id = id, .enterprise_id = ent.id, .name = name, .start_min = start, .end_min = end};
+    return reply_json(r, 201, shift_json(&x));
+}
+
+static err delete_shift(struct req *r)
+{
+    int64_t ent_id, id;
+    struct enterprise ent;
+    err e = query_enterprise(r, &ent_id);
+    if (e || (e = req_param_id(r, 0, &id)) || (e = reach(r, ent_id, "shift.remove", &ent)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, shift_remove(r->db, ent.id, id, china_day(now_ms())));
+    if ((e = req_write_done(r, e, "shift.remove", "enterprise_shift", id, NULL)))
+        return e;
+    return reply_empty(r);
+}
+
+/* ?date= or the body's date (YYYY-MM-DD, default today) as a China day. */
+static err day_of(const char *v, const char *field, int64_t *day_r)
+{
+    *day_r = china_day(now_ms());
+    if (v && *v && !china_date_day(v, day_r))
+        return err_set(E_INPUT, "invalid_date", field, "日期格式应为 YYYY-MM-DD");
+    return E_OK;
+}
+
+static err get_rosters(struct req *r)
+{
+    int64_t ent_id, day;
+    struct enterprise ent;
+    err e = query_enterprise(r, &ent_id);
+    if (e || (e = day_of(req_query(r, "date"), "date", &day)) ||
+        (e = reach(r, ent_id, "roster.day", &ent)))
+        return e;
+    struct roster_row *rows;
+    size_t n;
+    if ((e = roster_day(r->db, r->a, ent.id, day, &rows, &n)))
+        return e;
+    req_audit(r, "roster.day", "enterprise", ent.id, "ok", arena_printf(r->a, "rows=%zu", n));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = employee_json(r, &rows[i].emp);
+        json_object_set_new(o, "roster",
+                            rows[i].shift.id ? shift_json(&rows[i].shift) : json_null());
+        json_array_append_new(arr, o);
+    }
+    return reply_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+static const struct jfield roster_body[] = {
+    {"enterprise_id", J_STRING, 0, 1, 20, "企业", NULL, NULL},
+    {"date", J_STRING, JF_REQUIRED, 0, 0, "日期", NULL, NULL},
+    {"shift_id", J_STRING, JF_NULLABLE, 0, 20, "班次", NULL, NULL},
+    {"employee_ids", J_ARRAY, JF_REQUIRED, 0, 0, "员工", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static err post_roster(struct req *r)
+{
+    int64_t ent_id, day, shift_id = 0;
+    struct enterprise ent;
+    err e = body_enterprise(r, &ent_id);
+    if (e || (e = day_of(json_str(r->body, "date"), "date", &day)))
+        return e;
+    const char *sid = json_str(r->body, "shift_id");
+    if (sid && *sid && !(shift_id = id_parse(sid)))
+        return err_set(E_INPUT, "invalid_value", "shift_id", "班次编号格式不正确");
+    json_t *arr = json_object_get(r->body, "employee_ids");
+    size_t n = json_array_size(arr);
+    if (!n)
+        return err_set(E_INPUT, "required", "employee_ids", "请选择员工");
+    if (n > ROSTER_BATCH)
+        return err_set(E_INPUT, "too_many", "employee_ids", "一次最多排班%d人", ROSTER_BATCH);
+    int64_t *ids = arena_alloc(r->a, n * sizeof *ids);
+    if (!ids)
+        return err_set(E_NOMEM, "no_memory", NULL, "内存不足");
+    for (size_t i = 0; i < n; i++)
+        if (!(ids[i] = id_parse(json_string_value(json_array_get(arr, i)))))
+            return err_set(E_INPUT, "invalid_value", arena_printf(r->a, "employee_ids[%zu]", i),
+                           "员工编号格式不正确");
+    if ((e = reach(r, ent_id, "roster.assign", &ent)))
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r,
+                       roster_assign(r->db, r->a, r->who->user_id, ent.id, day, shift_id, ids, n));
+    if ((e = req_write_done(r, e, "roster.assign", "enterprise", ent.id, req_body_fields(r))))
+        return e;
+    return reply_json(r, 200, json_pack("{s:I}", "assigned", (json_int_t)n));
+}
+
+static const struct vocab_word pass_reasons[] = {
+    {"not_on_shift", "今天没有排班"},
+    {"off_shift_hours", "不在当班时间内"},
+    {"pass_not_clocked_in", "当天尚未健康打卡"},
+    {"clockin_abnormal", "当天健康打卡异常"},
+    {"code_not_green", "健康码非绿码"},
+};
+
+/* The resident's own pass now: their employment, the shift, and a signed
+ * token (TOKEN_STAFF_PASS) valid until the shift's end; 409 saying why
+ * none may be issued now. */
+static err my_pass(struct req *r, struct employee *emp, struct enterprise *ent,
+                   struct pass_check *c, char tok[TOKEN_MAX])
+{
+    if (!r->who->resident || !r->who->person_id)
+        return err_set(E_FORBIDDEN, "forbidden", NULL, "请使用员工本人的手机账号");
+    err e = employee_of_person(r->db, r->a, r->who->person_id, 0, emp);
+    if (e == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "not_employee", NULL, "您不是登记在册的企业员工，请联系单位");
+    struct scope all = scope_all();
+    int64_t now = now_ms();
+    if (e || (e = enterprise_find(r->db, r->a, &all, emp->enterprise_id, ent)) ||
+        (e = pass_check(r->db, r->a, emp, now, c)))
+        return e;
+    struct token t = {
+        .kind = TOKEN_STAFF_PASS, .subject = emp->id, .issued_at = now, .expires_at = c->closes_at};
+    return token_issue(&t, tok);
+}
+
+static err get_my_pass(struct req *r)
+{
+    struct employee emp;
+    struct enterprise ent;
+    struct pass_check c;
+    char tok[TOKEN_MAX];
+    err e = my_pass(r, &emp, &ent, &c, tok);
+    if (e)
+        return e;
+    req_audit(r, "staffpass.issue", "enterprise_employee", emp.id, "ok", NULL);
+    json_t *o = employee_json(r, &emp);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    json_object_set_new(o, "token", json_string(tok));
+    json_object_set_new(o, "shift", shift_json(&c.shift));
+    json_object_set_new(o, "opens_at", json_integer(c.opens_at));
+    json_object_set_new(o, "expires_at", json_integer(c.closes_at));
+    return reply_json(r, 200, o);
+}
+
+/* The same pass as a QR image for the phone page. */
+static err get_my_pass_qr(struct req *r)
+{
+    struct employee emp;
+    struct enterprise ent;
+    struct pass_check c;
+    char tok[TOKEN_MAX], *svg;
+    size_t n;
+    err e = my_pass(r, &emp, &ent, &c, tok);
+    if (e || (e = qr_svg_color(r->a, tok, QR_GREEN, &svg, &n)))
+        return e;
+    req_audit(r, "staffpass.issue", "enterprise_employee", emp.id, "ok", "qr");
+    return reply_bytes(r, 200, "image/svg+xml", svg, n);
+}
+
+static const struct jfield verify_body[] = {
+    {"token", J_STRING, JF_REQUIRED, 1, TOKEN_MAX, "通行证", NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* At the gate: a forged or expired token is refused with the token's code
+ * (400); a genuine one is answered with the verdict now, since the holder
+ * may have left the shift or turned non-green since it was issued. */
+static err post_verify_pass(struct req *r)
+{
+    struct token t;
+    int64_t now = now_ms();
+    err e = token_verify(json_str(r->body, "token"), TOKEN_STAFF_PASS, now, &t);
+    if (e)
+        return audit_refusal(r->db, r->who, r->ip, "staffpass.verify", "token", 0, e, NULL);
+    struct enterprise ent;
+    struct employee emp;
+    if ((e = employee_reach(r, t.subject, "staffpass.verify", &ent)) ||
+        (e = employee_find(r->db, r->a, ent.id, t.subject, &emp)))
+        return e;
+    struct pass_check c;
+    e = pass_check(r->db, r->a, &emp, now, &c);
+    if (e && e != E_CONFLICT)
+        return e;
+    /* a genuine pass refused now: the verdict, audited as one */
+    const char *why = e ? arena_strdup(r->a, err_last()->slug) : NULL;
+    req_audit(r, "staffpass.verify", "enterprise_employee", emp.id, e ? "invalid" : "ok", why);
+    json_t *o = employee_json(r, &emp);
+    json_object_set_new(o, "enterprise_name", json_string(ent.name));
+    json_object_set_new(o, "valid", json_boolean(!e));
+    json_object_set_new(o, "reason", why ? json_string(why) : json_null());
+    const char *label = NULL;
+    for (size_t i = 0; why && i < sizeof pass_reasons / sizeof pass_reasons[0]; i++)
+        if (!strcmp(pass_reasons[i].name, why))
+            label = pass_reasons[i].label;
+    json_object_set_new(o, "reason_label", label ? json_string(label) : json_null());
+    json_object_set_new(o, "shift", e ? json_null() : shift_json(&c.shift));
+    return reply_json(r, 200, o);
+}
+
 const struct route enterprise_work_routes[] = {
     {M_POST, "/api/v1/enterprise-accounts", post_account, PERM_ENTERPRISE_WRITE, 0, account_body,
      "绑定企事业单位账号与企业", "enterprise_work", 0},
@@ -767,11 +1185,33 @@ const struct route enterprise_work_routes[] = {
     {M_POST, "/api/v1/return-declarations", post_decl, PERM_SELF, 0, decl_body,
      "返岗申报（员工本人或企业代报，手机号短信验证）", "enterprise_work", 0},
     {M_GET, "/api/v1/return-declarations", get_decls, PERM_EMPLOYEE_READ, 0, NULL,
-     "返岗申报列表（flagged=1 仅异常）", "enterprise_work", 0},
+     "返岗申报列表（flagged=1 仅异常，0 仅无异常；format=csv/xlsx 导出）", "enterprise_work", 0},
+    {M_GET, "/api/v1/return-declarations/{id}", get_decl, PERM_EMPLOYEE_READ, 0, NULL,
+     "返岗申报详情（脱敏）", "enterprise_work", 0},
     {M_POST, "/api/v1/staff-clockins", post_clockin, PERM_SELF, 0, clockin_body,
      "员工健康打卡（本人，每日一次，关联健康码）", "enterprise_work", 0},
     {M_GET, "/api/v1/staff-clockins/today", get_clockin_today, PERM_EMPLOYEE_READ, 0, NULL,
      "企业今日打卡情况（已打卡、未打卡、异常）", "enterprise_work", 0},
+    {M_GET, "/api/v1/staff-clockins", get_clockin_date, PERM_EMPLOYEE_READ, 0, NULL,
+     "企业某日打卡情况（date=YYYY-MM-DD）", "enterprise_work", 0},
+    {M_GET, "/api/v1/me/employment", get_my_employment, PERM_SELF, 0, NULL,
+     "本人就职企业及今日打卡", "enterprise_work", 0},
+    {M_GET, "/api/v1/enterprise-shifts", get_shifts, PERM_EMPLOYEE_READ, 0, NULL, "企业班次列表",
+     "enterprise_work", 0},
+    {M_POST, "/api/v1/enterprise-shifts", post_shift, PERM_EMPLOYEE_WRITE, 0, shift_body,
+     "新增班次（名称、开始、结束时间）", "enterprise_work", 0},
+    {M_DELETE, "/api/v1/enterprise-shifts/{id}", delete_shift, PERM_EMPLOYEE_WRITE, 0, NULL,
+     "停用班次（今天起的排班一并取消）", "enterprise_work", 0},
+    {M_GET, "/api/v1/enterprise-rosters", get_rosters, PERM_EMPLOYEE_READ, 0, NULL,
+     "某日排班（date，默认今天）", "enterprise_work", 0},
+    {M_POST, "/api/v1/enterprise-rosters", post_roster, PERM_EMPLOYEE_WRITE, 0, roster_body,
+     "排班：指定日期、班次和员工（shift_id 为空即取消）", "enterprise_work", 0},
+    {M_GET, "/api/v1/me/staff-pass", get_my_pass, PERM_SELF, 0, NULL,
+     "本人企业通行证（当班且当天绿码打卡时签发）", "enterprise_work", 0},
+    {M_GET, "/api/v1/me/staff-pass/qr.svg", get_my_pass_qr, PERM_SELF, 0, NULL,
+     "本人企业通行证二维码", "enterprise_work", 0},
+    {M_POST, "/api/v1/staff-passes/verify", post_verify_pass, PERM_STAFF_PASS_VERIFY, 0,
+     verify_body, "企业门岗核验员工通行证", "enterprise_work", 0},
 };
 const size_t enterprise_work_routes_n =
     sizeof enterprise_work_routes / sizeof enterprise_work_routes[0];

@@ -108,6 +108,37 @@ err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct e
                            : e;
 }
 
+err clockin_of(db *d, arena *a, int64_t employee_id, int64_t day, struct clockin *x)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT id, temperature, symptoms, code_colour, abnormal, created_at FROM "
+                       "enterprise_clockins WHERE employee_id = ? AND day = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, employee_id);
+    db_bind_int64(s, 2, day);
+    bool row;
+    if ((e = db_row(s, &row)))
+        return e;
+    if (!row) {
+        db_done(s);
+        return err_set(E_NOT_FOUND, "not_found", NULL, "今天还没有打卡");
+    }
+    *x = (struct clockin){
+        .id = db_col_int64(s, 0),
+        .employee_id = employee_id,
+        .temperature = db_col_double(s, 1),
+        .symptoms = arena_strdup(a, db_col_text(s, 2)),
+        .code_colour = arena_strdup(a, db_col_text(s, 3)),
+        .abnormal = db_col_int64(s, 4) != 0,
+        .created_at = db_col_int64(s, 5),
+    };
+    db_done(s);
+    return E_OK;
+}
+
 err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct clockin_row **rows_r,
                 size_t *n_r)
 {
@@ -121,8 +152,13 @@ err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct cloc
     struct clockin_row *rows = arena_zalloc(a, (n ? n : 1) * sizeof *rows);
     if (!rows)
         return err_set(E_NOMEM, "no_memory", NULL, "内存不足");
+    /* a past day lists the employees already hired by its end */
+    int64_t day_end = (day + 1) * DAY_MS - CHINA_OFFSET_MS;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        rows[i].emp = emps[i];
+        if (emps[i].created_at < day_end)
+            rows[k++].emp = emps[i];
+    n = k;
     db_stmt *s;
     if ((e = db_prepare(d,
                         "SELECT id, employee_id, temperature, symptoms, code_colour, abnormal, "

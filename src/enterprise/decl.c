@@ -200,7 +200,9 @@ err decl_create(db *d, arena *a, int64_t by, const struct enterprise *ent,
     "SELECT dc.id, dc.enterprise_id, dc.employee_id, dc.person_id, p.name_enc, p.id_number_enc, "  \
     "dc.phone_enc, dc.travel_enc, dc.native_place, dc.return_date, dc.transport_kind, "            \
     "dc.transport_no, dc.school, dc.grade, dc.class_name, dc.code_colour, dc.flag_reasons, "       \
-    "dc.created_at FROM enterprise_declarations dc JOIN persons p ON p.id = dc.person_id "
+    "dc.created_at, en.name FROM enterprise_declarations dc JOIN persons p ON p.id = "             \
+    "dc.person_id "                                                                                \
+    "JOIN enterprises en ON en.id = dc.enterprise_id "
 
 static err decl_read(db_stmt *s, arena *a, void *item, void *ctx)
 {
@@ -226,6 +228,7 @@ static err decl_read(db_stmt *s, arena *a, void *item, void *ctx)
     x->code_colour = arena_strdup(a, db_col_text(s, 15));
     x->flag_reasons = arena_strdup(a, db_col_text(s, 16));
     x->created_at = db_col_int64(s, 17);
+    x->enterprise_name = arena_strdup(a, db_col_text(s, 18));
     return E_OK;
 }
 
@@ -243,8 +246,14 @@ err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter 
         query_sql(w, " AND dc.enterprise_id = ?");
         query_int(w, f->enterprise_id);
     }
-    if (f->flagged_only)
+    if (f->id) {
+        query_sql(w, " AND dc.id = ?");
+        query_int(w, f->id);
+    }
+    if (f->flagged == DECL_FLAGGED)
         query_sql(w, " AND dc.flag_reasons <> ''");
+    else if (f->flagged == DECL_UNFLAGGED)
+        query_sql(w, " AND dc.flag_reasons = ''");
     void *items;
     err e =
         query_page(d, a, w,

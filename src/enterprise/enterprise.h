@@ -32,6 +32,7 @@
 #include "base/error.h"
 #include "base/vocab.h"
 #include "db/db.h"
+#include "enterprise/vocab.h"
 #include "place/place.h"
 #include "security/auth.h"
 
@@ -129,8 +130,7 @@ err employee_list(db *d, arena *a, int64_t enterprise_id, const struct employee_
 #define DECL_TEXT_MAX     50  /* native place, school, grade, class */
 #define DECL_TRANSPORT_NO 30  /* characters of a train or flight number, a plate */
 
-/* The transport kinds: "car", "train", "plane", "bus", "ship", "other". */
-extern const struct vocab decl_transport_vocab;
+/* decl_transport_vocab: enterprise/vocab.h */
 
 struct declaration {
     int64_t id, enterprise_id, employee_id, person_id;
@@ -144,6 +144,7 @@ struct declaration {
     const char *code_colour;                 /* the person's code when declaring */
     const char *flag_reasons;                /* "", "risk_area", "code_colour" or both */
     int64_t created_at;
+    const char *enterprise_name; /* read back by decl_list */
 };
 
 /*
@@ -165,9 +166,11 @@ err decl_parse(arena *a, json_t *body, struct declaration *x) MUST_USE;
 err decl_create(db *d, arena *a, int64_t by, const struct enterprise *ent,
                 const struct employee *emp, struct declaration *x, int64_t *id_r) MUST_USE;
 
+enum decl_flagged { DECL_ANY = 0, DECL_FLAGGED, DECL_UNFLAGGED };
 struct decl_filter {
     int64_t enterprise_id; /* 0: every enterprise in scope */
-    bool flagged_only;
+    int64_t id;            /* 0: any; else that one declaration (the detail) */
+    enum decl_flagged flagged;
     int64_t page, page_size;
 };
 /* Declarations of enterprises whose region is inside sc, newest first. */
@@ -181,10 +184,7 @@ err decl_list(db *d, arena *a, const struct scope *sc, const struct decl_filter 
 #define CLOCKIN_TEMP_MIN 34.0
 #define CLOCKIN_TEMP_MAX 43.0
 
-/* The symptoms a clock-in may name: "cough", "fatigue", "sore_throat",
- * "short_breath", "diarrhea", "taste_loss" (干咳, 乏力, 咽痛, 气促, 腹泻,
- * 嗅味觉减退). */
-extern const struct vocab clockin_symptom_vocab;
+/* clockin_symptom_vocab: enterprise/vocab.h */
 #define CLOCKIN_SYMPTOMS 6 /* its words */
 
 struct clockin {
@@ -208,14 +208,89 @@ struct clockin {
 err clockin_create(db *d, arena *a, const struct enterprise *ent, const struct employee *emp,
                    double temperature, const char *symptoms, struct clockin *x) MUST_USE;
 
-/* The enterprise's day: every live employee (masked by the API) with its
- * clock-in of China day `day` (id 0: none yet), by department and id. */
+/* The clock-in of employee_id on China day `day`; E_NOT_FOUND when none. */
+err clockin_of(db *d, arena *a, int64_t employee_id, int64_t day, struct clockin *x) MUST_USE;
+
+/* The enterprise's day: every live employee hired by the end of China day
+ * `day` (masked by the API) with its clock-in of that day (id 0: none), by
+ * department and id. */
 struct clockin_row {
     struct employee emp;
     struct clockin ci;
 };
 err clockin_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct clockin_row **rows_r,
                 size_t *n_r) MUST_USE;
+
+/* ---- shifts (排班) and the enterprise pass (通行证) ----------------------------------------- */
+
+#define SHIFT_NAME_MAX  20             /* characters */
+#define SHIFTS_MAX      50             /* live shifts of an enterprise */
+#define ROSTER_BATCH    500            /* employees one roster call may assign */
+#define PASS_EARLY_MS   (60 * 60000LL) /* a pass opens an hour before its shift */
+#define MINUTES_PER_DAY 1440
+
+/* A shift: start_min and end_min are minutes after China midnight; an end
+ * at or before the start runs past midnight. */
+struct shift {
+    int64_t id, enterprise_id;
+    const char *name;
+    int32_t start_min, end_min;
+    int64_t created_at;
+};
+
+/* "HH:MM" (00:00..23:59) as minutes after midnight; -1 otherwise. */
+int32_t shift_minutes(const char *hhmm);
+
+/* A new shift of enterprise_id: name 1..SHIFT_NAME_MAX characters (E_INPUT
+ * "required"/"too_long" on name), start and end 0..MINUTES_PER_DAY-1 and
+ * different ("invalid_value" on end). E_CONFLICT "duplicate_shift" for a
+ * live shift of that name, E_INPUT "too_many" past SHIFTS_MAX. */
+err shift_create(db *d, int64_t by, int64_t enterprise_id, const char *name, int32_t start_min,
+                 int32_t end_min, int64_t *id_r) MUST_USE;
+
+/* Retire a shift and its rosters from today on. E_NOT_FOUND. */
+err shift_remove(db *d, int64_t enterprise_id, int64_t id, int64_t today) MUST_USE;
+
+/* The live shifts of an enterprise, by start and name. */
+err shift_list(db *d, arena *a, int64_t enterprise_id, struct shift **items_r,
+               size_t *n_r) MUST_USE;
+
+/*
+ * Roster employees (ids of enterprise_id's live employees; E_INPUT
+ * "not_employee" on "employee_ids[i]" otherwise) on shift_id for China day
+ * `day`, replacing their shift of that day; shift_id 0 takes them off.
+ * E_NOT_FOUND "shift_not_found" (field shift_id) for a shift not the
+ * enterprise's. Inside the caller's transaction.
+ */
+err roster_assign(db *d, arena *a, int64_t by, int64_t enterprise_id, int64_t day, int64_t shift_id,
+                  const int64_t *employee_ids, size_t n) MUST_USE;
+
+/* The enterprise's live employees with their shift on `day` (shift.id 0:
+ * none), by department and id. */
+struct roster_row {
+    struct employee emp;
+    struct shift shift;
+};
+err roster_day(db *d, arena *a, int64_t enterprise_id, int64_t day, struct roster_row **rows_r,
+               size_t *n_r) MUST_USE;
+
+/* Whether employee emp may pass the gate at `now`: */
+struct pass_check {
+    struct shift shift;          /* the shift the pass is for */
+    int64_t day;                 /* its roster day */
+    int64_t opens_at, closes_at; /* epoch ms: PASS_EARLY_MS before its start, its end */
+    const char *code_colour;     /* the person's code now */
+};
+/*
+ * E_OK and *c when emp is rostered on a shift whose window contains now
+ * (today's, or yesterday's running past midnight), clocked in that day
+ * without anything abnormal, and their code is green now. Otherwise
+ * E_CONFLICT, slug and Chinese message saying which: "not_on_shift" (no
+ * shift today), "off_shift_hours" (outside its hours), "pass_not_clocked_in",
+ * "clockin_abnormal", "code_not_green".
+ */
+err pass_check(db *d, arena *a, const struct employee *emp, int64_t now,
+               struct pass_check *c) MUST_USE;
 
 /* ---- resume-work applications (复工申请) --------------------------------------------------- */
 
@@ -225,8 +300,7 @@ enum resume_status {
     RESUME_RETURNED, /* 已退回 */
     RESUME_APPROVED, /* 已复工 */
 };
-/* "none", "pending", "returned", "approved" with their Chinese labels. */
-extern const struct vocab resume_status_vocab;
+/* resume_status_vocab: enterprise/vocab.h */
 
 #define RESUME_PLAN_MAX    5000 /* characters of the prevention plan */
 #define RESUME_REASONS_MAX 500
@@ -277,5 +351,52 @@ err app_list(db *d, arena *a, const struct scope *scope, const struct app_filter
 
 /* The resume-work status of an enterprise: its newest application's. */
 err resume_status_of(db *d, int64_t enterprise_id, enum resume_status *st_r) MUST_USE;
+
+/* ---- resume-work monitoring (复工复产监测, seed 003) ----------------------------------------- */
+
+#define MONITOR_ENTERPRISES_MAX 50000 /* enterprises one monitoring answer may cover */
+
+/* The figures of a group of enterprises (or of one) for China day `day`:
+ * `returned` counts the live employees with a returning-staff declaration
+ * whose planned return date is today or earlier. */
+struct resume_figures {
+    int64_t enterprises, resumed; /* resumed: newest application approved */
+    int64_t staff, returned;      /* live employees; of them, returned */
+    int64_t clocked_in, abnormal; /* clock-ins of the day; abnormal ones */
+};
+
+/* One row: a street, an industry, or (drilled down) an enterprise. */
+struct resume_monitor_row {
+    int64_t code;        /* the street's padded code, the enterprise's id; 0 for an industry */
+    const char *label;   /* street name, industry ("" for none), enterprise name */
+    int64_t street_code; /* an enterprise row's street (padded) */
+    const char *industry, *street_name; /* an enterprise row's */
+    enum resume_status status;          /* an enterprise row's */
+    struct resume_figures f;
+};
+
+enum resume_monitor_by {
+    MONITOR_BY_STREET = 1,
+    MONITOR_BY_INDUSTRY,
+    MONITOR_BY_ENTERPRISE, /* the drill-down */
+};
+
+struct resume_monitor_query {
+    enum resume_monitor_by by;
+    int64_t street_code;  /* padded street code: only its enterprises (0: any) */
+    const char *industry; /* only this industry ("": none given; NULL: any) */
+    int64_t day;          /* China day number of the clock-ins */
+    int32_t today;        /* its yyyymmdd, for the planned return dates */
+};
+
+/*
+ * Monitoring of the enterprises whose region is inside sc, grouped by q->by
+ * (streets in code order, industries by name, enterprises by street and
+ * name), with the totals of every row in *total_r. E_INPUT "too_many" when
+ * more than MONITOR_ENTERPRISES_MAX enterprises match (narrow by street).
+ */
+err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_monitor_query *q,
+                   struct resume_monitor_row **rows_r, size_t *n_r,
+                   struct resume_figures *total_r) MUST_USE;
 
 #endif

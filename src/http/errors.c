@@ -466,5 +466,13 @@ const struct http_error_code http_error_codes[] = {
     /* the supplier's own orders (docs/supplies.md "The supplier's orders") */
     {"enterprise_unbound", "The enterprise account is bound to no enterprise yet"},
     {"not_accepted", "The supplier ships an order only after accepting it"},
+    /* ---- enterprise shifts and passes (docs/enterprise.md) ---- */
+    {"clockin_abnormal", "No enterprise pass: the employee's clock-in that day was abnormal"},
+    {"code_not_green", "No enterprise pass: the employee's health code is not green now"},
+    {"duplicate_shift", "The enterprise already has a live shift of that name"},
+    {"not_on_shift", "No enterprise pass: the employee has no shift today"},
+    {"off_shift_hours", "No enterprise pass: outside the hours of the employee's shift"},
+    {"pass_not_clocked_in", "No enterprise pass: no health clock-in that day"},
+    {"shift_not_found", "No such shift of the enterprise"},
     {NULL, NULL},
 };

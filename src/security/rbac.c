@@ -112,6 +112,8 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_MEDICAL_READ] = {"medical.read", "查看医疗机构床位、ICU和检测能力及转送建议"},
     [PERM_MEDICAL_REPORT] = {"medical.report", "填报医疗机构床位、ICU和检测能力"},
     [PERM_SUPPLY_FULFIL] = {"supply.fulfil", "供应商接单发货（本企业的电子订货）"},
+    [PERM_ENTERPRISE_MONITOR] = {"enterprise.monitor", "查看复工复产监测"},
+    [PERM_STAFF_PASS_VERIFY] = {"employee.pass_verify", "核验企业员工通行证"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -175,7 +177,7 @@ const struct builtin_role builtin_roles[] = {
     {"citizen", "市民", GRANTS(PERM_SELF, PERM_REGION_READ), false},
     {"enterprise", "企事业单位",
      GRANTS(PERM_SELF, PERM_ENTERPRISE_READ, PERM_PLACE_READ, PERM_SUPPLY_REPORT,
-            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE, PERM_SUPPLY_FULFIL),
+            PERM_EMPLOYEE_READ, PERM_EMPLOYEE_WRITE, PERM_SUPPLY_FULFIL, PERM_STAFF_PASS_VERIFY),
      false},
     /* grid workers verify at the door, register isolation and trace
      * contacts (seed 001 §4.1.7) */
@@ -199,7 +201,7 @@ const struct builtin_role builtin_roles[] = {
     {"checkpoint_staff", "卡口人员",
      GRANTS(PERM_REGION_READ, PERM_PLACE_READ, PERM_HEALTH_WRITE, PERM_CODE_READ, PERM_VENUE_READ,
             PERM_ACCESS_SCAN, PERM_ALERT_READ, PERM_ALERT_ACK, PERM_VISITOR_SCAN, PERM_VEHICLE_READ,
-            PERM_CASE_REPORT, PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY),
+            PERM_CASE_REPORT, PERM_CERT_VERIFY, PERM_ITINERARY_VERIFY, PERM_STAFF_PASS_VERIFY),
      false},
     /* community staff (社区工作人员, seed 001 §4.1, seed 002 二(二)2-3, 二(三)1)
      * keep their community's registry, confirm visitors and vehicles, run
@@ -233,7 +235,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
             PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ,
             PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW,
-            PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ),
+            PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ, PERM_ENTERPRISE_MONITOR),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -267,14 +269,15 @@ const struct builtin_role builtin_roles[] = {
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
             PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH,
             PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW, PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ,
-            PERM_MEDICAL_REPORT),
+            PERM_MEDICAL_REPORT, PERM_ENTERPRISE_MONITOR),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,
             PERM_HEALTH_READ, PERM_CODE_READ, PERM_VENUE_READ, PERM_ACCESS_READ, PERM_ALERT_READ,
             PERM_CASE_READ, PERM_TRACE_READ, PERM_TASK_READ, PERM_STATS_READ, PERM_NAT_READ,
             PERM_HOTLINE_READ, PERM_CAMERA_READ, PERM_REPORT_RUN, PERM_CAMERA_PLAY,
-            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE, PERM_SUPPLY_READ, PERM_MEDICAL_READ),
+            PERM_MONITOR_READ, PERM_PUBLISH_APPROVE, PERM_SUPPLY_READ, PERM_MEDICAL_READ,
+            PERM_ENTERPRISE_MONITOR),
      false},
     {"system_admin", "系统管理员",
      GRANTS(PERM_USER_READ, PERM_USER_WRITE, PERM_ROLE_READ, PERM_REGION_READ, PERM_REGION_WRITE,

@@ -143,9 +143,11 @@ enum perm {
     PERM_ENTERPRISE_REVIEW, /* approve or return resume-work applications in scope */
     PERM_VOLUNTEER_MANAGE,  /* review volunteers, publish projects, record service hours */
     /* medical resources (docs/supplies.md "Medical resources") */
-    PERM_MEDICAL_READ,   /* institutions, beds and their history in scope; transfer proposals */
-    PERM_MEDICAL_REPORT, /* report an institution's beds, ICU beds and testing capacity */
-    PERM_SUPPLY_FULFIL,  /* the bound supplier's electronic orders: list, accept, ship */
+    PERM_MEDICAL_READ,       /* institutions, beds and their history in scope; transfer proposals */
+    PERM_MEDICAL_REPORT,     /* report an institution's beds, ICU beds and testing capacity */
+    PERM_SUPPLY_FULFIL,      /* the bound supplier's electronic orders: list, accept, ship */
+    PERM_ENTERPRISE_MONITOR, /* resume-work monitoring per street and industry in scope */
+    PERM_STAFF_PASS_VERIFY,  /* verify enterprise passes at a reached enterprise's gate */
     PERM__COUNT
 };
 

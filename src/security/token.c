@@ -131,7 +131,7 @@ uint32_t token_day(int64_t ms)
 
 static bool rotating(enum token_kind k)
 {
-    return k == TOKEN_HEALTH || k == TOKEN_ITINERARY;
+    return k == TOKEN_HEALTH || k == TOKEN_ITINERARY || k == TOKEN_STAFF_PASS;
 }
 
 /* The signing key of a token: rotating kinds derive one per day from the
@@ -171,7 +171,7 @@ static void tag(enum token_kind kind, uint32_t key_id, const uint8_t *payload, s
 static bool kind_valid(int k)
 {
     return k == TOKEN_HEALTH || k == TOKEN_VENUE || k == TOKEN_VISITOR || k == TOKEN_CERT ||
-           k == TOKEN_ITINERARY;
+           k == TOKEN_ITINERARY || k == TOKEN_STAFF_PASS;
 }
 
 /* ---- issue and verify --------------------------------------------------------------- */

@@ -40,13 +40,15 @@
 #define TOKEN_SKEW_MS 300000LL
 
 enum token_kind {
-    TOKEN_HEALTH = 1,   /* a person's health code: rotating daily key */
-    TOKEN_VENUE = 2,    /* a venue's printed code: fixed key, key id = code version */
-    TOKEN_VISITOR = 3,  /* a confirmed visitor's code: fixed key, key id = version */
-    TOKEN_CERT = 4,     /* a release certificate (解除隔离通知书): fixed key, subject = the
-                           certificate, key id = its version (revoking bumps it) */
-    TOKEN_ITINERARY = 5 /* a person's 14-day itinerary card (行程卡): rotating daily key of
+    TOKEN_HEALTH = 1,    /* a person's health code: rotating daily key */
+    TOKEN_VENUE = 2,     /* a venue's printed code: fixed key, key id = code version */
+    TOKEN_VISITOR = 3,   /* a confirmed visitor's code: fixed key, key id = version */
+    TOKEN_CERT = 4,      /* a release certificate (解除隔离通知书): fixed key, subject = the
+                            certificate, key id = its version (revoking bumps it) */
+    TOKEN_ITINERARY = 5, /* a person's 14-day itinerary card (行程卡): rotating daily key of
                            its own, subject = the person, expires at the end of the day */
+    TOKEN_STAFF_PASS = 6 /* an enterprise pass (通行证, enterprise.h): rotating daily key of
+                            its own, subject = the employee, expires at the shift's end */
 };
 
 struct token {

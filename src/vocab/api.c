@@ -34,6 +34,7 @@
 #include "supply/supply.h"
 #include "service/service.h"
 #include "medical/medical.h"
+#include "enterprise/vocab.h"
 
 static const struct vocab *const vocabs[] = {
     &person_status_vocab,
@@ -123,6 +124,10 @@ static const struct vocab *const vocabs[] = {
     /* medical resources */
     &medical_kind_vocab,
     &medical_level_vocab,
+    /* enterprises resuming work (docs/enterprise.md) */
+    &clockin_symptom_vocab,
+    &decl_transport_vocab,
+    &resume_status_vocab,
 };
 
 /* {"label", "items": [{value, label}]} of v, holes skipped; `extra`

@@ -574,6 +574,17 @@ static const struct wb_def defs[WB__COUNT] = {
                                "SELECT COUNT(*) FROM medical_institutions m JOIN places p ON "
                                "p.id = m.place_id AND p.deleted_at = 0 WHERE p.region_code >= ? "
                                "AND p.region_code < ? AND m.reported_at < ?"},
+    /* 复工复产监测 (docs/enterprise.md): today's abnormal staff clock-ins in scope */
+    [WB_CLOCKIN_ABNORMAL] = {"clockin_abnormal_today",
+                             "今日员工打卡异常",
+                             "人",
+                             true,
+                             {PERM_ENTERPRISE_MONITOR},
+                             "/enterprise/monitor",
+                             NULL,
+                             {SCOPED, B_DAY},
+                             "SELECT COUNT(*) FROM enterprise_clockins WHERE region_code >= ? AND "
+                             "region_code < ? AND created_at >= ? AND abnormal = 1"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -89,6 +89,7 @@ enum workbench_item {
     /* medical resources (docs/supplies.md "Medical resources") */
     WB_MEDICAL_FULL,       /* institutions in scope without a free bed (medical.read) */
     WB_MEDICAL_UNREPORTED, /* institutions in scope not reported today (medical.report) */
+    WB_CLOCKIN_ABNORMAL,   /* abnormal staff clock-ins today in scope (enterprise.monitor) */
     WB__COUNT
 };
 

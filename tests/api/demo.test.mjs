@@ -400,6 +400,53 @@ test('tracing: trips, investigations, a cluster, and a trace of a confirmed case
   assert.ok(atVenue('secondary').some((c) => c.degree === 2), 'a secondary contact through a close one');
 });
 
+// Enterprises resuming work (demo_enterprise.c): the enterprise account has
+// its enterprise, employees who are registry persons, shifts and today's
+// roster, clock-ins (one abnormal, one missing), declarations (one flagged);
+// applications in three streets (approved, pending, returned), so the
+// street's 复工复产监测 has figures.
+test('enterprises: the enterprise account staff, roster, clock-ins, declarations; resume work in three streets', async () => {
+  const clients = await staffClients();
+  const ent = clients.enterprise, cc = clients.command_center;
+  const day = await list(ent, '/api/v1/staff-clockins/today');
+  assert.ok(day.enterprise_name.endsWith('有限公司'), day.enterprise_name);
+  assert.ok(day.employees >= 4, JSON.stringify(day));
+  assert.deepEqual([day.abnormal, day.missing, day.clocked_in], [1, 1, day.employees - 1]);
+  assert.ok(day.items.every((x) => /\*/.test(x.name) && x.code_colour), 'masked registry persons');
+  const fever = day.items.find((x) => x.clockin?.abnormal);
+  assert.ok(fever.clockin.temperature >= 37.3, JSON.stringify(fever));
+  assert.deepEqual(fever.clockin.symptoms, ['干咳']);
+  const shifts = (await list(ent, '/api/v1/enterprise-shifts')).items;
+  assert.deepEqual(shifts.map((x) => x.name).sort(), ['中班', '夜班', '早班']);
+  const roster = (await list(ent, '/api/v1/enterprise-rosters')).items;
+  assert.equal(roster.filter((x) => x.roster).length, day.employees - 1, 'all but one on a shift today');
+  const decls = await list(ent, '/api/v1/return-declarations');
+  assert.ok(decls.total >= 4, JSON.stringify(decls.total));
+  const flagged = (await list(ent, '/api/v1/return-declarations?flagged=1')).items;
+  assert.equal(flagged.length, 1);
+  assert.deepEqual(flagged[0].flag_labels, ['途经中高风险地区']);
+
+  const apps = (await list(cc, '/api/v1/resume-applications?page_size=100')).items;
+  const by = (st) => apps.filter((a) => a.status === st);
+  for (const st of ['approved', 'pending', 'returned']) assert.equal(by(st).length, 1, st);
+  const streets = new Set();
+  for (const a of apps) streets.add((await list(cc, `/api/v1/enterprises/${a.enterprise_id}`)).region_code.slice(0, 9));
+  assert.equal(streets.size, 3, 'three streets');
+  // the street's account sees its own street's application only
+  const own = (await list(clients.street_staff, '/api/v1/resume-applications')).items;
+  assert.deepEqual(own.map((a) => a.status), ['approved']);
+  assert.ok(by('returned')[0].reasons, 'the reasons it was returned');
+  const mon = await list(cc, '/api/v1/resume-monitor');
+  const withStaff = mon.items.filter((x) => x.staff > 0);
+  assert.ok(withStaff.length >= 2, JSON.stringify(mon.items));
+  assert.equal(mon.total.resumed, 1);
+  assert.equal(mon.total.abnormal, 1);
+  assert.ok(mon.total.clocked_in >= day.clocked_in + 1 && mon.total.resume_rate > 0, JSON.stringify(mon.total));
+  // the street's own account sees its street's figures on its workbench
+  const wb = (await list(clients.street_staff, '/api/v1/workbench')).entries;
+  assert.equal(wb.find((x) => x.key === 'clockin_abnormal_today')?.count, 1, JSON.stringify(wb));
+});
+
 test('a city of ten people (the benches\' own) is built too: too small for a testing round, so none, and its counters agree', async () => {
   let made, verify;
   const small = await startServer({

@@ -373,3 +373,58 @@ test('staff clock-in: tied to the code, a fever flags and alerts, the daily view
   assert.equal((await street1.get(`/api/v1/staff-clockins/today?enterprise_id=${A.id}`)).body.abnormal, 1);
   expectError(await street2.get(`/api/v1/staff-clockins/today?enterprise_id=${A.id}`), 404, 'not_found');
 });
+
+// The console's views (docs/enterprise.md "Console"): declarations filtered
+// flagged / not flagged, one declaration's detail, the filtered list as
+// CSV/xlsx; the enterprise's clock-ins of a chosen day.
+test('console views: declarations filtered, detail, export; clock-ins of a day', async () => {
+  const all = (await street1.get('/api/v1/return-declarations')).body.items;
+  assert.equal(all.length, 2);
+  assert.ok(all.every((d) => d.enterprise_name === '东华门精密机械有限公司'), 'the enterprise named');
+  const flagged = (await street1.get('/api/v1/return-declarations?flagged=1')).body.items;
+  const clean = (await street1.get('/api/v1/return-declarations?flagged=0')).body.items;
+  assert.deepEqual([flagged.length, clean.length], [1, 1]);
+  assert.deepEqual([flagged[0].flagged, clean[0].flagged], [true, false]);
+  assert.notEqual(flagged[0].id, clean[0].id);
+
+  // the detail: in reach for the enterprise and its street, 404 (audited) elsewhere
+  let r = await entA.get(`/api/v1/return-declarations/${flagged[0].id}`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.name, r.body.flagged, r.body.travel.length > 0, r.body.enterprise_name], ['钱*多', true, true, '东华门精密机械有限公司']);
+  assert.ok(!r.text.includes('13700002222'), 'phone masked');
+  assert.equal((await street1.get(`/api/v1/return-declarations/${clean[0].id}`)).body.school, '东城区第一中学');
+  expectError(await entB.get(`/api/v1/return-declarations/${flagged[0].id}`), 404, 'not_found');
+  expectError(await street2.get(`/api/v1/return-declarations/${flagged[0].id}`), 404, 'not_found');
+  expectError(await street1.get('/api/v1/return-declarations/abc'), 404, 'not_found');
+  expectError(await street1.get('/api/v1/return-declarations/123'), 404, 'not_found');
+  const refused = await auditEntries(auditor, 'declaration.read');
+  assert.ok(refused.some((e) => e.result === 'not_found'), 'the refused read audited');
+
+  // the export: the filtered list, masked
+  r = await street1.get('/api/v1/return-declarations?format=csv&flagged=1');
+  assert.equal(r.status, 200, r.text);
+  const lines = r.text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+  assert.equal(lines.length, 2, r.text);
+  assert.ok(lines[0].startsWith('企业,姓名,身份证号码,性别,手机号码,籍贯,计划返岗日期'), lines[0]);
+  assert.ok(lines[1].startsWith('东华门精密机械有限公司,钱*多,'), lines[1]);
+  assert.ok(lines[1].includes('途经中高风险地区') && !lines[1].includes('13700002222'), lines[1]);
+  r = await entA.get('/api/v1/return-declarations?format=xlsx');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type').includes('spreadsheetml'), true, r.headers.get('content-type'));
+  expectError(await street1.get('/api/v1/return-declarations?format=pdf'), 400, 'invalid_parameter', 'format');
+  assert.equal((await street2.get('/api/v1/return-declarations?format=csv')).text.replace(/^\uFEFF/, '').trim().split(/\r?\n/).length, 1, 'header only');
+
+  // clock-ins of a day: today's as on the phone, yesterday's empty, bad dates refused
+  const today = (await entA.get('/api/v1/staff-clockins/today')).body;
+  r = await entA.get(`/api/v1/staff-clockins?date=${today.date}`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.date, r.body.employees, r.body.clocked_in, r.body.abnormal], [today.date, 2, 2, 1]);
+  const y = new Date(Date.parse(today.date + 'T00:00:00+08:00') - 86400000 + 8 * 3600000).toISOString().slice(0, 10);
+  r = await entA.get(`/api/v1/staff-clockins?date=${y}`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.date, r.body.employees, r.body.clocked_in, r.body.missing], [y, 0, 0, 0], 'hired today: none yesterday');
+  const tomorrow = new Date(Date.parse(today.date + 'T00:00:00+08:00') + 86400000 + 8 * 3600000).toISOString().slice(0, 10);
+  for (const d of [tomorrow, '2026-02-30', 'yesterday']) expectError(await entA.get(`/api/v1/staff-clockins?date=${d}`), 400, 'invalid_parameter', 'date');
+  expectError(await entB.get(`/api/v1/staff-clockins?date=${today.date}&enterprise_id=${A.id}`), 404, 'not_found');
+  assert.equal((await street1.get(`/api/v1/staff-clockins?date=${today.date}&enterprise_id=${A.id}`)).body.abnormal, 1);
+});

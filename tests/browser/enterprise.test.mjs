@@ -6,16 +6,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, assertClean, shot, CITY_CSV, writeTmp, residentId } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
 import { creditCode } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!enterprisepage';
-let ctx, browser, cc, ent, street;
+let ctx, browser, cc, ent, street, entId, sun;
 
 before(async () => {
   ctx = await startServer({
+    env: { FK_SMS_RESEND: '1' },
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       c.must(['user', 'add', '--username', 'ep_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
@@ -34,6 +35,7 @@ before(async () => {
   const me = await ent.get('/api/v1/me');
   const b = await cc.post('/api/v1/enterprise-accounts', { user_id: me.body.id, enterprise_id: e.body.id });
   assert.equal(b.status, 200, b.text);
+  entId = e.body.id;
   browser = await launch();
 });
 
@@ -112,5 +114,200 @@ test('the enterprise adds an employee and submits; the street returns, then appr
   await sp.getByTestId('resume-enterprises').locator('tr', { hasText: '多福巷服装厂' }).getByTestId('resume-employees-of').click();
   await sp.getByTestId('employees').locator('tr', { hasText: '赵*伟' }).waitFor();
   await shot(sp, 'street-approved');
+  assertClean(sp);
+});
+
+// The phone pages (docs/enterprise.md "Staff health clock-in"): the
+// employee clocks in with a fever on the phone and declares the return with
+// the SMS step; the enterprise account's phone shows the day with the
+// employee abnormal, and the declaration reaches the enterprise.
+async function phone(client, hash) {
+  const page = await openPage(browser, { mobile: true });
+  await adoptSession(page, client);
+  await page.goto(`${ctx.url}/mobile/#${hash}`);
+  return page;
+}
+
+test('an employee clocks in on the phone and the enterprise\'s daily view shows it', async () => {
+  const emp = (sun = ctx.client());
+  const tel = '13911112222';
+  assert.equal((await emp.post('/api/v1/auth/sms/send', { phone: tel })).status, 200);
+  assert.equal((await emp.post('/api/v1/auth/sms/login', { phone: tel, code: smsCode(ctx, tel) })).status, 200);
+  assert.equal((await emp.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  const idn = residentId('110101', '19880808', 33);
+  let r = await emp.post('/api/v1/me/person', { name: '孙晓梅', id_number: idn, region_code: '110101001001', address: '多福巷5号' });
+  assert.equal(r.status, 201, r.text);
+
+  // not yet an employee: the page says so
+  const ep = await phone(emp, '/me');
+  await ep.getByTestId('my-clockin').click();
+  await ep.getByTestId('clockin-not-employee').waitFor();
+  r = await ent.post('/api/v1/employees', { id_number: idn, name: '孙晓梅', department: '缝纫车间', post: '车工' });
+  assert.equal(r.status, 201, r.text);
+
+  // the clock-in: an empty temperature refused on the page, then a fever
+  await ep.reload();
+  assert.match(await ep.getByTestId('clockin-enterprise').textContent(), /多福巷服装厂/);
+  await ep.getByTestId('clockin-submit').click();
+  await ep.getByText('请填写体温').waitFor();
+  await ep.getByTestId('clockin-temperature').locator('input').fill('37.9');
+  await ep.getByTestId('clockin-symptoms').getByText('乏力').click();
+  await ep.getByTestId('clockin-submit').click();
+  await ep.getByTestId('clockin-result').filter({ hasText: '异常，已通知单位' }).waitFor();
+  assert.match(await ep.getByTestId('clockin-done').textContent(), /37\.9℃[\s\S]*乏力[\s\S]*绿码/);
+  await shot(ep, 'enterprise-phone-clockin');
+
+  // the returning-staff declaration with its SMS step (another phone)
+  await ep.getByTestId('clockin-declare').click();
+  const decl = '13922223333';
+  await ep.getByTestId('decl-phone').locator('input').fill(decl);
+  await ep.getByTestId('decl-sms-send').click();
+  await ep.getByText('验证码已发送').waitFor();
+  await ep.getByTestId('decl-sms-code').locator('input').fill('000000');
+  await ep.getByTestId('decl-return-date').locator('input').fill('2026-12-20');
+  await ep.getByTestId('decl-transport').selectOption('train');
+  await ep.getByTestId('decl-transport-no').locator('input').fill('G102');
+  await ep.getByTestId('decl-submit').click();
+  await ep.getByTestId('decl-sms-code').locator('.van-field__error-message').waitFor(); // a wrong code, under its field
+  assert.equal((await ent.get('/api/v1/return-declarations')).body.total, 0, 'nothing written');
+  await ep.getByTestId('decl-sms-code').locator('input').fill(smsCode(ctx, decl));
+  await ep.getByTestId('decl-submit').click();
+  await ep.getByTestId('decl-flag').filter({ hasText: '无异常' }).waitFor();
+  assertClean(ep);
+
+  // the enterprise's phone: the day shows her abnormal
+  const xp = await phone(ent, '/staff');
+  await xp.getByTestId('entry-employees-today').click();
+  await xp.getByTestId('today-abnormal').filter({ hasText: '异常 1' }).waitFor();
+  const row = xp.getByTestId('today-row').filter({ hasText: '孙*梅' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /37\.9℃ · 绿码 · 乏力/);
+  assert.doesNotMatch(await xp.getByTestId('today-list').textContent(), /孙晓梅/);
+  await xp.getByRole('tab', { name: /未打卡/ }).click();
+  await xp.getByTestId('today-row').filter({ hasText: '赵*伟' }).waitFor(); // the first test's employee
+  await shot(xp, 'enterprise-phone-today');
+  assertClean(xp);
+  const d = (await ent.get('/api/v1/return-declarations')).body;
+  assert.equal(d.total, 1);
+  assert.equal(d.items[0].transport_no, 'G102');
+  assert.equal(entId, d.items[0].enterprise_id);
+});
+
+// 复工复产监测 on the console: the street's row with today's figures of the
+// journeys above, drilled down to the enterprise, and the Excel export.
+test('the street\'s resume-work monitoring shows the day and drills down', async () => {
+  const page = await consolePage(browser, ctx, '/enterprise/monitor', street);
+  const table = page.getByTestId('monitor-table');
+  const row = table.locator('tr', { hasText: '东华门街道' });
+  await row.waitFor();
+  // 1 enterprise, resumed, 2 staff, 1 clocked in (of 2: 50%), 1 abnormal
+  assert.match((await row.textContent()).replace(/\s+/g, ' '), /东华门街道\s*1\s*1\s*100\.0%\s*2\s*0\s*1\s*50\.0%\s*1/);
+  await row.getByTestId('monitor-drill').click();
+  await page.getByTestId('monitor-crumb').getByText('东华门街道').waitFor();
+  const ent1 = table.locator('tr', { hasText: '多福巷服装厂' });
+  await ent1.getByText('已复工').waitFor();
+  assert.equal(await ent1.getByTestId('monitor-abnormal').textContent(), '1');
+  assert.match(await page.getByTestId('monitor-xlsx').getAttribute('href'), /resume-monitor\?street=110101001000&format=xlsx/);
+  const x = await street.get('/api/v1/resume-monitor?street=110101001000&format=xlsx');
+  assert.deepEqual([x.status, x.text.slice(0, 2)], [200, 'PK']);
+  await page.getByTestId('monitor-by').getByText('按行业').click();
+  await table.locator('tr', { hasText: '制造业' }).waitFor();
+  await shot(page, 'enterprise-monitor');
+  assertClean(page);
+});
+
+// 企业复工's console tabs for the street: the returning-staff declarations
+// (filtered, the detail drawer, the export link) and the enterprise's
+// clock-ins of the day with the date picker.
+test('the street reads declarations and an enterprise\'s daily clock-ins on the console', async () => {
+  const page = await consolePage(browser, ctx, '/enterprise/resume', street);
+  await page.getByRole('tab', { name: '返岗申报' }).click();
+  const decls = page.getByTestId('decls');
+  const row = decls.locator('tr', { hasText: '孙*梅' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /多福巷服装厂[\s\S]*2026-12-20[\s\S]*无异常/);
+  await page.getByTestId('decl-filter').getByText('异常', { exact: true }).click();
+  await decls.getByText('暂无返岗申报').waitFor();
+  assert.match(await page.getByTestId('decl-xlsx').getAttribute('href'), /return-declarations\?flagged=1&format=xlsx/);
+  await page.getByTestId('decl-filter').getByText('无异常').click();
+  await row.getByTestId('decl-open').click();
+  const drawer = page.getByTestId('decl-detail');
+  await drawer.getByText('G102').waitFor();
+  assert.doesNotMatch(await drawer.textContent(), /孙晓梅|13922223333/);
+  await drawer.getByRole('button', { name: /close|关闭/i }).click().catch(() => page.keyboard.press('Escape'));
+
+  await page.getByRole('tab', { name: '辖区企业复工状态' }).click();
+  await page.getByTestId('resume-enterprises').locator('tr', { hasText: '多福巷服装厂' }).getByTestId('resume-employees-of').click();
+  await page.getByRole('tab', { name: '员工每日打卡' }).click();
+  await page.getByTestId('clockin-abnormal').filter({ hasText: '异常 1' }).waitFor();
+  const sun = page.getByTestId('clockins').locator('tr', { hasText: '孙*梅' });
+  assert.match(await sun.textContent(), /37\.9[\s\S]*乏力[\s\S]*异常/);
+  await shot(page, 'enterprise-console-clockins');
+  assertClean(page);
+});
+
+// 企业通行证: an employee on today's shift who clocked in green shows the QR
+// on the phone; the enterprise's phone verifies the code below it at the
+// gate; an employee whose clock-in was abnormal gets no pass, told why.
+test('the enterprise pass: shown on the phone on shift and green, verified at the gate', async () => {
+  const w = ctx.client();
+  const tel = '13933334444';
+  assert.equal((await w.post('/api/v1/auth/sms/send', { phone: tel })).status, 200);
+  assert.equal((await w.post('/api/v1/auth/sms/login', { phone: tel, code: smsCode(ctx, tel) })).status, 200);
+  assert.equal((await w.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  const idn = residentId('110101', '19900909', 35);
+  assert.equal((await w.post('/api/v1/me/person', { name: '钱明亮', id_number: idn, region_code: '110101001001', address: '多福巷6号' })).status, 201);
+  let r = await ent.post('/api/v1/employees', { id_number: idn, name: '钱明亮', department: '后勤' });
+  assert.equal(r.status, 201, r.text);
+
+  // the enterprise's console: a shift (a bad time refused under its field), today's roster
+  const cp = await consolePage(browser, ctx, '/enterprise/shifts', ent);
+  await fillIn(cp.getByTestId('shift-name'), '全天班');
+  await fillIn(cp.getByTestId('shift-start'), '0点');
+  await fillIn(cp.getByTestId('shift-end'), '23:59');
+  await cp.getByTestId('shift-add').click();
+  await cp.getByTestId('shift-form').locator('.el-form-item__error').filter({ hasText: '开始时间' }).waitFor();
+  await fillIn(cp.getByTestId('shift-start'), '00:00');
+  await cp.getByTestId('shift-add').click();
+  await cp.getByTestId('shifts').locator('tr', { hasText: '全天班' }).waitFor();
+  for (const who of ['钱*亮', '孙*梅']) {
+    const row = cp.getByTestId('roster').locator('tr', { hasText: who });
+    await row.getByTestId('roster-shift').click();
+    await cp.getByRole('option', { name: '全天班 00:00–23:59' }).filter({ visible: true }).click();
+    await cp.getByTestId('roster').locator('tr', { hasText: who }).locator('.el-select__selected-item', { hasText: '全天班' }).first().waitFor();
+  }
+  await shot(cp, 'enterprise-shifts');
+  assertClean(cp);
+  assert.equal((await w.post('/api/v1/staff-clockins', { temperature: 36.6 })).status, 201);
+
+  // his pass: the QR, the shift, the code to type
+  const wp = await phone(w, '/me/clockin');
+  await wp.getByTestId('clockin-pass').click();
+  await wp.getByTestId('pass-qr').waitFor();
+  assert.match(await wp.getByTestId('pass-shift').textContent(), /全天班 00:00-23:59/);
+  assert.ok(await wp.getByTestId('pass-qr').evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR image loads');
+  const token = (await wp.getByTestId('pass-token').textContent()).trim();
+  assert.match(token, /^FK1\./);
+  await shot(wp, 'enterprise-phone-pass');
+  assertClean(wp);
+
+  // the gate: the enterprise's phone verifies it
+  const gp = await phone(ent, '/staff');
+  await gp.getByTestId('entry-pass-verify').click();
+  await gp.getByTestId('spv-token-input').locator('textarea').fill(token);
+  await gp.getByTestId('spv-submit').click();
+  await gp.getByTestId('spv-verdict').filter({ hasText: '当班且当天绿码打卡' }).waitFor();
+  assert.match(await gp.getByTestId('spv-name').textContent(), /钱\*亮/);
+  assert.match(await gp.getByTestId('pass-title').textContent(), /准予通行/);
+  // a forged one: refused in words
+  await gp.getByText('继续核验').click();
+  await gp.getByTestId('spv-token-input').locator('textarea').fill(token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA'));
+  await gp.getByTestId('spv-submit').click();
+  await gp.getByTestId('spv-verdict').filter({ hasText: '疑似伪造' }).waitFor();
+  assertClean(gp);
+
+  // 孙晓梅 clocked in with a fever today: no pass, and why
+  const sp = await phone(sun, '/me/staff-pass');
+  await sp.getByTestId('pass-refused').filter({ hasText: '当天健康打卡异常' }).waitFor();
   assertClean(sp);
 });

@@ -62,6 +62,11 @@ export const paths = {
   volunteerProjects: `${V1}/volunteer-projects`,
   volunteerSignups: `${V1}/volunteer-signups`,
   medical: `${V1}/medical`, // medical resources (docs/supplies.md)
+  resumeMonitor: `${V1}/resume-monitor`, // 复工复产监测 per street / industry, drill-down, exports
+  enterpriseShifts: `${V1}/enterprise-shifts`, // 排班: an enterprise's shifts
+  enterpriseRosters: `${V1}/enterprise-rosters`, // who is on which shift on a date
+  returnDeclarations: `${V1}/return-declarations`, // 返岗申报: list, detail, export
+  staffClockins: `${V1}/staff-clockins`, // an enterprise's clock-ins of a day
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

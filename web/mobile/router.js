@@ -89,6 +89,13 @@ const router = createRouter({
     { path: '/staff/supply-orders', component: () => import('./views/StaffSupplyOrders.vue'), meta: { kind: 'staff' } },
     // 物资签收: deliveries to the staff's region, signed with the shortfall (docs/supplies.md)
     { path: '/staff/receipts', component: () => import('./views/StaffReceipts.vue'), meta: { kind: 'staff' } },
+    // enterprise staff (docs/enterprise.md): the employee's clock-in and declaration,
+    // the enterprise account's day
+    { path: '/me/clockin', component: () => import('./views/MyClockin.vue'), meta: { kind: 'resident' } },
+    { path: '/me/return-declaration', component: () => import('./views/MyReturnDecl.vue'), meta: { kind: 'resident' } },
+    { path: '/staff/employees-today', component: () => import('./views/StaffEmployeesToday.vue'), meta: { kind: 'staff' } },
+    { path: '/me/staff-pass', component: () => import('./views/MyStaffPass.vue'), meta: { kind: 'resident' } },
+    { path: '/staff/pass-verify', component: () => import('./views/StaffPassVerify.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
