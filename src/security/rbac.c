@@ -103,7 +103,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_PARKING_READ] = {"parking.read", "查看车库与车位"},
     [PERM_PARKING_WRITE] = {"parking.write", "维护车库与盘点车位"},
     [PERM_SUPPLY_READ] = {"supply.read", "查看物资目录、仓库库存、需求和供需平衡"},
-    [PERM_SUPPLY_REPORT] = {"supply.report", "填报物资库存、产能和需求，提交需求和签收"},
+    [PERM_SUPPLY_REPORT] = {"supply.report", "填报物资库存、产能和需求"},
     [PERM_SUPPLY_DISPATCH] = {"supply.dispatch", "物资调度、电子订货和物流跟踪"},
     [PERM_EMPLOYEE_READ] = {"employee.read", "查看企业员工和复工申请"},
     [PERM_EMPLOYEE_WRITE] = {"employee.write", "维护企业员工、提交复工申请"},
@@ -114,6 +114,7 @@ static const struct vocab_word perms[PERM__COUNT] = {
     [PERM_SUPPLY_FULFIL] = {"supply.fulfil", "供应商接单发货（本企业的电子订货）"},
     [PERM_ENTERPRISE_MONITOR] = {"enterprise.monitor", "查看复工复产监测"},
     [PERM_STAFF_PASS_VERIFY] = {"employee.pass_verify", "核验企业员工通行证"},
+    [PERM_SUPPLY_REQUEST] = {"supply.request", "提交和取消物资需求，签收送达辖区的物资"},
 };
 
 const struct vocab perm_vocab = VOCAB("permissions", "权限", perms);
@@ -219,7 +220,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_SERVICE_MANAGE, PERM_ASSIST_WORK, PERM_NOTICE_READ, PERM_NOTICE_WRITE,
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
             PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_VOLUNTEER_MANAGE,
-            PERM_MEDICAL_READ),
+            PERM_MEDICAL_READ, PERM_SUPPLY_REQUEST),
      false},
     /* street staff (街道工作人员) oversee the communities of their street:
      * the same lists read-only, plus reviewing visitors and handling alerts
@@ -235,7 +236,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_MONITOR_READ, PERM_PUBLISH_EDIT, PERM_SERVICE_READ, PERM_NOTICE_READ,
             PERM_NOTICE_WRITE, PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_PARKING_READ,
             PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW,
-            PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ, PERM_ENTERPRISE_MONITOR),
+            PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ, PERM_ENTERPRISE_MONITOR, PERM_SUPPLY_REQUEST),
      false},
     /* site staff clock in and report queues at the sites of their scope */
     {"site_staff", "核酸点位人员",
@@ -269,7 +270,7 @@ const struct builtin_role builtin_roles[] = {
             PERM_SHOP_MANAGE, PERM_PARCEL_READ, PERM_FACE_MANAGE, PERM_PARKING_READ,
             PERM_PARKING_WRITE, PERM_SUPPLY_READ, PERM_SUPPLY_REPORT, PERM_SUPPLY_DISPATCH,
             PERM_EMPLOYEE_READ, PERM_ENTERPRISE_REVIEW, PERM_VOLUNTEER_MANAGE, PERM_MEDICAL_READ,
-            PERM_MEDICAL_REPORT, PERM_ENTERPRISE_MONITOR),
+            PERM_MEDICAL_REPORT, PERM_ENTERPRISE_MONITOR, PERM_SUPPLY_REQUEST),
      false},
     {"leader", "领导",
      GRANTS(PERM_REGION_READ, PERM_PERSON_READ, PERM_PLACE_READ, PERM_ENTERPRISE_READ,

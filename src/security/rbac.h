@@ -148,6 +148,9 @@ enum perm {
     PERM_SUPPLY_FULFIL,      /* the bound supplier's electronic orders: list, accept, ship */
     PERM_ENTERPRISE_MONITOR, /* resume-work monitoring per street and industry in scope */
     PERM_STAFF_PASS_VERIFY,  /* verify enterprise passes at a reached enterprise's gate */
+    /* supplies: a request and its receipt are the receiving region's staff's, not
+     * the reporting enterprises' (docs/supplies.md "Permissions") */
+    PERM_SUPPLY_REQUEST, /* file and cancel requests; list and sign deliveries to the scope */
     PERM__COUNT
 };
 

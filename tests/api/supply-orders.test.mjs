@@ -145,6 +145,11 @@ test('community staff list the deliveries to their region and sign one with a sh
   assert.equal(list.find((v) => v.id === dWarehouse).state, 'pending');
   // another community sees none of them; the supplier's account signs nothing of theirs
   assert.deepEqual((await ok(csOther.get('/api/v1/supply/deliveries'))).items, []);
+  // an enterprise reports its stock and output (supply.report) but neither
+  // lists the region's deliveries nor signs them: supply.request is staff's
+  expectError(await entA.get('/api/v1/supply/deliveries'), 403, 'forbidden');
+  expectError(await entA.post(`/api/v1/supply/deliveries/${dA}/receipt`, {}), 403, 'forbidden');
+  expectError(await entA.post('/api/v1/supply/requests', {}), 403, 'forbidden');
   expectError(await csOther.post(`/api/v1/supply/deliveries/${dA}/receipt`, {}), 404, 'not_found');
 
   // the phone form's bad input: refused with nothing written

@@ -47,7 +47,7 @@ export const STAFF_ENTRIES = [
   // 电子订货接单 (docs/supplies.md): the bound supplier accepts and ships its orders
   { key: 'supply-orders', title: '电子订货接单', icon: 'logistics', perm: 'supply.fulfil', to: '/staff/supply-orders' },
   // 物资签收 (docs/supplies.md): the requester's receipt of a delivery, with the shortfall
-  { key: 'supply-receipts', title: '物资签收', icon: 'sign', roles: ['community_staff', 'street_staff'], to: '/staff/receipts' },
+  { key: 'supply-receipts', title: '物资签收', icon: 'sign', perm: 'supply.request', to: '/staff/receipts' },
   // 员工今日打卡 (issue 14, docs/enterprise.md): the enterprise account's employees today
   { key: 'employees-today', title: '员工今日打卡', icon: 'friends-o', roles: ['enterprise'], to: '/staff/employees-today' },
   // 通行证核验: the enterprise's gate checks an employee's pass (on shift, green today)
