@@ -382,19 +382,26 @@ err service_care_sweep(db *d, int64_t day, int64_t now, int64_t *n_r)
     int64_t ids[SWEEP_MAX];
     size_t n = 0;
     /* enrolled before the day ended (a staff enrolment by its time, a flag
-     * by the record's), no check-in that day, no task for it yet */
-    if (!(e = db_prepare(d,
-                         "SELECT p.id FROM persons p" ENROL_JOIN
-                         " WHERE p.deleted_at = 0 AND " ENROLLED
-                         " AND COALESCE(e.updated_at, p.created_at) < ? AND NOT EXISTS (SELECT 1 "
-                         "FROM care_checkins k WHERE k.person_id = p.id AND k.day = ?) AND NOT "
-                         "EXISTS (SELECT 1 FROM care_missed m WHERE m.person_id = p.id AND m.day = "
-                         "?) ORDER BY p.id LIMIT ?",
-                         &s))) {
+     * by the record's), no check-in that day, no task for it yet. Two
+     * halves, each served by an index (the flagged persons by the partial
+     * index of sql/080, staff enrolments by their own table): ENROLLED as
+     * one OR read every person each hour. */
+    if (!(e = db_prepare(
+              d,
+              "SELECT id FROM (SELECT p.id FROM persons p" ENROL_JOIN
+              " WHERE p.deleted_at = 0 AND (p.vulnerable & 2) <> 0 AND COALESCE(e.active, 1) = 1 "
+              "AND COALESCE(e.updated_at, p.created_at) < ? UNION SELECT e.person_id FROM "
+              "care_enrolments e WHERE e.active = 1 AND e.updated_at < ? AND EXISTS (SELECT 1 "
+              "FROM persons p WHERE p.id = e.person_id AND p.deleted_at = 0)) c WHERE NOT EXISTS "
+              "(SELECT 1 FROM "
+              "care_checkins k WHERE k.person_id = c.id AND k.day = ?) AND NOT EXISTS (SELECT 1 "
+              "FROM care_missed m WHERE m.person_id = c.id AND m.day = ?) ORDER BY id LIMIT ?",
+              &s))) {
         db_bind_int64(s, 1, end);
-        db_bind_int64(s, 2, day);
+        db_bind_int64(s, 2, end);
         db_bind_int64(s, 3, day);
-        db_bind_int64(s, 4, SWEEP_MAX);
+        db_bind_int64(s, 4, day);
+        db_bind_int64(s, 5, SWEEP_MAX);
         bool row;
         while (!(e = db_row(s, &row)) && row)
             ids[n++] = db_col_int64(s, 0);
