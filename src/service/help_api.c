@@ -262,6 +262,11 @@ static err act(struct req *r, const char *action)
 {
     int64_t id = 0;
     err e = req_param_id(r, 0, &id);
+    /* a volunteer (a resident account holding assist.work, scope the root)
+     * works theirs on /api/v1/me/volunteer/help, narrowed to their community
+     * and answered with the volunteer's view, never the staff row */
+    if (!e && r->who->resident)
+        e = err_set(E_FORBIDDEN, "forbidden", NULL, "志愿者请在“志愿者”页面处理求助");
     int64_t assignee = 0;
     if (!e && !strcmp(action, "assign") &&
         (assignee = id_parse(json_str(r->body, "assignee_id"))) <= 0)

@@ -348,6 +348,9 @@ test('volunteers of the community take requests: listed masked, assignable; anot
   expectError(await pending.get('/api/v1/me/volunteer/help'), 403, 'volunteer_not_approved');
   expectError(await cs.get('/api/v1/me/volunteer/help'), 403, 'forbidden');
   expectError(await v1.get('/api/v1/me/volunteer/help?page=0'), 400, 'invalid_parameter', 'page');
+  // the staff routes are not theirs (assist.work comes with the role): the phone's routes are
+  expectError(await v1.post(`${url}/start`, {}), 403, 'forbidden');
+  assert.equal((await v1.get(url)).status, 403, 'no service.read');
   const vurl = `/api/v1/me/volunteer/help/${req.id}`;
   expectError(await v2.post(`${vurl}/start`, {}), 404, 'not_found');
   expectError(await vOther.post(`${vurl}/done`, { note: '完成' }), 404, 'not_found');
