@@ -333,6 +333,7 @@ test('a volunteer works a help request assigned to them on the phone: 开始处�
   await dialog.getByTestId('vol-help-note').locator('textarea').fill('药已送到，老人签收');
   await dialog.getByRole('button', { name: '办结' }).click();
   await assert.doesNotReject(row.getByTestId('vol-help-state').filter({ hasText: '已完成' }).waitFor());
+  await assert.doesNotReject(dialog.waitFor({ state: 'hidden' }));
   await shot(rp, 'life-volunteer-help');
   assertClean(rp);
   r = await asker.get(`/api/v1/me/help/${hid}`);
