@@ -430,17 +430,19 @@ static void ancestors(int64_t community, int64_t up[5])
  * or above holding assist.work (as the duty roster's candidates), or an
  * approved volunteer of the community (volunteer_region(): the application's
  * region lies in the community's subtree) — the role `volunteer` grants
- * assist.work, checked the same way. Binds: 1 the community (whose name a
- * volunteer shows), 2..6 the community and its ancestors, 7..8 its subtree. */
+ * assist.work, checked the same way. The candidates come from two indexed
+ * reads (users_region, volunteers_region), never a scan of the residents.
+ * Binds: 1 the community (whose name a volunteer shows), 2..6 the community
+ * and its ancestors, 7..8 its subtree. */
 #define ASSIGNEE_SQL                                                                               \
-    " FROM users u LEFT JOIN regions g ON g.code = (CASE WHEN u.kind = 'staff' THEN "              \
-    "u.region_code "                                                                               \
-    "ELSE CAST(? AS BIGINT) END) LEFT JOIN volunteers v ON v.user_id = u.id AND u.kind = "         \
+    " FROM users u LEFT JOIN regions g ON g.code = (CASE WHEN u.kind = 'staff' THEN u.region_code" \
+    " ELSE CAST(? AS BIGINT) END) LEFT JOIN volunteers v ON v.user_id = u.id AND u.kind = "        \
     "'resident' AND v.status = 'approved' LEFT JOIN persons vp ON vp.id = v.person_id WHERE "      \
-    "u.disabled = 0 AND ((u.kind = 'staff' AND u.region_code IN (?, ?, ?, ?, ?)) OR (u.kind = "    \
-    "'resident' AND v.region_code >= ? AND v.region_code < ?)) AND EXISTS (SELECT 1 FROM "         \
-    "user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = u.id "   \
-    "AND rp.permission = 'assist.work')"
+    "u.disabled = 0 AND u.id IN (SELECT s.id FROM users s WHERE s.kind = 'staff' AND "             \
+    "s.region_code IN (?, ?, ?, ?, ?) UNION SELECT a.user_id FROM volunteers a WHERE "             \
+    "a.region_code >= ? AND a.region_code < ? AND a.status = 'approved') AND (u.kind = 'staff' "   \
+    "OR v.id IS NOT NULL) AND EXISTS (SELECT 1 FROM user_roles ur JOIN role_permissions rp ON "    \
+    "rp.role_id = ur.role_id WHERE ur.user_id = u.id AND rp.permission = 'assist.work')"
 
 static void bind_assignee(db_stmt *s, int64_t community)
 {
