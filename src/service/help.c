@@ -13,9 +13,11 @@
 #include "base/paging.h"
 #include "base/regcode.h"
 #include "person/person.h"
+#include "security/auth.h"
 #include "security/crypto.h"
 #include "security/mask.h"
 #include "service/service.h"
+#include "volunteer/volunteer.h"
 
 static const struct vocab_word kinds[] = {
     {NULL, NULL},       {"medicine", "药品"},        {"goods", "生活物资"},
@@ -38,6 +40,29 @@ static const char *label_of(const struct vocab *v, const char *name)
 {
     const char *l = vocab_label_of(v, name);
     return l ? l : "";
+}
+
+/* The joins naming the assignee h.assignee_id: a staff account by its
+ * display name, a volunteer (a resident account, whose display name is a
+ * masked phone) by the masked real name of their person record. */
+#define ASSIGNEE_JOIN                                                                              \
+    " LEFT JOIN users u ON u.id = h.assignee_id LEFT JOIN volunteers av ON av.user_id = "          \
+    "h.assignee_id AND u.kind = 'resident' LEFT JOIN persons ap ON ap.id = av.person_id"
+#define ASSIGNEE_COLS "COALESCE(u.display_name, ''), COALESCE(u.kind, ''), ap.name_enc"
+
+/* The assignee's name from the columns of ASSIGNEE_COLS (display name,
+ * account kind, sealed person name): 「志愿者 张*」 for a volunteer, never
+ * their phone or full name. */
+static err assignee_name_col(arena *a, db_stmt *s, int name, int kind, int enc, const char **name_r)
+{
+    *name_r = arena_strdup(a, db_col_text(s, name));
+    if (strcmp(db_col_text(s, kind), "resident"))
+        return E_OK;
+    const char *masked = NULL;
+    err e = person_name_masked_col(a, s, enc, &masked);
+    if (!e)
+        *name_r = arena_printf(a, "志愿者 %s", masked ? masked : "");
+    return e;
 }
 
 err service_help_submit(db *d, arena *a, const struct principal *who, int kind, const char *text,
@@ -91,9 +116,8 @@ out:
 /* ---- the resident's side ------------------------------------------------------- */
 
 #define MINE_COLS                                                                                  \
-    "h.id, h.kind, h.state, h.text_enc, COALESCE(u.display_name, ''), h.note, h.created_at, "      \
-    "h.updated_at"
-#define MINE_FROM " FROM help_requests h LEFT JOIN users u ON u.id = h.assignee_id"
+    "h.id, h.kind, h.state, h.text_enc, h.note, h.created_at, h.updated_at, " ASSIGNEE_COLS
+#define MINE_FROM " FROM help_requests h" ASSIGNEE_JOIN
 
 static err mine_json(arena *a, db_stmt *s, json_t **o_r)
 {
@@ -101,7 +125,9 @@ static err mine_json(arena *a, db_stmt *s, json_t **o_r)
     err e = unseal_col(a, s, 3, L_TEXT, &text);
     if (e)
         return e;
-    const char *kind = db_col_text(s, 1), *state = db_col_text(s, 2);
+    const char *kind = db_col_text(s, 1), *state = db_col_text(s, 2), *assignee = NULL;
+    if ((e = assignee_name_col(a, s, 7, 8, 9, &assignee)))
+        return e;
     json_t *o = json_object();
     json_set_id(o, "id", db_col_int64(s, 0));
     json_object_set_new(o, "kind", json_string(kind));
@@ -109,10 +135,10 @@ static err mine_json(arena *a, db_stmt *s, json_t **o_r)
     json_object_set_new(o, "text", json_string(text ? text : ""));
     json_object_set_new(o, "state", json_string(state));
     json_object_set_new(o, "state_label", json_string(label_of(&help_state_vocab, state)));
-    json_object_set_new(o, "assignee_name", json_string(db_col_text(s, 4)));
-    json_object_set_new(o, "note", json_string(db_col_text(s, 5)));
-    json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 6)));
-    json_object_set_new(o, "updated_at", json_integer(db_col_int64(s, 7)));
+    json_object_set_new(o, "assignee_name", json_string(assignee));
+    json_object_set_new(o, "note", json_string(db_col_text(s, 4)));
+    json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 5)));
+    json_object_set_new(o, "updated_at", json_integer(db_col_int64(s, 6)));
     *o_r = o;
     return E_OK;
 }
@@ -233,10 +259,10 @@ err service_help_cancel_mine(db *d, const struct principal *who, int64_t id, int
     "h.id, h.person_id, h.region_code, COALESCE((SELECT name FROM regions g WHERE g.code = "       \
     "h.region_code), ''), p.name_enc, p.phone_enc, h.kind, h.state, h.text_enc, h.assignee_id, "   \
     "COALESCE(u.display_name, ''), h.note, h.created_at, h.updated_at, h.closed_at, "              \
-    "p.vulnerable, " OBSERVED_SQL
+    "p.vulnerable, " OBSERVED_SQL ", COALESCE(u.kind, ''), ap.name_enc"
 #define STAFF_FROM                                                                                 \
-    " FROM help_requests h JOIN persons p ON p.id = h.person_id LEFT JOIN users u ON u.id = "      \
-    "h.assignee_id WHERE h.region_code >= ? AND h.region_code < ?"
+    " FROM help_requests h JOIN persons p ON p.id = h.person_id" ASSIGNEE_JOIN                     \
+    " WHERE h.region_code >= ? AND h.region_code < ?"
 #define STAFF_FILTER                                                                               \
     " AND (CAST(? AS TEXT) = '' OR h.state = ?) AND (CAST(? AS BIGINT) = 0 OR " OPEN_SQL ")"       \
     " AND (CAST(? AS TEXT) = '' OR h.kind = ?) AND (CAST(? AS BIGINT) = 0 OR h.assignee_id = ?)"   \
@@ -253,7 +279,6 @@ static err row_of(arena *a, db_stmt *s, bool reveal, struct help_row *h)
         .kind = arena_strdup(a, db_col_text(s, 6)),
         .state = arena_strdup(a, db_col_text(s, 7)),
         .assignee_id = db_col_int64(s, 9),
-        .assignee_name = arena_strdup(a, db_col_text(s, 10)),
         .note = arena_strdup(a, db_col_text(s, 11)),
         .created_at = db_col_int64(s, 12),
         .updated_at = db_col_int64(s, 13),
@@ -262,7 +287,9 @@ static err row_of(arena *a, db_stmt *s, bool reveal, struct help_row *h)
         .observed = db_col_int64(s, 16) != 0,
     };
     const char *phone = NULL, *text = NULL;
-    err e;
+    err e = assignee_name_col(a, s, 10, 17, 18, &h->assignee_name);
+    if (e)
+        return e;
     if (reveal)
         e = unseal_col(a, s, 4, "persons.name", &h->person_name);
     else
@@ -399,33 +426,62 @@ static void ancestors(int64_t community, int64_t up[5])
         up[i] = regcode_parent(up[i - 1]);
 }
 
+/* Who may take a community's requests: a staff account of the community
+ * or above holding assist.work (as the duty roster's candidates), or an
+ * approved volunteer of the community (volunteer_region(): the application's
+ * region lies in the community's subtree) — the role `volunteer` grants
+ * assist.work, checked the same way. The candidates come from two indexed
+ * reads (users_region, volunteers_region), never a scan of the residents.
+ * Binds: 1 the community (whose name a volunteer shows), 2..6 the community
+ * and its ancestors, 7..8 its subtree. */
 #define ASSIGNEE_SQL                                                                               \
-    " FROM users u LEFT JOIN regions g ON g.code = u.region_code WHERE u.kind = 'staff' AND "      \
-    "u.disabled = 0 AND u.region_code IN (?, ?, ?, ?, ?) AND EXISTS (SELECT 1 FROM user_roles ur " \
-    "JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = u.id AND "             \
-    "rp.permission = 'assist.work')"
+    " FROM users u LEFT JOIN regions g ON g.code = (CASE WHEN u.kind = 'staff' THEN u.region_code" \
+    " ELSE CAST(? AS BIGINT) END) LEFT JOIN volunteers v ON v.user_id = u.id AND u.kind = "        \
+    "'resident' AND v.status = 'approved' LEFT JOIN persons vp ON vp.id = v.person_id WHERE "      \
+    "u.disabled = 0 AND u.id IN (SELECT s.id FROM users s WHERE s.kind = 'staff' AND "             \
+    "s.region_code IN (?, ?, ?, ?, ?) UNION SELECT a.user_id FROM volunteers a WHERE "             \
+    "a.region_code >= ? AND a.region_code < ? AND a.status = 'approved') AND (u.kind = 'staff' "   \
+    "OR v.id IS NOT NULL) AND EXISTS (SELECT 1 FROM user_roles ur JOIN role_permissions rp ON "    \
+    "rp.role_id = ur.role_id WHERE ur.user_id = u.id AND rp.permission = 'assist.work')"
 
-err service_help_assignees(db *d, const struct scope *sc, int64_t community, json_t **items_r)
+static void bind_assignee(db_stmt *s, int64_t community)
+{
+    int64_t up[5];
+    ancestors(community, up);
+    struct scope sub = scope_of(community);
+    db_bind_int64(s, 1, community);
+    for (int i = 0; i < 5; i++)
+        db_bind_int64(s, i + 2, up[i]);
+    db_bind_int64(s, 7, sub.lo);
+    db_bind_int64(s, 8, sub.hi);
+}
+
+err service_help_assignees(db *d, arena *a, const struct scope *sc, int64_t community,
+                           json_t **items_r)
 {
     if (community <= 0 || regcode_level(community) != LEVEL_COMMUNITY || !scope_has(sc, community))
         return err_set(E_INPUT, "invalid_region", "region", "请选择辖区内的社区");
-    int64_t up[5];
-    ancestors(community, up);
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT u.id, u.display_name, COALESCE(g.name, '')" ASSIGNEE_SQL
-                       " ORDER BY u.region_code DESC, u.display_name, u.id LIMIT 500",
-                       &s);
+    err e = db_prepare(
+        d,
+        "SELECT u.id, u.display_name, COALESCE(g.name, ''), u.kind, vp.name_enc" ASSIGNEE_SQL
+        " ORDER BY u.kind DESC, u.region_code DESC, u.display_name, "
+        "u.id LIMIT 500",
+        &s);
     if (e)
         return e;
-    for (int i = 0; i < 5; i++)
-        db_bind_int64(s, i + 1, up[i]);
+    bind_assignee(s, community);
     json_t *items = json_array();
     bool row;
     while (!(e = db_row(s, &row)) && row) {
+        const char *name = NULL;
+        if ((e = assignee_name_col(a, s, 1, 3, 4, &name)))
+            break;
+        bool staff = !strcmp(db_col_text(s, 3), "staff");
         json_t *o = json_object();
         json_set_id(o, "id", db_col_int64(s, 0));
-        json_object_set_new(o, "name", json_string(db_col_text(s, 1)));
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "kind", json_string(staff ? "staff" : "volunteer"));
         json_object_set_new(o, "region_name", json_string(db_col_text(s, 2)));
         json_array_append_new(items, o);
     }
@@ -440,19 +496,16 @@ err service_help_assignees(db *d, const struct scope *sc, int64_t community, jso
 
 static err assignable(db *d, int64_t region, int64_t user_id)
 {
-    int64_t up[5];
-    ancestors(regcode_at_most(region, LEVEL_COMMUNITY), up);
     db_stmt *s;
     err e = db_prepare(d, "SELECT u.id" ASSIGNEE_SQL " AND u.id = ?", &s);
     if (e)
         return e;
-    for (int i = 0; i < 5; i++)
-        db_bind_int64(s, i + 1, up[i]);
-    db_bind_int64(s, 6, user_id);
+    bind_assignee(s, regcode_at_most(region, LEVEL_COMMUNITY));
+    db_bind_int64(s, 9, user_id);
     bool row;
     if (!(e = db_row(s, &row)) && !row)
         e = err_set(E_INPUT, "invalid_user", "assignee_id",
-                    "处理人须为管辖该社区、可处理求助的工作人员");
+                    "处理人须为管辖该社区、可处理求助的工作人员或本社区志愿者");
     db_done(s);
     return e;
 }
@@ -540,4 +593,138 @@ err service_help_act(db *d, const struct scope *sc, int64_t id, const char *acti
     return n == 1
                ? E_OK
                : err_set(E_CONFLICT, "invalid_transition", NULL, "求助已被他人处理，请刷新后重试");
+}
+
+/* ---- the volunteer's side --------------------------------------------------------- */
+
+/* The scope a volunteer works in: their community (volunteer_region()),
+ * fail closed for an account that is not an approved volunteer. */
+static err volunteer_scope(db *d, const struct principal *who, struct scope *sc)
+{
+    if (!who->resident)
+        return err_set(E_FORBIDDEN, "residents_only", NULL, "仅居民账号可以使用此功能");
+    int64_t region = 0;
+    err e = volunteer_region(d, who, &region);
+    if (!e)
+        *sc = scope_of(region);
+    return e;
+}
+
+#define VOL_COLS                                                                                   \
+    "h.id, h.kind, h.state, h.text_enc, p.name_enc, COALESCE((SELECT name FROM regions g WHERE "   \
+    "g.code = h.region_code), ''), h.note, h.created_at, h.updated_at, h.closed_at"
+#define VOL_FROM                                                                                   \
+    " FROM help_requests h JOIN persons p ON p.id = h.person_id WHERE h.assignee_id = ? AND "      \
+    "h.region_code >= ? AND h.region_code < ?"
+
+static err volunteer_json(arena *a, db_stmt *s, json_t **o_r)
+{
+    const char *text = NULL, *name = NULL;
+    err e = unseal_col(a, s, 3, L_TEXT, &text);
+    if (e || (e = person_name_masked_col(a, s, 4, &name)))
+        return e;
+    const char *kind = db_col_text(s, 1), *state = db_col_text(s, 2);
+    json_t *o = json_object();
+    json_set_id(o, "id", db_col_int64(s, 0));
+    json_object_set_new(o, "person_name", json_string(name ? name : ""));
+    json_object_set_new(o, "building_name", json_string(db_col_text(s, 5)));
+    json_object_set_new(o, "kind", json_string(kind));
+    json_object_set_new(o, "kind_label", json_string(label_of(&help_kind_vocab, kind)));
+    json_object_set_new(o, "text", json_string(text ? text : ""));
+    json_object_set_new(o, "state", json_string(state));
+    json_object_set_new(o, "state_label", json_string(label_of(&help_state_vocab, state)));
+    json_object_set_new(o, "note", json_string(db_col_text(s, 6)));
+    json_object_set_new(o, "created_at", json_integer(db_col_int64(s, 7)));
+    json_object_set_new(o, "updated_at", json_integer(db_col_int64(s, 8)));
+    int64_t closed = db_col_int64(s, 9);
+    json_object_set_new(o, "closed_at", closed ? json_integer(closed) : json_null());
+    *o_r = o;
+    return E_OK;
+}
+
+static void bind_volunteer(db_stmt *s, const struct principal *who, const struct scope *sc)
+{
+    db_bind_int64(s, 1, who->user_id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+}
+
+err service_help_volunteer_list(db *d, arena *a, const struct principal *who, int64_t page,
+                                int64_t page_size, json_t **items_r, int64_t *total_r)
+{
+    struct scope sc;
+    err e = volunteer_scope(d, who, &sc);
+    if (e)
+        return e;
+    json_t *items = json_array();
+    int64_t total = 0;
+    db_stmt *s;
+    bool row;
+    if ((e = db_prepare(d, "SELECT COUNT(*)" VOL_FROM, &s)))
+        goto out;
+    bind_volunteer(s, who, &sc);
+    if (!(e = db_row(s, &row)) && row)
+        total = db_col_int64(s, 0);
+    db_done(s);
+    /* open first (the work to do), then newest */
+    if (e || (e = db_prepare(d,
+                             "SELECT " VOL_COLS VOL_FROM " ORDER BY (CASE WHEN " OPEN_SQL
+                             " THEN 0 ELSE 1 END), h.id DESC "
+                             "LIMIT ? OFFSET ?",
+                             &s)))
+        goto out;
+    bind_volunteer(s, who, &sc);
+    db_bind_int64(s, 4, page_size);
+    db_bind_int64(s, 5, paging_offset(page, page_size));
+    while (!(e = db_row(s, &row)) && row) {
+        json_t *o;
+        if ((e = volunteer_json(a, s, &o)))
+            break;
+        json_array_append_new(items, o);
+    }
+    db_done(s);
+out:
+    if (e) {
+        json_decref(items);
+        return e;
+    }
+    *items_r = items;
+    *total_r = total;
+    return E_OK;
+}
+
+err service_help_volunteer_get(db *d, arena *a, const struct principal *who, int64_t id,
+                               json_t **item_r)
+{
+    struct scope sc;
+    err e = volunteer_scope(d, who, &sc);
+    db_stmt *s;
+    if (e || (e = db_prepare(d, "SELECT " VOL_COLS VOL_FROM " AND h.id = ?", &s)))
+        return e;
+    bind_volunteer(s, who, &sc);
+    db_bind_int64(s, 4, id);
+    bool row;
+    json_t *o = NULL;
+    if (!(e = db_row(s, &row)))
+        e = row ? volunteer_json(a, s, &o) : err_set(E_NOT_FOUND, "not_found", NULL, "求助不存在");
+    db_done(s);
+    if (e)
+        return e;
+    *item_r = o;
+    return E_OK;
+}
+
+err service_help_volunteer_act(db *d, arena *a, const struct principal *who, int64_t id,
+                               const char *action, const char *note, int64_t now)
+{
+    if (strcmp(action, "start") && strcmp(action, "done"))
+        return err_set(E_INPUT, "invalid_value", "action", "操作无效");
+    struct scope sc;
+    json_t *item = NULL;
+    /* not assigned to them (or outside their community): 404, as if absent */
+    err e = volunteer_scope(d, who, &sc);
+    if (e || (e = service_help_volunteer_get(d, a, who, id, &item)))
+        return e;
+    json_decref(item);
+    return service_help_act(d, &sc, id, action, 0, note, who->user_id, false, now);
 }

@@ -15,6 +15,8 @@
  *   POST /api/v1/service/help/{id}/start    {note?} the handler starts (assist.work)
  *   POST /api/v1/service/help/{id}/done     {note} the outcome the resident reads
  *   POST /api/v1/service/help/{id}/cancel   {note} staff close it with a reason
+ *   GET  /api/v1/me/volunteer/help          a volunteer's assigned requests, open first
+ *   POST /api/v1/me/volunteer/help/{id}/start|done  {note} the volunteer works one
  *
  * The list names people (masked): reads are audited, full values as
  * person.reveal. Every write is audited with its refusals.
@@ -239,7 +241,8 @@ static err get_assignees(struct req *r)
     enum region_level lv;
     const char *v = req_query(r, "region");
     json_t *items;
-    err e = service_help_assignees(r->db, &r->who->scope, v ? regcode_parse(v, &lv) : -1, &items);
+    err e =
+        service_help_assignees(r->db, r->a, &r->who->scope, v ? regcode_parse(v, &lv) : -1, &items);
     if (e)
         return e;
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
@@ -259,11 +262,16 @@ static err act(struct req *r, const char *action)
 {
     int64_t id = 0;
     err e = req_param_id(r, 0, &id);
+    /* a volunteer (a resident account holding assist.work, scope the root)
+     * works theirs on /api/v1/me/volunteer/help, narrowed to their community
+     * and answered with the volunteer's view, never the staff row */
+    if (!e && r->who->resident)
+        e = err_set(E_FORBIDDEN, "forbidden", NULL, "志愿者请在“志愿者”页面处理求助");
     int64_t assignee = 0;
     if (!e && !strcmp(action, "assign") &&
         (assignee = id_parse(json_str(r->body, "assignee_id"))) <= 0)
         e = err_set(E_INPUT, "invalid_user", "assignee_id",
-                    "处理人须为管辖该社区、可处理求助的工作人员");
+                    "处理人须为管辖该社区、可处理求助的工作人员或本社区志愿者");
     db_hold(r->db);
     if (!e)
         e = service_help_act(r->db, &r->who->scope, id, action, assignee, json_str(r->body, "note"),
@@ -294,6 +302,46 @@ static err post_cancel(struct req *r)
     return act(r, "cancel");
 }
 
+/* ---- the volunteer's side ------------------------------------------------------------ */
+
+static err get_volunteer_helps(struct req *r)
+{
+    int64_t page, size, total = 0;
+    json_t *items;
+    err e = req_paging(r, &page, &size);
+    if (e || (e = service_help_volunteer_list(r->db, r->a, r->who, page, size, &items, &total)))
+        return audit_refusal(r->db, r->who, r->ip, "help.list", "help_request", 0, e, NULL);
+    req_audit(r, "help.list", "help_request", 0, "ok",
+              arena_printf(r->a, "view=volunteer count=%zu", json_array_size(items)));
+    return reply_page(r, items, total, page, size);
+}
+
+static err volunteer_act(struct req *r, const char *action)
+{
+    int64_t id = 0;
+    err e = req_param_id(r, 0, &id);
+    db_hold(r->db);
+    if (!e)
+        e = service_help_volunteer_act(r->db, r->a, r->who, id, action, json_str(r->body, "note"),
+                                       now_ms());
+    if ((e = req_write_done(r, e, arena_printf(r->a, "help.%s", action), "help_request", id,
+                            "volunteer")))
+        return e;
+    json_t *item;
+    if ((e = service_help_volunteer_get(r->db, r->a, r->who, id, &item)))
+        return e;
+    return reply_json(r, 200, item);
+}
+
+static err post_volunteer_start(struct req *r)
+{
+    return volunteer_act(r, "start");
+}
+static err post_volunteer_done(struct req *r)
+{
+    return volunteer_act(r, "done");
+}
+
 const struct route service_help_routes[] = {
     {M_POST, "/api/v1/me/help", post_my_help, PERM_SELF, 0, submit_body, "提交求助（居民）", "self",
      0},
@@ -317,5 +365,11 @@ const struct route service_help_routes[] = {
      "办结求助（记录处理结果）", "service", 0},
     {M_POST, "/api/v1/service/help/{id}/cancel", post_cancel, PERM_ASSIST_WORK, 0, note_body,
      "关闭求助（注明原因）", "service", 0},
+    {M_GET, "/api/v1/me/volunteer/help", get_volunteer_helps, PERM_SELF, 0, NULL,
+     "指派给我的求助（志愿者，未办结的在前）", "self", 0},
+    {M_POST, "/api/v1/me/volunteer/help/{id}/start", post_volunteer_start, PERM_SELF, 0, note_body,
+     "开始处理求助（志愿者）", "self", 0},
+    {M_POST, "/api/v1/me/volunteer/help/{id}/done", post_volunteer_done, PERM_SELF, 0, note_body,
+     "办结求助（志愿者，记录处理结果）", "self", 0},
 };
 const size_t service_help_routes_n = sizeof service_help_routes / sizeof service_help_routes[0];

@@ -205,8 +205,10 @@ void service_worker_stop(void);
  *
  * Staff with service.manage assign it to a staff account that holds
  * assist.work and whose region is the request's community or one of its
- * ancestors; start and done are the handler's (or a manager's), each with
- * an optional note (done and a staff cancel need one) that the resident
+ * ancestors, or to an approved volunteer of that community (the role
+ * `volunteer` grants assist.work; volunteer_region() says where they
+ * belong), who works it from the phone (service_help_volunteer_*); start and done are the handler's
+ * (or a manager's), each with an optional note (done and a staff cancel need one) that the resident
  * reads. Scope is the person's residence when they asked, bound in the
  * same statement; the text is sealed.
  */
@@ -294,10 +296,29 @@ err service_help_act(db *d, const struct scope *sc, int64_t id, const char *acti
  * (E_CONFLICT "invalid_transition" after; E_NOT_FOUND when not theirs). */
 err service_help_cancel_mine(db *d, const struct principal *who, int64_t id, int64_t now) MUST_USE;
 
-/* Staff who may be assigned requests of `community` (inside sc): as
- * service_duty_candidates, holding assist.work. */
-err service_help_assignees(db *d, const struct scope *sc, int64_t community,
+/* Who may be assigned requests of `community` (inside sc): staff as
+ * service_duty_candidates holding assist.work, then the community's approved
+ * volunteers; items {id, name, kind "staff"|"volunteer", region_name}, a
+ * volunteer named 「志愿者 张*」 (masked, never a phone). */
+err service_help_assignees(db *d, arena *a, const struct scope *sc, int64_t community,
                            json_t **items_r) MUST_USE;
+
+/*
+ * The volunteer's side: the requests assigned to approved volunteer `who`
+ * inside their community (volunteer_region()), open first then newest:
+ * {id, person_name (masked), building_name, kind, kind_label, text, state,
+ * state_label, note, created_at, updated_at, closed_at}. A staff account:
+ * E_FORBIDDEN "residents_only"; a resident who is not an approved volunteer:
+ * E_FORBIDDEN "volunteer_not_approved"; a request not assigned to them:
+ * E_NOT_FOUND "not_found" (never told apart from an absent one).
+ * volunteer_act: action "start" or "done" through service_help_act.
+ */
+err service_help_volunteer_list(db *d, arena *a, const struct principal *who, int64_t page,
+                                int64_t page_size, json_t **items_r, int64_t *total_r) MUST_USE;
+err service_help_volunteer_get(db *d, arena *a, const struct principal *who, int64_t id,
+                               json_t **item_r) MUST_USE;
+err service_help_volunteer_act(db *d, arena *a, const struct principal *who, int64_t id,
+                               const char *action, const char *note, int64_t now) MUST_USE;
 
 /* ---- environment clues (clue.c) --------------------------------------------------- */
 

@@ -3,10 +3,13 @@
 // written), reads only their own; staff list in scope (masked, filters,
 // export), assign to a worker holding assist.work, the worker starts and
 // finishes with a note the resident reads; the state machine refuses
-// what it forbids; another community's staff see nothing.
+// what it forbids; another community's staff see nothing. Approved
+// volunteers of the community are assignees too (named masked, never by
+// phone), list, start and finish theirs from the phone; another
+// community's volunteer is refused, another volunteer gets 404.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, residentId, smsCode, expectError } from './lib.mjs';
+import { startCityWith, residentId, smsCode, expectError, sqlRun } from './lib.mjs';
 
 const PW = 'Passw0rd!servicehelp';
 const COMMUNITY = '110101001001'; // 多福巷社区
@@ -17,7 +20,7 @@ const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46,
 let ctx, cs, csOther, street, gw, gw2, cc, alice, bob;
 
 let seq = 0;
-async function resident(name) {
+async function resident(name, region = BUILDING) {
   seq += 1;
   const phone = '1392100' + String(1000 + seq).padStart(4, '0');
   const c = ctx.client();
@@ -27,7 +30,7 @@ async function resident(name) {
   assert.equal(r.status, 200, r.text);
   assert.equal((await c.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
   r = await c.post('/api/v1/me/person', {
-    name, id_number: residentId('110101', '19500101', 300 + seq * 2, false), region_code: BUILDING, vulnerable: ['elderly_alone'], address: '多福巷3号院2单元101',
+    name, id_number: residentId('110101', '19500101', 300 + seq * 2, false), region_code: region, vulnerable: ['elderly_alone'], address: '多福巷3号院2单元101',
   });
   assert.equal(r.status, 201, r.text);
   return c;
@@ -276,4 +279,109 @@ test('the staff list flags requesters in a vulnerable group or on observation, a
   assert.equal((await mine(gw2)).count, before + 1);
   assert.equal((await cs.post(`/api/v1/service/help/${bobs.id}/cancel`, { note: '已由家属代买' })).status, 200);
   assert.equal((await mine(gw2)).count, before, 'a closed request leaves the count');
+});
+
+test('volunteers of the community take requests: listed masked, assignable; another community refused; they start and finish theirs, another volunteer gets 404', async () => {
+  // three volunteers: two of the community, one of another community
+  const body = { skills: '跑腿代购', availability: '工作日晚上' };
+  const apply = async (c, staff) => {
+    let r = await c.post('/api/v1/me/volunteer', body);
+    assert.equal(r.status, 201, r.text);
+    r = await staff.post(`/api/v1/volunteers/${r.body.id}/approve`, {});
+    assert.equal(r.status, 200, r.text);
+    return (await c.get('/api/v1/me')).body;
+  };
+  const v1 = await resident('周志强');
+  const v2 = await resident('吴桂兰');
+  const vOther = await resident('郑海涛', OTHER);
+  const pending = await resident('孙丽');
+  const [u1, u2, uOther] = [await apply(v1, cs), await apply(v2, cs), await apply(vOther, csOther)];
+  const id1 = u1.id ?? u1.user?.id, id2 = u2.id ?? u2.user?.id, idOther = uOther.id ?? uOther.user?.id;
+  assert.ok(id1 && id2 && idOther, JSON.stringify(u1));
+  assert.equal((await pending.post('/api/v1/me/volunteer', body)).status, 201); // not approved
+  const pendingId = (await pending.get('/api/v1/me')).body;
+
+  // the assignee list: staff as before, then the community's volunteers, masked
+  let r = await cs.get(`/api/v1/service/help/assignees?region=${COMMUNITY}`);
+  assert.equal(r.status, 200, r.text);
+  const byId = Object.fromEntries(r.body.items.map((u) => [u.id, u]));
+  assert.equal(byId[gw.id]?.kind, 'staff');
+  assert.equal(byId[id1]?.name, '志愿者 周*强', r.text);
+  assert.equal(byId[id1].kind, 'volunteer');
+  assert.equal(byId[id1].region_name, '多福巷社区');
+  assert.equal(byId[id2]?.name, '志愿者 吴*兰');
+  assert.ok(!byId[idOther], 'another community\'s volunteer is not listed');
+  assert.ok(!byId[pendingId.id ?? pendingId.user?.id], 'an applicant not approved is not listed');
+  assert.ok(!/1392100|周志强|\*\*\*\*/.test(r.text), 'no phone and no full name in the list');
+  r = await csOther.get(`/api/v1/service/help/assignees?region=${OTHER}`);
+  assert.ok(r.body.items.some((u) => u.id === idOther) && !r.body.items.some((u) => u.id === id1));
+
+  // bob asks; another community's volunteer is refused, nothing written
+  r = await bob.post('/api/v1/me/help', { kind: 'goods', text: '请帮忙买一袋大米送到家' });
+  assert.equal(r.status, 201, r.text);
+  const req = r.body;
+  const url = `/api/v1/service/help/${req.id}`;
+  expectError(await cs.post(`${url}/assign`, { assignee_id: idOther }), 400, 'invalid_user', 'assignee_id');
+  expectError(await cs.post(`${url}/assign`, { assignee_id: pendingId.id ?? pendingId.user?.id }), 400, 'invalid_user', 'assignee_id');
+  assert.equal(sqlRun(ctx, `SELECT state || ',' || assignee_id FROM help_requests WHERE id = ${req.id}`).trim(), 'submitted,0', 'nothing written');
+  r = await cs.post(`${url}/assign`, { assignee_id: id1, note: '请志愿者代买' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.assignee_id, id1);
+  assert.equal(r.body.assignee_name, '志愿者 周*强', 'the staff list names the volunteer masked');
+  assert.equal((await bob.get(`/api/v1/me/help/${req.id}`)).body.assignee_name, '志愿者 周*强', 'the resident too, never a phone');
+
+  // the volunteer's list: masked requester, the building, open first
+  r = await v1.get('/api/v1/me/volunteer/help');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 1);
+  const item = r.body.items[0];
+  assert.equal(item.id, req.id);
+  assert.equal(item.person_name, '李*华');
+  assert.equal(item.building_name, '1号楼');
+  assert.equal(item.kind_label, '生活物资');
+  assert.equal(item.text, '请帮忙买一袋大米送到家');
+  assert.equal(item.state, 'assigned');
+  assert.ok(!('phone' in item) && !r.text.includes('李建华'));
+  // others see nothing of it: another volunteer, another community's, a non-volunteer, staff
+  assert.equal((await v2.get('/api/v1/me/volunteer/help')).body.total, 0);
+  assert.equal((await vOther.get('/api/v1/me/volunteer/help')).body.total, 0);
+  expectError(await pending.get('/api/v1/me/volunteer/help'), 403, 'volunteer_not_approved');
+  expectError(await cs.get('/api/v1/me/volunteer/help'), 403, 'forbidden');
+  expectError(await v1.get('/api/v1/me/volunteer/help?page=0'), 400, 'invalid_parameter', 'page');
+  // the staff routes are not theirs (assist.work comes with the role): the phone's routes are
+  expectError(await v1.post(`${url}/start`, {}), 403, 'forbidden');
+  assert.equal((await v1.get(url)).status, 403, 'no service.read');
+  const vurl = `/api/v1/me/volunteer/help/${req.id}`;
+  expectError(await v2.post(`${vurl}/start`, {}), 404, 'not_found');
+  expectError(await vOther.post(`${vurl}/done`, { note: '完成' }), 404, 'not_found');
+  expectError(await pending.post(`${vurl}/start`, {}), 403, 'volunteer_not_approved');
+  expectError(await v1.post('/api/v1/me/volunteer/help/123/start', {}), 404, 'not_found');
+  expectError(await v1.post('/api/v1/me/volunteer/help/x/start', {}), 404, 'not_found');
+  expectError(await v1.post(`${vurl}/start`, { note: 'x'.repeat(201) }), 400, 'too_long', 'note');
+  expectError(await v1.post(`${vurl}/start`, { extra: 1 }), 400, 'unknown_field', 'extra');
+  assert.equal(sqlRun(ctx, `SELECT state FROM help_requests WHERE id = ${req.id}`).trim(), 'assigned', 'refusals change nothing');
+  const refused = sqlRun(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'help.start' AND object_id = ${req.id} AND result <> 'ok'`).trim();
+  assert.ok(Number(refused) >= 1, 'the refusal is audited');
+
+  // the volunteer starts and finishes it (a note required); the resident reads the outcome
+  r = await v1.post(`${vurl}/start`, { note: '正在超市购买' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.state, 'in_progress');
+  expectError(await v1.post(`${vurl}/start`, {}), 409, 'invalid_transition');
+  expectError(await v1.post(`${vurl}/done`, {}), 400, 'required', 'note');
+  r = await v1.post(`${vurl}/done`, { note: '大米已送到，居民签收' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.state, 'done');
+  assert.ok(r.body.closed_at > 0);
+  r = await bob.get(`/api/v1/me/help/${req.id}`);
+  assert.equal(r.body.state_label, '已完成');
+  assert.equal(r.body.note, '大米已送到，居民签收');
+  assert.equal(sqlRun(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'help.done' AND object_id = ${req.id} AND result = 'ok'`).trim(), '1');
+
+  // open first: a second request assigned to v1 comes before the finished one
+  r = await alice.post('/api/v1/me/help', { kind: 'medicine', text: '请帮忙取药' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await cs.post(`/api/v1/service/help/${r.body.id}/assign`, { assignee_id: id1 })).status, 200);
+  r = await v1.get('/api/v1/me/volunteer/help');
+  assert.deepEqual(r.body.items.map((h) => h.state), ['assigned', 'done']);
 });

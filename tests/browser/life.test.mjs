@@ -7,7 +7,8 @@
 // applies as a volunteer on the phone, staff approve on the console, the
 // volunteer signs up for a project and staff record the service time the
 // volunteer then sees; staff edit and cancel a project (the volunteer sees
-// 已取消) and revoke the volunteer (the phone shows the reason). One browser,
+// 已取消) and revoke the volunteer (the phone shows the reason); a volunteer
+// starts and finishes a help request assigned to them. One browser,
 // one server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -297,4 +298,45 @@ test('community staff record a sign-up\'s service time on the phone, from the wo
   assertClean(sp);
   const mine = (await resident.get('/api/v1/me/volunteer')).body.items.find((x) => x.id === pid);
   assert.equal(mine.minutes, 45, 'recorded through the same endpoint');
+});
+
+test('a volunteer works a help request assigned to them on the phone: 开始处理, then 办结 with the outcome', async () => {
+  // the resident is an approved volunteer again (above); a neighbour asks for help
+  const asker = ctx.client();
+  const ph = '13811115555';
+  assert.equal((await asker.post('/api/v1/auth/sms/send', { phone: ph })).status, 200);
+  assert.equal((await asker.post('/api/v1/auth/sms/login', { phone: ph, code: smsCode(ctx, ph) })).status, 200);
+  assert.equal((await asker.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  let r = await asker.post('/api/v1/me/person', { name: '王秀英', id_number: residentId('110101', '19450101', 82), region_code: COMMUNITY, address: '多福巷2号' });
+  assert.equal(r.status, 201, r.text);
+  r = await asker.post('/api/v1/me/help', { kind: 'medicine', text: '降压药吃完了，请帮忙代购' });
+  assert.equal(r.status, 201, r.text);
+  const hid = r.body.id;
+  const vid = (await resident.get('/api/v1/me')).body.id;
+  r = await staff.get(`/api/v1/service/help/assignees?region=${COMMUNITY}`);
+  assert.equal(r.body.items.find((u) => u.id === vid)?.name, '志愿者 张*', r.text);
+  assert.equal((await staff.post(`/api/v1/service/help/${hid}/assign`, { assignee_id: vid })).status, 200);
+
+  const rp = await phone(resident, '/me/volunteer');
+  const row = rp.getByTestId('vol-help-row').first();
+  await assert.doesNotReject(row.filter({ hasText: '降压药吃完了' }).waitFor());
+  const text = await row.textContent();
+  assert.match(text, /药品 · 王\*英/);
+  assert.ok(!text.includes('王秀英') && !text.includes('1381111'), 'masked, no phone');
+  await row.getByTestId('vol-help-start').click();
+  await assert.doesNotReject(row.getByTestId('vol-help-start').waitFor({ state: 'detached' }));
+  assert.equal((await asker.get(`/api/v1/me/help/${hid}`)).body.state, 'in_progress');
+  await row.getByTestId('vol-help-done').click();
+  const dialog = rp.getByTestId('vol-help-dialog');
+  await dialog.getByRole('button', { name: '办结' }).click();
+  await assert.doesNotReject(dialog.filter({ hasText: '请填写处理结果' }).waitFor());
+  await dialog.getByTestId('vol-help-note').locator('textarea').fill('药已送到，老人签收');
+  await dialog.getByRole('button', { name: '办结' }).click();
+  await assert.doesNotReject(row.getByTestId('vol-help-state').filter({ hasText: '已完成' }).waitFor());
+  await assert.doesNotReject(dialog.waitFor({ state: 'hidden' }));
+  await shot(rp, 'life-volunteer-help');
+  assertClean(rp);
+  r = await asker.get(`/api/v1/me/help/${hid}`);
+  assert.equal(r.body.note, '药已送到，老人签收');
+  assert.equal(r.body.assignee_name, '志愿者 张*');
 });
