@@ -56,12 +56,12 @@ test('a grid worker signs in and sees only what a grid worker can do', async () 
   assert.equal(await field(page, 'staff-region').innerText(), '多福巷社区');
   const shown = await page.locator('[data-test^=entry-]').evaluateAll((els) => els.map((e) => e.dataset.test));
   assert.deepEqual(shown.sort(), [
-    'entry-alerts', 'entry-cert-verify', 'entry-enterprises', 'entry-home-verification', 'entry-itinerary-verify', 'entry-observation', 'entry-person-register',
+    'entry-alerts', 'entry-cert-verify', 'entry-enterprises', 'entry-home-verification', 'entry-inspect', 'entry-itinerary-verify', 'entry-observation', 'entry-person-register',
     'entry-person-search', 'entry-places', 'entry-record-scan', 'entry-report', 'entry-tasks', 'entry-visitors',
   ]);
   // pages behind 预警, 访客审核, 我的任务, 核验解除隔离证明, 行程卡核验, 入户核实, 隔离观察名单,
-  // 疫情上报 and 扫码核验补录; the others are marked, not dead links
-  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 9);
+  // 疫情上报, 扫码核验补录 and 消杀巡查; the others are marked, not dead links
+  assert.equal(await page.locator('[data-test^=entry-]').filter({ hasText: '即将上线' }).count(), shown.length - 10);
   assert.equal(await page.locator('[data-test=entry-record-scan]').filter({ hasText: '即将上线' }).count(), 0);
   assert.equal(await page.locator('[data-test=entry-visitors]').filter({ hasText: '即将上线' }).count(), 0);
   assert.equal(await page.locator('[data-test=entry-alerts]').filter({ hasText: '即将上线' }).count(), 0);
