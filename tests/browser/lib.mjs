@@ -89,6 +89,18 @@ export async function openPage(browser, opts = {}) {
   return page;
 }
 
+// Wait for a dialog to close after its save; when it stays open, fail with
+// what it shows (the field errors, the form's message) and the page's
+// problems, not a bare timeout.
+export async function closed(dialog, page) {
+  try {
+    await dialog.waitFor({ state: 'hidden' });
+  } catch (e) {
+    const shown = await dialog.innerText().catch(() => '(unreadable)');
+    throw new Error(`the dialog stayed open, showing:\n${shown}\nproblems: ${JSON.stringify(page.problems)}\n${e.message}`);
+  }
+}
+
 export function assertClean(page) {
   assert.deepEqual(page.problems, [], 'no console errors, failed requests or server errors');
 }

@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, closed, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -67,7 +67,7 @@ test('a notice published on the console is read on a phone and shows as read in 
   await dialog.getByTestId('notice-files').setInputFiles({ name: '检测点.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
   await dialog.getByTestId('notice-file').filter({ hasText: '检测点.png' }).waitFor();
   await dialog.getByTestId('notice-save').click();
-  await dialog.waitFor({ state: 'hidden' });
+  await closed(dialog, page);
   const row = page.getByTestId('notice-list').locator('tr', { hasText: '核酸检测安排' });
   await row.waitFor();
   assert.equal((await row.getByTestId('notice-row-read').textContent()).trim(), '0 / 1');
@@ -139,7 +139,7 @@ test('a poll answered on the phone shows in the results; the news carousel on th
   await dialog.getByTestId('poll-q0-o0').fill('七点');
   await dialog.getByTestId('poll-q0-o1').fill('八点');
   await dialog.getByTestId('poll-save').click();
-  await dialog.waitFor({ state: 'hidden' });
+  await closed(dialog, page);
   const row = page.getByTestId('poll-list').locator('tr', { hasText: '菜市场开放时间征求意见' });
   await row.waitFor();
   assert.equal((await row.getByTestId('poll-row-answered').textContent()).trim(), '0 / 1');
@@ -182,7 +182,7 @@ test('a poll answered on the phone shows in the results; the news carousel on th
   assert.equal(await adialog.getByTestId('article-body').locator('strong').textContent(), '开放');
   await adialog.getByTestId('article-published').click();
   await adialog.getByTestId('article-save').click();
-  await adialog.waitFor({ state: 'hidden' });
+  await closed(adialog, page);
   await arow.getByTestId('article-row-state').filter({ hasText: '草稿' }).waitFor();
   assert.equal((await resident.get('/api/v1/me/articles?kind=news')).body.total, 0);
   assertClean(page);
