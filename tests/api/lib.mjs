@@ -120,6 +120,10 @@ export async function startServer(opts = {}) {
     // each hash; auth.test.mjs covers the default cost and the re-hash.
     FK_PASSWORD_MEMORY_KIB: '64',
     FK_PASSWORD_PASSES: '1',
+    // a write waits up to 10 s for the database, not 2: on a CI machine
+    // running two suites' servers and Chromiums at once a busy 503 is the
+    // machine's load, not the code's (busy.test.mjs sets its own wait)
+    FK_WRITE_WAIT_MS: '10000',
     ...(opts.env || {}),
   };
   // opts.sqlite: this server on SQLite even under with-postgres (a mixed federation)
