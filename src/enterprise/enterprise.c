@@ -176,13 +176,14 @@ err employee_add(db *d, arena *a, const struct principal *who, const struct ente
     db_bind_int64(s, 1, ent->id);
     db_bind_int64(s, 2, person_id);
     bool row;
-    if ((e = db_row(s, &row)))
+    int64_t old = 0;
+    if (!(e = db_row(s, &row)) && row)
+        old = db_col_int64(s, 0);
+    db_done(s);
+    if (e)
         return e;
-    if (row) {
-        int64_t old = db_col_int64(s, 0);
-        db_done(s);
+    if (old)
         return err_set_ref(E_CONFLICT, "duplicate_employee", old, "该人员已是本企业员工");
-    }
     if ((e = db_prepare(d,
                         "INSERT INTO enterprise_employees (id, enterprise_id, region_code, "
                         "person_id, department, post, shift, created_by, created_at, updated_at) "
