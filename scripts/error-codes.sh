@@ -26,8 +26,11 @@ set -eu
 cd "$(dirname "$0")/.."
 
 extract() {
-    find src -name '*.c' | sort | while read -r f; do
-        awk -v file="$f" '
+    # one awk over every file (a process per file cost seconds): each file
+    # is read whole, then scanned on its own when the next one starts
+    find src -name '*.c' | sort | xargs awk '
+        FNR == 1 && NR > 1 { whole() }
+        FNR == 1 { file = FILENAME; text = ""; incomment = 0 }
         # blank out comments line by line (string literals kept intact;
         # a C string does not span lines)
         {
@@ -53,7 +56,10 @@ extract() {
             }
             text = text out "\n"
         }
-        END {
+        END { if (NR) whole() }
+        # the slugs of one file: its macros and wrappers are its own
+        function whole(    m, d, w, v, name, ps, np, pa, k, nw, b, p, cc) {
+            split("", macro); split("", wslug); split("", wmsg); split("", wcode)
             # SLUG_* macros
             m = text
             while (match(m, /#define[ \t]+SLUG_[A-Z0-9_]+[ \t]+"[a-z0-9_]+"/)) {
@@ -157,8 +163,7 @@ extract() {
                         printf "%s\t%s\t%s\t%s\n", L[k], code, file, msg
             }
         }
-        ' "$f"
-    done
+        '
     # the default of each class
     sed -n 's/^ *\[\(E_[A-Z_]*\)\] = {"\([a-z_]*\)", "\(.*\)"},$/\2\t\1\tsrc\/base\/error.c\t\3/p' \
         src/base/error.c | grep -v '^ok	'
@@ -166,9 +171,12 @@ extract() {
 
 # Server-side failures (500 other than 503) never reach the client with
 # their own slug: http_error_body() sends "internal_error" instead.
+# Extracted once per run: --check reads it three times.
 sent() {
-    extract | awk -F'\t' '$1 == "internal_error" || $2 !~ /^E_(NOMEM|DB|CRYPTO|IO|INTERNAL)$/' |
-        sort -u
+    [ -f "$tmp.sent" ] ||
+        extract | awk -F'\t' '$1 == "internal_error" || $2 !~ /^E_(NOMEM|DB|CRYPTO|IO|INTERNAL)$/' |
+        sort -u >"$tmp.sent"
+    cat "$tmp.sent"
 }
 
 # The slugs of the hand-written table in src/http/errors.c.
@@ -202,8 +210,8 @@ HEAD
     # the status of each class, from the one table in src/http/status.c
     sed -n 's/^ *\[\(E_[A-Z_]*\)\] = \([0-9]*\),$/status\t\1\t\2/p' src/http/status.c >"$tmp.status"
     sed -n 's/^ *{"\([a-z0-9_]*\)", "\(.*\)"},$/meaning\t\1\t\2/p' src/http/errors.c >"$tmp.meaning"
-    sent >"$tmp.sent"
-    cat "$tmp.status" "$tmp.meaning" "$tmp.sent" | awk -F'\t' '
+    sent >"$tmp.sent2"
+    cat "$tmp.status" "$tmp.meaning" "$tmp.sent2" | awk -F'\t' '
         $1 == "status" { st[$2] = $3; next }
         $1 == "meaning" { mean[$2] = $3; next }
         {
