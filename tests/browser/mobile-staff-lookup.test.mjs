@@ -73,7 +73,7 @@ test('a grid worker finds a resident of their community and opens the record', a
   await field(page, 'ps-total').filter({ hasText: '共 1 人' }).waitFor();
   const card = field(page, 'ps-item');
   assert.equal(await card.count(), 1);
-  assert.match(await card.locator('.van-cell__title').innerText(), /^张\*+\n/);
+  assert.match(await card.locator('.van-cell__title').innerText(), /^张\*山\n居民身份证 11\*+1$/);
   assert.doesNotMatch(await card.innerText(), /大山|13900001111/);
   assert.ok(!(await card.innerText()).includes(ZHANG_ID));
   assert.equal(await card.locator('[data-test=ps-region]').innerText(), '1号楼');
