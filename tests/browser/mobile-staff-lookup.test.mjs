@@ -21,6 +21,7 @@ before(async () => {
     {
       cc_dc: ['command_center', '110101000000'],
       grid: ['grid_worker', COMMUNITY],
+      street: ['street_staff', '110101001000'],
     },
     PW,
   );
@@ -51,6 +52,15 @@ after(async () => {
   await ctx?.stop();
 });
 
+async function signIn(p, username) {
+  await p.goto(ctx.url + '/mobile/');
+  await field(p, 'tab-staff').click();
+  await input(p, 'staff-username').fill(username);
+  await input(p, 'staff-password').fill(PW);
+  await field(p, 'staff-login').click();
+  await p.waitForURL(/#\/staff$/);
+}
+
 const field = (page, name) => page.locator(`[data-test=${name}]`);
 const input = (page, name) => page.locator(`[data-test=${name}] input`);
 const fieldError = (page, name) => page.locator(`[data-test=${name}] .van-field__error-message`);
@@ -58,12 +68,7 @@ const fieldError = (page, name) => page.locator(`[data-test=${name}] .van-field_
 let page;
 test('a grid worker finds a resident of their community and opens the record', async () => {
   page = await openPage(browser, { mobile: true });
-  await page.goto(ctx.url + '/mobile/');
-  await field(page, 'tab-staff').click();
-  await input(page, 'staff-username').fill('grid');
-  await input(page, 'staff-password').fill(PW);
-  await field(page, 'staff-login').click();
-  await page.waitForURL(/#\/staff$/);
+  await signIn(page, 'grid');
   for (const k of ['person-search', 'person-register', 'places', 'enterprises'])
     assert.equal(await field(page, `entry-${k}`).filter({ hasText: '即将上线' }).count(), 0, k);
 
@@ -195,4 +200,18 @@ test('a grid worker finds a place and an enterprise of the community and opens t
   assert.equal(await field(page, 'ent-resume').count(), 0);
   await shot(page, 'mobile-staff-enterprise');
   assertClean(page);
+});
+
+test('street staff (employee.read) see the resume-work status and today\'s clock-ins', async () => {
+  const p = await openPage(browser, { mobile: true });
+  await signIn(p, 'street');
+  await field(p, 'entry-enterprises').click();
+  await p.waitForURL(/#\/staff\/enterprises$/);
+  await field(p, 'en-status').filter({ hasText: '未申请' }).waitFor();
+  await field(p, 'en-open').click();
+  await p.waitForURL(new RegExp(`#/staff/enterprises/${entId}$`));
+  await field(p, 'ent-status').filter({ hasText: '未申请' }).waitFor();
+  assert.match(await field(p, 'ent-clockin').innerText(), /暂无在职员工/);
+  assertClean(p);
+  await p.context().close();
 });
