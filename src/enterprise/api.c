@@ -880,6 +880,11 @@ static err get_resume_enterprises(struct req *r)
     f.q = field_trim(r->a, req_query(r, "q"));
     if (f.q && utf8_len(f.q) > 50)
         return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
+    /* 所属行业 contains, as GET /api/v1/enterprises (the phone's 企业查询) */
+    f.industry = field_trim(r->a, req_query(r, "industry"));
+    if (f.industry && (!utf8_valid_text(f.industry) || utf8_len(f.industry) > 50))
+        return err_set(E_INPUT, "invalid_parameter", "industry",
+                       "所属行业的查询条件不能超过50个字符");
     f.sort = "name";
     struct enterprise *items;
     size_t n;
@@ -1181,7 +1186,7 @@ const struct route enterprise_work_routes[] = {
     {M_POST, "/api/v1/resume-applications/{id}/review", post_review, PERM_ENTERPRISE_REVIEW, 0,
      review_body, "审核复工申请（通过或退回）", "enterprise_work", 0},
     {M_GET, "/api/v1/resume-enterprises", get_resume_enterprises, PERM_EMPLOYEE_READ, 0, NULL,
-     "辖区企业及复工状态", "enterprise_work", 0},
+     "辖区企业及复工状态（q、industry 筛选）", "enterprise_work", 0},
     {M_POST, "/api/v1/return-declarations", post_decl, PERM_SELF, 0, decl_body,
      "返岗申报（员工本人或企业代报，手机号短信验证）", "enterprise_work", 0},
     {M_GET, "/api/v1/return-declarations", get_decls, PERM_EMPLOYEE_READ, 0, NULL,

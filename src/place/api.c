@@ -21,6 +21,7 @@
 #include "base/csv.h"
 #include "base/regcode.h"
 #include "place/internal.h"
+#include "region/region.h"
 #include "security/audit.h"
 #include "security/mask.h"
 
@@ -84,6 +85,20 @@ static void csv_head(struct csv_out *c, struct req *r, const char *const *cols)
     for (size_t i = 0; cols[i]; i++)
         csv_text(c, cols[i]);
     csv_row_end(c);
+}
+
+/* Adds region_path ("东华门街道 · 多福巷社区 · 1号楼", from the street down)
+ * to a single record's reply: the phone's detail pages show where a place
+ * or an enterprise is by name (region names are public facts, region.h). */
+static err set_region_path(struct req *r, json_t *o, int64_t code)
+{
+    enum region_level lv = regcode_level(code);
+    const char *path;
+    err e = region_path(r->db, code, lv && lv < LEVEL_STREET ? lv : LEVEL_STREET, r->a, &path);
+    if (e)
+        return e;
+    json_object_set_new(o, "region_path", json_string(path));
+    return E_OK;
 }
 
 /* ---- places: JSON ------------------------------------------------------------------ */
@@ -221,7 +236,12 @@ static err get_place(struct req *r)
     req_audit(r, "place.read", "place", id, "ok", "");
     if (reveal)
         req_audit(r, "place.reveal", "place", id, "ok", "fields=contact_name,contact_phone");
-    return reply_json(r, 200, place_json(r, &p, reveal));
+    json_t *o = place_json(r, &p, reveal);
+    if ((e = set_region_path(r, o, p.region_code))) {
+        json_decref(o);
+        return e;
+    }
+    return reply_json(r, 200, o);
 }
 
 static err patch_place(struct req *r)
@@ -407,7 +427,12 @@ static err get_enterprise(struct req *r)
     if (reveal)
         req_audit(r, "enterprise.reveal", "enterprise", id, "ok",
                   "fields=contact_name,contact_phone,legal_rep,legal_rep_phone");
-    return reply_json(r, 200, enterprise_json(r, &x, reveal));
+    json_t *o = enterprise_json(r, &x, reveal);
+    if ((e = set_region_path(r, o, x.region_code))) {
+        json_decref(o);
+        return e;
+    }
+    return reply_json(r, 200, o);
 }
 
 static err patch_enterprise(struct req *r)
@@ -458,10 +483,14 @@ static err get_enterprises(struct req *r)
         .region_code = lq.region_code,
         .q = lq.q,
         .credit_code = field_trim(r->a, req_query(r, "credit_code")),
+        .industry = field_trim(r->a, req_query(r, "industry")),
         .sort = lq.sort,
         .page = lq.page,
         .page_size = lq.csv ? 0 : lq.page_size,
     };
+    if (f.industry && (!utf8_valid_text(f.industry) || utf8_len(f.industry) > 50))
+        return err_set(E_INPUT, "invalid_parameter", "industry",
+                       "所属行业的查询条件不能超过50个字符");
     struct enterprise *items;
     size_t n;
     int64_t total;
@@ -502,7 +531,7 @@ const struct route place_routes[] = {
     {M_GET, "/api/v1/places", get_places, PERM_PLACE_READ, 0, NULL,
      "场所列表（region_code、kind、q 筛选，format=csv 导出）", "place", 0},
     {M_GET, "/api/v1/places/{id}", get_place, PERM_PLACE_READ, 0, NULL,
-     "场所详情（reveal=1 查看完整联系人信息）", "place", 0},
+     "场所详情（含区划路径 region_path；reveal=1 查看完整联系人信息）", "place", 0},
     {M_PATCH, "/api/v1/places/{id}", patch_place, PERM_PLACE_WRITE, 0, place_fields, "修改场所",
      "place", 0},
     {M_DELETE, "/api/v1/places/{id}", delete_place, PERM_PLACE_WRITE, 0, NULL, "删除场所", "place",
@@ -514,9 +543,9 @@ const struct route enterprise_routes[] = {
     {M_POST, "/api/v1/enterprises", post_enterprise, PERM_ENTERPRISE_WRITE, 0, enterprise_fields,
      "登记企业", "enterprise", 0},
     {M_GET, "/api/v1/enterprises", get_enterprises, PERM_ENTERPRISE_READ, 0, NULL,
-     "企业列表（region_code、q、credit_code 筛选，format=csv 导出）", "enterprise", 0},
+     "企业列表（region_code、q、credit_code、industry 筛选，format=csv 导出）", "enterprise", 0},
     {M_GET, "/api/v1/enterprises/{id}", get_enterprise, PERM_ENTERPRISE_READ, 0, NULL,
-     "企业详情（reveal=1 查看完整个人信息）", "enterprise", 0},
+     "企业详情（含区划路径 region_path；reveal=1 查看完整个人信息）", "enterprise", 0},
     {M_PATCH, "/api/v1/enterprises/{id}", patch_enterprise, PERM_ENTERPRISE_WRITE, 0,
      enterprise_fields, "修改企业", "enterprise", 0},
     {M_DELETE, "/api/v1/enterprises/{id}", delete_enterprise, PERM_ENTERPRISE_WRITE, 0, NULL,

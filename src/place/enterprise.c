@@ -289,6 +289,10 @@ err enterprise_list(db *d, arena *a, const struct scope *scope, const struct ent
             query_text(w, code);
         }
     }
+    if (f->industry && *f->industry) {
+        query_sql(w, " AND lower(e.industry) LIKE ? ESCAPE '\\'");
+        query_text(w, query_like_contains(a, f->industry, true));
+    }
     if (f->q && *f->q) {
         query_sql(w, " AND lower(e.name) LIKE ? ESCAPE '\\'");
         query_text(w, query_like_contains(a, f->q, true));

@@ -302,6 +302,7 @@ struct enterprise_filter {
     int64_t region_code;     /* padded; 0: the whole scope */
     const char *q;           /* name contains (literally), NULL or "": any */
     const char *credit_code; /* exact (upper-cased first), NULL: any */
+    const char *industry;    /* 所属行业 contains (literally), NULL or "": any */
     const char *sort;        /* NULL: newest first */
     int64_t page;
     int64_t page_size; /* 0: every match up to LIST_EXPORT_MAX */

@@ -278,6 +278,34 @@ test('lists: filters, paging, sorting, CSV', async () => {
   assert.ok(audit.some((x) => x.detail === 'count=1 total=4'));
 });
 
+// the staff phone's 企业查询 and 场所查询 (docs/web.md "Staff look-ups on the phone")
+test('look-ups for the phone: industry contains, on both lists; region_path on a single record', async () => {
+  const food = await create({ name: '行业筛选餐饮店', industry: '餐饮服务Food', region_code: DC_S2_C1 });
+  await create({ name: '行业筛选制造厂', industry: '制造业', region_code: DC_S2_C1 });
+  const inRegion = `region_code=${DC_S2_C1}&q=${encodeURIComponent('行业筛选')}`;
+  assert.equal((await cc.get(`/api/v1/enterprises?${inRegion}`)).body.total, 2, 'the positive control: both without the filter');
+  for (const path of ['/api/v1/enterprises', '/api/v1/resume-enterprises']) {
+    const only = await cc.get(`${path}?${inRegion}&industry=${encodeURIComponent('餐饮')}`);
+    assert.equal(only.status, 200, only.text);
+    assert.deepEqual(only.body.items.map((x) => x.name), ['行业筛选餐饮店'], path);
+    // contains, case-insensitively, and literally (a % is no wildcard)
+    assert.equal((await cc.get(`${path}?${inRegion}&industry=food`)).body.total, 1, path);
+    assert.equal((await cc.get(`${path}?${inRegion}&industry=%25`)).body.total, 0, path);
+    assert.equal((await cc.get(`${path}?${inRegion}&industry=${encodeURIComponent('  ')}`)).body.total, 2, `${path}: blank is no filter`);
+    expectError(await cc.get(`${path}?industry=${encodeURIComponent('业'.repeat(51))}`), 400, 'invalid_parameter', 'industry');
+  }
+  // the grid worker of 多福巷社区 sees neither (隆福寺社区 is another community)
+  assert.equal((await grid.get(`/api/v1/enterprises?q=${encodeURIComponent('行业筛选')}&industry=${encodeURIComponent('餐饮')}`)).body.total, 0);
+
+  const one = await cc.get(`/api/v1/enterprises/${food.id}`);
+  assert.equal(one.body.region_path, '景山街道 · 隆福寺社区');
+  assert.equal(one.body.region_name, '隆福寺社区');
+  const place = await cc.post('/api/v1/places', { name: '路径小区', kind: 'community', region_code: DC_S2_C1 });
+  assert.equal(place.status, 201, place.text);
+  const got = await cc.get(`/api/v1/places/${place.body.id}`);
+  assert.equal(got.body.region_path, '景山街道 · 隆福寺社区');
+});
+
 test('the places of an enterprise', async () => {
   const e = await create({ name: '物业服务公司' });
   const mk = (name, region_code, extra = {}) =>

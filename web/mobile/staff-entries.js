@@ -5,8 +5,8 @@
 // 即将上线; the issue that builds the page adds its route here.
 export const STAFF_ENTRIES = [
   { key: 'tasks', title: '我的任务', icon: 'todo-list-o', perm: 'task.work', to: '/staff/tasks' },
-  { key: 'person-search', title: '人员查询', icon: 'search', perm: 'person.read' },
-  { key: 'person-register', title: '人员登记', icon: 'add-o', perm: 'person.write' },
+  { key: 'person-search', title: '人员查询', icon: 'search', perm: 'person.read', to: '/staff/persons' },
+  { key: 'person-register', title: '人员登记', icon: 'add-o', perm: 'person.write', to: '/staff/persons/new' },
   { key: 'home-verification', title: '入户核实', icon: 'home-o', roles: ['grid_worker'], to: '/staff/tasks' },
   { key: 'report', title: '疫情上报', icon: 'warning-o', roles: ['grid_worker', 'doctor', 'checkpoint_staff', 'community_staff', 'street_staff'], to: '/staff/report' },
   { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'] },
@@ -29,8 +29,8 @@ export const STAFF_ENTRIES = [
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
   // 行程卡核验 (issue 11): scan a resident's 14-day itinerary card
   { key: 'itinerary-verify', title: '行程卡核验', icon: 'guide-o', perm: 'itinerary.verify', to: '/staff/itinerary/verify' },
-  { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read' },
-  { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read' },
+  { key: 'places', title: '场所查询', icon: 'shop-o', perm: 'place.read', to: '/staff/places' },
+  { key: 'enterprises', title: '企业查询', icon: 'cluster-o', perm: 'enterprise.read', to: '/staff/enterprises' },
   { key: 'overview', title: '防控概览', icon: 'chart-trending-o', perm: 'stats.read', to: '/staff/overview' },
   // 监测预警 (docs/monitor.md): the monitoring rules' breaches of today
   { key: 'monitor', title: '监测预警', icon: 'warning-o', perm: 'monitor.read', to: '/staff/monitor' },

@@ -51,6 +51,8 @@ export async function api(method, path, body, opts = {}) {
   if (!res.ok) {
     const e = data.error || {};
     const err = new ApiError(res.status, e.code || 'error', e.message || `请求失败（${res.status}）`, e.field, e.fields);
+    // a conflict naming the record it conflicts with (a duplicate person of the caller's scope)
+    if (e.existing_id) err.existingId = e.existing_id;
     if (res.status === 401 && onUnauthorized && !opts.noRedirect) onUnauthorized(err);
     throw err;
   }
