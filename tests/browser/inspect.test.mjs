@@ -97,13 +97,13 @@ test('managers edit an object (a bad name refused in the form) and retire it; �
   await row.getByTestId('inspect-edit').click();
   const dialog = desk.getByTestId('inspect-add-dialog');
   await dialog.getByText('编辑消杀巡查对象').waitFor();
-  assert.equal(await dialog.getByTestId('inspect-name').locator('input').inputValue(), '多福巷菜市场', 'the form holds the object');
+  assert.equal(await dialog.getByTestId('inspect-name').inputValue(), '多福巷菜市场', 'the form holds the object');
   // an empty name: the server's message under the field, nothing changed
-  await dialog.getByTestId('inspect-name').locator('input').fill('');
+  await dialog.getByTestId('inspect-name').fill('');
   await dialog.getByTestId('inspect-save').click();
   await dialog.locator('.el-form-item__error').first().waitFor();
   assert.equal((await staff.get(`/api/v1/service/inspect/objects/${market.id}`)).body.name, '多福巷菜市场', 'a refused edit changes nothing');
-  await dialog.getByTestId('inspect-name').locator('input').fill('多福巷农贸市场');
+  await dialog.getByTestId('inspect-name').fill('多福巷农贸市场');
   await dialog.locator('.el-input-number input').fill('2');
   await dialog.getByTestId('inspect-save').click();
   await closed(dialog, desk);
