@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { launch, openPage, consolePage, adoptSession, assertClean, shot } from './lib.mjs';
+import { launch, openPage, consolePage, adoptSession, assertClean, shot, visit } from './lib.mjs';
 import { startCity, resident, COMMUNITY } from '../api/devlib.mjs';
 import { sqlRun } from '../api/lib.mjs';
 import { until } from '../api/facelib.mjs';
@@ -27,11 +27,11 @@ let ctx, browser, me, phone, desk;
 before(async () => {
   // the face sweep every second (no broker here: nothing is ever sent, so
   // nothing fails unless a test says a command was sent its last time)
-  ctx = await startCity({ env: { FK_FACE_SWEEP: '1', FK_FACE_RESEND_S: '1' } });
+  // the server and Chromium start side by side
+  [ctx, browser] = await Promise.all([startCity({ env: { FK_FACE_SWEEP: '1', FK_FACE_RESEND_S: '1' } }), launch()]);
   const r = await ctx.cc.post('/api/v1/devices', { name: '东门人脸终端', kind: 'face', venue_id: ctx.venue.id });
   assert.equal(r.status, 201, r.text);
   me = await resident(ctx, COMMUNITY, '吴桐');
-  browser = await launch();
   phone = await openPage(browser, { mobile: true });
   await adoptSession(phone, me);
 });
@@ -42,6 +42,8 @@ after(async () => {
 });
 
 test('a resident consents and enrols a photo on the phone; staff see the terminal pending', async () => {
+  // the staff's console loads while the resident works on the phone
+  const deskLoading = consolePage(browser, ctx, '/face', ctx.grid);
   await phone.goto(ctx.url + '/mobile/#/me');
   await phone.getByTestId('my-face').click();
   await phone.getByTestId('face-consent-text').getByText('撤回授权').waitFor();
@@ -56,8 +58,9 @@ test('a resident consents and enrols a photo on the phone; staff see the termina
   await shot(phone, 'face-enrolled');
   assertClean(phone);
 
-  desk = await consolePage(browser, ctx, '/face', ctx.grid);
+  desk = await deskLoading;
   const row = desk.getByTestId('face-table').locator('tr', { hasText: '吴*' });
+  await visit(desk, '/face', '/home'); // the list read anew, after the enrolment
   await row.waitFor();
   assert.equal((await row.getByTestId('face-row-state').textContent()).trim(), '已录入');
   await row.click();
@@ -109,6 +112,8 @@ test("the garage's free spaces on the resident's page follow the plate reads", a
     name: '多福巷地下车库', region_code: COMMUNITY, total: 10, reserved: 2, gates: [{ venue_id: ctx.venue.id, direction: 'both' }],
   });
   assert.equal(g.status, 201, g.text);
+  // the command centre's console loads while the resident looks on the phone
+  const ccLoading = consolePage(browser, ctx, '/parking', ctx.cc);
   await phone.goto(ctx.url + '/mobile/#/me'); // inside the loaded app: no page load
   await phone.getByTestId('my-parking').click();
   const row = phone.getByTestId('parking-row').filter({ hasText: '多福巷地下车库' });
@@ -124,8 +129,10 @@ test("the garage's free spaces on the resident's page follow the plate reads", a
   await shot(phone, 'parking-resident');
   assertClean(phone);
 
-  const page = await consolePage(browser, ctx, '/parking', ctx.cc);
+  const page = await ccLoading;
+  await visit(page, '/parking', '/home'); // read anew after the plate read
   const grow = page.getByTestId('garage-table').locator('tr', { hasText: '多福巷地下车库' });
+  await grow.getByTestId('garage-free').filter({ hasText: '7' }).waitFor();
   assert.equal((await grow.getByTestId('garage-free').textContent()).trim(), '7');
   await grow.click();
   await page.getByTestId('garage-cars').getByText(plate.slice(0, 2) + '***' + plate.slice(-2)).waitFor();
