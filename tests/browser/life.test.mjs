@@ -25,6 +25,7 @@ let ctx, browser, staff, shop, resident, courier, rice;
 let rp, desk; // the resident's phone, the community staff's console
 
 before(async () => {
+  const launching = launch(); // Chromium starts while the server and its data are set up
   ctx = await startServer({
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
@@ -51,7 +52,7 @@ before(async () => {
   assert.equal(r.status, 201, r.text);
   courier = ctx.client();
   await courier.login('life_kd', PW);
-  browser = await launch();
+  browser = await launching;
 });
 
 after(async () => {
@@ -73,14 +74,19 @@ async function residentAt(route) {
   return rp;
 }
 
-// the staff's console at a route, loaded the first time only
+// the staff's console at a route, loaded once (started early by
+// deskLoading while a phone works), the route's view mounted anew
+let deskLoading, courierLoading;
 async function deskAt(route) {
-  if (!desk) desk = await consolePage(browser, ctx, route, staff);
-  else await visit(desk, route, route === '/life/orders' ? '/life/shops' : '/life/orders');
+  desk ||= await (deskLoading ||= consolePage(browser, ctx, route, staff));
+  await visit(desk, route, '/home');
   return desk;
 }
 
 test('a resident orders on the phone, the shop confirms and delivers, the resident confirms receipt', async () => {
+  // the shop's phone and the staff's console load meanwhile (used below and next)
+  const shopLoading = phone(shop, '/staff');
+  deskLoading = consolePage(browser, ctx, '/life/orders', staff);
   // the resident: home -> 生活物资 -> the shop -> two bags -> submit
   await residentAt('/me');
   await rp.getByTestId('my-shop').click();
@@ -99,7 +105,7 @@ test('a resident orders on the phone, the shop confirms and delivers, the reside
   await shot(rp, 'life-resident-ordered');
 
   // the shop: its phone page lists the order with the full address; confirm, then deliver
-  const sp = await phone(shop, '/staff');
+  const sp = await shopLoading;
   await sp.getByTestId('entry-shop').click();
   const order = sp.locator('[data-shop-order]').first();
   await assert.doesNotReject(order.waitFor());
@@ -130,6 +136,7 @@ test('a resident orders on the phone, the shop confirms and delivers, the reside
 });
 
 test('community staff see the shop and the received order in the console, recipient masked', async () => {
+  courierLoading = phone(courier, '/staff'); // for the next step
   const page = await deskAt('/life/orders');
   const table = page.getByTestId('order-table');
   await assert.doesNotReject(table.getByText('已收货').waitFor());
@@ -146,7 +153,7 @@ test('community staff see the shop and the received order in the console, recipi
 });
 
 test('a parcel recorded by the courier on the phone appears on the resident\'s home and is picked up', async () => {
-  const cp = await phone(courier, '/staff');
+  const cp = await (courierLoading || phone(courier, '/staff'));
   await cp.getByTestId('entry-parcel').click();
   await cp.getByTestId('pc-building-select').selectOption({ label: '1号楼' });
   await cp.getByTestId('pc-carrier').locator('input').fill('顺丰');
