@@ -11,6 +11,7 @@
  *   GET    /api/v1/face/enrolments/{id}/photo  the photo (audited)
  *   POST   /api/v1/face/enrol               {person_id, attachment}: staff enrol for a
  *                                           resident whose consent is on record
+ *   POST   /api/v1/face/enrolments/{id}/retry  send the failed commands again
  *
  * Every enrolment, photo read and withdrawal is audited; commands go to the
  * terminals after the transaction that queued them committed.
@@ -266,6 +267,29 @@ static err post_staff_withdraw(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* the failed commands back to pending, then (committed) sent at once */
+static err post_staff_retry(struct req *r)
+{
+    struct face_enrolment f;
+    json_t *o;
+    int64_t n = 0, sent = 0;
+    err e = find(r, "face.retry", &f);
+    if (e)
+        return e;
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)))
+        e = req_tx_end(r, face_retry(r->db, &f, &n));
+    if ((e = req_write_done(r, e, "face.retry", "face_enrolment", f.id,
+                            arena_printf(r->a, "terminals=%lld", (long long)n))))
+        return e;
+    /* a broker away leaves them pending: the sweep and the terminal's next
+     * heartbeat send them, as after an enrolment */
+    if ((e = face_send_pending(r->db, r->a, f.id, 0, 0, &sent)) ||
+        (e = face_json(r->db, r->a, &f, true, &o)))
+        return e;
+    return reply_json(r, 200, o);
+}
+
 const struct route face_routes[] = {
     {M_GET, "/api/v1/me/face", get_me_face, PERM_SELF, 0, NULL,
      "人脸识别通行：授权书与本人录入状态", "face", 0},
@@ -287,5 +311,7 @@ const struct route face_routes[] = {
      NULL, "代居民撤回人脸识别授权", "face", 0},
     {M_POST, "/api/v1/face/enrol", post_staff_enrol, PERM_FACE_MANAGE, 0, staff_enrol_body,
      "代已授权居民录入人脸照片", "face", 0},
+    {M_POST, "/api/v1/face/enrolments/{id}/retry", post_staff_retry, PERM_FACE_MANAGE, 0, NULL,
+     "重新下发失败的人脸终端指令", "face", 0},
 };
 const size_t face_routes_n = sizeof face_routes / sizeof face_routes[0];

@@ -958,6 +958,36 @@ static err on_device_change(db *d, int64_t device_id, enum device_change what)
     return e;
 }
 
+/* ---- retry ----------------------------------------------------------------------------------- */
+
+err face_retry(db *d, const struct face_enrolment *f, int64_t *n_r)
+{
+    /* a terminal deleted since has its commands dropped, not failed: never
+     * among these; a withdrawn photo's enrol command was cancelled */
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE face_commands SET state = 'pending', attempts = 0, sent_at = 0 "
+                       "WHERE enrolment_id = ? AND state = 'failed'",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, f->id);
+    int64_t n = 0;
+    if ((e = db_run(s, &n)))
+        return e;
+    if (!n)
+        return err_set(E_CONFLICT, "nothing_failed", NULL, "该录入没有下发失败的终端，无需重试");
+    /* a new failure is news again: its own alert (the old one stays handled
+     * or open on the alert board as it is) */
+    if ((e = db_prepare(d, "UPDATE face_enrolments SET failed_alert_id = 0 WHERE id = ?", &s)))
+        return e;
+    db_bind_int64(s, 1, f->id);
+    if ((e = db_run(s, NULL)))
+        return e;
+    *n_r = n;
+    return E_OK;
+}
+
 /* ---- the sweep: resends, failures, terminals missed ----------------------------------------- */
 
 /* one face_failed alert for an enrolment whose command `cmd` just failed,

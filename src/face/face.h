@@ -103,6 +103,16 @@ err face_enrol(db *d, arena *a, const struct principal *who, const struct scope 
  */
 err face_withdraw(db *d, struct face_enrolment *f, int64_t *pending_r) MUST_USE;
 
+/*
+ * Retry (重新下发) the failed commands of enrolment f (staff, face.manage):
+ * each goes back to pending with its attempts reset, so the resends and the
+ * failure rule start over, and the enrolment may raise a new face_failed
+ * alert should they fail again. E_CONFLICT "nothing_failed" when none of
+ * its commands is failed. In the caller's transaction; *n_r the commands
+ * reset, which face_send_pending sends once it committed.
+ */
+err face_retry(db *d, const struct face_enrolment *f, int64_t *n_r) MUST_USE;
+
 /* Send the pending commands of enrolment id (after its transaction
  * committed), or of device_id when enrolment_id is 0 and only those last
  * sent before `before` (the retry). Each send is audited (a photo read by

@@ -474,5 +474,9 @@ const struct http_error_code http_error_codes[] = {
     {"off_shift_hours", "No enterprise pass: outside the hours of the employee's shift"},
     {"pass_not_clocked_in", "No enterprise pass: no health clock-in that day"},
     {"shift_not_found", "No such shift of the enterprise"},
+    /* ---- disinfection and inspection objects (docs/community-services.md) ---- */
+    {"object_retired", "The disinfection or inspection object is retired (停用)"},
+    /* ---- face terminals (docs/face.md "Resends and failures") ---- */
+    {"nothing_failed", "The face enrolment has no failed terminal command to retry"},
     {NULL, NULL},
 };

@@ -73,29 +73,70 @@ static err place_in(db *d, int64_t id, int64_t community, bool *yes_r)
     return e;
 }
 
+/* The fields an object is added with and may change to (0/NULL: not
+ * given, for a change): name, kind, record kind, and the schedule. */
+static err check_fields(const char *name, int kind, int record_kind, int unit, int every_n)
+{
+    if (name && (!*name || !utf8_valid_text(name) || utf8_len(name) > INSPECT_NAME_MAX))
+        return err_set(E_INPUT, "invalid_value", "name", "名称须为1至40个字");
+    if (kind >= 0 && !in_vocab(&inspect_object_kind_vocab, kind))
+        return err_set(E_INPUT, "invalid_value", "kind", "请选择对象类别");
+    if (record_kind >= 0 && !in_vocab(&inspect_record_kind_vocab, record_kind))
+        return err_set(E_INPUT, "invalid_value", "record_kind", "请选择消杀或巡查");
+    if (!in_vocab(&inspect_unit_vocab, unit))
+        return err_set(E_INPUT, "invalid_value", "every_unit", "周期单位只能为小时或天");
+    bool hour = !strcmp(vocab_name(&inspect_unit_vocab, (size_t)unit), "hour");
+    if (every_n < 1 || every_n > (hour ? INSPECT_HOURS_MAX : INSPECT_DAYS_MAX))
+        return err_set(E_INPUT, "out_of_range", "every_n",
+                       hour ? "周期须为1至168小时" : "周期须为1至90天");
+    return E_OK;
+}
+
+/* The responsible account gets the overdue task: the task module's rule
+ * for one assignee (an enabled staff account holding task.work whose scope
+ * holds the community), checked here so a bad choice is refused at entry
+ * rather than at the first sweep. */
+static err check_responsible(db *d, int64_t user, int64_t region)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT u.region_code FROM users u WHERE u.id = ? AND u.kind = 'staff' AND "
+                       "u.disabled = 0 AND EXISTS (SELECT 1 FROM user_roles ur JOIN "
+                       "role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = u.id "
+                       "AND rp.permission = 'task.work')",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, user);
+    bool row;
+    int64_t ureg = 0;
+    if (!(e = db_row(s, &row)) && row)
+        ureg = db_col_int64(s, 0);
+    db_done(s);
+    if (e)
+        return e;
+    struct scope us = scope_of(ureg);
+    if (!row || !scope_has(&us, region))
+        return err_set(E_INPUT, "invalid_value", "responsible_id",
+                       "责任人须为管辖该社区、可执行任务的在用工作人员账号");
+    return E_OK;
+}
+
 err service_inspect_object_add(db *d, const struct scope *sc, const struct inspect_object_new *n,
                                int64_t by, int64_t now, int64_t *id_r)
 {
     if (n->region <= 0 || regcode_level(n->region) != LEVEL_COMMUNITY || !scope_has(sc, n->region))
         return err_set(E_INPUT, "invalid_region", "region", "请选择您管辖范围内的社区");
-    if (!n->name || !*n->name || !utf8_valid_text(n->name) || utf8_len(n->name) > INSPECT_NAME_MAX)
-        return err_set(E_INPUT, "invalid_value", "name", "名称须为1至40个字");
-    if (!in_vocab(&inspect_object_kind_vocab, n->kind))
-        return err_set(E_INPUT, "invalid_value", "kind", "请选择对象类别");
-    if (!in_vocab(&inspect_record_kind_vocab, n->record_kind))
-        return err_set(E_INPUT, "invalid_value", "record_kind", "请选择消杀或巡查");
-    if (!in_vocab(&inspect_unit_vocab, n->unit))
-        return err_set(E_INPUT, "invalid_value", "every_unit", "周期单位只能为小时或天");
+    err e = check_fields(n->name ? n->name : "", n->kind, n->record_kind, n->unit, n->every_n);
+    if (e)
+        return e;
     const char *unit = vocab_name(&inspect_unit_vocab, (size_t)n->unit);
-    int max = !strcmp(unit, "hour") ? INSPECT_HOURS_MAX : INSPECT_DAYS_MAX;
-    if (n->every_n < 1 || n->every_n > max)
-        return err_set(E_INPUT, "out_of_range", "every_n",
-                       !strcmp(unit, "hour") ? "周期须为1至168小时" : "周期须为1至90天");
     if (n->has_pos && (!(fabs(n->lat) <= 90) || !(fabs(n->lng) <= 180)))
         return err_set(E_INPUT, "invalid_position", "lat", "经纬度超出范围");
     if (n->last_at && (n->last_at > now || n->last_at < now - YEAR_MS))
         return err_set(E_INPUT, "out_of_range", "last_at", "上次完成时间须在一年内且不晚于现在");
-    err e;
+    if (n->responsible_id && (e = check_responsible(d, n->responsible_id, n->region)))
+        return e;
     if (n->place_id) {
         bool ok = false;
         if ((e = place_in(d, n->place_id, n->region, &ok)))
@@ -106,11 +147,13 @@ err service_inspect_object_add(db *d, const struct scope *sc, const struct inspe
     int64_t id = id_new();
     int64_t from = n->last_at ? n->last_at : now;
     db_stmt *s;
-    if ((e = db_prepare(d,
-                        "INSERT INTO inspect_objects (id, region_code, name, kind, record_kind, "
-                        "every_n, every_unit, place_id, lat, lng, last_at, due_at, created_at, "
-                        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        &s)))
+    if ((e = db_prepare(
+             d,
+             "INSERT INTO inspect_objects (id, region_code, name, kind, record_kind, "
+             "every_n, every_unit, place_id, lat, lng, last_at, due_at, created_at, "
+             "created_by, responsible_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+             "?, ?)",
+             &s)))
         return e;
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, n->region);
@@ -132,6 +175,7 @@ err service_inspect_object_add(db *d, const struct scope *sc, const struct inspe
     db_bind_int64(s, 12, from + period_ms(n->every_n, unit));
     db_bind_int64(s, 13, now);
     db_bind_int64(s, 14, by);
+    db_bind_int64(s, 15, n->responsible_id);
     if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
@@ -146,7 +190,10 @@ err service_inspect_object_add(db *d, const struct scope *sc, const struct inspe
     "COALESCE((SELECT r.result FROM inspect_records r WHERE r.object_id = o.id AND r.done_at = "   \
     "o.last_at ORDER BY r.id DESC LIMIT 1), ''), "                                                 \
     "COALESCE((SELECT u.display_name FROM inspect_records r JOIN users u ON u.id = r.done_by "     \
-    "WHERE r.object_id = o.id AND r.done_at = o.last_at ORDER BY r.id DESC LIMIT 1), '')"
+    "WHERE r.object_id = o.id AND r.done_at = o.last_at ORDER BY r.id DESC LIMIT 1), ''), "        \
+    "o.version, o.responsible_id, "                                                                \
+    "COALESCE((SELECT u.display_name FROM users u WHERE u.id = o.responsible_id), ''), "           \
+    "o.retired_at"
 
 static json_t *object_json(db_stmt *s, int64_t now)
 {
@@ -190,12 +237,23 @@ static json_t *object_json(db_stmt *s, int64_t now)
     json_object_set_new(o, "due_at", json_integer(due));
     json_object_set_new(o, "overdue", json_boolean(due < now));
     json_set_id_or_null(o, "task_id", task > 0 ? task : 0);
+    json_object_set_new(o, "version", json_integer(db_col_int64(s, 17)));
+    json_set_id_or_null(o, "responsible_id", db_col_int64(s, 18));
+    json_object_set_new(o, "responsible_name", json_string(db_col_text(s, 19)));
+    int64_t retired = db_col_int64(s, 20);
+    json_object_set_new(o, "retired", json_boolean(retired > 0));
+    json_object_set_new(o, "retired_at", retired ? json_integer(retired) : json_null());
+    /* a retired object is due nothing: never shown late */
+    if (retired)
+        json_object_set_new(o, "overdue", json_false());
     return o;
 }
 
 #define OBJ_FROM                                                                                   \
     " FROM inspect_objects o WHERE o.region_code >= ? AND o.region_code < ? AND o.region_code >= " \
-    "? AND o.region_code < ? AND (CAST(? AS TEXT) = '' OR o.kind = ?) AND (? = 0 OR o.due_at < ?)"
+    "? AND o.region_code < ? AND (CAST(? AS TEXT) = '' OR o.kind = ?) AND (? = 0 OR o.due_at < "   \
+    "?) "                                                                                          \
+    "AND (? = 2 OR (? = 1) = (o.retired_at > 0))"
 
 static void bind_objects(db_stmt *s, const struct scope *sc, const struct inspect_filter *f,
                          int64_t now)
@@ -210,6 +268,8 @@ static void bind_objects(db_stmt *s, const struct scope *sc, const struct inspec
     db_bind_text(s, 6, kind);
     db_bind_int64(s, 7, f->overdue ? 1 : 0);
     db_bind_int64(s, 8, now);
+    db_bind_int64(s, 9, f->retired);
+    db_bind_int64(s, 10, f->retired);
 }
 
 err service_inspect_objects(db *d, const struct scope *sc, const struct inspect_filter *f,
@@ -229,8 +289,8 @@ err service_inspect_objects(db *d, const struct scope *sc, const struct inspect_
                   d, "SELECT " OBJ_COLS OBJ_FROM " ORDER BY o.due_at, o.id LIMIT ? OFFSET ?", &s)))
         return e;
     bind_objects(s, sc, f, now);
-    db_bind_int64(s, 9, f->page_size);
-    db_bind_int64(s, 10, paging_offset(f->page, f->page_size));
+    db_bind_int64(s, 11, f->page_size);
+    db_bind_int64(s, 12, paging_offset(f->page, f->page_size));
     json_t *items = json_array();
     while (!(e = db_row(s, &row)) && row)
         json_array_append_new(items, object_json(s, now));
@@ -337,7 +397,7 @@ err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t
     db_stmt *s;
     bool row;
     err e = db_prepare(d,
-                       "SELECT region_code, record_kind, every_n, every_unit FROM "
+                       "SELECT region_code, record_kind, every_n, every_unit, retired_at FROM "
                        "inspect_objects WHERE id = ? AND region_code >= ? AND region_code < ?",
                        &s);
     if (e)
@@ -345,19 +405,22 @@ err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, who->scope.lo);
     db_bind_int64(s, 3, who->scope.hi);
-    int64_t region = 0, every = 0;
+    int64_t region = 0, every = 0, retired = 0;
     char kind[16] = "", unit[8] = "";
     if (!(e = db_row(s, &row)) && row) {
         region = db_col_int64(s, 0);
         snprintf(kind, sizeof kind, "%s", db_col_text(s, 1));
         every = db_col_int64(s, 2);
         snprintf(unit, sizeof unit, "%s", db_col_text(s, 3));
+        retired = db_col_int64(s, 4);
     }
     db_done(s);
     if (e)
         return e;
     if (!region)
         return err_set(E_NOT_FOUND, "not_found", NULL, "消杀巡查对象不存在");
+    if (retired)
+        return err_set(E_CONFLICT, "object_retired", NULL, "该对象已停用，不再登记记录");
     if (n->kind)
         snprintf(kind, sizeof kind, "%s", vocab_name(&inspect_record_kind_vocab, (size_t)n->kind));
     if ((e = db_begin(d)))
@@ -408,6 +471,169 @@ out:
     return E_OK;
 }
 
+/* ---- editing and retiring ------------------------------------------------------- */
+
+struct object_row {
+    int64_t region, every_n, last_at, due_at, version, retired_at, task_id;
+    char name[256], kind[16], record_kind[16], unit[8];
+};
+
+/* The object inside the scope, read in the caller's transaction. */
+static err object_row(db *d, const struct scope *sc, int64_t id, struct object_row *o)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT region_code, name, kind, record_kind, every_n, every_unit, last_at, "
+                       "due_at, version, retired_at, task_id FROM inspect_objects WHERE id = ? AND "
+                       "region_code >= ? AND region_code < ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, sc->lo);
+    db_bind_int64(s, 3, sc->hi);
+    bool row;
+    if (!(e = db_row(s, &row)) && row) {
+        o->region = db_col_int64(s, 0);
+        snprintf(o->name, sizeof o->name, "%s", db_col_text(s, 1));
+        snprintf(o->kind, sizeof o->kind, "%s", db_col_text(s, 2));
+        snprintf(o->record_kind, sizeof o->record_kind, "%s", db_col_text(s, 3));
+        o->every_n = db_col_int64(s, 4);
+        snprintf(o->unit, sizeof o->unit, "%s", db_col_text(s, 5));
+        o->last_at = db_col_int64(s, 6);
+        o->due_at = db_col_int64(s, 7);
+        o->version = db_col_int64(s, 8);
+        o->retired_at = db_col_int64(s, 9);
+        o->task_id = db_col_int64(s, 10);
+    }
+    db_done(s);
+    if (!e && !row)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "消杀巡查对象不存在");
+    return e;
+}
+
+static err stale(void)
+{
+    return err_set(E_CONFLICT, "version_conflict", "version", "该记录已被他人修改，请刷新后重试");
+}
+
+static err update(db *d, arena *a, const struct principal *who, int64_t id,
+                  const struct inspect_object_patch *p, int64_t now)
+{
+    struct object_row o;
+    err e = object_row(d, &who->scope, id, &o);
+    if (e)
+        return e;
+    if (o.retired_at)
+        return err_set(E_CONFLICT, "object_retired", NULL, "该对象已停用，不能修改");
+    if (p->version > 0 && p->version != o.version)
+        return stale();
+    int kind = p->kind ? p->kind : vocab_parse(&inspect_object_kind_vocab, o.kind);
+    int rk =
+        p->record_kind ? p->record_kind : vocab_parse(&inspect_record_kind_vocab, o.record_kind);
+    int unit = p->unit ? p->unit : vocab_parse(&inspect_unit_vocab, o.unit);
+    int every = p->every_n ? p->every_n : (int)o.every_n;
+    const char *name = p->name ? p->name : o.name;
+    if ((e = check_fields(name, kind, rk, unit, every)))
+        return e;
+    if (p->set_responsible && p->responsible_id &&
+        (e = check_responsible(d, p->responsible_id, o.region)))
+        return e;
+    /* a new period counts from the same start: the last record, else the
+     * start the first due time was counted from */
+    const char *uname = vocab_name(&inspect_unit_vocab, (size_t)unit);
+    int64_t from = o.last_at ? o.last_at : o.due_at - period_ms(o.every_n, o.unit);
+    int64_t due = from + period_ms(every, uname);
+    bool drop_task = o.task_id > 0 && due >= now;
+    db_stmt *s;
+    if ((e = db_prepare(
+             d,
+             "UPDATE inspect_objects SET name = ?, kind = ?, record_kind = ?, every_n = "
+             "?, every_unit = ?, due_at = ?, responsible_id = CASE WHEN ? = 1 THEN ? "
+             "ELSE responsible_id END, task_id = CASE WHEN ? = 1 THEN 0 ELSE task_id "
+             "END, version = version + 1 WHERE id = ? AND version = ? AND retired_at = 0",
+             &s)))
+        return e;
+    db_bind_text(s, 1, name);
+    db_bind_text(s, 2, vocab_name(&inspect_object_kind_vocab, (size_t)kind));
+    db_bind_text(s, 3, vocab_name(&inspect_record_kind_vocab, (size_t)rk));
+    db_bind_int64(s, 4, every);
+    db_bind_text(s, 5, uname);
+    db_bind_int64(s, 6, due);
+    db_bind_int64(s, 7, p->set_responsible ? 1 : 0);
+    db_bind_int64(s, 8, p->responsible_id);
+    db_bind_int64(s, 9, drop_task ? 1 : 0);
+    db_bind_int64(s, 10, id);
+    db_bind_int64(s, 11, o.version);
+    int64_t n = 0;
+    if ((e = db_run(s, &n)))
+        return e;
+    if (!n)
+        return stale();
+    /* no longer late under the new schedule: its overdue task goes */
+    return drop_task ? task_cancel_for(d, a, who, SERVICE_TASK_INSPECT, id, "周期已修改，不再逾期")
+                     : E_OK;
+}
+
+err service_inspect_object_update(db *d, arena *a, const struct principal *who, int64_t id,
+                                  const struct inspect_object_patch *p, int64_t now)
+{
+    if (!p->name && !p->kind && !p->record_kind && !p->unit && !p->every_n && !p->set_responsible)
+        return err_set(E_INPUT, "empty_update", NULL, "没有要修改的内容");
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = update(d, a, who, id, p, now))) {
+        db_rollback(d);
+        return e;
+    }
+    return db_commit(d);
+}
+
+static err retire(db *d, arena *a, const struct principal *who, int64_t id, int64_t version,
+                  int64_t now)
+{
+    struct object_row o;
+    err e = object_row(d, &who->scope, id, &o);
+    if (e)
+        return e;
+    if (o.retired_at)
+        return err_set(E_CONFLICT, "object_retired", NULL, "该对象已停用");
+    if (version > 0 && version != o.version)
+        return stale();
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "UPDATE inspect_objects SET retired_at = ?, retired_by = ?, task_id = 0, "
+                        "version = version + 1 WHERE id = ? AND version = ? AND retired_at = 0",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, who->user_id);
+    db_bind_int64(s, 3, id);
+    db_bind_int64(s, 4, o.version);
+    int64_t n = 0;
+    if ((e = db_run(s, &n)))
+        return e;
+    if (!n)
+        return stale();
+    /* nothing is due any more: the open overdue task is cancelled (not
+     * completed: nobody did the work) */
+    return task_cancel_for(d, a, who, SERVICE_TASK_INSPECT, id, "对象已停用");
+}
+
+err service_inspect_object_retire(db *d, arena *a, const struct principal *who, int64_t id,
+                                  int64_t version, int64_t now)
+{
+    err e = db_begin(d);
+    if (e)
+        return e;
+    if ((e = retire(d, a, who, id, version, now))) {
+        db_rollback(d);
+        return e;
+    }
+    return db_commit(d);
+}
+
 /* ---- statistics ------------------------------------------------------------------ */
 
 err service_inspect_stats(db *d, const struct scope *sc, int64_t now,
@@ -420,7 +646,8 @@ err service_inspect_stats(db *d, const struct scope *sc, int64_t now,
         "SELECT o.region_code, COALESCE((SELECT name FROM regions g WHERE g.code = o.region_code), "
         "''), COUNT(*), SUM(CASE WHEN o.due_at < ? THEN 1 ELSE 0 END), (SELECT COUNT(*) FROM "
         "inspect_records r WHERE r.region_code = o.region_code AND r.done_at >= ?) FROM "
-        "inspect_objects o WHERE o.region_code >= ? AND o.region_code < ? GROUP BY o.region_code "
+        "inspect_objects o WHERE o.region_code >= ? AND o.region_code < ? AND o.retired_at = 0 "
+        "GROUP BY o.region_code "
         "ORDER BY o.region_code",
         &s);
     if (e)
@@ -453,8 +680,8 @@ err service_inspect_sweep(db *d, int64_t now, int64_t *n_r)
     size_t n = 0;
     db_stmt *s;
     err e = db_prepare(d,
-                       "SELECT id FROM inspect_objects WHERE due_at < ? AND task_id = 0 ORDER BY "
-                       "due_at, id LIMIT ?",
+                       "SELECT id FROM inspect_objects WHERE due_at < ? AND task_id = 0 AND "
+                       "retired_at = 0 ORDER BY due_at, id LIMIT ?",
                        &s);
     if (e)
         return e;
@@ -470,10 +697,10 @@ err service_inspect_sweep(db *d, int64_t now, int64_t *n_r)
          * second server sweeping the same database skips it, then the task */
         if ((e = db_begin(d)))
             break;
-        int64_t changed = 0, task_id = 0, region = 0;
+        int64_t changed = 0, task_id = 0, region = 0, responsible = 0;
         if (!(e = db_prepare(d,
                              "UPDATE inspect_objects SET task_id = -1 WHERE id = ? AND task_id = 0 "
-                             "AND due_at < ?",
+                             "AND due_at < ? AND retired_at = 0",
                              &s))) {
             db_bind_int64(s, 1, ids[i]);
             db_bind_int64(s, 2, now);
@@ -483,8 +710,8 @@ err service_inspect_sweep(db *d, int64_t now, int64_t *n_r)
         double lat = 0, lng = 0;
         if (!e && changed &&
             !(e = db_prepare(d,
-                             "SELECT region_code, name, record_kind, lat, lng FROM inspect_objects "
-                             "WHERE id = ?",
+                             "SELECT region_code, name, record_kind, lat, lng, responsible_id FROM "
+                             "inspect_objects WHERE id = ?",
                              &s))) {
             db_bind_int64(s, 1, ids[i]);
             if (!(e = db_row(s, &row)) && row) {
@@ -495,6 +722,7 @@ err service_inspect_sweep(db *d, int64_t now, int64_t *n_r)
                     lat = db_col_double(s, 3);
                     lng = db_col_double(s, 4);
                 }
+                responsible = db_col_int64(s, 5);
             }
             db_done(s);
         }
@@ -513,7 +741,21 @@ err service_inspect_sweep(db *d, int64_t now, int64_t *n_r)
                 .lng = lng,
                 .note = "已过应做时间，请尽快完成并在手机“消杀巡查”中登记",
             };
-            if (!(e = task_create(d, &t, &task_id)) &&
+            /* to the responsible account; should the task module no longer
+             * take it (disabled, moved away, lost task.work: its checks run
+             * before any write) to the community staff as before */
+            if (responsible) {
+                t.assignee_user_id = responsible;
+                t.assignee_role = NULL;
+                if ((e = task_create(d, &t, &task_id)) == E_INPUT) {
+                    t.assignee_user_id = 0;
+                    t.assignee_role = "community_staff";
+                    e = E_OK;
+                }
+            }
+            if (!e && !task_id)
+                e = task_create(d, &t, &task_id);
+            if (!e &&
                 !(e = db_prepare(d, "UPDATE inspect_objects SET task_id = ? WHERE id = ?", &s))) {
                 db_bind_int64(s, 1, task_id);
                 db_bind_int64(s, 2, ids[i]);

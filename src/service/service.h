@@ -378,8 +378,12 @@ err service_clue_list(db *d, arena *a, const struct scope *sc, const char *state
  * kind "inspect_record"); the next due time is the record's time plus the
  * period. service.manage adds objects. A periodic sweep raises one task
  * "inspect_overdue" (role community_staff, the object's community) per
- * object past due and none while that task is open; the next record
- * completes it. Objects are places, not people: nothing here is sealed.
+ * object past due and none while that task is open (to the object's
+ * responsible staff account instead when it has one); the next record
+ * completes it. service.manage edits an object (optimistic "version") and
+ * retires it (停用): a retired object leaves the sweep, the counts and the
+ * default list, its open task is cancelled, its records stay readable.
+ * Objects are places, not people: nothing here is sealed.
  */
 #define SERVICE_TASK_INSPECT "inspect_overdue"
 #define INSPECT_NAME_MAX     40 /* characters: the overdue task's title holds it */
@@ -402,13 +406,15 @@ struct inspect_object_new {
     int64_t place_id; /* a place inside the community, 0 none */
     bool has_pos;
     double lat, lng;
-    int64_t last_at; /* when it was last done before being entered, 0 unknown */
+    int64_t last_at;        /* when it was last done before being entered, 0 unknown */
+    int64_t responsible_id; /* a staff account in charge (task.work, scope holds region), 0 none */
 };
 
 /* Add an object inside sc. E_INPUT on "region" (not a community in scope),
  * "name", "kind", "record_kind", "every_unit", "every_n" (out of range),
  * "place_id" (no such place in the community), "lat" (position),
- * "last_at" (in the future or over a year ago). */
+ * "last_at" (in the future or over a year ago), "responsible_id" (no
+ * enabled staff account holding task.work whose scope holds the region). */
 err service_inspect_object_add(db *d, const struct scope *sc, const struct inspect_object_new *n,
                                int64_t by, int64_t now, int64_t *id_r) MUST_USE;
 
@@ -416,13 +422,16 @@ struct inspect_filter {
     int64_t region; /* padded region inside sc (its subtree), 0 the whole scope */
     int kind;       /* inspect_object_kind_vocab index, 0 any */
     bool overdue;   /* only those past due at `now` */
+    int retired;    /* enum inspect_retired */
     int64_t page, page_size;
 };
+enum inspect_retired { INSPECT_IN_SERVICE, INSPECT_RETIRED, INSPECT_ANY };
 
 /* Objects inside sc, the most overdue first ({id, name, kind, kind_label,
  * record_kind(_label), every_n, every_unit, every_label, region_code,
  * region_name, place_name, lat, lng, last_at, last_result(_label),
- * last_by_name, due_at, overdue, task_id}). */
+ * last_by_name, due_at, overdue, task_id, version, responsible_id,
+ * responsible_name, retired, retired_at}). */
 err service_inspect_objects(db *d, const struct scope *sc, const struct inspect_filter *f,
                             int64_t now, json_t **items_r, int64_t *total_r) MUST_USE;
 
@@ -446,7 +455,34 @@ err service_inspect_record(db *d, arena *a, const struct principal *who, int64_t
                            const struct inspect_record_new *n, int64_t now,
                            int64_t *record_r) MUST_USE;
 
-/* Per community inside sc with objects: the counts at `now`. */
+/* A change of an object: NULL/0 fields stay as they are. */
+struct inspect_object_patch {
+    int64_t version; /* the version read, 0: no check */
+    const char *name;
+    int kind, record_kind, unit; /* vocabulary indexes, 0 unchanged */
+    int every_n;                 /* 0 unchanged */
+    bool set_responsible;        /* responsible_id given (0 clears it) */
+    int64_t responsible_id;
+};
+
+/* Change object id inside who's scope in one transaction (E_NOT_FOUND
+ * outside it; E_CONFLICT "version_conflict" when it changed since
+ * `version`, "object_retired" once retired). A new period moves the next
+ * due time to the last record (or the start) plus the new period; when
+ * that leaves the object no longer overdue its open overdue task is
+ * cancelled. E_INPUT as service_inspect_object_add on the fields given,
+ * "empty_update" when none is. */
+err service_inspect_object_update(db *d, arena *a, const struct principal *who, int64_t id,
+                                  const struct inspect_object_patch *p, int64_t now) MUST_USE;
+
+/* Retire (停用) object id inside who's scope in one transaction: it leaves
+ * the sweep and the counts, its open overdue task is cancelled, its
+ * records stay. E_NOT_FOUND outside the scope, E_CONFLICT
+ * "version_conflict" (version > 0 and stale) or "object_retired". */
+err service_inspect_object_retire(db *d, arena *a, const struct principal *who, int64_t id,
+                                  int64_t version, int64_t now) MUST_USE;
+
+/* Per community inside sc with objects in service: the counts at `now`. */
 struct inspect_stat {
     int64_t region_code;
     const char *region_name;

@@ -484,7 +484,7 @@ static const struct wb_def defs[WB__COUNT] = {
                             "/staff/inspect",
                             {SCOPED, B_NOW},
                             "SELECT COUNT(*) FROM inspect_objects WHERE region_code >= ? AND "
-                            "region_code < ? AND due_at < ?"},
+                            "region_code < ? AND due_at < ? AND retired_at = 0"},
     /* 分配给我的求助: the assignee learns of a request as soon as it is theirs
      * (docs/community-services.md "Help requests"); the console's link is
      * the help tab with mine=1 */

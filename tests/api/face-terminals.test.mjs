@@ -34,7 +34,7 @@ const consentAndEnrol = async (name) => {
   return p;
 };
 
-let termA, termC, active, gone;
+let termA, termC, termE, active, gone;
 // A's command of op for enrolment p (a sweep may have repeated an earlier one)
 const nextOf = async (t, op, p) => {
   assert.ok(await until(async () => t.commands.some((c) => c.op === op && c.face_id === p.enrolment.id)), `${op} for ${p.enrolment.id}`);
@@ -105,7 +105,7 @@ test('a terminal deleted while holding faces: its pending delete is dropped, the
 
 test('unacknowledged commands are resent by the sweep a bounded number of times, then failed with one alert', async () => {
   // E listens but never answers nor sends anything: only the sweep resends to it
-  const termE = await f.terminal(ctx.venue, '南门人脸终端');
+  termE = await f.terminal(ctx.venue, '南门人脸终端');
   await termE.online();
   const p = await consentAndEnrol('郑洁');
   termA.ack(await nextOf(termA, 'enrol', p));
@@ -130,6 +130,44 @@ test('unacknowledged commands are resent by the sweep a bounded number of times,
   termE.ack(sent[0]);
   assert.ok(await until(async () => termState(await detail(p.enrolment.id), termE) === 'holds'));
   assert.equal((await detail(p.enrolment.id)).terminals_failed, 0);
+});
+
+test('a failed terminal is retried from the console: pending again, sent at once, acknowledged; bad retries refused', async () => {
+  // E still never answers: a new enrolment fails on it
+  const p = await consentAndEnrol('冯敏');
+  termA.ack(await nextOf(termA, 'enrol', p));
+  const url = `/api/v1/face/enrolments/${p.enrolment.id}/retry`;
+  // nothing failed yet (A holds it, E pending): refused, nothing changed
+  expectError(await ctx.grid.post(url), 409, 'nothing_failed');
+  let d;
+  assert.ok(await until(async () => termState(d = await detail(p.enrolment.id), termE) === 'enrol_failed', 15000), 'failed on E');
+  const onE = async () => (await alerts(ctx.grid, '?kind=face_failed')).filter((a) => a.device_id === termE.id);
+  assert.ok(await until(async () => (await onE()).length === 2), "this enrolment's face_failed alert (the test before raised the first)");
+  // scope, rights, ids
+  expectError(await ctx.gridOther.post(url), 404, 'not_found');
+  assert.equal((await ctx.gate.post(url)).status, 403, 'not a face manager');
+  assert.equal((await ctx.grid.post('/api/v1/face/enrolments/abc/retry')).status, 404);
+  assert.equal(termState(await detail(p.enrolment.id), termE), 'enrol_failed', 'the refusals changed nothing');
+  const before = termE.commands.length;
+  // the retry: back to pending, attempts start over, sent over the device channel at once
+  const r = await ctx.grid.post(url);
+  assert.equal(r.status, 200, r.text);
+  const t = r.body.terminals.find((x) => x.device_id === termE.id);
+  assert.equal(t.state, 'pending_enrol');
+  assert.equal(t.state_label, '下发中');
+  assert.equal(t.attempts, 1, 'attempts reset, then this send');
+  assert.equal(r.body.terminals_failed, 0);
+  assert.equal(termState(r.body, termA), 'holds', "A's acknowledged command is untouched");
+  assert.ok(await until(async () => termE.commands.length > before), 'E was sent the command again');
+  const again = termE.commands.at(-1);
+  assert.equal(again.op, 'enrol');
+  assert.equal(again.face_id, p.enrolment.id);
+  termE.ack(again);
+  assert.ok(await until(async () => termState(await detail(p.enrolment.id), termE) === 'holds'), 'acknowledged: E holds it');
+  expectError(await ctx.grid.post(url), 409, 'nothing_failed');
+  const audit = (await ctx.auditor.get('/api/v1/audit?page_size=50&action=face.retry')).body.items;
+  assert.ok(audit.some((e) => e.result === 'ok'), 'the retry is audited');
+  assert.ok(audit.some((e) => e.result === 'not_found'), "the refused retry of another community's enrolment too");
 });
 
 test('the resend settings are checked at start', () => {

@@ -208,3 +208,119 @@ test('a task ended on the task board without a record frees the object: the next
   assert.equal((await cs.post('/api/v1/service/inspect/sweep')).body.tasks, 1, 'so the next sweep raises it again');
   assert.notEqual((await cs.get(`/api/v1/service/inspect/objects/${stall.id}`)).body.task_id, task);
 });
+
+// Editing and retiring (docs/community-services.md "Editing and retiring an
+// object"): bad changes refused with the field and nothing changed, another
+// community's object 404, a stale version 409; a responsible account gets
+// the overdue task; a new period that ends the lateness cancels the task;
+// a retired object leaves the sweep, the counts and the default list, its
+// open task cancelled, its records still readable.
+test('objects are edited (version, bad input, scope) and retired (the sweep skips them)', async () => {
+  const path = (o) => `/api/v1/service/inspect/objects/${o.id}`;
+  const cases = [
+    [{}, 'empty_update', undefined],
+    [{ version: 1 }, 'empty_update', undefined],
+    [{ name: '' }, 'too_short', 'name'],
+    [{ name: '市'.repeat(41) }, 'too_long', 'name'],
+    [{ kind: 'road' }, 'invalid_value', 'kind'],
+    [{ record_kind: 'clean' }, 'invalid_value', 'record_kind'],
+    [{ every_unit: 'week' }, 'invalid_value', 'every_unit'],
+    [{ every_n: 0 }, 'out_of_range', 'every_n'],
+    [{ every_n: 100 }, 'out_of_range', 'every_n'], // the market's unit is the day: 1-90
+    [{ every_n: 'x' }, 'invalid_type', 'every_n'],
+    [{ version: 'x', name: '市场' }, 'invalid_type', 'version'],
+    [{ responsible_id: 'abc' }, 'invalid_value', 'responsible_id'],
+    [{ responsible_id: csOther.id }, 'invalid_value', 'responsible_id'], // another community's staff
+    [{ responsible_id: auditor.id }, 'invalid_value', 'responsible_id'], // does not work tasks
+    [{ extra: 1 }, 'unknown_field', 'extra'],
+  ];
+  for (const [body, code, field] of cases) {
+    const r = await cs.patch(path(market), body);
+    assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+    if (code !== 'too_short') assert.equal(r.body.error.code, code, r.text);
+    if (field) assert.equal(r.body.error.field, field, r.text);
+  }
+  let r = await cs.get(path(market));
+  assert.equal(r.body.version, 1, 'nothing changed by the refusals');
+  assert.equal(r.body.name, '多福巷菜市场');
+  const lastAt = r.body.last_at;
+  expectError(await csOther.patch(path(market), { name: '别人的市场' }), 404, 'not_found');
+  expectError(await csOther.post(`${path(market)}/retire`, {}), 404, 'not_found');
+  assert.equal((await gw.patch(path(market), { name: '市场' })).status, 403, 'workers record, managers edit');
+  assert.equal((await gw.post(`${path(market)}/retire`, {})).status, 403);
+
+  // a good change: name, schedule, responsible; the due time follows the new period
+  r = await cs.patch(path(market), { version: 1, name: '多福巷农贸市场', every_n: 12, every_unit: 'hour', responsible_id: gw.id });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.version, 2);
+  assert.equal(r.body.name, '多福巷农贸市场');
+  assert.equal(r.body.every_label, '每12小时');
+  assert.equal(r.body.due_at, lastAt + 12 * HOUR, 'due one new period after the last record');
+  assert.equal(r.body.responsible_name, 'i_gw');
+  assert.equal(r.body.records.length, 1, 'its records stay');
+  expectError(await cs.patch(path(market), { version: 1, name: '旧版本' }), 409, 'version_conflict');
+  r = await cs.patch(path(market), { responsible_id: null });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.responsible_id, null, 'null clears the responsible');
+  assert.equal(r.body.version, 3);
+  const upd = await waitForAudit(auditor, 'action=inspect.object_update', (e) => e.result === 'not_found');
+  assert.ok(upd.some((e) => e.result === 'not_found'), "the refused change of another community's object is audited");
+
+  // the responsible account gets the overdue task, not the whole role
+  r = await cs.post('/api/v1/service/inspect/objects', { region: COMMUNITY, name: '多福巷车棚', kind: 'other', record_kind: 'disinfect', every_n: 1, every_unit: 'hour', last_at: Date.now() - 2 * HOUR, responsible_id: gw.id });
+  assert.equal(r.status, 201, r.text);
+  const shed = r.body;
+  expectError(await cs.post('/api/v1/service/inspect/objects', { region: COMMUNITY, name: '车棚', kind: 'other', record_kind: 'disinfect', every_n: 1, every_unit: 'hour', responsible_id: csOther.id }), 400, 'invalid_value', 'responsible_id');
+  assert.equal((await cs.post('/api/v1/service/inspect/sweep')).body.tasks, 1);
+  let task = (await cs.get(path(shed))).body.task_id;
+  assert.ok(task);
+  r = await cs.get(`/api/v1/tasks/${task}`);
+  assert.equal(r.body.assignee_user_id, gw.id, 'assigned to the responsible account');
+  // a longer period ends the lateness: the task is cancelled, the object free
+  r = await cs.patch(path(shed), { every_n: 24 });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.overdue, false);
+  assert.equal(r.body.task_id, null);
+  assert.equal((await cs.get(`/api/v1/tasks/${task}`)).body.state, 'cancelled');
+
+  // retire the stall with its open overdue task (from the test before)
+  const stall = (await cs.get('/api/v1/service/inspect/objects?kind=stall')).body.items[0];
+  assert.equal(stall.overdue, true);
+  task = stall.task_id;
+  assert.ok(task, 'the stall has an open task');
+  expectError(await cs.post(`${path(stall)}/retire`, { version: stall.version + 1 }), 409, 'version_conflict');
+  expectError(await cs.post(`${path(stall)}/retire`, { version: 'x' }), 400, 'invalid_type', 'version');
+  r = await cs.post(`${path(stall)}/retire`, { version: stall.version });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.retired, true);
+  assert.ok(r.body.retired_at);
+  assert.equal(r.body.overdue, false, 'nothing is due of a retired object');
+  assert.equal(r.body.task_id, null);
+  assert.equal((await cs.get(`/api/v1/tasks/${task}`)).body.state, 'cancelled', 'its open task is cancelled');
+  // it was overdue with no task: in service the sweep would raise one (the test before)
+  assert.equal((await cs.post('/api/v1/service/inspect/sweep')).body.tasks, 0, 'the sweep skips a retired object');
+  // the square, with its record: retired, the record still readable
+  r = await cs.post(`${path(square)}/retire`, {});
+  assert.equal(r.status, 200, r.text);
+  r = await cs.get(path(square));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.retired, true);
+  assert.equal(r.body.records[0].kind_label, '巡查', 'its records stay readable');
+  expectError(await cs.post(`${path(square)}/retire`, {}), 409, 'object_retired');
+  expectError(await cs.patch(path(square), { name: '广场' }), 409, 'object_retired');
+  expectError(await gw.post(`${path(square)}/records`, { result: 'ok' }), 409, 'object_retired');
+
+  // lists, counts and the workbench leave retired objects out
+  r = await cs.get('/api/v1/service/inspect/objects');
+  assert.deepEqual(r.body.items.map((o) => o.name).sort(), ['多福巷农贸市场', '多福巷车棚']);
+  r = await cs.get('/api/v1/service/inspect/objects?retired=1');
+  assert.deepEqual(r.body.items.map((o) => o.name).sort(), ['多福巷便民摊点', '多福巷广场']);
+  assert.equal((await cs.get('/api/v1/service/inspect/objects?retired=all')).body.total, 4);
+  expectError(await cs.get('/api/v1/service/inspect/objects?retired=2'), 400, 'invalid_parameter', 'retired');
+  assert.equal((await cs.get('/api/v1/service/inspect/objects?overdue=1')).body.total, 0, 'the retired overdue stall is not listed as late');
+  assert.equal((await cs.get('/api/v1/service/inspect/stats')).body.items[0].objects, 2);
+  const wb = (await gw.get('/api/v1/workbench')).body.entries.find((e) => e.key === 'inspect_overdue');
+  assert.equal(wb.count, 0);
+  const done = await waitForAudit(auditor, 'action=inspect.object_retire', (e) => e.result === 'ok');
+  assert.equal(done.filter((e) => e.result === 'ok').length, 2, 'both retirements are audited');
+});

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, choose, closed, CITY_CSV, writeTmp } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -88,4 +88,46 @@ test('staff record a disinfection on the phone; the console shows it and the ove
   await shot(desk, 'inspect-console-recorded');
   assertClean(desk);
   assertClean(phone);
+});
+
+test('managers edit an object (a bad name refused in the form) and retire it; 已停用 lists it', async () => {
+  const desk = await consolePage(browser, ctx, '/service?tab=inspect', staff);
+  const row = desk.getByTestId('inspect-list').locator('tr', { hasText: '多福巷菜市场' });
+  await row.waitFor();
+  await row.getByTestId('inspect-edit').click();
+  const dialog = desk.getByTestId('inspect-add-dialog');
+  await dialog.getByText('编辑消杀巡查对象').waitFor();
+  assert.equal(await dialog.getByTestId('inspect-name').inputValue(), '多福巷菜市场', 'the form holds the object');
+  // an empty name: the server's message under the field, nothing changed
+  await dialog.getByTestId('inspect-name').fill('');
+  await dialog.getByTestId('inspect-save').click();
+  await dialog.locator('.el-form-item__error').first().waitFor();
+  assert.equal((await staff.get(`/api/v1/service/inspect/objects/${market.id}`)).body.name, '多福巷菜市场', 'a refused edit changes nothing');
+  await dialog.getByTestId('inspect-name').fill('多福巷农贸市场');
+  await dialog.locator('.el-input-number input').fill('2');
+  await dialog.getByTestId('inspect-save').click();
+  await closed(dialog, desk);
+  const edited = desk.getByTestId('inspect-list').locator('tr', { hasText: '多福巷农贸市场' });
+  await edited.getByText('每2天消杀').waitFor();
+  const after = (await staff.get(`/api/v1/service/inspect/objects/${market.id}`)).body;
+  assert.equal(after.every_n, 2);
+  assert.equal(after.due_at, after.last_at + 2 * 86400_000, 'the next due time follows the new period');
+
+  // 停用: asked first, then gone from the list in service, listed under 已停用
+  await edited.getByTestId('inspect-retire').click();
+  const box = desk.locator('.el-message-box');
+  await box.getByText('已有记录保留').waitFor();
+  await box.getByRole('button', { name: '停用' }).click();
+  await edited.waitFor({ state: 'detached' });
+  await desk.getByTestId('inspect-list').getByText('暂无消杀巡查对象').waitFor();
+  await choose(desk, 'inspect-retired', '已停用');
+  const retired = desk.getByTestId('inspect-list').locator('tr', { hasText: '多福巷农贸市场' });
+  assert.equal(await retired.getByTestId('inspect-state').textContent(), '已停用');
+  assert.equal(await retired.getByTestId('inspect-edit').count(), 0, 'a retired object is not edited');
+  // its records stay readable in the detail
+  await retired.click();
+  await desk.getByTestId('inspect-detail').getByText('摊位及通道已全面喷洒消毒').waitFor();
+  assert.equal((await staff.get(`/api/v1/service/inspect/objects/${market.id}`)).body.retired, true);
+  await shot(desk, 'inspect-console-retired');
+  assertClean(desk);
 });

@@ -141,3 +141,16 @@ export async function y4mOf(page, png, file, W = 640, H = 480) {
   const frame = Buffer.concat([Buffer.from('FRAME\n'), y, chroma, chroma]);
   fs.writeFileSync(file, Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F10:1 Ip A1:1 C420jpeg\n`), ...Array(10).fill(frame)]));
 }
+
+// Show `route` in an app page already loaded (console or phone) through
+// its router, without a page load (a load of either app costs seconds on a
+// busy machine). When the route is shown already, go by way of `via`
+// first, so its view mounts anew and reads its data again (what a reload
+// did). Resolves once the router has settled on the route.
+export async function visit(page, route, via) {
+  await page.evaluate(async ([to, by]) => {
+    const router = document.querySelector('[data-v-app]').__vue_app__.config.globalProperties.$router;
+    if (router.currentRoute.value.fullPath === to) await router.push(by);
+    await router.push(to);
+  }, [route, via]);
+}

@@ -9,19 +9,23 @@
 // volunteer then sees; staff edit and cancel a project (the volunteer sees
 // 已取消) and revoke the volunteer (the phone shows the reason); a volunteer
 // starts and finishes a help request assigned to them. One browser,
-// one server.
+// one server; the resident's phone and the staff's console are loaded once
+// and navigated inside (visit), the other accounts' pages once each and
+// closed after their step.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, openPage, adoptSession, assertClean, shot, smsCode, residentId, CITY_CSV, writeTmp, consolePage } from './lib.mjs';
+import { startServer, launch, openPage, adoptSession, assertClean, shot, smsCode, residentId, CITY_CSV, writeTmp, consolePage, visit } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!life';
 const COMMUNITY = '110101001001';
 let ctx, browser, staff, shop, resident, courier, rice;
+let rp, desk; // the resident's phone, the community staff's console
 
 before(async () => {
+  const launching = launch(); // Chromium starts while the server and its data are set up
   ctx = await startServer({
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
@@ -48,7 +52,7 @@ before(async () => {
   assert.equal(r.status, 201, r.text);
   courier = ctx.client();
   await courier.login('life_kd', PW);
-  browser = await launch();
+  browser = await launching;
 });
 
 after(async () => {
@@ -63,9 +67,28 @@ async function phone(client, hash) {
   return page;
 }
 
+// the resident's phone at a route, loaded the first time only
+async function residentAt(route) {
+  if (!rp) rp = await phone(resident, route);
+  else await visit(rp, route, route === '/me' ? '/my-orders' : '/me');
+  return rp;
+}
+
+// the staff's console at a route, loaded once (started early by
+// deskLoading while a phone works), the route's view mounted anew
+let deskLoading, courierLoading;
+async function deskAt(route) {
+  desk ||= await (deskLoading ||= consolePage(browser, ctx, route, staff));
+  await visit(desk, route, '/home');
+  return desk;
+}
+
 test('a resident orders on the phone, the shop confirms and delivers, the resident confirms receipt', async () => {
+  // the shop's phone and the staff's console load meanwhile (used below and next)
+  const shopLoading = phone(shop, '/staff');
+  deskLoading = consolePage(browser, ctx, '/life/orders', staff);
   // the resident: home -> 生活物资 -> the shop -> two bags -> submit
-  const rp = await phone(resident, '/me');
+  await residentAt('/me');
   await rp.getByTestId('my-shop').click();
   await rp.getByTestId('shop-row').filter({ hasText: '多福巷便民超市' }).click();
   const line = rp.getByTestId(`goods-${rice.id}`);
@@ -82,7 +105,7 @@ test('a resident orders on the phone, the shop confirms and delivers, the reside
   await shot(rp, 'life-resident-ordered');
 
   // the shop: its phone page lists the order with the full address; confirm, then deliver
-  const sp = await phone(shop, '/staff');
+  const sp = await shopLoading;
   await sp.getByTestId('entry-shop').click();
   const order = sp.locator('[data-shop-order]').first();
   await assert.doesNotReject(order.waitFor());
@@ -101,9 +124,10 @@ test('a resident orders on the phone, the shop confirms and delivers, the reside
   assert.equal(await sp.getByTestId(`shop-goods-${rice.id}`).locator('input').inputValue(), '3');
   await shot(sp, 'life-shop-delivered');
   assertClean(sp);
+  await sp.context().close();
 
-  // the resident confirms receipt
-  await rp.reload();
+  // the resident confirms receipt (the list read anew)
+  await residentAt('/my-orders');
   const again = rp.locator('[data-order]').first();
   await again.getByTestId('order-receive').click();
   await assert.doesNotReject(again.getByTestId('order-status').filter({ hasText: '已收货' }).waitFor());
@@ -112,14 +136,15 @@ test('a resident orders on the phone, the shop confirms and delivers, the reside
 });
 
 test('community staff see the shop and the received order in the console, recipient masked', async () => {
-  const page = await consolePage(browser, ctx, '/life/orders', staff);
+  courierLoading = phone(courier, '/staff'); // for the next step
+  const page = await deskAt('/life/orders');
   const table = page.getByTestId('order-table');
   await assert.doesNotReject(table.getByText('已收货').waitFor());
   const row = await table.locator('.el-table__row').first().textContent();
   assert.match(row, /多福巷便民超市/);
   assert.match(row, /张\*/);
   assert.doesNotMatch(row, /张三/);
-  await page.goto(`${ctx.url}/console/#/life/shops`);
+  await deskAt('/life/shops');
   await assert.doesNotReject(page.getByTestId('shop-table').getByText('life_shop').waitFor());
   await page.getByTestId('shop-goods').first().click();
   await assert.doesNotReject(page.getByTestId('shop-goods-table').getByText('东北大米').waitFor());
@@ -128,7 +153,7 @@ test('community staff see the shop and the received order in the console, recipi
 });
 
 test('a parcel recorded by the courier on the phone appears on the resident\'s home and is picked up', async () => {
-  const cp = await phone(courier, '/staff');
+  const cp = await (courierLoading || phone(courier, '/staff'));
   await cp.getByTestId('entry-parcel').click();
   await cp.getByTestId('pc-building-select').selectOption({ label: '1号楼' });
   await cp.getByTestId('pc-carrier').locator('input').fill('顺丰');
@@ -143,8 +168,9 @@ test('a parcel recorded by the courier on the phone appears on the resident\'s h
   await assert.doesNotReject(cp.getByTestId('pc-row').filter({ hasText: 'B-07' }).waitFor());
   await shot(cp, 'life-parcel-recorded');
   assertClean(cp);
+  await cp.context().close();
 
-  const rp = await phone(resident, '/me');
+  await residentAt('/me');
   const card = rp.getByTestId('my-parcels');
   await assert.doesNotReject(card.waitFor());
   await assert.doesNotReject(rp.getByText('您有快递待取').waitFor());
@@ -152,7 +178,7 @@ test('a parcel recorded by the courier on the phone appears on the resident\'s h
   assert.match(await card.textContent(), /552031/);
   await shot(rp, 'life-parcel-home');
   // staff: the building's uncollected count on the console before the pick-up
-  const page = await consolePage(browser, ctx, '/life/parcels', staff);
+  const page = await deskAt('/life/parcels');
   const row = page.getByTestId('parcel-counts').locator('.el-table__row').filter({ hasText: '1号楼' });
   await assert.doesNotReject(row.waitFor());
   assert.match(await page.getByTestId('parcel-sum').textContent(), /待取 1 件/);
@@ -167,7 +193,7 @@ test('a parcel recorded by the courier on the phone appears on the resident\'s h
 
 test('a resident applies as a volunteer, staff approve, the volunteer signs up and sees the hours', async () => {
   // the resident applies on the phone; an empty field is told under it
-  const rp = await phone(resident, '/me');
+  await residentAt('/me');
   await rp.getByTestId('my-volunteer').click();
   await rp.getByTestId('vol-availability').locator('input').fill('周末全天');
   await rp.getByTestId('vol-submit').click();
@@ -177,7 +203,7 @@ test('a resident applies as a volunteer, staff approve, the volunteer signs up a
   await assert.doesNotReject(rp.getByTestId('vol-app-status').filter({ hasText: '待审核' }).waitFor());
 
   // staff approve on the console: the name masked
-  const page = await consolePage(browser, ctx, '/life/volunteers', staff);
+  const page = await deskAt('/life/volunteers');
   const row = page.getByTestId('vol-table').locator('.el-table__row').filter({ hasText: '驾驶、搬运' });
   await assert.doesNotReject(row.waitFor());
   assert.match(await row.textContent(), /张\*/);
@@ -192,7 +218,7 @@ test('a resident applies as a volunteer, staff approve, the volunteer signs up a
   assert.equal(r.status, 201, r.text);
 
   // the volunteer signs up on the phone; the only place is then taken
-  await rp.reload();
+  await residentAt('/me/volunteer');
   const proj = rp.getByTestId('vol-project').filter({ hasText: '物资分发' });
   await assert.doesNotReject(proj.waitFor());
   await proj.getByTestId('vol-signup').click();
@@ -213,7 +239,7 @@ test('a resident applies as a volunteer, staff approve, the volunteer signs up a
   assertClean(page);
 
   // the volunteer sees the time and the total
-  await rp.reload();
+  await residentAt('/me/volunteer');
   await assert.doesNotReject(rp.getByTestId('vol-total').filter({ hasText: '1小时30分' }).waitFor());
   await assert.doesNotReject(rp.getByTestId('vol-history-row').filter({ hasText: '1小时30分' }).waitFor());
   await shot(rp, 'life-volunteer-hours');
@@ -228,7 +254,7 @@ test('staff edit and cancel a project (the volunteer sees 已取消), then revok
   assert.equal(r.status, 201, r.text);
 
   // edit the title in the dialog, then cancel with a reason
-  const page = await consolePage(browser, ctx, '/life/volunteers', staff);
+  const page = await deskAt('/life/volunteers');
   await page.locator('.el-tabs__item').filter({ hasText: '服务项目' }).click();
   let prow = page.getByTestId('vp-table').locator('.el-table__row').filter({ hasText: '防疫宣传' });
   await prow.getByTestId('vp-edit').click();
@@ -247,7 +273,7 @@ test('staff edit and cancel a project (the volunteer sees 已取消), then revok
   assert.equal(await prow.getByTestId('vp-edit').count(), 0, 'a cancelled project is not edited');
 
   // the volunteer's phone: 已取消 with the reason
-  const rp = await phone(resident, '/me/volunteer');
+  await residentAt('/me/volunteer');
   const proj = rp.getByTestId('vol-project').filter({ hasText: '防疫知识宣传' });
   await assert.doesNotReject(proj.getByTestId('vol-cancelled').waitFor());
   assert.match(await proj.textContent(), /天气原因/);
@@ -263,7 +289,7 @@ test('staff edit and cancel a project (the volunteer sees 已取消), then revok
   assertClean(page);
 
   // the resident sees the reason and may apply again
-  await rp.reload();
+  await residentAt('/me/volunteer');
   await assert.doesNotReject(rp.getByTestId('vol-app-status').filter({ hasText: '已撤销' }).waitFor());
   assert.match(await rp.getByTestId('vol-app-note').textContent(), /长期未参加服务/);
   await assert.doesNotReject(rp.getByTestId('vol-apply').waitFor());
@@ -296,6 +322,7 @@ test('community staff record a sign-up\'s service time on the phone, from the wo
   await assert.doesNotReject(row.filter({ hasText: '已登记 0小时45分' }).waitFor());
   await shot(sp, 'life-staff-volunteer-hours');
   assertClean(sp);
+  await sp.context().close();
   const mine = (await resident.get('/api/v1/me/volunteer')).body.items.find((x) => x.id === pid);
   assert.equal(mine.minutes, 45, 'recorded through the same endpoint');
 });
@@ -317,7 +344,7 @@ test('a volunteer works a help request assigned to them on the phone: 开始处�
   assert.equal(r.body.items.find((u) => u.id === vid)?.name, '志愿者 张*', r.text);
   assert.equal((await staff.post(`/api/v1/service/help/${hid}/assign`, { assignee_id: vid })).status, 200);
 
-  const rp = await phone(resident, '/me/volunteer');
+  await residentAt('/me/volunteer');
   const row = rp.getByTestId('vol-help-row').first();
   await assert.doesNotReject(row.filter({ hasText: '降压药吃完了' }).waitFor());
   const text = await row.textContent();
