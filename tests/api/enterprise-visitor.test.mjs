@@ -3,10 +3,15 @@
 // account confirms or refuses it, its gate checks the visitor code, the
 // enterprise lists a day's visitors (expected, arrived, left; masked; CSV),
 // the street sees them in scope, another enterprise is 404 and audited.
+// And the employee import from xlsx/CSV (docs/enterprise.md "Employee
+// import"): the template, the job, the per-row errors report.
 // One server; the tests build on each other's data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, CITY_STAFF, creditCode, residentId, expectError, auditEntries } from './lib.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startCityWith, CITY_STAFF, creditCode, residentId, expectError, auditEntries, sqlRun } from './lib.mjs';
 import { resident } from './devlib.mjs';
 
 const PW = 'Enterprise-visit-2024!';
@@ -197,4 +202,109 @@ test('an enterprise visitor is not admitted at community venues or by community 
   const venue = await cc.post('/api/v1/venues', { name: '多福巷小区东门', kind: 'community_gate', place_id: place.body.id });
   assert.equal(venue.status, 201, venue.text);
   expectError(await gate.post('/api/v1/visitors/scan', { venue_id: venue.body.id, token, direction: 'in' }), 409, 'visitor_wrong_area', 'venue_id');
+});
+
+// ---- the employee import -------------------------------------------------------------------
+
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const HEAD = ['姓名*', '证件类型', '证件号码*', '手机号码', '部门', '岗位', '班次'];
+const PY_READ = `
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb[wb.sheetnames[0]]
+out = {'title': ws.title, 'rows': [], 'marks': []}
+for row in ws.iter_rows():
+    out['rows'].append([None if c.value is None else str(c.value) for c in row])
+    for c in row:
+        if c.comment:
+            out['marks'].append(c.coordinate)
+print(json.dumps(out, ensure_ascii=False))
+`;
+async function download(client, p) {
+  const r = await fetch(ctx.url + p, { headers: { cookie: client.cookie } });
+  return { status: r.status, type: r.headers.get('content-type'), buf: Buffer.from(await r.arrayBuffer()) };
+}
+function readXlsx(buf, name) {
+  const f = path.join(ctx.dir, name), py = path.join(ctx.dir, 'read.py');
+  fs.writeFileSync(f, buf);
+  fs.writeFileSync(py, PY_READ);
+  return JSON.parse(execFileSync(process.env.FK_PYTHON || '/usr/bin/python3', [py, f], { encoding: 'utf8' }));
+}
+async function jobDone(client, id) {
+  let j;
+  for (let t = 0; t < 400; t++) {
+    j = (await client.get(`/api/v1/jobs/${id}`)).body;
+    if (j.status === 'done' || j.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(j.status, 'done', JSON.stringify(j));
+  return j.result;
+}
+const csvOf = (rows) => rows.map((r) => r.join(',')).join('\n') + '\n';
+
+test('employee import: the template; good rows linked or created; bad, duplicate and other-enterprise rows reported', async () => {
+  const tpl = await download(entA, '/api/v1/employees/template.xlsx');
+  assert.equal(tpl.status, 200);
+  assert.equal(tpl.type, XLSX);
+  const t = readXlsx(tpl.buf, 'tpl.xlsx');
+  assert.equal(t.title, '员工');
+  assert.deepEqual(t.rows[0], HEAD);
+
+  // B employs one person; A's file names them (another enterprise's employee)
+  const idB = residentId('110101', '19800101', 31);
+  assert.equal((await entB.post('/api/v1/employees', { id_number: idB, name: '周八' })).status, 201);
+  const before = (await entA.get('/api/v1/employees')).body.total;
+  const id1 = residentId('110101', '19880808', 41), id2 = residentId('110101', '19900909', 42, false);
+  const file = csvOf([
+    HEAD,
+    ['吴一', '居民身份证', id1, '13800002222', '生产部', '车工', '早班'], // 2: new person
+    ['郑二', '', id2, '', '行政部', '', ''], // 3: new person
+    ['王九', '', '110101198808081234', '', '', '', ''], // 4: bad id number
+    ['吴一', '', id1, '', '', '', ''], // 5: a duplicate of row 2
+    ['周八', '', idB, '', '', '', ''], // 6: B's employee
+    ['冯十', '护照', 'E12345678', '', '', '', ''], // 7: not a resident id
+    ['陈十一', '', residentId('110101', '19870101', 43), '12345', '', '', ''], // 8: bad phone
+  ]);
+  const up = await entA.post('/api/v1/employees/import?format=csv', file, { 'content-type': 'text/csv' });
+  assert.equal(up.status, 202, up.text);
+  assert.equal(up.body.rows, 7);
+  assert.deepEqual(await jobDone(entA, up.body.job_id), { total: 7, written: 2, failed: 5, report: true });
+  const list = (await entA.get('/api/v1/employees')).body;
+  assert.equal(list.total, before + 2);
+  const wu = list.items.find((x) => x.name === '吴*');
+  assert.equal(wu.department, '生产部');
+  assert.equal(wu.shift, '早班');
+  assert.equal(wu.phone, '138****2222');
+  // the person is in the registry, in the enterprise's region
+  assert.equal((await cc.get(`/api/v1/persons/${wu.person_id}`)).body.region_code, S1_C1);
+
+  // the report: the failed rows, the cell at fault marked
+  const rep = await download(entA, `/api/v1/jobs/${up.body.job_id}/errors.xlsx`);
+  assert.equal(rep.status, 200);
+  const r = readXlsx(rep.buf, 'report.xlsx');
+  assert.deepEqual(r.rows[0], ['行号', ...HEAD, '错误说明']);
+  assert.deepEqual(r.rows.slice(1).map((x) => x[0]), ['4', '5', '6', '7', '8']);
+  assert.match(r.rows[2].at(-1), /重复/);
+  assert.match(r.rows[3].at(-1), /其他企业/);
+  assert.match(r.rows[4].at(-1), /居民身份证/);
+  assert.deepEqual(r.marks.sort(), ['C5', 'D2', 'D3', 'D4', 'E6'], '证件号码 of rows 4-6, 证件类型 of 7, 手机号码 of 8');
+  // another enterprise cannot read the job or its report
+  assert.equal((await download(entB, `/api/v1/jobs/${up.body.job_id}/errors.xlsx`)).status, 404);
+  assert.equal((await entB.get(`/api/v1/jobs/${up.body.job_id}`)).status, 404);
+  assert.equal((await auditEntries(auditor, 'employee.import', up.body.job_id)).length, 1);
+});
+
+test('employee import: whole-file faults are 400 with no job; another enterprise 404; readers cannot import', async () => {
+  const imp = (client, body, q = '?format=csv') => client.post('/api/v1/employees/import' + q, body, { 'content-type': 'text/csv' });
+  expectError(await imp(entA, 'a,b\n1,2\n'), 400, 'invalid_csv');
+  expectError(await imp(entA, csvOf([HEAD])), 400, 'empty');
+  expectError(await imp(entA, ''), 400, 'empty');
+  expectError(await imp(entA, csvOf([HEAD]), '?format=pdf'), 400, 'invalid_parameter', 'format');
+  expectError(await imp(entA, csvOf([HEAD, ['甲', '', residentId('110101', '19700101', 51), '', '', '', '']]), `?format=csv&enterprise_id=${B.id}`), 404, 'not_found');
+  // the street's staff review, they do not import (employee.write is the enterprise's)
+  assert.equal((await imp(street1, csvOf([HEAD]), `?format=csv&enterprise_id=${A.id}`)).status, 403);
+  assert.equal((await imp(host, csvOf([HEAD]))).status, 403);
+  // nothing was queued by any of these
+  const jobs = Number(sqlRun(ctx, "SELECT COUNT(*) FROM jobs WHERE kind = 'employee.import'").trim());
+  assert.equal(jobs, 1);
 });
