@@ -96,6 +96,8 @@ const router = createRouter({
     { path: '/staff/employees-today', component: () => import('./views/StaffEmployeesToday.vue'), meta: { kind: 'staff' } },
     { path: '/me/staff-pass', component: () => import('./views/MyStaffPass.vue'), meta: { kind: 'resident' } },
     { path: '/staff/pass-verify', component: () => import('./views/StaffPassVerify.vue'), meta: { kind: 'staff' } },
+    // 今日访客: an enterprise's visitors today (docs/enterprise.md "Visitors")
+    { path: '/staff/visitors-today', component: () => import('./views/StaffVisitorsToday.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });
