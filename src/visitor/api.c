@@ -538,7 +538,7 @@ static err get_ent_visitors(struct req *r)
     struct enterprise ent;
     if ((e = ent_of_query(r, "visitor.enterprise_list", &ent)))
         return e;
-    int64_t from = day * 86400000LL - 8 * 3600000LL; /* China midnight */
+    int64_t from = china_day_start(day * 86400000LL); /* that date's China midnight */
     struct visitor_day_row *rows;
     size_t n;
     if ((e = visitor_day(r->db, r->a, ent.id, from, from + 86400000LL, &rows, &n)))
