@@ -160,8 +160,10 @@ static err reply_list(struct req *r, const struct scope *sc, int64_t host_user_i
     struct visitor *items;
     size_t n;
     err e = req_paging(r, &page, &size);
-    if (e || (e = visitor_list(r->db, r->a, sc, host_user_id, host_person_id, status, page, size,
-                               &items, &n, &total)))
+    /* the pending queue is community staff's: an enterprise decides its own */
+    bool community_only = !host_user_id && status == VISITOR_PENDING;
+    if (e || (e = visitor_list(r->db, r->a, sc, host_user_id, host_person_id, community_only,
+                               status, page, size, &items, &n, &total)))
         return e;
     json_t *arr = json_array();
     /* the host's community by name, looked up once per distinct community

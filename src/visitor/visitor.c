@@ -254,8 +254,9 @@ err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, 
 }
 
 err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
-                 int64_t host_person_id, enum visitor_status status, int64_t page,
-                 int64_t page_size, struct visitor **items_r, size_t *n_r, int64_t *total_r)
+                 int64_t host_person_id, bool community_only, enum visitor_status status,
+                 int64_t page, int64_t page_size, struct visitor **items_r, size_t *n_r,
+                 int64_t *total_r)
 {
     /* the queries are large: arena, not stack */
     struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
@@ -271,6 +272,8 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
         query_sql(w, " AND host_person_id = ?");
         query_int(w, host_person_id);
     }
+    if (community_only)
+        query_sql(w, " AND enterprise_id = 0");
     if (status) {
         query_sql(w, " AND status = ?");
         query_text(w, visitor_status_name(status));

@@ -113,10 +113,12 @@ err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, 
                  struct visitor *v_r) MUST_USE;
 
 /* Visitors inside sc (or of host_user_id when > 0; invited by the person
- * host_person_id when > 0, a person's page), newest first; status 0: any. */
+ * host_person_id when > 0, a person's page), newest first; status 0: any;
+ * community_only: not the visitors of enterprises (community staff's
+ * queue of pending visitors: an enterprise decides its own). */
 err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
-                 int64_t host_person_id, enum visitor_status status, int64_t page,
-                 int64_t page_size, struct visitor **items_r, size_t *n_r,
+                 int64_t host_person_id, bool community_only, enum visitor_status status,
+                 int64_t page, int64_t page_size, struct visitor **items_r, size_t *n_r,
                  int64_t *total_r) MUST_USE;
 
 /*

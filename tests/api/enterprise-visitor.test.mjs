@@ -98,6 +98,10 @@ test('a resident finds the enterprise and registers a visitor with it as the hos
 });
 
 test('the enterprise decides its visitors; another enterprise and community staff get 404', async () => {
+  // community staff's queue of pending visitors holds the community's only
+  const queue = (await cc.get('/api/v1/visitors?status=pending')).body.items;
+  assert.ok(queue.length >= 1, 'the community visitor is there');
+  assert.ok(!queue.some((x) => x.host_kind === 'enterprise'), 'an enterprise decides its own');
   expectError(await entB.post(`/api/v1/enterprise-visitors/${v1.id}/confirm`, {}), 404, 'not_found');
   expectError(await cc.post(`/api/v1/visitors/${v1.id}/confirm`, {}), 404, 'not_found');
   const refusals = await auditEntries(auditor, 'visitor.confirm', v1.id);
