@@ -7,6 +7,8 @@
  *   GET   /api/v1/employees/{id}                   one, masked
  *   PATCH /api/v1/employees/{id}                   department, post, shift
  *   DELETE /api/v1/employees/{id}                  the employee leaves
+ *   GET   /api/v1/employees/template.xlsx          the import template
+ *   POST  /api/v1/employees/import?enterprise_id=  an upload (xlsx; format=csv): 202 {job_id, rows}
  *   GET   /api/v1/resume-applications              applications in reach, newest first
  *   POST  /api/v1/resume-applications              submit (plan, staff, date, materials)
  *   GET   /api/v1/resume-applications/{id}         one, with its materials
@@ -40,6 +42,7 @@
 #include "enterprise/enterprise.h"
 #include "http/export.h"
 #include "http/write.h"
+#include "job/import.h"
 #include "security/audit.h"
 #include "security/mask.h"
 #include "security/token.h"
@@ -187,6 +190,50 @@ static err post_employee(struct req *r)
     if ((e = employee_find(r->db, r->a, ent.id, id, &x)))
         return e;
     return reply_json(r, 201, employee_json(r, &x));
+}
+
+/* ---- the employee import ---------------------------------------------------------------- */
+
+#define UPLOAD_MAX (10u * 1024 * 1024)
+
+static err get_import_template(struct req *r)
+{
+    int fd;
+    int64_t size;
+    err e = employee_import_template(&fd, &size);
+    if (e)
+        return e;
+    r->disposition = "attachment; filename=\"employees-template.xlsx\"";
+    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+}
+
+/* The upload for the enterprise ent_reach gives (?enterprise_id= for
+ * staff): the file checked whole here, its rows in the job (import.c). */
+static err post_import(struct req *r)
+{
+    static const struct import_accept acc = {"employee.import", "employee.import_upload",
+                                             "employee.import", "enterprise", 0};
+    bool csv = false;
+    size_t n;
+    const char *body = req_raw_body(r, &n);
+    long rows = 0;
+    int64_t ent_id, job;
+    struct enterprise ent;
+    err e = query_enterprise(r, &ent_id);
+    if (!e && (e = reach(r, ent_id, "employee.import", &ent)))
+        return e;
+    if (!e)
+        e = import_format(r, false, &csv);
+    if (!e && !n)
+        e = err_set(E_INPUT, "empty", NULL, "文件为空：请上传按模板填写的 Excel 或 CSV 文件");
+    if (!e)
+        e = employee_import_check(body, n, csv, &rows);
+    struct import_accept a = acc;
+    a.object_id = e ? ent_id : ent.id;
+    if ((e = import_accept(r, e, &a, n, rows, csv ? " csv" : "", &job)) ||
+        (e = employee_import_submit(r->db, job, r->who, ent.id, body, n, csv, rows)))
+        return e;
+    return import_accepted(r, job, rows, NULL);
 }
 
 /* Employee id in an enterprise the caller reaches; a refusal is audited
@@ -1171,6 +1218,12 @@ const struct route enterprise_work_routes[] = {
      "enterprise_work", 0},
     {M_POST, "/api/v1/employees", post_employee, PERM_EMPLOYEE_WRITE, 0, employee_body,
      "添加企业员工（关联人口库）", "enterprise_work", 0},
+    /* before /employees/{id}, which would take them */
+    {M_GET, "/api/v1/employees/template.xlsx", get_import_template, PERM_EMPLOYEE_WRITE, 0, NULL,
+     "员工导入模板（Excel）", "enterprise_work", 0},
+    {M_POST, "/api/v1/employees/import", post_import, PERM_EMPLOYEE_WRITE, ROUTE_RAW_BODY, NULL,
+     "导入企业员工（Excel，format=csv 为 CSV；错误行见任务的错误报告）", "enterprise_work",
+     UPLOAD_MAX},
     {M_GET, "/api/v1/employees/{id}", get_employee, PERM_EMPLOYEE_READ, 0, NULL, "企业员工详情",
      "enterprise_work", 0},
     {M_PATCH, "/api/v1/employees/{id}", patch_employee, PERM_EMPLOYEE_WRITE, 0, employee_patch,

@@ -123,6 +123,32 @@ struct employee_filter {
 err employee_list(db *d, arena *a, int64_t enterprise_id, const struct employee_filter *f,
                   struct employee **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
 
+/* ---- the employee import (员工导入) ------------------------------------------------------------
+ */
+
+#define EMPLOYEE_IMPORT_SHEET    "员工"
+#define EMPLOYEE_IMPORT_MAX_ROWS 5000
+
+/* The import template (xlsx: 姓名, 证件类型, 证件号码, 手机号码, 部门, 岗位,
+ * 班次, with hints) to a temporary file (job/import.h import_template). */
+err employee_import_template(int *fd_r, int64_t *size_r) MUST_USE;
+
+/* The upload's whole-file check in the request (header, rows, at most
+ * EMPLOYEE_IMPORT_MAX_ROWS; E_INPUT "empty" without a row); *rows_r the
+ * data rows. */
+err employee_import_check(const void *data, size_t n, bool csv, long *rows_r) MUST_USE;
+
+/*
+ * Queue job job_id (kind "employee.import"): each row as employee_add for
+ * enterprise enterprise_id (already reached by `who`), in a savepoint; a
+ * bad field, a duplicate (also twice in the file) or a person employed by
+ * another enterprise is a failed row of the job's error report, and the
+ * rest go on. The result: {total, written, failed, report}.
+ */
+err employee_import_submit(db *d, int64_t job_id, const struct principal *who,
+                           int64_t enterprise_id, const void *data, size_t n, bool csv,
+                           long rows) MUST_USE;
+
 /* ---- returning-staff declarations (返岗申报, seed 001 §4.1.5) ------------------------------- */
 
 #define DECL_TRAVEL_MAX   20  /* places of a travel history */

@@ -50,6 +50,7 @@ static const struct {
     {"risk_area.import", "risk_area.import_errors"},
     {"trace.trip_import", "trace.trip.import_errors"},
     {"video.camera_import", "camera.import_errors"},
+    {"employee.import", "employee.import_errors"},
 };
 
 static err get_errors(struct req *r)

@@ -62,8 +62,13 @@ static const struct {
     {"hotline.rematch", PERM_HOTLINE_RULES},   {"nat.result_upload", PERM_NAT_RESULT},
     {"nat.round_import", PERM_NAT_PLAN},       {"risk_area.import", PERM_ZONE_WRITE},
     {"trace.trip_import", PERM_TRACE_WRITE},   {"video.camera_import", PERM_CAMERA_WRITE},
-    {"video.camera_check", PERM_CAMERA_WRITE},
+    {"video.camera_check", PERM_CAMERA_WRITE}, {"employee.import", PERM_EMPLOYEE_WRITE},
 };
+
+/* Kinds whose jobs only their uploader reads: an enterprise's import, whose
+ * report holds its employees' data, must not be read by another enterprise
+ * account of the same region holding the same permission. */
+static const char *const uploader_only[] = {"employee.import"};
 
 static bool kind_allowed(const struct principal *who, const char *kind)
 {
@@ -108,5 +113,8 @@ err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct jo
     db_done(s);
     if (!e && !kind_allowed(who, j_r->kind))
         e = err_set(E_FORBIDDEN, "forbidden", NULL, "您没有查看该任务的权限");
+    for (size_t i = 0; !e && i < sizeof uploader_only / sizeof uploader_only[0]; i++)
+        if (!strcmp(j_r->kind, uploader_only[i]) && j_r->user_id != who->user_id)
+            e = err_set(E_NOT_FOUND, "not_found", NULL, "任务不存在");
     return e;
 }

@@ -120,7 +120,7 @@ err visitor_check(arena *a, struct visitor *v, int64_t now)
     "id, region_code, host_user_id, host_person_id, name_enc, id_type, id_number_enc, "            \
     "phone_enc, purpose, plate_enc, valid_from, valid_to, status, reason, decided_by, "            \
     "decided_at, "                                                                                 \
-    "code_version, created_at, updated_at"
+    "code_version, created_at, updated_at, enterprise_id"
 
 static err open_col(arena *a, db_stmt *s, int i, const char *label, const char **out)
 {
@@ -164,6 +164,8 @@ static err row(arena *a, db_stmt *s, struct visitor *v)
     v->code_version = db_col_int64(s, 16);
     v->created_at = db_col_int64(s, 17);
     v->updated_at = db_col_int64(s, 18);
+    v->enterprise_id = db_col_int64(s, 19);
+    v->enterprise_name = "";
     return E_OK;
 }
 
@@ -188,8 +190,8 @@ err visitor_submit(db *d, arena *a, const struct principal *host, int64_t host_p
                        "INSERT INTO visitors (id, region_code, host_user_id, host_person_id, "
                        "name_enc, id_type, id_number_enc, id_number_bidx, phone_enc, purpose, "
                        "plate, plate_enc, plate_bidx, valid_from, valid_to, status, created_at, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, "
-                       "'pending', ?, ?)",
+                       "updated_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, "
+                       "?, ?, ?, 'pending', ?, ?, ?)",
                        &s);
     if (!e) {
         int64_t now = now_ms();
@@ -223,6 +225,7 @@ err visitor_submit(db *d, arena *a, const struct principal *host, int64_t host_p
         db_bind_int64(s, 14, v->valid_to);
         db_bind_int64(s, 15, now);
         db_bind_int64(s, 16, now);
+        db_bind_int64(s, 17, v->enterprise_id);
         e = db_run(s, NULL);
     }
     return e;
@@ -251,8 +254,9 @@ err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, 
 }
 
 err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
-                 int64_t host_person_id, enum visitor_status status, int64_t page,
-                 int64_t page_size, struct visitor **items_r, size_t *n_r, int64_t *total_r)
+                 int64_t host_person_id, bool community_only, enum visitor_status status,
+                 int64_t page, int64_t page_size, struct visitor **items_r, size_t *n_r,
+                 int64_t *total_r)
 {
     /* the queries are large: arena, not stack */
     struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
@@ -268,6 +272,8 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
         query_sql(w, " AND host_person_id = ?");
         query_int(w, host_person_id);
     }
+    if (community_only)
+        query_sql(w, " AND enterprise_id = 0");
     if (status) {
         query_sql(w, " AND status = ?");
         query_text(w, visitor_status_name(status));
@@ -281,10 +287,11 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
     /* the page, then its hosts joined to it: one statement, no query per
      * row (x.* keeps COLS' order) */
     *q = (struct query)QUERY_INIT;
-    query_sql(q, "SELECT x.*, p.name_enc, p.address_enc FROM (SELECT " COLS);
+    query_sql(q, "SELECT x.*, p.name_enc, p.address_enc, e.name FROM (SELECT " COLS);
     query_append(q, w);
     query_sql(q, " ORDER BY id DESC LIMIT ? OFFSET ?) x LEFT JOIN persons p ON "
-                 "p.id = x.host_person_id ORDER BY x.id DESC");
+                 "p.id = x.host_person_id LEFT JOIN enterprises e ON e.id = x.enterprise_id "
+                 "ORDER BY x.id DESC");
     query_int(q, page_size);
     query_int(q, paging_offset(page, page_size));
     db_stmt *s;
@@ -295,9 +302,10 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
     bool more;
     while (n < (size_t)page_size && !(e = db_row(s, &more)) && more) {
         struct visitor *v = &items[n++];
-        if ((e = row(a, s, v)) || (e = person_name_masked_col(a, s, 19, &v->host_name)) ||
-            (e = person_address_masked_col(a, s, 20, &v->host_address)))
+        if ((e = row(a, s, v)) || (e = person_name_masked_col(a, s, 20, &v->host_name)) ||
+            (e = person_address_masked_col(a, s, 21, &v->host_address)))
             break;
+        v->enterprise_name = arena_strdup(a, db_col_text(s, 22));
     }
     db_done(s);
     if (e)
@@ -307,8 +315,10 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
     return E_OK;
 }
 
-err visitor_decide(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool confirm,
-                   const char *reason)
+/* A decision on a pending visitor inside sc whose host enterprise is
+ * enterprise_id (0: a community visitor). */
+static err decide(db *d, arena *a, const struct scope *sc, int64_t enterprise_id, int64_t id,
+                  int64_t by, bool confirm, const char *reason)
 {
     if (!confirm && (!reason || !*reason))
         return err_set(E_INPUT, "required", "reason", "请填写拒绝原因");
@@ -317,12 +327,12 @@ err visitor_decide(db *d, arena *a, const struct scope *sc, int64_t id, int64_t 
         return e;
     int64_t now = now_ms();
     db_stmt *s;
-    if ((e = db_prepare(
-             d,
-             "UPDATE visitors SET status = ?, reason = ?, decided_by = ?, "
-             "decided_at = ?, updated_at = ? WHERE id = ? AND region_code >= ? AND "
-             "region_code < ? AND status = 'pending' AND (CAST(? AS BIGINT) = 0 OR valid_to > ?)",
-             &s)))
+    if ((e = db_prepare(d,
+                        "UPDATE visitors SET status = ?, reason = ?, decided_by = ?, "
+                        "decided_at = ?, updated_at = ? WHERE id = ? AND region_code >= ? AND "
+                        "region_code < ? AND enterprise_id = ? AND status = 'pending' AND "
+                        "(CAST(? AS BIGINT) = 0 OR valid_to > ?)",
+                        &s)))
         return e;
     db_bind_text(s, 1, confirm ? "confirmed" : "refused");
     db_bind_text(s, 2, reason ? reason : "");
@@ -332,20 +342,118 @@ err visitor_decide(db *d, arena *a, const struct scope *sc, int64_t id, int64_t 
     db_bind_int64(s, 6, id);
     db_bind_int64(s, 7, sc->lo);
     db_bind_int64(s, 8, sc->hi);
-    db_bind_int64(s, 9, confirm);
-    db_bind_int64(s, 10, now);
+    db_bind_int64(s, 9, enterprise_id);
+    db_bind_int64(s, 10, confirm);
+    db_bind_int64(s, 11, now);
     int64_t changed = 0;
     if ((e = db_run(s, &changed)) || changed)
         return e;
     /* why nothing changed: say it precisely */
     struct visitor v;
     e = visitor_find(d, a, sc, 0, id, &v);
-    if (!e && v.status != VISITOR_PENDING)
+    if (!e && v.enterprise_id != enterprise_id)
+        e = err_set(E_NOT_FOUND, "not_found", NULL, "访客登记不存在");
+    else if (!e && v.status != VISITOR_PENDING)
         e = err_set(E_CONFLICT, "visitor_not_pending", NULL, "该访客登记已处理（%s）",
                     visitor_status_label(v.status));
     else if (!e)
         e = err_set(E_CONFLICT, "visitor_window_ended", NULL, "来访时间已过，不能再通过审核");
     return e;
+}
+
+err visitor_decide(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool confirm,
+                   const char *reason)
+{
+    return decide(d, a, sc, 0, id, by, confirm, reason);
+}
+
+err visitor_enterprise_decide(db *d, arena *a, int64_t enterprise_id, int64_t id, int64_t by,
+                              bool confirm, const char *reason)
+{
+    /* the binding to the enterprise is the licence (enterprise.h ent_reach) */
+    struct scope all = scope_all();
+    if (enterprise_id <= 0)
+        return err_set(E_NOT_FOUND, "not_found", NULL, "访客登记不存在");
+    return decide(d, a, &all, enterprise_id, id, by, confirm, reason);
+}
+
+static const struct vocab_word presences[] = {
+    [VISITOR_UNDECIDED] = {"undecided", "未通过审核"},
+    [VISITOR_EXPECTED] = {"expected", "待到访"},
+    [VISITOR_ARRIVED] = {"arrived", "已到访"},
+    [VISITOR_LEFT] = {"left", "已离开"},
+};
+const struct vocab visitor_presence_vocab = VOCAB("visitor_presences", "访客到访状态", presences);
+
+err visitor_day(db *d, arena *a, int64_t enterprise_id, int64_t from, int64_t to,
+                struct visitor_day_row **rows_r, size_t *n_r)
+{
+    /* the window meets the day; the day's gate passages in the same
+     * statement (first allowed in, last in, last out) */
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT x.*, e.name, "
+                       "(SELECT MIN(p.at) FROM visitor_passages p WHERE p.visitor_id = x.id AND "
+                       "p.direction = 'in' AND p.verdict = 'allow' AND p.at >= ? AND p.at < ?), "
+                       "(SELECT MAX(p.at) FROM visitor_passages p WHERE p.visitor_id = x.id AND "
+                       "p.direction = 'in' AND p.verdict = 'allow' AND p.at >= ? AND p.at < ?), "
+                       "(SELECT MAX(p.at) FROM visitor_passages p WHERE p.visitor_id = x.id AND "
+                       "p.direction = 'out' AND p.at >= ? AND p.at < ?) "
+                       "FROM (SELECT " COLS
+                       " FROM visitors WHERE enterprise_id = ? AND valid_from < ? AND "
+                       "valid_to >= ? AND status <> 'cancelled') x LEFT JOIN enterprises e ON "
+                       "e.id = x.enterprise_id ORDER BY x.valid_from, x.id LIMIT ?",
+                       &s);
+    if (e)
+        return e;
+    for (int i = 0; i < 3; i++) {
+        db_bind_int64(s, 1 + 2 * i, from);
+        db_bind_int64(s, 2 + 2 * i, to);
+    }
+    db_bind_int64(s, 7, enterprise_id);
+    db_bind_int64(s, 8, to);
+    db_bind_int64(s, 9, from);
+    db_bind_int64(s, 10, VISITOR_DAY_MAX + 1);
+    struct visitor_day_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    bool more;
+    while (!(e = db_row(s, &more)) && more) {
+        if (n == VISITOR_DAY_MAX) {
+            e = err_set(E_INPUT, "too_many", "date", "当天访客超过%d人，无法一次列出",
+                        VISITOR_DAY_MAX);
+            break;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            struct visitor_day_row *g = arena_alloc(a, sizeof *g * nc);
+            if (n)
+                memcpy(g, rows, sizeof *g * n);
+            rows = g;
+            cap = nc;
+        }
+        struct visitor_day_row *x = &rows[n++];
+        memset(x, 0, sizeof *x);
+        if ((e = row(a, s, &x->v)))
+            break;
+        x->v.enterprise_name = arena_strdup(a, db_col_text(s, 20));
+        x->arrived_at = db_col_int64(s, 21);
+        int64_t last_in = db_col_int64(s, 22), last_out = db_col_int64(s, 23);
+        if (x->v.status != VISITOR_CONFIRMED)
+            x->presence = VISITOR_UNDECIDED;
+        else if (!last_in)
+            x->presence = VISITOR_EXPECTED;
+        else if (last_out > last_in) {
+            x->presence = VISITOR_LEFT;
+            x->left_at = last_out;
+        } else
+            x->presence = VISITOR_ARRIVED;
+    }
+    db_done(s);
+    if (e)
+        return e;
+    *rows_r = rows;
+    *n_r = n;
+    return E_OK;
 }
 
 err visitor_cancel(db *d, arena *a, int64_t host_user_id, int64_t id)
@@ -389,20 +497,28 @@ err visitor_code(const struct visitor *v, int64_t now, char out[TOKEN_MAX])
     return token_issue(&t, out);
 }
 
-err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s)
+err visitor_of_token(db *d, arena *a, const char *token, struct visitor *v_r)
 {
-    struct venue venue;
     struct token t;
-    int64_t now = now_ms();
-    err e = venue_find(d, a, sc, s->venue_id, &venue);
+    err e = token_verify(token, TOKEN_VISITOR, now_ms(), &t);
     if (e)
-        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
-    if (!venue.enabled)
-        return err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用");
+        return e;
+    struct scope all = scope_all();
+    if ((e = visitor_find(d, a, &all, 0, t.subject, v_r)) == E_NOT_FOUND)
+        return err_set(E_NOT_FOUND, "unknown_visitor", "token", "访客登记不存在");
+    return e;
+}
+
+/* The checks every gate makes of a code, venue or enterprise alike: the
+ * token, its visitor, its version, the decision and the window. */
+static err admit(db *d, arena *a, struct visitor_scan *s, int64_t now)
+{
     if (s->has_temperature && !health_reading_valid(s->temperature))
         return err_set(E_INPUT, "out_of_range", "temperature", "体温应在%.1f到%.1f℃之间",
                        READING_MIN, READING_MAX);
-    if ((e = token_verify(s->token, TOKEN_VISITOR, now, &t)))
+    struct token t;
+    err e = token_verify(s->token, TOKEN_VISITOR, now, &t);
+    if (e)
         return e;
     struct scope all = scope_all();
     if ((e = visitor_find(d, a, &all, 0, t.subject, &s->v)) == E_NOT_FOUND)
@@ -414,30 +530,33 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
     if (s->v.status != VISITOR_CONFIRMED)
         return err_set(E_CONFLICT, "visitor_not_confirmed", "token", "访客登记%s，访客码无效",
                        visitor_status_label(s->v.status));
-    if ((e = visitor_window_admit(s->v.valid_from, s->v.valid_to, now)))
-        return e;
-    int64_t area = visitor_area(venue.region_code);
-    if (!regcode_within(s->v.region_code, area) && !regcode_within(area, s->v.region_code))
-        return err_set(E_CONFLICT, "visitor_wrong_area", "venue_id",
-                       "该访客预约的不是本点位所在社区");
-    s->fever_threshold = venue.fever_threshold;
-    s->venue_name = venue.name;
-    s->venue_region = venue.region_code;
-    bool fever = s->has_temperature && s->temperature >= venue.fever_threshold - 1e-9;
+    return visitor_window_admit(s->v.valid_from, s->v.valid_to, now);
+}
+
+/* Log the admitted scan s at `region` (venue_id 0 at an enterprise's
+ * gate) with its verdict against `threshold`, and a fever's alert, in one
+ * transaction. */
+static err pass(db *d, arena *a, struct visitor_scan *s, int64_t region, double threshold,
+                const char *method, const char *where, int64_t now)
+{
+    s->fever_threshold = threshold;
+    s->venue_region = region;
+    bool fever = s->has_temperature && s->temperature >= threshold - 1e-9;
     s->allowed = !fever;
     s->reason = fever ? "fever" : "ok";
     s->at = now;
     s->passage_id = id_new();
     db_stmt *st;
+    err e;
     if ((e = db_prepare(d,
                         "INSERT INTO visitor_passages (id, region_code, venue_id, visitor_id, "
                         "direction, at, temperature, verdict, reason, method, operator_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'staff_scan', ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         &st)))
         return e;
     db_bind_int64(st, 1, s->passage_id);
-    db_bind_int64(st, 2, venue.region_code);
-    db_bind_int64(st, 3, venue.id);
+    db_bind_int64(st, 2, region);
+    db_bind_int64(st, 3, s->venue_id);
     db_bind_int64(st, 4, s->v.id);
     db_bind_text(st, 5, s->direction);
     db_bind_int64(st, 6, now);
@@ -447,7 +566,8 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
         db_bind_null(st, 7);
     db_bind_text(st, 8, s->allowed ? "allow" : "deny");
     db_bind_text(st, 9, s->reason);
-    db_bind_int64(st, 10, s->operator_id);
+    db_bind_text(st, 10, method);
+    db_bind_int64(st, 11, s->operator_id);
     if ((e = db_begin(d))) {
         db_done(st);
         return e;
@@ -458,10 +578,10 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
         struct alert_new al = {
             .kind = ALERT_FEVER,
             .level = ALERT_CRITICAL,
-            .region_code = venue.region_code,
-            .venue_id = venue.id,
+            .region_code = region,
+            .venue_id = s->venue_id,
             .message = arena_printf(a, "访客%s在%s测得体温%.1f℃，已禁止通行",
-                                    mask_name(a, s->v.name), venue.name, s->temperature),
+                                    mask_name(a, s->v.name), where, s->temperature),
             .detail = arena_printf(a, "{\"temperature\":%.1f,\"visitor_id\":\"%lld\"}",
                                    s->temperature, (long long)s->v.id),
             .at = now,
@@ -473,6 +593,40 @@ err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s
 fail:
     db_rollback(d);
     return e;
+}
+
+err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s)
+{
+    struct venue venue;
+    int64_t now = now_ms();
+    err e = venue_find(d, a, sc, s->venue_id, &venue);
+    if (e)
+        return err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在或不在您的管辖范围内");
+    if (!venue.enabled)
+        return err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用");
+    if ((e = admit(d, a, s, now)))
+        return e;
+    int64_t area = visitor_area(venue.region_code);
+    if (s->v.enterprise_id ||
+        (!regcode_within(s->v.region_code, area) && !regcode_within(area, s->v.region_code)))
+        return err_set(E_CONFLICT, "visitor_wrong_area", "venue_id",
+                       s->v.enterprise_id ? "该访客预约的是企业来访，请在企业门岗核验"
+                                          : "该访客预约的不是本点位所在社区");
+    s->venue_name = venue.name;
+    return pass(d, a, s, venue.region_code, venue.fever_threshold, "staff_scan", venue.name, now);
+}
+
+err visitor_gate(db *d, arena *a, int64_t enterprise_id, int64_t region, struct visitor_scan *s)
+{
+    int64_t now = now_ms();
+    err e = admit(d, a, s, now);
+    if (e)
+        return e;
+    if (!enterprise_id || s->v.enterprise_id != enterprise_id)
+        return err_set(E_CONFLICT, "visitor_wrong_area", "token", "该访客预约的不是本企业");
+    s->venue_id = 0;
+    s->venue_name = "企业门岗";
+    return pass(d, a, s, region, VISITOR_GATE_FEVER, "enterprise_gate", "企业门岗", now);
 }
 
 err visitor_plate_admitted(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t region, int64_t at,
@@ -488,6 +642,7 @@ err visitor_plate_find(db *d, const uint8_t plate_bidx[BLIND_LEN], int64_t area,
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT id FROM visitors WHERE plate_bidx = ? AND status = 'confirmed' AND "
+                       "enterprise_id = 0 AND "
                        "valid_from <= ? AND valid_to >= ? AND region_code >= ? AND "
                        "region_code < ? ORDER BY id DESC LIMIT 1",
                        &s);

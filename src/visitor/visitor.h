@@ -11,6 +11,12 @@
  * (visitor_area) and only while the record is confirmed. Every scan that
  * reaches a visitor record is a row of visitor_passages.
  *
+ * A visitor may also be registered for an enterprise (issue 14, seed 003:
+ * enterprise_id, the host kind "enterprise"): its region is the
+ * enterprise's, the enterprise's account decides it
+ * (visitor_enterprise_decide), and its code is checked at the enterprise's
+ * gate (visitor_gate), never at a community venue.
+ *
  * The visitor's name, document and phone are sealed at rest (labels
  * "visitors.name", "visitors.id_number", "visitors.phone") and the document
  * has a blind index. Nothing here knows HTTP; returned strings are
@@ -58,8 +64,10 @@ struct visitor {
     int64_t decided_by, decided_at;
     int64_t code_version;
     int64_t created_at, updated_at;
+    int64_t enterprise_id; /* the host enterprise; 0: a community visitor */
     /* the host as staff read them, masked; filled by visitor_list only */
     const char *host_name, *host_address;
+    const char *enterprise_name; /* visitor_list and visitor_day ("" for none) */
 };
 
 /*
@@ -93,7 +101,8 @@ err visitor_check(arena *a, struct visitor *v, int64_t now) MUST_USE;
 /*
  * Submit checked visitor `v` for the resident `host` whose bound person
  * lives at `host_region` (padded). v gets id, region, status pending,
- * times.
+ * times. With v->enterprise_id set, the enterprise is the host and
+ * host_region is its region (the resident is who registered it).
  */
 err visitor_submit(db *d, arena *a, const struct principal *host, int64_t host_person_id,
                    int64_t host_region, struct visitor *v) MUST_USE;
@@ -104,10 +113,12 @@ err visitor_find(db *d, arena *a, const struct scope *sc, int64_t host_user_id, 
                  struct visitor *v_r) MUST_USE;
 
 /* Visitors inside sc (or of host_user_id when > 0; invited by the person
- * host_person_id when > 0, a person's page), newest first; status 0: any. */
+ * host_person_id when > 0, a person's page), newest first; status 0: any;
+ * community_only: not the visitors of enterprises (community staff's
+ * queue of pending visitors: an enterprise decides its own). */
 err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
-                 int64_t host_person_id, enum visitor_status status, int64_t page,
-                 int64_t page_size, struct visitor **items_r, size_t *n_r,
+                 int64_t host_person_id, bool community_only, enum visitor_status status,
+                 int64_t page, int64_t page_size, struct visitor **items_r, size_t *n_r,
                  int64_t *total_r) MUST_USE;
 
 /*
@@ -118,6 +129,38 @@ err visitor_list(db *d, arena *a, const struct scope *sc, int64_t host_user_id,
  */
 err visitor_decide(db *d, arena *a, const struct scope *sc, int64_t id, int64_t by, bool confirm,
                    const char *reason) MUST_USE;
+
+/* visitor_decide for the visitors of enterprise enterprise_id only
+ * (another's, or a community visitor, is E_NOT_FOUND): the enterprise
+ * account's decision, whatever its scope. visitor_decide itself decides
+ * community visitors only. */
+err visitor_enterprise_decide(db *d, arena *a, int64_t enterprise_id, int64_t id, int64_t by,
+                              bool confirm, const char *reason) MUST_USE;
+
+/* Where a visitor of an enterprise is on a day (visitor_day). */
+enum visitor_presence {
+    VISITOR_UNDECIDED = 1, /* pending or refused: not expected */
+    VISITOR_EXPECTED,      /* confirmed, not come in that day */
+    VISITOR_ARRIVED,       /* let in, not gone out since */
+    VISITOR_LEFT,          /* gone out after coming in */
+};
+extern const struct vocab visitor_presence_vocab; /* undecided … left */
+
+struct visitor_day_row {
+    struct visitor v;
+    enum visitor_presence presence;
+    int64_t arrived_at, left_at; /* the day's first allowed in and last out after it; 0: none */
+};
+
+/*
+ * The visitors of enterprise enterprise_id whose window meets [from, to)
+ * (a China day), not cancelled, by window start; at most
+ * VISITOR_DAY_MAX (E_INPUT "too_many" beyond). Their presence is read from
+ * the gate's passages of that day in the same statement.
+ */
+#define VISITOR_DAY_MAX 5000
+err visitor_day(db *d, arena *a, int64_t enterprise_id, int64_t from, int64_t to,
+                struct visitor_day_row **rows_r, size_t *n_r) MUST_USE;
 
 /* The host cancels a visitor of theirs (pending or confirmed): its code
  * stops working (the version is bumped). E_CONFLICT "visitor_not_active". */
@@ -158,6 +201,26 @@ struct visitor_scan {
  * threshold (reason "fever"), allowed otherwise.
  */
 err visitor_scan(db *d, arena *a, const struct scope *sc, struct visitor_scan *s) MUST_USE;
+
+#define VISITOR_GATE_FEVER 37.3 /* °C: an enterprise gate's threshold */
+
+/*
+ * An enterprise's gate checks a visitor code: s->venue_id is unused, the
+ * token's visitor must be a visitor of enterprise `enterprise_id` (region
+ * `region`), else E_CONFLICT "visitor_wrong_area"; then as visitor_scan
+ * (token, revoked, confirmed, window, temperature) with VISITOR_GATE_FEVER
+ * as the threshold. The passage (venue 0, method enterprise_gate) and a
+ * fever's alert commit together.
+ */
+err visitor_gate(db *d, arena *a, int64_t enterprise_id, int64_t region,
+                 struct visitor_scan *s) MUST_USE;
+
+/*
+ * The visitor the token names, before any gate decides (so the caller can
+ * tell which enterprise it is for): token_verify's errors, E_NOT_FOUND
+ * "unknown_visitor".
+ */
+err visitor_of_token(db *d, arena *a, const char *token, struct visitor *v_r) MUST_USE;
 
 /*
  * A confirmed visitor bringing the plate whose blind index (vehicle.h:

@@ -41,7 +41,7 @@ static const struct wb_def defs[WB__COUNT] = {
                              "/staff/visitors",
                              {SCOPED},
                              "SELECT COUNT(*) FROM visitors WHERE region_code >= ? AND "
-                             "region_code < ? AND status = 'pending'"},
+                             "region_code < ? AND status = 'pending' AND enterprise_id = 0"},
     [WB_ALERTS_OPEN] = {"alerts_open",
                         "未处置预警",
                         "条",

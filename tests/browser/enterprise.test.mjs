@@ -311,3 +311,68 @@ test('the enterprise pass: shown on the phone on shift and green, verified at th
   await sp.getByTestId('pass-refused').filter({ hasText: '当天健康打卡异常' }).waitFor();
   assertClean(sp);
 });
+
+// 企业访客 (docs/enterprise.md "Visitors"): a resident opens the link the
+// enterprise shares, registers a visitor with the enterprise as the host;
+// the enterprise's phone (今日访客) confirms it and its gate lets the code
+// in; the console's 企业访客 tab shows the visitor arrived, masked.
+test('an enterprise visitor: registered from the shared link, confirmed and let in on the phone, listed on the console', async () => {
+  const res = ctx.client();
+  const tel = '13944445555';
+  assert.equal((await res.post('/api/v1/auth/sms/send', { phone: tel })).status, 200);
+  assert.equal((await res.post('/api/v1/auth/sms/login', { phone: tel, code: smsCode(ctx, tel) })).status, 200);
+  assert.equal((await res.post('/api/v1/me/consent', { version: 'v1' })).status, 200);
+  let r = await res.post('/api/v1/me/person', { name: '李访客', id_number: residentId('110101', '19870707', 37), region_code: '110101001001', address: '多福巷7号' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await cc.post(`/api/v1/persons/${r.body.person.id}/verify`, { document_checked: true })).status, 200);
+
+  const vp = await phone(res, `/visitors/new?enterprise=${entId}`);
+  await vp.getByTestId('v-host').filter({ hasText: '多福巷服装厂' }).waitFor();
+  await vp.getByTestId('v-name').locator('input').fill('周来访');
+  await vp.getByTestId('v-id_number').locator('input').fill(residentId('110102', '19910101', 39));
+  await vp.getByTestId('v-phone').locator('input').fill('13955556666');
+  await vp.getByTestId('v-purpose').locator('input').fill('洽谈订单');
+  await vp.getByTestId('visitor-submit').click();
+  await vp.getByTestId('visitor-enterprise').filter({ hasText: '多福巷服装厂' }).waitFor();
+  assertClean(vp);
+
+  // the enterprise's phone: pending, confirmed, then the code checked in
+  const xp = await phone(ent, '/staff');
+  await xp.getByTestId('entry-visitors-today').click();
+  await xp.getByTestId('vt-pending').filter({ hasText: '待审核 1' }).waitFor();
+  await xp.getByTestId('vt-row').filter({ hasText: '周*访' }).getByTestId('vt-confirm').click();
+  await xp.getByRole('button', { name: '确认' }).click();
+  await xp.getByTestId('vt-expected').filter({ hasText: '待到访 1' }).waitFor();
+  const mine = (await res.get('/api/v1/me/visitors')).body.items[0];
+  const token = (await res.get(`/api/v1/visitors/${mine.id}/code`)).body.token;
+  await xp.getByTestId('vt-token').locator('textarea').fill(token);
+  await xp.getByTestId('vt-check').click();
+  await xp.getByTestId('vt-verdict').filter({ hasText: '准予通行' }).waitFor();
+  await xp.getByTestId('vt-arrived').filter({ hasText: '已到访 1' }).waitFor();
+  assert.doesNotMatch(await xp.getByTestId('vt-list').textContent(), /周来访/);
+  await shot(xp, 'enterprise-phone-visitors');
+  assertClean(xp);
+
+  // the console: the day's visitors, arrived, with the export
+  const cp = await consolePage(browser, ctx, '/enterprise/resume', ent);
+  await cp.getByRole('tab', { name: '企业访客' }).click();
+  const row = cp.getByTestId('visitors').locator('tr', { hasText: '周*访' });
+  await row.getByTestId('visitor-presence').filter({ hasText: '已到访' }).waitFor();
+  assert.match(await cp.getByTestId('visitors-arrived').textContent(), /已到访 1/);
+  assert.match(await cp.getByTestId('visitors-xlsx').getAttribute('href'), /enterprise-visitors\?.*format=xlsx/);
+  assert.match(await cp.getByTestId('visitors-share').evaluate((e) => (e.tagName === 'INPUT' ? e : e.querySelector('input')).value), new RegExp(`/mobile/#/visitors/new\\?enterprise=${entId}$`));
+
+  // 导入 on the employees tab: one good row, one bad; the report offered
+  await cp.getByRole('tab', { name: '企业员工' }).click();
+  await cp.getByTestId('employee-import-open').click();
+  const dlg = cp.getByTestId('employee-import-dialog');
+  assert.equal(await dlg.getByTestId('employee-import-template').getAttribute('href'), '/api/v1/employees/template.xlsx');
+  const csv = '姓名*,证件类型,证件号码*,手机号码,部门,岗位,班次\n吴导入,,' + residentId('110101', '19860606', 41) + ',,包装车间,,\n郑坏行,,110101198606061234,,,,\n';
+  await dlg.getByTestId('employee-import-file').setInputFiles({ name: 'employees.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await dlg.getByTestId('employee-import-run').click();
+  await dlg.getByTestId('employee-import-errors').waitFor();
+  assert.match(await dlg.textContent(), /共 2 行，导入 1 行，出错 1 行/);
+  await cp.getByTestId('employees').locator('tr', { hasText: '包装车间' }).waitFor();
+  await shot(cp, 'enterprise-visitors-import');
+  assertClean(cp);
+});

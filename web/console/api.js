@@ -67,6 +67,7 @@ export const paths = {
   enterpriseRosters: `${V1}/enterprise-rosters`, // who is on which shift on a date
   returnDeclarations: `${V1}/return-declarations`, // 返岗申报: list, detail, export
   staffClockins: `${V1}/staff-clockins`, // an enterprise's clock-ins of a day
+  enterpriseVisitors: `${V1}/enterprise-visitors`, // an enterprise's visitors of a day, decisions
 };
 
 // `path` with the header's region as `within`, unless the caller asks for

@@ -96,13 +96,15 @@ const router = createRouter({
     { path: '/staff/employees-today', component: () => import('./views/StaffEmployeesToday.vue'), meta: { kind: 'staff' } },
     { path: '/me/staff-pass', component: () => import('./views/MyStaffPass.vue'), meta: { kind: 'resident' } },
     { path: '/staff/pass-verify', component: () => import('./views/StaffPassVerify.vue'), meta: { kind: 'staff' } },
-    // 人员查询, 人员登记, 场所查询, 企业查询 (docs/mobile.md "Staff look-ups"): the registry's searches on the phone
+    // 人员查询, 人员登记, 场所查询, 企业查询 (docs/web.md "Staff look-ups on the phone"): the registry's searches on the phone
     { path: '/staff/persons', component: () => import('./views/StaffPersons.vue'), meta: { kind: 'staff' } },
     { path: '/staff/persons/new', component: () => import('./views/StaffPersonNew.vue'), meta: { kind: 'staff' } },
     { path: '/staff/places', component: () => import('./views/StaffPlaces.vue'), meta: { kind: 'staff' } },
     { path: '/staff/places/:id', component: () => import('./views/StaffPlace.vue'), meta: { kind: 'staff' } },
     { path: '/staff/enterprises', component: () => import('./views/StaffEnterprises.vue'), meta: { kind: 'staff' } },
     { path: '/staff/enterprises/:id', component: () => import('./views/StaffEnterprise.vue'), meta: { kind: 'staff' } },
+    // 今日访客: an enterprise's visitors today (docs/enterprise.md "Visitors")
+    { path: '/staff/visitors-today', component: () => import('./views/StaffVisitorsToday.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -52,6 +52,8 @@ export const STAFF_ENTRIES = [
   { key: 'employees-today', title: '员工今日打卡', icon: 'friends-o', roles: ['enterprise'], to: '/staff/employees-today' },
   // 通行证核验: the enterprise's gate checks an employee's pass (on shift, green today)
   { key: 'pass-verify', title: '通行证核验', icon: 'scan', perm: 'employee.pass_verify', to: '/staff/pass-verify' },
+  // 今日访客 (docs/enterprise.md "Visitors"): the enterprise account's visitors today, decisions, the gate's check
+  { key: 'visitors-today', title: '今日访客', icon: 'friends-o', roles: ['enterprise'], to: '/staff/visitors-today' },
 ];
 
 export function entriesFor(me) {
