@@ -96,6 +96,8 @@ const router = createRouter({
     { path: '/staff/employees-today', component: () => import('./views/StaffEmployeesToday.vue'), meta: { kind: 'staff' } },
     { path: '/me/staff-pass', component: () => import('./views/MyStaffPass.vue'), meta: { kind: 'resident' } },
     { path: '/staff/pass-verify', component: () => import('./views/StaffPassVerify.vue'), meta: { kind: 'staff' } },
+    // 巡查与体征检查: the doctor's round of today (docs/cases.md "The doctor's round")
+    { path: '/staff/patrol', component: () => import('./views/StaffPatrol.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

@@ -9,7 +9,7 @@ export const STAFF_ENTRIES = [
   { key: 'person-register', title: '人员登记', icon: 'add-o', perm: 'person.write' },
   { key: 'home-verification', title: '入户核实', icon: 'home-o', roles: ['grid_worker'], to: '/staff/tasks' },
   { key: 'report', title: '疫情上报', icon: 'warning-o', roles: ['grid_worker', 'doctor', 'checkpoint_staff', 'community_staff', 'street_staff'], to: '/staff/report' },
-  { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'] },
+  { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'], to: '/staff/patrol' },
   { key: 'observation', title: '隔离观察名单', icon: 'todo-list-o', roles: ['doctor', 'grid_worker'], to: '/staff/observations' },
   { key: 'scan', title: '扫码核验', icon: 'scan', roles: ['checkpoint_staff'], to: '/staff/scan' },
   // 核验补录 (seed 002 二(一)1): scan a resident's code to open their record
