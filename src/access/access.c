@@ -267,10 +267,20 @@ err access_apply(db *d, arena *a, struct access_scan *sc)
     return E_OK;
 }
 
+static const char *const deny_text[] = {"健康码颜色不允许通行", "体温异常",
+                                        "超出周期内出入次数上限"};
+
+/* The Chinese text of a record's reason slug ("" for none or unknown). */
+static const char *reason_text(const char *slug)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(slug, access_deny_slug(1u << i)))
+            return deny_text[i];
+    return "";
+}
+
 json_t *access_scan_json(const struct access_scan *sc)
 {
-    static const char *const deny_text[] = {"健康码颜色不允许通行", "体温异常",
-                                            "超出周期内出入次数上限"};
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(sc->decision.pass ? "pass" : "deny"));
     json_object_set_new(o, "colour", json_string(code_colour_name(sc->colour)));
@@ -382,6 +392,7 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
         json_object_set_new(o, "colour", json_string(db_col_text(s, 7)));
         json_object_set_new(o, "verdict", json_string(db_col_text(s, 8)));
         json_object_set_new(o, "reason", json_string(db_col_text(s, 9)));
+        json_object_set_new(o, "reason_label", json_string(reason_text(db_col_text(s, 9))));
         json_object_set_new(o, "method", json_string(db_col_text(s, 10)));
         json_set_id(o, "operator_user_id", db_col_int64(s, 11));
         json_set_id(o, "device_id", db_col_int64(s, 12));

@@ -71,6 +71,8 @@ test('the entry limit and a red code refuse with the reason, recorded as refused
   assert.equal(again.verdict, 'deny');
   assert.deepEqual(again.deny_reasons.map((x) => x.code), ['entry_limit']);
   assert.equal(again.deny_reasons[0].text, '超出周期内出入次数上限');
+  const listed = (await today()).items.find((x) => x.id === again.record_id);
+  assert.equal(listed.reason_label, "超出周期内出入次数上限");
   // isolation turns the code red
   const iso = await person('钱隔离');
   await ok(cc.post('/api/v1/observations', { person_id: iso.id, kind: 'home_isolation', source: 'grid_patrol', start_at: Date.now() - 1000 }), 201);

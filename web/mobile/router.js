@@ -98,6 +98,8 @@ const router = createRouter({
     { path: '/staff/pass-verify', component: () => import('./views/StaffPassVerify.vue'), meta: { kind: 'staff' } },
     // 巡查与体征检查: the doctor's round of today (docs/cases.md "The doctor's round")
     { path: '/staff/patrol', component: () => import('./views/StaffPatrol.vue'), meta: { kind: 'staff' } },
+    // 出入登记: a gate's day and the manual entry (docs/access.md "Manual entry")
+    { path: '/staff/access-log', component: () => import('./views/StaffAccessLog.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

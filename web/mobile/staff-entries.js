@@ -16,7 +16,7 @@ export const STAFF_ENTRIES = [
   { key: 'record-scan', title: '扫码核验补录', icon: 'idcard', perm: 'person.read', to: '/staff/verify' },
   { key: 'alerts', title: '预警', icon: 'bell', perm: 'alert.read', to: '/staff/alerts' },
   { key: 'visitors', title: '访客审核', icon: 'friends-o', perm: 'visitor.confirm', to: '/staff/visitors' },
-  { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },
+  { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'], to: '/staff/access-log' },
   // 点位打卡 and 排队上报 (issue 10): site staff at the testing sites of their scope
   { key: 'nat-clockin', title: '点位打卡', icon: 'location-o', roles: ['site_staff'], to: '/staff/nat' },
   // 核酸采样 (issue 10 part 2): health code then tube, at the site clocked in at
