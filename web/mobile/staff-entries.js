@@ -25,7 +25,7 @@ export const STAFF_ENTRIES = [
   { key: 'nat-pack', title: '核酸装箱', icon: 'bag', roles: ['site_staff'], to: '/staff/nat/pack' },
   { key: 'nat-transport', title: '转运交接', icon: 'logistics', perm: 'nat.transport', to: '/staff/nat/transport' },
   { key: 'nat-receive', title: '样本签收', icon: 'passed', perm: 'nat.receive', to: '/staff/nat/receive' },
-  { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
+  { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'], to: '/staff/lab-results' },
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
   // 行程卡核验 (issue 11): scan a resident's 14-day itinerary card
   { key: 'itinerary-verify', title: '行程卡核验', icon: 'guide-o', perm: 'itinerary.verify', to: '/staff/itinerary/verify' },
