@@ -594,7 +594,7 @@ static err manual(struct req *r)
                                      : e);
     if (!p.name || strcmp(p.name, nm))
         return manual_refused(
-            r, err_set(E_INPUT, "name_mismatch", "name", "姓名与该身份证号登记的姓名不一致"));
+            r, err_set(E_INPUT, "name_mismatch", "name", "姓名与身份证号码登记的不一致"));
     const char *masked = mask_name(r->a, p.name);
     struct access_scan s = {
         .venue_id = v.id,
@@ -703,7 +703,7 @@ static err get_today(struct req *r)
         (e = req_paging(r, &f.page, &f.page_size)))
         return e;
     if (!f.venue_id)
-        return err_set(E_INPUT, "required", "venue_id", "请选择点位");
+        return err_set(E_INPUT, "required", "venue_id", "请填写%s", "点位编号");
     struct venue v;
     if ((e = venue_find_gate(r->db, r->a, &r->who->scope, f.venue_id, &v)))
         return e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在")

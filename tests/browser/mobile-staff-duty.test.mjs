@@ -114,7 +114,7 @@ test('a checkpoint\'s 出入登记: a manual entry allowed, a red code refused w
   await input(page, 'm-name').fill('孙老汉');
   await input(page, 'm-id_number').fill(elder.id_number);
   await field(page, 'm-submit').click();
-  await field(page, 'm-name').locator('.van-field__error-message').filter({ hasText: '姓名与该身份证号登记的姓名不一致' }).waitFor();
+  await field(page, 'm-name').locator('.van-field__error-message').filter({ hasText: '姓名与身份证号码登记的不一致' }).waitFor();
   await input(page, 'm-name').fill(elder.name);
   await input(page, 'm-phone').fill('13912340002');
   await input(page, 'm-temperature').fill('36.5');
