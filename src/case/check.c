@@ -589,10 +589,11 @@ err check_round(db *d, arena *a, const struct scope *sc, int64_t now, json_t **o
     db_bind_int64(s, 3, ROUND_MAX + 1);
     int64_t today = china_day_start(now);
     struct round_row *rows = arena_alloc(a, (ROUND_MAX + 1) * sizeof *rows);
-    size_t n = 0;
+    size_t n = 0, read = 0;
     bool row, truncated = false;
     while (!(e = db_row(s, &row)) && row) {
-        if (n == ROUND_MAX) {
+        /* rows read, not kept, decide: the kinds without checks are read too */
+        if (read++ == ROUND_MAX) {
             truncated = true;
             break;
         }
