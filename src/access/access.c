@@ -15,6 +15,8 @@
 #include "base/regcode.h"
 #include "health/health.h"
 #include "person/person.h"
+#include "security/crypto.h"
+#include "security/mask.h"
 #include "venue/venue.h"
 
 const char *const access_method_names[] = {"staff_scan", "self_scan", "manual", "device", NULL};
@@ -265,10 +267,20 @@ err access_apply(db *d, arena *a, struct access_scan *sc)
     return E_OK;
 }
 
+static const char *const deny_text[] = {"健康码颜色不允许通行", "体温异常",
+                                        "超出周期内出入次数上限"};
+
+/* The Chinese text of a record's reason slug ("" for none or unknown). */
+static const char *reason_text(const char *slug)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(slug, access_deny_slug(1u << i)))
+            return deny_text[i];
+    return "";
+}
+
 json_t *access_scan_json(const struct access_scan *sc)
 {
-    static const char *const deny_text[] = {"健康码颜色不允许通行", "体温异常",
-                                            "超出周期内出入次数上限"};
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(sc->decision.pass ? "pass" : "deny"));
     json_object_set_new(o, "colour", json_string(code_colour_name(sc->colour)));
@@ -309,13 +321,14 @@ json_t *access_scan_json(const struct access_scan *sc)
 #define ACOLS                                                                                      \
     "a.id, a.venue_id, a.region_code, a.person_id, a.direction, a.at, a.temperature, a.colour, "   \
     "a.verdict, a.reason, a.method, a.operator_user_id, a.device_id, v.name, p.name_enc, "         \
-    "sp.masked_name, sp.region_name"
+    "sp.masked_name, sp.region_name, a.phone_enc, a.note_enc"
 #define AWHERE                                                                                     \
     " WHERE a.region_code >= ? AND a.region_code < ? AND (CAST(? AS BIGINT) = 0 "                  \
     "OR a.venue_id = ?) "                                                                          \
     "AND (CAST(? AS BIGINT) = 0 OR a.person_id = ?) AND (CAST(? AS BIGINT) = 0 OR a.at >= ?) AND " \
     "(CAST(? AS BIGINT) = 0 OR a.at < ?) "                                                         \
-    "AND (? = '' OR a.colour = ?) AND (? = '' OR a.verdict = ?) AND (? = '' OR a.method = ?)"
+    "AND (? = '' OR a.colour = ?) AND (? = '' OR a.verdict = ?) AND (? = '' OR a.method = ?) "     \
+    "AND (? = '' OR a.direction = ?)"
 /* The names a reader needs come with the page: the venue's name and the
  * person's (sealed) name, joined in the same scoped statement rather than
  * looked up per row. A record keeps its venue and person ids, so LEFT JOIN
@@ -336,8 +349,8 @@ static void bind_filter(db_stmt *s, const struct scope *sc, const struct access_
         db_bind_int64(s, i++, ints[k]);
     }
     const char *texts[] = {f->colour ? f->colour : "", f->verdict ? f->verdict : "",
-                           f->method ? f->method : ""};
-    for (int k = 0; k < 3; k++) {
+                           f->method ? f->method : "", f->direction ? f->direction : ""};
+    for (int k = 0; k < 4; k++) {
         db_bind_text(s, i++, texts[k]);
         db_bind_text(s, i++, texts[k]);
     }
@@ -360,8 +373,8 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
                   &s)))
         return e;
     bind_filter(s, sc, f);
-    db_bind_int64(s, 17, f->page_size);
-    db_bind_int64(s, 18, paging_offset(f->page, f->page_size));
+    db_bind_int64(s, 19, f->page_size);
+    db_bind_int64(s, 20, paging_offset(f->page, f->page_size));
     json_t *arr = json_array();
     bool row;
     while (!(e = db_row(s, &row)) && row) {
@@ -379,6 +392,7 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
         json_object_set_new(o, "colour", json_string(db_col_text(s, 7)));
         json_object_set_new(o, "verdict", json_string(db_col_text(s, 8)));
         json_object_set_new(o, "reason", json_string(db_col_text(s, 9)));
+        json_object_set_new(o, "reason_label", json_string(reason_text(db_col_text(s, 9))));
         json_object_set_new(o, "method", json_string(db_col_text(s, 10)));
         json_set_id(o, "operator_user_id", db_col_int64(s, 11));
         json_set_id(o, "device_id", db_col_int64(s, 12));
@@ -391,6 +405,15 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
         if (!*name && !db_col_null(s, 15)) /* someone of another instance (共享互认) */
             name = arena_printf(a, "%s（外区：%s）", db_col_text(s, 15), db_col_text(s, 16));
         json_object_set_new(o, "person_name", json_string(name));
+        /* a manual entry's register (出入登记), masked as names are */
+        const char *phone, *note;
+        if ((e = unseal_col(a, s, 17, "access_records.phone", &phone)) ||
+            (e = unseal_col(a, s, 18, "access_records.note", &note))) {
+            json_decref(o);
+            break;
+        }
+        json_object_set_new(o, "phone", phone ? json_string(mask_phone(a, phone)) : json_null());
+        json_object_set_new(o, "note", note ? json_string(mask_address(a, note)) : json_null());
         json_array_append_new(arr, o);
     }
     db_done(s);
@@ -401,4 +424,24 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
     *items_r = arr;
     *total_r = total;
     return E_OK;
+}
+
+err access_counts(db *d, const struct scope *sc, const struct access_filter *f,
+                  int64_t counts[2][2])
+{
+    memset(counts, 0, 4 * sizeof counts[0][0]);
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT a.direction, a.verdict, COUNT(*) FROM access_records a" AWHERE
+                       " GROUP BY a.direction, a.verdict",
+                       &s);
+    if (e)
+        return e;
+    bind_filter(s, sc, f);
+    bool row;
+    while (!(e = db_row(s, &row)) && row)
+        counts[strcmp(db_col_text(s, 0), "in") != 0][strcmp(db_col_text(s, 1), "pass") != 0] +=
+            db_col_int64(s, 2);
+    db_done(s);
+    return e;
 }

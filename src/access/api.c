@@ -4,8 +4,10 @@
  *   POST /api/v1/scans            checkpoint staff scan a resident's code (access.scan)
  *   POST /api/v1/me/scans         a resident scans a venue code
  *   POST /api/v1/scans/person     staff scan a resident's code to open their record (核验/补录)
+ *   POST /api/v1/scans/manual     出入登记 by hand: name and id number of someone without a phone
+ *   GET  /api/v1/scans/today      one gate's passages since midnight, counts in/out (access.scan)
  *   GET  /api/v1/access-records   scoped list; venue_id, person_id, from, to, colour,
- *                                 verdict, method; paging; format=csv
+ *                                 verdict, method, direction; paging; format=csv
  *
  * Both scans are answered only after their record has committed (the group
  * commit writer, access/writer.c): the handler checks everything that can
@@ -30,11 +32,14 @@
 #include "base/id.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "base/validate.h"
 #include "exchange/exchange.h"
 #include "health/health.h"
 #include "job/offload.h"
 #include "person/person.h"
+#include "http/write.h"
 #include "security/audit.h"
+#include "security/crypto.h"
 #include "security/mask.h"
 #include "venue/venue.h"
 
@@ -301,6 +306,23 @@ static err shared_scan(struct req *r, const struct venue *v, const char *token, 
     return e ? refused(e) : E_OK;
 }
 
+/* The gate venue_id inside the caller's scope, enabled, open in direction
+ * dir: a staff scan's and a manual entry's venue (refusals counted). */
+static err gate_of(struct req *r, int64_t venue_id, enum access_dir dir, struct venue *v)
+{
+    err e = venue_find_gate(r->db, r->a, &r->who->scope, venue_id, v);
+    if (e)
+        return refused(
+            e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在") : e);
+    if (!v->enabled)
+        return refused(err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用"));
+    if ((v->direction == VENUE_IN && dir == ACCESS_OUT) ||
+        (v->direction == VENUE_OUT && dir == ACCESS_IN))
+        return refused(err_set(E_INPUT, "direction_not_allowed", "direction", "该点位仅用于%s",
+                               venue_direction_label(v->direction)));
+    return E_OK;
+}
+
 static err scan(struct req *r)
 {
     json_t *body;
@@ -321,15 +343,8 @@ static err scan(struct req *r)
         return refused(err_set(E_INPUT, "temperature_out_of_range", "temperature",
                                "体温应在%.1f到%.1f℃之间", READING_MIN, READING_MAX));
     struct venue v;
-    if ((e = venue_find_gate(r->db, r->a, &r->who->scope, venue_id, &v)))
-        return refused(
-            e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在") : e);
-    if (!v.enabled)
-        return refused(err_set(E_CONFLICT, "venue_disabled", "venue_id", "该点位已停用"));
-    if ((v.direction == VENUE_IN && dir == ACCESS_OUT) ||
-        (v.direction == VENUE_OUT && dir == ACCESS_IN))
-        return refused(err_set(E_INPUT, "direction_not_allowed", "direction", "该点位仅用于%s",
-                               venue_direction_label(v.direction)));
+    if ((e = gate_of(r, venue_id, dir, &v)))
+        return e;
     struct token t;
     if ((e = token_verify(token, TOKEN_HEALTH, now_ms(), &t))) {
         /* perhaps another instance's code: its issuer can tell (共享互认) */
@@ -488,6 +503,127 @@ static err post_me_scan(struct req *r)
              : e;
 }
 
+/* ---- 出入登记 by hand ------------------------------------------------------------------ */
+
+static const struct jfield manual_body[] = {
+    {"venue_id", J_STRING, JF_REQUIRED, 1, 20, "点位编号", NULL},
+    {"name", J_STRING, JF_REQUIRED, 1, 50, "姓名", NULL},
+    {"id_number", J_STRING, JF_REQUIRED, 1, 30, "身份证号", NULL},
+    {"phone", J_STRING, JF_NULLABLE, 0, 20, "联系电话", NULL},
+    {"direction", J_STRING, JF_REQUIRED, 0, 0, "方向", dirs},
+    {"temperature", J_NUMBER, JF_NULLABLE, 0, 0, "体温", NULL},
+    {"note", J_STRING, JF_NULLABLE, 0, 100, "事由/目的地", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* The register's own columns of a manual record, sealed, inside the
+ * caller's transaction (the record was just written by access_apply). */
+static err manual_extra(db *d, arena *a, const struct access_scan *s, const char *phone,
+                        const char *note)
+{
+    db_stmt *st;
+    err e = db_prepare(
+        d, "UPDATE access_records SET phone_enc = ?, note_enc = ? WHERE id = ? AND at = ?", &st);
+    if (e)
+        return e;
+    if (!(e = seal_bind(a, st, 1, "access_records.phone", phone)) &&
+        !(e = seal_bind(a, st, 2, "access_records.note", note))) {
+        db_bind_int64(st, 3, s->record_id);
+        db_bind_int64(st, 4, s->at);
+        e = db_run(st, NULL);
+    }
+    db_done(st);
+    return e;
+}
+
+/*
+ * A passage recorded by hand for someone without a phone (出入登记): the
+ * person is found by resident id number anywhere (a checkpoint checks
+ * anyone, as a scan does), the name must be the registered one, and the
+ * passage goes through the scan's rules (access_apply: the code's colour,
+ * fever, the entry limit), so a red code or a limit reached is recorded
+ * and refused with its reason. Applied in the request's transaction, not
+ * the group-commit writer: the register's phone and note are written with
+ * the record, and hand entries are few.
+ */
+/* A manual entry refused before anything is written: counted and audited
+ * (as a refused scan is). */
+static err manual_refused(struct req *r, err e)
+{
+    if (e == E_OK)
+        return e;
+    return audit_refusal(r->db, r->who, r->ip, "access.manual", "access_record", 0, refused(e),
+                         NULL);
+}
+
+static err manual(struct req *r)
+{
+    json_t *b = r->body;
+    int64_t venue_id = id_parse(json_str(b, "venue_id"));
+    const char *name = json_str(b, "name"), *idn = json_str(b, "id_number");
+    const char *phone = json_str(b, "phone"), *note = json_str(b, "note");
+    enum access_dir dir = !strcmp(json_str(b, "direction"), "in") ? ACCESS_IN : ACCESS_OUT;
+    json_t *tv = json_object_get(b, "temperature");
+    bool measured = tv && !json_is_null(tv);
+    double temp = measured ? json_number_value(tv) : -1;
+    err e;
+    if (!venue_id)
+        return manual_refused(r,
+                              err_set(E_INPUT, "invalid_value", "venue_id", "点位编号格式不正确"));
+    if (measured && !health_reading_valid(temp))
+        return manual_refused(r, err_set(E_INPUT, "temperature_out_of_range", "temperature",
+                                         "体温应在%.1f到%.1f℃之间", READING_MIN, READING_MAX));
+    if ((e = check_id_number(ID_RESIDENT, idn, "id_number")) ||
+        (phone && *phone && (e = check_phone(phone, "phone"))))
+        return manual_refused(r, e);
+    /* the name as registered, without the spaces a hurried hand adds */
+    while (*name == ' ')
+        name++;
+    char *nm = arena_strdup(r->a, name);
+    for (size_t n = strlen(nm); n && nm[n - 1] == ' ';)
+        nm[--n] = '\0';
+    struct venue v;
+    if ((e = gate_of(r, venue_id, dir, &v)))
+        return manual_refused(r, e);
+    struct person p;
+    struct scope all = scope_all();
+    if ((e = person_find_by_id_number(r->db, r->a, &all, ID_RESIDENT, idn, &p)))
+        return manual_refused(r, e == E_NOT_FOUND
+                                     ? err_set(E_NOT_FOUND, "unknown_person", "id_number",
+                                               "该身份证号的人员尚未登记，请先办理人员登记")
+                                     : e);
+    if (!p.name || strcmp(p.name, nm))
+        return manual_refused(
+            r, err_set(E_INPUT, "name_mismatch", "name", "姓名与身份证号码登记的不一致"));
+    const char *masked = mask_name(r->a, p.name);
+    struct access_scan s = {
+        .venue_id = v.id,
+        .venue_region = v.region_code,
+        .venue_name = v.name,
+        .policy = {v.allowed_colors, v.limit_count, v.limit_hours, v.fever_threshold},
+        .person_id = p.id,
+        .masked_name = masked,
+        .direction = dir,
+        .temperature = temp,
+        .method = ACCESS_MANUAL,
+        .operator_user_id = r->who->user_id,
+        .record_id = id_new(),
+    };
+    db_hold(r->db);
+    if (!(e = db_begin(r->db)) && !(e = access_apply(r->db, r->a, &s)))
+        e = manual_extra(r->db, r->a, &s, phone, note);
+    e = req_tx_end(r, e);
+    if ((e = req_write_done(r, e, "access.manual", "access_record", s.record_id, "view=masked")))
+        return refused(e);
+    json_t *o = access_scan_json(&s);
+    json_object_set_new(o, "name", json_string(masked));
+    json_set_id(o, "person_id", p.id);
+    json_set_id(o, "venue_id", v.id);
+    json_object_set_new(o, "venue_name", json_string(v.name));
+    json_object_set_new(o, "method", json_string(access_method_name(ACCESS_MANUAL)));
+    return reply_json(r, 201, o);
+}
+
 /* ---- the list ----------------------------------------------------------------------- */
 
 static const char *const colours[] = {"green", "yellow", "red", NULL};
@@ -552,6 +688,48 @@ static err records_csv(struct req *r, json_t *items)
     return reply_csv(r, &c, "access-records.csv");
 }
 
+/* The checkpoint's record of today (出入登记, the phone's /staff/access-log):
+ * the passages at one gate of the caller's scope since China midnight,
+ * newest first, with the day's counts in and out. Under access.scan, so
+ * checkpoint staff read their own gate's day without access.read (every
+ * venue, every day, a person's history). */
+static err get_today(struct req *r)
+{
+    struct access_filter f = {0};
+    err e;
+    if ((e = id_query(r, "venue_id", &f.venue_id)) ||
+        (e = one_of(r, "direction", dirs, &f.direction)) ||
+        (e = one_of(r, "verdict", verdicts, &f.verdict)) ||
+        (e = req_paging(r, &f.page, &f.page_size)))
+        return e;
+    if (!f.venue_id)
+        return err_set(E_INPUT, "required", "venue_id", "请填写%s", "点位编号");
+    struct venue v;
+    if ((e = venue_find_gate(r->db, r->a, &r->who->scope, f.venue_id, &v)))
+        return e == E_NOT_FOUND ? err_set(E_NOT_FOUND, "unknown_venue", "venue_id", "点位不存在")
+                                : e;
+    f.from = china_day_start(now_ms());
+    struct access_filter day = {.venue_id = f.venue_id, .from = f.from};
+    int64_t counts[2][2], total;
+    json_t *items;
+    if ((e = access_counts(r->db, &r->who->scope, &day, counts)) ||
+        (e = access_list(r->db, r->a, &r->who->scope, &f, &items, &total)))
+        return e;
+    req_audit(r, "access.today", "venue", v.id, "ok",
+              arena_printf(r->a, "count=%zu", json_array_size(items)));
+    json_t *o = json_object();
+    json_object_set_new(o, "items", items);
+    json_object_set_new(o, "total", json_integer(total));
+    json_object_set_new(o, "page", json_integer(f.page));
+    json_object_set_new(o, "page_size", json_integer(f.page_size));
+    json_object_set_new(o, "venue_name", json_string(v.name));
+    json_object_set_new(o, "counts",
+                        json_pack("{s:I,s:I,s:I,s:I}", "in", (json_int_t)counts[0][0], "in_denied",
+                                  (json_int_t)counts[0][1], "out", (json_int_t)counts[1][0],
+                                  "out_denied", (json_int_t)counts[1][1]));
+    return reply_json(r, 200, o);
+}
+
 static err get_records(struct req *r)
 {
     struct access_filter f = {0};
@@ -565,6 +743,7 @@ static err get_records(struct req *r)
         (e = one_of(r, "colour", colours, &f.colour)) ||
         (e = one_of(r, "verdict", verdicts, &f.verdict)) ||
         (e = one_of(r, "method", access_method_names, &f.method)) ||
+        (e = one_of(r, "direction", dirs, &f.direction)) ||
         (e = req_paging(r, &f.page, &f.page_size)))
         return e;
     if (csv) {
@@ -598,6 +777,10 @@ const struct route access_routes[] = {
      "居民扫场所码登记", "access", 4096},
     {M_POST, "/api/v1/scans/person", post_person_scan, PERM_PERSON_READ, 0, person_scan_body,
      "扫描居民健康码打开其人员信息（核验或补录，不记出入）", "access", 4096},
+    {M_POST, "/api/v1/scans/manual", manual, PERM_ACCESS_SCAN, 0, manual_body,
+     "卡口出入登记（无手机人员，按姓名与身份证号）", "access", 4096},
+    {M_GET, "/api/v1/scans/today", get_today, PERM_ACCESS_SCAN, 0, NULL,
+     "卡口今日出入记录（一个点位，含进出人数）", "access", 0},
     {M_GET, "/api/v1/access-records", get_records, PERM_ACCESS_READ, 0, NULL, "出入记录", "access",
      0},
 };

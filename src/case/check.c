@@ -494,6 +494,172 @@ err check_me_json(db *d, int64_t person_id, json_t **o_r)
     return E_OK;
 }
 
+/* ---- the doctor's round of today ------------------------------------------------------ */
+
+/* Urgency of a due observation, most urgent first. */
+enum round_urgency { URG_ABNORMAL = 1, URG_OVERDUE, URG_DUE, URG_LATER };
+static const char *const urgency_names[] = {"", "abnormal", "overdue", "due", "later"};
+static const char *const urgency_labels[] = {"", "上次核查异常", "已逾期", "应查", "今日待查"};
+
+struct round_row {
+    int64_t id, start_at, planned_end_at, last_at, next_due;
+    enum observe_kind kind;
+    const char *name, *address, *region_name, *site_name, *room_no;
+    double temperature;
+    bool abnormal;
+    unsigned symptoms;
+    enum round_urgency urgency;
+};
+
+static int round_cmp_due(const void *x, const void *y)
+{
+    const struct round_row *a = x, *b = y;
+    if (a->urgency != b->urgency)
+        return a->urgency < b->urgency ? -1 : 1;
+    if (a->next_due != b->next_due)
+        return a->next_due < b->next_due ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int round_cmp_checked(const void *x, const void *y)
+{
+    const struct round_row *a = x, *b = y;
+    if (a->last_at != b->last_at)
+        return a->last_at > b->last_at ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static json_t *round_json(const struct round_row *o, int64_t now, bool due)
+{
+    json_t *j = json_object();
+    json_set_id(j, "observation_id", o->id);
+    json_object_set_new(j, "person_name", json_string(o->name));
+    json_object_set_new(j, "address", json_string(o->address));
+    json_object_set_new(j, "region_name", json_string(o->region_name));
+    json_object_set_new(j, "kind", json_string(vocab_name(&observe_kind_vocab, o->kind)));
+    json_object_set_new(j, "kind_label", json_string(vocab_label(&observe_kind_vocab, o->kind)));
+    json_object_set_new(j, "site_name", *o->site_name ? json_string(o->site_name) : json_null());
+    json_object_set_new(j, "room_no", *o->room_no ? json_string(o->room_no) : json_null());
+    /* 第 N 天 / 共 M 天: China days, the start day is day 1 */
+    json_object_set_new(j, "day", json_integer(china_day(now) - china_day(o->start_at) + 1));
+    json_object_set_new(j, "days_total",
+                        o->planned_end_at > o->start_at
+                            ? json_integer((o->planned_end_at - o->start_at + DAY_MS / 2) / DAY_MS)
+                            : json_null());
+    json_object_set_new(j, "last_check_at", o->last_at ? json_integer(o->last_at) : json_null());
+    json_object_set_new(j, "last_temperature",
+                        o->last_at ? json_real(o->temperature) : json_null());
+    json_object_set_new(j, "last_abnormal", json_boolean(o->last_at && o->abnormal));
+    json_object_set_new(j, "last_symptoms", symptom_array(o->symptoms, true));
+    json_object_set_new(j, "next_check_due", json_integer(o->next_due));
+    if (due) {
+        json_object_set_new(j, "urgency", json_string(urgency_names[o->urgency]));
+        json_object_set_new(j, "urgency_label", json_string(urgency_labels[o->urgency]));
+    }
+    return j;
+}
+
+err check_round(db *d, arena *a, const struct scope *sc, int64_t now, json_t **o_r)
+{
+    struct rule rules[OBSERVE_HOSPITAL + 1];
+    err e = E_OK;
+    for (int k = OBSERVE_HOME_ISOLATION; !e && k <= OBSERVE_HOSPITAL; k++)
+        e = rule_load(d, (enum observe_kind)k, &rules[k]);
+    if (e)
+        return e;
+    /* the last check of each observation by its own index (observation_id, at) */
+    db_stmt *s;
+    if ((e = db_prepare(
+             d,
+             "SELECT o.id, o.kind, o.start_at, o.planned_end_at, COALESCE(o.room_no, ''), "
+             "COALESCE(r.name, ''), COALESCE(pl.name, ''), p.name_enc, p.address_enc, "
+             "COALESCE(c.at, 0), COALESCE(c.temperature, 0), COALESCE(c.abnormal, 0), "
+             "COALESCE(c.symptoms, 0) FROM observations o "
+             "JOIN persons p ON p.id = o.person_id "
+             "LEFT JOIN regions r ON r.code = o.region_code "
+             "LEFT JOIN places pl ON pl.id = o.site_id "
+             "LEFT JOIN checks c ON c.id = (SELECT c2.id FROM checks c2 WHERE "
+             "c2.observation_id = o.id ORDER BY c2.at DESC, c2.id DESC LIMIT 1) "
+             "WHERE o.state = 'active' AND o.region_code >= ? AND o.region_code < ? "
+             "ORDER BY o.id LIMIT ?",
+             &s)))
+        return e;
+    db_bind_int64(s, 1, sc->lo);
+    db_bind_int64(s, 2, sc->hi);
+    db_bind_int64(s, 3, ROUND_MAX + 1);
+    int64_t today = china_day_start(now);
+    struct round_row *rows = arena_alloc(a, (ROUND_MAX + 1) * sizeof *rows);
+    size_t n = 0, read = 0;
+    bool row, truncated = false;
+    while (!(e = db_row(s, &row)) && row) {
+        /* rows read, not kept, decide: the kinds without checks are read too */
+        if (read++ == ROUND_MAX) {
+            truncated = true;
+            break;
+        }
+        int k = vocab_parse(&observe_kind_vocab, db_col_text(s, 1));
+        const struct rule *rule = k > 0 ? &rules[k] : NULL;
+        if (!rule || rule->every_h <= 0)
+            continue; /* a kind whose rule expects no checks is no one's round */
+        struct round_row *o = &rows[n];
+        *o = (struct round_row){
+            .id = db_col_int64(s, 0),
+            .kind = (enum observe_kind)k,
+            .start_at = db_col_int64(s, 2),
+            .planned_end_at = db_col_int64(s, 3),
+            .room_no = arena_strdup(a, db_col_text(s, 4)),
+            .region_name = arena_strdup(a, db_col_text(s, 5)),
+            .site_name = arena_strdup(a, db_col_text(s, 6)),
+            .last_at = db_col_int64(s, 9),
+            .temperature = db_col_double(s, 10),
+            .abnormal = db_col_int64(s, 11) != 0,
+            .symptoms = (unsigned)db_col_int64(s, 12),
+        };
+        const char *name = NULL, *address = NULL;
+        if ((e = unseal_col(a, s, 7, "persons.name", &name)) ||
+            (e = unseal_col(a, s, 8, "persons.address", &address)))
+            break;
+        o->name = name ? mask_name(a, name) : "";
+        o->address = address && *address ? mask_address(a, address) : "";
+        int64_t every = rule->every_h * HOUR_MS, grace = rule->grace_h * HOUR_MS;
+        o->next_due = (o->last_at ? o->last_at : o->start_at) + every;
+        o->urgency = o->last_at && (o->abnormal || o->symptoms) ? URG_ABNORMAL
+                     : now > o->next_due + grace                ? URG_OVERDUE
+                     : now >= o->next_due                       ? URG_DUE
+                                                                : URG_LATER;
+        n++;
+    }
+    db_done(s);
+    if (e)
+        return e;
+    /* checked today to the end, the due ones first */
+    size_t due = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].last_at < today) {
+            struct round_row t = rows[due];
+            rows[due++] = rows[i];
+            rows[i] = t;
+        }
+    qsort(rows, due, sizeof *rows, round_cmp_due);
+    qsort(rows + due, n - due, sizeof *rows, round_cmp_checked);
+    json_t *o = json_object(), *d_arr = json_array(), *c_arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(i < due ? d_arr : c_arr, round_json(&rows[i], now, i < due));
+    char day[24];
+    int32_t ymd = china_date(now);
+    snprintf(day, sizeof day, "%04d-%02d-%02d", (int)(ymd / 10000), (int)(ymd / 100 % 100),
+             (int)(ymd % 100));
+    json_object_set_new(o, "day", json_string(day));
+    json_object_set_new(o, "due", d_arr);
+    json_object_set_new(o, "checked", c_arr);
+    json_object_set_new(
+        o, "counts",
+        json_pack("{s:I,s:I}", "due", (json_int_t)due, "checked", (json_int_t)(n - due)));
+    json_object_set_new(o, "truncated", json_boolean(truncated));
+    *o_r = o;
+    return E_OK;
+}
+
 /* ---- tasks, alerts, timeline ----------------------------------------------------------- */
 
 /* The person's name masked ("钱*多"), for titles and alert messages. */

@@ -48,6 +48,21 @@ err check_me_json(db *d, int64_t person_id, json_t **o_r) MUST_USE;
 err check_observation(db *d, const struct scope *sc, int64_t id, bool allow_closed,
                       int64_t *person_r, int64_t *region_r) MUST_USE;
 
+/*
+ * The doctor's round of today (巡查与体征检查, the phone's /staff/patrol):
+ * the active observations inside sc that expect checks (home and central;
+ * a hospital's rule checks none), split into "due" (no check since China
+ * midnight of `now`) and "checked" (checked today). Due ones sorted by
+ * urgency: a fever or symptom at the last check, then overdue (past the
+ * interval and its grace: the missed-check alert's test), then due by
+ * their rule, then the rest, each by due time; checked ones newest first.
+ * Names and addresses masked. At most ROUND_MAX rows ("truncated": true).
+ * {"day", "due": [...], "checked": [...], "counts": {"due", "checked"},
+ * "truncated"}.
+ */
+#define ROUND_MAX 2000
+err check_round(db *d, arena *a, const struct scope *sc, int64_t now, json_t **o_r) MUST_USE;
+
 enum msg_from { MSG_FROM_PERSON = 1, MSG_FROM_STAFF };
 
 /* A message of the observation inside the caller's transaction; a staff

@@ -5,6 +5,7 @@
  *   POST /api/v1/observations/{id}/checks     a doctor's check (check.write)
  *   GET  /api/v1/observations/{id}/checks     the checks of one observation
  *   GET  /api/v1/checks                       every check in scope (filters, CSV)
+ *   GET  /api/v1/checks/round                 the doctor's round of today (due, checked)
  *   GET  /api/v1/observations/{id}/messages   the conversation (check.write)
  *   POST /api/v1/observations/{id}/messages   a doctor's answer
  *   POST /api/v1/me/self-checks               the resident's self-check
@@ -22,6 +23,7 @@
 
 #include "app.h"
 #include "http/write.h"
+#include "base/id.h"
 #include "base/time.h"
 #include "case/check.h"
 #include "http/export.h"
@@ -409,6 +411,21 @@ static err post_message(struct req *r)
     return message_post(r, MSG_FROM_STAFF);
 }
 
+/* The phone's 巡查与体征检查: who is due today in the doctor's scope. */
+static err get_round(struct req *r)
+{
+    json_t *o;
+    err e = check_round(r->db, r->a, &r->who->scope, now_ms(), &o);
+    if (e)
+        return e;
+    json_t *c = json_object_get(o, "counts");
+    req_audit(r, "check.round", "observation", 0, "ok",
+              arena_printf(r->a, "due=%lld checked=%lld",
+                           (long long)json_integer_value(json_object_get(c, "due")),
+                           (long long)json_integer_value(json_object_get(c, "checked"))));
+    return reply_json(r, 200, o);
+}
+
 /* ---- rules ------------------------------------------------------------------------------ */
 
 static err get_rules(struct req *r)
@@ -448,6 +465,8 @@ const struct route case_check_routes[] = {
      "隔离观察的核查记录", "case", 0},
     {M_GET, "/api/v1/checks", get_checks, PERM_CASE_READ, 0, NULL,
      "核查结果查询（abnormal、by、from、to 筛选，format=csv|xlsx 导出）", "case", 0},
+    {M_GET, "/api/v1/checks/round", get_round, PERM_CHECK_WRITE, 0, NULL,
+     "今日巡查：应查与今日已查的隔离观察人员（医生）", "case", 0},
     {M_GET, "/api/v1/observations/{id}/messages", get_messages, PERM_CHECK_WRITE, 0, NULL,
      "隔离人员留言", "case", 0},
     {M_POST, "/api/v1/observations/{id}/messages", post_message, PERM_CHECK_WRITE, 0,

@@ -756,6 +756,7 @@ struct nat_tube_filter {
     int64_t box_id;            /* 0 any (transport) */
     enum nat_tube_state state; /* 0 any */
     int64_t from, to;          /* opened_at in [from, to) */
+    int64_t resulted_from;     /* resulted_at >= it; 0 any (the laboratory's day) */
     int64_t page, page_size;
     bool awaiting; /* the laboratory's inbox: closed, packed, in transit or received */
 };

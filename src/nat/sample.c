@@ -709,6 +709,7 @@ err nat_tube_list(db *d, arena *a, const struct scope *scope, const struct nat_t
     eq_filter(w, " AND t.box_id = ?", f->box_id);
     eq_filter(w, " AND t.opened_at >= ?", f->from);
     eq_filter(w, " AND t.opened_at < ?", f->to);
+    eq_filter(w, " AND t.resulted_at >= ?", f->resulted_from);
     if (f->state) {
         query_sql(w, " AND t.state = ?");
         query_text(w, vocab_name(&nat_tube_state_vocab, (size_t)f->state));

@@ -347,6 +347,8 @@ static err get_tubes(struct req *r)
     if (!e)
         e = time_query(r, "to", &f.to);
     if (!e)
+        e = time_query(r, "resulted_from", &f.resulted_from);
+    if (!e)
         e = req_export_format(r, &fmt);
     if (e)
         return e;
@@ -482,7 +484,8 @@ const struct route nat_sample_routes[] = {
      "reveal=1 显示全名，可导出）",
      "nat", 0},
     {M_GET, "/api/v1/nat/tubes", get_tubes, PERM_NAT_READ, 0, NULL,
-     "试管列表（region_code、site_id、plan_id、state、from、to 筛选，awaiting=1 待出结果，可导出）",
+     "试管列表（region_code、site_id、plan_id、state、from、to、resulted_from 筛选，awaiting=1 "
+     "待出结果，可导出）",
      "nat", 0},
     {M_GET, "/api/v1/nat/tubes/{barcode}", get_tube, PERM_NAT_READ, 0, NULL, "试管及其采样记录",
      "nat", 0},

@@ -311,6 +311,15 @@ test('one result in the console: unknown tube 404, open tube 409, a conflicting 
   assert.equal(r.body.outcome.closed, 1);
   r = await cc.get(`/api/v1/nat/retests?kind=resample`);
   assert.equal(r.body.items.find((x) => x.person_id === p.id).state, 'negative');
+  // the laboratory's day (the phone's 检测结果录入): tubes resulted since a time
+  const midnight = Math.floor((Date.now() + 8 * H) / (24 * H)) * 24 * H - 8 * H;
+  r = await lab.get(`/api/v1/nat/tubes?state=resulted&resulted_from=${midnight}&page_size=100`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(['LAB-S0001', 'LAB-S0002'].filter((b) => r.body.items.some((t) => t.barcode === b)), ['LAB-S0001', 'LAB-S0002']);
+  assert.ok(r.body.items.every((t) => t.resulted_at >= midnight));
+  r = await lab.get(`/api/v1/nat/tubes?resulted_from=${Date.now() + H}`);
+  assert.equal(r.body.total, 0, r.text);
+  expectError(await lab.get('/api/v1/nat/tubes?resulted_from=yesterday'), 400, 'invalid_parameter', 'resulted_from');
   // the refusals were audited
   const refusals = await auditEntries(auditor, 'nat.result');
   assert.ok(refusals.some((x) => x.result === 'tube_open'), JSON.stringify(refusals));

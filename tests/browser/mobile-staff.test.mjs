@@ -108,6 +108,8 @@ test('a doctor whose password must change does that first, then sees a doctor\'s
   assert.deepEqual(await field(page, 'staff-role').allInnerTexts(), ['社区医生']);
   const shown = await page.locator('[data-test^=entry-]').evaluateAll((els) => els.map((e) => e.dataset.test));
   assert.deepEqual(shown.sort(), ['entry-cert-verify', 'entry-observation', 'entry-patrol', 'entry-person-search', 'entry-record-scan', 'entry-report', 'entry-tasks']);
+  // 巡查与体征检查 has its page (mobile-staff-duty.test.mjs); 人员查询 is another page's
+  assert.equal(await page.locator('[data-test=entry-patrol]').filter({ hasText: '即将上线' }).count(), 0);
   await shot(page, 'mobile-staff-doctor-home');
   assertClean(page);
 });

@@ -105,6 +105,12 @@ const router = createRouter({
     { path: '/staff/enterprises/:id', component: () => import('./views/StaffEnterprise.vue'), meta: { kind: 'staff' } },
     // 今日访客: an enterprise's visitors today (docs/enterprise.md "Visitors")
     { path: '/staff/visitors-today', component: () => import('./views/StaffVisitorsToday.vue'), meta: { kind: 'staff' } },
+    // 巡查与体征检查: the doctor's round of today (docs/cases.md "The doctor's round")
+    { path: '/staff/patrol', component: () => import('./views/StaffPatrol.vue'), meta: { kind: 'staff' } },
+    // 出入登记: a gate's day and the manual entry (docs/access.md "Manual entry")
+    { path: '/staff/access-log', component: () => import('./views/StaffAccessLog.vue'), meta: { kind: 'staff' } },
+    // 检测结果录入: the laboratory enters a box's or a tube's results (docs/nat.md "Laboratory")
+    { path: '/staff/lab-results', component: () => import('./views/StaffLabResults.vue'), meta: { kind: 'staff' } },
     { path: '/:rest(.*)*', redirect: '/login' },
   ],
 });

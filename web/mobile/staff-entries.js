@@ -9,14 +9,14 @@ export const STAFF_ENTRIES = [
   { key: 'person-register', title: '人员登记', icon: 'add-o', perm: 'person.write', to: '/staff/persons/new' },
   { key: 'home-verification', title: '入户核实', icon: 'home-o', roles: ['grid_worker'], to: '/staff/tasks' },
   { key: 'report', title: '疫情上报', icon: 'warning-o', roles: ['grid_worker', 'doctor', 'checkpoint_staff', 'community_staff', 'street_staff'], to: '/staff/report' },
-  { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'] },
+  { key: 'patrol', title: '巡查与体征检查', icon: 'medal-o', roles: ['doctor'], to: '/staff/patrol' },
   { key: 'observation', title: '隔离观察名单', icon: 'todo-list-o', roles: ['doctor', 'grid_worker'], to: '/staff/observations' },
   { key: 'scan', title: '扫码核验', icon: 'scan', roles: ['checkpoint_staff'], to: '/staff/scan' },
   // 核验补录 (seed 002 二(一)1): scan a resident's code to open their record
   { key: 'record-scan', title: '扫码核验补录', icon: 'idcard', perm: 'person.read', to: '/staff/verify' },
   { key: 'alerts', title: '预警', icon: 'bell', perm: 'alert.read', to: '/staff/alerts' },
   { key: 'visitors', title: '访客审核', icon: 'friends-o', perm: 'visitor.confirm', to: '/staff/visitors' },
-  { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'] },
+  { key: 'access-log', title: '出入登记', icon: 'records-o', roles: ['checkpoint_staff'], to: '/staff/access-log' },
   // 点位打卡 and 排队上报 (issue 10): site staff at the testing sites of their scope
   { key: 'nat-clockin', title: '点位打卡', icon: 'location-o', roles: ['site_staff'], to: '/staff/nat' },
   // 核酸采样 (issue 10 part 2): health code then tube, at the site clocked in at
@@ -25,7 +25,7 @@ export const STAFF_ENTRIES = [
   { key: 'nat-pack', title: '核酸装箱', icon: 'bag', roles: ['site_staff'], to: '/staff/nat/pack' },
   { key: 'nat-transport', title: '转运交接', icon: 'logistics', perm: 'nat.transport', to: '/staff/nat/transport' },
   { key: 'nat-receive', title: '样本签收', icon: 'passed', perm: 'nat.receive', to: '/staff/nat/receive' },
-  { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'] },
+  { key: 'lab-results', title: '检测结果录入', icon: 'orders-o', roles: ['lab'], to: '/staff/lab-results' },
   { key: 'cert-verify', title: '核验解除隔离证明', icon: 'certificate', perm: 'cert.verify', to: '/staff/certificates/verify' },
   // 行程卡核验 (issue 11): scan a resident's 14-day itinerary card
   { key: 'itinerary-verify', title: '行程卡核验', icon: 'guide-o', perm: 'itinerary.verify', to: '/staff/itinerary/verify' },
