@@ -1,8 +1,8 @@
 // What field staff can do from their phone. An entry shows when the user
 // holds its permission (`perm`) or one of its roles (`roles`: work that
 // belongs to a role rather than to a permission, like a doctor's patrol).
-// An entry whose page does not exist yet has no `to` and shows as
-// 即将上线; the issue that builds the page adds its route here.
+// Every entry opens its page (`to`): a tile without one would be a
+// placeholder, and tests/browser/mobile-staff.test.mjs refuses it.
 export const STAFF_ENTRIES = [
   { key: 'tasks', title: '我的任务', icon: 'todo-list-o', perm: 'task.work', to: '/staff/tasks' },
   { key: 'person-search', title: '人员查询', icon: 'search', perm: 'person.read', to: '/staff/persons' },
