@@ -550,6 +550,22 @@ err notice_addressed(db *d, int64_t person_id, int64_t id)
     return e;
 }
 
+err notice_body_of(db *d, arena *a, int64_t id, const char **body_r)
+{
+    db_stmt *s;
+    bool has;
+    err e = db_prepare(d, "SELECT body FROM notices WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    if (!(e = db_row(s, &has)) && has)
+        *body_r = arena_strdup(a, db_col_text(s, 0));
+    db_done(s);
+    if (!e && !has)
+        e = err_set(E_NOT_FOUND, "not_found", "id", "通知不存在");
+    return e;
+}
+
 err notice_exchange_json(db *d, arena *a, int64_t id, json_t **out_r)
 {
     struct notice n;

@@ -405,4 +405,46 @@ err poll_results(db *d, arena *a, const struct poll *p, bool with_texts, json_t 
 
 json_t *poll_json(const struct poll *p, bool with_questions);
 
+/* ================================================================
+ * Images in a body (body_image.c; docs/community.md "Images in a body").
+ *
+ * The editors insert an image as the author's fresh upload,
+ * <img src="/api/v1/attachments/N">, the only src the sanitiser keeps; the
+ * body is stored so. Saving takes those uploads for the record (owner_kind
+ * "article_image" / "notice_image", apart from the cover and the notice's
+ * attachments) and lets go of the ones the body no longer shows. No reply
+ * shows the stored form (only the uploader may read /api/v1/attachments/N):
+ * it is rebased onto the record's route, {route}/{id}/images/N, which
+ * serves N only while the record holds it and its body names it; a body
+ * sent back in that form is turned back before sanitising.
+ * ================================================================ */
+
+#define BODY_IMAGE_SRC "/api/v1/attachments/"
+
+/* The distinct attachment ids the sanitised body's images name, in order,
+ * at most max in ids; *bad_r when one is not an id or there are more. */
+size_t body_image_ids(const char *body, int64_t *ids, size_t max, bool *bad_r);
+
+/* Whether the sanitised body shows attachment aid. */
+bool body_image_has(const char *body, int64_t aid);
+
+/* The sanitised body with its images under route/id/images/ (route e.g.
+ * "/api/v1/me/articles"). */
+const char *body_image_rebase(arena *a, const char *body, const char *route, int64_t id);
+
+/* A body as a client sent it back, route/id/images/ turned into the stored
+ * form (before sanitising: the sanitiser keeps only the stored form). */
+const char *body_image_unbase(arena *a, const char *raw, const char *route, int64_t id);
+
+/* In the caller's transaction: record owner_kind/owner_id holds exactly
+ * the images its body shows; a new one must be who's own unclaimed image
+ * upload (E_INPUT "invalid_attachment" on "body", as is a body with more
+ * than ATTACH_PER_OWNER_MAX images). */
+err body_image_sync(db *d, const struct principal *who, const char *body, const char *owner_kind,
+                    int64_t owner_id, int64_t region_code) MUST_USE;
+
+/* The body of notice id (any scope: the caller has checked who may read
+ * it); E_NOT_FOUND. */
+err notice_body_of(db *d, arena *a, int64_t id, const char **body_r) MUST_USE;
+
 #endif
