@@ -8,7 +8,10 @@
  *   building     the same, the region being a building (level 7);
  *   vulnerable   those of one vulnerable group (person.h's flags);
  *   observation  those on the observation list now (an active
- *                observation, src/case).
+ *                observation, src/case);
+ *   volunteers   the approved volunteers living there (src/volunteer);
+ *                the platform itself tells them of their community's
+ *                projects (notice_system_publish).
  * The audience is resolved AT PUBLICATION into one recipient row per
  * person (notice_recipients), so the receipts are exact: who was told, who
  * opened it and when, who was reminded. A resident reads only the notices
@@ -45,10 +48,12 @@ enum notice_audience {
     NOTICE_BUILDING,    /* 指定楼栋 */
     NOTICE_VULNERABLE,  /* 重点人群 */
     NOTICE_OBSERVATION, /* 隔离观察人员 */
+    NOTICE_VOLUNTEERS,  /* 社区志愿者 */
     NOTICE_AUDIENCE__COUNT
 };
 
-/* "all", "building", "vulnerable", "observation" (slot 0 a hole). */
+/* "all", "building", "vulnerable", "observation", "volunteers" (slot 0 a
+ * hole). */
 extern const struct vocab notice_audience_vocab;
 
 #define NOTICE_TITLE_MAX           100   /* characters */
@@ -96,6 +101,14 @@ err notice_body_clean(arena *a, const char *raw, const char **out_r) MUST_USE;
  */
 err notice_publish(db *d, arena *a, const struct principal *who, const struct notice_input *in,
                    struct notice *n_r) MUST_USE;
+
+/* A notice the platform publishes itself (author "系统通知", no author
+ * account, no scope check: the caller has acted in its own), in the
+ * caller's transaction: title (trimmed to NOTICE_TITLE_MAX characters) and
+ * plain text (each line a paragraph, escaped) to audience au of
+ * region_code. An audience of nobody publishes nothing: E_OK, *id_r 0. */
+err notice_system_publish(db *d, arena *a, int64_t region_code, enum notice_audience au,
+                          const char *title, const char *text, int64_t *id_r) MUST_USE;
 
 /* One notice in sc with its counts: E_NOT_FOUND otherwise. */
 err notice_find(db *d, arena *a, const struct scope *sc, int64_t id, struct notice *n_r) MUST_USE;
