@@ -90,7 +90,7 @@ static const char *replace_all(arena *a, const char *s, const char *from, const 
         o += tl;
         s = q + fl;
     }
-    strcpy(o, s);
+    memcpy(o, s, strlen(s) + 1);
     return out;
 }
 

@@ -560,33 +560,36 @@ err notice_system_publish(db *d, arena *a, int64_t region_code, enum notice_audi
     *id_r = 0;
     /* the text escaped, each line a paragraph (the sanitiser then keeps it
      * as it is) */
-    size_t n = strlen(text), cap = 8 + n * 6 + 8;
+    size_t n = strlen(text), cap = n * 7 + 16; /* "\n" is the longest: 7 bytes */
     char *html = arena_alloc(a, cap), *o = html;
     if (!html)
         return err_set(E_NOMEM, NULL, NULL, NULL);
-    o += sprintf(o, "<p>");
+#define PUT(lit) (memcpy(o, lit, sizeof lit - 1), o += sizeof lit - 1)
+    PUT("<p>");
     for (const char *p = text; *p; p++) {
         switch (*p) {
         case '<':
-            o += sprintf(o, "&lt;");
+            PUT("&lt;");
             break;
         case '>':
-            o += sprintf(o, "&gt;");
+            PUT("&gt;");
             break;
         case '&':
-            o += sprintf(o, "&amp;");
+            PUT("&amp;");
             break;
         case '"':
-            o += sprintf(o, "&quot;");
+            PUT("&quot;");
             break;
         case '\n':
-            o += sprintf(o, "</p><p>");
+            PUT("</p><p>");
             break;
         default:
             *o++ = *p;
         }
     }
-    sprintf(o, "</p>");
+    PUT("</p>");
+    *o = 0;
+#undef PUT
     struct notice_input in = {.region_code = region_code, .audience = au, .title = title};
     err e = notice_body_clean(a, html, &in.body);
     /* a title past the limit is cut at a character boundary */
