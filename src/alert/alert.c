@@ -45,6 +45,7 @@ static const struct vocab_word kinds[] = {
     {"supply_shortage", "物资库存不足"},
     {"clockin_abnormal", "员工打卡异常"},
     {"face_failed", "人脸终端指令下发失败"},
+    {"supply_order", "新电子订货"},
 };
 const struct vocab alert_kind_vocab = VOCAB("alert_kinds", "预警类型", kinds);
 
@@ -87,7 +88,7 @@ enum alert_level alert_level_parse(const char *s)
 #define COLS                                                                                       \
     "id, kind, level, region_code, venue_id, person_id, device_id, message, detail, at, "          \
     "acked_at, acked_by, ack_note, "                                                               \
-    "COALESCE((SELECT display_name FROM users u WHERE u.id = alerts.acked_by), '')"
+    "COALESCE((SELECT display_name FROM users u WHERE u.id = alerts.acked_by), ''), enterprise_id"
 
 static json_t *row_json(db_stmt *s)
 {
@@ -119,6 +120,7 @@ static json_t *row_json(db_stmt *s)
     json_object_set_new(o, "handled_by_name",
                         acked_at ? json_string(db_col_text(s, 13)) : json_null());
     json_object_set_new(o, "note", acked_at ? json_string(db_col_text(s, 12)) : json_null());
+    json_set_id_or_null(o, "enterprise_id", db_col_int64(s, 14));
     return o;
 }
 
@@ -126,13 +128,27 @@ static json_t *row_json(db_stmt *s)
 struct pending {
     int64_t id, region_code;
     char *json;
+    int64_t enterprise_id;
 };
+
+struct scope alert_enterprise_scope(int64_t enterprise_id)
+{
+    return (struct scope){enterprise_id, enterprise_id + 1};
+}
+
+/* the streams of the region, and those of the enterprise it names */
+static void publish(int64_t region, int64_t id, int64_t enterprise_id, const char *json)
+{
+    http_stream_publish("alerts", region, id, "alert", json);
+    if (enterprise_id > 0)
+        http_stream_publish(ALERT_ENTERPRISE_STREAM, enterprise_id, id, "alert", json);
+}
 
 static void publish_after_commit(void *ctx, bool committed)
 {
     struct pending *p = ctx;
     if (committed)
-        http_stream_publish("alerts", p->region_code, p->id, "alert", p->json);
+        publish(p->region_code, p->id, p->enterprise_id, p->json);
     free(p->json);
     free(p);
 }
@@ -177,7 +193,11 @@ static void heard(const char *payload, void *ctx)
     }
     if (!strcmp(from, origin))
         return; /* raised here: already published after its commit */
-    http_stream_publish("alerts", region, id, "alert", payload + used);
+    /* the enterprise it names, if any, is in the JSON */
+    json_t *o = json_loads(payload + used, 0, NULL);
+    int64_t ent = o ? id_parse(json_string_value(json_object_get(o, "enterprise_id"))) : 0;
+    json_decref(o);
+    publish(region, id, ent, payload + used);
 }
 
 err alert_live_start(const char *db_url)
@@ -223,7 +243,8 @@ err alert_raise(db *d, const struct alert_new *a, int64_t *id_r)
     db_stmt *s;
     err e = db_prepare(d,
                        "INSERT INTO alerts (id, kind, level, region_code, venue_id, person_id, "
-                       "device_id, message, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "device_id, message, detail, at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, "
+                       "?, ?, ?, ?, ?)",
                        &s);
     if (e)
         return e;
@@ -237,6 +258,7 @@ err alert_raise(db *d, const struct alert_new *a, int64_t *id_r)
     db_bind_text(s, 8, a->message);
     db_bind_text(s, 9, detail);
     db_bind_int64(s, 10, at);
+    db_bind_int64(s, 11, a->enterprise_id);
     if ((e = db_run(s, NULL)))
         return e;
     if ((e = db_prepare(d, "SELECT " COLS " FROM alerts WHERE id = ?", &s)))
@@ -257,7 +279,7 @@ err alert_raise(db *d, const struct alert_new *a, int64_t *id_r)
         free(text);
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }
-    *p = (struct pending){id, a->region_code, text};
+    *p = (struct pending){id, a->region_code, text, a->enterprise_id};
     if ((e = notify_others(d, p)) || (e = db_after_commit(d, publish_after_commit, p))) {
         free(text);
         free(p);
@@ -275,7 +297,8 @@ err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json
     " FROM alerts WHERE region_code >= ? AND region_code < ? AND (? = '' OR kind = ?) "            \
     "AND (? < 0 OR (? = 0 AND acked_at = 0) OR (? = 1 AND acked_at <> 0)) "                        \
     "AND (CAST(? AS BIGINT) = 0 OR venue_id = ?) AND (CAST(? AS BIGINT) = 0 OR at >= ?) AND "      \
-    "(CAST(? AS BIGINT) = 0 OR at < ?) AND id > ?"
+    "(CAST(? AS BIGINT) = 0 OR at < ?) AND id > ? AND (CAST(? AS BIGINT) = 0 OR enterprise_id = "  \
+    "?)"
     static const char *const sqls[3] = {
         "SELECT " COLS WHERE " ORDER BY id DESC LIMIT ? OFFSET ?",
         "SELECT " COLS WHERE " ORDER BY id ASC LIMIT ? OFFSET ?",
@@ -306,6 +329,8 @@ err alert_list(db *d, const struct scope *sc, const struct alert_filter *f, json
         db_bind_int64(s, i++, f->to);
         db_bind_int64(s, i++, f->to);
         db_bind_int64(s, i++, f->after_id);
+        db_bind_int64(s, i++, f->enterprise_id);
+        db_bind_int64(s, i++, f->enterprise_id);
         if (pass == 0) {
             db_bind_int64(s, i++, page_size);
             db_bind_int64(s, i++, offset);

@@ -64,6 +64,9 @@ enum alert_kind {
     ALERT_CLOCKIN_ABNORMAL, /* a staff clock-in with a fever or a non-green code (员工打卡异常) */
     /* face access, wave 3 (face/face.h) */
     ALERT_FACE_FAILED, /* a face terminal left a command unacknowledged after every resend */
+    /* supplies, wave 5 (supply/supply.h) */
+    ALERT_SUPPLY_ORDER, /* an electronic order placed with a supplier (新电子订货), told to the
+                           supplier's accounts (enterprise_id) */
     ALERT_KIND__COUNT
 };
 
@@ -77,6 +80,7 @@ enum alert_kind {
  * "exchange_outbox_stale", "supply_shortage", NULL-terminated, in enum order from index 0 =
  * "exchange_outbox_stale", "clockin_abnormal", NULL-terminated, in enum order from index 0 =
  * "exchange_outbox_stale", "face_failed", NULL-terminated, in enum order from index 0 =
+ * "exchange_outbox_stale", "supply_order", NULL-terminated, in enum order from index 0 =
  * ALERT_FEVER. */
 extern const struct vocab alert_kind_vocab;
 const char *alert_kind_name(enum alert_kind k);  /* "" when invalid */
@@ -106,7 +110,18 @@ struct alert_new {
                             beyond a masked name */
     const char *detail;  /* a JSON object as text ({"temperature":38.2,…}) or NULL */
     int64_t at;          /* epoch ms; 0: now */
+    /* an enterprise whose bound accounts are told too (0 none): besides the
+     * streams of the region, the alert goes to ALERT_ENTERPRISE_STREAM
+     * streams opened for that enterprise (alert_enterprise_scope) */
+    int64_t enterprise_id;
 };
+
+/* The SSE channel of alerts addressed to an enterprise: its streams are
+ * opened with alert_enterprise_scope(enterprise id), so each bound account
+ * hears its own enterprise's alerts only (the region of this channel is the
+ * enterprise id). */
+#define ALERT_ENTERPRISE_STREAM "alerts_enterprise"
+struct scope alert_enterprise_scope(int64_t enterprise_id);
 
 /*
  * Store alert `a` inside the caller's transaction (or alone when none is
@@ -131,11 +146,12 @@ void alert_live_stop(void);
 /* ---- reading and acknowledging (the API's half) ---------------------------- */
 
 struct alert_filter {
-    enum alert_kind kind; /* 0: any */
-    int acked;            /* -1 any, 0 open, 1 acknowledged */
-    int64_t venue_id;     /* 0: any */
-    int64_t from, to;     /* at in [from, to); 0: open */
-    int64_t after_id;     /* id > after_id (SSE resume); 0: any */
+    enum alert_kind kind;  /* 0: any */
+    int acked;             /* -1 any, 0 open, 1 acknowledged */
+    int64_t venue_id;      /* 0: any */
+    int64_t from, to;      /* at in [from, to); 0: open */
+    int64_t after_id;      /* id > after_id (SSE resume); 0: any */
+    int64_t enterprise_id; /* addressed to this enterprise; 0: any */
     int64_t page, page_size;
 };
 

@@ -504,3 +504,19 @@ err attach_delete_owned(db *d, const char *owner_kind, int64_t owner_id, int64_t
         *n_r = n;
     return E_OK;
 }
+
+err attach_delete_one_owned(db *d, int64_t id, const char *owner_kind, int64_t owner_id)
+{
+    db_stmt *s;
+    int64_t n = 0;
+    err e = db_prepare(
+        d, "DELETE FROM attachments WHERE id = ? AND owner_kind = ? AND owner_id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, owner_kind);
+    db_bind_int64(s, 3, owner_id);
+    if ((e = db_run(s, &n)))
+        return e;
+    return n ? E_OK : err_set(E_NOT_FOUND, NULL, NULL, NULL);
+}

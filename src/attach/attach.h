@@ -146,4 +146,9 @@ err attach_read_owned(db *d, arena *a, int64_t id, const char *owner_kind, int64
  * counts them. */
 err attach_delete_owned(db *d, const char *owner_kind, int64_t owner_id, int64_t *n_r) MUST_USE;
 
+/* Delete attachment id, in the caller's transaction, when the record
+ * owner_kind / owner_id holds it (an image taken out of an article's body);
+ * E_NOT_FOUND otherwise. */
+err attach_delete_one_owned(db *d, int64_t id, const char *owner_kind, int64_t owner_id) MUST_USE;
+
 #endif

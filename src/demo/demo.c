@@ -543,6 +543,8 @@ err demo_build(db *d, const struct demo_config *c, FILE *const *out, size_t n_ou
             e = demo_medical(d, &w, c->seed); /* medical resources (docs/supplies.md) */
         if (!e)
             e = demo_enterprise(d, &w, c->seed); /* resume work (docs/enterprise.md) */
+        if (!e)
+            e = demo_content(d, &w, c->seed); /* inspections, notices, articles, a poll, an order */
         if (!e) {
             t0 = mono_us();
             e = demo_trace(d, &w, c->seed);

@@ -128,6 +128,11 @@ err demo_medical(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
  * declarations (one flagged), resume-work applications in three streets
  * (approved, submitted, returned). */
 err demo_enterprise(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
+/* Content (demo_content.c), after demo_enterprise: disinfection and
+ * inspection objects in two communities (one overdue, its task raised),
+ * notices with read receipts, articles, an open poll with answers, an
+ * electronic order placed with the demo supplier. */
+err demo_content(db *d, const struct demo_world *w, uint64_t seed) MUST_USE;
 
 /* ---- the geography (demo_geo.c) ---------------------------------------------------- */
 

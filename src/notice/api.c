@@ -14,10 +14,14 @@
  *   GET   /api/v1/me/notices/{id}          open one (marks it read)
  *   GET   /api/v1/notices/{id}/attachments/{aid}     one attachment (notice.read)
  *   GET   /api/v1/me/notices/{id}/attachments/{aid}  one, for a recipient
+ *   GET   /api/v1/notices/{id}/images/{aid}          an image of its body (notice.read)
+ *   GET   /api/v1/me/notices/{id}/images/{aid}       the same, for a recipient
  *
  * The attachments are served by the notice's routes (attach_read_owned,
  * owner "notice") to whoever may read the notice: the attach module's own
  * reading rule admits only the uploader and case staff, not residents.
+ * So are the images of the body (notice.h "Images in a body", owner
+ * "notice_image"), onto which every reply rebases the body.
  *
  * Receipts name people: masked, and each read audited like any list of
  * people. A notice outside the caller's scope, or not addressed to the
@@ -70,7 +74,12 @@ static const struct jfield edit_body[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static err input_of(struct req *r, bool full, struct notice_input *in)
+#define STAFF_ROUTE "/api/v1/notices"
+#define MINE_ROUTE  "/api/v1/me/notices"
+
+/* full: a publication; else an edit of notice id, whose body may come back
+ * with its images rebased */
+static err input_of(struct req *r, bool full, int64_t id, struct notice_input *in)
 {
     err e;
     memset(in, 0, sizeof *in);
@@ -93,7 +102,10 @@ static err input_of(struct req *r, bool full, struct notice_input *in)
     }
     if ((e = title_of(r, &in->title)))
         return e;
-    if ((e = notice_body_clean(r->a, json_str(r->body, "body"), &in->body)))
+    const char *raw = json_str(r->body, "body");
+    if (!full)
+        raw = body_image_unbase(r->a, raw, STAFF_ROUTE, id);
+    if ((e = notice_body_clean(r->a, raw, &in->body)))
         return e;
     in->pinned = json_bool(r->body, "pinned", false);
     return E_OK;
@@ -129,7 +141,9 @@ static err detail_reply(struct req *r, int status, const struct notice *n)
     err e = attach_list(r->db, "notice", n->id, &atts);
     if (e)
         return e;
-    json_t *o = notice_json(n, true);
+    struct notice shown = *n;
+    shown.body = body_image_rebase(r->a, n->body, STAFF_ROUTE, n->id);
+    json_t *o = notice_json(&shown, true);
     json_object_set_new(o, "attachments", atts);
     return reply_json(r, status, o);
 }
@@ -138,7 +152,7 @@ static err post_notice(struct req *r)
 {
     struct notice_input in;
     struct notice n = {0};
-    err e = input_of(r, true, &in);
+    err e = input_of(r, true, 0, &in);
     if (e)
         return e;
     db_hold(r->db);
@@ -147,6 +161,8 @@ static err post_notice(struct req *r)
         if (!e)
             e = attach_claim_all(r->db, r->who, json_object_get(r->body, "attachments"), "notice",
                                  n.id, n.region_code);
+        if (!e)
+            e = body_image_sync(r->db, r->who, in.body, "notice_image", n.id, n.region_code);
         e = req_tx_end(r, e);
     }
     if ((e = req_write_done(r, e, "notice.publish", "notice", n.id,
@@ -179,11 +195,18 @@ static err patch_notice(struct req *r)
     struct notice_input in;
     int64_t id;
     err e = req_param_id(r, 0, &id);
-    if (e || (e = input_of(r, false, &in)))
+    if (e || (e = input_of(r, false, id, &in)))
         return e;
     db_hold(r->db);
-    if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, notice_edit(r->db, &r->who->scope, id, &in, now_ms()));
+    if (!(e = db_begin(r->db))) {
+        struct notice n;
+        e = notice_edit(r->db, &r->who->scope, id, &in, now_ms());
+        if (!e)
+            e = notice_find(r->db, r->a, &r->who->scope, id, &n);
+        if (!e)
+            e = body_image_sync(r->db, r->who, in.body, "notice_image", id, n.region_code);
+        e = req_tx_end(r, e);
+    }
     if ((e = req_write_done(r, e, "notice.edit", "notice", id, req_body_fields(r))))
         return e;
     struct notice n;
@@ -356,6 +379,7 @@ static err get_mine_one(struct req *r)
     json_t *atts;
     if ((e = attach_list(r->db, "notice", n.id, &atts)))
         return e;
+    n.body = body_image_rebase(r->a, n.body, MINE_ROUTE, n.id);
     json_t *o = notice_mine_json(r->a, &n, true);
     json_object_set_new(o, "attachments", atts);
     return reply_json(r, 200, o);
@@ -407,6 +431,44 @@ static err get_mine_attachment(struct req *r)
     return attachment_reply(r, id, "notice.attachment");
 }
 
+/* image {aid} of notice id's body: only one the body shows */
+static err image_reply(struct req *r, int64_t id, const char *body)
+{
+    int64_t aid;
+    err e = req_param_id(r, 1, &aid);
+    if (e)
+        return e;
+    if (!body_image_has(body, aid))
+        return err_set(E_NOT_FOUND, "not_found", "aid", "图片不存在");
+    const char *mime;
+    const void *bytes;
+    size_t n;
+    if ((e = attach_read_owned(r->db, r->a, aid, "notice_image", id, &mime, &bytes, &n)) ||
+        (e = reply_bytes(r, 200, mime, bytes, n)))
+        return e;
+    r->disposition = "inline";
+    r->cache_control = "private, max-age=300";
+    return E_OK;
+}
+
+static err get_image(struct req *r)
+{
+    struct notice n;
+    err e = find_or_refuse(r, "notice.read", &n);
+    return e ? e : image_reply(r, n.id, n.body);
+}
+
+static err get_mine_image(struct req *r)
+{
+    int64_t person = 0, id;
+    const char *body;
+    err e = resident_person(r, &person);
+    if (e || (e = req_param_id(r, 0, &id)) || (e = notice_addressed(r->db, person, id)) ||
+        (e = notice_body_of(r->db, r->a, id, &body)))
+        return e;
+    return image_reply(r, id, body);
+}
+
 const struct route notice_routes[] = {
     {M_GET, "/api/v1/notices", list_notices, PERM_NOTICE_READ, 0, NULL,
      "辖区内通知（all=1 含已撤回）", "notice", 0},
@@ -432,5 +494,9 @@ const struct route notice_routes[] = {
      "通知附件", "notice", 0},
     {M_GET, "/api/v1/me/notices/{id}/attachments/{aid}", get_mine_attachment, PERM_SELF, 0, NULL,
      "通知附件（收到通知的居民）", "notice", 0},
+    {M_GET, "/api/v1/notices/{id}/images/{aid}", get_image, PERM_NOTICE_READ, 0, NULL,
+     "通知正文中的图片", "notice", 0},
+    {M_GET, "/api/v1/me/notices/{id}/images/{aid}", get_mine_image, PERM_SELF, 0, NULL,
+     "通知正文中的图片（收到通知的居民）", "notice", 0},
 };
 const size_t notice_routes_n = sizeof notice_routes / sizeof notice_routes[0];

@@ -11,10 +11,14 @@
  *   GET    /api/v1/me/articles            a resident's: kind= (news is the home's carousel)
  *   GET    /api/v1/me/articles/{id}       one, with its body
  *   GET    /api/v1/me/articles/{id}/cover its cover image
+ *   GET    /api/v1/articles/{id}/images/{aid}     an image of its body (notice.read)
+ *   GET    /api/v1/me/articles/{id}/images/{aid}  the same for a resident
  *
  * Articles name nobody, so reads are not audited; writes are. The cover
  * is served by the article's routes (attach_read_owned) because
- * attach_get admits only the uploader and case staff.
+ * attach_get admits only the uploader and case staff; so are the images of
+ * the body (notice.h "Images in a body"), which every reply rebases onto
+ * them.
  */
 #include <string.h>
 
@@ -36,7 +40,13 @@ static const struct jfield article_body[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static err input_of(struct req *r, struct article_input *in)
+/* the staff route of article id's body images (and of a body sent back) */
+#define STAFF_ROUTE "/api/v1/articles"
+#define MINE_ROUTE  "/api/v1/me/articles"
+
+/* id: the article edited (its body may come back with rebased images), 0
+ * for a new one */
+static err input_of(struct req *r, int64_t id, struct article_input *in)
 {
     memset(in, 0, sizeof *in);
     enum region_level lv;
@@ -53,7 +63,10 @@ static err input_of(struct req *r, struct article_input *in)
     if (!n)
         return err_set(E_INPUT, "required", "title", "请填写文章标题");
     in->title = arena_strndup(r->a, t, n);
-    err e = article_body_clean(r->a, json_str(r->body, "body"), &in->body);
+    const char *raw = json_str(r->body, "body");
+    if (id)
+        raw = body_image_unbase(r->a, raw, STAFF_ROUTE, id);
+    err e = article_body_clean(r->a, raw, &in->body);
     if (e)
         return e;
     const char *c = json_str(r->body, "cover_id");
@@ -128,11 +141,18 @@ static err find_or_refuse(struct req *r, const char *action, struct article *x)
     return E_OK;
 }
 
+/* the article with its body as staff see it */
+static err staff_reply(struct req *r, int status, struct article *x)
+{
+    x->body = body_image_rebase(r->a, x->body, STAFF_ROUTE, x->id);
+    return reply_json(r, status, article_json(r->a, x, true));
+}
+
 static err post_article(struct req *r)
 {
     struct article_input in;
     int64_t id = 0;
-    err e = input_of(r, &in);
+    err e = input_of(r, 0, &in);
     if (e)
         return e;
     db_hold(r->db);
@@ -140,6 +160,8 @@ static err post_article(struct req *r)
         e = article_create(r->db, r->who, &in, &id);
         if (!e)
             e = claim_cover(r, id, in.region_code, in.cover_id, 0);
+        if (!e)
+            e = body_image_sync(r->db, r->who, in.body, "article_image", id, in.region_code);
         e = req_tx_end(r, e);
     }
     if ((e = req_write_done(r, e, "article.create", "article", id,
@@ -148,14 +170,14 @@ static err post_article(struct req *r)
     struct article x;
     if ((e = article_find(r->db, r->a, &r->who->scope, id, &x)))
         return e;
-    return reply_json(r, 201, article_json(r->a, &x, true));
+    return staff_reply(r, 201, &x);
 }
 
 static err get_article(struct req *r)
 {
     struct article x;
     err e = find_or_refuse(r, "article.read", &x);
-    return e ? e : reply_json(r, 200, article_json(r->a, &x, true));
+    return e ? e : staff_reply(r, 200, &x);
 }
 
 static err put_article(struct req *r)
@@ -163,7 +185,7 @@ static err put_article(struct req *r)
     struct article_input in;
     struct article x;
     err e = find_or_refuse(r, "article.edit", &x);
-    if (e || (e = input_of(r, &in)))
+    if (e || (e = input_of(r, x.id, &in)))
         return e;
     db_hold(r->db);
     if (!(e = db_begin(r->db))) {
@@ -174,13 +196,15 @@ static err put_article(struct req *r)
             e = attach_delete_owned(r->db, "article", x.id, NULL);
         if (!e)
             e = claim_cover(r, x.id, in.region_code, in.cover_id, x.cover_id);
+        if (!e)
+            e = body_image_sync(r->db, r->who, in.body, "article_image", x.id, in.region_code);
         e = req_tx_end(r, e);
     }
     if ((e = req_write_done(r, e, "article.edit", "article", x.id, req_body_fields(r))))
         return e;
     if ((e = article_find(r->db, r->a, &r->who->scope, x.id, &x)))
         return e;
-    return reply_json(r, 200, article_json(r->a, &x, true));
+    return staff_reply(r, 200, &x);
 }
 
 static err delete_article(struct req *r)
@@ -195,6 +219,8 @@ static err delete_article(struct req *r)
         int64_t n = 0;
         if (!e)
             e = attach_delete_owned(r->db, "article", x.id, &n);
+        if (!e)
+            e = attach_delete_owned(r->db, "article_image", x.id, &n);
         e = req_tx_end(r, e);
     }
     if ((e = req_write_done(r, e, "article.delete", "article", x.id, NULL)))
@@ -215,6 +241,34 @@ static err cover_reply(struct req *r, const struct article *x)
     r->disposition = "inline";
     r->cache_control = "private, max-age=300";
     return E_OK;
+}
+
+/* image {aid} of x's body: only one the body shows (a stale image the
+ * record still held, or any other attachment, is 404) */
+static err image_reply(struct req *r, const struct article *x)
+{
+    int64_t aid;
+    err e = req_param_id(r, 1, &aid);
+    if (e)
+        return e;
+    if (!body_image_has(x->body, aid))
+        return err_set(E_NOT_FOUND, "not_found", "aid", "图片不存在");
+    const char *mime;
+    const void *bytes;
+    size_t n;
+    if ((e = attach_read_owned(r->db, r->a, aid, "article_image", x->id, &mime, &bytes, &n)) ||
+        (e = reply_bytes(r, 200, mime, bytes, n)))
+        return e;
+    r->disposition = "inline";
+    r->cache_control = "private, max-age=300";
+    return E_OK;
+}
+
+static err get_image(struct req *r)
+{
+    struct article x;
+    err e = find_or_refuse(r, "article.read", &x);
+    return e ? e : image_reply(r, &x);
 }
 
 static err get_cover(struct req *r)
@@ -267,7 +321,10 @@ static err get_mine_one(struct req *r)
 {
     struct article x;
     err e = mine_one(r, &x);
-    return e ? e : reply_json(r, 200, article_json(r->a, &x, true));
+    if (e)
+        return e;
+    x.body = body_image_rebase(r->a, x.body, MINE_ROUTE, x.id);
+    return reply_json(r, 200, article_json(r->a, &x, true));
 }
 
 static err get_mine_cover(struct req *r)
@@ -275,6 +332,13 @@ static err get_mine_cover(struct req *r)
     struct article x;
     err e = mine_one(r, &x);
     return e ? e : cover_reply(r, &x);
+}
+
+static err get_mine_image(struct req *r)
+{
+    struct article x;
+    err e = mine_one(r, &x);
+    return e ? e : image_reply(r, &x);
 }
 
 const struct route article_routes[] = {
@@ -295,5 +359,9 @@ const struct route article_routes[] = {
     {M_GET, "/api/v1/me/articles/{id}", get_mine_one, PERM_SELF, 0, NULL, "阅读文章", "notice", 0},
     {M_GET, "/api/v1/me/articles/{id}/cover", get_mine_cover, PERM_SELF, 0, NULL, "文章封面",
      "notice", 0},
+    {M_GET, "/api/v1/articles/{id}/images/{aid}", get_image, PERM_NOTICE_READ, 0, NULL,
+     "文章正文中的图片", "notice", 0},
+    {M_GET, "/api/v1/me/articles/{id}/images/{aid}", get_mine_image, PERM_SELF, 0, NULL,
+     "文章正文中的图片", "notice", 0},
 };
 const size_t article_routes_n = sizeof article_routes / sizeof article_routes[0];

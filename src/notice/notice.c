@@ -22,6 +22,7 @@ static const struct vocab_word audience_words[] = {
     {"building", "指定楼栋"},
     {"vulnerable", "重点人群"},
     {"observation", "隔离观察人员"},
+    {"volunteers", "社区志愿者"},
 };
 const struct vocab notice_audience_vocab = VOCAB("notice_audiences", "通知对象", audience_words);
 _Static_assert(sizeof audience_words / sizeof audience_words[0] == NOTICE_AUDIENCE__COUNT,
@@ -178,6 +179,9 @@ err notice_audience_fill(db *d, enum notice_rcpt_table table, int64_t id, int64_
     } else if (au == NOTICE_OBSERVATION) {
         query_sql(&q, " AND EXISTS (SELECT 1 FROM observations o WHERE o.person_id = p.id "
                       "AND o.state = 'active')");
+    } else if (au == NOTICE_VOLUNTEERS) {
+        query_sql(&q, " AND EXISTS (SELECT 1 FROM volunteers v WHERE v.person_id = p.id "
+                      "AND v.status = 'approved')");
     }
     db_stmt *s;
     *n_r = 0;
@@ -544,6 +548,83 @@ err notice_addressed(db *d, int64_t person_id, int64_t id)
     db_bind_int64(s, 1, id);
     db_bind_int64(s, 2, person_id);
     e = db_row(s, &has);
+    db_done(s);
+    if (!e && !has)
+        e = err_set(E_NOT_FOUND, "not_found", "id", "通知不存在");
+    return e;
+}
+
+err notice_system_publish(db *d, arena *a, int64_t region_code, enum notice_audience au,
+                          const char *title, const char *text, int64_t *id_r)
+{
+    *id_r = 0;
+    /* the text escaped, each line a paragraph (the sanitiser then keeps it
+     * as it is) */
+    size_t n = strlen(text), cap = n * 7 + 16; /* "\n" is the longest: 7 bytes */
+    char *html = arena_alloc(a, cap), *o = html;
+    if (!html)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+#define PUT(lit) (memcpy(o, lit, sizeof lit - 1), o += sizeof lit - 1)
+    PUT("<p>");
+    for (const char *p = text; *p; p++) {
+        switch (*p) {
+        case '<':
+            PUT("&lt;");
+            break;
+        case '>':
+            PUT("&gt;");
+            break;
+        case '&':
+            PUT("&amp;");
+            break;
+        case '"':
+            PUT("&quot;");
+            break;
+        case '\n':
+            PUT("</p><p>");
+            break;
+        default:
+            *o++ = *p;
+        }
+    }
+    PUT("</p>");
+    *o = 0;
+#undef PUT
+    struct notice_input in = {.region_code = region_code, .audience = au, .title = title};
+    err e = notice_body_clean(a, html, &in.body);
+    /* a title past the limit is cut at a character boundary */
+    size_t chars = 0, i = 0;
+    while (title[i] && chars < NOTICE_TITLE_MAX) {
+        i++;
+        while ((title[i] & 0xC0) == 0x80)
+            i++;
+        chars++;
+    }
+    in.title = arena_strndup(a, title, i);
+    struct principal sys = {.user_id = 0, .scope = scope_all()};
+    snprintf(sys.display_name, sizeof sys.display_name, "系统通知");
+    struct notice nt;
+    if (!e)
+        e = notice_publish(d, a, &sys, &in, &nt);
+    if (e == E_CONFLICT && !strcmp(err_last()->slug, "no_recipients")) {
+        err_clear();
+        return E_OK;
+    }
+    if (!e)
+        *id_r = nt.id;
+    return e;
+}
+
+err notice_body_of(db *d, arena *a, int64_t id, const char **body_r)
+{
+    db_stmt *s;
+    bool has;
+    err e = db_prepare(d, "SELECT body FROM notices WHERE id = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, id);
+    if (!(e = db_row(s, &has)) && has)
+        *body_r = arena_strdup(a, db_col_text(s, 0));
     db_done(s);
     if (!e && !has)
         e = err_set(E_NOT_FOUND, "not_found", "id", "通知不存在");

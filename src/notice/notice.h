@@ -8,7 +8,10 @@
  *   building     the same, the region being a building (level 7);
  *   vulnerable   those of one vulnerable group (person.h's flags);
  *   observation  those on the observation list now (an active
- *                observation, src/case).
+ *                observation, src/case);
+ *   volunteers   the approved volunteers living there (src/volunteer);
+ *                the platform itself tells them of their community's
+ *                projects (notice_system_publish).
  * The audience is resolved AT PUBLICATION into one recipient row per
  * person (notice_recipients), so the receipts are exact: who was told, who
  * opened it and when, who was reminded. A resident reads only the notices
@@ -45,10 +48,12 @@ enum notice_audience {
     NOTICE_BUILDING,    /* 指定楼栋 */
     NOTICE_VULNERABLE,  /* 重点人群 */
     NOTICE_OBSERVATION, /* 隔离观察人员 */
+    NOTICE_VOLUNTEERS,  /* 社区志愿者 */
     NOTICE_AUDIENCE__COUNT
 };
 
-/* "all", "building", "vulnerable", "observation" (slot 0 a hole). */
+/* "all", "building", "vulnerable", "observation", "volunteers" (slot 0 a
+ * hole). */
 extern const struct vocab notice_audience_vocab;
 
 #define NOTICE_TITLE_MAX           100   /* characters */
@@ -96,6 +101,14 @@ err notice_body_clean(arena *a, const char *raw, const char **out_r) MUST_USE;
  */
 err notice_publish(db *d, arena *a, const struct principal *who, const struct notice_input *in,
                    struct notice *n_r) MUST_USE;
+
+/* A notice the platform publishes itself (author "系统通知", no author
+ * account, no scope check: the caller has acted in its own), in the
+ * caller's transaction: title (trimmed to NOTICE_TITLE_MAX characters) and
+ * plain text (each line a paragraph, escaped) to audience au of
+ * region_code. An audience of nobody publishes nothing: E_OK, *id_r 0. */
+err notice_system_publish(db *d, arena *a, int64_t region_code, enum notice_audience au,
+                          const char *title, const char *text, int64_t *id_r) MUST_USE;
 
 /* One notice in sc with its counts: E_NOT_FOUND otherwise. */
 err notice_find(db *d, arena *a, const struct scope *sc, int64_t id, struct notice *n_r) MUST_USE;
@@ -404,5 +417,47 @@ err poll_answer(db *d, int64_t person_id, const struct poll *p, json_t *answers,
 err poll_results(db *d, arena *a, const struct poll *p, bool with_texts, json_t **out_r) MUST_USE;
 
 json_t *poll_json(const struct poll *p, bool with_questions);
+
+/* ================================================================
+ * Images in a body (body_image.c; docs/community.md "Images in a body").
+ *
+ * The editors insert an image as the author's fresh upload,
+ * <img src="/api/v1/attachments/N">, the only src the sanitiser keeps; the
+ * body is stored so. Saving takes those uploads for the record (owner_kind
+ * "article_image" / "notice_image", apart from the cover and the notice's
+ * attachments) and lets go of the ones the body no longer shows. No reply
+ * shows the stored form (only the uploader may read /api/v1/attachments/N):
+ * it is rebased onto the record's route, {route}/{id}/images/N, which
+ * serves N only while the record holds it and its body names it; a body
+ * sent back in that form is turned back before sanitising.
+ * ================================================================ */
+
+#define BODY_IMAGE_SRC "/api/v1/attachments/"
+
+/* The distinct attachment ids the sanitised body's images name, in order,
+ * at most max in ids; *bad_r when one is not an id or there are more. */
+size_t body_image_ids(const char *body, int64_t *ids, size_t max, bool *bad_r);
+
+/* Whether the sanitised body shows attachment aid. */
+bool body_image_has(const char *body, int64_t aid);
+
+/* The sanitised body with its images under route/id/images/ (route e.g.
+ * "/api/v1/me/articles"). */
+const char *body_image_rebase(arena *a, const char *body, const char *route, int64_t id);
+
+/* A body as a client sent it back, route/id/images/ turned into the stored
+ * form (before sanitising: the sanitiser keeps only the stored form). */
+const char *body_image_unbase(arena *a, const char *raw, const char *route, int64_t id);
+
+/* In the caller's transaction: record owner_kind/owner_id holds exactly
+ * the images its body shows; a new one must be who's own unclaimed image
+ * upload (E_INPUT "invalid_attachment" on "body", as is a body with more
+ * than ATTACH_PER_OWNER_MAX images). */
+err body_image_sync(db *d, const struct principal *who, const char *body, const char *owner_kind,
+                    int64_t owner_id, int64_t region_code) MUST_USE;
+
+/* The body of notice id (any scope: the caller has checked who may read
+ * it); E_NOT_FOUND. */
+err notice_body_of(db *d, arena *a, int64_t id, const char **body_r) MUST_USE;
 
 #endif

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alert/alert.h"
 #include "app.h"
 #include "base/id.h"
 #include "base/json.h"
@@ -581,12 +582,39 @@ static err get_orders(struct req *r)
     err e = own_supplier(r, &ent);
     if (e || (e = supply_orders(r->db, ent.id, &items)))
         return e;
+    /* the alerts of orders placed with it, the newest first (the district's
+     * staff acknowledge them; the supplier takes the order) */
+    json_t *alerts = NULL;
+    struct alert_filter f = {.kind = ALERT_SUPPLY_ORDER,
+                             .acked = -1,
+                             .from = now_ms() - SUPPLY_RECENT_DAYS * 86400000LL,
+                             .enterprise_id = ent.id,
+                             .page_size = SUPPLY_LIST_MAX};
+    struct scope all = scope_all();
+    if ((e = alert_list(r->db, &all, &f, &alerts, NULL))) {
+        json_decref(items);
+        return e;
+    }
     json_t *o = json_object(), *en = json_object();
     json_set_id(en, "id", ent.id);
     json_object_set_new(en, "name", json_string(ent.name));
     json_object_set_new(o, "enterprise", en);
     json_object_set_new(o, "items", items);
+    json_object_set_new(o, "alerts", alerts);
     return reply_json(r, 200, o);
+}
+
+/* The alerts addressed to the bound supplier, live (ALERT_ENTERPRISE_STREAM:
+ * this enterprise's only); the page re-reads its orders on each. */
+static err get_orders_stream(struct req *r)
+{
+    struct enterprise ent;
+    err e = own_supplier(r, &ent);
+    if (e)
+        return e;
+    req_audit(r, "supply.orders.stream", "enterprise", ent.id, "ok", NULL);
+    struct scope sc = alert_enterprise_scope(ent.id);
+    return req_stream_open(r, ALERT_ENTERPRISE_STREAM, &sc, 0);
 }
 
 /* Accept or ship order {id} as the bound supplier; the reply is the order
@@ -703,7 +731,10 @@ const struct route supply_routes[] = {
     {M_GET, "/api/v1/supply/deliveries", get_deliveries, PERM_SUPPLY_REQUEST, 0, NULL,
      "辖区内待签收及近期签收的配送单（手机签收）", "supply", 0},
     {M_GET, "/api/v1/supply/orders", get_orders, PERM_SUPPLY_FULFIL, 0, NULL,
-     "本企业收到的电子订货（供应商账号）", "supply", 0},
+     "本企业收到的电子订货（供应商账号），附新订货提醒", "supply", 0},
+    /* before orders/{id}: the first pattern that matches wins */
+    {M_GET, "/api/v1/supply/orders/stream", get_orders_stream, PERM_SUPPLY_FULFIL, ROUTE_STREAM,
+     NULL, "新电子订货实时提醒（Server-Sent Events，仅本企业）", "supply", 0},
     {M_POST, "/api/v1/supply/orders/{id}/accept", post_order_accept, PERM_SUPPLY_FULFIL, 0, NULL,
      "供应商接单", "supply", 0},
     {M_POST, "/api/v1/supply/orders/{id}/ship", post_order_ship, PERM_SUPPLY_FULFIL, 0, ship_body,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alert/alert.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/paging.h"
@@ -516,6 +517,23 @@ static err make_deliveries(db *d, arena *a, int64_t request_id, int64_t region,
         if (!e)
             e = supply_event(d, request_id, did, orders ? "ordered" : "allocated",
                              arena_printf(a, "%s：%lld 件", name, (long long)units), user_id);
+        /* the supplier is told (its bound accounts' stream and list), and
+         * the region's staff see the order placed (docs/supplies.md
+         * "Telling the supplier") */
+        if (!e && orders) {
+            char detail[96];
+            snprintf(detail, sizeof detail, "{\"delivery_id\":\"%lld\",\"request_id\":\"%lld\"}",
+                     (long long)did, (long long)request_id);
+            struct alert_new al = {.kind = ALERT_SUPPLY_ORDER,
+                                   .level = ALERT_INFO,
+                                   .region_code = region,
+                                   .message =
+                                       arena_printf(a, "向%s下达电子订货：%lld 件，请及时接单",
+                                                    name, (long long)units),
+                                   .detail = detail,
+                                   .enterprise_id = src};
+            e = alert_raise(d, &al, NULL);
+        }
         ++*made_r;
     }
     return e;

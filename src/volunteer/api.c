@@ -34,7 +34,9 @@
 #include "base/regcode.h"
 #include "base/validate.h"
 #include "http/export.h"
+#include "base/time.h"
 #include "http/write.h"
+#include "notice/notice.h"
 #include "person/person.h"
 #include "security/audit.h"
 #include "security/mask.h"
@@ -392,6 +394,33 @@ static const struct jfield project_body[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
+/* Tell the approved volunteers of the project's community, in the
+ * writing transaction, by a notice the platform publishes (notice.h
+ * notice_system_publish; docs/community-life.md "Telling the volunteers"):
+ * the project published, or cancelled with the reason. */
+static err tell_volunteers(struct req *r, const struct volunteer_project *p, const char *why)
+{
+    char from[CHINA_TIME_LEN], to[CHINA_TIME_LEN];
+    china_time(p->starts_at, from);
+    china_time(p->ends_at, to);
+    /* minutes are enough: "YYYY-MM-DD HH:MM" */
+    from[16] = to[16] = 0;
+    const char *title =
+        arena_printf(r->a, "%s：%s", why ? "志愿服务项目取消" : "志愿服务项目招募", p->title);
+    const char *text =
+        why ? arena_printf(r->a, "原定 %s 至 %s 在%s的志愿服务项目“%s”已取消。\n取消原因：%s", from,
+                           to, p->place, p->title, why)
+            : arena_printf(r->a,
+                           "社区发布了志愿服务项目“%s”。\n时间：%s 至 %s\n地点：%s\n招募 %lld "
+                           "人，请在“志愿服务”中报名。%s%s",
+                           p->title, from, to, p->place, (long long)p->places,
+                           p->content && *p->content ? "\n服务内容：" : "",
+                           p->content ? p->content : "");
+    int64_t id;
+    return notice_system_publish(r->db, r->a, regcode_at_most(p->region_code, LEVEL_COMMUNITY),
+                                 NOTICE_VOLUNTEERS, title, text, &id);
+}
+
 static err post_project(struct req *r)
 {
     enum region_level lv;
@@ -412,7 +441,12 @@ static err post_project(struct req *r)
     if (e)
         return e;
     db_hold(r->db);
-    e = volunteer_project_create(r->db, r->a, &r->who->scope, r->who->user_id, &p);
+    if (!(e = db_begin(r->db))) {
+        e = volunteer_project_create(r->db, r->a, &r->who->scope, r->who->user_id, &p);
+        if (!e)
+            e = tell_volunteers(r, &p, NULL);
+        e = req_tx_end(r, e);
+    }
     if ((e = req_write_done(r, e, "volunteer.project.create", "volunteer_project", e ? 0 : p.id,
                             "")))
         return e;
@@ -474,9 +508,13 @@ static err post_project_cancel(struct req *r)
         return e;
     struct volunteer_project p;
     db_hold(r->db);
-    if (!(e = db_begin(r->db)))
-        e = req_tx_end(r, volunteer_project_cancel(r->db, r->a, &r->who->scope, id, r->who->user_id,
-                                                   note, now_ms(), &p));
+    if (!(e = db_begin(r->db))) {
+        e = volunteer_project_cancel(r->db, r->a, &r->who->scope, id, r->who->user_id, note,
+                                     now_ms(), &p);
+        if (!e)
+            e = tell_volunteers(r, &p, note);
+        e = req_tx_end(r, e);
+    }
     if ((e = req_write_done(r, e, "volunteer.project.cancel", "volunteer_project", id, "")))
         return e;
     return reply_json(r, 200, project_json(&p, false));

@@ -149,6 +149,59 @@ test('articles: staff filters, publishing a draft, outside scope, delete', async
   expectError(await comm.del(`/api/v1/articles/${news.id}`), 404, 'not_found');
 });
 
+test('articles: body images are served through the article, only the ones its body shows', async () => {
+  const up = async (c) => {
+    const u = await c.post('/api/v1/attachments', JPEG, { 'content-type': 'image/jpeg' });
+    assert.equal(u.status, 201, u.text);
+    return u.body.id;
+  };
+  const [img1, img2, theirs] = [await up(comm), await up(comm), await up(resA)];
+  const withImg = (...ids) => '<p>看图</p>' + ids.map((i) => `<img src="${i}" alt="示意">`).join('');
+  const stored = (i) => `/api/v1/attachments/${i}`;
+  // someone else's upload, an unknown id: refused, nothing written
+  expectError(await comm.post('/api/v1/articles', { ...good, body: withImg(stored(theirs)) }), 400, 'invalid_attachment', 'body');
+  expectError(await comm.post('/api/v1/articles', { ...good, body: withImg(stored('123456')) }), 400, 'invalid_attachment', 'body');
+  const before = (await comm.get('/api/v1/articles')).body.total;
+  const r = await comm.post('/api/v1/articles', { ...good, kind: 'knowledge', title: '正确佩戴口罩', body: withImg(stored(img1)) });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await comm.get('/api/v1/articles')).body.total, before + 1);
+  const id = r.body.id;
+  const staffSrc = (i) => `/api/v1/articles/${id}/images/${i}`;
+  const mineSrc = (i) => `/api/v1/me/articles/${id}/images/${i}`;
+  assert.equal(r.body.body, withImg(staffSrc(img1)));
+  // the resident's body names the article's route; the image is the upload
+  const one = await resA.get(`/api/v1/me/articles/${id}`);
+  assert.equal(one.status, 200, one.text);
+  assert.equal(one.body.body, withImg(mineSrc(img1)));
+  const got = await resA.get(mineSrc(img1));
+  assert.equal(got.status, 200);
+  assert.equal(got.headers.get('content-type'), 'image/jpeg');
+  assert.equal(Number(got.headers.get('content-length')), JPEG.length);
+  expectError(await resA.get(stored(img1)), 404, 'not_found'); // why the route exists
+  // an attachment the body does not show is not served, whoever holds it
+  expectError(await resA.get(mineSrc(img2)), 404, 'not_found');
+  expectError(await resA.get(mineSrc(theirs)), 404, 'not_found');
+  expectError(await resA.get(`/api/v1/me/articles/${id}/images/x`), 404, 'not_found');
+  expectError(await resC.get(mineSrc(img1)), 404, 'not_found'); // another community
+  assert.equal((await comm.get(staffSrc(img1))).status, 200);
+  expectError(await ccWest.get(staffSrc(img1)), 404, 'not_found');
+  // the editor sends the body back as it got it, with one more fresh upload
+  const e1 = await comm.put(`/api/v1/articles/${id}`, { ...good, kind: 'knowledge', title: '正确佩戴口罩', body: withImg(staffSrc(img1), stored(img2)) });
+  assert.equal(e1.status, 200, e1.text);
+  assert.equal(e1.body.body, withImg(staffSrc(img1), staffSrc(img2)));
+  assert.equal((await resA.get(mineSrc(img2))).status, 200);
+  // another article cannot take an image this one holds
+  expectError(await comm.post('/api/v1/articles', { ...good, body: withImg(stored(img2)) }), 400, 'invalid_attachment', 'body');
+  // an image taken out of the body is gone
+  const e2 = await comm.put(`/api/v1/articles/${id}`, { ...good, kind: 'knowledge', title: '正确佩戴口罩', body: withImg(staffSrc(img2)) });
+  assert.equal(e2.status, 200, e2.text);
+  expectError(await resA.get(mineSrc(img1)), 404, 'not_found');
+  expectError(await comm.get(staffSrc(img1)), 404, 'not_found');
+  assert.equal((await resA.get(mineSrc(img2))).status, 200);
+  assert.equal((await comm.del(`/api/v1/articles/${id}`)).status, 204);
+  expectError(await comm.get(staffSrc(img2)), 404, 'not_found');
+});
+
 const QUESTIONS = [
   { text: '是否同意周末开放菜市场', type: 'single', options: ['同意', '不同意'] },
   { text: '希望增加哪些服务', type: 'multiple', options: ['买菜', '送药', '理发'] },

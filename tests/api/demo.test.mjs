@@ -447,6 +447,32 @@ test('enterprises: the enterprise account staff, roster, clock-ins, declarations
   assert.equal(wb.find((x) => x.key === 'clockin_abnormal_today')?.count, 1, JSON.stringify(wb));
 });
 
+test('content: inspection objects (one overdue with its task), notices read by some, articles, a poll answered, an electronic order', async () => {
+  const clients = await staffClients();
+  const cc = clients.command_center;
+  const objs = (await list(cc, '/api/v1/service/inspect/objects?page_size=100')).items;
+  assert.equal(objs.length, 5, JSON.stringify(objs));
+  assert.equal(new Set(objs.map((o) => o.region_code)).size, 2, 'two communities');
+  const overdue = objs.filter((o) => o.overdue);
+  assert.deepEqual(overdue.map((o) => o.name), ['社区文化广场']);
+  assert.ok(overdue[0].task_id, 'the sweep raised its task');
+  const market = objs.find((o) => o.name === '农贸市场生鲜区');
+  const detail = await list(cc, `/api/v1/service/inspect/objects/${market.id}`);
+  assert.equal(detail.records.length, 2);
+  assert.deepEqual(detail.records.map((r) => r.attachments.length).sort(), [0, 1]);
+  const notices = (await list(cc, '/api/v1/notices')).items;
+  assert.deepEqual(notices.map((n) => [n.audience, n.pinned]), [['all', true], ['building', false]]);
+  assert.ok(notices.every((n) => n.read > 0 && n.read < n.recipients), JSON.stringify(notices));
+  const arts = (await list(cc, '/api/v1/articles?state=published')).items;
+  assert.deepEqual(arts.map((a) => a.kind).sort(), ['guide', 'knowledge', 'news']);
+  const polls = (await list(cc, '/api/v1/polls')).items;
+  assert.equal(polls.length, 1);
+  assert.ok(!polls[0].closed && polls[0].answered === 5 && polls[0].recipients > 5, JSON.stringify(polls[0]));
+  const orders = await list(clients.enterprise, '/api/v1/supply/orders');
+  assert.equal(orders.items.length, 1, JSON.stringify(orders));
+  assert.deepEqual([orders.items[0].state, orders.items[0].accepted, orders.items[0].lines.length], ['pending', false, 2]);
+});
+
 test('a city of ten people (the benches\' own) is built too: too small for a testing round, so none, and its counters agree', async () => {
   let made, verify;
   const small = await startServer({

@@ -254,6 +254,41 @@ test('a recipient reads a notice\'s attachment through the notice; nobody else d
   expectError(await resA.get(own), 404, 'not_found');
 });
 
+test('a notice\'s body images are served to its recipients through the notice', async () => {
+  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, ...Buffer.alloc(64, 0x5a)]);
+  const up = await comm.post('/api/v1/attachments', JPEG, { 'content-type': 'image/jpeg' });
+  const other = await comm.post('/api/v1/attachments', JPEG, { 'content-type': 'image/jpeg' });
+  assert.equal(up.status, 201, up.text);
+  const img = up.body.id;
+  const theirs = await resA.post('/api/v1/attachments', JPEG, { 'content-type': 'image/jpeg' });
+  const body = (src) => `<p>消杀路线</p><img src="${src}">`;
+  const bad = { ...good, region_code: BUILDING, audience: 'building', title: '1号楼消杀路线', body: body(`/api/v1/attachments/${theirs.body.id}`) };
+  expectError(await comm.post('/api/v1/notices', bad), 400, 'invalid_attachment', 'body');
+  const r = await comm.post('/api/v1/notices', { ...bad, body: body(`/api/v1/attachments/${img}`) });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  assert.equal(r.body.body, body(`/api/v1/notices/${id}/images/${img}`));
+  assert.deepEqual(r.body.attachments, []); // not listed as an attachment
+  // edited while unread, the body sent back as staff got it keeps its image
+  const p = await comm.patch(`/api/v1/notices/${id}`, { title: '1号楼消杀路线图', body: r.body.body });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.body, r.body.body);
+  const mine = `/api/v1/me/notices/${id}/images/${img}`;
+  const o = await resA.get(`/api/v1/me/notices/${id}`);
+  assert.equal(o.status, 200, o.text);
+  assert.equal(o.body.body, body(mine));
+  const a = await resA.get(mine);
+  assert.equal(a.status, 200);
+  assert.equal(Number(a.headers.get('content-length')), JPEG.length);
+  expectError(await resA.get(`/api/v1/attachments/${img}`), 404, 'not_found');
+  expectError(await resA.get(`/api/v1/me/notices/${id}/images/${other.body.id}`), 404, 'not_found'); // not in the body
+  expectError(await resB.get(mine), 404, 'not_found'); // not a recipient
+  assert.equal((await comm.get(`/api/v1/notices/${id}/images/${img}`)).status, 200);
+  expectError(await ccWest.get(`/api/v1/notices/${id}/images/${img}`), 404, 'not_found');
+  assert.equal((await comm.post(`/api/v1/notices/${id}/withdraw`)).status, 200);
+  expectError(await resA.get(mine), 404, 'not_found');
+});
+
 // Live receipts (live.c): the console's drawer hears a first reading as an
 // event of counts only, in the staff member's scope; nobody else hears it.
 test('a first reading is pushed to the staff streams in scope, counts only', async () => {

@@ -7,7 +7,7 @@
 // and sign one with a shortfall. One server; the tests build on each other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, expectError, creditCode, auditEntries } from './lib.mjs';
+import { startCityWith, expectError, creditCode, auditEntries, openStream, until } from './lib.mjs';
 
 const PW = 'Passw0rd!orders';
 const DISTRICT = '110101000000'; // 东城区
@@ -167,4 +167,55 @@ test('community staff list the deliveries to their region and sign one with a sh
   // the supplier sees its order signed with the shortfall
   const own = (await ok(entA.get('/api/v1/supply/orders'))).items[0];
   assert.deepEqual([own.state_label, own.shortfall], ['已签收', 5]);
+});
+
+// Telling the supplier (docs/supplies.md "Telling the supplier"): an order
+// placed is an alert supply_order addressed to the supplier's enterprise:
+// its bound accounts hear it live on their own stream and find it with
+// their orders; another supplier hears and finds nothing; the region's
+// staff see it among their alerts.
+test('a supplier is told of an order placed with it, live; another supplier is not', async () => {
+  // the dispatch of before(): one alert each, A's naming A only
+  const a0 = (await ok(entA.get('/api/v1/supply/orders'))).alerts;
+  assert.equal(a0.length, 1, JSON.stringify(a0));
+  assert.deepEqual([a0[0].kind, a0[0].kind_label, a0[0].enterprise_id, a0[0].detail.delivery_id], ['supply_order', '新电子订货', A, dA]);
+  assert.match(a0[0].message, /^向北京康护医疗用品有限公司下达电子订货：60 件/);
+  assert.deepEqual((await ok(entB.get('/api/v1/supply/orders'))).alerts.map((x) => x.detail.delivery_id), [dB]);
+  const staff = (await ok(cs.get('/api/v1/alerts?kind=supply_order'))).items;
+  assert.equal(staff.length, 2, 'the community\'s staff see both orders placed');
+  assert.equal((await ok(csOther.get('/api/v1/alerts?kind=supply_order'))).items.length, 0);
+  // live: A's stream hears a new order placed with A; B's hears nothing
+  const sA = await openStream(ctx.url, entA, {}, '/api/v1/supply/orders/stream');
+  const sB = await openStream(ctx.url, entB, {}, '/api/v1/supply/orders/stream');
+  try {
+    assert.equal(sA.status, 200);
+    assert.match(sA.type, /^text\/event-stream/);
+    assert.equal((await openStream(ctx.url, entLoose, {}, '/api/v1/supply/orders/stream')).status, 403); // unbound
+    assert.equal((await openStream(ctx.url, cs, {}, '/api/v1/supply/orders/stream')).status, 403); // not a supplier
+    const filed = await ok(cs.post('/api/v1/supply/requests', {
+      region_code: COMMUNITY, requester: 'community', urgency: 'normal', needed_by: '2030-01-03 18:00',
+      lines: [{ product_id: '31', quantity: 30 }],
+    }), 201);
+    const r = await ok(cc.get(`/api/v1/supply/requests/${filed.id}`));
+    await ok(cc.post(`/api/v1/supply/requests/${r.id}/dispatch`, { orders: [{ line_id: r.lines[0].id, enterprise_id: A, quantity: 30 }] }));
+    assert.ok(await until(() => sA.events.length >= 1), 'A hears its order');
+    assert.equal(sA.events[0].event, 'alert');
+    assert.equal(sA.events[0].data.enterprise_id, A);
+    assert.equal(sA.events[0].data.detail.request_id, r.id);
+    // then one for B: B's stream, open all along, hears that one only
+    const f2 = await ok(cs.post('/api/v1/supply/requests', {
+      region_code: COMMUNITY, requester: 'community', urgency: 'normal', needed_by: '2030-01-03 18:00',
+      lines: [{ product_id: '31', quantity: 20 }],
+    }), 201);
+    const r2 = await ok(cc.get(`/api/v1/supply/requests/${f2.id}`));
+    await ok(cc.post(`/api/v1/supply/requests/${r2.id}/dispatch`, { orders: [{ line_id: r2.lines[0].id, enterprise_id: B, quantity: 20 }] }));
+    assert.ok(await until(() => sB.events.length >= 1), 'B hears its order');
+    assert.deepEqual(sB.events.map((e) => e.data.detail.request_id), [r2.id]);
+    assert.deepEqual(sA.events.map((e) => e.data.detail.request_id), [r.id]);
+    assert.equal((await ok(entA.get('/api/v1/supply/orders'))).alerts.length, 2);
+    assert.equal((await ok(entB.get('/api/v1/supply/orders'))).alerts.length, 2);
+  } finally {
+    sA.close();
+    sB.close();
+  }
 });

@@ -329,3 +329,35 @@ test('staff edit and cancel a project; sign-ups marked cancelled, the volunteer 
   expectError(await b.del(`/api/v1/me/volunteer/projects/${fut.id}/signup`), 409, 'project_cancelled');
   assert.ok((await b.get('/api/v1/me/volunteer')).body.items.some((x) => x.id === fut.id && x.cancelled), 'in the history, cancelled');
 });
+
+// Telling the volunteers (docs/community-life.md "Telling the volunteers"):
+// a project published or cancelled is a notice the platform publishes to
+// the community's approved volunteers, in their 通知 list; a resident who
+// is no volunteer, a revoked one and another community's do not get it.
+test('volunteers are told of a project published and cancelled; nobody else is', async () => {
+  const plain = await resident(ctx, COMMUNITY, '孙八');
+  const titles = async (x) => (await x.get('/api/v1/me/notices')).body.items.map((n) => n.title);
+  // the cancellation of the previous test reached b (approved), with its reason
+  const cancelled = (await b.get('/api/v1/me/notices')).body.items.find((n) => n.title === '志愿服务项目取消：楼道消杀（二期）');
+  assert.ok(cancelled, JSON.stringify(await titles(b)));
+  const open = await b.get(`/api/v1/me/notices/${cancelled.id}`);
+  assert.equal(open.status, 200, open.text);
+  assert.match(open.body.body, /取消原因：暴雨预警/);
+  const now = Date.now();
+  const r = await cs.post('/api/v1/volunteer-projects', { region_code: COMMUNITY, title: '独居老人<送餐>', place: '多福巷社区食堂', content: '午餐送到家门口', starts_at: now + 26 * H, ends_at: now + 28 * H, places: 3 });
+  assert.equal(r.status, 201, r.text);
+  const title = '志愿服务项目招募：独居老人<送餐>';
+  for (const v of [b, c]) assert.ok((await titles(v)).includes(title), 'an approved volunteer of the community');
+  const n = (await b.get('/api/v1/me/notices')).body.items.find((x) => x.title === title);
+  const body = (await b.get(`/api/v1/me/notices/${n.id}`)).body.body;
+  assert.match(body, /独居老人&lt;送餐&gt;/, 'staff text escaped, not markup');
+  assert.match(body, /地点：多福巷社区食堂/);
+  for (const x of [plain, a /* revoked */, outsider]) assert.ok(!(await titles(x)).includes(title), 'not a volunteer of the community');
+  // staff see it among the community's notices, for the volunteers, by the system
+  const staff = (await cs.get('/api/v1/notices')).body.items.find((x) => x.title === title);
+  assert.deepEqual([staff.audience, staff.audience_label, staff.author_name, staff.recipients], ['volunteers', '社区志愿者', '系统通知', 2]);
+  // a project in a community with no approved volunteer publishes no notice
+  const o = await csOther.post('/api/v1/volunteer-projects', { region_code: OTHER_COMMUNITY, title: '物资搬运', place: '社区仓库', starts_at: now + 26 * H, ends_at: now + 28 * H, places: 2 });
+  assert.equal(o.status, 201, o.text);
+  assert.equal((await csOther.get('/api/v1/notices')).body.total, 0);
+});

@@ -125,7 +125,10 @@ test('a notice published on the console is read on a phone and shows as read in 
 });
 
 test('a poll answered on the phone shows in the results; the news carousel on the home', async () => {
-  const news = await comm.post('/api/v1/articles', { region_code: COMMUNITY, kind: 'news', title: '社区菜市场周末开放', body: '<p>周六、周日<strong>开放</strong></p>', published: true });
+  // the body shows an image the author uploaded (docs/community.md "Images in a body")
+  const img = await comm.post('/api/v1/attachments', Buffer.from(PNG, 'base64'), { 'content-type': 'image/png' });
+  assert.equal(img.status, 201, img.text);
+  const news = await comm.post('/api/v1/articles', { region_code: COMMUNITY, kind: 'news', title: '社区菜市场周末开放', body: `<p>周六、周日<strong>开放</strong></p><img src="/api/v1/attachments/${img.body.id}" alt="市场">`, published: true });
   assert.equal(news.status, 201, news.text);
 
   const page = await consolePage(browser, ctx, '/polls', comm);
@@ -163,6 +166,8 @@ test('a poll answered on the phone shows in the results; the news carousel on th
   await phone.goto(ctx.url + '/mobile/#/articles?kind=news');
   await phone.getByTestId('article-item').filter({ hasText: '社区菜市场周末开放' }).click();
   assert.equal(await phone.getByTestId('article-body').locator('strong').textContent(), '开放');
+  const loaded = (img) => img.evaluate((el) => el.complete ? el.naturalWidth : new Promise((ok) => { el.onload = el.onerror = () => ok(el.naturalWidth); }));
+  assert.ok(await loaded(phone.getByTestId('article-body').locator('img')) > 0, 'the body image loads on the phone');
 
   await row.getByTestId('poll-results').click();
   const drawer = page.getByTestId('poll-results-drawer');
@@ -180,11 +185,17 @@ test('a poll answered on the phone shows in the results; the news carousel on th
   await arow.getByTestId('article-edit').click();
   const adialog = page.getByTestId('article-dialog');
   assert.equal(await adialog.getByTestId('article-body').locator('strong').textContent(), '开放');
+  assert.ok(await loaded(adialog.getByTestId('article-body').locator('img')) > 0, 'the body image loads in the editor');
+  // a second image through the editor's own button
+  await adialog.getByTestId('article-image-file').setInputFiles({ name: 'b.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
+  await adialog.getByTestId('article-body').locator('img').nth(1).waitFor();
   await adialog.getByTestId('article-published').click();
   await adialog.getByTestId('article-save').click();
   await closed(adialog, page);
   await arow.getByTestId('article-row-state').filter({ hasText: '草稿' }).waitFor();
   assert.equal((await resident.get('/api/v1/me/articles?kind=news')).body.total, 0);
+  const saved = await comm.get(`/api/v1/articles/${news.body.id}`);
+  assert.equal((saved.body.body.match(new RegExp(`src="/api/v1/articles/${news.body.id}/images/\\d+"`, 'g')) || []).length, 2, saved.body.body);
   assertClean(page);
   assertClean(phone);
 });
