@@ -192,6 +192,35 @@ err query_page(db *d, arena *a, const struct query *from_where, const struct que
     return E_OK;
 }
 
+err query_one(db *d, arena *a, const struct query_one *p, void *item_r)
+{
+    const struct query *q = p->q;
+    if (!q) {
+        struct query *by_id = arena_alloc(a, sizeof *by_id);
+        *by_id = (struct query)QUERY_INIT;
+        query_sql(by_id, p->select);
+        query_int(by_id, p->id);
+        query_int(by_id, p->lo);
+        query_int(by_id, p->hi);
+        q = by_id;
+    }
+    db_stmt *s;
+    err e = query_prepare(d, q, &s);
+    if (e)
+        return e;
+    void *item = arena_zalloc(a, p->size ? p->size : 1);
+    bool has;
+    if (!(e = db_row(s, &has)) && has)
+        e = p->read(s, a, item, p->ctx);
+    db_done(s);
+    if (e)
+        return e;
+    if (!has)
+        return err_set(E_NOT_FOUND, "not_found", "id", "%s", p->missing);
+    memcpy(item_r, item, p->size);
+    return E_OK;
+}
+
 const char *query_like_contains(arena *a, const char *text, bool fold)
 {
     if (!text)
