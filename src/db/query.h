@@ -27,6 +27,7 @@
 #ifndef FK_DB_QUERY_H
 #define FK_DB_QUERY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -130,6 +131,23 @@ struct query_page {
 };
 err query_page(db *d, arena *a, const struct query *from_where, const struct query_page *p,
                void **items_r, size_t *n_r, int64_t *total_r) __attribute__((warn_unused_result));
+
+/*
+ * query_page for a list whose rows become JSON objects as they are read (a
+ * resident's own requests, a volunteer's work): `p` as for query_page but
+ * for size, read and ctx (its own), each row by json() appended to a new
+ * array, *items_r (empty past the end). On any error (query_page's,
+ * json()'s) nothing is kept and *items_r and *total_r are untouched.
+ *
+ *     e = query_page_json(d, a, w, &(struct query_page){
+ *             .count = "SELECT COUNT(*) FROM env_clues c", .select = "SELECT " MINE_COLS
+ *             " FROM env_clues c", .order = " ORDER BY c.id DESC", .page = page,
+ *             .page_size = page_size}, mine_json, items_r, total_r);
+ */
+typedef err (*query_json_fn)(arena *a, db_stmt *s, json_t **o_r);
+err query_page_json(db *d, arena *a, const struct query *from_where, const struct query_page *p,
+                    query_json_fn json, json_t **items_r, int64_t *total_r)
+    __attribute__((warn_unused_result));
 
 /*
  * The one row of a look-up by id in scope (a record's page, the check

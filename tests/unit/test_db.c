@@ -1073,6 +1073,73 @@ static void test_query_one(void **state)
     arena_free(&a);
 }
 
+/* query_page_json's row: {"id": id}; the row with id 3 fails when
+ * json_fail is set. */
+static bool json_fail;
+
+static err id_json(arena *a, db_stmt *s, json_t **o_r)
+{
+    (void)a;
+    int64_t id = db_col_int64(s, 0);
+    if (json_fail && id == 3)
+        return err_set(E_CONFLICT, "read_failed", NULL, "读取失败");
+    *o_r = json_pack("{sI}", "id", (json_int_t)id);
+    return E_OK;
+}
+
+static err json_page_of(arena *a, int64_t page, int64_t page_size, json_t **items_r,
+                        int64_t *total_r)
+{
+    struct query w = QUERY_INIT;
+    query_sql(&w, " FROM dbtest_rows r WHERE r.name = ?");
+    query_text(&w, "odd");
+    return query_page_json(D, a, &w,
+                           &(struct query_page){.count = "SELECT COUNT(*)",
+                                                .select = "SELECT r.id",
+                                                .order = " ORDER BY r.id DESC",
+                                                .page = page,
+                                                .page_size = page_size},
+                           id_json, items_r, total_r);
+}
+
+/* query_page_json: a page of objects in order, the total of every match,
+ * an empty array past the end, and on a row's error nothing kept. */
+static void test_query_page_json(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 5; i++)
+        insert(i, i % 2 ? "odd" : "even", "", 0, i);
+    arena *a = arena_new(0);
+    json_t *items = NULL;
+    int64_t total = -1;
+    json_fail = false;
+    assert_int_equal(json_page_of(a, 1, 2, &items, &total), E_OK);
+    assert_int_equal(total, 3);
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "id")), 5);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 1), "id")), 3);
+    json_decref(items);
+    assert_int_equal(json_page_of(a, 2, 2, &items, &total), E_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "id")), 1);
+    json_decref(items);
+    items = NULL, total = -1;
+    assert_int_equal(json_page_of(a, 3, 2, &items, &total), E_OK);
+    assert_non_null(items);
+    assert_int_equal(json_array_size(items), 0);
+    assert_int_equal(total, 3);
+    json_decref(items);
+
+    json_fail = true;
+    items = NULL, total = -1;
+    assert_int_equal(json_page_of(a, 1, 2, &items, &total), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "read_failed");
+    assert_null(items);
+    assert_int_equal(total, -1);
+    json_fail = false;
+    arena_free(&a);
+}
+
 #define TESTS                                                                                      \
     cmocka_unit_test(test_kind), cmocka_unit_test_setup(test_roundtrip, reset_tables),             \
         cmocka_unit_test_setup(test_text_is_copied, reset_tables),                                 \
@@ -1087,7 +1154,8 @@ static void test_query_one(void **state)
         cmocka_unit_test_setup(test_read_tx, reset_tables),                                        \
         cmocka_unit_test_setup(test_query_builder, reset_tables),                                  \
         cmocka_unit_test_setup(test_query_page, reset_tables),                                     \
-        cmocka_unit_test_setup(test_query_one, reset_tables), cmocka_unit_test(test_migrate)
+        cmocka_unit_test_setup(test_query_one, reset_tables),                                      \
+        cmocka_unit_test_setup(test_query_page_json, reset_tables), cmocka_unit_test(test_migrate)
 
 int main(void)
 {
