@@ -254,7 +254,8 @@ err query_one(db *d, arena *a, const struct query_one *p, void *item_r)
     if (e)
         return e;
     if (!has)
-        return err_set(E_NOT_FOUND, "not_found", "id", "%s", p->missing);
+        return p->not_found ? p->not_found()
+                            : err_set(E_NOT_FOUND, "not_found", "id", "%s", p->missing);
     memcpy(item_r, item, p->size);
     return E_OK;
 }

@@ -168,7 +168,8 @@ err query_page_json(db *d, arena *a, const struct query *from_where, const struc
  *             .size = sizeof *n_r, .read = notice_read, .missing = "通知不存在"}, n_r);
  *
  * No row: E_NOT_FOUND "not_found" on the field "id" with the message
- * `missing`. On any error (that, the statement's, read()'s) *item_r is
+ * `missing`, or not_found()'s error where the module has its own refusal
+ * ("project_not_found"). On any error (that, the statement's, read()'s) *item_r is
  * untouched. It takes at most one struct query from the arena, none from
  * the stack.
  */
@@ -178,8 +179,9 @@ struct query_one {
     const struct query *q; /* instead of select, id, lo, hi */
     size_t size;           /* of *item_r */
     query_row_fn read;
-    void *ctx;           /* read()'s */
-    const char *missing; /* the message of E_NOT_FOUND: "通知不存在" */
+    void *ctx;              /* read()'s */
+    const char *missing;    /* the message of E_NOT_FOUND: "通知不存在" */
+    err (*not_found)(void); /* instead of missing: the module's refusal */
 };
 err query_one(db *d, arena *a, const struct query_one *p, void *item_r)
     __attribute__((warn_unused_result));

@@ -148,15 +148,10 @@ static err vol_one(db *d, arena *a, const char *where, int64_t id, const struct 
         query_int(&q, sc->lo);
         query_int(&q, sc->hi);
     }
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? vol_read(s, a, v_r, NULL) : not_found();
-    db_done(s);
-    return e;
+    return query_one(
+        d, a,
+        &(struct query_one){.q = &q, .size = sizeof *v_r, .read = vol_read, .not_found = not_found},
+        v_r);
 }
 
 err volunteer_of_user(db *d, arena *a, int64_t user_id, struct volunteer *v_r)
@@ -479,22 +474,18 @@ err volunteer_project_list(db *d, arena *a, const struct volunteer_project_viewe
 err volunteer_project_find(db *d, arena *a, const struct scope *sc, int64_t id,
                            struct volunteer_project *p_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " PROJ_COLS " FROM volunteer_projects j LEFT JOIN regions r ON "
-                       "r.code = j.region_code WHERE j.id = ? AND j.region_code >= ? AND "
-                       "j.region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? proj_read(s, a, p_r, NULL) : project_not_found();
-    db_done(s);
-    return e;
+    return query_one(d, a,
+                     &(struct query_one){.select = "SELECT " PROJ_COLS
+                                                   " FROM volunteer_projects j LEFT JOIN regions r "
+                                                   "ON r.code = j.region_code WHERE j.id = ? AND "
+                                                   "j.region_code >= ? AND j.region_code < ?",
+                                         .id = id,
+                                         .lo = sc->lo,
+                                         .hi = sc->hi,
+                                         .size = sizeof *p_r,
+                                         .read = proj_read,
+                                         .not_found = project_not_found},
+                     p_r);
 }
 
 /* A project staff may still change: not cancelled, not ended. */

@@ -986,6 +986,11 @@ static err read_one(db_stmt *s, arena *a, void *item, void *ctx)
     return E_OK;
 }
 
+static err row_gone(void)
+{
+    return err_set(E_CONFLICT, "row_gone", NULL, "记录已删除");
+}
+
 /* Row `id` if its n (= its id) is in [lo, hi). */
 static err one_of(arena *a, int64_t id, int64_t lo, int64_t hi, struct page_ctx *c, struct one *o)
 {
@@ -1033,6 +1038,22 @@ static void test_query_one(void **state)
     assert_int_equal(one_of(a, 9, 1, 100, &c, &o), E_NOT_FOUND);
     assert_int_equal(o.id, -1);
     assert_int_equal(c.calls, 1);
+    /* the module's own refusal instead */
+    assert_int_equal(query_one(D, a,
+                               &(struct query_one){.select = "SELECT r.id, r.name FROM dbtest_rows "
+                                                             "r WHERE r.id = ? AND r.n >= ? AND "
+                                                             "r.n < ?",
+                                                   .id = 9,
+                                                   .lo = 1,
+                                                   .hi = 100,
+                                                   .size = sizeof o,
+                                                   .read = read_one,
+                                                   .ctx = &c,
+                                                   .not_found = row_gone},
+                               &o),
+                     E_CONFLICT);
+    assert_string_equal(err_last()->slug, "row_gone");
+    assert_int_equal(o.id, -1);
 
     /* a reader's error is the result, the item untouched */
     c.fail_at = 3;
