@@ -192,6 +192,74 @@ err query_page(db *d, arena *a, const struct query *from_where, const struct que
     return E_OK;
 }
 
+/* query_page_json's reader: the row's object onto the array. */
+struct json_rows {
+    query_json_fn json;
+    json_t *items;
+};
+
+static err json_row(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    (void)item;
+    struct json_rows *j = ctx;
+    json_t *o;
+    err e = j->json(a, s, &o);
+    if (!e)
+        json_array_append_new(j->items, o);
+    return e;
+}
+
+err query_page_json(db *d, arena *a, const struct query *from_where, const struct query_page *p,
+                    query_json_fn json, json_t **items_r, int64_t *total_r)
+{
+    struct json_rows j = {json, json_array()};
+    struct query_page jp = *p;
+    jp.size = 1; /* the rows go to j.items, not to query_page's items */
+    jp.read = json_row;
+    jp.ctx = &j;
+    void *unused;
+    size_t n;
+    int64_t total;
+    err e = query_page(d, a, from_where, &jp, &unused, &n, &total);
+    if (e) {
+        json_decref(j.items);
+        return e;
+    }
+    *items_r = j.items;
+    *total_r = total;
+    return E_OK;
+}
+
+err query_one(db *d, arena *a, const struct query_one *p, void *item_r)
+{
+    const struct query *q = p->q;
+    if (!q) {
+        struct query *by_id = arena_alloc(a, sizeof *by_id);
+        *by_id = (struct query)QUERY_INIT;
+        query_sql(by_id, p->select);
+        query_int(by_id, p->id);
+        query_int(by_id, p->lo);
+        query_int(by_id, p->hi);
+        q = by_id;
+    }
+    db_stmt *s;
+    err e = query_prepare(d, q, &s);
+    if (e)
+        return e;
+    void *item = arena_zalloc(a, p->size ? p->size : 1);
+    bool has;
+    if (!(e = db_row(s, &has)) && has)
+        e = p->read(s, a, item, p->ctx);
+    db_done(s);
+    if (e)
+        return e;
+    if (!has)
+        return p->not_found ? p->not_found()
+                            : err_set(E_NOT_FOUND, "not_found", "id", "%s", p->missing);
+    memcpy(item_r, item, p->size);
+    return E_OK;
+}
+
 const char *query_like_contains(arena *a, const char *text, bool fold)
 {
     if (!text)

@@ -27,6 +27,7 @@
 #ifndef FK_DB_QUERY_H
 #define FK_DB_QUERY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -130,5 +131,59 @@ struct query_page {
 };
 err query_page(db *d, arena *a, const struct query *from_where, const struct query_page *p,
                void **items_r, size_t *n_r, int64_t *total_r) __attribute__((warn_unused_result));
+
+/*
+ * query_page for a list whose rows become JSON objects as they are read (a
+ * resident's own requests, a volunteer's work): `p` as for query_page but
+ * for size, read and ctx (its own), each row by json() appended to a new
+ * array, *items_r (empty past the end). On any error (query_page's,
+ * json()'s) nothing is kept and *items_r and *total_r are untouched.
+ *
+ *     e = query_page_json(d, a, w, &(struct query_page){
+ *             .count = "SELECT COUNT(*) FROM env_clues c", .select = "SELECT " MINE_COLS
+ *             " FROM env_clues c", .order = " ORDER BY c.id DESC", .page = page,
+ *             .page_size = page_size}, mine_json, items_r, total_r);
+ */
+typedef err (*query_json_fn)(arena *a, db_stmt *s, json_t **o_r);
+err query_page_json(db *d, arena *a, const struct query *from_where, const struct query_page *p,
+                    query_json_fn json, json_t **items_r, int64_t *total_r)
+    __attribute__((warn_unused_result));
+
+/*
+ * The one row of a look-up by id in scope (a record's page, the check
+ * before a change), read by read() into *item_r: `size` bytes, zeroed
+ * before read() fills them.
+ *
+ * `select` is a literal whose `?` are the id and the scope's bounds, in
+ * that order (the scope in the same statement, never checked after):
+ *
+ *     "SELECT " NOTICE_COLS NOTICE_FROM
+ *     " WHERE n.id = ? AND n.region_code >= ? AND n.region_code < ?"
+ *
+ * `q` stands instead of select, id, lo and hi when the look-up binds other
+ * values. Extra rows are not read (the id is a key).
+ *
+ *     return query_one(d, a, &(struct query_one){
+ *             .select = ..., .id = id, .lo = sc->lo, .hi = sc->hi,
+ *             .size = sizeof *n_r, .read = notice_read, .missing = "通知不存在"}, n_r);
+ *
+ * No row: E_NOT_FOUND "not_found" on the field "id" with the message
+ * `missing`, or not_found()'s error where the module has its own refusal
+ * ("project_not_found"). On any error (that, the statement's, read()'s) *item_r is
+ * untouched. It takes at most one struct query from the arena, none from
+ * the stack.
+ */
+struct query_one {
+    const char *select;    /* "SELECT cols FROM t x ... WHERE x.id = ? AND <scope>" */
+    int64_t id, lo, hi;    /* select's bindings */
+    const struct query *q; /* instead of select, id, lo, hi */
+    size_t size;           /* of *item_r */
+    query_row_fn read;
+    void *ctx;              /* read()'s */
+    const char *missing;    /* the message of E_NOT_FOUND: "通知不存在" */
+    err (*not_found)(void); /* instead of missing: the module's refusal */
+};
+err query_one(db *d, arena *a, const struct query_one *p, void *item_r)
+    __attribute__((warn_unused_result));
 
 #endif

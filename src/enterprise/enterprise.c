@@ -8,7 +8,6 @@
  */
 #include "enterprise/enterprise.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "base/id.h"
@@ -234,26 +233,24 @@ static err emp_read(db_stmt *s, arena *a, void *item, void *ctx)
     return E_OK;
 }
 
+static err emp_not_found(void)
+{
+    return err_set(E_NOT_FOUND, "not_found", NULL, "员工不存在");
+}
+
+/* One employee by `where` (binding v1, and v2 when not 0). */
 static err emp_one(db *d, arena *a, const char *where, int64_t v1, int64_t v2, struct employee *x)
 {
-    char sql[1024];
-    snprintf(sql, sizeof sql, "%s%s", EMP_SELECT, where);
-    db_stmt *s;
-    err e = db_prepare(d, sql, &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, v1);
+    struct query q = QUERY_INIT;
+    query_sql(&q, EMP_SELECT);
+    query_sql(&q, where);
+    query_int(&q, v1);
     if (v2)
-        db_bind_int64(s, 2, v2);
-    bool row;
-    if ((e = db_row(s, &row)))
-        return e;
-    if (!row)
-        return err_set(E_NOT_FOUND, "not_found", NULL, "员工不存在");
-    memset(x, 0, sizeof *x);
-    e = emp_read(s, a, x, NULL);
-    db_done(s);
-    return e;
+        query_int(&q, v2);
+    return query_one(d, a,
+                     &(struct query_one){
+                         .q = &q, .size = sizeof *x, .read = emp_read, .not_found = emp_not_found},
+                     x);
 }
 
 err employee_find(db *d, arena *a, int64_t enterprise_id, int64_t id, struct employee *x)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/regcode.h"
+#include "db/query.h"
 #include "region/region.h"
 
 static void add(struct resume_figures *t, const struct resume_figures *f)
@@ -25,21 +26,25 @@ static void add(struct resume_figures *t, const struct resume_figures *f)
     t->abnormal += f->abnormal;
 }
 
-/* The WHERE of both statements: live, in scope, in the street asked for
- * (the scope again when none), of the industry asked for (any when NULL). */
-#define MONITOR_WHERE                                                                              \
-    "e.deleted_at = 0 AND e.region_code >= ? AND e.region_code < ? AND e.region_code >= ? "        \
-    "AND e.region_code < ? AND (? = 1 OR e.industry = ?)"
-
-static void bind_where(db_stmt *s, int i, const struct scope *sc,
-                       const struct resume_monitor_query *q)
+/* The FROM and WHERE of both statements: live, in scope, in the street
+ * asked for (the whole scope when none), of the industry asked for (any
+ * when NULL). */
+static void monitor_where(struct query *w, const struct scope *sc,
+                          const struct resume_monitor_query *q)
 {
-    db_bind_int64(s, i++, sc->lo);
-    db_bind_int64(s, i++, sc->hi);
-    db_bind_int64(s, i++, q->street_code ? q->street_code : sc->lo);
-    db_bind_int64(s, i++, q->street_code ? regcode_end(q->street_code) : sc->hi);
-    db_bind_int64(s, i++, q->industry ? 0 : 1);
-    db_bind_text(s, i, q->industry ? q->industry : "");
+    query_sql(w, " FROM enterprises e WHERE e.deleted_at = 0 AND e.region_code >= ? AND "
+                 "e.region_code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
+    if (q->street_code) {
+        query_sql(w, " AND e.region_code >= ? AND e.region_code < ?");
+        query_int(w, q->street_code);
+        query_int(w, regcode_end(q->street_code));
+    }
+    if (q->industry) {
+        query_sql(w, " AND e.industry = ?");
+        query_text(w, q->industry);
+    }
 }
 
 static int by_label(const void *x, const void *y)
@@ -51,40 +56,45 @@ static int by_label(const void *x, const void *y)
 err resume_monitor(db *d, arena *a, const struct scope *sc, const struct resume_monitor_query *q,
                    struct resume_monitor_row **rows_r, size_t *n_r, struct resume_figures *total_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT COUNT(*) FROM enterprises e WHERE " MONITOR_WHERE, &s);
+    /* the queries are large: arena, not stack */
+    struct query *w = arena_alloc(a, sizeof *w), *qs = arena_alloc(a, sizeof *qs);
+    *w = (struct query)QUERY_INIT;
+    monitor_where(w, sc, q);
+    *qs = (struct query)QUERY_INIT;
+    query_sql(qs, "SELECT COUNT(*)");
+    query_append(qs, w);
+    int64_t count;
+    err e = query_count(d, qs, &count);
     if (e)
         return e;
-    bind_where(s, 1, sc, q);
-    bool row;
-    if ((e = db_row(s, &row)))
-        return e;
-    int64_t count = row ? db_col_int64(s, 0) : 0;
-    db_done(s);
     if (count > MONITOR_ENTERPRISES_MAX)
         return err_set(E_INPUT, "too_many", "street", "企业超过%d家，请按街道查看",
                        MONITOR_ENTERPRISES_MAX);
     /* each enterprise with its figures; the counts of employees exclude
      * those who left, as the daily view does */
-    static const char sql[] =
-        "SELECT e.id, e.name, e.region_code, e.industry, "
-        "(SELECT status FROM enterprise_applications p WHERE p.enterprise_id = e.id ORDER BY "
-        "p.id DESC LIMIT 1), "
-        "(SELECT COUNT(*) FROM enterprise_employees m WHERE m.enterprise_id = e.id AND "
-        "m.deleted_at = 0), "
-        "(SELECT COUNT(*) FROM enterprise_employees m WHERE m.enterprise_id = e.id AND "
-        "m.deleted_at = 0 AND EXISTS (SELECT 1 FROM enterprise_declarations x WHERE "
-        "x.employee_id = m.id AND x.return_date <= ?)), "
-        "(SELECT COUNT(*) FROM enterprise_clockins c WHERE c.enterprise_id = e.id AND c.day = ?), "
-        "(SELECT COUNT(*) FROM enterprise_clockins c WHERE c.enterprise_id = e.id AND c.day = ? "
-        "AND c.abnormal = 1) "
-        "FROM enterprises e WHERE " MONITOR_WHERE " ORDER BY e.region_code, e.name, e.id";
-    if ((e = db_prepare(d, sql, &s)))
+    *qs = (struct query)QUERY_INIT;
+    query_sql(qs,
+              "SELECT e.id, e.name, e.region_code, e.industry, "
+              "(SELECT status FROM enterprise_applications p WHERE p.enterprise_id = e.id ORDER "
+              "BY p.id DESC LIMIT 1), "
+              "(SELECT COUNT(*) FROM enterprise_employees m WHERE m.enterprise_id = e.id AND "
+              "m.deleted_at = 0), "
+              "(SELECT COUNT(*) FROM enterprise_employees m WHERE m.enterprise_id = e.id AND "
+              "m.deleted_at = 0 AND EXISTS (SELECT 1 FROM enterprise_declarations x WHERE "
+              "x.employee_id = m.id AND x.return_date <= ?)), "
+              "(SELECT COUNT(*) FROM enterprise_clockins c WHERE c.enterprise_id = e.id AND "
+              "c.day = ?), "
+              "(SELECT COUNT(*) FROM enterprise_clockins c WHERE c.enterprise_id = e.id AND "
+              "c.day = ? AND c.abnormal = 1)");
+    query_int(qs, q->today);
+    query_int(qs, q->day);
+    query_int(qs, q->day);
+    query_append(qs, w);
+    query_sql(qs, " ORDER BY e.region_code, e.name, e.id");
+    db_stmt *s;
+    if ((e = query_prepare(d, qs, &s)))
         return e;
-    db_bind_int64(s, 1, q->today);
-    db_bind_int64(s, 2, q->day);
-    db_bind_int64(s, 3, q->day);
-    bind_where(s, 4, sc, q);
+    bool row;
     struct resume_monitor_row *ents = arena_zalloc(a, (size_t)(count ? count : 1) * sizeof *ents);
     if (!ents) {
         db_done(s);

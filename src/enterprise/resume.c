@@ -157,25 +157,24 @@ static err app_read(db_stmt *s, arena *a, void *item, void *ctx)
     return E_OK;
 }
 
+static err app_not_found(void)
+{
+    return err_set(E_NOT_FOUND, "not_found", NULL, "复工申请不存在");
+}
+
 err app_find(db *d, arena *a, const struct scope *scope, int64_t id, struct application *x)
 {
-    db_stmt *s;
-    err e = db_prepare(
-        d, APP_SELECT "WHERE ap.id = ? AND ap.region_code >= ? AND ap.region_code < ?", &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, scope->lo);
-    db_bind_int64(s, 3, scope->hi);
-    bool row;
-    if ((e = db_row(s, &row)))
-        return e;
-    if (!row)
-        return err_set(E_NOT_FOUND, "not_found", NULL, "复工申请不存在");
-    memset(x, 0, sizeof *x);
-    e = app_read(s, a, x, NULL);
-    db_done(s);
-    return e;
+    return query_one(
+        d, a,
+        &(struct query_one){.select = APP_SELECT
+                            "WHERE ap.id = ? AND ap.region_code >= ? AND ap.region_code < ?",
+                            .id = id,
+                            .lo = scope->lo,
+                            .hi = scope->hi,
+                            .size = sizeof *x,
+                            .read = app_read,
+                            .not_found = app_not_found},
+        x);
 }
 
 err app_list(db *d, arena *a, const struct scope *scope, const struct app_filter *f,

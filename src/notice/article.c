@@ -174,27 +174,17 @@ err article_delete(db *d, const struct scope *sc, int64_t id)
 
 err article_find(db *d, arena *a, const struct scope *sc, int64_t id, struct article *a_r)
 {
-    db_stmt *s;
-    bool has;
-    err e = db_prepare(d,
-                       "SELECT " ARTICLE_COLS ARTICLE_FROM
-                       " WHERE x.id = ? AND x.region_code >= ? AND x.region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    struct article x = {0};
-    if (!(e = db_row(s, &has)) && has)
-        e = article_read(s, a, &x, NULL);
-    db_done(s);
-    if (e)
-        return e;
-    if (!has)
-        return err_set(E_NOT_FOUND, "not_found", "id", "文章不存在");
-    *a_r = x;
-    return E_OK;
+    return query_one(d, a,
+                     &(struct query_one){
+                         .select = "SELECT " ARTICLE_COLS ARTICLE_FROM
+                                   " WHERE x.id = ? AND x.region_code >= ? AND x.region_code < ?",
+                         .id = id,
+                         .lo = sc->lo,
+                         .hi = sc->hi,
+                         .size = sizeof *a_r,
+                         .read = article_read,
+                         .missing = "文章不存在"},
+                     a_r);
 }
 
 err article_list(db *d, arena *a, const struct scope *sc, const struct article_filter *f,
@@ -259,23 +249,15 @@ err article_mine(db *d, arena *a, int64_t person_id, enum article_kind kind, int
 
 err article_mine_one(db *d, arena *a, int64_t person_id, int64_t id, struct article *a_r)
 {
-    db_stmt *s;
-    bool has;
-    err e = db_prepare(d, "SELECT " ARTICLE_COLS ARTICLE_FROM MINE_WHERE " AND x.id = ?", &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, person_id);
-    db_bind_int64(s, 2, id);
-    struct article x = {0};
-    if (!(e = db_row(s, &has)) && has)
-        e = article_read(s, a, &x, NULL);
-    db_done(s);
-    if (e)
-        return e;
-    if (!has)
-        return err_set(E_NOT_FOUND, "not_found", "id", "文章不存在");
-    *a_r = x;
-    return E_OK;
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT " ARTICLE_COLS ARTICLE_FROM MINE_WHERE " AND x.id = ?");
+    query_int(&q, person_id);
+    query_int(&q, id);
+    return query_one(
+        d, a,
+        &(struct query_one){
+            .q = &q, .size = sizeof *a_r, .read = article_read, .missing = "文章不存在"},
+        a_r);
 }
 
 json_t *article_json(arena *a, const struct article *x, bool with_body)

@@ -85,27 +85,17 @@ static err notice_read(db_stmt *s, arena *a, void *item, void *ctx)
 
 err notice_find(db *d, arena *a, const struct scope *sc, int64_t id, struct notice *n_r)
 {
-    db_stmt *s;
-    bool has;
-    err e = db_prepare(d,
-                       "SELECT " NOTICE_COLS NOTICE_FROM
-                       " WHERE n.id = ? AND n.region_code >= ? AND n.region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    struct notice n = {0};
-    if (!(e = db_row(s, &has)) && has)
-        e = notice_read(s, a, &n, NULL);
-    db_done(s);
-    if (e)
-        return e;
-    if (!has)
-        return err_set(E_NOT_FOUND, "not_found", "id", "通知不存在");
-    *n_r = n;
-    return E_OK;
+    return query_one(d, a,
+                     &(struct query_one){
+                         .select = "SELECT " NOTICE_COLS NOTICE_FROM
+                                   " WHERE n.id = ? AND n.region_code >= ? AND n.region_code < ?",
+                         .id = id,
+                         .lo = sc->lo,
+                         .hi = sc->hi,
+                         .size = sizeof *n_r,
+                         .read = notice_read,
+                         .missing = "通知不存在"},
+                     n_r);
 }
 
 err notice_list(db *d, arena *a, const struct scope *sc, const struct notice_filter *f,

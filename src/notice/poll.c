@@ -238,28 +238,19 @@ err poll_publish(db *d, const struct principal *who, const struct poll_input *in
 
 err poll_find(db *d, arena *a, const struct scope *sc, int64_t id, int64_t now, struct poll *p_r)
 {
-    db_stmt *s;
-    bool has;
-    err e = db_prepare(d,
-                       "SELECT " POLL_COLS POLL_FROM
-                       " WHERE p.id = ? AND p.region_code >= ? AND p.region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    struct poll p = {0};
     struct read_ctx c = {now, true};
-    if (!(e = db_row(s, &has)) && has)
-        e = poll_read(s, a, &p, &c);
-    db_done(s);
-    if (e)
-        return e;
-    if (!has)
-        return err_set(E_NOT_FOUND, "not_found", "id", "问卷不存在");
-    *p_r = p;
-    return E_OK;
+    return query_one(d, a,
+                     &(struct query_one){
+                         .select = "SELECT " POLL_COLS POLL_FROM
+                                   " WHERE p.id = ? AND p.region_code >= ? AND p.region_code < ?",
+                         .id = id,
+                         .lo = sc->lo,
+                         .hi = sc->hi,
+                         .size = sizeof *p_r,
+                         .read = poll_read,
+                         .ctx = &c,
+                         .missing = "问卷不存在"},
+                     p_r);
 }
 
 err poll_list(db *d, arena *a, const struct scope *sc, int64_t now, int64_t page, int64_t page_size,
@@ -313,6 +304,16 @@ err poll_close(db *d, const struct scope *sc, int64_t id, int64_t now)
 #define MINE_FROM     POLL_FROM " JOIN poll_recipients r ON r.poll_id = p.id"
 #define POLL_MINE_MAX 100
 
+/* A row of MINE_COLS: the poll and when this resident answered it. */
+static err mine_read(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    struct poll *p = item;
+    err e = poll_read(s, a, p, ctx);
+    if (!e)
+        p->my_answered_at = db_col_int64(s, POLL_NCOLS);
+    return e;
+}
+
 err poll_mine(db *d, arena *a, int64_t person_id, int64_t now, struct poll **items_r, size_t *n_r)
 {
     db_stmt *s;
@@ -328,12 +329,9 @@ err poll_mine(db *d, arena *a, int64_t person_id, int64_t now, struct poll **ite
     struct read_ctx c = {now, false};
     size_t n = 0;
     bool has;
-    while (!(e = db_row(s, &has)) && has && n < POLL_MINE_MAX) {
-        if ((e = poll_read(s, a, &items[n], &c)))
-            break;
-        items[n].my_answered_at = db_col_int64(s, POLL_NCOLS);
+    while (!(e = db_row(s, &has)) && has && n < POLL_MINE_MAX &&
+           !(e = mine_read(s, a, &items[n], &c)))
         n++;
-    }
     db_done(s);
     if (e)
         return e;
@@ -344,26 +342,16 @@ err poll_mine(db *d, arena *a, int64_t person_id, int64_t now, struct poll **ite
 
 err poll_mine_one(db *d, arena *a, int64_t person_id, int64_t id, int64_t now, struct poll *p_r)
 {
-    db_stmt *s;
-    bool has;
-    err e = db_prepare(d, "SELECT " MINE_COLS MINE_FROM " WHERE p.id = ? AND r.person_id = ?", &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, person_id);
-    struct poll p = {0};
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT " MINE_COLS MINE_FROM " WHERE p.id = ? AND r.person_id = ?");
+    query_int(&q, id);
+    query_int(&q, person_id);
     struct read_ctx c = {now, true};
-    if (!(e = db_row(s, &has)) && has) {
-        e = poll_read(s, a, &p, &c);
-        p.my_answered_at = db_col_int64(s, POLL_NCOLS);
-    }
-    db_done(s);
-    if (e)
-        return e;
-    if (!has)
-        return err_set(E_NOT_FOUND, "not_found", "id", "问卷不存在");
-    *p_r = p;
-    return E_OK;
+    return query_one(
+        d, a,
+        &(struct query_one){
+            .q = &q, .size = sizeof *p_r, .read = mine_read, .ctx = &c, .missing = "问卷不存在"},
+        p_r);
 }
 
 static err a_err(size_t i, const char *msg)

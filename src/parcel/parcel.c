@@ -130,6 +130,11 @@ err parcel_list(db *d, arena *a, const struct parcel_viewer *v, const struct par
     return e;
 }
 
+static err parcel_not_found(void)
+{
+    return err_set(E_NOT_FOUND, "parcel_not_found", NULL, "快递不存在");
+}
+
 err parcel_pickup(db *d, arena *a, int64_t user_id, int64_t id, int64_t now, struct parcel *p_r)
 {
     struct query q = QUERY_INIT;
@@ -138,17 +143,14 @@ err parcel_pickup(db *d, arena *a, int64_t user_id, int64_t id, int64_t now, str
     viewer_from(&q, &v);
     query_sql(&q, " AND p.id = ?");
     query_int(&q, id);
+    err e = query_one(
+        d, a,
+        &(struct query_one){
+            .q = &q, .size = sizeof *p_r, .read = parcel_read, .not_found = parcel_not_found},
+        p_r);
+    if (e)
+        return e;
     db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? parcel_read(s, a, p_r, NULL)
-                : err_set(E_NOT_FOUND, "parcel_not_found", NULL, "快递不存在");
-    db_done(s);
-    if (e)
-        return e;
     if ((e = db_prepare(d,
                         "UPDATE parcels SET status = 'picked', picked_at = ? WHERE id = ? AND "
                         "status = 'waiting'",

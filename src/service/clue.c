@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "base/paging.h"
 #include "base/regcode.h"
+#include "db/query.h"
 #include "base/time.h"
 #include "person/person.h"
 #include "security/crypto.h"
@@ -139,40 +140,17 @@ static err mine_json(arena *a, db_stmt *s, json_t **o_r)
 err service_clue_mine(db *d, arena *a, const struct principal *who, int64_t page, int64_t page_size,
                       json_t **items_r, int64_t *total_r)
 {
-    json_t *items = json_array();
-    int64_t total = 0;
-    db_stmt *s;
-    bool row;
-    err e = db_prepare(d, "SELECT COUNT(*) FROM env_clues c WHERE c.person_id = ?", &s);
-    if (e)
-        goto out;
-    db_bind_int64(s, 1, who->person_id);
-    if (!(e = db_row(s, &row)) && row)
-        total = db_col_int64(s, 0);
-    db_done(s);
-    if (e || (e = db_prepare(d,
-                             "SELECT " MINE_COLS " FROM env_clues c WHERE c.person_id = ? ORDER "
-                             "BY c.id DESC LIMIT ? OFFSET ?",
-                             &s)))
-        goto out;
-    db_bind_int64(s, 1, who->person_id);
-    db_bind_int64(s, 2, page_size);
-    db_bind_int64(s, 3, paging_offset(page, page_size));
-    while (!(e = db_row(s, &row)) && row) {
-        json_t *o;
-        if ((e = mine_json(a, s, &o)))
-            break;
-        json_array_append_new(items, o);
-    }
-    db_done(s);
-out:
-    if (e) {
-        json_decref(items);
-        return e;
-    }
-    *items_r = items;
-    *total_r = total;
-    return E_OK;
+    struct query *w = arena_alloc(a, sizeof *w);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " FROM env_clues c WHERE c.person_id = ?");
+    query_int(w, who->person_id);
+    return query_page_json(d, a, w,
+                           &(struct query_page){.count = "SELECT COUNT(*)",
+                                                .select = "SELECT " MINE_COLS,
+                                                .order = " ORDER BY c.id DESC",
+                                                .page = page,
+                                                .page_size = page_size},
+                           mine_json, items_r, total_r);
 }
 
 err service_clue_mine_get(db *d, arena *a, const struct principal *who, int64_t id, json_t **item_r)

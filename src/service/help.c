@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "base/paging.h"
 #include "base/regcode.h"
+#include "db/query.h"
 #include "person/person.h"
 #include "security/auth.h"
 #include "security/crypto.h"
@@ -146,40 +147,18 @@ static err mine_json(arena *a, db_stmt *s, json_t **o_r)
 err service_help_mine(db *d, arena *a, const struct principal *who, int64_t page, int64_t page_size,
                       json_t **items_r, int64_t *total_r)
 {
-    json_t *items = json_array();
-    int64_t total = 0;
-    db_stmt *s;
-    bool row;
-    err e = db_prepare(d, "SELECT COUNT(*) FROM help_requests h WHERE h.person_id = ?", &s);
-    if (e)
-        goto out;
-    db_bind_int64(s, 1, who->person_id);
-    if (!(e = db_row(s, &row)) && row)
-        total = db_col_int64(s, 0);
-    db_done(s);
-    if (e || (e = db_prepare(d,
-                             "SELECT " MINE_COLS MINE_FROM
-                             " WHERE h.person_id = ? ORDER BY h.id DESC LIMIT ? OFFSET ?",
-                             &s)))
-        goto out;
-    db_bind_int64(s, 1, who->person_id);
-    db_bind_int64(s, 2, page_size);
-    db_bind_int64(s, 3, paging_offset(page, page_size));
-    while (!(e = db_row(s, &row)) && row) {
-        json_t *o;
-        if ((e = mine_json(a, s, &o)))
-            break;
-        json_array_append_new(items, o);
-    }
-    db_done(s);
-out:
-    if (e) {
-        json_decref(items);
-        return e;
-    }
-    *items_r = items;
-    *total_r = total;
-    return E_OK;
+    struct query *w = arena_alloc(a, sizeof *w);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, " WHERE h.person_id = ?");
+    query_int(w, who->person_id);
+    /* the count needs no assignee */
+    return query_page_json(d, a, w,
+                           &(struct query_page){.count = "SELECT COUNT(*) FROM help_requests h",
+                                                .select = "SELECT " MINE_COLS MINE_FROM,
+                                                .order = " ORDER BY h.id DESC",
+                                                .page = page,
+                                                .page_size = page_size},
+                           mine_json, items_r, total_r);
 }
 
 err service_help_mine_get(db *d, arena *a, const struct principal *who, int64_t id, json_t **item_r)
@@ -656,41 +635,21 @@ err service_help_volunteer_list(db *d, arena *a, const struct principal *who, in
     err e = volunteer_scope(d, who, &sc);
     if (e)
         return e;
-    json_t *items = json_array();
-    int64_t total = 0;
-    db_stmt *s;
-    bool row;
-    if ((e = db_prepare(d, "SELECT COUNT(*)" VOL_FROM, &s)))
-        goto out;
-    bind_volunteer(s, who, &sc);
-    if (!(e = db_row(s, &row)) && row)
-        total = db_col_int64(s, 0);
-    db_done(s);
+    struct query *w = arena_alloc(a, sizeof *w);
+    *w = (struct query)QUERY_INIT;
+    query_sql(w, VOL_FROM);
+    query_int(w, who->user_id);
+    query_int(w, sc.lo);
+    query_int(w, sc.hi);
     /* open first (the work to do), then newest */
-    if (e || (e = db_prepare(d,
-                             "SELECT " VOL_COLS VOL_FROM " ORDER BY (CASE WHEN " OPEN_SQL
-                             " THEN 0 ELSE 1 END), h.id DESC "
-                             "LIMIT ? OFFSET ?",
-                             &s)))
-        goto out;
-    bind_volunteer(s, who, &sc);
-    db_bind_int64(s, 4, page_size);
-    db_bind_int64(s, 5, paging_offset(page, page_size));
-    while (!(e = db_row(s, &row)) && row) {
-        json_t *o;
-        if ((e = volunteer_json(a, s, &o)))
-            break;
-        json_array_append_new(items, o);
-    }
-    db_done(s);
-out:
-    if (e) {
-        json_decref(items);
-        return e;
-    }
-    *items_r = items;
-    *total_r = total;
-    return E_OK;
+    return query_page_json(d, a, w,
+                           &(struct query_page){.count = "SELECT COUNT(*)",
+                                                .select = "SELECT " VOL_COLS,
+                                                .order = " ORDER BY (CASE WHEN " OPEN_SQL
+                                                         " THEN 0 ELSE 1 END), h.id DESC",
+                                                .page = page,
+                                                .page_size = page_size},
+                           volunteer_json, items_r, total_r);
 }
 
 err service_help_volunteer_get(db *d, arena *a, const struct principal *who, int64_t id,

@@ -59,6 +59,11 @@ static err shop_read(db_stmt *s, arena *a, void *item, void *ctx)
     return E_OK;
 }
 
+static err shop_not_found(void)
+{
+    return err_set(E_NOT_FOUND, "shop_not_found", "shop_id", "商户不存在");
+}
+
 /* The one shop `where` (a fixed fragment binding one id) selects inside sc
  * (NULL: anywhere); E_NOT_FOUND "shop_not_found" when none. */
 static err shop_get(db *d, arena *a, const char *where, int64_t v, const struct scope *sc,
@@ -73,16 +78,11 @@ static err shop_get(db *d, arena *a, const char *where, int64_t v, const struct 
         query_int(&q, sc->lo);
         query_int(&q, sc->hi);
     }
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? shop_read(s, a, s_r, NULL)
-                : err_set(E_NOT_FOUND, "shop_not_found", "shop_id", "商户不存在");
-    db_done(s);
-    return e;
+    return query_one(
+        d, a,
+        &(struct query_one){
+            .q = &q, .size = sizeof *s_r, .read = shop_read, .not_found = shop_not_found},
+        s_r);
 }
 
 err shop_create(db *d, arena *a, const struct principal *by, const struct shop_new *in,
@@ -289,20 +289,22 @@ err shop_goods_add(db *d, struct shop_goods *g)
     return db_run(s, NULL);
 }
 
+static err goods_not_found(void)
+{
+    return err_set(E_NOT_FOUND, "goods_not_found", NULL, "商品不存在");
+}
+
 static err goods_get(db *d, arena *a, int64_t shop_id, int64_t id, struct shop_goods *g_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT " GOODS_COLS " FROM shop_goods WHERE id = ? AND shop_id = ?", &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, shop_id);
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? goods_read(s, a, g_r, NULL)
-                : err_set(E_NOT_FOUND, "goods_not_found", NULL, "商品不存在");
-    db_done(s);
-    return e;
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT " GOODS_COLS " FROM shop_goods WHERE id = ? AND shop_id = ?");
+    query_int(&q, id);
+    query_int(&q, shop_id);
+    return query_one(
+        d, a,
+        &(struct query_one){
+            .q = &q, .size = sizeof *g_r, .read = goods_read, .not_found = goods_not_found},
+        g_r);
 }
 
 err shop_goods_update(db *d, arena *a, int64_t shop_id, int64_t id, unsigned set,
@@ -537,6 +539,11 @@ static err order_lines(db *d, arena *a, struct shop_order *o)
     return e;
 }
 
+static err order_not_found(void)
+{
+    return err_set(E_NOT_FOUND, "order_not_found", NULL, "订单不存在");
+}
+
 err shop_order_find(db *d, arena *a, const struct shop_viewer *v, int64_t id,
                     struct shop_order *o_r)
 {
@@ -544,15 +551,11 @@ err shop_order_find(db *d, arena *a, const struct shop_viewer *v, int64_t id,
     query_sql(&q, "SELECT " ORDER_COLS ORDER_FROM " WHERE o.id = ?");
     query_int(&q, id);
     viewer_where(&q, v);
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? order_read(s, a, o_r, NULL)
-                : err_set(E_NOT_FOUND, "order_not_found", NULL, "订单不存在");
-    db_done(s);
+    err e = query_one(
+        d, a,
+        &(struct query_one){
+            .q = &q, .size = sizeof *o_r, .read = order_read, .not_found = order_not_found},
+        o_r);
     return e ? e : order_lines(d, a, o_r);
 }
 

@@ -148,15 +148,10 @@ static err vol_one(db *d, arena *a, const char *where, int64_t id, const struct 
         query_int(&q, sc->lo);
         query_int(&q, sc->hi);
     }
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? vol_read(s, a, v_r, NULL) : not_found();
-    db_done(s);
-    return e;
+    return query_one(
+        d, a,
+        &(struct query_one){.q = &q, .size = sizeof *v_r, .read = vol_read, .not_found = not_found},
+        v_r);
 }
 
 err volunteer_of_user(db *d, arena *a, int64_t user_id, struct volunteer *v_r)
@@ -479,22 +474,18 @@ err volunteer_project_list(db *d, arena *a, const struct volunteer_project_viewe
 err volunteer_project_find(db *d, arena *a, const struct scope *sc, int64_t id,
                            struct volunteer_project *p_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT " PROJ_COLS " FROM volunteer_projects j LEFT JOIN regions r ON "
-                       "r.code = j.region_code WHERE j.id = ? AND j.region_code >= ? AND "
-                       "j.region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    bool row;
-    if (!(e = db_row(s, &row)))
-        e = row ? proj_read(s, a, p_r, NULL) : project_not_found();
-    db_done(s);
-    return e;
+    return query_one(d, a,
+                     &(struct query_one){.select = "SELECT " PROJ_COLS
+                                                   " FROM volunteer_projects j LEFT JOIN regions r "
+                                                   "ON r.code = j.region_code WHERE j.id = ? AND "
+                                                   "j.region_code >= ? AND j.region_code < ?",
+                                         .id = id,
+                                         .lo = sc->lo,
+                                         .hi = sc->hi,
+                                         .size = sizeof *p_r,
+                                         .read = proj_read,
+                                         .not_found = project_not_found},
+                     p_r);
 }
 
 /* A project staff may still change: not cancelled, not ended. */
@@ -640,23 +631,27 @@ err volunteer_signup(db *d, arena *a, const struct scope *sc, int64_t volunteer_
     return E_OK;
 }
 
-err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id, int64_t now)
+/* The look-up of a sign-up's project, followed by the WHERE naming the
+ * sign-up (by project and volunteer, or by id in scope). */
+#define SIGNUP_TIMES                                                                               \
+    "SELECT j.starts_at, j.ends_at, j.cancelled_at FROM volunteer_signups g JOIN "                 \
+    "volunteer_projects j ON j.id = g.project_id WHERE "
+
+/* When the project of the sign-up `q` (SIGNUP_TIMES and its WHERE) starts
+ * and ends: refused when there is no such sign-up or its project was
+ * cancelled, the two checks every change of a sign-up makes first. */
+static err signup_times(db *d, const struct query *q, int64_t *starts_r, int64_t *ends_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT j.starts_at, j.cancelled_at FROM volunteer_signups g JOIN "
-                       "volunteer_projects j ON j.id = g.project_id WHERE g.project_id = ? AND "
-                       "g.volunteer_id = ?",
-                       &s);
+    err e = query_prepare(d, q, &s);
     if (e)
         return e;
-    db_bind_int64(s, 1, project_id);
-    db_bind_int64(s, 2, volunteer_id);
     bool row;
-    int64_t starts = -1, cancelled = 0;
+    int64_t starts = -1, ends = 0, cancelled = 0;
     if (!(e = db_row(s, &row)) && row) {
         starts = db_col_int64(s, 0);
-        cancelled = db_col_int64(s, 1);
+        ends = db_col_int64(s, 1);
+        cancelled = db_col_int64(s, 2);
     }
     db_done(s);
     if (e)
@@ -665,6 +660,22 @@ err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id, int
         return err_set(E_NOT_FOUND, "signup_not_found", NULL, "报名记录不存在");
     if (cancelled)
         return project_cancelled();
+    *starts_r = starts;
+    *ends_r = ends;
+    return E_OK;
+}
+
+err volunteer_signup_cancel(db *d, int64_t volunteer_id, int64_t project_id, int64_t now)
+{
+    struct query q = QUERY_INIT;
+    query_sql(&q, SIGNUP_TIMES "g.project_id = ? AND g.volunteer_id = ?");
+    query_int(&q, project_id);
+    query_int(&q, volunteer_id);
+    int64_t starts, ends;
+    err e = signup_times(d, &q, &starts, &ends);
+    if (e)
+        return e;
+    db_stmt *s;
     if (starts <= now)
         return err_set(E_CONFLICT, "project_started", NULL, "项目已开始，不能取消报名");
     if ((e = db_prepare(
@@ -753,31 +764,16 @@ err volunteer_signup_list(db *d, arena *a, const struct scope *sc, int64_t id,
 err volunteer_hours_record(db *d, arena *a, const struct scope *sc, int64_t signup_id,
                            int64_t minutes, int64_t by, int64_t now, struct volunteer_signup *s_r)
 {
+    struct query q = QUERY_INIT;
+    query_sql(&q, SIGNUP_TIMES "g.id = ? AND j.region_code >= ? AND j.region_code < ?");
+    query_int(&q, signup_id);
+    query_int(&q, sc->lo);
+    query_int(&q, sc->hi);
+    int64_t starts, ends;
+    err e = signup_times(d, &q, &starts, &ends);
+    if (e)
+        return e;
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT j.starts_at, j.ends_at, j.cancelled_at FROM volunteer_signups g "
-                       "JOIN volunteer_projects j ON j.id = g.project_id WHERE g.id = ? AND "
-                       "j.region_code >= ? AND j.region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, signup_id);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    bool row;
-    int64_t starts = -1, ends = 0, cancelled = 0;
-    if (!(e = db_row(s, &row)) && row) {
-        starts = db_col_int64(s, 0);
-        ends = db_col_int64(s, 1);
-        cancelled = db_col_int64(s, 2);
-    }
-    db_done(s);
-    if (e)
-        return e;
-    if (starts < 0)
-        return err_set(E_NOT_FOUND, "signup_not_found", NULL, "报名记录不存在");
-    if (cancelled)
-        return project_cancelled();
     if (starts > now)
         return err_set(E_CONFLICT, "project_not_started", NULL, "项目尚未开始，不能登记服务时长");
     int64_t span = (ends - starts + 59999) / 60000;
@@ -799,6 +795,7 @@ err volunteer_hours_record(db *d, arena *a, const struct scope *sc, int64_t sign
     if ((e = db_prepare(d, "SELECT " SIGNUP_COLS SIGNUP_FROM " WHERE g.id = ?", &s)))
         return e;
     db_bind_int64(s, 1, signup_id);
+    bool row;
     if (!(e = db_row(s, &row)))
         e = row ? signup_read(s, a, s_r)
                 : err_set(E_NOT_FOUND, "signup_not_found", NULL, "报名记录不存在");

@@ -966,6 +966,201 @@ static void test_query_page(void **state)
     arena_free(&a);
 }
 
+/* query_one's reader: the id and the name, or the reader's error at
+ * fail_at; `spare` is left for query_one to have zeroed. */
+struct one {
+    int64_t id;
+    const char *name;
+    int64_t spare;
+};
+
+static err read_one(db_stmt *s, arena *a, void *item, void *ctx)
+{
+    struct page_ctx *c = ctx;
+    c->calls++;
+    struct one *o = item;
+    o->id = db_col_int64(s, 0);
+    if (c->fail_at && o->id == c->fail_at)
+        return err_set(E_CONFLICT, "read_failed", NULL, "读取失败");
+    o->name = arena_strdup(a, db_col_text(s, 1));
+    return E_OK;
+}
+
+static err row_gone(void)
+{
+    return err_set(E_CONFLICT, "row_gone", NULL, "记录已删除");
+}
+
+/* Row `id` if its n (= its id) is in [lo, hi). */
+static err one_of(arena *a, int64_t id, int64_t lo, int64_t hi, struct page_ctx *c, struct one *o)
+{
+    return query_one(D, a,
+                     &(struct query_one){.select = "SELECT r.id, r.name FROM dbtest_rows r WHERE "
+                                                   "r.id = ? AND r.n >= ? AND r.n < ?",
+                                         .id = id,
+                                         .lo = lo,
+                                         .hi = hi,
+                                         .size = sizeof *o,
+                                         .read = read_one,
+                                         .ctx = c,
+                                         .missing = "记录不存在"},
+                     o);
+}
+
+/* query_one: the row in scope, zeroed then read; out of scope or absent,
+ * not found with the caller's message; a reader's error; the result
+ * untouched on every error; a statement of the caller's with other
+ * bindings, and one whose bindings do not match its text. */
+static void test_query_one(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 5; i++)
+        insert(i, i % 2 ? "odd" : "even", "", 0, i);
+    arena *a = arena_new(0);
+    struct page_ctx c = {0};
+    struct one o = {.id = -1, .name = "before", .spare = 7}, before = o;
+
+    assert_int_equal(one_of(a, 4, 1, 6, &c, &o), E_OK);
+    assert_int_equal(o.id, 4);
+    assert_string_equal(o.name, "even");
+    assert_int_equal(o.spare, 0); /* zeroed before read() */
+    assert_int_equal(c.calls, 1);
+
+    /* outside the scope: the same answer as no such row */
+    o = before;
+    assert_int_equal(one_of(a, 4, 1, 4, &c, &o), E_NOT_FOUND);
+    assert_string_equal(err_last()->slug, "not_found");
+    assert_string_equal(err_last()->field, "id");
+    assert_string_equal(err_last()->message, "记录不存在");
+    assert_int_equal(o.id, -1);
+    assert_string_equal(o.name, "before");
+    assert_int_equal(o.spare, 7);
+    assert_int_equal(one_of(a, 9, 1, 100, &c, &o), E_NOT_FOUND);
+    assert_int_equal(o.id, -1);
+    assert_int_equal(c.calls, 1);
+    /* the module's own refusal instead */
+    assert_int_equal(query_one(D, a,
+                               &(struct query_one){.select = "SELECT r.id, r.name FROM dbtest_rows "
+                                                             "r WHERE r.id = ? AND r.n >= ? AND "
+                                                             "r.n < ?",
+                                                   .id = 9,
+                                                   .lo = 1,
+                                                   .hi = 100,
+                                                   .size = sizeof o,
+                                                   .read = read_one,
+                                                   .ctx = &c,
+                                                   .not_found = row_gone},
+                               &o),
+                     E_CONFLICT);
+    assert_string_equal(err_last()->slug, "row_gone");
+    assert_int_equal(o.id, -1);
+
+    /* a reader's error is the result, the item untouched */
+    c.fail_at = 3;
+    assert_int_equal(one_of(a, 3, 1, 6, &c, &o), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "read_failed");
+    assert_int_equal(o.id, -1);
+    assert_int_equal(c.calls, 2);
+    c.fail_at = 0;
+
+    /* the caller's statement with other bindings */
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT r.id, r.name FROM dbtest_rows r WHERE r.name = ? AND r.id > ?");
+    query_text(&q, "odd");
+    query_int(&q, 4);
+    assert_int_equal(
+        query_one(
+            D, a,
+            &(struct query_one){
+                .q = &q, .size = sizeof o, .read = read_one, .ctx = &c, .missing = "记录不存在"},
+            &o),
+        E_OK);
+    assert_int_equal(o.id, 5);
+    assert_string_equal(o.name, "odd");
+
+    /* a select whose `?` are not the id and the two bounds: refused */
+    o = before;
+    assert_int_equal(query_one(D, a,
+                               &(struct query_one){.select = "SELECT r.id, r.name FROM "
+                                                             "dbtest_rows r WHERE r.id = ?",
+                                                   .id = 1,
+                                                   .size = sizeof o,
+                                                   .read = read_one,
+                                                   .ctx = &c,
+                                                   .missing = "记录不存在"},
+                               &o),
+                     E_INTERNAL);
+    assert_int_equal(o.id, -1);
+    arena_free(&a);
+}
+
+/* query_page_json's row: {"id": id}; the row with id 3 fails when
+ * json_fail is set. */
+static bool json_fail;
+
+static err id_json(arena *a, db_stmt *s, json_t **o_r)
+{
+    (void)a;
+    int64_t id = db_col_int64(s, 0);
+    if (json_fail && id == 3)
+        return err_set(E_CONFLICT, "read_failed", NULL, "读取失败");
+    *o_r = json_pack("{sI}", "id", (json_int_t)id);
+    return E_OK;
+}
+
+static err json_page_of(arena *a, int64_t page, int64_t page_size, json_t **items_r,
+                        int64_t *total_r)
+{
+    struct query w = QUERY_INIT;
+    query_sql(&w, " FROM dbtest_rows r WHERE r.name = ?");
+    query_text(&w, "odd");
+    return query_page_json(D, a, &w,
+                           &(struct query_page){.count = "SELECT COUNT(*)",
+                                                .select = "SELECT r.id",
+                                                .order = " ORDER BY r.id DESC",
+                                                .page = page,
+                                                .page_size = page_size},
+                           id_json, items_r, total_r);
+}
+
+/* query_page_json: a page of objects in order, the total of every match,
+ * an empty array past the end, and on a row's error nothing kept. */
+static void test_query_page_json(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 5; i++)
+        insert(i, i % 2 ? "odd" : "even", "", 0, i);
+    arena *a = arena_new(0);
+    json_t *items = NULL;
+    int64_t total = -1;
+    json_fail = false;
+    assert_int_equal(json_page_of(a, 1, 2, &items, &total), E_OK);
+    assert_int_equal(total, 3);
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "id")), 5);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 1), "id")), 3);
+    json_decref(items);
+    assert_int_equal(json_page_of(a, 2, 2, &items, &total), E_OK);
+    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "id")), 1);
+    json_decref(items);
+    items = NULL, total = -1;
+    assert_int_equal(json_page_of(a, 3, 2, &items, &total), E_OK);
+    assert_non_null(items);
+    assert_int_equal(json_array_size(items), 0);
+    assert_int_equal(total, 3);
+    json_decref(items);
+
+    json_fail = true;
+    items = NULL, total = -1;
+    assert_int_equal(json_page_of(a, 1, 2, &items, &total), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "read_failed");
+    assert_null(items);
+    assert_int_equal(total, -1);
+    json_fail = false;
+    arena_free(&a);
+}
+
 #define TESTS                                                                                      \
     cmocka_unit_test(test_kind), cmocka_unit_test_setup(test_roundtrip, reset_tables),             \
         cmocka_unit_test_setup(test_text_is_copied, reset_tables),                                 \
@@ -979,7 +1174,9 @@ static void test_query_page(void **state)
         cmocka_unit_test_setup(test_busy_wait, reset_tables),                                      \
         cmocka_unit_test_setup(test_read_tx, reset_tables),                                        \
         cmocka_unit_test_setup(test_query_builder, reset_tables),                                  \
-        cmocka_unit_test_setup(test_query_page, reset_tables), cmocka_unit_test(test_migrate)
+        cmocka_unit_test_setup(test_query_page, reset_tables),                                     \
+        cmocka_unit_test_setup(test_query_one, reset_tables),                                      \
+        cmocka_unit_test_setup(test_query_page_json, reset_tables), cmocka_unit_test(test_migrate)
 
 int main(void)
 {

@@ -33,8 +33,18 @@ export function useFieldErrors() {
   return { errors, clear, show };
 }
 
-// The photos of a SignsFields form still on their way up: the form waits.
+// The photos of a PhotoField still on their way up: the form waits.
 export const photosPending = (photos) => photos.some((p) => p.status === 'uploading');
+
+// The ids of a PhotoField's photos that are up (the body's `attachments`).
+export const photoIds = (photos) => photos.filter((p) => p.attachmentId).map((p) => p.attachmentId);
+
+// After show(): the server's error on a photo (attachments[i]) goes under
+// the PhotoField, not a second time above the buttons.
+export function showPhotoErrors(e, errors) {
+  for (const f of e.fields || []) if (f.field?.startsWith('attachments')) errors.attachments = f.message;
+  if (errors.form && errors.form === errors.attachments) delete errors.form;
+}
 
 // A body with the signs of a SignsFields form (`form`, `photos`) made ready
 // to send: a typed temperature as a number (the server says what a missing
@@ -45,7 +55,7 @@ export function signsBody(body, form, photos) {
     delete body.lat;
     delete body.lng;
   }
-  const ids = photos.filter((p) => p.attachmentId).map((p) => p.attachmentId);
+  const ids = photoIds(photos);
   if (ids.length) body.attachments = ids;
   return body;
 }
