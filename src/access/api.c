@@ -585,6 +585,11 @@ static err manual(struct req *r)
     struct venue v;
     if ((e = gate_of(r, venue_id, dir, &v)))
         return manual_refused(r, e);
+    /* a look-up by id number across the city, and with the name a test of
+     * whether the two belong together: it counts as an exact search (the
+     * account's hourly limit, FK_EXACT_SEARCH_LIMIT, and its alert) */
+    if ((e = person_search_hit(r->db, r->who, NULL)))
+        return manual_refused(r, e);
     struct person p;
     struct scope all = scope_all();
     if ((e = person_find_by_id_number(r->db, r->a, &all, ID_RESIDENT, idn, &p)))

@@ -131,3 +131,27 @@ test('bad input, another district\'s gate, an unregistered person, a wrong name:
   const a = await waitForAudit(auditor, 'action=access.manual', (e) => e.result !== 'ok');
   assert.ok(a.some((e) => e.result !== 'ok'));
 });
+
+test('name and id number tried too often: the account\'s exact-search limit stops it (429), nothing written', async () => {
+  const c = await startCityWith({ cc_dc: CITY_STAFF.cc_dc, gate_dc: CITY_STAFF.gate_dc }, PW, { env: { FK_EXACT_SEARCH_LIMIT: '2' } });
+  try {
+    const { cc_dc: cc2, gate_dc: gate2 } = c.as;
+    const place = await ok(cc2.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: COMMUNITY }), 201);
+    const venue = await ok(cc2.post('/api/v1/venues', { name: '多福巷小区西门', kind: 'community_gate', place_id: place.id }), 201);
+    const id_number = rid();
+    await ok(cc2.post('/api/v1/persons', { name: '钱大爷', id_number, region_code: COMMUNITY, address: '多福巷9号' }), 201);
+    const try_ = (name) => gate2.post('/api/v1/scans/manual', { venue_id: venue.id, direction: 'in', name, id_number });
+    // bad input does not count; a look-up does, matched or not
+    assert.equal((await gate2.post('/api/v1/scans/manual', { venue_id: venue.id, direction: 'in', name: '钱大爷' })).status, 400);
+    assert.equal((await try_('钱二爷')).status, 400);
+    assert.equal((await try_('钱大爷')).status, 201);
+    const count = () => Number(sqlRun(c, 'SELECT COUNT(*) FROM access_records').trim());
+    const before = count();
+    const r = await try_('钱大爷');
+    assert.equal(r.status, 429, r.text);
+    assert.equal(errOf(r).code, 'search_rate_limited');
+    assert.equal(count(), before, 'nothing written');
+  } finally {
+    await c.stop();
+  }
+});
