@@ -273,8 +273,12 @@ test('the enterprise pass: shown on the phone on shift and green, verified at th
   for (const who of ['钱*亮', '孙*梅']) {
     const row = cp.getByTestId('roster').locator('tr', { hasText: who });
     await row.getByTestId('roster-shift').click();
-    await cp.getByRole('option', { name: '全天班 00:00–23:59' }).filter({ visible: true }).click();
+    const option = cp.getByRole('option', { name: '全天班 00:00–23:59' }).filter({ visible: true });
+    await option.click();
     await cp.getByTestId('roster').locator('tr', { hasText: who }).locator('.el-select__selected-item', { hasText: '全天班' }).first().waitFor();
+    // the next row's list opens only once this one has faded out (two lists
+    // showing the same option at once is a strict-mode failure)
+    await option.first().waitFor({ state: 'hidden' });
   }
   await shot(cp, 'enterprise-shifts');
   assertClean(cp);

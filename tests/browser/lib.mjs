@@ -11,10 +11,14 @@ import { chromium } from 'playwright-core';
 export { startServer, residentId, smsCode, CITY_CSV, writeTmp, totp, totpSecretFrom, sleep } from '../api/lib.mjs';
 
 const CHROMIUM = process.env.FK_CHROMIUM || '/usr/bin/chromium';
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-export const SHOTS = path.resolve(process.env.FK_SHOTS || `build/screenshots/${stamp}`);
-fs.mkdirSync(SHOTS, { recursive: true });
-console.log(`# screenshots: ${SHOTS}`);
+// Screenshots for people to look at, only when asked (FK_SHOTS=DIR): a
+// full-page one costs Chromium about 0.4 s of CPU, and the suite, which is
+// CPU-bound, takes some 290 of them.
+const SHOTS = process.env.FK_SHOTS ? path.resolve(process.env.FK_SHOTS) : null;
+if (SHOTS) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  console.log(`# screenshots: ${SHOTS}`);
+}
 
 // opts.args: more Chromium switches (e.g. a fake camera).
 export async function launch(opts = {}) {
@@ -106,7 +110,9 @@ export function assertClean(page) {
 }
 
 let shotN = 0;
+// The file written, or null when screenshots are off.
 export async function shot(page, name) {
+  if (!SHOTS) return null;
   const file = path.join(SHOTS, `${String(++shotN).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
