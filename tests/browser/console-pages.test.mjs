@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+import { startServer, launch, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode, pickRegion } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -79,16 +79,6 @@ async function consoleAt(hash, viewport) {
   await adoptSession(page, cc);
   await page.goto(`${ctx.url}/console/#${hash}`);
   return page;
-}
-
-// Pick a region in a RegionTreeSelect: open it, expand each ancestor, click the last.
-async function pickRegion(page, testId, codes) {
-  await page.getByTestId(testId).click();
-  for (const code of codes.slice(0, -1)) {
-    const node = page.getByRole('treeitem').filter({ has: page.getByTestId(`region-${code}`) }).filter({ visible: true }).last();
-    await node.locator('.el-tree-node__expand-icon').first().click();
-  }
-  await page.getByTestId(`region-${codes.at(-1)}`).filter({ visible: true }).click();
 }
 
 const placeNames = (page) => page.locator('[data-test=place-table] .el-table__body .el-table__row td:first-child').allInnerTexts();

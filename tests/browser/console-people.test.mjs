@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, smsCode, choose } from './lib.mjs';
+import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, totpSecretFrom, sleep, smsCode, choose, pickRegion } from './lib.mjs';
 
 // the pages mark what tests touch with data-test attributes
 selectors.setTestIdAttribute('data-test');
@@ -82,17 +82,6 @@ async function search(page, text, by = 'id_number') {
 const settle = () => sleep(400);
 
 const total = async (page) => (await page.getByTestId('person-total').innerText()).replace(/\D/g, '');
-
-// Pick a region in a RegionTreeSelect: open it, expand each ancestor, click the last.
-async function pickRegion(page, testId, codes) {
-  await page.getByTestId(testId).click();
-  for (const code of codes.slice(0, -1)) {
-    // the innermost tree item holding the label (ancestors hold it too)
-    const node = page.getByRole('treeitem').filter({ has: page.getByTestId(`region-${code}`) }).filter({ visible: true }).last();
-    await node.locator('.el-tree-node__expand-icon').first().click();
-  }
-  await page.getByTestId(`region-${codes.at(-1)}`).filter({ visible: true }).click();
-}
 
 // Choose an option of an Element Plus select by its label.
 test('searching by id number or phone finds the person with masked values', async () => {

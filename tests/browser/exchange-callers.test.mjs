@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { selectors } from 'playwright-core';
-import { launch, consolePage, assertClean, shot } from './lib.mjs';
+import { launch, consolePage, assertClean, shot, pickRegion } from './lib.mjs';
 import { startCityWith } from '../api/lib.mjs';
 import { ExchangeClient } from '../../clients/exchange-client.mjs';
 
@@ -30,15 +30,6 @@ after(async () => {
   await browser?.close();
   await ctx?.stop();
 });
-
-async function pickRegion(page, testId, codes) {
-  await page.getByTestId(testId).click();
-  for (const code of codes.slice(0, -1)) {
-    const node = page.getByRole('treeitem').filter({ has: page.getByTestId(`region-${code}`) }).filter({ visible: true }).last();
-    await node.locator('.el-tree-node__expand-icon').first().click();
-  }
-  await page.getByTestId(`region-${codes.at(-1)}`).filter({ visible: true }).click();
-}
 
 async function downloadKey(page, name) {
   const dialog = page.locator('.el-dialog', { hasText: '调用方私钥' });

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { launch, consolePage, assertClean, shot } from './lib.mjs';
+import { launch, consolePage, assertClean, shot, pickRegion } from './lib.mjs';
 import { startCityWith } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
@@ -20,15 +20,6 @@ let district, street, browser;
 async function ok(r, status = 200) {
   assert.equal(r.status, status, r.text);
   return r.body;
-}
-
-async function pickRegion(page, testId, codes) {
-  await page.getByTestId(testId).click();
-  for (const code of codes.slice(0, -1)) {
-    const node = page.getByRole('treeitem').filter({ has: page.getByTestId(`region-${code}`) }).filter({ visible: true }).last();
-    await node.locator('.el-tree-node__expand-icon').first().click();
-  }
-  await page.getByTestId(`region-${codes.at(-1)}`).filter({ visible: true }).click();
 }
 
 before(async () => {
@@ -75,14 +66,8 @@ test('the caller dialog grants a read-only region; the list shows it by name', a
   await page.getByTestId('caller-read-region-add').click();
   // the first picker's dropdown closes before the second one opens
   await page.locator('.el-popper').filter({ has: page.getByTestId('region-110101002000') }).first().waitFor({ state: 'hidden' });
-  await page.getByTestId('caller-read-region-0').click();
-  // the second tree is the visible one: expand through it, then pick the district
-  const tree = page.locator('.el-popper').filter({ visible: true }).filter({ has: page.getByRole('treeitem') }).last();
-  for (const code of ['110000000000', '110100000000']) {
-    const node = tree.getByRole('treeitem').filter({ has: page.getByTestId(`region-${code}`) }).last();
-    await node.locator('.el-tree-node__expand-icon').first().click();
-  }
-  await tree.getByTestId('region-110101000000').click();
+  // the second tree is the visible one: pickRegion expands through it
+  await pickRegion(page, 'caller-read-region-0', ['110000000000', '110100000000', '110101000000']);
   await page.getByTestId('read-zones').click();
   await page.getByTestId('caller-save').click();
   const keyDialog = page.locator('.el-dialog', { hasText: '调用方私钥' });

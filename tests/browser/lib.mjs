@@ -160,3 +160,27 @@ export async function visit(page, route, via) {
     await router.push(to);
   }, [route, via]);
 }
+
+// Pick a region in a RegionTreeSelect by its codes: open the picker
+// (`testId`, or none when it is already open), expand each ancestor in the
+// visible tree until the next code shows, and click the last. A lazily loaded
+// node is clicked only while it is neither open nor loading: clicking blindly
+// closed again a node the tree had just opened, and the next code never came.
+export async function pickRegion(page, testId, codes) {
+  if (testId) await page.getByTestId(testId).click();
+  const tree = page.locator('.el-popper').filter({ visible: true }).filter({ has: page.getByRole('treeitem') }).last();
+  const label = (code) => tree.getByTestId(`region-${code}`).filter({ visible: true }).first();
+  for (let i = 0; i + 1 < codes.length; i++) {
+    await label(codes[i]).waitFor();
+    // the innermost tree item holding the label (its ancestors hold it too)
+    const own = tree.getByRole('treeitem').filter({ has: page.getByTestId(`region-${codes[i]}`) }).last().locator(':scope > .el-tree-node__content');
+    for (let tries = 0; !(await label(codes[i + 1]).isVisible()); tries++) {
+      if (tries >= 100) throw new Error(`region ${codes[i + 1]} is not shown under ${codes[i]}`);
+      const open = /\bexpanded\b/.test((await own.locator('.el-tree-node__expand-icon').getAttribute('class')) ?? '');
+      const loading = await own.locator('.el-tree-node__loading-icon').count();
+      if (!open && !loading) await own.locator('.el-tree-node__expand-icon').click();
+      await page.waitForTimeout(100);
+    }
+  }
+  await label(codes.at(-1)).click();
+}

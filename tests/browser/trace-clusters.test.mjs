@@ -7,7 +7,7 @@
 // (source → case) and sees the graph drawn with two nodes and one arrow.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, consolePage, assertClean, shot, residentId, sleep, choose } from './lib.mjs';
+import { launch, consolePage, assertClean, shot, residentId, sleep, choose, pickRegion } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
 import { selectors } from 'playwright-core';
 
@@ -41,16 +41,6 @@ after(async () => {
 
 const tid = (page, name) => page.getByTestId(name);
 const settle = () => sleep(400);
-
-async function pickRegion(page, testId, codes) {
-  await tid(page, testId).click();
-  for (const code of codes.slice(0, -1)) {
-    await page.getByTestId(`region-${code}`).filter({ visible: true }).first().waitFor(); // loaded lazily
-    const node = page.getByRole('treeitem').filter({ has: page.getByTestId(`region-${code}`) }).filter({ visible: true }).last();
-    await node.locator('.el-tree-node__expand-icon').first().click();
-  }
-  await page.getByTestId(`region-${codes.at(-1)}`).filter({ visible: true }).first().click();
-}
 
 test('record an investigation of a confirmed case: a place matched to a venue, a named contact', async () => {
   const page = await consolePage(browser, ctx, '/trace/investigations', cc);
