@@ -31,7 +31,7 @@ UNITBIN  := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
 # the unit programs with a PostgreSQL group (tests/unit/fixture.h)
 UNITPG   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(shell grep -l fixture_pg_wanted $(UNIT)))
 
-.PHONY: all deps run test unit unit-pg api api-sqlite api-pg fuzz fuzz-run bench lint fmt clean san web browser api-sqlite-san
+.PHONY: all deps run test unit unit-pg api api-sqlite api-pg fuzz fuzz-run bench bench-scale lint fmt clean san web browser api-sqlite-san
 
 all: $(BUILD)/fangkong web/dist/.built
 
@@ -173,6 +173,13 @@ run: deps
 bench: deps
 	$(MAKE) all
 	bench/run.sh $(BUILD)/fangkong
+	scripts/with-postgres.sh bench/scale.sh $(BUILD)/fangkong
+
+# the look-up and the scan through nginx with one and two servers on one
+# PostgreSQL (docs/scaling.md's inputs)
+bench-scale: deps
+	$(MAKE) all
+	scripts/with-postgres.sh bench/scale.sh $(BUILD)/fangkong
 
 fmt:
 	clang-format -i $$(find src tests/unit tests/fuzz -name '*.[ch]')
