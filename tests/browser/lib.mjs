@@ -50,6 +50,16 @@ export async function choose(page, testId, label) {
   await page.getByRole('option', { name: label, exact: true }).filter({ visible: true }).click();
 }
 
+function noMotion() {
+  const add = () => {
+    const s = document.createElement('style');
+    s.textContent = '*,*::before,*::after{transition:none!important;animation:none!important}';
+    document.documentElement.appendChild(s);
+  };
+  if (document.documentElement) add();
+  else document.addEventListener('readystatechange', add, { once: true });
+}
+
 // A page in its own browser context (own cookies). opts.mobile: phone-sized;
 // opts.viewport: another size ({ width, height }).
 export async function openPage(browser, opts = {}) {
@@ -61,6 +71,10 @@ export async function openPage(browser, opts = {}) {
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',
   });
+  // No CSS transitions or animations (FK_ANIM=1 keeps them): the suite is
+  // bound by Chromium's CPU, every fade paints frames, and a list still fading
+  // out while the next one opens was a race (two of the same option shown).
+  if (process.env.FK_ANIM !== '1') await context.addInitScript(noMotion);
   const page = await context.newPage();
   const problems = [];
   // 4xx answers from the API are the application telling the user what went
