@@ -61,8 +61,8 @@ struct periodic {
     bool local; /* PERIODIC_LOCAL: every server runs it, no lease */
     int every_s;
     db *d;
-    int64_t generation;  /* of the lease held, 0 when not held */
-    _Atomic bool held;   /* for /metrics */
+    int64_t generation; /* of the lease held, 0 when not held */
+    _Atomic bool held;  /* for /metrics */
     _Atomic uint64_t runs;
     struct periodic *next; /* the started sweeps (periodic_metrics) */
 };

@@ -143,9 +143,8 @@ err job_sweep_orphans(db *d, int64_t now, int64_t *n_r)
         db_bind_int64(s, 2, now);
         e = db_run(s, n_r);
     }
-    if (!e && !(e = db_prepare(d,
-                               "DELETE FROM leases WHERE name LIKE 'server.%' AND expires_at < ?",
-                               &s))) {
+    if (!e && !(e = db_prepare(
+                    d, "DELETE FROM leases WHERE name LIKE 'server.%' AND expires_at < ?", &s))) {
         db_bind_int64(s, 1, now - 86400000LL);
         e = db_run(s, NULL);
     }
