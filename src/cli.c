@@ -29,6 +29,8 @@
 #include "job/export.h"
 #include "job/import.h"
 #include "job/offload.h"
+#include "job/job.h"
+#include "db/lease.h"
 #include "map/map.h"
 #include "exchange/peer.h"
 #include "monitor/monitor.h"
@@ -338,6 +340,8 @@ static void stop_workers(void)
     code_worker_stop();
     service_worker_stop(); /* community services: the check-in sweep */
     face_worker_stop();    /* face terminals: resends, failures */
+    job_orphans_stop();    /* the jobs dead servers left */
+    lease_beat_stop();     /* this instance's heartbeat (db/lease.h) */
     audit_stop();
 }
 
@@ -378,6 +382,7 @@ int cmd_serve(int argc, char **argv)
     int face_sweep_s;                  /* face terminals: resends, failures */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
+    int beat_s, orphan_check_s; /* the instance's heartbeat, the dead servers' jobs */
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -419,7 +424,9 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_NAT_MATCH_NEAR", 300, 10, 100000, &match_near) ||
         env_int("FK_NAT_MATCH_FAR", 2000, 20, 1000000, &match_far) ||
         env_int("FK_CARE_SWEEP", 3600, 0, 86400, &care_sweep_s) ||
-        env_int("FK_FACE_SWEEP", 60, 0, 86400, &face_sweep_s))
+        env_int("FK_FACE_SWEEP", 60, 0, 86400, &face_sweep_s) ||
+        env_int("FK_INSTANCE_BEAT", LEASE_BEAT_DEFAULT, 0, 3600, &beat_s) ||
+        env_int("FK_JOB_ORPHAN_CHECK", JOB_ORPHAN_CHECK_DEFAULT, 0, 86400, &orphan_check_s))
         return 2;
     if (match_min > match_auto || match_near >= match_far) {
         fprintf(stderr, "fangkong serve: FK_NAT_MATCH_MIN must not exceed FK_NAT_MATCH_AUTO, "
@@ -458,7 +465,9 @@ int cmd_serve(int argc, char **argv)
     if ((e = app_routes())) /* a route or hook that did not fit: refuse to start */
         return cli_fail(e, "routes");
     const char *what = NULL;
-    if ((e = audit_start(c.db_url)))
+    if ((e = lease_beat_start(c.db_url, beat_s))) /* before any job names this instance */
+        what = "instance heartbeat";
+    else if ((e = audit_start(c.db_url)))
         what = "audit";
     else if ((e = code_worker_start(c.db_url, sweep_s)))
         what = "code worker";
@@ -518,6 +527,8 @@ int cmd_serve(int argc, char **argv)
         what = "notice listener";
     else if ((e = face_worker_start(c.db_url, face_sweep_s))) /* resends, failed commands */
         what = "face sweep";
+    else if ((e = job_orphans_start(c.db_url, orphan_check_s))) /* dead servers' jobs */
+        what = "job orphans";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

@@ -326,9 +326,10 @@ err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id) MUS
 /* Start / stop the worker thread that runs recompute jobs on its own
  * connection; without it (tests, tools) jobs run at once in the caller.
  * Codes also depend on time (a fever is 24 hours old, an isolation or a
- * zone ends, a negative test grows stale) with no event to mark it, so
- * when idle the worker recomputes everyone every `sweep_s` seconds (0: never;
- * a pass over 1,000,000 people that changes nothing takes under a second). */
+ * zone ends, a negative test grows stale) with no event to mark it, so a
+ * sweep recomputes everyone every `sweep_s` seconds (0: never; a pass over
+ * 1,000,000 people that changes nothing takes under a second), once across
+ * the servers of one database (its lease "code_sweep", db/periodic.h). */
 err code_worker_start(const char *db_url, int sweep_s) MUST_USE;
 void code_worker_stop(void);
 

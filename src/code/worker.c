@@ -2,17 +2,19 @@
  * The recompute worker: one thread with its own database connection runs
  * queued "code.recompute" jobs one after another, so a rule edit never
  * makes an event loop wait. Progress goes to the job's row after every
- * batch; the console polls GET /api/v1/jobs/{id}.
+ * batch; the console polls GET /api/v1/jobs/{id}. A job runs on the server
+ * that was asked (its queue is in this process): should that server die,
+ * the job's row is marked failed by job_sweep_orphans on another one.
+ * The time-driven sweep runs once across servers (sweeper, below).
  */
 #include "code/code.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "base/id.h"
 #include "base/log.h"
+#include "db/periodic.h"
 #include "job/job.h"
 
 #define QUEUE_MAX 64
@@ -22,7 +24,6 @@ static struct {
     pthread_cond_t cv;
     pthread_t thread;
     bool running, stopping;
-    int sweep_s;
     db *d;
     struct {
         int64_t job_id, user_id;
@@ -67,42 +68,27 @@ static void run(db *d, int64_t job_id, int64_t user_id)
     err_ignore(job_update(d, job_id, "done", total, total, result));
 }
 
-/* The time-driven pass: codes whose windows ran out change colour. */
-static void sweep(db *d)
+/* The time-driven pass: codes whose windows ran out change colour. A
+ * periodic sweep of its own (db/periodic.h), so that of several servers on
+ * one database one recomputes under the lease "code_sweep"; a recompute is
+ * idempotent (each code follows from the person's state), so a holder that
+ * hung past its lease and a new one overlapping do no harm but the work. */
+static err sweep(db *d, int64_t now, void *ctx, int64_t *n_r)
 {
-    int64_t changed = 0;
-    uint64_t t0 = mono_us();
-    err e = code_recompute_all(d, 0, NULL, NULL, &changed);
-    char n[24], ms[24];
-    snprintf(n, sizeof n, "%lld", (long long)changed);
-    snprintf(ms, sizeof ms, "%llu", (unsigned long long)((mono_us() - t0) / 1000));
-    if (e)
-        log_event(LOG_ERROR, "code_sweep_failed", "slug", err_slug(e), NULL);
-    else
-        log_event(LOG_INFO, "code_sweep", "changed", n, "ms", ms, NULL);
+    (void)now;
+    (void)ctx;
+    return code_recompute_all(d, 0, NULL, NULL, n_r);
 }
+
+static struct periodic sweeper = PERIODIC_INIT("code_sweep", sweep, NULL);
 
 static void *worker_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&w.mu);
-    struct timespec next;
-    clock_gettime(CLOCK_REALTIME, &next);
-    next.tv_sec += w.sweep_s;
     for (;;) {
-        while (!w.n && !w.stopping) {
-            if (!w.sweep_s) {
-                pthread_cond_wait(&w.cv, &w.mu);
-                continue;
-            }
-            if (pthread_cond_timedwait(&w.cv, &w.mu, &next) == ETIMEDOUT) {
-                pthread_mutex_unlock(&w.mu);
-                sweep(w.d);
-                pthread_mutex_lock(&w.mu);
-                clock_gettime(CLOCK_REALTIME, &next);
-                next.tv_sec += w.sweep_s;
-            }
-        }
+        while (!w.n && !w.stopping)
+            pthread_cond_wait(&w.cv, &w.mu);
         if (!w.n && w.stopping)
             break;
         int64_t job = w.q[w.head].job_id, user = w.q[w.head].user_id;
@@ -122,18 +108,20 @@ err code_worker_start(const char *db_url, int sweep_s)
     if (e)
         return e;
     w.stopping = false;
-    w.sweep_s = sweep_s;
     if (pthread_create(&w.thread, NULL, worker_main, NULL)) {
         db_close(&w.d);
         return err_set(E_INTERNAL, NULL, NULL, NULL);
     }
     pthread_setname_np(w.thread, "fk-code");
     w.running = true;
-    return E_OK;
+    if ((e = periodic_start(&sweeper, db_url, sweep_s)))
+        code_worker_stop();
+    return e;
 }
 
 void code_worker_stop(void)
 {
+    periodic_stop(&sweeper);
     if (!w.running)
         return;
     pthread_mutex_lock(&w.mu);

@@ -526,7 +526,7 @@ static err sweep_run(db *d, int64_t now, void *ctx, int64_t *count_r)
     return exchange_anomaly_sweep(d, now, ctx, count_r);
 }
 
-static struct periodic flusher = PERIODIC_INIT("exchange_flush", flush_run, NULL);
+static struct periodic flusher = PERIODIC_LOCAL("exchange_flush", flush_run, NULL);
 static struct periodic sweeper = PERIODIC_INIT("exchange_anomaly", sweep_run, &sweep_rule);
 static char *flush_url;
 

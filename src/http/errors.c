@@ -478,5 +478,7 @@ const struct http_error_code http_error_codes[] = {
     {"object_retired", "The disinfection or inspection object is retired (停用)"},
     /* ---- face terminals (docs/face.md "Resends and failures") ---- */
     {"nothing_failed", "The face enrolment has no failed terminal command to retry"},
+    /* ---- leases (docs/cluster.md): a background run's, never a request's ---- */
+    {"lease_lost", "Another server took the background work's lease over: its run is undone"},
     {NULL, NULL},
 };

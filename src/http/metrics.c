@@ -5,6 +5,7 @@
 #include "http/internal.h"
 
 #include "base/log.h"
+#include "db/periodic.h"
 #include "security/crypto.h"
 
 #include <assert.h>
@@ -156,6 +157,8 @@ char *metrics_render(arena *a)
                      (unsigned long long)labelled[k].n);
     }
     pthread_mutex_unlock(&labelled_mu);
+    if (len < cap) /* the sweeps' leases (db/periodic.h), whole lines */
+        len += periodic_metrics(out + len, cap - len);
 #undef EMIT
     if (len >= cap) /* the fixed part was cut: never append after a cut line */
         return out;

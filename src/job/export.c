@@ -244,7 +244,7 @@ static err purge_run(db *d, int64_t now, void *ctx, int64_t *n_r)
     return export_jobs_purge(now, n_r);
 }
 
-static struct periodic purger = PERIODIC_INIT("export_purged", purge_run, NULL);
+static struct periodic purger = PERIODIC_LOCAL("export_purged", purge_run, NULL);
 
 err export_jobs_start(const char *db_url, int purge_s)
 {

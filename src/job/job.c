@@ -1,11 +1,14 @@
 /*
- * Background job rows: creation, progress, and the scoped read.
+ * Background job rows: creation, progress, the scoped read, and the sweep
+ * of the jobs a dead server left.
  */
 #include "job/job.h"
 
 #include <string.h>
 
 #include "base/id.h"
+#include "db/lease.h"
+#include "db/periodic.h"
 #include "http/export.h"
 
 err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r)
@@ -13,8 +16,8 @@ err job_create(db *d, const struct principal *who, const char *kind, int64_t *id
     db_stmt *s;
     err e = db_prepare(d,
                        "INSERT INTO jobs (id, kind, status, done, total, result, user_id, "
-                       "region_code, created_at, updated_at) VALUES (?, ?, 'queued', 0, 0, '', ?, "
-                       "?, ?, ?)",
+                       "region_code, created_at, updated_at, instance) VALUES (?, ?, 'queued', 0, "
+                       "0, '', ?, ?, ?, ?, ?)",
                        &s);
     if (e)
         return e;
@@ -25,6 +28,7 @@ err job_create(db *d, const struct principal *who, const char *kind, int64_t *id
     db_bind_int64(s, 4, who->region_code);
     db_bind_int64(s, 5, now);
     db_bind_int64(s, 6, now);
+    db_bind_text(s, 7, lease_beating());
     if ((e = db_run(s, NULL)))
         return e;
     *id_r = id;
@@ -117,4 +121,56 @@ err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct jo
         if (!strcmp(j_r->kind, uploader_only[i]) && j_r->user_id != who->user_id)
             e = err_set(E_NOT_FOUND, "not_found", NULL, "任务不存在");
     return e;
+}
+
+err job_sweep_orphans(db *d, int64_t now, int64_t *n_r)
+{
+    *n_r = 0;
+    err e = db_begin(d);
+    if (e)
+        return e;
+    db_stmt *s;
+    /* the fence first: a holder that lost the lease marks nothing */
+    if (!(e = periodic_fence(d)) &&
+        !(e = db_prepare(d,
+                         "UPDATE jobs SET status = 'failed', result = "
+                         "'{\"error\":\"server_lost\"}', updated_at = ? WHERE status IN "
+                         "('queued', 'running') AND instance <> '' AND NOT EXISTS (SELECT 1 FROM "
+                         "leases WHERE leases.name = 'server.' || jobs.instance AND "
+                         "leases.expires_at >= ?)",
+                         &s))) {
+        db_bind_int64(s, 1, now);
+        db_bind_int64(s, 2, now);
+        e = db_run(s, n_r);
+    }
+    if (!e && !(e = db_prepare(
+                    d, "DELETE FROM leases WHERE name LIKE 'server.%' AND expires_at < ?", &s))) {
+        db_bind_int64(s, 1, now - 86400000LL);
+        e = db_run(s, NULL);
+    }
+    if (!e)
+        e = db_commit(d);
+    if (e) {
+        db_rollback(d);
+        *n_r = 0;
+    }
+    return e;
+}
+
+static err orphans_run(db *d, int64_t now, void *ctx, int64_t *n_r)
+{
+    (void)ctx;
+    return job_sweep_orphans(d, now, n_r);
+}
+
+static struct periodic orphans = PERIODIC_INIT("job_orphans", orphans_run, NULL);
+
+err job_orphans_start(const char *db_url, int every_s)
+{
+    return periodic_start(&orphans, db_url, every_s);
+}
+
+void job_orphans_stop(void)
+{
+    periodic_stop(&orphans);
 }

@@ -27,7 +27,9 @@ struct job {
     int64_t created_at, updated_at;
 };
 
-/* A new queued job of `kind` for who; *id_r gets its id. */
+/* A new queued job of `kind` for who; *id_r gets its id. The row names
+ * this server instance (db/lease.h lease_beating: "" in a tool), whose
+ * queue holds the job. */
 err job_create(db *d, const struct principal *who, const char *kind, int64_t *id_r) MUST_USE;
 
 /* Set status and progress (result may be NULL: unchanged). */
@@ -41,5 +43,22 @@ err job_update(db *d, int64_t id, const char *status, int64_t done, int64_t tota
  * people, so being in scope is not enough. *j_r is filled either way.
  */
 err job_find(db *d, arena *a, const struct principal *who, int64_t id, struct job *j_r) MUST_USE;
+
+/*
+ * What a dead server leaves: its queued and running jobs, whose queue died
+ * with it. Each server renews its heartbeat lease "server.<instance>"
+ * (lease_beat_start, every FK_INSTANCE_BEAT seconds, ttl 3 beats); this
+ * sweep marks failed, with result {"error":"server_lost"}, every queued or
+ * running job whose instance's heartbeat expired (or was never taken), so
+ * the console stops waiting and the user starts it again. Jobs are not
+ * taken over: their input (an upload's bytes, the principal) lived in the
+ * dead server's memory. Heartbeat leases expired a day ago are deleted.
+ * The sweep runs once across servers (lease "job_orphans"), every
+ * FK_JOB_ORPHAN_CHECK seconds; *n_r gets the jobs marked.
+ */
+err job_sweep_orphans(db *d, int64_t now, int64_t *n_r) MUST_USE;
+#define JOB_ORPHAN_CHECK_DEFAULT 60 /* s */
+err job_orphans_start(const char *db_url, int every_s) MUST_USE;
+void job_orphans_stop(void);
 
 #endif

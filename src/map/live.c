@@ -158,7 +158,7 @@ static err publish(db *d, int64_t now, void *ctx, int64_t *count_r)
     return e;
 }
 
-static struct periodic publisher = PERIODIC_INIT("map_live", publish, NULL);
+static struct periodic publisher = PERIODIC_LOCAL("map_live", publish, NULL);
 
 err map_live_start(const char *db_url)
 {
