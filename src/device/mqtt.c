@@ -273,10 +273,10 @@ err device_mqtt_probe(const char *url, int timeout_ms)
     for (int waited = 0; !why && connack < 0 && waited < timeout_ms; waited += 100)
         if ((rc = mosquitto_loop(m, 100, 1)) != MOSQ_ERR_SUCCESS)
             why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
-    if (!why && connack < 0)
-        why = "no answer";
-    else if (!why && connack > 0)
+    if (connack > 0) /* the broker's own reason, though the loop reported its close first */
         why = mosquitto_connack_string(connack);
+    else if (!why && connack < 0)
+        why = "no answer";
     if (m) {
         if (connack == 0) {
             mosquitto_disconnect(m);
