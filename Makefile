@@ -189,3 +189,9 @@ clean:
 	rm -rf build build-san
 
 -include $(OBJ:.o=.d) $(BUILD)/src/main.d
+
+# the emergency drill: stages failures on loopback, writes docs/drills/DATE.md (not in test)
+drill: $(BUILD)/fangkong
+	FK_BIN=$(abspath $(BUILD)/fangkong) scripts/drill.sh
+
+.PHONY: drill
