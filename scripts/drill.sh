@@ -73,6 +73,7 @@ wait_for() {
 }
 healthy() { [ "$(code "$1/healthz")" = 200 ]; }
 metric() { { curl -s -m 5 "$1/metrics" || true; } | awk -v n="$2" '$1 == n {print $2}'; }
+pct() { awk -v r="$1" 'BEGIN { printf "%.1f %%", r * 100 }'; }
 doctor_lines() { # the doctor's lines matching a pattern, as a Markdown quote
     env "${@:2}" "$BIN" doctor 2>/dev/null | grep -E "$1" | sed 's/^/    /' || true
 }
@@ -97,6 +98,7 @@ stop_server() {
 
 COMMON=(FK_PASSWORD_MEMORY_KIB=64 FK_PASSWORD_PASSES=1 FK_COOKIE_SECURE=0 FK_THREADS=2)
 REPORT=$D/report.md
+FINDINGS=()
 say() { printf '%s\n' "$*" >>"$REPORT"; }
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 {
@@ -171,6 +173,10 @@ up_doctor=$(doctor_lines '数据库|迁移' "${E1[@]}")
     echo
     echo "$up_doctor"
 } >>"$REPORT"
+if [ "$down_login" != 503 ]; then
+    FINDINGS+=("Database down: a sign-in answered $down_login, not 503 database_busy/unavailable; /healthz answered $down_health. Clients cannot tell an outage from a defect by the status (a change in src/db, owned by the HA work).")
+fi
+FINDINGS+=("Database down: the server reconnected by itself ${recover_ms} ms after PostgreSQL was back; no restart.")
 stop_server "$SERVER_PID"
 
 # ---- 2. a small disk filled ------------------------------------------------------------
@@ -209,8 +215,8 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=48m,mode=0700 tmpfs "$D/small"
     audit=$(env "${E2[@]}" "$BIN" audit verify 2>&1 | grep -v '^{' | tail -2 || true)
     {
         echo "**Done.** A SQLite server with its data folder on a 48 MiB tmpfs (its database, WAL,"
-        echo "key and exports); a sign-in answered $ok_before; free share $ratio_before (fangkong_disk_free_ratio). The disk was"
-        echo "filled with \`dd\` to the last block (free share $ratio_full), then freed."
+        echo "key and exports); a sign-in answered $ok_before; free $(pct "$ratio_before") (fangkong_disk_free_ratio). The disk was"
+        echo "filled with \`dd\` to the last block (free $(pct "$ratio_full")), then freed."
         echo
         echo "**What the platform did.** The server stayed up (alive: $alive). /healthz answered"
         echo "$full_health (it reads, it does not write). Five sign-ins with the right password (each"
@@ -223,6 +229,12 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=48m,mode=0700 tmpfs "$D/small"
         echo "restart. Nothing corrupted: \`PRAGMA integrity_check\` said \`$integrity\`;"
         echo "\`fangkong audit verify\` said: $audit"
     } >>"$REPORT"
+    for st in "${statuses[@]}"; do
+        if [ "$st" != 503 ]; then
+            FINDINGS+=("Disk full: writes answered ${statuses[*]}, not 503 with a 'disk full' message (SQLite's SQLITE_FULL is an E_DB like any other); nothing was corrupted and it recovered without a restart.")
+            break
+        fi
+    done
     umount "$D/small" && MOUNTED=
 else
     {
@@ -327,9 +339,30 @@ verify=$(env "${E1[@]}" "$BIN" audit verify 2>&1 | grep -v '^{' | tail -1 || tru
     echo "Audit entries auth.login written during the flood and these three, by result: $audited."
     echo "\`fangkong audit verify\` afterwards: $verify"
     echo
-    echo "**Recovery.** Other users were not affected. The flooded account stays locked for"
-    echo "FK_LOCK_SECONDS (30 min) or until an administrator unlocks it in the console; the address"
-    echo "stays limited for the hour. Block the address at nginx (deploy/nginx) for a longer flood."
+    if [ "$other" = 200 ]; then
+        echo "**Recovery.** Another user from another address was not affected."
+    else
+        echo "**Recovery.** Another user from another address was affected ($other): see Findings."
+    fi
+    if [ "$victim" = 423 ]; then
+        echo "The flooded account is locked for FK_LOCK_SECONDS (30 min) or until an administrator"
+        echo "unlocks it in the console."
+    else
+        echo "The flooded account was not locked ($victim from a new address): the address limits and"
+        echo "the back-off stopped the guesses before FK_LOGIN_FAILURES wrong passwords were checked,"
+        echo "so its owner can still sign in from elsewhere."
+    fi
+    echo "The flooding address stays limited for the hour; block it at nginx (deploy/nginx) for a"
+    echo "longer flood."
+} >>"$REPORT"
+FINDINGS+=("$([ "$victim" = 423 ] && echo "Sign-in flood: the account was locked; its owner needs an unlock." ||
+    echo "Sign-in flood: stopped by the address limit and back-off; the account stayed usable.")")
+
+{
+    echo
+    echo "## Findings"
+    echo
+    for f in "${FINDINGS[@]}"; do echo "- $f"; done
 } >>"$REPORT"
 
 mkdir -p "$OUT"

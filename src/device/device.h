@@ -163,8 +163,8 @@ int device_mqtt_state(void);
 /*
  * Connect to the broker of `url` as the server account, wait for its
  * answer and disconnect (`fangkong doctor`): E_OK when it accepted within
- * timeout_ms; E_INPUT for a malformed URL; E_UNAVAILABLE "mqtt_unavailable"
- * with the reason (refused, not authorised, no answer) in the message.
+ * timeout_ms; E_INPUT for a malformed URL; E_IO "mqtt_probe_failed" (never
+ * sent to a client) with the reason (refused, not authorised, no answer) in the message.
  */
 err device_mqtt_probe(const char *url, int timeout_ms) MUST_USE;
 

@@ -286,6 +286,6 @@ err device_mqtt_probe(const char *url, int timeout_ms)
     }
     mosquitto_lib_cleanup();
     if (why)
-        return err_set(E_UNAVAILABLE, "mqtt_unavailable", NULL, "MQTT 代理不可用: %s", why);
+        return err_set(E_IO, "mqtt_probe_failed", NULL, "MQTT 代理不可用: %s", why);
     return E_OK;
 }

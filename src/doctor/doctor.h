@@ -38,7 +38,7 @@ int cmd_doctor(int argc, char **argv);
 bool doctor_disk(const char *dir, uint64_t *free_r, uint64_t *total_r);
 
 /* Seconds until the certificate in PEM file `file` expires (negative:
- * expired); E_IO / E_INPUT with a Chinese message when it cannot be read. */
+ * expired); E_IO with a Chinese message when it cannot be read. */
 err doctor_cert_expiry(const char *file, int64_t *seconds_r) MUST_USE;
 
 /*

@@ -33,13 +33,13 @@ err doctor_cert_expiry(const char *file, int64_t *seconds_r)
     X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     if (!x)
-        return err_set(E_INPUT, "cert_invalid", NULL, "证书文件不是 PEM 格式的 X.509 证书");
+        return err_set(E_IO, "cert_invalid", NULL, "证书文件不是 PEM 格式的 X.509 证书");
     int days = 0, secs = 0;
     /* the difference from now (NULL) to notAfter, as days and seconds */
     int ok = ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x));
     X509_free(x);
     if (!ok)
-        return err_set(E_INPUT, "cert_invalid", NULL, "证书的有效期无法解析");
+        return err_set(E_IO, "cert_invalid", NULL, "证书的有效期无法解析");
     *seconds_r = (int64_t)days * 86400 + secs;
     return E_OK;
 }
