@@ -347,6 +347,10 @@ verify=$(env "${E1[@]}" "$BIN" audit verify 2>&1 | grep -v '^{' | tail -1 || tru
     if [ "$victim" = 423 ]; then
         echo "The flooded account is locked for FK_LOCK_SECONDS (30 min) or until an administrator"
         echo "unlocks it in the console."
+    elif grep -q '^423$' "$D/flood.txt"; then
+        echo "The flooded account was locked for the flooding address only (423: the lock-out is per"
+        echo "account and address, docs/security.md) and its owner signed in from another address"
+        echo "($victim): a flood cannot lock a user out."
     else
         echo "The flooded account was not locked ($victim from a new address): the address limits and"
         echo "the back-off stopped the guesses before FK_LOGIN_FAILURES wrong passwords were checked,"
@@ -355,8 +359,11 @@ verify=$(env "${E1[@]}" "$BIN" audit verify 2>&1 | grep -v '^{' | tail -1 || tru
     echo "The flooding address stays limited for the hour; block it at nginx (deploy/nginx) for a"
     echo "longer flood."
 } >>"$REPORT"
-FINDINGS+=("$([ "$victim" = 423 ] && echo "Sign-in flood: the account was locked; its owner needs an unlock." ||
-    echo "Sign-in flood: stopped by the address limit and back-off; the account stayed usable.")")
+if [ "$victim" = 423 ]; then
+    FINDINGS+=("Sign-in flood: the account was locked everywhere; its owner needs an unlock.")
+else
+    FINDINGS+=("Sign-in flood: throttled, then limited per address; the account locked for the flooding address only and usable from elsewhere; other users unaffected; every attempt audited.")
+fi
 
 {
     echo
