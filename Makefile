@@ -25,7 +25,7 @@ FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz
 FUZZ_SECONDS ?= 5
 
 SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
-OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/fk_vars.o
 UNIT     := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
 # the unit programs with a PostgreSQL group (tests/unit/fixture.h)
@@ -58,6 +58,14 @@ $(BUILD)/gen/migrations.c: $(sort $(wildcard sql/*.sql)) scripts/embed-sql.sh
 	scripts/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# the FK_ variables the sources name, for `fangkong doctor` (src/doctor)
+$(BUILD)/gen/fk_vars.c: $(SRC) src/main.c scripts/fk-vars.sh
+	@mkdir -p $(dir $@)
+	scripts/fk-vars.sh $(SRC) src/main.c > $@
+
+$(BUILD)/gen/fk_vars.o: $(BUILD)/gen/fk_vars.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libfk.a: $(OBJ)
@@ -188,3 +196,9 @@ clean:
 	rm -rf build build-san
 
 -include $(OBJ:.o=.d) $(BUILD)/src/main.d
+
+# the emergency drill: stages failures on loopback, writes docs/drills/DATE.md (not in test)
+drill: $(BUILD)/fangkong
+	FK_BIN=$(abspath $(BUILD)/fangkong) scripts/drill.sh
+
+.PHONY: drill

@@ -49,6 +49,7 @@
 #include "service/service.h" /* community services: the check-in sweep */
 #include "notice/notice.h"   /* notices: live read receipts of other servers */
 #include "face/face.h"       /* face terminals: resends, failures */
+#include "doctor/doctor.h"   /* the operators' gauges of /metrics */
 
 static const struct {
     const char *flag;
@@ -533,6 +534,8 @@ int cmd_serve(int argc, char **argv)
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))
         what = "stop hooks";
+    else if ((e = doctor_gauges_register(c.data_dir))) /* /metrics for the alert rules */
+        what = "metrics";
     if (e) {
         stop_workers();
         return cli_fail(e, what);

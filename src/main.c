@@ -13,6 +13,7 @@
 #include "app.h"
 #include "base/log.h"
 #include "cli.h"
+#include "doctor/doctor.h"
 
 static const struct command {
     const char *name;
@@ -120,6 +121,15 @@ static const struct command {
      "  to FILE (mode 0600, never overwritten; the server keeps only the public key).\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
+    /* operations (docs/operations.md) */
+    {"doctor", NULL, cmd_doctor, "运行检查 (check configuration, key, database, disk, clock)",
+     "fangkong doctor [--lang zh|en|both]\n"
+     "  Checks the FK_ variables (unknown ones named), the master key file (present, mode\n"
+     "  0600/0400, loads), the database (reachable, migrations, PostgreSQL's role and clock,\n"
+     "  SQLite's WAL and filesystem), the data folder's free disk (FK_DISK_WARN_PCT,\n"
+     "  FK_DISK_FAIL_PCT), NTP, the MQTT broker (FK_MQTT_URL) and the certificate's expiry\n"
+     "  (FK_TLS_CERT). One line per check: 正常/警告/失败 (ok/warn/fail), Chinese by default.\n"
+     "  Exit status 0 all ok, 1 a warning, 2 a failure. Changes nothing.\n"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -151,6 +151,9 @@ void access_writer_set_queue_max(size_t n);
  * would rather not start a scan that access_submit will refuse.) */
 bool access_writer_full(void);
 
+/* Scans queued or being written now (/metrics: the writer's queue depth). */
+size_t access_writer_pending(void);
+
 /*
  * Queue scan `s` (copied, with its strings) for the writer; when its batch
  * has committed, done(s, e, ctx) runs on the writer thread with the applied

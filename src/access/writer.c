@@ -158,6 +158,14 @@ bool access_writer_full(void)
     return full;
 }
 
+size_t access_writer_pending(void)
+{
+    pthread_mutex_lock(&mu);
+    size_t n = pending;
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
 static err queue_full(void)
 {
     return err_set(E_UNAVAILABLE, "queue_full", NULL,

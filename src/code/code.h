@@ -332,6 +332,8 @@ err code_person_changed(db *d, arena *a, int64_t person_id, int64_t user_id) MUS
  * the servers of one database (its lease "code_sweep", db/periodic.h). */
 err code_worker_start(const char *db_url, int sweep_s) MUST_USE;
 void code_worker_stop(void);
+/* Recompute jobs queued for the worker and not yet started (/metrics). */
+size_t code_worker_queued(void);
 
 /* Queue the recomputation of every person as job `job_id` (jobs row made
  * by the caller). */

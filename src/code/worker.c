@@ -133,6 +133,14 @@ void code_worker_stop(void)
     w.running = false;
 }
 
+size_t code_worker_queued(void)
+{
+    pthread_mutex_lock(&w.mu);
+    size_t n = w.n;
+    pthread_mutex_unlock(&w.mu);
+    return n;
+}
+
 void code_worker_submit(db *d, int64_t job_id, int64_t user_id)
 {
     pthread_mutex_lock(&w.mu);

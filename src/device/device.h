@@ -156,6 +156,18 @@ void device_broker_sync(db *d);
 err device_mqtt_start(const char *url, const char *db_url) MUST_USE;
 void device_mqtt_stop(void);
 
+/* The subscriber's link to the broker: -1 MQTT off, 0 not connected (the
+ * library reconnects), 1 connected (/metrics). */
+int device_mqtt_state(void);
+
+/*
+ * Connect to the broker of `url` as the server account, wait for its
+ * answer and disconnect (`fangkong doctor`): E_OK when it accepted within
+ * timeout_ms; E_INPUT for a malformed URL; E_IO "mqtt_probe_failed" (never
+ * sent to a client) with the reason (refused, not authorised, no answer) in the message.
+ */
+err device_mqtt_probe(const char *url, int timeout_ms) MUST_USE;
+
 /* ---- messages to devices, and topics other modules handle --------------------------- */
 
 /*

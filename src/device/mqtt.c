@@ -14,6 +14,7 @@
  * publish only under its own id, so the id in the topic is the device.
  * Anything refused is counted and logged; nothing here stops the thread.
  */
+#include <errno.h>
 #include <mosquitto.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -234,4 +235,57 @@ void device_mqtt_stop(void)
     mosquitto_lib_cleanup();
     db_close(&q.d);
     q.running = false;
+}
+
+int device_mqtt_state(void)
+{
+    return !q.running ? -1 : atomic_load(&q.connected) ? 1 : 0;
+}
+
+/* the CONNACK of a probe: -1 until it arrives */
+static void on_probe_connect(struct mosquitto *m, void *ud, int rc)
+{
+    (void)m;
+    *(int *)ud = rc;
+}
+
+err device_mqtt_probe(const char *url, int timeout_ms)
+{
+    struct mqtt_url u;
+    err e = mqtt_url_parse(url, &u);
+    if (e)
+        return e;
+    mosquitto_lib_init();
+    int connack = -1;
+    char client_id[64];
+    snprintf(client_id, sizeof client_id, "fangkong-doctor-%ld", (long)getpid());
+    struct mosquitto *m = mosquitto_new(client_id, true, &connack);
+    const char *why = NULL;
+    int rc = MOSQ_ERR_NOMEM;
+    if (m) {
+        mosquitto_connect_callback_set(m, on_probe_connect);
+        if (!u.user[0] || !mosquitto_username_pw_set(m, u.user, u.pass[0] ? u.pass : NULL))
+            rc = mosquitto_connect(m, u.host, u.port, 10);
+    }
+    if (rc != MOSQ_ERR_SUCCESS)
+        why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+    /* the CONNACK comes back through the loop; 100 ms rounds until the deadline */
+    for (int waited = 0; !why && connack < 0 && waited < timeout_ms; waited += 100)
+        if ((rc = mosquitto_loop(m, 100, 1)) != MOSQ_ERR_SUCCESS)
+            why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+    if (connack > 0) /* the broker's own reason, though the loop reported its close first */
+        why = mosquitto_connack_string(connack);
+    else if (!why && connack < 0)
+        why = "no answer";
+    if (m) {
+        if (connack == 0) {
+            mosquitto_disconnect(m);
+            mosquitto_loop(m, 100, 1);
+        }
+        mosquitto_destroy(m);
+    }
+    mosquitto_lib_cleanup();
+    if (why)
+        return err_set(E_IO, "mqtt_probe_failed", NULL, "MQTT 代理不可用: %s", why);
+    return E_OK;
 }

@@ -19,7 +19,7 @@ static err get_metrics(struct req *r)
     err e = metrics_admit(r);
     if (e)
         return e;
-    char *text = metrics_render(r->a);
+    char *text = metrics_render(r->a, r->db);
     return reply_bytes(r, 200, "text/plain; version=0.0.4", text, strlen(text));
 }
 

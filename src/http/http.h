@@ -320,6 +320,20 @@ struct http_metric_family *http_metric_family(const char *name, const char *help
                                               const char *const *labels);
 void http_metric_add(struct http_metric_family *f, const char *const *values, double v);
 
+/*
+ * A gauge of /metrics read when scraped: fn(d, ctx, &v) on the scraping
+ * event loop's connection d, true with the value, false to leave the line
+ * out (nothing to say: no replication on SQLite, no certificate configured).
+ * `labels` is NULL or a fixed label set such as `writer="access"`; gauges
+ * of one name share their HELP and TYPE lines. fn must be quick (an atomic
+ * read, a statvfs, one small query): it runs on the request path. Register
+ * before serving; at most HTTP_METRIC_GAUGES_MAX (E_INTERNAL past it).
+ */
+#define HTTP_METRIC_GAUGES_MAX 32
+typedef bool (*http_gauge_fn)(db *d, void *ctx, double *v_r);
+err http_metric_gauge(const char *name, const char *help, const char *labels, http_gauge_fn fn,
+                      void *ctx) MUST_USE;
+
 /* The HTTP status of an error code (the one table, http/status.c). */
 int http_status(err code);
 

@@ -156,8 +156,9 @@ err router_admit(const struct req *r, const struct route *rt) MUST_USE;
 /* Count a finished request: route index (-1 unmatched), status, durations. */
 void metrics_observe(int route_ix, int status, uint64_t total_us, uint64_t db_us);
 
-/* The Prometheus text exposition of everything observed. */
-char *metrics_render(arena *a);
+/* The Prometheus text exposition of everything observed; d (the scraping
+ * loop's connection) is what the gauges read (http_metric_gauge). */
+char *metrics_render(arena *a, db *d);
 
 /* May r read /metrics? Loopback peers (unless FK_METRICS_LOOPBACK=0) or
  * `Authorization: Bearer $FK_METRICS_TOKEN`; else E_AUTH or E_NOT_FOUND. */

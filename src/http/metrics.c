@@ -1,6 +1,9 @@
 /*
  * Prometheus metrics: requests by route and status, a latency histogram and
  * the time spent in the database. Counters are atomics shared by all loops.
+ * Gauges (http_metric_gauge) are read when scraped: the writers' queues,
+ * the data folder's free disk, replication lag, the certificate's expiry
+ * (registered by doctor/gauges.c for the alert rules of deploy/prometheus).
  */
 #include "http/internal.h"
 
@@ -98,8 +101,9 @@ static const char *method_name(enum http_method m)
 }
 
 static char *families_render(arena *a, char *out, size_t *len_r, size_t *cap_r);
+static char *gauges_render(arena *a, db *d, char *out, size_t *len_r, size_t *cap_r);
 
-char *metrics_render(arena *a)
+char *metrics_render(arena *a, db *d)
 {
     size_t n;
     const struct route *const *rs = router_all(&n);
@@ -162,7 +166,74 @@ char *metrics_render(arena *a)
 #undef EMIT
     if (len >= cap) /* the fixed part was cut: never append after a cut line */
         return out;
-    return families_render(a, out, &len, &cap);
+    out = families_render(a, out, &len, &cap);
+    return gauges_render(a, d, out, &len, &cap);
+}
+
+/* ---- gauges (http_metric_gauge) ----------------------------------------------------- */
+
+static struct {
+    const char *name, *help, *labels;
+    http_gauge_fn fn;
+    void *ctx;
+} gauges[HTTP_METRIC_GAUGES_MAX];
+static int ngauges; /* written before serving, read-only afterwards */
+
+err http_metric_gauge(const char *name, const char *help, const char *labels, http_gauge_fn fn,
+                      void *ctx)
+{
+    if (ngauges == HTTP_METRIC_GAUGES_MAX)
+        return err_set(E_INTERNAL, "metric_table_full", NULL, "指标表已满");
+    gauges[ngauges].name = name;
+    gauges[ngauges].help = help;
+    gauges[ngauges].labels = labels;
+    gauges[ngauges].fn = fn;
+    gauges[ngauges].ctx = ctx;
+    ngauges++;
+    return E_OK;
+}
+
+/* Each name's HELP and TYPE once, then the values of every gauge of that
+ * name (registered together or not); a name none of whose gauges has a
+ * value is left out entirely. */
+static char *gauges_render(arena *a, db *d, char *out, size_t *len_r, size_t *cap_r)
+{
+    size_t len = *len_r, cap = *cap_r;
+    double v[HTTP_METRIC_GAUGES_MAX];
+    bool has[HTTP_METRIC_GAUGES_MAX];
+    size_t need = 0;
+    for (int i = 0; i < ngauges; i++) {
+        has[i] = gauges[i].fn(d, gauges[i].ctx, &v[i]);
+        need += 2 * strlen(gauges[i].name) + strlen(gauges[i].help) +
+                (gauges[i].labels ? strlen(gauges[i].labels) : 0) + 96;
+    }
+    if (cap - len < need + 1) {
+        char *bigger = arena_alloc(a, len + need + 1);
+        memcpy(bigger, out, len);
+        out = bigger;
+        cap = len + need + 1;
+    }
+    for (int i = 0; i < ngauges; i++) {
+        bool first = true, any = false;
+        for (int k = 0; k < i; k++)
+            first = first && strcmp(gauges[k].name, gauges[i].name);
+        for (int k = i; first && k < ngauges; k++)
+            any = any || (has[k] && !strcmp(gauges[k].name, gauges[i].name));
+        if (!first || !any)
+            continue;
+        len += (size_t)snprintf(out + len, cap - len, "# HELP %s %s\n# TYPE %s gauge\n",
+                                gauges[i].name, gauges[i].help, gauges[i].name);
+        for (int k = i; k < ngauges; k++) {
+            if (!has[k] || strcmp(gauges[k].name, gauges[i].name))
+                continue;
+            const char *lab = gauges[k].labels;
+            len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s %.15g\n", gauges[k].name,
+                                    lab ? "{" : "", lab ? lab : "", lab ? "}" : "", v[k]);
+        }
+    }
+    *len_r = len;
+    *cap_r = cap;
+    return out;
 }
 
 /* ---- labelled families (http_metric_family) ----------------------------------------- */

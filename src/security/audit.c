@@ -71,6 +71,14 @@ void audit_set_queue_max(size_t n)
     pthread_mutex_unlock(&w.mu);
 }
 
+size_t audit_queue_depth(void)
+{
+    pthread_mutex_lock(&w.mu);
+    size_t n = (size_t)(w.queued_n - w.written_n);
+    pthread_mutex_unlock(&w.mu);
+    return n;
+}
+
 void audit_configure(const char *anchor_file, int checkpoint_s)
 {
     snprintf(w.anchor_file, sizeof w.anchor_file, "%s", anchor_file ? anchor_file : "");

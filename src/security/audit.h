@@ -85,6 +85,9 @@ err audit_log(db *d, const struct audit_entry *e) MUST_USE;
  * (FK_AUDIT_QUEUE; 0: the default, 100,000). Any time. */
 void audit_set_queue_max(size_t n);
 
+/* Entries queued for the writer thread and not yet written (/metrics). */
+size_t audit_queue_depth(void);
+
 /* Write a checkpoint of the head this process last committed, if it wrote
  * entries since the last checkpoint (command-line tools call this at exit;
  * the writer thread on its timer). */
