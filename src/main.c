@@ -120,6 +120,14 @@ static const struct command {
      "  to FILE (mode 0600, never overwritten; the server keeps only the public key).\n"},
     {"routes", NULL, cmd_routes, "列出 API 路由 (list API routes)",
      "fangkong routes\n  Prints METHOD PATH for every route the server answers.\n"},
+    /* retention */
+    {"retention", NULL, cmd_retention, "按保留期清理数据 (remove data past its retention)",
+     "fangkong retention [--dry-run]\n"
+     "  Makes the months ahead (PostgreSQL) and removes what is past each dataset's retention:\n"
+     "  access records (FK_RETAIN_ACCESS_DAYS, default 90), samples (FK_RETAIN_SAMPLES_DAYS,\n"
+     "  180), the audit log (FK_RETAIN_AUDIT_DAYS, 180, at least 180), as the server does\n"
+     "  daily: whole months dropped on PostgreSQL, rows deleted on SQLite (docs/retention.md).\n"
+     "  --dry-run lists what would go and changes nothing.\n"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
