@@ -44,10 +44,10 @@
 #include "venue/venue.h"
 #include "video/video.h"
 #include "visitor/visitor.h"
-#include "service/service.h"     /* community services: the check-in sweep */
-#include "notice/notice.h"       /* notices: live read receipts of other servers */
-#include "face/face.h"           /* face terminals: resends, failures */
-#include "retention/retention.h" /* months ahead, retention per dataset */
+#include "service/service.h" /* community services: the check-in sweep */
+#include "notice/notice.h"   /* notices: live read receipts of other servers */
+#include "face/face.h"       /* face terminals: resends, failures */
+#include "retention/retention.h"
 
 static const struct {
     const char *flag;
