@@ -97,6 +97,18 @@ RETURNS TABLE (part TEXT, lo BIGINT, hi BIGINT) LANGUAGE sql STABLE AS $$
      ORDER BY 3
 $$;
 
+-- Drop the month partition `part` of tbl (retention.c: the names come from
+-- fk_partitions_list; anything else is refused, so no caller can drop
+-- another table through it). The rows it held: counted by the caller first.
+CREATE OR REPLACE FUNCTION fk_partition_drop(tbl TEXT, part TEXT) RETURNS VOID
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM fk_partitions_list(tbl) l WHERE l.part = fk_partition_drop.part) THEN
+        RAISE EXCEPTION 'fk_partition_drop: % is not a month of %', part, tbl;
+    END IF;
+    EXECUTE format('DROP TABLE %I', part);
+END $$;
+
 -- Rebuild tbl partitioned by month of its partition column, its rows and
 -- its indexes (whatever the earlier migrations made them) kept: the primary
 -- key becomes (id, col), a unique index or constraint without col gets col

@@ -478,5 +478,7 @@ const struct http_error_code http_error_codes[] = {
     {"object_retired", "The disinfection or inspection object is retired (停用)"},
     /* ---- face terminals (docs/face.md "Resends and failures") ---- */
     {"nothing_failed", "The face enrolment has no failed terminal command to retry"},
+    /* ---- retention (docs/retention.md) ---- */
+    {"retention_days", "A FK_RETAIN_*_DAYS setting is not a number of days from its minimum"},
     {NULL, NULL},
 };

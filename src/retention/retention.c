@@ -29,8 +29,29 @@ const struct retention_dataset retention_datasets[RETENTION_N] = {
                          180, "审计日志"},
 };
 
+/* Each dataset's statements, literal (the table and column are not
+ * parameters): rows in a range, rows before a cutoff, the same in the
+ * default partition (PostgreSQL), and a batch of the rows before a cutoff
+ * deleted (SQLite). */
+struct ds_sql {
+    const char *range, *before, *default_before, *default_delete, *delete_batch;
+};
+#define DS_SQL(t, c)                                                                               \
+    {                                                                                              \
+        "SELECT COUNT(*) FROM " t " WHERE " c " >= ? AND " c " < ?",                               \
+            "SELECT COUNT(*) FROM " t " WHERE " c " < ?",                                          \
+            "SELECT COUNT(*) FROM " t "_default WHERE " c " < ?",                                  \
+            "DELETE FROM " t "_default WHERE " c " < ?",                                           \
+            "DELETE FROM " t " WHERE id IN (SELECT id FROM " t " WHERE " c " < ? LIMIT 5000)"      \
+    }
+#define DELETE_BATCH 5000 /* SQLite: rows per transaction, so writers wait little (DS_SQL) */
+static const struct ds_sql ds_sql[RETENTION_N] = {
+    [RETENTION_ACCESS] = DS_SQL("access_records", "at"),
+    [RETENTION_SAMPLES] = DS_SQL("nat_samples", "round_day"),
+    [RETENTION_AUDIT] = DS_SQL("audit_log", "at"),
+};
+
 #define RETENTION_DAYS_MAX 36500
-#define DELETE_BATCH       5000 /* SQLite: rows per transaction, so writers wait little */
 
 static int days_of[RETENTION_N] = {90, 180, 180};
 
@@ -106,7 +127,7 @@ static bool month_name(const struct retention_dataset *ds, const char *name)
 }
 
 struct months {
-    const struct retention_dataset *ds;
+    int ds;
     struct retention_result *r;
     bool dry;
     int64_t below; /* drop the months whose upper bound is at or below this */
@@ -125,66 +146,76 @@ static void name_add(struct retention_result *r, const char *part, size_t skip)
     snprintf(r->names + n, sizeof r->names - n, "%s%s", n ? "," : "", part + skip);
 }
 
+struct month {
+    char part[64];
+    int64_t lo, hi;
+};
+
 /* Drop (or, dry, count) the months of m->ds below m->below, counting their
  * rows, in d's transaction. */
 static err months_drop(db *d, void *ctx)
 {
     struct months *m = ctx;
+    const struct retention_dataset *ds = &retention_datasets[m->ds];
     m->called = true;
     db_stmt *s;
-    err e = db_prepare(d, "SELECT part FROM fk_partitions_list(?) WHERE hi <= ? ORDER BY hi", &s);
+    err e = db_prepare(
+        d, "SELECT part, lo, hi FROM fk_partitions_list(?) WHERE hi <= ? ORDER BY hi", &s);
     if (e)
         return e;
-    db_bind_text(s, 1, m->ds->table);
+    db_bind_text(s, 1, ds->table);
     db_bind_int64(s, 2, m->below);
-    char(*parts)[64] = NULL;
+    struct month *v = NULL;
     size_t n = 0, cap = 0;
     bool row;
     while (!(e = db_row(s, &row)) && row) {
         const char *p = db_col_text(s, 0);
-        if (!month_name(m->ds, p))
+        if (!month_name(ds, p))
             continue;
         if (n == cap) {
-            void *q = realloc(parts, (cap = cap ? 2 * cap : 16) * sizeof *parts);
+            void *q = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
             if (!q) {
                 e = err_set(E_NOMEM, NULL, NULL, NULL);
                 break;
             }
-            parts = q;
+            v = q;
         }
-        snprintf(parts[n++], sizeof parts[0], "%s", p);
+        snprintf(v[n].part, sizeof v[n].part, "%s", p);
+        v[n].lo = db_col_int64(s, 1);
+        v[n++].hi = db_col_int64(s, 2);
     }
     db_done(s);
     for (size_t i = 0; !e && i < n; i++) {
-        char sql[160];
         int64_t rows = 0;
-        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM \"%s\"", parts[i]);
-        if ((e = db_query_int64(d, sql, &rows)))
-            break;
-        if (!m->dry) {
-            snprintf(sql, sizeof sql, "DROP TABLE \"%s\"", parts[i]);
-            if ((e = db_exec(d, sql)))
-                break;
+        if (!(e = db_prepare(d, ds_sql[m->ds].range, &s))) { /* pruned to the one month */
+            db_bind_int64(s, 1, v[i].lo);
+            db_bind_int64(s, 2, v[i].hi);
+            if (!(e = db_row(s, &row)) && row)
+                rows = db_col_int64(s, 0);
+            db_done(s);
         }
+        if (!e && !m->dry && !(e = db_prepare(d, "SELECT fk_partition_drop(?, ?)", &s))) {
+            db_bind_text(s, 1, ds->table);
+            db_bind_text(s, 2, v[i].part);
+            e = db_run(s, NULL);
+        }
+        if (e)
+            break;
         m->r->rows += rows;
         m->r->months++;
-        name_add(m->r, parts[i], strlen(m->ds->table) + 1);
+        name_add(m->r, v[i].part, strlen(ds->table) + 1);
     }
-    free(parts);
+    free(v);
     return e;
 }
 
 /* The rows before the cutoff that no month partition holds (the default
  * partition's: a month never made, rows older than the migration's two
  * years), deleted (or counted) in d's transaction. */
-static err default_rows(db *d, const struct retention_dataset *ds, int64_t cutoff, bool dry,
-                        int64_t *n_r)
+static err default_rows(db *d, int i, int64_t cutoff, bool dry, int64_t *n_r)
 {
-    char sql[160];
-    snprintf(sql, sizeof sql, "%s FROM %s_default WHERE %s < ?", dry ? "SELECT COUNT(*)" : "DELETE",
-             ds->table, ds->column);
     db_stmt *s;
-    err e = db_prepare(d, sql, &s);
+    err e = db_prepare(d, dry ? ds_sql[i].default_before : ds_sql[i].default_delete, &s);
     if (e)
         return e;
     db_bind_int64(s, 1, cutoff);
@@ -217,12 +248,12 @@ static err audit_run(db *d, const struct retention_dataset *ds, const struct ret
 static err pg_dataset(db *d, int i, bool dry, struct retention_result *r)
 {
     const struct retention_dataset *ds = &retention_datasets[i];
-    struct months m = {.ds = ds, .r = r, .dry = dry, .below = r->cutoff};
+    struct months m = {.ds = i, .r = r, .dry = dry, .below = r->cutoff};
     err e = db_begin(d);
     if (e)
         return e;
     int64_t left = 0;
-    if (!(e = months_drop(d, &m)) && !(e = default_rows(d, ds, r->cutoff, dry, &left))) {
+    if (!(e = months_drop(d, &m)) && !(e = default_rows(d, i, r->cutoff, dry, &left))) {
         r->rows += left;
         if (!dry && r->rows)
             e = audit_run(d, ds, r);
@@ -278,13 +309,12 @@ static err pg_audit(db *d, bool dry, struct retention_result *r)
     err e = audit_boundary(d, r->cutoff, &b);
     if (e || (e = audit_due(d, b, &due)) || !due)
         return e;
-    const struct retention_dataset *ds = &retention_datasets[RETENTION_AUDIT];
-    struct months m = {.ds = ds, .r = r, .dry = dry, .below = b};
+    struct months m = {.ds = RETENTION_AUDIT, .r = r, .dry = dry, .below = b};
     if (dry) { /* what would go: the months and the default's rows below b */
         if ((e = db_begin(d)))
             return e;
         int64_t left = 0;
-        if (!(e = months_drop(d, &m)) && !(e = default_rows(d, ds, b, true, &left)))
+        if (!(e = months_drop(d, &m)) && !(e = default_rows(d, RETENTION_AUDIT, b, true, &left)))
             r->rows += left;
         db_rollback(d);
         return e;
@@ -302,12 +332,10 @@ static err pg_audit(db *d, bool dry, struct retention_result *r)
 static err sqlite_dataset(db *d, int i, bool dry, struct retention_result *r)
 {
     const struct retention_dataset *ds = &retention_datasets[i];
-    char sql[256];
     r->by_rows = true;
     if (dry) {
-        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE %s < ?", ds->table, ds->column);
         db_stmt *s;
-        err e = db_prepare(d, sql, &s);
+        err e = db_prepare(d, ds_sql[i].before, &s);
         if (e)
             return e;
         db_bind_int64(s, 1, r->cutoff);
@@ -322,16 +350,13 @@ static err sqlite_dataset(db *d, int i, bool dry, struct retention_result *r)
         err e = audit_due(d, r->cutoff, &due);
         return e || !due ? e : audit_prune(d, r->cutoff, &r->rows);
     }
-    snprintf(sql, sizeof sql,
-             "DELETE FROM %s WHERE id IN (SELECT id FROM %s WHERE %s < ? LIMIT %d)", ds->table,
-             ds->table, ds->column, DELETE_BATCH);
     for (;;) {
         err e = db_begin(d);
         if (e)
             return e;
         db_stmt *s;
         int64_t n = 0;
-        if (!(e = db_prepare(d, sql, &s))) {
+        if (!(e = db_prepare(d, ds_sql[i].delete_batch, &s))) {
             db_bind_int64(s, 1, r->cutoff);
             e = db_run(s, &n);
         }
