@@ -47,6 +47,7 @@
 #include "base/id.h"
 #include "base/validate.h"
 #include "db/db.h"
+#include "retention/retention.h"
 #include "security/crypto.h"
 
 #define PERSON_BASE 2000000000000LL
@@ -637,7 +638,7 @@ int main(int argc, char **argv)
 
     uint64_t t0 = mono_us();
     /* PostgreSQL: the months of the data (sql/049), before the load */
-    if (access_partitions_ensure(d, first_day0, now + ACCESS_PARTITIONS_AHEAD_MS, NULL))
+    if (retention_partitions_ensure(d, first_day0, now + RETENTION_AHEAD_MS, NULL))
         return fail("partitions");
     if (drop_indexes(d, "persons") || drop_indexes(d, "access_records"))
         return fail("drop indexes");

@@ -50,6 +50,7 @@
 #include "notice/notice.h"   /* notices: live read receipts of other servers */
 #include "face/face.h"       /* face terminals: resends, failures */
 #include "doctor/doctor.h"   /* the operators' gauges of /metrics */
+#include "retention/retention.h"
 
 static const struct {
     const char *flag;
@@ -336,7 +337,7 @@ static void stop_workers(void)
     export_jobs_stop();
     alert_live_stop();
     access_writer_stop();
-    access_partitions_stop();
+    retention_stop(); /* months ahead, retention */
     static_free();
     code_worker_stop();
     service_worker_stop(); /* community services: the check-in sweep */
@@ -434,6 +435,11 @@ int cmd_serve(int argc, char **argv)
                         "and FK_NAT_MATCH_NEAR must be below FK_NAT_MATCH_FAR\n");
         return 2;
     }
+    err e0;
+    if ((e0 = retention_configure())) { /* audit at least 180 days: a lower value stops here */
+        cli_fail(e0, "serve");
+        return 2;
+    }
     nat_match_configure(&(struct nat_match_params){.auto_score = match_auto / 100.0,
                                                    .margin = match_margin / 100.0,
                                                    .min_score = match_min / 100.0,
@@ -474,8 +480,8 @@ int cmd_serve(int argc, char **argv)
         what = "code worker";
     else if ((e = access_writer_start(c.db_url))) /* scans: group commit, drained at stop */
         what = "access writer";
-    else if ((e = access_partitions_start(c.db_url, 86400))) /* PostgreSQL: months ahead */
-        what = "access partitions";
+    else if ((e = retention_start(c.db_url, 86400))) /* months ahead, retention: daily */
+        what = "retention";
     else if ((e = alert_live_start(c.db_url))) /* alerts of other servers on one PostgreSQL */
         what = "alert listener";
     else if ((e = device_worker_start(c.db_url, device_check_s)) ||

@@ -56,6 +56,9 @@ int cmd_stats_verify(int argc, char **argv);
 /* the data exchange's callers (exchange/cli.c) */
 int cmd_exchange_caller(int argc, char **argv);
 
+/* retention of the large datasets (retention/cli.c) */
+int cmd_retention(int argc, char **argv);
+
 /* Print an error's detail to stderr as "fangkong: <message>". */
 int cli_fail(err e, const char *what);
 

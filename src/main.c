@@ -130,6 +130,14 @@ static const struct command {
      "  FK_DISK_FAIL_PCT), NTP, the MQTT broker (FK_MQTT_URL) and the certificate's expiry\n"
      "  (FK_TLS_CERT). One line per check: 正常/警告/失败 (ok/warn/fail), Chinese by default.\n"
      "  Exit status 0 all ok, 1 a warning, 2 a failure. Changes nothing.\n"},
+    /* retention */
+    {"retention", NULL, cmd_retention, "按保留期清理数据 (remove data past its retention)",
+     "fangkong retention [--dry-run]\n"
+     "  Makes the months ahead (PostgreSQL) and removes what is past each dataset's retention:\n"
+     "  access records (FK_RETAIN_ACCESS_DAYS, default 90), samples (FK_RETAIN_SAMPLES_DAYS,\n"
+     "  180), the audit log (FK_RETAIN_AUDIT_DAYS, 180, at least 180), as the server does\n"
+     "  daily: whole months dropped on PostgreSQL, rows deleted on SQLite (docs/retention.md).\n"
+     "  --dry-run lists what would go and changes nothing.\n"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -189,25 +189,4 @@ err access_list(db *d, arena *a, const struct scope *sc, const struct access_fil
 err access_counts(db *d, const struct scope *sc, const struct access_filter *f,
                   int64_t counts[2][2]) MUST_USE;
 
-/* ---- monthly partitions (PostgreSQL; partitions.c, sql/042) ----------------------------
- *
- * On PostgreSQL access_records is partitioned by China month of `at`
- * (access_records_YYYYMM, plus access_records_default for a month without
- * its table); SQLite keeps one table and these are no-ops.
- */
-
-/* How far ahead of now the months are kept created. */
-#define ACCESS_PARTITIONS_AHEAD_MS (92 * 86400000LL)
-
-/* Create the months covering [from, to] (epoch ms) that do not exist yet,
- * moving the rows the default caught for them; *made_r (may be NULL) the
- * number created. Its own statement: inside or outside a transaction. E_DB. */
-err access_partitions_ensure(db *d, int64_t from, int64_t to, int64_t *made_r) MUST_USE;
-
-/* Ensure now to now + ACCESS_PARTITIONS_AHEAD_MS once, then every every_s
- * seconds on a periodic thread (db/periodic.h; <= 0: only the first).
- * Errors: periodic_start's, access_partitions_ensure's. */
-err access_partitions_start(const char *db_url, int every_s) MUST_USE;
-void access_partitions_stop(void);
-
 #endif

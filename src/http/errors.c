@@ -480,5 +480,7 @@ const struct http_error_code http_error_codes[] = {
     {"nothing_failed", "The face enrolment has no failed terminal command to retry"},
     /* ---- leases (docs/cluster.md): a background run's, never a request's ---- */
     {"lease_lost", "Another server took the background work's lease over: its run is undone"},
+    /* ---- retention (docs/retention.md) ---- */
+    {"retention_days", "A FK_RETAIN_*_DAYS setting is not a number of days from its minimum"},
     {NULL, NULL},
 };

@@ -659,8 +659,10 @@ err nat_tube_admit(const struct nat_tube *t, int64_t site_id, int64_t plan_id) M
  * The duplicate rule (重复采样), pure: two samples of one person are in the
  * same round when they share a plan, whatever the days; without a plan,
  * when they fall on the same China day. This answers the day a sample taken
- * at `at` for `plan_id` must share with an earlier one: 0 for a plan's
- * sample (the plan alone decides), else china_day(at).
+ * at `at` for `plan_id` must share with an earlier one: for a plan's
+ * sample the China day the plan's id was made (the plan alone decides: the
+ * day is constant per plan; it is also the day nat_samples is partitioned
+ * and retained by, docs/retention.md), else china_day(at).
  */
 int64_t nat_sample_round_day(int64_t plan_id, int64_t at);
 

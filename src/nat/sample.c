@@ -157,7 +157,10 @@ err nat_tube_admit(const struct nat_tube *t, int64_t site_id, int64_t plan_id)
 
 int64_t nat_sample_round_day(int64_t plan_id, int64_t at)
 {
-    return plan_id ? 0 : china_day(at);
+    /* a plan's round: the day its id was made, constant per plan (so the
+     * plan alone still decides) and a real day, which nat_samples is
+     * partitioned by on PostgreSQL (sql/093, sql/094, docs/retention.md) */
+    return china_day(plan_id ? id_time_ms(plan_id) : at);
 }
 
 /* The tube of `barcode` as the sample needs it (no names); *found_r says. */

@@ -1509,7 +1509,12 @@ static err prune_range(db *d, int node, int64_t before_ms, int64_t *first_r, int
     return e;
 }
 
-static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed)
+/* Write node's signed retention marker for the prefix of its chain older
+ * than before_ms (database and anchor file) and, when `remove`, delete that
+ * prefix; *removed grows by the prefix's length. Without `remove` the caller
+ * removes the prefix itself (audit_prune_partitions: by dropping the
+ * partitions that hold it) in the same transaction. */
+static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed, bool remove)
 {
     int64_t first, last;
     err e = prune_range(d, node, before_ms, &first, &last);
@@ -1554,6 +1559,10 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed)
      * still matches the chain, a removal without its marker would not */
     if ((e = anchor_write("marker", node, m.seq, m.hash, m.count, m.at)))
         return e;
+    if (!remove) {
+        *removed += m.count;
+        return E_OK;
+    }
     if ((e = db_prepare(d, "DELETE FROM audit_log WHERE node = ? AND seq <= ?", &s)))
         return e;
     db_bind_int64(s, 1, node);
@@ -1580,7 +1589,7 @@ err audit_prune(db *d, int64_t before_ms, int64_t *removed_r)
     size_t nn;
     e = chain_lengths(d, &chains, &nn);
     for (size_t i = 0; !e && i < nn; i++)
-        e = prune_node(d, chains[i].node, before_ms, removed_r);
+        e = prune_node(d, chains[i].node, before_ms, removed_r, true);
     free(chains);
     if (!e && *removed_r) {
         char detail[96];
@@ -1625,4 +1634,89 @@ err audit_restored(db *d)
     }
     db_done(s);
     return e;
+}
+
+/* ---- retention by partitions (src/retention/, docs/retention.md) ---------- */
+
+/* Whether node's entries older than before_ms are more than the prefix of
+ * its chain older than it: an entry older than the boundary after a newer
+ * one (the clock went back). Dropping the partitions would then remove an
+ * entry from the middle of the chain. */
+static err prune_skewed(db *d, int node, int64_t before_ms, bool *skewed_r)
+{
+    int64_t first, last;
+    err e = prune_range(d, node, before_ms, &first, &last);
+    if (e)
+        return e;
+    db_stmt *s;
+    if ((e = db_prepare(d, "SELECT COUNT(*) FROM audit_log WHERE node = ? AND at < ? AND seq > ?",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, node);
+    db_bind_int64(s, 2, before_ms);
+    db_bind_int64(s, 3, last < first ? 0 : last);
+    bool row;
+    if (!(e = db_row(s, &row)) && row && db_col_int64(s, 0) > 0) {
+        *skewed_r = true;
+        char n[16], c[24];
+        snprintf(n, sizeof n, "%d", node);
+        snprintf(c, sizeof c, "%lld", (long long)db_col_int64(s, 0));
+        log_event(LOG_WARN, "audit_prune_clock_skew", "node", n, "out_of_order", c, NULL);
+    }
+    db_done(s);
+    return e;
+}
+
+err audit_prune_partitions(db *d, int64_t boundary_ms, err (*drop)(db *d, void *ctx), void *ctx,
+                           int64_t *removed_r)
+{
+    *removed_r = 0;
+    struct audit_verify_result v;
+    err e = audit_verify(d, &v);
+    if (e)
+        return e;
+    if (v.code[0])
+        return err_set(E_CONFLICT, "audit_broken", NULL,
+                       "审计日志校验未通过（%s），不能清理：请先调查", v.code);
+    if ((e = db_begin(d)))
+        return e;
+    struct chain_len *chains;
+    size_t nn;
+    bool skewed = false;
+    e = chain_lengths(d, &chains, &nn);
+    for (size_t i = 0; !e && i < nn; i++)
+        e = prune_skewed(d, chains[i].node, boundary_ms, &skewed);
+    /* the same markers either way; a skewed chain keeps its partitions and
+     * loses its prefix row by row, as audit_prune does */
+    for (size_t i = 0; !e && i < nn; i++)
+        e = prune_node(d, chains[i].node, boundary_ms, removed_r, skewed);
+    free(chains);
+    if (!e && !skewed && (e = drop(d, ctx)) == E_OK) {
+        /* what the dropped partitions did not hold (the default partition's
+         * old rows; every row on SQLite): exactly the marked prefixes */
+        db_stmt *s;
+        if (!(e = db_prepare(d, "DELETE FROM audit_log WHERE at < ?", &s))) {
+            db_bind_int64(s, 1, boundary_ms);
+            e = db_run(s, NULL);
+        }
+    }
+    if (!e && *removed_r) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "before=%lld removed=%lld by=%s", (long long)boundary_ms,
+                 (long long)*removed_r, skewed ? "delete:clock_skew" : "partitions");
+        struct audit_entry a = {.username = "system",
+                                .role = "system",
+                                .ip = "local",
+                                .action = "audit.prune",
+                                .object_type = "audit",
+                                .result = "ok",
+                                .detail = detail};
+        e = audit_log(d, &a); /* in the transaction: with the prune or not at all */
+    }
+    if (e || (e = db_commit(d))) {
+        db_rollback(d);
+        *removed_r = 0;
+        return e;
+    }
+    return E_OK;
 }

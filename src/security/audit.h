@@ -177,4 +177,23 @@ err audit_refusal(db *d, const struct principal *who, const char *ip, const char
  * rolls back. */
 bool audit_is_refusal(err e);
 
+/* ---- retention by partitions (src/retention/, docs/retention.md) ---------- */
+
+/*
+ * audit_prune for a partitioned audit log (PostgreSQL): the entries older
+ * than boundary_ms go by dropping the partitions that hold them. Verifies
+ * the chain first (E_CONFLICT "audit_broken" when it does not verify), then
+ * in one transaction: every node's signed retention marker for its prefix
+ * older than boundary_ms (as audit_prune), drop(d, ctx) (the caller drops
+ * the partitions wholly below boundary_ms on d, in that transaction), a
+ * DELETE of any entry older than boundary_ms still left (rows outside the
+ * dropped partitions), and the 'audit.prune' entry. When some node has an
+ * entry older than boundary_ms after a newer one (the clock went back), the
+ * prefix is not all that is older and a drop would cut the chain: that run
+ * deletes the prefixes row by row (audit_prune's way), drop is not called,
+ * and "audit_prune_clock_skew" is logged. *removed_r: entries removed.
+ */
+err audit_prune_partitions(db *d, int64_t boundary_ms, err (*drop)(db *d, void *ctx), void *ctx,
+                           int64_t *removed_r) MUST_USE;
+
 #endif

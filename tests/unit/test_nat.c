@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/id.h"
 #include "base/time.h"
 #include "nat/nat.h"
 
@@ -269,9 +270,15 @@ static void duplicate_round(void **state)
     assert_int_equal(nat_sample_round_day(0, at(0) - 1) + 1, nat_sample_round_day(0, at(0)));
     assert_int_equal(nat_sample_round_day(0, at(1440)), nat_sample_round_day(0, at(0)) + 1);
     assert_true(nat_sample_round_day(0, at(0)) > 0);
-    /* with a plan: one round whatever the days */
-    assert_int_equal(nat_sample_round_day(9, at(0)), 0);
-    assert_int_equal(nat_sample_round_day(9, at(3 * 1440 + 5)), 0);
+    /* with a plan: one round whatever the days, the China day the plan's
+     * id was made (a real day: nat_samples' partition, docs/retention.md) */
+    int64_t plan = id_min_at(at(3 * 1440 + 30)) + 7; /* made on the 4th day */
+    assert_int_equal(nat_sample_round_day(plan, at(0)), nat_sample_round_day(0, at(3 * 1440)));
+    assert_int_equal(nat_sample_round_day(plan, at(9 * 1440 + 5)),
+                     nat_sample_round_day(plan, at(0)));
+    /* a plan made two days later: its own round day */
+    assert_int_equal(nat_sample_round_day(id_min_at(at(5 * 1440 + 1)), at(0)),
+                     nat_sample_round_day(plan, at(0)) + 2);
 }
 
 /* Overdue transit: strictly more than the limit, at its exact edge; only a
