@@ -14,8 +14,9 @@
 # connections); every line gives the ratio to the mean of the two nginx runs
 # around it and the load average, because the machine is shared and figures
 # move by ±20% from minute to minute: compare builds within one round only.
-# Prints "lookup-hot BIN rps ratio load=L cpu_us/req=U" lines (U: the
-# server's CPU time per request, which moves less than req/s on a busy machine).
+# Prints "lookup-hot BIN rps ratio load=L cpu_us/req=U audit_us/req=A" lines
+# (U: the server's CPU time per request, all threads, which moves less than
+# req/s on a busy machine; A: the audit writer thread's share of it).
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 BIN [BIN...]" >&2; exit 2; }
 cd "$(dirname "$0")/.."
@@ -57,6 +58,12 @@ fi
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 reqs() { awk '/requests in/ {print $1}' "$1"; }
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+audticks() { # the audit writer thread's
+    for t in /proc/"$1"/task/*; do
+        [ "$(cat "$t/comm")" = fk-audit ] && awk '{print $14 + $15}' "$t/stat" && return
+    done
+    echo 0
+}
 
 # one build: a fresh copy of the city, the server, a session, one checked
 # reply (its size for nginx), warm-up and the measured run; prints req/s
@@ -71,10 +78,10 @@ measure() {
     grep -q '"total":1' "$work/reply.json" ||
         { echo "lookup-hot: the look-up found nobody" >&2; cat "$work/reply.json" >&2; exit 1; }
     wrk -t2 -c"$CONNS" -d2s -H "Cookie: $cookie" -s "$work/lookup.lua" "http://127.0.0.1:$port" >/dev/null
-    c0=$(cputicks "$srv")
+    c0=$(cputicks "$srv") a0=$(audticks "$srv")
     wrk -t2 -c"$CONNS" -d"${DURATION}s" -H "Cookie: $cookie" -s "$work/lookup.lua" \
         "http://127.0.0.1:$port" >"$work/fk.txt"
-    c1=$(cputicks "$srv")
+    c1=$(cputicks "$srv") a1=$(audticks "$srv")
     ! grep -q Non-2xx "$work/fk.txt" ||
         { echo "lookup-hot: refused look-ups" >&2; cat "$work/fk.txt" >&2; exit 1; }
     kill "$srv"
@@ -82,7 +89,8 @@ measure() {
     srv=
     # the server's CPU time per request (user + system, all threads): on a
     # shared machine it moves far less than req/s does
-    echo "$(rps "$work/fk.txt")/$(calc "($c1 - $c0) * 1000000 / $(getconf CLK_TCK) / $(reqs "$work/fk.txt")" 1)"
+    n=$(reqs "$work/fk.txt") hz=$(getconf CLK_TCK)
+    echo "$(rps "$work/fk.txt")/$(calc "($c1 - $c0) * 1000000 / $hz / $n" 1),$(calc "($a1 - $a0) * 1000000 / $hz / $n" 1)"
 }
 
 nginx_rps() {
@@ -131,7 +139,7 @@ while [ "$r" -le "$ROUNDS" ]; do
         v=${v%@*}
         us=${v#*/}
         v=${v%/*}
-        echo "lookup-hot $b $v $(calc "$v / $ng" 3) load=$l cpu_us/req=$us"
+        echo "lookup-hot $b $v $(calc "$v / $ng" 3) load=$l cpu_us/req=${us%,*} audit_us/req=${us#*,}"
     done
     r=$((r + 1))
 done
