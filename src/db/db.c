@@ -357,15 +357,27 @@ static err savepoint(db *d, const char *verb)
     return db_exec(d, sql);
 }
 
+/* A transaction ended: the writer lock released, or a long read's settings
+ * undone (SQLite: its memory map, db_sqlite_open). */
+static void end_tx_locks(db *d)
+{
+    if (d->read_tx && d->ops->end_read_sql)
+        err_ignore(db_exec(d, d->ops->end_read_sql));
+    else if (d->wlock && !d->read_tx)
+        pthread_mutex_unlock(d->wlock);
+    d->read_tx = false;
+}
+
 err db_begin_read(db *d)
 {
     const char *driver = d->kind == DB_SQLITE ? "sqlite" : "pg";
     if (d->in_tx)
         return db_fail(driver, "begin_read", "inside a transaction");
-    err e = db_exec(d, d->kind == DB_SQLITE ? "BEGIN DEFERRED"
-                                            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    err e = db_exec(d, d->ops->begin_read_sql);
     if (!e)
         d->in_tx = d->read_tx = true;
+    else if (d->ops->end_read_sql) /* the settings it made are undone */
+        err_ignore(db_exec(d, d->ops->end_read_sql));
     return e;
 }
 
@@ -477,9 +489,7 @@ err db_commit(db *d)
         db_rollback(d);
     } else {
         d->in_tx = false;
-        if (d->wlock && !d->read_tx)
-            pthread_mutex_unlock(d->wlock);
-        d->read_tx = false;
+        end_tx_locks(d);
         run_hooks(d, true);
     }
     return e;
@@ -501,9 +511,7 @@ void db_rollback(db *d)
     d->depth = 0;
     /* ending the transaction regardless: a failed ROLLBACK leaves nothing to undo */
     err_ignore(db_exec(d, "ROLLBACK"));
-    if (d->wlock && !d->read_tx)
-        pthread_mutex_unlock(d->wlock);
-    d->read_tx = false;
+    end_tx_locks(d);
     run_hooks(d, false);
 }
 

@@ -127,7 +127,9 @@ err db_commit(db *d) MUST_USE;
  * hold the database's write lock for as long (SQLite: every other writer of
  * the process waits, and a writer's connection reads no page through its
  * memory map). SQLite: a deferred BEGIN without the writer lock, the
- * snapshot taken at the first read; PostgreSQL: REPEATABLE READ, READ ONLY.
+ * snapshot taken at the first read, and the file memory-mapped until the
+ * transaction ends (only long reads map it: db/sqlite.c says why);
+ * PostgreSQL: REPEATABLE READ, READ ONLY.
  * Ended by db_rollback or db_commit. It does not nest: db_begin_read inside
  * a transaction, or db_begin inside it, is E_DB; nothing may be written.
  */

@@ -32,6 +32,9 @@ struct db_ops {
     err (*exec)(db *d, const char *sql);
     err (*exec_script)(db *d, const char *sql); /* in the driver's dialect (migrations) */
     const char *begin_sql;                      /* how a write transaction starts */
+    /* how a read-only transaction (db_begin_read) starts, and what runs
+     * after it ended (NULL: nothing) */
+    const char *begin_read_sql, *end_read_sql;
     /* send a notification at commit (PostgreSQL); NULL: nobody else to tell */
     err (*notify)(db *d, const char *channel, const char *payload);
     void (*set_wait)(db *d, int ms); /* how long a statement waits for a lock */

@@ -596,6 +596,7 @@ static const struct db_ops pg_ops = {
     .exec = pg_exec,
     .exec_script = pg_exec, /* the simple query protocol runs every statement */
     .begin_sql = "BEGIN",
+    .begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     .notify = pg_notify_at_commit,
     .set_wait = pg_set_wait,
 };

@@ -312,6 +312,9 @@ static const struct db_ops lite_ops = {
     /* take the write lock now: a deferred transaction that reads first and
      * writes later fails with SQLITE_BUSY instead of waiting */
     .begin_sql = "BEGIN IMMEDIATE",
+    /* the memory map only for the length of a long read (see db_sqlite_open) */
+    .begin_read_sql = "PRAGMA mmap_size=2147418112; BEGIN DEFERRED",
+    .end_read_sql = "PRAGMA mmap_size=0",
     .notify = NULL, /* one server per file: nobody else to tell */
     .set_wait = lite_set_wait,
 };
@@ -360,14 +363,24 @@ static err db_sqlite_open(const char *path, db **r)
     sqlite3_busy_timeout(d->h, DB_WAIT_DEFAULT_MS);
     d->base.wlock = wlock_get(path);
     /* synchronous=FULL: an acknowledged write survives power loss, which the
-     * scan path (issue 4) and the audit chain rely on. mmap_size: reads of
-     * the file's first 2 GiB (the library's cap: the registry's tables, filled
-     * first) map the page cache instead of copying each page through
-     * pread; at 10,000,000 people a trace's residence look-ups spent more in
-     * those copies than in the b-tree. */
+     * scan path (issue 4) and the audit chain rely on.
+     *
+     * No memory map (mmap_size=0) except inside db_begin_read's long reads
+     * (lite_ops.begin_read_sql maps the file's first 2 GiB, the library's
+     * cap, and end_read_sql unmaps it). A mapped read costs no system call
+     * and no copy of the page: at 10,000,000 people a trace's residence
+     * look-ups spent more in those copies than in the b-tree. But SQLite
+     * unmaps the whole file at the start of any read transaction that finds
+     * another connection's commit in the WAL, and every page is faulted in
+     * again (with a TLB shoot-down across the process's threads): the audit
+     * writer commits every 20 ms while people are looked up, so every
+     * short request paid the unmap and the faults. The look-up served
+     * 2-3 times as many requests per CPU second without the map
+     * (docs/benchmarks.md, issue 15); a long read pays one map for
+     * millions of pages. */
     err e = lite_exec(&d->base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                                "PRAGMA cache_size=-32768; PRAGMA mmap_size=2147418112;");
+                                "PRAGMA cache_size=-32768; PRAGMA mmap_size=0;");
     if (e) {
         lite_close(&d->base);
         return e;

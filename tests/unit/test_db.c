@@ -636,6 +636,28 @@ static void test_read_tx(void **state)
     assert_false(db_in_tx(D));
 }
 
+/* SQLite maps the file only inside a long read (db/sqlite.c: another
+ * connection's commit unmaps it at the next read transaction, which every
+ * short request paid): no map outside, the full map inside db_begin_read,
+ * none again after it ends by commit or by rollback. */
+static void test_mmap_in_long_reads(void **state)
+{
+    (void)state;
+    assert_int_equal(count("PRAGMA mmap_size"), 0);
+    assert_int_equal(db_begin_read(D), E_OK);
+    assert_int_equal(count("PRAGMA mmap_size"), 2147418112);
+    assert_int_equal(db_commit(D), E_OK);
+    assert_int_equal(count("PRAGMA mmap_size"), 0);
+    assert_int_equal(db_begin_read(D), E_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM dbtest_rows"), 0);
+    db_rollback(D);
+    assert_int_equal(count("PRAGMA mmap_size"), 0);
+    /* a write transaction never maps it */
+    assert_int_equal(db_begin(D), E_OK);
+    assert_int_equal(count("PRAGMA mmap_size"), 0);
+    db_rollback(D);
+}
+
 /* A PostgreSQL deadlock aborts one of the two transactions: that one is
  * told "database_busy" (retry later), as after a lock timeout, never a
  * database failure (E_DB, a 500), and the other goes on. */
@@ -1184,6 +1206,7 @@ int main(void)
         TESTS,
         cmocka_unit_test_setup(test_writer_lock, reset_tables),
         cmocka_unit_test(test_rowid_keys),
+        cmocka_unit_test_setup(test_mmap_in_long_reads, reset_tables),
     };
     int failed = cmocka_run_group_tests_name("db/sqlite", sqlite_tests, open_sqlite, close_sqlite);
     if (fixture_pg_wanted()) {
