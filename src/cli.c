@@ -31,6 +31,7 @@
 #include "job/offload.h"
 #include "map/map.h"
 #include "exchange/peer.h"
+#include "keyrot/keyrot.h"
 #include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -338,6 +339,7 @@ static void stop_workers(void)
     code_worker_stop();
     service_worker_stop(); /* community services: the check-in sweep */
     face_worker_stop();    /* face terminals: resends, failures */
+    keyrot_serve_stop();   /* master key rotation */
     audit_stop();
 }
 
@@ -376,6 +378,7 @@ int cmd_serve(int argc, char **argv)
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int care_sweep_s;                  /* community services: the missed check-in sweep */
     int face_sweep_s;                  /* face terminals: resends, failures */
+    int keyrot_every_s, keyrot_batch, keyrot_batches; /* master key rotation's sweep */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
@@ -419,7 +422,10 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_NAT_MATCH_NEAR", 300, 10, 100000, &match_near) ||
         env_int("FK_NAT_MATCH_FAR", 2000, 20, 1000000, &match_far) ||
         env_int("FK_CARE_SWEEP", 3600, 0, 86400, &care_sweep_s) ||
-        env_int("FK_FACE_SWEEP", 60, 0, 86400, &face_sweep_s))
+        env_int("FK_FACE_SWEEP", 60, 0, 86400, &face_sweep_s) ||
+        env_int("FK_KEYROT_EVERY", 5, 0, 86400, &keyrot_every_s) ||
+        env_int("FK_KEYROT_BATCH", 500, 1, 100000, &keyrot_batch) ||
+        env_int("FK_KEYROT_BATCHES", 20, 1, 100000, &keyrot_batches))
         return 2;
     if (match_min > match_auto || match_near >= match_far) {
         fprintf(stderr, "fangkong serve: FK_NAT_MATCH_MIN must not exceed FK_NAT_MATCH_AUTO, "
@@ -518,6 +524,8 @@ int cmd_serve(int argc, char **argv)
         what = "notice listener";
     else if ((e = face_worker_start(c.db_url, face_sweep_s))) /* resends, failed commands */
         what = "face sweep";
+    else if ((e = keyrot_serve_start(c.db_url, keyrot_every_s, keyrot_batch, keyrot_batches)))
+        what = "key rotation"; /* re-sealing, key file reloads (keyrot/keyrot.h) */
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))
