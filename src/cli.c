@@ -524,7 +524,8 @@ int cmd_serve(int argc, char **argv)
         what = "notice listener";
     else if ((e = face_worker_start(c.db_url, face_sweep_s))) /* resends, failed commands */
         what = "face sweep";
-    else if ((e = keyrot_serve_start(c.db_url, keyrot_every_s, keyrot_batch, keyrot_batches)))
+    else if ((e = keyrot_serve_start(c.db_url, c.node, keyrot_every_s, keyrot_batch,
+                                     keyrot_batches)))
         what = "key rotation"; /* re-sealing, key file reloads (keyrot/keyrot.h) */
     else if ((e = static_load(web_dir())))
         what = "web";

@@ -43,9 +43,9 @@ static err post_start(struct req *r)
     if ((e = req_write_done(r, e, "key.rotate", "key_rotation", id,
                             arena_printf(r->a, "to_version=%d", to))))
         return e;
-    return reply_json(r, 201,
-                      json_pack("{s:s, s:i}", "id", arena_printf(r->a, "%lld", (long long)id),
-                                "to_version", to));
+    return reply_json(
+        r, 201,
+        json_pack("{s:s, s:i}", "id", arena_printf(r->a, "%lld", (long long)id), "to_version", to));
 }
 
 static const struct jfield destroy_body[] = {

@@ -20,8 +20,8 @@
 /* the cursor before any key: ids, garage and investigation ids are > 0 */
 #define CURSOR_START INT64_MIN
 
-static err audit_system(db *d, int64_t user_id, const char *action, int64_t id,
-                        const char *result, const char *detail)
+static err audit_system(db *d, int64_t user_id, const char *action, int64_t id, const char *result,
+                        const char *detail)
 {
     return audit_log(d, &(struct audit_entry){.user_id = user_id,
                                               .username = "",
@@ -51,8 +51,7 @@ static err progress_begin(db *d, int64_t id, int pass)
 {
     size_t n;
     const struct keyrot_column *c = keyrot_columns(&n);
-    err e = prepare_run(d, "DELETE FROM key_rotation_progress WHERE rotation_id = ?", NULL, 1,
-                        &id);
+    err e = prepare_run(d, "DELETE FROM key_rotation_progress WHERE rotation_id = ?", NULL, 1, &id);
     for (size_t i = 0; !e && i < n; i++) {
         if (c[i].kind != KEYROT_SEALED)
             continue;
@@ -420,8 +419,7 @@ static err batch_column(db *d, arena *a, const struct active *r, const struct ke
         size_t pn;
         if (unseal(a, label, w->old, w->oldn, &plain, &pn)) {
             snprintf(why, why_n, "%s「%s」编号 %lld 的值（密钥版本 %d）无法解密：%s", c->table_zh,
-                     c->column_zh, (long long)w->k1, seal_version(w->old, w->oldn),
-                     name);
+                     c->column_zh, (long long)w->k1, seal_version(w->old, w->oldn), name);
             return err_set(E_CRYPTO, "rotation_value_unreadable", NULL, "%s", why);
         }
         e = seal(a, label, plain, pn, &w->fresh, &w->freshn);
@@ -563,15 +561,18 @@ err keyrot_run(db *d, int64_t now, const char *node, int batch, int batches, int
     arena *a = arena_new(1 << 16);
     char why[512] = "";
     if (keys_current_version() != r.to) {
-        snprintf(why, sizeof why,
-                 "本服务器的密钥文件当前版本为 %d，不是轮换的新版本 %d：多台服务器须共用同一密钥文件",
-                 keys_current_version(), r.to);
+        snprintf(
+            why, sizeof why,
+            "本服务器的密钥文件当前版本为 %d，不是轮换的新版本 %d：多台服务器须共用同一密钥文件",
+            keys_current_version(), r.to);
         e = fail_rotation(d, &r, why);
         arena_free(&a);
         return e ? e : err_set(E_CRYPTO, "rotation_version_mismatch", NULL, "%s", why);
     }
     e = count_totals(d, a, &r);
-    for (int i = 0; !e && i < batches; i++) {
+    /* a batch that only finds a column done costs nothing of the run's
+     * budget: most columns are short, and each would otherwise take a run */
+    for (int i = 0; !e && i < batches;) {
         const char *name;
         arena_reset(a);
         if ((e = next_column(d, a, &r, &name)))
@@ -590,6 +591,8 @@ err keyrot_run(db *d, int64_t now, const char *node, int batch, int batches, int
         bool finished;
         e = batch_column(d, a, &r, c, name, batch, &n, &finished, why, sizeof why);
         *count_r += n;
+        if (!finished)
+            i++;
         /* renew the claim as the work goes on */
         if (!e)
             e = claim(d, &r, node, now_ms(), 60000, &ours);
@@ -622,13 +625,12 @@ static json_t *progress_json(db *d, int64_t id, err *e_r)
             const char *name = db_col_text(s, 0);
             const struct keyrot_column *c = keyrot_column_find(name);
             json_array_append_new(
-                items, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "column", name,
-                                 "table_name", c ? c->table_zh : name, "column_name",
-                                 c ? c->column_zh : "", "pass", (json_int_t)db_col_int64(s, 1),
-                                 "done", (json_int_t)db_col_int64(s, 2), "resealed",
-                                 (json_int_t)db_col_int64(s, 3), "total",
-                                 (json_int_t)db_col_int64(s, 4), "finished",
-                                 db_col_int64(s, 5) != 0));
+                items,
+                json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "column", name, "table_name",
+                          c ? c->table_zh : name, "column_name", c ? c->column_zh : "", "pass",
+                          (json_int_t)db_col_int64(s, 1), "done", (json_int_t)db_col_int64(s, 2),
+                          "resealed", (json_int_t)db_col_int64(s, 3), "total",
+                          (json_int_t)db_col_int64(s, 4), "finished", db_col_int64(s, 5) != 0));
         }
         db_done(s);
     }
@@ -659,12 +661,12 @@ err keyrot_status(db *d, arena *a, json_t **out_r)
         while (!(e = db_row(s, &has)) && has) {
             const char *by = db_col_text(s, 8)[0] ? db_col_text(s, 8) : db_col_text(s, 9);
             const char *dby = db_col_text(s, 10)[0] ? db_col_text(s, 10) : db_col_text(s, 11);
-            json_t *o = json_pack(
-                "{s:s, s:i, s:i, s:s, s:I, s:s, s:s}", "id",
-                arena_printf(a, "%lld", (long long)db_col_int64(s, 0)), "from_version",
-                (int)db_col_int64(s, 1), "to_version", (int)db_col_int64(s, 2), "state",
-                db_col_text(s, 3), "started_at", (json_int_t)db_col_int64(s, 4), "started_by",
-                by, "destroyed_by", dby);
+            json_t *o =
+                json_pack("{s:s, s:i, s:i, s:s, s:I, s:s, s:s}", "id",
+                          arena_printf(a, "%lld", (long long)db_col_int64(s, 0)), "from_version",
+                          (int)db_col_int64(s, 1), "to_version", (int)db_col_int64(s, 2), "state",
+                          db_col_text(s, 3), "started_at", (json_int_t)db_col_int64(s, 4),
+                          "started_by", by, "destroyed_by", dby);
             json_object_set_new(o, "resealed_at",
                                 db_col_null(s, 5) ? json_null() : json_integer(db_col_int64(s, 5)));
             json_object_set_new(o, "finished_at",
@@ -707,13 +709,16 @@ static err sweep(db *d, int64_t now, void *ctx, int64_t *count_r)
 
 static struct periodic sweeper = PERIODIC_INIT("key_rotation", sweep, NULL);
 
-err keyrot_serve_start(const char *db_url, int every_s, int batch, int batches)
+err keyrot_serve_start(const char *db_url, int node, int every_s, int batch, int batches)
 {
+    /* host and node number, not the process: a server restarted after a
+     * crash is the same node and takes its own claim back at once, where
+     * another server waits for the claim to expire */
     char host[64] = "";
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "host");
     host[sizeof host - 1] = '\0';
-    snprintf(cfg.node, sizeof cfg.node, "%s:%ld", host, (long)getpid());
+    snprintf(cfg.node, sizeof cfg.node, "%s#%d", host, node);
     cfg.batch = batch;
     cfg.batches = batches;
     return periodic_start(&sweeper, db_url, every_s);

@@ -13,8 +13,9 @@
  * skipped.
  *
  * Several servers: the rotation row is the claim (claimed_by, claim_until
- * renewed each run), so one server re-seals at a time and another takes over
- * when the claim expires; every server re-reads the key file when it changes
+ * renewed each batch, held 60 s), so one server re-seals at a time and
+ * another takes over when the claim expires (the same server restarted
+ * takes it back at once); every server re-reads the key file when it changes
  * (keys_reload_if_changed, each period), which must be shared by the servers.
  */
 #ifndef FK_KEYROT_KEYROT_H
@@ -39,11 +40,11 @@ enum keyrot_kind {
 
 struct keyrot_column {
     const char *table, *column;
-    const char *key1;      /* the walk's cursor column (integer), "id" mostly */
-    const char *key2;      /* the rest of a two-column primary key, or NULL */
-    bool key2_blob;        /* key2 is a BYTEA (parking_cars.plate_bidx) */
-    const char *label;     /* seal label; NULL: "<table>.<column without _enc>";
-                              ending in '#': the row's key1 follows it */
+    const char *key1;  /* the walk's cursor column (integer), "id" mostly */
+    const char *key2;  /* the rest of a two-column primary key, or NULL */
+    bool key2_blob;    /* key2 is a BYTEA (parking_cars.plate_bidx) */
+    const char *label; /* seal label; NULL: "<table>.<column without _enc>";
+                          ending in '#': the row's key1 follows it */
     enum keyrot_kind kind;
     const char *table_zh, *column_zh; /* for the console */
 };
@@ -90,9 +91,10 @@ err keyrot_status(db *d, arena *a, json_t **out_r) MUST_USE;
 err keyrot_run(db *d, int64_t now, const char *node, int batch, int batches,
                int64_t *count_r) MUST_USE;
 
-/* The sweep every every_s seconds (0: off) on its own connection; batch and
- * batches per run as keyrot_run. keyrot_serve_stop at shutdown. */
-err keyrot_serve_start(const char *db_url, int every_s, int batch, int batches) MUST_USE;
+/* The sweep every every_s seconds (0: off) on its own connection, claiming
+ * as "<host>#<node>" (FK_NODE); batch and batches per run as keyrot_run.
+ * keyrot_serve_stop at shutdown. */
+err keyrot_serve_start(const char *db_url, int node, int every_s, int batch, int batches) MUST_USE;
 void keyrot_serve_stop(void);
 
 #endif

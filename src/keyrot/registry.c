@@ -15,10 +15,22 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SEALED(t, c, zt, zc)           {t, c, "id", NULL, false, NULL, KEYROT_SEALED, zt, zc}
-#define SEALED_L(t, c, l, zt, zc)      {t, c, "id", NULL, false, l, KEYROT_SEALED, zt, zc}
-#define SEALED_2(t, c, k2, b, zt, zc)  {t, c, "investigation_id", k2, b, NULL, KEYROT_SEALED, zt, zc}
-#define BLIND(t, c, zt, zc)            {t, c, NULL, NULL, false, NULL, KEYROT_BLIND, zt, zc}
+#define SEALED(t, c, zt, zc)                                                                       \
+    {                                                                                              \
+        t, c, "id", NULL, false, NULL, KEYROT_SEALED, zt, zc                                       \
+    }
+#define SEALED_L(t, c, l, zt, zc)                                                                  \
+    {                                                                                              \
+        t, c, "id", NULL, false, l, KEYROT_SEALED, zt, zc                                          \
+    }
+#define SEALED_2(t, c, k2, b, zt, zc)                                                              \
+    {                                                                                              \
+        t, c, "investigation_id", k2, b, NULL, KEYROT_SEALED, zt, zc                               \
+    }
+#define BLIND(t, c, zt, zc)                                                                        \
+    {                                                                                              \
+        t, c, NULL, NULL, false, NULL, KEYROT_BLIND, zt, zc                                        \
+    }
 
 static const struct keyrot_column columns[] = {
     SEALED("access_records", "phone_enc", "通行记录", "电话"),
@@ -53,8 +65,7 @@ static const struct keyrot_column columns[] = {
     SEALED("exchange_peers", "key_enc", "数据交换对端", "密钥"),
     SEALED("exchange_server_keys", "private_enc", "数据交换服务密钥", "私钥"),
     SEALED("help_requests", "text_enc", "求助", "内容"),
-    SEALED_L("hotline_tickets", "caller_name_enc", "hotline.caller_name", "接诉即办工单",
-             "来电人"),
+    SEALED_L("hotline_tickets", "caller_name_enc", "hotline.caller_name", "接诉即办工单", "来电人"),
     SEALED_L("hotline_tickets", "caller_phone_enc", "hotline.caller_phone", "接诉即办工单",
              "来电号码"),
     SEALED_L("incidents", "name_enc", "incident.name", "疫情事件", "姓名"),

@@ -31,10 +31,10 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#define MASTER_LEN   32
-#define IV_LEN       16
-#define TAG_LEN      16
-#define KEY_HEX_LEN  (2 * MASTER_LEN)
+#define MASTER_LEN  32
+#define IV_LEN      16
+#define TAG_LEN     16
+#define KEY_HEX_LEN (2 * MASTER_LEN)
 /* Random bytes drawn at once for IVs. One RAND_bytes call costs about as
  * much as the rest of seal() together, so IVs come from a per-thread pool
  * refilled every 256 seals. IVs are public, so holding them is harmless. */
@@ -92,7 +92,7 @@ struct tls {
     EVP_MAC_CTX *vmac[KEYS_LOADED_MAX];
     int cur;             /* the slot that seals */
     unsigned generation; /* key generation of keyed_mac, ctr and vmac */
-    size_t iv_left;                     /* unused bytes at the end of iv_pool */
+    size_t iv_left;      /* unused bytes at the end of iv_pool */
     uint8_t iv_pool[IV_POOL];
 };
 static pthread_key_t tls_key;
@@ -640,7 +640,8 @@ static err save_locked(const struct keyset *ks)
     for (int p = 0; ks->pinned && p < KEY__COUNT; p++)
         if (fixed_names[p]) {
             hex_encode(ks->fixed[p], SM3_LEN, hex);
-            n += (size_t)snprintf(text + n, sizeof text - n, "derived %s %s\n", fixed_names[p], hex);
+            n +=
+                (size_t)snprintf(text + n, sizeof text - n, "derived %s %s\n", fixed_names[p], hex);
         }
     OPENSSL_cleanse(hex, sizeof hex);
     OPENSSL_cleanse(line, sizeof line);

@@ -35,10 +35,10 @@
 #include "base/error.h"
 #include "db/db.h"
 
-#define SM3_LEN       32
-#define SM4_KEY_LEN   16
-#define BLIND_LEN     16 /* bytes of a blind index kept (truncated HMAC-SM3) */
-#define SEAL_OVERHEAD (1 + 16 + 16)
+#define SM3_LEN         32
+#define SM4_KEY_LEN     16
+#define BLIND_LEN       16 /* bytes of a blind index kept (truncated HMAC-SM3) */
+#define SEAL_OVERHEAD   (1 + 16 + 16)
 #define KEY_VERSION_MAX 255 /* a sealed value names its version in one byte */
 #define KEYS_LOADED_MAX 4   /* versions held at once (two during a rotation) */
 #define KEY_FILE_MAX    1024
