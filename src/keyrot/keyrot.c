@@ -17,8 +17,10 @@
 #include "security/audit.h"
 #include "security/crypto.h"
 
-/* the cursor before any key: ids, garage and investigation ids are > 0 */
-#define CURSOR_START INT64_MIN
+/* the cursor before any key: ids, garage and investigation ids are >= 0;
+ * INT32_MIN binds as well to the INTEGER keys (exchange_server_keys.id)
+ * as to the BIGINT ones, where INT64_MIN is out of range on PostgreSQL */
+#define CURSOR_START INT32_MIN
 
 static err audit_system(db *d, int64_t user_id, const char *action, int64_t id, const char *result,
                         const char *detail)
