@@ -212,8 +212,38 @@ test('the destruction needs the old version typed, then removes it from the key 
   assert.equal(v.status, 200, v.text);
   assert.equal(v.body.ok, true, v.text);
 
-  // a second rotation may start now
+});
+
+test('a value that does not open stops the rotation, named plainly; after repair it resumes', async () => {
+  // one person's address replaced by the ciphertext of their name: a valid
+  // sealed value, but bound to another field, so it must not open
+  const id = peopleBefore[0].split('|')[0];
+  const hex = ctx.dbUrl ? "encode(address_enc, 'hex')" : 'hex(address_enc)';
+  const original = sqlRun(ctx, `SELECT ${hex} FROM persons WHERE id = ${id}`).trim();
+  assert.match(original, /^[0-9a-fA-F]{60,}$/);
+  sqlRun(ctx, `UPDATE persons SET address_enc = name_enc WHERE id = ${id}`);
+
   const again = await sec.post('/api/v1/security/keys/rotations', { confirm: true });
   assert.equal(again.status, 201, again.text);
   assert.equal(again.body.to_version, 3);
+  const state = async () => (await status()).rotations[0];
+  for (let i = 0; i < 300 && (await state()).state === 'running'; i++) await new Promise((res) => setTimeout(res, 50));
+  let r = await state();
+  assert.equal(r.state, 'failed', JSON.stringify(r));
+  assert.ok(r.error.includes(`人员「地址」编号 ${id}`) && r.error.includes('无法解密'), r.error);
+  assert.equal((await auditEntries(auditor, 'key.rotate_failed', again.body.id)).length, 1);
+  expectError(await sec.post('/api/v1/security/keys/rotations', { confirm: true }), 409, 'rotation_running');
+  const s = await status();
+  assert.deepEqual(s.versions, [2, 3], 'both versions kept while it is stopped');
+
+  // repaired, retried: it continues and finishes
+  const lit = ctx.dbUrl ? `decode('${original}', 'hex')` : `X'${original}'`;
+  sqlRun(ctx, `UPDATE persons SET address_enc = ${lit} WHERE id = ${id}`);
+  const retry = await sec.post(`/api/v1/security/keys/rotations/${again.body.id}/retry`);
+  assert.equal(retry.status, 202, retry.text);
+  for (let i = 0; i < 300 && (await state()).state !== 'resealed'; i++) await new Promise((res) => setTimeout(res, 50));
+  r = await state();
+  assert.equal(r.state, 'resealed', JSON.stringify(r));
+  assert.deepEqual(notUnder(columns, 3), {});
+  assert.deepEqual(await people(command), peopleBefore);
 });
