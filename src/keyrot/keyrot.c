@@ -7,6 +7,7 @@
  */
 #include "keyrot/keyrot.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "base/id.h"
 #include "base/log.h"
 #include "db/periodic.h"
+#include "db/query.h"
 #include "security/audit.h"
 #include "security/crypto.h"
 
@@ -34,6 +36,17 @@ static err audit_system(db *d, int64_t user_id, const char *action, int64_t id, 
                                               .object_id = id,
                                               .result = result,
                                               .detail = detail});
+}
+
+/* Append fragments (NULL-terminated) to q: SQL text and the registry's
+ * table and column names, which are literals of registry.c, never input. */
+static void frags(struct query *q, ...)
+{
+    va_list ap;
+    va_start(ap, q);
+    for (const char *f = va_arg(ap, const char *); f; f = va_arg(ap, const char *))
+        query_sql(q, f);
+    va_end(ap);
 }
 
 static err prepare_run(db *d, const char *sql, int64_t *changes_r, int n, const int64_t *v)
@@ -139,6 +152,7 @@ static err rotation_state(db *d, int64_t id, int *from_r, const char **state_r, 
 
 err keyrot_confirm_destroy(db *d, int64_t id, int confirm_version, int64_t user_id)
 {
+    /* the state's text only, freed here: callers hold no arena */
     arena *a = arena_new(256);
     int from = 0;
     const char *state = NULL;
@@ -164,6 +178,7 @@ err keyrot_confirm_destroy(db *d, int64_t id, int confirm_version, int64_t user_
 
 err keyrot_retry(db *d, int64_t id)
 {
+    /* the state's text only, freed here: callers hold no arena */
     arena *a = arena_new(256);
     int from = 0;
     const char *state = NULL;
@@ -260,7 +275,7 @@ static err fail_rotation(db *d, const struct active *r, const char *why)
 }
 
 /* Count each column's values once per pass (total -1: not counted yet). */
-static err count_totals(db *d, arena *a, const struct active *r)
+static err count_totals(db *d, const struct active *r)
 {
     size_t n;
     const struct keyrot_column *c = keyrot_columns(&n);
@@ -285,14 +300,18 @@ static err count_totals(db *d, arena *a, const struct active *r)
         if (e || !todo)
             continue;
         int64_t total = 0;
-        if ((e = db_query_int64(d,
-                                arena_printf(a, "SELECT COUNT(*) FROM %s WHERE %s IS NOT NULL",
-                                             c[i].table, c[i].column),
-                                &total)) ||
-            (e = db_prepare(d,
-                            "UPDATE key_rotation_progress SET total = ? WHERE rotation_id = ? "
-                            "AND column_name = ?",
-                            &s)))
+        struct query q = QUERY_INIT;
+        frags(&q, "SELECT COUNT(*) FROM ", c[i].table, " WHERE ", c[i].column, " IS NOT NULL",
+              NULL);
+        if ((e = query_prepare(d, &q, &s)))
+            return e;
+        if (!(e = db_row(s, &has)) && has)
+            total = db_col_int64(s, 0);
+        db_done(s);
+        if (e || (e = db_prepare(d,
+                                 "UPDATE key_rotation_progress SET total = ? WHERE rotation_id = ? "
+                                 "AND column_name = ?",
+                                 &s)))
             return e;
         db_bind_int64(s, 1, total);
         db_bind_int64(s, 2, r->id);
@@ -343,15 +362,13 @@ static err batch_column(db *d, arena *a, const struct active *r, const struct ke
     if (e)
         return e;
 
-    if ((e = db_prepare(d,
-                        arena_printf(a,
-                                     "SELECT MAX(k) FROM (SELECT %s AS k FROM %s WHERE %s > ? AND "
-                                     "%s IS NOT NULL ORDER BY %s LIMIT ?) AS w",
-                                     c->key1, c->table, c->key1, c->column, c->key1),
-                        &s)))
+    struct query q = QUERY_INIT;
+    frags(&q, "SELECT MAX(k) FROM (SELECT ", c->key1, " AS k FROM ", c->table, " WHERE ", c->key1,
+          " > ? AND ", c->column, " IS NOT NULL ORDER BY ", c->key1, " LIMIT ?) AS w", NULL);
+    query_int(&q, cursor);
+    query_int(&q, batch);
+    if ((e = query_prepare(d, &q, &s)))
         return e;
-    db_bind_int64(s, 1, cursor);
-    db_bind_int64(s, 2, batch);
     bool none = true;
     int64_t hi = 0;
     if (!(e = db_row(s, &has)) && has && !db_col_null(s, 0)) {
@@ -366,16 +383,14 @@ static err batch_column(db *d, arena *a, const struct active *r, const struct ke
     size_t nrw = 0, cap = 0;
     int64_t visited = 0;
     if (!none) {
-        if ((e = db_prepare(d,
-                            arena_printf(a,
-                                         "SELECT %s, %s, %s FROM %s WHERE %s > ? AND %s <= ? AND "
-                                         "%s IS NOT NULL",
-                                         c->key1, c->key2 ? c->key2 : c->key1, c->column, c->table,
-                                         c->key1, c->key1, c->column),
-                            &s)))
+        struct query rq = QUERY_INIT;
+        frags(&rq, "SELECT ", c->key1, ", ", c->key2 ? c->key2 : c->key1, ", ", c->column, " FROM ",
+              c->table, " WHERE ", c->key1, " > ? AND ", c->key1, " <= ? AND ", c->column,
+              " IS NOT NULL", NULL);
+        query_int(&rq, cursor);
+        query_int(&rq, hi);
+        if ((e = query_prepare(d, &rq, &s)))
             return e;
-        db_bind_int64(s, 1, cursor);
-        db_bind_int64(s, 2, hi);
         while (!(e = db_row(s, &has)) && has) {
             visited++;
             size_t n;
@@ -437,23 +452,24 @@ static err batch_column(db *d, arena *a, const struct active *r, const struct ke
     if ((e = db_begin(d)))
         return e;
     int64_t resealed = 0;
-    const char *upd =
-        c->key2 ? arena_printf(a, "UPDATE %s SET %s = ? WHERE %s = ? AND %s = ? AND %s = ?",
-                               c->table, c->column, c->key1, c->key2, c->column)
-                : arena_printf(a, "UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?", c->table,
-                               c->column, c->key1, c->column);
+    /* the statement's text once; each row binds its values */
+    struct query uq = QUERY_INIT;
+    frags(&uq, "UPDATE ", c->table, " SET ", c->column, " = ? WHERE ", c->key1, " = ? AND ", NULL);
+    if (c->key2)
+        frags(&uq, c->key2, " = ? AND ", NULL);
+    frags(&uq, c->column, " = ?", NULL);
     for (size_t i = 0; !e && i < nrw; i++) {
         struct rewrite *w = &rw[i];
-        if ((e = db_prepare(d, upd, &s)))
-            break;
-        int p = 1;
-        db_bind_blob(s, p++, w->fresh, w->freshn);
-        db_bind_int64(s, p++, w->k1);
+        struct query q1 = uq; /* the text, then this row's values */
+        query_blob(&q1, w->fresh, w->freshn);
+        query_int(&q1, w->k1);
         if (c->key2 && c->key2_blob)
-            db_bind_blob(s, p++, w->k2b, w->k2n);
+            query_blob(&q1, w->k2b, w->k2n);
         else if (c->key2)
-            db_bind_int64(s, p++, w->k2);
-        db_bind_blob(s, p++, w->old, w->oldn);
+            query_int(&q1, w->k2);
+        query_blob(&q1, w->old, w->oldn);
+        if ((e = query_prepare(d, &q1, &s)))
+            break;
         int64_t changed = 0;
         if (!(e = db_run(s, &changed)))
             resealed += changed;
@@ -560,6 +576,7 @@ err keyrot_run(db *d, int64_t now, const char *node, int batch, int batches, int
         return e;
     if ((e = claim(d, &r, node, now, 60000, &ours)) || !ours)
         return e;
+    /* the sweep's thread has no request arena: one per run, reset per batch */
     arena *a = arena_new(1 << 16);
     char why[512] = "";
     if (keys_current_version() != r.to) {
@@ -571,7 +588,7 @@ err keyrot_run(db *d, int64_t now, const char *node, int batch, int batches, int
         arena_free(&a);
         return e ? e : err_set(E_CRYPTO, "rotation_version_mismatch", NULL, "%s", why);
     }
-    e = count_totals(d, a, &r);
+    e = count_totals(d, &r);
     /* a batch that only finds a column done costs nothing of the run's
      * budget: most columns are short, and each would otherwise take a run */
     for (int i = 0; !e && i < batches;) {
