@@ -304,5 +304,7 @@ err app_routes(void)
     ADD(medical);
     /* ---- resume-work monitoring (docs/enterprise.md) ---- */
     ADD(enterprise_monitor);
+    /* ---- master key rotation (docs/keys.md) ---- */
+    ADD(keyrot);
     return E_OK;
 }

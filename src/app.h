@@ -131,4 +131,7 @@ ROUTES(volunteer);
 /* ---- resume-work monitoring (enterprise/monitor_api.c, docs/enterprise.md) ---- */
 ROUTES(enterprise_monitor);
 
+/* ---- master key rotation (keyrot/api.c, docs/keys.md) ---- */
+ROUTES(keyrot);
+
 #endif

@@ -33,6 +33,7 @@
 #include "db/lease.h"
 #include "map/map.h"
 #include "exchange/peer.h"
+#include "keyrot/keyrot.h"
 #include "monitor/monitor.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -344,6 +345,7 @@ static void stop_workers(void)
     face_worker_stop();    /* face terminals: resends, failures */
     job_orphans_stop();    /* the jobs dead servers left */
     lease_beat_stop();     /* this instance's heartbeat (db/lease.h) */
+    keyrot_serve_stop();   /* master key rotation */
     audit_stop();
 }
 
@@ -382,6 +384,7 @@ int cmd_serve(int argc, char **argv)
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int care_sweep_s;                  /* community services: the missed check-in sweep */
     int face_sweep_s;                  /* face terminals: resends, failures */
+    int keyrot_every_s, keyrot_batch, keyrot_batches; /* master key rotation's sweep */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     int beat_s, orphan_check_s; /* the instance's heartbeat, the dead servers' jobs */
@@ -428,7 +431,10 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_CARE_SWEEP", 3600, 0, 86400, &care_sweep_s) ||
         env_int("FK_FACE_SWEEP", 60, 0, 86400, &face_sweep_s) ||
         env_int("FK_INSTANCE_BEAT", LEASE_BEAT_DEFAULT, 0, 3600, &beat_s) ||
-        env_int("FK_JOB_ORPHAN_CHECK", JOB_ORPHAN_CHECK_DEFAULT, 0, 86400, &orphan_check_s))
+        env_int("FK_JOB_ORPHAN_CHECK", JOB_ORPHAN_CHECK_DEFAULT, 0, 86400, &orphan_check_s) ||
+        env_int("FK_KEYROT_EVERY", 5, 0, 86400, &keyrot_every_s) ||
+        env_int("FK_KEYROT_BATCH", 500, 1, 100000, &keyrot_batch) ||
+        env_int("FK_KEYROT_BATCHES", 20, 1, 100000, &keyrot_batches))
         return 2;
     if (match_min > match_auto || match_near >= match_far) {
         fprintf(stderr, "fangkong serve: FK_NAT_MATCH_MIN must not exceed FK_NAT_MATCH_AUTO, "
@@ -536,6 +542,9 @@ int cmd_serve(int argc, char **argv)
         what = "face sweep";
     else if ((e = job_orphans_start(c.db_url, orphan_check_s))) /* dead servers' jobs */
         what = "job orphans";
+    else if ((e = keyrot_serve_start(c.db_url, c.node, keyrot_every_s, keyrot_batch,
+                                     keyrot_batches)))
+        what = "key rotation"; /* re-sealing, key file reloads (keyrot/keyrot.h) */
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

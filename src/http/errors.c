@@ -482,5 +482,15 @@ const struct http_error_code http_error_codes[] = {
     {"lease_lost", "Another server took the background work's lease over: its run is undone"},
     /* ---- retention (docs/retention.md) ---- */
     {"retention_days", "A FK_RETAIN_*_DAYS setting is not a number of days from its minimum"},
+    /* ---- master key rotation (docs/keys.md) ---- */
+    {"confirm_mismatch", "The version typed is not the old key version to destroy"},
+    {"confirm_required", "A key rotation starts only when confirmed (confirm: true)"},
+    {"key_version_current", "The current key version cannot be destroyed"},
+    {"key_version_unknown", "No such key version in the key file"},
+    {"key_versions_full", "Too many key versions held: destroy the old one of the last rotation"},
+    {"rotation_not_failed", "Only a failed key rotation can be retried"},
+    {"rotation_not_found", "No such key rotation"},
+    {"rotation_not_resealed", "The rotation has not re-sealed every column yet"},
+    {"rotation_running", "A key rotation is not finished: finish it first"},
     {NULL, NULL},
 };

@@ -9,7 +9,8 @@
  * are keyed once per thread and then only re-initialised, which skips the
  * HMAC pad computation and the SM4 key schedule on every call. A generation
  * counter tells a thread that keys_set_master() replaced the keys (tests do
- * this; the server loads its key once, before any worker thread starts).
+ * this, and a key rotation adds and destroys versions while the server
+ * runs: docs/keys.md).
  */
 #include "security/crypto.h"
 
@@ -30,11 +31,10 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#define MASTER_LEN   32
-#define SEAL_VERSION 0x01
-#define IV_LEN       16
-#define TAG_LEN      16
-#define KEY_HEX_LEN  (2 * MASTER_LEN)
+#define MASTER_LEN  32
+#define IV_LEN      16
+#define TAG_LEN     16
+#define KEY_HEX_LEN (2 * MASTER_LEN)
 /* Random bytes drawn at once for IVs. One RAND_bytes call costs about as
  * much as the rest of seal() together, so IVs come from a per-thread pool
  * refilled every 256 seals. IVs are public, so holding them is harmless. */
@@ -48,9 +48,29 @@ static const char *const labels[KEY__COUNT] = {
     [KEY_AUDIT] = "fangkong/audit",         [KEY_AUDIT_ANCHOR] = "fangkong/audit-anchor",
 };
 
-/* Written by keys_set_master() before threads start; read-only afterwards. */
+/*
+ * The key set. derived[] holds the purpose keys that do not rotate (blind
+ * index, token, audit chain, audit anchor: docs/keys.md says why) and, in
+ * its field slots, the current version's; ver[] holds the field keys of
+ * every version loaded. Written only under keys_mu (write); a thread copies
+ * what it needs into its own contexts under keys_mu (read) when the
+ * generation changed, so the per-call path takes no lock.
+ */
+struct key_version {
+    int version; /* 1..KEY_VERSION_MAX; 0: slot empty */
+    uint8_t master[MASTER_LEN];
+    uint8_t enc[SM3_LEN], mac[SM3_LEN];
+};
+static pthread_rwlock_t keys_mu = PTHREAD_RWLOCK_INITIALIZER;
 static uint8_t derived[KEY__COUNT][SM3_LEN];
-/* 0 while no key is loaded; bumped on every keys_set_master(). */
+static struct key_version ver[KEYS_LOADED_MAX];
+static int current_version;
+/* The non-rotating keys came from a destroyed version: kept as derived
+ * keys in the key file ("derived" lines), no longer from a master. */
+static bool pinned;
+static char key_path[PATH_MAX];
+static struct stat key_stat; /* of key_path when last read or written */
+/* 0 while no key is loaded; bumped on every change of the key set. */
 static atomic_uint key_generation;
 
 /* Fetched once, never freed: they live as long as the process. */
@@ -64,10 +84,15 @@ struct tls {
     EVP_MD_CTX *md;
     EVP_MAC_CTX *mac;                   /* HMAC-SM3, re-keyed per hmac_sm3() call */
     EVP_MAC_CTX *keyed_mac[KEY__COUNT]; /* HMAC-SM3 keyed with a derived key */
-    EVP_CIPHER_CTX *ctr;                /* SM4-CTR keyed with KEY_FIELD_ENC */
     EVP_CIPHER_CTX *ecb;                /* SM4-ECB, for sm4_encrypt_block() */
-    unsigned generation;                /* key generation of keyed_mac and ctr */
-    size_t iv_left;                     /* unused bytes at the end of iv_pool */
+    /* per key version loaded: SM4-CTR keyed with its field key and
+     * HMAC-SM3 keyed with its field MAC key; version 0: slot unused */
+    int ver[KEYS_LOADED_MAX];
+    EVP_CIPHER_CTX *ctr[KEYS_LOADED_MAX];
+    EVP_MAC_CTX *vmac[KEYS_LOADED_MAX];
+    int cur;             /* the slot that seals */
+    unsigned generation; /* key generation of keyed_mac, ctr and vmac */
+    size_t iv_left;      /* unused bytes at the end of iv_pool */
     uint8_t iv_pool[IV_POOL];
 };
 static pthread_key_t tls_key;
@@ -89,7 +114,10 @@ static void tls_free(void *p)
     EVP_MAC_CTX_free(t->mac);
     for (int i = 0; i < KEY__COUNT; i++)
         EVP_MAC_CTX_free(t->keyed_mac[i]);
-    EVP_CIPHER_CTX_free(t->ctr);
+    for (int i = 0; i < KEYS_LOADED_MAX; i++) {
+        EVP_CIPHER_CTX_free(t->ctr[i]);
+        EVP_MAC_CTX_free(t->vmac[i]);
+    }
     EVP_CIPHER_CTX_free(t->ecb);
     OPENSSL_cleanse(t, sizeof *t);
     free(t);
@@ -141,16 +169,14 @@ static struct tls *tls_get(void)
         fatal("out of memory");
     t->md = EVP_MD_CTX_new();
     t->mac = new_hmac_ctx();
-    t->ctr = EVP_CIPHER_CTX_new();
     t->ecb = EVP_CIPHER_CTX_new();
-    if (!t->md || !t->ctr || !t->ecb)
+    if (!t->md || !t->ecb)
         fatal("out of memory");
     /* The cipher is bound now so that later inits can pass NULL for it:
      * passing the cipher again would free and reallocate the provider
      * context on every call. */
     if (!EVP_EncryptInit_ex2(t->ecb, cipher_ecb, NULL, NULL, NULL) ||
-        !EVP_CIPHER_CTX_set_padding(t->ecb, 0) ||
-        !EVP_EncryptInit_ex2(t->ctr, cipher_ctr, NULL, NULL, NULL))
+        !EVP_CIPHER_CTX_set_padding(t->ecb, 0))
         fatal("SM4 context");
     if (pthread_setspecific(tls_key, t) != 0)
         fatal("pthread_setspecific failed");
@@ -166,23 +192,51 @@ static unsigned current_generation(void)
     return g;
 }
 
-/* This thread's contexts, keyed with the current derived keys. */
+/* This thread's contexts, keyed with the current key set. */
 static struct tls *tls_keyed(void)
 {
     struct tls *t = tls_get();
     unsigned g = current_generation();
     if (t->generation == g)
         return t;
+    pthread_rwlock_rdlock(&keys_mu);
+    g = atomic_load_explicit(&key_generation, memory_order_acquire);
     for (int i = 0; i < KEY__COUNT; i++) {
         if (!t->keyed_mac[i])
             t->keyed_mac[i] = new_hmac_ctx();
         if (!EVP_MAC_init(t->keyed_mac[i], derived[i], SM3_LEN, NULL))
             fatal("HMAC-SM3 init");
     }
-    if (!EVP_EncryptInit_ex2(t->ctr, NULL, derived[KEY_FIELD_ENC], NULL, NULL))
-        fatal("SM4-CTR init");
+    t->cur = 0;
+    for (int i = 0; i < KEYS_LOADED_MAX; i++) {
+        t->ver[i] = ver[i].version;
+        if (!ver[i].version)
+            continue;
+        if (!t->ctr[i]) {
+            /* the cipher is bound once, so later inits pass NULL for it */
+            t->ctr[i] = EVP_CIPHER_CTX_new();
+            if (!t->ctr[i] || !EVP_EncryptInit_ex2(t->ctr[i], cipher_ctr, NULL, NULL, NULL))
+                fatal("SM4 context");
+            t->vmac[i] = new_hmac_ctx();
+        }
+        if (!EVP_EncryptInit_ex2(t->ctr[i], NULL, ver[i].enc, NULL, NULL) ||
+            !EVP_MAC_init(t->vmac[i], ver[i].mac, SM3_LEN, NULL))
+            fatal("SM4-CTR init");
+        if (ver[i].version == current_version)
+            t->cur = i;
+    }
     t->generation = g;
+    pthread_rwlock_unlock(&keys_mu);
     return t;
+}
+
+/* The slot of key version v in t, or -1 when it is not loaded. */
+static int tls_slot(const struct tls *t, int v)
+{
+    for (int i = 0; i < KEYS_LOADED_MAX; i++)
+        if (v && t->ver[i] == v)
+            return i;
+    return -1;
 }
 
 /* ---- primitives ---------------------------------------------------------- */
@@ -279,14 +333,94 @@ bool hex_decode(const char *in, uint8_t *out, size_t n)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-void keys_set_master(const uint8_t master[32])
+/* A key set being built (parse, add, destroy) before it is installed. */
+struct keyset {
+    struct key_version ver[KEYS_LOADED_MAX];
+    int current;
+    bool pinned;
+    uint8_t fixed[KEY__COUNT][SM3_LEN]; /* the non-rotating purposes, when pinned */
+};
+
+static bool rotates(int purpose)
 {
-    for (int i = 0; i < KEY__COUNT; i++)
-        hmac_sm3(master, MASTER_LEN, labels[i], strlen(labels[i]), derived[i]);
+    return purpose == KEY_FIELD_ENC || purpose == KEY_FIELD_MAC;
+}
+
+static void derive(const uint8_t master[MASTER_LEN], int purpose, uint8_t out[SM3_LEN])
+{
+    hmac_sm3(master, MASTER_LEN, labels[purpose], strlen(labels[purpose]), out);
+}
+
+static void version_fill(struct key_version *k, int v, const uint8_t master[MASTER_LEN])
+{
+    k->version = v;
+    memcpy(k->master, master, MASTER_LEN);
+    derive(master, KEY_FIELD_ENC, k->enc);
+    derive(master, KEY_FIELD_MAC, k->mac);
+}
+
+/* The slot of the lowest version: the source of the non-rotating keys
+ * until it is destroyed (then they are pinned). -1 for an empty set. */
+static int lowest_slot(const struct keyset *ks)
+{
+    int best = -1;
+    for (int i = 0; i < KEYS_LOADED_MAX; i++)
+        if (ks->ver[i].version && (best < 0 || ks->ver[i].version < ks->ver[best].version))
+            best = i;
+    return best;
+}
+
+/* Make ks the key set of the process (keys_mu held for writing). */
+static void install_locked(const struct keyset *ks)
+{
+    int lo = lowest_slot(ks);
+    for (int p = 0; p < KEY__COUNT; p++) {
+        if (rotates(p))
+            continue;
+        if (ks->pinned)
+            memcpy(derived[p], ks->fixed[p], SM3_LEN);
+        else
+            derive(ks->ver[lo].master, p, derived[p]);
+    }
+    for (int i = 0; i < KEYS_LOADED_MAX; i++) {
+        ver[i] = ks->ver[i];
+        if (ver[i].version == ks->current) {
+            memcpy(derived[KEY_FIELD_ENC], ver[i].enc, SM3_LEN);
+            memcpy(derived[KEY_FIELD_MAC], ver[i].mac, SM3_LEN);
+        }
+    }
+    current_version = ks->current;
+    pinned = ks->pinned;
     unsigned g = atomic_load_explicit(&key_generation, memory_order_relaxed) + 1;
     if (g == 0)
         g = 1; /* 0 means "no key"; never wrap to it */
     atomic_store_explicit(&key_generation, g, memory_order_release);
+}
+
+/* The process's key set as a keyset (keys_mu held). */
+static void snapshot_locked(struct keyset *ks)
+{
+    memset(ks, 0, sizeof *ks);
+    memcpy(ks->ver, ver, sizeof ver);
+    ks->current = current_version;
+    ks->pinned = pinned;
+    memcpy(ks->fixed, derived, sizeof derived);
+}
+
+static void keyset_wipe(struct keyset *ks)
+{
+    OPENSSL_cleanse(ks, sizeof *ks);
+}
+
+void keys_set_master(const uint8_t master[32])
+{
+    struct keyset ks = {.current = 1};
+    version_fill(&ks.ver[0], 1, master);
+    pthread_rwlock_wrlock(&keys_mu);
+    install_locked(&ks);
+    key_path[0] = '\0'; /* a key given directly lives in memory only */
+    pthread_rwlock_unlock(&keys_mu);
+    keyset_wipe(&ks);
 }
 
 const uint8_t *keys_get(enum key_purpose p)
@@ -297,8 +431,97 @@ const uint8_t *keys_get(enum key_purpose p)
     return derived[p];
 }
 
+int keys_current_version(void)
+{
+    pthread_rwlock_rdlock(&keys_mu);
+    int v = current_version;
+    pthread_rwlock_unlock(&keys_mu);
+    return v;
+}
+
+int keys_versions(int *out, int cap)
+{
+    int n = 0;
+    pthread_rwlock_rdlock(&keys_mu);
+    for (int v = 1; v <= KEY_VERSION_MAX; v++)
+        for (int i = 0; i < KEYS_LOADED_MAX; i++)
+            if (ver[i].version == v && n < cap)
+                out[n++] = v;
+    pthread_rwlock_unlock(&keys_mu);
+    return n;
+}
+
+static const char *const fixed_names[KEY__COUNT] = {
+    [KEY_BLIND] = "blind",
+    [KEY_TOKEN] = "token",
+    [KEY_AUDIT] = "audit",
+    [KEY_AUDIT_ANCHOR] = "audit-anchor",
+};
+
+static err key_invalid(void)
+{
+    return err_set(E_IO, "key_invalid", NULL,
+                   "主密钥文件格式错误 / master key file must hold 64 hex characters and an "
+                   "optional newline, or the versioned format of docs/keys.md");
+}
+
+/*
+ * The versioned format (docs/keys.md), one item a line:
+ *     fangkong-keys 2
+ *     current <v>
+ *     key <v> <64 hex>                  one per version still held
+ *     derived <purpose> <64 hex>        all four, once the first version is destroyed
+ */
+static err parse_versioned(char *text, struct keyset *ks)
+{
+    int nfixed = 0, n = 0;
+    char *save = NULL;
+    bool first = true;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char word[16], hex[KEY_HEX_LEN + 2];
+        int v = 0;
+        if (first) {
+            if (strcmp(line, "fangkong-keys 2") != 0)
+                return key_invalid();
+            first = false;
+        } else if (sscanf(line, "current %d", &v) == 1 && v >= 1 && v <= KEY_VERSION_MAX) {
+            ks->current = v;
+        } else if (sscanf(line, "key %d %65s", &v, hex) == 2 && v >= 1 && v <= KEY_VERSION_MAX &&
+                   strlen(hex) == KEY_HEX_LEN && n < KEYS_LOADED_MAX) {
+            uint8_t m[MASTER_LEN];
+            for (int i = 0; i < n; i++)
+                if (ks->ver[i].version == v)
+                    return key_invalid();
+            if (!hex_decode(hex, m, MASTER_LEN))
+                return key_invalid();
+            version_fill(&ks->ver[n++], v, m);
+            OPENSSL_cleanse(m, sizeof m);
+        } else if (sscanf(line, "derived %15s %65s", word, hex) == 2 &&
+                   strlen(hex) == KEY_HEX_LEN) {
+            int p = 0;
+            while (p < KEY__COUNT && !(fixed_names[p] && !strcmp(fixed_names[p], word)))
+                p++;
+            if (p == KEY__COUNT || !hex_decode(hex, ks->fixed[p], SM3_LEN))
+                return key_invalid();
+            nfixed++;
+        } else {
+            return key_invalid();
+        }
+        OPENSSL_cleanse(hex, sizeof hex);
+    }
+    ks->pinned = nfixed > 0;
+    bool has_current = false;
+    for (int i = 0; i < n; i++)
+        has_current |= ks->ver[i].version == ks->current;
+    if (!has_current || (nfixed != 0 && nfixed != KEY__COUNT - 2))
+        return key_invalid();
+    return E_OK;
+}
+
 err keys_load(const char *path)
 {
+    if (strlen(path) >= sizeof key_path)
+        return err_set(E_IO, "key_unreadable", NULL, "主密钥文件路径过长 / key path too long");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -322,10 +545,10 @@ err keys_load(const char *path)
     }
 
     /* One byte more than the longest valid file, to notice trailing junk. */
-    char buf[KEY_HEX_LEN + 2];
+    char buf[KEY_FILE_MAX + 1];
     size_t got = 0;
-    while (got < sizeof buf) {
-        ssize_t r = read(fd, buf + got, sizeof buf - got);
+    while (got < sizeof buf - 1) {
+        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -340,20 +563,49 @@ err keys_load(const char *path)
         got += (size_t)r;
     }
     close(fd);
+    buf[got] = '\0';
 
-    uint8_t master[MASTER_LEN];
-    bool ok = (got == KEY_HEX_LEN || (got == KEY_HEX_LEN + 1 && buf[KEY_HEX_LEN] == '\n')) &&
-              hex_decode(buf, master, MASTER_LEN);
-    OPENSSL_cleanse(buf, sizeof buf);
-    if (!ok) {
+    struct keyset ks = {.current = 1};
+    err e = E_OK;
+    if (got == KEY_HEX_LEN || (got == KEY_HEX_LEN + 1 && buf[KEY_HEX_LEN] == '\n')) {
+        /* the original format: one key, version 1 */
+        uint8_t master[MASTER_LEN];
+        if (hex_decode(buf, master, MASTER_LEN))
+            version_fill(&ks.ver[0], 1, master);
+        else
+            e = key_invalid();
         OPENSSL_cleanse(master, sizeof master);
-        return err_set(E_IO, "key_invalid", NULL,
-                       "主密钥文件格式错误，应为 64 个十六进制字符 / master key file must hold "
-                       "exactly 64 hex characters and an optional newline");
+    } else if (got < sizeof buf - 1 && strlen(buf) == got) {
+        e = parse_versioned(buf, &ks);
+    } else {
+        e = key_invalid();
     }
-    keys_set_master(master);
-    OPENSSL_cleanse(master, sizeof master);
-    return E_OK;
+    OPENSSL_cleanse(buf, sizeof buf);
+    if (!e) {
+        pthread_rwlock_wrlock(&keys_mu);
+        install_locked(&ks);
+        snprintf(key_path, sizeof key_path, "%s", path);
+        key_stat = st;
+        pthread_rwlock_unlock(&keys_mu);
+    }
+    keyset_wipe(&ks);
+    return e;
+}
+
+err keys_reload_if_changed(void)
+{
+    char path[PATH_MAX];
+    struct stat was, st;
+    pthread_rwlock_rdlock(&keys_mu);
+    snprintf(path, sizeof path, "%s", key_path);
+    was = key_stat;
+    pthread_rwlock_unlock(&keys_mu);
+    if (!path[0] || stat(path, &st) != 0)
+        return E_OK; /* in memory only, or gone: keep what is loaded (doctor reports it) */
+    if (st.st_ino == was.st_ino && st.st_size == was.st_size &&
+        st.st_mtim.tv_sec == was.st_mtim.tv_sec && st.st_mtim.tv_nsec == was.st_mtim.tv_nsec)
+        return E_OK;
+    return keys_load(path);
 }
 
 static bool write_all(int fd, const char *p, size_t n)
@@ -368,6 +620,130 @@ static bool write_all(int fd, const char *p, size_t n)
         n -= (size_t)w;
     }
     return true;
+}
+
+/* Write ks to key_path atomically: a temporary file beside it, fsynced,
+ * renamed over it, and the directory fsynced, so a crash leaves the old
+ * file or the new one, never a torn one (keys_mu held for writing). */
+static err save_locked(const struct keyset *ks)
+{
+    if (!key_path[0])
+        return E_OK; /* keys given directly (tests): memory only */
+    char text[KEY_FILE_MAX], line[160], hex[KEY_HEX_LEN + 1];
+    size_t n = (size_t)snprintf(text, sizeof text, "fangkong-keys 2\ncurrent %d\n", ks->current);
+    for (int v = 1; v <= KEY_VERSION_MAX; v++)
+        for (int i = 0; i < KEYS_LOADED_MAX; i++)
+            if (ks->ver[i].version == v) {
+                hex_encode(ks->ver[i].master, MASTER_LEN, hex);
+                n += (size_t)snprintf(text + n, sizeof text - n, "key %d %s\n", v, hex);
+            }
+    for (int p = 0; ks->pinned && p < KEY__COUNT; p++)
+        if (fixed_names[p]) {
+            hex_encode(ks->fixed[p], SM3_LEN, hex);
+            n +=
+                (size_t)snprintf(text + n, sizeof text - n, "derived %s %s\n", fixed_names[p], hex);
+        }
+    OPENSSL_cleanse(hex, sizeof hex);
+    OPENSSL_cleanse(line, sizeof line);
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.new", key_path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write_all(fd, text, n) && fsync(fd) == 0;
+    int en = errno;
+    OPENSSL_cleanse(text, sizeof text);
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = false;
+        en = errno;
+    }
+    if (ok && rename(tmp, key_path) != 0) {
+        ok = false;
+        en = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return err_set(E_IO, "key_write_failed", NULL, "无法写入主密钥文件：%s", strerror(en));
+    }
+    /* the rename is durable once the directory is */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", key_path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    (void)stat(key_path, &key_stat);
+    return E_OK;
+}
+
+err keys_add_version(int *version_r)
+{
+    uint8_t master[MASTER_LEN];
+    err e = random_bytes(master, sizeof master);
+    if (e)
+        return e;
+    struct keyset ks;
+    pthread_rwlock_wrlock(&keys_mu);
+    snapshot_locked(&ks);
+    int free_slot = -1, top = 0;
+    for (int i = 0; i < KEYS_LOADED_MAX; i++) {
+        if (!ks.ver[i].version && free_slot < 0)
+            free_slot = i;
+        if (ks.ver[i].version > top)
+            top = ks.ver[i].version;
+    }
+    if (free_slot < 0 || top >= KEY_VERSION_MAX) {
+        e = err_set(E_CONFLICT, "key_versions_full", NULL,
+                    "密钥版本已满：请先销毁已完成轮换的旧版本");
+    } else {
+        /* the non-rotating keys stay what they are: pin them if the lowest
+         * version is not their source any more (it always is here, as a new
+         * version is the highest) */
+        version_fill(&ks.ver[free_slot], top + 1, master);
+        ks.current = top + 1;
+        if (!(e = save_locked(&ks))) {
+            install_locked(&ks);
+            *version_r = top + 1;
+        }
+    }
+    pthread_rwlock_unlock(&keys_mu);
+    OPENSSL_cleanse(master, sizeof master);
+    keyset_wipe(&ks);
+    return e;
+}
+
+err keys_destroy_version(int version)
+{
+    struct keyset ks;
+    err e = E_OK;
+    pthread_rwlock_wrlock(&keys_mu);
+    snapshot_locked(&ks);
+    int slot = -1;
+    for (int i = 0; i < KEYS_LOADED_MAX; i++)
+        if (version && ks.ver[i].version == version)
+            slot = i;
+    if (slot < 0) {
+        e = err_set(E_NOT_FOUND, "key_version_unknown", NULL, "没有这个密钥版本");
+    } else if (version == ks.current) {
+        e = err_set(E_CONFLICT, "key_version_current", NULL, "不能销毁当前使用的密钥版本");
+    } else {
+        /* the source of the non-rotating keys goes: keep them as derived
+         * keys (snapshot_locked copied them into fixed[]) */
+        if (slot == lowest_slot(&ks))
+            ks.pinned = true;
+        OPENSSL_cleanse(&ks.ver[slot], sizeof ks.ver[slot]);
+        if (!(e = save_locked(&ks)))
+            install_locked(&ks);
+    }
+    pthread_rwlock_unlock(&keys_mu);
+    keyset_wipe(&ks);
+    return e;
 }
 
 err keys_create(const char *path)
@@ -414,10 +790,10 @@ err keys_create(const char *path)
 /* tag = HMAC-SM3(KEY_FIELD_MAC, field || 0x00 || body)[0..16). The field
  * name and its terminating zero come first so that "a"+"bc" and "ab"+"c"
  * cannot collide. */
-static void field_tag(struct tls *t, const char *field, const uint8_t *body, size_t n,
+static void field_tag(struct tls *t, int slot, const char *field, const uint8_t *body, size_t n,
                       uint8_t tag[TAG_LEN])
 {
-    EVP_MAC_CTX *c = t->keyed_mac[KEY_FIELD_MAC];
+    EVP_MAC_CTX *c = t->vmac[slot];
     uint8_t full[SM3_LEN];
     /* NULL key: restart with the key set in tls_keyed(). */
     if (!EVP_MAC_init(c, NULL, 0, NULL) ||
@@ -429,16 +805,17 @@ static void field_tag(struct tls *t, const char *field, const uint8_t *body, siz
 }
 
 /* SM4-CTR with the field key; encryption and decryption are the same. */
-static void ctr_apply(struct tls *t, const uint8_t iv[IV_LEN], const uint8_t *in, size_t n,
-                      uint8_t *out)
+static void ctr_apply(struct tls *t, int slot, const uint8_t iv[IV_LEN], const uint8_t *in,
+                      size_t n, uint8_t *out)
 {
+    EVP_CIPHER_CTX *ctr = t->ctr[slot];
     /* NULL cipher and key: keep the key schedule, only restart at this IV. */
-    if (!EVP_EncryptInit_ex2(t->ctr, NULL, NULL, iv, NULL))
+    if (!EVP_EncryptInit_ex2(ctr, NULL, NULL, iv, NULL))
         fatal("SM4-CTR init");
     while (n > 0) {
         int chunk = n > INT_MAX / 2 ? INT_MAX / 2 : (int)n;
         int len = 0;
-        if (!EVP_EncryptUpdate(t->ctr, out, &len, in, chunk) || len != chunk)
+        if (!EVP_EncryptUpdate(ctr, out, &len, in, chunk) || len != chunk)
             fatal("SM4-CTR");
         in += chunk;
         out += chunk;
@@ -469,12 +846,13 @@ err seal_buf(const char *field, const void *plain, size_t n, uint8_t *out)
     if (atomic_load_explicit(&key_generation, memory_order_acquire) == 0)
         return no_keys();
     struct tls *t = tls_keyed();
-    out[0] = SEAL_VERSION;
+    /* the first byte names the key version (1 is the original format) */
+    out[0] = (uint8_t)t->ver[t->cur];
     err e = next_iv(t, out + 1);
     if (e != E_OK)
         return e;
-    ctr_apply(t, out + 1, plain, n, out + 1 + IV_LEN);
-    field_tag(t, field, out, 1 + IV_LEN + n, out + 1 + IV_LEN + n);
+    ctr_apply(t, t->cur, out + 1, plain, n, out + 1 + IV_LEN);
+    field_tag(t, t->cur, field, out, 1 + IV_LEN + n, out + 1 + IV_LEN + n);
     return E_OK;
 }
 
@@ -483,17 +861,28 @@ err unseal_buf(const char *field, const void *ct, size_t n, char *out, size_t *l
     const uint8_t *c = ct;
     if (atomic_load_explicit(&key_generation, memory_order_acquire) == 0)
         return no_keys();
-    if (n < SEAL_OVERHEAD || c[0] != SEAL_VERSION)
+    if (n < SEAL_OVERHEAD)
         return err_set(E_CRYPTO, "decrypt_failed", NULL, "数据解密失败");
     struct tls *t = tls_keyed();
+    int slot = tls_slot(t, c[0]);
+    if (slot < 0) {
+        /* another server may have added a version since this one read the
+         * key file (docs/keys.md, several servers): look once more */
+        err re = keys_reload_if_changed();
+        if (re)
+            return re;
+        t = tls_keyed();
+        if ((slot = tls_slot(t, c[0])) < 0)
+            return err_set(E_CRYPTO, "decrypt_failed", NULL, "数据解密失败");
+    }
     size_t body = n - TAG_LEN, plain = n - SEAL_OVERHEAD;
     uint8_t tag[TAG_LEN];
     /* Authenticate before decrypting: nothing derived from an altered
      * ciphertext is ever produced. */
-    field_tag(t, field, c, body, tag);
+    field_tag(t, slot, field, c, body, tag);
     if (!ct_equal(tag, c + body, TAG_LEN))
         return err_set(E_CRYPTO, "decrypt_failed", NULL, "数据解密失败");
-    ctr_apply(t, c + 1, c + 1 + IV_LEN, plain, (uint8_t *)out);
+    ctr_apply(t, slot, c + 1, c + 1 + IV_LEN, plain, (uint8_t *)out);
     out[plain] = '\0';
     if (len_r)
         *len_r = plain;
@@ -566,4 +955,9 @@ err unseal_col(arena *a, db_stmt *s, int i, const char *field, const char **text
     if (!e)
         *text_r = plain;
     return e;
+}
+
+int seal_version(const void *ct, size_t n)
+{
+    return n >= SEAL_OVERHEAD ? ((const uint8_t *)ct)[0] : 0;
 }

@@ -3,16 +3,26 @@
  * SM3 (hash), HMAC-SM3 (keyed hash: blind indexes, tokens, the audit chain
  * key derivation), SM4 (field encryption at rest).
  *
- * Keys. One 32-byte master key lives in a file outside the database
- * (keys_load). Purpose keys are derived from it with HMAC-SM3(master,
- * label), so the field-encryption key, the blind-index key and the token key
- * are independent: leaking a blind index reveals nothing about the cipher.
+ * Keys. Numbered 32-byte master keys live in a file outside the database
+ * (keys_load; docs/keys.md). Purpose keys are derived from a master with
+ * HMAC-SM3(master, label), so the field-encryption key, the blind-index key
+ * and the token key are independent: leaking a blind index reveals nothing
+ * about the cipher.
+ *
+ * Versions. Field encryption uses the current version's keys; a rotation
+ * (keyrot/keyrot.h) adds a version, re-seals every sealed column under it
+ * and destroys the old one. The blind-index, token, audit and anchor keys do
+ * not rotate: they stay those of the first version, kept as derived keys in
+ * the key file once that version's master is destroyed (docs/keys.md).
  *
  * Field encryption is SM4-CTR with a random 16-byte IV, then HMAC-SM3 over
  * version||IV||ciphertext (encrypt-then-MAC; OpenSSL 3.0 has no SM4-GCM):
- *     ct = 0x01 | iv[16] | sm4ctr(plain) | tag[16]
- * so a ciphertext that was altered or moved between fields fails to open.
- * The field name is bound into the tag as associated data.
+ *     ct = v | iv[16] | sm4ctr(plain) | tag[16]
+ * where v (1..255) is the key version that sealed it; 1 is the original
+ * format, so every value sealed before versions existed still opens. A
+ * ciphertext that was altered, moved between fields or relabelled with
+ * another version fails to open. The field name is bound into the tag as
+ * associated data.
  */
 #ifndef FK_SECURITY_CRYPTO_H
 #define FK_SECURITY_CRYPTO_H
@@ -25,10 +35,13 @@
 #include "base/error.h"
 #include "db/db.h"
 
-#define SM3_LEN       32
-#define SM4_KEY_LEN   16
-#define BLIND_LEN     16 /* bytes of a blind index kept (truncated HMAC-SM3) */
-#define SEAL_OVERHEAD (1 + 16 + 16)
+#define SM3_LEN         32
+#define SM4_KEY_LEN     16
+#define BLIND_LEN       16 /* bytes of a blind index kept (truncated HMAC-SM3) */
+#define SEAL_OVERHEAD   (1 + 16 + 16)
+#define KEY_VERSION_MAX 255 /* a sealed value names its version in one byte */
+#define KEYS_LOADED_MAX 4   /* versions held at once (two during a rotation) */
+#define KEY_FILE_MAX    1024
 
 /* KEY_AUDIT keys the audit hash chain; KEY_AUDIT_ANCHOR signs its checkpoints
  * and retention markers (security/audit.c). */
@@ -43,12 +56,36 @@ enum key_purpose {
 };
 
 /*
- * Load the master key from `path` (64 hex characters, optionally followed by
- * one newline). Fails with E_IO and a clear message when the file is
- * missing, unreadable, not a key, or readable by group or others (mode must
- * be 0600 or 0400). Call before any thread uses the functions below.
+ * Load the master keys from `path`: 64 hex characters, optionally followed
+ * by one newline (the original format: version 1 only), or the versioned
+ * format of docs/keys.md. Fails with E_IO and a clear message when the file
+ * is missing, unreadable, not a key file, or readable by group or others
+ * (mode must be 0600 or 0400). Call before any thread uses the functions
+ * below; a later call (keys_reload_if_changed) replaces the set in place.
  */
 err keys_load(const char *path) MUST_USE;
+
+/* Read the key file again when it changed since this process last read or
+ * wrote it (another server rotated): the periodic rotation sweep calls it. */
+err keys_reload_if_changed(void) MUST_USE;
+
+/* A new random master key as version max+1, made current (seal uses it
+ * from now on; every loaded version still opens), written to the key file
+ * atomically (temporary file, fsync, rename, directory fsync) before it is
+ * used. E_CONFLICT "key_versions_full" when KEYS_LOADED_MAX are held. */
+err keys_add_version(int *version_r) MUST_USE;
+
+/* Remove a version that is not current from the key file (rewritten
+ * atomically) and from memory: nothing sealed under it opens afterwards.
+ * E_NOT_FOUND "key_version_unknown", E_CONFLICT "key_version_current". */
+err keys_destroy_version(int version) MUST_USE;
+
+/* The version seal() uses; the versions loaded, ascending (their count). */
+int keys_current_version(void);
+int keys_versions(int *out, int cap);
+
+/* The key version a sealed value names (0 when it is too short to be one). */
+int seal_version(const void *ct, size_t n);
 
 /* Create a new random master key file at `path` with mode 0600; refuses to
  * overwrite an existing file (E_CONFLICT). */
@@ -75,9 +112,10 @@ void sm4_encrypt_block(const uint8_t key[16], const uint8_t in[16], uint8_t out[
 err seal(arena *a, const char *field, const void *plain, size_t n, uint8_t **out_r,
          size_t *outlen_r) MUST_USE;
 
-/* Decrypt and authenticate; the result is NUL-terminated text. E_CRYPTO when
- * the input is shorter than SEAL_OVERHEAD, has another version byte, or the
- * tag does not match (the tag is checked before anything is decrypted). */
+/* Decrypt and authenticate under the key version the value names; the
+ * result is NUL-terminated text. E_CRYPTO when the input is shorter than
+ * SEAL_OVERHEAD, names a version not loaded, or the tag does not match (the
+ * tag is checked before anything is decrypted). */
 err unseal(arena *a, const char *field, const void *ct, size_t n, char **plain_r,
            size_t *len_r) MUST_USE;
 

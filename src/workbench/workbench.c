@@ -585,6 +585,18 @@ static const struct wb_def defs[WB__COUNT] = {
                              {SCOPED, B_DAY},
                              "SELECT COUNT(*) FROM enterprise_clockins WHERE region_code >= ? AND "
                              "region_code < ? AND created_at >= ? AND abnormal = 1"},
+    /* 密钥轮换 (docs/keys.md): a rotation running, waiting for the old key's
+     * destruction, or stopped; not regional (one key for the platform) */
+    [WB_KEY_ROTATION] = {"key_rotation_open",
+                         "未完成的密钥轮换",
+                         "个",
+                         true,
+                         {PERM_KEY_ADMIN},
+                         "/security/keys",
+                         NULL,
+                         {B_END},
+                         "SELECT COUNT(*) FROM key_rotations WHERE state IN ('running', "
+                         "'resealed', 'verifying', 'failed')"},
 };
 
 static bool may_see(const struct principal *who, const struct wb_def *w)

@@ -90,6 +90,7 @@ enum workbench_item {
     WB_MEDICAL_FULL,       /* institutions in scope without a free bed (medical.read) */
     WB_MEDICAL_UNREPORTED, /* institutions in scope not reported today (medical.report) */
     WB_CLOCKIN_ABNORMAL,   /* abnormal staff clock-ins today in scope (enterprise.monitor) */
+    WB_KEY_ROTATION,       /* key rotations not finished (key.admin; docs/keys.md) */
     WB__COUNT
 };
 

@@ -531,6 +531,149 @@ static void keys_create_rules(void **state)
     assert_int_equal(keys_create(tmp_path("no/such/dir")), E_IO);
 }
 
+/* ---- key versions (docs/keys.md) -------------------------------------------- */
+
+static size_t read_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return n;
+}
+
+/* A rotation's life on the key file: an original-format file is version 1;
+ * a new version seals, both open; the old one destroyed leaves only the new;
+ * the non-rotating keys (blind index, token, audit, anchor) never change and
+ * survive a reload of the rewritten file. */
+static void key_versions_rotate(void **state)
+{
+    (void)state;
+    char p[160], tmp[170];
+    snprintf(p, sizeof p, "%s", tmp_path("rot.key"));
+    snprintf(tmp, sizeof tmp, "%s.new", p);
+    char text[1100];
+    snprintf(text, sizeof text, "%s\n", master_hex);
+    write_file(p, text, strlen(text), 0600);
+    assert_int_equal(keys_load(p), E_OK);
+    assert_int_equal(keys_current_version(), 1);
+
+    uint8_t old_ct[5 + SEAL_OVERHEAD], new_ct[5 + SEAL_OVERHEAD];
+    assert_int_equal(seal_buf("persons.name", "alpha", 5, old_ct), E_OK);
+    assert_int_equal(old_ct[0], 0x01); /* the original format byte */
+    assert_int_equal(seal_version(old_ct, sizeof old_ct), 1);
+    uint8_t bi1[BLIND_LEN], bi2[BLIND_LEN], keep[4][SM3_LEN];
+    blind_index("persons.name", "alpha", bi1);
+    memcpy(keep[0], keys_get(KEY_TOKEN), SM3_LEN);
+    memcpy(keep[1], keys_get(KEY_AUDIT), SM3_LEN);
+    memcpy(keep[2], keys_get(KEY_AUDIT_ANCHOR), SM3_LEN);
+    memcpy(keep[3], keys_get(KEY_FIELD_ENC), SM3_LEN);
+
+    int v = 0;
+    assert_int_equal(keys_add_version(&v), E_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(keys_current_version(), 2);
+    int vs[8];
+    assert_int_equal(keys_versions(vs, 8), 2);
+    assert_int_equal(vs[0], 1);
+    assert_int_equal(vs[1], 2);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    read_file(p, text, sizeof text);
+    assert_non_null(strstr(text, "fangkong-keys 2\ncurrent 2\nkey 1 "));
+    assert_null(strstr(text, "derived"));
+
+    assert_int_equal(seal_buf("persons.name", "bravo", 5, new_ct), E_OK);
+    assert_int_equal(seal_version(new_ct, sizeof new_ct), 2);
+    assert_memory_not_equal(keys_get(KEY_FIELD_ENC), keep[3], SM3_LEN);
+    char out[8];
+    assert_int_equal(unseal_buf("persons.name", old_ct, sizeof old_ct, out, NULL), E_OK);
+    assert_string_equal(out, "alpha");
+    assert_int_equal(unseal_buf("persons.name", new_ct, sizeof new_ct, out, NULL), E_OK);
+    assert_string_equal(out, "bravo");
+    /* the version byte is authenticated: relabelled, a value does not open */
+    uint8_t moved[5 + SEAL_OVERHEAD];
+    memcpy(moved, new_ct, sizeof moved);
+    moved[0] = 1;
+    assert_int_equal(unseal_buf("persons.name", moved, sizeof moved, out, NULL), E_CRYPTO);
+    moved[0] = 9; /* a version not loaded */
+    assert_int_equal(unseal_buf("persons.name", moved, sizeof moved, out, NULL), E_CRYPTO);
+    blind_index("persons.name", "alpha", bi2);
+    assert_memory_equal(bi1, bi2, BLIND_LEN);
+
+    /* another process reads the same file: both versions */
+    assert_int_equal(keys_load(p), E_OK);
+    assert_int_equal(keys_current_version(), 2);
+    assert_int_equal(unseal_buf("persons.name", old_ct, sizeof old_ct, out, NULL), E_OK);
+
+    err_clear();
+    assert_int_equal(keys_destroy_version(2), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "key_version_current");
+    assert_int_equal(keys_destroy_version(7), E_NOT_FOUND);
+    assert_int_equal(keys_destroy_version(1), E_OK);
+    assert_int_equal(keys_versions(vs, 8), 1);
+    assert_int_equal(unseal_buf("persons.name", old_ct, sizeof old_ct, out, NULL), E_CRYPTO);
+    assert_int_equal(unseal_buf("persons.name", new_ct, sizeof new_ct, out, NULL), E_OK);
+    read_file(p, text, sizeof text);
+    assert_null(strstr(text, "key 1 "));
+    assert_null(strstr(text, master_hex)); /* the old master is gone from the file */
+    assert_non_null(strstr(text, "derived audit-anchor "));
+    assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left */
+
+    /* reloaded from the rewritten file: same non-rotating keys */
+    keys_set_master((const uint8_t *)"0123456789abcdef0123456789abcdef");
+    assert_int_equal(keys_load(p), E_OK);
+    assert_memory_equal(keys_get(KEY_TOKEN), keep[0], SM3_LEN);
+    assert_memory_equal(keys_get(KEY_AUDIT), keep[1], SM3_LEN);
+    assert_memory_equal(keys_get(KEY_AUDIT_ANCHOR), keep[2], SM3_LEN);
+    blind_index("persons.name", "alpha", bi2);
+    assert_memory_equal(bi1, bi2, BLIND_LEN);
+    assert_int_equal(unseal_buf("persons.name", new_ct, sizeof new_ct, out, NULL), E_OK);
+    assert_string_equal(out, "bravo");
+
+    /* a second rotation keeps the pinned keys */
+    assert_int_equal(keys_add_version(&v), E_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(keys_destroy_version(2), E_OK);
+    assert_int_equal(keys_load(p), E_OK);
+    assert_memory_equal(keys_get(KEY_AUDIT), keep[1], SM3_LEN);
+    assert_int_equal(unseal_buf("persons.name", new_ct, sizeof new_ct, out, NULL), E_CRYPTO);
+}
+
+/* Versioned files that are not well formed are refused, with the message
+ * of the original format's errors. */
+static void key_versions_refused(void **state)
+{
+    (void)state;
+    const char *p = tmp_path("bad2.key");
+    char k[80];
+    snprintf(k, sizeof k, "key 1 %s\n", master_hex);
+    const char *bad[] = {
+        "fangkong-keys 3\ncurrent 1\n",
+        "fangkong-keys 2\ncurrent 2\n%s",        /* current not held */
+        "fangkong-keys 2\ncurrent 1\n%s%s",      /* version twice */
+        "fangkong-keys 2\ncurrent 1\n%sextra\n", /* unknown line */
+        "fangkong-keys 2\ncurrent 1\n%sderived audit 00\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[400];
+        snprintf(text, sizeof text, bad[i], k, k);
+        write_file(p, text, strlen(text), 0600);
+        err_clear();
+        assert_int_equal(keys_load(p), E_IO);
+        assert_string_equal(err_last()->slug, "key_invalid");
+    }
+    /* positive control: the same lines well formed load */
+    char text[400];
+    snprintf(text, sizeof text, "fangkong-keys 2\ncurrent 1\n%s", k);
+    write_file(p, text, strlen(text), 0600);
+    assert_int_equal(keys_load(p), E_OK);
+    write_file(p, text, strlen(text), 0640);
+    assert_int_equal(keys_load(p), E_IO);
+}
+
 /* ---- helpers --------------------------------------------------------------- */
 
 static void hex_helpers(void **state)
@@ -621,6 +764,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(keys_load_good, key_setup, key_teardown),
         cmocka_unit_test_setup_teardown(keys_load_refuses, key_setup, key_teardown),
         cmocka_unit_test_setup_teardown(keys_create_rules, key_setup, key_teardown),
+        cmocka_unit_test_setup_teardown(key_versions_rotate, key_setup, key_teardown),
+        cmocka_unit_test_setup_teardown(key_versions_refused, key_setup, key_teardown),
         cmocka_unit_test(hex_helpers),
         cmocka_unit_test(ct_equal_and_random),
         cmocka_unit_test(threads),

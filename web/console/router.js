@@ -39,8 +39,10 @@ import supplyRoutes from './routes-supply.js';
 // 企业复工: employees and resume-work applications (docs/enterprise.md)
 import enterpriseWorkRoutes from './routes-enterprise-work.js';
 import medicalRoutes from './routes-medical.js';
+// 安全管理 > 密钥轮换 (docs/keys.md)
+import keyRoutes from './routes-keys.js';
 
-export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes, ...supplyRoutes, ...enterpriseWorkRoutes, ...medicalRoutes];
+export const pageRoutes = [...peopleRoutes, ...caseRoutes, ...traceRoutes, ...natRoutes, ...statsRoutes, ...mapRoutes, ...monitorRoutes, ...publishRoutes, ...accessRoutes, ...videoRoutes, ...exchangeRoutes, ...exchangeWatchRoutes, ...adminRoutes, ...serviceRoutes, ...noticeRoutes, ...lifeRoutes, ...supplyRoutes, ...enterpriseWorkRoutes, ...medicalRoutes, ...keyRoutes];
 
 const router = createRouter({
   history: createWebHashHistory(),

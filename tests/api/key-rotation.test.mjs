@@ -1,0 +1,249 @@
+// Master key rotation (docs/keys.md) over a demo district, on whichever
+// database the suite runs (SQLite, or PostgreSQL under with-postgres.sh):
+// only key.admin may start it (system and audit administrators are refused
+// and the refusal audited); bad input changes nothing; the sweep re-seals
+// in small batches, is killed with SIGKILL mid-way and resumes from its
+// cursors after a restart; both versions open all along; after the
+// administrator confirms, the old key leaves the key file; every value then
+// names the new version and still opens (the people read back unchanged),
+// sessions made before survive, the audit chain still verifies.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { auditEntries, expectError, sqlRun, startServer, totpSecretFrom } from './lib.mjs';
+
+const PW = 'Rotate@2024pass';
+const DEMO = { username: 'command', password: PW };
+let ctx, sec, sys, auditor, command;
+const ids = {};
+
+function addUser(c, username, role) {
+  return totpSecretFrom(c.must(['user', 'add', '--username', username, '--password', PW, '--role', role, '--region', '440000000000']));
+}
+
+async function signIn(username, secret) {
+  const c = ctx.client();
+  await c.login(username, PW, secret);
+  ids[username] = (await c.get('/api/v1/me')).body.id;
+  return c;
+}
+
+const keyFile = () => path.join(ctx.dir, 'keys', 'master.key');
+const status = async () => {
+  const r = await sec.get('/api/v1/security/keys');
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+};
+
+// Values of the sealed columns not under key version v, per column (the
+// first byte of a sealed value names its version: crypto.h).
+function notUnder(columns, v) {
+  const first = (c) => (ctx.dbUrl ? `get_byte(${c}, 0)` : `unicode(substr(${c}, 1, 1))`);
+  const sql = columns
+    .map((name) => {
+      const [t, c] = name.split('.');
+      return `SELECT '${name}', COUNT(*) FROM ${t} WHERE ${c} IS NOT NULL AND ${first(c)} <> ${v}`;
+    })
+    .join(' UNION ALL ');
+  const out = {};
+  for (const line of sqlRun(ctx, sql).trim().split('\n')) {
+    const [name, n] = line.split('|');
+    if (Number(n)) out[name] = Number(n);
+  }
+  return out;
+}
+
+async function people(c) {
+  const all = [];
+  for (let page = 1; ; page++) {
+    const r = await c.get(`/api/v1/persons?reveal=1&page_size=200&page=${page}`);
+    assert.equal(r.status, 200, r.text);
+    all.push(...r.body.items.map((p) => `${p.id}|${p.name}|${p.id_number}|${p.phone ?? ''}`));
+    if (r.body.items.length === 0 || all.length >= r.body.total) break;
+  }
+  return all.sort();
+}
+
+before(async () => {
+  const secrets = {};
+  ctx = await startServer({
+    // small batches, one a second: the SIGKILL lands mid-way
+    env: { FK_KEYROT_EVERY: '1', FK_KEYROT_BATCH: '40', FK_KEYROT_BATCHES: '1' },
+    setup: (c) => {
+      const demo = c.fk(['demo', '--persons', '200', '--seed', '7', '--password', PW]);
+      assert.equal(demo.status, 0, demo.stderr);
+      secrets.sec = addUser(c, 'rot_sec', 'security_admin');
+      secrets.sys = addUser(c, 'rot_sys', 'system_admin');
+      secrets.auditor = addUser(c, 'rot_audit', 'audit_admin');
+    },
+  });
+  sec = await signIn('rot_sec', secrets.sec);
+  sys = await signIn('rot_sys', secrets.sys);
+  auditor = await signIn('rot_audit', secrets.auditor);
+  command = ctx.client();
+  const r = await command.post('/api/v1/auth/login', DEMO);
+  assert.equal(r.status, 200, r.text);
+});
+
+after(async () => {
+  await ctx?.stop();
+});
+
+test('only the security administrator manages keys; refusals are audited and change nothing', async () => {
+  const before = fs.readFileSync(keyFile(), 'utf8');
+  for (const c of [sys, auditor, command]) {
+    expectError(await c.get('/api/v1/security/keys'), 403, 'forbidden');
+    expectError(await c.post('/api/v1/security/keys/rotations', { confirm: true }), 403, 'forbidden');
+  }
+  const refused = await auditEntries(auditor, 'route.refused');
+  assert.ok(refused.some((e) => e.user_id === ids.rot_sys && e.result === 'forbidden' && e.detail === '/api/v1/security/keys/rotations'));
+  assert.ok(refused.some((e) => e.user_id === ids.rot_audit && e.detail === '/api/v1/security/keys'));
+
+  // bad input
+  expectError(await sec.post('/api/v1/security/keys/rotations', {}), 400, 'required', 'confirm');
+  expectError(await sec.post('/api/v1/security/keys/rotations', { confirm: 'yes' }), 400, 'invalid_type', 'confirm');
+  expectError(await sec.post('/api/v1/security/keys/rotations', { confirm: false }), 400, 'confirm_required', 'confirm');
+  expectError(await sec.post('/api/v1/security/keys/rotations/123/destroy', { confirm_version: 1 }), 404, 'rotation_not_found');
+  expectError(await sec.post('/api/v1/security/keys/rotations/abc/destroy', { confirm_version: 1 }), 404, 'not_found');
+  expectError(await sec.post('/api/v1/security/keys/rotations/123/retry'), 404, 'rotation_not_found');
+  assert.equal(fs.readFileSync(keyFile(), 'utf8'), before, 'the key file is untouched');
+
+  const s = await status();
+  assert.equal(s.current_version, 1);
+  assert.deepEqual(s.versions, [1]);
+  assert.deepEqual(s.rotations, []);
+});
+
+let rotation, columns, peopleBefore;
+
+test('a rotation re-seals in the background, survives SIGKILL and resumes from its cursors', async () => {
+  peopleBefore = await people(command);
+  assert.ok(peopleBefore.length >= 200, `the demo made ${peopleBefore.length} people`);
+
+  const r = await sec.post('/api/v1/security/keys/rotations', { confirm: true });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.to_version, 2);
+  rotation = r.body.id;
+  const text = fs.readFileSync(keyFile(), 'utf8');
+  assert.match(text, /^fangkong-keys 2\ncurrent 2\nkey 1 [0-9a-f]{64}\nkey 2 [0-9a-f]{64}\n$/);
+  assert.equal(fs.statSync(keyFile()).mode & 0o777, 0o600);
+  expectError(await sec.post('/api/v1/security/keys/rotations', { confirm: true }), 409, 'rotation_running');
+  expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, { confirm_version: 1 }), 409, 'rotation_not_resealed');
+  const started = await auditEntries(auditor, 'key.rotate', rotation);
+  assert.equal(started[0].user_id, ids.rot_sec);
+
+  let s = await status();
+  assert.equal(s.current_version, 2);
+  assert.deepEqual(s.versions, [1, 2]);
+  columns = s.rotations[0].progress.map((p) => p.column);
+  assert.ok(columns.includes('persons.name_enc') && columns.includes('attachments.data_enc'));
+  assert.ok(s.rotations[0].progress.every((p) => p.table_name && /[\u4e00-\u9fff]/.test(p.table_name)));
+
+  // wait for a few batches, then kill the server mid-way
+  const moved = async () => {
+    s = await status();
+    return s.rotations[0].progress.reduce((n, p) => n + p.resealed, 0) >= 80;
+  };
+  for (let i = 0; i < 200 && !(await moved()); i++) await new Promise((res) => setTimeout(res, 50));
+  assert.ok(await moved(), 'the sweep re-sealed some values');
+  await ctx.stop('SIGKILL');
+  const left = notUnder(columns, 2);
+  const remaining = Object.values(left).reduce((a, b) => a + b, 0);
+  assert.ok(remaining > 0, 'killed mid-way: values remain under version 1');
+  const v1before = remaining;
+
+  // both versions open while the rotation is half done, after a restart
+  // (slow still: the page is read before the sweep has gone far)
+  await ctx.restart();
+  assert.deepEqual(await people(command), peopleBefore, 'both versions open mid-way');
+  const cursorsAfterRestart = (await status()).rotations[0].progress.filter((p) => p.done > 0).length;
+  assert.ok(cursorsAfterRestart > 0, 'the progress survived the kill');
+
+  // restart fast: it finishes from the cursors
+  await ctx.stop();
+  Object.assign(ctx.env, { FK_KEYROT_BATCH: '5000', FK_KEYROT_BATCHES: '1000' });
+  await ctx.restart();
+  const done = async () => (await status()).rotations[0].state === 'resealed';
+  for (let i = 0; i < 300 && !(await done()); i++) await new Promise((res) => setTimeout(res, 50));
+  s = await status();
+  assert.equal(s.rotations[0].state, 'resealed', JSON.stringify(s.rotations[0]));
+  assert.ok(s.rotations[0].progress.every((p) => p.finished && p.done >= p.total && p.total >= 0));
+  const resealed = s.rotations[0].progress.reduce((n, p) => n + p.resealed, 0);
+  assert.ok(resealed >= v1before, `${resealed} re-sealed in all, ${v1before} were left at the kill`);
+  assert.deepEqual(notUnder(columns, 2), {}, 'every sealed value is under version 2');
+  assert.equal((await auditEntries(auditor, 'key.resealed', rotation)).length, 1);
+  assert.match(fs.readFileSync(keyFile(), 'utf8'), /\nkey 1 /, 'the old key stays until confirmed');
+});
+
+test('the destruction needs the old version typed, then removes it from the key file', async () => {
+  expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, {}), 400, 'required', 'confirm_version');
+  expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, { confirm_version: 2 }), 400, 'confirm_mismatch', 'confirm_version');
+  expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, { confirm_version: 0 }), 400, 'out_of_range', 'confirm_version');
+  expectError(await sys.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, { confirm_version: 1 }), 403, 'forbidden');
+  expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/retry`), 409, 'rotation_not_failed');
+  assert.match(fs.readFileSync(keyFile(), 'utf8'), /\nkey 1 /);
+
+  const r = await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, { confirm_version: 1 });
+  assert.equal(r.status, 202, r.text);
+  const gone = async () => (await status()).rotations[0].state === 'destroyed';
+  for (let i = 0; i < 200 && !(await gone()); i++) await new Promise((res) => setTimeout(res, 50));
+  const s = await status();
+  assert.equal(s.rotations[0].state, 'destroyed', JSON.stringify(s.rotations[0]));
+  assert.deepEqual(s.versions, [2]);
+  assert.equal(s.rotations[0].destroyed_by, 'rot_sec');
+  const text = fs.readFileSync(keyFile(), 'utf8');
+  assert.doesNotMatch(text, /\nkey 1 /);
+  assert.match(text, /\nkey 2 [0-9a-f]{64}\nderived blind [0-9a-f]{64}\nderived token [0-9a-f]{64}\nderived audit [0-9a-f]{64}\nderived audit-anchor [0-9a-f]{64}\n$/);
+  assert.equal(fs.statSync(keyFile()).mode & 0o777, 0o600);
+  assert.equal((await auditEntries(auditor, 'key.destroy_confirm', rotation))[0].user_id, ids.rot_sec);
+  assert.equal((await auditEntries(auditor, 'key.destroyed', rotation)).length, 1);
+
+  // after a restart on the rewritten key file: the same people, the same
+  // sessions (the token key did not rotate), searches by blind index still
+  // find them, and the audit chain made before still verifies
+  await ctx.restart();
+  assert.deepEqual(await people(command), peopleBefore, 'every value opens under version 2');
+  const one = peopleBefore[0].split('|');
+  const found = await command.get(`/api/v1/persons?id_number=${encodeURIComponent(one[2])}`);
+  assert.equal(found.status, 200, found.text);
+  assert.ok(found.body.items.some((p) => p.id === one[0]), 'the blind index still finds the person');
+  const v = await auditor.get('/api/v1/audit/verify');
+  assert.equal(v.status, 200, v.text);
+  assert.equal(v.body.ok, true, v.text);
+
+});
+
+test('a value that does not open stops the rotation, named plainly; after repair it resumes', async () => {
+  // one person's address replaced by the ciphertext of their name: a valid
+  // sealed value, but bound to another field, so it must not open
+  const id = peopleBefore[0].split('|')[0];
+  const hex = ctx.dbUrl ? "encode(address_enc, 'hex')" : 'hex(address_enc)';
+  const original = sqlRun(ctx, `SELECT ${hex} FROM persons WHERE id = ${id}`).trim();
+  assert.match(original, /^[0-9a-fA-F]{60,}$/);
+  sqlRun(ctx, `UPDATE persons SET address_enc = name_enc WHERE id = ${id}`);
+
+  const again = await sec.post('/api/v1/security/keys/rotations', { confirm: true });
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.body.to_version, 3);
+  const state = async () => (await status()).rotations[0];
+  for (let i = 0; i < 300 && (await state()).state === 'running'; i++) await new Promise((res) => setTimeout(res, 50));
+  let r = await state();
+  assert.equal(r.state, 'failed', JSON.stringify(r));
+  assert.ok(r.error.includes(`人员「地址」编号 ${id}`) && r.error.includes('无法解密'), r.error);
+  assert.equal((await auditEntries(auditor, 'key.rotate_failed', again.body.id)).length, 1);
+  expectError(await sec.post('/api/v1/security/keys/rotations', { confirm: true }), 409, 'rotation_running');
+  const s = await status();
+  assert.deepEqual(s.versions, [2, 3], 'both versions kept while it is stopped');
+
+  // repaired, retried: it continues and finishes
+  const lit = ctx.dbUrl ? `decode('${original}', 'hex')` : `X'${original}'`;
+  sqlRun(ctx, `UPDATE persons SET address_enc = ${lit} WHERE id = ${id}`);
+  const retry = await sec.post(`/api/v1/security/keys/rotations/${again.body.id}/retry`);
+  assert.equal(retry.status, 202, retry.text);
+  for (let i = 0; i < 300 && (await state()).state !== 'resealed'; i++) await new Promise((res) => setTimeout(res, 50));
+  r = await state();
+  assert.equal(r.state, 'resealed', JSON.stringify(r));
+  assert.deepEqual(notUnder(columns, 3), {});
+  assert.deepEqual(await people(command), peopleBefore);
+});
