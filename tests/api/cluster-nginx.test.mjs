@@ -124,6 +124,13 @@ test('a session made through nginx works on every server; signed out on one, ref
   const c = new Client(edge);
   await c.login('doctor_dc', PW);
   for (const s of servers) assert.equal((await direct(s, c).get('/api/v1/me')).status, 200, `server ${s.port}`);
+  // nginx passes the client's Host: a page of the platform's own origin may
+  // write (here refused for its input, 400), another site's may not (403)
+  let r = await c.post('/api/v1/places', { name: '' }, { Origin: edge });
+  assert.equal(r.status, 400, r.text);
+  r = await c.post('/api/v1/places', { name: '' }, { Origin: 'https://evil.example' });
+  assert.equal(r.status, 403, r.text);
+  assert.equal(errOf(r).code, 'cross_site_request');
   // cached on server 2 (its last request), then signed out on server 1
   assert.equal((await direct(servers[1], c).get('/api/v1/me')).status, 200);
   const t0 = Date.now();
