@@ -125,9 +125,10 @@ test('a session made through nginx works on every server; signed out on one, ref
   await c.login('doctor_dc', PW);
   for (const s of servers) assert.equal((await direct(s, c).get('/api/v1/me')).status, 200, `server ${s.port}`);
   // nginx passes the client's Host: a page of the platform's own origin may
-  // write (here refused for its input, 400), another site's may not (403)
+  // send writes (this one then refused by the doctor's rights), another site's may not
   let r = await c.post('/api/v1/places', { name: '' }, { Origin: edge });
-  assert.equal(r.status, 400, r.text);
+  assert.equal(r.status, 403, r.text);
+  assert.equal(errOf(r).code, 'forbidden');
   r = await c.post('/api/v1/places', { name: '' }, { Origin: 'https://evil.example' });
   assert.equal(r.status, 403, r.text);
   assert.equal(errOf(r).code, 'cross_site_request');
