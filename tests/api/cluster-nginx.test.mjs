@@ -68,7 +68,11 @@ before(async () => {
   execFileSync('deploy/nginx/make-test-cert.sh', [path.join(tmp, 'tls')], { stdio: 'pipe' });
   const env = { FK_TRUSTED_PROXIES: '127.0.0.1', FK_SSE_KEEPALIVE_MS: '500', FK_NODE: '1', FK_LOGIN_BACKOFF_MS: '0' };
   ctx = await startCityWith(CITY_STAFF, PW, { env });
-  peers = await Promise.all([startPeer(ctx, { ...env, FK_NODE: '2' }), startPeer(ctx, { ...env, FK_NODE: '3' })]);
+  // side by side; one that started is stopped by `after` even if the other failed
+  const started = await Promise.allSettled([startPeer(ctx, { ...env, FK_NODE: '2' }), startPeer(ctx, { ...env, FK_NODE: '3' })]);
+  peers = started.filter((x) => x.status === 'fulfilled').map((x) => x.value);
+  const failed = started.find((x) => x.status === 'rejected');
+  if (failed) throw failed.reason;
   servers = [ctx, ...peers];
   const port = await freePort();
   nginxConf(tmp, port, await freePort(), servers.map((s) => `127.0.0.1:${s.port}`));
