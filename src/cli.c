@@ -186,6 +186,11 @@ int config_load(int *argc, char **argv, struct config *c)
         fprintf(stderr, "fangkong: %s\n", err_last()->message);
         return 1;
     }
+    /* the reverse proxies whose X-Forwarded-For names the client (docs/deploy.md) */
+    if (http_set_trusted_proxies(getenv("FK_TRUSTED_PROXIES"))) {
+        fprintf(stderr, "fangkong: %s\n", err_last()->message);
+        return 1;
+    }
     /* the video network's stream origins the console may play (CSP) */
     if (http_set_media_origins(getenv("FK_VIDEO_ORIGINS"))) {
         fprintf(stderr, "fangkong: %s\n", err_last()->message);
@@ -545,6 +550,8 @@ int cmd_serve(int argc, char **argv)
     else if ((e = keyrot_serve_start(c.db_url, c.node, keyrot_every_s, keyrot_batch,
                                      keyrot_batches)))
         what = "key rotation"; /* re-sealing, key file reloads (keyrot/keyrot.h) */
+    else if ((e = auth_live_start(c.db_url))) /* sessions, roles changed on other servers */
+        what = "auth listener";
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

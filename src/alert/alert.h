@@ -121,6 +121,23 @@ struct alert_new {
  * hears its own enterprise's alerts only (the region of this channel is the
  * enterprise id). */
 #define ALERT_ENTERPRISE_STREAM "alerts_enterprise"
+
+/*
+ * Serve a request as a stream of alerts (http/stream.c) on `channel`
+ * filtered by stream_sc: first the stored alerts after the request's
+ * Last-Event-ID (the header, or ?last_event_id=) within list_sc (and of
+ * enterprise_id when > 0), oldest first, up to 500; then the live ones,
+ * without those already replayed. A client that reconnects, to this server
+ * or to another behind the same balancer, so misses none of the alerts its
+ * stream filter passes. Audited as `action` on (type, object_id) with the
+ * number replayed, before anything is sent. E_INPUT for a Last-Event-ID
+ * that is no id. The alerts' own stream and the suppliers' orders stream
+ * (supply/) use it.
+ */
+struct req;
+err alert_stream_open(struct req *r, const char *channel, const struct scope *stream_sc,
+                      const struct scope *list_sc, int64_t enterprise_id, const char *action,
+                      const char *type, int64_t object_id) MUST_USE;
 struct scope alert_enterprise_scope(int64_t enterprise_id);
 
 /*

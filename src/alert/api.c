@@ -81,7 +81,9 @@ static err post_ack(struct req *r)
     return reply_json(r, 200, item);
 }
 
-static err get_stream(struct req *r)
+err alert_stream_open(struct req *r, const char *channel, const struct scope *stream_sc,
+                      const struct scope *list_sc, int64_t enterprise_id, const char *action,
+                      const char *type, int64_t object_id)
 {
     const char *last = req_header(r, "Last-Event-ID");
     if (!last || !*last)
@@ -91,9 +93,12 @@ static err get_stream(struct req *r)
         return err_set(E_INPUT, "invalid_value", "Last-Event-ID", "Last-Event-ID 无效");
     json_t *items = NULL;
     if (after) {
-        struct alert_filter f = {
-            .acked = -1, .after_id = after, .page = 1, .page_size = REPLAY_MAX};
-        err e = alert_list(r->db, &r->who->scope, &f, &items, NULL);
+        struct alert_filter f = {.acked = -1,
+                                 .after_id = after,
+                                 .enterprise_id = enterprise_id,
+                                 .page = 1,
+                                 .page_size = REPLAY_MAX};
+        err e = alert_list(r->db, list_sc, &f, &items, NULL);
         if (e)
             return e;
     }
@@ -104,8 +109,8 @@ static err get_stream(struct req *r)
         skip = id_parse(json_string_value(json_object_get(json_array_get(items, n - 1), "id")));
     /* audited before anything is sent: a stream that cannot be audited
      * does not open (req_stream_open refuses) */
-    req_audit(r, "alert.stream", "alert", 0, "ok", arena_printf(r->a, "replayed=%zu", n));
-    err e = req_stream_open(r, "alerts", &r->who->scope, skip);
+    req_audit(r, action, type, object_id, "ok", arena_printf(r->a, "replayed=%zu", n));
+    err e = req_stream_open(r, channel, stream_sc, skip);
     if (e) {
         json_decref(items);
         return e;
@@ -120,6 +125,12 @@ static err get_stream(struct req *r)
     }
     json_decref(items);
     return E_OK;
+}
+
+static err get_stream(struct req *r)
+{
+    return alert_stream_open(r, "alerts", &r->who->scope, &r->who->scope, 0, "alert.stream",
+                             "alert", 0);
 }
 
 const struct route alert_routes[] = {

@@ -191,18 +191,24 @@ void db_tx_poison(db *d);
  * Notifications between servers sharing one PostgreSQL database (LISTEN /
  * NOTIFY). db_notify sends `payload` (under 8000 bytes) on `channel` when
  * the current transaction commits, or at once outside one; every listener
- * hears it, this process's own included. db_listen_start runs a thread with
- * its own connection that calls fn(payload, ctx) for each notification on
- * `channel` (lower-case letters and '_'), reconnecting when the database
- * goes away (what was sent meanwhile is not heard). Both are no-ops on
- * SQLite: one server per file, nobody else to tell. Up to DB_LISTEN_MAX
- * channels per process, each its own thread (E_INTERNAL for one more, or
- * for a channel already heard); db_listen_stop ends them all.
+ * hears it, this process's own included. db_listen_start registers `channel`
+ * (lower-case letters and '_') with the process's one listener: one thread
+ * and one connection LISTENing on every channel registered, started with
+ * the first, which calls fn(payload, ctx) for each notification on it and
+ * reconnects a second after the database went away. What was sent while it
+ * was not connected is not heard: db_listen_on_gap registers fn, called
+ * (on the listener's thread) each time the listener has connected and
+ * LISTENs, so that caches kept right by notifications can drop what they
+ * hold. All are no-ops on SQLite: one server per file, nobody else to tell.
+ * Up to DB_LISTEN_MAX channels and as many gap hooks (E_INTERNAL for one
+ * more, or for a channel already heard); db_listen_stop ends the listener
+ * and forgets them all.
  */
-#define DB_LISTEN_MAX 4
+#define DB_LISTEN_MAX 8
 err db_notify(db *d, const char *channel, const char *payload) MUST_USE;
 err db_listen_start(const char *url, const char *channel,
                     void (*fn)(const char *payload, void *ctx), void *ctx) MUST_USE;
+err db_listen_on_gap(const char *url, void (*fn)(void)) MUST_USE;
 void db_listen_stop(void);
 
 /*

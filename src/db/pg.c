@@ -646,73 +646,147 @@ static err db_pg_open(const char *url, db **r)
 
 /* ---- LISTEN: notifications from other processes --------------------------------- */
 
-/* One listener per channel, each with its own thread and connection. */
-struct listener {
-    pthread_t thread;
-    bool running;
-    _Atomic bool stop;
-    int wake[2]; /* db_listen_stop writes here to end the poll */
-    char *url, *channel;
+/*
+ * One listener per process: one thread and one connection that LISTENs on
+ * every registered channel (a server of N costs PostgreSQL one connection
+ * for all its channels, not one per channel). Channels registered while it
+ * runs are LISTENed at once (the wake pipe says so). A connection lost is
+ * made again a second later; what was notified meanwhile is not heard, so
+ * after every (re)connection the gap callbacks run: caches that rely on
+ * notifications drop everything they hold.
+ */
+struct channel {
+    char name[64];
+    bool listened; /* on the current connection */
     void (*fn)(const char *payload, void *ctx);
     void *ctx;
 };
 
-static struct listener lns[DB_LISTEN_MAX];
+static struct {
+    pthread_mutex_t mu; /* channels, n, gaps, n_gaps */
+    struct channel channels[DB_LISTEN_MAX];
+    size_t n;
+    void (*gaps[DB_LISTEN_MAX])(void);
+    size_t n_gaps;
+    pthread_t thread;
+    bool running;
+    _Atomic bool stop;
+    int wake[2]; /* 's': stop; 'a': a channel was added */
+    char *url;
+} ln = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static PGconn *listen_connect(struct listener *ln)
+/* LISTEN on the channels not yet listened on c; false when the connection failed. */
+static bool listen_channels(PGconn *c)
 {
-    PGconn *c = PQconnectdb(ln->url);
+    pthread_mutex_lock(&ln.mu);
+    bool ok = true;
+    for (size_t i = 0; i < ln.n && ok; i++) {
+        struct channel *ch = &ln.channels[i];
+        if (ch->listened)
+            continue;
+        char sql[96];
+        snprintf(sql, sizeof sql, "LISTEN %s", ch->name); /* a checked identifier */
+        PGresult *res = PQexec(c, sql);
+        ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (ok)
+            ch->listened = true;
+        else
+            log_event(LOG_WARN, "listen_failed", "channel", ch->name, "detail", PQerrorMessage(c),
+                      NULL);
+    }
+    pthread_mutex_unlock(&ln.mu);
+    return ok;
+}
+
+static PGconn *listen_connect(void)
+{
+    PGconn *c = PQconnectdb(ln.url);
     if (!c)
         return NULL;
-    char sql[96];
-    snprintf(sql, sizeof sql, "LISTEN %s", ln->channel); /* a checked identifier */
-    PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
-    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok) {
-        log_event(LOG_WARN, "listen_failed", "channel", ln->channel, "detail", PQerrorMessage(c),
-                  NULL);
+    pthread_mutex_lock(&ln.mu);
+    for (size_t i = 0; i < ln.n; i++)
+        ln.channels[i].listened = false;
+    pthread_mutex_unlock(&ln.mu);
+    if (PQstatus(c) != CONNECTION_OK || !listen_channels(c)) {
+        if (PQstatus(c) != CONNECTION_OK)
+            log_event(LOG_WARN, "listen_failed", "detail", PQerrorMessage(c), NULL);
         PQfinish(c);
         return NULL;
     }
     PQsetNoticeProcessor(c, pg_notice, NULL);
+    /* whatever was notified before this connection listened was not heard */
+    pthread_mutex_lock(&ln.mu);
+    size_t n = ln.n_gaps;
+    void (*gaps[DB_LISTEN_MAX])(void);
+    memcpy(gaps, ln.gaps, sizeof gaps);
+    pthread_mutex_unlock(&ln.mu);
+    for (size_t i = 0; i < n; i++)
+        gaps[i]();
     return c;
 }
 
 /* Wait up to ms for fd (or only for the wake pipe when fd < 0); false when
- * woken to stop. */
-static bool listen_wait(struct listener *ln, int fd, int ms)
+ * told to stop. *added_r: a channel was registered meanwhile. */
+static bool listen_wait(int fd, int ms, bool *added_r)
 {
-    struct pollfd p[2] = {{ln->wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
+    struct pollfd p[2] = {{ln.wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
     while (poll(p, fd >= 0 ? 2 : 1, ms) < 0 && errno == EINTR) {
     }
-    return !(p[0].revents & POLLIN) && !ln->stop;
+    *added_r = false;
+    if (p[0].revents & POLLIN) {
+        char buf[16];
+        ssize_t n = read(ln.wake[0], buf, sizeof buf);
+        for (ssize_t i = 0; i < n; i++)
+            *added_r |= buf[i] == 'a';
+    }
+    return !ln.stop;
+}
+
+/* The callback of a channel, looked up under the lock (the table only grows). */
+static struct channel *channel_of(const char *name)
+{
+    pthread_mutex_lock(&ln.mu);
+    struct channel *ch = NULL;
+    for (size_t i = 0; i < ln.n && !ch; i++)
+        if (!strcmp(ln.channels[i].name, name))
+            ch = &ln.channels[i];
+    pthread_mutex_unlock(&ln.mu);
+    return ch;
 }
 
 static void *listener_main(void *arg)
 {
-    struct listener *ln = arg;
+    (void)arg;
     PGconn *c = NULL;
-    while (!ln->stop) {
-        if (!c && !(c = listen_connect(ln))) {
-            if (!listen_wait(ln, -1, 1000)) /* the database is away: try again in a second */
+    bool added;
+    while (!ln.stop) {
+        if (!c && !(c = listen_connect())) {
+            if (!listen_wait(-1, 1000, &added)) /* the database is away: try again in a second */
                 break;
             continue;
         }
-        if (!listen_wait(ln, PQsocket(c), -1))
+        if (!listen_wait(PQsocket(c), -1, &added))
             break;
+        if (added && !listen_channels(c)) {
+            PQfinish(c);
+            c = NULL;
+            continue;
+        }
         if (!PQconsumeInput(c)) {
-            /* what was notified while reconnecting is not delivered: clients
-             * still find it in the list and on resume (Last-Event-ID) */
-            log_event(LOG_WARN, "listen_lost", "channel", ln->channel, "detail", PQerrorMessage(c),
-                      NULL);
+            /* what is notified while reconnecting is not delivered: streams'
+             * clients find it in the lists and on resume (Last-Event-ID), caches
+             * are dropped by the gap callbacks once connected again */
+            log_event(LOG_WARN, "listen_lost", "detail", PQerrorMessage(c), NULL);
             PQfinish(c);
             c = NULL;
             continue;
         }
         PGnotify *n;
         while ((n = PQnotifies(c))) {
-            ln->fn(n->extra, ln->ctx);
+            struct channel *ch = channel_of(n->relname);
+            if (ch)
+                ch->fn(n->extra, ch->ctx);
             PQfreemem(n);
         }
     }
@@ -720,55 +794,88 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
+static bool is_postgres(const char *url)
+{
+    return !strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13);
+}
+
+/* The thread, started once with the first channel. Called under ln.mu. */
+static err listener_start(const char *url)
+{
+    if (ln.running)
+        return E_OK;
+    if (pipe2(ln.wake, O_CLOEXEC | O_NONBLOCK) != 0)
+        return err_set(E_IO, NULL, NULL, "pipe");
+    ln.url = strdup(url);
+    ln.stop = false;
+    if (!ln.url || pthread_create(&ln.thread, NULL, listener_main, NULL)) {
+        free(ln.url);
+        ln.url = NULL;
+        close(ln.wake[0]);
+        close(ln.wake[1]);
+        return err_set(E_INTERNAL, NULL, NULL, "listener");
+    }
+    pthread_setname_np(ln.thread, "fk-listen");
+    ln.running = true;
+    return E_OK;
+}
+
 err db_listen_start(const char *url, const char *channel,
                     void (*fn)(const char *payload, void *ctx), void *ctx)
 {
-    if (strncmp(url, "postgres://", 11) && strncmp(url, "postgresql://", 13))
+    if (!is_postgres(url))
         return E_OK; /* SQLite: one server per file, nobody else to hear from */
     size_t n = strlen(channel);
     if (!n || n > 63 || strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != n)
         return err_set(E_INTERNAL, NULL, NULL, "invalid channel");
-    struct listener *ln = NULL;
-    for (size_t i = 0; i < DB_LISTEN_MAX; i++) {
-        if (lns[i].running && !strcmp(lns[i].channel, channel))
-            return err_set(E_INTERNAL, NULL, NULL, "already listening");
-        if (!lns[i].running && !ln)
-            ln = &lns[i];
+    pthread_mutex_lock(&ln.mu);
+    err e = E_OK;
+    for (size_t i = 0; i < ln.n && !e; i++)
+        if (!strcmp(ln.channels[i].name, channel))
+            e = err_set(E_INTERNAL, NULL, NULL, "already listening");
+    if (!e && ln.n == DB_LISTEN_MAX)
+        e = err_set(E_INTERNAL, NULL, NULL, "too many listeners");
+    if (!e && !(e = listener_start(url))) {
+        struct channel *ch = &ln.channels[ln.n++];
+        *ch = (struct channel){.fn = fn, .ctx = ctx};
+        snprintf(ch->name, sizeof ch->name, "%s", channel);
     }
-    if (!ln)
-        return err_set(E_INTERNAL, NULL, NULL, "too many listeners");
-    if (pipe2(ln->wake, O_CLOEXEC) != 0)
-        return err_set(E_IO, NULL, NULL, "pipe");
-    ln->url = strdup(url);
-    ln->channel = strdup(channel);
-    ln->fn = fn;
-    ln->ctx = ctx;
-    ln->stop = false;
-    if (!ln->url || !ln->channel || pthread_create(&ln->thread, NULL, listener_main, ln)) {
-        free(ln->url);
-        free(ln->channel);
-        close(ln->wake[0]);
-        close(ln->wake[1]);
-        return err_set(E_INTERNAL, NULL, NULL, "listener");
-    }
-    pthread_setname_np(ln->thread, "fk-listen");
-    ln->running = true;
-    return E_OK;
+    pthread_mutex_unlock(&ln.mu);
+    if (!e)
+        (void)!write(ln.wake[1], "a", 1);
+    return e;
+}
+
+err db_listen_on_gap(const char *url, void (*fn)(void))
+{
+    if (!is_postgres(url))
+        return E_OK;
+    pthread_mutex_lock(&ln.mu);
+    err e =
+        ln.n_gaps == DB_LISTEN_MAX ? err_set(E_INTERNAL, NULL, NULL, "too many gap hooks") : E_OK;
+    if (!e)
+        ln.gaps[ln.n_gaps++] = fn;
+    pthread_mutex_unlock(&ln.mu);
+    return e;
 }
 
 void db_listen_stop(void)
 {
-    for (size_t i = 0; i < DB_LISTEN_MAX; i++) {
-        struct listener *ln = &lns[i];
-        if (!ln->running)
-            continue;
-        ln->stop = true;
-        (void)!write(ln->wake[1], "x", 1);
-        pthread_join(ln->thread, NULL);
-        close(ln->wake[0]);
-        close(ln->wake[1]);
-        free(ln->url);
-        free(ln->channel);
-        ln->running = false;
-    }
+    pthread_mutex_lock(&ln.mu);
+    bool running = ln.running;
+    pthread_mutex_unlock(&ln.mu);
+    if (!running)
+        return;
+    ln.stop = true;
+    (void)!write(ln.wake[1], "s", 1);
+    pthread_join(ln.thread, NULL);
+    close(ln.wake[0]);
+    close(ln.wake[1]);
+    free(ln.url);
+    ln.url = NULL;
+    pthread_mutex_lock(&ln.mu);
+    ln.running = false;
+    ln.n = 0;
+    ln.n_gaps = 0;
+    pthread_mutex_unlock(&ln.mu);
 }

@@ -487,7 +487,7 @@ static void adopt(evutil_socket_t fd, short what, void *arg)
     if (sfd >= 0)
         (void)setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (sfd >= 0 && getpeername(sfd, (struct sockaddr *)&sa, &sl) == 0 &&
-        sa.sin_family == AF_INET) {
+        sa.sin_family == AF_INET && !http_proxy_trusted_v4(sa.sin_addr.s_addr)) {
         c->ip = sa.sin_addr.s_addr;
         int n = ip_inc(c->ip);
         c->counted = n > 0;

@@ -283,6 +283,21 @@ err http_on_stop(void (*fn)(void)) MUST_USE;
 err http_set_media_origins(const char *list) MUST_USE;
 
 /*
+ * The reverse proxies whose X-Forwarded-For is believed (FK_TRUSTED_PROXIES:
+ * IPv4/IPv6 addresses or networks like 10.0.0.0/8, separated by commas or
+ * spaces, at most 16); NULL or "": none, the header is ignored. A request
+ * from a trusted proxy gets as its client address (rate limits, audit) the
+ * right-most address of the header that is not itself a trusted proxy; a
+ * malformed entry leaves the proxy's own address. E_INPUT for a bad list.
+ * Call before http_serve.
+ */
+err http_set_trusted_proxies(const char *list) MUST_USE;
+
+/* The client address of a request from `peer` carrying X-Forwarded-For
+ * `xff` (NULL: none), by the rule above, into out (n bytes). */
+void http_client_addr(const char *peer, const char *xff, char *out, size_t n);
+
+/*
  * Count one event in a labelled counter family of /metrics:
  * `family{reason="…"} n` (family a static name like
  * "fangkong_scan_refused_total"; reason a slug). Thread-safe.

@@ -88,6 +88,10 @@ const char *http_reason(int status);
 
 /* Read FK_MAX_CONN_PER_IP, FK_HEADER_TIMEOUT, FK_BODY_TIMEOUT (once, before the loops). */
 void conn_configure(const struct server_config *cfg);
+
+/* proxy.c: whether an IPv4 peer (network order) is a trusted proxy, whose
+ * connections the per-address cap does not count (they carry many clients). */
+bool http_proxy_trusted_v4(uint32_t addr_be);
 /* Track lp's connections from accept on (before it accepts). */
 err conn_loop_init(struct loop *lp) MUST_USE;
 /* After evhttp_free: release the table. */

@@ -623,8 +623,8 @@ static void handle(struct evhttp_request *ev, void *arg)
     char *peer = NULL;
     ev_uint16_t port;
     evhttp_connection_get_peer(evhttp_request_get_connection(ev), &peer, &port);
-    if (peer)
-        snprintf(ipbuf, sizeof ipbuf, "%s", peer);
+    /* behind a trusted proxy, the client it names (http_set_trusted_proxies) */
+    http_client_addr(peer, req_header(&r, "X-Forwarded-For"), ipbuf, sizeof ipbuf);
     r.ip = ipbuf;
 
     const char *uri = evhttp_request_get_uri(ev);

@@ -430,10 +430,35 @@ static void bump(void *ctx, bool committed)
     auth_changed();
 }
 
+/* Other servers on one PostgreSQL database drop theirs when they hear of
+ * it: NOTIFY is sent at this commit (a rolled-back change tells nobody, as
+ * the hook above). The listener hears this process's own too: one more drop
+ * of caches it has just dropped, at the rate of account changes. */
+#define AUTH_CHANNEL "fk_auth"
+
 void auth_changed_at_commit(db *d)
 {
     if (db_after_commit(d, bump, NULL))
         auth_changed(); /* out of memory for the hook: drop them now */
+    if (db_notify(d, AUTH_CHANNEL, "changed")) {
+        /* the others then see it within AUTH_PRINCIPAL_TTL_MS, as before */
+        log_event(LOG_WARN, "auth_not_notified", "slug", err_last()->slug, NULL);
+        err_clear();
+    }
+}
+
+static void auth_heard(const char *payload, void *ctx)
+{
+    (void)payload;
+    (void)ctx;
+    auth_changed();
+}
+
+err auth_live_start(const char *db_url)
+{
+    err e = db_listen_start(db_url, AUTH_CHANNEL, auth_heard, NULL);
+    /* after a gap in listening every cached session and principal is suspect */
+    return e ? e : db_listen_on_gap(db_url, auth_changed);
 }
 
 /* Sessions as auth_session_find last read them, per thread, direct-mapped

@@ -195,6 +195,17 @@ void auth_changed(void);
 void auth_changed_at_commit(db *d);
 
 /*
+ * Servers sharing one PostgreSQL database: auth_changed_at_commit also
+ * NOTIFYs "fk_auth" at the commit, and auth_live_start makes this process
+ * listen for it (and for gaps in listening), calling auth_changed when it
+ * hears: a sign-out, a disabled account or an edited role on one server
+ * drops the cached sessions and principals of every server, and ends or
+ * re-checks their open streams, within the notification's delivery time
+ * rather than AUTH_PRINCIPAL_TTL_MS and FK_STREAM_RECHECK. No-op on SQLite.
+ */
+err auth_live_start(const char *db_url) MUST_USE;
+
+/*
  * Register fn to run (on the calling thread) after every auth_changed, that
  * is after any sign-out or account change in this process: http/ re-checks
  * its open streams. One hook; call before serving.

@@ -605,16 +605,18 @@ static err get_orders(struct req *r)
 }
 
 /* The alerts addressed to the bound supplier, live (ALERT_ENTERPRISE_STREAM:
- * this enterprise's only); the page re-reads its orders on each. */
+ * this enterprise's only); the page re-reads its orders on each. A resumed
+ * stream (Last-Event-ID) first gets the ones it missed, from whichever
+ * server it reaches (alert_stream_open). */
 static err get_orders_stream(struct req *r)
 {
     struct enterprise ent;
     err e = own_supplier(r, &ent);
     if (e)
         return e;
-    req_audit(r, "supply.orders.stream", "enterprise", ent.id, "ok", NULL);
-    struct scope sc = alert_enterprise_scope(ent.id);
-    return req_stream_open(r, ALERT_ENTERPRISE_STREAM, &sc, 0);
+    struct scope sc = alert_enterprise_scope(ent.id), all = scope_all();
+    return alert_stream_open(r, ALERT_ENTERPRISE_STREAM, &sc, &all, ent.id, "supply.orders.stream",
+                             "enterprise", ent.id);
 }
 
 /* Accept or ship order {id} as the bound supplier; the reply is the order

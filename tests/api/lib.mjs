@@ -423,7 +423,9 @@ export async function openStream(base, client, headers = {}, path = '/api/v1/ale
         }
       }
       s.ended = true;
-    } catch {}
+    } catch {
+      s.failed = true; // cut without its end: the server died, or close() aborted it
+    }
   })();
   return s;
 }

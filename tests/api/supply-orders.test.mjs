@@ -7,7 +7,7 @@
 // and sign one with a shortfall. One server; the tests build on each other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCityWith, expectError, creditCode, auditEntries, openStream, until } from './lib.mjs';
+import { startCityWith, expectError, creditCode, auditEntries, openStream, until, sleep } from './lib.mjs';
 
 const PW = 'Passw0rd!orders';
 const DISTRICT = '110101000000'; // 东城区
@@ -214,6 +214,19 @@ test('a supplier is told of an order placed with it, live; another supplier is n
     assert.deepEqual(sA.events.map((e) => e.data.detail.request_id), [r.id]);
     assert.equal((await ok(entA.get('/api/v1/supply/orders'))).alerts.length, 2);
     assert.equal((await ok(entB.get('/api/v1/supply/orders'))).alerts.length, 2);
+    // a resumed stream (Last-Event-ID, e.g. after its server died) first gets
+    // the orders after it, its enterprise's only, once; a bad id is refused
+    const oldest = (await ok(entB.get('/api/v1/supply/orders'))).alerts.map((x) => x.id).sort()[0];
+    const again = await openStream(ctx.url, entB, { 'Last-Event-ID': oldest }, '/api/v1/supply/orders/stream');
+    try {
+      assert.ok(await until(() => again.events.length >= 1), 'the missed order is replayed');
+      await sleep(200);
+      assert.deepEqual(again.events.map((e) => e.data.detail.request_id), [r2.id], 'only what came after, only B\'s');
+    } finally {
+      again.close();
+    }
+    const bad = await openStream(ctx.url, entB, { 'Last-Event-ID': 'x' }, '/api/v1/supply/orders/stream');
+    assert.equal(bad.status, 400);
   } finally {
     sA.close();
     sB.close();
