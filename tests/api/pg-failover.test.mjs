@@ -24,7 +24,8 @@ const COMMUNITY = '110101001001';
 // (the promotion itself, then at most one reconnection back-off of 1 s).
 const RECOVERY_BOUND_MS = 10_000;
 
-let dir, fkDir, primary, standby, server, serverErr = '';
+const steps = [];
+let setupMs = 0, env, dir, fkDir, primary, standby, server, serverErr = '';
 
 function fk(env, args) {
   return execFileSync(BIN, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -32,28 +33,19 @@ function fk(env, args) {
 
 before(async () => {
   if (!onPostgres) return;
+  const t0 = Date.now();
   dir = pgTempDir('fk-ha-');
   primary = new Cluster(dir, 'primary', await freePort());
   standby = new Cluster(dir, 'standby', await freePort());
-  primary.init(['synchronous_commit = on', 'wal_level = replica']);
+  // fsync off: the test crashes processes, not the machine, and what a
+  // process crash loses does not depend on it (the WAL a commit waited for
+  // is in the standby's files either way); the shared CI machine is spared
+  primary.init(['synchronous_commit = on', 'wal_level = replica', 'fsync = off', 'full_page_writes = off']);
   primary.start();
   pgRun(dir, 'createdb', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'fangkong', 'fangkong']);
-  pgRun(dir, 'pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'fangkong', '-D', standby.data, '-R', '-X', 'stream', '-c', 'fast']);
-  // -R wrote primary_conninfo; the standby names itself for synchronous_standby_names
-  standby.conf([`primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=fangkong application_name=standby1'`], true);
-  standby.start();
-  // synchronous replication: a commit is acknowledged once the standby
-  // named standby1 has flushed it (docs/ha.md); set once the standby runs,
-  // or createdb and the base backup would wait for it
-  primary.query("ALTER SYSTEM SET synchronous_standby_names = 'standby1'", 'postgres');
-  primary.query('SELECT pg_reload_conf()', 'postgres');
-  const syncState = () => primary.query("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'", 'postgres');
-  for (let i = 0; i < 50 && syncState() !== 'sync'; i++) await sleep(200);
-  assert.equal(syncState(), 'sync', `the standby is not synchronous:\n${standby.log().slice(-2000)}`);
-
   fkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-ha-data-'));
   const port = await freePort();
-  const env = {
+  env = {
     ...process.env,
     FK_DATA_DIR: fkDir,
     FK_PORT: String(port),
@@ -63,18 +55,39 @@ before(async () => {
     FK_WRITE_WAIT_MS: '10000',
     FK_DB: `postgresql://fangkong@127.0.0.1:${primary.port},127.0.0.1:${standby.port}/fangkong?target_session_attrs=read-write`,
   };
+  // the schema is made before the standby exists (it arrives with the base
+  // backup): the migrations do not wait for a synchronous standby
+  steps.push(['primary', Date.now() - t0]);
   fk(env, ['init']);
+  steps.push(['init', Date.now() - t0]);
   const csv = path.join(fkDir, 'city.csv');
   fs.writeFileSync(csv, CITY_CSV);
   fk(env, ['import', 'regions', csv]);
   fk(env, ['user', 'add', '--username', 'cc_dc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
+  pgRun(dir, 'pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'fangkong', '-D', standby.data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  // -R wrote primary_conninfo; the standby names itself for synchronous_standby_names
+  standby.conf([`primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=fangkong application_name=standby1'`], true);
+  standby.start();
+  // synchronous replication: a commit is acknowledged once the standby
+  // named standby1 has flushed it (docs/ha.md); set once the standby runs,
+  // or createdb and the base backup would wait for it
+  primary.query("ALTER SYSTEM SET synchronous_standby_names = 'standby1'", 'postgres');
+  primary.query('SELECT pg_reload_conf()', 'postgres');
+  const syncState = () => primary.query("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'", 'postgres');
+  steps.push(['standby', Date.now() - t0]);
+  for (let i = 0; i < 50 && syncState() !== 'sync'; i++) await sleep(200);
+  assert.equal(syncState(), 'sync', `the standby is not synchronous:\n${standby.log().slice(-2000)}`);
+
   server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   server.stderr.on('data', (d) => { serverErr += d; });
   server.url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     if (server.exitCode !== null) throw new Error('server exited: ' + serverErr);
     try {
-      if ((await fetch(server.url + '/healthz')).ok) return;
+      if ((await fetch(server.url + '/healthz')).ok) {
+        setupMs = Date.now() - t0;
+        return;
+      }
     } catch {}
     await sleep(50);
   }
@@ -140,7 +153,7 @@ test('the standby is promoted mid-load: the server reconnects, no acknowledged w
     stop = true;
     await Promise.all(senders);
   }
-  t.diagnostic(`acknowledged ${acked.size}, refused ${refused.length}, writes again ${firstAfter - promotedAt} ms after the promotion`);
+  t.diagnostic(`set-up ${setupMs} ms (${steps.map(([k, v]) => `${k} ${v}`).join(', ')}); acknowledged ${acked.size}, refused ${refused.length}, writes again ${firstAfter - promotedAt} ms after the promotion`);
 
   // while there was no primary: 503 database_down, nothing else (no 500)
   assert.ok(refused.length > 0, 'the outage was seen');

@@ -48,7 +48,7 @@ export class Cluster {
   }
   // initdb, with `conf` (lines) appended to postgresql.conf.
   init(conf = []) {
-    pgRun(this.dir, 'initdb', ['-D', this.data, '-E', 'UTF8', '--locale=C', '-A', 'trust', '-U', 'fangkong']);
+    pgRun(this.dir, 'initdb', ['-D', this.data, '-E', 'UTF8', '--locale=C', '-A', 'trust', '-U', 'fangkong', '--no-sync']);
     this.conf(conf);
   }
   // `auto`: into postgresql.auto.conf, read last (where pg_basebackup -R writes)
