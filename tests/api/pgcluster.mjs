@@ -30,6 +30,12 @@ export function pgTempDir(prefix) {
   return dir;
 }
 
+// A folder the cluster user owns (e.g. a WAL archive).
+export function pgMkdir(p) {
+  fs.mkdirSync(p);
+  if (asRoot) execFileSync('chown', ['postgres:', p]);
+}
+
 // Run a PostgreSQL program (as the cluster user), from `cwd`; its output.
 export function pgRun(cwd, prog, args, opts = {}) {
   const bin = path.join(PGBIN, prog);
