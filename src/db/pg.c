@@ -118,8 +118,8 @@ static bool pg_lost(struct pg *c, const char *state)
 {
     if (PQstatus(c->h) != CONNECTION_OK)
         return true;
-    if (state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
-                  !strcmp(state, "57P02") || !strcmp(state, "57P03") || !strcmp(state, "25006"))) {
+    if (state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+                  !strcmp(state, "57P03") || !strcmp(state, "25006"))) {
         c->stale = true;
         return true;
     }
