@@ -47,6 +47,7 @@
 #include "service/service.h" /* community services: the check-in sweep */
 #include "notice/notice.h"   /* notices: live read receipts of other servers */
 #include "face/face.h"       /* face terminals: resends, failures */
+#include "backup/schedule.h" /* scheduled, verified SQLite backups */
 
 static const struct {
     const char *flag;
@@ -338,6 +339,7 @@ static void stop_workers(void)
     code_worker_stop();
     service_worker_stop(); /* community services: the check-in sweep */
     face_worker_stop();    /* face terminals: resends, failures */
+    backup_schedule_stop();
     audit_stop();
 }
 
@@ -376,6 +378,7 @@ int cmd_serve(int argc, char **argv)
     int publish_render_s, public_rate; /* publishing: the figures' schedule, the public's limit */
     int care_sweep_s;                  /* community services: the missed check-in sweep */
     int face_sweep_s;                  /* face terminals: resends, failures */
+    int backup_every_s, backup_keep;   /* scheduled SQLite backups (docs/ha.md) */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
@@ -419,7 +422,9 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_NAT_MATCH_NEAR", 300, 10, 100000, &match_near) ||
         env_int("FK_NAT_MATCH_FAR", 2000, 20, 1000000, &match_far) ||
         env_int("FK_CARE_SWEEP", 3600, 0, 86400, &care_sweep_s) ||
-        env_int("FK_FACE_SWEEP", 60, 0, 86400, &face_sweep_s))
+        env_int("FK_FACE_SWEEP", 60, 0, 86400, &face_sweep_s) ||
+        env_int("FK_BACKUP_EVERY", 0, 0, 7 * 86400, &backup_every_s) ||
+        env_int("FK_BACKUP_KEEP", 24, 1, 10000, &backup_keep))
         return 2;
     if (match_min > match_auto || match_near >= match_far) {
         fprintf(stderr, "fangkong serve: FK_NAT_MATCH_MIN must not exceed FK_NAT_MATCH_AUTO, "
@@ -518,6 +523,8 @@ int cmd_serve(int argc, char **argv)
         what = "notice listener";
     else if ((e = face_worker_start(c.db_url, face_sweep_s))) /* resends, failed commands */
         what = "face sweep";
+    else if ((e = backup_schedule_start(c.db_url, backup_dir(&c), backup_every_s, backup_keep)))
+        what = "backup schedule"; /* SQLite: verified online backups (docs/ha.md) */
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

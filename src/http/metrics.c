@@ -4,6 +4,8 @@
  */
 #include "http/internal.h"
 
+#include "backup/schedule.h"
+
 #include "base/log.h"
 #include "security/crypto.h"
 
@@ -156,6 +158,15 @@ char *metrics_render(arena *a)
                      (unsigned long long)labelled[k].n);
     }
     pthread_mutex_unlock(&labelled_mu);
+    int64_t backup_age = backup_schedule_age_s(); /* -2: no schedule (docs/ha.md) */
+    if (backup_age >= -1) {
+        EMIT("# HELP fangkong_backup_verified_age_seconds Age of the newest verified backup.\n"
+             "# TYPE fangkong_backup_verified_age_seconds gauge\n");
+        if (backup_age >= 0)
+            EMIT("fangkong_backup_verified_age_seconds %lld\n", (long long)backup_age);
+        else
+            EMIT("fangkong_backup_verified_age_seconds +Inf\n");
+    }
 #undef EMIT
     if (len >= cap) /* the fixed part was cut: never append after a cut line */
         return out;
