@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "db/db.h"
 #include "db/migrations.h"
 #include "db/periodic.h"
+#include "http/http.h"
 #include "security/audit.h"
 
 #define PREFIX       "fangkong-"
@@ -273,6 +275,15 @@ static err run(db *d, int64_t now, void *ctx, int64_t *count_r)
 
 static struct periodic backups = PERIODIC_INIT("backup", run, NULL);
 
+/* /metrics: left out while the schedule is off; +Inf before the first
+ * verified backup (an alert rule on age catches both a stalled schedule
+ * and one that never succeeded). */
+static double age_gauge(void)
+{
+    int64_t age = backup_schedule_age_s();
+    return age == -2 ? NAN : age < 0 ? INFINITY : (double)age;
+}
+
 err backup_schedule_start(const char *db_url, const char *dir, int every_s, int keep)
 {
     if (every_s <= 0)
@@ -298,6 +309,11 @@ err backup_schedule_start(const char *db_url, const char *dir, int every_s, int 
     }
     if (n > 0)
         free_names(names, n);
+    static bool gauge;
+    if (!gauge)
+        gauge = http_metric_gauge("fangkong_backup_verified_age_seconds",
+                                  "Seconds since the newest verified scheduled backup was taken.",
+                                  age_gauge);
     err e = periodic_start(&backups, db_url, every_s);
     if (!e)
         cfg.on = true;

@@ -478,5 +478,8 @@ const struct http_error_code http_error_codes[] = {
     {"object_retired", "The disinfection or inspection object is retired (停用)"},
     /* ---- face terminals (docs/face.md "Resends and failures") ---- */
     {"nothing_failed", "The face enrolment has no failed terminal command to retry"},
+    /* ---- scheduled backups (docs/ha.md), refused at start of serve ---- */
+    {"backup_schedule_sqlite_only", "FK_BACKUP_EVERY is for SQLite; PostgreSQL uses WAL archiving"},
+    {"bad_backup_schedule", "FK_BACKUP_DIR is too long or FK_BACKUP_KEEP is below 1"},
     {NULL, NULL},
 };

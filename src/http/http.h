@@ -320,6 +320,13 @@ struct http_metric_family *http_metric_family(const char *name, const char *help
                                               const char *const *labels);
 void http_metric_add(struct http_metric_family *f, const char *const *values, double v);
 
+/* A gauge of /metrics read at each scrape (e.g. the age of the newest
+ * verified backup, backup/schedule.h): fn returns its value, NAN to leave
+ * it out of this scrape. Registered at start (not thread-safe against
+ * scrapes); at most HTTP_METRIC_GAUGES_MAX, then false. */
+#define HTTP_METRIC_GAUGES_MAX 8
+bool http_metric_gauge(const char *name, const char *help, double (*fn)(void));
+
 /* The HTTP status of an error code (the one table, http/status.c). */
 int http_status(err code);
 

@@ -4,12 +4,11 @@
  */
 #include "http/internal.h"
 
-#include "backup/schedule.h"
-
 #include "base/log.h"
 #include "security/crypto.h"
 
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -100,6 +99,25 @@ static const char *method_name(enum http_method m)
 
 static char *families_render(arena *a, char *out, size_t *len_r, size_t *cap_r);
 
+/* http_metric_gauge: read at each scrape, after the fixed part */
+static struct {
+    const char *name, *help;
+    double (*fn)(void);
+} gauges[HTTP_METRIC_GAUGES_MAX];
+static _Atomic int ngauges;
+
+bool http_metric_gauge(const char *name, const char *help, double (*fn)(void))
+{
+    int n = atomic_load(&ngauges);
+    if (n >= HTTP_METRIC_GAUGES_MAX)
+        return false;
+    gauges[n].name = name;
+    gauges[n].help = help;
+    gauges[n].fn = fn;
+    atomic_store(&ngauges, n + 1); /* published after it is filled */
+    return true;
+}
+
 char *metrics_render(arena *a)
 {
     size_t n;
@@ -158,14 +176,15 @@ char *metrics_render(arena *a)
                      (unsigned long long)labelled[k].n);
     }
     pthread_mutex_unlock(&labelled_mu);
-    int64_t backup_age = backup_schedule_age_s(); /* -2: no schedule (docs/ha.md) */
-    if (backup_age >= -1) {
-        EMIT("# HELP fangkong_backup_verified_age_seconds Age of the newest verified backup.\n"
-             "# TYPE fangkong_backup_verified_age_seconds gauge\n");
-        if (backup_age >= 0)
-            EMIT("fangkong_backup_verified_age_seconds %lld\n", (long long)backup_age);
+    for (int i = 0; i < atomic_load(&ngauges); i++) {
+        double v = gauges[i].fn();
+        if (isnan(v))
+            continue;
+        EMIT("# HELP %s %s\n# TYPE %s gauge\n", gauges[i].name, gauges[i].help, gauges[i].name);
+        if (isinf(v))
+            EMIT("%s %sInf\n", gauges[i].name, v > 0 ? "+" : "-");
         else
-            EMIT("fangkong_backup_verified_age_seconds +Inf\n");
+            EMIT("%s %.17g\n", gauges[i].name, v);
     }
 #undef EMIT
     if (len >= cap) /* the fixed part was cut: never append after a cut line */
