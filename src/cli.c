@@ -52,6 +52,7 @@
 #include "face/face.h"       /* face terminals: resends, failures */
 #include "doctor/doctor.h"   /* the operators' gauges of /metrics */
 #include "retention/retention.h"
+#include "backup/schedule.h" /* scheduled, verified SQLite backups */
 
 static const struct {
     const char *flag;
@@ -351,6 +352,7 @@ static void stop_workers(void)
     job_orphans_stop();    /* the jobs dead servers left */
     lease_beat_stop();     /* this instance's heartbeat (db/lease.h) */
     keyrot_serve_stop();   /* master key rotation */
+    backup_schedule_stop();
     audit_stop();
 }
 
@@ -390,6 +392,7 @@ int cmd_serve(int argc, char **argv)
     int care_sweep_s;                  /* community services: the missed check-in sweep */
     int face_sweep_s;                  /* face terminals: resends, failures */
     int keyrot_every_s, keyrot_batch, keyrot_batches; /* master key rotation's sweep */
+    int backup_every_s, backup_keep;   /* scheduled SQLite backups (docs/ha.md) */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     int beat_s, orphan_check_s; /* the instance's heartbeat, the dead servers' jobs */
@@ -439,7 +442,9 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_JOB_ORPHAN_CHECK", JOB_ORPHAN_CHECK_DEFAULT, 0, 86400, &orphan_check_s) ||
         env_int("FK_KEYROT_EVERY", 5, 0, 86400, &keyrot_every_s) ||
         env_int("FK_KEYROT_BATCH", 500, 1, 100000, &keyrot_batch) ||
-        env_int("FK_KEYROT_BATCHES", 20, 1, 100000, &keyrot_batches))
+        env_int("FK_KEYROT_BATCHES", 20, 1, 100000, &keyrot_batches) ||
+        env_int("FK_BACKUP_EVERY", 0, 0, 7 * 86400, &backup_every_s) ||
+        env_int("FK_BACKUP_KEEP", 24, 1, 10000, &backup_keep))
         return 2;
     if (match_min > match_auto || match_near >= match_far) {
         fprintf(stderr, "fangkong serve: FK_NAT_MATCH_MIN must not exceed FK_NAT_MATCH_AUTO, "
@@ -552,6 +557,8 @@ int cmd_serve(int argc, char **argv)
         what = "key rotation"; /* re-sealing, key file reloads (keyrot/keyrot.h) */
     else if ((e = auth_live_start(c.db_url))) /* sessions, roles changed on other servers */
         what = "auth listener";
+    else if ((e = backup_schedule_start(c.db_url, backup_dir(&c), backup_every_s, backup_keep)))
+        what = "backup schedule"; /* SQLite: verified online backups (docs/ha.md) */
     else if ((e = static_load(web_dir())))
         what = "web";
     else if ((e = http_on_stop(access_writer_stop)))

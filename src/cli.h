@@ -62,4 +62,7 @@ int cmd_retention(int argc, char **argv);
 /* Print an error's detail to stderr as "fangkong: <message>". */
 int cli_fail(err e, const char *what);
 
+/* FK_BACKUP_DIR, else <data dir>/backups: where scheduled backups go (backup/cli.c). */
+const char *backup_dir(const struct config *c);
+
 #endif

@@ -55,7 +55,9 @@ static const struct command {
      "  and writes signed retention markers. Keeps at least FK_AUDIT_RETENTION_DAYS (180).\n"},
     {"backup", NULL, cmd_backup, "在线备份 (online, consistent backup)",
      "fangkong backup FILE\n"
-     "  Writes a consistent copy while the server runs; encrypted fields stay encrypted.\n"},
+     "  Writes a consistent copy while the server runs; encrypted fields stay encrypted.\n"
+     "fangkong backup --list\n"
+     "  Lists the scheduled backups in FK_BACKUP_DIR, newest first, verified or not.\n"},
     {"restore", NULL, cmd_restore, "从备份恢复 (restore a backup)",
      "fangkong restore FILE\n"
      "  Replaces the database with the backup. Stop the server first.\n"},

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/schedule.h"
 #include "cli.h"
 #include "db/db.h"
 #include "security/audit.h"
@@ -74,11 +75,36 @@ static void key_reminder(const char *key_file)
            key_file);
 }
 
+const char *backup_dir(const struct config *c)
+{
+    static char buf[4096];
+    const char *v = getenv("FK_BACKUP_DIR");
+    if (v && *v)
+        return v;
+    snprintf(buf, sizeof buf, "%s/backups", c->data_dir);
+    return buf;
+}
+
+/* `fangkong backup --list`: the scheduled backups, newest first. */
+static int list_backups(const struct config *c)
+{
+    const char *dir = backup_dir(c);
+    int n = backup_schedule_list(dir);
+    if (n < 0) {
+        fprintf(stderr, "fangkong backup: 无法读取备份目录 %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    printf("%s: %d 份定时备份\n", dir, n);
+    return 0;
+}
+
 int cmd_backup(int argc, char **argv)
 {
     struct config c;
     if (config_load(&argc, argv, &c))
         return 2;
+    if (argc == 1 && !strcmp(argv[0], "--list"))
+        return list_backups(&c);
     const char *file = file_arg("backup", argc, argv);
     if (!file)
         return 2;

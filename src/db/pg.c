@@ -4,6 +4,13 @@
  * text (blobs as binary), reads results as text and decodes BYTEA columns.
  * A dropped connection is re-established on its next use outside a
  * transaction; its statements are then prepared again on their next step.
+ *
+ * High availability (docs/ha.md): the URL may name several hosts with
+ * target_session_attrs=read-write, so a reconnection finds whichever of them
+ * is the primary now. While no primary answers, every use fails at once with
+ * 503 database_down; tries to reconnect are spaced by a bounded back-off
+ * (PG_RETRY_MIN_MS doubling to PG_RETRY_MAX_MS), so a loop answers its
+ * clients instead of blocking on connection attempts.
  */
 #include "db/db_private.h"
 
@@ -27,6 +34,20 @@
 #define BOOLOID  16
 #define BYTEAOID 17
 
+/* Reconnection back-off: the first try at the next use, then 50 ms doubling
+ * up to 1 s between tries (so a promoted standby is found within about a
+ * second of accepting writes). */
+#define PG_RETRY_MIN_MS 50
+#define PG_RETRY_MAX_MS 1000
+
+/* Defaults a URL may override: a host that does not answer is given up after
+ * connect_timeout seconds (then the next host of the list is tried), and
+ * keepalives notice a primary that vanished without closing its sockets. */
+static const char *const pg_default_keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                                              "keepalives_interval", "keepalives_count"};
+static const char *const pg_default_values[] = {"5", "1", "10", "5", "3"};
+#define PG_NDEFAULTS (sizeof pg_default_keys / sizeof *pg_default_keys)
+
 struct pg_name {
     char s[24];
 };
@@ -38,6 +59,9 @@ struct pg {
     uint64_t gen;         /* bumped by each reconnect; 0 is "never prepared" */
     struct pg_name *dead; /* to DEALLOCATE once the failed transaction ends */
     int ndead, capdead;
+    bool stale;           /* connected to a server that no longer takes writes */
+    int retry_ms;         /* the back-off after the last failed reconnection */
+    uint64_t retry_at_us; /* no reconnection before this (db_now_us) */
 };
 
 struct pg_param {
@@ -77,11 +101,49 @@ static struct pg_stmt *S(db_stmt *s)
     return (struct pg_stmt *)s;
 }
 
+/* 503 database_down, the answer while no primary is reachable (the same as
+ * /healthz gives). Nothing was written: a statement that failed this way is
+ * part of a transaction the server rolls back. */
+static err pg_unavailable(void)
+{
+    return err_set(E_UNAVAILABLE, "database_down", NULL, "数据库不可用");
+}
+
+/* The connection is gone or no longer fit for writes: the socket broke
+ * (class 08 or a bad status), the server is shutting down or starting
+ * (57P01-57P03), or it answered as a read-only standby (25006: a former
+ * primary that was demoted). The last two mark the session stale, so the
+ * next use reconnects to the current primary. */
+static bool pg_lost(struct pg *c, const char *state)
+{
+    if (PQstatus(c->h) != CONNECTION_OK)
+        return true;
+    if (state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+                  !strcmp(state, "57P03") || !strcmp(state, "25006"))) {
+        c->stale = true;
+        return true;
+    }
+    return false;
+}
+
+/* Logged once per loss: later uses fail in pg_ready without a word until a
+ * reconnection is tried. */
+static err pg_down(struct pg *c, const char *what)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(PQerrorMessage(c->h), "\n"),
+             PQerrorMessage(c->h));
+    log_event(LOG_WARN, "db_connection_lost", "driver", "pg", "op", what, "detail", line, NULL);
+    return pg_unavailable();
+}
+
 /* Personal data reaches the server only as bound values, and data exceptions
  * (class 22) quote them in the message: log only their SQLSTATE. */
 static err pg_err(struct pg *c, const PGresult *res, const char *what, const char *sql)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (pg_lost(c, state))
+        return pg_down(c, what);
     if (state && !strcmp(state, "23505"))
         return err_set(E_CONFLICT, "duplicate", NULL, "记录已存在");
     if (state && !strncmp(state, "23", 2))
@@ -140,12 +202,27 @@ static void deallocate(struct pg *c, const char *name)
  */
 static err pg_ready(struct pg *c)
 {
-    if (PQstatus(c->h) != CONNECTION_OK) {
+    if (PQstatus(c->h) != CONNECTION_OK || c->stale) {
         if (c->base.in_tx)
-            return db_fail("pg", "connection", "connection lost inside a transaction");
+            return pg_unavailable(); /* its work is gone: the caller rolls back */
+        uint64_t now = db_now_us();
+        if (now < c->retry_at_us)
+            return pg_unavailable();
         PQreset(c->h);
-        if (PQstatus(c->h) != CONNECTION_OK)
-            return db_fail("pg", "reconnect", PQerrorMessage(c->h));
+        if (PQstatus(c->h) != CONNECTION_OK) {
+            c->retry_ms = c->retry_ms ? c->retry_ms * 2 : PG_RETRY_MIN_MS;
+            if (c->retry_ms > PG_RETRY_MAX_MS)
+                c->retry_ms = PG_RETRY_MAX_MS;
+            c->retry_at_us = db_now_us() + (uint64_t)c->retry_ms * 1000u;
+            char line[256];
+            snprintf(line, sizeof line, "%.*s", (int)strcspn(PQerrorMessage(c->h), "\n"),
+                     PQerrorMessage(c->h));
+            log_event(LOG_WARN, "db_reconnect_failed", "driver", "pg", "detail", line, NULL);
+            return pg_unavailable();
+        }
+        c->stale = false;
+        c->retry_ms = 0;
+        c->retry_at_us = 0;
         c->gen++;
         c->ndead = 0;
         log_event(LOG_WARN, "db_reconnected", "driver", "pg", NULL);
@@ -625,7 +702,16 @@ static err db_pg_open(const char *url, db **r)
     c->base.kind = DB_POSTGRES;
     c->base.wait_ms = DB_WAIT_DEFAULT_MS;
     c->gen = 1;
-    if (!(c->h = PQconnectdb(url))) {
+    /* the defaults first: a later value of the same key (from the URL) wins */
+    const char *keys[PG_NDEFAULTS + 2], *values[PG_NDEFAULTS + 2];
+    for (size_t i = 0; i < PG_NDEFAULTS; i++) {
+        keys[i] = pg_default_keys[i];
+        values[i] = pg_default_values[i];
+    }
+    keys[PG_NDEFAULTS] = "dbname";
+    values[PG_NDEFAULTS] = url;
+    keys[PG_NDEFAULTS + 1] = values[PG_NDEFAULTS + 1] = NULL;
+    if (!(c->h = PQconnectdbParams(keys, values, 1))) {
         free(c);
         return err_set(E_NOMEM, NULL, NULL, NULL);
     }

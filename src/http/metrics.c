@@ -12,6 +12,7 @@
 #include "security/crypto.h"
 
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -227,8 +228,12 @@ static char *gauges_render(arena *a, db *d, char *out, size_t *len_r, size_t *ca
             if (!has[k] || strcmp(gauges[k].name, gauges[i].name))
                 continue;
             const char *lab = gauges[k].labels;
-            len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s %.15g\n", gauges[k].name,
-                                    lab ? "{" : "", lab ? lab : "", lab ? "}" : "", v[k]);
+            len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s ", gauges[k].name,
+                                    lab ? "{" : "", lab ? lab : "", lab ? "}" : "");
+            if (isinf(v[k])) /* the exposition format's spelling */
+                len += (size_t)snprintf(out + len, cap - len, "%sInf\n", v[k] > 0 ? "+" : "-");
+            else
+                len += (size_t)snprintf(out + len, cap - len, "%.15g\n", v[k]);
         }
     }
     *len_r = len;

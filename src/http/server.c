@@ -688,8 +688,10 @@ static void handle(struct evhttp_request *ev, void *arg)
         } else if (e) {
             /* the question could not be answered (the database failed):
              * 503, never "signed out", or an outage would sign everyone
-             * out of their pages */
-            e = err_set(E_UNAVAILABLE, NULL, NULL, NULL);
+             * out of their pages; database_down and database_busy keep
+             * their code (docs/ha.md: what a client sees in a failover) */
+            if (e != E_UNAVAILABLE)
+                e = err_set(E_UNAVAILABLE, NULL, NULL, NULL);
             goto done;
         }
     }
