@@ -37,12 +37,14 @@
 
 #include "access/access.h"
 #include "base/log.h"
+#include "db/catchup.h"
 
 #define SEGMENT_MAX (64u << 20) /* bytes of a segment before the next one starts */
 #define TAIL_MAX    100000      /* records journalled and not yet indexed */
 #define INDEX_MAX   20000       /* records per indexer transaction */
 #define BUCKETS     8192        /* the tail's index by person */
 #define STR_NULL    0xFFFFu
+#define SYNC_WAIT_S 10 /* the longest a reader waits for the indexer */
 
 struct tent {
     struct journal_rec r;
@@ -612,11 +614,17 @@ void access_journal_sync(void)
 {
     if (!J.on)
         return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += SYNC_WAIT_S;
     pthread_mutex_lock(&J.mu);
     uint64_t target = J.seq_durable;
-    while (J.seq_indexed < target && J.running)
-        pthread_cond_wait(&J.done, &J.mu);
+    bool late = false;
+    while (J.seq_indexed < target && J.running && !late)
+        late = pthread_cond_timedwait(&J.done, &J.mu, &until) == ETIMEDOUT;
     pthread_mutex_unlock(&J.mu);
+    if (late) /* an indexer failing for long (logged there): answer with what is indexed */
+        log_event(LOG_WARN, "access_journal_sync_late", NULL);
 }
 
 /* ---- start-up and stop -------------------------------------------------------------- */
@@ -795,6 +803,7 @@ err access_journal_open(const char *db_url, db *d)
     }
     pthread_setname_np(J.thread, "fk-access-idx");
     J.on = true;
+    db_catch_up_set(access_journal_sync); /* readers in other capabilities (db/catchup.h) */
     return E_OK;
 }
 
@@ -802,6 +811,7 @@ void access_journal_close(void)
 {
     if (!J.on)
         return;
+    db_catch_up_set(NULL);
     pthread_mutex_lock(&J.mu);
     J.stopping = true;
     pthread_cond_signal(&J.wake);

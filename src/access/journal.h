@@ -86,7 +86,9 @@ void access_journal_count_end(void);
 /*
  * Wait until every scan acknowledged so far is in access_records. Every
  * reader of access_records calls this first, outside any transaction (the
- * indexer needs the write lock). No-op when the journal is off.
+ * indexer needs the write lock). No-op when the journal is off. Waits at
+ * most 10 s: an indexer that keeps failing (logged) must not hang every
+ * reader; the reader then sees what is indexed and a warning is logged.
  */
 void access_journal_sync(void);
 

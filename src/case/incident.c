@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "access/journal.h"
+#include "db/catchup.h"
 #include "attach/attach.h"
 #include "base/id.h"
 #include "base/json.h"
@@ -740,7 +740,7 @@ fail:
 err incident_from_access(db *d, const struct principal *who, int64_t access_id,
                          struct incident_new *in)
 {
-    access_journal_sync(); /* a scan answered a moment ago is found (access/journal.h) */
+    db_catch_up(); /* a scan answered a moment ago is found (db/catchup.h) */
     db_stmt *s;
     bool row = false;
     err e = db_prepare(d,
