@@ -213,6 +213,10 @@ static char *get_str(struct cur *c)
         c->bad = true;
         return NULL;
     }
+    if (memchr(c->p, '\0', l)) { /* a string the encoder could not have written */
+        c->bad = true;
+        return NULL;
+    }
     char *s = malloc((size_t)l + 1);
     if (!s) {
         c->bad = true;
@@ -284,6 +288,8 @@ bool journal_frame_decode(const uint8_t *buf, size_t len, struct journal_rec *r,
      * version, not a torn write, and is refused all the same */
     if (c.bad || c.n || (r->direction != ACCESS_IN && r->direction != ACCESS_OUT) ||
         r->method < ACCESS_STAFF_SCAN || r->method > ACCESS_DEVICE || r->colour > CODE_RED ||
+        r->pass > 1 || flags[5] > 1 || (r->reason & (r->reason - 1)) ||
+        r->reason > ACCESS_DENY_LIMIT ||
         (r->audited && (!r->audit.action || !r->audit.object_type))) {
         journal_rec_free(r);
         return false;

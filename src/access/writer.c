@@ -7,6 +7,12 @@
  * hands the reply back to the loop that owns the request), so an answered
  * scan survives kill -9 the instant after.
  *
+ * On SQLite with the access journal (journal.h), the scans of a batch that
+ * write nothing but their record are decided outside the transaction,
+ * appended to the journal with one fdatasync and answered; only the others
+ * (a temperature, an alert, another instance's code) go through the
+ * transaction, after them.
+ *
  * A batch that fails is rolled back and its scans applied one by one, each
  * in its own transaction, so one bad scan fails alone.
  *
