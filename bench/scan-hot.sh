@@ -35,13 +35,21 @@ calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 parse() { awk '/Requests\/sec/ {print $2}' "$1"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# CPU time (clock ticks, user + system) of the processes given by pid; the
+# machine is shared, so CPU per request is the steadier figure beside req/s
+ticks() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0; done | awk '{s += $1} END {print s + 0}'; }
+requests() { awk '/requests in/ {print $1}' "$1"; }
+HZ=$(getconf CLK_TCK)
+# microseconds of CPU per request: TICKS REQUESTS
+us_per() { calc "$1 * 1000000 / $HZ / ($2 + 0.000001)" 0; }
+nginx_workers() { echo "$(cat "$work/nginx.pid") $(ps -o pid= --ppid "$(cat "$work/nginx.pid")")"; }
 
 # the city, its venue and tokens, once (the first binary builds it)
 BIN1=$(readlink -f "$1")
 export FK_DATA_DIR="$work/master"
-"$BIN1" init >/dev/null
+"$BIN1" init >/dev/null 2>&1
 echo "scan-hot: building a city of $PERSONS people..." >&2
-"$BIN1" demo --persons "$PERSONS" --seed 1 >"$work/accounts.txt"
+"$BIN1" demo --persons "$PERSONS" --seed 1 >"$work/accounts.txt" 2>"$work/demo.log"
 bench_serve "$BIN1" "$work/setup.log"
 cookie=$(bench_login "$work/accounts.txt" command_center)
 cp_region=$(awk '$1=="checkpoint_staff" {print $4}' "$work/accounts.txt")
@@ -94,7 +102,9 @@ measure() {
         echo 'end'
     } >"$work/scan.lua"
     wrk -t2 -c"$CONNS" -d2s -s "$work/scan.lua" "http://127.0.0.1:$port" >/dev/null
+    t0=$(ticks "$srv")
     wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$work/scan.lua" "http://127.0.0.1:$port" >"$work/scan.txt"
+    cpu=$(us_per "$(($(ticks "$srv") - t0))" "$(requests "$work/scan.txt")")
     kill "$srv"
     wait "$srv" 2>/dev/null || true
     srv=
@@ -104,11 +114,13 @@ measure() {
 nginx_rps() {
     head -c "$1" /dev/zero | tr '\0' 'x' >"$work/www/scan.json"
     wrk -t2 -c"$CONNS" -d2s "http://127.0.0.1:$nport/scan.json" >/dev/null
+    t0=$(ticks $(nginx_workers))
     wrk -t2 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$nport/scan.json" >"$work/nginx.txt"
-    parse "$work/nginx.txt"
+    ng=$(parse "$work/nginx.txt")
+    ngcpu=$(us_per "$(($(ticks $(nginx_workers)) - t0))" "$(requests "$work/nginx.txt")")
 }
 
-printf '%-4s %-40s %10s %10s %7s  %s\n' run variant scans/s nginx/s ratio load >&2
+printf '%-4s %-36s %9s %9s %6s %7s %7s %6s  %s\n' run variant scans/s nginx/s ratio us/scan us/ngx cpu-r load >&2
 : >"$work/ratios"
 i=1
 while [ "$i" -le "$RUNS" ]; do
@@ -116,18 +128,21 @@ while [ "$i" -le "$RUNS" ]; do
         for env in $ENVS; do
             la=$(load)
             measure "$(readlink -f "$bin")" "$env"
-            ng=$(nginx_rps "$size")
+            nginx_rps "$size"
             ratio=$(calc "$rps / $ng" 3)
+            cpur=$(calc "$ngcpu / ($cpu + 0.000001)" 3)
             label="$bin $env"
             [ -n "$bad" ] && label="$label (non-2xx $bad)"
-            printf '%-4s %-40s %10s %10s %7s  %s\n' "$i" "$label" "$rps" "$ng" "$ratio" "$la" >&2
-            echo "$bin|$env|$ratio" >>"$work/ratios"
+            printf '%-4s %-36s %9s %9s %6s %7s %7s %6s  %s\n' "$i" "$label" "$rps" "$ng" "$ratio" "$cpu" "$ngcpu" "$cpur" "$la" >&2
+            echo "$bin|$env|$ratio|$cpur" >>"$work/ratios"
         done
     done
     i=$((i + 1))
 done
-echo "median ratio per variant:" >&2
+echo "medians per variant (ratio: scans/s over nginx req/s; cpu_ratio: nginx CPU per request over fangkong's):" >&2
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 cut -d'|' -f1,2 "$work/ratios" | sort -u | while IFS='|' read -r b e; do
-    m=$(grep -F "$b|$e|" "$work/ratios" | cut -d'|' -f3 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    echo "scan-hot $b $e median_ratio=$m"
+    m=$(grep -F "$b|$e|" "$work/ratios" | cut -d'|' -f3 | median)
+    c=$(grep -F "$b|$e|" "$work/ratios" | cut -d'|' -f4 | median)
+    echo "scan-hot $b $e median_ratio=$m median_cpu_ratio=$c"
 done
