@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "access/access.h"
+#include "access/journal.h"
 #include "alert/alert.h"
 #include "app.h"
 #include "attach/attach.h"
@@ -479,6 +480,7 @@ int cmd_serve(int argc, char **argv)
     publish_public_configure(public_rate);
     connect_telecom_interval_set(telecom_interval_s);
     access_writer_set_queue_max((size_t)scan_queue);
+    access_journal_configure(c.data_dir); /* SQLite: scans journalled (access/journal.h) */
     db *d;
     if (app_open(&c, &d))
         return 1;

@@ -29,6 +29,7 @@
 #include "base/error.h"
 #include "code/code.h"
 #include "db/db.h"
+#include "security/audit.h"
 #include "security/auth.h"
 
 enum access_method { ACCESS_STAFF_SCAN = 1, ACCESS_SELF_SCAN, ACCESS_MANUAL, ACCESS_DEVICE };
@@ -114,6 +115,10 @@ struct access_scan {
     bool remote;
     enum code_colour remote_colour;
     const char *remote_reasons; /* JSON text */
+    /* in: the scan's audit entry when the journal is on (access_journal_on):
+     * written with the record, in the journal or in its transaction, rather
+     * than queued by the handler; NULL: the handler audited the scan */
+    const struct audit_entry *audit;
     /* out */
     int64_t at;
     enum code_colour colour;
@@ -128,6 +133,18 @@ struct access_scan {
  * comment). E_DB, or health's errors for the temperature.
  */
 err access_apply(db *d, arena *a, struct access_scan *s) MUST_USE;
+
+struct journal_rec;
+/*
+ * The reading half of access_apply, for a scan without a temperature and
+ * not remote, outside any transaction (the journal's writer): the record's
+ * id and time, the colour, the passages counted (the database's, the
+ * journal's not yet indexed, and those of batch[0..n): records of the
+ * caller's batch not journalled yet) and the decision. Writes nothing: a
+ * decision with alerts must then go through access_apply. E_DB.
+ */
+err access_decide(db *d, arena *a, struct access_scan *s, const struct journal_rec *batch,
+                  size_t n) MUST_USE;
 
 /* The reply of a scan as JSON (for the staff or the resident). */
 json_t *access_scan_json(const struct access_scan *s);

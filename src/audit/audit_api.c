@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/catchup.h"
 #include "app.h"
 #include "base/paging.h"
 #include "base/csv.h"
@@ -161,6 +162,9 @@ struct entry {
 static err query(struct req *r, const struct audit_filter *f, int64_t page, int64_t size,
                  struct entry **items_r, size_t *n_r, int64_t *total_r)
 {
+    /* the entries of journalled scans, and their records, are written by
+     * the access journal's indexer (db/catchup.h) */
+    db_catch_up();
     /* the query is large: arena, not stack */
     struct query *q = arena_alloc(r->a, sizeof *q);
     *q = (struct query)QUERY_INIT;

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "db/catchup.h"
 #include "attach/attach.h"
 #include "base/id.h"
 #include "base/json.h"
@@ -739,6 +740,7 @@ fail:
 err incident_from_access(db *d, const struct principal *who, int64_t access_id,
                          struct incident_new *in)
 {
+    db_catch_up(); /* a scan answered a moment ago is found (db/catchup.h) */
     db_stmt *s;
     bool row = false;
     err e = db_prepare(d,

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db/catchup.h"
 #include "base/paging.h"
 #include "base/csv.h"
 #include "base/id.h"
@@ -794,6 +795,8 @@ static err move_street_counters(db *d, int64_t code, int64_t end, int64_t new_co
 err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, arena *a,
                 struct region *r_r, int64_t *moved_r)
 {
+    /* journalled scans moved with the rest (db/catchup.h) */
+    db_catch_up();
     err e = write_scope_check(sc, code, E_NOT_FOUND);
     if (e)
         return e;

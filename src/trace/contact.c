@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/catchup.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -1267,6 +1268,7 @@ err trace_compute(db *d, const struct trace_plan *p, struct trace_result *r_r)
     }
     *people_slot(&s.seen, p->person_id) = UINT32_MAX;
     s.seen.n = 1;
+    db_catch_up(); /* every acknowledged scan, before the snapshot is taken */
     if ((e = db_begin_read(d)))
         goto out;
     /* the case's visits, per venue */

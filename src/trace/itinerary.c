@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/catchup.h"
 #include "base/time.h"
 #include "trace/trace.h"
 
@@ -574,6 +575,7 @@ err itinerary_build(db *d, arena *a, int64_t person_id, int days, int64_t now,
     struct itinerary it = {
         .person_id = person_id, .days = days, .from = now - days * TOKEN_DAY_MS, .to = now + 1};
     struct spans sp = {0};
+    db_catch_up(); /* every acknowledged scan (db/catchup.h) */
     err e = itinerary_stay_hours(d, &it.stay_hours);
     if (!e)
         e = read_access(d, a, person_id, it.from, it.to, &sp);
