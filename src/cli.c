@@ -393,7 +393,7 @@ int cmd_serve(int argc, char **argv)
     int care_sweep_s;                  /* community services: the missed check-in sweep */
     int face_sweep_s;                  /* face terminals: resends, failures */
     int keyrot_every_s, keyrot_batch, keyrot_batches; /* master key rotation's sweep */
-    int backup_every_s, backup_keep;   /* scheduled SQLite backups (docs/ha.md) */
+    int backup_every_s, backup_keep;                  /* scheduled SQLite backups (docs/ha.md) */
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     int beat_s, orphan_check_s; /* the instance's heartbeat, the dead servers' jobs */
@@ -556,7 +556,7 @@ int cmd_serve(int argc, char **argv)
         what = "job orphans";
     else if ((e = keyrot_serve_start(c.db_url, c.node, keyrot_every_s, keyrot_batch,
                                      keyrot_batches)))
-        what = "key rotation"; /* re-sealing, key file reloads (keyrot/keyrot.h) */
+        what = "key rotation";                /* re-sealing, key file reloads (keyrot/keyrot.h) */
     else if ((e = auth_live_start(c.db_url))) /* sessions, roles changed on other servers */
         what = "auth listener";
     else if ((e = backup_schedule_start(c.db_url, backup_dir(&c), backup_every_s, backup_keep)))
