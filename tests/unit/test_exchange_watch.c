@@ -164,7 +164,7 @@ static void call(int64_t caller, const char *name, const char *result, int statu
 static long long metric_now(const char *prefix)
 {
     arena *a = arena_new(0);
-    const char *p = strstr(metrics_render(a), prefix);
+    const char *p = strstr(metrics_render(a, D), prefix);
     long long v = p ? strtoll(p + strlen(prefix), NULL, 10) : 0;
     arena_free(&a);
     return v;
@@ -214,7 +214,7 @@ static void test_counting(void **state)
                      0);
     /* /metrics holds the family with the caller's name and its histogram */
     arena *a = arena_new(0);
-    char *text = metrics_render(a);
+    char *text = metrics_render(a, D);
     assert_non_null(strstr(text, "# TYPE fangkong_exchange_call_seconds histogram"));
     assert_non_null(strstr(text, "fangkong_exchange_call_seconds_count{direction=\"in\",party="
                                  "\"市卫健委\",dataset=\"persons\",result=\"signature_invalid\"}"));
@@ -235,7 +235,7 @@ static void test_metric_escape(void **state)
     http_metric_add(f, (const char *[]){"a\"b\\c\nd"}, 2);
     http_metric_add(f, (const char *[]){"a\"b\\c\nd"}, 3);
     arena *a = arena_new(0);
-    char *text = metrics_render(a);
+    char *text = metrics_render(a, D);
     assert_non_null(strstr(text, "fangkong_test_total{x=\"a\\\"b\\\\c\\nd\"} 5\n"));
     arena_free(&a);
 }
