@@ -45,6 +45,7 @@ function cert(name, days) {
 function doctor(env = {}, args = []) {
   const e = { ...ctx.env, FK_DISK_WARN_PCT: '0', FK_DISK_FAIL_PCT: '0', FK_TLS_CERT: certOk };
   delete e.FK_BIN; // the test runner's, not the server's
+  delete e.FK_SAN; // the same (set for the sanitizer pass)
   for (const [k, v] of Object.entries(env)) {
     if (v === null) delete e[k];
     else e[k] = v;
