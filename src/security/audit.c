@@ -1573,6 +1573,29 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed, bool
     return E_OK;
 }
 
+/* The end of a prune's transaction: its 'audit.prune' entry by `who` when
+ * it removed something (in the transaction: with the prune or not at all),
+ * then the commit; on any failure rolled back and *removed_r zeroed. */
+static err prune_finish(db *d, err e, const char *who, const char *detail, int64_t *removed_r)
+{
+    if (!e && *removed_r) {
+        struct audit_entry a = {.username = who,
+                                .role = who,
+                                .ip = "local",
+                                .action = "audit.prune",
+                                .object_type = "audit",
+                                .result = "ok",
+                                .detail = detail};
+        e = audit_log(d, &a);
+    }
+    if (e || (e = db_commit(d))) {
+        db_rollback(d);
+        *removed_r = 0;
+        return e;
+    }
+    return E_OK;
+}
+
 err audit_prune(db *d, int64_t before_ms, int64_t *removed_r)
 {
     *removed_r = 0;
@@ -1591,25 +1614,10 @@ err audit_prune(db *d, int64_t before_ms, int64_t *removed_r)
     for (size_t i = 0; !e && i < nn; i++)
         e = prune_node(d, chains[i].node, before_ms, removed_r, true);
     free(chains);
-    if (!e && *removed_r) {
-        char detail[96];
-        snprintf(detail, sizeof detail, "before=%lld removed=%lld", (long long)before_ms,
-                 (long long)*removed_r);
-        struct audit_entry a = {.username = "cli",
-                                .role = "cli",
-                                .ip = "local",
-                                .action = "audit.prune",
-                                .object_type = "audit",
-                                .result = "ok",
-                                .detail = detail};
-        e = audit_log(d, &a); /* in the transaction: with the prune or not at all */
-    }
-    if (e || (e = db_commit(d))) {
-        db_rollback(d);
-        *removed_r = 0;
-        return e;
-    }
-    return E_OK;
+    char detail[96];
+    snprintf(detail, sizeof detail, "before=%lld removed=%lld", (long long)before_ms,
+             (long long)*removed_r);
+    return prune_finish(d, e, "cli", detail, removed_r);
 }
 
 err audit_restored(db *d)
@@ -1700,23 +1708,8 @@ err audit_prune_partitions(db *d, int64_t boundary_ms, err (*drop)(db *d, void *
             e = db_run(s, NULL);
         }
     }
-    if (!e && *removed_r) {
-        char detail[128];
-        snprintf(detail, sizeof detail, "before=%lld removed=%lld by=%s", (long long)boundary_ms,
-                 (long long)*removed_r, skewed ? "delete:clock_skew" : "partitions");
-        struct audit_entry a = {.username = "system",
-                                .role = "system",
-                                .ip = "local",
-                                .action = "audit.prune",
-                                .object_type = "audit",
-                                .result = "ok",
-                                .detail = detail};
-        e = audit_log(d, &a); /* in the transaction: with the prune or not at all */
-    }
-    if (e || (e = db_commit(d))) {
-        db_rollback(d);
-        *removed_r = 0;
-        return e;
-    }
-    return E_OK;
+    char detail[128];
+    snprintf(detail, sizeof detail, "before=%lld removed=%lld by=%s", (long long)boundary_ms,
+             (long long)*removed_r, skewed ? "delete:clock_skew" : "partitions");
+    return prune_finish(d, e, "system", detail, removed_r);
 }
