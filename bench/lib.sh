@@ -44,3 +44,24 @@ bench_poll() {
     done
     echo "$_v"
 }
+
+# bench_nginx_static WORK: nginx serving WORK/www on a free port (sets
+# $nport), its pid, log and temporary files under WORK: the reference the
+# benches divide by (a static file of the reply's size, same wrk settings).
+bench_nginx_static() {
+    mkdir -p "$1/www" "$1/nginx"
+    nport=$(freeport)
+    cat >"$1/nginx.conf" <<CONF
+worker_processes 2;
+pid $1/nginx.pid;
+error_log $1/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $1/nginx; proxy_temp_path $1/nginx;
+    fastcgi_temp_path $1/nginx; uwsgi_temp_path $1/nginx; scgi_temp_path $1/nginx;
+    server { listen 127.0.0.1:$nport; root $1/www; default_type application/json; }
+}
+CONF
+    nginx -c "$1/nginx.conf" -p "$1"
+}

@@ -81,20 +81,7 @@ errors=$(awk '/Non-2xx/ {print $NF}' "$work/fk.txt")
 # nginx serving a static file of the same size, same wrk settings
 mkdir -p "$work/www" "$work/nginx"
 head -c "$size" /dev/zero | tr '\0' 'x' >"$work/www/reply.json"
-nport=$(freeport)
-cat >"$work/nginx.conf" <<CONF
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;
-    fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-    server { listen 127.0.0.1:$nport; root $work/www; default_type application/json; }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work"
+bench_nginx_static "$work"
 sleep 0.5
 wrk -t2 -c"$CONNS" -d2s "http://127.0.0.1:$nport/reply.json" >/dev/null
 wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$nport/reply.json" >"$work/nginx.txt"

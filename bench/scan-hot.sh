@@ -66,20 +66,7 @@ srv=
 
 # nginx, started once; its file is written after the first scan reply
 mkdir -p "$work/www" "$work/nginx"
-nport=$(freeport)
-cat >"$work/nginx.conf" <<CONF
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;
-    fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-    server { listen 127.0.0.1:$nport; root $work/www; default_type application/json; }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work"
+bench_nginx_static "$work"
 
 # one measurement of BIN with the settings ENV ("-" none): sets rps, bad (non-2xx), size
 measure() {
