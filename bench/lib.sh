@@ -50,6 +50,9 @@ bench_poll() {
 # benches divide by (a static file of the reply's size, same wrk settings).
 bench_nginx_static() {
     mkdir -p "$1/www" "$1/nginx"
+    # run as root, nginx's workers are `nobody`: a mktemp folder (0700)
+    # would answer 403 instead of the file
+    chmod 755 "$1" "$1/www"
     nport=$(freeport)
     cat >"$1/nginx.conf" <<CONF
 worker_processes 2;
