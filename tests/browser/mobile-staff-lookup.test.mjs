@@ -112,10 +112,18 @@ test('a grid worker registers a person: a field error first, then the record; a 
   await field(page, 'region-field').click();
   await field(page, 'region-popup').locator('[data-test=region-option]').first().waitFor();
   // drill down to the building of the community
+  // the picker starts at the worker's own scope, so the levels above it are not offered;
+  // each level's options are counted only once its children have loaded (the trail names
+  // the level just entered and the spinner is gone), or a level still loading is skipped
+  const popup = field(page, 'region-popup');
   for (const name of ['东城区', '东华门街道', '多福巷社区', '第一网格', '1号楼']) {
-    const opt = field(page, 'region-popup').locator('[data-test=region-option]').filter({ hasText: name });
-    if (await opt.count()) await opt.first().click();
+    await popup.locator('.van-loading').waitFor({ state: 'hidden' });
+    const opt = popup.locator('[data-test=region-option]').filter({ hasText: name });
+    if (!(await opt.count())) continue;
+    await opt.first().click();
+    await popup.locator('.crumb').last().filter({ hasText: name }).waitFor();
   }
+  await popup.locator('.van-loading').waitFor({ state: 'hidden' });
   await field(page, 'region-confirm').filter({ hasText: '1号楼' }).click();
   await input(page, 'pn-address').fill('3单元502室');
   await field(page, 'pn-vulnerable-pregnant').click();
