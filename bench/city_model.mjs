@@ -39,21 +39,26 @@ const parse = (r) => {
   const [srps] = nums(r[7]);
   const [sfk, sng, spg] = nums(r[8]);
   const [swal, sdb] = nums(r[9]);
-  return { date: r[0], people: Number(r[1]), servers: Number(r[2]), lrps, lfk, lng, lpg, lwal: Number(r[6]), srps, sfk, sng, spg, swal, sdb };
+  // rows before the sample's columns (2026-12-05) end with the load average in r[10]
+  const sampled = r.length >= 14 && r[10] !== '—';
+  const [tfk, tng, tpg] = sampled ? nums(r[11]) : [sfk, sng, spg];
+  const [twal] = sampled ? nums(r[12]) : [swal];
+  return { date: r[0], people: Number(r[1]), servers: Number(r[2]), lrps, lfk, lng, lpg, lwal: Number(r[6]), srps, sfk, sng, spg, swal, sdb, sampled, tfk, tng, tpg, twal };
 };
 const last = (n) => rows.map(parse).filter((r) => r.servers === n).at(-1);
 const one = last(1);
 const two = last(2);
 
-// samples cost what a scan costs until the testing path has its own row (assumed)
-const samplesPeak = Math.round((CITY.samplesRound / (CITY.roundHours * 3600)) * 2); // twice the mean
+// samples at twice their mean rate; a row without the sample's own columns prices a
+// sample as a scan
+const samplesPeak = Math.round((CITY.samplesRound / (CITY.roundHours * 3600)) * 2);
 const cores = (fk, ng, pg) => ({
-  fk: (CITY.scansPeak * one.sfk + samplesPeak * one.sfk + CITY.lookupsPeak * fk) / 1000 / UTIL,
-  ng: (CITY.scansPeak * one.sng + samplesPeak * one.sng + CITY.lookupsPeak * ng) / 1000 / UTIL,
-  pg: (CITY.scansPeak * one.spg + samplesPeak * one.spg + CITY.lookupsPeak * pg) / 1000 / UTIL,
+  fk: (CITY.scansPeak * one.sfk + samplesPeak * one.tfk + CITY.lookupsPeak * fk) / 1000 / UTIL,
+  ng: (CITY.scansPeak * one.sng + samplesPeak * one.tng + CITY.lookupsPeak * ng) / 1000 / UTIL,
+  pg: (CITY.scansPeak * one.spg + samplesPeak * one.tpg + CITY.lookupsPeak * pg) / 1000 / UTIL,
 });
 const c = cores(one.lfk, one.lng, one.lpg);
-const walMBs = ((CITY.scansPeak + samplesPeak) * one.swal + CITY.lookupsPeak * one.lwal) / 1e6;
+const walMBs = (CITY.scansPeak * one.swal + samplesPeak * one.twal + CITY.lookupsPeak * one.lwal) / 1e6;
 const monthGB = (CITY.recordsMonth * one.sdb) / 1e9;
 const keptGB = monthGB * (CITY.auditDays / 30); // access rows and their audit rows; audit kept longest
 const servers = Math.ceil(c.fk / CORES_PER_SERVER) + 1; // N + 1: one may fail at peak
@@ -62,6 +67,7 @@ const f = (x, d = 1) => x.toFixed(d);
 console.log(`inputs: docs/benchmarks.md Scale-out rows of ${one.date} (${one.people} people; ${two ? 'two servers gave ' + f(two.srps / one.srps, 2) + '× the scans of one' : 'no two-server row'})`);
 console.log(`  scan   CPU ms: fangkong ${one.sfk}, nginx ${one.sng}, PostgreSQL ${one.spg}; WAL ${one.swal} B, database +${one.sdb} B`);
 console.log(`  lookup CPU ms: fangkong ${one.lfk}, nginx ${one.lng}, PostgreSQL ${one.lpg}; WAL ${one.lwal} B`);
+console.log(one.sampled ? `  sample CPU ms: fangkong ${one.tfk}, nginx ${one.tng}, PostgreSQL ${one.tpg}; WAL ${one.twal} B` : '  sample: no row of its own, priced as a scan');
 console.log(`city: ${CITY.scansPeak} scans/s + ${samplesPeak} samples/s + ${CITY.lookupsPeak} look-ups/s at peak, planned at ${UTIL * 100}% busy`);
 console.log(`  fangkong cores   ${f(c.fk)}  -> ${servers} servers of ${CORES_PER_SERVER} cores (N + 1)`);
 console.log(`  nginx cores      ${f(c.ng)}`);

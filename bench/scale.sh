@@ -1,6 +1,6 @@
 #!/bin/sh
-# make bench-scale (also the last part of `make bench`): the person look-up
-# and the staff scan through nginx with one and then two `fangkong serve` on
+# make bench-scale (also the last part of `make bench`): the person look-up,
+# the staff scan and the testing site's sample through nginx with one and then two `fangkong serve` on
 # one PostgreSQL, on this machine, with PostgreSQL durable (fsync and
 # synchronous_commit on). Besides requests per second and p99 it measures
 # what each request costs in CPU, per process kind (fangkong, nginx,
@@ -149,13 +149,39 @@ for n in 1 2; do
         echo "  return wrk.format(\"POST\", \"/api/v1/scans\", {[\"Content-Type\"] = \"application/json\", [\"Cookie\"] = \"$cp_cookie\"}, '{\"venue_id\":\"$venue\",\"direction\":\"in\",\"token\":\"' .. t[math.random(#t)] .. '\"}')"
         echo 'end'
     } >"$work/scan.lua"
+    # the testing site's sample (POST /api/v1/nat/samples): a sampler clocked in at a
+    # site takes a code into a 10-in-1 tube; each wrk thread fills its own tubes, ten
+    # samples each, under barcodes no earlier run used (os.time() and the thread)
+    site_cookie=$(bench_login "$work/accounts.txt" site_staff)
+    if [ "$n" = 1 ]; then
+        sapi() { curl -s -X "$1" -H "Cookie: $site_cookie" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$nport$2"; }
+        site=$(sapi GET "/api/v1/nat/sites?page_size=1" | field id)
+        [ -n "$site" ] || { echo "bench-scale: no testing site" >&2; exit 1; }
+        sapi POST "/api/v1/nat/sites/$site/clock-in" '{}' | grep -qE '"id"|already_clocked_in' ||
+            { echo "bench-scale: the sampler could not clock in" >&2; exit 1; }
+    fi
+    {
+        echo 'local t = {}'
+        echo "for line in io.lines(\"$work/tokens.txt\") do t[#t + 1] = line end"
+        echo 'local threads = 0'
+        echo 'function setup(thread) threads = threads + 1; thread:set("tid", threads) end'
+        echo 'local run, n = os.time(), 0'
+        echo 'request = function()'
+        echo '  n = n + 1'
+        echo '  local tube = string.format("S%d-%d-%d", run, tid, math.floor(n / 10))'
+        echo "  return wrk.format(\"POST\", \"/api/v1/nat/samples\", {[\"Content-Type\"] = \"application/json\", [\"Cookie\"] = \"$site_cookie\"}, '{\"code\":\"' .. t[math.random(#t)] .. '\",\"barcode\":\"' .. tube .. '\",\"tube_kind\":\"pool10\"}')"
+        echo 'end'
+    } >"$work/sample.lua"
     set -- $(run lookup$n "$work/lookup.lua" "$cookie")
     l_rps=$1 l_p99=$2 l_fk=$3 l_ng=$4 l_pg=$5 l_wal=$6
     set -- $(run scan$n "$work/scan.lua" "$cp_cookie")
     s_rps=$1 s_p99=$2 s_fk=$3 s_ng=$4 s_pg=$5 s_wal=$6 s_db=$7
+    set -- $(run sample$n "$work/sample.lua" "$site_cookie")
+    t_rps=$1 t_p99=$2 t_fk=$3 t_ng=$4 t_pg=$5 t_wal=$6 t_db=$7
     load=$(cut -d' ' -f1-3 /proc/loadavg)
-    echo "bench-scale: $n server(s): look-up $l_rps/s p99 $l_p99 ms (CPU ms fangkong $l_fk, nginx $l_ng, PostgreSQL $l_pg; WAL $l_wal B); scan $s_rps/s p99 $s_p99 ms (CPU ms $s_fk, $s_ng, $s_pg; WAL $s_wal B, database +$s_db B); load $load"
-    row=$(printf '| %s | %s | %s | %s | %s / %s | %s / %s / %s | %s | %s / %s | %s / %s / %s | %s / %s | %s |' "$date" "$PERSONS" "$n" \
-        "$(nproc)" "$l_rps" "$l_p99" "$l_fk" "$l_ng" "$l_pg" "$l_wal" "$s_rps" "$s_p99" "$s_fk" "$s_ng" "$s_pg" "$s_wal" "$s_db" "$load")
+    echo "bench-scale: $n server(s): look-up $l_rps/s p99 $l_p99 ms (CPU ms fangkong $l_fk, nginx $l_ng, PostgreSQL $l_pg; WAL $l_wal B); scan $s_rps/s p99 $s_p99 ms (CPU ms $s_fk, $s_ng, $s_pg; WAL $s_wal B, database +$s_db B); sample $t_rps/s p99 $t_p99 ms (CPU ms $t_fk, $t_ng, $t_pg; WAL $t_wal B, database +$t_db B); load $load"
+    row=$(printf '| %s | %s | %s | %s | %s / %s | %s / %s / %s | %s | %s / %s | %s / %s / %s | %s / %s | %s / %s | %s / %s / %s | %s / %s | %s |' "$date" "$PERSONS" "$n" \
+        "$(nproc)" "$l_rps" "$l_p99" "$l_fk" "$l_ng" "$l_pg" "$l_wal" "$s_rps" "$s_p99" "$s_fk" "$s_ng" "$s_pg" "$s_wal" "$s_db" \
+        "$t_rps" "$t_p99" "$t_fk" "$t_ng" "$t_pg" "$t_wal" "$t_db" "$load")
     sed -i "/^<!-- scale runs end -->/i\\$row" docs/benchmarks.md
 done
