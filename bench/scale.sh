@@ -150,8 +150,11 @@ for n in 1 2; do
         echo 'end'
     } >"$work/scan.lua"
     # the testing site's sample (POST /api/v1/nat/samples): a sampler clocked in at a
-    # site takes a code into a 10-in-1 tube; each wrk thread fills its own tubes, ten
-    # samples each, under barcodes no earlier run used (os.time() and the thread)
+    # site takes a code into a single tube (opened and sealed by the one sample) under a
+    # barcode no earlier request used (os.time(), the thread, a counter). Not 10-in-1:
+    # wrk's 64 connections would put a tube's samples in flight at once, and two servers
+    # opening one tube answer 409 tube_used, which a real sampler never meets; a single
+    # tube costs at least what a pooled sample does
     site_cookie=$(bench_login "$work/accounts.txt" site_staff)
     if [ "$n" = 1 ]; then
         sapi() { curl -s -X "$1" -H "Cookie: $site_cookie" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$nport$2"; }
@@ -168,8 +171,8 @@ for n in 1 2; do
         echo 'local run, n = os.time(), 0'
         echo 'request = function()'
         echo '  n = n + 1'
-        echo '  local tube = string.format("S%d-%d-%d", run, tid, math.floor(n / 10))'
-        echo "  return wrk.format(\"POST\", \"/api/v1/nat/samples\", {[\"Content-Type\"] = \"application/json\", [\"Cookie\"] = \"$site_cookie\"}, '{\"code\":\"' .. t[math.random(#t)] .. '\",\"barcode\":\"' .. tube .. '\",\"tube_kind\":\"pool10\"}')"
+        echo '  local tube = string.format("S%d-%d-%d", run, tid, n)'
+        echo "  return wrk.format(\"POST\", \"/api/v1/nat/samples\", {[\"Content-Type\"] = \"application/json\", [\"Cookie\"] = \"$site_cookie\"}, '{\"code\":\"' .. t[math.random(#t)] .. '\",\"barcode\":\"' .. tube .. '\",\"tube_kind\":\"single\"}')"
         echo 'end'
     } >"$work/sample.lua"
     set -- $(run lookup$n "$work/lookup.lua" "$cookie")
