@@ -480,7 +480,10 @@ int cmd_serve(int argc, char **argv)
     publish_public_configure(public_rate);
     connect_telecom_interval_set(telecom_interval_s);
     access_writer_set_queue_max((size_t)scan_queue);
-    access_journal_configure(c.data_dir); /* SQLite: scans journalled (access/journal.h) */
+    if ((e0 = access_journal_configure(c.data_dir))) { /* SQLite: scans journalled (journal.h) */
+        cli_fail(e0, "serve");
+        return 2;
+    }
     db *d;
     if (app_open(&c, &d))
         return 1;
@@ -559,6 +562,8 @@ int cmd_serve(int argc, char **argv)
         what = "key rotation";                /* re-sealing, key file reloads (keyrot/keyrot.h) */
     else if ((e = auth_live_start(c.db_url))) /* sessions, roles changed on other servers */
         what = "auth listener";
+    else if ((e = venue_live_start(c.db_url))) /* gates changed on other servers */
+        what = "venue listener";
     else if ((e = backup_schedule_start(c.db_url, backup_dir(&c), backup_every_s, backup_keep)))
         what = "backup schedule"; /* SQLite: verified online backups (docs/ha.md) */
     else if ((e = static_load(web_dir())))
