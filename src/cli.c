@@ -562,8 +562,6 @@ int cmd_serve(int argc, char **argv)
         what = "key rotation";                /* re-sealing, key file reloads (keyrot/keyrot.h) */
     else if ((e = auth_live_start(c.db_url))) /* sessions, roles changed on other servers */
         what = "auth listener";
-    else if ((e = venue_live_start(c.db_url))) /* gates changed on other servers */
-        what = "venue listener";
     else if ((e = backup_schedule_start(c.db_url, backup_dir(&c), backup_every_s, backup_keep)))
         what = "backup schedule"; /* SQLite: verified online backups (docs/ha.md) */
     else if ((e = static_load(web_dir())))

@@ -22,7 +22,6 @@
 #include "base/geo.h"
 #include "base/json.h"
 #include "db/query.h"
-#include "venue/venue.h"
 
 static bool unscoped(const struct scope *sc)
 {
@@ -913,7 +912,6 @@ err region_move(db *d, const struct scope *sc, int64_t code, int64_t new_code, a
     if ((e = db_run(s, NULL)) || (e = db_commit(d)))
         goto fail;
     auth_changed_at_commit(d); /* users under it now have other scopes */
-    venue_changed_at_commit(d); /* the gates' cached rows name the old codes */
     if (moved_r)
         *moved_r = moved;
     return region_find(d, sc, new_code, false, a, r_r);

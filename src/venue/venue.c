@@ -17,8 +17,6 @@
 
 #include "base/id.h"
 #include "base/json.h"
-#include "base/log.h"
-#include "base/time.h"
 #include "base/regcode.h"
 #include "base/validate.h"
 #include "db/query.h"
@@ -296,80 +294,19 @@ err venue_find(db *d, arena *a, const struct scope *scope, int64_t id, struct ve
     return find_in(d, a, scope->lo, scope->hi, id, v_r);
 }
 
-/* ---- the gate's row, cached (venue.h) -------------------------------------------------- */
-
-/*
- * Every scan reads its gate's row: a few hundred gates take all of a
- * city's scans, so each event loop keeps the rows it read, direct-mapped by
- * id, stamped with the generation they were read under. A venue write bumps
- * the generation when it commits (this server) or when its NOTIFY is heard
- * (the others): an entry of an older generation is read again. The
- * generation is taken before the row is read, so a row read across a
- * commit is stamped old and dropped. Rows read inside a transaction are not
- * kept (its snapshot may predate a bump already seen).
- */
-#define GATE_CACHE   64
-#define GATE_NAME    404 /* 100 characters of up to 4 bytes, and the NUL */
-#define VENUE_CHANNEL "fk_venue"
-
-struct gate_entry {
-    int64_t gen, read_at; /* gen 0: empty */
-    struct venue v;       /* the name points into name[] */
-    char name[GATE_NAME];
-};
-
-static atomic_int_fast64_t gate_gen = 1;
-static _Thread_local struct gate_entry gate_cache[GATE_CACHE];
-
-static void gate_drop_all(void)
-{
-    atomic_fetch_add(&gate_gen, 1);
-}
-
-static void gate_bump(void *ctx, bool committed)
-{
-    (void)ctx;
-    (void)committed; /* a rolled-back write costs a reload, nothing more */
-    gate_drop_all();
-}
-
-void venue_changed_at_commit(db *d)
-{
-    if (db_after_commit(d, gate_bump, NULL))
-        gate_drop_all(); /* out of memory for the hook: drop them now */
-    if (db_notify(d, VENUE_CHANNEL, "changed")) {
-        /* the others then see it within VENUE_GATE_TTL_MS */
-        log_event(LOG_WARN, "venue_not_notified", "slug", err_last()->slug, NULL);
-        err_clear();
-    }
-}
-
-static void venue_heard(const char *payload, void *ctx)
-{
-    (void)payload;
-    (void)ctx;
-    gate_drop_all();
-}
-
-err venue_live_start(const char *db_url)
-{
-    err e = db_listen_start(db_url, VENUE_CHANNEL, venue_heard, NULL);
-    /* what changed while the listener was away was not heard */
-    return e ? e : db_listen_on_gap(db_url, gate_drop_all);
-}
-
-/* The live gate row `id` whatever its region, from the database. */
-static err gate_read(db *d, arena *a, int64_t id, struct venue *v_r)
+err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r)
 {
     db_stmt *s;
     err e = db_prepare(d,
                        "SELECT id, region_code, name, direction, allowed_colors, limit_count, "
                        "limit_hours, fever_threshold, enabled, code_version FROM venues "
-                       "WHERE id = ? AND deleted_at = 0",
+                       "WHERE id = ? AND deleted_at = 0 AND region_code >= ? AND region_code < ?",
                        &s);
     if (e)
         return e;
     db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, scope->lo);
+    db_bind_int64(s, 3, scope->hi);
     bool row;
     if (!(e = db_row(s, &row)) && row) {
         *v_r = (struct venue){
@@ -385,40 +322,11 @@ static err gate_read(db *d, arena *a, int64_t id, struct venue *v_r)
             .code_version = db_col_int64(s, 9),
         };
         v_r->region_name = v_r->place_name = v_r->address = "";
-        if (!v_r->name)
-            e = err_set(E_NOMEM, NULL, NULL, NULL);
     } else if (!e) {
         e = err_set(E_NOT_FOUND, NULL, NULL, NULL);
     }
     db_done(s);
     return e;
-}
-
-err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r)
-{
-    struct gate_entry *c = &gate_cache[(uint64_t)id % GATE_CACHE];
-    int64_t gen = atomic_load(&gate_gen), now = now_ms();
-    if (c->gen == gen && c->v.id == id && now - c->read_at < VENUE_GATE_TTL_MS) {
-        *v_r = c->v;
-        if (!(v_r->name = arena_strdup(a, c->name)))
-            return err_set(E_NOMEM, NULL, NULL, NULL);
-    } else {
-        err e = gate_read(d, a, id, v_r);
-        if (e)
-            return e;
-        size_t n = strlen(v_r->name);
-        if (!db_in_tx(d) && n < GATE_NAME) {
-            c->gen = gen;
-            c->read_at = now;
-            c->v = *v_r;
-            memcpy(c->name, v_r->name, n + 1);
-            c->v.name = c->name;
-        }
-    }
-    /* the scope, on the cached row as the statement would have */
-    if (v_r->region_code < scope->lo || v_r->region_code >= scope->hi)
-        return err_set(E_NOT_FOUND, NULL, NULL, NULL);
-    return E_OK;
 }
 
 /* The page orders, the id breaking ties so that paging is stable. */
@@ -654,7 +562,6 @@ static err update_tx(db *d, arena *a, const struct scope *scope, int64_t id,
     if ((e = fields_update_versioned(d, a, st.update, "venues", venue_rows, VENUE_FIELD_COUNT, &cur,
                                      NULL, now_ms(), id, cur.version, scope->lo, scope->hi)))
         return e;
-    venue_changed_at_commit(d);
     if ((cur.kind != was_kind || cur.region_code != was_region) &&
         ((e = kind_count(d, was_kind, was_region, -1)) ||
          (e = kind_count(d, cur.kind, cur.region_code, 1))))
@@ -686,7 +593,6 @@ static err delete_tx(db *d, arena *a, const struct scope *scope, int64_t id)
     if (!changed)
         return err_set(E_CONFLICT, "version_conflict", NULL,
                        "该记录已被他人修改或删除，请刷新后重试");
-    venue_changed_at_commit(d);
     return kind_count(d, cur.kind, cur.region_code, -1);
 }
 
@@ -759,7 +665,6 @@ err venue_code_regenerate(db *d, arena *a, const struct scope *scope, int64_t id
         return e;
     if (!changed)
         return err_set(E_NOT_FOUND, NULL, NULL, NULL);
-    venue_changed_at_commit(d);
     return venue_find(d, a, scope, id, v_r);
 }
 

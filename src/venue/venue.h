@@ -146,25 +146,9 @@ err venue_find(db *d, arena *a, const struct scope *scope, int64_t id, struct ve
 
 /* As venue_find with what a gate needs (id, region, name, direction,
  * policy, enabled, code version) from the venue's row alone, without the
- * joins for its region, place and organisation names: the scan path.
- * Served from a per-thread cache of gate rows (the scope still checked on
- * every call) that every venue write drops at its commit on this server
- * (venue_changed_at_commit) and, through NOTIFY, on the others sharing its
- * PostgreSQL database (venue_live_start); an entry is read again after
- * VENUE_GATE_TTL_MS whatever happens (the bound should a notification be
- * lost; docs/venue.md "The gate's row cache"). */
-#define VENUE_GATE_TTL_MS 5000
+ * joins for its region, place and organisation names: the scan path. */
 err venue_find_gate(db *d, arena *a, const struct scope *scope, int64_t id,
                     struct venue *v_r) MUST_USE;
-
-/* Every write of a venue row (venue.c's own, and a region's renumbering)
- * calls this in its transaction: this server's cached gate rows are dropped
- * when it commits, the other servers' when they hear the notification. */
-void venue_changed_at_commit(db *d);
-
-/* Hear the other servers' venue changes (PostgreSQL; no-op on SQLite),
- * and drop every cached gate row after a gap in listening. */
-err venue_live_start(const char *db_url) MUST_USE;
 
 /* Update the fields `in` sets; errors as venue_create, E_INPUT
  * "empty_update", E_NOT_FOUND, E_CONFLICT "version_conflict". */
