@@ -584,7 +584,7 @@ static void *indexer_main(void *arg)
         while (!J.head && !J.stopping)
             pthread_cond_wait(&J.wake, &J.mu);
         if (!J.head)
-            break; /* stopping, and everything indexed */
+            break;         /* stopping, and everything indexed */
         if (!backoff_ms) { /* let records gather (INDEX_LINGER_MS) */
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
