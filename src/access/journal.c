@@ -685,7 +685,7 @@ err access_journal_configure(const char *data_dir)
     /* a server that can be told to stop acknowledging scans is for tests:
      * only with the test suites' password cost (password_cost_weak) */
     if (!password_cost_weak())
-        return err_set(E_INPUT, "test_only_setting", "FK_TEST_JOURNAL_STALL",
+        return err_set(E_INPUT, "invalid_config", "FK_TEST_JOURNAL_STALL",
                        "FK_TEST_JOURNAL_STALL 仅用于测试（需同时设置测试用的口令哈希强度）");
     snprintf(J.stall, sizeof J.stall, "%s", stall);
     return E_OK;

@@ -48,7 +48,7 @@ struct journal_rec {
  * off (the group-commit path, as on PostgreSQL). FK_TEST_JOURNAL_STALL=FILE
  * (test suites only): while FILE exists the writer waits before each
  * append, holding its batch, so a test fills the scan queue at a known
- * count; E_INPUT "test_only_setting" unless the test suites' password cost
+ * count; E_INPUT "invalid_config" unless the test suites' password cost
  * is set too (password_cost_weak: call after password_cost_set). */
 err access_journal_configure(const char *data_dir) MUST_USE;
 
