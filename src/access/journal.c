@@ -584,8 +584,9 @@ static void *indexer_main(void *arg)
         while (!J.head && !J.stopping)
             pthread_cond_wait(&J.wake, &J.mu);
         if (!J.head)
-            break;         /* stopping, and everything indexed */
-        if (!backoff_ms) { /* let records gather (INDEX_LINGER_MS) */
+            break; /* stopping, and everything indexed */
+        /* let records gather (INDEX_LINGER_MS); not when retrying a failure */
+        if (!backoff_ms) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += INDEX_LINGER_MS * 1000000L;
