@@ -14,6 +14,8 @@
 # VAR=value settings joined by commas, "-" for none; default "-"), e.g.
 #   SCAN_ENVS="- FK_ACCESS_JOURNAL=0" sh bench/scan-hot.sh build/fangkong
 # compares the access journal with the group-commit path on one build.
+# SCAN_PERF=PREFIX records the server's profile during each measured run
+# (perf record -g at 499 Hz into PREFIX.N.data, N the measurement's number).
 set -eu
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- build/fangkong
@@ -90,7 +92,14 @@ measure() {
     } >"$work/scan.lua"
     wrk -t2 -c"$CONNS" -d2s -s "$work/scan.lua" "http://127.0.0.1:$port" >/dev/null
     t0=$(ticks "$srv")
+    perf_pid=
+    if [ -n "${SCAN_PERF:-}" ]; then
+        nperf=$((${nperf:-0} + 1))
+        perf record -q -F 499 -g -o "$SCAN_PERF.$nperf.data" -p "$srv" -- sleep "$DURATION" 2>/dev/null &
+        perf_pid=$!
+    fi
     wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$work/scan.lua" "http://127.0.0.1:$port" >"$work/scan.txt"
+    [ -z "$perf_pid" ] || wait "$perf_pid" || true
     cpu=$(us_per "$(($(ticks "$srv") - t0))" "$(requests "$work/scan.txt")")
     kill "$srv"
     wait "$srv" 2>/dev/null || true

@@ -480,7 +480,10 @@ int cmd_serve(int argc, char **argv)
     publish_public_configure(public_rate);
     connect_telecom_interval_set(telecom_interval_s);
     access_writer_set_queue_max((size_t)scan_queue);
-    access_journal_configure(c.data_dir); /* SQLite: scans journalled (access/journal.h) */
+    if ((e0 = access_journal_configure(c.data_dir))) { /* SQLite: scans journalled (journal.h) */
+        cli_fail(e0, "serve");
+        return 2;
+    }
     db *d;
     if (app_open(&c, &d))
         return 1;

@@ -397,8 +397,10 @@ static err scan(struct req *r)
      * write at a random place per scan. A search by the person finds it
      * through the record (docs/audit.md). */
     int64_t record_id = id_new();
-    if ((e = writer_room()))
+    if ((e = writer_room())) {
+        json_decref(pass); /* a gate of their community: the pass object */
         return e;
+    }
     struct audit_entry ae;
     const struct audit_entry *audit = scan_audit(r, &ae, "access.scan", record_id, "view=masked");
 

@@ -45,8 +45,12 @@ struct journal_rec {
 
 /* Where the journal lives: DIR/access-journal/ (call before
  * access_writer_start; NULL or "": no journal). FK_ACCESS_JOURNAL=0 turns it
- * off (the group-commit path, as on PostgreSQL). */
-void access_journal_configure(const char *data_dir);
+ * off (the group-commit path, as on PostgreSQL). FK_TEST_JOURNAL_STALL=FILE
+ * (test suites only): while FILE exists the writer waits before each
+ * append, holding its batch, so a test fills the scan queue at a known
+ * count; E_INPUT "invalid_config" unless the test suites' password cost
+ * is set too (password_cost_weak: call after password_cost_set). */
+err access_journal_configure(const char *data_dir) MUST_USE;
 
 /*
  * Open the journal for db_url (SQLite only; otherwise it stays off): index

@@ -6,9 +6,11 @@
 // gone the same requests succeed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { startServer, CITY_CSV, writeTmp, onPostgres, sleep, residentId, smsCode, totpSecretFrom, waitForAudit } from './lib.mjs';
+import { startServer, CITY_CSV, writeTmp, onPostgres, sleep, residentId, smsCode, totpSecretFrom, waitForAudit, sqlRun, BIN } from './lib.mjs';
 
 const PW = 'Queue-test-2024!';
 const COMMUNITY = '110101001001';
@@ -141,4 +143,82 @@ test('a scan beyond the scan queue answers 503 queue_full and writes no record',
   const third = await res.post('/api/v1/me/scans', { venue_token: vtoken, direction: 'in' });
   assert.equal(third.status, 201, third.text);
   assert.equal(await records(), 2);
+});
+
+test('on the access journal a scan beyond the scan queue answers 503 queue_full, half-writes nothing, and the bound holds again after', async (t) => {
+  if (onPostgres) return t.skip('SQLite only: PostgreSQL has no access journal (the group-commit path is the test above)');
+  // FK_TEST_JOURNAL_STALL (test suites only, journal.h): while the file exists
+  // the journal's writer holds its batch, so the queue fills at a known count
+  const stall = path.join(os.tmpdir(), `fk-journal-stall-${process.pid}-${Date.now()}`);
+  const { ctx, cc } = await start({ FK_SCAN_QUEUE: '2', FK_TEST_JOURNAL_STALL: stall });
+  const place = await cc.post('/api/v1/places', { name: '日志小区', kind: 'community', region_code: COMMUNITY });
+  assert.equal(place.status, 201, place.text);
+  const venue = await cc.post('/api/v1/venues', { name: '日志市场', kind: 'market', place_id: place.body.id });
+  assert.equal(venue.status, 201, venue.text);
+  const res = await resident(ctx, cc, '13800000703');
+  const token = (await res.get('/api/v1/me/code/token')).body.token;
+  const scan = () => cc.post('/api/v1/scans', { venue_id: venue.body.id, token, direction: 'in' });
+  const metric = async (re) => {
+    const m = re.exec(await (await fetch(ctx.url + '/metrics')).text());
+    return m ? Number(m[1]) : 0;
+  };
+  const depth = () => metric(/fangkong_writer_queue_depth\{writer="access"\} (\d+)/);
+  const ok = () => Number(sqlRun(ctx, "SELECT count(*) FROM audit_log WHERE action = 'access.scan' AND result = 'ok'"));
+  const records = async () => {
+    const r = await cc.get(`/api/v1/access-records?venue_id=${venue.body.id}`);
+    assert.equal(r.status, 200, r.text);
+    return r.body.total;
+  };
+  // a journalled scan at all: green code, no temperature, no alert
+  const first = await scan();
+  assert.equal(first.status, 201, first.text);
+  assert.equal(first.body.verdict, 'pass');
+  assert.ok(fs.readdirSync(path.join(ctx.dir, 'access-journal')).some((f) => f.endsWith('.log')));
+  assert.equal(await records(), 1);
+  const audited = ok();
+  for (const round of [1, 2]) {
+    fs.writeFileSync(stall, '');
+    let held;
+    try {
+      held = [scan(), scan()]; // one in the writer's stalled batch, one queued
+      let d = 0;
+      for (let i = 0; i < 100 && (d = await depth()) < 2; i++) await sleep(30);
+      assert.equal(d, 2, 'the two scans fill the queue');
+      const third = await scan();
+      assert.equal(third.status, 503, third.text);
+      assert.equal(third.body.error.code, 'queue_full');
+      assert.match(third.body.error.message, /繁忙/);
+      assert.deepEqual(Object.keys(third.body), ['error']);
+      assert.equal(await metric(/fangkong_scan_refused_total\{reason="queue_full"\} (\d+)/), round);
+    } finally {
+      fs.rmSync(stall, { force: true });
+    }
+    const done = await Promise.all(held);
+    for (const r of done) assert.equal(r.status, 201, r.text);
+    // the refused scan left nothing: exactly the acknowledged records, each with one audit entry
+    assert.equal(await records(), 1 + 2 * round);
+    assert.equal(ok(), audited + 2 * round);
+    let d = -1;
+    for (let i = 0; i < 100 && (d = await depth()) !== 0; i++) await sleep(30);
+    assert.equal(d, 0, 'the queue is empty again: the bound counts only what waits');
+  }
+  // room again: a scan after the stall is acknowledged at once
+  const last = await scan();
+  assert.equal(last.status, 201, last.text);
+  assert.equal(await records(), 6);
+});
+
+test('FK_TEST_JOURNAL_STALL is refused outside the test suites', () => {
+  // the test above is the positive control: with the test suites' password
+  // cost the same setting starts a server; without it serve stops at once
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-stall-'));
+  const env = { ...process.env, FK_DATA_DIR: dir, FK_PORT: '18999', FK_TEST_JOURNAL_STALL: path.join(dir, 'stall') };
+  for (const k of ['FK_DB', 'FK_PASSWORD_MEMORY_KIB', 'FK_PASSWORD_PASSES']) delete env[k];
+  try {
+    const r = spawnSync(BIN, ['serve'], { env, encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /FK_TEST_JOURNAL_STALL/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
