@@ -149,7 +149,9 @@ err rate_limit_hit_often(db *d, const char *key, int64_t window_ms, int64_t limi
         if (sl->start && sl->start + window_ms <= now) /* the window passed: ask again */
             sl->start = sl->known = 0;
         int64_t here = sl->known + sl->inflight + sl->pending + 1;
-        if (sl->start && here <= limit - batch && (sl->pending + 1 < batch || bw.running)) {
+        /* (a batch of one or none: a small limit, every hit written) */
+        if (sl->start && batch > 1 && here <= limit - batch &&
+            (sl->pending + 1 < batch || bw.running)) {
             /* far below the limit: counted here; a full batch goes to the
              * writer, or waits for the write in flight to end (the writer
              * then takes it), and this thread goes on serving */
