@@ -40,6 +40,7 @@
 #include "person/person.h"
 #include "publish/publish.h"
 #include "security/audit.h"
+#include "security/ratelimit.h"
 #include "security/auth.h"
 #include "security/crypto.h"
 #include "task/task.h"
@@ -354,6 +355,7 @@ static void stop_workers(void)
     lease_beat_stop();     /* this instance's heartbeat (db/lease.h) */
     keyrot_serve_stop();   /* master key rotation */
     backup_schedule_stop();
+    rate_limit_stop(); /* the counted exact searches, written (security/ratelimit.h) */
     audit_stop();
 }
 
@@ -497,6 +499,8 @@ int cmd_serve(int argc, char **argv)
         what = "instance heartbeat";
     else if ((e = audit_start(c.db_url)))
         what = "audit";
+    else if ((e = rate_limit_start(c.db_url))) /* exact searches' batches, off the loops */
+        what = "rate-limit writer";
     else if ((e = code_worker_start(c.db_url, sweep_s)))
         what = "code worker";
     else if ((e = access_writer_start(c.db_url))) /* scans: group commit, drained at stop */

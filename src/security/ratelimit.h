@@ -30,10 +30,16 @@ err rate_limit_hit(db *d, const char *key, int64_t window_ms, int64_t *count_r) 
  * than the look-up itself. Far below `limit` the hits are counted in this
  * process and written in batches of up to RATE_BATCH_MAX (a quarter of the
  * limit at most); within a batch of the limit every hit is written at
- * once, so on one server the limit is exact. Several servers on one
- * database may each let through up to a batch beyond it before they see
- * each other's counts, and a crash forgets at most a batch per key: both
- * bounded, and documented in docs/security.md.
+ * once (after any batch still being written), so on one server the limit
+ * is exact. Several servers on one database may each let through up to a
+ * batch beyond it before they see each other's counts, and a crash
+ * forgets at most two batches per key (one counted, one being written):
+ * both bounded, and documented in docs/security.md.
+ *
+ * With the batch writer running (rate_limit_start: the server) a full
+ * batch far below the limit is handed to its thread and this call does
+ * not touch the database; without it (the CLI, unit tests) the hit that
+ * fills a batch writes it.
  *
  * *count_r gets the hits of the window as far as this process knows,
  * including this one (the hit is refused when it exceeds `limit`);
@@ -44,5 +50,12 @@ err rate_limit_hit(db *d, const char *key, int64_t window_ms, int64_t *count_r) 
 #define RATE_BATCH_MAX 32
 err rate_limit_hit_often(db *d, const char *key, int64_t window_ms, int64_t limit, int64_t *count_r,
                          bool *first_over_r) MUST_USE;
+
+/* The batch writer: a thread with its own connection to db_url that writes
+ * the batches of rate_limit_hit_often off the request threads. Stopping
+ * writes every hit still counted in this process, then ends the thread;
+ * harmless when not started. */
+err rate_limit_start(const char *db_url) MUST_USE;
+void rate_limit_stop(void);
 
 #endif

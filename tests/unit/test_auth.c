@@ -574,6 +574,59 @@ static void test_hot_counter(void **state)
     assert_int_equal(count(sql), 4);
 }
 
+/* With the batch writer running (as in the server), full batches far from
+ * the limit are written by its thread: the count stays exact on this
+ * server, the database catches up, every hit is written near the limit,
+ * and stopping the writer writes the hits still counted here. */
+static void test_hot_counter_writer(void **state)
+{
+    (void)state;
+    static int run;
+    char k[32], far[32], small[32], sql[96], sql_far[96], sql_small[96];
+    snprintf(k, sizeof k, "hot:writer:%d", run);
+    snprintf(small, sizeof small, "hot:wsmall:%d", run);
+    snprintf(far, sizeof far, "hot:far:%d", run++);
+    snprintf(sql, sizeof sql, "SELECT count FROM rate_limits WHERE key = '%s'", k);
+    snprintf(sql_far, sizeof sql_far, "SELECT count FROM rate_limits WHERE key = '%s'", far);
+    snprintf(sql_small, sizeof sql_small, "SELECT count FROM rate_limits WHERE key = '%s'", small);
+    assert_int_equal(rate_limit_start(db_kind(D) == DB_SQLITE ? F.path : getenv("FK_DB")), E_OK);
+    int64_t n;
+    bool first;
+    for (int64_t i = 1; i <= 100; i++) {
+        assert_int_equal(rate_limit_hit_often(D, k, 3600000, 100, &n, &first), E_OK);
+        assert_int_equal(n, i);
+        assert_false(first);
+    }
+    /* near the limit every hit was written after the writer's batches */
+    assert_int_equal(count(sql), 100);
+    assert_int_equal(rate_limit_hit_often(D, k, 3600000, 100, &n, &first), E_OK);
+    assert_int_equal(n, 101);
+    assert_true(first);
+    /* a small limit is written at every hit, writer or not: another
+     * server's hits (two, written behind this process's back) count at once */
+    assert_int_equal(rate_limit_hit_often(D, small, 3600000, 3, &n, &first), E_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(count(sql_small), 1);
+    snprintf(sql, sizeof sql, "UPDATE rate_limits SET count = count + 2 WHERE key = '%s'", small);
+    assert_int_equal(db_exec(D, sql), E_OK);
+    assert_int_equal(rate_limit_hit_often(D, small, 3600000, 3, &n, &first), E_OK);
+    assert_int_equal(n, 4);
+    assert_true(first);
+    /* far from a large limit: 1,000 hits, none refused, counted exactly */
+    for (int64_t i = 1; i <= 1000; i++) {
+        assert_int_equal(rate_limit_hit_often(D, far, 3600000, 1000000, &n, &first), E_OK);
+        assert_int_equal(n, i);
+    }
+    /* the writer has written some batches, not necessarily all of them;
+     * stopping writes the rest */
+    rate_limit_stop();
+    assert_int_equal(count(sql_far), 1000);
+    /* without the writer the hot path writes its own batches again */
+    assert_int_equal(rate_limit_hit_often(D, far, 3600000, 1000000, &n, &first), E_OK);
+    assert_int_equal(n, 1001);
+    rate_limit_stop(); /* harmless when not running */
+}
+
 /* ---- sessions ------------------------------------------------------------- */
 
 static int64_t last_seen(void)
@@ -1289,10 +1342,11 @@ static int close_pg(void **state)
         cmocka_unit_test(test_scope), T(test_login_ok), T(test_login_bad), T(test_lockout),        \
         T(test_lockout_unknown_same), T(test_backoff), T(test_ip_failures),                        \
         T(test_exchange_refused), T(test_ip_rate_limit), T(test_hot_counter),                      \
-        T(test_session_expiry), T(test_session_max), T(test_session_check),                        \
-        T(test_sms_daily_caps), T(test_logout), T(test_change_password), T(test_set_password),     \
-        T(test_totp), T(test_sms_login), T(test_sms_limits), T(test_sms_staff_phone),              \
-        T(test_sms_missing_setup), T(test_sms_http), T(test_sweep), T(test_config)
+        T(test_hot_counter_writer), T(test_session_expiry), T(test_session_max),                   \
+        T(test_session_check), T(test_sms_daily_caps), T(test_logout), T(test_change_password),    \
+        T(test_set_password), T(test_totp), T(test_sms_login), T(test_sms_limits),                 \
+        T(test_sms_staff_phone), T(test_sms_missing_setup), T(test_sms_http), T(test_sweep),       \
+        T(test_config)
 
 int main(void)
 {
