@@ -635,7 +635,7 @@ static err batch_blind(db *d, arena *a, const struct active *r, const struct key
     if (!none) {
         struct query rq = QUERY_INIT;
         if (tokens)
-            frags(&rq, "SELECT t.person_id, t.person_id, t.token, p.name_enc FROM ", c->table,
+            frags(&rq, "SELECT t.person_id, t.token, t.token, p.name_enc FROM ", c->table,
                   " t JOIN persons p ON p.id = t.person_id WHERE t.person_id > ? AND t.person_id "
                   "<= ?",
                   NULL);
@@ -893,7 +893,8 @@ static json_t *progress_json(db *d, int64_t id, err *e_r)
             const struct keyrot_column *c = keyrot_column_find(name);
             json_array_append_new(
                 items,
-                json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "column", name, "table_name",
+                json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "column", name, "kind",
+                          c && c->kind == KEYROT_BLIND ? "blind" : "sealed", "table_name",
                           c ? c->table_zh : name, "column_name", c ? c->column_zh : "", "pass",
                           (json_int_t)db_col_int64(s, 1), "done", (json_int_t)db_col_int64(s, 2),
                           "resealed", (json_int_t)db_col_int64(s, 3), "total",
