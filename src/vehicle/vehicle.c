@@ -268,7 +268,7 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
 {
     /* the plate is matched by its blind index (the unique index on live
      * plates), never by its text; the queries are large: arena, not stack */
-    uint8_t bidx[BLIND_LEN];
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
     struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " FROM vehicles WHERE region_code >= ? AND region_code < ? AND deleted_at = 0");
@@ -279,9 +279,10 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
         query_int(w, owner);
     }
     if (plate) {
-        plate_blind(plate, bidx);
-        query_sql(w, " AND plate_bidx = ?");
-        query_blob(w, bidx, BLIND_LEN);
+        /* both key versions' digests during a key rotation (docs/keys.md) */
+        int nb = blind_search(PLATE_BLIND_LABEL, plate, bidx);
+        query_sql(w, " AND plate_bidx");
+        query_blobs(w, bidx, BLIND_LEN, nb);
     }
     *q = (struct query)QUERY_INIT;
     query_sql(q, "SELECT COUNT(*)");
@@ -432,25 +433,32 @@ const char *vehicle_reason_label(const char *reason)
     return "";
 }
 
-/* A registered live vehicle with this plate (blind index) inside area, or
- * 0: one look-up in the unique index of live plates. */
-static err registered_in(db *d, const uint8_t bidx[BLIND_LEN], int64_t area, int64_t *id_r)
+/* A registered live vehicle with this plate (blind index, nb digests: two
+ * during a key rotation) inside area, or 0: one look-up a digest in the
+ * unique index of live plates. */
+static err registered_in(db *d, const uint8_t (*bidx)[BLIND_LEN], int nb, int64_t area,
+                         int64_t *id_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM vehicles WHERE plate_bidx = ? AND deleted_at = 0 AND "
-                       "region_code >= ? AND region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, area);
-    db_bind_int64(s, 3, regcode_end(area));
-    bool found;
-    e = db_row(s, &found);
-    *id_r = found ? db_col_int64(s, 0) : 0;
-    db_done(s);
-    return e;
+    *id_r = 0;
+    for (int k = 0; k < nb && !*id_r; k++) {
+        db_stmt *s;
+        err e = db_prepare(d,
+                           "SELECT id FROM vehicles WHERE plate_bidx = ? AND deleted_at = 0 AND "
+                           "region_code >= ? AND region_code < ?",
+                           &s);
+        if (e)
+            return e;
+        db_bind_blob(s, 1, bidx[k], BLIND_LEN);
+        db_bind_int64(s, 2, area);
+        db_bind_int64(s, 3, regcode_end(area));
+        bool found;
+        e = db_row(s, &found);
+        *id_r = !e && found ? db_col_int64(s, 0) : 0;
+        db_done(s);
+        if (e)
+            return e;
+    }
+    return E_OK;
 }
 
 static vehicle_visitor_fn visitor_plate;
@@ -494,16 +502,21 @@ err vehicle_read(db *d, arena *a, const struct scope *sc, struct vehicle_passage
     int64_t area = regcode_at_most(region, LEVEL_COMMUNITY); /* vehicles belong to a community */
     p->region_code = region;
     p->vehicle_id = p->visitor_id = 0;
-    uint8_t bidx[BLIND_LEN]; /* computed once: vehicles, visitors and the passage share it */
-    plate_blind(p->plate, bidx);
+    /* computed once: vehicles, visitors and the passage share it; during a
+     * key rotation the previous version's digest too (docs/keys.md) */
+    uint8_t both[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(PLATE_BLIND_LABEL, p->plate, both);
+    const uint8_t *bidx = both[0];
     if (!strcmp(p->direction, "out")) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "exit";
-        e = registered_in(d, bidx, area, &p->vehicle_id);
-    } else if ((e = registered_in(d, bidx, area, &p->vehicle_id)) || p->vehicle_id) {
+        e = registered_in(d, both, nb, area, &p->vehicle_id);
+    } else if ((e = registered_in(d, both, nb, area, &p->vehicle_id)) || p->vehicle_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "registered";
     } else if ((visitor_plate && (e = visitor_plate(d, bidx, region, p->at, &p->visitor_id))) ||
+               (visitor_plate && !p->visitor_id && nb > 1 &&
+                (e = visitor_plate(d, both[1], region, p->at, &p->visitor_id))) ||
                p->visitor_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "visitor";
