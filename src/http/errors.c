@@ -493,7 +493,6 @@ const struct http_error_code http_error_codes[] = {
     {"rotation_not_found", "No such key rotation"},
     {"rotation_not_resealed", "The rotation has not re-sealed every column yet"},
     {"rotation_running", "A key rotation is not finished: finish it first"},
-    {"rotation_index_mismatch", "A blind index matches neither key version of the rotation"},
     /* ---- scheduled backups (docs/ha.md), refused at start of serve ---- */
     {"backup_schedule_sqlite_only", "FK_BACKUP_EVERY is for SQLite; PostgreSQL uses WAL archiving"},
     {"bad_backup_schedule", "FK_BACKUP_DIR is too long or FK_BACKUP_KEEP is below 1"},
