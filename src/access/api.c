@@ -376,7 +376,9 @@ static err scan(struct req *r)
     struct token t;
     if ((e = token_verify(token, TOKEN_HEALTH, now_ms(), &t))) {
         /* perhaps another instance's code: its issuer can tell (共享互认) */
-        if (e == E_INPUT && !strcmp(err_last()->slug, "token_forged") &&
+        if (e == E_INPUT &&
+            (!strcmp(err_last()->slug, "token_forged") ||
+             !strcmp(err_last()->slug, "token_key_retired")) &&
             exchange_share_enabled(r->db))
             return shared_scan(r, &v, token, dir, temp);
         return refused(e);

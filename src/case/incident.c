@@ -327,14 +327,17 @@ err incident_list(db *d, arena *a, const struct scope *sc, const struct incident
         query_sql(&w, " AND i.created_at < ?");
         query_int(&w, f->to);
     }
-    uint8_t nb[BLIND_LEN], pb[BLIND_LEN];
+    uint8_t nb[BLIND_MAX][BLIND_LEN], pb[BLIND_MAX][BLIND_LEN];
     if (f->q && *f->q) {
-        /* exact matches only: the texts are sealed, their blind indexes are not */
-        blind_index("incident.name", f->q, nb);
-        blind_index("incident.phone", f->q, pb);
-        query_sql(&w, " AND (i.name_bidx = ? OR i.phone_bidx = ?)");
-        query_blob(&w, nb, sizeof nb);
-        query_blob(&w, pb, sizeof pb);
+        /* exact matches only: the texts are sealed, their blind indexes are
+         * not (under both key versions during a rotation: docs/keys.md) */
+        int nn = blind_search("incident.name", f->q, nb);
+        int np = blind_search("incident.phone", f->q, pb);
+        query_sql(&w, " AND (i.name_bidx");
+        query_blobs(&w, nb, BLIND_LEN, nn);
+        query_sql(&w, " OR i.phone_bidx");
+        query_blobs(&w, pb, BLIND_LEN, np);
+        query_sql(&w, ")");
     }
     void *items;
     err e = query_page(d, a, &w,

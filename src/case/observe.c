@@ -859,38 +859,11 @@ err case_observation_update(db *d, arena *a, const struct principal *who, int64_
 
 /* " FROM observations o JOIN persons p … WHERE …" of the filter, without
  * the state when `with_state` is false (the counts by state). */
-/* The blind indexes of a name query (person_name_query_index). */
-#define NAME_TOKENS_MAX 8
-struct name_keys {
-    size_t n;
-    uint8_t k[NAME_TOKENS_MAX][BLIND_LEN];
-};
-
-/* The name-token conditions by number of tokens: all must be present
- * (person_name_tokens, as the person list searches). */
-static const char *const token_frags[NAME_TOKENS_MAX + 1] = {
-    [1] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token = ?)",
-    [2] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?) "
-          "GROUP BY person_id HAVING COUNT(*) = 2)",
-    [3] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?) "
-          "GROUP BY person_id HAVING COUNT(*) = 3)",
-    [4] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
-          "?) GROUP BY person_id HAVING COUNT(*) = 4)",
-    [5] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
-          "?, ?) GROUP BY person_id HAVING COUNT(*) = 5)",
-    [6] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
-          "?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 6)",
-    [7] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
-          "?, ?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 7)",
-    [8] = " AND o.person_id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, "
-          "?, ?, ?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 8)",
-};
-
 /* walk_ids: the scope written as an expression no index serves, so that
  * the planner walks the primary key in id order (an export's pages)
  * instead of the region index and a sort of the whole scope per page */
 static void list_where_as(struct query *q, const struct scope *sc,
-                          const struct case_observe_filter *f, const struct name_keys *names,
+                          const struct case_observe_filter *f, const struct person_name_keys *names,
                           bool with_state, bool walk_ids)
 {
     query_sql(q, " FROM observations o JOIN persons p ON p.id = o.person_id "
@@ -929,14 +902,12 @@ static void list_where_as(struct query *q, const struct scope *sc,
         query_int(q, f->person_id);
     }
     if (names->n) {
-        query_sql(q, token_frags[names->n]);
-        for (size_t i = 0; i < names->n; i++)
-            query_blob(q, names->k[i], BLIND_LEN);
+        person_name_query_where(q, "o.person_id", names);
     }
 }
 
 static void list_where(struct query *q, const struct scope *sc, const struct case_observe_filter *f,
-                       const struct name_keys *names, bool with_state)
+                       const struct person_name_keys *names, bool with_state)
 {
     list_where_as(q, sc, f, names, with_state, false);
 }
@@ -944,14 +915,13 @@ static void list_where(struct query *q, const struct scope *sc, const struct cas
 /* What a list and an export start with: the name query's blind indexes
  * (by_name: to be confirmed on the decrypted names) and the columns of
  * st.cols without its FROM (list_where has its own). */
-static err list_start(const struct case_observe_filter *f, struct name_keys *names, bool *by_name,
-                      char head[2048])
+static err list_start(const struct case_observe_filter *f, struct person_name_keys *names,
+                      bool *by_name, char head[2048])
 {
     storage_init();
     memset(names, 0, sizeof *names);
     *by_name = false;
-    if (f->q && *f->q &&
-        !(names->n = person_name_query_index(f->q, names->k, NAME_TOKENS_MAX, by_name)))
+    if (f->q && *f->q && !person_name_query_keys(f->q, names, by_name))
         return err_set(E_INPUT, "invalid_parameter", "q", "姓名查询条件无效");
     const char *from = strstr(st.cols, " FROM observations");
     size_t len = (size_t)(from - st.cols);
@@ -968,7 +938,7 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
      * as the person list does; a query of 3 characters or more must then
      * be confirmed on the decrypted names, so that search pages in memory
      * over the candidates (at most LIST_MAX); otherwise SQL pages */
-    struct name_keys names;
+    struct person_name_keys names;
     bool by_name;
     char head[2048];
     err e = list_start(f, &names, &by_name, head);
@@ -1078,7 +1048,7 @@ err case_observation_each(db *d, arena *scratch, const struct scope *sc,
                           err (*fn)(void *ctx, const struct observation *o), void *ctx,
                           int64_t *n_r)
 {
-    struct name_keys names;
+    struct person_name_keys names;
     bool by_name;
     char head[2048];
     *n_r = 0;

@@ -414,16 +414,16 @@ err commission_person_changed(db *d, arena *a, int64_t person_id, int64_t user_i
     struct scope all = scope_all();
     if ((e = person_find(d, a, &all, person_id, &p)))
         return e == E_NOT_FOUND ? E_OK : e; /* deleted meanwhile: nothing to link */
-    uint8_t bid[BLIND_LEN];
-    blind_index(L_ID, p.id_number, bid);
-    if ((e = db_prepare(d,
-                        "SELECT id, region_code FROM commission_investigations WHERE "
-                        "id_number_bidx = ? AND id_type = ? AND person_id IS NULL ORDER BY id "
-                        "LIMIT 1000",
-                        &s)))
+    /* under both key versions during a rotation (docs/keys.md) */
+    uint8_t bid[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(L_ID, p.id_number, bid);
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT id, region_code FROM commission_investigations WHERE id_number_bidx");
+    query_blobs(&q, bid, BLIND_LEN, nb);
+    query_sql(&q, " AND id_type = ? AND person_id IS NULL ORDER BY id LIMIT 1000");
+    query_int(&q, p.id_type);
+    if ((e = query_prepare(d, &q, &s)))
         return e;
-    db_bind_blob(s, 1, bid, BLIND_LEN);
-    db_bind_int64(s, 2, p.id_type);
     int64_t ids[1000];
     size_t n = 0;
     bool row;

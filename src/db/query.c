@@ -275,3 +275,18 @@ const char *query_like_contains(arena *a, const char *text, bool fold)
     *o = '\0';
     return out;
 }
+
+void query_blobs(struct query *q, const void *v, size_t size, int n)
+{
+    if (n < 1) {
+        q->full = true; /* a bug of the caller's, refused by query_prepare */
+        return;
+    }
+    query_sql(q, n == 1 ? " = ?" : " IN (?");
+    for (int i = 1; i < n; i++)
+        query_sql(q, ", ?");
+    if (n > 1)
+        query_sql(q, ")");
+    for (int i = 0; i < n; i++)
+        query_blob(q, (const uint8_t *)v + (size_t)i * size, size);
+}

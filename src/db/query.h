@@ -186,4 +186,10 @@ struct query_one {
 err query_one(db *d, arena *a, const struct query_one *p, void *item_r)
     __attribute__((warn_unused_result));
 
+/* " = ?" with one binding when n is 1, else " IN (?, ?, …)" with n: the n
+ * values of `size` bytes each, contiguous at v (the digests of a blind
+ * index during a key rotation, security/crypto.h blind_search). The caller
+ * writes the column before it. */
+void query_blobs(struct query *q, const void *v, size_t size, int n);
+
 #endif

@@ -320,6 +320,7 @@ const struct http_error_code http_error_codes[] = {
     {"token_expired", "The QR token has expired"},
     {"token_forged", "The QR token's signature does not match"},
     {"token_key_expired", "The QR token was signed with a past day's key"},
+    {"token_key_retired", "The QR token was signed under a key version since destroyed"},
     {"token_malformed", "The QR token is malformed"},
     {"token_wrong_kind", "The QR token is of another kind"},
     {"too_deep", "The department tree is too deep"},

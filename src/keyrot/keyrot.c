@@ -17,6 +17,7 @@
 #include "db/periodic.h"
 #include "db/query.h"
 #include "security/audit.h"
+#include "person/person.h"
 #include "security/crypto.h"
 
 /* the cursor before any key: ids, garage and investigation ids are >= 0;
@@ -60,16 +61,15 @@ static err prepare_run(db *d, const char *sql, int64_t *changes_r, int n, const 
     return db_run(s, changes_r);
 }
 
-/* Progress rows of pass `pass` of rotation id, one per sealed column, with
- * the cursor at the start and the total not yet counted (-1). */
+/* Progress rows of pass `pass` of rotation id, one per sealed column and
+ * per blind index, with the cursor at the start and the total not yet
+ * counted (-1). */
 static err progress_begin(db *d, int64_t id, int pass)
 {
     size_t n;
     const struct keyrot_column *c = keyrot_columns(&n);
     err e = prepare_run(d, "DELETE FROM key_rotation_progress WHERE rotation_id = ?", NULL, 1, &id);
     for (size_t i = 0; !e && i < n; i++) {
-        if (c[i].kind != KEYROT_SEALED)
-            continue;
         db_stmt *s;
         if ((e = db_prepare(d,
                             "INSERT INTO key_rotation_progress (rotation_id, column_name, pass, "
@@ -201,7 +201,7 @@ err keyrot_retry(db *d, int64_t id)
 /* ---- the sweep --------------------------------------------------------------- */
 
 struct active {
-    int64_t id, user;
+    int64_t id, user, started_at;
     int from, to;
     bool verifying;
 };
@@ -209,11 +209,12 @@ struct active {
 static err active_rotation(db *d, struct active *r, bool *has_r)
 {
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id, from_version, to_version, state, COALESCE(destroyed_by, "
-                       "started_by) FROM key_rotations WHERE state IN ('running', 'verifying') "
-                       "ORDER BY id LIMIT 1",
-                       &s);
+    err e = db_prepare(
+        d,
+        "SELECT id, from_version, to_version, state, COALESCE(destroyed_by, "
+        "started_by), started_at FROM key_rotations WHERE state IN ('running', 'verifying') "
+        "ORDER BY id LIMIT 1",
+        &s);
     if (e)
         return e;
     if (!(e = db_row(s, has_r)) && *has_r) {
@@ -222,6 +223,7 @@ static err active_rotation(db *d, struct active *r, bool *has_r)
         r->to = (int)db_col_int64(s, 2);
         r->verifying = !strcmp(db_col_text(s, 3), "verifying");
         r->user = db_col_int64(s, 4);
+        r->started_at = db_col_int64(s, 5);
     }
     db_done(s);
     return e;
@@ -280,8 +282,6 @@ static err count_totals(db *d, const struct active *r)
     size_t n;
     const struct keyrot_column *c = keyrot_columns(&n);
     for (size_t i = 0; i < n; i++) {
-        if (c[i].kind != KEYROT_SEALED)
-            continue;
         char name[96];
         snprintf(name, sizeof name, "%s.%s", c[i].table, c[i].column);
         db_stmt *s;
@@ -498,6 +498,249 @@ static err batch_column(db *d, arena *a, const struct active *r, const struct ke
     return E_OK;
 }
 
+/* The cursor of column `name` in rotation r (CURSOR_START before any). */
+static err cursor_of(db *d, const struct active *r, const char *name, int64_t *cursor_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT cursor FROM key_rotation_progress WHERE rotation_id = ? AND "
+                       "column_name = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, r->id);
+    db_bind_text(s, 2, name);
+    bool has;
+    *cursor_r = CURSOR_START;
+    if (!(e = db_row(s, &has)) && has)
+        *cursor_r = db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
+/* Move column `name`'s cursor and counts, in the batch's transaction. */
+static err progress_step(db *d, const struct active *r, const char *name, int64_t cursor,
+                         int64_t visited, int64_t changed, bool finished)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "UPDATE key_rotation_progress SET cursor = ?, done = done + ?, resealed = "
+                       "resealed + ?, finished = ? WHERE rotation_id = ? AND column_name = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, cursor);
+    db_bind_int64(s, 2, visited);
+    db_bind_int64(s, 3, changed);
+    db_bind_int64(s, 4, finished ? 1 : 0);
+    db_bind_int64(s, 5, r->id);
+    db_bind_text(s, 6, name);
+    return db_run(s, NULL);
+}
+
+/* sms_codes: a code's phone is not stored, so its index cannot be computed
+ * again; codes live minutes, and the ones written before the rotation
+ * started are deleted (the person asks for a new code). One step. */
+static err expire_column(db *d, const struct active *r, const struct keyrot_column *c,
+                         const char *name, int64_t *changed_r, bool *finished_r)
+{
+    err e = db_begin(d);
+    int64_t changed = 0;
+    struct query q = QUERY_INIT;
+    frags(&q, "DELETE FROM ", c->table, " WHERE created_at < ? OR expires_at <= ?", NULL);
+    query_int(&q, r->started_at);
+    query_int(&q, now_ms());
+    db_stmt *s;
+    if (!e && !(e = query_prepare(d, &q, &s)))
+        e = db_run(s, &changed);
+    if (!e)
+        e = progress_step(d, r, name, CURSOR_START, changed, changed, true);
+    if (!e)
+        e = db_commit(d);
+    if (e) {
+        db_rollback(d);
+        return e;
+    }
+    *changed_r = changed;
+    *finished_r = true;
+    return E_OK;
+}
+
+struct reindex {
+    int64_t k1, k2;
+    const void *k2b;
+    size_t k2n;
+    uint8_t old[BLIND_LEN], fresh[BLIND_LEN];
+};
+
+/* Is `stored` among the n digests of `set`? Its position, or -1. */
+static int digest_at(const uint8_t (*set)[BLIND_LEN], size_t n, const void *stored)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(set[i], stored, BLIND_LEN))
+            return (int)i;
+    return -1;
+}
+
+/*
+ * One batch of blind index c, as batch_column for sealed values: the rows
+ * whose key1 lies in (cursor, hi], each index compared with the one its
+ * value (the source column, opened) has under the new version; one that
+ * has the old version's is re-computed and written back if unchanged
+ * meanwhile; one that matches neither stops the rotation (an index that
+ * does not belong to its value is a defect to repair, never skipped).
+ */
+static err batch_blind(db *d, arena *a, const struct active *r, const struct keyrot_column *c,
+                       const char *name, int batch, int64_t *changed_r, bool *finished_r, char *why,
+                       size_t why_n)
+{
+    *finished_r = false;
+    int64_t cursor;
+    err e = cursor_of(d, r, name, &cursor);
+    if (e)
+        return e;
+    /* the source: a column of the row, or the person's name for the tokens */
+    bool tokens = c->derive == KEYROT_TOKENS;
+    const char *src = tokens ? "p.name_enc" : c->source;
+    const struct keyrot_column *sc = tokens ? keyrot_column_find("persons.name_enc") : NULL;
+    if (!tokens) {
+        char sname[96];
+        snprintf(sname, sizeof sname, "%s.%s", c->table, c->source);
+        sc = keyrot_column_find(sname);
+    }
+    if (!sc)
+        return err_set(E_INTERNAL, "rotation_column_unknown", NULL, "登记表中没有列 %s", name);
+
+    struct query q = QUERY_INIT;
+    frags(&q, "SELECT MAX(k) FROM (SELECT ", c->key1, " AS k FROM ", c->table, " WHERE ", c->key1,
+          " > ? AND ", c->column, " IS NOT NULL ORDER BY ", c->key1, " LIMIT ?) AS w", NULL);
+    query_int(&q, cursor);
+    query_int(&q, batch);
+    db_stmt *s;
+    if ((e = query_prepare(d, &q, &s)))
+        return e;
+    bool has, none = true;
+    int64_t hi = 0;
+    if (!(e = db_row(s, &has)) && has && !db_col_null(s, 0)) {
+        none = false;
+        hi = db_col_int64(s, 0);
+    }
+    db_done(s);
+    if (e)
+        return e;
+
+    struct reindex *rw = NULL;
+    size_t nrw = 0, cap = 0;
+    int64_t visited = 0;
+    if (!none) {
+        struct query rq = QUERY_INIT;
+        if (tokens)
+            frags(&rq, "SELECT t.person_id, t.token, t.token, p.name_enc FROM ", c->table,
+                  " t JOIN persons p ON p.id = t.person_id WHERE t.person_id > ? AND t.person_id "
+                  "<= ?",
+                  NULL);
+        else
+            frags(&rq, "SELECT ", c->key1, ", ", c->key2 ? c->key2 : c->key1, ", ", c->column, ", ",
+                  src, " FROM ", c->table, " WHERE ", c->key1, " > ? AND ", c->key1, " <= ? AND ",
+                  c->column, " IS NOT NULL", NULL);
+        query_int(&rq, cursor);
+        query_int(&rq, hi);
+        if ((e = query_prepare(d, &rq, &s)))
+            return e;
+        while (!(e = db_row(s, &has)) && has) {
+            visited++;
+            size_t n;
+            const void *stored = db_col_blob(s, 2, &n);
+            int64_t k1 = db_col_int64(s, 0);
+            char label[KEYROT_LABEL_MAX];
+            keyrot_label(sc, k1, label);
+            const char *plain = "";
+            if (n != BLIND_LEN || unseal_col(a, s, 3, label, &plain)) {
+                snprintf(why, why_n, "%s「%s」编号 %lld 的索引无法校验（其值无法解密）：%s",
+                         c->table_zh, c->column_zh, (long long)k1, name);
+                db_done(s);
+                return err_set(E_CRYPTO, "rotation_value_unreadable", NULL, "%s", why);
+            }
+            uint8_t fresh[PERSON_TOKENS_MAX][BLIND_LEN], old[PERSON_TOKENS_MAX][BLIND_LEN];
+            size_t nf = 0, no = 0;
+            bool ok = keyrot_blind(c, r->to, plain ? plain : "", fresh, PERSON_TOKENS_MAX, &nf);
+            if (ok && digest_at((const uint8_t(*)[BLIND_LEN])fresh, nf, stored) >= 0)
+                continue; /* under the new version already */
+            int at = -1;
+            if (ok && keyrot_blind(c, r->from, plain ? plain : "", old, PERSON_TOKENS_MAX, &no))
+                at = digest_at((const uint8_t(*)[BLIND_LEN])old, no, stored);
+            if (at < 0 || (size_t)at >= nf) {
+                snprintf(why, why_n,
+                         "%s「%s」编号 %lld 的索引与其值不符（不是密钥版本 %d 或 %d "
+                         "的索引）：%s",
+                         c->table_zh, c->column_zh, (long long)k1, r->from, r->to, name);
+                db_done(s);
+                return err_set(E_CRYPTO, "rotation_index_mismatch", NULL, "%s", why);
+            }
+            if (nrw == cap) {
+                size_t ncap = cap ? 2 * cap : 64;
+                struct reindex *grown = arena_alloc(a, ncap * sizeof *grown);
+                if (nrw)
+                    memcpy(grown, rw, nrw * sizeof *rw);
+                rw = grown;
+                cap = ncap;
+            }
+            struct reindex *w = &rw[nrw++];
+            memset(w, 0, sizeof *w);
+            w->k1 = k1;
+            if (c->key2 && c->key2_blob) {
+                const void *b = db_col_blob(s, 1, &w->k2n);
+                void *copy = arena_alloc(a, w->k2n ? w->k2n : 1);
+                memcpy(copy, b, w->k2n);
+                w->k2b = copy;
+            } else {
+                w->k2 = db_col_int64(s, 1);
+            }
+            memcpy(w->old, stored, BLIND_LEN);
+            memcpy(w->fresh, fresh[at], BLIND_LEN);
+        }
+        db_done(s);
+        if (e)
+            return e;
+    }
+
+    if ((e = db_begin(d)))
+        return e;
+    int64_t changed = 0;
+    struct query uq = QUERY_INIT;
+    frags(&uq, "UPDATE ", c->table, " SET ", c->column, " = ? WHERE ", c->key1, " = ? AND ", NULL);
+    if (c->key2)
+        frags(&uq, c->key2, " = ? AND ", NULL);
+    frags(&uq, c->column, " = ?", NULL);
+    for (size_t i = 0; !e && i < nrw; i++) {
+        struct reindex *w = &rw[i];
+        struct query q1 = uq;
+        query_blob(&q1, w->fresh, BLIND_LEN);
+        query_int(&q1, w->k1);
+        if (c->key2 && c->key2_blob)
+            query_blob(&q1, w->k2b, w->k2n);
+        else if (c->key2)
+            query_int(&q1, w->k2);
+        query_blob(&q1, w->old, BLIND_LEN);
+        if ((e = query_prepare(d, &q1, &s)))
+            break;
+        int64_t n = 0;
+        if (!(e = db_run(s, &n)))
+            changed += n;
+    }
+    if (!e)
+        e = progress_step(d, r, name, none ? cursor : hi, visited, changed, none);
+    if (!e)
+        e = db_commit(d);
+    if (e) {
+        db_rollback(d);
+        return e;
+    }
+    *changed_r = changed;
+    *finished_r = none;
+    return E_OK;
+}
+
 /* The first column of the pass not finished, or none (*name_r NULL). */
 static err next_column(db *d, arena *a, const struct active *r, const char **name_r)
 {
@@ -601,14 +844,19 @@ err keyrot_run(db *d, int64_t now, const char *node, int batch, int batches, int
             break;
         }
         const struct keyrot_column *c = keyrot_column_find(name);
-        if (!c || c->kind != KEYROT_SEALED) {
+        if (!c) {
             snprintf(why, sizeof why, "登记表中没有列 %s", name);
             e = err_set(E_INTERNAL, "rotation_column_unknown", NULL, "%s", why);
             break;
         }
         int64_t n = 0;
         bool finished;
-        e = batch_column(d, a, &r, c, name, batch, &n, &finished, why, sizeof why);
+        if (c->kind == KEYROT_SEALED)
+            e = batch_column(d, a, &r, c, name, batch, &n, &finished, why, sizeof why);
+        else if (c->derive == KEYROT_EXPIRE)
+            e = expire_column(d, &r, c, name, &n, &finished);
+        else
+            e = batch_blind(d, a, &r, c, name, batch, &n, &finished, why, sizeof why);
         *count_r += n;
         if (!finished)
             i++;
@@ -645,7 +893,8 @@ static json_t *progress_json(db *d, int64_t id, err *e_r)
             const struct keyrot_column *c = keyrot_column_find(name);
             json_array_append_new(
                 items,
-                json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "column", name, "table_name",
+                json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "column", name, "kind",
+                          c && c->kind == KEYROT_BLIND ? "blind" : "sealed", "table_name",
                           c ? c->table_zh : name, "column_name", c ? c->column_zh : "", "pass",
                           (json_int_t)db_col_int64(s, 1), "done", (json_int_t)db_col_int64(s, 2),
                           "resealed", (json_int_t)db_col_int64(s, 3), "total",

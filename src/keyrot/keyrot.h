@@ -30,12 +30,24 @@
 #include "base/arena.h"
 #include "base/error.h"
 #include "db/db.h"
+#include "security/crypto.h"
 
 /* ---- the registry of sealed columns (registry.c) ------------------------- */
 
 enum keyrot_kind {
     KEYROT_SEALED, /* seal()ed values: re-sealed by a rotation */
-    KEYROT_BLIND,  /* blind indexes: KEY_BLIND does not rotate (docs/keys.md) */
+    KEYROT_BLIND,  /* blind indexes: re-computed under the new version */
+};
+
+/* How a blind index is computed from the value it indexes (the sealed
+ * column `source` of the same row): the walk cannot invert a digest, so it
+ * opens the value and computes the index again, as the module does. */
+enum keyrot_derive {
+    KEYROT_SAME,   /* the value itself (stored normalised by its module) */
+    KEYROT_LAST4,  /* its last four characters, all digits (persons.phone_last4) */
+    KEYROT_TOKENS, /* one of the name's search tokens (person_name_tokens) */
+    KEYROT_EXPIRE, /* nothing to compute from: short-lived rows (sms_codes)
+                      written before the rotation are deleted */
 };
 
 struct keyrot_column {
@@ -47,6 +59,10 @@ struct keyrot_column {
                           ending in '#': the row's key1 follows it */
     enum keyrot_kind kind;
     const char *table_zh, *column_zh; /* for the console */
+    /* blind indexes: the sealed column of the value ("persons.name_enc" for
+     * the name tokens, read through a join), the blind_index label, how */
+    const char *source, *blind_label;
+    enum keyrot_derive derive;
 };
 
 #define KEYROT_LABEL_MAX 96
@@ -57,6 +73,14 @@ const struct keyrot_column *keyrot_columns(size_t *n_r);
 const struct keyrot_column *keyrot_column_find(const char *name);
 /* The seal label of column c's value in the row whose key1 is id. */
 void keyrot_label(const struct keyrot_column *c, int64_t id, char out[KEYROT_LABEL_MAX]);
+
+/* Blind index c (KEYROT_BLIND) of the plain value `plain` of its source
+ * under key version `version`: false when the value yields no index of
+ * this column (a phone without four final digits) or the version is not
+ * loaded. For KEYROT_TOKENS, every token of the name: out gets up to
+ * `max` digests, *n_r their count. */
+bool keyrot_blind(const struct keyrot_column *c, int version, const char *plain,
+                  uint8_t (*out)[BLIND_LEN], size_t max, size_t *n_r);
 
 /* ---- the rotation (keyrot.c) ----------------------------------------------- */
 

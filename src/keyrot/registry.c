@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "person/person.h"
+#include "security/crypto.h"
+
 #define SEALED(t, c, zt, zc)                                                                       \
     {                                                                                              \
         t, c, "id", NULL, false, NULL, KEYROT_SEALED, zt, zc                                       \
@@ -27,9 +30,10 @@
     {                                                                                              \
         t, c, "investigation_id", k2, b, NULL, KEYROT_SEALED, zt, zc                               \
     }
-#define BLIND(t, c, zt, zc)                                                                        \
+/* a blind index: key1, the sealed source column, the blind_index label */
+#define BLIND(t, c, k1, src, bl, zt, zc)                                                           \
     {                                                                                              \
-        t, c, NULL, NULL, false, NULL, KEYROT_BLIND, zt, zc                                        \
+        t, c, k1, NULL, false, NULL, KEYROT_BLIND, zt, zc, src, bl, KEYROT_SAME                    \
     }
 
 static const struct keyrot_column columns[] = {
@@ -121,29 +125,47 @@ static const struct keyrot_column columns[] = {
     SEALED("visitors", "phone_enc", "访客", "电话"),
     SEALED("visitors", "plate_enc", "访客", "车牌"),
 
-    /* Blind indexes: keyed with KEY_BLIND, which does not rotate
-     * (docs/keys.md), so the rotation leaves them as they are. */
-    BLIND("commission_doctors", "id_number_bidx", "卫健医生", "证件号索引"),
-    BLIND("commission_doctors", "phone_bidx", "卫健医生", "电话索引"),
-    BLIND("commission_investigations", "id_number_bidx", "卫健流调", "证件号索引"),
-    BLIND("hotline_tickets", "caller_phone_bidx", "接诉即办工单", "来电号码索引"),
-    BLIND("incidents", "name_bidx", "疫情事件", "姓名索引"),
-    BLIND("incidents", "phone_bidx", "疫情事件", "电话索引"),
-    BLIND("investigation_contacts", "phone_bidx", "流调密接", "电话索引"),
-    BLIND("investigation_contacts", "id_number_bidx", "流调密接", "证件号索引"),
-    BLIND("parcels", "phone_bidx", "快递外卖", "电话索引"),
-    BLIND("parking_cars", "plate_bidx", "停车车辆", "车牌索引"),
-    BLIND("person_name_tokens", "token", "人员姓名分词", "分词索引"),
-    BLIND("persons", "id_number_bidx", "人员", "证件号索引"),
-    BLIND("persons", "name_bidx", "人员", "姓名索引"),
-    BLIND("persons", "phone_bidx", "人员", "电话索引"),
-    BLIND("persons", "phone_last4_bidx", "人员", "电话后四位索引"),
-    BLIND("sms_codes", "phone_bidx", "短信验证码", "电话索引"),
-    BLIND("users", "phone_bidx", "用户", "电话索引"),
-    BLIND("vehicle_passages", "plate_bidx", "车辆通行", "车牌索引"),
-    BLIND("vehicles", "plate_bidx", "车辆", "车牌索引"),
-    BLIND("visitors", "id_number_bidx", "访客", "证件号索引"),
-    BLIND("visitors", "plate_bidx", "访客", "车牌索引"),
+    /* Blind indexes: re-computed from the value they index (source) under
+     * the new version, with the label and normalisation of their module
+     * (docs/keys.md, "Blind indexes"). */
+    BLIND("commission_doctors", "id_number_bidx", "id", "id_number_enc", "commission.id_number",
+          "卫健医生", "证件号索引"),
+    BLIND("commission_doctors", "phone_bidx", "id", "phone_enc", "commission.phone", "卫健医生",
+          "电话索引"),
+    BLIND("commission_investigations", "id_number_bidx", "id", "id_number_enc",
+          "commission.id_number", "卫健流调", "证件号索引"),
+    BLIND("hotline_tickets", "caller_phone_bidx", "id", "caller_phone_enc", "hotline.caller_phone",
+          "接诉即办工单", "来电号码索引"),
+    BLIND("incidents", "name_bidx", "id", "name_enc", "incident.name", "疫情事件", "姓名索引"),
+    BLIND("incidents", "phone_bidx", "id", "phone_enc", "incident.phone", "疫情事件", "电话索引"),
+    {"investigation_contacts", "phone_bidx", "investigation_id", "seq", false, NULL, KEYROT_BLIND,
+     "流调密接", "电话索引", "phone_enc", "investigation_contacts.phone", KEYROT_SAME},
+    {"investigation_contacts", "id_number_bidx", "investigation_id", "seq", false, NULL,
+     KEYROT_BLIND, "流调密接", "证件号索引", "id_number_enc", "investigation_contacts.id_number",
+     KEYROT_SAME},
+    /* parcels are found by their recipient's account: users' label */
+    BLIND("parcels", "phone_bidx", "id", "phone_enc", "users.phone", "快递外卖", "电话索引"),
+    /* plates share one label across tables (vehicle.h PLATE_BLIND_LABEL) */
+    {"parking_cars", "plate_bidx", "garage_id", "plate_bidx", true, NULL, KEYROT_BLIND, "停车车辆",
+     "车牌索引", "plate_enc", "plate", KEYROT_SAME},
+    {"person_name_tokens", "token", "person_id", "token", true, NULL, KEYROT_BLIND, "人员姓名分词",
+     "分词索引", "persons.name_enc", "persons.name_token", KEYROT_TOKENS},
+    BLIND("persons", "id_number_bidx", "id", "id_number_enc", "persons.id_number", "人员",
+          "证件号索引"),
+    BLIND("persons", "name_bidx", "id", "name_enc", "persons.name", "人员", "姓名索引"),
+    BLIND("persons", "phone_bidx", "id", "phone_enc", "persons.phone", "人员", "电话索引"),
+    {"persons", "phone_last4_bidx", "id", NULL, false, NULL, KEYROT_BLIND, "人员", "电话后四位索引",
+     "phone_enc", "persons.phone_last4", KEYROT_LAST4},
+    /* codes live minutes and their phone is not stored: the ones written
+     * before the rotation are deleted (they are asked for again) */
+    {"sms_codes", "phone_bidx", NULL, NULL, false, NULL, KEYROT_BLIND, "短信验证码", "电话索引",
+     NULL, NULL, KEYROT_EXPIRE},
+    BLIND("users", "phone_bidx", "id", "phone_enc", "users.phone", "用户", "电话索引"),
+    BLIND("vehicle_passages", "plate_bidx", "id", "plate_enc", "plate", "车辆通行", "车牌索引"),
+    BLIND("vehicles", "plate_bidx", "id", "plate_enc", "plate", "车辆", "车牌索引"),
+    BLIND("visitors", "id_number_bidx", "id", "id_number_enc", "visitors.id_number", "访客",
+          "证件号索引"),
+    BLIND("visitors", "plate_bidx", "id", "plate_enc", "plate", "访客", "车牌索引"),
 };
 
 const struct keyrot_column *keyrot_columns(size_t *n_r)
@@ -164,6 +186,42 @@ const struct keyrot_column *keyrot_column_find(const char *name)
             !strcmp(columns[i].column, dot + 1))
             return &columns[i];
     return NULL;
+}
+
+bool keyrot_blind(const struct keyrot_column *c, int version, const char *plain,
+                  uint8_t (*out)[BLIND_LEN], size_t max, size_t *n_r)
+{
+    *n_r = 0;
+    if (c->kind != KEYROT_BLIND || !max)
+        return false;
+    if (c->derive == KEYROT_TOKENS) {
+        char buf[PERSON_TOKEN_BUF];
+        const char *tok[PERSON_TOKENS_MAX];
+        size_t n = person_name_tokens(plain, buf, sizeof buf, tok,
+                                      max < PERSON_TOKENS_MAX ? max : PERSON_TOKENS_MAX);
+        for (size_t i = 0; i < n; i++)
+            if (!blind_index_version(version, c->blind_label, tok[i], out[i]))
+                return false;
+        *n_r = n;
+        return n > 0;
+    }
+    const char *v = plain;
+    if (c->derive == KEYROT_LAST4) {
+        /* person_phone_last4_index's rule */
+        size_t n = strlen(plain);
+        if (n < 4)
+            return false;
+        for (size_t i = n - 4; i < n; i++)
+            if (plain[i] < '0' || plain[i] > '9')
+                return false;
+        v = plain + n - 4;
+    } else if (c->derive != KEYROT_SAME) {
+        return false;
+    }
+    if (!blind_index_version(version, c->blind_label, v, out[0]))
+        return false;
+    *n_r = 1;
+    return true;
 }
 
 void keyrot_label(const struct keyrot_column *c, int64_t id, char out[KEYROT_LABEL_MAX])

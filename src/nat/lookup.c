@@ -116,30 +116,34 @@ err nat_lookup_person(db *d, arena *a, const struct scope *sc, const char *id_nu
     char idn[NAT_ID_NORMAL];
     if (nat_lookup_id_check(id_number, idn) != NAT_ID_OK)
         return err_set(E_INPUT, "invalid_id_number", "id_number", "身份证号码格式或校验位不正确");
-    uint8_t bidx[BLIND_LEN];
-    blind_index(L_ID, idn, bidx);
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id, name_enc FROM persons WHERE id_number_bidx = ? AND id_type = ? "
-                       "AND deleted_at = 0 AND region_code >= ? AND region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, ID_RESIDENT);
-    db_bind_int64(s, 3, sc->lo);
-    db_bind_int64(s, 4, sc->hi);
-    bool row;
+    /* one digest; two, looked up in turn, only during a key rotation */
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(L_ID, idn, bidx);
+    err e = E_OK;
     struct nat_person_results r = {0};
     const char *name = NULL;
-    if (!(e = db_row(s, &row)) && row) {
-        r.person_id = db_col_int64(s, 0);
-        e = unseal_col(a, s, 1, L_NAME, &name);
+    for (int k = 0; !e && k < nb && !r.person_id; k++) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id, name_enc FROM persons WHERE id_number_bidx = ? AND "
+                            "id_type = ? AND deleted_at = 0 AND region_code >= ? AND "
+                            "region_code < ?",
+                            &s)))
+            return e;
+        db_bind_blob(s, 1, bidx[k], BLIND_LEN);
+        db_bind_int64(s, 2, ID_RESIDENT);
+        db_bind_int64(s, 3, sc->lo);
+        db_bind_int64(s, 4, sc->hi);
+        bool row;
+        if (!(e = db_row(s, &row)) && row) {
+            r.person_id = db_col_int64(s, 0);
+            e = unseal_col(a, s, 1, L_NAME, &name);
+        }
+        db_done(s);
     }
-    db_done(s);
     if (e)
         return e;
-    if (!row)
+    if (!r.person_id)
         return err_set(E_NOT_FOUND, "not_found", NULL, "没有查到此身份证号码的人员");
     r.name = reveal ? name : mask_name(a, name);
     r.id_number = reveal ? arena_strdup(a, idn) : mask_id_number(a, idn);
@@ -618,18 +622,31 @@ static err look_up_range(struct range *r)
             continue; /* the same id twice: copied from the first at the end */
         if (r->progress && k && !(k % PROGRESS_EVERY) && (e = report(r, k * parts / 2)))
             break;
-        db_stmt *s;
-        if ((e = db_prepare(d,
-                            "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? AND "
-                            "deleted_at = 0",
-                            &s)))
-            break;
-        db_bind_blob(s, 1, x->bidx, BLIND_LEN);
-        db_bind_int64(s, 2, ID_RESIDENT);
-        bool row;
-        if (!(e = db_row(s, &row)) && row)
-            hits[nh++] = (struct hit){db_col_int64(s, 0), x};
-        db_done(s);
+        /* during a key rotation a person not re-indexed yet holds the
+         * previous version's index: a second look-up for the ones missed */
+        uint8_t prev[BLIND_MAX][BLIND_LEN];
+        char idn[NAT_ID_NORMAL];
+        bool row = false;
+        for (int v = 0; !e && !row && v < 2; v++) {
+            const uint8_t *key = x->bidx;
+            if (v == 1 && !(blind_rotating() && x->shown &&
+                            nat_lookup_id_check(pool->p + x->shown, idn) == NAT_ID_OK &&
+                            blind_search(L_ID, idn, prev) > 1))
+                break;
+            if (v == 1)
+                key = prev[1];
+            db_stmt *s;
+            if ((e = db_prepare(d,
+                                "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? "
+                                "AND deleted_at = 0",
+                                &s)))
+                break;
+            db_bind_blob(s, 1, key, BLIND_LEN);
+            db_bind_int64(s, 2, ID_RESIDENT);
+            if (!(e = db_row(s, &row)) && row)
+                hits[nh++] = (struct hit){db_col_int64(s, 0), x};
+            db_done(s);
+        }
     }
     qsort(hits, nh, sizeof *hits, by_pid);
     for (size_t i = 0; !e && i < nh; i++) {

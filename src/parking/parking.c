@@ -12,7 +12,9 @@
 #include "base/json.h"
 #include "base/regcode.h"
 #include "base/time.h"
+#include "db/query.h"
 #include "security/crypto.h"
+#include "vehicle/vehicle.h"
 
 #define L_CAR_PLATE "parking_cars.plate"
 
@@ -336,31 +338,38 @@ err parking_on_plate_read(db *d, arena *a, const struct vehicle_passage *p,
      * an "out" of a car not seen coming in still frees a space (it came in
      * before the garage was counted) unless the garage is empty */
     int64_t changed = 0;
+    /* a car that came in before a key rotation may still be indexed under
+     * the previous version (docs/keys.md): it is looked for under both */
+    uint8_t both[BLIND_MAX][BLIND_LEN];
+    int nb = 1;
+    memcpy(both[0], plate_bidx, BLIND_LEN);
+    if (blind_rotating()) {
+        nb = blind_search(PLATE_BLIND_LABEL, p->plate, both);
+        memcpy(both[0], plate_bidx, BLIND_LEN);
+    }
+    struct query q = QUERY_INIT;
     if (in) {
-        if ((e = db_prepare(d,
-                            "INSERT INTO parking_cars (garage_id, plate_bidx, plate_enc, "
-                            "entered_at) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
-                            "parking_cars WHERE garage_id = ? AND plate_bidx = ?)",
-                            &s)))
+        uint8_t *ct;
+        size_t ctn;
+        if ((e = seal(a, L_CAR_PLATE, p->plate, strlen(p->plate), &ct, &ctn)))
             return e;
-        db_bind_int64(s, 1, garage);
-        db_bind_blob(s, 2, plate_bidx, BLIND_LEN);
-        if ((e = seal_bind(a, s, 3, L_CAR_PLATE, p->plate))) {
-            db_done(s);
-            return e;
-        }
-        db_bind_int64(s, 4, p->at);
-        db_bind_int64(s, 5, garage);
-        db_bind_blob(s, 6, plate_bidx, BLIND_LEN);
-        if ((e = db_run(s, &changed)) || !changed)
+        query_sql(&q, "INSERT INTO parking_cars (garage_id, plate_bidx, plate_enc, entered_at) "
+                      "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM parking_cars WHERE "
+                      "garage_id = ? AND plate_bidx");
+        query_int(&q, garage);
+        query_blob(&q, plate_bidx, BLIND_LEN);
+        query_blob(&q, ct, ctn);
+        query_int(&q, p->at);
+        query_int(&q, garage);
+        query_blobs(&q, both, BLIND_LEN, nb);
+        query_sql(&q, ")");
+        if ((e = query_prepare(d, &q, &s)) || (e = db_run(s, &changed)) || !changed)
             return e;
     } else {
-        if ((e = db_prepare(d, "DELETE FROM parking_cars WHERE garage_id = ? AND plate_bidx = ?",
-                            &s)))
-            return e;
-        db_bind_int64(s, 1, garage);
-        db_bind_blob(s, 2, plate_bidx, BLIND_LEN);
-        if ((e = db_run(s, NULL)))
+        query_sql(&q, "DELETE FROM parking_cars WHERE garage_id = ? AND plate_bidx");
+        query_int(&q, garage);
+        query_blobs(&q, both, BLIND_LEN, nb);
+        if ((e = query_prepare(d, &q, &s)) || (e = db_run(s, NULL)))
             return e;
     }
     if ((e = db_prepare(d,

@@ -39,9 +39,6 @@
 #define L_TOKEN   "persons.name_token"
 #define L_CHANGES "person_history.changes"
 
-/* At most this many bigrams of a query are looked up (person.h). */
-#define QUERY_TOKENS_MAX 8
-
 /* ---- validation ------------------------------------------------------------ */
 
 char *person_id_normalise(char *s)
@@ -350,6 +347,10 @@ struct sealed {
     size_t n[PF__COUNT];
     uint8_t key[BI__COUNT][BLIND_LEN];
     bool has[BI__COUNT];
+    /* the id number's index under both versions during a key rotation,
+     * for the duplicate look-up (person_sealed_holder) */
+    uint8_t id_both[BLIND_MAX][BLIND_LEN];
+    int n_id;
     size_t used;
     uint8_t buf[SEALED_BUF];
 };
@@ -380,7 +381,8 @@ static err seal_record(const struct person *p, struct sealed *z)
     }
     if (!z->ct[PF_NAME] || !z->ct[PF_ID_NUMBER])
         return err_set(E_INPUT, "required", z->ct[PF_NAME] ? "id_number" : "name", "缺少必填项");
-    blind_index(L_ID, p->id_number, z->key[BI_ID]);
+    z->n_id = blind_search(L_ID, p->id_number, z->id_both);
+    memcpy(z->key[BI_ID], z->id_both[0], BLIND_LEN);
     blind_index(L_NAME, p->name, z->key[BI_NAME]);
     z->has[BI_ID] = z->has[BI_NAME] = true;
     z->has[BI_PHONE] = z->ct[PF_PHONE] != NULL;
@@ -442,11 +444,21 @@ static err name_tokens(const char *name, struct name_tokens *t)
     return E_OK;
 }
 
-/* Insert (or delete) the tokens t of person `id`. */
+/* Insert (or delete) the tokens t of person `id`. A delete during a key
+ * rotation removes the rows of either version (the person may not be
+ * re-indexed yet): the tokens are the person's whatever their version. */
 static err tokens_put(db *d, const struct name_tokens *t, int64_t id, bool insert)
 {
     const char *sql = insert ? "INSERT INTO person_name_tokens (token, person_id) VALUES (?, ?)"
                              : "DELETE FROM person_name_tokens WHERE token = ? AND person_id = ?";
+    if (!insert && blind_rotating()) {
+        db_stmt *s;
+        err e = db_prepare(d, "DELETE FROM person_name_tokens WHERE person_id = ?", &s);
+        if (e)
+            return e;
+        db_bind_int64(s, 1, id);
+        return db_run(s, NULL);
+    }
     for (size_t i = 0; i < t->n; i++) {
         db_stmt *s;
         err e = db_prepare(d, sql, &s);
@@ -708,26 +720,31 @@ err person_lock(db *d, const struct scope *sc, int64_t id, int64_t *region_r)
 err person_find_id_by_phone(db *d, const struct scope *sc, const char *phone, int64_t *id_r,
                             int64_t *n_r)
 {
-    uint8_t bidx[BLIND_LEN];
-    blind_index(L_PHONE, phone ? phone : "", bidx);
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM persons WHERE phone_bidx = ? AND deleted_at = 0 AND "
-                       "region_code >= ? AND region_code < ? ORDER BY id LIMIT 2",
-                       &s);
-    if (e)
-        return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(L_PHONE, phone ? phone : "", bidx);
     int64_t id = 0, n = 0;
-    bool row;
-    while (!(e = db_row(s, &row)) && row)
-        if (!n++)
-            id = db_col_int64(s, 0);
-    db_done(s);
+    err e = E_OK;
+    /* one look-up per digest (two only during a key rotation): a person's
+     * row holds one of them */
+    for (int k = 0; !e && k < nb && n < 2; k++) {
+        db_stmt *s;
+        if ((e = db_prepare(d,
+                            "SELECT id FROM persons WHERE phone_bidx = ? AND deleted_at = 0 AND "
+                            "region_code >= ? AND region_code < ? ORDER BY id LIMIT 2",
+                            &s)))
+            return e;
+        db_bind_blob(s, 1, bidx[k], BLIND_LEN);
+        db_bind_int64(s, 2, sc->lo);
+        db_bind_int64(s, 3, sc->hi);
+        bool row;
+        while (!(e = db_row(s, &row)) && row)
+            if (!n++)
+                id = db_col_int64(s, 0);
+        db_done(s);
+    }
     if (e)
         return e;
+    n = n > 2 ? 2 : n;
     *id_r = id;
     *n_r = n;
     return n ? E_OK : E_NOT_FOUND;
@@ -737,15 +754,15 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
                              const char *id_number, struct person *p_r)
 {
     char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
-    uint8_t bidx[BLIND_LEN];
-    blind_index(L_ID, idn, bidx);
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(L_ID, idn, bidx);
     storage_init();
     struct query q = QUERY_INIT;
     query_sql(&q, "SELECT ");
     query_sql(&q, st.cols);
-    query_sql(&q, " FROM persons WHERE id_number_bidx = ? AND id_type = ? AND deleted_at = 0 AND "
-                  "region_code >= ? AND region_code < ?");
-    query_blob(&q, bidx, BLIND_LEN);
+    query_sql(&q, " FROM persons WHERE id_number_bidx");
+    query_blobs(&q, bidx, BLIND_LEN, nb);
+    query_sql(&q, " AND id_type = ? AND deleted_at = 0 AND region_code >= ? AND region_code < ?");
     query_int(&q, type);
     query_int(&q, sc->lo);
     query_int(&q, sc->hi);
@@ -756,35 +773,41 @@ err person_find_by_id_number(db *d, arena *a, const struct scope *sc, enum id_ty
     return fetch_one(a, s, p_r);
 }
 
-/* The live holder of the document whose blind index is bidx. */
-static err holder_by_index(db *d, const uint8_t bidx[BLIND_LEN], enum id_type type, int64_t *id_r,
-                           int64_t *region_r)
+/* The live holder of the document whose blind index is one of the nb of
+ * bidx (two during a key rotation). */
+static err holder_by_index(db *d, const uint8_t (*bidx)[BLIND_LEN], int nb, enum id_type type,
+                           int64_t *id_r, int64_t *region_r)
 {
-    db_stmt *s;
-    /* Deliberately unscoped (see person.h): reads an id and a region only. */
-    err e = db_prepare(d,
-                       "SELECT id, region_code FROM persons WHERE id_number_bidx = ? AND "
-                       "id_type = ? AND deleted_at = 0",
-                       &s);
-    if (e)
-        return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, type);
-    bool found;
-    e = db_row(s, &found);
-    *id_r = !e && found ? db_col_int64(s, 0) : 0;
-    *region_r = !e && found ? db_col_int64(s, 1) : 0;
-    db_done(s);
-    return e;
+    *id_r = *region_r = 0;
+    for (int k = 0; k < nb && !*id_r; k++) {
+        db_stmt *s;
+        /* Deliberately unscoped (see person.h): reads an id and a region only. */
+        err e = db_prepare(d,
+                           "SELECT id, region_code FROM persons WHERE id_number_bidx = ? AND "
+                           "id_type = ? AND deleted_at = 0",
+                           &s);
+        if (e)
+            return e;
+        db_bind_blob(s, 1, bidx[k], BLIND_LEN);
+        db_bind_int64(s, 2, type);
+        bool found;
+        e = db_row(s, &found);
+        *id_r = !e && found ? db_col_int64(s, 0) : 0;
+        *region_r = !e && found ? db_col_int64(s, 1) : 0;
+        db_done(s);
+        if (e)
+            return e;
+    }
+    return E_OK;
 }
 
 err person_document_holder(db *d, arena *a, enum id_type type, const char *id_number, int64_t *id_r,
                            int64_t *region_r)
 {
     char *idn = person_id_normalise(arena_strdup(a, id_number ? id_number : ""));
-    uint8_t bidx[BLIND_LEN];
-    blind_index(L_ID, idn, bidx);
-    return holder_by_index(d, bidx, type, id_r, region_r);
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(L_ID, idn, bidx);
+    return holder_by_index(d, bidx, nb, type, id_r, region_r);
 }
 
 /* ---- duplicates and history -------------------------------------------------- */
@@ -809,20 +832,23 @@ static err count_query(db_stmt *s, int64_t *n_r)
 static err check_duplicate(db *d, const struct scope *sc, enum id_type type, const char *idn,
                            int64_t self)
 {
-    uint8_t bidx[BLIND_LEN];
-    blind_index(L_ID, idn, bidx);
+    /* during a key rotation the holder's row may still carry the previous
+     * version's index (the unique index sees only one version): both */
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(L_ID, idn, bidx);
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT id FROM persons WHERE id_number_bidx");
+    query_blobs(&q, bidx, BLIND_LEN, nb);
+    query_sql(&q, " AND id_type = ? AND deleted_at = 0 AND id <> ? AND region_code >= ? AND "
+                  "region_code < ?");
+    query_int(&q, type);
+    query_int(&q, self);
+    query_int(&q, sc->lo);
+    query_int(&q, sc->hi);
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? AND "
-                       "deleted_at = 0 AND id <> ? AND region_code >= ? AND region_code < ?",
-                       &s);
+    err e = query_prepare(d, &q, &s);
     if (e)
         return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, type);
-    db_bind_int64(s, 3, self);
-    db_bind_int64(s, 4, sc->lo);
-    db_bind_int64(s, 5, sc->hi);
     bool found;
     e = db_row(s, &found);
     int64_t existing = found ? db_col_int64(s, 0) : 0;
@@ -832,16 +858,14 @@ static err check_duplicate(db *d, const struct scope *sc, enum id_type type, con
     if (existing)
         return err_set_ref(E_CONFLICT, "duplicate_person", existing, "该证件号码的人员已登记");
     /* Deliberately unscoped: uniqueness is deployment-wide. Reads a count. */
-    if ((e = db_prepare(d,
-                        "SELECT COUNT(*) FROM persons WHERE id_number_bidx = ? AND id_type = ? "
-                        "AND deleted_at = 0 AND id <> ?",
-                        &s)))
-        return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, type);
-    db_bind_int64(s, 3, self);
+    struct query cq = QUERY_INIT;
+    query_sql(&cq, "SELECT COUNT(*) FROM persons WHERE id_number_bidx");
+    query_blobs(&cq, bidx, BLIND_LEN, nb);
+    query_sql(&cq, " AND id_type = ? AND deleted_at = 0 AND id <> ?");
+    query_int(&cq, type);
+    query_int(&cq, self);
     int64_t n = 0;
-    if ((e = count_query(s, &n)))
+    if ((e = query_count(d, &cq, &n)))
         return e;
     if (n > 0)
         return err_set(E_CONFLICT, "duplicate_person", "id_number",
@@ -1148,17 +1172,17 @@ err person_on_move(person_move_fn fn)
  */
 static err self_claim_find(db *d, enum id_type type, const char *idn, int64_t *id_r)
 {
-    uint8_t bidx[BLIND_LEN];
-    blind_index(L_ID, idn, bidx);
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(L_ID, idn, bidx);
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT id FROM persons WHERE id_number_bidx");
+    query_blobs(&q, bidx, BLIND_LEN, nb);
+    query_sql(&q, " AND id_type = ? AND deleted_at = 0 AND unverified = 1 AND source = 'self'");
+    query_int(&q, type);
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM persons WHERE id_number_bidx = ? AND id_type = ? AND "
-                       "deleted_at = 0 AND unverified = 1 AND source = 'self'",
-                       &s);
+    err e = query_prepare(d, &q, &s);
     if (e)
         return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, type);
     bool found;
     e = db_row(s, &found);
     *id_r = found ? db_col_int64(s, 0) : 0;
@@ -1301,7 +1325,8 @@ err person_create_in_tx(db *d, arena *a, const struct principal *who, struct per
 err person_sealed_holder(db *d, const struct person_sealed *sealed, int64_t *id_r,
                          int64_t *region_r)
 {
-    return holder_by_index(d, sealed->z.key[BI_ID], sealed->id_type, id_r, region_r);
+    return holder_by_index(d, (const uint8_t(*)[BLIND_LEN])sealed->z.id_both, sealed->z.n_id,
+                           sealed->id_type, id_r, region_r);
 }
 
 err person_create_in_tx_new(db *d, arena *a, const struct principal *who, struct person *p,
@@ -1527,39 +1552,42 @@ fail:
     return e;
 }
 
-size_t person_name_query_index(const char *query, uint8_t (*out)[BLIND_LEN], size_t max,
-                               bool *confirm_r)
+size_t person_name_query_keys(const char *query, struct person_name_keys *k, bool *confirm_r)
 {
     char buf[PERSON_TOKEN_BUF];
-    const char *tok[QUERY_TOKENS_MAX];
-    size_t n = person_name_query_tokens(query, buf, sizeof buf, tok,
-                                        max < QUERY_TOKENS_MAX ? max : QUERY_TOKENS_MAX);
-    for (size_t i = 0; i < n; i++)
-        blind_index(L_TOKEN, tok[i], out[i]);
-    *confirm_r = n > 0 && utf8_len(query) >= 3;
-    return n;
+    const char *tok[PERSON_QUERY_TOKENS_MAX];
+    k->n = person_name_query_tokens(query, buf, sizeof buf, tok, PERSON_QUERY_TOKENS_MAX);
+    k->nd = k->n;
+    for (size_t i = 0; i < k->n; i++) {
+        uint8_t both[BLIND_MAX][BLIND_LEN];
+        int nb = blind_search(L_TOKEN, tok[i], both);
+        memcpy(k->k[i], both[0], BLIND_LEN);
+        if (nb > 1) {
+            memcpy(k->k[k->n + i], both[1], BLIND_LEN);
+            k->nd = 2 * k->n;
+        }
+    }
+    *confirm_r = k->n > 0 && utf8_len(query) >= 3;
+    return k->n;
+}
+
+void person_name_query_where(struct query *q, const char *column, const struct person_name_keys *k)
+{
+    /* all n tokens must be present; during a key rotation each is looked
+     * for under both versions, and since a person's tokens are re-indexed
+     * together, n matching rows still mean all n tokens of one version */
+    query_sql(q, " AND ");
+    query_sql(q, column);
+    query_sql(q, " IN (SELECT person_id FROM person_name_tokens WHERE token");
+    query_blobs(q, k->k, BLIND_LEN, (int)k->nd);
+    if (k->n > 1) {
+        query_sql(q, " GROUP BY person_id HAVING COUNT(*) = ?");
+        query_int(q, (int64_t)k->n);
+    }
+    query_sql(q, ")");
 }
 
 /* ---- lists -------------------------------------------------------------------- */
-
-/* The name-token conditions by number of tokens: all must be present. */
-static const char *const token_frags[QUERY_TOKENS_MAX + 1] = {
-    [1] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token = ?)",
-    [2] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?) "
-          "GROUP BY person_id HAVING COUNT(*) = 2)",
-    [3] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?) "
-          "GROUP BY person_id HAVING COUNT(*) = 3)",
-    [4] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?) "
-          "GROUP BY person_id HAVING COUNT(*) = 4)",
-    [5] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?) "
-          "GROUP BY person_id HAVING COUNT(*) = 5)",
-    [6] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?, "
-          "?) GROUP BY person_id HAVING COUNT(*) = 6)",
-    [7] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?, "
-          "?, ?) GROUP BY person_id HAVING COUNT(*) = 7)",
-    [8] = " AND id IN (SELECT person_id FROM person_name_tokens WHERE token IN (?, ?, ?, ?, ?, "
-          "?, ?, ?) GROUP BY person_id HAVING COUNT(*) = 8)",
-};
 
 static const char *const orders[3][2] = {
     [PERSON_SORT_CREATED] = {" ORDER BY created_at ASC, id ASC",
@@ -1591,10 +1619,11 @@ err person_sort_parse(const char *s, struct person_filter *f)
     return E_OK;
 }
 
-/* Blind indexes the WHERE clause binds; they live as long as the query. */
+/* Blind indexes the WHERE clause binds (both versions' during a key
+ * rotation); they live as long as the query. */
 struct filter_keys {
-    uint8_t id[BLIND_LEN], phone[BLIND_LEN], last4[BLIND_LEN];
-    uint8_t tokens[QUERY_TOKENS_MAX][BLIND_LEN];
+    uint8_t id[BLIND_MAX][BLIND_LEN], phone[BLIND_MAX][BLIND_LEN], last4[BLIND_MAX][BLIND_LEN];
+    struct person_name_keys names;
 };
 
 /* " FROM persons WHERE …" for the filter; *confirm_r tells whether the
@@ -1613,21 +1642,23 @@ static err where_of(arena *a, struct query *q, const struct scope *sc,
     query_int(q, hi);
     if (f->id_number) {
         char *idn = person_id_normalise(arena_strdup(a, f->id_number));
-        blind_index(L_ID, idn, k->id);
-        query_sql(q, " AND id_number_bidx = ? AND id_type = ?");
-        query_blob(q, k->id, BLIND_LEN);
+        int nb = blind_search(L_ID, idn, k->id);
+        query_sql(q, " AND id_number_bidx");
+        query_blobs(q, k->id, BLIND_LEN, nb);
+        query_sql(q, " AND id_type = ?");
         query_int(q, f->id_type ? f->id_type : ID_RESIDENT);
     }
     if (f->phone) {
-        blind_index(L_PHONE, f->phone, k->phone);
-        query_sql(q, " AND phone_bidx = ?");
-        query_blob(q, k->phone, BLIND_LEN);
+        int nb = blind_search(L_PHONE, f->phone, k->phone);
+        query_sql(q, " AND phone_bidx");
+        query_blobs(q, k->phone, BLIND_LEN, nb);
     }
     if (f->phone_last4) {
-        /* checked by the caller as four digits, so the index exists */
-        person_phone_last4_index(f->phone_last4, k->last4);
-        query_sql(q, " AND phone_last4_bidx = ?");
-        query_blob(q, k->last4, BLIND_LEN);
+        /* checked by the caller as four digits (person_phone_last4_index's
+         * rule), so the index exists */
+        int nb = blind_search(L_PHONE4, f->phone_last4, k->last4);
+        query_sql(q, " AND phone_last4_bidx");
+        query_blobs(q, k->last4, BLIND_LEN, nb);
     }
     if (f->category) {
         query_sql(q, " AND category = ?");
@@ -1653,19 +1684,13 @@ static err where_of(arena *a, struct query *q, const struct scope *sc,
     }
     *confirm_r = false;
     if (f->name) {
-        char buf[PERSON_TOKEN_BUF];
-        const char *tok[QUERY_TOKENS_MAX];
-        size_t n = person_name_query_tokens(f->name, buf, sizeof buf, tok, QUERY_TOKENS_MAX);
-        if (n == 0)
+        bool confirm;
+        if (person_name_query_keys(f->name, &k->names, &confirm) == 0)
             return err_set(E_INPUT, "invalid_parameter", "name", "姓名查询条件无效");
-        query_sql(q, token_frags[n]);
-        for (size_t i = 0; i < n; i++) {
-            blind_index(L_TOKEN, tok[i], k->tokens[i]);
-            query_blob(q, k->tokens[i], BLIND_LEN);
-        }
+        person_name_query_where(q, "id", &k->names);
         /* One token is exact (a surname, or the query's only bigram);
          * several bigrams can all occur without the query occurring. */
-        *confirm_r = utf8_len(f->name) >= 3;
+        *confirm_r = confirm;
     }
     return E_OK;
 }

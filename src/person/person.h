@@ -292,15 +292,26 @@ size_t person_name_query_tokens(const char *query, char *buf, size_t bufsize, co
 
 /*
  * For other capabilities' lists that search their people by name (the
- * observation list): the blind indexes of query's tokens, as
- * person_name_tokens stores them, into out (room for max, at most 8
- * used); the count, 0 for an empty query. A person matches when all are
- * among their tokens; *confirm_r says whether such a match must still be
- * confirmed with person_name_matches on the decrypted name (3 characters
- * or more: several bigrams can all occur without the query occurring).
+ * observation list), and the person list: the blind indexes of query's
+ * tokens (at most 8), as person_name_tokens stores them: k->n tokens,
+ * k->nd digests (n, or 2n while a key rotation re-indexes: the previous
+ * version's follow the current ones, security/crypto.h blind_search). The
+ * count, 0 for an empty query. A person matches when all n are among their
+ * tokens; *confirm_r says whether such a match must still be confirmed with
+ * person_name_matches on the decrypted name (3 characters or more: several
+ * bigrams can all occur without the query occurring).
+ * person_name_query_where appends " AND <column> IN (SELECT person_id FROM
+ * person_name_tokens …)" requiring all n tokens under one version (a
+ * person's tokens are re-indexed together).
  */
-size_t person_name_query_index(const char *query, uint8_t (*out)[BLIND_LEN], size_t max,
-                               bool *confirm_r);
+#define PERSON_QUERY_TOKENS_MAX 8
+struct person_name_keys {
+    size_t n, nd;
+    uint8_t k[BLIND_MAX * PERSON_QUERY_TOKENS_MAX][BLIND_LEN];
+};
+struct query;
+size_t person_name_query_keys(const char *query, struct person_name_keys *k, bool *confirm_r);
+void person_name_query_where(struct query *q, const char *column, const struct person_name_keys *k);
 
 /* Does `name` contain `query` (ASCII letters compared without case)? */
 bool person_name_matches(const char *name, const char *query);

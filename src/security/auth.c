@@ -1579,19 +1579,25 @@ static err sms_consume(db *d, const uint8_t bidx[BLIND_LEN], const char *code, b
 static err resident_user(db *d, const char *phone, const uint8_t bidx[BLIND_LEN],
                          int64_t *user_id_r)
 {
+    /* key rotation (docs/keys.md): a user not re-indexed yet holds the
+     * previous version's index; look under it too, or a second account
+     * would be created for the phone */
+    uint8_t both[BLIND_MAX][BLIND_LEN];
+    int nb = blind_rotating() ? blind_search("users.phone", phone, both) : 1;
+    bool row = false, staff = false;
+    err e = E_OK;
     db_stmt *s;
-    err e = db_prepare(d, "SELECT id, kind FROM users WHERE phone_bidx = ?", &s);
-    if (e)
-        return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    bool row;
-    e = db_row(s, &row);
-    bool staff = false;
-    if (row) {
-        *user_id_r = db_col_int64(s, 0);
-        staff = strcmp(db_col_text(s, 1), "resident") != 0;
+    for (int k = 0; !e && !row && k < nb; k++) {
+        if ((e = db_prepare(d, "SELECT id, kind FROM users WHERE phone_bidx = ?", &s)))
+            return e;
+        db_bind_blob(s, 1, k ? both[k] : bidx, BLIND_LEN);
+        e = db_row(s, &row);
+        if (!e && row) {
+            *user_id_r = db_col_int64(s, 0);
+            staff = strcmp(db_col_text(s, 1), "resident") != 0;
+        }
+        db_done(s);
     }
-    db_done(s);
     if (e)
         return e;
     /* An SMS code must never open a staff account: that would skip its

@@ -14,6 +14,8 @@
  */
 #include "security/crypto.h"
 
+#include "base/id.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,22 +51,32 @@ static const char *const labels[KEY__COUNT] = {
 };
 
 /*
- * The key set. derived[] holds the purpose keys that do not rotate (blind
- * index, token, audit chain, audit anchor: docs/keys.md says why) and, in
- * its field slots, the current version's; ver[] holds the field keys of
- * every version loaded. Written only under keys_mu (write); a thread copies
- * what it needs into its own contexts under keys_mu (read) when the
+ * The key set. derived[] holds the purpose keys that do not rotate (the
+ * audit chain and its anchor: docs/keys.md says why) and, in the slots of
+ * the rotating ones (field encryption and MAC, blind index, token), the
+ * current version's; ver[] holds the rotating keys of every version loaded;
+ * prev_blind and prev_token the previous version's while a rotation holds
+ * it (prev_version, 0: none). Written only under keys_mu (write); a thread
+ * copies what it needs into its own contexts under keys_mu (read) when the
  * generation changed, so the per-call path takes no lock.
  */
 struct key_version {
     int version; /* 1..KEY_VERSION_MAX; 0: slot empty */
     uint8_t master[MASTER_LEN];
     uint8_t enc[SM3_LEN], mac[SM3_LEN];
+    uint8_t blind[SM3_LEN], token[SM3_LEN];
+    /* blind and token carried over from an older version (a key file
+     * written before they rotated pinned them): kept as "blind <v>" and
+     * "token <v>" lines, since they are not this master's derivation */
+    bool carried;
+    int64_t since; /* epoch ms it became current; 0: unknown (version 1) */
 };
 static pthread_rwlock_t keys_mu = PTHREAD_RWLOCK_INITIALIZER;
 static uint8_t derived[KEY__COUNT][SM3_LEN];
 static struct key_version ver[KEYS_LOADED_MAX];
-static int current_version;
+static int current_version, prev_version;
+static int64_t current_since;
+static uint8_t prev_blind[SM3_LEN], prev_token[SM3_LEN];
 /* The non-rotating keys came from a destroyed version: kept as derived
  * keys in the key file ("derived" lines), no longer from a master. */
 static bool pinned;
@@ -90,9 +102,11 @@ struct tls {
     int ver[KEYS_LOADED_MAX];
     EVP_CIPHER_CTX *ctr[KEYS_LOADED_MAX];
     EVP_MAC_CTX *vmac[KEYS_LOADED_MAX];
-    int cur;             /* the slot that seals */
-    unsigned generation; /* key generation of keyed_mac, ctr and vmac */
-    size_t iv_left;      /* unused bytes at the end of iv_pool */
+    int cur;                 /* the slot that seals */
+    EVP_MAC_CTX *prev_blind; /* keyed with the previous version's blind key */
+    bool has_prev;           /* a rotation holds a previous version */
+    unsigned generation;     /* key generation of keyed_mac, ctr and vmac */
+    size_t iv_left;          /* unused bytes at the end of iv_pool */
     uint8_t iv_pool[IV_POOL];
 };
 static pthread_key_t tls_key;
@@ -114,6 +128,7 @@ static void tls_free(void *p)
     EVP_MAC_CTX_free(t->mac);
     for (int i = 0; i < KEY__COUNT; i++)
         EVP_MAC_CTX_free(t->keyed_mac[i]);
+    EVP_MAC_CTX_free(t->prev_blind);
     for (int i = 0; i < KEYS_LOADED_MAX; i++) {
         EVP_CIPHER_CTX_free(t->ctr[i]);
         EVP_MAC_CTX_free(t->vmac[i]);
@@ -205,6 +220,13 @@ static struct tls *tls_keyed(void)
         if (!t->keyed_mac[i])
             t->keyed_mac[i] = new_hmac_ctx();
         if (!EVP_MAC_init(t->keyed_mac[i], derived[i], SM3_LEN, NULL))
+            fatal("HMAC-SM3 init");
+    }
+    t->has_prev = prev_version != 0;
+    if (t->has_prev) {
+        if (!t->prev_blind)
+            t->prev_blind = new_hmac_ctx();
+        if (!EVP_MAC_init(t->prev_blind, prev_blind, SM3_LEN, NULL))
             fatal("HMAC-SM3 init");
     }
     t->cur = 0;
@@ -343,7 +365,8 @@ struct keyset {
 
 static bool rotates(int purpose)
 {
-    return purpose == KEY_FIELD_ENC || purpose == KEY_FIELD_MAC;
+    return purpose == KEY_FIELD_ENC || purpose == KEY_FIELD_MAC || purpose == KEY_BLIND ||
+           purpose == KEY_TOKEN;
 }
 
 static void derive(const uint8_t master[MASTER_LEN], int purpose, uint8_t out[SM3_LEN])
@@ -357,6 +380,10 @@ static void version_fill(struct key_version *k, int v, const uint8_t master[MAST
     memcpy(k->master, master, MASTER_LEN);
     derive(master, KEY_FIELD_ENC, k->enc);
     derive(master, KEY_FIELD_MAC, k->mac);
+    derive(master, KEY_BLIND, k->blind);
+    derive(master, KEY_TOKEN, k->token);
+    k->carried = false;
+    k->since = 0;
 }
 
 /* The slot of the lowest version: the source of the non-rotating keys
@@ -382,12 +409,28 @@ static void install_locked(const struct keyset *ks)
         else
             derive(ks->ver[lo].master, p, derived[p]);
     }
+    prev_version = 0;
     for (int i = 0; i < KEYS_LOADED_MAX; i++) {
         ver[i] = ks->ver[i];
         if (ver[i].version == ks->current) {
             memcpy(derived[KEY_FIELD_ENC], ver[i].enc, SM3_LEN);
             memcpy(derived[KEY_FIELD_MAC], ver[i].mac, SM3_LEN);
+            memcpy(derived[KEY_BLIND], ver[i].blind, SM3_LEN);
+            memcpy(derived[KEY_TOKEN], ver[i].token, SM3_LEN);
+            current_since = ver[i].since;
         }
+    }
+    /* the previous version: the highest one held besides the current (a
+     * rotation is refused while another is unfinished, so there is one) */
+    for (int i = 0; i < KEYS_LOADED_MAX; i++)
+        if (ver[i].version && ver[i].version != ks->current && ver[i].version > prev_version) {
+            prev_version = ver[i].version;
+            memcpy(prev_blind, ver[i].blind, SM3_LEN);
+            memcpy(prev_token, ver[i].token, SM3_LEN);
+        }
+    if (!prev_version) {
+        OPENSSL_cleanse(prev_blind, SM3_LEN);
+        OPENSSL_cleanse(prev_token, SM3_LEN);
     }
     current_version = ks->current;
     pinned = ks->pinned;
@@ -451,12 +494,24 @@ int keys_versions(int *out, int cap)
     return n;
 }
 
+/* "derived" lines: the audit keys once their source version is destroyed;
+ * blind and token only in files written before those keys rotated (they
+ * then hold for every version of the file: parse_versioned) */
 static const char *const fixed_names[KEY__COUNT] = {
     [KEY_BLIND] = "blind",
     [KEY_TOKEN] = "token",
     [KEY_AUDIT] = "audit",
     [KEY_AUDIT_ANCHOR] = "audit-anchor",
 };
+
+/* The version v's slot in ks, or -1. */
+static int keyset_slot(const struct keyset *ks, int v)
+{
+    for (int i = 0; i < KEYS_LOADED_MAX; i++)
+        if (v && ks->ver[i].version == v)
+            return i;
+    return -1;
+}
 
 static err key_invalid(void)
 {
@@ -470,16 +525,27 @@ static err key_invalid(void)
  *     fangkong-keys 2
  *     current <v>
  *     key <v> <64 hex>                  one per version still held
- *     derived <purpose> <64 hex>        all four, once the first version is destroyed
+ *     since <v> <epoch ms>              when it became current
+ *     blind <v> <64 hex>, token <v> <64 hex>   carried-over keys of a version
+ *     derived <purpose> <64 hex>        audit keys, once the first version is destroyed
  */
 static err parse_versioned(char *text, struct keyset *ks)
 {
     int nfixed = 0, n = 0;
+    bool fixed_seen[KEY__COUNT] = {false};
+    /* per-version lines, applied once every key line is read */
+    struct {
+        int v, what; /* 0 since, KEY_BLIND, KEY_TOKEN */
+        long long ms;
+        uint8_t key[SM3_LEN];
+    } extra[3 * KEYS_LOADED_MAX];
+    int nextra = 0;
     char *save = NULL;
     bool first = true;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char word[16], hex[KEY_HEX_LEN + 2];
         int v = 0;
+        long long ms = 0;
         if (first) {
             if (strcmp(line, "fangkong-keys 2") != 0)
                 return key_invalid();
@@ -496,13 +562,27 @@ static err parse_versioned(char *text, struct keyset *ks)
                 return key_invalid();
             version_fill(&ks->ver[n++], v, m);
             OPENSSL_cleanse(m, sizeof m);
+        } else if (sscanf(line, "since %d %lld", &v, &ms) == 2 && v >= 1 && v <= KEY_VERSION_MAX &&
+                   ms >= 0 && nextra < (int)(sizeof extra / sizeof *extra)) {
+            extra[nextra].v = v;
+            extra[nextra].what = 0;
+            extra[nextra++].ms = ms;
+        } else if (sscanf(line, "%15s %d %65s", word, &v, hex) == 3 &&
+                   (!strcmp(word, "blind") || !strcmp(word, "token")) && v >= 1 &&
+                   v <= KEY_VERSION_MAX && strlen(hex) == KEY_HEX_LEN &&
+                   nextra < (int)(sizeof extra / sizeof *extra)) {
+            extra[nextra].v = v;
+            extra[nextra].what = word[0] == 'b' ? KEY_BLIND : KEY_TOKEN;
+            if (!hex_decode(hex, extra[nextra++].key, SM3_LEN))
+                return key_invalid();
         } else if (sscanf(line, "derived %15s %65s", word, hex) == 2 &&
                    strlen(hex) == KEY_HEX_LEN) {
             int p = 0;
             while (p < KEY__COUNT && !(fixed_names[p] && !strcmp(fixed_names[p], word)))
                 p++;
-            if (p == KEY__COUNT || !hex_decode(hex, ks->fixed[p], SM3_LEN))
+            if (p == KEY__COUNT || fixed_seen[p] || !hex_decode(hex, ks->fixed[p], SM3_LEN))
                 return key_invalid();
+            fixed_seen[p] = true;
             nfixed++;
         } else {
             return key_invalid();
@@ -513,8 +593,31 @@ static err parse_versioned(char *text, struct keyset *ks)
     bool has_current = false;
     for (int i = 0; i < n; i++)
         has_current |= ks->ver[i].version == ks->current;
-    if (!has_current || (nfixed != 0 && nfixed != KEY__COUNT - 2))
+    /* the audit pair together, or neither; blind and token together too */
+    if (!has_current || fixed_seen[KEY_AUDIT] != fixed_seen[KEY_AUDIT_ANCHOR] ||
+        fixed_seen[KEY_BLIND] != fixed_seen[KEY_TOKEN] ||
+        (fixed_seen[KEY_BLIND] && !fixed_seen[KEY_AUDIT]))
         return key_invalid();
+    /* a file from before blind and token keys rotated: the pinned ones are
+     * every version's (they were until now) */
+    for (int i = 0; fixed_seen[KEY_BLIND] && i < n; i++) {
+        memcpy(ks->ver[i].blind, ks->fixed[KEY_BLIND], SM3_LEN);
+        memcpy(ks->ver[i].token, ks->fixed[KEY_TOKEN], SM3_LEN);
+        ks->ver[i].carried = true;
+    }
+    for (int i = 0; i < nextra; i++) {
+        int slot = keyset_slot(ks, extra[i].v);
+        if (slot < 0)
+            return key_invalid();
+        struct key_version *k = &ks->ver[slot];
+        if (extra[i].what == 0)
+            k->since = extra[i].ms;
+        else {
+            memcpy(extra[i].what == KEY_BLIND ? k->blind : k->token, extra[i].key, SM3_LEN);
+            k->carried = true;
+        }
+    }
+    OPENSSL_cleanse(extra, sizeof extra);
     return E_OK;
 }
 
@@ -634,11 +737,21 @@ static err save_locked(const struct keyset *ks)
     for (int v = 1; v <= KEY_VERSION_MAX; v++)
         for (int i = 0; i < KEYS_LOADED_MAX; i++)
             if (ks->ver[i].version == v) {
-                hex_encode(ks->ver[i].master, MASTER_LEN, hex);
+                const struct key_version *k = &ks->ver[i];
+                hex_encode(k->master, MASTER_LEN, hex);
                 n += (size_t)snprintf(text + n, sizeof text - n, "key %d %s\n", v, hex);
+                if (k->since)
+                    n += (size_t)snprintf(text + n, sizeof text - n, "since %d %lld\n", v,
+                                          (long long)k->since);
+                if (k->carried) {
+                    hex_encode(k->blind, SM3_LEN, hex);
+                    n += (size_t)snprintf(text + n, sizeof text - n, "blind %d %s\n", v, hex);
+                    hex_encode(k->token, SM3_LEN, hex);
+                    n += (size_t)snprintf(text + n, sizeof text - n, "token %d %s\n", v, hex);
+                }
             }
     for (int p = 0; ks->pinned && p < KEY__COUNT; p++)
-        if (fixed_names[p]) {
+        if (fixed_names[p] && !rotates(p)) {
             hex_encode(ks->fixed[p], SM3_LEN, hex);
             n +=
                 (size_t)snprintf(text + n, sizeof text - n, "derived %s %s\n", fixed_names[p], hex);
@@ -706,6 +819,7 @@ err keys_add_version(int *version_r)
          * version is not their source any more (it always is here, as a new
          * version is the highest) */
         version_fill(&ks.ver[free_slot], top + 1, master);
+        ks.ver[free_slot].since = now_ms();
         ks.current = top + 1;
         if (!(e = save_locked(&ks))) {
             install_locked(&ks);
@@ -916,17 +1030,87 @@ err unseal(arena *a, const char *field, const void *ct, size_t n, char **plain_r
     return E_OK;
 }
 
-void blind_index(const char *field, const char *value, uint8_t out[BLIND_LEN])
+static void blind_with(EVP_MAC_CTX *c, const char *field, const char *value, uint8_t out[BLIND_LEN])
 {
-    struct tls *t = tls_keyed();
-    EVP_MAC_CTX *c = t->keyed_mac[KEY_BLIND];
     uint8_t full[SM3_LEN];
+    /* NULL key: restart with the key set in tls_keyed() */
     if (!EVP_MAC_init(c, NULL, 0, NULL) ||
         !EVP_MAC_update(c, (const uint8_t *)field, strlen(field) + 1) ||
         !EVP_MAC_update(c, (const uint8_t *)value, strlen(value)))
         fatal("HMAC-SM3");
     mac_final(c, full);
     memcpy(out, full, BLIND_LEN);
+}
+
+void blind_index(const char *field, const char *value, uint8_t out[BLIND_LEN])
+{
+    struct tls *t = tls_keyed();
+    blind_with(t->keyed_mac[KEY_BLIND], field, value, out);
+}
+
+int blind_search(const char *field, const char *value, uint8_t out[BLIND_MAX][BLIND_LEN])
+{
+    struct tls *t = tls_keyed();
+    blind_with(t->keyed_mac[KEY_BLIND], field, value, out[0]);
+    /* the second digest only while a rotation holds the previous version:
+     * outside one a search costs what it always did */
+    if (!t->has_prev)
+        return 1;
+    blind_with(t->prev_blind, field, value, out[1]);
+    return 2;
+}
+
+bool blind_rotating(void)
+{
+    return tls_keyed()->has_prev;
+}
+
+bool blind_index_version(int version, const char *field, const char *value, uint8_t out[BLIND_LEN])
+{
+    uint8_t key[SM3_LEN];
+    bool found = false;
+    pthread_rwlock_rdlock(&keys_mu);
+    for (int i = 0; i < KEYS_LOADED_MAX; i++)
+        if (version && ver[i].version == version) {
+            memcpy(key, ver[i].blind, SM3_LEN);
+            found = true;
+        }
+    pthread_rwlock_unlock(&keys_mu);
+    if (!found)
+        return false;
+    /* the rotation's walk, not a hot path: an unkeyed context per call */
+    size_t fl = strlen(field), vl = strlen(value);
+    char stackbuf[256];
+    char *msg = fl + 1 + vl <= sizeof stackbuf ? stackbuf : malloc(fl + 1 + vl);
+    if (!msg)
+        fatal("out of memory");
+    memcpy(msg, field, fl + 1);
+    memcpy(msg + fl + 1, value, vl);
+    uint8_t full[SM3_LEN];
+    hmac_sm3(key, SM3_LEN, msg, fl + 1 + vl, full);
+    if (msg != stackbuf)
+        free(msg);
+    OPENSSL_cleanse(key, sizeof key);
+    memcpy(out, full, BLIND_LEN);
+    return true;
+}
+
+const uint8_t *keys_get_previous(enum key_purpose p)
+{
+    if (p != KEY_BLIND && p != KEY_TOKEN)
+        return NULL;
+    current_generation();
+    if (!atomic_load_explicit(&key_generation, memory_order_acquire) || !prev_version)
+        return NULL;
+    return p == KEY_BLIND ? prev_blind : prev_token;
+}
+
+int64_t keys_current_since(void)
+{
+    pthread_rwlock_rdlock(&keys_mu);
+    int64_t v = current_since;
+    pthread_rwlock_unlock(&keys_mu);
+    return v;
 }
 
 err seal_bind(arena *a, db_stmt *s, int i, const char *field, const char *text)

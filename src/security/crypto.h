@@ -9,11 +9,14 @@
  * and the token key are independent: leaking a blind index reveals nothing
  * about the cipher.
  *
- * Versions. Field encryption uses the current version's keys; a rotation
- * (keyrot/keyrot.h) adds a version, re-seals every sealed column under it
- * and destroys the old one. The blind-index, token, audit and anchor keys do
- * not rotate: they stay those of the first version, kept as derived keys in
- * the key file once that version's master is destroyed (docs/keys.md).
+ * Versions. Field encryption, blind indexes and tokens use the current
+ * version's keys; a rotation (keyrot/keyrot.h) adds a version, re-seals
+ * every sealed column and re-computes every blind index under it, and
+ * destroys the old one; until then a search computes the blind index under
+ * both (blind_search) and a token signed under the old version verifies
+ * (keys_get_previous). The audit and anchor keys do not rotate: they stay
+ * those of the first version, kept as derived keys in the key file once
+ * that version's master is destroyed (docs/keys.md says why).
  *
  * Field encryption is SM4-CTR with a random 16-byte IV, then HMAC-SM3 over
  * version||IV||ciphertext (encrypt-then-MAC; OpenSSL 3.0 has no SM4-GCM):
@@ -41,7 +44,8 @@
 #define SEAL_OVERHEAD   (1 + 16 + 16)
 #define KEY_VERSION_MAX 255 /* a sealed value names its version in one byte */
 #define KEYS_LOADED_MAX 4   /* versions held at once (two during a rotation) */
-#define KEY_FILE_MAX    1024
+#define KEY_FILE_MAX    2048
+#define BLIND_MAX       2 /* digests of one blind index during a rotation */
 
 /* KEY_AUDIT keys the audit hash chain; KEY_AUDIT_ANCHOR signs its checkpoints
  * and retention markers (security/audit.c). */
@@ -137,6 +141,32 @@ err unseal_buf(const char *field, const void *ct, size_t n, char *out, size_t *l
  * field give equal indexes; nothing about the value is learnt without the key.
  */
 void blind_index(const char *field, const char *value, uint8_t out[BLIND_LEN]);
+
+/*
+ * The digests a search by blind index must look for: out[0] under the
+ * current version (what writes store) and, only while a rotation holds the
+ * previous version (from its start to the old key's destruction), out[1]
+ * under that one, as rows not yet re-indexed still hold it. Returns how
+ * many (1 or 2). Outside a rotation it costs one digest, as blind_index.
+ * Use it for every search and every uniqueness check by blind index
+ * (docs/keys.md, "Blind indexes"), with "col = ?" for 1 and
+ * "col IN (?, ?)" for 2 (db/query.h query_blobs), or one look-up each.
+ */
+int blind_search(const char *field, const char *value, uint8_t out[BLIND_MAX][BLIND_LEN]);
+/* True while a rotation holds a previous version (blind_search gives 2). */
+bool blind_rotating(void);
+/* The blind index under key version `version` (the rotation's walk); false
+ * when that version is not loaded. */
+bool blind_index_version(int version, const char *field, const char *value, uint8_t out[BLIND_LEN]);
+
+/* The previous version's key for KEY_TOKEN or KEY_BLIND while a rotation
+ * holds it, else NULL: a token signed before the rotation verifies until
+ * the old version is destroyed (security/token.c). */
+const uint8_t *keys_get_previous(enum key_purpose p);
+/* When the current version became current (epoch ms; 0 for the original
+ * version): a token issued before it and not verifying under any key held
+ * was signed under a destroyed version (token.c words its refusal so). */
+int64_t keys_current_since(void);
 
 /* Fill `buf` with `n` cryptographically random bytes. */
 err random_bytes(void *buf, size_t n) MUST_USE;

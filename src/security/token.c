@@ -137,7 +137,8 @@ static bool rotating(enum token_kind k)
 /* The signing key of a token: rotating kinds derive one per day from the
  * key id, the others one per kind; the labels keep them independent of each
  * other and of other KEY_TOKEN uses. */
-static void token_key(enum token_kind kind, uint32_t key_id, uint8_t out[SM3_LEN])
+static void token_key(const uint8_t *base, enum token_kind kind, uint32_t key_id,
+                      uint8_t out[SM3_LEN])
 {
     uint8_t label[24] = "fangkong/token/";
     size_t n = 15;
@@ -154,14 +155,16 @@ static void token_key(enum token_kind kind, uint32_t key_id, uint8_t out[SM3_LEN
         n += 4;
         label[n++] = (uint8_t)kind;
     }
-    hmac_sm3(keys_get(KEY_TOKEN), SM3_LEN, label, n, out);
+    hmac_sm3(base, SM3_LEN, label, n, out);
 }
 
-static void tag(enum token_kind kind, uint32_t key_id, const uint8_t *payload, size_t n,
-                uint8_t out[SM3_LEN])
+/* base: the master's KEY_TOKEN of the current version, or of the previous
+ * one during a key rotation (docs/keys.md, "Tokens") */
+static void tag(const uint8_t *base, enum token_kind kind, uint32_t key_id, const uint8_t *payload,
+                size_t n, uint8_t out[SM3_LEN])
 {
     uint8_t key[SM3_LEN], msg[PREFIX_LEN + PAYLOAD_CC];
-    token_key(kind, key_id, key);
+    token_key(base, kind, key_id, key);
     memcpy(msg, TOKEN_PREFIX, PREFIX_LEN);
     memcpy(msg + PREFIX_LEN, payload, n);
     hmac_sm3(key, sizeof key, msg, PREFIX_LEN + n, out);
@@ -200,7 +203,7 @@ err token_issue(const struct token *t, char out[TOKEN_MAX])
         n = PAYLOAD_CC;
     }
     uint8_t mac[SM3_LEN];
-    tag(t->kind, kid, p, n, mac);
+    tag(keys_get(KEY_TOKEN), t->kind, kid, p, n, mac);
     char *o = out;
     memcpy(o, TOKEN_PREFIX, PREFIX_LEN);
     o += PREFIX_LEN;
@@ -262,6 +265,26 @@ err token_decode_untrusted(const char *s, struct token *t_r)
     return E_OK;
 }
 
+/*
+ * A tag no key held matches. When the token says it was issued before the
+ * current key version became current, it was most likely signed under a
+ * version since destroyed (a key rotation, docs/keys.md): the same refusal,
+ * worded so that the holder refreshes it (a venue reprints its code). The
+ * issue time is unauthenticated here, so it picks the wording only.
+ */
+static err retired(const uint8_t *p, size_t n)
+{
+    struct token t;
+    int64_t since = keys_current_since();
+    if (since > 0 && fields(p, n, &t) && t.issued_at > 0 && t.issued_at < since) {
+        if (t.kind == TOKEN_VENUE)
+            return bad("token_key_retired",
+                       "该场所码的签发密钥已更换，已失效：请场所管理员在系统中重新打印场所码");
+        return bad("token_key_retired", "二维码的签发密钥已更换，已失效：请刷新后重新出示");
+    }
+    return bad("token_forged", "二维码无效（签名不符），可能是伪造的");
+}
+
 err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r)
 {
     uint8_t p[PAYLOAD_CC], got[TOKEN_TAG_LEN], mac[SM3_LEN];
@@ -269,9 +292,16 @@ err token_verify(const char *s, enum token_kind want, int64_t now, struct token 
     err e = split(s, p, &n, got);
     if (e)
         return e;
-    tag((enum token_kind)p[0], get32(p + 1), p, n, mac);
-    if (!ct_equal(mac, got, TOKEN_TAG_LEN))
-        return bad("token_forged", "二维码无效（签名不符），可能是伪造的");
+    tag(keys_get(KEY_TOKEN), (enum token_kind)p[0], get32(p + 1), p, n, mac);
+    if (!ct_equal(mac, got, TOKEN_TAG_LEN)) {
+        /* signed before a key rotation: valid until the old version is
+         * destroyed (the second tag is computed only then) */
+        const uint8_t *prev = keys_get_previous(KEY_TOKEN);
+        if (prev)
+            tag(prev, (enum token_kind)p[0], get32(p + 1), p, n, mac);
+        if (!prev || !ct_equal(mac, got, TOKEN_TAG_LEN))
+            return retired(p, n);
+    }
 
     /* authentic from here: the fields are the server's own */
     struct token t;

@@ -84,7 +84,10 @@ err token_issue(const struct token *t, char out[TOKEN_MAX]) MUST_USE;
  *   "token_wrong_kind"  a valid token of another kind;
  *   "token_key_expired" a rotating kind's token signed under a key no longer
  *                       accepted (another day: a replayed screenshot);
- *   "token_expired"     past its expiry.
+ *   "token_expired"     past its expiry;
+ *   "token_key_retired" no key held verifies it and it was issued before
+ *                       the current key version (a key rotation destroyed
+ *                       the one that signed it): refresh or reprint.
  * Revocation by version is the caller's: compare t_r->key_id.
  */
 err token_verify(const char *s, enum token_kind want, int64_t now, struct token *t_r) MUST_USE;

@@ -135,6 +135,29 @@ void plate_blind(const char *plate, uint8_t out[BLIND_LEN])
     blind_index(PLATE_BLIND_LABEL, plate, out);
 }
 
+/* During a key rotation the unique index of live plates sees one key
+ * version: a live vehicle (other than self) still indexed under the
+ * previous one holds the plate all the same (docs/keys.md). */
+static err plate_taken_before(db *d, const char *plate, int64_t self)
+{
+    uint8_t both[BLIND_MAX][BLIND_LEN];
+    if (!blind_rotating() || blind_search(PLATE_BLIND_LABEL, plate, both) < 2)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(
+        d, "SELECT id FROM vehicles WHERE plate_bidx = ? AND deleted_at = 0 AND id <> ?", &s);
+    if (e)
+        return e;
+    db_bind_blob(s, 1, both[1], BLIND_LEN);
+    db_bind_int64(s, 2, self);
+    bool found = false;
+    e = db_row(s, &found);
+    db_done(s);
+    if (!e && found)
+        e = err_set(E_CONFLICT, "duplicate_plate", "plate", "该车牌已登记");
+    return e;
+}
+
 /* The text sealed in column i (label), "" for NULL; E_CRYPTO when it was
  * altered or moved from another column. */
 static err open_sealed(arena *a, db_stmt *s, int i, const char *label, const char **out)
@@ -186,6 +209,8 @@ err vehicle_register(db *d, arena *a, const struct scope *sc, int64_t user_id, s
     int64_t region;
     err e = check_plate_kind(v->plate, v->kind, plate);
     if (e || (e = owner_region(d, sc, v->owner_person_id, &region)))
+        return e;
+    if ((e = plate_taken_before(d, plate, 0)))
         return e;
     db_stmt *s;
     if ((e = db_prepare(d,
@@ -268,7 +293,7 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
 {
     /* the plate is matched by its blind index (the unique index on live
      * plates), never by its text; the queries are large: arena, not stack */
-    uint8_t bidx[BLIND_LEN];
+    uint8_t bidx[BLIND_MAX][BLIND_LEN];
     struct query *w = arena_alloc(a, sizeof *w), *q = arena_alloc(a, sizeof *q);
     *w = (struct query)QUERY_INIT;
     query_sql(w, " FROM vehicles WHERE region_code >= ? AND region_code < ? AND deleted_at = 0");
@@ -279,9 +304,10 @@ err vehicle_list(db *d, arena *a, const struct scope *sc, int64_t owner, const c
         query_int(w, owner);
     }
     if (plate) {
-        plate_blind(plate, bidx);
-        query_sql(w, " AND plate_bidx = ?");
-        query_blob(w, bidx, BLIND_LEN);
+        /* both key versions' digests during a key rotation (docs/keys.md) */
+        int nb = blind_search(PLATE_BLIND_LABEL, plate, bidx);
+        query_sql(w, " AND plate_bidx");
+        query_blobs(w, bidx, BLIND_LEN, nb);
     }
     *q = (struct query)QUERY_INIT;
     query_sql(q, "SELECT COUNT(*)");
@@ -363,6 +389,10 @@ err vehicle_update(db *d, arena *a, const struct scope *sc, int64_t id, int64_t 
     int64_t now = now_ms() > seen ? now_ms() : seen + 1, changed = 0;
     uint8_t bidx[BLIND_LEN];
     plate_blind(v.plate, bidx);
+    if ((e = plate_taken_before(d, v.plate, id))) {
+        db_done(s);
+        return e;
+    }
     e = seal_bind(a, s, 1, L_PLATE, v.plate);
     db_bind_blob(s, 2, bidx, BLIND_LEN);
     db_bind_text(s, 3, vehicle_kind_name(v.kind));
@@ -432,25 +462,32 @@ const char *vehicle_reason_label(const char *reason)
     return "";
 }
 
-/* A registered live vehicle with this plate (blind index) inside area, or
- * 0: one look-up in the unique index of live plates. */
-static err registered_in(db *d, const uint8_t bidx[BLIND_LEN], int64_t area, int64_t *id_r)
+/* A registered live vehicle with this plate (blind index, nb digests: two
+ * during a key rotation) inside area, or 0: one look-up a digest in the
+ * unique index of live plates. */
+static err registered_in(db *d, const uint8_t (*bidx)[BLIND_LEN], int nb, int64_t area,
+                         int64_t *id_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT id FROM vehicles WHERE plate_bidx = ? AND deleted_at = 0 AND "
-                       "region_code >= ? AND region_code < ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_blob(s, 1, bidx, BLIND_LEN);
-    db_bind_int64(s, 2, area);
-    db_bind_int64(s, 3, regcode_end(area));
-    bool found;
-    e = db_row(s, &found);
-    *id_r = found ? db_col_int64(s, 0) : 0;
-    db_done(s);
-    return e;
+    *id_r = 0;
+    for (int k = 0; k < nb && !*id_r; k++) {
+        db_stmt *s;
+        err e = db_prepare(d,
+                           "SELECT id FROM vehicles WHERE plate_bidx = ? AND deleted_at = 0 AND "
+                           "region_code >= ? AND region_code < ?",
+                           &s);
+        if (e)
+            return e;
+        db_bind_blob(s, 1, bidx[k], BLIND_LEN);
+        db_bind_int64(s, 2, area);
+        db_bind_int64(s, 3, regcode_end(area));
+        bool found;
+        e = db_row(s, &found);
+        *id_r = !e && found ? db_col_int64(s, 0) : 0;
+        db_done(s);
+        if (e)
+            return e;
+    }
+    return E_OK;
 }
 
 static vehicle_visitor_fn visitor_plate;
@@ -494,16 +531,21 @@ err vehicle_read(db *d, arena *a, const struct scope *sc, struct vehicle_passage
     int64_t area = regcode_at_most(region, LEVEL_COMMUNITY); /* vehicles belong to a community */
     p->region_code = region;
     p->vehicle_id = p->visitor_id = 0;
-    uint8_t bidx[BLIND_LEN]; /* computed once: vehicles, visitors and the passage share it */
-    plate_blind(p->plate, bidx);
+    /* computed once: vehicles, visitors and the passage share it; during a
+     * key rotation the previous version's digest too (docs/keys.md) */
+    uint8_t both[BLIND_MAX][BLIND_LEN];
+    int nb = blind_search(PLATE_BLIND_LABEL, p->plate, both);
+    const uint8_t *bidx = both[0];
     if (!strcmp(p->direction, "out")) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "exit";
-        e = registered_in(d, bidx, area, &p->vehicle_id);
-    } else if ((e = registered_in(d, bidx, area, &p->vehicle_id)) || p->vehicle_id) {
+        e = registered_in(d, both, nb, area, &p->vehicle_id);
+    } else if ((e = registered_in(d, both, nb, area, &p->vehicle_id)) || p->vehicle_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "registered";
     } else if ((visitor_plate && (e = visitor_plate(d, bidx, region, p->at, &p->visitor_id))) ||
+               (visitor_plate && !p->visitor_id && nb > 1 &&
+                (e = visitor_plate(d, both[1], region, p->at, &p->visitor_id))) ||
                p->visitor_id) {
         p->verdict = VEHICLE_ALLOW;
         p->reason = "visitor";

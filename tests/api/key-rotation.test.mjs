@@ -7,11 +7,16 @@
 // administrator confirms, the old key leaves the key file; every value then
 // names the new version and still opens (the people read back unchanged),
 // sessions made before survive, the audit chain still verifies.
+// Blind indexes and the token key rotate too: mid-way, people whose indexes
+// are still under version 1 are found by id number, phone and name, a new
+// person (indexed under 2) with an existing person's id number is refused,
+// a venue code printed before verifies until the old key is destroyed and
+// is then refused asking for a reprint; every index ends under version 2.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { auditEntries, expectError, sqlRun, startServer, totpSecretFrom } from './lib.mjs';
+import { auditEntries, expectError, residentId, sqlRun, startServer, totpSecretFrom } from './lib.mjs';
 
 const PW = 'Rotate@2024pass';
 const DEMO = { username: 'command', password: PW };
@@ -115,7 +120,43 @@ test('only the security administrator manages keys; refusals are audited and cha
   assert.deepEqual(s.rotations, []);
 });
 
-let rotation, columns, peopleBefore;
+let rotation, columns, peopleBefore, venueId, oldVenueToken;
+
+// Searches by blind index must find these people all along.
+async function findsEveryWay(c, line, why) {
+  const [id, name, idn, phone] = line.split('|');
+  const byId = await c.get(`/api/v1/persons?id_number=${encodeURIComponent(idn)}`);
+  assert.equal(byId.status, 200, byId.text);
+  assert.ok(byId.body.items.some((p) => p.id === id), `${why}: found by id number`);
+  if (phone) {
+    const byPhone = await c.get(`/api/v1/persons?phone=${encodeURIComponent(phone)}`);
+    assert.equal(byPhone.status, 200, byPhone.text);
+    assert.ok(byPhone.body.items.some((p) => p.id === id), `${why}: found by phone`);
+  }
+  const byName = await c.get(`/api/v1/persons?name=${encodeURIComponent(name)}&page_size=200`);
+  assert.equal(byName.status, 200, byName.text);
+  assert.ok(byName.body.items.some((p) => p.id === id), `${why}: found by name`);
+}
+
+// The rotation's progress row of one column, read from the database.
+const progressOf = (column) => {
+  const [done, cursor] = sqlRun(ctx, `SELECT done, cursor FROM key_rotation_progress WHERE column_name = '${column}' AND rotation_id = ${rotation}`).trim().split('|').map(Number);
+  return { done, cursor };
+};
+
+test('a venue code is printed before the rotation', async () => {
+  const list = await sec.get('/api/v1/venues?page_size=1');
+  const lister = list.status === 200 ? sec : command;
+  const r = await lister.get('/api/v1/venues?page_size=1');
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.body.items.length > 0, 'the demo has venues');
+  venueId = r.body.items[0].id;
+  const code = await lister.get(`/api/v1/venues/${venueId}/code`);
+  assert.equal(code.status, 200, code.text);
+  oldVenueToken = code.body.token;
+  const ok = await command.post('/api/v1/venue-codes/verify', { token: oldVenueToken });
+  assert.equal(ok.status, 200, ok.text);
+});
 
 test('a rotation re-seals in the background, survives SIGKILL and resumes from its cursors', async () => {
   peopleBefore = await people(command);
@@ -126,7 +167,7 @@ test('a rotation re-seals in the background, survives SIGKILL and resumes from i
   assert.equal(r.body.to_version, 2);
   rotation = r.body.id;
   const text = fs.readFileSync(keyFile(), 'utf8');
-  assert.match(text, /^fangkong-keys 2\ncurrent 2\nkey 1 [0-9a-f]{64}\nkey 2 [0-9a-f]{64}\n$/);
+  assert.match(text, /^fangkong-keys 2\ncurrent 2\nkey 1 [0-9a-f]{64}\nkey 2 [0-9a-f]{64}\nsince 2 \d{13}\n$/);
   assert.equal(fs.statSync(keyFile()).mode & 0o777, 0o600);
   expectError(await sec.post('/api/v1/security/keys/rotations', { confirm: true }), 409, 'rotation_running');
   expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, { confirm_version: 1 }), 409, 'rotation_not_resealed');
@@ -136,7 +177,8 @@ test('a rotation re-seals in the background, survives SIGKILL and resumes from i
   let s = await status();
   assert.equal(s.current_version, 2);
   assert.deepEqual(s.versions, [1, 2]);
-  columns = s.rotations[0].progress.map((p) => p.column);
+  // the sealed columns (the blind indexes' progress rows are checked apart)
+  columns = s.rotations[0].progress.filter((p) => p.kind === 'sealed').map((p) => p.column);
   assert.ok(columns.includes('persons.name_enc') && columns.includes('attachments.data_enc'));
   assert.ok(s.rotations[0].progress.every((p) => p.table_name && /[\u4e00-\u9fff]/.test(p.table_name)));
 
@@ -160,6 +202,31 @@ test('a rotation re-seals in the background, survives SIGKILL and resumes from i
   const cursorsAfterRestart = (await status()).rotations[0].progress.filter((p) => p.done > 0).length;
   assert.ok(cursorsAfterRestart > 0, 'the progress survived the kill');
 
+  // the people's blind indexes are not re-indexed yet (the walk goes in
+  // column-name order and is slow here): version 1's, found all the same
+  assert.ok(s.rotations[0].progress.some((p) => p.column === 'persons.id_number_bidx'), 'blind indexes are in the progress');
+  assert.equal(progressOf('persons.id_number_bidx').done, 0, 'the persons are still indexed under version 1');
+  for (const line of [peopleBefore[0], peopleBefore[peopleBefore.length - 1]]) await findsEveryWay(command, line, 'under version 1 mid-way');
+
+  // a new person is indexed under version 2 and found; one with the id
+  // number of a person indexed under version 1 is refused (the unique index
+  // sees one version only: the check looks under both)
+  const [oldId, , oldIdn] = peopleBefore[1].split('|');
+  const detail = await command.get(`/api/v1/persons/${oldId}`);
+  assert.equal(detail.status, 200, detail.text);
+  const region = detail.body.region_code;
+  expectError(await command.post('/api/v1/persons', { name: '重号测试', id_number: oldIdn, region_code: region, address: '轮换路1号' }), 409, 'duplicate_person');
+  const fresh = { name: '轮换新增', id_number: residentId('110101', '19880808', 321), phone: '13912345678', region_code: region, address: '轮换路2号' };
+  const created = await command.post('/api/v1/persons', fresh);
+  assert.equal(created.status, 201, created.text);
+  await findsEveryWay(command, `${created.body.id}|${fresh.name}|${fresh.id_number}|${fresh.phone}`, 'under version 2');
+  expectError(await command.post('/api/v1/persons', { ...fresh, name: '重号测试二' }), 409, 'duplicate_person');
+  peopleBefore = await people(command);
+
+  // the venue code printed before verifies during the rotation
+  const during = await command.post('/api/v1/venue-codes/verify', { token: oldVenueToken });
+  assert.equal(during.status, 200, during.text);
+
   // restart fast: it finishes from the cursors
   await ctx.stop();
   Object.assign(ctx.env, { FK_KEYROT_BATCH: '5000', FK_KEYROT_BATCHES: '1000' });
@@ -172,6 +239,12 @@ test('a rotation re-seals in the background, survives SIGKILL and resumes from i
   const resealed = s.rotations[0].progress.reduce((n, p) => n + p.resealed, 0);
   assert.ok(resealed >= v1before, `${resealed} re-sealed in all, ${v1before} were left at the kill`);
   assert.deepEqual(notUnder(columns, 2), {}, 'every sealed value is under version 2');
+  const blind = s.rotations[0].progress.filter((p) => p.kind === 'blind');
+  assert.equal(blind.length, 21, 'every blind index is walked');
+  assert.ok(progressOf('persons.id_number_bidx').done >= 200, 'the persons were re-indexed');
+  const reindexed = blind.filter((p) => p.column.startsWith('persons.')).reduce((n, p) => n + p.resealed, 0);
+  assert.ok(reindexed >= 3 * 200, `${reindexed} person indexes re-computed`);
+  for (const line of [peopleBefore[0], peopleBefore[peopleBefore.length - 1]]) await findsEveryWay(command, line, 'under version 2');
   assert.equal((await auditEntries(auditor, 'key.resealed', rotation)).length, 1);
   assert.match(fs.readFileSync(keyFile(), 'utf8'), /\nkey 1 /, 'the old key stays until confirmed');
 });
@@ -194,7 +267,7 @@ test('the destruction needs the old version typed, then removes it from the key 
   assert.equal(s.rotations[0].destroyed_by, 'rot_sec');
   const text = fs.readFileSync(keyFile(), 'utf8');
   assert.doesNotMatch(text, /\nkey 1 /);
-  assert.match(text, /\nkey 2 [0-9a-f]{64}\nderived blind [0-9a-f]{64}\nderived token [0-9a-f]{64}\nderived audit [0-9a-f]{64}\nderived audit-anchor [0-9a-f]{64}\n$/);
+  assert.match(text, /\nkey 2 [0-9a-f]{64}\nsince 2 \d+\nderived audit [0-9a-f]{64}\nderived audit-anchor [0-9a-f]{64}\n$/);
   assert.equal(fs.statSync(keyFile()).mode & 0o777, 0o600);
   assert.equal((await auditEntries(auditor, 'key.destroy_confirm', rotation))[0].user_id, ids.rot_sec);
   assert.equal((await auditEntries(auditor, 'key.destroyed', rotation)).length, 1);
@@ -208,9 +281,29 @@ test('the destruction needs the old version typed, then removes it from the key 
   const found = await command.get(`/api/v1/persons?id_number=${encodeURIComponent(one[2])}`);
   assert.equal(found.status, 200, found.text);
   assert.ok(found.body.items.some((p) => p.id === one[0]), 'the blind index still finds the person');
+  await findsEveryWay(command, peopleBefore[2], 'after the destruction');
   const v = await auditor.get('/api/v1/audit/verify');
   assert.equal(v.status, 200, v.text);
   assert.equal(v.body.ok, true, v.text);
+
+  // the venue code printed under version 1 is refused, asking for a reprint;
+  // the code printed now (the same record, signed under version 2) verifies
+  const old = await command.post('/api/v1/venue-codes/verify', { token: oldVenueToken });
+  expectError(old, 400, 'token_key_retired', 'token');
+  assert.match(old.body.error.message, /重新打印/);
+  const lister = (await sec.get('/api/v1/venues?page_size=1')).status === 200 ? sec : command;
+  const reprint = (await lister.get(`/api/v1/venues/${venueId}/code`)).body.token;
+  assert.notEqual(reprint, oldVenueToken);
+  const ok = await command.post('/api/v1/venue-codes/verify', { token: reprint });
+  assert.equal(ok.status, 200, ok.text);
+  // a forged tag on a code issued after the rotation is still called forged
+  // (a reprint keeps the code's issue time, which only picks the wording)
+  const regen = await lister.post(`/api/v1/venues/${venueId}/code/regenerate`);
+  assert.equal(regen.status, 200, regen.text);
+  const fresh = (await lister.get(`/api/v1/venues/${venueId}/code`)).body.token;
+  assert.equal((await command.post('/api/v1/venue-codes/verify', { token: fresh })).status, 200);
+  const forged = fresh.slice(0, -2) + (fresh.endsWith('AA') ? 'BB' : 'AA');
+  expectError(await command.post('/api/v1/venue-codes/verify', { token: forged }), 400, 'token_forged', 'token');
 
 });
 

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/id.h"
 #include "security/crypto.h"
 
 /* 00 01 02 … 1f: the master key of most tests. */
@@ -545,8 +546,10 @@ static size_t read_file(const char *path, char *buf, size_t cap)
 
 /* A rotation's life on the key file: an original-format file is version 1;
  * a new version seals, both open; the old one destroyed leaves only the new;
- * the non-rotating keys (blind index, token, audit, anchor) never change and
- * survive a reload of the rewritten file. */
+ * the blind-index and token keys rotate with it (a search gives both
+ * digests while the old version is held, then the new one alone); the
+ * non-rotating keys (audit, anchor) never change and survive a reload of
+ * the rewritten file. */
 static void key_versions_rotate(void **state)
 {
     (void)state;
@@ -570,9 +573,19 @@ static void key_versions_rotate(void **state)
     memcpy(keep[2], keys_get(KEY_AUDIT_ANCHOR), SM3_LEN);
     memcpy(keep[3], keys_get(KEY_FIELD_ENC), SM3_LEN);
 
+    /* outside a rotation: one digest, blind_index's, and no previous key */
+    uint8_t both[BLIND_MAX][BLIND_LEN];
+    assert_int_equal(blind_search("persons.name", "alpha", both), 1);
+    assert_memory_equal(both[0], bi1, BLIND_LEN);
+    assert_false(blind_rotating());
+    assert_null(keys_get_previous(KEY_TOKEN));
+    assert_int_equal(keys_current_since(), 0);
+
     int v = 0;
+    int64_t before = now_ms();
     assert_int_equal(keys_add_version(&v), E_OK);
     assert_int_equal(v, 2);
+    assert_true(keys_current_since() >= before);
     assert_int_equal(keys_current_version(), 2);
     int vs[8];
     assert_int_equal(keys_versions(vs, 8), 2);
@@ -600,13 +613,34 @@ static void key_versions_rotate(void **state)
     assert_int_equal(unseal_buf("persons.name", moved, sizeof moved, out, NULL), E_CRYPTO);
     moved[0] = 9; /* a version not loaded */
     assert_int_equal(unseal_buf("persons.name", moved, sizeof moved, out, NULL), E_CRYPTO);
+    /* during the rotation: writes index under the new version, a search
+     * looks for both, the old one second; the token key is the new one and
+     * the old one is still at hand for verifying */
     blind_index("persons.name", "alpha", bi2);
-    assert_memory_equal(bi1, bi2, BLIND_LEN);
+    assert_memory_not_equal(bi1, bi2, BLIND_LEN);
+    assert_true(blind_rotating());
+    assert_int_equal(blind_search("persons.name", "alpha", both), 2);
+    assert_memory_equal(both[0], bi2, BLIND_LEN);
+    assert_memory_equal(both[1], bi1, BLIND_LEN);
+    uint8_t bv[BLIND_LEN];
+    assert_true(blind_index_version(1, "persons.name", "alpha", bv));
+    assert_memory_equal(bv, bi1, BLIND_LEN);
+    assert_true(blind_index_version(2, "persons.name", "alpha", bv));
+    assert_memory_equal(bv, bi2, BLIND_LEN);
+    assert_false(blind_index_version(9, "persons.name", "alpha", bv));
+    assert_memory_not_equal(keys_get(KEY_TOKEN), keep[0], SM3_LEN);
+    assert_non_null(keys_get_previous(KEY_TOKEN));
+    assert_memory_equal(keys_get_previous(KEY_TOKEN), keep[0], SM3_LEN);
+    uint8_t tok2[SM3_LEN];
+    memcpy(tok2, keys_get(KEY_TOKEN), SM3_LEN);
 
     /* another process reads the same file: both versions */
     assert_int_equal(keys_load(p), E_OK);
     assert_int_equal(keys_current_version(), 2);
     assert_int_equal(unseal_buf("persons.name", old_ct, sizeof old_ct, out, NULL), E_OK);
+    assert_int_equal(blind_search("persons.name", "alpha", both), 2);
+    assert_memory_equal(both[0], bi2, BLIND_LEN);
+    assert_true(keys_current_since() >= before);
 
     err_clear();
     assert_int_equal(keys_destroy_version(2), E_CONFLICT);
@@ -622,14 +656,24 @@ static void key_versions_rotate(void **state)
     assert_non_null(strstr(text, "derived audit-anchor "));
     assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left */
 
-    /* reloaded from the rewritten file: same non-rotating keys */
+    /* after the destruction: one digest again, the new version's; no
+     * previous token key */
+    assert_false(blind_rotating());
+    assert_int_equal(blind_search("persons.name", "alpha", both), 1);
+    assert_memory_equal(both[0], bi2, BLIND_LEN);
+    assert_null(keys_get_previous(KEY_TOKEN));
+    assert_false(blind_index_version(1, "persons.name", "alpha", bv));
+
+    /* reloaded from the rewritten file: same non-rotating keys, the new
+     * version's blind and token keys */
     keys_set_master((const uint8_t *)"0123456789abcdef0123456789abcdef");
     assert_int_equal(keys_load(p), E_OK);
-    assert_memory_equal(keys_get(KEY_TOKEN), keep[0], SM3_LEN);
+    assert_memory_equal(keys_get(KEY_TOKEN), tok2, SM3_LEN);
     assert_memory_equal(keys_get(KEY_AUDIT), keep[1], SM3_LEN);
     assert_memory_equal(keys_get(KEY_AUDIT_ANCHOR), keep[2], SM3_LEN);
-    blind_index("persons.name", "alpha", bi2);
-    assert_memory_equal(bi1, bi2, BLIND_LEN);
+    uint8_t bi3[BLIND_LEN];
+    blind_index("persons.name", "alpha", bi3);
+    assert_memory_equal(bi3, bi2, BLIND_LEN);
     assert_int_equal(unseal_buf("persons.name", new_ct, sizeof new_ct, out, NULL), E_OK);
     assert_string_equal(out, "bravo");
 
@@ -640,6 +684,47 @@ static void key_versions_rotate(void **state)
     assert_int_equal(keys_load(p), E_OK);
     assert_memory_equal(keys_get(KEY_AUDIT), keep[1], SM3_LEN);
     assert_int_equal(unseal_buf("persons.name", new_ct, sizeof new_ct, out, NULL), E_CRYPTO);
+}
+
+/* A key file written before blind and token keys rotated (wave one of
+ * issue 15 pinned them as "derived" lines once version 1 was destroyed):
+ * its versions keep the pinned keys, which a new version's rotation then
+ * replaces, and which are kept as "blind <v>"/"token <v>" lines meanwhile. */
+static void key_versions_legacy_pinned(void **state)
+{
+    (void)state;
+    char p[160];
+    snprintf(p, sizeof p, "%s", tmp_path("legacy.key"));
+    uint8_t pin_b[SM3_LEN], pin_t[SM3_LEN];
+    memset(pin_b, 0x42, sizeof pin_b);
+    memset(pin_t, 0x24, sizeof pin_t);
+    char hb[2 * SM3_LEN + 1], ht[2 * SM3_LEN + 1], text[1200];
+    hex_encode(pin_b, SM3_LEN, hb);
+    hex_encode(pin_t, SM3_LEN, ht);
+    snprintf(text, sizeof text,
+             "fangkong-keys 2\ncurrent 2\nkey 2 %s\nderived blind %s\nderived token %s\n"
+             "derived audit %s\nderived audit-anchor %s\n",
+             master_hex, hb, ht, hb, ht);
+    write_file(p, text, strlen(text), 0600);
+    assert_int_equal(keys_load(p), E_OK);
+    assert_memory_equal(keys_get(KEY_BLIND), pin_b, SM3_LEN);
+    assert_memory_equal(keys_get(KEY_TOKEN), pin_t, SM3_LEN);
+    int v = 0;
+    assert_int_equal(keys_add_version(&v), E_OK);
+    assert_int_equal(v, 3);
+    assert_memory_not_equal(keys_get(KEY_BLIND), pin_b, SM3_LEN);
+    assert_memory_equal(keys_get_previous(KEY_BLIND), pin_b, SM3_LEN);
+    assert_memory_equal(keys_get_previous(KEY_TOKEN), pin_t, SM3_LEN);
+    read_file(p, text, sizeof text);
+    assert_non_null(strstr(text, "blind 2 "));
+    assert_null(strstr(text, "derived blind"));
+    assert_int_equal(keys_load(p), E_OK); /* the rewritten file reads back */
+    assert_memory_equal(keys_get_previous(KEY_BLIND), pin_b, SM3_LEN);
+    assert_int_equal(keys_destroy_version(2), E_OK);
+    read_file(p, text, sizeof text);
+    assert_null(strstr(text, "blind 2 "));
+    assert_null(keys_get_previous(KEY_BLIND));
+    assert_memory_equal(keys_get(KEY_AUDIT), pin_b, SM3_LEN); /* the audit keys stay */
 }
 
 /* Versioned files that are not well formed are refused, with the message
@@ -656,6 +741,7 @@ static void key_versions_refused(void **state)
         "fangkong-keys 2\ncurrent 1\n%s%s",      /* version twice */
         "fangkong-keys 2\ncurrent 1\n%sextra\n", /* unknown line */
         "fangkong-keys 2\ncurrent 1\n%sderived audit 00\n",
+        "fangkong-keys 2\ncurrent 1\n%ssince 3 5\n", /* a version not held */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char text[400];
@@ -765,6 +851,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keys_load_refuses, key_setup, key_teardown),
         cmocka_unit_test_setup_teardown(keys_create_rules, key_setup, key_teardown),
         cmocka_unit_test_setup_teardown(key_versions_rotate, key_setup, key_teardown),
+        cmocka_unit_test_setup_teardown(key_versions_legacy_pinned, key_setup, key_teardown),
         cmocka_unit_test_setup_teardown(key_versions_refused, key_setup, key_teardown),
         cmocka_unit_test(hex_helpers),
         cmocka_unit_test(ct_equal_and_random),
