@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/id.h"
+#include "base/log.h"
 #include "security/crypto.h"
 
 #define COMMIT_EVERY 16 /* chunks: 1 MiB a transaction */
@@ -74,6 +75,7 @@ err export_store_put(db *d, int64_t job_id, int slot, const char *path, int64_t 
         return err_set(E_IO, NULL, NULL, "open %s: %s", path, strerror(errno));
     uint8_t *buf = malloc(EXPORT_STORE_CHUNK), *ct = malloc(EXPORT_STORE_CHUNK + SEAL_OVERHEAD);
     err e = buf && ct ? E_OK : E_NOMEM;
+    int64_t t0 = now_ms(), bytes = 0;
     bool open_tx = false;
     if (!e && !(e = db_begin(d))) {
         open_tx = true;
@@ -90,6 +92,7 @@ err export_store_put(db *d, int64_t job_id, int slot, const char *path, int64_t 
             break;
         if ((e = put_chunk(d, job_id, slot, seq, buf, n, ct, expires_at)))
             break;
+        bytes += (int64_t)n;
         if (seq % COMMIT_EVERY == COMMIT_EVERY - 1) {
             open_tx = false;
             if (!(e = db_commit(d)) && !(e = db_begin(d)))
@@ -104,8 +107,15 @@ err export_store_put(db *d, int64_t job_id, int slot, const char *path, int64_t 
     }
     if (open_tx)
         db_rollback(d);
-    if (e) /* the chunks committed before the failure: nobody reads them (the job fails) */
+    if (e) { /* the chunks committed before the failure: nobody reads them (the job fails) */
         err_ignore(delete_file(d, job_id, slot));
+    } else { /* what keeping files in the database costs (docs/cluster.md) */
+        char sj[24], sb[24], sm[24];
+        snprintf(sj, sizeof sj, "%lld", (long long)job_id);
+        snprintf(sb, sizeof sb, "%lld", (long long)bytes);
+        snprintf(sm, sizeof sm, "%lld", (long long)(now_ms() - t0));
+        log_event(LOG_INFO, "export_stored", "job", sj, "bytes", sb, "ms", sm, NULL);
+    }
     fclose(f);
     free(buf);
     free(ct);

@@ -3,10 +3,9 @@
  * names one): files of 0 bytes, of exactly one chunk, and of more chunks
  * than one read or one transaction holds (EXPORT_STORE_CHUNK, 16 a batch)
  * come back byte for byte, 0600; chunks are sealed (33 bytes more each;
- * tests/api/export-job.test.mjs looks for plaintext); a file stored again replaces the old one; a missing
- * chunk, a chunk moved to another row and an unknown file are refused with
- * no file and no temporary left; the purge takes what expired; the
- * deletion takes a job's every slot.
+ * tests/api/export-job.test.mjs looks for plaintext); a file stored again replaces the old one; a
+ * missing chunk, a chunk moved to another row and an unknown file are refused with no file and no
+ * temporary left; the purge takes what expired; the deletion takes a job's every slot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
