@@ -170,8 +170,8 @@ static void run_job(db *d, struct export_job *j)
     if (!e && stat(path, &sb))
         e = err_set(E_IO, NULL, NULL, "stat %s: %s", path, strerror(errno));
     int64_t done_at = now_ms(), expires_at = done_at + (int64_t)keep_s * 1000;
-    if (!e)
-        e = export_store_put(d, j->job_id, 0, path, expires_at);
+    if (!e && (e = export_store_put(d, j->job_id, 0, path, expires_at)))
+        unlink(path); /* a file only this server could serve is no file: the job fails */
     char detail[160];
     snprintf(detail, sizeof detail, "%s count=%lld job=%lld%s", export_format_name(j->fmt),
              (long long)x.rows, (long long)j->job_id, j->reveal ? " reveal" : "");
