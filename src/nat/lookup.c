@@ -1213,12 +1213,19 @@ static void run_job(db *d, const struct batch_job *j)
     e = set_state(d, j->id, "running", &c, 0, "");
     struct progress_ctx pc = {d, j->id};
     struct scope sc = scope_of(b.region_code);
+    /* a re-run asked of a server that did not take the upload: its bytes
+     * from the database (stored by the first run, below) */
+    char upload[600];
+    nat_batch_path(batch_dir, j->id, NAT_FILE_UPLOAD, upload);
+    if (!e && access(upload, F_OK) && errno == ENOENT)
+        e = export_store_get(d, j->id, NAT_FILE_UPLOAD, upload);
     if (!e)
         e = nat_batch_run_file(d, batch_dir, j->id, &sc, !strcmp(b.format, "xlsx"), b.reveal, t0,
                                on_progress, &pc, &c, &t);
-    /* the workbooks into the database, so any server serves their download
-     * (job/export_store.h); they stay as long as the batch */
-    for (int f = NAT_FILE_RESULT; !e && f < NAT_FILE_UPLOAD; f++) {
+    /* the workbooks (and the upload, for a re-run elsewhere) into the
+     * database, so any server serves their download (job/export_store.h);
+     * they stay as long as the batch */
+    for (int f = NAT_FILE_RESULT; !e && f <= NAT_FILE_UPLOAD; f++) {
         char path[600];
         nat_batch_path(batch_dir, j->id, (enum nat_batch_file)f, path);
         e = export_store_put(d, j->id, f, path, INT64_MAX);

@@ -241,6 +241,8 @@ test('batch: scope, re-run sees a new result, delete', async () => {
   assert.ok(again.buf.equals(first), 'the same workbook, from the database');
   assert.ok(fs.existsSync(local), 'kept as this server\'s copy');
   await result(people[2], 'positive', Date.now() - H, '复核检测所');
+  // the upload too: a re-run asked of a server that did not take it
+  fs.unlinkSync(path.join(ctx.dir, 'exports', 'nat-lookup', `${b.id}-upload`));
   const rr = await street1.post(`/api/v1/nat/batches/${b.id}/rerun`);
   assert.equal(rr.status, 200, rr.text);
   b = await finished(street1, b.id);
