@@ -87,9 +87,11 @@ async function download(client, p) {
 }
 const upload = (client, buf, name, query = '') =>
   client.post(`/api/v1/nat/batches?file_name=${encodeURIComponent(name)}${query}`, new Uint8Array(buf), { 'content-type': name.endsWith('.csv') ? 'text/csv' : XLSX });
+// (a minute at most: the 60,000-row batch also stores its workbooks in the
+// database, and a loaded CI machine ran it past the old 200 polls)
 async function finished(client, id) {
   let b;
-  for (let i = 0; i < 200; i++) {
+  for (const t0 = Date.now(); Date.now() - t0 < 60000;) {
     b = (await client.get(`/api/v1/nat/batches/${id}`)).body;
     if (b && (b.state === 'done' || b.state === 'failed')) return b;
     await sleep(50);
