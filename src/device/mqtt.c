@@ -10,6 +10,15 @@
  * acks and passages). Commands go the other way on
  * fk/devices/<device id>/commands (device_command_publish).
  *
+ * Several servers share the broker (docs/cluster.md), so each subscribes
+ * through the shared subscription $share/<FK_MQTT_GROUP>/… (default group
+ * "fangkong"): the broker hands each device message to ONE member of the
+ * group, not to every server. Mosquitto (>= 1.6; Debian 12 ships 2.0.11)
+ * honours $share for MQTT v3.1.1 clients too, which libmosquitto is by
+ * default, so the protocol version stays. A lone server is the whole group
+ * and gets every message, as before. FK_MQTT_GROUP= (empty) subscribes
+ * each server to everything, for a broker without shared subscriptions.
+ *
  * The broker has authenticated the publisher and its ACL lets a device
  * publish only under its own id, so the id in the topic is the device.
  * Anything refused is counted and logged; nothing here stops the thread.
@@ -27,13 +36,20 @@
 #include "base/log.h"
 #include "device/device.h"
 #include "device/internal.h"
+#include "http/http.h"
 
 static struct {
     struct mosquitto *m;
     db *d;
     bool running;
     atomic_bool connected;
+    char prefix[96]; /* "$share/<group>/" or "" */
 } q;
+
+/* messages handled by this server, by topic (readings, heartbeat, the
+ * registered ones): with shared subscriptions the servers' counts add up to
+ * what the devices sent */
+static const char received_family[] = "fangkong_mqtt_received_total";
 
 /* topics and hooks other modules register before serving (device_on_topic,
  * device_on_seen); read-only while the MQTT thread runs */
@@ -90,11 +106,13 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
         log_event(LOG_WARN, "mqtt_connect_refused", "reason", mosquitto_connack_string(rc), NULL);
         return;
     }
-    mosquitto_subscribe(m, NULL, DEVICE_TOPIC_PREFIX "+/readings", 1);
-    mosquitto_subscribe(m, NULL, DEVICE_TOPIC_PREFIX "+/heartbeat", 1);
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s" DEVICE_TOPIC_PREFIX "+/readings", q.prefix);
+    mosquitto_subscribe(m, NULL, sub, 1);
+    snprintf(sub, sizeof sub, "%s" DEVICE_TOPIC_PREFIX "+/heartbeat", q.prefix);
+    mosquitto_subscribe(m, NULL, sub, 1);
     for (size_t i = 0; i < n_topics; i++) {
-        char sub[64];
-        snprintf(sub, sizeof sub, DEVICE_TOPIC_PREFIX "+/%s", topics[i].what);
+        snprintf(sub, sizeof sub, "%s" DEVICE_TOPIC_PREFIX "+/%s", q.prefix, topics[i].what);
         mosquitto_subscribe(m, NULL, sub, 1);
     }
     atomic_store(&q.connected, true);
@@ -143,6 +161,7 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
         refuse(DEVREF_BAD_TOPIC, "bad_topic");
         return;
     }
+    http_metric_inc(received_family, reading ? "readings" : heartbeat ? "heartbeat" : what);
     /* its own: a message on the MQTT client's thread, not a request */
     arena *a = arena_new(0);
     if (!a)
@@ -186,13 +205,32 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
     arena_free(&a);
 }
 
+/* The subscription prefix of FK_MQTT_GROUP: unset, the group "fangkong";
+ * empty, none (every server gets every message). A group name is one topic
+ * level without wildcards (MQTT v5 4.8.2). */
+static err mqtt_group(const char *group, char *prefix, size_t n)
+{
+    if (!group)
+        group = "fangkong";
+    if (!*group) {
+        *prefix = '\0';
+        return E_OK;
+    }
+    if (strlen(group) > 64 || strpbrk(group, "/+#"))
+        return err_set(E_INPUT, "invalid_mqtt_group", NULL,
+                       "FK_MQTT_GROUP 应为不含 / + # 的名称（最多 64 个字符）");
+    snprintf(prefix, n, "$share/%s/", group);
+    return E_OK;
+}
+
 err device_mqtt_start(const char *url, const char *db_url)
 {
     struct mqtt_url u;
     if (!url || !*url)
         return E_OK;
     err e = mqtt_url_parse(url, &u);
-    if (e || (e = db_open(db_url, &q.d)))
+    if (e || (e = mqtt_group(getenv("FK_MQTT_GROUP"), q.prefix, sizeof q.prefix)) ||
+        (e = db_open(db_url, &q.d)))
         return e;
     mosquitto_lib_init();
     char client_id[64];

@@ -496,5 +496,7 @@ const struct http_error_code http_error_codes[] = {
     /* ---- scheduled backups (docs/ha.md), refused at start of serve ---- */
     {"backup_schedule_sqlite_only", "FK_BACKUP_EVERY is for SQLite; PostgreSQL uses WAL archiving"},
     {"bad_backup_schedule", "FK_BACKUP_DIR is too long or FK_BACKUP_KEEP is below 1"},
+    /* ---- devices across servers (docs/devices.md), refused at start of serve ---- */
+    {"invalid_mqtt_group", "FK_MQTT_GROUP has a /, + or # or is longer than 64 characters"},
     {NULL, NULL},
 };

@@ -5,7 +5,9 @@
  * The job runs on its own thread with its own connection (as the import
  * and the code recompute), so the event loops go on serving while it
  * walks a million rows. It writes <id>.<ext>.part and renames it when
- * complete: a download never sees half a file.
+ * complete: a download never sees half a file. The complete file is then
+ * copied into the database (job/export_store.h), so any server can serve
+ * the download; the local file is this server's cache of it.
  */
 #include "job/export.h"
 
@@ -22,6 +24,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "db/periodic.h"
+#include "job/export_store.h"
 #include "job/job.h"
 #include "job/worker.h"
 #include "security/audit.h"
@@ -166,6 +169,9 @@ static void run_job(db *d, struct export_job *j)
     struct stat sb = {0};
     if (!e && stat(path, &sb))
         e = err_set(E_IO, NULL, NULL, "stat %s: %s", path, strerror(errno));
+    int64_t done_at = now_ms(), expires_at = done_at + (int64_t)keep_s * 1000;
+    if (!e && (e = export_store_put(d, j->job_id, 0, path, expires_at)))
+        unlink(path); /* a file only this server could serve is no file: the job fails */
     char detail[160];
     snprintf(detail, sizeof detail, "%s count=%lld job=%lld%s", export_format_name(j->fmt),
              (long long)x.rows, (long long)j->job_id, j->reveal ? " reveal" : "");
@@ -185,17 +191,17 @@ static void run_job(db *d, struct export_job *j)
     err ea = audit_log(d, &ae);
     if (!e && ea) {
         unlink(path);
+        err_ignore(export_store_delete(d, j->job_id));
         e = ea;
     }
     if (e) {
         job_fail(d, j->job_id, e);
         goto out;
     }
-    int64_t done_at = now_ms();
     json_t *res =
         json_pack("{s:s,s:s,s:I,s:I,s:b,s:I}", "list", j->src->list, "format", ext_of(j->fmt),
                   "rows", (json_int_t)x.rows, "size", (json_int_t)sb.st_size, "reveal", j->reveal,
-                  "expires_at", (json_int_t)(done_at + (int64_t)keep_s * 1000));
+                  "expires_at", (json_int_t)expires_at);
     /* "file": the download's name */
     char name[64];
     snprintf(name, sizeof name, "%s-%lld.%s", j->src->list, (long long)j->job_id, ext_of(j->fmt));
@@ -246,6 +252,15 @@ static err purge_run(db *d, int64_t now, void *ctx, int64_t *n_r)
 
 static struct periodic purger = PERIODIC_LOCAL("export_purged", purge_run, NULL);
 
+/* the files in the database: one table for all servers, so once across them */
+static err store_purge_run(db *d, int64_t now, void *ctx, int64_t *n_r)
+{
+    (void)ctx;
+    return export_store_purge(d, now, n_r);
+}
+
+static struct periodic store_purger = PERIODIC_INIT("export_files", store_purge_run, NULL);
+
 err export_jobs_start(const char *db_url, int purge_s)
 {
     if (mkdir(dir, 0700) && errno != EEXIST)
@@ -256,7 +271,8 @@ err export_jobs_start(const char *db_url, int purge_s)
     err e = job_worker_start(&o, db_url, &worker);
     if (e)
         return e;
-    if ((e = periodic_start(&purger, db_url, purge_s))) {
+    if ((e = periodic_start(&purger, db_url, purge_s)) ||
+        (e = periodic_start(&store_purger, db_url, purge_s))) {
         export_jobs_stop();
         return e;
     }
@@ -266,6 +282,7 @@ err export_jobs_start(const char *db_url, int purge_s)
 void export_jobs_stop(void)
 {
     periodic_stop(&purger);
+    periodic_stop(&store_purger);
     stopping = true; /* a running export gives up */
     job_worker_stop(&worker);
 }

@@ -13,6 +13,7 @@
  * with the row count), each download (<list>.export_download[_reveal]),
  * the deletion (export.delete), and every refusal.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,10 +21,12 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "base/id.h"
 #include "base/regcode.h"
 #include "base/xlsx.h"
 #include "http/export.h"
 #include "job/export.h"
+#include "job/export_store.h"
 #include "job/job.h"
 #include "security/audit.h"
 
@@ -168,6 +171,7 @@ static err get_file(struct req *r)
     enum export_format fmt = f && !strcmp(f, "csv") ? EXPORT_CSV : EXPORT_XLSX;
     const char *name = arena_strdup(r->a, json_str(res, "file") ? json_str(res, "file") : "export");
     int64_t rows = json_int(res, "rows", 0);
+    int64_t expires_at = json_int(res, "expires_at", 0);
     json_decref(res);
     const char *action =
         arena_printf(r->a, "%s.export_download%s", src->audit, reveal ? "_reveal" : "");
@@ -179,9 +183,21 @@ static err get_file(struct req *r)
             NULL);
     char path[600];
     export_job_path(id, fmt, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    /* every server answers by the same clock: past its expiry a file is
+     * gone, whether or not this server's copy is purged yet */
+    if (expires_at && expires_at <= now_ms()) {
+        unlink(path);
         return err_set(E_NOT_FOUND, "export_expired", NULL, "导出文件已过期或已删除，请重新导出");
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* made on another server: fetched from the database once, then this
+     * server's own copy (job/export_store.h) */
+    if (fd < 0 && errno == ENOENT && !(e = export_store_get(r->db, id, 0, path)))
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (!e || e == E_NOT_FOUND))
+        return err_set(E_NOT_FOUND, "export_expired", NULL, "导出文件已过期或已删除，请重新导出");
+    if (fd < 0)
+        return e;
     struct stat sb;
     if (fstat(fd, &sb)) {
         close(fd);
@@ -211,10 +227,11 @@ static err delete_job(struct req *r)
     if (!strcmp(j.status, "queued") || !strcmp(j.status, "running"))
         return err_set(E_CONFLICT, "job_not_done", NULL, "导出进行中，完成后才能删除");
     db_stmt *s;
-    db_hold(r->db); /* the row and its entry together */
+    db_hold(r->db); /* the row, its file's chunks and its entry together */
     if (!(e = db_prepare(r->db, "DELETE FROM jobs WHERE id = ?", &s))) {
         db_bind_int64(s, 1, id);
-        e = db_run(s, NULL);
+        if (!(e = db_run(s, NULL)))
+            e = export_store_delete(r->db, id);
     }
     if (e) {
         err_ignore(db_release(r->db, false));

@@ -65,6 +65,7 @@ static const struct keyrot_column columns[] = {
     SEALED("enterprises", "legal_rep_enc", "企业", "法定代表人"),
     SEALED("enterprises", "legal_rep_phone_enc", "企业", "法定代表人电话"),
     SEALED("env_clues", "text_enc", "环境线索", "内容"),
+    SEALED_L("export_files", "data_enc", "export_files.data_enc#", "导出文件", "文件内容"),
     SEALED("exchange_callers", "contact_phone_enc", "数据交换调用方", "联系电话"),
     SEALED("exchange_peers", "key_enc", "数据交换对端", "密钥"),
     SEALED("exchange_server_keys", "private_enc", "数据交换服务密钥", "私钥"),

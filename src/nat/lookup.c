@@ -35,6 +35,7 @@
 #include "base/validate.h"
 #include "base/xlsx.h"
 #include "db/query.h"
+#include "job/export_store.h"
 #include "job/worker.h"
 #include "nat/nat.h"
 #include "person/person.h"
@@ -1145,7 +1146,7 @@ err nat_batch_delete(db *d, arena *a, const struct scope *sc, int64_t id)
     int64_t changed = 0;
     if (!(e = db_run(s, &changed)) && !changed)
         return err_set(E_CONFLICT, "job_not_done", NULL, "批量查询正在进行，请等待完成");
-    if (e)
+    if (e || (e = export_store_delete(d, id)))
         return e;
     for (int f = NAT_FILE_RESULT; f <= NAT_FILE_UPLOAD; f++) {
         char path[600];
@@ -1229,9 +1230,23 @@ static void run_job(db *d, const struct batch_job *j)
     e = set_state(d, j->id, "running", &c, 0, "");
     struct progress_ctx pc = {d, j->id};
     struct scope sc = scope_of(b.region_code);
+    /* a re-run asked of a server that did not take the upload: its bytes
+     * from the database (stored by the first run, below) */
+    char upload[600];
+    nat_batch_path(batch_dir, j->id, NAT_FILE_UPLOAD, upload);
+    if (!e && access(upload, F_OK) && errno == ENOENT)
+        e = export_store_get(d, j->id, NAT_FILE_UPLOAD, upload);
     if (!e)
         e = nat_batch_run_file(d, batch_dir, j->id, &sc, !strcmp(b.format, "xlsx"), b.reveal, t0,
                                on_progress, &pc, &c, &t);
+    /* the workbooks (and the upload, for a re-run elsewhere) into the
+     * database, so any server serves their download (job/export_store.h);
+     * they stay as long as the batch */
+    for (int f = NAT_FILE_RESULT; !e && f <= NAT_FILE_UPLOAD; f++) {
+        char path[600];
+        nat_batch_path(batch_dir, j->id, (enum nat_batch_file)f, path);
+        e = export_store_put(d, j->id, f, path, INT64_MAX);
+    }
     int64_t elapsed = now_ms() - t0;
     const char *msg = "";
     if (e) {
@@ -1273,6 +1288,7 @@ static void run_job(db *d, const struct batch_job *j)
             nat_batch_path(batch_dir, j->id, (enum nat_batch_file)f, path);
             unlink(path);
         }
+        err_ignore(export_store_delete(d, j->id));
         err_ignore(set_state(d, j->id, "failed", &c, elapsed, "审计记录写入失败"));
     }
     err_clear();

@@ -14,6 +14,7 @@
  * A personal look-up and each download are audited (personal data); a
  * batch run writes one entry with its counts (lookup.c).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "app.h"
 #include "base/regcode.h"
 #include "http/export.h"
+#include "job/export_store.h"
 #include "nat/nat.h"
 #include "security/audit.h"
 
@@ -211,9 +213,25 @@ static err download(struct req *r, enum nat_batch_file f, const char *what)
     char path[600];
     nat_batch_path(nat_lookup_dir(), id, f, path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(E_NOT_FOUND, "not_found", NULL, "文件不存在，请重新查询");
+    /* a rerun (perhaps on another server) replaced the workbooks: a copy
+     * older than the last run's start (1 s of clock skew allowed) is stale */
     struct stat sb;
+    if (fd >= 0 && !fstat(fd, &sb) &&
+        (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 + 1000 <
+            b.updated_at - b.elapsed_ms) {
+        close(fd);
+        unlink(path);
+        fd = -1;
+        errno = ENOENT;
+    }
+    /* made on another server: fetched from the database once, then this
+     * server's own copy (job/export_store.h) */
+    if (fd < 0 && errno == ENOENT && !(e = export_store_get(r->db, id, (int)f, path)))
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (!e || e == E_NOT_FOUND))
+        return err_set(E_NOT_FOUND, "not_found", NULL, "文件不存在，请重新查询");
+    if (fd < 0)
+        return e;
     if (fstat(fd, &sb)) {
         close(fd);
         return err_set(E_IO, NULL, NULL, NULL);

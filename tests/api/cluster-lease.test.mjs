@@ -11,7 +11,7 @@
 // work once, and marks failed the job the dead server left running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, startPeer, onPostgres, sqlRun, writeTmp, CITY_CSV, sleep } from './lib.mjs';
+import { startServer, startPeer, onPostgres, sqlRun, writeTmp, CITY_CSV, sleep, leases } from './lib.mjs';
 
 const PERIOD_S = 1;
 const ENV = { FK_TASK_CHECK: String(PERIOD_S), FK_INSTANCE_BEAT: '1', FK_JOB_ORPHAN_CHECK: '1' };
@@ -30,15 +30,6 @@ after(async () => {
   if (b?.proc && b.proc.exitCode === null && b.proc.signalCode === null) await b.stop();
   if (a?.proc && a.proc.exitCode === null && a.proc.signalCode === null) await a.stop();
 });
-
-// The lease lines of a server's /metrics: {held: {lease: 0|1}, runs: {lease: n}}.
-async function leases(srv) {
-  const text = await (await fetch(srv.url + '/metrics')).text();
-  const out = { held: {}, runs: {} };
-  for (const m of text.matchAll(/^fangkong_lease_(held|runs_total)\{lease="([a-z_]+)"\} (\d+)$/gm))
-    out[m[1] === 'held' ? 'held' : 'runs'][m[2]] = Number(m[3]);
-  return out;
-}
 
 // Poll async fn every 100 ms until it gives a truthy value or ms pass.
 async function waitFor(fn, ms, what) {

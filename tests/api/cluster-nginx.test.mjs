@@ -5,7 +5,11 @@
 // client, and a mixed workload through nginx while one server is SIGKILLed:
 // every acknowledged write is in the database afterwards and an alert stream
 // cut with its server resumes through nginx on another with everything after
-// its last event. PostgreSQL only (on SQLite one file has one server).
+// its last event; meanwhile the overdue-task sweep (FK_TASK_CHECK 1 s, a
+// lease) runs once per period across the servers, before and after the kill:
+// every overdue task gets exactly one alert and one event, and the servers'
+// runs add up to at most one per period. PostgreSQL only (on SQLite one
+// file has one server).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -13,7 +17,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startPeer, startCityWith, onPostgres, CITY_STAFF, residentId, smsCode, openStream, until, errOf, Client } from './lib.mjs';
+import { startPeer, startCityWith, onPostgres, CITY_STAFF, residentId, smsCode, openStream, until, errOf, Client, leases, sqlRun } from './lib.mjs';
 
 // the throwaway certificate below is self-signed: this process only
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
@@ -66,7 +70,7 @@ before(async () => {
   if (!onPostgres) return;
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-nginx-'));
   execFileSync('deploy/nginx/make-test-cert.sh', [path.join(tmp, 'tls')], { stdio: 'pipe' });
-  const env = { FK_TRUSTED_PROXIES: '127.0.0.1', FK_SSE_KEEPALIVE_MS: '500', FK_NODE: '1', FK_LOGIN_BACKOFF_MS: '0' };
+  const env = { FK_TRUSTED_PROXIES: '127.0.0.1', FK_SSE_KEEPALIVE_MS: '500', FK_NODE: '1', FK_LOGIN_BACKOFF_MS: '0', FK_TASK_CHECK: '1' };
   ctx = await startCityWith(CITY_STAFF, PW, { env });
   // side by side; one that started is stopped by `after` even if the other failed
   const started = await Promise.allSettled([startPeer(ctx, { ...env, FK_NODE: '2' }), startPeer(ctx, { ...env, FK_NODE: '3' })]);
@@ -119,6 +123,53 @@ after(async () => {
   if (tmp && process.env.FK_TEST_VERBOSE) process.stderr.write(fs.readFileSync(path.join(tmp, 'error.log'), 'utf8'));
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+// The overdue-task sweep's work: n tasks of 西城区 (outside every stream of
+// this file) whose deadline passed a minute ago, never alerted.
+let nextTask = 9200000000001n;
+function overdueTasks(n) {
+  const past = Date.now() - 60000;
+  const ids = Array.from({ length: n }, () => String(nextTask++));
+  sqlRun(ctx, `INSERT INTO tasks (id, kind, region_code, state, priority, deadline, title, created_at) VALUES ` +
+    ids.map((id) => `(${id}, 'release', 110102000000, 'pending', 2, ${past}, '到期未办 ${id}', ${past})`).join(', '));
+  return ids;
+}
+
+// Each task overdue with exactly one alert and one 'overdue' event (the
+// sweep does the three in one transaction, so once all read overdue the
+// counts are final).
+async function actedOnceEach(ids, ms = 15000) {
+  const q = `SELECT t.id, t.state,
+      (SELECT COUNT(*) FROM alerts WHERE kind = 'task_overdue' AND detail LIKE '%"task_id":"' || t.id || '"%'),
+      (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.action = 'overdue')
+      FROM tasks t WHERE t.id IN (${ids.join(',')}) ORDER BY t.id`;
+  let got = '';
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    got = sqlRun(ctx, q).trim();
+    if (got.split('\n').every((l) => l.split('|')[1] === 'overdue')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(got, ids.map((id) => `${id}|overdue|1|1`).join('\n'));
+}
+
+// The sweep's runs on the live servers over a window (at least ms long):
+// never more than one a period summed across them (each server ticks once
+// a period; without the lease every one of them would run), and one server
+// holds the lease, whose index in `live` is returned.
+const runsOn = async (live) => (await Promise.all(live.map(leases))).reduce((n, m) => n + (m.runs.task_overdue ?? 0), 0);
+async function windowOpen(live) {
+  return { live, r0: await runsOn(live), t0: Date.now() };
+}
+async function onceAPeriod(w, ms) {
+  const left = ms - (Date.now() - w.t0);
+  if (left > 0) await new Promise((r) => setTimeout(r, left));
+  const runs = (await runsOn(w.live)) - w.r0, periods = (Date.now() - w.t0) / 1000;
+  assert.ok(runs >= 1 && runs <= Math.ceil(periods) + 1, `${runs} runs in ${periods.toFixed(1)} periods across ${w.live.length} servers`);
+  const held = (await Promise.all(w.live.map(leases))).map((m) => m.held.task_overdue ?? 0);
+  assert.equal(held.reduce((x, y) => x + y, 0), 1, `one holder: ${held}`);
+  return held.indexOf(1);
+}
 
 // A client of one server directly, holding `c`'s session.
 const direct = (server, c) => Object.assign(new Client(server.url), { cookie: c.cookie });
@@ -231,18 +282,28 @@ test('a mixed workload through nginx survives a SIGKILLed server; the alert stre
       assert.ok([200, 502, 503, 504].includes(r.status), r.text);
     }
   };
-  const victim = peers[1];
+  // background work due while the workload runs: once per period across the
+  // three, over the workload's first part
+  const before = overdueTasks(6);
+  const w = await windowOpen(servers);
   const work = [];
+  let after = [], victim;
   for (let k = 0; k < 48; k++) {
     work.push(one(k));
     if (work.length % 4 === 0) await Promise.all(work.splice(0));
     if (k === 20) {
+      // the victim is the lease's holder, so the kill moves the sweep too
+      victim = servers[await onceAPeriod(w, 1500)];
       victim.proc.kill('SIGKILL');
       killed = true;
+      after = overdueTasks(6); // due while the sweep's holder is dead
     }
   }
   await Promise.all(work);
   assert.ok(killed);
+  await actedOnceEach([...before, ...after]); // the `after` ones prove a survivor took over
+  const survivors = servers.filter((x) => x !== victim);
+  await onceAPeriod(await windowOpen(survivors), 1500);
   assert.ok(acked.persons.length >= 10 && acked.scans.length >= 10, JSON.stringify({ p: acked.persons.length, s: acked.scans.length }));
   // every acknowledged write is in the database
   const q = (sql) => execFileSync('psql', ['-X', '-tA', '-d', ctx.dbUrl, '-c', sql], { encoding: 'utf8' }).trim();

@@ -2,15 +2,17 @@
 // job in CSV and xlsx with the same rows as the list (masked), reveal
 // audited at the start and at the download, a reveal refused without
 // person.reveal, a bad filter refused with no job made, another district's
-// job 404, the file removed after FK_EXPORT_KEEP and with its job, the
+// job 404, the file removed after FK_EXPORT_KEEP and with its job, a file
+// downloaded through a server that did not make it (from the database), the
 // synchronous cap (FK_EXPORT_SYNC_MAX) answered 413 export_too_large, and
 // the event loop answering while a 50,000-row export runs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { residentId, expectError, auditEntries, startCityWith, sqlRun, sleep, CITY_STAFF } from './lib.mjs';
+import { residentId, expectError, auditEntries, startCityWith, startPeer, sqlRun, sleep, CITY_STAFF } from './lib.mjs';
 
 const PW = 'Passw0rd!exportjob';
 const COMMUNITY = '110101001001'; // 多福巷社区
@@ -245,14 +247,74 @@ test('the file is removed after FK_EXPORT_KEEP, and with its job', async () => {
   // every second
   for (let t = 0; t < 20000 && fs.existsSync(path.join(dir, `${a.id}.xlsx`)); t += 200) await sleep(200);
   assert.ok(!fs.existsSync(path.join(dir, `${a.id}.xlsx`)), 'purged');
+  // this server's copy goes by its file's time (seconds), the file by expires_at: past both
+  await sleep(Math.max(0, a.job.result.expires_at + 100 - Date.now()));
   expectError(await cc.get(`/api/v1/jobs/${a.id}/file`), 404, 'export_expired');
+  // and its copy in the database, by the once-across sweep "export_files"
+  for (let t = 0; t < 5000 && chunks(a.id) > 0; t += 200) await sleep(200);
+  assert.equal(chunks(a.id), 0, 'the database copy purged');
   // deleting a job removes its file at once
   const b = await exportJob(cc, { list: 'checks', format: 'csv' });
   assert.ok(fs.existsSync(path.join(dir, `${b.id}.csv`)));
+  assert.equal(chunks(b.id), 1);
   assert.equal((await cc.del(`/api/v1/jobs/${b.id}`)).status, 204);
   assert.ok(!fs.existsSync(path.join(dir, `${b.id}.csv`)));
+  assert.equal(chunks(b.id), 0, 'its database copy went with the job');
   expectError(await cc.get(`/api/v1/jobs/${b.id}`), 404, 'not_found');
   assert.equal((await auditEntries(auditor, 'export.delete', b.id)).length, 1);
+});
+
+// The chunks of job id's file in the database (job/export_store.h).
+const chunks = (id) => Number(sqlRun(ctx, `SELECT COUNT(*) FROM export_files WHERE job_id = ${id}`).trim());
+
+test('a file made on one server downloads through another: from the database, sealed', async () => {
+  const dir = path.join(ctx.dir, 'exports');
+  // PostgreSQL: a second server with a data folder of its own (no shared
+  // folder), the same key; started first, as files here live FK_EXPORT_KEEP = 6 s
+  let peer, other;
+  if (ctx.dbUrl) {
+    other = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-peer-'));
+    peer = await startPeer(ctx, { FK_DATA_DIR: other, FK_KEY_FILE: path.join(ctx.dir, 'keys/master.key'), FK_NODE: '5' });
+  }
+  try {
+    const a = await exportJob(cc, { list: 'observations', format: 'csv' });
+    if (peer) {
+      const r = await fetch(`${peer.url}/api/v1/jobs/${a.id}/file`, { headers: { cookie: cc.cookie } });
+      assert.equal(r.status, 200, r.status === 200 ? '' : (await r.text()) + peer.stderr.slice(-3000));
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(a.download.buf), 'the same bytes through the other server');
+      assert.ok(fs.existsSync(path.join(other, 'exports', `${a.id}.csv`)), 'kept there as its copy');
+    }
+    const size = a.job.result.size;
+    assert.equal(a.download.buf.length, size);
+    // 64 KiB chunks, each sealed (33 bytes: key version, IV, tag)
+    const [n, bytes] = sqlRun(ctx, `SELECT COUNT(*), SUM(LENGTH(data_enc)) FROM export_files WHERE job_id = ${a.id} AND slot = 0`).trim().split('|').map(Number);
+    assert.equal(n, Math.max(1, Math.ceil(size / 65536)));
+    assert.equal(bytes, size + 33 * n);
+    const hex = sqlRun(ctx, ctx.dbUrl ? `SELECT encode(data_enc, 'hex') FROM export_files WHERE job_id = ${a.id}` : `SELECT lower(hex(data_enc)) FROM export_files WHERE job_id = ${a.id}`);
+    const head = a.download.buf.subarray(3, 19).toString('hex'); // the header's first bytes after the BOM
+    assert.ok(a.download.text.includes(a.rows[0][0]) && !hex.includes(head), 'no plaintext in the database');
+    // this server's copy gone (as on a server that never had it): fetched from the database once
+    fs.unlinkSync(path.join(dir, `${a.id}.csv`));
+    let d = await download(cc, a.id);
+    assert.equal(d.status, 200, d.text.slice(0, 200));
+    assert.ok(d.buf.equals(a.download.buf), 'the same bytes');
+    assert.equal(fs.statSync(path.join(dir, `${a.id}.csv`)).mode & 0o777, 0o600, 'kept as this server\'s copy');
+    // a chunk that does not open (moved to another row) is no file: 500, nothing served
+    fs.unlinkSync(path.join(dir, `${a.id}.csv`));
+    const ids = sqlRun(ctx, `SELECT id FROM export_files WHERE job_id = ${a.id} ORDER BY seq`).trim().split('\n');
+    sqlRun(ctx, `UPDATE export_files SET id = id + 1 WHERE id = ${ids.at(-1)}`);
+    d = await download(cc, a.id);
+    assert.equal(d.status, 500, d.text.slice(0, 200));
+    assert.ok(!fs.existsSync(path.join(dir, `${a.id}.csv`)) && !fs.readdirSync(dir).some((f) => f.startsWith(`${a.id}.csv.`)), 'no file, no temporary left');
+    sqlRun(ctx, `UPDATE export_files SET id = id - 1 WHERE id = ${BigInt(ids.at(-1)) + 1n}`);
+    assert.equal((await download(cc, a.id)).status, 200, 'put back, it opens');
+    let seen = [];
+    for (let t = 0; t < 3000 && seen.length < (peer ? 4 : 3); t += 100, await sleep(100)) seen = await auditEntries(auditor, 'observation.export_download', a.id);
+    assert.equal(seen.length, peer ? 4 : 3, 'each download audited, on whichever server');
+  } finally {
+    await peer?.stop();
+    if (other) fs.rmSync(other, { recursive: true, force: true });
+  }
 });
 
 test('the synchronous export stops at FK_EXPORT_SYNC_MAX: 413 export_too_large, pointing to the job', async () => {

@@ -379,6 +379,15 @@ export async function failingAudit(ctx, action, fn) {
   }
 }
 
+// The lease lines of a server's /metrics: {held: {lease: 0|1}, runs: {lease: n}}.
+export async function leases(srv) {
+  const text = await (await fetch(srv.url + '/metrics')).text();
+  const out = { held: {}, runs: {} };
+  for (const m of text.matchAll(/^fangkong_lease_(held|runs_total)\{lease="([a-z_]+)"\} (\d+)$/gm))
+    out[m[1] === 'held' ? 'held' : 'runs'][m[2]] = Number(m[3]);
+  return out;
+}
+
 // Poll `fn` every 50 ms until it holds or `ms` pass; whether it held.
 export async function until(fn, ms = 3000) {
   for (let t = 0; t < ms; t += 50) {
