@@ -193,6 +193,9 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=48m,mode=0700 tmpfs "$D/small"
     env "${E2[@]}" "$BIN" demo --persons 50 --password "$PASSWORD" >/dev/null 2>&1
     start_server s2 "${E2[@]}"
     ok_before=$(login "$URL" community "$PASSWORD")
+    # a session signed in before the disk fills: its reads go on after
+    curl -s -o /dev/null -c "$D/s2.jar" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"community\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" || true
     ratio_before=$(metric "$URL" fangkong_disk_free_ratio)
     # fill to the last block: what a runaway export or log does
     dd if=/dev/zero of="$D/small/fill" bs=1M 2>/dev/null || true
@@ -201,8 +204,15 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=48m,mode=0700 tmpfs "$D/small"
     t0=$(now_ms)
     for _ in 1 2 3 4 5; do statuses+=("$(login "$URL" community "$PASSWORD")"); done
     full_ms=$((($(now_ms) - t0) / 5))
+    full_body=$(curl -s -m 10 -H 'Content-Type: application/json' \
+        -d "{\"username\":\"community\",\"password\":\"$PASSWORD\"}" "$URL/api/v1/auth/login" || true)
     bad_pw=$(login "$URL" grid wrong-password)
     full_health=$(code "$URL/healthz")
+    full_read=$(code -b "$D/s2.jar" "$URL/api/v1/persons?page_size=5")
+    full_gauge=$(metric "$URL" fangkong_disk_full)
+    full_writes=$(metric "$URL" fangkong_disk_full_writes)
+    full_lines=$(grep -c '"event":"disk_full"' "$D/s2.log" || true)
+    failed_lines=$(grep -c '"event":"request_failed"' "$D/s2.log" || true)
     full_doctor=$(doctor_lines '磁盘' "${E2[@]}")
     alive=no
     kill -0 "$SERVER_PID" 2>/dev/null && alive=yes
@@ -221,7 +231,14 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=48m,mode=0700 tmpfs "$D/small"
         echo "**What the platform did.** The server stayed up (alive: $alive). /healthz answered"
         echo "$full_health (it reads, it does not write). Five sign-ins with the right password (each"
         echo "writes a session and an audit entry) answered ${statuses[*]} in ${full_ms} ms each on"
-        echo "average; a wrong password answered $bad_pw. The doctor said:"
+        echo "average; a wrong password answered $bad_pw. The reply of a sign-in:"
+        echo
+        echo "    $full_body"
+        echo
+        echo "A session signed in before the disk filled read the list of persons: $full_read."
+        echo "/metrics said fangkong_disk_full $full_gauge (the FangkongDiskFull alert) and"
+        echo "fangkong_disk_full_writes $full_writes; the server's log held $full_lines \`disk_full\` line(s)"
+        echo "(one a minute at most) and $failed_lines \`request_failed\` line(s). The doctor said:"
         echo
         echo "$full_doctor"
         echo
@@ -229,12 +246,14 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=48m,mode=0700 tmpfs "$D/small"
         echo "restart. Nothing corrupted: \`PRAGMA integrity_check\` said \`$integrity\`;"
         echo "\`fangkong audit verify\` said: $audit"
     } >>"$REPORT"
+    verdict="Disk full: writes answered ${statuses[*]} (503 disk_full, 服务器存储空间不足), reads went on ($full_read), $full_lines log line(s); nothing was corrupted and it recovered without a restart."
     for st in "${statuses[@]}"; do
-        if [ "$st" != 503 ]; then
-            FINDINGS+=("Disk full: writes answered ${statuses[*]}, not 503 with a 'disk full' message (SQLite's SQLITE_FULL is an E_DB like any other); nothing was corrupted and it recovered without a restart.")
+        if [ "$st" != 503 ] || ! grep -q '"disk_full"' <<<"$full_body"; then
+            verdict="Disk full: writes answered ${statuses[*]}, not 503 disk_full; see docs/operations.md \"Disk full\"."
             break
         fi
     done
+    FINDINGS+=("$verdict")
     umount "$D/small" && MOUNTED=
 else
     {

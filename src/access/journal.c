@@ -523,13 +523,17 @@ err access_journal_append(struct journal_rec *recs, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            e = err_set(E_INTERNAL, NULL, NULL, "出入记录日志写入失败：%s", strerror(errno));
+            e = err_errno_disk_full(errno)
+                    ? err_disk_full("access journal")
+                    : err_set(E_INTERNAL, NULL, NULL, "出入记录日志写入失败：%s", strerror(errno));
             goto cut;
         }
         off += (size_t)w;
     }
     if (fdatasync(J.fd)) {
-        e = err_set(E_INTERNAL, NULL, NULL, "出入记录日志落盘失败：%s", strerror(errno));
+        e = err_errno_disk_full(errno)
+                ? err_disk_full("access journal")
+                : err_set(E_INTERNAL, NULL, NULL, "出入记录日志落盘失败：%s", strerror(errno));
         goto cut;
     }
     J.cur_size += b.n;

@@ -3,10 +3,15 @@
  */
 #include "base/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "base/log.h"
 
 static _Thread_local struct err_detail last;
 static _Thread_local bool collecting;
@@ -141,6 +146,12 @@ const struct err_detail *err_last(void)
     return &last;
 }
 
+void err_restore(const struct err_detail *kept)
+{
+    if (kept != &last)
+        last = *kept;
+}
+
 void err_clear(void)
 {
     memset(&last, 0, sizeof last);
@@ -156,4 +167,47 @@ const char *err_message(err code)
 {
     return (unsigned)code < E__COUNT && defaults[code].message ? defaults[code].message
                                                                : "服务器内部错误";
+}
+
+static _Atomic uint64_t full_count;
+static _Atomic int64_t full_last;    /* monotonic second of the last refusal */
+static _Atomic int64_t full_logged;  /* monotonic second of the last log line */
+static _Atomic uint64_t full_at_log; /* full_count when that line was written */
+
+/* One line a minute at most: a full disk refuses every write of every
+ * request, and a line per request would fill what is left of the log's
+ * disk (often the same one) with the same news. */
+#define DISK_FULL_LOG_EVERY_S 60
+
+err err_disk_full(const char *where)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec + 1; /* never 0, which means "never" */
+    uint64_t n = atomic_fetch_add(&full_count, 1) + 1;
+    atomic_store(&full_last, now);
+    int64_t logged = atomic_load(&full_logged);
+    if ((!logged || now - logged >= DISK_FULL_LOG_EVERY_S) &&
+        atomic_compare_exchange_strong(&full_logged, &logged, now)) {
+        char refused[24];
+        snprintf(refused, sizeof refused, "%llu",
+                 (unsigned long long)(n - atomic_exchange(&full_at_log, n)));
+        log_event(LOG_ERROR, "disk_full", "where", where ? where : "-", "refused", refused, NULL);
+    }
+    return err_set(E_UNAVAILABLE, "disk_full", NULL, "服务器存储空间不足，请稍后重试并联系运维");
+}
+
+bool err_errno_disk_full(int e)
+{
+    return e == ENOSPC || e == EDQUOT;
+}
+
+uint64_t err_disk_full_count(void)
+{
+    return atomic_load(&full_count);
+}
+
+int64_t err_disk_full_last(void)
+{
+    return atomic_load(&full_last);
 }

@@ -120,6 +120,31 @@ const struct err_detail *err_last(void);
 /* Forget the detail (the start of each request). */
 void err_clear(void);
 
+/* Put back a detail saved with `struct err_detail kept = *err_last();`: a
+ * clean-up that may fail on its own (a ROLLBACK after a failed COMMIT)
+ * must not replace the error the caller reports. */
+void err_restore(const struct err_detail *kept);
+
+/*
+ * A full disk (issue 15): a write failed because the storage is out of
+ * space (SQLite's SQLITE_FULL, PostgreSQL's SQLSTATE 53100, ENOSPC or
+ * EDQUOT on a journal, backup or export file). Returns E_UNAVAILABLE
+ * "disk_full" (503) with the message operators' users read; the caller
+ * has rolled back or removes what it half wrote. Logs one line "disk_full"
+ * (where: what failed) at most once a minute with the number of writes
+ * refused since the last line, not one per request. Thread-safe.
+ */
+err err_disk_full(const char *where) MUST_USE;
+
+/* Is errno value e a full filesystem (ENOSPC, EDQUOT)? */
+bool err_errno_disk_full(int e);
+
+/* Writes refused for a full disk since the start, and the CLOCK_MONOTONIC
+ * second of the last one (0: never): the /metrics gauge fangkong_disk_full
+ * and its alert read them. */
+uint64_t err_disk_full_count(void);
+int64_t err_disk_full_last(void);
+
 /* The default slug and Chinese message for a code, when none was set. */
 const char *err_slug(err code);
 const char *err_message(err code);

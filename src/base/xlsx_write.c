@@ -1202,8 +1202,11 @@ static err finish(xlsx_writer *w)
     if (e != E_OK) {
         lxw_workbook_free(w->wb); /* nothing written */
     } else {
+        errno = 0;
         lxw_error le = workbook_close(w->wb);
-        if (le != LXW_NO_ERROR) {
+        if (le != LXW_NO_ERROR && err_errno_disk_full(errno)) {
+            e = err_disk_full("xlsx export"); /* the zip's write or close */
+        } else if (le != LXW_NO_ERROR) {
             log_event(LOG_ERROR, "xlsx_write_failed", "what", "close", "detail", lxw_strerror(le),
                       NULL);
             e = E_IO;

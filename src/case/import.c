@@ -277,8 +277,7 @@ struct run {
     enum pass pass;
     pthread_mutex_t fail_mu;     /* both threads keep failed rows */
     struct import_failures fail; /* the failed rows, copied into fail.a until the report */
-    bool header_ok, hints;
-    long header_row;
+    struct import_header h;
     long data_rows, last_row;
     /* the reader's side */
     struct batch b[2];
@@ -724,24 +723,24 @@ static err batch_add(struct run *st, long row, const struct xlsx_cell *cells, si
     return bt->n == BATCH_ROWS ? hand_over(st) : E_OK;
 }
 
+/* The template's rows (job/import.h); the reader and writer threads are
+ * the observation list's own. */
+static const struct import_kind kind = {.sheet = CASE_IMPORT_SHEET,
+                                        .title = "观察对象",
+                                        .heads = heads,
+                                        .hints = hints,
+                                        .ncols = C__COUNT,
+                                        .min_cols = 3,
+                                        .key1 = C_NAME,
+                                        .key2 = C_ID_NUMBER};
+
 static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
 {
     struct run *st = ctx;
-    if (!st->header_ok) {
-        /* the first row with a value is the template's header */
-        if (n < 3 || strcmp(cells[0].text, heads[C_NAME]) ||
-            strcmp(cells[C_ID_NUMBER].text, heads[C_ID_NUMBER]))
-            return err_set(E_INPUT, "invalid_xlsx", NULL,
-                           "第 %ld 行不是导入模板的表头：请下载“观察对象”导入模板，按模板填写",
-                           row);
-        st->header_ok = true;
-        st->header_row = row;
-        return E_OK;
-    }
-    if (row == st->header_row + 1 && n && !strcmp(cells[0].text, hints[C_NAME])) {
-        st->hints = true;
-        return E_OK;
-    }
+    bool data;
+    err he = import_header(&kind, &st->h, false, row, cells, n, &data);
+    if (he || !data)
+        return he;
     st->data_rows++;
     st->last_row = row;
     if (st->pass == PASS_CHECK)
@@ -769,7 +768,7 @@ err case_import_check(const void *data, size_t n, long *rows_r)
         return e;
     if (!st.data_rows)
         return err_set(E_INPUT, "empty", NULL, "Excel 文件中没有数据：请按模板填写后再导入");
-    long first = st.header_row + 1 + (st.hints ? 1 : 0); /* the first data row's number */
+    long first = st.h.row + 1 + (st.h.hints ? 1 : 0); /* the first data row's number */
     long declared = pk.declared - first + 1;
     if (pk.declared >= st.last_row && declared <= CASE_IMPORT_MAX_ROWS) {
         *rows_r = declared;

@@ -23,6 +23,8 @@
 err backup_io_fail(const char *what, const char *path)
 {
     int saved = errno;
+    if (err_errno_disk_full(saved))
+        return err_disk_full("backup"); /* logged there, once a minute */
     log_event(LOG_ERROR, "backup_io", "op", what, "path", path, "detail", strerror(saved), NULL);
     return err_set(E_IO, "backup_io", NULL, "%s %s 失败: %s", what, path, strerror(saved));
 }

@@ -509,8 +509,13 @@ void db_rollback(db *d)
     d->in_tx = false;
     d->poisoned = false;
     d->depth = 0;
-    /* ending the transaction regardless: a failed ROLLBACK leaves nothing to undo */
+    /* ending the transaction regardless: a failed ROLLBACK leaves nothing to
+     * undo (SQLite rolls back by itself after SQLITE_FULL, and the ROLLBACK
+     * then finds no transaction); the error the caller reports stays the
+     * one that made it roll back (disk_full, not the ROLLBACK's) */
+    struct err_detail kept = *err_last();
     err_ignore(db_exec(d, "ROLLBACK"));
+    err_restore(&kept);
     end_tx_locks(d);
     run_hooks(d, false);
 }

@@ -132,4 +132,20 @@ uint64_t db_now_us(void);
  */
 char *db_pg_renumber(const char *sql, int *n_r);
 
+/*
+ * The SQLite VFS a database at `path` opens with: NULL (the default),
+ * or, with FK_TEST_DISK_FULL set, the tests' full-disk VFS
+ * (sqlite_testfull.c). E_INPUT "test_flag_refused" when the flag is set
+ * and the database is not in the temporary folder.
+ */
+err db_sqlite_test_vfs(const char *path, const char **vfs_r) MUST_USE;
+
+/*
+ * The class of a PostgreSQL SQLSTATE that says the server lacks a resource
+ * (class 53): 'd' disk full (53100), 'r' another resource (out of memory,
+ * too many connections, a configured limit), 0 anything else or NULL.
+ * (Exposed for the unit test of pg_err's mapping.)
+ */
+char db_pg_sqlstate_resource(const char *state);
+
 #endif

@@ -137,6 +137,13 @@ static err pg_down(struct pg *c, const char *what)
     return pg_unavailable();
 }
 
+char db_pg_sqlstate_resource(const char *state)
+{
+    if (!state || strncmp(state, "53", 2) || strlen(state) != 5)
+        return 0;
+    return !strcmp(state, "53100") ? 'd' : 'r';
+}
+
 /* Personal data reaches the server only as bound values, and data exceptions
  * (class 22) quote them in the message: log only their SQLSTATE. */
 static err pg_err(struct pg *c, const PGresult *res, const char *what, const char *sql)
@@ -150,6 +157,19 @@ static err pg_err(struct pg *c, const PGresult *res, const char *what, const cha
         return err_set(E_CONFLICT, "constraint", NULL, "操作与已有记录冲突");
     if (state && !strcmp(state, "55P03"))
         return db_busy(); /* lock_timeout: another writer held the row */
+    /* Class 53, insufficient resources: the statement failed and the
+     * transaction is aborted (the caller rolls back), nothing written.
+     * 53100 is the database server's disk full (its data or WAL folder):
+     * 503 disk_full, as SQLite's SQLITE_FULL. The others (out of memory,
+     * too many connections, a configured limit) pass with load: 503
+     * database_busy, logged for the operator. */
+    char res_class = db_pg_sqlstate_resource(state);
+    if (res_class == 'd')
+        return err_disk_full(what);
+    if (res_class == 'r') {
+        log_event(LOG_WARN, "db_resources", "driver", "pg", "sqlstate", state, "what", what, NULL);
+        return db_busy();
+    }
     /* A deadlock or a serialization failure aborts this transaction and lets
      * the other one go on: the caller may retry, as after a lock timeout.
      * Logged, since a deadlock is a lock-order bug to find. */

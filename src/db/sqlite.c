@@ -38,6 +38,17 @@ static sqlite3_stmt *S(db_stmt *s)
     return ((struct lite_stmt *)s)->h;
 }
 
+/* The disk is full: SQLITE_FULL (the VFS's answer to ENOSPC on the
+ * database, its WAL or a journal; also max_page_count reached), or an I/O
+ * error whose system errno says the same (growing the WAL index, an fsync
+ * of a file the filesystem could not extend). */
+static bool lite_full(sqlite3 *h, int code)
+{
+    if ((code & 0xff) == SQLITE_FULL)
+        return true;
+    return (code & 0xff) == SQLITE_IOERR && err_errno_disk_full(sqlite3_system_errno(h));
+}
+
 static err lite_err(db *d, const char *what)
 {
     int code = sqlite3_extended_errcode(H(d));
@@ -48,6 +59,8 @@ static err lite_err(db *d, const char *what)
         return err_set(E_CONFLICT, "constraint", NULL, "操作与已有记录冲突");
     if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
         return db_busy(); /* another process held the file past the wait */
+    if (lite_full(H(d), code))
+        return err_disk_full(what); /* SQLite rolled the statement or transaction back */
     return db_fail("sqlite", what, sqlite3_errmsg(H(d)));
 }
 
@@ -218,6 +231,10 @@ static void lite_reset(db_stmt *s)
 
 static err lite_exec(db *d, const char *sql)
 {
+    /* SQLite rolled the transaction back by itself (after SQLITE_FULL or an
+     * I/O error): the ROLLBACK has nothing to do, not an error to log */
+    if (!strcmp(sql, "ROLLBACK") && sqlite3_get_autocommit(H(d)))
+        return E_OK;
     char *msg = NULL;
     if (sqlite3_exec(H(d), sql, NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
@@ -351,9 +368,15 @@ static err db_sqlite_open(const char *path, db **r)
         return err_set(E_NOMEM, NULL, NULL, NULL);
     d->base.ops = &lite_ops;
     d->base.kind = DB_SQLITE;
+    const char *vfs;
+    err te = db_sqlite_test_vfs(path, &vfs);
+    if (te) {
+        free(d);
+        return te;
+    }
     if (sqlite3_open_v2(path, &d->h,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+                        vfs) != SQLITE_OK) {
         err e = db_fail("sqlite", "open", d->h ? sqlite3_errmsg(d->h) : "out of memory");
         sqlite3_close_v2(d->h);
         free(d);

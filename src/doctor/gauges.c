@@ -7,6 +7,7 @@
 #include "doctor/doctor.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "access/access.h"
 #include "code/code.h"
@@ -94,6 +95,27 @@ static bool mqtt(db *d, void *ctx, double *v)
     return st >= 0;
 }
 
+/* 1 while a write was refused for a full disk within the last minute (any
+ * driver: SQLite's file, PostgreSQL's server, a journal, backup or export
+ * file), else 0. The data folder's free ratio cannot see PostgreSQL's disk;
+ * this sees every one the server writes to (FangkongDiskFull). */
+static bool disk_full(db *d, void *ctx, double *v)
+{
+    (void)d, (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t last = err_disk_full_last(); /* monotonic second + 1; 0: never */
+    *v = last && (int64_t)ts.tv_sec + 1 - last < 60 ? 1 : 0;
+    return true;
+}
+
+static bool disk_full_writes(db *d, void *ctx, double *v)
+{
+    (void)d, (void)ctx;
+    *v = (double)err_disk_full_count();
+    return true;
+}
+
 err doctor_gauges_register(const char *dir)
 {
     static const int free_b = 0, size = 1, ratio = 2;
@@ -127,7 +149,13 @@ err doctor_gauges_register(const char *dir)
                                NULL, standbys, NULL)) ||
         (e = http_metric_gauge("fangkong_mqtt_connected",
                                "1 while the device subscriber is connected to the broker.", NULL,
-                               mqtt, NULL)))
+                               mqtt, NULL)) ||
+        (e = http_metric_gauge("fangkong_disk_full",
+                               "1 while a write was refused for a full disk in the last minute.",
+                               NULL, disk_full, NULL)) ||
+        (e = http_metric_gauge("fangkong_disk_full_writes",
+                               "Writes refused for a full disk since the start (retries count).",
+                               NULL, disk_full_writes, NULL)))
         return e;
     return E_OK;
 }

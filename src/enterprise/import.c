@@ -53,19 +53,6 @@ err employee_import_template(int *fd_r, int64_t *size_r)
 
 /* ---- rows -------------------------------------------------------------------------------- */
 
-struct run {
-    bool csv, check_only, header_ok;
-    long header_row, data_rows;
-    struct import_failures fail;
-    arena *ra; /* one row's, reset between rows */
-    db *d;
-    int64_t job_id;
-    const struct principal *who;
-    const struct enterprise *ent;
-    size_t written;
-    err fatal;
-};
-
 static const char *cell_text(arena *a, const struct xlsx_cell *cells, size_t n, int c)
 {
     if ((size_t)c >= n || cells[c].type == XLSX_EMPTY)
@@ -90,7 +77,7 @@ static int column_of(const char *field)
 
 /* A person already working at another enterprise: an import does not take
  * them over (one enterprise's list must not pull in another's staff). */
-static err other_employer(struct run *st, arena *a, const char *id_number, bool *other_r)
+static err other_employer(struct import_run *st, arena *a, const char *id_number, bool *other_r)
 {
     int64_t person_id = 0, region = 0;
     *other_r = false;
@@ -102,13 +89,13 @@ static err other_employer(struct run *st, arena *a, const char *id_number, bool 
     e = employee_of_person(st->d, a, person_id, 0, &x);
     if (e == E_NOT_FOUND)
         return E_OK;
-    if (!e && x.enterprise_id != st->ent->id)
+    if (!e && x.enterprise_id != ((const struct enterprise *)st->ctx)->id)
         *other_r = true;
     return e;
 }
 
 /* One data row: E_OK written or kept as failed; another error is fatal. */
-static err import_row(struct run *st, long row, const struct xlsx_cell *cells, size_t n)
+static err import_row(struct import_run *st, long row, const struct xlsx_cell *cells, size_t n)
 {
     arena *a = st->ra;
     arena_reset(a);
@@ -139,7 +126,7 @@ static err import_row(struct run *st, long row, const struct xlsx_cell *cells, s
         mark = (struct import_mark){C_ID_NUMBER, "该人员已是其他企业的在职员工"};
     if (!e && !mark.msg && !(e = db_begin(st->d))) { /* a savepoint: the row alone */
         int64_t id;
-        e = employee_add(st->d, a, st->who, st->ent, &in, &id);
+        e = employee_add(st->d, a, st->who, ((const struct enterprise *)st->ctx), &in, &id);
         if (e == E_INPUT || e == E_CONFLICT) {
             const struct err_detail *dt = err_last();
             mark = (struct import_mark){e == E_CONFLICT ? C_ID_NUMBER : column_of(dt->field),
@@ -159,93 +146,44 @@ static err import_row(struct run *st, long row, const struct xlsx_cell *cells, s
     return e;
 }
 
-static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
-{
-    struct run *st = ctx;
-    if (!st->header_ok) {
-        /* the first row with a value is the template's header */
-        if (n < C_ID_NUMBER + 1 || strcmp(cells[C_NAME].text, heads[C_NAME]) ||
-            strcmp(cells[C_ID_NUMBER].text, heads[C_ID_NUMBER]))
-            return err_set(E_INPUT, st->csv ? "invalid_csv" : "invalid_xlsx", NULL,
-                           "第 %ld 行不是导入模板的表头：请下载“员工”导入模板，按模板填写", row);
-        st->header_ok = true;
-        st->header_row = row;
-        return E_OK;
-    }
-    if (row == st->header_row + 1 && n && !strcmp(cells[0].text, hints[C_NAME]))
-        return E_OK; /* the hints row */
-    st->data_rows++;
-    if (st->check_only)
-        return E_OK;
-    err e = import_row(st, row, cells, n);
-    if (e)
-        return st->fatal = e;
-    if (st->data_rows % 500 == 0)
-        err_ignore(job_update(st->d, st->job_id, "running", st->data_rows, 0, NULL));
-    return E_OK;
-}
-
-static const struct xlsx_limits limits = {.max_rows = EMPLOYEE_IMPORT_MAX_ROWS + 2};
+static const struct import_kind kind = {
+    .sheet = EMPLOYEE_IMPORT_SHEET,
+    .title = "员工",
+    .rows_name = "员工",
+    .heads = heads,
+    .hints = hints,
+    .ncols = C__COUNT,
+    .min_cols = C_ID_NUMBER + 1,
+    .key1 = C_NAME,
+    .key2 = C_ID_NUMBER,
+    .max_rows = EMPLOYEE_IMPORT_MAX_ROWS,
+    .skip_blank = false,
+    .progress_every = 500,
+    .action = "employee.import",
+    .fail_kind = "employee.import",
+    .row = import_row,
+};
 
 err employee_import_check(const void *data, size_t n, bool csv, long *rows_r)
 {
-    struct run st = {.csv = csv, .check_only = true};
-    err e = import_read(data, n, csv, csv ? NULL : EMPLOYEE_IMPORT_SHEET, &limits, on_row, &st);
-    if (e)
-        return e;
-    if (!st.data_rows)
-        return err_set(E_INPUT, "empty", NULL, "文件中没有员工：请按模板填写后再导入");
-    *rows_r = st.data_rows;
-    return E_OK;
+    return import_kind_check(&kind, data, n, csv, rows_r);
 }
 
 /* ---- the job -------------------------------------------------------------------------------- */
 
 static void run_import(db *d, const struct import_upload *j)
 {
-    /* the job runs on the import worker's thread: no caller's arena to take */
-    arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
-    arena *per_row = arena_new(1 << 16); /* one row's check and write, reset between rows */
-    arena *ea = arena_new(0);            /* the enterprise */
+    arena *ea = arena_new(0); /* the enterprise */
     struct enterprise ent;
-    struct run st = {.csv = j->csv,
-                     .fail = {.a = kept},
-                     .ra = per_row,
-                     .d = d,
-                     .job_id = j->job_id,
-                     .who = &j->who,
-                     .ent = &ent};
-    err_ignore(job_update(d, j->job_id, "running", 0, j->rows, NULL)); /* display only */
     struct scope all = scope_all(); /* reached by the request (ent_reach) */
-    err e = kept && per_row && ea ? E_OK : E_NOMEM;
-    if (!e)
-        e = enterprise_find(d, ea, &all, j->ref, &ent);
-    if (!e && !(e = db_begin(d))) {
-        e = import_read(j->data, j->n, j->csv, j->csv ? NULL : EMPLOYEE_IMPORT_SHEET, &limits,
-                        on_row, &st);
-        if (!e && st.fatal)
-            e = st.fatal;
-        char detail[160];
-        snprintf(detail, sizeof detail, "enterprise=%lld total=%ld written=%zu failed=%zu",
-                 (long long)j->ref, st.data_rows, st.written, st.fail.n);
-        if (!e && !(e = import_job_audit(d, j, "employee.import", detail)))
-            e = db_commit(d);
-        if (e)
-            db_rollback(d);
-    }
+    err e = ea ? enterprise_find(d, ea, &all, j->ref, &ent) : E_NOMEM;
     if (e) {
-        import_job_fail(d, j->job_id, "employee.import", e);
-        goto out;
+        import_job_fail(d, j->job_id, kind.fail_kind, e);
+    } else {
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "enterprise=%lld ", (long long)j->ref);
+        import_kind_run(d, j, &kind, &ent, prefix);
     }
-    bool report = import_report_done(j->job_id, EMPLOYEE_IMPORT_SHEET, heads, C__COUNT, &st.fail);
-    import_job_done(d, j->job_id, st.data_rows,
-                    json_pack("{s:I,s:I,s:I,s:b}", "total", (json_int_t)st.data_rows, "written",
-                              (json_int_t)st.written, "failed", (json_int_t)st.fail.n, "report",
-                              report));
-out:
-    import_failures_free(&st.fail);
-    arena_free(&st.fail.a);
-    arena_free(&st.ra);
     arena_free(&ea);
 }
 

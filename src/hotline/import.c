@@ -109,8 +109,8 @@ struct links {
 struct run {
     enum pass pass;
     bool csv;
-    bool header_ok;
-    long header_row, data_rows;
+    struct import_header h;
+    long data_rows;
     struct import_failures fail;
     arena *ra; /* one row's, reset between rows */
     db *d;
@@ -493,22 +493,23 @@ static err keep(struct run *st, const struct irow *r)
     return import_failures_keep(&st->fail, r->row, r->cells, r->n, r->marks, r->nmarks);
 }
 
+/* The template's rows (job/import.h); the passes are the hotline's own. */
+static const struct import_kind kind = {.sheet = HOTLINE_IMPORT_SHEET,
+                                        .title = "接诉即办工单",
+                                        .heads = heads,
+                                        .hints = hints,
+                                        .ncols = C__COUNT,
+                                        .min_cols = C__COUNT - 1,
+                                        .key1 = C_NO,
+                                        .key2 = C_CONTENT};
+
 static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
 {
     struct run *st = ctx;
-    if (!st->header_ok) {
-        /* the first row with a value is the template's header */
-        if (n < C__COUNT - 1 || strcmp(cells[C_NO].text, heads[C_NO]) ||
-            strcmp(cells[C_CONTENT].text, heads[C_CONTENT]))
-            return err_set(E_INPUT, st->csv ? "invalid_csv" : "invalid_xlsx", NULL,
-                           "第 %ld 行不是导入模板的表头：请下载“接诉即办工单”导入模板，按模板填写",
-                           row);
-        st->header_ok = true;
-        st->header_row = row;
-        return E_OK;
-    }
-    if (row == st->header_row + 1 && n && !strcmp(cells[0].text, hints[C_NO]))
-        return E_OK; /* the hints row */
+    bool data;
+    err he = import_header(&kind, &st->h, st->csv, row, cells, n, &data);
+    if (he || !data)
+        return he;
     st->data_rows++;
     if (st->pass == PASS_CHECK)
         return E_OK;
@@ -604,7 +605,7 @@ static void run_import(db *d, const struct import_upload *j)
     }
     st.pass = PASS_WRITE;
     st.parse_failed = st.fail.n;
-    st.header_ok = false;
+    st.h = (struct import_header){0};
     st.data_rows = 0;
     e = import_read(j->data, j->n, j->csv, sheet, &limits, on_row, &st);
     if (!e && st.fatal)

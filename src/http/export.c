@@ -148,7 +148,9 @@ err export_begin_file(arena *a, struct export_out *x, enum export_format format,
     if (x->format == EXPORT_CSV) {
         x->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (x->fd < 0)
-            return err_set(E_IO, NULL, NULL, "cannot create %s: %s", path, strerror(errno));
+            return err_errno_disk_full(errno)
+                       ? err_disk_full("export")
+                       : err_set(E_IO, NULL, NULL, "cannot create %s: %s", path, strerror(errno));
         csv_out_init(&x->csv, a, true);
         csv_head(x, head, n);
         return E_OK;
@@ -173,7 +175,9 @@ static err csv_flush(struct export_out *x)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return err_set(E_IO, NULL, NULL, "export write: %s", strerror(errno));
+            return err_errno_disk_full(errno)
+                       ? err_disk_full("export")
+                       : err_set(E_IO, NULL, NULL, "export write: %s", strerror(errno));
         off += (size_t)w;
     }
     x->csv.n = 0;
@@ -188,7 +192,9 @@ err export_end_file(struct export_out *x, err e, const char *path)
         if (!e && !x->werr)
             e = csv_flush(x);
         if (x->fd >= 0 && close(x->fd) && !e)
-            e = err_set(E_IO, NULL, NULL, "export close: %s", strerror(errno));
+            e = err_errno_disk_full(errno)
+                    ? err_disk_full("export")
+                    : err_set(E_IO, NULL, NULL, "export close: %s", strerror(errno));
         x->fd = -1;
     } else {
         err e2 = xlsx_close(&x->x);

@@ -735,7 +735,9 @@ static void handle(struct evhttp_request *ev, void *arg)
 
 done:
     if (e) {
-        if (http_status(e) >= 500)
+        /* a full disk refuses every write: err_disk_full logs it once a
+         * minute, a line per request would fill what space is left */
+        if (http_status(e) >= 500 && strcmp(err_last()->slug, "disk_full"))
             log_event(LOG_ERROR, "request_failed", "path", r.path ? r.path : "", "slug",
                       err_last()->slug, NULL);
         reply_error(&r, e);

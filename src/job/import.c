@@ -349,3 +349,109 @@ err import_upload_submit(db *d, const struct import_upload *u,
     }
     return E_OK;
 }
+
+/* ---- a template's rows ----------------------------------------------------------------------- */
+
+err import_header(const struct import_kind *k, struct import_header *h, bool csv, long row,
+                  const struct xlsx_cell *cells, size_t n, bool *data_r)
+{
+    *data_r = false;
+    if (!h->ok) {
+        /* the first row with a value is the template's header */
+        if (n < (size_t)k->min_cols || (size_t)k->key1 >= n || (size_t)k->key2 >= n ||
+            strcmp(cells[k->key1].text, k->heads[k->key1]) ||
+            strcmp(cells[k->key2].text, k->heads[k->key2]))
+            return err_set(E_INPUT, csv ? "invalid_csv" : "invalid_xlsx", NULL,
+                           "第 %ld 行不是导入模板的表头：请下载“%s”导入模板，按模板填写", row,
+                           k->title);
+        h->ok = true;
+        h->row = row;
+        return E_OK;
+    }
+    if (row == h->row + 1 && n && !strcmp(cells[0].text, k->hints[0])) {
+        h->hints = true;
+        return E_OK;
+    }
+    *data_r = true;
+    return E_OK;
+}
+
+static err kind_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
+{
+    struct import_run *st = ctx;
+    const struct import_kind *k = st->k;
+    bool data;
+    err e = import_header(k, &st->h, st->csv, row, cells, n, &data);
+    if (e || !data)
+        return e;
+    if (k->skip_blank) {
+        struct xlsx_cell c[64];
+        if ((size_t)k->ncols <= sizeof c / sizeof *c && import_cells(cells, n, c, (size_t)k->ncols))
+            return E_OK; /* a blank row */
+    }
+    st->data_rows++;
+    if (st->check_only)
+        return E_OK;
+    if ((e = k->row(st, row, cells, n)))
+        return st->fatal = e;
+    if (k->progress_every && st->data_rows % k->progress_every == 0)
+        err_ignore(job_update(st->d, st->job_id, "running", st->data_rows, 0, NULL));
+    return E_OK;
+}
+
+err import_kind_check(const struct import_kind *k, const void *data, size_t n, bool csv,
+                      long *rows_r)
+{
+    struct import_run st = {.k = k, .csv = csv, .check_only = true};
+    const struct xlsx_limits lim = {.max_rows = k->max_rows + 2}; /* the header and hints */
+    err e = import_read(data, n, csv, csv ? NULL : k->sheet, &lim, kind_row, &st);
+    if (e)
+        return e;
+    if (!st.data_rows)
+        return err_set(E_INPUT, "empty", NULL, "文件中没有%s：请按模板填写后再导入", k->rows_name);
+    *rows_r = st.data_rows;
+    return E_OK;
+}
+
+void import_kind_run(db *d, const struct import_upload *j, const struct import_kind *k, void *ctx,
+                     const char *detail_prefix)
+{
+    /* the job runs on the import worker's thread: no caller's arena to take */
+    arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
+    arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
+    struct import_run st = {.k = k,
+                            .csv = j->csv,
+                            .fail = {.a = kept},
+                            .ra = per_row,
+                            .d = d,
+                            .job_id = j->job_id,
+                            .who = &j->who,
+                            .ctx = ctx};
+    const struct xlsx_limits lim = {.max_rows = k->max_rows + 2};
+    err_ignore(job_update(d, j->job_id, "running", 0, j->rows, NULL)); /* display only */
+    err e = kept && per_row ? E_OK : E_NOMEM;
+    if (!e && !(e = db_begin(d))) {
+        e = import_read(j->data, j->n, j->csv, j->csv ? NULL : k->sheet, &lim, kind_row, &st);
+        if (!e && st.fatal)
+            e = st.fatal;
+        char detail[200];
+        snprintf(detail, sizeof detail, "%stotal=%ld written=%zu failed=%zu",
+                 detail_prefix ? detail_prefix : "", st.data_rows, st.written, st.fail.n);
+        if (!e && !(e = import_job_audit(d, j, k->action, detail)))
+            e = db_commit(d);
+        if (e)
+            db_rollback(d);
+    }
+    if (e) {
+        import_job_fail(d, j->job_id, k->fail_kind, e);
+    } else {
+        bool report = import_report_done(j->job_id, k->sheet, k->heads, k->ncols, &st.fail);
+        import_job_done(d, j->job_id, st.data_rows,
+                        json_pack("{s:I,s:I,s:I,s:b}", "total", (json_int_t)st.data_rows, "written",
+                                  (json_int_t)st.written, "failed", (json_int_t)st.fail.n, "report",
+                                  report));
+    }
+    import_failures_free(&st.fail);
+    arena_free(&st.fail.a);
+    arena_free(&st.ra);
+}

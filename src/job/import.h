@@ -193,4 +193,82 @@ err import_accept(struct req *r, err e, const struct import_accept *a, size_t n,
 /* 202 {job_id, rows} and the members of `extra` (taken; NULL for none). */
 err import_accepted(struct req *r, int64_t job, long rows, json_t *extra) MUST_USE;
 
+/* ---- a template's rows: header, hints, data (every template import) ------------------------
+ *
+ * Every import reads a file made from its template (import_template): the
+ * first row with a value is the template's header, the row under it may be
+ * the hints row, then come the data rows. import_header is that reading for
+ * all of them; an import whose rows go one by one into one transaction
+ * (the trips, the employees, the cameras) also takes its check and its job
+ * from here (import_kind_check, import_kind_run) and writes only its row.
+ */
+struct import_run;
+
+struct import_kind {
+    const char *sheet;        /* the template's sheet, and the error report's */
+    const char *title;        /* the template's name in messages: "出行记录" */
+    const char *rows_name;    /* what its rows are, for an empty file: "出行记录" */
+    const char *const *heads; /* the header row */
+    const char *const *hints; /* the hints row; hints[0] identifies it in column 0 */
+    int ncols;                /* columns of heads and hints */
+    int min_cols;             /* cells a header row has at least */
+    int key1, key2;           /* the columns whose header texts identify the template */
+    /* for import_kind_check and import_kind_run */
+    long max_rows;         /* data rows at most (the limits add the header and hints) */
+    bool skip_blank;       /* a row with every cell empty is not a data row */
+    int progress_every;    /* rows between two progress updates of the job */
+    const char *action;    /* the audit action of the job ("trace.trip.import") */
+    const char *fail_kind; /* the kind import_job_fail logs ("trace.trip_import") */
+    /* write one data row in the job's transaction: st->written++ when it
+     * was, a failed row kept in st->fail (and E_OK); an error ends the job */
+    err (*row)(struct import_run *st, long row, const struct xlsx_cell *cells, size_t n);
+};
+
+/* Where a file's reading is: past its header (and which row that was). */
+struct import_header {
+    bool ok;    /* the header was read */
+    bool hints; /* the hints row was seen */
+    long row;   /* the header's row */
+};
+
+/*
+ * Row `row` of a file of kind k (csv: a CSV upload): E_INPUT "invalid_csv" or
+ * "invalid_xlsx" (naming the row and the template) when the first row with a
+ * value is not k's header; otherwise *data_r says whether it is a data row
+ * (false for the header and the hints row).
+ */
+err import_header(const struct import_kind *k, struct import_header *h, bool csv, long row,
+                  const struct xlsx_cell *cells, size_t n, bool *data_r) MUST_USE;
+
+/* One run of a file of kind k: the check in the request, or the job. */
+struct import_run {
+    const struct import_kind *k;
+    struct import_header h;
+    bool csv, check_only;
+    long data_rows;
+    struct import_failures fail;
+    arena *ra; /* one row's, reset between rows */
+    db *d;
+    int64_t job_id;
+    const struct principal *who;
+    void *ctx; /* the importer's (the employees: their enterprise) */
+    size_t written;
+    err fatal;
+};
+
+/* The check in the request: the file read whole, its data rows counted into
+ * *rows_r; E_INPUT "empty" when there is none, the reading's errors. */
+err import_kind_check(const struct import_kind *k, const void *data, size_t n, bool csv,
+                      long *rows_r) MUST_USE;
+
+/*
+ * The job of upload j (on the import worker): every data row through
+ * k->row in one transaction, committed with the audit entry k->action
+ * (detail: `detail_prefix`, then "total=… written=… failed=…"), the failed
+ * rows as the error report, the job marked done with {total, written,
+ * failed, report}; or failed as a whole (k->fail_kind), nothing written.
+ */
+void import_kind_run(db *d, const struct import_upload *j, const struct import_kind *k, void *ctx,
+                     const char *detail_prefix);
+
 #endif

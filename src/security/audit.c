@@ -732,6 +732,21 @@ static void *writer(void *arg)
         pthread_mutex_unlock(&w.mu);
 
         err e = append_retry(w.db, batch);
+        if (e && !w.stop && !strcmp(err_last()->slug, "disk_full")) {
+            /* a full disk (err_disk_full, logged there once a minute):
+             * the entries go back to the head of the queue, in order, and
+             * are written once space is freed, not dropped; append_retry's
+             * second of retries paces the attempts, and the queue's cap
+             * refuses audited requests if it lasts */
+            pthread_mutex_lock(&w.mu);
+            last->next = w.head;
+            w.head = batch;
+            if (!w.tail)
+                w.tail = last;
+            w.linking = false;
+            pthread_cond_broadcast(&w.drained);
+            continue;
+        }
         if (e)
             log_event(LOG_ERROR, "audit_write_failed", "action", batch->action, NULL);
         free_list(batch);

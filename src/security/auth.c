@@ -554,9 +554,13 @@ err auth_session_find(db *d, const char *token, struct principal *p_r)
             return e;
         db_bind_int64(s, 1, now);
         db_bind_blob(s, 2, h, sizeof h);
-        if ((e = db_run(s, NULL)))
+        e = db_run(s, NULL);
+        if (e && strcmp(err_last()->slug, "disk_full"))
             return e;
-        last_seen = now;
+        /* on a full disk the session stays valid unrefreshed: reads go on
+         * (docs/operations.md, "Disk full"), the next request tries again */
+        if (!e)
+            last_seen = now;
     }
     /* the generation read before the query: a delete committed meanwhile
      * leaves this entry behind, so it is not trusted */

@@ -73,18 +73,6 @@ err trip_import_template(int *fd_r, int64_t *size_r)
 
 /* ---- rows -------------------------------------------------------------------------------- */
 
-struct run {
-    bool csv, check_only, header_ok;
-    long header_row, data_rows;
-    struct import_failures fail;
-    arena *ra; /* one row's, reset between rows */
-    db *d;
-    int64_t job_id;
-    const struct principal *who;
-    size_t written;
-    err fatal;
-};
-
 static const char *cell_text(arena *a, const struct xlsx_cell *cells, size_t n, int c)
 {
     if ((size_t)c >= n || cells[c].type == XLSX_EMPTY)
@@ -179,7 +167,7 @@ static int column_of(const char *field)
 }
 
 /* One data row: E_OK written or kept as failed; another error is fatal. */
-static err import_row(struct run *st, long row, const struct xlsx_cell *cells, size_t n)
+static err import_row(struct import_run *st, long row, const struct xlsx_cell *cells, size_t n)
 {
     arena *a = st->ra;
     arena_reset(a);
@@ -248,88 +236,34 @@ static err import_row(struct run *st, long row, const struct xlsx_cell *cells, s
     return e;
 }
 
-static err on_row(void *ctx, long row, const struct xlsx_cell *cells, size_t n)
-{
-    struct run *st = ctx;
-    if (!st->header_ok) {
-        /* the first row with a value is the template's header */
-        if (n < C_DESTINATION + 1 || strcmp(cells[C_ID_NUMBER].text, heads[C_ID_NUMBER]) ||
-            strcmp(cells[C_DESTINATION].text, heads[C_DESTINATION]))
-            return err_set(E_INPUT, st->csv ? "invalid_csv" : "invalid_xlsx", NULL,
-                           "第 %ld 行不是导入模板的表头：请下载“出行记录”导入模板，按模板填写",
-                           row);
-        st->header_ok = true;
-        st->header_row = row;
-        return E_OK;
-    }
-    if (row == st->header_row + 1 && n && !strcmp(cells[0].text, hints[C_ID_NUMBER]))
-        return E_OK; /* the hints row */
-    st->data_rows++;
-    if (st->check_only)
-        return E_OK;
-    err e = import_row(st, row, cells, n);
-    if (e)
-        return st->fatal = e;
-    if (st->data_rows % 1000 == 0)
-        err_ignore(job_update(st->d, st->job_id, "running", st->data_rows, 0, NULL));
-    return E_OK;
-}
-
-static const struct xlsx_limits limits = {.max_rows = TRIP_IMPORT_MAX_ROWS + 2};
+static const struct import_kind kind = {
+    .sheet = TRIP_IMPORT_SHEET,
+    .title = "出行记录",
+    .rows_name = "出行记录",
+    .heads = heads,
+    .hints = hints,
+    .ncols = C__COUNT,
+    .min_cols = C_DESTINATION + 1,
+    .key1 = C_ID_NUMBER,
+    .key2 = C_DESTINATION,
+    .max_rows = TRIP_IMPORT_MAX_ROWS,
+    .skip_blank = false,
+    .progress_every = 1000,
+    .action = "trace.trip.import",
+    .fail_kind = "trace.trip_import",
+    .row = import_row,
+};
 
 err trip_import_check(const void *data, size_t n, bool csv, long *rows_r)
 {
-    struct run st = {.csv = csv, .check_only = true};
-    err e = import_read(data, n, csv, csv ? NULL : TRIP_IMPORT_SHEET, &limits, on_row, &st);
-    if (e)
-        return e;
-    if (!st.data_rows)
-        return err_set(E_INPUT, "empty", NULL, "文件中没有出行记录：请按模板填写后再导入");
-    *rows_r = st.data_rows;
-    return E_OK;
+    return import_kind_check(&kind, data, n, csv, rows_r);
 }
 
 /* ---- the job -------------------------------------------------------------------------------- */
 
 static void run_import(db *d, const struct import_upload *j)
 {
-    /* the job runs on the import worker's thread: no caller's arena to take */
-    arena *kept = arena_new(1 << 16);    /* the failed rows, until the report is written */
-    arena *per_row = arena_new(1 << 16); /* one row's parse and write, reset between rows */
-    struct run st = {.csv = j->csv,
-                     .fail = {.a = kept},
-                     .ra = per_row,
-                     .d = d,
-                     .job_id = j->job_id,
-                     .who = &j->who};
-    err_ignore(job_update(d, j->job_id, "running", 0, j->rows, NULL)); /* display only */
-    err e = kept && st.ra ? E_OK : E_NOMEM;
-    if (!e && !(e = db_begin(d))) {
-        e = import_read(j->data, j->n, j->csv, j->csv ? NULL : TRIP_IMPORT_SHEET, &limits, on_row,
-                        &st);
-        if (!e && st.fatal)
-            e = st.fatal;
-        char detail[160];
-        snprintf(detail, sizeof detail, "total=%ld written=%zu failed=%zu", st.data_rows,
-                 st.written, st.fail.n);
-        if (!e && !(e = import_job_audit(d, j, "trace.trip.import", detail)))
-            e = db_commit(d);
-        if (e)
-            db_rollback(d);
-    }
-    if (e) {
-        import_job_fail(d, j->job_id, "trace.trip_import", e);
-        goto out;
-    }
-    bool report = import_report_done(j->job_id, TRIP_IMPORT_SHEET, heads, C__COUNT, &st.fail);
-    import_job_done(d, j->job_id, st.data_rows,
-                    json_pack("{s:I,s:I,s:I,s:b}", "total", (json_int_t)st.data_rows, "written",
-                              (json_int_t)st.written, "failed", (json_int_t)st.fail.n, "report",
-                              report));
-out:
-    import_failures_free(&st.fail);
-    arena_free(&st.fail.a);
-    arena_free(&st.ra);
+    import_kind_run(d, j, &kind, NULL, NULL);
 }
 
 err trip_import_submit(db *d, int64_t job_id, const struct principal *who, const void *data,

@@ -372,6 +372,36 @@ static const struct jfield scan_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+/* The temperature of a scan's body (both gates): measured, or not. */
+static void scan_temperature(json_t *b, struct visitor_scan *s)
+{
+    json_t *t = json_object_get(b, "temperature");
+    if (t && !json_is_null(t)) {
+        s->has_temperature = true;
+        s->temperature = json_number_value(t);
+    }
+}
+
+/* The reply to a recorded scan (both gates): the verdict, its reason and
+ * message, the passage, the temperature rounded as recorded, the visitor;
+ * the caller adds what its gate adds. */
+static json_t *scan_reply(struct req *r, const struct visitor_scan *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "verdict", json_string(s->allowed ? "allow" : "deny"));
+    json_object_set_new(o, "reason", json_string(s->reason));
+    json_object_set_new(
+        o, "message",
+        json_string(s->allowed ? "访客码有效，准予通行" : "体温异常，禁止通行，请按规定处置"));
+    json_set_id(o, "passage_id", s->passage_id);
+    json_object_set_new(o, "at", json_integer(s->at));
+    json_object_set_new(o, "temperature",
+                        s->has_temperature ? json_real(round(s->temperature * 10) / 10)
+                                           : json_null());
+    json_object_set_new(o, "visitor", visitor_json(r->a, &s->v));
+    return o;
+}
+
 static err post_scan(struct req *r)
 {
     json_t *b = r->body;
@@ -381,11 +411,7 @@ static err post_scan(struct req *r)
         .direction = json_str(b, "direction"),
         .operator_id = r->who->user_id,
     };
-    json_t *t = json_object_get(b, "temperature");
-    if (t && !json_is_null(t)) {
-        s.has_temperature = true;
-        s.temperature = json_number_value(t);
-    }
+    scan_temperature(b, &s);
     err e = s.venue_id > 0 ? E_OK
                            : err_set(E_NOT_FOUND, "unknown_venue", "venue_id",
                                      "点位不存在或不在您的管辖范围内");
@@ -398,21 +424,10 @@ static err post_scan(struct req *r)
               arena_printf(r->a, "verdict=%s", s.allowed ? "allow" : "deny"));
     if ((e = db_release(r->db, true)))
         return e;
-    json_t *o = json_object();
-    json_object_set_new(o, "verdict", json_string(s.allowed ? "allow" : "deny"));
-    json_object_set_new(o, "reason", json_string(s.reason));
-    json_object_set_new(
-        o, "message",
-        json_string(s.allowed ? "访客码有效，准予通行" : "体温异常，禁止通行，请按规定处置"));
-    json_set_id(o, "passage_id", s.passage_id);
-    json_object_set_new(o, "at", json_integer(s.at));
-    json_object_set_new(o, "temperature",
-                        s.has_temperature ? json_real(round(s.temperature * 10) / 10)
-                                          : json_null());
+    json_t *o = scan_reply(r, &s);
     json_object_set_new(o, "venue",
                         json_pack("{s:s, s:s}", "name", s.venue_name, "id",
                                   arena_printf(r->a, "%lld", (long long)s.venue_id)));
-    json_object_set_new(o, "visitor", visitor_json(r->a, &s.v));
     return reply_json(r, 200, o);
 }
 
@@ -636,11 +651,7 @@ static err post_ent_scan(struct req *r)
         .direction = json_str(b, "direction"),
         .operator_id = r->who->user_id,
     };
-    json_t *t = json_object_get(b, "temperature");
-    if (t && !json_is_null(t)) {
-        s.has_temperature = true;
-        s.temperature = json_number_value(t);
-    }
+    scan_temperature(b, &s);
     const char *q = json_str(b, "enterprise_id");
     int64_t ent_id = q && *q ? id_parse(q) : 0, own = 0;
     if (q && *q && !ent_id)
@@ -663,19 +674,8 @@ static err post_ent_scan(struct req *r)
     if ((e = db_release(r->db, true)))
         return e;
     s.v.enterprise_name = ent.name;
-    json_t *o = json_object();
-    json_object_set_new(o, "verdict", json_string(s.allowed ? "allow" : "deny"));
-    json_object_set_new(o, "reason", json_string(s.reason));
-    json_object_set_new(
-        o, "message",
-        json_string(s.allowed ? "访客码有效，准予通行" : "体温异常，禁止通行，请按规定处置"));
-    json_set_id(o, "passage_id", s.passage_id);
-    json_object_set_new(o, "at", json_integer(s.at));
+    json_t *o = scan_reply(r, &s);
     json_object_set_new(o, "direction", json_string(s.direction));
-    json_object_set_new(o, "temperature",
-                        s.has_temperature ? json_real(round(s.temperature * 10) / 10)
-                                          : json_null());
-    json_object_set_new(o, "visitor", visitor_json(r->a, &s.v));
     return reply_json(r, 200, o);
 }
 

@@ -249,6 +249,20 @@ test('a role mixing the audit right with others is refused on its permissions; b
 test('the user form offers only the roles the administrator may grant', async () => {
   const page = await consoleAs('sysadmin', '/users');
   await page.locator('[data-test="user-table"] .el-table__row').first().waitFor();
+  // the shared list parts (ListHead, ListPager, ListSearchButtons): the
+  // total, the CSV export of the same filters (no Excel: the endpoint
+  // answers CSV only), the pager, a search by keyword
+  const rows = await page.locator('[data-test="user-table"] .el-table__body .el-table__row').count();
+  assert.match(await page.locator('[data-test="user-list-total"]').innerText(), new RegExp(`^共 ${rows} 个$`));
+  assert.match(await page.locator('[data-test="user-list-export"]').getAttribute('href'), /\/api\/v1\/users\?.*format=csv/);
+  assert.equal(await page.locator('[data-test="user-list-export-xlsx"]').count(), 0);
+  assert.equal(await page.locator('[data-test="user-pager"].el-pagination').count(), 1);
+  await page.fill('[data-test="user-q"]', 'sysadmin');
+  await page.click('[data-test="user-search-submit"]');
+  await page.waitForFunction(() => /^共 1 个$/.test(document.querySelector('[data-test="user-list-total"]')?.innerText || ''));
+  assert.match(await page.locator('[data-test="user-list-export"]').getAttribute('href'), /q=sysadmin/);
+  await page.click('[data-test="user-search-reset"]');
+  await page.waitForFunction((n) => document.querySelector('[data-test="user-list-total"]')?.innerText === `共 ${n} 个`, rows);
   await page.click('[data-test="user-new"]');
   await page.click('[data-test="user-roles"]');
   await page.locator('[data-test="user-role-grid_worker"]').waitFor();
