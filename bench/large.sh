@@ -30,6 +30,7 @@
 # Usage:
 #   bench/large.sh [BIN]                      SQLite
 #   scripts/with-postgres.sh bench/large.sh   PostgreSQL (FK_DB set)
+# BENCH_LARGE_LISTS=regex measures only the lists whose path matches;
 # BENCH_LARGE_RECORD=1 appends the run to docs/benchmarks.md;
 # BENCH_LARGE_LABEL=text goes into its driver column. Exit status 0 when the
 # run completed, whatever the figures (they are the report).
@@ -139,7 +140,7 @@ const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 for (const [p, ops] of Object.entries(d.paths))
   if (ops.get && !p.includes("{") && !/^\/api\/v1\/(me|public)(\/|$)/.test(p) &&
       !/(stream|\.xlsx|\.svg|\.png|\.json|verify)$/.test(p)) console.log(p);
-' "$work/openapi.json" | sort >"$work/routes.txt"
+' "$work/openapi.json" | sort | grep -E -- "${BENCH_LARGE_LISTS:-.}" >"$work/routes.txt"
 
 # URL COOKIE: "status cold_ms warm_ms": the first request (the first of this
 # list and user since the start; its body in $work/body), then the median
