@@ -14,7 +14,7 @@
 #   the server started on it; its memory (VmRSS, VmHWM, RssAnon from
 #   /proc) after the start, after the first pages below (every list
 #   touched) and after a burst of BENCH_LARGE_BURST (2,000) look-ups by id
-#   number and BENCH_LARGE_PAGES (40) pages deep (2 to 201) into the person
+#   number and BENCH_LARGE_PAGES (10) pages deep (2 to 201) into the person
 #   and access-record lists;
 #
 #   every list: the GET routes of the OpenAPI document (the route table, so
@@ -49,7 +49,7 @@ else
     PERSONS=${BENCH_LARGE_PERSONS:-10000000}
 fi
 BURST=${BENCH_LARGE_BURST:-2000}
-PAGES=${BENCH_LARGE_PAGES:-40}
+PAGES=${BENCH_LARGE_PAGES:-10}
 MEM_GOAL=256 PAGE_GOAL=50
 work=$(mktemp -d /tmp/fk-bench-large.XXXXXX)
 log="$work/serve.log"
