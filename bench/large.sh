@@ -207,10 +207,11 @@ for k in $(seq 1 $((PAGES / 2))); do
         "$base/api/v1/persons?page=$((k * 7 % 200 + 2))" "$base/api/v1/access-records?page=$((k * 3 % 200 + 2))" >>"$work/scans.cfg"
 done
 t0=$(mono)
-curl -s -H "Cookie: $c_district" -K "$work/scans.cfg" -w '%{http_code}\n' >"$work/scans.txt"
+[ ! -s "$work/scans.cfg" ] || curl -s -H "Cookie: $c_district" -K "$work/scans.cfg" -w '%{http_code}\n' >"$work/scans.txt"
 t1=$(mono)
-scans_ok=$(grep -c '^200$' "$work/scans.txt" || true)
-scan_ms=$(calc "($t1 - $t0) * 1000 / $PAGES")
+scans_ok=$(cat "$work/scans.txt" 2>/dev/null | grep -c '^200$' || true)
+scan_ms=-
+[ "$PAGES" = 0 ] || scan_ms=$(calc "($t1 - $t0) * 1000 / $PAGES")
 mem_burst=$(mem)
 
 # ---- the report ---------------------------------------------------------------------------------
