@@ -202,3 +202,10 @@ drill: $(BUILD)/fangkong
 	FK_BIN=$(abspath $(BUILD)/fangkong) scripts/drill.sh
 
 .PHONY: drill
+
+# memory and the first page of every list at 10,000,000 people (bench/large.sh;
+# not in test; BENCH_QUICK=1 for 200,000; the city is kept in /tmp/fk-large-city-N)
+bench-large: $(BUILD)/fangkong $(BUILD)/bench_trace_fill
+	bench/large.sh $(BUILD)/fangkong
+
+.PHONY: bench-large

@@ -3,18 +3,13 @@
 # issue 12: any dashboard answers in <= 20 ms with 10,000,000 people), one
 # script for `make bench` and for a run of its own:
 #
-#   a city sized as `fangkong demo` sizes one for BENCH_STATS_PERSONS people
-#   (default 1,000,000; 10,000,000 for the issue's figure): the demo's
-#   regions extended by SQL to its streets, communities (up to 199 a
-#   street), grids and buildings (up to 99 a grid), the people written by
-#   build/bench_trace_fill (sealed as person.c stores them, in the
-#   buildings), then spread by SQL over the epidemic statuses, categories
-#   and vulnerable groups, 40% of them registered over the last 366 days;
-#   a confirmed case's status change for each confirmed person and an
-#   observation for one person in 68 (the last 14 days' still active); the
-#   counters and their street rollups written by `fangkong stats verify
-#   --fix` from the recount (timed: the first run writes them all, a second
-#   finds every counter equal);
+#   bench/city.sh's city of BENCH_STATS_PERSONS people (default 1,000,000;
+#   10,000,000 for the issue's figure): regions, people sealed as person.c
+#   stores them, spread over statuses, categories, groups and 366 days of
+#   registrations, status changes and observations; the counters and their
+#   street rollups written by `fangkong stats verify --fix` from the
+#   recount (timed: the first run writes them all, a second finds every
+#   counter equal);
 #
 #   then BENCH_STATS_REQUESTS requests (default 200) of each dashboard call
 #   over one kept-alive connection as the command centre (the district),
@@ -35,6 +30,7 @@ mono() { date +%s.%N; }
 BIN=$(readlink -f "${1:-build/fangkong}")
 cd "$(dirname "$0")/.."
 . bench/lib.sh # freeport, bench_serve, bench_login
+. bench/city.sh # city_build
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     PERSONS=${BENCH_STATS_PERSONS:-100000}
 else
@@ -59,101 +55,16 @@ else
     driver=sqlite
     sql() { sqlite3 "$DB" ".timeout 60000" "$1"; }
 fi
-FILL=$(dirname "$BIN")/bench_trace_fill
-[ -x "$FILL" ] || make -s "$FILL" >&2
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# ---- the city ----------------------------------------------------------------------------------
-"$BIN" init >/dev/null 2>"$work/init.log"
-"$BIN" demo --persons 10 --seed 1 >"$work/accounts.txt" 2>"$work/demo.log"
-# the demo's layout for PERSONS people (src/demo/demo.c build_regions): 8
-# streets, C communities a street, 4 grids a community, B buildings a grid
-C=$((PERSONS / 8 / 4000 + 1))
-[ "$C" -ge 2 ] || C=2
-[ "$C" -le 199 ] || C=199
-B=$((PERSONS / (8 * C * 4 * 80) + 1))
-[ "$B" -ge 2 ] || B=2
-[ "$B" -le 99 ] || B=99
-district=$(sql "SELECT code FROM regions WHERE level = 3 ORDER BY code LIMIT 1")
-now=$(($(date +%s) * 1000))
-say "$driver: $PERSONS people in 8 streets x $C communities x 4 grids x $B buildings (load $load)"
-t0=$(mono)
-sql "WITH RECURSIVE s(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < 8),
-  c(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM c WHERE i < $C),
-  g(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM g WHERE i < 4),
-  b(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM b WHERE i < $B)
-  INSERT INTO regions (code, parent_code, level, name, created_at, updated_at)
-  SELECT $district + s.i * 1000000000 + c.i * 1000000, $district + s.i * 1000000000, 5,
-    '压测社区' || s.i || '-' || c.i, $now, $now FROM s, c
-  UNION ALL
-  SELECT $district + s.i * 1000000000 + c.i * 1000000 + g.i * 1000,
-    $district + s.i * 1000000000 + c.i * 1000000, 6, '第' || g.i || '网格', $now, $now FROM s, c, g
-  UNION ALL
-  SELECT $district + s.i * 1000000000 + c.i * 1000000 + g.i * 1000 + b.i,
-    $district + s.i * 1000000000 + c.i * 1000000 + g.i * 1000, 7, b.i || '栋', $now, $now
-  FROM s, c, g, b WHERE 1 = 1
-  ON CONFLICT (code) DO NOTHING"
-buildings=$(sql "SELECT COUNT(*) FROM regions WHERE level = 7")
-say "filling $PERSONS people..."
-"$FILL" "$FK_DATA_DIR/keys/master.key" "$DB" "$PERSONS" 2 1100 14 >"$work/cases.txt" 2>"$work/fill.log" ||
-    { tail -5 "$work/fill.log" >&2; exit 1; }
-t1=$(mono)
-fill_s=$(calc "$t1 - $t0" 1)
-
-# the people spread over statuses, categories, groups and registration days
-# (by their id: the same city every run), a status change for each
-# confirmed person and an observation for one in 68
-day=86400000
-t0=$(mono)
-sql "UPDATE persons SET
-  status = CASE WHEN id % 1000 = 1 THEN 'confirmed' WHEN id % 1000 = 2 THEN 'suspected'
-    WHEN id % 1000 IN (3, 4) THEN 'cured' WHEN id % 1000 = 5 THEN 'asymptomatic'
-    WHEN id % 10000 = 6 THEN 'dead' WHEN id % 1000 BETWEEN 10 AND 19 THEN 'home_isolation'
-    WHEN id % 1000 BETWEEN 20 AND 24 THEN 'central_quarantine'
-    WHEN id % 1000 BETWEEN 25 AND 44 THEN 'observation' ELSE status END,
-  category = CASE id % 20 WHEN 0 THEN 'visitor' WHEN 1 THEN 'returnee' WHEN 2 THEN 'transit'
-    ELSE category END,
-  vulnerable = (CASE WHEN id % 50 = 3 THEN 1 ELSE 0 END) + (CASE WHEN id % 25 = 4 THEN 6 ELSE 0 END)
-    + (CASE WHEN id % 100 = 5 THEN 8 ELSE 0 END) + (CASE WHEN id % 10 = 6 THEN 16 ELSE 0 END),
-  created_at = CASE WHEN id % 5 IN (0, 1) THEN $now - (id / 5 % 366) * $day ELSE created_at END
-  WHERE id % 1000 < 45 OR id % 20 < 3 OR id % 50 = 3 OR id % 25 = 4 OR id % 10 = 6 OR id % 5 < 2"
-sql "INSERT INTO status_changes (id, person_id, region_code, from_status, to_status, infection_route,
-    at, user_id)
-  SELECT id + 900000000000, id, region_code, 'normal', 'confirmed',
-    CASE id / 1000 % 5 WHEN 0 THEN 'local' WHEN 1 THEN 'imported' WHEN 2 THEN 'domestic_import'
-      WHEN 3 THEN 'cluster' ELSE 'unknown' END, $now - (id / 1000 % 366) * $day, 1
-  FROM persons WHERE status = 'confirmed' AND id % 1000 = 1"
-sql "INSERT INTO observations (id, person_id, region_code, kind, source, state, start_at,
-    planned_end_at, ended_at, created_by, created_at, updated_at)
-  SELECT id + 800000000000, id, region_code,
-    CASE id / 68 % 4 WHEN 0 THEN 'home_isolation' WHEN 1 THEN 'home_observation'
-      WHEN 2 THEN 'central' ELSE 'hospital' END,
-    CASE WHEN id / 68 % 3 = 0 THEN 'contact' ELSE 'grid_patrol' END,
-    CASE WHEN id / 68 % 366 < 14 THEN 'active' ELSE 'released' END,
-    $now - (id / 68 % 366) * $day, $now - (id / 68 % 366) * $day + 14 * $day,
-    CASE WHEN id / 68 % 366 < 14 THEN 0 ELSE $now - (id / 68 % 366) * $day + 14 * $day END, 1,
-    $now - (id / 68 % 366) * $day, $now
-  FROM persons WHERE id % 68 = 0"
-sql "ANALYZE"
-t1=$(mono)
-spread_s=$(calc "$t1 - $t0" 1)
-
-# ---- the counters, from the recount ------------------------------------------------------------
-say "counters from the recount (stats verify --fix)..."
-sql "DELETE FROM counters"
-sql "DELETE FROM street_counters"
-t0=$(mono)
-"$BIN" stats verify --fix >"$work/fix.txt" 2>&1 || true
-t1=$(mono)
-grep -q 'rewritten from the recount' "$work/fix.txt" || { tail -3 "$work/fix.txt" >&2; exit 1; }
-counters_s=$(calc "$t1 - $t0" 1)
+# ---- the city (bench/city.sh), the counters from the recount timed: the
+# first run writes them all, a second finds every counter equal ----------------------------------
+city_build "$BIN" "$PERSONS" 2 1100
 t0=$(mono)
 "$BIN" stats verify >"$work/verify.txt" 2>&1 || { say "counters differ after the fill: $(tail -2 "$work/verify.txt")"; exit 1; }
 t1=$(mono)
 verify_s=$(calc "$t1 - $t0" 1)
 sql "ANALYZE"
-leaf_rows=$(sql "SELECT COUNT(*) FROM counters")
-street_rows=$(sql "SELECT COUNT(*) FROM street_counters")
 
 # ---- the server ----------------------------------------------------------------------------------
 bench_serve "$BIN" "$log" FK_NAT_SWEEP=0

@@ -28,6 +28,7 @@
 #include "security/crypto.h"
 #include "security/mask.h"
 #include "security/ratelimit.h"
+#include "stats/stats.h"
 
 /* Labels of seal() and blind_index(): "<table>.<column>" (the sealed
  * fields' are derived from the field table, storage_build). */
@@ -1626,10 +1627,9 @@ struct filter_keys {
     struct person_name_keys names;
 };
 
-/* " FROM persons WHERE …" for the filter; *confirm_r tells whether the
- * names of the rows must still be confirmed against the query. */
-static err where_of(arena *a, struct query *q, const struct scope *sc,
-                    const struct person_filter *f, struct filter_keys *k, bool *confirm_r)
+/* The region range a list reads: the scope, narrowed by the filter's region. */
+static void range_of(const struct scope *sc, const struct person_filter *f, int64_t *lo_r,
+                     int64_t *hi_r)
 {
     int64_t lo = sc->lo, hi = sc->hi;
     if (f->region_code) {
@@ -1637,7 +1637,26 @@ static err where_of(arena *a, struct query *q, const struct scope *sc,
         lo = rl > lo ? rl : lo;
         hi = rh < hi ? rh : hi;
     }
-    query_sql(q, " FROM persons WHERE deleted_at = 0 AND region_code >= ? AND region_code < ?");
+    *lo_r = lo;
+    *hi_r = hi;
+}
+
+/* " FROM persons WHERE …" for the filter; *confirm_r tells whether the
+ * names of the rows must still be confirmed against the query. by_time:
+ * the region range written as +region_code, which no index serves, so the
+ * engine walks persons_created (sql/100) in the page's order and stops after
+ * the page instead of sorting every person of the range (person_list
+ * decides when that is cheaper). */
+static err where_of(arena *a, struct query *q, const struct scope *sc,
+                    const struct person_filter *f, bool by_time, struct filter_keys *k,
+                    bool *confirm_r)
+{
+    int64_t lo, hi;
+    range_of(sc, f, &lo, &hi);
+    query_sql(q, by_time ? " FROM persons WHERE deleted_at = 0 AND +region_code >= ? AND "
+                           "+region_code < ?"
+                         : " FROM persons WHERE deleted_at = 0 AND region_code >= ? AND "
+                           "region_code < ?");
     query_int(q, lo);
     query_int(q, hi);
     if (f->id_number) {
@@ -1721,14 +1740,49 @@ static err read_rows(arena *a, db_stmt *s, size_t max, struct person **items_r, 
     return e;
 }
 
+/*
+ * The list as it opens (the scope alone, no search, a page of the default
+ * sort): at 10,000,000 people its COUNT(*) read every person of a
+ * district's range and its ORDER BY sorted them all, seconds for a first
+ * page (docs/benchmarks.md "At 10,000,000 people"). Its total is the head
+ * count the counters keep (person.registered, moved in the transaction of
+ * every write, stats/stats.h): exact, a few rows of street_counters. And
+ * walking persons_created newest first reads about (offset + page) x
+ * (people of the province / people of the range) entries, sorting reads the
+ * range: *by_time_r says which is fewer. false (and *total_r untouched)
+ * for any other list.
+ */
+static err opening_page(db *d, const struct scope *sc, const struct person_filter *f,
+                        int64_t *total_r, bool *by_time_r)
+{
+    *by_time_r = false;
+    if (f->name || f->id_number || f->phone || f->phone_last4 || f->category || f->status ||
+        f->vulnerable || f->inbound >= 0 || f->code_colour || f->page_size <= 0 ||
+        f->sort != PERSON_SORT_CREATED)
+        return E_OK;
+    int64_t lo, hi, n = 0, all = 0;
+    range_of(sc, f, &lo, &hi);
+    int64_t province = regcode_at_most(lo, LEVEL_PROVINCE);
+    err e = stats_sum(d, "person.registered", lo, hi, STATS_NOW, STATS_NOW, &n);
+    if (e || (e = stats_sum(d, "person.registered", province, regcode_end(province), STATS_NOW,
+                            STATS_NOW, &all)))
+        return e;
+    *total_r = n;
+    double walk = (double)(paging_offset(f->page, f->page_size) + f->page_size) *
+                  ((double)all / (double)(n > 0 ? n : 1));
+    *by_time_r = n > 0 && walk < (double)n;
+    return E_OK;
+}
+
 err person_list(db *d, arena *a, const struct scope *sc, const struct person_filter *f,
                 struct person **items_r, size_t *n_r, int64_t *total_r)
 {
     struct query w = QUERY_INIT;
     struct filter_keys k;
-    bool confirm;
-    err e = where_of(a, &w, sc, f, &k, &confirm);
-    if (e)
+    bool confirm, by_time;
+    int64_t counted = -1;
+    err e = opening_page(d, sc, f, &counted, &by_time);
+    if (e || (e = where_of(a, &w, sc, f, by_time, &k, &confirm)))
         return e;
     const char *order = orders[f->sort][f->desc ? 1 : 0];
     bool all = f->page_size <= 0;
@@ -1761,6 +1815,10 @@ err person_list(db *d, arena *a, const struct scope *sc, const struct person_fil
         }
         if (all || (*n_r > 0 && (int64_t)*n_r < limit) || (offset == 0 && *n_r == 0)) {
             *total_r = offset + (int64_t)*n_r;
+            return E_OK;
+        }
+        if (counted >= 0) {
+            *total_r = counted;
             return E_OK;
         }
         struct query c = QUERY_INIT;
