@@ -138,8 +138,7 @@ err rate_limit_hit_often(db *d, const char *key, int64_t window_ms, int64_t limi
 {
     assert(window_ms > 0 && limit > 0);
     int64_t batch = limit / 4 < RATE_BATCH_MAX ? limit / 4 : RATE_BATCH_MAX;
-    int64_t now = now_ms(), n = 1, count, start;
-    bool add_inflight = false;
+    int64_t now = now_ms(), n = 1, count, start, in_flight = 0;
     *first_over_r = false;
 
     pthread_mutex_lock(&slots_mu);
@@ -169,8 +168,8 @@ err rate_limit_hit_often(db *d, const char *key, int64_t window_ms, int64_t limi
          * (a refusal a batch early), never miss it. */
         while (sl->inflight && !db_in_tx(d))
             pthread_cond_wait(&bw.done, &slots_mu);
-        add_inflight = sl->inflight > 0;
-        n += sl->pending; /* this hit carries the batch to the database */
+        in_flight = sl->inflight; /* as it is now: the writer may land it before or after */
+        n += sl->pending;         /* this hit carries the batch to the database */
         sl->pending = 0;
     }
     pthread_mutex_unlock(&slots_mu);
@@ -184,13 +183,12 @@ err rate_limit_hit_often(db *d, const char *key, int64_t window_ms, int64_t limi
         } else {
             sl->known = count;
             sl->start = start;
-            if (add_inflight)
-                count += sl->inflight;
         }
     }
     pthread_mutex_unlock(&slots_mu);
     if (e)
         return e;
+    count += in_flight; /* 0 unless a batch was in flight inside a transaction */
     *count_r = count;
     *first_over_r = count > limit && count - n <= limit;
     return E_OK;
