@@ -6,9 +6,12 @@
  * come from the list's export source (http/export.h): its own filter
  * parser, its page walk in the principal's scope, its one row writer.
  *
- * Files are removed FK_EXPORT_KEEP seconds after they were written (the
- * purge runs every FK_EXPORT_PURGE seconds on its own thread) and when
- * their job is deleted.
+ * The finished file is also stored in the database (job/export_store.h)
+ * before the job reads done, so any server serves the download; the file
+ * on disk is this server's copy. Both are removed FK_EXPORT_KEEP seconds
+ * after the job ended (the purges run every FK_EXPORT_PURGE seconds: the
+ * database's once across servers, each server's own copies on its own
+ * thread) and when their job is deleted.
  */
 #ifndef FK_JOB_EXPORT_H
 #define FK_JOB_EXPORT_H
