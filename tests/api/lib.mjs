@@ -90,7 +90,12 @@ function freshDbUrl() {
   // under scripts/with-postgres.sh every server gets its own database
   if (!onPostgres) return undefined;
   const name = 't_' + randomBytes(6).toString('hex');
-  execFileSync('createdb', ['-T', pgTemplate(), name], { stdio: 'inherit' });
+  // FILE_COPY, not PostgreSQL 15's default WAL_LOG: the template's 16 MB
+  // copied as files (the cluster runs with fsync off, so its checkpoints are
+  // cheap) rather than written block by block through the WAL: the cluster's
+  // CPU per copy 0.46 s instead of 0.65 s (its postmaster and children,
+  // measured from /proc)
+  execFileSync('createdb', ['-S', 'FILE_COPY', '-T', pgTemplate(), name], { stdio: 'inherit' });
   const { PGHOST, PGPORT, PGUSER } = process.env;
   return `postgres://${PGUSER}@${PGHOST}:${PGPORT}/${name}`;
 }
