@@ -163,9 +163,7 @@ export async function startServer(opts = {}) {
       checkSanitizer('fangkong serve', ctx.stderr);
       return ctx.proc.exitCode ?? ctx.proc.signalCode;
     }
-    const done = new Promise((r) => ctx.proc.on('exit', (code, sig) => r(code ?? sig)));
-    ctx.proc.kill(signal);
-    const status = await done;
+    const status = await stopped(ctx, signal);
     checkSanitizer('fangkong serve', ctx.stderr);
     // a graceful stop exits 0; anything else (a leak report, a crash) fails
     if (signal === 'SIGTERM' && status !== 0) throw new Error(`fangkong serve exited ${status}:\n${ctx.stderr.slice(-4000)}`);
@@ -188,14 +186,32 @@ export async function startPeer(ctx, env = {}) {
   peer.client = () => new Client(peer.url);
   peer.stop = async () => {
     if (peer.proc.exitCode !== null) return peer.proc.exitCode;
-    const done = new Promise((r) => peer.proc.on('exit', (code, sig) => r(code ?? sig)));
-    peer.proc.kill('SIGTERM');
-    const status = await done;
+    const status = await stopped(peer, 'SIGTERM');
     checkSanitizer('fangkong serve (peer)', peer.stderr);
     if (status !== 0) throw new Error(`peer exited ${status}:\n${peer.stderr.slice(-4000)}`);
     return status;
   };
   return peer;
+}
+
+// Send `signal` to a server and wait for its exit status, at most
+// STOP_WAIT_MS: a server that outlives that is killed and fails the test
+// with its last words. Once, under a load average of 20, a sanitizer build's
+// server still sat in its sigwait 15 minutes after the test's SIGTERM (and
+// stopped at once on a second one); waiting for ever hung the whole pass.
+const STOP_WAIT_MS = 120000;
+async function stopped(ctx, signal) {
+  let timer;
+  const done = new Promise((r) => ctx.proc.on('exit', (code, sig) => r(code ?? sig)));
+  const LATE = Symbol('late');
+  const late = new Promise((r) => { timer = setTimeout(() => r(LATE), STOP_WAIT_MS); });
+  ctx.proc.kill(signal);
+  const status = await Promise.race([done, late]);
+  clearTimeout(timer);
+  if (status !== LATE) return status;
+  ctx.proc.kill('SIGKILL');
+  await done;
+  throw new Error(`fangkong serve did not stop within ${STOP_WAIT_MS / 1000} s of ${signal}:\n${ctx.stderr.slice(-4000)}`);
 }
 
 async function launch(ctx) {
