@@ -119,7 +119,9 @@ unit-pg: $(UNITPG)
 # a quick run on the release build.
 # Three files at a time on the release build (PostgreSQL pass: 723 s at two,
 # 597 s at three); two on the sanitizer build, whose servers use several
-# times the CPU.
+# times the CPU. What each file costs in CPU: scripts/test-cost.sh SUITE
+# (the release SQLite pass is ~490 CPU s for 117 files, i.e. bound by the two
+# cores at three files at a time; the PostgreSQL cluster adds ~3 s per file).
 API_JOBS ?= 3
 SAN_API_JOBS ?= 2
 api-sqlite: $(BUILD)/fangkong
@@ -133,7 +135,9 @@ api: api-sqlite api-pg
 # Real Chromium (Debian's) driven by playwright-core against a real server.
 # Two files at a time. The suite is CPU-bound (vmstat in CI: 2 % idle,
 # 28 % in the kernel; Chromium's processes, not node's): a third file at a
-# time gained nothing.
+# time gained nothing. Chromium is Debian's old headless shell
+# (chromium-headless-shell) when installed: 35-40 % less CPU per file than
+# the full browser's headless mode (tests/browser/lib.mjs).
 BROWSER_JOBS ?= 2
 browser: $(BUILD)/fangkong web/dist/.built
 	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=$(BROWSER_JOBS) tests/browser/
