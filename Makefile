@@ -136,7 +136,7 @@ api: api-sqlite api-pg
 # Two files at a time. The suite is CPU-bound (vmstat in CI: 2 % idle,
 # 28 % in the kernel; Chromium's processes, not node's): a third file at a
 # time gained nothing. Chromium is Debian's old headless shell
-# (chromium-headless-shell) when installed: 35-40 % less CPU per file than
+# (chromium-headless-shell) when installed: 20-40 % less CPU per file than
 # the full browser's headless mode (tests/browser/lib.mjs).
 BROWSER_JOBS ?= 2
 browser: $(BUILD)/fangkong web/dist/.built

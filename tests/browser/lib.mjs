@@ -13,7 +13,7 @@ export { startServer, residentId, smsCode, CITY_CSV, writeTmp, totp, totpSecretF
 // Debian's old headless shell (chromium-headless-shell, the same Chromium
 // without the full browser's UI layers, what Playwright itself runs headless)
 // when installed, else the full browser in its new headless mode. The suite
-// is bound by Chromium's CPU: the shell took 35-40 % less for the same files
+// is bound by Chromium's CPU: the shell took 20-40 % less for the same files
 // (scripts/test-cost.sh browser). FK_CHROMIUM picks another.
 const SHELL = '/usr/bin/chromium-headless-shell';
 const CHROMIUM = process.env.FK_CHROMIUM || (fs.existsSync(SHELL) ? SHELL : '/usr/bin/chromium');
