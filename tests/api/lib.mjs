@@ -196,11 +196,9 @@ export async function startPeer(ctx, env = {}) {
 
 // Send `signal` to a server and wait for its exit status, at most
 // STOP_WAIT_MS: a server that outlives that is killed and fails the test
-// with its last words, instead of hanging the pass. Twice, under a load
-// average of 20, a sanitizer build's test sat for 15 minutes awaiting its
-// server's exit while the server sat in its sigwait with no signal pending
-// (it stopped at once on a SIGTERM sent by hand); the cause was not found.
-// The signal goes by pid (process.kill), not ChildProcess.kill, which sends
+// with its last words, instead of hanging the pass (see launch: a server
+// that never answered in time sat in its sigwait for 15-40 minutes). The
+// signal goes by pid (process.kill), not ChildProcess.kill, which sends
 // nothing once node holds no handle for the child.
 const STOP_WAIT_MS = 120000;
 async function stopped(ctx, signal) {
@@ -230,7 +228,13 @@ async function launch(ctx) {
     ctx.stderr += d;
     if (process.env.FK_TEST_VERBOSE) process.stderr.write(d);
   });
-  for (let i = 0; i < 200; i++) {
+  // Up to START_WAIT_MS by the clock, not 200 tries: a sanitizer build's
+  // server at nice 19 under a load average of 25 took longer than 200 tries.
+  // One that never answers is killed before the test fails: left running,
+  // its stderr pipe kept the test file alive for ever (three 15-40 minute
+  // hangs of the sanitizer pass on a loaded machine).
+  const until = Date.now() + START_WAIT_MS;
+  while (Date.now() < until) {
     if (ctx.proc.exitCode !== null) throw new Error('server exited: ' + ctx.stderr);
     try {
       const r = await fetch(ctx.url + '/healthz');
@@ -238,8 +242,12 @@ async function launch(ctx) {
     } catch {}
     await sleep(50);
   }
-  throw new Error('server did not start: ' + ctx.stderr);
+  try {
+    process.kill(ctx.proc.pid, 'SIGKILL');
+  } catch {}
+  throw new Error(`server did not start within ${START_WAIT_MS / 1000} s: ` + ctx.stderr);
 }
+const START_WAIT_MS = 60000;
 
 // A client that keeps the session cookie like a browser.
 export class Client {
