@@ -119,7 +119,9 @@ unit-pg: $(UNITPG)
 # a quick run on the release build.
 # Three files at a time on the release build (PostgreSQL pass: 723 s at two,
 # 597 s at three); two on the sanitizer build, whose servers use several
-# times the CPU.
+# times the CPU. What each file costs in CPU: scripts/test-cost.sh SUITE
+# (the release SQLite pass is ~490 CPU s for 117 files, i.e. bound by the two
+# cores at three files at a time; the PostgreSQL cluster adds ~3 s per file).
 API_JOBS ?= 3
 SAN_API_JOBS ?= 2
 api-sqlite: $(BUILD)/fangkong
@@ -133,7 +135,9 @@ api: api-sqlite api-pg
 # Real Chromium (Debian's) driven by playwright-core against a real server.
 # Two files at a time. The suite is CPU-bound (vmstat in CI: 2 % idle,
 # 28 % in the kernel; Chromium's processes, not node's): a third file at a
-# time gained nothing.
+# time gained nothing. Chromium is Debian's old headless shell
+# (chromium-headless-shell) when installed: 20-40 % less CPU per file than
+# the full browser's headless mode (tests/browser/lib.mjs).
 BROWSER_JOBS ?= 2
 browser: $(BUILD)/fangkong web/dist/.built
 	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=$(BROWSER_JOBS) tests/browser/
@@ -171,8 +175,15 @@ test: deps
 	$(MAKE) -j$(NPROC) fuzz
 	$(call STAMP,done)
 
+# ASan's allocation and free stacks 5 frames deep (not 30) and 16 MB of freed
+# memory held back (not 256): 8-12 % less CPU per file of the suite
+# (scripts/test-cost.sh api-san: articles 5.71 -> 5.25 s, vocab 3.82 -> 3.37,
+# health 5.75 -> 5.14), which runs a few hundred sanitizer processes. Every
+# error is still reported, with its own full stack; for the deeper
+# allocation stacks of one report run `make SAN=1 api-sqlite-san SAN_ASAN_OPTIONS=`.
+SAN_ASAN_OPTIONS ?= malloc_context_size=5:quarantine_size_mb=16
 api-sqlite-san: $(BUILD)/fangkong
-	FK_BIN=$(abspath $(BUILD)/fangkong) FK_SAN=1 node --test --test-concurrency=$(SAN_API_JOBS) tests/api/
+	FK_BIN=$(abspath $(BUILD)/fangkong) FK_SAN=1 ASAN_OPTIONS=$(SAN_ASAN_OPTIONS) node --test --test-concurrency=$(SAN_API_JOBS) tests/api/
 
 run: deps
 	$(MAKE) all

@@ -11,7 +11,7 @@ APT_PKGS="build-essential pkg-config xxd libevent-dev libjansson-dev libsqlite3-
  mosquitto mosquitto-clients libmosquitto-dev
  libxlsxwriter-dev libzip-dev libexpat1-dev python3-openpyxl
  libxml2-dev libxml2-utils python3-zeep
- ffmpeg openssl"
+ ffmpeg openssl chromium-headless-shell"
 
 # Node.js 18+ with npm (Debian's nodejs, unless a newer one is already there)
 command -v node >/dev/null 2>&1 || APT_PKGS="$APT_PKGS nodejs npm"
