@@ -96,7 +96,17 @@ test('register a government peer, test the connection, then a failing peer is li
   assert.equal((await row().locator('td').nth(9).innerText()).trim(), '1', 'the backlog of the one change not sent');
   await shot(page, 'exchange-peers-failing');
 
-  // the failure past its threshold is an alert, on the alerts page
+  // the failure past its threshold is an alert (raised by the outbox's next round, every
+  // second here): first through the API, so a failure says what the server held, then
+  // on the alerts page
+  const raised = async () =>
+    (await sec.get('/api/v1/alerts?page_size=200')).body.items?.some((x) => /对接系统“市政务服务平台”已连续失败/.test(x.message));
+  for (let i = 0; i < 100 && !(await raised()); i++) await page.waitForTimeout(300);
+  if (!(await raised())) {
+    const peers = (await sec.get('/api/v1/exchange/peers')).body.items.filter((p) => p.name === '市政务服务平台');
+    const list = (await sec.get('/api/v1/alerts?page_size=200')).body;
+    assert.fail(`no failing-peer alert after 30 s; the peer: ${JSON.stringify(peers)}; alerts: ${JSON.stringify(list).slice(0, 2000)}`);
+  }
   const alerts = await consolePage(browser, ctx, '/alerts', sec);
   await alerts.getByText(/对接系统“市政务服务平台”已连续失败/).first().waitFor({ timeout: 20000 });
   await shot(alerts, 'exchange-peer-alert');
