@@ -332,6 +332,51 @@ struct rewrite {
     size_t freshn;
 };
 
+/* The cursor of column `name` in rotation r (CURSOR_START before any). */
+static err cursor_of(db *d, const struct active *r, const char *name, int64_t *cursor_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT cursor FROM key_rotation_progress WHERE rotation_id = ? AND "
+                       "column_name = ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, r->id);
+    db_bind_text(s, 2, name);
+    bool has;
+    *cursor_r = CURSOR_START;
+    if (!(e = db_row(s, &has)) && has)
+        *cursor_r = db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
+/* The batch after `cursor` of column c: *hi_r the batch-th key1 past it;
+ * *none_r when no row with a value is left. */
+static err batch_window(db *d, const struct keyrot_column *c, int64_t cursor, int batch,
+                        bool *none_r, int64_t *hi_r)
+{
+    struct query q = QUERY_INIT;
+    frags(&q, "SELECT MAX(k) FROM (SELECT ", c->key1, " AS k FROM ", c->table, " WHERE ", c->key1,
+          " > ? AND ", c->column, " IS NOT NULL ORDER BY ", c->key1, " LIMIT ?) AS w", NULL);
+    query_int(&q, cursor);
+    query_int(&q, batch);
+    db_stmt *s;
+    err e = query_prepare(d, &q, &s);
+    if (e)
+        return e;
+    bool has;
+    *none_r = true;
+    *hi_r = 0;
+    if (!(e = db_row(s, &has)) && has && !db_col_null(s, 0)) {
+        *none_r = false;
+        *hi_r = db_col_int64(s, 0);
+    }
+    db_done(s);
+    return e;
+}
+
 /*
  * One batch of column c in one transaction: the rows whose key1 lies in
  * (cursor, hi], hi the batch-th key1 past the cursor (a two-column key's
@@ -345,37 +390,12 @@ static err batch_column(db *d, arena *a, const struct active *r, const struct ke
                         char *why, size_t why_n)
 {
     *finished_r = false;
+    int64_t cursor, hi;
+    bool none, has;
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT cursor FROM key_rotation_progress WHERE rotation_id = ? AND "
-                       "column_name = ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, r->id);
-    db_bind_text(s, 2, name);
-    bool has;
-    int64_t cursor = CURSOR_START;
-    if (!(e = db_row(s, &has)) && has)
-        cursor = db_col_int64(s, 0);
-    db_done(s);
-    if (e)
-        return e;
-
-    struct query q = QUERY_INIT;
-    frags(&q, "SELECT MAX(k) FROM (SELECT ", c->key1, " AS k FROM ", c->table, " WHERE ", c->key1,
-          " > ? AND ", c->column, " IS NOT NULL ORDER BY ", c->key1, " LIMIT ?) AS w", NULL);
-    query_int(&q, cursor);
-    query_int(&q, batch);
-    if ((e = query_prepare(d, &q, &s)))
-        return e;
-    bool none = true;
-    int64_t hi = 0;
-    if (!(e = db_row(s, &has)) && has && !db_col_null(s, 0)) {
-        none = false;
-        hi = db_col_int64(s, 0);
-    }
-    db_done(s);
+    err e = cursor_of(d, r, name, &cursor);
+    if (!e)
+        e = batch_window(d, c, cursor, batch, &none, &hi);
     if (e)
         return e;
 
@@ -498,26 +518,6 @@ static err batch_column(db *d, arena *a, const struct active *r, const struct ke
     return E_OK;
 }
 
-/* The cursor of column `name` in rotation r (CURSOR_START before any). */
-static err cursor_of(db *d, const struct active *r, const char *name, int64_t *cursor_r)
-{
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT cursor FROM key_rotation_progress WHERE rotation_id = ? AND "
-                       "column_name = ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, r->id);
-    db_bind_text(s, 2, name);
-    bool has;
-    *cursor_r = CURSOR_START;
-    if (!(e = db_row(s, &has)) && has)
-        *cursor_r = db_col_int64(s, 0);
-    db_done(s);
-    return e;
-}
-
 /* Move column `name`'s cursor and counts, in the batch's transaction. */
 static err progress_step(db *d, const struct active *r, const char *name, int64_t cursor,
                          int64_t visited, int64_t changed, bool finished)
@@ -611,22 +611,10 @@ static err batch_blind(db *d, arena *a, const struct active *r, const struct key
     if (!sc)
         return err_set(E_INTERNAL, "rotation_column_unknown", NULL, "登记表中没有列 %s", name);
 
-    struct query q = QUERY_INIT;
-    frags(&q, "SELECT MAX(k) FROM (SELECT ", c->key1, " AS k FROM ", c->table, " WHERE ", c->key1,
-          " > ? AND ", c->column, " IS NOT NULL ORDER BY ", c->key1, " LIMIT ?) AS w", NULL);
-    query_int(&q, cursor);
-    query_int(&q, batch);
+    int64_t hi;
+    bool none, has;
     db_stmt *s;
-    if ((e = query_prepare(d, &q, &s)))
-        return e;
-    bool has, none = true;
-    int64_t hi = 0;
-    if (!(e = db_row(s, &has)) && has && !db_col_null(s, 0)) {
-        none = false;
-        hi = db_col_int64(s, 0);
-    }
-    db_done(s);
-    if (e)
+    if ((e = batch_window(d, c, cursor, batch, &none, &hi)))
         return e;
 
     struct reindex *rw = NULL;
