@@ -3,7 +3,8 @@
  * key.admin (the security administrator's; a system or audit administrator
  * is refused, and the refusal audited, by the router):
  *
- *   GET  /api/v1/security/keys                            versions, rotations, progress
+ *   GET  /api/v1/security/keys                            versions, rotations, progress,
+ *                                                         venue codes to reprint
  *   POST /api/v1/security/keys/rotations                  start {confirm: true}, audited
  *   POST /api/v1/security/keys/rotations/{id}/destroy     confirm the old version's
  *                                                         destruction {confirm_version}, audited
@@ -17,12 +18,41 @@
 #include "http/write.h"
 #include "keyrot/keyrot.h"
 #include "security/audit.h"
+#include "security/auth.h"
+#include "security/crypto.h"
+#include "venue/venue.h"
+
+/* The printed venue codes a destruction of the previous token key would
+ * refuse, across the city (docs/keys.md "Printed venue codes"): `since`, when
+ * the current version became current, and how many live venues hold a code
+ * issued before it (GET /api/v1/venues?needs_reprint=1 lists them). */
+static err reprint_json(struct req *r, json_t **out_r)
+{
+    struct venue_filter f = {.enabled = -1, .needs_reprint = true, .page = 1, .page_size = 1};
+    struct scope all = scope_all();
+    struct venue *items;
+    size_t n;
+    int64_t total;
+    err e = venue_list(r->db, r->a, &all, &f, &items, &n, &total);
+    if (e)
+        return e;
+    *out_r = json_pack("{s:I, s:I}", "since", (json_int_t)keys_current_since(), "venues",
+                       (json_int_t)total);
+    return E_OK;
+}
 
 static err get_keys(struct req *r)
 {
-    json_t *o;
-    err e = keyrot_status(r->db, r->a, &o);
-    return e ? e : reply_json(r, 200, o);
+    json_t *o, *reprint;
+    err e = reprint_json(r, &reprint);
+    if (e)
+        return e;
+    if ((e = keyrot_status(r->db, r->a, &o))) {
+        json_decref(reprint);
+        return e;
+    }
+    json_object_set_new(o, "reprint", reprint);
+    return reply_json(r, 200, o);
 }
 
 static const struct jfield start_body[] = {
@@ -81,7 +111,7 @@ static err post_retry(struct req *r)
 
 const struct route keyrot_routes[] = {
     {M_GET, "/api/v1/security/keys", get_keys, PERM_KEY_ADMIN, 0, NULL,
-     "主密钥版本、密钥轮换记录和各列进度", "security", 0},
+     "主密钥版本、密钥轮换记录、各列进度和待重新打印的场所码数", "security", 0},
     {M_POST, "/api/v1/security/keys/rotations", post_start, PERM_KEY_ADMIN, 0, start_body,
      "开始密钥轮换：生成新版本主密钥，后台重新加密全部加密字段", "security", 0},
     {M_POST, "/api/v1/security/keys/rotations/{id}/destroy", post_destroy, PERM_KEY_ADMIN, 0,

@@ -107,6 +107,8 @@ static json_t *venue_json(const struct venue *v)
     json_set_region(o, v->region_code, v->region_name);
     json_object_set_new(o, "fever_threshold", temperature_json(v->fever_threshold));
     json_object_set_new(o, "code_version", json_integer(v->code_version));
+    json_object_set_new(o, "code_issued_at", json_integer(v->code_issued_at));
+    json_object_set_new(o, "needs_reprint", json_boolean(venue_code_needs_reprint(v)));
     json_object_set_new(o, "version", json_integer(v->version));
     json_object_set_new(o, "created_at", json_integer(v->created_at));
     json_object_set_new(o, "updated_at", json_integer(v->updated_at));
@@ -258,6 +260,12 @@ static err get_venues(struct req *r)
             return err_set(E_INPUT, "invalid_parameter", "enabled", "参数 enabled 应为 1 或 0");
         f.enabled = s[0] == '1';
     }
+    if ((s = req_query(r, "needs_reprint"))) {
+        if (strcmp(s, "0") && strcmp(s, "1"))
+            return err_set(E_INPUT, "invalid_parameter", "needs_reprint",
+                           "参数 needs_reprint 应为 1 或 0");
+        f.needs_reprint = s[0] == '1';
+    }
     f.q = req_query(r, "q");
     if (f.q && (!utf8_valid_text(f.q) || utf8_len(f.q) > 50))
         return err_set(E_INPUT, "invalid_parameter", "q", "搜索关键词不能超过50个字符");
@@ -284,7 +292,6 @@ static err get_venues(struct req *r)
 
 /* ---- codes ---------------------------------------------------------------------------- */
 
-/* The venue of path parameter 0 and its code. */
 /* The origin venue codes point at: the first of FK_PUBLIC_ORIGIN (which
  * also lists, comma-separated, the origins the Origin check accepts,
  * http/server.c); "" when unset: the request's Host then. Set once before
@@ -348,12 +355,21 @@ static const char *code_text(struct req *r, const char *token)
                         proto && !strcmp(proto, "https") ? "https" : "http", host, token);
 }
 
+/* The venue of path parameter 0 and its code, given out now: a code issued
+ * before the token key rotated is re-issued under the current version
+ * (venue_code_reissue), audited as its reprint. */
 static err venue_and_code(struct req *r, struct venue *v, char token[TOKEN_MAX])
 {
     int64_t id;
+    bool reissued = false;
     err e = req_param_id(r, 0, &id);
     if (!e)
         e = venue_find(r->db, r->a, &r->who->scope, id, v);
+    if (!e)
+        e = venue_code_reissue(r->db, v, &reissued);
+    if (!e && reissued)
+        req_audit(r, "venue.code_reissue", "venue", id, "ok",
+                  arena_printf(r->a, "code_version=%lld", (long long)v->code_version));
     if (!e)
         e = venue_code(v, token);
     return e;
@@ -580,7 +596,9 @@ const struct route venue_routes[] = {
     {M_POST, "/api/v1/venues", post_venue, PERM_VENUE_WRITE, 0, venue_fields, "登记场所码点位",
      "venue", 0},
     {M_GET, "/api/v1/venues", get_venues, PERM_VENUE_READ, 0, NULL,
-     "场所码点位列表（region_code、kind、place_id、enabled、q 筛选，format=csv 导出）", "venue", 0},
+     "场所码点位列表（region_code、kind、place_id、enabled、needs_reprint、q 筛选，format=csv "
+     "导出）",
+     "venue", 0},
     {M_GET, "/api/v1/venues/{id}", get_venue, PERM_VENUE_READ, 0, NULL, "点位详情", "venue", 0},
     {M_PATCH, "/api/v1/venues/{id}", patch_venue, PERM_VENUE_WRITE, 0, venue_fields, "修改点位",
      "venue", 0},

@@ -21,6 +21,7 @@
 #include "base/validate.h"
 #include "db/query.h"
 #include "place/place.h"
+#include "security/crypto.h"
 #include "stats/stats.h"
 #include "venue/internal.h"
 
@@ -387,6 +388,10 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
         query_sql(w, " AND v.enabled = ?");
         query_int(w, f->enabled);
     }
+    if (f->needs_reprint) {
+        query_sql(w, " AND v.code_issued_at < ?");
+        query_int(w, keys_current_since());
+    }
 
     storage_init();
     void *items;
@@ -643,6 +648,34 @@ err venue_code(const struct venue *v, char out[TOKEN_MAX])
     if (v->credit_code && strlen(v->credit_code) == sizeof t.credit_code - 1)
         memcpy(t.credit_code, v->credit_code, sizeof t.credit_code);
     return token_issue(&t, out);
+}
+
+bool venue_code_needs_reprint(const struct venue *v)
+{
+    return v->code_issued_at < keys_current_since();
+}
+
+err venue_code_reissue(db *d, struct venue *v, bool *reissued_r)
+{
+    *reissued_r = false;
+    int64_t since = keys_current_since();
+    if (v->code_issued_at >= since)
+        return E_OK;
+    db_stmt *s;
+    err e = db_prepare(
+        d, "UPDATE venues SET code_issued_at = ? WHERE id = ? AND code_issued_at < ?", &s);
+    if (e)
+        return e;
+    int64_t now = now_ms(), changed;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, v->id);
+    db_bind_int64(s, 3, since);
+    if ((e = db_run(s, &changed)))
+        return e;
+    /* a print at the same moment moved it first: both copies scan alike */
+    v->code_issued_at = now;
+    *reissued_r = changed > 0;
+    return E_OK;
 }
 
 err venue_code_regenerate(db *d, arena *a, const struct scope *scope, int64_t id, struct venue *v_r)

@@ -171,6 +171,10 @@ struct venue_filter {
     int64_t place_id; /* 0: any */
     int enabled;      /* -1: any, 0 or 1 */
     const char *q;    /* name contains, literally */
+    /* only the venues whose code was issued before the token key's current
+     * version became current: the printed copies a destruction of the old
+     * version will refuse (docs/keys.md "Printed venue codes") */
+    bool needs_reprint;
     const char *sort;
     int64_t page, page_size; /* page_size 0: all up to VENUE_EXPORT_MAX */
 };
@@ -185,6 +189,20 @@ err venue_list(db *d, arena *a, const struct scope *scope, const struct venue_fi
  * identical.
  */
 err venue_code(const struct venue *v, char out[TOKEN_MAX]) MUST_USE;
+
+/* True when the code of `v` was issued before the token key's current
+ * version became current (security/crypto.h keys_current_since): its
+ * printed copies stop scanning once the previous version is destroyed. */
+bool venue_code_needs_reprint(const struct venue *v);
+
+/*
+ * The code of `v` is about to be given out (shown, downloaded, printed): when
+ * it needs a reprint, its issue time moves to now in the record (and in *v),
+ * so the copy given out, signed under the current version, is told from the
+ * copies printed before. The code version stays: those copies keep scanning
+ * until the previous version is destroyed. *reissued_r: whether it moved.
+ */
+err venue_code_reissue(db *d, struct venue *v, bool *reissued_r) MUST_USE;
 
 /* The public origin venue codes point at, from FK_PUBLIC_ORIGIN (its first
  * comma-separated entry, "https://fk.example.gov.cn"; no scheme: https):

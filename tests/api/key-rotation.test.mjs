@@ -118,6 +118,8 @@ test('only the security administrator manages keys; refusals are audited and cha
   assert.equal(s.current_version, 1);
   assert.deepEqual(s.versions, [1]);
   assert.deepEqual(s.rotations, []);
+  // no rotation yet: no printed venue code is to be reprinted
+  assert.deepEqual(s.reprint, { since: 0, venues: 0 });
 });
 
 let rotation, columns, peopleBefore, venueId, oldVenueToken;
@@ -249,6 +251,52 @@ test('a rotation re-seals in the background, survives SIGKILL and resumes from i
   assert.match(fs.readFileSync(keyFile(), 'utf8'), /\nkey 1 /, 'the old key stays until confirmed');
 });
 
+// The printed venue codes the destruction would refuse: counted across the
+// city for the security administrator, listed by the venue list
+// (needs_reprint=1); printing one again (code.png) moves the count down by
+// one, once.
+test('the venue codes to reprint are counted; a reprint moves the count from N to N-1', async () => {
+  const since = Number(/\nsince 2 (\d+)\n/.exec(fs.readFileSync(keyFile(), 'utf8'))[1]);
+  const live = Number(sqlRun(ctx, 'SELECT COUNT(*) FROM venues WHERE deleted_at = 0').trim());
+  assert.ok(live > 1, 'the demo has venues');
+  let s = await status();
+  assert.deepEqual(s.reprint, { since, venues: live }, 'every venue was printed before the rotation');
+
+  const lister = (await sec.get('/api/v1/venues?page_size=1')).status === 200 ? sec : command;
+  expectError(await lister.get('/api/v1/venues?needs_reprint=2'), 400, 'invalid_parameter', 'needs_reprint');
+  const all = (await lister.get('/api/v1/venues?page_size=1')).body.total;
+  const listed = await lister.get('/api/v1/venues?needs_reprint=1&page_size=200');
+  assert.equal(listed.status, 200, listed.text);
+  assert.equal(listed.body.total, all, 'the list finds every venue of the scope');
+  assert.ok(listed.body.items.every((v) => v.needs_reprint === true && v.code_issued_at < since));
+  const one = listed.body.items.find((v) => v.id !== venueId);
+  assert.ok(one, 'a second venue');
+
+  const png = await lister.get(`/api/v1/venues/${one.id}/code.png`);
+  assert.equal(png.status, 200, png.text);
+  assert.equal(png.headers.get('content-type'), 'image/png');
+  s = await status();
+  assert.equal(s.reprint.venues, live - 1, 'the reprint moved the count');
+  const after = await lister.get('/api/v1/venues?needs_reprint=1&page_size=200');
+  assert.equal(after.body.total, all - 1);
+  assert.ok(!after.body.items.some((v) => v.id === one.id), 'the reprinted venue leaves the list');
+  const got = (await lister.get(`/api/v1/venues/${one.id}`)).body;
+  assert.equal(got.needs_reprint, false);
+  assert.ok(got.code_issued_at >= since);
+  assert.equal(got.code_version, one.code_version, 'a reprint does not revoke the copies printed before');
+  const reissued = await auditEntries(auditor, 'venue.code_reissue', one.id);
+  assert.equal(reissued.length, 1);
+  assert.equal(reissued[0].user_id, (await lister.get('/api/v1/me')).body.id);
+
+  // printing it again changes nothing more; the code given out verifies
+  const code = await lister.get(`/api/v1/venues/${one.id}/code`);
+  assert.equal(code.status, 200, code.text);
+  assert.equal(code.body.issued_at, got.code_issued_at);
+  assert.equal((await command.post('/api/v1/venue-codes/verify', { token: code.body.token })).status, 200);
+  assert.equal((await status()).reprint.venues, live - 1);
+  assert.equal((await auditEntries(auditor, 'venue.code_reissue', one.id)).length, 1);
+});
+
 test('the destruction needs the old version typed, then removes it from the key file', async () => {
   expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, {}), 400, 'required', 'confirm_version');
   expectError(await sec.post(`/api/v1/security/keys/rotations/${rotation}/destroy`, { confirm_version: 2 }), 400, 'confirm_mismatch', 'confirm_version');
@@ -297,7 +345,7 @@ test('the destruction needs the old version typed, then removes it from the key 
   const ok = await command.post('/api/v1/venue-codes/verify', { token: reprint });
   assert.equal(ok.status, 200, ok.text);
   // a forged tag on a code issued after the rotation is still called forged
-  // (a reprint keeps the code's issue time, which only picks the wording)
+  // (the issue time only picks the wording)
   const regen = await lister.post(`/api/v1/venues/${venueId}/code/regenerate`);
   assert.equal(regen.status, 200, regen.text);
   const fresh = (await lister.get(`/api/v1/venues/${venueId}/code`)).body.token;

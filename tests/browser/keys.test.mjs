@@ -3,7 +3,9 @@
 // watches it reach "待销毁旧密钥" with every table's bar full (Chinese table
 // names), is refused with the server's words under the field when typing
 // the wrong version, destroys the old one with the right number, and sees
-// version 2 alone and the rotation in the history; a system administrator
+// version 2 alone and the rotation in the history; the venue codes printed
+// before the rotation are counted (2, then 1 once one is shown again from
+// the venue list filtered to them, needs_reprint=1); a system administrator
 // has no such menu and is sent home from the address.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,8 @@ import { startServer, launch, consolePage, assertClean, closed, shot, CITY_CSV, 
 selectors.setTestIdAttribute('data-test');
 
 const PW = 'Passw0rd!keyspage';
-let ctx, browser, sec, sys;
+let ctx, browser, sec, sys, cc;
+const venues = [];
 
 before(async () => {
   const secrets = {};
@@ -23,8 +26,19 @@ before(async () => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       secrets.sec = totpSecretFrom(c.must(['user', 'add', '--username', 'kp_sec', '--password', PW, '--role', 'security_admin', '--region', '110000000000']));
       secrets.sys = totpSecretFrom(c.must(['user', 'add', '--username', 'kp_sys', '--password', PW, '--role', 'system_admin', '--region', '110000000000']));
+      c.must(['user', 'add', '--username', 'kp_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000']);
     },
   });
+  // two venues whose codes are printed before the rotation
+  cc = ctx.client();
+  await cc.login('kp_cc', PW);
+  const place = await cc.post('/api/v1/places', { name: '多福巷小区', kind: 'community', region_code: '110101001001' });
+  assert.equal(place.status, 201, place.text);
+  for (const name of ['多福巷小区东门', '多福巷小区西门']) {
+    const v = await cc.post('/api/v1/venues', { name, kind: 'community_gate', place_id: place.body.id });
+    assert.equal(v.status, 201, v.text);
+    venues.push(v.body);
+  }
   sec = ctx.client();
   await sec.login('kp_sec', PW, secrets.sec);
   sys = ctx.client();
@@ -57,9 +71,34 @@ test('a whole rotation from the console, the destruction confirmed by the versio
   assert.equal(await progress.locator('.el-progress.is-success').count(), await progress.locator('tbody tr').count(), 'every bar full');
   await shot(page, 'keys-resealed');
 
+  // both venue codes predate version 2: counted, with where to reprint them
+  // (the security administrator does not read venues: a hint, no link)
+  const reprint = page.getByTestId('keys-reprint');
+  assert.equal(await reprint.getByTestId('keys-reprint-count').textContent(), '2');
+  await reprint.getByText('销毁旧密钥后将失效').waitFor();
+  await reprint.getByTestId('keys-reprint-hint').waitFor();
+  assert.equal(await reprint.getByTestId('keys-reprint-link').count(), 0);
+  // the venue list shows which, filtered as the rotation page says; one
+  // code shown (the code dialog) is re-issued and leaves the list
+  const list = await consolePage(browser, ctx, '/venues?needs_reprint=1', cc);
+  const rows = list.getByTestId('venue-table').locator('tbody tr');
+  await list.getByTestId('venue-reprint').nth(1).waitFor();
+  assert.equal(await rows.count(), 2);
+  await rows.filter({ hasText: venues[0].name }).getByTestId('venue-code').click();
+  await list.getByTestId('venue-code-dialog').waitFor();
+  await list.keyboard.press('Escape');
+  await list.getByTestId('venue-table').getByText(venues[0].name).waitFor({ state: 'detached' });
+  assert.equal(await rows.count(), 1);
+  assertClean(list);
+  await list.close();
+  await page.reload();
+  await page.getByTestId('keys-state').getByText('待销毁旧密钥').waitFor();
+  assert.equal(await page.getByTestId('keys-reprint-count').textContent(), '1');
+
   // the wrong version is refused with the server's message under the field
   await page.getByTestId('keys-destroy').click();
   const dialog = page.getByTestId('keys-destroy-dialog');
+  await dialog.getByTestId('keys-destroy-reprint').getByText('还有 1 个场所码未重新打印').waitFor();
   await dialog.getByTestId('keys-destroy-version').fill('2');
   await dialog.getByTestId('keys-destroy-confirm').click();
   await dialog.getByText('请输入要销毁的旧密钥版本号 1 以确认').waitFor();

@@ -18,7 +18,7 @@ const WHOLE = {
   'auth.totp_begin': '开始绑定动态验证码', 'auth.totp_enable': '启用动态验证码', 'auth.totp_reset': '关闭动态验证码',
   'consent.give': '同意信息采集', 'consent.withdraw': '撤回同意', 'backup.create': '创建备份',
   'access.scan': '扫码核验', 'alert.ack': '处置告警', 'code.read': '查看健康码', 'code.history': '查看健康码记录',
-  'code.rules': '修改赋码规则', 'venue.code_regenerate': '重新生成场所码', 'visitor.code': '查看访客码',
+  'code.rules': '修改赋码规则', 'venue.code_regenerate': '重新生成场所码', 'venue.code_reissue': '按新密钥重新签发场所码', 'visitor.code': '查看访客码',
   'visitor.scan': '访客核验', 'device.secret_reset': '重置设备凭据', 'zone.end': '解除封控区域',
   'person.scan': '扫码打开人员信息', 'person.confirm': '核验人员信息无误',
   'risk_area.import_upload': '上传风险地区导入文件', 'risk_area.import_errors': '下载风险地区导入错误报告',
