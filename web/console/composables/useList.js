@@ -13,7 +13,13 @@
 //     notInUrl: ['q'],            // filters read from a link but never written
 //     inlineError: true,          // the page shows list.error itself
 //     onLoad: (reply) => { ... }, // what else the reply carries (counts …)
+//     wholeScope: true,           // a list about one record (a person's
+//                                 // history): the header's region does not
+//                                 // narrow it, nor reload it
 //   });
+//
+// `path` may be a function, read at every load: the list of the record a
+// drawer shows (`() => `/api/v1/persons/${props.person.id}/history``).
 import { reactive, ref, computed, watch } from 'vue';
 import { useRoute, useRouter } from 'vue-router';
 import { ElMessage } from 'element-plus';
@@ -62,6 +68,8 @@ export function useList(path, initialFilters = {}, opts = {}) {
   const secret = new Set(opts.notInUrl || []);
   const defaults = () => JSON.parse(JSON.stringify(initialFilters));
   const defaultSize = opts.pageSize || 20;
+  const pathOf = () => (typeof path === 'function' ? path() : path);
+  const scopeOpts = opts.wholeScope ? { wholeScope: true } : undefined;
 
   const filters = reactive(defaults());
   const paging = reactive({ page: 1, page_size: defaultSize });
@@ -124,7 +132,7 @@ export function useList(path, initialFilters = {}, opts = {}) {
     error.value = '';
     writeUrl();
     try {
-      const r = await get(path + qs({ ...params(), ...paging }));
+      const r = await get(pathOf() + qs({ ...params(), ...paging }), scopeOpts);
       if (mine !== seq) return; // a newer load is under way: its answer counts
       items.value = r.items;
       total.value = r.total;
@@ -153,7 +161,7 @@ export function useList(path, initialFilters = {}, opts = {}) {
   }
 
   // The file of the current filters, unpaged (`extra`: e.g. { reveal: 1 }).
-  const exportHref = (format, extra = {}) => href(path + qs({ ...params(), ...extra, format }));
+  const exportHref = (format, extra = {}) => href(pathOf() + qs({ ...params(), ...extra, format }), scopeOpts);
   const csvHref = computed(() => exportHref('csv'));
   const xlsxHref = computed(() => exportHref('xlsx'));
 
@@ -162,7 +170,7 @@ export function useList(path, initialFilters = {}, opts = {}) {
   // region, or null for a list the server does not export in the
   // background. The job has no row cap: the links above stop at 10,000.
   function exportJob(format) {
-    const m = /^\/api\/v1\/(?:(observations|tasks|checks|incidents|hotline\/tickets|trips)|observations\/(\d+)\/checks)$/.exec(path);
+    const m = /^\/api\/v1\/(?:(observations|tasks|checks|incidents|hotline\/tickets|trips)|observations\/(\d+)\/checks)$/.exec(pathOf());
     if (!m) return null;
     const f = m[2] ? { observation_id: m[2] } : {};
     for (const [k, v] of Object.entries(params())) if (!empty(v)) f[k] = typeof v === 'number' ? v : String(v);
@@ -173,7 +181,7 @@ export function useList(path, initialFilters = {}, opts = {}) {
 
   // only a list that has loaded follows the header (a dialog's list loads
   // when it opens)
-  watch(() => narrow.regionCode, () => loaded && search());
+  if (!opts.wholeScope) watch(() => narrow.regionCode, () => loaded && search());
 
   // The URL changed from outside (a menu entry, a workbench card, going
   // back): the list follows it.
