@@ -214,4 +214,13 @@ test('over the lists\' cap the pager says "共 20+ 条" and pages on while the p
   assert.equal(await next.isDisabled(), true, 'a page not full is the last');
   await shot(page, 'console-access-records-capped');
   assertClean(page);
+
+  // the task board's head line says the same of its capped total
+  sqlRun(ctx, 'INSERT INTO tasks (id, kind, region_code, state, priority, deadline, title, created_at) VALUES ' +
+    Array.from({ length: 25 }, (_, i) => `(${9600000000001 + i}, 'general', ${COMMUNITY.padEnd(18, '0')}, 'pending', 3, ${now + 86400000}, '封顶任务${i}', ${now - i * 1000})`).join(', '));
+  const board = await signIn('tasks');
+  await board.getByTestId('task-total').filter({ hasText: '+' }).waitFor();
+  assert.equal((await board.getByTestId('task-total').innerText()).trim(), '共 20+ 项任务');
+  assert.equal((await board.getByTestId('pager-capped').innerText()).trim(), '共 20+ 条');
+  assertClean(board);
 });
