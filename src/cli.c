@@ -32,6 +32,7 @@
 #include "job/offload.h"
 #include "job/job.h"
 #include "db/lease.h"
+#include "db/query.h"
 #include "map/map.h"
 #include "exchange/peer.h"
 #include "keyrot/keyrot.h"
@@ -399,6 +400,8 @@ int cmd_serve(int argc, char **argv)
     int nat_sweep_s, nat_radius_m, match_auto, match_margin, match_min, match_near, match_far,
         transit_min;
     int beat_s, orphan_check_s; /* the instance's heartbeat, the dead servers' jobs */
+    /* the big lists' totals stop there: "10000+" (db/query.h) */
+    int count_cap;
     if (env_int("FK_IDLE_TIMEOUT", 60, 1, 3600, &idle_s) ||
         env_int("FK_SCAN_QUEUE", 10000, 1, 1000000, &scan_queue) ||
         env_int("FK_WRITE_WAIT_MS", 2000, 10, 60000, &write_wait_ms) ||
@@ -410,6 +413,7 @@ int cmd_serve(int argc, char **argv)
         env_int("FK_TASK_CHECK", 60, 0, 86400, &task_check_s) ||
         env_int("FK_RELEASE_CHECK", 300, 0, 86400, &release_check_s) ||
         env_int("FK_EXPORT_SYNC_MAX", EXPORT_SYNC_MAX_DEFAULT, 1, 100000000, &export_sync) ||
+        env_int("FK_LIST_COUNT_CAP", QUERY_COUNT_CAP_DEFAULT, 1, 100000000, &count_cap) ||
         env_int("FK_EXPORT_KEEP", EXPORT_KEEP_DEFAULT, 1, 30 * 86400, &export_keep_s) ||
         env_int("FK_EXPORT_PURGE", EXPORT_PURGE_DEFAULT, 0, 86400, &export_purge_s) ||
         env_int("FK_NAT_SWEEP", 60, 0, 86400, &nat_sweep_s) ||
@@ -470,6 +474,7 @@ int cmd_serve(int argc, char **argv)
             "FK_PASSWORD_MEMORY_KIB or FK_PASSWORD_PASSES below the default: test suites only",
             NULL);
     export_sync_max_set(export_sync);
+    query_count_cap_set(count_cap);
     export_jobs_configure(c.data_dir, export_keep_s);
     exchange_fed_configure(getenv("FK_FED_PARENT")); /* the parent peer's name; unset: none */
     /* following needs a parent to follow */

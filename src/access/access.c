@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "alert/alert.h"
-#include "base/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
+#include "db/query.h"
 #include "health/health.h"
 #include "person/person.h"
 #include "security/crypto.h"
@@ -355,109 +355,115 @@ json_t *access_scan_json(const struct access_scan *sc)
     "a.id, a.venue_id, a.region_code, a.person_id, a.direction, a.at, a.temperature, a.colour, "   \
     "a.verdict, a.reason, a.method, a.operator_user_id, a.device_id, v.name, p.name_enc, "         \
     "sp.masked_name, sp.region_name, a.phone_enc, a.note_enc"
-#define AWHERE                                                                                     \
-    " WHERE a.region_code >= ? AND a.region_code < ? AND (CAST(? AS BIGINT) = 0 "                  \
-    "OR a.venue_id = ?) "                                                                          \
-    "AND (CAST(? AS BIGINT) = 0 OR a.person_id = ?) AND (CAST(? AS BIGINT) = 0 OR a.at >= ?) AND " \
-    "(CAST(? AS BIGINT) = 0 OR a.at < ?) "                                                         \
-    "AND (? = '' OR a.colour = ?) AND (? = '' OR a.verdict = ?) AND (? = '' OR a.method = ?) "     \
-    "AND (? = '' OR a.direction = ?)"
 /* The names a reader needs come with the page: the venue's name and the
  * person's (sealed) name, joined in the same scoped statement rather than
- * looked up per row. A record keeps its venue and person ids, so LEFT JOIN
- * only guards against a row that a purge removed. */
+ * looked up per row, for the page's rows only (query_page's key). A record
+ * keeps its venue and person ids, so LEFT JOIN only guards against a row
+ * that a purge removed. */
 #define AFROM                                                                                      \
     " FROM access_records a LEFT JOIN venues v ON v.id = a.venue_id "                              \
     "LEFT JOIN persons p ON p.id = a.person_id "                                                   \
     "LEFT JOIN exchange_share_people sp ON sp.person_id = a.person_id"
 
-static void bind_filter(db_stmt *s, const struct scope *sc, const struct access_filter *f)
+/* " WHERE …" on access_records a for the filter: only the conditions it
+ * sets, so an index on the venue, the person or the time serves them.
+ * walk: the range as +region_code, for walking access_records_at newest
+ * first (sql/101, query_page's walk). */
+static void where_of(struct query *q, const struct scope *sc, const struct access_filter *f,
+                     bool walk)
 {
-    int i = 1;
-    db_bind_int64(s, i++, sc->lo);
-    db_bind_int64(s, i++, sc->hi);
-    int64_t ints[] = {f->venue_id, f->person_id, f->from, f->to};
-    for (int k = 0; k < 4; k++) {
-        db_bind_int64(s, i++, ints[k]);
-        db_bind_int64(s, i++, ints[k]);
+    query_sql(q, walk ? " WHERE +a.region_code >= ? AND +a.region_code < ?"
+                      : " WHERE a.region_code >= ? AND a.region_code < ?");
+    query_int(q, sc->lo);
+    query_int(q, sc->hi);
+    if (f->venue_id) {
+        query_sql(q, " AND a.venue_id = ?");
+        query_int(q, f->venue_id);
     }
-    const char *texts[] = {f->colour ? f->colour : "", f->verdict ? f->verdict : "",
-                           f->method ? f->method : "", f->direction ? f->direction : ""};
-    for (int k = 0; k < 4; k++) {
-        db_bind_text(s, i++, texts[k]);
-        db_bind_text(s, i++, texts[k]);
+    if (f->person_id) {
+        query_sql(q, " AND a.person_id = ?");
+        query_int(q, f->person_id);
     }
+    if (f->from) {
+        query_sql(q, " AND a.at >= ?");
+        query_int(q, f->from);
+    }
+    if (f->to) {
+        query_sql(q, " AND a.at < ?");
+        query_int(q, f->to);
+    }
+    static const char *const cols[] = {" AND a.colour = ?", " AND a.verdict = ?",
+                                       " AND a.method = ?", " AND a.direction = ?"};
+    const char *vals[] = {f->colour, f->verdict, f->method, f->direction};
+    for (int i = 0; i < 4; i++)
+        if (vals[i] && *vals[i]) {
+            query_sql(q, cols[i]);
+            query_text(q, vals[i]);
+        }
+}
+
+static err record_json(arena *a, db_stmt *s, json_t **o_r)
+{
+    json_t *o = json_object();
+    char code[19];
+    json_set_id(o, "id", db_col_int64(s, 0));
+    json_set_id(o, "venue_id", db_col_int64(s, 1));
+    regcode_format(db_col_int64(s, 2), code);
+    json_object_set_new(o, "region_code", json_string(code));
+    json_set_id(o, "person_id", db_col_int64(s, 3));
+    json_object_set_new(o, "direction", json_string(db_col_text(s, 4)));
+    json_object_set_new(o, "at", json_integer(db_col_int64(s, 5)));
+    json_object_set_new(o, "temperature",
+                        db_col_null(s, 6) ? json_null() : json_real(db_col_double(s, 6)));
+    json_object_set_new(o, "colour", json_string(db_col_text(s, 7)));
+    json_object_set_new(o, "verdict", json_string(db_col_text(s, 8)));
+    json_object_set_new(o, "reason", json_string(db_col_text(s, 9)));
+    json_object_set_new(o, "reason_label", json_string(reason_text(db_col_text(s, 9))));
+    json_object_set_new(o, "method", json_string(db_col_text(s, 10)));
+    json_set_id(o, "operator_user_id", db_col_int64(s, 11));
+    json_set_id(o, "device_id", db_col_int64(s, 12));
+    json_object_set_new(o, "venue_name", json_string(db_col_text(s, 13)));
+    const char *name, *phone, *note;
+    err e = person_name_masked_col(a, s, 14, &name);
+    if (e) {
+        json_decref(o);
+        return e;
+    }
+    if (!*name && !db_col_null(s, 15)) /* someone of another instance (共享互认) */
+        name = arena_printf(a, "%s（外区：%s）", db_col_text(s, 15), db_col_text(s, 16));
+    json_object_set_new(o, "person_name", json_string(name));
+    /* a manual entry's register (出入登记), masked as names are */
+    if ((e = unseal_col(a, s, 17, "access_records.phone", &phone)) ||
+        (e = unseal_col(a, s, 18, "access_records.note", &note))) {
+        json_decref(o);
+        return e;
+    }
+    json_object_set_new(o, "phone", phone ? json_string(mask_phone(a, phone)) : json_null());
+    json_object_set_new(o, "note", note ? json_string(mask_address(a, note)) : json_null());
+    *o_r = o;
+    return E_OK;
 }
 
 err access_list(db *d, arena *a, const struct scope *sc, const struct access_filter *f,
-                json_t **items_r, int64_t *total_r)
+                json_t **items_r, int64_t *total_r, bool *capped_r)
 {
     access_journal_sync(); /* every acknowledged scan is in the table (journal.h) */
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT COUNT(*) FROM access_records a" AWHERE, &s);
-    if (e)
-        return e;
-    bind_filter(s, sc, f);
-    bool found;
-    e = db_row(s, &found);
-    int64_t total = found ? db_col_int64(s, 0) : 0;
-    db_done(s);
-    if (e || (e = db_prepare(
-                  d, "SELECT " ACOLS AFROM AWHERE " ORDER BY a.at DESC, a.id DESC LIMIT ? OFFSET ?",
-                  &s)))
-        return e;
-    bind_filter(s, sc, f);
-    db_bind_int64(s, 19, f->page_size);
-    db_bind_int64(s, 20, paging_offset(f->page, f->page_size));
-    json_t *arr = json_array();
-    bool row;
-    while (!(e = db_row(s, &row)) && row) {
-        json_t *o = json_object();
-        char code[19];
-        json_set_id(o, "id", db_col_int64(s, 0));
-        json_set_id(o, "venue_id", db_col_int64(s, 1));
-        regcode_format(db_col_int64(s, 2), code);
-        json_object_set_new(o, "region_code", json_string(code));
-        json_set_id(o, "person_id", db_col_int64(s, 3));
-        json_object_set_new(o, "direction", json_string(db_col_text(s, 4)));
-        json_object_set_new(o, "at", json_integer(db_col_int64(s, 5)));
-        json_object_set_new(o, "temperature",
-                            db_col_null(s, 6) ? json_null() : json_real(db_col_double(s, 6)));
-        json_object_set_new(o, "colour", json_string(db_col_text(s, 7)));
-        json_object_set_new(o, "verdict", json_string(db_col_text(s, 8)));
-        json_object_set_new(o, "reason", json_string(db_col_text(s, 9)));
-        json_object_set_new(o, "reason_label", json_string(reason_text(db_col_text(s, 9))));
-        json_object_set_new(o, "method", json_string(db_col_text(s, 10)));
-        json_set_id(o, "operator_user_id", db_col_int64(s, 11));
-        json_set_id(o, "device_id", db_col_int64(s, 12));
-        json_object_set_new(o, "venue_name", json_string(db_col_text(s, 13)));
-        const char *name;
-        if ((e = person_name_masked_col(a, s, 14, &name))) {
-            json_decref(o);
-            break;
-        }
-        if (!*name && !db_col_null(s, 15)) /* someone of another instance (共享互认) */
-            name = arena_printf(a, "%s（外区：%s）", db_col_text(s, 15), db_col_text(s, 16));
-        json_object_set_new(o, "person_name", json_string(name));
-        /* a manual entry's register (出入登记), masked as names are */
-        const char *phone, *note;
-        if ((e = unseal_col(a, s, 17, "access_records.phone", &phone)) ||
-            (e = unseal_col(a, s, 18, "access_records.note", &note))) {
-            json_decref(o);
-            break;
-        }
-        json_object_set_new(o, "phone", phone ? json_string(mask_phone(a, phone)) : json_null());
-        json_object_set_new(o, "note", note ? json_string(mask_address(a, note)) : json_null());
-        json_array_append_new(arr, o);
-    }
-    db_done(s);
-    if (e) {
-        json_decref(arr);
-        return e;
-    }
-    *items_r = arr;
-    *total_r = total;
-    return E_OK;
+    struct query *w = arena_alloc(a, sizeof *w), *walk = arena_alloc(a, sizeof *walk);
+    *w = (struct query)QUERY_INIT;
+    *walk = (struct query)QUERY_INIT;
+    where_of(w, sc, f, false);
+    where_of(walk, sc, f, true);
+    return query_page_json(d, a, w,
+                           &(struct query_page){.count = "SELECT COUNT(*) FROM access_records a",
+                                                .select = "SELECT " ACOLS AFROM,
+                                                .order = " ORDER BY a.at DESC, a.id DESC",
+                                                .page = f->page,
+                                                .page_size = f->page_size,
+                                                .count_cap = f->count_cap,
+                                                .capped_r = capped_r,
+                                                .walk = walk,
+                                                .key = "a.id"},
+                           record_json, items_r, total_r);
 }
 
 err access_counts(db *d, const struct scope *sc, const struct access_filter *f,
@@ -465,14 +471,14 @@ err access_counts(db *d, const struct scope *sc, const struct access_filter *f,
 {
     memset(counts, 0, 4 * sizeof counts[0][0]);
     access_journal_sync();
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT a.direction, a.verdict, COUNT(*) FROM access_records a");
+    where_of(&q, sc, f, false);
+    query_sql(&q, " GROUP BY a.direction, a.verdict");
     db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT a.direction, a.verdict, COUNT(*) FROM access_records a" AWHERE
-                       " GROUP BY a.direction, a.verdict",
-                       &s);
+    err e = query_prepare(d, &q, &s);
     if (e)
         return e;
-    bind_filter(s, sc, f);
     bool row;
     while (!(e = db_row(s, &row)) && row)
         counts[strcmp(db_col_text(s, 0), "in") != 0][strcmp(db_col_text(s, 1), "pass") != 0] +=

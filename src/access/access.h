@@ -192,14 +192,16 @@ struct access_filter {
     const char *method;          /* "" any */
     const char *direction;       /* "" any; in | out */
     int64_t page, page_size;
+    int64_t count_cap; /* > 0: the total stops there (query_page's count_cap) */
 };
 
-/* Records inside scope, newest first, as JSON objects; *total_r counts all.
- * Each carries venue_name and person_name (masked; "" for none; a person of
+/* Records inside scope, newest first, as JSON objects; *total_r counts all,
+ * or stops at f->count_cap (*capped_r true, when not NULL). Each carries
+ * venue_name and person_name (masked; "" for none; a person of
  * another instance seen through 共享互认 as "张*（外区：某某街道）"), and a
  * manual entry's phone and note (masked; null on other records). */
 err access_list(db *d, arena *a, const struct scope *sc, const struct access_filter *f,
-                json_t **items_r, int64_t *total_r) MUST_USE;
+                json_t **items_r, int64_t *total_r, bool *capped_r) MUST_USE;
 
 /* Passages of the filter (paging ignored) by direction and verdict:
  * counts[d][v], d 0 in / 1 out, v 0 pass / 1 deny (the checkpoint's day). */

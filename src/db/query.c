@@ -146,19 +146,70 @@ err query_count(db *d, const struct query *q, int64_t *n_r)
     return e;
 }
 
+static int64_t count_cap = QUERY_COUNT_CAP_DEFAULT;
+
+void query_count_cap_set(int64_t cap)
+{
+    count_cap = cap > 0 ? cap : QUERY_COUNT_CAP_DEFAULT;
+}
+
+int64_t query_count_cap(void)
+{
+    return count_cap;
+}
+
+#define COUNT_HEAD "SELECT COUNT(*) "
+
+/* The count's FROM (" FROM t x ..."), or NULL when the count is not
+ * written "SELECT COUNT(*) FROM ...". */
+static const char *count_from(const char *count)
+{
+    size_t n = strlen(COUNT_HEAD);
+    return count && !strncmp(count, COUNT_HEAD, n) && !strncmp(count + n, "FROM ", 5)
+               ? count + n - 1
+               : NULL;
+}
+
+static void append_order(struct query *q, const struct query_page *p)
+{
+    if (p->order_q)
+        query_append(q, p->order_q);
+    else
+        query_sql(q, p->order);
+}
+
 err query_page(db *d, arena *a, const struct query *from_where, const struct query_page *p,
                void **items_r, size_t *n_r, int64_t *total_r)
 {
+    bool capping = p->count_cap > 0 && p->page_size > 0;
+    const char *from = count_from(p->count);
+    if ((capping || p->key || p->walk) && !from) {
+        log_event(LOG_ERROR, "query_page_count", "sql", p->count, NULL);
+        return err_set(E_INTERNAL, NULL, NULL, NULL);
+    }
     struct query *q = arena_alloc(a, sizeof *q);
     *q = (struct query)QUERY_INIT;
-    query_sql(q, p->count);
-    query_append(q, from_where);
+    if (capping) {
+        query_sql(q, "SELECT COUNT(*) FROM (SELECT 1 AS one");
+        query_sql(q, from);
+        query_append(q, from_where);
+        query_sql(q, " LIMIT ?) capped");
+        query_int(q, p->count_cap + 1);
+    } else {
+        query_sql(q, p->count);
+        query_append(q, from_where);
+    }
     int64_t total, limit, offset, want;
     err e = query_count(d, q, &total);
+    bool capped = capping && total > p->count_cap;
+    /* past the cap the window does not know where the list ends: the page
+     * is read and holds what it holds */
     if (!e)
-        e = paging_window(total, p->page, p->page_size, p->max, &limit, &offset, &want);
+        e = paging_window(capped ? INT64_MAX : total, p->page, p->page_size, p->max, &limit,
+                          &offset, &want);
     if (e)
         return e;
+    const struct query *w = capped && p->walk ? p->walk : from_where;
     char *items = arena_zalloc(a, (size_t)(want > 0 ? want : 1) * p->size);
     size_t n = 0;
     if (want > 0) {
@@ -167,14 +218,22 @@ err query_page(db *d, arena *a, const struct query *from_where, const struct que
             query_append(q, p->select_q);
         else
             query_sql(q, p->select);
-        query_append(q, from_where);
-        if (p->order_q)
-            query_append(q, p->order_q);
-        else
-            query_sql(q, p->order);
+        if (p->key) {
+            query_sql(q, " WHERE ");
+            query_sql(q, p->key);
+            query_sql(q, " IN (SELECT ");
+            query_sql(q, p->key);
+            query_sql(q, from);
+        }
+        query_append(q, w);
+        append_order(q, p);
         query_sql(q, " LIMIT ? OFFSET ?");
         query_int(q, limit);
         query_int(q, offset);
+        if (p->key) {
+            query_sql(q, ")");
+            append_order(q, p);
+        }
         db_stmt *s;
         if ((e = query_prepare(d, q, &s)))
             return e;
@@ -188,7 +247,9 @@ err query_page(db *d, arena *a, const struct query *from_where, const struct que
     }
     *items_r = items;
     *n_r = n;
-    *total_r = total;
+    *total_r = capped ? p->count_cap : total;
+    if (p->capped_r)
+        *p->capped_r = capped;
     return E_OK;
 }
 

@@ -116,6 +116,33 @@ err query_count(db *d, const struct query *q, int64_t *n_r) __attribute__((warn_
  * *total_r; on any error (the count, the window, the page, read()) they
  * are untouched. It takes one struct query from the arena, none from the
  * stack.
+ *
+ * Three options for a big list's first pages (docs/benchmarks.md "At
+ * 10,000,000 people"); each needs `count` written "SELECT COUNT(*) FROM
+ * ...", whose FROM they reuse (any other count is E_INTERNAL, a bug):
+ *
+ *  - count_cap > 0, for a page (page_size > 0; an export always counts
+ *    exactly): the count stops after count_cap + 1 matches ("SELECT
+ *    COUNT(*) FROM (SELECT 1 FROM ... LIMIT ?)"); more is reported as
+ *    *total_r = count_cap with *capped_r true, and the page is read
+ *    whatever its number (the pages past the cap are still there).
+ *    capped_r may be NULL; it is false when the count was exact.
+ *  - walk: from_where written for walking `order`'s index, the region range
+ *    as +region_code so no index serves it (src/person/person.c where_of
+ *    explains why SQLite needs this). Used for the page only, and only when
+ *    the count reached count_cap: then at least count_cap matches are
+ *    spread over the index, and the walk stops after the page; below the
+ *    cap, from_where's region index reads fewer rows than that and sorts
+ *    them. Same conditions and bindings as from_where, or the pages differ.
+ *  - key ("t.id"): a deferred join. The page's keys are chosen with the
+ *    count's FROM alone, the JOINs of `select` made for those rows only:
+ *    select + " WHERE key IN (SELECT key FROM ... WHERE ... order LIMIT ?
+ *    OFFSET ?)" + order.
+ *
+ *     e = query_page(d, a, w, &(struct query_page){
+ *             .count = "SELECT COUNT(*) FROM tasks t", .select = ROW_COLS ROW_FROM,
+ *             .order = " ORDER BY t.created_at DESC, t.id DESC", .key = "t.id",
+ *             .count_cap = f->count_cap, .capped_r = capped_r, .walk = walk, ...}, ...);
  */
 typedef err (*query_row_fn)(db_stmt *s, arena *a, void *item, void *ctx);
 struct query_page {
@@ -127,8 +154,19 @@ struct query_page {
     int64_t page, page_size, max; /* paging_window's */
     size_t size;                  /* of an item */
     query_row_fn read;
-    void *ctx; /* read()'s */
+    void *ctx;                /* read()'s */
+    int64_t count_cap;        /* > 0: count at most this many (a page only) */
+    bool *capped_r;           /* out, may be NULL: the count stopped at count_cap */
+    const struct query *walk; /* from_where for the page once the count is capped */
+    const char *key;          /* "t.id": the page's keys first, then the JOINs */
 };
+
+/* The cap of the lists' totals (FK_LIST_COUNT_CAP, default
+ * QUERY_COUNT_CAP_DEFAULT): what the lists that opt in pass as count_cap for
+ * a page. Set once at start-up, before serving. */
+#define QUERY_COUNT_CAP_DEFAULT 10000
+void query_count_cap_set(int64_t cap);
+int64_t query_count_cap(void);
 err query_page(db *d, arena *a, const struct query *from_where, const struct query_page *p,
                void **items_r, size_t *n_r, int64_t *total_r) __attribute__((warn_unused_result));
 

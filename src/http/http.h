@@ -78,6 +78,9 @@ enum {
      * is answered at once (json_check, err_collect_begin); `body` still
      * documents it */
     ROUTE_BODY_LATE = 16,
+    /* a list answered by reply_page_capped: its total may stop at the
+     * lists' cap (total_capped), said in the OpenAPI document */
+    ROUTE_CAPPED_TOTAL = 32,
 };
 
 struct route {
@@ -121,6 +124,12 @@ err reply_empty(struct req *r) MUST_USE;
 /* One page of a list, the same shape for every list: 200 {"items": items
  * (stolen), "total", "page", "page_size"}. */
 err reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_t size) MUST_USE;
+/* reply_page for a list whose total may stop at a cap (query_page's
+ * count_cap): the reply also says "total_capped" (true: at least `total`
+ * match, the pages go on while they are full; docs/api.md). Such a route
+ * carries ROUTE_CAPPED_TOTAL, so the OpenAPI document describes it. */
+err reply_page_capped(struct req *r, json_t *items, int64_t total, bool capped, int64_t page,
+                      int64_t size) MUST_USE;
 
 /*
  * A CSV export, written once for every list: reply_csv_begin starts the

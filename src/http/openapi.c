@@ -155,7 +155,12 @@ json_t *openapi_document(void)
                                           body_schema(rt->body, rt->method == M_PATCH)));
         json_t *resp = json_object();
         json_object_set_new(resp, rt->method == M_POST ? "201" : "200",
-                            json_pack("{s:s}", "description", "成功"));
+                            rt->flags & ROUTE_CAPPED_TOTAL
+                                ? json_pack("{s:s,s:{s:{s:{s:s}}}}", "description",
+                                            "成功（一页列表，总数可能封顶）", "content",
+                                            "application/json", "schema", "$ref",
+                                            "#/components/schemas/CappedPage")
+                                : json_pack("{s:s}", "description", "成功"));
         json_object_set_new(resp, "400", error_response("请求内容不正确"));
         if (!(rt->flags & ROUTE_PUBLIC)) {
             json_object_set_new(resp, "401", error_response("未登录或登录已过期"));
@@ -174,14 +179,25 @@ json_t *openapi_document(void)
                   "只看管辖范围内某个区划（含下级）的数据：列表、统计、导出都随之缩小；"
                   "区划不在管辖范围内时 404（记入审计），格式错误时 400（field=within）",
                   "schema", "type", "string", "pattern", "^([0-9]{12}|[0-9]{15}|[0-9]{18})$");
-    return json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:o},s:{s:o},s:{s:{s:s,s:s,s:s},s:{s:s,s:s}}},"
-                     "s:[{s:[]},{s:[]}]}",
-                     "openapi", "3.0.3", "info", "title", "fangkong 多级防控平台 API", "version",
-                     "1", "description",
-                     "所有时间为 UTC 毫秒；id 为字符串形式的 64 位整数；错误统一为 "
-                     "{error:{code,message,field}}。",
-                     "paths", paths, "components", "schemas", "Error", error_schema(), "parameters",
-                     "within", within, "securitySchemes", "cookie", "type", "apiKey", "in",
-                     "cookie", "name", "fk_session", "bearer", "type", "http", "scheme", "bearer",
-                     "security", "cookie", "bearer");
+    /* reply_page_capped's body */
+    json_t *capped = json_pack(
+        "{s:s,s:[s,s,s,s,s],s:{s:{s:s},s:{s:s,s:s},s:{s:s,s:s},s:{s:s},s:{s:s}}}", "type", "object",
+        "required", "items", "total", "total_capped", "page", "page_size", "properties", "items",
+        "type", "array", "total", "type", "integer", "description",
+        "符合条件的条数；total_capped 为 true 时为封顶值（FK_LIST_COUNT_CAP，默认 10000），"
+        "实际至少这么多",
+        "total_capped", "type", "boolean", "description",
+        "计数是否在封顶值处停止：为 true 时显示“10000+”，本页满页即可继续翻页", "page", "type",
+        "integer", "page_size", "type", "integer");
+    return json_pack(
+        "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:o,s:o},s:{s:o},s:{s:{s:s,s:s,s:s},s:{s:s,s:s}}},"
+        "s:[{s:[]},{s:[]}]}",
+        "openapi", "3.0.3", "info", "title", "fangkong 多级防控平台 API", "version", "1",
+        "description",
+        "所有时间为 UTC 毫秒；id 为字符串形式的 64 位整数；错误统一为 "
+        "{error:{code,message,field}}。",
+        "paths", paths, "components", "schemas", "Error", error_schema(), "CappedPage", capped,
+        "parameters", "within", within, "securitySchemes", "cookie", "type", "apiKey", "in",
+        "cookie", "name", "fk_session", "bearer", "type", "http", "scheme", "bearer", "security",
+        "cookie", "bearer");
 }

@@ -204,6 +204,15 @@ err reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_
                                 "page", (json_int_t)page, "page_size", (json_int_t)size));
 }
 
+err reply_page_capped(struct req *r, json_t *items, int64_t total, bool capped, int64_t page,
+                      int64_t size)
+{
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:b,s:I,s:I}", "items", items, "total", (json_int_t)total,
+                                "total_capped", capped, "page", (json_int_t)page, "page_size",
+                                (json_int_t)size));
+}
+
 void reply_csv_begin(struct req *r, struct csv_out *c)
 {
     csv_out_init(c, r->a, true);

@@ -26,6 +26,7 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
+#include "db/query.h"
 #include "http/export.h"
 #include "security/audit.h"
 #include "security/mask.h"
@@ -337,7 +338,7 @@ static err source_parse(struct req *r, void **filter_r)
     struct task_row *items;
     size_t n;
     int64_t total;
-    return task_board(r->db, r->a, &r->who->scope, &one, now_ms(), &items, &n, &total);
+    return task_board(r->db, r->a, &r->who->scope, &one, now_ms(), &items, &n, &total, NULL);
 }
 
 /* the board's pages in its order; "late" as of the export's start */
@@ -352,7 +353,7 @@ static err source_each(db *d, arena *a, const struct principal *who, const void 
         struct task_row *items;
         size_t n;
         arena_reset(a);
-        if ((e = task_board(d, a, &who->scope, &f, now, &items, &n, &x->total)))
+        if ((e = task_board(d, a, &who->scope, &f, now, &items, &n, &x->total, NULL)))
             break;
         for (size_t i = 0; i < n && !(e = export_room(x)); i++)
             task_row_out(x, a, &items[i], now, reveal);
@@ -393,10 +394,13 @@ static err get_tasks(struct req *r)
     if (fmt) { /* at most export_sync_max() rows: more is the export job's */
         f.page = 1;
         f.page_size = export_sync_max() + 1;
+    } else {
+        f.count_cap = query_count_cap(); /* "10000+" on a screen; a file counts exactly */
     }
     struct task_row *items;
     size_t n;
-    if ((e = task_board(r->db, r->a, &r->who->scope, &f, now, &items, &n, &total)))
+    bool capped;
+    if ((e = task_board(r->db, r->a, &r->who->scope, &f, now, &items, &n, &total, &capped)))
         return e;
     if (fmt && (e = export_check_total(total)))
         return e;
@@ -411,7 +415,7 @@ static err get_tasks(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, task_json(r->a, &items[i], now));
-    return reply_page(r, arr, total, f.page, page_size);
+    return reply_page_capped(r, arr, total, capped, f.page, page_size);
 }
 
 static err get_my_tasks(struct req *r)
@@ -577,7 +581,7 @@ static err post_reveal(struct req *r)
 const struct route task_routes[] = {
     {M_POST, "/api/v1/tasks", post_task, PERM_TASK_DISPATCH, 0, dispatch_fields, "派发任务", "task",
      0},
-    {M_GET, "/api/v1/tasks", get_tasks, PERM_TASK_READ, 0, NULL,
+    {M_GET, "/api/v1/tasks", get_tasks, PERM_TASK_READ, ROUTE_CAPPED_TOTAL, NULL,
      "任务看板（筛选、分页，format=csv|xlsx 导出，reveal=1 导出完整信息）", "task", 0},
     {M_GET, "/api/v1/me/tasks", get_my_tasks, PERM_TASK_WORK, 0, NULL, "我的任务（按紧急程度）",
      "task", 0},

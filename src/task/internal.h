@@ -56,12 +56,14 @@ struct task_filter {
     const char *q;            /* title contains */
     const char *sort;         /* deadline, priority, created_at, state; "-" for descending */
     int64_t page, page_size;  /* page_size <= 0: every match (export), at most TASK_EXPORT_MAX */
+    int64_t count_cap;        /* > 0: the total stops there (query_page's count_cap) */
 };
 
-/* The board: tasks inside sc matching f. E_INPUT "invalid_parameter" on
- * "sort" for an unknown key. */
+/* The board: tasks inside sc matching f; *total_r counts them, or stops at
+ * f->count_cap (*capped_r true, when not NULL). E_INPUT "invalid_parameter"
+ * on "sort" for an unknown key. */
 err task_board(db *d, arena *a, const struct scope *sc, const struct task_filter *f, int64_t now,
-               struct task_row **items_r, size_t *n_r, int64_t *total_r) MUST_USE;
+               struct task_row **items_r, size_t *n_r, int64_t *total_r, bool *capped_r) MUST_USE;
 
 /* My tasks (TASK_VIEW_MINE): the open ones (pending, accepted, overdue)
  * overdue first, then by priority, then by deadline; or, with `done`, the

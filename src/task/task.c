@@ -263,10 +263,12 @@ static err task_row_read(db_stmt *s, arena *a, void *item, void *ctx)
 }
 
 /* A page of the tasks of w (a WHERE on tasks t) in `order`, or in order_q
- * when the order binds values. */
+ * when the order binds values; the JOINs for the page's rows only. `cap`,
+ * capped_r and walk: query_page's count_cap, capped_r and walk. */
 static err task_page(db *d, arena *a, const struct query *w, const char *order,
-                     const struct query *order_q, int64_t page, int64_t page_size,
-                     struct task_row **items_r, size_t *n_r, int64_t *total_r)
+                     const struct query *order_q, int64_t page, int64_t page_size, int64_t cap,
+                     bool *capped_r, const struct query *walk, struct task_row **items_r,
+                     size_t *n_r, int64_t *total_r)
 {
     void *items;
     err e = query_page(d, a, w,
@@ -278,7 +280,11 @@ static err task_page(db *d, arena *a, const struct query *w, const char *order,
                                             .page_size = page_size,
                                             .max = TASK_EXPORT_MAX,
                                             .size = sizeof(struct task_row),
-                                            .read = task_row_read},
+                                            .read = task_row_read,
+                                            .count_cap = cap,
+                                            .capped_r = capped_r,
+                                            .walk = walk,
+                                            .key = "t.id"},
                        &items, n_r, total_r);
     if (!e)
         *items_r = items;
@@ -299,20 +305,15 @@ static const struct {
     TASK_SORT("state", "t.state"),
 };
 
-err task_board(db *d, arena *a, const struct scope *sc, const struct task_filter *f, int64_t now,
-               struct task_row **items_r, size_t *n_r, int64_t *total_r)
+/* The board's WHERE for f. walk: the scope as +region_code, for walking
+ * tasks_created in the created_at order (sql/101, query_page's walk). */
+static void board_where(struct query *w, arena *a, const struct scope *sc,
+                        const struct task_filter *f, int64_t now, bool walk)
 {
-    const char *key = f->sort && *f->sort ? f->sort : "-created_at", *order = NULL;
-    bool desc = *key == '-';
-    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
-        if (!strcmp(sorts[i].key, key + desc))
-            order = desc ? sorts[i].desc : sorts[i].asc;
-    if (!order)
-        return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
-    struct query *w = arena_alloc(a, sizeof *w);
-    *w = (struct query)QUERY_INIT;
-    query_sql(w, " WHERE 1 = 1");
-    view_where(w, NULL, sc, TASK_VIEW_SCOPE);
+    query_sql(w, walk ? " WHERE +t.region_code >= ? AND +t.region_code < ?"
+                      : " WHERE t.region_code >= ? AND t.region_code < ?");
+    query_int(w, sc->lo);
+    query_int(w, sc->hi);
     if (f->state) {
         query_sql(w, " AND t.state = ?");
         query_text(w, state_name(f->state));
@@ -336,7 +337,28 @@ err task_board(db *d, arena *a, const struct scope *sc, const struct task_filter
         query_sql(w, " AND lower(t.title) LIKE ? ESCAPE '\\'");
         query_text(w, query_like_contains(a, f->q, true));
     }
-    return task_page(d, a, w, order, NULL, f->page, f->page_size, items_r, n_r, total_r);
+}
+
+err task_board(db *d, arena *a, const struct scope *sc, const struct task_filter *f, int64_t now,
+               struct task_row **items_r, size_t *n_r, int64_t *total_r, bool *capped_r)
+{
+    const char *key = f->sort && *f->sort ? f->sort : "-created_at", *order = NULL;
+    bool desc = *key == '-', by_created = !strcmp(key + desc, "created_at");
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
+        if (!strcmp(sorts[i].key, key + desc))
+            order = desc ? sorts[i].desc : sorts[i].asc;
+    if (!order)
+        return err_set(E_INPUT, "invalid_parameter", "sort", "不支持的排序字段");
+    struct query *w = arena_alloc(a, sizeof *w), *walk = NULL;
+    *w = (struct query)QUERY_INIT;
+    board_where(w, a, sc, f, now, false);
+    if (by_created) { /* the order tasks_created holds */
+        walk = arena_alloc(a, sizeof *walk);
+        *walk = (struct query)QUERY_INIT;
+        board_where(walk, a, sc, f, now, true);
+    }
+    return task_page(d, a, w, order, NULL, f->page, f->page_size, f->count_cap, capped_r, walk,
+                     items_r, n_r, total_r);
 }
 
 err task_mine(db *d, arena *a, const struct principal *who, bool done, int64_t now, int64_t page,
@@ -356,7 +378,7 @@ err task_mine(db *d, arena *a, const struct principal *who, bool done, int64_t n
                      "END, t.priority ASC, t.deadline ASC, t.id ASC");
         query_int(q, now);
     }
-    return task_page(d, a, w, NULL, q, page, page_size, items_r, n_r, total_r);
+    return task_page(d, a, w, NULL, q, page, page_size, 0, NULL, NULL, items_r, n_r, total_r);
 }
 
 static const struct vocab_word actions[] = {

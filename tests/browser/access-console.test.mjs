@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
 import { startServer, launch, openPage, assertClean, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+import { sqlRun } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -16,6 +17,8 @@ const SCANNED_ID = residentId('110101', '19870707', 72);
 
 before(async () => {
   ctx = await startServer({
+    // the lists' totals stop at 20 here (docs/api.md), so a page of records shows "20+"
+    env: { FK_LIST_COUNT_CAP: '20' },
     setup: (c) => {
       c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
       c.must(['user', 'add', '--username', 'ac_cc', '--password', PW, '--role', 'command_center', '--region', '110101000000', '--name', '指挥中心']);
@@ -188,4 +191,36 @@ test('access records show the venue and the masked person by name, filtered by v
   await page.getByTestId('record-search').click();
   await table.locator('.el-table__empty-text').waitFor();
   assertClean(page);
+});
+
+test('over the lists\' cap the pager says "共 20+ 条" and pages on while the page is full', async () => {
+  // 25 passages more than the cap's 20 (by SQL: the scans' own path is tested above)
+  const now = Date.now();
+  sqlRun(ctx, 'INSERT INTO access_records (id, venue_id, region_code, person_id, direction, at, colour, verdict, method, created_at) VALUES ' +
+    Array.from({ length: 25 }, (_, i) => `(${9500000000001 + i}, 0, ${COMMUNITY.padEnd(18, '0')}, 0, 'in', ${now - 60000 - i * 1000}, 'green', 'pass', 'manual', ${now})`).join(', '));
+  const page = await signIn('access-records');
+  const table = page.getByTestId('record-table');
+  const capped = page.getByTestId('pager-capped');
+  await capped.waitFor();
+  assert.equal((await capped.innerText()).trim(), '共 20+ 条');
+  assert.equal(await table.locator('tbody tr').count(), 20);
+  const next = page.locator('.list-pager .btn-next');
+  assert.equal(await next.isDisabled(), false, 'a full page past the cap: the next page is there');
+  await next.click();
+  await page.waitForURL(/page=2/);
+  await table.locator('tbody tr').nth(5).waitFor(); // the rest: 6 or 7 (the scan above)
+  const rows = await table.locator('tbody tr').count();
+  assert.ok(rows > 0 && rows < 20, `page 2 holds the rest: ${rows}`);
+  assert.equal(await next.isDisabled(), true, 'a page not full is the last');
+  await shot(page, 'console-access-records-capped');
+  assertClean(page);
+
+  // the task board's head line says the same of its capped total
+  sqlRun(ctx, 'INSERT INTO tasks (id, kind, region_code, state, priority, deadline, title, created_at) VALUES ' +
+    Array.from({ length: 25 }, (_, i) => `(${9600000000001 + i}, 'general', ${COMMUNITY.padEnd(18, '0')}, 'pending', 3, ${now + 86400000}, '封顶任务${i}', ${now - i * 1000})`).join(', '));
+  const board = await signIn('tasks');
+  await board.getByTestId('task-total').filter({ hasText: '+' }).waitFor();
+  assert.equal((await board.getByTestId('task-total').innerText()).trim(), '共 20+ 项任务');
+  assert.equal((await board.getByTestId('pager-capped').innerText()).trim(), '共 20+ 条');
+  assertClean(board);
 });

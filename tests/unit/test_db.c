@@ -989,6 +989,110 @@ static void test_query_page(void **state)
     arena_free(&a);
 }
 
+/* One page of the five rows (ids 1-5, newest first) with the big lists'
+ * options: the total capped at `cap`, the page's ids chosen before the
+ * (self) join, and a walk that leaves out id 5, so a page tells which WHERE
+ * read it. */
+static err capped_of(arena *a, const char *count, int64_t page, int64_t page_size, int64_t cap,
+                     bool *capped_r, int64_t **items_r, size_t *n_r, int64_t *total_r)
+{
+    struct query w = QUERY_INIT, walk = QUERY_INIT;
+    query_sql(&w, " WHERE r.id >= ?");
+    query_int(&w, 1);
+    query_sql(&walk, " WHERE r.id >= ? AND r.id <> 5");
+    query_int(&walk, 1);
+    struct page_ctx c = {0};
+    void *items;
+    err e = query_page(D, a, &w,
+                       &(struct query_page){.count = count,
+                                            .select = "SELECT r.id FROM dbtest_rows r JOIN "
+                                                      "dbtest_rows o ON o.id = r.id",
+                                            .order = " ORDER BY r.id DESC",
+                                            .page = page,
+                                            .page_size = page_size,
+                                            .max = 100,
+                                            .size = sizeof(int64_t),
+                                            .read = read_id,
+                                            .ctx = &c,
+                                            .count_cap = cap,
+                                            .capped_r = capped_r,
+                                            .walk = &walk,
+                                            .key = "r.id"},
+                       &items, n_r, total_r);
+    if (!e)
+        *items_r = items;
+    return e;
+}
+
+/* query_page's count_cap, walk and key: the total stops at the cap and
+ * says so, pages past the cap are still read, the walk reads only a capped
+ * list's page, an export counts exactly, and a count not written "SELECT
+ * COUNT(*) FROM ..." is refused rather than guessed at. */
+static void test_query_page_capped(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 5; i++)
+        insert(i, "row", "", 0, i);
+    arena *a = arena_new(0);
+    const char *count = "SELECT COUNT(*) FROM dbtest_rows r";
+    int64_t *items = NULL, total = -1;
+    size_t n = 99;
+    bool capped = false;
+
+    /* 5 matches over a cap of 3: "3+", and the walk's page (no id 5) */
+    assert_int_equal(capped_of(a, count, 1, 2, 3, &capped, &items, &n, &total), E_OK);
+    assert_true(capped);
+    assert_int_equal(total, 3);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0], 4);
+    assert_int_equal(items[1], 3);
+    /* a page past the cap: read all the same */
+    assert_int_equal(capped_of(a, count, 2, 2, 3, &capped, &items, &n, &total), E_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0], 2);
+    assert_int_equal(items[1], 1);
+    assert_int_equal(capped_of(a, count, 3, 2, 3, &capped, &items, &n, &total), E_OK);
+    assert_int_equal(n, 0);
+    assert_true(capped);
+
+    /* exactly the cap, and under it: exact, not capped, from_where's page */
+    assert_int_equal(capped_of(a, count, 1, 2, 5, &capped, &items, &n, &total), E_OK);
+    assert_false(capped);
+    assert_int_equal(total, 5);
+    assert_int_equal(items[0], 5);
+    assert_int_equal(items[1], 4);
+    capped = true;
+    assert_int_equal(capped_of(a, count, 3, 2, 10, &capped, &items, &n, &total), E_OK);
+    assert_false(capped);
+    assert_int_equal(total, 5);
+    assert_int_equal(n, 1); /* the window of an exact total: the last page holds the rest */
+    assert_int_equal(items[0], 1);
+
+    /* an export (page_size 0) is never capped: every match, counted */
+    capped = true;
+    assert_int_equal(capped_of(a, count, 1, 0, 3, &capped, &items, &n, &total), E_OK);
+    assert_false(capped);
+    assert_int_equal(total, 5);
+    assert_int_equal(n, 5);
+    assert_int_equal(items[0], 5);
+
+    /* a count that does not name its FROM: a bug, refused, nothing set */
+    items = NULL, n = 99, total = -1;
+    assert_int_equal(capped_of(a, "SELECT COUNT(*)", 1, 2, 3, &capped, &items, &n, &total),
+                     E_INTERNAL);
+    assert_null(items);
+    assert_int_equal(n, 99);
+    assert_int_equal(total, -1);
+
+    /* the lists' cap: its default, and a setting */
+    assert_int_equal(query_count_cap(), QUERY_COUNT_CAP_DEFAULT);
+    query_count_cap_set(5);
+    assert_int_equal(query_count_cap(), 5);
+    query_count_cap_set(0);
+    assert_int_equal(query_count_cap(), QUERY_COUNT_CAP_DEFAULT);
+    arena_free(&a);
+}
+
 /* query_one's reader: the id and the name, or the reader's error at
  * fail_at; `spare` is left for query_one to have zeroed. */
 struct one {
@@ -1198,6 +1302,7 @@ static void test_query_page_json(void **state)
         cmocka_unit_test_setup(test_read_tx, reset_tables),                                        \
         cmocka_unit_test_setup(test_query_builder, reset_tables),                                  \
         cmocka_unit_test_setup(test_query_page, reset_tables),                                     \
+        cmocka_unit_test_setup(test_query_page_capped, reset_tables),                              \
         cmocka_unit_test_setup(test_query_one, reset_tables),                                      \
         cmocka_unit_test_setup(test_query_page_json, reset_tables), cmocka_unit_test(test_migrate)
 
