@@ -241,3 +241,19 @@ void mask_fields_json(arena *a, const struct field *t, size_t n, const void *rec
         json_object_set_new(o, t[f].name, v);
     }
 }
+
+void mask_fields_jsonw(struct jsonw *w, arena *a, const struct field *t, size_t n, const void *rec,
+                       bool reveal)
+{
+    for (size_t f = 0; f < n; f++) {
+        json_t *v = field_json(&t[f], rec);
+        if (!reveal) {
+            json_t *m = mask_field_json(a, t[f].mask, v);
+            json_decref(v);
+            v = m;
+        }
+        jsonw_key(w, t[f].name);
+        jsonw_json(w, v);
+        json_decref(v);
+    }
+}
