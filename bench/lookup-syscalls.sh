@@ -32,13 +32,7 @@ cp -r "$CITY/data" "$work/data"
 FK_DATA_DIR="$work/data" bench_serve "$BIN" "$work/serve.log" FK_EXACT_SEARCH_LIMIT=1000000 "$@"
 cookie=$(bench_login "$CITY/accounts.txt" command_center)
 [ -n "$cookie" ] || { echo "lookup-syscalls: could not sign in" >&2; exit 1; }
-{
-    echo 'local ids = {}'
-    echo "for line in io.lines(\"$CITY/ids.txt\") do ids[#ids + 1] = line end"
-    echo 'request = function()'
-    echo '  return wrk.format("GET", "/api/v1/persons?id_number=" .. ids[math.random(#ids)])'
-    echo 'end'
-} >"$work/lookup.lua"
+bench_lookup_lua "$CITY" "$work/lookup.lua"
 wrk -t2 -c64 -d2s -H "Cookie: $cookie" -s "$work/lookup.lua" "http://127.0.0.1:$port" >/dev/null
 strace -c -f -p "$srv" -o "$work/strace.txt" 2>/dev/null &
 st=$!

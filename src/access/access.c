@@ -386,9 +386,7 @@ json_t *access_scan_json(const struct access_scan *sc)
     jsonw_object(&w);
     access_scan_jsonw(&w, sc, false);
     jsonw_object_end(&w);
-    char *text = jsonw_finish(&w, NULL);
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    json_t *o = jsonw_parse(&w);
     return o ? o : json_object();
 }
 

@@ -445,3 +445,12 @@ char *jsonw_finish(struct jsonw *w, size_t *len_r)
     w->n = w->cap = 0;
     return p;
 }
+
+json_t *jsonw_parse(struct jsonw *w)
+{
+    size_t n;
+    char *text = jsonw_finish(w, &n);
+    json_t *v = text ? json_loadb(text, n, JSON_DECODE_ANY, NULL) : NULL;
+    free(text);
+    return v;
+}

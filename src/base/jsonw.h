@@ -90,6 +90,11 @@ bool jsonw_failed(const struct jsonw *w);
  */
 char *jsonw_finish(struct jsonw *w, size_t *len_r);
 
+/* The writer's value as a jansson tree (a new reference), for a caller
+ * that needs the tree of a shape written with the writer; NULL as
+ * jsonw_finish. The writer is empty afterwards. */
+json_t *jsonw_parse(struct jsonw *w);
+
 /* Drop the writer's text (a reply abandoned half-way). */
 void jsonw_free(struct jsonw *w);
 

@@ -6,7 +6,6 @@
  */
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
@@ -294,9 +293,7 @@ json_t *person_json(arena *a, const struct person *p, bool reveal)
     jsonw_object(&w);
     person_jsonw(&w, a, p, reveal);
     jsonw_object_end(&w);
-    char *text = jsonw_finish(&w, NULL);
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    json_t *o = jsonw_parse(&w);
     return o ? o : json_object();
 }
 

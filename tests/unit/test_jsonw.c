@@ -257,6 +257,27 @@ static void ids_and_literals(void **state)
     free(want);
 }
 
+/* jsonw_parse: the tree of what was written, NULL when the writer failed */
+static void parsed(void **state)
+{
+    (void)state;
+    struct jsonw w;
+    jsonw_init(&w, 0);
+    jsonw_object(&w);
+    jsonw_key(&w, "name");
+    jsonw_string(&w, "张*");
+    jsonw_key(&w, "t");
+    jsonw_real(&w, 36.6);
+    jsonw_object_end(&w);
+    json_t *got = jsonw_parse(&w), *want = json_pack("{s:s,s:f}", "name", "张*", "t", 36.6);
+    assert_true(json_equal(got, want));
+    json_decref(got);
+    json_decref(want);
+    jsonw_init(&w, 0);
+    jsonw_string(&w, "\xff");
+    assert_null(jsonw_parse(&w));
+}
+
 /* ---- random documents ---------------------------------------------------------- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -454,10 +475,10 @@ static void depth_and_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(strings_escaped),  cmocka_unit_test(strings_invalid_utf8),
-        cmocka_unit_test(numbers),          cmocka_unit_test(ids_and_literals),
-        cmocka_unit_test(random_documents), cmocka_unit_test(refuses_misuse),
-        cmocka_unit_test(depth_and_bound),
+        cmocka_unit_test(strings_escaped), cmocka_unit_test(strings_invalid_utf8),
+        cmocka_unit_test(numbers),         cmocka_unit_test(ids_and_literals),
+        cmocka_unit_test(parsed),          cmocka_unit_test(random_documents),
+        cmocka_unit_test(refuses_misuse),  cmocka_unit_test(depth_and_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
