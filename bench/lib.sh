@@ -68,3 +68,15 @@ http {
 CONF
     nginx -c "$1/nginx.conf" -p "$1"
 }
+
+# bench_lookup_lua CITY OUT: the wrk script of the look-up by id number,
+# each request a random id of CITY/ids.txt (bench/lookup-hot.sh's city).
+bench_lookup_lua() {
+    {
+        echo 'local ids = {}'
+        echo "for line in io.lines(\"$1/ids.txt\") do ids[#ids + 1] = line end"
+        echo 'request = function()'
+        echo '  return wrk.format("GET", "/api/v1/persons?id_number=" .. ids[math.random(#ids)])'
+        echo 'end'
+    } >"$2"
+}

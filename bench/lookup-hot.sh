@@ -48,13 +48,7 @@ if [ ! -f "$CITY/ids.txt" ]; then
     mv "$CITY/ids.txt.tmp" "$CITY/ids.txt"
 fi
 
-{
-    echo 'local ids = {}'
-    echo "for line in io.lines(\"$CITY/ids.txt\") do ids[#ids + 1] = line end"
-    echo 'request = function()'
-    echo '  return wrk.format("GET", "/api/v1/persons?id_number=" .. ids[math.random(#ids)])'
-    echo 'end'
-} >"$work/lookup.lua"
+bench_lookup_lua "$CITY" "$work/lookup.lua"
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 reqs() { awk '/requests in/ {print $1}' "$1"; }
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

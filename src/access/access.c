@@ -312,41 +312,82 @@ static const char *reason_text(const char *slug)
     return "";
 }
 
-json_t *access_scan_json(const struct access_scan *sc)
+void access_scan_jsonw(struct jsonw *w, const struct access_scan *sc, bool self)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "verdict", json_string(sc->decision.pass ? "pass" : "deny"));
-    json_object_set_new(o, "colour", json_string(code_colour_name(sc->colour)));
-    json_object_set_new(o, "label", json_string(code_colour_label(sc->colour)));
-    json_t *reasons = json_loads(sc->reasons ? sc->reasons : "[]", 0, NULL);
-    json_object_set_new(o, "reasons", reasons ? reasons : json_array());
-    json_t *deny = json_array();
-    for (int i = 0; i < 3; i++)
-        if (sc->decision.deny & 1u << i)
-            json_array_append_new(deny, json_pack("{s:s,s:s}", "code", access_deny_slug(1u << i),
-                                                  "text", deny_text[i]));
-    json_object_set_new(o, "deny_reasons", deny);
-    json_object_set_new(o, "temperature",
-                        sc->temperature >= 0 ? json_real(sc->temperature) : json_null());
-    json_t *alerts = json_array();
-    static const char *const kinds[] = {"fever", "code_colour", "entry_limit"};
-    int k = 0;
-    for (int i = 0; i < 3; i++) {
-        unsigned bit = i == 0   ? ACCESS_ALERT_FEVER
-                       : i == 1 ? ACCESS_ALERT_COLOUR
-                                : ACCESS_ALERT_LIMIT;
-        if (sc->decision.alerts & bit && k < sc->n_alerts) {
-            json_t *x = json_object();
-            json_set_id(x, "id", sc->alert_ids[k++]);
-            json_object_set_new(x, "kind", json_string(kinds[i]));
-            json_array_append_new(alerts, x);
+    jsonw_key(w, "verdict");
+    jsonw_string(w, sc->decision.pass ? "pass" : "deny");
+    jsonw_key(w, "colour");
+    jsonw_string(w, code_colour_name(sc->colour));
+    jsonw_key(w, "label");
+    jsonw_string(w, code_colour_label(sc->colour));
+    if (!self) {
+        jsonw_key(w, "reasons");
+        const char *rs = sc->reasons ? sc->reasons : "[]";
+        json_t *reasons = strcmp(rs, "[]") ? json_loads(rs, 0, NULL) : NULL;
+        if (reasons) {
+            jsonw_json(w, reasons);
+            json_decref(reasons);
+        } else {
+            jsonw_array(w); /* none, or unreadable: none shown */
+            jsonw_array_end(w);
         }
     }
-    json_object_set_new(o, "alerts", alerts);
-    json_set_id(o, "record_id", sc->record_id);
-    json_object_set_new(o, "at", json_integer(sc->at));
-    json_object_set_new(o, "direction", json_string(sc->direction == ACCESS_IN ? "in" : "out"));
-    return o;
+    jsonw_key(w, "deny_reasons");
+    jsonw_array(w);
+    for (int i = 0; i < 3; i++) {
+        if (sc->decision.deny & 1u << i) {
+            jsonw_object(w);
+            jsonw_key(w, "code");
+            jsonw_string(w, access_deny_slug(1u << i));
+            jsonw_key(w, "text");
+            jsonw_string(w, deny_text[i]);
+            jsonw_object_end(w);
+        }
+    }
+    jsonw_array_end(w);
+    if (!self) {
+        jsonw_key(w, "temperature");
+        if (sc->temperature >= 0)
+            jsonw_real(w, sc->temperature);
+        else
+            jsonw_null(w);
+        jsonw_key(w, "alerts");
+        jsonw_array(w);
+        static const char *const kinds[] = {"fever", "code_colour", "entry_limit"};
+        int k = 0;
+        for (int i = 0; i < 3; i++) {
+            unsigned bit = i == 0   ? ACCESS_ALERT_FEVER
+                           : i == 1 ? ACCESS_ALERT_COLOUR
+                                    : ACCESS_ALERT_LIMIT;
+            if (sc->decision.alerts & bit && k < sc->n_alerts) {
+                jsonw_object(w);
+                jsonw_key(w, "id");
+                jsonw_id(w, sc->alert_ids[k++]);
+                jsonw_key(w, "kind");
+                jsonw_string(w, kinds[i]);
+                jsonw_object_end(w);
+            }
+        }
+        jsonw_array_end(w);
+    }
+    jsonw_key(w, "record_id");
+    jsonw_id(w, sc->record_id);
+    jsonw_key(w, "at");
+    jsonw_int(w, sc->at);
+    jsonw_key(w, "direction");
+    jsonw_string(w, sc->direction == ACCESS_IN ? "in" : "out");
+}
+
+json_t *access_scan_json(const struct access_scan *sc)
+{
+    /* one shape for both: the scan writes it straight into its reply */
+    struct jsonw w;
+    jsonw_init(&w, 0);
+    jsonw_object(&w);
+    access_scan_jsonw(&w, sc, false);
+    jsonw_object_end(&w);
+    json_t *o = jsonw_parse(&w);
+    return o ? o : json_object();
 }
 
 /* ---- the list --------------------------------------------------------------------------- */

@@ -27,6 +27,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/jsonw.h"
 #include "code/code.h"
 #include "db/db.h"
 #include "security/audit.h"
@@ -148,6 +149,12 @@ err access_decide(db *d, arena *a, struct access_scan *s, const struct journal_r
 
 /* The reply of a scan as JSON (for the staff or the resident). */
 json_t *access_scan_json(const struct access_scan *s);
+
+/* The members of access_scan_json written into w's open object (the
+ * scan's reply, written without a tree); `self` leaves out what the
+ * resident's own screen does not show (reasons, alerts, temperature).
+ * access_scan_json is this, parsed. */
+void access_scan_jsonw(struct jsonw *w, const struct access_scan *s, bool self);
 
 /* ---- the writer (group commit) --------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 #include "base/csv.h"
 #include "base/error.h"
 #include "base/json.h"
+#include "base/jsonw.h"
 #include "db/db.h"
 #include "security/auth.h"
 
@@ -130,6 +131,19 @@ err reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_
  * carries ROUTE_CAPPED_TOTAL, so the OpenAPI document describes it. */
 err reply_page_capped(struct req *r, json_t *items, int64_t total, bool capped, int64_t page,
                       int64_t size) MUST_USE;
+
+/*
+ * The same replies written without a tree (base/jsonw.h), for the hot
+ * paths: reply_jsonw takes the text of w, which holds one complete value
+ * (w is empty afterwards; E_NOMEM when the writer failed, as when
+ * json_dumps fails). A page: reply_page_begin opens {"items":[ in w, the
+ * caller writes the items, reply_page_end closes the array with "total",
+ * "page" and "page_size", exactly as reply_page, and sets the reply.
+ */
+err reply_jsonw(struct req *r, int status, struct jsonw *w) MUST_USE;
+void reply_page_begin(struct jsonw *w);
+err reply_page_end(struct req *r, struct jsonw *w, int64_t total, int64_t page,
+                   int64_t size) MUST_USE;
 
 /*
  * A CSV export, written once for every list: reply_csv_begin starts the

@@ -213,6 +213,40 @@ err reply_page_capped(struct req *r, json_t *items, int64_t total, bool capped, 
                                 (json_int_t)size));
 }
 
+err reply_jsonw(struct req *r, int status, struct jsonw *w)
+{
+    size_t n;
+    char *s = jsonw_finish(w, &n);
+    if (!s)
+        return err_set(E_NOMEM, NULL, NULL, NULL);
+    arena_on_free(r->a, free, s);
+    r->data = s;
+    r->len = n;
+    r->status = status;
+    r->ctype = "application/json; charset=utf-8";
+    return E_OK;
+}
+
+void reply_page_begin(struct jsonw *w)
+{
+    jsonw_object(w);
+    jsonw_key(w, "items");
+    jsonw_array(w);
+}
+
+err reply_page_end(struct req *r, struct jsonw *w, int64_t total, int64_t page, int64_t size)
+{
+    jsonw_array_end(w);
+    jsonw_key(w, "total");
+    jsonw_int(w, total);
+    jsonw_key(w, "page");
+    jsonw_int(w, page);
+    jsonw_key(w, "page_size");
+    jsonw_int(w, size);
+    jsonw_object_end(w);
+    return reply_jsonw(r, 200, w);
+}
+
 void reply_csv_begin(struct req *r, struct csv_out *c)
 {
     csv_out_init(c, r->a, true);

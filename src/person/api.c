@@ -156,13 +156,17 @@ static err region_path_of(struct req *r, int64_t code, const char **path_r)
     return region_path(r->db, code, lv && lv < LEVEL_STREET ? lv : LEVEL_STREET, r->a, path_r);
 }
 
-static void set_region_names(json_t *o, const char *path)
+/* A person's region as the list and the record show it: "region_name",
+ * the last part of the path, and "region_path". */
+static void write_region_names(struct jsonw *w, const char *path)
 {
     const char *name = path;
     for (const char *q = path; (q = strstr(q, " · ")); q += strlen(" · "))
         name = q + strlen(" · ");
-    json_object_set_new(o, "region_name", json_string(name));
-    json_object_set_new(o, "region_path", json_string(path));
+    jsonw_key(w, "region_name");
+    jsonw_string(w, name);
+    jsonw_key(w, "region_path");
+    jsonw_string(w, path);
 }
 
 static err get_person(struct req *r)
@@ -180,9 +184,13 @@ static err get_person(struct req *r)
     req_audit(r, reveal ? "person.reveal" : "person.read", "person", id, "ok",
               reveal ? "view=read" : NULL);
     /* the list's region names too, so a page of one person needs no look-up */
-    json_t *o = person_json(r->a, &p, reveal);
-    set_region_names(o, path);
-    return reply_json(r, 200, o);
+    struct jsonw w;
+    jsonw_init(&w, 0);
+    jsonw_object(&w);
+    person_jsonw(&w, r->a, &p, reveal);
+    write_region_names(&w, path);
+    jsonw_object_end(&w);
+    return reply_jsonw(r, 200, &w);
 }
 
 static err patch_person(struct req *r)
@@ -418,14 +426,16 @@ static err persons_csv(struct req *r, const struct person *items, size_t n, bool
 }
 
 /*
- * Adds region_name and region_path to each item of a page: a person reads
- * where someone lives by name, not by code. Looked up once per distinct
- * code of the page (a page holds a few dozen at most), not once per row.
+ * The region path of each item of a page (region_name and region_path: a
+ * person reads where someone lives by name, not by code), looked up once
+ * per distinct code of the page (a page holds a few dozen at most), not
+ * once per row. paths_r[i] is item i's.
  */
-static err add_region_names(struct req *r, const struct person *items, size_t n, json_t *arr)
+static err region_paths(struct req *r, const struct person *items, size_t n, const char ***paths_r)
 {
     int64_t *codes = arena_alloc(r->a, sizeof *codes * (n ? n : 1));
     const char **paths = arena_alloc(r->a, sizeof *paths * (n ? n : 1));
+    const char **of = arena_alloc(r->a, sizeof *of * (n ? n : 1));
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         size_t j = 0;
@@ -438,22 +448,21 @@ static err add_region_names(struct req *r, const struct person *items, size_t n,
                 return e;
             k++;
         }
-        set_region_names(json_array_get(arr, i), paths[j]);
+        of[i] = paths[j];
     }
+    *paths_r = of;
     return E_OK;
 }
 
-/* Adds code_color ("green") and code_color_name ("绿码") to each item of a
- * page: the list shows who needs attention without a request per row. */
-static void add_code_colours(const struct person *items, size_t n, json_t *arr)
+/* code_color ("green") and code_color_name ("绿码") of an item of a page:
+ * the list shows who needs attention without a request per row. */
+static void write_code_colour(struct jsonw *w, const struct vocab *cc, const struct person *p)
 {
-    const struct vocab *cc = person_code_colours();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_array_get(arr, i);
-        const char *c = items[i].code_colour ? items[i].code_colour : "";
-        json_object_set_new(o, "code_color", json_string(c));
-        json_object_set_new(o, "code_color_name", json_string(cc ? vocab_label_of(cc, c) : ""));
-    }
+    const char *c = p->code_colour ? p->code_colour : "";
+    jsonw_key(w, "code_color");
+    jsonw_string(w, c);
+    jsonw_key(w, "code_color_name");
+    jsonw_string(w, cc ? vocab_label_of(cc, c) : "");
 }
 
 static err list_persons(struct req *r)
@@ -503,15 +512,23 @@ static err list_persons(struct req *r)
     req_audit(r, action, "person", n == 1 ? items[0].id : 0, "ok", detail);
     if (csv)
         return persons_csv(r, items, n, reveal);
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, person_json(r->a, &items[i], reveal));
-    if ((e = add_region_names(r, items, n, arr))) {
-        json_decref(arr);
+    /* written straight into the reply (the look-up by id number is a hot
+     * path: docs/benchmarks.md) */
+    const char **paths;
+    if ((e = region_paths(r, items, n, &paths)))
         return e;
+    const struct vocab *cc = person_code_colours();
+    struct jsonw w;
+    jsonw_init(&w, 0);
+    reply_page_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        jsonw_object(&w);
+        person_jsonw(&w, r->a, &items[i], reveal);
+        write_region_names(&w, paths[i]);
+        write_code_colour(&w, cc, &items[i]);
+        jsonw_object_end(&w);
     }
-    add_code_colours(items, n, arr);
-    return reply_page(r, arr, total, f.page, f.page_size);
+    return reply_page_end(r, &w, total, f.page, f.page_size);
 }
 
 const struct route person_routes[] = {

@@ -258,21 +258,43 @@ json_t *person_value_mask(arena *a, enum person_field f, json_t *v)
     return mask_field_json(a, fields[f].mask, v);
 }
 
+void person_jsonw(struct jsonw *w, arena *a, const struct person *p, bool reveal)
+{
+    jsonw_key(w, "id");
+    jsonw_id(w, p->id);
+    mask_fields_jsonw(w, a, fields, PF__COUNT, p, reveal);
+    int age = person_age(p->birth_date, person_today());
+    jsonw_key(w, "age");
+    if (age >= 0)
+        jsonw_int(w, age);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "version");
+    jsonw_int(w, p->version);
+    jsonw_key(w, "created_by");
+    jsonw_id(w, p->created_by);
+    jsonw_key(w, "updated_by");
+    jsonw_id(w, p->updated_by);
+    jsonw_key(w, "created_at");
+    jsonw_int(w, p->created_at);
+    jsonw_key(w, "updated_at");
+    jsonw_int(w, p->updated_at);
+    jsonw_key(w, "verified");
+    jsonw_bool(w, !p->unverified);
+    jsonw_key(w, "masked");
+    jsonw_bool(w, !reveal);
+}
+
 json_t *person_json(arena *a, const struct person *p, bool reveal)
 {
-    json_t *o = json_object();
-    json_set_id(o, "id", p->id);
-    mask_fields_json(a, fields, PF__COUNT, p, reveal, o);
-    int age = person_age(p->birth_date, person_today());
-    json_object_set_new(o, "age", age >= 0 ? json_integer(age) : json_null());
-    json_object_set_new(o, "version", json_integer(p->version));
-    json_set_id(o, "created_by", p->created_by);
-    json_set_id(o, "updated_by", p->updated_by);
-    json_object_set_new(o, "created_at", json_integer(p->created_at));
-    json_object_set_new(o, "updated_at", json_integer(p->updated_at));
-    json_object_set_new(o, "verified", json_boolean(!p->unverified));
-    json_object_set_new(o, "masked", json_boolean(!reveal));
-    return o;
+    /* one shape for both: the look-up writes it straight into its reply */
+    struct jsonw w;
+    jsonw_init(&w, 0);
+    jsonw_object(&w);
+    person_jsonw(&w, a, p, reveal);
+    jsonw_object_end(&w);
+    json_t *o = jsonw_parse(&w);
+    return o ? o : json_object();
 }
 
 /* ---- request bodies (person_body_check, person.h) ----------------------------- */

@@ -42,6 +42,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/jsonw.h"
 #include "base/vocab.h"
 #include "base/validate.h"
 #include "db/db.h"
@@ -497,6 +498,10 @@ err person_on_write(person_write_fn fn) MUST_USE;
  * capability that sends a person on (the exchange). A new reference.
  */
 json_t *person_json(arena *a, const struct person *p, bool reveal);
+
+/* The members of person_json written into w's open object (the look-up's
+ * reply, written without a tree): person_json is this, parsed. */
+void person_jsonw(struct jsonw *w, arena *a, const struct person *p, bool reveal);
 
 /*
  * An outside identity authority consulted by the real-name binding (POST

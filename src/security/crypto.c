@@ -474,6 +474,11 @@ const uint8_t *keys_get(enum key_purpose p)
     return derived[p];
 }
 
+unsigned keys_generation(void)
+{
+    return current_generation();
+}
+
 int keys_current_version(void)
 {
     pthread_rwlock_rdlock(&keys_mu);

@@ -103,6 +103,12 @@ void keys_set_master(const uint8_t master[32]);
  * set is a bug and aborts; seal/unseal return E_INTERNAL instead. */
 const uint8_t *keys_get(enum key_purpose p);
 
+/* A number that changes whenever what keys_get and keys_get_previous give
+ * changes (a new master key, each step of a rotation): a cache of values
+ * derived from those keys keeps the number it was made under and drops
+ * them when it differs. Aborts before a master key is set, as keys_get. */
+unsigned keys_generation(void);
+
 void sm3(const void *data, size_t n, uint8_t out[SM3_LEN]);
 void hmac_sm3(const uint8_t *key, size_t klen, const void *data, size_t n, uint8_t out[SM3_LEN]);
 

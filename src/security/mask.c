@@ -228,16 +228,31 @@ json_t *mask_field_json(arena *a, enum field_mask m, json_t *v)
     return json_incref(v);
 }
 
+/* Field d of rec as the reply shows it: masked by its rule unless reveal. */
+static json_t *field_shown(arena *a, const struct field *d, const void *rec, bool reveal)
+{
+    json_t *v = field_json(d, rec);
+    if (reveal)
+        return v;
+    json_t *m = mask_field_json(a, d->mask, v);
+    json_decref(v);
+    return m;
+}
+
 void mask_fields_json(arena *a, const struct field *t, size_t n, const void *rec, bool reveal,
                       json_t *o)
 {
+    for (size_t f = 0; f < n; f++)
+        json_object_set_new(o, t[f].name, field_shown(a, &t[f], rec, reveal));
+}
+
+void mask_fields_jsonw(struct jsonw *w, arena *a, const struct field *t, size_t n, const void *rec,
+                       bool reveal)
+{
     for (size_t f = 0; f < n; f++) {
-        json_t *v = field_json(&t[f], rec);
-        if (!reveal) {
-            json_t *m = mask_field_json(a, t[f].mask, v);
-            json_decref(v);
-            v = m;
-        }
-        json_object_set_new(o, t[f].name, v);
+        json_t *v = field_shown(a, &t[f], rec, reveal);
+        jsonw_key(w, t[f].name);
+        jsonw_json(w, v);
+        json_decref(v);
     }
 }

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "base/arena.h"
+#include "base/jsonw.h"
 #include "db/fields.h"
 
 char *mask_id_number(arena *a, const char *s);
@@ -41,5 +42,9 @@ json_t *mask_field_json(arena *a, enum field_mask m, json_t *v);
  * its rule unless `reveal`: a record's reply, generated from its table. */
 void mask_fields_json(arena *a, const struct field *t, size_t n, const void *rec, bool reveal,
                       json_t *o);
+/* The same members written into w's open object (a hot reply written
+ * without a tree, base/jsonw.h): the same values, in the same order. */
+void mask_fields_jsonw(struct jsonw *w, arena *a, const struct field *t, size_t n, const void *rec,
+                       bool reveal);
 
 #endif

@@ -158,13 +158,54 @@ static void token_key(const uint8_t *base, enum token_kind kind, uint32_t key_id
     hmac_sm3(base, SM3_LEN, label, n, out);
 }
 
+/*
+ * The signing keys derived last on this thread, by (base key, kind, key
+ * id): a checkpoint verifies thousands of codes signed with today's key,
+ * and deriving it is an HMAC-SM3 as dear as the tag's (docs/benchmarks.md,
+ * "The scan's token"). The keys' generation (keys_generation) is part of
+ * the match; when it changes the thread wipes every entry first, so a
+ * destroyed key version leaves no derived key behind on a thread that
+ * verifies again.
+ */
+#define TOKEN_KEY_CACHE 4
+struct token_key_entry {
+    unsigned gen; /* 0: empty */
+    const uint8_t *base;
+    enum token_kind kind;
+    uint32_t key_id;
+    uint8_t key[SM3_LEN];
+};
+static _Thread_local struct token_key_entry key_cache[TOKEN_KEY_CACHE];
+static _Thread_local unsigned key_cache_gen, key_cache_next;
+
+static void token_key_cached(const uint8_t *base, enum token_kind kind, uint32_t key_id,
+                             uint8_t out[SM3_LEN])
+{
+    unsigned g = keys_generation();
+    if (g != key_cache_gen) {
+        memset(key_cache, 0, sizeof key_cache);
+        key_cache_gen = g;
+    }
+    for (int i = 0; i < TOKEN_KEY_CACHE; i++) {
+        const struct token_key_entry *c = &key_cache[i];
+        if (c->gen == g && c->base == base && c->kind == kind && c->key_id == key_id) {
+            memcpy(out, c->key, SM3_LEN);
+            return;
+        }
+    }
+    token_key(base, kind, key_id, out);
+    struct token_key_entry *c = &key_cache[key_cache_next++ % TOKEN_KEY_CACHE];
+    *c = (struct token_key_entry){.gen = g, .base = base, .kind = kind, .key_id = key_id};
+    memcpy(c->key, out, SM3_LEN);
+}
+
 /* base: the master's KEY_TOKEN of the current version, or of the previous
  * one during a key rotation (docs/keys.md, "Tokens") */
 static void tag(const uint8_t *base, enum token_kind kind, uint32_t key_id, const uint8_t *payload,
                 size_t n, uint8_t out[SM3_LEN])
 {
     uint8_t key[SM3_LEN], msg[PREFIX_LEN + PAYLOAD_CC];
-    token_key(base, kind, key_id, key);
+    token_key_cached(base, kind, key_id, key);
     memcpy(msg, TOKEN_PREFIX, PREFIX_LEN);
     memcpy(msg + PREFIX_LEN, payload, n);
     hmac_sm3(key, sizeof key, msg, PREFIX_LEN + n, out);
