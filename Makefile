@@ -108,9 +108,19 @@ $(FUZZERS:%=%.run): %.run: %
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
 
-# The same programs against PostgreSQL too, each on a throwaway cluster.
+# The same programs against PostgreSQL too: one throwaway cluster for all of
+# them (a cluster per program was 18 initdb+start+stop, ~2 CPU s and 2-3 s of
+# wall each), every program on an empty database of its own, `make -j` runs
+# them side by side; a program's output is printed when it ends.
 unit-pg: $(UNITPG)
-	@set -e; for t in $(UNITPG); do echo "== $$t (PostgreSQL)"; scripts/with-postgres.sh $$t; done
+	scripts/with-postgres.sh $(MAKE) unit-pg-run
+unit-pg-run: $(UNITPG:%=%.pgrun)
+$(UNITPG:%=%.pgrun): %.pgrun: %
+	@n=$$(basename $<); createdb "u_$$n"; \
+	if FK_DB="postgres://$$PGUSER@$$PGHOST:$$PGPORT/u_$$n" $< > $<.pglog 2>&1; then \
+	  echo "== $< (PostgreSQL)"; cat $<.pglog; \
+	else echo "== $< (PostgreSQL) FAILED"; cat $<.pglog; exit 1; fi
+.PHONY: unit-pg-run $(UNITPG:%=%.pgrun)
 
 # The black-box suite, once per database driver, API_JOBS files at a time (each file
 # has its own server, data directory and database: tests/api/lib.mjs). `make test` runs
@@ -122,13 +132,20 @@ unit-pg: $(UNITPG)
 # times the CPU. What each file costs in CPU: scripts/test-cost.sh SUITE
 # (the release SQLite pass is ~490 CPU s for 117 files, i.e. bound by the two
 # cores at three files at a time; the PostgreSQL cluster adds ~3 s per file).
+# The PostgreSQL pass runs PG_API_JOBS files at a time, four: it was only
+# ~60-65 % busy at three (733 s in the last fresh-clone run), and a sweep now
+# connects at its first tick (db/periodic.h), so a test server costs 1.5 CPU s
+# on PostgreSQL instead of 2.6, cluster included (13 connections, not 39):
+# estimated ~400-450 s on a quiet machine (docs/benchmarks.md, "What make test
+# costs").
 API_JOBS ?= 3
+PG_API_JOBS ?= 4
 SAN_API_JOBS ?= 2
 api-sqlite: $(BUILD)/fangkong
 	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=$(API_JOBS) tests/api/
 
 api-pg: $(BUILD)/fangkong
-	FK_BIN=$(abspath $(BUILD)/fangkong) scripts/with-postgres.sh node --test --test-concurrency=$(API_JOBS) tests/api/
+	FK_BIN=$(abspath $(BUILD)/fangkong) scripts/with-postgres.sh node --test --test-concurrency=$(PG_API_JOBS) tests/api/
 
 api: api-sqlite api-pg
 
@@ -148,10 +165,15 @@ lint:
 san:
 	$(MAKE) SAN=1 unit
 
-# Builds and the fuzz runs use every core; the API suites run API_JOBS files at a
-# time, the browser suite BROWSER_JOBS (run beside the PostgreSQL suite on two cores
+# Builds and the fuzz runs use every core; the API suites run API_JOBS (PG_API_JOBS,
+# SAN_API_JOBS) files at a time, the browser suite BROWSER_JOBS (run beside the PostgreSQL suite on two cores
 # it saved nothing and made timing-bound tests flaky: the phases stay in sequence).
 # Each phase prints its start time, so a slow run says where it went.
+# The last fresh-clone run (2-core machine, before h31-ci): 2,451 s = build 53,
+# lint 19, unit 51, san 198, browser 494, api-pg 733, unit-pg 93,
+# api-sqlite-san 652, fuzz 158. Estimated after it (quiet machine, from CPU
+# seconds, not a measured run): api-pg ~400-450, unit-pg ~45, api-sqlite-san
+# ~600; ~2,050-2,100 s in all (docs/benchmarks.md, "What make test costs").
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 STAMP     = @date -u '+== %T $(1)'
 test: deps

@@ -66,17 +66,18 @@ pg initdb -D "$dir/data" -E UTF8 --locale=C -A trust -U fangkong >"$dir/initdb.l
 }
 
 # A random port; if another process holds it, the start fails and the next
-# one is tried. max_connections: a fangkong server holds 23 connections (its
-# loops and each background worker's own), and the API tests run two files
-# at once, some with two or three servers: PostgreSQL's default of 100 is
-# not enough. autovacuum off: the API suite leaves a database per server
+# one is tried. max_connections: a fangkong server holds 13 connections at
+# its start (its loops and the workers' own) and up to ~40 once its sweeps
+# have run (each connects at its first tick), and the API tests run four
+# files at once, some with two or three servers: PostgreSQL's default of 100
+# is not enough. autovacuum off: the API suite leaves a database per server
 # (a few hundred by the end of a pass), and the launcher starts a worker in
 # each in turn, every minute, for tables a test never grows enough to need it.
 port=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 + 20000 ))
 tries=0
 while :; do
     if pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 -o \
-        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c autovacuum=off" \
+        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 -c autovacuum=off" \
         start >/dev/null 2>&1; then
         started=1
         break

@@ -11,7 +11,7 @@
  *     periodic_stop(&purger);                                 // at shutdown
  *
  * Each period the thread calls run(d, now, ctx, &count) on its own
- * connection (the event loops never wait for it). A failure is logged
+ * connection, opened at the first tick (the event loops never wait for it). A failure is logged
  * ("<name>_failed" with the error's slug) and the run is tried again at
  * the next period; a run that did something logs "<name>" with the count.
  * periodic_stop wakes the thread, waits for a run in progress to end and
@@ -60,7 +60,8 @@ struct periodic {
     bool running, stopping;
     bool local; /* PERIODIC_LOCAL: every server runs it, no lease */
     int every_s;
-    db *d;
+    char url[1024];     /* the database, connected to at the first tick */
+    db *d;              /* NULL until then */
     int64_t generation; /* of the lease held, 0 when not held */
     _Atomic bool held;  /* for /metrics */
     _Atomic uint64_t runs;
@@ -79,9 +80,12 @@ struct periodic {
         .cv = PTHREAD_COND_INITIALIZER, .local = true                                              \
     }
 
-/* Start running p every every_s seconds on a connection to db_url; every_s
- * <= 0 starts nothing (the sweep is off). E_DB when the connection cannot
- * be opened, E_INTERNAL when the thread cannot be made. */
+/* Start running p every every_s seconds on a connection to db_url, opened
+ * at the first tick (not here: a server that stops before a sweep's first
+ * period holds no connection for it; one that cannot be opened is logged as
+ * "<name>_failed" and tried again at the next tick); every_s <= 0 starts
+ * nothing (the sweep is off). E_INTERNAL when db_url is over 1023 bytes or
+ * the thread cannot be made. */
 err periodic_start(struct periodic *p, const char *db_url, int every_s) MUST_USE;
 
 void periodic_stop(struct periodic *p);

@@ -253,6 +253,31 @@ static void periodic_leased(void **state)
     assert_int_equal(count("SELECT COUNT(*) FROM leases WHERE name = 'lease_local'"), 0);
 }
 
+/* The connection is made at the first tick, not at the start: a sweep
+ * stopped before its first period never connected; one whose database
+ * cannot be opened starts, runs nothing, and stops cleanly. */
+static void periodic_connects_at_first_tick(void **state)
+{
+    (void)state;
+    atomic_store(&runs, 0);
+    static struct periodic p = PERIODIC_LOCAL("lease_lazy", counted, NULL);
+    assert_int_equal(periodic_start(&p, URL, 1), E_OK);
+    assert_null(p.d);
+    for (int i = 0; i < 30 && atomic_load(&runs) < 1; i++)
+        wait_ms(100);
+    assert_true(atomic_load(&runs) >= 1);
+    assert_non_null(p.d);
+    periodic_stop(&p);
+    assert_null(p.d);
+    atomic_store(&runs, 0);
+    static struct periodic q = PERIODIC_LOCAL("lease_nodb", counted, NULL);
+    assert_int_equal(periodic_start(&q, "/nonexistent/fangkong/test.db", 1), E_OK);
+    wait_ms(1300); /* a tick: the open fails, nothing runs */
+    assert_int_equal(atomic_load(&runs), 0);
+    assert_null(q.d);
+    periodic_stop(&q);
+}
+
 static void job_row(int64_t id, const char *status, const char *instance)
 {
     db_stmt *s;
@@ -343,9 +368,13 @@ static int close_pg(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(identity), cmocka_unit_test(acquire_renew_takeover),
-        cmocka_unit_test(fence),    cmocka_unit_test(fence_blocks_takeover),
-        cmocka_unit_test(release),  cmocka_unit_test(periodic_leased),
+        cmocka_unit_test(identity),
+        cmocka_unit_test(acquire_renew_takeover),
+        cmocka_unit_test(fence),
+        cmocka_unit_test(fence_blocks_takeover),
+        cmocka_unit_test(release),
+        cmocka_unit_test(periodic_leased),
+        cmocka_unit_test(periodic_connects_at_first_tick),
         cmocka_unit_test(orphans),
     };
     int failed = cmocka_run_group_tests_name("lease/sqlite", tests, open_sqlite, close_sqlite);
