@@ -34,8 +34,8 @@ static void print_segments(const struct audit_verify_result *v)
         if (g->last_seq >= 0)
             snprintf(last, sizeof last, "%lld", (long long)g->last_seq);
         printf("segment node %d audit key %d: seq %lld-%s, %lld entries, %lld pruned: %s\n",
-                g->node, g->key_version, (long long)g->first_seq, last, (long long)g->entries,
-                (long long)g->purged, g->state);
+               g->node, g->key_version, (long long)g->first_seq, last, (long long)g->entries,
+               (long long)g->purged, g->state);
     }
     if (v->segments_more)
         printf("(more segments not listed)\n");

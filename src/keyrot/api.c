@@ -74,13 +74,13 @@ static err post_audit_rotate(struct req *r)
     db_hold(r->db);
     if (!e && !(e = db_begin(r->db)))
         e = req_tx_end(r, audit_key_rotate(r->db, &who, &from, &to, &nodes));
-    if ((e = req_write_done(r, e, "audit.key_rotate", "audit", to,
-                            arena_printf(r->a, "from_version=%d to_version=%d chains=%d", from,
-                                         to, nodes))))
+    if ((e = req_write_done(
+             r, e, "audit.key_rotate", "audit", to,
+             arena_printf(r->a, "from_version=%d to_version=%d chains=%d", from, to, nodes))))
         return e;
-    return reply_json(r, 201,
-                      json_pack("{s:i, s:i, s:i}", "from_version", from, "to_version", to,
-                                "chains", nodes));
+    return reply_json(
+        r, 201,
+        json_pack("{s:i, s:i, s:i}", "from_version", from, "to_version", to, "chains", nodes));
 }
 
 static err post_audit_destroy(struct req *r)

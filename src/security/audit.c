@@ -128,8 +128,8 @@ static char *canonical(char *buf, size_t cap, size_t *n_r, int64_t id, int node,
 /* hash = HMAC-SM3(key, prev || text), key the chain key of the entry's
  * audit key version; key NULL gives the plain SM3 of the chains written
  * before migration 009 (audit_upgrade only). */
-static void chain_hash(const uint8_t *key, const uint8_t prev[SM3_LEN], const char *text,
-                       size_t n, uint8_t out[SM3_LEN])
+static void chain_hash(const uint8_t *key, const uint8_t prev[SM3_LEN], const char *text, size_t n,
+                       uint8_t out[SM3_LEN])
 {
     size_t total = SM3_LEN + n;
     uint8_t stackbuf[4096];
@@ -1166,8 +1166,8 @@ static err load_anchor_file(struct anchors *an, struct audit_verify_result *r)
 static err load_db_markers(db *d, struct anchors *an, struct audit_verify_result *r)
 {
     db_stmt *s;
-    err e = db_prepare(d, "SELECT node, seq, hash, count, at, mac, key_version FROM audit_marker",
-                       &s);
+    err e =
+        db_prepare(d, "SELECT node, seq, hash, count, at, mac, key_version FROM audit_marker", &s);
     if (e)
         return e;
     bool row;
@@ -1441,8 +1441,8 @@ static bool enter_segment(const struct anchors *an, struct walk *k, db_stmt *s, 
     const char *action = db_col_text(s, 8), *detail = db_col_text(s, 12);
     const char *tag = detail ? strstr(detail, "old_tag=") : NULL;
     uint8_t want[SM3_LEN], old_key[SM3_LEN], got[SM3_LEN];
-    if (!action || strcmp(action, "audit.key_switch") || !tag ||
-        strlen(tag + 8) < 2 * SM3_LEN || !hex_decode(tag + 8, got, SM3_LEN))
+    if (!action || strcmp(action, "audit.key_switch") || !tag || strlen(tag + 8) < 2 * SM3_LEN ||
+        !hex_decode(tag + 8, got, SM3_LEN))
         return broken(r, "switch", k->node, id,
                       "the first entry of the segment of audit key version %d is not a key switch "
                       "entry",
@@ -1600,8 +1600,8 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
 static err load_segments(db *d, struct anchors *an)
 {
     db_stmt *s;
-    err e = db_prepare(d, "SELECT version FROM audit_key_versions WHERE destroyed_at IS NOT NULL",
-                       &s);
+    err e =
+        db_prepare(d, "SELECT version FROM audit_key_versions WHERE destroyed_at IS NOT NULL", &s);
     if (e)
         return e;
     bool row;
@@ -1656,9 +1656,8 @@ static void add_segment(struct audit_verify_result *r, int node, int kv, int64_t
         r->segments_more = true;
         return;
     }
-    r->segments[r->nsegments++] =
-        (struct audit_segment_result){.node = node, .key_version = kv, .first_seq = first,
-                                      .last_seq = last};
+    r->segments[r->nsegments++] = (struct audit_segment_result){
+        .node = node, .key_version = kv, .first_seq = first, .last_seq = last};
 }
 
 /*
@@ -1694,7 +1693,7 @@ static err summarize_segments(db *d, const struct anchors *an, struct audit_veri
     int nodes[64];
     size_t nn = 0;
     for (size_t i = 0; i < nlens + an->nseg + an->nmk; i++) {
-        int node = i < nlens               ? lens[i].node
+        int node = i < nlens              ? lens[i].node
                    : i < nlens + an->nseg ? an->seg[i - nlens].node
                                           : an->mk[i - nlens - an->nseg].node;
         size_t j = 0;
@@ -1732,15 +1731,16 @@ static err summarize_segments(db *d, const struct anchors *an, struct audit_veri
                 break;
             int64_t top = x->last_seq < 0 || x->last_seq > mseq ? mseq : x->last_seq;
             x->purged = top >= x->first_seq ? top - x->first_seq + 1 : 0;
-            bool after_break = r->code[0] && (node > r->node || (node == r->node && broken_seq >= 0 &&
-                                                                   x->first_seq > broken_seq));
+            bool after_break =
+                r->code[0] && (node > r->node ||
+                               (node == r->node && broken_seq >= 0 && x->first_seq > broken_seq));
             bool has_break = r->code[0] && node == r->node && broken_seq >= x->first_seq &&
                              (x->last_seq < 0 || broken_seq <= x->last_seq);
-            const char *state = has_break     ? "broken"
-                                : after_break ? "unchecked"
+            const char *state = has_break                                         ? "broken"
+                                : after_break                                     ? "unchecked"
                                 : r->code[0] && node == r->node && broken_seq < 0 ? "unchecked"
-                                : x->entries == 0 && x->purged > 0 ? "purged"
-                                                                   : "verified";
+                                : x->entries == 0 && x->purged > 0                ? "purged"
+                                                                                  : "verified";
             snprintf(x->state, sizeof x->state, "%s", state);
         }
     }
@@ -2169,8 +2169,8 @@ err audit_prune_partitions(db *d, int64_t boundary_ms, err (*drop)(db *d, void *
 static err segment_max(db *d, int node, int *kv_r)
 {
     db_stmt *s;
-    err e = db_prepare(
-        d, "SELECT COALESCE(MAX(key_version), 1) FROM audit_segments WHERE node = ?", &s);
+    err e = db_prepare(d, "SELECT COALESCE(MAX(key_version), 1) FROM audit_segments WHERE node = ?",
+                       &s);
     if (e)
         return e;
     db_bind_int64(s, 1, node);
@@ -2410,8 +2410,7 @@ err audit_key_destroy(db *d, int version, int64_t user_id)
     if ((e = newest_version(d, &newest)))
         return e;
     if (version == newest)
-        return err_set(E_CONFLICT, "audit_key_current", NULL,
-                       "不能销毁当前使用的审计密钥版本");
+        return err_set(E_CONFLICT, "audit_key_current", NULL, "不能销毁当前使用的审计密钥版本");
     if (version == 1 && keys_audit_in_master())
         return err_set(E_CONFLICT, "audit_key_in_master", NULL,
                        "审计密钥版本 1 由当前仍保存的主密钥派生：须先完成一次主密钥轮换并销毁旧主"

@@ -203,10 +203,10 @@ err audit_key_destroy(db *d, int version, int64_t user_id) MUST_USE;
 
 struct audit_key_version {
     int version;
-    int64_t created_by, created_at; /* 0 for version 1 */
+    int64_t created_by, created_at;     /* 0 for version 1 */
     int64_t destroyed_by, destroyed_at; /* 0 while held */
-    int64_t segments; /* chain segments it opened */
-    bool held;        /* in this server's key file */
+    int64_t segments;                   /* chain segments it opened */
+    bool held;                          /* in this server's key file */
 };
 
 /* The audit key versions, newest first (up to cap; *n_r how many). */

@@ -372,7 +372,7 @@ struct keyset {
     struct key_version ver[KEYS_LOADED_MAX];
     int current;
     bool pinned;
-    uint8_t fixed[KEY__COUNT][SM3_LEN]; /* the non-rotating purposes, when pinned */
+    uint8_t fixed[KEY__COUNT][SM3_LEN];     /* the non-rotating purposes, when pinned */
     struct audit_key audit[AUDIT_KEYS_MAX]; /* audit key versions 2.. ("audit-key" lines) */
     bool audit1_gone; /* audit key version 1 destroyed ("audit-destroyed 1") */
 };
