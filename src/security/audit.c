@@ -552,24 +552,32 @@ static err append_node(db *d, int node, struct queued *list, int switch_to, int6
     return save_head(d, key, seq, hash);
 }
 
+/* A key version by `sql`, a one-row, one-column query of one parameter,
+ * the node (1 when it answers no row). */
+static err node_key_version(db *d, const char *sql, int node, int *kv_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, sql, &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, node);
+    bool row;
+    *kv_r = 1;
+    if (!(e = db_row(s, &row)) && row)
+        *kv_r = (int)db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
 /* The audit key version of node's newest segment, or for a node without
  * one, the newest version (what its first entry will open: a node that had
  * entries before a rotation has a segment of it). */
 static err node_version(db *d, int node, int *kv_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d,
-                       "SELECT COALESCE((SELECT MAX(key_version) FROM audit_segments WHERE node = "
-                       "?), (SELECT MAX(version) FROM audit_key_versions), 1)",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, node);
-    bool row;
-    if (!(e = db_row(s, &row)) && row)
-        *kv_r = (int)db_col_int64(s, 0);
-    db_done(s);
-    return e;
+    return node_key_version(d,
+                            "SELECT COALESCE((SELECT MAX(key_version) FROM audit_segments WHERE "
+                            "node = ?), (SELECT MAX(version) FROM audit_key_versions), 1)",
+                            node, kv_r);
 }
 
 /* append_node for this process's node. */
@@ -2168,18 +2176,8 @@ err audit_prune_partitions(db *d, int64_t boundary_ms, err (*drop)(db *d, void *
 /* The audit key version of node's newest segment, 1 without one. */
 static err segment_max(db *d, int node, int *kv_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT COALESCE(MAX(key_version), 1) FROM audit_segments WHERE node = ?",
-                       &s);
-    if (e)
-        return e;
-    db_bind_int64(s, 1, node);
-    bool row;
-    *kv_r = 1;
-    if (!(e = db_row(s, &row)) && row)
-        *kv_r = (int)db_col_int64(s, 0);
-    db_done(s);
-    return e;
+    return node_key_version(
+        d, "SELECT COALESCE(MAX(key_version), 1) FROM audit_segments WHERE node = ?", node, kv_r);
 }
 
 /* The nodes with a chain: entries or a retention marker, ascending. */
