@@ -339,11 +339,44 @@ static const char *reason_label(const char *code)
         {"wiped", "审计日志为空，但签名检查点记录了日志（日志被清空）"},
         {"marker", "保留期标记签名无效或与哈希链不符（标记被伪造）"},
         {"anchor_file", "审计锚点文件中有签名无效的行（锚点文件被改动）"},
+        {"switch",
+         "审计密钥切换记录与登记的日志段不符，或旧密钥对旧链头的担保不符（切换被伪造或挪动）"},
+        {"key_destroyed", "已销毁的审计密钥版本仍有记录（从旧备份恢复，或被写回已清理的日志段）"},
+        {"key_missing", "本服务器的密钥文件中没有校验该日志段所需的审计密钥版本"},
     };
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
         if (!strcmp(code, labels[i].code))
             return labels[i].label;
     return "审计日志校验未通过";
+}
+
+/* Per segment, what verification did (docs/audit.md, "Rotating the audit
+ * key"): a purged segment is not a break. */
+static json_t *audit_segments_json(const struct audit_verify_result *v)
+{
+    static const struct {
+        const char *state, *label;
+    } labels[] = {
+        {"verified", "已校验"},
+        {"purged", "已超过保留期并清理"},
+        {"broken", "校验未通过"},
+        {"unchecked", "未校验（之前已发现问题）"},
+    };
+    json_t *arr = json_array();
+    for (size_t i = 0; i < v->nsegments; i++) {
+        const struct audit_segment_result *g = &v->segments[i];
+        const char *label = g->state;
+        for (size_t j = 0; j < sizeof labels / sizeof labels[0]; j++)
+            if (!strcmp(g->state, labels[j].state))
+                label = labels[j].label;
+        json_array_append_new(
+            arr, json_pack("{s:i, s:i, s:I, s:o, s:I, s:I, s:s, s:s}", "node", g->node,
+                           "key_version", g->key_version, "first_seq", (json_int_t)g->first_seq,
+                           "last_seq", g->last_seq < 0 ? json_null() : json_integer(g->last_seq),
+                           "entries", (json_int_t)g->entries, "purged", (json_int_t)g->purged,
+                           "state", g->state, "state_label", label));
+    }
+    return arr;
 }
 
 static err get_audit_verify(struct req *r)
@@ -367,6 +400,8 @@ static err get_audit_verify(struct req *r)
     json_object_set_new(o, "pruned", json_integer(v.pruned));
     json_object_set_new(o, "code", ok ? json_null() : json_string(v.code));
     json_object_set_new(o, "reason", ok ? json_null() : json_string(reason_label(v.code)));
+    json_object_set_new(o, "segments", audit_segments_json(&v));
+    json_object_set_new(o, "skipped_anchors", json_integer(v.skipped));
     req_audit(r, "audit.verify", "audit", v.broken_id > 0 ? v.broken_id : 0, "ok",
               arena_printf(r->a, "checked=%lld intact=%d", (long long)v.checked, ok));
     return reply_json(r, 200, o);

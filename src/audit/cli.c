@@ -18,6 +18,29 @@
 #include "cli.h"
 #include "security/audit.h"
 
+/* One line per chain segment (docs/audit.md, "Rotating the audit key"),
+ * printed after the summary line only when there is more than one audit
+ * key version to tell apart. */
+static void print_segments(const struct audit_verify_result *v)
+{
+    bool versions = false;
+    for (size_t i = 0; i < v->nsegments; i++)
+        versions |= v->segments[i].key_version != 1;
+    if (!versions)
+        return;
+    for (size_t i = 0; i < v->nsegments; i++) {
+        const struct audit_segment_result *g = &v->segments[i];
+        char last[24] = "end";
+        if (g->last_seq >= 0)
+            snprintf(last, sizeof last, "%lld", (long long)g->last_seq);
+        printf("segment node %d audit key %d: seq %lld-%s, %lld entries, %lld pruned: %s\n",
+               g->node, g->key_version, (long long)g->first_seq, last, (long long)g->entries,
+               (long long)g->purged, g->state);
+    }
+    if (v->segments_more)
+        printf("(more segments not listed)\n");
+}
+
 int cmd_audit_verify(int argc, char **argv)
 {
     struct config c;
@@ -39,6 +62,7 @@ int cmd_audit_verify(int argc, char **argv)
         printf("audit chain intact: %lld entries checked, %lld signed checkpoints matched, "
                "%lld entries pruned under signed retention markers\n",
                (long long)v.checked, (long long)v.anchored, (long long)v.pruned);
+        print_segments(&v);
         return 0;
     }
     if (v.broken_id > 0)
@@ -47,6 +71,7 @@ int cmd_audit_verify(int argc, char **argv)
     else /* not at an entry: an empty chain, the anchor file, a marker */
         printf("audit chain BROKEN (node %d): %s [%s]\n", v.node, v.reason, v.code);
     printf("%lld entries checked before the break\n", (long long)v.checked);
+    print_segments(&v);
     return 1;
 }
 

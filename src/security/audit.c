@@ -51,6 +51,7 @@ static struct {
      * database a tamperer can write */
     int64_t seq;
     uint8_t hash[SM3_LEN];
+    int kv;                 /* the audit key version of that head's segment */
     bool have_head;         /* seq/hash hold a committed head */
     int64_t committed;      /* entries this process committed */
     int64_t checkpointed;   /* seq of the last checkpoint written */
@@ -124,9 +125,10 @@ static char *canonical(char *buf, size_t cap, size_t *n_r, int64_t id, int node,
         action, object_type, (long long)object_id, result, detail);
 }
 
-/* hash = HMAC-SM3(KEY_AUDIT, prev || text); keyed = false gives the plain
- * SM3 of the chains written before migration 009 (audit_upgrade only). */
-static void chain_hash(bool keyed, const uint8_t prev[SM3_LEN], const char *text, size_t n,
+/* hash = HMAC-SM3(key, prev || text), key the chain key of the entry's
+ * audit key version; key NULL gives the plain SM3 of the chains written
+ * before migration 009 (audit_upgrade only). */
+static void chain_hash(const uint8_t *key, const uint8_t prev[SM3_LEN], const char *text, size_t n,
                        uint8_t out[SM3_LEN])
 {
     size_t total = SM3_LEN + n;
@@ -136,12 +138,26 @@ static void chain_hash(bool keyed, const uint8_t prev[SM3_LEN], const char *text
         abort();
     memcpy(buf, prev, SM3_LEN);
     memcpy(buf + SM3_LEN, text, n);
-    if (keyed)
-        hmac_sm3(keys_get(KEY_AUDIT), SM3_LEN, buf, total, out);
+    if (key)
+        hmac_sm3(key, SM3_LEN, buf, total, out);
     else
         sm3(buf, total, out);
     if (buf != stackbuf)
         free(buf);
+}
+
+/* The tag a key switch entry records of the head it follows: HMAC-SM3
+ * under the old version's chain key of the head's hash and the new
+ * version, so the switch point is vouched for by the old key as well as
+ * chained under the new one (docs/audit.md, "Rotating the audit key"). */
+static void switch_tag(const uint8_t old_key[SM3_LEN], const uint8_t head[SM3_LEN], int to_version,
+                       uint8_t out[SM3_LEN])
+{
+    uint8_t buf[SM3_LEN + 48];
+    memcpy(buf, head, SM3_LEN);
+    int n = snprintf((char *)buf + SM3_LEN, sizeof buf - SM3_LEN, "audit.key_switch to_version=%d",
+                     to_version);
+    hmac_sm3(old_key, SM3_LEN, buf, SM3_LEN + (size_t)n, out);
 }
 
 /* The columns of an audit_log row that entry_check reads, in its order. */
@@ -165,7 +181,8 @@ struct entry {
  * the current row of `s` (ENTRY_COLS), compute the hash it must have after
  * `prev` (keyed, or the legacy plain SM3) and compare both stored hashes.
  */
-static void entry_check(db_stmt *s, bool keyed, const uint8_t prev[SM3_LEN], struct entry *x)
+static void entry_check(db_stmt *s, const uint8_t *key, const uint8_t prev[SM3_LEN],
+                        struct entry *x)
 {
     size_t plen, hlen;
     x->id = db_col_int64(s, 0);
@@ -184,7 +201,7 @@ static void entry_check(db_stmt *s, bool keyed, const uint8_t prev[SM3_LEN], str
         canonical(buf, sizeof buf, &n, x->id, x->node, x->seq, x->at, db_col_int64(s, 4),
                   db_col_text(s, 5), db_col_text(s, 6), db_col_text(s, 7), db_col_text(s, 8),
                   db_col_text(s, 9), db_col_int64(s, 10), db_col_text(s, 11), db_col_text(s, 12));
-    chain_hash(keyed, prev, text, n, x->expect);
+    chain_hash(key, prev, text, n, x->expect);
     if (text != buf)
         free(text);
     x->linked = x->prev && ct_equal(x->prev, prev, SM3_LEN);
@@ -193,30 +210,60 @@ static void entry_check(db_stmt *s, bool keyed, const uint8_t prev[SM3_LEN], str
 
 /* ---- anchors: checkpoints and retention markers outside the database ---- */
 
-/* The signed text of an anchor: "<kind> node=N seq=S hash=H count=C at=T". */
+/* The audit key version `version`'s key for p, re-reading the key file
+ * once when it is not held (another server added it). */
+static bool audit_key(int version, enum key_purpose p, uint8_t out[SM3_LEN])
+{
+    if (keys_audit_key(version, p, out))
+        return true;
+    if (keys_reload_if_changed())
+        return false;
+    return keys_audit_key(version, p, out);
+}
+
+/* The signed text of an anchor: "<kind> node=N seq=S hash=H count=C at=T",
+ * and " key=V" when it is signed with an audit key version after the first
+ * (lines of version 1 are as they were before versions existed). */
 static int anchor_text(char *buf, size_t cap, const char *kind, int node, int64_t seq,
-                       const uint8_t hash[SM3_LEN], int64_t count, int64_t at)
+                       const uint8_t hash[SM3_LEN], int64_t count, int64_t at, int kv)
 {
     char hex[2 * SM3_LEN + 1];
     hex_encode(hash, SM3_LEN, hex);
-    return snprintf(buf, cap, "%s node=%d seq=%lld hash=%s count=%lld at=%lld", kind, node,
-                    (long long)seq, hex, (long long)count, (long long)at);
+    int n = snprintf(buf, cap, "%s node=%d seq=%lld hash=%s count=%lld at=%lld", kind, node,
+                     (long long)seq, hex, (long long)count, (long long)at);
+    if (kv > 1)
+        n += snprintf(buf + n, cap - (size_t)n, " key=%d", kv);
+    return n;
 }
 
-static void anchor_mac(const char *text, size_t n, uint8_t mac[SM3_LEN])
+/* The anchor MAC under audit key version kv; false when it is not held. */
+static bool anchor_mac(int kv, const char *text, size_t n, uint8_t mac[SM3_LEN])
 {
-    hmac_sm3(keys_get(KEY_AUDIT_ANCHOR), SM3_LEN, text, n, mac);
+    uint8_t key[SM3_LEN];
+    if (!audit_key(kv, KEY_AUDIT_ANCHOR, key))
+        return false;
+    hmac_sm3(key, SM3_LEN, text, n, mac);
+    explicit_bzero(key, sizeof key);
+    return true;
 }
 
-/* Append one signed anchor line to the anchor file (0600, created if
- * missing, synced) and send it to syslog. */
+static err audit_key_missing(int kv)
+{
+    log_event(LOG_ERROR, "audit_key_missing", NULL);
+    return err_set(E_CRYPTO, "audit_key_missing", NULL,
+                   "本服务器的密钥文件中没有审计密钥版本 %d：多台服务器须共用同一密钥文件", kv);
+}
+
+/* Append one signed anchor line (signed with audit key version kv) to the
+ * anchor file (0600, created if missing, synced) and send it to syslog. */
 static err anchor_write(const char *kind, int node, int64_t seq, const uint8_t hash[SM3_LEN],
-                        int64_t count, int64_t at)
+                        int64_t count, int64_t at, int kv)
 {
     char line[ANCHOR_LINE];
-    int n = anchor_text(line, sizeof line, kind, node, seq, hash, count, at);
+    int n = anchor_text(line, sizeof line, kind, node, seq, hash, count, at, kv);
     uint8_t mac[SM3_LEN];
-    anchor_mac(line, (size_t)n, mac);
+    if (!anchor_mac(kv, line, (size_t)n, mac))
+        return audit_key_missing(kv);
     char hex[2 * SM3_LEN + 1];
     hex_encode(mac, SM3_LEN, hex);
     n += snprintf(line + n, sizeof line - (size_t)n, " mac=%s", hex);
@@ -248,12 +295,13 @@ static void checkpoint(bool force)
     pthread_mutex_lock(&w.mu);
     bool due = w.have_head && (force || w.seq != w.checkpointed);
     int64_t seq = w.seq, count = w.committed;
+    int kv = w.kv;
     uint8_t hash[SM3_LEN];
     memcpy(hash, w.hash, SM3_LEN);
     if (due)
         w.checkpointed = seq;
     pthread_mutex_unlock(&w.mu);
-    if (due && anchor_write("checkpoint", id_node(), seq, hash, count, now_ms()))
+    if (due && anchor_write("checkpoint", id_node(), seq, hash, count, now_ms(), kv))
         log_event(LOG_ERROR, "audit_checkpoint_failed", NULL);
 }
 
@@ -269,12 +317,13 @@ static void checkpoint_at_exit(void)
 
 /* Adopt a committed head (after the commit of an append). Heads of
  * concurrent transactions may be reported out of order: keep the newest. */
-static void committed_head(int64_t seq, const uint8_t hash[SM3_LEN], int64_t n)
+static void committed_head(int64_t seq, const uint8_t hash[SM3_LEN], int64_t n, int kv)
 {
     pthread_mutex_lock(&w.mu);
     if (!w.have_head || seq > w.seq) {
         w.seq = seq;
         memcpy(w.hash, hash, SM3_LEN);
+        w.kv = kv;
         w.have_head = true;
     }
     w.committed += n;
@@ -343,10 +392,10 @@ static err read_marker(db *d, int node, int64_t *seq_r, uint8_t hash[SM3_LEN])
     return e;
 }
 
-/* Read this node's chain head inside the open transaction on d, after
- * locking it: the last entry, or the retention marker when pruning left no
- * entry, or the genesis (seq 0, zero hash). */
-static err read_head(db *d, const char *key, int64_t *seq_r, uint8_t hash[SM3_LEN])
+/* Read node's chain head inside the open transaction on d, after locking
+ * it: the last entry, or the retention marker when pruning left no entry,
+ * or the genesis (seq 0, zero hash). */
+static err read_head(db *d, int node, const char *key, int64_t *seq_r, uint8_t hash[SM3_LEN])
 {
     err e = lock_head(d, key);
     if (e)
@@ -355,7 +404,7 @@ static err read_head(db *d, const char *key, int64_t *seq_r, uint8_t hash[SM3_LE
     if ((e = db_prepare(
              d, "SELECT seq, hash FROM audit_log WHERE node = ? ORDER BY seq DESC LIMIT 1", &s)))
         return e;
-    db_bind_int64(s, 1, id_node());
+    db_bind_int64(s, 1, node);
     bool row;
     if (!(e = db_row(s, &row)) && row) {
         size_t n;
@@ -368,7 +417,52 @@ static err read_head(db *d, const char *key, int64_t *seq_r, uint8_t hash[SM3_LE
     db_done(s);
     if (e || row)
         return e;
-    return read_marker(d, id_node(), seq_r, hash);
+    return read_marker(d, node, seq_r, hash);
+}
+
+/*
+ * The audit key version node's next entry is chained under, inside the
+ * transaction that holds its head (read_head): that of its newest segment
+ * (audit_segments), or 1 when it has none. A node's very first entry
+ * (head_seq 0) after an audit key rotation opens a segment of the newest
+ * version at once (first_id: that entry's id), so a server that joins later
+ * never writes under a key that may be destroyed.
+ */
+static err segment_version(db *d, int node, int64_t head_seq, int64_t first_id, int *kv_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT (SELECT MAX(key_version) FROM audit_segments WHERE node = ?), "
+                       "(SELECT MAX(version) FROM audit_key_versions)",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, node);
+    bool row;
+    int64_t mine = 0, newest = 1;
+    if (!(e = db_row(s, &row)) && row) {
+        mine = db_col_null(s, 0) ? 0 : db_col_int64(s, 0);
+        newest = db_col_null(s, 1) ? 1 : db_col_int64(s, 1);
+    }
+    db_done(s);
+    if (e)
+        return e;
+    *kv_r = mine ? (int)mine : 1;
+    if (mine || head_seq != 0 || newest <= 1)
+        return E_OK;
+    if ((e = db_prepare(d,
+                        "INSERT INTO audit_segments (node, key_version, first_seq, first_id, "
+                        "created_at) VALUES (?, ?, 1, ?, ?)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, node);
+    db_bind_int64(s, 2, newest);
+    db_bind_int64(s, 3, first_id);
+    db_bind_int64(s, 4, now_ms());
+    if ((e = db_run(s, NULL)))
+        return e;
+    *kv_r = (int)newest;
+    return E_OK;
 }
 
 /* The chain head is recorded beside the chain too, so removing the newest
@@ -391,26 +485,39 @@ static err save_head(db *d, const char *key, int64_t seq, const uint8_t hash[SM3
     return db_run(s, NULL);
 }
 
-/* Insert a list of entries after the chain head inside the open transaction
- * on d, and record the new head; the new head is left in *seq_r and hash
- * for the caller to adopt once the transaction has committed. */
-static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM3_LEN])
+/* Insert a list of entries after node's chain head inside the open
+ * transaction on d, chained under its segment's audit key version
+ * (segment_version), and record the new head; the new head and its key
+ * version are left in *seq_r, hash and *kv_r for the caller to adopt once
+ * the transaction has committed. `switch_to` > 0: chained under that
+ * version instead (the switch entry of audit_key_rotate, which opens its
+ * segment). */
+static err append_node(db *d, int node, struct queued *list, int switch_to, int64_t *seq_r,
+                       uint8_t hash[SM3_LEN], int *kv_r)
 {
     char key[32];
-    snprintf(key, sizeof key, "audit_head:%d", id_node());
+    snprintf(key, sizeof key, "audit_head:%d", node);
     int64_t seq;
-    err e = read_head(d, key, &seq, hash);
+    int kv;
+    err e = read_head(d, node, key, &seq, hash);
+    if (!e)
+        e = segment_version(d, node, seq, list->id, &kv);
     if (e)
         return e;
+    uint8_t chain_key[SM3_LEN];
+    if (switch_to)
+        kv = switch_to;
+    if (!audit_key(kv, KEY_AUDIT, chain_key))
+        return audit_key_missing(kv);
     for (struct queued *q = list; q; q = q->next) {
         char buf[2048];
         size_t n;
         seq++;
-        char *text = canonical(buf, sizeof buf, &n, q->id, id_node(), seq, q->at, q->user_id,
+        char *text = canonical(buf, sizeof buf, &n, q->id, node, seq, q->at, q->user_id,
                                q->username, q->role, q->ip, q->action, q->object_type, q->object_id,
                                q->result, q->detail);
         uint8_t next[SM3_LEN];
-        chain_hash(true, hash, text, n, next);
+        chain_hash(chain_key, hash, text, n, next);
         if (text != buf)
             free(text);
         db_stmt *s;
@@ -421,7 +528,7 @@ static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM
                             &s)))
             return e;
         db_bind_int64(s, 1, q->id);
-        db_bind_int64(s, 2, id_node());
+        db_bind_int64(s, 2, node);
         db_bind_int64(s, 3, seq);
         db_bind_int64(s, 4, q->at);
         db_bind_int64(s, 5, q->user_id);
@@ -439,8 +546,44 @@ static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM
             return e;
         memcpy(hash, next, SM3_LEN);
     }
+    explicit_bzero(chain_key, sizeof chain_key);
     *seq_r = seq;
+    *kv_r = kv;
     return save_head(d, key, seq, hash);
+}
+
+/* A key version by `sql`, a one-row, one-column query of one parameter,
+ * the node (1 when it answers no row). */
+static err node_key_version(db *d, const char *sql, int node, int *kv_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, sql, &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, node);
+    bool row;
+    *kv_r = 1;
+    if (!(e = db_row(s, &row)) && row)
+        *kv_r = (int)db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
+/* The audit key version of node's newest segment, or for a node without
+ * one, the newest version (what its first entry will open: a node that had
+ * entries before a rotation has a segment of it). */
+static err node_version(db *d, int node, int *kv_r)
+{
+    return node_key_version(d,
+                            "SELECT COALESCE((SELECT MAX(key_version) FROM audit_segments WHERE "
+                            "node = ?), (SELECT MAX(version) FROM audit_key_versions), 1)",
+                            node, kv_r);
+}
+
+/* append_node for this process's node. */
+static err append_in(db *d, struct queued *list, int64_t *seq_r, uint8_t hash[SM3_LEN], int *kv_r)
+{
+    return append_node(d, id_node(), list, 0, seq_r, hash, kv_r);
 }
 
 static int64_t list_len(const struct queued *q)
@@ -456,14 +599,15 @@ static err append(db *d, struct queued *list)
 {
     int64_t seq;
     uint8_t hash[SM3_LEN];
+    int kv;
     err e = db_begin(d);
     if (e)
         return e;
-    if ((e = append_in(d, list, &seq, hash)) || (e = db_commit(d))) {
+    if ((e = append_in(d, list, &seq, hash, &kv)) || (e = db_commit(d))) {
         db_rollback(d);
         return e;
     }
-    committed_head(seq, hash, list_len(list));
+    committed_head(seq, hash, list_len(list), kv);
     return E_OK;
 }
 
@@ -548,14 +692,15 @@ static int64_t taken_in_ms(db *d, int64_t id)
  * process keeps writing. On PostgreSQL the failed insert would abort the
  * caller's whole transaction, so each try runs in a savepoint; SQLite backs
  * out only the statement. */
-static err append_in_retry(db *d, struct queued *q, int64_t *seq_r, uint8_t hash[SM3_LEN])
+static err append_in_retry(db *d, struct queued *q, int64_t *seq_r, uint8_t hash[SM3_LEN],
+                           int *kv_r)
 {
     bool pg = db_kind(d) == DB_POSTGRES;
     err e;
     for (int tries = 0;; tries++) {
         if (pg && (e = db_begin(d)))
             return e;
-        e = append_in(d, q, seq_r, hash);
+        e = append_in(d, q, seq_r, hash, kv_r);
         if (pg)
             e = e ? (db_rollback(d), e) : db_commit(d);
         if (e != E_CONFLICT || tries == 9)
@@ -577,13 +722,14 @@ static void free_list(struct queued *q)
 struct inline_head {
     int64_t seq;
     uint8_t hash[SM3_LEN];
+    int kv;
 };
 
 static void inline_end(void *ctx, bool committed)
 {
     struct inline_head *h = ctx;
     if (committed)
-        committed_head(h->seq, h->hash, 1);
+        committed_head(h->seq, h->hash, 1, h->kv);
     free(h);
 }
 
@@ -595,7 +741,7 @@ err audit_log(db *d, const struct audit_entry *e)
         struct inline_head *h = malloc(sizeof *h);
         if (!h)
             abort();
-        err r = append_in_retry(d, q, &h->seq, h->hash);
+        err r = append_in_retry(d, q, &h->seq, h->hash, &h->kv);
         if (!r)
             r = db_after_commit(d, inline_end, h);
         else
@@ -654,9 +800,12 @@ static void adopt_db_head(db *d)
     snprintf(key, sizeof key, "audit_head:%d", id_node());
     int64_t seq;
     uint8_t hash[SM3_LEN];
+    int kv = 1;
     err e = db_begin(d);
     if (!e) {
-        e = read_head(d, key, &seq, hash);
+        e = read_head(d, id_node(), key, &seq, hash);
+        if (!e)
+            e = node_version(d, id_node(), &kv);
         db_rollback(d);
     }
     if (e) {
@@ -666,7 +815,7 @@ static void adopt_db_head(db *d)
     pthread_mutex_lock(&w.mu);
     w.have_head = false; /* whatever an earlier writer of this process knew */
     pthread_mutex_unlock(&w.mu);
-    committed_head(seq, hash, 0);
+    committed_head(seq, hash, 0, kv);
 }
 
 static void deadline_in(struct timespec *ts, int s)
@@ -765,6 +914,7 @@ struct joined {
     uint64_t n;
     int64_t seq;
     uint8_t hash[SM3_LEN];
+    int kv;
 };
 
 /* The end of the transaction audit_join appended to. */
@@ -772,7 +922,7 @@ static void joined_end(void *ctx, bool committed)
 {
     struct joined *j = ctx;
     if (committed)
-        committed_head(j->seq, j->hash, (int64_t)j->n);
+        committed_head(j->seq, j->hash, (int64_t)j->n, j->kv);
     pthread_mutex_lock(&w.mu);
     assert(w.linking); /* audit_join set it for this transaction */
     if (committed) {
@@ -824,7 +974,7 @@ err audit_join(db *d)
         joined_end(j, false);
         return e;
     }
-    return append_in(d, j->list, &j->seq, j->hash);
+    return append_in(d, j->list, &j->seq, j->hash, &j->kv);
 }
 
 err audit_start(const char *db_url)
@@ -876,6 +1026,14 @@ struct anchor {
     int node;
     int64_t seq, count, at;
     uint8_t hash[SM3_LEN];
+    int kv; /* the audit key version that signed it */
+};
+
+/* A chain segment: node's entries from first_seq on (up to the next
+ * segment's) are chained under audit key version kv. */
+struct seg {
+    int node, kv;
+    int64_t first_seq, first_id;
 };
 
 struct anchors {
@@ -883,6 +1041,10 @@ struct anchors {
     size_t ncp, capcp;
     struct anchor *mk; /* retention markers (file and database) */
     size_t nmk, capmk;
+    struct seg *seg; /* every segment of the database, by node then first_seq */
+    size_t nseg;
+    bool destroyed[KEY_VERSION_MAX + 1]; /* audit key versions destroyed */
+    int64_t skipped;                     /* anchors signed under a destroyed version */
 };
 
 static void push(struct anchor **v, size_t *n, size_t *cap, const struct anchor *a)
@@ -919,14 +1081,22 @@ static bool broken(struct audit_verify_result *r, const char *code, int node, in
     return true;
 }
 
-/* Does `mac` sign this anchor? */
-static bool anchor_valid(const char *kind, const struct anchor *a, const uint8_t mac[SM3_LEN])
+enum anchor_check { ANCHOR_BAD, ANCHOR_OK, ANCHOR_KEY_GONE };
+
+/* Does `mac` sign this anchor? ANCHOR_KEY_GONE: it names an audit key
+ * version that was destroyed (with the segment it anchored), so it can be
+ * neither checked nor used; a version neither held nor destroyed is BAD. */
+static enum anchor_check anchor_valid(const struct anchors *an, const char *kind,
+                                      const struct anchor *a, const uint8_t mac[SM3_LEN])
 {
     char text[ANCHOR_LINE];
-    int n = anchor_text(text, sizeof text, kind, a->node, a->seq, a->hash, a->count, a->at);
+    int n = anchor_text(text, sizeof text, kind, a->node, a->seq, a->hash, a->count, a->at, a->kv);
     uint8_t want[SM3_LEN];
-    anchor_mac(text, (size_t)n, want);
-    return ct_equal(want, mac, SM3_LEN);
+    if (a->kv < 1 || a->kv > KEY_VERSION_MAX)
+        return ANCHOR_BAD;
+    if (!anchor_mac(a->kv, text, (size_t)n, want))
+        return an->destroyed[a->kv] ? ANCHOR_KEY_GONE : ANCHOR_BAD;
+    return ct_equal(want, mac, SM3_LEN) ? ANCHOR_OK : ANCHOR_BAD;
 }
 
 /* Read the anchor file: every line must carry a valid signature. */
@@ -945,22 +1115,35 @@ static err load_anchor_file(struct anchors *an, struct audit_verify_result *r)
     while (fgets(line, sizeof line, f)) {
         lineno++;
         char kind[16], hash[2 * SM3_LEN + 2], mac[2 * SM3_LEN + 2];
-        int node;
+        int node, used = 0, kv = 1;
         long long seq, count, at;
         struct anchor a = {0};
         uint8_t m[SM3_LEN];
-        bool ok =
-            sscanf(line, "%15s node=%d seq=%lld hash=%65s count=%lld at=%lld mac=%65s", kind, &node,
-                   &seq, hash, &count, &at, mac) == 7 &&
-            (!strcmp(kind, "checkpoint") || !strcmp(kind, "marker") || !strcmp(kind, "restore")) &&
-            strlen(hash) == 2 * SM3_LEN && hex_decode(hash, a.hash, SM3_LEN) &&
-            strlen(mac) == 2 * SM3_LEN && hex_decode(mac, m, SM3_LEN);
+        bool ok = sscanf(line, "%15s node=%d seq=%lld hash=%65s count=%lld at=%lld%n", kind, &node,
+                         &seq, hash, &count, &at, &used) == 6 &&
+                  used > 0;
+        /* " key=V" before the MAC: signed with audit key version V (> 1) */
+        if (ok && !strncmp(line + used, " key=", 5))
+            ok = sscanf(line + used, " key=%d mac=%65s", &kv, mac) == 2 && kv > 1;
+        else if (ok)
+            ok = sscanf(line + used, " mac=%65s", mac) == 1;
+        ok = ok &&
+             (!strcmp(kind, "checkpoint") || !strcmp(kind, "marker") || !strcmp(kind, "restore")) &&
+             strlen(hash) == 2 * SM3_LEN && hex_decode(hash, a.hash, SM3_LEN) &&
+             strlen(mac) == 2 * SM3_LEN && hex_decode(mac, m, SM3_LEN);
+        enum anchor_check c = ANCHOR_BAD;
         if (ok) {
             a.node = node;
             a.seq = seq;
             a.count = count;
             a.at = at;
-            ok = anchor_valid(kind, &a, m);
+            a.kv = kv;
+            c = anchor_valid(an, kind, &a, m);
+            ok = c != ANCHOR_BAD;
+        }
+        if (c == ANCHOR_KEY_GONE) { /* its segment was purged with its key */
+            an->skipped++;
+            continue;
         }
         if (!ok) {
             broken(r, "anchor_file", 0, -1,
@@ -991,7 +1174,8 @@ static err load_anchor_file(struct anchors *an, struct audit_verify_result *r)
 static err load_db_markers(db *d, struct anchors *an, struct audit_verify_result *r)
 {
     db_stmt *s;
-    err e = db_prepare(d, "SELECT node, seq, hash, count, at, mac FROM audit_marker", &s);
+    err e =
+        db_prepare(d, "SELECT node, seq, hash, count, at, mac, key_version FROM audit_marker", &s);
     if (e)
         return e;
     bool row;
@@ -999,13 +1183,20 @@ static err load_db_markers(db *d, struct anchors *an, struct audit_verify_result
         struct anchor a = {.node = (int)db_col_int64(s, 0),
                            .seq = db_col_int64(s, 1),
                            .count = db_col_int64(s, 3),
-                           .at = db_col_int64(s, 4)};
+                           .at = db_col_int64(s, 4),
+                           .kv = (int)db_col_int64(s, 6)};
         size_t hn, mn;
         const void *h = db_col_blob(s, 2, &hn);
         const void *m = db_col_blob(s, 5, &mn);
         if (hn == SM3_LEN)
             memcpy(a.hash, h, SM3_LEN);
-        if (hn != SM3_LEN || mn != SM3_LEN || !anchor_valid("marker", &a, m)) {
+        enum anchor_check c =
+            hn == SM3_LEN && mn == SM3_LEN ? anchor_valid(an, "marker", &a, m) : ANCHOR_BAD;
+        if (c == ANCHOR_KEY_GONE) {
+            an->skipped++;
+            continue;
+        }
+        if (c == ANCHOR_BAD) {
             broken(r, "marker", a.node, -1,
                    "retention marker at seq %lld is not validly signed (forged marker)",
                    (long long)a.seq);
@@ -1045,7 +1236,10 @@ struct walk {
     int64_t seq, last_id, entries;
     uint8_t hash[SM3_LEN];
     const struct anchor *marker;
-    size_t cp, cp_end; /* the next checkpoint to meet */
+    size_t cp, cp_end;   /* the next checkpoint to meet */
+    size_t seg, seg_end; /* the node's segments in an->seg; seg: the next to enter */
+    int kv, prev_kv;     /* the key version of the current segment, and the one before */
+    uint8_t key[SM3_LEN];
 };
 
 /* The end of a chain (or a node known only from its anchors): the newest
@@ -1115,6 +1309,11 @@ static void start_chain(const struct anchors *an, struct walk *k, int node)
     k->marker = marker_of(an, node);
     checkpoints_of(an, node, &k->cp, &k->cp_end);
     k->cp_end += k->cp;
+    while (k->seg < an->nseg && an->seg[k->seg].node < node)
+        k->seg++;
+    k->seg_end = k->seg;
+    while (k->seg_end < an->nseg && an->seg[k->seg_end].node == node)
+        k->seg_end++;
     if (k->marker) {
         k->seq = k->marker->seq;
         memcpy(k->hash, k->marker->hash, SM3_LEN);
@@ -1197,6 +1396,77 @@ static bool renumbered(const struct anchors *an, const struct walk *k, const str
                   (long long)seq, (long long)(anchored - max_seq), (long long)anchored);
 }
 
+/* The chain key of audit version kv for the walk, or a finding: the key
+ * was destroyed although entries under it remain (a restored old backup,
+ * or rows written back into a purged segment), or this server lacks it. */
+static bool walk_key(const struct anchors *an, struct walk *k, int kv, int64_t id,
+                     struct audit_verify_result *r)
+{
+    k->kv = kv;
+    if (audit_key(kv, KEY_AUDIT, k->key))
+        return false;
+    if (kv >= 1 && kv <= KEY_VERSION_MAX && an->destroyed[kv])
+        return broken(r, "key_destroyed", k->node, id,
+                      "entries under audit key version %d remain, but that key was destroyed "
+                      "with its purged segment (entries restored or written back)",
+                      kv);
+    return broken(r, "key_missing", k->node, id,
+                  "audit key version %d is not in this server's key file (use the key file "
+                  "the servers share)",
+                  kv);
+}
+
+/*
+ * Before checking the entry at `seq` (the current row of s): take the key
+ * of the segment it is in and, at the first entry of a segment, check that
+ * it is the segment's recorded first entry and, for a segment opened by an
+ * audit key rotation (first_seq > 1), a switch entry whose old_tag is the
+ * old head's tag under the old key (unless that key went with its purged
+ * segment). True when a finding was recorded.
+ */
+static bool enter_segment(const struct anchors *an, struct walk *k, db_stmt *s, int64_t seq,
+                          struct audit_verify_result *r)
+{
+    int64_t id = db_col_int64(s, 0);
+    const struct seg *g = NULL;
+    while (k->seg < k->seg_end && an->seg[k->seg].first_seq <= seq)
+        g = &an->seg[k->seg++];
+    if (!g) /* the chain's first entry before any segment: version 1; else no change */
+        return k->kv ? false : walk_key(an, k, 1, id, r);
+    /* the version before g: its node's previous segment's, or 1 */
+    k->prev_kv = g > an->seg && g[-1].node == k->node ? g[-1].kv : 1;
+    if (walk_key(an, k, g->kv, id, r))
+        return true;
+    if (g->first_seq != seq)
+        return false; /* the chain starts inside it (its start was pruned) */
+    if (id != g->first_id)
+        return broken(r, "switch", k->node, id,
+                      "entry at seq %lld is not the recorded first entry of the segment of audit "
+                      "key version %d",
+                      (long long)seq, g->kv);
+    if (g->first_seq == 1)
+        return false; /* a node's first segment: nothing before it */
+    const char *action = db_col_text(s, 8), *detail = db_col_text(s, 12);
+    const char *tag = detail ? strstr(detail, "old_tag=") : NULL;
+    uint8_t want[SM3_LEN], old_key[SM3_LEN], got[SM3_LEN];
+    if (!action || strcmp(action, "audit.key_switch") || !tag || strlen(tag + 8) < 2 * SM3_LEN ||
+        !hex_decode(tag + 8, got, SM3_LEN))
+        return broken(r, "switch", k->node, id,
+                      "the first entry of the segment of audit key version %d is not a key switch "
+                      "entry",
+                      g->kv);
+    if (!audit_key(k->prev_kv, KEY_AUDIT, old_key))
+        return false; /* the old key went with its purged segment */
+    switch_tag(old_key, k->hash, g->kv, want);
+    explicit_bzero(old_key, sizeof old_key);
+    if (!ct_equal(want, got, SM3_LEN))
+        return broken(r, "switch", k->node, id,
+                      "the key switch entry's tag of the old head does not match under audit key "
+                      "version %d (switch forged or moved)",
+                      k->prev_kv);
+    return false;
+}
+
 static err verify_chains(db *d, const struct anchors *an, struct audit_verify_result *r,
                          struct walk **ends_r, size_t *nends_r)
 {
@@ -1253,8 +1523,12 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
                 }
             }
         }
+        if (enter_segment(an, &k, s, seq, r)) {
+            stop = true;
+            break;
+        }
         struct entry x;
-        entry_check(s, true, k.hash, &x);
+        entry_check(s, k.key, k.hash, &x);
         const uint8_t *expect = x.expect;
         const char *code = NULL, *why = NULL;
         if (seq != k.seq + 1) {
@@ -1330,13 +1604,166 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
     return e;
 }
 
+/* The audit key versions destroyed and every node's segments. */
+static err load_segments(db *d, struct anchors *an)
+{
+    db_stmt *s;
+    err e =
+        db_prepare(d, "SELECT version FROM audit_key_versions WHERE destroyed_at IS NOT NULL", &s);
+    if (e)
+        return e;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        int64_t v = db_col_int64(s, 0);
+        if (v >= 1 && v <= KEY_VERSION_MAX)
+            an->destroyed[v] = true;
+    }
+    db_done(s);
+    if (e || (e = db_prepare(d,
+                             "SELECT node, key_version, first_seq, first_id FROM audit_segments "
+                             "ORDER BY node, first_seq",
+                             &s)))
+        return e;
+    size_t cap = 0;
+    while (!(e = db_row(s, &row)) && row) {
+        if (an->nseg == cap) {
+            cap = cap ? 2 * cap : 16;
+            if (!(an->seg = realloc(an->seg, cap * sizeof *an->seg)))
+                abort();
+        }
+        an->seg[an->nseg++] = (struct seg){(int)db_col_int64(s, 0), (int)db_col_int64(s, 1),
+                                           db_col_int64(s, 2), db_col_int64(s, 3)};
+    }
+    db_done(s);
+    return e;
+}
+
+/* Entries of node in [lo, hi] (hi < 0: to the end) left in the table. */
+static err count_range(db *d, int node, int64_t lo, int64_t hi, int64_t *n_r)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT COUNT(*) FROM audit_log WHERE node = ? AND seq >= ? AND seq <= ?",
+                       &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, node);
+    db_bind_int64(s, 2, lo);
+    db_bind_int64(s, 3, hi < 0 ? INT64_MAX : hi);
+    bool row;
+    *n_r = 0;
+    if (!(e = db_row(s, &row)) && row)
+        *n_r = db_col_int64(s, 0);
+    db_done(s);
+    return e;
+}
+
+static void add_segment(struct audit_verify_result *r, int node, int kv, int64_t first,
+                        int64_t last)
+{
+    if (r->nsegments == AUDIT_SEGMENTS_MAX) {
+        r->segments_more = true;
+        return;
+    }
+    r->segments[r->nsegments++] = (struct audit_segment_result){
+        .node = node, .key_version = kv, .first_seq = first, .last_seq = last};
+}
+
+/*
+ * What verification says per segment (after the walk): every node's
+ * segments with their ranges, the entries of each left in the table, those
+ * removed under its retention marker, and the state: verified (walked
+ * intact), purged (every entry removed under a signed retention marker:
+ * not a break, even once its key is destroyed), broken (the finding is in
+ * it), unchecked (after the finding: the walk stopped).
+ */
+static err summarize_segments(db *d, const struct anchors *an, struct audit_verify_result *r)
+{
+    int64_t broken_seq = -1;
+    if (r->broken_id > 0) {
+        db_stmt *s;
+        err e = db_prepare(d, "SELECT seq FROM audit_log WHERE id = ?", &s);
+        if (e)
+            return e;
+        db_bind_int64(s, 1, r->broken_id);
+        bool row;
+        if (!(e = db_row(s, &row)) && row)
+            broken_seq = db_col_int64(s, 0);
+        db_done(s);
+        if (e)
+            return e;
+    }
+    struct chain_len *lens;
+    size_t nlens;
+    err e = chain_lengths(d, &lens, &nlens);
+    if (e)
+        return e;
+    /* the nodes: those with entries, segments or markers, ascending */
+    int nodes[64];
+    size_t nn = 0;
+    for (size_t i = 0; i < nlens + an->nseg + an->nmk; i++) {
+        int node = i < nlens              ? lens[i].node
+                   : i < nlens + an->nseg ? an->seg[i - nlens].node
+                                          : an->mk[i - nlens - an->nseg].node;
+        size_t j = 0;
+        while (j < nn && nodes[j] != node)
+            j++;
+        if (j == nn && nn < sizeof nodes / sizeof nodes[0])
+            nodes[nn++] = node;
+    }
+    free(lens);
+    for (size_t i = 1; i < nn; i++)
+        for (size_t j = i; j > 0 && nodes[j - 1] > nodes[j]; j--) {
+            int t = nodes[j];
+            nodes[j] = nodes[j - 1];
+            nodes[j - 1] = t;
+        }
+    for (size_t i = 0; i < nn; i++) {
+        int node = nodes[i];
+        size_t from = r->nsegments;
+        size_t g = 0;
+        while (g < an->nseg && an->seg[g].node < node)
+            g++;
+        if (g == an->nseg || an->seg[g].node != node || an->seg[g].first_seq > 1)
+            add_segment(r, node, 1, 1,
+                        g < an->nseg && an->seg[g].node == node ? an->seg[g].first_seq - 1 : -1);
+        for (; g < an->nseg && an->seg[g].node == node; g++)
+            add_segment(r, node, an->seg[g].kv, an->seg[g].first_seq,
+                        g + 1 < an->nseg && an->seg[g + 1].node == node
+                            ? an->seg[g + 1].first_seq - 1
+                            : -1);
+        const struct anchor *m = marker_of(an, node);
+        int64_t mseq = m ? m->seq : 0;
+        for (size_t j = from; !e && j < r->nsegments; j++) {
+            struct audit_segment_result *x = &r->segments[j];
+            if ((e = count_range(d, node, x->first_seq, x->last_seq, &x->entries)))
+                break;
+            int64_t top = x->last_seq < 0 || x->last_seq > mseq ? mseq : x->last_seq;
+            x->purged = top >= x->first_seq ? top - x->first_seq + 1 : 0;
+            bool after_break =
+                r->code[0] && (node > r->node ||
+                               (node == r->node && broken_seq >= 0 && x->first_seq > broken_seq));
+            bool has_break = r->code[0] && node == r->node && broken_seq >= x->first_seq &&
+                             (x->last_seq < 0 || broken_seq <= x->last_seq);
+            const char *state = has_break                                         ? "broken"
+                                : after_break                                     ? "unchecked"
+                                : r->code[0] && node == r->node && broken_seq < 0 ? "unchecked"
+                                : x->entries == 0 && x->purged > 0                ? "purged"
+                                                                                  : "verified";
+            snprintf(x->state, sizeof x->state, "%s", state);
+        }
+    }
+    return e;
+}
+
 err audit_verify(db *d, struct audit_verify_result *r)
 {
     memset(r, 0, sizeof *r);
     struct anchors an = {0};
     struct walk *ends = NULL;
     size_t nends = 0;
-    err e = load_anchor_file(&an, r);
+    err e = load_segments(d, &an);
+    if (!e)
+        e = load_anchor_file(&an, r);
     if (!e && !r->code[0])
         e = load_db_markers(d, &an, r);
     if (!e && !r->code[0]) {
@@ -1351,9 +1778,13 @@ err audit_verify(db *d, struct audit_verify_result *r)
     }
     if (!e && !r->code[0] && !check_anchor_only(&an, ends, nends, r))
         e = check_heads(d, &an, ends, nends, r);
+    if (!e)
+        e = summarize_segments(d, &an, r);
+    r->skipped = an.skipped;
     free(ends);
     free(an.cp);
     free(an.mk);
+    free(an.seg);
     if (!e && r->code[0] && r->broken_id == 0)
         r->broken_id = -1;
     return e;
@@ -1376,6 +1807,10 @@ struct rekeyed {
  * of the old (SM3) chain in *legacy_bad_id. */
 static err rekey_node(db *d, int node, int64_t *entries, int64_t *legacy_bad_id)
 {
+    /* before any audit key rotation: the chain is keyed with version 1 */
+    uint8_t key1[SM3_LEN];
+    if (!keys_audit_key(1, KEY_AUDIT, key1))
+        return audit_key_missing(1);
     struct rekeyed *rows = malloc(REKEY_BATCH * sizeof *rows);
     if (!rows)
         abort();
@@ -1402,8 +1837,8 @@ static err rekey_node(db *d, int node, int64_t *entries, int64_t *legacy_bad_id)
             if (first && plen == SM3_LEN)
                 memcpy(old_prev, prev, SM3_LEN);
             struct entry old, keyed;
-            entry_check(s, false, old_prev, &old);
-            entry_check(s, true, new_prev, &keyed);
+            entry_check(s, NULL, old_prev, &old);
+            entry_check(s, key1, new_prev, &keyed);
             bool ok = (first || old.seq == last + 1) && old.linked && old.intact;
             if (!ok && !*legacy_bad_id)
                 *legacy_bad_id = old.id;
@@ -1536,6 +1971,10 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed, bool
     if (e || last < first)
         return e;
     struct anchor m = {.node = node, .seq = last, .count = last - first + 1, .at = now_ms()};
+    /* signed with the node's current version: the marker outlives the keys
+     * of the segments it removes */
+    if ((e = node_version(d, node, &m.kv)))
+        return e;
     db_stmt *s;
     if ((e = db_prepare(d, "SELECT hash FROM audit_log WHERE node = ? AND seq = ?", &s)))
         return e;
@@ -1554,12 +1993,13 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed, bool
     if (e)
         return e;
     char text[ANCHOR_LINE];
-    int tn = anchor_text(text, sizeof text, "marker", node, m.seq, m.hash, m.count, m.at);
+    int tn = anchor_text(text, sizeof text, "marker", node, m.seq, m.hash, m.count, m.at, m.kv);
     uint8_t mac[SM3_LEN];
-    anchor_mac(text, (size_t)tn, mac);
+    if (!anchor_mac(m.kv, text, (size_t)tn, mac))
+        return audit_key_missing(m.kv);
     if ((e = db_prepare(d,
-                        "INSERT INTO audit_marker (node, seq, hash, count, at, mac) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO audit_marker (node, seq, hash, count, at, mac, key_version) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         &s)))
         return e;
     db_bind_int64(s, 1, node);
@@ -1568,11 +2008,12 @@ static err prune_node(db *d, int node, int64_t before_ms, int64_t *removed, bool
     db_bind_int64(s, 4, m.count);
     db_bind_int64(s, 5, m.at);
     db_bind_blob(s, 6, mac, SM3_LEN);
+    db_bind_int64(s, 7, m.kv);
     if ((e = db_run(s, NULL)))
         return e;
     /* into the file before the commit: a marker whose removal then failed
      * still matches the chain, a removal without its marker would not */
-    if ((e = anchor_write("marker", node, m.seq, m.hash, m.count, m.at)))
+    if ((e = anchor_write("marker", node, m.seq, m.hash, m.count, m.at, m.kv)))
         return e;
     if (!remove) {
         *removed += m.count;
@@ -1652,7 +2093,8 @@ err audit_restored(db *d)
         uint8_t hash[SM3_LEN] = {0};
         if (n == SM3_LEN)
             memcpy(hash, h, SM3_LEN);
-        if ((e = anchor_write("restore", (int)db_col_int64(s, 0), db_col_int64(s, 1), hash, 0, at)))
+        int node = (int)db_col_int64(s, 0), kv = keys_audit_current();
+        if ((e = anchor_write("restore", node, db_col_int64(s, 1), hash, 0, at, kv)))
             break;
     }
     db_done(s);
@@ -1727,4 +2169,293 @@ err audit_prune_partitions(db *d, int64_t boundary_ms, err (*drop)(db *d, void *
     snprintf(detail, sizeof detail, "before=%lld removed=%lld by=%s", (long long)boundary_ms,
              (long long)*removed_r, skewed ? "delete:clock_skew" : "partitions");
     return prune_finish(d, e, "system", detail, removed_r);
+}
+
+/* ---- audit key rotation (docs/audit.md, "Rotating the audit key") --------- */
+
+/* The audit key version of node's newest segment, 1 without one. */
+static err segment_max(db *d, int node, int *kv_r)
+{
+    return node_key_version(
+        d, "SELECT COALESCE(MAX(key_version), 1) FROM audit_segments WHERE node = ?", node, kv_r);
+}
+
+/* The nodes with a chain: entries or a retention marker, ascending. */
+static err chain_nodes(db *d, int **nodes_r, size_t *n_r)
+{
+    *nodes_r = NULL;
+    *n_r = 0;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT node FROM audit_log GROUP BY node UNION SELECT node FROM "
+                       "audit_marker GROUP BY node ORDER BY 1",
+                       &s);
+    if (e)
+        return e;
+    size_t cap = 0;
+    bool row;
+    while (!(e = db_row(s, &row)) && row) {
+        if (*n_r == cap) {
+            cap = cap ? 2 * cap : 8;
+            if (!(*nodes_r = realloc(*nodes_r, cap * sizeof **nodes_r)))
+                abort();
+        }
+        (*nodes_r)[(*n_r)++] = (int)db_col_int64(s, 0);
+    }
+    db_done(s);
+    return e;
+}
+
+static err newest_version(db *d, int *v_r)
+{
+    int64_t v = 1;
+    err e = db_query_int64(d, "SELECT COALESCE(MAX(version), 1) FROM audit_key_versions", &v);
+    *v_r = (int)v;
+    return e;
+}
+
+/* A rotation that did not commit takes its key back out of the key file. */
+static void rotate_end(void *ctx, bool committed)
+{
+    int v = (int)(intptr_t)ctx;
+    if (!committed && keys_audit_withdraw(v))
+        log_event(LOG_ERROR, "audit_key_withdraw_failed", NULL);
+}
+
+/* Switch node's chain to version `to` in d's transaction: the switch entry
+ * (by `who`), chained under `to`, records the old head's tag under the old
+ * key; then the segment row. */
+static err switch_node(db *d, int node, int to, const struct audit_entry *who)
+{
+    char key[32];
+    snprintf(key, sizeof key, "audit_head:%d", node);
+    int64_t head_seq;
+    uint8_t head[SM3_LEN], old_key[SM3_LEN], tag[SM3_LEN];
+    int from;
+    err e = read_head(d, node, key, &head_seq, head);
+    if (!e)
+        e = segment_max(d, node, &from);
+    if (e)
+        return e;
+    if (!audit_key(from, KEY_AUDIT, old_key))
+        return audit_key_missing(from);
+    switch_tag(old_key, head, to, tag);
+    explicit_bzero(old_key, sizeof old_key);
+    char hex[2 * SM3_LEN + 1], detail[160];
+    hex_encode(tag, SM3_LEN, hex);
+    snprintf(detail, sizeof detail, "from_version=%d to_version=%d head_seq=%lld old_tag=%s", from,
+             to, (long long)head_seq, hex);
+    struct audit_entry a = *who;
+    a.action = "audit.key_switch";
+    a.object_type = "audit";
+    a.object_id = to;
+    a.result = "ok";
+    a.detail = detail;
+    struct queued *q = make(&a);
+    struct inline_head *h = calloc(1, sizeof *h);
+    if (!h)
+        abort();
+    e = append_node(d, node, q, to, &h->seq, h->hash, &h->kv);
+    db_stmt *s;
+    if (!e && !(e = db_prepare(d,
+                               "INSERT INTO audit_segments (node, key_version, first_seq, "
+                               "first_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                               &s))) {
+        db_bind_int64(s, 1, node);
+        db_bind_int64(s, 2, to);
+        db_bind_int64(s, 3, head_seq + 1);
+        db_bind_int64(s, 4, q->id);
+        db_bind_int64(s, 5, now_ms());
+        e = db_run(s, NULL);
+    }
+    free(q);
+    if (!e && node == id_node()) /* this process's head, for its checkpoints */
+        return db_after_commit(d, inline_end, h);
+    free(h);
+    return e;
+}
+
+err audit_key_rotate(db *d, const struct audit_entry *who, int *from_r, int *to_r, int *nodes_r)
+{
+    int newest, to, *nodes = NULL;
+    size_t nn = 0;
+    err e = keys_reload_if_changed();
+    if (!e)
+        e = newest_version(d, &newest);
+    if (e)
+        return e;
+    if (keys_audit_current() < newest)
+        return err_set(E_CONFLICT, "audit_key_file_stale", NULL,
+                       "本服务器的密钥文件没有最新的审计密钥版本 %d：多台服务器须共用同一密钥文件",
+                       newest);
+    if ((e = keys_audit_add_version(&to)))
+        return e;
+    /* from here, a rollback takes the new key out of the file again */
+    if ((e = db_after_commit(d, rotate_end, (void *)(intptr_t)to))) {
+        rotate_end((void *)(intptr_t)to, false);
+        return e;
+    }
+    db_stmt *s;
+    if ((e = db_prepare(d,
+                        "INSERT INTO audit_key_versions (version, created_by, created_at) "
+                        "VALUES (?, ?, ?)",
+                        &s)))
+        return e;
+    db_bind_int64(s, 1, to);
+    db_bind_int64(s, 2, who->user_id);
+    db_bind_int64(s, 3, now_ms());
+    if ((e = db_run(s, NULL)) || (e = chain_nodes(d, &nodes, &nn)))
+        return e;
+    for (size_t i = 0; !e && i < nn; i++)
+        e = switch_node(d, nodes[i], to, who);
+    free(nodes);
+    if (e)
+        return e;
+    *from_r = newest;
+    *to_r = to;
+    *nodes_r = (int)nn;
+    log_event(LOG_INFO, "audit_key_rotated", NULL);
+    return E_OK;
+}
+
+/* Destroy the key file's copy once the row says destroyed. */
+static void destroy_end(void *ctx, bool committed)
+{
+    int v = (int)(intptr_t)ctx;
+    if (committed && keys_audit_destroy_version(v))
+        log_event(LOG_ERROR, "audit_key_destroy_failed", NULL);
+}
+
+/*
+ * Whether every entry under version v is gone: for each node, the range
+ * its segment of v covers (entries before its first segment are version
+ * 1's) must hold no entry any more, and the node must have moved on to a
+ * later segment. Else E_CONFLICT "audit_key_not_purged" naming the node.
+ */
+static err check_purged(db *d, int v)
+{
+    int *nodes;
+    size_t nn;
+    err e = chain_nodes(d, &nodes, &nn);
+    for (size_t i = 0; !e && i < nn; i++) {
+        int node = nodes[i];
+        db_stmt *s;
+        /* [lo, next) of v: lo the segment's first_seq (1 for the implicit
+         * version 1), next the following segment's first_seq, if any */
+        if ((e = db_prepare(d,
+                            "SELECT (SELECT first_seq FROM audit_segments WHERE node = ? AND "
+                            "key_version = ?), (SELECT MIN(first_seq) FROM audit_segments WHERE "
+                            "node = ? AND key_version > ?), (SELECT MIN(first_seq) FROM "
+                            "audit_segments WHERE node = ?)",
+                            &s)))
+            break;
+        db_bind_int64(s, 1, node);
+        db_bind_int64(s, 2, v);
+        db_bind_int64(s, 3, node);
+        db_bind_int64(s, 4, v);
+        db_bind_int64(s, 5, node);
+        bool row, has = false, open = true;
+        int64_t lo = 1, next = 0;
+        if (!(e = db_row(s, &row)) && row) {
+            if (!db_col_null(s, 0)) {
+                has = true;
+                lo = db_col_int64(s, 0);
+            } else if (v == 1) { /* entries before the first segment, or all */
+                has = db_col_null(s, 2) || db_col_int64(s, 2) > 1;
+            }
+            if (!db_col_null(s, 1)) {
+                open = false;
+                next = db_col_int64(s, 1);
+            }
+        }
+        db_done(s);
+        if (e || !has)
+            continue;
+        int64_t left = 0;
+        if ((e = count_range(d, node, lo, open ? -1 : next - 1, &left)))
+            break;
+        if (left > 0 || open)
+            e = err_set(E_CONFLICT, "audit_key_not_purged", NULL,
+                        "审计密钥版本 %d 的日志段尚未全部超过保留期并清理：节点 %d 还有 %lld "
+                        "条记录由它校验。保留期满、清理之后才能销毁该密钥",
+                        v, node, (long long)(left ? left : 1));
+    }
+    free(nodes);
+    return e;
+}
+
+err audit_key_destroy(db *d, int version, int64_t user_id)
+{
+    db_stmt *s;
+    err e = db_prepare(d, "SELECT destroyed_at FROM audit_key_versions WHERE version = ?", &s);
+    if (e)
+        return e;
+    db_bind_int64(s, 1, version);
+    bool row, gone = false;
+    if (!(e = db_row(s, &row)) && row)
+        gone = !db_col_null(s, 0);
+    db_done(s);
+    if (e)
+        return e;
+    uint8_t probe[SM3_LEN];
+    bool held = keys_audit_key(version, KEY_AUDIT, probe);
+    explicit_bzero(probe, sizeof probe);
+    if (!row)
+        return err_set(E_NOT_FOUND, "audit_key_unknown", NULL, "没有这个审计密钥版本");
+    if (gone && !held)
+        return err_set(E_CONFLICT, "audit_key_destroyed", NULL, "该审计密钥版本已经销毁");
+    int newest;
+    if ((e = newest_version(d, &newest)))
+        return e;
+    if (version == newest)
+        return err_set(E_CONFLICT, "audit_key_current", NULL, "不能销毁当前使用的审计密钥版本");
+    if (version == 1 && keys_audit_in_master())
+        return err_set(E_CONFLICT, "audit_key_in_master", NULL,
+                       "审计密钥版本 1 由当前仍保存的主密钥派生：须先完成一次主密钥轮换并销毁旧主"
+                       "密钥，它才能随之销毁");
+    if (!gone) {
+        if ((e = check_purged(d, version)))
+            return e;
+        if ((e = db_prepare(d,
+                            "UPDATE audit_key_versions SET destroyed_by = ?, destroyed_at = ? "
+                            "WHERE version = ? AND destroyed_at IS NULL",
+                            &s)))
+            return e;
+        db_bind_int64(s, 1, user_id);
+        db_bind_int64(s, 2, now_ms());
+        db_bind_int64(s, 3, version);
+        if ((e = db_run(s, NULL)))
+            return e;
+    }
+    /* the row first, the key file after the commit: a crash between them
+     * leaves the key in the file, and the same request removes it again */
+    return db_after_commit(d, destroy_end, (void *)(intptr_t)version);
+}
+
+err audit_key_status(db *d, struct audit_key_version *out, size_t cap, size_t *n_r)
+{
+    *n_r = 0;
+    db_stmt *s;
+    err e = db_prepare(d,
+                       "SELECT version, created_by, created_at, destroyed_by, destroyed_at, "
+                       "(SELECT COUNT(*) FROM audit_segments g WHERE g.key_version = v.version) "
+                       "FROM audit_key_versions v ORDER BY version DESC",
+                       &s);
+    if (e)
+        return e;
+    bool row;
+    while (!(e = db_row(s, &row)) && row && *n_r < cap) {
+        struct audit_key_version *x = &out[(*n_r)++];
+        uint8_t probe[SM3_LEN];
+        x->version = (int)db_col_int64(s, 0);
+        x->created_by = db_col_int64(s, 1);
+        x->created_at = db_col_int64(s, 2);
+        x->destroyed_by = db_col_null(s, 3) ? 0 : db_col_int64(s, 3);
+        x->destroyed_at = db_col_null(s, 4) ? 0 : db_col_int64(s, 4);
+        x->segments = db_col_int64(s, 5);
+        x->held = keys_audit_key(x->version, KEY_AUDIT, probe);
+        explicit_bzero(probe, sizeof probe);
+    }
+    db_done(s);
+    return e;
 }

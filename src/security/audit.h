@@ -130,6 +130,22 @@ err audit_join(db *d) MUST_USE;
  * after the backup no longer count as a cut tail (docs/audit.md). */
 err audit_restored(db *d) MUST_USE;
 
+/* One chain segment as verification saw it: node's entries first_seq..
+ * last_seq (-1: to the chain's end) are chained under audit key version
+ * key_version. */
+struct audit_segment_result {
+    int node, key_version;
+    int64_t first_seq, last_seq;
+    int64_t entries; /* of it left in the table (all verified when state is "verified") */
+    int64_t purged;  /* of it removed under a signed retention marker */
+    /* verified, purged (every entry removed under a retention marker, the
+     * key perhaps destroyed since: not a break), broken (the finding is in
+     * it), unchecked (after the finding) */
+    char state[12];
+};
+
+#define AUDIT_SEGMENTS_MAX 32
+
 struct audit_verify_result {
     int64_t checked;   /* entries whose links were verified */
     int64_t anchored;  /* signed checkpoints matched */
@@ -139,14 +155,62 @@ struct audit_verify_result {
     int node;          /* the chain it belongs to */
     /* the kind of break, one word (docs/audit.md): edited, gap, link,
      * renumbered, checkpoint, tail_cut, head, oldest_removed, wiped, marker,
-     * anchor_file; "" when intact */
+     * anchor_file, switch, key_destroyed, key_missing; "" when intact */
     char code[16];
     char reason[160]; /* English, for the command line */
+    /* per node, its segments by audit key version (docs/audit.md,
+     * "Rotating the audit key"), in node then seq order */
+    struct audit_segment_result segments[AUDIT_SEGMENTS_MAX];
+    size_t nsegments;
+    bool segments_more; /* more than AUDIT_SEGMENTS_MAX: the first are listed */
+    int64_t skipped;    /* anchors signed under a destroyed audit key version: ignored */
 };
 
 /* Walk every node's chain against the anchor file and the retention
  * markers; fills *r. Returns E_OK even when broken. */
 err audit_verify(db *d, struct audit_verify_result *r) MUST_USE;
+
+/* ---- audit key rotation (docs/audit.md, "Rotating the audit key") ---------- */
+
+/*
+ * Start a new audit key version after a suspected leak of the audit key, in
+ * d's open transaction: a new random audit key is added to the key file
+ * (crypto.h keys_audit_add_version; taken out again if the transaction does
+ * not commit), recorded in audit_key_versions, and every chain (every node
+ * with entries or a retention marker) continues under it from a switch
+ * entry 'audit.key_switch' by `who` (user_id, username, role, ip), chained
+ * under the new key, whose detail records the old head's tag under the old
+ * key (old_tag=…), and a segment row (audit_segments). Other servers pick
+ * the key up from the shared key file when they meet the segment. *from_r,
+ * *to_r: the versions; *nodes_r: the chains switched. E_CONFLICT
+ * "audit_key_file_stale" when this server's key file lacks the newest
+ * version, "audit_key_versions_full".
+ */
+err audit_key_rotate(db *d, const struct audit_entry *who, int *from_r, int *to_r,
+                     int *nodes_r) MUST_USE;
+
+/*
+ * Destroy audit key version `version`, in d's open transaction, once every
+ * entry it verifies has passed retention and been pruned: the row is marked
+ * destroyed, and the key leaves the key file when the transaction commits.
+ * Verification then reports its segments as purged. E_NOT_FOUND
+ * "audit_key_unknown"; E_CONFLICT "audit_key_current" (the newest),
+ * "audit_key_in_master" (version 1 while the master it derives from is
+ * held), "audit_key_not_purged" (entries under it remain: node and count in
+ * the message), "audit_key_destroyed".
+ */
+err audit_key_destroy(db *d, int version, int64_t user_id) MUST_USE;
+
+struct audit_key_version {
+    int version;
+    int64_t created_by, created_at;     /* 0 for version 1 */
+    int64_t destroyed_by, destroyed_at; /* 0 while held */
+    int64_t segments;                   /* chain segments it opened */
+    bool held;                          /* in this server's key file */
+};
+
+/* The audit key versions, newest first (up to cap; *n_r how many). */
+err audit_key_status(db *d, struct audit_key_version *out, size_t cap, size_t *n_r) MUST_USE;
 
 /* ---- refusals (security/audit_refusal.c) ------------------------------------ */
 

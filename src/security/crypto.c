@@ -71,6 +71,13 @@ struct key_version {
     bool carried;
     int64_t since; /* epoch ms it became current; 0: unknown (version 1) */
 };
+/* An audit key version other than the first: its seed and the two keys
+ * derived from it with the labels of KEY_AUDIT and KEY_AUDIT_ANCHOR. */
+struct audit_key {
+    int version; /* 2..KEY_VERSION_MAX; 0: slot empty */
+    uint8_t seed[MASTER_LEN];
+    uint8_t chain[SM3_LEN], anchor[SM3_LEN];
+};
 static pthread_rwlock_t keys_mu = PTHREAD_RWLOCK_INITIALIZER;
 static uint8_t derived[KEY__COUNT][SM3_LEN];
 static struct key_version ver[KEYS_LOADED_MAX];
@@ -80,6 +87,11 @@ static uint8_t prev_blind[SM3_LEN], prev_token[SM3_LEN];
 /* The non-rotating keys came from a destroyed version: kept as derived
  * keys in the key file ("derived" lines), no longer from a master. */
 static bool pinned;
+/* Audit key versions after the first (docs/keys.md, "The audit key"):
+ * a random seed each, from which its chain and anchor keys derive; version
+ * 1 is derived[KEY_AUDIT] and derived[KEY_AUDIT_ANCHOR] unless audit1_gone. */
+static struct audit_key audit_ver[AUDIT_KEYS_MAX];
+static bool audit1_gone;
 static char key_path[PATH_MAX];
 static struct stat key_stat; /* of key_path when last read or written */
 /* 0 while no key is loaded; bumped on every change of the key set. */
@@ -360,7 +372,9 @@ struct keyset {
     struct key_version ver[KEYS_LOADED_MAX];
     int current;
     bool pinned;
-    uint8_t fixed[KEY__COUNT][SM3_LEN]; /* the non-rotating purposes, when pinned */
+    uint8_t fixed[KEY__COUNT][SM3_LEN];     /* the non-rotating purposes, when pinned */
+    struct audit_key audit[AUDIT_KEYS_MAX]; /* audit key versions 2.. ("audit-key" lines) */
+    bool audit1_gone; /* audit key version 1 destroyed ("audit-destroyed 1") */
 };
 
 static bool rotates(int purpose)
@@ -372,6 +386,15 @@ static bool rotates(int purpose)
 static void derive(const uint8_t master[MASTER_LEN], int purpose, uint8_t out[SM3_LEN])
 {
     hmac_sm3(master, MASTER_LEN, labels[purpose], strlen(labels[purpose]), out);
+}
+
+static void audit_key_fill(struct audit_key *k, int v, const uint8_t seed[MASTER_LEN])
+{
+    k->version = v;
+    memcpy(k->seed, seed, MASTER_LEN);
+    hmac_sm3(seed, MASTER_LEN, labels[KEY_AUDIT], strlen(labels[KEY_AUDIT]), k->chain);
+    hmac_sm3(seed, MASTER_LEN, labels[KEY_AUDIT_ANCHOR], strlen(labels[KEY_AUDIT_ANCHOR]),
+             k->anchor);
 }
 
 static void version_fill(struct key_version *k, int v, const uint8_t master[MASTER_LEN])
@@ -434,6 +457,8 @@ static void install_locked(const struct keyset *ks)
     }
     current_version = ks->current;
     pinned = ks->pinned;
+    memcpy(audit_ver, ks->audit, sizeof audit_ver);
+    audit1_gone = ks->audit1_gone;
     unsigned g = atomic_load_explicit(&key_generation, memory_order_relaxed) + 1;
     if (g == 0)
         g = 1; /* 0 means "no key"; never wrap to it */
@@ -448,6 +473,8 @@ static void snapshot_locked(struct keyset *ks)
     ks->current = current_version;
     ks->pinned = pinned;
     memcpy(ks->fixed, derived, sizeof derived);
+    memcpy(ks->audit, audit_ver, sizeof audit_ver);
+    ks->audit1_gone = audit1_gone;
 }
 
 static void keyset_wipe(struct keyset *ks)
@@ -533,6 +560,8 @@ static err key_invalid(void)
  *     since <v> <epoch ms>              when it became current
  *     blind <v> <64 hex>, token <v> <64 hex>   carried-over keys of a version
  *     derived <purpose> <64 hex>        audit keys, once the first version is destroyed
+ *     audit-key <v> <64 hex>            an audit key version after the first (its seed)
+ *     audit-destroyed 1                 the first audit key version was destroyed
  */
 static err parse_versioned(char *text, struct keyset *ks)
 {
@@ -567,6 +596,22 @@ static err parse_versioned(char *text, struct keyset *ks)
                 return key_invalid();
             version_fill(&ks->ver[n++], v, m);
             OPENSSL_cleanse(m, sizeof m);
+        } else if (sscanf(line, "audit-key %d %65s", &v, hex) == 2 && v >= 2 &&
+                   v <= KEY_VERSION_MAX && strlen(hex) == KEY_HEX_LEN) {
+            uint8_t seed[MASTER_LEN];
+            int slot = -1;
+            for (int i = 0; i < AUDIT_KEYS_MAX; i++) {
+                if (ks->audit[i].version == v)
+                    return key_invalid();
+                if (!ks->audit[i].version && slot < 0)
+                    slot = i;
+            }
+            if (slot < 0 || !hex_decode(hex, seed, MASTER_LEN))
+                return key_invalid();
+            audit_key_fill(&ks->audit[slot], v, seed);
+            OPENSSL_cleanse(seed, sizeof seed);
+        } else if (!strcmp(line, "audit-destroyed 1")) {
+            ks->audit1_gone = true;
         } else if (sscanf(line, "since %d %lld", &v, &ms) == 2 && v >= 1 && v <= KEY_VERSION_MAX &&
                    ms >= 0 && nextra < (int)(sizeof extra / sizeof *extra)) {
             extra[nextra].v = v;
@@ -756,11 +801,19 @@ static err save_locked(const struct keyset *ks)
                 }
             }
     for (int p = 0; ks->pinned && p < KEY__COUNT; p++)
-        if (fixed_names[p] && !rotates(p)) {
+        if (fixed_names[p] && !rotates(p) && !ks->audit1_gone) {
             hex_encode(ks->fixed[p], SM3_LEN, hex);
             n +=
                 (size_t)snprintf(text + n, sizeof text - n, "derived %s %s\n", fixed_names[p], hex);
         }
+    for (int v = 2; v <= KEY_VERSION_MAX; v++)
+        for (int i = 0; i < AUDIT_KEYS_MAX; i++)
+            if (ks->audit[i].version == v) {
+                hex_encode(ks->audit[i].seed, MASTER_LEN, hex);
+                n += (size_t)snprintf(text + n, sizeof text - n, "audit-key %d %s\n", v, hex);
+            }
+    if (ks->audit1_gone)
+        n += (size_t)snprintf(text + n, sizeof text - n, "audit-destroyed 1\n");
     OPENSSL_cleanse(hex, sizeof hex);
     OPENSSL_cleanse(line, sizeof line);
     char tmp[PATH_MAX + 8];
@@ -863,6 +916,146 @@ err keys_destroy_version(int version)
     pthread_rwlock_unlock(&keys_mu);
     keyset_wipe(&ks);
     return e;
+}
+
+/* The highest audit key version in ks (the one new entries use), 0 when
+ * every version was destroyed (never: the current one cannot be). */
+static int audit_top(const struct keyset *ks)
+{
+    int top = ks->audit1_gone ? 0 : 1;
+    for (int i = 0; i < AUDIT_KEYS_MAX; i++)
+        if (ks->audit[i].version > top)
+            top = ks->audit[i].version;
+    return top;
+}
+
+int keys_audit_current(void)
+{
+    struct keyset ks;
+    pthread_rwlock_rdlock(&keys_mu);
+    snapshot_locked(&ks);
+    pthread_rwlock_unlock(&keys_mu);
+    int v = audit_top(&ks);
+    keyset_wipe(&ks);
+    return v;
+}
+
+int keys_audit_versions(int *out, int cap)
+{
+    int n = 0;
+    pthread_rwlock_rdlock(&keys_mu);
+    if (!audit1_gone && n < cap)
+        out[n++] = 1;
+    for (int v = 2; v <= KEY_VERSION_MAX; v++)
+        for (int i = 0; i < AUDIT_KEYS_MAX; i++)
+            if (audit_ver[i].version == v && n < cap)
+                out[n++] = v;
+    pthread_rwlock_unlock(&keys_mu);
+    return n;
+}
+
+bool keys_audit_key(int version, enum key_purpose p, uint8_t out[SM3_LEN])
+{
+    if (p != KEY_AUDIT && p != KEY_AUDIT_ANCHOR)
+        fatal("keys_audit_key: not an audit key purpose");
+    current_generation();
+    bool found = false;
+    pthread_rwlock_rdlock(&keys_mu);
+    if (version == 1 && !audit1_gone) {
+        memcpy(out, derived[p], SM3_LEN);
+        found = true;
+    }
+    for (int i = 0; !found && version > 1 && i < AUDIT_KEYS_MAX; i++)
+        if (audit_ver[i].version == version) {
+            memcpy(out, p == KEY_AUDIT ? audit_ver[i].chain : audit_ver[i].anchor, SM3_LEN);
+            found = true;
+        }
+    pthread_rwlock_unlock(&keys_mu);
+    return found;
+}
+
+bool keys_audit_in_master(void)
+{
+    pthread_rwlock_rdlock(&keys_mu);
+    bool in = !pinned && !audit1_gone;
+    pthread_rwlock_unlock(&keys_mu);
+    return in;
+}
+
+err keys_audit_add_version(int *version_r)
+{
+    uint8_t seed[MASTER_LEN];
+    err e = random_bytes(seed, sizeof seed);
+    if (e)
+        return e;
+    struct keyset ks;
+    pthread_rwlock_wrlock(&keys_mu);
+    snapshot_locked(&ks);
+    int slot = -1, top = audit_top(&ks);
+    for (int i = 0; i < AUDIT_KEYS_MAX; i++)
+        if (!ks.audit[i].version && slot < 0)
+            slot = i;
+    if (slot < 0 || top >= KEY_VERSION_MAX) {
+        e = err_set(E_CONFLICT, "audit_key_versions_full", NULL,
+                    "审计密钥版本已满：请先销毁日志段已过保留期的旧版本");
+    } else {
+        audit_key_fill(&ks.audit[slot], top + 1, seed);
+        if (!(e = save_locked(&ks))) {
+            install_locked(&ks);
+            *version_r = top + 1;
+        }
+    }
+    pthread_rwlock_unlock(&keys_mu);
+    OPENSSL_cleanse(seed, sizeof seed);
+    keyset_wipe(&ks);
+    return e;
+}
+
+/* Remove audit key version `version`; `undo`: also the highest (a version
+ * just added whose first use did not commit). */
+static err audit_remove(int version, bool undo)
+{
+    struct keyset ks;
+    err e = E_OK;
+    pthread_rwlock_wrlock(&keys_mu);
+    snapshot_locked(&ks);
+    int slot = -1;
+    for (int i = 0; version > 1 && i < AUDIT_KEYS_MAX; i++)
+        if (ks.audit[i].version == version)
+            slot = i;
+    if (version == audit_top(&ks) && !(undo && slot >= 0)) {
+        e = err_set(E_CONFLICT, "audit_key_current", NULL, "不能销毁当前使用的审计密钥版本");
+    } else if (version == 1 && !ks.audit1_gone && !ks.pinned) {
+        e = err_set(E_CONFLICT, "audit_key_in_master", NULL,
+                    "审计密钥版本 1 由主密钥版本 %d 派生：须先完成一次主密钥轮换并销毁该主密钥，"
+                    "它才能随之销毁",
+                    ks.ver[lowest_slot(&ks)].version);
+    } else if (version == 1 && !ks.audit1_gone) {
+        ks.audit1_gone = true;
+        OPENSSL_cleanse(ks.fixed[KEY_AUDIT], SM3_LEN);
+        OPENSSL_cleanse(ks.fixed[KEY_AUDIT_ANCHOR], SM3_LEN);
+        if (!(e = save_locked(&ks)))
+            install_locked(&ks);
+    } else if (slot < 0) {
+        e = err_set(E_NOT_FOUND, "audit_key_unknown", NULL, "没有这个审计密钥版本");
+    } else {
+        OPENSSL_cleanse(&ks.audit[slot], sizeof ks.audit[slot]);
+        if (!(e = save_locked(&ks)))
+            install_locked(&ks);
+    }
+    pthread_rwlock_unlock(&keys_mu);
+    keyset_wipe(&ks);
+    return e;
+}
+
+err keys_audit_destroy_version(int version)
+{
+    return audit_remove(version, false);
+}
+
+err keys_audit_withdraw(int version)
+{
+    return audit_remove(version, true);
 }
 
 err keys_create(const char *path)

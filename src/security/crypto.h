@@ -14,9 +14,14 @@
  * every sealed column and re-computes every blind index under it, and
  * destroys the old one; until then a search computes the blind index under
  * both (blind_search) and a token signed under the old version verifies
- * (keys_get_previous). The audit and anchor keys do not rotate: they stay
- * those of the first version, kept as derived keys in the key file once
- * that version's master is destroyed (docs/keys.md says why).
+ * (keys_get_previous). The audit and anchor keys do not rotate with the
+ * master: they stay those of the first version, kept as derived keys in the
+ * key file once that version's master is destroyed (docs/keys.md says why).
+ * They have versions of their own instead (keys_audit_*): after a suspected
+ * leak of the audit key, a new audit key version (a random seed in the key
+ * file, "audit-key" lines) continues the chain in a new segment
+ * (security/audit.h, audit_key_rotate); version 1 is the one derived from
+ * the first master.
  *
  * Field encryption is SM4-CTR with a random 16-byte IV, then HMAC-SM3 over
  * version||IV||ciphertext (encrypt-then-MAC; OpenSSL 3.0 has no SM4-GCM):
@@ -46,6 +51,7 @@
 #define KEYS_LOADED_MAX 4   /* versions held at once (two during a rotation) */
 #define KEY_FILE_MAX    2048
 #define BLIND_MAX       2 /* digests of one blind index during a rotation */
+#define AUDIT_KEYS_MAX  4 /* audit key versions after the first held at once */
 
 /* KEY_AUDIT keys the audit hash chain; KEY_AUDIT_ANCHOR signs its checkpoints
  * and retention markers (security/audit.c). */
@@ -173,6 +179,36 @@ const uint8_t *keys_get_previous(enum key_purpose p);
  * version): a token issued before it and not verifying under any key held
  * was signed under a destroyed version (token.c words its refusal so). */
 int64_t keys_current_since(void);
+
+/* ---- audit key versions (docs/keys.md, "The audit key") -------------------
+ *
+ * Version 1 is KEY_AUDIT and KEY_AUDIT_ANCHOR as keys_get gives them (from
+ * the first master, or its "derived" lines); later versions are random seeds
+ * ("audit-key <v> <64 hex>" lines) from which both keys derive with the same
+ * labels. The audit module decides which version a chain entry uses (its
+ * segments, in the database); this only holds the keys. */
+
+/* The highest audit key version held (what a new segment uses). */
+int keys_audit_current(void);
+/* The audit key versions held, ascending (their count). */
+int keys_audit_versions(int *out, int cap);
+/* Copy audit version `version`'s key for p (KEY_AUDIT or KEY_AUDIT_ANCHOR)
+ * into out; false when that version is not held (destroyed, or added by
+ * another server to a key file this process has not re-read). */
+bool keys_audit_key(int version, enum key_purpose p, uint8_t out[SM3_LEN]);
+/* True while audit version 1 is still derived from a master key this file
+ * holds: destroying it then would destroy nothing (the master makes it). */
+bool keys_audit_in_master(void);
+/* A new random audit key version (highest + 1), written to the key file
+ * atomically before it is used. E_CONFLICT "audit_key_versions_full". */
+err keys_audit_add_version(int *version_r) MUST_USE;
+/* Remove an audit key version from the key file and from memory.
+ * E_CONFLICT "audit_key_current" (the highest), "audit_key_in_master"
+ * (version 1 while its master is held); E_NOT_FOUND "audit_key_unknown". */
+err keys_audit_destroy_version(int version) MUST_USE;
+/* Take back the version keys_audit_add_version just added when what was to
+ * use it did not commit (it may be the highest). */
+err keys_audit_withdraw(int version) MUST_USE;
 
 /* Fill `buf` with `n` cryptographically random bytes. */
 err random_bytes(void *buf, size_t n) MUST_USE;

@@ -448,3 +448,158 @@ test('a log pruned with audit prune verifies, and is told apart from deletion', 
   sqlOn(t, `UPDATE audit_marker SET seq = seq + 1`);
   verifyFails(t, 'marker', /forged marker/);
 });
+
+// ---- rotating the audit key after a suspected leak (docs/audit.md) --------
+
+const refusal = (r, status) => {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  return r.body.error;
+};
+
+// A running server with a security and an audit administrator, pruning
+// allowed up to now, checkpoints every second.
+async function keyServer() {
+  const secrets = {};
+  const t = await startServer({
+    env: TAMPER_ENV,
+    setup: (c) => {
+      c.must(['import', 'regions', writeTmp(c, 'city.csv', CITY_CSV)]);
+      secrets.sec = addUser(c, 'secadmin', 'security_admin');
+      secrets.aud = addUser(c, 'auditor', 'audit_admin');
+      for (let i = 0; i < 6; i++) addUser(c, `clerk${i}`, 'grid_worker', '110101001001');
+    },
+  });
+  t.sec = t.client();
+  await t.sec.login('secadmin', PW, secrets.sec);
+  t.aud = t.client();
+  await t.aud.login('auditor', PW, secrets.aud);
+  return t;
+}
+
+// one refused sign-in per name: entries in the chain (a second in a row would be slowed down)
+async function someEntries(t, names) {
+  for (const n of names) {
+    const r = await t.client().post('/api/v1/auth/login', { username: n, password: 'wrong-password' });
+    assert.equal(r.status, 401);
+  }
+}
+
+function segmentsOf(stdout) {
+  return [...stdout.matchAll(/^segment node (\d+) audit key (\d+): seq (\d+)-(\d+|end), (\d+) entries, (\d+) pruned: (\w+)$/gm)]
+    .map((m) => ({ node: Number(m[1]), key: Number(m[2]), first: Number(m[3]), last: m[4], entries: Number(m[5]), purged: Number(m[6]), state: m[7] }));
+}
+
+test('a new audit key: every chain continues under it, each segment verifies under its key, and tampering in either is named', async () => {
+  const t = await keyServer();
+  let peer;
+  try {
+    peer = await startPeer(t, TAMPER_ENV);
+    await someEntries(t, ['clerk0', 'clerk1']);
+    await someEntries(peer, ['clerk2']);
+    // bad input and the wrong role change nothing
+    assert.equal(refusal(await t.sec.post('/api/v1/security/keys/audit-rotations', { confirm: false }), 400).code, 'confirm_required');
+    assert.equal((await t.aud.post('/api/v1/security/keys/audit-rotations', { confirm: true })).status, 403);
+    assert.equal((await t.sec.get('/api/v1/security/keys')).body.audit_current, 1);
+
+    const r = await t.sec.post('/api/v1/security/keys/audit-rotations', { confirm: true });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { from_version: 1, to_version: 2, chains: 2 });
+    const keys = (await t.sec.get('/api/v1/security/keys')).body;
+    assert.equal(keys.audit_current, 2);
+    assert.deepEqual(keys.audit_versions.map((v) => [v.version, v.current, v.held, v.destroyed_at]), [[2, true, true, null], [1, false, true, null]]);
+    assert.match(fs.readFileSync(path.join(t.dir, 'keys', 'master.key'), 'utf8'), /^audit-key 2 [0-9a-f]{64}$/m);
+
+    // both servers go on writing, the peer under the key it re-reads from the shared file
+    await someEntries(t, ['clerk3']);
+    await someEntries(peer, ['clerk4']);
+    const v = await t.aud.get('/api/v1/audit/verify');
+    assert.equal(v.body.ok, true, JSON.stringify(v.body));
+    const segs = v.body.segments.map((g) => [g.node, g.key_version, g.state]);
+    assert.deepEqual(segs, [[0, 1, 'verified'], [0, 2, 'verified'], [7, 1, 'verified'], [7, 2, 'verified']]);
+    for (const g of v.body.segments) assert.ok(g.entries > 0, JSON.stringify(g));
+    // the switch entries, under both keys, and the administrator's own entry
+    const sw = (await t.aud.get('/api/v1/audit?action=audit.key_switch')).body.items;
+    assert.equal(sw.length, 2);
+    for (const e of sw) assert.match(e.detail, /^from_version=1 to_version=2 head_seq=\d+ old_tag=[0-9a-f]{64}$/);
+    assert.equal((await t.aud.get('/api/v1/audit?action=audit.key_rotate')).body.items[0].username, 'secadmin');
+  } finally {
+    await peer?.stop();
+    await t.stop();
+  }
+  const ok = t.fk(['audit', 'verify']);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const segs = segmentsOf(ok.stdout);
+  assert.deepEqual(segs.map((g) => [g.node, g.key, g.state]), [[0, 1, 'verified'], [0, 2, 'verified'], [7, 1, 'verified'], [7, 2, 'verified']]);
+  const switchSeq = segs[1].first;
+
+  // an entry of the old segment edited, then one of the new segment
+  for (const [where, cond] of [['old', `seq < ${switchSeq}`], ['new', `seq > ${switchSeq}`]]) {
+    const [[id, detail]] = rowsOn(t, `SELECT id, detail FROM audit_log WHERE node = 0 AND ${cond} ORDER BY seq LIMIT 1`);
+    sqlOn(t, `UPDATE audit_log SET detail = 'forged' WHERE id = ${id}`);
+    const out = verifyFails(t, 'edited', /does not match its keyed hash/);
+    assert.match(out, new RegExp(`at entry ${id} \\(node 0\\)`), out);
+    const states = segmentsOf(out).filter((g) => g.node === 0).map((g) => g.state);
+    assert.deepEqual(states, where === 'old' ? ['broken', 'unchecked'] : ['verified', 'broken'], `${where}: ${out}`);
+    sqlOn(t, `UPDATE audit_log SET detail = '${detail}' WHERE id = ${id}`);
+    assert.equal(t.fk(['audit', 'verify']).status, 0, where);
+  }
+  // the segment rows removed, to pass the new segment off as the old key's: its entries
+  // do not verify under the old key
+  sqlOn(t, `DELETE FROM audit_segments WHERE node = 0`);
+  verifyFails(t, 'edited', /does not match its keyed hash/);
+});
+
+test('an old audit key is destroyed only once its segment passed retention; verification then reports it purged', async () => {
+  const t = await keyServer();
+  try {
+    await someEntries(t, ['clerk0']);
+    assert.equal((await t.sec.post('/api/v1/security/keys/audit-rotations', { confirm: true })).body.to_version, 2);
+    await someEntries(t, ['clerk1']);
+    await sleep(1500); // a checkpoint signed with version 2's anchor key
+    assert.equal((await t.sec.post('/api/v1/security/keys/audit-rotations', { confirm: true })).body.to_version, 3);
+    await someEntries(t, ['clerk2']);
+    const destroy = (v, confirm = v) => t.sec.post(`/api/v1/security/keys/audit-versions/${v}/destroy`, { confirm_version: confirm });
+    assert.equal(refusal(await destroy(2, 3), 400).code, 'confirm_mismatch');
+    assert.equal(refusal(await destroy(3), 409).code, 'audit_key_current');
+    assert.equal(refusal(await destroy(9), 404).code, 'audit_key_unknown');
+    // version 1 comes from the master key: it goes with the master (docs/keys.md)
+    assert.equal(refusal(await destroy(1), 409).code, 'audit_key_in_master');
+    const early = refusal(await destroy(2), 409);
+    assert.equal(early.code, 'audit_key_not_purged');
+    assert.match(early.message, /保留期/);
+    assert.match(fs.readFileSync(path.join(t.dir, 'keys', 'master.key'), 'utf8'), /^audit-key 2 /m);
+    const refused = (await t.aud.get('/api/v1/audit?action=audit.key_destroy')).body.items;
+    assert.ok(refused.some((e) => e.result === 'audit_key_not_purged'), JSON.stringify(refused));
+  } finally {
+    await t.stop();
+  }
+  // retention passes (FK_AUDIT_RETENTION_DAYS=0 here): everything before now is pruned
+  await sleep(1100);
+  const p = t.fk(['audit', 'prune', '--before', chinaTime(Date.now())]);
+  assert.equal(p.status, 0, p.stderr);
+  await t.restart();
+  try {
+    const r = await t.sec.post('/api/v1/security/keys/audit-versions/2/destroy', { confirm_version: 2 });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.doesNotMatch(fs.readFileSync(path.join(t.dir, 'keys', 'master.key'), 'utf8'), /^audit-key 2 /m);
+    const again = refusal(await t.sec.post('/api/v1/security/keys/audit-versions/2/destroy', { confirm_version: 2 }), 409);
+    assert.equal(again.code, 'audit_key_destroyed');
+    const keys = (await t.sec.get('/api/v1/security/keys')).body.audit_versions;
+    const v2 = keys.find((k) => k.version === 2);
+    assert.equal(v2.held, false);
+    assert.ok(v2.destroyed_at > 0);
+    await someEntries(t, ['clerk3']);
+    const v = await t.aud.get('/api/v1/audit/verify');
+    assert.equal(v.body.ok, true, JSON.stringify(v.body));
+    const seg2 = v.body.segments.find((g) => g.node === 0 && g.key_version === 2);
+    assert.equal(seg2.state, 'purged');
+    assert.equal(seg2.entries, 0);
+    assert.ok(seg2.purged > 0);
+    assert.ok(v.body.skipped_anchors > 0, 'checkpoints signed under version 2 are skipped, not a break');
+  } finally {
+    await t.stop();
+  }
+  const cli = t.fk(['audit', 'verify']);
+  assert.equal(cli.status, 0, cli.stdout);
+  assert.match(cli.stdout, /^segment node 0 audit key 2: seq \d+-\d+, 0 entries, \d+ pruned: purged$/m);
+});

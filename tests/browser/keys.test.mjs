@@ -6,7 +6,9 @@
 // version 2 alone and the rotation in the history; the venue codes printed
 // before the rotation are counted (2, then 1 once one is shown again from
 // the venue list filtered to them, needs_reprint=1); a system administrator
-// has no such menu and is sent home from the address.
+// has no such menu and is sent home from the address. The audit key: a new
+// version through a confirmation that says what it does, and an old one
+// refused in the server's words while its segment is within retention.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
@@ -111,6 +113,39 @@ test('a whole rotation from the console, the destruction confirmed by the versio
   assert.equal(await history.count(), 1);
   assert.match(await history.first().textContent(), /1 → 2.*已完成.*kp_sec/);
   await shot(page, 'keys-destroyed');
+  assertClean(page);
+});
+
+test('the audit key: a new version through the confirmation, an old one refused until its segment passed retention', async () => {
+  const page = await consolePage(browser, ctx, '/security/keys', sec);
+  const before = (await sec.get('/api/v1/security/keys')).body.audit_current;
+  await page.getByTestId('audit-key-current').getByText(`当前审计密钥版本：${before}`).waitFor();
+  // the confirmation says what it does; cancelled, nothing changes
+  await page.getByTestId('audit-key-rotate').click();
+  await page.getByText('每个节点的审计日志哈希链追加一条切换记录').waitFor();
+  await page.getByRole('button', { name: '取消' }).click();
+  assert.equal((await sec.get('/api/v1/security/keys')).body.audit_current, before);
+  for (let i = 1; i <= 2; i++) {
+    await page.getByTestId('audit-key-rotate').click();
+    await page.getByRole('button', { name: '更换', exact: true }).click();
+    await page.getByTestId('audit-key-current').getByText(`当前审计密钥版本：${before + i}`).waitFor();
+  }
+  const rows = page.getByTestId('audit-keys').locator('tbody tr');
+  assert.equal(await rows.count(), before + 2);
+  assert.match(await rows.first().textContent(), new RegExp(`^${before + 2}当前使用`));
+  // the previous version: its entries are still within retention, so the server refuses
+  const prev = rows.nth(1);
+  assert.match(await prev.textContent(), /保留中/);
+  await prev.getByTestId('audit-key-destroy').click();
+  const dialog = page.getByTestId('audit-destroy-dialog');
+  await dialog.getByTestId('audit-destroy-version').fill(String(before + 1));
+  await dialog.getByTestId('audit-destroy-confirm').click();
+  await dialog.getByText(/尚未全部超过保留期/).waitFor();
+  await shot(page, 'keys-audit-refused');
+  await dialog.getByRole('button', { name: '取消' }).click();
+  await closed(dialog, page);
+  const held = (await sec.get('/api/v1/security/keys')).body.audit_versions.find((v) => v.version === before + 1);
+  assert.equal(held.destroyed_at, null);
   assertClean(page);
 });
 

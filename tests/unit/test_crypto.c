@@ -686,6 +686,101 @@ static void key_versions_rotate(void **state)
     assert_int_equal(unseal_buf("persons.name", new_ct, sizeof new_ct, out, NULL), E_CRYPTO);
 }
 
+/* Audit key versions (docs/keys.md, "The audit key"): version 1 is the
+ * first master's derivation; a new version is a random seed written to the
+ * key file as an "audit-key" line, and reloads as the same keys; version 1
+ * cannot be destroyed while the master it derives from is held, nor the
+ * newest ever; once the master is rotated away, version 1 goes as an
+ * "audit-destroyed 1" line and its derived lines leave the file. */
+static void audit_key_versions(void **state)
+{
+    (void)state;
+    char p[160], text[KEY_FILE_MAX + 1];
+    snprintf(p, sizeof p, "%s", tmp_path("audit.key"));
+    snprintf(text, sizeof text, "%s\n", master_hex);
+    write_file(p, text, strlen(text), 0600);
+    assert_int_equal(keys_load(p), E_OK);
+    int vs[8];
+    uint8_t k1[SM3_LEN], a1[SM3_LEN], k2[SM3_LEN], a2[SM3_LEN], again[SM3_LEN];
+    assert_int_equal(keys_audit_current(), 1);
+    assert_int_equal(keys_audit_versions(vs, 8), 1);
+    assert_true(keys_audit_key(1, KEY_AUDIT, k1));
+    assert_memory_equal(k1, keys_get(KEY_AUDIT), SM3_LEN);
+    assert_true(keys_audit_key(1, KEY_AUDIT_ANCHOR, a1));
+    assert_false(keys_audit_key(2, KEY_AUDIT, k2));
+    assert_true(keys_audit_in_master());
+
+    int v = 0;
+    assert_int_equal(keys_audit_add_version(&v), E_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(keys_audit_current(), 2);
+    assert_true(keys_audit_key(2, KEY_AUDIT, k2));
+    assert_true(keys_audit_key(2, KEY_AUDIT_ANCHOR, a2));
+    assert_memory_not_equal(k1, k2, SM3_LEN);
+    assert_memory_not_equal(k2, a2, SM3_LEN); /* chain and anchor keys differ */
+    /* the master's keys are untouched by it */
+    assert_int_equal(keys_current_version(), 1);
+    assert_memory_equal(keys_get(KEY_AUDIT), k1, SM3_LEN);
+    read_file(p, text, sizeof text);
+    assert_non_null(strstr(text, "\naudit-key 2 "));
+
+    /* reloaded (another server): the same keys under both versions */
+    keys_set_master((const uint8_t *)"0123456789abcdef0123456789abcdef");
+    assert_false(keys_audit_key(2, KEY_AUDIT, again));
+    assert_int_equal(keys_load(p), E_OK);
+    assert_true(keys_audit_key(2, KEY_AUDIT, again));
+    assert_memory_equal(again, k2, SM3_LEN);
+    assert_true(keys_audit_key(1, KEY_AUDIT, again));
+    assert_memory_equal(again, k1, SM3_LEN);
+    assert_int_equal(keys_audit_versions(vs, 8), 2);
+
+    /* refused: the newest; version 1 while its master is held; unknown */
+    err_clear();
+    assert_int_equal(keys_audit_destroy_version(2), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "audit_key_current");
+    assert_int_equal(keys_audit_destroy_version(1), E_CONFLICT);
+    assert_string_equal(err_last()->slug, "audit_key_in_master");
+    assert_int_equal(keys_audit_destroy_version(9), E_NOT_FOUND);
+
+    /* a third, then the second destroyed: the third's keys still load */
+    assert_int_equal(keys_audit_add_version(&v), E_OK);
+    assert_int_equal(v, 3);
+    uint8_t k3[SM3_LEN];
+    assert_true(keys_audit_key(3, KEY_AUDIT, k3));
+    assert_int_equal(keys_audit_destroy_version(2), E_OK);
+    assert_false(keys_audit_key(2, KEY_AUDIT, again));
+    assert_int_equal(keys_load(p), E_OK);
+    assert_false(keys_audit_key(2, KEY_AUDIT, again));
+    assert_true(keys_audit_key(3, KEY_AUDIT, again));
+    assert_memory_equal(again, k3, SM3_LEN);
+    read_file(p, text, sizeof text);
+    assert_null(strstr(text, "audit-key 2 "));
+
+    /* a version taken back (its rotation did not commit) may be the newest */
+    assert_int_equal(keys_audit_add_version(&v), E_OK);
+    assert_int_equal(v, 4);
+    assert_int_equal(keys_audit_withdraw(4), E_OK);
+    assert_int_equal(keys_audit_current(), 3);
+
+    /* the master rotated and its first version destroyed: version 1 is
+     * pinned, and then it can go */
+    assert_int_equal(keys_add_version(&v), E_OK);
+    assert_int_equal(keys_destroy_version(1), E_OK);
+    assert_false(keys_audit_in_master());
+    assert_true(keys_audit_key(1, KEY_AUDIT, again));
+    assert_memory_equal(again, k1, SM3_LEN);
+    assert_int_equal(keys_audit_destroy_version(1), E_OK);
+    assert_false(keys_audit_key(1, KEY_AUDIT, again));
+    read_file(p, text, sizeof text);
+    assert_non_null(strstr(text, "\naudit-destroyed 1\n"));
+    assert_null(strstr(text, "derived audit "));
+    assert_int_equal(keys_load(p), E_OK);
+    assert_false(keys_audit_key(1, KEY_AUDIT, again));
+    assert_true(keys_audit_key(3, KEY_AUDIT, again));
+    assert_int_equal(keys_audit_versions(vs, 8), 1);
+    assert_int_equal(vs[0], 3);
+}
+
 /* A key file written before blind and token keys rotated (wave one of
  * issue 15 pinned them as "derived" lines once version 1 was destroyed):
  * its versions keep the pinned keys, which a new version's rotation then
@@ -853,6 +948,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(key_versions_rotate, key_setup, key_teardown),
         cmocka_unit_test_setup_teardown(key_versions_legacy_pinned, key_setup, key_teardown),
         cmocka_unit_test_setup_teardown(key_versions_refused, key_setup, key_teardown),
+        cmocka_unit_test_setup_teardown(audit_key_versions, key_setup, key_teardown),
         cmocka_unit_test(hex_helpers),
         cmocka_unit_test(ct_equal_and_random),
         cmocka_unit_test(threads),
