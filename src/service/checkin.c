@@ -236,26 +236,24 @@ err service_care_mine(db *d, const struct principal *who, int64_t now, json_t **
  */
 static void enrolled_halves(struct query *q, const struct scope *sc, const struct care_filter *f)
 {
+    static const char *const halves[2] = {
+        "SELECT p.id, p.region_code FROM persons p WHERE (p.vulnerable & 2) <> 0 AND p.deleted_at "
+        "= 0 AND p.region_code >= ? AND p.region_code < ? AND NOT EXISTS (SELECT 1 FROM "
+        "care_enrolments e WHERE e.person_id = p.id AND e.active = 0)",
+        " UNION ALL SELECT p.id, p.region_code FROM care_enrolments e CROSS JOIN persons p WHERE "
+        "e.active = 1 AND p.id = e.person_id AND p.deleted_at = 0 AND (p.vulnerable & 2) = 0 AND "
+        "p.region_code + 0 >= ? AND p.region_code + 0 < ?"};
     static const char *const state[2] = {
         " AND NOT EXISTS (SELECT 1 FROM care_checkins k WHERE k.person_id = p.id AND k.day = ?)",
         " AND EXISTS (SELECT 1 FROM care_checkins k WHERE k.person_id = p.id AND k.day = ?)"};
-    query_sql(q, "SELECT p.id, p.region_code FROM persons p WHERE (p.vulnerable & 2) <> 0 AND "
-                 "p.deleted_at = 0 AND p.region_code >= ? AND p.region_code < ? AND NOT EXISTS "
-                 "(SELECT 1 FROM care_enrolments e WHERE e.person_id = p.id AND e.active = 0)");
-    query_int(q, sc->lo);
-    query_int(q, sc->hi);
-    if (f->state >= 0) {
-        query_sql(q, state[f->state != 0]);
-        query_int(q, f->day);
-    }
-    query_sql(q, " UNION ALL SELECT p.id, p.region_code FROM care_enrolments e CROSS JOIN persons "
-                 "p WHERE e.active = 1 AND p.id = e.person_id AND p.deleted_at = 0 AND "
-                 "(p.vulnerable & 2) = 0 AND p.region_code + 0 >= ? AND p.region_code + 0 < ?");
-    query_int(q, sc->lo);
-    query_int(q, sc->hi);
-    if (f->state >= 0) {
-        query_sql(q, state[f->state != 0]);
-        query_int(q, f->day);
+    for (int i = 0; i < 2; i++) {
+        query_sql(q, halves[i]);
+        query_int(q, sc->lo);
+        query_int(q, sc->hi);
+        if (f->state >= 0) {
+            query_sql(q, state[f->state != 0]);
+            query_int(q, f->day);
+        }
     }
 }
 
