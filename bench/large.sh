@@ -97,6 +97,9 @@ if [ ! -f "$cache/city.done" ]; then
       SELECT id + 600000000000, 'BL' || id, region_code, region_code - region_code % 1000000000,
         $now - (id / 50 % 60) * $day, '压测工单：咨询核酸检测点位', '已办结', $now, 1
       FROM persons WHERE id % 50 = 9"
+    # their counters (the hotline's list reads its total from them) from
+    # the recount, as city_build wrote the others
+    "$BIN" stats verify --fix >"$work/fix.txt" 2>&1 || true
     sql "ANALYZE"
     t1=$(mono)
     calc "$t1 - $t0" 0 >"$cache/build_s"

@@ -229,7 +229,7 @@ int app_open(const struct config *c, db **d_r)
         snprintf(what, sizeof what, "key file %s", c->key_file);
         return cli_fail(e, what);
     }
-    if ((e = db_open(c->db_url, d_r)))
+    if ((e = db_open(c->db_url, d_r)) || (e = db_cache_large(*d_r)))
         return cli_fail(e, "database");
     /* person_backfill: the blind indexes migration 012 added but SQL cannot
      * compute (the key is outside the database) */

@@ -156,6 +156,13 @@ err case_count(db *d, const char *measure, int64_t region, int64_t day, int64_t 
 err case_observing_count(db *d, enum observe_kind kind, enum case_source source, int64_t region,
                          int64_t delta) MUST_USE;
 
+/* The observations of the region range [lo, hi) from the counters: all
+ * of them (case.observe.new's total), the active ones (the sum of
+ * case.observing.<kind>) and the released (case.release.new's total);
+ * exact, as every counter moves in the transaction of the change. */
+err case_observations_counted(db *d, int64_t lo, int64_t hi, int64_t *all_r, int64_t *active_r,
+                              int64_t *released_r) MUST_USE;
+
 /* Move the levels of a room of site_id in `state` at region
  * (case.rooms.<state> and the site's case.site.<state>.<site>) by delta. */
 err case_room_count(db *d, int64_t site_id, enum room_state state, int64_t region,

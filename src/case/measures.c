@@ -104,6 +104,8 @@ static const struct stats_measure observing[] = {
     [OBSERVE_HOSPITAL] = OBSERVING("hospital", "定点医院观察中"),
 };
 #define NOBSERVING (sizeof observing / sizeof observing[0])
+/* every kind has its level, so their sum is every active observation */
+_Static_assert(NOBSERVING == OBSERVE_HOSPITAL + 1, "a level for every observe_kind");
 
 /* Close contacts under observation now (the source 确诊病例密切接触者). */
 static const struct stats_measure contacts = {
@@ -224,6 +226,28 @@ err case_observing_count(db *d, enum observe_kind kind, enum case_source source,
     if (!e && source == SOURCE_CONTACT)
         e = stats_add(d, contacts.name, region, STATS_NOW, delta);
     return e;
+}
+
+err case_observations_counted(db *d, int64_t lo, int64_t hi, int64_t *all_r, int64_t *active_r,
+                              int64_t *released_r)
+{
+    err e = case_register();
+    int64_t all = 0, active = 0, released = 0;
+    if (!e)
+        e = stats_sum(d, observe_new.name, lo, hi, STATS_NOW, STATS_NOW, &all);
+    if (!e)
+        e = stats_sum(d, release_new.name, lo, hi, STATS_NOW, STATS_NOW, &released);
+    for (size_t i = OBSERVE_HOME_ISOLATION; i < NOBSERVING && !e; i++) {
+        int64_t n = 0;
+        if (!(e = stats_sum(d, observing[i].name, lo, hi, STATS_NOW, STATS_NOW, &n)))
+            active += n;
+    }
+    if (e)
+        return e;
+    *all_r = all;
+    *active_r = active;
+    *released_r = released;
+    return E_OK;
 }
 
 err case_room_count(db *d, int64_t site_id, enum room_state state, int64_t region, int64_t delta)

@@ -18,6 +18,7 @@
 
 #include "base/id.h"
 #include "base/paging.h"
+#include "base/regcode.h"
 #include "base/time.h"
 #include "base/validate.h"
 #include "code/code.h"
@@ -860,8 +861,10 @@ err case_observation_update(db *d, arena *a, const struct principal *who, int64_
 /* " FROM observations o JOIN persons p … WHERE …" of the filter, without
  * the state when `with_state` is false (the counts by state). */
 /* walk_ids: the scope written as an expression no index serves, so that
- * the planner walks the primary key in id order (an export's pages)
- * instead of the region index and a sort of the whole scope per page */
+ * the planner walks an index in the order asked (the primary key in id
+ * order for an export's pages, observations_started newest first for a
+ * wide list's first pages) instead of the region index and a sort of the
+ * whole scope per page */
 static void list_where_as(struct query *q, const struct scope *sc,
                           const struct case_observe_filter *f, const struct person_name_keys *names,
                           bool with_state, bool walk_ids)
@@ -930,6 +933,51 @@ static err list_start(const struct case_observe_filter *f, struct person_name_ke
     return E_OK;
 }
 
+/*
+ * The list as it opens (docs/benchmarks.md "At 10,000,000 people"): no
+ * filter but the scope and the state, one page. Its counts by state come
+ * from the counters (case_observations_counted; the transferred, which have
+ * none, from observations_state_kind: few) instead of a COUNT over the
+ * scope, into counts[state] and counts[0] (all); and when walking
+ * observations_started (sql/103) newest first reads fewer entries than the
+ * range holds ((offset + page) x observations of the province / those of
+ * the range in the state asked), *by_time_r: the range is written so no
+ * index serves it, and the engine walks that index and stops after the
+ * page, as person.c's opening_page does. *opening_r false: the old path.
+ */
+static err opening_counts(db *d, const struct scope *sc, const struct case_observe_filter *f,
+                          int64_t counts[OBS_ENDED + 1], bool *opening_r, bool *by_time_r)
+{
+    *opening_r = *by_time_r = false;
+    if (f->kind || f->source || f->site_id || f->person_status || f->planned_end_before ||
+        f->person_id || (f->q && *f->q) || f->page_size <= 0)
+        return E_OK;
+    int64_t province = regcode_at_most(sc->lo, LEVEL_PROVINCE);
+    int64_t in_province = 0, province_active, province_released, transferred = 0;
+    err e = case_observations_counted(d, sc->lo, sc->hi, &counts[0], &counts[OBS_ACTIVE],
+                                      &counts[OBS_RELEASED]);
+    if (!e)
+        e = case_observations_counted(d, province, regcode_end(province), &in_province,
+                                      &province_active, &province_released);
+    if (e)
+        return e;
+    struct query c = QUERY_INIT;
+    query_sql(&c, "SELECT COUNT(*) FROM observations o WHERE o.state = 'transferred' AND "
+                  "o.region_code + 0 >= ? AND o.region_code + 0 < ?");
+    query_int(&c, sc->lo);
+    query_int(&c, sc->hi);
+    if ((e = query_count(d, &c, &transferred)))
+        return e;
+    counts[OBS_TRANSFERRED] = transferred;
+    counts[OBS_ENDED] = counts[0] - counts[OBS_ACTIVE] - counts[OBS_RELEASED] - transferred;
+    int64_t n = counts[f->state ? f->state : 0];
+    double walk = (double)(paging_offset(f->page, f->page_size) + f->page_size) *
+                  ((double)in_province / (double)(n > 0 ? n : 1));
+    *opening_r = true;
+    *by_time_r = n > 0 && walk < (double)n;
+    return E_OK;
+}
+
 err case_observation_list(db *d, arena *a, const struct scope *sc,
                           const struct case_observe_filter *f, struct observation **items_r,
                           size_t *n_r, int64_t *total_r, json_t **counts_r)
@@ -944,10 +992,16 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
     err e = list_start(f, &names, &by_name, head);
     if (e)
         return e;
+    int64_t counted[OBS_ENDED + 1] = {0};
+    bool opening, by_time;
+    if ((e = opening_counts(d, sc, f, counted, &opening, &by_time)))
+        return e;
     struct query w = QUERY_INIT, q = QUERY_INIT;
-    list_where(&w, sc, f, &names, true);
+    list_where_as(&w, sc, f, &names, true, by_time);
     int64_t total = 0;
-    if (!by_name) {
+    if (opening) {
+        total = counted[f->state ? f->state : 0];
+    } else if (!by_name) {
         struct query c = QUERY_INIT;
         query_sql(&c, "SELECT COUNT(*)");
         query_append(&c, &w);
@@ -1009,7 +1063,11 @@ err case_observation_list(db *d, arena *a, const struct scope *sc,
     json_t *counts = json_object();
     for (int k = OBS_ACTIVE; k <= OBS_ENDED; k++)
         json_object_set_new(counts, vocab_name(&observe_state_vocab, (size_t)k), json_integer(0));
-    if (!by_name) {
+    if (opening) {
+        for (int k = OBS_ACTIVE; k <= OBS_ENDED; k++)
+            json_object_set_new(counts, vocab_name(&observe_state_vocab, (size_t)k),
+                                json_integer(counted[k]));
+    } else if (!by_name) {
         struct query c = QUERY_INIT, cw = QUERY_INIT;
         list_where(&cw, sc, f, &names, false);
         query_sql(&c, "SELECT o.state, COUNT(*)");

@@ -326,6 +326,11 @@ void db_set_wait(db *d, int ms)
         d->ops->set_wait(d, d->wait_ms);
 }
 
+err db_cache_large(db *d)
+{
+    return d->ops->cache_large_sql ? d->ops->exec(d, d->ops->cache_large_sql) : E_OK;
+}
+
 bool db_in_tx(const db *d)
 {
     return d->in_tx;

@@ -160,6 +160,19 @@ err db_after_commit(db *d, void (*fn)(void *ctx, bool committed), void *ctx) MUS
 #define DB_WAIT_DEFAULT_MS 10000
 void db_set_wait(db *d, int ms);
 
+/*
+ * The page cache of a connection (SQLite's; a PostgreSQL connection keeps
+ * none in this process). Every connection opens with a small one, 4 MB:
+ * a background writer or worker (jobs, codes, the access writer and
+ * journal, audit, the device queue, exchange, ...) touches few pages, and
+ * the server opens about ten of them, so the caches stay bounded however
+ * many there are (docs/scaling.md "Memory"). The connections that answer
+ * requests (one per event loop) and the command line's ask for the large
+ * one, 32 MB, with db_cache_large: the pages a list or a look-up reads
+ * again stay in memory.
+ */
+err db_cache_large(db *d) MUST_USE;
+
 /* Is a transaction open on this connection? */
 bool db_in_tx(const db *d);
 

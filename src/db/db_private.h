@@ -38,6 +38,9 @@ struct db_ops {
     /* send a notification at commit (PostgreSQL); NULL: nobody else to tell */
     err (*notify)(db *d, const char *channel, const char *payload);
     void (*set_wait)(db *d, int ms); /* how long a statement waits for a lock */
+    /* what gives a connection the large page cache (db_cache_large);
+     * NULL: the driver keeps no page cache in the process */
+    const char *cache_large_sql;
 };
 
 /*

@@ -334,6 +334,7 @@ static const struct db_ops lite_ops = {
     .end_read_sql = "PRAGMA mmap_size=0",
     .notify = NULL, /* one server per file: nobody else to tell */
     .set_wait = lite_set_wait,
+    .cache_large_sql = "PRAGMA cache_size=-32768",
 };
 
 /* Before the first connection: no global memory statistics, whose mutex
@@ -400,10 +401,13 @@ static err db_sqlite_open(const char *path, db **r)
      * short request paid the unmap and the faults. The look-up served
      * 2-3 times as many requests per CPU second without the map
      * (docs/benchmarks.md, issue 15); a long read pays one map for
-     * millions of pages. */
+     * millions of pages.
+     *
+     * A small page cache (4 MB) until db_cache_large asks for 32 MB: only
+     * the event loops' and the command line's connections do (db.h). */
     err e = lite_exec(&d->base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                                "PRAGMA cache_size=-32768; PRAGMA mmap_size=0;");
+                                "PRAGMA cache_size=-4096; PRAGMA mmap_size=0;");
     if (e) {
         lite_close(&d->base);
         return e;

@@ -888,7 +888,7 @@ static err loop_init(struct loop *lp, const struct server_config *cfg, int liste
     /* the loop's request arena, reset after each request (the one handlers pass down) */
     lp->a = arena_new(64 * 1024);
     err e = db_open(cfg->db_url, &lp->db);
-    if (e)
+    if (e || (e = db_cache_large(lp->db)))
         return e;
     /* a loop serves many connections: it waits for another writer only
      * briefly, then answers 503 database_busy instead of stalling them all */

@@ -384,7 +384,7 @@ static err get_care_stats(struct req *r)
     int64_t day;
     err e = parse_day(r, req_query(r, "date"), &day);
     json_t *items;
-    if (e || (e = service_care_stats(r->db, &r->who->scope, day, &items)))
+    if (e || (e = service_care_stats(r->db, r->a, &r->who->scope, day, &items)))
         return e;
     char date[CHINA_TIME_LEN];
     service_day_text(day, date);

@@ -14,8 +14,10 @@
 #include "base/regcode.h"
 #include "base/time.h"
 #include "db/periodic.h"
+#include "db/query.h"
 #include "person/person.h"
 #include "security/mask.h"
+#include "stats/stats.h"
 #include "service/service.h"
 #include "task/task.h"
 
@@ -211,48 +213,202 @@ err service_care_mine(db *d, const struct principal *who, int64_t now, json_t **
     return E_OK;
 }
 
-#define PEOPLE_FROM                                                                                \
-    " FROM persons p" ENROL_JOIN " LEFT JOIN care_checkins k ON k.person_id = p.id AND k.day = ?"  \
-    " WHERE p.region_code >= ? AND p.region_code < ? AND p.deleted_at = 0 AND " ENROLLED           \
-    " AND (? < 0 OR (? = 0 AND k.id IS NULL) OR (? = 1 AND k.id IS NOT NULL))"
+/* ---- the enrolled of a region range ------------------------------------------------------ */
 
-static void bind_people(db_stmt *s, const struct scope *sc, const struct care_filter *f)
+/* The people flagged elderly_alone: the person registry's counter
+ * (src/person/measures.c), at each person's residence. */
+#define ELDERLY_ALONE "person.vulnerable.elderly_alone"
+
+/* A person's community: the padded code, the last six digits zeroed. */
+#define COMMUNITY_OF "(p.region_code / 1000000) * 1000000"
+
+/*
+ * ENROLLED as one OR over persons and care_enrolments is served by no
+ * index: a district's list read every person of it (docs/benchmarks.md "At
+ * 10,000,000 people"). The same people are two halves, each read through
+ * an index: the flagged whom staff did not remove (persons_elderly_region,
+ * sql/103, in region order) and the people staff added who are not flagged
+ * (care_enrolments, read whole: staff enrolments are few; their region_code
+ * is where the person lived when enrolled, so the scope is checked on the
+ * person, written so that no index of persons drives that half). Appended
+ * to q: "SELECT id, region_code ... UNION ALL SELECT id, region_code ...",
+ * each half with f's check-in state on f->day.
+ */
+static void enrolled_halves(struct query *q, const struct scope *sc, const struct care_filter *f)
 {
-    db_bind_int64(s, 1, f->day);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
-    db_bind_int64(s, 4, f->state);
-    db_bind_int64(s, 5, f->state);
-    db_bind_int64(s, 6, f->state);
+    static const char *const halves[2] = {
+        "SELECT p.id, p.region_code FROM persons p WHERE (p.vulnerable & 2) <> 0 AND p.deleted_at "
+        "= 0 AND p.region_code >= ? AND p.region_code < ? AND NOT EXISTS (SELECT 1 FROM "
+        "care_enrolments e WHERE e.person_id = p.id AND e.active = 0)",
+        " UNION ALL SELECT p.id, p.region_code FROM care_enrolments e CROSS JOIN persons p WHERE "
+        "e.active = 1 AND p.id = e.person_id AND p.deleted_at = 0 AND (p.vulnerable & 2) = 0 AND "
+        "p.region_code + 0 >= ? AND p.region_code + 0 < ?"};
+    static const char *const state[2] = {
+        " AND NOT EXISTS (SELECT 1 FROM care_checkins k WHERE k.person_id = p.id AND k.day = ?)",
+        " AND EXISTS (SELECT 1 FROM care_checkins k WHERE k.person_id = p.id AND k.day = ?)"};
+    for (int i = 0; i < 2; i++) {
+        query_sql(q, halves[i]);
+        query_int(q, sc->lo);
+        query_int(q, sc->hi);
+        if (f->state >= 0) {
+            query_sql(q, state[f->state != 0]);
+            query_int(q, f->day);
+        }
+    }
+}
+
+/* The enrolled and the checked-in on a day of one community. */
+struct care_community {
+    int64_t code, enrolled, checked;
+};
+
+struct care_communities {
+    arena *a;
+    struct care_community *v;
+    size_t n, cap;
+};
+
+/* The community holding region_code, added (zeroed) when missing; kept in
+ * code order. */
+static struct care_community *community_of(struct care_communities *c, int64_t region_code)
+{
+    int64_t code = region_code / 1000000 * 1000000;
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->v[mid].code < code)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < c->n && c->v[lo].code == code)
+        return &c->v[lo];
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        struct care_community *more = arena_alloc(c->a, cap * sizeof *more);
+        if (c->n)
+            memcpy(more, c->v, c->n * sizeof *more);
+        c->v = more;
+        c->cap = cap;
+    }
+    memmove(&c->v[lo + 1], &c->v[lo], (c->n - lo) * sizeof *c->v);
+    c->n++;
+    c->v[lo] = (struct care_community){code, 0, 0};
+    return &c->v[lo];
+}
+
+static void flagged_leaf(int64_t region_code, int64_t n, void *ctx)
+{
+    community_of(ctx, region_code)->enrolled += n;
+}
+
+/* Adds the rows (community code, n) of s to each community's figure at
+ * offset `checked` (false: enrolled). */
+static err communities_add(struct care_communities *c, db_stmt *s, bool checked)
+{
+    bool row;
+    err e;
+    while (!(e = db_row(s, &row)) && row) {
+        struct care_community *k = community_of(c, db_col_int64(s, 0));
+        *(checked ? &k->checked : &k->enrolled) += db_col_int64(s, 1);
+    }
+    db_done(s);
+    return e;
+}
+
+/*
+ * The enrolled of each community inside sc and those checked in on `day`,
+ * without reading every enrolled person: the flagged from the counter's
+ * leaves, corrected by staff's changes (those removed while flagged, those
+ * added unflagged: care_enrolments, few rows), and the checked-in from the
+ * day's check-ins (care_checkins_of_day, sql/103) of people enrolled now.
+ * Communities with no one enrolled are left out, as a GROUP BY over the
+ * enrolled would.
+ */
+static err care_communities(db *d, arena *a, const struct scope *sc, int64_t day,
+                            struct care_communities *c_r)
+{
+    struct care_communities c = {.a = a};
+    err e = stats_leaves(d, ELDERLY_ALONE, sc->lo, sc->hi, STATS_NOW, flagged_leaf, &c);
+    db_stmt *s;
+    if (!e &&
+        !(e = db_prepare(d,
+                         "SELECT " COMMUNITY_OF ", SUM(CASE WHEN e.active = 1 THEN 1 ELSE -1 "
+                         "END) FROM care_enrolments e CROSS JOIN persons p WHERE p.id = "
+                         "e.person_id AND p.deleted_at = 0 AND p.region_code + 0 >= ? AND "
+                         "p.region_code + 0 < ? AND ((e.active = 1 AND (p.vulnerable & 2) = "
+                         "0) OR (e.active = 0 AND (p.vulnerable & 2) <> 0)) GROUP BY " COMMUNITY_OF,
+                         &s))) {
+        db_bind_int64(s, 1, sc->lo);
+        db_bind_int64(s, 2, sc->hi);
+        e = communities_add(&c, s, false);
+    }
+    if (!e && !(e = db_prepare(d,
+                               "SELECT " COMMUNITY_OF ", COUNT(*) FROM care_checkins k CROSS JOIN "
+                               "persons p" ENROL_JOIN " WHERE k.day = ? AND p.id = k.person_id AND "
+                               "p.deleted_at = 0 AND p.region_code + 0 >= ? AND p.region_code + 0 "
+                               "< ? AND " ENROLLED " GROUP BY " COMMUNITY_OF,
+                               &s))) {
+        db_bind_int64(s, 1, day);
+        db_bind_int64(s, 2, sc->lo);
+        db_bind_int64(s, 3, sc->hi);
+        e = communities_add(&c, s, true);
+    }
+    if (e)
+        return e;
+    size_t kept = 0;
+    for (size_t i = 0; i < c.n; i++)
+        if (c.v[i].enrolled > 0)
+            c.v[kept++] = c.v[i];
+    c.n = kept;
+    *c_r = c;
+    return E_OK;
+}
+
+/* How many of f's enrolled inside sc: care_communities' figures summed. */
+static err care_total(db *d, arena *a, const struct scope *sc, const struct care_filter *f,
+                      int64_t *total_r)
+{
+    struct care_communities c;
+    err e = care_communities(d, a, sc, f->day, &c);
+    if (e)
+        return e;
+    int64_t enrolled = 0, checked = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        enrolled += c.v[i].enrolled;
+        checked += c.v[i].checked;
+    }
+    *total_r = f->state < 0 ? enrolled : f->state ? checked : enrolled - checked;
+    return E_OK;
 }
 
 err service_care_people(db *d, arena *a, const struct scope *sc, const struct care_filter *f,
                         json_t **items_r, int64_t *total_r)
 {
-    db_stmt *s;
-    err e = db_prepare(d, "SELECT COUNT(*)" PEOPLE_FROM, &s);
-    if (e)
-        return e;
-    bind_people(s, sc, f);
-    bool row;
     int64_t total = 0;
-    if (!(e = db_row(s, &row)) && row)
-        total = db_col_int64(s, 0);
-    db_done(s);
+    err e = care_total(d, a, sc, f, &total);
     if (e)
         return e;
-    if ((e = db_prepare(
-             d,
-             "SELECT p.id, p.region_code, (SELECT name FROM regions g WHERE g.code = "
-             "p.region_code), p.name_enc, p.address_enc, COALESCE(e.active, -1), "
-             "(SELECT COUNT(*) FROM care_missed m WHERE m.person_id = p.id), " CHECKIN_COLS
-                 PEOPLE_FROM " ORDER BY p.region_code, p.id LIMIT ? OFFSET ?",
-             &s)))
+    /* the page's people from the two halves merged in region order (each
+     * half in its index's order; the engine stops after the page), then
+     * their columns for those rows only */
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT p.id, p.region_code, (SELECT name FROM regions g WHERE g.code = "
+                  "p.region_code), p.name_enc, p.address_enc, COALESCE(e.active, -1), (SELECT "
+                  "COUNT(*) FROM care_missed m WHERE m.person_id = p.id), " CHECKIN_COLS " FROM (");
+    enrolled_halves(&q, sc, f);
+    query_sql(
+        &q, " ORDER BY region_code, id LIMIT ? OFFSET ?) c JOIN persons p ON p.id = c.id" ENROL_JOIN
+            " LEFT JOIN care_checkins k ON k.person_id = p.id AND k.day = ? ORDER BY "
+            "p.region_code, p.id");
+    query_int(&q, f->page_size);
+    query_int(&q, paging_offset(f->page, f->page_size));
+    query_int(&q, f->day);
+    db_stmt *s;
+    if ((e = query_prepare(d, &q, &s)))
         return e;
-    bind_people(s, sc, f);
-    db_bind_int64(s, 7, f->page_size);
-    db_bind_int64(s, 8, paging_offset(f->page, f->page_size));
     json_t *items = json_array();
+    bool row;
     while (!(e = db_row(s, &row)) && row) {
         const char *name = "", *address = "";
         if ((e = person_name_masked_col(a, s, 3, &name)) ||
@@ -322,36 +478,31 @@ out:
     return db_commit(d);
 }
 
-err service_care_stats(db *d, const struct scope *sc, int64_t day, json_t **items_r)
+err service_care_stats(db *d, arena *a, const struct scope *sc, int64_t day, json_t **items_r)
 {
-    db_stmt *s;
-    /* a padded community code is its persons' codes with the last six digits zeroed */
-    err e = db_prepare(
-        d,
-        "SELECT t.c, COALESCE(g.name, ''), t.n, t.k FROM (SELECT (p.region_code / 1000000) * "
-        "1000000 AS c, COUNT(*) AS n, SUM(CASE WHEN k.id IS NULL THEN 0 ELSE 1 END) AS k FROM "
-        "persons p" ENROL_JOIN " LEFT JOIN care_checkins k ON k.person_id = p.id AND k.day = ? "
-        "WHERE p.region_code >= ? AND p.region_code < ? AND p.deleted_at = 0 AND " ENROLLED
-        " GROUP BY (p.region_code / 1000000) * 1000000) t LEFT JOIN regions g ON g.code = t.c "
-        "ORDER BY t.c",
-        &s);
+    struct care_communities c;
+    err e = care_communities(d, a, sc, day, &c);
     if (e)
         return e;
-    db_bind_int64(s, 1, day);
-    db_bind_int64(s, 2, sc->lo);
-    db_bind_int64(s, 3, sc->hi);
     json_t *items = json_array();
-    bool row;
-    while (!(e = db_row(s, &row)) && row) {
+    for (size_t i = 0; !e && i < c.n; i++) {
+        db_stmt *s;
+        if ((e = db_prepare(d, "SELECT name FROM regions WHERE code = ?", &s)))
+            break;
+        db_bind_int64(s, 1, c.v[i].code);
+        bool row;
+        const char *name = "";
+        if (!(e = db_row(s, &row)) && row)
+            name = arena_strdup(a, db_col_text(s, 0));
+        db_done(s);
         char code[19];
-        regcode_format(db_col_int64(s, 0), code);
-        int64_t n = db_col_int64(s, 2), k = db_col_int64(s, 3);
-        json_array_append_new(items,
-                              json_pack("{s:s,s:s,s:I,s:I,s:I}", "region_code", code, "region_name",
-                                        db_col_text(s, 1), "enrolled", (json_int_t)n, "checked",
-                                        (json_int_t)k, "missing", (json_int_t)(n - k)));
+        regcode_format(c.v[i].code, code);
+        const struct care_community *k = &c.v[i];
+        json_array_append_new(
+            items, json_pack("{s:s,s:s,s:I,s:I,s:I}", "region_code", code, "region_name", name,
+                             "enrolled", (json_int_t)k->enrolled, "checked", (json_int_t)k->checked,
+                             "missing", (json_int_t)(k->enrolled - k->checked)));
     }
-    db_done(s);
     if (e) {
         json_decref(items);
         return e;

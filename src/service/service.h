@@ -174,7 +174,8 @@ err service_care_enrol(db *d, const struct scope *sc, int64_t person_id, bool ac
 
 /* Per community inside sc on `day`: {region_code, region_name, enrolled,
  * checked, missing}. */
-err service_care_stats(db *d, const struct scope *sc, int64_t day, json_t **items_r) MUST_USE;
+err service_care_stats(db *d, arena *a, const struct scope *sc, int64_t day,
+                       json_t **items_r) MUST_USE;
 
 /*
  * Make the tasks of `day` (a China day number, not after today's): one
