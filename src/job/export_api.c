@@ -13,11 +13,8 @@
  * with the row count), each download (<list>.export_download[_reveal]),
  * the deletion (export.delete), and every refusal.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"

@@ -14,8 +14,6 @@
  * A personal look-up and each download are audited (personal data); a
  * batch run writes one entry with its counts (lookup.c).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
