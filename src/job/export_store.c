@@ -161,6 +161,11 @@ err export_store_get(db *d, int64_t job_id, int slot, const char *path)
     }
     char *plain = malloc(EXPORT_STORE_CHUNK + 1);
     err e = plain ? E_OK : E_NOMEM;
+    /* the queries below read one snapshot: a file deleted or purged
+     * meanwhile is read whole or not at all, never cut short */
+    bool own_tx = !e && !db_in_tx(d);
+    if (own_tx && (e = db_begin_read(d)))
+        own_tx = false;
     /* COMMIT_EVERY chunks a query: the file never whole in memory */
     int next = 0;
     for (bool more = true; !e && more;) {
@@ -194,6 +199,8 @@ err export_store_get(db *d, int64_t job_id, int slot, const char *path)
         db_done(s);
         more = got == COMMIT_EVERY;
     }
+    if (own_tx)
+        db_rollback(d);
     if (!e && next == 0)
         e = err_set(E_NOT_FOUND, "not_found", NULL, "导出文件不存在");
     if (fclose(f) && !e)

@@ -40,9 +40,10 @@ err export_store_put(db *d, int64_t job_id, int slot, const char *path,
 /*
  * Make `path` hold job_id's file `slot` from the database (a server that
  * did not run the job): written to a temporary file beside it and renamed,
- * so a reader never sees half of it. E_NOT_FOUND when the database has no
- * such file (expired, deleted, or from before 096), E_CRYPTO when a chunk
- * does not open, E_IO.
+ * so a reader never sees half of it; its reads are one snapshot (a
+ * read-only transaction of its own unless d is in one). E_NOT_FOUND when
+ * the database has no such file (expired, deleted, or from before 096),
+ * E_CRYPTO when a chunk does not open, E_IO.
  */
 err export_store_get(db *d, int64_t job_id, int slot, const char *path) MUST_USE;
 
