@@ -7,7 +7,8 @@
 # (bench/cases.sh: Excel import, xlsx export, a custom report of every person
 # exported by a job, leaders' statistics), the batch
 # look-up of nucleic-acid results (bench/lookup.sh), the testing statistics
-# (bench/natstats.sh), and
+# (bench/natstats.sh), the export files kept in the database
+# (bench/export-store.mjs, BENCH_EXPORT_STORE_ROWS, default 100,000), and
 # appends the figures to docs/benchmarks.md; then the leaders' dashboard in
 # a city of its own (bench/stats.sh: BENCH_STATS_PERSONS people, default
 # 1,000,000) and last contact tracing in another (bench/trace.sh: 10,000,000
@@ -242,6 +243,17 @@ row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$date" "$shr
     "$shr_local_p50_ms" "$shr_local_p99_ms" "$shr_cold_p50_ms" "$shr_cold_p99_ms" \
     "$shr_cached_p50_ms" "$shr_cached_p99_ms" "$shr_cold_ratio" "$shr_cached_ratio")
 sed -i "/^<!-- share runs end -->/i\\$row" docs/benchmarks.md
+# finished export files in the database (bench/export-store.mjs, its own city and
+# server with one event loop): a job's cost of storing its file, and a first
+# download on a server without it, fetched off the loop while /healthz is pinged
+exs=$(FK_BIN="$BIN" BENCH_EXPORT_ROWS=${BENCH_EXPORT_STORE_ROWS:-100000} node bench/export-store.mjs |
+    sed -n 's/^export_store //p')
+[ -n "$exs" ] || { echo "bench: the export store bench failed" >&2; exit 1; }
+for kv in $exs; do eval "exs_${kv%%=*}=\${kv#*=}"; done
+row=$(printf '| %s (load %s) | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$date" "$exs_load" \
+    "$exs_driver" "$exs_rows" "$exs_csv_bytes" "$exs_csv_store_share" "$exs_csv_local_ms" \
+    "$exs_csv_fetch_ms" "$exs_csv_ping_fetch_max_ms" "$exs_xlsx_fetch_ms" "$exs_xlsx_ping_fetch_max_ms")
+sed -i "/^<!-- export store runs end -->/i\\$row" docs/benchmarks.md
 # zones drawn as polygons (bench/zones.sh, its own city of 100,000 people):
 # the all-buildings polygon against the same people as a region zone
 zon=$(sh bench/zones.sh "$BIN")

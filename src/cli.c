@@ -28,6 +28,7 @@
 #include "exchange/exchange.h"
 #include "exchange/connect.h"
 #include "job/export.h"
+#include "job/export_store.h"
 #include "job/import.h"
 #include "job/offload.h"
 #include "job/job.h"
@@ -487,7 +488,8 @@ int cmd_serve(int argc, char **argv)
     publish_public_configure(public_rate);
     connect_telecom_interval_set(telecom_interval_s);
     access_writer_set_queue_max((size_t)scan_queue);
-    if ((e0 = access_journal_configure(c.data_dir))) { /* SQLite: scans journalled (journal.h) */
+    if ((e0 = access_journal_configure(c.data_dir)) || /* SQLite: scans journalled (journal.h) */
+        (e0 = export_store_configure())) {
         cli_fail(e0, "serve");
         return 2;
     }
@@ -535,6 +537,8 @@ int cmd_serve(int argc, char **argv)
         what = "nat look-up worker";
     else if ((e = job_offload_start(c.db_url))) /* batches of outside systems (job/offload.h) */
         what = "offload worker";
+    else if ((e = export_store_start(c.db_url))) /* downloads fetched from the database */
+        what = "fetch worker";
     else if ((e = exchange_worker_start(c.db_url, exchange_purge_s))) /* nonces, answers */
         what = "exchange purge";
     else if ((e = trace_worker_start(c.db_url, trace_sweep_s))) /* confirmations traced */

@@ -373,9 +373,8 @@ static err scan(struct req *r)
 
     if (!venue_id)
         return refused(err_set(E_INPUT, "invalid_value", "venue_id", "点位编号格式不正确"));
-    if (measured && !health_reading_valid(temp))
-        return refused(err_set(E_INPUT, "temperature_out_of_range", "temperature",
-                               "体温应在%.1f到%.1f℃之间", READING_MIN, READING_MAX));
+    if (measured && (e = health_reading_check(temp, "temperature")))
+        return refused(e);
     struct venue v;
     if ((e = gate_of(r, venue_id, dir, &v)))
         return e;
@@ -613,9 +612,8 @@ static err manual(struct req *r)
     if (!venue_id)
         return manual_refused(r,
                               err_set(E_INPUT, "invalid_value", "venue_id", "点位编号格式不正确"));
-    if (measured && !health_reading_valid(temp))
-        return manual_refused(r, err_set(E_INPUT, "temperature_out_of_range", "temperature",
-                                         "体温应在%.1f到%.1f℃之间", READING_MIN, READING_MAX));
+    if (measured && (e = health_reading_check(temp, "temperature")))
+        return manual_refused(r, e);
     if ((e = check_id_number(ID_RESIDENT, idn, "id_number")) ||
         (phone && *phone && (e = check_phone(phone, "phone"))))
         return manual_refused(r, e);

@@ -394,9 +394,8 @@ err device_reading_parse(arena *a, const char *text, size_t n, struct device_rea
             e = err_set(E_INPUT, "invalid_value", "person_id", "人员编号不正确");
         r->temperature = json_num(o, "temperature", 0);
         r->at = json_int(o, "at", 0);
-        if (!e && !health_reading_valid(r->temperature))
-            e = err_set(E_INPUT, "out_of_range", "temperature", "体温应在%.1f到%.1f℃之间",
-                        READING_MIN, READING_MAX);
+        if (!e)
+            e = health_reading_check(r->temperature, "temperature");
         if (!e && r->person_token && r->person_id)
             e = err_set(E_INPUT, "invalid_value", "person_id",
                         "person_token 和 person_id 只能给出一个");

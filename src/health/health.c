@@ -67,6 +67,14 @@ bool health_reading_valid(double t)
     return isfinite(t) && t >= READING_MIN && t <= READING_MAX;
 }
 
+err health_reading_check(double t, const char *field)
+{
+    if (health_reading_valid(t))
+        return E_OK;
+    return err_set(E_INPUT, "out_of_range", field, "体温应在%.1f到%.1f℃之间", READING_MIN,
+                   READING_MAX);
+}
+
 /* ---- helpers ------------------------------------------------------------------ */
 
 static err insert_reading(db *d, const struct reading *r, int64_t region)
@@ -247,16 +255,16 @@ err health_declarations(db *d, arena *a, const struct scope *sc, int64_t person_
 
 err health_reading_record_tx(db *d, arena *a, const struct scope *sc, struct reading *r)
 {
-    if (!health_reading_valid(r->celsius))
-        return err_set(E_INPUT, "out_of_range", "value", "体温应在%.1f到%.1f℃之间", READING_MIN,
-                       READING_MAX);
+    err e = health_reading_check(r->celsius, "value");
+    if (e)
+        return e;
     int64_t now = now_ms();
     if (!r->at)
         r->at = now;
     if (r->at < 0 || r->at > now + 5 * 60 * 1000)
         return err_set(E_INPUT, "invalid_time", "at", "测温时间不能晚于当前时间");
     int64_t region = 0;
-    err e = person_lock(d, sc, r->person_id, &region);
+    e = person_lock(d, sc, r->person_id, &region);
     if (e)
         return e;
     r->id = id_new();
@@ -299,11 +307,8 @@ err health_reading_refs_check(db *d, arena *a, const struct scope *sc, const str
 
 err health_reading_record(db *d, arena *a, const struct scope *sc, struct reading *r)
 {
-    if (!health_reading_valid(r->celsius))
-        return err_set(E_INPUT, "out_of_range", "value", "体温应在%.1f到%.1f℃之间", READING_MIN,
-                       READING_MAX);
-    err e = db_begin(d);
-    if (e)
+    err e = health_reading_check(r->celsius, "value");
+    if (e || (e = db_begin(d)))
         return e;
     if ((e = health_reading_record_tx(d, a, sc, r))) {
         db_rollback(d);

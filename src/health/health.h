@@ -56,6 +56,10 @@ extern const struct vocab symptom_vocab;
 
 bool health_declared_valid(double celsius);
 bool health_reading_valid(double celsius);
+/* E_OK, or the one refusal of a measured temperature out of
+ * READING_MIN..READING_MAX wherever it is entered (gates, visitor and
+ * access scans, devices, readings): E_INPUT "out_of_range" on `field`. */
+err health_reading_check(double celsius, const char *field) MUST_USE;
 
 #define HEALTH_TEXT_MAX     200
 #define HEALTH_TRAVEL_CODES 20

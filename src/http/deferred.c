@@ -13,6 +13,7 @@
 #include <event2/http.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/id.h"
 #include "base/log.h"
@@ -28,6 +29,8 @@ struct http_deferred {
     const char *ctype;
     char *body;
     size_t len;
+    int fd; /* http_deferred_reply_file's (taken), or -1 */
+    int64_t file_len;
     char *hname[DEFERRED_HEADERS_MAX], *hvalue[DEFERRED_HEADERS_MAX]; /* http_deferred_header */
     int nheaders;
     void (*call)(struct http_deferred *d, void *ctx); /* http_deferred_call */
@@ -48,6 +51,7 @@ struct http_deferred *req_defer(struct req *r)
     d->conn = x->conn;
     d->route_ix = x->route_ix;
     d->t0 = x->t0;
+    d->fd = -1;
     x->deferred = true;
     return d;
 }
@@ -71,8 +75,15 @@ static void deferred_send(struct http_deferred *d)
     if (http_stopping())
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *out = evbuffer_new();
-    if (d->len)
+    if (d->fd >= 0) { /* the buffer owns fd once added, and closes it when sent */
+        if (!out || evbuffer_add_file(out, d->fd, 0, d->file_len)) {
+            close(d->fd);
+            d->status = 500;
+        }
+        d->fd = -1;
+    } else if (d->len) {
         evbuffer_add(out, d->body, d->len);
+    }
     /* the connection is still ours: conn.c's close callback would have
      * forgotten the request otherwise (a client gone meanwhile: libevent
      * detached the request and frees it here) */
@@ -153,6 +164,14 @@ void http_deferred_reply(struct http_deferred *d, int status, const char *ctype,
         deferred_send(d);
     else
         post(d);
+}
+
+void http_deferred_reply_file(struct http_deferred *d, int status, const char *ctype, int fd,
+                              int64_t size)
+{
+    d->fd = fd;
+    d->file_len = size;
+    http_deferred_reply(d, status, ctype, NULL, 0);
 }
 
 void http_deferred_call(struct http_deferred *d, void (*fn)(struct http_deferred *d, void *ctx),

@@ -322,7 +322,6 @@ const struct http_error_code http_error_codes[] = {
     {"subject_required", "The reported person must be identified (name, id type and number)"},
     {"telecom_consent_required", "The resident did not consent to the visited-place query"},
     {"telecom_rate_limited", "The resident asked for their visited places too recently"},
-    {"temperature_out_of_range", "The temperature is outside the plausible range"},
     {"test_flag_refused", "A test-only setting (FK_TEST_DISK_FULL) outside the temporary folder"},
     {"tested_over_planned", "A historical round's unit has more tested than planned people"},
     {"timestamp_out_of_window", "X-Fk-Timestamp is outside the window around now (401)"},

@@ -157,6 +157,8 @@ err reply_csv(struct req *r, const struct csv_out *c, const char *filename) MUST
 /* A CSV export already written to a file (an export job's), sent from fd
  * (taken, as reply_file) with the same type and disposition. */
 err reply_csv_file(struct req *r, int fd, int64_t size, const char *filename) MUST_USE;
+/* Their type, for such a file answered from another thread (http_deferred_reply_file). */
+#define CSV_CONTENT_TYPE "text/csv; charset=utf-8"
 
 /* A query parameter, percent-decoded, or NULL. */
 const char *req_query(struct req *r, const char *name);
@@ -234,6 +236,12 @@ void req_undefer(struct req *r, struct http_deferred *d);
  */
 void http_deferred_reply(struct http_deferred *d, int status, const char *ctype, char *body,
                          size_t len);
+
+/* As http_deferred_reply, with the first `size` bytes of the open file fd
+ * as the body (a download fetched on a worker: the kernel sends it, as
+ * reply_file). fd is taken: closed once sent, or when the client is gone. */
+void http_deferred_reply_file(struct http_deferred *d, int status, const char *ctype, int fd,
+                              int64_t size);
 
 /*
  * Add a header to the deferred reply of d, before http_deferred_reply, from

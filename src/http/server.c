@@ -255,13 +255,13 @@ void reply_csv_begin(struct req *r, struct csv_out *c)
 err reply_csv(struct req *r, const struct csv_out *c, const char *filename)
 {
     r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
-    return reply_bytes(r, 200, "text/csv; charset=utf-8", c->p, c->n);
+    return reply_bytes(r, 200, CSV_CONTENT_TYPE, c->p, c->n);
 }
 
 err reply_csv_file(struct req *r, int fd, int64_t size, const char *filename)
 {
     r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", filename);
-    return reply_file(r, 200, "text/csv; charset=utf-8", fd, size);
+    return reply_file(r, 200, CSV_CONTENT_TYPE, fd, size);
 }
 
 err reply_empty(struct req *r)

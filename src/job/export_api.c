@@ -13,11 +13,8 @@
  * with the row count), each download (<list>.export_download[_reveal]),
  * the deletion (export.delete), and every refusal.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -189,27 +186,20 @@ static err get_file(struct req *r)
         unlink(path);
         return err_set(E_NOT_FOUND, "export_expired", NULL, "导出文件已过期或已删除，请重新导出");
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    /* made on another server: fetched from the database once, then this
-     * server's own copy (job/export_store.h) */
-    if (fd < 0 && errno == ENOENT && !(e = export_store_get(r->db, id, 0, path)))
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && (!e || e == E_NOT_FOUND))
-        return err_set(E_NOT_FOUND, "export_expired", NULL, "导出文件已过期或已删除，请重新导出");
-    if (fd < 0)
-        return e;
-    struct stat sb;
-    if (fstat(fd, &sb)) {
-        close(fd);
-        return err_set(E_IO, NULL, NULL, NULL);
-    }
-    req_audit(r, action, "job", id, "ok",
-              arena_printf(r->a, "%s count=%lld%s", export_format_name(fmt), (long long)rows,
-                           reveal ? " reveal" : ""));
-    if (fmt == EXPORT_CSV)
-        return reply_csv_file(r, fd, (int64_t)sb.st_size, name);
-    r->disposition = arena_printf(r->a, "attachment; filename=\"%s\"", name);
-    return reply_file(r, 200, XLSX_CONTENT_TYPE, fd, (int64_t)sb.st_size);
+    /* made on another server: fetched from the database once, on the fetch
+     * worker, then this server's own copy (job/export_store.h) */
+    const struct export_download dl = {
+        .ctype = fmt == EXPORT_CSV ? CSV_CONTENT_TYPE : XLSX_CONTENT_TYPE,
+        .disposition = arena_printf(r->a, "attachment; filename=\"%s\"", name),
+        .missing_slug = "export_expired",
+        .missing_message = "导出文件已过期或已删除，请重新导出",
+        .action = action,
+        .object_type = "job",
+        .detail = arena_printf(r->a, "%s count=%lld%s", export_format_name(fmt), (long long)rows,
+                               reveal ? " reveal" : ""),
+        .expires_at = expires_at,
+    };
+    return export_store_serve(r, id, 0, path, &dl);
 }
 
 static err delete_job(struct req *r)

@@ -14,8 +14,6 @@
  * A personal look-up and each download are audited (personal data); a
  * batch run writes one entry with its counts (lookup.c).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -212,41 +210,30 @@ static err download(struct req *r, enum nat_batch_file f, const char *what)
         return err_set(E_CONFLICT, "job_not_done", NULL, "批量查询尚未完成，暂无文件");
     char path[600];
     nat_batch_path(nat_lookup_dir(), id, f, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     /* a rerun (perhaps on another server) replaced the workbooks: a copy
      * older than the last run's start (1 s of clock skew allowed) is stale */
     struct stat sb;
-    if (fd >= 0 && !fstat(fd, &sb) &&
+    if (!stat(path, &sb) &&
         (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 + 1000 <
-            b.updated_at - b.elapsed_ms) {
-        close(fd);
+            b.updated_at - b.elapsed_ms)
         unlink(path);
-        fd = -1;
-        errno = ENOENT;
-    }
-    /* made on another server: fetched from the database once, then this
-     * server's own copy (job/export_store.h) */
-    if (fd < 0 && errno == ENOENT && !(e = export_store_get(r->db, id, (int)f, path)))
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && (!e || e == E_NOT_FOUND))
-        return err_set(E_NOT_FOUND, "not_found", NULL, "文件不存在，请重新查询");
-    if (fd < 0)
-        return e;
-    if (fstat(fd, &sb)) {
-        close(fd);
-        return err_set(E_IO, NULL, NULL, NULL);
-    }
-    req_audit(r,
-              f == NAT_FILE_RESULT && b.reveal ? "nat.lookup.batch_download_reveal"
-                                               : "nat.lookup.batch_download",
-              "nat_batch", id, "ok",
-              arena_printf(r->a, "file=%s rows=%lld", what,
-                           (long long)(f == NAT_FILE_RESULT      ? b.rows
-                                       : f == NAT_FILE_NOT_FOUND ? b.not_found
-                                                                 : b.malformed)));
-    r->disposition =
-        arena_printf(r->a, "attachment; filename=\"nat-batch-%lld-%s.xlsx\"", (long long)id, what);
-    return reply_file(r, 200, XLSX_TYPE, fd, (int64_t)sb.st_size);
+    /* made on another server (or stale): fetched from the database once, on
+     * the fetch worker, then this server's own copy (job/export_store.h) */
+    const struct export_download dl = {
+        .ctype = XLSX_TYPE,
+        .disposition = arena_printf(r->a, "attachment; filename=\"nat-batch-%lld-%s.xlsx\"",
+                                    (long long)id, what),
+        .missing_slug = "not_found",
+        .missing_message = "文件不存在，请重新查询",
+        .action = f == NAT_FILE_RESULT && b.reveal ? "nat.lookup.batch_download_reveal"
+                                                   : "nat.lookup.batch_download",
+        .object_type = "nat_batch",
+        .detail = arena_printf(r->a, "file=%s rows=%lld", what,
+                               (long long)(f == NAT_FILE_RESULT      ? b.rows
+                                           : f == NAT_FILE_NOT_FOUND ? b.not_found
+                                                                     : b.malformed)),
+    };
+    return export_store_serve(r, id, (int)f, path, &dl);
 }
 
 static err get_result_file(struct req *r)

@@ -513,12 +513,9 @@ err visitor_of_token(db *d, arena *a, const char *token, struct visitor *v_r)
  * token, its visitor, its version, the decision and the window. */
 static err admit(db *d, arena *a, struct visitor_scan *s, int64_t now)
 {
-    if (s->has_temperature && !health_reading_valid(s->temperature))
-        return err_set(E_INPUT, "out_of_range", "temperature", "体温应在%.1f到%.1f℃之间",
-                       READING_MIN, READING_MAX);
+    err e = s->has_temperature ? health_reading_check(s->temperature, "temperature") : E_OK;
     struct token t;
-    err e = token_verify(s->token, TOKEN_VISITOR, now, &t);
-    if (e)
+    if (e || (e = token_verify(s->token, TOKEN_VISITOR, now, &t)))
         return e;
     struct scope all = scope_all();
     if ((e = visitor_find(d, a, &all, 0, t.subject, &s->v)) == E_NOT_FOUND)

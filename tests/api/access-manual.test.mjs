@@ -110,7 +110,7 @@ test('bad input, another district\'s gate, an unregistered person, a wrong name:
     [{ id_number: p.id_number }, 400, 'required', 'name'],
     [{ name: p.name, id_number: '110101199001011234' }, 400, undefined, 'id_number'],
     [{ name: p.name, id_number: p.id_number, phone: '12345' }, 400, 'invalid_phone', 'phone'],
-    [{ name: p.name, id_number: p.id_number, temperature: 50 }, 400, 'temperature_out_of_range', 'temperature'],
+    [{ name: p.name, id_number: p.id_number, temperature: 50 }, 400, 'out_of_range', 'temperature'],
     [{ name: p.name, id_number: p.id_number, direction: 'up' }, 400, undefined, 'direction'],
     [{ name: p.name, id_number: p.id_number, note: '长'.repeat(101) }, 400, undefined, 'note'],
     [{ name: p.name, id_number: p.id_number, venue_id: 'abc' }, 400, 'invalid_value', 'venue_id'],

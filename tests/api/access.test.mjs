@@ -198,7 +198,7 @@ test('every refusal is a clear 4xx, changes nothing and is counted', async () =>
     [{ venue_id: '123456789', token, direction: 'in' }, 404, 'unknown_venue', 'venue_id'],
     [{ venue_id: westVenue.id, token, direction: 'in' }, 404, 'unknown_venue', 'venue_id'],
     [{ venue_id: 'abc', token, direction: 'in' }, 400, 'invalid_value', 'venue_id'],
-    [{ venue_id: gateVenue.id, token, direction: 'in', temperature: 12 }, 400, 'temperature_out_of_range', 'temperature'],
+    [{ venue_id: gateVenue.id, token, direction: 'in', temperature: 12 }, 400, 'out_of_range', 'temperature'],
     [{ venue_id: gateVenue.id, token, direction: 'in', temperature: '36.5' }, 400, 'invalid_type', 'temperature'],
     [{ venue_id: gateVenue.id, token, direction: 'up' }, 400, 'invalid_value', 'direction'],
     [{ venue_id: gateVenue.id, token, direction: 'in', extra: 1 }, 400, 'unknown_field', 'extra'],

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { residentId, expectError, auditEntries, startCityWith, startPeer, sqlRun, sleep, CITY_STAFF } from './lib.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { residentId, expectError, auditEntries, startCityWith, startPeer, sqlRun, sleep, until, CITY_STAFF } from './lib.mjs';
 
 const PW = 'Passw0rd!exportjob';
 const COMMUNITY = '110101001001'; // 多福巷社区
@@ -314,6 +314,69 @@ test('a file made on one server downloads through another: from the database, se
   } finally {
     await peer?.stop();
     if (other) fs.rmSync(other, { recursive: true, force: true });
+  }
+});
+
+// A second server of the same database (on SQLite: the same file, a data
+// folder of its own) with one event loop, whose fetches from the database
+// are held while a file exists (FK_TEST_EXPORT_FETCH_STALL, test suites
+// only): a first download waits for its fetch on the fetch worker, and the
+// loop answers other requests meanwhile. Were the fetch on the loop, the
+// loop's one thread would sit in it and /healthz would not answer.
+test('a first download on another server is fetched off its event loop: others are answered meanwhile, then the same bytes', async () => {
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-peer-'));
+  const stall = path.join(other, 'stall');
+  const env = { FK_DATA_DIR: other, FK_KEY_FILE: path.join(ctx.dir, 'keys/master.key'), FK_NODE: '6', FK_THREADS: '1', FK_TEST_EXPORT_FETCH_STALL: stall };
+  if (!ctx.dbUrl) env.FK_DB = path.join(ctx.dir, 'fangkong.db');
+  // started first: files here live FK_EXPORT_KEEP = 6 s
+  const peer = await startPeer(ctx, env);
+  try {
+    const a = await exportJob(cc, { list: 'observations', format: 'csv' });
+    fs.writeFileSync(stall, '');
+    const url = `${peer.url}/api/v1/jobs/${a.id}/file`;
+    let settled = 0;
+    const get = () => fetch(url, { headers: { cookie: cc.cookie } }).finally(() => settled++);
+    const first = get();
+    assert.ok(await until(() => peer.stderr.includes('"export_fetch_stalled"'), 10000), `the fetch is held:\n${peer.stderr.slice(-2000)}`);
+    const second = get(); // the same file, queued behind the fetch
+    const h = await fetch(`${peer.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(h.status, 200, 'the loop answers while the fetch is held');
+    const j = await fetch(`${peer.url}/api/v1/jobs/${a.id}`, { headers: { cookie: cc.cookie }, signal: AbortSignal.timeout(5000) });
+    assert.equal(j.status, 200);
+    assert.equal((await j.json()).status, 'done');
+    assert.equal(settled, 0, 'the downloads wait for the fetch');
+    assert.ok(!fs.existsSync(path.join(other, 'exports', `${a.id}.csv`)), 'no copy there yet');
+    fs.unlinkSync(stall);
+    for (const r of [await first, await second]) {
+      const buf = Buffer.from(await r.arrayBuffer());
+      assert.equal(r.status, 200, buf.toString('utf8').slice(0, 300));
+      assert.ok(buf.equals(a.download.buf), 'the same bytes through the other server');
+      assert.equal(r.headers.get('content-type'), a.download.headers.get('content-type'));
+      assert.equal(r.headers.get('content-disposition'), a.download.headers.get('content-disposition'));
+    }
+    assert.ok(fs.existsSync(path.join(other, 'exports', `${a.id}.csv`)), 'kept there as its copy');
+    let seen = [];
+    for (let t = 0; t < 3000 && seen.length < 3; t += 100, await sleep(100)) seen = await auditEntries(auditor, 'observation.export_download', a.id);
+    assert.equal(seen.length, 3, 'each download audited, here and there');
+  } finally {
+    fs.rmSync(stall, { force: true });
+    await peer.stop();
+    fs.rmSync(other, { recursive: true, force: true });
+  }
+});
+
+test('FK_TEST_EXPORT_FETCH_STALL is refused outside the test suites', () => {
+  // the test above is the positive control: with the test suites' password
+  // cost the same setting starts a server; without it serve stops at once
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-stall-'));
+  try {
+    const env = { ...process.env, FK_DATA_DIR: dir, FK_PORT: '18997', FK_TEST_EXPORT_FETCH_STALL: path.join(dir, 'stall') };
+    for (const k of ['FK_DB', 'FK_PASSWORD_MEMORY_KIB', 'FK_PASSWORD_PASSES']) delete env[k];
+    const r = spawnSync(process.env.FK_BIN, ['serve'], { env, encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /FK_TEST_EXPORT_FETCH_STALL/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

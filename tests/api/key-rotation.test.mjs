@@ -123,6 +123,7 @@ test('only the security administrator manages keys; refusals are audited and cha
 });
 
 let rotation, columns, peopleBefore, venueId, oldVenueToken;
+let car, carId, carBidx; // a vehicle registered under version 1, its id, its plate's index then
 
 // Searches by blind index must find these people all along.
 async function findsEveryWay(c, line, why) {
@@ -158,6 +159,21 @@ test('a venue code is printed before the rotation', async () => {
   oldVenueToken = code.body.token;
   const ok = await command.post('/api/v1/venue-codes/verify', { token: oldVenueToken });
   assert.equal(ok.status, 200, ok.text);
+});
+
+// The blind index of a vehicle's plate as stored (hex).
+const plateBidx = (id) => sqlRun(ctx, ctx.dbUrl ? `SELECT encode(plate_bidx, 'hex') FROM vehicles WHERE id = ${id}` : `SELECT lower(hex(plate_bidx)) FROM vehicles WHERE id = ${id}`).trim();
+
+test('a vehicle is registered before the rotation', async () => {
+  const p = await command.get('/api/v1/persons?page_size=1');
+  assert.equal(p.status, 200, p.text);
+  car = { plate: '粤B5X321', kind: 'car', owner_person_id: p.body.items[0].id };
+  const r = await command.post('/api/v1/vehicles', car);
+  assert.equal(r.status, 201, r.text);
+  carId = r.body.id;
+  carBidx = plateBidx(carId);
+  assert.match(carBidx, /^[0-9a-f]{32}$/);
+  expectError(await command.post('/api/v1/vehicles', car), 409, 'duplicate_plate', 'plate');
 });
 
 test('a rotation re-seals in the background, survives SIGKILL and resumes from its cursors', async () => {
@@ -224,6 +240,12 @@ test('a rotation re-seals in the background, survives SIGKILL and resumes from i
   await findsEveryWay(command, `${created.body.id}|${fresh.name}|${fresh.id_number}|${fresh.phone}`, 'under version 2');
   expectError(await command.post('/api/v1/persons', { ...fresh, name: '重号测试二' }), 409, 'duplicate_person');
   peopleBefore = await people(command);
+  // a plate registered under version 1, not re-indexed yet (vehicles come
+  // after persons in the walk): the unique index sees version 2's digest
+  // only, the duplicate rule looks under both
+  assert.equal(progressOf('vehicles.plate_bidx').done, 0, 'the vehicles are still indexed under version 1');
+  assert.equal(plateBidx(carId), carBidx);
+  expectError(await command.post('/api/v1/vehicles', car), 409, 'duplicate_plate', 'plate');
 
   // the venue code printed before verifies during the rotation
   const during = await command.post('/api/v1/venue-codes/verify', { token: oldVenueToken });
@@ -247,6 +269,10 @@ test('a rotation re-seals in the background, survives SIGKILL and resumes from i
   const reindexed = blind.filter((p) => p.column.startsWith('persons.')).reduce((n, p) => n + p.resealed, 0);
   assert.ok(reindexed >= 3 * 200, `${reindexed} person indexes re-computed`);
   for (const line of [peopleBefore[0], peopleBefore[peopleBefore.length - 1]]) await findsEveryWay(command, line, 'under version 2');
+  // the walk re-computed the plate's index under version 2: still the one plate
+  assert.ok(progressOf('vehicles.plate_bidx').done >= 1, 'the vehicles were re-indexed');
+  assert.notEqual(plateBidx(carId), carBidx, 'the plate is indexed under version 2');
+  expectError(await command.post('/api/v1/vehicles', car), 409, 'duplicate_plate', 'plate');
   assert.equal((await auditEntries(auditor, 'key.resealed', rotation)).length, 1);
   assert.match(fs.readFileSync(keyFile(), 'utf8'), /\nkey 1 /, 'the old key stays until confirmed');
 });
