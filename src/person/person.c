@@ -780,26 +780,24 @@ static err holder_by_index(db *d, const uint8_t (*bidx)[BLIND_LEN], int nb, enum
                            int64_t *id_r, int64_t *region_r)
 {
     *id_r = *region_r = 0;
-    for (int k = 0; k < nb && !*id_r; k++) {
-        db_stmt *s;
-        /* Deliberately unscoped (see person.h): reads an id and a region only. */
-        err e = db_prepare(d,
-                           "SELECT id, region_code FROM persons WHERE id_number_bidx = ? AND "
-                           "id_type = ? AND deleted_at = 0",
-                           &s);
-        if (e)
-            return e;
-        db_bind_blob(s, 1, bidx[k], BLIND_LEN);
-        db_bind_int64(s, 2, type);
-        bool found;
-        e = db_row(s, &found);
-        *id_r = !e && found ? db_col_int64(s, 0) : 0;
-        *region_r = !e && found ? db_col_int64(s, 1) : 0;
-        db_done(s);
-        if (e)
-            return e;
+    /* Deliberately unscoped (see person.h): reads an id and a region only. */
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT id, region_code FROM persons WHERE id_number_bidx");
+    query_blobs(&q, bidx, BLIND_LEN, nb);
+    query_sql(&q, " AND id_type = ? AND deleted_at = 0 LIMIT 1");
+    query_int(&q, type);
+    db_stmt *s;
+    err e = query_prepare(d, &q, &s);
+    if (e)
+        return e;
+    bool found;
+    e = db_row(s, &found);
+    if (!e && found) {
+        *id_r = db_col_int64(s, 0);
+        *region_r = db_col_int64(s, 1);
     }
-    return E_OK;
+    db_done(s);
+    return e;
 }
 
 err person_document_holder(db *d, arena *a, enum id_type type, const char *id_number, int64_t *id_r,

@@ -469,25 +469,22 @@ static err registered_in(db *d, const uint8_t (*bidx)[BLIND_LEN], int nb, int64_
                          int64_t *id_r)
 {
     *id_r = 0;
-    for (int k = 0; k < nb && !*id_r; k++) {
-        db_stmt *s;
-        err e = db_prepare(d,
-                           "SELECT id FROM vehicles WHERE plate_bidx = ? AND deleted_at = 0 AND "
-                           "region_code >= ? AND region_code < ?",
-                           &s);
-        if (e)
-            return e;
-        db_bind_blob(s, 1, bidx[k], BLIND_LEN);
-        db_bind_int64(s, 2, area);
-        db_bind_int64(s, 3, regcode_end(area));
-        bool found;
-        e = db_row(s, &found);
-        *id_r = !e && found ? db_col_int64(s, 0) : 0;
-        db_done(s);
-        if (e)
-            return e;
-    }
-    return E_OK;
+    struct query q = QUERY_INIT;
+    query_sql(&q, "SELECT id FROM vehicles WHERE plate_bidx");
+    query_blobs(&q, bidx, BLIND_LEN, nb);
+    query_sql(&q, " AND deleted_at = 0 AND region_code >= ? AND region_code < ? LIMIT 1");
+    query_int(&q, area);
+    query_int(&q, regcode_end(area));
+    db_stmt *s;
+    err e = query_prepare(d, &q, &s);
+    if (e)
+        return e;
+    bool found;
+    e = db_row(s, &found);
+    if (!e && found)
+        *id_r = db_col_int64(s, 0);
+    db_done(s);
+    return e;
 }
 
 static vehicle_visitor_fn visitor_plate;
