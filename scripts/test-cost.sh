@@ -46,13 +46,14 @@ esac
 
 out=${OUT:-/tmp/test-cost-$suite.tsv}
 jobs=${JOBS:-1}
-# one work folder for the run; the per-file workers (--one) inherit it
-if [ -z "${FK_COST_WORK:-}" ]; then
-    FK_COST_WORK=$(mktemp -d "${TMPDIR:-/tmp}/fk-cost.XXXXXX")
-    export FK_COST_WORK
-    trap 'rm -rf "$FK_COST_WORK"' EXIT
+# one work folder for the run; the per-file workers (--one) inherit it (not an
+# FK_ name: the server refuses FK_ variables it does not know, doctor.test.mjs)
+if [ -z "${TEST_COST_WORK:-}" ]; then
+    TEST_COST_WORK=$(mktemp -d "${TMPDIR:-/tmp}/fk-cost.XXXXXX")
+    export TEST_COST_WORK
+    trap 'rm -rf "$TEST_COST_WORK"' EXIT
 fi
-work=$FK_COST_WORK
+work=$TEST_COST_WORK
 
 # The PostgreSQL cluster's CPU so far, in clock ticks: its postmaster's own
 # and its reaped children's (the backends of closed connections), plus the
