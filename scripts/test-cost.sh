@@ -47,7 +47,7 @@ esac
 out=${OUT:-/tmp/test-cost-$suite.tsv}
 jobs=${JOBS:-1}
 # one work folder for the run; the per-file workers (--one) inherit it (not an
-# FK_ name: the server refuses FK_ variables it does not know, doctor.test.mjs)
+# FK_ name: `fangkong doctor` reports FK_ variables it does not know)
 if [ -z "${TEST_COST_WORK:-}" ]; then
     TEST_COST_WORK=$(mktemp -d "${TMPDIR:-/tmp}/fk-cost.XXXXXX")
     export TEST_COST_WORK
