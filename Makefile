@@ -135,9 +135,13 @@ $(UNITPG:%=%.pgrun): %.pgrun: %
 # The PostgreSQL pass runs PG_API_JOBS files at a time, four: it was only
 # ~60-65 % busy at three (733 s in the last fresh-clone run), and a sweep now
 # connects at its first tick (db/periodic.h), so a test server costs 1.5 CPU s
-# on PostgreSQL instead of 2.6, cluster included (13 connections, not 39):
-# estimated ~400-450 s on a quiet machine (docs/benchmarks.md, "What make test
-# costs").
+# on PostgreSQL instead of 2.6, cluster included (13 connections, not 39).
+# Measured at four: 595 s in the last fresh-clone run; on the shared machine
+# (load 25) 1,318 CPU s, nearly half of it the cluster's (its backends: a
+# server's 13 connections), and no cluster setting tried saved any
+# (docs/benchmarks.md, "What make test costs"). Five or six at a time is
+# untried; it would want with-postgres.sh's max_connections (500: four files of
+# up to three servers of up to ~40 connections) raised.
 API_JOBS ?= 3
 PG_API_JOBS ?= 4
 SAN_API_JOBS ?= 2

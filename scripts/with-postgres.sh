@@ -3,7 +3,8 @@
 # PostgreSQL 15 (Debian's postgresql package) with FK_DB pointing at an empty
 # database `fangkong`. The cluster lives in a fresh temporary directory,
 # listens on a free loopback port and a socket in that directory, and is
-# removed afterwards. Exits with CMD's status.
+# removed afterwards. Exits with CMD's status. WITH_PG_OPTS adds server
+# options (e.g. "-c jit=off", to measure a setting).
 #
 # initdb refuses to run as root; as root the server runs as the `postgres`
 # system user (created if missing).
@@ -73,11 +74,13 @@ pg initdb -D "$dir/data" -E UTF8 --locale=C -A trust -U fangkong >"$dir/initdb.l
 # is not enough. autovacuum off: the API suite leaves a database per server
 # (a few hundred by the end of a pass), and the launcher starts a worker in
 # each in turn, every minute, for tables a test never grows enough to need it.
+# (wal_level minimal, jit off: no CPU measured saved; docs/benchmarks.md,
+# "What make test costs".)
 port=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 + 20000 ))
 tries=0
 while :; do
     if pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 -o \
-        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 -c autovacuum=off" \
+        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 -c autovacuum=off${WITH_PG_OPTS:+ $WITH_PG_OPTS}" \
         start >/dev/null 2>&1; then
         started=1
         break

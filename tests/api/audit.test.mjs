@@ -12,8 +12,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { startServer, startPeer, sleep, CITY_CSV, writeTmp, totpSecretFrom, errOf, sqlRun } from './lib.mjs';
+import { BIN, startServer, startPeer, sleep, CITY_CSV, writeTmp, totpSecretFrom, errOf, sqlRun } from './lib.mjs';
 
 const PW = 'Passw0rd!audit';
 let ctx;
@@ -268,6 +269,39 @@ async function loggedServer() {
   return t;
 }
 
+// A copy of one loggedServer()'s data directory and database, for a test
+// that edits the log and runs the CLI on it: the same log, the same keys and
+// anchors, without a server's start, init, region import and five user adds
+// per test (the copy is what startServer does from its template). The tests
+// that start the server again (restart, a peer) take a loggedServer() of
+// their own.
+let logged;
+async function loggedCopy() {
+  logged ??= loggedServer();
+  const src = await logged;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fk-api-'));
+  fs.cpSync(src.dir, dir, { recursive: true });
+  const env = { ...src.env, FK_DATA_DIR: dir };
+  let dbUrl;
+  if (src.dbUrl) {
+    const name = 't_' + crypto.randomBytes(6).toString('hex');
+    execFileSync('createdb', ['-S', 'FILE_COPY', '-T', new URL(src.dbUrl).pathname.slice(1), name], { stdio: 'inherit' });
+    const u = new URL(src.dbUrl);
+    u.pathname = '/' + name;
+    env.FK_DB = dbUrl = u.href;
+  }
+  const fk = (args) => {
+    try {
+      return { status: 0, stdout: execFileSync(BIN, args, { env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }), stderr: '' };
+    } catch (e) {
+      // as startServer's fk: a sanitizer's report fails the test (the SAN=1 pass)
+      if (/(AddressSanitizer|LeakSanitizer|runtime error:)/.test(e.stderr || '')) throw new Error(`fangkong ${args.join(' ')}: sanitizer report:\n${e.stderr}`);
+      return { status: e.status, stdout: e.stdout || '', stderr: e.stderr || '' };
+    }
+  };
+  return { dir, env, dbUrl, fk };
+}
+
 const sqlOn = (t, sql) => sqlRun(t, sql, '\x1f');
 
 function rowsOn(t, sql) {
@@ -299,7 +333,7 @@ function seqCount(t, node = 0) {
 }
 
 test('an untouched log verifies against its signed checkpoints; the anchor file is 0600', async () => {
-  const t = await loggedServer();
+  const t = await loggedCopy();
   const v = t.fk(['audit', 'verify']);
   assert.equal(v.status, 0, v.stdout + v.stderr);
   const m = v.stdout.match(/^audit chain intact: (\d+) entries checked, (\d+) signed checkpoints matched/);
@@ -307,7 +341,8 @@ test('an untouched log verifies against its signed checkpoints; the anchor file 
   assert.ok(Number(m[1]) >= 9, v.stdout);
   assert.ok(Number(m[2]) >= 2, v.stdout);
   const file = path.join(t.dir, 'keys', 'audit-anchors.log');
-  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  // the mode the server gave it (the original's, not the copy's)
+  assert.equal(fs.statSync(path.join((await logged).dir, 'keys', 'audit-anchors.log')).mode & 0o777, 0o600);
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
   assert.ok(lines.every((l) => /^checkpoint node=0 seq=\d+ hash=[0-9a-f]{64} count=\d+ at=\d+ mac=[0-9a-f]{64}$/.test(l)), lines.join('\n'));
   // a forged checkpoint line (no key) is itself a finding
@@ -316,7 +351,7 @@ test('an untouched log verifies against its signed checkpoints; the anchor file 
 });
 
 test('a cut tail is found even with the recorded head moved', async () => {
-  const t = await loggedServer();
+  const t = await loggedCopy();
   const before = seqCount(t);
   sqlOn(t, `DELETE FROM audit_log WHERE node = 0 AND seq > ${before - 3}`);
   moveHead(t);
@@ -324,13 +359,13 @@ test('a cut tail is found even with the recorded head moved', async () => {
 });
 
 test('the oldest entries deleted without a retention marker are found', async () => {
-  const t = await loggedServer();
+  const t = await loggedCopy();
   sqlOn(t, 'DELETE FROM audit_log WHERE node = 0 AND seq <= 2');
   verifyFails(t, 'oldest_removed', /without a retention marker/);
 });
 
 test('a wiped log is found', async () => {
-  const t = await loggedServer();
+  const t = await loggedCopy();
   sqlOn(t, "DELETE FROM audit_log; DELETE FROM settings WHERE key LIKE 'audit_head:%'");
   verifyFails(t, 'wiped', /no entries but a signed checkpoint/);
 });
@@ -338,7 +373,7 @@ test('a wiped log is found', async () => {
 // The attack the unkeyed SM3 chain allowed: rewrite an entry, then
 // recompute every hash after it and the recorded head.
 test('an entry rewritten with the chain recomputed is found', async () => {
-  const t = await loggedServer();
+  const t = await loggedCopy();
   const rows = rowsOn(t, `SELECT ${COLS}, ${hexOf(t, 'prev_hash')} FROM audit_log WHERE node = 0 ORDER BY seq`);
   assert.ok(rows.length >= 5);
   const target = 2; // the third entry
@@ -365,7 +400,7 @@ function rehash(t, rows, from) {
 
 test('a middle deletion with renumbering is found, with or without the hashes recomputed', async () => {
   for (const recompute of [false, true]) {
-    const t = await loggedServer();
+    const t = await loggedCopy();
     const rows = rowsOn(t, `SELECT ${COLS}, ${hexOf(t, 'prev_hash')} FROM audit_log WHERE node = 0 ORDER BY seq`).map((r) => [...r, rowsOn(t, `SELECT ${hexOf(t, 'hash')} FROM audit_log WHERE id = ${r[0]}`)[0][0]]);
     const victim = rows.splice(3, 1)[0]; // the fourth entry
     sqlOn(t, `DELETE FROM audit_log WHERE id = ${victim[0]}`);
