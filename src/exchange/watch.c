@@ -550,9 +550,13 @@ void exchange_watch_stop(void)
     periodic_stop(&flusher);
     if (!flush_url)
         return;
-    /* what the last period did not write: one more flush on a connection of our own */
+    pthread_mutex_lock(&count_mu);
+    bool counted = tables[0].n || tables[1].n;
+    pthread_mutex_unlock(&count_mu);
+    /* what the last period did not write: one more flush on a connection of
+     * our own (none to open when nothing was counted since: most stops) */
     db *d;
-    err e = db_open(flush_url, &d);
+    err e = counted ? db_open(flush_url, &d) : E_UNAVAILABLE;
     if (!e) {
         if ((e = exchange_watch_flush(d)))
             log_event(LOG_ERROR, "exchange_flush_failed", "error", err_slug(e), NULL);

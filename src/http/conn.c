@@ -592,6 +592,19 @@ err conn_loop_init(struct loop *lp)
     return E_OK;
 }
 
+bool conn_loop_busy(struct loop *lp)
+{
+    if (!lp->conns)
+        return false;
+    for (size_t i = 0; i < CONN_BUCKETS; i++)
+        for (const struct conn *c = lp->conns->b[i]; c; c = c->hnext)
+            if (c->state == C_BODY || c->state == C_HANDLING ||
+                (c->state == C_HEADERS && c->seen) ||
+                evbuffer_get_length(bufferevent_get_output(c->bev)))
+                return true;
+    return false;
+}
+
 void conn_loop_free(struct loop *lp)
 {
     while (lp->conns && lp->conns->drains)

@@ -50,6 +50,7 @@ struct loop {
     pthread_mutex_t inbox_mu;
     struct http_deferred *inbox, **inbox_tail;
     struct event *inbox_ev;
+    uint64_t stop_by_us; /* server.c: the stop waits for in-flight replies until then */
 };
 
 struct conn;
@@ -96,6 +97,9 @@ bool http_proxy_trusted_v4(uint32_t addr_be);
 err conn_loop_init(struct loop *lp) MUST_USE;
 /* After evhttp_free: release the table. */
 void conn_loop_free(struct loop *lp);
+/* A request of lp is under way: being received, with its handler (or a
+ * deferred reply), or its reply not yet all written to the socket. */
+bool conn_loop_busy(struct loop *lp);
 /* The tracked connection of a request (NULL if untracked). */
 struct conn *conn_of(struct loop *lp, struct evhttp_request *req);
 /* The request reached its handler: its deadline no longer applies. */

@@ -849,6 +849,21 @@ static void stop_accepting(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+#define STOP_GRACE_US 1000000
+
+/* Exit lp's loop once no request of it is in flight (conn_loop_busy), or
+ * at lp->stop_by_us; until then look again every 5 ms. */
+static void stop_when_quiet(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct loop *lp = arg;
+    struct timeval tick = {0, 5000};
+    if (!conn_loop_busy(lp) || mono_us() >= lp->stop_by_us ||
+        event_base_once(lp->base, -1, EV_TIMEOUT, stop_when_quiet, lp, &tick) != 0)
+        event_base_loopexit(lp->base, NULL);
+}
+
 static void stop_loop(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -860,9 +875,11 @@ static void stop_loop(evutil_socket_t fd, short what, void *arg)
     }
     stream_loop_stop(lp);
     /* requests run to completion inside the loop, so what is in flight now
-     * is replies being written; give them a moment, then stop */
-    struct timeval grace = {1, 0};
-    event_base_loopexit(lp->base, &grace);
+     * is requests still arriving, deferred replies and replies being
+     * written: the loop runs until they are done, for STOP_GRACE_US at most
+     * (a fixed 1 s wait made every stop a second long, idle or not) */
+    lp->stop_by_us = mono_us() + STOP_GRACE_US;
+    stop_when_quiet(-1, 0, lp);
 }
 
 static int listen_on(const char *addr, int port)

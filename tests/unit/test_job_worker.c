@@ -1,7 +1,9 @@
 /*
  * The job worker (src/job/worker.h): tasks run in order on the worker's own
  * connection, a full queue is refused, no worker runs the task here, and
- * stop drains the queue or drops it as the options say.
+ * stop drains the queue or drops it as the options say. The connection is
+ * opened at the first task, not at start; a worker that cannot open it
+ * runs nothing, and its stop still frees what was queued.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +153,38 @@ static void stop_drops(void **state)
     assert_int_equal(T.freed, 3);
 }
 
+static void connects_at_first_task(void **state)
+{
+    (void)state;
+    reset(true);
+    unlink(path);
+    struct job_worker *w = NULL;
+    struct job_worker_opts o = {.name = "fk-test"};
+    assert_int_equal(job_worker_start(&o, path, &w), E_OK);
+    assert_int_equal(access(path, F_OK), -1); /* no connection yet: SQLite made no file */
+    assert_int_equal(job_worker_submit(w, NULL, task, task_free, &ids[0]), E_OK);
+    job_worker_stop(&w);
+    assert_string_equal(T.log, "a");
+    assert_non_null(T.seen);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+static void no_connection_runs_nothing(void **state)
+{
+    (void)state;
+    reset(true);
+    struct job_worker *w = NULL;
+    struct job_worker_opts o = {.name = "fk-test"};
+    /* a database in a folder that does not exist: the open fails */
+    assert_int_equal(job_worker_start(&o, "/nonexistent-fk-test/worker.db", &w), E_OK);
+    assert_int_equal(job_worker_submit(w, NULL, task, task_free, &ids[0]), E_OK);
+    assert_int_equal(job_worker_submit(w, NULL, task, task_free, &ids[1]), E_OK);
+    job_worker_stop(&w);
+    assert_null(w);
+    assert_string_equal(T.log, "");
+    assert_int_equal(T.freed, 2);
+}
+
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/fk-test-worker-%d.db", (int)getpid());
@@ -158,6 +192,8 @@ int main(void)
         cmocka_unit_test(no_worker_runs_here),
         cmocka_unit_test(in_order_full_and_drained),
         cmocka_unit_test(stop_drops),
+        cmocka_unit_test(connects_at_first_task),
+        cmocka_unit_test(no_connection_runs_nothing),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(path);
