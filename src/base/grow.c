@@ -1,6 +1,7 @@
 /*
- * The growing array of base/grow.h: capacity arithmetic checked against
- * overflow, one realloc, the caller's pointer replaced only on success.
+ * The growing array of base/grow.h, its slow path: capacity arithmetic
+ * checked against overflow, one realloc, the caller's pointer replaced only
+ * on success.
  */
 #include "base/grow.h"
 
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool grow_room(void *pp, size_t *cap_r, size_t n, size_t more, size_t size, size_t first)
+bool grow_realloc(void *pp, size_t *cap_r, size_t n, size_t more, size_t size, size_t first)
 {
     assert(n <= *cap_r && size > 0);
     if (more <= *cap_r - n)

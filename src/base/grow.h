@@ -13,8 +13,13 @@
 #ifndef FK_BASE_GROW_H
 #define FK_BASE_GROW_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The growth itself, out of line: grow_room's slow path, not for callers. */
+bool grow_realloc(void *pp, size_t *cap_r, size_t n, size_t more, size_t size, size_t first)
+    __attribute__((warn_unused_result));
 
 /*
  * Make room for `more` elements of `size` bytes after the first `n` of the
@@ -30,9 +35,16 @@
  * elements still belong to the caller, to use or free), when memory is gone
  * or when n + more, the doubled capacity or its size in bytes would not fit
  * in a size_t. Nothing is reported: the caller fails its own way.
+ *
+ * Inline, so that a push in a hot loop costs the one comparison it cost
+ * when written by hand.
  */
-bool grow_room(void *pp, size_t *cap_r, size_t n, size_t more, size_t size, size_t first)
-    __attribute__((warn_unused_result));
+__attribute__((warn_unused_result)) static inline bool
+grow_room(void *pp, size_t *cap_r, size_t n, size_t more, size_t size, size_t first)
+{
+    assert(n <= *cap_r);
+    return more <= *cap_r - n || grow_realloc(pp, cap_r, n, more, size, first);
+}
 
 /* grow_room for a typed array, the element size taken from the pointer:
  * `if (!GROW(&v, &cap, n, 1, 64)) return E_NOMEM; v[n++] = x;` */
