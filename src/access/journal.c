@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "access/access.h"
+#include "base/grow.h"
 #include "base/log.h"
 #include "db/catchup.h"
 #include "security/auth.h"
@@ -127,17 +128,9 @@ static void put(struct buf *b, const void *v, size_t n)
 {
     if (b->oom)
         return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    if (!GROW(&b->p, &b->cap, b->n, n, 256)) {
+        b->oom = true;
+        return;
     }
     memcpy(b->p + b->n, v, n);
     b->n += n;
@@ -724,15 +717,10 @@ static err seg_list(uint64_t **segs_r, size_t *n_r)
         if (strlen(de->d_name) != 20 || sscanf(de->d_name, "%16llx%7s", &v, tail) != 2 ||
             strcmp(tail, ".log"))
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            uint64_t *g = realloc(segs, cap * sizeof *segs);
-            if (!g) {
-                free(segs);
-                closedir(dh);
-                return err_set(E_NOMEM, NULL, NULL, NULL);
-            }
-            segs = g;
+        if (!GROW(&segs, &cap, n, 1, 16)) {
+            free(segs);
+            closedir(dh);
+            return err_set(E_NOMEM, NULL, NULL, NULL);
         }
         segs[n++] = v;
     }

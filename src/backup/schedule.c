@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "access/journal.h"
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "db/db.h"
@@ -76,19 +77,14 @@ static int scan(const char *dir, char ***names_r)
     if (!d)
         return -1;
     char **names = NULL;
-    int n = 0, cap = 0;
+    int n = 0;
+    size_t cap = 0;
     struct dirent *ent;
     while ((ent = readdir(d)) && n < LIST_MAX) {
         if (name_time(ent->d_name) < 0)
             continue;
-        if (n == cap) {
-            int c2 = cap ? cap * 2 : 16;
-            char **p = realloc(names, (size_t)c2 * sizeof *p);
-            if (!p)
-                break;
-            names = p;
-            cap = c2;
-        }
+        if (!GROW(&names, &cap, (size_t)n, 1, 16))
+            break;
         if (!(names[n] = strdup(ent->d_name)))
             break;
         n++;

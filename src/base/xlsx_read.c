@@ -28,6 +28,7 @@
 #include <string.h>
 #include <zip.h>
 
+#include "base/grow.h"
 #include "base/time.h"
 
 #define CHUNK         (64 * 1024)
@@ -55,16 +56,8 @@ struct buf {
 
 static bool buf_put(struct buf *b, const char *s, size_t n)
 {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return false;
-        b->p = p;
-        b->cap = cap;
-    }
+    if (!GROW(&b->p, &b->cap, b->n, n + 1, 256))
+        return false;
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = '\0';
@@ -575,15 +568,9 @@ static void XMLCALL st_start(void *ud, const XML_Char *name, const XML_Char **at
         const char *code = attr(atts, "formatCode", NULL);
         if (!parse_long(attr(atts, "numFmtId", NULL), &id) || !code || !code_is_date(code))
             return;
-        if (r->ndate_fmts == r->date_fmts_cap) {
-            size_t cap = r->date_fmts_cap ? r->date_fmts_cap * 2 : 16;
-            int *p = realloc(r->date_fmts, cap * sizeof *p);
-            if (!p) {
-                stop(x, E_NOMEM);
-                return;
-            }
-            r->date_fmts = p;
-            r->date_fmts_cap = cap;
+        if (!GROW(&r->date_fmts, &r->date_fmts_cap, r->ndate_fmts, 1, 16)) {
+            stop(x, E_NOMEM);
+            return;
         }
         r->date_fmts[r->ndate_fmts++] = (int)(id > 1000000 ? 1000000 : id);
     } else if (x->in_cellxfs && !strcmp(l, "xf")) {
@@ -594,15 +581,9 @@ static void XMLCALL st_start(void *ud, const XML_Char *name, const XML_Char **at
             for (size_t i = 0; !date && i < r->ndate_fmts; i++)
                 date = r->date_fmts[i] == id;
         }
-        if (r->nxf == r->xf_cap) {
-            size_t cap = r->xf_cap ? r->xf_cap * 2 : 64;
-            bool *p = realloc(r->xf_date, cap * sizeof *p);
-            if (!p) {
-                stop(x, E_NOMEM);
-                return;
-            }
-            r->xf_date = p;
-            r->xf_cap = cap;
+        if (!GROW(&r->xf_date, &r->xf_cap, r->nxf, 1, 64)) {
+            stop(x, E_NOMEM);
+            return;
         }
         r->xf_date[r->nxf++] = date;
     }
@@ -725,15 +706,9 @@ static void XMLCALL ss_end(void *ud, const XML_Char *name)
                             (unsigned long long)(r->lim.max_strings >> 20)));
             return;
         }
-        if (r->ss_count == r->ss_cap) {
-            size_t cap = r->ss_cap ? r->ss_cap * 2 : 256;
-            size_t *p = realloc(r->ss_off, cap * sizeof *p);
-            if (!p) {
-                stop(x, E_NOMEM);
-                return;
-            }
-            r->ss_off = p;
-            r->ss_cap = cap;
+        if (!GROW(&r->ss_off, &r->ss_cap, r->ss_count, 1, 256)) {
+            stop(x, E_NOMEM);
+            return;
         }
         r->ss_off[r->ss_count++] = r->ss.n;
         if (!buf_put(&r->ss, x->text.p ? x->text.p : "", n) || !buf_put(&r->ss, "", 1))

@@ -24,6 +24,7 @@
 #include <zip.h>
 
 #include "base/csv.h"
+#include "base/grow.h"
 #include "base/log.h"
 
 #define MAX_COLS    16384 /* Excel's last column, XFD */
@@ -279,17 +280,9 @@ static struct wcell *cell_at(xlsx_writer *w, size_t col)
         fail(w, E_INTERNAL, "cell past the sheet's edge", LXW_NO_ERROR);
         return NULL;
     }
-    if (col >= w->cap_cells) {
-        size_t cap = w->cap_cells ? w->cap_cells : 32;
-        while (cap <= col)
-            cap *= 2;
-        struct wcell *p = realloc(w->cells, cap * sizeof *p);
-        if (!p) {
-            fail(w, E_NOMEM, "row", LXW_NO_ERROR);
-            return NULL;
-        }
-        w->cells = p;
-        w->cap_cells = cap;
+    if (col >= w->ncells && !GROW(&w->cells, &w->cap_cells, w->ncells, col + 1 - w->ncells, 32)) {
+        fail(w, E_NOMEM, "row", LXW_NO_ERROR);
+        return NULL;
     }
     while (w->ncells <= col)
         w->cells[w->ncells++] = (struct wcell){.kind = K_NONE};
@@ -313,17 +306,9 @@ static bool text_put(xlsx_writer *w, const char *pre, size_t pn, const char *s, 
                      size_t *off_r)
 {
     size_t need = w->ntext + pn + n + 1;
-    if (need > w->cap_text) {
-        size_t cap = w->cap_text ? w->cap_text : 1024;
-        while (cap < need)
-            cap *= 2;
-        char *p = realloc(w->text, cap);
-        if (!p) {
-            fail(w, E_NOMEM, "row", LXW_NO_ERROR);
-            return false;
-        }
-        w->text = p;
-        w->cap_text = cap;
+    if (!GROW(&w->text, &w->cap_text, w->ntext, pn + n + 1, 1024)) {
+        fail(w, E_NOMEM, "row", LXW_NO_ERROR);
+        return false;
     }
     *off_r = w->ntext;
     memcpy(w->text + w->ntext, pre, pn);
@@ -609,17 +594,9 @@ static void sb_put(struct sbuf *b, const char *s, size_t n)
 {
     if (b->bad)
         return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->bad = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    if (!GROW(&b->p, &b->cap, b->n, n, 4096)) {
+        b->bad = true;
+        return;
     }
     memcpy(b->p + b->n, s, n);
     b->n += n;

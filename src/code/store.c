@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/paging.h"
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "base/regcode.h"
@@ -645,14 +646,8 @@ void code_defer_end(db *d)
 
 static err note(int64_t person_id, const char *cause, int64_t user_id)
 {
-    if (deferred.n == deferred.cap) {
-        size_t cap = deferred.cap ? 2 * deferred.cap : 256;
-        struct noted *more = realloc(deferred.items, cap * sizeof *more);
-        if (!more)
-            return err_set(E_NOMEM, NULL, NULL, NULL);
-        deferred.items = more;
-        deferred.cap = cap;
-    }
+    if (!GROW(&deferred.items, &deferred.cap, deferred.n, 1, 256))
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     struct noted *x = &deferred.items[deferred.n];
     *x = (struct noted){person_id, user_id, deferred.n, ""};
     snprintf(x->cause, sizeof x->cause, "%s", cause ? cause : "");
@@ -800,15 +795,9 @@ static err people_in_ranges(db *d, const struct code_range *ranges, size_t n_ran
         db_bind_int64(s, 2, ranges[r].hi);
         bool row;
         while (!(e = db_row(s, &row)) && row) {
-            if (n == cap) {
-                size_t bigger = cap ? 2 * cap : 4096;
-                struct who_row *q = realloc(p, bigger * sizeof *q);
-                if (!q) {
-                    e = err_set(E_NOMEM, NULL, NULL, NULL);
-                    break;
-                }
-                p = q;
-                cap = bigger;
+            if (!GROW(&p, &cap, n, 1, 4096)) {
+                e = err_set(E_NOMEM, NULL, NULL, NULL);
+                break;
             }
             p[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
                                       person_status_parse(db_col_text(s, 2))};
@@ -1028,15 +1017,9 @@ err code_effect_of(db *d, arena *a, const char *people_sql, int64_t param,
     struct who_row *p = NULL;
     bool row;
     while (!(e = db_row(s, &row)) && row) {
-        if (n == cap) {
-            size_t bigger = cap ? 2 * cap : 1024;
-            struct who_row *q = realloc(p, bigger * sizeof *q);
-            if (!q) {
-                e = err_set(E_NOMEM, NULL, NULL, NULL);
-                break;
-            }
-            p = q;
-            cap = bigger;
+        if (!GROW(&p, &cap, n, 1, 1024)) {
+            e = err_set(E_NOMEM, NULL, NULL, NULL);
+            break;
         }
         p[n++] = (struct who_row){db_col_int64(s, 0), db_col_int64(s, 1),
                                   person_status_parse(db_col_text(s, 2))};

@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "base/log.h"
 
 #define BOOLOID  16
@@ -58,7 +59,7 @@ struct pg {
     uint64_t names;       /* statement names are "s1", "s2", … */
     uint64_t gen;         /* bumped by each reconnect; 0 is "never prepared" */
     struct pg_name *dead; /* to DEALLOCATE once the failed transaction ends */
-    int ndead, capdead;
+    size_t ndead, capdead;
     bool stale;           /* connected to a server that no longer takes writes */
     int retry_ms;         /* the back-off after the last failed reconnection */
     uint64_t retry_at_us; /* no reconnection before this (db_now_us) */
@@ -251,7 +252,7 @@ static err pg_ready(struct pg *c)
             return e;
     }
     if (c->ndead && PQtransactionStatus(c->h) != PQTRANS_INERROR) {
-        for (int i = 0; i < c->ndead; i++)
+        for (size_t i = 0; i < c->ndead; i++)
             deallocate(c, c->dead[i].s);
         c->ndead = 0;
     }
@@ -390,14 +391,8 @@ static void forget(struct pg *c, const struct pg_name *name)
         deallocate(c, name->s);
         return;
     }
-    if (c->ndead == c->capdead) {
-        int cap = c->capdead ? c->capdead * 2 : 8;
-        struct pg_name *p = realloc(c->dead, (size_t)cap * sizeof *p);
-        if (!p)
-            return;
-        c->dead = p;
-        c->capdead = cap;
-    }
+    if (!GROW(&c->dead, &c->capdead, c->ndead, 1, 8))
+        return;
     c->dead[c->ndead++] = *name;
 }
 

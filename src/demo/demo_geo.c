@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "demo/demo.h"
 
 /* Nanshan district, an outline after the real one (the Shekou peninsula
@@ -193,12 +194,8 @@ void demo_poly_split(const struct demo_poly *parent, int n, struct rng *r, struc
 
 void demo_geo_put(int64_t code, const struct demo_poly *p)
 {
-    if (n_entries == cap_entries) {
-        cap_entries = cap_entries ? cap_entries * 2 : 256;
-        entries = realloc(entries, sizeof *entries * cap_entries);
-        if (!entries)
-            abort();
-    }
+    if (!GROW(&entries, &cap_entries, n_entries, 1, 256))
+        abort();
     entries[n_entries].code = code;
     entries[n_entries++].poly = *p;
 }

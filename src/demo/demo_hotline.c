@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/regcode.h"
 #include "base/time.h"
@@ -88,7 +89,7 @@ err demo_hotline(db *d, const struct demo_world *w, uint64_t seed)
                          demo_given[rng_below(&r, DEMO_N(demo_given))], "3578"[rng_below(&r, 4)],
                          (unsigned)rng_below(&r, 1000000000u), says[k].site && s ? s->address : "",
                          code, says[k].category, content, states[rng_below(&r, 3)]);
-        if (len + (size_t)n + 1 > cap && !(csv = realloc(csv, cap *= 2)))
+        if (!GROW(&csv, &cap, len, (size_t)n + 1, 1 << 14))
             e = err_set(E_NOMEM, NULL, NULL, NULL);
         if (!e) {
             memcpy(csv + len, line, (size_t)n + 1);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -478,14 +479,9 @@ err exchange_anomaly_sweep(db *d, int64_t now, const struct exchange_anomaly_rul
     while (!(e = db_row(s, &has)) && has) {
         int64_t id = db_col_int64(s, 0), minute = db_col_int64(s, 1);
         if (!ndays || days[ndays - 1].caller_id != id) {
-            if (ndays == capdays) {
-                capdays = capdays ? capdays * 2 : 16;
-                struct caller_day *bigger = realloc(days, capdays * sizeof *days);
-                if (!bigger) {
-                    e = err_set(E_INTERNAL, "out_of_memory", NULL, "内部错误");
-                    break;
-                }
-                days = bigger;
+            if (!GROW(&days, &capdays, ndays, 1, 16)) {
+                e = err_set(E_INTERNAL, "out_of_memory", NULL, "内部错误");
+                break;
             }
             days[ndays] = c;
             days[ndays].caller_id = id;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/json.h"
 #include "base/validate.h"
 #include "hotline/hotline.h"
@@ -58,14 +59,8 @@ static int child_of(const hotline_matcher *m, int n, unsigned char c)
 
 static int node_new(hotline_matcher *m, unsigned char c)
 {
-    if (m->nnodes == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 256;
-        struct node *v = realloc(m->nodes, cap * sizeof *v);
-        if (!v)
-            return -1;
-        m->nodes = v;
-        m->cap = cap;
-    }
+    if (!GROW(&m->nodes, &m->cap, m->nnodes, 1, 256))
+        return -1;
     m->nodes[m->nnodes] = (struct node){-1, -1, 0, -1, -1, c};
     return (int)m->nnodes++;
 }

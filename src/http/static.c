@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "base/log.h"
 
 #define FILE_MAX (16u << 20) /* a built bundle is far smaller; refuse surprises */
@@ -25,7 +26,7 @@ struct file {
 };
 
 static struct file *files;
-static int nfiles, capfiles;
+static size_t nfiles, capfiles;
 
 static const struct {
     const char *ext, *ctype;
@@ -91,14 +92,8 @@ static err read_all(const char *path, char **data_r, size_t *len_r)
 
 static err add(const char *path, const char *url, const char *ctype)
 {
-    if (nfiles == capfiles) {
-        int cap = capfiles ? 2 * capfiles : 64;
-        struct file *more = realloc(files, (size_t)cap * sizeof *files);
-        if (!more)
-            return err_set(E_NOMEM, NULL, NULL, NULL);
-        files = more;
-        capfiles = cap;
-    }
+    if (!GROW(&files, &capfiles, nfiles, 1, 64))
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     struct file f = {.ctype = ctype, .immutable = strstr(url, "/assets/") != NULL};
     err e = read_all(path, &f.data, &f.len);
     if (e)
@@ -166,18 +161,18 @@ err static_load(const char *dir)
         static_free();
         return e;
     }
-    qsort(files, (size_t)nfiles, sizeof *files, by_url);
+    qsort(files, nfiles, sizeof *files, by_url);
     return E_OK;
 }
 
 int static_count(void)
 {
-    return nfiles;
+    return (int)nfiles;
 }
 
 void static_free(void)
 {
-    for (int i = 0; i < nfiles; i++) {
+    for (size_t i = 0; i < nfiles; i++) {
         free(files[i].url);
         free(files[i].data);
         free(files[i].gz);
@@ -190,7 +185,7 @@ void static_free(void)
 static const struct file *find(const char *url)
 {
     struct file key = {.url = (char *)url};
-    return bsearch(&key, files, (size_t)nfiles, sizeof *files, by_url);
+    return bsearch(&key, files, nfiles, sizeof *files, by_url);
 }
 
 static bool redirect(struct req *r, const char *to)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/csv.h"
+#include "base/grow.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "job/job.h"
@@ -81,14 +82,8 @@ err import_read(const void *data, size_t n, bool csv, const char *sheet,
 err import_failures_keep(struct import_failures *f, long row, const struct xlsx_cell *cells,
                          size_t n, const struct import_mark *marks, int nmarks)
 {
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 64;
-        struct import_failed *v = realloc(f->v, cap * sizeof *v);
-        if (!v)
-            return E_NOMEM;
-        f->v = v;
-        f->cap = cap;
-    }
+    if (!GROW(&f->v, &f->cap, f->n, 1, 64))
+        return E_NOMEM;
     struct import_failed *r = &f->v[f->n];
     r->row = row;
     r->n = n;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/regcode.h"
 #include "base/time.h"
@@ -245,15 +246,9 @@ struct leaves {
 static void leaf_add(int64_t region_code, int64_t n, void *ctx)
 {
     struct leaves *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 1024;
-        struct leaf *v = realloc(l->v, cap * sizeof *v);
-        if (!v) {
-            l->nomem = true;
-            return;
-        }
-        l->v = v;
-        l->cap = cap;
+    if (!GROW(&l->v, &l->cap, l->n, 1, 1024)) {
+        l->nomem = true;
+        return;
     }
     l->v[l->n++] = (struct leaf){regcode_at_most(region_code, LEVEL_GRID), l->status, n};
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -331,13 +332,8 @@ err medical_proposals(db *d, const struct scope *sc, int64_t region_code, json_t
     struct proposal *ps = malloc(cap * sizeof *ps);
     bool row;
     while (ps && !(e = db_row(s, &row)) && row) {
-        if (n == cap) {
-            struct proposal *grown = realloc(ps, 2 * cap * sizeof *ps);
-            if (!grown)
-                break;
-            ps = grown;
-            cap *= 2;
-        }
+        if (!GROW(&ps, &cap, n, 1, 16))
+            break;
         struct proposal *p = &ps[n++];
         int64_t total = db_col_int64(s, 6), used = db_col_int64(s, 7);
         p->item = institution_json(s);

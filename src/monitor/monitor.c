@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -266,14 +267,8 @@ struct hits {
 
 static err hit_add(struct hits *h, int64_t object, int64_t region, int64_t figure, int64_t base)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        struct hit *grown = realloc(h->v, cap * sizeof *grown);
-        if (!grown)
-            return err_set(E_NOMEM, NULL, NULL, NULL);
-        h->v = grown;
-        h->cap = cap;
-    }
+    if (!GROW(&h->v, &h->cap, h->n, 1, 64))
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     h->v[h->n++] = (struct hit){object, region, figure, base, NULL};
     return E_OK;
 }

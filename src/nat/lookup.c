@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/csv.h"
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -210,18 +211,10 @@ static uint32_t pool_add(struct pool *pl, const char *s, size_t len)
 {
     if (!len)
         return 0;
-    if (pl->n + len + 1 > pl->cap) {
-        size_t cap = pl->cap ? pl->cap * 2 : 1 << 20;
-        while (cap < pl->n + len + 1)
-            cap *= 2;
-        if (cap > POOL_MAX)
-            return UINT32_MAX;
-        char *p = realloc(pl->p, cap);
-        if (!p)
-            return UINT32_MAX;
-        pl->p = p;
-        pl->cap = cap;
-    }
+    /* the capacity is 1 MiB doubled, so it passes POOL_MAX (a power of two)
+     * exactly when what it must hold does */
+    if (pl->n + len + 1 > POOL_MAX || !GROW(&pl->p, &pl->cap, pl->n, len + 1, 1 << 20))
+        return UINT32_MAX;
     uint32_t off = (uint32_t)pl->n;
     memcpy(pl->p + pl->n, s, len);
     pl->p[pl->n + len] = '\0';

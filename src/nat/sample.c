@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -413,14 +414,8 @@ static err defer_add(struct nat_sample_defer *df, int kind, int64_t k1, int64_t 
             return E_OK;
         }
     }
-    if (df->n == df->cap) {
-        size_t cap = df->cap ? df->cap * 2 : 32;
-        struct nat_defer_item *grown = realloc(df->v, cap * sizeof *grown);
-        if (!grown)
-            return err_set(E_NOMEM, NULL, NULL, NULL);
-        df->v = grown;
-        df->cap = cap;
-    }
+    if (!GROW(&df->v, &df->cap, df->n, 1, 32))
+        return err_set(E_NOMEM, NULL, NULL, NULL);
     df->v[df->n++] = (struct nat_defer_item){kind, k1, k2, k3, 1};
     return E_OK;
 }

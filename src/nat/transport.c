@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -700,14 +701,9 @@ err nat_sweep_transit(db *d, int64_t now, int64_t *n_r)
     int64_t *ids = NULL;
     bool row;
     while (!(e = db_row(s, &row)) && row) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            int64_t *grown = realloc(ids, cap * sizeof *ids);
-            if (!grown) {
-                e = err_set(E_NOMEM, NULL, NULL, NULL);
-                break;
-            }
-            ids = grown;
+        if (!GROW(&ids, &cap, n, 1, 64)) {
+            e = err_set(E_NOMEM, NULL, NULL, NULL);
+            break;
         }
         ids[n++] = db_col_int64(s, 0);
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -172,13 +173,9 @@ static err months_drop(db *d, void *ctx)
         const char *p = db_col_text(s, 0);
         if (!month_name(ds, p))
             continue;
-        if (n == cap) {
-            void *q = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
-            if (!q) {
-                e = err_set(E_NOMEM, NULL, NULL, NULL);
-                break;
-            }
-            v = q;
+        if (!GROW(&v, &cap, n, 1, 16)) {
+            e = err_set(E_NOMEM, NULL, NULL, NULL);
+            break;
         }
         snprintf(v[n].part, sizeof v[n].part, "%s", p);
         v[n].lo = db_col_int64(s, 1);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "security/audit_syslog.h"
@@ -1049,12 +1050,8 @@ struct anchors {
 
 static void push(struct anchor **v, size_t *n, size_t *cap, const struct anchor *a)
 {
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 64;
-        *v = realloc(*v, *cap * sizeof **v);
-        if (!*v)
-            abort();
-    }
+    if (!GROW(v, cap, *n, 1, 64))
+        abort();
     (*v)[(*n)++] = *a;
 }
 
@@ -1357,11 +1354,8 @@ static err chain_lengths(db *d, struct chain_len **v_r, size_t *n_r)
     size_t cap = 0;
     bool row;
     while (!(e = db_row(s, &row)) && row) {
-        if (*n_r == cap) {
-            cap = cap ? 2 * cap : 8;
-            if (!(*v_r = realloc(*v_r, cap * sizeof **v_r)))
-                abort();
-        }
+        if (!GROW(v_r, &cap, *n_r, 1, 8))
+            abort();
         (*v_r)[(*n_r)++] = (struct chain_len){(int)db_col_int64(s, 0), db_col_int64(s, 1)};
     }
     db_done(s);
@@ -1492,11 +1486,8 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
             if (k.node >= 0) {
                 if (end_chain(an, &k, r))
                     break;
-                if (nends == cap) {
-                    cap = cap ? 2 * cap : 8;
-                    if (!(ends = realloc(ends, cap * sizeof *ends)))
-                        abort();
-                }
+                if (!GROW(&ends, &cap, nends, 1, 8))
+                    abort();
                 ends[nends++] = k;
             }
             start_chain(an, &k, node);
@@ -1590,11 +1581,8 @@ static err verify_chains(db *d, const struct anchors *an, struct audit_verify_re
     db_done(s);
     if (!e && !r->code[0] && k.node >= 0) {
         if (!end_chain(an, &k, r)) {
-            if (nends == cap) {
-                cap = cap ? 2 * cap : 8;
-                if (!(ends = realloc(ends, cap * sizeof *ends)))
-                    abort();
-            }
+            if (!GROW(&ends, &cap, nends, 1, 8))
+                abort();
             ends[nends++] = k;
         }
     }
@@ -1626,11 +1614,8 @@ static err load_segments(db *d, struct anchors *an)
         return e;
     size_t cap = 0;
     while (!(e = db_row(s, &row)) && row) {
-        if (an->nseg == cap) {
-            cap = cap ? 2 * cap : 16;
-            if (!(an->seg = realloc(an->seg, cap * sizeof *an->seg)))
-                abort();
-        }
+        if (!GROW(&an->seg, &cap, an->nseg, 1, 16))
+            abort();
         an->seg[an->nseg++] = (struct seg){(int)db_col_int64(s, 0), (int)db_col_int64(s, 1),
                                            db_col_int64(s, 2), db_col_int64(s, 3)};
     }
@@ -2195,11 +2180,8 @@ static err chain_nodes(db *d, int **nodes_r, size_t *n_r)
     size_t cap = 0;
     bool row;
     while (!(e = db_row(s, &row)) && row) {
-        if (*n_r == cap) {
-            cap = cap ? 2 * cap : 8;
-            if (!(*nodes_r = realloc(*nodes_r, cap * sizeof **nodes_r)))
-                abort();
-        }
+        if (!GROW(nodes_r, &cap, *n_r, 1, 8))
+            abort();
         (*nodes_r)[(*n_r)++] = (int)db_col_int64(s, 0);
     }
     db_done(s);

@@ -5,6 +5,7 @@
  */
 #include "stats/stats.h"
 
+#include "base/grow.h"
 #include "base/regcode.h"
 
 #include <pthread.h>
@@ -397,16 +398,10 @@ struct cells {
 
 static err cells_push(struct cells *c, int64_t key, int64_t region, int64_t day, int64_t n)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        if (cap > STATS_VERIFY_CELLS_MAX)
-            return err_set(E_INTERNAL, NULL, NULL, "统计核对的行数超过上限");
-        struct cell *v = realloc(c->v, cap * sizeof *v);
-        if (!v)
-            return E_NOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
+    if (c->n == c->cap && 2 * c->cap > STATS_VERIFY_CELLS_MAX) /* the next capacity */
+        return err_set(E_INTERNAL, NULL, NULL, "统计核对的行数超过上限");
+    if (!GROW(&c->v, &c->cap, c->n, 1, 256))
+        return E_NOMEM;
     c->v[c->n++] = (struct cell){key, region, day, n};
     return E_OK;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "db/catchup.h"
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/regcode.h"
@@ -452,14 +453,8 @@ static err found(struct search *s, int64_t person, int degree, int64_t via, enum
             r->truncated = true;
             return E_OK;
         }
-        if (r->n == r->cap) {
-            size_t cap = r->cap ? r->cap * 2 : 256;
-            struct trace_contact *items = realloc(r->items, cap * sizeof *items);
-            if (!items)
-                return E_NOMEM;
-            r->items = items;
-            r->cap = cap;
-        }
+        if (!GROW(&r->items, &r->cap, r->n, 1, 256))
+            return E_NOMEM;
         c = &r->items[r->n++];
         *c = (struct trace_contact){.person_id = person,
                                     .degree = degree,
@@ -478,14 +473,8 @@ static err found(struct search *s, int64_t person, int degree, int64_t via, enum
         c->first_at = rs->from;
     if (rs->kind == TRACE_R_VENUE)
         c->overlap_minutes += rs->overlap_minutes;
-    if (c->n_reasons == c->cap_reasons) {
-        size_t cap = c->cap_reasons ? c->cap_reasons * 2 : 2;
-        struct trace_reason *v = realloc(c->reasons, cap * sizeof *v);
-        if (!v)
-            return E_NOMEM;
-        c->reasons = v;
-        c->cap_reasons = cap;
-    }
+    if (!GROW(&c->reasons, &c->cap_reasons, c->n_reasons, 1, 2))
+        return E_NOMEM;
     c->reasons[c->n_reasons++] = *rs;
     return E_OK;
 }
@@ -511,14 +500,8 @@ struct vec {
 
 static void *vec_push(struct vec *v)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        void *p = realloc(v->p, cap * v->size);
-        if (!p)
-            return NULL;
-        v->p = p;
-        v->cap = cap;
-    }
+    if (!grow_room(&v->p, &v->cap, v->n, 1, v->size, 64))
+        return NULL;
     return (char *)v->p + v->size * v->n++;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/paging.h"
@@ -546,14 +547,9 @@ err trace_graph(db *d, arena *a, const struct scope *sc, const struct trace_run 
                                 json_integer(json_integer_value(json_object_get(dn, "count")) + 1));
         }
         if (node && degree == 1) {
-            if (nref == cap) {
-                struct node_ref *v = realloc(refs, cap * 2 * sizeof *v);
-                if (!v) {
-                    e = E_NOMEM;
-                    break;
-                }
-                refs = v;
-                cap *= 2;
+            if (!GROW(&refs, &cap, nref, 1, 1024)) {
+                e = E_NOMEM;
+                break;
             }
             refs[nref++] = (struct node_ref){person, node};
         }
