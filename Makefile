@@ -6,7 +6,15 @@ FUZZ     ?= 0
 BUILD    ?= build$(if $(filter 1,$(SAN)),-san,)$(if $(filter 1,$(FUZZ)),-fuzz,)
 PKGS     := libevent libevent_pthreads libevent_openssl libssl jansson sqlite3 libpq libcrypto liboath libqrencode libmosquitto xlsxwriter libzip expat libxml-2.0
 CC       ?= cc
+ifeq ($(FUZZ),1)
+# The fuzz build's objects: OSS-Fuzz's optimisation and debug flags (its
+# CFLAGS: -O1 -fno-omit-frame-pointer -gline-tables-only), cheaper to compile
+# than -O2 -g; a crash's stack still names each function and line
+# (docs/benchmarks.md, "What make test costs").
+CFLAGS   ?= -O1 -gline-tables-only
+else
 CFLAGS   ?= -O2 -g
+endif
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Isrc -I$(BUILD)/gen -MMD -MP \
             -Wall -Wextra -Werror -Wformat-security -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers \
@@ -27,7 +35,10 @@ FUZZ_SECONDS ?= 5
 SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/fk_vars.o
 UNIT     := $(wildcard tests/unit/test_*.c)
-UNITBIN  := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
+# the longest unit programs, longest first (`make -j unit` starts them first)
+UNITLONG := test_xlsx test_lease test_auth test_http_client test_user
+UNITBIN  := $(UNITLONG:%=$(BUILD)/tests/%) \
+            $(filter-out $(UNITLONG:%=$(BUILD)/tests/%),$(UNIT:tests/unit/%.c=$(BUILD)/tests/%))
 # the unit programs with a PostgreSQL group (tests/unit/fixture.h)
 UNITPG   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(shell grep -l fixture_pg_wanted $(UNIT)))
 
@@ -105,8 +116,15 @@ $(FUZZERS:%=%.run): %.run: %
 	echo "== $$n ($(FUZZ_SECONDS) s): $$(grep -E '^#[0-9]+.*DONE' $<.log | tail -1)"
 .PHONY: $(FUZZERS:%=%.run)
 
-unit: $(UNITBIN)
-	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
+# Every unit program is a target of its own, so `make -j` runs them side by
+# side (they were run one at a time, on one of the two cores); a program's
+# output is printed when it ends, a failing one's too, and fails the phase.
+# UNITBIN starts with the longest programs so that the tail is short.
+unit: $(UNITBIN:%=%.run)
+$(UNITBIN:%=%.run): %.run: %
+	@if $< > $<.log 2>&1; then echo "== $<"; cat $<.log; \
+	else echo "== $< FAILED"; cat $<.log; exit 1; fi
+.PHONY: $(UNITBIN:%=%.run)
 
 # The same programs against PostgreSQL too: one throwaway cluster for all of
 # them (a cluster per program was 18 initdb+start+stop, ~2 CPU s and 2-3 s of
@@ -166,10 +184,11 @@ browser: $(BUILD)/fangkong web/dist/.built
 lint:
 	@scripts/lint.sh
 
+# The unit programs again on the ASan/UBSan build, side by side as in `unit`.
 san:
 	$(MAKE) SAN=1 unit
 
-# Builds and the fuzz runs use every core; the API suites run API_JOBS (PG_API_JOBS,
+# Builds, the unit programs (unit, san) and the fuzz runs use every core; the API suites run API_JOBS (PG_API_JOBS,
 # SAN_API_JOBS) files at a time, the browser suite BROWSER_JOBS (run beside the PostgreSQL suite on two cores
 # it saved nothing and made timing-bound tests flaky: the phases stay in sequence).
 # Each phase prints its start time, so a slow run says where it went.

@@ -1338,10 +1338,9 @@ static int close_pg(void **state)
 
 #define T(f) cmocka_unit_test_setup(f, reset)
 #define TESTS                                                                                      \
-    cmocka_unit_test(test_password_policy), cmocka_unit_test(test_password_hash),                  \
-        cmocka_unit_test(test_scope), T(test_login_ok), T(test_login_bad), T(test_lockout),        \
-        T(test_lockout_unknown_same), T(test_backoff), T(test_ip_failures),                        \
-        T(test_exchange_refused), T(test_ip_rate_limit), T(test_hot_counter),                      \
+    cmocka_unit_test(test_password_policy), cmocka_unit_test(test_scope), T(test_login_ok),        \
+        T(test_login_bad), T(test_lockout), T(test_lockout_unknown_same), T(test_backoff),         \
+        T(test_ip_failures), T(test_exchange_refused), T(test_ip_rate_limit), T(test_hot_counter), \
         T(test_hot_counter_writer), T(test_session_expiry), T(test_session_max),                   \
         T(test_session_check), T(test_sms_daily_caps), T(test_logout), T(test_change_password),    \
         T(test_set_password), T(test_totp), T(test_sms_login), T(test_sms_limits),                 \
@@ -1354,9 +1353,16 @@ int main(void)
     for (int i = 0; i < 32; i++)
         master[i] = (uint8_t)(0xA0 + i);
     keys_set_master(master);
+    /* The default cost checked first, as a fresh process has it; then every
+     * hash at the API suite's cost (FK_PASSWORD_MEMORY_KIB=64 in
+     * tests/api/lib.mjs): a hash carries its cost, so sign-in and
+     * verification take the same paths, without ~50 ms of argon2 each. */
+    const struct CMUnitTest cost_tests[] = {cmocka_unit_test(test_password_hash)};
+    int failed = cmocka_run_group_tests_name("auth/cost", cost_tests, NULL, NULL);
+    if (!password_cost_set(64, 1))
+        return 1;
     const struct CMUnitTest sqlite_tests[] = {TESTS};
-    int failed =
-        cmocka_run_group_tests_name("auth/sqlite", sqlite_tests, open_sqlite, close_sqlite);
+    failed += cmocka_run_group_tests_name("auth/sqlite", sqlite_tests, open_sqlite, close_sqlite);
     if (fixture_pg_wanted()) {
         const struct CMUnitTest pg_tests[] = {TESTS};
         failed += cmocka_run_group_tests_name("auth/postgres", pg_tests, open_pg, close_pg);

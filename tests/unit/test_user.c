@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/id.h"
+#include "security/auth.h"
 #include "security/crypto.h"
 #include "user/user.h"
 
@@ -467,6 +468,10 @@ int main(void)
     for (int i = 0; i < 32; i++)
         master[i] = (uint8_t)(0x50 + i);
     keys_set_master(master);
+    /* the API suite's argon2 cost (tests/api/lib.mjs): nothing here tests
+     * the cost (test_auth's test_password_hash does) */
+    if (!password_cost_set(64, 1))
+        return 1;
     A = arena_new(0);
     const struct CMUnitTest sqlite_tests[] = {TESTS};
     int failed =
