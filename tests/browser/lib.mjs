@@ -26,7 +26,12 @@ if (SHOTS) {
   console.log(`# screenshots: ${SHOTS}`);
 }
 
-// opts.args: more Chromium switches (e.g. a fake camera).
+// opts.args: more Chromium switches (e.g. a fake camera). Playwright passes
+// the background-work switches already (--disable-background-networking,
+// -extensions, -component-update, -default-apps, --mute-audio,
+// --no-first-run, translate and optimization guides off); --disable-gpu,
+// --js-flags=--no-opt or --max-lazy and one raster thread changed nothing
+// measurable (docs/benchmarks.md): a page's CPU is its own rendering.
 export async function launch(opts = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -83,6 +88,16 @@ export async function openPage(browser, opts = {}) {
   if (process.env.FK_ANIM !== '1') await context.addInitScript(noMotion);
   const page = await context.newPage();
   const problems = [];
+  // requests in flight, for networkIdle() (a redirect ends its request
+  // with the next one's start, not with requestfinished; an event stream,
+  // the alerts', never ends)
+  page.inflight = new Set();
+  page.on('request', (req) => {
+    if (req.resourceType() !== 'eventsource') page.inflight.add(req);
+    if (req.redirectedFrom()) page.inflight.delete(req.redirectedFrom());
+  });
+  page.on('requestfinished', (req) => page.inflight.delete(req));
+  page.on('requestfailed', (req) => page.inflight.delete(req));
   // 4xx answers from the API are the application telling the user what went
   // wrong (the tests assert the message shown); Chromium logs each as a
   // console error "Failed to load resource", which is therefore expected.
@@ -179,6 +194,20 @@ export async function visit(page, route, via) {
     if (router.currentRoute.value.fullPath === to) await router.push(by);
     await router.push(to);
   }, [route, via]);
+}
+
+// Resolve once `page` has had no request in flight for `quietMs`: what
+// goto's waitUntil 'networkidle' waits for after a page load, for a page
+// whose view changed through its router (visit) instead.
+export async function networkIdle(page, quietMs = 500, timeoutMs = 30000) {
+  const start = Date.now();
+  for (let since = start; Date.now() - since < quietMs; ) {
+    if (page.inflight.size > 0) since = Date.now();
+    if (Date.now() - start > timeoutMs) {
+      throw new Error(`network not idle after ${timeoutMs} ms: ${[...page.inflight].map((r) => `${r.method()} ${r.url()}`).join(', ')}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 // Pick a region in a RegionTreeSelect by its codes: open the picker
