@@ -55,6 +55,28 @@ export async function consolePage(browser, ctx, route, client) {
   return page;
 }
 
+// consolePage, but one page per browser and client, loaded once: a later
+// call shows `route` on that page through its router, by way of the home
+// page (so the view mounts and reads its data anew), then waits for the
+// network to fall idle. For files whose tests each opened the console as the
+// same user: a page load with its context costs Chromium 2-4 CPU s. The
+// page's problems accumulate, so assertClean covers the earlier tests too.
+const shared = new WeakMap();
+export async function sharedConsolePage(browser, ctx, route, client) {
+  let pages = shared.get(browser);
+  if (!pages) shared.set(browser, (pages = new Map()));
+  const page = pages.get(client);
+  if (!page || page.isClosed()) {
+    const fresh = await consolePage(browser, ctx, route, client);
+    pages.set(client, fresh);
+    return fresh;
+  }
+  await visit(page, '/home', '/account');
+  await visit(page, route);
+  await networkIdle(page);
+  return page;
+}
+
 // Pick an option of an Element Plus select by its label.
 export async function choose(page, testId, label) {
   await page.getByTestId(testId).click();
