@@ -176,7 +176,12 @@ api: api-sqlite api-pg
 # 28 % in the kernel; Chromium's processes, not node's): a third file at a
 # time gained nothing. Chromium is Debian's old headless shell
 # (chromium-headless-shell) when installed: 20-40 % less CPU per file than
-# the full browser's headless mode (tests/browser/lib.mjs).
+# the full browser's headless mode (tests/browser/lib.mjs). Most of it is the
+# renderers drawing the console: a page load signed in is 1-2 CPU s, so
+# files reuse a signed-in page through the router where a test does not need
+# a load of its own (docs/benchmarks.md). `scripts/test-cost.sh browser`
+# misses the renderers' CPU (orphaned when the browser exits, never reaped
+# under /usr/bin/time): it counts a third to two thirds of what is spent.
 BROWSER_JOBS ?= 2
 browser: $(BUILD)/fangkong web/dist/.built
 	FK_BIN=$(abspath $(BUILD)/fangkong) node --test --test-concurrency=$(BROWSER_JOBS) tests/browser/

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { selectors } from 'playwright-core';
-import { launch, assertClean, shot, residentId, consolePage, choose } from './lib.mjs';
+import { launch, assertClean, shot, residentId, consolePage, choose, sharedConsolePage } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
@@ -47,7 +47,8 @@ after(async () => {
   await ctx?.stop();
 });
 
-const console_ = (path, as = cc) => consolePage(browser, ctx, path, as);
+// one page per user, shown the next view through the router (lib.mjs)
+const console_ = (path, as = cc) => sharedConsolePage(browser, ctx, path, as);
 
 test('事件受理: a report filed through the API, with its photo, timeline and task', async () => {
   let r = await grid.post('/api/v1/attachments', PNG, { 'content-type': 'image/png' });

@@ -4,7 +4,7 @@
 // their investigation; the doctors tab lists the doctors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, assertClean, shot, consolePage } from './lib.mjs';
+import { launch, assertClean, shot, consolePage, sharedConsolePage } from './lib.mjs';
 import { startCityWith, residentId } from '../api/lib.mjs';
 
 const PW = 'Commission-ui-2026!';
@@ -39,7 +39,7 @@ after(async () => {
 const field = (page, name) => page.locator(`[data-test=${name}]`);
 
 test('investigations masked, the unlinked marked, revealed on request; doctors listed', async () => {
-  const page = await consolePage(browser, ctx, '/commission', cc);
+  const page = await sharedConsolePage(browser, ctx, '/commission', cc);
   const table = field(page, 'commission-inv-table');
   await table.locator('tr').filter({ hasText: '密切接触者' }).locator('[data-test=commission-unlinked]').waitFor();
   const text = await table.innerText();
@@ -55,7 +55,7 @@ test('investigations masked, the unlinked marked, revealed on request; doctors l
 });
 
 test("the person's page shows their investigation", async () => {
-  const page = await consolePage(browser, ctx, `/people/${person}`, cc);
+  const page = await sharedConsolePage(browser, ctx, `/people/${person}`, cc);
   await page.getByRole('tab', { name: '流调信息' }).click();
   const records = field(page, 'records-investigations');
   await records.getByText('确诊病例').waitFor();

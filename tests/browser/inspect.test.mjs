@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, choose, closed, CITY_CSV, writeTmp } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, choose, closed, CITY_CSV, writeTmp, sharedConsolePage } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -40,7 +40,7 @@ after(async () => {
 });
 
 test('staff record a disinfection on the phone; the console shows it and the overdue flag clears', async () => {
-  const desk = await consolePage(browser, ctx, '/service?tab=inspect', staff);
+  const desk = await sharedConsolePage(browser, ctx, '/service?tab=inspect', staff);
   const row = desk.getByTestId('inspect-list').locator('tr', { hasText: '多福巷菜市场' });
   await row.waitFor();
   assert.match(await row.textContent(), /集贸市场.*多福巷社区.*每天消杀.*尚无记录.*逾期/s);
@@ -91,7 +91,7 @@ test('staff record a disinfection on the phone; the console shows it and the ove
 });
 
 test('managers edit an object (a bad name refused in the form) and retire it; 已停用 lists it', async () => {
-  const desk = await consolePage(browser, ctx, '/service?tab=inspect', staff);
+  const desk = await sharedConsolePage(browser, ctx, '/service?tab=inspect', staff);
   const row = desk.getByTestId('inspect-list').locator('tr', { hasText: '多福巷菜市场' });
   await row.waitFor();
   await row.getByTestId('inspect-edit').click();

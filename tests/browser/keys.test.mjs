@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, assertClean, closed, shot, CITY_CSV, writeTmp, totpSecretFrom } from './lib.mjs';
+import { startServer, launch, consolePage, assertClean, closed, shot, CITY_CSV, writeTmp, totpSecretFrom, sharedConsolePage } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -54,7 +54,7 @@ after(async () => {
 });
 
 test('a whole rotation from the console, the destruction confirmed by the version typed', async () => {
-  const page = await consolePage(browser, ctx, '/security/keys', sec);
+  const page = await sharedConsolePage(browser, ctx, '/security/keys', sec);
   await page.getByTestId('keys-current').getByText('当前主密钥版本：1').waitFor();
   await page.getByTestId('keys-history').getByText('尚未进行过密钥轮换').waitFor();
 
@@ -117,7 +117,7 @@ test('a whole rotation from the console, the destruction confirmed by the versio
 });
 
 test('the audit key: a new version through the confirmation, an old one refused until its segment passed retention', async () => {
-  const page = await consolePage(browser, ctx, '/security/keys', sec);
+  const page = await sharedConsolePage(browser, ctx, '/security/keys', sec);
   const before = (await sec.get('/api/v1/security/keys')).body.audit_current;
   await page.getByTestId('audit-key-current').getByText(`当前审计密钥版本：${before}`).waitFor();
   // the confirmation says what it does; cancelled, nothing changes

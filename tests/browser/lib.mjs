@@ -26,7 +26,12 @@ if (SHOTS) {
   console.log(`# screenshots: ${SHOTS}`);
 }
 
-// opts.args: more Chromium switches (e.g. a fake camera).
+// opts.args: more Chromium switches (e.g. a fake camera). Playwright passes
+// the background-work switches already (--disable-background-networking,
+// -extensions, -component-update, -default-apps, --mute-audio,
+// --no-first-run, translate and optimization guides off); --disable-gpu,
+// --js-flags=--no-opt or --max-lazy and one raster thread changed nothing
+// measurable (docs/benchmarks.md): a page's CPU is its own rendering.
 export async function launch(opts = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -47,6 +52,28 @@ export async function consolePage(browser, ctx, route, client) {
   const page = await openPage(browser);
   await adoptSession(page, client);
   await page.goto(`${ctx.url}/console/#${route}`);
+  return page;
+}
+
+// consolePage, but one page per browser and client, loaded once: a later
+// call shows `route` on that page through its router, by way of the home
+// page (so the view mounts and reads its data anew), then waits for the
+// network to fall idle. For files whose tests each opened the console as the
+// same user: a page load with its context costs Chromium 2-4 CPU s. The
+// page's problems accumulate, so assertClean covers the earlier tests too.
+const shared = new WeakMap();
+export async function sharedConsolePage(browser, ctx, route, client) {
+  let pages = shared.get(browser);
+  if (!pages) shared.set(browser, (pages = new Map()));
+  const page = pages.get(client);
+  if (!page || page.isClosed()) {
+    const fresh = await consolePage(browser, ctx, route, client);
+    pages.set(client, fresh);
+    return fresh;
+  }
+  await visit(page, '/home', '/account');
+  await visit(page, route);
+  await networkIdle(page);
   return page;
 }
 
@@ -83,6 +110,16 @@ export async function openPage(browser, opts = {}) {
   if (process.env.FK_ANIM !== '1') await context.addInitScript(noMotion);
   const page = await context.newPage();
   const problems = [];
+  // requests in flight, for networkIdle() (a redirect ends its request
+  // with the next one's start, not with requestfinished; an event stream,
+  // the alerts', never ends)
+  page.inflight = new Set();
+  page.on('request', (req) => {
+    if (req.resourceType() !== 'eventsource') page.inflight.add(req);
+    if (req.redirectedFrom()) page.inflight.delete(req.redirectedFrom());
+  });
+  page.on('requestfinished', (req) => page.inflight.delete(req));
+  page.on('requestfailed', (req) => page.inflight.delete(req));
   // 4xx answers from the API are the application telling the user what went
   // wrong (the tests assert the message shown); Chromium logs each as a
   // console error "Failed to load resource", which is therefore expected.
@@ -179,6 +216,20 @@ export async function visit(page, route, via) {
     if (router.currentRoute.value.fullPath === to) await router.push(by);
     await router.push(to);
   }, [route, via]);
+}
+
+// Resolve once `page` has had no request in flight for `quietMs`: what
+// goto's waitUntil 'networkidle' waits for after a page load, for a page
+// whose view changed through its router (visit) instead.
+export async function networkIdle(page, quietMs = 500, timeoutMs = 30000) {
+  const start = Date.now();
+  for (let since = start; Date.now() - since < quietMs; ) {
+    if (page.inflight.size > 0) since = Date.now();
+    if (Date.now() - start > timeoutMs) {
+      throw new Error(`network not idle after ${timeoutMs} ms: ${[...page.inflight].map((r) => `${r.method()} ${r.url()}`).join(', ')}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 // Pick a region in a RegionTreeSelect by its codes: open the picker

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { launch, assertClean, shot, consolePage } from './lib.mjs';
+import { launch, assertClean, shot, consolePage, sharedConsolePage } from './lib.mjs';
 import { startCityWith, residentId } from '../api/lib.mjs';
 import { selectors } from 'playwright-core';
 
@@ -63,7 +63,7 @@ wb.save(sys.argv[1])
 const field = (page, name) => page.getByTestId(name);
 
 test('the laboratory uploads an xlsx of results: summary, the malformed row, tubes resulted, the pool on the retest list', async () => {
-  const page = await consolePage(browser, ctx, '/nat/lab', lab);
+  const page = await sharedConsolePage(browser, ctx, '/nat/lab', lab);
   const table = field(page, 'nat-lab-table');
   await table.locator('tbody tr').filter({ hasText: 'BR-P001' }).waitFor();
   assert.equal(await field(page, 'nat-lab-total').innerText(), '4');
@@ -106,7 +106,7 @@ test('the laboratory uploads an xlsx of results: summary, the malformed row, tub
 });
 
 test('the laboratory withdraws the pool\'s wrong result with a reason: the tube back in the inbox, its retests withdrawn', async () => {
-  const page = await consolePage(browser, ctx, '/nat/lab', lab);
+  const page = await sharedConsolePage(browser, ctx, '/nat/lab', lab);
   await field(page, 'nat-lab-total').filter({ hasText: '0' }).waitFor();
   await field(page, 'nat-lab-withdraw-open').click();
   const dialog = field(page, 'nat-lab-withdraw-dialog');

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { selectors } from 'playwright-core';
-import { launch, assertClean, shot, consolePage } from './lib.mjs';
+import { launch, assertClean, shot, consolePage, sharedConsolePage } from './lib.mjs';
 import { startCityWith, residentId } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
@@ -50,7 +50,7 @@ wb = openpyxl.Workbook(); ws = wb.active
 for r in json.loads(sys.argv[1]): ws.append(r)
 wb.save(sys.argv[2])`, JSON.stringify([['姓名', '身份证号'], ['甲', known], ['乙', unknown], ['丙', '12345']]), upload);
 
-  const page = await consolePage(browser, ctx, '/nat/lookup', street);
+  const page = await sharedConsolePage(browser, ctx, '/nat/lookup', street);
   await page.getByTestId('nat-batch-file').setInputFiles(upload);
   await page.getByTestId('nat-batch-upload').click();
   const row = page.getByTestId('nat-batch-table').locator('tr').filter({ hasText: '东华门名单.xlsx' });
@@ -76,7 +76,7 @@ print(json.dumps([['' if v is None else str(v) for v in r] for r in ws.iter_rows
 });
 
 test('the personal look-up shows the masked name and the results', async () => {
-  const page = await consolePage(browser, ctx, '/nat/lookup', street);
+  const page = await sharedConsolePage(browser, ctx, '/nat/lookup', street);
   await page.getByTestId('nat-lookup-id').fill(known);
   await page.getByTestId('nat-lookup-go').click();
   await page.getByTestId('nat-lookup-who').waitFor();

@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, openPage, adoptSession, assertClean, closed, shot, CITY_CSV, writeTmp, residentId, smsCode } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, closed, shot, CITY_CSV, writeTmp, residentId, smsCode, sharedConsolePage } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -49,7 +49,7 @@ after(async () => {
 });
 
 test('a notice published on the console is read on a phone and shows as read in the receipts', async () => {
-  const page = await consolePage(browser, ctx, '/notices', comm);
+  const page = await sharedConsolePage(browser, ctx, '/notices', comm);
   await page.getByTestId('notice-new').click();
   const dialog = page.getByTestId('notice-dialog');
   await dialog.waitFor();
@@ -131,7 +131,7 @@ test('a poll answered on the phone shows in the results; the news carousel on th
   const news = await comm.post('/api/v1/articles', { region_code: COMMUNITY, kind: 'news', title: '社区菜市场周末开放', body: `<p>周六、周日<strong>开放</strong></p><img src="/api/v1/attachments/${img.body.id}" alt="市场">`, published: true });
   assert.equal(news.status, 201, news.text);
 
-  const page = await consolePage(browser, ctx, '/polls', comm);
+  const page = await sharedConsolePage(browser, ctx, '/polls', comm);
   await page.getByTestId('poll-new').click();
   const dialog = page.getByTestId('poll-dialog');
   await dialog.waitFor();

@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp } from './lib.mjs';
+import { startServer, launch, consolePage, openPage, adoptSession, assertClean, shot, CITY_CSV, writeTmp, visit } from './lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
 
@@ -171,7 +171,9 @@ test('medical resources: a report on the page, the map layer by free-bed level, 
   assertClean(page);
 
   // ---- the one-map: the medical layer counted per level ----
-  const screen = await consolePage(browser, ctx, '/screen', cc);
+  // (the same page through the router: a page load costs seconds of CPU)
+  await visit(page, '/screen');
+  const screen = page;
   await screen.locator('[data-test=layer-medical]').click();
   await screen.getByTestId('medical-level-ample').getByText('床位充足 1').waitFor();
   await screen.getByTestId('medical-level-full').getByText('床位已满 1').waitFor();
@@ -179,7 +181,8 @@ test('medical resources: a report on the page, the map layer by free-bed level, 
   assertClean(screen);
 
   // ---- the transfer: the dialog proposes the hospital with a free bed ----
-  const obs = await consolePage(browser, ctx, '/observations', cc);
+  await visit(page, '/observations');
+  const obs = page;
   await obs.getByTestId('obs-add').click();
   const od = obs.getByTestId('observe-dialog');
   await od.waitFor();

@@ -7,7 +7,7 @@
 // (source → case) and sees the graph drawn with two nodes and one arrow.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, consolePage, assertClean, shot, residentId, sleep, choose, pickRegion } from './lib.mjs';
+import { launch, consolePage, assertClean, shot, residentId, sleep, choose, pickRegion, sharedConsolePage } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
 import { selectors } from 'playwright-core';
 
@@ -43,7 +43,7 @@ const tid = (page, name) => page.getByTestId(name);
 const settle = () => sleep(400);
 
 test('record an investigation of a confirmed case: a place matched to a venue, a named contact', async () => {
-  const page = await consolePage(browser, ctx, '/trace/investigations', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/investigations', cc);
   await tid(page, 'inv-table').waitFor();
   await tid(page, 'inv-add').click();
   const dlg = tid(page, 'inv-dialog');
@@ -104,7 +104,7 @@ test('record an investigation of a confirmed case: a place matched to a venue, a
 });
 
 test('create a cluster with two linked cases and see the graph', async () => {
-  const page = await consolePage(browser, ctx, '/trace/clusters', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/clusters', cc);
   await tid(page, 'cluster-table').waitFor();
   await tid(page, 'cluster-add').click();
   const dlg = tid(page, 'cluster-dialog');

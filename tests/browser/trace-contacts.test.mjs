@@ -14,7 +14,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from 'playwright-core';
-import { launch, openPage, consolePage, adoptSession, assertClean, shot, residentId } from './lib.mjs';
+import { launch, openPage, consolePage, adoptSession, assertClean, shot, residentId, sharedConsolePage } from './lib.mjs';
 import { startCityWith, writeTmp } from '../api/lib.mjs';
 
 selectors.setTestIdAttribute('data-test');
@@ -76,7 +76,7 @@ after(async () => {
 const tid = (page, name) => page.getByTestId(name);
 
 test('a trace of the case finds the two contacts, and 转为核查任务 sends them to the grid worker', async () => {
-  const page = await consolePage(browser, ctx, '/trace/contacts', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/contacts', cc);
   await tid(page, 'trace-table').waitFor();
 
   // 发起追踪: the case found by the full id number, the default window, degree 2
@@ -152,7 +152,7 @@ test('a trace of the case finds the two contacts, and 转为核查任务 sends t
 test('the automatic trace\'s alert opens its run; the case\'s page opens the start dialog; a bad window and the rules', async () => {
   // the automatic warning's pass (the server's trace worker runs the same)
   ctx.must(['trace', 'sweep']);
-  const page = await consolePage(browser, ctx, '/alerts', cc);
+  const page = await sharedConsolePage(browser, ctx, '/alerts', cc);
   const link = tid(page, 'alert-trace-run');
   await link.first().waitFor();
   await link.first().click();

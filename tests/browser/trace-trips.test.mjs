@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { launch, openPage, consolePage, assertClean, shot, residentId, smsCode, sleep, choose } from './lib.mjs';
+import { launch, openPage, consolePage, assertClean, shot, residentId, smsCode, sleep, choose, sharedConsolePage } from './lib.mjs';
 import { startCityWith, CITY_STAFF } from '../api/lib.mjs';
 import { selectors } from 'playwright-core';
 
@@ -38,7 +38,7 @@ after(async () => {
 const tid = (page, name) => page.getByTestId(name);
 
 test('staff record a trip with two waypoints and see it in the list and the timeline', async () => {
-  const page = await consolePage(browser, ctx, '/trace/trips', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/trips', cc);
   await tid(page, 'trip-table').waitFor();
   await tid(page, 'trip-add').click();
   const dlg = tid(page, 'trip-dialog');
@@ -149,7 +149,7 @@ test('a resident adds a trip on the mobile page and sees it', async () => {
 });
 
 test('staff import trips from a CSV: the valid row listed, the bad one offered as an error report', async () => {
-  const page = await consolePage(browser, ctx, '/trace/trips', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/trips', cc);
   await tid(page, 'trip-table').waitFor();
   const head = '证件号码*,出行日期*,返回日期,出发地,目的地*,去程交通*,去程班次/车牌,返程交通,返程班次/车牌,途径点,备注';
   const file = path.join(ctx.dir, 'trips.csv');

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, assertClean, shot, consolePage } from './lib.mjs';
+import { launch, assertClean, shot, consolePage, sharedConsolePage } from './lib.mjs';
 import { startCityWith, residentId } from '../api/lib.mjs';
 
 const PW = 'Zones-console-2026!';
@@ -49,7 +49,7 @@ after(async () => {
 });
 
 test('draw a sealed zone on the map, preview, save, read it, lift it with a reason', async () => {
-  const page = await consolePage(browser, ctx, '/trace/zones', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/zones', cc);
   await field(page, 'zone-table').waitFor();
   await field(page, 'zone-add').click();
   const dialog = field(page, 'zone-dialog');
@@ -125,7 +125,7 @@ test('draw a sealed zone on the map, preview, save, read it, lift it with a reas
 });
 
 test('import GeoJSON: a bad feature is named and nothing saved; a good file creates its zones', async () => {
-  const page = await consolePage(browser, ctx, '/trace/zones', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/zones', cc);
   await field(page, 'zone-table').waitFor();
   const before_ = (await ok(await cc.get('/api/v1/zones'))).total;
   const feature = (name, kind, geometry) => ({ type: 'Feature', properties: { name, kind }, geometry });
@@ -164,7 +164,7 @@ test('中高风险地区: a change of level and a lift say whose codes they chan
   const who = people.outside[0];
   await ok(await cc.post(`/api/v1/persons/${who}/stays`, { area_id: area.id, arrived_at: now - 3600e3 }), 201);
   assert.deepEqual(await colours([who]), ['red']);
-  const page = await consolePage(browser, ctx, '/trace/risk-areas', cc);
+  const page = await sharedConsolePage(browser, ctx, '/trace/risk-areas', cc);
   const row = field(page, 'risk-table').locator('tr').filter({ hasText: '某市预览街道' });
   const box = page.locator('.el-message-box');
   const edit = async () => {
