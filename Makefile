@@ -197,11 +197,10 @@ san:
 # SAN_API_JOBS) files at a time, the browser suite BROWSER_JOBS (run beside the PostgreSQL suite on two cores
 # it saved nothing and made timing-bound tests flaky: the phases stay in sequence).
 # Each phase prints its start time, so a slow run says where it went.
-# The last fresh-clone run (2-core machine, before h31-ci): 2,451 s = build 53,
-# lint 19, unit 51, san 198, browser 494, api-pg 733, unit-pg 93,
-# api-sqlite-san 652, fuzz 158. Estimated after it (quiet machine, from CPU
-# seconds, not a measured run): api-pg ~400-450, unit-pg ~45, api-sqlite-san
-# ~600; ~2,050-2,100 s in all (docs/benchmarks.md, "What make test costs").
+# The last fresh-clone run (2-core machine, quiet, 2026-12-06 after the h32
+# wave): 1,891 s = build 59, lint 20, unit 38, san 149, browser 420, api-pg 498,
+# unit-pg 27, api-sqlite-san 533, fuzz 147 (the run before it: 2,321 s;
+# docs/benchmarks.md, "What make test costs").
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 STAMP     = @date -u '+== %T $(1)'
 test: deps
