@@ -135,6 +135,7 @@ err query_prepare(db *d, const struct query *q, db_stmt **s_r)
 
 err query_count(db *d, const struct query *q, int64_t *n_r)
 {
+    *n_r = 0;
     db_stmt *s;
     err e = query_prepare(d, q, &s);
     if (e)

@@ -79,8 +79,8 @@ const char *query_like_contains(arena *a, const char *text, bool fold);
 /* Prepare q on d and bind its values. E_INTERNAL when q is full. */
 err query_prepare(db *d, const struct query *q, db_stmt **s_r) __attribute__((warn_unused_result));
 
-/* Prepare q, step once and read column 0 as an int64 (a COUNT(*)): 0 when
- * there is no row. */
+/* Prepare q, step once and read column 0 as an int64 (a COUNT(*), or the id
+ * a probe finds): 0 when there is no row or on an error. */
 err query_count(db *d, const struct query *q, int64_t *n_r) __attribute__((warn_unused_result));
 
 /*

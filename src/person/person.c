@@ -844,14 +844,8 @@ static err check_duplicate(db *d, const struct scope *sc, enum id_type type, con
     query_int(&q, self);
     query_int(&q, sc->lo);
     query_int(&q, sc->hi);
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool found;
-    e = db_row(s, &found);
-    int64_t existing = found ? db_col_int64(s, 0) : 0;
-    db_done(s);
+    int64_t existing;
+    err e = query_count(d, &q, &existing);
     if (e)
         return e;
     if (existing)
@@ -1178,15 +1172,7 @@ static err self_claim_find(db *d, enum id_type type, const char *idn, int64_t *i
     query_blobs(&q, bidx, BLIND_LEN, nb);
     query_sql(&q, " AND id_type = ? AND deleted_at = 0 AND unverified = 1 AND source = 'self'");
     query_int(&q, type);
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool found;
-    e = db_row(s, &found);
-    *id_r = found ? db_col_int64(s, 0) : 0;
-    db_done(s);
-    return e;
+    return query_count(d, &q, id_r);
 }
 
 static err update_in_tx(db *d, arena *a, const struct principal *who, int64_t id,

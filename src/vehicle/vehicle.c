@@ -475,16 +475,7 @@ static err registered_in(db *d, const uint8_t (*bidx)[BLIND_LEN], int nb, int64_
     query_sql(&q, " AND deleted_at = 0 AND region_code >= ? AND region_code < ? LIMIT 1");
     query_int(&q, area);
     query_int(&q, regcode_end(area));
-    db_stmt *s;
-    err e = query_prepare(d, &q, &s);
-    if (e)
-        return e;
-    bool found;
-    e = db_row(s, &found);
-    if (!e && found)
-        *id_r = db_col_int64(s, 0);
-    db_done(s);
-    return e;
+    return query_count(d, &q, id_r);
 }
 
 static vehicle_visitor_fn visitor_plate;
